@@ -1,0 +1,67 @@
+"""disburse: Resolution 116-style unemployment-insurance cash support and contribution reductions."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, request, session
+from flask_login import current_user
+
+from config import Config, load_config
+from disburse import runtime
+from disburse.extensions import babel, csrf, db, limiter, login, migrate
+
+log = logging.getLogger(__name__)
+
+
+def _select_locale() -> str:
+    """The user's saved choice, then the session's, then the browser's; Vietnamese by default."""
+    if getattr(current_user, "is_authenticated", False) and getattr(current_user, "locale", None):
+        return str(current_user.locale)
+    chosen = session.get("locale")
+    if chosen in ("vi", "en"):
+        return str(chosen)
+    return request.accept_languages.best_match(["vi", "en"]) or "vi"
+
+
+def create_app(config: Config | None = None, **overrides: Any) -> Flask:
+    """Build the Flask app. With no DATABASE_URL / REDIS_URL, embedded servers are started (see runtime)."""
+    config = config or load_config()
+    app = Flask(__name__, template_folder="../templates", instance_relative_config=False)
+    app.config.from_object(config)
+    app.config.update(overrides)
+
+    if not app.config.get("DATABASE_URL") or not app.config.get("REDIS_URL"):
+        services = runtime.ensure_services(runtime.default_instance_path())
+        services.export()
+        app.extensions["disburse_services"] = services
+        app.config["DATABASE_URL"] = app.config.get("DATABASE_URL") or services.database_url
+        app.config["REDIS_URL"] = app.config.get("REDIS_URL") or services.redis_url
+    app.config["SQLALCHEMY_DATABASE_URI"] = runtime.sqlalchemy_url(app.config["DATABASE_URL"])
+    if app.config.get("RATELIMIT_STORAGE_URI", "memory://") != "memory://":
+        app.config["RATELIMIT_STORAGE_URI"] = runtime.limiter_storage_url(app.config["REDIS_URL"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    login.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    limiter.init_app(app)
+
+    from disburse import models  # noqa: F401  (registers every table on the metadata)
+    from disburse.api import bp as api_bp
+
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)
+
+    from workers.celery_app import init_celery
+
+    init_celery(app)
+    return app
+
+
+def _migrations_dir() -> Any:
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"

@@ -1,0 +1,78 @@
+"""Users with one role and one scope, hashed API tokens, and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from disburse.extensions import TimestampMixin, db
+
+ROLES = ("caseworker", "employer", "supervisor", "admin")
+
+
+class User(UserMixin, TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('caseworker', 'employer', 'supervisor', 'admin')", name="role_known"),
+        # The scope follows the role: caseworkers work a district, employers see their unit, supervisors a
+        # province (or the nation when no province is set), admins everything.
+        CheckConstraint("role <> 'caseworker' OR district_code IS NOT NULL", name="caseworker_has_district"),
+        CheckConstraint("role <> 'employer' OR employer_id IS NOT NULL", name="employer_has_unit"),
+        CheckConstraint("locale IN ('vi', 'en')", name="locale_known"),
+        Index("uq_users_email_lower", func.lower(text("email")), unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    full_name: Mapped[str] = mapped_column(String(200), server_default=text("''"))
+    #: argon2id hash; NULL means the user can only use API tokens.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    province_code: Mapped[str | None] = mapped_column(ForeignKey("provinces.code"))
+    district_code: Mapped[str | None] = mapped_column(ForeignKey("districts.code"))
+    employer_id: Mapped[int | None] = mapped_column(ForeignKey("employers.id"))
+    locale: Mapped[str] = mapped_column(String(2), server_default=text("'vi'"))
+    active: Mapped[bool] = mapped_column(server_default=text("true"))
+    last_login_at: Mapped[datetime | None]
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"
+
+
+class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the token; the token itself is shown once and never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The first characters of the token, so a user can tell their tokens apart.
+    prefix: Mapped[str] = mapped_column(String(12))
+    name: Mapped[str] = mapped_column(String(100), server_default=text("''"))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    last_used_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditLog(db.Model):  # type: ignore[name-defined,misc]
+    """Who did what to which record, for actions that are not claim/payment transitions."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str | None] = mapped_column(String(40))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)

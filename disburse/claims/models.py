@@ -1,0 +1,88 @@
+"""Claims (one per person per program) and their append-only history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ARRAY, CheckConstraint, ForeignKey, Index, SmallInteger, String, UniqueConstraint, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from disburse.claims.states import ClaimAction, ClaimState
+from disburse.extensions import TimestampMixin, db
+
+
+def _in(values: Any) -> str:
+    return ", ".join(f"'{v.value}'" for v in values)
+
+
+class Claim(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "claims"
+    __table_args__ = (
+        UniqueConstraint("program_id", "employee_id"),
+        CheckConstraint("amount_vnd > 0", name="amount_positive"),
+        CheckConstraint("track IN ('A', 'B')", name="track_known"),
+        CheckConstraint("support_group IN ('A', 'B')", name="group_known"),
+        CheckConstraint(f"state IN ({_in(ClaimState)})", name="state_known"),
+        CheckConstraint("unused_months BETWEEN 0 AND 600", name="unused_months_range"),
+        CheckConstraint("payout IN ('bank', 'cash')", name="payout_known"),
+        CheckConstraint("payment_failures >= 0", name="payment_failures_non_negative"),
+        CheckConstraint("track <> 'A' OR employer_id IS NOT NULL", name="track_a_has_employer"),
+        Index("ix_claims_state_district", "program_id", "state", "district_code"),
+        Index("ix_claims_employer_state", "employer_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    #: The unit whose Form 01 list carries the claim (track A), or the last unit declared on Form 04.
+    employer_id: Mapped[int | None] = mapped_column(ForeignKey("employers.id"))
+    #: Where the claim is worked and reported: the employer's district (A) or the applicant's (B).
+    district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"))
+    #: A = list-driven (Form 01/02/03), B = application-driven (Form 04).
+    track: Mapped[str] = mapped_column(String(1))
+    #: Eligibility group: A = participating on the cut-off date, B = stopped inside the window.
+    support_group: Mapped[str] = mapped_column(String(1))
+    unused_months: Mapped[int] = mapped_column(SmallInteger)
+    #: The tier amount at listing/application time, integer VND.
+    amount_vnd: Mapped[int]
+    state: Mapped[str] = mapped_column(String(30))
+    #: Reason codes from the rules and checks (e.g. "zero_months", "possible_duplicate").
+    reasons: Mapped[list[str]] = mapped_column(ARRAY(String(40)), server_default=text("'{}'"))
+    payout: Mapped[str] = mapped_column(String(4), server_default=text("'bank'"))
+    bank_code: Mapped[str | None] = mapped_column(ForeignKey("banks.code"))
+    bank_account: Mapped[str | None] = mapped_column(String(30))
+    payment_failures: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    #: The employer must return Form 02 by this date (working days after the list).
+    review_due_on: Mapped[date | None]
+    #: The SSA must pay by this date (the SLA that applies to the claim's last step).
+    payment_due_on: Mapped[date | None]
+    paid_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"<Claim {self.id} {self.state}>"
+
+
+class ClaimEvent(db.Model):  # type: ignore[name-defined,misc]
+    """One row per state change (and per creation). Append-only: a trigger refuses UPDATE and DELETE."""
+
+    __tablename__ = "claim_events"
+    __table_args__ = (
+        CheckConstraint(f"action IN ({_in(ClaimAction)}, 'create')", name="action_known"),
+        CheckConstraint(f"to_state IN ({_in(ClaimState)})", name="to_state_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    #: The user who acted; NULL for the system (rules, sweepers, providers).
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(30))
+    from_state: Mapped[str | None] = mapped_column(String(30))
+    to_state: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str | None] = mapped_column(String(1000))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    def __repr__(self) -> str:
+        return f"<ClaimEvent {self.claim_id} {self.from_state}->{self.to_state}>"

@@ -1,0 +1,110 @@
+"""The claim state machine: pure, no database. Every state change in the system goes through :func:`next_state`.
+
+The state names are part of the API, exports and reports (see architecture.md); labels are in the glossary.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ClaimState(StrEnum):
+    LISTED = "listed"
+    EMPLOYER_CONFIRMED = "employer_confirmed"
+    EMPLOYER_OVERDUE = "employer_overdue"
+    APPLIED = "applied"
+    VERIFYING = "verifying"
+    NEEDS_REVIEW = "needs_review"
+    APPROVED = "approved"
+    PAYMENT_PENDING = "payment_pending"
+    PAYMENT_FAILED = "payment_failed"
+    AWAITING_PAYMENT_DETAILS = "awaiting_payment_details"
+    PAID = "paid"
+    REJECTED = "rejected"
+    DECLINED = "declined"
+    REMOVED = "removed"
+
+
+class ClaimAction(StrEnum):
+    CONFIRM = "confirm"  # employer returns Form 02 with the person on it
+    DECLINE = "decline"  # "Không nhận hỗ trợ"
+    REMOVE = "remove"  # Form 03 "Không có": not employed at the unit
+    MARK_OVERDUE = "mark_overdue"  # the employer's review deadline passed without Form 02
+    START_VERIFICATION = "start_verification"
+    FLAG_FOR_REVIEW = "flag_for_review"  # an automatic check could not settle it
+    APPROVE = "approve"
+    REJECT = "reject"  # needs a written reason
+    QUEUE_PAYMENT = "queue_payment"
+    CANCEL_PAYMENT = "cancel_payment"  # a queued payment was withdrawn before it was sent
+    PAYMENT_SUCCEEDED = "payment_succeeded"
+    PAYMENT_FAILED = "payment_failed"  # failed or returned by the bank
+    REQUEST_DETAILS = "request_details"  # ask the employer / person for corrected payment details
+    DETAILS_RECEIVED = "details_received"  # corrected details in hand: back to approved, pay again
+
+
+S, A = ClaimState, ClaimAction
+
+INITIAL_STATES = frozenset({S.LISTED, S.APPLIED})
+TERMINAL_STATES = frozenset({S.PAID, S.REJECTED, S.DECLINED, S.REMOVED})
+#: States from which the person can still say "Không nhận hỗ trợ" (nothing is on its way to the bank).
+_DECLINABLE = (
+    S.LISTED,
+    S.EMPLOYER_OVERDUE,
+    S.EMPLOYER_CONFIRMED,
+    S.APPLIED,
+    S.VERIFYING,
+    S.NEEDS_REVIEW,
+    S.APPROVED,
+    S.AWAITING_PAYMENT_DETAILS,
+)
+
+TRANSITIONS: dict[tuple[ClaimState, ClaimAction], ClaimState] = {
+    (S.LISTED, A.CONFIRM): S.EMPLOYER_CONFIRMED,
+    (S.EMPLOYER_OVERDUE, A.CONFIRM): S.EMPLOYER_CONFIRMED,
+    (S.LISTED, A.REMOVE): S.REMOVED,
+    (S.EMPLOYER_OVERDUE, A.REMOVE): S.REMOVED,
+    (S.EMPLOYER_CONFIRMED, A.REMOVE): S.REMOVED,
+    (S.LISTED, A.MARK_OVERDUE): S.EMPLOYER_OVERDUE,
+    (S.EMPLOYER_CONFIRMED, A.START_VERIFICATION): S.VERIFYING,
+    (S.EMPLOYER_OVERDUE, A.START_VERIFICATION): S.VERIFYING,
+    (S.APPLIED, A.START_VERIFICATION): S.VERIFYING,
+    (S.VERIFYING, A.FLAG_FOR_REVIEW): S.NEEDS_REVIEW,
+    (S.VERIFYING, A.APPROVE): S.APPROVED,
+    (S.NEEDS_REVIEW, A.APPROVE): S.APPROVED,
+    (S.VERIFYING, A.REJECT): S.REJECTED,
+    (S.NEEDS_REVIEW, A.REJECT): S.REJECTED,
+    (S.APPROVED, A.QUEUE_PAYMENT): S.PAYMENT_PENDING,
+    (S.PAYMENT_PENDING, A.CANCEL_PAYMENT): S.APPROVED,
+    (S.PAYMENT_PENDING, A.PAYMENT_SUCCEEDED): S.PAID,
+    (S.PAYMENT_PENDING, A.PAYMENT_FAILED): S.PAYMENT_FAILED,
+    (S.PAYMENT_FAILED, A.REQUEST_DETAILS): S.AWAITING_PAYMENT_DETAILS,
+    (S.AWAITING_PAYMENT_DETAILS, A.DETAILS_RECEIVED): S.APPROVED,
+    **{(state, A.DECLINE): S.DECLINED for state in _DECLINABLE},
+}
+
+
+class InvalidClaimTransition(ValueError):
+    """The action is not allowed from the claim's current state."""
+
+    def __init__(self, state: ClaimState, action: ClaimAction) -> None:
+        super().__init__(f"claim in state {state.value!r} cannot {action.value!r}")
+        self.state = state
+        self.action = action
+
+
+def next_state(state: ClaimState | str, action: ClaimAction | str) -> ClaimState:
+    """The state after ``action`` from ``state``; raises :class:`InvalidClaimTransition` if not allowed."""
+    state, action = ClaimState(state), ClaimAction(action)
+    try:
+        return TRANSITIONS[(state, action)]
+    except KeyError:
+        raise InvalidClaimTransition(state, action) from None
+
+
+def allowed_actions(state: ClaimState | str) -> list[ClaimAction]:
+    state = ClaimState(state)
+    return [action for (from_state, action) in TRANSITIONS if from_state == state]
+
+
+#: Claims in these states count against completion (the eligible group excludes rejected, declined, removed).
+NOT_IN_ELIGIBLE_GROUP = frozenset({S.REJECTED, S.DECLINED, S.REMOVED})

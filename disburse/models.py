@@ -1,0 +1,33 @@
+"""Every model, imported once so that SQLAlchemy's metadata (and Alembic) sees the whole schema."""
+
+from disburse.auth.models import ApiToken, AuditLog, User
+from disburse.claims.models import Claim, ClaimEvent
+from disburse.jobs.models import Job
+from disburse.payments.models import Payment, PaymentBatch, PaymentEvent
+from disburse.programs.models import AmountTier, Program
+from disburse.reductions.models import Reduction
+from disburse.reference.models import Bank, District, Province
+from disburse.registry.models import Employee, Employer, SalaryFund
+from disburse.reports.models import ClaimCounter
+
+__all__ = [
+    "AmountTier",
+    "ApiToken",
+    "AuditLog",
+    "Bank",
+    "Claim",
+    "ClaimCounter",
+    "ClaimEvent",
+    "District",
+    "Employee",
+    "Employer",
+    "Job",
+    "Payment",
+    "PaymentBatch",
+    "PaymentEvent",
+    "Program",
+    "Province",
+    "Reduction",
+    "SalaryFund",
+    "User",
+]

@@ -1,0 +1,57 @@
+"""The payment state machine: pure, no database.
+
+queued → sent → paid | failed | returned; queued → failed (the provider refused the order outright);
+queued → cancelled. Live states (queued, sent, paid) are the ones the "one live payment per claim" partial unique
+index covers, so a claim can never be paid twice.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class PaymentState(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    PAID = "paid"
+    FAILED = "failed"
+    RETURNED = "returned"
+    CANCELLED = "cancelled"
+
+
+class PaymentAction(StrEnum):
+    SEND = "send"
+    SETTLE = "settle"
+    FAIL = "fail"
+    RETURN = "return"
+    CANCEL = "cancel"
+
+
+S, A = PaymentState, PaymentAction
+
+LIVE_STATES = frozenset({S.QUEUED, S.SENT, S.PAID})
+TERMINAL_STATES = frozenset({S.PAID, S.FAILED, S.RETURNED, S.CANCELLED})
+
+TRANSITIONS: dict[tuple[PaymentState, PaymentAction], PaymentState] = {
+    (S.QUEUED, A.SEND): S.SENT,
+    (S.QUEUED, A.CANCEL): S.CANCELLED,
+    (S.QUEUED, A.FAIL): S.FAILED,
+    (S.SENT, A.SETTLE): S.PAID,
+    (S.SENT, A.FAIL): S.FAILED,
+    (S.SENT, A.RETURN): S.RETURNED,
+}
+
+
+class InvalidPaymentTransition(ValueError):
+    def __init__(self, state: PaymentState, action: PaymentAction) -> None:
+        super().__init__(f"payment in state {state.value!r} cannot {action.value!r}")
+        self.state = state
+        self.action = action
+
+
+def next_state(state: PaymentState | str, action: PaymentAction | str) -> PaymentState:
+    state, action = PaymentState(state), PaymentAction(action)
+    try:
+        return TRANSITIONS[(state, action)]
+    except KeyError:
+        raise InvalidPaymentTransition(state, action) from None

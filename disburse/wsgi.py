@@ -1,0 +1,5 @@
+"""WSGI entry point for gunicorn: ``gunicorn disburse.wsgi:app``."""
+
+from disburse import create_app
+
+app = create_app()
