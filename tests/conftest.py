@@ -1,0 +1,91 @@
+"""Test fixtures on real servers.
+
+PostgreSQL and Redis come from ``DATABASE_URL`` / ``REDIS_URL`` when set, otherwise from the embedded servers
+(disburse.runtime). The suite builds its own database, ``<name>_test`` on the same server (the given database is
+never touched), by running the migrations; each test runs inside a transaction that is rolled back at the end
+(SQLAlchemy's "joining a session into an external transaction" recipe). Redis tests use database 15.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from config import Test
+from disburse import create_app, runtime
+from disburse.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _redis_test_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return urlunsplit((parts.scheme, "", parts.path, "db=15", ""))
+    return urlunsplit((parts.scheme, parts.netloc, "/15", parts.query, ""))
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[runtime.Services]:
+    """The servers under test: given by the environment, or embedded under instance/."""
+    yield runtime.ensure_services(runtime.default_instance_path(), db_name="postgres")
+
+
+@pytest.fixture(scope="session")
+def database_url(services: runtime.Services) -> Iterator[str]:
+    base = runtime.database_name(services.database_url)
+    url = runtime.with_database(services.database_url, f"{base}_disburse_test")
+    runtime.drop_database(url)
+    runtime.ensure_database(url)
+    yield url
+    runtime.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def redis_url(services: runtime.Services) -> str:
+    return _redis_test_url(services.redis_url)
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, redis_url: str) -> Iterator[Flask]:
+    os.environ["DISBURSE_ENV"] = "test"
+    config = Test()
+    config.DATABASE_URL = database_url
+    config.REDIS_URL = redis_url
+    app = create_app(config)
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def db_session(app: Flask) -> Iterator[Session]:
+    """A session whose work is rolled back after the test, even where the code under test commits."""
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint"})
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app: Flask, db_session: Session):  # type: ignore[no-untyped-def]
+    return app.test_client()
