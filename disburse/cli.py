@@ -30,9 +30,12 @@ def main() -> None:
 
 def _register_feature_commands() -> None:
     from disburse.auth.cli import tokens_cli, users_cli
+    from disburse.claims.cli import lists_cli
+    from disburse.registry.import_cli import import_cli
+    from disburse.registry.seed_cli import seed_cmd
 
-    main.add_command(users_cli)
-    main.add_command(tokens_cli)
+    for command in (users_cli, tokens_cli, import_cli, seed_cmd, lists_cli):
+        main.add_command(command)
 
 
 _register_feature_commands()
