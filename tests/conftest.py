@@ -1,7 +1,7 @@
 """Test fixtures on real servers.
 
 PostgreSQL and Redis come from ``DATABASE_URL`` / ``REDIS_URL`` when set, otherwise from the embedded servers
-(disburse.runtime). The suite builds its own database, ``<name>_test`` on the same server (the given database is
+(disburse.runtime). The suite builds its own database, ``<name>_disburse_test_<pid>`` on the same server (the given database is
 never touched), by running the migrations; each test runs inside a transaction that is rolled back at the end
 (SQLAlchemy's "joining a session into an external transaction" recipe). Redis tests use database 15.
 """
@@ -40,7 +40,8 @@ def services() -> Iterator[runtime.Services]:
 @pytest.fixture(scope="session")
 def database_url(services: runtime.Services) -> Iterator[str]:
     base = runtime.database_name(services.database_url)
-    url = runtime.with_database(services.database_url, f"{base}_disburse_test")
+    # One database per test run, so that concurrent runs (two checkouts, CI beside a developer) never collide.
+    url = runtime.with_database(services.database_url, f"{base}_disburse_test_{os.getpid()}")
     runtime.drop_database(url)
     runtime.ensure_database(url)
     yield url
