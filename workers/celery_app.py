@@ -19,7 +19,7 @@ TASK_MODULES = ["workers.health"]
 
 
 def init_celery(app: Flask) -> Celery:
-    class FlaskTask(Task):  # type: ignore[misc]
+    class FlaskTask(Task):
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
             with app.app_context():
                 return self.run(*args, **kwargs)
@@ -53,4 +53,4 @@ def make_celery() -> Celery:
     from disburse import create_app
 
     app = create_app()
-    return app.extensions["celery"]  # type: ignore[no-any-return]
+    return app.extensions["celery"]

@@ -15,7 +15,7 @@ from disburse.extensions import TimestampMixin, db
 ROLES = ("caseworker", "employer", "supervisor", "admin")
 
 
-class User(UserMixin, TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+class User(UserMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("role IN ('caseworker', 'employer', 'supervisor', 'admin')", name="role_known"),
@@ -41,14 +41,14 @@ class User(UserMixin, TimestampMixin, db.Model):  # type: ignore[name-defined,mi
     last_login_at: Mapped[datetime | None]
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return self.active
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
 
 
-class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+class ApiToken(db.Model):  # type: ignore[name-defined]
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,7 +64,7 @@ class ApiToken(db.Model):  # type: ignore[name-defined,misc]
     revoked_at: Mapped[datetime | None]
 
 
-class AuditLog(db.Model):  # type: ignore[name-defined,misc]
+class AuditLog(db.Model):  # type: ignore[name-defined]
     """Who did what to which record, for actions that are not claim/payment transitions."""
 
     __tablename__ = "audit_log"

@@ -17,7 +17,7 @@ def _in(values: Any) -> str:
     return ", ".join(f"'{v.value}'" for v in values)
 
 
-class Claim(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+class Claim(TimestampMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "claims"
     __table_args__ = (
         UniqueConstraint("program_id", "employee_id"),
@@ -64,7 +64,7 @@ class Claim(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
         return f"<Claim {self.id} {self.state}>"
 
 
-class ClaimEvent(db.Model):  # type: ignore[name-defined,misc]
+class ClaimEvent(db.Model):  # type: ignore[name-defined]
     """One row per state change (and per creation). Append-only: a trigger refuses UPDATE and DELETE."""
 
     __tablename__ = "claim_events"

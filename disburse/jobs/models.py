@@ -14,7 +14,7 @@ from disburse.extensions import db
 JOB_STATES = ("queued", "running", "succeeded", "failed")
 
 
-class Job(db.Model):  # type: ignore[name-defined,misc]
+class Job(db.Model):  # type: ignore[name-defined]
     __tablename__ = "jobs"
     __table_args__ = (
         CheckConstraint("state IN ('queued', 'running', 'succeeded', 'failed')", name="state_known"),

@@ -18,7 +18,7 @@ PROVIDERS = ("sandbox", "bankfile", "cash")
 _PROVIDERS = ", ".join(f"'{p}'" for p in PROVIDERS)
 
 
-class PaymentBatch(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+class PaymentBatch(TimestampMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "payment_batches"
     __table_args__ = (
         CheckConstraint("channel IN ('bank', 'cash')", name="channel_known"),
@@ -39,7 +39,7 @@ class PaymentBatch(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
         return f"<PaymentBatch {self.id} {self.provider} {self.state}>"
 
 
-class Payment(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+class Payment(TimestampMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "payments"
     __table_args__ = (
         UniqueConstraint("claim_id", "attempt"),
@@ -81,7 +81,7 @@ class Payment(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
         return f"<Payment {self.id} claim={self.claim_id} {self.state}>"
 
 
-class PaymentEvent(db.Model):  # type: ignore[name-defined,misc]
+class PaymentEvent(db.Model):  # type: ignore[name-defined]
     """Append-only history of payment state changes (a trigger refuses UPDATE and DELETE)."""
 
     __tablename__ = "payment_events"
@@ -97,7 +97,7 @@ class PaymentEvent(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
-class ProviderEvent(db.Model):  # type: ignore[name-defined,misc]
+class ProviderEvent(db.Model):  # type: ignore[name-defined]
     """A provider callback exactly as received; the unique event id makes redelivery harmless."""
 
     __tablename__ = "provider_events"

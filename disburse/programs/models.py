@@ -12,7 +12,7 @@ from disburse.extensions import TimestampMixin, db
 SECTORS = ("enterprise", "public_autonomous", "public_budget", "state_agency", "political_org", "armed_forces")
 
 
-class Program(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+class Program(TimestampMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "programs"
     __table_args__ = (
         CheckConstraint("stop_window_start <= stop_window_end", name="stop_window_order"),
@@ -80,7 +80,7 @@ class Program(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
         return f"<Program {self.code}>"
 
 
-class AmountTier(db.Model):  # type: ignore[name-defined,misc]
+class AmountTier(db.Model):  # type: ignore[name-defined]
     __tablename__ = "amount_tiers"
     __table_args__ = (
         UniqueConstraint("program_id", "min_months"),

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from disburse.extensions import db
 
 
-class Reduction(db.Model):  # type: ignore[name-defined,misc]
+class Reduction(db.Model):  # type: ignore[name-defined]
     __tablename__ = "reductions"
     __table_args__ = (
         UniqueConstraint("program_id", "employer_id", "month"),

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from disburse.extensions import db
 
 
-class Province(db.Model):  # type: ignore[name-defined,misc]
+class Province(db.Model):  # type: ignore[name-defined]
     __tablename__ = "provinces"
     __table_args__ = (CheckConstraint("code ~ '^[0-9]{2}$'", name="code_format"),)
 
@@ -20,7 +20,7 @@ class Province(db.Model):  # type: ignore[name-defined,misc]
         return f"<Province {self.code} {self.name}>"
 
 
-class District(db.Model):  # type: ignore[name-defined,misc]
+class District(db.Model):  # type: ignore[name-defined]
     __tablename__ = "districts"
     __table_args__ = (CheckConstraint("code ~ '^[0-9]{3}$'", name="code_format"),)
 
@@ -33,7 +33,7 @@ class District(db.Model):  # type: ignore[name-defined,misc]
         return f"<District {self.code} {self.name}>"
 
 
-class Bank(db.Model):  # type: ignore[name-defined,misc]
+class Bank(db.Model):  # type: ignore[name-defined]
     __tablename__ = "banks"
 
     #: Short code in the VietQR/NAPAS list ("VCB", "BIDV", "ICB", …).

@@ -13,7 +13,7 @@ from disburse.programs.models import SECTORS
 _SECTOR_LIST = ", ".join(f"'{s}'" for s in SECTORS)
 
 
-class Employer(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+class Employer(TimestampMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "employers"
     __table_args__ = (
         CheckConstraint(f"sector IN ({_SECTOR_LIST})", name="sector_known"),
@@ -36,7 +36,7 @@ class Employer(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
         return f"<Employer {self.unit_code}>"
 
 
-class Employee(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+class Employee(TimestampMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "employees"
     __table_args__ = (
         CheckConstraint("si_code ~ '^[0-9]{10}$'", name="si_code_format"),
@@ -84,7 +84,7 @@ class Employee(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
         return f"<Employee {self.si_code}>"
 
 
-class SalaryFund(db.Model):  # type: ignore[name-defined,misc]
+class SalaryFund(db.Model):  # type: ignore[name-defined]
     __tablename__ = "salary_funds"
     __table_args__ = (
         CheckConstraint("ui_salary_fund_vnd >= 0", name="fund_non_negative"),

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from disburse.extensions import db
 
 
-class ClaimCounter(db.Model):  # type: ignore[name-defined,misc]
+class ClaimCounter(db.Model):  # type: ignore[name-defined]
     __tablename__ = "claim_counters"
     __table_args__ = (
         Index(
