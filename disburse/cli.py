@@ -140,3 +140,7 @@ def _stop_all(children: dict[str, Any]) -> None:
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
+
+
+if __name__ == "__main__":
+    main()

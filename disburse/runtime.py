@@ -58,7 +58,7 @@ def celery_broker_url(redis_url: str) -> str:
     if parts.scheme != "unix":
         return redis_url
     query = parts.query.replace("db=", "virtual_host=")
-    return urlunsplit(("redis+socket", "", parts.path, query, ""))
+    return f"redis+socket://{parts.path}" + (f"?{query}" if query else "")
 
 
 def limiter_storage_url(redis_url: str) -> str:
@@ -66,7 +66,7 @@ def limiter_storage_url(redis_url: str) -> str:
     parts = urlsplit(redis_url)
     if parts.scheme != "unix":
         return redis_url
-    return urlunsplit(("redis+unix", "", parts.path, parts.query, ""))
+    return f"redis+unix://{parts.path}" + (f"?{parts.query}" if parts.query else "")
 
 
 def with_database(url: str, name: str) -> str:

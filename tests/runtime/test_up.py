@@ -1,0 +1,97 @@
+"""`disburse up` end to end: servers, migrations, web + worker + beat, health, and a clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for_health(port: int, proc: subprocess.Popen[bytes], timeout: float = 90) -> dict:
+    deadline = time.monotonic() + timeout
+    last: dict = {}
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"disburse up exited early with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=2) as response:  # noqa: S310
+                last = json.load(response)
+            if last.get("workers", {}).get("count", 0) >= 1:
+                return last
+        except OSError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"no healthy answer with a live worker within {timeout} s; last: {last}")
+
+
+def _run_up(env: dict[str, str], port: int) -> tuple[subprocess.Popen[bytes], dict, list[psutil.Process]]:
+    proc = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
+        [sys.executable, "-m", "disburse.cli", "up", "--port", str(port), "--workers", "1"],
+        env=env,
+        cwd=ROOT,
+    )
+    health = _wait_for_health(port, proc)
+    descendants = psutil.Process(proc.pid).children(recursive=True)
+    return proc, health, descendants
+
+
+def _stop(proc: subprocess.Popen[bytes], sig: int) -> None:
+    proc.send_signal(sig)
+    proc.wait(timeout=60)
+
+
+def test_up_runs_web_worker_beat_and_stops_them_all(database_url, redis_url):
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DISBURSE_ENV": "development"}
+    proc, health, descendants = _run_up(env, _free_port())
+    assert health["database"]["ok"] and health["redis"]["ok"]
+    commands = [" ".join(p.cmdline()) for p in descendants]
+    assert any("gunicorn" in c for c in commands)
+    assert any(" worker" in c for c in commands)
+    assert any(" beat" in c for c in commands)
+    _stop(proc, signal.SIGINT)
+    time.sleep(0.5)
+    assert [p.pid for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
+
+
+def test_up_with_embedded_servers_leaves_no_orphans(tmp_path):
+    """No DATABASE_URL / REDIS_URL: embedded PostgreSQL and Redis under the instance folder, stopped on SIGTERM."""
+    instance = tmp_path / "instance"
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update({"DISBURSE_INSTANCE": str(instance), "DISBURSE_ENV": "development"})
+    proc, health, descendants = _run_up(env, _free_port())
+    assert health["database"]["ok"] and health["redis"]["ok"]
+    assert (instance / "pgdata" / "PG_VERSION").exists()
+
+    postgres = [
+        p
+        for p in psutil.process_iter(["name", "cmdline"])
+        if p.info["name"] == "postgres" and str(instance) in " ".join(p.info["cmdline"] or [])
+    ]
+    assert postgres, "the embedded PostgreSQL should be running under the instance folder"
+    settings = json.loads((instance / "redis.db.settings").read_text())
+    redis_server = psutil.Process(int(Path(settings["pidfile"]).read_text()))
+    assert redis_server.name() == "redis-server"
+    _stop(proc, signal.SIGTERM)
+    time.sleep(1)
+    alive = [
+        p for p in [*postgres, redis_server, *descendants] if p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    ]
+    assert alive == []
+    assert not (instance / "pgdata" / "postmaster.pid").exists()

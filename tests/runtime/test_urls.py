@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from disburse import runtime
+
+
+def test_database_urls_use_psycopg3():
+    assert runtime.sqlalchemy_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert runtime.sqlalchemy_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert runtime.libpq_url("postgresql+psycopg://u@h/db") == "postgresql://u@h/db"
+    assert (
+        runtime.with_database("postgresql+psycopg://u@/x?host=/run/pg", "y") == "postgresql+psycopg://u@/y?host=/run/pg"
+    )
+
+
+def test_unix_socket_redis_urls_for_each_client():
+    url = "unix:///srv/app/redis.socket?db=3"
+    assert runtime.celery_broker_url(url) == "redis+socket:///srv/app/redis.socket?virtual_host=3"
+    assert runtime.limiter_storage_url(url) == "redis+unix:///srv/app/redis.socket?db=3"
+    tcp = "redis://127.0.0.1:6379/0"
+    assert runtime.celery_broker_url(tcp) == tcp
+    assert runtime.limiter_storage_url(tcp) == tcp

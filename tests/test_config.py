@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import pytest
+
+from config import ConfigError, Development, Production, load_config
+
+
+def test_production_refuses_to_start_without_secrets(monkeypatch):
+    for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY, DATABASE_URL, REDIS_URL"):
+        Production()
+    monkeypatch.setenv("SECRET_KEY", "s3cret-for-the-test")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db.example/disburse")
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        Production()
+    monkeypatch.setenv("REDIS_URL", "redis://cache.example:6379/0")
+    config = Production()
+    assert config.SESSION_COOKIE_SECURE is True
+
+
+def test_disburse_env_chooses_the_class(monkeypatch):
+    monkeypatch.setenv("DISBURSE_ENV", "development")
+    assert isinstance(load_config(), Development)
+    monkeypatch.setenv("DISBURSE_ENV", "staging")
+    with pytest.raises(ConfigError, match="DISBURSE_ENV"):
+        load_config()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("DISBURSE_SANDBOX_FAILURE_RATE", "1.5"), ("DISBURSE_SANDBOX_DELAY_S", "x")]
+)
+def test_bad_numbers_are_refused_with_the_variable_named(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        Development()
+
+
+def test_unknown_payment_provider_is_refused(monkeypatch):
+    monkeypatch.setenv("DISBURSE_PAYMENT_PROVIDER", "paypal")
+    with pytest.raises(ConfigError, match="sandbox, bankfile or cash"):
+        Development()

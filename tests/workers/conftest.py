@@ -1,0 +1,58 @@
+"""A real Celery worker, in its own process, consuming real Redis and talking to the test database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+
+from workers.queues import QueueNames
+
+
+@pytest.fixture(scope="session")
+def celery_worker(app: Flask, database_url: str, redis_url: str) -> Iterator[subprocess.Popen[bytes]]:
+    env = {**os.environ, "DISBURSE_ENV": "test", "DATABASE_URL": database_url, "REDIS_URL": redis_url}
+    hostname = f"test-{os.getpid()}@%h"
+    proc = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.worker",
+            "worker",
+            "--loglevel",
+            "WARNING",
+            "--pool",
+            "solo",
+            "-Q",
+            ",".join(QueueNames.all()),
+            "--hostname",
+            hostname,
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        env=env,
+    )
+    celery = app.extensions["celery"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the Celery worker exited with code {proc.returncode}")
+        if celery.control.ping(timeout=0.5):
+            break
+    else:
+        proc.terminate()
+        pytest.fail("the Celery worker did not answer a ping within 60 s")
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
