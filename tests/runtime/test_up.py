@@ -31,7 +31,7 @@ def _wait_for_health(port: int, proc: subprocess.Popen[bytes], timeout: float = 
         if proc.poll() is not None:
             pytest.fail(f"disburse up exited early with code {proc.returncode}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=2) as response:
                 last = json.load(response)
             if last.get("workers", {}).get("count", 0) >= 1:
                 return last
