@@ -51,9 +51,17 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
 
     from disburse import models  # noqa: F401  (registers every table on the metadata)
     from disburse.api import bp as api_bp
+    from disburse.api.errors import register_error_handlers
+    from disburse.auth import loaders  # noqa: F401  (registers the Flask-Login user loaders)
+    from disburse.web import bp as web_bp
+    from disburse.web.formatting import register_filters
 
+    app.register_blueprint(web_bp)
     app.register_blueprint(api_bp)
+    register_filters(app)
+    app.context_processor(lambda: {"current_locale": _select_locale()})
     csrf.exempt(api_bp)
+    register_error_handlers(app)
 
     from workers.celery_app import init_celery
 

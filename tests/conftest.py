@@ -1,9 +1,10 @@
 """Test fixtures on real servers.
 
 PostgreSQL and Redis come from ``DATABASE_URL`` / ``REDIS_URL`` when set, otherwise from the embedded servers
-(disburse.runtime). The suite builds its own database, ``<name>_disburse_test_<pid>`` on the same server (the given database is
-never touched), by running the migrations; each test runs inside a transaction that is rolled back at the end
-(SQLAlchemy's "joining a session into an external transaction" recipe). Redis tests use database 15.
+(disburse.runtime). The suite builds its own database, ``<name>_disburse_test_<pid>`` on the same server (the
+given database is never touched), by running the migrations; each test runs inside a transaction that is rolled
+back at the end (SQLAlchemy's "joining a session into an external transaction" recipe). Redis tests use database
+15.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from flask import Flask
+from flask import Flask, g
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from config import Test
@@ -87,6 +90,18 @@ def db_session(app: Flask) -> Iterator[Session]:
             connection.close()
 
 
+class FreshRequestClient(FlaskClient):
+    """The ``db_session`` fixture keeps one app context open for the whole test, so requests would share ``g``
+    (and with it Flask-Login's and Flask-Babel's per-request caches). Real requests never do: start each one with
+    an empty ``g``."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        for key in list(vars(g)):
+            delattr(g, key)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
-def client(app: Flask, db_session: Session):  # type: ignore[no-untyped-def]
+def client(app: Flask, db_session: Session) -> FlaskClient:
+    app.test_client_class = FreshRequestClient
     return app.test_client()

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from tests.factories import create_employee, nq116
+
+
+def test_home_is_vietnamese_by_default_with_dates_dd_mm_yyyy(client):
+    page = client.get("/").get_data(as_text=True)
+    assert "Hỗ trợ người lao động từ Quỹ bảo hiểm thất nghiệp" in page
+    assert "30/09/2021" in page  # NQ116 cut-off date
+    assert 'lang="vi"' in page
+
+
+def test_home_in_english_after_switching_language(client):
+    response = client.get("/language/en?next=/")
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    page = client.get("/").get_data(as_text=True)
+    assert "Support for workers from the unemployment-insurance fund" in page
+    assert 'lang="en"' in page
+
+
+def test_language_switch_never_redirects_off_site(client):
+    for target in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)"):
+        response = client.get("/language/vi", query_string={"next": target})
+        assert response.headers["Location"] == "/"
+
+
+def test_home_reads_completion_from_the_rollups(client, db_session):
+    program = nq116()
+    for state in ("paid", "listed", "declined"):
+        person = create_employee()
+        db_session.execute(
+            text(
+                "INSERT INTO claims (program_id, employee_id, employer_id, district_code, track, support_group,"
+                " unused_months, amount_vnd, state) VALUES (:p, :e, :er, '017', 'A', 'A', 24, 2100000, :s)"
+            ),
+            {"p": program.id, "e": person.id, "er": person.employer_id, "s": state},
+        )
+    page = client.get("/", headers={"Accept-Language": "vi"}).get_data(as_text=True)
+    assert "2.100.000 ₫" in page  # paid amount, Vietnamese style
+    assert "50,0%" in page  # 1 paid of 2 eligible (declined is outside the eligible group)
+    page = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "VND 2,100,000" in page
+    assert "50.0%" in page
+
+
+def test_unknown_api_url_answers_json_in_the_callers_language(client):
+    response = client.get("/api/v1/nothing-here", headers={"Accept-Language": "en"})
+    assert response.status_code == 404
+    assert response.get_json() == {"error": "not_found", "message": "Not found.", "fields": {}}
+    response = client.get("/api/v1/nothing-here")
+    assert response.get_json()["message"] == "Không tìm thấy."
