@@ -1,5 +1,86 @@
-"""``disburse lists build`` (built in the registry-import work)."""
+"""``disburse lists build [--program CODE]``: Form 01 lists (track A claims) and employer reductions."""
 
+from __future__ import annotations
+
+import sys
+import time
+from datetime import date
+
+import click
 from flask.cli import AppGroup
+from sqlalchemy import select
+from tqdm import tqdm
+
+from disburse.claims.lists import ListsResult, build_lists
+from disburse.extensions import db
+from disburse.programs.models import Program
+from disburse.programs.service import ProgramNotFound, get_program
 
 lists_cli = AppGroup("lists", help="Form 01 lists and employer reductions.")
+
+#: Exit code for a command that cannot start (here: an unknown program); nothing is changed.
+EXIT_UNUSABLE = 2
+
+
+def _vi(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def _en(n: int) -> str:
+    return f"{n:,}"
+
+
+def _d(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def summary_lines(result: ListsResult, seconds: float) -> list[str]:
+    """The summary printed after a build: Vietnamese first, then English."""
+    r = result
+    return [
+        f"Chương trình {r.program_code}: lập danh sách Mẫu số 01 ngày {_d(r.listed_on)}, "
+        f"đơn vị xác nhận (Mẫu số 02) trước ngày {_d(r.review_due_on)}.",
+        f"  Đã lập danh sách thêm {_vi(r.claims_created)} người lao động tại {_vi(r.employers_listed)} đơn vị, "
+        f"mức hỗ trợ {_vi(r.amount_created_vnd)} ₫; tổng số hồ sơ của chương trình: {_vi(r.claims_total)}.",
+        f"  Giảm mức đóng BHTN: thêm {_vi(r.reductions_created)} bản ghi, cập nhật {_vi(r.reductions_updated)}, "
+        f"bỏ {_vi(r.reductions_removed)}; tổng số tiền giảm {_vi(r.reduction_total_vnd)} ₫.",
+        f"Program {r.program_code}: Form 01 lists dated {_d(r.listed_on)}, "
+        f"employers confirm (Form 02) by {_d(r.review_due_on)}.",
+        f"  Listed {_en(r.claims_created)} more employees at {_en(r.employers_listed)} units, "
+        f"support VND {_en(r.amount_created_vnd)}; claims in the program: {_en(r.claims_total)}.",
+        f"  Contribution reductions: {_en(r.reductions_created)} rows added, {_en(r.reductions_updated)} updated, "
+        f"{_en(r.reductions_removed)} removed; total reduction VND {_en(r.reduction_total_vnd)}.",
+        f"  ({seconds:.1f} s)",
+    ]
+
+
+@lists_cli.command("build")
+@click.option("--program", "program_code", default="NQ116", show_default=True, help="The program's code.")
+def build(program_code: str) -> None:
+    """Build the Form 01 lists (track A claims) and book the employer reductions. Safe to run again: it adds
+    only what is new and never changes a claim that exists."""
+    try:
+        program = get_program(program_code)
+    except ProgramNotFound as exc:
+        known = ", ".join(db.session.scalars(select(Program.code).order_by(Program.code))) or "—"
+        click.echo(f"{exc}\nCác chương trình hiện có / programs on file: {known}", err=True)
+        sys.exit(EXIT_UNUSABLE)
+
+    started = time.monotonic()
+    bar = tqdm(total=None, unit=" records", unit_scale=True, desc="Form 01", disable=not sys.stderr.isatty())
+
+    def progress(done: int, total: int | None) -> None:
+        if total is not None and bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        result = build_lists(program, progress=progress)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        bar.close()
+    for line in summary_lines(result, time.monotonic() - started):
+        click.echo(line)

@@ -1,0 +1,174 @@
+"""Form 01 lists: one track A claim per eligible participating employee of an eligible employer, plus the employer
+contribution reductions, built set-based and idempotently.
+
+Each employee id range is one ``INSERT … SELECT`` over the rules (:func:`disburse.programs.rules.assessment_sql`)
+whose ``RETURNING`` feeds the ``claim_events`` insert in the same statement, so every claim is created together
+with its 'create' event. ``ON CONFLICT (program_id, employee_id) DO NOTHING`` makes a re-run add only people who
+are new since the last build and leave every existing claim, whatever state it has moved to, untouched. The
+dashboards' ``claim_counters`` follow by themselves: statement-level triggers on ``claims`` (migration 0003).
+
+The function flushes and never commits: the CLI command or the Celery task commits once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import TextClause, text
+
+from disburse.claims.states import ClaimState
+from disburse.extensions import db
+from disburse.programs.calendar import add_working_days, programme_today
+from disburse.programs.models import Program
+from disburse.programs.rules import OUTCOME_ELIGIBLE, OUTCOME_REVIEW, ProgramRules, assessment_sql
+from disburse.reductions.service import book_reductions, employer_id_span
+
+#: Employee ids per statement: bounds each statement's memory, transition tables and lock time.
+EMPLOYEE_BATCH = 200_000
+
+#: Extra reason on a claim whose person shares a national ID with another SI code.
+REASON_POSSIBLE_DUPLICATE = "possible_duplicate"
+
+Progress = Callable[[int, int | None], None]
+
+# Two list builds of the same program would only wait on each other's unique-index entries; the lock makes them
+# take turns cleanly (the second then finds nothing new).
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('disburse.lists.build'), :program_id)")
+
+
+def _list_range_statement(assessment: str) -> TextClause:
+    """One employee id range: assess, insert the missing claims, and one 'create' event per inserted claim."""
+    return text(
+        f"""
+    WITH assessed AS (
+        SELECT e.id AS employee_id, e.employer_id, r.district_code, e.unused_months, e.possible_duplicate,
+               e.bank_code, e.bank_account, p.id AS program_id,
+               {assessment}
+        FROM employees e
+        JOIN employers r ON r.id = e.employer_id
+        CROSS JOIN programs p
+        WHERE p.id = :program_id AND e.id BETWEEN :lo AND :hi AND e.ui_status = 'participating'
+    ),
+    created AS (
+        INSERT INTO claims (program_id, employee_id, employer_id, district_code, track, support_group,
+                            unused_months, amount_vnd, state, reasons, bank_code, bank_account, review_due_on)
+        SELECT program_id, employee_id, employer_id, district_code, 'A', support_group,
+               unused_months, amount_vnd, '{ClaimState.LISTED.value}',
+               CASE WHEN possible_duplicate
+                    THEN ARRAY(SELECT x FROM unnest(array_append(reasons, '{REASON_POSSIBLE_DUPLICATE}')) x
+                               ORDER BY x)
+                    ELSE reasons END,
+               bank_code, bank_account, :review_due_on
+        FROM assessed
+        WHERE support_group = 'A' AND outcome IN ('{OUTCOME_ELIGIBLE}', '{OUTCOME_REVIEW}')
+        ON CONFLICT (program_id, employee_id) DO NOTHING
+        RETURNING id, employer_id, amount_vnd
+    ),
+    events AS (
+        INSERT INTO claim_events (claim_id, action, from_state, to_state)
+        SELECT id, 'create', NULL, '{ClaimState.LISTED.value}' FROM created
+    )
+    SELECT count(*), coalesce(sum(amount_vnd), 0),
+           array_agg(DISTINCT employer_id) FILTER (WHERE employer_id IS NOT NULL)
+    FROM created
+    """
+    )
+
+
+@dataclass
+class ListsResult:
+    program_code: str
+    #: The programme clock's date the lists carry, and the employer's Form 02 deadline it sets.
+    listed_on: date
+    review_due_on: date
+    #: Track A claims created by this run (existing claims are never touched), and their total amount.
+    claims_created: int = 0
+    amount_created_vnd: int = 0
+    #: Units whose Form 01 list gained people in this run.
+    employers_listed: int = 0
+    reductions_created: int = 0
+    #: Rows refreshed because the salary fund or participants changed since the last build.
+    reductions_updated: int = 0
+    #: Rows dropped because their employer has since been classified into an excluded sector.
+    reductions_removed: int = 0
+    #: After the build: all claims of the program (from the rollups) and the total booked reduction.
+    claims_total: int = 0
+    reduction_total_vnd: int = 0
+    employee_ids_scanned: int = 0
+
+
+def employee_id_span() -> tuple[int, int] | None:
+    row = db.session.execute(text("SELECT min(id), max(id) FROM employees")).one()
+    return None if row[0] is None else (int(row[0]), int(row[1]))
+
+
+def build_lists(
+    program: Program,
+    *,
+    today: date | None = None,
+    progress: Progress | None = None,
+    batch: int = EMPLOYEE_BATCH,
+) -> ListsResult:
+    """Create the program's missing track A claims (with their events) and book the employer reductions.
+
+    ``today`` is the listing date (default: the programme clock). ``progress(done, total)`` is called after each
+    id range; units are registry records (employee ids, then employer ids) covered so far.
+    """
+    listed_on = today or programme_today()
+    result = ListsResult(
+        program_code=program.code,
+        listed_on=listed_on,
+        review_due_on=add_working_days(listed_on, program.employer_review_wd),
+    )
+    # The rules with the program's tiers inlined: the same answers as ASSESSMENT_SQL without a lookup per row.
+    list_range = _list_range_statement(assessment_sql(ProgramRules.from_program(program)))
+    db.session.flush()
+    db.session.execute(_LOCK, {"program_id": program.id})
+
+    employees = employee_id_span()
+    employers = employer_id_span()
+    employee_total = employees[1] - employees[0] + 1 if employees else 0
+    employer_total = employers[1] - employers[0] + 1 if employers else 0
+    total = employee_total + employer_total
+
+    listed_employers: set[int] = set()
+    if employees is not None:
+        first, last = employees
+        for lo in range(first, last + 1, batch):
+            hi = min(lo + batch - 1, last)
+            created, amount, employer_ids = db.session.execute(
+                list_range,
+                {"program_id": program.id, "lo": lo, "hi": hi, "review_due_on": result.review_due_on},
+            ).one()
+            result.claims_created += int(created)
+            result.amount_created_vnd += int(amount)
+            listed_employers.update(employer_ids or ())
+            result.employee_ids_scanned = hi - first + 1
+            if progress is not None:
+                progress(result.employee_ids_scanned, total)
+    result.employers_listed = len(listed_employers)
+
+    def employer_progress(done: int, _total: int | None) -> None:
+        if progress is not None:
+            progress(employee_total + done, total)
+
+    reductions = book_reductions(program, progress=employer_progress)
+    result.reductions_created = reductions.created
+    result.reductions_updated = reductions.updated
+    result.reductions_removed = reductions.removed
+
+    result.claims_total = int(
+        db.session.execute(
+            text("SELECT coalesce(sum(claims), 0) FROM claim_counters WHERE program_id = :p"), {"p": program.id}
+        ).scalar_one()
+    )
+    result.reduction_total_vnd = int(
+        db.session.execute(
+            text("SELECT coalesce(sum(amount_vnd), 0) FROM reductions WHERE program_id = :p"), {"p": program.id}
+        ).scalar_one()
+    )
+    if progress is not None:
+        progress(total, total)
+    return result
