@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from disburse.programs import rules as r
 from disburse.programs.rules import Assessment, Person, ProgramRules, ProgramRulesError, amount_for, assess
+from disburse.programs.service import ProgramNotFound, get_program, get_rules
 from tests.factories import nq116
 
 #: The NQ116 parameters as the resolution states them (independent of migration 0002, which must agree).
@@ -41,6 +42,15 @@ STOPPED = Person(
 
 def test_from_program_reads_the_nq116_row(db_session: Session) -> None:
     assert ProgramRules.from_program(nq116()) == RULES
+
+
+def test_service_finds_programs_by_code(db_session: Session) -> None:
+    assert get_program("NQ116").id == nq116().id
+    assert get_rules("NQ116") == RULES
+    with pytest.raises(ProgramNotFound, match="NQ117") as refused:
+        get_rules("NQ117")
+    assert refused.value.code == "NQ117"
+    assert "Không có chương trình" in str(refused.value) and "There is no program" in str(refused.value)
 
 
 @pytest.mark.parametrize(
