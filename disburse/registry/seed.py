@@ -85,7 +85,8 @@ CUTOFF = date(2021, 9, 30)
 STOP_WINDOW = (date(2020, 1, 1), date(2021, 9, 30))
 #: The UI scheme started on 1 January 2009: nobody has more unused months than the months since then.
 UI_START = date(2009, 1, 1)
-SALARY_FUND_MONTHS = tuple(f"{2021 + (9 + k) // 12}-{(9 + k) % 12 + 1:02d}" for k in range(12))  # 2021-10 … 2022-09
+REDUCTION_START = date(2021, 10, 1)
+REDUCTION_MONTHS = 12
 #: The 2021 region I minimum wage (Decree 90/2019): the floor of an insured salary in Hà Nội's urban districts.
 REGION_I_MIN_WAGE = 4_420_000
 
@@ -410,8 +411,27 @@ def _tax_check_digit(nine: str) -> int | None:
     return None if check == 10 else check
 
 
-def _day_strings(first: date, last: date) -> list[str]:
-    return [(first + timedelta(days=k)).isoformat() for k in range((last - first).days + 1)]
+def _day_strings(first: date, last: date, shift: int = 0) -> list[str]:
+    return [(first + timedelta(days=k + shift)).isoformat() for k in range((last - first).days + 1)]
+
+
+def shift_date(day: date, shift_days: int) -> date:
+    """A date of the NQ116 calendar moved by ``shift_days`` (the demo moves the whole programme to today)."""
+    return day + timedelta(days=shift_days)
+
+
+def shift_month(first_of_month: date, shift_days: int) -> date:
+    """A contribution month (its first day) moved with the calendar: the month that holds the moved day."""
+    return shift_date(first_of_month, shift_days).replace(day=1)
+
+
+def salary_fund_months(shift_days: int = 0) -> list[str]:
+    """The twelve contribution months of the reduction, ``YYYY-MM`` (2021-10 … 2022-09 unshifted)."""
+    start = shift_month(REDUCTION_START, shift_days)
+    return [
+        f"{start.year + (start.month - 1 + k) // 12}-{(start.month - 1 + k) % 12 + 1:02d}"
+        for k in range(REDUCTION_MONTHS)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -563,6 +583,9 @@ class _Context:
     seed: int
     employees: int
     stopped: int
+    #: Days every date of the data is moved by (0: the historical calendar), and the moved cut-off's year.
+    shift_days: int
+    cutoff_year: int
     chunk_size: int
     provinces: dict[str, _Province]
     province_codes: list[str]
@@ -578,10 +601,15 @@ class _Context:
     months_pool: list[int] = field(default_factory=list)
     #: For each possible count of unused months, 4,096 (year of birth, date of birth) pairs old enough for it.
     births_by_months: list[list[tuple[int, str]]] = field(default_factory=list)
+    #: Born in or before this year: 55 or older on the cut-off date (old enough for a pension decision).
+    pension_year: int = 1966
+    #: Stop dates with the most unused months one can have when stopping then (months since January 2009).
+    in_window_stops: list[tuple[str, int]] = field(default_factory=list)
+    before_window_stops: list[tuple[str, int]] = field(default_factory=list)
+    #: The window's first and last days and the day before it, for a few rows exactly on the boundaries.
+    boundary_stops: tuple[tuple[str, int], ...] = ()
     #: 1,024 (bank code, account modulus, account length) entries in proportion to the banks' shares.
     bank_table: list[tuple[str, int, int]] = field(default_factory=list)
-    in_window_days: list[str] = field(default_factory=list)
-    before_window_days: list[str] = field(default_factory=list)
     #: Per province, 1,024 district codes in proportion to the districts' weights.
     district_code_tables: dict[str, list[str]] = field(default_factory=dict)
     #: Per district code, 256 ready-quoted addresses.
@@ -617,7 +645,7 @@ def _year_weight(year: int) -> float:
 
 
 def _build_context(
-    seed: int, employers: int, employees: int, province_codes: Sequence[str], chunk_size: int
+    seed: int, employers: int, employees: int, province_codes: Sequence[str], chunk_size: int, shift_days: int = 0
 ) -> _Context:
     divisions = _load_divisions()
     unknown = [p for p in province_codes if p not in divisions]
@@ -681,6 +709,8 @@ def _build_context(
         seed=seed,
         employees=employees,
         stopped=stopped,
+        shift_days=shift_days,
+        cutoff_year=shift_date(CUTOFF, shift_days).year,
         chunk_size=chunk_size,
         provinces=provinces,
         province_codes=codes,
@@ -707,13 +737,21 @@ def _build_context(
         for k in table:
             y = years[k]
             first, last = max(earliest, date(y, 1, 1)), min(latest, date(y, 12, 31))
-            pairs.append((y, (first + timedelta(days=brng.randrange((last - first).days + 1))).isoformat()))
+            born = shift_date(first + timedelta(days=brng.randrange((last - first).days + 1)), shift_days)
+            pairs.append((born.year, born.isoformat()))
         births_by_age[min_age] = pairs
     ctx.births_by_months = [births_by_age[18 + (m + 11) // 12] for m in range(154)]
     bank_index = _lookup_table([w for _, w, _ in BANK_WEIGHTS], 1024)
     ctx.bank_table = [(BANK_WEIGHTS[k][0], 10 ** BANK_WEIGHTS[k][2], BANK_WEIGHTS[k][2]) for k in bank_index]
-    ctx.in_window_days = _day_strings(*STOP_WINDOW)
-    ctx.before_window_days = _day_strings(date(2016, 1, 1), STOP_WINDOW[0] - timedelta(days=1))
+    ctx.pension_year = ctx.cutoff_year - 55
+
+    def stops(first: date, last: date) -> list[tuple[str, int]]:
+        days = [first + timedelta(days=k) for k in range((last - first).days + 1)]
+        return [(shift_date(d, shift_days).isoformat(), (d.year - 2009) * 12 + d.month) for d in days]
+
+    ctx.in_window_stops = stops(*STOP_WINDOW)
+    ctx.before_window_stops = stops(date(2016, 1, 1), STOP_WINDOW[0] - timedelta(days=1))
+    ctx.boundary_stops = (ctx.in_window_stops[0], ctx.in_window_stops[-1], ctx.before_window_stops[-1])
     for code, (districts, table) in district_tables.items():
         ctx.district_code_tables[code] = [districts[k].code for k in table]
         for district in districts:
@@ -742,7 +780,7 @@ def _months_pool(rng: random.Random) -> list[int]:
 def _employer_rows(ctx: _Context) -> Iterator[str]:
     rng = _rng(ctx.seed, "employer-rows")
     e = ctx.employers
-    joined_days = _day_strings(UI_START, date(2021, 6, 30))
+    joined_days = _day_strings(UI_START, date(2021, 6, 30), ctx.shift_days)
     for k, unit in enumerate(e.unit_codes):
         province = ctx.provinces[e.province_codes[k]]
         district = next(d for d in province.districts if d.code == e.district_codes[k])
@@ -776,12 +814,13 @@ def _employer_rows(ctx: _Context) -> Iterator[str]:
 def _salary_fund_rows(ctx: _Context) -> Iterator[str]:
     rng = _rng(ctx.seed, "salary-funds")
     e = ctx.employers
+    months = salary_fund_months(ctx.shift_days)
     for k, unit in enumerate(e.unit_codes):
         size = e.sizes[k]
         sector = e.sectors[k]
         base = 7_500_000 if sector == "enterprise" else 6_200_000
         wage = max(REGION_I_MIN_WAGE, int(round(base * math.exp(rng.gauss(0.0, 0.35)), -3)))
-        for month in SALARY_FUND_MONTHS:
+        for month in months:
             participants = size if k == e.big_index or size < 5 else max(1, round(size * rng.gauss(1.0, 0.02)))
             fund = int(round(participants * wage * rng.uniform(0.97, 1.05), -3))
             yield f"{unit},{month},{fund},{participants}\n"
@@ -807,8 +846,9 @@ def _employee_chunk(c: int) -> str:
     names_m, names_f = ctx.names_male, ctx.names_female
     months_pool, births_by_months = ctx.months_pool, ctx.births_by_months
     bank_table = ctx.bank_table
-    in_window, before_window = ctx.in_window_days, ctx.before_window_days
+    in_window, before_window, boundary_stops = ctx.in_window_stops, ctx.before_window_stops, ctx.boundary_stops
     n_in, n_before = len(in_window), len(before_window)
+    cutoff_year, pension_year = ctx.cutoff_year, ctx.pension_year
     birth_provinces = ctx.birth_provinces
     n_birth = len(birth_provinces)
     codes, province_table = ctx.province_codes, ctx.province_table
@@ -855,7 +895,7 @@ def _employee_chunk(c: int) -> str:
         if recent and rand() < DUPLICATE_RATE:
             # The same person under a second SI code (possibly on a second employer's list).
             name, dob, gender, nid, year = recent[bits(9) % len(recent)]
-            months = min(months, (2021 - year - 19) * 12 + 9)
+            months = min(months, (cutoff_year - year - 19) * 12 + 9)
         else:
             r = rand()
             female = r < FEMALE_SHARE
@@ -882,15 +922,16 @@ def _employee_chunk(c: int) -> str:
 
         if status == "stopped":
             r = rand()
-            if r < STOPPED_IN_WINDOW_SHARE:
-                stop = in_window[int(rand() * n_in)] if r > 0.01 else ("2020-01-01", "2021-09-30")[bits(1)]
+            if r < 0.006:
+                stop, cap = boundary_stops[bits(8) % 3]
+            elif r < STOPPED_IN_WINDOW_SHARE:
+                stop, cap = in_window[int(rand() * n_in)]
             else:
-                stop = before_window[int(rand() * n_before)] if r < 0.99 else "2019-12-31"
+                stop, cap = before_window[int(rand() * n_before)]
             # Months cannot exceed the time between January 2009 and the stop.
-            cap = (int(stop[:4]) - 2009) * 12 + int(stop[5:7])
             if months > cap:
                 months = cap
-            pension = "yes" if year <= 1966 and rand() < 0.35 else "no"
+            pension = "yes" if year <= pension_year and rand() < 0.35 else "no"
         else:
             stop = ""
             pension = "no"
@@ -914,10 +955,14 @@ def write_csvs(
     employees: int,
     seed: int = 0,
     provinces: Sequence[str] = ("01",),
+    shift_days: int = 0,
     workers: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> SeedFiles:
     """Write employers.csv, employees.csv and salary_funds.csv under ``out_dir`` (created if needed).
+
+    ``shift_days`` moves every date (births, stops, UI joining, salary-fund months) by that many days, for a
+    programme whose calendar is NQ116's moved the same way (the demo's).
 
     The same arguments give byte-identical files, whatever ``workers`` is (processes that generate employee
     chunks in parallel; default: one per CPU, at most four, for large files). ``progress(file, done, total)``
@@ -928,7 +973,7 @@ def write_csvs(
         raise ValueError("counts cannot be negative")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ctx = _build_context(seed, employers, employees, list(provinces), EMPLOYEE_CHUNK)
+    ctx = _build_context(seed, employers, employees, list(provinces), EMPLOYEE_CHUNK, shift_days)
     _CTX = ctx
     try:
         paths = (out_dir / "employers.csv", out_dir / "employees.csv", out_dir / "salary_funds.csv")
@@ -957,7 +1002,7 @@ def write_csvs(
             for funds, line in enumerate(_salary_fund_rows(ctx), 1):
                 fh.write(line)
                 if progress and funds % 50_000 == 0:
-                    progress("salary_funds", funds, employers * len(SALARY_FUND_MONTHS))
+                    progress("salary_funds", funds, employers * REDUCTION_MONTHS)
         if progress:
             progress("salary_funds", funds, funds)
 
