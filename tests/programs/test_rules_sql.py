@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from disburse.programs.models import SECTORS
+from disburse.programs.models import SECTORS, Program
 from disburse.programs.rules import (
     ASSESSMENT_SQL,
     Assessment,
@@ -172,3 +172,52 @@ def test_sql_preview_covers_every_outcome(db_session: Session) -> None:
         (None, "not_eligible", ("pension_decision", "stopped_outside_window"), None),
         (None, "not_eligible", ("stopped_outside_window",), None),
     ]
+
+
+def _insert_shifted_program(db_session: Session) -> int:
+    """A later "116-style" programme: another window, other excluded sectors, other (and more) tiers."""
+    program_id = db_session.execute(
+        text(
+            """
+            INSERT INTO programs (code, name_vi, name_en, cutoff_date, stop_window_start, stop_window_end,
+                months_counted_to, max_months, excluded_sectors, list_deadline, employer_review_wd,
+                adjustment_deadline, payment_after_confirmation_wd, payment_after_adjustment_days,
+                track_a_fallback_after, application_deadline, application_payment_wd, payment_deadline,
+                extension_until, reduction_start_month, reduction_months, normal_rate_bp, reduced_rate_bp,
+                max_payment_failures)
+            SELECT 'ALT', name_vi, name_en, cutoff_date, DATE '2018-07-01', DATE '2020-06-30', months_counted_to,
+                max_months, ARRAY['armed_forces', 'public_autonomous'], list_deadline, employer_review_wd,
+                adjustment_deadline, payment_after_confirmation_wd, payment_after_adjustment_days,
+                track_a_fallback_after, application_deadline, application_payment_wd, payment_deadline,
+                extension_until, reduction_start_month, reduction_months, normal_rate_bp, reduced_rate_bp,
+                max_payment_failures
+            FROM programs WHERE code = 'NQ116'
+            RETURNING id
+            """
+        )
+    ).scalar_one()
+    db_session.execute(
+        text(
+            "INSERT INTO amount_tiers (program_id, min_months, amount_vnd)"
+            " SELECT :id, m, a FROM unnest(ARRAY[0, 1, 12, 13, 300], ARRAY[500000, 700000, 900000, 1100000, 5000000])"
+            " AS t(m, a)"
+        ),
+        {"id": program_id},
+    )
+    return int(program_id)
+
+
+@SETTINGS
+@given(batch=st.lists(persons, min_size=1, max_size=150))
+def test_sql_follows_another_programs_parameters(db_session: Session, batch: list[Person]) -> None:
+    savepoint = db_session.begin_nested()
+    try:
+        program_id = _insert_shifted_program(db_session)
+        rules = ProgramRules.from_program(db_session.get_one(Program, program_id))
+        assert rules.tiers[-1] == (300, 5_000_000) and rules.excluded_sectors == {"armed_forces", "public_autonomous"}
+        expected = [assess(rules, person) for person in batch]
+        assert assess_sql_preview(db_session, program_id, batch) == expected
+        assert assess_sql_preview(db_session, program_id, batch, assessment_sql(rules)) == expected
+    finally:
+        savepoint.rollback()
+        db_session.expunge_all()
