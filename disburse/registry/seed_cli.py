@@ -1,11 +1,175 @@
-"""``disburse seed`` (built in the registry-import work)."""
+"""``disburse seed --employers N --employees M [--seed S] [--provinces 01,79] [--out DIR]``.
+
+Writes realistic synthetic registry files (:func:`disburse.registry.seed.write_csvs`) and imports them through
+the same importer as the agency's files, committing once per file. The files go to a temporary directory that is
+removed afterwards, or to ``--out``, where they are kept.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import click
 from flask.cli import with_appcontext
+from tqdm import tqdm
+
+from disburse.extensions import db
+from disburse.registry.seed import SeedFiles, write_csvs
+
+#: (importer kind, file attribute of SeedFiles, label vi, label en), in the order the files must be imported.
+SEED_FILES = (
+    ("employers", "employers", "đơn vị", "employers"),
+    ("employees", "employees", "người lao động", "employees"),
+    ("salary_funds", "salary_funds", "quỹ lương tháng", "monthly salary funds"),
+)
+
+
+def _vi(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def _parse_provinces(value: str) -> list[str]:
+    if value.strip().lower() == "all":
+        from disburse.registry.seed import _load_divisions
+
+        return sorted(_load_divisions())
+    codes = [c.strip().zfill(2) for c in value.split(",") if c.strip()]
+    if not codes:
+        raise click.BadParameter("cần ít nhất một mã tỉnh / at least one province code is needed")
+    return codes
+
+
+@contextmanager
+def _bar(desc: str, total: int | None, enabled: bool) -> Iterator[Callable[[int, int | None], None]]:
+    """A progress callback ``(done, total)`` drawing a tqdm bar on a terminal, doing nothing otherwise."""
+    bar = tqdm(total=total, desc=desc, unit=" rows", unit_scale=True, disable=not enabled, leave=False)
+
+    def update(done: int, new_total: int | None = None) -> None:
+        if new_total is not None and bar.total != new_total:
+            bar.total = new_total
+        bar.update(done - bar.n)
+
+    try:
+        yield update
+    finally:
+        bar.close()
+
+
+def import_seed_files(
+    files: SeedFiles,
+    errors_dir: Path,
+    *,
+    show_progress: bool = False,
+    commit_each: bool = True,
+    echo: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Import the three files in order through the registry importer; commit after each file unless
+    ``commit_each`` is false (the caller then commits). Returns the importer's result per kind."""
+    from disburse.registry.importer import import_file
+
+    results: dict[str, Any] = {}
+    for kind, attr, label_vi, label_en in SEED_FILES:
+        path: Path = getattr(files, attr)
+        started = time.monotonic()
+        with _bar(f"Nhập {label_vi} / import {label_en}", None, show_progress) as progress:
+            result = import_file(kind, path, errors_out=errors_dir / f"{attr}.errors.csv", progress=progress)
+        if commit_each:
+            db.session.commit()
+        results[kind] = result
+        if echo:
+            echo(_import_line(result, label_vi, label_en, time.monotonic() - started))
+    return results
+
+
+def _import_line(result: Any, label_vi: str, label_en: str, seconds: float) -> str:
+    imported = int(getattr(result, "imported", 0))
+    rejected = int(getattr(result, "rejected", 0))
+    line = f"  Đã nhập {_vi(imported)} {label_vi}, từ chối {_vi(rejected)} / imported {imported:,} {label_en}, "
+    return line + f"rejected {rejected:,} ({seconds:.1f} s)"
 
 
 @click.command("seed")
+@click.option("--employers", type=click.IntRange(min=0), required=True, help="Number of employers (units).")
+@click.option("--employees", type=click.IntRange(min=0), required=True, help="Number of employees.")
+@click.option("--seed", "seed_value", type=int, default=0, show_default=True, help="Same seed, same data.")
+@click.option(
+    "--provinces",
+    default="01",
+    show_default=True,
+    help="Comma-separated 2021 GSO province codes (01 = Hà Nội, 79 = TP. Hồ Chí Minh), or 'all'.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep the CSV files in this directory (default: a temporary directory, removed afterwards).",
+)
 @with_appcontext
-def seed_cmd() -> None:
-    """Generate realistic synthetic registry data."""
-    raise click.ClickException("not built yet")
+def seed_cmd(employers: int, employees: int, seed_value: int, provinces: str, out: Path | None) -> None:
+    """Generate realistic synthetic registry data and import it through the registry importer."""
+    province_codes = _parse_provinces(provinces)
+    interactive = sys.stderr.isatty()
+    workdir = out or Path(tempfile.mkdtemp(prefix="disburse-seed-"))
+    keep = out is not None
+    started = time.monotonic()
+    try:
+        bars: dict[str, Any] = {}
+
+        def write_progress(name: str, done: int, total: int) -> None:
+            bar = bars.get(name)
+            if bar is None:
+                bar = bars[name] = tqdm(
+                    total=total, desc=f"Tạo / write {name}.csv", unit=" rows", unit_scale=True, leave=False
+                )
+            bar.update(done - bar.n)
+
+        try:
+            files = write_csvs(
+                workdir,
+                employers=employers,
+                employees=employees,
+                seed=seed_value,
+                provinces=province_codes,
+                progress=write_progress if interactive else None,
+            )
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        finally:
+            for bar in bars.values():
+                bar.close()
+        click.echo(
+            f"Đã tạo dữ liệu mẫu: {_vi(files.employer_count)} đơn vị, {_vi(files.employee_count)} người lao động "
+            f"({_vi(files.participating)} đang tham gia, {_vi(files.stopped)} đã dừng), "
+            f"{_vi(files.salary_fund_count)} dòng quỹ lương ({time.monotonic() - started:.1f} s)."
+        )
+        click.echo(
+            f"Generated: {files.employer_count:,} employers, {files.employee_count:,} employees "
+            f"({files.participating:,} participating, {files.stopped:,} stopped), "
+            f"{files.salary_fund_count:,} salary-fund rows, in {workdir if keep else 'a temporary directory'}."
+        )
+        try:
+            results = import_seed_files(files, workdir, show_progress=interactive, echo=click.echo)
+        except BaseException:
+            db.session.rollback()
+            raise
+        rejected = sum(int(getattr(r, "rejected", 0)) for r in results.values())
+        elapsed = time.monotonic() - started
+        if rejected:
+            keep = True
+            click.echo(
+                f"Có {_vi(rejected)} dòng bị từ chối: xem các tệp *.errors.csv trong {workdir}.\n"
+                f"{rejected:,} rows were rejected: see the *.errors.csv files in {workdir}.",
+                err=True,
+            )
+            sys.exit(1)
+        click.echo(f"Xong sau {elapsed:.1f} s. / Done in {elapsed:.1f} s.")
+    finally:
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
