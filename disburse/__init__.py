@@ -63,9 +63,11 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     csrf.exempt(api_bp)
     register_error_handlers(app)
 
+    from disburse.cli import register_commands
     from workers.celery_app import init_celery
 
     init_celery(app)
+    register_commands(app)
     return app
 
 

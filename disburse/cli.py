@@ -28,17 +28,15 @@ def main() -> None:
     """disburse: Resolution 116 cash support and contribution reductions."""
 
 
-def _register_feature_commands() -> None:
+def register_commands(app: Flask) -> None:
+    """Put disburse's commands on ``app.cli``: the ``disburse`` group and ``app.test_cli_runner()`` both see them."""
     from disburse.auth.cli import tokens_cli, users_cli
     from disburse.claims.cli import lists_cli
     from disburse.registry.import_cli import import_cli
     from disburse.registry.seed_cli import seed_cmd
 
-    for command in (users_cli, tokens_cli, import_cli, seed_cmd, lists_cli):
-        main.add_command(command)
-
-
-_register_feature_commands()
+    for command in (up, users_cli, tokens_cli, import_cli, seed_cmd, lists_cli):
+        app.cli.add_command(command)
 
 
 def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
@@ -46,7 +44,7 @@ def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", *args], env=os.environ.copy())  # noqa: S603
 
 
-@main.command("up")
+@click.command("up")
 @click.option("--demo", is_flag=True, help="Seed a province-sized demo when the database is empty.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)

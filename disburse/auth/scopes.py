@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from disburse.auth.models import User
 
 
 @dataclass(frozen=True)
-class Place:
-    """Where a record sits: its unit (employer id), district and province."""
+class Scope:
+    """Every unit (employer id), district and province a record legitimately belongs to."""
 
-    employer_id: int | None
-    district_code: str | None
-    province_code: str | None
+    employer_ids: Collection[int]
+    district_codes: Collection[str]
+    province_codes: Collection[str]
 
 
-def can_see(user: User, place: Place) -> bool:
+def can_see(user: User, scope: Scope) -> bool:
     """Admins and national supervisors see everything; others only their province, district or unit."""
     if user.role == "admin":
         return True
     if user.role == "supervisor":
-        return user.province_code is None or user.province_code == place.province_code
+        return user.province_code is None or user.province_code in scope.province_codes
     if user.role == "caseworker":
-        return user.district_code is not None and user.district_code == place.district_code
+        return user.district_code is not None and user.district_code in scope.district_codes
     if user.role == "employer":
-        return user.employer_id is not None and user.employer_id == place.employer_id
+        return user.employer_id is not None and user.employer_id in scope.employer_ids
     return False

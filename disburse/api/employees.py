@@ -1,0 +1,44 @@
+"""GET /api/v1/employees/<si_code>/support: what a person is entitled to and where their money is."""
+
+from __future__ import annotations
+
+import re
+
+from flask import abort, jsonify, request
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from disburse.api import bp
+from disburse.api.errors import api_error, message
+from disburse.auth.models import ROLES
+from disburse.auth.permissions import roles_required
+from disburse.auth.scopes import Scope, can_see
+from disburse.programs.service import ProgramNotFound
+from disburse.registry.lookup import support_for
+
+_SI_CODE = re.compile(r"^[0-9]{10}$")
+#: Internal fields the lookup returns for scope checks; not part of the API.
+_INTERNAL = ("scope", "employer_id")
+
+
+@bp.get("/employees/<si_code>/support")
+@roles_required(*ROLES)
+def employee_support(si_code: str) -> ResponseReturnValue:
+    if not _SI_CODE.match(si_code):
+        text = message(
+            f"Mã số BHXH phải gồm đúng 10 chữ số (đang có {len(si_code)} ký tự).",
+            f"The SI code must have exactly 10 digits (this one has {len(si_code)} characters).",
+        )
+        return api_error(422, "invalid", text, {"si_code": text})
+    program = request.args.get("program", "NQ116")
+    try:
+        support = support_for(si_code, program)
+    except ProgramNotFound:
+        text = message(f"Không có chương trình mã '{program}'.", f"There is no program with code '{program}'.")
+        return api_error(404, "program_not_found", text, {"program": text})
+    if support is None:
+        abort(404)
+    scope = support["scope"]
+    if not can_see(current_user, Scope(scope["employer_ids"], scope["district_codes"], scope["province_codes"])):
+        abort(403)
+    return jsonify({key: value for key, value in support.items() if key not in _INTERNAL})

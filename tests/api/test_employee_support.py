@@ -1,0 +1,98 @@
+"""GET /api/v1/employees/<si_code>/support over a real bearer token, with scope checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from disburse.auth.service import create_token, create_user
+from tests.factories import create_employee, create_employer
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def person(db_session):
+    employer = create_employer(district_code="017")  # Đông Anh, Hà Nội
+    return create_employee(employer_id=employer.id, unused_months=70, district_code="017")
+
+
+def _token_for(role: str, **scope) -> str:
+    user = create_user(f"{role}-{len(scope)}-{id(scope)}@example.vn", role, password=None, **scope)
+    return create_token(user)
+
+
+def test_no_token_is_401_json(client, person):
+    response = client.get(f"/api/v1/employees/{person.si_code}/support")
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "unauthorized"
+
+
+def test_unknown_token_is_401(client, person):
+    response = client.get(f"/api/v1/employees/{person.si_code}/support", headers=_auth("dsb_not-a-real-token"))
+    assert response.status_code == 401
+
+
+def test_caseworker_of_the_district_sees_group_amount_and_no_claim(client, person):
+    token = _token_for("caseworker", district="017")
+    response = client.get(f"/api/v1/employees/{person.si_code}/support", headers=_auth(token))
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["group"] == "A" and body["eligible"] is True
+    assert body["unused_months"] == 70 and body["amount_vnd"] == 2_400_000
+    assert body["claim"] is None and body["payment"] is None
+    assert "scope" not in body and "employer_id" not in body
+
+
+@pytest.mark.parametrize(
+    ("role", "scope", "status"),
+    [
+        ("caseworker", {"district": "001"}, 403),  # Ba Đình: another district
+        ("supervisor", {"province": "79"}, 403),  # Hồ Chí Minh City
+        ("supervisor", {"province": "01"}, 200),  # Hà Nội
+        ("supervisor", {}, 200),  # national
+        ("admin", {}, 200),
+    ],
+)
+def test_scope_is_enforced(client, person, role, scope, status):
+    token = _token_for(role, **scope)
+    response = client.get(f"/api/v1/employees/{person.si_code}/support", headers=_auth(token))
+    assert response.status_code == status
+    if status == 403:
+        assert response.get_json()["error"] == "forbidden"
+
+
+def test_employer_sees_only_its_own_people(client, person):
+    own = _token_for("employer", employer_unit=person.employer.unit_code)
+    other_unit = create_employer()
+    other = _token_for("employer", employer_unit=other_unit.unit_code)
+    assert client.get(f"/api/v1/employees/{person.si_code}/support", headers=_auth(own)).status_code == 200
+    assert client.get(f"/api/v1/employees/{person.si_code}/support", headers=_auth(other)).status_code == 403
+
+
+def test_unknown_si_code_is_404_and_malformed_is_422_with_the_field(client, person):
+    token = _token_for("admin")
+    assert client.get("/api/v1/employees/9999999999/support", headers=_auth(token)).status_code == 404
+    response = client.get("/api/v1/employees/12345/support", headers={**_auth(token), "Accept-Language": "en"})
+    assert response.status_code == 422
+    assert (
+        response.get_json()["fields"]["si_code"]
+        == "The SI code must have exactly 10 digits (this one has 5 characters)."
+    )
+
+
+def test_unknown_program_is_a_clear_404(client, person):
+    token = _token_for("admin")
+    response = client.get(f"/api/v1/employees/{person.si_code}/support?program=NOPE", headers=_auth(token))
+    assert response.status_code == 404
+    assert response.get_json()["error"] == "program_not_found"
+
+
+def test_inactive_users_token_stops_working(client, person, db_session):
+    user = create_user("gone@example.vn", "admin")
+    token = create_token(user)
+    assert client.get(f"/api/v1/employees/{person.si_code}/support", headers=_auth(token)).status_code == 200
+    user.active = False
+    db_session.flush()
+    assert client.get(f"/api/v1/employees/{person.si_code}/support", headers=_auth(token)).status_code == 401
