@@ -42,18 +42,25 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("verifying", "approve"): "approved",
     ("verifying", "reject"): "rejected",
     ("verifying", "decline"): "declined",
+    ("verifying", "remove"): "removed",
     ("needs_review", "approve"): "approved",
     ("needs_review", "reject"): "rejected",
     ("needs_review", "decline"): "declined",
+    ("needs_review", "remove"): "removed",
     # Payment, failure and re-payment.
     ("approved", "queue_payment"): "payment_pending",
     ("approved", "decline"): "declined",
+    ("approved", "remove"): "removed",
+    ("approved", "reject"): "rejected",
     ("payment_pending", "cancel_payment"): "approved",
     ("payment_pending", "payment_succeeded"): "paid",
     ("payment_pending", "payment_failed"): "payment_failed",
     ("payment_failed", "request_details"): "awaiting_payment_details",
+    ("payment_failed", "decline"): "declined",
+    ("payment_failed", "reject"): "rejected",
     ("awaiting_payment_details", "details_received"): "approved",
     ("awaiting_payment_details", "decline"): "declined",
+    ("awaiting_payment_details", "reject"): "rejected",
 }
 
 ALL_PAIRS = list(itertools.product(ClaimState, ClaimAction))
@@ -149,8 +156,8 @@ def test_the_happy_paths_walk_to_paid() -> None:
     assert b is ClaimState.PAID
 
 
-def test_nothing_on_its_way_to_the_bank_can_be_declined() -> None:
-    # A payment in flight must settle or fail first; declining then would risk paying a person who declined.
-    for state in (ClaimState.PAYMENT_PENDING, ClaimState.PAYMENT_FAILED):
+def test_nothing_on_its_way_to_the_bank_can_be_declined_removed_or_rejected() -> None:
+    # A payment in flight must settle or fail first; ending the claim then would risk paying a person who declined.
+    for action in (ClaimAction.DECLINE, ClaimAction.REMOVE, ClaimAction.REJECT):
         with pytest.raises(InvalidClaimTransition):
-            next_state(state, ClaimAction.DECLINE)
+            next_state(ClaimState.PAYMENT_PENDING, action)
