@@ -40,6 +40,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import vietnam_provinces
 from faker.providers.address.vi_VN import Provider as _ViAddress
@@ -855,8 +856,9 @@ def _employee_chunk(c: int) -> str:
     district_codes, address_pools = ctx.district_code_tables, ctx.address_pools
     mobile = MOBILE_PREFIXES[:32]
     nid_base = c * _NID_SLOTS_PER_CHUNK
-    nid_slots = _NID_SLOTS_PER_CHUNK
-    nid_used: dict[int, int] = {}
+    nid_per_bucket = _NID_SLOTS_PER_CHUNK
+    #: (birth province, gender/century, year) → [serials used in this chunk, the first six CCCD digits]
+    nid_slots: dict[int, list[Any]] = {}
     recent: list[tuple[str, str, str, str, int]] = []
     out: list[str] = []
     append = out.append
@@ -864,9 +866,15 @@ def _employee_chunk(c: int) -> str:
     next_end = 0
     unit = pcode = home_district = ""
 
+    # Stopped rows are spread evenly (Bresenham): row i is stopped when ⌊(i+1)·S/M⌋ > ⌊i·S/M⌋, so the number of
+    # stopped rows before any row, and with it the participating row's employer, is known without the earlier
+    # chunks.
+    stopped_before, remainder = divmod(start * S, M) if M else (0, 0)
     for i in range(start, end):
-        stopped_before = i * S // M
-        if (i + 1) * S // M > stopped_before:
+        remainder += S
+        if remainder >= M:
+            remainder -= M
+            stopped_before += 1
             status = "stopped"
             if n_employers and rand() < STOPPED_WITH_LAST_EMPLOYER_SHARE:
                 k = bits(40) % n_employers
@@ -904,21 +912,23 @@ def _employee_chunk(c: int) -> str:
             year, dob = births_by_months[months][bits(12)]
             birth_province = int(row_pcode) if rand() < 0.7 else birth_provinces[bits(16) % n_birth]
             gdigit = (0 if year < 2000 else 2) + female
-            yy = year % 100
             while True:
-                bucket = birth_province * 1000 + gdigit * 100 + yy
-                used = nid_used.get(bucket, 0)
-                if used < nid_slots:
-                    nid_used[bucket] = used + 1
+                bucket = birth_province * 1000 + gdigit * 100 + year % 100
+                slot = nid_slots.get(bucket)
+                if slot is None:
+                    slot = nid_slots[bucket] = [0, f"{birth_province:03d}{gdigit}{year % 100:02d}"]
+                used = slot[0]
+                if used < nid_per_bucket:
+                    slot[0] = used + 1
                     break
                 birth_province = birth_provinces[bits(16) % n_birth]
             # A bijection on six digits, shifted per bucket so serials do not repeat across buckets.
-            serial = ((nid_base + used) * nid_a + nid_b + bucket * 7919) % 1_000_000
-            nid = f"{birth_province:03d}{gdigit}{yy:02d}{serial:06d}"
-            if len(recent) < 512:
-                recent.append((name, dob, gender, nid, year))
-            else:
-                recent[bits(9)] = (name, dob, gender, nid, year)
+            nid = slot[1] + str(((nid_base + used) * nid_a + nid_b + bucket * 7919) % 1_000_000).zfill(6)
+            if not i & 3:  # remember some people, to repeat one now and then as a possible duplicate
+                if len(recent) < 512:
+                    recent.append((name, dob, gender, nid, year))
+                else:
+                    recent[bits(9)] = (name, dob, gender, nid, year)
 
         if status == "stopped":
             r = rand()
@@ -935,14 +945,15 @@ def _employee_chunk(c: int) -> str:
         else:
             stop = ""
             pension = "no"
-        phone = "" if rand() < MISSING_PHONE_RATE else f"{mobile[bits(5)]}{bits(24) % 10_000_000:07d}"
+        phone = "" if rand() < MISSING_PHONE_RATE else mobile[bits(5)] + str(bits(24) % 10_000_000).zfill(7)
         if rand() < MISSING_BANK_RATE:
             bank = account = ""
         else:
             bank, modulus, length = bank_table[bits(10)]
             account = str(bits(50) % modulus).zfill(length)
+        si = row_pcode + str((i * si_a + si_b) % 100_000_000).zfill(8)
         append(
-            f"{row_pcode}{(i * si_a + si_b) % 100_000_000:08d},{nid},{name},{dob},{gender},{phone},{row_pcode},"
+            f"{si},{nid},{name},{dob},{gender},{phone},{row_pcode},"
             f"{dcode},{address},{row_unit},{status},{stop},{months},{pension},{bank},{account}\n"
         )
     return "".join(out)
@@ -965,7 +976,7 @@ def write_csvs(
     programme whose calendar is NQ116's moved the same way (the demo's).
 
     The same arguments give byte-identical files, whatever ``workers`` is (processes that generate employee
-    chunks in parallel; default: one per CPU, at most four, for large files). ``progress(file, done, total)``
+    chunks in parallel; default: one per CPU, at most eight, for large files). ``progress(file, done, total)``
     is called as rows are written.
     """
     global _CTX
@@ -988,7 +999,7 @@ def write_csvs(
 
         chunks = math.ceil(employees / ctx.chunk_size)
         if workers is None:
-            workers = min(4, os.cpu_count() or 1) if employees >= 200_000 else 1
+            workers = min(8, os.cpu_count() or 1) if employees >= 200_000 else 1
         with paths[1].open("w", encoding="utf-8", newline="") as fh:
             fh.write(",".join(EMPLOYEE_COLUMNS) + "\n")
             for c, text in enumerate(_map_chunks(chunks, workers)):
