@@ -125,7 +125,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from disburse import runtime
-    from disburse.registry.seed import _load_divisions, write_csvs
+    from disburse.registry.seed import province_codes, write_csvs
 
     base_url = os.environ.get("DATABASE_URL")
     if not base_url:
@@ -133,7 +133,7 @@ def main() -> int:
         return 2
     url = runtime.with_database(base_url, f"{runtime.database_name(base_url)}_bench_national")
     employers = args.employers if args.employers is not None else max(1, round(args.employees / 32.5))
-    provinces = sorted(_load_divisions()) if args.provinces == "all" else args.provinces.split(",")
+    provinces = province_codes() if args.provinces == "all" else args.provinces.split(",")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="disburse-national-"))
     env = {**os.environ, "DATABASE_URL": url, "DISBURSE_ENV": os.environ.get("DISBURSE_ENV", "development")}
     steps: list[Step] = []

@@ -306,7 +306,8 @@ _BRAND_SYLLABLES = (
     *("Long", "Việt", "Tiến", "Hòa", "Bình", "Nam", "Tân", "Quang", "Đông", "Sao", "Mai", "Kim"),
     *("Thái", "Sơn", "Hải", "Vạn", "Lộc", "Trường", "Phúc", "Thăng", "Toàn", "Cầu", "Nhật", "Hồng"),
 )
-_ENTERPRISE_FORMS = (*_ViCompany.company_suffixes[:5], "Công ty TNHH", "Công ty Cổ phần")
+# Faker's legal forms, limited liability and joint-stock companies weighted up (partnerships are rare).
+_ENTERPRISE_FORMS = (*_ViCompany.company_suffixes[:5], *("Công ty TNHH", "Công ty Cổ phần") * 3)
 
 
 @dataclass(frozen=True)
@@ -367,6 +368,11 @@ def _load_divisions() -> dict[str, _Province]:
 def _rng(seed: int, purpose: str) -> random.Random:
     """An independent generator per purpose (and per chunk), so each part of the data is reproducible alone."""
     return random.Random(f"{seed}:{purpose}")  # noqa: S311 - synthetic data, reproducible on purpose
+
+
+def province_codes() -> list[str]:
+    """The 63 province codes of 2021 (GSO), for ``--provinces all``."""
+    return sorted(_load_divisions())
 
 
 def _ascii(text: str) -> str:

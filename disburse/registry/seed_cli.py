@@ -21,7 +21,7 @@ from flask.cli import with_appcontext
 from tqdm import tqdm
 
 from disburse.extensions import db
-from disburse.registry.seed import SeedFiles, write_csvs
+from disburse.registry.seed import SeedFiles, province_codes, write_csvs
 
 #: (importer kind, file attribute of SeedFiles, label vi, label en), in the order the files must be imported.
 SEED_FILES = (
@@ -37,9 +37,7 @@ def _vi(n: int) -> str:
 
 def _parse_provinces(value: str) -> list[str]:
     if value.strip().lower() == "all":
-        from disburse.registry.seed import _load_divisions
-
-        return sorted(_load_divisions())
+        return province_codes()
     codes = [c.strip().zfill(2) for c in value.split(",") if c.strip()]
     if not codes:
         raise click.BadParameter("cần ít nhất một mã tỉnh / at least one province code is needed")
