@@ -1,5 +1,133 @@
-"""``disburse import employers|employees|salary-funds FILE`` (built in the registry-import work)."""
+"""``disburse import employers|employees|salary-funds FILE [--errors OUT.csv] [--strict]``.
 
+Exit codes (architecture): 0 every row imported; 1 some rows rejected (the others imported, unless
+``--strict``, which commits nothing); 2 the file cannot be used, nothing imported.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
 from flask.cli import AppGroup
 
-import_cli = AppGroup("import", help="Import registry files (CSV or XLSX).")
+from disburse.extensions import db
+from disburse.registry.importer import ImportResult, UnusableFile, import_file
+
+import_cli = AppGroup("import", help="Import registry files (CSV UTF-8 or XLSX) / Nhập tệp danh sách.")
+
+KIND_LABELS = {
+    "employers": ("đơn vị", "employers"),
+    "employees": ("người lao động", "employees"),
+    "salary_funds": ("quỹ lương BHTN", "UI salary funds"),
+}
+SHOWN_ERRORS = 10
+
+
+def _n(value: int, sep: str) -> str:
+    return f"{value:,}".replace(",", sep)
+
+
+def summary_line(result: ImportResult) -> str:
+    vi_kind, en_kind = KIND_LABELS[result.kind]
+    vi = (
+        f"Nhập {vi_kind}: {_n(result.total_rows, '.')} dòng, thêm {_n(result.inserted, '.')}, "
+        f"cập nhật {_n(result.updated, '.')}, không đổi {_n(result.unchanged, '.')}, "
+        f"bị từ chối {_n(result.rejected, '.')}"
+    )
+    en = (
+        f"Import {en_kind}: {_n(result.total_rows, ',')} rows, {_n(result.inserted, ',')} inserted, "
+        f"{_n(result.updated, ',')} updated, {_n(result.unchanged, ',')} unchanged, "
+        f"{_n(result.rejected, ',')} rejected"
+    )
+    if result.kind == "employees":
+        vi += f", nghi trùng {_n(result.possible_duplicates, '.')}"
+        en += f", {_n(result.possible_duplicates, ',')} possible duplicates"
+    if not result.applied:
+        vi += " — chế độ --strict: không nhập dòng nào"
+        en += " — --strict: nothing imported"
+    seconds = f"{result.seconds:.1f}"
+    return f"{vi} ({seconds.replace('.', ',')} giây). / {en} ({seconds} s)."
+
+
+class _Bar:
+    """A tqdm bar on a terminal (rows, rate, ETA); nothing otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.bar: Any = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=None, unit=" dòng/rows", unit_scale=True, dynamic_ncols=True, desc="Đọc tệp / Reading"
+            )
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if self.bar is None:
+            return
+        if total is not None and total != self.bar.total:
+            self.bar.total = total
+        if done > self.bar.n:
+            self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_import(kind: str, file: Path, errors: Path | None, strict: bool) -> None:
+    tty = sys.stdout.isatty()
+    bar = _Bar(tty)
+    try:
+        result = import_file(kind, file, errors_out=errors, strict=strict, progress=bar)
+    except UnusableFile as exc:
+        bar.close()
+        db.session.rollback()
+        click.echo(
+            f"Không thể nhập tệp {file}: {exc.message_vi}\nThe file {file} cannot be imported: {exc.message_en}",
+            err=True,
+        )
+        sys.exit(2)
+    except BaseException:
+        bar.close()
+        db.session.rollback()
+        raise
+    bar.close()
+    if result.applied:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    click.echo(summary_line(result))
+    if result.rejected and tty:
+        for error in result.errors[:SHOWN_ERRORS]:
+            where = f"dòng/row {error.row}" + (f", {error.column}" if error.column else "")
+            click.echo(f"  {where}: {error.message_vi} / {error.message_en}", err=True)
+        if result.errors_path:
+            click.echo(f"Danh sách lỗi / Errors: {result.errors_path}", err=True)
+        elif result.error_count > SHOWN_ERRORS:
+            click.echo(
+                "Dùng --errors LOI.csv để ghi toàn bộ lỗi ra tệp. / Use --errors OUT.csv to write every error.",
+                err=True,
+            )
+    sys.exit(result.exit_code)
+
+
+def _command(kind: str, name: str, help_text: str) -> None:
+    @import_cli.command(name, help=help_text)
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option(
+        "--errors",
+        "errors",
+        type=click.Path(dir_okay=False, writable=True, path_type=Path),
+        help="Write every rejected row here (CSV: row,column,value,error_code,message_vi,message_en).",
+    )
+    @click.option("--strict", is_flag=True, help="Import nothing when any row is rejected.")
+    def command(file: Path, errors: Path | None, strict: bool) -> None:
+        run_import(kind, file, errors, strict)
+
+
+_command("employers", "employers", "Import employers (units) by unit_code.")
+_command("employees", "employees", "Import employees by si_code.")
+_command("salary_funds", "salary-funds", "Import monthly UI salary funds by (unit_code, month).")

@@ -1,0 +1,381 @@
+"""Reading an import file into a staging table: every cell as text, one row per data row, numbered as a
+spreadsheet user sees it (the header is row 1).
+
+CSV goes to PostgreSQL raw (``COPY … FROM STDIN (FORMAT csv)``): PostgreSQL parses it, which is the fast path.
+When PostgreSQL refuses the file's structure (a row with too many or too few values, an unterminated quote,
+a blank line), the staging is rolled back to a savepoint and the file is read again with Python's ``csv``
+module, which can say exactly which rows are broken; the others are staged as usual. XLSX is streamed with
+openpyxl in read-only mode. Anything that cannot be read at all raises :class:`UnusableFile`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg import sql
+
+CHUNK = 1 << 20
+#: The ``pad`` width that means "a national ID: 9 or 12 digits".
+NATIONAL_ID_WIDTH = -1
+ProgressFn = Callable[[int, int | None], None]
+
+
+class UnusableFile(Exception):
+    """The file cannot be imported at all (exit code 2); nothing was imported.
+
+    ``message_vi`` / ``message_en`` are written for people; ``str()`` gives both.
+    """
+
+    def __init__(self, message_vi: str, message_en: str) -> None:
+        super().__init__(f"{message_vi} / {message_en}")
+        self.message_vi = message_vi
+        self.message_en = message_en
+
+
+@dataclass
+class RowProblem:
+    """A row that could not be staged at all (wrong number of values)."""
+
+    row: int
+    values: int
+    expected: int
+
+
+@dataclass
+class Staged:
+    table: str
+    #: Lower-cased header names, in file order; the staging column for header[i] is ``c{i}``.
+    header: list[str]
+    rows: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+    path_taken: str = "copy"
+    #: Whether cells may start or end with spaces: the Python readers strip them, PostgreSQL's COPY does not.
+    needs_trim: bool = True
+
+    def column(self, name: str) -> str:
+        return f"c{self.header.index(name)}"
+
+
+# --------------------------------------------------------------------------------------------------- sniffing
+
+
+def _sniff(path: Path) -> str:
+    """'csv' or 'xlsx', or UnusableFile for what is neither."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8192)
+    except OSError as exc:
+        raise UnusableFile(f"Không đọc được tệp: {exc.strerror}.", f"The file cannot be read: {exc.strerror}.") from exc
+    if not head:
+        raise UnusableFile("Tệp rỗng.", "The file is empty.")
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"%PDF"):
+        raise UnusableFile("Đây là tệp PDF, không phải CSV hay XLSX.", "This is a PDF file, not a CSV or XLSX file.")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise UnusableFile(
+            "Đây là tệp Excel cũ (.xls); hãy lưu lại dưới dạng .xlsx hoặc CSV UTF-8.",
+            "This is an old Excel file (.xls); save it as .xlsx or as CSV UTF-8.",
+        )
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise UnusableFile(
+            "Tệp được mã hoá UTF-16; hãy lưu lại dưới dạng CSV UTF-8.",
+            "The file is encoded as UTF-16; save it as CSV UTF-8.",
+        )
+    if b"\x00" in head:
+        raise UnusableFile(
+            "Tệp không phải là văn bản CSV hay bảng tính XLSX (có dữ liệu nhị phân).",
+            "The file is neither a CSV text file nor an XLSX workbook (it holds binary data).",
+        )
+    return "csv"
+
+
+def _not_utf8(where: str, where_en: str) -> UnusableFile:
+    return UnusableFile(
+        f"Tệp không được mã hoá UTF-8 ({where}); hãy lưu lại dưới dạng CSV UTF-8.",
+        f"The file is not UTF-8 encoded ({where_en}); save it as CSV UTF-8.",
+    )
+
+
+def _check_header(header: list[str], required: Sequence[str]) -> None:
+    missing = [name for name in required if name not in header]
+    if missing:
+        names = ", ".join(missing)
+        hint_vi = hint_en = ""
+        if len(header) == 1 and any(sep in header[0] for sep in (";", "\t", "|")):
+            hint_vi = " Tệp có vẻ dùng dấu phân cách khác dấu phẩy; hãy dùng dấu phẩy."
+            hint_en = " The file seems to use a separator other than a comma; use commas."
+        raise UnusableFile(
+            f"Thiếu cột: {names}. Dòng đầu tiên phải là tiêu đề với các cột: {', '.join(required)}.{hint_vi}",
+            f"Missing columns: {names}. The first row must be a header with the columns: "
+            f"{', '.join(required)}.{hint_en}",
+        )
+    repeated = sorted({name for name in required if header.count(name) > 1})
+    if repeated:
+        raise UnusableFile(
+            f"Cột xuất hiện nhiều lần trong tiêu đề: {', '.join(repeated)}.",
+            f"Columns repeated in the header: {', '.join(repeated)}.",
+        )
+
+
+def _normalise_header(cells: Sequence[Any]) -> list[str]:
+    return [("" if c is None else str(c)).strip().lstrip("\ufeff").strip().lower() for c in cells]
+
+
+# ------------------------------------------------------------------------------------------------- staging
+
+
+def create_stage(conn: psycopg.Connection[Any], table: str, ncols: int) -> None:
+    cols = sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(f"c{i}")) for i in range(ncols))
+    conn.execute(
+        sql.SQL("CREATE UNLOGGED TABLE {} (row bigint GENERATED BY DEFAULT AS IDENTITY (START WITH 2), {})").format(
+            sql.Identifier(table), cols
+        )
+    )
+
+
+def _copy_sql(table: str, ncols: int, *, with_row: bool, csv_format: bool) -> sql.Composed:
+    names = ([sql.Identifier("row")] if with_row else []) + [sql.Identifier(f"c{i}") for i in range(ncols)]
+    opts = sql.SQL(" (FORMAT csv)") if csv_format else sql.SQL("")
+    return sql.SQL("COPY {} ({}) FROM STDIN{}").format(sql.Identifier(table), sql.SQL(", ").join(names), opts)
+
+
+def stage_file(
+    conn: psycopg.Connection[Any],
+    path: Path,
+    table: str,
+    required: Sequence[str],
+    *,
+    pad: dict[str, int] | None = None,
+    progress: ProgressFn | None = None,
+) -> Staged:
+    """Stage ``path`` into a new UNLOGGED table ``table``; raise UnusableFile when it cannot be used."""
+    kind = _sniff(path)
+    if kind == "xlsx":
+        staged = _stage_xlsx(conn, path, table, required, pad or {}, progress)
+    else:
+        staged = _stage_csv(conn, path, table, required, progress)
+    if staged.rows == 0 and not staged.problems:
+        raise UnusableFile(
+            "Tệp chỉ có dòng tiêu đề, không có dòng dữ liệu nào.", "The file has a header row but no data rows."
+        )
+    return staged
+
+
+class _FallBack(Exception):
+    """PostgreSQL's CSV parser cannot be trusted with this file: read it with Python instead."""
+
+
+def _read_csv_header(path: Path) -> tuple[list[str], int]:
+    """The header cells and the byte offset where the data starts (after an optional BOM)."""
+    with path.open("rb") as fh:
+        head = fh.read(CHUNK)
+    start = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
+    end = head.find(b"\n", start)
+    line = head[start:] if end < 0 else head[start:end]
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8("dòng tiêu đề", "the header row") from exc
+    if not text.strip():
+        raise UnusableFile(
+            "Dòng đầu tiên của tệp trống; dòng đầu phải là tiêu đề.",
+            "The first line of the file is blank; it must be the header row.",
+        )
+    header = _normalise_header(next(csv.reader([text.rstrip("\r")])))
+    return header, (len(head) if end < 0 else end + 1)
+
+
+def _stage_csv(
+    conn: psycopg.Connection[Any], path: Path, table: str, required: Sequence[str], progress: ProgressFn | None
+) -> Staged:
+    header, data_start = _read_csv_header(path)
+    _check_header(header, required)
+    staged = Staged(table=table, header=header)
+    create_stage(conn, table, len(header))
+    size = path.stat().st_size
+    conn.execute("SAVEPOINT disburse_import_copy")
+    try:
+        staged.rows = _copy_raw(conn, path, staged, data_start, size, progress)
+        conn.execute("RELEASE SAVEPOINT disburse_import_copy")
+        return staged
+    except (_FallBack, pg_errors.BadCopyFileFormat):
+        conn.execute("ROLLBACK TO SAVEPOINT disburse_import_copy")
+        conn.execute("RELEASE SAVEPOINT disburse_import_copy")
+    except (pg_errors.CharacterNotInRepertoire, pg_errors.UntranslatableCharacter) as exc:
+        conn.execute("ROLLBACK TO SAVEPOINT disburse_import_copy")
+        line = _copy_line(exc)
+        raise _not_utf8(f"dòng {line}" if line else "", f"line {line}" if line else "") from exc
+    staged.path_taken = "python"
+    staged.needs_trim = False
+    _copy_python(conn, path, staged, size, progress)
+    return staged
+
+
+def _copy_line(exc: psycopg.Error) -> str:
+    context = getattr(exc.diag, "context", None) or ""
+    marker = ", line "
+    if marker in context:
+        return context.split(marker, 1)[1].split(",", 1)[0].split(":", 1)[0].strip()
+    return ""
+
+
+def _copy_raw(
+    conn: psycopg.Connection[Any],
+    path: Path,
+    staged: Staged,
+    offset: int,
+    size: int,
+    progress: ProgressFn | None,
+) -> int:
+    """Stream the raw bytes after the header to PostgreSQL; it parses the CSV."""
+    lines = 0
+    sent = offset
+    tail = b"\n"
+    statement = _copy_sql(staged.table, len(staged.header), with_row=False, csv_format=True)
+    with conn.cursor() as cur, cur.copy(statement) as copy, path.open("rb") as fh:
+        fh.seek(offset)
+        while chunk := fh.read(CHUNK):
+            # "\." alone on a line ends COPY data early: such a file goes the careful way.
+            if b"\n\\." in tail + chunk or b"\r\\." in tail + chunk:
+                raise _FallBack
+            tail = chunk[-1:]
+            copy.write(chunk)
+            sent += len(chunk)
+            lines += chunk.count(b"\n")
+            if progress:
+                progress(lines, max(lines, int(lines * size / max(sent - offset, 1))))
+    return int(cur.rowcount)
+
+
+def _copy_python(
+    conn: psycopg.Connection[Any], path: Path, staged: Staged, size: int, progress: ProgressFn | None
+) -> None:
+    ncols = len(staged.header)
+    csv.field_size_limit(1 << 20)
+    row_no = 1
+    with path.open("r", encoding="utf-8-sig", newline="") as fh, conn.cursor() as cur:
+        reader = csv.reader(fh)
+        with cur.copy(_copy_sql(staged.table, ncols, with_row=True, csv_format=False)) as copy:
+            try:
+                next(reader)  # the header, already checked
+                for record in reader:
+                    row_no += 1
+                    if not record or not any(cell.strip() for cell in record):
+                        continue  # a blank line is not a data row
+                    if len(record) > ncols and not any(cell.strip() for cell in record[ncols:]):
+                        record = record[:ncols]
+                    if len(record) != ncols:
+                        staged.problems.append(RowProblem(row_no, len(record), ncols))
+                        continue
+                    if any("\x00" in cell for cell in record):
+                        raise UnusableFile(
+                            f"Tệp có dữ liệu nhị phân (ký tự NUL) ở dòng {row_no}.",
+                            f"The file holds binary data (a NUL character) on row {row_no}.",
+                        )
+                    copy.write_row([row_no, *(cell.strip() for cell in record)])
+                    staged.rows += 1
+                    if progress and row_no % 10_000 == 0:
+                        done = fh.buffer.tell()  # type: ignore[attr-defined]
+                        progress(row_no - 1, max(row_no - 1, int((row_no - 1) * size / max(done, 1))))
+            except UnicodeDecodeError as exc:
+                raise _not_utf8(f"gần dòng {row_no + 1}", f"near row {row_no + 1}") from exc
+            except csv.Error as exc:
+                raise UnusableFile(
+                    f"Không đọc được tệp CSV ở dòng {row_no + 1}: {exc}.",
+                    f"The CSV file cannot be parsed at row {row_no + 1}: {exc}.",
+                ) from exc
+
+
+# ------------------------------------------------------------------------------------------------------ XLSX
+
+
+def _cell_text(value: Any, width: int | None) -> str | None:
+    """A spreadsheet cell as the text a CSV would have held."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        # A number cell has lost the leading zeros of a fixed-width code (SI code, GSO codes); a national ID
+        # is 9 or 12 digits, so an 8- or 11-digit number lost exactly one zero.
+        text = str(value)
+        if width == NATIONAL_ID_WIDTH:
+            return "0" + text if len(text) in (8, 11) else text
+        return text.zfill(width) if width and len(text) < width else text
+    return str(value)
+
+
+def _stage_xlsx(
+    conn: psycopg.Connection[Any],
+    path: Path,
+    table: str,
+    required: Sequence[str],
+    pad: dict[str, int],
+    progress: ProgressFn | None,
+) -> Staged:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise UnusableFile(
+            "Tệp không phải là bảng tính XLSX hợp lệ.", "The file is not a valid XLSX workbook."
+        ) from exc
+    try:
+        if not workbook.worksheets:
+            raise UnusableFile("Bảng tính không có trang nào.", "The workbook has no sheets.")
+        sheet = workbook.worksheets[0]
+        rows: Iterator[tuple[Any, ...]] = sheet.iter_rows(values_only=True)
+        first = next(rows, None)
+        if first is None:
+            raise UnusableFile("Bảng tính trống.", "The workbook is empty.")
+        header = _normalise_header(first)
+        while header and header[-1] == "":
+            header.pop()
+        _check_header(header, required)
+        staged = Staged(table=table, header=header, path_taken="xlsx", needs_trim=False)
+        ncols = len(header)
+        widths = [pad.get(name) for name in header]
+        create_stage(conn, table, ncols)
+        total = sheet.max_row - 1 if sheet.max_row else None
+        with conn.cursor() as cur, cur.copy(_copy_sql(table, ncols, with_row=True, csv_format=False)) as copy:
+            for row_no, values in enumerate(rows, start=2):
+                cells = [_cell_text(v, w) for v, w in zip(values[:ncols], widths, strict=False)]
+                cells = [None if c is None else c.strip() for c in cells]
+                if not any(cells):
+                    continue
+                cells += [None] * (ncols - len(cells))
+                if any(c and "\x00" in c for c in cells):
+                    raise UnusableFile(
+                        f"Bảng tính có ký tự NUL ở dòng {row_no}.",
+                        f"The workbook holds a NUL character on row {row_no}.",
+                    )
+                copy.write_row([row_no, *cells])
+                staged.rows += 1
+                if progress and staged.rows % 10_000 == 0:
+                    progress(staged.rows, total)
+        return staged
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, io.UnsupportedOperation) as exc:
+        raise UnusableFile(
+            "Không đọc được bảng tính XLSX (tệp hỏng?).", "The XLSX workbook cannot be read (a damaged file?)."
+        ) from exc
+    finally:
+        workbook.close()

@@ -1,0 +1,408 @@
+"""Registry imports: employers, employees and monthly UI salary funds from CSV or XLSX, at national scale.
+
+The shape, for a file of any size:
+
+1. **Stage** (import_read): the file's cells, as text, into an UNLOGGED staging table, numbered by
+   spreadsheet row. CSV bytes go to PostgreSQL's own CSV parser through COPY.
+2. **Check** (import_specs): one ``CREATE TABLE … AS SELECT`` types every value, looks every code up and
+   compares each good row with the stored one; a GROUP BY finds natural keys repeated in the file.
+3. **Write**: a plain INSERT of the new rows and an UPDATE of the rows whose values differ, nothing else, so
+   re-importing a file changes nothing (not even ``updated_at``) and a corrected file updates only what changed.
+4. **Report**: one errors-file line per failed rule, with the spreadsheet row, the column, the value and a
+   message in Vietnamese and English.
+
+Everything runs in the caller's transaction and is flushed, never committed: the CLI command or the Celery
+task commits, or rolls back when ``strict`` is set and a row was rejected (:attr:`ImportResult.applied`).
+
+Rules decided here (the texts are silent):
+
+- The same natural key (SI code, unit code, unit + month) on two rows of one file rejects **all** those rows:
+  the file contradicts itself and picking one would be a guess.
+- The same national ID under two SI codes is imported and every such employee gets
+  ``possible_duplicate = true``, also when the other SI code was imported earlier. An import sets the flag and
+  never clears it: clearing is a caseworker's decision after review.
+- ``participating`` needs an employer that is already in the database (import the employers first). A stop
+  date on a participating employee is kept as given.
+- Dates must be ISO ``YYYY-MM-DD`` between 1900 and 2100 and not after the programme's today
+  (``DISBURSE_TODAY`` or the real date).
+
+Foreign keys: new rows are written with ``session_replication_role = replica`` when the database lets us
+set it (a superuser, or PostgreSQL 15's ``GRANT SET ON PARAMETER session_replication_role``) and the target
+table has no triggers of its own. That skips only the per-row foreign-key triggers, which on a million rows
+cost about twice the whole COPY; the same guarantee is given set-based instead: every reference was looked up
+in the check step and the referenced rows are locked ``FOR KEY SHARE`` (exactly what each trigger would have
+done) before the insert. Without the privilege the plain INSERT runs and the triggers check row by row.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from flask import current_app
+from psycopg import errors as pg_errors
+
+from disburse.extensions import db
+from disburse.registry.import_read import RowProblem, Staged, UnusableFile, stage_file
+from disburse.registry.import_specs import SPECS, Spec, describe, typed_sql
+
+__all__ = ["KINDS", "ImportResult", "RowError", "UnusableFile", "import_file"]
+
+log = logging.getLogger(__name__)
+
+KINDS = ("employers", "employees", "salary_funds")
+#: How many errors the result keeps in memory (the errors file has them all).
+MAX_ERRORS_KEPT = 100
+ERRORS_HEADER = ("row", "column", "value", "error_code", "message_vi", "message_en")
+
+
+@dataclass
+class RowError:
+    #: The row as a spreadsheet shows it: the header is row 1, the first data row is row 2.
+    row: int
+    column: str
+    value: str
+    error_code: str
+    message_vi: str
+    message_en: str
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    total_rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    #: Rows not imported (each may have several errors).
+    rejected: int = 0
+    #: Employees marked possible duplicates by this import (imported rows and rows already stored).
+    possible_duplicates: int = 0
+    #: The first :data:`MAX_ERRORS_KEPT` errors; ``error_count`` counts them all.
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    errors_path: str | None = None
+    strict: bool = False
+    seconds: float = 0.0
+    #: "copy" (PostgreSQL parsed the CSV), "python" (the careful path for a malformed CSV) or "xlsx".
+    reader: str = "copy"
+    #: Whether new rows were written with the set-based reference check (see the module docstring).
+    set_based_references: bool = False
+    #: Seconds per step (stage, check, keys, count, duplicates, write, flag, report), for benchmarks and logs.
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def applied(self) -> bool:
+        """False when ``strict`` and a row was rejected: the caller must roll back (nothing was written)."""
+        return not (self.strict and self.rejected)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.rejected else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["errors"] = data["errors"][:20]
+        data["applied"] = self.applied
+        data["exit_code"] = self.exit_code
+        return data
+
+
+def programme_today() -> date:
+    configured = current_app.config.get("DISBURSE_TODAY")
+    return date.fromisoformat(configured) if configured else date.today()
+
+
+def normalise_kind(kind: str) -> str:
+    kind = kind.replace("-", "_")
+    if kind not in KINDS:
+        raise ValueError(f"unknown import kind {kind!r}; expected one of {', '.join(KINDS)}")
+    return kind
+
+
+def import_file(
+    kind: str,
+    path: Path,
+    *,
+    errors_out: Path | None = None,
+    strict: bool = False,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> ImportResult:
+    """Import ``path`` as ``kind`` inside the current session's transaction; flush, never commit.
+
+    Raises :class:`UnusableFile` (nothing imported) when the file cannot be used at all.
+    """
+    started = time.perf_counter()
+    spec = SPECS[normalise_kind(kind)]
+    result = ImportResult(kind=spec.kind, strict=strict)
+    db.session.flush()
+    conn: psycopg.Connection[Any] = db.session.connection().connection.driver_connection  # type: ignore[assignment]
+    today = programme_today()
+    tag = secrets.token_hex(6)
+    names = {role: f"import_{role}_{tag}" for role in ("stage", "ty", "dates", "months", "dup")}
+
+    # One import of a kind at a time: two concurrent imports of overlapping files would race on the natural keys.
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"disburse.import.{spec.kind}",))
+    conn.execute("SET LOCAL synchronous_commit = off")
+    conn.execute("SET LOCAL work_mem = '256MB'")
+
+    clock = [time.perf_counter()]
+
+    def lap(step: str) -> None:
+        now = time.perf_counter()
+        result.timings[step] = round(now - clock[0], 3)
+        clock[0] = now
+
+    staged = stage_file(conn, Path(path), names["stage"], spec.columns, pad=spec.pad, progress=progress)
+    result.reader = staged.path_taken
+    lap("stage")
+    _create_lookups(conn, names["dates"], names["months"])
+    c = {name: staged.column(name) for name in spec.columns}
+    check = typed_sql(
+        spec,
+        stage=names["stage"],
+        ty=names["ty"],
+        dates=names["dates"],
+        months=names["months"],
+        c=c,
+        today=today,
+        trim=staged.needs_trim,
+    )
+    conn.execute(f"ANALYZE {names['stage']}")
+    # The check is one big scan with hash joins: let PostgreSQL split it over parallel workers when it can.
+    conn.execute("SET LOCAL parallel_setup_cost = 0")
+    conn.execute("SET LOCAL parallel_tuple_cost = 0")
+    try:
+        conn.execute(check)
+    finally:
+        conn.execute("SET LOCAL parallel_setup_cost TO DEFAULT")
+        conn.execute("SET LOCAL parallel_tuple_cost TO DEFAULT")
+    lap("check")
+    _mark_repeated_keys(conn, spec, names["ty"])
+    lap("keys")
+
+    new = "NOT found" if spec.kind == "salary_funds" else "target_id IS NULL"
+    row = conn.execute(
+        f"""SELECT count(*), count(*) FILTER (WHERE errs <> ''), count(*) FILTER (WHERE errs = '' AND {new}),
+                  count(*) FILTER (WHERE errs = '' AND NOT ({new}) AND NOT same),
+                  count(*) FILTER (WHERE errs = '' AND same)
+           FROM {names["ty"]}"""
+    ).fetchone()
+    assert row is not None
+    staged_rows, rejected, inserted, updated, unchanged = (int(v) for v in row)
+    result.total_rows = staged_rows + len(staged.problems)
+    result.rejected = rejected + len(staged.problems)
+    lap("count")
+
+    if result.applied:
+        result.inserted, result.updated, result.unchanged = inserted, updated, unchanged
+        if spec.kind == "employees":
+            _find_duplicate_national_ids(conn, names["ty"], names["dup"], inserted + updated > 0)
+            lap("duplicates")
+        result.set_based_references = _write(conn, spec, names, inserted, updated)
+        lap("write")
+        if spec.kind == "employees":
+            result.possible_duplicates = _flag_duplicates(conn, names["ty"], names["dup"])
+            lap("flag")
+
+    _report_errors(conn, spec, staged, names, result, errors_out, today)
+    lap("report")
+    conn.execute("DROP TABLE IF EXISTS " + ", ".join(names.values()))
+    db.session.flush()
+    result.seconds = round(time.perf_counter() - started, 3)
+    if progress:
+        progress(result.total_rows, result.total_rows)
+    log.info(
+        "import %s: %s rows, %s inserted, %s updated, %s unchanged, %s rejected in %.1fs",
+        spec.kind,
+        result.total_rows,
+        result.inserted,
+        result.updated,
+        result.unchanged,
+        result.rejected,
+        result.seconds,
+        extra={"import_kind": spec.kind},
+    )
+    return result
+
+
+# ------------------------------------------------------------------------------------------------ the steps
+
+
+def _create_lookups(conn: psycopg.Connection[Any], dates: str, months: str) -> None:
+    """Every valid ISO date and month from 1900 to 2100: looking a text up here checks and converts it."""
+    conn.execute(
+        f"CREATE UNLOGGED TABLE {dates} AS SELECT to_char(d, 'YYYY-MM-DD') AS s, d::date AS d "
+        "FROM generate_series(DATE '1900-01-01', DATE '2100-12-31', interval '1 day') AS d"
+    )
+    conn.execute(
+        f"CREATE UNLOGGED TABLE {months} AS SELECT to_char(d, 'YYYY-MM') AS s, d::date AS d "
+        "FROM generate_series(DATE '1900-01-01', DATE '2100-12-01', interval '1 month') AS d"
+    )
+    conn.execute(f"ANALYZE {dates}")
+    conn.execute(f"ANALYZE {months}")
+
+
+def _mark_repeated_keys(conn: psycopg.Connection[Any], spec: Spec, ty: str) -> None:
+    key = {"employees": "si", "employers": "unit", "salary_funds": "unit, month"}[spec.kind]
+    not_null = " AND ".join(f"{k.strip()} IS NOT NULL" for k in key.split(","))
+    conn.execute(
+        f"""UPDATE {ty} SET errs = ltrim(errs || ' {spec.key_column}:duplicate')
+            WHERE ({key}) IN (SELECT {key} FROM {ty} WHERE {not_null} GROUP BY {key} HAVING count(*) > 1)"""
+    )
+
+
+def _find_duplicate_national_ids(conn: psycopg.Connection[Any], ty: str, dup: str, anything_new: bool) -> None:
+    """National IDs that, after this import, belong to two or more SI codes, among new or changed rows.
+
+    Rows that are unchanged were checked when they were first imported, so a re-import of the same file
+    looks at nothing.
+    """
+    if not anything_new:
+        conn.execute(f"CREATE UNLOGGED TABLE {dup} (nid text)")
+        return
+    conn.execute(
+        f"""CREATE UNLOGGED TABLE {dup} AS
+            SELECT nid FROM {ty} WHERE errs = '' GROUP BY nid
+            HAVING count(*) > 1 AND bool_or(target_id IS NULL OR nid_changed)
+            UNION
+            SELECT t.nid FROM {ty} t JOIN employees e ON e.national_id = t.nid
+            WHERE t.errs = '' AND (t.target_id IS NULL OR t.nid_changed) AND e.si_code <> t.si
+              AND NOT EXISTS (SELECT 1 FROM {ty} o WHERE o.si = e.si_code AND o.errs = ''
+                                AND o.nid IS DISTINCT FROM e.national_id)"""
+    )
+
+
+def _flag_duplicates(conn: psycopg.Connection[Any], ty: str, dup: str) -> int:
+    row = conn.execute(
+        f"SELECT count(*) FROM {ty} WHERE errs = '' AND target_id IS NULL AND nid IN (SELECT nid FROM {dup})"
+    ).fetchone()
+    inserted_flagged = int(row[0]) if row else 0
+    cur = conn.execute(
+        f"""UPDATE employees SET possible_duplicate = true, updated_at = now()
+            WHERE national_id IN (SELECT nid FROM {dup}) AND NOT possible_duplicate"""
+    )
+    return inserted_flagged + max(cur.rowcount, 0)
+
+
+def _write(conn: psycopg.Connection[Any], spec: Spec, names: dict[str, str], inserted: int, updated: int) -> bool:
+    set_based = False
+    if inserted:
+        insert = spec.insert.format(ty=names["ty"], dup=names["dup"])
+        set_based = _may_skip_reference_triggers(conn, spec.table)
+        if set_based:
+            for lock in spec.lock_references:
+                conn.execute(lock.format(ty=names["ty"]))
+            conn.execute("SET LOCAL session_replication_role = replica")
+            try:
+                conn.execute(insert)
+            finally:
+                conn.execute("SET LOCAL session_replication_role = origin")
+        else:
+            conn.execute(insert)
+    if updated:
+        conn.execute(spec.update.format(ty=names["ty"]))
+    return set_based
+
+
+def _may_skip_reference_triggers(conn: psycopg.Connection[Any], table: str) -> bool:
+    """True when the table has only foreign-key triggers and this role may set session_replication_role."""
+    row = conn.execute(
+        "SELECT count(*) FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal", (table,)
+    ).fetchone()
+    if row is None or row[0]:
+        return False
+    conn.execute("SAVEPOINT disburse_import_role")
+    try:
+        conn.execute("SET LOCAL session_replication_role = origin")
+    except pg_errors.InsufficientPrivilege:
+        conn.execute("ROLLBACK TO SAVEPOINT disburse_import_role")
+        return False
+    finally:
+        conn.execute("RELEASE SAVEPOINT disburse_import_role")
+    return True
+
+
+# -------------------------------------------------------------------------------------------------- errors
+
+
+def _iter_errors(
+    conn: psycopg.Connection[Any], spec: Spec, staged: Staged, names: dict[str, str], today: date
+) -> Iterator[RowError]:
+    index = {name: i for i, name in enumerate(staged.header)}
+    problems = (_problem_error(p) for p in staged.problems)
+    with conn.cursor(name=f"import_errors_{names['ty']}") as cur:
+        cur.itersize = 5000
+        cur.execute(
+            f"""SELECT t.row, t.errs, s.* FROM (SELECT row, errs FROM {names["ty"]} WHERE errs <> '') t
+                JOIN {names["stage"]} s ON s.row = t.row ORDER BY t.row"""
+        )
+
+        def from_rows() -> Iterator[RowError]:
+            for record in cur:
+                row_no, errs, raw = record[0], record[1], record[3:]
+                for token in errs.split():
+                    column, code = token.split(":", 1)
+                    value = raw[index[column]] or ""
+                    vi, en = describe(column, code, value, today=today)
+                    yield RowError(row_no, column, value, code, vi, en)
+
+        yield from heapq.merge(problems, from_rows(), key=lambda e: e.row)
+
+
+def _problem_error(problem: RowProblem) -> RowError:
+    return RowError(
+        problem.row,
+        "",
+        "",
+        "columns",
+        f"Dòng có {problem.values} giá trị nhưng tiêu đề có {problem.expected} cột; hãy kiểm tra dấu phẩy và "
+        "dấu ngoặc kép.",
+        f"The row has {problem.values} values but the header has {problem.expected} columns; check its commas "
+        "and quotes.",
+    )
+
+
+def _report_errors(
+    conn: psycopg.Connection[Any],
+    spec: Spec,
+    staged: Staged,
+    names: dict[str, str],
+    result: ImportResult,
+    errors_out: Path | None,
+    today: date,
+) -> None:
+    if not result.rejected and errors_out is None:
+        return
+    handle = None
+    writer = None
+    if errors_out is not None:
+        errors_out = Path(errors_out)
+        errors_out.parent.mkdir(parents=True, exist_ok=True)
+        # With a BOM, Excel opens the Vietnamese messages as UTF-8.
+        handle = errors_out.open("w", encoding="utf-8-sig", newline="")
+        writer = csv.writer(handle)
+        writer.writerow(ERRORS_HEADER)
+        result.errors_path = str(errors_out)
+    try:
+        if result.rejected:
+            for error in _iter_errors(conn, spec, staged, names, today):
+                result.error_count += 1
+                if len(result.errors) < MAX_ERRORS_KEPT:
+                    result.errors.append(error)
+                if writer is not None:
+                    writer.writerow(
+                        (error.row, error.column, error.value, error.error_code, error.message_vi, error.message_en)
+                    )
+    finally:
+        if handle is not None:
+            handle.close()
