@@ -50,16 +50,16 @@ INSERT INTO employers (unit_code, name, tax_code, sector, district_code, address
 SELECT 'BL' || lpad(g::text, 8, '0'),
        'Công ty TNHH Thử nghiệm ' || g,
        '01' || lpad(g::text, 8, '0'),
-       -- 88% enterprises, 4% autonomous public units, 8% across the four excluded sectors
-       CASE WHEN g % 100 < 88 THEN 'enterprise'
-            WHEN g % 100 < 92 THEN 'public_autonomous'
-            WHEN g % 100 < 95 THEN 'public_budget'
-            WHEN g % 100 < 97 THEN 'state_agency'
-            WHEN g % 100 < 99 THEN 'political_org'
+       -- 88 in 100 enterprises, 4 autonomous public units, 8 across the four excluded sectors
+       CASE WHEN g %% 100 < 88 THEN 'enterprise'
+            WHEN g %% 100 < 92 THEN 'public_autonomous'
+            WHEN g %% 100 < 95 THEN 'public_budget'
+            WHEN g %% 100 < 97 THEN 'state_agency'
+            WHEN g %% 100 < 99 THEN 'political_org'
             ELSE 'armed_forces' END,
        d.code,
-       'Số ' || (g % 300 + 1) || ' Đường Thử nghiệm',
-       date '2010-01-01' + (g % 4000)
+       'Số ' || (g %% 300 + 1) || ' Đường Thử nghiệm',
+       date '2010-01-01' + (g %% 4000)
 FROM generate_series(1, %(employers)s) g
 JOIN (SELECT code, (row_number() OVER (ORDER BY code) - 1)::int AS i FROM districts) d
   ON d.i = g %% (SELECT count(*) FROM districts)
@@ -176,7 +176,7 @@ def generate(url: str, employees: int, employers: int) -> dict[str, int]:
         conn.execute("SELECT setseed(0.116)")
         conn.execute(GENERATE_EMPLOYERS, params)
         conn.execute(GENERATE_EMPLOYEES, params)
-        conn.execute(GENERATE_FUNDS)
+        conn.execute(GENERATE_FUNDS, params)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE employers, employees, salary_funds")
         conn.execute("CHECKPOINT")
@@ -193,7 +193,7 @@ def generate(url: str, employees: int, employers: int) -> dict[str, int]:
     return dict(zip(keys, (int(c) for c in counts), strict=True))
 
 
-def run_build(app: Any) -> tuple[float, dict[str, Any]]:
+def run_build(app: Any, employee_span: int) -> tuple[float, dict[str, Any]]:
     from sqlalchemy import select
 
     from disburse.claims.lists import build_lists
@@ -208,7 +208,9 @@ def run_build(app: Any) -> tuple[float, dict[str, Any]]:
         db.session.commit()
         elapsed = time.perf_counter() - started
         db.session.remove()
+    claims_done = max((at for at, done in marks if done <= employee_span), default=started)
     return elapsed, {
+        "claims_phase_s": claims_done - started,
         "claims_created": result.claims_created,
         "reductions_created": result.reductions_created,
         "employers_listed": result.employers_listed,
@@ -279,6 +281,9 @@ def main() -> None:
             db.session.remove()
 
         times: dict[str, list[float]] = {"baseline": [], "baseline_rollups": [], "build": []}
+        claims_phase: list[float] = []
+        reductions = 0
+        employee_span = int(scalar_row(libpq, "SELECT max(id) - min(id) + 1 FROM employees")[0])
         expected = None
         for run in range(1, args.runs + 1):
             for kind in ("baseline", "build", "baseline_rollups"):
@@ -290,7 +295,9 @@ def main() -> None:
                 elif kind == "baseline_rollups":
                     elapsed = execute(libpq, BASELINE, params)
                 else:
-                    elapsed, summary = run_build(app)
+                    elapsed, summary = run_build(app, employee_span)
+                    claims_phase.append(summary["claims_phase_s"])
+                    reductions = int(scalar_row(libpq, "SELECT count(*) FROM reductions")[0])
                     events = scalar_row(libpq, "SELECT count(*) FROM claim_events")[0]
                     counted = scalar_row(libpq, "SELECT coalesce(sum(claims), 0) FROM claim_counters")[0]
                     assert events == counted == summary["claims_created"], (events, counted, summary)
@@ -301,13 +308,14 @@ def main() -> None:
                 times[kind].append(elapsed)
                 print(f"run {run} {kind:17s} {elapsed:7.2f} s  ({fingerprint[0]:,} claims)", flush=True)
 
-        reductions = scalar_row(libpq, "SELECT count(*) FROM reductions")[0]
         baseline = statistics.median(times["baseline"])
         with_rollups = statistics.median(times["baseline_rollups"])
         build = statistics.median(times["build"])
         ratio = build / baseline
         claims = expected[0] if expected else 0
         info = machine()
+        phase = statistics.median(claims_phase)
+        reduction_share = (build - phase) / build
         runs = {kind: ", ".join(f"{t:.2f}" for t in values) for kind, values in times.items()}
         verdict = "meets" if ratio <= 1.5 else "MISSES"
         body = f"""{SECTION}
@@ -325,11 +333,15 @@ def main() -> None:
 
 | run | time (median) | runs |
 |---|---:|---|
-| baseline: bare `INSERT … SELECT` of the claim rows (rules as CASE, no events, no rollups) | {baseline:.2f} s | {runs["baseline"]} |
+| bare `INSERT … SELECT` of the claim rows (CASE rules, no events/rollups) | {baseline:.2f} s | {runs["baseline"]} |
 | baseline with the rollup trigger on (orientation) | {with_rollups:.2f} s | {runs["baseline_rollups"]} |
-| `build_lists` + commit (rules SQL, batches, ON CONFLICT, events, rollups, reductions) | {build:.2f} s | {runs["build"]} |
+| `build_lists` + commit (rules, batches, ON CONFLICT, events, rollups, reductions) | {build:.2f} s | {runs["build"]} |
 
-**Ratio build / baseline = {ratio:.2f}** (target ≤ 1.5: {verdict} it). Every run wrote identical claim rows
+**Ratio build / baseline = {ratio:.2f}** (target ≤ 1.5: {verdict} it); against the table as it stands (rollup
+trigger on) {build / with_rollups:.2f}. Of the build, the claims phase (rules, claims, events, rollups) took
+{phase:.2f} s (median), {phase / baseline:.2f}× the bare baseline ({phase / with_rollups:.2f}× with rollups); the rest
+is the reductions ({reductions:,} rows, ~{reduction_share:.0%} of the build) and the totals.
+Every run wrote identical claim rows
 (count, amounts, reasons, dates, bank details fingerprint).
 """
         print()

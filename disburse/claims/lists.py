@@ -35,6 +35,12 @@ Progress = Callable[[int, int | None], None]
 
 # Two list builds of the same program would only wait on each other's unique-index entries; the lock makes them
 # take turns cleanly (the second then finds nothing new).
+#: Memory for the sorts and hashes of one bulk statement (one list build runs at a time: see _LOCK).
+BULK_WORK_MEM = "128MB"
+
+_GET_WORK_MEM = text("SELECT current_setting('work_mem')")
+_SET_WORK_MEM = text("SELECT set_config('work_mem', :value, true)")
+
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtext('disburse.lists.build'), :program_id)")
 
 
@@ -126,6 +132,10 @@ def build_lists(
     list_range = _list_range_statement(assessment_sql(ProgramRules.from_program(program)))
     db.session.flush()
     db.session.execute(_LOCK, {"program_id": program.id})
+    # The rollup trigger's grouping, the RETURNING buffers and the reductions' join work in memory instead of
+    # spilling to temporary files; restored before returning (SET LOCAL would outlive us until the commit).
+    saved_work_mem = db.session.execute(_GET_WORK_MEM).scalar_one()
+    db.session.execute(_SET_WORK_MEM, {"value": BULK_WORK_MEM})
 
     employees = employee_id_span()
     employers = employer_id_span()
@@ -169,6 +179,7 @@ def build_lists(
             text("SELECT coalesce(sum(amount_vnd), 0) FROM reductions WHERE program_id = :p"), {"p": program.id}
         ).scalar_one()
     )
+    db.session.execute(_SET_WORK_MEM, {"value": saved_work_mem})
     if progress is not None:
         progress(total, total)
     return result

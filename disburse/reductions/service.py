@@ -36,7 +36,6 @@ _BOOK = text(
                            AND f.month >= p.reduction_start_month
                            AND f.month < p.reduction_start_month + make_interval(months => p.reduction_months)
         WHERE p.id = :program_id
-        ORDER BY f.employer_id, f.month
         ON CONFLICT (program_id, employer_id, month) DO UPDATE
         SET ui_salary_fund_vnd = EXCLUDED.ui_salary_fund_vnd,
             ui_participants = EXCLUDED.ui_participants,

@@ -276,6 +276,13 @@ def test_claim_counters_equal_a_group_by_over_claims(db_session):
     assert sum(row[4] for row in counters(db_session)) == 10
 
 
+def test_the_bulk_memory_setting_is_put_back(db_session):
+    create_employee()
+    before = db_session.execute(text("SELECT current_setting('work_mem')")).scalar_one()
+    build_lists(nq116(), today=LISTED_ON)
+    assert db_session.execute(text("SELECT current_setting('work_mem')")).scalar_one() == before
+
+
 def test_progress_is_reported_per_range_up_to_the_total(db_session):
     for _ in range(7):
         create_employee()
