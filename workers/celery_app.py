@@ -15,7 +15,7 @@ from kombu import Queue
 from disburse.runtime import celery_broker_url
 from workers.queues import QueueNames
 
-TASK_MODULES = ["workers.health", "workers.imports"]
+TASK_MODULES = ["workers.health", "workers.imports", "workers.lists"]
 
 
 def init_celery(app: Flask) -> Celery:
