@@ -60,6 +60,11 @@ DEMO_USERS = (
 )
 
 
+def _vi(n: int) -> str:
+    """20000 → '20.000' (Vietnamese thousands separator)."""
+    return f"{n:,}".replace(",", ".")
+
+
 class DemoError(RuntimeError):
     """The demo could not be seeded (the message says why, in Vietnamese and English)."""
 
@@ -114,15 +119,17 @@ def ensure_demo() -> list[str]:
     return seed_demo(employers=DEMO_EMPLOYERS, employees=DEMO_EMPLOYEES)
 
 
-def seed_demo(*, employers: int, employees: int, seed: int = DEMO_SEED) -> list[str]:
-    """:func:`ensure_demo` with the size as a parameter (the tests seed a small demo). Commits once at the end."""
+def seed_demo(*, employers: int, employees: int, seed: int = DEMO_SEED, commit: bool = True) -> list[str]:
+    """:func:`ensure_demo` with the size as a parameter (the tests seed a small demo). Commits once at the end
+    (unless ``commit`` is false: the caller then owns the transaction)."""
     if db.session.scalar(select(Employer.id).limit(1)) is not None:
         return login_lines()
     from disburse.registry.seed_cli import import_seed_files
 
     lines: list[str] = []
     try:
-        program, shift = create_demo_program(_programme_today())
+        today = _programme_today()
+        program, shift = create_demo_program(today)
         with tempfile.TemporaryDirectory(prefix="disburse-demo-") as tmp:
             files = write_csvs(
                 Path(tmp),
@@ -131,19 +138,24 @@ def seed_demo(*, employers: int, employees: int, seed: int = DEMO_SEED) -> list[
                 seed=seed,
                 provinces=(DEMO_PROVINCE,),
                 shift_days=shift,
+                funds_through=today,
             )
             results = import_seed_files(files, Path(tmp), commit_each=False)
-            rejected = {kind: int(getattr(r, "rejected", 0)) for kind, r in results.items()}
+            rejected = {kind: r.rejected for kind, r in results.items()}
             if any(rejected.values()):
                 errors = "\n".join(p.read_text(encoding="utf-8")[:2000] for p in sorted(Path(tmp).glob("*.errors.csv")))
                 raise DemoError(f"Dữ liệu demo bị từ chối / demo rows were rejected: {rejected}\n{errors}")
         lines.append(
-            f"Demo: chương trình {DEMO_PROGRAM}, {employers:,} đơn vị và {employees:,} người lao động tại Hà Nội. / "
+            f"Demo: chương trình {DEMO_PROGRAM}, {_vi(employers)} đơn vị và {_vi(employees)} người lao động "
+            "tại Hà Nội. / "
             f"Demo: program {DEMO_PROGRAM}, {employers:,} employers and {employees:,} employees in Hà Nội."
         )
         lines.extend(_build_lists(program))
         _create_users(files.big_unit_code, _caseworker_district(files.employers_by_district))
-        db.session.commit()
+        if commit:
+            db.session.commit()
+        else:
+            db.session.flush()
     except BaseException:
         db.session.rollback()
         raise
@@ -159,7 +171,7 @@ def _build_lists(program: Program) -> list[str]:
         ]
     result = build_lists(program)
     return [
-        f"Đã lập danh sách Mẫu số 01: {result.claims_created:,} người tại {result.employers_listed:,} đơn vị; "
+        f"Đã lập danh sách Mẫu số 01: {_vi(result.claims_created)} người tại {_vi(result.employers_listed)} đơn vị; "
         f"đơn vị xác nhận trước ngày {result.review_due_on:%d/%m/%Y}. / "
         f"Form 01 lists: {result.claims_created:,} people at {result.employers_listed:,} units; "
         f"employers confirm by {result.review_due_on:%d/%m/%Y}."

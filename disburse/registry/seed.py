@@ -593,6 +593,8 @@ class _Context:
     #: Days every date of the data is moved by (0: the historical calendar), and the moved cut-off's year.
     shift_days: int
     cutoff_year: int
+    #: Salary funds stop at this month (``YYYY-MM``): a registry holds no fund for a month still to come.
+    funds_through: str | None
     chunk_size: int
     provinces: dict[str, _Province]
     province_codes: list[str]
@@ -718,6 +720,7 @@ def _build_context(
         stopped=stopped,
         shift_days=shift_days,
         cutoff_year=shift_date(CUTOFF, shift_days).year,
+        funds_through=None,
         chunk_size=chunk_size,
         provinces=provinces,
         province_codes=codes,
@@ -821,7 +824,7 @@ def _employer_rows(ctx: _Context) -> Iterator[str]:
 def _salary_fund_rows(ctx: _Context) -> Iterator[str]:
     rng = _rng(ctx.seed, "salary-funds")
     e = ctx.employers
-    months = salary_fund_months(ctx.shift_days)
+    months = [m for m in salary_fund_months(ctx.shift_days) if ctx.funds_through is None or m <= ctx.funds_through]
     for k, unit in enumerate(e.unit_codes):
         size = e.sizes[k]
         sector = e.sectors[k]
@@ -973,13 +976,15 @@ def write_csvs(
     seed: int = 0,
     provinces: Sequence[str] = ("01",),
     shift_days: int = 0,
+    funds_through: date | None = None,
     workers: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> SeedFiles:
     """Write employers.csv, employees.csv and salary_funds.csv under ``out_dir`` (created if needed).
 
     ``shift_days`` moves every date (births, stops, UI joining, salary-fund months) by that many days, for a
-    programme whose calendar is NQ116's moved the same way (the demo's).
+    programme whose calendar is NQ116's moved the same way (the demo's). ``funds_through`` leaves out the salary
+    funds of the months after that date's month (the demo's months still to come).
 
     The same arguments give byte-identical files, whatever ``workers`` is (processes that generate employee
     chunks in parallel; default: one per CPU, at most eight, for large files). ``progress(file, done, total)``
@@ -991,6 +996,7 @@ def write_csvs(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ctx = _build_context(seed, employers, employees, list(provinces), EMPLOYEE_CHUNK, shift_days)
+    ctx.funds_through = f"{funds_through:%Y-%m}" if funds_through else None
     _CTX = ctx
     try:
         paths = (out_dir / "employers.csv", out_dir / "employees.csv", out_dir / "salary_funds.csv")

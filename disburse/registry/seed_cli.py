@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask.cli import with_appcontext
@@ -22,6 +22,9 @@ from tqdm import tqdm
 
 from disburse.extensions import db
 from disburse.registry.seed import SeedFiles, province_codes, write_csvs
+
+if TYPE_CHECKING:
+    from disburse.registry.importer import ImportResult
 
 #: (importer kind, file attribute of SeedFiles, label vi, label en), in the order the files must be imported.
 SEED_FILES = (
@@ -67,12 +70,12 @@ def import_seed_files(
     show_progress: bool = False,
     commit_each: bool = True,
     echo: Callable[[str], None] | None = None,
-) -> dict[str, Any]:
+) -> dict[str, ImportResult]:
     """Import the three files in order through the registry importer; commit after each file unless
     ``commit_each`` is false (the caller then commits). Returns the importer's result per kind."""
     from disburse.registry.importer import import_file
 
-    results: dict[str, Any] = {}
+    results: dict[str, ImportResult] = {}
     for kind, attr, label_vi, label_en in SEED_FILES:
         path: Path = getattr(files, attr)
         started = time.monotonic()
@@ -86,11 +89,14 @@ def import_seed_files(
     return results
 
 
-def _import_line(result: Any, label_vi: str, label_en: str, seconds: float) -> str:
-    imported = int(getattr(result, "imported", 0))
-    rejected = int(getattr(result, "rejected", 0))
-    line = f"  Đã nhập {_vi(imported)} {label_vi}, từ chối {_vi(rejected)} / imported {imported:,} {label_en}, "
-    return line + f"rejected {rejected:,} ({seconds:.1f} s)"
+def _import_line(result: ImportResult, label_vi: str, label_en: str, seconds: float) -> str:
+    r = result
+    return (
+        f"  {label_vi}: thêm {_vi(r.inserted)}, cập nhật {_vi(r.updated)}, giữ nguyên {_vi(r.unchanged)}, "
+        f"từ chối {_vi(r.rejected)}, nghi trùng {_vi(r.possible_duplicates)} / "
+        f"{label_en}: {r.inserted:,} added, {r.updated:,} updated, {r.unchanged:,} unchanged, "
+        f"{r.rejected:,} rejected, {r.possible_duplicates:,} possible duplicates ({seconds:.1f} s)"
+    )
 
 
 @click.command("seed")
@@ -157,7 +163,7 @@ def seed_cmd(employers: int, employees: int, seed_value: int, provinces: str, ou
         except BaseException:
             db.session.rollback()
             raise
-        rejected = sum(int(getattr(r, "rejected", 0)) for r in results.values())
+        rejected = sum(r.rejected for r in results.values())
         elapsed = time.monotonic() - started
         if rejected:
             keep = True
