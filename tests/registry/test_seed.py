@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -267,3 +268,59 @@ def test_every_file_imports_without_a_rejected_row(small: SeedFiles, db_session:
     assert big is not None
     staff = select(func.count()).where(Employee.employer_id == big.id, Employee.ui_status == "participating")
     assert db.session.scalar(staff) == BIG_UNIT_SIZE
+
+
+def test_seed_command_writes_imports_and_reimports_nothing_new(database_url: str, tmp_path: Path) -> None:
+    """The real command in its own process and its own database: its commits are real ones."""
+    import os
+    import subprocess
+    import sys
+
+    import psycopg
+
+    from disburse import runtime
+
+    url = runtime.with_database(database_url, f"{runtime.database_name(database_url)}_seed_cli")
+    runtime.drop_database(url)
+    runtime.ensure_database(url)
+    env = {**os.environ, "DATABASE_URL": url, "DISBURSE_ENV": "test"}
+    disburse = [sys.executable, "-c", "from disburse.cli import main; main()"]
+
+    def run(args: list[str]) -> subprocess.CompletedProcess[str]:
+        # Our own interpreter and command line, no outside input.
+        return subprocess.run(args, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+
+    seed = [*disburse, "seed", "--employers", "20", "--employees", "1500", "--seed", "7", "--out", str(tmp_path)]
+    try:
+        upgrade = run([*disburse, "db", "upgrade"])
+        assert upgrade.returncode == 0, upgrade.stderr
+        first = run(seed)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "1.500 người lao động" in first.stdout and "1,500 employees" in first.stdout
+        assert "từ chối 0" in first.stdout and "0 rejected" in first.stdout
+        assert (tmp_path / "employees.csv").exists()  # --out keeps the files
+        with psycopg.connect(runtime.libpq_url(url)) as conn:
+            counts = [conn.execute(f"SELECT count(*) FROM {t}").fetchone() for t in ("employers", "employees")]
+            assert [c[0] for c in counts if c] == [20, 1500]
+            dup = conn.execute("SELECT count(*) FROM employees WHERE possible_duplicate").fetchone()
+            assert dup and dup[0] >= 2
+            big = conn.execute(
+                "SELECT count(*) FROM employees e JOIN employers r ON r.id = e.employer_id"
+                " WHERE e.ui_status = 'participating' GROUP BY r.id ORDER BY 1 DESC LIMIT 1"
+            ).fetchone()
+            assert big and big[0] < BIG_UNIT_SIZE  # too few employees for the 2,682 unit
+
+        again = run(seed)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "0 added, 0 updated, 1,500 unchanged" in again.stdout
+
+    finally:
+        runtime.drop_database(url)
+
+
+def test_seed_command_refuses_an_unknown_province(app: Flask) -> None:
+    from disburse.registry.seed_cli import seed_cmd
+
+    result = app.test_cli_runner().invoke(seed_cmd, ["--employers", "1", "--employees", "1", "--provinces", "01,00"])
+    assert result.exit_code == 2
+    assert "unknown province code(s): 00" in result.output
