@@ -22,6 +22,7 @@ import argparse
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -138,10 +139,6 @@ def main() -> int:
     env = {**os.environ, "DATABASE_URL": url, "DISBURSE_ENV": os.environ.get("DISBURSE_ENV", "development")}
     steps: list[Step] = []
     try:
-        runtime.drop_database(url)
-        runtime.ensure_database(url)
-        steps.append(run_measured("db upgrade", [*_disburse(), "db", "upgrade"], env))
-
         started = time.monotonic()
         files = write_csvs(
             workdir,
@@ -153,8 +150,18 @@ def main() -> int:
         )
         seconds = time.monotonic() - started
         size = sum(p.stat().st_size for p in (files.employers, files.employees, files.salary_funds))
-        steps.append(Step("seed CSVs (write_csvs)", seconds, files.employee_count, note=f"{size / GB:.2f} GB"))
+        # Before any other child runs: the largest of this process and its chunk-writing workers (Linux: KiB).
+        peak = 1024 * max(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        )
+        steps.append(
+            Step("seed CSVs (write_csvs)", seconds, files.employee_count, peak, note=f"{size / GB:.2f} GB of CSV")
+        )
         print(f"--- seed: {seconds:.1f} s, {files.employee_count / seconds:,.0f} employee rows/s", flush=True)
+
+        runtime.drop_database(url)
+        runtime.ensure_database(url)
+        steps.append(run_measured("db upgrade", [*_disburse(), "db", "upgrade"], env))
 
         for kind, path, rows in (
             ("employers", files.employers, files.employer_count),

@@ -91,11 +91,12 @@ def import_seed_files(
 
 def _import_line(result: ImportResult, label_vi: str, label_en: str, seconds: float) -> str:
     r = result
+    dup_vi = f", nghi trùng {_vi(r.possible_duplicates)}" if r.kind == "employees" else ""
+    dup_en = f", {r.possible_duplicates:,} possible duplicates" if r.kind == "employees" else ""
     return (
         f"  {label_vi}: thêm {_vi(r.inserted)}, cập nhật {_vi(r.updated)}, giữ nguyên {_vi(r.unchanged)}, "
-        f"từ chối {_vi(r.rejected)}, nghi trùng {_vi(r.possible_duplicates)} / "
-        f"{label_en}: {r.inserted:,} added, {r.updated:,} updated, {r.unchanged:,} unchanged, "
-        f"{r.rejected:,} rejected, {r.possible_duplicates:,} possible duplicates ({seconds:.1f} s)"
+        f"từ chối {_vi(r.rejected)}{dup_vi} / {label_en}: {r.inserted:,} added, {r.updated:,} updated, "
+        f"{r.unchanged:,} unchanged, {r.rejected:,} rejected{dup_en} ({seconds:.1f} s)"
     )
 
 
