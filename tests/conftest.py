@@ -18,7 +18,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient
-from sqlalchemy.orm import Session
+from flask_sqlalchemy.session import _app_ctx_id
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from config import Test
 from disburse import create_app, runtime
@@ -80,7 +81,11 @@ def db_session(app: Flask) -> Iterator[Session]:
         connection = db.engine.connect()
         outer = connection.begin()
         original = db.session
-        db.session = db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint"})
+        # A plain SQLAlchemy session: Flask-SQLAlchemy's own Session.get_bind() picks the engine and would ignore
+        # bind=connection, so commits made by the code under test would escape the rollback.
+        db.session = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint"), scopefunc=_app_ctx_id
+        )
         try:
             yield db.session
         finally:
