@@ -271,8 +271,8 @@ def _copy_python(
                 next(reader)  # the header, already checked
                 for record in reader:
                     row_no += 1
-                    if not record or not any(cell.strip() for cell in record):
-                        continue  # a blank line is not a data row
+                    if not any(record):
+                        continue  # a blank line (or one of empty cells only) is not a data row
                     if len(record) > ncols and not any(cell.strip() for cell in record[ncols:]):
                         record = record[:ncols]
                     if len(record) != ncols:

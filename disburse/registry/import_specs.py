@@ -325,6 +325,9 @@ def typed_sql(
 ) -> str:
     """The one statement that types, checks and compares every staged row."""
     normalise = spec.normalise.format(c=c, stage=stage)
+    # A row whose cells are all empty is not a data row (spreadsheets leave such rows at the end).
+    anything = ", ".join(f"nullif({col}, '')" for col in c.values())
+    normalise = normalise.replace(" OFFSET 0", f" WHERE num_nonnulls({anything}) > 0 OFFSET 0")
     if not trim:  # the reader stripped every cell already
         normalise = normalise.replace("btrim(", "(")
     select = SELECTS[spec.kind].format(today=f"DATE '{today.isoformat()}'")

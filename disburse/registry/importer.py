@@ -165,7 +165,8 @@ def import_file(
     staged = stage_file(conn, Path(path), names["stage"], spec.columns, pad=spec.pad, progress=progress)
     result.reader = staged.path_taken
     lap("stage")
-    _create_lookups(conn, names["dates"], names["months"])
+    big = staged.rows >= 50_000  # statistics and parallel plans pay off only on big files
+    _create_lookups(conn, names["dates"], names["months"], analyze=big)
     c = {name: staged.column(name) for name in spec.columns}
     check = typed_sql(
         spec,
@@ -177,15 +178,17 @@ def import_file(
         today=today,
         trim=staged.needs_trim,
     )
-    conn.execute(f"ANALYZE {names['stage']}")
-    # The check is one big scan with hash joins: let PostgreSQL split it over parallel workers when it can.
-    conn.execute("SET LOCAL parallel_setup_cost = 0")
-    conn.execute("SET LOCAL parallel_tuple_cost = 0")
+    if big:
+        conn.execute(f"ANALYZE {names['stage']}")
+        # The check is one big scan with hash joins: let PostgreSQL split it over parallel workers.
+        conn.execute("SET LOCAL parallel_setup_cost = 0")
+        conn.execute("SET LOCAL parallel_tuple_cost = 0")
     try:
         conn.execute(check)
     finally:
-        conn.execute("SET LOCAL parallel_setup_cost TO DEFAULT")
-        conn.execute("SET LOCAL parallel_tuple_cost TO DEFAULT")
+        if big:
+            conn.execute("SET LOCAL parallel_setup_cost TO DEFAULT")
+            conn.execute("SET LOCAL parallel_tuple_cost TO DEFAULT")
     lap("check")
     _mark_repeated_keys(conn, spec, names["ty"])
     lap("keys")
@@ -201,6 +204,11 @@ def import_file(
     staged_rows, rejected, inserted, updated, unchanged = (int(v) for v in row)
     result.total_rows = staged_rows + len(staged.problems)
     result.rejected = rejected + len(staged.problems)
+    if not result.total_rows:
+        raise UnusableFile(
+            "Tệp không có dòng dữ liệu nào (chỉ có tiêu đề và dòng trống).",
+            "The file has no data rows (only the header and empty rows).",
+        )
     lap("count")
 
     if result.applied:
@@ -238,7 +246,7 @@ def import_file(
 # ------------------------------------------------------------------------------------------------ the steps
 
 
-def _create_lookups(conn: psycopg.Connection[Any], dates: str, months: str) -> None:
+def _create_lookups(conn: psycopg.Connection[Any], dates: str, months: str, *, analyze: bool) -> None:
     """Every valid ISO date and month from 1900 to 2100: looking a text up here checks and converts it."""
     conn.execute(
         f"CREATE UNLOGGED TABLE {dates} AS SELECT to_char(d, 'YYYY-MM-DD') AS s, d::date AS d "
@@ -248,8 +256,9 @@ def _create_lookups(conn: psycopg.Connection[Any], dates: str, months: str) -> N
         f"CREATE UNLOGGED TABLE {months} AS SELECT to_char(d, 'YYYY-MM') AS s, d::date AS d "
         "FROM generate_series(DATE '1900-01-01', DATE '2100-12-01', interval '1 month') AS d"
     )
-    conn.execute(f"ANALYZE {dates}")
-    conn.execute(f"ANALYZE {months}")
+    if analyze:
+        conn.execute(f"ANALYZE {dates}")
+        conn.execute(f"ANALYZE {months}")
 
 
 def _mark_repeated_keys(conn: psycopg.Connection[Any], spec: Spec, ty: str) -> None:
