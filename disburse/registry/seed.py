@@ -28,6 +28,7 @@ many processes write them, and memory depends on the number of employers, never 
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 import math
 import multiprocessing
@@ -295,6 +296,7 @@ _STREETS = (
     *("Lý Thái Tổ", "Trần Quốc Toản", "Bà Triệu", "Phan Chu Trinh", "Nguyễn Thị Minh Khai", "Cao Bá Quát"),
     *("Trần Nhân Tông", "Lê Hồng Phong", "Chu Văn An", "Nguyễn Văn Linh", "Tây Sơn", "Minh Khai", "Tam Trinh"),
 )
+_ALL_STREETS = (*_STREETS, *_ViAddress.streets[:3])
 _BUSINESS_LINES = (
     *("Thương mại và Dịch vụ", "May mặc", "Xây dựng", "Cơ khí", "Điện tử", "Thực phẩm", "Vận tải"),
     *("Đầu tư và Phát triển", "Công nghệ", "Dệt may", "Da giày", "Nhựa", "Bao bì", "Logistics"),
@@ -375,6 +377,7 @@ def province_codes() -> list[str]:
     return sorted(_load_divisions())
 
 
+@functools.lru_cache(maxsize=8192)
 def _ascii(text: str) -> str:
     """'Thành phố Hà Nội' → 'thanhphohanoi' (for e-mail addresses)."""
     text = text.replace("đ", "d").replace("Đ", "D")
@@ -384,7 +387,7 @@ def _ascii(text: str) -> str:
 
 def _csv_field(text: str) -> str:
     """Quote a field the way csv.writer (QUOTE_MINIMAL) does."""
-    if any(c in text for c in ',"\n\r'):
+    if "," in text or '"' in text or "\n" in text or "\r" in text:
         return '"' + text.replace('"', '""') + '"'
     return text
 
@@ -411,10 +414,12 @@ def _permutation(modulus: int, rng: random.Random) -> tuple[int, int]:
             return a, rng.randrange(modulus)
 
 
+_TAX_WEIGHTS = (31, 29, 23, 19, 17, 13, 7, 5, 3)
+
+
 def _tax_check_digit(nine: str) -> int | None:
     """The check digit of a Vietnamese tax code (mã số thuế), or None when the nine digits have none."""
-    weights = (31, 29, 23, 19, 17, 13, 7, 5, 3)
-    check = 10 - sum(int(c) * w for c, w in zip(nine, weights, strict=True)) % 11
+    check = 10 - sum(int(c) * w for c, w in zip(nine, _TAX_WEIGHTS, strict=True)) % 11
     return None if check == 10 else check
 
 
@@ -570,7 +575,7 @@ def _street_address(rng: random.Random, ward: str, south: bool) -> str:
     number = rng.choice(_ViAddress.vi_building_number_formats).replace("%", "{}").replace("#", "{}")
     digits = [str(rng.randrange(1, 10))] + [str(rng.randrange(10)) for _ in range(number.count("{}") - 1)]
     house = number.format(*digits)
-    street = rng.choice(_STREETS + _ViAddress.streets[:3])
+    street = rng.choice(_ALL_STREETS)
     if rng.random() < 0.45:
         return f"Số {house} {rng.choice(lanes)} {rng.randrange(1, 400)} {street}"
     return f"Số {house} {rng.choice(('Phố', 'Đường'))} {street}"
@@ -791,9 +796,11 @@ def _employer_rows(ctx: _Context) -> Iterator[str]:
     rng = _rng(ctx.seed, "employer-rows")
     e = ctx.employers
     joined_days = _day_strings(UI_START, date(2021, 6, 30), ctx.shift_days)
+    districts = {d.code: d for p in ctx.provinces.values() for d in p.districts}
+    tax_prefixes = {code: {"79": "03", "31": "02", "48": "04"}.get(code, code) for code in ctx.provinces}
     for k, unit in enumerate(e.unit_codes):
         province = ctx.provinces[e.province_codes[k]]
-        district = next(d for d in province.districts if d.code == e.district_codes[k])
+        district = districts[e.district_codes[k]]
         if k == e.big_index:
             name, domain = "Công ty TNHH Thiết bị Vệ sinh Thăng Long", "thietbivesinhthanglong.com.vn"
         else:
@@ -802,7 +809,7 @@ def _employer_rows(ctx: _Context) -> Iterator[str]:
         n = k
         while True:
             seven = (n * 7_654_321 + ctx.seed) % 10**7
-            tax_prefix = {"79": "03", "31": "02", "48": "04"}.get(province.code, province.code)
+            tax_prefix = tax_prefixes[province.code]
             check = _tax_check_digit(f"{tax_prefix}{seven:07d}")
             if check is not None:
                 break
@@ -821,19 +828,25 @@ def _employer_rows(ctx: _Context) -> Iterator[str]:
         )
 
 
-def _salary_fund_rows(ctx: _Context) -> Iterator[str]:
+def _salary_fund_rows(ctx: _Context) -> Iterator[tuple[int, str]]:
+    """Per employer: (rows, its monthly lines). The fund is participants × the unit's average insured salary
+    (log-normal around 7.5 million VND for enterprises, 6.2 million for public bodies, never below the region I
+    minimum wage), varying a little month to month, rounded to thousands of đồng."""
     rng = _rng(ctx.seed, "salary-funds")
+    rand, gauss = rng.random, rng.gauss
     e = ctx.employers
     months = [m for m in salary_fund_months(ctx.shift_days) if ctx.funds_through is None or m <= ctx.funds_through]
     for k, unit in enumerate(e.unit_codes):
         size = e.sizes[k]
-        sector = e.sectors[k]
-        base = 7_500_000 if sector == "enterprise" else 6_200_000
-        wage = max(REGION_I_MIN_WAGE, int(round(base * math.exp(rng.gauss(0.0, 0.35)), -3)))
+        base = 7_500_000 if e.sectors[k] == "enterprise" else 6_200_000
+        wage = max(REGION_I_MIN_WAGE, int(base * math.exp(gauss(0.0, 0.35)) / 1000 + 0.5) * 1000)
+        steady = k == e.big_index or size < 5
+        lines = []
         for month in months:
-            participants = size if k == e.big_index or size < 5 else max(1, round(size * rng.gauss(1.0, 0.02)))
-            fund = int(round(participants * wage * rng.uniform(0.97, 1.05), -3))
-            yield f"{unit},{month},{fund},{participants}\n"
+            participants = size if steady else max(1, round(size * gauss(1.0, 0.02)))
+            fund = int(participants * wage * (0.97 + 0.08 * rand()) / 1000 + 0.5) * 1000
+            lines.append(f"{unit},{month},{fund},{participants}\n")
+        yield len(lines), "".join(lines)
 
 
 def _employee_chunk(c: int) -> str:
@@ -1022,9 +1035,10 @@ def write_csvs(
         funds = 0
         with paths[2].open("w", encoding="utf-8", newline="") as fh:
             fh.write(",".join(SALARY_FUND_COLUMNS) + "\n")
-            for funds, line in enumerate(_salary_fund_rows(ctx), 1):
-                fh.write(line)
-                if progress and funds % 50_000 == 0:
+            for k, (rows, text) in enumerate(_salary_fund_rows(ctx)):
+                fh.write(text)
+                funds += rows
+                if progress and k % 5_000 == 0:
                     progress("salary_funds", funds, employers * REDUCTION_MONTHS)
         if progress:
             progress("salary_funds", funds, funds)
