@@ -685,6 +685,8 @@ def _build_context(
     if big:
         needed = BIG_UNIT_SIZE + max(0, employers - 1)
         stopped = min(stopped, max(0, employees - needed))
+        if employers == 1:  # the one unit is the 2,682 unit: everyone else has stopped
+            stopped = employees - BIG_UNIT_SIZE
     participating = employees - stopped
 
     erng = _rng(seed, "employers")

@@ -324,3 +324,22 @@ def test_seed_command_refuses_an_unknown_province(app: Flask) -> None:
     result = app.test_cli_runner().invoke(seed_cmd, ["--employers", "1", "--employees", "1", "--provinces", "01,00"])
     assert result.exit_code == 2
     assert "unknown province code(s): 00" in result.output
+
+
+@pytest.mark.parametrize(
+    ("employers", "employees"), [(0, 0), (0, 50), (5, 0), (10, 5), (1, 3000), (2, BIG_UNIT_SIZE), (3, 2681)]
+)
+def test_edge_sizes_stay_consistent(tmp_path: Path, employers: int, employees: int) -> None:
+    files = write_csvs(tmp_path, employers=employers, employees=employees)
+    _, units = _read(files.employers)
+    _, rows = _read(files.employees)
+    assert len(units) == employers and len(rows) == employees
+    codes = {u["unit_code"] for u in units}
+    participating = [r for r in rows if r["ui_status"] == "participating"]
+    assert len(participating) == files.participating
+    assert all(r["employer_unit_code"] in codes for r in participating)
+    headcount = Counter(r["employer_unit_code"] for r in participating)
+    if employees >= BIG_UNIT_SIZE and employers:
+        assert headcount[files.big_unit_code] == BIG_UNIT_SIZE
+    else:
+        assert files.big_unit_code is None
