@@ -166,6 +166,9 @@ def import_file(
     result.reader = staged.path_taken
     lap("stage")
     big = staged.rows >= 50_000  # statistics and parallel plans pay off only on big files
+    if not big:
+        # Unanalysed tables look big to the planner, which would then spend longer compiling (JIT) than running.
+        conn.execute("SET LOCAL jit = off")
     _create_lookups(conn, names["dates"], names["months"], analyze=big)
     c = {name: staged.column(name) for name in spec.columns}
     check = typed_sql(
@@ -225,6 +228,9 @@ def import_file(
     _report_errors(conn, spec, staged, names, result, errors_out, today)
     lap("report")
     conn.execute("DROP TABLE IF EXISTS " + ", ".join(names.values()))
+    # Leave the rest of the caller's transaction with its own settings (synchronous_commit stays off to the commit).
+    conn.execute("SET LOCAL jit TO DEFAULT")
+    conn.execute("SET LOCAL work_mem TO DEFAULT")
     db.session.flush()
     result.seconds = round(time.perf_counter() - started, 3)
     if progress:
