@@ -578,7 +578,7 @@ def _street_address(rng: random.Random, ward: str, south: bool) -> str:
     street = rng.choice(_ALL_STREETS)
     if rng.random() < 0.45:
         return f"Số {house} {rng.choice(lanes)} {rng.randrange(1, 400)} {street}"
-    return f"Số {house} {rng.choice(('Phố', 'Đường'))} {street}"
+    return f"Số {house} {'Đường' if south else rng.choice(('Phố', 'Đường'))} {street}"
 
 
 def _address(rng: random.Random, district: _District, province: _Province) -> str:
