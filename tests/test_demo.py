@@ -1,8 +1,7 @@
 """``disburse up --demo``: a small demo seeds a shifted DEMO116 programme, registry data through the importer, the
 Form 01 lists and one user per role who can log in; a second run changes nothing.
 
-The tests call ``seed_demo(commit=False)``: the ``db_session`` fixture does not yet contain a real COMMIT (the
-Flask-SQLAlchemy session ignores the ``bind`` it is given), so a committed demo would leak into later tests.
+``seed_demo`` commits as ``disburse up --demo`` does; the ``db_session`` fixture rolls the commits back.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ def _count(model: type) -> int:
 
 
 def test_small_demo_seeds_programme_data_lists_and_users(db_session: Session) -> None:
-    lines = seed_demo(employers=30, employees=3000, commit=False)
+    lines = seed_demo(employers=30, employees=3000)
 
     assert _count(Employer) == 30
     assert _count(Employee) == 3000
@@ -83,7 +82,7 @@ def test_small_demo_seeds_programme_data_lists_and_users(db_session: Session) ->
     assert db_session.scalar(staff) == BIG_UNIT_SIZE
 
     # Idempotent: with data in place, nothing is added and only the log-ins come back.
-    again = seed_demo(employers=30, employees=3000, commit=False)
+    again = seed_demo(employers=30, employees=3000)
     assert _count(Employee) == 3000
     assert db_session.scalar(select(func.count()).select_from(Program).where(Program.code == DEMO_PROGRAM)) == 1
     assert all(any(u.email in line for line in again) for u in DEMO_USERS)
@@ -91,7 +90,7 @@ def test_small_demo_seeds_programme_data_lists_and_users(db_session: Session) ->
 
 
 def test_demo_dates_are_shown_the_vietnamese_way(db_session: Session) -> None:
-    lines = seed_demo(employers=5, employees=300, commit=False)
+    lines = seed_demo(employers=5, employees=300)
     listed = [line for line in lines if "Form 01" in line]
     assert listed, lines
     due = listed[0].split("trước ngày ")[1].split(" ")[0].rstrip(";.")
