@@ -98,7 +98,7 @@ def up(demo: bool, host: str, port: int, web_workers: int) -> None:
                 "-Q",
                 ",".join(QueueNames.all()),
                 "--hostname",
-                "disburse@%h",
+                f"disburse-{os.getpid()}@%h",
             ]
         ),
         "beat": _spawn(

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _redis_test_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme == "unix":
-        return urlunsplit((parts.scheme, "", parts.path, "db=15", ""))
+        return f"unix://{parts.path}?db=15"
     return urlunsplit((parts.scheme, parts.netloc, "/15", parts.query, ""))
 
 

@@ -47,9 +47,28 @@ def _run_up(env: dict[str, str], port: int) -> tuple[subprocess.Popen[bytes], di
         env=env,
         cwd=ROOT,
     )
-    health = _wait_for_health(port, proc)
-    descendants = psutil.Process(proc.pid).children(recursive=True)
+    try:
+        health = _wait_for_health(port, proc)
+        descendants = psutil.Process(proc.pid).children(recursive=True)
+    except BaseException:
+        _kill_tree(proc)
+        raise
     return proc, health, descendants
+
+
+def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
+    """A failed start must not leave a web server and workers behind for the tests that follow."""
+    if proc.poll() is None:
+        children = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        for child in children:
+            if child.is_running():
+                child.kill()
 
 
 def _stop(proc: subprocess.Popen[bytes], sig: int) -> None:
