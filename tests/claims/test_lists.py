@@ -2,53 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
-from typing import Any
 
 import pytest
-from flask import Flask
-from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
 
 from disburse.claims.cli import lists_cli
 from disburse.claims.lists import build_lists
 from disburse.claims.models import Claim, ClaimEvent
-from disburse.extensions import db
 from disburse.jobs.models import Job
 from disburse.programs.calendar import add_working_days
 from disburse.reductions.models import Reduction
 from tests.factories import create_employee, create_employer, create_salary_fund, nq116
-
-
-class _JoinedSession(FlaskSession):
-    """Flask-SQLAlchemy's ``get_bind`` returns the app's engine and ignores the session's own ``bind``, so a session
-    made with ``bind=connection`` does not join the test's transaction and its commits are real. This one honours
-    the bind, so the CLI command and the task below can commit and still be rolled back."""
-
-    def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None, **kwargs: Any) -> Any:
-        return bind if bind is not None else self.bind
-
-
-@pytest.fixture
-def db_session(app: Flask) -> Iterator[Session]:
-    """As tests/conftest.py's, but with a session that really joins the outer transaction (see _JoinedSession)."""
-    with app.app_context():
-        connection = db.engine.connect()
-        outer = connection.begin()
-        original = db.session
-        db.session = db._make_scoped_session(
-            {"class_": _JoinedSession, "bind": connection, "join_transaction_mode": "create_savepoint"}
-        )
-        try:
-            yield db.session
-        finally:
-            db.session.remove()
-            db.session = original
-            outer.rollback()
-            connection.close()
-
 
 LISTED_ON = date(2021, 10, 20)  # a Wednesday, the historical list deadline
 EXCLUDED = ("public_budget", "state_agency", "political_org", "armed_forces")
