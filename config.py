@@ -26,6 +26,8 @@ class Config:
     REDIS_URL: str | None = None
     #: The programme clock's "today" (ISO date); None means the real date.
     DISBURSE_TODAY: str | None = None
+    #: The program pages, the API and `lists build` use when none is named.
+    DISBURSE_PROGRAM = "NQ116"
     DISBURSE_PAYMENT_PROVIDER = "sandbox"
     DISBURSE_SANDBOX_FAILURE_RATE = 0.05
     DISBURSE_SANDBOX_DELAY_S = 2.0
@@ -51,6 +53,7 @@ class Config:
         self.DATABASE_URL = _env("DATABASE_URL", self.DATABASE_URL)
         self.REDIS_URL = _env("REDIS_URL", self.REDIS_URL)
         self.DISBURSE_TODAY = _env("DISBURSE_TODAY", self.DISBURSE_TODAY)
+        self.DISBURSE_PROGRAM = _env("DISBURSE_PROGRAM", self.DISBURSE_PROGRAM) or "NQ116"
         self.DISBURSE_PAYMENT_PROVIDER = _env("DISBURSE_PAYMENT_PROVIDER", self.DISBURSE_PAYMENT_PROVIDER) or "sandbox"
         if self.DISBURSE_PAYMENT_PROVIDER not in {"sandbox", "bankfile", "cash"}:
             raise ConfigError(

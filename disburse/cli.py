@@ -65,7 +65,11 @@ def up(demo: bool, host: str, port: int, web_workers: int) -> None:
     click.echo("Applying migrations…")
     upgrade()
     if demo:
-        from disburse.demo import ensure_demo
+        from disburse.demo import DEMO_PROGRAM, ensure_demo
+
+        # The demo's claims live in its own program, with a calendar around today: show that one by default.
+        if not os.environ.get("DISBURSE_PROGRAM"):
+            os.environ["DISBURSE_PROGRAM"] = app.config["DISBURSE_PROGRAM"] = DEMO_PROGRAM
 
         for line in ensure_demo():
             click.echo(line)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import abort, jsonify, request
+from flask import abort, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -30,7 +30,7 @@ def employee_support(si_code: str) -> ResponseReturnValue:
             f"The SI code must have exactly 10 digits (this one has {len(si_code)} characters).",
         )
         return api_error(422, "invalid", text, {"si_code": text})
-    program = request.args.get("program", "NQ116")
+    program = request.args.get("program") or current_app.config["DISBURSE_PROGRAM"]
     try:
         support = support_for(si_code, program)
     except ProgramNotFound:

@@ -7,6 +7,7 @@ import time
 from datetime import date
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 from tqdm import tqdm
@@ -55,10 +56,11 @@ def summary_lines(result: ListsResult, seconds: float) -> list[str]:
 
 
 @lists_cli.command("build")
-@click.option("--program", "program_code", default="NQ116", show_default=True, help="The program's code.")
-def build(program_code: str) -> None:
+@click.option("--program", "program_code", help="The program's code (default: DISBURSE_PROGRAM, else NQ116).")
+def build(program_code: str | None) -> None:
     """Build the Form 01 lists (track A claims) and book the employer reductions. Safe to run again: it adds
     only what is new and never changes a claim that exists."""
+    program_code = program_code or current_app.config["DISBURSE_PROGRAM"]
     try:
         program = get_program(program_code)
     except ProgramNotFound as exc:
