@@ -20,8 +20,15 @@ first import's time). The generator is deterministic for a given ``--seed``.
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import os
+import platform
 import random
+import resource
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,3 +97,191 @@ def write_employees(path: Path, n: int, rng: random.Random, districts: list[str]
                 fh.write("".join(lines))
                 lines.clear()
         fh.write("".join(lines))
+
+
+# ------------------------------------------------------------------------------------------------ the bench
+
+FLOOR_TABLE = """
+CREATE TABLE bench_floor_employees (
+    id bigserial PRIMARY KEY,
+    si_code varchar(10) NOT NULL UNIQUE,
+    national_id varchar(12) NOT NULL,
+    full_name varchar(200) NOT NULL,
+    date_of_birth date,
+    gender varchar(6),
+    phone varchar(20),
+    province_code varchar(2),
+    district_code varchar(3),
+    address varchar(500),
+    employer_unit_code varchar(20),
+    ui_status varchar(13) NOT NULL,
+    ui_stopped_on date,
+    unused_months smallint NOT NULL,
+    pension_decision varchar(3),
+    bank_code varchar(20),
+    bank_account varchar(30),
+    possible_duplicate boolean NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+-- The same indexes as employees (employer_unit_code stands in for employer_id).
+CREATE INDEX ON bench_floor_employees (national_id);
+CREATE INDEX ON bench_floor_employees (employer_unit_code);
+CREATE INDEX ON bench_floor_employees (id) WHERE possible_duplicate;
+"""
+
+
+def _checkpoint(conn: object) -> None:
+    """Start each timed step from a clean checkpoint when the role may ask for one."""
+    import psycopg
+
+    with contextlib.suppress(psycopg.Error):
+        conn.execute("CHECKPOINT")  # type: ignore[attr-defined]
+
+
+def measure_floor(url: str, path: Path) -> float:
+    """A plain COPY of the file into a durable table with employees' column types and indexes; seconds."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_floor_employees")
+        conn.execute(FLOOR_TABLE)
+        _checkpoint(conn)
+        started = time.perf_counter()
+        statement = f"COPY bench_floor_employees ({EMPLOYEE_HEADER.strip()}) FROM STDIN (FORMAT csv, HEADER true)"
+        with conn.transaction(), conn.cursor() as cur, cur.copy(statement) as copy, path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                copy.write(chunk)
+        seconds = time.perf_counter() - started
+        conn.execute("DROP TABLE bench_floor_employees")
+        return seconds
+
+
+def timed_import(app: object, url: str, kind: str, path: Path) -> tuple[float, object]:
+    import psycopg
+
+    from disburse.extensions import db
+    from disburse.registry.importer import import_file
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        _checkpoint(conn)
+    with app.app_context():  # type: ignore[attr-defined]
+        started = time.perf_counter()
+        result = import_file(kind, path)
+        db.session.commit()
+        seconds = time.perf_counter() - started
+        db.session.remove()
+    return seconds, result
+
+
+def machine() -> dict[str, str]:
+    mem_kb = 0
+    with open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    return {
+        "cpus": str(os.cpu_count()),
+        "ram": f"{mem_kb / 1024 / 1024:.0f} GiB",
+        "python": platform.python_version(),
+        "os": platform.platform(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--employees", type=int, default=1_000_000)
+    parser.add_argument("--employers", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=116)
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="Where to write the CSV files (default: a temp dir)."
+    )
+    parser.add_argument("--keep", action="store_true", help="Keep the benchmark database afterwards.")
+    args = parser.parse_args()
+
+    from config import Test
+    from disburse import create_app, runtime
+
+    base = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+    url = runtime.with_database(base, f"{runtime.database_name(base)}_bench_import")
+    runtime.drop_database(url)
+    runtime.ensure_database(url)
+    config = Test()
+    config.DATABASE_URL = url
+    config.REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+    app = create_app(config)
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        from disburse.extensions import db
+
+        upgrade()
+        server = db.session.execute(db.text("SHOW server_version")).scalar_one()
+        db.session.remove()
+    libpq = runtime.libpq_url(url)
+
+    try:
+        with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+            work = Path(tmp)
+            rng = random.Random(args.seed)
+            districts = hanoi_districts()
+            started = time.perf_counter()
+            units = write_employers(work / "employers.csv", args.employers, rng, districts)
+            write_employees(work / "employees.csv", args.employees, rng, districts, units)
+            generated = time.perf_counter() - started
+            size_mb = (work / "employees.csv").stat().st_size / 1e6
+            print(
+                f"data: {args.employees:,} employees ({size_mb:.0f} MB CSV), {args.employers:,} employers; "
+                f"generated in {generated:.1f} s",
+                flush=True,
+            )
+
+            employers_s, _ = timed_import(app, libpq, "employers", work / "employers.csv")
+            print(f"employers import: {employers_s:.1f} s", flush=True)
+
+            floor_before = measure_floor(libpq, work / "employees.csv")
+            print(f"floor (COPY into a durable table, same types and indexes): {floor_before:.1f} s", flush=True)
+            first_s, first = timed_import(app, libpq, "employees", work / "employees.csv")
+            print(f"first import: {first_s:.1f} s {first.timings}", flush=True)  # type: ignore[attr-defined]
+            # A re-import comes days later, after autovacuum has visited the table (hint bits set, statistics
+            # fresh); without this the re-import would pay for the first reads of a million fresh tuples.
+            import psycopg
+
+            with psycopg.connect(libpq, autocommit=True) as conn:
+                conn.execute("VACUUM (ANALYZE) employees")
+            again_s, again = timed_import(app, libpq, "employees", work / "employees.csv")
+            print(f"re-import: {again_s:.1f} s {again.timings}", flush=True)  # type: ignore[attr-defined]
+            floor_after = measure_floor(libpq, work / "employees.csv")
+            print(f"floor again: {floor_after:.1f} s", flush=True)
+    finally:
+        with app.app_context():
+            from disburse.extensions import db
+
+            db.engine.dispose()
+        if not args.keep:
+            runtime.drop_database(url)
+
+    floor = (floor_before + floor_after) / 2
+    n = args.employees
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print()
+    print(f"machine: {machine()}, PostgreSQL {server}")
+    print(
+        f"floor rate:         {n / floor:12,.0f} rows/s  ({floor:.1f} s; runs {floor_before:.1f} and {floor_after:.1f})"
+    )
+    print(
+        f"first import rate:  {n / first_s:12,.0f} rows/s  ({first_s:.1f} s)  ratio to floor {floor / first_s:.2f}x "
+        f"(target >= 0.5x)  inserted {first.inserted:,}, rejected {first.rejected:,}, "  # type: ignore[attr-defined]
+        f"possible duplicates {first.possible_duplicates:,}, "  # type: ignore[attr-defined]
+        f"set-based references {first.set_based_references}"
+    )  # type: ignore[attr-defined]
+    print(
+        f"re-import rate:     {n / again_s:12,.0f} rows/s  ({again_s:.1f} s)  time ratio to first import "
+        f"{again_s / first_s:.2f} (target <= 0.5)  inserted {again.inserted:,}, "  # type: ignore[attr-defined]
+        f"updated {again.updated:,}, unchanged {again.unchanged:,}"
+    )  # type: ignore[attr-defined]
+    print(f"peak memory of this process: {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -243,19 +243,21 @@ def _copy_raw(
     sent = offset
     tail = b"\n"
     statement = _copy_sql(staged.table, len(staged.header), with_row=False, csv_format=True)
-    with conn.cursor() as cur, cur.copy(statement) as copy, path.open("rb") as fh:
-        fh.seek(offset)
-        while chunk := fh.read(CHUNK):
-            # "\." alone on a line ends COPY data early: such a file goes the careful way.
-            if b"\n\\." in tail + chunk or b"\r\\." in tail + chunk:
-                raise _FallBack
-            tail = chunk[-1:]
-            copy.write(chunk)
-            sent += len(chunk)
-            lines += chunk.count(b"\n")
-            if progress:
-                progress(lines, max(lines, int(lines * size / max(sent - offset, 1))))
-    return int(cur.rowcount)
+    with conn.cursor() as cur:
+        with cur.copy(statement) as copy, path.open("rb") as fh:
+            fh.seek(offset)
+            while chunk := fh.read(CHUNK):
+                # "\." alone on a line ends COPY data early: such a file goes the careful way.
+                if b"\n\\." in tail + chunk or b"\r\\." in tail + chunk:
+                    raise _FallBack
+                tail = chunk[-1:]
+                copy.write(chunk)
+                sent += len(chunk)
+                lines += chunk.count(b"\n")
+                if progress:
+                    progress(lines, max(lines, int(lines * size / max(sent - offset, 1))))
+        # Read while the cursor is open: once closed, psycopg reports -1.
+        return int(cur.rowcount)
 
 
 def _copy_python(

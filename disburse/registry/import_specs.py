@@ -144,7 +144,7 @@ EMPLOYEES = Spec(
                                bank_account, possible_duplicate)
         SELECT si, nid, name, dob, gender, phone, district, address, employer_id, status, stop, months, pension,
                bank, account, nid IN (SELECT nid FROM {dup})
-        FROM {ty} WHERE errs = '' AND target_id IS NULL""",
+        FROM {ty} WHERE errs = '' AND target_id IS NULL ORDER BY row""",
     update="""
         UPDATE employees e
         SET national_id = t.nid, full_name = t.name, date_of_birth = t.dob, gender = t.gender, phone = t.phone,
@@ -225,7 +225,7 @@ EMPLOYERS = Spec(
     insert="""
         INSERT INTO employers (unit_code, name, tax_code, sector, district_code, address, ui_joined_on, email, phone)
         SELECT unit, name, tax, sector, district, address, joined, email, phone
-        FROM {ty} WHERE errs = '' AND target_id IS NULL""",
+        FROM {ty} WHERE errs = '' AND target_id IS NULL ORDER BY row""",
     update="""
         UPDATE employers e
         SET name = t.name, tax_code = t.tax, sector = t.sector, district_code = t.district, address = t.address,
@@ -320,18 +320,37 @@ SELECTS = {"employees": _EMPLOYEE_SELECT, "employers": _EMPLOYER_SELECT, "salary
 SPECS = {spec.kind: spec for spec in (EMPLOYERS, EMPLOYEES, SALARY_FUNDS)}
 
 
-def typed_sql(
-    spec: Spec, *, stage: str, ty: str, dates: str, months: str, c: dict[str, str], today: date, trim: bool = True
-) -> str:
-    """The one statement that types, checks and compares every staged row."""
+def normalise_sql(spec: Spec, *, stage: str, c: dict[str, str], trim: bool = True) -> str:
+    """The staged cells trimmed, blank → NULL, codes padded: one row per data row."""
     normalise = spec.normalise.format(c=c, stage=stage)
-    # A row whose cells are all empty is not a data row (spreadsheets leave such rows at the end).
     anything = ", ".join(f"nullif({col}, '')" for col in c.values())
     normalise = normalise.replace(" OFFSET 0", f" WHERE num_nonnulls({anything}) > 0 OFFSET 0")
-    if not trim:  # the reader stripped every cell already
-        normalise = normalise.replace("btrim(", "(")
+    return normalise if trim else normalise.replace("btrim(", "(")
+
+
+def typed_sql(
+    spec: Spec,
+    *,
+    stage: str,
+    ty: str,
+    dates: str,
+    months: str,
+    c: dict[str, str],
+    today: date,
+    trim: bool = True,
+    normalised: str | None = None,
+) -> str:
+    """The one statement that types, checks and compares every staged row.
+
+    With ``normalised`` (a table made from :func:`normalise_sql`), the statement reads that table instead of
+    normalising inline; on big files this lets PostgreSQL run the joins and checks in parallel workers too.
+    """
     select = SELECTS[spec.kind].format(today=f"DATE '{today.isoformat()}'")
     joins = spec.typed.format(dates=dates, months=months)
+    if normalised:
+        return f"CREATE UNLOGGED TABLE {ty} AS {select} FROM {normalised} n {joins}"
+    # A row whose cells are all empty is not a data row (spreadsheets leave such rows at the end).
+    normalise = normalise_sql(spec, stage=stage, c=c, trim=trim)
     return f"CREATE UNLOGGED TABLE {ty} AS {select} FROM ({normalise}) n {joins}"
 
 

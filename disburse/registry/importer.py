@@ -53,7 +53,7 @@ from psycopg import errors as pg_errors
 
 from disburse.extensions import db
 from disburse.registry.import_read import RowProblem, Staged, UnusableFile, stage_file
-from disburse.registry.import_specs import SPECS, Spec, describe, typed_sql
+from disburse.registry.import_specs import SPECS, Spec, describe, normalise_sql, typed_sql
 
 __all__ = ["KINDS", "ImportResult", "RowError", "UnusableFile", "import_file"]
 
@@ -148,7 +148,7 @@ def import_file(
     conn: psycopg.Connection[Any] = db.session.connection().connection.driver_connection  # type: ignore[assignment]
     today = programme_today()
     tag = secrets.token_hex(6)
-    names = {role: f"import_{role}_{tag}" for role in ("stage", "ty", "dates", "months", "dup")}
+    names = {role: f"import_{role}_{tag}" for role in ("stage", "norm", "ty", "dates", "months", "dup")}
 
     # One import of a kind at a time: two concurrent imports of overlapping files would race on the natural keys.
     conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"disburse.import.{spec.kind}",))
@@ -171,6 +171,15 @@ def import_file(
         conn.execute("SET LOCAL jit = off")
     _create_lookups(conn, names["dates"], names["months"], analyze=big)
     c = {name: staged.column(name) for name in spec.columns}
+    if big:
+        # The check is one big scan with hash joins: let PostgreSQL split it over parallel workers. Normalising
+        # into a table first lets the joins and checks run in the workers too (about a fifth faster).
+        conn.execute("SET LOCAL parallel_setup_cost = 0")
+        conn.execute("SET LOCAL parallel_tuple_cost = 0")
+        conn.execute(f"ANALYZE {names['stage']}")
+        normalise = normalise_sql(spec, stage=names["stage"], c=c, trim=staged.needs_trim)
+        conn.execute(f"CREATE UNLOGGED TABLE {names['norm']} AS {normalise}")
+        conn.execute(f"ANALYZE {names['norm']}")
     check = typed_sql(
         spec,
         stage=names["stage"],
@@ -180,12 +189,8 @@ def import_file(
         c=c,
         today=today,
         trim=staged.needs_trim,
+        normalised=names["norm"] if big else None,
     )
-    if big:
-        conn.execute(f"ANALYZE {names['stage']}")
-        # The check is one big scan with hash joins: let PostgreSQL split it over parallel workers.
-        conn.execute("SET LOCAL parallel_setup_cost = 0")
-        conn.execute("SET LOCAL parallel_tuple_cost = 0")
     try:
         conn.execute(check)
     finally:
@@ -194,6 +199,7 @@ def import_file(
             conn.execute("SET LOCAL parallel_tuple_cost TO DEFAULT")
     lap("check")
     _mark_repeated_keys(conn, spec, names["ty"])
+    conn.execute(f"ANALYZE {names['ty']}")  # the steps below join it; without statistics the plans go wrong
     lap("keys")
 
     new = "NOT found" if spec.kind == "salary_funds" else "target_id IS NULL"
@@ -220,6 +226,9 @@ def import_file(
             _find_duplicate_national_ids(conn, names["ty"], names["dup"], inserted + updated > 0)
             lap("duplicates")
         result.set_based_references = _write(conn, spec, names, inserted, updated)
+        if inserted >= 50_000:
+            # Fresh statistics for the next statements (and the lists build that usually follows a big import).
+            conn.execute(f"ANALYZE {spec.table}")
         lap("write")
         if spec.kind == "employees":
             result.possible_duplicates = _flag_duplicates(conn, names["ty"], names["dup"])
@@ -295,16 +304,21 @@ def _find_duplicate_national_ids(conn: psycopg.Connection[Any], ty: str, dup: st
               AND NOT EXISTS (SELECT 1 FROM {ty} o WHERE o.si = e.si_code AND o.errs = ''
                                 AND o.nid IS DISTINCT FROM e.national_id)"""
     )
+    conn.execute(f"ANALYZE {dup}")
 
 
 def _flag_duplicates(conn: psycopg.Connection[Any], ty: str, dup: str) -> int:
+    """Mark every employee holding a duplicated national ID; return how many this import marked."""
     row = conn.execute(
-        f"SELECT count(*) FROM {ty} WHERE errs = '' AND target_id IS NULL AND nid IN (SELECT nid FROM {dup})"
+        f"""SELECT count(*) FROM {ty} t
+            WHERE t.errs = '' AND t.target_id IS NULL AND EXISTS (SELECT 1 FROM {dup} d WHERE d.nid = t.nid)"""
     ).fetchone()
     inserted_flagged = int(row[0]) if row else 0
+    # Few national IDs: one index probe each (ix_employees_national_id).
     cur = conn.execute(
-        f"""UPDATE employees SET possible_duplicate = true, updated_at = now()
-            WHERE national_id IN (SELECT nid FROM {dup}) AND NOT possible_duplicate"""
+        f"""UPDATE employees e SET possible_duplicate = true, updated_at = now()
+            FROM (SELECT DISTINCT nid FROM {dup}) d
+            WHERE e.national_id = d.nid AND NOT e.possible_duplicate"""
     )
     return inserted_flagged + max(cur.rowcount, 0)
 

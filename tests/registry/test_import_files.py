@@ -290,3 +290,26 @@ def test_messy_rows_are_each_imported_or_reported(db_session: Session, tmp_path:
     for row_no, row in enumerate(parsed, start=2):
         if row_no not in reported and any(row.values()):
             assert stored_si_codes([row["si_code"].strip()]) == {row["si_code"].strip()}
+
+
+def test_a_big_file_takes_the_parallel_path_with_the_same_rules(db_session: Session, tmp_path: Path) -> None:
+    """50,000 rows: statistics, a normalised table and parallel workers (importer's ``big`` branch)."""
+    unit = seed_employer(tmp_path)
+    rows = [employee_row(unit) for _ in range(50_000)]
+    rows[10]["si_code"] = "123"
+    rows[20_000]["district_code"] = " 17 "  # trimmed and padded to 017
+    rows[30_000]["bank_code"] = "NOBANK"
+    rows[40_000]["si_code"] = rows[40_001]["si_code"]
+    result = import_file("employees", write_csv(tmp_path / "big.csv", "employees", rows))
+    assert result.reader == "copy"
+    assert (result.total_rows, result.inserted, result.rejected) == (50_000, 49_996, 4)
+    assert {(e.row, e.error_code) for e in result.errors} == {
+        (12, "si_format"),
+        (30_002, "bank_unknown"),
+        (40_002, "duplicate"),
+        (40_003, "duplicate"),
+    }
+    district = db_session.execute(
+        text("SELECT district_code FROM employees WHERE si_code = :s"), {"s": rows[20_000]["si_code"]}
+    ).scalar_one()
+    assert district == "017"
