@@ -17,7 +17,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from disburse.claims.lists import build_lists
 from disburse.extensions import db
+from disburse.programs.calendar import programme_today
 from disburse.programs.models import AmountTier, Program
 from disburse.registry.models import Employer
 from disburse.registry.seed import shift_date, shift_month, write_csvs
@@ -67,14 +69,6 @@ def _vi(n: int) -> str:
 
 class DemoError(RuntimeError):
     """The demo could not be seeded (the message says why, in Vietnamese and English)."""
-
-
-def _programme_today() -> date:
-    try:
-        from disburse.programs.calendar import programme_today
-    except ImportError:  # pragma: no cover - the calendar arrived with the foundation work
-        return date.today()
-    return programme_today()
 
 
 def create_demo_program(today: date) -> tuple[Program, int]:
@@ -128,7 +122,7 @@ def seed_demo(*, employers: int, employees: int, seed: int = DEMO_SEED, commit: 
 
     lines: list[str] = []
     try:
-        today = _programme_today()
+        today = programme_today()
         program, shift = create_demo_program(today)
         with tempfile.TemporaryDirectory(prefix="disburse-demo-") as tmp:
             files = write_csvs(
@@ -163,12 +157,6 @@ def seed_demo(*, employers: int, employees: int, seed: int = DEMO_SEED, commit: 
 
 
 def _build_lists(program: Program) -> list[str]:
-    try:
-        from disburse.claims.lists import build_lists
-    except ImportError:
-        return [
-            "Chưa có chức năng lập danh sách Mẫu số 01: bỏ qua. / Form 01 list building is not available yet: skipped."
-        ]
     result = build_lists(program)
     return [
         f"Đã lập danh sách Mẫu số 01: {_vi(result.claims_created)} người tại {_vi(result.employers_listed)} đơn vị; "
