@@ -2,10 +2,17 @@
 contribution reductions, built set-based and idempotently.
 
 Each employee id range is one ``INSERT … SELECT`` over the rules (:func:`disburse.programs.rules.assessment_sql`)
-whose ``RETURNING`` feeds the ``claim_events`` insert in the same statement, so every claim is created together
-with its 'create' event. ``ON CONFLICT (program_id, employee_id) DO NOTHING`` makes a re-run add only people who
-are new since the last build and leave every existing claim, whatever state it has moved to, untouched. The
-dashboards' ``claim_counters`` follow by themselves: statement-level triggers on ``claims`` (migration 0003).
+whose ``RETURNING`` lands in an ``ON COMMIT DROP`` temporary table; a second statement writes one 'create' event per
+claim from it, so every claim is created together with its 'create' event in the same transaction.
+``ON CONFLICT (program_id, employee_id) DO NOTHING`` makes a re-run add only people who are new since the last
+build and leave every existing claim, whatever state it has moved to, untouched. The dashboards'
+``claim_counters`` follow by themselves: statement-level triggers on ``claims`` (migration 0003), which fire as
+usual (the claims insert runs with every trigger on).
+
+The events are written the way the registry importer writes new employees: with ``session_replication_role =
+replica`` when the role may set it, skipping only the per-row foreign-key triggers of ``claim_events``, whose
+guarantee holds by construction (each ``claim_id`` is a claim this transaction has just inserted; ``actor_id`` is
+NULL). Without the privilege, or if ``claim_events`` ever gets an INSERT trigger, the triggers check row by row.
 
 The function flushes and never commits: the CLI command or the Celery task commits once.
 """
@@ -15,7 +22,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+import psycopg
 from sqlalchemy import TextClause, text
 
 from disburse.claims.states import ClaimState
@@ -24,6 +33,7 @@ from disburse.programs.calendar import add_working_days, programme_today
 from disburse.programs.models import Program
 from disburse.programs.rules import OUTCOME_ELIGIBLE, OUTCOME_REVIEW, ProgramRules, assessment_sql
 from disburse.reductions.service import book_reductions, employer_id_span
+from disburse.registry.importer import _may_skip_reference_triggers
 
 #: Employee ids per statement: bounds each statement's memory, transition tables and lock time.
 EMPLOYEE_BATCH = 200_000
@@ -45,7 +55,7 @@ _LOCK = text("SELECT pg_advisory_xact_lock(hashtext('disburse.lists.build'), :pr
 
 
 def _list_range_statement(assessment: str) -> TextClause:
-    """One employee id range: assess, insert the missing claims, and one 'create' event per inserted claim."""
+    """One employee id range: assess, insert the missing claims, and keep the inserted ones in :data:`_CREATED`."""
     return text(
         f"""
     WITH assessed AS (
@@ -71,16 +81,57 @@ def _list_range_statement(assessment: str) -> TextClause:
         WHERE support_group = 'A' AND outcome IN ('{OUTCOME_ELIGIBLE}', '{OUTCOME_REVIEW}')
         ON CONFLICT (program_id, employee_id) DO NOTHING
         RETURNING id, employer_id, amount_vnd
-    ),
-    events AS (
+    )
+    INSERT INTO {_CREATED} (id, employer_id, amount_vnd) SELECT id, employer_id, amount_vnd FROM created
+    """
+    )
+
+
+#: The claims inserted by the current id range (their ``RETURNING``), emptied before each range.
+_CREATED = "lists_created_claims"
+_CREATE_CREATED = text(
+    f"CREATE TEMP TABLE IF NOT EXISTS {_CREATED} ON COMMIT DROP AS "
+    "SELECT id, employer_id, amount_vnd FROM claims WITH NO DATA"
+)
+_EMPTY_CREATED = text(f"TRUNCATE {_CREATED}")
+
+#: One 'create' event per claim of the range, and the range's totals.
+_CREATE_EVENTS = text(
+    f"""
+    WITH events AS (
         INSERT INTO claim_events (claim_id, action, from_state, to_state)
-        SELECT id, 'create', NULL, '{ClaimState.LISTED.value}' FROM created
+        SELECT id, 'create', NULL, '{ClaimState.LISTED.value}' FROM {_CREATED}
     )
     SELECT count(*), coalesce(sum(amount_vnd), 0),
            array_agg(DISTINCT employer_id) FILTER (WHERE employer_id IS NOT NULL)
-    FROM created
+    FROM {_CREATED}
     """
-    )
+)
+
+# Triggers that would fire on an INSERT into claim_events, foreign keys (internal) aside: replica role would
+# silently skip them, so any such trigger keeps the events on the checked path.
+_EVENT_INSERT_TRIGGERS = text(
+    "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'claim_events'::regclass AND NOT tgisinternal AND tgtype & 4 <> 0"
+)
+_REPLICA = text("SET LOCAL session_replication_role = replica")
+_ORIGIN = text("SET LOCAL session_replication_role = origin")
+
+
+def _events_skip_reference_triggers() -> bool:
+    """Whether the bulk 'create' events may be written without the per-row foreign-key triggers.
+
+    The guarantee those triggers give holds by construction: every event's ``claim_id`` comes from the
+    ``RETURNING`` of a claim inserted by this very transaction (nobody else can see, lock or delete it before we
+    commit) and ``actor_id`` is NULL. What remains is the privilege to set ``session_replication_role``
+    (superuser, or PostgreSQL 15's ``GRANT SET ON PARAMETER``) -- the registry importer's check -- and that no
+    ordinary trigger of ``claim_events`` fires on INSERT (replica role would skip it).
+    """
+    if db.session.execute(_EVENT_INSERT_TRIGGERS).scalar_one():
+        return False
+    conn: psycopg.Connection[Any] = db.session.connection().connection.driver_connection  # type: ignore[assignment]
+    # The importer's check refuses any table with a trigger of its own; claim_events has one that fires only on
+    # UPDATE or DELETE (append-only), so the check is asked about the (trigger-free) scratch table of the ranges.
+    return _may_skip_reference_triggers(conn, _CREATED)
 
 
 @dataclass
@@ -103,6 +154,8 @@ class ListsResult:
     claims_total: int = 0
     reduction_total_vnd: int = 0
     employee_ids_scanned: int = 0
+    #: Whether the 'create' events skipped the per-row foreign-key triggers (:func:`_events_skip_reference_triggers`).
+    set_based_events: bool = False
 
 
 def employee_id_span() -> tuple[int, int] | None:
@@ -116,11 +169,14 @@ def build_lists(
     today: date | None = None,
     progress: Progress | None = None,
     batch: int = EMPLOYEE_BATCH,
+    skip_event_fk_triggers: bool = True,
 ) -> ListsResult:
     """Create the program's missing track A claims (with their events) and book the employer reductions.
 
     ``today`` is the listing date (default: the programme clock). ``progress(done, total)`` is called after each
     id range; units are registry records (employee ids, then employer ids) covered so far.
+    ``skip_event_fk_triggers=False`` writes the 'create' events through the foreign-key triggers even when the
+    set-based path is allowed (for benchmarks and tests).
     """
     listed_on = today or programme_today()
     result = ListsResult(
@@ -144,14 +200,26 @@ def build_lists(
     total = employee_total + employer_total
 
     listed_employers: set[int] = set()
+    db.session.execute(_CREATE_CREATED)
+    set_based_events = skip_event_fk_triggers and _events_skip_reference_triggers()
+    result.set_based_events = set_based_events
     if employees is not None:
         first, last = employees
         for lo in range(first, last + 1, batch):
             hi = min(lo + batch - 1, last)
-            created, amount, employer_ids = db.session.execute(
+            db.session.execute(_EMPTY_CREATED)
+            db.session.execute(
                 list_range,
                 {"program_id": program.id, "lo": lo, "hi": hi, "review_due_on": result.review_due_on},
-            ).one()
+            )
+            if set_based_events:
+                db.session.execute(_REPLICA)
+                try:
+                    created, amount, employer_ids = db.session.execute(_CREATE_EVENTS).one()
+                finally:
+                    db.session.execute(_ORIGIN)
+            else:
+                created, amount, employer_ids = db.session.execute(_CREATE_EVENTS).one()
             result.claims_created += int(created)
             result.amount_created_vnd += int(amount)
             listed_employers.update(employer_ids or ())

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from disburse.claims.cli import lists_cli
 from disburse.claims.lists import build_lists
@@ -333,3 +335,65 @@ def test_the_task_fails_the_job_for_an_unknown_program(app, db_session):
     db_session.expire_all()
     job = db_session.get(Job, job.id)
     assert job.state == "failed" and "NQ999" in job.error
+
+
+def replication_role(db_session) -> str:
+    return db_session.execute(text("SELECT current_setting('session_replication_role')")).scalar_one()
+
+
+def test_bulk_events_skip_only_their_own_fk_triggers_and_the_fk_still_holds(db_session):
+    employer = create_employer()
+    for months in (3, 30, 130):
+        create_employee(employer_id=employer.id, unused_months=months)
+
+    result = build_lists(nq116(), today=LISTED_ON, batch=2)
+
+    # The test role is a superuser: the events took the set-based path, and the claims insert kept its triggers.
+    assert result.set_based_events is True
+    assert replication_role(db_session) == "origin"
+    assert counters(db_session) == grouped_claims(db_session)
+    assert sum(row[4] for row in counters(db_session)) == 3
+    events = db_session.scalars(select(ClaimEvent)).all()
+    assert sorted(e.claim_id for e in events) == sorted(c.id for c in claims_by_employee(db_session).values())
+    # An ordinary insert afterwards is still checked by the foreign keys, row by row.
+    missing = db_session.execute(text("SELECT coalesce(max(id), 0) + 1000 FROM claims")).scalar_one()
+    for values in (f"{missing}, NULL", f"{events[0].claim_id}, -1"):
+        with pytest.raises(IntegrityError, match="fk_claim_events_"), db_session.begin_nested():
+            db_session.execute(
+                text(
+                    "INSERT INTO claim_events (claim_id, actor_id, action, from_state, to_state) "
+                    f"VALUES ({values}, 'create', NULL, 'listed')"
+                )
+            )
+
+
+def test_events_through_the_triggers_are_the_same(db_session):
+    for months in (0, 12, 50):
+        create_employee(unused_months=months)
+
+    result = build_lists(nq116(), today=LISTED_ON, batch=2, skip_event_fk_triggers=False)
+
+    assert result.set_based_events is False
+    assert result.claims_created == 3
+    events = db_session.scalars(select(ClaimEvent)).all()
+    assert sorted(e.claim_id for e in events) == sorted(c.id for c in claims_by_employee(db_session).values())
+    assert counters(db_session) == grouped_claims(db_session)
+
+
+def test_a_role_that_may_not_set_the_replication_role_gets_checked_events(db_session):
+    for months in (7, 70):
+        create_employee(unused_months=months)
+    program = nq116()
+    role = f"disburse_plain_{secrets.token_hex(4)}"  # created and dropped with the test's transaction
+    db_session.execute(text(f"CREATE ROLE {role} NOLOGIN NOSUPERUSER"))
+    db_session.execute(text(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}"))
+    db_session.execute(text(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}"))
+    db_session.execute(text(f"SET LOCAL ROLE {role}"))
+    try:
+        result = build_lists(program, today=LISTED_ON)
+        assert result.set_based_events is False
+        assert result.claims_created == 2
+        assert count(db_session, ClaimEvent) == 2
+        assert counters(db_session) == grouped_claims(db_session)
+    finally:
+        db_session.execute(text("RESET ROLE"))
