@@ -9,17 +9,21 @@ It creates a scratch database ``bench_lists`` on the same server (dropped at the
 migrations with ``disburse db upgrade``, generates the registry in SQL straight into ``employers``, ``employees``
 and ``salary_funds`` (deterministic: ``setseed``), then measures in the same run, alternating, ``--runs`` times:
 
-* **baseline**: one bare ``INSERT … SELECT`` writing the same claim rows (same columns and values: tier amount,
-  reasons, district, bank details, review date) into the same ``claims`` table (same indexes, foreign keys and
-  CHECKs), with the amounts and rules hard-coded as plain ``CASE`` expressions, no events, no conflict handling,
-  and the rollup triggers switched off; one commit.
-* **baseline + rollups**: the same with the ``claim_counters`` trigger on (for orientation).
+* **baseline** (primary): one bare ``INSERT … SELECT`` writing the same claim rows (same columns and values: tier
+  amount, reasons, district, bank details, review date) into the same ``claims`` table as it stands (same indexes,
+  foreign keys, CHECKs and its ``claim_counters`` rollup trigger), with the amounts and rules hard-coded as plain
+  ``CASE`` expressions, no events, no conflict handling; one commit.
+* **baseline without rollups** (orientation only): the same with the rollup trigger switched off.
 * **build_lists**: the real thing, ``build_lists(program)`` + commit: rules SQL, id-range batches, ``ON CONFLICT``,
-  one ``claim_events`` row per claim, rollup triggers, and the employer reductions (12 months × employers).
+  one ``claim_events`` row per claim (set-based foreign-key guarantee), rollup triggers, and the employer
+  reductions (12 months × employers).
+* **build_lists, events through the FK triggers** (orientation, ``--fk-variant``): the same with
+  ``skip_event_fk_triggers=False``, to show what the replica-role events save.
 
 Between runs ``claims``, ``claim_events``, ``claim_counters`` and ``reductions`` are truncated and a CHECKPOINT is
 taken, so every run starts from the same state. Each run's rows are checked to be identical to the baseline's
-(count, amounts, reasons fingerprint). Reported: machine, data size, median times and the ratio (target ≤ 1.5).
+(count, amounts, reasons fingerprint), the rollups against a GROUP BY over claims. Reported: machine, data size,
+per-run times, the paired per-run ratios build / baseline and their median (target ≤ 1.5).
 """
 
 from __future__ import annotations
@@ -133,6 +137,23 @@ FROM claims
 RESET = "TRUNCATE claim_events, claims, claim_counters, reductions RESTART IDENTITY CASCADE"
 COUNTER_TRIGGER = "ALTER TABLE claims {} TRIGGER claim_counters_insert"
 
+# Rows where claim_counters and a GROUP BY over claims disagree (0 when the rollups are exact).
+ROLLUPS_MATCH = """
+SELECT count(*) FROM (
+    (SELECT program_id, district_code, employer_id, state, claims, amount_vnd FROM claim_counters
+     WHERE claims <> 0 OR amount_vnd <> 0
+     EXCEPT
+     SELECT program_id, district_code, employer_id, state, count(*), sum(amount_vnd) FROM claims
+     GROUP BY program_id, district_code, employer_id, state)
+    UNION ALL
+    (SELECT program_id, district_code, employer_id, state, count(*), sum(amount_vnd) FROM claims
+     GROUP BY program_id, district_code, employer_id, state
+     EXCEPT
+     SELECT program_id, district_code, employer_id, state, claims, amount_vnd FROM claim_counters
+     WHERE claims <> 0 OR amount_vnd <> 0)
+) diff
+"""
+
 
 def machine() -> dict[str, Any]:
     mem_kb = 0
@@ -193,7 +214,7 @@ def generate(url: str, employees: int, employers: int) -> dict[str, int]:
     return dict(zip(keys, (int(c) for c in counts), strict=True))
 
 
-def run_build(app: Any, employee_span: int) -> tuple[float, dict[str, Any]]:
+def run_build(app: Any, employee_span: int, *, skip_event_fk_triggers: bool = True) -> tuple[float, dict[str, Any]]:
     from sqlalchemy import select
 
     from disburse.claims.lists import build_lists
@@ -204,7 +225,12 @@ def run_build(app: Any, employee_span: int) -> tuple[float, dict[str, Any]]:
         program = db.session.scalar(select(Program).where(Program.code == "NQ116"))
         marks: list[tuple[float, int]] = []
         started = time.perf_counter()
-        result = build_lists(program, today=LISTED_ON, progress=lambda d, t: marks.append((time.perf_counter(), d)))
+        result = build_lists(
+            program,
+            today=LISTED_ON,
+            progress=lambda d, t: marks.append((time.perf_counter(), d)),
+            skip_event_fk_triggers=skip_event_fk_triggers,
+        )
         db.session.commit()
         elapsed = time.perf_counter() - started
         db.session.remove()
@@ -214,6 +240,7 @@ def run_build(app: Any, employee_span: int) -> tuple[float, dict[str, Any]]:
         "claims_created": result.claims_created,
         "reductions_created": result.reductions_created,
         "employers_listed": result.employers_listed,
+        "set_based_events": result.set_based_events,
     }
 
 
@@ -235,6 +262,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument("--write-md", action="store_true", help="write the results into BENCHMARKS.md")
+    parser.add_argument(
+        "--fk-variant", action="store_true", help="also time the build with its events through the FK triggers"
+    )
     args = parser.parse_args()
     employers = args.employers or max(1, args.employees // 40)
 
@@ -280,72 +310,104 @@ def main() -> None:
             }
             db.session.remove()
 
-        times: dict[str, list[float]] = {"baseline": [], "baseline_rollups": [], "build": []}
-        claims_phase: list[float] = []
+        kinds = ["baseline", "build", "baseline_off"] + (["build_fk"] if args.fk_variant else [])
+        times: dict[str, list[float]] = {kind: [] for kind in kinds}
+        claims_phase: dict[str, list[float]] = {"build": [], "build_fk": []}
         reductions = 0
         employee_span = int(scalar_row(libpq, "SELECT max(id) - min(id) + 1 FROM employees")[0])
         expected = None
         for run in range(1, args.runs + 1):
-            for kind in ("baseline", "build", "baseline_rollups"):
+            for kind in kinds:
                 reset(libpq)
                 if kind == "baseline":
+                    elapsed = execute(libpq, BASELINE, params)
+                elif kind == "baseline_off":
                     execute(libpq, COUNTER_TRIGGER.format("DISABLE"))
-                    elapsed = execute(libpq, BASELINE, params)
-                    execute(libpq, COUNTER_TRIGGER.format("ENABLE"))
-                elif kind == "baseline_rollups":
-                    elapsed = execute(libpq, BASELINE, params)
+                    try:
+                        elapsed = execute(libpq, BASELINE, params)
+                    finally:
+                        execute(libpq, COUNTER_TRIGGER.format("ENABLE"))
                 else:
-                    elapsed, summary = run_build(app, employee_span)
-                    claims_phase.append(summary["claims_phase_s"])
+                    elapsed, summary = run_build(app, employee_span, skip_event_fk_triggers=kind == "build")
+                    assert summary["set_based_events"] is (kind == "build"), summary
+                    claims_phase[kind].append(summary["claims_phase_s"])
                     reductions = int(scalar_row(libpq, "SELECT count(*) FROM reductions")[0])
                     events = scalar_row(libpq, "SELECT count(*) FROM claim_events")[0]
                     counted = scalar_row(libpq, "SELECT coalesce(sum(claims), 0) FROM claim_counters")[0]
                     assert events == counted == summary["claims_created"], (events, counted, summary)
+                    orphans = scalar_row(
+                        libpq,
+                        "SELECT count(*) FROM claim_events v LEFT JOIN claims c ON c.id = v.claim_id "
+                        "WHERE c.id IS NULL",
+                    )[0]
+                    assert orphans == 0, orphans
+                if kind != "baseline_off":
+                    grouped = scalar_row(libpq, ROLLUPS_MATCH)[0]
+                    assert grouped == 0, f"{kind}: claim_counters differ from a GROUP BY over claims ({grouped} rows)"
                 fingerprint = scalar_row(libpq, FINGERPRINT)
                 if expected is None:
                     expected = fingerprint
                 assert fingerprint == expected, f"{kind} wrote different claim rows: {fingerprint} != {expected}"
                 times[kind].append(elapsed)
-                print(f"run {run} {kind:17s} {elapsed:7.2f} s  ({fingerprint[0]:,} claims)", flush=True)
+                print(f"run {run} {kind:13s} {elapsed:7.2f} s  ({fingerprint[0]:,} claims)", flush=True)
 
-        baseline = statistics.median(times["baseline"])
-        with_rollups = statistics.median(times["baseline_rollups"])
-        build = statistics.median(times["build"])
-        # Paired per run (build and baseline measured back to back): robust to the load drifting between runs.
-        paired = [b / a for a, b in zip(times["baseline"], times["build"], strict=True)]
-        ratio = statistics.median(paired)
+        def paired(top: str, bottom: str) -> list[float]:
+            # Per run (measured back to back in the same process): robust to the load drifting between runs.
+            return [b / a for a, b in zip(times[bottom], times[top], strict=True)]
+
+        def fmt(values: list[float], unit: str = "") -> str:
+            return ", ".join(f"{v:.2f}{unit}" for v in values)
+
+        median = {kind: statistics.median(values) for kind, values in times.items()}
+        primary = paired("build", "baseline")
+        orientation = paired("build", "baseline_off")
+        ratio = statistics.median(primary)
         claims = expected[0] if expected else 0
         info = machine()
-        phase = statistics.median(claims_phase)
-        reduction_share = (build - phase) / build
-        runs = {kind: ", ".join(f"{t:.2f}" for t in values) for kind, values in times.items()}
+        phase = statistics.median(claims_phase["build"])
+        phase_ratio = statistics.median([p / a for a, p in zip(times["baseline"], claims_phase["build"], strict=True)])
         verdict = "meets" if ratio <= 1.5 else "MISSES"
+        rows = [
+            f"| run {i + 1} | {times['baseline'][i]:.2f} s | {times['build'][i]:.2f} s | **{primary[i]:.2f}** "
+            f"| {times['baseline_off'][i]:.2f} s | {orientation[i]:.2f} |"
+            + (f" {times['build_fk'][i]:.2f} s |" if args.fk_variant else "")
+            for i in range(args.runs)
+        ]
+        fk_head = " build, events through FK triggers |" if args.fk_variant else ""
+        fk_rule = "---:|" if args.fk_variant else ""
+        fk_line = ""
+        if args.fk_variant:
+            fk_ratio = statistics.median(paired("build_fk", "baseline"))
+            fk_line = (
+                f"\nThe same build with its events through the foreign-key triggers (`skip_event_fk_triggers=False`): "
+                f"median {median['build_fk']:.2f} s, {fk_ratio:.2f}× the baseline (paired median)."
+            )
+        table = "\n".join(rows)
         body = f"""{SECTION}
 
-`lists build` over {data["employees"]:,} employees against a bare `INSERT … SELECT` of the same claim rows
-(`bench/bench_lists.py --employees {args.employees} --runs {args.runs}`, median of {args.runs} alternating runs).
+`lists build` over {data["employees"]:,} employees against a bare `INSERT … SELECT` of the same claim rows into the
+same `claims` table as it stands (indexes, foreign keys, CHECKs and its `claim_counters` rollup trigger), same run
+(`bench/bench_lists.py --employees {args.employees} --runs {args.runs}{" --fk-variant" if args.fk_variant else ""}`;
+runs alternate in one process; tables truncated, VACUUM and CHECKPOINT before each).
 
 - Machine: {info["nproc"]} CPUs ({info["cpu"]}), {info["ram_gb"]} GB RAM, PostgreSQL {pg_version}
   (shared_buffers {settings["shared_buffers"]}, max_wal_size {settings["max_wal_size"]},
-  synchronous_commit {settings["synchronous_commit"]}, work_mem {settings["work_mem"]}); shared machine, other jobs
-  running.
+  synchronous_commit {settings["synchronous_commit"]}, work_mem {settings["work_mem"]}; the build raises work_mem
+  for itself); shared machine, other jobs running.
 - Data: {data["employers"]:,} employers (largest {data["largest_employer"]:,} employees), {data["employees"]:,}
-  employees ({data["participating"]:,} participating), {data["salary_fund_rows"]:,} salary-fund rows; the build
-  writes {claims:,} claims + {claims:,} claim events + rollups and {reductions:,} reduction rows.
+  employees ({data["participating"]:,} participating), {data["salary_fund_rows"]:,} salary-fund rows; each run
+  writes {claims:,} claims; the build also writes {claims:,} claim events and {reductions:,} reduction rows.
+  Every run wrote identical claim rows (fingerprint of count, amounts, reasons, dates, bank details), the rollups
+  equal a GROUP BY over claims, and every event has its claim.
 
-| run | time (median) | runs |
-|---|---:|---|
-| bare `INSERT … SELECT` of the claim rows (CASE rules, no events/rollups) | {baseline:.2f} s | {runs["baseline"]} |
-| baseline with the rollup trigger on (orientation) | {with_rollups:.2f} s | {runs["baseline_rollups"]} |
-| `build_lists` + commit (rules, batches, ON CONFLICT, events, rollups, reductions) | {build:.2f} s | {runs["build"]} |
+| run | baseline | `build_lists` + commit | build / baseline | trigger off (orientation) | build / that |{fk_head}
+|---|---:|---:|---:|---:|---:|{fk_rule}
+{table}
 
-**Ratio build / baseline = {ratio:.2f}** (median of the paired per-run ratios {", ".join(f"{r:.2f}" for r in paired)};
-target ≤ 1.5: {verdict} it); against the table as it stands (rollup
-trigger on) {build / with_rollups:.2f}. Of the build, the claims phase (rules, claims, events, rollups) took
-{phase:.2f} s (median), {phase / baseline:.2f}× the bare baseline ({phase / with_rollups:.2f}× with rollups); the rest
-is the reductions ({reductions:,} rows, ~{reduction_share:.0%} of the build) and the totals.
-Every run wrote identical claim rows
-(count, amounts, reasons, dates, bank details fingerprint).
+**Ratio build / baseline = {ratio:.2f}** (median of the paired per-run ratios {fmt(primary)}; target ≤ 1.5:
+{verdict} it). Against the orientation baseline without the rollup trigger: median {statistics.median(orientation):.2f}.
+The claims phase alone (rules, claims, events, rollups) took {phase:.2f} s (median), {phase_ratio:.2f}× the
+baseline; the rest is the reductions ({reductions:,} rows) and the totals.{fk_line}
 """
         print()
         print(body)
