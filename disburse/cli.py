@@ -62,6 +62,7 @@ def up(demo: bool, host: str, port: int, web_workers: int) -> None:
     os.environ["DATABASE_URL"] = app.config["DATABASE_URL"]
     os.environ["REDIS_URL"] = app.config["REDIS_URL"]
 
+    runtime.ensure_database(app.config["DATABASE_URL"])
     click.echo("Applying migrations…")
     upgrade()
     if demo:
