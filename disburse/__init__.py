@@ -25,6 +25,17 @@ def _select_locale() -> str:
     return request.accept_languages.best_match(["vi", "en"]) or "vi"
 
 
+def role_labels() -> dict[str, str]:
+    from flask_babel import gettext as _
+
+    return {
+        "caseworker": _("Cán bộ nghiệp vụ"),
+        "employer": _("Đơn vị sử dụng lao động"),
+        "supervisor": _("Lãnh đạo, giám sát"),
+        "admin": _("Quản trị hệ thống"),
+    }
+
+
 def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     """Build the Flask app. With no DATABASE_URL / REDIS_URL, embedded servers are started (see runtime)."""
     config = config or load_config()
@@ -53,13 +64,15 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     from disburse.api import bp as api_bp
     from disburse.api.errors import register_error_handlers
     from disburse.auth import loaders  # noqa: F401  (registers the Flask-Login user loaders)
+    from disburse.auth.views import bp as auth_bp
     from disburse.web import bp as web_bp
     from disburse.web.formatting import register_filters
 
     app.register_blueprint(web_bp)
+    app.register_blueprint(auth_bp)
     app.register_blueprint(api_bp)
     register_filters(app)
-    app.context_processor(lambda: {"current_locale": _select_locale()})
+    app.context_processor(lambda: {"current_locale": _select_locale(), "role_labels": role_labels()})
     csrf.exempt(api_bp)
     register_error_handlers(app)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -48,11 +48,14 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
 
 
 def register_error_handlers(app: Flask) -> None:
-    """JSON errors for every /api/ URL (also unknown ones); other URLs keep Flask's pages."""
+    """JSON errors for every /api/ URL (also unknown ones); pages send signed-out users to the sign-in page and
+    otherwise keep Flask's error pages."""
 
     def handle(exc: HTTPException) -> Any:
         if request.path.startswith("/api/"):
             return _http_error(exc)
+        if exc.code == 401:  # a page that needs a signed-in user: sign in, then come back
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         return exc
 
     app.register_error_handler(HTTPException, handle)

@@ -1,0 +1,56 @@
+"""Sign in and sign out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from disburse.auth.forms import LoginForm
+from disburse.auth.models import ROLES
+from disburse.auth.permissions import public, roles_required
+from disburse.auth.service import get_user_by_email, verify_password
+from disburse.extensions import db, limiter
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only ever go back to a path on this site."""
+    parts = urlsplit(target or "")
+    if not target or not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc:
+        return url_for("web.home")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit("10 per minute", methods=["POST"])
+def login() -> ResponseReturnValue:
+    if current_user.is_authenticated:
+        return redirect(url_for("web.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = get_user_by_email(form.email.data or "")
+        if user is not None and user.active and verify_password(user, form.password.data or ""):
+            login_user(user)
+            user.last_login_at = datetime.now(UTC)
+            session["locale"] = user.locale
+            db.session.commit()
+            flash(_("Đăng nhập thành công."), "success")
+            return redirect(_safe_next(request.args.get("next")))
+        # One message for an unknown e-mail and a wrong password: never tell which accounts exist.
+        form.password.errors.append(_("Email hoặc mật khẩu không đúng."))
+    return render_template("auth/login.html", form=form), 400 if request.method == "POST" else 200
+
+
+@bp.post("/logout")
+@roles_required(*ROLES)
+def logout() -> ResponseReturnValue:
+    logout_user()
+    flash(_("Bạn đã đăng xuất."), "success")
+    return redirect(url_for("web.home"))

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+
+from disburse.auth.service import create_user
+
+
+@pytest.fixture
+def caseworker(db_session):
+    return create_user("lan@bhxh.vn", "caseworker", password="mat-khau-rat-dai", district="017")
+
+
+def test_sign_in_shows_who_is_signed_in_and_sign_out(client, caseworker):
+    page = client.get("/login").get_data(as_text=True)
+    assert "Đăng nhập" in page and 'autocomplete="current-password"' in page
+    response = client.post("/login", data={"email": "  LAN@bhxh.vn ", "password": "mat-khau-rat-dai"})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    home = client.get("/").get_data(as_text=True)
+    assert "lan@bhxh.vn" in home and "Cán bộ nghiệp vụ" in home and "Đăng nhập thành công." in home
+    assert caseworker.last_login_at is not None
+    assert client.post("/logout").status_code == 302
+    assert "lan@bhxh.vn" not in client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("email", "password"), [("lan@bhxh.vn", "sai-mat-khau-roi"), ("nobody@bhxh.vn", "mat-khau-rat-dai")]
+)
+def test_wrong_password_and_unknown_email_get_the_same_answer(client, caseworker, email, password):
+    response = client.post("/login", data={"email": email, "password": password})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Email hoặc mật khẩu không đúng." in page
+    assert 'aria-invalid="true"' in page
+
+
+def test_empty_form_says_what_is_missing_in_english_too(client):
+    client.get("/language/en")
+    page = client.post("/login", data={}).get_data(as_text=True)
+    assert "Enter your e-mail address." in page and "Enter your password." in page
+
+
+def test_inactive_user_cannot_sign_in(client, caseworker, db_session):
+    caseworker.active = False
+    db_session.flush()
+    response = client.post("/login", data={"email": "lan@bhxh.vn", "password": "mat-khau-rat-dai"})
+    assert response.status_code == 400
+
+
+def test_after_sign_in_only_local_next_urls_are_followed(client, caseworker):
+    data = {"email": "lan@bhxh.vn", "password": "mat-khau-rat-dai"}
+    response = client.post("/login?next=https://evil.example/", data=data)
+    assert response.headers["Location"] == "/"
+
+
+def test_signed_out_page_request_goes_to_sign_in(client):
+    response = client.post("/logout")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=/logout")
