@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from flask import Flask, g
+from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
@@ -101,8 +101,9 @@ class FreshRequestClient(FlaskClient):
     an empty ``g``."""
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
-        for key in list(vars(g)):
-            delattr(g, key)
+        if has_app_context():
+            for key in list(vars(g)):
+                delattr(g, key)
         return super().open(*args, **kwargs)
 
 
