@@ -48,37 +48,9 @@ from faker.providers.address.vi_VN import Provider as _ViAddress
 from faker.providers.company.vi_VN import Provider as _ViCompany
 from faker.providers.person.vi_VN import Provider as _ViPerson
 
-EMPLOYER_COLUMNS = (
-    "unit_code",
-    "name",
-    "tax_code",
-    "sector",
-    "province_code",
-    "district_code",
-    "address",
-    "ui_joined_on",
-    "email",
-    "phone",
-)
-EMPLOYEE_COLUMNS = (
-    "si_code",
-    "national_id",
-    "full_name",
-    "date_of_birth",
-    "gender",
-    "phone",
-    "province_code",
-    "district_code",
-    "address",
-    "employer_unit_code",
-    "ui_status",
-    "ui_stopped_on",
-    "unused_months",
-    "pension_decision",
-    "bank_code",
-    "bank_account",
-)
-SALARY_FUND_COLUMNS = ("unit_code", "month", "ui_salary_fund_vnd", "ui_participants")
+from disburse.registry.import_specs import EMPLOYEE_COLUMNS, EMPLOYER_COLUMNS, SALARY_FUND_COLUMNS
+
+# The files are written in exactly the columns the importer reads (architecture.md, "Import columns").
 
 #: ToTo Vietnam's head count in the news (2,399 of 2,682 employees paid): one seeded unit has exactly this many.
 BIG_UNIT_SIZE = 2682
