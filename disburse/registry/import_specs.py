@@ -103,8 +103,6 @@ class Spec:
     key: str
     #: The column a duplicate is reported on.
     key_column: str
-    #: ``INSERT INTO <table> (<columns>) SELECT … FROM {ty} WHERE …{chunk}``: the importer streams the SELECT
-    #: through COPY (``{chunk}`` restricts it to a block range of ``ty``); ``{dup}`` names the duplicate IDs.
     insert: str
     update: str
     #: SQL that locks the referenced rows of new rows (what the foreign-key triggers would do, set-based).
@@ -146,7 +144,7 @@ EMPLOYEES = Spec(
                                bank_account, possible_duplicate)
         SELECT si, nid, name, dob, gender, phone, district, address, employer_id, status, stop, months, pension,
                bank, account, nid IN (SELECT nid FROM {dup})
-        FROM {ty} WHERE errs = '' AND target_id IS NULL{chunk} ORDER BY row""",
+        FROM {ty} WHERE errs = '' AND target_id IS NULL ORDER BY row""",
     update="""
         UPDATE employees e
         SET national_id = t.nid, full_name = t.name, date_of_birth = t.dob, gender = t.gender, phone = t.phone,
@@ -227,7 +225,7 @@ EMPLOYERS = Spec(
     insert="""
         INSERT INTO employers (unit_code, name, tax_code, sector, district_code, address, ui_joined_on, email, phone)
         SELECT unit, name, tax, sector, district, address, joined, email, phone
-        FROM {ty} WHERE errs = '' AND target_id IS NULL{chunk} ORDER BY row""",
+        FROM {ty} WHERE errs = '' AND target_id IS NULL ORDER BY row""",
     update="""
         UPDATE employers e
         SET name = t.name, tax_code = t.tax, sector = t.sector, district_code = t.district, address = t.address,
@@ -290,7 +288,7 @@ SALARY_FUNDS = Spec(
     key_column="month",
     insert="""
         INSERT INTO salary_funds (employer_id, month, ui_salary_fund_vnd, ui_participants)
-        SELECT employer_id, month, fund, people FROM {ty} WHERE errs = '' AND NOT found{chunk}""",
+        SELECT employer_id, month, fund, people FROM {ty} WHERE errs = '' AND NOT found""",
     update="""
         UPDATE salary_funds f SET ui_salary_fund_vnd = t.fund, ui_participants = t.people
         FROM {ty} t WHERE t.errs = '' AND t.found AND NOT t.same AND f.employer_id = t.employer_id

@@ -336,70 +336,24 @@ def _flag_duplicates(conn: psycopg.Connection[Any], ty: str, dup: str) -> int:
 def _write(conn: psycopg.Connection[Any], spec: Spec, names: dict[str, str], inserted: int, updated: int) -> bool:
     set_based = False
     if inserted:
+        # Measured against a COPY FROM STDIN relayed from COPY TO STDOUT in chunks (see BENCHMARKS.md, Import):
+        # the plain INSERT … SELECT was ~10% faster on a million rows, the relay's extra pass costing more than
+        # COPY's multi-row heap inserts save.
+        insert = spec.insert.format(ty=names["ty"], dup=names["dup"])
         set_based = _may_skip_reference_triggers(conn, spec.table)
         if set_based:
             for lock in spec.lock_references:
                 conn.execute(lock.format(ty=names["ty"]))
             conn.execute("SET LOCAL session_replication_role = replica")
             try:
-                _copy_new_rows(conn, spec, names, inserted)
+                conn.execute(insert)
             finally:
                 conn.execute("SET LOCAL session_replication_role = origin")
         else:
-            _copy_new_rows(conn, spec, names, inserted)
+            conn.execute(insert)
     if updated:
         conn.execute(spec.update.format(ty=names["ty"]))
     return set_based
-
-
-#: New rows relayed per COPY round trip: ~150 bytes each in binary, so a chunk holds ~30 MB in memory.
-COPY_CHUNK_ROWS = 200_000
-
-
-def _copy_new_rows(conn: psycopg.Connection[Any], spec: Spec, names: dict[str, str], rows: int) -> None:
-    """Write the new rows with ``COPY … FROM STDIN`` instead of ``INSERT … SELECT``.
-
-    COPY FROM fills heap pages with multi-row inserts (one WAL record per page, not per row), which on a million
-    employees saves seconds over the row-at-a-time INSERT. The rows come from ``COPY (SELECT …) TO STDOUT`` on
-    the same connection (the checked table is this transaction's, invisible to any other): a COPY cannot run
-    while another is open, so each chunk, a block range of the checked table, is read whole into memory and
-    then written, in binary, cast to the target's types (without length modifiers, so an over-long value is
-    an error, never a silent truncation).
-    """
-    head, select = spec.insert.split("SELECT", 1)
-    target = head.strip().removeprefix("INSERT INTO").strip()
-    table, _, column_list = target.partition("(")
-    columns = [name.strip() for name in column_list.rstrip(") \n").split(",")]
-    types = dict(
-        conn.execute(
-            "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
-            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
-            (table.strip(),),
-        ).fetchall()
-    )
-    values = ", ".join(f"v{i}::{types[name]}" for i, name in enumerate(columns))
-    aliases = ", ".join(f"v{i}" for i in range(len(columns)))
-    copy_in = f"COPY {target} FROM STDIN (FORMAT binary)"
-    ty = names["ty"]
-    row = conn.execute("SELECT pg_relation_size(%s) / current_setting('block_size')::bigint", (ty,)).fetchone()
-    blocks = int(row[0]) if row else 0
-    chunks = max(1, -(-rows // COPY_CHUNK_ROWS))
-    step = -(-max(blocks, 1) // chunks)
-    ranges = [(i * step, (i + 1) * step if i < chunks - 1 else None) for i in range(chunks)]
-    with conn.cursor() as cur:
-        for low, high in ranges:
-            chunk = ""
-            if chunks > 1:
-                chunk = f" AND ctid >= '({low},0)'::tid" + (f" AND ctid < '({high},0)'::tid" if high else "")
-            query = "SELECT" + select.format(ty=ty, dup=names["dup"], chunk=chunk)
-            buffer: list[bytes] = []
-            with cur.copy(f"COPY (SELECT {values} FROM ({query}) AS s({aliases})) TO STDOUT (FORMAT binary)") as out:
-                for data in out:
-                    buffer.append(bytes(data))
-            with cur.copy(copy_in) as into:
-                for data in buffer:
-                    into.write(data)
-            buffer.clear()
 
 
 def _may_skip_reference_triggers(conn: psycopg.Connection[Any], table: str) -> bool:
