@@ -277,9 +277,8 @@ def _create_lookups(conn: psycopg.Connection[Any], dates: str, months: str, *, a
 
 
 def _mark_repeated_keys(conn: psycopg.Connection[Any], spec: Spec, ty: str) -> None:
-    # Tried: the keys by a parallel CREATE TABLE AS first, the UPDATE only when one repeats. Slower (3.7–4.3 s
-    # against 1.6–1.9 s per million): with nearly every key distinct, the partial aggregates in the workers
-    # are pure overhead.
+    # Tried: the keys by a parallel CREATE TABLE AS first, the UPDATE only when one repeats: no gain measured
+    # (3.7–4.3 s against 1.9–3.9 s per million on a loaded machine; see BENCHMARKS.md, Import).
     key = {"employees": "si", "employers": "unit", "salary_funds": "unit, month"}[spec.kind]
     not_null = " AND ".join(f"{k.strip()} IS NOT NULL" for k in key.split(","))
     conn.execute(
