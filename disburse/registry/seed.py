@@ -899,7 +899,7 @@ def _employee_chunk(c: int) -> str:
         if recent and rand() < DUPLICATE_RATE:
             # The same person under a second SI code (possibly on a second employer's list).
             name, dob, gender, nid, year = recent[bits(9) % len(recent)]
-            months = min(months, (cutoff_year - year - 19) * 12 + 9)
+            months = max(0, min(months, (cutoff_year - year - 19) * 12 + 9))
         else:
             r = rand()
             female = r < FEMALE_SHARE
