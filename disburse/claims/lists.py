@@ -27,13 +27,13 @@ from typing import Any
 import psycopg
 from sqlalchemy import TextClause, text
 
+from disburse.bulk import may_set_replication_role
 from disburse.claims.states import ClaimState
 from disburse.extensions import db
 from disburse.programs.calendar import add_working_days, programme_today
 from disburse.programs.models import Program
 from disburse.programs.rules import OUTCOME_ELIGIBLE, OUTCOME_REVIEW, ProgramRules, assessment_sql
 from disburse.reductions.service import book_reductions, employer_id_span
-from disburse.registry.importer import _may_skip_reference_triggers
 
 #: Employee ids per statement: bounds each statement's memory, transition tables and lock time.
 EMPLOYEE_BATCH = 200_000
@@ -123,15 +123,13 @@ def _events_skip_reference_triggers() -> bool:
     The guarantee those triggers give holds by construction: every event's ``claim_id`` comes from the
     ``RETURNING`` of a claim inserted by this very transaction (nobody else can see, lock or delete it before we
     commit) and ``actor_id`` is NULL. What remains is the privilege to set ``session_replication_role``
-    (superuser, or PostgreSQL 15's ``GRANT SET ON PARAMETER``) -- the registry importer's check -- and that no
+    (superuser, or PostgreSQL 15's ``GRANT SET ON PARAMETER``) and that no
     ordinary trigger of ``claim_events`` fires on INSERT (replica role would skip it).
     """
     if db.session.execute(_EVENT_INSERT_TRIGGERS).scalar_one():
         return False
     conn: psycopg.Connection[Any] = db.session.connection().connection.driver_connection  # type: ignore[assignment]
-    # The importer's check refuses any table with a trigger of its own; claim_events has one that fires only on
-    # UPDATE or DELETE (append-only), so the check is asked about the (trigger-free) scratch table of the ranges.
-    return _may_skip_reference_triggers(conn, _CREATED)
+    return may_set_replication_role(conn)
 
 
 @dataclass

@@ -49,8 +49,8 @@ from typing import Any
 
 import psycopg
 from flask import current_app
-from psycopg import errors as pg_errors
 
+from disburse.bulk import may_set_replication_role
 from disburse.extensions import db
 from disburse.registry.import_read import RowProblem, Staged, UnusableFile, stage_file
 from disburse.registry.import_specs import SPECS, Spec, describe, normalise_sql, typed_sql
@@ -355,15 +355,7 @@ def _may_skip_reference_triggers(conn: psycopg.Connection[Any], table: str) -> b
     ).fetchone()
     if row is None or row[0]:
         return False
-    conn.execute("SAVEPOINT disburse_import_role")
-    try:
-        conn.execute("SET LOCAL session_replication_role = origin")
-    except pg_errors.InsufficientPrivilege:
-        conn.execute("ROLLBACK TO SAVEPOINT disburse_import_role")
-        return False
-    finally:
-        conn.execute("RELEASE SAVEPOINT disburse_import_role")
-    return True
+    return may_set_replication_role(conn)
 
 
 # -------------------------------------------------------------------------------------------------- errors
