@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -89,9 +92,19 @@ def test_up_runs_web_worker_beat_and_stops_them_all(database_url, redis_url):
     assert [p.pid for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
 
 
-def test_up_with_embedded_servers_leaves_no_orphans(tmp_path):
+@pytest.fixture
+def instance_dir() -> Iterator[Path]:
+    """Not under pytest's tmp_path: the embedded PostgreSQL runs as its own system user and must reach its data
+    folder, and pytest resets its own base folder to mode 0700 whenever another pytest session starts."""
+    folder = Path(tempfile.mkdtemp(prefix="disburse-up-test-"))
+    folder.chmod(0o755)
+    yield folder / "instance"
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_up_with_embedded_servers_leaves_no_orphans(instance_dir):
     """No DATABASE_URL / REDIS_URL: embedded PostgreSQL and Redis under the instance folder, stopped on SIGTERM."""
-    instance = tmp_path / "instance"
+    instance = instance_dir
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update({"DISBURSE_INSTANCE": str(instance), "DISBURSE_ENV": "development"})
     proc, health, descendants = _run_up(env, _free_port())
