@@ -325,6 +325,40 @@ def _flag_duplicates(conn: psycopg.Connection[Any], ty: str, dup: str) -> int:
     return inserted_flagged + max(cur.rowcount, 0)
 
 
+#: A load of at least this many new rows that also at least doubles the table rebuilds the table's plain
+#: (non-constraint) indexes after the insert instead of maintaining them row by row: PostgreSQL's "Populating a
+#: Database" advice, for the first load of a province or of the nation. Unique and primary-key indexes stay.
+REBUILD_INDEXES_FROM = 100_000
+
+
+def _plain_indexes(conn: psycopg.Connection[Any], table: str) -> list[tuple[str, str]]:
+    """(name, CREATE INDEX statement) of the table's indexes that back no constraint."""
+    return [
+        (str(name), str(definition))
+        for name, definition in conn.execute(
+            """SELECT i.relname, pg_get_indexdef(x.indexrelid)
+               FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+               WHERE x.indrelid = %s::regclass
+                 AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
+               ORDER BY i.relname""",
+            (table,),
+        ).fetchall()
+    ]
+
+
+def _rebuild_indexes_after(conn: psycopg.Connection[Any], table: str, inserted: int) -> list[tuple[str, str]]:
+    """The plain indexes to drop now and recreate after the insert, or none when the load is small for the table.
+
+    Dropping takes an ACCESS EXCLUSIVE lock on the table until commit: readers wait for the load, which only
+    happens when the load at least doubles the table."""
+    if inserted < REBUILD_INDEXES_FROM:
+        return []
+    row = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT %s) s", (inserted + 1,)).fetchone()
+    if row is None or int(row[0]) > inserted:
+        return []
+    return _plain_indexes(conn, table)
+
+
 def _write(conn: psycopg.Connection[Any], spec: Spec, names: dict[str, str], inserted: int, updated: int) -> bool:
     set_based = False
     if inserted:
@@ -332,6 +366,9 @@ def _write(conn: psycopg.Connection[Any], spec: Spec, names: dict[str, str], ins
         # the plain INSERT … SELECT was ~10% faster on a million rows, the relay's extra pass costing more than
         # COPY's multi-row heap inserts save.
         insert = spec.insert.format(ty=names["ty"], dup=names["dup"])
+        rebuild = _rebuild_indexes_after(conn, spec.table, inserted)
+        for name, _definition in rebuild:
+            conn.execute(f'DROP INDEX "{name}"')
         set_based = _may_skip_reference_triggers(conn, spec.table)
         if set_based:
             for lock in spec.lock_references:
@@ -343,6 +380,10 @@ def _write(conn: psycopg.Connection[Any], spec: Spec, names: dict[str, str], ins
                 conn.execute("SET LOCAL session_replication_role = origin")
         else:
             conn.execute(insert)
+        if rebuild:
+            conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            for _name, definition in rebuild:
+                conn.execute(definition)
     if updated:
         conn.execute(spec.update.format(ty=names["ty"]))
     return set_based
