@@ -325,38 +325,46 @@ def _flag_duplicates(conn: psycopg.Connection[Any], ty: str, dup: str) -> int:
     return inserted_flagged + max(cur.rowcount, 0)
 
 
-#: A load of at least this many new rows that also at least doubles the table rebuilds the table's plain
-#: (non-constraint) indexes after the insert instead of maintaining them row by row: PostgreSQL's "Populating a
-#: Database" advice, for the first load of a province or of the nation. Unique and primary-key indexes stay.
+#: A load of at least this many new rows that also at least doubles the table builds the table's secondary
+#: indexes after the insert instead of maintaining them row by row: PostgreSQL's "Populating a Database" advice,
+#: for the first load of a province or of the nation. The primary key stays (other tables reference it).
 REBUILD_INDEXES_FROM = 100_000
 
 
-def _plain_indexes(conn: psycopg.Connection[Any], table: str) -> list[tuple[str, str]]:
-    """(name, CREATE INDEX statement) of the table's indexes that back no constraint."""
+def _secondary_indexes(conn: psycopg.Connection[Any], table: str) -> list[tuple[str, str]]:
+    """(drop, create) statements for the table's indexes other than the primary key: plain indexes, and unique
+    constraints that no foreign key references."""
     return [
-        (str(name), str(definition))
-        for name, definition in conn.execute(
-            """SELECT i.relname, pg_get_indexdef(x.indexrelid)
+        (str(drop), str(create))
+        for drop, create in conn.execute(
+            """SELECT format('DROP INDEX %%I', i.relname), pg_get_indexdef(x.indexrelid)
                FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-               WHERE x.indrelid = %s::regclass
+               WHERE x.indrelid = %(t)s::regclass
                  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
-               ORDER BY i.relname""",
-            (table,),
+               UNION ALL
+               SELECT format('ALTER TABLE %%s DROP CONSTRAINT %%I', %(t)s, c.conname),
+                      format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s', %(t)s, c.conname, pg_get_constraintdef(c.oid))
+               FROM pg_constraint c
+               WHERE c.conrelid = %(t)s::regclass AND c.contype = 'u'
+                 AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid)
+               ORDER BY 1""",
+            {"t": table},
         ).fetchall()
     ]
 
 
 def _rebuild_indexes_after(conn: psycopg.Connection[Any], table: str, inserted: int) -> list[tuple[str, str]]:
-    """The plain indexes to drop now and recreate after the insert, or none when the load is small for the table.
+    """The secondary indexes to drop now and build after the insert, or none when the load is small for the table.
 
     Dropping takes an ACCESS EXCLUSIVE lock on the table until commit: readers wait for the load, which only
-    happens when the load at least doubles the table."""
+    happens when the load at least doubles the table. Uniqueness holds all the same: the check step rejects keys
+    repeated in the file and turns keys already stored into updates, and re-adding the constraint verifies it."""
     if inserted < REBUILD_INDEXES_FROM:
         return []
     row = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT %s) s", (inserted + 1,)).fetchone()
     if row is None or int(row[0]) > inserted:
         return []
-    return _plain_indexes(conn, table)
+    return _secondary_indexes(conn, table)
 
 
 def _write(conn: psycopg.Connection[Any], spec: Spec, names: dict[str, str], inserted: int, updated: int) -> bool:
@@ -367,8 +375,8 @@ def _write(conn: psycopg.Connection[Any], spec: Spec, names: dict[str, str], ins
         # COPY's multi-row heap inserts save.
         insert = spec.insert.format(ty=names["ty"], dup=names["dup"])
         rebuild = _rebuild_indexes_after(conn, spec.table, inserted)
-        for name, _definition in rebuild:
-            conn.execute(f'DROP INDEX "{name}"')
+        for drop, _create in rebuild:
+            conn.execute(drop)
         set_based = _may_skip_reference_triggers(conn, spec.table)
         if set_based:
             for lock in spec.lock_references:
@@ -382,8 +390,8 @@ def _write(conn: psycopg.Connection[Any], spec: Spec, names: dict[str, str], ins
             conn.execute(insert)
         if rebuild:
             conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
-            for _name, definition in rebuild:
-                conn.execute(definition)
+            for _drop, create in rebuild:
+                conn.execute(create)
     if updated:
         conn.execute(spec.update.format(ty=names["ty"]))
     return set_based
