@@ -32,6 +32,10 @@ table has no triggers of its own. That skips only the per-row foreign-key trigge
 cost about twice the whole COPY; the same guarantee is given set-based instead: every reference was looked up
 in the check step and the referenced rows are locked ``FOR KEY SHARE`` (exactly what each trigger would have
 done) before the insert. Without the privilege the plain INSERT runs and the triggers check row by row.
+
+Bulk loads: a load that at least doubles the table (the first load of a province or of the nation) drops the
+table's secondary indexes and unreferenced unique constraints, inserts, and builds them again, which is cheaper
+than maintaining them row by row (:data:`REBUILD_INDEXES_FROM`).
 """
 
 from __future__ import annotations
