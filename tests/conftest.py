@@ -38,7 +38,9 @@ def _redis_test_url(url: str) -> str:
 @pytest.fixture(scope="session")
 def services() -> Iterator[runtime.Services]:
     """The servers under test: given by the environment, or embedded under instance/."""
-    yield runtime.ensure_services(runtime.default_instance_path(), db_name="postgres")
+    services = runtime.ensure_services(runtime.default_instance_path(), db_name="postgres")
+    yield services
+    services.stop_owned_redis()
 
 
 @pytest.fixture(scope="session")
