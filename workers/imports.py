@@ -61,32 +61,28 @@ def run_import(job_id: int) -> None:
         )
     except UnusableFile as exc:
         db.session.rollback()
-        _fail(job_id, str(exc), {"exit_code": 2, "message_vi": exc.message_vi, "message_en": exc.message_en})
+        jobs.fail(job_id, str(exc), {"exit_code": 2, "message_vi": exc.message_vi, "message_en": exc.message_en})
+        db.session.commit()
         return
     except Exception as exc:
         db.session.rollback()
         log.exception("import job %s failed", job_id, extra={"job_id": job_id})
-        _fail(job_id, f"{type(exc).__name__}: {exc}", None)
+        jobs.fail(job_id, f"{type(exc).__name__}: {exc}")
+        db.session.commit()
         return
 
     summary = result.as_dict()
     if not result.applied:
         db.session.rollback()
-        _fail(
+        jobs.fail(
             job_id,
             f"{result.rejected} dòng bị từ chối; chế độ strict: không nhập dòng nào. / "
             f"{result.rejected} rows rejected; strict: nothing imported.",
             summary,
         )
+        db.session.commit()
         return
     finished = db.session.get(Job, job_id)
     assert finished is not None
     jobs.finish(finished, result=summary)
     db.session.commit()  # the imported rows and the job's outcome land together
-
-
-def _fail(job_id: int, error: str, result: dict[str, object] | None) -> None:
-    job = db.session.get(Job, job_id)
-    if job is not None:
-        jobs.finish(job, result=result, error=error)
-        db.session.commit()

@@ -75,3 +75,10 @@ def finish(job: Job, *, result: dict[str, Any] | None = None, error: str | None 
         job.done = result["total_rows"]
     db.session.flush()
     return job
+
+
+def fail(job_id: int, error: str, result: dict[str, Any] | None = None) -> None:
+    """Mark job ``job_id`` failed after its own work was rolled back; the caller commits."""
+    job = db.session.get(Job, job_id)
+    if job is not None:
+        finish(job, result=result, error=error)
