@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, request, session
@@ -13,6 +14,9 @@ from disburse import runtime
 from disburse.extensions import babel, csrf, db, limiter, login, migrate
 
 log = logging.getLogger(__name__)
+
+#: migrations/ sits beside the package (the design card's layout).
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def _select_locale() -> str:
@@ -54,7 +58,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         app.config["RATELIMIT_STORAGE_URI"] = runtime.limiter_storage_url(app.config["REDIS_URL"])
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
     login.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
@@ -82,9 +86,3 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     init_celery(app)
     register_commands(app)
     return app
-
-
-def _migrations_dir() -> Any:
-    from pathlib import Path
-
-    return Path(__file__).resolve().parent.parent / "migrations"
