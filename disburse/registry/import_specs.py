@@ -150,7 +150,7 @@ EMPLOYEES = Spec(
                                bank_account, possible_duplicate)
         SELECT si, nid, name, dob, gender, phone, district, address, employer_id, status, stop, months, pension,
                bank, account, nid IN (SELECT nid FROM {dup})
-        FROM {ty} WHERE errs = '' AND target_id IS NULL ORDER BY row""",
+        FROM {ty} WHERE errs = '' AND target_id IS NULL""",
     update="""
         UPDATE employees e
         SET national_id = t.nid, full_name = t.name, date_of_birth = t.dob, gender = t.gender, phone = t.phone,
@@ -161,10 +161,9 @@ EMPLOYEES = Spec(
     lock_references=[
         "SELECT 1 FROM employers WHERE id IN (SELECT DISTINCT employer_id FROM {ty} "
         "WHERE errs = '' AND target_id IS NULL) FOR KEY SHARE",
-        "SELECT 1 FROM districts WHERE code IN (SELECT DISTINCT district FROM {ty} "
-        "WHERE errs = '' AND target_id IS NULL) FOR KEY SHARE",
-        "SELECT 1 FROM banks WHERE code IN (SELECT DISTINCT bank FROM {ty} "
-        "WHERE errs = '' AND target_id IS NULL) FOR KEY SHARE",
+        # The reference tables are small: all their rows, rather than a scan of the file for the few it names.
+        "SELECT 1 FROM districts FOR KEY SHARE",
+        "SELECT 1 FROM banks FOR KEY SHARE",
     ],
     # A stored employee satisfies the table's constraints (formats, statuses, stop date, employer, bank pair,
     # months, foreign keys); the rules the database does not hold are checked here: the province of the stored
@@ -254,16 +253,13 @@ EMPLOYERS = Spec(
     insert="""
         INSERT INTO employers (unit_code, name, tax_code, sector, district_code, address, ui_joined_on, email, phone)
         SELECT unit, name, tax, sector, district, address, joined, email, phone
-        FROM {ty} WHERE errs = '' AND target_id IS NULL ORDER BY row""",
+        FROM {ty} WHERE errs = '' AND target_id IS NULL""",
     update="""
         UPDATE employers e
         SET name = t.name, tax_code = t.tax, sector = t.sector, district_code = t.district, address = t.address,
             ui_joined_on = t.joined, email = t.email, phone = t.phone, updated_at = now()
         FROM {ty} t WHERE t.errs = '' AND t.target_id = e.id AND NOT t.same""",
-    lock_references=[
-        "SELECT 1 FROM districts WHERE code IN (SELECT DISTINCT district FROM {ty} "
-        "WHERE errs = '' AND target_id IS NULL) FOR KEY SHARE",
-    ],
+    lock_references=["SELECT 1 FROM districts FOR KEY SHARE"],
 )
 
 _SECTOR_LIST = ", ".join(f"'{s}'" for s in SECTORS)
