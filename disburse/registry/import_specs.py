@@ -56,21 +56,17 @@ EMPLOYEE_COLUMNS = (
 SALARY_FUND_COLUMNS = ("unit_code", "month", "ui_salary_fund_vnd", "ui_participants")
 
 
-def _t(col: str) -> str:
-    return f"nullif(btrim({col}), '')"
-
-
-def _lower(col: str) -> str:
-    # The C collation: these are ASCII keywords, and locale-aware lower() costs twice as much.
-    return f"nullif(lower(btrim({col}) COLLATE \"C\"), '')"
-
-
-def _code(col: str, width: int) -> str:
+def _normal(how: str, col: str, *, trim: bool) -> str:
+    """The expression that normalises staging column ``col`` (see :attr:`Spec.normalise`)."""
+    v = f"btrim({col})" if trim else col
+    if how == "text":
+        return f"nullif({v}, '')"
+    if how in ("lower", "upper"):
+        # The C collation: these are ASCII keywords and codes, and locale-aware case folding costs twice as much.
+        return f"nullif({how}({v} COLLATE \"C\"), '')"
     # GSO codes are fixed width; a spreadsheet may have dropped the leading zeros ("1" for "01").
-    return (
-        f"CASE WHEN length(btrim({col})) BETWEEN 1 AND {width - 1} THEN lpad(btrim({col}), {width}, '0') "
-        f"ELSE {_t(col)} END"
-    )
+    width = int(how.removeprefix("code"))
+    return f"CASE WHEN length({v}) BETWEEN 1 AND {width - 1} THEN lpad({v}, {width}, '0') ELSE nullif({v}, '') END"
 
 
 def _digits(expr: str) -> str:
@@ -95,8 +91,9 @@ class Spec:
     columns: tuple[str, ...]
     #: XLSX number cells padded back to these widths (see import_read._cell_text).
     pad: dict[str, int]
-    #: The normalising projection over the stage (``{c[name]}`` = staging column); fenced with OFFSET 0.
-    normalise: str
+    #: The normalised values the check reads: name → (file column, how it is normalised: "text" trimmed and
+    #: blank → NULL, "lower"/"upper" also case-folded, "code2"/"code3" also padded with leading zeros).
+    normalise: dict[str, tuple[str, str]]
     #: FROM-clause joins after ``n`` and the typed projection + errs, in one SELECT.
     typed: str
     #: Expression over ``ty`` naming the natural key, for duplicates inside the file.
@@ -120,16 +117,24 @@ EMPLOYEES = Spec(
     table="employees",
     columns=EMPLOYEE_COLUMNS,
     pad={"si_code": 10, "national_id": -1, "province_code": 2, "district_code": 3},
-    normalise=f"""
-        SELECT row,
-               {_t("{c[si_code]}")} AS si, {_t("{c[national_id]}")} AS nid, {_t("{c[full_name]}")} AS name,
-               {_t("{c[date_of_birth]}")} AS dob_t, {_lower("{c[gender]}")} AS gender, {_t("{c[phone]}")} AS phone,
-               {_code("{c[province_code]}", 2)} AS province, {_code("{c[district_code]}", 3)} AS district,
-               {_t("{c[address]}")} AS address, {_t("{c[employer_unit_code]}")} AS unit,
-               {_lower("{c[ui_status]}")} AS status, {_t("{c[ui_stopped_on]}")} AS stop_t,
-               {_t("{c[unused_months]}")} AS months_t, {_lower("{c[pension_decision]}")} AS pension_t,
-               nullif(upper(btrim({{c[bank_code]}}) COLLATE "C"), '') AS bank, {_t("{c[bank_account]}")} AS account
-        FROM {{stage}} OFFSET 0""",
+    normalise={
+        "si": ("si_code", "text"),
+        "nid": ("national_id", "text"),
+        "name": ("full_name", "text"),
+        "dob_t": ("date_of_birth", "text"),
+        "gender": ("gender", "lower"),
+        "phone": ("phone", "text"),
+        "province": ("province_code", "code2"),
+        "district": ("district_code", "code3"),
+        "address": ("address", "text"),
+        "unit": ("employer_unit_code", "text"),
+        "status": ("ui_status", "lower"),
+        "stop_t": ("ui_stopped_on", "text"),
+        "months_t": ("unused_months", "text"),
+        "pension_t": ("pension_decision", "lower"),
+        "bank": ("bank_code", "upper"),
+        "account": ("bank_account", "text"),
+    },
     typed=f"""
         LEFT JOIN {{dates}} dob ON dob.s = n.dob_t
         LEFT JOIN {{dates}} stop ON stop.s = n.stop_t
@@ -236,12 +241,18 @@ EMPLOYERS = Spec(
     table="employers",
     columns=EMPLOYER_COLUMNS,
     pad={"province_code": 2, "district_code": 3},
-    normalise=f"""
-        SELECT row, {_t("{c[unit_code]}")} AS unit, {_t("{c[name]}")} AS name, {_t("{c[tax_code]}")} AS tax,
-               {_lower("{c[sector]}")} AS sector, {_code("{c[province_code]}", 2)} AS province,
-               {_code("{c[district_code]}", 3)} AS district, {_t("{c[address]}")} AS address,
-               {_t("{c[ui_joined_on]}")} AS joined_t, {_t("{c[email]}")} AS email, {_t("{c[phone]}")} AS phone
-        FROM {{stage}} OFFSET 0""",
+    normalise={
+        "unit": ("unit_code", "text"),
+        "name": ("name", "text"),
+        "tax": ("tax_code", "text"),
+        "sector": ("sector", "lower"),
+        "province": ("province_code", "code2"),
+        "district": ("district_code", "code3"),
+        "address": ("address", "text"),
+        "joined_t": ("ui_joined_on", "text"),
+        "email": ("email", "text"),
+        "phone": ("phone", "text"),
+    },
     typed="""
         LEFT JOIN {dates} j ON j.s = n.joined_t
         LEFT JOIN provinces p ON p.code = n.province
@@ -297,10 +308,12 @@ SALARY_FUNDS = Spec(
     table="salary_funds",
     columns=SALARY_FUND_COLUMNS,
     pad={},
-    normalise="""
-        SELECT row, nullif(btrim({c[unit_code]}), '') AS unit, nullif(btrim({c[month]}), '') AS month_t,
-               nullif(btrim({c[ui_salary_fund_vnd]}), '') AS fund_t, nullif(btrim({c[ui_participants]}), '') AS people_t
-        FROM {stage} OFFSET 0""",
+    normalise={
+        "unit": ("unit_code", "text"),
+        "month_t": ("month", "text"),
+        "fund_t": ("ui_salary_fund_vnd", "text"),
+        "people_t": ("ui_participants", "text"),
+    },
     typed=f"""
         LEFT JOIN {{months}} m ON m.s = n.month_t
         LEFT JOIN employers emp ON emp.unit_code = n.unit
@@ -345,18 +358,33 @@ SELECTS = {"employees": _EMPLOYEE_SELECT, "employers": _EMPLOYER_SELECT, "salary
 SPECS = {spec.kind: spec for spec in (EMPLOYERS, EMPLOYEES, SALARY_FUNDS)}
 
 
+def _not_blank(c: dict[str, str]) -> str:
+    # A row whose cells are all empty is not a data row (spreadsheets leave such rows at the end).
+    return f"num_nonnulls({', '.join(f'nullif({col}, {chr(39) * 2})' for col in c.values())}) > 0"
+
+
 def normalise_sql(spec: Spec, *, stage: str, c: dict[str, str], trim: bool = True, fence: bool = True) -> str:
     """The staged cells trimmed, blank → NULL, codes padded: one row per data row.
 
-    ``fence`` keeps the planner from copying each expression into every place that uses it (``OFFSET 0``);
-    without it the subquery can be flattened into a parallel plan.
+    ``fence`` keeps the planner from copying each expression into every place that uses it (``OFFSET 0``) and
+    drops blank rows; without it the subquery can be flattened into a parallel plan (for joins that a blank row
+    cannot satisfy).
     """
-    normalise = spec.normalise.format(c=c, stage=stage)
-    anything = ", ".join(f"nullif({col}, '')" for col in c.values())
+    columns = ", ".join(f"{_normal(how, c[src], trim=trim)} AS {name}" for name, (src, how) in spec.normalise.items())
     if not fence:
-        return normalise.replace(" OFFSET 0", "")
-    normalise = normalise.replace(" OFFSET 0", f" WHERE num_nonnulls({anything}) > 0 OFFSET 0")
-    return normalise if trim else normalise.replace("btrim(", "(")
+        return f"SELECT row, {columns} FROM {stage}"
+    return f"SELECT row, {columns} FROM {stage} WHERE {_not_blank(c)} OFFSET 0"
+
+
+def raw_sql(spec: Spec, *, stage: str, c: dict[str, str], trim: bool = True) -> str:
+    """The staged cells as they are, named as :func:`normalise_sql` names them, and ``dirty``: whether normalising
+    would change any of them. For a row that is not dirty, checking the raw cells is checking the normalised ones,
+    without the cost of normalising every value wherever it is used."""
+    columns = ", ".join(f"{c[src]} AS {name}" for name, (src, _) in spec.normalise.items())
+    dirty = " OR ".join(
+        f"{_normal(how, c[src], trim=trim)} IS DISTINCT FROM {c[src]}" for src, how in spec.normalise.values()
+    )
+    return f"SELECT row, {columns}, ({dirty}) AS dirty FROM {stage} WHERE {_not_blank(c)}"
 
 
 def unchanged_sql(spec: Spec, *, norm: str, today: date) -> str | None:
@@ -371,30 +399,12 @@ def unchanged_sql(spec: Spec, *, norm: str, today: date) -> str | None:
     return spec.unchanged.format(norm=norm, today=f"DATE '{today.isoformat()}'")
 
 
-def typed_sql(
-    spec: Spec,
-    *,
-    stage: str,
-    ty: str,
-    dates: str,
-    months: str,
-    c: dict[str, str],
-    today: date,
-    trim: bool = True,
-    normalised: str | None = None,
-) -> str:
-    """The one statement that types, checks and compares every staged row.
-
-    With ``normalised`` (a table made from :func:`normalise_sql`), the statement reads that table instead of
-    normalising inline; on big files this lets PostgreSQL run the joins and checks in parallel workers too.
-    """
+def typed_sql(spec: Spec, *, source: str, dates: str, months: str, today: date, dirty: str = "false") -> str:
+    """The one SELECT that types, checks and compares every row of ``source``, a table or subquery with the
+    columns of :func:`normalise_sql` (or of :func:`raw_sql`, whose ``dirty`` column is passed on)."""
     select = SELECTS[spec.kind].format(today=f"DATE '{today.isoformat()}'")
     joins = spec.typed.format(dates=dates, months=months)
-    if normalised:
-        return f"CREATE UNLOGGED TABLE {ty} AS {select} FROM {normalised} n {joins}"
-    # A row whose cells are all empty is not a data row (spreadsheets leave such rows at the end).
-    normalise = normalise_sql(spec, stage=stage, c=c, trim=trim)
-    return f"CREATE UNLOGGED TABLE {ty} AS {select} FROM ({normalise}) n {joins}"
+    return f"{select}, {dirty} AS dirty FROM {source} n {joins}"
 
 
 # ------------------------------------------------------------------------------------------------ messages

@@ -44,6 +44,7 @@ than maintaining them row by row (:data:`REBUILD_INDEXES_FROM`).
 from __future__ import annotations
 
 import csv
+import functools
 import heapq
 import logging
 import secrets
@@ -60,7 +61,7 @@ from flask import current_app
 from disburse.bulk import may_set_replication_role
 from disburse.extensions import db
 from disburse.registry.import_read import RowProblem, Staged, UnusableFile, stage_file
-from disburse.registry.import_specs import SPECS, Spec, describe, normalise_sql, typed_sql, unchanged_sql
+from disburse.registry.import_specs import SPECS, Spec, describe, normalise_sql, raw_sql, typed_sql, unchanged_sql
 
 __all__ = ["KINDS", "ImportResult", "RowError", "UnusableFile", "import_file"]
 
@@ -161,7 +162,8 @@ def import_file(
     conn: psycopg.Connection[Any] = db.session.connection().connection.driver_connection  # type: ignore[assignment]
     today = programme_today()
     tag = secrets.token_hex(6)
-    names = {role: f"import_{role}_{tag}" for role in ("stage", "norm", "same", "ty", "dates", "months", "dup")}
+    roles = ("stage", "norm", "same", "dirty", "ty", "dates", "months", "dup")
+    names = {role: f"import_{role}_{tag}" for role in roles}
 
     # One import of a kind at a time: two concurrent imports of overlapping files would race on the natural keys.
     conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"disburse.import.{spec.kind}",))
@@ -183,59 +185,8 @@ def import_file(
         # Unanalysed tables look big to the planner, which would then spend longer compiling (JIT) than running.
         conn.execute("SET LOCAL jit = off")
     _create_lookups(conn, names["dates"], names["months"], analyze=big)
-    c = {name: staged.column(name) for name in spec.columns}
-    unchanged = 0
-    if big:
-        # The check is one big scan with hash joins: let PostgreSQL split it over parallel workers. Normalising
-        # into a table first lets the joins and checks run in the workers too (about a fifth faster).
-        conn.execute("SET LOCAL parallel_setup_cost = 0")
-        conn.execute("SET LOCAL parallel_tuple_cost = 0")
-        conn.execute(f"ANALYZE {names['stage']}")
-        stage = names["stage"]
-        fast = unchanged_sql(
-            spec, norm=f"({normalise_sql(spec, stage=stage, c=c, trim=staged.needs_trim, fence=False)})", today=today
-        )
-        if fast and _has_rows(conn, spec.table):
-            # A re-import: the rows equal to stored ones need no typed check, which is most of the work.
-            # The many equalities make the planner expect one row and pick nested loops over a million: hash.
-            conn.execute("SET LOCAL enable_nestloop = off")
-            conn.execute("SET LOCAL enable_mergejoin = off")
-            try:
-                cur = conn.execute(f"CREATE UNLOGGED TABLE {names['same']} AS {fast}")
-            finally:
-                conn.execute("SET LOCAL enable_nestloop TO DEFAULT")
-                conn.execute("SET LOCAL enable_mergejoin TO DEFAULT")
-            unchanged = max(cur.rowcount, 0)
-            if unchanged:
-                conn.execute(f"ANALYZE {names['same']}")
-                stage = (
-                    f"(SELECT * FROM {names['stage']} r WHERE NOT EXISTS "
-                    f"(SELECT 1 FROM {names['same']} s WHERE s.row = r.row)) rest"
-                )
-        normalise = normalise_sql(spec, stage=stage, c=c, trim=staged.needs_trim)
-        conn.execute(f"CREATE UNLOGGED TABLE {names['norm']} AS {normalise}")
-        conn.execute(f"ANALYZE {names['norm']}")
-    check = typed_sql(
-        spec,
-        stage=names["stage"],
-        ty=names["ty"],
-        dates=names["dates"],
-        months=names["months"],
-        c=c,
-        today=today,
-        trim=staged.needs_trim,
-        normalised=names["norm"] if big else None,
-    )
-    try:
-        conn.execute(check)
-    finally:
-        if big:
-            conn.execute("SET LOCAL parallel_setup_cost TO DEFAULT")
-            conn.execute("SET LOCAL parallel_tuple_cost TO DEFAULT")
+    unchanged = _check(conn, spec, staged, names, today, big=big)
     result.fast_unchanged = unchanged
-    if unchanged:
-        columns = spec.unchanged_columns
-        conn.execute(f"INSERT INTO {names['ty']} ({columns}) SELECT {columns} FROM {names['same']}")
     lap("check")
     _mark_repeated_keys(conn, spec, names["ty"])
     conn.execute(f"ANALYZE {names['ty']}")  # the steps below join it; without statistics the plans go wrong
@@ -313,6 +264,79 @@ def _create_lookups(conn: psycopg.Connection[Any], dates: str, months: str, *, a
     if analyze:
         conn.execute(f"ANALYZE {dates}")
         conn.execute(f"ANALYZE {months}")
+
+
+#: The optimistic check (:func:`_check`) is taken when at most this share of a sample of rows is dirty.
+DIRTY_SHARE = 0.1
+
+
+def _check(
+    conn: psycopg.Connection[Any], spec: Spec, staged: Staged, names: dict[str, str], today: date, *, big: bool
+) -> int:
+    """Create the typed table ``ty``: every data row typed, looked up, checked and compared with the stored one.
+
+    Returns how many rows the fast path found unchanged. A small file is normalised and checked in one plain
+    statement. A big one is checked by parallel workers, in these steps:
+
+    1. on a re-import, the rows that say exactly what is stored are set aside (:func:`unchanged_sql`);
+    2. when a sample shows the cells need no normalising (no spaces around values, codes with their leading
+       zeros, keywords in lower case: the usual export), the raw cells are checked as they are and the few
+       rows that did need normalising are checked again, normalised (:func:`raw_sql`); otherwise every row is
+       normalised into a table first, which keeps each normalising expression from being evaluated wherever
+       its value is used;
+    3. the rows set aside join the table as good and unchanged.
+    """
+    c = {name: staged.column(name) for name in spec.columns}
+    trim = staged.needs_trim
+    ty, stage = names["ty"], names["stage"]
+    typed = functools.partial(typed_sql, spec, dates=names["dates"], months=names["months"], today=today)
+    if not big:
+        source = f"({normalise_sql(spec, stage=stage, c=c, trim=trim)})"
+        conn.execute(f"CREATE UNLOGGED TABLE {ty} AS {typed(source=source)}")
+        return 0
+
+    conn.execute("SET LOCAL parallel_setup_cost = 0")
+    conn.execute("SET LOCAL parallel_tuple_cost = 0")
+    conn.execute(f"ANALYZE {stage}")
+    unchanged = 0
+    rest = stage
+    fast = unchanged_sql(spec, norm=f"({normalise_sql(spec, stage=stage, c=c, trim=trim, fence=False)})", today=today)
+    if fast and _has_rows(conn, spec.table):
+        # The many equalities make the planner expect one row and pick nested loops over a million: hash.
+        conn.execute("SET LOCAL enable_nestloop = off")
+        conn.execute("SET LOCAL enable_mergejoin = off")
+        cur = conn.execute(f"CREATE UNLOGGED TABLE {names['same']} AS {fast}")
+        conn.execute("SET LOCAL enable_nestloop TO DEFAULT")
+        conn.execute("SET LOCAL enable_mergejoin TO DEFAULT")
+        unchanged = max(cur.rowcount, 0)
+        if unchanged:
+            conn.execute(f"ANALYZE {names['same']}")
+            same = names["same"]
+            rest = f"(SELECT * FROM {stage} r WHERE NOT EXISTS (SELECT 1 FROM {same} s WHERE s.row = r.row)) rest"
+
+    sample = conn.execute(
+        f"SELECT count(*) FILTER (WHERE dirty), count(*) "
+        f"FROM ({raw_sql(spec, stage=f'{stage} TABLESAMPLE SYSTEM (1) REPEATABLE (116)', c=c, trim=trim)}) x"
+    ).fetchone()
+    if sample and sample[0] <= DIRTY_SHARE * sample[1]:
+        raw = typed(source=f"({raw_sql(spec, stage=rest, c=c, trim=trim)})", dirty="n.dirty")
+        conn.execute(f"CREATE UNLOGGED TABLE {ty} AS {raw}")
+        dirty = conn.execute(f"CREATE UNLOGGED TABLE {names['dirty']} AS SELECT row FROM {ty} WHERE dirty").rowcount
+        if dirty:
+            dirty_rows = f"(SELECT s.* FROM {stage} s WHERE s.row IN (SELECT row FROM {names['dirty']})) d"
+            conn.execute(f"CREATE UNLOGGED TABLE {names['norm']} AS {normalise_sql(spec, stage=dirty_rows, c=c)}")
+            conn.execute(f"DELETE FROM {ty} WHERE dirty")
+            conn.execute(f"INSERT INTO {ty} {typed(source=names['norm'])}")
+    else:
+        conn.execute(f"CREATE UNLOGGED TABLE {names['norm']} AS {normalise_sql(spec, stage=rest, c=c, trim=trim)}")
+        conn.execute(f"ANALYZE {names['norm']}")
+        conn.execute(f"CREATE UNLOGGED TABLE {ty} AS {typed(source=names['norm'])}")
+    conn.execute("SET LOCAL parallel_setup_cost TO DEFAULT")
+    conn.execute("SET LOCAL parallel_tuple_cost TO DEFAULT")
+    if unchanged:
+        columns = spec.unchanged_columns
+        conn.execute(f"INSERT INTO {ty} ({columns}) SELECT {columns} FROM {names['same']}")
+    return unchanged
 
 
 def _has_rows(conn: psycopg.Connection[Any], table: str) -> bool:
