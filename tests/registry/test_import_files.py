@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from disburse.registry import importer
 from disburse.registry.import_specs import EMPLOYEE_COLUMNS
 from disburse.registry.importer import UnusableFile, import_file
 from tests.registry.test_import_support import (
@@ -263,7 +264,13 @@ def _messy_employee(draw: st.DrawFn, unit: str) -> dict[str, str]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=st.data())
-def test_messy_rows_are_each_imported_or_reported(db_session: Session, tmp_path: Path, data: st.DataObject) -> None:
+@pytest.mark.parametrize("way", ["small", "big, raw cells", "big, normalised"])
+def test_messy_rows_are_each_imported_or_reported(
+    db_session: Session, tmp_path: Path, data: st.DataObject, way: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if way != "small":  # the big-file paths (parallel workers, statistics), on a few rows
+        monkeypatch.setattr(importer, "BIG_FILE", 1)
+        monkeypatch.setattr(importer, "DIRTY_SHARE", 1.0 if way == "big, raw cells" else -1.0)
     unit = "PROPTEST01"
     if not count("SELECT count(*) FROM employers WHERE unit_code = :u", u=unit):
         seed_employer(tmp_path, unit_code=unit)
