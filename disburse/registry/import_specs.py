@@ -144,7 +144,8 @@ EMPLOYEES = Spec(
         LEFT JOIN employers emp ON emp.unit_code = n.unit
         LEFT JOIN employees tgt ON tgt.si_code = n.si
         CROSS JOIN LATERAL (SELECT
-            CASE WHEN length(n.months_t) <= 3 AND {_digits("n.months_t")} THEN n.months_t::smallint END AS months,
+            CASE WHEN length(n.months_t) BETWEEN 1 AND 3 AND {_digits("n.months_t")}
+                 THEN n.months_t::smallint END AS months,
             coalesce(n.pension_t = 'yes', false) AS pension) x
         """,
     key="si",
@@ -318,8 +319,9 @@ SALARY_FUNDS = Spec(
         LEFT JOIN {{months}} m ON m.s = n.month_t
         LEFT JOIN employers emp ON emp.unit_code = n.unit
         CROSS JOIN LATERAL (SELECT
-            CASE WHEN length(n.fund_t) <= 18 AND {_digits("n.fund_t")} THEN n.fund_t::bigint END AS fund,
-            CASE WHEN length(n.people_t) <= 9 AND {_digits("n.people_t")} THEN n.people_t::integer END AS people) x
+            CASE WHEN length(n.fund_t) BETWEEN 1 AND 18 AND {_digits("n.fund_t")} THEN n.fund_t::bigint END AS fund,
+            CASE WHEN length(n.people_t) BETWEEN 1 AND 9 AND {_digits("n.people_t")}
+                 THEN n.people_t::integer END AS people) x
         LEFT JOIN salary_funds tgt ON tgt.employer_id = emp.id AND tgt.month = m.d
         """,
     key="(unit, month)",
@@ -379,7 +381,8 @@ def normalise_sql(spec: Spec, *, stage: str, c: dict[str, str], trim: bool = Tru
 def raw_sql(spec: Spec, *, stage: str, c: dict[str, str], trim: bool = True) -> str:
     """The staged cells as they are, named as :func:`normalise_sql` names them, and ``dirty``: whether normalising
     would change any of them. For a row that is not dirty, checking the raw cells is checking the normalised ones,
-    without the cost of normalising every value wherever it is used."""
+    without the cost of normalising every value wherever it is used. (So the typed check must not fail on any
+    raw value, such as an empty string where normalising gives NULL: every cast there is guarded.)"""
     columns = ", ".join(f"{c[src]} AS {name}" for name, (src, _) in spec.normalise.items())
     dirty = " OR ".join(
         f"{_normal(how, c[src], trim=trim)} IS DISTINCT FROM {c[src]}" for src, how in spec.normalise.values()

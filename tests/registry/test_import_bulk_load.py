@@ -4,6 +4,7 @@ constraints the migrations define (tests/test_schema.py compares them with the m
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from disburse.extensions import db
@@ -63,3 +64,26 @@ def test_small_loads_never_touch_the_indexes(tmp_path, db_session):
     _, result = _import(tmp_path, unit, 10, "small.csv")
     assert result.inserted == 10
     assert _indexes() == before
+
+
+@pytest.mark.parametrize("rebuild_from", [1, 10**9])
+def test_a_first_load_that_repeats_a_key_rejects_both_rows_and_writes_the_rest(
+    tmp_path, db_session, monkeypatch, rebuild_from: int
+):
+    """A big file of only new, good rows is written without marking repeated keys first: the unique index finds
+    the repeat (while inserting, or when rebuilt after a bulk load), the write is undone, the keys are marked
+    and the rest is written."""
+    monkeypatch.setattr(importer, "BIG_FILE", 1)
+    monkeypatch.setattr(importer, "REBUILD_INDEXES_FROM", rebuild_from)
+    unit = seed_employer(tmp_path)
+    rows = [employee_row(unit) for _ in range(6)]
+    rows.append(dict(rows[2], full_name="Người khác cùng mã"))
+    path = write_csv(tmp_path / "repeat.csv", "employees", rows)
+    result = importer.import_file("employees", path)
+    assert (result.total_rows, result.inserted, result.rejected) == (7, 5, 2)
+    assert {(e.row, e.error_code) for e in result.errors} == {(4, "duplicate"), (8, "duplicate")}
+    assert count("SELECT count(*) FROM employees WHERE si_code = :s", s=rows[2]["si_code"]) == 0
+    assert count("SELECT count(*) FROM employees WHERE si_code = ANY(:c)", c=[r["si_code"] for r in rows]) == 5
+    # Whatever was dropped for the bulk load is back.
+    assert count("SELECT count(*) FROM pg_constraint WHERE conname = 'uq_employees_si_code'") == 1
+    assert count("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_employees_national_id'") == 1

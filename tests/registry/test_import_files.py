@@ -194,6 +194,26 @@ def test_a_lone_backslash_dot_line_does_not_end_the_file_early(db_session: Sessi
     assert (result.total_rows, result.inserted, result.rejected) == (3, 2, 1)
 
 
+@pytest.mark.parametrize("dirty_share", [1.0, -1.0])
+def test_cells_read_by_python_are_checked_alike_on_the_big_file_paths(
+    db_session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dirty_share: float
+) -> None:
+    """Python's reader stages an empty cell as '' where COPY stages NULL: the raw-cell check must not trip on it."""
+    monkeypatch.setattr(importer, "BIG_FILE", 1)
+    monkeypatch.setattr(importer, "DIRTY_SHARE", dirty_share)
+    unit = seed_employer(tmp_path)
+    rows = [employee_row(unit), employee_row(unit, unused_months=""), employee_row(unit, unused_months=" 7 ")]
+    path = tmp_path / "python.csv"
+    path.write_text("\n".join([HEADER, _line(rows[0]), "\\.", _line(rows[1]), _line(rows[2])]) + "\n", "utf-8")
+    result = import_file("employees", path)
+    assert result.reader == "python"
+    assert (result.total_rows, result.inserted, result.rejected) == (4, 2, 2)
+    assert {(e.row, e.column, e.error_code) for e in result.errors} == {
+        (3, "", "columns"),
+        (4, "unused_months", "required"),
+    }
+
+
 def test_reimport_changes_nothing_and_a_corrected_file_updates_only_what_changed(
     app: Flask, db_session: Session, tmp_path: Path
 ) -> None:
