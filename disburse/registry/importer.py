@@ -163,7 +163,7 @@ def import_file(
     conn: psycopg.Connection[Any] = db.session.connection().connection.driver_connection  # type: ignore[assignment]
     today = programme_today()
     tag = secrets.token_hex(6)
-    roles = ("stage", "norm", "same", "dirty", "ty", "dates", "months", "dup")
+    roles = ("stage", "norm", "same", "dirty", "ty", "repeated", "dates", "months", "dup")
     names = {role: f"import_{role}_{tag}" for role in roles}
 
     # One import of a kind at a time: two concurrent imports of overlapping files would race on the natural keys.
@@ -198,7 +198,7 @@ def import_file(
     # A first load of a big file (every row new and good): the natural key's unique index finds a key the file
     # repeats while the rows are written, so the keys are marked only if it does (and the write is done again).
     optimistic = big and counts.inserted == counts.rows
-    if not optimistic and _mark_repeated_keys(conn, spec, names["ty"]):
+    if not optimistic and _mark_repeated_keys(conn, spec, names["ty"], names["repeated"]):
         counts = _count(conn, spec, names["ty"])
     conn.execute(f"ANALYZE {names['ty']}")  # the steps below join it; without statistics the plans go wrong
     lap("keys")
@@ -212,7 +212,7 @@ def import_file(
         except pg_errors.UniqueViolation:
             conn.execute("ROLLBACK TO SAVEPOINT disburse_import_write")
             result.set_based_references = False
-            _mark_repeated_keys(conn, spec, names["ty"])
+            _mark_repeated_keys(conn, spec, names["ty"], names["repeated"])
             _take(result, _count(conn, spec, names["ty"]), staged)
             lap("keys")
             optimistic = False
@@ -290,8 +290,7 @@ def _check(
         conn.execute(f"CREATE UNLOGGED TABLE {ty} AS {typed(source=source)}")
         return 0
 
-    conn.execute("SET LOCAL parallel_setup_cost = 0")
-    conn.execute("SET LOCAL parallel_tuple_cost = 0")
+    _parallel(conn, True)
     conn.execute(f"ANALYZE {stage}")
     unchanged = 0
     rest = stage
@@ -326,8 +325,7 @@ def _check(
         conn.execute(f"CREATE UNLOGGED TABLE {names['norm']} AS {normalise_sql(spec, stage=rest, c=c, trim=trim)}")
         conn.execute(f"ANALYZE {names['norm']}")
         conn.execute(f"CREATE UNLOGGED TABLE {ty} AS {typed(source=names['norm'])}")
-    conn.execute("SET LOCAL parallel_setup_cost TO DEFAULT")
-    conn.execute("SET LOCAL parallel_tuple_cost TO DEFAULT")
+    _parallel(conn, False)
     if unchanged:
         columns = spec.unchanged_columns
         conn.execute(f"INSERT INTO {ty} ({columns}) SELECT {columns} FROM {names['same']}")
@@ -370,7 +368,9 @@ def _apply(
     """Write the new and changed rows, with the employees' possible-duplicate marks."""
     inserted, updated = result.inserted, result.updated
     if spec.kind == "employees":
-        _find_duplicate_national_ids(conn, names["ty"], names["dup"], inserted + updated > 0)
+        _find_duplicate_national_ids(
+            conn, names["ty"], names["dup"], anything_new=inserted + updated > 0, stored=_has_rows(conn, spec.table)
+        )
         lap("duplicates")
     result.set_based_references = _write(conn, spec, names, inserted, updated)
     if inserted >= 50_000:
@@ -382,43 +382,62 @@ def _apply(
         lap("flag")
 
 
+def _parallel(conn: psycopg.Connection[Any], on: bool) -> None:
+    """Let PostgreSQL split the next big scans and hash joins over parallel workers even where its costs say the
+    start-up and the passing of rows would not pay (on big files they do), or return to the defaults."""
+    for setting in ("parallel_setup_cost", "parallel_tuple_cost"):
+        conn.execute(f"SET LOCAL {setting} = 0" if on else f"SET LOCAL {setting} TO DEFAULT")
+
+
 def _has_rows(conn: psycopg.Connection[Any], table: str) -> bool:
     row = conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()
     return bool(row and row[0])
 
 
-def _mark_repeated_keys(conn: psycopg.Connection[Any], spec: Spec, ty: str) -> bool:
+def _mark_repeated_keys(conn: psycopg.Connection[Any], spec: Spec, ty: str, repeated: str) -> bool:
     """Reject every row whose natural key the file repeats; True when there was one."""
-    # Tried: the keys by a parallel CREATE TABLE AS first, the UPDATE only when one repeats: no gain measured
-    # (3.7–4.3 s against 1.9–3.9 s per million on a loaded machine; see BENCHMARKS.md, Import).
-    key = {"employees": "si", "employers": "unit", "salary_funds": "unit, month"}[spec.kind]
-    not_null = " AND ".join(f"{k.strip()} IS NOT NULL" for k in key.split(","))
+    # A self-join finds them in parallel workers (a GROUP BY runs in one process); the UPDATE touches only them.
+    key = {"employees": ["si"], "employers": ["unit"], "salary_funds": ["unit", "month"]}[spec.kind]
+    same_key = " AND ".join(f"b.{k} = a.{k}" for k in key)
+    _parallel(conn, True)
     cur = conn.execute(
-        f"""UPDATE {ty} SET errs = ltrim(errs || ' {spec.key_column}:duplicate')
-            WHERE ({key}) IN (SELECT {key} FROM {ty} WHERE {not_null} GROUP BY {key} HAVING count(*) > 1)"""
+        f"CREATE UNLOGGED TABLE {repeated} AS SELECT DISTINCT a.row FROM {ty} a JOIN {ty} b ON {same_key} "
+        "AND b.row <> a.row"
     )
-    return cur.rowcount > 0
+    _parallel(conn, False)
+    if cur.rowcount <= 0:
+        return False
+    mark = f"ltrim(errs || ' {spec.key_column}:duplicate')"
+    conn.execute(f"UPDATE {ty} SET errs = {mark} WHERE row IN (SELECT row FROM {repeated})")
+    return True
 
 
-def _find_duplicate_national_ids(conn: psycopg.Connection[Any], ty: str, dup: str, anything_new: bool) -> None:
+def _find_duplicate_national_ids(
+    conn: psycopg.Connection[Any], ty: str, dup: str, *, anything_new: bool, stored: bool
+) -> None:
     """National IDs that, after this import, belong to two or more SI codes, among new or changed rows.
 
     Rows that are unchanged were checked when they were first imported, so a re-import of the same file
-    looks at nothing.
+    looks at nothing; when the table held nobody before (``stored`` false), only the file is looked at.
     """
     if not anything_new:
         conn.execute(f"CREATE UNLOGGED TABLE {dup} (nid text)")
         return
-    conn.execute(
-        f"""CREATE UNLOGGED TABLE {dup} AS
-            SELECT nid FROM {ty} WHERE errs = '' GROUP BY nid
-            HAVING count(*) > 1 AND bool_or(target_id IS NULL OR nid_changed)
-            UNION
-            SELECT t.nid FROM {ty} t JOIN employees e ON e.national_id = t.nid
-            WHERE t.errs = '' AND (t.target_id IS NULL OR t.nid_changed) AND e.si_code <> t.si
-              AND NOT EXISTS (SELECT 1 FROM {ty} o WHERE o.si = e.si_code AND o.errs = ''
-                                AND o.nid IS DISTINCT FROM e.national_id)"""
-    )
+    # Within the file: a self-join rather than a GROUP BY, which PostgreSQL can only run in one process; the
+    # join's hash table is built and probed by the parallel workers together.
+    within = f"""
+        SELECT DISTINCT a.nid FROM {ty} a JOIN {ty} b ON b.nid = a.nid AND b.row <> a.row
+        WHERE a.errs = '' AND b.errs = '' AND (a.target_id IS NULL OR a.nid_changed OR b.target_id IS NULL
+                                              OR b.nid_changed)"""
+    stored_too = f"""
+        UNION
+        SELECT t.nid FROM {ty} t JOIN employees e ON e.national_id = t.nid
+        WHERE t.errs = '' AND (t.target_id IS NULL OR t.nid_changed) AND e.si_code <> t.si
+          AND NOT EXISTS (SELECT 1 FROM {ty} o WHERE o.si = e.si_code AND o.errs = ''
+                            AND o.nid IS DISTINCT FROM e.national_id)"""
+    _parallel(conn, True)
+    conn.execute(f"CREATE UNLOGGED TABLE {dup} AS {within} {stored_too if stored else ''}")
+    _parallel(conn, False)
     conn.execute(f"ANALYZE {dup}")
 
 
