@@ -104,8 +104,8 @@ class Spec:
     update: str
     #: SQL that locks the referenced rows of new rows (what the foreign-key triggers would do, set-based).
     lock_references: list[str] = field(default_factory=list)
-    #: Optional fast path for re-imports: a SELECT over the normalised rows ``{norm} n`` giving the
-    #: :attr:`unchanged_columns` for every row whose values equal, as text, a stored row that satisfies every
+    #: Optional fast path for re-imports: a SELECT over the file's cells ``{cells} n`` (:func:`cells_sql`) giving
+    #: the :attr:`unchanged_columns` for every row whose cells equal, as text, a stored row that satisfies every
     #: rule; those rows skip the typed check (see :func:`unchanged_sql`).
     unchanged: str | None = None
     #: The ``ty`` columns the fast path fills (the others stay NULL: unchanged rows are never written).
@@ -176,10 +176,10 @@ EMPLOYEES = Spec(
     # district, the phone's characters and the dates' range.
     unchanged=f"""
         SELECT n.row, n.si, n.nid, tgt.id AS target_id, false AS nid_changed, true AS same, '' AS errs
-        FROM {{norm}} n
-        JOIN employees tgt ON tgt.si_code = n.si
+        FROM employees tgt
         LEFT JOIN employers emp ON emp.id = tgt.employer_id
         LEFT JOIN districts d ON d.code = tgt.district_code
+        JOIN {{cells}} n ON n.si = tgt.si_code
         -- One row comparison rather than a chain of ANDs: the planner then expects most rows to pass, as they do
         -- on a re-import, and runs the small joins in the parallel workers. A phone with characters a phone may
         -- not have, and a province that is not the stored district's, compare with NULL: never equal.
@@ -365,17 +365,22 @@ def _not_blank(c: dict[str, str]) -> str:
     return f"num_nonnulls({', '.join(f'nullif({col}, {chr(39) * 2})' for col in c.values())}) > 0"
 
 
-def normalise_sql(spec: Spec, *, stage: str, c: dict[str, str], trim: bool = True, fence: bool = True) -> str:
-    """The staged cells trimmed, blank → NULL, codes padded: one row per data row.
+def normalise_sql(spec: Spec, *, stage: str, c: dict[str, str], trim: bool = True) -> str:
+    """The staged cells trimmed, blank → NULL, codes padded: one row per data row (blank rows dropped).
 
-    ``fence`` keeps the planner from copying each expression into every place that uses it (``OFFSET 0``) and
-    drops blank rows; without it the subquery can be flattened into a parallel plan (for joins that a blank row
-    cannot satisfy).
+    ``OFFSET 0`` keeps the planner from copying each expression into every place that uses the value.
     """
     columns = ", ".join(f"{_normal(how, c[src], trim=trim)} AS {name}" for name, (src, how) in spec.normalise.items())
-    if not fence:
-        return f"SELECT row, {columns} FROM {stage}"
     return f"SELECT row, {columns} FROM {stage} WHERE {_not_blank(c)} OFFSET 0"
+
+
+def _cells(spec: Spec, c: dict[str, str]) -> str:
+    return ", ".join(f"{c[src]} AS {name}" for name, (src, _) in spec.normalise.items())
+
+
+def cells_sql(spec: Spec, *, stage: str, c: dict[str, str]) -> str:
+    """The staged cells as they are, named as :func:`normalise_sql` names them (blank rows included)."""
+    return f"SELECT row, {_cells(spec, c)} FROM {stage}"
 
 
 def raw_sql(spec: Spec, *, stage: str, c: dict[str, str], trim: bool = True) -> str:
@@ -383,23 +388,25 @@ def raw_sql(spec: Spec, *, stage: str, c: dict[str, str], trim: bool = True) -> 
     would change any of them. For a row that is not dirty, checking the raw cells is checking the normalised ones,
     without the cost of normalising every value wherever it is used. (So the typed check must not fail on any
     raw value, such as an empty string where normalising gives NULL: every cast there is guarded.)"""
-    columns = ", ".join(f"{c[src]} AS {name}" for name, (src, _) in spec.normalise.items())
+    columns = _cells(spec, c)
     dirty = " OR ".join(
         f"{_normal(how, c[src], trim=trim)} IS DISTINCT FROM {c[src]}" for src, how in spec.normalise.values()
     )
     return f"SELECT row, {columns}, ({dirty}) AS dirty FROM {stage} WHERE {_not_blank(c)}"
 
 
-def unchanged_sql(spec: Spec, *, norm: str, today: date) -> str | None:
-    """The fast path of a re-import: the normalised rows equal to a stored row, which need no typed check.
+def unchanged_sql(spec: Spec, *, cells: str, today: date) -> str | None:
+    """The fast path of a re-import: the rows whose cells say exactly what is stored, which need no typed check.
 
     A stored row was checked when it was written (by the rules here, or by the table's constraints), so a file
     row that says exactly the same, in the same canonical text, is good and unchanged. Anything else (a value
-    written differently, such as ``07`` for ``7``) simply takes the full check.
+    written differently, such as ``07`` for ``7`` or `` 017`` for ``017``) simply takes the full check.
+    The joins are written in the order to run them (``join_collapse_limit = 1``): the stored side first, so
+    that every join runs in the parallel workers.
     """
     if spec.unchanged is None:
         return None
-    return spec.unchanged.format(norm=norm, today=f"DATE '{today.isoformat()}'")
+    return spec.unchanged.format(cells=cells, today=f"DATE '{today.isoformat()}'")
 
 
 def typed_sql(spec: Spec, *, source: str, dates: str, months: str, today: date, dirty: str = "false") -> str:

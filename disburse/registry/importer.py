@@ -62,7 +62,16 @@ from psycopg import errors as pg_errors
 from disburse.bulk import may_set_replication_role
 from disburse.extensions import db
 from disburse.registry.import_read import RowProblem, Staged, UnusableFile, stage_file
-from disburse.registry.import_specs import SPECS, Spec, describe, normalise_sql, raw_sql, typed_sql, unchanged_sql
+from disburse.registry.import_specs import (
+    SPECS,
+    Spec,
+    cells_sql,
+    describe,
+    normalise_sql,
+    raw_sql,
+    typed_sql,
+    unchanged_sql,
+)
 
 __all__ = ["KINDS", "ImportResult", "RowError", "UnusableFile", "import_file"]
 
@@ -189,7 +198,7 @@ def import_file(
     unchanged = _check(conn, spec, staged, names, today, big=big)
     result.fast_unchanged = unchanged
     lap("check")
-    counts = _count(conn, spec, names["ty"])
+    counts = _count(conn, spec, names, same=unchanged > 0)
     if not counts.rows:
         raise UnusableFile(
             "Tệp không có dòng dữ liệu nào (chỉ có tiêu đề và dòng trống).",
@@ -198,8 +207,8 @@ def import_file(
     # A first load of a big file (every row new and good): the natural key's unique index finds a key the file
     # repeats while the rows are written, so the keys are marked only if it does (and the write is done again).
     optimistic = big and counts.inserted == counts.rows
-    if not optimistic and _mark_repeated_keys(conn, spec, names["ty"], names["repeated"]):
-        counts = _count(conn, spec, names["ty"])
+    if not optimistic and _mark_repeated_keys(conn, spec, names, same=unchanged > 0):
+        counts = _count(conn, spec, names, same=unchanged > 0)
     conn.execute(f"ANALYZE {names['ty']}")  # the steps below join it; without statistics the plans go wrong
     lap("keys")
     _take(result, counts, staged)
@@ -212,8 +221,8 @@ def import_file(
         except pg_errors.UniqueViolation:
             conn.execute("ROLLBACK TO SAVEPOINT disburse_import_write")
             result.set_based_references = False
-            _mark_repeated_keys(conn, spec, names["ty"], names["repeated"])
-            _take(result, _count(conn, spec, names["ty"]), staged)
+            _mark_repeated_keys(conn, spec, names, same=False)
+            _take(result, _count(conn, spec, names, same=False), staged)
             lap("keys")
             optimistic = False
     if result.applied and not optimistic:
@@ -279,7 +288,8 @@ def _check(
        rows that did need normalising are checked again, normalised (:func:`raw_sql`); otherwise every row is
        normalised into a table first, which keeps each normalising expression from being evaluated wherever
        its value is used;
-    3. the rows set aside join the table as good and unchanged.
+    3. the rows set aside stay in their own table (``same``), good and unchanged unless the file repeats their
+       key (:func:`_mark_repeated_keys` moves those into ``ty``).
     """
     c = {name: staged.column(name) for name in spec.columns}
     trim = staged.needs_trim
@@ -294,15 +304,26 @@ def _check(
     conn.execute(f"ANALYZE {stage}")
     unchanged = 0
     rest = stage
-    fast = unchanged_sql(spec, norm=f"({normalise_sql(spec, stage=stage, c=c, trim=trim, fence=False)})", today=today)
+    # The cells as they are: a cell that normalising would change (" 017", "Female") is not what is stored and
+    # simply takes the full check.
+    fast = unchanged_sql(spec, cells=f"({cells_sql(spec, stage=stage, c=c)})", today=today)
     if fast and _has_rows(conn, spec.table):
-        # The many equalities make the planner expect one row and pick nested loops over a million: hash.
+        # The many equalities make the planner expect one row and pick nested loops over a million: hash, in
+        # the order written.
         conn.execute("SET LOCAL enable_nestloop = off")
         conn.execute("SET LOCAL enable_mergejoin = off")
+        conn.execute("SET LOCAL join_collapse_limit = 1")
         cur = conn.execute(f"CREATE UNLOGGED TABLE {names['same']} AS {fast}")
+        conn.execute("SET LOCAL join_collapse_limit TO DEFAULT")
         conn.execute("SET LOCAL enable_nestloop TO DEFAULT")
         conn.execute("SET LOCAL enable_mergejoin TO DEFAULT")
         unchanged = max(cur.rowcount, 0)
+        if unchanged == staged.rows:  # the whole file: nothing left to check
+            conn.execute(
+                f"CREATE UNLOGGED TABLE {ty} AS {typed(source=f'({raw_sql(spec, stage=stage, c=c)})')} WITH NO DATA"
+            )
+            _parallel(conn, False)
+            return unchanged
         if unchanged:
             conn.execute(f"ANALYZE {names['same']}")
             same = names["same"]
@@ -326,9 +347,6 @@ def _check(
         conn.execute(f"ANALYZE {names['norm']}")
         conn.execute(f"CREATE UNLOGGED TABLE {ty} AS {typed(source=names['norm'])}")
     _parallel(conn, False)
-    if unchanged:
-        columns = spec.unchanged_columns
-        conn.execute(f"INSERT INTO {ty} ({columns}) SELECT {columns} FROM {names['same']}")
     return unchanged
 
 
@@ -341,16 +359,23 @@ class _Counts:
     unchanged: int
 
 
-def _count(conn: psycopg.Connection[Any], spec: Spec, ty: str) -> _Counts:
+def _count(conn: psycopg.Connection[Any], spec: Spec, names: dict[str, str], *, same: bool) -> _Counts:
+    """The rows of ``ty`` by outcome, and the unchanged rows the fast path set aside (``same``)."""
     new = "NOT found" if spec.kind == "salary_funds" else "target_id IS NULL"
     row = conn.execute(
         f"""SELECT count(*), count(*) FILTER (WHERE errs <> ''), count(*) FILTER (WHERE errs = '' AND {new}),
                   count(*) FILTER (WHERE errs = '' AND NOT ({new}) AND NOT same),
                   count(*) FILTER (WHERE errs = '' AND same)
-           FROM {ty}"""
+           FROM {names["ty"]}"""
     ).fetchone()
     assert row is not None
-    return _Counts(*(int(v) for v in row))
+    counts = _Counts(*(int(v) for v in row))
+    if same:
+        row = conn.execute(f"SELECT count(*) FROM {names['same']}").fetchone()
+        set_aside = int(row[0]) if row else 0
+        counts.rows += set_aside
+        counts.unchanged += set_aside
+    return counts
 
 
 def _take(result: ImportResult, counts: _Counts, staged: Staged) -> None:
@@ -394,19 +419,29 @@ def _has_rows(conn: psycopg.Connection[Any], table: str) -> bool:
     return bool(row and row[0])
 
 
-def _mark_repeated_keys(conn: psycopg.Connection[Any], spec: Spec, ty: str, repeated: str) -> bool:
-    """Reject every row whose natural key the file repeats; True when there was one."""
+def _mark_repeated_keys(conn: psycopg.Connection[Any], spec: Spec, names: dict[str, str], *, same: bool) -> bool:
+    """Reject every row whose natural key the file repeats; True when there was one.
+
+    With ``same``, the rows the fast path set aside take part, and those whose key repeats move into ``ty``.
+    """
     # A self-join finds them in parallel workers (a GROUP BY runs in one process); the UPDATE touches only them.
+    ty, repeated = names["ty"], names["repeated"]
     key = {"employees": ["si"], "employers": ["unit"], "salary_funds": ["unit", "month"]}[spec.kind]
+    rows = f"(SELECT row, {', '.join(key)} FROM {ty} UNION ALL SELECT row, {', '.join(key)} FROM {names['same']})"
+    source = rows if same else ty
     same_key = " AND ".join(f"b.{k} = a.{k}" for k in key)
     _parallel(conn, True)
     cur = conn.execute(
-        f"CREATE UNLOGGED TABLE {repeated} AS SELECT DISTINCT a.row FROM {ty} a JOIN {ty} b ON {same_key} "
+        f"CREATE UNLOGGED TABLE {repeated} AS SELECT DISTINCT a.row FROM {source} a JOIN {source} b ON {same_key} "
         "AND b.row <> a.row"
     )
     _parallel(conn, False)
     if cur.rowcount <= 0:
         return False
+    if same:
+        columns = spec.unchanged_columns
+        moved = f"DELETE FROM {names['same']} WHERE row IN (SELECT row FROM {repeated}) RETURNING {columns}"
+        conn.execute(f"WITH moved AS ({moved}) INSERT INTO {ty} ({columns}) SELECT {columns} FROM moved")
     mark = f"ltrim(errs || ' {spec.key_column}:duplicate')"
     conn.execute(f"UPDATE {ty} SET errs = {mark} WHERE row IN (SELECT row FROM {repeated})")
     return True
