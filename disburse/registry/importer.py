@@ -209,7 +209,10 @@ def import_file(
     optimistic = big and counts.inserted == counts.rows
     if not optimistic and _mark_repeated_keys(conn, spec, names, same=unchanged > 0):
         counts = _count(conn, spec, names, same=unchanged > 0)
-    conn.execute(f"ANALYZE {names['ty']}")  # the steps below join it; without statistics the plans go wrong
+    if not optimistic:
+        # The steps below join it with stored rows; without statistics those plans go wrong. (A first load
+        # only scans it, and joins it with itself.)
+        conn.execute(f"ANALYZE {names['ty']}")
     lap("keys")
     _take(result, counts, staged)
 
@@ -301,7 +304,6 @@ def _check(
         return 0
 
     _parallel(conn, True)
-    conn.execute(f"ANALYZE {stage}")
     unchanged = 0
     rest = stage
     # The cells as they are: a cell that normalising would change (" 017", "Female") is not what is stored and
@@ -392,9 +394,10 @@ def _apply(
 ) -> None:
     """Write the new and changed rows, with the employees' possible-duplicate marks."""
     inserted, updated = result.inserted, result.updated
+    stored = _has_rows(conn, spec.table)
     if spec.kind == "employees":
         _find_duplicate_national_ids(
-            conn, names["ty"], names["dup"], anything_new=inserted + updated > 0, stored=_has_rows(conn, spec.table)
+            conn, names["ty"], names["dup"], anything_new=inserted + updated > 0, stored=stored
         )
         lap("duplicates")
     result.set_based_references = _write(conn, spec, names, inserted, updated)
@@ -403,7 +406,7 @@ def _apply(
         conn.execute(f"ANALYZE {spec.table}")
     lap("write")
     if spec.kind == "employees":
-        result.possible_duplicates = _flag_duplicates(conn, names["ty"], names["dup"])
+        result.possible_duplicates = _flag_duplicates(conn, names["ty"], names["dup"], stored=stored)
         lap("flag")
 
 
@@ -476,8 +479,14 @@ def _find_duplicate_national_ids(
     conn.execute(f"ANALYZE {dup}")
 
 
-def _flag_duplicates(conn: psycopg.Connection[Any], ty: str, dup: str) -> int:
-    """Mark every employee holding a duplicated national ID; return how many this import marked."""
+def _flag_duplicates(conn: psycopg.Connection[Any], ty: str, dup: str, *, stored: bool) -> int:
+    """Mark every employee holding a duplicated national ID; return how many this import marked.
+
+    New rows were marked as they were inserted; the others only need it when the table held anyone before.
+    """
+    if not stored:  # everyone is new: the partial index of the marked ones counts them
+        row = conn.execute("SELECT count(*) FROM employees WHERE possible_duplicate").fetchone()
+        return int(row[0]) if row else 0
     row = conn.execute(
         f"""SELECT count(*) FROM {ty} t
             WHERE t.errs = '' AND t.target_id IS NULL AND EXISTS (SELECT 1 FROM {dup} d WHERE d.nid = t.nid)"""
