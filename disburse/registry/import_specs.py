@@ -360,6 +360,19 @@ SELECTS = {"employees": _EMPLOYEE_SELECT, "employers": _EMPLOYER_SELECT, "salary
 SPECS = {spec.kind: spec for spec in (EMPLOYERS, EMPLOYEES, SALARY_FUNDS)}
 
 
+def _dirty(how: str, col: str, *, trim: bool) -> str:
+    """Whether :func:`_normal` would change the value: the same answer as ``_normal(...) IS DISTINCT FROM col``
+    (NULL for NULL), without building the normalised text."""
+    tests = [f"{col} = ''"]
+    if trim:
+        tests += [f"{col} LIKE ' %'", f"{col} LIKE '% '"]
+    if how in ("lower", "upper"):
+        tests.append(f'{col} <> {how}({col} COLLATE "C")')
+    elif how.startswith("code"):
+        tests.append(f"length({col}) < {int(how.removeprefix('code'))}")
+    return f"({' OR '.join(tests)})"
+
+
 def _not_blank(c: dict[str, str]) -> str:
     # A row whose cells are all empty is not a data row (spreadsheets leave such rows at the end).
     return f"num_nonnulls({', '.join(f'nullif({col}, {chr(39) * 2})' for col in c.values())}) > 0"
@@ -389,10 +402,8 @@ def raw_sql(spec: Spec, *, stage: str, c: dict[str, str], trim: bool = True) -> 
     without the cost of normalising every value wherever it is used. (So the typed check must not fail on any
     raw value, such as an empty string where normalising gives NULL: every cast there is guarded.)"""
     columns = _cells(spec, c)
-    dirty = " OR ".join(
-        f"{_normal(how, c[src], trim=trim)} IS DISTINCT FROM {c[src]}" for src, how in spec.normalise.values()
-    )
-    return f"SELECT row, {columns}, ({dirty}) AS dirty FROM {stage} WHERE {_not_blank(c)}"
+    dirty = " OR ".join(_dirty(how, c[src], trim=trim) for src, how in spec.normalise.values())
+    return f"SELECT row, {columns}, coalesce({dirty}, false) AS dirty FROM {stage} WHERE {_not_blank(c)}"
 
 
 def unchanged_sql(spec: Spec, *, cells: str, today: date) -> str | None:
