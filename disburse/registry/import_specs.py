@@ -7,9 +7,10 @@ with the row already stored under its natural key, so that the writes that follo
 rows. Messages for people are made in Python, for the rejected rows only (see :func:`describe`).
 
 Digit checks use ``ltrim(x, '0123456789') = ''`` rather than regular expressions: on a million rows each
-regular expression costs about a second, ``ltrim`` a fifth of that. Dates are looked up in a small table of
-every valid ISO date from 1900 to 2100 (one hash join gives validity and value without any cast that could
-fail).
+regular expression costs about a second, ``ltrim`` a fifth of that. (Not so for the bank account's 62 letters
+and digits, where ``ltrim`` walks the whole set for every character: a regular expression is cheaper there.)
+Dates are looked up in a small table of every valid ISO date from 1900 to 2100 (one hash join gives validity
+and value without any cast that could fail).
 """
 
 from __future__ import annotations
@@ -232,8 +233,7 @@ _EMPLOYEE_SELECT = f"""
              CASE WHEN n.bank IS NOT NULL AND b.code IS NULL THEN 'bank_code:bank_unknown'
                   WHEN n.bank IS NULL AND n.account IS NOT NULL THEN 'bank_code:bank_pair' END,
              CASE WHEN n.account IS NULL AND n.bank IS NOT NULL THEN 'bank_account:bank_pair'
-                  WHEN NOT (length(n.account) BETWEEN 4 AND 30 AND ltrim(n.account, '{ALNUM}{ALNUM.lower()}') = '')
-                  THEN 'bank_account:account_format' END
+                  WHEN NOT n.account ~ '^[0-9A-Za-z]{{{{4,30}}}}$' THEN 'bank_account:account_format' END
            ) AS errs
 """
 
