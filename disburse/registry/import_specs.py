@@ -103,8 +103,9 @@ class Spec:
     key_column: str
     insert: str
     update: str
-    #: SQL that locks the referenced rows of new rows (what the foreign-key triggers would do, set-based).
-    lock_references: list[str] = field(default_factory=list)
+    #: The tables new rows refer to, each with the condition (over ``{ty}``) that picks the referenced rows, or
+    #: None for a small reference table: what the foreign-key triggers would lock, locked set-based.
+    lock_references: list[tuple[str, str | None]] = field(default_factory=list)
     #: Optional fast path for re-imports: a SELECT over the file's cells ``{cells} n`` (:func:`cells_sql`) giving
     #: the :attr:`unchanged_columns` for every row whose cells equal, as text, a stored row that satisfies every
     #: rule; those rows skip the typed check (see :func:`unchanged_sql`).
@@ -166,11 +167,9 @@ EMPLOYEES = Spec(
             bank_account = t.account, updated_at = now()
         FROM {ty} t WHERE t.errs = '' AND t.target_id = e.id AND NOT t.same""",
     lock_references=[
-        "SELECT 1 FROM employers WHERE id IN (SELECT DISTINCT employer_id FROM {ty} "
-        "WHERE errs = '' AND target_id IS NULL) FOR KEY SHARE",
-        # The reference tables are small: all their rows, rather than a scan of the file for the few it names.
-        "SELECT 1 FROM districts FOR KEY SHARE",
-        "SELECT 1 FROM banks FOR KEY SHARE",
+        ("employers", "id IN (SELECT employer_id FROM {ty} WHERE errs = '' AND target_id IS NULL)"),
+        ("districts", None),
+        ("banks", None),
     ],
     # A stored employee satisfies the table's constraints (formats, statuses, stop date, employer, bank pair,
     # months, foreign keys); the rules the database does not hold are checked here: the province of the stored
@@ -271,7 +270,7 @@ EMPLOYERS = Spec(
         SET name = t.name, tax_code = t.tax, sector = t.sector, district_code = t.district, address = t.address,
             ui_joined_on = t.joined, email = t.email, phone = t.phone, updated_at = now()
         FROM {ty} t WHERE t.errs = '' AND t.target_id = e.id AND NOT t.same""",
-    lock_references=["SELECT 1 FROM districts FOR KEY SHARE"],
+    lock_references=[("districts", None)],
 )
 
 _SECTOR_LIST = ", ".join(f"'{s}'" for s in SECTORS)
@@ -333,10 +332,7 @@ SALARY_FUNDS = Spec(
         UPDATE salary_funds f SET ui_salary_fund_vnd = t.fund, ui_participants = t.people
         FROM {ty} t WHERE t.errs = '' AND t.found AND NOT t.same AND f.employer_id = t.employer_id
           AND f.month = t.month""",
-    lock_references=[
-        "SELECT 1 FROM employers WHERE id IN (SELECT DISTINCT employer_id FROM {ty} "
-        "WHERE errs = '' AND NOT found) FOR KEY SHARE",
-    ],
+    lock_references=[("employers", "id IN (SELECT employer_id FROM {ty} WHERE errs = '' AND NOT found)")],
 )
 
 _SALARY_SELECT = """

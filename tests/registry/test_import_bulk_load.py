@@ -1,6 +1,6 @@
 """A load that at least doubles the employees table builds its secondary indexes (and the SI code's unique
-constraint) after the insert, partial indexes excepted; smaller loads keep them. Either way the table ends with exactly the indexes and
-constraints the migrations define (tests/test_schema.py compares them with the models)."""
+constraint) after the insert, partial indexes excepted; smaller loads keep them. Either way the table ends with
+exactly the indexes and constraints the migrations define (tests/test_schema.py compares them with the models)."""
 
 from __future__ import annotations
 
