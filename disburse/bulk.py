@@ -8,6 +8,13 @@ import psycopg
 from psycopg import errors as pg_errors
 
 
+def session_connection() -> psycopg.Connection[Any]:
+    """The psycopg connection under the current SQLAlchemy session (its transaction), for COPY and bulk SQL."""
+    from disburse.extensions import db
+
+    return db.session.connection().connection.driver_connection  # type: ignore[return-value]
+
+
 def may_set_replication_role(conn: psycopg.Connection[Any]) -> bool:
     """Whether this role may set ``session_replication_role`` (a superuser, or PostgreSQL 15+
     ``GRANT SET ON PARAMETER session_replication_role``). Bulk writers use ``replica`` to skip per-row
@@ -21,4 +28,21 @@ def may_set_replication_role(conn: psycopg.Connection[Any]) -> bool:
         return False
     finally:
         conn.execute("RELEASE SAVEPOINT disburse_replication_role")
+    return True
+
+
+def analyze_if_stale(conn: psycopg.Connection[Any], table: str, *, drift: float = 0.2) -> bool:
+    """ANALYZE ``table`` when its statistics no longer describe it: never analysed, or its size changed by more
+    than ``drift`` since (a bulk load). Autovacuum would get there, but only after the commit and a nap, while
+    the statement that follows a load (the lists build after an import) needs them now. True when it analysed."""
+    row = conn.execute(
+        "SELECT reltuples, relpages, pg_relation_size(oid) / current_setting('block_size')::int "
+        "FROM pg_class WHERE oid = %s::regclass",
+        (table,),
+    ).fetchone()
+    assert row is not None
+    reltuples, relpages, pages = float(row[0]), int(row[1]), int(row[2])
+    if reltuples >= 0 and abs(pages - relpages) <= drift * max(relpages, 1):
+        return False
+    conn.execute(f"ANALYZE {table}")
     return True

@@ -22,12 +22,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-import psycopg
 from sqlalchemy import TextClause, text
 
-from disburse.bulk import may_set_replication_role
+from disburse.bulk import analyze_if_stale, may_set_replication_role, session_connection
 from disburse.claims.states import ClaimState
 from disburse.extensions import db
 from disburse.programs.calendar import add_working_days, programme_today
@@ -128,7 +126,7 @@ def _events_skip_reference_triggers() -> bool:
     """
     if db.session.execute(_EVENT_INSERT_TRIGGERS).scalar_one():
         return False
-    conn: psycopg.Connection[Any] = db.session.connection().connection.driver_connection  # type: ignore[assignment]
+    conn = session_connection()
     return may_set_replication_role(conn)
 
 
@@ -186,6 +184,10 @@ def build_lists(
     list_range = _list_range_statement(assessment_sql(ProgramRules.from_program(program)))
     db.session.flush()
     db.session.execute(_LOCK, {"program_id": program.id})
+    # Plans over a registry that an import has just filled need its statistics (the import leaves them).
+    conn = session_connection()
+    for table in ("employers", "employees", "salary_funds"):
+        analyze_if_stale(conn, table)
     # The rollup trigger's grouping, the RETURNING buffers and the reductions' join work in memory instead of
     # spilling to temporary files; restored before returning (SET LOCAL would outlive us until the commit).
     saved_work_mem = db.session.execute(_GET_WORK_MEM).scalar_one()

@@ -59,7 +59,7 @@ import psycopg
 from flask import current_app
 from psycopg import errors as pg_errors
 
-from disburse.bulk import may_set_replication_role
+from disburse.bulk import may_set_replication_role, session_connection
 from disburse.extensions import db
 from disburse.registry.import_read import RowProblem, Staged, UnusableFile, stage_file
 from disburse.registry.import_specs import (
@@ -169,7 +169,7 @@ def import_file(
     spec = SPECS[normalise_kind(kind)]
     result = ImportResult(kind=spec.kind, strict=strict)
     db.session.flush()
-    conn: psycopg.Connection[Any] = db.session.connection().connection.driver_connection  # type: ignore[assignment]
+    conn = session_connection()
     today = programme_today()
     tag = secrets.token_hex(6)
     roles = ("stage", "norm", "same", "dirty", "ty", "repeated", "dates", "months", "dup")
@@ -400,10 +400,9 @@ def _apply(
             conn, names["ty"], names["dup"], anything_new=inserted + updated > 0, stored=stored
         )
         lap("duplicates")
+    # No ANALYZE of the table here: the lists build, which plans over it next, refreshes statistics that a load
+    # has made stale (disburse.bulk.analyze_if_stale), and autovacuum does after the commit.
     result.set_based_references = _write(conn, spec, names, inserted, updated)
-    if inserted >= 50_000:
-        # Fresh statistics for the next statements (and the lists build that usually follows a big import).
-        conn.execute(f"ANALYZE {spec.table}")
     lap("write")
     if spec.kind == "employees":
         result.possible_duplicates = _flag_duplicates(conn, names["ty"], names["dup"], stored=stored)

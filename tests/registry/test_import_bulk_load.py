@@ -83,3 +83,17 @@ def test_a_first_load_that_repeats_a_key_rejects_both_rows_and_writes_the_rest(
     # Whatever was dropped for the bulk load is back.
     assert count("SELECT count(*) FROM pg_constraint WHERE conname = 'uq_employees_si_code'") == 1
     assert count("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_employees_national_id'") == 1
+
+
+def test_statistics_made_stale_by_a_load_are_refreshed_before_the_lists_build_plans(tmp_path, db_session):
+    from disburse.bulk import analyze_if_stale
+
+    conn = db_session.connection().connection.driver_connection
+    db_session.execute(text("ANALYZE employees"))
+    assert analyze_if_stale(conn, "employees") is False  # just analysed
+    unit = seed_employer(tmp_path)
+    _import(tmp_path, unit, 3000, "load.csv")  # the import leaves the statistics to whoever plans next
+    stored = count("SELECT count(*) FROM employees")
+    assert analyze_if_stale(conn, "employees") is True
+    assert count("SELECT reltuples::bigint FROM pg_class WHERE oid = 'employees'::regclass") == stored
+    assert analyze_if_stale(conn, "employees") is False
