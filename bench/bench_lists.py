@@ -18,7 +18,7 @@ and ``salary_funds`` (deterministic: ``setseed``), then measures in the same run
   one ``claim_events`` row per claim (set-based foreign-key guarantee), rollup triggers, and the employer
   reductions (12 months × employers).
 * **build_lists, events through the FK triggers** (orientation, ``--fk-variant``): the same with
-  ``skip_event_fk_triggers=False``, to show what the replica-role events save.
+  ``skip_fk_triggers=False``, to show what the replica-role events save.
 
 Between runs ``claims``, ``claim_events``, ``claim_counters`` and ``reductions`` are truncated and a CHECKPOINT is
 taken, so every run starts from the same state. Each run's rows are checked to be identical to the baseline's
@@ -214,7 +214,7 @@ def generate(url: str, employees: int, employers: int) -> dict[str, int]:
     return dict(zip(keys, (int(c) for c in counts), strict=True))
 
 
-def run_build(app: Any, employee_span: int, *, skip_event_fk_triggers: bool = True) -> tuple[float, dict[str, Any]]:
+def run_build(app: Any, employee_span: int, *, skip_fk_triggers: bool = True) -> tuple[float, dict[str, Any]]:
     from sqlalchemy import select
 
     from disburse.claims.lists import build_lists
@@ -229,7 +229,7 @@ def run_build(app: Any, employee_span: int, *, skip_event_fk_triggers: bool = Tr
             program,
             today=LISTED_ON,
             progress=lambda d, t: marks.append((time.perf_counter(), d)),
-            skip_event_fk_triggers=skip_event_fk_triggers,
+            skip_fk_triggers=skip_fk_triggers,
         )
         db.session.commit()
         elapsed = time.perf_counter() - started
@@ -240,7 +240,7 @@ def run_build(app: Any, employee_span: int, *, skip_event_fk_triggers: bool = Tr
         "claims_created": result.claims_created,
         "reductions_created": result.reductions_created,
         "employers_listed": result.employers_listed,
-        "set_based_events": result.set_based_events,
+        "set_based_references": result.set_based_references,
     }
 
 
@@ -328,8 +328,8 @@ def main() -> None:
                     finally:
                         execute(libpq, COUNTER_TRIGGER.format("ENABLE"))
                 else:
-                    elapsed, summary = run_build(app, employee_span, skip_event_fk_triggers=kind == "build")
-                    assert summary["set_based_events"] is (kind == "build"), summary
+                    elapsed, summary = run_build(app, employee_span, skip_fk_triggers=kind == "build")
+                    assert summary["set_based_references"] is (kind == "build"), summary
                     claims_phase[kind].append(summary["claims_phase_s"])
                     reductions = int(scalar_row(libpq, "SELECT count(*) FROM reductions")[0])
                     events = scalar_row(libpq, "SELECT count(*) FROM claim_events")[0]
@@ -379,7 +379,7 @@ def main() -> None:
         if args.fk_variant:
             fk_ratio = statistics.median(paired("build_fk", "baseline"))
             fk_line = (
-                f"\nThe same build with its events through the foreign-key triggers (`skip_event_fk_triggers=False`): "
+                f"\nThe same build with its events through the foreign-key triggers (`skip_fk_triggers=False`): "
                 f"median {median['build_fk']:.2f} s, {fk_ratio:.2f}× the baseline (paired median)."
             )
         table = "\n".join(rows)

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from disburse.claims.cli import lists_cli
 from disburse.claims.lists import build_lists
@@ -341,15 +341,15 @@ def replication_role(db_session) -> str:
     return db_session.execute(text("SELECT current_setting('session_replication_role')")).scalar_one()
 
 
-def test_bulk_events_skip_only_their_own_fk_triggers_and_the_fk_still_holds(db_session):
+def test_bulk_claims_and_events_skip_only_their_own_fk_triggers_and_the_fks_still_hold(db_session):
     employer = create_employer()
     for months in (3, 30, 130):
         create_employee(employer_id=employer.id, unused_months=months)
 
     result = build_lists(nq116(), today=LISTED_ON, batch=2)
 
-    # The test role is a superuser: the events took the set-based path, and the claims insert kept its triggers.
-    assert result.set_based_events is True
+    # The test role is a superuser: claims and events took the set-based path; the rollup trigger still fired.
+    assert result.set_based_references is True
     assert replication_role(db_session) == "origin"
     assert counters(db_session) == grouped_claims(db_session)
     assert sum(row[4] for row in counters(db_session)) == 3
@@ -365,15 +365,39 @@ def test_bulk_events_skip_only_their_own_fk_triggers_and_the_fk_still_holds(db_s
                     f"VALUES ({values}, 'create', NULL, 'listed')"
                 )
             )
+    program = nq116()
+    with pytest.raises(IntegrityError, match="fk_claims_employee_id"), db_session.begin_nested():
+        db_session.execute(
+            text(
+                "INSERT INTO claims (program_id, employee_id, employer_id, district_code, track, support_group, "
+                "unused_months, amount_vnd, state, reasons) "
+                f"VALUES ({program.id}, -1, {employer.id}, '{employer.district_code}', 'A', 'A', 3, 1800000, "
+                "'listed', '{{}}')"
+            )
+        )
+
+
+def test_rollups_and_history_guards_fire_under_the_replica_role_too(db_session):
+    """The bulk writers' replica role skips ordinary triggers: these are ENABLE ALWAYS (migration 0005)."""
+    create_employee(unused_months=30)
+    build_lists(nq116(), today=LISTED_ON)
+    db_session.execute(text("SET LOCAL session_replication_role = replica"))
+    try:
+        with pytest.raises(DBAPIError, match="append-only"), db_session.begin_nested():
+            db_session.execute(text("UPDATE claim_events SET action = 'edited'"))
+        db_session.execute(text("UPDATE claims SET state = 'employer_confirmed'"))
+        assert counters(db_session) == grouped_claims(db_session)
+    finally:
+        db_session.execute(text("SET LOCAL session_replication_role = origin"))
 
 
 def test_events_through_the_triggers_are_the_same(db_session):
     for months in (0, 12, 50):
         create_employee(unused_months=months)
 
-    result = build_lists(nq116(), today=LISTED_ON, batch=2, skip_event_fk_triggers=False)
+    result = build_lists(nq116(), today=LISTED_ON, batch=2, skip_fk_triggers=False)
 
-    assert result.set_based_events is False
+    assert result.set_based_references is False
     assert result.claims_created == 3
     events = db_session.scalars(select(ClaimEvent)).all()
     assert sorted(e.claim_id for e in events) == sorted(c.id for c in claims_by_employee(db_session).values())
@@ -391,7 +415,7 @@ def test_a_role_that_may_not_set_the_replication_role_gets_checked_events(db_ses
     db_session.execute(text(f"SET LOCAL ROLE {role}"))
     try:
         result = build_lists(program, today=LISTED_ON)
-        assert result.set_based_events is False
+        assert result.set_based_references is False
         assert result.claims_created == 2
         assert count(db_session, ClaimEvent) == 2
         assert counters(db_session) == grouped_claims(db_session)
