@@ -4,11 +4,12 @@ The shape, for a file of any size:
 
 1. **Stage** (import_read): the file's cells, as text, into an UNLOGGED staging table, numbered by
    spreadsheet row. CSV bytes go to PostgreSQL's own CSV parser through COPY.
-2. **Check** (import_specs): one ``CREATE TABLE … AS SELECT`` types every value, looks every code up and
-   compares each good row with the stored one; a GROUP BY finds natural keys repeated in the file. On the
-   re-import of a big file, a first join picks out the rows that say, as text, exactly what is stored (the
-   fast path, :func:`import_specs.unchanged_sql`): a stored row met every rule when it was written, so those rows
-   skip the typed check, which is most of the work; the others are checked in full.
+2. **Check** (import_specs, :func:`_check`): one ``CREATE TABLE … AS SELECT`` types every value, looks every
+   code up and compares each good row with the stored one; a self-join finds natural keys repeated in the file.
+   On the re-import of a big file, a first join picks out the rows that say, as text, exactly what is stored
+   (the fast path, :func:`import_specs.unchanged_sql`): a stored row met every rule when it was written, so those
+   rows skip the typed check, which is most of the work; the others are checked in full. Clean cells are checked
+   as they are, and only the rows that needed normalising are checked again normalised.
 3. **Write**: a plain INSERT of the new rows and an UPDATE of the rows whose values differ, nothing else, so
    re-importing a file changes nothing (not even ``updated_at``) and a corrected file updates only what changed.
 4. **Report**: one errors-file line per failed rule, with the spreadsheet row, the column, the value and a
@@ -38,7 +39,9 @@ done) before the insert. Without the privilege the plain INSERT runs and the tri
 
 Bulk loads: a load that at least doubles the table (the first load of a province or of the nation) drops the
 table's secondary indexes and unreferenced unique constraints, inserts, and builds them again, which is cheaper
-than maintaining them row by row (:data:`REBUILD_INDEXES_FROM`).
+than maintaining them row by row (:data:`REBUILD_INDEXES_FROM`). When every row of a big file is new and good,
+the natural key's unique index finds a key the file repeats; only then are the keys marked and the write redone.
+Statistics are left to whoever plans over the table next (the lists build refreshes stale ones) and autovacuum.
 """
 
 from __future__ import annotations
