@@ -276,7 +276,8 @@ def _create_lookups(conn: psycopg.Connection[Any], dates: str, months: str, *, a
         conn.execute(f"ANALYZE {months}")
 
 
-#: The optimistic check (:func:`_check`) is taken when at most this share of a sample of rows is dirty.
+#: The raw cells of a big file are checked as they are (:func:`_check`) when at most this share of a sample of its
+#: rows needs normalising.
 DIRTY_SHARE = 0.1
 
 
