@@ -72,6 +72,12 @@ class _Bar:
         if done > self.bar.n:
             self.bar.update(done - self.bar.n)
 
+    STEPS = {"check": "Kiểm tra / Checking", "write": "Ghi / Writing", "report": "Báo lỗi / Reporting"}
+
+    def step(self, name: str) -> None:
+        if self.bar is not None:
+            self.bar.set_description(self.STEPS.get(name, name))
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
@@ -81,7 +87,7 @@ def run_import(kind: str, file: Path, errors: Path | None, strict: bool) -> None
     tty = sys.stdout.isatty()
     bar = _Bar(tty)
     try:
-        result = import_file(kind, file, errors_out=errors, strict=strict, progress=bar)
+        result = import_file(kind, file, errors_out=errors, strict=strict, progress=bar, on_step=bar.step)
     except UnusableFile as exc:
         bar.close()
         db.session.rollback()

@@ -340,3 +340,16 @@ def test_a_big_file_takes_the_parallel_path_with_the_same_rules(db_session: Sess
         text("SELECT district_code FROM employees WHERE si_code = :s"), {"s": rows[20_000]["si_code"]}
     ).scalar_one()
     assert district == "017"
+
+
+def test_the_steps_after_reading_are_announced(db_session: Session, tmp_path: Path) -> None:
+    """A progress display sits at 100% once the file is read: the importer names each step that follows."""
+    unit = seed_employer(tmp_path)
+    good = write_csv(tmp_path / "good.csv", "employees", [employee_row(unit)])
+    steps: list[str] = []
+    import_file("employees", good, on_step=steps.append)
+    assert steps == ["check", "write", "report"]
+    bad = write_csv(tmp_path / "bad.csv", "employees", [employee_row(unit, si_code="12")])
+    steps.clear()
+    import_file("employees", bad, strict=True, on_step=steps.append)
+    assert steps == ["check", "report"]  # --strict with a rejected row writes nothing
