@@ -372,7 +372,7 @@ def test_bulk_claims_and_events_skip_only_their_own_fk_triggers_and_the_fks_stil
                 "INSERT INTO claims (program_id, employee_id, employer_id, district_code, track, support_group, "
                 "unused_months, amount_vnd, state, reasons) "
                 f"VALUES ({program.id}, -1, {employer.id}, '{employer.district_code}', 'A', 'A', 3, 1800000, "
-                "'listed', '{{}}')"
+                "'listed', '{}')"
             )
         )
 
