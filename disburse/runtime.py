@@ -167,7 +167,9 @@ def exit_on_signals() -> None:
     signal.signal(signal.SIGTERM, _exit)
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, _exit)
-    # SIGINT already raises KeyboardInterrupt, which unwinds and runs atexit handlers.
+    # SIGINT raises KeyboardInterrupt, which unwinds and runs atexit handlers, unless the process inherited it
+    # ignored (a shell starts background jobs that way): then Ctrl-C or `kill -INT` would do nothing at all.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def default_instance_path() -> Path:

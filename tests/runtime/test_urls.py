@@ -19,3 +19,25 @@ def test_unix_socket_redis_urls_for_each_client():
     tcp = "redis://127.0.0.1:6379/0"
     assert runtime.celery_broker_url(tcp) == tcp
     assert runtime.limiter_storage_url(tcp) == tcp
+
+
+def test_signals_stop_the_process_even_when_sigint_was_inherited_ignored() -> None:
+    """A shell starts background jobs with SIGINT ignored; `disburse up` must still stop on Ctrl-C / kill -INT."""
+    import subprocess
+    import sys
+
+    code = (
+        "import signal\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "from disburse import runtime\n"
+        "runtime.exit_on_signals()\n"
+        "assert signal.getsignal(signal.SIGINT) is signal.default_int_handler\n"
+        "try:\n"
+        "    signal.raise_signal(signal.SIGINT)\n"
+        "except KeyboardInterrupt:\n"
+        "    raise SystemExit(3)\n"
+    )
+    done = subprocess.run(  # noqa: S603 - our interpreter, fixed arguments
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 3, done.stderr
