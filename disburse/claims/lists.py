@@ -251,7 +251,7 @@ def build_lists(
         if progress is not None:
             progress(employee_total + done, total)
 
-    reductions = book_reductions(program, progress=employer_progress)
+    reductions = book_reductions(program, progress=employer_progress, skip_fk_triggers=skip_fk_triggers)
     result.reductions_created = reductions.created
     result.reductions_updated = reductions.updated
     result.reductions_removed = reductions.removed

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
+from disburse.bulk import may_set_replication_role, session_connection
 from disburse.extensions import db
 from disburse.programs.models import Program
 
@@ -22,8 +23,9 @@ EMPLOYER_BATCH = 50_000
 Progress = Callable[[int, int | None], None]
 
 # The amount is (fund × Δbp + 5,000) div 10,000: half up, exact, in bigint (fund < 10^15 VND keeps it in range).
-_BOOK = text(
-    """
+# {locking}: the employers read are locked as the reductions' foreign-key trigger would lock them, on the
+# set-based path (:func:`_may_skip_reference_triggers`).
+_BOOK = """
     WITH booked AS (
         INSERT INTO reductions AS d (program_id, employer_id, month, ui_salary_fund_vnd, ui_participants,
                                      normal_rate_bp, reduced_rate_bp, amount_vnd)
@@ -36,6 +38,7 @@ _BOOK = text(
                            AND f.month >= p.reduction_start_month
                            AND f.month < p.reduction_start_month + make_interval(months => p.reduction_months)
         WHERE p.id = :program_id
+        {locking}
         ON CONFLICT (program_id, employer_id, month) DO UPDATE
         SET ui_salary_fund_vnd = EXCLUDED.ui_salary_fund_vnd,
             ui_participants = EXCLUDED.ui_participants,
@@ -51,7 +54,22 @@ _BOOK = text(
     )
     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM booked
     """
+
+# Ordinary triggers of reductions that replica role would skip on INSERT or UPDATE.
+_SKIPPED_TRIGGERS = text(
+    "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'reductions'::regclass AND NOT tgisinternal "
+    "AND tgtype & (4 | 16) <> 0 AND tgenabled <> 'A'"
 )
+
+
+def _may_skip_reference_triggers() -> bool:
+    """Whether the reductions may be written without their per-row foreign-key triggers: the same guarantee is
+    given set-based (the employers read are locked ``FOR KEY SHARE`` as they are read, the program before), when
+    this role may set ``session_replication_role`` and no ordinary trigger of the table would be skipped."""
+    if db.session.execute(_SKIPPED_TRIGGERS).scalar_one():
+        return False
+    return may_set_replication_role(session_connection())
+
 
 # An employer reclassified into an excluded sector (a corrected employer import) keeps no reduction.
 _UNBOOK_EXCLUDED = text(
@@ -70,6 +88,8 @@ class ReductionsResult:
     updated: int = 0
     #: Rows of employers that have since been classified into an excluded sector.
     removed: int = 0
+    #: Whether the rows skipped the per-row foreign-key triggers (:func:`_may_skip_reference_triggers`).
+    set_based_references: bool = False
 
 
 def employer_id_span() -> tuple[int, int] | None:
@@ -83,21 +103,33 @@ def book_reductions(
     *,
     batch: int = EMPLOYER_BATCH,
     progress: Progress | None = None,
+    skip_fk_triggers: bool = True,
 ) -> ReductionsResult:
     """Insert or refresh the reduction rows of every eligible employer for the programme's reduction months.
 
     Excluded-sector employers get none (and lose any they had); months without a salary-fund row get none.
     ``progress(done, total)`` is called after each id range with employer ids covered so far.
+    ``skip_fk_triggers=False`` keeps the per-row foreign-key triggers even when the set-based path is allowed.
     """
     db.session.flush()
     result = ReductionsResult()
+    set_based = skip_fk_triggers and _may_skip_reference_triggers()
+    result.set_based_references = set_based
+    book = text(_BOOK.format(locking="FOR KEY SHARE OF r" if set_based else ""))
+    if set_based:
+        db.session.execute(text("SELECT 1 FROM programs WHERE id = :p FOR KEY SHARE"), {"p": program.id})
     span = employer_id_span()
     if span is not None:
         first, last = span
         total = last - first + 1
         for lo in range(first, last + 1, batch):
             hi = min(lo + batch - 1, last)
-            created, updated = db.session.execute(_BOOK, {"program_id": program.id, "lo": lo, "hi": hi}).one()
+            # An error aborts the transaction, which also undoes the replica role.
+            if set_based:
+                db.session.execute(text("SET LOCAL session_replication_role = replica"))
+            created, updated = db.session.execute(book, {"program_id": program.id, "lo": lo, "hi": hi}).one()
+            if set_based:
+                db.session.execute(text("SET LOCAL session_replication_role = origin"))
             result.created += int(created)
             result.updated += int(updated)
             if progress is not None:

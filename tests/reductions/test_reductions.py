@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 from disburse.reductions.models import Reduction
 from disburse.reductions.service import book_reductions, reduction_amount
@@ -135,3 +136,30 @@ def test_small_batches_cover_every_employer(db_session):
 def test_negative_fund_is_refused_by_the_pure_rule():
     with pytest.raises(ValueError):
         reduction_amount(-1, 100, 0)
+
+
+def test_bulk_booking_skips_only_its_own_fk_triggers_and_the_fk_still_holds(db_session):
+    employers = [create_employer() for _ in range(3)]
+    for employer in employers:
+        create_salary_fund(employer, OCT_2021, 10_000_000 * employer.id)
+    program = nq116()
+    savepoint = db_session.begin_nested()
+    checked = book_reductions(program, batch=2, skip_fk_triggers=False)
+    checked_rows = {key: (r.amount_vnd, r.ui_participants) for key, r in rows(db_session).items()}
+    savepoint.rollback()
+
+    result = book_reductions(program, batch=2)
+
+    # The test role is a superuser: the set-based path, with the same rows as through the triggers.
+    assert (checked.set_based_references, result.set_based_references) == (False, True)
+    assert {key: (r.amount_vnd, r.ui_participants) for key, r in rows(db_session).items()} == checked_rows
+    assert db_session.execute(text("SELECT current_setting('session_replication_role')")).scalar_one() == "origin"
+    # An ordinary insert afterwards is still checked by the foreign key.
+    with pytest.raises(IntegrityError, match="fk_reductions_employer_id"), db_session.begin_nested():
+        db_session.execute(
+            text(
+                "INSERT INTO reductions (program_id, employer_id, month, ui_salary_fund_vnd, ui_participants, "
+                f"normal_rate_bp, reduced_rate_bp, amount_vnd) VALUES ({program.id}, -1, DATE '2021-10-01', 1, 1, "
+                "100, 0, 0)"
+            )
+        )
