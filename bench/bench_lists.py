@@ -393,7 +393,7 @@ runs alternate in one process; tables truncated, VACUUM and CHECKPOINT before ea
 - Machine: {info["nproc"]} CPUs ({info["cpu"]}), {info["ram_gb"]} GB RAM, PostgreSQL {pg_version}
   (shared_buffers {settings["shared_buffers"]}, max_wal_size {settings["max_wal_size"]},
   synchronous_commit {settings["synchronous_commit"]}, work_mem {settings["work_mem"]}; the build raises work_mem
-  for itself); shared machine, other jobs running.
+  for itself); load average {os.getloadavg()[0]:.1f} as the runs ended.
 - Data: {data["employers"]:,} employers (largest {data["largest_employer"]:,} employees), {data["employees"]:,}
   employees ({data["participating"]:,} participating), {data["salary_fund_rows"]:,} salary-fund rows; each run
   writes {claims:,} claims; the build also writes {claims:,} claim events and {reductions:,} reduction rows.
