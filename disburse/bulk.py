@@ -31,6 +31,19 @@ def may_set_replication_role(conn: psycopg.Connection[Any]) -> bool:
     return True
 
 
+def may_skip_reference_triggers(conn: psycopg.Connection[Any], *tables: str) -> bool:
+    """Whether a bulk writer may write ``tables`` under ``session_replication_role = replica``, skipping only
+    their per-row foreign-key triggers (after giving the same guarantee set-based): the role may set it, and no
+    ordinary trigger of those tables would be skipped with them (only ``ENABLE ALWAYS`` ones fire in that mode)."""
+    row = conn.execute(
+        "SELECT count(*) FROM pg_trigger WHERE tgrelid = ANY(%s::regclass[]) AND NOT tgisinternal AND tgenabled <> 'A'",
+        (list(tables),),
+    ).fetchone()
+    if row is None or row[0]:
+        return False
+    return may_set_replication_role(conn)
+
+
 def analyze_if_stale(conn: psycopg.Connection[Any], table: str, *, drift: float = 0.2) -> bool:
     """ANALYZE ``table`` when its statistics no longer describe it: never analysed, or its size changed by more
     than ``drift`` since (a bulk load). Autovacuum would get there, but only after the commit and a nap, while

@@ -25,7 +25,7 @@ from datetime import date
 
 from sqlalchemy import TextClause, text
 
-from disburse.bulk import analyze_if_stale, may_set_replication_role, session_connection
+from disburse.bulk import analyze_if_stale, may_skip_reference_triggers, session_connection
 from disburse.claims.states import ClaimState
 from disburse.extensions import db
 from disburse.programs.calendar import add_working_days, programme_today
@@ -113,12 +113,6 @@ _CREATE_EVENTS = text(
     """
 )
 
-# Triggers that would be skipped on an INSERT into claims or claim_events under replica role: ordinary ones
-# (foreign keys are internal) not set ENABLE ALWAYS. The rollups of claims are ENABLE ALWAYS (migration 0005).
-_SKIPPED_INSERT_TRIGGERS = text(
-    "SELECT count(*) FROM pg_trigger WHERE tgrelid IN ('claims'::regclass, 'claim_events'::regclass) "
-    "AND NOT tgisinternal AND tgtype & 4 <> 0 AND tgenabled <> 'A'"
-)
 _REPLICA = text("SET LOCAL session_replication_role = replica")
 _ORIGIN = text("SET LOCAL session_replication_role = origin")
 # What the claims' foreign-key triggers would lock besides the employees and employers read (the statement locks
@@ -138,14 +132,9 @@ def _may_skip_reference_triggers() -> bool:
     statement reads (employee, employer, the employer's district, the employee's bank, the program), which are
     locked as they are read or before (:data:`_LOCK_REFERENCES`); every event's ``claim_id`` comes from the
     ``RETURNING`` of a claim inserted by this very transaction (nobody else can see, lock or delete it before we
-    commit) and ``actor_id`` is NULL. What remains is the privilege to set ``session_replication_role``
-    (superuser, or PostgreSQL 15's ``GRANT SET ON PARAMETER``) and that no ordinary trigger of either table
-    would be skipped on INSERT.
+    commit) and ``actor_id`` is NULL. The rollup triggers of claims are ENABLE ALWAYS (migration 0005).
     """
-    if db.session.execute(_SKIPPED_INSERT_TRIGGERS).scalar_one():
-        return False
-    conn = session_connection()
-    return may_set_replication_role(conn)
+    return may_skip_reference_triggers(session_connection(), "claims", "claim_events")
 
 
 @dataclass

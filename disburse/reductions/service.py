@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
-from disburse.bulk import may_set_replication_role, session_connection
+from disburse.bulk import may_skip_reference_triggers, session_connection
 from disburse.extensions import db
 from disburse.programs.models import Program
 
@@ -55,20 +55,11 @@ _BOOK = """
     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM booked
     """
 
-# Ordinary triggers of reductions that replica role would skip on INSERT or UPDATE.
-_SKIPPED_TRIGGERS = text(
-    "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'reductions'::regclass AND NOT tgisinternal "
-    "AND tgtype & (4 | 16) <> 0 AND tgenabled <> 'A'"
-)
-
 
 def _may_skip_reference_triggers() -> bool:
     """Whether the reductions may be written without their per-row foreign-key triggers: the same guarantee is
-    given set-based (the employers read are locked ``FOR KEY SHARE`` as they are read, the program before), when
-    this role may set ``session_replication_role`` and no ordinary trigger of the table would be skipped."""
-    if db.session.execute(_SKIPPED_TRIGGERS).scalar_one():
-        return False
-    return may_set_replication_role(session_connection())
+    given set-based (the employers read are locked ``FOR KEY SHARE`` as they are read, the program before)."""
+    return may_skip_reference_triggers(session_connection(), "reductions")
 
 
 # An employer reclassified into an excluded sector (a corrected employer import) keeps no reduction.

@@ -62,7 +62,7 @@ import psycopg
 from flask import current_app
 from psycopg import errors as pg_errors
 
-from disburse.bulk import may_set_replication_role, session_connection
+from disburse.bulk import may_skip_reference_triggers, session_connection
 from disburse.extensions import db
 from disburse.registry.import_read import RowProblem, Staged, UnusableFile, stage_file
 from disburse.registry.import_specs import (
@@ -565,7 +565,7 @@ def _write(conn: psycopg.Connection[Any], spec: Spec, names: dict[str, str], ins
         rebuild = _rebuild_indexes_after(conn, spec.table, inserted)
         for drop, _create in rebuild:
             conn.execute(drop)
-        set_based = _may_skip_reference_triggers(conn, spec.table)
+        set_based = may_skip_reference_triggers(conn, spec.table)
         if set_based:
             _lock_references(conn, spec, names["ty"], inserted)
             # An error here aborts the transaction (or the savepoint), which also undoes this setting.
@@ -597,16 +597,6 @@ def _lock_references(conn: psycopg.Connection[Any], spec: Spec, ty: str, inserte
 def _fewer_rows(conn: psycopg.Connection[Any], table: str, than: int) -> bool:
     row = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT %s) s", (than,)).fetchone()
     return row is not None and int(row[0]) < than
-
-
-def _may_skip_reference_triggers(conn: psycopg.Connection[Any], table: str) -> bool:
-    """True when the table has only foreign-key triggers and this role may set session_replication_role."""
-    row = conn.execute(
-        "SELECT count(*) FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal", (table,)
-    ).fetchone()
-    if row is None or row[0]:
-        return False
-    return may_set_replication_role(conn)
 
 
 # -------------------------------------------------------------------------------------------------- errors

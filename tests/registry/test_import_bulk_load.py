@@ -97,3 +97,22 @@ def test_statistics_made_stale_by_a_load_are_refreshed_before_the_lists_build_pl
     assert analyze_if_stale(conn, "employees") is True
     assert count("SELECT reltuples::bigint FROM pg_class WHERE oid = 'employees'::regclass") == stored
     assert analyze_if_stale(conn, "employees") is False
+
+
+def test_an_ordinary_trigger_keeps_a_bulk_writer_on_the_checked_path(db_session):
+    """The replica role would skip ordinary triggers along with the foreign keys: only ENABLE ALWAYS ones may
+    stand on a table a bulk writer writes set-based (shared by the import, the lists build and the reductions)."""
+    from disburse.bulk import may_skip_reference_triggers
+
+    conn = db_session.connection().connection.driver_connection
+    assert may_skip_reference_triggers(conn, "employees", "claims", "claim_events", "reductions") is True
+    db_session.execute(
+        text(
+            "CREATE FUNCTION pg_temp.noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; "
+            "CREATE TRIGGER audit_me BEFORE INSERT ON reductions FOR EACH ROW EXECUTE FUNCTION pg_temp.noop()"
+        )
+    )
+    assert may_skip_reference_triggers(conn, "reductions") is False
+    assert may_skip_reference_triggers(conn, "employees") is True
+    db_session.execute(text("ALTER TABLE reductions ENABLE ALWAYS TRIGGER audit_me"))
+    assert may_skip_reference_triggers(conn, "reductions") is True
