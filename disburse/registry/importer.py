@@ -204,7 +204,6 @@ def import_file(
     step = on_step or (lambda _name: None)
     step("check")
     unchanged = _check(conn, spec, staged, names, today, big=big)
-    result.fast_unchanged = unchanged
     lap("check")
     counts = _count(conn, spec, names, same=unchanged > 0)
     if not counts.rows:
@@ -371,6 +370,8 @@ class _Counts:
     inserted: int
     updated: int
     unchanged: int
+    #: Of the unchanged, those the fast path set aside.
+    set_aside: int = 0
 
 
 def _count(conn: psycopg.Connection[Any], spec: Spec, names: dict[str, str], *, same: bool) -> _Counts:
@@ -386,9 +387,9 @@ def _count(conn: psycopg.Connection[Any], spec: Spec, names: dict[str, str], *, 
     counts = _Counts(*(int(v) for v in row))
     if same:
         row = conn.execute(f"SELECT count(*) FROM {names['same']}").fetchone()
-        set_aside = int(row[0]) if row else 0
-        counts.rows += set_aside
-        counts.unchanged += set_aside
+        counts.set_aside = int(row[0]) if row else 0
+        counts.rows += counts.set_aside
+        counts.unchanged += counts.set_aside
     return counts
 
 
@@ -397,8 +398,9 @@ def _take(result: ImportResult, counts: _Counts, staged: Staged) -> None:
     result.rejected = counts.rejected + len(staged.problems)
     if result.applied:
         result.inserted, result.updated, result.unchanged = counts.inserted, counts.updated, counts.unchanged
+        result.fast_unchanged = counts.set_aside
     else:
-        result.inserted = result.updated = result.unchanged = 0
+        result.inserted = result.updated = result.unchanged = result.fast_unchanged = 0
 
 
 def _apply(
