@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from disburse.extensions import db
 from disburse.registry import importer
 from disburse.registry.import_specs import EMPLOYEE_COLUMNS
 from tests.registry.test_import_support import employee_row, seed_employer, write_csv
@@ -49,7 +50,7 @@ def fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _table(codes: list[str]) -> list[tuple[Any, ...]]:
     """Every stored value of these employees, and each row's physical version (rewritten rows move)."""
-    rows = importer.db.session.execute(
+    rows = db.session.execute(
         text(
             "SELECT si_code, national_id, full_name, date_of_birth, gender, phone, district_code, address,"
             " employer_id, ui_status, ui_stopped_on, unused_months, pension_decision, bank_code, bank_account,"
