@@ -65,24 +65,23 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     limiter.init_app(app)
 
     from disburse import models  # noqa: F401  (registers every table on the metadata)
+    from disburse.api import FEATURE_APIS
     from disburse.api import bp as api_bp
     from disburse.api.errors import register_error_handlers
     from disburse.auth import loaders  # noqa: F401  (registers the Flask-Login user loaders)
     from disburse.auth.views import bp as auth_bp
-    from disburse.web import bp as web_bp
-    from disburse.web.formatting import register_filters
+    from disburse.background import init_celery
+    from disburse.cli import register_commands
+    from disburse.formatting import register_filters
+    from disburse.home.views import bp as home_bp
 
-    app.register_blueprint(web_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(api_bp)
+    for blueprint in (home_bp, auth_bp, api_bp):
+        app.register_blueprint(blueprint)
+    for api in (api_bp, *FEATURE_APIS):  # the API authenticates by token or session cookie, never by form
+        csrf.exempt(api)
     register_filters(app)
     app.context_processor(lambda: {"current_locale": _select_locale(), "role_labels": role_labels()})
-    csrf.exempt(api_bp)
     register_error_handlers(app)
-
-    from disburse.cli import register_commands
-    from workers.celery_app import init_celery
-
     init_celery(app)
     register_commands(app)
     return app

@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from disburse import runtime
-from workers.queues import QueueNames
+from disburse.background import QueueNames
 
 
 def _create_app() -> Flask:

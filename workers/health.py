@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from workers.queues import QueueNames
 
-
-@shared_task(name="health.ping", queue=QueueNames.PERIODIC, ignore_result=False)
+@shared_task(name="health.ping", ignore_result=False)
 def ping(value: str) -> str:
     return f"pong:{value}"

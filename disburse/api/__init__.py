@@ -1,7 +1,15 @@
-"""The JSON API under /api/v1."""
+"""The JSON API under /api/v1: its error shape (errors.py), the health check (health.py), and the registry of the
+features' API blueprints, each mounted here so that every feature owns its own routes (``<feature>/api.py``)."""
 
 from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from disburse.api import employees, health  # noqa: E402,F401  (registers routes on bp)
+from disburse.api import health  # noqa: E402,F401  (registers /health on bp)
+from disburse.claims.api import bp as claims_api  # noqa: E402
+
+#: Every feature's API blueprint; their endpoints are named ``api.<feature>.<view>``.
+FEATURE_APIS = [claims_api]
+
+for feature_api in FEATURE_APIS:
+    bp.register_blueprint(feature_api)

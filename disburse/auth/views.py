@@ -1,4 +1,4 @@
-"""Sign in and sign out."""
+"""Sign in, sign out, and the language choice."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _safe_next(target: str | None) -> str:
     """Only ever go back to a path on this site."""
     parts = urlsplit(target or "")
     if not target or not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc:
-        return url_for("web.home")
+        return url_for("home.index")
     return target
 
 
@@ -32,7 +32,7 @@ def _safe_next(target: str | None) -> str:
 @limiter.limit("10 per minute", methods=["POST"])
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
-        return redirect(url_for("web.home"))
+        return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
         user = get_user_by_email(form.email.data or "")
@@ -53,4 +53,16 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     logout_user()
     flash(_("Bạn đã đăng xuất."), "success")
-    return redirect(url_for("web.home"))
+    return redirect(url_for("home.index"))
+
+
+@bp.get("/language/<locale>")
+@public
+def set_language(locale: str) -> ResponseReturnValue:
+    """Remember the language for this browser (and for the signed-in user), then go back where the user was."""
+    if locale in ("vi", "en"):
+        session["locale"] = locale
+        if current_user.is_authenticated:
+            current_user.locale = locale
+            db.session.commit()
+    return redirect(_safe_next(request.args.get("next")))

@@ -1,4 +1,5 @@
-"""Background jobs: create, start, report progress, finish.
+"""Background jobs: create (and enqueue after commit), start, report progress, finish; :func:`run_job` does a task's
+whole start / fail / finish in one place.
 
 The task that runs a job owns its transaction (style rule 4): ``start`` and ``finish`` change the row and flush,
 the caller commits. ``progress`` is the exception: it writes in its own short transaction on its own
@@ -7,13 +8,24 @@ connection, so that the web page and the CLI see the progress while the job's lo
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, text
 
+from disburse.background import enqueue_after_commit
 from disburse.extensions import db
 from disburse.jobs.models import Job
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two progress writes: often enough for a progress bar, rare enough to cost nothing.
+PROGRESS_EVERY_S = 1.0
+
+Progress = Callable[[int, int | None], None]
 
 
 def _now() -> datetime:
@@ -25,6 +37,14 @@ def create_job(kind: str, params: dict[str, Any], *, created_by: int | None = No
     job = Job(kind=kind, state="queued", params=params, done=0, created_by=created_by)
     db.session.add(job)
     db.session.flush()
+    return job
+
+
+def submit(kind: str, params: dict[str, Any], task: str, *task_args: Any, created_by: int | None = None) -> Job:
+    """A queued job whose task ``task`` (a stable task name) is sent with ``(*task_args, job.id)`` once the caller
+    commits: a job row that was rolled back is never run, and a task never looks for a row not yet committed."""
+    job = create_job(kind, params, created_by=created_by)
+    enqueue_after_commit(task, *task_args, job.id)
     return job
 
 
@@ -82,3 +102,64 @@ def fail(job_id: int, error: str, result: dict[str, Any] | None = None) -> None:
     job = db.session.get(Job, job_id)
     if job is not None:
         finish(job, result=result, error=error)
+
+
+class JobFailed(Exception):
+    """Raised by a job's work for an expected failure: the work is rolled back, the job failed with ``message``."""
+
+    def __init__(self, message: str, result: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.result = result
+
+
+class _Throttled:
+    """Progress written at most every :data:`PROGRESS_EVERY_S`, and always at the end; remembers the last figures."""
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+        self.last_write = 0.0
+        self.done = 0
+        self.total: int | None = None
+
+    def __call__(self, done: int, total: int | None) -> None:
+        self.done, self.total = done, total
+        now = time.monotonic()
+        if now - self.last_write >= PROGRESS_EVERY_S or (total is not None and done >= total):
+            self.last_write = now
+            progress(self.job_id, done, total)
+
+
+def run_job(job_id: int, kind_prefix: str, work: Callable[[Job, Progress], dict[str, Any]]) -> None:
+    """Run ``work(job, progress)`` for the queued job ``job_id`` and record how it ended; the task's whole body.
+
+    A job that is not queued (redelivered, already run, unknown, of another kind) is left alone. ``work`` does
+    the job inside one transaction and returns the result to store; its changes and the job's success commit
+    together. :class:`JobFailed` or any other exception rolls the work back and fails the job with the message.
+    """
+    job = start(job_id, kind_prefix=kind_prefix)
+    if job is None:
+        db.session.rollback()
+        log.info("job %s is not a queued %s job; nothing to do", job_id, kind_prefix, extra={"job_id": job_id})
+        return
+    db.session.commit()
+    reporter = _Throttled(job_id)
+    try:
+        result = work(job, reporter)
+    except JobFailed as exc:
+        db.session.rollback()
+        fail(job_id, exc.message, exc.result)
+        db.session.commit()
+        return
+    except Exception as exc:
+        db.session.rollback()
+        log.exception("job %s failed", job_id, extra={"job_id": job_id})
+        fail(job_id, f"{type(exc).__name__}: {exc}")
+        db.session.commit()
+        return
+    finished = db.session.get(Job, job_id)
+    assert finished is not None, "the job row was locked by start() and cannot have gone"
+    if reporter.done:
+        finished.done, finished.total = reporter.done, reporter.total if reporter.total is not None else reporter.done
+    finish(finished, result=result)
+    db.session.commit()  # the work and the job's success land together

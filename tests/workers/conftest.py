@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from workers.queues import QueueNames
+from disburse.background import QueueNames
 
 
 @pytest.fixture(scope="session")

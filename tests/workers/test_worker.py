@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from disburse.background import TASK_QUEUES, QueueNames
 from workers.celery_app import TASK_MODULES
 from workers.health import ping
-from workers.queues import QueueNames
 
 
 def test_worker_runs_a_task_through_redis(app, celery_worker):
@@ -18,15 +18,17 @@ def test_worker_consumes_every_named_queue(app, celery_worker):
     assert set(QueueNames.all()) <= consumed
 
 
-def test_every_task_routes_to_a_named_queue(app):
+def test_every_task_has_a_stable_name_routed_to_a_named_queue(app):
+    """The app sends work by name (disburse.background.TASK_QUEUES): every task the worker has is in that table, on
+    a named queue, and every name in the table is a task the worker has."""
     celery = app.extensions["celery"]
-    celery.loader.import_default_modules()
     for module in TASK_MODULES:
         __import__(module)
-    ours = {name: task for name, task in celery.tasks.items() if not name.startswith("celery.")}
-    assert ours, "no disburse tasks registered"
-    for name, task in ours.items():
-        assert task.queue in QueueNames.all(), f"task {name} has no named queue"
+    ours = {name for name in celery.tasks if not name.startswith("celery.")}
+    assert ours == set(TASK_QUEUES)
+    for name, queue in TASK_QUEUES.items():
+        assert queue in QueueNames.all(), f"task {name} routes to {queue}, which no worker consumes"
+        assert celery.amqp.router.route({}, name)["queue"].name == queue
 
 
 def test_health_reports_a_live_worker(client, celery_worker):

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from disburse.claims.support import support_for
 from disburse.extensions import db
 from disburse.programs.service import ProgramNotFound
-from disburse.registry.lookup import support_for
 from disburse.registry.models import Employee, Employer
 from tests.factories import create_employee, create_employer, nq116
 

@@ -1,20 +1,24 @@
-"""GET /api/v1/employees/<si_code>/support: what a person is entitled to and where their money is."""
+"""The claims' JSON API (mounted under /api/v1 by :mod:`disburse.api`).
+
+GET /employees/<si_code>/support: what a person is entitled to and where their money is.
+"""
 
 from __future__ import annotations
 
 import re
 
-from flask import abort, current_app, jsonify, request
+from flask import Blueprint, abort, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from disburse.api import bp
 from disburse.api.errors import api_error, message
 from disburse.auth.models import ROLES
 from disburse.auth.permissions import roles_required
 from disburse.auth.scopes import Scope, can_see
+from disburse.claims.support import support_for
 from disburse.programs.service import ProgramNotFound
-from disburse.registry.lookup import support_for
+
+bp = Blueprint("claims", __name__)
 
 _SI_CODE = re.compile(r"^[0-9]{10}$")
 #: Internal fields the lookup returns for scope checks; not part of the API.

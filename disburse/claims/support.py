@@ -1,4 +1,5 @@
-"""What a person is entitled to and where their money is: the service behind GET /api/v1/employees/<si>/support.
+"""What a person is entitled to and where their money is: the service behind GET /api/v1/employees/<si>/support
+(and, as the portals arrive, the person's page).
 
 Read-only: a handful of indexed look-ups (program, person with employer and districts, claim, latest payment).
 """

@@ -1,0 +1,151 @@
+"""Background work as the app sees it: the Celery app's configuration, the named queues, the stable task names,
+and :func:`enqueue_after_commit`, the one way the app asks for work.
+
+The app never imports a task: it sends work by the task's stable name (``celery.send_task``), and the routing
+table :data:`TASK_QUEUES` puts each name on its queue. The task modules live in ``workers/``, which imports
+``disburse`` and never the reverse; ``workers.celery_app`` adds them to this Celery app for the worker process.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask, current_app
+from kombu import Queue
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
+
+from disburse.extensions import db
+from disburse.runtime import celery_broker_url
+
+log = logging.getLogger(__name__)
+
+
+class QueueNames:
+    """Named queues. Every task routes to one of these and the worker consumes them all (a test checks)."""
+
+    IMPORTS = "imports"
+    VERIFICATION = "verification"
+    PAYMENTS = "payments"
+    PROVIDER_EVENTS = "provider-events"
+    REPORTS = "reports"
+    NOTIFICATIONS = "notifications"
+    PERIODIC = "periodic"
+
+    @classmethod
+    def all(cls) -> list[str]:
+        return [
+            cls.IMPORTS,
+            cls.VERIFICATION,
+            cls.PAYMENTS,
+            cls.PROVIDER_EVENTS,
+            cls.REPORTS,
+            cls.NOTIFICATIONS,
+            cls.PERIODIC,
+        ]
+
+
+#: Every task by its stable name, and its queue. The worker's tasks carry exactly these names (a test checks both
+#: ways), so renaming a task module never breaks a message already in Redis.
+TASK_QUEUES: dict[str, str] = {
+    "health.ping": QueueNames.PERIODIC,
+    "imports.run": QueueNames.IMPORTS,
+    "lists.build": QueueNames.REPORTS,
+}
+
+
+def init_celery(app: Flask) -> Celery:
+    """The Celery app bound to ``app`` (Flask's "Background Tasks with Celery"): every task runs in an app context."""
+
+    class FlaskTask(Task):
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    broker = celery_broker_url(app.config["REDIS_URL"])
+    celery = Celery(app.name, task_cls=FlaskTask)
+    celery.conf.update(
+        broker_url=broker,
+        result_backend=broker,
+        task_ignore_result=True,
+        task_default_queue=QueueNames.PERIODIC,
+        task_queues=[Queue(name) for name in QueueNames.all()],
+        task_routes={name: {"queue": queue} for name, queue in TASK_QUEUES.items()},
+        task_serializer="json",
+        accept_content=["json"],
+        timezone="Asia/Ho_Chi_Minh",
+        enable_utc=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": app.config["CELERY_VISIBILITY_TIMEOUT_S"]},
+        result_backend_transport_options={"visibility_timeout": app.config["CELERY_VISIBILITY_TIMEOUT_S"]},
+        beat_schedule={},
+    )
+    if app.testing:
+        celery.conf.worker_hijack_root_logger = False
+    celery.set_default()
+    app.extensions["celery"] = celery
+    return celery
+
+
+# ----------------------------------------------------------------------------------------- enqueue after commit
+
+#: Tasks asked for inside a transaction wait for its outcome in ``session.info[_PENDING][transaction]``.
+_PENDING = "disburse_pending_tasks"
+#: How the transaction that is ending ended: SQLAlchemy fires after_commit / after_rollback, then
+#: after_transaction_end for the same transaction (a savepoint's too).
+_OUTCOME = "disburse_transaction_outcome"
+
+
+class UnknownTask(ValueError):
+    """A task name that is not in :data:`TASK_QUEUES`: a typo would otherwise wait in Redis for ever."""
+
+
+def enqueue_after_commit(name: str, *args: Any, session: Session | None = None, **kwargs: Any) -> None:
+    """Send the task ``name`` with ``args``/``kwargs`` once the current transaction commits; never if it rolls back.
+
+    Inside a savepoint the task follows the savepoint: released, it waits for the outer commit; rolled back, it is
+    dropped. Arguments must be JSON (ids, not ORM objects: the task reloads them).
+    """
+    if name not in TASK_QUEUES:
+        raise UnknownTask(f"no task named {name!r}; known: {', '.join(sorted(TASK_QUEUES))}")
+    session = session if session is not None else db.session()
+    transaction = session.get_nested_transaction() or session.get_transaction() or session.begin()
+    session.info.setdefault(_PENDING, {}).setdefault(transaction, []).append((name, args, kwargs))
+
+
+def _send(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    current_app.extensions["celery"].send_task(name, args=list(args), kwargs=kwargs)
+    log.info("sent task %s after commit", name, extra={"task_name": name})
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    session.info[_OUTCOME] = "commit"
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info[_OUTCOME] = "rollback"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _settle_pending(session: Session, transaction: SessionTransaction) -> None:
+    """A committed outermost transaction sends its tasks; a released savepoint hands them to its parent; anything
+    else (a rollback, a close without commit) drops them."""
+    committed = session.info.pop(_OUTCOME, None) == "commit"
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+    tasks = pending.pop(transaction, [])
+    if transaction.parent is not None:
+        if committed and tasks:
+            pending.setdefault(transaction.parent, []).extend(tasks)
+        return
+    session.info.pop(_PENDING, None)  # the outermost transaction ended: nothing else can still be waiting
+    if not committed:
+        return
+    for name, args, kwargs in tasks:
+        _send(name, args, kwargs)
