@@ -113,3 +113,11 @@ class FreshRequestClient(FlaskClient):
 def client(app: Flask, db_session: Session) -> FlaskClient:
     app.test_client_class = FreshRequestClient
     return app.test_client()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that starts a real Celery worker is marked ``worker``, so that a fast loop can leave them out:
+    ``pytest -m "not worker and not up"``."""
+    for item in items:
+        if "celery_worker" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.worker)

@@ -1,15 +1,32 @@
-"""Plain ``create_<thing>(**overrides)`` factories. Each flushes, so ids exist; the test transaction rolls back."""
+"""Plain ``create_<thing>(**overrides)`` factories. Each flushes, so ids exist; the test transaction rolls back.
+
+A claim or a payment in any state is made the way the product makes it: created in its initial state with its
+'create' event, then moved through :mod:`disburse.claims.service` / :mod:`disburse.payments.service` along the
+shortest path of the state machine, so that every factory-made record has the history a real one would have.
+"""
 
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 
+from disburse.auth.models import User
+from disburse.auth.service import create_user as create_user_with_scope
+from disburse.claims import service as claims
+from disburse.claims.models import Claim, ClaimEvent
+from disburse.claims.states import NEEDS_REASON as CLAIM_NEEDS_REASON
+from disburse.claims.states import TRANSITIONS as CLAIM_TRANSITIONS
+from disburse.claims.states import ClaimState
 from disburse.extensions import db
-from disburse.programs.models import Program
+from disburse.payments import service as payments
+from disburse.payments.models import Payment
+from disburse.payments.states import TRANSITIONS as PAYMENT_TRANSITIONS
+from disburse.payments.states import PaymentState
+from disburse.programs.models import AmountTier, Program
 from disburse.registry.models import Employee, Employer, SalaryFund
 
 _counter = itertools.count(1)
@@ -67,3 +84,117 @@ def create_salary_fund(employer: Employer, month: date, fund_vnd: int, participa
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def create_program(**overrides: Any) -> Program:
+    """A program with NQ116's calendar and tiers under a new code; override any column."""
+    base = nq116()
+    columns = {
+        c.key: getattr(base, c.key)
+        for c in Program.__table__.columns
+        if c.key not in ("id", "created_at", "updated_at")
+    }
+    n = next(_counter)
+    columns.update(code=f"T{n:05d}", name_vi=f"Chương trình thử {n}", name_en=f"Test program {n}")
+    columns.update(overrides)
+    program = Program(**columns)
+    program.tiers = [AmountTier(min_months=t.min_months, amount_vnd=t.amount_vnd) for t in base.tiers]
+    db.session.add(program)
+    db.session.flush()
+    return program
+
+
+def create_user(role: str = "caseworker", **overrides: Any) -> User:
+    """A user of ``role`` with the scope the role needs (caseworker: Đông Anh; employer: a new unit)."""
+    n = next(_counter)
+    scope: dict[str, Any] = {}
+    if role == "caseworker":
+        scope["district"] = "017"
+    elif role == "employer":
+        scope["employer_unit"] = create_employer().unit_code
+    scope.update(overrides)
+    email = scope.pop("email", f"{role}{n}@bhxh.example.vn")
+    return create_user_with_scope(email, role, **scope)
+
+
+def _path(transitions: dict[tuple[Any, Any], Any], start: Any, goal: Any) -> list[Any]:
+    """The actions of a shortest path from ``start`` to ``goal`` in a state machine (breadth-first)."""
+    queue: deque[tuple[Any, list[Any]]] = deque([(start, [])])
+    seen = {start}
+    while queue:
+        state, actions = queue.popleft()
+        if state == goal:
+            return actions
+        for (from_state, action), to_state in transitions.items():
+            if from_state == state and to_state not in seen:
+                seen.add(to_state)
+                queue.append((to_state, [*actions, action]))
+    raise ValueError(f"no path from {start} to {goal}")
+
+
+def create_claim(state: ClaimState | str = ClaimState.LISTED, **overrides: Any) -> Claim:
+    """A claim of NQ116 (track A; B for ``applied`` or ``track="B"``) moved to ``state`` through the service, with
+    its events.
+
+    Without ``employee``/``employee_id``, a new participating employee (and employer) is made for it."""
+    state = ClaimState(state)
+    program = overrides.pop("program", None) or nq116()
+    employee = overrides.pop("employee", None)
+    if employee is None and "employee_id" not in overrides:
+        employee = create_employee()
+    if employee is not None:
+        overrides.setdefault("employee_id", employee.id)
+        overrides.setdefault("employer_id", employee.employer_id)
+        overrides.setdefault("district_code", employee.district_code)
+        overrides.setdefault("unused_months", employee.unused_months)
+    track = overrides.setdefault("track", "B" if state is ClaimState.APPLIED else "A")
+    initial = ClaimState.LISTED if track == "A" else ClaimState.APPLIED
+    values: dict[str, Any] = {
+        "program_id": program.id,
+        "track": track,
+        "support_group": track,
+        "amount_vnd": 2_100_000,
+        "state": initial.value,
+        "reasons": [],
+        "bank_code": "VCB",
+        "bank_account": "0011004455667",
+    }
+    values.update(overrides)
+    claim = Claim(**values)
+    db.session.add(claim)
+    db.session.flush()
+    db.session.add(ClaimEvent(claim_id=claim.id, action="create", from_state=None, to_state=initial.value))
+    for action in _path(CLAIM_TRANSITIONS, initial, state):
+        reason = "Không đủ điều kiện (thử nghiệm)" if action in CLAIM_NEEDS_REASON else None
+        claims.transition(claim, action, reason=reason)
+    db.session.refresh(claim)
+    return claim
+
+
+def create_payment(
+    claim: Claim | None = None, state: PaymentState | str = PaymentState.QUEUED, **overrides: Any
+) -> Payment:
+    """A bank payment for ``claim`` (default: a new claim in payment_pending) moved to ``state`` through the service."""
+    state = PaymentState(state)
+    claim = claim or create_claim(ClaimState.PAYMENT_PENDING)
+    n = next(_counter)
+    attempt = overrides.pop("attempt", 1)
+    values: dict[str, Any] = {
+        "claim_id": claim.id,
+        "attempt": attempt,
+        "amount_vnd": claim.amount_vnd,
+        "provider": "sandbox",
+        "provider_reference": f"TEST-{claim.id}-{attempt}-{n}",
+        "state": PaymentState.QUEUED.value,
+        "bank_code": claim.bank_code,
+        "bank_account": claim.bank_account,
+    }
+    values.update(overrides)
+    payment = Payment(**values)
+    db.session.add(payment)
+    db.session.flush()
+    for action in _path(PAYMENT_TRANSITIONS, PaymentState.QUEUED, state):
+        code = "AC04" if action in payments.NEEDS_CODE else None
+        payments.transition(payment, action, reason=code)
+    db.session.refresh(payment)
+    return payment

@@ -1,6 +1,8 @@
-"""The claim state machine: pure, no database. Every state change in the system goes through :func:`next_state`.
+"""The claim state machine: pure, no database. Every state change in the system goes through :func:`next_state`,
+called by :mod:`disburse.claims.service`, the one module that writes a claim's state.
 
-The state names are part of the API, exports and reports (see architecture.md); labels are in the glossary.
+The state names are part of the API, exports and reports (docs/architecture.md); their labels are in
+docs/glossary.md.
 """
 
 from __future__ import annotations
@@ -86,12 +88,16 @@ TRANSITIONS: dict[tuple[ClaimState, ClaimAction], ClaimState] = {
 }
 
 
+#: Actions that need a written reason: a refusal is a written notice giving the reason.
+NEEDS_REASON = frozenset({A.REJECT})
+
+
 class InvalidClaimTransition(ValueError):
     """The action is not allowed from the claim's current state."""
 
     def __init__(self, state: ClaimState, action: ClaimAction) -> None:
         super().__init__(f"claim in state {state.value!r} cannot {action.value!r}")
-        self.state = state
+        self.from_state = state
         self.action = action
 
 

@@ -45,7 +45,7 @@ TRANSITIONS: dict[tuple[PaymentState, PaymentAction], PaymentState] = {
 class InvalidPaymentTransition(ValueError):
     def __init__(self, state: PaymentState, action: PaymentAction) -> None:
         super().__init__(f"payment in state {state.value!r} cannot {action.value!r}")
-        self.state = state
+        self.from_state = state
         self.action = action
 
 

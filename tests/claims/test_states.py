@@ -1,5 +1,5 @@
 """The claim state machine, pair by pair: every (state, action) in the full product is either the transition the
-table below names, or an InvalidClaimTransition. The table is written from the procedure (resolution116.md §4-5),
+table below names, or an InvalidClaimTransition. The table is written from the procedure in docs/rules.md,
 not derived from TRANSITIONS, so a change to the machine must be made in both places on purpose."""
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def test_every_state_action_pair(state: ClaimState, action: ClaimAction) -> None
     if expected is None:
         with pytest.raises(InvalidClaimTransition) as refused:
             next_state(state, action)
-        assert (refused.value.state, refused.value.action) == (state, action)
+        assert (refused.value.from_state, refused.value.action) == (state, action)
         assert state.value in str(refused.value) and action.value in str(refused.value)
         assert action not in allowed_actions(state)
     else:

@@ -1,4 +1,5 @@
-"""The payment state machine, pair by pair, against a table written from the architecture (not from TRANSITIONS)."""
+"""The payment state machine, pair by pair, against a table written from the machine described in
+docs/architecture.md (not from TRANSITIONS)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def test_every_state_action_pair(state: PaymentState, action: PaymentAction) -> 
     if expected is None:
         with pytest.raises(InvalidPaymentTransition) as refused:
             next_state(state, action)
-        assert (refused.value.state, refused.value.action) == (state, action)
+        assert (refused.value.from_state, refused.value.action) == (state, action)
         assert state.value in str(refused.value) and action.value in str(refused.value)
     else:
         assert next_state(state, action) is PaymentState(expected)

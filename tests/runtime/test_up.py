@@ -20,6 +20,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
+#: These start `disburse up` (web, worker, beat as processes): the slowest tests; `-m "not up"` skips them.
+pytestmark = pytest.mark.up
+
 
 def _free_port() -> int:
     with socket.socket() as s:

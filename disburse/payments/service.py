@@ -1,0 +1,219 @@
+"""The one path for every payment state change, and the named queries for payments.
+
+:func:`transition` moves one payment (its row locked ``FOR UPDATE``), :func:`transition_many` moves many with one
+statement; both take the next state from the pure machine (:mod:`disburse.payments.states`) and write the
+``payment_events`` row in the same transaction. Nothing else writes ``payments.state`` (a test reads every module to
+make sure). Payments are created ``queued`` by the batching service of the payments work.
+
+What a payment's move means for its claim (paid, failed) is the caller's to apply through
+:func:`disburse.claims.service.transition`, in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from disburse.auth.models import User
+from disburse.extensions import db
+from disburse.payments.models import Payment, PaymentEvent
+from disburse.payments.states import (
+    LIVE_STATES,
+    TRANSITIONS,
+    InvalidPaymentTransition,
+    PaymentAction,
+    PaymentState,
+    next_state,
+)
+from disburse.transitions import BulkTransition, run_bulk
+
+Actor = User | int | None
+
+#: Actions that need the provider's code (why the payment failed or came back).
+NEEDS_CODE = frozenset({PaymentAction.FAIL, PaymentAction.RETURN})
+
+
+class CodeRequired(ValueError):
+    def __init__(self, action: PaymentAction) -> None:
+        super().__init__(f"payment action {action.value!r} needs the provider's code")
+        self.action = action
+
+
+class PaymentNotFound(LookupError):
+    pass
+
+
+def _actor_id(actor: Actor) -> int | None:
+    return actor.id if isinstance(actor, User) else actor
+
+
+def _check_code(action: PaymentAction, code: str | None) -> None:
+    if action in NEEDS_CODE and not (code or "").strip():
+        raise CodeRequired(action)
+
+
+# ------------------------------------------------------------------------------------------------ named queries
+
+
+def get_payment_for_update(payment_id: int) -> Payment | None:
+    """The payment, its row locked ``FOR UPDATE`` until the commit: a provider callback and a status poll about the
+    same payment take turns, and the second sees what the first did."""
+    return db.session.scalar(
+        select(Payment).where(Payment.id == payment_id).with_for_update().execution_options(populate_existing=True)
+    )
+
+
+def payment_by_reference(provider_reference: str) -> Payment | None:
+    """The payment a provider's message is about (our end-to-end id, unique)."""
+    return db.session.scalar(select(Payment).where(Payment.provider_reference == provider_reference))
+
+
+def live_payment_for_claim(claim_id: int) -> Payment | None:
+    """The claim's queued, sent or paid payment; there is at most one (``uq_payments_one_live_per_claim``)."""
+    live = [state.value for state in LIVE_STATES]
+    return db.session.scalar(select(Payment).where(Payment.claim_id == claim_id, Payment.state.in_(live)))
+
+
+def payments_of_claim(claim_id: int) -> list[Payment]:
+    """Every attempt to pay the claim, first attempt first."""
+    return list(db.session.scalars(select(Payment).where(Payment.claim_id == claim_id).order_by(Payment.attempt)))
+
+
+def payment_events(payment_id: int) -> list[PaymentEvent]:
+    return list(
+        db.session.scalars(
+            select(PaymentEvent).where(PaymentEvent.payment_id == payment_id).order_by(PaymentEvent.id)
+        ).all()
+    )
+
+
+def sent_before(cutoff: datetime, *, limit: int = 1000) -> list[int]:
+    """Ids of payments sent before ``cutoff`` and still not settled: the status sweeper asks the provider about
+    them. ``ix_payments_state_sent_at`` serves it."""
+    return list(
+        db.session.scalars(
+            select(Payment.id)
+            .where(Payment.state == PaymentState.SENT.value, Payment.sent_at < cutoff)
+            .order_by(Payment.sent_at, Payment.id)
+            .limit(limit)
+        ).all()
+    )
+
+
+# -------------------------------------------------------------------------------------------------- one payment
+
+
+def transition(
+    payment: Payment | int,
+    action: PaymentAction | str,
+    actor: Actor = None,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> PaymentEvent:
+    """Apply ``action`` to one payment: lock its row, take the next state from the machine, write the event; flush.
+
+    ``reason`` is the provider's code for a failure or a return (stored on the payment and its event). Raises
+    :class:`~disburse.payments.states.InvalidPaymentTransition` (nothing changes), :class:`CodeRequired`,
+    :class:`PaymentNotFound`.
+    """
+    action = PaymentAction(action)
+    _check_code(action, reason)
+    payment_id = payment if isinstance(payment, int) else payment.id
+    locked = get_payment_for_update(payment_id)
+    if locked is None:
+        raise PaymentNotFound(f"no payment with id {payment_id}")
+    from_state = PaymentState(locked.state)
+    to_state = next_state(from_state, action)
+    now = datetime.now(UTC)
+    locked.state = to_state.value
+    if to_state is PaymentState.SENT:
+        locked.sent_at = now
+    if to_state is PaymentState.PAID:
+        locked.settled_at = now
+    if action in NEEDS_CODE:
+        locked.failure_code = reason
+    event = PaymentEvent(
+        payment_id=locked.id,
+        actor_id=_actor_id(actor),
+        from_state=from_state.value,
+        to_state=to_state.value,
+        code=reason,
+        data=data,
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+# ------------------------------------------------------------------------------------------------- many payments
+
+#: As for claims (disburse.claims.service._BULK): lock in id order, move those whose state allows the action, one
+#: event per moved payment, an answer for every payment asked for.
+_BULK = """
+WITH targets AS (
+    SELECT id, state FROM payments
+    WHERE {selection} AND (CAST(:batch_id AS bigint) IS NULL OR batch_id = :batch_id)
+    ORDER BY id FOR UPDATE {skip_locked}
+),
+moves (from_state, to_state) AS (VALUES {pairs}),
+moved AS (
+    UPDATE payments p
+    SET state = m.to_state, updated_at = now(),
+        sent_at = CASE WHEN m.to_state = 'sent' THEN now() ELSE p.sent_at END,
+        settled_at = CASE WHEN m.to_state = 'paid' THEN now() ELSE p.settled_at END,
+        failure_code = CASE WHEN :sets_code THEN :code ELSE p.failure_code END
+    FROM targets t JOIN moves m ON m.from_state = t.state
+    WHERE p.id = t.id
+    RETURNING p.id, m.from_state, m.to_state
+),
+events AS (
+    INSERT INTO payment_events (payment_id, actor_id, from_state, to_state, code, data)
+    SELECT id, :actor_id, from_state, to_state, :code, :data FROM moved
+)
+SELECT t.id, t.state, m.to_state FROM targets t LEFT JOIN moved m ON m.id = t.id ORDER BY t.id
+"""
+
+
+def transition_many(
+    action: PaymentAction | str,
+    *,
+    ids: Sequence[int] | None = None,
+    id_range: tuple[int, int] | None = None,
+    batch_id: int | None = None,
+    actor: Actor = None,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+    skip_locked: bool = False,
+) -> BulkTransition:
+    """Apply ``action`` to the payments with ``ids``, or with ids in ``id_range`` (inclusive, optionally only those of
+    ``batch_id``), in one statement; flush. States are guarded in the statement; see
+    :func:`disburse.claims.service.transition_many`."""
+    action = PaymentAction(action)
+    _check_code(action, reason)
+    params: dict[str, Any] = {
+        "batch_id": batch_id,
+        "actor_id": _actor_id(actor),
+        "code": reason,
+        "sets_code": action in NEEDS_CODE,
+        "data": data,
+    }
+    return run_bulk(_BULK, TRANSITIONS, action, params, ids=ids, id_range=id_range, skip_locked=skip_locked)
+
+
+__all__ = [
+    "BulkTransition",
+    "CodeRequired",
+    "InvalidPaymentTransition",
+    "PaymentNotFound",
+    "get_payment_for_update",
+    "live_payment_for_claim",
+    "payment_by_reference",
+    "payment_events",
+    "payments_of_claim",
+    "sent_before",
+    "transition",
+    "transition_many",
+]

@@ -1,0 +1,175 @@
+"""The one transition path for claims: one claim at a time and many in one statement, both against the machine."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import event, select, text
+
+from disburse.claims import service
+from disburse.claims.models import Claim, ClaimEvent
+from disburse.claims.states import TRANSITIONS, ClaimAction, ClaimState, InvalidClaimTransition
+from tests.factories import create_claim, create_user
+
+
+def _events(claim_id: int) -> list[tuple[str, str | None, str]]:
+    return [(e.action, e.from_state, e.to_state) for e in service.claim_events(claim_id)]
+
+
+def _rollups_match_claims(db_session) -> None:
+    """The claim_counters rollup equals a GROUP BY over claims (the dashboards read the former)."""
+    drift = db_session.execute(
+        text(
+            """SELECT count(*) FROM (
+                 SELECT program_id, district_code, employer_id, state, count(*) AS n, sum(amount_vnd) AS amount
+                 FROM claims GROUP BY 1, 2, 3, 4
+                 EXCEPT
+                 SELECT program_id, district_code, employer_id, state, claims, amount_vnd
+                 FROM claim_counters WHERE claims <> 0) d"""
+        )
+    ).scalar_one()
+    assert drift == 0
+
+
+@pytest.mark.parametrize(("from_state", "action"), sorted(TRANSITIONS, key=str))
+def test_every_allowed_action_moves_one_claim_and_writes_its_event(db_session, from_state, action):
+    claim = create_claim(from_state)
+    before = _events(claim.id)
+    caseworker = create_user("caseworker")
+    reason = "Không đủ điều kiện" if action is ClaimAction.REJECT else None
+
+    event = service.transition(claim.id, action, caseworker, reason=reason, data={"form": "02"})
+
+    db_session.refresh(claim)
+    assert claim.state == TRANSITIONS[(from_state, action)]
+    assert _events(claim.id) == [*before, (action.value, from_state.value, claim.state)]
+    assert (event.actor_id, event.reason, event.data) == (caseworker.id, reason, {"form": "02"})
+    _rollups_match_claims(db_session)
+
+
+def test_a_refused_action_changes_nothing(db_session):
+    claim = create_claim(ClaimState.LISTED)
+    with pytest.raises(InvalidClaimTransition):
+        service.transition(claim, ClaimAction.APPROVE)
+    db_session.refresh(claim)
+    assert claim.state == ClaimState.LISTED
+    assert _events(claim.id) == [("create", None, "listed")]
+
+
+def test_a_refusal_needs_a_written_reason(db_session):
+    claim = create_claim(ClaimState.NEEDS_REVIEW)
+    for reason in (None, "", "   "):
+        with pytest.raises(service.ReasonRequired):
+            service.transition(claim, ClaimAction.REJECT, reason=reason)
+        with pytest.raises(service.ReasonRequired):
+            service.transition_many(ClaimAction.REJECT, ids=[claim.id], reason=reason)
+    db_session.refresh(claim)
+    assert claim.state == ClaimState.NEEDS_REVIEW
+
+
+def test_paid_and_failed_payments_leave_their_marks(db_session):
+    claim = create_claim(ClaimState.PAYMENT_PENDING)
+    service.transition(claim, ClaimAction.PAYMENT_FAILED)
+    db_session.refresh(claim)
+    assert claim.payment_failures == 1 and claim.paid_at is None
+    paid = create_claim(ClaimState.PAID)
+    assert paid.paid_at is not None
+
+
+def test_transition_reads_the_claim_locked_for_update(db_session):
+    """The row is read FOR UPDATE before the machine is asked, so two actors on one claim take turns. (The test's
+    rows are never committed, so another connection cannot be shown waiting: the statement is checked instead.)"""
+    claim = create_claim(ClaimState.LISTED)
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    engine = db_session.get_bind().engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        service.transition(claim, ClaimAction.CONFIRM)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT") and "FROM claims" in s]
+    assert reads and all("FOR UPDATE" in s for s in reads)
+    assert statements.index(reads[0]) < next(i for i, s in enumerate(statements) if s.startswith("UPDATE claims"))
+
+
+def test_many_claims_move_in_one_statement_and_say_what_did_not(db_session):
+    listed = [create_claim(ClaimState.LISTED) for _ in range(3)]
+    confirmed = create_claim(ClaimState.EMPLOYER_CONFIRMED)
+    rejected = create_claim(ClaimState.REJECTED)
+    unknown = max(c.id for c in [*listed, confirmed, rejected]) + 1000
+    actor = create_user("caseworker")
+
+    result = service.transition_many(
+        ClaimAction.MARK_OVERDUE, ids=[c.id for c in listed] + [confirmed.id, rejected.id, unknown], actor=actor
+    )
+
+    assert sorted(result.moved_ids) == sorted(c.id for c in listed)
+    assert all((f, t) == ("listed", "employer_overdue") for _, f, t in result.moved)
+    assert result.not_moved == {confirmed.id: "employer_confirmed", rejected.id: "rejected", unknown: None}
+    for claim in listed:
+        assert db_session.get(Claim, claim.id).state == "employer_overdue"
+        assert _events(claim.id)[-1] == ("mark_overdue", "listed", "employer_overdue")
+        assert (
+            db_session.scalar(
+                select(ClaimEvent.actor_id)
+                .where(ClaimEvent.claim_id == claim.id)
+                .order_by(ClaimEvent.id.desc())
+                .limit(1)
+            )
+            == actor.id
+        )
+    assert _events(confirmed.id)[-1][0] != "mark_overdue"
+    _rollups_match_claims(db_session)
+
+
+def test_many_claims_by_id_range_and_program(db_session):
+    claims = [create_claim(ClaimState.EMPLOYER_CONFIRMED) for _ in range(4)]
+    ids = sorted(c.id for c in claims)
+    other_program = service.transition_many(
+        ClaimAction.START_VERIFICATION, id_range=(ids[0], ids[-1]), program_id=claims[0].program_id + 999
+    )
+    assert other_program.moved == [] and other_program.not_moved == {}
+
+    result = service.transition_many(
+        ClaimAction.START_VERIFICATION, id_range=(ids[1], ids[-1]), program_id=claims[0].program_id
+    )
+    assert result.moved_ids == ids[1:]
+    assert db_session.get(Claim, ids[0]).state == "employer_confirmed"
+    assert {db_session.get(Claim, i).state for i in ids[1:]} == {"verifying"}
+
+
+def test_many_needs_either_ids_or_a_range(db_session):
+    with pytest.raises(ValueError, match="either"):
+        service.transition_many(ClaimAction.CONFIRM)
+    with pytest.raises(ValueError, match="either"):
+        service.transition_many(ClaimAction.CONFIRM, ids=[1], id_range=(1, 2))
+
+
+_ACTIONS = st.lists(st.sampled_from(list(ClaimAction)), min_size=1, max_size=8)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(start=st.sampled_from(list(ClaimState)), actions=_ACTIONS)
+def test_one_and_many_agree_for_any_sequence_of_actions(db_session, start, actions):
+    """The same actions, one claim through transition(), its twin through transition_many(): same states, same
+    history, same marks (paid_at, payment_failures), and a refused action refused by both."""
+    one, many = create_claim(start), create_claim(start)
+    for action in actions:
+        reason = "Lý do" if action is ClaimAction.REJECT else None
+        try:
+            service.transition(one.id, action, reason=reason)
+            refused_one = False
+        except InvalidClaimTransition:
+            refused_one = True
+        result = service.transition_many(action, ids=[many.id], reason=reason)
+        assert refused_one == (many.id in result.not_moved)
+    a, b = db_session.get(Claim, one.id), db_session.get(Claim, many.id)
+    db_session.refresh(a)
+    db_session.refresh(b)
+    assert (a.state, a.payment_failures, a.paid_at is None) == (b.state, b.payment_failures, b.paid_at is None)
+    assert _events(a.id) == _events(b.id)

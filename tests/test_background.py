@@ -1,0 +1,102 @@
+"""Work is sent to Redis only when the transaction that asked for it commits (real Redis, real Celery).
+
+The messages go to a Redis database of their own (14), through a Celery app configured exactly as the app's, so
+that the test can count them without a worker taking them first."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis
+from celery import Celery
+
+from disburse.background import TASK_QUEUES, QueueNames, UnknownTask, enqueue_after_commit
+from disburse.jobs import service as jobs
+from disburse.jobs.models import Job
+
+
+def _db14(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return f"unix://{parts.path}?db=14"
+    return urlunsplit((parts.scheme, parts.netloc, "/14", parts.query, ""))
+
+
+@pytest.fixture
+def broker(app, redis_url) -> Iterator[redis.Redis]:
+    """The app's Celery, pointed at Redis database 14 for the test; the queues emptied before and after."""
+    from disburse.runtime import celery_broker_url
+
+    url = celery_broker_url(_db14(redis_url))
+    celery: Celery = app.extensions["celery"]
+    own = Celery("test-broker", broker=url, set_as_current=False)
+    own.conf.update(task_routes=celery.conf.task_routes, task_queues=celery.conf.task_queues)
+    client = redis.Redis.from_url(_db14(redis_url))
+    client.flushdb()
+    app.extensions["celery"] = own
+    try:
+        yield client
+    finally:
+        app.extensions["celery"] = celery
+        client.flushdb()
+        client.close()
+
+
+def _waiting(client: redis.Redis, queue: str) -> list[tuple[str, list]]:
+    """(task name, positional arguments) of each message waiting in ``queue``, oldest first (Celery's message
+    protocol 2: the body is base64 JSON ``[args, kwargs, embed]``)."""
+    messages = [json.loads(raw) for raw in reversed(client.lrange(queue, 0, -1))]
+    return [(m["headers"]["task"], json.loads(base64.b64decode(m["body"]))[0]) for m in messages]
+
+
+def test_sent_when_the_transaction_commits(db_session, broker):
+    enqueue_after_commit("lists.build", "NQ116", 42)
+    assert broker.llen(QueueNames.REPORTS) == 0, "nothing is sent before the commit"
+    db_session.commit()
+    assert _waiting(broker, QueueNames.REPORTS) == [("lists.build", ["NQ116", 42])]
+
+
+def test_nothing_sent_when_the_transaction_rolls_back(db_session, broker):
+    enqueue_after_commit("lists.build", "NQ116", 42)
+    db_session.rollback()
+    db_session.commit()  # a later commit does not revive what was rolled back
+    assert broker.llen(QueueNames.REPORTS) == 0
+
+
+def test_a_savepoint_decides_for_the_tasks_asked_inside_it(db_session, broker):
+    enqueue_after_commit("health.ping", "outer")
+    with db_session.begin_nested():
+        enqueue_after_commit("health.ping", "kept")
+    try:
+        with db_session.begin_nested():
+            enqueue_after_commit("health.ping", "dropped")
+            raise RuntimeError
+    except RuntimeError:
+        pass
+    assert broker.llen(QueueNames.PERIODIC) == 0, "a released savepoint waits for the outer commit"
+    db_session.commit()
+    assert sorted(_waiting(broker, QueueNames.PERIODIC)) == [("health.ping", ["kept"]), ("health.ping", ["outer"])]
+
+
+def test_an_unknown_task_name_is_refused_at_once(db_session, broker):
+    with pytest.raises(UnknownTask, match=r"imports\.rnu"):
+        enqueue_after_commit("imports.rnu", 1)
+    db_session.commit()
+    assert all(broker.llen(queue) == 0 for queue in set(TASK_QUEUES.values()))
+
+
+def test_a_submitted_job_is_sent_with_its_id_after_the_commit_only(db_session, broker):
+    job = jobs.submit("lists.build", {"program": "NQ116"}, "lists.build", "NQ116")
+    assert broker.llen(QueueNames.REPORTS) == 0
+    db_session.commit()
+    assert _waiting(broker, QueueNames.REPORTS) == [("lists.build", ["NQ116", job.id])]
+
+    dropped = jobs.submit("lists.build", {"program": "NQ116"}, "lists.build", "NQ116")
+    dropped_id = dropped.id
+    db_session.rollback()
+    assert broker.llen(QueueNames.REPORTS) == 1
+    assert db_session.get(Job, dropped_id) is None
