@@ -15,7 +15,7 @@ from disburse.extensions import babel, csrf, db, limiter, login, migrate
 
 log = logging.getLogger(__name__)
 
-#: migrations/ sits beside the package (the design card's layout).
+#: migrations/ sits beside the package.
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 

@@ -1,5 +1,5 @@
 """How numbers, money and dates look to people: "2.100.000 ₫" and dd/mm/yyyy in Vietnamese, "VND 2,100,000" in
-English (the glossary's style)."""
+English (docs/glossary.md, "Message style")."""
 
 from __future__ import annotations
 

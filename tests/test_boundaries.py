@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT = [*sorted((ROOT / "disburse").rglob("*.py")), *sorted((ROOT / "workers").rglob("*.py"))]
 
-#: The one transition path (style rule: one path for every state change).
+#: The one transition path.
 STATE_WRITERS = {"disburse/claims/service.py", "disburse/payments/service.py"}
 #: Code that creates claims or payments, always in their initial state (checked below), and nothing else.
 CREATORS = {"disburse/claims/lists.py": "INSERT INTO claims"}

@@ -5,7 +5,7 @@ statement; both take the next state from the pure machine (:mod:`disburse.claims
 in the same transaction. Nothing else writes ``claims.state`` (a test reads every module to make sure); claims are
 created in their initial state by the Form 01 lists build and, as it arrives, by the Form 04 service.
 
-Services flush and never commit: the view, task or command that called them commits once (style rule 4).
+Services flush and never commit: the view, task or command that called them commits once.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Background jobs: create (and enqueue after commit), start, report progress, finish; :func:`run_job` does a task's
 whole start / fail / finish in one place.
 
-The task that runs a job owns its transaction (style rule 4): ``start`` and ``finish`` change the row and flush,
+The task that runs a job owns its transaction: ``start`` and ``finish`` change the row and flush,
 the caller commits. ``progress`` is the exception: it writes in its own short transaction on its own
 connection, so that the web page and the CLI see the progress while the job's long transaction is still open.
 """
@@ -33,7 +33,7 @@ def _now() -> datetime:
 
 
 def create_job(kind: str, params: dict[str, Any], *, created_by: int | None = None) -> Job:
-    """A queued job; enqueue its task only after the caller has committed (style rule 12)."""
+    """A queued job; enqueue its task only after the caller has committed."""
     job = Job(kind=kind, state="queued", params=params, done=0, created_by=created_by)
     db.session.add(job)
     db.session.flush()
