@@ -1,7 +1,7 @@
 """``disburse import employers|employees|salary-funds FILE [--errors OUT.csv] [--strict]``.
 
-Exit codes (architecture): 0 every row imported; 1 some rows rejected (the others imported, unless
-``--strict``, which commits nothing); 2 the file cannot be used, nothing imported.
+Exit codes (the README's "Importing the registry"): 0 every row imported; 1 some rows rejected (the others
+imported, unless ``--strict``, which commits nothing); 2 the file cannot be used, nothing imported.
 """
 
 from __future__ import annotations

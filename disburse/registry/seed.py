@@ -48,7 +48,9 @@ from faker.providers.address.vi_VN import Provider as _ViAddress
 from faker.providers.company.vi_VN import Provider as _ViCompany
 from faker.providers.person.vi_VN import Provider as _ViPerson
 
-from disburse.registry.import_specs import EMPLOYEE_COLUMNS, EMPLOYER_COLUMNS, SALARY_FUND_COLUMNS
+from disburse.registry.imports.employees import EMPLOYEE_COLUMNS
+from disburse.registry.imports.employers import EMPLOYER_COLUMNS
+from disburse.registry.imports.salary_funds import SALARY_FUND_COLUMNS
 
 # The files are written in exactly the columns the importer reads (architecture.md, "Import columns").
 

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from disburse.extensions import db
 from disburse.registry import importer
+from disburse.registry.imports import write as imports_write
 from tests.registry.test_import_support import count, employee_row, seed_employer, write_csv
 
 
@@ -29,7 +30,7 @@ def _import(tmp_path, unit: str, n: int, name: str):
 
 
 def test_a_load_that_doubles_the_table_rebuilds_plain_indexes(tmp_path, db_session, monkeypatch):
-    monkeypatch.setattr(importer, "REBUILD_INDEXES_FROM", 5)
+    monkeypatch.setattr(imports_write, "REBUILD_INDEXES_FROM", 5)
     unit = seed_employer(tmp_path)
     before = _indexes()
     assert count("SELECT count(*) FROM employees") == 0
@@ -70,7 +71,7 @@ def test_a_first_load_that_repeats_a_key_rejects_both_rows_and_writes_the_rest(
     the repeat (while inserting, or when rebuilt after a bulk load), the write is undone, the keys are marked
     and the rest is written."""
     monkeypatch.setattr(importer, "BIG_FILE", 1)
-    monkeypatch.setattr(importer, "REBUILD_INDEXES_FROM", rebuild_from)
+    monkeypatch.setattr(imports_write, "REBUILD_INDEXES_FROM", rebuild_from)
     unit = seed_employer(tmp_path)
     rows = [employee_row(unit) for _ in range(6)]
     rows.append(dict(rows[2], full_name="Người khác cùng mã"))

@@ -1,4 +1,4 @@
-"""The raw-cell check (importer._check) trusts ``_dirty`` to say exactly when normalising would change a cell."""
+"""The raw-cell check (imports.check) trusts ``dirty_expr`` to say exactly when normalising would change a cell."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from disburse.registry.import_specs import _dirty, _normal
+from disburse.registry.imports.statements import dirty_expr, normalise_expr
 
 KINDS = ["text", "lower", "upper", "code2", "code3"]
 TRICKY = ["", " ", "  ", " a", "a ", " a ", "a", "A", "Ab", "ẞ", "Đ", "đ", "1", "01", "001", " 1", "1 ", "\t1", "ß"]
@@ -19,7 +19,8 @@ def _agree(session: Session, values: list[str | None]) -> None:
         for trim in (True, False):
             rows = session.execute(
                 text(
-                    f"SELECT v, {_dirty(how, 'v', trim=trim)}, {_normal(how, 'v', trim=trim)} IS DISTINCT FROM v "
+                    f"SELECT v, {dirty_expr(how, 'v', trim=trim)}, "
+                    f"{normalise_expr(how, 'v', trim=trim)} IS DISTINCT FROM v "
                     "FROM unnest(CAST(:values AS text[])) AS v"
                 ),
                 {"values": values},

@@ -16,8 +16,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from disburse.registry import importer
-from disburse.registry.import_specs import EMPLOYEE_COLUMNS
 from disburse.registry.importer import UnusableFile, import_file
+from disburse.registry.imports import check as imports_check
+from disburse.registry.imports.employees import EMPLOYEE_COLUMNS
 from tests.registry.test_import_support import (
     count,
     employee_row,
@@ -200,7 +201,7 @@ def test_cells_read_by_python_are_checked_alike_on_the_big_file_paths(
 ) -> None:
     """Python's reader stages an empty cell as '' where COPY stages NULL: the raw-cell check must not trip on it."""
     monkeypatch.setattr(importer, "BIG_FILE", 1)
-    monkeypatch.setattr(importer, "DIRTY_SHARE", dirty_share)
+    monkeypatch.setattr(imports_check, "DIRTY_SHARE", dirty_share)
     unit = seed_employer(tmp_path)
     rows = [employee_row(unit), employee_row(unit, unused_months=""), employee_row(unit, unused_months=" 7 ")]
     path = tmp_path / "python.csv"
@@ -290,7 +291,7 @@ def test_messy_rows_are_each_imported_or_reported(
 ) -> None:
     if way != "small":  # the big-file paths (parallel workers, statistics), on a few rows
         monkeypatch.setattr(importer, "BIG_FILE", 1)
-        monkeypatch.setattr(importer, "DIRTY_SHARE", 1.0 if way == "big, raw cells" else -1.0)
+        monkeypatch.setattr(imports_check, "DIRTY_SHARE", 1.0 if way == "big, raw cells" else -1.0)
     unit = "PROPTEST01"
     if not count("SELECT count(*) FROM employers WHERE unit_code = :u", u=unit):
         seed_employer(tmp_path, unit_code=unit)

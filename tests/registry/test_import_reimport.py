@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from disburse.extensions import db
 from disburse.registry import importer
-from disburse.registry.import_specs import EMPLOYEE_COLUMNS
+from disburse.registry.imports import check as imports_check
+from disburse.registry.imports.employees import EMPLOYEE_COLUMNS
 from tests.registry.test_import_support import employee_row, seed_employer, write_csv
 
 # Per column: the stored value written another way (same meaning), another valid value, a broken value.
@@ -155,7 +156,7 @@ def test_the_fast_path_gives_the_same_outcome_as_the_full_check(
     outcomes = {}
     for name, (threshold, dirty_share) in ways.items():
         monkeypatch.setattr(importer, "BIG_FILE", threshold)
-        monkeypatch.setattr(importer, "DIRTY_SHARE", dirty_share)
+        monkeypatch.setattr(imports_check, "DIRTY_SHARE", dirty_share)
         savepoint = db_session.begin_nested()
         result = importer.import_file("employees", path)
         outcomes[name] = (_outcome(result), [r[:-2] for r in _table(codes)], result.fast_unchanged)

@@ -12,7 +12,9 @@ from flask import Flask
 from sqlalchemy import text
 
 from disburse.extensions import db
-from disburse.registry.import_specs import EMPLOYEE_COLUMNS, EMPLOYER_COLUMNS, SALARY_FUND_COLUMNS
+from disburse.registry.imports.employees import EMPLOYEE_COLUMNS
+from disburse.registry.imports.employers import EMPLOYER_COLUMNS
+from disburse.registry.imports.salary_funds import SALARY_FUND_COLUMNS
 
 _serial = itertools.count(1)
 COLUMNS = {"employers": EMPLOYER_COLUMNS, "employees": EMPLOYEE_COLUMNS, "salary_funds": SALARY_FUND_COLUMNS}

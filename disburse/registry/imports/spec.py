@@ -1,0 +1,90 @@
+"""What an import kind is, as data: the :class:`Spec` that each of employers.py, employees.py and
+salary_funds.py fills in, and that :mod:`~disburse.registry.imports.statements` turns into SQL.
+
+A kind's differences from the others live here as values (its natural key, how a new row is recognised, which
+tables its rows refer to, whether it flags duplicate national IDs), never as ``if kind == …`` in the steps.
+
+The SQL fragments are templates, filled in once per statement by ``Statements.fill`` (statements.py) from one
+vocabulary: ``{today}`` (the programme's today as a DATE literal), the scratch tables of ``ScratchTables``
+(tables.py: ``{ty}``, ``{dates}``, ``{months}``, ``{dup}`` …), and ``{cells}`` in the fast path. A literal brace
+in SQL is written doubled (``{{4,30}}``).
+
+Inside the check, ``n`` is the row being checked (its cells named as :attr:`Spec.normalise` names them) and ``tgt``
+the stored row with the same natural key, if any.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: The phone rule, shared by employers and employees: true when ``n.phone`` holds anything but digits, ``+-.()``
+#: and spaces, or more than 20 characters (NULL: no phone).
+PHONE_BAD = "(n.phone IS NOT NULL AND (length(n.phone) > 20 OR ltrim(n.phone, '0123456789+-.() ') <> ''))"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of the checked table ``ty``: its name, its value in the check's SELECT, and where it is written."""
+
+    name: str
+    #: SQL over ``n`` and the kind's joins, e.g. ``dob.d`` (the looked-up date) or ``n.name``.
+    value: str
+    #: The column of the kind's table it is written to; None for a column only the import reads.
+    stored: str | None = None
+    #: Part of the stored row's identity (its natural key): inserted, never compared or updated.
+    key: bool = False
+
+
+@dataclass(frozen=True)
+class Spec:
+    kind: str
+    #: The table the rows are written to.
+    table: str
+    #: The file's columns: the header must name each of them (any order, others ignored).
+    columns: tuple[str, ...]
+    #: XLSX number cells padded back to these widths (see read._cell_text; -1: a national ID).
+    pad: dict[str, int]
+    #: The values the check reads: name → (file column, how it is normalised: "text" trimmed and blank → NULL,
+    #: "lower"/"upper" also case-folded, "code2"/"code3" also padded with leading zeros).
+    normalise: dict[str, tuple[str, str]]
+    #: The columns of ``ty`` after ``row``, in order (see :class:`Field`).
+    fields: tuple[Field, ...]
+    #: FROM-clause joins after ``n``: the lookups (``{dates}``, ``{months}``, reference tables) and ``tgt``.
+    joins: str
+    #: True when ``tgt`` was found (a stored row has the natural key).
+    found: str
+    #: One CASE expression per rule, each giving a ``column:code`` token or NULL; a row's tokens make its ``errs``.
+    checks: tuple[str, ...]
+    #: The natural key, as columns of ``ty``: two rows of a file with the same key are both rejected.
+    key: tuple[str, ...]
+    #: The column a repeated key is reported on.
+    key_column: str
+    #: Over ``ty``: the row is not stored yet (it is inserted; the others are updated when they differ).
+    is_new: str
+    #: Over ``ty t`` and the stored row ``s``: ``s`` is the row ``t`` updates.
+    stored_row: str
+    #: More assignments of the UPDATE, after the changed values (e.g. ``updated_at = now()``).
+    also_update: str = ""
+    #: More (column, value over ``ty``) pairs of the INSERT, after the fields.
+    also_insert: tuple[tuple[str, str], ...] = ()
+    #: The tables new rows refer to, each with the ``ty`` column that holds the referenced id, or None for a small
+    #: table locked whole: what the foreign-key triggers would lock, locked set-based.
+    references: tuple[tuple[str, str | None], ...] = ()
+    #: Whether the import marks rows sharing a national ID under two natural keys (write.py's duplicate step).
+    flags_duplicate_national_ids: bool = False
+    #: Optional fast path for re-imports: a SELECT over the file's cells ``{cells} n`` giving the
+    #: :attr:`unchanged_columns` for every row whose cells equal, as text, a stored row that satisfies every rule;
+    #: those rows skip the typed check (see :meth:`Statements.unchanged`).
+    unchanged: str | None = None
+    #: The ``ty`` columns the fast path fills (the others stay NULL: unchanged rows are never written).
+    unchanged_columns: str = ""
+
+    @property
+    def stored_fields(self) -> tuple[Field, ...]:
+        """The fields written to the table."""
+        return tuple(f for f in self.fields if f.stored is not None)
+
+    @property
+    def compared_fields(self) -> tuple[Field, ...]:
+        """The fields compared with the stored row, and updated when they differ."""
+        return tuple(f for f in self.stored_fields if not f.key)
