@@ -9,7 +9,7 @@ from sqlalchemy import ARRAY, CheckConstraint, ForeignKey, Index, SmallInteger, 
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from disburse.claims.states import ClaimAction, ClaimState
+from disburse.claims.states import ClaimAction, ClaimNote, ClaimState
 from disburse.extensions import TimestampMixin, db
 
 
@@ -29,7 +29,9 @@ class Claim(TimestampMixin, db.Model):  # type: ignore[name-defined]
         CheckConstraint("payout IN ('bank', 'cash')", name="payout_known"),
         CheckConstraint("payment_failures >= 0", name="payment_failures_non_negative"),
         CheckConstraint("track <> 'A' OR employer_id IS NOT NULL", name="track_a_has_employer"),
-        Index("ix_claims_state_district", "program_id", "state", "district_code"),
+        # The work queues: a district's claims in a state, in id order (keyset pages), and a caseworker's own.
+        Index("ix_claims_queue", "program_id", "state", "district_code", "id"),
+        Index("ix_claims_assigned_to", "assigned_to_id", postgresql_where=text("assigned_to_id IS NOT NULL")),
         Index("ix_claims_employer_state", "employer_id", "state"),
     )
 
@@ -59,17 +61,28 @@ class Claim(TimestampMixin, db.Model):  # type: ignore[name-defined]
     #: The SSA must pay by this date (the SLA that applies to the claim's last step).
     payment_due_on: Mapped[date | None]
     paid_at: Mapped[datetime | None]
+    #: The day the employer's Form 02 confirmed the person (the payment SLA counts from it).
+    confirmed_on: Mapped[date | None]
+    #: The day the SSA received the Form 04 application (the payment SLA counts from it).
+    applied_on: Mapped[date | None]
+    #: What the person declared on Form 04 (status, unit, months, phone, address, payout), as received.
+    application: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    #: The caseworker working the case, if one took it from the queue.
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assigned_at: Mapped[datetime | None]
 
     def __repr__(self) -> str:
         return f"<Claim {self.id} {self.state}>"
 
 
 class ClaimEvent(db.Model):  # type: ignore[name-defined]
-    """One row per state change (and per creation). Append-only: a trigger refuses UPDATE and DELETE."""
+    """One row per state change, per creation, and per piece of work that leaves the state as it is (a
+    :class:`~disburse.claims.states.ClaimNote`: from_state = to_state). Append-only: a trigger refuses UPDATE and
+    DELETE."""
 
     __tablename__ = "claim_events"
     __table_args__ = (
-        CheckConstraint(f"action IN ({_in(ClaimAction)}, 'create')", name="action_known"),
+        CheckConstraint(f"action IN ({_in(ClaimAction)}, {_in(ClaimNote)}, 'create')", name="action_known"),
         CheckConstraint(f"to_state IN ({_in(ClaimState)})", name="to_state_known"),
     )
 

@@ -82,7 +82,7 @@ def claim_events(claim_id: int) -> list[ClaimEvent]:
 
 def claims_in_state(program_id: int, state: ClaimState | str, *, after_id: int = 0, limit: int = 100) -> list[Claim]:
     """A page of the program's claims in ``state`` by id, after ``after_id`` (keyset: as fast on the last page as on
-    the first; ``ix_claims_state_district`` serves it)."""
+    the first; ``ix_claims_queue`` serves it)."""
     return list(
         db.session.scalars(
             select(Claim)

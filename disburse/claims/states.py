@@ -42,6 +42,21 @@ class ClaimAction(StrEnum):
     PAYMENT_FAILED = "payment_failed"  # failed or returned by the bank
     REQUEST_DETAILS = "request_details"  # ask the employer / person for corrected payment details
     DETAILS_RECEIVED = "details_received"  # corrected details in hand: back to approved, pay again
+    APPLY = "apply"  # a track A person not yet paid files Form 04: their claim becomes the application
+
+
+class ClaimNote(StrEnum):
+    """Events that record work on a claim without changing its state (from_state = to_state on the event row)."""
+
+    ASSIGN = "assign"  # a caseworker takes the case
+    RELEASE = "release"  # …or gives it back to the queue
+    CONTACT = "contact"  # a contact attempt: channel, outcome, note in the event's data
+    REQUEST_INFO = "request_info"  # information asked of the person or the employer
+    CORRECT = "correct"  # Form 03 or a caseworker corrected a field (bank details, phone): old and new in data
+    CONFIRM_AGAIN = "confirm_again"  # a repeated Form 02 row that agrees with the first
+    RESOLVE_DUPLICATE = "resolve_duplicate"  # a caseworker decided a possible duplicate (kept, or overridden)
+    REASSESS = "reassess"  # verification found the registry changed the months or the amount
+    SLA_BREACH = "sla_breach"  # a deadline or payment SLA passed (written once per deadline)
 
 
 S, A = ClaimState, ClaimAction
@@ -66,6 +81,17 @@ _REMOVABLE = (S.LISTED, S.EMPLOYER_OVERDUE, S.EMPLOYER_CONFIRMED, S.VERIFYING, S
 #: stuck after a failed payment or when the payment deadline has passed.
 _REJECTABLE = (S.VERIFYING, S.NEEDS_REVIEW, S.APPROVED, S.PAYMENT_FAILED, S.AWAITING_PAYMENT_DETAILS)
 
+#: A track A person still unpaid after the fallback date may file Form 04: their claim (never a second one) becomes
+#: the application and is verified as one. Not once the money is on its way or paid, nor after a decision.
+_APPLICABLE = (
+    S.LISTED,
+    S.EMPLOYER_OVERDUE,
+    S.EMPLOYER_CONFIRMED,
+    S.NEEDS_REVIEW,
+    S.PAYMENT_FAILED,
+    S.AWAITING_PAYMENT_DETAILS,
+)
+
 TRANSITIONS: dict[tuple[ClaimState, ClaimAction], ClaimState] = {
     (S.LISTED, A.CONFIRM): S.EMPLOYER_CONFIRMED,
     (S.EMPLOYER_OVERDUE, A.CONFIRM): S.EMPLOYER_CONFIRMED,
@@ -82,6 +108,7 @@ TRANSITIONS: dict[tuple[ClaimState, ClaimAction], ClaimState] = {
     (S.PAYMENT_PENDING, A.PAYMENT_FAILED): S.PAYMENT_FAILED,
     (S.PAYMENT_FAILED, A.REQUEST_DETAILS): S.AWAITING_PAYMENT_DETAILS,
     (S.AWAITING_PAYMENT_DETAILS, A.DETAILS_RECEIVED): S.APPROVED,
+    **{(state, A.APPLY): S.APPLIED for state in _APPLICABLE},
     **{(state, A.DECLINE): S.DECLINED for state in _DECLINABLE},
     **{(state, A.REMOVE): S.REMOVED for state in _REMOVABLE},
     **{(state, A.REJECT): S.REJECTED for state in _REJECTABLE},

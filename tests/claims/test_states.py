@@ -61,6 +61,13 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("awaiting_payment_details", "details_received"): "approved",
     ("awaiting_payment_details", "decline"): "declined",
     ("awaiting_payment_details", "reject"): "rejected",
+    # Form 04 from a track A person not yet paid: the same claim becomes the application.
+    ("listed", "apply"): "applied",
+    ("employer_overdue", "apply"): "applied",
+    ("employer_confirmed", "apply"): "applied",
+    ("needs_review", "apply"): "applied",
+    ("payment_failed", "apply"): "applied",
+    ("awaiting_payment_details", "apply"): "applied",
 }
 
 ALL_PAIRS = list(itertools.product(ClaimState, ClaimAction))
