@@ -3,7 +3,7 @@
 :func:`transition` moves one claim (its row locked ``FOR UPDATE``), :func:`transition_many` moves many with one
 statement; both take the next state from the pure machine (:mod:`disburse.claims.states`) and write the event row
 in the same transaction. Nothing else writes ``claims.state`` (a test reads every module to make sure); claims are
-created in their initial state by the Form 01 lists build and, as it arrives, by the Form 04 service.
+created in their initial state by :func:`create` and, set-based, by the Form 01 lists build.
 
 Services flush and never commit: the view, task or command that called them commits once.
 """
@@ -22,6 +22,7 @@ from disburse.claims.states import (
     NEEDS_REASON,
     TRANSITIONS,
     ClaimAction,
+    ClaimNote,
     ClaimState,
     InvalidClaimTransition,
     next_state,
@@ -93,6 +94,24 @@ def claims_in_state(program_id: int, state: ClaimState | str, *, after_id: int =
     )
 
 
+# ------------------------------------------------------------------------------------------------------ creating
+
+
+def create(actor: Actor = None, data: dict[str, Any] | None = None, **values: Any) -> Claim:
+    """A new claim in its initial state (``listed`` for track A, ``applied`` for track B) with its 'create' event;
+    flush. One claim per person per program: a second one fails on the unique constraint (callers look first).
+    Bulk creation of Form 01 lists is :mod:`disburse.claims.lists`, set-based, with the same two rows per claim."""
+    initial = ClaimState.LISTED if values["track"] == "A" else ClaimState.APPLIED
+    claim = Claim(state=initial.value, **values)
+    db.session.add(claim)
+    db.session.flush()
+    db.session.add(
+        ClaimEvent(claim_id=claim.id, actor_id=_actor_id(actor), action="create", to_state=initial.value, data=data)
+    )
+    db.session.flush()
+    return claim
+
+
 # ---------------------------------------------------------------------------------------------------- one claim
 
 
@@ -127,6 +146,34 @@ def transition(
         action=action.value,
         from_state=from_state.value,
         to_state=to_state.value,
+        reason=reason,
+        data=data,
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def note(
+    claim: Claim | int,
+    action: ClaimNote | str,
+    actor: Actor = None,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> ClaimEvent:
+    """Record work on a claim that leaves its state as it is (a contact attempt, a correction, an assignment): an
+    event row with from_state = to_state; flush."""
+    action = ClaimNote(action)
+    claim_id = claim if isinstance(claim, int) else claim.id
+    state = db.session.scalar(select(Claim.state).where(Claim.id == claim_id))
+    if state is None:
+        raise ClaimNotFound(f"no claim with id {claim_id}")
+    event = ClaimEvent(
+        claim_id=claim_id,
+        actor_id=_actor_id(actor),
+        action=action.value,
+        from_state=state,
+        to_state=state,
         reason=reason,
         data=data,
     )
@@ -201,8 +248,10 @@ __all__ = [
     "claim_events",
     "claim_for_person",
     "claims_in_state",
+    "create",
     "get_claim",
     "get_claim_for_update",
+    "note",
     "transition",
     "transition_many",
 ]
