@@ -126,7 +126,8 @@ def main() -> int:
     args = parser.parse_args()
 
     from disburse import runtime
-    from disburse.registry.seed import province_codes, write_csvs
+    from disburse.registry.seeding.files import write_csvs
+    from disburse.registry.seeding.places import province_codes
 
     base_url = os.environ.get("DATABASE_URL")
     if not base_url:

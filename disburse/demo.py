@@ -22,7 +22,8 @@ from disburse.extensions import db
 from disburse.programs.calendar import programme_today
 from disburse.programs.models import AmountTier, Program
 from disburse.registry.models import Employer
-from disburse.registry.seed import shift_date, shift_month, write_csvs
+from disburse.registry.seeding.calendar import shift_date, shift_month
+from disburse.registry.seeding.files import write_csvs
 
 DEMO_PROGRAM = "DEMO116"
 DEMO_EMPLOYERS = 200

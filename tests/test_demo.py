@@ -16,7 +16,7 @@ from disburse.demo import DEMO_PROGRAM, DEMO_USERS, seed_demo
 from disburse.programs.calendar import add_working_days, programme_today
 from disburse.programs.models import Program
 from disburse.registry.models import Employee, Employer, SalaryFund
-from disburse.registry.seed import BIG_UNIT_SIZE
+from disburse.registry.seeding.employers import BIG_UNIT_SIZE
 
 
 def _count(model: type) -> int:

@@ -1,6 +1,6 @@
 """``disburse seed --employers N --employees M [--seed S] [--provinces 01,79] [--out DIR]``.
 
-Writes realistic synthetic registry files (:func:`disburse.registry.seed.write_csvs`) and imports them through
+Writes realistic synthetic registry files (:func:`disburse.registry.seeding.files.write_csvs`) and imports them through
 the same importer as the agency's files, committing once per file. The files go to a temporary directory that is
 removed afterwards, or to ``--out``, where they are kept.
 """
@@ -21,7 +21,8 @@ from flask.cli import with_appcontext
 from tqdm import tqdm
 
 from disburse.extensions import db
-from disburse.registry.seed import SeedFiles, province_codes, write_csvs
+from disburse.registry.seeding.files import SeedFiles, write_csvs
+from disburse.registry.seeding.places import province_codes
 
 if TYPE_CHECKING:
     from disburse.registry.importer import ImportResult

@@ -16,16 +16,13 @@ from sqlalchemy.orm import Session
 from disburse.extensions import db
 from disburse.programs.models import SECTORS
 from disburse.reference.models import Bank, District
-from disburse.registry import seed as seed_module
+from disburse.registry.imports.employees import EMPLOYEE_COLUMNS
+from disburse.registry.imports.employers import EMPLOYER_COLUMNS
+from disburse.registry.imports.salary_funds import SALARY_FUND_COLUMNS
 from disburse.registry.models import Employee, Employer, SalaryFund
-from disburse.registry.seed import (
-    BIG_UNIT_SIZE,
-    EMPLOYEE_COLUMNS,
-    EMPLOYER_COLUMNS,
-    SALARY_FUND_COLUMNS,
-    SeedFiles,
-    write_csvs,
-)
+from disburse.registry.seeding import files as seed_files
+from disburse.registry.seeding.employers import BIG_UNIT_SIZE
+from disburse.registry.seeding.files import SeedFiles, write_csvs
 
 SMALL = {"employers": 40, "employees": 5000}
 TIERS = (0, 12, 60, 84, 108, 132)  # tier lower bounds of NQ116 (months)
@@ -57,7 +54,7 @@ def test_same_arguments_give_identical_bytes_and_another_seed_differs(small: See
 
 def test_parallel_chunks_write_the_same_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Small chunks so that several processes really share the work.
-    monkeypatch.setattr(seed_module, "EMPLOYEE_CHUNK", 700)
+    monkeypatch.setattr(seed_files, "EMPLOYEE_CHUNK", 700)
     one = write_csvs(tmp_path / "one", employers=30, employees=4000, workers=1)
     two = write_csvs(tmp_path / "two", employers=30, employees=4000, workers=2)
     assert one.employees.read_bytes() == two.employees.read_bytes()

@@ -1,8 +1,8 @@
 """Regression fixture: the seed files' exact bytes for fixed arguments.
 
-The hashes were computed with the single-module seed (before it was split into ``disburse.registry.seeding``);
-the same arguments must keep giving the same bytes, whatever the code's layout and however many processes write
-the employee chunks.
+The hashes were computed with the single-module seed (disburse/registry/seed.py, before it was split into
+``disburse.registry.seeding``); the same arguments must keep giving the same bytes, whatever the code's layout and
+however many processes write the employee chunks.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from disburse.registry.seed import write_csvs
+from disburse.registry.seeding.files import write_csvs
 
 CASES: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
     "small": (
