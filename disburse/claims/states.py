@@ -144,3 +144,21 @@ def allowed_actions(state: ClaimState | str) -> list[ClaimAction]:
 
 #: Claims in these states count against completion (the eligible group excludes rejected, declined, removed).
 NOT_IN_ELIGIBLE_GROUP = frozenset({S.REJECTED, S.DECLINED, S.REMOVED})
+
+#: How people see each state (docs/glossary.md): (Vietnamese, English).
+STATE_LABELS: dict[ClaimState, tuple[str, str]] = {
+    S.LISTED: ("Đã lập danh sách", "Listed"),
+    S.EMPLOYER_CONFIRMED: ("Đơn vị đã xác nhận", "Confirmed by employer"),
+    S.EMPLOYER_OVERDUE: ("Đơn vị quá hạn xác nhận", "Employer overdue"),
+    S.APPLIED: ("Đã nộp đề nghị", "Applied"),
+    S.VERIFYING: ("Đang kiểm tra", "Being checked"),
+    S.NEEDS_REVIEW: ("Cần xác minh", "Needs review"),
+    S.APPROVED: ("Đã duyệt", "Approved"),
+    S.PAYMENT_PENDING: ("Đang chi trả", "Payment in progress"),
+    S.PAYMENT_FAILED: ("Chi trả không thành công", "Payment failed"),
+    S.AWAITING_PAYMENT_DETAILS: ("Chờ bổ sung thông tin tài khoản", "Awaiting payment details"),
+    S.PAID: ("Đã chi trả", "Paid"),
+    S.REJECTED: ("Từ chối", "Rejected"),
+    S.DECLINED: ("Không nhận hỗ trợ", "Declined"),
+    S.REMOVED: ("Không có tại đơn vị", "Not employed at unit"),
+}

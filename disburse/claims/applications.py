@@ -1,0 +1,361 @@
+"""Form 04: a person's own application (group B, and track A people still unpaid after the fallback date).
+
+:func:`apply` checks every field (all errors at once, Vietnamese and English), then the registry and the program's
+dates, and records the application as a claim in ``applied``; the verification workers decide it after the
+commit. Rules decided here (the texts are silent):
+
+- The registry is the reference: the SI code must be on file and the national ID must match it. What the person
+  declares (status, unit, months) is kept on the claim as received; the amount comes from the registry's months,
+  and a difference is for verification to see.
+- A person whom the rules would refuse still gets a claim (and so a written notice with the reason), unless the
+  application is late: after ``application_deadline`` nothing is recorded and the answer names the date.
+- One claim per person per program: a second application is refused naming the existing claim, except that a
+  track A person not yet paid may apply once ``track_a_fallback_after`` has passed, which turns their listed claim
+  into the application (the same claim, never a second one).
+- The payment SLA: ``application_payment_wd`` working days after receipt, and never after ``payment_deadline``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from disburse.claims import service
+from disburse.claims.models import Claim
+from disburse.claims.outcomes import (
+    NATIONAL_ID,
+    PHONE,
+    SI_CODE,
+    FieldError,
+    FormRefused,
+    RowResult,
+    bank_errors,
+    dmy,
+    text_value,
+)
+from disburse.claims.states import STATE_LABELS, TRANSITIONS, ClaimAction, ClaimState
+from disburse.extensions import db
+from disburse.programs.calendar import add_working_days, programme_today
+from disburse.programs.models import Program
+from disburse.programs.rules import GROUP_A, GROUP_B, UI_PARTICIPATING, UI_STOPPED, Person, ProgramRules, assess
+from disburse.reference.models import Bank
+from disburse.registry.models import Employee, Employer
+
+FIELDS = (
+    "si_code",
+    "national_id",
+    "full_name",
+    "date_of_birth",
+    "phone",
+    "address",
+    "status",
+    "unit_code",
+    "unused_months",
+    "payout",
+    "bank_code",
+    "bank_account",
+)
+
+
+class ApplicationInvalid(Exception):
+    """Some fields are not valid: every field's error, nothing recorded."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(", ".join(f"{e.field}: {e.code}" for e in errors))
+        self.errors = errors
+
+
+class ApplicationConflict(Exception):
+    """The person already has a claim in this program (named), or may not apply yet."""
+
+    def __init__(self, claim: Claim | None, code: str, vi: str, en: str) -> None:
+        super().__init__(en)
+        self.claim, self.code, self.message_vi, self.message_en = claim, code, vi, en
+
+
+@dataclass(frozen=True)
+class Application:
+    si_code: str
+    national_id: str
+    full_name: str
+    date_of_birth: date
+    phone: str
+    address: str
+    status: str
+    unit_code: str
+    unused_months: int
+    payout: str
+    bank_code: str | None
+    bank_account: str | None
+
+    def declared(self) -> dict[str, Any]:
+        return {
+            "full_name": self.full_name,
+            "date_of_birth": self.date_of_birth.isoformat(),
+            "phone": self.phone,
+            "address": self.address,
+            "status": self.status,
+            "unit_code": self.unit_code,
+            "unused_months": self.unused_months,
+            "payout": self.payout,
+        }
+
+
+def _required(errors: list[FieldError], name: str, value: str, vi_label: str, en_label: str) -> None:
+    if not value:
+        errors.append(FieldError(name, "required", f"Cần ghi {vi_label}.", f"{en_label} is required."))
+
+
+def _parse_date(errors: list[FieldError], value: str, today: date) -> date | None:
+    try:
+        day = date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        day = None
+    if day is None or not date(1900, 1, 1) <= day <= today:
+        errors.append(
+            FieldError(
+                "date_of_birth",
+                "date_format",
+                f"Ngày sinh ghi theo dạng năm-tháng-ngày (ví dụ 1990-05-31), không sau ngày {dmy(today)}.",
+                f"Give the date of birth as year-month-day (e.g. 1990-05-31), not after {dmy(today)}.",
+            )
+        )
+        return None
+    return day
+
+
+def _parse_months(errors: list[FieldError], raw: Any) -> int | None:
+    value = text_value({"v": raw}, "v")
+    if not value.isdigit() or len(value) > 3 or int(value) > 600:
+        errors.append(
+            FieldError(
+                "unused_months",
+                "months_format",
+                "Số tháng đóng BHTN chưa hưởng là số nguyên từ 0 đến 600.",
+                "Unused UI contribution months is a whole number from 0 to 600.",
+            )
+        )
+        return None
+    return int(value)
+
+
+def _check_shapes(body: dict[str, Any], errors: list[FieldError]) -> dict[str, str]:
+    values = {name: text_value(body, name) for name in FIELDS if name not in ("unused_months",)}
+    values["bank_code"] = values["bank_code"].upper()
+    if not SI_CODE.fullmatch(values["si_code"]):
+        errors.append(
+            FieldError(
+                "si_code",
+                "si_code_format",
+                f"Mã số BHXH phải gồm đúng 10 chữ số (đang có {len(values['si_code'])} ký tự).",
+                f"The SI code must have exactly 10 digits (this one has {len(values['si_code'])} characters).",
+            )
+        )
+    if not NATIONAL_ID.fullmatch(values["national_id"]):
+        errors.append(
+            FieldError(
+                "national_id",
+                "national_id_format",
+                "Số CMND/CCCD gồm 9 hoặc 12 chữ số.",
+                "The national ID number has 9 or 12 digits.",
+            )
+        )
+    _required(errors, "full_name", values["full_name"], "họ và tên", "Full name")
+    if len(values["full_name"]) > 200 or len(values["address"]) > 500:
+        field_name = "full_name" if len(values["full_name"]) > 200 else "address"
+        errors.append(FieldError(field_name, "too_long", "Nội dung quá dài.", "This is too long."))
+    _required(errors, "address", values["address"], "địa chỉ liên hệ", "Contact address")
+    _required(errors, "unit_code", values["unit_code"], "mã đơn vị", "Unit code")
+    values["phone"] = values["phone"].replace(" ", "").replace(".", "")
+    if not PHONE.fullmatch(values["phone"]):
+        errors.append(
+            FieldError("phone", "phone_format", "Số điện thoại gồm 9 đến 15 chữ số.", "The phone has 9 to 15 digits.")
+        )
+    if values["status"] not in (UI_STOPPED, UI_PARTICIPATING):
+        errors.append(
+            FieldError(
+                "status",
+                "status_unknown",
+                "Tình trạng ghi 'stopped' (đã chấm dứt hợp đồng) hoặc 'participating' (đang tham gia).",
+                "Status is 'stopped' (contract ended) or 'participating' (still participating).",
+            )
+        )
+    if values["payout"] not in ("cash", "bank"):
+        errors.append(
+            FieldError(
+                "payout",
+                "payout_unknown",
+                "Hình thức nhận: 'cash' (tiền mặt tại cơ quan BHXH) hoặc 'bank' (chuyển khoản).",
+                "Payout is 'cash' (at the office) or 'bank' (transfer to a personal account).",
+            )
+        )
+    return values
+
+
+def validate(body: dict[str, Any], today: date) -> Application:
+    """The application from a JSON body; :class:`ApplicationInvalid` with every field's error."""
+    errors: list[FieldError] = []
+    if not isinstance(body, dict):
+        raise ApplicationInvalid(
+            [FieldError("", "body", "Nội dung phải là một đối tượng JSON.", "Send a JSON object.")]
+        )
+    values = _check_shapes(body, errors)
+    born = _parse_date(errors, values["date_of_birth"], today)
+    months = _parse_months(errors, body.get("unused_months"))
+    if values["payout"] == "bank" or values["bank_code"] or values["bank_account"]:
+        banks = set(db.session.scalars(select(Bank.code)))
+        probe = RowResult(row=1, si_code=values["si_code"])
+        bank_errors(probe, values["bank_code"], values["bank_account"], banks)
+        if values["payout"] == "bank" and not values["bank_code"] and not values["bank_account"]:
+            probe.fail(
+                "bank_account",
+                "required",
+                "Chọn chuyển khoản thì cần ghi ngân hàng và số tài khoản.",
+                "A bank transfer needs the bank and the account number.",
+            )
+        errors += probe.errors
+    if errors or born is None or months is None:
+        raise ApplicationInvalid(errors)
+    bank = values["payout"] == "bank"
+    return Application(
+        si_code=values["si_code"],
+        national_id=values["national_id"],
+        full_name=values["full_name"],
+        date_of_birth=born,
+        phone=values["phone"],
+        address=values["address"],
+        status=values["status"],
+        unit_code=values["unit_code"],
+        unused_months=months,
+        payout=values["payout"],
+        bank_code=values["bank_code"] if bank else None,
+        bank_account=values["bank_account"] if bank else None,
+    )
+
+
+def _check_dates(program: Program, today: date) -> None:
+    if today > program.application_deadline:
+        deadline = dmy(program.application_deadline)
+        raise FormRefused(
+            "deadline_passed",
+            f"Đã hết hạn nhận đề nghị hỗ trợ (Mẫu số 04) ngày {deadline}.",
+            f"Applications (Form 04) closed on {deadline}.",
+        )
+
+
+def _registry_record(application: Application) -> tuple[Employee, Employer | None]:
+    employee = db.session.scalar(select(Employee).where(Employee.si_code == application.si_code))
+    if employee is None:
+        raise ApplicationInvalid(
+            [
+                FieldError(
+                    "si_code",
+                    "not_in_registry",
+                    "Không tìm thấy mã số BHXH này trong dữ liệu của cơ quan BHXH; hãy kiểm tra lại sổ BHXH.",
+                    "This SI code is not in the social security records; check the social insurance book.",
+                )
+            ]
+        )
+    if employee.national_id != application.national_id:
+        raise ApplicationInvalid(
+            [
+                FieldError(
+                    "national_id",
+                    "does_not_match",
+                    "Số CMND/CCCD không khớp với dữ liệu của cơ quan BHXH cho mã số BHXH này.",
+                    "The national ID number does not match the social security records for this SI code.",
+                )
+            ]
+        )
+    employer = db.session.get(Employer, employee.employer_id) if employee.employer_id else None
+    return employee, employer
+
+
+def _existing(program: Program, employee: Employee, today: date) -> Claim | None:
+    """The person's claim that the application turns into, or None for a new claim; raises when neither."""
+    claim = service.claim_for_person(program.id, employee.id)
+    if claim is None:
+        return None
+    state = ClaimState(claim.state)
+    vi, en = STATE_LABELS[state]
+    if claim.track == "A" and (state, ClaimAction.APPLY) in TRANSITIONS:
+        if today > program.track_a_fallback_after:
+            return claim
+        raise ApplicationConflict(
+            claim,
+            "listed_by_employer",
+            f"Người này có trong danh sách của đơn vị (hồ sơ số {claim.id}, '{vi}'); nếu sau ngày "
+            f"{dmy(program.track_a_fallback_after)} vẫn chưa được chi trả thì có thể nộp Mẫu số 04.",
+            f"This person is on their employer's list (claim {claim.id}, {en.lower()}); if still unpaid after "
+            f"{dmy(program.track_a_fallback_after)} they may apply on Form 04.",
+        )
+    raise ApplicationConflict(
+        claim,
+        "already_claimed",
+        f"Người này đã có hồ sơ hỗ trợ số {claim.id} ('{vi}'); mỗi người chỉ được hỗ trợ một lần.",
+        f"This person already has support claim {claim.id} ({en.lower()}); each person is supported once.",
+    )
+
+
+def apply(program: Program, body: dict[str, Any], *, actor: service.Actor = None, today: date | None = None) -> Claim:
+    """Record a Form 04 application; flush, never commit. Raises :class:`ApplicationInvalid` (422),
+    :class:`ApplicationConflict` (409) or :class:`~disburse.claims.outcomes.FormRefused` (after the deadline)."""
+    today = today or programme_today()
+    application = validate(body, today)
+    _check_dates(program, today)
+    employee, employer = _registry_record(application)
+    existing = _existing(program, employee, today)
+    assessment = assess(
+        ProgramRules.from_program(program),
+        Person(
+            ui_status=employee.ui_status,
+            ui_stopped_on=employee.ui_stopped_on,
+            unused_months=employee.unused_months,
+            pension_decision=employee.pension_decision,
+            employer_sector=employer.sector if employer else None,
+        ),
+    )
+    rules = ProgramRules.from_program(program)
+    group = assessment.support_group or (GROUP_A if employee.ui_status == UI_PARTICIPATING else GROUP_B)
+    amount = assessment.amount_vnd or rules.tiers[0][1]
+    due = min(add_working_days(today, program.application_payment_wd), program.payment_deadline)
+    data = {"form": "04", "received_on": today.isoformat()}
+    details: dict[str, Any] = {
+        "track": "B",
+        "payout": application.payout,
+        "bank_code": application.bank_code,
+        "bank_account": application.bank_account,
+        "applied_on": today,
+        "application": application.declared(),
+        "payment_due_on": due,
+    }
+    if existing is not None:
+        for name, value in details.items():
+            setattr(existing, name, value)
+        db.session.flush()
+        service.transition(existing, ClaimAction.APPLY, actor, data=data)
+        claim = existing
+    else:
+        district = employee.district_code or (employer.district_code if employer else None)
+        if district is None:
+            raise ApplicationInvalid(
+                [FieldError("address", "district_unknown", "Không xác định được quận/huyện.", "No district known.")]
+            )
+        claim = service.create(
+            actor,
+            data,
+            program_id=program.id,
+            employee_id=employee.id,
+            employer_id=employer.id if employer else None,
+            district_code=district,
+            support_group=group,
+            unused_months=employee.unused_months,
+            amount_vnd=amount,
+            reasons=list(assessment.reasons),
+            **details,
+        )
+    db.session.refresh(claim)
+    return claim

@@ -1,0 +1,546 @@
+"""The employer's forms: Form 02 (confirm the Form 01 list, with bank details, or "Không nhận hỗ trợ") and Form 03
+(adjustments: add a missing person, remove a person not employed, correct a named field).
+
+Each form is taken as a whole in the caller's transaction: every row is checked, the good rows are applied, the
+others come back with their errors and change nothing; the caller commits once. State changes go through
+:mod:`disburse.claims.service`; the confirmed claims are handed to the verification workers after the commit.
+
+Rules decided here (the texts are silent):
+
+- Form 02 is accepted after the review deadline too: a late Form 02 still confirms an ``employer_overdue`` claim.
+- A confirmation without bank details means cash at the office; with them, a bank transfer.
+- A second Form 02 row that says what is already recorded changes nothing (``unchanged``); one that contradicts it
+  (other bank details, or confirming someone declined) is refused: corrections go through Form 03.
+- Form 03 closes at the program's ``adjustment_deadline`` (inclusive). A person added on Form 03 is checked by the
+  same rules as the lists build and, being vouched for by the employer, is confirmed at once; the payment SLA then
+  counts ``payment_after_adjustment_days`` calendar days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import BigInteger, String
+
+from disburse.claims import service
+from disburse.claims.models import Claim
+from disburse.claims.outcomes import (
+    PHONE,
+    FormRefused,
+    FormResult,
+    RowResult,
+    bank_errors,
+    dmy,
+    si_code_error,
+    text_value,
+)
+from disburse.claims.states import STATE_LABELS, TRANSITIONS, ClaimAction, ClaimNote, ClaimState
+from disburse.extensions import db
+from disburse.programs.calendar import add_working_days, programme_today
+from disburse.programs.models import Program
+from disburse.programs.rules import (
+    OUTCOME_NOT_ELIGIBLE,
+    REASON_LABELS,
+    UI_PARTICIPATING,
+    Person,
+    ProgramRules,
+    assess,
+)
+from disburse.reference.models import Bank
+from disburse.registry.models import Employee, Employer
+
+Actor = service.Actor
+
+_YES = {"true", "1", "x", "yes", "có", "co", "không nhận hỗ trợ", "khong nhan ho tro"}
+_NO = {"", "false", "0", "no", "không", "khong"}
+
+#: Claims a Form 02 confirmation moves (the employer's list still waits for it).
+_CONFIRMABLE = {s for (s, a) in TRANSITIONS if a is ClaimAction.CONFIRM}
+#: Claims the employer has confirmed and that are not closed: a repeated confirmation is compared with them.
+_CONFIRMED_OPEN = {
+    ClaimState.EMPLOYER_CONFIRMED,
+    ClaimState.VERIFYING,
+    ClaimState.NEEDS_REVIEW,
+    ClaimState.APPROVED,
+    ClaimState.PAYMENT_PENDING,
+    ClaimState.PAYMENT_FAILED,
+    ClaimState.AWAITING_PAYMENT_DETAILS,
+    ClaimState.PAID,
+}
+
+
+def employer_for_unit(unit_code: str) -> Employer:
+    employer = db.session.scalar(select(Employer).where(Employer.unit_code == unit_code))
+    if employer is None:
+        raise FormRefused(
+            "unit_unknown",
+            f"Không có đơn vị mã '{unit_code[:30]}'.",
+            f"There is no unit with code '{unit_code[:30]}'.",
+            status=404,
+        )
+    return employer
+
+
+def known_banks() -> set[str]:
+    return set(db.session.scalars(select(Bank.code)))
+
+
+def _state_words(state: str) -> tuple[str, str]:
+    vi, en = STATE_LABELS[ClaimState(state)]
+    return vi, en.lower()
+
+
+def parse_decline(value: Any) -> bool | None:
+    """The "Không nhận hỗ trợ" column: True, False, or None when the value means neither."""
+    if isinstance(value, bool):
+        return value
+    words = text_value({"v": value}, "v").lower()
+    if words in _YES:
+        return True
+    if words in _NO:
+        return False
+    return None
+
+
+def _mark_repeats(results: list[RowResult]) -> None:
+    """The same SI code on two rows of one form: every such row is refused (picking one would be a guess)."""
+    seen: dict[str, list[RowResult]] = {}
+    for result in results:
+        if not result.errors:
+            seen.setdefault(result.si_code, []).append(result)
+    for repeated in (rows for rows in seen.values() if len(rows) > 1):
+        rows_text = ", ".join(str(r.row) for r in repeated)
+        for result in repeated:
+            result.fail(
+                "si_code",
+                "si_code_repeated",
+                f"Mã số BHXH này có ở nhiều dòng ({rows_text}); mỗi người chỉ ghi một dòng.",
+                f"This SI code is on several rows ({rows_text}); give each person one row.",
+            )
+
+
+#: The unit's claims named by a form, locked in id order so that two forms for one unit take turns and never
+#: deadlock: a row confirmed by one is seen confirmed by the other.
+_UNIT_CLAIMS = text(
+    """SELECT e.si_code, c.id, c.state, c.bank_code, c.bank_account, c.payout
+       FROM claims c JOIN employees e ON e.id = c.employee_id
+       WHERE c.program_id = :program_id AND c.employer_id = :employer_id AND e.si_code = ANY(:si_codes)
+       ORDER BY c.id FOR UPDATE OF c"""
+).bindparams(bindparam("si_codes", type_=ARRAY(String)))
+
+
+@dataclass(frozen=True)
+class _Listed:
+    claim_id: int
+    state: str
+    bank_code: str | None
+    bank_account: str | None
+    payout: str
+
+
+def _unit_claims(program: Program, employer: Employer, si_codes: Sequence[str]) -> dict[str, _Listed]:
+    rows = db.session.execute(
+        _UNIT_CLAIMS, {"program_id": program.id, "employer_id": employer.id, "si_codes": list(si_codes)}
+    ).all()
+    return {row.si_code: _Listed(row.id, row.state, row.bank_code, row.bank_account, row.payout) for row in rows}
+
+
+def _not_on_list(result: RowResult, unit_code: str) -> None:
+    result.fail(
+        "si_code",
+        "not_on_list",
+        f"Người này không có trong danh sách Mẫu số 01 của đơn vị {unit_code}; dùng Mẫu số 03 để bổ sung.",
+        f"This person is not on unit {unit_code}'s Form 01 list; use Form 03 to add them.",
+    )
+
+
+# ------------------------------------------------------------------------------------------------------ Form 02
+
+
+#: Form 02's bank details on the claims it confirms (not a state: the transition follows through the service).
+_SET_CONFIRMED_DETAILS = text(
+    """UPDATE claims c
+       SET bank_code = d.bank_code, bank_account = d.bank_account,
+           payout = CASE WHEN d.bank_code IS NULL THEN 'cash' ELSE 'bank' END,
+           confirmed_on = :today, payment_due_on = :payment_due_on, updated_at = now()
+       FROM unnest(:ids, :bank_codes, :bank_accounts) AS d(id, bank_code, bank_account)
+       WHERE c.id = d.id"""
+).bindparams(
+    bindparam("ids", type_=ARRAY(BigInteger)),
+    bindparam("bank_codes", type_=ARRAY(String)),
+    bindparam("bank_accounts", type_=ARRAY(String)),
+)
+
+
+@dataclass
+class _Confirmation:
+    result: RowResult
+    decline: bool
+    bank_code: str | None
+    bank_account: str | None
+
+
+def _check_confirmation_row(row: dict[str, Any], result: RowResult, banks: set[str]) -> _Confirmation | None:
+    si_error = si_code_error(result, result.si_code)
+    decline = parse_decline(row.get("decline"))
+    if decline is None:
+        result.fail(
+            "decline",
+            "decline_value",
+            "Cột 'Không nhận hỗ trợ' chỉ ghi 'x' (không nhận) hoặc để trống.",
+            "The 'Declines support' column takes 'x' (declines) or stays blank.",
+        )
+    bank_code, bank_account = text_value(row, "bank_code").upper(), text_value(row, "bank_account")
+    if not decline:
+        bank_errors(result, bank_code, bank_account, banks)
+    if si_error or result.errors:
+        return None
+    return _Confirmation(result, bool(decline), bank_code or None, bank_account or None)
+
+
+def _decide_confirmation(item: _Confirmation, listed: _Listed | None, unit_code: str) -> str | None:
+    """``confirm``, ``decline`` or None (unchanged, or refused: the row's result says which)."""
+    result = item.result
+    if listed is None:
+        _not_on_list(result, unit_code)
+        return None
+    result.claim_id = listed.claim_id
+    state = ClaimState(listed.state)
+    if item.decline:
+        if state is ClaimState.DECLINED:
+            result.outcome = "unchanged"
+            return None
+        if (state, ClaimAction.DECLINE) in TRANSITIONS:
+            return "decline"
+        vi, en = _state_words(state)
+        result.fail(
+            "decline",
+            "cannot_decline",
+            f"Không thể ghi 'Không nhận hỗ trợ': hồ sơ đang ở trạng thái '{vi}'.",
+            f"Cannot record 'declines support': the claim is {en}.",
+        )
+        return None
+    if state in _CONFIRMABLE:
+        return "confirm"
+    if state in _CONFIRMED_OPEN and (listed.bank_code, listed.bank_account) == (item.bank_code, item.bank_account):
+        result.outcome = "unchanged"
+        return None
+    vi, en = _state_words(state)
+    result.fail(
+        "bank_account" if state in _CONFIRMED_OPEN else "si_code",
+        "contradicts_earlier",
+        f"Dòng này khác với lần xác nhận trước (hồ sơ đang ở trạng thái '{vi}'); hãy dùng Mẫu số 03 để điều chỉnh.",
+        f"This row contradicts the earlier confirmation (the claim is {en}); use Form 03 to correct it.",
+    )
+    return None
+
+
+def confirm(
+    program: Program,
+    unit_code: str,
+    rows: Sequence[dict[str, Any]],
+    *,
+    actor: Actor = None,
+    today: date | None = None,
+) -> FormResult:
+    """Form 02 for ``unit_code``: each row ``{si_code, bank_code, bank_account, decline}``; flush, never commit."""
+    employer = employer_for_unit(unit_code)
+    today = today or programme_today()
+    banks = known_banks()
+    results = [RowResult(row=i + 1, si_code=text_value(row, "si_code")) for i, row in enumerate(rows)]
+    checked = [_check_confirmation_row(row, result, banks) for row, result in zip(rows, results, strict=True)]
+    _mark_repeats(results)
+    items = [item for item in checked if item is not None and not item.result.errors]
+    listed = _unit_claims(program, employer, [item.result.si_code for item in items])
+
+    to_confirm: list[_Confirmation] = []
+    to_decline: list[_Confirmation] = []
+    for item in items:
+        decision = _decide_confirmation(item, listed.get(item.result.si_code), unit_code)
+        if decision == "confirm":
+            to_confirm.append(item)
+        elif decision == "decline":
+            to_decline.append(item)
+
+    data = {"form": "02", "unit_code": unit_code, "received_on": today.isoformat()}
+    if to_confirm:
+        db.session.execute(
+            _SET_CONFIRMED_DETAILS,
+            {
+                "ids": [i.result.claim_id for i in to_confirm],
+                "bank_codes": [i.bank_code for i in to_confirm],
+                "bank_accounts": [i.bank_account for i in to_confirm],
+                "today": today,
+                "payment_due_on": add_working_days(today, program.payment_after_confirmation_wd),
+            },
+        )
+        _apply(ClaimAction.CONFIRM, to_confirm, "confirmed", actor, data)
+    if to_decline:
+        _apply(ClaimAction.DECLINE, to_decline, "declined", actor, data)
+    confirmed_ids = [i.result.claim_id for i in to_confirm if i.result.outcome == "confirmed" and i.result.claim_id]
+    _after_confirmation(confirmed_ids)
+    return FormResult(unit_code, results)
+
+
+def _apply(action: ClaimAction, items: list[_Confirmation], outcome: str, actor: Actor, data: dict[str, Any]) -> None:
+    ids = [item.result.claim_id for item in items if item.result.claim_id is not None]
+    moved = service.transition_many(action, ids=ids, actor=actor, data=data)
+    for item in items:
+        if item.result.claim_id in moved.not_moved:  # the rows were locked above: only a bug can get here
+            item.result.fail("si_code", "not_moved", "Không cập nhật được hồ sơ.", "The claim could not be updated.")
+        else:
+            item.result.outcome = outcome
+
+
+def _after_confirmation(claim_ids: list[int]) -> None:
+    """Hook for the verification workers: confirmed claims are checked after the commit."""
+    del claim_ids
+
+
+# ------------------------------------------------------------------------------------------------------ Form 03
+
+
+def _check_deadline(program: Program, today: date) -> None:
+    if today > program.adjustment_deadline:
+        deadline = dmy(program.adjustment_deadline)
+        raise FormRefused(
+            "deadline_passed",
+            f"Đã hết hạn điều chỉnh danh sách (Mẫu số 03) ngày {deadline}; người chưa được chi trả có thể tự nộp "
+            "Mẫu số 04.",
+            f"The deadline for adjustments (Form 03) was {deadline}; people still unpaid may apply themselves "
+            "on Form 04.",
+        )
+
+
+def adjust(
+    program: Program,
+    unit_code: str,
+    rows: Sequence[dict[str, Any]],
+    *,
+    actor: Actor = None,
+    today: date | None = None,
+) -> FormResult:
+    """Form 03 for ``unit_code``: each row ``{si_code, action: add|remove|correct, …}``; flush, never commit.
+
+    ``add`` may carry ``bank_code``/``bank_account``; ``remove`` may carry a ``reason``; ``correct`` carries the
+    fields to correct: ``bank_code`` + ``bank_account``, and/or ``phone``. Refused as a whole after the deadline."""
+    employer = employer_for_unit(unit_code)
+    today = today or programme_today()
+    _check_deadline(program, today)
+    banks = known_banks()
+    results = [RowResult(row=i + 1, si_code=text_value(row, "si_code")) for i, row in enumerate(rows)]
+    for row, result in zip(rows, results, strict=True):
+        si_code_error(result, result.si_code)
+        if text_value(row, "action") not in _ADJUSTMENTS:
+            result.fail(
+                "action",
+                "action_unknown",
+                "Cột 'action' ghi một trong: add (bổ sung), remove (không có), correct (điều chỉnh).",
+                "The 'action' column is one of: add, remove, correct.",
+            )
+    _mark_repeats(results)
+    listed = _unit_claims(program, employer, [r.si_code for r in results if not r.errors])
+    context = _Adjusting(program, employer, today, banks, actor)
+    for row, result in zip(rows, results, strict=True):
+        if result.errors:
+            continue
+        savepoint = db.session.begin_nested()  # a row refused half-way leaves nothing behind
+        _ADJUSTMENTS[text_value(row, "action")](context, row, result, listed.get(result.si_code))
+        if result.errors:
+            savepoint.rollback()
+        else:
+            savepoint.commit()
+    return FormResult(unit_code, results)
+
+
+@dataclass(frozen=True)
+class _Adjusting:
+    program: Program
+    employer: Employer
+    today: date
+    banks: set[str]
+    actor: Actor
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {"form": "03", "unit_code": self.employer.unit_code, "received_on": self.today.isoformat()}
+
+
+def _add(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _Listed | None) -> None:
+    if listed is not None:
+        result.claim_id, result.outcome = listed.claim_id, "unchanged"
+        return
+    bank_code, bank_account = text_value(row, "bank_code").upper(), text_value(row, "bank_account")
+    if bank_errors(result, bank_code, bank_account, ctx.banks):
+        return
+    employee = db.session.scalar(select(Employee).where(Employee.si_code == result.si_code))
+    if employee is None or employee.employer_id != ctx.employer.id or employee.ui_status != UI_PARTICIPATING:
+        result.fail(
+            "si_code",
+            "not_employed_here",
+            f"Theo dữ liệu BHXH, người có mã số này không đang tham gia BHTN tại đơn vị {ctx.employer.unit_code}; "
+            "hãy kiểm tra mã số hoặc đề nghị cơ quan BHXH cập nhật.",
+            f"The social security records do not show this person participating in UI at unit "
+            f"{ctx.employer.unit_code}; check the code or ask the office to update the records.",
+        )
+        return
+    if service.claim_for_person(ctx.program.id, employee.id) is not None:
+        result.fail(
+            "si_code",
+            "has_claim",
+            "Người này đã có hồ sơ hỗ trợ ở nơi khác; mỗi người chỉ được hỗ trợ một lần.",
+            "This person already has a support claim elsewhere; each person is supported once.",
+        )
+        return
+    assessment = assess(ProgramRules.from_program(ctx.program), _person(employee, ctx.employer))
+    if assessment.outcome == OUTCOME_NOT_ELIGIBLE or assessment.amount_vnd is None:
+        labels = [REASON_LABELS.get(code, (code, code)) for code in assessment.reasons]
+        result.fail(
+            "si_code",
+            "not_eligible",
+            "Không thuộc đối tượng hỗ trợ: " + " ".join(vi for vi, _ in labels),
+            "Not eligible for support: " + " ".join(en for _, en in labels),
+        )
+        return
+    claim = service.create(
+        ctx.actor,
+        ctx.data,
+        program_id=ctx.program.id,
+        employee_id=employee.id,
+        employer_id=ctx.employer.id,
+        district_code=ctx.employer.district_code,
+        track="A",
+        support_group=assessment.support_group,
+        unused_months=employee.unused_months,
+        amount_vnd=assessment.amount_vnd,
+        reasons=list(assessment.reasons),
+        payout="bank" if bank_code else "cash",
+        bank_code=bank_code or None,
+        bank_account=bank_account or None,
+        review_due_on=ctx.today,
+        confirmed_on=ctx.today,
+        payment_due_on=ctx.today + timedelta(days=ctx.program.payment_after_adjustment_days),
+    )
+    service.transition(claim, ClaimAction.CONFIRM, ctx.actor, data=ctx.data)
+    result.claim_id, result.outcome = claim.id, "added"
+    _after_confirmation([claim.id])
+
+
+def _person(employee: Employee, employer: Employer) -> Person:
+    return Person(
+        ui_status=employee.ui_status,
+        ui_stopped_on=employee.ui_stopped_on,
+        unused_months=employee.unused_months,
+        pension_decision=employee.pension_decision,
+        employer_sector=employer.sector,
+    )
+
+
+def _remove(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _Listed | None) -> None:
+    if listed is None:
+        _not_on_list(result, ctx.employer.unit_code)
+        return
+    result.claim_id = listed.claim_id
+    state = ClaimState(listed.state)
+    if state is ClaimState.REMOVED:
+        result.outcome = "unchanged"
+        return
+    if (state, ClaimAction.REMOVE) not in TRANSITIONS:
+        vi, en = _state_words(state)
+        result.fail(
+            "action",
+            "cannot_remove",
+            f"Không thể bỏ người này khỏi danh sách: hồ sơ đang ở trạng thái '{vi}'.",
+            f"This person cannot be removed from the list: the claim is {en}.",
+        )
+        return
+    reason = text_value(row, "reason")[:900] or "Không có tại đơn vị (Mẫu số 03)"
+    service.transition(listed.claim_id, ClaimAction.REMOVE, ctx.actor, reason=reason, data=ctx.data)
+    result.outcome = "removed"
+
+
+#: After corrected bank details, a claim whose payment failed goes back to be paid again.
+_PAY_AGAIN = {
+    ClaimState.PAYMENT_FAILED: (ClaimAction.REQUEST_DETAILS, ClaimAction.DETAILS_RECEIVED),
+    ClaimState.AWAITING_PAYMENT_DETAILS: (ClaimAction.DETAILS_RECEIVED,),
+}
+_CORRECTABLE = _CONFIRMABLE | {
+    ClaimState.EMPLOYER_CONFIRMED,
+    ClaimState.VERIFYING,
+    ClaimState.NEEDS_REVIEW,
+    ClaimState.APPROVED,
+    *_PAY_AGAIN,
+}
+
+
+def _correct(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _Listed | None) -> None:
+    if listed is None:
+        _not_on_list(result, ctx.employer.unit_code)
+        return
+    result.claim_id = listed.claim_id
+    bank_code, bank_account = text_value(row, "bank_code").upper(), text_value(row, "bank_account")
+    phone = text_value(row, "phone").replace(" ", "").replace(".", "")
+    if not (bank_code or bank_account or phone):
+        result.fail(
+            "action",
+            "nothing_to_correct",
+            "Dòng điều chỉnh cần ghi thông tin mới: ngân hàng và số tài khoản, hoặc số điện thoại.",
+            "A correction row needs the new details: bank and account number, or phone.",
+        )
+        return
+    if bank_code or bank_account:
+        bank_errors(result, bank_code, bank_account, ctx.banks)
+    if phone and not PHONE.fullmatch(phone):
+        result.fail(
+            "phone",
+            "phone_format",
+            "Số điện thoại chỉ gồm chữ số (9 đến 15 số).",
+            "The phone number has digits only (9 to 15).",
+        )
+    state = ClaimState(listed.state)
+    if bank_code and state not in _CORRECTABLE:
+        vi, en = _state_words(state)
+        result.fail(
+            "bank_account",
+            "cannot_correct",
+            f"Không thể đổi tài khoản: hồ sơ đang ở trạng thái '{vi}'.",
+            f"The account cannot be changed: the claim is {en}.",
+        )
+    if result.errors:
+        return
+    changes = _apply_corrections(listed, bank_code, bank_account, phone)
+    if not changes:
+        result.outcome = "unchanged"
+        return
+    service.note(listed.claim_id, ClaimNote.CORRECT, ctx.actor, data={**ctx.data, "changes": changes})
+    if "bank_account" in changes:
+        for action in _PAY_AGAIN.get(state, ()):
+            service.transition(listed.claim_id, action, ctx.actor, data=ctx.data)
+    result.outcome = "corrected"
+
+
+def _apply_corrections(listed: _Listed, bank_code: str, bank_account: str, phone: str) -> dict[str, Any]:
+    """Write the corrected fields; return {field: [old, new]} for those that changed."""
+    changes: dict[str, Any] = {}
+    claim = db.session.get(Claim, listed.claim_id)
+    assert claim is not None, "locked by the form"
+    if bank_code and (claim.bank_code, claim.bank_account) != (bank_code, bank_account):
+        changes["bank_code"] = [claim.bank_code, bank_code]
+        changes["bank_account"] = [claim.bank_account, bank_account]
+        claim.bank_code, claim.bank_account, claim.payout = bank_code, bank_account, "bank"
+    if phone:
+        employee = db.session.get(Employee, claim.employee_id)
+        assert employee is not None
+        if employee.phone != phone:
+            changes["phone"] = [employee.phone, phone]
+            employee.phone = phone
+    db.session.flush()
+    return changes
+
+
+_ADJUSTMENTS = {"add": _add, "remove": _remove, "correct": _correct}

@@ -1,0 +1,136 @@
+"""What the Form 02/03/04 services answer: per-row results with field errors in Vietnamese and English.
+
+Forms check the shape of a value; the services check the rules. Both report through :class:`FieldError`, so that
+the API, the CLI's errors file and (later) the pages say the same thing in the same words.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+#: Whole-value patterns (``fullmatch``: a trailing newline is not a digit).
+SI_CODE = re.compile(r"[0-9]{10}")
+NATIONAL_ID = re.compile(r"[0-9]{9}|[0-9]{12}")
+#: The same rule as the registry's CHECK on employees.bank_account.
+BANK_ACCOUNT = re.compile(r"[0-9A-Za-z]{4,30}")
+PHONE = re.compile(r"\+?[0-9]{9,15}")
+
+
+def dmy(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    code: str
+    message_vi: str
+    message_en: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "code": self.code, "message_vi": self.message_vi, "message_en": self.message_en}
+
+
+@dataclass
+class RowResult:
+    """The outcome of one row of a form: ``confirmed``, ``declined``, ``added``, ``removed``, ``corrected``,
+    ``unchanged`` (the row says what is already recorded) or ``error`` (nothing changed for it)."""
+
+    row: int
+    si_code: str
+    outcome: str = "error"
+    claim_id: int | None = None
+    errors: list[FieldError] = field(default_factory=list)
+
+    def fail(self, field_name: str, code: str, vi: str, en: str) -> RowResult:
+        self.outcome = "error"
+        self.errors.append(FieldError(field_name, code, vi, en))
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "row": self.row,
+            "si_code": self.si_code,
+            "outcome": self.outcome,
+            "claim_id": self.claim_id,
+            "errors": [e.as_dict() for e in self.errors],
+        }
+
+
+@dataclass
+class FormResult:
+    unit_code: str
+    rows: list[RowResult]
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for r in self.rows if r.outcome == outcome)
+
+    def as_dict(self) -> dict[str, Any]:
+        outcomes: dict[str, int] = {}
+        for r in self.rows:
+            outcomes[r.outcome] = outcomes.get(r.outcome, 0) + 1
+        return {"unit_code": self.unit_code, "summary": outcomes, "rows": [r.as_dict() for r in self.rows]}
+
+
+class FormRefused(Exception):
+    """The whole form cannot be taken (a deadline passed, an unknown unit): nothing changed."""
+
+    def __init__(self, code: str, vi: str, en: str, status: int = 422) -> None:
+        super().__init__(en)
+        self.code, self.message_vi, self.message_en, self.status = code, vi, en, status
+
+
+def text_value(row: dict[str, Any], key: str) -> str:
+    """A cell as trimmed text ('' for missing or null); numbers from spreadsheets become their digits."""
+    value = row.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else ""
+    if isinstance(value, int):
+        return str(value)
+    return str(value).strip()
+
+
+def si_code_error(result: RowResult, si_code: str) -> bool:
+    """Adds the SI code's shape error to ``result``; True when there was one."""
+    if SI_CODE.fullmatch(si_code):
+        return False
+    result.fail(
+        "si_code",
+        "si_code_format",
+        f"Mã số BHXH phải gồm đúng 10 chữ số (đang có {len(si_code)} ký tự).",
+        f"The SI code must have exactly 10 digits (this one has {len(si_code)} characters).",
+    )
+    return True
+
+
+def bank_errors(result: RowResult, bank_code: str, bank_account: str, known_banks: set[str]) -> bool:
+    """Adds the bank details' errors to ``result`` (both given or both blank, a known bank, an account of 4 to 30
+    letters and digits); True when there was one."""
+    before = len(result.errors)
+    if bool(bank_code) != bool(bank_account):
+        result.fail(
+            "bank_account" if bank_code else "bank_code",
+            "bank_pair",
+            "Cần ghi cả ngân hàng và số tài khoản (hoặc để trống cả hai).",
+            "Give both the bank and the account number (or leave both blank).",
+        )
+    if bank_code and bank_code.upper() not in known_banks:
+        result.fail(
+            "bank_code",
+            "bank_unknown",
+            f"Không có ngân hàng mã '{bank_code[:20]}' trong danh sách (ví dụ: VCB, BIDV, ICB, VBA).",
+            f"There is no bank with code '{bank_code[:20]}' in the list (e.g. VCB, BIDV, ICB, VBA).",
+        )
+    if bank_account and not BANK_ACCOUNT.fullmatch(bank_account):
+        result.fail(
+            "bank_account",
+            "account_format",
+            "Số tài khoản chỉ gồm chữ và số, từ 4 đến 30 ký tự.",
+            "The account number has 4 to 30 letters and digits only.",
+        )
+    return len(result.errors) > before

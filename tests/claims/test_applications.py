@@ -1,0 +1,196 @@
+"""Form 04: every field's error at once, the registry as the reference, one claim per person, the deadlines."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from disburse.claims import applications
+from disburse.claims.applications import ApplicationConflict, ApplicationInvalid
+from disburse.claims.models import Claim
+from disburse.claims.outcomes import FormRefused
+from disburse.claims.service import claim_events
+from disburse.extensions import db
+from disburse.registry.models import Employee
+from tests.factories import create_claim, create_employee, create_program, nq116
+
+TODAY = date(2021, 12, 1)
+
+
+def _stopped_person(**overrides: Any) -> Employee:
+    values = {"ui_status": "stopped", "ui_stopped_on": date(2021, 6, 30), "unused_months": 30, "district_code": "017"}
+    values.update(overrides)
+    return create_employee(**values)
+
+
+def _body(person: Employee, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "si_code": person.si_code,
+        "national_id": person.national_id,
+        "full_name": person.full_name,
+        "date_of_birth": "1990-01-01",
+        "phone": "0912345678",
+        "address": "Số 5 ngõ 12, Đông Anh, Hà Nội",
+        "status": "stopped",
+        "unit_code": "TA0000001",
+        "unused_months": 30,
+        "payout": "bank",
+        "bank_code": "VCB",
+        "bank_account": "0011004455667",
+    }
+    body.update(overrides)
+    return body
+
+
+def test_a_group_b_application_becomes_an_applied_claim_with_its_sla(db_session):
+    person = _stopped_person()
+    claim = applications.apply(nq116(), _body(person), today=TODAY)
+    assert (claim.state, claim.track, claim.support_group, claim.amount_vnd) == ("applied", "B", "B", 2_100_000)
+    assert (claim.payout, claim.bank_code, claim.applied_on) == ("bank", "VCB", TODAY)
+    assert claim.payment_due_on == date(2021, 12, 15)  # 10 working days after 01/12/2021
+    assert claim.application["unused_months"] == 30 and claim.application["status"] == "stopped"
+    assert [(e.action, e.to_state, e.data["form"]) for e in claim_events(claim.id)] == [("create", "applied", "04")]
+
+
+def test_the_payment_sla_never_passes_the_payment_deadline(db_session):
+    claim = applications.apply(nq116(), _body(_stopped_person()), today=date(2021, 12, 20))
+    assert claim.payment_due_on == date(2021, 12, 31)
+
+
+def test_every_field_error_comes_back_at_once(db_session):
+    person = _stopped_person()
+    body = _body(
+        person,
+        si_code="12345",
+        national_id="12",
+        full_name="",
+        date_of_birth="31/12/1990",
+        phone="abc",
+        status="retired",
+        unused_months="many",
+        payout="cheque",
+        bank_code="XYZ",
+    )
+    with pytest.raises(ApplicationInvalid) as invalid:
+        applications.apply(nq116(), body, today=TODAY)
+    fields = {e.field for e in invalid.value.errors}
+    assert fields >= {
+        "si_code",
+        "national_id",
+        "full_name",
+        "date_of_birth",
+        "phone",
+        "status",
+        "unused_months",
+        "payout",
+    }
+    assert all(e.message_vi and e.message_en for e in invalid.value.errors)
+    assert db_session.scalar(select(func.count()).select_from(Claim)) == 0
+
+
+def test_a_bank_payout_needs_bank_details_and_cash_needs_none(db_session):
+    person = _stopped_person()
+    with pytest.raises(ApplicationInvalid) as invalid:
+        applications.apply(nq116(), _body(person, bank_code="", bank_account=""), today=TODAY)
+    assert [e.code for e in invalid.value.errors] == ["required"]
+    claim = applications.apply(nq116(), _body(person, payout="cash", bank_code="", bank_account=""), today=TODAY)
+    assert (claim.payout, claim.bank_code, claim.bank_account) == ("cash", None, None)
+
+
+def test_the_registry_is_the_reference(db_session):
+    person = _stopped_person()
+    with pytest.raises(ApplicationInvalid) as unknown:
+        applications.apply(nq116(), _body(person, si_code="0177777777"), today=TODAY)
+    assert unknown.value.errors[0].code == "not_in_registry"
+    with pytest.raises(ApplicationInvalid) as mismatch:
+        applications.apply(nq116(), _body(person, national_id="001099999999"), today=TODAY)
+    assert mismatch.value.errors[0].code == "does_not_match"
+
+
+def test_a_person_the_rules_refuse_still_gets_a_claim_for_the_written_notice(db_session):
+    pensioner = _stopped_person(pension_decision=True)
+    claim = applications.apply(nq116(), _body(pensioner), today=TODAY)
+    assert claim.state == "applied" and claim.reasons == ["pension_decision"]
+
+
+def test_a_second_application_is_refused_naming_the_existing_claim(db_session):
+    person = _stopped_person()
+    first = applications.apply(nq116(), _body(person), today=TODAY)
+    with pytest.raises(ApplicationConflict) as conflict:
+        applications.apply(nq116(), _body(person), today=TODAY)
+    assert conflict.value.claim.id == first.id and str(first.id) in conflict.value.message_vi
+    assert db_session.scalar(select(func.count()).select_from(Claim)) == 1
+
+
+@pytest.mark.parametrize(
+    ("today", "turns"), [(date(2021, 11, 29), False), (date(2021, 11, 30), False), (date(2021, 12, 1), True)]
+)
+def test_a_track_a_person_applies_after_the_fallback_date_and_keeps_one_claim(db_session, today, turns):
+    listed = create_claim("employer_overdue")
+    person = db.session.get(Employee, listed.employee_id)
+    body = _body(person, status="participating")
+    if not turns:
+        with pytest.raises(ApplicationConflict) as conflict:
+            applications.apply(nq116(), body, today=today)
+        assert conflict.value.code == "listed_by_employer" and "30/11/2021" in conflict.value.message_vi
+        return
+    claim = applications.apply(nq116(), body, today=today)
+    assert claim.id == listed.id
+    assert (claim.state, claim.track, claim.applied_on) == ("applied", "B", today)
+    assert [e.action for e in claim_events(claim.id)][-1] == "apply"
+    assert db_session.scalar(select(func.count()).select_from(Claim)) == 1
+
+
+def test_an_approved_track_a_claim_cannot_be_turned_into_an_application(db_session):
+    approved = create_claim("approved")
+    person = db.session.get(Employee, approved.employee_id)
+    with pytest.raises(ApplicationConflict) as conflict:
+        applications.apply(nq116(), _body(person, status="participating"), today=TODAY)
+    assert conflict.value.code == "already_claimed"
+
+
+@pytest.mark.parametrize(
+    ("today", "accepted"), [(date(2021, 12, 19), True), (date(2021, 12, 20), True), (date(2021, 12, 21), False)]
+)
+def test_applications_close_after_the_deadline_by_the_programme_clock(app, db_session, today, accepted):
+    person = _stopped_person()
+    app.config["DISBURSE_TODAY"] = today.isoformat()
+    try:
+        if accepted:
+            assert applications.apply(nq116(), _body(person)).applied_on == today
+        else:
+            with pytest.raises(FormRefused) as refused:
+                applications.apply(nq116(), _body(person))
+            assert "20/12/2021" in refused.value.message_vi
+            assert db_session.scalar(select(func.count()).select_from(Claim)) == 0
+    finally:
+        app.config["DISBURSE_TODAY"] = None
+
+
+def test_the_payment_sla_counts_working_days_across_tet(db_session):
+    """Tết 2022 (29/01–06/02) inside the count: 10 working days after Friday 28/01/2022 is Friday 18/02/2022."""
+    program = create_program(
+        application_deadline=date(2022, 3, 31),
+        payment_deadline=date(2022, 6, 30),
+        track_a_fallback_after=date(2022, 1, 1),
+    )
+    claim = applications.apply(program, _body(_stopped_person()), today=date(2022, 1, 28))
+    assert claim.payment_due_on == date(2022, 2, 18)
+
+
+_TEXT = st.one_of(st.none(), st.integers(-(10**6), 10**6), st.text(max_size=30))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.dictionaries(st.sampled_from(applications.FIELDS), _TEXT, max_size=12))
+def test_any_body_is_an_application_or_field_errors_never_an_exception(db_session, body):
+    try:
+        applications.apply(nq116(), body, today=TODAY)
+    except ApplicationInvalid as invalid:
+        assert invalid.errors
+        assert all(e.field in (*applications.FIELDS, "") for e in invalid.errors)

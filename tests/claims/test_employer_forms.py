@@ -1,0 +1,268 @@
+"""Form 02 (confirmation) and Form 03 (adjustments): per-row results, good rows applied, bad rows changing nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from disburse.claims import employer_forms as forms
+from disburse.claims.models import Claim, ClaimEvent
+from disburse.claims.outcomes import FormRefused
+from disburse.claims.service import claim_events
+from disburse.extensions import db
+from disburse.registry.models import Employee
+from tests.factories import create_claim, create_employee, create_employer, nq116
+
+TODAY = date(2021, 10, 25)
+
+
+def _unit_with(*states: str):
+    """A unit and its listed people's claims in ``states`` (one claim each)."""
+    employer = create_employer()
+    claims = []
+    for state in states:
+        employee = create_employee(employer_id=employer.id)
+        claims.append(create_claim(state, employee=employee))
+    return employer, claims
+
+
+def _si(claim: Claim) -> str:
+    return db.session.get(Employee, claim.employee_id).si_code
+
+
+def _state(db_session, claim: Claim) -> str:
+    db_session.expire(claim)
+    return claim.state
+
+
+def _events(claim: Claim) -> int:
+    return len(claim_events(claim.id))
+
+
+# ------------------------------------------------------------------------------------------------------ Form 02
+
+
+def test_form_02_confirms_with_bank_details_and_sets_the_payment_sla(db_session):
+    employer, (claim,) = _unit_with("listed")
+    result = forms.confirm(
+        nq116(),
+        employer.unit_code,
+        [{"si_code": _si(claim), "bank_code": "vcb", "bank_account": "0011223344", "decline": False}],
+        today=TODAY,
+    )
+    assert [r.outcome for r in result.rows] == ["confirmed"]
+    db_session.refresh(claim)
+    assert (claim.state, claim.bank_code, claim.bank_account, claim.payout) == (
+        "employer_confirmed",
+        "VCB",
+        "0011223344",
+        "bank",
+    )
+    assert claim.confirmed_on == TODAY
+    assert claim.payment_due_on == date(2021, 11, 8)  # 10 working days after Monday 25/10/2021
+    last = claim_events(claim.id)[-1]
+    assert (last.action, last.data["form"], last.data["unit_code"]) == ("confirm", "02", employer.unit_code)
+
+
+def test_form_02_without_bank_details_means_cash_and_decline_is_recorded(db_session):
+    employer, (cash, declines) = _unit_with("listed", "employer_overdue")
+    result = forms.confirm(
+        nq116(),
+        employer.unit_code,
+        [{"si_code": _si(cash)}, {"si_code": _si(declines), "decline": "x"}],
+        today=TODAY,
+    )
+    assert [r.outcome for r in result.rows] == ["confirmed", "declined"]
+    db_session.refresh(cash)
+    assert (cash.state, cash.payout, cash.bank_code) == ("employer_confirmed", "cash", None)
+    assert _state(db_session, declines) == "declined"
+
+
+def test_a_late_form_02_still_confirms_an_overdue_claim(db_session):
+    employer, (claim,) = _unit_with("employer_overdue")
+    result = forms.confirm(nq116(), employer.unit_code, [{"si_code": _si(claim)}], today=date(2021, 11, 20))
+    assert result.rows[0].outcome == "confirmed"
+    assert _state(db_session, claim) == "employer_confirmed"
+
+
+def test_form_02_bad_rows_are_refused_each_with_its_reason_and_the_good_ones_applied(db_session):
+    employer, (good, other) = _unit_with("listed", "listed")
+    elsewhere = create_claim("listed")  # on another unit's list
+    rows = [
+        {"si_code": _si(good), "bank_code": "BIDV", "bank_account": "12345678"},
+        {"si_code": _si(elsewhere)},
+        {"si_code": "123"},
+        {"si_code": _si(other), "bank_code": "NOPE", "bank_account": "12 34"},
+        {"si_code": _si(other), "bank_code": "VCB"},
+        {"si_code": "0199999999"},
+        {"si_code": _si(other), "decline": "maybe"},
+    ]
+    result = forms.confirm(nq116(), employer.unit_code, rows, today=TODAY)
+    codes = [[e.code for e in r.errors] for r in result.rows]
+    assert result.rows[0].outcome == "confirmed"
+    assert codes[1] == ["not_on_list"]
+    assert codes[2] == ["si_code_format"]
+    assert set(codes[3]) == {"bank_unknown", "account_format"}
+    assert "bank_pair" in codes[4]
+    assert codes[5] == ["not_on_list"]
+    assert "decline_value" in codes[6]
+    assert all(r.outcome == "error" for r in result.rows[1:])
+    assert _state(db_session, other) == "listed" and _state(db_session, elsewhere) == "listed"
+    for row in result.rows[1:]:
+        assert row.errors[0].message_vi and row.errors[0].message_en
+
+
+def test_the_same_person_twice_in_one_form_refuses_both_rows(db_session):
+    employer, (claim,) = _unit_with("listed")
+    result = forms.confirm(
+        nq116(), employer.unit_code, [{"si_code": _si(claim)}, {"si_code": _si(claim), "decline": True}], today=TODAY
+    )
+    assert [r.errors[0].code for r in result.rows] == ["si_code_repeated", "si_code_repeated"]
+    assert _state(db_session, claim) == "listed"
+
+
+def test_a_second_form_02_agreeing_changes_nothing_and_one_contradicting_is_refused(db_session):
+    employer, (claim,) = _unit_with("listed")
+    row = {"si_code": _si(claim), "bank_code": "VCB", "bank_account": "0011223344"}
+    forms.confirm(nq116(), employer.unit_code, [row], today=TODAY)
+    events = _events(claim)
+
+    again = forms.confirm(nq116(), employer.unit_code, [row], today=TODAY)
+    assert again.rows[0].outcome == "unchanged" and _events(claim) == events
+
+    other = forms.confirm(nq116(), employer.unit_code, [{**row, "bank_account": "999999999"}], today=TODAY)
+    assert other.rows[0].errors[0].code == "contradicts_earlier"
+    declined = forms.confirm(nq116(), employer.unit_code, [{**row, "decline": True}], today=TODAY)
+    assert declined.rows[0].outcome == "declined"  # declining is the person's right until the money is on its way
+    refused = forms.confirm(nq116(), employer.unit_code, [row], today=TODAY)
+    assert refused.rows[0].errors[0].code == "contradicts_earlier"
+    db_session.refresh(claim)
+    assert (claim.state, claim.bank_account) == ("declined", "0011223344")
+
+
+def test_form_02_for_an_unknown_unit_is_refused_whole(db_session):
+    with pytest.raises(FormRefused) as refused:
+        forms.confirm(nq116(), "NOSUCHUNIT", [{"si_code": "0100000001"}], today=TODAY)
+    assert refused.value.status == 404
+
+
+_CELL = st.one_of(st.none(), st.booleans(), st.integers(-(10**12), 10**12), st.text(max_size=40))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(
+        st.fixed_dictionaries({}, optional=dict.fromkeys(("si_code", "bank_code", "bank_account", "decline"), _CELL)),
+        max_size=6,
+    )
+)
+def test_any_cells_get_a_result_per_row_and_never_an_exception(db_session, rows):
+    employer, (claim,) = _unit_with("listed")
+    before = db_session.scalar(select(func.count()).select_from(ClaimEvent))
+    result = forms.confirm(nq116(), employer.unit_code, rows, today=TODAY)
+    assert len(result.rows) == len(rows)
+    for row in result.rows:
+        assert row.outcome in {"confirmed", "declined", "unchanged", "error"}
+        assert (row.outcome == "error") == bool(row.errors)
+    moved = sum(1 for r in result.rows if r.outcome in ("confirmed", "declined"))
+    assert db_session.scalar(select(func.count()).select_from(ClaimEvent)) == before + moved
+    assert moved == 0 or _state(db_session, claim) in ("employer_confirmed", "declined")
+
+
+# ------------------------------------------------------------------------------------------------------ Form 03
+
+
+@pytest.mark.parametrize(
+    ("today", "accepted"), [(date(2021, 11, 9), True), (date(2021, 11, 10), True), (date(2021, 11, 11), False)]
+)
+def test_form_03_closes_after_the_adjustment_deadline(app, db_session, today, accepted):
+    employer, (claim,) = _unit_with("listed")
+    app.config["DISBURSE_TODAY"] = today.isoformat()
+    try:
+        if accepted:
+            result = forms.adjust(nq116(), employer.unit_code, [{"si_code": _si(claim), "action": "remove"}])
+            assert result.rows[0].outcome == "removed"
+        else:
+            with pytest.raises(FormRefused) as refused:
+                forms.adjust(nq116(), employer.unit_code, [{"si_code": _si(claim), "action": "remove"}])
+            assert "10/11/2021" in refused.value.message_vi and "10/11/2021" in refused.value.message_en
+            assert _state(db_session, claim) == "listed"
+    finally:
+        app.config["DISBURSE_TODAY"] = None
+
+
+def test_form_03_adds_an_eligible_person_confirmed_at_once(db_session):
+    employer = create_employer()
+    person = create_employee(employer_id=employer.id, unused_months=70)
+    result = forms.adjust(
+        nq116(),
+        employer.unit_code,
+        [{"si_code": person.si_code, "action": "add", "bank_code": "ICB", "bank_account": "1020304050"}],
+        today=TODAY,
+    )
+    assert result.rows[0].outcome == "added"
+    claim = db_session.get(Claim, result.rows[0].claim_id)
+    assert (claim.state, claim.track, claim.amount_vnd, claim.bank_code) == (
+        "employer_confirmed",
+        "A",
+        2_400_000,
+        "ICB",
+    )
+    assert claim.payment_due_on == date(2021, 11, 14)  # 20 calendar days after Form 03
+    assert [(e.action, e.data["form"]) for e in claim_events(claim.id)] == [("create", "03"), ("confirm", "03")]
+
+
+def test_form_03_add_refuses_people_the_rules_or_the_registry_refuse(db_session):
+    employer = create_employer()
+    excluded = create_employer(sector="state_agency")
+    stopped = create_employee(employer_id=employer.id, ui_status="stopped", ui_stopped_on=date(2021, 3, 1))
+    at_excluded = create_employee(employer_id=excluded.id)
+    listed_elsewhere = create_claim("listed")
+    rows = [
+        {"si_code": stopped.si_code, "action": "add"},
+        {"si_code": "0188888888", "action": "add"},
+        {"si_code": _si(listed_elsewhere), "action": "add"},
+    ]
+    result = forms.adjust(nq116(), employer.unit_code, rows, today=TODAY)
+    assert [r.errors[0].code for r in result.rows] == ["not_employed_here"] * 3
+    excluded_result = forms.adjust(
+        nq116(), excluded.unit_code, [{"si_code": at_excluded.si_code, "action": "add"}], today=TODAY
+    )
+    error = excluded_result.rows[0].errors[0]
+    assert error.code == "not_eligible" and "khu vực không được hỗ trợ" in error.message_vi
+    assert db_session.scalar(select(func.count()).select_from(Claim).where(Claim.employee_id == at_excluded.id)) == 0
+
+
+def test_form_03_removes_and_corrects(db_session):
+    employer, (gone, failed, paid) = _unit_with("listed", "payment_failed", "paid")
+    rows = [
+        {"si_code": _si(gone), "action": "remove", "reason": "Nghỉ việc từ 01/09/2021"},
+        {
+            "si_code": _si(failed),
+            "action": "correct",
+            "bank_code": "TCB",
+            "bank_account": "19034455667788",
+            "phone": "0987 654 321",
+        },
+        {"si_code": _si(paid), "action": "remove"},
+        {"si_code": _si(paid), "action": "correct"},
+    ]
+    result = forms.adjust(nq116(), employer.unit_code, rows[:3], today=TODAY)
+    assert [r.outcome for r in result.rows] == ["removed", "corrected", "error"]
+    assert result.rows[2].errors[0].code == "cannot_remove"
+    assert _state(db_session, gone) == "removed"
+    assert claim_events(gone.id)[-1].reason == "Nghỉ việc từ 01/09/2021"
+    db_session.refresh(failed)
+    assert (failed.state, failed.bank_code, failed.bank_account) == ("approved", "TCB", "19034455667788")
+    actions = [e.action for e in claim_events(failed.id)][-3:]
+    assert actions == ["correct", "request_details", "details_received"]
+    correction = claim_events(failed.id)[-3].data["changes"]
+    assert correction["bank_account"][1] == "19034455667788" and correction["phone"][1] == "0987654321"
+    nothing = forms.adjust(nq116(), employer.unit_code, [{"si_code": _si(paid), "action": "correct"}], today=TODAY)
+    assert nothing.rows[0].errors[0].code == "nothing_to_correct"
+    unknown = forms.adjust(nq116(), employer.unit_code, [{"si_code": _si(paid), "action": "delete"}], today=TODAY)
+    assert unknown.rows[0].errors[0].code == "action_unknown"
