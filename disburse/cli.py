@@ -32,10 +32,11 @@ def register_commands(app: Flask) -> None:
     """Put disburse's commands on ``app.cli``: the ``disburse`` group and ``app.test_cli_runner()`` both see them."""
     from disburse.auth.cli import tokens_cli, users_cli
     from disburse.claims.cli import lists_cli
+    from disburse.claims.forms_cli import forms_cli
     from disburse.registry.import_cli import import_cli
     from disburse.registry.seed_cli import seed_cmd
 
-    for command in (up, users_cli, tokens_cli, import_cli, seed_cmd, lists_cli):
+    for command in (up, users_cli, tokens_cli, import_cli, seed_cmd, lists_cli, forms_cli):
         app.cli.add_command(command)
 
 
