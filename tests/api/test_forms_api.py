@@ -1,0 +1,188 @@
+"""POST /employers/<unit>/confirmations (Form 02), /adjustments (Form 03) and /applications (Form 04) over HTTP."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from disburse.auth.service import create_token, create_user
+from disburse.claims.models import Claim
+from disburse.extensions import db
+from disburse.registry.models import Employee
+from tests.factories import create_claim, create_employee, create_employer
+
+_n = iter(range(1, 10**6))
+
+
+def _auth(role: str, **scope) -> dict[str, str]:
+    user = create_user(f"{role}{next(_n)}@forms.example.vn", role, password=None, **scope)
+    return {"Authorization": f"Bearer {create_token(user)}", "Accept-Language": "en"}
+
+
+@pytest.fixture
+def unit(db_session):
+    employer = create_employer(district_code="017")
+    claims = [create_claim("listed", employee=create_employee(employer_id=employer.id)) for _ in range(3)]
+    return employer, claims
+
+
+@pytest.fixture(autouse=True)
+def _clock(app):
+    app.config["DISBURSE_TODAY"] = "2021-10-25"
+    yield
+    app.config["DISBURSE_TODAY"] = None
+
+
+def _si(claim: Claim) -> str:
+    return db.session.get(Employee, claim.employee_id).si_code
+
+
+def test_an_employer_confirms_its_own_list(client, unit):
+    employer, claims = unit
+    headers = _auth("employer", employer_unit=employer.unit_code)
+    rows = [
+        {"si_code": _si(claims[0]), "bank_code": "VCB", "bank_account": "0011223344", "decline": False},
+        {"si_code": _si(claims[1]), "decline": True},
+        {"si_code": _si(claims[2]), "bank_code": "VCB"},
+    ]
+    response = client.post(
+        f"/api/v1/employers/{employer.unit_code}/confirmations", json={"rows": rows}, headers=headers
+    )
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["summary"] == {"confirmed": 1, "declined": 1, "error": 1}
+    assert [r["outcome"] for r in body["rows"]] == ["confirmed", "declined", "error"]
+    assert body["rows"][2]["errors"][0] == {
+        "field": "bank_account",
+        "code": "bank_pair",
+        "message": "Give both the bank and the account number (or leave both blank).",
+    }
+    assert [db.session.get(Claim, c.id).state for c in claims] == ["employer_confirmed", "declined", "listed"]
+
+
+def test_another_units_employer_and_an_unknown_unit_get_the_same_404(client, unit):
+    employer, claims = unit
+    other = create_employer(district_code="017")
+    headers = _auth("employer", employer_unit=other.unit_code)
+    rows = {"rows": [{"si_code": _si(claims[0])}]}
+    out_of_scope = client.post(f"/api/v1/employers/{employer.unit_code}/confirmations", json=rows, headers=headers)
+    unknown = client.post("/api/v1/employers/NOUNIT99/confirmations", json=rows, headers=headers)
+    assert out_of_scope.status_code == unknown.status_code == 404
+    assert out_of_scope.get_json() == unknown.get_json()
+    elsewhere = _auth("caseworker", district="001")
+    assert (
+        client.post(f"/api/v1/employers/{employer.unit_code}/confirmations", json=rows, headers=elsewhere).status_code
+        == 404
+    )
+    assert db.session.get(Claim, claims[0].id).state == "listed"
+
+
+def test_a_caseworker_of_the_district_may_send_the_form(client, unit):
+    employer, claims = unit
+    headers = _auth("caseworker", district="017")
+    rows = {"rows": [{"si_code": _si(claims[0])}]}
+    response = client.post(f"/api/v1/employers/{employer.unit_code}/confirmations", json=rows, headers=headers)
+    assert response.status_code == 200 and response.get_json()["summary"] == {"confirmed": 1}
+
+
+@pytest.mark.parametrize(
+    "body", [None, {}, {"rows": []}, {"rows": "x"}, {"rows": [1, 2]}, {"rows": [{}] * 50_001}, [{"si_code": "1"}]]
+)
+def test_a_body_that_is_not_a_form_is_a_422_naming_rows(client, unit, body):
+    employer, _ = unit
+    headers = _auth("employer", employer_unit=employer.unit_code)
+    response = client.post(f"/api/v1/employers/{employer.unit_code}/confirmations", json=body, headers=headers)
+    assert response.status_code == 422
+    assert set(response.get_json()["fields"]) == {"rows"}
+
+
+def test_adjustments_after_the_deadline_are_refused_naming_the_date(app, client, unit):
+    employer, claims = unit
+    headers = _auth("employer", employer_unit=employer.unit_code)
+    rows = {"rows": [{"si_code": _si(claims[0]), "action": "remove"}]}
+    app.config["DISBURSE_TODAY"] = "2021-11-11"
+    response = client.post(f"/api/v1/employers/{employer.unit_code}/adjustments", json=rows, headers=headers)
+    assert response.status_code == 422
+    assert response.get_json()["error"] == "deadline_passed" and "10/11/2021" in response.get_json()["message"]
+    app.config["DISBURSE_TODAY"] = "2021-11-10"
+    response = client.post(f"/api/v1/employers/{employer.unit_code}/adjustments", json=rows, headers=headers)
+    assert response.status_code == 200 and response.get_json()["rows"][0]["outcome"] == "removed"
+
+
+def _application(person: Employee, **overrides) -> dict:
+    body = {
+        "si_code": person.si_code,
+        "national_id": person.national_id,
+        "full_name": person.full_name,
+        "date_of_birth": "1988-02-03",
+        "phone": "0912345678",
+        "address": "Thôn Đoài, Đông Anh, Hà Nội",
+        "status": "stopped",
+        "unit_code": "TA0000001",
+        "unused_months": 40,
+        "payout": "cash",
+    }
+    body.update(overrides)
+    return body
+
+
+def test_an_application_taken_at_the_desk(app, client, db_session):
+    app.config["DISBURSE_TODAY"] = "2021-12-01"
+    person = create_employee(ui_status="stopped", ui_stopped_on=date(2021, 5, 31), unused_months=40)
+    headers = _auth("caseworker", district="001")  # any office takes Form 04
+    response = client.post("/api/v1/applications", json=_application(person), headers=headers)
+    assert response.status_code == 201
+    claim = response.get_json()["claim"]
+    assert (claim["state"], claim["track"], claim["amount_vnd"], claim["payout"]) == ("applied", "B", 2_100_000, "cash")
+    assert claim["applied_on"] == "2021-12-01" and claim["payment_due_on"] == "2021-12-15"
+
+    again = client.post("/api/v1/applications", json=_application(person), headers=headers)
+    assert again.status_code == 409
+    assert again.get_json()["claim"] == {"id": claim["id"], "state": "applied"}
+    assert str(claim["id"]) in again.get_json()["message"]
+
+
+def test_an_application_with_bad_fields_lists_every_one(client, db_session):
+    headers = _auth("caseworker", district="017")
+    response = client.post(
+        "/api/v1/applications", json={"si_code": "12", "payout": "bank", "unused_months": -1}, headers=headers
+    )
+    assert response.status_code == 422
+    fields = response.get_json()["fields"]
+    assert {"si_code", "national_id", "full_name", "date_of_birth", "phone", "address", "status", "unit_code"} <= set(
+        fields
+    )
+    assert {"unused_months", "bank_account"} <= set(fields)
+    vi = client.post("/api/v1/applications", json={}, headers={**headers, "Accept-Language": "vi"})
+    assert vi.get_json()["fields"]["full_name"] == "Cần ghi họ và tên."
+
+
+def test_employers_may_not_file_applications(client, unit):
+    employer, _ = unit
+    headers = _auth("employer", employer_unit=employer.unit_code)
+    assert client.post("/api/v1/applications", json={}, headers=headers).status_code == 403
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=_JSON)
+def test_any_json_body_gets_a_json_answer_never_a_500(client, unit, body):
+    employer, _ = unit
+    headers = _auth("admin")
+    for url in (
+        f"/api/v1/employers/{employer.unit_code}/confirmations",
+        f"/api/v1/employers/{employer.unit_code}/adjustments",
+        "/api/v1/applications",
+    ):
+        response = client.post(url, json=body, headers=headers)
+        assert response.status_code in (200, 201, 409, 422), (url, body, response.get_data(as_text=True))
+        assert response.is_json
