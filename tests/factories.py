@@ -198,3 +198,21 @@ def create_payment(
         payments.transition(payment, action, reason=code)
     db.session.refresh(payment)
     return payment
+
+
+def create_duplicate_group(
+    state: ClaimState | str = ClaimState.NEEDS_REVIEW, *, districts: tuple[str, ...] = ("017", "017"), **overrides: Any
+) -> list[Claim]:
+    """Claims of one person under several SI codes (one per district given, each at its own unit): the same national
+    ID, the employees flagged ``possible_duplicate`` and the claims carrying that reason, all in ``state``."""
+    n = next(_counter)
+    national_id = f"079{n:09d}"
+    group = []
+    for district in districts:
+        employer = create_employer(district_code=district)
+        employee = create_employee(
+            national_id=national_id, employer_id=employer.id, district_code=district, possible_duplicate=True
+        )
+        values = {"reasons": ["possible_duplicate"], **overrides}
+        group.append(create_claim(state, employee=employee, **values))
+    return group

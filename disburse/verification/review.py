@@ -1,0 +1,813 @@
+"""The caseworkers' review queue: list and filter the claims in the caller's scope, show one with its whole timeline,
+and act on it (assign, release, log a contact attempt, request information, approve, reject, resolve a duplicate).
+
+Every action is either a state change through :func:`disburse.claims.service.transition` (approve, reject) or a
+:class:`~disburse.claims.states.ClaimNote` event that keeps the state (assign, release, contact, request_info,
+resolve_duplicate), always with the acting user. The claim's row is locked ``FOR UPDATE`` first, so two people acting
+on one claim take turns and the second sees what the first left.
+
+Scope: a claim belongs to its district (``claims.district_code``, where it is worked), that district's province and
+its unit (``claims.employer_id``). Who sees it is decided by :func:`disburse.auth.scopes.can_see` for one claim and by
+:func:`scope_clause`, the same rule as SQL, for lists (a test holds the two together). A claim outside the caller's
+scope and an unknown id raise the same :class:`NotFound`.
+
+Services flush and never commit: the view that called them commits once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, false, select, true, type_coerce
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import aliased
+
+from disburse.auth.models import User
+from disburse.auth.scopes import Scope, can_see
+from disburse.claims import service as claims
+from disburse.claims.models import Claim, ClaimEvent
+from disburse.claims.states import (
+    TERMINAL_STATES,
+    TRANSITIONS,
+    ClaimAction,
+    ClaimNote,
+    ClaimState,
+    InvalidClaimTransition,
+)
+from disburse.claims.support import reason_entries
+from disburse.extensions import db
+from disburse.programs.rules import REASON_LABELS
+from disburse.reference.models import District
+from disburse.registry.models import Employee, Employer
+
+#: Roles that may act on a claim; employers may only read their unit's claims.
+ACTING_ROLES = ("caseworker", "supervisor", "admin")
+#: Roles that may take over or hand on a case someone else holds.
+SUPERVISING_ROLES = ("supervisor", "admin")
+
+#: The largest page of the queue, and the most claims one "assign the next N to me" takes.
+MAX_PAGE = 200
+DEFAULT_PAGE = 50
+MAX_ASSIGN_NEXT = 50
+#: Claim ids are BIGINT: a larger number in a URL or a parameter can name no claim.
+MAX_ID = 2**63 - 1
+
+#: Contact attempts: channel and outcome codes → (Vietnamese, English) labels.
+CONTACT_CHANNELS: dict[str, tuple[str, str]] = {
+    "phone": ("Gọi điện thoại", "Phone call"),
+    "sms": ("Tin nhắn SMS", "SMS"),
+    "commune_notice": ("Thông báo qua UBND xã/phường", "Notice through the commune"),
+    "home_visit": ("Đến tận nhà", "Home visit"),
+}
+CONTACT_OUTCOMES: dict[str, tuple[str, str]] = {
+    "reached": ("Đã liên hệ được", "Reached"),
+    "no_answer": ("Không liên hệ được", "No answer"),
+    "message_left": ("Đã để lại lời nhắn hoặc giấy báo", "Message or notice left"),
+    "wrong_contact_details": ("Sai số điện thoại hoặc địa chỉ", "Wrong phone number or address"),
+}
+#: Who is asked for information.
+INFO_ADDRESSEES: dict[str, tuple[str, str]] = {
+    "person": ("Người lao động", "The person"),
+    "employer": ("Đơn vị sử dụng lao động", "The employer"),
+}
+
+#: A refused duplicate's reason code.
+REASON_DUPLICATE = "duplicate"
+#: Reason codes that say what a caseworker must check, not why a claim is refused: their labels would read wrongly
+#: on a refusal notice.
+_REVIEW_FLAGS = frozenset({"zero_months", "possible_duplicate"})
+_REFUSAL_ONLY_LABELS: dict[str, tuple[str, str]] = {
+    REASON_DUPLICATE: (
+        "Người lao động đã được xem xét hỗ trợ theo một hồ sơ khác có cùng số CMND/CCCD; mỗi người lao động chỉ "
+        "được hỗ trợ một lần.",
+        "The person's support is handled on another record with the same national ID; each person is supported "
+        "only once.",
+    ),
+}
+
+#: Longest free text: the event's reason column holds 1000 characters; a duplicate's refusal adds its own words.
+MAX_TEXT = 1000
+MAX_DUPLICATE_NOTE = 700
+
+
+def refusal_reasons() -> dict[str, tuple[str, str]]:
+    """The reason codes a refusal may give, with the (Vietnamese, English) plain words a notice prints: the rules'
+    exclusion reasons and the refusal-only codes (``duplicate``). The one lookup for rejecting and for notices."""
+    labels = {code: label for code, label in REASON_LABELS.items() if code not in _REVIEW_FLAGS}
+    labels.update(_REFUSAL_ONLY_LABELS)
+    return labels
+
+
+# ------------------------------------------------------------------------------------------------------ errors
+
+
+class ReviewError(Exception):
+    """An action or a look-up that cannot be carried out; ``status``, a stable ``code`` and the message in both
+    languages, with per-field messages for invalid input."""
+
+    status = 409
+    code = "conflict"
+
+    def __init__(
+        self, vi: str, en: str, *, code: str | None = None, fields: dict[str, tuple[str, str]] | None = None
+    ) -> None:
+        super().__init__(en)
+        self.vi, self.en = vi, en
+        if code is not None:
+            self.code = code
+        self.fields = fields or {}
+
+
+class NotFound(ReviewError):
+    """No such claim, or not in the caller's scope (the same answer: no existence oracle)."""
+
+    status = 404
+    code = "not_found"
+
+    def __init__(self) -> None:
+        super().__init__("Không tìm thấy.", "Not found.")
+
+
+class Forbidden(ReviewError):
+    status = 403
+    code = "forbidden"
+
+    def __init__(self) -> None:
+        super().__init__("Bạn không có quyền xem hoặc sửa mục này.", "You are not allowed to see or change this.")
+
+
+class Invalid(ReviewError):
+    status = 422
+    code = "invalid"
+
+    def __init__(self, fields: dict[str, tuple[str, str]]) -> None:
+        super().__init__(
+            "Dữ liệu chưa đúng; xem từng trường.", "Some fields are not valid; see each field.", fields=fields
+        )
+
+
+class Conflict(ReviewError):
+    status = 409
+
+
+def _state_label(state: str) -> tuple[str, str]:
+    return _STATE_WORDS.get(state, (state, state))
+
+
+#: How a state reads in a message (docs/glossary.md).
+_STATE_WORDS: dict[str, tuple[str, str]] = {
+    "listed": ("Đã lập danh sách", "Listed"),
+    "employer_confirmed": ("Đơn vị đã xác nhận", "Confirmed by employer"),
+    "employer_overdue": ("Đơn vị quá hạn xác nhận", "Employer overdue"),
+    "applied": ("Đã nộp đề nghị", "Applied"),
+    "verifying": ("Đang kiểm tra", "Being checked"),
+    "needs_review": ("Cần xác minh", "Needs review"),
+    "approved": ("Đã duyệt", "Approved"),
+    "payment_pending": ("Đang chi trả", "Payment in progress"),
+    "payment_failed": ("Chi trả không thành công", "Payment failed"),
+    "awaiting_payment_details": ("Chờ bổ sung thông tin tài khoản", "Awaiting payment details"),
+    "paid": ("Đã chi trả", "Paid"),
+    "rejected": ("Từ chối", "Rejected"),
+    "declined": ("Không nhận hỗ trợ", "Declined"),
+    "removed": ("Không có tại đơn vị", "Not employed at unit"),
+}
+
+
+def _invalid_state(claim: Claim, what_vi: str, what_en: str) -> Conflict:
+    vi, en = _state_label(claim.state)
+    return Conflict(
+        f"Không thể {what_vi} hồ sơ đang ở trạng thái “{vi}”.",
+        f"A claim in the state “{en}” cannot be {what_en}.",
+        code="invalid_state",
+    )
+
+
+# ------------------------------------------------------------------------------------------------------- scope
+
+
+def claim_scope(claim: Claim) -> Scope:
+    """Where a claim belongs: its unit, the district that works it and that district's province."""
+    province = db.session.scalar(select(District.province_code).where(District.code == claim.district_code))
+    return Scope(
+        employer_ids=[claim.employer_id] if claim.employer_id is not None else [],
+        district_codes=[claim.district_code],
+        province_codes=[province] if province is not None else [],
+    )
+
+
+def scope_clause(user: User) -> ColumnElement[bool]:
+    """:func:`~disburse.auth.scopes.can_see` over :func:`claim_scope` as a condition on ``claims``, for lists."""
+    if user.role == "admin" or (user.role == "supervisor" and user.province_code is None):
+        return true()
+    if user.role == "supervisor":
+        return Claim.district_code.in_(select(District.code).where(District.province_code == user.province_code))
+    if user.role == "caseworker" and user.district_code is not None:
+        return Claim.district_code == user.district_code
+    if user.role == "employer" and user.employer_id is not None:
+        return Claim.employer_id == user.employer_id
+    return false()
+
+
+def visible_claim(claim_id: int, user: User, *, lock: bool = False) -> Claim:
+    """The claim if the user may see it (locked ``FOR UPDATE`` with ``lock``); :class:`NotFound` otherwise."""
+    if not 0 < claim_id <= MAX_ID:
+        raise NotFound()
+    claim = claims.get_claim_for_update(claim_id) if lock else claims.get_claim(claim_id)
+    if claim is None or not can_see(user, claim_scope(claim)):
+        raise NotFound()
+    return claim
+
+
+def _may_act(user: User) -> None:
+    if user.role not in ACTING_ROLES:
+        raise Forbidden()
+
+
+def _may_work(claim: Claim, user: User) -> None:
+    """Only the caseworker holding a case works it; an unassigned case is anyone's in scope; supervisors and admins
+    may always act."""
+    _may_act(user)
+    if claim.assigned_to_id not in (None, user.id) and user.role not in SUPERVISING_ROLES:
+        raise Conflict(
+            "Hồ sơ đang do một cán bộ khác xử lý; đề nghị người đó trả lại hoặc lãnh đạo giao lại.",
+            "Another caseworker holds this claim; ask them to release it or a supervisor to reassign it.",
+            code="assigned_to_another",
+        )
+
+
+# ----------------------------------------------------------------------------------------------------- results
+
+
+@dataclass
+class ActionResult:
+    """What an action did: the claim as it now is, whether anything changed, and the events written."""
+
+    claim: Claim
+    changed: bool
+    events: list[ClaimEvent] = field(default_factory=list)
+
+
+def _note(claim: Claim, action: ClaimNote, user: User, data: dict[str, Any], reason: str | None = None) -> ClaimEvent:
+    """An event that records work and keeps the state (from_state = to_state)."""
+    event = ClaimEvent(
+        claim_id=claim.id,
+        actor_id=user.id,
+        action=action.value,
+        from_state=claim.state,
+        to_state=claim.state,
+        reason=reason,
+        data=data,
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ------------------------------------------------------------------------------------------------------- queue
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """The queue's filters; None means "any". ``assigned`` is ``"me"``, ``"none"`` or a user id."""
+
+    program_id: int
+    state: str | None = None
+    district: str | None = None
+    employer: str | None = None
+    reason: str | None = None
+    assigned: str | int | None = None
+    after: int = 0
+    limit: int = DEFAULT_PAGE
+
+
+@dataclass
+class QueuePage:
+    rows: list[dict[str, Any]]
+    #: The ``after`` for the next page, or None on the last page.
+    next_after: int | None
+
+
+def queue_statement(user: User, query: QueueQuery) -> Any:
+    """The queue as one keyset query: the caller's scope and the filters, ``id > after``, in id order, one row more
+    than a page (to tell whether another page follows). ``ix_claims_queue`` (program, state, district, id) serves
+    the usual "a district's claims in a state" without sorting."""
+    statement = (
+        select(Claim, Employee.si_code, Employee.full_name, Employer.unit_code)
+        .join(Employee, Employee.id == Claim.employee_id)
+        .outerjoin(Employer, Employer.id == Claim.employer_id)
+        .where(Claim.program_id == query.program_id, Claim.id > query.after, scope_clause(user))
+        .order_by(Claim.id)
+        .limit(query.limit + 1)
+    )
+    if query.state is not None:
+        statement = statement.where(Claim.state == query.state)
+    if query.district is not None:
+        statement = statement.where(Claim.district_code == query.district)
+    if query.employer is not None:
+        unit = aliased(Employer)
+        statement = statement.where(
+            Claim.employer_id == select(unit.id).where(unit.unit_code == query.employer).scalar_subquery()
+        )
+    if query.reason is not None:
+        reasons = type_coerce(Claim.reasons, postgresql.ARRAY(String))  # the dialect's ARRAY has @> (contains)
+        statement = statement.where(reasons.contains([query.reason]))
+    if query.assigned == "me":
+        statement = statement.where(Claim.assigned_to_id == user.id)
+    elif query.assigned == "none":
+        statement = statement.where(Claim.assigned_to_id.is_(None))
+    elif isinstance(query.assigned, int):
+        statement = statement.where(Claim.assigned_to_id == query.assigned)
+    return statement
+
+
+def list_claims(user: User, query: QueueQuery) -> QueuePage:
+    """A page of the claims ``user`` may see that match ``query``, by id after ``query.after``."""
+    found = db.session.execute(queue_statement(user, query)).all()
+    rows = [_queue_row(claim, si_code, name, unit) for claim, si_code, name, unit in found[: query.limit]]
+    more = len(found) > query.limit
+    return QueuePage(rows=rows, next_after=rows[-1]["id"] if more and rows else None)
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _queue_row(claim: Claim, si_code: str, full_name: str, unit_code: str | None) -> dict[str, Any]:
+    return {
+        "id": claim.id,
+        "state": claim.state,
+        "track": claim.track,
+        "si_code": si_code,
+        "full_name": full_name,
+        "unit_code": unit_code,
+        "district_code": claim.district_code,
+        "amount_vnd": claim.amount_vnd,
+        "reasons": reason_entries(list(claim.reasons or ())),
+        "assigned_to_id": claim.assigned_to_id,
+        "assigned_at": _iso(claim.assigned_at),
+        "updated_at": _iso(claim.updated_at),
+    }
+
+
+# ------------------------------------------------------------------------------------------------------ detail
+
+
+def claim_detail(claim_id: int, user: User) -> dict[str, Any]:
+    """One claim with the person, the unit, the possible duplicates the caller may see and the whole timeline.
+
+    Employers see their unit's claims without the SSA's internal casework: no contact attempts, no details of the
+    work notes, and no staff names."""
+    claim = visible_claim(claim_id, user)
+    employee = db.session.get(Employee, claim.employee_id)
+    assert employee is not None, "claims.employee_id is a foreign key"
+    employer = db.session.get(Employer, claim.employer_id) if claim.employer_id is not None else None
+    staff = user.role in ACTING_ROLES
+    assignee = db.session.get(User, claim.assigned_to_id) if claim.assigned_to_id is not None else None
+    scope = claim_scope(claim)
+    return {
+        "id": claim.id,
+        "state": claim.state,
+        "track": claim.track,
+        "support_group": claim.support_group,
+        "unused_months": claim.unused_months,
+        "amount_vnd": claim.amount_vnd,
+        "payout": claim.payout,
+        "bank_code": claim.bank_code,
+        "bank_account": claim.bank_account,
+        "reasons": reason_entries(list(claim.reasons or ())),
+        "district_code": claim.district_code,
+        "province_code": next(iter(scope.province_codes), None),
+        "review_due_on": _iso(claim.review_due_on),
+        "payment_due_on": _iso(claim.payment_due_on),
+        "confirmed_on": _iso(claim.confirmed_on),
+        "applied_on": _iso(claim.applied_on),
+        "paid_at": _iso(claim.paid_at),
+        "payment_failures": claim.payment_failures,
+        "assigned_to": _user_dict(assignee) if staff and assignee is not None else None,
+        "assigned_at": _iso(claim.assigned_at) if staff else None,
+        "created_at": _iso(claim.created_at),
+        "updated_at": _iso(claim.updated_at),
+        "person": {
+            "si_code": employee.si_code,
+            "national_id": employee.national_id,
+            "full_name": employee.full_name,
+            "date_of_birth": _iso(employee.date_of_birth),
+            "gender": employee.gender,
+            "phone": employee.phone,
+            "address": employee.address,
+            "district_code": employee.district_code,
+            "possible_duplicate": employee.possible_duplicate,
+        },
+        "employer": (
+            {"unit_code": employer.unit_code, "name": employer.name, "district_code": employer.district_code}
+            if employer is not None
+            else None
+        ),
+        "duplicates": [
+            {"id": other.id, "si_code": si_code, "state": other.state, "district_code": other.district_code}
+            for other, si_code in _duplicates(claim)
+            if can_see(user, claim_scope(other))
+        ],
+        "timeline": timeline(claim.id, staff=staff),
+    }
+
+
+def _user_dict(user: User) -> dict[str, Any]:
+    return {"id": user.id, "email": user.email, "full_name": user.full_name, "role": user.role}
+
+
+def timeline(claim_id: int, *, staff: bool) -> list[dict[str, Any]]:
+    """The claim's events, oldest first. ``staff=False`` (employers): contact attempts left out, work notes without
+    their details, no actor."""
+    rows = db.session.execute(
+        select(ClaimEvent, User)
+        .outerjoin(User, User.id == ClaimEvent.actor_id)
+        .where(ClaimEvent.claim_id == claim_id)
+        .order_by(ClaimEvent.id)
+    ).all()
+    notes = {note.value for note in ClaimNote}
+    events = []
+    for event, actor in rows:
+        is_note = event.action in notes
+        if not staff and event.action == ClaimNote.CONTACT:
+            continue
+        events.append(
+            {
+                "id": event.id,
+                "at": _iso(event.created_at),
+                "action": event.action,
+                "from_state": event.from_state,
+                "to_state": event.to_state,
+                "actor": _user_dict(actor) if staff and actor is not None else None,
+                "reason": event.reason,
+                "data": event.data if staff or not is_note else None,
+            }
+        )
+    return events
+
+
+def _duplicates(claim: Claim) -> list[tuple[Claim, str]]:
+    """The other claims of the program whose person has the same national ID (the duplicate group), by id."""
+    national_id = select(Employee.national_id).where(Employee.id == claim.employee_id).scalar_subquery()
+    return [
+        (other, si_code)
+        for other, si_code in db.session.execute(
+            select(Claim, Employee.si_code)
+            .join(Employee, Employee.id == Claim.employee_id)
+            .where(Claim.program_id == claim.program_id, Employee.national_id == national_id, Claim.id != claim.id)
+            .order_by(Claim.id)
+        ).all()
+    ]
+
+
+# ------------------------------------------------------------------------------------------------- assignment
+
+
+def _assignee(user_id: int, claim: Claim) -> User:
+    target = db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
+    usable = target is not None and target.active and target.role in ACTING_ROLES
+    if target is None or not usable or not can_see(target, claim_scope(claim)):
+        raise Invalid(
+            {
+                "user_id": (
+                    "Không giao được cho người dùng này: cần một cán bộ đang hoạt động có phạm vi gồm hồ sơ này.",
+                    "Cannot assign to this user: choose an active caseworker, supervisor or admin whose scope "
+                    "includes this claim.",
+                )
+            }
+        )
+    return target
+
+
+def assign(claim_id: int, user: User, to_user_id: int | None = None) -> ActionResult:
+    """Give the claim to ``to_user_id`` (default: the caller). A caseworker takes cases only for themselves and not
+    from someone else; supervisors and admins may give any open case to anyone in scope. Assigning a case to the
+    person who already holds it changes nothing."""
+    _may_act(user)
+    if to_user_id is not None and to_user_id != user.id and user.role not in SUPERVISING_ROLES:
+        raise Invalid(
+            {
+                "user_id": (
+                    "Cán bộ nghiệp vụ chỉ nhận hồ sơ cho chính mình; lãnh đạo có thể giao cho người khác.",
+                    "Caseworkers take claims only for themselves; a supervisor may assign them to others.",
+                )
+            }
+        )
+    claim = visible_claim(claim_id, user, lock=True)
+    target = user if to_user_id in (None, user.id) else _assignee(int(to_user_id or 0), claim)
+    if claim.assigned_to_id == target.id:
+        return ActionResult(claim, changed=False)
+    if claim.state in TERMINAL_STATES:
+        raise _invalid_state(claim, "giao", "assigned")
+    _may_work(claim, user)
+    previous = claim.assigned_to_id
+    claim.assigned_to_id = target.id
+    claim.assigned_at = _now()
+    event = _note(claim, ClaimNote.ASSIGN, user, {"assigned_to_id": target.id, "previous_assigned_to_id": previous})
+    return ActionResult(claim, changed=True, events=[event])
+
+
+def release(claim_id: int, user: User) -> ActionResult:
+    """Give the claim back to the queue. The holder, a supervisor or an admin may; an unassigned claim stays so."""
+    _may_act(user)
+    claim = visible_claim(claim_id, user, lock=True)
+    if claim.assigned_to_id is None:
+        return ActionResult(claim, changed=False)
+    _may_work(claim, user)
+    previous = claim.assigned_to_id
+    claim.assigned_to_id = None
+    claim.assigned_at = None
+    event = _note(claim, ClaimNote.RELEASE, user, {"released_from_id": previous})
+    return ActionResult(claim, changed=True, events=[event])
+
+
+def assign_next_statement(user: User, program_id: int, district: str, count: int) -> Any:
+    """The next ``count`` unassigned claims in needs_review of ``district``, in id order, locked ``FOR UPDATE SKIP
+    LOCKED``: two caseworkers asking at once get different claims, and neither waits for the other."""
+    return (
+        select(Claim)
+        .where(
+            Claim.program_id == program_id,
+            Claim.state == ClaimState.NEEDS_REVIEW.value,
+            Claim.district_code == district,
+            Claim.assigned_to_id.is_(None),
+            scope_clause(user),
+        )
+        .order_by(Claim.id)
+        .limit(count)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+
+
+def assign_next(user: User, program_id: int, count: int, district: str | None = None) -> list[Claim]:
+    """Take up to ``count`` (at most :data:`MAX_ASSIGN_NEXT`) unassigned claims in needs_review of the caller's
+    district (supervisors and admins name one in their scope) for the caller; fewer or none when the queue is
+    shorter. One assign event per claim."""
+    _may_act(user)
+    errors: dict[str, tuple[str, str]] = {}
+    if not 1 <= count <= MAX_ASSIGN_NEXT:
+        errors["count"] = (
+            f"Số hồ sơ nhận mỗi lần từ 1 đến {MAX_ASSIGN_NEXT} (đang yêu cầu {count}).",
+            f"Take between 1 and {MAX_ASSIGN_NEXT} claims at a time (asked for {count}).",
+        )
+    district = district or user.district_code
+    if district is None:
+        errors["district"] = ("Cần ghi mã huyện (3 chữ số).", "Give the district code (3 digits).")
+    if errors:
+        raise Invalid(errors)
+    assert district is not None
+    taken = list(db.session.scalars(assign_next_statement(user, program_id, district, count)).all())
+    now = _now()
+    for claim in taken:
+        claim.assigned_to_id = user.id
+        claim.assigned_at = now
+        _note(claim, ClaimNote.ASSIGN, user, {"assigned_to_id": user.id, "previous_assigned_to_id": None})
+    return taken
+
+
+# ------------------------------------------------------------------------------------------------ work notes
+
+
+def log_contact(claim_id: int, user: User, channel: str, outcome: str, note: str | None = None) -> ActionResult:
+    """Record a contact attempt with the person (in any state: a refused person may be called to explain)."""
+    assert channel in CONTACT_CHANNELS and outcome in CONTACT_OUTCOMES
+    claim = visible_claim(claim_id, user, lock=True)
+    _may_work(claim, user)
+    event = _note(claim, ClaimNote.CONTACT, user, {"channel": channel, "outcome": outcome, "note": note or None})
+    return ActionResult(claim, changed=True, events=[event])
+
+
+def request_info(claim_id: int, user: User, addressee: str, note: str, due_on: date | None = None) -> ActionResult:
+    """Record that information was asked of the person or the employer (and by when); the claim stays in its state."""
+    assert addressee in INFO_ADDRESSEES and note.strip()
+    claim = visible_claim(claim_id, user, lock=True)
+    _may_work(claim, user)
+    if claim.state in TERMINAL_STATES:
+        raise _invalid_state(claim, "yêu cầu bổ sung thông tin cho", "asked for more information")
+    data = {"addressee": addressee, "note": note, "due_on": _iso(due_on)}
+    event = _note(claim, ClaimNote.REQUEST_INFO, user, data)
+    return ActionResult(claim, changed=True, events=[event])
+
+
+# --------------------------------------------------------------------------------------------------- decisions
+
+
+def approve(claim_id: int, user: User, note: str | None = None) -> ActionResult:
+    """Approve the claim (from verifying or needs_review). Approving an approved claim changes nothing."""
+    claim = visible_claim(claim_id, user, lock=True)
+    _may_work(claim, user)
+    if claim.state == ClaimState.APPROVED:
+        return ActionResult(claim, changed=False)
+    try:
+        event = claims.transition(claim, ClaimAction.APPROVE, user, reason=note or None)
+    except InvalidClaimTransition:
+        raise _invalid_state(claim, "duyệt", "approved") from None
+    return ActionResult(claim, changed=True, events=[event])
+
+
+def last_refusal(claim_id: int) -> ClaimEvent | None:
+    """The claim's latest reject event (its reason and reason code make the written notice)."""
+    return db.session.scalar(
+        select(ClaimEvent)
+        .where(ClaimEvent.claim_id == claim_id, ClaimEvent.action == ClaimAction.REJECT.value)
+        .order_by(ClaimEvent.id.desc())
+        .limit(1)
+    )
+
+
+def reject(claim_id: int, user: User, reason_code: str, reason_text: str) -> ActionResult:
+    """Refuse the claim with a reason code from :func:`refusal_reasons` and the caseworker's written reason; both
+    go on the reject event (``reason`` and ``data.reason_code``) and into the written notice. Repeating the same
+    refusal changes nothing; a different one for a refused claim is a conflict."""
+    assert reason_code in refusal_reasons() and reason_text.strip()
+    claim = visible_claim(claim_id, user, lock=True)
+    _may_work(claim, user)
+    if claim.state == ClaimState.REJECTED:
+        previous = last_refusal(claim.id)
+        same_code = previous is not None and (previous.data or {}).get("reason_code") == reason_code
+        if same_code and previous is not None and previous.reason == reason_text:
+            return ActionResult(claim, changed=False)
+        raise Conflict(
+            "Hồ sơ đã bị từ chối với một lý do khác; thông báo đã lập theo lý do đó.",
+            "The claim was already refused for another reason; its notice gives that reason.",
+            code="already_rejected",
+        )
+    try:
+        data = {"reason_code": reason_code}
+        event = claims.transition(claim, ClaimAction.REJECT, user, reason=reason_text, data=data)
+    except InvalidClaimTransition:
+        raise _invalid_state(claim, "từ chối", "refused") from None
+    return ActionResult(claim, changed=True, events=[event])
+
+
+# -------------------------------------------------------------------------------------------------- duplicates
+
+
+def _duplicate_group(claim: Claim) -> list[tuple[Claim, str]]:
+    """Every claim of the program whose person has the claim's national ID, with its SI code, locked ``FOR UPDATE``
+    in id order (two people resolving the same group take turns and never deadlock)."""
+    national_id = select(Employee.national_id).where(Employee.id == claim.employee_id).scalar_subquery()
+    return [
+        (member, si_code)
+        for member, si_code in db.session.execute(
+            select(Claim, Employee.si_code)
+            .join(Employee, Employee.id == Claim.employee_id)
+            .where(Claim.program_id == claim.program_id, Employee.national_id == national_id)
+            .order_by(Claim.id)
+            .with_for_update(of=Claim)
+            .execution_options(populate_existing=True)
+        ).all()
+    ]
+
+
+#: A refused duplicate's other claims must not be on their way to the bank or paid: keep that one instead.
+_MONEY_MOVING = frozenset({ClaimState.PAYMENT_PENDING, ClaimState.PAID})
+_REFUSED = frozenset({ClaimState.REJECTED, ClaimState.DECLINED, ClaimState.REMOVED})
+
+
+def resolve_duplicate(claim_id: int, user: User, keep_id: int, *, override: bool, note: str | None) -> ActionResult:
+    """Decide a possible duplicate: the claims of one program whose people share a national ID.
+
+    ``override=False``: the claim ``keep_id`` is kept (its state does not change) and every other open claim of the
+    group is refused with reason ``duplicate`` and a written reason naming the kept claim's SI code.
+    ``override=True`` (a written ``note`` required): the people are different, or may both be paid; the decision is
+    recorded on every claim of the group and the kept claim is approved when its state allows.
+    Each claim of the group gets a ``resolve_duplicate`` event. Every claim of the group must be in the caller's
+    scope and workable by them. Repeating a decision already recorded changes nothing.
+    """
+    claim = visible_claim(claim_id, user, lock=True)
+    _may_work(claim, user)
+    group = _duplicate_group(claim)
+    if len(group) < 2:
+        raise Conflict(
+            "Không có hồ sơ nào khác cùng số CMND/CCCD trong chương trình này.",
+            "No other claim of this program has the same national ID.",
+            code="no_duplicates",
+        )
+    kept = next(((member, si) for member, si in group if member.id == keep_id), None)
+    if kept is None:
+        raise Invalid(
+            {
+                "keep": (
+                    "Hồ sơ được giữ lại phải là một hồ sơ trong nhóm nghi trùng.",
+                    "The claim to keep must be one of the possible duplicates.",
+                )
+            }
+        )
+    if not all(can_see(user, claim_scope(member)) for member, _ in group):
+        raise Conflict(
+            "Nhóm nghi trùng có hồ sơ ngoài phạm vi của bạn; lãnh đạo có phạm vi rộng hơn cần xử lý.",
+            "Some of these possible duplicates are outside your scope; a supervisor whose scope covers them must "
+            "decide.",
+            code="outside_scope",
+        )
+    for member, _ in group:
+        _may_work(member, user)
+    keep, keep_si = kept
+    if keep.state in _REFUSED:
+        raise _invalid_state(keep, "giữ lại", "kept")
+    others = [(member, si) for member, si in group if member.id != keep.id]
+    if override:
+        return _override_duplicate(user, group, keep, keep_si, note)
+    return _refuse_duplicates(user, group, keep, keep_si, others, note)
+
+
+def _already_resolved(keep: Claim, *, override: bool) -> bool:
+    events = db.session.scalars(
+        select(ClaimEvent).where(ClaimEvent.claim_id == keep.id, ClaimEvent.action == ClaimNote.RESOLVE_DUPLICATE.value)
+    ).all()
+    return any(
+        (e.data or {}).get("kept_claim_id") == keep.id and (e.data or {}).get("override") is override for e in events
+    )
+
+
+def _resolution(
+    group: Sequence[tuple[Claim, str]], keep: Claim, keep_si: str, override: bool, note: str | None, refused: list[int]
+) -> dict[str, Any]:
+    return {
+        "kept_claim_id": keep.id,
+        "kept_si_code": keep_si,
+        "override": override,
+        "group_claim_ids": [member.id for member, _ in group],
+        "refused_claim_ids": refused,
+        "note": note or None,
+    }
+
+
+def _refuse_duplicates(
+    user: User,
+    group: Sequence[tuple[Claim, str]],
+    keep: Claim,
+    keep_si: str,
+    others: Sequence[tuple[Claim, str]],
+    note: str | None,
+) -> ActionResult:
+    open_others = [(member, si) for member, si in others if member.state not in _REFUSED]
+    for member, si in open_others:
+        if member.state in _MONEY_MOVING:
+            raise Conflict(
+                f"Hồ sơ mã số BHXH {si} đã hoặc đang được chi trả; hãy giữ lại hồ sơ đó.",
+                f"The claim with SI code {si} is paid or being paid; keep that one instead.",
+                code="money_on_its_way",
+            )
+        if (ClaimState(member.state), ClaimAction.REJECT) not in TRANSITIONS:
+            vi, en = _state_label(member.state)
+            raise Conflict(
+                f"Hồ sơ mã số BHXH {si} đang ở trạng thái “{vi}”, chưa thể từ chối; xử lý khi hồ sơ đã được kiểm tra.",
+                f"The claim with SI code {si} is in the state “{en}” and cannot be refused yet; resolve the "
+                "duplicate once it has been checked.",
+                code="invalid_state",
+            )
+    if not open_others and _already_resolved(keep, override=False):
+        return ActionResult(keep, changed=False)
+    refused_ids = [member.id for member, _ in open_others]
+    data = _resolution(group, keep, keep_si, False, note, refused_ids)
+    events = [_note(member, ClaimNote.RESOLVE_DUPLICATE, user, data) for member, _ in group]
+    reason = (
+        f"Trùng với hồ sơ mã số BHXH {keep_si} của cùng người lao động (cùng số CMND/CCCD); hồ sơ mã số BHXH "
+        f"{keep_si} được giữ lại để xem xét hỗ trợ."
+    )
+    if note:
+        reason = f"{reason} {note}"
+    for member, _ in open_others:
+        events.append(
+            claims.transition(
+                member,
+                ClaimAction.REJECT,
+                user,
+                reason=reason,
+                data={"reason_code": REASON_DUPLICATE, "kept_claim_id": keep.id, "kept_si_code": keep_si},
+            )
+        )
+    return ActionResult(keep, changed=True, events=events)
+
+
+def _override_duplicate(
+    user: User, group: Sequence[tuple[Claim, str]], keep: Claim, keep_si: str, note: str | None
+) -> ActionResult:
+    if not (note or "").strip():
+        raise Invalid(
+            {
+                "note": (
+                    "Cần ghi rõ lý do khi xác nhận các hồ sơ không trùng (hoặc đều được chi trả).",
+                    "Write the reason why these claims may all be paid.",
+                )
+            }
+        )
+    approvable = (ClaimState(keep.state), ClaimAction.APPROVE) in TRANSITIONS
+    if not approvable and _already_resolved(keep, override=True):
+        return ActionResult(keep, changed=False)
+    data = _resolution(group, keep, keep_si, True, note, [])
+    events = [_note(member, ClaimNote.RESOLVE_DUPLICATE, user, data) for member, _ in group]
+    if approvable:
+        approval = {"duplicate_override": True}
+        events.append(claims.transition(keep, ClaimAction.APPROVE, user, reason=note, data=approval))
+    return ActionResult(keep, changed=True, events=events)
