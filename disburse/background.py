@@ -53,6 +53,7 @@ TASK_QUEUES: dict[str, str] = {
     "health.ping": QueueNames.PERIODIC,
     "imports.run": QueueNames.IMPORTS,
     "lists.build": QueueNames.REPORTS,
+    "notices.district_day": QueueNames.REPORTS,
 }
 
 

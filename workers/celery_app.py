@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-TASK_MODULES = ["workers.health", "workers.imports", "workers.lists"]
+TASK_MODULES = ["workers.health", "workers.imports", "workers.lists", "workers.notices"]
 
 
 def make_celery() -> Celery:

@@ -1,0 +1,213 @@
+"""Written refusal notices: every refusal has one, with the person's details, the reason in plain words, the legal
+basis and how to appeal; a district's refusals of a day make one printable document, written by a background job."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from disburse.auth.service import create_token
+from disburse.jobs import service as jobs
+from disburse.jobs.models import Job
+from disburse.verification import notices, review
+from tests.factories import create_claim, create_employee, create_employer, create_user
+from workers.notices import district_day_notices
+
+DONG_ANH, QUAN_1 = "017", "760"
+LEGAL_BASIS = (
+    "Nghị quyết số 116/NQ-CP ngày 24/9/2021 của Chính phủ; "
+    "Quyết định số 28/2021/QĐ-TTg ngày 01/10/2021 của Thủ tướng Chính phủ"
+)
+
+
+def _auth(user) -> dict[str, str]:
+    return {"Authorization": f"Bearer {create_token(user)}"}
+
+
+def _today_in_vietnam(db_session) -> date:
+    """The day the test transaction's events carry (now() is the transaction's start)."""
+    return db_session.scalar(text("SELECT (now() AT TIME ZONE 'Asia/Ho_Chi_Minh')::date"))
+
+
+@pytest.fixture
+def unit(db_session):
+    return create_employer(district_code=DONG_ANH, name="Công ty TNHH May Đông Anh")
+
+
+def _refused(unit, caseworker, *, code="pension_decision", reason="Đã hưởng lương hưu từ tháng 3/2021.", **person):
+    employee = create_employee(employer_id=unit.id, district_code=unit.district_code, **person)
+    claim = create_claim("needs_review", employee=employee)
+    review.reject(claim.id, caseworker, code, reason)
+    return claim, employee
+
+
+def _notice_count(html: str) -> int:
+    return len(re.findall(r'<article class="notice"', html))
+
+
+def test_the_notice_has_the_persons_details_the_reason_the_legal_basis_and_how_to_appeal(client, db_session, unit):
+    caseworker = create_user("caseworker", district=DONG_ANH)
+    claim, employee = _refused(
+        unit,
+        caseworker,
+        full_name="Nguyễn Thị Hoa",
+        gender="female",
+        date_of_birth=date(1985, 3, 7),
+        national_id="001185012345",
+        address="Thôn Đoài, xã Nam Hồng",
+    )
+
+    response = client.get(f"/api/v1/claims/{claim.id}/notice", headers=_auth(caseworker))
+
+    assert response.status_code == 200
+    assert response.mimetype == "text/html" and response.headers["Cache-Control"] == "no-store"
+    page = response.get_data(as_text=True)
+    assert page.startswith("<!doctype html>") and '<html lang="vi">' in page and "<script" not in page
+    assert 'href="/static/notice.css"' in page and "<style>" not in page
+    assert "THÔNG BÁO" in page and "về việc không giải quyết hỗ trợ" in page
+    assert "Kính gửi: Bà Nguyễn Thị Hoa" in page
+    for detail in (employee.si_code, "001185012345", "07/03/1985", "Công ty TNHH May Đông Anh", unit.unit_code):
+        assert detail in page
+    assert "Đã có quyết định hưởng lương hưu hằng tháng." in page  # the reason code's plain words
+    assert "Đã hưởng lương hưu từ tháng 3/2021." in page  # the caseworker's written reason
+    assert LEGAL_BASIS in page
+    assert "khiếu nại" in page and "Luật Khiếu nại năm 2011" in page
+    assert "trong thời hạn 90 ngày kể từ ngày nhận được thông báo này" in page
+    assert "Bảo hiểm xã hội huyện Đông Anh" in page and "BẢO HIỂM XÃ HỘI THÀNH PHỐ HÀ NỘI" in page
+    assert f"Đông Anh, ngày {_today_in_vietnam(db_session):%d/%m/%Y}" in page
+
+
+@pytest.mark.parametrize("code", sorted(review.refusal_reasons()))
+def test_every_refusal_reason_has_its_notice_in_plain_words(client, unit, code):
+    caseworker = create_user("caseworker", district=DONG_ANH)
+    claim, _ = _refused(unit, caseworker, code=code, reason="Chi tiết do cán bộ ghi.")
+    page = client.get(f"/api/v1/claims/{claim.id}/notice", headers=_auth(caseworker)).get_data(as_text=True)
+    vi, _en = review.refusal_reasons()[code]
+    assert vi in page and "Chi tiết do cán bộ ghi." in page
+
+
+def test_a_refusal_without_a_reason_code_still_has_its_notice_and_text_is_escaped(client):
+    claim = create_claim("rejected", district_code=DONG_ANH)  # the factory refuses with a written reason only
+    page = client.get(f"/api/v1/claims/{claim.id}/notice", headers=_auth(create_user("admin"))).get_data(as_text=True)
+    assert "Không đủ điều kiện (thử nghiệm)" in page and _notice_count(page) == 1
+
+    caseworker = create_user("caseworker", district=DONG_ANH)
+    other = create_claim("needs_review", district_code=DONG_ANH)
+    review.reject(other.id, caseworker, "excluded_sector", "<script>alert(1)</script>")
+    page = client.get(f"/api/v1/claims/{other.id}/notice", headers=_auth(caseworker)).get_data(as_text=True)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_a_claim_not_refused_has_no_notice_and_scope_holds(client, unit):
+    caseworker = create_user("caseworker", district=DONG_ANH)
+    waiting = create_claim("needs_review", district_code=DONG_ANH)
+    response = client.get(f"/api/v1/claims/{waiting.id}/notice", headers={**_auth(caseworker), "Accept-Language": "en"})
+    assert response.status_code == 409
+    assert response.get_json() == {
+        "error": "not_rejected",
+        "message": "The claim has not been refused, so it has no refusal notice.",
+        "fields": {},
+    }
+    refused, _ = _refused(unit, caseworker)
+    elsewhere = create_claim("rejected", district_code=QUAN_1)
+    assert client.get(f"/api/v1/claims/{elsewhere.id}/notice", headers=_auth(caseworker)).status_code == 404
+    assert client.get(f"/api/v1/claims/{elsewhere.id + 10**6}/notice", headers=_auth(caseworker)).status_code == 404
+    employer = create_user("employer", employer_unit=unit.unit_code)
+    assert client.get(f"/api/v1/claims/{refused.id}/notice", headers=_auth(employer)).status_code == 200
+    assert client.get(f"/api/v1/claims/{refused.id}/notice").status_code == 401
+
+
+def test_the_stylesheet_prints_a4_one_notice_per_page(app):
+    css = (Path(app.static_folder) / notices.STYLESHEET).read_text(encoding="utf-8")
+    assert "size: A4" in css and "break-after: page" in css and "page-break-after: always" in css
+
+
+# ------------------------------------------------------------------------------------------------------- batch
+
+
+def _job(db_session, district: str, day: date) -> int:
+    from tests.factories import nq116
+
+    job = jobs.create_job(notices.KIND, {"program_id": nq116().id, "district": district, "date": day.isoformat()})
+    db_session.commit()
+    return job.id
+
+
+def test_the_batch_job_writes_one_document_with_one_notice_per_refusal(db_session, unit, tmp_path, monkeypatch):
+    monkeypatch.setenv("DISBURSE_INSTANCE", str(tmp_path))
+    caseworker = create_user("caseworker", district=DONG_ANH)
+    refused = [_refused(unit, caseworker, full_name=f"Người Bị Từ Chối {i}")[1] for i in range(3)]
+    create_claim("needs_review", district_code=DONG_ANH)
+    elsewhere = create_claim("needs_review", district_code=QUAN_1)
+    review.reject(elsewhere.id, create_user("admin"), "excluded_sector", "Đơn vị là cơ quan nhà nước.")
+    today = _today_in_vietnam(db_session)
+    job_id = _job(db_session, DONG_ANH, today)
+
+    district_day_notices(job_id)
+
+    job = db_session.get(Job, job_id)
+    db_session.refresh(job)
+    assert job.state == "succeeded", job.error
+    assert job.result["notices"] == 3 and (job.done, job.total) == (3, 3)
+    path = Path(job.result["path"])
+    assert path.parent == tmp_path / "notices" and path.is_file()
+    assert not list(path.parent.glob("*.part"))
+    document = path.read_text(encoding="utf-8")
+    assert _notice_count(document) == 3
+    assert "@page" in document and "<link" not in document  # the stylesheet travels with the file
+    positions = [document.index(person.si_code) for person in refused]
+    assert positions == sorted(positions)  # in claim order
+    assert all(person.full_name in document for person in refused)
+
+    district_day_notices(job_id)  # a redelivered task does nothing more
+    db_session.refresh(job)
+    assert job.result["path"] == str(path)
+
+
+def test_a_day_without_refusals_gives_no_document(db_session, unit, tmp_path, monkeypatch):
+    monkeypatch.setenv("DISBURSE_INSTANCE", str(tmp_path))
+    _refused(unit, create_user("caseworker", district=DONG_ANH))
+    job_id = _job(db_session, DONG_ANH, _today_in_vietnam(db_session) - timedelta(days=1))
+    district_day_notices(job_id)
+    job = db_session.get(Job, job_id)
+    db_session.refresh(job)
+    assert job.state == "succeeded" and job.result["notices"] == 0 and job.result["path"] is None
+    assert not (tmp_path / "notices").exists()
+
+
+def test_starting_a_batch_over_the_api(client, db_session):
+    caseworker = create_user("caseworker", district=DONG_ANH)
+    response = client.post(
+        "/api/v1/notices/batches", json={"district": DONG_ANH, "date": "2021-11-02"}, headers=_auth(caseworker)
+    )
+    assert response.status_code == 202
+    job = db_session.get(Job, response.get_json()["job_id"])
+    assert job is not None and (job.kind, job.state, job.created_by) == (
+        "notices.district_day",
+        "queued",
+        caseworker.id,
+    )
+    assert job.params["district"] == DONG_ANH and job.params["date"] == "2021-11-02"
+
+    outside = client.post(
+        "/api/v1/notices/batches", json={"district": QUAN_1, "date": "2021-11-02"}, headers=_auth(caseworker)
+    )
+    unknown = client.post(
+        "/api/v1/notices/batches", json={"district": "999", "date": "2021-11-02"}, headers=_auth(caseworker)
+    )
+    assert outside.status_code == unknown.status_code == 404
+    assert outside.get_json() == unknown.get_json()
+    bad = client.post(
+        "/api/v1/notices/batches", json={"district": "17", "date": "02/11/2021"}, headers=_auth(caseworker)
+    )
+    assert bad.status_code == 422 and set(bad.get_json()["fields"]) == {"district", "date"}
+    supervisor = create_user("supervisor", province="79")
+    assert (
+        client.post(
+            "/api/v1/notices/batches", json={"district": QUAN_1, "date": "2021-11-02"}, headers=_auth(supervisor)
+        )
+    ).status_code == 202

@@ -1,0 +1,304 @@
+"""The review queue's API over real HTTP requests and tokens: for every route in scope, out of scope (404), unknown
+(404), a role that may never use it (403) and signed out (401); the error shape and every field's error; no input
+makes a 500."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from disburse.auth.service import create_token
+from disburse.claims import service as claims
+from disburse.claims.models import Claim
+from disburse.claims.states import ClaimState
+from disburse.registry.models import Employee
+from tests.factories import create_claim, create_duplicate_group, create_employer, create_user
+
+DONG_ANH, QUAN_1 = "017", "760"
+
+
+def _auth(user) -> dict[str, str]:
+    return {"Authorization": f"Bearer {create_token(user)}"}
+
+
+#: Every action route: (path after /api/v1/claims/<id>, a valid body).
+ACTIONS: list[tuple[str, dict[str, Any]]] = [
+    ("assign", {}),
+    ("release", {}),
+    ("contacts", {"channel": "phone", "outcome": "reached", "note": "Đã gọi, hẹn nộp bổ sung."}),
+    ("information-requests", {"addressee": "person", "note": "Nộp bản sao sổ BHXH.", "due_on": "2021-11-20"}),
+    ("approve", {"note": "Đã xác minh."}),
+    ("reject", {"reason_code": "pension_decision", "reason_text": "Đã hưởng lương hưu hằng tháng từ 03/2021."}),
+    ("resolve-duplicate", {"keep": "SELF"}),
+]
+
+
+def _body(body: dict[str, Any], claim: Claim) -> dict[str, Any]:
+    return {key: (claim.id if value == "SELF" else value) for key, value in body.items()}
+
+
+@pytest.fixture
+def unit(db_session):
+    return create_employer(district_code=DONG_ANH)
+
+
+@pytest.fixture
+def claim(db_session, unit):
+    """A claim in needs_review in Đông Anh, one of a duplicate pair (so that every action applies to it)."""
+    return create_duplicate_group("needs_review", employer_id=unit.id)[0]
+
+
+@pytest.fixture
+def caseworker(db_session):
+    return create_user("caseworker", district=DONG_ANH)
+
+
+# ------------------------------------------------------------------------------------------------------ actions
+
+
+@pytest.mark.parametrize(("action", "body"), ACTIONS)
+def test_an_action_in_scope_is_done_by_the_tokens_user(client, claim, caseworker, action, body):
+    if action == "release":
+        client.post(f"/api/v1/claims/{claim.id}/assign", json={}, headers=_auth(caseworker))
+    response = client.post(f"/api/v1/claims/{claim.id}/{action}", json=_body(body, claim), headers=_auth(caseworker))
+    assert response.status_code == 200, response.get_json()
+    answer = response.get_json()
+    assert answer["changed"] is True and answer["claim"]["id"] == claim.id and answer["event_ids"]
+    last = claims.claim_events(claim.id)[-1]
+    assert last.actor_id == caseworker.id
+
+
+@pytest.mark.parametrize(("action", "body"), ACTIONS)
+def test_an_action_outside_the_scope_is_the_same_404_as_an_unknown_claim(client, caseworker, action, body):
+    elsewhere = create_duplicate_group("needs_review", districts=(QUAN_1, QUAN_1))[0]
+    outside = client.post(
+        f"/api/v1/claims/{elsewhere.id}/{action}", json=_body(body, elsewhere), headers=_auth(caseworker)
+    )
+    unknown = client.post(
+        f"/api/v1/claims/{elsewhere.id + 100_000}/{action}", json=_body(body, elsewhere), headers=_auth(caseworker)
+    )
+    assert outside.status_code == unknown.status_code == 404
+    assert (
+        outside.get_json() == unknown.get_json() == {"error": "not_found", "message": "Không tìm thấy.", "fields": {}}
+    )
+    db_claim = claims.get_claim(elsewhere.id)
+    assert db_claim is not None and db_claim.state == "needs_review" and db_claim.assigned_to_id is None
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        *[(f"/api/v1/claims/{{id}}/{action}", body) for action, body in ACTIONS],
+        ("/api/v1/claims/assign-next", {"count": 1}),
+        ("/api/v1/notices/batches", {"district": DONG_ANH, "date": "2021-11-02"}),
+    ],
+)
+def test_employers_may_never_act_and_nobody_signed_out_may(client, claim, unit, path, body):
+    employer = create_user("employer", employer_unit=unit.unit_code)
+    path = path.format(id=claim.id)
+    forbidden = client.post(path, json=_body(body, claim), headers=_auth(employer))
+    assert forbidden.status_code == 403 and forbidden.get_json()["error"] == "forbidden"
+    signed_out = client.post(path, json=_body(body, claim))
+    assert signed_out.status_code == 401 and signed_out.get_json()["error"] == "unauthorized"
+    assert claims.claim_events(claim.id)[-1].action == "flag_for_review"
+
+
+def test_a_signed_in_caseworker_acts_as_themselves(client, claim):
+    from disburse.auth.service import create_user as create_user_with_password
+
+    lan = create_user_with_password("lan.dong-anh@bhxh.vn", "caseworker", password="mat-khau-rat-dai", district="017")
+    client.post("/login", data={"email": "lan.dong-anh@bhxh.vn", "password": "mat-khau-rat-dai"})
+    response = client.post(f"/api/v1/claims/{claim.id}/assign", json={})
+    assert response.status_code == 200 and response.get_json()["claim"]["assigned_to_id"] == lan.id
+
+
+def test_assigning_twice_to_yourself_is_a_no_op_and_someone_elses_claim_a_409(client, claim, caseworker):
+    headers = _auth(caseworker)
+    assert client.post(f"/api/v1/claims/{claim.id}/assign", json={}, headers=headers).get_json()["changed"] is True
+    again = client.post(f"/api/v1/claims/{claim.id}/assign", headers=headers)  # no body at all is {}
+    assert again.status_code == 200 and again.get_json()["changed"] is False
+    other = create_user("caseworker", district=DONG_ANH)
+    taken = client.post(f"/api/v1/claims/{claim.id}/assign", json={}, headers={**_auth(other), "Accept-Language": "en"})
+    assert taken.status_code == 409
+    assert taken.get_json()["error"] == "assigned_to_another" and "Another caseworker" in taken.get_json()["message"]
+    boss = create_user("supervisor", province="01")
+    moved = client.post(f"/api/v1/claims/{claim.id}/assign", json={"user_id": other.id}, headers=_auth(boss))
+    assert moved.status_code == 200 and moved.get_json()["claim"]["assigned_to_id"] == other.id
+
+
+def test_assign_next(client, caseworker):
+    queue = [create_claim("needs_review", district_code=DONG_ANH) for _ in range(3)]
+    response = client.post("/api/v1/claims/assign-next", json={"count": 2}, headers=_auth(caseworker))
+    assert response.status_code == 200
+    taken = [c["id"] for c in response.get_json()["claims"]]
+    assert len(taken) == 2 and set(taken) <= {c.id for c in queue} | set(_unassigned_in_review())
+    too_many = client.post("/api/v1/claims/assign-next", json={"count": 51}, headers=_auth(caseworker))
+    assert too_many.status_code == 422 and "count" in too_many.get_json()["fields"]
+
+
+def _unassigned_in_review() -> list[int]:
+    from sqlalchemy import select
+
+    from disburse.extensions import db
+
+    return list(db.session.scalars(select(Claim.id).where(Claim.state == "needs_review")).all())
+
+
+def test_a_duplicate_pair_resolved_over_the_api_refuses_the_other_with_its_notice(client, caseworker, unit):
+    kept, other = create_duplicate_group("needs_review", employer_id=unit.id)
+    headers = _auth(caseworker)
+    response = client.post(f"/api/v1/claims/{other.id}/resolve-duplicate", json={"keep": kept.id}, headers=headers)
+    assert response.status_code == 200
+    detail = client.get(f"/api/v1/claims/{other.id}", headers=headers).get_json()
+    assert detail["state"] == "rejected"
+    assert [e["action"] for e in detail["timeline"]][-2:] == ["resolve_duplicate", "reject"]
+    notice = client.get(f"/api/v1/claims/{other.id}/notice", headers=headers)
+    assert notice.status_code == 200
+    kept_si = _si(kept)
+    assert kept_si in notice.get_data(as_text=True) and _si(other) in notice.get_data(as_text=True)
+
+
+def _si(claim: Claim) -> str:
+    from disburse.extensions import db
+
+    employee = db.session.get(Employee, claim.employee_id)
+    assert employee is not None
+    return employee.si_code
+
+
+# -------------------------------------------------------------------------------------------------------- reads
+
+
+def test_reads_in_scope_out_of_scope_unknown_and_signed_out(client, claim, unit, caseworker):
+    elsewhere = create_claim("needs_review", district_code=QUAN_1)
+    readers = [caseworker, create_user("employer", employer_unit=unit.unit_code), create_user("supervisor")]
+    for reader in readers:
+        headers = _auth(reader)
+        assert client.get(f"/api/v1/claims/{claim.id}", headers=headers).status_code == 200
+        listed = client.get(f"/api/v1/claims?limit=200&state=needs_review&district={DONG_ANH}", headers=headers)
+        assert listed.status_code == 200 and claim.id in [c["id"] for c in listed.get_json()["claims"]]
+    for path in (f"/api/v1/claims/{elsewhere.id}", f"/api/v1/claims/{elsewhere.id + 100_000}"):
+        assert client.get(path, headers=_auth(caseworker)).get_json() == {
+            "error": "not_found",
+            "message": "Không tìm thấy.",
+            "fields": {},
+        }
+    assert client.get("/api/v1/claims").status_code == 401
+    assert client.get(f"/api/v1/claims/{claim.id}").status_code == 401
+    assert client.get(f"/api/v1/claims/{claim.id}/notice").status_code == 401
+
+
+def test_the_list_pages_by_keyset(client):
+    admin = create_user("admin")
+    made = [create_claim("needs_review", district_code="018") for _ in range(3)]
+    first = client.get("/api/v1/claims?district=018&limit=2", headers=_auth(admin)).get_json()
+    assert [c["id"] for c in first["claims"]] == [c.id for c in made[:2]] and first["next_after"] == made[1].id
+    second = client.get(f"/api/v1/claims?district=018&limit=2&after={first['next_after']}", headers=_auth(admin))
+    assert [c["id"] for c in second.get_json()["claims"]] == [made[2].id] and second.get_json()["next_after"] is None
+
+
+def test_every_bad_parameter_is_named_in_the_callers_language(client, caseworker):
+    response = client.get(
+        "/api/v1/claims?state=lost&district=17&employer=%00&reason=Zero!&assigned=someone&after=-1&limit=201",
+        headers={**_auth(caseworker), "Accept-Language": "en"},
+    )
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["error"] == "invalid" and body["message"] == "Some fields are not valid; see each field."
+    assert set(body["fields"]) == {"state", "district", "employer", "reason", "assigned", "after", "limit"}
+    assert body["fields"]["limit"] == "A page holds 1 to 200 claims."
+    vietnamese = client.get("/api/v1/claims?limit=500", headers=_auth(caseworker)).get_json()
+    assert vietnamese["fields"] == {"limit": "Mỗi trang từ 1 đến 200 hồ sơ."}
+
+
+def test_every_bad_field_of_a_body_is_named(client, claim, caseworker):
+    response = client.post(
+        f"/api/v1/claims/{claim.id}/reject",
+        json={"reason_code": "not_a_reason", "reason_text": "x" * 1001},
+        headers=_auth(caseworker),
+    )
+    assert response.status_code == 422
+    assert set(response.get_json()["fields"]) == {"reason_code", "reason_text"}
+    missing = client.post(f"/api/v1/claims/{claim.id}/contacts", json={"note": 5}, headers=_auth(caseworker))
+    assert set(missing.get_json()["fields"]) == {"channel", "outcome", "note"}
+    assert missing.get_json()["fields"]["channel"] == "Trường này là bắt buộc."
+    not_json = client.post(
+        f"/api/v1/claims/{claim.id}/approve", data="{not json", headers=_auth(caseworker), content_type="text/plain"
+    )
+    assert not_json.status_code == 422 and "body" in not_json.get_json()["fields"]
+    override = client.post(
+        f"/api/v1/claims/{claim.id}/resolve-duplicate",
+        json={"keep": claim.id, "override": True},
+        headers=_auth(caseworker),
+    )
+    assert override.status_code == 422 and set(override.get_json()["fields"]) == {"note"}
+
+
+def test_an_unknown_program_is_a_clear_404(client, caseworker):
+    response = client.get("/api/v1/claims?program=NOPE", headers=_auth(caseworker))
+    assert response.status_code == 404 and response.get_json()["error"] == "program_not_found"
+
+
+def test_a_decision_the_state_does_not_allow_is_a_409_saying_the_state(client, caseworker):
+    listed = create_claim("listed", district_code=DONG_ANH)
+    response = client.post(f"/api/v1/claims/{listed.id}/approve", json={}, headers=_auth(caseworker))
+    assert response.status_code == 409 and response.get_json()["error"] == "invalid_state"
+    assert "Đã lập danh sách" in response.get_json()["message"]
+    assert claims.get_claim(listed.id).state == ClaimState.LISTED
+
+
+# ------------------------------------------------------------------------------------------------ hypothesis
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=8,
+)
+_FIELDS = [
+    "channel",
+    "outcome",
+    "note",
+    "addressee",
+    "due_on",
+    "reason_code",
+    "reason_text",
+    "keep",
+    "override",
+    "user_id",
+    "count",
+    "district",
+    "date",
+    "program",
+]
+_BODIES = st.one_of(
+    st.dictionaries(st.sampled_from(_FIELDS), _JSON, max_size=5).map(json.dumps),
+    _JSON.map(json.dumps),
+    st.text(max_size=40),
+    st.binary(max_size=40).map(lambda b: b.decode("latin-1")),
+)
+_PARAMS = ["state", "district", "employer", "reason", "assigned", "after", "limit", "program"]
+_ROUTES = [f"/api/v1/claims/{{id}}/{action}" for action, _ in ACTIONS] + [
+    "/api/v1/claims/assign-next",
+    "/api/v1/notices/batches",
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    params=st.dictionaries(st.sampled_from(_PARAMS), st.text(max_size=30), max_size=5),
+    route=st.sampled_from(_ROUTES),
+    body=_BODIES,
+)
+def test_no_input_makes_a_server_error(client, claim, caseworker, params, route, body):
+    headers = {**_auth(caseworker), "Content-Type": "application/json"}
+    listed = client.get("/api/v1/claims", query_string=params, headers=headers)
+    assert listed.status_code in (200, 404, 422), listed.get_data(as_text=True)
+    acted = client.post(route.format(id=claim.id), data=body.encode(), headers=headers)
+    assert acted.status_code in (200, 202, 404, 409, 422), acted.get_data(as_text=True)
+    for response in (listed, acted):
+        if response.status_code >= 400:
+            assert set(response.get_json()) == {"error", "message", "fields"}
