@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, false, select, true, type_coerce
+from sqlalchemy import ColumnElement, String, false, or_, select, true, type_coerce
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
@@ -81,10 +81,9 @@ REASON_DUPLICATE = "duplicate"
 _REVIEW_FLAGS = frozenset({"zero_months", "possible_duplicate"})
 _REFUSAL_ONLY_LABELS: dict[str, tuple[str, str]] = {
     REASON_DUPLICATE: (
-        "Người lao động đã được xem xét hỗ trợ theo một hồ sơ khác có cùng số CMND/CCCD; mỗi người lao động chỉ "
+        "Người lao động đã được xem xét hỗ trợ theo một hồ sơ khác của chính người lao động; mỗi người lao động chỉ "
         "được hỗ trợ một lần.",
-        "The person's support is handled on another record with the same national ID; each person is supported "
-        "only once.",
+        "The person's support is handled on another of their own records; each person is supported only once.",
     ),
 }
 
@@ -453,17 +452,41 @@ def timeline(claim_id: int, *, staff: bool) -> list[dict[str, Any]]:
     return events
 
 
-def _duplicates(claim: Claim) -> list[tuple[Claim, str]]:
-    """The other claims of the program whose person has the same national ID (the duplicate group), by id."""
+def named_duplicates(claim_id: int) -> list[int]:
+    """The claims the verification checks named as possible duplicates of this one: ``data.duplicates`` of the
+    claim's latest event that carries it (people with the same national ID, or with the same birth date and a
+    nearly identical name)."""
+    data = db.session.scalar(
+        select(ClaimEvent.data)
+        .where(ClaimEvent.claim_id == claim_id, ClaimEvent.data.has_key("duplicates"))
+        .order_by(ClaimEvent.id.desc())
+        .limit(1)
+    )
+    named = (data or {}).get("duplicates")
+    if not isinstance(named, list):
+        return []
+    return [i for i in named if isinstance(i, int) and not isinstance(i, bool) and 0 < i <= MAX_ID]
+
+
+def duplicate_group_statement(claim: Claim) -> Any:
+    """The claim's duplicate group, itself included, by id: the program's claims whose person has the claim's
+    national ID, and those the verification checks named (:func:`named_duplicates`)."""
     national_id = select(Employee.national_id).where(Employee.id == claim.employee_id).scalar_subquery()
+    return (
+        select(Claim, Employee.si_code)
+        .join(Employee, Employee.id == Claim.employee_id)
+        .where(
+            Claim.program_id == claim.program_id,
+            or_(Employee.national_id == national_id, Claim.id.in_([claim.id, *named_duplicates(claim.id)])),
+        )
+        .order_by(Claim.id)
+    )
+
+
+def _duplicates(claim: Claim) -> list[tuple[Claim, str]]:
+    """The other claims of the claim's duplicate group, by id."""
     return [
-        (other, si_code)
-        for other, si_code in db.session.execute(
-            select(Claim, Employee.si_code)
-            .join(Employee, Employee.id == Claim.employee_id)
-            .where(Claim.program_id == claim.program_id, Employee.national_id == national_id, Claim.id != claim.id)
-            .order_by(Claim.id)
-        ).all()
+        (other, si) for other, si in db.session.execute(duplicate_group_statement(claim)).all() if other.id != claim.id
     ]
 
 
@@ -652,20 +675,10 @@ def reject(claim_id: int, user: User, reason_code: str, reason_text: str) -> Act
 
 
 def _duplicate_group(claim: Claim) -> list[tuple[Claim, str]]:
-    """Every claim of the program whose person has the claim's national ID, with its SI code, locked ``FOR UPDATE``
-    in id order (two people resolving the same group take turns and never deadlock)."""
-    national_id = select(Employee.national_id).where(Employee.id == claim.employee_id).scalar_subquery()
-    return [
-        (member, si_code)
-        for member, si_code in db.session.execute(
-            select(Claim, Employee.si_code)
-            .join(Employee, Employee.id == Claim.employee_id)
-            .where(Claim.program_id == claim.program_id, Employee.national_id == national_id)
-            .order_by(Claim.id)
-            .with_for_update(of=Claim)
-            .execution_options(populate_existing=True)
-        ).all()
-    ]
+    """The claim's duplicate group with SI codes, locked ``FOR UPDATE`` in id order (two people resolving the same
+    group take turns and never deadlock)."""
+    statement = duplicate_group_statement(claim).with_for_update(of=Claim).execution_options(populate_existing=True)
+    return [(member, si_code) for member, si_code in db.session.execute(statement).all()]
 
 
 #: A refused duplicate's other claims must not be on their way to the bank or paid: keep that one instead.
@@ -674,7 +687,7 @@ _REFUSED = frozenset({ClaimState.REJECTED, ClaimState.DECLINED, ClaimState.REMOV
 
 
 def resolve_duplicate(claim_id: int, user: User, keep_id: int, *, override: bool, note: str | None) -> ActionResult:
-    """Decide a possible duplicate: the claims of one program whose people share a national ID.
+    """Decide a possible duplicate: the claim's duplicate group (:func:`duplicate_group_statement`).
 
     ``override=False``: the claim ``keep_id`` is kept (its state does not change) and every other open claim of the
     group is refused with reason ``duplicate`` and a written reason naming the kept claim's SI code.
@@ -688,8 +701,8 @@ def resolve_duplicate(claim_id: int, user: User, keep_id: int, *, override: bool
     group = _duplicate_group(claim)
     if len(group) < 2:
         raise Conflict(
-            "Không có hồ sơ nào khác cùng số CMND/CCCD trong chương trình này.",
-            "No other claim of this program has the same national ID.",
+            "Hồ sơ không có hồ sơ nghi trùng nào trong chương trình này.",
+            "The claim has no possible duplicate in this program.",
             code="no_duplicates",
         )
     kept = next(((member, si) for member, si in group if member.id == keep_id), None)
@@ -772,7 +785,7 @@ def _refuse_duplicates(
     data = _resolution(group, keep, keep_si, False, note, refused_ids)
     events = [_note(member, ClaimNote.RESOLVE_DUPLICATE, user, data) for member, _ in group]
     reason = (
-        f"Trùng với hồ sơ mã số BHXH {keep_si} của cùng người lao động (cùng số CMND/CCCD); hồ sơ mã số BHXH "
+        f"Trùng với hồ sơ mã số BHXH {keep_si} của cùng người lao động; hồ sơ mã số BHXH "
         f"{keep_si} được giữ lại để xem xét hỗ trợ."
     )
     if note:

@@ -419,6 +419,24 @@ def test_an_override_records_that_both_may_be_paid_and_approves_the_kept_one(db_
     assert review.resolve_duplicate(first.id, lan, first.id, override=True, note="Lần nữa.").changed is False
 
 
+def test_near_duplicates_the_checks_named_are_one_group_too(db_session):
+    """People with different national IDs that verification found alike (same birth date, a nearly identical name)
+    are named in the flag_for_review event's data; they form the group as well."""
+    first, second = create_claim("verifying"), create_claim("verifying")
+    claims.transition(first, "flag_for_review", data={"reasons": ["near_duplicate"], "duplicates": [second.id]})
+    claims.transition(second, "flag_for_review", data={"reasons": ["near_duplicate"], "duplicates": [first.id]})
+    lan = create_user("caseworker")
+    assert [d["id"] for d in review.claim_detail(first.id, lan)["duplicates"]] == [second.id]
+
+    review.resolve_duplicate(second.id, lan, first.id, override=False, note="Cùng một người, nhập sai số CCCD.")
+
+    db_session.refresh(second)
+    assert second.state == "rejected"
+    refusal = review.last_refusal(second.id)
+    assert refusal is not None and claim_employee(db_session, first).si_code in (refusal.reason or "")
+    assert (refusal.reason or "").endswith("Cùng một người, nhập sai số CCCD.")
+
+
 def test_duplicates_are_resolved_only_with_the_whole_group_in_scope_and_no_money_moving(db_session):
     here, _there = create_duplicate_group("needs_review", districts=(DONG_ANH, QUAN_1))
     lan = create_user("caseworker", district=DONG_ANH)
