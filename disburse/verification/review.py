@@ -30,6 +30,7 @@ from disburse.auth.scopes import Scope, can_see
 from disburse.claims import service as claims
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.states import (
+    STATE_LABELS,
     TERMINAL_STATES,
     TRANSITIONS,
     ClaimAction,
@@ -153,26 +154,7 @@ class Conflict(ReviewError):
 
 
 def _state_label(state: str) -> tuple[str, str]:
-    return _STATE_WORDS.get(state, (state, state))
-
-
-#: How a state reads in a message (docs/glossary.md).
-_STATE_WORDS: dict[str, tuple[str, str]] = {
-    "listed": ("Đã lập danh sách", "Listed"),
-    "employer_confirmed": ("Đơn vị đã xác nhận", "Confirmed by employer"),
-    "employer_overdue": ("Đơn vị quá hạn xác nhận", "Employer overdue"),
-    "applied": ("Đã nộp đề nghị", "Applied"),
-    "verifying": ("Đang kiểm tra", "Being checked"),
-    "needs_review": ("Cần xác minh", "Needs review"),
-    "approved": ("Đã duyệt", "Approved"),
-    "payment_pending": ("Đang chi trả", "Payment in progress"),
-    "payment_failed": ("Chi trả không thành công", "Payment failed"),
-    "awaiting_payment_details": ("Chờ bổ sung thông tin tài khoản", "Awaiting payment details"),
-    "paid": ("Đã chi trả", "Paid"),
-    "rejected": ("Từ chối", "Rejected"),
-    "declined": ("Không nhận hỗ trợ", "Declined"),
-    "removed": ("Không có tại đơn vị", "Not employed at unit"),
-}
+    return STATE_LABELS[ClaimState(state)]
 
 
 def _invalid_state(claim: Claim, what_vi: str, what_en: str) -> Conflict:
@@ -250,19 +232,8 @@ class ActionResult:
 
 
 def _note(claim: Claim, action: ClaimNote, user: User, data: dict[str, Any], reason: str | None = None) -> ClaimEvent:
-    """An event that records work and keeps the state (from_state = to_state)."""
-    event = ClaimEvent(
-        claim_id=claim.id,
-        actor_id=user.id,
-        action=action.value,
-        from_state=claim.state,
-        to_state=claim.state,
-        reason=reason,
-        data=data,
-    )
-    db.session.add(event)
-    db.session.flush()
-    return event
+    """Record work that keeps the state (from_state = to_state), through the claims' service."""
+    return claims.note(claim, action, user, reason=reason, data=data)
 
 
 def _now() -> datetime:
