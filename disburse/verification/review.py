@@ -298,9 +298,11 @@ def queue_statement(user: User, query: QueueQuery) -> Any:
 
 
 def list_claims(user: User, query: QueueQuery) -> QueuePage:
-    """A page of the claims ``user`` may see that match ``query``, by id after ``query.after``."""
+    """A page of the claims ``user`` may see that match ``query``, by id after ``query.after``. Employers do not see
+    who at the office holds a claim."""
     found = db.session.execute(queue_statement(user, query)).all()
-    rows = [_queue_row(claim, si_code, name, unit) for claim, si_code, name, unit in found[: query.limit]]
+    staff = user.role in ACTING_ROLES
+    rows = [_queue_row(claim, si_code, name, unit, staff) for claim, si_code, name, unit in found[: query.limit]]
     more = len(found) > query.limit
     return QueuePage(rows=rows, next_after=rows[-1]["id"] if more and rows else None)
 
@@ -309,7 +311,7 @@ def _iso(value: date | datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _queue_row(claim: Claim, si_code: str, full_name: str, unit_code: str | None) -> dict[str, Any]:
+def _queue_row(claim: Claim, si_code: str, full_name: str, unit_code: str | None, staff: bool) -> dict[str, Any]:
     return {
         "id": claim.id,
         "state": claim.state,
@@ -320,8 +322,8 @@ def _queue_row(claim: Claim, si_code: str, full_name: str, unit_code: str | None
         "district_code": claim.district_code,
         "amount_vnd": claim.amount_vnd,
         "reasons": reason_entries(list(claim.reasons or ())),
-        "assigned_to_id": claim.assigned_to_id,
-        "assigned_at": _iso(claim.assigned_at),
+        "assigned_to_id": claim.assigned_to_id if staff else None,
+        "assigned_at": _iso(claim.assigned_at) if staff else None,
         "updated_at": _iso(claim.updated_at),
     }
 

@@ -499,3 +499,5 @@ def test_the_detail_has_the_whole_timeline_and_employers_see_no_casework(db_sess
     assert all(e["actor"] is None for e in employer_view["timeline"])
     assert next(e for e in employer_view["timeline"] if e["action"] == "assign")["data"] is None
     assert employer_view["assigned_to"] is None
+    employer_rows = review.list_claims(create_user("employer", employer_unit=unit.unit_code), _query(limit=200)).rows
+    assert [(r["id"], r["assigned_to_id"]) for r in employer_rows if r["id"] == kept.id] == [(kept.id, None)]
