@@ -67,7 +67,8 @@ class Statements:
 
     def fill(self, template: str, **more: str) -> str:
         """A statement made of SQL text, names and the spec's fragments, its placeholders filled in (see
-        :mod:`~disburse.registry.imports.spec`): every statement below goes through here once."""
+        :mod:`~disburse.registry.imports.spec`): every statement below that holds a fragment goes through here,
+        once."""
         return template.format(today=f"DATE '{self.today.isoformat()}'", **self.tables.names(), **more)
 
     # ------------------------------------------------------------------------------------- the file's cells

@@ -7,7 +7,7 @@ may run at once), and dropped at its end; a failed import's are dropped with its
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict, astuple, dataclass
+from dataclasses import asdict, astuple, dataclass, fields
 from typing import Any
 
 import psycopg
@@ -38,7 +38,7 @@ class ScratchTables:
     def for_import(cls, tag: str | None = None) -> ScratchTables:
         """Fresh names, all from one random tag."""
         tag = tag or secrets.token_hex(6)
-        return cls(**{role: f"import_{role}_{tag}" for role in cls.__dataclass_fields__})
+        return cls(**{role.name: f"import_{role.name}_{tag}" for role in fields(cls)})
 
     def names(self) -> dict[str, str]:
         """Role → table name (the placeholders of a spec's SQL)."""
