@@ -57,6 +57,8 @@ class Context:
 def build_context(
     seed: int, employers: int, employees: int, province_codes: Sequence[str], chunk_size: int, shift_days: int = 0
 ) -> Context:
+    """Everything one write needs, built once: the provinces' weight tables, the head counts, the employers and
+    the pools the employee rows draw from. Raises ValueError for arguments the files cannot honour."""
     divisions = load_divisions()
     _check_arguments(divisions, province_codes, employees, chunk_size)
     rng = generator(seed, "context")

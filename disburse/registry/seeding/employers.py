@@ -217,7 +217,7 @@ def _employer_name(rng: random.Random, sector: str, district: District, province
 
 
 def employer_rows(ctx: Context) -> Iterator[str]:
-    """The lines of employers.csv, one per employer, in unit-code order of creation."""
+    """The lines of employers.csv, one per employer, in the order :func:`build_employers` made them."""
     rng = generator(ctx.seed, "employer-rows")
     e = ctx.employers
     joined_days = day_strings(UI_START, date(2021, 6, 30), ctx.shift_days)
