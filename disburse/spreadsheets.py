@@ -14,6 +14,7 @@ CSV-injection rule says, and no cell is longer than Excel's limit. What we store
 from __future__ import annotations
 
 import csv
+import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -35,6 +36,8 @@ MAX_RATIO = 100
 OTHER_SHEET_PEEK_ROWS = 1000
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: A plain signed number ("-1", "+84") is data, not a formula: it is written as it came.
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?")
 
 
 class UnusableFile(Exception):
@@ -261,13 +264,14 @@ def normalise_header(cells: Sequence[Any]) -> list[str]:
 
 def safe_cell(value: Any) -> Any:
     """A value as a spreadsheet may show it without running it: text that would start a formula gets a leading
-    apostrophe, and text is cut to Excel's cell limit. Numbers and dates pass as they are."""
+    apostrophe (a plain signed number such as "-1" excepted), and text is cut to Excel's cell limit. Numbers and
+    dates pass as they are."""
     if value is None or isinstance(value, bool | int | float):
         return value
     if not isinstance(value, str):
         return value
     text = value
-    if text.startswith(_FORMULA_STARTS):
+    if text.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
         text = "'" + text
     if len(text) > EXCEL_MAX_CELL:
         text = text[: EXCEL_MAX_CELL - 1] + "…"
@@ -306,14 +310,20 @@ class SpreadsheetWriter:
 def write_xlsx(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str = "Sheet1") -> int:
     """An XLSX workbook of one sheet (openpyxl's streaming writer); every text cell stays text."""
     import openpyxl
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def cell(value: Any) -> Any:
+        # XML cannot carry most control characters: a name imported with one must not stop the export.
+        value = safe_cell(value)
+        return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook = openpyxl.Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=title[:31])
-    sheet.append([safe_cell(h) for h in header])
+    sheet = workbook.create_sheet(title=ILLEGAL_CHARACTERS_RE.sub("", title)[:31] or "Sheet1")
+    sheet.append([cell(h) for h in header])
     count = 0
     for row in rows:
-        sheet.append([safe_cell(v) for v in row])
+        sheet.append([cell(v) for v in row])
         count += 1
     workbook.save(path)
     return count

@@ -114,7 +114,9 @@ def test_labelled_headers_name_their_columns(tmp_path):
     assert rows == [(2, {"si_code": "0100000001", "bank_code": "VCB"})]
 
 
-@pytest.mark.parametrize("value", ['=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"])
+@pytest.mark.parametrize(
+    "value", ['=HYPERLINK("http://x","y")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx", "-1-"]
+)
 def test_nothing_we_write_runs_as_a_formula(tmp_path, value):
     assert safe_cell(value) == "'" + value
     write_csv(tmp_path / "e.csv", ["value"], [[value]])
@@ -123,6 +125,11 @@ def test_nothing_we_write_runs_as_a_formula(tmp_path, value):
     write_xlsx(tmp_path / "e.xlsx", ["value"], [[value]])
     cell = openpyxl.load_workbook(tmp_path / "e.xlsx").active["A2"]
     assert cell.data_type == "s" and cell.value == "'" + value.replace("\r", "\n")  # XML reads CR as LF
+
+
+@pytest.mark.parametrize("value", ["-1", "+84912345678", "-3.5", "12,5"])
+def test_plain_signed_numbers_are_written_as_they_came(value):
+    assert safe_cell(value) == value
 
 
 def test_cells_are_cut_to_excels_limit_and_numbers_pass():
@@ -144,3 +151,8 @@ def test_an_errors_path_is_checked_before_any_work(tmp_path):
     fine = tmp_path / "out" / "errors.csv"
     spreadsheets.writable(fine, not_this=source)
     assert not fine.exists()
+
+
+def test_control_characters_do_not_stop_a_workbook_export(tmp_path):
+    write_xlsx(tmp_path / "c.xlsx", ["name"], [["Lê\x1fVăn\x00A"]], title="Mẫu\x01 01")
+    assert openpyxl.load_workbook(tmp_path / "c.xlsx").active["A2"].value == "LêVănA"

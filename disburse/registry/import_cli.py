@@ -15,6 +15,7 @@ from flask.cli import AppGroup
 
 from disburse.extensions import db
 from disburse.registry.importer import ImportResult, UnusableFile, import_file
+from disburse.spreadsheets import other_sheets_note
 
 import_cli = AppGroup("import", help="Import registry files (CSV UTF-8 or XLSX) / Nhập tệp danh sách.")
 
@@ -83,11 +84,21 @@ class _Bar:
             self.bar.close()
 
 
+def _say_waiting(kind: str) -> None:
+    vi_kind, en_kind = KIND_LABELS[kind]
+    click.echo(
+        f"Đang chờ một lượt nhập {vi_kind} khác kết thúc… / Waiting for another import of {en_kind} to finish…",
+        err=True,
+    )
+
+
 def run_import(kind: str, file: Path, errors: Path | None, strict: bool) -> None:
     tty = sys.stdout.isatty()
     bar = _Bar(tty)
     try:
-        result = import_file(kind, file, errors_out=errors, strict=strict, progress=bar, on_step=bar.step)
+        result = import_file(
+            kind, file, errors_out=errors, strict=strict, progress=bar, on_step=bar.step, on_wait=_say_waiting
+        )
     except UnusableFile as exc:
         bar.close()
         db.session.rollback()
@@ -106,6 +117,9 @@ def run_import(kind: str, file: Path, errors: Path | None, strict: bool) -> None
     else:
         db.session.rollback()
     click.echo(summary_line(result))
+    if result.other_sheets:
+        vi, en = other_sheets_note(result.other_sheets)
+        click.echo(f"{vi} / {en}", err=True)
     if result.rejected and tty:
         for error in result.errors[:SHOWN_ERRORS]:
             where = f"dòng/row {error.row}" + (f", {error.column}" if error.column else "")
@@ -122,11 +136,11 @@ def run_import(kind: str, file: Path, errors: Path | None, strict: bool) -> None
 
 def _command(kind: str, name: str, help_text: str) -> None:
     @import_cli.command(name, help=help_text)
-    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.argument("file", type=click.Path(path_type=Path))  # a missing file gets its message in both languages
     @click.option(
         "--errors",
         "errors",
-        type=click.Path(dir_okay=False, writable=True, path_type=Path),
+        type=click.Path(path_type=Path),  # checked by the import itself, in both languages, before any work
         help="Write every rejected row here (CSV: row,column,value,error_code,message_vi,message_en).",
     )
     @click.option("--strict", is_flag=True, help="Import nothing when any row is rejected.")

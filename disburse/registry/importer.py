@@ -45,16 +45,15 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from flask import current_app
 from psycopg import errors as pg_errors
 
 from disburse.bulk import session_connection
 from disburse.extensions import db
+from disburse.programs.calendar import programme_today
 from disburse.registry.imports.check import Counts, check, count, create_lookups, mark_repeated_keys
 from disburse.registry.imports.employees import EMPLOYEES
 from disburse.registry.imports.employers import EMPLOYERS
@@ -65,6 +64,7 @@ from disburse.registry.imports.spec import Spec
 from disburse.registry.imports.statements import Statements
 from disburse.registry.imports.tables import ScratchTables
 from disburse.registry.imports.write import Written, write
+from disburse.spreadsheets import writable
 
 __all__ = ["KINDS", "ImportResult", "RowError", "UnusableFile", "import_file", "normalise_kind"]
 
@@ -104,6 +104,8 @@ class ImportResult:
     set_based_references: bool = False
     #: Seconds per step (stage, check, keys, duplicates, write, flag, report), for benchmarks and logs.
     timings: dict[str, float] = field(default_factory=dict)
+    #: Other sheets of a workbook that hold data and were not read (only the first sheet is imported).
+    other_sheets: list[str] = field(default_factory=list)
 
     @property
     def applied(self) -> bool:
@@ -122,9 +124,16 @@ class ImportResult:
         return data
 
 
-def programme_today() -> date:
-    configured = current_app.config.get("DISBURSE_TODAY")
-    return date.fromisoformat(configured) if configured else date.today()
+def _one_at_a_time(conn: Any, kind: str, on_wait: Callable[[str], None] | None) -> None:
+    """One import of a kind at a time: two concurrent imports of overlapping files would race on the natural keys.
+    The second says that it waits, then waits (the lock goes with the first one's transaction)."""
+    key = f"disburse.import.{kind}"
+    row = conn.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", (key,)).fetchone()
+    if row and row[0]:
+        return
+    if on_wait is not None:
+        on_wait(kind)
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
 
 
 def normalise_kind(kind: str) -> str:
@@ -142,13 +151,17 @@ def import_file(
     strict: bool = False,
     progress: Callable[[int, int | None], None] | None = None,
     on_step: Callable[[str], None] | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> ImportResult:
     """Import ``path`` as ``kind`` inside the current session's transaction; flush, never commit.
 
     Raises :class:`UnusableFile` (nothing imported) when the file cannot be used at all. ``progress(done, total)``
     follows the reading of the file; ``on_step`` hears the name of each step after it ("check", "write",
-    "report"), for a progress display that would otherwise sit at 100% while the rows are checked and written.
+    "report"), for a progress display that would otherwise sit at 100% while the rows are checked and written;
+    ``on_wait`` hears the kind when another import of the same kind holds the lock and this one waits for it.
     """
+    if errors_out is not None:
+        writable(Path(errors_out), not_this=Path(path))  # before any work, not after the whole import
     started = time.perf_counter()
     spec = SPECS[normalise_kind(kind)]
     result = ImportResult(kind=spec.kind, strict=strict)
@@ -159,12 +172,13 @@ def import_file(
     lap = _Laps(result.timings)
 
     # One import of a kind at a time: two concurrent imports of overlapping files would race on the natural keys.
-    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"disburse.import.{spec.kind}",))
+    _one_at_a_time(conn, spec.kind, on_wait)
     conn.execute("SET LOCAL synchronous_commit = off")
     conn.execute("SET LOCAL work_mem = '256MB'")
 
     staged = stage_file(conn, Path(path), sql.tables.stage, spec.columns, pad=spec.pad, progress=progress)
     result.reader = staged.path_taken
+    result.other_sheets = staged.other_sheets
     lap("stage")
     big = staged.rows >= BIG_FILE
     if not big:

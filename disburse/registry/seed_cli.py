@@ -21,6 +21,7 @@ from flask.cli import with_appcontext
 from tqdm import tqdm
 
 from disburse.extensions import db
+from disburse.programs.calendar import programme_today
 from disburse.registry.seeding.files import SeedFiles, write_csvs
 from disburse.registry.seeding.places import province_codes
 
@@ -79,6 +80,8 @@ def import_seed_files(
     results: dict[str, ImportResult] = {}
     for kind, attr, label_vi, label_en in SEED_FILES:
         path: Path = getattr(files, attr)
+        if kind == "salary_funds" and not files.salary_fund_count:
+            continue  # a clock before the first reduced month: no fund yet, and an empty file is not an import
         started = time.monotonic()
         with _bar(f"Nhập {label_vi} / import {label_en}", None, show_progress) as progress:
             result = import_file(kind, path, errors_out=errors_dir / f"{attr}.errors.csv", progress=progress)
@@ -143,6 +146,7 @@ def seed_cmd(employers: int, employees: int, seed_value: int, provinces: str, ou
                 employees=employees,
                 seed=seed_value,
                 provinces=province_codes,
+                not_after=programme_today(),
                 progress=write_progress if interactive else None,
             )
         except ValueError as exc:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from disburse.extensions import db
@@ -341,3 +341,26 @@ def test_edge_sizes_stay_consistent(tmp_path: Path, employers: int, employees: i
         assert headcount[files.big_unit_code] == BIG_UNIT_SIZE
     else:
         assert files.big_unit_code is None
+
+
+@pytest.mark.parametrize("today", ["2021-06-01", "2021-10-15", "2023-01-10"])
+def test_seeded_data_is_data_its_own_import_accepts_whatever_the_clock(app, db_session, tmp_path, today):
+    """Before the programme (stops still to come), inside it (salary-fund months still to come), after it."""
+    from disburse.registry.seed_cli import seed_cmd
+
+    app.config["DISBURSE_TODAY"] = today
+    try:
+        result = app.test_cli_runner().invoke(
+            seed_cmd, ["--employers", "15", "--employees", "600", "--seed", "3", "--out", str(tmp_path)]
+        )
+    finally:
+        app.config["DISBURSE_TODAY"] = None
+    assert result.exit_code == 0, result.output
+    assert result.output.count(" 0 rejected") == (2 if today < "2021-10-01" else 3), result.output
+    assert "rejected" not in result.output.replace(" 0 rejected", "")
+    latest = db_session.execute(
+        text("SELECT greatest(max(ui_stopped_on), max(r.ui_joined_on)) FROM employees e, employers r")
+    ).scalar_one()
+    assert latest.isoformat() <= today
+    month = db_session.execute(text("SELECT max(month) FROM salary_funds")).scalar_one()
+    assert month is None or month.isoformat() <= today

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
-import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -24,22 +22,12 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
+from disburse.spreadsheets import UnusableFile, check_width, open_workbook
+
 CHUNK = 1 << 20
 #: The ``pad`` width that means "a national ID: 9 or 12 digits".
 NATIONAL_ID_WIDTH = -1
 ProgressFn = Callable[[int, int | None], None]
-
-
-class UnusableFile(Exception):
-    """The file cannot be imported at all (exit code 2); nothing was imported.
-
-    ``message_vi`` / ``message_en`` are written for people; ``str()`` gives both.
-    """
-
-    def __init__(self, message_vi: str, message_en: str) -> None:
-        super().__init__(f"{message_vi} / {message_en}")
-        self.message_vi = message_vi
-        self.message_en = message_en
 
 
 @dataclass
@@ -61,6 +49,8 @@ class Staged:
     path_taken: str = "copy"
     #: Whether cells may start or end with spaces: the Python readers strip them, PostgreSQL's COPY does not.
     needs_trim: bool = True
+    #: Other sheets of a workbook that hold data: only the first sheet is read, and the caller says so.
+    other_sheets: list[str] = field(default_factory=list)
 
     def column(self, name: str) -> str:
         return f"c{self.header.index(name)}"
@@ -74,6 +64,14 @@ def _sniff(path: Path) -> str:
     try:
         with path.open("rb") as fh:
             head = fh.read(8192)
+    except FileNotFoundError as exc:
+        raise UnusableFile(f"Không có tệp '{path}'.", f"There is no file '{path}'.") from exc
+    except IsADirectoryError as exc:
+        raise UnusableFile(
+            f"'{path}' là một thư mục, không phải tệp.", f"'{path}' is a directory, not a file."
+        ) from exc
+    except PermissionError as exc:
+        raise UnusableFile(f"Không có quyền đọc tệp '{path}'.", f"No permission to read the file '{path}'.") from exc
     except OSError as exc:
         raise UnusableFile(f"Không đọc được tệp: {exc.strerror}.", f"The file cannot be read: {exc.strerror}.") from exc
     if not head:
@@ -178,11 +176,13 @@ class _FallBack(Exception):
 
 
 def _read_csv_header(path: Path) -> tuple[list[str], int]:
-    """The header cells and the byte offset where the data starts (after an optional BOM)."""
+    """The header cells and the byte offset where the data starts (after an optional BOM). Lines may end in LF,
+    CRLF or a lone CR (old Mac exports)."""
     with path.open("rb") as fh:
         head = fh.read(CHUNK)
     start = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
-    end = head.find(b"\n", start)
+    ends = [i for i in (head.find(b"\n", start), head.find(b"\r", start)) if i >= 0]
+    end = min(ends) if ends else -1
     line = head[start:] if end < 0 else head[start:end]
     try:
         text = line.decode("utf-8")
@@ -193,8 +193,14 @@ def _read_csv_header(path: Path) -> tuple[list[str], int]:
             "Dòng đầu tiên của tệp trống; dòng đầu phải là tiêu đề.",
             "The first line of the file is blank; it must be the header row.",
         )
-    header = _normalise_header(next(csv.reader([text.rstrip("\r")])))
-    return header, (len(head) if end < 0 else end + 1)
+    try:
+        header = _normalise_header(next(csv.reader([text])))
+    except csv.Error as exc:
+        raise UnusableFile(f"Không đọc được dòng tiêu đề: {exc}.", f"The header row cannot be parsed: {exc}.") from exc
+    check_width(len(header))
+    if end < 0:
+        return header, len(head)
+    return header, end + (2 if head[end : end + 2] == b"\r\n" else 1)
 
 
 def _stage_csv(
@@ -333,34 +339,30 @@ def _stage_xlsx(
     pad: dict[str, int],
     progress: ProgressFn | None,
 ) -> Staged:
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise UnusableFile(
-            "Tệp không phải là bảng tính XLSX hợp lệ.", "The file is not a valid XLSX workbook."
-        ) from exc
-    try:
-        if not workbook.worksheets:
-            raise UnusableFile("Bảng tính không có trang nào.", "The workbook has no sheets.")
-        sheet = workbook.worksheets[0]
-        rows: Iterator[tuple[Any, ...]] = sheet.iter_rows(values_only=True)
+    """The first sheet, every row that is there (the workbook's own account of its size is not trusted), with the
+    sheet's own row numbers; :func:`disburse.spreadsheets.open_workbook` refuses bombs and DTDs first."""
+    with open_workbook(path) as workbook:
+        rows = workbook.rows()
         first = next(rows, None)
         if first is None:
             raise UnusableFile("Bảng tính trống.", "The workbook is empty.")
-        header = _normalise_header(first)
+        header = _normalise_header(first[1])
         while header and header[-1] == "":
             header.pop()
+        check_width(len(header))
         _check_header(header, required)
-        staged = Staged(table=table, header=header, path_taken="xlsx", needs_trim=False)
+        staged = Staged(
+            table=table,
+            header=header,
+            path_taken="xlsx",
+            needs_trim=False,
+            other_sheets=workbook.other_sheets_with_data,
+        )
         ncols = len(header)
         widths = [pad.get(name) for name in header]
         create_stage(conn, table, ncols)
-        total = sheet.max_row - 1 if sheet.max_row else None
         with conn.cursor() as cur, cur.copy(_copy_sql(table, ncols, with_row=True, csv_format=False)) as copy:
-            for row_no, values in enumerate(rows, start=2):
+            for row_no, values in rows:
                 cells = [_cell_text(v, w) for v, w in zip(values[:ncols], widths, strict=False)]
                 cells = [None if c is None else c.strip() for c in cells]
                 if not any(cells):
@@ -374,11 +376,5 @@ def _stage_xlsx(
                 copy.write_row([row_no, *cells])
                 staged.rows += 1
                 if progress and staged.rows % 10_000 == 0:
-                    progress(staged.rows, total)
+                    progress(staged.rows, None)
         return staged
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, io.UnsupportedOperation) as exc:
-        raise UnusableFile(
-            "Không đọc được bảng tính XLSX (tệp hỏng?).", "The XLSX workbook cannot be read (a damaged file?)."
-        ) from exc
-    finally:
-        workbook.close()

@@ -7,7 +7,6 @@ the rows the reader could not stage at all; a server-side cursor keeps memory fl
 
 from __future__ import annotations
 
-import csv
 import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import psycopg
 from disburse.registry.imports.messages import describe
 from disburse.registry.imports.read import RowProblem, Staged
 from disburse.registry.imports.tables import ScratchTables
+from disburse.spreadsheets import SpreadsheetWriter
 
 #: How many errors the result keeps in memory (the errors file has them all).
 MAX_ERRORS_KEPT = 100
@@ -60,15 +60,10 @@ def report_errors(
     report = Report()
     if not rejected and errors_out is None:
         return report
-    handle = None
     writer = None
     if errors_out is not None:
-        errors_out = Path(errors_out)
-        errors_out.parent.mkdir(parents=True, exist_ok=True)
-        # With a BOM, Excel opens the Vietnamese messages as UTF-8.
-        handle = errors_out.open("w", encoding="utf-8-sig", newline="")
-        writer = csv.writer(handle)
-        writer.writerow(ERRORS_HEADER)
+        # For spreadsheets: UTF-8 with a BOM, and no cell (a value echoed as received) can run as a formula.
+        writer = SpreadsheetWriter(Path(errors_out), ERRORS_HEADER)
         report.path = str(errors_out)
     try:
         if rejected:
@@ -77,12 +72,12 @@ def report_errors(
                 if len(report.errors) < MAX_ERRORS_KEPT:
                     report.errors.append(error)
                 if writer is not None:
-                    writer.writerow(
+                    writer.write(
                         (error.row, error.column, error.value, error.error_code, error.message_vi, error.message_en)
                     )
     finally:
-        if handle is not None:
-            handle.close()
+        if writer is not None:
+            writer.close()
     return report
 
 

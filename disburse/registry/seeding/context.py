@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 from disburse.registry.seeding.calendar import CUTOFF, shift_date
 from disburse.registry.seeding.common import generator, lookup_table, permutation
@@ -25,6 +26,9 @@ class Context:
     #: Salary funds stop at this month (``YYYY-MM``): a registry holds no fund for a month still to come.
     funds_through: str | None
     chunk_size: int
+    #: No generated date after this one (``YYYY-MM-DD``): the programme clock's today, so that the import, which
+    #: refuses dates in the future, accepts every generated row whatever the clock says.
+    not_after: str | None
     provinces: dict[str, Province]
     province_codes: list[str]
     province_table: list[int]
@@ -55,7 +59,13 @@ class Context:
 
 
 def build_context(
-    seed: int, employers: int, employees: int, province_codes: Sequence[str], chunk_size: int, shift_days: int = 0
+    seed: int,
+    employers: int,
+    employees: int,
+    province_codes: Sequence[str],
+    chunk_size: int,
+    shift_days: int = 0,
+    not_after: date | None = None,
 ) -> Context:
     """Everything one write needs, built once: the provinces' weight tables, the head counts, the employers and
     the pools the employee rows draw from. Raises ValueError for arguments the files cannot honour."""
@@ -88,6 +98,7 @@ def build_context(
         shift_days=shift_days,
         cutoff_year=shift_date(CUTOFF, shift_days).year,
         funds_through=None,
+        not_after=not_after.isoformat() if not_after else None,
         chunk_size=chunk_size,
         provinces=provinces,
         province_codes=codes,

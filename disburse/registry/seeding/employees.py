@@ -202,8 +202,14 @@ def fill_pools(ctx: Context, divisions: dict[str, Province]) -> None:
     bank_index = lookup_table([w for _, w, _ in BANK_WEIGHTS], 1024)
     ctx.bank_table = [(BANK_WEIGHTS[k][0], 10 ** BANK_WEIGHTS[k][2], BANK_WEIGHTS[k][2]) for k in bank_index]
     ctx.pension_year = ctx.cutoff_year - 55
-    ctx.in_window_stops = _stops(*STOP_WINDOW, shift_days)
-    ctx.before_window_stops = _stops(date(2016, 1, 1), STOP_WINDOW[0] - timedelta(days=1), shift_days)
+    ctx.in_window_stops = _up_to(_stops(*STOP_WINDOW, shift_days), ctx.not_after)
+    ctx.before_window_stops = _up_to(
+        _stops(date(2016, 1, 1), STOP_WINDOW[0] - timedelta(days=1), shift_days), ctx.not_after
+    )
+    if not ctx.before_window_stops:
+        raise ValueError(f"the programme clock ({ctx.not_after}) is too early for a registry of stopped employees")
+    if not ctx.in_window_stops:  # a clock before the stop window: nobody can have stopped inside it yet
+        ctx.in_window_stops = ctx.before_window_stops
     ctx.boundary_stops = (ctx.in_window_stops[0], ctx.in_window_stops[-1], ctx.before_window_stops[-1])
     for code, (districts, table) in ctx.district_tables.items():
         ctx.district_code_tables[code] = [districts[k].code for k in table]
@@ -261,6 +267,10 @@ def _births_by_months(seed: int, shift_days: int) -> list[list[tuple[int, str]]]
             pairs.append((born.year, born.isoformat()))
         births_by_age[min_age] = pairs
     return [births_by_age[18 + (m + 11) // 12] for m in range(154)]
+
+
+def _up_to(stops: list[tuple[str, int]], not_after: str | None) -> list[tuple[str, int]]:
+    return stops if not_after is None else [stop for stop in stops if stop[0] <= not_after]
 
 
 def _stops(first: date, last: date, shift_days: int) -> list[tuple[str, int]]:

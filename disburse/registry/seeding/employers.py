@@ -220,7 +220,9 @@ def employer_rows(ctx: Context) -> Iterator[str]:
     """The lines of employers.csv, one per employer, in the order :func:`build_employers` made them."""
     rng = generator(ctx.seed, "employer-rows")
     e = ctx.employers
-    joined_days = day_strings(UI_START, date(2021, 6, 30), ctx.shift_days)
+    joined_days = [d for d in day_strings(UI_START, date(2021, 6, 30), ctx.shift_days) if d <= (ctx.not_after or d)]
+    if not joined_days:
+        raise ValueError(f"the programme clock ({ctx.not_after}) is before unemployment insurance began")
     districts = {d.code: d for p in ctx.provinces.values() for d in p.districts}
     tax_prefixes = {code: {"79": "03", "31": "02", "48": "04"}.get(code, code) for code in ctx.provinces}
     for k, unit in enumerate(e.unit_codes):

@@ -64,6 +64,7 @@ def write_csvs(
     provinces: Sequence[str] = ("01",),
     shift_days: int = 0,
     funds_through: date | None = None,
+    not_after: date | None = None,
     workers: int | None = None,
     progress: ProgressFn | None = None,
 ) -> SeedFiles:
@@ -71,7 +72,9 @@ def write_csvs(
 
     ``shift_days`` moves every date (births, stops, UI joining, salary-fund months) by that many days, for a
     programme whose calendar is NQ116's moved the same way (the demo's). ``funds_through`` leaves out the salary
-    funds of the months after that date's month (the demo's months still to come).
+    funds of the months after that date's month (the demo's months still to come). ``not_after`` (the programme
+    clock's today) keeps every date (stops, UI joining, salary-fund months) on or before it, so that the importer,
+    which refuses dates in the future, takes every row.
 
     The same arguments give byte-identical files, whatever ``workers`` is (processes that generate employee
     chunks in parallel; default: one per CPU, at most eight, for large files). ``progress(file, done, total)``
@@ -82,7 +85,8 @@ def write_csvs(
         raise ValueError("counts cannot be negative")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ctx = build_context(seed, employers, employees, list(provinces), EMPLOYEE_CHUNK, shift_days)
+    ctx = build_context(seed, employers, employees, list(provinces), EMPLOYEE_CHUNK, shift_days, not_after)
+    funds_through = min((d for d in (funds_through, not_after) if d is not None), default=None)
     ctx.funds_through = f"{funds_through:%Y-%m}" if funds_through else None
     _CTX = ctx
     try:
