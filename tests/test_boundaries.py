@@ -180,3 +180,17 @@ def test_nothing_points_outside_the_repository():
             offenders.append(f"{_rel(path)}: shared/")
         offenders += [f"{_rel(path)}: {name}" for name in _DOCUMENTS.findall(text) if Path(name).name not in in_repo]
     assert offenders == []
+
+
+def test_every_spreadsheet_is_read_and_written_through_disburse_spreadsheets():
+    """The safe reader (bombs, DTDs, lying sizes) and the safe writer (no formulas, Excel's limits) are the only
+    doors: no other module opens a workbook or writes a CSV for people."""
+    doors = re.compile(r"\bcsv\.writer\(|\bcsv\.DictWriter\(|\bopenpyxl\.|\bload_workbook\(|\bimport openpyxl\b")
+    offenders = [
+        f"{_rel(path)}:{n}"
+        for path in PRODUCT
+        if _rel(path) != "disburse/spreadsheets.py"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if doors.search(line) and not line.lstrip().startswith("#")
+    ]
+    assert offenders == []

@@ -4,8 +4,9 @@ spreadsheet user sees it (the header is row 1).
 CSV goes to PostgreSQL raw (``COPY … FROM STDIN (FORMAT csv)``): PostgreSQL parses it, which is the fast path.
 When PostgreSQL refuses the file's structure (a row with too many or too few values, an unterminated quote,
 a blank line), the staging is rolled back to a savepoint and the file is read again with Python's ``csv``
-module, which can say exactly which rows are broken; the others are staged as usual. XLSX is streamed with
-openpyxl in read-only mode. Anything that cannot be read at all raises :class:`UnusableFile`.
+module, which can say exactly which rows are broken; the others are staged as usual. XLSX is streamed through
+:mod:`disburse.spreadsheets` (checked for bombs first, never trusting its stated size). Anything that cannot be read
+at all raises :class:`UnusableFile`.
 """
 
 from __future__ import annotations
