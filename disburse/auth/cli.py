@@ -1,14 +1,15 @@
-"""``disburse users create`` and ``disburse tokens create``."""
+"""``disburse users create|set-password|deactivate`` and ``disburse tokens create|list|revoke``."""
 
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 
 import click
 from flask.cli import AppGroup
 
 from disburse.auth import service
-from disburse.auth.models import ROLES
+from disburse.auth.models import ROLES, User
 from disburse.extensions import db
 
 users_cli = AppGroup("users", help="Manage users.")
@@ -51,14 +52,85 @@ def create_user(
     click.echo(f"created {user.role} {user.email}")
 
 
+def _user(email: str) -> User:
+    user = service.get_user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"no user with e-mail {email}")
+    return user
+
+
+@users_cli.command("set-password")
+@click.option("--email", required=True)
+def set_password(email: str) -> None:
+    """Read a new password from standard input; the user's sessions end everywhere."""
+    user = _user(email)
+    try:
+        service.set_password(user, sys.stdin.readline().rstrip("\r\n"))
+    except service.UserError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"new password for {user.email}; their sessions have ended")
+
+
+@users_cli.command("deactivate")
+@click.option("--email", required=True)
+def deactivate(email: str) -> None:
+    """Stop a user signing in and using API tokens; their sessions end everywhere."""
+    user = _user(email)
+    service.deactivate(user)
+    db.session.commit()
+    click.echo(f"deactivated {user.email}; their sessions and tokens no longer work")
+
+
 @tokens_cli.command("create")
 @click.option("--email", required=True)
 @click.option("--name", default="", help="A label to tell tokens apart.")
 def create_token(email: str, name: str) -> None:
-    """Create an API token and print it (it is shown only this once)."""
-    user = service.get_user_by_email(email)
-    if user is None:
-        raise click.ClickException(f"no user with e-mail {email}")
-    token = service.create_token(user, name)
+    """Create an API token and print it (it is shown only this once). It expires after DISBURSE_TOKEN_DAYS days."""
+    token = service.create_token(_user(email), name)
     db.session.commit()
     click.echo(token)
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+@tokens_cli.command("list")
+@click.option("--email", required=True)
+def list_tokens(email: str) -> None:
+    """List a user's tokens: id, prefix, name, status, created, expires, last used (never the token itself)."""
+    user = _user(email)
+    now = datetime.now(UTC)
+    rows = [("id", "prefix", "name", "status", "created", "expires", "last used")]
+    for token in service.tokens_of(user):
+        status = service.token_status(token, now)
+        rows.append(
+            (
+                str(token.id),
+                token.prefix,
+                token.name or "-",
+                status,
+                _when(token.created_at),
+                _when(token.expires_at),
+                _when(token.last_used_at),
+            )
+        )
+    if len(rows) == 1:
+        click.echo(f"{user.email} has no API tokens")
+        return
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+@tokens_cli.command("revoke")
+@click.argument("token_id", type=int)
+def revoke_token(token_id: int) -> None:
+    """Revoke the token with this id (from ``tokens list``); it stops working at once."""
+    token = service.revoke_token(token_id)
+    if token is None:
+        raise click.ClickException(f"no token with id {token_id}")
+    db.session.commit()
+    click.echo(f"revoked token {token.id} ({token.prefix}…)")

@@ -10,9 +10,20 @@ from disburse.extensions import db, login
 
 
 @login.user_loader
-def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+def load_user(session_id: str) -> User | None:
+    """The user a session cookie names (``"<id>:<epoch>"``, see User.get_id), if the cookie is still current.
+
+    A cookie stays validly signed for its whole lifetime whatever happens on the server; the epoch is what lets the
+    server end it: signing out, a new password or a deactivation moves the user's epoch on, and every cookie issued
+    under an older one is refused here (a cookie from before epochs existed, with only an id, is refused too).
+    """
+    user_id, _, epoch = session_id.partition(":")
+    if not (user_id.isdigit() and epoch.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_epoch != int(epoch):
+        return None
+    return user
 
 
 @login.request_loader

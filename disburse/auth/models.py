@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func, text
+from sqlalchemy import CheckConstraint, FetchedValue, ForeignKey, Index, String, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -39,10 +39,19 @@ class User(UserMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     locale: Mapped[str] = mapped_column(String(2), server_default=text("'vi'"))
     active: Mapped[bool] = mapped_column(server_default=text("true"))
     last_login_at: Mapped[datetime | None]
+    #: Sessions are signed cookies held by the browser; the server cannot delete them. Each carries the epoch it
+    #: was issued under (see get_id), and the user loader refuses a cookie whose epoch is not the current one.
+    #: Signing out adds one (disburse.auth.service.end_sessions), and so does the database itself whenever the
+    #: password or ``active`` changes (trigger users_end_sessions, migration 0006), whoever writes them.
+    session_epoch: Mapped[int] = mapped_column(server_default=text("0"), server_onupdate=FetchedValue())
 
     @property
     def is_active(self) -> bool:
         return self.active
+
+    def get_id(self) -> str:
+        """What Flask-Login puts in the session cookie: the user's id and the session epoch it was issued under."""
+        return f"{self.id}:{self.session_epoch}"
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
@@ -50,6 +59,7 @@ class User(UserMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
 
 class ApiToken(db.Model):  # type: ignore[name-defined]
     __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint("expires_at > created_at", name="expires_after_created"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -59,8 +69,10 @@ class ApiToken(db.Model):  # type: ignore[name-defined]
     prefix: Mapped[str] = mapped_column(String(12))
     name: Mapped[str] = mapped_column(String(100), server_default=text("''"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    #: Written at most once a minute (see disburse.auth.service.user_for_token).
     last_used_at: Mapped[datetime | None]
-    expires_at: Mapped[datetime | None]
+    #: Every token expires (DISBURSE_TOKEN_DAYS after it is created); ``disburse tokens revoke`` ends it sooner.
+    expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
 
 

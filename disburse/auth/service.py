@@ -1,22 +1,28 @@
-"""Users and API tokens."""
+"""Users, their sessions and API tokens. Functions flush; the caller commits."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 from sqlalchemy import func, select
 
-from disburse.auth.models import ROLES, ApiToken, User
+from disburse.auth.models import ROLES, ApiToken, AuditLog, User
 from disburse.extensions import db
 from disburse.reference.models import District, Province
 from disburse.registry.models import Employer
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10
+#: A token's last_used_at is written at most this often: an API caller's every request would otherwise be a write.
+LAST_USED_EVERY = timedelta(minutes=1)
 
 
 class UserError(ValueError):
@@ -27,13 +33,24 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(user: User, password: str) -> bool:
-    if not user.password_hash:
-        return False
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password with the current parameters, made once per process."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    """Whether ``password`` is ``user``'s, for an active user with a password.
+
+    Always costs one argon2 verification: for an unknown e-mail, an inactive user or a user without a password it
+    checks against a dummy hash, so that the time a sign-in takes never tells which accounts exist.
+    """
+    stored = user.password_hash if user is not None and user.active else None
     try:
-        return _hasher.verify(user.password_hash, password)
+        matches = _hasher.verify(stored or _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return False
+    return matches and stored is not None
 
 
 def get_user_by_email(email: str) -> User | None:
@@ -87,26 +104,88 @@ def create_user(
     return user
 
 
-def _token_digest(token: str) -> str:
+def end_sessions(user: User) -> None:
+    """End every session cookie ``user`` holds, in every browser (signing out; see User.session_epoch)."""
+    user.session_epoch = User.session_epoch + 1
+    db.session.flush()
+
+
+def set_password(user: User, password: str) -> None:
+    """Give ``user`` a new password; the database ends their sessions (trigger users_end_sessions)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = hash_password(password)
+    _audit("user.set_password", "user", user.id)
+    db.session.flush()
+
+
+def deactivate(user: User) -> None:
+    """Stop ``user`` signing in and using tokens; the database ends their sessions (trigger users_end_sessions)."""
+    user.active = False
+    _audit("user.deactivate", "user", user.id)
+    db.session.flush()
+
+
+def _audit(action: str, object_type: str, object_id: int, data: dict[str, Any] | None = None) -> None:
+    # Commands run by an operator have no signed-in actor.
+    db.session.add(AuditLog(action=action, object_type=object_type, object_id=str(object_id), data=data))
+
+
+def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(user: User, name: str = "") -> str:
-    """Create an API token for ``user`` and return it; only its SHA-256 is stored."""
+def create_token(user: User, name: str = "", *, now: datetime | None = None) -> str:
+    """Create an API token for ``user`` that works for DISBURSE_TOKEN_DAYS days, and return it; only its SHA-256 is
+    stored."""
+    now = now or datetime.now(UTC)
     token = "dsb_" + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, token_hash=_token_digest(token), prefix=token[:12], name=name))
+    row = ApiToken(
+        user_id=user.id,
+        token_hash=token_digest(token),
+        prefix=token[:12],
+        name=name,
+        created_at=now,
+        expires_at=now + timedelta(days=current_app.config["DISBURSE_TOKEN_DAYS"]),
+    )
+    db.session.add(row)
     db.session.flush()
+    _audit("token.create", "api_token", row.id, {"user_id": user.id, "prefix": row.prefix})
     return token
 
 
+def tokens_of(user: User) -> Sequence[ApiToken]:
+    return db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)).all()
+
+
+def token_status(token: ApiToken, now: datetime | None = None) -> str:
+    """``active``, ``revoked`` or ``expired``."""
+    if token.revoked_at is not None:
+        return "revoked"
+    return "expired" if token.expires_at <= (now or datetime.now(UTC)) else "active"
+
+
+def revoke_token(token_id: int) -> ApiToken | None:
+    """Revoke the token with ``token_id`` (already revoked: unchanged); None when there is no such token."""
+    row = db.session.get(ApiToken, token_id, with_for_update=True)
+    if row is None:
+        return None
+    if row.revoked_at is None:
+        row.revoked_at = datetime.now(UTC)
+        _audit("token.revoke", "api_token", row.id, {"user_id": row.user_id, "prefix": row.prefix})
+        db.session.flush()
+    return row
+
+
 def user_for_token(token: str) -> User | None:
-    """The active user a bearer token belongs to, or None (unknown, revoked, expired)."""
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
+    """The active user a bearer token belongs to, or None (unknown, revoked, expired, user inactive)."""
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
     now = datetime.now(UTC)
-    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+    if row is None or token_status(row, now) != "active":
         return None
     user = db.session.get(User, row.user_id)
     if user is None or not user.active:
         return None
-    row.last_used_at = now
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
+        row.last_used_at = now
     return user

@@ -1,0 +1,125 @@
+"""A session cookie stops working on the server's word: after signing out, a new password, a deactivation.
+
+The cookie is signed and held by the browser, valid for 8 hours whatever happens; each test keeps a copy of it,
+does the thing that must end it, then replays the copy.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from disburse.auth import service
+from tests.factories import create_employee, create_employer, create_user
+
+PASSWORD = "mat-khau-rat-dai"
+
+
+@pytest.fixture
+def caseworker(db_session):
+    return create_user("caseworker", password=PASSWORD)
+
+
+@pytest.fixture
+def person(db_session):
+    return create_employee(employer_id=create_employer(district_code="017").id, district_code="017")
+
+
+def _sign_in(client, user) -> str:
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+    return client.get_cookie("session").value
+
+
+def _sees(client, person) -> int:
+    return client.get(f"/api/v1/employees/{person.si_code}/support").status_code
+
+
+def _replay(client, cookie: str) -> None:
+    client.set_cookie("session", cookie)
+
+
+def test_the_cookie_works_until_something_ends_it(client, caseworker, person):
+    cookie = _sign_in(client, caseworker)
+    assert _sees(client, person) == 200
+    client.delete_cookie("session")
+    assert _sees(client, person) == 401
+    _replay(client, cookie)
+    assert _sees(client, person) == 200  # the copy is as good as the original, until the server ends it
+
+
+def test_a_copy_of_the_cookie_is_worthless_after_signing_out(client, caseworker, person):
+    cookie = _sign_in(client, caseworker)
+    assert client.post("/logout").status_code == 302
+    _replay(client, cookie)
+    assert _sees(client, person) == 401
+    assert caseworker.email not in client.get("/").get_data(as_text=True)
+
+
+def test_signing_out_ends_the_sessions_in_every_browser(app, client, caseworker, person):
+    other_browser = app.test_client()
+    other_cookie = _sign_in(client, caseworker)
+    _replay(other_browser, other_cookie)
+    assert _sees(other_browser, person) == 200
+    client.post("/logout")
+    assert _sees(other_browser, person) == 401
+
+
+@pytest.mark.parametrize("how", ["service", "command", "sql"])
+def test_a_new_password_ends_the_sessions(app, client, caseworker, person, db_session, how):
+    cookie = _sign_in(client, caseworker)
+    if how == "service":
+        service.set_password(caseworker, "mot-mat-khau-moi-dai")
+        db_session.commit()
+    elif how == "command":
+        result = app.test_cli_runner().invoke(
+            args=["users", "set-password", "--email", caseworker.email], input="mot-mat-khau-moi-dai\n"
+        )
+        assert result.exit_code == 0, result.output
+    else:  # whoever writes the row: the database ends the sessions itself
+        db_session.execute(
+            text("UPDATE users SET password_hash = :h WHERE id = :id"),
+            {"h": service.hash_password("mot-mat-khau-moi-dai"), "id": caseworker.id},
+        )
+        db_session.expire_all()
+    _replay(client, cookie)
+    assert _sees(client, person) == 401
+    # The new password works, with a new cookie.
+    response = client.post("/login", data={"email": caseworker.email, "password": "mot-mat-khau-moi-dai"})
+    assert response.status_code == 302
+    assert _sees(client, person) == 200
+
+
+@pytest.mark.parametrize("how", ["service", "command", "attribute"])
+def test_deactivation_ends_the_sessions_even_after_reactivation(app, client, caseworker, person, db_session, how):
+    cookie = _sign_in(client, caseworker)
+    if how == "service":
+        service.deactivate(caseworker)
+        db_session.commit()
+    elif how == "command":
+        result = app.test_cli_runner().invoke(args=["users", "deactivate", "--email", caseworker.email])
+        assert result.exit_code == 0, result.output
+    else:
+        caseworker.active = False
+        db_session.flush()
+    _replay(client, cookie)
+    assert _sees(client, person) == 401
+    db_session.expire_all()
+    caseworker.active = True
+    db_session.flush()
+    _replay(client, cookie)
+    assert _sees(client, person) == 401  # back at work, but that old cookie stays dead
+
+
+def test_a_cookie_from_before_session_epochs_is_refused(client, caseworker, person):
+    with client.session_transaction() as session:
+        session["_user_id"] = str(caseworker.id)  # the old shape: the id alone
+        session["_fresh"] = True
+    assert _sees(client, person) == 401
+
+
+def test_a_cookie_for_a_later_epoch_is_refused_too(client, caseworker, person):
+    with client.session_transaction() as session:
+        session["_user_id"] = f"{caseworker.id}:{caseworker.session_epoch + 1}"
+        session["_fresh"] = True
+    assert _sees(client, person) == 401
