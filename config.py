@@ -32,7 +32,16 @@ class Config:
     DISBURSE_SANDBOX_FAILURE_RATE = 0.05
     DISBURSE_SANDBOX_DELAY_S = 2.0
 
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    #: Days an API token works after it is created (``disburse tokens create``); revoke sooner with ``tokens revoke``.
+    DISBURSE_TOKEN_DAYS = 90
+    #: How many reverse proxies (load balancer, ingress) stand in front of the web server and set
+    #: X-Forwarded-For / -Proto / -Host. 0: none, trust no such header (a client could forge its address).
+    DISBURSE_PROXY_HOPS = 0
+    #: Strict-Transport-Security max-age in seconds; 0 sends no HSTS header (development and tests run on http).
+    HSTS_SECONDS = 0
+
+    #: A database that does not answer the connection fails the request after this many seconds instead of hanging.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 3}}
     SQLALCHEMY_RECORD_QUERIES = False
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
@@ -41,10 +50,24 @@ class Config:
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_SUPPORTED_LOCALES = ("vi", "en")
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
-    RATELIMIT_STORAGE_URI = "memory://"
+    #: Every Redis call of the web process (rate limiter, health check, Celery broker) gives up after this many
+    #: seconds: a Redis that is down or hangs costs a request about this much, never a hung web worker.
+    REDIS_TIMEOUT_S = 1.0
+    #: The rate limiter always counts in Redis (REDIS_URL; see create_app), shared by every web process and node.
+    #: Its Redis keys start with this prefix; clearing the counters (the tests do) clears only these keys.
+    LIMIT_STORAGE_PREFIX = "disburse"
     RATELIMIT_HEADERS_ENABLED = True
+    #: Rate limits ("N per minute; M per hour", the ``limits`` library's notation). Sign-in: every attempt counts
+    #: per client address; failed attempts also count per account, so that guessing one person's password from
+    #: many addresses is slowed down too. API: per client address and per caller (token, else signed-in user).
+    LIMIT_SIGN_IN_PER_ADDRESS = "10 per minute; 100 per hour"
+    LIMIT_SIGN_IN_PER_ACCOUNT = "5 per minute; 20 per hour"
+    LIMIT_API_PER_ADDRESS = "600 per minute"
+    LIMIT_API_PER_CALLER = "300 per minute"
     #: Celery: results are ignored unless a task asks; a visibility timeout above any countdown we use.
     CELERY_VISIBILITY_TIMEOUT_S = 2 * 60 * 60
+    #: Celery: how a send (and the result store's reconnect) retries when Redis fails: twice, 0.2 s apart.
+    CELERY_SEND_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
     TESTING = False
     DEBUG = False
 
@@ -65,6 +88,8 @@ class Config:
         self.DISBURSE_SANDBOX_DELAY_S = _float_env(
             "DISBURSE_SANDBOX_DELAY_S", self.DISBURSE_SANDBOX_DELAY_S, 0.0, 3600.0
         )
+        self.DISBURSE_TOKEN_DAYS = _int_env("DISBURSE_TOKEN_DAYS", self.DISBURSE_TOKEN_DAYS, 1, 3650)
+        self.DISBURSE_PROXY_HOPS = _int_env("DISBURSE_PROXY_HOPS", self.DISBURSE_PROXY_HOPS, 0, 5)
 
 
 def _float_env(name: str, default: float, low: float, high: float) -> float:
@@ -80,6 +105,15 @@ def _float_env(name: str, default: float, low: float, high: float) -> float:
     return value
 
 
+def _int_env(name: str, default: int, low: int, high: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high} (got {raw!r})")
+    return int(raw)
+
+
 class Development(Config):
     ENV_NAME = "development"
     SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - Development only; Production has no default
@@ -92,21 +126,28 @@ class Test(Config):
     SECRET_KEY = "test-only-not-secret"  # noqa: S105 - Test only
     TESTING = True
     WTF_CSRF_ENABLED = False
-    RATELIMIT_ENABLED = False
     DISBURSE_SANDBOX_FAILURE_RATE = 0.0
     DISBURSE_SANDBOX_DELAY_S = 0.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        # The limiter counts in Redis in the tests too; one prefix per test run, so that two runs sharing a Redis
+        # (two checkouts, CI beside a developer) neither share counters nor clear each other's.
+        self.LIMIT_STORAGE_PREFIX = f"disburse-test-{os.getpid()}"
 
 
 class Production(Config):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
+    # The __Host- prefix makes browsers refuse the cookie unless it is Secure, for this host only, on path /.
+    SESSION_COOKIE_NAME = "__Host-disburse_session"
+    HSTS_SECONDS = 365 * 24 * 60 * 60
 
     def __init__(self) -> None:
         super().__init__()
         missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL") if not getattr(self, name)]
         if missing:
             raise ConfigError("Production needs these environment variables set: " + ", ".join(missing))
-        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
 
 
 CONFIGS: dict[str, type[Config]] = {"development": Development, "test": Test, "production": Production}

@@ -8,10 +8,11 @@ from typing import Any
 
 from flask import Flask, request, session
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, load_config
 from disburse import runtime
-from disburse.extensions import babel, csrf, db, limiter, login, migrate
+from disburse.extensions import babel, csrf, db, limiter, login, migrate, redis_client_options
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,17 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         app.config["DATABASE_URL"] = app.config.get("DATABASE_URL") or services.database_url
         app.config["REDIS_URL"] = app.config.get("REDIS_URL") or services.redis_url
     app.config["SQLALCHEMY_DATABASE_URI"] = runtime.sqlalchemy_url(app.config["DATABASE_URL"])
-    if app.config.get("RATELIMIT_STORAGE_URI", "memory://") != "memory://":
-        app.config["RATELIMIT_STORAGE_URI"] = runtime.limiter_storage_url(app.config["REDIS_URL"])
+    # The rate limiter counts in Redis in every environment: one count for every web process and node (a count in
+    # each process's memory would multiply every limit by the number of processes).
+    app.config["RATELIMIT_STORAGE_URI"] = runtime.limiter_storage_url(app.config["REDIS_URL"])
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = {
+        **redis_client_options(app.config),
+        "key_prefix": app.config["LIMIT_STORAGE_PREFIX"],
+    }
+    if app.config["DISBURSE_PROXY_HOPS"]:
+        # Behind N proxies, the client's address, scheme and host are what the Nth proxy from us says they are.
+        hops = app.config["DISBURSE_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
@@ -69,6 +79,8 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     from disburse.api import bp as api_bp
     from disburse.api.errors import register_error_handlers
     from disburse.auth import loaders  # noqa: F401  (registers the Flask-Login user loaders)
+    from disburse.auth.headers import register_security_headers
+    from disburse.auth.limits import limit_api
     from disburse.auth.views import bp as auth_bp
     from disburse.background import init_celery
     from disburse.cli import register_commands
@@ -79,9 +91,11 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         app.register_blueprint(blueprint)
     for api in (api_bp, *FEATURE_APIS):  # the API authenticates by token or session cookie, never by form
         csrf.exempt(api)
+    limit_api(api_bp)  # per address and per caller, over every feature's API (nested in api_bp)
     register_filters(app)
     app.context_processor(lambda: {"current_locale": _select_locale(), "role_labels": role_labels()})
     register_error_handlers(app)
+    register_security_headers(app)
     init_celery(app)
     register_commands(app)
     return app

@@ -80,8 +80,24 @@ def init_celery(app: Flask) -> Celery:
         enable_utc=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": app.config["CELERY_VISIBILITY_TIMEOUT_S"]},
-        result_backend_transport_options={"visibility_timeout": app.config["CELERY_VISIBILITY_TIMEOUT_S"]},
+        # A Redis that is down or hangs must cost a web request seconds, not minutes: every socket operation gives
+        # up after REDIS_TIMEOUT_S (kombu and redis-py would otherwise wait for ever on a dead connection), and a
+        # send retries briefly (CELERY_SEND_RETRY_POLICY). The workers' consuming is not affected: it polls with
+        # BRPOP through the event loop, and reconnects under its own broker_connection_max_retries.
+        broker_connection_timeout=app.config["REDIS_TIMEOUT_S"],
+        broker_transport_options={
+            "visibility_timeout": app.config["CELERY_VISIBILITY_TIMEOUT_S"],
+            "socket_timeout": app.config["REDIS_TIMEOUT_S"],
+            "socket_connect_timeout": app.config["REDIS_TIMEOUT_S"],
+            **app.config["CELERY_SEND_RETRY_POLICY"],
+        },
+        task_publish_retry_policy=app.config["CELERY_SEND_RETRY_POLICY"],
+        redis_socket_timeout=app.config["REDIS_TIMEOUT_S"],
+        redis_socket_connect_timeout=app.config["REDIS_TIMEOUT_S"],
+        result_backend_transport_options={
+            "visibility_timeout": app.config["CELERY_VISIBILITY_TIMEOUT_S"],
+            "retry_policy": app.config["CELERY_SEND_RETRY_POLICY"],
+        },
         beat_schedule={},
     )
     if app.testing:

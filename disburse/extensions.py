@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -11,6 +13,8 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import BigInteger, DateTime, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 
@@ -42,4 +46,12 @@ migrate = Migrate()
 login = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+#: Storage, timeouts and limits come from the config (see create_app and disburse.auth.limits).
 limiter = Limiter(key_func=get_remote_address)
+
+
+def redis_client_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Options for every redis-py client of the web process: short timeouts and no retries, so that a Redis that is
+    down or hangs fails one call in ``REDIS_TIMEOUT_S`` (redis-py would otherwise retry with back-off)."""
+    timeout = float(config["REDIS_TIMEOUT_S"])
+    return {"socket_timeout": timeout, "socket_connect_timeout": timeout, "retry": Retry(NoBackoff(), 0)}

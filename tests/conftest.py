@@ -10,7 +10,9 @@ back at the end (SQLAlchemy's "joining a session into an external transaction" r
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import socket
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -121,3 +123,77 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "celery_worker" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.worker)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(request: pytest.FixtureRequest) -> None:
+    """The rate limiter counts in Redis, across requests and tests alike: every test that uses the app starts with
+    no counts, so that no test inherits another's (the keys are this run's own: see LIMIT_STORAGE_PREFIX)."""
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app")
+        from disburse.extensions import limiter
+
+        limiter.reset()
+
+
+@pytest.fixture
+def dead_redis_url() -> str:
+    """A Redis URL on a port where nothing listens: every connection is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"redis://127.0.0.1:{port}/15"
+
+
+@pytest.fixture
+def hanging_redis_url() -> Iterator[str]:
+    """A Redis URL whose server accepts every connection and never answers (a hung Redis, a black-holed network):
+    the outside world failing, played by a socket in a thread."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    server.settimeout(0.1)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:  # the 0.1 s accept timeout: look at stop again
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"redis://127.0.0.1:{server.getsockname()[1]}/15"
+    stop.set()
+    thread.join(timeout=2)
+    for connection in accepted:
+        connection.close()
+    server.close()
+
+
+@pytest.fixture
+def app_on_redis(app: Flask, database_url: str) -> Iterator[Callable[[str], Flask]]:
+    """Build another app on the test database and the Redis at a given URL (a dead or hanging one).
+
+    The rate limiter and the default Celery app are one per process, and building an app rebinds them: they are
+    bound back to the session's app afterwards."""
+
+    built: list[Flask] = []
+
+    def build(redis_url: str) -> Flask:
+        config = Test()
+        config.DATABASE_URL = database_url
+        config.REDIS_URL = redis_url
+        built.append(create_app(config))
+        return built[-1]
+
+    yield build
+    from disburse.extensions import limiter
+
+    for other in built:
+        with other.app_context():
+            db.engine.dispose()
+    limiter.init_app(app)
+    app.extensions["celery"].set_default()

@@ -2,11 +2,28 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Regexp
 
 from disburse.forms import BaseForm
 
+#: No control characters (NUL among them, which PostgreSQL refuses in text) and no spaces inside an address.
+_NO_CONTROL = r"[^\x00-\x20\x7f]*"
+
 
 class LoginForm(BaseForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(_l("Hãy nhập email.")), Length(max=254)])
-    password = PasswordField(_l("Mật khẩu"), validators=[DataRequired(_l("Hãy nhập mật khẩu."))])
+    email = EmailField(
+        _l("Email"),
+        validators=[
+            DataRequired(_l("Hãy nhập email.")),
+            Length(max=254, message=_l("Email dài quá 254 ký tự.")),
+            Regexp(_NO_CONTROL + r"\Z", message=_l("Email chứa ký tự không hợp lệ.")),
+        ],
+    )
+    # argon2 takes any length, but a sign-in form has no reason to accept a megabyte.
+    password = PasswordField(
+        _l("Mật khẩu"),
+        validators=[
+            DataRequired(_l("Hãy nhập mật khẩu.")),
+            Length(max=1024, message=_l("Mật khẩu dài quá 1024 ký tự.")),
+        ],
+    )

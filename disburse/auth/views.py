@@ -11,32 +11,47 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from disburse.auth.forms import LoginForm
+from disburse.auth.limits import sign_in_per_account, sign_in_per_address
 from disburse.auth.models import ROLES
 from disburse.auth.permissions import public, roles_required
-from disburse.auth.service import get_user_by_email, verify_password
-from disburse.extensions import db, limiter
+from disburse.auth.service import end_sessions, get_user_by_email, verify_password
+from disburse.extensions import db
 
 bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    """Only ever go back to a path on this site."""
+    """Only ever go back to a path on this site.
+
+    Browsers read a backslash as a slash (``/\\evil.example`` is ``//evil.example``, another host) and drop tabs
+    and newlines inside URLs, so a target with any of those, or any control character, is refused as well.
+    """
     parts = urlsplit(target or "")
-    if not target or not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc:
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)
+        or parts.scheme
+        or parts.netloc
+    ):
         return url_for("home.index")
     return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit("10 per minute", methods=["POST"])
+@sign_in_per_address
+@sign_in_per_account
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
         user = get_user_by_email(form.email.data or "")
-        if user is not None and user.active and verify_password(user, form.password.data or ""):
+        # verify_password costs the same for an unknown e-mail or an inactive user as for a wrong password.
+        if verify_password(user, form.password.data or "") and user is not None:
             login_user(user)
             user.last_login_at = datetime.now(UTC)
             session["locale"] = user.locale
@@ -51,6 +66,10 @@ def login() -> ResponseReturnValue:
 @bp.post("/logout")
 @roles_required(*ROLES)
 def logout() -> ResponseReturnValue:
+    # The cookie stays validly signed until it expires: end it on the server too, so that a copy of it (a shared
+    # computer, a proxy log) is worth nothing after signing out. This signs the user out in every browser.
+    end_sessions(current_user._get_current_object())
+    db.session.commit()
     logout_user()
     flash(_("Bạn đã đăng xuất."), "success")
     return redirect(url_for("home.index"))
