@@ -48,8 +48,8 @@ def test_caseworker_of_the_district_sees_group_amount_and_no_claim(client, perso
 @pytest.mark.parametrize(
     ("role", "scope", "status"),
     [
-        ("caseworker", {"district": "001"}, 403),  # Ba Đình: another district
-        ("supervisor", {"province": "79"}, 403),  # Hồ Chí Minh City
+        ("caseworker", {"district": "001"}, 404),  # Ba Đình: another district
+        ("supervisor", {"province": "79"}, 404),  # Hồ Chí Minh City
         ("supervisor", {"province": "01"}, 200),  # Hà Nội
         ("supervisor", {}, 200),  # national
         ("admin", {}, 200),
@@ -59,8 +59,9 @@ def test_scope_is_enforced(client, person, role, scope, status):
     token = _token_for(role, **scope)
     response = client.get(f"/api/v1/employees/{person.si_code}/support", headers=_auth(token))
     assert response.status_code == status
-    if status == 403:
-        assert response.get_json()["error"] == "forbidden"
+    if status == 404:  # outside the scope answers exactly as an unknown SI code does
+        unknown = client.get("/api/v1/employees/9999999999/support", headers=_auth(token))
+        assert (unknown.status_code, unknown.get_json()) == (404, response.get_json())
 
 
 def test_employer_sees_only_its_own_people(client, person):
@@ -68,7 +69,7 @@ def test_employer_sees_only_its_own_people(client, person):
     other_unit = create_employer()
     other = _token_for("employer", employer_unit=other_unit.unit_code)
     assert client.get(f"/api/v1/employees/{person.si_code}/support", headers=_auth(own)).status_code == 200
-    assert client.get(f"/api/v1/employees/{person.si_code}/support", headers=_auth(other)).status_code == 403
+    assert client.get(f"/api/v1/employees/{person.si_code}/support", headers=_auth(other)).status_code == 404
 
 
 def test_unknown_si_code_is_404_and_malformed_is_422_with_the_field(client, person):
