@@ -45,6 +45,8 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     """Build the Flask app. With no DATABASE_URL / REDIS_URL, embedded servers are started (see runtime)."""
     config = config or load_config()
     app = Flask(__name__, template_folder="../templates", instance_relative_config=False)
+    # A path with "//" in it is simply not found: no redirect to a "cleaned" URL (an API answers JSON, never HTML).
+    app.url_map.merge_slashes = False
     app.config.from_object(config)
     app.config.update(overrides)
 

@@ -1,15 +1,28 @@
-"""The API's one error shape: ``{"error": code, "message": ..., "fields": {...}}``.
+"""How errors look: the API's one JSON shape, ``{"error": code, "message": ..., "fields": {...}}``, and the site's
+error pages (the site's layout, the user's language); the outside services being down is a 503, never a 500; input
+that can never be a valid value is refused before any view or query sees it.
 
-Messages follow the caller's language (``Accept-Language``; Vietnamese by default).
+API messages follow the caller's ``Accept-Language`` (Vietnamese by default); pages follow the user's language.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from typing import Any
 
-from flask import Flask, jsonify, redirect, request, url_for
+import kombu.exceptions
+import limits.errors
+import redis.exceptions
+import sqlalchemy.exc
+from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from markupsafe import escape
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
+
+log = logging.getLogger(__name__)
 
 #: HTTP status → (code, Vietnamese, English)
 _HTTP_MESSAGES: dict[int, tuple[str, str, str]] = {
@@ -23,10 +36,31 @@ _HTTP_MESSAGES: dict[int, tuple[str, str, str]] = {
     404: ("not_found", "Không tìm thấy.", "Not found."),
     405: ("method_not_allowed", "Phương thức không được hỗ trợ.", "This method is not allowed here."),
     409: ("conflict", "Dữ liệu đã tồn tại.", "This already exists."),
+    413: ("too_large", "Yêu cầu quá lớn.", "The request is too large."),
     422: ("invalid", "Dữ liệu chưa đúng; xem từng trường.", "Some fields are not valid; see each field."),
     429: ("rate_limited", "Quá nhiều yêu cầu; vui lòng thử lại sau.", "Too many requests; please try again later."),
     500: ("server_error", "Lỗi hệ thống; vui lòng thử lại sau.", "Something went wrong on our side; try again later."),
+    503: (
+        "unavailable",
+        "Hệ thống đang tạm thời gián đoạn; vui lòng thử lại sau ít phút.",
+        "The service is briefly unavailable; please try again in a few minutes.",
+    ),
 }
+
+#: A service we depend on did not answer (Redis: the rate limiter's counters and the task queue; PostgreSQL): the
+#: request cannot be served safely now, and will be later. Never answer a 500 for it, and never go on without it
+#: (sign-in without its rate limits would let password guessing run unchecked).
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    redis.exceptions.RedisError,
+    limits.errors.StorageError,
+    kombu.exceptions.OperationalError,
+    sqlalchemy.exc.OperationalError,
+)
+#: Seconds a client is asked to wait after a 503.
+RETRY_AFTER_S = 30
+
+#: Path and query-string values longer than this are refused: no identifier or code of ours comes near it.
+MAX_PARAMETER_LENGTH = 200
 
 
 def wants_english() -> bool:
@@ -41,21 +75,153 @@ def api_error(status: int, code: str, text: str, fields: dict[str, Any] | None =
     return jsonify({"error": code, "message": text, "fields": fields or {}}), status
 
 
+def invalid(fields: dict[str, str]) -> ResponseReturnValue:
+    """422 ``invalid`` with a message per field."""
+    return api_error(422, "invalid", message(*_HTTP_MESSAGES[422][1:]), fields)
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
 def _http_error(exc: HTTPException) -> ResponseReturnValue:
     status = exc.code or 500
     code, vi, en = _HTTP_MESSAGES.get(status, ("error", exc.name, exc.name))
     return api_error(status, code, message(vi, en))
 
 
+# ------------------------------------------------------------------------------------------------------ pages
+
+
+def _page_texts(status: int) -> tuple[str, str]:
+    """The page's heading and explanation, in the user's language (Vietnamese first, through Flask-Babel)."""
+    texts = {
+        400: (_("Yêu cầu không hợp lệ"), _("Trang không đọc được yêu cầu này. Hãy quay lại và thử lại.")),
+        403: (_("Không có quyền truy cập"), _("Tài khoản của bạn không được dùng trang này.")),
+        404: (_("Không tìm thấy trang"), _("Hãy kiểm tra lại địa chỉ, hoặc về trang chủ.")),
+        405: (_("Yêu cầu không hợp lệ"), _("Trang này không nhận yêu cầu theo cách đó.")),
+        413: (_("Yêu cầu quá lớn"), _("Dữ liệu gửi lên lớn hơn mức trang này nhận.")),
+        429: (_("Quá nhiều lần thử"), _("Bạn đã thử quá nhiều lần trong thời gian ngắn. Hãy đợi một lát rồi thử lại.")),
+        500: (_("Lỗi hệ thống"), _("Đã có lỗi ở phía chúng tôi. Hãy thử lại sau.")),
+        503: (
+            _("Dịch vụ tạm thời gián đoạn"),
+            _("Hệ thống tạm thời không thực hiện được việc này (chẳng hạn đăng nhập). Hãy thử lại sau ít phút."),
+        ),
+    }
+    return texts.get(status, (_("Lỗi"), _("Đã có lỗi. Hãy thử lại sau.")))
+
+
+#: When even the layout cannot be drawn (it reads the signed-in user, so the database being down is enough): a page
+#: in both languages that needs nothing but this string.
+_BARE_PAGE = (
+    '<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>{status} · disburse</title></head><body>'
+    '<main><h1>{status}</h1><p lang="vi">Hệ thống tạm thời gặp sự cố. Hãy thử lại sau ít phút.</p>'
+    '<p lang="en">Something went wrong. Please try again in a few minutes.</p></main></body></html>'
+)
+
+
+def error_page(status: int, detail: str | None = None) -> Response:
+    """The error page for ``status`` in the site's layout and the user's language."""
+    title, text = _page_texts(status)
+    try:
+        body = render_template("errors/error.html", status=status, title=title, text=detail or text)
+    except Exception:  # the layout itself failed (database down, …): still answer, never a second error
+        log.exception("could not render the %s page", status)
+        body = _BARE_PAGE.format(status=escape(status))
+    return Response(body, status=status, mimetype="text/html")
+
+
+def _page_error(exc: HTTPException) -> ResponseReturnValue:
+    if exc.code == 401:  # a page that needs a signed-in user: sign in, then come back
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if isinstance(exc, CSRFError):
+        return error_page(400, _("Biểu mẫu đã hết hạn. Hãy tải lại trang rồi gửi lại."))
+    response = error_page(exc.code or 500)
+    # Keep what the exception carries for the client (Allow on a 405, Retry-After on a 429 or 503).
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def _handle_http(exc: HTTPException) -> ResponseReturnValue:
+    return _http_error(exc) if _is_api() else _page_error(exc)
+
+
+def _handle_unavailable(exc: Exception) -> ResponseReturnValue:
+    from disburse.extensions import db, limiter
+
+    log.error("service unavailable for %s %s: %s: %s", request.method, request.path, type(exc).__name__, exc)
+    if isinstance(exc, sqlalchemy.exc.OperationalError):
+        db.session.rollback()
+    # Nothing of this request is to be counted any more: Flask-Limiter would otherwise try again after the
+    # response (a failed sign-in's deduction, the rate-limit headers) and raise the same storage error there.
+    limiter.context.reset()
+    return _handle_http(ServiceUnavailable(retry_after=RETRY_AFTER_S))
+
+
+# ------------------------------------------------------------------------------------------------------ input
+
+
+def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Every string in a decoded JSON body, with where it sits (``rows.0.si_code``)."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}.{index}" if path else str(index))
+
+
+def _parameter_problem(value: str) -> tuple[str, str] | None:
+    """Why a path or query-string value can never be valid: control characters (NUL among them, which
+    PostgreSQL refuses in text), U+FFFD (what a percent-encoding in the path that is not UTF-8 decodes to; in the
+    query string Werkzeug keeps such a sequence as the literal text "%FF"), or its length."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F or c == "\ufffd" for c in value):
+        return ("Giá trị chứa ký tự không hợp lệ.", "The value contains characters that are not allowed.")
+    if len(value) > MAX_PARAMETER_LENGTH:
+        return (
+            f"Giá trị dài quá {MAX_PARAMETER_LENGTH} ký tự.",
+            f"The value is longer than {MAX_PARAMETER_LENGTH} characters.",
+        )
+    return None
+
+
+def unreadable_inputs() -> dict[str, tuple[str, str]]:
+    """Every input of this request that no route could accept, with its (Vietnamese, English) reason: path and
+    query-string values (see _parameter_problem), and form fields and JSON strings holding NUL."""
+    problems: dict[str, tuple[str, str]] = {}
+    for name, value in [*(request.view_args or {}).items(), *request.args.items(multi=True)]:
+        problem = _parameter_problem(str(value))
+        if problem:
+            problems.setdefault(name, problem)
+    nul = ("Giá trị chứa ký tự NUL.", "The value contains a NUL character.")
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        for name, value in request.form.items(multi=True):
+            if "\x00" in value:
+                problems.setdefault(name, nul)
+    elif request.is_json:
+        for name, value in _strings(request.get_json(silent=True), ""):
+            if "\x00" in value:
+                problems.setdefault(name or "body", nul)
+    return problems
+
+
+def _refuse_unreadable_input() -> ResponseReturnValue | None:
+    problems = unreadable_inputs()
+    if not problems:
+        return None
+    if _is_api():
+        return invalid({name: message(vi, en) for name, (vi, en) in problems.items()})
+    return error_page(400)
+
+
 def register_error_handlers(app: Flask) -> None:
     """JSON errors for every /api/ URL (also unknown ones); pages send signed-out users to the sign-in page and
-    otherwise keep Flask's error pages."""
-
-    def handle(exc: HTTPException) -> Any:
-        if request.path.startswith("/api/"):
-            return _http_error(exc)
-        if exc.code == 401:  # a page that needs a signed-in user: sign in, then come back
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        return exc
-
-    app.register_error_handler(HTTPException, handle)
+    otherwise show the error page; a service that does not answer is a 503; unreadable input is refused first."""
+    app.register_error_handler(HTTPException, _handle_http)
+    for exc in UNAVAILABLE:
+        app.register_error_handler(exc, _handle_unavailable)
+    app.before_request(_refuse_unreadable_input)

@@ -1,0 +1,122 @@
+"""Whatever text reaches an API route's path or query string, the answer is JSON in the API's shape and never a 500:
+NUL, newlines, very long strings, percent-encodings that are not UTF-8. Input that can never be a valid value is a
+422 naming the field.
+
+The routes come from app.url_map; QUERY_PARAMETERS says which query parameters each reads (a new API route fails
+the test until it is listed there)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from disburse.auth.service import create_token
+from disburse.extensions import limiter
+from tests.factories import create_employee, create_user
+
+#: endpoint → the query-string parameters it reads.
+QUERY_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "api.health": (),
+    "api.claims.employee_support": ("program",),
+}
+
+#: Text as people and programs send it, and as they should not: any Unicode, NUL and newlines, digits with a
+#: newline after them, very long strings.
+TEXT = st.one_of(
+    st.text(max_size=40),
+    st.text(alphabet=st.sampled_from("0123456789\x00\n\r\t %/?#&=.\\"), max_size=20),
+    st.from_regex(r"[0-9]{10}\n?", fullmatch=True),
+    st.text(alphabet="0123456789", min_size=200, max_size=5000),
+)
+#: Raw bytes, percent-encoded as they are (most are not UTF-8).
+RAW = st.binary(max_size=30).map(lambda raw: "".join(f"%{byte:02X}" for byte in raw))
+
+
+def _encoded(value: str | None, raw: str | None) -> str:
+    return raw if raw is not None else quote(value or "", safe="")
+
+
+@pytest.fixture
+def token(db_session):
+    return create_token(create_user("admin"))
+
+
+def _api_routes(app):
+    rules = [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/")]
+    assert {rule.endpoint for rule in rules} == set(QUERY_PARAMETERS), "list the new route's query parameters"
+    return rules
+
+
+def _check(response):
+    assert response.status_code < 500, response.get_data(as_text=True)[:300]
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    if response.status_code >= 400:
+        assert set(body) == {"error", "message", "fields"}
+        assert isinstance(body["error"], str) and isinstance(body["message"], str)
+        assert isinstance(body["fields"], dict)
+    return body
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_text_in_any_api_parameter_is_never_a_500(app, client, token, data):
+    limiter.reset()  # many requests from one address and token: the limits are tested elsewhere
+    for rule in _api_routes(app):
+        if not rule.arguments and not QUERY_PARAMETERS[rule.endpoint]:
+            continue  # nothing to vary (the health check, which waits half a second for workers each time)
+        path = rule.rule
+        for name in rule.arguments:
+            raw = data.draw(st.none() | RAW, label=f"{name} raw")
+            value = data.draw(TEXT, label=name) if raw is None else None
+            path = path.replace(f"<{name}>", _encoded(value, raw) or "x")
+        query = []
+        for name in QUERY_PARAMETERS[rule.endpoint]:
+            raw = data.draw(st.none() | RAW, label=f"{name} raw")
+            value = data.draw(TEXT, label=name) if raw is None else None
+            query.append(f"{name}={_encoded(value, raw)}")
+        url = path + ("?" + "&".join(query) if query else "")
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            _check(client.open(url, method=method, headers={"Authorization": f"Bearer {token}"}))
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("program=%00", "program"),
+        ("program=NQ116%0A", "program"),
+        ("program=" + "N" * 300, "program"),
+        ("program=%FF%FE", "program"),
+        ("program=NQ%20116", "program"),
+    ],
+)
+def test_a_program_that_cannot_exist_is_422_with_the_field(client, token, db_session, query, field):
+    person = create_employee()
+    response = client.get(
+        f"/api/v1/employees/{person.si_code}/support?{query}", headers={"Authorization": f"Bearer {token}"}
+    )
+    body = _check(response)
+    assert response.status_code == 422 and body["error"] == "invalid" and field in body["fields"]
+
+
+@pytest.mark.parametrize("si_code", ["0100000001%0A", "%000100000001", "01000000%FF", "0100000001%20", "1" * 300])
+def test_an_si_code_that_cannot_exist_is_422_with_the_field(client, token, si_code):
+    response = client.get(f"/api/v1/employees/{si_code}/support", headers={"Authorization": f"Bearer {token}"})
+    body = _check(response)
+    assert response.status_code == 422 and "si_code" in body["fields"]
+
+
+def test_a_valid_looking_but_unknown_si_code_is_404(client, token):
+    response = client.get("/api/v1/employees/9999999999/support", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 404 and _check(response)["error"] == "not_found"
+
+
+def test_nul_in_a_json_body_is_422_before_any_view(client, token):
+    response = client.post(
+        "/api/v1/health", json={"rows": [{"si_code": "01\x0000"}]}, headers={"Authorization": f"Bearer {token}"}
+    )
+    body = _check(response)
+    assert response.status_code == 422 and "rows.0.si_code" in body["fields"]
