@@ -1,14 +1,15 @@
 """Every route × every role × an in-scope, an out-of-scope and an unknown record.
 
 The routes come from app.url_map: a new route fails this test until ROUTES says how to call it and, if it takes a
-record, how to make one of each kind. The rule it checks: in scope 200; out of scope the same 404 as unknown (the
-API never tells whether a record the caller may not see exists); 403 only where the role may never use the route;
-signed out, 401 from the API and the sign-in page from pages.
+record, how to make one of each kind. The rule it checks: in scope the route's success (200; 201 or 202 where the
+route creates or queues); out of scope the same 404 as unknown (the API never tells whether a record the caller may
+not see exists); 403 only where the role may never use the route; signed out, 401 from the API and the sign-in page
+from pages. Admins and national supervisors see everything: for them the "out-of-scope" record is in scope.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,11 +19,11 @@ from sqlalchemy import select
 from disburse.auth.permissions import PERMISSION_ATTR
 from disburse.auth.service import create_token
 from disburse.reference.models import District
-from tests.factories import create_employee, create_employer, create_user
+from tests.factories import create_claim, create_duplicate_group, create_employee, create_employer, create_user
 
 ROLES = {
     "caseworker": {"district": "017"},  # Đông Anh, Hà Nội
-    "employer": {},  # its unit is the in-scope person's employer (see _users)
+    "employer": {},  # its unit is the in-scope unit (see _user)
     "supervisor": {"province": "01"},  # Hà Nội
     "national supervisor": {},
     "admin": {},
@@ -30,34 +31,88 @@ ROLES = {
 #: Roles that see every record: for them nothing is out of scope.
 SEES_EVERYTHING = {"national supervisor", "admin"}
 SIGNED_OUT = "signed out"
+#: The programme clock inside the employers' review window, so that the forms are open.
+TODAY = "2021-10-25"
+
+
+@dataclass
+class World:
+    """What the records are made from: a unit in Đông Anh (the employer user's) and one in Hồ Chí Minh City."""
+
+    unit: Any
+    far_unit: Any
+    far_district: str
+
+    def person(self, far: bool = False) -> Any:
+        unit = self.far_unit if far else self.unit
+        return create_employee(employer_id=unit.id, district_code=unit.district_code)
+
+    def claim_in_review(self, far: bool = False) -> Any:
+        """A claim in needs_review, one of a duplicate pair: every review action applies to it."""
+        if far:
+            return create_duplicate_group("needs_review", districts=(self.far_district, self.far_district))[0]
+        return create_duplicate_group("needs_review", employer_id=self.unit.id)[0]
+
+    def refused_claim(self, far: bool = False) -> Any:
+        return create_claim("rejected", employee=self.person(far))
 
 
 @dataclass
 class Records:
-    """One value per kind of record, for a route's URL."""
+    """One value per kind of record (what goes in the URL or the body)."""
 
-    in_scope: str
-    out_of_scope: str
-    unknown: str
+    in_scope: Any
+    out_of_scope: Any
+    unknown: Any
 
 
 @dataclass
 class Route:
-    #: The URL, given the record's value (routes without a record ignore it).
-    url: Callable[[str | None], str]
-    #: Routes without a record: the status signed in and signed out, per method.
+    #: The URL, given the record's value (routes without a record get None).
+    url: Callable[[Any], str]
+    #: Routes without a record: the status per method for a role that may use the route, and signed out.
     signed_in: dict[str, int] = field(default_factory=dict)
     signed_out: dict[str, int] = field(default_factory=dict)
-    #: For routes with a record: how to make each kind (given the test's people), else None.
-    records: Callable[[dict[str, Any]], Records] | None = None
-    data: dict[str, str] = field(default_factory=dict)
+    #: Routes with a record: how to make each kind, and the status in scope.
+    records: Callable[[World], Records] | None = None
+    success: int = 200
+    #: The request body: form fields, or JSON (given the record).
+    data: dict[str, str] | None = None
+    json: Callable[[Any], Any] | None = None
 
 
-def _people(people: dict[str, Any]) -> Records:
-    return Records(people["in_scope"].si_code, people["out_of_scope"].si_code, "9999999999")
+def _people(world: World) -> Records:
+    return Records(world.person().si_code, world.person(far=True).si_code, "9999999999")
+
+
+def _units(world: World) -> Records:
+    return Records(world.unit.unit_code, world.far_unit.unit_code, "ZZ9999999")
+
+
+def _claims_in_review(world: World) -> Records:
+    far = world.claim_in_review(far=True)
+    return Records(world.claim_in_review().id, far.id, far.id + 100_000)
+
+
+def _refused_claims(world: World) -> Records:
+    far = world.refused_claim(far=True)
+    return Records(world.refused_claim().id, far.id, far.id + 100_000)
+
+
+def _districts(world: World) -> Records:
+    return Records("017", world.far_district, "999")
+
+
+def _claim_action(action: str, body: dict[str, Any]) -> Route:
+    return Route(
+        lambda claim_id: f"/api/v1/claims/{claim_id}/{action}",
+        records=_claims_in_review,
+        json=lambda claim_id: {key: (claim_id if value == "SELF" else value) for key, value in body.items()},
+    )
 
 
 ROUTES: dict[str, Route] = {
+    # Pages and the public API.
     "home.index": Route(lambda _: "/", {"GET": 200}, {"GET": 200}),
     "auth.set_language": Route(lambda _: "/language/en?next=/", {"GET": 302}, {"GET": 302}),
     "auth.login": Route(
@@ -69,90 +124,134 @@ ROUTES: dict[str, Route] = {
     "auth.logout": Route(lambda _: "/logout", {"POST": 302}, {"POST": 302}),
     "static": Route(lambda _: "/static/disburse.css", {"GET": 200}, {"GET": 200}),
     "api.health": Route(lambda _: "/api/v1/health", {"GET": 200}, {"GET": 200}),
+    # The look-up and the forms.
     "api.claims.employee_support": Route(lambda si: f"/api/v1/employees/{si}/support", records=_people),
+    "api.forms.confirmations": Route(
+        lambda unit: f"/api/v1/employers/{unit}/confirmations",
+        records=_units,
+        json=lambda _: {"rows": [{"si_code": "0100000000", "decline": True}]},  # a row error: still a 200
+    ),
+    "api.forms.adjustments": Route(
+        lambda unit: f"/api/v1/employers/{unit}/adjustments",
+        records=_units,
+        json=lambda _: {"rows": [{"si_code": "0100000000", "action": "remove"}]},
+    ),
+    "api.forms.application": Route(
+        lambda _: "/api/v1/applications", {"POST": 422}, {"POST": 401}, json=lambda _: {}
+    ),  # any office takes a Form 04: no scope; an empty one is a 422 naming the fields
+    # The review queue.
+    "api.review.list_claims": Route(lambda _: "/api/v1/claims", {"GET": 200}, {"GET": 401}),
+    "api.review.claim_detail": Route(lambda claim_id: f"/api/v1/claims/{claim_id}", records=_claims_in_review),
+    "api.review.claim_notice": Route(lambda claim_id: f"/api/v1/claims/{claim_id}/notice", records=_refused_claims),
+    "api.review.assign_next": Route(
+        lambda _: "/api/v1/claims/assign-next",
+        {"POST": 200},
+        {"POST": 401},
+        json=lambda _: {"count": 1, "district": "017"},
+    ),
+    "api.review.assign": _claim_action("assign", {}),
+    "api.review.release": _claim_action("release", {}),
+    "api.review.log_contact": _claim_action("contacts", {"channel": "phone", "outcome": "reached"}),
+    "api.review.request_info": _claim_action("information-requests", {"addressee": "person", "note": "Nộp sổ BHXH."}),
+    "api.review.approve": _claim_action("approve", {"note": "Đã xác minh."}),
+    "api.review.reject": _claim_action(
+        "reject", {"reason_code": "pension_decision", "reason_text": "Đã hưởng lương hưu hằng tháng."}
+    ),
+    "api.review.resolve_duplicate": _claim_action("resolve-duplicate", {"keep": "SELF"}),
+    "api.review.notice_batch": Route(
+        lambda _: "/api/v1/notices/batches",
+        records=_districts,
+        success=202,
+        json=lambda district: {"district": district, "date": "2021-11-02"},
+    ),
 }
 
 
 @pytest.fixture
-def people(db_session):
-    in_scope = create_employee(employer_id=create_employer(district_code="017").id, district_code="017")
-    elsewhere = db_session.scalar(select(District.code).where(District.province_code == "79").order_by(District.code))
-    out_of_scope = create_employee(employer_id=create_employer(district_code=elsewhere).id, district_code=elsewhere)
-    return {"in_scope": in_scope, "out_of_scope": out_of_scope}
+def world(app, db_session, monkeypatch):
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", TODAY)
+    far_district = db_session.scalar(
+        select(District.code).where(District.province_code == "79").order_by(District.code)
+    )
+    return World(create_employer(district_code="017"), create_employer(district_code=far_district), far_district)
 
 
-def _user(role: str, people: dict[str, Any]):
-    if role == "employer":
-        return create_user("employer", employer_unit=people["in_scope"].employer.unit_code)
-    return create_user(role.split()[-1], **ROLES[role])
-
-
-def _client(app, role: str, people: dict[str, Any], auth: str):
+def _caller(app, role_name: str, world: World, auth: str) -> tuple[Any, dict[str, str], str | None]:
+    """A client acting as a new user of ``role_name`` (signed in by session or holding a token), and its role."""
     client = app.test_client()
-    headers: dict[str, str] = {}
-    if role != SIGNED_OUT:
-        user = _user(role, people)
-        if auth == "session":
-            with client.session_transaction() as session:
-                session["_user_id"] = user.get_id()
-                session["_fresh"] = True
-        else:
-            headers["Authorization"] = f"Bearer {create_token(user)}"
-    return client, headers, (None if role == SIGNED_OUT else user.role)
+    if role_name == SIGNED_OUT:
+        return client, {}, None
+    if role_name == "employer":
+        user = create_user("employer", employer_unit=world.unit.unit_code)
+    else:
+        user = create_user(role_name.split()[-1], **ROLES[role_name])
+    if auth == "token":
+        return client, {"Authorization": f"Bearer {create_token(user)}"}, user.role
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+    return client, {}, user.role
 
 
-def _forbidden(app, endpoint: str, role: str | None) -> bool:
-    permission = getattr(app.view_functions[endpoint], PERMISSION_ATTR)
-    return role is not None and permission.startswith("roles:") and role not in permission[6:].split(",")
+def _may_use(app, endpoint: str, role: str) -> bool:
+    # Static files are Flask's own route, without a declaration (tests/test_routes_guarded.py leaves it out too).
+    permission = "public" if endpoint == "static" else getattr(app.view_functions[endpoint], PERMISSION_ATTR)
+    return permission == "public" or role in permission.removeprefix("roles:").split(",")
 
 
-def _expected_for_record(app, endpoint: str, url: str, role_name: str, role: str | None, kind: str) -> int:
-    api = url.startswith("/api/")
+def _expected(
+    app, endpoint: str, route: Route, method: str, url: str, role_name: str, role: str | None, kind: str | None
+) -> int:
+    if route.records is None:  # routes without a record
+        if role is None:
+            return route.signed_out[method]
+        return route.signed_in[method] if _may_use(app, endpoint, role) else 403
     if role is None:
-        return 401 if api else 302
-    if _forbidden(app, endpoint, role):
+        return 401 if url.startswith("/api/") else 302
+    if not _may_use(app, endpoint, role):
         return 403
     if kind == "in_scope" or (kind == "out_of_scope" and role_name in SEES_EVERYTHING):
-        return 200
+        return route.success
     return 404
 
 
-def _cases(app, people):
-    """(endpoint, method, url, record kind or None, route) for every route in app.url_map."""
+def _cases(app, world: World) -> Iterator[tuple[str, str, str, str | None, Any, Route]]:
+    """(endpoint, method, url, record kind or None, body, route) for every route in app.url_map; every record is
+    made afresh, so that no action sees what another did."""
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
     assert endpoints == set(ROUTES), "add the new route to ROUTES (how to call it, its records)"
     for rule in app.url_map.iter_rules():
         route = ROUTES[rule.endpoint]
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             if route.records is None:
-                yield rule.endpoint, method, route.url(None), None, route
+                yield rule.endpoint, method, route.url(None), None, route.json(None) if route.json else None, route
                 continue
-            records = route.records(people)
+            records = route.records(world)
             for kind in ("in_scope", "out_of_scope", "unknown"):
-                yield rule.endpoint, method, route.url(getattr(records, kind)), kind, route
+                record = getattr(records, kind)
+                body = route.json(record) if route.json else None
+                yield rule.endpoint, method, route.url(record), kind, body, route
 
 
 @pytest.mark.parametrize(
     ("role_name", "auth"), [(role, auth) for role in ROLES for auth in ("session", "token")] + [(SIGNED_OUT, "none")]
 )
-def test_route_role_record_matrix(app, client, people, role_name, auth):
+def test_route_role_record_matrix(app, client, world, role_name, auth):
     wrong = []
-    bodies_404: dict[str, Any] = {}
-    for endpoint, method, url, kind, route in _cases(app, people):
+    not_found: dict[str, dict[str | None, Any]] = {}
+    for endpoint, method, url, kind, body, route in _cases(app, world):
         if auth == "token" and not url.startswith("/api/"):
             continue  # tokens are for the API; pages use the session
-        caller, headers, role = _client(app, role_name, people, auth)
-        with caller.open(url, method=method, headers=headers, data=route.data or None) as response:
-            if kind is None:
-                expected = (route.signed_out if role is None else route.signed_in)[method]
-            else:
-                expected = _expected_for_record(app, endpoint, url, role_name, role, kind)
+        caller, headers, role = _caller(app, role_name, world, auth)
+        with caller.open(url, method=method, headers=headers, data=route.data, json=body) as response:
+            expected = _expected(app, endpoint, route, method, url, role_name, role, kind)
             if response.status_code != expected:
                 wrong.append(f"{method} {url} ({kind}): {response.status_code}, expected {expected}")
-            if role is None and not url.startswith("/api/") and expected == 302 and endpoint == "auth.logout":
+            if role is None and endpoint == "auth.logout":
                 assert response.headers["Location"].startswith("/login?next=")  # pages send you to sign in
             if response.status_code == 404 and kind is not None:
-                bodies_404[kind] = response.get_json()
+                not_found.setdefault(endpoint, {})[kind] = response.get_json()
     assert wrong == []
-    if "out_of_scope" in bodies_404:  # indistinguishable from a record that does not exist
-        assert bodies_404["out_of_scope"] == bodies_404["unknown"]
+    for endpoint, answers in not_found.items():  # out of scope is indistinguishable from a record that does not exist
+        if "out_of_scope" in answers:
+            assert answers["out_of_scope"] == answers["unknown"], endpoint

@@ -1,6 +1,6 @@
 """How errors look: the API's one JSON shape, ``{"error": code, "message": ..., "fields": {...}}``, and the site's
 error pages (the site's layout, the user's language); the outside services being down is a 503, never a 500; input
-that can never be a valid value is refused before any view or query sees it.
+the database refuses is a 422 naming the field, never a 500.
 
 API messages follow the caller's ``Accept-Language`` (Vietnamese by default); pages follow the user's language.
 """
@@ -209,10 +209,20 @@ def unreadable_inputs() -> dict[str, tuple[str, str]]:
     return problems
 
 
-def _refuse_unreadable_input() -> ResponseReturnValue | None:
+def _handle_data_error(exc: sqlalchemy.exc.DataError) -> ResponseReturnValue:
+    """The database refused a value (NUL in text, a string too long for its column, a number out of range).
+
+    Every view checks its input first and names every bad field at once; this is the net under a check that was
+    missed: when the request carries input that can never be valid, the answer is the 422 (or, for a page, the 400)
+    naming it, not a 500. Otherwise the value was ours, a bug: re-raised, it is the 500 it is.
+    """
+    from disburse.extensions import db
+
+    db.session.rollback()
     problems = unreadable_inputs()
     if not problems:
-        return None
+        raise exc
+    log.warning("the database refused input of %s %s: %s", request.method, request.path, ", ".join(problems))
     if _is_api():
         return invalid({name: message(vi, en) for name, (vi, en) in problems.items()})
     return error_page(400)
@@ -220,8 +230,8 @@ def _refuse_unreadable_input() -> ResponseReturnValue | None:
 
 def register_error_handlers(app: Flask) -> None:
     """JSON errors for every /api/ URL (also unknown ones); pages send signed-out users to the sign-in page and
-    otherwise show the error page; a service that does not answer is a 503; unreadable input is refused first."""
+    otherwise show the error page; a service that does not answer is a 503; input the database refuses is a 422."""
     app.register_error_handler(HTTPException, _handle_http)
     for exc in UNAVAILABLE:
         app.register_error_handler(exc, _handle_unavailable)
-    app.before_request(_refuse_unreadable_input)
+    app.register_error_handler(sqlalchemy.exc.DataError, _handle_data_error)

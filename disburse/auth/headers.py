@@ -1,8 +1,9 @@
 """Security headers on every response, pages, API and error answers alike.
 
-- Content-Security-Policy: pages load scripts, styles, images and fonts only from this site and run no inline script
-  or style (templates carry none; a test reads them); the API's JSON may load nothing at all. Neither may be
-  framed (clickjacking), post forms elsewhere or change the base URL.
+- Content-Security-Policy: HTML (pages, and the refusal notices the API serves) loads scripts, styles, images and
+  fonts only from this site and runs no inline script or style (templates carry none; a test reads them); anything
+  else (the API's JSON) may load nothing at all. Neither may be framed (clickjacking), post forms elsewhere or
+  change the base URL.
 - X-Frame-Options DENY for browsers that predate ``frame-ancestors``; X-Content-Type-Options nosniff, so a JSON
   answer is never run as a script or page.
 - Referrer-Policy no-referrer: our URLs carry SI codes (``/api/v1/employees/<si_code>/support``), which must not
@@ -30,7 +31,7 @@ PAGE_POLICY = "; ".join(
         "frame-ancestors 'none'",
     )
 )
-API_POLICY = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+NOTHING_POLICY = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -43,7 +44,8 @@ HEADERS = {
 
 
 def add_security_headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = API_POLICY if request.path.startswith("/api/") else PAGE_POLICY
+    html = response.mimetype == "text/html"
+    response.headers["Content-Security-Policy"] = PAGE_POLICY if html else NOTHING_POLICY
     for name, value in HEADERS.items():
         response.headers[name] = value
     if request.endpoint != "static":
