@@ -81,6 +81,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     from disburse.api import bp as api_bp
     from disburse.api.errors import register_error_handlers
     from disburse.auth import loaders  # noqa: F401  (registers the Flask-Login user loaders)
+    from disburse.auth.csrf import register_api_csrf
     from disburse.auth.headers import register_security_headers
     from disburse.auth.limits import limit_api
     from disburse.auth.views import bp as auth_bp
@@ -98,6 +99,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app.context_processor(lambda: {"current_locale": _select_locale(), "role_labels": role_labels()})
     register_error_handlers(app)
     register_security_headers(app)
+    register_api_csrf(app)
     init_celery(app)
     register_commands(app)
     return app
