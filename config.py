@@ -68,6 +68,8 @@ class Config:
     CELERY_VISIBILITY_TIMEOUT_S = 2 * 60 * 60
     #: Celery: how a send (and the result store's reconnect) retries when Redis fails: twice, 0.2 s apart.
     CELERY_SEND_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+    #: The largest request body accepted (413 beyond it): a Form 02 of 50,000 rows is about 5 MB of JSON.
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     TESTING = False
     DEBUG = False
 

@@ -186,3 +186,16 @@ def test_any_json_body_gets_a_json_answer_never_a_500(client, unit, body):
         response = client.post(url, json=body, headers=headers)
         assert response.status_code in (200, 201, 409, 422), (url, body, response.get_data(as_text=True))
         assert response.is_json
+
+
+def test_a_body_over_the_size_limit_is_a_413_before_any_work(app, client, unit):
+    employer, _ = unit
+    headers = _auth("admin")
+    body = b'{"rows": [' + b'{"si_code": "0100000001"},' * (app.config["MAX_CONTENT_LENGTH"] // 20) + b"{}]}"
+    response = client.post(
+        f"/api/v1/employers/{employer.unit_code}/confirmations",
+        data=body,
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.get_json()["error"] == "too_large"
