@@ -3,7 +3,7 @@
 :func:`transition` moves one payment (its row locked ``FOR UPDATE``), :func:`transition_many` moves many with one
 statement; both take the next state from the pure machine (:mod:`disburse.payments.states`) and write the
 ``payment_events`` row in the same transaction. Nothing else writes ``payments.state`` (a test reads every module to
-make sure). Payments are created ``queued`` by the batching service of the payments work.
+make sure). Payments are created ``queued`` by :func:`create_batch`, set-based, with their 'create' events.
 
 What a payment's move means for its claim (paid, failed) is the caller's to apply through
 :func:`disburse.claims.service.transition`, in the same transaction.
@@ -11,15 +11,18 @@ What a payment's move means for its claim (paid, failed) is the caller's to appl
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from disburse.auth.models import User
+from disburse.claims.models import Claim
 from disburse.extensions import db
-from disburse.payments.models import Payment, PaymentEvent
+from disburse.payments.models import Payment, PaymentBatch, PaymentEvent
+from disburse.payments.providers import PaymentOrder
 from disburse.payments.states import (
     LIVE_STATES,
     TRANSITIONS,
@@ -28,6 +31,8 @@ from disburse.payments.states import (
     PaymentState,
     next_state,
 )
+from disburse.programs.models import Program
+from disburse.registry.models import Employee
 from disburse.transitions import BulkTransition, run_bulk
 
 Actor = User | int | None
@@ -101,6 +106,115 @@ def sent_before(cutoff: datetime, *, limit: int = 1000) -> list[int]:
             .limit(limit)
         ).all()
     )
+
+
+# ------------------------------------------------------------------------------------------------------ batches
+
+#: Approved claims paid through ``channel`` become queued payments of one new batch, in one statement: each claim
+#: read and locked ``FOR UPDATE SKIP LOCKED`` (two batchers never take the same claim; a claim a caseworker is
+#: changing waits for the next batch), its next attempt number, our reference (the EndToEndId: program, claim,
+#: attempt, at most 35 characters), the amount fixed on the claim, and a 'create' event per payment. The partial
+#: unique index ``uq_payments_one_live_per_claim`` refuses a second live payment for a claim whatever happens here.
+_BATCH_PAYMENTS = text(
+    """
+    WITH picked AS (
+        SELECT c.id, c.amount_vnd, c.bank_code, c.bank_account,
+               coalesce((SELECT max(p.attempt) FROM payments p WHERE p.claim_id = c.id), 0) + 1 AS attempt
+        FROM claims c
+        WHERE c.program_id = :program_id AND c.state = 'approved' AND c.payout = :channel
+          AND c.id BETWEEN :lo AND :hi
+        ORDER BY c.id
+        LIMIT :limit
+        FOR UPDATE OF c SKIP LOCKED
+    ),
+    created AS (
+        INSERT INTO payments (claim_id, batch_id, attempt, amount_vnd, provider, provider_reference, state,
+                              bank_code, bank_account)
+        SELECT id, :batch_id, attempt, amount_vnd, :provider, :prefix || id || '-' || attempt, 'queued',
+               bank_code, bank_account
+        FROM picked
+        RETURNING id, claim_id, amount_vnd
+    ),
+    events AS (
+        INSERT INTO payment_events (payment_id, actor_id, from_state, to_state, data)
+        SELECT id, :actor_id, NULL, 'queued', CAST(:data AS jsonb) FROM created
+    )
+    SELECT claim_id, amount_vnd FROM created ORDER BY claim_id
+    """
+)
+
+
+def create_batch(
+    program: Program,
+    channel: str,
+    provider: str,
+    *,
+    id_range: tuple[int, int] | None = None,
+    limit: int = 50_000,
+    actor: Actor = None,
+) -> PaymentBatch | None:
+    """A batch of queued payments for up to ``limit`` approved claims paid through ``channel`` ('bank' or
+    'cash'), with its control totals; the claims move to ``payment_pending`` through the claims' transition path.
+    None when no claim is waiting. Flush, never commit: the batch, its payments, their events and the claims'
+    moves commit together or not at all."""
+    from disburse.claims import service as claims
+    from disburse.claims.states import ClaimAction
+
+    if channel not in ("bank", "cash"):
+        raise ValueError(f"channel must be 'bank' or 'cash' (got {channel!r})")
+    batch = PaymentBatch(program_id=program.id, channel=channel, provider=provider, state="open")
+    db.session.add(batch)
+    db.session.flush()
+    lo, hi = id_range or (0, 2**62)
+    rows = db.session.execute(
+        _BATCH_PAYMENTS,
+        {
+            "program_id": program.id,
+            "channel": channel,
+            "lo": lo,
+            "hi": hi,
+            "limit": limit,
+            "batch_id": batch.id,
+            "provider": provider,
+            "prefix": f"{program.code[:12]}-",
+            "actor_id": _actor_id(actor),
+            "data": json.dumps({"batch_id": batch.id}),
+        },
+    ).all()
+    if not rows:
+        db.session.delete(batch)
+        db.session.flush()
+        return None
+    moved = claims.transition_many(
+        ClaimAction.QUEUE_PAYMENT, ids=[claim_id for claim_id, _ in rows], actor=actor, data={"batch_id": batch.id}
+    )
+    if moved.not_moved:  # every claim was read approved and locked above: only a bug gets here
+        raise RuntimeError(f"claims changed under a batch: {sorted(moved.not_moved)[:10]}")
+    batch.item_count, batch.total_vnd = len(rows), sum(int(amount) for _, amount in rows)
+    db.session.flush()
+    return batch
+
+
+def batch_orders(batch_id: int) -> list[PaymentOrder]:
+    """The batch's payments as orders for its provider, in payment id order."""
+    rows = db.session.execute(
+        select(Payment, Employee.full_name, Employee.si_code)
+        .join(Claim, Claim.id == Payment.claim_id)
+        .join(Employee, Employee.id == Claim.employee_id)
+        .where(Payment.batch_id == batch_id)
+        .order_by(Payment.id)
+    ).all()
+    return [
+        PaymentOrder(
+            reference=payment.provider_reference,
+            amount_vnd=payment.amount_vnd,
+            bank_code=payment.bank_code,
+            bank_account=payment.bank_account,
+            payee_name=name,
+            note=f"Ho tro BHTN {si_code}",
+        )
+        for payment, name, si_code in rows
+    ]
 
 
 # -------------------------------------------------------------------------------------------------- one payment
@@ -208,6 +322,8 @@ __all__ = [
     "CodeRequired",
     "InvalidPaymentTransition",
     "PaymentNotFound",
+    "batch_orders",
+    "create_batch",
     "get_payment_for_update",
     "live_payment_for_claim",
     "payment_by_reference",

@@ -1,0 +1,63 @@
+"""Approved claims become queued payments in batches with control totals, once: never two live payments."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from disburse.claims import service as claims
+from disburse.claims.models import Claim
+from disburse.payments import service
+from disburse.payments.models import Payment, PaymentEvent
+from disburse.payments.states import PaymentAction
+from tests.factories import create_claim, nq116
+
+
+def test_approved_claims_become_a_batch_with_its_totals(db_session):
+    bank = [create_claim("approved", amount_vnd=amount) for amount in (1_800_000, 2_100_000, 3_300_000)]
+    cash = create_claim("approved", payout="cash", bank_code=None, bank_account=None)
+    waiting = create_claim("needs_review")
+
+    batch = service.create_batch(nq116(), "bank", "sandbox")
+
+    assert batch is not None and (batch.item_count, batch.total_vnd) == (3, 7_200_000)
+    payments = db_session.scalars(select(Payment).where(Payment.batch_id == batch.id).order_by(Payment.claim_id)).all()
+    assert [p.claim_id for p in payments] == sorted(c.id for c in bank)
+    assert {(p.state, p.attempt, p.provider) for p in payments} == {("queued", 1, "sandbox")}
+    assert all(p.provider_reference == f"NQ116-{p.claim_id}-1" for p in payments)
+    assert all(len(p.provider_reference) <= 35 for p in payments)
+    assert {db_session.get(Claim, c.id).state for c in bank} == {"payment_pending"}
+    assert (
+        db_session.get(Claim, cash.id).state == "approved" and db_session.get(Claim, waiting.id).state == "needs_review"
+    )
+    events = db_session.scalar(
+        select(func.count()).select_from(PaymentEvent).where(PaymentEvent.payment_id.in_([p.id for p in payments]))
+    )
+    assert events == 3
+    orders = service.batch_orders(batch.id)
+    assert [o.amount_vnd for o in orders] == [p.amount_vnd for p in payments]
+    assert service.create_batch(nq116(), "bank", "sandbox") is None  # nothing left: no empty batch
+
+
+def test_a_failed_payment_is_paid_again_as_the_next_attempt_never_twice_at_once(db_session):
+    claim = create_claim("approved")
+    first = service.create_batch(nq116(), "bank", "sandbox")
+    (payment,) = db_session.scalars(select(Payment).where(Payment.batch_id == first.id)).all()
+    service.transition(payment, PaymentAction.SEND)
+    service.transition(payment, PaymentAction.FAIL, reason="rjct.payee_fa.closed")
+    for action in ("payment_failed", "request_details", "details_received"):
+        claims.transition(claim.id, action)
+    second = service.create_batch(nq116(), "bank", "sandbox")
+    (again,) = db_session.scalars(select(Payment).where(Payment.batch_id == second.id)).all()
+    assert (again.attempt, again.provider_reference) == (2, f"NQ116-{claim.id}-2")
+
+    # The database itself refuses a second live payment for the claim, whatever code tries.
+    with pytest.raises(IntegrityError, match="uq_payments_one_live_per_claim"), db_session.begin_nested():
+        db_session.execute(
+            text(
+                "INSERT INTO payments (claim_id, attempt, amount_vnd, provider, provider_reference, state) "
+                "VALUES (:c, 3, 1, 'sandbox', 'X-twice', 'queued')"
+            ),
+            {"c": claim.id},
+        )
