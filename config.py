@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from pathlib import Path
 
 
 class ConfigError(RuntimeError):
@@ -31,6 +32,12 @@ class Config:
     DISBURSE_PAYMENT_PROVIDER = "sandbox"
     DISBURSE_SANDBOX_FAILURE_RATE = 0.05
     DISBURSE_SANDBOX_DELAY_S = 2.0
+    #: The bankfile provider: the outbox folder for pain.001 files (None: ``bankfiles/`` in the instance folder) and
+    #: the fund's account that pays (Production has no defaults for the account and bank; see Production).
+    DISBURSE_BANKFILE_DIR: str | None = None
+    DISBURSE_BANKFILE_DEBTOR_NAME = "Bảo hiểm xã hội Việt Nam - Quỹ BHTN"
+    DISBURSE_BANKFILE_DEBTOR_ACCOUNT: str | None = None
+    DISBURSE_BANKFILE_DEBTOR_BANK: str | None = None
 
     #: Days an API token works after it is created (``disburse tokens create``); revoke sooner with ``tokens revoke``.
     DISBURSE_TOKEN_DAYS = 90
@@ -90,6 +97,18 @@ class Config:
         self.DISBURSE_SANDBOX_DELAY_S = _float_env(
             "DISBURSE_SANDBOX_DELAY_S", self.DISBURSE_SANDBOX_DELAY_S, 0.0, 3600.0
         )
+        instance = Path(_env("DISBURSE_INSTANCE") or Path(__file__).resolve().parent / "instance")
+        self.DISBURSE_BANKFILE_DIR = _env("DISBURSE_BANKFILE_DIR", self.DISBURSE_BANKFILE_DIR) or str(
+            instance / "bankfiles"
+        )
+        self.DISBURSE_BANKFILE_DEBTOR_NAME = (
+            _env("DISBURSE_BANKFILE_DEBTOR_NAME", self.DISBURSE_BANKFILE_DEBTOR_NAME)
+            or self.DISBURSE_BANKFILE_DEBTOR_NAME
+        )
+        self.DISBURSE_BANKFILE_DEBTOR_ACCOUNT = _env(
+            "DISBURSE_BANKFILE_DEBTOR_ACCOUNT", self.DISBURSE_BANKFILE_DEBTOR_ACCOUNT
+        )
+        self.DISBURSE_BANKFILE_DEBTOR_BANK = _env("DISBURSE_BANKFILE_DEBTOR_BANK", self.DISBURSE_BANKFILE_DEBTOR_BANK)
         self.DISBURSE_TOKEN_DAYS = _int_env("DISBURSE_TOKEN_DAYS", self.DISBURSE_TOKEN_DAYS, 1, 3650)
         self.DISBURSE_PROXY_HOPS = _int_env("DISBURSE_PROXY_HOPS", self.DISBURSE_PROXY_HOPS, 0, 5)
 
@@ -121,6 +140,9 @@ class Development(Config):
     SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - Development only; Production has no default
     DEBUG = False
     SESSION_COOKIE_SECURE = False
+    #: A made-up account at BIDV, so that bank files can be written on a laptop; never a real one.
+    DISBURSE_BANKFILE_DEBTOR_ACCOUNT = "1200000116"
+    DISBURSE_BANKFILE_DEBTOR_BANK = "BIDV"
 
 
 class Test(Config):
@@ -130,6 +152,8 @@ class Test(Config):
     WTF_CSRF_ENABLED = False
     DISBURSE_SANDBOX_FAILURE_RATE = 0.0
     DISBURSE_SANDBOX_DELAY_S = 0.0
+    DISBURSE_BANKFILE_DEBTOR_ACCOUNT = "1200000116"
+    DISBURSE_BANKFILE_DEBTOR_BANK = "BIDV"
 
     def __init__(self) -> None:
         super().__init__()
@@ -148,6 +172,13 @@ class Production(Config):
     def __init__(self) -> None:
         super().__init__()
         missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL") if not getattr(self, name)]
+        if self.DISBURSE_PAYMENT_PROVIDER == "bankfile":
+            # The fund's account that every bank file debits: no default can be right.
+            missing += [
+                name
+                for name in ("DISBURSE_BANKFILE_DEBTOR_ACCOUNT", "DISBURSE_BANKFILE_DEBTOR_BANK")
+                if not getattr(self, name)
+            ]
         if missing:
             raise ConfigError("Production needs these environment variables set: " + ", ".join(missing))
 
