@@ -422,7 +422,7 @@ def _parse(body: bytes, documents: Mapping[str, tuple[str, type]]) -> tuple[str,
     kind, document_class = documents[namespace]
     try:
         document: Any = _parser().parse(root, document_class)
-    except (ValueError, TypeError, AttributeError) as exc:
+    except (ValueError, TypeError, AttributeError, RecursionError) as exc:
         raise UnreadableBankFile(
             f"Tài liệu {kind} không hợp lệ: {exc}.", f"The {kind} document is not valid: {exc}."
         ) from exc
@@ -650,15 +650,10 @@ def parse_status_document(body: bytes, *, outbox: Path | None = None) -> list[St
 
 def read_status_file(path: Path, *, settings: BankFileSettings | None = None) -> list[StatusUpdate]:
     """The updates in a status file the bank sent back (``pain.002`` or ``camt.054``), with every safety check
-    of :func:`parse_status_document`; the size is checked before the file is read."""
+    of :func:`parse_status_document`; no more than :data:`MAX_STATUS_FILE_BYTES` is ever read."""
     try:
-        size = path.stat().st_size
-        if size > MAX_STATUS_FILE_BYTES:
-            raise UnreadableBankFile(
-                f"Tệp lớn hơn {MAX_STATUS_FILE_BYTES >> 20} MB, không đọc.",
-                f"The file is over {MAX_STATUS_FILE_BYTES >> 20} MB and was not read.",
-            )
-        body = path.read_bytes()
+        with path.open("rb") as handle:
+            body = handle.read(MAX_STATUS_FILE_BYTES + 1)  # never more than the cap, whatever the file's size
     except OSError as exc:
         raise UnreadableBankFile(
             f"Không đọc được tệp '{path}': {exc.strerror}.", f"The file '{path}' cannot be read: {exc.strerror}."
