@@ -582,7 +582,7 @@ def _rejection(status: ProviderStatus, reasons: Sequence[Any]) -> dict[str, str 
     if status is not ProviderStatus.REJECTED:
         return {}
     code, message = _reason(reasons)
-    return {"reason_code": code, "reason_message": message}
+    return {"reason_code": code, "reason_message": message or "Ngân hàng không nêu lý do / The bank gave no reason"}
 
 
 def _entry_status(entry: Any) -> str | None:
@@ -621,8 +621,10 @@ def _camt054_updates(document: Any) -> list[StatusUpdate]:
                     amount = _tx_amount(tx, entry)
                     if direction == "CRDT" and (tx.rtr_inf is not None or entry.rvsl_ind) and status == "BOOK":
                         code, message = _reason([tx.rtr_inf] if tx.rtr_inf is not None else [])
-                        if code is None:
-                            code, message = "NARR", _reason_message("NARR", message or "reversal / đảo bút toán")
+                        if code is None:  # a reversal of our debit with no return information
+                            message = (
+                                message or "Bút toán đảo, ngân hàng không nêu lý do / Reversed; the bank gave no reason"
+                            )
                         updates.add(
                             reference,
                             ProviderStatus.RETURNED,

@@ -352,6 +352,12 @@ def test_a_whole_batch_rejected_rejects_every_order_of_our_file(files):
         parse_status_document(body, outbox=files.outbox / "elsewhere")
 
 
+def test_a_rejection_without_a_reason_says_so(files):
+    [update] = parse_status_document(pain002([("R-1", "RJCT", None)]))
+    assert (update.status, update.reason_code) == (ProviderStatus.REJECTED, None)
+    assert update.reason_message == "Ngân hàng không nêu lý do / The bank gave no reason"
+
+
 def test_a_transaction_without_its_own_status_takes_the_groups(files):
     body = pain002([("R-1", None, None)], group_status="ACSC")
     assert [(u.reference, u.status) for u in parse_status_document(body)] == [("R-1", ProviderStatus.PAID)]
@@ -470,7 +476,8 @@ def test_a_booking_and_its_return_in_one_notification_are_two_events(files):
 
 def test_a_reversal_without_a_return_reason_is_still_a_return(files):
     updates = parse_status_document(camt054(entry08("R-1", 2_100_000, "CRDT", reversal=True)))
-    assert [(u.status, u.reason_code) for u in updates] == [(ProviderStatus.RETURNED, "NARR")]
+    assert [(u.status, u.reason_code) for u in updates] == [(ProviderStatus.RETURNED, None)]
+    assert "no reason" in updates[0].reason_message
 
 
 def test_amounts_that_are_not_whole_vnd_make_the_file_unusable(files):
