@@ -648,3 +648,20 @@ def test_development_has_a_made_up_account_and_an_outbox_in_the_instance_folder(
     assert outbox == str(tmp_path / "bankfiles")
     assert config.DISBURSE_BANKFILE_DEBTOR_ACCOUNT and config.DISBURSE_BANKFILE_DEBTOR_BANK == "BIDV"
     assert not os.path.exists(outbox)  # made when the first file is written
+
+
+def test_a_batch_from_the_payments_service_becomes_a_valid_file(app, db_session, tmp_path, monkeypatch, pain001_schema):
+    from disburse.payments import service
+    from tests.factories import create_claim, nq116
+
+    monkeypatch.setitem(app.config, "DISBURSE_BANKFILE_DIR", str(tmp_path / "outbox"))
+    claims = [create_claim("approved", amount_vnd=amount) for amount in (1_800_000, 2_100_000, 3_300_000)]
+    batch = service.create_batch(nq116(), "bank", "bankfile")
+    assert batch is not None
+    orders = service.batch_orders(batch.id)
+    path = write_batch_file(f"B{batch.id:08d}", orders, batch.created_at)
+    pain001_schema.validate(path.read_text(encoding="utf-8"))
+    parsed = read_batch_file(path.read_bytes())
+    assert sorted(parsed.transactions) == sorted((o.reference, o.amount_vnd) for o in orders)
+    assert sum(amount for _, amount in parsed.transactions) == batch.total_vnd
+    assert {service.payment_by_reference(ref).claim_id for ref, _ in parsed.transactions} == {c.id for c in claims}
