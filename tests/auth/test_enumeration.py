@@ -33,20 +33,23 @@ def _sign_in(client, email, password=WRONG, address="192.0.2.1"):
     return client.post("/login", data={"email": email, "password": password}, environ_base={"REMOTE_ADDR": address})
 
 
-def _median_s(client, email, times=5):
-    spent = []
-    for _ in range(times):
-        started = time.perf_counter()
-        assert _sign_in(client, email).status_code == 400
-        spent.append(time.perf_counter() - started)
-    return statistics.median(spent)
+def _medians_s(client, emails, rounds=7):
+    """Median seconds per e-mail, the e-mails taking turns round by round so that a busy moment of the machine
+    slows them all alike."""
+    spent: dict[str, list[float]] = {email: [] for email in emails}
+    for _ in range(rounds):
+        for email in emails:
+            started = time.perf_counter()
+            assert _sign_in(client, email).status_code == 400
+            spent[email].append(time.perf_counter() - started)
+    return [statistics.median(spent[email]) for email in emails]
 
 
 def test_sign_in_takes_as_long_for_an_unknown_email_as_for_a_known_one(client, caseworker, generous_sign_in):
-    known = _median_s(client, caseworker.email)
-    unknown = _median_s(client, "nobody@bhxh.example.vn")
-    # Measured on the reference machine: 137 ms known, 7 ms unknown before; both ~200 ms after.
-    assert unknown > 0.6 * known, f"known {known * 1000:.0f} ms, unknown {unknown * 1000:.0f} ms"
+    known, unknown = _medians_s(client, [caseworker.email, "nobody@bhxh.example.vn"])
+    # Before: 137 ms known, 7 ms unknown (a ratio of 0.05); after, the same work (one argon2 verification, counted
+    # exactly by the next test). The bound is loose because a shared CI machine is noisy; it still fails the old code.
+    assert unknown > 0.4 * known, f"known {known * 1000:.0f} ms, unknown {unknown * 1000:.0f} ms"
 
 
 def test_every_refusal_costs_one_argon2_verification(client, db_session, generous_sign_in, monkeypatch):
