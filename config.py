@@ -38,6 +38,18 @@ class Config:
     DISBURSE_BANKFILE_DEBTOR_NAME = "Bảo hiểm xã hội Việt Nam - Quỹ BHTN"
     DISBURSE_BANKFILE_DEBTOR_ACCOUNT: str | None = None
     DISBURSE_BANKFILE_DEBTOR_BANK: str | None = None
+    #: Share of settled sandbox transfers that the payee's bank sends back later.
+    DISBURSE_SANDBOX_RETURN_RATE = 0.01
+    #: Where the sandbox bank listens (`disburse up` starts it on this port), and where it calls us back.
+    DISBURSE_SANDBOX_URL = "http://127.0.0.1:5001"
+    DISBURSE_SANDBOX_CALLBACK_URL = "http://127.0.0.1:5000/api/v1/providers/sandbox/events"
+    #: Our bearer token at the sandbox, and the ``whsec_…`` secret(s) its callbacks are signed with (several,
+    #: separated by spaces, while rotating: the sandbox signs with each, we accept any). Only Development and Test
+    #: have defaults.
+    DISBURSE_SANDBOX_TOKEN: str | None = None
+    DISBURSE_SANDBOX_WEBHOOK_SECRET: str | None = None
+    #: Production refuses the sandbox provider unless this is set (a rehearsal on production hardware).
+    DISBURSE_SANDBOX_IN_PRODUCTION = False
 
     #: Days an API token works after it is created (``disburse tokens create``); revoke sooner with ``tokens revoke``.
     DISBURSE_TOKEN_DAYS = 90
@@ -109,6 +121,19 @@ class Config:
             "DISBURSE_BANKFILE_DEBTOR_ACCOUNT", self.DISBURSE_BANKFILE_DEBTOR_ACCOUNT
         )
         self.DISBURSE_BANKFILE_DEBTOR_BANK = _env("DISBURSE_BANKFILE_DEBTOR_BANK", self.DISBURSE_BANKFILE_DEBTOR_BANK)
+        self.DISBURSE_SANDBOX_RETURN_RATE = _float_env(
+            "DISBURSE_SANDBOX_RETURN_RATE", self.DISBURSE_SANDBOX_RETURN_RATE, 0.0, 1.0
+        )
+        self.DISBURSE_SANDBOX_URL = _env("DISBURSE_SANDBOX_URL", self.DISBURSE_SANDBOX_URL) or self.DISBURSE_SANDBOX_URL
+        self.DISBURSE_SANDBOX_CALLBACK_URL = (
+            _env("DISBURSE_SANDBOX_CALLBACK_URL", self.DISBURSE_SANDBOX_CALLBACK_URL)
+            or self.DISBURSE_SANDBOX_CALLBACK_URL
+        )
+        self.DISBURSE_SANDBOX_TOKEN = _env("DISBURSE_SANDBOX_TOKEN", self.DISBURSE_SANDBOX_TOKEN)
+        self.DISBURSE_SANDBOX_WEBHOOK_SECRET = _env(
+            "DISBURSE_SANDBOX_WEBHOOK_SECRET", self.DISBURSE_SANDBOX_WEBHOOK_SECRET
+        )
+        self.DISBURSE_SANDBOX_IN_PRODUCTION = _env("DISBURSE_SANDBOX_IN_PRODUCTION", "0") in {"1", "true", "yes"}
         self.DISBURSE_TOKEN_DAYS = _int_env("DISBURSE_TOKEN_DAYS", self.DISBURSE_TOKEN_DAYS, 1, 3650)
         self.DISBURSE_PROXY_HOPS = _int_env("DISBURSE_PROXY_HOPS", self.DISBURSE_PROXY_HOPS, 0, 5)
 
@@ -138,6 +163,8 @@ def _int_env(name: str, default: int, low: int, high: int) -> int:
 class Development(Config):
     ENV_NAME = "development"
     SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - Development only; Production has no default
+    DISBURSE_SANDBOX_TOKEN = "sandbox-dev-token"  # noqa: S105 - Development only
+    DISBURSE_SANDBOX_WEBHOOK_SECRET = "whsec_ZGV2LW9ubHktc2FuZGJveC13ZWJob29rLXNlY3JldA=="  # noqa: S105
     DEBUG = False
     SESSION_COOKIE_SECURE = False
     #: A made-up account at BIDV, so that bank files can be written on a laptop; never a real one.
@@ -148,6 +175,9 @@ class Development(Config):
 class Test(Config):
     ENV_NAME = "test"
     SECRET_KEY = "test-only-not-secret"  # noqa: S105 - Test only
+    DISBURSE_SANDBOX_TOKEN = "sandbox-test-token"  # noqa: S105 - Test only
+    DISBURSE_SANDBOX_WEBHOOK_SECRET = "whsec_dGVzdC1vbmx5LXNhbmRib3gtd2ViaG9vay1zZWNyZXQ="  # noqa: S105
+    DISBURSE_SANDBOX_RETURN_RATE = 0.0
     TESTING = True
     WTF_CSRF_ENABLED = False
     DISBURSE_SANDBOX_FAILURE_RATE = 0.0

@@ -35,8 +35,9 @@ def register_commands(app: Flask) -> None:
     from disburse.claims.forms_cli import forms_cli
     from disburse.registry.import_cli import import_cli
     from disburse.registry.seed_cli import seed_cmd
+    from disburse.sandbox.cli import sandbox_cli
 
-    for command in (up, users_cli, tokens_cli, import_cli, seed_cmd, lists_cli, forms_cli):
+    for command in (up, users_cli, tokens_cli, import_cli, seed_cmd, lists_cli, forms_cli, sandbox_cli):
         app.cli.add_command(command)
 
 
@@ -78,6 +79,10 @@ def up(demo: bool, host: str, port: int, web_workers: int) -> None:
 
     instance = runtime.default_instance_path()
     instance.mkdir(parents=True, exist_ok=True)
+    if not os.environ.get("DISBURSE_SANDBOX_CALLBACK_URL"):  # the sandbox calls this web server back
+        callback = f"http://{host}:{port}/api/v1/providers/sandbox/events"
+        os.environ["DISBURSE_SANDBOX_CALLBACK_URL"] = app.config["DISBURSE_SANDBOX_CALLBACK_URL"] = callback
+    sandbox = _start_sandbox(app, host, port) if app.config["DISBURSE_PAYMENT_PROVIDER"] == "sandbox" else None
     children = {
         "web": _spawn(
             [
@@ -120,6 +125,8 @@ def up(demo: bool, host: str, port: int, web_workers: int) -> None:
             ]
         ),
     }
+    if sandbox is not None:
+        children["sandbox"] = sandbox
     click.echo(f"\ndisburse is running at http://{host}:{port}/  (Ctrl-C to stop)\n")
     try:
         while True:
@@ -131,6 +138,18 @@ def up(demo: bool, host: str, port: int, web_workers: int) -> None:
         click.echo("\nStopping…")
     finally:
         _stop_all(children)
+
+
+def _start_sandbox(app: Flask, host: str, port: int) -> subprocess.Popen[bytes]:
+    """The sandbox bank in a child process of its own, on the port of DISBURSE_SANDBOX_URL."""
+    from urllib.parse import urlsplit
+
+    url = urlsplit(app.config["DISBURSE_SANDBOX_URL"])
+    sandbox_port = url.port or 5001
+    if sandbox_port == port:
+        raise click.ClickException(f"DISBURSE_SANDBOX_URL uses port {port}, the web server's: choose another")
+    click.echo(f"sandbox bank: {app.config['DISBURSE_SANDBOX_URL']}")
+    return _spawn(["disburse.cli", "sandbox", "serve", "--host", url.hostname or host, "--port", str(sandbox_port)])
 
 
 def _stop_all(children: dict[str, Any]) -> None:

@@ -1,0 +1,294 @@
+"""Our side of the sandbox bank: :class:`SandboxProvider`, the :class:`~disburse.payments.providers.Provider` that
+speaks its G2P Connect API over HTTP and checks its Standard Webhooks callbacks.
+
+- HTTP with short timeouts; a timeout, a connection error, a 429 or a 5xx is :class:`RetryableError` (the batch
+  may have arrived: ask the status before sending again; the bank never moves a reference twice anyway); any other
+  4xx, or an answer that is not the API's, is :class:`PermanentError`. A NACK (the message refused whole) is an
+  :class:`Acknowledgement` with ``accepted=False``.
+- Callbacks: ``webhook-signature`` must hold a ``v1`` HMAC-SHA256 of ``{id}.{timestamp}.{body}`` under one of our
+  secrets (several, while a secret is being rotated), and ``webhook-timestamp`` must be within 5 minutes; else
+  :class:`InvalidSignature`.
+- Statuses: ``rcvd`` → RECEIVED, ``pdng`` → PENDING, ``succ`` → PAID, ``rjct`` → REJECTED, ``rjct`` with
+  ``rjct.returned`` → RETURNED. ``rjct.reference_id.duplicate`` says only that the bank already had the reference:
+  it is replaced by the reference's real status, asked with :meth:`SandboxProvider.status`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from config import ConfigError
+from disburse.payments.providers import (
+    Acknowledgement,
+    InvalidSignature,
+    PaymentOrder,
+    PermanentError,
+    ProviderStatus,
+    RetryableError,
+    StatusUpdate,
+)
+
+G2P_STATUS = {
+    "rcvd": ProviderStatus.RECEIVED,
+    "pdng": ProviderStatus.PENDING,
+    "succ": ProviderStatus.PAID,
+    "rjct": ProviderStatus.REJECTED,
+}
+RETURNED = "rjct.returned"
+DUPLICATE = "rjct.reference_id.duplicate"
+#: Connect within 2 s, and every read within 10 s: a bank that hangs costs a worker seconds, never minutes.
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=2.0)
+STATUS_CHUNK = 1000
+
+
+def _secrets(value: str | Sequence[str]) -> list[str]:
+    """``"whsec_new whsec_old"`` (or a list) → the secrets, newest first."""
+    items = value.replace(",", " ").split() if isinstance(value, str) else list(value)
+    return [item for item in items if item]
+
+
+def _amount(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def update_from(item: Mapping[str, Any], event_id: str | None = None) -> StatusUpdate:
+    """One G2P ``disbursement status`` object → a :class:`StatusUpdate`; raises :class:`PermanentError`."""
+    reference, status, code = item.get("reference_id"), item.get("status"), item.get("reason_code")
+    if not isinstance(reference, str) or status not in G2P_STATUS:
+        raise PermanentError(f"the sandbox sent a status we cannot read: {dict(item)!r}"[:300])
+    mapped = ProviderStatus.RETURNED if status == "rjct" and code == RETURNED else G2P_STATUS[status]
+    return StatusUpdate(
+        reference=reference,
+        status=mapped,
+        reason_code=code if isinstance(code, str) else None,
+        reason_message=item.get("reason_message") if isinstance(item.get("reason_message"), str) else None,
+        at=_moment(item.get("timestamp")),
+        event_id=event_id,
+        amount_vnd=_amount(item.get("amount")),
+    )
+
+
+class SandboxProvider:
+    """The sandbox bank, as disburse's payment provider."""
+
+    name = "sandbox"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str,
+        webhook_secret: str | Sequence[str],
+        callback_url: str,
+        sender_id: str = "disburse",
+        payer_fa: str = "account:UIFUND@SANDBOX",
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.callback_url = callback_url
+        self.sender_id = sender_id
+        self.payer_fa = payer_fa
+        self._verifiers = [Webhook(secret) for secret in _secrets(webhook_secret)]
+        if not self._verifiers:
+            raise ValueError("the sandbox provider needs at least one webhook secret (whsec_…)")
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            headers={"Authorization": f"Bearer {token}"},
+            follow_redirects=False,
+            transport=transport,
+        )
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> SandboxProvider:
+        """Built from the app's configuration. Production refuses the sandbox unless
+        ``DISBURSE_SANDBOX_IN_PRODUCTION`` is set, and needs its token and webhook secret."""
+        check_sandbox_allowed(config)
+        return cls(
+            config["DISBURSE_SANDBOX_URL"],
+            token=config["DISBURSE_SANDBOX_TOKEN"],
+            webhook_secret=config["DISBURSE_SANDBOX_WEBHOOK_SECRET"],
+            callback_url=config["DISBURSE_SANDBOX_CALLBACK_URL"],
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    # --------------------------------------------------------------------------------------------- HTTP
+
+    def _post(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        try:
+            response = self._client.post(path, json=body)
+        except httpx.TimeoutException as exc:
+            raise RetryableError(f"the sandbox did not answer {path} in time: {exc}") from exc
+        except httpx.TransportError as exc:
+            raise RetryableError(f"the sandbox could not be reached for {path}: {exc}") from exc
+        if response.status_code == 429 or response.status_code >= 500:
+            raise RetryableError(f"the sandbox answered {path} with HTTP {response.status_code}")
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if response.status_code >= 400 and not _is_refusal(answer):
+            raise PermanentError(f"the sandbox answered {path} with HTTP {response.status_code}")
+        if not isinstance(answer, dict):
+            raise PermanentError(f"the sandbox's answer to {path} is not JSON")
+        return response.status_code, answer
+
+    def _header(self, action: str, total: int) -> dict[str, Any]:
+        return {
+            "version": "1.0.0",
+            "message_id": f"msg_{uuid.uuid4().hex}",
+            "message_ts": datetime.now(UTC).isoformat(),
+            "action": action,
+            "sender_id": self.sender_id,
+            "sender_uri": self.callback_url,
+            "receiver_id": "sandbox-bank",
+            "total_count": total,
+            "is_msg_encrypted": False,
+        }
+
+    # ------------------------------------------------------------------------------------------ Provider
+
+    def send(self, batch_reference: str, orders: Sequence[PaymentOrder]) -> Acknowledgement:
+        disbursements = []
+        for order in orders:
+            if not order.bank_code or not order.bank_account:
+                raise PermanentError(f"order {order.reference} has no bank account: the sandbox pays accounts only")
+            disbursements.append(
+                {
+                    "reference_id": order.reference,
+                    "payer_fa": self.payer_fa,
+                    "payee_fa": f"account:{order.bank_account}@{order.bank_code}",
+                    "amount": str(order.amount_vnd),
+                    "currency_code": "VND",
+                    "payee_name": order.payee_name,
+                    "note": order.note[:99],
+                }
+            )
+        body = {
+            "signature": None,
+            "header": self._header("disburse", len(disbursements)),
+            "message": {"transaction_id": batch_reference, "disbursements": disbursements},
+        }
+        _code, answer = self._post("/disburse", body)
+        message = answer.get("message") or {}
+        if message.get("ack_status") == "ACK":
+            return Acknowledgement(accepted=True, correlation_id=message.get("correlation_id"))
+        error = message.get("error") or {}
+        detail = "; ".join([str(error.get("message", "refused")), *map(str, error.get("errors") or [])])
+        return Acknowledgement(accepted=False, message=f"{message.get('ack_status')}: {detail}"[:2000])
+
+    def status(self, references: Sequence[str]) -> list[StatusUpdate]:
+        known: dict[str, StatusUpdate] = {}
+        for start in range(0, len(references), STATUS_CHUNK):
+            chunk = list(references[start : start + STATUS_CHUNK])
+            body = {
+                "signature": None,
+                "header": self._header("status", len(chunk)),
+                "message": {
+                    "transaction_id": f"status-{uuid.uuid4().hex}",
+                    "txnstatus_request": {
+                        "txn_type": "disburse",
+                        "attribute_type": "reference_id_list",
+                        "attribute_value": chunk,
+                    },
+                },
+            }
+            code, answer = self._post("/disburse/txn/status", body)
+            if code != 200:
+                raise PermanentError(f"the sandbox refused a status request: {answer!r}"[:300])
+            try:
+                items = answer["message"]["txnstatus_response"]["txn_status"]
+            except (KeyError, TypeError) as exc:
+                raise PermanentError("the sandbox's status answer is not G2P Connect's shape") from exc
+            for item in items:
+                update = update_from(item)
+                known[update.reference] = update
+        return [known.get(ref) or StatusUpdate(reference=ref, status=ProviderStatus.UNKNOWN) for ref in references]
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> Any:
+        """The callback's JSON once its signature and timestamp check out; raises :class:`InvalidSignature`."""
+        plain = {key.lower(): value for key, value in headers.items()}
+        last = "no signature"
+        for verifier in self._verifiers:
+            try:
+                return verifier.verify(body, plain)
+            except WebhookVerificationError as exc:
+                last = str(exc)
+                if "timestamp" in last.lower() or "headers" in last.lower():
+                    break  # the same answer under every secret
+            except (ValueError, TypeError) as exc:  # a malformed signature list, base64 or body
+                last = f"malformed callback: {type(exc).__name__}"
+                break
+        raise InvalidSignature(last)
+
+    def parse_event(self, body: bytes, headers: Mapping[str, str]) -> list[StatusUpdate]:
+        payload = self.verify(body, headers)
+        event_id = {key.lower(): value for key, value in headers.items()}.get("webhook-id")
+        try:
+            items = payload["message"]["disbursements_status"]
+            if not isinstance(items, list):
+                raise TypeError("disbursements_status is not a list")
+        except (KeyError, TypeError) as exc:
+            raise PermanentError("a signed sandbox callback that is not an on-disburse message") from exc
+        updates = [update_from(item, event_id) for item in items]
+        duplicates = [u.reference for u in updates if u.reason_code == DUPLICATE]
+        if not duplicates:
+            return updates
+        # "Duplicate" is not news about the transfer: report what the bank says of the reference itself.
+        real = {u.reference: u for u in self.status(duplicates)}
+        return [_with_event(real[u.reference], event_id) if u.reason_code == DUPLICATE else u for u in updates]
+
+
+def _with_event(update: StatusUpdate, event_id: str | None) -> StatusUpdate:
+    return StatusUpdate(
+        reference=update.reference,
+        status=update.status,
+        reason_code=update.reason_code,
+        reason_message=update.reason_message,
+        at=update.at,
+        event_id=event_id,
+        amount_vnd=update.amount_vnd,
+    )
+
+
+def _is_refusal(answer: Any) -> bool:
+    """A G2P NACK / ERR acknowledgement (the message refused whole), as opposed to any other 4xx."""
+    return isinstance(answer, dict) and (answer.get("message") or {}).get("ack_status") in {"NACK", "ERR"}
+
+
+def check_sandbox_allowed(config: Mapping[str, Any]) -> None:
+    """Raise :class:`ConfigError` where the sandbox must not run: in production unless
+    ``DISBURSE_SANDBOX_IN_PRODUCTION=1``, or without its token and webhook secret."""
+    if config.get("ENV_NAME") == "production" and not config.get("DISBURSE_SANDBOX_IN_PRODUCTION"):
+        raise ConfigError(
+            "the sandbox bank is refused in production: set DISBURSE_PAYMENT_PROVIDER to a real provider, or "
+            "DISBURSE_SANDBOX_IN_PRODUCTION=1 for a rehearsal"
+        )
+    missing = [n for n in ("DISBURSE_SANDBOX_TOKEN", "DISBURSE_SANDBOX_WEBHOOK_SECRET") if not config.get(n)]
+    if missing:
+        raise ConfigError("the sandbox bank needs these environment variables set: " + ", ".join(missing))
+
+
+__all__ = ["SandboxProvider", "check_sandbox_allowed", "update_from"]

@@ -1,0 +1,468 @@
+"""The sandbox bank's work: take batches, settle them after a delay (some fail, a few settled ones come back later),
+book every movement in the ledger, and tell the sender by signed callbacks, retried until they arrive.
+
+Every decision is a function of (seed, reference, what is decided), so a seeded sandbox decides the same way
+whatever the order in which it meets transfers; without a seed it draws from the operating system.
+
+G2P Connect statuses: ``rcvd`` (taken), ``pdng`` (on its way), ``succ`` (credited), ``rjct`` (not paid, with a
+reason code).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+from standardwebhooks.webhooks import Webhook
+
+from disburse.sandbox.messages import DisburseRequest
+from disburse.sandbox.models import batches, callbacks, ledger, transfers
+
+log = logging.getLogger(__name__)
+
+#: The realistic ways a transfer to a Vietnamese bank account fails, with what the bank says.
+FAILURES = (
+    ("rjct.payee_fa.closed", "The payee's account is closed"),
+    ("rjct.payee_name.mismatch", "The payee's name does not match the account holder's"),
+    ("rjct.payee_fa.invalid", "No such account at the payee's bank"),
+    ("rjct.bank.timeout", "The payee's bank did not answer in time"),
+)
+DUPLICATE = "rjct.reference_id.duplicate"
+#: G2P Connect has no "returned" status: a settled transfer that the payee's bank sends back is reported as ``rjct``
+#: with this reason code (after an earlier ``succ``), and booked as a reversing ledger entry.
+RETURNED = "rjct.returned"
+#: Statement days are Vietnam's days.
+BANK_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+#: Callback retries: 1 s, 2 s, 4 s … capped at 10 minutes, then the sandbox gives up after MAX_ATTEMPTS.
+BACKOFF_BASE_S = 1.0
+BACKOFF_CAP_S = 600.0
+MAX_ATTEMPTS = 15
+#: While one deliverer is calling a URL, others leave the callback alone for this long.
+DELIVERY_LEASE_S = 30.0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+@dataclass
+class Sandbox:
+    """One sandbox bank: its database and its behaviour."""
+
+    engine: Engine
+    delay_s: float
+    failure_rate: float
+    return_rate: float
+    #: One or more ``whsec_…`` secrets; every callback carries a signature with each (key rotation).
+    webhook_secrets: Sequence[str]
+    seed: int | None = None
+    sender_id: str = "sandbox-bank"
+    callback_timeout_s: float = 5.0
+    backoff_base_s: float = BACKOFF_BASE_S
+    _signers: list[Webhook] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.webhook_secrets:
+            raise ValueError("the sandbox needs a webhook secret (whsec_…) to sign its callbacks")
+        self._signers = [Webhook(secret) for secret in self.webhook_secrets]
+
+    # ------------------------------------------------------------------------------------------ decisions
+
+    def draw(self, reference_id: str, purpose: str) -> float:
+        """A number in [0, 1) for this reference and purpose: fixed by the seed, else random."""
+        if self.seed is None:
+            return secrets.randbelow(2**53) / 2**53
+        digest = hashlib.sha256(f"{self.seed}:{purpose}:{reference_id}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
+
+    def outcome(self, reference_id: str) -> tuple[str, str | None, str | None]:
+        """``succ`` or ``rjct`` with a reason, for a transfer being settled."""
+        if self.draw(reference_id, "fail") >= self.failure_rate:
+            return "succ", None, None
+        code, message = FAILURES[int(self.draw(reference_id, "reason") * len(FAILURES))]
+        return "rjct", code, message
+
+    # --------------------------------------------------------------------------------------------- intake
+
+    def accept(self, request: DisburseRequest, now: datetime | None = None) -> tuple[str, list[str]]:
+        """Keep a checked batch: its transfers ``rcvd``, except references the sandbox already has, which are never
+        taken again (the UNIQUE reference and ``ON CONFLICT DO NOTHING`` decide, also between concurrent requests)
+        and are reported ``rjct.reference_id.duplicate`` by callback. Returns the correlation id and the duplicates."""
+        now = now or _now()
+        correlation_id = f"sbx-{uuid.uuid4().hex}"
+        with self.engine.begin() as conn:
+            batch_id = conn.execute(
+                insert(batches)
+                .values(
+                    transaction_id=request.transaction_id,
+                    correlation_id=correlation_id,
+                    message_id=request.message_id,
+                    sender_id=request.sender_id,
+                    sender_uri=request.sender_uri,
+                    received_at=now,
+                )
+                .returning(batches.c.id)
+            ).scalar_one()
+            rows = [
+                {
+                    "batch_id": batch_id,
+                    "reference_id": d.reference_id,
+                    "payer_fa": d.payer_fa,
+                    "payee_fa": d.payee_fa,
+                    "payee_name": d.payee_name,
+                    "amount_vnd": d.amount_vnd,
+                    "currency_code": "VND",
+                    "note": d.note,
+                    "status": "rcvd",
+                    "received_at": now,
+                }
+                for d in request.disbursements
+            ]
+            taken = set(
+                conn.scalars(
+                    pg_insert_ignore(rows).returning(transfers.c.reference_id),
+                ).all()
+            )
+            duplicates = []
+            seen: set[str] = set()
+            for d in request.disbursements:
+                if d.reference_id in taken and d.reference_id not in seen:
+                    seen.add(d.reference_id)
+                else:
+                    duplicates.append(d.reference_id)
+            if duplicates:
+                items = [
+                    {
+                        "reference_id": ref,
+                        "timestamp": _iso(now),
+                        "status": "rjct",
+                        "reason_code": DUPLICATE,
+                        "reason_message": "The bank already has a transfer with this reference; it is not moved again",
+                    }
+                    for ref in duplicates
+                ]
+                self._enqueue(conn, request.sender_uri, request.transaction_id, correlation_id, items, now)
+        return correlation_id, duplicates
+
+    # ------------------------------------------------------------------------------------------- settling
+
+    def settle_due(self, now: datetime | None = None, *, limit: int = 500) -> int:
+        """Settle the transfers received more than ``delay_s`` ago: each one's status, its ledger entries (payer
+        debited, payee credited, for a success) and its callback, in one transaction. Rows another settler holds are
+        skipped. Returns how many were settled."""
+        now = now or _now()
+        cutoff = now - timedelta(seconds=self.delay_s)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(transfers)
+                .where(transfers.c.status == "rcvd", transfers.c.received_at > cutoff)
+                .values(status="pdng")
+            )
+            due = conn.execute(
+                select(transfers, batches.c.sender_uri, batches.c.transaction_id, batches.c.correlation_id)
+                .join(batches, batches.c.id == transfers.c.batch_id)
+                .where(transfers.c.status.in_(("rcvd", "pdng")), transfers.c.received_at <= cutoff)
+                .order_by(transfers.c.id)
+                .limit(limit)
+                .with_for_update(of=transfers, skip_locked=True)
+            ).all()
+            per_batch: dict[int, list[dict[str, Any]]] = {}
+            for row in due:
+                status, code, message = self.outcome(row.reference_id)
+                conn.execute(
+                    update(transfers)
+                    .where(transfers.c.id == row.id)
+                    .values(
+                        status=status,
+                        reason_code=code,
+                        reason_message=message,
+                        settled_at=now if status == "succ" else None,
+                    )
+                )
+                if status == "succ":
+                    self._book(conn, row, "settlement", now)
+                per_batch.setdefault(row.batch_id, []).append(self._item(row, status, code, message, now))
+            self._enqueue_per_batch(conn, due, per_batch, now)
+        return len(due)
+
+    def return_due(self, now: datetime | None = None, *, limit: int = 500) -> int:
+        """Consider each transfer settled more than ``delay_s`` ago once for a return: ``return_rate`` of them come
+        back (a reversing ledger entry and an ``rjct`` / ``rjct.returned`` callback). Returns how many came back."""
+        now = now or _now()
+        cutoff = now - timedelta(seconds=self.delay_s)
+        with self.engine.begin() as conn:
+            due = conn.execute(
+                select(transfers, batches.c.sender_uri, batches.c.transaction_id, batches.c.correlation_id)
+                .join(batches, batches.c.id == transfers.c.batch_id)
+                .where(
+                    transfers.c.status == "succ",
+                    transfers.c.return_checked.is_(False),
+                    transfers.c.settled_at <= cutoff,
+                )
+                .order_by(transfers.c.id)
+                .limit(limit)
+                .with_for_update(of=transfers, skip_locked=True)
+            ).all()
+            if due:
+                conn.execute(
+                    update(transfers).where(transfers.c.id.in_([r.id for r in due])).values(return_checked=True)
+                )
+            per_batch: dict[int, list[dict[str, Any]]] = {}
+            returned = [row for row in due if self.draw(row.reference_id, "return") < self.return_rate]
+            for row in returned:
+                message = "The payee's bank sent the money back"
+                conn.execute(
+                    update(transfers)
+                    .where(transfers.c.id == row.id)
+                    .values(status="rjct", reason_code=RETURNED, reason_message=message, returned_at=now)
+                )
+                self._book(conn, row, "return", now)
+                per_batch.setdefault(row.batch_id, []).append(self._item(row, "rjct", RETURNED, message, now))
+            self._enqueue_per_batch(conn, returned, per_batch, now)
+        return len(returned)
+
+    @staticmethod
+    def _book(conn: Connection, row: Any, kind: str, now: datetime) -> None:
+        """Two ledger entries: a settlement debits the payer and credits the payee; a return the reverse. The
+        ledger's UNIQUE (transfer, kind, direction) refuses a second booking of the same thing."""
+        payer, payee = ("debit", "credit") if kind == "settlement" else ("credit", "debit")
+        conn.execute(
+            insert(ledger),
+            [
+                {
+                    "transfer_id": row.id,
+                    "reference_id": row.reference_id,
+                    "kind": kind,
+                    "account": account,
+                    "direction": direction,
+                    "amount_vnd": row.amount_vnd,
+                    "booked_at": now,
+                }
+                for account, direction in ((row.payer_fa, payer), (row.payee_fa, payee))
+            ],
+        )
+
+    @staticmethod
+    def _item(row: Any, status: str, code: str | None, message: str | None, now: datetime) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "reference_id": row.reference_id,
+            "timestamp": _iso(now),
+            "status": status,
+            "amount": str(row.amount_vnd),
+            "currency_code": row.currency_code,
+        }
+        if code:
+            item["reason_code"] = code
+            item["reason_message"] = message
+        return item
+
+    def _enqueue_per_batch(
+        self, conn: Connection, rows: Sequence[Any], per_batch: dict[int, list[dict[str, Any]]], now: datetime
+    ) -> None:
+        firsts = {row.batch_id: row for row in reversed(rows)}
+        for batch_id, items in per_batch.items():
+            row = firsts[batch_id]
+            self._enqueue(conn, row.sender_uri, row.transaction_id, row.correlation_id, items, now)
+
+    def _enqueue(
+        self,
+        conn: Connection,
+        url: str,
+        transaction_id: str,
+        correlation_id: str,
+        items: list[dict[str, Any]],
+        now: datetime,
+    ) -> None:
+        """Put an ``on-disburse`` callback in the outbox, in the caller's transaction: it exists exactly when the
+        statuses it reports do."""
+        event_id = f"msg_{uuid.uuid4().hex}"
+        body = {
+            "signature": None,
+            "header": {
+                "version": "1.0.0",
+                "message_id": event_id,
+                "message_ts": _iso(now),
+                "action": "on-disburse",
+                "status": "succ",
+                "total_count": len(items),
+                "completed_count": len(items),
+                "sender_id": self.sender_id,
+            },
+            "message": {
+                "transaction_id": transaction_id,
+                "correlation_id": correlation_id,
+                "disbursements_status": items,
+            },
+        }
+        conn.execute(
+            insert(callbacks).values(
+                event_id=event_id,
+                url=url,
+                body=json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+
+    # ----------------------------------------------------------------------------------------- callbacks
+
+    def sign(self, event_id: str, body: str, moment: datetime | None = None) -> dict[str, str]:
+        """Standard Webhooks headers: ``v1,<base64 HMAC-SHA256 of id.timestamp.body>`` with every secret."""
+        moment = moment or _now()
+        signatures = " ".join(signer.sign(event_id, moment, body) for signer in self._signers)
+        return {
+            "webhook-id": event_id,
+            "webhook-timestamp": str(int(moment.timestamp())),
+            "webhook-signature": signatures,
+            "content-type": "application/json",
+        }
+
+    def deliver_due(self, now: datetime | None = None, *, limit: int = 50) -> int:
+        """Send the callbacks that are due (at least once: a callback is marked delivered only after a 2xx). A
+        failure is tried again later, 1 s, 2 s, 4 s … apart. Returns how many were delivered."""
+        now = now or _now()
+        with self.engine.begin() as conn:
+            due = conn.execute(
+                select(callbacks.c.id, callbacks.c.event_id, callbacks.c.url, callbacks.c.body, callbacks.c.attempts)
+                .where(
+                    callbacks.c.delivered_at.is_(None),
+                    callbacks.c.abandoned_at.is_(None),
+                    callbacks.c.next_attempt_at <= now,
+                )
+                .order_by(callbacks.c.next_attempt_at, callbacks.c.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if due:  # a lease: another deliverer leaves them alone while this one calls
+                conn.execute(
+                    update(callbacks)
+                    .where(callbacks.c.id.in_([r.id for r in due]))
+                    .values(next_attempt_at=now + timedelta(seconds=DELIVERY_LEASE_S))
+                )
+        delivered = 0
+        with httpx.Client(timeout=self.callback_timeout_s, follow_redirects=False) as client:
+            for row in due:
+                error = self._post(client, row.event_id, row.url, row.body)
+                self._record(row, error)
+                delivered += error is None
+        return delivered
+
+    def _post(self, client: httpx.Client, event_id: str, url: str, body: str) -> str | None:
+        try:
+            response = client.post(url, content=body.encode(), headers=self.sign(event_id, body))
+        except httpx.HTTPError as exc:
+            return f"{type(exc).__name__}: {exc}"[:500]
+        return None if response.is_success else f"HTTP {response.status_code}"
+
+    def _record(self, row: Any, error: str | None) -> None:
+        now = _now()
+        attempts = row.attempts + 1
+        values: dict[str, Any] = {"attempts": attempts, "last_error": error}
+        if error is None:
+            values["delivered_at"] = now
+        elif attempts >= MAX_ATTEMPTS:
+            values["abandoned_at"] = now
+            log.warning("sandbox: callback %s abandoned after %d attempts: %s", row.event_id, attempts, error)
+        else:
+            wait = min(self.backoff_base_s * 2 ** (attempts - 1), BACKOFF_CAP_S)
+            values["next_attempt_at"] = now + timedelta(seconds=wait)
+        with self.engine.begin() as conn:
+            conn.execute(update(callbacks).where(callbacks.c.id == row.id).values(**values))
+
+    # ---------------------------------------------------------------------------------------------- reads
+
+    def statuses(self, *, transaction_id: str | None = None, references: Sequence[str] | None = None) -> list[Any]:
+        query = select(transfers, batches.c.transaction_id).join(batches, batches.c.id == transfers.c.batch_id)
+        if transaction_id is not None:
+            query = query.where(batches.c.transaction_id == transaction_id)
+        else:
+            query = query.where(transfers.c.reference_id.in_(list(references or [])))
+        with self.engine.connect() as conn:
+            return list(conn.execute(query.order_by(transfers.c.id)).all())
+
+    def statement(self, day: date) -> list[Any]:
+        """The payer side of every ledger entry booked that day (Vietnam's day): each settlement and each return."""
+        start = datetime.combine(day, time.min, BANK_TZ)
+        end = start + timedelta(days=1)
+        query = (
+            select(ledger, transfers.c.payee_fa, transfers.c.payee_name, batches.c.transaction_id)
+            .join(transfers, transfers.c.id == ledger.c.transfer_id)
+            .join(batches, batches.c.id == transfers.c.batch_id)
+            .where(
+                ledger.c.booked_at >= start,
+                ledger.c.booked_at < end,
+                ledger.c.account == transfers.c.payer_fa,
+            )
+            .order_by(ledger.c.id)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).all())
+
+    def balances(self) -> dict[str, int]:
+        """Each account's balance (credits minus debits), from the ledger."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    ledger.c.account,
+                    func.coalesce(func.sum(ledger.c.amount_vnd).filter(ledger.c.direction == "credit"), 0)
+                    - func.coalesce(func.sum(ledger.c.amount_vnd).filter(ledger.c.direction == "debit"), 0),
+                ).group_by(ledger.c.account)
+            ).all()
+        return {account: int(balance or 0) for account, balance in rows}
+
+
+def pg_insert_ignore(rows: list[dict[str, Any]]) -> Any:
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    return pg_insert(transfers).values(rows).on_conflict_do_nothing(index_elements=[transfers.c.reference_id])
+
+
+class Settler:
+    """The sandbox's clock: a daemon thread that settles, returns and delivers every ``interval_s``, until stopped."""
+
+    def __init__(self, sandbox: Sandbox, interval_s: float = 0.5) -> None:
+        self.sandbox = sandbox
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sandbox-settler", daemon=True)
+
+    def start(self) -> Settler:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def tick(self) -> None:
+        self.sandbox.settle_due()
+        self.sandbox.return_due()
+        self.sandbox.deliver_due()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # a database hiccup must not end the bank's clock: log it and go on
+                log.exception("sandbox: settle pass failed")
+            self._stop.wait(self.interval_s)
+
+
+__all__ = ["DUPLICATE", "FAILURES", "RETURNED", "Sandbox", "Settler"]
