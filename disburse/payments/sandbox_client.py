@@ -192,10 +192,13 @@ class SandboxProvider:
             "message": {"transaction_id": batch_reference, "disbursements": disbursements},
         }
         _code, answer = self._post("/disburse", body)
-        message = answer.get("message") or {}
+        message = answer.get("message")
+        if not isinstance(message, dict):
+            raise PermanentError("the sandbox's answer to /disburse is not a G2P Connect acknowledgement")
         if message.get("ack_status") == "ACK":
             return Acknowledgement(accepted=True, correlation_id=message.get("correlation_id"))
-        error = message.get("error") or {}
+        error = message.get("error")
+        error = error if isinstance(error, dict) else {}
         detail = "; ".join([str(error.get("message", "refused")), *map(str, error.get("errors") or [])])
         return Acknowledgement(accepted=False, message=f"{message.get('ack_status')}: {detail}"[:2000])
 
@@ -275,7 +278,8 @@ def _with_event(update: StatusUpdate, event_id: str | None) -> StatusUpdate:
 
 def _is_refusal(answer: Any) -> bool:
     """A G2P NACK / ERR acknowledgement (the message refused whole), as opposed to any other 4xx."""
-    return isinstance(answer, dict) and (answer.get("message") or {}).get("ack_status") in {"NACK", "ERR"}
+    message = answer.get("message") if isinstance(answer, dict) else None
+    return isinstance(message, dict) and message.get("ack_status") in {"NACK", "ERR"}
 
 
 def check_sandbox_allowed(config: Mapping[str, Any]) -> None:

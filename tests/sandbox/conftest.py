@@ -79,7 +79,7 @@ def receiver() -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     holder["r"] = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/api/v1/providers/sandbox/events")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield holder["r"]
     server.shutdown()
@@ -126,7 +126,7 @@ def make_bank(database_url: str) -> Iterator[Callable[..., Bank]]:
         if settle:  # after the tables are emptied: TRUNCATE and a settle pass would wait for each other
             app.extensions["sandbox_settler"] = Settler(app.extensions["sandbox"], interval).start()
         server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()
         started.append((app, server, thread))
         return Bank(app, f"http://127.0.0.1:{server.server_port}", app.extensions["sandbox"])

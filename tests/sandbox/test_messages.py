@@ -1,0 +1,186 @@
+"""Malformed messages are refused whole (NACK / ERR) and nothing of them is kept; amounts are whole VND only."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from disburse.payments.providers import PermanentError, RetryableError
+
+from .conftest import TOKEN, order
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+GOOD = {
+    "signature": None,
+    "header": {
+        "version": "1.0.0",
+        "message_id": "m-1",
+        "message_ts": "2026-12-03T08:00:00Z",
+        "action": "disburse",
+        "sender_id": "disburse",
+        "sender_uri": "http://127.0.0.1:9/events",
+        "receiver_id": "sandbox-bank",
+        "total_count": 1,
+    },
+    "message": {
+        "transaction_id": "B-1",
+        "disbursements": [
+            {
+                "reference_id": "R-1",
+                "payer_fa": "account:UIFUND@SANDBOX",
+                "payee_fa": "account:0011001234567@VCB",
+                "amount": "2100000",
+                "currency_code": "VND",
+                "payee_name": "NGUYEN VAN AN",
+                "note": "Ho tro NQ116",
+            }
+        ],
+    },
+}
+
+
+def _with(path: str, value):
+    body = copy.deepcopy(GOOD)
+    *parents, last = path.split(".")
+    node = body
+    for key in parents:
+        node = node[key][0] if key == "disbursements" else node[key]
+    if value is ...:
+        del node[last]
+    else:
+        node[last] = value
+    return body
+
+
+@pytest.mark.parametrize("amount", [2100000, "2100000"])
+def test_a_good_message_is_acknowledged(bank, amount):
+    answer = httpx.post(f"{bank.url}/disburse", json=_with("message.disbursements.amount", amount), headers=AUTH)
+    assert answer.status_code == 200
+    assert answer.json()["message"]["ack_status"] == "ACK"
+    assert answer.json()["message"]["correlation_id"].startswith("sbx-")
+    assert bank.sql("SELECT amount_vnd FROM sandbox.transfers") == [(2100000,)]
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("message.disbursements.amount", 2100000.0),
+        ("message.disbursements.amount", 2100000.5),
+        ("message.disbursements.amount", "2100000.00"),
+        ("message.disbursements.amount", "2,100,000"),
+        ("message.disbursements.amount", "2.1e6"),
+        ("message.disbursements.amount", "-2100000"),
+        ("message.disbursements.amount", "02100000"),
+        ("message.disbursements.amount", 0),
+        ("message.disbursements.amount", -5),
+        ("message.disbursements.amount", True),
+        ("message.disbursements.amount", None),
+        ("message.disbursements.currency_code", "USD"),
+        ("message.disbursements.payee_fa", "0011001234567@VCB"),
+        ("message.disbursements.payee_fa", "account:0011001234567@vcb"),
+        ("message.disbursements.reference_id", "R" * 36),
+        ("message.disbursements.reference_id", ""),
+        ("message.disbursements.payee_name", ...),
+        ("message.disbursements.note", "x" * 100),
+        ("message.disbursements", []),
+        ("message.transaction_id", ...),
+        ("header.sender_uri", ...),
+        ("header.sender_uri", "ftp://example.org/x"),
+        ("header.total_count", 2),
+        ("header.action", "search"),
+    ],
+)
+def test_a_malformed_message_is_nacked_and_nothing_is_kept(bank, path, value):
+    answer = httpx.post(f"{bank.url}/disburse", json=_with(path, value), headers=AUTH)
+    assert answer.status_code == 400
+    message = answer.json()["message"]
+    assert message["ack_status"] == "NACK"
+    assert message["error"]["code"]
+    assert bank.sql("SELECT count(*) FROM sandbox.transfers")[0][0] == 0
+
+
+@pytest.mark.parametrize("content", [b"not json", b"[]", b'{"message": {}}'])
+def test_an_unreadable_envelope_is_an_err(bank, content):
+    answer = httpx.post(f"{bank.url}/disburse", content=content, headers={**AUTH, "Content-Type": "application/json"})
+    assert answer.status_code == 400
+    assert answer.json()["message"]["ack_status"] == "ERR"
+
+
+def test_every_problem_is_named_at_once(bank):
+    body = _with("message.disbursements.amount", 1.5)
+    body["message"]["disbursements"][0]["currency_code"] = "USD"
+    errors = httpx.post(f"{bank.url}/disburse", json=body, headers=AUTH).json()["message"]["error"]["errors"]
+    assert any("amount" in e for e in errors) and any("currency_code" in e for e in errors)
+
+
+def test_the_client_reports_a_nack_as_not_accepted(bank, make_provider):
+    ack = make_provider(bank).send("B-1", [order("R-1"), order("R-2", bank_code="vcb")])
+    assert not ack.accepted
+    assert "payee_fa" in (ack.message or "")
+    assert bank.sql("SELECT count(*) FROM sandbox.transfers")[0][0] == 0
+
+
+def test_every_endpoint_needs_the_token(bank, make_provider):
+    for method, path in [
+        ("POST", "/disburse"),
+        ("POST", "/disburse/txn/status"),
+        ("GET", "/statement?date=2026-12-03"),
+    ]:
+        assert httpx.request(method, f"{bank.url}{path}", json={}).status_code == 401
+        wrong = {"Authorization": "Bearer not-the-token"}
+        assert httpx.request(method, f"{bank.url}{path}", json={}, headers=wrong).status_code == 401
+    with pytest.raises(PermanentError, match="401"):
+        make_provider(bank, token="not-the-token").send("B-1", [order("R-1")])
+
+
+def test_a_status_request_must_name_references_or_a_transaction(bank):
+    body = {"header": {"message_id": "m", "action": "status"}, "message": {"txnstatus_request": {}}}
+    answer = httpx.post(f"{bank.url}/disburse/txn/status", json=body, headers=AUTH)
+    assert answer.status_code == 400 and answer.json()["message"]["ack_status"] == "NACK"
+
+
+def test_cash_orders_are_not_for_the_sandbox(bank, make_provider):
+    from disburse.payments.providers import PaymentOrder
+
+    cash = PaymentOrder("R-1", 2_100_000, None, None, "NGUYEN VAN AN", "note")
+    with pytest.raises(PermanentError, match="no bank account"):
+        make_provider(bank).send("B-1", [cash])
+
+
+# ---------------------------------------------------------------------------------- the bank failing to answer
+
+
+def test_a_bank_that_never_answers_is_retryable(hanging_redis_url, make_provider):
+    """``hanging_redis_url`` is a socket that accepts and never answers: any protocol hangs on it."""
+    address = hanging_redis_url.removeprefix("redis://").rsplit("/", 1)[0]
+    provider = make_provider(f"http://{address}", timeout=httpx.Timeout(0.5, connect=0.5))
+    started = datetime.now(UTC)
+    with pytest.raises(RetryableError, match="in time"):
+        provider.send("B-1", [order("R-1")])
+    with pytest.raises(RetryableError):
+        provider.status(["R-1"])
+    assert datetime.now(UTC) - started < timedelta(seconds=3)
+
+
+def test_a_bank_that_is_not_there_is_retryable(dead_redis_url, make_provider):
+    address = dead_redis_url.removeprefix("redis://").rsplit("/", 1)[0]
+    with pytest.raises(RetryableError, match="reached"):
+        make_provider(f"http://{address}").send("B-1", [order("R-1")])
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(500, RetryableError), (503, RetryableError), (429, RetryableError), (404, PermanentError), (200, PermanentError)],
+)
+def test_http_errors(make_provider, status, error):
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=b"<html>not the API</html>")
+
+    provider = make_provider("http://bank.invalid", transport=httpx.MockTransport(answer))
+    with pytest.raises(error):
+        provider.send("B-1", [order("R-1")])
+    with pytest.raises(error):
+        provider.status(["R-1"])
