@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,14 +83,37 @@ def _stop(proc: subprocess.Popen[bytes], sig: int) -> None:
     proc.wait(timeout=60)
 
 
+def _sandbox_answers(url: str) -> bool:
+    """The sandbox bank is up when it refuses a request without its token."""
+    try:
+        urllib.request.urlopen(f"{url}/statement?date=2026-01-01", timeout=2)  # noqa: S310 - our own local URL
+    except urllib.error.HTTPError as exc:
+        return exc.code == 401
+    except OSError:
+        return False
+    return False
+
+
 def test_up_runs_web_worker_beat_and_stops_them_all(database_url, redis_url):
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DISBURSE_ENV": "development"}
+    sandbox_url = f"http://127.0.0.1:{_free_port()}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "DISBURSE_ENV": "development",
+        "DISBURSE_SANDBOX_URL": sandbox_url,
+    }
     proc, health, descendants = _run_up(env, _free_port())
     assert health["database"]["ok"] and health["redis"]["ok"]
     commands = [" ".join(p.cmdline()) for p in descendants]
     assert any("gunicorn" in c for c in commands)
     assert any(" worker" in c for c in commands)
     assert any(" beat" in c for c in commands)
+    assert any("sandbox serve" in c for c in commands)
+    deadline = time.monotonic() + 30
+    while not _sandbox_answers(sandbox_url) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _sandbox_answers(sandbox_url)
     _stop(proc, signal.SIGINT)
     time.sleep(0.5)
     assert [p.pid for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
@@ -109,7 +133,13 @@ def test_up_with_embedded_servers_leaves_no_orphans(instance_dir):
     """No DATABASE_URL / REDIS_URL: embedded PostgreSQL and Redis under the instance folder, stopped on SIGTERM."""
     instance = instance_dir
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update({"DISBURSE_INSTANCE": str(instance), "DISBURSE_ENV": "development"})
+    env.update(
+        {
+            "DISBURSE_INSTANCE": str(instance),
+            "DISBURSE_ENV": "development",
+            "DISBURSE_SANDBOX_URL": f"http://127.0.0.1:{_free_port()}",
+        }
+    )
     proc, health, descendants = _run_up(env, _free_port())
     assert health["database"]["ok"] and health["redis"]["ok"]
     assert (instance / "pgdata" / "PG_VERSION").exists()
