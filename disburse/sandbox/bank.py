@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 from standardwebhooks.webhooks import Webhook
 
@@ -31,6 +32,14 @@ from disburse.sandbox.messages import DisburseRequest
 from disburse.sandbox.models import batches, callbacks, ledger, transfers
 
 log = logging.getLogger(__name__)
+
+#: Take a transfer unless its reference is already there: the UNIQUE reference decides, also between concurrent
+#: requests (the second waits for the first to commit, then takes nothing). Returns the references taken.
+_INSERT_IGNORING_KNOWN = (
+    pg_insert(transfers)
+    .on_conflict_do_nothing(index_elements=[transfers.c.reference_id])
+    .returning(transfers.c.reference_id)
+)
 
 #: The realistic ways a transfer to a Vietnamese bank account fails, with what the bank says.
 FAILURES = (
@@ -134,11 +143,9 @@ class Sandbox:
                 }
                 for d in request.disbursements
             ]
-            taken = set(
-                conn.scalars(
-                    pg_insert_ignore(rows).returning(transfers.c.reference_id),
-                ).all()
-            )
+            # Many rows, one statement per thousand (SQLAlchemy's "insertmanyvalues"): a single VALUES list of 10,000
+            # transfers would pass PostgreSQL's limit of 65,535 parameters.
+            taken = set(conn.scalars(_INSERT_IGNORING_KNOWN, rows).all())
             duplicates = []
             seen: set[str] = set()
             for d in request.disbursements:
@@ -425,12 +432,6 @@ class Sandbox:
                 ).group_by(ledger.c.account)
             ).all()
         return {account: int(balance or 0) for account, balance in rows}
-
-
-def pg_insert_ignore(rows: list[dict[str, Any]]) -> Any:
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-    return pg_insert(transfers).values(rows).on_conflict_do_nothing(index_elements=[transfers.c.reference_id])
 
 
 class Settler:

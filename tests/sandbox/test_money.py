@@ -188,3 +188,15 @@ def test_the_database_refuses_a_second_booking_and_any_change_to_the_ledger(bank
             " currency_code, status, received_at) SELECT batch_id, reference_id, payer_fa, payee_fa, payee_name,"
             " amount_vnd, currency_code, 'rcvd', now() FROM sandbox.transfers LIMIT 1"
         )
+
+
+def test_a_batch_of_ten_thousand_is_taken_whole(bank, make_provider):
+    """10,000 transfers are more parameters than one PostgreSQL statement takes: the bank inserts them in parts."""
+    provider = make_provider(bank)
+    orders = [order(f"R-{i:05d}", 1_000_000 + i) for i in range(10_000)]
+    assert provider.send("B-big", orders).accepted
+    assert provider.send("B-big", orders[:3]).accepted  # duplicates, still never moved twice
+    assert bank.sql("SELECT count(*), sum(amount_vnd) FROM sandbox.transfers")[0] == (
+        10_000,
+        sum(o.amount_vnd for o in orders),
+    )
