@@ -362,6 +362,8 @@ class Sandbox:
                     .where(callbacks.c.id.in_([r.id for r in due]))
                     .values(next_attempt_at=now + timedelta(seconds=DELIVERY_LEASE_S))
                 )
+        if not due:
+            return 0
         delivered = 0
         with httpx.Client(timeout=self.callback_timeout_s, follow_redirects=False) as client:
             for row in due:
