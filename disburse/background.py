@@ -54,6 +54,20 @@ TASK_QUEUES: dict[str, str] = {
     "imports.run": QueueNames.IMPORTS,
     "lists.build": QueueNames.REPORTS,
     "notices.district_day": QueueNames.REPORTS,
+    "verification.verify": QueueNames.VERIFICATION,
+    "sweepers.verification": QueueNames.PERIODIC,
+    "sweepers.employer_overdue": QueueNames.PERIODIC,
+    "sweepers.application_sla": QueueNames.PERIODIC,
+    "sweepers.payment_sla": QueueNames.PERIODIC,
+}
+
+#: What beat sends, and how often (seconds). The sweeps are idempotent and take a Redis lock each, so a sweep that
+#: runs long is not doubled by the next beat; deadlines are days, so a quarter of an hour is prompt enough.
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "verification-waiting": {"task": "sweepers.verification", "schedule": 5 * 60.0},
+    "employer-overdue": {"task": "sweepers.employer_overdue", "schedule": 15 * 60.0},
+    "application-sla": {"task": "sweepers.application_sla", "schedule": 15 * 60.0},
+    "payment-sla": {"task": "sweepers.payment_sla", "schedule": 15 * 60.0},
 }
 
 
@@ -98,7 +112,7 @@ def init_celery(app: Flask) -> Celery:
             "visibility_timeout": app.config["CELERY_VISIBILITY_TIMEOUT_S"],
             "retry_policy": app.config["CELERY_SEND_RETRY_POLICY"],
         },
-        beat_schedule={},
+        beat_schedule=BEAT_SCHEDULE,
     )
     if app.testing:
         celery.conf.worker_hijack_root_logger = False

@@ -9,6 +9,7 @@ from disburse.reductions.models import Reduction
 from disburse.reference.models import Bank, District, Province
 from disburse.registry.models import Employee, Employer, SalaryFund
 from disburse.reports.models import ClaimCounter
+from disburse.verification.identities import ClaimIdentity
 
 __all__ = [
     "AmountTier",
@@ -18,6 +19,7 @@ __all__ = [
     "Claim",
     "ClaimCounter",
     "ClaimEvent",
+    "ClaimIdentity",
     "District",
     "Employee",
     "Employer",

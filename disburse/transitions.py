@@ -70,3 +70,66 @@ def run_bulk(
         seen = {row[0] for row in rows}
         result.not_moved.update({row_id: None for row_id in ids if row_id not in seen})
     return result
+
+
+@dataclass(frozen=True)
+class PathStep:
+    """One step a record takes along a path: the record is in ``start`` when the statement runs; this step is the
+    ``step``-th (from 1) and moves it ``from_state`` → ``to_state`` by ``action``; ``last`` marks the final step."""
+
+    path: int
+    start: str
+    step: int
+    action: str
+    from_state: str
+    to_state: str
+    last: bool
+
+
+def path_steps(transitions: Mapping[tuple[Any, Any], StrEnum], paths: Sequence[Sequence[StrEnum]]) -> list[PathStep]:
+    """The steps each state takes along each path (a sequence of actions), read from the machine's ``transitions``.
+
+    A record follows the longest suffix of the path that the machine allows from its state: with the path
+    (start_verification, approve), a confirmed claim takes both steps and a claim already ``verifying`` takes the
+    approval only. States from which no suffix can be walked are absent (their records do not move).
+    """
+    steps: list[PathStep] = []
+    for number, actions in enumerate(paths):
+        placed: set[Any] = set()
+        for first in range(len(actions)):
+            for (state, action), _ in transitions.items():
+                if action is not actions[first] or state in placed:
+                    continue
+                walk = _walk(transitions, state, actions[first:])
+                if walk is None:
+                    continue
+                placed.add(state)
+                for index, (from_state, act, to_state) in enumerate(walk, start=1):
+                    steps.append(
+                        PathStep(
+                            number, state.value, index, act.value, from_state.value, to_state.value, index == len(walk)
+                        )
+                    )
+    return steps
+
+
+def _walk(
+    transitions: Mapping[tuple[Any, Any], StrEnum], state: Any, actions: Sequence[StrEnum]
+) -> list[tuple[Any, StrEnum, Any]] | None:
+    walk = []
+    for action in actions:
+        to_state = transitions.get((state, action))
+        if to_state is None:
+            return None
+        walk.append((state, action, to_state))
+        state = to_state
+    return walk
+
+
+def steps_values(steps: Sequence[PathStep]) -> str:
+    """``steps`` as the rows of a SQL ``VALUES`` list: (path, start, step, action, from_state, to_state, last). Only
+    our own enum values are inlined, never input."""
+    return ", ".join(
+        f"({s.path}, '{s.start}', {s.step}, '{s.action}', '{s.from_state}', '{s.to_state}', {str(s.last).lower()})"
+        for s in steps
+    )

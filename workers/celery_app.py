@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from celery import Celery
 
-TASK_MODULES = ["workers.health", "workers.imports", "workers.lists", "workers.notices"]
+TASK_MODULES = [
+    "workers.health",
+    "workers.imports",
+    "workers.lists",
+    "workers.notices",
+    "workers.verification",
+    "workers.sweepers",
+]
 
 
 def make_celery() -> Celery:

@@ -10,13 +10,15 @@ Services flush and never commit: the view, task or command that called them comm
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from disburse.auth.models import User
+from disburse.bulk import may_skip_reference_triggers, session_connection
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.states import (
     NEEDS_REASON,
@@ -28,7 +30,7 @@ from disburse.claims.states import (
     next_state,
 )
 from disburse.extensions import db
-from disburse.transitions import BulkTransition, run_bulk
+from disburse.transitions import BulkTransition, path_steps, run_bulk, steps_values
 
 Actor = User | int | None
 
@@ -240,6 +242,218 @@ def transition_many(
     return run_bulk(_BULK, TRANSITIONS, action, params, ids=ids, id_range=id_range, skip_locked=skip_locked)
 
 
+# ------------------------------------------------------------------------------------- many claims along a path
+
+#: One statement: lock the claims named by ``{source}`` in id order, take each along its path (the steps its state
+#: takes, from the machine: :func:`disburse.transitions.path_steps`), write one event per step in step order (the
+#: reason and data of the source row on the last step), the side columns with the final state, and answer for every
+#: claim asked for. A claim whose state has no way along its path does not move.
+_PATHS = """
+WITH targets AS (
+    SELECT c.id, c.state FROM claims c
+    WHERE c.id = ANY(ARRAY(SELECT id FROM {source}))  -- primary-key probes, never a scan of all claims
+    ORDER BY c.id FOR UPDATE {skip_locked}
+),
+steps (path, start, step, action, from_state, to_state, last) AS (VALUES {steps}),
+walks AS (
+    SELECT path, start, max(to_state) FILTER (WHERE last) AS to_state,
+           count(*) FILTER (WHERE to_state = 'payment_failed') AS failures, bool_or(to_state = 'paid') AS paid
+    FROM steps GROUP BY path, start
+),
+plan AS MATERIALIZED (
+    SELECT t.id, t.state AS start, w.path, w.to_state, w.failures, w.paid,
+           s.reasons, s.payment_due_on, s.reason, s.data
+    FROM targets t JOIN {source} s ON s.id = t.id JOIN walks w ON w.path = s.path AND w.start = t.state
+),
+moved AS (
+    UPDATE claims c
+    SET state = p.to_state, updated_at = now(),
+        reasons = coalesce(p.reasons, c.reasons),
+        payment_due_on = coalesce(p.payment_due_on, c.payment_due_on),
+        paid_at = CASE WHEN p.paid THEN now() ELSE c.paid_at END,
+        payment_failures = c.payment_failures + p.failures
+    FROM plan p
+    WHERE c.id = p.id
+    RETURNING c.id, p.start, p.path, p.to_state, p.reason, p.data
+),
+events AS (
+    INSERT INTO claim_events (claim_id, actor_id, action, from_state, to_state, reason, data)
+    SELECT m.id, :actor_id, st.action, st.from_state, st.to_state,
+           CASE WHEN st.last THEN m.reason END, CASE WHEN st.last THEN m.data END
+    FROM moved m
+    JOIN steps st ON st.path = m.path AND st.start = m.start
+    ORDER BY m.id, st.step
+)
+SELECT t.id, t.state, m.to_state FROM targets t LEFT JOIN moved m ON m.id = t.id ORDER BY t.id
+"""
+
+_REPLICA = text("SET LOCAL session_replication_role = replica")
+_ORIGIN = text("SET LOCAL session_replication_role = origin")
+
+
+def follow_paths_many(
+    source: str,
+    paths: Sequence[Sequence[ClaimAction]],
+    *,
+    actor: Actor = None,
+    skip_locked: bool = False,
+    skip_fk_triggers: bool = True,
+    from_states: Collection[ClaimState | str] | None = None,
+) -> BulkTransition:
+    """Take many claims each along a short path of actions in one statement (e.g. start_verification then approve,
+    flag_for_review or reject), one event per step; flush.
+
+    ``source`` names a relation (a temporary table the caller filled) with the columns ``id`` (the claim),
+    ``path`` (an index into ``paths``), ``reason`` and ``data`` (for the last step's event), ``reasons`` (text[])
+    and ``payment_due_on`` (date), written with the final state unless NULL. A claim takes the longest suffix of
+    its path that the machine allows from its state (a claim already ``verifying`` takes only the decision);
+    claims whose state allows none, or is not among ``from_states`` when given, are left as they are and reported
+    in ``not_moved``. ``moved`` holds
+    (id, state before, state after). A path may end with an action that needs a reason (``reject``), never pass
+    through one; rows on such a path without a reason raise :class:`ReasonRequired` before anything moves.
+
+    The events are written under ``session_replication_role = replica`` when the system acts (``actor`` None) and
+    the role may (:func:`disburse.bulk.may_skip_reference_triggers`): each event's claim is a row this very
+    statement has locked and updated, so the per-row foreign-key check of claim_events would only repeat it.
+    """
+    paths = [[ClaimAction(a) for a in path] for path in paths]
+    for path in paths:
+        if any(action in NEEDS_REASON for action in path[:-1]):
+            raise ValueError("an action that needs a reason may only end a path")
+    needs_reason = [n for n, path in enumerate(paths) if path and path[-1] in NEEDS_REASON]
+    if needs_reason:
+        missing = db.session.execute(
+            text(f"SELECT path FROM {source} WHERE path = ANY(:paths) AND coalesce(btrim(reason), '') = '' LIMIT 1"),
+            {"paths": needs_reason},
+        ).scalar()
+        if missing is not None:
+            raise ReasonRequired(paths[missing][-1])
+    steps = path_steps(TRANSITIONS, paths)
+    if from_states is not None:
+        starts = {ClaimState(state).value for state in from_states}
+        steps = [step for step in steps if step.start in starts]
+    statement = text(
+        _PATHS.format(source=source, steps=steps_values(steps), skip_locked="SKIP LOCKED" if skip_locked else "")
+    )
+    actor_id = _actor_id(actor)
+    db.session.flush()
+    replica = (
+        skip_fk_triggers
+        and actor_id is None
+        and may_skip_reference_triggers(session_connection(), "claims", "claim_events")
+    )
+    if replica:
+        db.session.execute(_REPLICA)
+    rows = db.session.execute(statement, {"actor_id": actor_id}).all()
+    if replica:
+        db.session.execute(_ORIGIN)
+    db.session.expire_all()
+    result = BulkTransition("+".join(sorted({a.value for path in paths for a in path})))
+    for row_id, state, to_state in rows:
+        if to_state is None:
+            result.not_moved[row_id] = state
+        else:
+            result.moved.append((row_id, state, to_state))
+    return result
+
+
+# ----------------------------------------------------------------------------------------------- work notes
+
+#: Months and amount from ``{source}`` (columns id, unused_months, amount_vnd; NULL = leave as is) for claims whose
+#: figures differ, with a 'reassess' note (old and new) each; the state stays.
+_REASSESS = """
+WITH targets AS (
+    SELECT c.id, c.unused_months, c.amount_vnd FROM claims c
+    WHERE c.id = ANY(ARRAY(SELECT id FROM {source} WHERE unused_months IS NOT NULL AND amount_vnd IS NOT NULL))
+    ORDER BY c.id FOR UPDATE {skip_locked}
+),
+changed AS (
+    UPDATE claims c
+    SET unused_months = s.unused_months, amount_vnd = s.amount_vnd, updated_at = now()
+    FROM targets t JOIN {source} s ON s.id = t.id
+    WHERE c.id = t.id AND (t.unused_months, t.amount_vnd) IS DISTINCT FROM (s.unused_months, s.amount_vnd)
+    RETURNING c.id, c.state, t.unused_months AS months_before, t.amount_vnd AS amount_before,
+              c.unused_months, c.amount_vnd
+),
+notes AS (
+    INSERT INTO claim_events (claim_id, actor_id, action, from_state, to_state, data)
+    SELECT id, :actor_id, :action, state, state,
+           jsonb_build_object('unused_months', jsonb_build_array(months_before, unused_months),
+                              'amount_vnd', jsonb_build_array(amount_before, amount_vnd))
+    FROM changed ORDER BY id
+)
+SELECT id FROM changed ORDER BY id
+"""
+
+
+def reassess_many(source: str, *, actor: Actor = None, skip_locked: bool = False) -> list[int]:
+    """Set the unused months and amount of the claims in ``source`` (id, unused_months, amount_vnd) where they
+    differ, each with a 'reassess' note recording the figures before and after; the states stay. Returns the ids of
+    the claims that changed. Flushes."""
+    statement = text(_REASSESS.format(source=source, skip_locked="SKIP LOCKED" if skip_locked else ""))
+    db.session.flush()
+    ids = [
+        row[0] for row in db.session.execute(statement, {"actor_id": _actor_id(actor), "action": ClaimNote.REASSESS})
+    ]
+    db.session.expire_all()
+    return ids
+
+
+#: One note per claim named, in its current state (from_state = to_state), each with its own data; a claim another
+#: transaction holds is skipped (``skip_locked``), and a note that a unique index already holds (an SLA breach
+#: noted before) is not written again.
+_NOTES = """
+WITH items AS (
+    SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:data AS text[])) AS i(id, data)
+),
+targets AS (
+    SELECT c.id, c.state FROM claims c
+    WHERE c.id IN (SELECT id FROM items)
+    ORDER BY c.id FOR SHARE {skip_locked}
+),
+noted AS (
+    INSERT INTO claim_events (claim_id, actor_id, action, from_state, to_state, reason, data)
+    SELECT t.id, :actor_id, :action, t.state, t.state, :reason, CAST(i.data AS jsonb)
+    FROM targets t JOIN items i ON i.id = t.id
+    ORDER BY t.id
+    ON CONFLICT DO NOTHING
+    RETURNING claim_id
+)
+SELECT claim_id FROM noted ORDER BY claim_id
+"""
+
+
+def note_many(
+    note: ClaimNote | str,
+    items: Sequence[tuple[int, dict[str, Any] | None]],
+    *,
+    actor: Actor = None,
+    reason: str | None = None,
+    skip_locked: bool = True,
+) -> list[int]:
+    """Write the work note ``note`` (a :class:`~disburse.claims.states.ClaimNote`) on many claims in one statement:
+    ``items`` are (claim id, data). The claims are read ``FOR SHARE`` so that the note records the state they are
+    in; with ``skip_locked`` (the sweepers) a claim being changed right now is left for the next sweep. A note a
+    unique index refuses (``uq_claim_events_sla_breach``: one SLA breach per claim and deadline) is skipped, so a
+    sweep run twice writes it once. Returns the ids of the claims noted. Flushes."""
+    if not items:
+        return []
+    note = ClaimNote(note)
+    statement = text(_NOTES.format(skip_locked="SKIP LOCKED" if skip_locked else ""))
+    db.session.flush()
+    rows = db.session.execute(
+        statement,
+        {
+            "ids": [claim_id for claim_id, _ in items],
+            "data": [None if data is None else json.dumps(data, sort_keys=True) for _, data in items],
+            "actor_id": _actor_id(actor),
+            "action": note.value,
+            "reason": reason,
+        },
+    )
+    return [row[0] for row in rows]
+
+
 __all__ = [
     "BulkTransition",
     "ClaimNotFound",
@@ -249,9 +463,12 @@ __all__ = [
     "claim_for_person",
     "claims_in_state",
     "create",
+    "follow_paths_many",
     "get_claim",
     "get_claim_for_update",
     "note",
+    "note_many",
+    "reassess_many",
     "transition",
     "transition_many",
 ]

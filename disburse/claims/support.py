@@ -18,10 +18,11 @@ from disburse.claims.states import NOT_IN_ELIGIBLE_GROUP, ClaimState
 from disburse.extensions import db
 from disburse.payments.models import Payment
 from disburse.payments.states import PaymentState
-from disburse.programs.rules import REASON_LABELS, Person, ProgramRules, assess
+from disburse.programs.rules import Person, ProgramRules, assess
 from disburse.programs.service import get_program
 from disburse.reference.models import District
 from disburse.registry.models import Employee, Employer
+from disburse.verification.reasons import label
 
 T = TypeVar("T", int, str)
 
@@ -31,10 +32,11 @@ _REFUSED = frozenset(NOT_IN_ELIGIBLE_GROUP - {ClaimState.DECLINED})
 
 
 def reason_entries(codes: list[str] | tuple[str, ...]) -> list[dict[str, str]]:
-    """Reason codes with their Vietnamese and English labels (the code itself when no label is known)."""
+    """Reason codes with their Vietnamese and English labels (the rules' and verification's codes: one lookup,
+    :data:`disburse.verification.reasons.LABELS`; the code itself when no label is known)."""
     entries = []
     for code in codes:
-        vi, en = REASON_LABELS.get(code, (code, code))
+        vi, en = label(code)
         entries.append({"code": code, "label_vi": vi, "label_en": en})
     return entries
 

@@ -48,6 +48,8 @@ REASON_EXCLUDED_SECTOR = "excluded_sector"
 REASON_STOPPED_OUTSIDE_WINDOW = "stopped_outside_window"
 REASON_PENSION_DECISION = "pension_decision"
 REASON_ZERO_MONTHS = "zero_months"
+#: Set by the registry import (the same national ID under two SI codes) and by verification.
+REASON_POSSIBLE_DUPLICATE = "possible_duplicate"
 
 #: Reason code → (Vietnamese, English) plain-language label for the UI, exports and written notices.
 REASON_LABELS: dict[str, tuple[str, str]] = {
@@ -68,6 +70,10 @@ REASON_LABELS: dict[str, tuple[str, str]] = {
     REASON_ZERO_MONTHS: (
         "Không có tháng đóng BHTN chưa hưởng: cán bộ nghiệp vụ cần xác minh.",
         "No unused UI contribution months: a caseworker must check the record.",
+    ),
+    REASON_POSSIBLE_DUPLICATE: (
+        "Cùng số CMND/CCCD với một mã số BHXH khác: cán bộ nghiệp vụ cần xác minh trước khi chi trả.",
+        "The same national ID is recorded under another SI code: a caseworker must check before anyone is paid.",
     ),
 }
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from disburse.claims.support import support_for
 from disburse.extensions import db
+from disburse.programs.rules import REASON_LABELS
 from disburse.programs.service import ProgramNotFound
 from disburse.registry.models import Employee, Employer
 from tests.factories import create_employee, create_employer, nq116
@@ -176,7 +177,13 @@ def test_claim_with_a_failed_then_a_paid_payment_shows_the_latest(db_session: Se
         "payout": "bank",
         "unit_code": employer.unit_code,
         "district_code": "017",
-        "reasons": [{"code": "possible_duplicate", "label_vi": "possible_duplicate", "label_en": "possible_duplicate"}],
+        "reasons": [
+            {
+                "code": "possible_duplicate",
+                "label_vi": REASON_LABELS["possible_duplicate"][0],
+                "label_en": REASON_LABELS["possible_duplicate"][1],
+            }
+        ],
         "review_due_on": "2021-10-27",
         "payment_due_on": None,
         "paid_at": paid_at.isoformat(),

@@ -194,7 +194,13 @@ def test_unusable_tiers_are_refused(tiers: tuple[tuple[int, int], ...], message:
 
 
 def test_every_reason_has_a_vietnamese_and_english_label() -> None:
-    codes = {r.REASON_EXCLUDED_SECTOR, r.REASON_STOPPED_OUTSIDE_WINDOW, r.REASON_PENSION_DECISION, r.REASON_ZERO_MONTHS}
+    codes = {
+        r.REASON_EXCLUDED_SECTOR,
+        r.REASON_STOPPED_OUTSIDE_WINDOW,
+        r.REASON_PENSION_DECISION,
+        r.REASON_ZERO_MONTHS,
+        r.REASON_POSSIBLE_DUPLICATE,
+    }
     assert set(r.REASON_LABELS) == codes
     for vi, en in r.REASON_LABELS.values():
         assert vi and en and vi != en

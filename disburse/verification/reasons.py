@@ -1,0 +1,113 @@
+"""Verification's reason codes, which of them refuse a claim and which send it to a caseworker, and the one lookup
+of every reason code's plain-language labels (the rules' codes from :data:`disburse.programs.rules.REASON_LABELS`
+and verification's own).
+
+The labels are worded for the written notice a refusal needs (*văn bản trả lời, nêu rõ lý do*) and for the
+caseworker's queue; docs/rules.md (section 8) lists them with the decision each one leads to.
+"""
+
+from __future__ import annotations
+
+from disburse.programs.rules import (
+    REASON_EXCLUDED_SECTOR,
+    REASON_LABELS,
+    REASON_PENSION_DECISION,
+    REASON_POSSIBLE_DUPLICATE,
+    REASON_STOPPED_OUTSIDE_WINDOW,
+    REASON_ZERO_MONTHS,
+)
+
+#: Form 04 received after the program's application deadline.
+APPLIED_AFTER_DEADLINE = "applied_after_deadline"
+#: The employer did not return Form 02 for the person by the review deadline (the claim is ``employer_overdue``).
+NOT_CONFIRMED_BY_EMPLOYER = "not_confirmed_by_employer"
+#: The same person (national ID) is on the Form 01 lists of two units.
+LISTED_TWICE = "listed_twice"
+#: The same person (national ID) has a track A claim and a track B (Form 04) claim.
+BOTH_TRACKS = "both_tracks"
+#: Another claim of the program: same date of birth, a name that matches without diacritics or nearly.
+NEAR_DUPLICATE = "near_duplicate"
+#: Paid by bank transfer, but the bank or the account number is missing.
+BANK_DETAILS_MISSING = "bank_details_missing"
+#: Paid by bank transfer, but the account number is not 6 to 19 digits.
+BANK_DETAILS_MALFORMED = "bank_details_malformed"
+#: The registry's unused months now give another amount than the claim's (the claim is updated, a caseworker looks).
+AMOUNT_CHANGED = "amount_changed"
+#: Verified after the last day the program may pay (the extension, or the payment deadline when there is none).
+PAYMENT_PERIOD_ENDED = "payment_period_ended"
+
+#: Codes that settle a claim as refused: the rules say not eligible, or the application came too late.
+REJECT = frozenset(
+    {REASON_EXCLUDED_SECTOR, REASON_STOPPED_OUTSIDE_WINDOW, REASON_PENSION_DECISION, APPLIED_AFTER_DEADLINE}
+)
+#: Codes the checks cannot settle: a caseworker decides (approve, or reject with a written reason).
+REVIEW = frozenset(
+    {
+        REASON_ZERO_MONTHS,
+        REASON_POSSIBLE_DUPLICATE,
+        LISTED_TWICE,
+        BOTH_TRACKS,
+        NEAR_DUPLICATE,
+        BANK_DETAILS_MISSING,
+        BANK_DETAILS_MALFORMED,
+        NOT_CONFIRMED_BY_EMPLOYER,
+        AMOUNT_CHANGED,
+        PAYMENT_PERIOD_ENDED,
+    }
+)
+
+_VERIFICATION_LABELS: dict[str, tuple[str, str]] = {
+    APPLIED_AFTER_DEADLINE: (
+        "Mẫu số 04 được tiếp nhận sau thời hạn nhận hồ sơ đề nghị hỗ trợ.",
+        "Form 04 was received after the deadline for applications.",
+    ),
+    NOT_CONFIRMED_BY_EMPLOYER: (
+        "Đơn vị chưa xác nhận người lao động (Mẫu số 02) trong thời hạn: cán bộ nghiệp vụ cần xác minh.",
+        "The employer did not confirm the person on Form 02 in time: a caseworker must check.",
+    ),
+    LISTED_TWICE: (
+        "Cùng một người (số CMND/CCCD) có tên trong danh sách của hai đơn vị: cán bộ nghiệp vụ cần xác minh.",
+        "The same person (national ID) is on the lists of two employers: a caseworker must check.",
+    ),
+    BOTH_TRACKS: (
+        "Cùng một người (số CMND/CCCD) vừa có tên trong danh sách của đơn vị vừa nộp Mẫu số 04: "
+        "cán bộ nghiệp vụ cần xác minh.",
+        "The same person (national ID) is both on an employer's list and a Form 04 applicant: a caseworker must check.",
+    ),
+    NEAR_DUPLICATE: (
+        "Có hồ sơ khác cùng ngày sinh và họ tên gần trùng (không dấu hoặc sai khác ít ký tự): "
+        "cán bộ nghiệp vụ cần xác minh.",
+        "Another claim has the same date of birth and a nearly identical name (without diacritics or a few letters "
+        "apart): a caseworker must check.",
+    ),
+    BANK_DETAILS_MISSING: (
+        "Thiếu ngân hàng hoặc số tài khoản để chuyển khoản.",
+        "The bank or the account number for the transfer is missing.",
+    ),
+    BANK_DETAILS_MALFORMED: (
+        "Số tài khoản ngân hàng không đúng định dạng (6 đến 19 chữ số).",
+        "The bank account number is not in the expected form (6 to 19 digits).",
+    ),
+    AMOUNT_CHANGED: (
+        "Số tháng đóng BHTN chưa hưởng trên cơ sở dữ liệu đã thay đổi làm thay đổi mức hỗ trợ: "
+        "cán bộ nghiệp vụ cần xác minh.",
+        "The registry's unused contribution months have changed and give another amount: a caseworker must check.",
+    ),
+    PAYMENT_PERIOD_ENDED: (
+        "Đã hết thời hạn chi trả của chương trình: cán bộ nghiệp vụ cần xem xét.",
+        "The programme's payment period has ended: a caseworker must decide.",
+    ),
+}
+
+#: Every reason code the system writes → (Vietnamese, English) label: the one lookup for pages, exports, notices.
+LABELS: dict[str, tuple[str, str]] = {**REASON_LABELS, **_VERIFICATION_LABELS}
+
+
+def label(code: str) -> tuple[str, str]:
+    """(Vietnamese, English) label of ``code``; the code itself for a code nobody knows (never an error)."""
+    return LABELS.get(code, (code, code))
+
+
+def written_reason(codes: list[str] | tuple[str, ...] | frozenset[str]) -> str:
+    """The plain-language reason for an event or a notice: the Vietnamese labels of ``codes``, in code order."""
+    return " ".join(label(code)[0] for code in sorted(codes))

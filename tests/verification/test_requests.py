@@ -1,0 +1,85 @@
+"""Verification is asked for after the commit, in chunks, on the verification queue (real Redis, real Celery
+messages; no worker takes them: the messages go to a Redis database of their own)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis
+from celery import Celery
+from sqlalchemy import text
+
+from disburse.background import QueueNames
+from disburse.runtime import celery_broker_url
+from disburse.verification import service as verification
+from disburse.verification import sweepers
+from tests.factories import create_claim, create_program
+from workers import sweepers as tasks
+
+
+def _db13(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return f"unix://{parts.path}?db=13"
+    return urlunsplit((parts.scheme, parts.netloc, "/13", parts.query, ""))
+
+
+@pytest.fixture
+def broker(app, redis_url) -> Iterator[redis.Redis]:
+    celery: Celery = app.extensions["celery"]
+    own = Celery("test-verification-broker", broker=celery_broker_url(_db13(redis_url)), set_as_current=False)
+    own.conf.update(task_routes=celery.conf.task_routes, task_queues=celery.conf.task_queues)
+    client = redis.Redis.from_url(_db13(redis_url))
+    client.flushdb()
+    app.extensions["celery"] = own
+    original_url = app.config["REDIS_URL"]
+    app.config["REDIS_URL"] = _db13(redis_url)  # the sweep reads the queue length where the messages are
+    try:
+        yield client
+    finally:
+        app.config["REDIS_URL"] = original_url
+        app.extensions["celery"] = celery
+        client.flushdb()
+        client.close()
+
+
+def _waiting(client: redis.Redis) -> list[tuple[str, dict]]:
+    messages = [json.loads(raw) for raw in reversed(client.lrange(QueueNames.VERIFICATION, 0, -1))]
+    return [(m["headers"]["task"], json.loads(base64.b64decode(m["body"]))[1]) for m in messages]
+
+
+def test_request_verification_sends_chunks_after_the_commit(db_session, broker):
+    assert verification.request_verification([5, 3, 1, 3, 4], batch=2) == 2
+    assert broker.llen(QueueNames.VERIFICATION) == 0
+    db_session.commit()
+    assert _waiting(broker) == [
+        ("verification.verify", {"claim_ids": [1, 3]}),
+        ("verification.verify", {"claim_ids": [4, 5]}),
+    ]
+
+
+def test_nothing_is_sent_when_the_transaction_rolls_back(db_session, broker):
+    verification.request_verification([1, 2])
+    db_session.rollback()
+    assert broker.llen(QueueNames.VERIFICATION) == 0
+
+
+def test_the_waiting_sweep_sends_ranges_but_not_while_the_queue_holds_work(db_session, broker):
+    program = create_program()
+    waiting = sorted(create_claim("employer_confirmed", program=program).id for _ in range(3))
+    db_session.execute(
+        text("UPDATE claims SET updated_at = now() - interval '1 hour' WHERE program_id = :p"), {"p": program.id}
+    )
+    assert sweepers.queued_verifications() == 0
+    assert tasks.verification.run() >= 3
+    assert ("verification.verify", {"id_range": [waiting[0], waiting[-1]]}) in _waiting(broker)
+    queued = broker.llen(QueueNames.VERIFICATION)
+    assert sweepers.queued_verifications() == queued > 0
+    assert tasks.verification.run() == -1, "the queue still holds work: it gets there first"
+    assert broker.llen(QueueNames.VERIFICATION) == queued
+    assert sweepers.sweep_waiting(grace=timedelta(hours=2)) == 0

@@ -1,0 +1,359 @@
+"""Verification by real Celery workers on real Redis against the real database: the data is committed (workers run
+in their own processes), and removed again after each test.
+
+The workers here use Redis database 12 of their own, not the suite's 15: several checkouts run their suites on one
+machine, and a worker of another checkout must not take these tasks (nor these workers theirs).
+
+- confirmed → verifying → approved, applied → verifying → approved, a duplicate pair → needs_review;
+- two workers on the same range at the same time: every claim verified once;
+- a worker killed mid-batch: nothing of its batch is left half-done, and after a restart the sweep brings every
+  waiting claim to approved, needs_review or rejected; the rollups equal a direct count.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis
+from celery import Celery
+from flask import Flask
+from sqlalchemy import text
+
+from disburse.background import QueueNames
+from disburse.claims.models import Claim
+from disburse.extensions import db
+from disburse.runtime import celery_broker_url
+from disburse.verification import service as verification
+from tests.factories import create_claim, create_person, create_program
+
+pytestmark = pytest.mark.worker
+
+DONE = ("approved", "needs_review", "rejected")
+PRIVATE_QUEUE = "verification-test-private"
+
+
+def _db12(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return f"unix://{parts.path}?db=12"
+    return urlunsplit((parts.scheme, parts.netloc, "/12", parts.query, ""))
+
+
+@pytest.fixture(scope="module")
+def own_redis(app: Flask, redis_url: str) -> Iterator[str]:
+    """Redis database 12, emptied before and after; the app sends its tasks there while these tests run."""
+    url = _db12(redis_url)
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    celery: Celery = app.extensions["celery"]
+    own = Celery("test-verification-workers", broker=celery_broker_url(url), set_as_current=False)
+    own.conf.update(task_routes=celery.conf.task_routes, task_queues=celery.conf.task_queues)
+    app.extensions["celery"] = own
+    try:
+        yield url
+    finally:
+        app.extensions["celery"] = celery
+        client.flushdb()
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def worker(app: Flask, database_url: str, own_redis: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A real worker on every named queue (the one that, in these tests, is "restarted" after a kill)."""
+    proc = start_worker(database_url, own_redis, ",".join(QueueNames.all()), "verifier")
+    try:
+        wait_for_ping(app, proc, "verifier")
+        yield proc
+    finally:
+        stop(proc)
+
+
+class Committed:
+    """Makes rows through the factories and commits them for real; removes them all at the end (the history
+    tables refuse DELETE, so their guard is switched off inside the cleaning transaction only)."""
+
+    def __init__(self) -> None:
+        self.programs: list[int] = []
+        self.employees: list[int] = []
+        self.employers: list[int] = []
+
+    def program(self) -> Any:
+        # Payment allowed until far in the future: the workers' programme clock is the real date.
+        program = create_program(extension_until=date(2099, 12, 31))
+        self.programs.append(program.id)
+        return program
+
+    def claim(self, state: str, program: Any, **overrides: Any) -> Claim:
+        employee = overrides.pop("employee", None) or self.person()
+        claim = create_claim(state, program=program, employee=employee, **overrides)
+        return claim
+
+    def person(self, **overrides: Any) -> Any:
+        employee = create_person(**overrides)
+        self.employees.append(employee.id)
+        if employee.employer_id is not None:
+            self.employers.append(employee.employer_id)
+        return employee
+
+    def clean(self) -> None:
+        db.session.rollback()
+        p = {"p": self.programs, "e": self.employees, "r": self.employers}
+        for statement in (
+            "ALTER TABLE claim_events DISABLE TRIGGER claim_events_append_only",
+            "DELETE FROM claim_events WHERE claim_id IN (SELECT id FROM claims WHERE program_id = ANY(:p))",
+            "ALTER TABLE claim_events ENABLE ALWAYS TRIGGER claim_events_append_only",
+            "DELETE FROM claim_identities WHERE program_id = ANY(:p)",
+            "DELETE FROM claims WHERE program_id = ANY(:p)",
+            "DELETE FROM claim_counters WHERE program_id = ANY(:p)",
+            "DELETE FROM employees WHERE id = ANY(:e)",
+            "DELETE FROM employers WHERE id = ANY(:r)",
+            "DELETE FROM programs WHERE id = ANY(:p)",
+        ):
+            db.session.execute(text(statement), p)
+        db.session.commit()
+
+
+@pytest.fixture
+def committed(app: Flask) -> Iterator[Committed]:
+    with app.app_context():
+        rows = Committed()
+        try:
+            yield rows
+        finally:
+            rows.clean()
+            db.session.remove()
+
+
+def states(program_id: int) -> dict[int, str]:
+    db.session.rollback()
+    return dict(db.session.execute(text("SELECT id, state FROM claims WHERE program_id = :p"), {"p": program_id}).all())
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 60.0, what: str = "the workers") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"{what} did not finish within {timeout} s")
+
+
+def history(claim_id: int) -> list[tuple[str, str | None, str]]:
+    return [
+        tuple(row)
+        for row in db.session.execute(
+            text("SELECT action, from_state, to_state FROM claim_events WHERE claim_id = :id ORDER BY id"),
+            {"id": claim_id},
+        )
+    ]
+
+
+def rollups_equal_a_direct_count() -> bool:
+    drift = db.session.execute(
+        text(
+            """SELECT count(*) FROM (
+                 (SELECT program_id, district_code, employer_id, state, count(*), sum(amount_vnd) FROM claims
+                  GROUP BY 1, 2, 3, 4
+                  EXCEPT
+                  SELECT program_id, district_code, employer_id, state, claims, amount_vnd FROM claim_counters
+                  WHERE claims <> 0)
+                 UNION ALL
+                 (SELECT program_id, district_code, employer_id, state, claims, amount_vnd FROM claim_counters
+                  WHERE claims <> 0
+                  EXCEPT
+                  SELECT program_id, district_code, employer_id, state, count(*), sum(amount_vnd) FROM claims
+                  GROUP BY 1, 2, 3, 4)) d"""
+        )
+    ).scalar_one()
+    return drift == 0
+
+
+def start_worker(database_url: str, redis_url: str, queues: str, name: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DISBURSE_ENV": "test", "DATABASE_URL": database_url, "REDIS_URL": redis_url}
+    return subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.worker",
+            "worker",
+            "--loglevel",
+            "WARNING",
+            "--pool",
+            "solo",
+            "-Q",
+            queues,
+            "--hostname",
+            f"{name}-{os.getpid()}@%h",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        env=env,
+    )
+
+
+def wait_for_ping(app: Flask, proc: subprocess.Popen[bytes], name: str) -> None:
+    celery = app.extensions["celery"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"worker {name} exited with code {proc.returncode}")
+        replies = celery.control.ping(timeout=0.5) or []
+        if any(name in host for reply in replies for host in reply):
+            return
+    pytest.fail(f"worker {name} did not answer a ping within 60 s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def waiting_on_lock(table: str) -> int:
+    """Backends of other sessions waiting for a lock on ``table``."""
+    with db.engine.connect() as conn:
+        return int(
+            conn.execute(
+                text("SELECT count(*) FROM pg_locks WHERE relation = CAST(:t AS regclass) AND NOT granted"),
+                {"t": table},
+            ).scalar_one()
+        )
+
+
+# ------------------------------------------------------------------------------------------------------ tests
+
+
+def test_a_real_worker_verifies_what_the_services_ask_for(app, worker, committed):
+    program = committed.program()
+    confirmed = committed.claim("employer_confirmed", program, confirmed_on=date(2021, 10, 25))
+    applied = committed.claim("applied", program, applied_on=date(2021, 12, 1))
+    twin_a = committed.claim("employer_confirmed", program, employee=committed.person(national_id="001077000001"))
+    twin_b = committed.claim("employer_confirmed", program, employee=committed.person(national_id="001077000001"))
+    ids = [confirmed.id, applied.id, twin_a.id, twin_b.id]
+    verification.request_verification(ids)
+    db.session.commit()  # the task leaves for Redis now, and the worker finds the rows committed
+
+    wait_until(lambda: all(s in DONE for s in states(program.id).values()))
+    final = states(program.id)
+    assert final == {
+        confirmed.id: "approved",
+        applied.id: "approved",
+        twin_a.id: "needs_review",
+        twin_b.id: "needs_review",
+    }
+    assert history(confirmed.id)[-2:] == [
+        ("start_verification", "employer_confirmed", "verifying"),
+        ("approve", "verifying", "approved"),
+    ]
+    assert history(applied.id)[-2:] == [
+        ("start_verification", "applied", "verifying"),
+        ("approve", "verifying", "approved"),
+    ]
+    reasons = db.session.execute(text("SELECT reasons FROM claims WHERE id = :id"), {"id": twin_a.id}).scalar_one()
+    assert reasons == ["listed_twice", "possible_duplicate"]  # two SI codes, each on its own unit's list
+    assert rollups_equal_a_direct_count()
+
+
+def test_two_workers_on_the_same_range_verify_each_claim_once(app, worker, committed, database_url, own_redis):
+    program = committed.program()
+    claims = [committed.claim("employer_confirmed", program) for _ in range(60)]
+    db.session.commit()
+    ids = sorted(c.id for c in claims)
+    second = start_worker(database_url, own_redis, "verification", "second")
+    try:
+        wait_for_ping(app, second, "second")
+        with db.engine.connect() as holder:
+            # Hold both batches at their first write, so that they run at the same time once let go.
+            holder.execute(text("LOCK TABLE claim_identities IN SHARE MODE"))
+            celery = app.extensions["celery"]
+            for _ in range(2):
+                celery.send_task("verification.verify", kwargs={"id_range": [ids[0], ids[-1]]})
+            wait_until(lambda: waiting_on_lock("claim_identities") == 2, what="two workers taking the same range")
+            holder.rollback()
+        wait_until(lambda: all(s in DONE for s in states(program.id).values()))
+    finally:
+        stop(second)
+    for claim_id in ids:
+        steps = [action for action, _, _ in history(claim_id)]
+        assert steps == ["create", "confirm", "start_verification", "approve"], claim_id
+    assert rollups_equal_a_direct_count()
+
+
+def test_a_worker_killed_mid_batch_leaves_nothing_half_done_and_the_sweep_finishes(
+    app, worker, committed, database_url, own_redis
+):
+    program = committed.program()
+    claims = [committed.claim("employer_confirmed", program) for _ in range(30)]
+    claims += [committed.claim("applied", program, applied_on=date(2021, 12, 1)) for _ in range(10)]
+    claims += [committed.claim("employer_overdue", program) for _ in range(5)]
+    db.session.commit()
+    ids = sorted(c.id for c in claims)
+    events_before = {claim_id: history(claim_id) for claim_id in ids}
+    doomed = start_worker(database_url, own_redis, PRIVATE_QUEUE, "doomed")
+    try:
+        wait_for_ping(app, doomed, "doomed")
+        with db.engine.connect() as holder:
+            # The batch has locked its claims and worked out its decisions when it reaches the events: stop it there.
+            holder.execute(text("LOCK TABLE claim_events IN SHARE MODE"))
+            app.extensions["celery"].send_task(
+                "verification.verify", kwargs={"id_range": [ids[0], ids[-1]]}, queue=PRIVATE_QUEUE
+            )
+            wait_until(lambda: waiting_on_lock("claim_events") == 1, what="the doomed batch")
+            doomed.kill()  # SIGKILL: no clean-up of any kind
+            doomed.wait()
+            # Its connection dies with it (the server notices a dead client at the latest when TCP keep-alive does).
+            holder.execute(
+                text(
+                    "SELECT pg_terminate_backend(l.pid) FROM pg_locks l WHERE l.relation = 'claim_events'::regclass"
+                    " AND NOT l.granted"
+                )
+            )
+            holder.rollback()
+    finally:
+        stop(doomed)
+        _forget_private_queue(own_redis)
+
+    assert set(states(program.id).values()) == {"employer_confirmed", "applied", "employer_overdue"}
+    assert {claim_id: history(claim_id) for claim_id in ids} == events_before, "nothing of the batch was kept"
+
+    # The restarted worker runs beat's sweep, which sends what still waits (no grace, for the test).
+    db.session.execute(
+        text("UPDATE claims SET updated_at = now() - interval '1 hour' WHERE program_id = :p"), {"p": program.id}
+    )
+    db.session.commit()
+    app.extensions["celery"].send_task("sweepers.verification", kwargs={"grace_s": 0})
+    wait_until(lambda: all(s in DONE for s in states(program.id).values()), what="the sweep and the verification")
+    final = states(program.id)
+    assert {final[c.id] for c in claims[:40]} == {"approved"}
+    assert {final[c.id] for c in claims[40:]} == {"needs_review"}
+    for claim_id in ids:
+        assert [a for a, _, _ in history(claim_id)].count("start_verification") == 1
+    assert rollups_equal_a_direct_count()
+
+
+def _forget_private_queue(redis_url: str) -> None:
+    """Drop the killed worker's unacknowledged message (Celery would restore it to a queue nobody reads)."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.delete(PRIVATE_QUEUE)
+        for tag, raw in client.hgetall("unacked").items():
+            if PRIVATE_QUEUE in json.loads(raw)[-1:]:
+                client.hdel("unacked", tag)
+                client.zrem("unacked_index", tag)
+    finally:
+        client.close()

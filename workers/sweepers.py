@@ -1,0 +1,80 @@
+"""``sweepers.*``: the periodic sweeps beat sends (disburse.background.BEAT_SCHEDULE).
+
+Thin: each takes its Redis lock (a sweep still running makes the next one return at once), walks every program
+chunk by chunk through :mod:`disburse.verification.sweepers`, and commits after each chunk.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from celery import shared_task
+
+from disburse.extensions import db
+from disburse.programs.calendar import programme_today
+from disburse.programs.models import Program
+from disburse.verification import sweepers
+
+log = logging.getLogger(__name__)
+
+Chunk = Callable[..., tuple[int, sweepers.Cursor | None]]
+
+
+def _sweep(name: str, chunk: Chunk) -> int:
+    """Run ``chunk`` over every program until each is done, committing after every chunk; -1 when another sweep of
+    the same kind holds the lock."""
+    with sweepers.sweep_lock(name) as held:
+        if not held:
+            log.info("sweep %s is already running", name)
+            return -1
+        today: date = programme_today()
+        total = 0
+        programs: list[Program] = sweepers.programs()
+        for program in programs:
+            cursor: sweepers.Cursor | None = None
+            while True:
+                try:
+                    done, cursor = chunk(program, today, after=cursor)
+                    db.session.commit()
+                except Exception:
+                    db.session.rollback()
+                    raise
+                total += done
+                if cursor is None:
+                    break
+        log.info("sweep %s: %d claims", name, total)
+        return total
+
+
+@shared_task(name="sweepers.employer_overdue")
+def employer_overdue() -> int:
+    return _sweep("employer_overdue", sweepers.mark_overdue_employers)
+
+
+@shared_task(name="sweepers.application_sla")
+def application_sla() -> int:
+    return _sweep("application_sla", sweepers.note_application_sla)
+
+
+@shared_task(name="sweepers.payment_sla")
+def payment_sla() -> int:
+    return _sweep("payment_sla", sweepers.note_payment_sla)
+
+
+@shared_task(name="sweepers.verification")
+def verification(grace_s: float | None = None) -> int:
+    """Send the claims that still wait for verification to the verification queue; nothing while that queue still
+    holds messages (they get there first; the next sweep sees what is left)."""
+    with sweepers.sweep_lock("verification") as held:
+        if not held or sweepers.queued_verifications():
+            return -1
+        grace = sweepers.WAITING_GRACE if grace_s is None else timedelta(seconds=grace_s)
+        try:
+            sent = sweepers.sweep_waiting(grace=grace)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        return sent

@@ -1,0 +1,42 @@
+"""``verification.verify``: one verification batch (an id list or an id range).
+
+Thin: the identities commit first (:func:`disburse.verification.service.record_identities`), then the batch
+(:func:`~disburse.verification.service.verify_batch`) commits on its own. ``acks_late``: a message whose worker
+died mid-batch is delivered again, and the batch's rolled-back claims are still waiting, for it or for the
+verification sweep. A batch finds only claims still waiting, so a redelivery, or two workers on one range, do no
+harm.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from disburse.extensions import db
+from disburse.verification import service
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="verification.verify", acks_late=True)
+def verify(claim_ids: list[int] | None = None, id_range: list[int] | None = None) -> dict[str, int]:
+    """Verify the waiting claims among ``claim_ids``, or with ids in ``id_range`` = [first, last]."""
+    ids = list(claim_ids) if claim_ids is not None else None
+    pair = _pair(id_range) if ids is None else None
+    try:
+        service.record_identities(ids=ids, id_range=pair)
+        db.session.commit()
+        result = service.verify_batch(ids=ids, id_range=pair)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    log.info("verified %s", result.as_dict(), extra=result.as_dict())
+    return result.as_dict()
+
+
+def _pair(id_range: list[int] | None) -> tuple[int, int]:
+    if id_range is None or len(id_range) != 2:
+        raise ValueError("verification.verify needs claim_ids or id_range=[first, last]")
+    return int(id_range[0]), int(id_range[1])
