@@ -43,6 +43,7 @@ from disburse.programs.models import Program
 from disburse.programs.rules import GROUP_A, GROUP_B, UI_PARTICIPATING, UI_STOPPED, Person, ProgramRules, assess
 from disburse.reference.models import Bank
 from disburse.registry.models import Employee, Employer
+from disburse.verification.service import request_verification
 
 FIELDS = (
     "si_code",
@@ -358,4 +359,5 @@ def apply(program: Program, body: dict[str, Any], *, actor: service.Actor = None
             **details,
         )
     db.session.refresh(claim)
+    request_verification([claim.id])  # after the commit; the sweeper would find it too, later
     return claim

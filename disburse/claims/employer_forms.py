@@ -53,6 +53,7 @@ from disburse.programs.rules import (
 )
 from disburse.reference.models import Bank
 from disburse.registry.models import Employee, Employer
+from disburse.verification.service import request_verification
 
 Actor = service.Actor
 
@@ -298,8 +299,10 @@ def _apply(action: ClaimAction, items: list[_Confirmation], outcome: str, actor:
 
 
 def _after_confirmation(claim_ids: list[int]) -> None:
-    """Hook for the verification workers: confirmed claims are checked after the commit."""
-    del claim_ids
+    """Confirmed claims go to the verification workers once the form's transaction commits (the sweeper would
+    find them too, later)."""
+    if claim_ids:
+        request_verification(claim_ids)
 
 
 # ------------------------------------------------------------------------------------------------------ Form 03

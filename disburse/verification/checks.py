@@ -189,7 +189,9 @@ def lock_statement(where: str, rules: ProgramRules, *, skip_locked: bool) -> Tex
         INSERT INTO verification_batch
         SELECT c.id, c.state, c.program_id, c.track, c.employee_id, c.employer_id, e.national_id, c.payout,
                c.bank_code, c.bank_account, c.unused_months, c.amount_vnd, c.applied_on,
-               CASE WHEN c.applied_on IS NOT NULL OR c.track = 'B' THEN '{SLA_FORM04}'
+               -- A due date the form's service already set (Form 03: calendar days) is kept as it is.
+               CASE WHEN c.payment_due_on IS NOT NULL THEN NULL
+                    WHEN c.applied_on IS NOT NULL OR c.track = 'B' THEN '{SLA_FORM04}'
                     WHEN c.confirmed_on IS NOT NULL OR c.state = '{ClaimState.EMPLOYER_CONFIRMED.value}'
                     THEN '{SLA_FORM02}' END,
                CASE WHEN c.applied_on IS NOT NULL OR c.track = 'B' THEN coalesce(c.applied_on, :today)

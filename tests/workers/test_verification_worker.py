@@ -269,6 +269,52 @@ def test_a_real_worker_verifies_what_the_services_ask_for(app, worker, committed
     assert rollups_equal_a_direct_count()
 
 
+def test_the_forms_hand_their_claims_to_the_workers(app, worker, committed):
+    """listed → Form 02 → verified by a real worker → approved; and a Form 04 application → verified → approved:
+    the form services ask for verification themselves, after their commit."""
+    from disburse.claims import applications, employer_forms
+
+    program = committed.program()
+    listed = committed.claim("listed", program)
+    si_code = db.session.execute(
+        text("SELECT si_code FROM employees WHERE id = :id"), {"id": listed.employee_id}
+    ).scalar_one()
+    unit = db.session.execute(
+        text("SELECT unit_code FROM employers WHERE id = :id"), {"id": listed.employer_id}
+    ).scalar_one()
+    applicant = committed.person(ui_status="stopped", ui_stopped_on=date(2021, 6, 30), unused_months=40)
+    form = employer_forms.confirm(
+        program,
+        unit,
+        [{"si_code": si_code, "bank_code": "VCB", "bank_account": "0071000123456"}],
+        today=date(2021, 10, 25),
+    )
+    claim = applications.apply(
+        program,
+        {
+            "si_code": applicant.si_code,
+            "national_id": applicant.national_id,
+            "full_name": applicant.full_name,
+            "date_of_birth": "1985-04-05",
+            "phone": "0912345678",
+            "address": "Đông Anh, Hà Nội",
+            "status": "stopped",
+            "unit_code": unit,
+            "unused_months": 40,
+            "payout": "cash",
+        },
+        today=date(2021, 12, 1),
+    )
+    db.session.commit()  # the verification tasks leave for Redis now
+    assert form.rows[0].outcome == "confirmed"
+
+    wait_until(lambda: all(s in DONE for s in states(program.id).values()))
+    assert states(program.id) == {listed.id: "approved", claim.id: "approved"}
+    assert [a for a, _, _ in history(listed.id)] == ["create", "confirm", "start_verification", "approve"]
+    assert [a for a, _, _ in history(claim.id)] == ["create", "start_verification", "approve"]
+    assert rollups_equal_a_direct_count()
+
+
 def test_two_workers_on_the_same_range_verify_each_claim_once(app, worker, committed, database_url, own_redis):
     program = committed.program()
     claims = [committed.claim("employer_confirmed", program) for _ in range(60)]
