@@ -40,9 +40,9 @@ from disburse.claims.states import (
 )
 from disburse.claims.support import reason_entries
 from disburse.extensions import db
-from disburse.programs.rules import REASON_LABELS
 from disburse.reference.models import District
 from disburse.registry.models import Employee, Employer
+from disburse.verification import reasons
 
 #: Roles that may act on a claim; employers may only read their unit's claims.
 ACTING_ROLES = ("caseworker", "supervisor", "admin")
@@ -77,9 +77,6 @@ INFO_ADDRESSEES: dict[str, tuple[str, str]] = {
 
 #: A refused duplicate's reason code.
 REASON_DUPLICATE = "duplicate"
-#: Reason codes that say what a caseworker must check, not why a claim is refused: their labels would read wrongly
-#: on a refusal notice.
-_REVIEW_FLAGS = frozenset({"zero_months", "possible_duplicate"})
 _REFUSAL_ONLY_LABELS: dict[str, tuple[str, str]] = {
     REASON_DUPLICATE: (
         "Người lao động đã được xem xét hỗ trợ theo một hồ sơ khác của chính người lao động; mỗi người lao động chỉ "
@@ -95,8 +92,10 @@ MAX_DUPLICATE_NOTE = 700
 
 def refusal_reasons() -> dict[str, tuple[str, str]]:
     """The reason codes a refusal may give, with the (Vietnamese, English) plain words a notice prints: the rules'
-    exclusion reasons and the refusal-only codes (``duplicate``). The one lookup for rejecting and for notices."""
-    labels = {code: label for code, label in REASON_LABELS.items() if code not in _REVIEW_FLAGS}
+    exclusion reasons, verification's refusal codes (an application after the deadline) and the refusal-only codes
+    (``duplicate``). Review codes (zero months, possible duplicates…) say what a caseworker must check, not why a
+    claim is refused: their words would read wrongly on a notice. The one lookup for rejecting and for notices."""
+    labels = {code: reasons.label(code) for code in reasons.REJECT}
     labels.update(_REFUSAL_ONLY_LABELS)
     return labels
 
