@@ -27,6 +27,7 @@ from disburse.payments.models import Payment
 from disburse.payments.states import TRANSITIONS as PAYMENT_TRANSITIONS
 from disburse.payments.states import PaymentState
 from disburse.programs.models import AmountTier, Program
+from disburse.programs.rules import ProgramRules, amount_for
 from disburse.registry.models import Employee, Employer, SalaryFund
 
 _counter = itertools.count(1)
@@ -153,13 +154,14 @@ def create_claim(state: ClaimState | str = ClaimState.LISTED, **overrides: Any) 
         "program_id": program.id,
         "track": track,
         "support_group": track,
-        "amount_vnd": 2_100_000,
         "state": initial.value,
         "reasons": [],
         "bank_code": "VCB",
         "bank_account": "0011004455667",
     }
     values.update(overrides)
+    # The tier amount of the months, as the lists build and the forms fix it (verification checks it).
+    values.setdefault("amount_vnd", amount_for(ProgramRules.from_program(program), values.get("unused_months", 24)))
     claim = Claim(**values)
     db.session.add(claim)
     db.session.flush()
