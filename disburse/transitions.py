@@ -12,7 +12,15 @@ from typing import Any
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 
+from disburse.auth.models import User
 from disburse.extensions import db
+
+#: Who acts: a user, a user's id, or None for the system (rules, sweepers, providers).
+Actor = User | int | None
+
+
+def actor_id(actor: Actor) -> int | None:
+    return actor.id if isinstance(actor, User) else actor
 
 
 @dataclass

@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from disburse.auth.models import User
 from disburse.bulk import may_skip_reference_triggers, session_connection
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.states import (
@@ -30,9 +29,7 @@ from disburse.claims.states import (
     next_state,
 )
 from disburse.extensions import db
-from disburse.transitions import BulkTransition, path_steps, run_bulk, steps_values
-
-Actor = User | int | None
+from disburse.transitions import Actor, BulkTransition, actor_id, path_steps, run_bulk, steps_values
 
 
 class ReasonRequired(ValueError):
@@ -45,10 +42,6 @@ class ReasonRequired(ValueError):
 
 class ClaimNotFound(LookupError):
     pass
-
-
-def _actor_id(actor: Actor) -> int | None:
-    return actor.id if isinstance(actor, User) else actor
 
 
 def _check_reason(action: ClaimAction, reason: str | None) -> None:
@@ -108,7 +101,7 @@ def create(actor: Actor = None, data: dict[str, Any] | None = None, **values: An
     db.session.add(claim)
     db.session.flush()
     db.session.add(
-        ClaimEvent(claim_id=claim.id, actor_id=_actor_id(actor), action="create", to_state=initial.value, data=data)
+        ClaimEvent(claim_id=claim.id, actor_id=actor_id(actor), action="create", to_state=initial.value, data=data)
     )
     db.session.flush()
     return claim
@@ -144,7 +137,7 @@ def transition(
         locked.payment_failures += 1
     event = ClaimEvent(
         claim_id=locked.id,
-        actor_id=_actor_id(actor),
+        actor_id=actor_id(actor),
         action=action.value,
         from_state=from_state.value,
         to_state=to_state.value,
@@ -172,7 +165,7 @@ def note(
         raise ClaimNotFound(f"no claim with id {claim_id}")
     event = ClaimEvent(
         claim_id=claim_id,
-        actor_id=_actor_id(actor),
+        actor_id=actor_id(actor),
         action=action.value,
         from_state=state,
         to_state=state,
@@ -234,7 +227,7 @@ def transition_many(
     _check_reason(action, reason)
     params: dict[str, Any] = {
         "program_id": program_id,
-        "actor_id": _actor_id(actor),
+        "actor_id": actor_id(actor),
         "action": action.value,
         "reason": reason,
         "data": data,
@@ -335,16 +328,16 @@ def follow_paths_many(
     statement = text(
         _PATHS.format(source=source, steps=steps_values(steps), skip_locked="SKIP LOCKED" if skip_locked else "")
     )
-    actor_id = _actor_id(actor)
+    acting = actor_id(actor)
     db.session.flush()
     replica = (
         skip_fk_triggers
-        and actor_id is None
+        and acting is None
         and may_skip_reference_triggers(session_connection(), "claims", "claim_events")
     )
     if replica:
         db.session.execute(_REPLICA)
-    rows = db.session.execute(statement, {"actor_id": actor_id}).all()
+    rows = db.session.execute(statement, {"actor_id": acting}).all()
     if replica:
         db.session.execute(_ORIGIN)
     db.session.expire_all()
@@ -392,9 +385,7 @@ def reassess_many(source: str, *, actor: Actor = None, skip_locked: bool = False
     the claims that changed. Flushes."""
     statement = text(_REASSESS.format(source=source, skip_locked="SKIP LOCKED" if skip_locked else ""))
     db.session.flush()
-    ids = [
-        row[0] for row in db.session.execute(statement, {"actor_id": _actor_id(actor), "action": ClaimNote.REASSESS})
-    ]
+    ids = [row[0] for row in db.session.execute(statement, {"actor_id": actor_id(actor), "action": ClaimNote.REASSESS})]
     db.session.expire_all()
     return ids
 
@@ -446,7 +437,7 @@ def note_many(
         {
             "ids": [claim_id for claim_id, _ in items],
             "data": [None if data is None else json.dumps(data, sort_keys=True) for _, data in items],
-            "actor_id": _actor_id(actor),
+            "actor_id": actor_id(actor),
             "action": note.value,
             "reason": reason,
         },

@@ -18,7 +18,6 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from disburse.auth.models import User
 from disburse.claims.models import Claim
 from disburse.extensions import db
 from disburse.payments.models import Payment, PaymentBatch, PaymentEvent
@@ -33,9 +32,7 @@ from disburse.payments.states import (
 )
 from disburse.programs.models import Program
 from disburse.registry.models import Employee
-from disburse.transitions import BulkTransition, run_bulk
-
-Actor = User | int | None
+from disburse.transitions import Actor, BulkTransition, actor_id, run_bulk
 
 #: Actions that need the provider's code (why the payment failed or came back).
 NEEDS_CODE = frozenset({PaymentAction.FAIL, PaymentAction.RETURN})
@@ -49,10 +46,6 @@ class CodeRequired(ValueError):
 
 class PaymentNotFound(LookupError):
     pass
-
-
-def _actor_id(actor: Actor) -> int | None:
-    return actor.id if isinstance(actor, User) else actor
 
 
 def _check_code(action: PaymentAction, code: str | None) -> None:
@@ -177,7 +170,7 @@ def create_batch(
             "batch_id": batch.id,
             "provider": provider,
             "prefix": f"{program.code[:12]}-",
-            "actor_id": _actor_id(actor),
+            "actor_id": actor_id(actor),
             "data": json.dumps({"batch_id": batch.id}),
         },
     ).all()
@@ -251,7 +244,7 @@ def transition(
         locked.failure_code = reason
     event = PaymentEvent(
         payment_id=locked.id,
-        actor_id=_actor_id(actor),
+        actor_id=actor_id(actor),
         from_state=from_state.value,
         to_state=to_state.value,
         code=reason,
@@ -309,7 +302,7 @@ def transition_many(
     _check_code(action, reason)
     params: dict[str, Any] = {
         "batch_id": batch_id,
-        "actor_id": _actor_id(actor),
+        "actor_id": actor_id(actor),
         "code": reason,
         "sets_code": action in NEEDS_CODE,
         "data": data,
