@@ -27,6 +27,7 @@ from disburse.auth.scopes import Scope, can_see
 from disburse.claims import applications, employer_forms
 from disburse.claims.models import Claim
 from disburse.claims.outcomes import FieldError, FormRefused, FormResult
+from disburse.claims.support import reason_entries
 from disburse.extensions import db
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
@@ -150,7 +151,7 @@ def claim_json(claim: Claim) -> dict[str, Any]:
         "bank_code": claim.bank_code,
         "bank_account": claim.bank_account,
         "district_code": claim.district_code,
-        "reasons": list(claim.reasons or ()),
+        "reasons": reason_entries(list(claim.reasons or ())),  # codes with their labels, as the other claim answers
         "applied_on": claim.applied_on.isoformat() if claim.applied_on else None,
         "payment_due_on": claim.payment_due_on.isoformat() if claim.payment_due_on else None,
     }

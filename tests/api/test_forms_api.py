@@ -199,3 +199,12 @@ def test_a_body_over_the_size_limit_is_a_413_before_any_work(app, client, unit):
     )
     assert response.status_code == 413
     assert response.get_json()["error"] == "too_large"
+
+
+def test_an_application_answers_its_reasons_with_their_labels(app, client, db_session):
+    app.config["DISBURSE_TODAY"] = "2021-12-01"
+    pensioner = create_employee(ui_status="stopped", ui_stopped_on=date(2021, 5, 31), pension_decision=True)
+    response = client.post("/api/v1/applications", json=_application(pensioner), headers=_auth("admin"))
+    assert response.status_code == 201
+    (reason,) = response.get_json()["claim"]["reasons"]
+    assert reason["code"] == "pension_decision" and reason["label_vi"] and reason["label_en"]
