@@ -42,6 +42,8 @@ class ClaimAction(StrEnum):
     PAYMENT_FAILED = "payment_failed"  # failed or returned by the bank
     REQUEST_DETAILS = "request_details"  # ask the employer / person for corrected payment details
     DETAILS_RECEIVED = "details_received"  # corrected details in hand: back to approved, pay again
+    RETRY_PAYMENT = "retry_payment"  # the failure was the bank's, not the details': pay again as they are
+    PAYMENT_RETURNED = "payment_returned"  # the payee's bank sent settled money back: unpaid again
     APPLY = "apply"  # a track A person not yet paid files Form 04: their claim becomes the application
 
 
@@ -62,7 +64,11 @@ class ClaimNote(StrEnum):
 S, A = ClaimState, ClaimAction
 
 INITIAL_STATES = frozenset({S.LISTED, S.APPLIED})
-TERMINAL_STATES = frozenset({S.PAID, S.REJECTED, S.DECLINED, S.REMOVED})
+#: No way out at all.
+TERMINAL_STATES = frozenset({S.REJECTED, S.DECLINED, S.REMOVED})
+#: Nothing left for anyone to do: the terminal states and ``paid`` (whose only way out is the bank sending the money
+#: back, :attr:`ClaimAction.PAYMENT_RETURNED`).
+CLOSED_STATES = TERMINAL_STATES | {S.PAID}
 #: States from which the person can still say "Không nhận hỗ trợ" (nothing is on its way to the bank).
 _DECLINABLE = (
     S.LISTED,
@@ -107,6 +113,8 @@ TRANSITIONS: dict[tuple[ClaimState, ClaimAction], ClaimState] = {
     (S.PAYMENT_PENDING, A.PAYMENT_SUCCEEDED): S.PAID,
     (S.PAYMENT_PENDING, A.PAYMENT_FAILED): S.PAYMENT_FAILED,
     (S.PAYMENT_FAILED, A.REQUEST_DETAILS): S.AWAITING_PAYMENT_DETAILS,
+    (S.PAYMENT_FAILED, A.RETRY_PAYMENT): S.APPROVED,
+    (S.PAID, A.PAYMENT_RETURNED): S.PAYMENT_FAILED,
     (S.AWAITING_PAYMENT_DETAILS, A.DETAILS_RECEIVED): S.APPROVED,
     **{(state, A.APPLY): S.APPLIED for state in _APPLICABLE},
     **{(state, A.DECLINE): S.DECLINED for state in _DECLINABLE},

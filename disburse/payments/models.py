@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String, UniqueConstraint, func, text
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,6 +45,14 @@ class PaymentBatch(TimestampMixin, db.Model):  # type: ignore[name-defined]
     state: Mapped[str] = mapped_column(String(10), server_default=text("'open'"))
     item_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     total_vnd: Mapped[int] = mapped_column(server_default=text("0"))
+    #: Our id for the batch towards the provider (G2P Connect ``transaction_id``, the pain.001 ``MsgId``).
+    reference: Mapped[str | None] = mapped_column(String(35), unique=True)
+    #: The provider's id for it, from its acknowledgement.
+    correlation_id: Mapped[str | None] = mapped_column(String(100))
+    sent_at: Mapped[datetime | None]
+    #: How many times it was handed over (a resend after a timeout counts), and the last thing that went wrong.
+    send_attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    last_error: Mapped[str | None] = mapped_column(String(2000))
 
     def __repr__(self) -> str:
         return f"<PaymentBatch {self.id} {self.provider} {self.state}>"
@@ -98,16 +117,73 @@ class PaymentEvent(db.Model):  # type: ignore[name-defined]
 
 
 class ProviderEvent(db.Model):  # type: ignore[name-defined]
-    """A provider callback exactly as received; the unique event id makes redelivery harmless."""
+    """A provider callback exactly as received. The unique event id of a signed event makes redelivery harmless; a
+    callback whose signature did not check out is kept too (``signature_ok`` false, never applied), for audit."""
 
     __tablename__ = "provider_events"
-    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+    __table_args__ = (
+        Index(
+            "uq_provider_events_signed",
+            "provider",
+            "event_id",
+            unique=True,
+            postgresql_where=text("signature_ok"),
+        ),
+        Index("ix_provider_events_unprocessed", "id", postgresql_where=text("signature_ok AND processed_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider: Mapped[str] = mapped_column(String(20))
     event_id: Mapped[str] = mapped_column(String(100))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    #: The body as JSON, for a signed event (what the worker applies).
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    #: The body exactly as received (capped for an unsigned one) and its headers.
+    body: Mapped[str | None] = mapped_column(Text)
+    headers: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    signature_ok: Mapped[bool] = mapped_column(server_default=text("true"))
     received_at: Mapped[datetime] = mapped_column(server_default=func.now())
     processed_at: Mapped[datetime | None]
-    #: Why processing failed, if it did (the raw event stays for a retry).
+    #: Why it was refused or why processing failed (a signed event stays for a retry).
     error: Mapped[str | None] = mapped_column(String(1000))
+
+
+RECOVERY_STATES = ("owed", "recovered", "written_off", "closed")
+
+
+class Recovery(TimestampMixin, db.Model):  # type: ignore[name-defined]
+    """Money that came back after a payment had settled (a return by the payee's bank): what the fund is owed back
+    and what became of it. One per returned payment; the claim goes back to unpaid and is paid again."""
+
+    __tablename__ = "recoveries"
+    __table_args__ = (
+        CheckConstraint("amount_vnd > 0", name="amount_positive"),
+        CheckConstraint("recovered_vnd >= 0 AND recovered_vnd <= amount_vnd", name="recovered_within_amount"),
+        CheckConstraint("state IN (" + ", ".join(f"'{s}'" for s in RECOVERY_STATES) + ")", name="state_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), unique=True)
+    amount_vnd: Mapped[int]
+    #: How much of it is back in the fund's account (the bank's return booking, or a refund at the office).
+    recovered_vnd: Mapped[int] = mapped_column(server_default=text("0"))
+    state: Mapped[str] = mapped_column(String(12), server_default=text("'owed'"))
+    reason_code: Mapped[str | None] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(String(1000))
+    closed_at: Mapped[datetime | None]
+
+
+class Reconciliation(db.Model):  # type: ignore[name-defined]
+    """One run of ``disburse payments reconcile``: our payments against the provider's statement for a day."""
+
+    __tablename__ = "reconciliations"
+    __table_args__ = (Index("ix_reconciliations_provider_day", "provider", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    day: Mapped[date]
+    ran_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    matched: Mapped[int] = mapped_column(Integer)
+    differences: Mapped[int] = mapped_column(Integer)
+    #: Every difference: {kind: ours_only | theirs_only | amount_differs, reference, ours_vnd, theirs_vnd}.
+    details: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)

@@ -1,8 +1,9 @@
 """The payment state machine: pure, no database.
 
-queued → sent → paid | failed | returned; queued → failed (the provider refused the order outright);
-queued → cancelled. Live states (queued, sent, paid) are the ones the "one live payment per claim" partial unique
-index covers, so a claim can never be paid twice.
+queued → sent → paid | failed | returned; paid → returned (the payee's bank sent the money back after settlement; a
+recovery record follows); queued → failed (the provider refused the order outright); queued → cancelled. Live states
+(queued, sent, paid) are the ones the "one live payment per claim" partial unique index covers, so a claim can never
+be paid twice.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ class PaymentAction(StrEnum):
 S, A = PaymentState, PaymentAction
 
 LIVE_STATES = frozenset({S.QUEUED, S.SENT, S.PAID})
-TERMINAL_STATES = frozenset({S.PAID, S.FAILED, S.RETURNED, S.CANCELLED})
+#: No way out. ``paid`` is not among them: the payee's bank may still send the money back (paid → returned).
+TERMINAL_STATES = frozenset({S.FAILED, S.RETURNED, S.CANCELLED})
 
 TRANSITIONS: dict[tuple[PaymentState, PaymentAction], PaymentState] = {
     (S.QUEUED, A.SEND): S.SENT,
@@ -39,6 +41,7 @@ TRANSITIONS: dict[tuple[PaymentState, PaymentAction], PaymentState] = {
     (S.SENT, A.SETTLE): S.PAID,
     (S.SENT, A.FAIL): S.FAILED,
     (S.SENT, A.RETURN): S.RETURNED,
+    (S.PAID, A.RETURN): S.RETURNED,
 }
 
 

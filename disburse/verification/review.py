@@ -30,8 +30,8 @@ from disburse.auth.scopes import Scope, can_see
 from disburse.claims import service as claims
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.states import (
+    CLOSED_STATES,
     STATE_LABELS,
-    TERMINAL_STATES,
     TRANSITIONS,
     ClaimAction,
     ClaimNote,
@@ -499,7 +499,7 @@ def assign(claim_id: int, user: User, to_user_id: int | None = None) -> ActionRe
     target = user if to_user_id in (None, user.id) else _assignee(int(to_user_id or 0), claim)
     if claim.assigned_to_id == target.id:
         return ActionResult(claim, changed=False)
-    if claim.state in TERMINAL_STATES:
+    if claim.state in CLOSED_STATES:
         raise _invalid_state(claim, "giao", "assigned")
     _may_work(claim, user)
     previous = claim.assigned_to_id
@@ -585,7 +585,7 @@ def request_info(claim_id: int, user: User, addressee: str, note: str, due_on: d
     assert addressee in INFO_ADDRESSEES and note.strip()
     claim = visible_claim(claim_id, user, lock=True)
     _may_work(claim, user)
-    if claim.state in TERMINAL_STATES:
+    if claim.state in CLOSED_STATES:
         raise _invalid_state(claim, "yêu cầu bổ sung thông tin cho", "asked for more information")
     data = {"addressee": addressee, "note": note, "due_on": _iso(due_on)}
     event = _note(claim, ClaimNote.REQUEST_INFO, user, data)

@@ -10,6 +10,7 @@ from collections import deque
 import pytest
 
 from disburse.claims.states import (
+    CLOSED_STATES,
     INITIAL_STATES,
     NOT_IN_ELIGIBLE_GROUP,
     TERMINAL_STATES,
@@ -58,6 +59,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("payment_failed", "request_details"): "awaiting_payment_details",
     ("payment_failed", "decline"): "declined",
     ("payment_failed", "reject"): "rejected",
+    ("payment_failed", "retry_payment"): "approved",  # the bank's fault (a timeout), not the details'
+    ("paid", "payment_returned"): "payment_failed",  # the payee's bank sent the money back
     ("awaiting_payment_details", "details_received"): "approved",
     ("awaiting_payment_details", "decline"): "declined",
     ("awaiting_payment_details", "reject"): "rejected",
@@ -114,7 +117,9 @@ def test_terminal_states_have_no_way_out(state: ClaimState) -> None:
 
 
 def test_terminal_and_initial_states_are_the_documented_ones() -> None:
-    assert {s.value for s in TERMINAL_STATES} == {"paid", "rejected", "declined", "removed"}
+    assert {s.value for s in TERMINAL_STATES} == {"rejected", "declined", "removed"}
+    assert {s.value for s in CLOSED_STATES} == {"paid", "rejected", "declined", "removed"}
+    assert allowed_actions(ClaimState.PAID) == [ClaimAction.PAYMENT_RETURNED]
     assert {s.value for s in INITIAL_STATES} == {"listed", "applied"}
     assert {s.value for s in NOT_IN_ELIGIBLE_GROUP} == {"rejected", "declined", "removed"}
     # Every state that is not terminal has a way forward.

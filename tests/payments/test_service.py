@@ -29,8 +29,10 @@ def test_every_allowed_action_moves_one_payment_and_writes_its_event(db_session,
     assert payment.state == to_state
     assert _events(payment.id) == [*before, (from_state.value, to_state.value, code)]
     assert (event.actor_id, event.data) == (actor.id, {"source": "test"})
-    assert (payment.sent_at is not None) == (to_state is PaymentState.SENT or from_state is PaymentState.SENT)
-    assert (payment.settled_at is not None) == (to_state is PaymentState.PAID)
+    # The moments stay with the payment: a return after settlement keeps when it was sent and settled.
+    was_sent = from_state in (PaymentState.SENT, PaymentState.PAID)
+    assert (payment.sent_at is not None) == (to_state is PaymentState.SENT or was_sent)
+    assert (payment.settled_at is not None) == (to_state is PaymentState.PAID or from_state is PaymentState.PAID)
     if code:
         assert payment.failure_code == code
 

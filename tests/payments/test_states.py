@@ -27,6 +27,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("sent", "settle"): "paid",
     ("sent", "fail"): "failed",
     ("sent", "return"): "returned",
+    ("paid", "return"): "returned",  # sent back by the payee's bank after settlement: a recovery record follows
 }
 
 ALL_PAIRS = list(itertools.product(PaymentState, PaymentAction))
@@ -70,7 +71,7 @@ def test_terminal_states_have_no_way_out(state: PaymentState) -> None:
 
 
 def test_terminal_and_live_states_are_the_documented_ones() -> None:
-    assert {s.value for s in TERMINAL_STATES} == {"paid", "failed", "returned", "cancelled"}
+    assert {s.value for s in TERMINAL_STATES} == {"failed", "returned", "cancelled"}
     # The partial unique index covers exactly these: a paid payment stays live forever, so no second payment.
     assert {s.value for s in LIVE_STATES} == {"queued", "sent", "paid"}
     # Every payment that is not live has ended (a new attempt is a new row).
