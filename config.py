@@ -50,6 +50,11 @@ class Config:
     DISBURSE_SANDBOX_WEBHOOK_SECRET: str | None = None
     #: Production refuses the sandbox provider unless this is set (a rehearsal on production hardware).
     DISBURSE_SANDBOX_IN_PRODUCTION = False
+    #: Payments per batch (one provider message, one pain.001 file).
+    DISBURSE_PAYMENT_BATCH_SIZE = 10_000
+    #: A payment sent and not settled after this many seconds is asked about (and sent again, under the same
+    #: reference, if the provider has never seen it).
+    DISBURSE_PAYMENT_STATUS_AFTER_S = 600
 
     #: Days an API token works after it is created (``disburse tokens create``); revoke sooner with ``tokens revoke``.
     DISBURSE_TOKEN_DAYS = 90
@@ -136,6 +141,12 @@ class Config:
         self.DISBURSE_SANDBOX_IN_PRODUCTION = _env("DISBURSE_SANDBOX_IN_PRODUCTION", "0") in {"1", "true", "yes"}
         self.DISBURSE_TOKEN_DAYS = _int_env("DISBURSE_TOKEN_DAYS", self.DISBURSE_TOKEN_DAYS, 1, 3650)
         self.DISBURSE_PROXY_HOPS = _int_env("DISBURSE_PROXY_HOPS", self.DISBURSE_PROXY_HOPS, 0, 5)
+        self.DISBURSE_PAYMENT_BATCH_SIZE = _int_env(
+            "DISBURSE_PAYMENT_BATCH_SIZE", self.DISBURSE_PAYMENT_BATCH_SIZE, 1, 100_000
+        )
+        self.DISBURSE_PAYMENT_STATUS_AFTER_S = _int_env(
+            "DISBURSE_PAYMENT_STATUS_AFTER_S", self.DISBURSE_PAYMENT_STATUS_AFTER_S, 1, 7 * 86_400
+        )
 
 
 def _float_env(name: str, default: float, low: float, high: float) -> float:

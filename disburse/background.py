@@ -59,6 +59,10 @@ TASK_QUEUES: dict[str, str] = {
     "sweepers.employer_overdue": QueueNames.PERIODIC,
     "sweepers.application_sla": QueueNames.PERIODIC,
     "sweepers.payment_sla": QueueNames.PERIODIC,
+    "payments.batch": QueueNames.PAYMENTS,
+    "payments.send": QueueNames.PAYMENTS,
+    "payments.apply_events": QueueNames.PROVIDER_EVENTS,
+    "sweepers.payments": QueueNames.PERIODIC,
 }
 
 #: What beat sends, and how often (seconds). The sweeps are idempotent and take a Redis lock each, so a sweep that
@@ -68,6 +72,10 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "employer-overdue": {"task": "sweepers.employer_overdue", "schedule": 15 * 60.0},
     "application-sla": {"task": "sweepers.application_sla", "schedule": 15 * 60.0},
     "payment-sla": {"task": "sweepers.payment_sla", "schedule": 15 * 60.0},
+    # Approved claims into batches, every minute: a claim approved waits at most that long for its batch.
+    "payment-batches": {"task": "payments.batch", "schedule": 60.0},
+    # Payments unanswered, batches whose send was lost, callbacks whose task was lost.
+    "payment-status": {"task": "sweepers.payments", "schedule": 5 * 60.0},
 }
 
 
@@ -134,21 +142,30 @@ class UnknownTask(ValueError):
     """A task name that is not in :data:`TASK_QUEUES`: a typo would otherwise wait in Redis for ever."""
 
 
-def enqueue_after_commit(name: str, *args: Any, session: Session | None = None, **kwargs: Any) -> None:
+def enqueue_after_commit(
+    name: str, *args: Any, session: Session | None = None, best_effort: bool = False, **kwargs: Any
+) -> None:
     """Send the task ``name`` with ``args``/``kwargs`` once the current transaction commits; never if it rolls back.
 
     Inside a savepoint the task follows the savepoint: released, it waits for the outer commit; rolled back, it is
-    dropped. Arguments must be JSON (ids, not ORM objects: the task reloads them).
+    dropped. Arguments must be JSON (ids, not ORM objects: the task reloads them). With ``best_effort``, a broker
+    that cannot take the task is logged, not raised: for work a sweeper finds anyway (the commit has happened).
     """
     if name not in TASK_QUEUES:
         raise UnknownTask(f"no task named {name!r}; known: {', '.join(sorted(TASK_QUEUES))}")
     session = session if session is not None else db.session()
     transaction = session.get_nested_transaction() or session.get_transaction() or session.begin()
-    session.info.setdefault(_PENDING, {}).setdefault(transaction, []).append((name, args, kwargs))
+    session.info.setdefault(_PENDING, {}).setdefault(transaction, []).append((name, args, kwargs, best_effort))
 
 
-def _send(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    current_app.extensions["celery"].send_task(name, args=list(args), kwargs=kwargs)
+def _send(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], best_effort: bool = False) -> None:
+    try:
+        current_app.extensions["celery"].send_task(name, args=list(args), kwargs=kwargs)
+    except Exception:
+        if not best_effort:
+            raise
+        log.warning("could not send task %s; a sweeper will find its work", name, exc_info=True)
+        return
     log.info("sent task %s after commit", name, extra={"task_name": name})
 
 
@@ -178,5 +195,5 @@ def _settle_pending(session: Session, transaction: SessionTransaction) -> None:
     session.info.pop(_PENDING, None)  # the outermost transaction ended: nothing else can still be waiting
     if not committed:
         return
-    for name, args, kwargs in tasks:
-        _send(name, args, kwargs)
+    for name, args, kwargs, best_effort in tasks:
+        _send(name, args, kwargs, best_effort)

@@ -124,6 +124,10 @@ ROUTES: dict[str, Route] = {
     "auth.logout": Route(lambda _: "/logout", {"POST": 302}, {"POST": 302}),
     "static": Route(lambda _: "/static/disburse.css", {"GET": 200}, {"GET": 200}),
     "api.health": Route(lambda _: "/api/v1/health", {"GET": 200}, {"GET": 200}),
+    # Provider callbacks: signed by the provider, not by a user; no signature is a 401 whoever asks.
+    "api.providers.provider_event": Route(
+        lambda _: "/api/v1/providers/sandbox/events", {"POST": 401}, {"POST": 401}, json=lambda _: {}
+    ),
     # The look-up and the forms.
     "api.claims.employee_support": Route(lambda si: f"/api/v1/employees/{si}/support", records=_people),
     "api.forms.confirmations": Route(

@@ -15,6 +15,7 @@ TASK_MODULES = [
     "workers.notices",
     "workers.verification",
     "workers.sweepers",
+    "workers.payments",
 ]
 
 

@@ -22,7 +22,9 @@ from flask_limiter.util import get_remote_address
 from disburse.extensions import limiter
 
 #: Endpoints no limit applies to (see the module docstring).
-UNLIMITED_ENDPOINTS = frozenset({"api.health"})
+#: Provider callbacks are signed, not per caller: a bank's bursts are not throttled (they are answered fast and
+#: refused ones are kept capped).
+UNLIMITED_ENDPOINTS = frozenset({"api.health", "api.providers.provider_event"})
 
 
 def _digest(value: str) -> str:

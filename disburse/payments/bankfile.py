@@ -63,6 +63,7 @@ from disburse.payments.providers import (
     ProviderStatus,
     StatusUpdate,
 )
+from disburse.payments.reasons import LABELS
 
 PAIN001_NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"
 #: The status documents we read, by namespace: which pyiso20022 ``Document`` and which kind of report it is.
@@ -102,33 +103,6 @@ PAIN002_STATUSES: dict[str, ProviderStatus] = {
     "ACSC": ProviderStatus.PAID,
     "ACCC": ProviderStatus.PAID,
     "RJCT": ProviderStatus.REJECTED,
-}
-
-#: Plain words for the reason codes a bank is likely to give (ExternalStatusReason1Code / ExternalReturnReason1Code).
-REASONS: dict[str, tuple[str, str]] = {
-    "AC01": ("Số tài khoản không đúng", "Incorrect account number"),
-    "AC04": ("Tài khoản đã đóng", "Closed account"),
-    "AC06": ("Tài khoản bị phong toả", "Blocked account"),
-    "AC13": ("Loại tài khoản không hợp lệ", "Invalid debtor account type"),
-    "AG01": ("Giao dịch bị cấm với tài khoản này", "Transaction forbidden on this account"),
-    "AG02": ("Mã nghiệp vụ không hợp lệ", "Invalid bank operation code"),
-    "AM01": ("Số tiền bằng không", "Zero amount"),
-    "AM02": ("Số tiền vượt mức cho phép", "Amount not allowed"),
-    "AM04": ("Tài khoản nguồn không đủ số dư", "Insufficient funds"),
-    "AM05": ("Lệnh trùng lặp", "Duplication"),
-    "AM09": ("Số tiền sai", "Wrong amount"),
-    "BE01": ("Tên người nhận không khớp với chủ tài khoản", "Creditor name does not match the account holder"),
-    "BE04": ("Thiếu hoặc sai địa chỉ người nhận", "Missing or incorrect creditor address"),
-    "CUST": ("Khách hàng yêu cầu huỷ", "Cancelled at the customer's request"),
-    "DUPL": ("Lệnh trùng lặp", "Duplicate payment"),
-    "FF01": ("Tệp sai định dạng", "Invalid file format"),
-    "MD07": ("Người nhận đã mất", "The account holder is deceased"),
-    "MS02": ("Người nhận từ chối, không nêu lý do", "Refused by the creditor, reason not given"),
-    "MS03": ("Ngân hàng từ chối, không nêu lý do", "Refused by the bank, reason not given"),
-    "NARR": ("Lý do ghi trong phần diễn giải", "Reason given in the narrative"),
-    "RC01": ("Mã ngân hàng không đúng", "Incorrect bank identifier"),
-    "RR04": ("Lý do pháp lý", "Regulatory reason"),
-    "TM01": ("Nhận sau giờ giao dịch", "Received after the cut-off time"),
 }
 
 
@@ -498,8 +472,8 @@ def _reason(reasons: Sequence[Any]) -> tuple[str | None, str | None]:
 
 
 def _reason_message(code: str | None, extra: str = "") -> str:
-    if code in REASONS:
-        vi, en = REASONS[code]
+    if code in LABELS:
+        vi, en = LABELS[code]
         message = f"{vi} / {en}"
     elif code:
         message = f"Mã lý do {code} / Reason code {code}"

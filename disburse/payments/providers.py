@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 #: ISO 20022's limit for an EndToEndId, which our references must fit.
 MAX_REFERENCE = 35
@@ -125,4 +125,17 @@ class Provider(Protocol):
 
     def parse_event(self, body: bytes, headers: Mapping[str, str]) -> list[StatusUpdate]:
         """The updates in one callback, after checking its signature; raises :class:`InvalidSignature`."""
+        ...
+
+
+class CallbackProvider(Provider, Protocol):
+    """A provider that calls us back: the callbacks endpoint checks and stores each callback (:meth:`verify`), and
+    a worker reads the stored ones later (:meth:`read_event`); ``parse_event`` is the two in one."""
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> Any:
+        """The callback's JSON once its signature and timestamp check out; raises :class:`InvalidSignature`."""
+        ...
+
+    def read_event(self, payload: Any, event_id: str | None) -> list[StatusUpdate]:
+        """The updates in a verified callback's JSON; raises :class:`PermanentError` for one we cannot read."""
         ...

@@ -248,7 +248,12 @@ class SandboxProvider:
 
     def parse_event(self, body: bytes, headers: Mapping[str, str]) -> list[StatusUpdate]:
         payload = self.verify(body, headers)
-        event_id = {key.lower(): value for key, value in headers.items()}.get("webhook-id")
+        return self.read_event(payload, {key.lower(): value for key, value in headers.items()}.get("webhook-id"))
+
+    def read_event(self, payload: Any, event_id: str | None) -> list[StatusUpdate]:
+        """The updates in a callback already verified (:meth:`verify`; the callbacks endpoint stores it and a worker
+        reads it). A duplicate rejection is replaced by what the bank says of the reference itself, asked with
+        :meth:`status` (so this may raise :class:`RetryableError`)."""
         try:
             items = payload["message"]["disbursements_status"]
             if not isinstance(items, list):

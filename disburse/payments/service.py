@@ -158,6 +158,7 @@ def create_batch(
     batch = PaymentBatch(program_id=program.id, channel=channel, provider=provider, state="open")
     db.session.add(batch)
     db.session.flush()
+    batch.reference = f"{program.code[:12]}-B{batch.id}"
     lo, hi = id_range or (0, 2**62)
     rows = db.session.execute(
         _BATCH_PAYMENTS,
@@ -186,6 +187,27 @@ def create_batch(
     batch.item_count, batch.total_vnd = len(rows), sum(int(amount) for _, amount in rows)
     db.session.flush()
     return batch
+
+
+def get_batch_for_update(batch_id: int) -> PaymentBatch | None:
+    """The batch, its row locked ``FOR UPDATE`` until the commit (a send and a resend take turns)."""
+    return db.session.scalar(
+        select(PaymentBatch)
+        .where(PaymentBatch.id == batch_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def mark_batch_sent(batch: PaymentBatch, actor: Actor = None) -> bool:
+    """An open batch (locked by the caller) and its queued payments become ``sent``; flush. False, and nothing
+    changes, when it was handed over before: the caller asks the provider before sending anything again."""
+    if batch.state != "open":
+        return False
+    transition_many(PaymentAction.SEND, id_range=(0, 2**62), batch_id=batch.id, actor=actor)
+    batch.state, batch.sent_at = "sent", datetime.now(UTC)
+    db.session.flush()
+    return True
 
 
 def batch_orders(batch_id: int) -> list[PaymentOrder]:
@@ -317,8 +339,10 @@ __all__ = [
     "PaymentNotFound",
     "batch_orders",
     "create_batch",
+    "get_batch_for_update",
     "get_payment_for_update",
     "live_payment_for_claim",
+    "mark_batch_sent",
     "payment_by_reference",
     "payment_events",
     "payments_of_claim",

@@ -1,0 +1,65 @@
+"""Provider callbacks (mounted under /api/v1 by :mod:`disburse.api`).
+
+POST /providers/<name>/events    a provider's signed callback (Standard Webhooks), e.g. the sandbox bank's
+                                 G2P Connect ``on-disburse``
+
+Open to the network (no session, no token): the provider proves itself by the ``webhook-signature`` over the body,
+checked against each of our secrets, within five minutes of ``webhook-timestamp``. The answer comes at once: a
+signed callback is stored (a second delivery of the same ``webhook-id`` changes nothing) and applied by the
+``provider-events`` queue; a callback that does not check out is refused with 401 and kept for audit, never applied.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import cast
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from disburse.api.errors import api_error, message
+from disburse.auth.permissions import public
+from disburse.background import enqueue_after_commit
+from disburse.extensions import db
+from disburse.payments import events
+from disburse.payments.adapters import CALLBACK_PROVIDERS, provider_for
+from disburse.payments.providers import CallbackProvider, InvalidSignature
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("providers", __name__)
+
+#: A callback is a few thousand statuses at most; more is not a callback.
+MAX_CALLBACK_BYTES = 5 * 1024 * 1024
+
+
+@bp.post("/providers/<name>/events")
+@public  # authenticated by the provider's signature, checked below
+def provider_event(name: str) -> ResponseReturnValue:
+    if name not in CALLBACK_PROVIDERS:
+        return api_error(
+            404,
+            "not_found",
+            message("Không có nhà cung cấp thanh toán này.", "There is no such payment provider."),
+        )
+    if (request.content_length or 0) > MAX_CALLBACK_BYTES:
+        return api_error(413, "too_large", message("Nội dung quá lớn.", "The body is too large."))
+    body = request.get_data(cache=False)
+    headers = dict(request.headers.items())
+    provider = cast(CallbackProvider, provider_for(name))
+    try:
+        payload = provider.verify(body, headers)
+    except InvalidSignature as exc:
+        events.store_refused(name, body, headers, f"invalid signature: {exc}")
+        db.session.commit()
+        log.warning("refused a %s callback: %s", name, exc, extra={"provider": name})
+        return api_error(
+            401,
+            "invalid_signature",
+            message("Chữ ký không hợp lệ hoặc đã quá hạn.", "The signature is invalid or too old."),
+        )
+    event_id = events.store_event(name, payload, body, headers)
+    if event_id is not None:
+        enqueue_after_commit("payments.apply_events", best_effort=True)
+    db.session.commit()
+    return jsonify({"status": "received" if event_id is not None else "duplicate"}), 200

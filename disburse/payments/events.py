@@ -1,0 +1,145 @@
+"""Provider callbacks: kept exactly as received, then applied by the ``provider-events`` queue.
+
+The endpoint (:mod:`disburse.payments.api`) only checks the signature and stores the callback
+(:func:`store_event`): fast, so the provider is answered at once. A callback whose signature does not check out is
+kept too, never applied, for audit. A worker applies the stored callbacks in batches (:func:`apply_stored`): their
+updates together, through :func:`disburse.payments.status.apply_updates`, which is safe in any order and any number
+of times; the event id, unique per provider among signed callbacks, makes a redelivered callback a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import select, text
+
+from disburse.extensions import db
+from disburse.payments.adapters import provider_for
+from disburse.payments.models import ProviderEvent
+from disburse.payments.providers import CallbackProvider, PermanentError, ProviderError, StatusUpdate
+from disburse.payments.status import Applied, apply_updates
+
+log = logging.getLogger(__name__)
+
+#: What is kept of a refused callback: enough to see what it was, not a way to fill the database.
+MAX_REFUSED_BODY = 4096
+#: Headers worth keeping (the rest may hold a proxy's cookies or tokens).
+KEPT_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "user-agent")
+
+_INSERT_SIGNED = text(
+    """INSERT INTO provider_events (provider, event_id, payload, body, headers, signature_ok)
+       VALUES (:provider, :event_id, CAST(:payload AS jsonb), :body, CAST(:headers AS jsonb), true)
+       ON CONFLICT (provider, event_id) WHERE signature_ok DO NOTHING
+       RETURNING id"""
+)
+
+
+def _kept(headers: Mapping[str, str]) -> dict[str, str]:
+    plain = {key.lower(): value for key, value in headers.items()}
+    return {key: plain[key][:1000] for key in KEPT_HEADERS if key in plain}
+
+
+def store_event(provider: str, payload: Any, body: bytes, headers: Mapping[str, str]) -> int | None:
+    """Keep a verified callback; flush. Its id, or None when the provider sent this event before."""
+    kept = _kept(headers)
+    event_id = kept.get("webhook-id", "")[:100]
+    return cast(
+        "int | None",
+        db.session.execute(
+            _INSERT_SIGNED,
+            {
+                "provider": provider,
+                "event_id": event_id,
+                "payload": json.dumps(payload, ensure_ascii=False),
+                "body": body.decode("utf-8", "replace"),
+                "headers": json.dumps(kept),
+            },
+        ).scalar(),
+    )
+
+
+def store_refused(provider: str, body: bytes, headers: Mapping[str, str], error: str) -> None:
+    """Keep a callback whose signature did not check out (never applied); flush."""
+    kept = _kept(headers)
+    db.session.add(
+        ProviderEvent(
+            provider=provider,
+            event_id=kept.get("webhook-id", "")[:100],
+            payload=None,
+            body=body[:MAX_REFUSED_BODY].decode("utf-8", "replace"),
+            headers=kept,
+            signature_ok=False,
+            processed_at=datetime.now(UTC),
+            error=error[:1000],
+        )
+    )
+    db.session.flush()
+
+
+@dataclass
+class Processed:
+    events: int = 0
+    unreadable: int = 0
+    postponed: int = 0
+    applied: Applied | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        applied = self.applied.as_dict() if self.applied else {}
+        return {"events": self.events, "unreadable": self.unreadable, "postponed": self.postponed, **applied}
+
+
+def apply_stored(*, limit: int = 500, older_than: timedelta | None = None) -> Processed:
+    """Apply up to ``limit`` stored callbacks not applied yet (those another worker holds are skipped), their
+    updates together; flush, never commit. ``older_than`` takes only callbacks that waited at least that long (the
+    sweeper's way of finding the ones whose task was lost)."""
+    query = (
+        select(ProviderEvent)
+        .where(ProviderEvent.signature_ok.is_(True), ProviderEvent.processed_at.is_(None))
+        .order_by(ProviderEvent.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if older_than is not None:
+        query = query.where(ProviderEvent.received_at < datetime.now(UTC) - older_than)
+    events = list(db.session.scalars(query))
+    processed = Processed(events=len(events))
+    per_provider: dict[str, list[StatusUpdate]] = defaultdict(list)
+    now = datetime.now(UTC)
+    for event in events:
+        provider = cast(CallbackProvider, provider_for(event.provider))
+        try:
+            per_provider[event.provider].extend(provider.read_event(event.payload, event.event_id))
+        except PermanentError as exc:
+            event.error, event.processed_at = str(exc)[:1000], now
+            processed.unreadable += 1
+            continue
+        except ProviderError as exc:  # the bank could not be asked about a duplicate: next time
+            event.error = str(exc)[:1000]
+            processed.postponed += 1
+            continue
+        event.processed_at, event.error = now, None
+    for name, updates in per_provider.items():
+        applied = apply_updates(name, updates, source="callback")
+        processed.applied = _merge(processed.applied, applied)
+    db.session.flush()
+    return processed
+
+
+def _merge(total: Applied | None, more: Applied) -> Applied:
+    if total is None:
+        return more
+    for key in ("settled", "failed", "returned", "recoveries", "retried", "awaiting_details", "offered_cash"):
+        setattr(total, key, getattr(total, key) + getattr(more, key))
+    total.ignored += more.ignored
+    total.unknown += more.unknown
+    total.mismatched += more.mismatched
+    return total
+
+
+__all__ = ["MAX_REFUSED_BODY", "Processed", "apply_stored", "store_event", "store_refused"]

@@ -1,0 +1,79 @@
+"""Why a payment failed, in plain words, and whose fault it was.
+
+The codes come from the providers: the sandbox bank's G2P Connect reason codes (``rjct.payee_fa.closed`` …), ISO
+20022 status and return reason codes from bank files (``AC04`` …), and our own (``batch_refused``). What a failure
+leads to depends on whose fault it was:
+
+- **the details** (a closed or unknown account, a name that does not match): the claim waits for corrected details
+  from the employer (track A) or the person (track B);
+- **the bank** (a timeout, the fund's account short of money, a file the bank could not read): the claim is paid
+  again as it is, with a new attempt.
+
+Either way each failure counts, and after the program's ``max_payment_failures`` the person is offered cash at the
+office.
+"""
+
+from __future__ import annotations
+
+#: Our own: the provider refused a whole batch (a NACK), so none of its orders was taken.
+BATCH_REFUSED = "batch_refused"
+#: A code we do not know (the provider gave none, or one not listed here).
+UNKNOWN = "unknown"
+
+LABELS: dict[str, tuple[str, str]] = {
+    # The sandbox bank (G2P Connect reason codes).
+    "rjct.payee_fa.closed": ("Tài khoản người nhận đã đóng", "The payee's account is closed"),
+    "rjct.payee_name.mismatch": (
+        "Tên người nhận không khớp với chủ tài khoản",
+        "The payee's name does not match the account holder's",
+    ),
+    "rjct.payee_fa.invalid": ("Không có tài khoản này tại ngân hàng", "No such account at the payee's bank"),
+    "rjct.bank.timeout": ("Ngân hàng người nhận không trả lời kịp thời", "The payee's bank did not answer in time"),
+    "rjct.returned": ("Ngân hàng người nhận trả lại tiền", "The payee's bank sent the money back"),
+    "rjct.amount.invalid": ("Số tiền không hợp lệ", "The amount is not valid"),
+    # ISO 20022 (ExternalStatusReason1Code / ExternalReturnReason1Code).
+    "AC01": ("Số tài khoản không đúng", "Incorrect account number"),
+    "AC04": ("Tài khoản đã đóng", "Closed account"),
+    "AC06": ("Tài khoản bị phong toả", "Blocked account"),
+    "AC13": ("Loại tài khoản không hợp lệ", "Invalid debtor account type"),
+    "AG01": ("Giao dịch bị cấm với tài khoản này", "Transaction forbidden on this account"),
+    "AG02": ("Mã nghiệp vụ không hợp lệ", "Invalid bank operation code"),
+    "AM01": ("Số tiền bằng không", "Zero amount"),
+    "AM02": ("Số tiền vượt mức cho phép", "Amount not allowed"),
+    "AM04": ("Tài khoản nguồn không đủ số dư", "Insufficient funds"),
+    "AM05": ("Lệnh trùng lặp", "Duplication"),
+    "AM09": ("Số tiền sai", "Wrong amount"),
+    "BE01": ("Tên người nhận không khớp với chủ tài khoản", "Creditor name does not match the account holder"),
+    "BE04": ("Thiếu hoặc sai địa chỉ người nhận", "Missing or incorrect creditor address"),
+    "CUST": ("Khách hàng yêu cầu huỷ", "Cancelled at the customer's request"),
+    "DUPL": ("Lệnh trùng lặp", "Duplicate payment"),
+    "FF01": ("Tệp sai định dạng", "Invalid file format"),
+    "MD07": ("Người nhận đã mất", "The account holder is deceased"),
+    "MS02": ("Người nhận từ chối, không nêu lý do", "Refused by the creditor, reason not given"),
+    "MS03": ("Ngân hàng từ chối, không nêu lý do", "Refused by the bank, reason not given"),
+    "NARR": ("Lý do ghi trong phần diễn giải", "Reason given in the narrative"),
+    "RC01": ("Mã ngân hàng không đúng", "Incorrect bank identifier"),
+    "RR04": ("Lý do pháp lý", "Regulatory reason"),
+    "TM01": ("Nhận sau giờ giao dịch", "Received after the cut-off time"),
+    # Ours.
+    BATCH_REFUSED: ("Ngân hàng từ chối cả lô lệnh chi", "The bank refused the whole batch"),
+    UNKNOWN: ("Ngân hàng không nêu lý do", "The bank gave no reason"),
+}
+
+#: Failures that were the bank's or ours, not the payee's details: paid again as they are.
+BANK_SIDE = frozenset({"rjct.bank.timeout", "AM04", "FF01", "MS03", "TM01", "AG02", BATCH_REFUSED})
+
+
+def label(code: str | None) -> tuple[str, str]:
+    """(Vietnamese, English) plain words for a provider's code; the code itself when we do not know it."""
+    if not code:
+        return LABELS[UNKNOWN]
+    return LABELS.get(code, (f"Mã lỗi của ngân hàng: {code}", f"The bank's code: {code}"))
+
+
+def needs_new_details(code: str | None) -> bool:
+    """Whether the failure points at the payee's details (ask for corrected ones) rather than at the bank."""
+    return (code or UNKNOWN) not in BANK_SIDE
+
+
+__all__ = ["BANK_SIDE", "BATCH_REFUSED", "LABELS", "UNKNOWN", "label", "needs_new_details"]

@@ -1,0 +1,265 @@
+"""Batches to providers, and the chase of every payment a provider has not answered for.
+
+Never twice, never lost:
+
+- A batch is marked ``sent`` (its payments too) and committed **before** the provider is called, so a worker killed
+  during the call leaves a record that the batch may be at the bank, never a batch that looks unsent.
+- A batch that was handed over before is never blindly handed over again: the provider is asked for each
+  reference's status first, what it knows is applied, and only the references it has never seen are sent again,
+  under the same references (a bank that already has one refuses it as a duplicate, which we read as "already
+  have it").
+- A whole batch refused (a NACK) is checked the same way; the orders the provider never took fail with
+  ``batch_refused`` (the bank's fault, so the claims are paid again as they are, up to the program's limit).
+- :func:`chase` (the status sweeper) asks the provider about every payment sent and not settled after
+  ``PAYMENT_STATUS_AFTER_S``, so a lost callback or a lost task never leaves a payment hanging.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, text
+
+from disburse.background import enqueue_after_commit
+from disburse.extensions import db
+from disburse.payments import reasons
+from disburse.payments import service as payments
+from disburse.payments.adapters import POLLED_PROVIDERS, bank_provider_name, provider_for
+from disburse.payments.models import Payment, PaymentBatch
+from disburse.payments.providers import (
+    Acknowledgement,
+    PaymentOrder,
+    PermanentError,
+    ProviderError,
+    ProviderStatus,
+    StatusUpdate,
+)
+from disburse.payments.states import PaymentState
+from disburse.payments.status import Applied, apply_updates
+from disburse.programs.models import Program
+
+log = logging.getLogger(__name__)
+
+
+class BatchNotFound(LookupError):
+    pass
+
+
+@dataclass
+class Sent:
+    """What handing over a batch (or part of it) did."""
+
+    batch_id: int
+    orders: int = 0
+    accepted: bool = False
+    error: str | None = None
+    applied: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "batch_id": self.batch_id,
+            "orders": self.orders,
+            "accepted": self.accepted,
+            "error": self.error,
+            **self.applied,
+        }
+
+
+# --------------------------------------------------------------------------------------------------- batching
+
+
+def channels() -> list[tuple[str, str]]:
+    """(channel, provider) pairs to batch for: bank accounts through the configured provider, and cash."""
+    bank = bank_provider_name()
+    return ([("bank", bank)] if bank else []) + [("cash", "cash")]
+
+
+def make_batch(program: Program, channel: str, provider: str, *, size: int) -> PaymentBatch | None:
+    """One batch of up to ``size`` approved claims, its send enqueued for after the commit; flush, never commit."""
+    batch = payments.create_batch(program, channel, provider, limit=size)
+    if batch is not None:
+        enqueue_after_commit("payments.send", batch.id)
+    return batch
+
+
+# ---------------------------------------------------------------------------------------------------- sending
+
+
+def _lock_batch(batch_id: int) -> PaymentBatch:
+    batch = payments.get_batch_for_update(batch_id)
+    if batch is None:
+        raise BatchNotFound(f"no payment batch with id {batch_id}")
+    return batch
+
+
+def send_batch(batch_id: int) -> Sent:
+    """Hand the batch to its provider: the first time, all of it (marked sent and committed first); after that, only
+    the references the provider has never seen. Commits. Raises
+    :class:`~disburse.payments.providers.RetryableError` when the provider could not be reached (the batch stays
+    sent: asking again is safe)."""
+    first = payments.mark_batch_sent(_lock_batch(batch_id))
+    db.session.commit()
+    batch = db.session.get(PaymentBatch, batch_id)
+    assert batch is not None
+    if first:
+        orders = payments.batch_orders(batch_id)
+        return deliver(batch, orders, sent=Sent(batch_id))
+    return resend_unknown(batch, _sent_references(batch_id))
+
+
+def _sent_references(batch_id: int) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(Payment.provider_reference).where(
+                Payment.batch_id == batch_id, Payment.state == PaymentState.SENT.value
+            )
+        )
+    )
+
+
+def resend_unknown(batch: PaymentBatch, references: Sequence[str]) -> Sent:
+    """Ask the provider about ``references`` (payments of ``batch`` that are sent), apply what it knows, and hand it
+    again only the orders it has never seen. Commits."""
+    sent = Sent(batch.id)
+    if not references:
+        return sent
+    provider = provider_for(batch.provider)
+    statuses = provider.status(list(references))
+    unknown = {u.reference for u in statuses if u.status is ProviderStatus.UNKNOWN}
+    sent.applied = apply_updates(batch.provider, statuses, source="poll").as_dict()
+    db.session.commit()
+    if not unknown:
+        return sent
+    orders = [order for order in payments.batch_orders(batch.id) if order.reference in unknown]
+    return deliver(batch, orders, sent=sent)
+
+
+def deliver(batch: PaymentBatch, orders: Sequence[PaymentOrder], *, sent: Sent) -> Sent:
+    """Call the provider with ``orders`` of ``batch`` and record its answer. Commits."""
+    provider = provider_for(batch.provider)
+    sent.orders = len(orders)
+    try:
+        ack = provider.send(batch.reference or f"B{batch.id}", orders)
+    except ProviderError as exc:
+        _record(batch.id, error=str(exc))
+        db.session.commit()
+        if isinstance(exc, PermanentError):
+            sent.error = str(exc)
+            log.error("batch %s: the provider refused it: %s", batch.id, exc)
+            return sent
+        raise
+    sent.accepted, sent.error = ack.accepted, None if ack.accepted else (ack.message or "refused")
+    _record(batch.id, ack=ack)
+    if ack.updates:
+        sent.applied = apply_updates(batch.provider, ack.updates, source="acknowledgement").as_dict()
+    db.session.commit()
+    if not ack.accepted:
+        sent.applied = _refused(batch, [order.reference for order in orders]).as_dict()
+    return sent
+
+
+def _record(batch_id: int, *, ack: Acknowledgement | None = None, error: str | None = None) -> None:
+    batch = _lock_batch(batch_id)
+    batch.send_attempts += 1
+    if ack is not None:
+        batch.correlation_id = ack.correlation_id or batch.correlation_id
+        error = None if ack.accepted else (ack.message or "refused")
+    batch.last_error = error[:2000] if error else None
+    db.session.flush()
+
+
+def _refused(batch: PaymentBatch, references: Sequence[str]) -> Applied:
+    """The provider refused the message whole: what it has of these references (from an earlier send) stands; the
+    rest fail with ``batch_refused``. Commits."""
+    statuses = provider_for(batch.provider).status(list(references))
+    updates = [
+        StatusUpdate(u.reference, ProviderStatus.REJECTED, reason_code=reasons.BATCH_REFUSED)
+        if u.status is ProviderStatus.UNKNOWN
+        else u
+        for u in statuses
+    ]
+    applied = apply_updates(batch.provider, updates, source="acknowledgement")
+    db.session.commit()
+    return applied
+
+
+# ------------------------------------------------------------------------------------------------------ chase
+
+_WAITING = text(
+    """SELECT p.id, p.batch_id, p.provider_reference FROM payments p
+       WHERE p.state = 'sent' AND p.provider = :provider AND p.sent_at < :cutoff AND p.id > :after
+       ORDER BY p.id LIMIT :limit"""
+)
+
+
+@dataclass
+class Chased:
+    asked: int = 0
+    resent: int = 0
+    applied: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"asked": self.asked, "resent": self.resent, **self.applied}
+
+
+def chase(provider_name: str, *, older_than: timedelta, chunk: int = 1000, budget_s: float = 120.0) -> Chased:
+    """Ask ``provider_name`` about every payment sent before ``older_than`` ago and not settled, apply its answers,
+    and send again, under the same reference, what it has never seen. Commits per chunk; stops after ``budget_s``
+    (the next sweep goes on)."""
+    chased = Chased()
+    if provider_name not in POLLED_PROVIDERS:
+        return chased
+    cutoff = datetime.now(UTC) - older_than
+    started, after = datetime.now(UTC), 0
+    while (datetime.now(UTC) - started).total_seconds() < budget_s:
+        rows = db.session.execute(
+            _WAITING, {"provider": provider_name, "cutoff": cutoff, "after": after, "limit": chunk}
+        ).all()
+        db.session.commit()
+        if not rows:
+            break
+        after = rows[-1].id
+        by_batch: dict[int, list[str]] = defaultdict(list)
+        for row in rows:
+            by_batch[row.batch_id].append(row.provider_reference)
+        for batch_id, references in by_batch.items():
+            batch = db.session.get(PaymentBatch, batch_id)
+            assert batch is not None
+            sent = resend_unknown(batch, references)
+            chased.asked += len(references)
+            chased.resent += sent.orders
+            for key, value in sent.applied.items():
+                if isinstance(value, int):
+                    chased.applied[key] += value
+    return chased
+
+
+def open_batches(older_than: timedelta) -> list[int]:
+    """Batches still open after ``older_than``: their send task was lost (Redis restarted, say)."""
+    cutoff = datetime.now(UTC) - older_than
+    return list(
+        db.session.scalars(
+            select(PaymentBatch.id)
+            .where(PaymentBatch.state == "open", PaymentBatch.created_at < cutoff)
+            .order_by(PaymentBatch.id)
+        )
+    )
+
+
+__all__ = [
+    "BatchNotFound",
+    "Chased",
+    "Sent",
+    "channels",
+    "chase",
+    "deliver",
+    "make_batch",
+    "open_batches",
+    "resend_unknown",
+    "send_batch",
+]

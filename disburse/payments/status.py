@@ -1,0 +1,214 @@
+"""What providers say about payments, applied: settled, failed, returned, from callbacks, polls and bank files.
+
+:func:`apply_updates` is the one place a provider's word moves payments and their claims. It is set-based (a chunk
+of references at a time: one read, one statement per kind of move) and safe in any order and any number of times:
+
+- **Once.** A payment moves only from a state the machine allows (the guard is in the statement), so the same
+  news a second time finds nothing to move.
+- **Out of order.** News that is not further along than what we know is ignored: a late "pending" never undoes a
+  "paid" (:data:`~disburse.payments.providers.PROGRESS`); a return about a payment we only knew as sent settles it
+  first, then returns it, so both are on record as the bank booked them.
+- **Locked.** The payments are locked ``FOR UPDATE`` in id order before anything moves, so a callback and a poll
+  about the same payments take turns, and two chunks never deadlock.
+
+What follows for the claim: settled → ``paid``; failed → ``payment_failed``, then paid again as it is when the
+failure was the bank's (:func:`disburse.payments.reasons.needs_new_details`) or ``awaiting_payment_details`` with a
+request to the employer (track A) or the person (track B), and the offer of cash after the program's
+``max_payment_failures``; returned after settlement → a :class:`~disburse.payments.models.Recovery` and the claim
+unpaid again (``payment_failed``, then as a failure).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+
+from disburse.claims import service as claims
+from disburse.claims.states import ClaimAction
+from disburse.extensions import db
+from disburse.payments import reasons
+from disburse.payments import service as payments
+from disburse.payments.providers import PROGRESS, ProviderStatus, StatusUpdate
+from disburse.payments.states import PaymentAction, PaymentState
+from disburse.transitions import Actor
+
+#: References per chunk: one read and a handful of statements each.
+CHUNK = 20_000
+
+_LOCK_PAYMENTS = text(
+    """SELECT id, claim_id, state, amount_vnd, provider_reference FROM payments
+       WHERE provider = :provider AND provider_reference = ANY(:refs)
+       ORDER BY id FOR UPDATE"""
+)
+
+_OPEN_RECOVERIES = text(
+    """INSERT INTO recoveries (claim_id, payment_id, amount_vnd, reason_code)
+       SELECT claim_id, id, amount_vnd, failure_code FROM payments WHERE id = ANY(:ids)
+       ON CONFLICT (payment_id) DO NOTHING"""
+)
+
+_CLAIMS_AFTER_FAILURE = text(
+    """SELECT c.id, c.track, c.payment_failures, p.max_payment_failures
+       FROM claims c JOIN programs p ON p.id = c.program_id WHERE c.id = ANY(:ids)"""
+)
+
+
+@dataclass
+class Applied:
+    """What one application of provider news did."""
+
+    settled: int = 0
+    failed: int = 0
+    returned: int = 0
+    recoveries: int = 0
+    #: Claims sent back to be paid again as they are (the failure was the bank's).
+    retried: int = 0
+    #: Claims now waiting for corrected details (of which offered cash: ``offered_cash``).
+    awaiting_details: int = 0
+    offered_cash: int = 0
+    #: News that changed nothing (pending, or older than what we know).
+    ignored: int = 0
+    #: References we have no payment for, and news whose amount is not the payment's (not applied: reconcile).
+    unknown: list[str] = field(default_factory=list)
+    mismatched: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "settled": self.settled,
+            "failed": self.failed,
+            "returned": self.returned,
+            "recoveries": self.recoveries,
+            "retried": self.retried,
+            "awaiting_details": self.awaiting_details,
+            "offered_cash": self.offered_cash,
+            "ignored": self.ignored,
+            "unknown": len(self.unknown),
+            "mismatched": len(self.mismatched),
+        }
+
+
+def latest(updates: Iterable[StatusUpdate]) -> dict[str, StatusUpdate]:
+    """Per reference, the news furthest along (the later one of two equally far)."""
+    best: dict[str, StatusUpdate] = {}
+    for update in updates:
+        known = best.get(update.reference)
+        if known is None or PROGRESS[update.status] >= PROGRESS[known.status]:
+            best[update.reference] = update
+    return best
+
+
+def _moves(state: str, status: ProviderStatus) -> tuple[PaymentAction, ...]:
+    """The payment's moves for ``status`` from ``state``, in order; none when the news is not new."""
+    if status is ProviderStatus.PAID and state == PaymentState.SENT:
+        return (PaymentAction.SETTLE,)
+    if status is ProviderStatus.REJECTED and state in (PaymentState.QUEUED, PaymentState.SENT):
+        return (PaymentAction.FAIL,)
+    if status is ProviderStatus.RETURNED and state == PaymentState.SENT:
+        return (PaymentAction.SETTLE, PaymentAction.RETURN)
+    if status is ProviderStatus.RETURNED and state == PaymentState.PAID:
+        return (PaymentAction.RETURN,)
+    return ()
+
+
+#: Settlements first: a payment returned before we knew it settled is settled, then returned.
+_ORDER = {PaymentAction.SETTLE: 0, PaymentAction.FAIL: 1, PaymentAction.RETURN: 2}
+
+
+def apply_updates(
+    provider: str, updates: Iterable[StatusUpdate], *, source: str, actor: Actor = None, chunk: int = CHUNK
+) -> Applied:
+    """Apply ``provider``'s news about our payments (``source``: callback, poll, file, acknowledgement); flush,
+    never commit. See the module's docstring for what it does and why it is safe to repeat."""
+    result = Applied()
+    news = list(latest(updates).values())
+    for start in range(0, len(news), chunk):
+        _apply_chunk(provider, news[start : start + chunk], source, actor, result)
+    return result
+
+
+def _apply_chunk(provider: str, news: Sequence[StatusUpdate], source: str, actor: Actor, result: Applied) -> None:
+    rows = {
+        row.provider_reference: row
+        for row in db.session.execute(_LOCK_PAYMENTS, {"provider": provider, "refs": [u.reference for u in news]})
+    }
+    plans: dict[tuple[PaymentAction, str | None], list[Any]] = defaultdict(list)
+    for update in news:
+        row = rows.get(update.reference)
+        if row is None:
+            result.unknown.append(update.reference)
+            continue
+        if update.amount_vnd is not None and update.amount_vnd != row.amount_vnd:
+            result.mismatched.append(update.reference)
+            continue
+        moves = _moves(row.state, update.status)
+        if not moves:
+            result.ignored += 1
+        for action in moves:
+            code = (update.reason_code or reasons.UNKNOWN)[:40] if action in payments.NEEDS_CODE else None
+            plans[(action, code)].append(row)
+    for (action, code), planned in sorted(plans.items(), key=lambda item: (_ORDER[item[0][0]], item[0][1] or "")):
+        moved = payments.transition_many(
+            action, ids=[row.id for row in planned], reason=code, actor=actor, data={"source": source}
+        )
+        done = {payment_id: from_state for payment_id, from_state, _ in moved.moved}
+        hit = [row for row in planned if row.id in done]
+        if not hit:
+            continue
+        if action is PaymentAction.SETTLE:
+            claims.transition_many(ClaimAction.PAYMENT_SUCCEEDED, ids=[r.claim_id for r in hit], actor=actor)
+            result.settled += len(hit)
+        elif action is PaymentAction.FAIL:
+            _claims_failed(ClaimAction.PAYMENT_FAILED, [r.claim_id for r in hit], code, source, actor, result)
+            result.failed += len(hit)
+        else:
+            _returned(hit, done, code, source, actor, result)
+
+
+def _returned(
+    hit: list[Any], from_states: dict[int, str], code: str | None, source: str, actor: Actor, result: Applied
+) -> None:
+    """Returned payments: after settlement, a recovery and the claim unpaid again; before, a failure."""
+    after_paid = [row for row in hit if from_states[row.id] == PaymentState.PAID]
+    before_paid = [row for row in hit if from_states[row.id] != PaymentState.PAID]
+    if after_paid:
+        db.session.execute(_OPEN_RECOVERIES, {"ids": [row.id for row in after_paid]})
+        result.recoveries += len(after_paid)
+        claim_ids = [row.claim_id for row in after_paid]
+        _claims_failed(ClaimAction.PAYMENT_RETURNED, claim_ids, code, source, actor, result)
+    if before_paid:
+        _claims_failed(ClaimAction.PAYMENT_FAILED, [row.claim_id for row in before_paid], code, source, actor, result)
+    result.returned += len(hit)
+
+
+def _claims_failed(
+    action: ClaimAction, claim_ids: list[int], code: str | None, source: str, actor: Actor, result: Applied
+) -> None:
+    """The claims' failure, then their way on: paid again as they are, or waiting for corrected details."""
+    vi, _en = reasons.label(code)
+    data = {"code": code, "source": source}
+    failed = claims.transition_many(action, ids=sorted(claim_ids), actor=actor, reason=vi, data=data)
+    groups: dict[tuple[str, bool], list[int]] = defaultdict(list)
+    retry: list[int] = []
+    rows = db.session.execute(_CLAIMS_AFTER_FAILURE, {"ids": failed.moved_ids}).all()
+    for claim_id, track, failures, max_failures in rows:
+        offer_cash = failures >= max_failures
+        if not offer_cash and not reasons.needs_new_details(code):
+            retry.append(claim_id)
+        else:
+            groups[("employer" if track == "A" else "person", offer_cash)].append(claim_id)
+    if retry:
+        result.retried += len(
+            claims.transition_many(ClaimAction.RETRY_PAYMENT, ids=retry, actor=actor, data=data).moved
+        )
+    for (ask, offer_cash), ids in sorted(groups.items()):
+        request = {**data, "ask": ask, "offer_cash": offer_cash}
+        moved = claims.transition_many(ClaimAction.REQUEST_DETAILS, ids=ids, actor=actor, data=request).moved
+        result.awaiting_details += len(moved)
+        result.offered_cash += len(moved) if offer_cash else 0
+
+
+__all__ = ["CHUNK", "Applied", "apply_updates", "latest"]

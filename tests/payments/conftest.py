@@ -1,0 +1,37 @@
+"""Payments against the sandbox bank over real HTTP: our app's provider pointed at a bank started for the test, and
+the bank's callbacks caught by a stand-in receiver, to be handed to our endpoint as the test decides (in order, out
+of order, twice)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from tests.sandbox.conftest import Bank, Receiver, bank, make_bank, make_provider, receiver
+
+__all__ = ["bank", "make_bank", "make_provider", "receiver"]
+
+
+@pytest.fixture
+def use_bank(app: Flask, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Bank], None]]:
+    """Point our ``sandbox`` provider at ``bank`` (its callbacks to ``receiver``)."""
+
+    def wire(bank: Bank | str) -> None:
+        url = bank.url if isinstance(bank, Bank) else bank
+        monkeypatch.setitem(app.config, "DISBURSE_SANDBOX_URL", url)
+        monkeypatch.setitem(app.config, "DISBURSE_SANDBOX_CALLBACK_URL", receiver.url)
+        _forget_providers(app)
+
+    yield wire
+    _forget_providers(app)
+
+
+def _forget_providers(app: Flask) -> None:
+    cache: dict[str, Any] = app.extensions.pop("payment_providers", {}) or {}
+    for provider in cache.values():
+        close = getattr(provider, "close", None)
+        if close is not None:
+            close()

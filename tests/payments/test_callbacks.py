@@ -1,0 +1,161 @@
+"""POST /api/v1/providers/<name>/events: Standard Webhooks signatures checked, every callback kept, a signed one
+applied once (by apply_stored, the provider-events queue's work), a bad or stale one refused with 401 and kept for
+audit. The callbacks are signed with the standardwebhooks package as the sandbox bank signs them."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from standardwebhooks.webhooks import Webhook
+
+from disburse.payments import events
+from disburse.payments.models import Payment, ProviderEvent
+from disburse.payments.states import PaymentState
+from tests.factories import create_payment
+from tests.sandbox.conftest import OLD_SECRET, SECRET
+
+URL = "/api/v1/providers/sandbox/events"
+
+
+def _body(items: list[dict]) -> str:
+    return json.dumps(
+        {
+            "signature": None,
+            "header": {"version": "1.0.0", "message_id": "m", "action": "on-disburse", "status": "succ"},
+            "message": {"transaction_id": "T-1", "correlation_id": "c", "disbursements_status": items},
+        }
+    )
+
+
+def _item(payment: Payment, status: str, code: str | None = None) -> dict:
+    item = {"reference_id": payment.provider_reference, "status": status, "amount": str(payment.amount_vnd)}
+    if code:
+        item["reason_code"] = code
+    return item
+
+
+def _signed(body: str, *, secret: str = SECRET, event_id: str | None = None, at: datetime | None = None) -> dict:
+    event_id = event_id or f"msg_{uuid.uuid4().hex}"
+    moment = at or datetime.now(UTC)
+    return {
+        "webhook-id": event_id,
+        "webhook-timestamp": str(int(moment.timestamp())),
+        "webhook-signature": Webhook(secret).sign(event_id, moment, body),
+        "content-type": "application/json",
+    }
+
+
+def _post(client, body: str, headers: dict):
+    return client.post(URL, data=body, headers=headers)
+
+
+def _state(db_session, payment: Payment) -> str:
+    db_session.expire_all()
+    return db_session.get(Payment, payment.id).state
+
+
+def test_a_signed_callback_is_kept_answered_at_once_and_applied_by_the_queue(client, db_session):
+    payment = create_payment(state=PaymentState.SENT)
+    body = _body([_item(payment, "succ")])
+
+    response = _post(client, body, _signed(body))
+
+    assert response.status_code == 200 and response.get_json() == {"status": "received"}
+    assert _state(db_session, payment) == "sent"  # applied by the queue, not in the request
+    stored = db_session.scalars(select(ProviderEvent).where(ProviderEvent.provider == "sandbox")).one()
+    assert stored.signature_ok and stored.body == body and stored.processed_at is None
+    processed = events.apply_stored()
+    assert processed.events == 1 and processed.applied is not None and processed.applied.settled == 1
+    assert _state(db_session, payment) == "paid"
+
+
+def test_the_same_callback_a_thousand_times_is_kept_once_and_applied_once(client, db_session):
+    payment = create_payment(state=PaymentState.SENT)
+    body = _body([_item(payment, "succ")])
+    headers = _signed(body)
+
+    answers = {_post(client, body, headers).get_json()["status"] for _ in range(1000)}
+
+    assert answers == {"received", "duplicate"}
+    assert db_session.scalar(select(func.count()).select_from(ProviderEvent)) == 1
+    events.apply_stored()
+    assert events.apply_stored().events == 0
+    assert _state(db_session, payment) == "paid"
+
+
+def test_shuffled_callbacks_end_where_the_bank_is(client, db_session):
+    """Per payment the bank said rcvd, pdng, succ, and for some a return after: delivered in random order, each
+    applied as it arrives, every payment ends as the bank's last word."""
+    rng = random.Random(116)
+    payments = [create_payment(state=PaymentState.SENT) for _ in range(12)]
+    returned = set(rng.sample([p.id for p in payments], 4))
+    deliveries = []
+    for payment in payments:
+        words = [("rcvd", None), ("pdng", None), ("succ", None)]
+        if payment.id in returned:
+            words.append(("rjct", "rjct.returned"))
+        deliveries += [_body([_item(payment, status, code)]) for status, code in words]
+    rng.shuffle(deliveries)
+
+    for body in deliveries:
+        assert _post(client, body, _signed(body)).status_code == 200
+        events.apply_stored()
+
+    for payment in payments:
+        assert _state(db_session, payment) == ("returned" if payment.id in returned else "paid")
+
+
+def test_bad_and_stale_signatures_are_refused_kept_for_audit_and_never_applied(client, db_session):
+    payment = create_payment(state=PaymentState.SENT)
+    body = _body([_item(payment, "succ")])
+    forged = _signed(body, secret="whsec_" + "Zm9yZ2VkLXNlY3JldC1mb3JnZWQtc2VjcmV0")
+    stale = _signed(body, at=datetime.now(UTC) - timedelta(minutes=6))
+    tampered = _signed(body)
+    unsigned = {"content-type": "application/json"}
+
+    for headers, sent in ((forged, body), (stale, body), (tampered, body.replace("succ", "rjct")), (unsigned, body)):
+        response = _post(client, sent, headers)
+        assert response.status_code == 401
+        assert response.get_json()["error"] == "invalid_signature"
+
+    kept = db_session.scalars(select(ProviderEvent).order_by(ProviderEvent.id)).all()
+    assert [k.signature_ok for k in kept] == [False] * 4 and all(k.error for k in kept)
+    assert events.apply_stored().events == 0
+    assert _state(db_session, payment) == "sent"
+    # A forged event cannot take the real one's id: the real one with the same webhook-id still gets in.
+    real = _signed(body, event_id=forged["webhook-id"])
+    assert _post(client, body, real).get_json() == {"status": "received"}
+
+
+def test_a_callback_signed_with_the_old_secret_during_rotation_is_taken(client, app, db_session, monkeypatch):
+    from tests.payments.conftest import _forget_providers
+
+    monkeypatch.setitem(app.config, "DISBURSE_SANDBOX_WEBHOOK_SECRET", f"{SECRET} {OLD_SECRET}")
+    _forget_providers(app)
+    payment = create_payment(state=PaymentState.SENT)
+    body = _body([_item(payment, "succ")])
+    try:
+        assert _post(client, body, _signed(body, secret=OLD_SECRET)).status_code == 200
+    finally:
+        _forget_providers(app)
+
+
+def test_unknown_providers_and_oversized_bodies_are_refused(client, db_session):
+    assert client.post("/api/v1/providers/bankfile/events", data="{}").status_code == 404
+    assert client.post("/api/v1/providers/nobody/events", data="{}").status_code == 404
+    huge = "x" * (5 * 1024 * 1024 + 1)
+    assert _post(client, huge, _signed(huge)).status_code == 413
+    assert db_session.scalar(select(func.count()).select_from(ProviderEvent)) == 0
+
+
+def test_a_signed_callback_we_cannot_read_is_set_aside_with_its_error(client, db_session):
+    body = json.dumps({"message": {"nothing": "here"}})
+    assert _post(client, body, _signed(body)).status_code == 200
+    processed = events.apply_stored()
+    assert processed.unreadable == 1
+    kept = db_session.scalars(select(ProviderEvent)).one()
+    assert kept.processed_at is not None and "not an on-disburse message" in kept.error

@@ -1,0 +1,141 @@
+"""Batches handed to the sandbox bank over real HTTP, and the chase of what it has not answered: never twice (our
+payments and the bank's own ledger), never lost (a bank that is down, a callback that never came)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from disburse.claims.models import Claim
+from disburse.claims.states import ClaimState
+from disburse.payments import events, sending
+from disburse.payments import service as payments
+from disburse.payments.models import Payment, PaymentBatch
+from disburse.payments.providers import RetryableError
+from tests.factories import create_claim, create_program
+from tests.sandbox.conftest import PAYER, Bank, Receiver
+
+pytestmark = pytest.mark.usefixtures("db_session")
+
+
+def _approved_batch(count: int = 3, **claim_values) -> PaymentBatch:
+    program = create_program()
+    for _ in range(count):
+        create_claim(ClaimState.APPROVED, program=program, **claim_values)
+    batch = payments.create_batch(program, "bank", "sandbox")
+    assert batch is not None
+    return batch
+
+
+def _deliver_callbacks(client, receiver: Receiver, bank: Bank, already: int = 0) -> int:
+    """Let the bank settle and call back; hand each callback to our endpoint; apply them. Returns how many."""
+    bank.tick()
+    received = receiver.received[already:]
+    for callback in received:
+        response = client.post("/api/v1/providers/sandbox/events", data=callback.body, headers=callback.headers)
+        assert response.status_code == 200
+    events.apply_stored()
+    return already + len(received)
+
+
+def _states(db_session, batch: PaymentBatch) -> tuple[set[str], set[str]]:
+    db_session.expire_all()
+    rows = db_session.execute(
+        select(Payment.state, Claim.state).join(Claim, Claim.id == Payment.claim_id).where(Payment.batch_id == batch.id)
+    ).all()
+    return {p for p, _ in rows}, {c for _, c in rows}
+
+
+def _bank_moves(bank: Bank) -> dict[str, int]:
+    """How many times the bank moved each reference (settlement debits of the fund's account)."""
+    rows = bank.sql(
+        "SELECT reference_id, count(*) FROM sandbox.ledger WHERE kind = 'settlement' AND account = :payer"
+        " GROUP BY reference_id",
+        payer=PAYER,
+    )
+    return {ref: n for ref, n in rows}
+
+
+def test_a_batch_goes_to_the_bank_and_comes_back_paid(client, db_session, bank, receiver, use_bank):
+    use_bank(bank)
+    batch = _approved_batch(3)
+
+    sent = sending.send_batch(batch.id)
+
+    assert sent.accepted and sent.orders == 3
+    db_session.refresh(batch)
+    assert (batch.state, batch.send_attempts, batch.correlation_id is not None) == ("sent", 1, True)
+    assert _states(db_session, batch) == ({"sent"}, {"payment_pending"})
+    _deliver_callbacks(client, receiver, bank)
+    assert _states(db_session, batch) == ({"paid"}, {"paid"})
+    assert set(_bank_moves(bank).values()) == {1} and len(_bank_moves(bank)) == 3
+
+
+def test_a_send_repeated_asks_first_and_sends_nothing_the_bank_has(db_session, bank, use_bank):
+    use_bank(bank)
+    batch = _approved_batch(4)
+    sending.send_batch(batch.id)
+
+    again = sending.send_batch(batch.id)  # the task delivered again after a worker died mid-call
+
+    assert again.orders == 0
+    assert bank.sql("SELECT count(*) FROM sandbox.batches")[0][0] == 1
+    db_session.refresh(batch)
+    assert batch.send_attempts == 1
+
+
+def test_a_bank_that_is_down_is_chased_later_under_the_same_references(
+    client, db_session, make_bank: Callable[..., Bank], receiver, use_bank
+):
+    batch = _approved_batch(3)
+    use_bank("http://127.0.0.1:9")  # nothing listens there
+
+    with pytest.raises(RetryableError):
+        sending.send_batch(batch.id)
+    db_session.refresh(batch)
+    assert batch.state == "sent" and batch.last_error  # may be at the bank: never sent again blindly
+    references = sorted(db_session.scalars(select(Payment.provider_reference).where(Payment.batch_id == batch.id)))
+
+    bank = make_bank()
+    use_bank(bank)
+    chased = sending.chase("sandbox", older_than=timedelta(0))
+    assert (chased.asked, chased.resent) == (3, 3)
+    assert sorted(_bank_moves(bank)) == []  # taken, not settled yet
+    _deliver_callbacks(client, receiver, bank)
+    assert _states(db_session, batch) == ({"paid"}, {"paid"})
+    assert sorted(_bank_moves(bank)) == references
+    # Chased again: the bank has them all, nothing is sent.
+    assert sending.chase("sandbox", older_than=timedelta(0)).resent == 0
+
+
+def test_a_callback_that_never_comes_is_made_up_for_by_the_chase(db_session, bank, use_bank):
+    use_bank(bank)
+    batch = _approved_batch(2)
+    sending.send_batch(batch.id)
+    bank.sandbox.settle_due()  # settled at the bank; its callbacks are never delivered
+
+    chased = sending.chase("sandbox", older_than=timedelta(0))
+
+    assert (chased.asked, chased.resent, chased.applied["settled"]) == (2, 0, 2)
+    assert _states(db_session, batch) == ({"paid"}, {"paid"})
+
+
+def test_a_batch_the_bank_refuses_whole_fails_with_batch_refused_and_is_paid_again(
+    app, db_session, bank, use_bank, monkeypatch
+):
+    use_bank(bank)
+    monkeypatch.setitem(app.config, "DISBURSE_SANDBOX_CALLBACK_URL", "ftp://nowhere")  # the bank NACKs this
+    app.extensions.pop("payment_providers", None)
+    batch = _approved_batch(2)
+
+    sent = sending.send_batch(batch.id)
+
+    assert not sent.accepted and "NACK" in (sent.error or "")
+    db_session.refresh(batch)
+    assert batch.last_error
+    assert _states(db_session, batch) == ({"failed"}, {"approved"})  # the bank's fault: paid again as they are
+    codes = set(db_session.scalars(select(Payment.failure_code).where(Payment.batch_id == batch.id)))
+    assert codes == {"batch_refused"}

@@ -1,0 +1,121 @@
+"""``payments.*`` and ``sweepers.payments``: batches, sending, callbacks applied, and the chase of unpaid cases.
+
+Thin, like every task module: the work is :mod:`disburse.payments.sending` and :mod:`disburse.payments.events`.
+
+- ``payments.batch`` (beat, every minute): approved claims into batches, one commit per batch, each batch's send
+  enqueued after its commit.
+- ``payments.send`` (``acks_late``): hand one batch over. A worker killed mid-call gets the message again, finds the
+  batch sent and asks the provider before sending anything again; a provider that cannot be reached is retried
+  with backoff (and the sweeper asks again after ``DISBURSE_PAYMENT_STATUS_AFTER_S`` whatever happens).
+- ``payments.apply_events``: stored callbacks applied, 500 at a time, until none is left.
+- ``sweepers.payments`` (beat, every 5 minutes): every payment sent and not settled after
+  ``DISBURSE_PAYMENT_STATUS_AFTER_S`` asked about; batches whose send task was lost sent; callbacks whose task was
+  lost applied.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from celery import shared_task
+from flask import current_app
+
+from disburse.background import enqueue_after_commit
+from disburse.extensions import db
+from disburse.payments import events, sending
+from disburse.payments.providers import RetryableError
+from disburse.verification import sweepers
+
+log = logging.getLogger(__name__)
+
+#: Open batches and stored callbacks older than this are the sweeper's (their task was lost).
+LOST_AFTER = timedelta(minutes=2)
+
+
+@shared_task(name="payments.batch")
+def batch() -> int:
+    """Every approved claim into a batch of its channel; -1 when another batching holds the lock."""
+    size = int(current_app.config["DISBURSE_PAYMENT_BATCH_SIZE"])
+    made = 0
+    with sweepers.sweep_lock("payment_batches") as held:
+        if not held:
+            return -1
+        for program in sweepers.programs():
+            for channel, provider in sending.channels():
+                while True:
+                    try:
+                        made_one = sending.make_batch(program, channel, provider, size=size)
+                        db.session.commit()
+                    except Exception:
+                        db.session.rollback()
+                        raise
+                    if made_one is None:
+                        break
+                    made += 1
+    if made:
+        log.info("made %d payment batches", made)
+    return made
+
+
+@shared_task(
+    name="payments.send",
+    acks_late=True,
+    autoretry_for=(RetryableError,),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    max_retries=12,
+)
+def send(batch_id: int) -> dict[str, Any]:
+    try:
+        result = sending.send_batch(int(batch_id))
+    except Exception:
+        db.session.rollback()
+        raise
+    log.info("sent batch %s", batch_id, extra=result.as_dict())
+    return result.as_dict()
+
+
+@shared_task(name="payments.apply_events", acks_late=True)
+def apply_events(max_rounds: int = 100) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for _ in range(max_rounds):
+        try:
+            processed = events.apply_stored()
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        for key, value in processed.as_dict().items():
+            total[key] = total.get(key, 0) + value
+        if processed.events == 0 or processed.events == processed.postponed:
+            break
+    return total
+
+
+@shared_task(name="sweepers.payments")
+def sweep() -> dict[str, Any]:
+    """Chase what the provider has not answered; send lost batches; apply lost callbacks."""
+    with sweepers.sweep_lock("payments") as held:
+        if not held:
+            return {"skipped": True}
+        try:
+            lost = sending.open_batches(LOST_AFTER)
+            for batch_id in lost:
+                enqueue_after_commit("payments.send", batch_id)
+            db.session.commit()
+            stale = events.apply_stored(older_than=LOST_AFTER)
+            db.session.commit()
+            after = timedelta(seconds=int(current_app.config["DISBURSE_PAYMENT_STATUS_AFTER_S"]))
+            chased = {name: sending.chase(name, older_than=after).as_dict() for name in _providers()}
+        except Exception:
+            db.session.rollback()
+            raise
+    result = {"lost_batches": len(lost), "stale_events": stale.as_dict(), "chased": chased}
+    log.info("payments sweep", extra=result)
+    return result
+
+
+def _providers() -> list[str]:
+    return sorted({provider for _channel, provider in sending.channels()})
