@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from babel.numbers import format_decimal
-from flask import Flask
+from flask import Flask, has_request_context
 from flask_babel import get_locale
 
 
 def _locale() -> str:
+    if not has_request_context():  # commands and workers: Vietnamese, the programme's language
+        return "vi"
     locale = get_locale()
     return str(locale) if locale else "vi"
 

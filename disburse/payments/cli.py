@@ -1,12 +1,205 @@
 """``disburse payments …``: batches, sending and status, bank files, cash at the office, reconciliation.
 
-Each command is a thin shell over a service; the commands of each part live beside it and are added here."""
+- ``batch``: approved claims into batches now (beat does it every minute);
+- ``batches``: the batches, with their control totals and how their payments stand;
+- ``send BATCH``: hand a batch to its provider (asking first, if it was handed over before);
+- ``chase``: ask the provider about every payment sent and not settled (the sweeper's work, now);
+- ``export BATCH``: a bank-file batch's ISO 20022 pain.001 file into the outbox (the same file every time);
+- ``import-status FILE``: a pain.002 or camt.054 file from the bank, applied (a second import changes nothing).
+
+Exit codes: 0 done; 1 done, but some of the file's references are not ours or their amounts differ (listed); 2 the
+input cannot be used and nothing changed. Messages are Vietnamese, then English.
+"""
 
 from __future__ import annotations
 
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
 import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from disburse.extensions import db
+from disburse.formatting import dmy, number, vnd
+from disburse.payments import sending
+from disburse.payments.models import Payment, PaymentBatch
+from disburse.payments.providers import PermanentError, ProviderError
+from disburse.payments.status import Applied, apply_updates
+from disburse.programs.service import ProgramNotFound, get_program
+
+payments_cli = AppGroup("payments", help="Payments: batches, providers, status files / Chi trả: lô, ngân hàng, tệp.")
+
+EXIT_DIFFERENCES = 1
+EXIT_UNUSABLE = 2
 
 
-@click.group("payments")
-def payments_cli() -> None:
-    """Payments: batches, providers, status files, cash lists and reconciliation."""
+def _fail(vi: str, en: str) -> None:
+    click.echo(f"{vi}\n{en}", err=True)
+    sys.exit(EXIT_UNUSABLE)
+
+
+def _batch(batch_id: int, provider: str | None = None) -> PaymentBatch:
+    batch = db.session.get(PaymentBatch, batch_id)
+    if batch is None:
+        _fail(f"Không có lô chi trả số {batch_id}.", f"There is no payment batch {batch_id}.")
+    assert batch is not None
+    if provider and batch.provider != provider:
+        _fail(
+            f"Lô {batch_id} chi qua '{batch.provider}', không phải '{provider}'.",
+            f"Batch {batch_id} is paid through '{batch.provider}', not '{provider}'.",
+        )
+    return batch
+
+
+@payments_cli.command("batch")
+@click.option("--program", "program_code", help="The program's code (default: DISBURSE_PROGRAM).")
+def batch_cmd(program_code: str | None) -> None:
+    """Put every approved claim into a batch of its channel now."""
+    try:
+        program = get_program(program_code or current_app.config["DISBURSE_PROGRAM"])
+    except ProgramNotFound as exc:
+        _fail(str(exc), str(exc))
+        return
+    size = int(current_app.config["DISBURSE_PAYMENT_BATCH_SIZE"])
+    made = []
+    for channel, provider in sending.channels():
+        while (batch := sending.make_batch(program, channel, provider, size=size)) is not None:
+            db.session.commit()
+            made.append(batch)
+    for batch in made:
+        click.echo(
+            f"#{batch.id} {batch.reference} {batch.provider}: {number(batch.item_count)} · {vnd(batch.total_vnd)}"
+        )
+    click.echo(f"Đã lập {len(made)} lô chi trả. / {len(made)} payment batches made.")
+
+
+@payments_cli.command("batches")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+def batches_cmd(limit: int) -> None:
+    """The latest batches: control totals and how their payments stand."""
+    batches = db.session.scalars(select(PaymentBatch).order_by(PaymentBatch.id.desc()).limit(limit)).all()
+    states = dict.fromkeys([b.id for b in batches], "")
+    rows = db.session.execute(
+        select(Payment.batch_id, Payment.state, func.count())
+        .where(Payment.batch_id.in_(list(states)))
+        .group_by(Payment.batch_id, Payment.state)
+        .order_by(Payment.batch_id, Payment.state)
+    ).all()
+    for batch_id, state, count in rows:
+        if batch_id is not None:
+            states[batch_id] += f" {state}={number(count)}"
+    click.echo("Lô / Batch · Kênh / Channel · Trạng thái / State · Số lệnh, tổng tiền / Count, total · Ngày gửi / Sent")
+    for b in batches:
+        sent = dmy(b.sent_at) if b.sent_at else "—"
+        error = f"  ! {b.last_error[:120]}" if b.last_error else ""
+        click.echo(
+            f"#{b.id} {b.reference} · {b.channel}/{b.provider} · {b.state} · {number(b.item_count)}, "
+            f"{vnd(b.total_vnd)} · {sent} ·{states[b.id]}{error}"
+        )
+
+
+@payments_cli.command("send")
+@click.argument("batch_id", type=int)
+def send_cmd(batch_id: int) -> None:
+    """Hand BATCH_ID to its provider (if it was handed over before: ask first, send only what it never saw)."""
+    _batch(batch_id)
+    try:
+        sent = sending.send_batch(batch_id)
+    except ProviderError as exc:
+        _fail(f"Chưa gửi được lô {batch_id}: {exc}", f"Batch {batch_id} could not be sent: {exc}")
+        return
+    _echo_sent(sent)
+
+
+def _echo_sent(sent: sending.Sent) -> None:
+    if sent.error:
+        click.echo(f"Ngân hàng từ chối: {sent.error}\nThe provider refused: {sent.error}", err=True)
+    click.echo(
+        f"Lô {sent.batch_id}: đã gửi {number(sent.orders)} lệnh. / Batch {sent.batch_id}: {number(sent.orders)} "
+        f"orders handed over."
+    )
+    _echo_applied(sent.applied)
+
+
+def _echo_applied(applied: dict[str, Any]) -> None:
+    shown = {key: value for key, value in applied.items() if isinstance(value, int) and value}
+    if shown:
+        click.echo("  " + ", ".join(f"{key}={number(value)}" for key, value in shown.items()))
+
+
+@payments_cli.command("chase")
+@click.option("--older-than", "older_than_s", type=click.IntRange(0), help="Seconds (default: the configured age).")
+def chase_cmd(older_than_s: int | None) -> None:
+    """Ask the provider about every payment sent and not settled; send again what it never saw."""
+    seconds = current_app.config["DISBURSE_PAYMENT_STATUS_AFTER_S"] if older_than_s is None else older_than_s
+    for _channel, provider in sending.channels():
+        try:
+            chased = sending.chase(provider, older_than=timedelta(seconds=seconds))
+        except ProviderError as exc:
+            _fail(f"Không hỏi được '{provider}': {exc}", f"'{provider}' could not be asked: {exc}")
+            return
+        click.echo(
+            f"{provider}: đã hỏi {number(chased.asked)}, gửi lại {number(chased.resent)}. / asked "
+            f"{number(chased.asked)}, sent again {number(chased.resent)}."
+        )
+        _echo_applied(chased.as_dict())
+
+
+@payments_cli.command("export")
+@click.argument("batch_id", type=int)
+def export_cmd(batch_id: int) -> None:
+    """Write bank-file batch BATCH_ID as an ISO 20022 pain.001.001.09 file into the outbox (the same file every
+    time: a second export writes nothing new)."""
+    batch = _batch(batch_id, provider="bankfile")
+    try:
+        sent = sending.send_batch(batch.id)
+    except ProviderError as exc:
+        _fail(f"Không ghi được tệp của lô {batch_id}: {exc}", f"Batch {batch_id}'s file cannot be written: {exc}")
+        return
+    db.session.refresh(batch)
+    outbox = Path(current_app.config["DISBURSE_BANKFILE_DIR"] or "")
+    click.echo(f"{outbox / (batch.correlation_id or '')}")
+    click.echo(
+        f"Lô {batch.id}: {number(batch.item_count)} lệnh, {vnd(batch.total_vnd)}. / Batch {batch.id}: "
+        f"{number(batch.item_count)} orders, {vnd(batch.total_vnd)}."
+    )
+    if sent.error:
+        _fail(f"Lỗi: {sent.error}", f"Error: {sent.error}")
+
+
+@payments_cli.command("import-status")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def import_status_cmd(path: Path) -> None:
+    """Apply a status file from the bank: pain.002 (accepted / rejected per payment) or camt.054 (booked, returned).
+    Importing the same file again changes nothing."""
+    from disburse.payments.bankfile import read_status_file
+
+    try:
+        updates = read_status_file(path)
+    except PermanentError as exc:
+        _fail(getattr(exc, "message_vi", str(exc)), getattr(exc, "message_en", str(exc)))
+        return
+    applied = apply_updates("bankfile", updates, source="file")
+    db.session.commit()
+    _report_file(path, len(updates), applied)
+    if applied.unknown or applied.mismatched:
+        sys.exit(EXIT_DIFFERENCES)
+
+
+def _report_file(path: Path, count: int, applied: Applied) -> None:
+    click.echo(
+        f"{path.name}: {number(count)} trạng thái; đã chi {number(applied.settled)}, không thành công "
+        f"{number(applied.failed)}, bị trả lại {number(applied.returned)}, không có gì mới {number(applied.ignored)}."
+    )
+    click.echo(
+        f"{path.name}: {number(count)} statuses; settled {number(applied.settled)}, failed {number(applied.failed)}, "
+        f"returned {number(applied.returned)}, nothing new {number(applied.ignored)}."
+    )
+    for reference in applied.unknown:
+        click.echo(f"  Không có lệnh chi này / Not one of our payments: {reference}", err=True)
+    for reference in applied.mismatched:
+        click.echo(f"  Số tiền khác với lệnh chi / The amount differs from ours: {reference}", err=True)

@@ -1,0 +1,91 @@
+"""``disburse payments``: a bank-file batch out as pain.001 and the bank's pain.002 back, end to end through the
+commands, the way an office without a bank connection works; a second import changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from disburse.claims.models import Claim
+from disburse.payments.models import Payment, PaymentBatch
+from tests.factories import create_claim, create_program
+from tests.payments.test_bankfile import pain002
+
+
+@pytest.fixture
+def bankfile(app, db_session, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "DISBURSE_PAYMENT_PROVIDER", "bankfile")
+    monkeypatch.setitem(app.config, "DISBURSE_BANKFILE_DIR", str(tmp_path / "outbox"))
+    app.extensions.pop("payment_providers", None)
+    yield tmp_path
+    app.extensions.pop("payment_providers", None)
+
+
+def _run(app, *args: str):
+    return app.test_cli_runner().invoke(args=["payments", *args], catch_exceptions=False)
+
+
+def test_a_bank_file_batch_goes_out_as_pain001_and_its_pain002_comes_back(app, db_session, bankfile):
+    program = create_program()
+    claims = [create_claim("approved", program=program, amount_vnd=2_100_000) for _ in range(3)]
+
+    made = _run(app, "batch", "--program", program.code)
+    assert made.exit_code == 0, made.output
+    batch = db_session.scalars(select(PaymentBatch).where(PaymentBatch.program_id == program.id)).one()
+    assert batch.provider == "bankfile" and "6.300.000" in made.output
+
+    exported = _run(app, "export", str(batch.id))
+    assert exported.exit_code == 0, exported.output
+    path = Path(exported.output.splitlines()[0])
+    assert path.is_file() and path.parent == bankfile / "outbox"
+    first = path.read_bytes()
+    assert _run(app, "export", str(batch.id)).exit_code == 0
+    assert path.read_bytes() == first  # the same file: it may already be at the bank
+
+    references = sorted(db_session.scalars(select(Payment.provider_reference).where(Payment.batch_id == batch.id)))
+    status = bankfile / "status.xml"
+    status.write_bytes(
+        pain002([(references[0], "ACSC", None), (references[1], "RJCT", "AC04"), (references[2], "ACSP", None)])
+    )
+    imported = _run(app, "import-status", str(status))
+    assert imported.exit_code == 0, imported.output
+    db_session.expire_all()
+    states = dict(
+        db_session.execute(
+            select(Payment.provider_reference, Claim.state).join(Claim, Claim.id == Payment.claim_id)
+        ).all()
+    )
+    assert [states[r] for r in references] == ["paid", "awaiting_payment_details", "payment_pending"]
+
+    again = _run(app, "import-status", str(status))
+    assert again.exit_code == 0 and "nothing new 3" in again.output
+    assert {c.id for c in claims} == set(
+        db_session.scalars(select(Payment.claim_id).where(Payment.batch_id == batch.id))
+    )
+
+    listed = _run(app, "batches")
+    assert f"#{batch.id} {batch.reference}" in listed.output and "paid=1" in listed.output
+
+
+def test_a_status_file_about_payments_that_are_not_ours_says_so(app, db_session, bankfile):
+    status = bankfile / "status.xml"
+    status.write_bytes(pain002([("NOT-OURS-1", "ACSC", None)]))
+    result = _run(app, "import-status", str(status))
+    assert result.exit_code == 1
+    assert "NOT-OURS-1" in result.output
+
+
+@pytest.mark.parametrize("content", [b"", b"not xml at all", b"<?xml version='1.0'?><Document/>"])
+def test_an_unusable_status_file_changes_nothing_and_says_why(app, db_session, bankfile, content):
+    status = bankfile / "status.xml"
+    status.write_bytes(content)
+    result = _run(app, "import-status", str(status))
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output and result.output.strip()
+
+
+def test_unknown_batches_and_the_wrong_provider_are_refused(app, db_session, bankfile):
+    assert _run(app, "export", "999999999").exit_code == 2
+    assert _run(app, "send", "999999999").exit_code == 2
