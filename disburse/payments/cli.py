@@ -203,3 +203,38 @@ def _report_file(path: Path, count: int, applied: Applied) -> None:
         click.echo(f"  Không có lệnh chi này / Not one of our payments: {reference}", err=True)
     for reference in applied.mismatched:
         click.echo(f"  Số tiền khác với lệnh chi / The amount differs from ours: {reference}", err=True)
+
+
+@payments_cli.command("recoveries")
+@click.option("--state", type=click.Choice(["owed", "recovered", "written_off", "closed"]))
+def recoveries_cmd(state: str | None) -> None:
+    """Money returned after settlement: what the fund is owed back, and what became of it."""
+    from disburse.payments.recoveries import LABELS, recoveries
+
+    rows = recoveries(state)
+    for r in rows:
+        vi, en = LABELS[r.state]
+        click.echo(f"#{r.id} claim {r.claim_id} payment {r.payment_id} · {vnd(r.amount_vnd)} · {vi} / {en}")
+    click.echo(f"{number(len(rows))} khoản thu hồi. / {number(len(rows))} recoveries.")
+
+
+@payments_cli.command("recovery")
+@click.argument("recovery_id", type=int)
+@click.argument("to_state", type=click.Choice(["recovered", "written_off", "closed"]))
+@click.option("--note", default="", help="Why (needed for a write-off).")
+@click.option("--by", "by_email", help="The supervisor's e-mail (recorded on the recovery).")
+def recovery_cmd(recovery_id: int, to_state: str, note: str, by_email: str | None) -> None:
+    """Move a recovery on: recovered (the money is back), written_off (it will not come back), closed."""
+    from disburse.auth.models import User
+    from disburse.payments.recoveries import RecoveryRefused, move
+
+    actor = db.session.scalar(select(User).where(func.lower(User.email) == by_email.lower())) if by_email else None
+    if by_email and actor is None:
+        _fail(f"Không có người dùng {by_email}.", f"There is no user {by_email}.")
+    try:
+        recovery = move(recovery_id, to_state, actor, note)
+    except RecoveryRefused as exc:
+        _fail(exc.message_vi, exc.message_en)
+        return
+    db.session.commit()
+    click.echo(f"#{recovery.id}: {recovery.state}")

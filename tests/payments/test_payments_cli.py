@@ -89,3 +89,30 @@ def test_an_unusable_status_file_changes_nothing_and_says_why(app, db_session, b
 def test_unknown_batches_and_the_wrong_provider_are_refused(app, db_session, bankfile):
     assert _run(app, "export", "999999999").exit_code == 2
     assert _run(app, "send", "999999999").exit_code == 2
+
+
+def test_a_return_after_settlement_is_owed_then_written_off_with_a_note(app, db_session):
+    from disburse.payments.models import Recovery
+    from disburse.payments.providers import ProviderStatus, StatusUpdate
+    from disburse.payments.states import PaymentState
+    from disburse.payments.status import apply_updates
+    from tests.factories import create_payment, create_user
+
+    payment = create_payment(state=PaymentState.PAID)
+    apply_updates("sandbox", [StatusUpdate(payment.provider_reference, ProviderStatus.RETURNED, "AC04")], source="t")
+    recovery = db_session.scalars(select(Recovery).where(Recovery.payment_id == payment.id)).one()
+    supervisor = create_user("supervisor")
+
+    listed = _run(app, "recoveries", "--state", "owed")
+    assert f"#{recovery.id}" in listed.output and "Chờ thu hồi / Owed" in listed.output
+    no_note = _run(app, "recovery", str(recovery.id), "written_off")
+    assert no_note.exit_code == 2 and "needs a note" in no_note.output
+    assert _run(app, "recovery", str(recovery.id), "closed").exit_code == 2  # owed cannot be closed
+    done = _run(
+        app, "recovery", str(recovery.id), "written_off", "--note", "Người nhận đã mất", "--by", supervisor.email
+    )
+    assert done.exit_code == 0, done.output
+    db_session.refresh(recovery)
+    assert (
+        recovery.state == "written_off" and supervisor.email in recovery.note and "Người nhận đã mất" in recovery.note
+    )

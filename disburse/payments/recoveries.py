@@ -1,0 +1,69 @@
+"""Recoveries: money that came back after a payment had settled (a return by the payee's bank).
+
+A return opens one (:mod:`disburse.payments.status`, in the transaction that applies the return) as ``owed``: the
+fund is owed the amount until the money is seen back in its account. It becomes ``recovered`` when the provider's
+statement shows the return booked (reconciliation) or when a supervisor records it; ``written_off`` when a
+supervisor decides it will not come back (with a note); ``closed`` once recovered and the claim has been settled
+again or closed. Every change is written with who made it and when, in the note kept on the record.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from disburse.auth.models import User
+from disburse.extensions import db
+from disburse.payments.models import Recovery
+
+#: Where each state may go, and by whom: the reconciliation or a supervisor.
+NEXT = {"owed": {"recovered", "written_off"}, "recovered": {"closed"}, "written_off": {"closed"}, "closed": set()}
+LABELS = {
+    "owed": ("Chờ thu hồi", "Owed"),
+    "recovered": ("Đã thu hồi", "Recovered"),
+    "written_off": ("Đã xoá nợ", "Written off"),
+    "closed": ("Đã đóng", "Closed"),
+}
+
+
+class RecoveryRefused(ValueError):
+    def __init__(self, vi: str, en: str) -> None:
+        super().__init__(f"{vi} / {en}")
+        self.message_vi, self.message_en = vi, en
+
+
+def recoveries(state: str | None = None, *, limit: int = 500) -> list[Recovery]:
+    query = select(Recovery).order_by(Recovery.id).limit(limit)
+    if state:
+        query = query.where(Recovery.state == state)
+    return list(db.session.scalars(query))
+
+
+def move(recovery_id: int, to_state: str, actor: User | None, note: str) -> Recovery:
+    """Move a recovery on (locked), appending ``note`` with who and when; flush. A write-off needs a note."""
+    recovery = db.session.scalar(select(Recovery).where(Recovery.id == recovery_id).with_for_update())
+    if recovery is None:
+        raise RecoveryRefused(f"Không có khoản thu hồi số {recovery_id}.", f"There is no recovery {recovery_id}.")
+    if to_state not in NEXT.get(recovery.state, set()):
+        vi, en = LABELS[recovery.state]
+        raise RecoveryRefused(
+            f"Khoản thu hồi {recovery_id} đang '{vi}': không chuyển sang '{LABELS.get(to_state, (to_state,))[0]}'.",
+            f"Recovery {recovery_id} is {en.lower()}: it cannot become {to_state}.",
+        )
+    note = " ".join(note.split())[:500]
+    if to_state == "written_off" and not note:
+        raise RecoveryRefused("Xoá nợ cần ghi lý do.", "A write-off needs a note saying why.")
+    who = actor.email if actor is not None else "system"
+    line = f"{datetime.now(UTC):%d/%m/%Y %H:%M} {who}: {recovery.state} → {to_state}" + (f" ({note})" if note else "")
+    recovery.note = "\n".join(filter(None, [recovery.note, line]))[-1000:]
+    if to_state == "recovered":
+        recovery.recovered_vnd = recovery.amount_vnd
+    if to_state == "closed":
+        recovery.closed_at = datetime.now(UTC)
+    recovery.state = to_state
+    db.session.flush()
+    return recovery
+
+
+__all__ = ["LABELS", "NEXT", "RecoveryRefused", "move", "recoveries"]
