@@ -1,8 +1,9 @@
 """How numbers, money and dates look to people: "2.100.000 ₫" and dd/mm/yyyy in Vietnamese, "VND 2,100,000" in
-English (docs/glossary.md, "Message style")."""
+English (docs/glossary.md, "Message style"); and how names are put in order, the Vietnamese way."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 
 from babel.numbers import format_decimal
@@ -40,6 +41,55 @@ def dmy(value: date | datetime | None) -> str:
     if value is None:
         return "—"
     return value.strftime("%d/%m/%Y")
+
+
+# ------------------------------------------------------------------------------------------ Vietnamese order
+
+#: The Vietnamese alphabet (a ă â b c d đ e ê … ư v x y), with the Latin letters it lacks (f j w z) where Latin puts
+#: them. Each letter is its base and its letter-making mark (breve, circumflex, horn), as NFD writes it.
+_ALPHABET = [
+    *("a", "a\u0306", "a\u0302", "b", "c", "d", "đ", "e", "e\u0302", "f", "g", "h", "i", "j", "k", "l", "m", "n"),
+    *("o", "o\u0302", "o\u031b", "p", "q", "r", "s", "t", "u", "u\u031b", "v", "w", "x", "y", "z"),
+]
+_LETTER_RANK = {letter: rank for rank, letter in enumerate(_ALPHABET)}
+_LETTER_MARKS = frozenset("\u0306\u0302\u031b")
+#: The tones in dictionary order: level (none), huyền, hỏi, ngã, sắc, nặng (as Unicode CLDR's Vietnamese collation).
+_TONE_RANK = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
+
+
+def _letters(word: str) -> list[tuple[str, int, bool]]:
+    """The word's letters as (letter with its letter-making mark, tone rank, upper case)."""
+    letters: list[tuple[str, int, bool]] = []
+    for char in unicodedata.normalize("NFD", word):
+        if unicodedata.combining(char) and letters:
+            base, tone, upper = letters[-1]
+            if char in _LETTER_MARKS:
+                letters[-1] = (base + char, tone, upper)
+            else:
+                letters[-1] = (base, _TONE_RANK.get(char, 6), upper)
+        else:
+            letters.append((char.lower(), 0, char != char.lower()))
+    return letters
+
+
+def vietnamese_key(text: str) -> tuple[tuple[tuple[int, int], ...], tuple[int, ...], tuple[bool, ...]]:
+    """A sort key for Vietnamese text: letters first (ă after a, đ after d, ư after u; other characters before the
+    letters, by code point), then tones (none, huyền, hỏi, ngã, sắc, nặng), then lower case before upper case."""
+    letters = _letters(text)
+    primary = tuple(
+        (1, _LETTER_RANK[letter]) if letter in _LETTER_RANK else (0, ord(letter[0])) for letter, _, _ in letters
+    )
+    return primary, tuple(tone for _, tone, _ in letters), tuple(upper for _, _, upper in letters)
+
+
+def vietnamese_name_key(full_name: str) -> tuple[object, ...]:
+    """A person's name in list order, as Vietnamese lists are sorted: by the given name (the last word), then the
+    family name (the first word), then the middle name(s), each in Vietnamese letter order."""
+    words = full_name.split()
+    if not words:
+        return ((), (), ())
+    given, family, middle = words[-1], words[0] if len(words) > 1 else "", " ".join(words[1:-1])
+    return vietnamese_key(given), vietnamese_key(family), vietnamese_key(middle)
 
 
 def register_filters(app: Flask) -> None:

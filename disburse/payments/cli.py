@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from disburse.extensions import db
 from disburse.formatting import dmy, number, vnd
 from disburse.payments import sending
+from disburse.payments.cash_cli import CASH_COMMANDS
 from disburse.payments.models import Payment, PaymentBatch
 from disburse.payments.providers import PermanentError, ProviderError
 from disburse.payments.status import Applied, apply_updates
@@ -238,3 +239,7 @@ def recovery_cmd(recovery_id: int, to_state: str, note: str, by_email: str | Non
         return
     db.session.commit()
     click.echo(f"#{recovery.id}: {recovery.state}")
+
+
+for command in CASH_COMMANDS:  # cash-list, cash-paid (disburse/payments/cash_cli.py)
+    payments_cli.add_command(command)

@@ -1,0 +1,395 @@
+"""The ``cash`` provider: paid at the office against a receipt number, and the cash offer after failed payments.
+
+Cash has no bank in between. A cash batch (``payment_batches.channel = 'cash'``, made by
+:func:`disburse.payments.service.create_batch` from approved claims whose payout is cash) is *sent* when its list is
+issued to the offices: each district social-security office gets the people of its district
+(:func:`cash_list`), pays each one at the counter and hands over a numbered receipt, and a caseworker records that
+receipt number (:func:`record_cash_payment`): the payment is ``paid`` and its claim ``paid``. Our own records are
+the only truth about a cash payment, so :class:`CashProvider` answers a status question from them and has no
+callbacks.
+
+- **Which day.** A payment belongs to the list of the day (Vietnam time) its batch was handed over
+  (``payment_batches.sent_at``; the payment's own ``sent_at`` when the batch has none recorded). A payment stays on
+  the lists until it is paid: without a day, :func:`cash_list` gives every open one of the district, whenever sent.
+- **Receipt numbers** are the number printed on the receipt, its series included (for example ``AA/21E 0001234``):
+  printable characters, 1 to 40 once trimmed, inner spaces kept as one, stored in upper case. One receipt pays one
+  payment: a number already recorded on another payment is refused. The check runs under a transaction-level
+  advisory lock on the number, so two caseworkers recording the same number at once take turns and the second is
+  refused (a unique partial index on ``payments (receipt_number)`` would let the database hold it too).
+- **The cash offer.** After ``max_payment_failures`` failed payments (a program parameter) a claim waiting for
+  payment details is switched to cash at the office (:func:`offer_cash`); a caseworker may do so earlier.
+
+Every refusal is a :class:`CashRefused` with a code and a Vietnamese and an English message, raised before anything
+is written. Services flush and never commit: the caller commits once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, text
+
+from disburse.auth.models import User
+from disburse.claims import service as claims
+from disburse.claims.models import Claim, ClaimEvent
+from disburse.claims.states import STATE_LABELS, ClaimAction, ClaimNote, ClaimState
+from disburse.extensions import db
+from disburse.formatting import vietnamese_name_key
+from disburse.payments import service as payments
+from disburse.payments.models import Payment, PaymentBatch
+from disburse.payments.providers import (
+    Acknowledgement,
+    PaymentOrder,
+    PermanentError,
+    ProviderStatus,
+    StatusUpdate,
+)
+from disburse.payments.states import PaymentAction, PaymentState
+from disburse.programs.calendar import VIETNAM_TZ
+from disburse.programs.models import Program
+from disburse.reference.models import District
+from disburse.registry.models import Employee
+from disburse.transitions import Actor
+
+#: A receipt number as stored: at most this long, once trimmed and upper-cased.
+MAX_RECEIPT = 40
+_RECEIPT_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('disburse.payments.cash.receipt'), hashtext(:receipt))")
+_SPACES = re.compile(r" +")
+
+
+class CashRefused(Exception):
+    """A cash request that cannot be done; nothing changed. ``code`` names the case, the messages say it to people."""
+
+    def __init__(self, code: str, vi: str, en: str) -> None:
+        super().__init__(f"{vi} / {en}")
+        self.code, self.message_vi, self.message_en = code, vi, en
+
+
+# ------------------------------------------------------------------------------------------------- the provider
+
+
+class CashProvider:
+    """The :class:`~disburse.payments.providers.Provider` for cash at the office (needs an app context)."""
+
+    name = "cash"
+
+    def send(self, batch_reference: str, orders: Sequence[PaymentOrder]) -> Acknowledgement:
+        """Handing a cash batch over is issuing its list to the offices (``disburse payments cash-list``): always
+        taken; every payment then waits at its office for the person and a receipt."""
+        return Acknowledgement(
+            accepted=True,
+            correlation_id=batch_reference,
+            message=(
+                f"Danh sách chi tiền mặt {batch_reference} ({len(orders)} người) đã chuyển cho các cơ quan BHXH / "
+                f"Cash list {batch_reference} ({len(orders)} people) issued to the offices"
+            ),
+        )
+
+    def status(self, references: Sequence[str]) -> list[StatusUpdate]:
+        """What our records say: paid with a receipt → paid, returned → returned, otherwise pending; a reference
+        that is not one of our cash payments → unknown."""
+        rows = {
+            payment.provider_reference: payment
+            for payment in db.session.scalars(
+                select(Payment)
+                .join(PaymentBatch, PaymentBatch.id == Payment.batch_id)
+                .where(Payment.provider_reference.in_(list(references)), PaymentBatch.channel == "cash")
+            )
+        }
+        return [_status_of(reference, rows.get(reference)) for reference in references]
+
+    def parse_event(self, body: bytes, headers: Mapping[str, str]) -> list[StatusUpdate]:
+        raise PermanentError(
+            "Chi tiền mặt không có thông báo từ bên ngoài: biên lai do cán bộ ghi nhận (disburse payments cash-paid) / "
+            "Cash has no callbacks: receipts are recorded by a caseworker (disburse payments cash-paid)"
+        )
+
+
+def _status_of(reference: str, payment: Payment | None) -> StatusUpdate:
+    if payment is None:
+        return StatusUpdate(reference, ProviderStatus.UNKNOWN)
+    if payment.state == PaymentState.PAID and payment.receipt_number:
+        return StatusUpdate(
+            reference,
+            ProviderStatus.PAID,
+            at=payment.settled_at,
+            event_id=f"cash:{reference}:{payment.receipt_number}"[:100],
+            amount_vnd=payment.amount_vnd,
+        )
+    if payment.state == PaymentState.RETURNED:
+        return StatusUpdate(reference, ProviderStatus.RETURNED, reason_code=payment.failure_code)
+    return StatusUpdate(reference, ProviderStatus.PENDING)
+
+
+# ------------------------------------------------------------------------------------------------- the cash list
+
+
+@dataclass(frozen=True)
+class CashListRow:
+    """One person to pay at the counter."""
+
+    reference: str
+    full_name: str
+    si_code: str
+    #: The national ID with every character but the last four masked ("********1234").
+    national_id: str
+    amount_vnd: int
+    #: The day (Vietnam time) the payment's batch was handed over.
+    sent_on: date
+    #: Blank on the list: the caseworker writes the receipt number here.
+    receipt_number: str | None = None
+
+
+def mask_national_id(national_id: str | None) -> str:
+    """Every character but the last four replaced by '*'."""
+    value = national_id or ""
+    return "*" * max(len(value) - 4, 0) + value[-4:]
+
+
+def check_district(district_code: str) -> District:
+    district = db.session.get(District, district_code)
+    if district is None:
+        raise CashRefused(
+            "unknown_district",
+            f"Không có quận/huyện mã '{district_code}'.",
+            f"There is no district with code '{district_code}'.",
+        )
+    return district
+
+
+def cash_list(program: Program, district_code: str, day: date | None = None) -> list[CashListRow]:
+    """The people to pay in cash at the district's office: the program's payments of cash batches for claims of
+    the district that are sent and not yet paid, handed over on ``day`` (Vietnam time), or every open one when
+    ``day`` is None; in Vietnamese name order (given name, family name, middle names), then SI code."""
+    check_district(district_code)
+    handed_over = func.coalesce(PaymentBatch.sent_at, Payment.sent_at)
+    query = (
+        select(Payment, Employee, handed_over)
+        .join(PaymentBatch, PaymentBatch.id == Payment.batch_id)
+        .join(Claim, Claim.id == Payment.claim_id)
+        .join(Employee, Employee.id == Claim.employee_id)
+        .where(
+            PaymentBatch.program_id == program.id,
+            PaymentBatch.channel == "cash",
+            Payment.state == PaymentState.SENT.value,
+            Claim.district_code == district_code,
+        )
+    )
+    if day is not None:
+        start = datetime.combine(day, time(), VIETNAM_TZ)
+        query = query.where(handed_over >= start, handed_over < start + timedelta(days=1))
+    rows = [
+        CashListRow(
+            reference=payment.provider_reference,
+            full_name=employee.full_name,
+            si_code=employee.si_code,
+            national_id=mask_national_id(employee.national_id),
+            amount_vnd=payment.amount_vnd,
+            sent_on=sent.astimezone(VIETNAM_TZ).date(),
+        )
+        for payment, employee, sent in db.session.execute(query).all()
+    ]
+    return sorted(rows, key=lambda row: (vietnamese_name_key(row.full_name), row.si_code, row.reference))
+
+
+# ------------------------------------------------------------------------------------------ recording a receipt
+
+
+def clean_receipt_number(value: str | None) -> str:
+    """The receipt number as stored (trimmed, inner spaces as one, upper case); :class:`CashRefused` if it is blank
+    or not 1 to :data:`MAX_RECEIPT` printable characters."""
+    trimmed = (value or "").strip()
+    if not trimmed:
+        raise CashRefused(
+            "receipt_blank",
+            "Chưa nhập số biên lai.",
+            "The receipt number is blank.",
+        )
+    cleaned = _SPACES.sub(" ", trimmed).upper()
+    if not cleaned.isprintable() or len(cleaned) > MAX_RECEIPT:
+        raise CashRefused(
+            "receipt_malformed",
+            f"Số biên lai phải gồm 1 đến {MAX_RECEIPT} ký tự in được (không xuống dòng, không ký tự điều khiển).",
+            f"A receipt number is 1 to {MAX_RECEIPT} printable characters (no line breaks, no control characters).",
+        )
+    return cleaned
+
+
+def _cash_payment(reference: str) -> tuple[Payment, PaymentBatch]:
+    """The payment with ``reference``, locked, and its batch; refused unless it is a cash payment."""
+    found = payments.payment_by_reference(reference.strip()) if reference and reference.strip() else None
+    if found is None:
+        raise CashRefused(
+            "unknown_reference",
+            f"Không có khoản chi trả nào mang mã '{reference}'.",
+            f"There is no payment with reference '{reference}'.",
+        )
+    payment = payments.get_payment_for_update(found.id)
+    assert payment is not None  # payments are never deleted
+    batch = db.session.get(PaymentBatch, payment.batch_id) if payment.batch_id is not None else None
+    if batch is None or batch.channel != "cash":
+        raise CashRefused(
+            "not_cash",
+            f"Khoản chi trả {reference} không phải chi tiền mặt tại cơ quan BHXH.",
+            f"Payment {reference} is not a cash payment at the office.",
+        )
+    return payment, batch
+
+
+def _check_payable(payment: Payment) -> None:
+    if payment.state == PaymentState.PAID:
+        raise CashRefused(
+            "already_paid",
+            f"Khoản chi trả {payment.provider_reference} đã được chi, biên lai số {payment.receipt_number}.",
+            f"Payment {payment.provider_reference} is already paid, receipt number {payment.receipt_number}.",
+        )
+    if payment.state not in (PaymentState.QUEUED, PaymentState.SENT):
+        raise CashRefused(
+            "not_payable",
+            f"Khoản chi trả {payment.provider_reference} ở trạng thái '{payment.state}', không chi được.",
+            f"Payment {payment.provider_reference} is {payment.state} and cannot be paid.",
+        )
+
+
+def _check_receipt_unused(receipt: str) -> None:
+    """Refused if ``receipt`` pays another payment. Holds the receipt's advisory lock until the commit, so a second
+    transaction with the same number waits here and then sees the first one's payment."""
+    db.session.execute(_RECEIPT_LOCK, {"receipt": receipt})
+    other = db.session.scalar(select(Payment.provider_reference).where(Payment.receipt_number == receipt).limit(1))
+    if other is not None:
+        raise CashRefused(
+            "receipt_used",
+            f"Biên lai số {receipt} đã dùng cho khoản chi trả {other}.",
+            f"Receipt number {receipt} is already recorded for payment {other}.",
+        )
+
+
+def check_scope(actor: Actor, claim: Claim) -> None:
+    """Money is handed over at the claim's own office: a caseworker of another district, an employer or a
+    supervisor may not record it. Admins and the system (no actor) may."""
+    user = db.session.get(User, actor) if isinstance(actor, int) else actor
+    if user is None:
+        return
+    if user.active and (user.role == "admin" or (user.role, user.district_code) == ("caseworker", claim.district_code)):
+        return
+    raise CashRefused(
+        "out_of_scope",
+        f"{user.email} không được ghi nhận chi trả của quận/huyện {claim.district_code}.",
+        f"{user.email} may not act on payments of district {claim.district_code}.",
+    )
+
+
+def _check_claim(claim: Claim, payment: Payment) -> None:
+    if claim.state != ClaimState.PAYMENT_PENDING:
+        vi, en = STATE_LABELS[ClaimState(claim.state)]
+        raise CashRefused(
+            "claim_not_pending",
+            f"Hồ sơ của khoản chi trả {payment.provider_reference} đang ở trạng thái '{vi}', không chi được.",
+            f"The claim of payment {payment.provider_reference} is '{en}' and cannot be paid.",
+        )
+
+
+def record_cash_payment(reference: str, receipt_number: str, actor: Actor = None) -> Payment:
+    """Record that the person was paid at the office against ``receipt_number``: the payment (sent, or queued: sent
+    and settled in one go) → ``paid`` with the receipt number, and its claim → ``paid``, through both transition
+    paths; flush. Every check runs before anything is written: :class:`CashRefused`, nothing changed."""
+    receipt = clean_receipt_number(receipt_number)
+    payment, batch = _cash_payment(reference)
+    claim = claims.get_claim_for_update(payment.claim_id)
+    assert claim is not None
+    check_scope(actor, claim)
+    _check_payable(payment)
+    _check_claim(claim, payment)
+    _check_receipt_unused(receipt)
+    data: dict[str, Any] = {"batch_id": batch.id, "receipt_number": receipt}
+    if payment.state == PaymentState.QUEUED:
+        payments.transition(payment, PaymentAction.SEND, actor, data={"batch_id": batch.id, "at_the_office": True})
+    payment.receipt_number = receipt
+    db.session.flush()
+    payments.transition(payment, PaymentAction.SETTLE, actor, data=data)
+    claims.transition(claim, ClaimAction.PAYMENT_SUCCEEDED, actor, data={"payment_id": payment.id, **data})
+    return payment
+
+
+# ---------------------------------------------------------------------------------------------- the cash offer
+
+
+def _check_offer(claim: Claim, program: Program, early: bool) -> None:
+    if claim.state != ClaimState.AWAITING_PAYMENT_DETAILS:
+        vi, en = STATE_LABELS[ClaimState(claim.state)]
+        raise CashRefused(
+            "claim_not_awaiting_details",
+            f"Hồ sơ {claim.id} đang ở trạng thái '{vi}': chỉ hồ sơ chờ bổ sung thông tin tài khoản mới chuyển sang "
+            "nhận tiền mặt.",
+            f"Claim {claim.id} is '{en}': only a claim awaiting payment details can be switched to cash.",
+        )
+    if claim.payout == "cash":
+        raise CashRefused(
+            "already_cash",
+            f"Hồ sơ {claim.id} đã nhận bằng tiền mặt tại cơ quan BHXH.",
+            f"Claim {claim.id} is already paid in cash at the office.",
+        )
+    if not early and claim.payment_failures < program.max_payment_failures:
+        raise CashRefused(
+            "too_few_failures",
+            f"Hồ sơ {claim.id} mới chi trả không thành công {claim.payment_failures} lần; chỉ đề nghị nhận tiền mặt "
+            f"sau {program.max_payment_failures} lần (hoặc khi cán bộ quyết định).",
+            f"Claim {claim.id} has failed {claim.payment_failures} times; cash is offered after "
+            f"{program.max_payment_failures} failures (or when a caseworker decides).",
+        )
+
+
+def offer_cash(
+    claim: Claim | int, actor: Actor = None, *, early: bool = False, reason: str | None = None
+) -> ClaimEvent:
+    """Switch a claim awaiting payment details to cash at the office and put it back to ``approved``, so that the
+    next cash batch takes it: a ``correct`` note with the old and new payout (the bank details, which failed, are
+    cleared and kept on the note), then ``details_received``; flush.
+
+    Only after ``max_payment_failures`` failed payments, unless ``early`` (a caseworker's choice, ``reason`` saying
+    why). :class:`CashRefused` otherwise, nothing changed."""
+    claim_id = claim if isinstance(claim, int) else claim.id
+    locked = claims.get_claim_for_update(claim_id)
+    if locked is None:
+        raise CashRefused("unknown_claim", f"Không có hồ sơ số {claim_id}.", f"There is no claim {claim_id}.")
+    check_scope(actor, locked)
+    program = db.session.get(Program, locked.program_id)
+    assert program is not None
+    _check_offer(locked, program, early)
+    old = {"payout": locked.payout, "bank_code": locked.bank_code, "bank_account": locked.bank_account}
+    locked.payout, locked.bank_code, locked.bank_account = "cash", None, None
+    db.session.flush()
+    new = {"payout": "cash", "bank_code": None, "bank_account": None}
+    claims.note(
+        locked,
+        ClaimNote.CORRECT,
+        actor,
+        reason=reason or "Đề nghị nhận tiền mặt tại cơ quan BHXH / Cash at the office offered",
+        data={
+            "field": "payout",
+            "old": old,
+            "new": new,
+            "payment_failures": locked.payment_failures,
+            "max_payment_failures": program.max_payment_failures,
+            "early": early,
+        },
+    )
+    return claims.transition(locked, ClaimAction.DETAILS_RECEIVED, actor, data={"payout": "cash"})
+
+
+__all__ = [
+    "MAX_RECEIPT",
+    "CashListRow",
+    "CashProvider",
+    "CashRefused",
+    "cash_list",
+    "check_district",
+    "clean_receipt_number",
+    "mask_national_id",
+    "offer_cash",
+    "record_cash_payment",
+]

@@ -1,0 +1,160 @@
+"""``disburse payments cash-list`` and ``cash-paid``: cash at the office (:mod:`disburse.payments.cash`).
+
+- ``cash-list --district CODE [--date dd/mm/yyyy] [--out FILE.xlsx|.csv]``: the people the office pays in cash, as a
+  table on the terminal or a spreadsheet with a blank receipt column (and a signature column) to fill in;
+- ``cash-paid REFERENCE RECEIPT [--by EMAIL]``: record that a person was paid against a receipt number.
+
+Exit 0 done; 2 bad input or a refusal, with the reason in Vietnamese then English, and nothing changed.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import NoReturn
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from disburse.auth.models import User
+from disburse.auth.service import get_user_by_email
+from disburse.extensions import db
+from disburse.formatting import dmy, vnd
+from disburse.payments.cash import CashListRow, CashRefused, cash_list, record_cash_payment
+from disburse.programs.models import Program
+from disburse.programs.service import ProgramNotFound, get_program
+
+EXIT_REFUSED = 2
+
+#: The list's columns: "Label (name)", as the other spreadsheets disburse writes.
+CASH_LIST_COLUMNS = [
+    ("STT", "row"),
+    ("Họ và tên", "full_name"),
+    ("Mã số BHXH", "si_code"),
+    ("Số CMND/CCCD", "national_id"),
+    ("Số tiền (đồng)", "amount_vnd"),
+    ("Mã thanh toán", "reference"),
+    ("Ngày chuyển danh sách", "sent_on"),
+    ("Số biên lai", "receipt_number"),
+    ("Ký nhận", "signature"),
+]
+
+
+def _refuse(vi: str, en: str) -> NoReturn:
+    db.session.rollback()
+    click.echo(f"{vi}\n{en}", err=True)
+    sys.exit(EXIT_REFUSED)
+
+
+def _program(code: str | None) -> Program:
+    try:
+        return get_program(code or current_app.config["DISBURSE_PROGRAM"])
+    except ProgramNotFound as exc:
+        _refuse(f"Không có chương trình mã '{exc.code}'.", f"There is no program with code '{exc.code}'.")
+
+
+def _day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value.strip(), "%d/%m/%Y").date()
+    except ValueError:
+        _refuse(
+            f"Ngày '{value}' không đúng dạng dd/mm/yyyy (ví dụ 15/10/2021).",
+            f"The date '{value}' is not dd/mm/yyyy (for example 15/10/2021).",
+        )
+
+
+def _spreadsheet_rows(rows: list[CashListRow]) -> list[list[object]]:
+    return [
+        [n, r.full_name, r.si_code, r.national_id, r.amount_vnd, r.reference, dmy(r.sent_on), None, None]
+        for n, r in enumerate(rows, start=1)
+    ]
+
+
+def _write(out: Path, rows: list[CashListRow], district: str) -> None:
+    from disburse.spreadsheets import write_csv, write_xlsx
+
+    header = [f"{label} ({name})" for label, name in CASH_LIST_COLUMNS]
+    try:
+        if out.suffix.lower() == ".xlsx":
+            write_xlsx(out, header, _spreadsheet_rows(rows), title=f"Chi tiền mặt {district}")
+        else:
+            write_csv(out, header, _spreadsheet_rows(rows))
+    except OSError as exc:
+        _refuse(f"Không ghi được tệp '{out}': {exc.strerror}.", f"The file '{out}' cannot be written: {exc.strerror}.")
+
+
+def _print_table(rows: list[CashListRow]) -> None:
+    widths = (4, max([len(r.full_name) for r in rows] + [9]), 10, 12, 14, max([len(r.reference) for r in rows] + [13]))
+    line = "  ".join(f"{{:<{w}}}" for w in widths) + "  {:<10}  {}"
+    click.echo(
+        line.format("STT", "Họ và tên", "Mã BHXH", "CMND/CCCD", "Số tiền", "Mã thanh toán", "Ngày", "Số biên lai")
+    )
+    for n, r in enumerate(rows, start=1):
+        click.echo(
+            line.format(n, r.full_name, r.si_code, r.national_id, vnd(r.amount_vnd), r.reference, dmy(r.sent_on), "")
+        )
+
+
+@click.command("cash-list")
+@with_appcontext
+@click.option("--district", "district", required=True, help="The district's 3-digit code (its office).")
+@click.option("--date", "day_text", help="dd/mm/yyyy: the day the list was issued (default: every open payment).")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help=".xlsx or .csv")
+@click.option("--program", "program_code", help="The program's code (default: DISBURSE_PROGRAM).")
+def cash_list_cmd(district: str, day_text: str | None, out: Path | None, program_code: str | None) -> None:
+    """The people to pay in cash at a district's office (on a day), with a blank receipt column."""
+    program, day = _program(program_code), _day(day_text)
+    if out is not None and out.suffix.lower() not in (".xlsx", ".csv"):
+        _refuse("Tệp ra phải là .xlsx hoặc .csv.", "The output must be .xlsx or .csv.")
+    try:
+        rows = cash_list(program, district.strip(), day)
+    except CashRefused as exc:
+        _refuse(exc.message_vi, exc.message_en)
+    if out is not None:
+        _write(out, rows, district)
+    else:
+        _print_table(rows)
+    total = sum(r.amount_vnd for r in rows)
+    when_vi, when_en = (f"ngày {dmy(day)}", f"on {dmy(day)}") if day else ("mọi ngày", "any day")
+    click.echo(
+        f"Chi tiền mặt tại quận/huyện {district} ({when_vi}): {len(rows)} người, tổng {vnd(total)}"
+        + (f" → {out}" if out else "")
+        + f"\nCash at the office of district {district} ({when_en}): {len(rows)} people, total VND {total:,}"
+    )
+
+
+def _user(email: str | None) -> User | None:
+    if email is None:
+        return None
+    user = get_user_by_email(email)
+    if user is None:
+        _refuse(f"Không có người dùng {email}.", f"There is no user {email}.")
+    return user
+
+
+@click.command("cash-paid")
+@with_appcontext
+@click.argument("reference")
+@click.argument("receipt")
+@click.option("--by", "email", help="The caseworker who paid (their e-mail).")
+def cash_paid_cmd(reference: str, receipt: str, email: str | None) -> None:
+    """Record a cash payment at the office against its receipt number."""
+    actor = _user(email)
+    try:
+        payment = record_cash_payment(reference, receipt, actor)
+    except CashRefused as exc:
+        _refuse(exc.message_vi, exc.message_en)
+    db.session.commit()
+    click.echo(
+        f"Đã chi tiền mặt khoản {payment.provider_reference}: {vnd(payment.amount_vnd)}, biên lai số "
+        f"{payment.receipt_number}.\nPaid in cash: {payment.provider_reference}, VND {payment.amount_vnd:,}, "
+        f"receipt number {payment.receipt_number}."
+    )
+
+
+#: Added to ``disburse payments`` by :mod:`disburse.payments.cli`.
+CASH_COMMANDS = (cash_list_cmd, cash_paid_cmd)
