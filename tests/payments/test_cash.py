@@ -4,6 +4,7 @@ nothing, and the cash offer after failed bank payments; the commands end to end.
 from __future__ import annotations
 
 import csv
+import unicodedata
 from datetime import UTC, date, datetime
 
 import openpyxl
@@ -17,6 +18,7 @@ from disburse.claims import service as claims
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.states import ClaimAction
 from disburse.extensions import db
+from disburse.formatting import vietnamese_key, vietnamese_name_key
 from disburse.payments import service as payments
 from disburse.payments.cash import _RECEIPT_LOCK, CashProvider, CashRefused, cash_list, offer_cash, record_cash_payment
 from disburse.payments.cli import payments_cli
@@ -129,6 +131,34 @@ def _national_id(employee_id: int) -> str:
     employee = db.session.get(Employee, employee_id)
     assert employee is not None
     return employee.national_id
+
+
+def test_vietnamese_order_letters_then_tones_given_name_first():
+    letters = ["a", "à", "ả", "ã", "á", "ạ", "ă", "ằ", "â", "b", "d", "đ", "e", "ê", "o", "ô", "ơ", "u", "ư", "y"]
+    assert sorted(reversed(letters), key=vietnamese_key) == letters
+    assert sorted(["Dung", "Đào", "Duy", "Anh", "ánh", "Ánh"], key=vietnamese_key) == [
+        "Anh",
+        "ánh",
+        "Ánh",
+        "Dung",
+        "Duy",
+        "Đào",
+    ]
+    names = ["Trần Văn Bình", "Nguyễn Thị Bình", "Nguyễn Văn An", "Lê An", "Bình"]
+    assert sorted(names, key=vietnamese_name_key) == [
+        "Lê An",
+        "Nguyễn Văn An",
+        "Bình",
+        "Nguyễn Thị Bình",
+        "Trần Văn Bình",
+    ]
+
+
+@given(st.text(st.sampled_from("aăâbdđeêioôơuưy àáảãạ\u0300\u0301\u0303\u0309\u0323AĂĐ"), max_size=12))
+def test_a_name_sorts_the_same_whatever_its_unicode_form(name):
+    assert vietnamese_name_key(unicodedata.normalize("NFC", name)) == vietnamese_name_key(
+        unicodedata.normalize("NFD", name)
+    )
 
 
 def test_an_unknown_district_is_refused(db_session):
