@@ -12,7 +12,8 @@ callbacks.
   (``payment_batches.sent_at``; the payment's own ``sent_at`` when the batch has none recorded). A payment stays on
   the lists until it is paid: without a day, :func:`cash_list` gives every open one of the district, whenever sent.
 - **Receipt numbers** are the number printed on the receipt, its series included (for example ``AA/21E 0001234``):
-  printable characters, 1 to 40 once trimmed, inner spaces kept as one, stored in upper case. One receipt pays one
+  printable characters, 1 to 40 once trimmed, inner runs of spaces (non-breaking ones too) kept as one space, stored in
+  upper case. One receipt pays one
   payment: a number already recorded on another payment is refused. The check runs under a transaction-level
   advisory lock on the number, so two caseworkers recording the same number at once take turns and the second is
   refused (a unique partial index on ``payments (receipt_number)`` would let the database hold it too).
@@ -58,7 +59,8 @@ from disburse.transitions import Actor
 #: A receipt number as stored: at most this long, once trimmed and upper-cased.
 MAX_RECEIPT = 40
 _RECEIPT_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('disburse.payments.cash.receipt'), hashtext(:receipt))")
-_SPACES = re.compile(r" +")
+#: Runs of spaces, the non-breaking and wide ones too (Unicode's space separators), kept as one space.
+_SPACES = re.compile("[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 
 
 class CashRefused(Exception):

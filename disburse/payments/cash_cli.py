@@ -22,7 +22,7 @@ from disburse.auth.models import User
 from disburse.auth.service import get_user_by_email
 from disburse.extensions import db
 from disburse.formatting import dmy, vnd
-from disburse.payments.cash import CashListRow, CashRefused, cash_list, record_cash_payment
+from disburse.payments.cash import CashListRow, CashRefused, cash_list, check_district, record_cash_payment
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
 
@@ -111,19 +111,20 @@ def cash_list_cmd(district: str, day_text: str | None, out: Path | None, program
     if out is not None and out.suffix.lower() not in (".xlsx", ".csv"):
         _refuse("Tệp ra phải là .xlsx hoặc .csv.", "The output must be .xlsx or .csv.")
     try:
-        rows = cash_list(program, district.strip(), day)
+        office = check_district(district.strip())
+        rows = cash_list(program, office.code, day)
     except CashRefused as exc:
         _refuse(exc.message_vi, exc.message_en)
     if out is not None:
-        _write(out, rows, district)
+        _write(out, rows, office.code)
     else:
         _print_table(rows)
     total = sum(r.amount_vnd for r in rows)
     when_vi, when_en = (f"ngày {dmy(day)}", f"on {dmy(day)}") if day else ("mọi ngày", "any day")
     click.echo(
-        f"Chi tiền mặt tại quận/huyện {district} ({when_vi}): {len(rows)} người, tổng {vnd(total)}"
+        f"Chi tiền mặt tại {office.name} ({office.code}, {when_vi}): {len(rows)} người, tổng {vnd(total)}"
         + (f" → {out}" if out else "")
-        + f"\nCash at the office of district {district} ({when_en}): {len(rows)} people, total VND {total:,}"
+        + f"\nCash at the office of {office.name} ({office.code}, {when_en}): {len(rows)} people, total VND {total:,}"
     )
 
 

@@ -175,7 +175,7 @@ def test_a_receipt_pays_the_payment_and_its_claim_with_their_events(db_session):
     payment = _payment(claim)
     caseworker = create_user("caseworker", district=DONG_ANH)
 
-    paid = record_cash_payment(f" {payment.provider_reference} ", "  aa/21e   0001234 ", caseworker)
+    paid = record_cash_payment(f" {payment.provider_reference} ", "  aa/21e \u00a0 0001234 ", caseworker)
     db_session.flush()
     db_session.expire_all()
 
