@@ -19,12 +19,14 @@ from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.states import ClaimAction
 from disburse.extensions import db
 from disburse.formatting import vietnamese_key, vietnamese_name_key
+from disburse.payments import sending
 from disburse.payments import service as payments
 from disburse.payments.cash import _RECEIPT_LOCK, CashProvider, CashRefused, cash_list, offer_cash, record_cash_payment
 from disburse.payments.cli import payments_cli
 from disburse.payments.models import Payment, PaymentBatch, PaymentEvent
 from disburse.payments.providers import PermanentError, Provider, ProviderStatus
 from disburse.payments.states import PaymentAction
+from disburse.programs.calendar import VIETNAM_TZ
 from disburse.programs.models import Program
 from tests.factories import create_claim, create_employee, create_employer, create_program, create_user
 
@@ -42,16 +44,16 @@ def _cash_claim(program: Program, name: str, district: str = DONG_ANH, **overrid
 
 
 def _issue(program: Program, sent_at: datetime | None = None) -> PaymentBatch:
-    """A cash batch of every approved cash claim, handed over as the sender does: the provider takes it, the
-    payments move to sent, the batch records when."""
-    batch = payments.create_batch(program, "cash", "cash")
-    assert batch is not None
-    batch.reference = f"{program.code}-CASH-{batch.id}"
+    """A cash batch of every approved cash claim, handed over as the sender does (the batch and its payments marked
+    sent, then the provider called), on the day ``sent_at`` says."""
+    made = payments.create_batch(program, "cash", "cash")
+    assert made is not None
+    batch = payments.get_batch_for_update(made.id)
+    assert batch is not None and payments.mark_batch_sent(batch)
     ack = CashProvider().send(batch.reference, payments.batch_orders(batch.id))
     assert ack.accepted and ack.correlation_id == batch.reference
-    ids = list(db.session.scalars(select(Payment.id).where(Payment.batch_id == batch.id)))
-    assert payments.transition_many(PaymentAction.SEND, ids=ids).not_moved == {}
-    batch.sent_at = sent_at or datetime.now(UTC)
+    if sent_at is not None:
+        batch.sent_at = sent_at
     db.session.flush()
     return batch
 
@@ -214,6 +216,28 @@ def test_a_queued_cash_payment_is_sent_and_settled_in_one_go(db_session):
     assert db_session.get(Payment, payment.id).state == "paid"
     assert [e.to_state for e in payments.payment_events(payment.id)] == ["queued", "sent", "paid"]
     assert db_session.get(Claim, claim.id).state == "paid"
+
+
+def test_the_sender_hands_a_cash_batch_to_the_offices_and_a_second_send_hands_over_nothing(db_session):
+    program = create_program()
+    first, second = (_cash_claim(program, n) for n in ("Kiều Văn Sơn", "Kiều Thị Sen"))
+    batch = payments.create_batch(program, "cash", "cash")
+    assert batch is not None
+
+    sent = sending.send_batch(batch.id)
+
+    assert sent.accepted and sent.orders == 2 and sent.error is None
+    batch = db_session.get(PaymentBatch, batch.id)
+    assert (batch.state, batch.correlation_id, batch.send_attempts) == ("sent", batch.reference, 1)
+    today = batch.sent_at.astimezone(VIETNAM_TZ).date()
+    assert {row.full_name for row in cash_list(program, DONG_ANH, today)} == {"Kiều Văn Sơn", "Kiều Thị Sen"}
+    record_cash_payment(_payment(first).provider_reference, "BL-SON")
+
+    again = sending.send_batch(batch.id)
+
+    assert again.orders == 0 and db_session.get(PaymentBatch, batch.id).send_attempts == 1
+    assert (_payment(first).state, _payment(second).state) == ("paid", "sent")
+    assert [row.full_name for row in cash_list(program, DONG_ANH)] == ["Kiều Thị Sen"]
 
 
 def test_every_refusal_says_why_and_changes_nothing(db_session):
