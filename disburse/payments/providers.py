@@ -139,3 +139,29 @@ class CallbackProvider(Provider, Protocol):
     def read_event(self, payload: Any, event_id: str | None) -> list[StatusUpdate]:
         """The updates in a verified callback's JSON; raises :class:`PermanentError` for one we cannot read."""
         ...
+
+
+#: What a bank statement entry can be: our account debited for a transfer, or credited when it came back.
+STATEMENT_KINDS = ("settlement", "return")
+
+
+@dataclass(frozen=True)
+class StatementEntry:
+    """One booking on the fund's account as the provider's statement shows it (the sandbox's ``/statement``, a
+    ``camt.053`` end-of-day statement): a settlement (our account debited for ``reference``) or a return (credited
+    back), in integer VND, booked at the provider's time."""
+
+    reference: str
+    kind: str
+    amount_vnd: int
+    booked_at: datetime
+
+    def __post_init__(self) -> None:
+        if self.kind not in STATEMENT_KINDS:
+            raise ValueError(f"a statement entry is a settlement or a return (got {self.kind!r})")
+        if not 0 < len(self.reference) <= MAX_REFERENCE:
+            raise ValueError(f"a reference has 1 to {MAX_REFERENCE} characters (got {self.reference!r})")
+        if not isinstance(self.amount_vnd, int) or isinstance(self.amount_vnd, bool) or self.amount_vnd <= 0:
+            raise ValueError(f"an amount is a positive whole number of VND (got {self.amount_vnd!r})")
+        if self.booked_at.tzinfo is None:
+            raise ValueError("a booking time must be timezone-aware")

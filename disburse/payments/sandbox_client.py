@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -31,6 +31,7 @@ from disburse.payments.providers import (
     PermanentError,
     ProviderStatus,
     RetryableError,
+    StatementEntry,
     StatusUpdate,
 )
 
@@ -267,6 +268,35 @@ class SandboxProvider:
         # "Duplicate" is not news about the transfer: report what the bank says of the reference itself.
         real = {u.reference: u for u in self.status(duplicates)}
         return [_with_event(real[u.reference], event_id) if u.reason_code == DUPLICATE else u for u in updates]
+
+    def statement(self, day: date) -> list[StatementEntry]:
+        """Every settlement and return the sandbox booked on our account that day (Vietnam's day), from
+        ``GET /statement?date=YYYY-MM-DD``. Errors as for the other calls: :class:`RetryableError` for a timeout, a
+        connection error, a 429 or a 5xx; :class:`PermanentError` for any other 4xx or an answer we cannot read."""
+        path = f"/statement?date={day.isoformat()}"
+        try:
+            response = self._client.get("/statement", params={"date": day.isoformat()})
+        except httpx.TimeoutException as exc:
+            raise RetryableError(f"the sandbox did not answer {path} in time: {exc}") from exc
+        except httpx.TransportError as exc:
+            raise RetryableError(f"the sandbox could not be reached for {path}: {exc}") from exc
+        if response.status_code == 429 or response.status_code >= 500:
+            raise RetryableError(f"the sandbox answered {path} with HTTP {response.status_code}")
+        if response.status_code != 200:
+            raise PermanentError(f"the sandbox answered {path} with HTTP {response.status_code}")
+        try:
+            items = response.json()["entries"]
+            return [self._statement_entry(item) for item in items]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PermanentError(f"the sandbox's statement is not in its documented shape: {exc}"[:300]) from exc
+
+    @staticmethod
+    def _statement_entry(item: Mapping[str, Any]) -> StatementEntry:
+        """One ``/statement`` entry (the payer side: a settlement debits us, a return credits us back)."""
+        amount, booked_at = _amount(item["amount"]), _moment(item["booked_at"])
+        if item.get("currency_code", "VND") != "VND" or amount is None or booked_at is None:
+            raise ValueError(f"an entry we cannot read: {dict(item)!r}")
+        return StatementEntry(item["reference_id"], item["type"], amount, booked_at)
 
 
 def _with_event(update: StatusUpdate, event_id: str | None) -> StatusUpdate:
