@@ -6,6 +6,7 @@
 - ``chase``: ask the provider about every payment sent and not settled (the sweeper's work, now);
 - ``export BATCH``: a bank-file batch's ISO 20022 pain.001 file into the outbox (the same file every time);
 - ``import-status FILE``: a pain.002 or camt.054 file from the bank, applied (a second import changes nothing).
+- ``reconcile``: a day's payments against the provider's statement (:mod:`disburse.payments.reconcile_cli`).
 
 Exit codes: 0 done; 1 done, but some of the file's references are not ours or their amounts differ (listed); 2 the
 input cannot be used and nothing changed. Messages are Vietnamese, then English.
@@ -29,6 +30,7 @@ from disburse.payments import sending
 from disburse.payments.cash_cli import CASH_COMMANDS
 from disburse.payments.models import Payment, PaymentBatch
 from disburse.payments.providers import PermanentError, ProviderError
+from disburse.payments.reconcile_cli import reconcile_cmd
 from disburse.payments.status import Applied, apply_updates
 from disburse.programs.service import ProgramNotFound, get_program
 
@@ -243,3 +245,4 @@ def recovery_cmd(recovery_id: int, to_state: str, note: str, by_email: str | Non
 
 for command in CASH_COMMANDS:  # cash-list, cash-paid (disburse/payments/cash_cli.py)
     payments_cli.add_command(command)
+payments_cli.add_command(reconcile_cmd)

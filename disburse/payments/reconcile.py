@@ -1,0 +1,225 @@
+"""Reconciliation: our payments of one provider on one Vietnam day against the provider's statement of that day.
+
+Our side, for ``provider`` and the day (Asia/Ho_Chi_Minh, midnight to midnight):
+
+- **settlements**: payments whose ``settled_at`` fell on the day, ``paid`` or since ``returned`` (they settled that
+  day and came back later);
+- **returns**: payments that had settled and whose return (the ``payment_events`` row to ``returned``) was
+  recorded that day.
+
+Their side is the statement's entries (:class:`~disburse.payments.providers.StatementEntry`), by reference and
+kind; the same reference twice in one kind counts with the sum of its amounts (a transfer booked twice shows as an
+amount that differs). Every difference is ``ours_only`` (we say it settled or came back, the statement does not
+have it), ``theirs_only`` or ``amount_differs``, for a settlement or a return, with both amounts.
+
+Set-based: the statement goes into a temporary table with ``COPY`` and one statement compares, counts and writes
+the :class:`~disburse.payments.models.Reconciliation` row; a day of a million payments is never a million ORM
+objects. In the same transaction, each owed :class:`~disburse.payments.models.Recovery` whose payment's return is on
+the statement becomes ``recovered`` (the money is back in the fund's account). Runs of the same provider and day
+take turns (an advisory lock); running again records another row and changes nothing else.
+
+Flush, never commit: the caller commits (the CLI, the nightly task).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import text
+
+from disburse.extensions import db
+from disburse.payments.providers import StatementEntry
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+#: The providers whose statement disburse can fetch itself; the others' comes as a file (``camt.053``) or not at all.
+FETCHABLE = ("sandbox",)
+KINDS = ("ours_only", "theirs_only", "amount_differs")
+
+_TEMP = "pg_temp.reconcile_statement"
+
+_OURS_AND_THEIRS = f"""
+WITH ours AS (
+    SELECT p.provider_reference AS reference, 'settlement' AS entry, p.amount_vnd
+    FROM payments p
+    WHERE p.provider = :provider AND p.state IN ('paid', 'returned')
+      AND p.settled_at >= :start AND p.settled_at < :end
+    UNION ALL
+    SELECT p.provider_reference, 'return', p.amount_vnd
+    FROM payments p
+    WHERE p.provider = :provider AND p.state = 'returned' AND p.settled_at IS NOT NULL
+      AND EXISTS (
+          SELECT 1 FROM payment_events e
+          WHERE e.payment_id = p.id AND e.to_state = 'returned' AND e.created_at >= :start AND e.created_at < :end
+      )
+),
+theirs AS (
+    SELECT reference, kind AS entry, sum(amount_vnd)::bigint AS amount_vnd FROM {_TEMP} GROUP BY reference, kind
+),
+compared AS (
+    SELECT coalesce(o.reference, t.reference) AS reference, coalesce(o.entry, t.entry) AS entry,
+           o.amount_vnd AS ours_vnd, t.amount_vnd AS theirs_vnd,
+           CASE WHEN t.amount_vnd IS NULL THEN 'ours_only' WHEN o.amount_vnd IS NULL THEN 'theirs_only'
+                WHEN o.amount_vnd <> t.amount_vnd THEN 'amount_differs' END AS kind
+    FROM ours o FULL JOIN theirs t ON t.reference = o.reference AND t.entry = o.entry
+),
+found AS (
+    SELECT count(*) FILTER (WHERE kind IS NULL) AS matched,
+           coalesce(
+               jsonb_agg(
+                   jsonb_build_object('kind', kind, 'entry', entry, 'reference', reference,
+                                      'ours_vnd', ours_vnd, 'theirs_vnd', theirs_vnd)
+                   ORDER BY kind, entry DESC, reference
+               ) FILTER (WHERE kind IS NOT NULL),
+               '[]'::jsonb
+           ) AS details
+    FROM compared
+)
+INSERT INTO reconciliations (provider, day, matched, differences, details)
+SELECT :provider, :day, matched, jsonb_array_length(details), details FROM found
+RETURNING id, ran_at, matched, details
+"""
+
+#: An owed recovery whose payment's return is on the statement: the money is back. All of it: recovered; part of
+#: it (a bank that returned less): what came back is counted and the rest stays owed.
+_RECOVERED = f"""
+WITH returned AS (
+    SELECT reference, sum(amount_vnd)::bigint AS amount_vnd FROM {_TEMP} WHERE kind = 'return' GROUP BY reference
+)
+UPDATE recoveries r
+SET recovered_vnd = greatest(r.recovered_vnd, least(r.amount_vnd, s.amount_vnd)),
+    state = CASE WHEN s.amount_vnd >= r.amount_vnd THEN 'recovered' ELSE r.state END,
+    updated_at = now()
+FROM payments p JOIN returned s ON s.reference = p.provider_reference
+WHERE r.payment_id = p.id AND p.provider = :provider AND r.state = 'owed'
+RETURNING r.id, r.state
+"""
+
+
+class NoStatement(LookupError):
+    """The provider has no statement disburse can fetch (bank files: bring the bank's ``camt.053``; cash: none)."""
+
+    def __init__(self, provider: str) -> None:
+        self.message_vi = (
+            f"Không lấy được sao kê của '{provider}' tự động; với tệp ngân hàng, dùng --file với tệp camt.053."
+        )
+        self.message_en = f"The '{provider}' provider has no statement to fetch; for bank files, give --file camt.053."
+        super().__init__(f"{self.message_vi} / {self.message_en}")
+
+
+@dataclass(frozen=True)
+class Difference:
+    #: ours_only | theirs_only | amount_differs
+    kind: str
+    #: settlement | return
+    entry: str
+    reference: str
+    ours_vnd: int | None
+    theirs_vnd: int | None
+
+    @classmethod
+    def from_detail(cls, detail: Mapping[str, Any]) -> Difference:
+        return cls(
+            detail["kind"], detail["entry"], detail["reference"], detail.get("ours_vnd"), detail.get("theirs_vnd")
+        )
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    #: The ``reconciliations`` row this run recorded.
+    id: int
+    provider: str
+    day: date
+    ran_at: datetime
+    #: Settlements and returns found alike on both sides.
+    matched: int
+    differences: list[Difference]
+    #: Entries on the statement, and recoveries this run marked recovered.
+    statement_entries: int
+    recovered: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "provider": self.provider,
+            "day": self.day.isoformat(),
+            "matched": self.matched,
+            "differences": len(self.differences),
+            "statement_entries": self.statement_entries,
+            "recovered": self.recovered,
+        }
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """[start, end) of a Vietnam day, as aware datetimes."""
+    start = datetime.combine(day, time.min, VIETNAM)
+    return start, start + timedelta(days=1)
+
+
+def fetch_statement(provider: str, day: date) -> list[StatementEntry]:
+    """The provider's statement of ``day``, asked over its API. Raises :class:`NoStatement` for a provider without
+    one, and the provider's :class:`~disburse.payments.providers.RetryableError` /
+    :class:`~disburse.payments.providers.PermanentError`."""
+    if provider not in FETCHABLE:
+        raise NoStatement(provider)
+    from disburse.payments.sandbox_client import SandboxProvider
+
+    client = SandboxProvider.from_config(current_app.config)
+    try:
+        return client.statement(day)
+    finally:
+        client.close()
+
+
+def _load(entries: Iterable[StatementEntry]) -> int:
+    """The statement into a temporary table of this transaction, by ``COPY``; returns how many entries."""
+    db.session.execute(text(f"DROP TABLE IF EXISTS {_TEMP}"))
+    db.session.execute(
+        text(
+            f"CREATE TEMPORARY TABLE {_TEMP.split('.')[1]} (reference text NOT NULL, kind text NOT NULL, "
+            "amount_vnd bigint NOT NULL, booked_at timestamptz NOT NULL) ON COMMIT DROP"
+        )
+    )
+    raw: Any = db.session.connection().connection.driver_connection  # psycopg's own connection, for COPY
+    count = 0
+    columns = "reference, kind, amount_vnd, booked_at"
+    with raw.cursor() as cursor, cursor.copy(f"COPY {_TEMP} ({columns}) FROM STDIN") as copy:
+        for entry in entries:
+            copy.write_row((entry.reference, entry.kind, entry.amount_vnd, entry.booked_at))
+            count += 1
+    db.session.execute(text(f"ANALYZE {_TEMP}"))
+    return count
+
+
+def reconcile(provider: str, day: date, *, statement: Iterable[StatementEntry] | None = None) -> ReconcileResult:
+    """Compare ``provider``'s payments of ``day`` with its statement (``statement``, else fetched from the
+    provider), record the run and mark the recoveries whose money came back; flush, never commit."""
+    entries = fetch_statement(provider, day) if statement is None else statement
+    db.session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"disburse.reconcile:{provider}:{day}"}
+    )
+    count = _load(entries)
+    recovered = db.session.execute(text(_RECOVERED), {"provider": provider}).all()
+    start, end = day_bounds(day)
+    row = db.session.execute(
+        text(_OURS_AND_THEIRS), {"provider": provider, "day": day, "start": start, "end": end}
+    ).one()
+    db.session.execute(text(f"DROP TABLE {_TEMP}"))
+    db.session.expire_all()  # recoveries changed under the ORM's feet
+    return ReconcileResult(
+        id=row.id,
+        provider=provider,
+        day=day,
+        ran_at=row.ran_at,
+        matched=row.matched,
+        differences=[Difference.from_detail(detail) for detail in row.details],
+        statement_entries=count,
+        recovered=sum(1 for _id, state in recovered if state == "recovered"),
+    )
+
+
+__all__ = ["FETCHABLE", "Difference", "NoStatement", "ReconcileResult", "day_bounds", "fetch_statement", "reconcile"]

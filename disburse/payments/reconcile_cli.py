@@ -1,0 +1,153 @@
+"""``disburse payments reconcile [--provider P] [--date D] [--file camt.053]``: our payments of a day against the
+provider's statement (:mod:`disburse.payments.reconcile`), every difference printed, the run recorded.
+
+Exit codes: 0 everything matched, 1 differences (listed), 2 nothing could be compared (a date that is not one, a
+provider without a statement and no file, a file that cannot be read or is of another day, a bank that did not
+answer); the message says why, in Vietnamese then English.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import NoReturn
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from flask_babel import force_locale
+
+from config import ConfigError
+from disburse.extensions import db
+from disburse.formatting import dmy, vnd
+from disburse.payments.models import PROVIDERS
+from disburse.payments.providers import ProviderError, StatementEntry
+from disburse.payments.reconcile import Difference, NoStatement, ReconcileResult, reconcile
+from disburse.programs.calendar import programme_today
+
+EXIT_DIFFERENCES = 1
+EXIT_UNUSABLE = 2
+
+#: (kind, entry) → what it means, Vietnamese and English.
+LABELS: dict[tuple[str, str], tuple[str, str]] = {
+    ("ours_only", "settlement"): ("Ta ghi đã chi, sao kê không có", "Paid here, not on the statement"),
+    ("theirs_only", "settlement"): ("Sao kê có, ta không ghi đã chi", "On the statement, not paid here"),
+    ("amount_differs", "settlement"): ("Số tiền chi khác nhau", "Settled amounts differ"),
+    ("ours_only", "return"): ("Ta ghi bị trả lại, sao kê không có", "Returned here, not on the statement"),
+    ("theirs_only", "return"): ("Sao kê có khoản trả lại, ta không ghi", "Returned on the statement, not here"),
+    ("amount_differs", "return"): ("Số tiền trả lại khác nhau", "Returned amounts differ"),
+}
+
+
+def parse_day(value: str) -> date:
+    """dd/mm/yyyy (as people write it here) or YYYY-MM-DD; raises ValueError."""
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value.strip(), pattern).date()
+        except ValueError:
+            continue
+    raise ValueError(value)
+
+
+def _day_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return parse_day(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"'{value}' không phải là ngày dd/mm/yyyy / '{value}' is not a date (dd/mm/yyyy or YYYY-MM-DD)"
+        ) from None
+
+
+def _refuse(message_vi: str, message_en: str) -> NoReturn:
+    click.echo(f"{message_vi}\n{message_en}", err=True)
+    sys.exit(EXIT_UNUSABLE)
+
+
+def _money(amount: int | None, locale: str) -> str:
+    with force_locale(locale):
+        return vnd(amount)
+
+
+def _line(difference: Difference) -> str:
+    vi, en = LABELS[(difference.kind, difference.entry)]
+    ours, theirs = difference.ours_vnd, difference.theirs_vnd
+    return (
+        f"  {vi}: {difference.reference} — ta {_money(ours, 'vi')}, ngân hàng {_money(theirs, 'vi')}"
+        f" / {en}: {difference.reference} — ours {_money(ours, 'en')}, theirs {_money(theirs, 'en')}"
+    )
+
+
+def _report(result: ReconcileResult) -> None:
+    n, day = len(result.differences), dmy(result.day)
+    click.echo(
+        f"Đối soát {result.provider} ngày {day}: {result.matched} khớp, {n} chênh lệch "
+        f"({result.statement_entries} bút toán trên sao kê; {result.recovered} khoản thu hồi đã về quỹ).\n"
+        f"Reconciliation of {result.provider} for {day}: {result.matched} matched, {n} differences "
+        f"({result.statement_entries} statement entries; {result.recovered} recoveries back in the fund)."
+    )
+    for difference in result.differences:
+        click.echo(_line(difference))
+
+
+def _file_entries(path: Path, day: date | None) -> tuple[date | None, list[StatementEntry]]:
+    """The camt.053's entries, and the day: the one asked, else the statement's own when it has exactly one."""
+    from disburse.payments.bankfile import UnreadableBankFile
+    from disburse.payments.statement_file import read_statement_file
+
+    try:
+        statement = read_statement_file(path)
+    except UnreadableBankFile as exc:
+        _refuse(exc.message_vi, exc.message_en)
+    days = statement.days()
+    if day is None and len(days) == 1:
+        day = next(iter(days))
+    other = sorted(d for d in days if d != day)
+    if day is not None and other:
+        shown = ", ".join(dmy(d) for d in other[:5])
+        _refuse(
+            f"Sao kê có bút toán ngày {shown}, không phải ngày {dmy(day)}: hãy dùng sao kê đúng ngày.",
+            f"The statement holds entries booked on {shown}, not on {dmy(day)}: use the statement of that day.",
+        )
+    return day, statement.entries
+
+
+def _run(provider: str, day: date, entries: list[StatementEntry] | None) -> ReconcileResult:
+    try:
+        result = reconcile(provider, day, statement=entries)
+        db.session.commit()
+    except NoStatement as exc:
+        db.session.rollback()
+        _refuse(exc.message_vi, exc.message_en)
+    except (ProviderError, ConfigError) as exc:
+        db.session.rollback()
+        _refuse(f"Không lấy được sao kê của '{provider}': {exc}", f"The '{provider}' statement could not be had: {exc}")
+    except Exception:
+        db.session.rollback()
+        raise
+    return result
+
+
+@click.command("reconcile")
+@click.option("--provider", type=click.Choice(PROVIDERS), default=None, help="Default: DISBURSE_PAYMENT_PROVIDER.")
+@click.option("--date", "day", callback=_day_option, help="The day, dd/mm/yyyy or YYYY-MM-DD (default: yesterday).")
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The bank's camt.053 statement, instead of asking the provider.",
+)
+@with_appcontext
+def reconcile_cmd(provider: str | None, day: date | None, path: Path | None) -> None:
+    """Compare our payments of a day with the provider's statement; exit 1 when anything differs."""
+    provider = provider or current_app.config["DISBURSE_PAYMENT_PROVIDER"]
+    entries = None
+    if path is not None:
+        day, entries = _file_entries(path, day)
+    day = day or programme_today() - timedelta(days=1)
+    result = _run(provider, day, entries)
+    _report(result)
+    sys.exit(EXIT_DIFFERENCES if result.differences else 0)
