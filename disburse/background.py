@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from celery import Celery, Task
+from celery.schedules import crontab
 from flask import Flask, current_app
 from kombu import Queue
 from sqlalchemy import event
@@ -63,10 +64,12 @@ TASK_QUEUES: dict[str, str] = {
     "payments.send": QueueNames.PAYMENTS,
     "payments.apply_events": QueueNames.PROVIDER_EVENTS,
     "sweepers.payments": QueueNames.PERIODIC,
+    "payments.reconcile": QueueNames.PERIODIC,
 }
 
-#: What beat sends, and how often (seconds). The sweeps are idempotent and take a Redis lock each, so a sweep that
-#: runs long is not doubled by the next beat; deadlines are days, so a quarter of an hour is prompt enough.
+#: What beat sends, and how often (seconds, or a crontab in Celery's timezone, Asia/Ho_Chi_Minh). The sweeps are
+#: idempotent and take a Redis lock each, so a sweep that runs long is not doubled by the next beat; deadlines are
+#: days, so a quarter of an hour is prompt enough. The reconciliation runs at 01:30 for the day before.
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "verification-waiting": {"task": "sweepers.verification", "schedule": 5 * 60.0},
     "employer-overdue": {"task": "sweepers.employer_overdue", "schedule": 15 * 60.0},
@@ -76,6 +79,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "payment-batches": {"task": "payments.batch", "schedule": 60.0},
     # Payments unanswered, batches whose send was lost, callbacks whose task was lost.
     "payment-status": {"task": "sweepers.payments", "schedule": 5 * 60.0},
+    # Yesterday's payments against the provider's statement, at 01:30 in Vietnam (Celery's timezone).
+    "payments-reconcile": {"task": "payments.reconcile", "schedule": crontab(hour=1, minute=30)},
 }
 
 

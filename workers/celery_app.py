@@ -16,6 +16,7 @@ TASK_MODULES = [
     "workers.verification",
     "workers.sweepers",
     "workers.payments",
+    "workers.reconcile",
 ]
 
 

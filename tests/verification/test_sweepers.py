@@ -178,6 +178,7 @@ def test_every_sweep_is_on_beat_and_routed_to_the_periodic_queue(app):
 
     assert app.extensions["celery"].conf.beat_schedule == BEAT_SCHEDULE
     scheduled = {entry["task"] for entry in BEAT_SCHEDULE.values()}
-    assert scheduled == {name for name in TASK_QUEUES if name.startswith("sweepers.")}
-    assert all(TASK_QUEUES[name] == QueueNames.PERIODIC for name in scheduled)
+    sweeps = {name for name in TASK_QUEUES if name.startswith("sweepers.")}
+    assert scheduled == sweeps | {"payments.batch", "payments.reconcile"}
+    assert all(TASK_QUEUES[name] == QueueNames.PERIODIC for name in sweeps | {"payments.reconcile"})
     assert TASK_QUEUES["verification.verify"] == QueueNames.VERIFICATION
