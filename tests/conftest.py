@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from config import Test
 from disburse import create_app, runtime
 from disburse.extensions import db
+from tests.sandbox_bank import bank, make_bank, make_provider, receiver  # noqa: F401 - fixtures for every package
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,9 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.sandbox.conftest import Bank, Receiver, bank, make_bank, make_provider, receiver
-
-__all__ = ["bank", "make_bank", "make_provider", "receiver"]
+from tests.sandbox_bank import Bank, Receiver
 
 
 @pytest.fixture

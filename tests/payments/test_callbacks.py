@@ -16,7 +16,7 @@ from disburse.payments import events
 from disburse.payments.models import Payment, ProviderEvent
 from disburse.payments.states import PaymentState
 from tests.factories import create_payment
-from tests.sandbox.conftest import OLD_SECRET, SECRET
+from tests.sandbox_bank import OLD_SECRET, SECRET
 
 URL = "/api/v1/providers/sandbox/events"
 

@@ -16,7 +16,7 @@ from disburse.payments import service as payments
 from disburse.payments.models import Payment, PaymentBatch
 from disburse.payments.providers import RetryableError
 from tests.factories import create_claim, create_program
-from tests.sandbox.conftest import PAYER, Bank, Receiver
+from tests.sandbox_bank import PAYER, Bank, Receiver
 
 pytestmark = pytest.mark.usefixtures("db_session")
 
