@@ -1,0 +1,424 @@
+"""Reconciliation: our payments of a day against the sandbox bank's statement (real HTTP, real PostgreSQL) or a
+camt.053 file, the command's report and exit codes, the recoveries whose money came back, the nightly task."""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from pyiso20022.camt import camt_053_001_08 as c08
+from sqlalchemy import select, text
+from xsdata.formats.dataclass.serializers import XmlSerializer
+from xsdata.models.datatype import XmlDate, XmlDateTime
+
+from disburse.claims.states import ClaimState
+from disburse.extensions import db
+from disburse.formatting import dmy
+from disburse.payments import service as payments
+from disburse.payments.models import Payment, Reconciliation, Recovery
+from disburse.payments.providers import PermanentError, RetryableError, StatementEntry
+from disburse.payments.reconcile import VIETNAM, NoStatement, reconcile
+from disburse.payments.reconcile_cli import parse_day
+from disburse.payments.statement_file import parse_statement
+from disburse.payments.states import PaymentAction, PaymentState
+from tests.factories import create_claim, create_payment
+from tests.sandbox_bank import order
+
+pytestmark = pytest.mark.usefixtures("db_session")
+
+
+@pytest.fixture
+def cli(app, db_session):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def today() -> date:
+    return datetime.now(VIETNAM).date()
+
+
+@pytest.fixture
+def at_bank(app, make_bank, monkeypatch):
+    """A sandbox bank over HTTP that disburse is configured to use (its statement is fetched from it)."""
+
+    def start(**settings):
+        bank = make_bank(**settings)
+        monkeypatch.setitem(app.config, "DISBURSE_SANDBOX_URL", bank.url)
+        return bank
+
+    return start
+
+
+def sent_and_settled(bank, provider, count: int = 1, *, batch: str = "B-1") -> list[Payment]:
+    """Payments sent to the bank, settled there, and recorded paid here (as the bank's callback would)."""
+    sent = [create_payment(state=PaymentState.SENT) for _ in range(count)]
+    ack = provider.send(batch, [order(p.provider_reference, p.amount_vnd) for p in sent])
+    assert ack.accepted
+    assert bank.sandbox.settle_due() == count
+    for payment in sent:
+        payments.transition(payment, PaymentAction.SETTLE)
+    return sent
+
+
+def returned_here(payment: Payment) -> Recovery:
+    """The bank's return recorded here, with the recovery the fund is owed."""
+    payments.transition(payment, PaymentAction.RETURN, reason="rjct.returned")
+    recovery = Recovery(claim_id=payment.claim_id, payment_id=payment.id, amount_vnd=payment.amount_vnd)
+    db.session.add(recovery)
+    db.session.flush()
+    return recovery
+
+
+def rows(provider: str, day: date) -> list[Reconciliation]:
+    query = select(Reconciliation).where(Reconciliation.provider == provider, Reconciliation.day == day)
+    return list(db.session.scalars(query.order_by(Reconciliation.id)))
+
+
+# ------------------------------------------------------------------------------------------------ the sandbox
+
+
+def test_everything_matching_exits_0_and_records_a_row_without_differences(cli, at_bank, make_provider, today):
+    bank = at_bank()
+    sent = sent_and_settled(bank, make_provider(bank), 3)
+
+    result = cli.invoke(args=["payments", "reconcile", "--provider", "sandbox", "--date", dmy(today)])
+
+    assert result.exit_code == 0, result.output
+    assert f"Đối soát sandbox ngày {dmy(today)}: 3 khớp, 0 chênh lệch" in result.output
+    assert f"Reconciliation of sandbox for {dmy(today)}: 3 matched, 0 differences" in result.output
+    [row] = rows("sandbox", today)
+    assert (row.matched, row.differences, row.details) == (3, 0, [])
+    assert {p.state for p in sent} == {"paid"}
+
+
+def test_each_difference_is_listed_and_exits_1(cli, at_bank, make_provider, today):
+    bank = at_bank()
+    provider = make_provider(bank)
+    matching, changed = sent_and_settled(bank, provider, 2)
+    # A transfer at the bank that we have no payment for.
+    provider.send("B-STRAY", [order("STRAY-1", 1_800_000)])
+    bank.sandbox.settle_due()
+    # A payment we mark paid that the bank never got.
+    never_sent = create_payment(state=PaymentState.PAID)
+    # An amount changed on our side after the bank paid it.
+    db.session.execute(text("UPDATE payments SET amount_vnd = amount_vnd + 100000 WHERE id = :id"), {"id": changed.id})
+    db.session.refresh(changed)
+
+    result = cli.invoke(args=["payments", "reconcile", "--provider", "sandbox", "--date", today.isoformat()])
+
+    assert result.exit_code == 1, result.output
+    assert "1 khớp, 3 chênh lệch" in result.output and "1 matched, 3 differences" in result.output
+    theirs = changed.amount_vnd - 100_000
+    assert f"Số tiền chi khác nhau: {changed.provider_reference}" in result.output
+    assert f"ours VND {changed.amount_vnd:,}, theirs VND {theirs:,}" in result.output
+    assert f"Ta ghi đã chi, sao kê không có: {never_sent.provider_reference}" in result.output
+    assert "On the statement, not paid here: STRAY-1 — ours —, theirs VND 1,800,000" in result.output
+    [row] = rows("sandbox", today)
+    assert (row.matched, row.differences) == (1, 3)
+    assert sorted((d["kind"], d["entry"], d["reference"], d["ours_vnd"], d["theirs_vnd"]) for d in row.details) == [
+        ("amount_differs", "settlement", changed.provider_reference, changed.amount_vnd, theirs),
+        ("ours_only", "settlement", never_sent.provider_reference, never_sent.amount_vnd, None),
+        ("theirs_only", "settlement", "STRAY-1", None, 1_800_000),
+    ]
+    assert matching.provider_reference not in str(row.details)
+
+
+def test_a_return_at_both_matches_and_its_recovery_is_recovered(at_bank, make_provider, today):
+    bank = at_bank(return_rate=1.0)
+    [payment] = sent_and_settled(bank, make_provider(bank))
+    assert bank.sandbox.return_due() == 1
+    recovery = returned_here(payment)
+
+    result = reconcile("sandbox", today)
+
+    assert (result.matched, result.differences, result.recovered) == (2, [], 1)  # the settlement and the return
+    db.session.refresh(recovery)
+    assert (recovery.state, recovery.recovered_vnd) == ("recovered", payment.amount_vnd)
+
+
+def test_returns_on_one_side_only_are_differences(at_bank, make_provider, today):
+    bank = at_bank(return_rate=1.0)
+    [back_at_bank] = sent_and_settled(bank, make_provider(bank))
+    bank.sandbox.return_due()  # the bank returned it; we have not heard
+    ours_only = create_payment(state=PaymentState.PAID)
+    recovery = returned_here(ours_only)  # we say it came back; the bank never had it
+
+    result = reconcile("sandbox", today)
+
+    assert {(d.kind, d.entry, d.reference) for d in result.differences} == {
+        ("theirs_only", "return", back_at_bank.provider_reference),
+        ("ours_only", "settlement", ours_only.provider_reference),
+        ("ours_only", "return", ours_only.provider_reference),
+    }
+    assert result.matched == 1 and result.recovered == 0
+    db.session.refresh(recovery)
+    assert (recovery.state, recovery.recovered_vnd) == ("owed", 0)
+
+
+def test_running_twice_is_harmless(at_bank, make_provider, today):
+    bank = at_bank(return_rate=1.0)
+    [payment] = sent_and_settled(bank, make_provider(bank))
+    bank.sandbox.return_due()
+    recovery = returned_here(payment)
+    extra = create_payment(state=PaymentState.PAID)
+
+    first, second = reconcile("sandbox", today), reconcile("sandbox", today)
+
+    assert first.id != second.id and first.differences == second.differences
+    assert [d.reference for d in first.differences] == [extra.provider_reference]
+    assert (first.recovered, second.recovered) == (1, 0)
+    db.session.refresh(recovery)
+    assert (recovery.state, recovery.recovered_vnd) == ("recovered", payment.amount_vnd)
+    assert [(r.matched, r.differences) for r in rows("sandbox", today)] == [(2, 1), (2, 1)]
+
+
+def test_only_that_days_settlements_and_that_providers_payments_count(at_bank, make_provider, today):
+    bank = at_bank()
+    sent_and_settled(bank, make_provider(bank))
+    create_payment(state=PaymentState.PAID, provider="bankfile")  # another provider's: not on this statement
+    earlier = create_payment(state=PaymentState.PAID)
+    db.session.execute(
+        text("UPDATE payments SET settled_at = settled_at - interval '1 day' WHERE id = :id"), {"id": earlier.id}
+    )
+
+    result = reconcile("sandbox", today)
+    assert (result.matched, result.differences) == (1, [])
+    yesterday = reconcile("sandbox", today - timedelta(days=1))
+    assert [(d.kind, d.reference) for d in yesterday.differences] == [("ours_only", earlier.provider_reference)]
+
+
+def test_a_bank_that_cannot_be_reached_is_exit_2_with_a_message(cli, app, monkeypatch, today):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setitem(app.config, "DISBURSE_SANDBOX_URL", f"http://127.0.0.1:{port}")
+
+    result = cli.invoke(args=["payments", "reconcile", "--provider", "sandbox", "--date", dmy(today)])
+
+    assert result.exit_code == 2
+    assert "Không lấy được sao kê" in result.output and "could not be had" in result.output
+    assert "Traceback" not in result.output and rows("sandbox", today) == []
+
+
+def test_the_sandbox_statement_through_its_client(bank, make_provider, today):
+    provider = make_provider(bank)
+    provider.send("B-9", [order("R-1", 2_100_000)])
+    bank.sandbox.settle_due()
+    [entry] = provider.statement(today)
+    assert (entry.reference, entry.kind, entry.amount_vnd) == ("R-1", "settlement", 2_100_000)
+    assert entry.booked_at.astimezone(VIETNAM).date() == today
+    assert provider.statement(today - timedelta(days=1)) == []
+    with pytest.raises(PermanentError, match="HTTP 401"):
+        make_provider(bank, token="not-our-token").statement(today)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with pytest.raises(RetryableError):
+        make_provider(closed).statement(today)
+
+
+# ------------------------------------------------------------------------------------------------- camt.053
+
+
+C08 = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
+
+
+def vnd08(amount: int) -> c08.ActiveOrHistoricCurrencyAndAmount:
+    return c08.ActiveOrHistoricCurrencyAndAmount(value=Decimal(amount), ccy="VND")
+
+
+def entry08(reference: str, amount: int, direction: str, day: date, *, return_code: str | None = None):
+    return c08.ReportEntry10(
+        amt=vnd08(amount),
+        cdt_dbt_ind=c08.CreditDebitCode(direction),
+        sts=c08.EntryStatus1Choice(cd="BOOK"),
+        bookg_dt=c08.DateAndDateTime2Choice(dt=XmlDate.from_date(day)),
+        bk_tx_cd=c08.BankTransactionCodeStructure4(prtry=c08.ProprietaryBankTransactionCodeStructure1(cd="TRF")),
+        ntry_dtls=[
+            c08.EntryDetails9(
+                tx_dtls=[
+                    c08.EntryTransaction10(
+                        refs=c08.TransactionReferences6(end_to_end_id=reference),
+                        amt=vnd08(amount),
+                        cdt_dbt_ind=c08.CreditDebitCode(direction),
+                        rtr_inf=c08.PaymentReturnReason5(rsn=c08.ReturnReason5Choice(cd=return_code))
+                        if return_code
+                        else None,
+                    )
+                ]
+            )
+        ],
+    )
+
+
+def camt053(day: date, *entries) -> bytes:
+    created = XmlDateTime.from_datetime(datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC))
+    statement = c08.BankToCustomerStatementV08(
+        grp_hdr=c08.GroupHeader81(msg_id=f"VCB-STMT-{day:%Y%m%d}", cre_dt_tm=created),
+        stmt=[
+            c08.AccountStatement9(
+                id=f"STMT-{day:%Y%m%d}",
+                acct=c08.CashAccount39(
+                    id=c08.AccountIdentification4Choice(othr=c08.GenericAccountIdentification1(id="1200000116"))
+                ),
+                ntry=list(entries),
+            )
+        ],
+    )
+    return XmlSerializer().render(c08.Document(bk_to_cstmr_stmt=statement), ns_map={None: C08}).encode()
+
+
+def test_a_camt053_file_is_reconciled(cli, tmp_path, today):
+    paid = create_payment(state=PaymentState.PAID, provider="bankfile")
+    back = create_payment(state=PaymentState.PAID, provider="bankfile")
+    recovery = returned_here(back)
+    path = tmp_path / "statement.camt053.xml"
+    path.write_bytes(
+        camt053(
+            today,
+            entry08(paid.provider_reference, paid.amount_vnd, "DBIT", today),
+            entry08(back.provider_reference, back.amount_vnd, "DBIT", today),
+            entry08(back.provider_reference, back.amount_vnd, "CRDT", today, return_code="AC04"),
+            entry08("NOT-OURS", 50_000_000, "CRDT", today),  # the fund topped up: no payment of ours
+        )
+    )
+
+    result = cli.invoke(args=["payments", "reconcile", "--provider", "bankfile", "--file", str(path)])
+
+    assert result.exit_code == 0, result.output
+    assert (
+        f"Reconciliation of bankfile for {dmy(today)}: 3 matched, 0 differences (3 statement entries" in result.output
+    )
+    db.session.refresh(recovery)
+    assert recovery.state == "recovered"
+    assert [(r.matched, r.differences) for r in rows("bankfile", today)] == [(3, 0)]
+
+
+def test_a_camt053_is_read_into_statement_entries(today):
+    body = camt053(
+        today, entry08("R-1", 2_100_000, "DBIT", today), entry08("R-1", 2_100_000, "CRDT", today, return_code="AC01")
+    )
+    statement = parse_statement(body)
+    midnight = datetime.combine(today, datetime.min.time(), VIETNAM)
+    assert statement.entries == [
+        StatementEntry("R-1", "settlement", 2_100_000, midnight),
+        StatementEntry("R-1", "return", 2_100_000, midnight),
+    ]
+    assert statement.days() == {today}
+
+
+def test_a_camt053_of_another_day_is_refused(cli, tmp_path, today):
+    path = tmp_path / "old.xml"
+    path.write_bytes(camt053(today - timedelta(days=3), entry08("R-1", 2_100_000, "DBIT", today - timedelta(days=3))))
+    result = cli.invoke(
+        args=["payments", "reconcile", "--provider", "bankfile", "--file", str(path), "--date", dmy(today)]
+    )
+    assert result.exit_code == 2
+    assert "không phải ngày" in result.output and "not on" in result.output
+    assert rows("bankfile", today) == []
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE Document [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">&b;</Document>"""
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (BILLION_LAUGHS, "DTD"),
+        (b"\x89PNG\r\n\x1a\n garbage", "not well-formed XML"),
+        (b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"/>', "not a supported ISO 20022 document"),
+        (b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><Nope/></Document>', "not valid"),
+    ],
+    ids=["entities", "garbage", "camt054", "broken"],
+)
+def test_a_hostile_or_garbage_file_is_exit_2_saying_why(cli, tmp_path, today, body, why):
+    path = tmp_path / "statement.xml"
+    path.write_bytes(body)
+    result = cli.invoke(
+        args=["payments", "reconcile", "--provider", "bankfile", "--file", str(path), "--date", dmy(today)]
+    )
+    assert result.exit_code == 2
+    vietnamese, english = result.output.strip().split("\n")[:2]
+    assert why in english and vietnamese and vietnamese != english
+    assert "Traceback" not in result.output and rows("bankfile", today) == []
+
+
+def test_a_missing_file_is_exit_2(cli, tmp_path):
+    result = cli.invoke(args=["payments", "reconcile", "--provider", "bankfile", "--file", str(tmp_path / "nope.xml")])
+    assert result.exit_code == 2 and "Không đọc được tệp" in result.output and "cannot be read" in result.output
+
+
+# ------------------------------------------------------------------------------------------ the command's input
+
+
+def test_dates_are_dd_mm_yyyy_or_iso():
+    assert parse_day("02/12/2026") == parse_day("2026-12-02") == date(2026, 12, 2)
+    for bad in ("31/02/2026", "12/31/2026", "hôm qua", ""):
+        with pytest.raises(ValueError):
+            parse_day(bad)
+
+
+def test_a_bad_date_is_exit_2(cli):
+    result = cli.invoke(args=["payments", "reconcile", "--date", "31/02/2026"])
+    assert result.exit_code == 2 and "không phải là ngày" in result.output and "is not a date" in result.output
+
+
+def test_the_default_is_yesterday_by_the_programme_clock_and_the_configured_provider(cli, app, at_bank, monkeypatch):
+    at_bank()
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2026-03-01")
+    result = cli.invoke(args=["payments", "reconcile"])
+    assert result.exit_code == 0, result.output
+    assert "Đối soát sandbox ngày 28/02/2026: 0 khớp, 0 chênh lệch" in result.output
+    assert len(rows("sandbox", date(2026, 2, 28))) == 1
+
+
+def test_a_provider_without_a_statement_needs_a_file(cli, today):
+    result = cli.invoke(args=["payments", "reconcile", "--provider", "cash", "--date", dmy(today)])
+    assert result.exit_code == 2 and "--file" in result.output
+    with pytest.raises(NoStatement):
+        reconcile("bankfile", today)
+
+
+# ---------------------------------------------------------------------------------------------- the nightly task
+
+
+def test_the_nightly_task_reconciles_yesterday_and_records_it(
+    app, db_session, at_bank, make_provider, monkeypatch, today
+):
+    from workers.reconcile import reconcile_yesterday
+
+    bank = at_bank()
+    sent_and_settled(bank, make_provider(bank), 2)
+    create_claim(ClaimState.PAYMENT_PENDING)
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", (today + timedelta(days=1)).isoformat())
+
+    summary = reconcile_yesterday.run()
+
+    assert summary is not None and summary["day"] == today.isoformat()
+    assert (summary["matched"], summary["differences"]) == (2, 0)
+    [row] = rows("sandbox", today)
+    assert row.id == summary["id"]
+
+
+def test_the_nightly_task_leaves_bank_files_to_the_operator(app, db_session, monkeypatch, today):
+    from workers.reconcile import reconcile_yesterday
+
+    monkeypatch.setitem(app.config, "DISBURSE_PAYMENT_PROVIDER", "bankfile")
+    assert reconcile_yesterday.run() is None
+    assert db.session.scalar(select(Reconciliation.id).limit(1)) is None
+
+
+def test_the_nightly_task_runs_at_half_past_one_in_vietnam(app):
+    from celery.schedules import crontab
+
+    from disburse.background import BEAT_SCHEDULE, TASK_QUEUES, QueueNames
+
+    [entry] = [e for e in BEAT_SCHEDULE.values() if e["task"] == "payments.reconcile"]
+    schedule = entry["schedule"]
+    assert isinstance(schedule, crontab) and (schedule.hour, schedule.minute) == ({1}, {30})
+    assert str(app.extensions["celery"].timezone) == "Asia/Ho_Chi_Minh"
+    assert TASK_QUEUES["payments.reconcile"] == QueueNames.PERIODIC
