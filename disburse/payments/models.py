@@ -185,5 +185,6 @@ class Reconciliation(db.Model):  # type: ignore[name-defined]
     ran_at: Mapped[datetime] = mapped_column(server_default=func.now())
     matched: Mapped[int] = mapped_column(Integer)
     differences: Mapped[int] = mapped_column(Integer)
-    #: Every difference: {kind: ours_only | theirs_only | amount_differs, reference, ours_vnd, theirs_vnd}.
+    #: Every difference: {kind: ours_only | theirs_only | amount_differs, entry: settlement | return, reference,
+    #: ours_vnd, theirs_vnd} (see disburse.payments.reconcile).
     details: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
