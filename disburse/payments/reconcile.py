@@ -29,10 +29,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import text
 
 from disburse.extensions import db
+from disburse.payments.adapters import provider_for
 from disburse.payments.providers import StatementEntry
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -164,15 +164,11 @@ def fetch_statement(provider: str, day: date) -> list[StatementEntry]:
     """The provider's statement of ``day``, asked over its API. Raises :class:`NoStatement` for a provider without
     one, and the provider's :class:`~disburse.payments.providers.RetryableError` /
     :class:`~disburse.payments.providers.PermanentError`."""
-    if provider not in FETCHABLE:
+    fetch = getattr(provider_for(provider), "statement", None) if provider in FETCHABLE else None
+    if fetch is None:
         raise NoStatement(provider)
-    from disburse.payments.sandbox_client import SandboxProvider
-
-    client = SandboxProvider.from_config(current_app.config)
-    try:
-        return client.statement(day)
-    finally:
-        client.close()
+    entries: list[StatementEntry] = fetch(day)
+    return entries
 
 
 def _load(entries: Iterable[StatementEntry]) -> int:

@@ -40,12 +40,12 @@ def today() -> date:
 
 
 @pytest.fixture
-def at_bank(app, make_bank, monkeypatch):
+def at_bank(make_bank, use_bank):
     """A sandbox bank over HTTP that disburse is configured to use (its statement is fetched from it)."""
 
     def start(**settings):
         bank = make_bank(**settings)
-        monkeypatch.setitem(app.config, "DISBURSE_SANDBOX_URL", bank.url)
+        use_bank(bank)
         return bank
 
     return start
@@ -189,11 +189,11 @@ def test_only_that_days_settlements_and_that_providers_payments_count(at_bank, m
     assert [(d.kind, d.reference) for d in yesterday.differences] == [("ours_only", earlier.provider_reference)]
 
 
-def test_a_bank_that_cannot_be_reached_is_exit_2_with_a_message(cli, app, monkeypatch, today):
+def test_a_bank_that_cannot_be_reached_is_exit_2_with_a_message(cli, use_bank, today):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    monkeypatch.setitem(app.config, "DISBURSE_SANDBOX_URL", f"http://127.0.0.1:{port}")
+    use_bank(f"http://127.0.0.1:{port}")
 
     result = cli.invoke(args=["payments", "reconcile", "--provider", "sandbox", "--date", dmy(today)])
 
