@@ -18,10 +18,12 @@ def _locale() -> str:
     return str(locale) if locale else "vi"
 
 
-def vnd(amount: int | None) -> str:
+def vnd(amount: int | None, locale: str | None = None) -> str:
+    """The amount as people read it: in the request's language, or in ``locale`` ('vi', 'en') when given (a
+    command's message in both languages)."""
     if amount is None:
         return "—"
-    locale = _locale()
+    locale = locale or _locale()
     digits = format_decimal(amount, locale=locale)
     return f"VND {digits}" if locale == "en" else f"{digits} ₫"
 

@@ -24,3 +24,8 @@ def test_in_an_english_request_the_figures_are_english(app):
 
         session["locale"] = "en"
         assert (vnd(2_100_000), number(1234567)) == ("VND 2,100,000", "1,234,567")
+
+
+def test_a_message_in_both_languages_names_each_language(app):
+    with app.app_context():
+        assert (vnd(2_100_000, "vi"), vnd(2_100_000, "en"), vnd(None, "en")) == ("2.100.000 ₫", "VND 2,100,000", "—")

@@ -16,7 +16,6 @@ from typing import NoReturn
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from flask_babel import force_locale
 
 from config import ConfigError
 from disburse.extensions import db
@@ -66,17 +65,12 @@ def _refuse(message_vi: str, message_en: str) -> NoReturn:
     sys.exit(EXIT_UNUSABLE)
 
 
-def _money(amount: int | None, locale: str) -> str:
-    with force_locale(locale):
-        return vnd(amount)
-
-
 def _line(difference: Difference) -> str:
     vi, en = LABELS[(difference.kind, difference.entry)]
     ours, theirs = difference.ours_vnd, difference.theirs_vnd
     return (
-        f"  {vi}: {difference.reference} — ta {_money(ours, 'vi')}, ngân hàng {_money(theirs, 'vi')}"
-        f" / {en}: {difference.reference} — ours {_money(ours, 'en')}, theirs {_money(theirs, 'en')}"
+        f"  {vi}: {difference.reference} — ta {vnd(ours, 'vi')}, ngân hàng {vnd(theirs, 'vi')}"
+        f" / {en}: {difference.reference} — ours {vnd(ours, 'en')}, theirs {vnd(theirs, 'en')}"
     )
 
 
