@@ -13,7 +13,6 @@ from sqlalchemy import select, text
 from xsdata.formats.dataclass.serializers import XmlSerializer
 from xsdata.models.datatype import XmlDate, XmlDateTime
 
-from disburse.claims.states import ClaimState
 from disburse.extensions import db
 from disburse.formatting import dmy
 from disburse.payments import service as payments
@@ -23,7 +22,7 @@ from disburse.payments.reconcile import VIETNAM, NoStatement, reconcile
 from disburse.payments.reconcile_cli import parse_day
 from disburse.payments.statement_file import parse_statement
 from disburse.payments.states import PaymentAction, PaymentState
-from tests.factories import create_claim, create_payment
+from tests.factories import create_payment
 from tests.sandbox_bank import order
 
 pytestmark = pytest.mark.usefixtures("db_session")
@@ -393,7 +392,6 @@ def test_the_nightly_task_reconciles_yesterday_and_records_it(
 
     bank = at_bank()
     sent_and_settled(bank, make_provider(bank), 2)
-    create_claim(ClaimState.PAYMENT_PENDING)
     monkeypatch.setitem(app.config, "DISBURSE_TODAY", (today + timedelta(days=1)).isoformat())
 
     summary = reconcile_yesterday.run()
