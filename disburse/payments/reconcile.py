@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -84,8 +84,9 @@ SELECT :provider, :day, matched, jsonb_array_length(details), details FROM found
 RETURNING id, ran_at, matched, details
 """
 
-#: An owed recovery whose payment's return is on the statement: the money is back. All of it: recovered; part of
-#: it (a bank that returned less): what came back is counted and the rest stays owed.
+#: An owed recovery whose payment's return is on the statement: the money is back. All of it: recovered, with a line
+#: on its note saying when and why (as disburse.payments.recoveries.move writes one); part of it (a bank that
+#: returned less): what came back is counted and the rest stays owed.
 _RECOVERED = f"""
 WITH returned AS (
     SELECT reference, sum(amount_vnd)::bigint AS amount_vnd FROM {_TEMP} WHERE kind = 'return' GROUP BY reference
@@ -93,6 +94,8 @@ WITH returned AS (
 UPDATE recoveries r
 SET recovered_vnd = greatest(r.recovered_vnd, least(r.amount_vnd, s.amount_vnd)),
     state = CASE WHEN s.amount_vnd >= r.amount_vnd THEN 'recovered' ELSE r.state END,
+    note = CASE WHEN s.amount_vnd >= r.amount_vnd THEN right(concat_ws(chr(10), r.note, CAST(:line AS text)), 1000)
+                ELSE r.note END,
     updated_at = now()
 FROM payments p JOIN returned s ON s.reference = p.provider_reference
 WHERE r.payment_id = p.id AND p.provider = :provider AND r.state = 'owed'
@@ -199,7 +202,11 @@ def reconcile(provider: str, day: date, *, statement: Iterable[StatementEntry] |
         text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"disburse.reconcile:{provider}:{day}"}
     )
     count = _load(entries)
-    recovered = db.session.execute(text(_RECOVERED), {"provider": provider}).all()
+    line = (
+        f"{datetime.now(UTC):%d/%m/%Y %H:%M} reconciliation: owed → recovered "
+        f"(sao kê {provider} ngày {day:%d/%m/%Y} / {provider} statement of {day:%d/%m/%Y})"
+    )
+    recovered = db.session.execute(text(_RECOVERED), {"provider": provider, "line": line}).all()
     start, end = day_bounds(day)
     row = db.session.execute(
         text(_OURS_AND_THEIRS), {"provider": provider, "day": day, "start": start, "end": end}

@@ -15,13 +15,13 @@ from xsdata.models.datatype import XmlDate, XmlDateTime
 
 from disburse.extensions import db
 from disburse.formatting import dmy
-from disburse.payments import service as payments
 from disburse.payments.models import Payment, Reconciliation, Recovery
-from disburse.payments.providers import PermanentError, RetryableError, StatementEntry
+from disburse.payments.providers import PermanentError, ProviderStatus, RetryableError, StatementEntry, StatusUpdate
 from disburse.payments.reconcile import VIETNAM, NoStatement, reconcile
 from disburse.payments.reconcile_cli import parse_day
 from disburse.payments.statement_file import parse_statement
-from disburse.payments.states import PaymentAction, PaymentState
+from disburse.payments.states import PaymentState
+from disburse.payments.status import apply_updates
 from tests.factories import create_payment
 from tests.sandbox_bank import order
 
@@ -51,22 +51,30 @@ def at_bank(make_bank, use_bank):
 
 
 def sent_and_settled(bank, provider, count: int = 1, *, batch: str = "B-1") -> list[Payment]:
-    """Payments sent to the bank, settled there, and recorded paid here (as the bank's callback would)."""
+    """Payments sent to the bank and settled there; we hear of it as the product does (a status poll, applied)."""
     sent = [create_payment(state=PaymentState.SENT) for _ in range(count)]
     ack = provider.send(batch, [order(p.provider_reference, p.amount_vnd) for p in sent])
     assert ack.accepted
     assert bank.sandbox.settle_due() == count
+    applied = apply_updates("sandbox", provider.status([p.provider_reference for p in sent]), source="poll")
+    assert applied.settled == count
     for payment in sent:
-        payments.transition(payment, PaymentAction.SETTLE)
+        db.session.refresh(payment)
     return sent
 
 
-def returned_here(payment: Payment) -> Recovery:
-    """The bank's return recorded here, with the recovery the fund is owed."""
-    payments.transition(payment, PaymentAction.RETURN, reason="rjct.returned")
-    recovery = Recovery(claim_id=payment.claim_id, payment_id=payment.id, amount_vnd=payment.amount_vnd)
-    db.session.add(recovery)
-    db.session.flush()
+def returned_here(payment: Payment, provider=None) -> Recovery:
+    """The payment's return applied here as the product applies provider news, which opens the recovery the fund is
+    owed: polled from the bank that returned it, or (no ``provider``) as a bank file says it."""
+    news = (
+        provider.status([payment.provider_reference])
+        if provider is not None
+        else [StatusUpdate(payment.provider_reference, ProviderStatus.RETURNED, reason_code="AC04")]
+    )
+    applied = apply_updates(payment.provider, news, source="poll" if provider is not None else "file")
+    assert applied.recoveries == 1
+    recovery = db.session.scalar(select(Recovery).where(Recovery.payment_id == payment.id))
+    assert recovery is not None and recovery.state == "owed"
     return recovery
 
 
@@ -126,15 +134,17 @@ def test_each_difference_is_listed_and_exits_1(cli, at_bank, make_provider, toda
 
 def test_a_return_at_both_matches_and_its_recovery_is_recovered(at_bank, make_provider, today):
     bank = at_bank(return_rate=1.0)
-    [payment] = sent_and_settled(bank, make_provider(bank))
+    provider = make_provider(bank)
+    [payment] = sent_and_settled(bank, provider)
     assert bank.sandbox.return_due() == 1
-    recovery = returned_here(payment)
+    recovery = returned_here(payment, provider)
 
     result = reconcile("sandbox", today)
 
     assert (result.matched, result.differences, result.recovered) == (2, [], 1)  # the settlement and the return
     db.session.refresh(recovery)
     assert (recovery.state, recovery.recovered_vnd) == ("recovered", payment.amount_vnd)
+    assert f"reconciliation: owed → recovered (sao kê sandbox ngày {dmy(today)}" in recovery.note
 
 
 def test_returns_on_one_side_only_are_differences(at_bank, make_provider, today):
@@ -158,9 +168,10 @@ def test_returns_on_one_side_only_are_differences(at_bank, make_provider, today)
 
 def test_running_twice_is_harmless(at_bank, make_provider, today):
     bank = at_bank(return_rate=1.0)
-    [payment] = sent_and_settled(bank, make_provider(bank))
+    provider = make_provider(bank)
+    [payment] = sent_and_settled(bank, provider)
     bank.sandbox.return_due()
-    recovery = returned_here(payment)
+    recovery = returned_here(payment, provider)
     extra = create_payment(state=PaymentState.PAID)
 
     first, second = reconcile("sandbox", today), reconcile("sandbox", today)
@@ -293,6 +304,27 @@ def test_a_camt053_file_is_reconciled(cli, tmp_path, today):
     db.session.refresh(recovery)
     assert recovery.state == "recovered"
     assert [(r.matched, r.differences) for r in rows("bankfile", today)] == [(3, 0)]
+
+
+def test_a_partial_return_is_counted_and_the_rest_stays_owed(today):
+    payment = create_payment(state=PaymentState.PAID, provider="bankfile")
+    recovery = returned_here(payment)
+    half = payment.amount_vnd // 2
+    statement = parse_statement(
+        camt053(
+            today,
+            entry08(payment.provider_reference, payment.amount_vnd, "DBIT", today),
+            entry08(payment.provider_reference, half, "CRDT", today, return_code="AC04"),
+        )
+    )
+
+    result = reconcile("bankfile", today, statement=statement.entries)
+
+    assert [(d.kind, d.entry, d.ours_vnd, d.theirs_vnd) for d in result.differences] == [
+        ("amount_differs", "return", payment.amount_vnd, half)
+    ]
+    db.session.refresh(recovery)
+    assert (recovery.state, recovery.recovered_vnd, result.recovered) == ("owed", half, 0)
 
 
 def test_a_camt053_is_read_into_statement_entries(today):
