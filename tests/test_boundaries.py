@@ -21,7 +21,7 @@ STATE_WRITERS = {"disburse/claims/service.py", "disburse/payments/service.py"}
 #: Code that creates claims or payments, always in their initial state (checked below), and nothing else.
 CREATORS = {"disburse/claims/lists.py": "INSERT INTO claims"}
 #: Other tables with a ``state`` column of their own, written by their own service.
-OTHER_STATE_OWNERS = {"disburse/jobs/service.py"}
+OTHER_STATE_OWNERS = {"disburse/jobs/service.py", "disburse/payments/recoveries.py"}
 
 _SQL_UPDATE = re.compile(
     r"UPDATE\s+(claims|payments)\b(?P<rest>.*?)(?:\bWHERE\b|\bFROM\b|\bRETURNING\b|$)", re.S | re.I
