@@ -25,6 +25,7 @@ SAMPLE_ARGUMENTS = {
     "filename": "disburse.css",
     "unit_code": "TA0000001",
     "claim_id": 1,
+    "name": "sandbox",
 }
 
 
