@@ -148,3 +148,14 @@ def test_one_live_payment_per_claim(db_session):
     # A failed attempt is not live: a new attempt may follow it.
     db_session.execute(text("UPDATE payments SET state = 'failed' WHERE claim_id = :c"), {"c": claim_id})
     db_session.execute(insert, {"c": claim_id, "a": 2, "ref": f"r-{claim_id}-2", "state": "queued"})
+
+
+def test_a_cash_receipt_number_pays_one_payment_whoever_writes(db_session):
+    from tests.factories import create_payment
+
+    first, second = create_payment(provider="cash"), create_payment(provider="cash")
+    db_session.execute(text("UPDATE payments SET receipt_number = 'AA/21E 0000001' WHERE id = :id"), {"id": first.id})
+    with pytest.raises(IntegrityError, match="uq_payments_receipt_number"), db_session.begin_nested():
+        db_session.execute(
+            text("UPDATE payments SET receipt_number = 'AA/21E 0000001' WHERE id = :id"), {"id": second.id}
+        )

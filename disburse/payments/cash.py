@@ -16,7 +16,8 @@ callbacks.
   upper case. One receipt pays one
   payment: a number already recorded on another payment is refused. The check runs under a transaction-level
   advisory lock on the number, so two caseworkers recording the same number at once take turns and the second is
-  refused (a unique partial index on ``payments (receipt_number)`` would let the database hold it too).
+  refused with a clear message; the unique partial index ``uq_payments_receipt_number`` holds it in the database
+  too, whoever writes.
 - **The cash offer.** After ``max_payment_failures`` failed payments (a program parameter) a claim waiting for
   payment details is switched to cash at the office (:func:`offer_cash`); a caseworker may do so earlier.
 

@@ -75,6 +75,17 @@ class Payment(TimestampMixin, db.Model):  # type: ignore[name-defined]
             postgresql_where=text(f"state IN ({_LIVE})"),
         ),
         Index("ix_payments_state_sent_at", "state", "sent_at"),
+        # Reconciliation reads a provider's settlements of one day.
+        Index(
+            "ix_payments_provider_settled_at", "provider", "settled_at", postgresql_where=text("settled_at IS NOT NULL")
+        ),
+        # A cash receipt number pays one payment, whoever records it.
+        Index(
+            "uq_payments_receipt_number",
+            "receipt_number",
+            unique=True,
+            postgresql_where=text("receipt_number IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
