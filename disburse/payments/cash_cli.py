@@ -22,7 +22,14 @@ from disburse.auth.models import User
 from disburse.auth.service import get_user_by_email
 from disburse.extensions import db
 from disburse.formatting import dmy, vnd
-from disburse.payments.cash import CashListRow, CashRefused, cash_list, check_district, record_cash_payment
+from disburse.payments.cash import (
+    CashListRow,
+    CashRefused,
+    cash_list,
+    check_district,
+    offer_cash,
+    record_cash_payment,
+)
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
 
@@ -157,5 +164,23 @@ def cash_paid_cmd(reference: str, receipt: str, email: str | None) -> None:
     )
 
 
+@click.command("offer-cash")
+@with_appcontext
+@click.argument("claim_id", type=int)
+@click.option("--by", "email", help="The caseworker who agreed it with the person (their e-mail).")
+@click.option("--early", "reason", help="Before the program's limit of failed payments: why (e.g. no bank account).")
+def offer_cash_cmd(claim_id: int, email: str | None, reason: str | None) -> None:
+    """Pay CLAIM_ID (waiting for payment details) in cash at the office: the next cash batch takes it."""
+    actor = _user(email)
+    try:
+        offer_cash(claim_id, actor, early=reason is not None, reason=reason)
+    except CashRefused as exc:
+        _refuse(exc.message_vi, exc.message_en)
+    db.session.commit()
+    click.echo(
+        f"Hồ sơ {claim_id} sẽ được chi tiền mặt tại cơ quan BHXH.\nClaim {claim_id} will be paid in cash at the office."
+    )
+
+
 #: Added to ``disburse payments`` by :mod:`disburse.payments.cli`.
-CASH_COMMANDS = (cash_list_cmd, cash_paid_cmd)
+CASH_COMMANDS = (cash_list_cmd, cash_paid_cmd, offer_cash_cmd)

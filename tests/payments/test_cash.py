@@ -468,3 +468,22 @@ def test_cash_paid_twice_names_the_receipt(app, db_session):
     again = runner.invoke(payments_cli, ["cash-paid", reference, "BL-6"])
     assert again.exit_code == 2 and "BL-5" in again.output
     assert db_session.get(Payment, _payment(claim).id).receipt_number == "BL-5"
+
+
+def test_offer_cash_by_command_early_with_a_reason_or_refused_with_one(app, db_session):
+    program = create_program(max_payment_failures=3)
+    claim = create_claim("approved", program=program)
+    caseworker = create_user("caseworker", district=claim.district_code)
+    _fail_a_bank_payment(program, claim)
+    db_session.commit()  # a refused command rolls its session back: keep what the test made (undone after the test)
+    runner = app.test_cli_runner()
+
+    too_soon = runner.invoke(payments_cli, ["offer-cash", str(claim.id), "--by", caseworker.email])
+    assert too_soon.exit_code == 2 and "Traceback" not in too_soon.output
+    early = runner.invoke(
+        payments_cli, ["offer-cash", str(claim.id), "--by", caseworker.email, "--early", "Không có tài khoản"]
+    )
+    assert early.exit_code == 0, early.output
+    assert "paid in cash at the office" in early.output
+    db_session.expire_all()
+    assert db_session.get(Claim, claim.id).payout == "cash"
