@@ -213,6 +213,9 @@ class Production(Config):
     def __init__(self) -> None:
         super().__init__()
         missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL") if not getattr(self, name)]
+        if not _env("DISBURSE_PAYMENT_PROVIDER"):
+            # Money goes where this says: production never pays through a default.
+            missing.append("DISBURSE_PAYMENT_PROVIDER")
         if self.DISBURSE_PAYMENT_PROVIDER == "bankfile":
             # The fund's account that every bank file debits: no default can be right.
             missing += [

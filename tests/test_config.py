@@ -6,15 +6,18 @@ from config import ConfigError, Development, Production, load_config
 
 
 def test_production_refuses_to_start_without_secrets(monkeypatch):
-    for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL"):
+    for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DISBURSE_PAYMENT_PROVIDER"):
         monkeypatch.delenv(name, raising=False)
-    with pytest.raises(ConfigError, match="SECRET_KEY, DATABASE_URL, REDIS_URL"):
+    with pytest.raises(ConfigError, match="SECRET_KEY, DATABASE_URL, REDIS_URL, DISBURSE_PAYMENT_PROVIDER"):
         Production()
     monkeypatch.setenv("SECRET_KEY", "s3cret-for-the-test")
     monkeypatch.setenv("DATABASE_URL", "postgresql://db.example/disburse")
     with pytest.raises(ConfigError, match="REDIS_URL"):
         Production()
     monkeypatch.setenv("REDIS_URL", "redis://cache.example:6379/0")
+    with pytest.raises(ConfigError, match="DISBURSE_PAYMENT_PROVIDER"):  # no default for where money goes
+        Production()
+    monkeypatch.setenv("DISBURSE_PAYMENT_PROVIDER", "sandbox")
     config = Production()
     assert config.SESSION_COOKIE_SECURE is True
 

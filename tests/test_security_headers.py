@@ -92,6 +92,9 @@ def test_production_sends_hsts_and_a_host_only_secure_cookie(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "s3cret-for-the-test")
     monkeypatch.setenv("DATABASE_URL", "postgresql://db.example/disburse")
     monkeypatch.setenv("REDIS_URL", "redis://cache.example:6379/0")
+    monkeypatch.setenv("DISBURSE_PAYMENT_PROVIDER", "bankfile")
+    monkeypatch.setenv("DISBURSE_BANKFILE_DEBTOR_ACCOUNT", "1200000116")
+    monkeypatch.setenv("DISBURSE_BANKFILE_DEBTOR_BANK", "BIDV")
     config = Production()
     assert config.HSTS_SECONDS >= 180 * 24 * 60 * 60
     assert config.SESSION_COOKIE_SECURE and config.SESSION_COOKIE_NAME.startswith("__Host-")

@@ -627,6 +627,7 @@ def test_production_with_bank_files_needs_the_funds_account(monkeypatch):
     monkeypatch.setenv("REDIS_URL", "redis://cache.example:6379/0")
     for name in ("DISBURSE_BANKFILE_DEBTOR_ACCOUNT", "DISBURSE_BANKFILE_DEBTOR_BANK", "DISBURSE_BANKFILE_DIR"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DISBURSE_PAYMENT_PROVIDER", "sandbox")
     Production()  # the sandbox provider needs no account
     monkeypatch.setenv("DISBURSE_PAYMENT_PROVIDER", "bankfile")
     with pytest.raises(ConfigError, match="DISBURSE_BANKFILE_DEBTOR_ACCOUNT, DISBURSE_BANKFILE_DEBTOR_BANK"):

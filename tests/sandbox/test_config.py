@@ -19,6 +19,7 @@ def production_env(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "s3cret-for-the-test")
     monkeypatch.setenv("DATABASE_URL", "postgresql://db.example/disburse")
     monkeypatch.setenv("REDIS_URL", "redis://cache.example:6379/0")
+    monkeypatch.setenv("DISBURSE_PAYMENT_PROVIDER", "sandbox")  # chosen on purpose, as production must
     for name in ("DISBURSE_SANDBOX_TOKEN", "DISBURSE_SANDBOX_WEBHOOK_SECRET", "DISBURSE_SANDBOX_IN_PRODUCTION"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
