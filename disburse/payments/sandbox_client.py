@@ -137,15 +137,20 @@ class SandboxProvider:
 
     # --------------------------------------------------------------------------------------------- HTTP
 
-    def _post(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+    def _request(self, method: str, path: str, **options: Any) -> httpx.Response:
+        """The answer, or :class:`RetryableError` for a timeout, a connection error, a 429 or a 5xx."""
         try:
-            response = self._client.post(path, json=body)
+            response = self._client.request(method, path, **options)
         except httpx.TimeoutException as exc:
             raise RetryableError(f"the sandbox did not answer {path} in time: {exc}") from exc
         except httpx.TransportError as exc:
             raise RetryableError(f"the sandbox could not be reached for {path}: {exc}") from exc
         if response.status_code == 429 or response.status_code >= 500:
             raise RetryableError(f"the sandbox answered {path} with HTTP {response.status_code}")
+        return response
+
+    def _post(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        response = self._request("POST", path, json=body)
         try:
             answer = response.json()
         except ValueError:
@@ -274,14 +279,7 @@ class SandboxProvider:
         ``GET /statement?date=YYYY-MM-DD``. Errors as for the other calls: :class:`RetryableError` for a timeout, a
         connection error, a 429 or a 5xx; :class:`PermanentError` for any other 4xx or an answer we cannot read."""
         path = f"/statement?date={day.isoformat()}"
-        try:
-            response = self._client.get("/statement", params={"date": day.isoformat()})
-        except httpx.TimeoutException as exc:
-            raise RetryableError(f"the sandbox did not answer {path} in time: {exc}") from exc
-        except httpx.TransportError as exc:
-            raise RetryableError(f"the sandbox could not be reached for {path}: {exc}") from exc
-        if response.status_code == 429 or response.status_code >= 500:
-            raise RetryableError(f"the sandbox answered {path} with HTTP {response.status_code}")
+        response = self._request("GET", "/statement", params={"date": day.isoformat()})
         if response.status_code != 200:
             raise PermanentError(f"the sandbox answered {path} with HTTP {response.status_code}")
         try:
