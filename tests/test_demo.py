@@ -1,22 +1,33 @@
 """``disburse up --demo``: a small demo seeds a shifted DEMO116 programme, registry data through the importer, the
-Form 01 lists and one user per role who can log in; a second run changes nothing.
+Form 01 lists a week old, the employers' answers (most units' Form 02, a few declines, the others overdue) and one
+user per role who can log in; verification is asked for after the commit; a second run changes nothing.
 
-``seed_demo`` commits as ``disburse up --demo`` does; the ``db_session`` fixture rolls the commits back.
+``seed_demo`` commits as ``disburse up --demo`` does; the ``db_session`` fixture rolls the commits back. The
+verification messages go to a Redis database of their own (real Celery messages, no worker takes them), as in
+``tests/verification/test_requests.py``. That the demo then pays is ``tests/runtime/test_demo_pays.py``.
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from disburse.auth.service import get_user_by_email, verify_password
+from disburse.background import QueueNames
+from disburse.claims.models import Claim, ClaimEvent
 from disburse.demo import DEMO_PROGRAM, DEMO_USERS, seed_demo
-from disburse.programs.calendar import add_working_days, programme_today
+from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
 from disburse.registry.models import Employee, Employer, SalaryFund
 from disburse.registry.seeding.employers import BIG_UNIT_SIZE
+from disburse.verification import service as verification
+from disburse.verification.reasons import NOT_CONFIRMED_BY_EMPLOYER
+from tests.verification.test_requests import _waiting
+from tests.verification.test_requests import broker as broker  # the fixture: messages on Redis db 13
 
 
 def _count(model: type) -> int:
@@ -25,7 +36,7 @@ def _count(model: type) -> int:
     return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-def test_small_demo_seeds_programme_data_lists_and_users(db_session: Session) -> None:
+def test_small_demo_seeds_programme_data_lists_and_users(db_session: Session, broker) -> None:
     lines = seed_demo(employers=30, employees=3000)
 
     assert _count(Employer) == 30
@@ -36,9 +47,10 @@ def test_small_demo_seeds_programme_data_lists_and_users(db_session: Session) ->
     demo = db_session.scalar(select(Program).where(Program.code == DEMO_PROGRAM))
     assert nq116 is not None and demo is not None
     today = programme_today()
-    # The lists go out today: the employers' review window is open.
+    # Today is the list deadline; the lists went out a week before it, and their review deadline has just passed.
     assert demo.list_deadline == today
-    assert today < add_working_days(today, demo.employer_review_wd)
+    review_due = db_session.scalar(select(func.max(Claim.review_due_on)))
+    assert review_due is not None and review_due < today
     shift = demo.list_deadline - nq116.list_deadline
     for name in ("cutoff_date", "stop_window_start", "stop_window_end", "adjustment_deadline", "payment_deadline"):
         assert getattr(demo, name) - getattr(nq116, name) == shift, name
@@ -56,8 +68,6 @@ def test_small_demo_seeds_programme_data_lists_and_users(db_session: Session) ->
     last_month = db_session.scalar(select(func.max(SalaryFund.month)))
     assert first_month == demo.reduction_start_month
     assert last_month is not None and last_month <= today
-
-    from disburse.claims.models import Claim
 
     claims = db_session.scalar(select(func.count()).select_from(Claim).where(Claim.program_id == demo.id))
     assert claims and claims > 2000  # most of the ~2,700 participating employees are listed
@@ -89,9 +99,83 @@ def test_small_demo_seeds_programme_data_lists_and_users(db_session: Session) ->
     assert not any("Form 01" in line for line in again)
 
 
-def test_demo_dates_are_shown_the_vietnamese_way(db_session: Session) -> None:
+def test_demo_dates_are_shown_the_vietnamese_way(db_session: Session, broker) -> None:
     lines = seed_demo(employers=5, employees=300)
     listed = [line for line in lines if "Form 01" in line]
     assert listed, lines
-    due = listed[0].split("trước ngày ")[1].split(" ")[0].rstrip(";.")
-    assert date(int(due[6:10]), int(due[3:5]), int(due[0:2])) >= programme_today()
+    vietnamese = listed[0].split(" / ")[0]
+    sent, due = (date(int(y), int(m), int(d)) for d, m, y in re.findall(r"\b(\d\d)/(\d\d)/(\d{4})\b", vietnamese))
+    assert sent < due < programme_today()  # the lists went out, and the review deadline passed
+
+
+def _claims_by_state(program_id: int) -> Counter[str]:
+    from disburse.extensions import db
+
+    rows = db.session.execute(
+        select(Claim.state, func.count()).where(Claim.program_id == program_id).group_by(Claim.state)
+    ).all()
+    return Counter({state: n for state, n in rows})
+
+
+def test_demo_employers_answer_and_verification_is_asked_after_the_commit(db_session: Session, broker) -> None:
+    """Most units confirm on Form 02 inside their window (bank details as the registry has them, cash without), a
+    few people decline, the other units are overdue by the sweeper; every claim moved has its event; the claims
+    waiting for verification are exactly those sent to the verification queue after the commit; verified, most
+    are approved and the overdue ones wait in a caseworker's queue."""
+    lines = seed_demo(employers=30, employees=3000)
+    demo = db_session.scalar(select(Program).where(Program.code == DEMO_PROGRAM))
+    assert demo is not None
+    states = _claims_by_state(demo.id)
+    total = sum(states.values())
+    assert set(states) == {"employer_confirmed", "employer_overdue", "declined"}, states
+    assert states["employer_confirmed"] > 0.8 * total
+    assert 0 < states["declined"] < 0.02 * total
+    assert states["employer_overdue"] > 0
+    assert any("Form 02" in line and f"{states['employer_confirmed']:,} people" in line for line in lines), lines
+
+    # Form 02 dates inside the window; the review deadline behind today for everyone.
+    today = programme_today()
+    confirmed = db_session.scalars(select(Claim).where(Claim.state == "employer_confirmed")).all()
+    assert all(c.confirmed_on is not None and c.review_due_on is not None for c in confirmed)
+    assert all(c.confirmed_on <= c.review_due_on < today for c in confirmed)  # type: ignore[operator]
+    # Bank details as the registry has them; cash for the people it has none for.
+    registry = dict(db_session.execute(select(Employee.id, Employee.bank_account)).all())
+    assert all(c.bank_account == registry[c.employee_id] for c in confirmed)
+    assert {c.payout for c in confirmed if c.bank_account is None} == {"cash"}
+    assert {c.payout for c in confirmed if c.bank_account is not None} == {"bank"}
+
+    # Every move is on record, through the service: confirm and decline events from Form 02, mark_overdue from the
+    # sweep; the demo employer user's unit answered under that user's name and is not overdue.
+    moves = select(ClaimEvent.action, ClaimEvent.data["form"].astext).where(ClaimEvent.action != "create")
+    events = Counter((action, form) for action, form in db_session.execute(moves))
+    assert events == {
+        ("confirm", "02"): states["employer_confirmed"],
+        ("decline", "02"): states["declined"],
+        ("mark_overdue", None): states["employer_overdue"],
+    }
+    employer_user = get_user_by_email("donvi@demo.disburse.vn")
+    assert employer_user is not None
+    own = select(ClaimEvent.actor_id).join(Claim).where(Claim.employer_id == employer_user.employer_id)
+    assert set(db_session.scalars(own.where(ClaimEvent.action == "confirm"))) == {employer_user.id}
+    overdue_units = select(Claim.employer_id).where(Claim.state == "employer_overdue")
+    assert employer_user.employer_id not in set(db_session.scalars(overdue_units))
+    caseworker = get_user_by_email("canbo@demo.disburse.vn")
+    assert caseworker is not None
+    overdue_districts = select(Claim.district_code).where(Claim.state == "employer_overdue")
+    assert caseworker.district_code in set(db_session.scalars(overdue_districts))
+
+    # Verification was asked for after the commit: exactly the claims waiting for it.
+    asked = [ids for task, body in _waiting(broker) if task == "verification.verify" for ids in body["claim_ids"]]
+    assert len(asked) == len(set(asked))
+    waiting = select(Claim.id).where(Claim.state.in_(["employer_confirmed", "employer_overdue"]))
+    assert set(asked) == set(db_session.scalars(waiting))
+    assert broker.llen(QueueNames.VERIFICATION) > 0
+
+    # What the worker will do with them: most approved, the overdue ones to a caseworker.
+    verification.record_identities(ids=asked)
+    verification.verify_batch(ids=asked)
+    after = _claims_by_state(demo.id)
+    assert after["approved"] > 0.7 * total
+    assert after["needs_review"] >= states["employer_overdue"]
+    review = db_session.scalars(select(Claim.reasons).where(Claim.state == "needs_review")).all()
+    assert sum(NOT_CONFIRMED_BY_EMPLOYER in reasons for reasons in review) == states["employer_overdue"]
