@@ -52,6 +52,8 @@ class Config:
     DISBURSE_SANDBOX_IN_PRODUCTION = False
     #: Payments per batch (one provider message, one pain.001 file).
     DISBURSE_PAYMENT_BATCH_SIZE = 10_000
+    #: Seconds between beat's ``payments.batch`` runs (approved claims into batches); ``up --demo`` uses 15.
+    DISBURSE_PAYMENT_BATCH_EVERY_S = 60.0
     #: A payment sent and not settled after this many seconds is asked about (and sent again, under the same
     #: reference, if the provider has never seen it).
     DISBURSE_PAYMENT_STATUS_AFTER_S = 600
@@ -143,6 +145,9 @@ class Config:
         self.DISBURSE_PROXY_HOPS = _int_env("DISBURSE_PROXY_HOPS", self.DISBURSE_PROXY_HOPS, 0, 5)
         self.DISBURSE_PAYMENT_BATCH_SIZE = _int_env(
             "DISBURSE_PAYMENT_BATCH_SIZE", self.DISBURSE_PAYMENT_BATCH_SIZE, 1, 100_000
+        )
+        self.DISBURSE_PAYMENT_BATCH_EVERY_S = _float_env(
+            "DISBURSE_PAYMENT_BATCH_EVERY_S", self.DISBURSE_PAYMENT_BATCH_EVERY_S, 1.0, 3600.0
         )
         self.DISBURSE_PAYMENT_STATUS_AFTER_S = _int_env(
             "DISBURSE_PAYMENT_STATUS_AFTER_S", self.DISBURSE_PAYMENT_STATUS_AFTER_S, 1, 7 * 86_400
