@@ -66,6 +66,7 @@ TASK_QUEUES: dict[str, str] = {
     "payments.apply_events": QueueNames.PROVIDER_EVENTS,
     "sweepers.payments": QueueNames.PERIODIC,
     "payments.reconcile": QueueNames.PERIODIC,
+    "sweepers.idempotency_keys": QueueNames.PERIODIC,
 }
 
 #: What beat sends, and how often (seconds, or a crontab in Celery's timezone, Asia/Ho_Chi_Minh). The sweeps are
@@ -81,6 +82,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "payment-batches": {"task": "payments.batch", "schedule": 60.0},
     # Payments unanswered, batches whose send was lost, callbacks whose task was lost.
     "payment-status": {"task": "sweepers.payments", "schedule": 5 * 60.0},
+    # Idempotency keys are kept for a day.
+    "idempotency-keys": {"task": "sweepers.idempotency_keys", "schedule": 60 * 60.0},
     # Yesterday's payments against the provider's statement, at 01:30 in Vietnam (Celery's timezone).
     "payments-reconcile": {"task": "payments.reconcile", "schedule": crontab(hour=1, minute=30)},
 }

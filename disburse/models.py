@@ -1,5 +1,6 @@
 """Every model, imported once so that SQLAlchemy's metadata (and Alembic) sees the whole schema."""
 
+from disburse.api.idempotency import IdempotencyKey
 from disburse.auth.models import ApiToken, AuditLog, User
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.jobs.models import Job
@@ -23,6 +24,7 @@ __all__ = [
     "District",
     "Employee",
     "Employer",
+    "IdempotencyKey",
     "Job",
     "Payment",
     "PaymentBatch",

@@ -78,3 +78,11 @@ def verification(grace_s: float | None = None) -> int:
             db.session.rollback()
             raise
         return sent
+
+
+@shared_task(name="sweepers.idempotency_keys")
+def idempotency_keys() -> int:
+    """Forget the API's Idempotency-Keys older than a day."""
+    from disburse.api.idempotency import purge
+
+    return purge()

@@ -16,3 +16,7 @@ FEATURE_APIS = [claims_api, forms_api, review_api, providers_api]
 
 for feature_api in FEATURE_APIS:
     bp.register_blueprint(feature_api)
+
+from disburse.api.idempotency import register_idempotency  # noqa: E402
+
+register_idempotency(bp)  # Idempotency-Key on every POST of every feature's API

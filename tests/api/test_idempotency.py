@@ -1,0 +1,138 @@
+"""Idempotency-Key on the API's POSTs: a retry with the same key gets the first answer and changes nothing; the same
+key with another request is a 422; while the first still runs, a 409; a key is the caller's own; a 5xx is not
+kept. Real PostgreSQL; the keys are committed (a concurrent retry must see them) and removed after each test."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+
+import pytest
+from sqlalchemy import func, select, text
+
+from disburse.api.idempotency import purge
+from disburse.auth.service import create_token
+from disburse.claims.models import ClaimEvent
+from disburse.extensions import db
+from tests.factories import create_claim, create_user
+
+
+@pytest.fixture
+def caller(app, db_session):
+    user = create_user("admin")
+    yield user, {"Authorization": f"Bearer {create_token(user)}"}
+    with db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM idempotency_keys WHERE caller = :c"), {"c": f"user:{user.id}"})
+
+
+def _contacts(db_session, claim_id: int) -> int:
+    return db_session.scalar(
+        select(func.count()).where(ClaimEvent.claim_id == claim_id, ClaimEvent.action == "contact")
+    )
+
+
+def test_a_retry_with_the_same_key_gets_the_first_answer_and_changes_nothing(client, db_session, caller):
+    _, auth = caller
+    claim = create_claim("needs_review")
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    body = {"channel": "phone", "outcome": "reached", "note": "Đã gọi"}
+
+    first = client.post(f"/api/v1/claims/{claim.id}/contacts", json=body, headers={**auth, **key})
+    again = client.post(f"/api/v1/claims/{claim.id}/contacts", json=body, headers={**auth, **key})
+
+    assert first.status_code == again.status_code == 200
+    assert again.get_json() == first.get_json() and again.headers["Idempotent-Replayed"] == "true"
+    assert _contacts(db_session, claim.id) == 1
+    fresh = client.post(
+        f"/api/v1/claims/{claim.id}/contacts", json=body, headers={**auth, "Idempotency-Key": str(uuid.uuid4())}
+    )
+    assert fresh.status_code == 200 and _contacts(db_session, claim.id) == 2
+    assert client.post(f"/api/v1/claims/{claim.id}/contacts", json=body, headers=auth).status_code == 200  # no key
+    assert _contacts(db_session, claim.id) == 3
+
+
+def test_the_same_key_with_another_request_is_a_422(client, db_session, caller):
+    _, auth = caller
+    claim = create_claim("needs_review")
+    key = {"Idempotency-Key": "retry-" + uuid.uuid4().hex}
+    url = f"/api/v1/claims/{claim.id}/contacts"
+    client.post(url, json={"channel": "phone", "outcome": "reached"}, headers={**auth, **key})
+
+    other_body = client.post(url, json={"channel": "phone", "outcome": "no_answer"}, headers={**auth, **key})
+    other_path = client.post(
+        f"/api/v1/claims/{create_claim('needs_review').id}/contacts",
+        json={"channel": "phone", "outcome": "reached"},
+        headers={**auth, **key},
+    )
+
+    for response in (other_body, other_path):
+        assert response.status_code == 422 and response.get_json()["error"] == "idempotency_key_reused"
+    assert _contacts(db_session, claim.id) == 1
+
+
+def test_a_refusal_is_replayed_too_and_a_bad_key_is_named(client, db_session, caller):
+    _, auth = caller
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    missing = client.post("/api/v1/claims/999999999/contacts", json={}, headers={**auth, **key})
+    assert client.post("/api/v1/claims/999999999/contacts", json={}, headers={**auth, **key}).get_json() == (
+        missing.get_json()
+    )
+    for bad in ("", "has space", "x" * 256, "ключ"):
+        response = client.post("/api/v1/claims/1/contacts", json={}, headers={**auth, "Idempotency-Key": bad})
+        assert response.status_code == 422 and "Idempotency-Key" in response.get_json()["fields"]
+
+
+def test_while_the_first_request_runs_a_retry_gets_409(client, db_session, caller):
+    user, auth = caller
+    claim = create_claim("needs_review")
+    url = f"/api/v1/claims/{claim.id}/contacts"
+    raw = json.dumps({"channel": "phone", "outcome": "reached"}).encode()
+    with db.engine.begin() as conn:  # the first request with this key and body, still running elsewhere
+        conn.execute(
+            text("INSERT INTO idempotency_keys (caller, key, request_hash) VALUES (:c, 'running-key', :h)"),
+            {"c": f"user:{user.id}", "h": hashlib.sha256(f"POST {url}\n".encode() + raw).hexdigest()},
+        )
+
+    response = client.post(
+        url, data=raw, content_type="application/json", headers={**auth, "Idempotency-Key": "running-key"}
+    )
+
+    assert response.status_code == 409 and response.get_json()["error"] == "in_progress"
+    assert _contacts(db_session, claim.id) == 0
+
+
+def test_keys_are_the_callers_own(client, db_session, caller):
+    _, auth = caller
+    other = create_user("admin")
+    other_auth = {"Authorization": f"Bearer {create_token(other)}"}
+    claim = create_claim("needs_review")
+    key = {"Idempotency-Key": "shared-" + uuid.uuid4().hex}
+    body = {"channel": "phone", "outcome": "reached"}
+    try:
+        client.post(f"/api/v1/claims/{claim.id}/contacts", json=body, headers={**auth, **key})
+        client.post(f"/api/v1/claims/{claim.id}/contacts", json=body, headers={**other_auth, **key})
+        assert _contacts(db_session, claim.id) == 2
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM idempotency_keys WHERE caller = :c"), {"c": f"user:{other.id}"})
+
+
+def test_keys_older_than_a_day_are_purged(db_session, caller):
+    from datetime import UTC, datetime, timedelta
+
+    user, _ = caller
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO idempotency_keys (caller, key, request_hash, created_at) VALUES"
+                " (:c, 'old', 'h', now() - interval '25 hours'), (:c, 'new', 'h', now())"
+            ),
+            {"c": f"user:{user.id}"},
+        )
+    assert purge(datetime.now(UTC) + timedelta(seconds=1)) >= 1
+    with db.engine.connect() as conn:
+        left = conn.execute(
+            text("SELECT key FROM idempotency_keys WHERE caller = :c"), {"c": f"user:{user.id}"}
+        ).scalars()
+        assert set(left) == {"new"}
