@@ -19,6 +19,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+import sqlalchemy.exc
 from celery import shared_task
 from flask import current_app
 
@@ -77,7 +78,15 @@ def send(batch_id: int) -> dict[str, Any]:
     return result.as_dict()
 
 
-@shared_task(name="payments.apply_events", acks_late=True)
+@shared_task(
+    name="payments.apply_events",
+    acks_late=True,
+    # A deadlock with another writer of claims (verification, a caseworker) or a lost connection: try again soon.
+    autoretry_for=(sqlalchemy.exc.OperationalError,),
+    retry_backoff=1,
+    retry_backoff_max=60,
+    max_retries=8,
+)
 def apply_events(max_rounds: int = 100) -> dict[str, int]:
     total: dict[str, int] = {}
     for _ in range(max_rounds):

@@ -32,6 +32,8 @@ MAX_REFUSED_BODY = 4096
 #: Headers worth keeping (the rest may hold a proxy's cookies or tokens).
 KEPT_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "user-agent")
 
+_TAKE_TURNS = text("SELECT pg_advisory_xact_lock(hashtext('disburse.payments.apply_events'))")
+
 _INSERT_SIGNED = text(
     """INSERT INTO provider_events (provider, event_id, payload, body, headers, signature_ok)
        VALUES (:provider, :event_id, CAST(:payload AS jsonb), :body, CAST(:headers AS jsonb), true)
@@ -97,7 +99,9 @@ class Processed:
 def apply_stored(*, limit: int = 500, older_than: timedelta | None = None) -> Processed:
     """Apply up to ``limit`` stored callbacks not applied yet (those another worker holds are skipped), their
     updates together; flush, never commit. ``older_than`` takes only callbacks that waited at least that long (the
-    sweeper's way of finding the ones whose task was lost)."""
+    sweeper's way of finding the ones whose task was lost). Appliers take turns (a transaction-level advisory lock):
+    two at once would move claims, and their rollup rows, in several statements each and could deadlock."""
+    db.session.execute(_TAKE_TURNS)
     query = (
         select(ProviderEvent)
         .where(ProviderEvent.signature_ok.is_(True), ProviderEvent.processed_at.is_(None))

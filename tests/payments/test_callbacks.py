@@ -159,3 +159,19 @@ def test_a_signed_callback_we_cannot_read_is_set_aside_with_its_error(client, db
     assert processed.unreadable == 1
     kept = db_session.scalars(select(ProviderEvent)).one()
     assert kept.processed_at is not None and "not an on-disburse message" in kept.error
+
+
+def test_appliers_take_turns(client, db_session):
+    """Two appliers at once would move claims and their rollup rows in several statements each, and could
+    deadlock: the second waits for the first (here, for a transaction holding the appliers' lock)."""
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from disburse.extensions import db
+
+    with db.engine.connect() as other, other.begin():
+        other.execute(text("SELECT pg_advisory_xact_lock(hashtext('disburse.payments.apply_events'))"))
+        with pytest.raises(OperationalError, match="lock timeout"), db_session.begin_nested():
+            db_session.execute(text("SET LOCAL lock_timeout = '200ms'"))
+            events.apply_stored()
