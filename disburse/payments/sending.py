@@ -193,6 +193,7 @@ def _refused(batch: PaymentBatch, references: Sequence[str]) -> Applied:
 _WAITING = text(
     """SELECT p.id, p.batch_id, p.provider_reference FROM payments p
        WHERE p.state = 'sent' AND p.provider = :provider AND p.sent_at < :cutoff AND p.id > :after
+         AND p.batch_id IS NOT NULL  -- every payment is made in a batch (create_batch); its batch is what is resent
        ORDER BY p.id LIMIT :limit"""
 )
 
