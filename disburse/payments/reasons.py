@@ -1,7 +1,7 @@
 """Why a payment failed, in plain words, and whose fault it was.
 
 The codes come from the providers: the sandbox bank's G2P Connect reason codes (``rjct.payee_fa.closed`` …), ISO
-20022 status and return reason codes from bank files (``AC04`` …), and our own (``batch_refused``). What a failure
+20022 status and return reason codes from bank files (``AC04`` …), and our own (``unknown``). What a failure
 leads to depends on whose fault it was:
 
 - **the details** (a closed or unknown account, a name that does not match): the claim waits for corrected details
@@ -15,8 +15,6 @@ office.
 
 from __future__ import annotations
 
-#: Our own: the provider refused a whole batch (a NACK), so none of its orders was taken.
-BATCH_REFUSED = "batch_refused"
 #: A code we do not know (the provider gave none, or one not listed here).
 UNKNOWN = "unknown"
 
@@ -56,12 +54,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "RR04": ("Lý do pháp lý", "Regulatory reason"),
     "TM01": ("Nhận sau giờ giao dịch", "Received after the cut-off time"),
     # Ours.
-    BATCH_REFUSED: ("Ngân hàng từ chối cả lô lệnh chi", "The bank refused the whole batch"),
     UNKNOWN: ("Ngân hàng không nêu lý do", "The bank gave no reason"),
 }
 
 #: Failures that were the bank's or ours, not the payee's details: paid again as they are.
-BANK_SIDE = frozenset({"rjct.bank.timeout", "AM04", "FF01", "MS03", "TM01", "AG02", BATCH_REFUSED})
+BANK_SIDE = frozenset({"rjct.bank.timeout", "AM04", "FF01", "MS03", "TM01", "AG02"})
 
 
 def label(code: str | None) -> tuple[str, str]:
@@ -76,4 +73,4 @@ def needs_new_details(code: str | None) -> bool:
     return (code or UNKNOWN) not in BANK_SIDE
 
 
-__all__ = ["BANK_SIDE", "BATCH_REFUSED", "LABELS", "UNKNOWN", "label", "needs_new_details"]
+__all__ = ["BANK_SIDE", "LABELS", "UNKNOWN", "label", "needs_new_details"]

@@ -8,8 +8,10 @@ Never twice, never lost:
   reference's status first, what it knows is applied, and only the references it has never seen are sent again,
   under the same references (a bank that already has one refuses it as a duplicate, which we read as "already
   have it").
-- A whole batch refused (a NACK) is checked the same way; the orders the provider never took fail with
-  ``batch_refused`` (the bank's fault, so the claims are paid again as they are, up to the program's limit).
+- A whole batch refused (a NACK: the message was malformed, or we are misconfigured) fails nobody: it is nobody's
+  payment details, and a misconfiguration must not use up people's failures. The batch keeps the refusal in
+  ``last_error`` (``disburse payments batches`` shows it, the log has it at ERROR) and its payments stay ``sent``;
+  the chase asks again, and sends again what the provider never took, until the cause is fixed.
 - :func:`chase` (the status sweeper) asks the provider about every payment sent and not settled after
   ``PAYMENT_STATUS_AFTER_S``, so a lost callback or a lost task never leaves a payment hanging.
 """
@@ -27,7 +29,6 @@ from sqlalchemy import select, text
 
 from disburse.background import enqueue_after_commit
 from disburse.extensions import db
-from disburse.payments import reasons
 from disburse.payments import service as payments
 from disburse.payments.adapters import POLLED_PROVIDERS, bank_provider_name, provider_for
 from disburse.payments.models import Payment, PaymentBatch
@@ -37,10 +38,9 @@ from disburse.payments.providers import (
     PermanentError,
     ProviderError,
     ProviderStatus,
-    StatusUpdate,
 )
 from disburse.payments.states import PaymentState
-from disburse.payments.status import Applied, apply_updates
+from disburse.payments.status import apply_updates
 from disburse.programs.models import Program
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ def deliver(batch: PaymentBatch, orders: Sequence[PaymentOrder], *, sent: Sent) 
         sent.applied = apply_updates(batch.provider, ack.updates, source="acknowledgement").as_dict()
     db.session.commit()
     if not ack.accepted:
-        sent.applied = _refused(batch, [order.reference for order in orders]).as_dict()
+        log.error("batch %s: the provider refused it whole: %s", batch.id, sent.error)
     return sent
 
 
@@ -171,21 +171,6 @@ def _record(batch_id: int, *, ack: Acknowledgement | None = None, error: str | N
         error = None if ack.accepted else (ack.message or "refused")
     batch.last_error = error[:2000] if error else None
     db.session.flush()
-
-
-def _refused(batch: PaymentBatch, references: Sequence[str]) -> Applied:
-    """The provider refused the message whole: what it has of these references (from an earlier send) stands; the
-    rest fail with ``batch_refused``. Commits."""
-    statuses = provider_for(batch.provider).status(list(references))
-    updates = [
-        StatusUpdate(u.reference, ProviderStatus.REJECTED, reason_code=reasons.BATCH_REFUSED)
-        if u.status is ProviderStatus.UNKNOWN
-        else u
-        for u in statuses
-    ]
-    applied = apply_updates(batch.provider, updates, source="acknowledgement")
-    db.session.commit()
-    return applied
 
 
 # ------------------------------------------------------------------------------------------------------ chase

@@ -123,11 +123,11 @@ def test_a_callback_that_never_comes_is_made_up_for_by_the_chase(db_session, ban
     assert _states(db_session, batch) == ({"paid"}, {"paid"})
 
 
-def test_a_batch_the_bank_refuses_whole_fails_with_batch_refused_and_is_paid_again(
-    app, db_session, bank, use_bank, monkeypatch
+def test_a_batch_the_bank_refuses_whole_fails_nobody_and_is_sent_again_once_fixed(
+    app, client, db_session, bank, receiver, use_bank, monkeypatch
 ):
     use_bank(bank)
-    monkeypatch.setitem(app.config, "DISBURSE_SANDBOX_CALLBACK_URL", "ftp://nowhere")  # the bank NACKs this
+    monkeypatch.setitem(app.config, "DISBURSE_SANDBOX_CALLBACK_URL", "ftp://nowhere")  # our mistake: the bank NACKs
     app.extensions.pop("payment_providers", None)
     batch = _approved_batch(2)
 
@@ -135,7 +135,16 @@ def test_a_batch_the_bank_refuses_whole_fails_with_batch_refused_and_is_paid_aga
 
     assert not sent.accepted and "NACK" in (sent.error or "")
     db_session.refresh(batch)
-    assert batch.last_error
-    assert _states(db_session, batch) == ({"failed"}, {"approved"})  # the bank's fault: paid again as they are
-    codes = set(db_session.scalars(select(Payment.failure_code).where(Payment.batch_id == batch.id)))
-    assert codes == {"batch_refused"}
+    assert batch.last_error and "NACK" in batch.last_error
+    assert _states(db_session, batch) == ({"sent"}, {"payment_pending"})  # nobody's failure
+    assert not set(
+        db_session.scalars(select(Claim.payment_failures).join(Payment).where(Payment.batch_id == batch.id))
+    ) - {0}
+
+    use_bank(bank)  # fixed: the callback URL is ours again
+    chased = sending.chase("sandbox", older_than=timedelta(0))
+    assert chased.resent == 2
+    db_session.refresh(batch)
+    assert batch.last_error is None
+    _deliver_callbacks(client, receiver, bank)
+    assert _states(db_session, batch) == ({"paid"}, {"paid"})
