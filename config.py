@@ -50,6 +50,9 @@ class Config:
     DISBURSE_SANDBOX_WEBHOOK_SECRET: str | None = None
     #: Production refuses the sandbox provider unless this is set (a rehearsal on production hardware).
     DISBURSE_SANDBOX_IN_PRODUCTION = False
+    #: How long we wait for the sandbox bank to answer one request (seconds; connecting gives up after 2 s, or this
+    #: if shorter). A bank slower than this is a retryable error: the batch may have arrived, so it is asked first.
+    DISBURSE_SANDBOX_TIMEOUT_S = 10.0
     #: Payments per batch (one provider message, one pain.001 file).
     DISBURSE_PAYMENT_BATCH_SIZE = 10_000
     #: Seconds between beat's ``payments.batch`` runs (approved claims into batches); ``up --demo`` uses 15.
@@ -141,6 +144,9 @@ class Config:
             "DISBURSE_SANDBOX_WEBHOOK_SECRET", self.DISBURSE_SANDBOX_WEBHOOK_SECRET
         )
         self.DISBURSE_SANDBOX_IN_PRODUCTION = _env("DISBURSE_SANDBOX_IN_PRODUCTION", "0") in {"1", "true", "yes"}
+        self.DISBURSE_SANDBOX_TIMEOUT_S = _float_env(
+            "DISBURSE_SANDBOX_TIMEOUT_S", self.DISBURSE_SANDBOX_TIMEOUT_S, 0.1, 300.0
+        )
         self.DISBURSE_TOKEN_DAYS = _int_env("DISBURSE_TOKEN_DAYS", self.DISBURSE_TOKEN_DAYS, 1, 3650)
         self.DISBURSE_PROXY_HOPS = _int_env("DISBURSE_PROXY_HOPS", self.DISBURSE_PROXY_HOPS, 0, 5)
         self.DISBURSE_PAYMENT_BATCH_SIZE = _int_env(

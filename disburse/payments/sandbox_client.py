@@ -48,6 +48,13 @@ DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=2.0)
 STATUS_CHUNK = 1000
 
 
+def timeout_from(read_s: float | None) -> httpx.Timeout:
+    """Our timeouts for a read timeout of ``read_s`` seconds (``DISBURSE_SANDBOX_TIMEOUT_S``; None: the default)."""
+    if read_s is None:
+        return DEFAULT_TIMEOUT
+    return httpx.Timeout(float(read_s), connect=min(2.0, float(read_s)))
+
+
 def _secrets(value: str | Sequence[str]) -> list[str]:
     """``"whsec_new whsec_old"`` (or a list) → the secrets, newest first."""
     items = value.replace(",", " ").split() if isinstance(value, str) else list(value)
@@ -130,6 +137,7 @@ class SandboxProvider:
             token=config["DISBURSE_SANDBOX_TOKEN"],
             webhook_secret=config["DISBURSE_SANDBOX_WEBHOOK_SECRET"],
             callback_url=config["DISBURSE_SANDBOX_CALLBACK_URL"],
+            timeout=timeout_from(config.get("DISBURSE_SANDBOX_TIMEOUT_S")),
         )
 
     def close(self) -> None:

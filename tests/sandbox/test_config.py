@@ -54,3 +54,18 @@ def test_the_sandbox_settings_are_read_and_checked(monkeypatch):
     monkeypatch.setenv("DISBURSE_SANDBOX_RETURN_RATE", "2")
     with pytest.raises(ConfigError, match="DISBURSE_SANDBOX_RETURN_RATE"):
         Development()
+
+
+def test_the_sandbox_timeout_is_read_checked_and_used(monkeypatch):
+    assert Development().DISBURSE_SANDBOX_TIMEOUT_S == 10.0
+    monkeypatch.setenv("DISBURSE_SANDBOX_TIMEOUT_S", "0.5")
+    settings = _as_mapping(Development())
+    provider = SandboxProvider.from_config(settings)
+    try:
+        timeout = provider._client.timeout
+        assert (timeout.read, timeout.connect) == (0.5, 0.5)
+    finally:
+        provider.close()
+    monkeypatch.setenv("DISBURSE_SANDBOX_TIMEOUT_S", "0")
+    with pytest.raises(ConfigError, match="DISBURSE_SANDBOX_TIMEOUT_S"):
+        Development()
