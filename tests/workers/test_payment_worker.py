@@ -1,0 +1,699 @@
+"""Payments through real parts: a real Celery worker process on Redis, the sandbox bank over HTTP with its own
+settle thread, and our app served over HTTP so that the bank calls back our real callback endpoint. The data is
+committed (the worker and the bank run outside the test's transaction) and removed after each test.
+
+Never twice, never lost, whatever happens on the way:
+
+- the happy pipeline: approved claims → ``payments.batch`` → ``payments.send`` → the bank settles, fails some,
+  returns some and calls back → ``payments.apply_events``; bank-side failures are paid again in a new batch,
+  details failures wait for corrected details, returns open a recovery;
+- the worker SIGKILLed mid-batch, again and again, at random points;
+- Redis (a private ``redis-server``) killed and started again mid-run, losing every message it held;
+- the bank down at send time, and slower than our read timeout (a proxy in front of it).
+
+After each, with the sweepers run (the test plays beat, and lets "an hour pass" for work whose message was lost):
+:func:`tests.payments.invariants.assert_never_twice_never_lost`.
+
+Redis database 11 is these tests' own (verification's worker tests use 12, the suite 15); the Redis restart test
+runs its own server on a free port.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+import redis
+from celery import Celery
+from flask import Flask
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from disburse.extensions import db
+from disburse.runtime import celery_broker_url
+from tests.payments.invariants import assert_never_twice_never_lost, claim_states
+from tests.sandbox_bank import Bank
+from tests.workers.test_verification_worker import Committed, stop
+
+pytestmark = pytest.mark.worker
+
+REDIS_DB = 11
+QUEUES = ("payments", "provider-events", "periodic")
+CALLBACKS = "/api/v1/providers/sandbox/events"
+#: Where the sweepers leave every claim once the bank has had its say (no caseworker acts in these tests).
+ENDED = frozenset({"paid", "awaiting_payment_details"})
+
+
+def _db(url: str, number: int) -> str:
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return f"unix://{parts.path}?db={number}"
+    return urlunsplit((parts.scheme, parts.netloc, f"/{number}", parts.query, ""))
+
+
+# --------------------------------------------------------------------------------------------------- the parts
+
+
+@contextmanager
+def broker(app: Flask, url: str) -> Iterator[str]:
+    """The app sends its tasks to the Redis at ``url`` (emptied before and after) while the block runs."""
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    celery: Celery = app.extensions["celery"]
+    own = Celery("test-payment-workers", broker=celery_broker_url(url), set_as_current=False)
+    own.conf.update(
+        task_routes=celery.conf.task_routes,
+        task_queues=celery.conf.task_queues,
+        broker_transport_options=celery.conf.broker_transport_options,
+        broker_connection_timeout=celery.conf.broker_connection_timeout,
+        task_publish_retry_policy=celery.conf.task_publish_retry_policy,
+    )
+    app.extensions["celery"] = own
+    try:
+        yield url
+    finally:
+        app.extensions["celery"] = celery
+        own.close()
+        with suppress(redis.RedisError):  # a server stopped by the test
+            client.flushdb()
+        client.close()
+
+
+@pytest.fixture
+def own_redis(app: Flask, redis_url: str) -> Iterator[str]:
+    with broker(app, _db(redis_url, REDIS_DB)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def web(app: Flask) -> Iterator[str]:
+    """Our app over real HTTP (werkzeug in a thread): the bank's callbacks reach the real endpoint."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+class Proxy:
+    """The network between us and the bank: passes requests on, slower when told (``latency`` before the answer:
+    the bank has done the work, we wait for its word), or down (nothing listens on its port)."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.latency = 0.0
+        self.port = 0
+        self._client = httpx.Client(base_url=target, timeout=30)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.up()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def up(self) -> None:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _relay(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                answer = proxy._client.request(self.command, self.path, content=body, headers=headers)
+                if proxy.latency:
+                    time.sleep(proxy.latency)
+                try:
+                    self.send_response(answer.status_code)
+                    self.send_header("Content-Type", answer.headers.get("content-type", "application/json"))
+                    self.send_header("Content-Length", str(len(answer.content)))
+                    self.end_headers()
+                    self.wfile.write(answer.content)
+                except OSError:  # the client gave up waiting
+                    pass
+
+            do_GET = do_POST = _relay
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server.daemon_threads = True
+        self.port = server.server_address[1]
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+
+    def down(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def close(self) -> None:
+        self.down()
+        self._client.close()
+
+
+@pytest.fixture
+def make_proxy() -> Iterator[Callable[[Bank], Proxy]]:
+    made: list[Proxy] = []
+
+    def build(bank: Bank) -> Proxy:
+        made.append(Proxy(bank.url))
+        return made[-1]
+
+    yield build
+    for proxy in made:
+        proxy.close()
+
+
+class PaymentRows(Committed):
+    """Committed rows, and on cleaning also what the payments made of them, and the bank's tables."""
+
+    def clean(self) -> None:
+        db.session.rollback()
+        p = {"p": self.programs}
+        for statement in (
+            "ALTER TABLE payment_events DISABLE TRIGGER payment_events_append_only",
+            """DELETE FROM payment_events WHERE payment_id IN
+               (SELECT p.id FROM payments p JOIN claims c ON c.id = p.claim_id WHERE c.program_id = ANY(:p))""",
+            "ALTER TABLE payment_events ENABLE ALWAYS TRIGGER payment_events_append_only",
+            "DELETE FROM recoveries WHERE claim_id IN (SELECT id FROM claims WHERE program_id = ANY(:p))",
+            "DELETE FROM payments WHERE claim_id IN (SELECT id FROM claims WHERE program_id = ANY(:p))",
+            "DELETE FROM payment_batches WHERE program_id = ANY(:p)",
+            "DELETE FROM provider_events WHERE provider = 'sandbox'",
+        ):
+            db.session.execute(text(statement), p)
+        db.session.commit()
+        super().clean()
+
+
+@pytest.fixture
+def committed(app: Flask) -> Iterator[PaymentRows]:
+    with app.app_context():
+        rows = PaymentRows()
+        try:
+            yield rows
+        finally:
+            rows.clean()
+            db.session.remove()
+
+
+class Workers:
+    """Real worker processes on the payment queues, configured as production would be, with short timings."""
+
+    def __init__(self, app: Flask, database_url: str, broker_url: str, sandbox_url: str, callback_url: str) -> None:
+        self.app = app
+        self.env = {
+            **os.environ,
+            "DISBURSE_ENV": "test",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": broker_url,
+            "DISBURSE_SANDBOX_URL": sandbox_url,
+            "DISBURSE_SANDBOX_CALLBACK_URL": callback_url,
+            "DISBURSE_PAYMENT_STATUS_AFTER_S": "1",
+            "DISBURSE_PAYMENT_BATCH_SIZE": "10",
+        }
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.started = 0
+
+    def start(self, **env: str) -> subprocess.Popen[bytes]:
+        self.started += 1
+        name = f"payer{self.started}"
+        proc = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers.worker",
+                "worker",
+                "--loglevel",
+                "ERROR",
+                "--pool",
+                "solo",
+                "-Q",
+                ",".join(QUEUES),
+                "--hostname",
+                f"{name}-{os.getpid()}@%h",
+                "--without-mingle",
+                "--without-gossip",
+                "--without-heartbeat",
+            ],
+            env={**self.env, **env},
+        )
+        self.procs.append(proc)
+        self._wait_for_ping(proc, name)
+        return proc
+
+    def _wait_for_ping(self, proc: subprocess.Popen[bytes], name: str) -> None:
+        celery = self.app.extensions["celery"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"worker {name} exited with code {proc.returncode}")
+            try:
+                replies = celery.control.ping(timeout=0.5) or []
+            except Exception:  # Redis restarting: ask again
+                replies = []
+            if any(name in host for reply in replies for host in reply):
+                return
+        pytest.fail(f"worker {name} did not answer a ping within 60 s")
+
+    def kill(self, proc: subprocess.Popen[bytes]) -> None:
+        """SIGKILL: no clean-up of any kind (its database sessions die with its sockets)."""
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            stop(proc)
+
+
+@pytest.fixture
+def workers(app: Flask, database_url: str, web: str) -> Iterator[Callable[..., Workers]]:
+    made: list[Workers] = []
+
+    def build(broker_url: str, sandbox_url: str) -> Workers:
+        made.append(Workers(app, database_url, broker_url, sandbox_url, web + CALLBACKS))
+        return made[-1]
+
+    yield build
+    for group in made:
+        group.stop_all()
+
+
+# ------------------------------------------------------------------------------------------- playing the clock
+
+
+def send(app: Flask, name: str, **kwargs: Any) -> None:
+    app.extensions["celery"].send_task(name, kwargs=kwargs)
+
+
+def queued(broker_url: str) -> int:
+    client = redis.Redis.from_url(broker_url, socket_timeout=2)
+    try:
+        return sum(int(client.llen(queue)) for queue in QUEUES)
+    finally:
+        client.close()
+
+
+def an_hour_passes(broker_url: str) -> None:
+    """What an hour would do: locks of sweeps whose worker died expire, and batches and callbacks whose message was
+    lost are old enough for the payments sweeper (``LOST_AFTER``)."""
+    client = redis.Redis.from_url(broker_url, socket_timeout=2)
+    try:
+        for key in client.scan_iter("disburse:sweep:*"):
+            client.delete(key)
+    finally:
+        client.close()
+    db.session.rollback()
+    db.session.execute(
+        text("UPDATE payment_batches SET created_at = created_at - interval '1 hour' WHERE state = 'open'")
+    )
+    db.session.execute(
+        text(
+            "UPDATE provider_events SET received_at = received_at - interval '1 hour'"
+            " WHERE processed_at IS NULL AND signature_ok"
+        )
+    )
+    db.session.commit()
+
+
+def at_rest(program_id: int) -> bool:
+    """Every claim at an end, nothing on its way on either side: the bank has settled, considered every settled
+    transfer for a return and delivered every callback, and we have applied them all."""
+    db.session.rollback()
+    if not set(claim_states(program_id)) <= ENDED:
+        return False
+    busy = db.session.execute(
+        text(
+            """SELECT
+                 (SELECT count(*) FROM payments p JOIN claims c ON c.id = p.claim_id
+                  WHERE c.program_id = :p AND p.state IN ('queued', 'sent'))
+               + (SELECT count(*) FROM payment_batches WHERE program_id = :p AND state = 'open')
+               + (SELECT count(*) FROM provider_events WHERE signature_ok AND processed_at IS NULL)
+               + (SELECT count(*) FROM sandbox.transfers WHERE status IN ('rcvd', 'pdng')
+                  OR (status = 'succ' AND NOT return_checked))
+               + (SELECT count(*) FROM sandbox.callbacks WHERE delivered_at IS NULL AND abandoned_at IS NULL)"""
+        ),
+        {"p": program_id},
+    ).scalar_one()
+    return int(busy) == 0
+
+
+def play_beat_until_at_rest(
+    app: Flask, broker_url: str, program_id: int, *, timeout: float = 60.0, hour_passes: bool = False
+) -> float:
+    """Send beat's payment tasks whenever the queues are empty, until everything is at rest; the seconds it took.
+    With ``hour_passes``, what the sweeper finds only after ``LOST_AFTER`` is made old enough, each round."""
+    started = time.monotonic()
+    deadline = started + timeout
+    while time.monotonic() < deadline:
+        if at_rest(program_id):
+            return time.monotonic() - started
+        if queued(broker_url) == 0:
+            if hour_passes:
+                an_hour_passes(broker_url)
+            send(app, "payments.batch")
+            send(app, "sweepers.payments")
+        time.sleep(0.3)
+    pytest.fail(f"not at rest within {timeout} s: claims {dict(claim_states(program_id))}")
+
+
+def approved_claims(committed: PaymentRows, count: int) -> Any:
+    program = committed.program()
+    for _ in range(count):
+        committed.claim("approved", program)
+    db.session.commit()
+    return program
+
+
+def events(program_id: int, action: str) -> set[int]:
+    return set(
+        db.session.scalars(
+            text(
+                "SELECT e.claim_id FROM claim_events e JOIN claims c ON c.id = e.claim_id"
+                " WHERE c.program_id = :p AND e.action = :a"
+            ),
+            {"p": program_id, "a": action},
+        )
+    )
+
+
+# ------------------------------------------------------------------------------------------------------ tests
+
+
+def test_the_pipeline_pays_each_claim_once_and_sends_failures_their_way(app, committed, own_redis, make_bank, workers):
+    program = approved_claims(committed, 100)
+    bank = make_bank(start_settler=True, delay_s=0.1, failure_rate=0.3, return_rate=0.1, seed=116)
+    group = workers(own_redis, bank.url)
+    group.start()
+
+    send(app, "payments.batch")
+    play_beat_until_at_rest(app, own_redis, program.id)
+
+    assert_never_twice_never_lost(bank.url, program.id, allowed=ENDED)
+    states = claim_states(program.id)
+    assert states["paid"] > 0 and states["awaiting_payment_details"] > 0
+    # Bank-side failures were paid again, in a later batch, under a new reference.
+    retried = events(program.id, "retry_payment")
+    assert retried, "no bank-side failure among 100 claims at a 30% failure rate"
+    batches = db.session.execute(
+        text(
+            "SELECT claim_id, array_agg(batch_id ORDER BY attempt) FROM payments"
+            " WHERE claim_id = ANY(:ids) GROUP BY claim_id"
+        ),
+        {"ids": list(retried)},
+    ).all()
+    assert all(len(ids) >= 2 and len(set(ids)) == len(ids) for _, ids in batches)
+    # Returns opened a recovery each, and the claim waits for corrected details.
+    returned = db.session.execute(
+        text(
+            "SELECT r.claim_id, r.amount_vnd, c.state, c.amount_vnd FROM recoveries r"
+            " JOIN claims c ON c.id = r.claim_id WHERE c.program_id = :p"
+        ),
+        {"p": program.id},
+    ).all()
+    assert returned, "no return among ~70 settled transfers at a 10% return rate"
+    assert {(state, amount == owed) for _, amount, state, owed in returned} == {("awaiting_payment_details", True)}
+    # Nothing was sent twice to the bank: every batch went over once.
+    sends = db.session.execute(
+        text("SELECT transaction_id, count(*) FROM sandbox.batches GROUP BY transaction_id HAVING count(*) > 1")
+    ).all()
+    assert sends == []
+
+
+def test_a_worker_killed_again_and_again_mid_batch_pays_nobody_twice(
+    app, committed, own_redis, make_bank, make_proxy, workers
+):
+    """Five SIGKILLs, each at a random point of the work in flight (after a random amount of progress, then a random
+    pause): mid-batching, mid-send, mid-apply. Each time a new worker starts and beat goes on."""
+    seed = random.randrange(10**6)
+    rng = random.Random(seed)
+    program = approved_claims(committed, 200)
+    bank = make_bank(start_settler=True, delay_s=0.1, failure_rate=0.2, return_rate=0.1, seed=seed)
+    proxy = make_proxy(bank)
+    proxy.latency = 0.3  # each call to the bank takes a while: kills land in the middle of sends
+    group = workers(own_redis, proxy.url)
+    worker = group.start()
+
+    send(app, "payments.batch")
+    mid_work = 0
+    for _ in range(5):
+        target = progress(program.id) + rng.randint(3, 40)
+        moved = wait_until(lambda t=target: progress(program.id) >= t, timeout=15)
+        time.sleep(rng.uniform(0, 0.4))
+        group.kill(worker)
+        mid_work += moved
+        worker = group.start()
+        an_hour_passes(own_redis)  # a dead worker's sweep lock expires; what it lost is the sweeper's
+        send(app, "payments.batch")
+        send(app, "sweepers.payments")
+    proxy.latency = 0.0
+
+    play_beat_until_at_rest(app, own_redis, program.id, timeout=90, hour_passes=True)
+
+    assert mid_work >= 3, f"seed {seed}: most kills should land while work is in flight"
+    assert_never_twice_never_lost(bank.url, program.id, allowed=ENDED)
+    assert claim_states(program.id)["paid"] > 0, f"seed {seed}"
+
+
+def test_redis_restarted_mid_run_loses_messages_not_payments(
+    app, committed, make_bank, make_proxy, workers, tmp_path: Path
+):
+    server = RedisServer(tmp_path)
+    group: Workers | None = None
+    try:
+        with broker(app, f"redis://127.0.0.1:{server.port}/0") as url:
+            program = approved_claims(committed, 100)
+            bank = make_bank(start_settler=True, delay_s=0.1, failure_rate=0.2, return_rate=0.1, seed=11)
+            proxy = make_proxy(bank)
+            proxy.latency = 0.1
+            group = workers(url, proxy.url)
+            group.start()
+
+            send(app, "payments.batch")
+            wait_for(lambda: bank_batches() >= 2, what="the first batches at the bank")
+            server.restart(down_for=1.5)  # every message Redis held is gone, the worker's connections too
+            proxy.latency = 0.0
+
+            play_beat_until_at_rest(app, url, program.id, timeout=90, hour_passes=True)
+            assert group.procs[0].poll() is None, "the worker rode out the restart"
+            assert_never_twice_never_lost(bank.url, program.id, allowed=ENDED)
+            group.stop_all()
+    finally:
+        if group is not None:
+            group.stop_all()
+        server.stop()
+
+
+def test_a_bank_that_is_down_at_send_time_is_sent_to_later_only_what_it_never_saw(
+    app, committed, own_redis, make_bank, make_proxy, workers
+):
+    program = approved_claims(committed, 60)
+    bank = make_bank(start_settler=True, delay_s=0.1, failure_rate=0.2, return_rate=0.1, seed=7)
+    proxy = make_proxy(bank)
+    proxy.latency = 0.2
+    group = workers(own_redis, proxy.url)
+    group.start()
+
+    send(app, "payments.batch")
+    wait_for(lambda: bank_batches() >= 2, what="the first batches at the bank")
+    proxy.down()  # nothing listens: every send and status call is refused
+    wait_for(lambda: sent_batches(program.id) == 6, what="every batch handed over, or tried")
+    send(app, "sweepers.payments")  # the chase finds the bank down too
+    time.sleep(1.5)
+    db.session.rollback()
+    errors = db.session.execute(
+        text("SELECT count(*) FROM payment_batches WHERE program_id = :p AND last_error IS NOT NULL"), {"p": program.id}
+    ).scalar_one()
+    assert errors >= 1
+    assert bank_batches() < 6
+    proxy.latency = 0.0
+    proxy.up()
+
+    play_beat_until_at_rest(app, own_redis, program.id, timeout=60)
+
+    assert_never_twice_never_lost(bank.url, program.id, allowed=ENDED)
+    # Every batch reached the bank once: what it had before it went down was never sent again, what it never saw
+    # was sent when it was back.
+    assert bank_sends() == {reference: 1 for reference in batch_references(program.id)}
+
+
+def test_a_bank_slower_than_our_timeout_is_asked_before_anything_is_sent_again(
+    app, committed, own_redis, make_bank, make_proxy, workers
+):
+    program = approved_claims(committed, 40)
+    bank = make_bank(start_settler=True, delay_s=0.1, failure_rate=0.2, return_rate=0.1, seed=5)
+    proxy = make_proxy(bank)
+    proxy.latency = 1.5  # the bank takes the batch, then answers after our read timeout
+    group = workers(own_redis, proxy.url)
+    group.start(DISBURSE_SANDBOX_TIMEOUT_S="0.5")
+
+    send(app, "payments.batch")
+    wait_for(lambda: bank_batches() >= 4, what="the slow bank taking every batch")
+    db.session.rollback()
+    timed_out = db.session.execute(
+        text("SELECT count(*) FROM payment_batches WHERE program_id = :p AND last_error LIKE '%in time%'"),
+        {"p": program.id},
+    ).scalar_one()
+    assert timed_out >= 1
+    proxy.latency = 0.0
+
+    play_beat_until_at_rest(app, own_redis, program.id, timeout=60)
+
+    assert_never_twice_never_lost(bank.url, program.id, allowed=ENDED)
+    # The batches the bank took while we timed out were asked about, not sent again.
+    assert {n for n in bank_sends().values()} == {1}
+
+
+# ---------------------------------------------------------------------------------------------------- helpers
+
+
+def wait_for(condition: Callable[[], bool], *, timeout: float = 30.0, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    pytest.fail(f"{what}: not within {timeout} s")
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float) -> bool:
+    """Whether ``condition`` came true within ``timeout`` seconds (polled)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def progress(program_id: int) -> int:
+    """How far the work has gone: payment moves recorded, and callbacks received."""
+    db.session.rollback()
+    return int(
+        db.session.execute(
+            text(
+                """SELECT (SELECT count(*) FROM payment_events e JOIN payments p ON p.id = e.payment_id
+                           JOIN claims c ON c.id = p.claim_id WHERE c.program_id = :p)
+                        + (SELECT count(*) FROM provider_events)"""
+            ),
+            {"p": program_id},
+        ).scalar_one()
+    )
+
+
+def bank_batches() -> int:
+    db.session.rollback()
+    return int(db.session.execute(text("SELECT count(*) FROM sandbox.batches")).scalar_one())
+
+
+def bank_sends() -> dict[str, int]:
+    """How many times each of our batches reached the bank (a resend of what it never saw counts)."""
+    db.session.rollback()
+    return dict(
+        db.session.execute(text("SELECT transaction_id, count(*) FROM sandbox.batches GROUP BY transaction_id")).all()
+    )
+
+
+def sent_batches(program_id: int) -> int:
+    db.session.rollback()
+    return int(
+        db.session.execute(
+            text("SELECT count(*) FROM payment_batches WHERE program_id = :p AND state = 'sent'"), {"p": program_id}
+        ).scalar_one()
+    )
+
+
+def batch_references(program_id: int) -> list[str]:
+    db.session.rollback()
+    return list(
+        db.session.scalars(text("SELECT reference FROM payment_batches WHERE program_id = :p"), {"p": program_id})
+    )
+
+
+class RedisServer:
+    """A private ``redis-server`` on a free port, without persistence: a restart loses everything it held."""
+
+    def __init__(self, workdir: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.skip("redis-server is not installed")
+        self.binary = binary
+        self.dir = Path(tempfile.mkdtemp(dir=workdir))
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(  # noqa: S603 - the installed binary, fixed arguments
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port, socket_timeout=0.5, socket_connect_timeout=0.5)
+        deadline = time.monotonic() + 10
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    if client.ping():
+                        return
+                except redis.RedisError:
+                    time.sleep(0.05)
+        finally:
+            client.close()
+        pytest.fail("redis-server did not start within 10 s")
+
+    def restart(self, *, down_for: float) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        time.sleep(down_for)
+        self.start()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
