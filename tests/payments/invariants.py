@@ -2,7 +2,9 @@
 statement, for the claims of one program. Shared by the real-worker fault tests and the property test.
 
 The sandbox keeps its tables in the schema ``sandbox`` of the same database, so the bank's ledger is read with
-plain SQL beside ours; its statement is asked for over HTTP, as a reconciliation would.
+plain SQL beside ours; its statement is asked for over HTTP, compared with this program's payments directly, and
+handed to :func:`disburse.payments.reconcile.reconcile` for every day the bank or we booked anything on, which must
+find nothing (every payment of the provider on those days: the tests that use this keep no others).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import httpx
 from sqlalchemy import text
 
 from disburse.extensions import db
-from tests.sandbox.conftest import PAYER, TOKEN
+from disburse.payments.reconcile import reconcile
+from disburse.payments.sandbox_client import SandboxProvider
+from tests.sandbox_bank import PAYER, SECRET, TOKEN
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 #: Where a claim may end once the sweepers have run: paid once, refused, or waiting for corrected details.
@@ -121,6 +125,31 @@ def statement_differences(bank_url: str, program_id: int) -> list[tuple[str, str
     ]
 
 
+def booking_days() -> list[date]:
+    """The Vietnam days on which the bank booked anything, or we saw a payment settle."""
+    moments = _rows(
+        """SELECT DISTINCT date_trunc('hour', booked_at) FROM sandbox.ledger
+           UNION SELECT DISTINCT date_trunc('hour', settled_at) FROM payments WHERE settled_at IS NOT NULL"""
+    )
+    return sorted({moment.astimezone(VIETNAM).date() for (moment,) in moments})
+
+
+def reconcile_differences(bank_url: str) -> list[Any]:
+    """What ``disburse payments reconcile`` finds, for the sandbox, on every day anything was booked (its rows and
+    the recoveries it marks are rolled back)."""
+    provider = SandboxProvider(bank_url, token=TOKEN, webhook_secret=SECRET, callback_url="http://127.0.0.1:9/")
+    try:
+        found = [
+            d
+            for day in booking_days()
+            for d in reconcile("sandbox", day, statement=provider.statement(day)).differences
+        ]
+    finally:
+        provider.close()
+        db.session.rollback()
+    return found
+
+
 def assert_never_twice_never_lost(bank_url: str, program_id: int, *, allowed: frozenset[str] = END_STATES) -> None:
     """Every claim of the program at an end (``allowed``), none paid twice by us or by the bank, our payments where
     the bank says they are, the rollups equal a direct count, the statement agrees with us, and money out minus
@@ -190,16 +219,20 @@ def assert_never_twice_never_lost(bank_url: str, program_id: int, *, allowed: fr
 
     assert rollups_equal_a_direct_count(program_id), "claim_counters differ from a direct count"
     assert statement_differences(bank_url, program_id) == []
+    assert reconcile_differences(bank_url) == []
     out = money(program_id)
     assert out.settled - out.recovered == out.bank_net_debit, out
+    assert booking_days() or not out.settled, "money moved, yet no day to reconcile"
 
 
 __all__ = [
     "END_STATES",
     "Money",
     "assert_never_twice_never_lost",
+    "booking_days",
     "claim_states",
     "money",
+    "reconcile_differences",
     "rollups_equal_a_direct_count",
     "statement_differences",
 ]
