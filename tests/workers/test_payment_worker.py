@@ -7,6 +7,8 @@ Never twice, never lost, whatever happens on the way:
 - the happy pipeline: approved claims → ``payments.batch`` → ``payments.send`` → the bank settles, fails some,
   returns some and calls back → ``payments.apply_events``; bank-side failures are paid again in a new batch,
   details failures wait for corrected details, returns open a recovery;
+- every callback the bank made delivered again ten times, shuffled, from eight threads, among forged and stale
+  ones, to the real endpoint over HTTP: kept once, the others refused (401) and kept for audit, nothing moves;
 - the worker SIGKILLed mid-batch, again and again, at random points;
 - Redis (a private ``redis-server``) killed and started again mid-run, losing every message it held;
 - the bank down at send time, and slower than our read timeout (a proxy in front of it).
@@ -20,6 +22,8 @@ runs its own server on a free port.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import random
 import shutil
@@ -30,8 +34,12 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -43,6 +51,7 @@ import redis
 from celery import Celery
 from flask import Flask
 from sqlalchemy import text
+from standardwebhooks.webhooks import Webhook
 from werkzeug.serving import make_server
 
 from disburse.extensions import db
@@ -444,6 +453,61 @@ def test_the_pipeline_pays_each_claim_once_and_sends_failures_their_way(app, com
     assert sends == []
 
 
+def test_callbacks_again_shuffled_concurrent_forged_and_stale_over_http_change_nothing(
+    app, web, committed, own_redis, make_bank, workers
+):
+    """After a run, every callback the bank made is delivered again ten times over, shuffled, from eight threads at
+    once, with forged ones (another secret) saying the failed and returned payments succeeded and stale ones (the
+    right secret, six minutes old): the genuine ones are kept once, the others refused with 401 and kept for audit,
+    and nothing moves."""
+    program = approved_claims(committed, 30)
+    bank = make_bank(start_settler=True, delay_s=0.05, failure_rate=0.3, return_rate=0.2, seed=3)
+    group = workers(own_redis, bank.url)
+    group.start()
+    send(app, "payments.batch")
+    play_beat_until_at_rest(app, own_redis, program.id)
+    moves_before = history_size(program.id)
+
+    genuine = bank.sql("SELECT event_id, body FROM sandbox.callbacks WHERE delivered_at IS NOT NULL")
+    unpaid = bank.sql("SELECT reference_id, amount_vnd FROM sandbox.transfers WHERE status = 'rjct'")
+    assert genuine and unpaid
+    forger = Webhook("whsec_" + base64.b64encode(b"not-the-bank-not-the-bank").decode())
+    deliveries: list[tuple[bytes, dict[str, str], int]] = []
+    for event_id, body in genuine * 10:
+        deliveries.append((body.encode(), bank.sandbox.sign(event_id, body), 200))
+    for event_id, body in genuine:
+        stale = bank.sandbox.sign(event_id, body, datetime.now(UTC) - timedelta(minutes=6))
+        deliveries.append((body.encode(), stale, 401))
+    for reference, amount in unpaid:
+        body = on_disburse([{"reference_id": reference, "status": "succ", "amount": str(amount)}])
+        event_id = f"msg_{uuid.uuid4().hex}"
+        moment = datetime.now(UTC)
+        headers = {
+            "webhook-id": event_id,
+            "webhook-timestamp": str(int(moment.timestamp())),
+            "webhook-signature": forger.sign(event_id, moment, body),
+            "content-type": "application/json",
+        }
+        deliveries.append((body.encode(), headers, 401))
+    random.Random(116).shuffle(deliveries)
+
+    with httpx.Client(base_url=web, timeout=30) as client, ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(
+            pool.map(lambda d: (client.post(CALLBACKS, content=d[0], headers=d[1]).status_code, d[2]), deliveries)
+        )
+    assert all(got == expected for got, expected in answers), Counter(answers)
+    play_beat_until_at_rest(app, own_redis, program.id)
+
+    kept = dict(
+        db.session.execute(
+            text("SELECT signature_ok, count(*) FROM provider_events WHERE provider = 'sandbox' GROUP BY 1")
+        ).all()
+    )
+    assert kept == {True: len(genuine), False: len(genuine) + len(unpaid)}
+    assert history_size(program.id) == moves_before, "nothing moved"
+    assert_never_twice_never_lost(bank.url, program.id, allowed=ENDED)
+
+
 def test_a_worker_killed_again_and_again_mid_batch_pays_nobody_twice(
     app, committed, own_redis, make_bank, make_proxy, workers
 ):
@@ -602,6 +666,32 @@ def progress(program_id: int) -> int:
             ),
             {"p": program_id},
         ).scalar_one()
+    )
+
+
+def history_size(program_id: int) -> tuple[int, int]:
+    """Claim and payment events of the program: what has moved, ever."""
+    db.session.rollback()
+    row = db.session.execute(
+        text(
+            """SELECT (SELECT count(*) FROM claim_events e JOIN claims c ON c.id = e.claim_id WHERE c.program_id = :p),
+                      (SELECT count(*) FROM payment_events e JOIN payments p ON p.id = e.payment_id
+                       JOIN claims c ON c.id = p.claim_id WHERE c.program_id = :p)"""
+        ),
+        {"p": program_id},
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def on_disburse(items: list[dict[str, str]]) -> str:
+    """A G2P Connect on-disburse callback body, as the bank writes one."""
+    return json.dumps(
+        {
+            "signature": None,
+            "header": {"version": "1.0.0", "message_id": "m", "action": "on-disburse", "status": "succ"},
+            "message": {"transaction_id": "T", "correlation_id": "c", "disbursements_status": items},
+        },
+        separators=(",", ":"),
     )
 
 
