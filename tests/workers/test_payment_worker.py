@@ -514,6 +514,7 @@ def test_a_worker_killed_again_and_again_mid_batch_pays_nobody_twice(
     """Five SIGKILLs, each at a random point of the work in flight (after a random amount of progress, then a random
     pause): mid-batching, mid-send, mid-apply. Each time a new worker starts and beat goes on."""
     seed = random.randrange(10**6)
+    print(f"kill points and bank decisions from seed {seed}")  # shown with a failure
     rng = random.Random(seed)
     program = approved_claims(committed, 200)
     bank = make_bank(start_settler=True, delay_s=0.1, failure_rate=0.2, return_rate=0.1, seed=seed)
