@@ -31,7 +31,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -733,7 +732,7 @@ class RedisServer:
         if binary is None:
             pytest.skip("redis-server is not installed")
         self.binary = binary
-        self.dir = Path(tempfile.mkdtemp(dir=workdir))
+        self.dir = workdir
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
@@ -787,4 +786,3 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
