@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 
 #: Open batches and stored callbacks older than this are the sweeper's (their task was lost).
 LOST_AFTER = timedelta(minutes=2)
+#: How long a dead worker's lock can hold up batching and the payments sweep (the shared default, 15 minutes, is
+#: for the deadline sweeps). Short is safe here: two batchers never take the same claim (SKIP LOCKED), two chases
+#: at most ask the bank twice (it never moves a reference twice), and appliers take turns.
+BATCH_LOCK_S = 2 * 60
+SWEEP_LOCK_S = 5 * 60
 
 
 @shared_task(name="payments.batch")
@@ -40,7 +45,7 @@ def batch() -> int:
     """Every approved claim into a batch of its channel; -1 when another batching holds the lock."""
     size = int(current_app.config["DISBURSE_PAYMENT_BATCH_SIZE"])
     made = 0
-    with sweepers.sweep_lock("payment_batches") as held:
+    with sweepers.sweep_lock("payment_batches", timeout_s=BATCH_LOCK_S) as held:
         if not held:
             return -1
         for program in sweepers.programs():
@@ -106,7 +111,7 @@ def apply_events(max_rounds: int = 100) -> dict[str, int]:
 @shared_task(name="sweepers.payments")
 def sweep() -> dict[str, Any]:
     """Chase what the provider has not answered; send lost batches; apply lost callbacks."""
-    with sweepers.sweep_lock("payments") as held:
+    with sweepers.sweep_lock("payments", timeout_s=SWEEP_LOCK_S) as held:
         if not held:
             return {"skipped": True}
         try:
