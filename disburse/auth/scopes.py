@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from disburse.auth.models import User
+from disburse.extensions import db
+from disburse.reference.models import District
+from disburse.registry.models import Employer
+
+#: Unit codes as the registry holds them; anything else is no unit at all (never a query).
+UNIT_CODE = re.compile(r"[A-Za-z0-9_.-]{1,20}")
 
 
 @dataclass(frozen=True)
@@ -28,3 +37,20 @@ def can_see(user: User, scope: Scope) -> bool:
     if user.role == "employer":
         return user.employer_id is not None and user.employer_id in scope.employer_ids
     return False
+
+
+def unit_scope(employer: Employer) -> Scope:
+    """The scope a unit's records belong to: the unit, its district and that district's province."""
+    province = db.session.scalar(select(District.province_code).where(District.code == employer.district_code))
+    return Scope([employer.id], [employer.district_code], [province] if province else [])
+
+
+def visible_unit(user: User, unit_code: str) -> Employer | None:
+    """The unit with ``unit_code`` if ``user`` may see it; None for an unknown unit and one outside the user's scope
+    alike (callers answer both with the same 404)."""
+    if not UNIT_CODE.fullmatch(unit_code):
+        return None
+    employer = db.session.scalar(select(Employer).where(Employer.unit_code == unit_code))
+    if employer is None or not can_see(user, unit_scope(employer)):
+        return None
+    return employer

@@ -19,11 +19,10 @@ from typing import Any
 from flask import Blueprint, abort, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import select
 
 from disburse.api.errors import api_error, message
 from disburse.auth.permissions import roles_required
-from disburse.auth.scopes import Scope, can_see
+from disburse.auth.scopes import visible_unit
 from disburse.claims import applications, employer_forms
 from disburse.claims.models import Claim
 from disburse.claims.outcomes import FieldError, FormRefused, FormResult
@@ -31,7 +30,6 @@ from disburse.claims.support import reason_entries
 from disburse.extensions import db
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
-from disburse.reference.models import District
 from disburse.registry.models import Employer
 
 bp = Blueprint("forms", __name__)
@@ -39,7 +37,6 @@ bp = Blueprint("forms", __name__)
 #: At most this many rows in one form: a unit of 50,000 people sends its list in parts.
 MAX_ROWS = 50_000
 _PROGRAM_CODE = re.compile(r"[A-Za-z0-9_-]{1,20}")
-_UNIT_CODE = re.compile(r"[A-Za-z0-9_.-]{1,20}")
 
 
 def _program() -> Program | ResponseReturnValue:
@@ -56,15 +53,8 @@ def _program() -> Program | ResponseReturnValue:
 
 def _unit_in_scope(unit_code: str) -> Employer:
     """The unit, or 404 for one that does not exist and for one outside the caller's scope alike."""
-    employer = (
-        db.session.scalar(select(Employer).where(Employer.unit_code == unit_code))
-        if _UNIT_CODE.fullmatch(unit_code)
-        else None
-    )
+    employer = visible_unit(current_user, unit_code)
     if employer is None:
-        abort(404)
-    province = db.session.scalar(select(District.province_code).where(District.code == employer.district_code))
-    if not can_see(current_user, Scope([employer.id], [employer.district_code], [province] if province else [])):
         abort(404)
     return employer
 
