@@ -9,6 +9,7 @@ from pages. Admins and national supervisors see everything: for them the "out-of
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,8 +77,10 @@ class Route:
     #: Routes with a record: how to make each kind, and the status in scope.
     records: Callable[[World], Records] | None = None
     success: int = 200
-    #: The request body: form fields, or JSON (given the record).
+    #: The request body: form fields, form fields given the record (made afresh for each request: a file to upload
+    #: is read once), or JSON (given the record).
     data: dict[str, str] | None = None
+    form: Callable[[Any], dict[str, Any]] | None = None
     json: Callable[[Any], Any] | None = None
 
 
@@ -101,6 +104,18 @@ def _refused_claims(world: World) -> Records:
 
 def _districts(world: World) -> Records:
     return Records("017", world.far_district, "999")
+
+
+def _form_02_file(_: Any) -> dict[str, Any]:
+    """A Form 02 spreadsheet with one row (an SI code not on the list: a row error, still a 200 with the results)."""
+    return {"file": (io.BytesIO(b"si_code,bank_code,bank_account\n0100000000,,\n"), "mau02.csv")}
+
+
+def _form_02_errors(unit_code: str) -> dict[str, Any]:
+    """The errors the results page hands back for the file (signed for the unit in the URL)."""
+    from disburse.claims.employer_views import sign_errors
+
+    return {"errors": sign_errors(unit_code, [(2, "si_code", "0100000000", "not_on_list", "vi", "en")])}
 
 
 def _claim_action(action: str, body: dict[str, Any]) -> Route:
@@ -139,6 +154,17 @@ ROUTES: dict[str, Route] = {
         lambda unit: f"/api/v1/employers/{unit}/adjustments",
         records=_units,
         json=lambda _: {"rows": [{"si_code": "0100000000", "action": "remove"}]},
+    ),
+    "api.reports.unit_progress": Route(lambda unit: f"/api/v1/employers/{unit}/progress", records=_units),
+    # The employer's pages (read-only for the offices; the forms are the employer's).
+    "employers.status": Route(lambda unit: f"/employers/{unit}?q=nguyen", records=_units),
+    "employers.form_01": Route(lambda unit: f"/employers/{unit}/form-01", records=_units),
+    "employers.form_02": Route(lambda unit: f"/employers/{unit}/form-02", records=_units),
+    "employers.form_02_upload": Route(
+        lambda unit: f"/employers/{unit}/form-02/upload", records=_units, form=_form_02_file
+    ),
+    "employers.form_02_errors": Route(
+        lambda unit: f"/employers/{unit}/form-02/errors", records=_units, form=_form_02_errors
     ),
     "api.forms.application": Route(
         lambda _: "/api/v1/applications", {"POST": 422}, {"POST": 401}, json=lambda _: {}
@@ -219,22 +245,24 @@ def _expected(
     return 404
 
 
-def _cases(app, world: World) -> Iterator[tuple[str, str, str, str | None, Any, Route]]:
-    """(endpoint, method, url, record kind or None, body, route) for every route in app.url_map; every record is
-    made afresh, so that no action sees what another did."""
+def _cases(app, world: World) -> Iterator[tuple[str, str, str, str | None, Any, Any, Route]]:
+    """(endpoint, method, url, record kind or None, JSON body, form fields, route) for every route in app.url_map;
+    every record is made afresh, so that no action sees what another did."""
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
     assert endpoints == set(ROUTES), "add the new route to ROUTES (how to call it, its records)"
     for rule in app.url_map.iter_rules():
         route = ROUTES[rule.endpoint]
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             if route.records is None:
-                yield rule.endpoint, method, route.url(None), None, route.json(None) if route.json else None, route
+                body = route.json(None) if route.json else None
+                yield rule.endpoint, method, route.url(None), None, body, route.data, route
                 continue
             records = route.records(world)
             for kind in ("in_scope", "out_of_scope", "unknown"):
                 record = getattr(records, kind)
                 body = route.json(record) if route.json else None
-                yield rule.endpoint, method, route.url(record), kind, body, route
+                fields = route.form(record) if route.form else route.data
+                yield rule.endpoint, method, route.url(record), kind, body, fields, route
 
 
 @pytest.mark.parametrize(
@@ -243,11 +271,11 @@ def _cases(app, world: World) -> Iterator[tuple[str, str, str, str | None, Any, 
 def test_route_role_record_matrix(app, client, world, role_name, auth):
     wrong = []
     not_found: dict[str, dict[str | None, Any]] = {}
-    for endpoint, method, url, kind, body, route in _cases(app, world):
+    for endpoint, method, url, kind, body, fields, route in _cases(app, world):
         if auth == "token" and not url.startswith("/api/"):
             continue  # tokens are for the API; pages use the session
         caller, headers, role = _caller(app, role_name, world, auth)
-        with caller.open(url, method=method, headers=headers, data=route.data, json=body) as response:
+        with caller.open(url, method=method, headers=headers, data=fields, json=body) as response:
             expected = _expected(app, endpoint, route, method, url, role_name, role, kind)
             if response.status_code != expected:
                 wrong.append(f"{method} {url} ({kind}): {response.status_code}, expected {expected}")

@@ -17,19 +17,15 @@ from typing import Any
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
 
 from disburse.claims.employer_forms import confirm, employer_for_unit
-from disburse.claims.models import Claim
-from disburse.claims.outcomes import FormRefused
-from disburse.claims.states import STATE_LABELS, ClaimState
+from disburse.claims.outcomes import FormRefused, FormResult, RowResult
+from disburse.claims.unit import ERRORS_HEADER, form_01_table, read_returned_form, refused_rows
 from disburse.extensions import db
 from disburse.programs.service import ProgramNotFound, get_program
-from disburse.registry.models import Employee
 from disburse.spreadsheets import (
     UnusableFile,
     other_sheets_note,
-    read_table,
     writable,
     write_csv,
     write_xlsx,
@@ -40,20 +36,10 @@ forms_cli = AppGroup("forms", help="Employer forms on paper: Form 01 out, Form 0
 EXIT_REFUSED_ROWS = 1
 EXIT_UNUSABLE = 2
 
-#: The Form 01 columns, then the Form 02 columns the employer fills in: "Label (name)"; the name is what is read.
-FORM_01_COLUMNS = [
-    ("STT", "row"),
-    ("Mã số BHXH", "si_code"),
-    ("Họ và tên", "full_name"),
-    ("Số CMND/CCCD", "national_id"),
-    ("Số điện thoại", "phone"),
-    ("Số tháng đóng BHTN chưa hưởng", "unused_months"),
-    ("Mức hỗ trợ (đồng)", "amount_vnd"),
-    ("Trạng thái", "state"),
-    ("Ngân hàng", "bank_code"),
-    ("Số tài khoản", "bank_account"),
-    ("Không nhận hỗ trợ: ghi x", "decline"),
-]
+
+def _refused(rows: list[tuple[int, dict[str, Any]]], result: FormResult) -> list[tuple[int, RowResult]]:
+    """The refused rows with the row number the spreadsheet shows."""
+    return [(rows[r.row - 1][0], r) for r in result.rows if r.outcome == "error"]
 
 
 def _program(code: str | None) -> Any:
@@ -82,29 +68,7 @@ def list_cmd(unit_code: str, out: Path, program_code: str | None) -> None:
     if out.suffix.lower() not in (".xlsx", ".csv"):
         click.echo("Tệp ra phải là .xlsx hoặc .csv / The output must be .xlsx or .csv", err=True)
         sys.exit(EXIT_UNUSABLE)
-    claims = db.session.execute(
-        select(Claim, Employee)
-        .join(Employee, Employee.id == Claim.employee_id)
-        .where(Claim.program_id == program.id, Claim.employer_id == employer.id, Claim.track == "A")
-        .order_by(Employee.si_code)
-    ).all()
-    header = [f"{label} ({name})" for label, name in FORM_01_COLUMNS]
-    rows = [
-        [
-            n,
-            employee.si_code,
-            employee.full_name,
-            employee.national_id,
-            employee.phone,
-            claim.unused_months,
-            claim.amount_vnd,
-            STATE_LABELS[ClaimState(claim.state)][0],
-            claim.bank_code,
-            claim.bank_account,
-            "x" if claim.state == ClaimState.DECLINED else None,
-        ]
-        for n, (claim, employee) in enumerate(claims, start=1)
-    ]
+    header, rows = form_01_table(program, employer)
     if out.suffix.lower() == ".xlsx":
         write_xlsx(out, header, rows, title=f"Mẫu 01 {employer.unit_code}")
     else:
@@ -126,12 +90,7 @@ def confirm_cmd(unit_code: str, path: Path, errors_out: Path | None, program_cod
     try:
         if errors_out is not None:
             writable(errors_out, not_this=path)
-        header, rows, others = read_table(path)
-        if "si_code" not in header:
-            raise UnusableFile(
-                "Thiếu cột Mã số BHXH (si_code); hãy dùng tệp Mẫu số 01 đã tải về.",
-                "The SI code column (si_code) is missing; use the Form 01 file you downloaded.",
-            )
+        rows, others = read_returned_form(path)
         result = confirm(program, unit_code, [cells for _, cells in rows])
     except (UnusableFile, FormRefused) as exc:
         db.session.rollback()
@@ -141,18 +100,9 @@ def confirm_cmd(unit_code: str, path: Path, errors_out: Path | None, program_cod
     if others:
         vi, en = other_sheets_note(others)
         click.echo(f"{vi}\n{en}", err=True)
-    spreadsheet_rows = [n for n, _ in rows]
-    refused = [(spreadsheet_rows[r.row - 1], r) for r in result.rows if r.outcome == "error"]
+    refused = _refused(rows, result)
     if errors_out is not None:
-        write_csv(
-            errors_out,
-            ("row", "column", "value", "error_code", "message_vi", "message_en"),
-            (
-                (row_no, e.field, rows[r.row - 1][1].get(e.field), e.code, e.message_vi, e.message_en)
-                for row_no, r in refused
-                for e in r.errors
-            ),
-        )
+        write_csv(errors_out, ERRORS_HEADER, refused_rows(rows, result))
     summary = result.as_dict()["summary"]
     click.echo(
         f"Mẫu số 02 của đơn vị {unit_code}: xác nhận {summary.get('confirmed', 0)}, không nhận "

@@ -1,0 +1,201 @@
+"""The employer's pages: the unit's payout status, its Form 01 list as a spreadsheet, and its Form 02 returned as a
+filled-in spreadsheet (per-row errors on the page and as a file).
+
+Employers see their own unit; caseworkers, supervisors and admins see a unit in their scope, read-only (the forms
+that change something are the employer's). A unit outside the user's scope is the same 404 as an unknown one. The
+views parse, check the scope, call one service (:mod:`disburse.claims.unit`, :mod:`disburse.claims.employer_forms`)
+and commit.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from io import BytesIO
+from math import ceil
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_login import current_user
+from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.datastructures import FileStorage
+
+from disburse.auth.models import ROLES
+from disburse.auth.permissions import roles_required
+from disburse.auth.scopes import visible_unit
+from disburse.claims import unit
+from disburse.claims.employer_forms import confirm
+from disburse.claims.outcomes import FormRefused
+from disburse.claims.web_forms import ErrorsFileForm, Form02UploadForm, WorkforceSearchForm
+from disburse.extensions import db
+from disburse.programs.calendar import programme_today
+from disburse.programs.models import Program
+from disburse.programs.service import ProgramNotFound, get_program
+from disburse.registry.models import Employer
+from disburse.reports.service import employer_progress
+from disburse.spreadsheets import UnusableFile, other_sheets_note, write_csv, write_xlsx
+
+bp = Blueprint("employers", __name__, url_prefix="/employers")
+
+#: People per page of the status list.
+PAGE_SIZE = 100
+_ERRORS_SALT = "form-02-errors"
+
+
+def say(vi: str, en: str) -> str:
+    """A message the services give in both languages, in the page's language."""
+    return en if str(get_locale()) == "en" else vi
+
+
+def current_program() -> Program:
+    try:
+        return get_program(current_app.config["DISBURSE_PROGRAM"])
+    except ProgramNotFound:
+        abort(404)
+
+
+def unit_or_404(unit_code: str) -> Employer:
+    employer = visible_unit(current_user, unit_code)
+    if employer is None:
+        abort(404)
+    return employer
+
+
+def unit_summary(program: Program, employer: Employer) -> dict[str, Any]:
+    """What every page of the unit shows at the top: its completion and its deadlines."""
+    return {
+        "program": program,
+        "employer": employer,
+        "progress": employer_progress(program.id, employer.id),
+        "deadlines": unit.unit_deadlines(program, employer, programme_today()),
+        "may_send_forms": current_user.role == "employer",
+    }
+
+
+@bp.get("/<unit_code>")
+@roles_required(*ROLES)
+def status(unit_code: str) -> ResponseReturnValue:
+    program, employer = current_program(), unit_or_404(unit_code)
+    form = WorkforceSearchForm(formdata=request.args)
+    valid = form.validate()
+    query = (form.q.data or "") if valid else ""
+    people = unit.workforce(program, employer, query)
+    pages = max(1, ceil(len(people) / PAGE_SIZE))
+    page = min(form.page.data or 1, pages) if valid else 1
+    return render_template(
+        "claims/unit_status.html",
+        form=form,
+        query=query,
+        people=people[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        found=len(people),
+        page=page,
+        pages=pages,
+        **unit_summary(program, employer),
+    ), (200 if valid else 400)
+
+
+@bp.get("/<unit_code>/form-01")
+@roles_required(*ROLES)
+def form_01(unit_code: str) -> ResponseReturnValue:
+    """The unit's Form 01 list as a spreadsheet (.xlsx; ``?format=csv`` for CSV), the Form 02 columns to fill in."""
+    program, employer = current_program(), unit_or_404(unit_code)
+    as_csv = request.args.get("format") == "csv"
+    header, rows = unit.form_01_table(program, employer)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / ("form.csv" if as_csv else "form.xlsx")
+        if as_csv:
+            write_csv(path, header, rows)
+        else:
+            write_xlsx(path, header, rows, title=f"Mẫu 01 {employer.unit_code}")
+        content = path.read_bytes()
+    return send_file(
+        BytesIO(content),
+        as_attachment=True,
+        download_name=f"mau-01-{employer.unit_code}.{'csv' if as_csv else 'xlsx'}",
+        mimetype="text/csv" if as_csv else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+def _form_02_page(program: Program, employer: Employer, form: Form02UploadForm, **context: Any) -> str:
+    return render_template("claims/form_02.html", form=form, **unit_summary(program, employer), **context)
+
+
+@bp.get("/<unit_code>/form-02")
+@roles_required("employer")
+def form_02(unit_code: str) -> ResponseReturnValue:
+    program, employer = current_program(), unit_or_404(unit_code)
+    return _form_02_page(program, employer, Form02UploadForm())
+
+
+def _read_upload(upload: FileStorage) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
+    suffix = Path(upload.filename or "").suffix.lower()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"
+        upload.save(path)
+        return unit.read_returned_form(path)
+
+
+def _errors_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt=_ERRORS_SALT)  # type: ignore[arg-type]
+
+
+def _plain(value: Any) -> Any:
+    return value if value is None or isinstance(value, str | int | float) else str(value)
+
+
+def sign_errors(unit_code: str, lines: list[tuple[Any, ...]]) -> str:
+    """The errors file's lines, signed, to be sent back by the results page for the file (nothing is kept)."""
+    return str(_errors_serializer().dumps({"unit": unit_code, "lines": [[_plain(v) for v in line] for line in lines]}))
+
+
+@bp.post("/<unit_code>/form-02/upload")
+@roles_required("employer")
+def form_02_upload(unit_code: str) -> ResponseReturnValue:
+    program, employer = current_program(), unit_or_404(unit_code)
+    form = Form02UploadForm()
+    if not form.validate_on_submit():
+        return _form_02_page(program, employer, form), 400
+    try:
+        rows, others = _read_upload(form.file.data)
+        result = confirm(program, employer.unit_code, [cells for _, cells in rows], actor=current_user)
+    except (UnusableFile, FormRefused) as exc:
+        db.session.rollback()
+        form.file.errors = [say(exc.message_vi, exc.message_en)]
+        return _form_02_page(program, employer, form), 400
+    db.session.commit()
+    lines = unit.refused_rows(rows, result)
+    return _form_02_page(
+        program,
+        employer,
+        Form02UploadForm(formdata=None),
+        result=result.as_dict()["summary"],
+        refused=lines,
+        other_sheets=say(*other_sheets_note(others)) if others else None,
+        errors_form=ErrorsFileForm(formdata=None, errors=sign_errors(employer.unit_code, lines)) if lines else None,
+    )
+
+
+@bp.post("/<unit_code>/form-02/errors")
+@roles_required("employer")
+def form_02_errors(unit_code: str) -> ResponseReturnValue:
+    """The errors file of an upload: the lines the results page was given, signed, as a CSV."""
+    employer = unit_or_404(unit_code)
+    form = ErrorsFileForm()
+    try:
+        payload = _errors_serializer().loads(form.errors.data or "") if form.validate_on_submit() else None
+    except BadSignature:
+        payload = None
+    if not isinstance(payload, dict) or payload.get("unit") != employer.unit_code:
+        abort(400)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "errors.csv"
+        write_csv(path, unit.ERRORS_HEADER, payload["lines"])
+        content = path.read_bytes()
+    return send_file(
+        BytesIO(content),
+        as_attachment=True,
+        download_name=f"mau-02-{employer.unit_code}-loi.csv",
+        mimetype="text/csv",
+    )

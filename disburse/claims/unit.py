@@ -1,0 +1,256 @@
+"""What a unit (an employer) sees of its claims: its workforce's payout status, its deadlines, and its Form 01 list
+as a spreadsheet. Read-only: the employer's pages and ``disburse forms list`` call these; nothing here writes.
+
+- **Workforce.** One row per claim of the unit in the program: the person, the claim's state, the amount, the latest
+  payment and, for a claim that is stuck, why (in Vietnamese and English). Searched by SI code or by name with or
+  without diacritics (``disburse_unaccent``, migration 0006), sorted the Vietnamese way (given name, family name,
+  middle names). A unit's list is read whole (a few thousand people; at most tens of thousands) and paged by the
+  caller.
+- **Deadlines.** Form 02 (the earliest review deadline of the people still waiting for it) and Form 03 (the
+  program's adjustment deadline), with the working days left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, text
+
+from disburse.claims.models import Claim
+from disburse.claims.outcomes import FormResult
+from disburse.claims.states import STATE_LABELS, ClaimState
+from disburse.extensions import db
+from disburse.formatting import vietnamese_name_key
+from disburse.payments import reasons as payment_reasons
+from disburse.programs.calendar import working_days_between
+from disburse.programs.models import Program
+from disburse.registry.models import Employee, Employer
+from disburse.spreadsheets import UnusableFile, read_table
+from disburse.verification import reasons as claim_reasons
+
+#: Claim states that wait on someone (the unit, a caseworker, the person's bank details) and say why.
+_OVERDUE = (
+    "Đơn vị chưa gửi Mẫu số 02 trong thời hạn; cơ quan BHXH sẽ xác minh.",
+    "The unit did not return Form 02 in time; the office will check.",
+)
+_SEND_DETAILS = (
+    "Hãy gửi Mẫu số 03 với tài khoản đúng (hoặc người lao động nhận tiền mặt tại cơ quan BHXH).",
+    "Send Form 03 with the correct account (or the person is paid in cash at the office).",
+)
+
+
+@dataclass(frozen=True)
+class WorkforceRow:
+    claim_id: int
+    si_code: str
+    full_name: str
+    state: str
+    amount_vnd: int
+    payout: str
+    bank_code: str | None
+    bank_account: str | None
+    payment_state: str | None
+    paid_at: datetime | None
+    #: Why the claim is stuck, (Vietnamese, English); None when it is not.
+    reason: tuple[str, str] | None
+
+    def state_label(self, locale: str) -> str:
+        vi, en = STATE_LABELS[ClaimState(self.state)]
+        return en if locale == "en" else vi
+
+    def reason_text(self, locale: str) -> str | None:
+        if self.reason is None:
+            return None
+        return self.reason[1] if locale == "en" else self.reason[0]
+
+
+def _join(labels: Sequence[tuple[str, str]]) -> tuple[str, str] | None:
+    if not labels:
+        return None
+    return " ".join(vi for vi, _ in labels), " ".join(en for _, en in labels)
+
+
+def stuck_reason(state: str, reasons: Sequence[str], failure_code: str | None) -> tuple[str, str] | None:
+    """Why a claim in ``state`` waits or was refused, in plain words; None for a claim on its way."""
+    if state in (ClaimState.NEEDS_REVIEW, ClaimState.REJECTED):
+        return _join([claim_reasons.label(code) for code in sorted(reasons)])
+    if state == ClaimState.EMPLOYER_OVERDUE:
+        return _OVERDUE
+    if state == ClaimState.PAYMENT_FAILED:
+        return payment_reasons.label(failure_code)
+    if state == ClaimState.AWAITING_PAYMENT_DETAILS:
+        words = payment_reasons.label(failure_code)
+        return f"{words[0]}. {_SEND_DETAILS[0]}", f"{words[1]}. {_SEND_DETAILS[1]}"
+    return None
+
+
+#: The latest payment of each of the unit's claims (its highest attempt).
+_LATEST_PAYMENTS = text(
+    """SELECT DISTINCT ON (p.claim_id) p.claim_id, p.state, p.failure_code, p.settled_at
+       FROM payments p JOIN claims c ON c.id = p.claim_id
+       WHERE c.program_id = :program_id AND c.employer_id = :employer_id
+       ORDER BY p.claim_id, p.attempt DESC, p.id DESC"""
+)
+
+
+def _search(query: str) -> Any:
+    """The SQL condition for a search: an SI code (all digits), else a part of the name, diacritics ignored."""
+    if query.isdigit():
+        return Employee.si_code.startswith(query, autoescape=True)
+    pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return func.disburse_unaccent(Employee.full_name).like(func.disburse_unaccent(pattern))
+
+
+def workforce(program: Program, employer: Employer, query: str = "") -> list[WorkforceRow]:
+    """The unit's claims in ``program``, each with its latest payment and why it is stuck, in Vietnamese name order;
+    only those matching ``query`` (an SI code or its start, or part of a name with or without diacritics)."""
+    statement = (
+        select(Claim, Employee.si_code, Employee.full_name)
+        .join(Employee, Employee.id == Claim.employee_id)
+        .where(Claim.program_id == program.id, Claim.employer_id == employer.id)
+    )
+    query = " ".join(query.split())
+    if query:
+        statement = statement.where(_search(query))
+    found = db.session.execute(statement).all()
+    payments = {
+        row.claim_id: row
+        for row in db.session.execute(_LATEST_PAYMENTS, {"program_id": program.id, "employer_id": employer.id})
+    }
+    rows = []
+    for claim, si_code, full_name in found:
+        payment = payments.get(claim.id)
+        rows.append(
+            WorkforceRow(
+                claim_id=claim.id,
+                si_code=si_code,
+                full_name=full_name,
+                state=claim.state,
+                amount_vnd=claim.amount_vnd,
+                payout=claim.payout,
+                bank_code=claim.bank_code,
+                bank_account=claim.bank_account,
+                payment_state=payment.state if payment else None,
+                paid_at=claim.paid_at,
+                reason=stuck_reason(claim.state, claim.reasons or (), payment.failure_code if payment else None),
+            )
+        )
+    rows.sort(key=lambda r: (vietnamese_name_key(r.full_name), r.si_code))
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------- deadlines
+
+
+@dataclass(frozen=True)
+class Deadline:
+    #: ``form_02`` (the people still waiting for the unit's Form 02) or ``form_03`` (adjustments).
+    form: str
+    due_on: date
+    #: Working days from today to the deadline (0 on the day itself; negative once passed).
+    working_days_left: int
+    #: For Form 02: how many people still wait for it.
+    waiting: int = 0
+
+
+def unit_deadlines(program: Program, employer: Employer, today: date) -> list[Deadline]:
+    """The unit's open deadlines: Form 02 while people of its list wait for it (the earliest of their review
+    deadlines, also once passed: a late Form 02 is still taken), and Form 03 until the adjustment deadline."""
+    deadlines = []
+    waiting, due_on = db.session.execute(
+        select(func.count(), func.min(Claim.review_due_on)).where(
+            Claim.program_id == program.id,
+            Claim.employer_id == employer.id,
+            Claim.state.in_((ClaimState.LISTED, ClaimState.EMPLOYER_OVERDUE)),
+        )
+    ).one()
+    if waiting and due_on is not None:
+        deadlines.append(Deadline("form_02", due_on, working_days_between(today, due_on), int(waiting)))
+    if today <= program.adjustment_deadline:
+        deadline = program.adjustment_deadline
+        deadlines.append(Deadline("form_03", deadline, working_days_between(today, deadline)))
+    return deadlines
+
+
+# ------------------------------------------------------------------------------------------------- Form 01
+
+
+#: The Form 01 columns, then the Form 02 columns the employer fills in: "Label (name)"; the name is what is read.
+FORM_01_COLUMNS = [
+    ("STT", "row"),
+    ("Mã số BHXH", "si_code"),
+    ("Họ và tên", "full_name"),
+    ("Số CMND/CCCD", "national_id"),
+    ("Số điện thoại", "phone"),
+    ("Số tháng đóng BHTN chưa hưởng", "unused_months"),
+    ("Mức hỗ trợ (đồng)", "amount_vnd"),
+    ("Trạng thái", "state"),
+    ("Ngân hàng", "bank_code"),
+    ("Số tài khoản", "bank_account"),
+    ("Không nhận hỗ trợ: ghi x", "decline"),
+]
+
+
+def form_01_table(program: Program, employer: Employer) -> tuple[list[str], list[list[Any]]]:
+    """The unit's Form 01 list (track A) as a header and rows, with the Form 02 columns to fill in, by SI code."""
+    claims = db.session.execute(
+        select(Claim, Employee)
+        .join(Employee, Employee.id == Claim.employee_id)
+        .where(Claim.program_id == program.id, Claim.employer_id == employer.id, Claim.track == "A")
+        .order_by(Employee.si_code)
+    ).all()
+    header = [f"{label} ({name})" for label, name in FORM_01_COLUMNS]
+    rows = [
+        [
+            n,
+            employee.si_code,
+            employee.full_name,
+            employee.national_id,
+            employee.phone,
+            claim.unused_months,
+            claim.amount_vnd,
+            STATE_LABELS[ClaimState(claim.state)][0],
+            claim.bank_code,
+            claim.bank_account,
+            "x" if claim.state == ClaimState.DECLINED else None,
+        ]
+        for n, (claim, employee) in enumerate(claims, start=1)
+    ]
+    return header, rows
+
+
+#: The errors file of a returned form: one line per error, as the registry import's errors file.
+ERRORS_HEADER = ("row", "column", "value", "error_code", "message_vi", "message_en")
+
+
+def refused_rows(
+    rows: Sequence[tuple[int, dict[str, Any]]], result: FormResult
+) -> list[tuple[int, str, Any, str, str, str]]:
+    """Every error of a returned spreadsheet's refused rows: (the row number the spreadsheet shows, column, value,
+    code, Vietnamese, English), the errors file's lines."""
+    return [
+        (rows[r.row - 1][0], e.field, rows[r.row - 1][1].get(e.field), e.code, e.message_vi, e.message_en)
+        for r in result.rows
+        if r.outcome == "error"
+        for e in r.errors
+    ]
+
+
+def read_returned_form(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
+    """A returned Form 02 spreadsheet: its data rows (the row number the spreadsheet shows, {column: cell}) and the
+    names of other sheets holding data; UnusableFile when it cannot be the form (no SI code column, no rows)."""
+    header, rows, others = read_table(path)
+    if "si_code" not in header:
+        raise UnusableFile(
+            "Thiếu cột Mã số BHXH (si_code); hãy dùng tệp Mẫu số 01 đã tải về.",
+            "The SI code column (si_code) is missing; use the Form 01 file you downloaded.",
+        )
+    if not rows:
+        raise UnusableFile(
+            "Tệp không có dòng dữ liệu nào dưới dòng tiêu đề.", "The file has no data rows under the header row."
+        )
+    return rows, others

@@ -1,0 +1,278 @@
+"""The employer's pages: the unit's payout status (search, completion, deadlines), Form 01 download and Form 02
+returned as a spreadsheet (per-row errors on the page and as a file), in both languages, within the user's scope."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date
+
+import openpyxl
+import pytest
+
+from disburse.claims.models import Claim
+from disburse.extensions import db
+from disburse.registry.models import Employee
+from tests.factories import create_claim, create_employee, create_employer, create_payment, create_user
+
+TODAY = "2021-10-25"  # a Monday, inside the employers' review window
+
+
+@pytest.fixture
+def unit(app, db_session, monkeypatch):
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", TODAY)
+    return create_employer(name="Công ty TNHH May Thử")
+
+
+def _person(unit, name: str, state: str = "listed", **claim: object) -> Claim:
+    return create_claim(state, employee=create_employee(employer_id=unit.id, full_name=name), **claim)
+
+
+def _signed_in(client, user, locale: str = "vi"):
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+    user.locale = locale
+    db.session.commit()  # kept (in the test's transaction) when a view rolls its own work back
+    return client
+
+
+def _employer(client, unit, locale: str = "vi"):
+    return _signed_in(client, create_user("employer", employer_unit=unit.unit_code), locale)
+
+
+def _si(claim: Claim) -> str:
+    return db.session.get(Employee, claim.employee_id).si_code
+
+
+def _text(response) -> str:
+    return re.sub(r"\s+", " ", response.get_data(as_text=True))
+
+
+# ------------------------------------------------------------------------------------------------ status page
+
+
+@pytest.fixture
+def workforce(unit):
+    paid = [_person(unit, name, "paid") for name in ("Trần Thị Ánh", "Lê Văn Bình", "Đỗ Minh Đức")]
+    failed = _person(unit, "Nguyễn Thị Yến", "awaiting_payment_details")
+    create_payment(failed, "failed")  # the provider says AC04
+    listed = _person(unit, "Phạm Văn An", "listed", review_due_on=date(2021, 10, 28))
+    declined = _person(unit, "Hoàng Thị Hà", "declined")
+    return {"paid": paid, "failed": failed, "listed": listed, "declined": declined}
+
+
+def test_the_status_page_in_vietnamese(client, unit, workforce):
+    response = _employer(client, unit).get(f"/employers/{unit.unit_code}")
+    page = _text(response)
+    assert response.status_code == 200
+    assert "<title>Tình trạng chi trả · Công ty TNHH May Thử" in page
+    assert "3 / 5</strong> đã chi trả, 60,0%" in page  # declined is outside the eligible group
+    assert "6.300.000 ₫" in page  # 3 × 2.100.000 paid
+    assert "Hạn gửi Mẫu số 02: 28/10/2021, còn 3 ngày làm việc." in page
+    assert "1 người đang chờ đơn vị xác nhận." in page
+    assert "Chờ bổ sung thông tin tài khoản" in page
+    assert "Tài khoản đã đóng. Hãy gửi Mẫu số 03" in page  # why the payment is stuck
+    assert "2.100.000 ₫" in page
+    # The Vietnamese order: by given name (An, Ánh, Bình, Đức, Hà, Yến).
+    names = ["Phạm Văn An", "Trần Thị Ánh", "Lê Văn Bình", "Đỗ Minh Đức", "Hoàng Thị Hà", "Nguyễn Thị Yến"]
+    positions = [page.index(name) for name in names]
+    assert positions == sorted(positions)
+
+
+def test_the_status_page_in_english(client, unit, workforce):
+    page = _text(_employer(client, unit, "en").get(f"/employers/{unit.unit_code}"))
+    assert "<title>Payout status · Công ty TNHH May Thử" in page
+    assert "3 / 5</strong> paid, 60.0%" in page
+    assert "VND 6,300,000" in page
+    assert "Form 02 due on 28/10/2021, 3 working days left." in page
+    assert "Awaiting payment details" in page
+    assert "Closed account. Send Form 03" in page
+
+
+def test_search_by_name_without_diacritics_or_by_si_code(client, unit, workforce):
+    client = _employer(client, unit)
+    page = _text(client.get(f"/employers/{unit.unit_code}", query_string={"q": "tran thi anh"}))
+    assert "Trần Thị Ánh" in page and "Lê Văn Bình" not in page
+    assert "Tìm thấy 1 người cho “tran thi anh”." in page
+    page = _text(client.get(f"/employers/{unit.unit_code}", query_string={"q": "đức"}))
+    assert "Đỗ Minh Đức" in page and "Trần Thị Ánh" not in page
+    si = _si(workforce["failed"])
+    page = _text(client.get(f"/employers/{unit.unit_code}", query_string={"q": si}))
+    assert "Nguyễn Thị Yến" in page and "Phạm Văn An" not in page
+    page = _text(client.get(f"/employers/{unit.unit_code}", query_string={"q": "không ai tên này"}))
+    assert "Không có ai khớp với nội dung tìm kiếm." in page
+
+
+def test_a_search_too_long_is_said_in_both_languages(client, unit, workforce):
+    client = _employer(client, unit)
+    response = client.get(f"/employers/{unit.unit_code}", query_string={"q": "a" * 101})
+    page = _text(response)
+    assert response.status_code == 400
+    assert "<title>Lỗi: Tình trạng chi trả" in page
+    assert 'href="#q">Nội dung tìm kiếm dài quá 100 ký tự.</a>' in page
+    client.get("/language/en")
+    page = _text(client.get(f"/employers/{unit.unit_code}", query_string={"q": "a" * 101}))
+    assert 'href="#q">The search is longer than 100 characters.</a>' in page
+
+
+def test_the_status_page_is_paged(client, unit, monkeypatch):
+    from disburse.claims import employer_views
+
+    monkeypatch.setattr(employer_views, "PAGE_SIZE", 2)
+    for name in ("Lê An", "Lê Bình", "Lê Chi"):
+        _person(unit, name)
+    client = _employer(client, unit)
+    first = _text(client.get(f"/employers/{unit.unit_code}"))
+    assert "Lê An" in first and "Lê Chi" not in first and "Trang 1 / 2" in first
+    second = _text(client.get(f"/employers/{unit.unit_code}", query_string={"page": 2}))
+    assert "Lê Chi" in second and "Lê An" not in second
+
+
+def test_scope_other_units_roles_and_signed_out(client, unit, workforce, app):
+    other = create_employer(district_code="760")  # Quận 1, Hồ Chí Minh City
+    client = _employer(client, unit)
+    assert client.get(f"/employers/{other.unit_code}").status_code == 404
+    assert client.get("/employers/ZZ9999999").status_code == 404
+    assert client.get(f"/employers/{other.unit_code}/form-01").status_code == 404
+    # A caseworker of the unit's district reads the page; the forms are the employer's.
+    caseworker = _signed_in(app.test_client(), create_user("caseworker", district="017"))
+    assert caseworker.get(f"/employers/{unit.unit_code}").status_code == 200
+    assert "Gửi Mẫu số 02" not in _text(caseworker.get(f"/employers/{unit.unit_code}"))
+    assert caseworker.get(f"/employers/{other.unit_code}").status_code == 404
+    assert caseworker.get(f"/employers/{unit.unit_code}/form-02").status_code == 403
+    signed_out = app.test_client().get(f"/employers/{unit.unit_code}")
+    assert signed_out.status_code == 302 and signed_out.headers["Location"].startswith("/login?next=")
+
+
+# ------------------------------------------------------------------------------------------------ progress API
+
+
+def test_the_progress_api(client, unit, workforce, app):
+    client = _employer(client, unit)
+    body = client.get(f"/api/v1/employers/{unit.unit_code}/progress").get_json()
+    assert body["unit_code"] == unit.unit_code and body["program"] == "NQ116"
+    assert (body["listed"], body["eligible"], body["paid"]) == (6, 5, 3)
+    assert body["paid_amount_vnd"] == 6_300_000 and body["percent_paid"] == 60.0
+    assert body["by_state"]["paid"] == 3 and body["by_state"]["declined"] == 1 and body["by_state"]["approved"] == 0
+    other = create_employer(district_code="760")
+    assert client.get(f"/api/v1/employers/{other.unit_code}/progress").status_code == 404
+    assert client.get("/api/v1/employers/ZZ9999999/progress").status_code == 404
+    unknown = client.get(f"/api/v1/employers/{unit.unit_code}/progress?program=NOPE", headers={"Accept-Language": "en"})
+    assert unknown.status_code == 404 and unknown.get_json()["message"] == "There is no program with code 'NOPE'."
+    assert app.test_client().get(f"/api/v1/employers/{unit.unit_code}/progress").status_code == 401
+
+
+# ------------------------------------------------------------------------------------------------ Form 01 / 02
+
+
+def test_form_01_downloads_as_a_workbook_and_as_csv(client, unit, workforce):
+    client = _employer(client, unit)
+    response = client.get(f"/employers/{unit.unit_code}/form-01")
+    assert response.status_code == 200
+    assert f"mau-01-{unit.unit_code}.xlsx" in response.headers["Content-Disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
+    assert sheet.cell(row=1, column=2).value == "Mã số BHXH (si_code)"
+    assert sheet.max_row == 7  # header + 6 people
+    response = client.get(f"/employers/{unit.unit_code}/form-01?format=csv")
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert rows[0][-1] == "Không nhận hỗ trợ: ghi x (decline)" and len(rows) == 7
+
+
+def _form_02_csv(lines: list[list[str]]) -> io.BytesIO:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["Mã số BHXH (si_code)", "Ngân hàng (bank_code)", "Số tài khoản (bank_account)", "decline"])
+    writer.writerows(lines)
+    return io.BytesIO(out.getvalue().encode("utf-8-sig"))
+
+
+def test_form_02_upload_takes_the_good_rows_and_shows_the_others(client, unit):
+    listed = [_person(unit, f"Vũ Văn {n}") for n in ("Một", "Hai", "Ba")]
+    client = _employer(client, unit)
+    upload = _form_02_csv(
+        [
+            [_si(listed[0]), "VCB", "0071000123456", ""],
+            [_si(listed[1]), "", "", "x"],
+            [_si(listed[2]), "KHONGCO", "12", ""],
+        ]
+    )
+    response = client.post(
+        f"/employers/{unit.unit_code}/form-02/upload",
+        data={"file": (upload, "mau02.csv")},
+        content_type="multipart/form-data",
+    )
+    page = _text(response)
+    assert response.status_code == 200
+    assert "Xác nhận: 1 người" in page and "Không nhận hỗ trợ: 1 người" in page and "Dòng bị từ chối: 1" in page
+    assert "Không có ngân hàng mã &#39;KHONGCO&#39; trong danh sách" in page
+    assert '<td class="num">4</td><td>bank_code</td><td>KHONGCO</td>' in page  # the spreadsheet's row 4
+    assert [db.session.get(Claim, c.id).state for c in listed] == ["employer_confirmed", "declined", "listed"]
+
+    token = re.search(r'name="errors" type="hidden" value="([^"]+)"', response.get_data(as_text=True)).group(1)
+    errors = client.post(f"/employers/{unit.unit_code}/form-02/errors", data={"errors": token})
+    assert errors.status_code == 200 and "loi.csv" in errors.headers["Content-Disposition"]
+    lines = list(csv.reader(io.StringIO(errors.data.decode("utf-8-sig"))))
+    assert lines[0] == ["row", "column", "value", "error_code", "message_vi", "message_en"]
+    assert lines[1][:4] == ["4", "bank_code", "KHONGCO", "bank_unknown"]
+    assert "There is no bank with code 'KHONGCO'" in lines[1][5]
+    # A forged or another unit's errors file is refused.
+    assert client.post(f"/employers/{unit.unit_code}/form-02/errors", data={"errors": token + "x"}).status_code == 400
+
+
+def test_form_02_upload_in_english(client, unit):
+    listed = _person(unit, "Vũ Văn Bốn")
+    client = _employer(client, unit, "en")
+    upload = _form_02_csv([[_si(listed), "VCB", "", ""]])
+    page = _text(client.post(f"/employers/{unit.unit_code}/form-02/upload", data={"file": (upload, "f.csv")}))
+    assert "Rows refused: 1" in page
+    assert "Give both the bank and the account number (or leave both blank)." in page
+
+
+@pytest.mark.parametrize(
+    ("data", "vi", "en"),
+    [
+        ({}, "Hãy chọn tệp Mẫu số 02 đã điền.", "Choose the filled-in Form 02 file."),
+        (
+            {"file": (io.BytesIO(b"%PDF"), "mau02.pdf")},
+            "Tệp phải là bảng tính .xlsx hoặc .csv",
+            "The file must be an .xlsx or .csv spreadsheet",
+        ),
+        (
+            {"file": (io.BytesIO(b"ten,tien\nA,1\n"), "mau02.csv")},
+            "Thiếu cột Mã số BHXH (si_code)",
+            "The SI code column (si_code) is missing",
+        ),
+        (
+            {"file": (io.BytesIO(b"si_code\n"), "mau02.csv")},
+            "Tệp không có dòng dữ liệu nào",
+            "The file has no data rows",
+        ),
+        (
+            {"file": (io.BytesIO(b"\xff\xfesi_code"), "mau02.csv")},
+            "Tệp không được mã hoá UTF-8",
+            "The file is not UTF-8 encoded",
+        ),
+    ],
+)
+def test_form_02_upload_bad_files_say_why_in_both_languages(client, unit, data, vi, en):
+    for locale, text in (("vi", vi), ("en", en)):
+        fresh = {k: (io.BytesIO(v[0].getvalue()), v[1]) for k, v in data.items()}
+        client = _employer(client, unit, locale)
+        response = client.post(
+            f"/employers/{unit.unit_code}/form-02/upload", data=fresh, content_type="multipart/form-data"
+        )
+        page = _text(response)
+        assert response.status_code == 400
+        assert 'class="error-summary"' in page and 'href="#file">' + text in page
+        assert 'id="file-error">' + text in page
+
+
+def test_form_02_page_in_both_languages(client, unit, workforce):
+    page = _text(_employer(client, unit).get(f"/employers/{unit.unit_code}/form-02"))
+    assert "<h1>Mẫu số 01 và 02: Công ty TNHH May Thử</h1>" in page
+    assert 'enctype="multipart/form-data"' in page and '<label for="file">' in page
+    page = _text(_employer(client, unit, "en").get(f"/employers/{unit.unit_code}/form-02"))
+    assert "<h1>Forms 01 and 02: Công ty TNHH May Thử</h1>" in page
+    assert "2. Send the filled-in Form 02" in page
