@@ -1,22 +1,33 @@
-"""The landing page."""
+"""The home page: what needs the signed-in user today (see :mod:`disburse.home.service`)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
+from flask_login import current_user
+from werkzeug.routing import BuildError
 
 from disburse.auth.permissions import public
-from disburse.extensions import db
-from disburse.programs.models import Program
-from disburse.reports.service import program_progress
+from disburse.home.service import home_for
 
 bp = Blueprint("home", __name__)
+
+#: The caseworker's review queue page, when the app has one.
+QUEUE_ENDPOINT = "caseworker.queue"
+
+
+def _queue_url() -> str | None:
+    if QUEUE_ENDPOINT not in current_app.view_functions:
+        return None
+    try:
+        return url_for(QUEUE_ENDPOINT)
+    except BuildError:  # it wants arguments we cannot guess: no link rather than a broken page
+        return None
 
 
 @bp.get("/")
 @public
 def index() -> ResponseReturnValue:
-    programs = db.session.scalars(select(Program).order_by(Program.id)).all()
-    progress = {program.id: program_progress(program.id) for program in programs}
-    return render_template("home/index.html", programs=programs, progress=progress)
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    content = home_for(user, current_app.config["DISBURSE_PROGRAM"])
+    return render_template("home/index.html", queue_url=_queue_url(), **content)

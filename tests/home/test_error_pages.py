@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-import disburse.home.views
+import disburse.home.service
 from tests.factories import create_user
 
 LAYOUT = 'class="site-header"'
@@ -39,7 +39,7 @@ def test_500_page_in_the_layout_and_the_language(app, client, monkeypatch):
         raise RuntimeError("a bug")
 
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)  # as in production: the bug becomes a 500 page
-    monkeypatch.setattr(disburse.home.views, "program_progress", broken)
+    monkeypatch.setattr(disburse.home.service, "program_progress", broken)
     response = client.get("/", headers={"Accept-Language": "en"})
     page = response.get_data(as_text=True)
     assert response.status_code == 500

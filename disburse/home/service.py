@@ -1,0 +1,92 @@
+"""What the home page shows each role: what needs them today.
+
+- Employers: their unit's completion and its open deadlines (Form 02, Form 03).
+- Caseworkers: their district's review queue (claims that need a caseworker, and those whose unit did not return
+  Form 02 in time, which verification sends there).
+- Supervisors, admins and visitors: every programme's completion.
+
+Everything comes from the rollups and the unit's own claims; nothing here writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from disburse.auth.models import User
+from disburse.claims.states import ClaimState
+from disburse.claims.unit import Deadline, unit_deadlines
+from disburse.extensions import db
+from disburse.programs.calendar import programme_today
+from disburse.programs.models import Program
+from disburse.programs.service import ProgramNotFound, get_program
+from disburse.reference.models import District
+from disburse.registry.models import Employer
+from disburse.reports.service import district_count, employer_progress, program_progress
+
+
+@dataclass(frozen=True)
+class UnitToday:
+    program: Program
+    employer: Employer
+    progress: dict[str, Any]
+    deadlines: list[Deadline]
+
+
+@dataclass(frozen=True)
+class QueueToday:
+    program: Program
+    district: District
+    needs_review: int
+    employer_overdue: int
+
+
+def _program(code: str) -> Program | None:
+    try:
+        return get_program(code)
+    except ProgramNotFound:
+        return None
+
+
+def unit_today(user: User, program_code: str) -> UnitToday | None:
+    program = _program(program_code)
+    employer = db.session.get(Employer, user.employer_id) if user.employer_id else None
+    if program is None or employer is None:
+        return None
+    return UnitToday(
+        program,
+        employer,
+        employer_progress(program.id, employer.id),
+        unit_deadlines(program, employer, programme_today()),
+    )
+
+
+def queue_today(user: User, program_code: str) -> QueueToday | None:
+    program = _program(program_code)
+    district = db.session.get(District, user.district_code) if user.district_code else None
+    if program is None or district is None:
+        return None
+    return QueueToday(
+        program,
+        district,
+        district_count(program.id, district.code, ClaimState.NEEDS_REVIEW),
+        district_count(program.id, district.code, ClaimState.EMPLOYER_OVERDUE),
+    )
+
+
+def programmes_today() -> tuple[list[Program], dict[int, dict[str, Any]]]:
+    programs = list(db.session.scalars(select(Program).order_by(Program.id)))
+    return programs, {program.id: program_progress(program.id) for program in programs}
+
+
+def home_for(user: User | None, program_code: str) -> dict[str, Any]:
+    """The home page's content for ``user`` (None when signed out)."""
+    role = user.role if user is not None else None
+    if user is not None and role == "employer":
+        return {"unit": unit_today(user, program_code)}
+    if user is not None and role == "caseworker":
+        return {"queue": queue_today(user, program_code)}
+    programs, progress = programmes_today()
+    return {"programs": programs, "progress": progress}

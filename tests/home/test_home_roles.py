@@ -1,0 +1,89 @@
+"""The home page shows each role what needs them today: an employer their unit and its deadlines, a caseworker their
+district's review queue, supervisors and admins every programme's completion."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+from disburse.extensions import db
+from tests.factories import create_claim, create_employee, create_employer, create_user
+
+
+@pytest.fixture
+def today(app, monkeypatch):
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-10-25")  # a Monday
+
+
+def _as(client, user, locale="vi"):
+    user.locale = locale
+    db.session.flush()
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+    return client
+
+
+def _page(client) -> str:
+    response = client.get("/")
+    assert response.status_code == 200
+    return re.sub(r"\s+", " ", response.get_data(as_text=True))
+
+
+def _claim(unit, state, **values):
+    employee = create_employee(employer_id=unit.id, district_code=unit.district_code)
+    return create_claim(state, employee=employee, **values)
+
+
+def test_an_employer_sees_their_unit_and_its_deadlines(client, db_session, today):
+    unit = create_employer(name="Công ty Cổ phần Dệt Thử")
+    for state in ("paid", "paid", "approved"):
+        _claim(unit, state)
+    _claim(unit, "listed", review_due_on=date(2021, 10, 26))
+    _claim(create_employer(), "paid")  # another unit's: not counted
+    user = create_user("employer", employer_unit=unit.unit_code)
+    page = _page(_as(client, user))
+    assert "Công ty Cổ phần Dệt Thử" in page
+    assert "2 / 4</strong> đã chi trả, 50,0%" in page
+    assert "Hạn gửi Mẫu số 02: 26/10/2021, còn 1 ngày làm việc." in page
+    assert "Hạn gửi Mẫu số 03 (điều chỉnh): 10/11/2021, còn 12 ngày làm việc." in page
+    assert f'href="/employers/{unit.unit_code}"' in page
+    assert "Tiến độ chi trả" not in page  # not the programme's table
+    page = _page(_as(client, user, "en"))
+    assert "2 / 4</strong> paid, 50.0%" in page
+    assert "Form 02 due on 26/10/2021, 1 working days left." in page
+    assert "VND 4,200,000" in page
+
+
+def test_a_caseworker_sees_their_districts_queue(app, client, db_session, today):
+    near, far = create_employer(district_code="017"), create_employer(district_code="760")
+    for unit, state in (
+        (near, "needs_review"),
+        (near, "needs_review"),
+        (near, "employer_overdue"),
+        (far, "needs_review"),
+    ):
+        _claim(unit, state)
+    user = create_user("caseworker", district="017")
+    page = _page(_as(client, user))
+    assert "Hồ sơ chờ xác minh: Huyện Đông Anh" in page
+    assert "<dt>Cần xác minh</dt><dd>2</dd>" in page
+    assert "<dt>Đơn vị quá hạn xác nhận</dt><dd>1</dd>" in page
+    assert "Mở danh sách hồ sơ cần xác minh" not in page or "caseworker.queue" in app.view_functions
+    page = _page(_as(client, user, "en"))
+    assert "<dt>Needs review</dt><dd>2</dd>" in page
+
+
+def test_the_queue_link_appears_once_the_queue_page_exists(app, client, db_session, today, monkeypatch):
+    from disburse.home import views
+
+    monkeypatch.setattr(views, "QUEUE_ENDPOINT", "auth.account")  # any page that exists stands in for the queue
+    page = _page(_as(client, create_user("caseworker", district="017")))
+    assert '<a href="/account">Mở danh sách hồ sơ cần xác minh</a>' in page
+
+
+@pytest.mark.parametrize("role", ["supervisor", "admin"])
+def test_supervisors_and_admins_see_the_programmes(client, db_session, role):
+    page = _page(_as(client, create_user(role)))
+    assert "Tiến độ chi trả" in page and "(NQ116)" in page
