@@ -137,6 +137,12 @@ ROUTES: dict[str, Route] = {
         data={"email": "nobody@bhxh.example.vn", "password": "sai-mat-khau-roi"},
     ),
     "auth.logout": Route(lambda _: "/logout", {"POST": 302}, {"POST": 302}),
+    "auth.account": Route(
+        lambda _: "/account",
+        {"GET": 200, "POST": 400},  # the page; a wrong current password
+        {"GET": 302, "POST": 302},  # to the sign-in page
+        data={"current_password": "sai-mat-khau-roi", "new_password": "mat-khau-moi-rat-dai"},
+    ),
     "static": Route(lambda _: "/static/disburse.css", {"GET": 200}, {"GET": 200}),
     "api.health": Route(lambda _: "/api/v1/health", {"GET": 200}, {"GET": 200}),
     # Provider callbacks: signed by the provider, not by a user; no signature is a 401 whoever asks.

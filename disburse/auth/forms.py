@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
+from disburse.auth.service import MIN_PASSWORD_LENGTH
 from disburse.forms import BaseForm
 
 #: No control characters (NUL among them, which PostgreSQL refuses in text) and no spaces inside an address.
@@ -25,5 +26,34 @@ class LoginForm(BaseForm):
         validators=[
             DataRequired(_l("Hãy nhập mật khẩu.")),
             Length(max=1024, message=_l("Mật khẩu dài quá 1024 ký tự.")),
+        ],
+    )
+
+
+class ChangePasswordForm(BaseForm):
+    current_password = PasswordField(
+        _l("Mật khẩu hiện tại"),
+        validators=[
+            DataRequired(_l("Hãy nhập mật khẩu hiện tại.")),
+            Length(max=1024, message=_l("Mật khẩu dài quá 1024 ký tự.")),
+        ],
+    )
+    new_password = PasswordField(
+        _l("Mật khẩu mới"),
+        description=_l("Ít nhất %(n)s ký tự.", n=MIN_PASSWORD_LENGTH),
+        validators=[
+            DataRequired(_l("Hãy nhập mật khẩu mới.")),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=1024,
+                message=_l("Mật khẩu mới cần từ %(min)s đến 1024 ký tự.", min=MIN_PASSWORD_LENGTH),
+            ),
+        ],
+    )
+    confirm_password = PasswordField(
+        _l("Nhập lại mật khẩu mới"),
+        validators=[
+            DataRequired(_l("Hãy nhập lại mật khẩu mới.")),
+            EqualTo("new_password", message=_l("Hai lần nhập mật khẩu mới không giống nhau.")),
         ],
     )

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from disburse.auth.models import User
 from disburse.extensions import db
-from disburse.reference.models import District
+from disburse.reference.models import District, Province
 from disburse.registry.models import Employer
 
 #: Unit codes as the registry holds them; anything else is no unit at all (never a query).
@@ -54,3 +54,21 @@ def visible_unit(user: User, unit_code: str) -> Employer | None:
     if employer is None or not can_see(user, unit_scope(employer)):
         return None
     return employer
+
+
+@dataclass(frozen=True)
+class ScopeNames:
+    """What a user's scope is called, for their account page: their unit, district and province (None where the
+    role has none; a supervisor without a province and an admin see the whole country)."""
+
+    employer: Employer | None
+    district: District | None
+    province: Province | None
+
+
+def scope_names(user: User) -> ScopeNames:
+    return ScopeNames(
+        db.session.get(Employer, user.employer_id) if user.employer_id else None,
+        db.session.get(District, user.district_code) if user.district_code else None,
+        db.session.get(Province, user.province_code) if user.province_code else None,
+    )

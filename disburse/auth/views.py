@@ -1,4 +1,4 @@
-"""Sign in, sign out, and the language choice."""
+"""Sign in, sign out, the account page (change the password), and the language choice."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from disburse.auth.forms import LoginForm
+from disburse.auth.forms import ChangePasswordForm, LoginForm
 from disburse.auth.limits import sign_in_per_account, sign_in_per_address
 from disburse.auth.models import ROLES
 from disburse.auth.permissions import public, roles_required
-from disburse.auth.service import end_sessions, get_user_by_email, verify_password
+from disburse.auth.scopes import scope_names
+from disburse.auth.service import end_sessions, get_user_by_email, set_password, verify_password
 from disburse.extensions import db
 
 bp = Blueprint("auth", __name__)
@@ -73,6 +74,26 @@ def logout() -> ResponseReturnValue:
     logout_user()
     flash(_("Bạn đã đăng xuất."), "success")
     return redirect(url_for("home.index"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@roles_required(*ROLES)
+def account() -> ResponseReturnValue:
+    """Who the user is and what they may see; change the password. A new password ends the user's sessions in
+    every other browser (the database moves the session epoch on); this browser is signed in again under it."""
+    user = current_user._get_current_object()
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if verify_password(user, form.current_password.data or ""):
+            set_password(user, form.new_password.data or "")
+            db.session.commit()
+            db.session.refresh(user)  # the new session epoch, written by the database
+            login_user(user)
+            flash(_("Đã đổi mật khẩu. Các phiên đăng nhập ở trình duyệt khác đã kết thúc."), "success")
+            return redirect(url_for("auth.account"))
+        form.current_password.errors.append(_("Mật khẩu hiện tại không đúng."))
+    page = render_template("auth/account.html", form=form, scope=scope_names(user))
+    return page, 400 if request.method == "POST" else 200
 
 
 @bp.get("/language/<locale>")

@@ -1,0 +1,102 @@
+"""The account page: who the user is and what they may see; changing the password ends their other sessions."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from disburse.auth.service import verify_password
+from disburse.extensions import db
+from tests.factories import create_employer, create_user
+
+PASSWORD = "mat-khau-rat-dai"
+NEW = "mat-khau-moi-that-dai"
+
+
+@pytest.fixture
+def user(db_session):
+    unit = create_employer(name="Công ty TNHH Tài Khoản")
+    user = create_user("employer", employer_unit=unit.unit_code, password=PASSWORD)
+    db.session.commit()  # kept (in the test's transaction) when a view rolls back
+    return user
+
+
+def _sign_in(client, user) -> None:
+    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+
+
+def _text(response) -> str:
+    return re.sub(r"\s+", " ", response.get_data(as_text=True))
+
+
+def test_the_account_page_in_both_languages(client, user):
+    _sign_in(client, user)
+    page = _text(client.get("/account"))
+    assert "<title>Tài khoản · disburse</title>" in page
+    assert user.email in page and "Đơn vị sử dụng lao động" in page and "Công ty TNHH Tài Khoản" in page
+    assert '<label for="current_password">Mật khẩu hiện tại</label>' in page
+    assert 'href="/account"' in page  # the header links to it
+    client.get("/language/en")
+    page = _text(client.get("/account"))
+    assert "<title>Account · disburse</title>" in page and "Change password" in page
+    assert "At least 10 characters." in page
+
+
+def test_changing_the_password_ends_the_other_sessions_and_keeps_this_one(app, client, user):
+    other = app.test_client()
+    _sign_in(client, user)
+    _sign_in(other, user)
+    response = client.post(
+        "/account", data={"current_password": PASSWORD, "new_password": NEW, "confirm_password": NEW}
+    )
+    assert response.status_code == 302 and response.headers["Location"] == "/account"
+    page = _text(client.get("/account"))
+    assert "Đã đổi mật khẩu. Các phiên đăng nhập ở trình duyệt khác đã kết thúc." in page
+    assert client.get("/account").status_code == 200  # this browser stays signed in
+    assert other.get("/account").status_code == 302  # the other one is sent to sign in
+    db.session.refresh(user)
+    assert verify_password(user, NEW) and not verify_password(user, PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "vi", "en"),
+    [
+        ({}, "current_password", "Hãy nhập mật khẩu hiện tại.", "Enter your current password."),
+        (
+            {"current_password": "sai-mat-khau-roi", "new_password": NEW, "confirm_password": NEW},
+            "current_password",
+            "Mật khẩu hiện tại không đúng.",
+            "The current password is not right.",
+        ),
+        (
+            {"current_password": PASSWORD, "new_password": "ngan", "confirm_password": "ngan"},
+            "new_password",
+            "Mật khẩu mới cần từ 10 đến 1024 ký tự.",
+            "The new password needs 10 to 1024 characters.",
+        ),
+        (
+            {"current_password": PASSWORD, "new_password": NEW, "confirm_password": NEW + "x"},
+            "confirm_password",
+            "Hai lần nhập mật khẩu mới không giống nhau.",
+            "The two new passwords are not the same.",
+        ),
+    ],
+)
+def test_bad_input_says_what_to_fix_in_both_languages(client, user, data, field, vi, en):
+    _sign_in(client, user)
+    for locale, text in (("vi", vi), ("en", en)):
+        client.get(f"/language/{locale}")
+        response = client.post("/account", data=data)
+        page = _text(response)
+        assert response.status_code == 400
+        assert f'<a href="#{field}">{text}</a>' in page  # the error summary links to the field
+        assert f'<p class="error-message" id="{field}-error">{text}</p>' in page
+        assert ("<title>Lỗi: Tài khoản" if locale == "vi" else "<title>Error: Account") in page
+    db.session.refresh(user)
+    assert verify_password(user, PASSWORD)
+
+
+def test_signed_out_the_account_page_asks_to_sign_in(client, db_session):
+    response = client.get("/account")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
