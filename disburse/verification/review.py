@@ -17,11 +17,11 @@ Services flush and never commit: the view that called them commits once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, false, or_, select, true, type_coerce
+from sqlalchemy import ColumnElement, Date, String, cast, false, func, or_, select, true, type_coerce
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
@@ -206,6 +206,11 @@ def _may_act(user: User) -> None:
         raise Forbidden()
 
 
+def may_work(claim: Claim, user: User) -> None:
+    """:class:`Forbidden` or :class:`Conflict` unless ``user`` may work on ``claim`` now (see :func:`_may_work`)."""
+    _may_work(claim, user)
+
+
 def _may_work(claim: Claim, user: User) -> None:
     """Only the caseworker holding a case works it; an unassigned case is anyone's in scope; supervisors and admins
     may always act."""
@@ -244,7 +249,9 @@ def _now() -> datetime:
 
 @dataclass(frozen=True)
 class QueueQuery:
-    """The queue's filters; None means "any". ``assigned`` is ``"me"``, ``"none"`` or a user id."""
+    """The queue's filters; None means "any". ``assigned`` is ``"me"``, ``"none"`` or a user id; ``received_by``
+    keeps the claims received (:func:`received_on`) on or before that day, which is how the pages ask for claims
+    at least *n* working days old."""
 
     program_id: int
     state: str | None = None
@@ -252,8 +259,16 @@ class QueueQuery:
     employer: str | None = None
     reason: str | None = None
     assigned: str | int | None = None
+    track: str | None = None
+    received_by: date | None = None
     after: int = 0
     limit: int = DEFAULT_PAGE
+
+
+def received_on() -> ColumnElement[date]:
+    """The day the office received the claim: its Form 04 (``applied_on``), else the employer's Form 02
+    (``confirmed_on``), else the day it was listed. The law's clock runs from it, and so does a case's age."""
+    return func.coalesce(Claim.applied_on, Claim.confirmed_on, cast(Claim.created_at, Date))
 
 
 @dataclass
@@ -263,37 +278,56 @@ class QueuePage:
     next_after: int | None
 
 
+def _queue_filters(user: User, query: QueueQuery) -> list[ColumnElement[bool]]:
+    """The caller's scope and every filter of ``query`` but the keyset (``after``)."""
+    filters: list[ColumnElement[bool]] = [Claim.program_id == query.program_id, scope_clause(user)]
+    if query.state is not None:
+        filters.append(Claim.state == query.state)
+    if query.district is not None:
+        filters.append(Claim.district_code == query.district)
+    if query.employer is not None:
+        unit = aliased(Employer)
+        filters.append(Claim.employer_id == select(unit.id).where(unit.unit_code == query.employer).scalar_subquery())
+    if query.reason is not None:
+        reasons = type_coerce(Claim.reasons, postgresql.ARRAY(String))  # the dialect's ARRAY has @> (contains)
+        filters.append(reasons.contains([query.reason]))
+    if query.assigned == "me":
+        filters.append(Claim.assigned_to_id == user.id)
+    elif query.assigned == "none":
+        filters.append(Claim.assigned_to_id.is_(None))
+    elif isinstance(query.assigned, int):
+        filters.append(Claim.assigned_to_id == query.assigned)
+    if query.track is not None:
+        filters.append(Claim.track == query.track)
+    if query.received_by is not None:
+        filters.append(received_on() <= query.received_by)
+    return filters
+
+
 def queue_statement(user: User, query: QueueQuery) -> Any:
     """The queue as one keyset query: the caller's scope and the filters, ``id > after``, in id order, one row more
     than a page (to tell whether another page follows). ``ix_claims_queue`` (program, state, district, id) serves
     the usual "a district's claims in a state" without sorting."""
-    statement = (
+    return (
         select(Claim, Employee.si_code, Employee.full_name, Employer.unit_code)
         .join(Employee, Employee.id == Claim.employee_id)
         .outerjoin(Employer, Employer.id == Claim.employer_id)
-        .where(Claim.program_id == query.program_id, Claim.id > query.after, scope_clause(user))
+        .where(Claim.id > query.after, *_queue_filters(user, query))
         .order_by(Claim.id)
         .limit(query.limit + 1)
     )
-    if query.state is not None:
-        statement = statement.where(Claim.state == query.state)
-    if query.district is not None:
-        statement = statement.where(Claim.district_code == query.district)
-    if query.employer is not None:
-        unit = aliased(Employer)
-        statement = statement.where(
-            Claim.employer_id == select(unit.id).where(unit.unit_code == query.employer).scalar_subquery()
-        )
-    if query.reason is not None:
-        reasons = type_coerce(Claim.reasons, postgresql.ARRAY(String))  # the dialect's ARRAY has @> (contains)
-        statement = statement.where(reasons.contains([query.reason]))
-    if query.assigned == "me":
-        statement = statement.where(Claim.assigned_to_id == user.id)
-    elif query.assigned == "none":
-        statement = statement.where(Claim.assigned_to_id.is_(None))
-    elif isinstance(query.assigned, int):
-        statement = statement.where(Claim.assigned_to_id == query.assigned)
-    return statement
+
+
+def reason_counts(user: User, query: QueueQuery) -> tuple[int, dict[str, int]]:
+    """How many claims match ``query`` whatever their reason (the page's total), and how many carry each reason code,
+    with every filter but the reason and the keyset applied: the queue's counts per reason. A claim with two reasons
+    counts under each. Read through ``ix_claims_queue`` for a district's claims in a state."""
+    filters = _queue_filters(user, replace(query, reason=None))
+    total = db.session.scalar(select(func.count()).select_from(Claim).where(*filters)) or 0
+    code = func.unnest(Claim.reasons).label("code")
+    codes = select(code).where(*filters).subquery()
+    rows = db.session.execute(select(codes.c.code, func.count()).group_by(codes.c.code)).all()
+    return int(total), {str(c): int(n) for c, n in rows}
 
 
 def list_claims(user: User, query: QueueQuery) -> QueuePage:
@@ -324,6 +358,7 @@ def _queue_row(claim: Claim, si_code: str, full_name: str, unit_code: str | None
         "assigned_to_id": claim.assigned_to_id if staff else None,
         "assigned_at": _iso(claim.assigned_at) if staff else None,
         "updated_at": _iso(claim.updated_at),
+        "received_on": _iso(claim.applied_on or claim.confirmed_on or (claim.created_at and claim.created_at.date())),
     }
 
 
