@@ -547,3 +547,62 @@ def _apply_corrections(listed: _Listed, bank_code: str, bank_account: str, phone
 
 
 _ADJUSTMENTS = {"add": _add, "remove": _remove, "correct": _correct}
+
+
+# ------------------------------------------------------------------------------------- a caseworker's correction
+
+#: A caseworker corrects the bank details of a claim whose payment failed, the way Form 03 does.
+PAY_AGAIN_STATES = frozenset(_PAY_AGAIN)
+
+
+def correct_payment_details(
+    claim_id: int, bank_code: str, bank_account: str, *, actor: Actor = None, data: dict[str, Any] | None = None
+) -> RowResult:
+    """The office's correction of a claim's bank details while it waits in ``payment_failed`` or
+    ``awaiting_payment_details`` (a caseworker heard from the person or the unit): the same checks as Form 03's
+    (:func:`~disburse.claims.outcomes.bank_errors`), the same ``correct`` note with the old and new values, and the
+    same way back to ``approved`` (:data:`_PAY_AGAIN`), so that the next batch pays the new account. Details equal
+    to those that failed are refused. The result carries every field's error; nothing is written when there is one.
+    Flush, never commit."""
+    claim = service.get_claim_for_update(claim_id)
+    assert claim is not None, "the caller found the claim"
+    bank_code, bank_account = bank_code.strip().upper(), bank_account.strip()
+    result = RowResult(row=1, si_code="", claim_id=claim.id)
+    if not bank_code and not bank_account:
+        result.fail(
+            "bank_code",
+            "required",
+            "Cần ghi ngân hàng và số tài khoản mới.",
+            "Give the new bank and account number.",
+        )
+    else:
+        bank_errors(result, bank_code, bank_account, known_banks())
+    state = ClaimState(claim.state)
+    if state not in PAY_AGAIN_STATES:
+        vi, en = _state_words(state)
+        result.fail(
+            "bank_account",
+            "cannot_correct",
+            f"Không thể đổi tài khoản: hồ sơ đang ở trạng thái '{vi}'; chỉ sửa khi chi trả không thành công.",
+            f"The account cannot be changed: the claim is {en}; details are corrected after a failed payment.",
+        )
+    elif not result.errors and (claim.bank_code, claim.bank_account, claim.payout) == (bank_code, bank_account, "bank"):
+        result.fail(
+            "bank_account",
+            "same_details",
+            "Đây là tài khoản đã chi trả không thành công; hãy ghi tài khoản mới.",
+            "These are the details the payment failed with; give the new account.",
+        )
+    if result.errors:
+        return result
+    listed = _Listed(claim.id, claim.state, claim.bank_code, claim.bank_account, claim.payout)
+    changes = _apply_corrections(listed, bank_code, bank_account, "")
+    if not changes:  # the payout was cash: the same account back, now as a bank transfer
+        changes = {"payout": [claim.payout, "bank"]}
+        claim.payout = "bank"
+        db.session.flush()
+    service.note(claim.id, ClaimNote.CORRECT, actor, data={**(data or {}), "changes": changes})
+    for action in _PAY_AGAIN[state]:
+        service.transition(claim.id, action, actor, data=data)
+    result.outcome = "corrected"
+    return result
