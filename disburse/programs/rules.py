@@ -203,6 +203,10 @@ _GROUP = (
     " END"
 )
 
+#: The support group ('A', 'B' or NULL: not eligible) as an SQL expression over the aliases e, r, p: the people a
+#: programme supports, for statements that look for them (the outreach list of group B people without a claim).
+SUPPORT_GROUP_SQL = _GROUP
+
 _TIER_SUBQUERY = """(
         SELECT t.amount_vnd FROM amount_tiers t
         WHERE t.program_id = p.id AND t.min_months <= e.unused_months
