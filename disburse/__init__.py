@@ -86,12 +86,13 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     from disburse.auth.limits import limit_api
     from disburse.auth.views import bp as auth_bp
     from disburse.background import init_celery
+    from disburse.casework.views import bp as casework_bp
     from disburse.claims.employer_views import bp as employers_bp
     from disburse.cli import register_commands
     from disburse.formatting import register_filters
     from disburse.home.views import bp as home_bp
 
-    for blueprint in (home_bp, auth_bp, employers_bp, api_bp):
+    for blueprint in (home_bp, auth_bp, employers_bp, api_bp, casework_bp):
         app.register_blueprint(blueprint)
     for api in (api_bp, *FEATURE_APIS):  # the API authenticates by token or session cookie, never by form
         csrf.exempt(api)

@@ -234,3 +234,22 @@ def create_person(**overrides: Any) -> Employee:
     )
     overrides.setdefault("date_of_birth", date(1960, 1, 1) + timedelta(days=n))
     return create_employee(**overrides)
+
+
+def create_cash_payment(state: PaymentState | str = PaymentState.SENT, **claim_overrides: Any) -> Payment:
+    """A claim paid in cash at the office, its cash batch made and handed to the offices as the sender does: the
+    payment ``sent`` (waiting at the counter for the person and a receipt), the claim ``payment_pending``."""
+    from disburse.payments.cash import CashProvider
+
+    values: dict[str, Any] = {"payout": "cash", "bank_code": None, "bank_account": None, **claim_overrides}
+    claim = create_claim(ClaimState.APPROVED, **values)
+    program = db.session.get(Program, claim.program_id)
+    assert program is not None
+    made = payments.create_batch(program, "cash", "cash")
+    assert made is not None
+    batch = payments.get_batch_for_update(made.id)
+    assert batch is not None and payments.mark_batch_sent(batch)
+    CashProvider().send(batch.reference or "", payments.batch_orders(batch.id))
+    payment = payments.live_payment_for_claim(claim.id)
+    assert payment is not None and payment.state == PaymentState(state)
+    return payment

@@ -20,7 +20,14 @@ from sqlalchemy import select
 from disburse.auth.permissions import PERMISSION_ATTR
 from disburse.auth.service import create_token
 from disburse.reference.models import District
-from tests.factories import create_claim, create_duplicate_group, create_employee, create_employer, create_user
+from tests.factories import (
+    create_cash_payment,
+    create_claim,
+    create_duplicate_group,
+    create_employee,
+    create_employer,
+    create_user,
+)
 
 ROLES = {
     "caseworker": {"district": "017"},  # Đông Anh, Hà Nội
@@ -57,6 +64,13 @@ class World:
     def refused_claim(self, far: bool = False) -> Any:
         return create_claim("rejected", employee=self.person(far))
 
+    def claim_awaiting_details(self, far: bool = False) -> Any:
+        return create_claim("awaiting_payment_details", employee=self.person(far))
+
+    def cash_claim(self, far: bool = False) -> Any:
+        employee = self.person(far)
+        return create_cash_payment(employee=employee).claim_id
+
 
 @dataclass
 class Records:
@@ -74,9 +88,10 @@ class Route:
     #: Routes without a record: the status per method for a role that may use the route, and signed out.
     signed_in: dict[str, int] = field(default_factory=dict)
     signed_out: dict[str, int] = field(default_factory=dict)
-    #: Routes with a record: how to make each kind, and the status in scope.
+    #: Routes with a record: how to make each kind, and the status in scope (per method where they differ: a
+    #: page's form is a 200, its post a 302 back to the case).
     records: Callable[[World], Records] | None = None
-    success: int = 200
+    success: int | dict[str, int] = 200
     #: The request body: form fields, form fields given the record (made afresh for each request: a file to upload
     #: is read once), or JSON (given the record).
     data: dict[str, str] | None = None
@@ -116,6 +131,26 @@ def _form_02_errors(unit_code: str) -> dict[str, Any]:
     from disburse.claims.employer_views import sign_errors
 
     return {"errors": sign_errors(unit_code, [(2, "si_code", "0100000000", "not_on_list", "vi", "en")])}
+
+
+def _claims_awaiting_details(world: World) -> Records:
+    far = world.claim_awaiting_details(far=True)
+    return Records(world.claim_awaiting_details().id, far.id, far.id + 100_000)
+
+
+def _cash_claims(world: World) -> Records:
+    far = world.cash_claim(far=True)
+    return Records(world.cash_claim(), far, far + 100_000)
+
+
+def _page_action(action: str, data: dict[str, str], records: Callable[[World], Records] = _claims_in_review) -> Route:
+    """A caseworker's page with a form: its GET is the form (200), its POST acts and goes back to the case (302)."""
+    return Route(
+        lambda claim_id: f"/caseworker/claims/{claim_id}/{action}",
+        records=records,
+        success={"GET": 200, "POST": 302},
+        form=lambda claim_id: {key: value.replace("SELF", str(claim_id)) for key, value in data.items()},
+    )
 
 
 def _claim_action(action: str, body: dict[str, Any]) -> Route:
@@ -200,6 +235,36 @@ ROUTES: dict[str, Route] = {
         success=202,
         json=lambda district: {"district": district, "date": "2021-11-02"},
     ),
+    # The caseworker's pages.
+    "caseworker.queue": Route(lambda _: "/caseworker/queue", {"GET": 200}, {"GET": 302}),
+    "caseworker.assign_next": Route(
+        lambda _: "/caseworker/queue/assign-next?district=017", {"POST": 302}, {"POST": 302}
+    ),
+    "caseworker.case": Route(lambda claim_id: f"/caseworker/claims/{claim_id}", records=_claims_in_review),
+    "caseworker.take": Route(
+        lambda claim_id: f"/caseworker/claims/{claim_id}/assign", records=_claims_in_review, success=302
+    ),
+    "caseworker.release": Route(
+        lambda claim_id: f"/caseworker/claims/{claim_id}/release", records=_claims_in_review, success=302
+    ),
+    "caseworker.approve": _page_action("approve", {"note": "Đã xác minh."}),
+    "caseworker.reject": _page_action(
+        "reject", {"reason_code": "pension_decision", "reason_text": "Đã hưởng lương hưu hằng tháng."}
+    ),
+    "caseworker.contact": _page_action("contact", {"channel": "phone", "outcome": "reached"}),
+    "caseworker.request_info": _page_action("request-info", {"addressee": "person", "note": "Nộp sổ BHXH."}),
+    "caseworker.resolve_duplicate": _page_action("duplicates", {"keep": "SELF"}),
+    "caseworker.payment_details": _page_action(
+        "payment-details", {"bank_code": "BIDV", "bank_account": "1234567890"}, _claims_awaiting_details
+    ),
+    "caseworker.offer_cash": _page_action(
+        "cash", {"reason": "Không có tài khoản ngân hàng."}, _claims_awaiting_details
+    ),
+    "caseworker.cash_receipt": _page_action("cash-receipt", {"receipt_number": "BL SELF"}, _cash_claims),
+    "caseworker.outreach_list": Route(lambda _: "/caseworker/outreach?district=017", {"GET": 200}, {"GET": 302}),
+    "caseworker.outreach_export": Route(
+        lambda _: "/caseworker/outreach/export?district=017&format=csv", {"GET": 200}, {"GET": 302}
+    ),
 }
 
 
@@ -247,7 +312,7 @@ def _expected(
     if not _may_use(app, endpoint, role):
         return 403
     if kind == "in_scope" or (kind == "out_of_scope" and role_name in SEES_EVERYTHING):
-        return route.success
+        return route.success if isinstance(route.success, int) else route.success[method]
     return 404
 
 

@@ -1,0 +1,58 @@
+"""The outreach list as a spreadsheet for phone campaigns (through :mod:`disburse.spreadsheets`: formulas
+neutralised, Excel's limits), with the headers in both languages (a file both read at once)."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from disburse.casework import outreach
+from disburse.formatting import dmy
+from disburse.programs.calendar import VIETNAM_TZ
+from disburse.spreadsheets import write_csv, write_xlsx
+from disburse.verification.review import CONTACT_OUTCOMES
+
+HEADER = [
+    "Mã số BHXH / SI code",
+    "Họ và tên / Full name",
+    "Ngày sinh / Date of birth",
+    "Số điện thoại / Phone",
+    "Địa chỉ / Address",
+    "Số hồ sơ / Claim",
+    "Số lần liên hệ / Contact attempts",
+    "Lần liên hệ gần nhất / Last contact",
+    "Kết quả / Outcome",
+    "Kết quả gọi lần này / This call's outcome",
+]
+
+
+def _rows(program_id: int, district: str, kind: str, with_phone: bool) -> Iterator[list[Any]]:
+    for row in outreach.every_row(program_id, district, kind, with_phone=with_phone):
+        outcome = CONTACT_OUTCOMES.get(row.last_outcome or "")
+        yield [
+            row.si_code,
+            row.full_name,
+            dmy(row.date_of_birth) if row.date_of_birth else "",
+            row.phone or "",
+            row.address or "",
+            row.claim_id or "",
+            row.contacts,
+            row.last_contact_at.astimezone(VIETNAM_TZ).strftime("%d/%m/%Y %H:%M") if row.last_contact_at else "",
+            f"{outcome[0]} / {outcome[1]}" if outcome else "",
+            "",
+        ]
+
+
+def outreach_file(program_id: int, district: str, kind: str, fmt: str, *, with_phone: bool = False) -> bytes:
+    """The list as the bytes of a CSV (UTF-8 with BOM) or XLSX file."""
+    assert fmt in ("csv", "xlsx") and kind in outreach.KINDS
+    with tempfile.TemporaryDirectory(prefix="disburse-outreach-") as folder:
+        path = Path(folder) / f"outreach.{fmt}"
+        rows = _rows(program_id, district, kind, with_phone)
+        if fmt == "csv":
+            write_csv(path, HEADER, rows)
+        else:
+            write_xlsx(path, HEADER, rows, title=f"Lien he {district}")
+        return path.read_bytes()

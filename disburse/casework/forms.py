@@ -1,0 +1,180 @@
+"""The caseworker's forms (Flask-WTF, CSRF on every form that changes something). They check the shape of a value;
+the services check the rules and say what went wrong in both languages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+
+from disburse.forms import BaseForm
+from disburse.payments.cash import MAX_RECEIPT
+from disburse.verification.review import MAX_DUPLICATE_NOTE, MAX_TEXT
+
+#: No control characters other than tab and line breaks (PostgreSQL refuses NUL outright).
+_NO_CONTROL = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z"
+
+
+def _text(required: bool = False, max_len: int = MAX_TEXT, **kwargs: Any) -> list[Any]:
+    validators: list[Any] = [DataRequired(_l("Hãy ghi nội dung."))] if required else [Optional()]
+    validators += [
+        Length(max=max_len, message=_l("Tối đa %(max)d ký tự.")),
+        Regexp(_NO_CONTROL, message=_l("Có ký tự điều khiển không hợp lệ.")),
+    ]
+    return validators
+
+
+_CHOICE = _l("Hãy chọn một trong các lựa chọn có trên trang.")
+_WHOLE = _l("Hãy ghi một số nguyên.")
+
+
+class DayField(StringField):
+    """A day written dd/mm/yyyy, as people write it (a text box: the browser's date picker sends another format)."""
+
+    data: date | None
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = None
+        text = (valuelist[0] if valuelist else "") or ""
+        text = text.strip() if isinstance(text, str) else ""
+        if not text:
+            return
+        try:
+            self.data = datetime.strptime(text, "%d/%m/%Y").date()
+        except ValueError:
+            raise ValueError(_l("Ngày ghi theo dạng dd/mm/yyyy, ví dụ 20/11/2021.")) from None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return self.data.strftime("%d/%m/%Y") if self.data else ""
+
+
+class QueueFilterForm(BaseForm):
+    """The queue's filters, read from the query string (a GET form: nothing changes, no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    state = SelectField(_l("Trạng thái"), default="needs_review", invalid_choice_message=_CHOICE)
+    reason = SelectField(_l("Lý do cần xác minh"), default="", invalid_choice_message=_CHOICE)
+    age = IntegerField(
+        _l("Đã nhận ít nhất (ngày làm việc)"),
+        validators=[Optional(), NumberRange(min=0, max=999, message=_l("Số ngày làm việc từ 0 đến 999."))],
+        invalid_value_message=_l("Số ngày làm việc từ 0 đến 999."),
+    )
+    employer = StringField(
+        _l("Mã đơn vị"),
+        validators=[
+            Optional(),
+            Regexp(r"[0-9A-Za-z._/-]{1,20}\Z", message=_l("Mã đơn vị chỉ gồm chữ, số và . _ / - (tối đa 20 ký tự).")),
+        ],
+    )
+    track = SelectField(_l("Luồng hồ sơ"), default="", invalid_choice_message=_CHOICE)
+    assigned = SelectField(_l("Người xử lý"), default="", invalid_choice_message=_CHOICE)
+    district = StringField(
+        _l("Mã quận/huyện"),
+        validators=[Optional(), Regexp(r"[0-9]{3}\Z", message=_l("Mã quận/huyện gồm đúng 3 chữ số (ví dụ 017)."))],
+    )
+    after = IntegerField(
+        validators=[Optional(), NumberRange(min=0, max=2**63 - 1, message=_WHOLE)], invalid_value_message=_WHOLE
+    )
+
+
+class ActionForm(BaseForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class ApproveForm(BaseForm):
+    note = TextAreaField(_l("Ghi chú (không bắt buộc)"), validators=_text())
+
+
+class RejectForm(BaseForm):
+    reason_code = RadioField(
+        _l("Lý do từ chối"), invalid_choice_message=_CHOICE, validators=[InputRequired(_l("Hãy chọn lý do từ chối."))]
+    )
+    reason_text = TextAreaField(
+        _l("Lý do ghi trong thông báo gửi người lao động"),
+        validators=[DataRequired(_l("Hãy ghi rõ lý do từ chối; lý do này được in trong thông báo.")), *_text()[1:]],
+    )
+
+
+class ContactForm(BaseForm):
+    channel = RadioField(
+        _l("Cách liên hệ"), invalid_choice_message=_CHOICE, validators=[InputRequired(_l("Hãy chọn cách liên hệ."))]
+    )
+    outcome = RadioField(
+        _l("Kết quả"), invalid_choice_message=_CHOICE, validators=[InputRequired(_l("Hãy chọn kết quả liên hệ."))]
+    )
+    note = TextAreaField(_l("Ghi chú (không bắt buộc)"), validators=_text())
+
+
+class RequestInfoForm(BaseForm):
+    addressee = RadioField(
+        _l("Yêu cầu ai bổ sung"),
+        invalid_choice_message=_CHOICE,
+        validators=[InputRequired(_l("Hãy chọn người được yêu cầu."))],
+    )
+    note = TextAreaField(
+        _l("Cần bổ sung những gì"),
+        validators=[DataRequired(_l("Hãy ghi những thông tin cần bổ sung.")), *_text()[1:]],
+    )
+    due_on = DayField(_l("Hạn bổ sung (dd/mm/yyyy, không bắt buộc)"))
+
+
+class ResolveDuplicateForm(BaseForm):
+    keep = RadioField(
+        _l("Hồ sơ được giữ lại"),
+        invalid_choice_message=_CHOICE,
+        validators=[InputRequired(_l("Hãy chọn hồ sơ được giữ lại."))],
+    )
+    override = BooleanField(_l("Không phải trùng: các hồ sơ đều được xem xét chi trả"))
+    note = TextAreaField(_l("Ghi chú"), validators=_text(max_len=MAX_DUPLICATE_NOTE))
+
+
+class PaymentDetailsForm(BaseForm):
+    bank_code = SelectField(
+        _l("Ngân hàng"), invalid_choice_message=_CHOICE, validators=[DataRequired(_l("Hãy chọn ngân hàng."))]
+    )
+    bank_account = StringField(
+        _l("Số tài khoản"),
+        validators=[
+            DataRequired(_l("Hãy ghi số tài khoản.")),
+            Regexp(r"[0-9A-Za-z]{4,30}\Z", message=_l("Số tài khoản chỉ gồm chữ và số, từ 4 đến 30 ký tự.")),
+        ],
+    )
+
+
+class OfferCashForm(BaseForm):
+    reason = TextAreaField(_l("Lý do chuyển sang nhận tiền mặt sớm"), validators=_text())
+
+
+class CashReceiptForm(BaseForm):
+    receipt_number = StringField(
+        _l("Số biên lai"),
+        validators=[
+            DataRequired(_l("Hãy ghi số biên lai.")),
+            Length(max=MAX_RECEIPT, message=_l("Tối đa %(max)d ký tự.")),
+        ],
+    )
+
+
+class OutreachForm(BaseForm):
+    """The outreach list's filters, read from the query string (a GET form)."""
+
+    class Meta:
+        csrf = False
+
+    kind = SelectField(_l("Danh sách"), default="no_application", invalid_choice_message=_CHOICE)
+    with_phone = BooleanField(_l("Chỉ người có số điện thoại"))
+    district = StringField(
+        _l("Mã quận/huyện"),
+        validators=[Optional(), Regexp(r"[0-9]{3}\Z", message=_l("Mã quận/huyện gồm đúng 3 chữ số (ví dụ 017)."))],
+    )
+    format = SelectField(_l("Định dạng"), default="xlsx", invalid_choice_message=_CHOICE)
+    after = IntegerField(
+        validators=[Optional(), NumberRange(min=0, max=2**63 - 1, message=_WHOLE)], invalid_value_message=_WHOLE
+    )

@@ -1,0 +1,124 @@
+"""The outreach list: the people of a district a caseworker phones or visits.
+
+- ``no_application``: group B people (stopped inside the window, no pension decision: the rules' own SQL,
+  :data:`disburse.programs.rules.SUPPORT_GROUP_SQL`) whose contact address is in the district and who have no claim
+  in the programme: they must apply themselves (Form 04) and may not know it;
+- ``awaiting_details``: the district's claims waiting for payment details after a failed payment.
+
+Each row carries the person's phone and address and, for claims, the contact log (how many attempts, the last one's
+day and outcome: the ``contact`` notes of the review queue). Pages read it in keyset pages; exports read it whole,
+in chunks of the same keyset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select, text
+
+from disburse.auth.models import User
+from disburse.auth.scopes import Scope, can_see
+from disburse.extensions import db
+from disburse.programs.rules import SUPPORT_GROUP_SQL
+from disburse.reference.models import District
+from disburse.verification.review import CONTACT_OUTCOMES, NotFound
+
+KINDS: dict[str, tuple[str, str]] = {
+    "no_application": ("Nhóm B chưa nộp đề nghị (Mẫu số 04)", "Group B, no application (Form 04) yet"),
+    "awaiting_details": ("Chờ bổ sung thông tin tài khoản", "Awaiting payment details"),
+}
+CHUNK = 1000
+
+_NO_APPLICATION = f"""
+    SELECT e.id AS key, e.si_code, e.full_name, e.date_of_birth, e.phone, e.address,
+           NULL::bigint AS claim_id, NULL::text AS state, 0 AS contacts, NULL::timestamptz AS last_contact_at,
+           NULL::text AS last_outcome
+    FROM employees e
+    JOIN programs p ON p.id = :program_id
+    LEFT JOIN employers r ON r.id = e.employer_id
+    WHERE e.district_code = :district AND e.ui_status = 'stopped' AND ({SUPPORT_GROUP_SQL}) = 'B'
+      AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.program_id = p.id AND c.employee_id = e.id)
+      AND e.id > :after AND (NOT CAST(:with_phone AS boolean) OR coalesce(e.phone, '') <> '')
+    ORDER BY e.id
+    LIMIT :limit
+"""
+
+_AWAITING_DETAILS = """
+    SELECT c.id AS key, e.si_code, e.full_name, e.date_of_birth, e.phone, e.address,
+           c.id AS claim_id, c.state, coalesce(log.contacts, 0) AS contacts, log.last_contact_at, log.last_outcome
+    FROM claims c
+    JOIN employees e ON e.id = c.employee_id
+    LEFT JOIN LATERAL (
+        SELECT count(*) AS contacts, max(ev.created_at) AS last_contact_at,
+               (array_agg(ev.data ->> 'outcome' ORDER BY ev.id DESC))[1] AS last_outcome
+        FROM claim_events ev WHERE ev.claim_id = c.id AND ev.action = 'contact'
+    ) log ON true
+    WHERE c.program_id = :program_id AND c.state = 'awaiting_payment_details' AND c.district_code = :district
+      AND c.id > :after AND (NOT CAST(:with_phone AS boolean) OR coalesce(e.phone, '') <> '')
+    ORDER BY c.id
+    LIMIT :limit
+"""
+
+
+@dataclass(frozen=True)
+class OutreachRow:
+    key: int
+    si_code: str
+    full_name: str
+    date_of_birth: date | None
+    phone: str | None
+    address: str | None
+    claim_id: int | None
+    state: str | None
+    contacts: int
+    last_contact_at: datetime | None
+    last_outcome: str | None
+
+    @property
+    def last_outcome_label(self) -> tuple[str, str] | None:
+        return CONTACT_OUTCOMES.get(self.last_outcome or "")
+
+
+def check_district(user: User, district: str | None) -> str:
+    """The district whose list ``user`` asks for: a caseworker's own; others name one in their scope (an unknown
+    one, or one outside the scope, is :class:`~disburse.verification.review.NotFound`)."""
+    if user.role == "caseworker":
+        district = user.district_code
+    province = db.session.scalar(select(District.province_code).where(District.code == district)) if district else None
+    scope = Scope(employer_ids=(), district_codes=[district or ""], province_codes=[province] if province else [])
+    if district is None or province is None or not can_see(user, scope):
+        raise NotFound()
+    return district
+
+
+def page(
+    program_id: int, district: str, kind: str, *, with_phone: bool = False, after: int = 0, limit: int = 50
+) -> tuple[list[OutreachRow], int | None]:
+    """A page of the list, after ``after`` (the employee's id, or the claim's), and the ``after`` of the next page."""
+    assert kind in KINDS
+    statement = text(_NO_APPLICATION if kind == "no_application" else _AWAITING_DETAILS)
+    params: dict[str, Any] = {
+        "program_id": program_id,
+        "district": district,
+        "after": after,
+        "with_phone": with_phone,
+        "limit": limit + 1,
+    }
+    rows = [OutreachRow(**row._mapping) for row in db.session.execute(statement, params)]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, rows[-1].key if more and rows else None
+
+
+def every_row(program_id: int, district: str, kind: str, *, with_phone: bool = False) -> Iterator[OutreachRow]:
+    """The whole list, :data:`CHUNK` rows a statement (an export)."""
+    after = 0
+    while True:
+        rows, next_after = page(program_id, district, kind, with_phone=with_phone, after=after, limit=CHUNK)
+        yield from rows
+        if next_after is None:
+            return
+        after = next_after

@@ -1,0 +1,200 @@
+"""What the caseworker's pages need beyond the review queue's own service (:mod:`disburse.verification.review`):
+the case page's payments and duplicates side by side, and the actions that belong to other features (correcting
+payment details, cash at the office), each behind the same scope and "who may work this case" rules.
+
+Services flush and never commit: the view that called them commits once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from disburse.auth.models import User
+from disburse.auth.scopes import can_see
+from disburse.claims import employer_forms
+from disburse.claims.models import Claim
+from disburse.claims.outcomes import RowResult
+from disburse.claims.states import ClaimState
+from disburse.extensions import db
+from disburse.payments import cash
+from disburse.payments import reasons as payment_reasons
+from disburse.payments import service as payments
+from disburse.payments.models import Payment, PaymentBatch
+from disburse.programs.calendar import add_working_days, programme_today, working_days_between
+from disburse.programs.models import Program
+from disburse.reference.models import Bank
+from disburse.registry.models import Employee, Employer
+from disburse.verification import review
+
+#: Payment states as people read them (docs/glossary.md): (Vietnamese, English).
+PAYMENT_STATE_LABELS: dict[str, tuple[str, str]] = {
+    "queued": ("Chờ gửi", "Queued"),
+    "sent": ("Đã gửi ngân hàng", "Sent to bank"),
+    "paid": ("Thành công", "Paid"),
+    "failed": ("Thất bại", "Failed"),
+    "returned": ("Bị hoàn trả", "Returned"),
+    "cancelled": ("Đã hủy", "Cancelled"),
+}
+
+
+def received_by(age_wd: int, today: date | None = None) -> date:
+    """The last day a claim may have been received to be at least ``age_wd`` working days old today."""
+    return add_working_days(today or programme_today(), -age_wd) if age_wd else (today or programme_today())
+
+
+def age_in_working_days(received: date | None, today: date | None = None) -> int | None:
+    """Working days since the claim was received (0 on the day itself)."""
+    if received is None:
+        return None
+    return max(working_days_between(received, today or programme_today()), 0)
+
+
+# ---------------------------------------------------------------------------------------------- the case page
+
+
+@dataclass(frozen=True)
+class PaymentLine:
+    """One payment attempt of the claim, with its failure in plain words."""
+
+    payment: Payment
+    channel: str
+    state_label: tuple[str, str]
+    failure: tuple[str, str] | None
+    #: Whose fault the failure was: the bank's (paid again as it is) or the details' (new details needed).
+    bank_side: bool
+
+
+def payment_lines(claim: Claim) -> list[PaymentLine]:
+    """Every payment of the claim, newest attempt first."""
+    rows = db.session.execute(
+        select(Payment, PaymentBatch.channel)
+        .outerjoin(PaymentBatch, PaymentBatch.id == Payment.batch_id)
+        .where(Payment.claim_id == claim.id)
+        .order_by(Payment.attempt.desc())
+    ).all()
+    lines = []
+    for payment, channel in rows:
+        failed = payment.state in ("failed", "returned")
+        lines.append(
+            PaymentLine(
+                payment=payment,
+                channel=channel or ("cash" if payment.provider == "cash" else "bank"),
+                state_label=PAYMENT_STATE_LABELS.get(payment.state, (payment.state, payment.state)),
+                failure=payment_reasons.label(payment.failure_code) if failed else None,
+                bank_side=failed and not payment_reasons.needs_new_details(payment.failure_code),
+            )
+        )
+    return lines
+
+
+@dataclass(frozen=True)
+class DuplicateColumn:
+    """One claim of a duplicate group, as the side-by-side table shows it."""
+
+    claim: Claim
+    employee: Employee
+    employer: Employer | None
+    is_this: bool
+
+
+def duplicates_side_by_side(claim: Claim, user: User) -> list[DuplicateColumn]:
+    """The claim's duplicate group (:func:`disburse.verification.review.duplicate_group_statement`), the claim first,
+    then the others the caller may see, by id; empty when the claim has no possible duplicate."""
+    ids = [member.id for member, _ in db.session.execute(review.duplicate_group_statement(claim)).all()]
+    if len(ids) < 2:
+        return []
+    rows = db.session.execute(
+        select(Claim, Employee, Employer)
+        .join(Employee, Employee.id == Claim.employee_id)
+        .outerjoin(Employer, Employer.id == Claim.employer_id)
+        .where(Claim.id.in_(ids))
+        .order_by(Claim.id)
+    ).all()
+    columns = [
+        DuplicateColumn(member, employee, employer, member.id == claim.id)
+        for member, employee, employer in rows
+        if member.id == claim.id or can_see(user, review.claim_scope(member))
+    ]
+    return sorted(columns, key=lambda column: (not column.is_this, column.claim.id))
+
+
+def banks() -> list[tuple[str, str]]:
+    """(code, name) of every bank, by code: the choices of a bank field."""
+    return [(row.code, row.name) for row in db.session.execute(select(Bank.code, Bank.name).order_by(Bank.code))]
+
+
+# ------------------------------------------------------------------------------------------ payment details
+
+
+class CaseworkRefused(review.Conflict):
+    """An action of another feature refused (cash, corrections), in the review queue's error shape."""
+
+
+def correct_payment_details(claim_id: int, user: User, bank_code: str, bank_account: str) -> RowResult:
+    """A caseworker's correction of the bank details of a claim whose payment failed
+    (:func:`disburse.claims.employer_forms.correct_payment_details`): in scope and workable by the caller."""
+    claim = review.visible_claim(claim_id, user, lock=True)
+    review.may_work(claim, user)
+    data = {"by": "office", "received_on": programme_today().isoformat()}
+    return employer_forms.correct_payment_details(claim.id, bank_code, bank_account, actor=user, data=data)
+
+
+def may_correct_payment_details(claim: Claim) -> bool:
+    return ClaimState(claim.state) in employer_forms.PAY_AGAIN_STATES
+
+
+# ---------------------------------------------------------------------------------------------------- cash
+
+
+def _cash_refused(exc: cash.CashRefused) -> CaseworkRefused:
+    """The cash service's refusal; a receipt number's own problem is said on its field."""
+    pair = (exc.message_vi, exc.message_en)
+    fields = {"receipt_number": pair} if exc.code.startswith("receipt_") else None
+    return CaseworkRefused(*pair, code=exc.code, fields=fields)
+
+
+def offer_cash(claim_id: int, user: User, reason: str | None) -> Any:
+    """Pay the claim in cash at the office (:func:`disburse.payments.cash.offer_cash`): after the program's limit of
+    failed payments, or earlier when the caseworker writes why."""
+    claim = review.visible_claim(claim_id, user, lock=True)
+    review.may_work(claim, user)
+    try:
+        return cash.offer_cash(claim.id, user, early=bool(reason), reason=reason or None)
+    except cash.CashRefused as exc:
+        raise _cash_refused(exc) from None
+
+
+def open_cash_payment(claim: Claim) -> Payment | None:
+    """The claim's cash payment waiting at the office for the person (queued or sent), if any."""
+    payment = payments.live_payment_for_claim(claim.id)
+    if payment is None or payment.state not in ("queued", "sent"):
+        return None
+    batch = db.session.get(PaymentBatch, payment.batch_id) if payment.batch_id is not None else None
+    return payment if batch is not None and batch.channel == "cash" else None
+
+
+def record_cash_receipt(claim_id: int, user: User, receipt_number: str) -> Payment:
+    """Record that the person was paid at the counter against ``receipt_number``
+    (:func:`disburse.payments.cash.record_cash_payment`) for the claim's open cash payment."""
+    claim = review.visible_claim(claim_id, user)
+    payment = open_cash_payment(claim)
+    if payment is None:
+        raise CaseworkRefused(
+            "Hồ sơ không có khoản chi tiền mặt nào đang chờ chi tại cơ quan BHXH.",
+            "The claim has no cash payment waiting at the office.",
+            code="no_cash_payment",
+        )
+    try:
+        return cash.record_cash_payment(payment.provider_reference, receipt_number, user)
+    except cash.CashRefused as exc:
+        raise _cash_refused(exc) from None
+
+
+def max_payment_failures(claim: Claim) -> int:
+    program = db.session.get(Program, claim.program_id)
+    assert program is not None
+    return program.max_payment_failures

@@ -1,0 +1,606 @@
+"""The caseworker's pages (server-rendered, Vietnamese first): the work queue, the case page and its action forms.
+
+Views parse the form, check the role (the decorator) and the scope (the services: another district's claim is the
+same 404 as an unknown one), call one service, commit, and redirect (post/redirect/get). A refused action comes
+back on its form with the service's message in the user's language; invalid input lists every error above the
+form, each linking to its field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, cast
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms import Form
+
+from disburse.auth.models import User
+from disburse.auth.permissions import roles_required
+from disburse.casework import exports, outreach, service
+from disburse.casework.forms import (
+    ActionForm,
+    ApproveForm,
+    CashReceiptForm,
+    ContactForm,
+    OfferCashForm,
+    OutreachForm,
+    PaymentDetailsForm,
+    QueueFilterForm,
+    RejectForm,
+    RequestInfoForm,
+    ResolveDuplicateForm,
+)
+from disburse.claims.models import Claim
+from disburse.claims.states import CLOSED_STATES, STATE_LABELS, TRANSITIONS, ClaimAction, ClaimState
+from disburse.extensions import db
+from disburse.formatting import dmy
+from disburse.programs.calendar import VIETNAM_TZ, programme_today
+from disburse.programs.service import ProgramNotFound, get_program
+from disburse.registry.models import Employee
+from disburse.verification import reasons, review
+from disburse.verification.review import (
+    ACTING_ROLES,
+    CONTACT_CHANNELS,
+    CONTACT_OUTCOMES,
+    INFO_ADDRESSEES,
+    QueueQuery,
+    ReviewError,
+)
+
+bp = Blueprint("caseworker", __name__, url_prefix="/caseworker")
+
+#: Who may use the caseworker's pages: employers never. Supervisors read within their province; the services
+#: decide what each role may do.
+STAFF = ACTING_ROLES
+#: Money is handed over at the claim's own office: its caseworkers (and admins) record receipts and offer cash.
+CASH_ROLES = ("caseworker", "admin")
+#: "Assign the next 20 to me".
+ASSIGN_NEXT = 20
+PAGE = 50
+
+#: Every claim event, as the timeline names it: (Vietnamese, English).
+EVENT_LABELS: dict[str, tuple[str, str]] = {
+    "create": ("Tạo hồ sơ", "Claim created"),
+    "confirm": ("Đơn vị xác nhận (Mẫu số 02)", "Confirmed by the employer (Form 02)"),
+    "decline": ("Không nhận hỗ trợ", "Declined support"),
+    "remove": ("Không có tại đơn vị (Mẫu số 03)", "Not employed at the unit (Form 03)"),
+    "mark_overdue": ("Đơn vị quá hạn xác nhận", "Employer overdue"),
+    "start_verification": ("Bắt đầu kiểm tra", "Checks started"),
+    "flag_for_review": ("Chuyển cán bộ xác minh", "Sent for review"),
+    "approve": ("Duyệt", "Approved"),
+    "reject": ("Từ chối", "Refused"),
+    "queue_payment": ("Đưa vào lô chi trả", "Put in a payment batch"),
+    "cancel_payment": ("Huỷ lệnh chi", "Payment withdrawn"),
+    "payment_succeeded": ("Chi trả thành công", "Paid"),
+    "payment_failed": ("Chi trả không thành công", "Payment failed"),
+    "request_details": ("Đề nghị bổ sung thông tin tài khoản", "Payment details requested"),
+    "details_received": ("Đã nhận thông tin tài khoản mới", "New payment details received"),
+    "retry_payment": ("Chi trả lại", "Paid again"),
+    "payment_returned": ("Ngân hàng trả lại tiền", "Money sent back by the bank"),
+    "apply": ("Nộp đề nghị (Mẫu số 04)", "Applied (Form 04)"),
+    "assign": ("Nhận xử lý", "Assigned"),
+    "release": ("Trả lại hàng chờ", "Released to the queue"),
+    "contact": ("Liên hệ người lao động", "Contact attempt"),
+    "request_info": ("Yêu cầu bổ sung thông tin", "Information requested"),
+    "correct": ("Điều chỉnh thông tin", "Details corrected"),
+    "confirm_again": ("Đơn vị xác nhận lại", "Confirmed again"),
+    "resolve_duplicate": ("Xử lý nghi trùng", "Possible duplicate decided"),
+    "reassess": ("Cập nhật số tháng theo dữ liệu BHXH", "Months updated from the registry"),
+    "sla_breach": ("Quá hạn giải quyết", "Deadline passed"),
+}
+TRACK_LABELS = {"A": ("Danh sách của đơn vị (Mẫu số 01)", "Employer's list (Form 01)"), "B": ("Mẫu số 04", "Form 04")}
+
+
+def _user() -> User:
+    return cast(User, current_user._get_current_object())
+
+
+def pick(pair: tuple[str, str] | list[str] | None) -> str:
+    """The words of a (Vietnamese, English) pair in the page's language."""
+    if not pair:
+        return ""
+    return pair[1] if str(get_locale()) == "en" else pair[0]
+
+
+def _day(iso: str | None) -> date | None:
+    return date.fromisoformat(iso) if iso else None
+
+
+def _moment(iso: str | None) -> str:
+    """An event's time as people read it: dd/mm/yyyy HH:MM, Vietnam time."""
+    return datetime.fromisoformat(iso).astimezone(VIETNAM_TZ).strftime("%d/%m/%Y %H:%M") if iso else "—"
+
+
+@bp.app_context_processor
+def _helpers() -> dict[str, Any]:
+    return {
+        "pick": pick,
+        "claim_state_label": lambda state: pick(STATE_LABELS[ClaimState(state)]),
+        "claim_day": lambda iso: dmy(_day(iso)),
+        "claim_moment": _moment,
+    }
+
+
+def _program_id() -> int:
+    try:
+        return get_program(current_app.config["DISBURSE_PROGRAM"]).id
+    except ProgramNotFound:
+        abort(404)
+
+
+def _claim(claim_id: int) -> Claim:
+    """The claim if the caller may see it; the 404 page otherwise (unknown and out of scope alike)."""
+    try:
+        return review.visible_claim(claim_id, _user())
+    except review.NotFound:
+        abort(404)
+
+
+def _add_errors(form: Form, fields: dict[str, tuple[str, str]], general: list[str]) -> None:
+    """A service's per-field messages onto the form's fields (the others above the form)."""
+    for name, pair in fields.items():
+        field = form._fields.get(name)
+        if field is not None:
+            field.errors = [*field.errors, pick(pair)]
+        else:
+            general.append(pick(pair))
+
+
+def _refused(exc: ReviewError, form: Form) -> list[str]:
+    """The messages of a refused action (its savepoint already rolled back): a 404 stays a 404, the rest is said on
+    the form."""
+    if isinstance(exc, review.NotFound):
+        abort(404)
+    if isinstance(exc, review.Forbidden):
+        abort(403)
+    general: list[str] = []
+    _add_errors(form, exc.fields, general)
+    if not exc.fields:
+        general.append(pick((exc.vi, exc.en)))
+    return general
+
+
+# ------------------------------------------------------------------------------------------------------ queue
+
+
+def _choices(form: QueueFilterForm, user: User) -> None:
+    form.state.choices = [("", _("Mọi trạng thái"))] + [(s.value, pick(STATE_LABELS[s])) for s in ClaimState]
+    form.reason.choices = [("", _("Mọi lý do"))] + [
+        (code, pick(reasons.label(code))) for code in sorted(reasons.REVIEW | reasons.REJECT)
+    ]
+    form.track.choices = [("", _("Cả hai luồng")), ("A", pick(TRACK_LABELS["A"])), ("B", pick(TRACK_LABELS["B"]))]
+    form.assigned.choices = [("", _("Mọi hồ sơ")), ("me", _("Giao cho tôi")), ("none", _("Chưa giao cho ai"))]
+
+
+def _query(form: QueueFilterForm, user: User) -> QueueQuery:
+    district = form.district.data or None
+    if user.role == "caseworker":
+        district = user.district_code
+    age = form.age.data
+    return QueueQuery(
+        program_id=_program_id(),
+        state=form.state.data or None,
+        district=district,
+        employer=form.employer.data or None,
+        reason=form.reason.data or None,
+        assigned=form.assigned.data or None,
+        track=form.track.data or None,
+        received_by=service.received_by(age) if age else None,
+        after=form.after.data or 0,
+        limit=PAGE,
+    )
+
+
+def _filters_args(form: QueueFilterForm, **extra: Any) -> dict[str, Any]:
+    """The query string of the current filters (to page on, or to drop one)."""
+    names = ("state", "reason", "age", "employer", "track", "assigned", "district")
+    args = {name: form[name].raw_data[0] for name in names if form[name].raw_data and form[name].raw_data[0] != ""}
+    if "state" not in args and "state" not in request.args:
+        args["state"] = "needs_review"
+    args.update({k: v for k, v in extra.items() if v is not None})
+    return args
+
+
+@bp.get("/queue")
+@roles_required(*STAFF)
+def queue() -> ResponseReturnValue:
+    user = _user()
+    form = QueueFilterForm(request.args)
+    _choices(form, user)
+    if request.args and not form.validate():
+        return render_template("caseworker/queue.html", form=form, page=None, counts=None, total=0), 422
+    query = _query(form, user)
+    page = review.list_claims(user, query)
+    total, counts = review.reason_counts(user, query)
+    today = programme_today()
+    for row in page.rows:
+        received = row.get("received_on")
+        row["age_wd"] = service.age_in_working_days(_day(received), today)
+    return render_template(
+        "caseworker/queue.html",
+        form=form,
+        page=page,
+        counts=sorted(counts.items(), key=lambda item: (-item[1], item[0])),
+        total=total,
+        reason_label=lambda code: pick(reasons.label(code)),
+        args=lambda **extra: _filters_args(form, **extra),
+        assign_form=ActionForm(),
+        first_page=query.after == 0,
+        assign_next=ASSIGN_NEXT,
+    )
+
+
+@bp.post("/queue/assign-next")
+@roles_required(*STAFF)
+def assign_next() -> ResponseReturnValue:
+    user = _user()
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    district = request.args.get("district") or None
+    if district is not None and not (len(district) == 3 and district.isdigit()):
+        district = None
+    savepoint = db.session.begin_nested()  # nothing half done survives a refused action
+    try:
+        taken = review.assign_next(user, _program_id(), ASSIGN_NEXT, district)
+    except ReviewError as exc:
+        savepoint.rollback()
+        for message in _refused(exc, form):
+            flash(message, "error")
+        return redirect(url_for(".queue"))
+    savepoint.commit()
+    db.session.commit()
+    if taken:
+        flash(_("Đã giao cho bạn %(n)d hồ sơ.", n=len(taken)), "success")
+    else:
+        flash(_("Không còn hồ sơ nào chưa giao trong hàng chờ."), "success")
+    return redirect(url_for(".queue", assigned="me", state="needs_review"))
+
+
+# -------------------------------------------------------------------------------------------------- case page
+
+
+def _event_details(event: dict[str, Any]) -> list[str]:
+    """What a timeline entry says besides its name, in plain words."""
+    data = event.get("data") or {}
+    lines: list[str] = []
+    action = event["action"]
+    if action == "contact":
+        lines.append(
+            f"{pick(CONTACT_CHANNELS.get(str(data.get('channel')), ('', '')))}: "
+            f"{pick(CONTACT_OUTCOMES.get(str(data.get('outcome')), ('', '')))}"
+        )
+    elif action == "request_info":
+        lines.append(pick(INFO_ADDRESSEES.get(str(data.get("addressee")), ("", ""))))
+        if data.get("due_on"):
+            lines.append(_("Hạn bổ sung: %(day)s", day=dmy(_day(data["due_on"]))))
+    elif action == "resolve_duplicate":
+        if data.get("override"):
+            lines.append(_("Không phải trùng: các hồ sơ đều được xem xét chi trả."))
+        else:
+            lines.append(_("Giữ lại hồ sơ mã số BHXH %(si)s.", si=data.get("kept_si_code", "")))
+    elif action == "correct":
+        changes = data.get("changes") or {}
+        for name, values in changes.items():
+            if isinstance(values, list) and len(values) == 2:
+                lines.append(f"{name}: {values[0] or '—'} → {values[1] or '—'}")
+    elif action == "assign" and event.get("actor"):
+        lines.append(_("Giao cho người dùng số %(id)s.", id=data.get("assigned_to_id")))
+    for key in ("note",):
+        if isinstance(data.get(key), str) and data[key]:
+            lines.append(data[key])
+    return lines
+
+
+def _case_context(claim_id: int) -> dict[str, Any]:
+    user = _user()
+    try:
+        detail = review.claim_detail(claim_id, user)
+    except review.NotFound:
+        abort(404)
+    claim = review.visible_claim(claim_id, user)
+    state = ClaimState(claim.state)
+    for event in detail["timeline"]:
+        event["label"] = pick(EVENT_LABELS.get(event["action"], (event["action"], event["action"])))
+        event["details"] = _event_details(event)
+    contacts = [event for event in detail["timeline"] if event["action"] == "contact"]
+    return {
+        "claim": claim,
+        "detail": detail,
+        "state_label": pick(STATE_LABELS[state]),
+        "track_label": pick(TRACK_LABELS.get(claim.track)),
+        "reason_labels": [pick((r["label_vi"], r["label_en"])) for r in detail["reasons"]],
+        "payments": service.payment_lines(claim),
+        "duplicates": service.duplicates_side_by_side(claim, user),
+        "contacts": contacts,
+        "can_approve": (state, ClaimAction.APPROVE) in TRANSITIONS,
+        "can_reject": (state, ClaimAction.REJECT) in TRANSITIONS,
+        "open": state not in CLOSED_STATES,
+        "can_fix_details": service.may_correct_payment_details(claim),
+        "can_offer_cash": state == ClaimState.AWAITING_PAYMENT_DETAILS and claim.payout != "cash",
+        "cash_payment": service.open_cash_payment(claim),
+        "held_by_me": claim.assigned_to_id == user.id,
+        "held_by_other": claim.assigned_to_id not in (None, user.id),
+        "action_form": ActionForm(),
+        "max_failures": service.max_payment_failures(claim),
+        "cash_roles": CASH_ROLES,
+    }
+
+
+@bp.get("/claims/<int:claim_id>")
+@roles_required(*STAFF)
+def case(claim_id: int) -> ResponseReturnValue:
+    return render_template("caseworker/case.html", **_case_context(claim_id))
+
+
+def _simple_action(claim_id: int, act: Callable[[int, User], review.ActionResult], done: str) -> ResponseReturnValue:
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    savepoint = db.session.begin_nested()  # nothing half done survives a refused action
+    try:
+        act(claim_id, _user())
+    except ReviewError as exc:
+        savepoint.rollback()
+        for message in _refused(exc, form):
+            flash(message, "error")
+        return redirect(url_for(".case", claim_id=claim_id))
+    savepoint.commit()
+    db.session.commit()
+    flash(done, "success")
+    return redirect(url_for(".case", claim_id=claim_id))
+
+
+@bp.post("/claims/<int:claim_id>/assign")
+@roles_required(*STAFF)
+def take(claim_id: int) -> ResponseReturnValue:
+    return _simple_action(claim_id, lambda i, u: review.assign(i, u), _("Bạn đã nhận xử lý hồ sơ này."))
+
+
+@bp.post("/claims/<int:claim_id>/release")
+@roles_required(*STAFF)
+def release(claim_id: int) -> ResponseReturnValue:
+    return _simple_action(claim_id, review.release, _("Hồ sơ đã được trả lại hàng chờ."))
+
+
+# ------------------------------------------------------------------------------------------------ action forms
+
+
+def _action_page(
+    claim_id: int,
+    form: Form,
+    template: str,
+    act: Callable[[Claim, User], Any],
+    done: str,
+    **context: Any,
+) -> ResponseReturnValue:
+    """GET: the form for the claim; POST: check it, act through the service, commit and go back to the case (or
+    show every error above the form)."""
+    claim = _claim(claim_id)
+    general: list[str] = []
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            savepoint = db.session.begin_nested()  # nothing half done survives a refused action
+            try:
+                act(claim, _user())
+            except ReviewError as exc:
+                savepoint.rollback()
+                general = _refused(exc, form)
+                claim = _claim(claim_id)
+                status = exc.status
+            else:
+                savepoint.commit()
+                db.session.commit()
+                flash(done, "success")
+                return redirect(url_for(".case", claim_id=claim_id))
+        else:
+            status = 422
+    person = db.session.get(Employee, claim.employee_id)
+    return render_template(template, claim=claim, person=person, form=form, general_errors=general, **context), status
+
+
+@bp.route("/claims/<int:claim_id>/approve", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def approve(claim_id: int) -> ResponseReturnValue:
+    form = ApproveForm()
+    return _action_page(
+        claim_id,
+        form,
+        "caseworker/approve.html",
+        lambda claim, user: review.approve(claim.id, user, form.note.data or None),
+        _("Hồ sơ đã được duyệt."),
+    )
+
+
+@bp.route("/claims/<int:claim_id>/reject", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def reject(claim_id: int) -> ResponseReturnValue:
+    form = RejectForm()
+    form.reason_code.choices = [(code, pick(pair)) for code, pair in sorted(review.refusal_reasons().items())]
+    return _action_page(
+        claim_id,
+        form,
+        "caseworker/reject.html",
+        lambda claim, user: review.reject(claim.id, user, form.reason_code.data, form.reason_text.data),
+        _("Hồ sơ đã bị từ chối. Hãy in thông báo gửi người lao động."),
+    )
+
+
+@bp.route("/claims/<int:claim_id>/contact", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def contact(claim_id: int) -> ResponseReturnValue:
+    form = ContactForm()
+    form.channel.choices = [(code, pick(pair)) for code, pair in CONTACT_CHANNELS.items()]
+    form.outcome.choices = [(code, pick(pair)) for code, pair in CONTACT_OUTCOMES.items()]
+    return _action_page(
+        claim_id,
+        form,
+        "caseworker/contact.html",
+        lambda claim, user: review.log_contact(
+            claim.id, user, form.channel.data, form.outcome.data, form.note.data or None
+        ),
+        _("Đã ghi lần liên hệ."),
+    )
+
+
+@bp.route("/claims/<int:claim_id>/request-info", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def request_info(claim_id: int) -> ResponseReturnValue:
+    form = RequestInfoForm()
+    form.addressee.choices = [(code, pick(pair)) for code, pair in INFO_ADDRESSEES.items()]
+    return _action_page(
+        claim_id,
+        form,
+        "caseworker/request_info.html",
+        lambda claim, user: review.request_info(claim.id, user, form.addressee.data, form.note.data, form.due_on.data),
+        _("Đã ghi yêu cầu bổ sung thông tin."),
+    )
+
+
+@bp.route("/claims/<int:claim_id>/duplicates", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def resolve_duplicate(claim_id: int) -> ResponseReturnValue:
+    claim = _claim(claim_id)
+    columns = service.duplicates_side_by_side(claim, _user())
+    form = ResolveDuplicateForm()
+    form.keep.choices = [
+        (
+            str(c.claim.id),
+            f"{c.employee.si_code} · {c.employee.full_name} · {pick(STATE_LABELS[ClaimState(c.claim.state)])}",
+        )
+        for c in columns
+    ]
+    return _action_page(
+        claim_id,
+        form,
+        "caseworker/duplicates.html",
+        lambda claim, user: review.resolve_duplicate(
+            claim.id, user, int(form.keep.data), override=bool(form.override.data), note=form.note.data or None
+        ),
+        _("Đã ghi quyết định về hồ sơ nghi trùng."),
+        columns=columns,
+    )
+
+
+@bp.route("/claims/<int:claim_id>/payment-details", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def payment_details(claim_id: int) -> ResponseReturnValue:
+    form = PaymentDetailsForm()
+    form.bank_code.choices = [("", _("Chọn ngân hàng"))] + [
+        (code, f"{code} · {name}") for code, name in service.banks()
+    ]
+
+    def act(claim: Claim, user: User) -> None:
+        result = service.correct_payment_details(
+            claim.id, user, form.bank_code.data or "", form.bank_account.data or ""
+        )
+        if result.errors:
+            raise review.Invalid({e.field: (e.message_vi, e.message_en) for e in result.errors})
+
+    return _action_page(
+        claim_id,
+        form,
+        "caseworker/payment_details.html",
+        act,
+        _("Đã sửa thông tin tài khoản; hồ sơ sẽ được chi trả lại ở lô sau."),
+    )
+
+
+@bp.route("/claims/<int:claim_id>/cash", methods=["GET", "POST"])
+@roles_required(*CASH_ROLES)
+def offer_cash(claim_id: int) -> ResponseReturnValue:
+    form = OfferCashForm()
+    claim = _claim(claim_id)
+    return _action_page(
+        claim_id,
+        form,
+        "caseworker/offer_cash.html",
+        lambda claim, user: service.offer_cash(claim.id, user, form.reason.data or None),
+        _("Hồ sơ chuyển sang nhận tiền mặt tại cơ quan BHXH; người lao động có tên trong danh sách chi tiền mặt."),
+        max_failures=service.max_payment_failures(claim),
+    )
+
+
+@bp.route("/claims/<int:claim_id>/cash-receipt", methods=["GET", "POST"])
+@roles_required(*CASH_ROLES)
+def cash_receipt(claim_id: int) -> ResponseReturnValue:
+    form = CashReceiptForm()
+    claim = _claim(claim_id)
+    return _action_page(
+        claim_id,
+        form,
+        "caseworker/cash_receipt.html",
+        lambda claim, user: service.record_cash_receipt(claim.id, user, form.receipt_number.data or ""),
+        _("Đã ghi nhận chi trả tiền mặt theo biên lai."),
+        payment=service.open_cash_payment(claim),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- outreach
+
+
+def _outreach_form(user: User) -> OutreachForm:
+    form = OutreachForm(request.args)
+    form.kind.choices = [(code, pick(pair)) for code, pair in outreach.KINDS.items()]
+    form.format.choices = [("xlsx", "Excel (XLSX)"), ("csv", "CSV")]
+    return form
+
+
+def _outreach_district(form: OutreachForm, user: User) -> str:
+    try:
+        return outreach.check_district(user, form.district.data or user.district_code)
+    except review.NotFound:
+        abort(404)
+
+
+@bp.get("/outreach")
+@roles_required(*STAFF)
+def outreach_list() -> ResponseReturnValue:
+    user = _user()
+    form = _outreach_form(user)
+    if request.args and not form.validate():
+        return render_template("caseworker/outreach.html", form=form, rows=None), 422
+    if user.role != "caseworker" and not form.district.data:
+        return render_template("caseworker/outreach.html", form=form, rows=None, district=None)
+    district = _outreach_district(form, user)
+    kind = form.kind.data or "no_application"
+    rows, next_after = outreach.page(
+        _program_id(), district, kind, with_phone=bool(form.with_phone.data), after=form.after.data or 0, limit=PAGE
+    )
+    args = {k: v for k, v in request.args.items() if k not in ("after", "format")}
+    return render_template(
+        "caseworker/outreach.html",
+        form=form,
+        rows=rows,
+        kind=kind,
+        district=district,
+        next_args={**args, "after": next_after} if next_after else None,
+        export_args={**args, "kind": kind},
+        first_page=not form.after.data,
+    )
+
+
+@bp.get("/outreach/export")
+@roles_required(*STAFF)
+def outreach_export() -> ResponseReturnValue:
+    user = _user()
+    form = _outreach_form(user)
+    if not form.validate():
+        return render_template("caseworker/outreach.html", form=form, rows=None), 422
+    district = _outreach_district(form, user)
+    kind = form.kind.data or "no_application"
+    fmt = form.format.data or "xlsx"
+    body = exports.outreach_file(_program_id(), district, kind, fmt, with_phone=bool(form.with_phone.data))
+    name = f"lien-he-{kind.replace('_', '-')}-{district}-{programme_today():%Y%m%d}.{fmt}"
+    mimetype = (
+        "text/csv; charset=utf-8"
+        if fmt == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})

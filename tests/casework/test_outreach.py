@@ -1,0 +1,123 @@
+"""The outreach list: group B people of the district without a claim and the district's claims awaiting payment
+details, with the contact log; in both languages; filtered; exported as CSV and XLSX; scoped."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import openpyxl
+import pytest
+
+from disburse.extensions import db
+from disburse.verification import review
+from tests.factories import create_claim, create_employee, create_person, create_user
+
+PASSWORD = "mat-khau-rat-dai"
+DONG_ANH, QUAN_1 = "017", "760"
+
+
+def _sign_in(client, user, locale: str = "vi") -> None:
+    user.locale = locale
+    db.session.flush()
+    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+
+
+def _stopped(**overrides):
+    values = {"ui_status": "stopped", "ui_stopped_on": date(2021, 5, 1), "employer_id": None, "district_code": DONG_ANH}
+    return create_person(**{**values, **overrides})
+
+
+@pytest.fixture
+def caseworker(db_session):
+    return create_user("caseworker", district=DONG_ANH, password=PASSWORD)
+
+
+@pytest.fixture
+def people(db_session):
+    return {
+        "waiting": _stopped(phone="0912000111"),
+        "no_phone": _stopped(phone=None),
+        "outside_window": _stopped(ui_stopped_on=date(2019, 5, 1)),
+        "pension": _stopped(pension_decision=True),
+        "applied": _stopped(),
+        "far": _stopped(district_code=QUAN_1),
+    }
+
+
+@pytest.mark.parametrize(("locale", "title"), [("vi", "Danh sách liên hệ"), ("en", "Outreach list")])
+def test_group_b_people_without_an_application(client, caseworker, people, locale, title):
+    create_claim("applied", employee=people["applied"])
+    _sign_in(client, caseworker, locale)
+
+    response = client.get("/caseworker/outreach")
+
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert f"<h1>{title}</h1>" in html
+    shown = {key for key, person in people.items() if person.si_code in html}
+    assert shown == {"waiting", "no_phone"}
+    response = client.get("/caseworker/outreach?kind=no_application&with_phone=y")
+    html = response.get_data(as_text=True)
+    assert {key for key, person in people.items() if person.si_code in html} == {"waiting"}
+
+
+def test_claims_awaiting_details_with_their_contact_log(client, caseworker):
+    claim = create_claim("awaiting_payment_details")
+    create_claim("awaiting_payment_details", employee=create_employee(district_code=QUAN_1))
+    review.log_contact(claim.id, caseworker, "phone", "no_answer")
+    review.log_contact(claim.id, caseworker, "phone", "reached")
+    _sign_in(client, caseworker, "en")
+
+    response = client.get("/caseworker/outreach?kind=awaiting_details")
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f'href="/caseworker/claims/{claim.id}"' in html and html.count('href="/caseworker/claims/') == 2
+    assert "Reached" in html and f"/caseworker/claims/{claim.id}/contact" in html
+
+
+def test_export_csv_and_xlsx(client, caseworker, people):
+    create_claim("applied", employee=people["applied"])
+    _sign_in(client, caseworker)
+    response = client.get("/caseworker/outreach/export?kind=no_application&format=csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    assert rows[0][:2] == ["Mã số BHXH / SI code", "Họ và tên / Full name"]
+    assert {row[0] for row in rows[1:]} == {people["waiting"].si_code, people["no_phone"].si_code}
+    assert [row[3] for row in rows[1:] if row[0] == people["waiting"].si_code] == ["0912000111"]
+
+    response = client.get("/caseworker/outreach/export?kind=no_application&format=xlsx&with_phone=y")
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.get_data())).active
+    values = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert [row[0] for row in values[1:]] == [people["waiting"].si_code]
+
+
+@pytest.mark.parametrize(
+    ("locale", "query", "message"),
+    [
+        ("vi", "kind=everyone", "Hãy chọn một trong các lựa chọn có trên trang."),
+        ("en", "kind=everyone", "Choose one of the options on the page."),
+        ("en", "format=pdf&kind=no_application", "Choose one of the options on the page."),
+    ],
+)
+def test_bad_filters(client, caseworker, locale, query, message):
+    _sign_in(client, caseworker, locale)
+    response = client.get(f"/caseworker/outreach?{query}")
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+
+
+def test_scope(client, people):
+    supervisor = create_user("supervisor", province="01", password=PASSWORD)
+    _sign_in(client, supervisor)
+    assert client.get("/caseworker/outreach").status_code == 200  # asks for a district first
+    assert people["waiting"].si_code in client.get("/caseworker/outreach?district=017").get_data(as_text=True)
+    assert client.get(f"/caseworker/outreach?district={QUAN_1}").status_code == 404
+    assert client.get(f"/caseworker/outreach/export?district={QUAN_1}").status_code == 404
+    assert client.get("/caseworker/outreach?district=999").status_code == 404
+    client.post("/logout")
+    _sign_in(client, create_user("employer", password=PASSWORD))
+    assert client.get("/caseworker/outreach").status_code == 403

@@ -1,0 +1,527 @@
+"""The caseworker's pages through the Flask test client on real PostgreSQL: every page's status, title and key content
+in Vietnamese and English; every form's bad input with its visible, specific message in both languages; scope
+(another district's claim is a 404, an employer a 403, signed out the sign-in page); the queue's filters, counts per
+reason, keyset pages and "assign the next 20 to me"."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from disburse.claims.models import Claim, ClaimEvent
+from disburse.extensions import db
+from disburse.payments.models import Payment
+from tests.factories import (
+    create_cash_payment,
+    create_claim,
+    create_duplicate_group,
+    create_employee,
+    create_employer,
+    create_payment,
+    create_user,
+)
+
+PASSWORD = "mat-khau-rat-dai"
+DONG_ANH, QUAN_1 = "017", "760"
+
+
+def _sign_in(client, user, locale: str = "vi") -> None:
+    user.locale = locale
+    db.session.flush()
+    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+
+
+@pytest.fixture
+def caseworker(db_session):
+    return create_user("caseworker", district=DONG_ANH, password=PASSWORD)
+
+
+@pytest.fixture
+def signed_in(client, caseworker):
+    _sign_in(client, caseworker)
+    return client
+
+
+def _text(response) -> str:
+    """The page's text without tags, spaces collapsed (what a person reads)."""
+    html = response.get_data(as_text=True)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def _title(response) -> str:
+    found = re.search(r"<title>(.*?)</title>", response.get_data(as_text=True), re.S)
+    assert found
+    return re.sub(r"\s+", " ", found.group(1)).strip()
+
+
+def _events(claim_id: int) -> list[ClaimEvent]:
+    return list(db.session.scalars(select(ClaimEvent).where(ClaimEvent.claim_id == claim_id).order_by(ClaimEvent.id)))
+
+
+# --------------------------------------------------------------------------------------------------------- queue
+
+
+@pytest.mark.parametrize(
+    ("locale", "title", "words"),
+    [
+        ("vi", "Hàng chờ xử lý hồ sơ", ["Số hồ sơ theo lý do", "Nhận 20 hồ sơ tiếp theo", "Cần xác minh"]),
+        ("en", "Work queue", ["Claims per reason", "Assign the next 20 to me", "Needs review"]),
+    ],
+)
+def test_the_queue_shows_the_districts_claims_with_counts_per_reason(client, caseworker, locale, title, words):
+    mine = create_duplicate_group("needs_review")
+    zero = create_claim("needs_review", reasons=["zero_months"])
+    far = create_duplicate_group("needs_review", districts=(QUAN_1, QUAN_1))
+    _sign_in(client, caseworker, locale)
+
+    response = client.get("/caseworker/queue")
+
+    assert response.status_code == 200
+    assert _title(response).startswith(title)
+    text = _text(response)
+    for word in words:
+        assert word in text
+    html = response.get_data(as_text=True)
+    for claim in (*mine, zero):
+        assert f'href="/caseworker/claims/{claim.id}"' in html
+    for claim in far:
+        assert f'href="/caseworker/claims/{claim.id}"' not in html
+    duplicate = "Cùng số CMND/CCCD" if locale == "vi" else "The same national ID"
+    assert re.search(re.escape(duplicate) + r"[^<]*</a>\s*</td>\s*<td class=\"num\">2</td>", html)
+
+
+def test_the_queue_filters_by_reason_track_employer_assignee_and_age(signed_in, caseworker, monkeypatch, app):
+    unit = create_employer(district_code=DONG_ANH)
+    at_unit = create_claim("needs_review", employee=create_employee(employer_id=unit.id), reasons=["zero_months"])
+    other = create_claim("needs_review", reasons=["bank_details_missing"])
+    track_b = create_claim("needs_review", track="B", reasons=["zero_months"])
+    ids = {at_unit.id, other.id, track_b.id}
+
+    def shown(query: str) -> set[int]:
+        response = signed_in.get(f"/caseworker/queue?{query}")
+        assert response.status_code == 200
+        found = {int(i) for i in re.findall(r'href="/caseworker/claims/(\d+)"', response.get_data(as_text=True))}
+        return found & ids
+
+    assert shown("") == ids
+    assert shown("reason=zero_months") == {at_unit.id, track_b.id}
+    assert shown("track=B") == {track_b.id}
+    assert shown(f"employer={unit.unit_code}") == {at_unit.id}
+    assert shown("assigned=me") == set()
+    assert shown("assigned=none") == ids
+    # Received today: none is 3 working days old; seen from a week later, all are.
+    assert shown("age=3") == set()
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2099-01-15")
+    assert shown("age=3") == ids
+
+
+@pytest.mark.parametrize(
+    ("locale", "query", "message"),
+    [
+        ("vi", "age=abc", "Số ngày làm việc từ 0 đến 999."),
+        ("en", "age=abc", "Give a number of working days from 0 to 999."),
+        ("vi", "age=5000", "Số ngày làm việc từ 0 đến 999."),
+        ("vi", "employer=%3Cscript%3E", "Mã đơn vị chỉ gồm chữ, số và . _ / - (tối đa 20 ký tự)."),
+        ("en", "employer=%3Cscript%3E", "A unit code has letters, digits and . _ / - only (at most 20 characters)."),
+        ("vi", "reason=nonsense", "Hãy chọn một trong các lựa chọn có trên trang."),
+        ("en", "track=C", "Choose one of the options on the page."),
+        ("en", "after=-1", "Give a whole number."),
+    ],
+)
+def test_bad_filters_are_named_above_the_form(client, caseworker, locale, query, message):
+    _sign_in(client, caseworker, locale)
+    response = client.get(f"/caseworker/queue?{query}")
+    assert response.status_code == 422
+    text = _text(response)
+    assert ("Có lỗi cần sửa" if locale == "vi" else "There is a problem") in text
+    field = query.split("=")[0]
+    if field == "after":  # the keyset is not a field on the page: said above it only
+        assert text.count(message) == 1
+    else:
+        assert text.count(message) == 2  # in the summary (a link to the field) and beside the field
+        assert f'href="#{field}"' in response.get_data(as_text=True)
+
+
+def test_the_queue_pages_by_keyset(signed_in, monkeypatch):
+    from disburse.casework import views
+
+    monkeypatch.setattr(views, "PAGE", 2)
+    claims = [create_claim("needs_review", reasons=["zero_months"]) for _ in range(5)]
+    ids = [c.id for c in claims]
+    seen: list[int] = []
+    url = "/caseworker/queue?reason=zero_months"
+    for _ in range(5):
+        response = signed_in.get(url)
+        html = response.get_data(as_text=True)
+        page = [int(i) for i in re.findall(r'href="/caseworker/claims/(\d+)"', html)]
+        assert len(page) <= 2
+        seen += page
+        nxt = re.search(r'href="([^"]+)" rel="next"', html)
+        if nxt is None:
+            break
+        url = nxt.group(1).replace("&amp;", "&")
+        assert "reason=zero_months" in url and f"after={page[-1]}" in url  # the filters go on to the next page
+    assert seen == sorted(seen) and set(ids) <= set(seen) and len(seen) == len(set(seen))
+
+
+def test_assign_the_next_20_to_me(signed_in, caseworker):
+    waiting = [create_claim("needs_review", reasons=["zero_months"]) for _ in range(22)]
+    far = create_duplicate_group("needs_review", districts=(QUAN_1, QUAN_1))[0]
+
+    response = signed_in.post("/caseworker/queue/assign-next", follow_redirects=True)
+
+    assert response.status_code == 200
+    assert "Đã giao cho bạn 20 hồ sơ." in _text(response)
+    held = db.session.scalars(select(Claim.id).where(Claim.assigned_to_id == caseworker.id)).all()
+    assert sorted(held) == sorted(c.id for c in waiting)[:20]
+    assert db.session.get(Claim, far.id).assigned_to_id is None
+    html = response.get_data(as_text=True)
+    assert len(re.findall(r'href="/caseworker/claims/(\d+)"', html)) == 20  # the page now shows "mine"
+
+
+# ------------------------------------------------------------------------------------------------------ case page
+
+
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [
+        (
+            "vi",
+            [
+                "Những điểm cần xác minh",
+                "Cùng số CMND/CCCD với một mã số BHXH khác",
+                "Hồ sơ nghi trùng",
+                "Diễn biến hồ sơ",
+                "Chi trả",
+                "Tài khoản đã đóng",
+                "cần thông tin tài khoản mới",
+                "Gọi điện thoại: Không liên hệ được",
+            ],
+        ),
+        (
+            "en",
+            [
+                "What needs checking",
+                "The same national ID is recorded under another SI code",
+                "Possible duplicates",
+                "Timeline",
+                "Payment",
+                "Closed account",
+                "new payment details needed",
+                "Phone call: No answer",
+            ],
+        ),
+    ],
+)
+def test_the_case_page_shows_person_checks_payments_duplicates_and_timeline(client, caseworker, locale, words):
+    from disburse.verification import review
+
+    claim, twin = create_duplicate_group("needs_review")
+    failed = create_payment(create_claim("payment_pending"), "failed")  # the provider's code: AC04
+    review.log_contact(claim.id, caseworker, "phone", "no_answer", "Gọi hai lần")
+    _sign_in(client, caseworker, locale)
+
+    response = client.get(f"/caseworker/claims/{claim.id}")
+    assert response.status_code == 200
+    text = _text(response)
+    assert _title(response).startswith(("Hồ sơ số" if locale == "vi" else "Claim") + f" {claim.id}")
+    for word in words[:4] + words[7:]:
+        assert word in text, word
+    assert f'href="/caseworker/claims/{twin.id}"' in response.get_data(as_text=True)  # side by side, linked
+    assert ("2.100.000 ₫" if locale == "vi" else "VND 2,100,000") in text
+
+    response = client.get(f"/caseworker/claims/{failed.claim_id}")
+    text = _text(response)
+    for word in words[4:7]:
+        assert word in text, word
+
+
+def test_another_districts_claim_is_not_found_and_employers_are_refused(client, caseworker):
+    far = create_duplicate_group("needs_review", districts=(QUAN_1, QUAN_1))[0]
+    mine = create_duplicate_group("needs_review")[0]
+    assert client.get(f"/caseworker/claims/{mine.id}").status_code == 302  # signed out: to the sign-in page
+    assert client.get(f"/caseworker/claims/{mine.id}").headers["Location"].startswith("/login?next=")
+    _sign_in(client, caseworker)
+    for path in ("", "/approve", "/reject", "/contact", "/request-info", "/duplicates", "/payment-details"):
+        assert client.get(f"/caseworker/claims/{far.id}{path}").status_code == 404, path
+        assert client.post(f"/caseworker/claims/{far.id}{path or '/assign'}", data={}).status_code == 404, path
+    assert client.get("/caseworker/claims/99999999999999999999").status_code == 404
+    client.post("/logout")
+    employer = create_user("employer", password=PASSWORD)
+    _sign_in(client, employer)
+    assert client.get("/caseworker/queue").status_code == 403
+    assert client.get(f"/caseworker/claims/{mine.id}").status_code == 403
+
+
+def test_a_province_supervisor_reads_within_the_province(client):
+    supervisor = create_user("supervisor", province="01", password=PASSWORD)
+    mine = create_duplicate_group("needs_review")[0]
+    far = create_duplicate_group("needs_review", districts=(QUAN_1, QUAN_1))[0]
+    _sign_in(client, supervisor)
+    assert client.get(f"/caseworker/claims/{mine.id}").status_code == 200
+    assert client.get(f"/caseworker/claims/{far.id}").status_code == 404
+    html = client.get("/caseworker/queue").get_data(as_text=True)
+    assert f'/caseworker/claims/{mine.id}"' in html and f'/caseworker/claims/{far.id}"' not in html
+
+
+# --------------------------------------------------------------------------------------------------- action forms
+
+
+def test_approve_from_the_form(signed_in, caseworker):
+    claim = create_duplicate_group("needs_review")[0]
+    page = signed_in.get(f"/caseworker/claims/{claim.id}/approve")
+    assert page.status_code == 200 and _title(page).startswith("Duyệt hồ sơ")
+    response = signed_in.post(f"/caseworker/claims/{claim.id}/approve", data={"note": "Đã xác minh."})
+    assert response.status_code == 302 and response.headers["Location"] == f"/caseworker/claims/{claim.id}"
+    assert db.session.get(Claim, claim.id).state == "approved"
+    assert "Hồ sơ đã được duyệt." in _text(signed_in.get(f"/caseworker/claims/{claim.id}"))
+    # Approving again changes nothing; a refused claim cannot be approved: the message says why.
+    refused = create_claim("rejected")
+    response = signed_in.post(f"/caseworker/claims/{refused.id}/approve", data={})
+    assert response.status_code == 409
+    assert "Không thể duyệt hồ sơ đang ở trạng thái “Từ chối”." in _text(response)
+
+
+@pytest.mark.parametrize(
+    ("locale", "data", "messages"),
+    [
+        ("vi", {}, ["Hãy chọn lý do từ chối.", "Hãy ghi rõ lý do từ chối; lý do này được in trong thông báo."]),
+        ("en", {}, ["Choose the reason for refusal.", "Write the reason for refusal; it is printed in the notice."]),
+        ("vi", {"reason_code": "zero_months", "reason_text": "x"}, ["Hãy chọn một trong các lựa chọn có trên trang."]),
+        ("en", {"reason_code": "pension_decision", "reason_text": "x" * 1001}, ["At most 1000 characters."]),
+        ("vi", {"reason_code": "pension_decision", "reason_text": "a\x00b"}, ["Có ký tự điều khiển không hợp lệ."]),
+    ],
+)
+def test_reject_bad_input(client, caseworker, locale, data, messages):
+    claim = create_duplicate_group("needs_review")[0]
+    _sign_in(client, caseworker, locale)
+    response = client.post(f"/caseworker/claims/{claim.id}/reject", data=data)
+    assert response.status_code == 422
+    text = _text(response)
+    for message in messages:
+        assert text.count(message) == 2, message
+    assert db.session.get(Claim, claim.id).state == "needs_review"
+
+
+def test_reject_then_print_the_notice(signed_in):
+    claim = create_duplicate_group("needs_review")[0]
+    reason = "Ông đã có quyết định hưởng lương hưu hằng tháng từ tháng 03/2021."
+    response = signed_in.post(
+        f"/caseworker/claims/{claim.id}/reject", data={"reason_code": "pension_decision", "reason_text": reason}
+    )
+    assert response.status_code == 302
+    page = signed_in.get(f"/caseworker/claims/{claim.id}")
+    text = _text(page)
+    assert "Hồ sơ đã bị từ chối. Hãy in thông báo gửi người lao động." in text and reason in text
+    notice = re.search(r'href="([^"]+/notice)"', page.get_data(as_text=True))
+    assert notice is not None
+    printed = signed_in.get(notice.group(1))
+    assert printed.status_code == 200 and reason in printed.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("locale", "data", "messages"),
+    [
+        ("vi", {}, ["Hãy chọn cách liên hệ.", "Hãy chọn kết quả liên hệ."]),
+        ("en", {"channel": "pigeon", "outcome": "reached"}, ["Choose one of the options on the page."]),
+    ],
+)
+def test_contact_bad_input(client, caseworker, locale, data, messages):
+    claim = create_duplicate_group("needs_review")[0]
+    _sign_in(client, caseworker, locale)
+    response = client.post(f"/caseworker/claims/{claim.id}/contact", data=data)
+    assert response.status_code == 422
+    for message in messages:
+        assert message in _text(response)
+    assert 'href="#channel-0"' in response.get_data(as_text=True)
+
+
+def test_log_a_contact_and_request_information(signed_in):
+    claim = create_duplicate_group("needs_review")[0]
+    assert signed_in.get(f"/caseworker/claims/{claim.id}/contact").status_code == 200
+    response = signed_in.post(
+        f"/caseworker/claims/{claim.id}/contact", data={"channel": "sms", "outcome": "message_left", "note": "Nhắn tin"}
+    )
+    assert response.status_code == 302
+    response = signed_in.post(
+        f"/caseworker/claims/{claim.id}/request-info",
+        data={"addressee": "employer", "note": "Gửi bản sao hợp đồng.", "due_on": "20/11/2021"},
+    )
+    assert response.status_code == 302
+    notes = [e for e in _events(claim.id) if e.action in ("contact", "request_info")]
+    assert [e.action for e in notes] == ["contact", "request_info"]
+    assert notes[1].data == {"addressee": "employer", "note": "Gửi bản sao hợp đồng.", "due_on": "2021-11-20"}
+    text = _text(signed_in.get(f"/caseworker/claims/{claim.id}"))
+    assert "Tin nhắn SMS: Đã để lại lời nhắn hoặc giấy báo" in text and "Hạn bổ sung: 20/11/2021" in text
+
+
+@pytest.mark.parametrize(
+    ("locale", "data", "messages"),
+    [
+        (
+            "vi",
+            {"addressee": "person", "note": "x", "due_on": "2021-11-20"},
+            ["Ngày ghi theo dạng dd/mm/yyyy, ví dụ 20/11/2021."],
+        ),
+        (
+            "en",
+            {"addressee": "person", "note": "x", "due_on": "31/02/2021"},
+            ["Write the date as dd/mm/yyyy, for example 20/11/2021."],
+        ),
+        ("en", {"note": ""}, ["Choose who is asked.", "Write what information is needed."]),
+    ],
+)
+def test_request_information_bad_input(client, caseworker, locale, data, messages):
+    claim = create_duplicate_group("needs_review")[0]
+    _sign_in(client, caseworker, locale)
+    response = client.post(f"/caseworker/claims/{claim.id}/request-info", data=data)
+    assert response.status_code == 422
+    for message in messages:
+        assert _text(response).count(message) == 2, message
+
+
+def test_resolve_a_duplicate_side_by_side(signed_in):
+    keep, other = create_duplicate_group("needs_review")
+    page = signed_in.get(f"/caseworker/claims/{keep.id}/duplicates")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'class="side-by-side"' in html and f'value="{other.id}"' in html
+    response = signed_in.post(f"/caseworker/claims/{keep.id}/duplicates", data={"keep": str(keep.id)})
+    assert response.status_code == 302
+    assert db.session.get(Claim, other.id).state == "rejected"
+    assert db.session.get(Claim, keep.id).state == "needs_review"
+
+
+@pytest.mark.parametrize(
+    ("locale", "data", "message", "status"),
+    [
+        ("vi", {}, "Hãy chọn hồ sơ được giữ lại.", 422),
+        ("en", {"keep": "999999"}, "Choose one of the options on the page.", 422),
+        ("vi", {"keep": "SELF", "override": "y"}, "Cần ghi rõ lý do khi xác nhận các hồ sơ không trùng", 422),
+        ("en", {"keep": "SELF", "override": "y"}, "Write the reason why these claims may all be paid.", 422),
+    ],
+)
+def test_resolve_duplicate_bad_input(client, caseworker, locale, data, message, status):
+    keep, _ = create_duplicate_group("needs_review")
+    _sign_in(client, caseworker, locale)
+    data = {k: v.replace("SELF", str(keep.id)) for k, v in data.items()}
+    response = client.post(f"/caseworker/claims/{keep.id}/duplicates", data=data)
+    assert response.status_code == status
+    assert message in _text(response)
+
+
+def test_someone_elses_case_is_refused_with_the_reason(client, caseworker):
+    from disburse.verification import review
+
+    claim = create_duplicate_group("needs_review")[0]
+    colleague = create_user("caseworker", district=DONG_ANH)
+    review.assign(claim.id, colleague)
+    _sign_in(client, caseworker, "en")
+    response = client.post(f"/caseworker/claims/{claim.id}/approve", data={})
+    assert response.status_code == 409
+    assert "Another caseworker holds this claim" in _text(response)
+    assert db.session.get(Claim, claim.id).state == "needs_review"
+
+
+# ---------------------------------------------------------------------------------------- payment details and cash
+
+
+def test_fix_payment_details_pays_again(signed_in):
+    claim = create_claim("awaiting_payment_details")
+    page = signed_in.get(f"/caseworker/claims/{claim.id}")
+    assert f"/caseworker/claims/{claim.id}/payment-details" in page.get_data(as_text=True)
+    response = signed_in.post(
+        f"/caseworker/claims/{claim.id}/payment-details", data={"bank_code": "BIDV", "bank_account": "1234567890"}
+    )
+    assert response.status_code == 302
+    claim = db.session.get(Claim, claim.id)
+    assert (claim.state, claim.bank_code, claim.bank_account) == ("approved", "BIDV", "1234567890")
+    correct = [e for e in _events(claim.id) if e.action == "correct"][-1]
+    assert correct.data["changes"]["bank_account"] == ["0011004455667", "1234567890"]
+
+
+def test_a_failed_payment_goes_through_request_details_too(signed_in):
+    claim = create_claim("payment_failed")
+    response = signed_in.post(
+        f"/caseworker/claims/{claim.id}/payment-details", data={"bank_code": "ICB", "bank_account": "99887766"}
+    )
+    assert response.status_code == 302
+    assert [e.action for e in _events(claim.id)][-2:] == ["request_details", "details_received"]
+
+
+@pytest.mark.parametrize(
+    ("locale", "state", "data", "message"),
+    [
+        ("vi", "awaiting_payment_details", {}, "Hãy chọn ngân hàng."),
+        ("en", "awaiting_payment_details", {"bank_code": "BIDV"}, "Give the account number."),
+        (
+            "vi",
+            "awaiting_payment_details",
+            {"bank_code": "XXX", "bank_account": "123456"},
+            "Hãy chọn một trong các lựa chọn có trên trang.",
+        ),
+        (
+            "en",
+            "awaiting_payment_details",
+            {"bank_code": "BIDV", "bank_account": "12-34"},
+            "The account number has 4 to 30 letters and digits only.",
+        ),
+        (
+            "vi",
+            "awaiting_payment_details",
+            {"bank_code": "VCB", "bank_account": "0011004455667"},
+            "Đây là tài khoản đã chi trả không thành công; hãy ghi tài khoản mới.",
+        ),
+        (
+            "en",
+            "needs_review",
+            {"bank_code": "BIDV", "bank_account": "123456"},
+            "The account cannot be changed: the claim is needs review",
+        ),
+    ],
+)
+def test_fix_payment_details_bad_input(client, caseworker, locale, state, data, message):
+    claim = create_claim(state)
+    _sign_in(client, caseworker, locale)
+    response = client.post(f"/caseworker/claims/{claim.id}/payment-details", data=data)
+    assert response.status_code == 422
+    assert message in _text(response)
+    assert db.session.get(Claim, claim.id).state == state
+
+
+def test_offer_cash_and_record_the_receipt(signed_in):
+    claim = create_claim("awaiting_payment_details")
+    response = signed_in.post(f"/caseworker/claims/{claim.id}/cash", data={})
+    assert response.status_code == 409
+    assert "chỉ đề nghị nhận tiền mặt sau" in _text(response)
+    response = signed_in.post(f"/caseworker/claims/{claim.id}/cash", data={"reason": "Không có tài khoản."})
+    assert response.status_code == 302
+    assert (db.session.get(Claim, claim.id).state, db.session.get(Claim, claim.id).payout) == ("approved", "cash")
+
+    payment = create_cash_payment()
+    page = signed_in.get(f"/caseworker/claims/{payment.claim_id}/cash-receipt")
+    assert page.status_code == 200 and payment.provider_reference in _text(page)
+    response = signed_in.post(f"/caseworker/claims/{payment.claim_id}/cash-receipt", data={"receipt_number": ""})
+    assert response.status_code == 422 and _text(response).count("Hãy ghi số biên lai.") == 2
+    response = signed_in.post(
+        f"/caseworker/claims/{payment.claim_id}/cash-receipt", data={"receipt_number": "aa/21e 0001234"}
+    )
+    assert response.status_code == 302
+    assert db.session.get(Payment, payment.id).receipt_number == "AA/21E 0001234"
+    assert db.session.get(Claim, payment.claim_id).state == "paid"
+
+    again = create_cash_payment()
+    response = signed_in.post(
+        f"/caseworker/claims/{again.claim_id}/cash-receipt", data={"receipt_number": "AA/21E 0001234"}
+    )
+    assert response.status_code == 409
+    assert "Biên lai số AA/21E 0001234 đã dùng cho khoản chi trả" in _text(response)
+
+
+def test_supervisors_do_not_handle_cash(client):
+    supervisor = create_user("supervisor", province="01", password=PASSWORD)
+    claim = create_claim("awaiting_payment_details")
+    _sign_in(client, supervisor)
+    assert client.get(f"/caseworker/claims/{claim.id}/cash").status_code == 403
