@@ -178,3 +178,40 @@ class OutreachForm(BaseForm):
     after = IntegerField(
         validators=[Optional(), NumberRange(min=0, max=2**63 - 1, message=_WHOLE)], invalid_value_message=_WHOLE
     )
+
+
+class DeskSearchForm(BaseForm):
+    """Look the person up in the registry before taking Form 04 (a GET form)."""
+
+    class Meta:
+        csrf = False
+
+    si_code = StringField(
+        _l("Mã số BHXH"),
+        validators=[
+            DataRequired(_l("Hãy ghi mã số BHXH.")),
+            Regexp(r"[0-9]{10}\Z", message=_l("Mã số BHXH gồm đúng 10 chữ số.")),
+        ],
+    )
+
+
+class ApplicationForm(BaseForm):
+    """Form 04 at the desk. The form reads the day and the months; the Form 04 service checks everything else (every
+    field's error at once, in both languages)."""
+
+    si_code = StringField(_l("Mã số BHXH"))
+    national_id = StringField(_l("Số CMND/CCCD"))
+    full_name = StringField(_l("Họ và tên"))
+    date_of_birth = DayField(_l("Ngày sinh (dd/mm/yyyy)"))
+    phone = StringField(_l("Số điện thoại"))
+    address = TextAreaField(_l("Địa chỉ liên hệ"))
+    status = RadioField(_l("Tình trạng tham gia BHTN"), validate_choice=False)
+    unit_code = StringField(_l("Mã đơn vị (nơi làm việc cuối cùng)"))
+    unused_months = IntegerField(
+        _l("Số tháng đóng BHTN chưa hưởng"),
+        validators=[Optional(), NumberRange(min=0, max=600, message=_l("Số tháng từ 0 đến 600."))],
+        invalid_value_message=_l("Số tháng từ 0 đến 600."),
+    )
+    payout = RadioField(_l("Hình thức nhận"), validate_choice=False)
+    bank_code = SelectField(_l("Ngân hàng"), validate_choice=False)
+    bank_account = StringField(_l("Số tài khoản"))

@@ -26,6 +26,7 @@ from disburse.payments import service as payments
 from disburse.payments.models import Payment, PaymentBatch
 from disburse.programs.calendar import add_working_days, programme_today, working_days_between
 from disburse.programs.models import Program
+from disburse.programs.service import get_program
 from disburse.reference.models import Bank
 from disburse.registry.models import Employee, Employer
 from disburse.verification import review
@@ -198,3 +199,50 @@ def max_payment_failures(claim: Claim) -> int:
     program = db.session.get(Program, claim.program_id)
     assert program is not None
     return program.max_payment_failures
+
+
+# ------------------------------------------------------------------------------------------- Form 04 at the desk
+
+
+@dataclass(frozen=True)
+class DeskLookup:
+    """What the registry says about the person at the desk: the support picture
+    (:func:`disburse.claims.support.support_for`) and the fields Form 04 is prefilled with."""
+
+    support: dict[str, Any]
+    prefill: dict[str, Any]
+
+
+def desk_lookup(si_code: str, user: User, program_code: str) -> DeskLookup | None:
+    """The person with ``si_code`` if the registry has them and the caller's scope covers them (the look-up API's
+    rule: the person's own district, their unit's and their claim's); None otherwise."""
+    from disburse.auth.scopes import Scope
+    from disburse.claims.support import support_for
+
+    support = support_for(si_code, program_code)
+    if support is None or not can_see(user, Scope(**support["scope"])):
+        return None
+    employee = db.session.scalar(select(Employee).where(Employee.si_code == si_code))
+    assert employee is not None
+    prefill = {
+        "si_code": employee.si_code,
+        "national_id": employee.national_id,
+        "full_name": employee.full_name,
+        "date_of_birth": employee.date_of_birth,
+        "phone": employee.phone or "",
+        "address": employee.address or "",
+        "status": employee.ui_status,
+        "unit_code": support["unit_code"] or "",
+        "unused_months": employee.unused_months,
+        "payout": "bank" if employee.bank_code else "cash",
+        "bank_code": employee.bank_code or "",
+        "bank_account": employee.bank_account or "",
+    }
+    return DeskLookup(support, prefill)
+
+
+def take_application(program_code: str, user: User, body: dict[str, Any]) -> Claim:
+    """Form 04 taken at the desk (:func:`disburse.claims.applications.apply`) under the caseworker's name."""
+    from disburse.claims import applications
+
+    return applications.apply(get_program(program_code), body, actor=user)

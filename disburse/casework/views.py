@@ -24,9 +24,11 @@ from disburse.auth.permissions import roles_required
 from disburse.casework import exports, outreach, service
 from disburse.casework.forms import (
     ActionForm,
+    ApplicationForm,
     ApproveForm,
     CashReceiptForm,
     ContactForm,
+    DeskSearchForm,
     OfferCashForm,
     OutreachForm,
     PaymentDetailsForm,
@@ -604,3 +606,115 @@ def outreach_export() -> ResponseReturnValue:
         else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# ------------------------------------------------------------------------------------------- Form 04 at the desk
+
+#: The day a date of birth stands in for while the rest of a form with an unreadable one is checked.
+_SOME_DAY = "1990-01-01"
+
+
+def _application_choices(form: ApplicationForm) -> None:
+    form.status.choices = [
+        ("stopped", _("Đã chấm dứt hợp đồng, dừng tham gia BHTN")),
+        ("participating", _("Đang tham gia BHTN")),
+    ]
+    form.payout.choices = [
+        ("cash", _("Nhận tiền mặt tại cơ quan BHXH")),
+        ("bank", _("Chuyển khoản vào tài khoản cá nhân")),
+    ]
+    form.bank_code.choices = [("", _("Chọn ngân hàng"))] + [(c, f"{c} · {name}") for c, name in service.banks()]
+
+
+def _application_body(form: ApplicationForm) -> dict[str, Any]:
+    """The Form 04 service's input from the form (the day as ISO, the months as given)."""
+    day = form.date_of_birth.data
+    months = form.unused_months.data
+    return {
+        "si_code": form.si_code.data or "",
+        "national_id": form.national_id.data or "",
+        "full_name": form.full_name.data or "",
+        "date_of_birth": day.isoformat() if day else ("" if not form.date_of_birth.raw_data else _SOME_DAY),
+        "phone": form.phone.data or "",
+        "address": form.address.data or "",
+        "status": form.status.data or "",
+        "unit_code": form.unit_code.data or "",
+        "unused_months": months if months is not None else (0 if form.unused_months.raw_data else ""),
+        "payout": form.payout.data or "",
+        "bank_code": form.bank_code.data or "",
+        "bank_account": form.bank_account.data or "",
+    }
+
+
+def _application_errors(form: ApplicationForm, errors: list[Any], general: list[str]) -> None:
+    """The service's field errors onto the form's fields (a field the form already faulted keeps its own)."""
+    for error in errors:
+        field = form._fields.get(error.field)
+        if field is None:
+            general.append(pick((error.message_vi, error.message_en)))
+        elif not field.errors:
+            if error.field == "date_of_birth":  # the service speaks of ISO days; the form is dd/mm/yyyy
+                message = _("Ngày sinh ghi theo dạng dd/mm/yyyy và không sau ngày %(day)s.", day=dmy(programme_today()))
+            else:
+                message = pick((error.message_vi, error.message_en))
+            field.errors = [*field.errors, message]
+
+
+@bp.route("/applications/new", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def application() -> ResponseReturnValue:
+    """Form 04 at the desk: look the person up in the registry first (prefilled from it), then take the form."""
+    from disburse.claims import applications
+    from disburse.claims.outcomes import FormRefused
+
+    user = _user()
+    program_code = current_app.config["DISBURSE_PROGRAM"]
+    search = DeskSearchForm(request.args)
+    found = None
+    status = 200
+    if request.method == "GET" and "si_code" in request.args:
+        if search.validate():
+            found = service.desk_lookup(search.si_code.data or "", user, program_code)
+        else:
+            status = 422
+    form = ApplicationForm(data=found.prefill if found else {"si_code": search.si_code.data or ""})
+    _application_choices(form)
+    general: list[str] = []
+    if request.method == "POST":
+        form_ok = form.validate()
+        body = _application_body(form)
+        savepoint = db.session.begin_nested()
+        try:
+            if not form_ok:  # still check the rest, so that every error shows at once
+                applications.validate(body, programme_today())
+                raise applications.ApplicationInvalid([])
+            claim = service.take_application(program_code, user, body)
+        except applications.ApplicationInvalid as exc:
+            savepoint.rollback()
+            _application_errors(form, exc.errors, general)
+            status = 422
+        except applications.ApplicationConflict as exc:
+            savepoint.rollback()
+            general.append(pick((exc.message_vi, exc.message_en)))
+            status = 409
+        except FormRefused as exc:
+            savepoint.rollback()
+            general.append(pick((exc.message_vi, exc.message_en)))
+            status = 422
+        else:
+            savepoint.commit()
+            db.session.commit()
+            flash(_("Đã nhận Mẫu số 04: hồ sơ số %(id)s đang được kiểm tra.", id=claim.id), "success")
+            try:
+                review.visible_claim(claim.id, user)
+            except review.NotFound:  # taken here for a person whose case another office works
+                return redirect(url_for(".application"))
+            return redirect(url_for(".case", claim_id=claim.id))
+    return render_template(
+        "caseworker/application.html",
+        search=search,
+        form=form,
+        found=found,
+        searched=request.method == "GET" and "si_code" in request.args and status == 200,
+        general_errors=general,
+    ), status

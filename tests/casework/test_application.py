@@ -1,0 +1,151 @@
+"""Form 04 at the desk: the registry searched first and the form prefilled from it; every bad field named at once in
+both languages; the application recorded under the caseworker's name; a person who already has a claim refused."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from disburse.claims.models import Claim, ClaimEvent
+from disburse.extensions import db
+from tests.factories import create_employee, create_user
+
+PASSWORD = "mat-khau-rat-dai"
+TODAY = "2021-12-01"
+
+
+def _sign_in(client, user, locale: str = "vi") -> None:
+    user.locale = locale
+    db.session.flush()
+    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+
+
+@pytest.fixture
+def desk(client, app, db_session, monkeypatch):
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", TODAY)
+    user = create_user("caseworker", district="017", password=PASSWORD)
+    _sign_in(client, user)
+    return user
+
+
+def _person(**overrides):
+    values = {
+        "ui_status": "stopped",
+        "ui_stopped_on": date(2021, 6, 30),
+        "unused_months": 30,
+        "district_code": "017",
+        "address": "Số 5 ngõ 12, Đông Anh",
+        "bank_code": "VCB",
+        "bank_account": "0011004455667",
+    }
+    return create_employee(**{**values, **overrides})
+
+
+def _form(person, **overrides):
+    data = {
+        "si_code": person.si_code,
+        "national_id": person.national_id,
+        "full_name": person.full_name,
+        "date_of_birth": "01/01/1990",
+        "phone": "0912345678",
+        "address": "Số 5 ngõ 12, Đông Anh, Hà Nội",
+        "status": "stopped",
+        "unit_code": "TA0000001",
+        "unused_months": "30",
+        "payout": "bank",
+        "bank_code": "VCB",
+        "bank_account": "0011004455667",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("locale", "title"), [("vi", "Nhận Mẫu số 04 tại cơ quan BHXH"), ("en", "Take Form 04 at the desk")]
+)
+def test_search_then_the_form_is_prefilled(client, desk, locale, title):
+    person = _person()
+    desk.locale = locale
+    db.session.flush()
+    response = client.get(f"/caseworker/applications/new?si_code={person.si_code}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and f"<h1>{title}</h1>" in html
+    assert f'value="{person.national_id}"' in html and 'value="01/01/1990"' in html
+    assert 'value="0011004455667"' in html and "Số 5 ngõ 12, Đông Anh" in html
+    assert ("2.100.000 ₫" if locale == "vi" else "VND 2,100,000") in html
+
+
+def test_a_person_outside_the_scope_is_not_shown(client, desk):
+    person = _person(district_code="760")
+    response = client.get(f"/caseworker/applications/new?si_code={person.si_code}")
+    assert response.status_code == 200
+    assert person.national_id not in response.get_data(as_text=True)
+    assert "Không tìm thấy người có mã số BHXH này trong phạm vi của bạn." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("locale", "query", "message"),
+    [("vi", "si_code=123", "Mã số BHXH gồm đúng 10 chữ số."), ("en", "si_code=", "Give the SI code.")],
+)
+def test_a_bad_search(client, desk, locale, query, message):
+    desk.locale = locale
+    db.session.flush()
+    response = client.get(f"/caseworker/applications/new?{query}")
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+
+
+def test_take_the_application(client, desk):
+    person = _person()
+    response = client.post("/caseworker/applications/new", data=_form(person))
+    assert response.status_code == 302
+    claim = db.session.scalar(select(Claim).where(Claim.employee_id == person.id))
+    assert claim is not None and (claim.state, claim.track, claim.applied_on) == ("applied", "B", date(2021, 12, 1))
+    assert response.headers["Location"] == f"/caseworker/claims/{claim.id}"
+    event = db.session.scalar(select(ClaimEvent).where(ClaimEvent.claim_id == claim.id))
+    assert event is not None and event.actor_id == desk.id
+
+    again = client.post("/caseworker/applications/new", data=_form(person))
+    assert again.status_code == 409
+    assert f"Người này đã có hồ sơ hỗ trợ số {claim.id}" in again.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("locale", "overrides", "messages"),
+    [
+        (
+            "vi",
+            {"date_of_birth": "1990-01-01", "national_id": "12", "full_name": ""},
+            [
+                "Ngày ghi theo dạng dd/mm/yyyy, ví dụ 20/11/2021.",
+                "Số CMND/CCCD gồm 9 hoặc 12 chữ số.",
+                "Cần ghi họ và tên.",
+            ],
+        ),
+        (
+            "en",
+            {"unused_months": "many", "payout": "bank", "bank_code": "", "bank_account": ""},
+            ["Give a number of months from 0 to 600.", "A bank transfer needs the bank and the account number."],
+        ),
+        ("en", {"date_of_birth": "01/01/2030"}, ["Write the date of birth as dd/mm/yyyy, not after 01/12/2021."]),
+        ("vi", {"national_id": "001099999999"}, ["Số CMND/CCCD không khớp với dữ liệu của cơ quan BHXH"]),
+    ],
+)
+def test_every_bad_field_at_once(client, desk, locale, overrides, messages):
+    person = _person()
+    desk.locale = locale
+    db.session.flush()
+    response = client.post("/caseworker/applications/new", data=_form(person, **overrides))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    for message in messages:
+        assert message in html, message
+    assert db.session.scalar(select(Claim).where(Claim.employee_id == person.id)) is None
+
+
+def test_a_claim_in_another_office_sends_back_to_the_form(client, desk, app):
+    person = _person(district_code="760")
+    response = client.post("/caseworker/applications/new", data=_form(person))
+    assert response.status_code == 302 and response.headers["Location"] == "/caseworker/applications/new"
+    assert db.session.scalar(select(Claim).where(Claim.employee_id == person.id)) is not None
