@@ -126,6 +126,11 @@ def _form_02_file(_: Any) -> dict[str, Any]:
     return {"file": (io.BytesIO(b"si_code,bank_code,bank_account\n0100000000,,\n"), "mau02.csv")}
 
 
+def _form_02_rows(_: Any) -> dict[str, Any]:
+    """Form 02 in the browser for one person not on the list: a row error, still a 200 with the row's error."""
+    return {"rows-0-si_code": "0100000000", "rows-0-choice": "cash"}
+
+
 def _form_02_errors(unit_code: str) -> dict[str, Any]:
     """The errors the results page hands back for the file (signed for the unit in the URL)."""
     from disburse.claims.employer_views import sign_errors
@@ -204,6 +209,7 @@ ROUTES: dict[str, Route] = {
     "employers.form_02_upload": Route(
         lambda unit: f"/employers/{unit}/form-02/upload", records=_units, form=_form_02_file
     ),
+    "employers.form_02_rows": Route(lambda unit: f"/employers/{unit}/form-02/rows", records=_units, form=_form_02_rows),
     "employers.form_02_errors": Route(
         lambda unit: f"/employers/{unit}/form-02/errors", records=_units, form=_form_02_errors
     ),

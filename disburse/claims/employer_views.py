@@ -15,12 +15,14 @@ from math import ceil
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.datastructures import FileStorage
+from wtforms.fields.choices import SelectChoice
 
 from disburse.auth.models import ROLES
 from disburse.auth.permissions import roles_required
@@ -28,7 +30,7 @@ from disburse.auth.scopes import visible_unit
 from disburse.claims import unit
 from disburse.claims.employer_forms import confirm
 from disburse.claims.outcomes import FormRefused
-from disburse.claims.web_forms import ErrorsFileForm, Form02UploadForm, WorkforceSearchForm
+from disburse.claims.web_forms import ErrorsFileForm, Form02RowsForm, Form02UploadForm, WorkforceSearchForm
 from disburse.extensions import db
 from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
@@ -118,8 +120,57 @@ def form_01(unit_code: str) -> ResponseReturnValue:
     )
 
 
-def _form_02_page(program: Program, employer: Employer, form: Form02UploadForm, **context: Any) -> str:
-    return render_template("claims/form_02.html", form=form, **unit_summary(program, employer), **context)
+#: People per page of Form 02 in the browser.
+ROWS_PAGE_SIZE = 25
+#: Where the service's errors on a row are shown in the browser's form.
+_ROW_FIELD = {"si_code": "choice", "decline": "choice", "bank_code": "bank_code", "bank_account": "bank_account"}
+
+
+def _page_number() -> int:
+    value = request.args.get("page", "")
+    return max(1, min(int(value), 100_000)) if value.isdigit() and len(value) < 7 else 1
+
+
+def _rows_page(program: Program, employer: Employer) -> tuple[list[unit.WorkforceRow], int, int]:
+    """One page of the people still waiting for Form 02: (rows, page, pages)."""
+    waiting = unit.waiting_for_form_02(program, employer)
+    pages = max(1, ceil(len(waiting) / ROWS_PAGE_SIZE))
+    page = min(_page_number(), pages)
+    return waiting[(page - 1) * ROWS_PAGE_SIZE : page * ROWS_PAGE_SIZE], page, pages
+
+
+def _rows_form(people: list[unit.WorkforceRow], formdata: Any = None) -> Form02RowsForm:
+    rows = [
+        {"si_code": p.si_code, "choice": "", "bank_code": p.bank_code or "", "bank_account": p.bank_account or ""}
+        for p in people
+    ]
+    form = Form02RowsForm(formdata=formdata, data={"rows": rows}) if formdata is None else Form02RowsForm()
+    choices = [SelectChoice("", _("Chọn ngân hàng"))]
+    choices += [SelectChoice(bank.code, f"{bank.code} – {bank.name}") for bank in unit.banks()]
+    for entry in form.rows:
+        entry.form.bank_code.choices = choices
+    return form
+
+
+def _form_02_page(
+    program: Program,
+    employer: Employer,
+    form: Form02UploadForm,
+    rows_form: Form02RowsForm | None = None,
+    **context: Any,
+) -> str:
+    people, page, pages = _rows_page(program, employer)
+    names = {p.si_code: p for p in unit.workforce(program, employer)} if rows_form is not None else None
+    return render_template(
+        "claims/form_02.html",
+        form=form,
+        rows_form=rows_form or _rows_form(people),
+        people={p.si_code: p for p in people} if names is None else names,
+        page=page,
+        pages=pages,
+        **unit_summary(program, employer),
+        **context,
+    )
 
 
 @bp.get("/<unit_code>/form-02")
@@ -127,6 +178,65 @@ def _form_02_page(program: Program, employer: Employer, form: Form02UploadForm, 
 def form_02(unit_code: str) -> ResponseReturnValue:
     program, employer = current_program(), unit_or_404(unit_code)
     return _form_02_page(program, employer, Form02UploadForm())
+
+
+def _chosen_rows(form: Form02RowsForm) -> list[tuple[Any, dict[str, Any]]]:
+    """(the row's subform, the service's row) for every person the unit said something about."""
+    chosen = []
+    for entry in form.rows:
+        row = entry.form
+        choice = row.choice.data or ""
+        if not choice:
+            continue
+        bank = choice == "bank"
+        chosen.append(
+            (
+                row,
+                {
+                    "si_code": (row.si_code.data or "").strip(),
+                    "bank_code": (row.bank_code.data or "").strip() if bank else "",
+                    "bank_account": (row.bank_account.data or "").strip() if bank else "",
+                    "decline": choice == "decline",
+                },
+            )
+        )
+    return chosen
+
+
+@bp.post("/<unit_code>/form-02/rows")
+@roles_required("employer")
+def form_02_rows(unit_code: str) -> ResponseReturnValue:
+    """Form 02 in the browser: the people of one page the unit chose an answer for. Rows the service refuses come
+    back with their errors (the others are taken), as for a spreadsheet."""
+    program, employer = current_program(), unit_or_404(unit_code)
+    form = _rows_form([], formdata=request.form)
+    if not form.validate_on_submit():
+        return _form_02_page(program, employer, Form02UploadForm(formdata=None), form), 400
+    chosen = _chosen_rows(form)
+    if not chosen:
+        form.rows.errors.append(_("Hãy chọn câu trả lời cho ít nhất một người."))
+        return _form_02_page(program, employer, Form02UploadForm(formdata=None), form), 400
+    result = confirm(program, employer.unit_code, [row for _, row in chosen], actor=current_user)
+    db.session.commit()
+    refused = 0
+    for (row, _data), outcome in zip(chosen, result.rows, strict=True):
+        for error in outcome.errors:
+            getattr(row, _ROW_FIELD.get(error.field, "choice")).errors.append(say(error.message_vi, error.message_en))
+        refused += bool(outcome.errors)
+    summary = result.as_dict()["summary"]
+    if not refused:
+        flash(
+            _(
+                "Đã ghi nhận Mẫu số 02: xác nhận %(confirmed)s người, không nhận hỗ trợ %(declined)s người.",
+                confirmed=summary.get("confirmed", 0) + summary.get("unchanged", 0),
+                declined=summary.get("declined", 0),
+            ),
+            "success",
+        )
+        return redirect(url_for("employers.form_02", unit_code=employer.unit_code, page=_page_number()))
+    return _form_02_page(
+        program, employer, Form02UploadForm(formdata=None), form, result=summary, refused=[], rows_result=True
+    )
 
 
 def _read_upload(upload: FileStorage) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:

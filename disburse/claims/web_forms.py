@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import HiddenField, IntegerField, SearchField
+from wtforms import (
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SearchField,
+    SelectField,
+    StringField,
+)
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from disburse.forms import BaseForm
@@ -37,3 +49,31 @@ class ErrorsFileForm(BaseForm):
     """The refused rows of an upload, signed by us, sent back to be written as the errors file."""
 
     errors = HiddenField(validators=[DataRequired()])
+
+
+class ConfirmRowForm(Form):
+    """One person of Form 02 in the browser: what the unit says for them (nothing yet, a bank transfer, cash at the
+    office, or "Không nhận hỗ trợ"), and the bank details for a transfer. The service checks the details."""
+
+    si_code = HiddenField()
+    choice = RadioField(
+        _l("Xác nhận"),
+        choices=[
+            SelectChoice("", _l("Chưa xác nhận")),
+            SelectChoice("bank", _l("Chuyển khoản vào tài khoản cá nhân")),
+            SelectChoice("cash", _l("Nhận tiền mặt tại cơ quan BHXH")),
+            SelectChoice("decline", _l("Không nhận hỗ trợ")),
+        ],
+        default="",
+    )
+    bank_code = SelectField(_l("Ngân hàng"), choices=[], validate_choice=False)
+    bank_account = StringField(
+        _l("Số tài khoản"), validators=[Optional(), Length(max=30, message=_l("Số tài khoản dài quá 30 ký tự."))]
+    )
+
+
+class Form02RowsForm(FlaskForm):
+    """A page of Form 02 in the browser (at most one page of people at a time). A FlaskForm, not a BaseForm: a list
+    of rows takes no filters (the view trims each value)."""
+
+    rows = FieldList(FormField(ConfirmRowForm), max_entries=200)

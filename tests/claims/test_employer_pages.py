@@ -276,3 +276,71 @@ def test_form_02_page_in_both_languages(client, unit, workforce):
     page = _text(_employer(client, unit, "en").get(f"/employers/{unit.unit_code}/form-02"))
     assert "<h1>Forms 01 and 02: Công ty TNHH May Thử</h1>" in page
     assert "2. Send the filled-in Form 02" in page
+
+
+# ------------------------------------------------------------------------------------------------ Form 02 rows
+
+
+def test_form_02_in_the_browser_row_by_row(client, unit):
+    ann, binh, chi, dung = (_person(unit, name) for name in ("Lê Thị An", "Lê Văn Bình", "Lê Thị Chi", "Lê Văn Dũng"))
+    client = _employer(client, unit)
+    page = _text(client.get(f"/employers/{unit.unit_code}/form-02"))
+    assert "<legend>Lê Thị An · Mã số BHXH " + _si(ann) in page
+    assert 'id="rows-0-choice-0"' in page and '<label for="rows-0-bank_code">Ngân hàng</label>' in page
+    data = {
+        "rows-0-si_code": _si(ann),
+        "rows-0-choice": "bank",
+        "rows-0-bank_code": "BIDV",
+        "rows-0-bank_account": "12345678901",
+        "rows-1-si_code": _si(binh),
+        "rows-1-choice": "cash",
+        "rows-2-si_code": _si(chi),
+        "rows-2-choice": "decline",
+        "rows-3-si_code": _si(dung),
+        "rows-3-choice": "",  # not yet
+    }
+    response = client.post(f"/employers/{unit.unit_code}/form-02/rows", data=data)
+    assert response.status_code == 302
+    page = _text(client.get(response.headers["Location"]))
+    assert "Đã ghi nhận Mẫu số 02: xác nhận 2 người, không nhận hỗ trợ 1 người." in page
+    states = [db.session.get(Claim, c.id) for c in (ann, binh, chi, dung)]
+    assert [c.state for c in states] == ["employer_confirmed", "employer_confirmed", "declined", "listed"]
+    assert (states[0].bank_code, states[0].payout, states[1].payout) == ("BIDV", "bank", "cash")
+    assert "<legend>Lê Văn Dũng" in page and "<legend>Lê Thị An" not in page  # only those still waiting
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_form_02_rows_refused_say_why_on_the_row(client, unit, locale):
+    ann, binh = _person(unit, "Lê Thị An"), _person(unit, "Lê Văn Bình")
+    client = _employer(client, unit, locale)
+    data = {
+        "rows-0-si_code": _si(ann),
+        "rows-0-choice": "bank",
+        "rows-0-bank_code": "",
+        "rows-0-bank_account": "12345678901",
+        "rows-1-si_code": _si(binh),
+        "rows-1-choice": "cash",
+    }
+    response = client.post(f"/employers/{unit.unit_code}/form-02/rows", data=data)
+    page = _text(response)
+    assert response.status_code == 200  # the good row is taken, the other comes back
+    message = {
+        "vi": "Cần ghi cả ngân hàng và số tài khoản (hoặc để trống cả hai).",
+        "en": "Give both the bank and the account number (or leave both blank).",
+    }[locale]
+    assert f'<a href="#rows-0-bank_code">{message}</a>' in page
+    assert f'id="rows-0-bank_code-error">{message}</p>' in page
+    assert ("Đã ghi nhận." if locale == "vi" else "Recorded.") in page
+    assert [db.session.get(Claim, c.id).state for c in (ann, binh)] == ["listed", "employer_confirmed"]
+
+
+def test_form_02_rows_with_nobody_chosen(client, unit):
+    ann = _person(unit, "Lê Thị An")
+    for locale, text in (
+        ("vi", "Hãy chọn câu trả lời cho ít nhất một người."),
+        ("en", "Choose an answer for at least one person."),
+    ):
+        client = _employer(client, unit, locale)
+        response = client.post(f"/employers/{unit.unit_code}/form-02/rows", data={"rows-0-si_code": _si(ann)})
+        assert response.status_code == 400
+        assert f'<a href="#rows">{text}</a>' in _text(response)
