@@ -210,6 +210,12 @@ ROUTES: dict[str, Route] = {
         lambda unit: f"/employers/{unit}/form-02/upload", records=_units, form=_form_02_file
     ),
     "employers.form_02_rows": Route(lambda unit: f"/employers/{unit}/form-02/rows", records=_units, form=_form_02_rows),
+    "employers.form_03": Route(
+        lambda unit: f"/employers/{unit}/form-03",
+        records=_units,
+        success={"GET": 200, "POST": 400},  # a person not on the list: the form again, saying so
+        data={"action": "remove", "si_code": "0100000000"},
+    ),
     "employers.form_02_errors": Route(
         lambda unit: f"/employers/{unit}/form-02/errors", records=_units, form=_form_02_errors
     ),

@@ -28,9 +28,15 @@ from disburse.auth.models import ROLES
 from disburse.auth.permissions import roles_required
 from disburse.auth.scopes import visible_unit
 from disburse.claims import unit
-from disburse.claims.employer_forms import confirm
+from disburse.claims.employer_forms import adjust, confirm
 from disburse.claims.outcomes import FormRefused
-from disburse.claims.web_forms import ErrorsFileForm, Form02RowsForm, Form02UploadForm, WorkforceSearchForm
+from disburse.claims.web_forms import (
+    ErrorsFileForm,
+    Form02RowsForm,
+    Form02UploadForm,
+    Form03Form,
+    WorkforceSearchForm,
+)
 from disburse.extensions import db
 from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
@@ -145,11 +151,15 @@ def _rows_form(people: list[unit.WorkforceRow], formdata: Any = None) -> Form02R
         for p in people
     ]
     form = Form02RowsForm(formdata=formdata, data={"rows": rows}) if formdata is None else Form02RowsForm()
-    choices = [SelectChoice("", _("Chọn ngân hàng"))]
-    choices += [SelectChoice(bank.code, f"{bank.code} – {bank.name}") for bank in unit.banks()]
+    choices = _bank_choices()
     for entry in form.rows:
         entry.form.bank_code.choices = choices
     return form
+
+
+def _bank_choices() -> list[SelectChoice]:
+    choices = [SelectChoice("", _("Chọn ngân hàng"))]
+    return choices + [SelectChoice(bank.code, f"{bank.code} – {bank.name}") for bank in unit.banks()]
 
 
 def _form_02_page(
@@ -309,3 +319,48 @@ def form_02_errors(unit_code: str) -> ResponseReturnValue:
         download_name=f"mau-02-{employer.unit_code}-loi.csv",
         mimetype="text/csv",
     )
+
+
+_ADJUSTED = {
+    "added": lambda si: _("Đã bổ sung người có mã số BHXH %(si)s vào danh sách; hồ sơ được xác nhận ngay.", si=si),
+    "removed": lambda si: _("Đã ghi nhận người có mã số BHXH %(si)s không có tại đơn vị.", si=si),
+    "corrected": lambda si: _("Đã điều chỉnh thông tin của người có mã số BHXH %(si)s.", si=si),
+    "unchanged": lambda si: _("Thông tin của người có mã số BHXH %(si)s đã như vậy; không có gì thay đổi.", si=si),
+}
+
+
+def _adjustment_row(form: Form03Form) -> dict[str, Any]:
+    row: dict[str, Any] = {"si_code": form.si_code.data or "", "action": form.action.data or ""}
+    if form.action.data in ("add", "correct"):
+        row.update(bank_code=form.bank_code.data or "", bank_account=form.bank_account.data or "")
+    if form.action.data == "correct":
+        row["phone"] = form.phone.data or ""
+    if form.action.data == "remove":
+        row["reason"] = form.reason.data or ""
+    return row
+
+
+@bp.route("/<unit_code>/form-03", methods=["GET", "POST"])
+@roles_required("employer")
+def form_03(unit_code: str) -> ResponseReturnValue:
+    """Form 03, one adjustment at a time; refused, the form comes back with the service's words on its fields."""
+    program, employer = current_program(), unit_or_404(unit_code)
+    form = Form03Form()
+    form.bank_code.choices = _bank_choices()
+    if form.validate_on_submit():
+        try:
+            result = adjust(program, employer.unit_code, [_adjustment_row(form)], actor=current_user).rows[0]
+        except FormRefused as exc:
+            db.session.rollback()
+            form.action.errors = [say(exc.message_vi, exc.message_en)]
+        else:
+            if not result.errors:
+                db.session.commit()
+                flash(_ADJUSTED.get(result.outcome, _ADJUSTED["unchanged"])(result.si_code), "success")
+                return redirect(url_for("employers.form_03", unit_code=employer.unit_code))
+            # Nothing to undo: the service left nothing behind for a refused row (a savepoint per row).
+            for error in result.errors:
+                field = form._fields.get(error.field) or form.action
+                field.errors = [*field.errors, say(error.message_vi, error.message_en)]
+    page = render_template("claims/form_03.html", form=form, **unit_summary(program, employer))
+    return page, 400 if request.method == "POST" else 200

@@ -15,9 +15,10 @@ from wtforms import (
     SearchField,
     SelectField,
     StringField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
 from disburse.forms import BaseForm
 
@@ -77,3 +78,41 @@ class Form02RowsForm(FlaskForm):
     of rows takes no filters (the view trims each value)."""
 
     rows = FieldList(FormField(ConfirmRowForm), max_entries=200)
+
+
+class Form03Form(BaseForm):
+    """One adjustment (Form 03): add a person missing from the list, remove one not employed at the unit, or correct
+    a person's bank details or phone. The service checks the rules and says what is wrong, field by field."""
+
+    action = RadioField(
+        _l("Loại điều chỉnh"),
+        choices=[
+            SelectChoice("add", _l("Bổ sung người lao động chưa có trong danh sách")),
+            SelectChoice("remove", _l("Người lao động không có tại đơn vị")),
+            SelectChoice("correct", _l("Điều chỉnh tài khoản ngân hàng hoặc số điện thoại")),
+        ],
+        validate_choice=False,
+        validators=[
+            InputRequired(_l("Hãy chọn loại điều chỉnh.")),
+            AnyOf(["add", "remove", "correct"], message=_l("Hãy chọn loại điều chỉnh.")),
+        ],
+    )
+    si_code = StringField(
+        _l("Mã số BHXH"),
+        validators=[
+            DataRequired(_l("Hãy nhập mã số BHXH của người lao động.")),
+            Length(max=20, message=_l("Mã số BHXH phải gồm đúng 10 chữ số.")),
+        ],
+    )
+    bank_code = SelectField(_l("Ngân hàng"), choices=[], validate_choice=False)
+    bank_account = StringField(
+        _l("Số tài khoản"), validators=[Optional(), Length(max=30, message=_l("Số tài khoản dài quá 30 ký tự."))]
+    )
+    phone = StringField(
+        _l("Số điện thoại mới"),
+        validators=[Optional(), Length(max=20, message=_l("Số điện thoại dài quá 20 ký tự."))],
+    )
+    reason = TextAreaField(
+        _l("Lý do (không bắt buộc)"),
+        validators=[Optional(), Length(max=900, message=_l("Lý do dài quá 900 ký tự."))],
+    )

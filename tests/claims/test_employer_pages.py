@@ -344,3 +344,86 @@ def test_form_02_rows_with_nobody_chosen(client, unit):
         response = client.post(f"/employers/{unit.unit_code}/form-02/rows", data={"rows-0-si_code": _si(ann)})
         assert response.status_code == 400
         assert f'<a href="#rows">{text}</a>' in _text(response)
+
+
+# ------------------------------------------------------------------------------------------------ Form 03
+
+
+def test_form_03_adds_removes_and_corrects(client, unit):
+    client = _employer(client, unit)
+    page = _text(client.get(f"/employers/{unit.unit_code}/form-03"))
+    assert "<h1>Mẫu số 03: điều chỉnh danh sách: Công ty TNHH May Thử</h1>" in page
+    assert '<label for="action-0">Bổ sung người lao động chưa có trong danh sách</label>' in page
+
+    missing = create_employee(employer_id=unit.id, full_name="Ngô Văn Mới")
+    response = client.post(
+        f"/employers/{unit.unit_code}/form-03",
+        data={"action": "add", "si_code": missing.si_code, "bank_code": "VCB", "bank_account": "0071000999999"},
+    )
+    assert response.status_code == 302
+    page = _text(client.get(response.headers["Location"]))
+    assert f"Đã bổ sung người có mã số BHXH {missing.si_code} vào danh sách" in page
+
+    gone = _person(unit, "Lý Thị Đi")
+    response = client.post(f"/employers/{unit.unit_code}/form-03", data={"action": "remove", "si_code": _si(gone)})
+    assert response.status_code == 302 and db.session.get(Claim, gone.id).state == "removed"
+
+    wrong = _person(unit, "Mai Văn Sai", "awaiting_payment_details")
+    response = client.post(
+        f"/employers/{unit.unit_code}/form-03",
+        data={"action": "correct", "si_code": _si(wrong), "bank_code": "BIDV", "bank_account": "12345678901"},
+    )
+    assert response.status_code == 302
+    claim = db.session.get(Claim, wrong.id)
+    assert (claim.state, claim.bank_code, claim.bank_account) == ("approved", "BIDV", "12345678901")
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "vi", "en"),
+    [
+        ({"si_code": "0100000001"}, "action-0", "Hãy chọn loại điều chỉnh.", "Choose the kind of adjustment."),
+        (
+            {"action": "remove", "si_code": "123456789"},
+            "si_code",
+            "Mã số BHXH phải gồm đúng 10 chữ số (đang có 9 ký tự).",
+            "The SI code must have exactly 10 digits (this one has 9 characters).",
+        ),
+        (
+            {"action": "remove", "si_code": "0999999999"},
+            "si_code",
+            "Người này không có trong danh sách Mẫu số 01 của đơn vị",
+            "This person is not on unit",
+        ),
+        (
+            {"action": "correct", "si_code": "SELF"},
+            "action-0",
+            "Dòng điều chỉnh cần ghi thông tin mới",
+            "A correction row needs the new details",
+        ),
+    ],
+)
+def test_form_03_bad_input_says_why_in_both_languages(client, unit, data, field, vi, en):
+    listed = _person(unit, "Đinh Văn Có")
+    data = {k: (_si(listed) if v == "SELF" else v) for k, v in data.items()}
+    for locale, text in (("vi", vi), ("en", en)):
+        client = _employer(client, unit, locale)
+        response = client.post(f"/employers/{unit.unit_code}/form-03", data=data)
+        page = _text(response)
+        assert response.status_code == 400
+        assert f'<a href="#{field}">{text}' in page
+    assert db.session.get(Claim, listed.id).state == "listed"
+
+
+def test_form_03_after_its_deadline(client, unit, app, monkeypatch):
+    listed = _person(unit, "Đinh Văn Muộn")
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-11-11")
+    for locale, text in (
+        ("vi", "Đã hết hạn điều chỉnh danh sách (Mẫu số 03) ngày 10/11/2021"),
+        ("en", "The deadline for adjustments (Form 03) was 10/11/2021"),
+    ):
+        client = _employer(client, unit, locale)
+        response = client.post(
+            f"/employers/{unit.unit_code}/form-03", data={"action": "remove", "si_code": _si(listed)}
+        )
+        assert response.status_code == 400 and text in _text(response)
+    assert db.session.get(Claim, listed.id).state == "listed"
