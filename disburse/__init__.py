@@ -91,8 +91,9 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     from disburse.cli import register_commands
     from disburse.formatting import register_filters
     from disburse.home.views import bp as home_bp
+    from disburse.reductions.views import bp as reductions_bp
 
-    for blueprint in (home_bp, auth_bp, employers_bp, api_bp, casework_bp):
+    for blueprint in (home_bp, auth_bp, employers_bp, reductions_bp, api_bp, casework_bp):
         app.register_blueprint(blueprint)
     for api in (api_bp, *FEATURE_APIS):  # the API authenticates by token or session cookie, never by form
         csrf.exempt(api)

@@ -210,6 +210,7 @@ ROUTES: dict[str, Route] = {
         lambda unit: f"/employers/{unit}/form-02/upload", records=_units, form=_form_02_file
     ),
     "employers.form_02_rows": Route(lambda unit: f"/employers/{unit}/form-02/rows", records=_units, form=_form_02_rows),
+    "reductions.unit": Route(lambda unit: f"/employers/{unit}/reductions", records=_units),
     "employers.form_03": Route(
         lambda unit: f"/employers/{unit}/form-03",
         records=_units,

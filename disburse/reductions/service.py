@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from disburse.bulk import may_skip_reference_triggers, session_connection
 from disburse.extensions import db
 from disburse.programs.models import Program
+from disburse.reductions.models import Reduction
 
 #: Employer ids per statement: bounds each statement at about 12 × this many salary-fund rows.
 EMPLOYER_BATCH = 50_000
@@ -134,3 +135,14 @@ def reduction_amount(fund_vnd: int, normal_rate_bp: int, reduced_rate_bp: int) -
     if fund_vnd < 0:
         raise ValueError("the UI salary fund cannot be negative")
     return (fund_vnd * (normal_rate_bp - reduced_rate_bp) + 5000) // 10000
+
+
+def unit_reductions(program: Program, employer_id: int) -> list[Reduction]:
+    """One unit's reductions in ``program``, month by month."""
+    return list(
+        db.session.scalars(
+            select(Reduction)
+            .where(Reduction.program_id == program.id, Reduction.employer_id == employer_id)
+            .order_by(Reduction.month)
+        )
+    )
