@@ -70,6 +70,21 @@ sign_in_per_account = limiter.limit(
     deduct_when=_failed_sign_in,
 )
 
+
+def signed_in_user_key() -> str:
+    """The signed-in user (the session's user id), for limits on what a signed-in user tries."""
+    return "user:" + (str(session.get("_user_id") or "").partition(":")[0] or get_remote_address())
+
+
+#: The account page checks the current password before changing it: failed checks are counted per user as failed
+#: sign-ins are per account, so that a session left open does not become a way to guess the password.
+password_change_per_user = limiter.limit(
+    lambda: _config("LIMIT_SIGN_IN_PER_ACCOUNT"),
+    key_func=signed_in_user_key,
+    methods=["POST"],
+    deduct_when=_failed_sign_in,
+)
+
 _limited_blueprints: set[str] = set()
 
 

@@ -110,12 +110,13 @@ def end_sessions(user: User) -> None:
     db.session.flush()
 
 
-def set_password(user: User, password: str) -> None:
-    """Give ``user`` a new password; the database ends their sessions (trigger users_end_sessions)."""
+def set_password(user: User, password: str, *, actor: User | None = None) -> None:
+    """Give ``user`` a new password; the database ends their sessions (trigger users_end_sessions). ``actor``: who
+    changed it (the user on their account page; None for an operator's command)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     user.password_hash = hash_password(password)
-    _audit("user.set_password", "user", user.id)
+    _audit("user.set_password", "user", user.id, actor=actor)
     db.session.flush()
 
 
@@ -126,9 +127,19 @@ def deactivate(user: User) -> None:
     db.session.flush()
 
 
-def _audit(action: str, object_type: str, object_id: int, data: dict[str, Any] | None = None) -> None:
+def _audit(
+    action: str, object_type: str, object_id: int, data: dict[str, Any] | None = None, *, actor: User | None = None
+) -> None:
     # Commands run by an operator have no signed-in actor.
-    db.session.add(AuditLog(action=action, object_type=object_type, object_id=str(object_id), data=data))
+    db.session.add(
+        AuditLog(
+            actor_id=actor.id if actor else None,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            data=data,
+        )
+    )
 
 
 def token_digest(token: str) -> str:

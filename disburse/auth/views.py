@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from disburse.auth.forms import ChangePasswordForm, LoginForm
-from disburse.auth.limits import sign_in_per_account, sign_in_per_address
+from disburse.auth.limits import password_change_per_user, sign_in_per_account, sign_in_per_address
 from disburse.auth.models import ROLES
 from disburse.auth.permissions import public, roles_required
 from disburse.auth.scopes import scope_names
@@ -78,6 +78,7 @@ def logout() -> ResponseReturnValue:
 
 @bp.route("/account", methods=["GET", "POST"])
 @roles_required(*ROLES)
+@password_change_per_user
 def account() -> ResponseReturnValue:
     """Who the user is and what they may see; change the password. A new password ends the user's sessions in
     every other browser (the database moves the session epoch on); this browser is signed in again under it."""
@@ -85,7 +86,7 @@ def account() -> ResponseReturnValue:
     form = ChangePasswordForm()
     if form.validate_on_submit():
         if verify_password(user, form.current_password.data or ""):
-            set_password(user, form.new_password.data or "")
+            set_password(user, form.new_password.data or "", actor=user)
             db.session.commit()
             db.session.refresh(user)  # the new session epoch, written by the database
             login_user(user)

@@ -292,6 +292,7 @@ def form_02_upload(unit_code: str) -> ResponseReturnValue:
         Form02UploadForm(formdata=None),
         result=result.as_dict()["summary"],
         refused=lines,
+        columns={name: f"{label} ({name})" for label, name in unit.FORM_01_COLUMNS},
         other_sheets=say(*other_sheets_note(others)) if others else None,
         errors_form=ErrorsFileForm(formdata=None, errors=sign_errors(employer.unit_code, lines)) if lines else None,
     )

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 
+from disburse.auth.models import AuditLog
 from disburse.auth.service import verify_password
 from disburse.extensions import db
 from tests.factories import create_employer, create_user
@@ -57,6 +59,8 @@ def test_changing_the_password_ends_the_other_sessions_and_keeps_this_one(app, c
     assert other.get("/account").status_code == 302  # the other one is sent to sign in
     db.session.refresh(user)
     assert verify_password(user, NEW) and not verify_password(user, PASSWORD)
+    audit = db.session.scalars(select(AuditLog).where(AuditLog.action == "user.set_password")).all()
+    assert [(a.actor_id, a.object_id) for a in audit] == [(user.id, str(user.id))]
 
 
 @pytest.mark.parametrize(
@@ -100,3 +104,11 @@ def test_bad_input_says_what_to_fix_in_both_languages(client, user, data, field,
 def test_signed_out_the_account_page_asks_to_sign_in(client, db_session):
     response = client.get("/account")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+
+
+def test_guessing_the_current_password_is_slowed_down(client, user, app):
+    _sign_in(client, user)
+    wrong = {"current_password": "sai-mat-khau-roi", "new_password": NEW, "confirm_password": NEW}
+    limit = int(app.config["LIMIT_SIGN_IN_PER_ACCOUNT"].split()[0])
+    statuses = [client.post("/account", data=wrong).status_code for _ in range(limit + 1)]
+    assert statuses == [400] * limit + [429]

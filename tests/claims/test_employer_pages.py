@@ -207,7 +207,7 @@ def test_form_02_upload_takes_the_good_rows_and_shows_the_others(client, unit):
     assert response.status_code == 200
     assert "Xác nhận: 1 người" in page and "Không nhận hỗ trợ: 1 người" in page and "Dòng bị từ chối: 1" in page
     assert "Không có ngân hàng mã &#39;KHONGCO&#39; trong danh sách" in page
-    assert '<td class="num">4</td><td>bank_code</td><td>KHONGCO</td>' in page  # the spreadsheet's row 4
+    assert '<td class="num">4</td><td>Ngân hàng (bank_code)</td><td>KHONGCO</td>' in page  # the spreadsheet's row 4
     assert [db.session.get(Claim, c.id).state for c in listed] == ["employer_confirmed", "declined", "listed"]
 
     token = re.search(r'name="errors" type="hidden" value="([^"]+)"', response.get_data(as_text=True)).group(1)
