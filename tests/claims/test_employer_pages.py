@@ -7,6 +7,7 @@ import csv
 import io
 import re
 from datetime import date
+from html.parser import HTMLParser
 
 import openpyxl
 import pytest
@@ -271,6 +272,7 @@ def test_form_02_upload_bad_files_say_why_in_both_languages(client, unit, data, 
 
 def test_form_02_page_in_both_languages(client, unit, workforce):
     page = _text(_employer(client, unit).get(f"/employers/{unit.unit_code}/form-02"))
+    assert "<title>Mẫu số 01 và 02 · Công ty TNHH May Thử · disburse</title>" in page
     assert "<h1>Mẫu số 01 và 02: Công ty TNHH May Thử</h1>" in page
     assert 'enctype="multipart/form-data"' in page and '<label for="file">' in page
     page = _text(_employer(client, unit, "en").get(f"/employers/{unit.unit_code}/form-02"))
@@ -324,6 +326,7 @@ def test_form_02_rows_refused_say_why_on_the_row(client, unit, locale):
     response = client.post(f"/employers/{unit.unit_code}/form-02/rows", data=data)
     page = _text(response)
     assert response.status_code == 200  # the good row is taken, the other comes back
+    assert ("<title>Lỗi: Mẫu số 01 và 02" if locale == "vi" else "<title>Error: Forms 01 and 02") in page
     message = {
         "vi": "Cần ghi cả ngân hàng và số tài khoản (hoặc để trống cả hai).",
         "en": "Give both the bank and the account number (or leave both blank).",
@@ -427,3 +430,37 @@ def test_form_03_after_its_deadline(client, unit, app, monkeypatch):
         )
         assert response.status_code == 400 and text in _text(response)
     assert db.session.get(Claim, listed.id).state == "listed"
+
+
+# ------------------------------------------------------------------------------------------------ accessibility
+
+
+class _Page(HTMLParser):
+    """Every id on a page, every label's target, and every form control that needs a label."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.labelled: set[str] = set()
+        self.controls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if values.get("id"):
+            self.ids.append(str(values["id"]))
+        if tag == "label" and values.get("for"):
+            self.labelled.add(str(values["for"]))
+        hidden = values.get("type") in ("hidden", "submit")
+        if tag in ("input", "select", "textarea") and not hidden and not values.get("aria-label"):
+            self.controls.append(str(values.get("id")))
+        assert values.get("autocomplete") != "None", values
+
+
+def test_every_page_has_unique_ids_and_every_control_a_label(client, unit, workforce):
+    _person(unit, "Lê Thị Nhãn")
+    client = _employer(client, unit)
+    for path in ("", "/form-02", "/form-03", "/reductions"):
+        page = _Page()
+        page.feed(client.get(f"/employers/{unit.unit_code}{path}").get_data(as_text=True))
+        assert sorted({i for i in page.ids if page.ids.count(i) > 1}) == [], path
+        assert [c for c in page.controls if c not in page.labelled] == [], path
