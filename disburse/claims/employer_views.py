@@ -91,7 +91,7 @@ def status(unit_code: str) -> ResponseReturnValue:
     query = (form.q.data or "") if valid else ""
     people = unit.workforce(program, employer, query)
     pages = max(1, ceil(len(people) / PAGE_SIZE))
-    page = min(form.page.data or 1, pages) if valid else 1
+    page = min(_page_number(), pages)
     return render_template(
         "claims/unit_status.html",
         form=form,
@@ -134,7 +134,7 @@ _ROW_FIELD = {"si_code": "choice", "decline": "choice", "bank_code": "bank_code"
 
 def _page_number() -> int:
     value = request.args.get("page", "")
-    return max(1, min(int(value), 100_000)) if value.isdigit() and len(value) < 7 else 1
+    return max(1, int(value)) if value.isascii() and value.isdigit() and len(value) < 7 else 1
 
 
 def _rows_page(program: Program, employer: Employer) -> tuple[list[unit.WorkforceRow], int, int]:

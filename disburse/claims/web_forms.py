@@ -10,7 +10,6 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
-    IntegerField,
     RadioField,
     SearchField,
     SelectField,
@@ -18,7 +17,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
 
 from disburse.forms import BaseForm
 
@@ -33,7 +32,6 @@ class WorkforceSearchForm(BaseForm):
         _l("Tìm theo họ tên (có hoặc không dấu) hoặc mã số BHXH"),
         validators=[Optional(), Length(max=100, message=_l("Nội dung tìm kiếm dài quá 100 ký tự."))],
     )
-    page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100_000)])
 
 
 class Form02UploadForm(BaseForm):

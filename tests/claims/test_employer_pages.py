@@ -113,6 +113,9 @@ def test_a_search_too_long_is_said_in_both_languages(client, unit, workforce):
     assert response.status_code == 400
     assert "<title>Lỗi: Tình trạng chi trả" in page
     assert 'href="#q">Nội dung tìm kiếm dài quá 100 ký tự.</a>' in page
+    for odd in ("\x00", "%", "_", "\\", "' OR 1=1 --", "\ufffd"):  # never a 500, never a wildcard
+        response = client.get(f"/employers/{unit.unit_code}", query_string={"q": odd})
+        assert response.status_code in (200, 400) and "Lê Văn Bình" not in _text(response), odd
     client.get("/language/en")
     page = _text(client.get(f"/employers/{unit.unit_code}", query_string={"q": "a" * 101}))
     assert 'href="#q">The search is longer than 100 characters.</a>' in page
@@ -129,6 +132,8 @@ def test_the_status_page_is_paged(client, unit, monkeypatch):
     assert "Lê An" in first and "Lê Chi" not in first and "Trang 1 / 2" in first
     second = _text(client.get(f"/employers/{unit.unit_code}", query_string={"page": 2}))
     assert "Lê Chi" in second and "Lê An" not in second
+    for odd in ("abc", "²", "0", "99999999", "-1"):  # not a page: the first (or the last) page, never an error
+        assert client.get(f"/employers/{unit.unit_code}", query_string={"page": odd}).status_code == 200
 
 
 def test_scope_other_units_roles_and_signed_out(client, unit, workforce, app):
