@@ -110,7 +110,18 @@ def workforce(program: Program, employer: Employer, query: str = "") -> list[Wor
     """The unit's claims in ``program``, each with its latest payment and why it is stuck, in Vietnamese name order;
     only those matching ``query`` (an SI code or its start, or part of a name with or without diacritics)."""
     statement = (
-        select(Claim, Employee.si_code, Employee.full_name)
+        select(
+            Claim.id,
+            Claim.state,
+            Claim.amount_vnd,
+            Claim.payout,
+            Claim.bank_code,
+            Claim.bank_account,
+            Claim.paid_at,
+            Claim.reasons,
+            Employee.si_code,
+            Employee.full_name,
+        )
         .join(Employee, Employee.id == Claim.employee_id)
         .where(Claim.program_id == program.id, Claim.employer_id == employer.id)
     )
@@ -123,13 +134,13 @@ def workforce(program: Program, employer: Employer, query: str = "") -> list[Wor
         for row in db.session.execute(_LATEST_PAYMENTS, {"program_id": program.id, "employer_id": employer.id})
     }
     rows = []
-    for claim, si_code, full_name in found:
+    for claim in found:
         payment = payments.get(claim.id)
         rows.append(
             WorkforceRow(
                 claim_id=claim.id,
-                si_code=si_code,
-                full_name=full_name,
+                si_code=claim.si_code,
+                full_name=claim.full_name,
                 state=claim.state,
                 amount_vnd=claim.amount_vnd,
                 payout=claim.payout,
