@@ -203,6 +203,7 @@ ROUTES: dict[str, Route] = {
     ),
     "api.reports.unit_progress": Route(lambda unit: f"/api/v1/employers/{unit}/progress", records=_units),
     # The employer's pages (read-only for the offices; the forms are the employer's).
+    "employers.find": Route(lambda _: "/employers/", {"GET": 200}, {"GET": 302}),
     "employers.status": Route(lambda unit: f"/employers/{unit}?q=nguyen", records=_units),
     "employers.form_01": Route(lambda unit: f"/employers/{unit}/form-01", records=_units),
     "employers.form_02": Route(lambda unit: f"/employers/{unit}/form-02", records=_units),

@@ -32,6 +32,7 @@ from disburse.claims.employer_forms import adjust, confirm
 from disburse.claims.outcomes import FormRefused
 from disburse.claims.web_forms import (
     ErrorsFileForm,
+    FindUnitForm,
     Form02RowsForm,
     Form02UploadForm,
     Form03Form,
@@ -80,6 +81,20 @@ def unit_summary(program: Program, employer: Employer) -> dict[str, Any]:
         "deadlines": unit.unit_deadlines(program, employer, programme_today()),
         "may_send_forms": current_user.role == "employer",
     }
+
+
+@bp.get("/")
+@roles_required(*ROLES)
+def find() -> ResponseReturnValue:
+    """Go to a unit's pages by its code; a unit outside the user's scope is not found, as an unknown one."""
+    form = FindUnitForm(formdata=request.args if "unit" in request.args else None)
+    if "unit" in request.args and form.validate():
+        employer = visible_unit(current_user, form.unit.data or "")
+        if employer is not None:
+            return redirect(url_for("employers.status", unit_code=employer.unit_code))
+        form.unit.errors = [_("Không tìm thấy đơn vị mã “%(unit)s” trong phạm vi của bạn.", unit=form.unit.data)]
+    page = render_template("claims/find_unit.html", form=form)
+    return page, 400 if form.unit.errors else 200
 
 
 @bp.get("/<unit_code>")

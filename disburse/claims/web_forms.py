@@ -114,3 +114,18 @@ class Form03Form(BaseForm):
         _l("Lý do (không bắt buộc)"),
         validators=[Optional(), Length(max=900, message=_l("Lý do dài quá 900 ký tự."))],
     )
+
+
+class FindUnitForm(BaseForm):
+    """Go to a unit's pages by its code (a GET form: it changes nothing, so it carries no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    unit = StringField(
+        _l("Mã đơn vị"),
+        validators=[
+            DataRequired(_l("Hãy nhập mã đơn vị.")),
+            Length(max=20, message=_l("Mã đơn vị dài quá 20 ký tự.")),
+        ],
+    )

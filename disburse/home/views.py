@@ -8,6 +8,7 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from disburse.auth.permissions import public
+from disburse.claims.web_forms import FindUnitForm
 from disburse.home.service import home_for
 
 bp = Blueprint("home", __name__)
@@ -30,4 +31,6 @@ def _queue_url() -> str | None:
 def index() -> ResponseReturnValue:
     user = current_user._get_current_object() if current_user.is_authenticated else None
     content = home_for(user, current_app.config["DISBURSE_PROGRAM"])
-    return render_template("home/index.html", queue_url=_queue_url(), **content)
+    # Offices go to a unit's pages by its code (employers have theirs on this page).
+    form = FindUnitForm(formdata=None) if user is not None and user.role != "employer" else None
+    return render_template("home/index.html", queue_url=_queue_url(), form=form, **content)

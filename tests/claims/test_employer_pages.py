@@ -469,3 +469,19 @@ def test_every_page_has_unique_ids_and_every_control_a_label(client, unit, workf
         page.feed(client.get(f"/employers/{unit.unit_code}{path}").get_data(as_text=True))
         assert sorted({i for i in page.ids if page.ids.count(i) > 1}) == [], path
         assert [c for c in page.controls if c not in page.labelled] == [], path
+
+
+def test_offices_find_a_unit_by_its_code(client, unit, app):
+    other = create_employer(district_code="760")
+    caseworker = _signed_in(client, create_user("caseworker", district="017"))
+    assert 'action="/employers/"' in _text(caseworker.get("/"))  # from the home page
+    response = caseworker.get("/employers/", query_string={"unit": unit.unit_code})
+    assert response.status_code == 302 and response.headers["Location"] == f"/employers/{unit.unit_code}"
+    for code, vi, en in (
+        (other.unit_code, f"Không tìm thấy đơn vị mã “{other.unit_code}” trong phạm vi của bạn.", "not found in your"),
+        ("", "Hãy nhập mã đơn vị.", "Enter a unit code."),
+    ):
+        for locale, text in (("vi", vi), ("en", en)):
+            caseworker = _signed_in(app.test_client(), create_user("caseworker", district="017"), locale)
+            response = caseworker.get("/employers/", query_string={"unit": code})
+            assert response.status_code == 400 and text in _text(response)
