@@ -202,6 +202,7 @@ ROUTES: dict[str, Route] = {
         json=lambda _: {"rows": [{"si_code": "0100000000", "action": "remove"}]},
     ),
     "api.reports.unit_progress": Route(lambda unit: f"/api/v1/employers/{unit}/progress", records=_units),
+    "api.reports.progress": Route(lambda district: f"/api/v1/progress?district={district}", records=_districts),
     # The employer's pages (read-only for the offices; the forms are the employer's).
     "employers.find": Route(lambda _: "/employers/", {"GET": 200}, {"GET": 302}),
     "employers.status": Route(lambda unit: f"/employers/{unit}?q=nguyen", records=_units),

@@ -39,6 +39,7 @@ QUERY_PARAMETERS: dict[str, tuple[str, ...]] = {
     "api.review.notice_batch": (),
     "api.providers.provider_event": (),
     "api.reports.unit_progress": ("program",),
+    "api.reports.progress": ("province", "district", "program"),
 }
 #: Endpoints whose success is not JSON (the refusal notice is an HTML letter); their errors are JSON all the same.
 NOT_JSON_ON_SUCCESS = {"api.review.claim_notice"}
