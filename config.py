@@ -40,6 +40,8 @@ class Config:
     DISBURSE_BANKFILE_DEBTOR_BANK: str | None = None
     #: Share of settled sandbox transfers that the payee's bank sends back later.
     DISBURSE_SANDBOX_RETURN_RATE = 0.01
+    #: The sandbox settles, returns and builds callbacks set-based (thousands of transfers a pass): rehearsals at scale.
+    DISBURSE_SANDBOX_BULK = False
     #: Where the sandbox bank listens (`disburse up` starts it on this port), and where it calls us back.
     DISBURSE_SANDBOX_URL = "http://127.0.0.1:5001"
     DISBURSE_SANDBOX_CALLBACK_URL = "http://127.0.0.1:5000/api/v1/providers/sandbox/events"
@@ -147,6 +149,7 @@ class Config:
         self.DISBURSE_SANDBOX_TIMEOUT_S = _float_env(
             "DISBURSE_SANDBOX_TIMEOUT_S", self.DISBURSE_SANDBOX_TIMEOUT_S, 0.1, 300.0
         )
+        self.DISBURSE_SANDBOX_BULK = _env("DISBURSE_SANDBOX_BULK", "0") in {"1", "true", "yes"}
         self.DISBURSE_TOKEN_DAYS = _int_env("DISBURSE_TOKEN_DAYS", self.DISBURSE_TOKEN_DAYS, 1, 3650)
         self.DISBURSE_PROXY_HOPS = _int_env("DISBURSE_PROXY_HOPS", self.DISBURSE_PROXY_HOPS, 0, 5)
         self.DISBURSE_PAYMENT_BATCH_SIZE = _int_env(

@@ -73,10 +73,12 @@ def create_sandbox_app(
     token: str,
     start_settler: bool = False,
     settle_interval_s: float = 0.5,
+    bulk: bool = False,
 ) -> Flask:
     """The sandbox bank on ``database_url`` (schema ``sandbox``, created here). ``start_settler`` starts the daemon
     thread that settles, returns and delivers callbacks (``app.extensions["sandbox_settler"]``; stop it with
-    ``.stop()``); without it, call ``app.extensions["sandbox"].settle_due()`` and friends yourself (the tests do)."""
+    ``.stop()``); without it, call ``app.extensions["sandbox"].settle_due()`` and friends yourself (the tests do).
+    ``bulk`` settles, returns and builds callbacks set-based (:mod:`disburse.sandbox.bank`)."""
     if not token:
         raise ValueError("the sandbox needs a bearer token for its clients")
     secrets_ = [webhook_secret] if isinstance(webhook_secret, str) else list(webhook_secret)
@@ -91,6 +93,7 @@ def create_sandbox_app(
         return_rate=return_rate,
         webhook_secrets=secrets_,
         seed=seed,
+        bulk=bulk,
     )
     app = Flask("disburse.sandbox")
     app.config.update(SANDBOX_TOKEN=token, MAX_CONTENT_LENGTH=16 * 1024 * 1024)

@@ -6,6 +6,12 @@ whatever the order in which it meets transfers; without a seed it draws from the
 
 G2P Connect statuses: ``rcvd`` (taken), ``pdng`` (on its way), ``succ`` (credited), ``rjct`` (not paid, with a
 reason code).
+
+**Bulk mode** (``Sandbox(..., bulk=True)``, ``DISBURSE_SANDBOX_BULK=1``; for rehearsals at national scale): the same
+decisions (the same seeded :meth:`Sandbox.draw`, taken in Python), applied set-based: a pass takes thousands of
+transfers, moves them with one ``UPDATE … FROM unnest(…)``, books their ledger rows with one ``INSERT … SELECT`` and
+writes one callback per batch. The guarantees are the database's in both modes (the UNIQUE reference, the ledger's
+UNIQUE (transfer, kind, direction), rows locked ``FOR UPDATE SKIP LOCKED``), so a reference never moves twice.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 from standardwebhooks.webhooks import Webhook
@@ -60,6 +66,41 @@ BACKOFF_CAP_S = 600.0
 MAX_ATTEMPTS = 15
 #: While one deliverer is calling a URL, others leave the callback alone for this long.
 DELIVERY_LEASE_S = 30.0
+#: Transfers a pass takes: row by row in the normal mode, set-based in bulk mode.
+PASS_LIMIT = 500
+BULK_PASS_LIMIT = 10_000
+#: At most this many statuses in one callback (about 1.5 MB of JSON), whatever the pass size.
+BULK_CALLBACK_ITEMS = 10_000
+
+#: Bulk mode: the transfers decided in Python, moved by one statement, their ledger rows by ``INSERT … SELECT`` from
+#: the rows it moved (payer debited and payee credited for a settlement, the reverse for a return), in transfer id
+#: order, payer side first, as the normal mode books them.
+_BULK_MOVE = text(
+    """
+    WITH decided AS (
+        SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS text[]), CAST(:codes AS text[]),
+                             CAST(:messages AS text[])) AS d(id, status, code, message)
+    ),
+    moved AS (
+        UPDATE sandbox.transfers t
+        SET status = d.status, reason_code = d.code, reason_message = d.message,
+            settled_at = CASE WHEN :kind = 'settlement' THEN CASE WHEN d.status = 'succ' THEN :now END
+                              ELSE t.settled_at END,
+            returned_at = CASE WHEN :kind = 'return' THEN :now ELSE t.returned_at END
+        FROM decided d
+        WHERE t.id = d.id
+        RETURNING t.id, t.reference_id, t.status, t.payer_fa, t.payee_fa, t.amount_vnd
+    )
+    INSERT INTO sandbox.ledger (transfer_id, reference_id, kind, account, direction, amount_vnd, booked_at)
+    SELECT m.id, m.reference_id, :kind, side.account, side.direction, m.amount_vnd, :now
+    FROM moved m
+    CROSS JOIN LATERAL (VALUES (1, m.payer_fa, CASE WHEN :kind = 'settlement' THEN 'debit' ELSE 'credit' END),
+                               (2, m.payee_fa, CASE WHEN :kind = 'settlement' THEN 'credit' ELSE 'debit' END))
+        AS side(n, account, direction)
+    WHERE :kind = 'return' OR m.status = 'succ'
+    ORDER BY m.id, side.n
+    """
+)
 
 
 def _now() -> datetime:
@@ -84,6 +125,8 @@ class Sandbox:
     sender_id: str = "sandbox-bank"
     callback_timeout_s: float = 5.0
     backoff_base_s: float = BACKOFF_BASE_S
+    #: Settle, return and build callbacks set-based (see the module's docstring); the same decisions.
+    bulk: bool = False
     _signers: list[Webhook] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -169,7 +212,10 @@ class Sandbox:
 
     # ------------------------------------------------------------------------------------------- settling
 
-    def settle_due(self, now: datetime | None = None, *, limit: int = 500) -> int:
+    def _limit(self, limit: int | None) -> int:
+        return limit if limit is not None else BULK_PASS_LIMIT if self.bulk else PASS_LIMIT
+
+    def settle_due(self, now: datetime | None = None, *, limit: int | None = None) -> int:
         """Settle the transfers received more than ``delay_s`` ago: each one's status, its ledger entries (payer
         debited, payee credited, for a success) and its callback, in one transaction. Rows another settler holds are
         skipped. Returns how many were settled."""
@@ -186,9 +232,13 @@ class Sandbox:
                 .join(batches, batches.c.id == transfers.c.batch_id)
                 .where(transfers.c.status.in_(("rcvd", "pdng")), transfers.c.received_at <= cutoff)
                 .order_by(transfers.c.id)
-                .limit(limit)
+                .limit(self._limit(limit))
                 .with_for_update(of=transfers, skip_locked=True)
             ).all()
+            if self.bulk:
+                decided = [(row, *self.outcome(row.reference_id)) for row in due]
+                self._move_bulk(conn, decided, "settlement", now)
+                return len(due)
             per_batch: dict[int, list[dict[str, Any]]] = {}
             for row in due:
                 status, code, message = self.outcome(row.reference_id)
@@ -208,7 +258,7 @@ class Sandbox:
             self._enqueue_per_batch(conn, due, per_batch, now)
         return len(due)
 
-    def return_due(self, now: datetime | None = None, *, limit: int = 500) -> int:
+    def return_due(self, now: datetime | None = None, *, limit: int | None = None) -> int:
         """Consider each transfer settled more than ``delay_s`` ago once for a return: ``return_rate`` of them come
         back (a reversing ledger entry and an ``rjct`` / ``rjct.returned`` callback). Returns how many came back."""
         now = now or _now()
@@ -223,7 +273,7 @@ class Sandbox:
                     transfers.c.settled_at <= cutoff,
                 )
                 .order_by(transfers.c.id)
-                .limit(limit)
+                .limit(self._limit(limit))
                 .with_for_update(of=transfers, skip_locked=True)
             ).all()
             if due:
@@ -232,6 +282,10 @@ class Sandbox:
                 )
             per_batch: dict[int, list[dict[str, Any]]] = {}
             returned = [row for row in due if self.draw(row.reference_id, "return") < self.return_rate]
+            if self.bulk:
+                message = "The payee's bank sent the money back"
+                self._move_bulk(conn, [(row, "rjct", RETURNED, message) for row in returned], "return", now)
+                return len(returned)
             for row in returned:
                 message = "The payee's bank sent the money back"
                 conn.execute(
@@ -243,6 +297,34 @@ class Sandbox:
                 per_batch.setdefault(row.batch_id, []).append(self._item(row, "rjct", RETURNED, message, now))
             self._enqueue_per_batch(conn, returned, per_batch, now)
         return len(returned)
+
+    def _move_bulk(
+        self, conn: Connection, decided: Sequence[tuple[Any, str, str | None, str | None]], kind: str, now: datetime
+    ) -> None:
+        """Bulk mode: the decided transfers moved by one statement with their ledger rows (:data:`_BULK_MOVE`), and
+        one callback per batch (at most :data:`BULK_CALLBACK_ITEMS` statuses each), in the caller's transaction."""
+        if not decided:
+            return
+        conn.execute(
+            _BULK_MOVE,
+            {
+                "ids": [row.id for row, *_ in decided],
+                "statuses": [status for _, status, _, _ in decided],
+                "codes": [code for _, _, code, _ in decided],
+                "messages": [message for _, _, _, message in decided],
+                "kind": kind,
+                "now": now,
+            },
+        )
+        per_batch: dict[int, list[dict[str, Any]]] = {}
+        for row, status, code, message in decided:
+            per_batch.setdefault(row.batch_id, []).append(self._item(row, status, code, message, now))
+        firsts = {row.batch_id: row for row, *_ in reversed(decided)}
+        for batch_id, items in per_batch.items():
+            row = firsts[batch_id]
+            for start in range(0, len(items), BULK_CALLBACK_ITEMS):
+                chunk = items[start : start + BULK_CALLBACK_ITEMS]
+                self._enqueue(conn, row.sender_uri, row.transaction_id, row.correlation_id, chunk, now)
 
     @staticmethod
     def _book(conn: Connection, row: Any, kind: str, now: datetime) -> None:

@@ -47,9 +47,11 @@ def serve(host: str | None, port: int | None, seed: int | None) -> None:
         seed=seed,
         token=config["DISBURSE_SANDBOX_TOKEN"],
         start_settler=True,
+        bulk=bool(config.get("DISBURSE_SANDBOX_BULK")),
     )
     server = make_server(host, port, app, threaded=True)
-    click.echo(f"sandbox bank at http://{host}:{port}/ (delay {app.extensions['sandbox'].delay_s} s)")
+    mode = ", bulk mode" if app.extensions["sandbox"].bulk else ""
+    click.echo(f"sandbox bank at http://{host}:{port}/ (delay {app.extensions['sandbox'].delay_s} s{mode})")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
