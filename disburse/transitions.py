@@ -37,6 +37,16 @@ class BulkTransition:
         return [row_id for row_id, _, _ in self.moved]
 
 
+_REPLICA = text("SET LOCAL session_replication_role = replica")
+_ORIGIN = text("SET LOCAL session_replication_role = origin")
+
+
+def _may_skip(tables: Sequence[str]) -> bool:
+    from disburse.bulk import may_skip_reference_triggers, session_connection
+
+    return may_skip_reference_triggers(session_connection(), *tables)
+
+
 def run_bulk(
     template: str,
     transitions: Mapping[tuple[Any, Any], StrEnum],
@@ -46,10 +56,17 @@ def run_bulk(
     ids: Sequence[int] | None,
     id_range: tuple[int, int] | None,
     skip_locked: bool,
+    skip_fk_triggers: Sequence[str] = (),
 ) -> BulkTransition:
     """Fill ``template``'s ``{selection}``, ``{pairs}`` (the machine's (from, to) pairs for ``action``, as a VALUES
     list of our own enum values) and ``{skip_locked}``; run it with ``params`` (``:data`` is bound as JSONB); flush
-    first and expire loaded objects after, so that the session never shows a state the statement changed."""
+    first and expire loaded objects after, so that the session never shows a state the statement changed.
+
+    ``skip_fk_triggers`` (the table and its events table) runs the statement under ``session_replication_role =
+    replica`` when the system acts (``:actor_id`` NULL) and the role may
+    (:func:`disburse.bulk.may_skip_reference_triggers`), as ``follow_paths_many`` does: each event's row is one this
+    very statement locked and updated, and the update changes no referencing column, so the per-row foreign-key
+    checks would only repeat what the statement already holds. Triggers that must fire are ``ENABLE ALWAYS``."""
     if (ids is None) == (id_range is None):
         raise ValueError("give either ids or id_range")
     pairs = ", ".join(f"('{s.value}', '{t.value}')" for (s, a), t in transitions.items() if a is action)
@@ -66,7 +83,12 @@ def run_bulk(
         assert id_range is not None
         params = {**params, "lo": id_range[0], "hi": id_range[1]}
     db.session.flush()
+    replica = bool(skip_fk_triggers) and params.get("actor_id") is None and _may_skip(skip_fk_triggers)
+    if replica:
+        db.session.execute(_REPLICA)
     rows = db.session.execute(statement, params).all()
+    if replica:
+        db.session.execute(_ORIGIN)
     db.session.expire_all()
     result = BulkTransition(action.value)
     for row_id, state, to_state in rows:

@@ -216,12 +216,14 @@ def transition_many(
     reason: str | None = None,
     data: dict[str, Any] | None = None,
     skip_locked: bool = False,
+    skip_fk_triggers: bool = False,
 ) -> BulkTransition:
     """Apply ``action`` to the claims with ``ids``, or with ids in ``id_range`` (inclusive), in one statement; flush.
 
     The states are guarded in the statement: a claim whose state does not allow the action is left as it is and
     reported in ``not_moved``; the others move and get their event row, all in the caller's transaction. With
     ``skip_locked`` (sweepers), claims another transaction holds are left for the next sweep instead of waited for.
+    ``skip_fk_triggers`` (bulk callers, the system acting): see :func:`disburse.transitions.run_bulk`.
     """
     action = ClaimAction(action)
     _check_reason(action, reason)
@@ -232,7 +234,16 @@ def transition_many(
         "reason": reason,
         "data": data,
     }
-    return run_bulk(_BULK, TRANSITIONS, action, params, ids=ids, id_range=id_range, skip_locked=skip_locked)
+    return run_bulk(
+        _BULK,
+        TRANSITIONS,
+        action,
+        params,
+        ids=ids,
+        id_range=id_range,
+        skip_locked=skip_locked,
+        skip_fk_triggers=("claims", "claim_events") if skip_fk_triggers else (),
+    )
 
 
 # ------------------------------------------------------------------------------------- many claims along a path

@@ -319,10 +319,12 @@ def transition_many(
     reason: str | None = None,
     data: dict[str, Any] | None = None,
     skip_locked: bool = False,
+    skip_fk_triggers: bool = False,
 ) -> BulkTransition:
     """Apply ``action`` to the payments with ``ids``, or with ids in ``id_range`` (inclusive, optionally only those of
     ``batch_id``), in one statement; flush. States are guarded in the statement; see
-    :func:`disburse.claims.service.transition_many`."""
+    :func:`disburse.claims.service.transition_many` (and :func:`disburse.transitions.run_bulk` for
+    ``skip_fk_triggers``)."""
     action = PaymentAction(action)
     _check_code(action, reason)
     params: dict[str, Any] = {
@@ -332,7 +334,16 @@ def transition_many(
         "sets_code": action in NEEDS_CODE,
         "data": data,
     }
-    return run_bulk(_BULK, TRANSITIONS, action, params, ids=ids, id_range=id_range, skip_locked=skip_locked)
+    return run_bulk(
+        _BULK,
+        TRANSITIONS,
+        action,
+        params,
+        ids=ids,
+        id_range=id_range,
+        skip_locked=skip_locked,
+        skip_fk_triggers=("payments", "payment_events") if skip_fk_triggers else (),
+    )
 
 
 __all__ = [
