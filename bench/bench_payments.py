@@ -57,8 +57,8 @@ from bench_verification import GENERATE_EMPLOYEES, GENERATE_EMPLOYERS, machine  
 from disburse import runtime  # noqa: E402
 
 SECTION = "## Payments"
-APP_PORT = 5070
-BANK_PORT = 5071
+APP_PORT = int(os.environ.get("BENCH_PAY_APP_PORT", "5070"))
+BANK_PORT = int(os.environ.get("BENCH_PAY_BANK_PORT", "5071"))
 REDIS_DB = 8
 BATCH_SIZE = 10_000
 CALLBACK_SIZE = 10_000
@@ -177,7 +177,7 @@ def env_for(url: str, redis_url: str, **extra: str) -> dict[str, str]:
         "DISBURSE_SANDBOX_FAILURE_RATE": "0.05",
         "DISBURSE_SANDBOX_RETURN_RATE": "0",
         "DISBURSE_SANDBOX_DELAY_S": "1",
-        "DISBURSE_TODAY": "2021-11-01",
+        "DISBURSE_TODAY": "2021-11-15",
         **extra,
     }
 

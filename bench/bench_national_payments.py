@@ -1,0 +1,230 @@
+"""Benchmark: the national programme end to end, registry to last payment, each step timed with its peak memory.
+
+1. registry and lists: ``bench/bench_national.py --employees N --keep`` (seed CSVs, ``disburse import`` ×3,
+   ``disburse lists build``, each its own process under ``/usr/bin/time -v``);
+2. confirm: Form 02 for every unit, set-based: the listed claims in id ranges of 100,000, each range's Form 02
+   details written by one UPDATE (confirmation date, payment due date, payout from the listed bank details, as
+   ``employer_forms.confirm`` writes them) and moved by ``claims.service.transition_many(CONFIRM)`` with the form's
+   data, one commit per range;
+3. verify: the verification service over id ranges of ``BATCH`` (100,000) claims, as the worker's
+   ``verification.verify`` task does (identities, commit, batch, commit);
+4. pay: ``bench_payments.pay_end_to_end`` on that database: the sandbox bank (bulk mode, 5% failures), our app
+   under gunicorn taking its callbacks, an applier looping ``events.apply_stored``, two rounds (bank-side failures
+   again as they are, details failures after a Form 03 correction).
+
+Usage::
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_pay_nat REDIS_URL=redis://127.0.0.1:6379/0 \\
+        .venv/bin/python bench/bench_national_payments.py --employees 1300000
+
+The database is ``<name of DATABASE_URL>_bench_national`` (bench_national's naming), dropped at the end unless
+``--keep``. Steps 2–3 run in child processes whose peak RSS is polled (psutil, the process and its children).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_payments import env_for, own_redis, pay_end_to_end, settle_db  # noqa: E402
+
+from disburse import runtime  # noqa: E402
+
+TODAY = "2021-11-15"
+CONFIRMED_ON = "2021-10-25"
+RANGE = 100_000
+
+SET_CONFIRMED = """
+UPDATE claims c
+SET payout = CASE WHEN c.bank_code IS NULL OR c.bank_account IS NULL THEN 'cash' ELSE 'bank' END,
+    confirmed_on = :today, payment_due_on = :due, updated_at = now()
+WHERE c.id BETWEEN :lo AND :hi AND c.state IN ('listed', 'employer_overdue')
+"""
+
+
+def phase_confirm() -> dict[str, Any]:
+    from datetime import date
+
+    from sqlalchemy import text
+
+    from disburse import create_app
+    from disburse.claims import service as claims
+    from disburse.claims.states import ClaimAction
+    from disburse.extensions import db
+    from disburse.programs.calendar import add_working_days
+    from disburse.programs.models import Program
+
+    app = create_app()
+    with app.app_context():
+        program = db.session.query(Program).filter_by(code="NQ116").one()
+        today = date.fromisoformat(CONFIRMED_ON)
+        due = add_working_days(today, program.payment_after_confirmation_wd)
+        lo, hi = db.session.execute(text("SELECT min(id), max(id) FROM claims")).one()
+        db.session.commit()
+        confirmed = 0
+        data = {"form": "02", "received_on": today.isoformat(), "bench": "every unit"}
+        for start in range(lo, hi + 1, RANGE):
+            end = min(start + RANGE - 1, hi)
+            db.session.execute(text(SET_CONFIRMED), {"today": today, "due": due, "lo": start, "hi": end})
+            moved = claims.transition_many(ClaimAction.CONFIRM, id_range=(start, end), data=data)
+            db.session.commit()
+            confirmed += len(moved.moved)
+    return {"confirmed": confirmed}
+
+
+def phase_verify() -> dict[str, Any]:
+    from sqlalchemy import text
+
+    from disburse import create_app
+    from disburse.extensions import db
+    from disburse.verification import service
+
+    app = create_app()
+    totals: dict[str, int] = {}
+    with app.app_context():
+        lo, hi = db.session.execute(text("SELECT min(id), max(id) FROM claims")).one()
+        db.session.commit()
+        for start in range(lo, hi + 1, service.BATCH):
+            pair = (start, min(start + service.BATCH - 1, hi))
+            service.record_identities(id_range=pair)
+            db.session.commit()
+            result = service.verify_batch(id_range=pair)
+            db.session.commit()
+            for key, value in result.as_dict().items():
+                totals[key] = totals.get(key, 0) + int(value)
+        states = dict(db.session.execute(text("SELECT state, count(*) FROM claims GROUP BY state")).tuples().all())
+        db.session.commit()
+    return {"verified": totals, "states": states}
+
+
+def _poll(pid: int, stop: threading.Event, peak: list[int]) -> None:
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+    except psutil.Error:
+        return
+    while not stop.is_set():
+        try:
+            rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
+        except psutil.Error:
+            break
+        peak[0] = max(peak[0], rss)
+        stop.wait(0.2)
+
+
+def measured(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    """Run ``args``: wall time, peak RSS of the process tree, stdout."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # noqa: S603
+    stop, peak = threading.Event(), [0]
+    poller = threading.Thread(target=_poll, args=(proc.pid, stop, peak), daemon=True)
+    poller.start()
+    out, err = proc.communicate()
+    stop.set()
+    poller.join()
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        print(out[-3000:], err[-6000:], file=sys.stderr)
+        raise RuntimeError(f"{args[-1]} failed ({proc.returncode})")
+    return seconds, peak[0], out
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024**2:,.0f} MB"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--employees", type=int, default=13_000_000)
+    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--phase", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        print(json.dumps({"confirm": phase_confirm, "verify": phase_verify}[args.phase](), default=str))
+        return 0
+
+    base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench_pay_nat")
+    url = runtime.with_database(base, f"{runtime.database_name(base)}_bench_national")
+    redis_url = own_redis(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    env = env_for(url, redis_url, DISBURSE_TODAY=TODAY)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-national-pay-"))
+    steps: list[dict[str, Any]] = []
+    report: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M"), "load_start": os.getloadavg()}
+    started = time.perf_counter()
+    try:
+        national_env = {**os.environ, "DATABASE_URL": base}
+        seconds, _peak, out = measured(
+            [sys.executable, str(ROOT / "bench" / "bench_national.py"), "--employees", str(args.employees), "--keep"],
+            national_env,
+        )
+        print(out[-4000:], flush=True)
+        for line in out.splitlines():
+            match = re.match(r"\| (.+?) \| ([\d,.]+) s \| ([\d,]*) \| [\d,]* \| ([\d,?]+ MB|\?) \| (\d+) \|", line)
+            if match:
+                name, secs, rows, peak, _code = match.groups()
+                steps.append(
+                    {
+                        "step": name,
+                        "s": float(secs.replace(",", "")),
+                        "rows": int(rows.replace(",", "")) if rows else None,
+                        "peak": peak,
+                    }
+                )
+        report["national_wall_s"] = seconds
+        settle_db(runtime.libpq_url(url))
+
+        me = [sys.executable, __file__]
+        for phase in ("confirm", "verify"):
+            seconds, peak, out = measured([*me, "--phase", phase], env)
+            result = json.loads(out.strip().splitlines()[-1])
+            report[phase] = result
+            rows = result.get("confirmed") or sum(result.get("states", {}).values())
+            steps.append({"step": phase, "s": seconds, "rows": rows, "peak": _mb(peak)})
+            print(f"--- {phase}: {seconds:.1f} s, peak {_mb(peak)}: {result}", flush=True)
+            settle_db(runtime.libpq_url(url))
+
+        t = time.perf_counter()
+        paid = pay_end_to_end(url, redis_url, workdir=workdir)
+        report["pay"] = paid
+        peaks = (
+            f"driver {_mb(paid['peak_rss'])}, bank {_mb(paid['peak_rss_bank'])}, app {_mb(paid['peak_rss_app'])}, "
+            f"applier {_mb(paid['peak_rss_applier'])}"
+        )
+        for step in paid["steps"]:
+            steps.append({"step": f"pay, {step['step']}", "s": step["s"], "rows": step["rows"], "peak": ""})
+        steps.append({"step": "pay (all of it)", "s": time.perf_counter() - t, "rows": None, "peak": peaks})
+    finally:
+        report["total_wall_s"] = time.perf_counter() - started
+        if not args.keep:
+            runtime.drop_database(url)
+    report["steps"] = steps
+    report["finished"] = time.strftime("%Y-%m-%d %H:%M")
+    report["load_end"] = os.getloadavg()
+    print("\n| step | time | rows | rows/s | peak RSS |\n|---|---:|---:|---:|---:|")
+    for step in steps:
+        rate = f"{step['rows'] / step['s']:,.0f}" if step["rows"] and step["s"] else ""
+        rows = f"{step['rows']:,}" if step["rows"] else ""
+        print(f"| {step['step']} | {step['s']:,.1f} s | {rows} | {rate} | {step['peak']} |")
+    print(f"\nTotal (wall, registry to last payment): {report['total_wall_s'] / 60:.1f} min")
+    (workdir / "national-payments.json").write_text(json.dumps(report, indent=1, default=str))
+    print(json.dumps(report, indent=1, default=str))
+    print(f"(also in {workdir}/national-payments.json)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
