@@ -153,3 +153,36 @@ def test_news_from_another_provider_about_our_reference_changes_nothing(db_sessi
     result = apply_updates("bankfile", [_news(payment, PAID)], source="file")
     assert result.unknown == [payment.provider_reference]
     assert _states(db_session, payment) == ("sent", "payment_pending")
+
+
+def test_settlements_skip_only_the_events_foreign_key_checks_and_leave_the_role_as_it_was(db_session):
+    """The system's moves run under session_replication_role = replica (the events' rows are locked and updated by
+    the same statement); the rollups and append-only guards are ENABLE ALWAYS, and the role is back afterwards."""
+    from sqlalchemy import text
+
+    from disburse.payments.models import PaymentEvent
+
+    payments = [create_payment(state=PaymentState.SENT) for _ in range(3)]
+    result = apply_updates("sandbox", [_news(p, PAID) for p in payments], source="callback")
+    assert result.settled == 3
+    assert db_session.execute(text("SHOW session_replication_role")).scalar() == "origin"
+    for payment in payments:
+        assert _states(db_session, payment) == ("paid", "paid")
+        moves = db_session.scalars(select(PaymentEvent.to_state).where(PaymentEvent.payment_id == payment.id)).all()
+        assert moves.count("paid") == 1
+    orphans = db_session.execute(
+        text(
+            "SELECT (SELECT count(*) FROM payment_events e LEFT JOIN payments p ON p.id = e.payment_id "
+            "WHERE p.id IS NULL) + (SELECT count(*) FROM claim_events e LEFT JOIN claims c ON c.id = e.claim_id "
+            "WHERE c.id IS NULL)"
+        )
+    ).scalar()
+    assert orphans == 0
+    rollups = db_session.execute(
+        text(
+            "SELECT count(*) FROM (SELECT program_id, district_code, employer_id, state, count(*) AS n FROM claims "
+            "GROUP BY 1, 2, 3, 4 EXCEPT SELECT program_id, district_code, employer_id, state, claims "
+            "FROM claim_counters WHERE claims <> 0) d"
+        )
+    ).scalar()
+    assert rollups == 0
