@@ -215,6 +215,13 @@ def _app() -> Any:
     return create_app()
 
 
+def _next_batch(program: Any, after: int) -> Any:
+    """What ``payments.batch`` does for each batch: ``create_batch`` from the claim after the last batch's last."""
+    from disburse.payments import service
+
+    return service.create_batch(program, "bank", "sandbox", limit=BATCH_SIZE, id_range=(after + 1, 2**62))
+
+
 def phase_prepare_sent() -> dict[str, Any]:
     """Every approved claim batched (create_batch, 10,000 a batch) and marked sent, as send_batch does first."""
     from disburse.extensions import db
@@ -225,10 +232,11 @@ def phase_prepare_sent() -> dict[str, Any]:
     with app.app_context():
         program = db.session.query(Program).filter_by(code="NQ116").one()
         started = time.perf_counter()
-        batches = []
-        while (batch := service.create_batch(program, "bank", "sandbox", limit=BATCH_SIZE)) is not None:
+        batches, after = [], 0
+        while (batch := _next_batch(program, after)) is not None:
             batches.append(batch.id)
             db.session.commit()
+            after = service.last_claim_id(batch.id)
         batched = time.perf_counter() - started
         started = time.perf_counter()
         for batch_id in batches:
@@ -331,11 +339,12 @@ def _round(program: Any, steps: list[dict[str, Any]], label: str) -> int:
     from disburse.payments import sending, service
 
     t0 = time.perf_counter()
-    batches, payments = [], 0
-    while (batch := service.create_batch(program, "bank", "sandbox", limit=BATCH_SIZE)) is not None:
+    batches, payments, after = [], 0, 0
+    while (batch := _next_batch(program, after)) is not None:
         batches.append(batch.id)
         payments += batch.item_count
         db.session.commit()
+        after = service.last_claim_id(batch.id)
     t1 = time.perf_counter()
     steps.append({"step": f"{label}: create_batch ({len(batches)} batches)", "s": t1 - t0, "rows": payments})
     for batch_id in batches:

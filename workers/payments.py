@@ -3,7 +3,8 @@
 Thin, like every task module: the work is :mod:`disburse.payments.sending` and :mod:`disburse.payments.events`.
 
 - ``payments.batch`` (beat, every minute): approved claims into batches, one commit per batch, each batch's send
-  enqueued after its commit.
+  enqueued after its commit; each batch starts after the last one's highest claim id (a claim approved meanwhile
+  below it waits for the next minute's run).
 - ``payments.send`` (``acks_late``): hand one batch over. A worker killed mid-call gets the message again, finds the
   batch sent and asks the provider before sending anything again; a provider that cannot be reached is retried
   with backoff (and the sweeper asks again after ``DISBURSE_PAYMENT_STATUS_AFTER_S`` whatever happens).
@@ -26,6 +27,7 @@ from flask import current_app
 from disburse.background import enqueue_after_commit
 from disburse.extensions import db
 from disburse.payments import events, sending
+from disburse.payments import service as payments
 from disburse.payments.providers import RetryableError
 from disburse.verification import sweepers
 
@@ -50,15 +52,17 @@ def batch() -> int:
             return -1
         for program in sweepers.programs():
             for channel, provider in sending.channels():
+                after = 0
                 while True:
                     try:
-                        made_one = sending.make_batch(program, channel, provider, size=size)
+                        made_one = sending.make_batch(program, channel, provider, size=size, after=after)
                         db.session.commit()
                     except Exception:
                         db.session.rollback()
                         raise
                     if made_one is None:
                         break
+                    after = payments.last_claim_id(made_one.id)
                     made += 1
     if made:
         log.info("made %d payment batches", made)

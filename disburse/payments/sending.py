@@ -79,9 +79,12 @@ def channels() -> list[tuple[str, str]]:
     return ([("bank", bank)] if bank else []) + [("cash", "cash")]
 
 
-def make_batch(program: Program, channel: str, provider: str, *, size: int) -> PaymentBatch | None:
-    """One batch of up to ``size`` approved claims, its send enqueued for after the commit; flush, never commit."""
-    batch = payments.create_batch(program, channel, provider, limit=size)
+def make_batch(program: Program, channel: str, provider: str, *, size: int, after: int = 0) -> PaymentBatch | None:
+    """One batch of up to ``size`` approved claims with ids above ``after``, its send enqueued for after the commit;
+    flush, never commit. A loop making batch after batch passes the last batch's highest claim id
+    (:func:`~disburse.payments.service.last_claim_id`), so that each batch starts where the last one ended instead of
+    passing again over every claim already batched (at a million claims, 2.7 s a batch and growing)."""
+    batch = payments.create_batch(program, channel, provider, limit=size, id_range=(after + 1, 2**62))
     if batch is not None:
         enqueue_after_commit("payments.send", batch.id)
     return batch

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from disburse.claims.models import Claim
 from disburse.extensions import db
@@ -189,6 +189,13 @@ def create_batch(
     return batch
 
 
+def last_claim_id(batch_id: int) -> int:
+    """The highest claim id of a batch (0 for none): where the next batch of a batching loop starts."""
+    return int(
+        db.session.scalar(select(func.coalesce(func.max(Payment.claim_id), 0)).where(Payment.batch_id == batch_id)) or 0
+    )
+
+
 def get_batch_for_update(batch_id: int) -> PaymentBatch | None:
     """The batch, its row locked ``FOR UPDATE`` until the commit (a send and a resend take turns)."""
     return db.session.scalar(
@@ -355,6 +362,7 @@ __all__ = [
     "create_batch",
     "get_batch_for_update",
     "get_payment_for_update",
+    "last_claim_id",
     "live_payment_for_claim",
     "mark_batch_sent",
     "payment_by_reference",
