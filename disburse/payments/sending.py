@@ -83,7 +83,7 @@ def make_batch(program: Program, channel: str, provider: str, *, size: int, afte
     """One batch of up to ``size`` approved claims with ids above ``after``, its send enqueued for after the commit;
     flush, never commit. A loop making batch after batch passes the last batch's highest claim id
     (:func:`~disburse.payments.service.last_claim_id`), so that each batch starts where the last one ended instead of
-    passing again over every claim already batched (at a million claims, 2.7 s a batch and growing)."""
+    passing again over every claim already batched (nationally, a thousand batches over ten million claims)."""
     batch = payments.create_batch(program, channel, provider, limit=size, id_range=(after + 1, 2**62))
     if batch is not None:
         enqueue_after_commit("payments.send", batch.id)
