@@ -1,0 +1,75 @@
+"""A caseworker in the browser: signs in, filters the queue, opens a case, logs a contact, approves it, refuses
+another and opens its notice; every page checked by axe-core and photographed in Vietnamese and English."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from disburse.claims.models import Claim
+from disburse.extensions import db
+from disburse.registry.models import Employee
+from tests.e2e.conftest import DONG_ANH, QUAN_1, main_page, sign_in
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_a_caseworker_works_the_queue(page, committed, locale):
+    en = locale == "en"
+    worker = committed.user("caseworker", locale, district=DONG_ANH)
+    unit = committed.unit(district_code=DONG_ANH, name="Công ty TNHH Dệt Đông Anh")
+    to_approve = committed.claim("needs_review", reasons=["zero_months"], person={"employer_id": unit.id})
+    to_reject = committed.claim("needs_review", reasons=["zero_months"], person={"employer_id": unit.id})
+    elsewhere = committed.claim("needs_review", reasons=["zero_months"])
+    far = committed.claim("needs_review", reasons=["zero_months"], person={"district_code": QUAN_1})
+    committed.commit()
+
+    sign_in(page, worker)
+    expect(page.locator(".flash")).to_contain_text("You are signed in" if en else "Đăng nhập thành công")
+    main_page(page, f"home-caseworker-{locale}")
+
+    page.goto("/caseworker/queue")
+    expect(page).to_have_title(re.compile("Work queue" if en else "Hàng chờ xử lý hồ sơ"))
+    for claim in (to_approve, to_reject, elsewhere):
+        expect(page.locator(f'a[href="/caseworker/claims/{claim.id}"]')).to_have_count(1)
+    expect(page.locator(f'a[href="/caseworker/claims/{far.id}"]')).to_have_count(0)
+
+    # Filter by the unit: only its two claims remain.
+    page.fill("#employer", unit.unit_code)
+    page.get_by_role("button", name="Filter" if en else "Lọc", exact=True).click()
+    expect(page).to_have_url(re.compile(rf"employer={unit.unit_code}"))
+    expect(page.locator(f'a[href="/caseworker/claims/{to_approve.id}"]')).to_have_count(1)
+    expect(page.locator(f'a[href="/caseworker/claims/{elsewhere.id}"]')).to_have_count(0)
+    main_page(page, f"caseworker-queue-{locale}")
+
+    # Open the case, log a contact.
+    page.locator(f'a[href="/caseworker/claims/{to_approve.id}"]').first.click()
+    expect(page).to_have_url(re.compile(rf"/caseworker/claims/{to_approve.id}$"))
+    main_page(page, f"caseworker-case-{locale}")
+    page.get_by_role("link", name="Log a contact attempt" if en else "Ghi lần liên hệ").click()
+    page.get_by_label("Phone call" if en else "Gọi điện thoại").check()
+    page.get_by_label("Reached" if en else "Đã liên hệ được", exact=True).check()
+    page.fill("#note", "Người lao động xác nhận còn làm việc.")
+    page.locator("main form button[type=submit]").last.click()
+    expect(page.locator(".flash")).to_contain_text("The contact attempt is recorded" if en else "Đã ghi lần liên hệ")
+
+    # Approve it.
+    page.get_by_role("link", name="Approve" if en else "Duyệt", exact=True).click()
+    page.locator("main form button[type=submit]").last.click()
+    expect(page.locator(".flash")).to_contain_text("The claim is approved" if en else "Hồ sơ đã được duyệt")
+
+    # Refuse the other, then open its notice.
+    page.goto(f"/caseworker/claims/{to_reject.id}")
+    page.get_by_role("link", name="Refuse" if en else "Từ chối", exact=True).click()
+    page.locator("input[name=reason_code]").first.check()
+    page.fill("#reason_text", "Không còn tháng đóng BHTN chưa hưởng (thử nghiệm).")
+    page.locator("main form button[type=submit]").last.click()
+    expect(page.locator(".flash")).to_contain_text("The claim is refused" if en else "Hồ sơ đã bị từ chối")
+    page.get_by_role("link", name="Print the refusal notice" if en else "In thông báo không giải quyết hỗ trợ").click()
+    expect(page.locator("body")).to_contain_text(db.session.get(Employee, to_reject.employee_id).full_name)
+    main_page(page, f"caseworker-notice-{locale}")
+
+    db.session.expire_all()
+    assert db.session.get(Claim, to_approve.id).state == "approved"
+    assert db.session.get(Claim, to_reject.id).state == "rejected"
