@@ -169,6 +169,7 @@ def check_axe(page: Any, name: str) -> None:
     results = Axe().run(
         page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
     )
+    assert results.response["passes"], f"axe checked nothing on {name}"
     bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
     described = [
         f"{v['id']} ({v['impact']}): {v['help']} — " + "; ".join(n["target"][0] for n in v["nodes"][:5]) for v in bad

@@ -1,0 +1,64 @@
+"""Keyboard alone: Tab to the sign-in fields, type, submit with Enter; Tab to the queue's filter form, filter with
+Enter; every control reached shows where the focus is."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import DONG_ANH, PASSWORD, shoot
+
+FOCUS_SHOWN = """() => {
+  const el = document.activeElement, style = getComputedStyle(el);
+  return (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2) || style.boxShadow !== 'none';
+}"""
+
+
+def _tab_to(page, selector: str, limit: int = 40) -> list[str]:
+    """Press Tab until ``selector`` has the focus; each control passed on the way must show its focus."""
+    passed: list[str] = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        here = page.evaluate("document.activeElement.id || document.activeElement.tagName")
+        assert page.evaluate(FOCUS_SHOWN), f"the focus on {here} is not visible"
+        passed.append(here)
+        if page.evaluate(f"document.activeElement.matches({selector!r})"):
+            return passed
+    raise AssertionError(f"{selector} never took the focus; Tab went through {passed}")
+
+
+def test_sign_in_and_filter_the_queue_by_keyboard(page, committed):
+    worker = committed.user("caseworker", district=DONG_ANH)
+    unit = committed.unit(district_code=DONG_ANH)
+    mine = committed.claim("needs_review", reasons=["zero_months"], person={"employer_id": unit.id})
+    other = committed.claim("needs_review", reasons=["zero_months"])
+    committed.commit()
+
+    page.goto("/login")
+    page.keyboard.press("Tab")  # the first stop: the skip link, shown when focused
+    expect(page.locator(".skip-link")).to_be_focused()
+    expect(page.locator(".skip-link")).to_be_in_viewport()
+    _tab_to(page, "#email")
+    page.keyboard.type(worker.email)
+    page.keyboard.press("Tab")
+    expect(page.locator("#password")).to_be_focused()
+    assert page.evaluate(FOCUS_SHOWN)
+    shoot(page, "keyboard-sign-in-focus")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.locator(".flash")).to_contain_text("Đăng nhập thành công")
+
+    page.goto("/caseworker/queue")
+    _tab_to(page, "#employer")
+    page.keyboard.type(unit.unit_code)
+    shoot(page, "keyboard-queue-filter-focus")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"employer={unit.unit_code}"))
+    expect(page.locator(f'a[href="/caseworker/claims/{mine.id}"]')).to_have_count(1)
+    expect(page.locator(f'a[href="/caseworker/claims/{other.id}"]')).to_have_count(0)
+
+    # On to the case with the keyboard: Tab to its link, Enter.
+    _tab_to(page, f'a[href="/caseworker/claims/{mine.id}"]', limit=80)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/caseworker/claims/{mine.id}$"))
