@@ -4,7 +4,7 @@ checking each main page.
 
 Browser requests run in the server's threads on their own connections, so the data these tests make is committed
 for real (:class:`Committed`) and removed after each test. The forms carry real CSRF tokens: CSRF protection is on
-while the server runs (the other tests turn it off). One browser per session, a fresh context (cookies) and page
+during these tests (the other tests turn it off). One browser for the package, a fresh context (cookies) and page
 per test. Screenshots of every main page, in Vietnamese and English, go to ``tests/e2e/screenshots/`` (git-ignored).
 """
 
@@ -39,11 +39,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_server(app: Flask) -> Iterator[str]:
-    """The app on 127.0.0.1 (a free port), CSRF on and the programme's clock on ``TODAY``, for the session."""
-    saved = {key: app.config.get(key) for key in ("WTF_CSRF_ENABLED", "DISBURSE_TODAY")}
-    app.config.update(WTF_CSRF_ENABLED=True, DISBURSE_TODAY=TODAY)
+    """The app on 127.0.0.1 (a free port), served in a thread while this package's tests run."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -52,10 +50,16 @@ def live_server(app: Flask) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=5)
-        app.config.update(saved)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(autouse=True)
+def _as_deployed(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CSRF protection on (the other tests turn it off) and the programme's clock on ``TODAY``, for this test only."""
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", TODAY)
+
+
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail(
