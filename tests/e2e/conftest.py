@@ -32,13 +32,6 @@ TODAY = "2021-10-25"  # a Monday inside the employers' review window of NQ116
 DONG_ANH, QUAN_1 = "017", "760"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).resolve().parent
-    for item in items:
-        if Path(str(item.fspath)).resolve().parent == here:
-            item.add_marker(pytest.mark.e2e)
-
-
 @pytest.fixture(scope="package")
 def live_server(app: Flask) -> Iterator[str]:
     """The app on 127.0.0.1 (a free port), served in a thread while this package's tests run."""

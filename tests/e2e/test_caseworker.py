@@ -13,6 +13,8 @@ from disburse.extensions import db
 from disburse.registry.models import Employee
 from tests.e2e.conftest import DONG_ANH, QUAN_1, main_page, sign_in
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.mark.parametrize("locale", ["vi", "en"])
 def test_a_caseworker_works_the_queue(page, committed, locale):

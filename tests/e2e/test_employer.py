@@ -15,6 +15,8 @@ from disburse.extensions import db
 from disburse.registry.models import Employee
 from tests.e2e.conftest import main_page, sign_in
 
+pytestmark = pytest.mark.e2e
+
 HEADER = ["Mã số BHXH (si_code)", "Ngân hàng (bank_code)", "Số tài khoản (bank_account)", "decline"]
 
 

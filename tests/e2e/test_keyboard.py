@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import DONG_ANH, PASSWORD, shoot
+
+pytestmark = pytest.mark.e2e
 
 FOCUS_SHOWN = """() => {
   const el = document.activeElement, style = getComputedStyle(el);

@@ -10,6 +10,8 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import PASSWORD, QUAN_1, main_page, sign_in
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.mark.parametrize("locale", ["vi", "en"])
 def test_a_wrong_password_is_refused(page, committed, locale):
