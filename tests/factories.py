@@ -111,7 +111,7 @@ def create_user(role: str = "caseworker", **overrides: Any) -> User:
     scope: dict[str, Any] = {}
     if role == "caseworker":
         scope["district"] = "017"
-    elif role == "employer":
+    elif role == "employer" and "employer_unit" not in overrides:
         scope["employer_unit"] = create_employer().unit_code
     scope.update(overrides)
     email = scope.pop("email", f"{role}{n}@bhxh.example.vn")

@@ -86,6 +86,8 @@ class Committed:
         self.employers: list[int] = []
         self.employees: list[int] = []
         self.users: list[int] = []
+        # Rows above these ids that are not tracked would outlive the test and change what later tests see.
+        self.watermarks = {table: _max_id(table) for table in _WATCHED}
 
     def unit(self, **overrides: Any) -> Any:
         employer = create_employer(**overrides)
@@ -138,6 +140,15 @@ class Committed:
         ):
             db.session.execute(text(statement), ids)
         db.session.commit()
+        left = {table: _max_id(table) for table in _WATCHED}
+        assert left == self.watermarks, f"rows made by the test were not removed: {left} (before: {self.watermarks})"
+
+
+_WATCHED = ("employers", "employees", "users")
+
+
+def _max_id(table: str) -> int:
+    return int(db.session.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one())
 
 
 @pytest.fixture
