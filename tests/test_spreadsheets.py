@@ -72,7 +72,8 @@ def test_rows_past_excels_limit_are_refused_within_seconds(tmp_path):
     started = time.monotonic()
     with pytest.raises(UnusableFile, match="1,048,576 rows"):
         read_table(path)
-    assert time.monotonic() - started < 10
+    # Seconds, not minutes (the file once ran past 4 minutes): 4 to 12 s on the 2-core CI machine, by its load.
+    assert time.monotonic() - started < 30
 
 
 def test_a_part_that_unpacks_far_beyond_its_size_is_refused_before_reading(tmp_path):
