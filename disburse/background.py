@@ -67,6 +67,8 @@ TASK_QUEUES: dict[str, str] = {
     "sweepers.payments": QueueNames.PERIODIC,
     "payments.reconcile": QueueNames.PERIODIC,
     "sweepers.idempotency_keys": QueueNames.PERIODIC,
+    "sweepers.rollups": QueueNames.PERIODIC,
+    "sweepers.snapshots": QueueNames.PERIODIC,
 }
 
 #: What beat sends, and how often (seconds, or a crontab in Celery's timezone, Asia/Ho_Chi_Minh). The sweeps are
@@ -86,6 +88,11 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "idempotency-keys": {"task": "sweepers.idempotency_keys", "schedule": 60 * 60.0},
     # Yesterday's payments against the provider's statement, at 01:30 in Vietnam (Celery's timezone).
     "payments-reconcile": {"task": "payments.reconcile", "schedule": crontab(hour=1, minute=30)},
+    # The dashboards' rollups against a count over claims, drift reported and repaired: hourly (a scan of claims).
+    "rollup-repair": {"task": "sweepers.rollups", "schedule": 60 * 60.0},
+    # The day's completion per area for "completion over time": every hour, so that today's point follows the day
+    # (the same day again replaces its rows; the last run of the day is what stays).
+    "completion-snapshots": {"task": "sweepers.snapshots", "schedule": crontab(minute=5)},
 }
 
 

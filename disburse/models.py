@@ -9,7 +9,14 @@ from disburse.programs.models import AmountTier, Program
 from disburse.reductions.models import Reduction
 from disburse.reference.models import Bank, District, Province
 from disburse.registry.models import Employee, Employer, SalaryFund
-from disburse.reports.models import ClaimCounter
+from disburse.reports.models import (
+    ClaimCounter,
+    CompletionSnapshot,
+    CompletionTarget,
+    DistrictCounter,
+    ProvinceCounter,
+    RollupRepair,
+)
 from disburse.verification.identities import ClaimIdentity
 
 __all__ = [
@@ -21,7 +28,10 @@ __all__ = [
     "ClaimCounter",
     "ClaimEvent",
     "ClaimIdentity",
+    "CompletionSnapshot",
+    "CompletionTarget",
     "District",
+    "DistrictCounter",
     "Employee",
     "Employer",
     "IdempotencyKey",
@@ -31,7 +41,9 @@ __all__ = [
     "PaymentEvent",
     "Program",
     "Province",
+    "ProvinceCounter",
     "Reduction",
+    "RollupRepair",
     "SalaryFund",
     "User",
 ]

@@ -86,3 +86,45 @@ def idempotency_keys() -> int:
     from disburse.api.idempotency import purge
 
     return purge()
+
+
+@shared_task(name="sweepers.rollups")
+def rollups() -> int:
+    """Recompute every rollup level of every program from ``claims``, record and repair any drift
+    (:func:`disburse.reports.rollups.repair`); one transaction per program. Returns the rows that were wrong, -1
+    when another repair holds the lock (two at once would add a correction twice)."""
+    from disburse.reports.rollups import repair
+
+    with sweepers.sweep_lock("rollups") as held:
+        if not held:
+            log.info("sweep rollups is already running")
+            return -1
+        wrong = 0
+        for program in sweepers.programs():
+            try:
+                wrong += repair(program.id)
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                raise
+        if wrong:
+            log.warning("sweep rollups: %d rollup rows drifted and were repaired", wrong)
+        return wrong
+
+
+@shared_task(name="sweepers.snapshots")
+def snapshots() -> int:
+    """Take today's completion snapshots (the programme clock's today) of every program, from the rollups;
+    idempotent per day."""
+    from disburse.reports.rollups import take_snapshots
+
+    today: date = programme_today()
+    written = 0
+    for program in sweepers.programs():
+        try:
+            written += take_snapshots(program.id, today)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+    return written

@@ -7,7 +7,9 @@ change, set-based, so a bulk ``INSERT … SELECT`` of a million claims updates i
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Index, Integer, String, text
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from disburse.extensions import db
@@ -25,6 +27,13 @@ class ClaimCounter(db.Model):  # type: ignore[name-defined]
             unique=True,
             postgresql_nulls_not_distinct=True,
         ),
+        # The dashboards' overdue employers of an area (the rows of one state; the state of a row never changes).
+        Index(
+            "ix_claim_counters_overdue",
+            "program_id",
+            "district_code",
+            postgresql_where=text("state = 'employer_overdue'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -35,3 +44,104 @@ class ClaimCounter(db.Model):  # type: ignore[name-defined]
     state: Mapped[str] = mapped_column(String(30))
     claims: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     amount_vnd: Mapped[int] = mapped_column(server_default=text("0"))
+
+
+class DistrictCounter(db.Model):  # type: ignore[name-defined]
+    """The district level: one row per program × district × claim state, kept exact by the same statement-level
+    triggers as ``claim_counters`` and in the same transaction (migration 0012).
+
+    No foreign keys: the rows are derived (the repair sweeper rebuilds them from ``claims``), a foreign key check
+    would add work to every claim transaction, and a district's code comes from its claims, which have one."""
+
+    __tablename__ = "district_counters"
+
+    program_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    state: Mapped[str] = mapped_column(String(30), primary_key=True)
+    claims: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    amount_vnd: Mapped[int] = mapped_column(server_default=text("0"))
+
+
+class ProvinceCounter(db.Model):  # type: ignore[name-defined]
+    """The province level: one row per program × province × claim state (the district's province from
+    ``districts``), kept like :class:`DistrictCounter`. The nation is the sum of its provinces (at most 63 × 14
+    rows): a single national row per state would be a hot row that every claim transaction in the country waits
+    on."""
+
+    __tablename__ = "province_counters"
+
+    program_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    province_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    state: Mapped[str] = mapped_column(String(30), primary_key=True)
+    claims: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    amount_vnd: Mapped[int] = mapped_column(server_default=text("0"))
+
+
+ROLLUP_LEVELS = ("employer", "district", "province")
+
+
+class RollupRepair(db.Model):  # type: ignore[name-defined]
+    """One rollup row the repair sweeper found wrong, and fixed: its level and key, what it held (``found_*``) and
+    what ``claims`` say (``expected_*``). An empty table is the good news."""
+
+    __tablename__ = "rollup_repairs"
+    __table_args__ = (
+        CheckConstraint("level IN ('employer', 'district', 'province')", name="level_known"),
+        Index("ix_rollup_repairs_swept_at", "swept_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    swept_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    program_id: Mapped[int] = mapped_column(Integer)
+    level: Mapped[str] = mapped_column(String(10))
+    #: The district's code (employer and district levels) or the province's.
+    area_code: Mapped[str] = mapped_column(String(3))
+    employer_id: Mapped[int | None]
+    state: Mapped[str] = mapped_column(String(30))
+    expected_claims: Mapped[int] = mapped_column(Integer)
+    found_claims: Mapped[int] = mapped_column(Integer)
+    expected_amount_vnd: Mapped[int]
+    found_amount_vnd: Mapped[int]
+
+
+SNAPSHOT_LEVELS = ("country", "province", "district")
+
+
+class CompletionSnapshot(db.Model):  # type: ignore[name-defined]
+    """An area's completion on one day of the programme clock, taken by the daily beat task from the rollups (the
+    chart "completion over time"). ``area_code`` is '' for the country. Taking the same day again replaces it."""
+
+    __tablename__ = "completion_snapshots"
+    __table_args__ = (CheckConstraint("level IN ('country', 'province', 'district')", name="level_known"),)
+
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"), primary_key=True)
+    level: Mapped[str] = mapped_column(String(10), primary_key=True)
+    area_code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    claims: Mapped[int] = mapped_column(Integer)
+    eligible: Mapped[int] = mapped_column(Integer)
+    paid: Mapped[int] = mapped_column(Integer)
+    paid_amount_vnd: Mapped[int]
+    needs_review: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)
+    declined: Mapped[int] = mapped_column(Integer)
+    awaiting_details: Mapped[int] = mapped_column(Integer)
+    taken_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class CompletionTarget(db.Model):  # type: ignore[name-defined]
+    """A supervisor's completion target for a district on a date, in basis points (8000 = 80%)."""
+
+    __tablename__ = "completion_targets"
+    __table_args__ = (
+        UniqueConstraint("program_id", "district_code", "target_date"),
+        CheckConstraint("percent_bp BETWEEN 0 AND 10000", name="percent_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
+    district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"))
+    target_date: Mapped[date]
+    percent_bp: Mapped[int] = mapped_column(Integer)
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    set_at: Mapped[datetime] = mapped_column(server_default=func.now())

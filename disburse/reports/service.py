@@ -1,4 +1,5 @@
-"""Completion figures, read from the rollups (``claim_counters``), never from claims."""
+"""Completion figures, read from the rollups, never from claims: ``claim_counters`` (program × district × employer ×
+state) for one unit, ``district_counters`` and ``province_counters`` (migration 0012) for areas and the nation."""
 
 from __future__ import annotations
 
@@ -9,17 +10,7 @@ from sqlalchemy import func, select, text
 
 from disburse.claims.states import NOT_IN_ELIGIBLE_GROUP, ClaimState
 from disburse.extensions import db
-from disburse.reports.models import ClaimCounter
-
-
-def _by_state(*where: Any) -> dict[str, tuple[int, int]]:
-    """(claims, amount) per state over the rollup rows matching ``where``."""
-    rows = db.session.execute(
-        select(ClaimCounter.state, func.sum(ClaimCounter.claims), func.sum(ClaimCounter.amount_vnd))
-        .where(*where)
-        .group_by(ClaimCounter.state)
-    ).all()
-    return {state: (int(n or 0), int(amount or 0)) for state, n, amount in rows}
+from disburse.reports.models import ClaimCounter, DistrictCounter, ProvinceCounter
 
 
 def _figures(by_state: dict[str, tuple[int, int]]) -> dict[str, int | float | None]:
@@ -36,18 +27,25 @@ def _figures(by_state: dict[str, tuple[int, int]]) -> dict[str, int | float | No
 
 
 def program_progress(program_id: int) -> dict[str, int | float | None]:
-    """Completion of a program from the rollup table, never from claims.
+    """Completion of a program from the province level of the rollups (at most 63 provinces × states)."""
+    return _figures(_level_by_state(ProvinceCounter, ProvinceCounter.program_id == program_id))
 
-    The table has a row per district × employer × state: at national size (400,000 units) that is still up to a
-    few million rows to sum, so national dashboards will want a coarser rollup level or a cached figure."""
-    return _figures(_by_state(ClaimCounter.program_id == program_id))
+
+def _level_by_state(model: Any, *where: Any) -> dict[str, tuple[int, int]]:
+    """(claims, amount) per state over the rows of one rollup level matching ``where``."""
+    rows = db.session.execute(
+        select(model.state, func.sum(model.claims), func.sum(model.amount_vnd)).where(*where).group_by(model.state)
+    ).all()
+    return {state: (int(n or 0), int(amount or 0)) for state, n, amount in rows}
 
 
 def employer_progress(program_id: int, employer_id: int) -> dict[str, Any]:
     """One unit's completion (its Form 01 list and the people added on Form 03), from the rollups: ``listed``,
     ``eligible``, ``paid``, ``paid_amount_vnd``, ``percent_paid`` (None while nobody is eligible) and ``by_state``
     (claims per state, every state named, 0 where there are none)."""
-    by_state = _by_state(ClaimCounter.program_id == program_id, ClaimCounter.employer_id == employer_id)
+    by_state = _level_by_state(
+        ClaimCounter, ClaimCounter.program_id == program_id, ClaimCounter.employer_id == employer_id
+    )
     figures = _figures(by_state)
     return {
         "listed": figures["claims"],
@@ -60,11 +58,12 @@ def employer_progress(program_id: int, employer_id: int) -> dict[str, Any]:
 
 
 def district_count(program_id: int, district_code: str, state: str) -> int:
-    """Claims of a district in one state (a caseworker's queue), from the rollups."""
-    return _by_state(
-        ClaimCounter.program_id == program_id,
-        ClaimCounter.district_code == district_code,
-        ClaimCounter.state == state,
+    """Claims of a district in one state (a caseworker's queue), from the district level of the rollups."""
+    return _level_by_state(
+        DistrictCounter,
+        DistrictCounter.program_id == program_id,
+        DistrictCounter.district_code == district_code,
+        DistrictCounter.state == state,
     ).get(state, (0, 0))[0]
 
 
@@ -80,11 +79,28 @@ class Area:
         return "district" if self.district_code else "province" if self.province_code else "country"
 
 
-_AREA_CHILDREN = {
-    # The country's children are its provinces, a province's its districts; a district's children are not areas.
-    "country": "d.province_code",
-    "province": "c.district_code",
-}
+def area_rows(program_id: int, area: Area) -> list[tuple[str | None, str, int, int]]:
+    """(child area's code, state, claims, amount) of ``area`` from the coarsest rollup level that answers it: the
+    country from the province level (its children are the provinces), a province from the district level (its
+    children are its districts), a district from the district level (no child areas: code None)."""
+    if area.level == "country":
+        statement = text(
+            """SELECT province_code, state, claims, amount_vnd FROM province_counters
+               WHERE program_id = :program_id AND claims <> 0"""
+        )
+    elif area.level == "province":
+        statement = text(
+            """SELECT c.district_code, c.state, c.claims, c.amount_vnd FROM district_counters c
+               WHERE c.program_id = :program_id AND c.claims <> 0
+                 AND c.district_code IN (SELECT code FROM districts WHERE province_code = :province)"""
+        )
+    else:
+        statement = text(
+            """SELECT NULL, state, claims, amount_vnd FROM district_counters
+               WHERE program_id = :program_id AND district_code = :district AND claims <> 0"""
+        )
+    params = {"program_id": program_id, "province": area.province_code, "district": area.district_code}
+    return [(code, state, int(n), int(amount)) for code, state, n, amount in db.session.execute(statement, params)]
 
 
 def _area_filter(area: Area) -> tuple[str, dict[str, Any]]:
@@ -99,22 +115,12 @@ def area_progress(program_id: int, area: Area) -> dict[str, Any]:
     """An area's completion from the rollups (``eligible``, ``paid``, ``percent_paid``, ``paid_amount_vnd``,
     ``needs_review``), its employers' contribution reduction (``employers``, ``employees``: the most participants
     any month, summed over units; ``amount_vnd``), and the same completion figures for each child area (provinces of
-    the country, districts of a province) in ``areas``, by code."""
+    the country, districts of a province) in ``areas``, by code. Read from the province and district levels of the
+    rollups (:func:`area_rows`), never from the per-employer rows."""
     where, params = _area_filter(area)
-    child = _AREA_CHILDREN.get(area.level, "NULL")
-    rows = db.session.execute(
-        text(
-            f"""SELECT {child} AS child, c.state, sum(c.claims), sum(c.amount_vnd)
-                FROM claim_counters c JOIN districts d ON d.code = c.district_code
-                WHERE c.program_id = :program_id AND {where}
-                GROUP BY 1, 2"""  # the child column and the filter are ours; values are bound
-        ),
-        {"program_id": program_id, **params},
-    ).all()
     whole: dict[str, tuple[int, int]] = {}
     children: dict[str, dict[str, tuple[int, int]]] = {}
-    for code, state, n, amount in rows:
-        n, amount = int(n or 0), int(amount or 0)
+    for code, state, n, amount in area_rows(program_id, area):
         total = whole.get(state, (0, 0))
         whole[state] = (total[0] + n, total[1] + amount)
         if code is not None:

@@ -1,0 +1,464 @@
+"""The figures the supervisors' dashboards show, for the country, a province or a district (:class:`Area`).
+
+Completion figures come from the rollups only (``province_counters`` for the country, ``district_counters`` for a
+province or a district, ``claim_counters`` for a district's employers): a few hundred rows at most, whatever the
+size of the programme. What cannot be a rollup is an indexed query over a bounded set:
+
+* ageing and the review queue: the open cases of the area (needs review, payment failed, awaiting payment details:
+  a small share of the claims) through ``ix_claims_queue`` (program, state, district);
+* payment failures by reason: the failed and returned payments through ``ix_payments_failures``;
+* throughput: the caseworkers' decisions of the last days through ``ix_claim_events_decisions``;
+* overdue employers: the ``employer_overdue`` rows of ``claim_counters`` through ``ix_claim_counters_overdue``;
+* SLA breaches: the area's open claims whose ``payment_due_on`` has passed, through ``ix_claims_queue``.
+
+Every function returns plain dicts of integers (amounts in VND, percentages also as basis points); the caller
+checks the user's scope first.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
+
+from disburse.claims.states import CLOSED_STATES, NOT_IN_ELIGIBLE_GROUP, ClaimState
+from disburse.extensions import db
+from disburse.payments import reasons
+from disburse.programs.calendar import VIETNAM_TZ, programme_today, working_days_between
+from disburse.reports.models import CompletionTarget
+from disburse.reports.service import Area, area_rows
+
+S = ClaimState
+
+#: The cases somebody must act on, whose age the dashboards chart.
+OPEN_CASE_STATES = (S.NEEDS_REVIEW, S.PAYMENT_FAILED, S.AWAITING_PAYMENT_DETAILS)
+#: Ageing buckets in working days since the claim was received: (label, first day, last day or None).
+AGE_BUCKETS = (("0–5", 0, 5), ("6–10", 6, 10), ("11–20", 11, 20), ("> 20", 21, None))
+#: Children may be sorted by these keys.
+SORTS = ("code", "completion", "eligible", "needs_review", "target_gap")
+#: The caseworkers' decisions that count as throughput.
+DECISIONS = ("approve", "reject")
+
+_OPEN_SQL = "state NOT IN (" + ", ".join(f"'{s.value}'" for s in sorted(CLOSED_STATES)) + ")"
+_RECEIVED_ON = "coalesce(c.applied_on, c.confirmed_on, CAST(c.created_at AS date))"
+
+
+def _districts_of(area: Area, column: str = "c.district_code") -> tuple[str, dict[str, Any]]:
+    """A filter on a district code column for ``area`` (index friendly: equality or IN), and its parameters."""
+    if area.district_code:
+        return f"{column} = :district", {"district": area.district_code}
+    if area.province_code:
+        return f"{column} IN (SELECT code FROM districts WHERE province_code = :province)", {
+            "province": area.province_code
+        }
+    return "true", {}
+
+
+def _percent_bp(part: int, whole: int) -> int | None:
+    return part * 10_000 // whole if whole else None
+
+
+def figures_of(by_state: dict[str, tuple[int, int]]) -> dict[str, Any]:
+    """The dashboard's figures from (claims, amount) per state: ``claims`` (every claim listed or applied),
+    ``eligible`` (all but rejected, declined, removed), ``paid``, ``paid_amount_vnd``, ``percent_paid`` (float) and
+    ``percent_paid_bp`` (basis points, rounded down; None while nobody is eligible), ``needs_review``,
+    ``rejected``, ``declined``, ``awaiting_details`` (awaiting payment details), ``by_state`` (claims per state,
+    every state named)."""
+    claims = sum(n for n, _ in by_state.values())
+    eligible = sum(n for state, (n, _) in by_state.items() if state not in NOT_IN_ELIGIBLE_GROUP)
+    paid, paid_amount = by_state.get(S.PAID, (0, 0))
+
+    def n(state: ClaimState) -> int:
+        return by_state.get(state.value, (0, 0))[0]
+
+    return {
+        "claims": claims,
+        "eligible": eligible,
+        "paid": paid,
+        "paid_amount_vnd": paid_amount,
+        "percent_paid": (100.0 * paid / eligible) if eligible else None,
+        "percent_paid_bp": _percent_bp(paid, eligible),
+        "needs_review": n(S.NEEDS_REVIEW),
+        "rejected": n(S.REJECTED),
+        "declined": n(S.DECLINED),
+        "awaiting_details": n(S.AWAITING_PAYMENT_DETAILS),
+        "by_state": {state.value: n(state) for state in ClaimState},
+    }
+
+
+def figures(program_id: int, area: Area) -> dict[str, Any]:
+    """The area's figures (:func:`figures_of`), from the province level (country) or the district level."""
+    whole: dict[str, tuple[int, int]] = {}
+    for _, state, n, amount in area_rows(program_id, area):
+        total = whole.get(state, (0, 0))
+        whole[state] = (total[0] + n, total[1] + amount)
+    return figures_of(whole)
+
+
+def children(
+    program_id: int, area: Area, *, sort: str = "code", limit: int | None = None, on: date | None = None
+) -> list[dict[str, Any]]:
+    """The area's parts with their figures: the provinces of the country, the districts of a province, the
+    employers of a district (``code`` = unit code, ``employer_id``; applicants without a unit in one row whose
+    code and id are None). Each row has ``level``, ``code``, ``name`` and :func:`figures_of`'s figures; districts
+    also ``target_bp``, ``target_date`` (the target in force on ``on``, :func:`target_in_force`) and ``gap_bp``
+    (target minus completion, positive when behind; None without a target).
+
+    ``sort``: ``code``; ``completion`` (lowest first, nobody eligible last); ``eligible`` or ``needs_review``
+    (most first); ``target_gap`` (furthest behind target first, those without a target last). ``limit``: the
+    first n after sorting (e.g. the 20 units with the lowest completion)."""
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}")
+    parts: dict[Any, dict[str, tuple[int, int]]] = {}
+    names: dict[Any, tuple[str | None, str | None, int | None]] = {}
+    if area.level == "district":
+        level = "employer"
+        rows = db.session.execute(
+            text(
+                """SELECT c.employer_id, e.unit_code, e.name, c.state, c.claims, c.amount_vnd
+                   FROM claim_counters c LEFT JOIN employers e ON e.id = c.employer_id
+                   WHERE c.program_id = :program_id AND c.district_code = :district AND c.claims <> 0"""
+            ),
+            {"program_id": program_id, "district": area.district_code},
+        ).all()
+        for employer_id, unit_code, name, state, n, amount in rows:
+            parts.setdefault(employer_id, {})[state] = (int(n), int(amount))
+            names[employer_id] = (unit_code, name, employer_id)
+    else:
+        level = "province" if area.level == "country" else "district"
+        table = "provinces" if level == "province" else "districts"
+        for code, state, n, amount in area_rows(program_id, area):
+            parts.setdefault(code, {})[state] = (n, amount)
+        codes = sorted(code for code in parts if code is not None)
+        for code, name in db.session.execute(
+            text(f"SELECT code, name FROM {table} WHERE code = ANY(:codes)"),  # table is ours
+            {"codes": codes},
+        ):
+            names[code] = (code, name, None)
+    targets = _targets_in_force(program_id, area, on or programme_today()) if level == "district" else {}
+    result = []
+    for key, by_state in parts.items():
+        code, name, employer_id = names.get(key, (key, None, None))
+        row: dict[str, Any] = {"level": level, "code": code, "name": name, **figures_of(by_state)}
+        if level == "employer":
+            row["employer_id"] = employer_id
+        if level == "district":
+            target = targets.get(code)
+            row["target_bp"], row["target_date"] = target if target else (None, None)
+            completion = row["percent_paid_bp"] or 0
+            row["gap_bp"] = target[0] - completion if target else None
+        result.append(row)
+    result.sort(key=_sort_key(sort))
+    return result[:limit] if limit is not None else result
+
+
+def _sort_key(sort: str) -> Any:
+    big = 1 << 62
+    if sort == "completion":
+        return lambda r: (r["percent_paid_bp"] is None, r["percent_paid_bp"] or 0, r["code"] or "")
+    if sort in ("eligible", "needs_review"):
+        return lambda r: (-r[sort], r["code"] or "")
+    if sort == "target_gap":
+        return lambda r: (r.get("gap_bp") is None, -(r.get("gap_bp") or -big), r["code"] or "")
+    return lambda r: (r["code"] is None, r["code"] or "")
+
+
+# --------------------------------------------------------------------------------------------------- targets
+
+
+class InvalidTarget(ValueError):
+    """A target outside 0–100 % (0–10 000 basis points)."""
+
+
+def set_target(
+    program_id: int, district_code: str, target_date: date, percent_bp: int, *, user_id: int | None
+) -> CompletionTarget:
+    """Set (or change) the completion target of a district for a date, in basis points (8000 = 80 %); the same
+    district and date again replaces the target, with who set it and when. Raises :class:`InvalidTarget` outside
+    0–10 000. The caller checks the user may (a supervisor of the district's province, or national) and commits."""
+    if isinstance(percent_bp, bool) or not isinstance(percent_bp, int) or not 0 <= percent_bp <= 10_000:
+        raise InvalidTarget("a target is between 0 and 10000 basis points (0–100 %)")
+    statement = (
+        insert(CompletionTarget)
+        .values(
+            program_id=program_id,
+            district_code=district_code,
+            target_date=target_date,
+            percent_bp=percent_bp,
+            set_by_id=user_id,
+        )
+        .on_conflict_do_update(
+            index_elements=["program_id", "district_code", "target_date"],
+            set_={"percent_bp": percent_bp, "set_by_id": user_id, "set_at": db.func.now()},
+        )
+        .returning(CompletionTarget.id)
+    )
+    target_id = db.session.execute(statement).scalar_one()
+    target = db.session.get(CompletionTarget, target_id, populate_existing=True)
+    assert target is not None
+    return target
+
+
+def targets_for(program_id: int, area: Area) -> list[dict[str, Any]]:
+    """Every target of the area's districts, by district then date: ``district_code``, ``target_date``,
+    ``percent_bp``, ``set_by_id``, ``set_at``."""
+    where, params = _districts_of(area, "t.district_code")
+    rows = db.session.execute(
+        text(
+            f"""SELECT t.district_code, t.target_date, t.percent_bp, t.set_by_id, t.set_at
+                FROM completion_targets t WHERE t.program_id = :program_id AND {where}
+                ORDER BY t.district_code, t.target_date"""  # our own filter; values are bound
+        ),
+        {"program_id": program_id, **params},
+    ).all()
+    return [row._asdict() for row in rows]
+
+
+def _targets_in_force(program_id: int, area: Area, on: date) -> dict[str, tuple[int, date]]:
+    """Per district of the area, (percent_bp, target_date) of the target in force on ``on``: the first one dated on
+    or after it, else the last one before it."""
+    where, params = _districts_of(area, "t.district_code")
+    rows = db.session.execute(
+        text(
+            f"""SELECT DISTINCT ON (t.district_code) t.district_code, t.percent_bp, t.target_date
+                FROM completion_targets t WHERE t.program_id = :program_id AND {where}
+                ORDER BY t.district_code, t.target_date < :on, abs(t.target_date - :on)"""
+        ),
+        {"program_id": program_id, "on": on, **params},
+    ).all()
+    return {code: (int(bp), day) for code, bp, day in rows}
+
+
+def target_in_force(program_id: int, district_code: str, on: date | None = None) -> dict[str, Any] | None:
+    """The district's target in force on ``on`` (the programme's today by default) with its completion:
+    ``target_bp``, ``target_date``, ``percent_paid_bp``, ``gap_bp`` (positive when behind); None without one. The
+    dashboard shows it as "74,3% / 80%"."""
+    area = Area(district_code=district_code)
+    target = _targets_in_force(program_id, area, on or programme_today()).get(district_code)
+    if target is None:
+        return None
+    completion = figures(program_id, area)["percent_paid_bp"]
+    return {
+        "target_bp": target[0],
+        "target_date": target[1],
+        "percent_paid_bp": completion,
+        "gap_bp": target[0] - (completion or 0),
+    }
+
+
+# ------------------------------------------------------------------------------------------------- over time
+
+
+def completion_over_time(program_id: int, area: Area, days: int, today: date | None = None) -> list[dict[str, Any]]:
+    """The area's daily snapshots (:func:`disburse.reports.rollups.take_snapshots`) of the last ``days`` days up to
+    ``today`` (the programme's), oldest first: ``day``, ``eligible``, ``paid``, ``percent_paid_bp``,
+    ``paid_amount_vnd``, ``needs_review``, ``rejected``, ``declined``, ``awaiting_details``. Days without a snapshot
+    are missing (the chart leaves a gap)."""
+    end = today or programme_today()
+    level = area.level
+    code = area.district_code or area.province_code or ""
+    rows = db.session.execute(
+        text(
+            """SELECT day, eligible, paid, paid_amount_vnd, needs_review, rejected, declined, awaiting_details
+               FROM completion_snapshots
+               WHERE program_id = :program_id AND level = :level AND area_code = :code AND day > :start AND day <= :end
+               ORDER BY day"""
+        ),
+        {"program_id": program_id, "level": level, "code": code, "start": end - timedelta(days=days), "end": end},
+    ).all()
+    return [{**row._asdict(), "percent_paid_bp": _percent_bp(row.paid, row.eligible)} for row in rows]
+
+
+# -------------------------------------------------------------------------------------------------- ageing
+
+
+def _bucket(age: int) -> int:
+    for index, (_, first, last) in enumerate(AGE_BUCKETS):
+        if age >= first and (last is None or age <= last):
+            return index
+    return 0  # a claim received after today (the programme clock set back): the youngest bucket
+
+
+def ageing(program_id: int, area: Area, today: date | None = None) -> dict[str, Any]:
+    """The area's open cases (:data:`OPEN_CASE_STATES`) by age in working days since they were received (Form 04,
+    else Form 02, else listed; as the review queue counts it) in :data:`AGE_BUCKETS`: ``buckets`` (label, claims)
+    and ``by_state`` (state → claims per bucket, in the buckets' order)."""
+    today = today or programme_today()
+    where, params = _districts_of(area)
+    rows = db.session.execute(
+        text(
+            f"""SELECT c.state, {_RECEIVED_ON} AS received, count(*) FROM claims c
+                WHERE c.program_id = :program_id AND c.state = ANY(:states) AND {where}
+                GROUP BY 1, 2"""  # our own filter; values are bound
+        ),
+        {"program_id": program_id, "states": [s.value for s in OPEN_CASE_STATES], **params},
+    ).all()
+    by_state = {state.value: [0] * len(AGE_BUCKETS) for state in OPEN_CASE_STATES}
+    for state, received, n in rows:
+        by_state[state][_bucket(working_days_between(received, today))] += int(n)
+    totals = [sum(counts[i] for counts in by_state.values()) for i in range(len(AGE_BUCKETS))]
+    return {
+        "buckets": [{"label": label, "claims": totals[i]} for i, (label, _, _) in enumerate(AGE_BUCKETS)],
+        "by_state": by_state,
+    }
+
+
+# ---------------------------------------------------------------------------------------------- failures
+
+
+def failures_by_reason(program_id: int, area: Area) -> list[dict[str, Any]]:
+    """The area's failed and returned payment attempts by the provider's code, most first: ``code`` (None when the
+    provider gave none), ``label`` ((Vietnamese, English) plain words), ``payments`` (attempts), ``claims``
+    (distinct claims), ``amount_vnd``."""
+    where, params = _districts_of(area)
+    rows = db.session.execute(
+        text(
+            f"""SELECT p.failure_code, count(*), count(DISTINCT p.claim_id), sum(p.amount_vnd)
+                FROM payments p JOIN claims c ON c.id = p.claim_id
+                WHERE p.state IN ('failed', 'returned') AND c.program_id = :program_id AND {where}
+                GROUP BY 1 ORDER BY 2 DESC, 1"""  # our own filter; values are bound
+        ),
+        {"program_id": program_id, **params},
+    ).all()
+    return [
+        {"code": code, "label": reasons.label(code), "payments": int(n), "claims": int(claims), "amount_vnd": int(a)}
+        for code, n, claims, a in rows
+    ]
+
+
+# -------------------------------------------------------------------------------------------- throughput
+
+
+def throughput(program_id: int, area: Area, days: int, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Decisions (approve, reject) per caseworker per day on the area's claims over the last ``days`` days of the
+    wall clock in Vietnam, up to ``now``'s day (events carry real timestamps, not the programme clock), by day then
+    caseworker: ``day``, ``user_id``, ``full_name``, ``decisions``, ``approved``, ``rejected``."""
+    now = now or datetime.now(VIETNAM_TZ)
+    first_day = now.astimezone(VIETNAM_TZ).date() - timedelta(days=days - 1)
+    since = datetime.combine(first_day, datetime.min.time(), VIETNAM_TZ)
+    until = since + timedelta(days=days)
+    where, params = _districts_of(area)
+    rows = db.session.execute(
+        text(
+            f"""SELECT CAST(e.created_at AT TIME ZONE 'Asia/Ho_Chi_Minh' AS date) AS day, e.actor_id, u.full_name,
+                       count(*), count(*) FILTER (WHERE e.action = 'approve'),
+                       count(*) FILTER (WHERE e.action = 'reject')
+                FROM claim_events e JOIN claims c ON c.id = e.claim_id JOIN users u ON u.id = e.actor_id
+                WHERE e.actor_id IS NOT NULL AND e.action IN ('approve', 'reject')
+                  AND e.created_at >= :since AND e.created_at < :until
+                  AND c.program_id = :program_id AND {where}
+                GROUP BY 1, 2, 3 ORDER BY 1, 2"""  # our own filter; values are bound
+        ),
+        {"program_id": program_id, "since": since, "until": until, **params},
+    ).all()
+    return [
+        {
+            "day": day,
+            "user_id": user_id,
+            "full_name": name,
+            "decisions": int(n),
+            "approved": int(approved),
+            "rejected": int(rejected),
+        }
+        for day, user_id, name, n, approved, rejected in rows
+    ]
+
+
+# ----------------------------------------------------------------------------------------------- backlog
+
+
+def backlog(program_id: int, area: Area, today: date | None = None, limit: int = 20) -> dict[str, Any]:
+    """Where the area is stuck:
+
+    * ``overdue_employers``: units with claims in ``employer_overdue`` (no Form 02 by the deadline), most first,
+      at most ``limit``: ``employer_id``, ``unit_code``, ``name``, ``district_code``, ``claims``; and
+      ``overdue_employers_total`` (how many units in all);
+    * ``sla_breaches``: open claims whose payment is due before ``today`` (the program's working days ran out):
+      ``claims``, ``amount_vnd``, ``by_state``;
+    * ``review_queue``: claims needing review by reason (``reason`` → claims; a claim with two reasons counts under
+      each) and by age (:data:`AGE_BUCKETS`, as :func:`ageing`);
+    * ``reconciliations``: the last ``limit`` reconciliation runs (all providers; not per area): ``provider``,
+      ``day``, ``matched``, ``differences``, ``ran_at``."""
+    today = today or programme_today()
+    where, params = _districts_of(area)
+    base = {"program_id": program_id, **params}
+    overdue = db.session.execute(
+        text(
+            f"""SELECT c.employer_id, e.unit_code, e.name, c.district_code, c.claims, count(*) OVER () AS total
+                FROM claim_counters c JOIN employers e ON e.id = c.employer_id
+                WHERE c.program_id = :program_id AND c.state = 'employer_overdue' AND c.claims > 0 AND {where}
+                ORDER BY c.claims DESC, e.unit_code LIMIT :limit"""  # our own filter; values are bound
+        ),
+        {**base, "limit": limit},
+    ).all()
+    open_states = [s.value for s in ClaimState if s not in CLOSED_STATES]
+    breaches = db.session.execute(
+        text(
+            f"""SELECT c.state, count(*), sum(c.amount_vnd) FROM claims c
+                WHERE c.program_id = :program_id AND c.state = ANY(:states) AND c.payment_due_on < :today AND {where}
+                GROUP BY 1"""  # our own filter; values are bound
+        ),
+        {**base, "states": open_states, "today": today},
+    ).all()
+    by_reason = db.session.execute(
+        text(
+            f"""SELECT r.reason, count(*) FROM claims c CROSS JOIN LATERAL unnest(c.reasons) AS r(reason)
+                WHERE c.program_id = :program_id AND c.state = 'needs_review' AND {where}
+                GROUP BY 1 ORDER BY 2 DESC, 1"""  # our own filter; values are bound
+        ),
+        base,
+    ).all()
+    queue_age = ageing(program_id, area, today)["by_state"][S.NEEDS_REVIEW.value]
+    reconciliations = db.session.execute(
+        text(
+            """SELECT provider, day, matched, differences, ran_at FROM reconciliations
+               ORDER BY day DESC, id DESC LIMIT :limit"""
+        ),
+        {"limit": limit},
+    ).all()
+    return {
+        "overdue_employers": [
+            {
+                "employer_id": row.employer_id,
+                "unit_code": row.unit_code,
+                "name": row.name,
+                "district_code": row.district_code,
+                "claims": int(row.claims),
+            }
+            for row in overdue
+        ],
+        "overdue_employers_total": int(overdue[0].total) if overdue else 0,
+        "sla_breaches": {
+            "claims": sum(int(n) for _, n, _ in breaches),
+            "amount_vnd": sum(int(a) for _, _, a in breaches),
+            "by_state": {state: int(n) for state, n, _ in breaches},
+        },
+        "review_queue": {
+            "by_reason": {reason: int(n) for reason, n in by_reason},
+            "by_age": [{"label": label, "claims": queue_age[i]} for i, (label, _, _) in enumerate(AGE_BUCKETS)],
+        },
+        "reconciliations": [row._asdict() for row in reconciliations],
+    }
+
+
+__all__ = [
+    "AGE_BUCKETS",
+    "DECISIONS",
+    "OPEN_CASE_STATES",
+    "SORTS",
+    "Area",
+    "InvalidTarget",
+    "ageing",
+    "backlog",
+    "children",
+    "completion_over_time",
+    "failures_by_reason",
+    "figures",
+    "figures_of",
+    "set_target",
+    "target_in_force",
+    "targets_for",
+    "throughput",
+]

@@ -1,0 +1,215 @@
+"""The rollups' upkeep: finding and repairing drift, and the daily completion snapshots.
+
+The rollups (``claim_counters``, ``district_counters``, ``province_counters``) are kept by statement-level triggers
+on ``claims`` in the same transaction as the change, so in any snapshot of the database the committed claims and
+the committed counters agree: a worker killed mid-transaction rolls back both. Drift can only come from outside
+that path (a hand-made ``UPDATE`` of a counter, a ``TRUNCATE`` of one side, a trigger disabled during a restore).
+
+:func:`repair` finds it and fixes it without stopping the claim writers:
+
+1. *Find*, in one statement (so one snapshot): the counts of every level computed from ``claims`` (one scan of
+   the program's claims, grouped once per employer row, then summed up to districts and provinces) against the
+   three counter tables; the rows that differ are written to ``rollup_repairs`` with what was expected and found.
+2. *Fix*, in the same transaction, by adding the difference (``claims = claims + expected − found``) with the same
+   key-ordered upserts as the triggers (employer, district, province level; key order), never by overwriting.
+   A claim transaction that commits between the two steps changes claims and counters by the same amount, so the
+   difference seen in step 1 is still the right correction; overwriting with the snapshot's count would lose it.
+   Holding no lock while counting, the sweep never makes claim writers wait longer than its few upserts.
+
+Two repairs at once would add the correction twice: the beat task runs under the sweepers' Redis lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import text
+
+from disburse.claims.states import ClaimState
+from disburse.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One rollup row that disagrees with ``claims``."""
+
+    level: str  # employer, district or province
+    area_code: str  # the district's code (employer and district levels) or the province's
+    employer_id: int | None
+    state: str
+    expected_claims: int
+    found_claims: int
+    expected_amount_vnd: int
+    found_amount_vnd: int
+
+
+# Expected (from claims) minus found (from the counters) for every level, in one statement and one snapshot. An
+# employer row is keyed by district and employer (NULL for applicants without a unit: GROUP BY groups NULLs).
+_DRIFT = """
+    WITH expected AS (
+        SELECT district_code, employer_id, state, count(*) AS n, sum(amount_vnd) AS amount
+        FROM claims WHERE program_id = :program_id GROUP BY district_code, employer_id, state
+    ), keyed AS (
+        SELECT 'employer' AS level, district_code AS area_code, employer_id, state, n, amount, 0 AS fn, 0 AS famount
+        FROM expected
+        UNION ALL
+        SELECT 'employer', district_code, employer_id, state, 0, 0, claims, amount_vnd
+        FROM claim_counters WHERE program_id = :program_id
+        UNION ALL
+        SELECT 'district', district_code, NULL, state, n, amount, 0, 0 FROM expected
+        UNION ALL
+        SELECT 'district', district_code, NULL, state, 0, 0, claims, amount_vnd
+        FROM district_counters WHERE program_id = :program_id
+        UNION ALL
+        SELECT 'province', x.province_code, NULL, e.state, e.n, e.amount, 0, 0
+        FROM expected e JOIN districts x ON x.code = e.district_code
+        UNION ALL
+        SELECT 'province', province_code, NULL, state, 0, 0, claims, amount_vnd
+        FROM province_counters WHERE program_id = :program_id
+    )
+    SELECT level, area_code, employer_id, state,
+           sum(n) AS expected_claims, sum(fn) AS found_claims, sum(amount) AS expected_amount_vnd,
+           sum(famount) AS found_amount_vnd
+    FROM keyed GROUP BY level, area_code, employer_id, state
+    HAVING sum(n) <> sum(fn) OR sum(amount) <> sum(famount)
+"""
+
+_RECORD = text(
+    f"""INSERT INTO rollup_repairs (program_id, level, area_code, employer_id, state, expected_claims, found_claims,
+                                    expected_amount_vnd, found_amount_vnd)
+        SELECT :program_id, level, area_code, employer_id, state, expected_claims, found_claims,
+               expected_amount_vnd, found_amount_vnd
+        FROM ({_DRIFT}) AS drift
+        RETURNING id"""
+)
+
+# The corrections, as the triggers do it: by level, in key order, adding.
+_FIX = (
+    text(
+        """INSERT INTO claim_counters AS c (program_id, district_code, employer_id, state, claims, amount_vnd)
+           SELECT program_id, area_code, employer_id, state, expected_claims - found_claims,
+                  expected_amount_vnd - found_amount_vnd
+           FROM rollup_repairs WHERE id = ANY(:ids) AND level = 'employer'
+           ORDER BY program_id, area_code, employer_id, state
+           ON CONFLICT (program_id, district_code, employer_id, state)
+           DO UPDATE SET claims = c.claims + EXCLUDED.claims, amount_vnd = c.amount_vnd + EXCLUDED.amount_vnd"""
+    ),
+    text(
+        """INSERT INTO district_counters AS c (program_id, district_code, state, claims, amount_vnd)
+           SELECT program_id, area_code, state, expected_claims - found_claims, expected_amount_vnd - found_amount_vnd
+           FROM rollup_repairs WHERE id = ANY(:ids) AND level = 'district'
+           ORDER BY program_id, area_code, state
+           ON CONFLICT (program_id, district_code, state)
+           DO UPDATE SET claims = c.claims + EXCLUDED.claims, amount_vnd = c.amount_vnd + EXCLUDED.amount_vnd"""
+    ),
+    text(
+        """INSERT INTO province_counters AS c (program_id, province_code, state, claims, amount_vnd)
+           SELECT program_id, area_code, state, expected_claims - found_claims, expected_amount_vnd - found_amount_vnd
+           FROM rollup_repairs WHERE id = ANY(:ids) AND level = 'province'
+           ORDER BY program_id, area_code, state
+           ON CONFLICT (program_id, province_code, state)
+           DO UPDATE SET claims = c.claims + EXCLUDED.claims, amount_vnd = c.amount_vnd + EXCLUDED.amount_vnd"""
+    ),
+)
+
+
+def drift(program_id: int) -> list[Drift]:
+    """Every rollup row of the program, at every level, that differs from a direct count over ``claims`` (empty when
+    the rollups are exact). Reads only; one statement, so one consistent snapshot."""
+    rows = db.session.execute(text(_DRIFT + " ORDER BY 1, 2, 3, 4"), {"program_id": program_id}).all()
+    return [
+        Drift(
+            level=row.level,
+            area_code=row.area_code,
+            employer_id=row.employer_id,
+            state=row.state,
+            expected_claims=int(row.expected_claims),
+            found_claims=int(row.found_claims),
+            expected_amount_vnd=int(row.expected_amount_vnd),
+            found_amount_vnd=int(row.found_amount_vnd),
+        )
+        for row in rows
+    ]
+
+
+def repair(program_id: int) -> int:
+    """Find the program's drifted rollup rows, record each in ``rollup_repairs`` and correct it (see the module's
+    note); returns how many rows were wrong. The caller commits."""
+    ids = list(db.session.scalars(_RECORD, {"program_id": program_id}))
+    if not ids:
+        return 0
+    for statement in _FIX:
+        db.session.execute(statement, {"ids": ids})
+    log.warning("rollups of program %d: %d rows drifted, repaired (see rollup_repairs)", program_id, len(ids))
+    return len(ids)
+
+
+# ------------------------------------------------------------------------------------------------ snapshots
+
+_S = ClaimState
+_SNAPSHOT_COLUMNS = f"""
+    sum(claims) AS claims,
+    sum(claims) FILTER (WHERE state NOT IN ('{_S.REJECTED}', '{_S.DECLINED}', '{_S.REMOVED}')) AS eligible,
+    sum(claims) FILTER (WHERE state = '{_S.PAID}') AS paid,
+    sum(amount_vnd) FILTER (WHERE state = '{_S.PAID}') AS paid_amount_vnd,
+    sum(claims) FILTER (WHERE state = '{_S.NEEDS_REVIEW}') AS needs_review,
+    sum(claims) FILTER (WHERE state = '{_S.REJECTED}') AS rejected,
+    sum(claims) FILTER (WHERE state = '{_S.DECLINED}') AS declined,
+    sum(claims) FILTER (WHERE state = '{_S.AWAITING_PAYMENT_DETAILS}') AS awaiting_details"""
+
+_SNAPSHOT = """
+    INSERT INTO completion_snapshots AS s (program_id, level, area_code, day, claims, eligible, paid,
+                                           paid_amount_vnd, needs_review, rejected, declined, awaiting_details)
+    SELECT :program_id, '{level}', {code}, :day, coalesce(claims, 0), coalesce(eligible, 0), coalesce(paid, 0),
+           coalesce(paid_amount_vnd, 0), coalesce(needs_review, 0), coalesce(rejected, 0), coalesce(declined, 0),
+           coalesce(awaiting_details, 0)
+    FROM (SELECT {group} {columns} FROM {table} WHERE program_id = :program_id {group_by}) AS figures
+    ON CONFLICT (program_id, level, area_code, day) DO UPDATE SET
+        claims = EXCLUDED.claims, eligible = EXCLUDED.eligible, paid = EXCLUDED.paid,
+        paid_amount_vnd = EXCLUDED.paid_amount_vnd, needs_review = EXCLUDED.needs_review,
+        rejected = EXCLUDED.rejected, declined = EXCLUDED.declined, awaiting_details = EXCLUDED.awaiting_details,
+        taken_at = now()
+"""
+
+_SNAPSHOTS = [
+    text(
+        _SNAPSHOT.format(
+            level="country", code="''", group="", columns=_SNAPSHOT_COLUMNS, table="province_counters", group_by=""
+        )
+    ),
+    text(
+        _SNAPSHOT.format(
+            level="province",
+            code="area",
+            group="province_code AS area,",
+            columns=_SNAPSHOT_COLUMNS,
+            table="province_counters",
+            group_by="GROUP BY province_code",
+        )
+    ),
+    text(
+        _SNAPSHOT.format(
+            level="district",
+            code="area",
+            group="district_code AS area,",
+            columns=_SNAPSHOT_COLUMNS,
+            table="district_counters",
+            group_by="GROUP BY district_code",
+        )
+    ),
+]
+
+
+def take_snapshots(program_id: int, day: date) -> int:
+    """The program's completion on ``day`` for the country, every province and every district, from the province
+    and district levels of the rollups (a few thousand rows); taking the same day again replaces that day's rows.
+    Returns the rows written. The caller commits."""
+    written = 0
+    for statement in _SNAPSHOTS:
+        result = db.session.execute(statement, {"program_id": program_id, "day": day})
+        written += result.rowcount  # type: ignore[attr-defined]
+    return written

@@ -1,0 +1,353 @@
+"""The dashboards' figures (disburse.reports.dashboard) equal a direct count over claims and payments, at every
+level, after a seeded random run of single and bulk transitions through the claims service; the repair sweeper
+reports and fixes drift made on purpose; snapshots, targets, ageing, failures, throughput and backlog."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from disburse.claims import service
+from disburse.claims.states import NOT_IN_ELIGIBLE_GROUP, ClaimAction, ClaimState, allowed_actions
+from disburse.programs.calendar import working_days_between
+from disburse.reports import dashboard, rollups
+from disburse.reports.service import Area, area_progress, district_count, program_progress
+from tests.factories import create_claim, create_employee, create_employer, create_program, create_user
+
+S, A = ClaimState, ClaimAction
+# Two districts of Hà Nội (01) and one of Hồ Chí Minh City (79).
+DISTRICTS = {"017": "01", "001": "01", "760": "79"}
+START_STATES = [S.LISTED, S.EMPLOYER_CONFIRMED, S.VERIFYING, S.NEEDS_REVIEW, S.APPROVED, S.PAID, S.APPLIED]
+
+
+@pytest.fixture
+def run(db_session):
+    """A program after a seeded random run: claims of six units and of applicants without a unit, moved by single
+    transitions (by a caseworker) and by bulk ones (the system)."""
+    rng = random.Random(116)
+    program = create_program()
+    caseworker = create_user("caseworker")
+    units = [create_employer(district_code=code) for code in DISTRICTS for _ in range(2)]
+    claims = []
+    for i in range(70):
+        unit = units[i % len(units)]
+        state = rng.choice(START_STATES)
+        if state is S.APPLIED and i % 3 == 0:  # an applicant without a unit on file
+            employee = create_employee(ui_status="stopped", ui_stopped_on=date(2021, 5, 1), employer_id=None)
+            employee.district_code = unit.district_code
+            claims.append(create_claim(state, program=program, employee=employee, employer_id=None, track="B"))
+        else:
+            employee = create_employee(employer_id=unit.id, district_code=unit.district_code)
+            claims.append(create_claim(state, program=program, employee=employee))
+    ids = [c.id for c in claims]
+    for step in range(200):
+        if step % 25 == 0:  # a bulk transition over a random half: the guarded statement moves those it may
+            action = rng.choice([A.START_VERIFICATION, A.APPROVE, A.QUEUE_PAYMENT, A.PAYMENT_SUCCEEDED, A.DECLINE])
+            service.transition_many(action, ids=rng.sample(ids, len(ids) // 2), program_id=program.id)
+            continue
+        claim = service.get_claim(rng.choice(ids))
+        assert claim is not None
+        actions = allowed_actions(claim.state)
+        if not actions:
+            continue
+        action = rng.choice(actions)
+        reason = "Không đủ điều kiện" if action is A.REJECT else None
+        service.transition(claim.id, action, caseworker, reason=reason)
+    return program
+
+
+def _direct(program_id: int, db_session) -> dict[tuple[str, str | None, int | None], dict[str, tuple[int, int]]]:
+    """(claims, amount) per state for every district (key ('district', code, None)), province ('province', code,
+    None), employer ('employer', district, employer id) and the country ('country', None, None), by GROUP BY."""
+    rows = db_session.execute(
+        text(
+            """SELECT c.district_code, d.province_code, c.employer_id, c.state, count(*), sum(c.amount_vnd)
+               FROM claims c JOIN districts d ON d.code = c.district_code WHERE c.program_id = :p
+               GROUP BY 1, 2, 3, 4"""
+        ),
+        {"p": program_id},
+    ).all()
+    out: dict[tuple[str, str | None, int | None], dict[str, tuple[int, int]]] = defaultdict(dict)
+    for district, province, employer, state, n, amount in rows:
+        for key in (
+            ("district", district, None),
+            ("province", province, None),
+            ("country", None, None),
+            ("employer", district, employer),
+        ):
+            old = out[key].get(state, (0, 0))
+            out[key][state] = (old[0] + int(n), old[1] + int(amount))
+    return out
+
+
+def _expected(by_state: dict[str, tuple[int, int]]) -> tuple[int, int, int, int, int, int, int, int]:
+    def n(state: ClaimState) -> int:
+        return by_state.get(state.value, (0, 0))[0]
+
+    eligible = sum(c for state, (c, _) in by_state.items() if state not in NOT_IN_ELIGIBLE_GROUP)
+    return (
+        eligible,
+        n(S.PAID),
+        by_state.get(S.PAID.value, (0, 0))[1],
+        n(S.NEEDS_REVIEW),
+        n(S.REJECTED),
+        n(S.DECLINED),
+        n(S.AWAITING_PAYMENT_DETAILS),
+        sum(c for c, _ in by_state.values()),
+    )
+
+
+def _got(figures: dict) -> tuple[int, int, int, int, int, int, int, int]:
+    return (
+        figures["eligible"],
+        figures["paid"],
+        figures["paid_amount_vnd"],
+        figures["needs_review"],
+        figures["rejected"],
+        figures["declined"],
+        figures["awaiting_details"],
+        figures["claims"],
+    )
+
+
+def test_the_figures_equal_a_direct_count_at_every_level_after_a_random_run(db_session, run):
+    direct = _direct(run.id, db_session)
+    assert rollups.drift(run.id) == []
+    # The run moved claims into many states, in every district.
+    assert len(direct[("country", None, None)]) >= 6
+    assert dashboard.figures(run.id, Area()) == dashboard.figures_of(direct[("country", None, None)])
+    provinces = {row["code"]: row for row in dashboard.children(run.id, Area())}
+    assert set(provinces) == {"01", "79"}
+    for province, row in provinces.items():
+        expected = _expected(direct[("province", province, None)])
+        assert _got(row) == expected
+        assert _got(dashboard.figures(run.id, Area(province))) == expected
+        assert row["name"]  # the province's name for the table
+        districts = {r["code"]: r for r in dashboard.children(run.id, Area(province))}
+        assert set(districts) == {code for code, p in DISTRICTS.items() if p == province}
+        for district, drow in districts.items():
+            expected = _expected(direct[("district", district, None)])
+            assert _got(drow) == expected
+            area = Area(province, district)
+            assert _got(dashboard.figures(run.id, area)) == expected
+            employers = dashboard.children(run.id, area)
+            assert {(r["employer_id"]) for r in employers} == {
+                key[2] for key in direct if key[0] == "employer" and key[1] == district
+            }
+            for erow in employers:
+                assert _got(erow) == _expected(direct[("employer", district, erow["employer_id"])])
+    # The older entry points read the new levels and agree.
+    country = direct[("country", None, None)]
+    assert program_progress(run.id)["paid"] == country.get(S.PAID.value, (0, 0))[0]
+    progress = area_progress(run.id, Area("01"))
+    assert [a["code"] for a in progress["areas"]] == ["001", "017"]
+    assert progress["eligible"] == _expected(direct[("province", "01", None)])[0]
+    assert district_count(run.id, "760", S.LISTED.value) == direct[("district", "760", None)].get("listed", (0, 0))[0]
+
+
+def test_children_sorted_by_lowest_completion_and_limited(db_session, run):
+    rows = dashboard.children(run.id, Area("01", "017"), sort="completion", limit=2)
+    everyone = dashboard.children(run.id, Area("01", "017"), sort="completion")
+    assert rows == everyone[:2] and len(everyone) >= 2
+    known = [r["percent_paid_bp"] for r in everyone if r["percent_paid_bp"] is not None]
+    assert known == sorted(known)
+    with pytest.raises(ValueError):
+        dashboard.children(run.id, Area(), sort="name; DROP TABLE claims")
+
+
+def test_the_repair_sweeper_reports_and_fixes_drift_made_on_purpose(db_session, run):
+    unit = create_employer(district_code="760")
+    lost = db_session.execute(
+        text(
+            "SELECT state FROM province_counters WHERE program_id = :p AND province_code = '79' AND claims > 0"
+            " ORDER BY claims DESC, state LIMIT 1"
+        ),
+        {"p": run.id},
+    ).scalar_one()
+    # The fault: counter rows written behind the triggers' back, at every level.
+    db_session.execute(
+        text(
+            "UPDATE district_counters SET claims = claims + 5 WHERE program_id = :p AND district_code = '017'"
+            " AND state = 'paid'"
+        ),
+        {"p": run.id},
+    )
+    db_session.execute(
+        text("DELETE FROM province_counters WHERE program_id = :p AND province_code = '79' AND state = :s"),
+        {"p": run.id, "s": lost},
+    )
+    db_session.execute(
+        text(
+            "INSERT INTO claim_counters (program_id, district_code, employer_id, state, claims, amount_vnd)"
+            " VALUES (:p, '760', :e, 'approved', 3, 6300000)"
+        ),
+        {"p": run.id, "e": unit.id},
+    )
+    before = {(d.level, d.area_code, d.employer_id, d.state) for d in rollups.drift(run.id)}
+    assert before == {
+        ("district", "017", None, "paid"),
+        ("province", "79", None, lost),
+        ("employer", "760", unit.id, "approved"),
+    }
+
+    from workers.sweepers import rollups as sweep
+
+    assert sweep() == 3
+
+    report = db_session.execute(
+        text(
+            "SELECT level, area_code, employer_id, state, expected_claims, found_claims, expected_amount_vnd,"
+            " found_amount_vnd FROM rollup_repairs WHERE program_id = :p ORDER BY level"
+        ),
+        {"p": run.id},
+    ).all()
+    direct = _direct(run.id, db_session)
+    paid = direct[("district", "017", None)].get("paid", (0, 0))
+    listed = direct[("province", "79", None)][lost]
+    assert [tuple(r) for r in report] == [
+        ("district", "017", None, "paid", paid[0], paid[0] + 5, paid[1], paid[1]),
+        ("employer", "760", unit.id, "approved", 0, 3, 0, 6_300_000),
+        ("province", "79", None, lost, listed[0], 0, listed[1], 0),
+    ]
+    assert rollups.drift(run.id) == []
+    assert _got(dashboard.figures(run.id, Area("79"))) == _expected(direct[("province", "79", None)])
+    assert sweep() == 0  # nothing left to repair, nothing reported twice
+    assert (
+        db_session.execute(text("SELECT count(*) FROM rollup_repairs WHERE program_id = :p"), {"p": run.id}).scalar()
+        == 3
+    )
+
+
+def test_daily_snapshots_are_taken_from_the_rollups_once_per_day(db_session, run):
+    day = date(2021, 10, 20)
+    written = rollups.take_snapshots(run.id, day)
+    assert written == 1 + 2 + 3  # the country, two provinces, three districts
+    claim = db_session.execute(
+        text("SELECT id FROM claims WHERE program_id = :p AND state = 'approved' LIMIT 1"), {"p": run.id}
+    ).scalar()
+    if claim is None:
+        claim = create_claim(S.APPROVED, program=run).id
+    service.transition(claim, A.QUEUE_PAYMENT)
+    service.transition(claim, A.PAYMENT_SUCCEEDED)
+    assert rollups.take_snapshots(run.id, day) == 6  # the same day again: replaced, not added
+    rollups.take_snapshots(run.id, day - timedelta(days=1))
+    series = dashboard.completion_over_time(run.id, Area(), days=7, today=day)
+    assert [point["day"] for point in series] == [day - timedelta(days=1), day]
+    now = dashboard.figures(run.id, Area())
+    assert (series[-1]["eligible"], series[-1]["paid"], series[-1]["paid_amount_vnd"]) == (
+        now["eligible"],
+        now["paid"],
+        now["paid_amount_vnd"],
+    )
+    assert series[-1]["percent_paid_bp"] == now["percent_paid_bp"]
+    district = dashboard.completion_over_time(run.id, Area("01", "017"), days=1, today=day)
+    assert [p["paid"] for p in district] == [dashboard.figures(run.id, Area("01", "017"))["paid"]]
+
+
+def test_targets_set_replaced_listed_and_the_districts_furthest_behind(db_session, run):
+    supervisor = create_user("supervisor", province="01")
+    dashboard.set_target(run.id, "017", date(2021, 11, 30), 8000, user_id=supervisor.id)
+    dashboard.set_target(run.id, "001", date(2021, 11, 30), 10_000, user_id=supervisor.id)
+    again = dashboard.set_target(run.id, "017", date(2021, 11, 30), 7500, user_id=supervisor.id)
+    assert again.percent_bp == 7500
+    dashboard.set_target(run.id, "017", date(2021, 12, 31), 9000, user_id=None)
+    assert [
+        (t["district_code"], t["target_date"], t["percent_bp"]) for t in dashboard.targets_for(run.id, Area("01"))
+    ] == [
+        ("001", date(2021, 11, 30), 10_000),
+        ("017", date(2021, 11, 30), 7500),
+        ("017", date(2021, 12, 31), 9000),
+    ]
+    for wrong in (-1, 10_001, 80.5, True):
+        with pytest.raises(dashboard.InvalidTarget):
+            dashboard.set_target(run.id, "017", date(2021, 11, 30), wrong, user_id=None)  # type: ignore[arg-type]
+    on = date(2021, 11, 1)
+    rows = dashboard.children(run.id, Area("01"), sort="target_gap", on=on)
+    assert [r["target_bp"] for r in rows] == [10_000, 7500] or rows[0]["gap_bp"] >= rows[1]["gap_bp"]
+    for row in rows:
+        assert row["gap_bp"] == row["target_bp"] - (row["percent_paid_bp"] or 0)
+    # After the first date, the next one is in force.
+    later = dashboard.target_in_force(run.id, "017", date(2021, 12, 1))
+    assert later is not None and (later["target_bp"], later["target_date"]) == (9000, date(2021, 12, 31))
+    assert dashboard.target_in_force(run.id, "760", on) is None
+
+
+def test_ageing_failures_throughput_and_backlog_equal_direct_counts(db_session, run):
+    today = date(2021, 11, 15)
+    caseworker = create_user("caseworker")
+    area = Area("01")
+    # Open cases of known ages, a failed payment with a code, decisions by a caseworker.
+    unit = create_employer(district_code="017")
+    for received in (date(2021, 11, 12), date(2021, 11, 1), date(2021, 10, 1)):
+        employee = create_employee(employer_id=unit.id)
+        claim = create_claim(S.NEEDS_REVIEW, program=run, employee=employee)
+        claim.confirmed_on = received
+        claim.reasons = ["name_mismatch"]
+    db_session.flush()
+    approved = create_claim(S.NEEDS_REVIEW, program=run, employee=create_employee(employer_id=unit.id))
+    service.transition(approved.id, A.APPROVE, caseworker)
+
+    got = dashboard.ageing(run.id, area, today)
+    rows = db_session.execute(
+        text(
+            """SELECT c.state, coalesce(c.applied_on, c.confirmed_on, CAST(c.created_at AS date)) FROM claims c
+               JOIN districts d ON d.code = c.district_code
+               WHERE c.program_id = :p AND d.province_code = '01'
+                 AND c.state IN ('needs_review', 'payment_failed', 'awaiting_payment_details')"""
+        ),
+        {"p": run.id},
+    ).all()
+    expected = Counter()
+    for _state, received in rows:
+        age = working_days_between(received, today)
+        expected[0 if age <= 5 else 1 if age <= 10 else 2 if age <= 20 else 3] += 1
+    assert [b["claims"] for b in got["buckets"]] == [expected[i] for i in range(4)]
+    assert [b["label"] for b in got["buckets"]] == ["0–5", "6–10", "11–20", "> 20"]
+    assert sum(got["buckets"][i]["claims"] for i in range(4)) == len(rows) >= 3
+
+    failures = dashboard.failures_by_reason(run.id, Area())
+    direct = db_session.execute(
+        text(
+            """SELECT p.failure_code, count(*) FROM payments p JOIN claims c ON c.id = p.claim_id
+               WHERE c.program_id = :p AND p.state IN ('failed', 'returned') GROUP BY 1"""
+        ),
+        {"p": run.id},
+    ).all()
+    assert {(f["code"], f["payments"]) for f in failures} == {(code, n) for code, n in direct}
+
+    mine = [r for r in dashboard.throughput(run.id, Area("01", "017"), days=1) if r["user_id"] == caseworker.id]
+    assert [(r["decisions"], r["approved"], r["rejected"]) for r in mine] == [(1, 1, 0)]
+    assert dashboard.throughput(run.id, Area("79"), days=1, now=datetime(2020, 1, 1, tzinfo=None).astimezone()) == []
+
+    backlog = dashboard.backlog(run.id, area, today)
+    review = db_session.execute(
+        text(
+            """SELECT r, count(*) FROM claims c JOIN districts d ON d.code = c.district_code, unnest(c.reasons) r
+               WHERE c.program_id = :p AND d.province_code = '01' AND c.state = 'needs_review' GROUP BY 1"""
+        ),
+        {"p": run.id},
+    ).all()
+    assert backlog["review_queue"]["by_reason"] == {r: n for r, n in review}
+    assert backlog["review_queue"]["by_reason"]["name_mismatch"] >= 3
+    breaches = db_session.execute(
+        text(
+            """SELECT count(*) FROM claims c JOIN districts d ON d.code = c.district_code
+               WHERE c.program_id = :p AND d.province_code = '01' AND c.payment_due_on < :t
+                 AND c.state NOT IN ('paid', 'rejected', 'declined', 'removed')"""
+        ),
+        {"p": run.id, "t": today},
+    ).scalar()
+    assert backlog["sla_breaches"]["claims"] == breaches
+    overdue = db_session.execute(
+        text(
+            """SELECT count(DISTINCT c.employer_id) FROM claims c JOIN districts d ON d.code = c.district_code
+               WHERE c.program_id = :p AND d.province_code = '01' AND c.state = 'employer_overdue'"""
+        ),
+        {"p": run.id},
+    ).scalar()
+    assert backlog["overdue_employers_total"] == overdue == len(backlog["overdue_employers"])
+    assert isinstance(backlog["reconciliations"], list)
