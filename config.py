@@ -35,6 +35,13 @@ class Config:
     #: The bankfile provider: the outbox folder for pain.001 files (None: ``bankfiles/`` in the instance folder) and
     #: the fund's account that pays (Production has no defaults for the account and bank; see Production).
     DISBURSE_BANKFILE_DIR: str | None = None
+    #: Files jobs write for people to download (exports, an import's refused rows), and files admins upload for
+    #: import (None: ``exports/`` and ``uploads/`` in the instance folder). Every web node and worker must see the
+    #: same folders (a shared volume past one machine).
+    DISBURSE_EXPORT_DIR: str | None = None
+    DISBURSE_UPLOAD_DIR: str | None = None
+    #: The largest registry file an admin may upload in the browser (the other pages keep MAX_CONTENT_LENGTH).
+    DISBURSE_UPLOAD_MAX_BYTES = 512 * 1024 * 1024
     DISBURSE_BANKFILE_DEBTOR_NAME = "Bảo hiểm xã hội Việt Nam - Quỹ BHTN"
     DISBURSE_BANKFILE_DEBTOR_ACCOUNT: str | None = None
     DISBURSE_BANKFILE_DEBTOR_BANK: str | None = None
@@ -124,6 +131,11 @@ class Config:
         instance = Path(_env("DISBURSE_INSTANCE") or Path(__file__).resolve().parent / "instance")
         self.DISBURSE_BANKFILE_DIR = _env("DISBURSE_BANKFILE_DIR", self.DISBURSE_BANKFILE_DIR) or str(
             instance / "bankfiles"
+        )
+        self.DISBURSE_EXPORT_DIR = _env("DISBURSE_EXPORT_DIR", self.DISBURSE_EXPORT_DIR) or str(instance / "exports")
+        self.DISBURSE_UPLOAD_DIR = _env("DISBURSE_UPLOAD_DIR", self.DISBURSE_UPLOAD_DIR) or str(instance / "uploads")
+        self.DISBURSE_UPLOAD_MAX_BYTES = _int_env(
+            "DISBURSE_UPLOAD_MAX_BYTES", self.DISBURSE_UPLOAD_MAX_BYTES, 1024, 8 * 1024 * 1024 * 1024
         )
         self.DISBURSE_BANKFILE_DEBTOR_NAME = (
             _env("DISBURSE_BANKFILE_DEBTOR_NAME", self.DISBURSE_BANKFILE_DEBTOR_NAME)

@@ -77,6 +77,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     limiter.init_app(app)
 
     from disburse import models  # noqa: F401  (registers every table on the metadata)
+    from disburse.admin.views import bp as admin_bp
     from disburse.api import FEATURE_APIS
     from disburse.api import bp as api_bp
     from disburse.api.errors import register_error_handlers
@@ -91,9 +92,10 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     from disburse.cli import register_commands
     from disburse.formatting import register_filters
     from disburse.home.views import bp as home_bp
+    from disburse.jobs.views import bp as jobs_bp
     from disburse.reductions.views import bp as reductions_bp
 
-    for blueprint in (home_bp, auth_bp, employers_bp, reductions_bp, api_bp, casework_bp):
+    for blueprint in (home_bp, auth_bp, employers_bp, reductions_bp, api_bp, casework_bp, jobs_bp, admin_bp):
         app.register_blueprint(blueprint)
     for api in (api_bp, *FEATURE_APIS):  # the API authenticates by token or session cookie, never by form
         csrf.exempt(api)

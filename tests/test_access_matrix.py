@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from sqlalchemy import select
 
 from disburse.auth.permissions import PERMISSION_ATTR
 from disburse.auth.service import create_token
+from disburse.extensions import db
 from disburse.reference.models import District
 from tests.factories import (
     create_cash_payment,
@@ -50,6 +52,7 @@ class World:
     unit: Any
     far_unit: Any
     far_district: str
+    exports: Path
 
     def person(self, far: bool = False) -> Any:
         unit = self.far_unit if far else self.unit
@@ -97,6 +100,10 @@ class Route:
     data: dict[str, str] | None = None
     form: Callable[[Any], dict[str, Any]] | None = None
     json: Callable[[Any], Any] | None = None
+    #: Records that belong to a user, not to a place (a job is its starter's): the in-scope record is given to the
+    #: caller (``owner(record, user)``), and only ``sees_everything`` see another's.
+    owner: Callable[[Any, Any], None] | None = None
+    sees_everything: frozenset[str] = frozenset(SEES_EVERYTHING)
 
 
 def _people(world: World) -> Records:
@@ -163,6 +170,63 @@ def _claim_action(action: str, body: dict[str, Any]) -> Route:
         lambda claim_id: f"/api/v1/claims/{claim_id}/{action}",
         records=_claims_in_review,
         json=lambda claim_id: {key: (claim_id if value == "SELF" else value) for key, value in body.items()},
+    )
+
+
+def _job(world: World, **fields: Any) -> int:
+    from disburse.jobs import service as jobs
+
+    job = jobs.create_job(fields.pop("kind", "import.employees"), fields.pop("params", {}))
+    for key, value in fields.items():
+        setattr(job, key, value)
+    db.session.flush()
+    return job.id
+
+
+def _jobs(world: World) -> Records:
+    far = _job(world, state="running", done=1, total=2)
+    return Records(_job(world, state="running", done=1, total=2), far, far + 100_000)
+
+
+def _jobs_with_files(world: World) -> Records:
+    """Finished jobs whose result offers a file in the export folder (the world's temporary one)."""
+    world.exports.mkdir(exist_ok=True)
+    (world.exports / "ket-qua.csv").write_text("a\n1\n", encoding="utf-8")
+    result = {"file": "ket-qua.csv", "filename": "ket-qua.csv"}
+    far = _job(world, state="succeeded", result=result)
+    return Records(_job(world, state="succeeded", result=result), far, far + 100_000)
+
+
+def _failed_jobs(world: World) -> Records:
+    """Failed lists builds: a retry sends the task again (to the test's Redis; the job rows are rolled back, so a
+    worker that takes the message finds nothing to do)."""
+    params = {"program": "NQ116"}
+    far = _job(world, kind="lists.build", params=params, state="failed", error="x")
+    return Records(_job(world, kind="lists.build", params=params, state="failed", error="x"), far, far + 100_000)
+
+
+def _own_job(job_id: int, user: Any) -> None:
+    from disburse.jobs.models import Job
+
+    job = db.session.get(Job, job_id)
+    assert job is not None
+    job.created_by = user.id
+    db.session.flush()
+
+
+def _users(world: World, active: bool = True) -> Records:
+    near, far = create_user("caseworker"), create_user("caseworker", district=world.far_district)
+    near.active = far.active = active
+    db.session.flush()
+    return Records(near.id, far.id, far.id + 100_000)
+
+
+def _job_route(suffix: str, records: Callable[[World], Records] = _jobs) -> Route:
+    return Route(
+        lambda job_id: f"/jobs/{job_id}{suffix}",
+        records=records,
+        owner=_own_job,
+        sees_everything=frozenset({"admin"}),
     )
 
 
@@ -284,20 +348,50 @@ ROUTES: dict[str, Route] = {
     "caseworker.outreach_export": Route(
         lambda _: "/caseworker/outreach/export?district=017&format=csv", {"GET": 200}, {"GET": 302}
     ),
+    # Background jobs: their starter's and the admins'.
+    "jobs.show": _job_route(""),
+    "jobs.status": _job_route(".json"),
+    "jobs.download": _job_route("/download", _jobs_with_files),
+    "jobs.index": Route(lambda _: "/jobs/?state=failed", {"GET": 200}, {"GET": 302}),
+    "jobs.retry": Route(lambda job_id: f"/jobs/{job_id}/retry", records=_failed_jobs, success=302),
+    # The admins' pages (the programme's parameters are supervisors' too). Empty forms: 400 with their errors.
+    "admin.index": Route(lambda _: "/admin/", {"GET": 200}, {"GET": 302}),
+    "admin.imports": Route(lambda _: "/admin/imports", {"GET": 200, "POST": 400}, {"GET": 302, "POST": 302}),
+    "admin.users": Route(lambda _: "/admin/users?role=caseworker", {"GET": 200}, {"GET": 302}),
+    "admin.user_new": Route(lambda _: "/admin/users/new", {"GET": 200, "POST": 400}, {"GET": 302, "POST": 302}),
+    "admin.user_edit": Route(
+        lambda user_id: f"/admin/users/{user_id}", records=_users, success={"GET": 200, "POST": 400}
+    ),
+    "admin.user_deactivate": Route(lambda user_id: f"/admin/users/{user_id}/deactivate", records=_users, success=302),
+    "admin.user_reactivate": Route(
+        lambda user_id: f"/admin/users/{user_id}/reactivate",
+        records=lambda world: _users(world, active=False),
+        success=302,
+    ),
+    "admin.user_password": Route(lambda user_id: f"/admin/users/{user_id}/password", records=_users),
+    "admin.programme": Route(lambda _: "/admin/programme", {"GET": 200}, {"GET": 302}),
+    "admin.health": Route(lambda _: "/admin/health", {"GET": 200}, {"GET": 302}),
+    "admin.audit": Route(lambda _: "/admin/audit?since=01/01/2021", {"GET": 200}, {"GET": 302}),
 }
 
 
 @pytest.fixture
-def world(app, db_session, monkeypatch):
+def world(app, db_session, monkeypatch, tmp_path):
     monkeypatch.setitem(app.config, "DISBURSE_TODAY", TODAY)
+    monkeypatch.setitem(app.config, "DISBURSE_EXPORT_DIR", str(tmp_path / "exports"))
     far_district = db_session.scalar(
         select(District.code).where(District.province_code == "79").order_by(District.code)
     )
-    return World(create_employer(district_code="017"), create_employer(district_code=far_district), far_district)
+    return World(
+        create_employer(district_code="017"),
+        create_employer(district_code=far_district),
+        far_district,
+        tmp_path / "exports",
+    )
 
 
-def _caller(app, role_name: str, world: World, auth: str) -> tuple[Any, dict[str, str], str | None]:
-    """A client acting as a new user of ``role_name`` (signed in by session or holding a token), and its role."""
+def _caller(app, role_name: str, world: World, auth: str) -> tuple[Any, dict[str, str], Any]:
+    """A client acting as a new user of ``role_name`` (signed in by session or holding a token), and the user."""
     client = app.test_client()
     if role_name == SIGNED_OUT:
         return client, {}, None
@@ -306,11 +400,11 @@ def _caller(app, role_name: str, world: World, auth: str) -> tuple[Any, dict[str
     else:
         user = create_user(role_name.split()[-1], **ROLES[role_name])
     if auth == "token":
-        return client, {"Authorization": f"Bearer {create_token(user)}"}, user.role
+        return client, {"Authorization": f"Bearer {create_token(user)}"}, user
     with client.session_transaction() as session:
         session["_user_id"] = user.get_id()
         session["_fresh"] = True
-    return client, {}, user.role
+    return client, {}, user
 
 
 def _may_use(app, endpoint: str, role: str) -> bool:
@@ -330,14 +424,14 @@ def _expected(
         return 401 if url.startswith("/api/") else 302
     if not _may_use(app, endpoint, role):
         return 403
-    if kind == "in_scope" or (kind == "out_of_scope" and role_name in SEES_EVERYTHING):
+    if kind == "in_scope" or (kind == "out_of_scope" and role_name in route.sees_everything):
         return route.success if isinstance(route.success, int) else route.success[method]
     return 404
 
 
-def _cases(app, world: World) -> Iterator[tuple[str, str, str, str | None, Any, Any, Route]]:
-    """(endpoint, method, url, record kind or None, JSON body, form fields, route) for every route in app.url_map;
-    every record is made afresh, so that no action sees what another did."""
+def _cases(app, world: World) -> Iterator[tuple[str, str, str, str | None, Any, Any, Route, Any]]:
+    """(endpoint, method, url, record kind or None, JSON body, form fields, route, record) for every route in
+    app.url_map; every record is made afresh, so that no action sees what another did."""
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
     assert endpoints == set(ROUTES), "add the new route to ROUTES (how to call it, its records)"
     for rule in app.url_map.iter_rules():
@@ -345,14 +439,14 @@ def _cases(app, world: World) -> Iterator[tuple[str, str, str, str | None, Any, 
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             if route.records is None:
                 body = route.json(None) if route.json else None
-                yield rule.endpoint, method, route.url(None), None, body, route.data, route
+                yield rule.endpoint, method, route.url(None), None, body, route.data, route, None
                 continue
             records = route.records(world)
             for kind in ("in_scope", "out_of_scope", "unknown"):
                 record = getattr(records, kind)
                 body = route.json(record) if route.json else None
                 fields = route.form(record) if route.form else route.data
-                yield rule.endpoint, method, route.url(record), kind, body, fields, route
+                yield rule.endpoint, method, route.url(record), kind, body, fields, route, record
 
 
 @pytest.mark.parametrize(
@@ -361,10 +455,13 @@ def _cases(app, world: World) -> Iterator[tuple[str, str, str, str | None, Any, 
 def test_route_role_record_matrix(app, client, world, role_name, auth):
     wrong = []
     not_found: dict[str, dict[str | None, Any]] = {}
-    for endpoint, method, url, kind, body, fields, route in _cases(app, world):
+    for endpoint, method, url, kind, body, fields, route, record in _cases(app, world):
         if auth == "token" and not url.startswith("/api/"):
             continue  # tokens are for the API; pages use the session
-        caller, headers, role = _caller(app, role_name, world, auth)
+        caller, headers, user = _caller(app, role_name, world, auth)
+        role = user.role if user is not None else None
+        if route.owner is not None and kind == "in_scope" and user is not None:
+            route.owner(record, user)
         with caller.open(url, method=method, headers=headers, data=fields, json=body) as response:
             expected = _expected(app, endpoint, route, method, url, role_name, role, kind)
             if response.status_code != expected:

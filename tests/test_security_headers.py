@@ -26,6 +26,8 @@ SAMPLE_ARGUMENTS = {
     "unit_code": "TA0000001",
     "claim_id": 1,
     "name": "sandbox",
+    "job_id": 1,
+    "user_id": 1,
 }
 
 

@@ -12,14 +12,18 @@ from typing import Any
 
 from celery import shared_task
 
-from disburse import runtime
 from disburse.jobs.models import Job
-from disburse.jobs.service import JobFailed, Progress, run_job
+from disburse.jobs.service import JobFailed, Progress, export_dir, run_job
 from disburse.registry.importer import UnusableFile, import_file, normalise_kind
 
 
+def errors_name_for(job_id: int) -> str:
+    """The errors file of import job ``job_id``, inside the export directory (so that the job's page offers it)."""
+    return f"imports/job-{job_id}-errors.csv"
+
+
 def errors_path_for(job_id: int) -> Path:
-    return runtime.default_instance_path() / "imports" / f"job-{job_id}-errors.csv"
+    return export_dir() / errors_name_for(job_id)
 
 
 def _import(job: Job, progress: Progress) -> dict[str, Any]:
@@ -36,6 +40,9 @@ def _import(job: Job, progress: Progress) -> dict[str, Any]:
     except UnusableFile as exc:
         raise JobFailed(str(exc), {"exit_code": 2, "message_vi": exc.message_vi, "message_en": exc.message_en}) from exc
     summary = result.as_dict()
+    if not params.get("errors_path") and summary.get("errors_path") and summary.get("rejected"):
+        # The job's page offers the refused rows for download (the jobs' result contract: file and filename).
+        summary |= {"file": errors_name_for(job.id), "filename": f"loi-nhap-{job.id}.csv"}
     if not result.applied:
         raise JobFailed(
             f"{result.rejected} dòng bị từ chối; chế độ strict: không nhập dòng nào. / "

@@ -120,15 +120,28 @@ def set_password(user: User, password: str, *, actor: User | None = None) -> Non
     db.session.flush()
 
 
-def deactivate(user: User) -> None:
+def deactivate(user: User, *, actor: User | None = None) -> None:
     """Stop ``user`` signing in and using tokens; the database ends their sessions (trigger users_end_sessions)."""
     user.active = False
-    _audit("user.deactivate", "user", user.id)
+    _audit("user.deactivate", "user", user.id, actor=actor)
     db.session.flush()
 
 
+def audit(
+    actor: User | None, action: str, object_type: str, object_id: int | str, data: dict[str, Any] | None = None
+) -> None:
+    """Record that ``actor`` (None: an operator's command or the system) did ``action`` to a record; the caller
+    commits, so the entry lands with the change or not at all."""
+    _audit(action, object_type, object_id, data, actor=actor)
+
+
 def _audit(
-    action: str, object_type: str, object_id: int, data: dict[str, Any] | None = None, *, actor: User | None = None
+    action: str,
+    object_type: str,
+    object_id: int | str,
+    data: dict[str, Any] | None = None,
+    *,
+    actor: User | None = None,
 ) -> None:
     # Commands run by an operator have no signed-in actor.
     db.session.add(

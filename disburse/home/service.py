@@ -3,7 +3,7 @@
 - Employers: their unit's completion and its open deadlines (Form 02, Form 03).
 - Caseworkers: their district's review queue (claims that need a caseworker, and those whose unit did not return
   Form 02 in time, which verification sends there).
-- Supervisors, admins and visitors: every programme's completion.
+- Supervisors, admins and visitors: every programme's completion (admins also a link to their pages).
 
 Everything comes from the rollups and the unit's own claims; nothing here writes.
 """
@@ -89,4 +89,7 @@ def home_for(user: User | None, program_code: str) -> dict[str, Any]:
     if user is not None and role == "caseworker":
         return {"queue": queue_today(user, program_code)}
     programs, progress = programmes_today()
-    return {"programs": programs, "progress": progress}
+    content: dict[str, Any] = {"programs": programs, "progress": progress}
+    if role == "admin":  # admins run the programme from their pages
+        content["admin_home"] = True
+    return content

@@ -12,8 +12,10 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select, text
 
 from disburse.background import enqueue_after_commit
@@ -163,3 +165,121 @@ def run_job(job_id: int, kind_prefix: str, work: Callable[[Job, Progress], dict[
         finished.done, finished.total = reporter.done, reporter.total if reporter.total is not None else reporter.done
     finish(finished, result=result)
     db.session.commit()  # the work and the job's success land together
+
+
+# ------------------------------------------------------------------------------------------ pages and retries
+
+#: How a failed job of each kind is run again: kind prefix → (the task's stable name, the task's arguments before
+#: the job id, from the job's params). A kind not listed here cannot be retried from the admin's page.
+RETRY_TASKS: dict[str, tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]]]] = {
+    "import.": ("imports.run", lambda _params: ()),
+    "lists.": ("lists.build", lambda params: (params["program"],)),
+    "notices.": ("notices.district_day", lambda _params: ()),
+}
+
+
+class RetryRefused(Exception):
+    """A job that cannot be run again; ``message_vi`` / ``message_en`` say why."""
+
+    def __init__(self, message_vi: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.message_vi = message_vi
+        self.message_en = message_en
+
+
+def retry_task(job: Job) -> tuple[str, tuple[Any, ...]] | None:
+    """The task that runs ``job`` and its arguments before the job id; None for a kind that cannot be retried."""
+    for prefix, (task, args) in RETRY_TASKS.items():
+        if job.kind.startswith(prefix):
+            try:
+                return task, args(job.params)
+            except (KeyError, TypeError):
+                return None
+    return None
+
+
+def can_retry(job: Job) -> bool:
+    return job.state == "failed" and retry_task(job) is not None
+
+
+def retry(job_id: int, *, actor_id: int | None) -> Job:
+    """A new queued job with the failed job ``job_id``'s kind and params, run by the same task once the caller
+    commits; its params name the job it retries (``retry_of``). The failed job's row is locked so that two admins
+    retrying at once make one new job; a job already retried, not failed or of a kind without a task is refused."""
+    old = db.session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+    if old is None:
+        raise LookupError(job_id)
+    if old.state != "failed":
+        raise RetryRefused("Chỉ chạy lại được công việc bị lỗi.", "Only a failed job can be run again.")
+    found = retry_task(old)
+    if found is None:
+        raise RetryRefused("Loại công việc này không chạy lại được.", "A job of this kind cannot be run again.")
+    if (old.result or {}).get("retried_by"):
+        raise RetryRefused(
+            f"Công việc này đã được chạy lại (công việc số {old.result['retried_by']}).",
+            f"This job was already run again (job {old.result['retried_by']}).",
+        )
+    path = old.params.get("path")
+    if old.kind.startswith("import.") and (not path or not Path(str(path)).is_file()):
+        raise RetryRefused(
+            "Tệp đã tải lên không còn trên máy chủ: hãy tải tệp lên lại.",
+            "The uploaded file is no longer on the server: upload it again.",
+        )
+    task, args = found
+    params = {key: value for key, value in old.params.items() if key != "retry_of"} | {"retry_of": old.id}
+    new = submit(old.kind, params, task, *args, created_by=actor_id)
+    old.result = {**(old.result or {}), "retried_by": new.id}
+    db.session.flush()
+    return new
+
+
+def export_dir() -> Path:
+    """Where jobs write the files people download (``DISBURSE_EXPORT_DIR``)."""
+    return Path(current_app.config["DISBURSE_EXPORT_DIR"])
+
+
+def download_file(job: Job) -> tuple[Path, str] | None:
+    """The file a finished job offers for download and the name to give it, per the result contract
+    ``{"file": <a name inside the export directory>, "filename": <download name>}``; None when there is none, the
+    name leaves the export directory (``..``, an absolute path, a link out), or the file is gone."""
+    result = job.result or {}
+    name, filename = result.get("file"), result.get("filename")
+    if not isinstance(name, str) or not name or not isinstance(filename, str) or not filename:
+        return None
+    root = export_dir().resolve()
+    try:
+        path = (root / name).resolve()
+    except (OSError, ValueError):
+        return None
+    if not path.is_relative_to(root) or path == root or not path.is_file():
+        return None
+    return path, filename
+
+
+def job_kinds() -> list[str]:
+    """Every kind of job there is, for the list's filter."""
+    return list(db.session.scalars(select(Job.kind).distinct().order_by(Job.kind)))
+
+
+def list_jobs(*, state: str | None, kind: str | None, before: int | None, limit: int) -> tuple[list[Job], int | None]:
+    """Jobs newest first (by id), filtered; a page of ``limit`` and the id the next page starts before (or None)."""
+    query = select(Job).order_by(Job.id.desc()).limit(limit + 1)
+    if state:
+        query = query.where(Job.state == state)
+    if kind:
+        query = query.where(Job.kind == kind)
+    if before:
+        query = query.where(Job.id < before)
+    rows = list(db.session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, rows[-1].id if more and rows else None
+
+
+def user_emails(ids: set[int]) -> dict[int, str]:
+    from disburse.auth.models import User
+
+    if not ids:
+        return {}
+    rows = db.session.execute(select(User.id, User.email).where(User.id.in_(ids)))
+    return {user_id: email for user_id, email in rows}

@@ -1,0 +1,126 @@
+"""The admins' forms. They check the shape of a value; the services check the rules and say what went wrong."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import BooleanField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+from disburse.casework.forms import DayField
+from disburse.forms import BaseForm
+
+_CHOICE = _l("Hãy chọn một trong các lựa chọn có trên trang.")
+_NO_CONTROL = r"[^\x00-\x1f\x7f]*\Z"
+#: Registry files the importer reads: the same as ``disburse import`` takes.
+IMPORT_EXTENSIONS = ("csv", "xlsx")
+
+
+class ImportForm(BaseForm):
+    kind = SelectField(
+        _l("Loại danh sách"), invalid_choice_message=_CHOICE, validators=[DataRequired(_l("Hãy chọn loại danh sách."))]
+    )
+    file = FileField(
+        _l("Tệp danh sách (.csv UTF-8 hoặc .xlsx)"),
+        validators=[
+            FileRequired(_l("Hãy chọn tệp cần nhập.")),
+            FileAllowed(IMPORT_EXTENSIONS, _l("Tệp phải là bảng tính .csv (UTF-8) hoặc .xlsx.")),
+        ],
+    )
+    strict = BooleanField(_l("Không nhập dòng nào nếu có dòng bị từ chối"))
+
+
+class UserSearchForm(BaseForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(
+        _l("Tìm theo e-mail hoặc họ tên"),
+        validators=[
+            Optional(),
+            Length(max=100, message=_l("Nội dung tìm kiếm dài quá 100 ký tự.")),
+            Regexp(_NO_CONTROL, message=_l("Có ký tự điều khiển không hợp lệ.")),
+        ],
+    )
+    role = SelectField(_l("Vai trò"), default="", invalid_choice_message=_CHOICE)
+    after = IntegerField(
+        validators=[Optional(), NumberRange(min=0, max=2**31 - 1, message=_l("Trang không hợp lệ."))],
+        invalid_value_message=_l("Trang không hợp lệ."),
+    )
+
+
+class _ScopeFields(BaseForm):
+    full_name = StringField(
+        _l("Họ và tên"),
+        validators=[
+            Optional(),
+            Length(max=200, message=_l("Tối đa %(max)d ký tự.")),
+            Regexp(_NO_CONTROL, message=_l("Có ký tự điều khiển không hợp lệ.")),
+        ],
+    )
+    role = SelectField(
+        _l("Vai trò"), invalid_choice_message=_CHOICE, validators=[DataRequired(_l("Hãy chọn vai trò."))]
+    )
+    district = StringField(
+        _l("Mã quận/huyện (cán bộ nghiệp vụ)"),
+        validators=[Optional(), Regexp(r"[0-9]{3}\Z", message=_l("Mã quận/huyện gồm đúng 3 chữ số (ví dụ 017)."))],
+    )
+    province = StringField(
+        _l("Mã tỉnh/thành phố (lãnh đạo; để trống: toàn quốc)"),
+        validators=[Optional(), Regexp(r"[0-9]{2}\Z", message=_l("Mã tỉnh/thành phố gồm đúng 2 chữ số (ví dụ 01)."))],
+    )
+    employer = StringField(
+        _l("Mã đơn vị (người dùng của đơn vị)"),
+        validators=[
+            Optional(),
+            Regexp(r"[0-9A-Za-z._-]{1,20}\Z", message=_l("Mã đơn vị chỉ gồm chữ, số và . _ - (tối đa 20 ký tự).")),
+        ],
+    )
+
+
+class NewUserForm(_ScopeFields):
+    email = StringField(
+        _l("E-mail"),
+        validators=[
+            DataRequired(_l("Hãy nhập e-mail.")),
+            Length(max=254, message=_l("Tối đa %(max)d ký tự.")),
+            Regexp(r"[^@\s]+@[^@\s]+\.[^@\s]+\Z", message=_l("E-mail không hợp lệ (ví dụ canbo@bhxh.gov.vn).")),
+        ],
+    )
+
+
+class EditUserForm(_ScopeFields):
+    pass
+
+
+class ActionForm(BaseForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class AuditFilterForm(BaseForm):
+    class Meta:
+        csrf = False
+
+    actor = StringField(
+        _l("Người thực hiện (e-mail)"),
+        validators=[
+            Optional(),
+            Length(max=254, message=_l("Tối đa %(max)d ký tự.")),
+            Regexp(_NO_CONTROL, message=_l("Có ký tự điều khiển không hợp lệ.")),
+        ],
+    )
+    action = SelectField(_l("Loại thao tác"), default="", invalid_choice_message=_CHOICE)
+    record = StringField(
+        _l("Mã bản ghi"),
+        validators=[
+            Optional(),
+            Length(max=40, message=_l("Tối đa %(max)d ký tự.")),
+            Regexp(_NO_CONTROL, message=_l("Có ký tự điều khiển không hợp lệ.")),
+        ],
+    )
+    since = DayField(_l("Từ ngày (dd/mm/yyyy)"))
+    until = DayField(_l("Đến ngày (dd/mm/yyyy)"))
+    before = IntegerField(
+        validators=[Optional(), NumberRange(min=1, max=2**63 - 1, message=_l("Trang không hợp lệ."))],
+        invalid_value_message=_l("Trang không hợp lệ."),
+    )

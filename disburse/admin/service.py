@@ -1,0 +1,442 @@
+"""What the admins' pages do: store an uploaded registry file and queue its import, find and change users, read
+the health of providers, workers and queues, and search the audit log. Functions flush; the view commits.
+
+Every change an admin makes is written to ``audit_log`` in the same transaction (who, what, which record, before
+and after), so that the log has an entry exactly when the change happened.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+from flask import current_app
+from sqlalchemy import func, or_, select
+from werkzeug.datastructures import FileStorage
+from werkzeug.utils import secure_filename
+
+from disburse.auth import service as auth
+from disburse.auth.models import ROLES, AuditLog, User
+from disburse.background import BEAT_SCHEDULE, QueueNames
+from disburse.extensions import db, redis_client_options
+from disburse.jobs.models import Job
+from disburse.jobs.service import submit
+from disburse.payments.models import PaymentBatch, ProviderEvent
+from disburse.programs.calendar import VIETNAM_TZ
+from disburse.reference.models import District, Province
+from disburse.registry.models import Employer
+
+
+class AdminRefused(Exception):
+    """An admin's request that cannot be carried out; nothing was changed. The message is in both languages."""
+
+    def __init__(self, message_vi: str, message_en: str, field: str | None = None) -> None:
+        super().__init__(message_en)
+        self.message_vi = message_vi
+        self.message_en = message_en
+        self.field = field
+
+
+# ------------------------------------------------------------------------------------------------------ imports
+
+#: The registry files an admin may upload, as ``disburse import`` names them.
+IMPORT_KINDS: dict[str, tuple[str, str]] = {
+    "employers": ("Đơn vị sử dụng lao động (employers)", "Employers (units)"),
+    "employees": ("Người lao động (employees)", "Employees"),
+    "salary_funds": ("Quỹ tiền lương đóng BHTN theo tháng (salary_funds)", "Monthly UI salary funds"),
+}
+#: The bytes a file of each type starts with (a .xlsx is a zip); a CSV is text, with no NUL byte.
+_ZIP = b"PK\x03\x04"
+
+
+def upload_dir() -> Path:
+    return Path(current_app.config["DISBURSE_UPLOAD_DIR"])
+
+
+def _looks_like(extension: str, head: bytes) -> bool:
+    if extension == ".xlsx":
+        return head.startswith(_ZIP)
+    return b"\x00" not in head and not head.startswith((_ZIP, b"%PDF", b"\xd0\xcf\x11\xe0"))
+
+
+def start_import(kind: str, upload: FileStorage, *, strict: bool, actor: User) -> Job:
+    """Store the uploaded file under ``DISBURSE_UPLOAD_DIR`` and queue its import (sent after the caller commits).
+
+    A file whose content is not what its name says (a PDF or an old .xls renamed .csv, a .xlsx that is not a zip)
+    is refused before anything is stored or queued. The file stays after the job, so that a failed import can be
+    run again from its page."""
+    if kind not in IMPORT_KINDS:
+        raise AdminRefused("Loại danh sách không hợp lệ.", "Unknown kind of registry file.", "kind")
+    original = upload.filename or ""
+    extension = Path(original).suffix.lower()
+    if extension not in (".csv", ".xlsx"):
+        raise AdminRefused(
+            "Tệp phải là bảng tính .csv (UTF-8) hoặc .xlsx.",
+            "The file must be a .csv (UTF-8) or .xlsx spreadsheet.",
+            "file",
+        )
+    head = upload.stream.read(64 * 1024)
+    upload.stream.seek(0)
+    if not head:
+        raise AdminRefused("Tệp rỗng.", "The file is empty.", "file")
+    if not _looks_like(extension, head):
+        raise AdminRefused(
+            f"Nội dung tệp không phải bảng tính {extension}: hãy lưu lại tệp dưới dạng .csv (UTF-8) hoặc .xlsx.",
+            f"The file's content is not a {extension} spreadsheet: save it again as .csv (UTF-8) or .xlsx.",
+            "file",
+        )
+    folder = upload_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}{extension}"
+    upload.save(path)
+    shown = secure_filename(original) or f"upload{extension}"
+    job = submit(
+        f"import.{kind}",
+        {"path": str(path), "strict": strict, "filename": shown, "size": path.stat().st_size},
+        "imports.run",
+        created_by=actor.id,
+    )
+    auth.audit(actor, "import.upload", "job", job.id, {"kind": kind, "filename": shown, "strict": strict})
+    return job
+
+
+# -------------------------------------------------------------------------------------------------------- users
+
+
+@dataclass(frozen=True)
+class UserPage:
+    rows: list[User]
+    next_after: int | None
+
+
+def find_users(q: str | None, role: str | None, after: int | None, limit: int = 50) -> UserPage:
+    """Users by id, whose e-mail or name contains ``q`` (any case), of ``role``; ``limit`` a page after ``after``."""
+    query = select(User).order_by(User.id).limit(limit + 1)
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(User.email.ilike(pattern), User.full_name.ilike(pattern)))
+    if role:
+        query = query.where(User.role == role)
+    if after:
+        query = query.where(User.id > after)
+    rows = list(db.session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return UserPage(rows, rows[-1].id if more and rows else None)
+
+
+@dataclass(frozen=True)
+class ScopeChoice:
+    district: str | None
+    province: str | None
+    employer_unit: str | None
+
+
+def _scope(role: str, district: str | None, province: str | None, employer_unit: str | None) -> ScopeChoice:
+    """The scope ``role`` takes, checked: caseworkers a district, supervisors a province or none (national),
+    employer users a unit, admins none. A field the role does not take is refused rather than silently dropped."""
+    if role not in ROLES:
+        raise AdminRefused("Vai trò không hợp lệ.", "Unknown role.", "role")
+    wanted = {
+        "caseworker": {"district"},
+        "supervisor": {"province"},
+        "employer": {"employer"},
+        "admin": set(),
+    }[role]
+    given = {
+        name for name, value in (("district", district), ("province", province), ("employer", employer_unit)) if value
+    }
+    for extra in sorted(given - wanted):
+        raise AdminRefused(
+            "Vai trò này không dùng trường này: hãy để trống.",
+            "This role does not take this field: leave it empty.",
+            extra,
+        )
+    if role == "caseworker":
+        if not district:
+            raise AdminRefused(
+                "Cán bộ nghiệp vụ cần mã quận/huyện nơi làm việc.",
+                "A caseworker needs the district they work.",
+                "district",
+            )
+        if db.session.get(District, district) is None:
+            raise AdminRefused(f"Không có quận/huyện mã {district}.", f"No district has code {district}.", "district")
+    if role == "supervisor" and province and db.session.get(Province, province) is None:
+        raise AdminRefused(f"Không có tỉnh/thành phố mã {province}.", f"No province has code {province}.", "province")
+    if role == "employer":
+        if not employer_unit:
+            raise AdminRefused(
+                "Người dùng của đơn vị cần mã đơn vị.", "An employer user needs their unit code.", "employer"
+            )
+        if db.session.scalar(select(Employer.id).where(Employer.unit_code == employer_unit)) is None:
+            raise AdminRefused(
+                f"Không có đơn vị mã {employer_unit}.", f"No employer has unit code {employer_unit}.", "employer"
+            )
+    return ScopeChoice(district, province, employer_unit)
+
+
+def _describe(user: User) -> dict[str, Any]:
+    return {
+        "role": user.role,
+        "full_name": user.full_name,
+        "district": user.district_code,
+        "province": user.province_code,
+        "employer_id": user.employer_id,
+        "active": user.active,
+    }
+
+
+def create_user(
+    email: str,
+    role: str,
+    *,
+    full_name: str,
+    district: str | None,
+    province: str | None,
+    employer_unit: str | None,
+    actor: User,
+) -> tuple[User, str]:
+    """A new user with a one-time password (returned, shown once, never stored in clear)."""
+    if auth.get_user_by_email(email):
+        raise AdminRefused(
+            f"Đã có người dùng với e-mail {email}.", f"A user with e-mail {email} already exists.", "email"
+        )
+    scope = _scope(role, district, province, employer_unit)
+    password = one_time_password()
+    try:
+        user = auth.create_user(
+            email,
+            role,
+            password=password,
+            full_name=full_name,
+            district=scope.district,
+            province=scope.province,
+            employer_unit=scope.employer_unit,
+        )
+    except auth.UserError as exc:  # checked above; what is left (an address the service refuses) in its words
+        raise AdminRefused(str(exc), str(exc), "email") from exc
+    auth.audit(actor, "user.create", "user", user.id, {"email": user.email, "after": _describe(user)})
+    return user, password
+
+
+def update_user(
+    user: User,
+    *,
+    role: str,
+    full_name: str,
+    district: str | None,
+    province: str | None,
+    employer_unit: str | None,
+    actor: User,
+) -> bool:
+    """Change ``user``'s name, role and scope; False when nothing changed (and nothing is audited). An admin cannot
+    take away their own admin role."""
+    if user.id == actor.id and role != "admin":
+        raise AdminRefused(
+            "Bạn không thể bỏ vai trò quản trị của chính mình.", "You cannot remove your own admin role.", "role"
+        )
+    scope = _scope(role, district, province, employer_unit)
+    before = _describe(user)
+    user.role = role
+    user.full_name = full_name
+    user.district_code = scope.district
+    user.province_code = (
+        db.session.get(District, scope.district).province_code  # type: ignore[union-attr]
+        if scope.district
+        else scope.province
+    )
+    user.employer_id = (
+        db.session.scalar(select(Employer.id).where(Employer.unit_code == scope.employer_unit))
+        if scope.employer_unit
+        else None
+    )
+    after = _describe(user)
+    if after == before:
+        return False
+    db.session.flush()
+    auth.audit(actor, "user.update", "user", user.id, {"email": user.email, "before": before, "after": after})
+    return True
+
+
+def deactivate_user(user: User, *, actor: User) -> None:
+    """Stop ``user`` signing in; every session and token of theirs stops working at once (the database's trigger
+    moves their session epoch). Not oneself."""
+    if user.id == actor.id:
+        raise AdminRefused("Bạn không thể tự khoá tài khoản của mình.", "You cannot deactivate yourself.")
+    if not user.active:
+        raise AdminRefused("Tài khoản này đã bị khoá.", "This account is already deactivated.")
+    auth.deactivate(user, actor=actor)
+
+
+def reactivate_user(user: User, *, actor: User) -> None:
+    if user.active:
+        raise AdminRefused("Tài khoản này đang hoạt động.", "This account is already active.")
+    user.active = True
+    db.session.flush()
+    auth.audit(actor, "user.reactivate", "user", user.id, {"email": user.email})
+
+
+def one_time_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def reset_password(user: User, *, actor: User) -> str:
+    """A new one-time password for ``user`` (returned to be shown once); their sessions end everywhere."""
+    password = one_time_password()
+    auth.set_password(user, password, actor=actor)
+    return password
+
+
+def scope_label(user: User) -> str:
+    parts = []
+    if user.employer_id:
+        unit = db.session.scalar(select(Employer.unit_code).where(Employer.id == user.employer_id))
+        parts.append(str(unit))
+    if user.district_code:
+        parts.append(user.district_code)
+    elif user.province_code:
+        parts.append(user.province_code)
+    return " · ".join(parts)
+
+
+# ------------------------------------------------------------------------------------------------------- health
+
+
+def _without_secrets(url: str) -> str:
+    """A URL without its user, password, query and fragment (where tokens hide)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "—"
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+@dataclass(frozen=True)
+class ProviderHealth:
+    name: str
+    kind: str
+    where: str
+    last_sent: datetime | None
+    last_callback: datetime | None
+    pending_batches: int
+
+
+def providers() -> list[ProviderHealth]:
+    """The providers the programme pays through: the bank provider (``DISBURSE_PAYMENT_PROVIDER``) and cash."""
+    config = current_app.config
+    configured = [str(config["DISBURSE_PAYMENT_PROVIDER"])]
+    if "cash" not in configured:
+        configured.append("cash")
+    found = []
+    for name in configured:
+        where = {
+            "sandbox": _without_secrets(str(config.get("DISBURSE_SANDBOX_URL") or "")),
+            "bankfile": str(config.get("DISBURSE_BANKFILE_DIR") or ""),
+            "cash": "",
+        }.get(name, "")
+        kind = {"sandbox": "http", "bankfile": "file", "cash": "cash"}.get(name, name)
+        last_sent = db.session.scalar(select(func.max(PaymentBatch.sent_at)).where(PaymentBatch.provider == name))
+        last_callback = db.session.scalar(
+            select(func.max(ProviderEvent.received_at)).where(ProviderEvent.provider == name)
+        )
+        pending = db.session.scalar(
+            select(func.count()).where(PaymentBatch.provider == name, PaymentBatch.state != "closed")
+        )
+        found.append(ProviderHealth(name, kind, where, last_sent, last_callback, int(pending or 0)))
+    return found
+
+
+#: How long the page waits for workers to answer.
+WORKER_PING_S = 1.0
+
+
+def workers() -> dict[str, Any]:
+    """The Celery workers that answer a ping within :data:`WORKER_PING_S`, by name."""
+    celery = current_app.extensions["celery"]
+    try:
+        replies = celery.control.ping(timeout=WORKER_PING_S) or []
+    except Exception as exc:  # the broker cannot be reached: the queues say so too
+        return {"ok": False, "names": [], "error": type(exc).__name__}
+    names = sorted(name for reply in replies for name in reply)
+    return {"ok": bool(names), "names": names, "error": None}
+
+
+def queues() -> dict[str, Any]:
+    """The number of tasks waiting in each named queue (Redis LLEN); None where Redis did not answer."""
+    client = redis.Redis.from_url(current_app.config["REDIS_URL"], **redis_client_options(current_app.config))
+    try:
+        pipe = client.pipeline()
+        for name in QueueNames.all():
+            pipe.llen(name)
+        lengths = pipe.execute()
+        return {"ok": True, "lengths": dict(zip(QueueNames.all(), lengths, strict=True)), "error": None}
+    except redis.RedisError as exc:
+        return {"ok": False, "lengths": {name: None for name in QueueNames.all()}, "error": type(exc).__name__}
+    finally:
+        client.close()
+
+
+def beat_schedule() -> list[tuple[str, str, str]]:
+    """What beat sends and how often: (entry, task, every)."""
+    rows = []
+    for entry, spec in BEAT_SCHEDULE.items():
+        every = spec["schedule"]
+        rows.append((entry, spec["task"], f"{every:g} s" if isinstance(every, float) else str(every)))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------------- audit log
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    rows: list[tuple[AuditLog, str | None]]
+    next_before: int | None
+
+
+def audit_actions() -> list[str]:
+    return list(db.session.scalars(select(AuditLog.action).distinct().order_by(AuditLog.action)))
+
+
+def search_audit(
+    *,
+    actor: str | None,
+    action: str | None,
+    record: str | None,
+    since: date | None,
+    until: date | None,
+    before: int | None,
+    limit: int = 50,
+) -> AuditPage:
+    """Audit entries newest first (keyset on the id), with the actor's e-mail; days are Vietnam days, both ends
+    included."""
+    query = (
+        select(AuditLog, User.email)
+        .outerjoin(User, User.id == AuditLog.actor_id)
+        .order_by(AuditLog.id.desc())
+        .limit(limit + 1)
+    )
+    if actor:
+        query = query.where(func.lower(User.email) == actor.strip().lower())
+    if action:
+        query = query.where(AuditLog.action == action)
+    if record:
+        query = query.where(AuditLog.object_id == record)
+    if since:
+        query = query.where(AuditLog.created_at >= datetime.combine(since, time(), VIETNAM_TZ))
+    if until:
+        query = query.where(AuditLog.created_at < datetime.combine(until + timedelta(days=1), time(), VIETNAM_TZ))
+    if before:
+        query = query.where(AuditLog.id < before)
+    rows: list[tuple[AuditLog, str | None]] = [(entry, email) for entry, email in db.session.execute(query)]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return AuditPage(rows, rows[-1][0].id if more and rows else None)

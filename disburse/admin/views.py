@@ -1,0 +1,301 @@
+"""The admins' pages (server-rendered, Vietnamese first): the admin home, imports uploaded in the browser, users and
+roles with their scopes, the programme's parameters, providers, workers and queues, and the audit log.
+
+Views parse the form, check the role (the decorator), call one service, commit and redirect (post/redirect/get); a
+refused request comes back on its form with the service's message in the user's language and changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from disburse.admin import service
+from disburse.admin.forms import ActionForm, AuditFilterForm, EditUserForm, ImportForm, NewUserForm, UserSearchForm
+from disburse.auth.models import ROLES, User
+from disburse.auth.permissions import roles_required
+from disburse.background import QueueNames
+from disburse.casework.views import pick
+from disburse.extensions import db
+from disburse.programs.models import Program
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+PAGE = 50
+
+
+def _user() -> User:
+    return cast(User, current_user._get_current_object())
+
+
+def _refused(form: Any, exc: service.AdminRefused) -> list[str]:
+    """Put the refusal on its field (or return it for the summary at the top)."""
+    message = pick((exc.message_vi, exc.message_en))
+    if exc.field and exc.field in form:
+        form[exc.field].errors = [*form[exc.field].errors, message]
+        return []
+    return [message]
+
+
+@bp.get("/")
+@roles_required("admin")
+def index() -> ResponseReturnValue:
+    return render_template("admin/index.html")
+
+
+# ------------------------------------------------------------------------------------------------------ imports
+
+
+def _import_form() -> ImportForm:
+    form = ImportForm()
+    form.kind.choices = [("", _("Chọn loại danh sách"))] + [
+        (kind, pick(labels)) for kind, labels in service.IMPORT_KINDS.items()
+    ]
+    return form
+
+
+@bp.route("/imports", methods=["GET", "POST"])
+@roles_required("admin")
+def imports() -> ResponseReturnValue:
+    """Upload a registry file; its import runs as a background job, whose page shows the progress."""
+    if request.method == "POST":
+        # Registry files are larger than any other request: this page takes up to DISBURSE_UPLOAD_MAX_BYTES.
+        request.max_content_length = current_app.config["DISBURSE_UPLOAD_MAX_BYTES"]
+    form = _import_form()
+    general: list[str] = []
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                job = service.start_import(form.kind.data, form.file.data, strict=form.strict.data, actor=_user())
+            except service.AdminRefused as exc:
+                db.session.rollback()
+                general = _refused(form, exc)
+            else:
+                db.session.commit()
+                return redirect(url_for("jobs.show", job_id=job.id))
+        return render_template("admin/imports.html", form=form, general=general), 400
+    return render_template("admin/imports.html", form=form, general=general)
+
+
+# -------------------------------------------------------------------------------------------------------- users
+
+
+def _role_choices(blank: str | None = None) -> list[tuple[str, str]]:
+    from disburse import role_labels
+
+    labels = role_labels()
+    return ([("", blank)] if blank is not None else []) + [(role, labels[role]) for role in ROLES]
+
+
+@bp.get("/users")
+@roles_required("admin")
+def users() -> ResponseReturnValue:
+    form = UserSearchForm(request.args)
+    form.role.choices = _role_choices(_("Mọi vai trò"))
+    if not form.validate():
+        return render_template("admin/users.html", form=form, page=None), 400
+    page = service.find_users(form.q.data or None, form.role.data or None, form.after.data, PAGE)
+    return render_template("admin/users.html", form=form, page=page, scope_label=service.scope_label)
+
+
+def _user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required("admin")
+def user_new() -> ResponseReturnValue:
+    form = NewUserForm()
+    form.role.choices = _role_choices(_("Chọn vai trò"))
+    general: list[str] = []
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                user, password = service.create_user(
+                    form.email.data,
+                    form.role.data,
+                    full_name=form.full_name.data or "",
+                    district=form.district.data or None,
+                    province=form.province.data or None,
+                    employer_unit=form.employer.data or None,
+                    actor=_user(),
+                )
+            except service.AdminRefused as exc:
+                db.session.rollback()
+                general = _refused(form, exc)
+            else:
+                db.session.commit()
+                return render_template("admin/password.html", user=user, password=password, created=True)
+        return render_template("admin/user_new.html", form=form, general=general), 400
+    return render_template("admin/user_new.html", form=form, general=general)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required("admin")
+def user_edit(user_id: int) -> ResponseReturnValue:
+    user = _user_or_404(user_id)
+    form = EditUserForm() if request.method == "POST" else _edit_form(user)
+    form.role.choices = _role_choices()
+    general: list[str] = []
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                changed = service.update_user(
+                    user,
+                    role=form.role.data,
+                    full_name=form.full_name.data or "",
+                    district=form.district.data or None,
+                    province=form.province.data or None,
+                    employer_unit=form.employer.data or None,
+                    actor=_user(),
+                )
+            except service.AdminRefused as exc:
+                db.session.rollback()
+                general = _refused(form, exc)
+            else:
+                db.session.commit()
+                flash(_("Đã lưu thay đổi.") if changed else _("Không có gì thay đổi."), "success")
+                return redirect(url_for("admin.user_edit", user_id=user.id))
+        return _user_page(user, form, general), 400
+    return _user_page(user, form, general)
+
+
+def _edit_form(user: User) -> EditUserForm:
+    """The edit form filled from the user as stored."""
+    unit = (
+        db.session.scalar(select(service.Employer.unit_code).where(service.Employer.id == user.employer_id))
+        if user.employer_id
+        else None
+    )
+    form = EditUserForm(
+        formdata=None,
+        data={
+            "full_name": user.full_name,
+            "role": user.role,
+            "district": user.district_code or "",
+            "province": (user.province_code or "") if user.role == "supervisor" else "",
+            "employer": unit or "",
+        },
+    )
+    form.role.choices = _role_choices()
+    return form
+
+
+def _user_page(user: User, form: EditUserForm, general: list[str]) -> str:
+    return render_template(
+        "admin/user_edit.html", user=user, form=form, general=general, action_form=ActionForm(formdata=None)
+    )
+
+
+def _user_action(user_id: int, act: Any, done: str) -> ResponseReturnValue:
+    user = _user_or_404(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        act(user)
+    except service.AdminRefused as exc:
+        db.session.rollback()
+        db.session.refresh(user)
+        return _user_page(user, _edit_form(user), [pick((exc.message_vi, exc.message_en))]), 400
+    db.session.commit()
+    flash(done, "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/deactivate")
+@roles_required("admin")
+def user_deactivate(user_id: int) -> ResponseReturnValue:
+    return _user_action(
+        user_id,
+        lambda user: service.deactivate_user(user, actor=_user()),
+        _("Đã khoá tài khoản; mọi phiên đăng nhập và token của người dùng này đã hết hiệu lực."),
+    )
+
+
+@bp.post("/users/<int:user_id>/reactivate")
+@roles_required("admin")
+def user_reactivate(user_id: int) -> ResponseReturnValue:
+    return _user_action(user_id, lambda user: service.reactivate_user(user, actor=_user()), _("Đã mở lại tài khoản."))
+
+
+@bp.post("/users/<int:user_id>/password")
+@roles_required("admin")
+def user_password(user_id: int) -> ResponseReturnValue:
+    """A new one-time password, shown on this answer only; the user's sessions end everywhere."""
+    user = _user_or_404(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    password = service.reset_password(user, actor=_user())
+    db.session.commit()
+    return render_template("admin/password.html", user=user, password=password, created=False)
+
+
+# ---------------------------------------------------------------------------------------------------- programme
+
+
+@bp.get("/programme")
+@roles_required("admin", "supervisor")
+def programme() -> ResponseReturnValue:
+    """Every programme's parameters, read-only for everyone (changes go through a migration or a command)."""
+    programs = list(db.session.scalars(select(Program).order_by(Program.id)))
+    return render_template("admin/programme.html", programs=programs)
+
+
+# ------------------------------------------------------------------------------------------------------- health
+
+
+@bp.get("/health")
+@roles_required("admin")
+def health() -> ResponseReturnValue:
+    return render_template(
+        "admin/health.html",
+        providers=service.providers(),
+        workers=service.workers(),
+        queues=service.queues(),
+        queue_names=QueueNames.all(),
+        schedule=service.beat_schedule(),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- audit log
+
+
+@bp.get("/audit")
+@roles_required("admin")
+def audit() -> ResponseReturnValue:
+    form = AuditFilterForm(request.args)
+    form.action.choices = [("", _("Mọi thao tác"))] + [(a, a) for a in service.audit_actions()]
+    valid = form.validate()
+    if valid and form.since.data and form.until.data and form.since.data > form.until.data:
+        form.until.errors = [*form.until.errors, _("Ngày kết thúc phải sau ngày bắt đầu.")]
+        valid = False
+    if not valid:
+        return render_template("admin/audit.html", form=form, page=None, args=_args), 400
+    page = service.search_audit(
+        actor=form.actor.data or None,
+        action=form.action.data or None,
+        record=form.record.data or None,
+        since=form.since.data,
+        until=form.until.data,
+        before=form.before.data,
+        limit=PAGE,
+    )
+    return render_template("admin/audit.html", form=form, page=page, args=_args)
+
+
+def _args(**changes: Any) -> dict[str, Any]:
+    merged: dict[str, Any] = {key: value for key, value in request.args.items() if value}
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,215 @@
+"""A background job's page (kind, state, who started it, times, a progress bar that moves, the error, the download),
+its progress as JSON for the page's script, its file, and the admins' list of jobs with a retry for failed ones.
+
+Who may see a job: the user who started it and admins; anyone else gets the same 404 as for a job that does not
+exist. The result contract for a file to download: ``{"file": <name inside DISBURSE_EXPORT_DIR>, "filename":
+<download name>}`` (:func:`disburse.jobs.service.download_file` refuses any name that leaves the directory).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from wtforms import IntegerField, SelectField
+from wtforms.validators import NumberRange, Optional
+
+from disburse.auth.models import ROLES, User
+from disburse.auth.permissions import roles_required
+from disburse.auth.service import audit
+from disburse.casework.views import pick
+from disburse.extensions import db
+from disburse.formatting import number, percent
+from disburse.forms import BaseForm
+from disburse.jobs import service
+from disburse.jobs.models import JOB_STATES, Job
+from disburse.programs.calendar import VIETNAM_TZ
+
+bp = Blueprint("jobs", __name__)
+
+PAGE = 50
+_CHOICE = _l("Hãy chọn một trong các lựa chọn có trên trang.")
+
+#: Job kinds as people call them: (Vietnamese, English); the prefix decides when the kind is not listed.
+KIND_LABELS: dict[str, tuple[str, str]] = {
+    "import.employers": ("Nhập danh sách đơn vị", "Import of employers"),
+    "import.employees": ("Nhập danh sách người lao động", "Import of employees"),
+    "import.salary_funds": ("Nhập quỹ tiền lương đóng BHTN", "Import of UI salary funds"),
+    "lists.build": ("Lập danh sách Mẫu số 01", "Form 01 lists build"),
+    "notices.district_day": ("Thông báo từ chối trong ngày", "A day's refusal notices"),
+    "export.": ("Xuất dữ liệu", "Export"),
+}
+STATE_LABELS: dict[str, tuple[str, str]] = {
+    "queued": ("Đang chờ", "Queued"),
+    "running": ("Đang chạy", "Running"),
+    "succeeded": ("Đã xong", "Succeeded"),
+    "failed": ("Bị lỗi", "Failed"),
+}
+
+
+def kind_label(kind: str) -> str:
+    if kind in KIND_LABELS:
+        return pick(KIND_LABELS[kind])
+    for prefix, pair in KIND_LABELS.items():
+        if prefix.endswith(".") and kind.startswith(prefix):
+            return f"{pick(pair)} ({kind})"
+    return kind
+
+
+def moment(value: datetime | None) -> str:
+    """A time as people read it: dd/mm/yyyy HH:MM:SS, Vietnam time."""
+    return value.astimezone(VIETNAM_TZ).strftime("%d/%m/%Y %H:%M:%S") if value else "—"
+
+
+def progress_text(job: Job) -> str:
+    """ "12.345 / 80.000 dòng (15,4%)"; rows alone while the total is unknown."""
+    if job.total is None:
+        return _("%(done)s dòng", done=number(job.done))
+    return _(
+        "%(done)s / %(total)s dòng (%(percent)s)",
+        done=number(job.done),
+        total=number(job.total),
+        percent=percent(job.percent if job.total else 100.0),
+    )
+
+
+@bp.app_context_processor
+def _helpers() -> dict[str, Any]:
+    return {
+        "job_kind_label": kind_label,
+        "job_state_label": lambda state: pick(STATE_LABELS.get(state, (state, state))),
+        "job_moment": moment,
+    }
+
+
+def _user() -> User:
+    return cast(User, current_user._get_current_object())
+
+
+def visible_job(job_id: int) -> Job:
+    """The job if the caller started it or is an admin; the 404 page otherwise (unknown and someone else's alike)."""
+    job = db.session.get(Job, job_id)
+    user = _user()
+    if job is None or not (user.role == "admin" or (job.created_by is not None and job.created_by == user.id)):
+        abort(404)
+    return job
+
+
+def _status(job: Job) -> dict[str, Any]:
+    download = service.download_file(job) if job.state == "succeeded" or job.result else None
+    return {
+        "id": job.id,
+        "state": job.state,
+        "state_label": pick(STATE_LABELS.get(job.state, (job.state, job.state))),
+        "done": job.done,
+        "total": job.total,
+        "percent": job.percent,
+        "text": progress_text(job),
+        "finished": job.state in ("succeeded", "failed"),
+        "error": job.error,
+        "download": url_for("jobs.download", job_id=job.id) if download else None,
+    }
+
+
+@bp.get("/jobs/<int:job_id>")
+@roles_required(*ROLES)
+def show(job_id: int) -> ResponseReturnValue:
+    job = visible_job(job_id)
+    starter = db.session.get(User, job.created_by) if job.created_by else None
+    return render_template(
+        "jobs/show.html",
+        job=job,
+        starter=starter,
+        status=_status(job),
+        download=service.download_file(job),
+        can_retry=_user().role == "admin" and service.can_retry(job),
+    )
+
+
+@bp.get("/jobs/<int:job_id>.json")
+@roles_required(*ROLES)
+def status(job_id: int) -> ResponseReturnValue:
+    """The job's progress for the page's script (the page works without it: reload shows the same)."""
+    return jsonify(_status(visible_job(job_id)))
+
+
+@bp.get("/jobs/<int:job_id>/download")
+@roles_required(*ROLES)
+def download(job_id: int) -> ResponseReturnValue:
+    found = service.download_file(visible_job(job_id))
+    if found is None:
+        abort(404)
+    path, filename = found
+    return send_file(path, as_attachment=True, download_name=filename, max_age=0)
+
+
+class JobFilterForm(BaseForm):
+    """The jobs list's filters, from the query string (nothing changes: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    state = SelectField(_l("Trạng thái"), default="", invalid_choice_message=_CHOICE)
+    kind = SelectField(_l("Loại công việc"), default="", invalid_choice_message=_CHOICE)
+    before = IntegerField(
+        validators=[Optional(), NumberRange(min=1, message=_l("Trang không hợp lệ."))],
+        invalid_value_message=_l("Trang không hợp lệ."),
+    )
+
+
+@bp.get("/jobs/")
+@roles_required("admin")
+def index() -> ResponseReturnValue:
+    """Every background job, newest first, by state and kind, 50 a page (keyset on the id)."""
+    form = JobFilterForm(request.args)
+    form.state.choices = [("", _("Mọi trạng thái"))] + [(s, pick(STATE_LABELS[s])) for s in JOB_STATES]
+    kinds = service.job_kinds()
+    form.kind.choices = [("", _("Mọi loại"))] + [(k, kind_label(k)) for k in kinds]
+    if not form.validate():
+        return render_template("jobs/index.html", form=form, rows=None, next_before=None, args=_args), 400
+    rows, next_before = service.list_jobs(
+        state=form.state.data or None, kind=form.kind.data or None, before=form.before.data, limit=PAGE
+    )
+    starters = service.user_emails({job.created_by for job in rows if job.created_by})
+    return render_template(
+        "jobs/index.html", form=form, rows=rows, starters=starters, next_before=next_before, args=_args
+    )
+
+
+def _args(**changes: Any) -> dict[str, Any]:
+    """The list's query string with ``changes`` (None removes a parameter)."""
+    merged: dict[str, Any] = {key: value for key, value in request.args.items() if value}
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+class RetryForm(BaseForm):
+    """A button (CSRF only)."""
+
+
+@bp.post("/jobs/<int:job_id>/retry")
+@roles_required("admin")
+def retry(job_id: int) -> ResponseReturnValue:
+    """Run a failed job again as a new job (same kind, params and task), then show the new job."""
+    visible_job(job_id)
+    if not RetryForm().validate_on_submit():
+        abort(400)
+    try:
+        new = service.retry(job_id, actor_id=_user().id)
+    except service.RetryRefused as exc:
+        db.session.rollback()
+        flash(pick((exc.message_vi, exc.message_en)), "error")
+        return redirect(url_for("jobs.show", job_id=job_id))
+    audit(_user(), "job.retry", "job", job_id, {"new_job": new.id, "kind": new.kind})
+    db.session.commit()
+    flash(_("Đã chạy lại: công việc mới số %(id)s.", id=new.id), "success")
+    return redirect(url_for("jobs.show", job_id=new.id))

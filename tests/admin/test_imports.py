@@ -1,0 +1,140 @@
+"""Registry files uploaded in the browser: stored, imported by the same task as ``disburse import`` (run here in
+process, as the import job tests do; a real worker runs it in the browser test), the job's page with its progress and
+the refused rows to download; a file of the wrong type refused in both languages with nothing stored or queued."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+from disburse.auth.models import AuditLog
+from disburse.background import QueueNames
+from disburse.extensions import db
+from disburse.jobs.models import Job
+from tests.admin.conftest import sign_in
+from tests.registry.test_import_support import employer_row
+from tests.test_background import _waiting, broker  # noqa: F401 - the fixture
+from workers.imports import run_import
+
+
+def _csv(rows: list[dict[str, str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def _upload(client, content: bytes, name: str, kind: str = "employers", **extra: str):
+    return client.post(
+        "/admin/imports",
+        data={"kind": kind, "file": (io.BytesIO(content), name), **extra},
+        content_type="multipart/form-data",
+    )
+
+
+def test_the_upload_page(admin_client, admin):
+    html = admin_client.get("/admin/imports").get_data(as_text=True)
+    assert "<title>Nhập danh sách từ tệp · disburse</title>" in html
+    assert 'enctype="multipart/form-data"' in html and "Người lao động (employees)" in html
+    sign_in(admin_client, admin, "en")
+    html = admin_client.get("/admin/imports").get_data(as_text=True)
+    assert "<title>Import a registry file · disburse</title>" in html and "Monthly UI salary funds" in html
+
+
+def test_an_upload_is_imported_by_a_job_with_its_refused_rows_to_download(admin_client, admin, folders, broker):  # noqa: F811
+    rows = [employer_row(), employer_row(sector="bank"), employer_row()]  # the bank's sector is refused
+    answer = _upload(admin_client, _csv(rows), "don-vi thang 11.csv")
+    assert answer.status_code == 302
+    job_id = int(re.fullmatch(r"/jobs/(\d+)", answer.headers["Location"]).group(1))
+    job = db.session.get(Job, job_id)
+    assert (job.kind, job.state, job.created_by) == ("import.employers", "queued", admin.id)
+    stored = Path(job.params["path"])
+    assert stored.parent == folders["uploads"] and stored.read_bytes() == _csv(rows)
+    assert job.params["filename"] == "don-vi_thang_11.csv" and job.params["strict"] is False
+    assert _waiting(broker, QueueNames.IMPORTS) == [("imports.run", [job_id])]
+    entry = db.session.query(AuditLog).filter_by(action="import.upload", object_id=str(job_id)).one()
+    assert entry.actor_id == admin.id and entry.data["kind"] == "employers"
+
+    queued = admin_client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "Đang chờ" in queued and "<progress" in queued
+
+    run_import(job_id)  # what the worker does with the message
+
+    db.session.expire_all()
+    job = db.session.get(Job, job_id)
+    assert job.state == "succeeded" and (job.done, job.total) == (3, 3)
+    assert job.result["file"] == f"imports/job-{job_id}-errors.csv"
+    html = admin_client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "Đã xong" in html and "3 / 3 dòng (100,0%)" in html
+    assert f'href="/jobs/{job_id}/download"' in html and f"loi-nhap-{job_id}.csv" in html
+    with admin_client.get(f"/jobs/{job_id}/download") as download:
+        assert download.status_code == 200
+        refused = list(csv.DictReader(io.StringIO(download.data.decode("utf-8-sig"))))
+    assert [line["row"] for line in refused] == ["3"]
+    status = admin_client.get(f"/jobs/{job_id}.json").get_json()
+    assert status["finished"] is True and status["download"] == f"/jobs/{job_id}/download"
+
+
+def test_an_import_without_refused_rows_offers_no_errors_file(admin_client, folders, broker):  # noqa: F811
+    answer = _upload(admin_client, _csv([employer_row()]), "u.csv")
+    job_id = int(answer.headers["Location"].rsplit("/", 1)[1])
+    run_import(job_id)
+    db.session.expire_all()
+    job = db.session.get(Job, job_id)
+    assert job.state == "succeeded" and "file" not in job.result
+    assert 'id="job-download" hidden' in admin_client.get(f"/jobs/{job_id}").get_data(as_text=True)
+
+
+def _nothing_changed(folders, before: int, broker) -> None:  # noqa: F811
+    assert db.session.query(Job).count() == before
+    assert not folders["uploads"].exists() or not any(folders["uploads"].iterdir())
+    assert broker.llen(QueueNames.IMPORTS) == 0
+
+
+def test_a_file_of_another_type_is_refused_in_both_languages_and_changes_nothing(admin_client, admin, folders, broker):  # noqa: F811
+    before = db.session.query(Job).count()
+    answer = _upload(admin_client, b"%PDF-1.4\n", "bao-cao.pdf")
+    assert answer.status_code == 400
+    html = answer.get_data(as_text=True)
+    assert "Có lỗi cần sửa" in html and "Tệp phải là bảng tính .csv (UTF-8) hoặc .xlsx." in html
+    assert 'aria-invalid="true"' in html
+
+    renamed = _upload(admin_client, b"%PDF-1.4\n", "bao-cao.csv")
+    assert renamed.status_code == 400
+    assert "Nội dung tệp không phải bảng tính .csv" in renamed.get_data(as_text=True)
+    not_a_zip = _upload(admin_client, b"unit_code\nA1\n", "don-vi.xlsx")
+    assert "Nội dung tệp không phải bảng tính .xlsx" in not_a_zip.get_data(as_text=True)
+    missing = admin_client.post("/admin/imports", data={"kind": "employers"}, content_type="multipart/form-data")
+    assert missing.status_code == 400 and "Hãy chọn tệp cần nhập." in missing.get_data(as_text=True)
+    no_kind = _upload(admin_client, _csv([employer_row()]), "u.csv", kind="")
+    assert no_kind.status_code == 400 and "Hãy chọn loại danh sách." in no_kind.get_data(as_text=True)
+    _nothing_changed(folders, before, broker)
+
+    sign_in(admin_client, admin, "en")
+    html = _upload(admin_client, b"%PDF-1.4\n", "report.pdf").get_data(as_text=True)
+    assert "There is a problem" in html
+    assert "The file must be a .csv (UTF-8) or .xlsx spreadsheet." in html
+    html = _upload(admin_client, b"%PDF-1.4\n", "report.csv").get_data(as_text=True)
+    assert "content is not a .csv spreadsheet: save it again as .csv (UTF-8) or .xlsx." in html
+    _nothing_changed(folders, before, broker)
+
+
+def test_a_file_over_the_cap_is_refused(admin_client, app, folders, broker, monkeypatch):  # noqa: F811
+    monkeypatch.setitem(app.config, "DISBURSE_UPLOAD_MAX_BYTES", 4096)
+    before = db.session.query(Job).count()
+    answer = _upload(admin_client, _csv([employer_row() for _ in range(100)]), "big.csv")
+    assert answer.status_code == 413
+    assert "Dữ liệu gửi lên lớn hơn mức trang này nhận." in answer.get_data(as_text=True)
+    _nothing_changed(folders, before, broker)
+
+
+def test_only_admins_upload(client, db_session, folders):
+    from tests.admin.conftest import PASSWORD
+    from tests.factories import create_user
+
+    sign_in(client, create_user("supervisor", password=PASSWORD))
+    assert _upload(client, _csv([employer_row()]), "u.csv").status_code == 403
+    assert not folders["uploads"].exists()
