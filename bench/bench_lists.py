@@ -134,7 +134,10 @@ SELECT count(*), sum(amount_vnd), sum(unused_months),
 FROM claims
 """
 
-RESET = "TRUNCATE claim_events, claims, claim_counters, reductions RESTART IDENTITY CASCADE"
+RESET = (
+    "TRUNCATE claim_events, claims, claim_counters, district_counters, province_counters, reductions"
+    " RESTART IDENTITY CASCADE"
+)
 COUNTER_TRIGGER = "ALTER TABLE claims {} TRIGGER claim_counters_insert"
 
 # Rows where claim_counters and a GROUP BY over claims disagree (0 when the rollups are exact).

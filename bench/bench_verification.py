@@ -105,7 +105,7 @@ ORDER BY e.id
 """
 
 RESTORE = [
-    "TRUNCATE claim_events, claim_counters, claim_identities, claims CASCADE",
+    "TRUNCATE claim_events, claim_counters, district_counters, province_counters, claim_identities, claims CASCADE",
     "INSERT INTO claims SELECT * FROM bench_claims_seed ORDER BY id",
 ]
 

@@ -21,6 +21,8 @@ from sqlalchemy import text
 from disburse.extensions import db
 from disburse.payments.reconcile import reconcile
 from disburse.payments.sandbox_client import SandboxProvider
+from disburse.reports import dashboard, rollups
+from disburse.reports.service import Area
 from tests.sandbox_bank import PAYER, SECRET, TOKEN
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -83,7 +85,32 @@ def rollups_equal_a_direct_count(program_id: int) -> bool:
               WHERE program_id = :p GROUP BY 1, 2, 3, 4)) d""",
         p=program_id,
     )[0][0]
-    return int(drift) == 0
+    # Every level the dashboards read (employer, district, province), as the repair sweeper counts it.
+    return int(drift) == 0 and rollups.drift(program_id) == []
+
+
+def failures_equal_a_direct_count(program_id: int) -> bool:
+    """The dashboards' payment failures by reason, nationally and per province, equal a count over payments."""
+    direct = _rows(
+        """SELECT d.province_code, p.failure_code, count(*), sum(p.amount_vnd)
+           FROM payments p JOIN claims c ON c.id = p.claim_id JOIN districts d ON d.code = c.district_code
+           WHERE c.program_id = :p AND p.state IN ('failed', 'returned') GROUP BY 1, 2""",
+        p=program_id,
+    )
+    national: Counter[tuple[str | None, str]] = Counter()
+    provinces: dict[str, set[tuple[str | None, int, int]]] = {}
+    for province, code, n, amount in direct:
+        national[(code, "n")] += int(n)
+        national[(code, "amount")] += int(amount)
+        provinces.setdefault(province, set()).add((code, int(n), int(amount)))
+    got = {(f["code"], f["payments"], f["amount_vnd"]) for f in dashboard.failures_by_reason(program_id, Area())}
+    if got != {(code, national[(code, "n")], national[(code, "amount")]) for code, _ in national}:
+        return False
+    return all(
+        {(f["code"], f["payments"], f["amount_vnd"]) for f in dashboard.failures_by_reason(program_id, Area(code))}
+        == rows
+        for code, rows in provinces.items()
+    )
 
 
 def statement_differences(bank_url: str, program_id: int) -> list[tuple[str, str, int | None, int | None]]:
@@ -217,7 +244,8 @@ def assert_never_twice_never_lost(bank_url: str, program_id: int, *, allowed: fr
     )
     assert disagree == [], f"payments where the bank says otherwise: {disagree[:10]}"
 
-    assert rollups_equal_a_direct_count(program_id), "claim_counters differ from a direct count"
+    assert rollups_equal_a_direct_count(program_id), "the rollups differ from a direct count"
+    assert failures_equal_a_direct_count(program_id), "the dashboards' failures differ from a direct count"
     assert statement_differences(bank_url, program_id) == []
     assert reconcile_differences(bank_url) == []
     out = money(program_id)
@@ -231,6 +259,7 @@ __all__ = [
     "assert_never_twice_never_lost",
     "booking_days",
     "claim_states",
+    "failures_equal_a_direct_count",
     "money",
     "reconcile_differences",
     "rollups_equal_a_direct_count",
