@@ -25,6 +25,14 @@ class Config:
     #: None means "start the embedded PostgreSQL / Redis" (see disburse.runtime).
     DATABASE_URL: str | None = None
     REDIS_URL: str | None = None
+    #: A read replica of DATABASE_URL (streaming replication) for the read-only pages marked ``@reads_replica``
+    #: (disburse.replica); None: they read the primary. An unreachable replica falls back to the primary.
+    DATABASE_REPLICA_URL: str | None = None
+    #: Redis behind Sentinel: the sentinels ("host:port,host:port") and the name of the master they watch. Celery,
+    #: the rate limiter and the app's own Redis clients then ask the sentinels where the master is; REDIS_URL still
+    #: gives the database number and password (its host is not used).
+    REDIS_SENTINELS: tuple[tuple[str, int], ...] = ()
+    REDIS_SENTINEL_MASTER = "mymaster"
     #: The programme clock's "today" (ISO date); None means the real date.
     DISBURSE_TODAY: str | None = None
     #: The program pages, the API and `lists build` use when none is named.
@@ -114,7 +122,13 @@ class Config:
     def __init__(self) -> None:
         self.SECRET_KEY = _env("SECRET_KEY", self.SECRET_KEY)
         self.DATABASE_URL = _env("DATABASE_URL", self.DATABASE_URL)
-        self.REDIS_URL = _env("REDIS_URL", self.REDIS_URL)
+        self.REDIS_SENTINELS = _sentinels_env("REDIS_SENTINELS") or self.REDIS_SENTINELS
+        self.REDIS_SENTINEL_MASTER = _env("REDIS_SENTINEL_MASTER", self.REDIS_SENTINEL_MASTER) or "mymaster"
+        # With sentinels, REDIS_URL only names the database (and password): default to database 0 of the master.
+        self.REDIS_URL = _env("REDIS_URL", self.REDIS_URL) or (
+            f"redis://{self.REDIS_SENTINEL_MASTER}/0" if self.REDIS_SENTINELS else None
+        )
+        self.DATABASE_REPLICA_URL = _env("DATABASE_REPLICA_URL", self.DATABASE_REPLICA_URL)
         self.DISBURSE_TODAY = _env("DISBURSE_TODAY", self.DISBURSE_TODAY)
         self.DISBURSE_PROGRAM = _env("DISBURSE_PROGRAM", self.DISBURSE_PROGRAM) or "NQ116"
         self.DISBURSE_PAYMENT_PROVIDER = _env("DISBURSE_PAYMENT_PROVIDER", self.DISBURSE_PAYMENT_PROVIDER) or "sandbox"
@@ -186,6 +200,20 @@ def _float_env(name: str, default: float, low: float, high: float) -> float:
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low} and {high} (got {value})")
     return value
+
+
+def _sentinels_env(name: str) -> tuple[tuple[str, int], ...]:
+    """``host:port,host:port`` → ((host, port), …); anything else is a ConfigError naming the variable."""
+    raw = _env(name)
+    if raw is None:
+        return ()
+    found = []
+    for item in raw.split(","):
+        host, _, port = item.strip().rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"{name} must be host:port pairs separated by commas (got {raw!r})")
+        found.append((host.strip("[]"), int(port)))
+    return tuple(found)
 
 
 def _int_env(name: str, default: int, low: int, high: int) -> int:

@@ -11,7 +11,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, load_config
-from disburse import runtime
+from disburse import replica, runtime
 from disburse.extensions import babel, csrf, db, limiter, login, migrate, redis_client_options
 
 log = logging.getLogger(__name__)
@@ -59,9 +59,11 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = runtime.sqlalchemy_url(app.config["DATABASE_URL"])
     # The rate limiter counts in Redis in every environment: one count for every web process and node (a count in
     # each process's memory would multiply every limit by the number of processes).
-    app.config["RATELIMIT_STORAGE_URI"] = runtime.limiter_storage_url(app.config["REDIS_URL"])
+    storage_uri, storage_options = runtime.limiter_storage(app.config)
+    app.config["RATELIMIT_STORAGE_URI"] = storage_uri
     app.config["RATELIMIT_STORAGE_OPTIONS"] = {
         **redis_client_options(app.config),
+        **storage_options,
         "key_prefix": app.config["LIMIT_STORAGE_PREFIX"],
     }
     if app.config["DISBURSE_PROXY_HOPS"]:
@@ -70,6 +72,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     db.init_app(app)
+    replica.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     login.init_app(app)
     csrf.init_app(app)

@@ -20,7 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from disburse.extensions import db
-from disburse.runtime import celery_broker_url
+from disburse.runtime import celery_redis
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def init_celery(app: Flask) -> Celery:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
-    broker = celery_broker_url(app.config["REDIS_URL"])
+    broker, sentinel_options = celery_redis(app.config)  # sentinel_options: the master's name, with Sentinel
     celery = Celery(app.name, task_cls=FlaskTask)
     celery.conf.update(
         broker_url=broker,
@@ -136,6 +136,7 @@ def init_celery(app: Flask) -> Celery:
             "socket_timeout": app.config["REDIS_TIMEOUT_S"],
             "socket_connect_timeout": app.config["REDIS_TIMEOUT_S"],
             **app.config["CELERY_SEND_RETRY_POLICY"],
+            **sentinel_options,
         },
         task_publish_retry_policy=app.config["CELERY_SEND_RETRY_POLICY"],
         redis_socket_timeout=app.config["REDIS_TIMEOUT_S"],
@@ -143,6 +144,7 @@ def init_celery(app: Flask) -> Celery:
         result_backend_transport_options={
             "visibility_timeout": app.config["CELERY_VISIBILITY_TIMEOUT_S"],
             "retry_policy": app.config["CELERY_SEND_RETRY_POLICY"],
+            **sentinel_options,
         },
         beat_schedule=beat_schedule(app.config),
     )

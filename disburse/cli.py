@@ -7,13 +7,14 @@ import os
 import subprocess
 import sys
 import time
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from disburse import runtime
+from disburse import deployment, runtime
 from disburse.background import QueueNames
 
 
@@ -40,6 +41,116 @@ def register_commands(app: Flask) -> None:
 
     for command in (up, users_cli, tokens_cli, import_cli, seed_cmd, lists_cli, forms_cli, sandbox_cli, payments_cli):
         app.cli.add_command(command)
+
+
+# ------------------------------------------------------------------------------ production: web, worker, beat
+
+
+def _refuse(exc: deployment.Refused) -> NoReturn:
+    click.echo(str(exc), err=True)
+    sys.exit(2)
+
+
+def _become(args: list[str]) -> NoReturn:
+    """Replace this process by ``python -m <args>`` (same pid, same environment): a service manager's signals
+    (SIGTERM to stop, SIGHUP to gunicorn) then reach gunicorn or Celery directly."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", *args])  # noqa: S606 - our interpreter, fixed module list
+
+
+@main.command("web", with_appcontext=False)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: all).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers",
+    "web_workers",
+    default=(os.cpu_count() or 1) + 1,
+    show_default="CPUs + 1",
+    type=click.IntRange(1, 256),
+    help="gunicorn worker processes.",
+)
+@click.option("--timeout", default=60, show_default=True, type=click.IntRange(5, 3600), help="Seconds per request.")
+def web(host: str, port: int, web_workers: int, timeout: int) -> None:
+    """Production web node: gunicorn serving disburse.wsgi:app on the configured PostgreSQL and Redis."""
+    try:
+        deployment.preflight()
+    except deployment.Refused as exc:
+        _refuse(exc)
+    _become(
+        [
+            "gunicorn",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(web_workers),
+            "--timeout",
+            str(timeout),
+            "--access-logfile",
+            "-",
+            "disburse.wsgi:app",
+        ]
+    )
+
+
+@main.command("worker", with_appcontext=False)
+@click.option("--queues", "-Q", default=None, help="Comma-separated queues to consume (default: all).")
+@click.option("--concurrency", "-c", default=None, type=click.IntRange(1, 256), help="Processes (default: CPUs).")
+@click.option("--pool", default="prefork", show_default=True, type=click.Choice(["prefork", "solo", "threads"]))
+@click.option("--hostname", "-n", default=None, help="Worker name (default: disburse-<queues>-<pid>@<host>).")
+@click.option("--loglevel", "-l", default="INFO", show_default=True)
+def worker(queues: str | None, concurrency: int | None, pool: str, hostname: str | None, loglevel: str) -> None:
+    """Production worker: a Celery worker on the given queues, on the configured PostgreSQL and Redis."""
+    try:
+        names = deployment.parse_queues(queues)
+        deployment.preflight()
+    except deployment.Refused as exc:
+        _refuse(exc)
+    label = "all" if queues is None else "+".join(names)
+    args = ["celery", "-A", "workers.worker", "worker", "--loglevel", loglevel, "--pool", pool, "-Q", ",".join(names)]
+    args += ["--hostname", hostname or f"disburse-{label}-{os.getpid()}@%h"]
+    if concurrency is not None:
+        args += ["--concurrency", str(concurrency)]
+    _become(args)
+
+
+@main.command("beat", with_appcontext=False)
+@click.option(
+    "--schedule",
+    "schedule_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="File keeping when each periodic task last ran (default: celerybeat-schedule in the instance folder).",
+)
+@click.option("--loglevel", "-l", default="INFO", show_default=True)
+def beat(schedule_file: str | None, loglevel: str) -> None:
+    """Production beat, exactly one in the whole system: sends the periodic tasks. Refuses to start while another
+    beat holds the lock on the same Redis."""
+    try:
+        config = deployment.preflight()
+        token = deployment.take_beat_lock(config)
+    except deployment.Refused as exc:
+        _refuse(exc)
+    path = Path(schedule_file) if schedule_file else runtime.default_instance_path() / "celerybeat-schedule"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.environ[deployment.BEAT_TOKEN_ENV] = token
+    _become(
+        [
+            "celery",
+            "-A",
+            "workers.worker",
+            "beat",
+            "--loglevel",
+            loglevel,
+            "--scheduler",
+            "workers.beat:LockedScheduler",
+            "--schedule",
+            str(path),
+        ]
+    )
+
+
+# ------------------------------------------------------------------------------------------- development: up
 
 
 def _spawn(args: list[str]) -> subprocess.Popen[bytes]:

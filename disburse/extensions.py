@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
+import redis
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from flask_wtf import CSRFProtect
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from sqlalchemy import BigInteger, DateTime, MetaData, func
+from redis.sentinel import Sentinel
+from sqlalchemy import BigInteger, DateTime, Engine, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 
 #: Constraint names are predictable so that migrations can refer to them (Alembic's recommended convention).
@@ -41,7 +45,22 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
 
-db = SQLAlchemy(model_class=Base)
+#: The engine the current read-only page reads from (set by :func:`disburse.replica.reading_replica`), else None.
+replica_engine: ContextVar[Engine | None] = ContextVar("replica_engine", default=None)
+
+
+class RoutingSession(FlaskSession):
+    """Flask-SQLAlchemy's session, sending the statements of a read-only page to the read replica while
+    :func:`disburse.replica.reading_replica` is on; a flush (a write) always goes to the primary."""
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None, **kwargs: Any) -> Any:
+        engine = replica_engine.get()
+        if bind is None and engine is not None and not self._flushing:
+            return engine
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 migrate = Migrate()
 login = LoginManager()
 csrf = CSRFProtect()
@@ -55,3 +74,18 @@ def redis_client_options(config: Mapping[str, Any]) -> dict[str, Any]:
     down or hangs fails one call in ``REDIS_TIMEOUT_S`` (redis-py would otherwise retry with back-off)."""
     timeout = float(config["REDIS_TIMEOUT_S"])
     return {"socket_timeout": timeout, "socket_connect_timeout": timeout, "retry": Retry(NoBackoff(), 0)}
+
+
+def redis_client(config: Mapping[str, Any], **options: Any) -> redis.Redis:
+    """The app's own Redis client (health check, sweep and beat locks): ``REDIS_URL``'s server, or, with
+    ``REDIS_SENTINELS``, the master the sentinels name now (asked again after a failover, on reconnecting), with
+    ``REDIS_URL``'s database and password. ``options`` go to the connection (timeouts, retry)."""
+    sentinels = config.get("REDIS_SENTINELS") or ()
+    if not sentinels:
+        return redis.Redis.from_url(config["REDIS_URL"], **options)
+    from disburse.runtime import redis_database
+
+    number, password = redis_database(config["REDIS_URL"])
+    timeouts = {k: v for k, v in options.items() if k in ("socket_timeout", "socket_connect_timeout")}
+    sentinel = Sentinel(list(sentinels), sentinel_kwargs=timeouts, db=number, password=password, **options)
+    return sentinel.master_for(config["REDIS_SENTINEL_MASTER"])

@@ -14,10 +14,11 @@ import os
 import signal
 import sys
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,45 @@ def celery_broker_url(redis_url: str) -> str:
         return redis_url
     query = parts.query.replace("db=", "virtual_host=")
     return f"redis+socket://{parts.path}" + (f"?{query}" if query else "")
+
+
+def redis_database(redis_url: str) -> tuple[int, str | None]:
+    """The database number and password a Redis URL names (``redis://:pw@host/3``, ``unix:///s?db=3``)."""
+    parts = urlsplit(redis_url)
+    number = parts.path.lstrip("/") if parts.scheme != "unix" else ""
+    for pair in parts.query.split("&"):
+        key, _, value = pair.partition("=")
+        if key == "db":
+            number = value
+    return (int(number) if number.isdigit() else 0), parts.password
+
+
+def celery_redis(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Celery's broker (and result backend) URL for the configuration, and the transport options it needs beyond
+    the usual ones: with ``REDIS_SENTINELS``, kombu's ``sentinel://`` URLs (one per sentinel, ``;``-separated) and
+    the master's name; otherwise :func:`celery_broker_url` of ``REDIS_URL``."""
+    sentinels = config.get("REDIS_SENTINELS") or ()
+    if not sentinels:
+        return celery_broker_url(config["REDIS_URL"]), {}
+    number, password = redis_database(config["REDIS_URL"])
+    auth = f":{quote(password, safe='')}@" if password else ""
+    url = ";".join(f"sentinel://{auth}{host}:{port}/{number}" for host, port in sentinels)
+    return url, {"master_name": config["REDIS_SENTINEL_MASTER"]}
+
+
+def limiter_storage(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The rate limiter's storage URI and the options it needs beyond the shared ones: the ``limits`` library's
+    ``redis+sentinel://host:port,host:port/master`` (always the master: a replica's counts may lag) with the
+    database and password of ``REDIS_URL``; otherwise :func:`limiter_storage_url`."""
+    sentinels = config.get("REDIS_SENTINELS") or ()
+    if not sentinels:
+        return limiter_storage_url(config["REDIS_URL"]), {}
+    number, password = redis_database(config["REDIS_URL"])
+    hosts = ",".join(f"{host}:{port}" for host, port in sentinels)
+    options: dict[str, Any] = {"db": number, "use_replicas": False}
+    if password:
+        options["password"] = password
+    return f"redis+sentinel://{hosts}/{config['REDIS_SENTINEL_MASTER']}", options
 
 
 def limiter_storage_url(redis_url: str) -> str:

@@ -25,6 +25,7 @@ from disburse.auth.scopes import Scope, can_see, visible_unit
 from disburse.extensions import db
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.reference.models import District, Province
+from disburse.replica import reads_replica
 from disburse.reports.service import Area, area_progress, employer_progress
 
 bp = Blueprint("reports", __name__)
@@ -36,6 +37,7 @@ _DISTRICT = re.compile(r"[0-9]{3}")
 
 @bp.get("/employers/<unit_code>/progress")
 @roles_required(*ROLES)
+@reads_replica
 def unit_progress(unit_code: str) -> ResponseReturnValue:
     code = request.args.get("program") or current_app.config["DISBURSE_PROGRAM"]
     if not _PROGRAM_CODE.fullmatch(code):
@@ -99,6 +101,7 @@ def _scoped_area(province: str | None, district: str | None) -> Area | None:
 
 @bp.get("/progress")
 @roles_required("caseworker", "supervisor", "admin")
+@reads_replica
 def progress() -> ResponseReturnValue:
     code = request.args.get("program") or current_app.config["DISBURSE_PROGRAM"]
     province, district, errors = _area_input()

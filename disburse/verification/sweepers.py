@@ -40,7 +40,7 @@ from sqlalchemy import select, text
 from disburse.background import QueueNames
 from disburse.claims import service as claims
 from disburse.claims.states import ClaimAction, ClaimNote
-from disburse.extensions import db
+from disburse.extensions import db, redis_client
 from disburse.programs.calendar import add_working_days
 from disburse.programs.models import Program
 from disburse.verification import checks
@@ -240,7 +240,7 @@ def sweep_waiting(*, grace: timedelta = WAITING_GRACE, batch: int | None = None)
 
 
 def _redis() -> redis.Redis:
-    return redis.Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=5, socket_connect_timeout=5)
+    return redis_client(current_app.config, socket_timeout=5, socket_connect_timeout=5)
 
 
 def queued_verifications() -> int:

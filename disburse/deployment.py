@@ -1,0 +1,195 @@
+"""What the production commands (``disburse web``, ``disburse worker``, ``disburse beat``) check before they start,
+and beat's lock.
+
+They never start embedded servers: the configuration must name PostgreSQL and Redis, and both must answer, or the
+command stops with exit code 2 and a message in Vietnamese and English (:class:`Refused`). ``worker --queues``
+takes only the app's queue names. Beat holds a Redis lock that expires (:data:`BEAT_LOCK_TTL_S`) for as long as it
+runs, so that a second beat on the same Redis refuses to start; the beat process renews it
+(``workers.beat.LockedScheduler``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import redis
+from redis.backoff import NoBackoff
+from redis.lock import Lock
+from redis.retry import Retry
+
+from config import Config, ConfigError, load_config
+from disburse.background import TASK_QUEUES, QueueNames
+from disburse.extensions import redis_client
+from disburse.runtime import libpq_url
+
+#: How long the preflight waits for PostgreSQL and for Redis to answer.
+CONNECT_TIMEOUT_S = 3
+#: Beat's lock in Redis: its key, and how long it outlives a beat that died without releasing it.
+BEAT_LOCK_KEY = "disburse:beat:lock"
+BEAT_LOCK_TTL_S = 60
+#: The token of the lock ``disburse beat`` took, handed to the beat process it becomes.
+BEAT_TOKEN_ENV = "DISBURSE_BEAT_LOCK_TOKEN"  # noqa: S105 - the variable's name, not a secret
+
+
+@dataclass
+class Refused(Exception):
+    """The command cannot start: a message in both languages; exit code 2."""
+
+    vi: str
+    en: str
+
+    def __str__(self) -> str:
+        return f"{self.vi}\n{self.en}"
+
+
+def queue_names() -> list[str]:
+    """The queues a worker may consume: the app's named queues and any other queue a task is routed to."""
+    named = QueueNames.all()
+    return named + sorted(set(TASK_QUEUES.values()) - set(named))
+
+
+def parse_queues(given: str | None) -> list[str]:
+    """``"payments, provider-events"`` → the names, checked; None or empty: every queue."""
+    known = queue_names()
+    if not given or not given.strip():
+        return known
+    names = [name.strip() for name in given.split(",") if name.strip()]
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        shown = ", ".join(unknown) or repr(given)
+        raise Refused(
+            f"Không có hàng đợi: {shown}. Các hàng đợi: {', '.join(known)}.",
+            f"No such queue: {shown}. The queues are: {', '.join(known)}.",
+        )
+    return list(dict.fromkeys(names))
+
+
+def configuration() -> Config:
+    """The configuration, which must name both servers (no embedded ones in production commands)."""
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        raise Refused(f"Cấu hình không dùng được: {exc}", f"Unusable configuration: {exc}") from None
+    missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not getattr(config, name)]
+    if missing:
+        names = ", ".join(missing)
+        raise Refused(
+            f"Chưa đặt {names}: lệnh này không tự chạy PostgreSQL/Redis (dùng `disburse up` khi phát triển).",
+            f"{names} not set: this command starts no PostgreSQL/Redis of its own (`disburse up` does, "
+            "for development).",
+        )
+    return config
+
+
+def _where(url: str) -> str:
+    """host:port/name of a URL, without its user or password."""
+    parts = urlsplit(url)
+    host = parts.hostname or parts.path or "?"
+    return f"{host}:{parts.port}{parts.path}" if parts.port else f"{host}{parts.path if parts.hostname else ''}"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def check_database(url: str) -> None:
+    import psycopg
+
+    try:
+        with psycopg.connect(libpq_url(url), connect_timeout=CONNECT_TIMEOUT_S) as connection:
+            connection.execute("SELECT 1")
+    except Exception as exc:  # refused, unknown host, wrong password, no such database: all mean "cannot start"
+        reason = _first_line(exc)
+        raise Refused(
+            f"Không kết nối được PostgreSQL ({_where(url)}, DATABASE_URL): {reason}",
+            f"Cannot reach PostgreSQL ({_where(url)}, DATABASE_URL): {reason}",
+        ) from None
+
+
+def lock_client(config: Mapping[str, Any]) -> redis.Redis:
+    """A Redis client for the preflight and beat's lock: short timeouts, no retries (one failure is an answer)."""
+    return redis_client(
+        config,
+        socket_timeout=CONNECT_TIMEOUT_S,
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        retry=Retry(NoBackoff(), 0),
+        decode_responses=True,
+    )
+
+
+def _redis_where(config: Mapping[str, Any]) -> str:
+    sentinels = config.get("REDIS_SENTINELS") or ()
+    if sentinels:
+        listed = ",".join(f"{host}:{port}" for host, port in sentinels)
+        return f"Sentinel {listed}, master {config['REDIS_SENTINEL_MASTER']}, REDIS_SENTINELS"
+    return f"{_where(config['REDIS_URL'])}, REDIS_URL"
+
+
+def check_redis(config: Mapping[str, Any]) -> None:
+    client = lock_client(config)
+    try:
+        client.ping()
+    except Exception as exc:  # refused, timed out, no master known to the sentinels, wrong password
+        reason = _first_line(exc)
+        raise Refused(
+            f"Không kết nối được Redis ({_redis_where(config)}): {reason}",
+            f"Cannot reach Redis ({_redis_where(config)}): {reason}",
+        ) from None
+    finally:
+        client.close()
+
+
+def settings(config: Config) -> dict[str, Any]:
+    """The Redis settings of ``config`` as a mapping (what :func:`disburse.extensions.redis_client` reads)."""
+    return {
+        "REDIS_URL": config.REDIS_URL,
+        "REDIS_SENTINELS": config.REDIS_SENTINELS,
+        "REDIS_SENTINEL_MASTER": config.REDIS_SENTINEL_MASTER,
+    }
+
+
+def preflight() -> Config:
+    """The configuration, once PostgreSQL and Redis have both answered."""
+    config = configuration()
+    check_database(str(config.DATABASE_URL))
+    check_redis(settings(config))
+    return config
+
+
+# ------------------------------------------------------------------------------------------------- beat's lock
+
+
+def beat_lock(client: redis.Redis, token: str | None = None) -> Lock:
+    """Beat's lock (not bound to a thread: beat renews it from its own loop)."""
+    lock = client.lock(BEAT_LOCK_KEY, timeout=BEAT_LOCK_TTL_S, blocking=False, thread_local=False)
+    if token is not None:
+        lock.local.token = token.encode()
+    return lock
+
+
+def take_beat_lock(config: Config) -> str:
+    """Take beat's lock for this process; its token. A lock held by another beat: :class:`Refused`."""
+    token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    client = lock_client(settings(config))
+    try:
+        if beat_lock(client).acquire(blocking=False, token=token):
+            return token
+        holder = client.get(BEAT_LOCK_KEY) or "?"
+        left = client.ttl(BEAT_LOCK_KEY)
+    finally:
+        client.close()
+    host, _, rest = str(holder).partition(":")
+    pid = rest.partition(":")[0] or "?"
+    raise Refused(
+        f"Đã có một beat đang chạy (máy {host}, tiến trình {pid}); chỉ được chạy một beat. Nếu beat đó đã dừng, "
+        f"khóa {BEAT_LOCK_KEY} hết hạn sau {left} giây.",
+        f"Another beat is running (host {host}, process {pid}); there must be exactly one. If that beat has "
+        f"stopped, its lock {BEAT_LOCK_KEY} expires in {left} s.",
+    )

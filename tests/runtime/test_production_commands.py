@@ -1,0 +1,187 @@
+"""`disburse web`, `disburse worker` and `disburse beat`, the production commands, run for real as processes: they
+use the configured PostgreSQL and Redis and never start embedded ones; they refuse, with exit code 2 and a message
+in both languages and no traceback, an unknown queue, a configuration without the servers, and servers that do not
+answer; a second beat on the same Redis refuses to start while the first holds the lock, and the lock goes with the
+first beat. The web node serves the app.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis
+
+from disburse.deployment import BEAT_LOCK_KEY, BEAT_LOCK_TTL_S
+from tests.runtime.test_up import ROOT, _free_port
+
+pytestmark = pytest.mark.up
+
+#: This module's and the split pipeline's Redis database (the suite's is 15; the worker tests use 11 to 13).
+REDIS_DB = 7
+
+
+def with_redis_db(url: str, number: int) -> str:
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return f"unix://{parts.path}?db={number}"
+    return urlunsplit((parts.scheme, parts.netloc, f"/{number}", parts.query, ""))
+
+
+def command_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("REDIS_SENTINEL", "DATABASE_REPLICA", "DISBURSE_BEAT"))
+    }
+    env.update({"DISBURSE_ENV": "test", "DATABASE_URL": database_url, "REDIS_URL": redis_url, **extra})
+    return env
+
+
+def disburse(args: list[str], env: dict[str, str], **kwargs: object) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
+        [sys.executable, "-m", "disburse.cli", *args], env=env, cwd=ROOT, **kwargs
+    )
+
+
+def refused(args: list[str], env: dict[str, str], timeout: float = 30) -> tuple[int, str, float]:
+    started = time.monotonic()
+    done = subprocess.run(  # noqa: S603 - our interpreter, fixed arguments
+        [sys.executable, "-m", "disburse.cli", *args], env=env, cwd=ROOT, capture_output=True, timeout=timeout
+    )
+    return done.returncode, (done.stdout + done.stderr).decode(), time.monotonic() - started
+
+
+def closed_port() -> int:
+    return _free_port()  # nothing listens there once the probe socket is closed
+
+
+@pytest.fixture
+def own_redis(redis_url: str) -> Iterator[str]:
+    url = with_redis_db(redis_url, REDIS_DB)
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+# ------------------------------------------------------------------------------------------------- refusals
+
+
+def test_a_worker_on_an_unknown_queue_is_refused_naming_the_queues(database_url, own_redis):
+    code, output, _ = refused(["worker", "--queues", "payments, bogus"], command_env(database_url, own_redis))
+    assert code == 2, output
+    assert "Không có hàng đợi: bogus" in output and "No such queue: bogus" in output
+    assert "payments, provider-events" in output  # the real names, to choose from
+    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("command", [["web"], ["worker", "--queues", "verification"], ["beat"]])
+@pytest.mark.parametrize("down", ["database", "redis"])
+def test_each_command_refuses_a_server_that_does_not_answer(command, down, database_url, own_redis, tmp_path):
+    port = closed_port()
+    env = command_env(
+        f"postgresql://postgres@127.0.0.1:{port}/disburse" if down == "database" else database_url,
+        f"redis://127.0.0.1:{port}/0" if down == "redis" else own_redis,
+        DISBURSE_INSTANCE=str(tmp_path),
+    )
+    code, output, seconds = refused(command, env)
+    assert code == 2, output
+    if down == "database":
+        assert f"Không kết nối được PostgreSQL (127.0.0.1:{port}/disburse, DATABASE_URL)" in output
+        assert f"Cannot reach PostgreSQL (127.0.0.1:{port}/disburse, DATABASE_URL)" in output
+    else:
+        assert f"Không kết nối được Redis (127.0.0.1:{port}/0, REDIS_URL)" in output
+        assert f"Cannot reach Redis (127.0.0.1:{port}/0, REDIS_URL)" in output
+    assert "Traceback" not in output
+    assert seconds < 20
+    assert list(tmp_path.iterdir()) == []  # no embedded server, no schedule file
+
+
+@pytest.mark.parametrize("command", [["web"], ["worker"], ["beat"]])
+def test_each_command_without_a_database_url_starts_no_embedded_server(command, own_redis, tmp_path):
+    env = command_env("", own_redis, DISBURSE_INSTANCE=str(tmp_path))
+    del env["DATABASE_URL"]
+    code, output, _ = refused(command, env)
+    assert code == 2, output
+    assert "Chưa đặt DATABASE_URL" in output and "DATABASE_URL not set" in output
+    assert "Traceback" not in output
+    assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------------------------------------------ beat
+
+
+def test_a_second_beat_is_refused_while_the_first_holds_the_lock(database_url, own_redis, tmp_path):
+    env = command_env(database_url, own_redis)
+    schedule = tmp_path / "beat" / "schedule"
+    first = disburse(["beat", "--schedule", str(schedule), "--loglevel", "WARNING"], env)
+    client = redis.Redis.from_url(own_redis, decode_responses=True)
+    try:
+        deadline = time.monotonic() + 30
+        while client.get(BEAT_LOCK_KEY) is None and time.monotonic() < deadline:
+            assert first.poll() is None, f"the first beat exited with code {first.returncode}"
+            time.sleep(0.2)
+        holder = client.get(BEAT_LOCK_KEY)
+        assert holder is not None and holder.split(":")[1] == str(first.pid)  # `disburse beat` became celery beat
+        assert 0 < client.ttl(BEAT_LOCK_KEY) <= BEAT_LOCK_TTL_S
+
+        code, output, _ = refused(["beat", "--schedule", str(tmp_path / "other")], env)
+        assert code == 2, output
+        assert f"tiến trình {first.pid}" in output and "chỉ được chạy một beat" in output
+        assert f"process {first.pid}" in output and "there must be exactly one" in output
+        assert "Traceback" not in output
+        assert first.poll() is None, "the first beat goes on"
+
+        # Beat really runs: it sends the payment batches every DISBURSE_PAYMENT_BATCH_EVERY_S (60 s: none yet), and
+        # keeps its schedule's state in the file it was given.
+        deadline = time.monotonic() + 20
+        while not list(schedule.parent.glob("schedule*")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert list(schedule.parent.glob("schedule*"))
+    finally:
+        assert stop(first) == 0
+    assert client.get(BEAT_LOCK_KEY) is None, "a beat that stops releases its lock"
+    client.close()
+
+
+# ------------------------------------------------------------------------------------------------------- web
+
+
+def test_the_web_node_serves_the_app_and_stops_on_sigterm(database_url, own_redis):
+    port = _free_port()
+    proc = disburse(["web", "--port", str(port), "--workers", "1"], command_env(database_url, own_redis))
+    try:
+        deadline = time.monotonic() + 60
+        body: dict = {}
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, f"disburse web exited with code {proc.returncode}"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=3) as response:
+                    body = json.load(response)
+                    break
+            except OSError:
+                time.sleep(0.3)
+        assert body.get("database") == {"ok": True} and body.get("redis") == {"ok": True}, body
+    finally:
+        assert stop(proc) == 0

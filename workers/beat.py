@@ -1,0 +1,87 @@
+"""Beat's scheduler for ``disburse beat``: Celery's own (the schedule's state in a file) that keeps beat's Redis lock
+(:mod:`disburse.deployment`) for as long as it runs.
+
+``disburse beat`` takes the lock and hands its token over in ``DISBURSE_BEAT_LOCK_TOKEN``; started otherwise
+(``celery beat --scheduler workers.beat:LockedScheduler``), the scheduler takes it itself. Every
+``BEAT_LOCK_TTL_S / 3`` seconds the lock's time is renewed. A lock found taken by another beat (this one stalled
+past the lock's life, or Redis lost the key and another beat took it) stops this beat with exit code 2; a lock that
+simply vanished (Redis restarted empty) is taken again. On a normal stop the lock is released.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+import redis
+from celery.beat import PersistentScheduler
+
+from config import load_config
+from disburse.deployment import BEAT_LOCK_TTL_S, BEAT_TOKEN_ENV, Refused, beat_lock, lock_client, settings
+
+log = logging.getLogger(__name__)
+
+#: Renew the lock this often (seconds): three times within its life.
+RENEW_EVERY_S = BEAT_LOCK_TTL_S / 3
+
+
+class LockedScheduler(PersistentScheduler):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._client: redis.Redis | None = None
+        self._lock: Any = None
+        self._renewed = 0.0
+        self._lost = False
+        super().__init__(*args, **kwargs)
+
+    def setup_schedule(self) -> None:
+        self._client = lock_client(settings(load_config()))
+        token = os.environ.get(BEAT_TOKEN_ENV)
+        if token:
+            self._lock = beat_lock(self._client, token)
+        else:
+            self._lock = beat_lock(self._client)
+            if not self._lock.acquire(blocking=False):
+                raise SystemExit(
+                    str(Refused("Đã có một beat đang chạy trên Redis này.", "Another beat runs on this Redis."))
+                )
+        self._renew()
+        super().setup_schedule()
+
+    def _renew(self) -> None:
+        try:
+            self._lock.reacquire()
+        except redis.exceptions.LockNotOwnedError:
+            # Gone (Redis restarted empty) or someone else's: take it again if nobody holds it.
+            token = self._lock.local.token
+            if not self._lock.acquire(blocking=False, token=token):
+                self._lost = True
+                log.critical("another beat holds the beat lock now: stopping this one")
+                raise SystemExit(2) from None
+            log.warning("the beat lock had vanished (Redis restarted?): taken again")
+        except redis.RedisError as exc:
+            # Redis down: nothing can be scheduled anyway; try again at the next tick.
+            log.warning("could not renew the beat lock: %s", exc)
+            return
+        self._renewed = time.monotonic()
+
+    def tick(self, *args: Any, **kwargs: Any) -> float:
+        if time.monotonic() - self._renewed >= RENEW_EVERY_S:
+            self._renew()
+        interval: float = super().tick(*args, **kwargs)
+        return min(interval, RENEW_EVERY_S)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self._lock is not None and not self._lost:
+                try:
+                    self._lock.release()
+                except redis.RedisError as exc:  # expired, or Redis down: it expires by itself
+                    log.info("beat lock not released: %s", exc)
+            if self._client is not None:
+                self._client.close()
+        if self._lost:
+            raise SystemExit(2)
