@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def redis_database(redis_url: str) -> tuple[int, str | None]:
         key, _, value = pair.partition("=")
         if key == "db":
             number = value
-    return (int(number) if number.isdigit() else 0), parts.password
+    return (int(number) if number.isdigit() else 0), (unquote(parts.password) if parts.password else None)
 
 
 def celery_redis(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
