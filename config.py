@@ -50,6 +50,8 @@ class Config:
     DISBURSE_UPLOAD_DIR: str | None = None
     #: The largest registry file an admin may upload in the browser (the other pages keep MAX_CONTENT_LENGTH).
     DISBURSE_UPLOAD_MAX_BYTES = 512 * 1024 * 1024
+    #: The most rows a dashboard table may have to be downloaded at once (a larger one is written by a background job).
+    DISBURSE_EXPORT_DIRECT_ROWS = 5_000
     DISBURSE_BANKFILE_DEBTOR_NAME = "Bảo hiểm xã hội Việt Nam - Quỹ BHTN"
     DISBURSE_BANKFILE_DEBTOR_ACCOUNT: str | None = None
     DISBURSE_BANKFILE_DEBTOR_BANK: str | None = None
@@ -150,6 +152,9 @@ class Config:
         self.DISBURSE_UPLOAD_DIR = _env("DISBURSE_UPLOAD_DIR", self.DISBURSE_UPLOAD_DIR) or str(instance / "uploads")
         self.DISBURSE_UPLOAD_MAX_BYTES = _int_env(
             "DISBURSE_UPLOAD_MAX_BYTES", self.DISBURSE_UPLOAD_MAX_BYTES, 1024, 8 * 1024 * 1024 * 1024
+        )
+        self.DISBURSE_EXPORT_DIRECT_ROWS = _int_env(
+            "DISBURSE_EXPORT_DIRECT_ROWS", self.DISBURSE_EXPORT_DIRECT_ROWS, 0, 1_000_000
         )
         self.DISBURSE_BANKFILE_DEBTOR_NAME = (
             _env("DISBURSE_BANKFILE_DEBTOR_NAME", self.DISBURSE_BANKFILE_DEBTOR_NAME)

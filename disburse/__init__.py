@@ -93,12 +93,13 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     from disburse.casework.views import bp as casework_bp
     from disburse.claims.employer_views import bp as employers_bp
     from disburse.cli import register_commands
+    from disburse.dashboard.views import bp as dashboard_bp
     from disburse.formatting import register_filters
     from disburse.home.views import bp as home_bp
     from disburse.jobs.views import bp as jobs_bp
     from disburse.reductions.views import bp as reductions_bp
 
-    for blueprint in (home_bp, auth_bp, employers_bp, reductions_bp, api_bp, casework_bp, jobs_bp, admin_bp):
+    for blueprint in (home_bp, auth_bp, employers_bp, reductions_bp, api_bp, casework_bp, jobs_bp, admin_bp, dashboard_bp):
         app.register_blueprint(blueprint)
     for api in (api_bp, *FEATURE_APIS):  # the API authenticates by token or session cookie, never by form
         csrf.exempt(api)

@@ -69,6 +69,7 @@ TASK_QUEUES: dict[str, str] = {
     "sweepers.idempotency_keys": QueueNames.PERIODIC,
     "sweepers.rollups": QueueNames.PERIODIC,
     "sweepers.snapshots": QueueNames.PERIODIC,
+    "exports.dashboard": QueueNames.REPORTS,
 }
 
 #: What beat sends, and how often (seconds, or a crontab in Celery's timezone, Asia/Ho_Chi_Minh). The sweeps are

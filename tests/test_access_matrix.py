@@ -372,6 +372,10 @@ ROUTES: dict[str, Route] = {
     "admin.programme": Route(lambda _: "/admin/programme", {"GET": 200}, {"GET": 302}),
     "admin.health": Route(lambda _: "/admin/health", {"GET": 200}, {"GET": 302}),
     "admin.audit": Route(lambda _: "/admin/audit?since=01/01/2021", {"GET": 200}, {"GET": 302}),
+    # The supervisors' dashboard: an area in scope, another one, an unknown one; its tables as files (a small
+    # table is downloaded at once, by GET or by the POST that would start a job for a large one).
+    "dashboard.index": Route(lambda district: f"/dashboard/?district={district}", records=_districts),
+    "dashboard.export": Route(lambda district: f"/dashboard/export?district={district}&format=csv", records=_districts),
 }
 
 

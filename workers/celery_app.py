@@ -17,6 +17,7 @@ TASK_MODULES = [
     "workers.sweepers",
     "workers.payments",
     "workers.reconcile",
+    "workers.exports",
 ]
 
 

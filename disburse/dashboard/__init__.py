@@ -1,0 +1,1 @@
+"""The supervisors' dashboard pages: completion by province, district and unit, charts, exports."""

@@ -1,0 +1,166 @@
+"""Charts as inline SVG, drawn in Python (no chart library, no script): bars and a line.
+
+Each chart is a ``<figure>``: an ``<svg role="img">`` named by its ``<title>`` and ``<desc>``, every value also
+written as text beside its bar or point (so that a printed page or a colour-blind reader loses nothing), and the
+same figures in a table inside ``<details>`` for screen readers and for copying. The words come from the caller,
+already in the page's language; the numbers are formatted by the caller's ``fmt``. No ``style`` attribute (the
+Content-Security-Policy allows none): the look is in ``disburse.css`` (``.chart …``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+WIDTH = 720
+LABEL_WIDTH = 210
+ROW = 26
+TOP = 12
+BOTTOM = 12
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The chart's words, in the page's language: its title, a sentence saying what it shows, the data table's
+    summary and its two column headings."""
+
+    title: str
+    description: str
+    table_summary: str
+    category: str
+    value: str
+
+
+def _fmt_default(value: float) -> str:
+    return f"{value:g}"
+
+
+def _header(chart_id: str, labels: Labels, height: int) -> str:
+    return (
+        f'<svg class="chart" role="img" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
+        f'preserveAspectRatio="xMinYMin meet" aria-labelledby="{chart_id}-title {chart_id}-desc" '
+        f'xmlns="http://www.w3.org/2000/svg">'
+        f'<title id="{chart_id}-title">{escape(labels.title)}</title>'
+        f'<desc id="{chart_id}-desc">{escape(labels.description)}</desc>'
+    )
+
+
+def _table(labels: Labels, items: Sequence[tuple[str, float | None]], fmt: Callable[[float], str]) -> str:
+    rows = "".join(
+        f'<tr><th scope="row">{escape(label)}</th><td class="num">{escape(fmt(value) if value is not None else "—")}'
+        "</td></tr>"
+        for label, value in items
+    )
+    return (
+        f'<details class="chart-data"><summary>{escape(labels.table_summary)}</summary><table>'
+        f'<caption class="visually-hidden">{escape(labels.title)}</caption>'
+        f'<thead><tr><th scope="col">{escape(labels.category)}</th><th scope="col" class="num">'
+        f"{escape(labels.value)}</th></tr></thead><tbody>{rows}</tbody></table></details>"
+    )
+
+
+def _figure(chart_id: str, labels: Labels, svg: str, table: str, empty: str | None) -> Markup:
+    caption = f'<figcaption id="{chart_id}-caption">{escape(labels.title)}</figcaption>'
+    body = f'<p class="muted">{escape(empty)}</p>' if empty is not None else svg + table
+    # Every text in the figure went through escape() above; the rest is our own markup.
+    return Markup(f'<figure class="chart-figure" id="{chart_id}">{caption}{body}</figure>')  # noqa: S704
+
+
+def bar_chart(
+    chart_id: str,
+    labels: Labels,
+    items: Sequence[tuple[str, float | None]],
+    *,
+    fmt: Callable[[float], str] = _fmt_default,
+    maximum: float | None = None,
+    target: tuple[float, str] | None = None,
+    empty: str = "—",
+) -> Markup:
+    """Horizontal bars, one per ``(label, value)`` (None: no bar, "—"), longest at ``maximum`` (the largest value
+    when not given); ``target``: a dashed line at that value, with its words."""
+    if not items:
+        return _figure(chart_id, labels, "", "", empty)
+    values = [value for _, value in items if value is not None]
+    top = max([maximum or 0, *values, target[0] if target else 0]) or 1
+    span = WIDTH - LABEL_WIDTH - 90
+    height = TOP + ROW * len(items) + BOTTOM + (ROW if target else 0)
+    parts = [_header(chart_id, labels, height)]
+    for i, (label, value) in enumerate(items):
+        y = TOP + i * ROW
+        length = 0.0 if value is None else max(0.0, span * value / top)
+        text = fmt(value) if value is not None else "—"
+        parts.append(
+            f'<g class="chart-row"><text class="chart-label" x="{LABEL_WIDTH - 8}" y="{y + 17}" text-anchor="end">'
+            f"{escape(_clip(label))}</text>"
+            f'<rect class="chart-bar" x="{LABEL_WIDTH}" y="{y + 4}" width="{length:.1f}" height="{ROW - 8}"></rect>'
+            f'<text class="chart-value" x="{LABEL_WIDTH + length + 6:.1f}" y="{y + 17}">{escape(text)}</text></g>'
+        )
+    parts.append(
+        f'<line class="chart-axis" x1="{LABEL_WIDTH}" y1="{TOP}" x2="{LABEL_WIDTH}" y2="{TOP + ROW * len(items)}">'
+        "</line>"
+    )
+    if target:
+        x = LABEL_WIDTH + span * target[0] / top
+        bottom = TOP + ROW * len(items)
+        parts.append(
+            f'<line class="chart-target" x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{bottom}"></line>'
+            f'<text class="chart-value" x="{x:.1f}" y="{bottom + 18}" text-anchor="middle">{escape(target[1])}</text>'
+        )
+    parts.append("</svg>")
+    return _figure(chart_id, labels, "".join(parts), _table(labels, items, fmt), None)
+
+
+def line_chart(
+    chart_id: str,
+    labels: Labels,
+    points: Sequence[tuple[str, float | None]],
+    *,
+    fmt: Callable[[float], str] = _fmt_default,
+    maximum: float | None = None,
+    empty: str = "—",
+) -> Markup:
+    """A line through ``(label, value)`` points in order (a day and its percentage), each point marked and its
+    value written above it (the first, the last and every few in between when there are many)."""
+    known = [(i, value) for i, (_, value) in enumerate(points) if value is not None]
+    if not known:
+        return _figure(chart_id, labels, "", "", empty)
+    top = max([maximum or 0, *(value for _, value in known)]) or 1
+    height, left, right, plot_top, plot_bottom = 260, 56, WIDTH - 24, 24, 220
+    step = (right - left) / max(len(points) - 1, 1)
+
+    def xy(i: int, value: float) -> tuple[float, float]:
+        return left + i * step, plot_bottom - (plot_bottom - plot_top) * value / top
+
+    parts = [_header(chart_id, labels, height)]
+    parts.append(
+        f'<line class="chart-axis" x1="{left}" y1="{plot_bottom}" x2="{right}" y2="{plot_bottom}"></line>'
+        f'<line class="chart-axis" x1="{left}" y1="{plot_top}" x2="{left}" y2="{plot_bottom}"></line>'
+        f'<text class="chart-label" x="{left - 6}" y="{plot_bottom + 4}" text-anchor="end">{escape(fmt(0))}</text>'
+        f'<text class="chart-label" x="{left - 6}" y="{plot_top + 4}" text-anchor="end">{escape(fmt(top))}</text>'
+    )
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, value) for i, value in known))
+    parts.append(f'<polyline class="chart-line" points="{path}"></polyline>')
+    every = max(1, len(points) // 8)
+    for n, (i, value) in enumerate(known):
+        x, y = xy(i, value)
+        parts.append(f'<circle class="chart-point" cx="{x:.1f}" cy="{y:.1f}" r="3.5"></circle>')
+        if n == 0 or n == len(known) - 1 or i % every == 0:
+            parts.append(
+                f'<text class="chart-value" x="{x:.1f}" y="{y - 8:.1f}" text-anchor="middle">'
+                f"{escape(fmt(value))}</text>"
+            )
+    for i, (label, _) in enumerate(points):
+        if i == 0 or i == len(points) - 1 or i % every == 0:
+            parts.append(
+                f'<text class="chart-label" x="{left + i * step:.1f}" y="{plot_bottom + 20}" text-anchor="middle">'
+                f"{escape(label)}</text>"
+            )
+    parts.append("</svg>")
+    return _figure(chart_id, labels, "".join(parts), _table(labels, points, fmt), None)
+
+
+def _clip(label: str, most: int = 30) -> str:
+    """A label that fits beside its bar (the table below the chart has it whole)."""
+    return label if len(label) <= most else label[: most - 1] + "…"

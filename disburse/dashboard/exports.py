@@ -1,0 +1,83 @@
+"""The dashboard's tables as spreadsheets (through :mod:`disburse.spreadsheets`: formulas neutralised, Excel's
+limits), headers in both languages, as the caseworker's outreach list (:mod:`disburse.casework.exports`)."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from disburse.dashboard.queries import TableQuery, child_level, table_rows
+from disburse.spreadsheets import write_csv, write_xlsx
+
+MIMETYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+_FIRST = {
+    "province": ["Mã tỉnh / Province code", "Tỉnh / Province"],
+    "district": ["Mã quận/huyện / District code", "Quận/huyện / District"],
+    "unit": ["Mã đơn vị / Unit code", "Tên đơn vị / Unit", "Mã quận/huyện / District code"],
+}
+FIGURES_HEADER = [
+    "Đủ điều kiện / Eligible",
+    "Đã chi trả / Paid",
+    "Tỷ lệ đã chi trả (%) / Paid (%)",
+    "Số tiền đã chi trả (VND) / Amount paid (VND)",
+    "Cần xác minh / Needs review",
+    "Từ chối / Rejected",
+    "Không nhận hỗ trợ / Declined",
+    "Chờ thông tin tài khoản / Awaiting details",
+]
+
+
+def header(level: str) -> list[str]:
+    return [*_FIRST[level], *FIGURES_HEADER]
+
+
+def _rows(program_id: int, query: TableQuery, level: str) -> Iterator[list[Any]]:
+    for row in table_rows(program_id, query):
+        first = [row["code"], row["name"]] + ([row["district_code"]] if level == "unit" else [])
+        yield [
+            *first,
+            row["eligible"],
+            row["paid"],
+            round(row["percent_paid"], 1) if row["percent_paid"] is not None else "",
+            row["paid_amount_vnd"],
+            row["needs_review"],
+            row["rejected"],
+            row["declined"],
+            row["awaiting_details"],
+        ]
+
+
+def write_table(
+    program_id: int, query: TableQuery, fmt: str, path: Path, progress: Callable[[int, int | None], None] | None = None
+) -> int:
+    """Write the table to ``path`` as CSV (UTF-8 with BOM) or XLSX; the number of rows written."""
+    assert fmt in MIMETYPES
+    level = child_level(query.area, query.table)
+    count = 0
+
+    def counted() -> Iterator[list[Any]]:
+        nonlocal count
+        for row in _rows(program_id, query, level):
+            count += 1
+            if progress is not None and count % 1000 == 0:
+                progress(count, None)
+            yield row
+
+    if fmt == "csv":
+        write_csv(path, header(level), counted())
+    else:
+        write_xlsx(path, header(level), counted(), title="Tien do")
+    return count
+
+
+def table_file(program_id: int, query: TableQuery, fmt: str) -> bytes:
+    """The table as the bytes of a CSV or XLSX file (a small table, downloaded at once)."""
+    with tempfile.TemporaryDirectory(prefix="disburse-dashboard-") as folder:
+        path = Path(folder) / f"table.{fmt}"
+        write_table(program_id, query, fmt, path)
+        return path.read_bytes()

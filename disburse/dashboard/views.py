@@ -1,0 +1,246 @@
+"""The supervisors' dashboard (server-rendered, Vietnamese first): completion of the country, a province or a
+district, its child areas or its units in a sortable table, a bar chart of the children's completion, and every
+table as CSV or XLSX.
+
+Who sees what: admins and national supervisors the whole country; a province's supervisor that province; a
+caseworker their district. An area outside the caller's scope is the same 404 as an unknown one (the scope rule of
+:func:`disburse.reports.api._scoped_area`, which the progress API uses too). Everything is read from the rollups.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+
+from disburse.api.errors import error_page
+from disburse.auth.models import User
+from disburse.auth.permissions import roles_required
+from disburse.dashboard import exports
+from disburse.dashboard.charts import Labels, bar_chart
+from disburse.dashboard.forms import AreaQuery, ExportQuery
+from disburse.dashboard.queries import TableQuery, area_totals, child_level, row_count, table_rows
+from disburse.extensions import db
+from disburse.formatting import percent
+from disburse.jobs.service import submit
+from disburse.programs.calendar import programme_today
+from disburse.programs.models import Program
+from disburse.programs.service import ProgramNotFound, get_program
+from disburse.reference.models import District, Province
+from disburse.reports.api import _scoped_area
+from disburse.reports.service import Area, area_progress
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+
+#: Who may open the dashboard: every office, within its scope; employers have their unit's pages.
+VIEWERS = ("caseworker", "supervisor", "admin")
+#: A table of units is cut here on the page unless a limit is asked for (the export has them all).
+UNITS_ON_PAGE = 100
+#: The export job's task (workers/exports.py).
+EXPORT_TASK = "exports.dashboard"
+
+
+def _user() -> User:
+    return cast(User, current_user._get_current_object())
+
+
+def _program() -> Program:
+    try:
+        return get_program(current_app.config["DISBURSE_PROGRAM"])
+    except ProgramNotFound:
+        abort(404)
+
+
+def _invalid(form: AreaQuery) -> Response:
+    """A query string that can never be right: a 400 page naming each field and its problem; nothing runs."""
+    problems = "; ".join(
+        f"{form[name].label.text}: {' '.join(map(str, errors))}" for name, errors in form.errors.items()
+    )
+    return error_page(400, _("Địa chỉ trang có tham số không hợp lệ: %(problems)s", problems=problems))
+
+
+def _area(form: AreaQuery) -> Area:
+    """The area asked for (or the caller's own) if the caller may see it; the 404 page otherwise."""
+    area = _scoped_area(form.province.data or None, form.district.data or None)
+    if area is None:
+        abort(404)
+    return area
+
+
+def _table_query(form: AreaQuery, area: Area) -> TableQuery:
+    table = form.table.data or ("units" if area.level == "district" else "areas")
+    if area.level == "district":
+        table = "units"
+    limit = form.limit.data or (UNITS_ON_PAGE if table == "units" else None)
+    return TableQuery(area, table, form.sort.data or "code", form.order.data == "desc", limit)
+
+
+def _may_see_area(user: User, area: Area) -> bool:
+    if user.role == "caseworker":
+        return area.level == "district" and area.district_code == user.district_code
+    if user.role == "supervisor" and user.province_code is not None:
+        return area.level != "country" and area.province_code == user.province_code
+    return True
+
+
+def _breadcrumbs(user: User, area: Area) -> list[tuple[str, str | None]]:
+    """(name, link or None) from the country down to the area; a level the user may not open has no link, the area
+    itself none either (it is this page)."""
+    crumbs: list[tuple[Area, str]] = [(Area(), _("Toàn quốc"))]
+    if area.province_code:
+        province = db.session.get(Province, area.province_code)
+        crumbs.append((Area(area.province_code), province.name if province else area.province_code))
+    if area.district_code:
+        district = db.session.get(District, area.district_code)
+        crumbs.append((area, district.name if district else area.district_code))
+    return [
+        (name, None if level == area or not _may_see_area(user, level) else _area_url(level)) for level, name in crumbs
+    ]
+
+
+def _area_url(area: Area, **args: Any) -> str:
+    return url_for(
+        "dashboard.index",
+        province=area.province_code if not area.district_code else None,
+        district=area.district_code,
+        **args,
+    )
+
+
+def _area_name(area: Area) -> str:
+    if area.district_code:
+        district = db.session.get(District, area.district_code)
+        return district.name if district else area.district_code
+    if area.province_code:
+        province = db.session.get(Province, area.province_code)
+        return province.name if province else area.province_code
+    return _("Toàn quốc")
+
+
+def _completion_chart(level: str, rows: list[dict[str, Any]]) -> Markup | None:
+    """The child areas' completion as bars (not for units: a district can have thousands)."""
+    if level == "unit":
+        return None
+    title = _("Tỷ lệ đã chi trả theo tỉnh") if level == "province" else _("Tỷ lệ đã chi trả theo quận/huyện")
+    return bar_chart(
+        "completion-by-area",
+        Labels(
+            title=title,
+            description=_("Mỗi thanh là tỷ lệ người đủ điều kiện đã được chi trả, từ 0% đến 100%."),
+            table_summary=_("Số liệu của biểu đồ"),
+            category=_("Địa bàn"),
+            value=_("Tỷ lệ đã chi trả"),
+        ),
+        [(row["name"], row["percent_paid"]) for row in rows],
+        fmt=percent,
+        maximum=100,
+        empty=_("Chưa có số liệu."),
+    )
+
+
+@bp.get("/")
+@roles_required(*VIEWERS)
+def index() -> ResponseReturnValue:
+    user = _user()
+    form = AreaQuery(request.args)
+    if not form.validate():
+        return _invalid(form)
+    area = _area(form)
+    program = _program()
+    query = _table_query(form, area)
+    level = child_level(area, query.table)
+    rows = table_rows(program.id, query)
+    total_rows = row_count(program.id, query) if query.limit else len(rows)
+    return render_template(
+        "dashboard/index.html",
+        program=program,
+        area=area,
+        area_name=_area_name(area),
+        figures={**area_progress(program.id, area), **area_totals(program.id, area)},
+        breadcrumbs=_breadcrumbs(user, area),
+        query=query,
+        level=level,
+        rows=rows,
+        total_rows=total_rows,
+        chart=_completion_chart(level, rows),
+        sort_url=lambda column: _area_url(
+            area,
+            table=query.table,
+            sort=column,
+            order="desc" if query.sort == column and not query.descending else "asc",
+            limit=form.limit.data,
+        ),
+        child_url=lambda row: _area_url(
+            Area(row["code"]) if level == "province" else Area(area.province_code, row["code"])
+        ),
+        export_url=lambda fmt: url_for(
+            "dashboard.export",
+            province=area.province_code if not area.district_code else None,
+            district=area.district_code,
+            table=query.table,
+            sort=query.sort,
+            order="desc" if query.descending else "asc",
+            limit=form.limit.data,
+            format=fmt,
+        ),
+        units_url=_area_url(area, table="units", sort="percent_paid", order="asc", limit=20)
+        if area.level != "district"
+        else None,
+    )
+
+
+def _export_name(area: Area, query: TableQuery, fmt: str) -> str:
+    where = area.district_code or area.province_code or "toan-quoc"
+    return f"tien-do-{query.table}-{where}-{programme_today():%Y%m%d}.{fmt}"
+
+
+@bp.route("/export", methods=["GET", "POST"])
+@roles_required(*VIEWERS)
+def export() -> ResponseReturnValue:
+    """A table as CSV or XLSX: a small one at once; a large one (more rows than ``DISBURSE_EXPORT_DIRECT_ROWS``) by
+    a background job, started by the button on the page that GET shows, then the job's page with its progress."""
+    form = ExportQuery(request.args)
+    if not form.validate():
+        return _invalid(form)
+    area = _area(form)
+    program = _program()
+    query = _table_query(form, area)
+    if not form.limit.data:
+        query = TableQuery(query.area, query.table, query.sort, query.descending, None)
+    fmt = form.format.data or "xlsx"
+    name = _export_name(area, query, fmt)
+    rows = query.limit or row_count(program.id, query)
+    if rows <= current_app.config["DISBURSE_EXPORT_DIRECT_ROWS"]:
+        return Response(
+            exports.table_file(program.id, query, fmt),
+            mimetype=exports.MIMETYPES[fmt],
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    if request.method == "GET":
+        return render_template(
+            "dashboard/export.html", area_name=_area_name(area), rows=rows, fmt=fmt, back=_area_url(area)
+        )
+    job = submit(  # the POST carries the page's CSRF token (checked for every form by CSRFProtect)
+        "export.dashboard",
+        {
+            "program_id": program.id,
+            "province": area.province_code,
+            "district": area.district_code,
+            "table": query.table,
+            "sort": query.sort,
+            "descending": query.descending,
+            "format": fmt,
+            "filename": name,
+        },
+        EXPORT_TASK,
+        created_by=_user().id,
+    )
+    db.session.commit()
+    if "jobs.show" in current_app.view_functions:
+        return redirect(url_for("jobs.show", job_id=job.id))
+    flash(_("Đang chuẩn bị tệp (công việc số %(id)d).", id=job.id), "info")
+    return redirect(_area_url(area))

@@ -1,0 +1,68 @@
+"""The dashboard's SVG charts: well-formed XML, named for assistive technology, every value written as text and
+in the data table, and no data or zeros drawn without error."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from defusedxml.ElementTree import fromstring
+
+from disburse.dashboard.charts import Labels, bar_chart, line_chart
+
+SVG = "{http://www.w3.org/2000/svg}"
+LABELS = Labels("Tỷ lệ đã chi trả", "Mỗi thanh là một quận/huyện.", "Số liệu", "Quận/huyện", "Tỷ lệ")
+
+
+def _parts(markup: str) -> tuple[ET.Element, ET.Element | None]:
+    figure = fromstring(str(markup))  # the whole figure is XML (XHTML-compatible), not just the SVG
+    return figure, figure.find(f"{SVG}svg")
+
+
+def test_a_bar_chart_names_itself_and_writes_every_value():
+    markup = bar_chart(
+        "by-district",
+        LABELS,
+        [("Huyện Đông Anh", 74.3), ("Quận <Ba> Đình & co", 0.0), ("Huyện Sóc Sơn", None)],
+        fmt=lambda v: f"{v:.1f}%",
+        maximum=100,
+        target=(80.0, "Mục tiêu 80%"),
+    )
+    figure, svg = _parts(markup)
+    assert svg is not None and svg.get("role") == "img"
+    assert svg.get("aria-labelledby") == "by-district-title by-district-desc"
+    assert svg.find(f"{SVG}title").text == "Tỷ lệ đã chi trả"
+    assert svg.find(f"{SVG}desc").text == "Mỗi thanh là một quận/huyện."
+    texts = [t.text for t in svg.iter(f"{SVG}text")]
+    assert {"Huyện Đông Anh", "Quận <Ba> Đình & co", "74.3%", "0.0%", "—", "Mục tiêu 80%"} <= set(texts)
+    widths = [float(r.get("width")) for r in svg.iter(f"{SVG}rect")]
+    assert widths[1] == 0.0 and widths[2] == 0.0 and widths[0] > 0
+    assert any(line.get("class") == "chart-target" for line in svg.iter(f"{SVG}line"))
+    cells = [td.text for td in figure.iter("td")]
+    assert cells == ["74.3%", "0.0%", "—"]
+    assert "style=" not in str(markup)  # the Content-Security-Policy allows no inline style
+
+
+def test_bars_of_all_zeros_and_no_bars_at_all():
+    _, svg = _parts(bar_chart("zeros", LABELS, [("A", 0), ("B", 0)]))
+    assert svg is not None and all(float(r.get("width")) == 0.0 for r in svg.iter(f"{SVG}rect"))
+    figure, svg = _parts(bar_chart("none", LABELS, [], empty="Chưa có số liệu."))
+    assert svg is None and figure.find("p").text == "Chưa có số liệu."
+
+
+def test_a_line_chart_marks_each_point_and_labels_the_days():
+    points = [(f"{day:02d}/11/2021", float(day * 3)) for day in range(1, 21)]
+    figure, svg = _parts(line_chart("over-time", LABELS, points, fmt=lambda v: f"{v:g}%", maximum=100))
+    assert svg is not None and svg.get("role") == "img"
+    assert len(list(svg.iter(f"{SVG}circle"))) == 20
+    texts = {t.text for t in svg.iter(f"{SVG}text")}
+    assert {"01/11/2021", "20/11/2021", "3%", "60%", "0%", "100%"} <= texts
+    assert len(list(figure.iter("tr"))) == 21  # the header and one row a day
+
+
+def test_a_line_of_zeros_one_point_and_none():
+    _, svg = _parts(line_chart("zeros", LABELS, [("01/11/2021", 0.0), ("02/11/2021", 0.0)]))
+    assert svg is not None and svg.find(f"{SVG}polyline") is not None
+    _, svg = _parts(line_chart("one", LABELS, [("01/11/2021", 5.0)]))
+    assert svg is not None and len(list(svg.iter(f"{SVG}circle"))) == 1
+    _, svg = _parts(line_chart("empty", LABELS, [("01/11/2021", None)], empty="—"))
+    assert svg is None

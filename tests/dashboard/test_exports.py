@@ -1,0 +1,55 @@
+"""The dashboard's tables as CSV and XLSX: the same rows and figures as the page, headers in both languages, a
+formula in a unit's name written as text; a large table is offered as a background job instead."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import openpyxl
+import pytest
+
+from tests.dashboard.conftest import PASSWORD, sign_in
+from tests.factories import create_claim, create_employee, create_employer, create_user
+
+
+def test_a_districts_units_as_csv(client, country):
+    evil = create_employer(district_code="017", name='=HYPERLINK("http://x")')
+    create_claim("paid", employee=create_employee(employer_id=evil.id, district_code="017"))
+    sign_in(client, create_user("supervisor", province="01", password=PASSWORD))
+    response = client.get("/dashboard/export?district=017&sort=percent_paid&order=desc&format=csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert 'filename="tien-do-units-017-' in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][:3] == ["Mã đơn vị / Unit code", "Tên đơn vị / Unit", "Mã quận/huyện / District code"]
+    assert rows[0][3] == "Đủ điều kiện / Eligible"
+    by_name = {row[1]: row for row in rows[1:]}
+    assert [row[1] for row in rows[1:]] == ['\'=HYPERLINK("http://x")', "Công ty Gần", "Công ty Chậm"]
+    assert by_name["Công ty Gần"][2:6] == ["017", "5", "3", "60.0"]
+    assert by_name["Công ty Gần"][7:] == ["1", "1", "0", "0"] and int(by_name["Công ty Gần"][6]) > 0
+    assert by_name["Công ty Chậm"][3:6] == ["4", "1", "25.0"]
+
+
+def test_the_country_by_province_as_xlsx(client, country):
+    sign_in(client, create_user("admin", password=PASSWORD))
+    response = client.get("/dashboard/export?format=xlsx")
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True).active
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert rows[0][:2] == ["Mã tỉnh / Province code", "Tỉnh / Province"]
+    assert [row[0] for row in rows[1:]] == ["01", "79"]
+    assert rows[1][2:5] == [11, 5, 45.5] and rows[2][2:5] == [2, 1, 50.0]
+
+
+def test_a_large_table_is_offered_as_a_background_job(app, client, country, monkeypatch):
+    monkeypatch.setitem(app.config, "DISBURSE_EXPORT_DIRECT_ROWS", 1)
+    sign_in(client, create_user("admin", password=PASSWORD))
+    page = client.get("/dashboard/export?province=01&table=units&format=xlsx")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "có 3 dòng" in html and 'method="post"' in html
+
+
+@pytest.mark.parametrize("query", ["format=pdf", "format=", "table=x&format=csv", "limit=-1&format=csv"])
+def test_bad_export_parameters_are_a_400(client, country, query):
+    sign_in(client, create_user("admin", password=PASSWORD))
+    assert client.get(f"/dashboard/export?{query}").status_code == 400

@@ -1,0 +1,121 @@
+"""The dashboard pages: the country, a province, a district and its units for each role that may see them, the
+same figures as the reports' service, sorting and limits validated, scope as elsewhere (another area is a 404)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from disburse.reports.service import Area, area_progress
+from tests.dashboard.conftest import DONG_ANH, PASSWORD, SOC_SON, sign_in
+from tests.factories import create_user, nq116
+
+
+def _figure(html: str, name: str) -> str:
+    found = re.search(rf'data-figure="{name}">([^<]*)<', html)
+    assert found, name
+    return found.group(1)
+
+
+def _table(html: str) -> list[list[str]]:
+    body = html.split('id="dashboard-table"', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    rows = []
+    for row in re.findall(r"<tr>(.*?)</tr>", body, re.S):
+        rows.append([re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)])
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("locale", "title"), [("vi", "Tiến độ chi trả: Toàn quốc"), ("en", "Payment progress: The whole country")]
+)
+def test_the_country_for_a_national_supervisor(client, country, locale, title):
+    sign_in(client, create_user("supervisor", password=PASSWORD), locale)
+    response = client.get("/dashboard/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f"<title>{title} · disburse</title>" in html
+    service = area_progress(nq116().id, Area())
+    assert _figure(html, "eligible") == "13" and service["eligible"] == 13
+    assert _figure(html, "paid") == str(service["paid"]) == "6"
+    assert _figure(html, "percent_paid") == ("46,2%" if locale == "vi" else "46.2%")
+    assert _figure(html, "paid_amount_vnd") == (
+        f"{service['paid_amount_vnd']:,} ₫".replace(",", ".")
+        if locale == "vi"
+        else f"VND {service['paid_amount_vnd']:,}"
+    )
+    assert _figure(html, "needs_review") == "2"
+    assert (_figure(html, "rejected"), _figure(html, "declined"), _figure(html, "awaiting_details")) == ("1", "1", "1")
+    assert (_figure(html, "reduction_employers"), _figure(html, "reduction_employees")) == ("1", "12")
+    rows = _table(html)
+    assert [row[0] for row in rows] == ["01", "79"]
+    assert rows[0][2:5] == ["11", "5", "45,5%" if locale == "vi" else "45.5%"]
+    assert 'href="/dashboard/?province=01"' in html  # the drill-down
+    assert '<svg class="chart" role="img"' in html and "completion-by-area-title" in html
+
+
+def test_a_province_its_districts_and_the_lowest_units(client, country):
+    sign_in(client, create_user("supervisor", province="01", password=PASSWORD))
+    html = client.get("/dashboard/").get_data(as_text=True)  # their own province by default
+    assert "Tiến độ chi trả: Thành phố Hà Nội" in html
+    rows = _table(html)
+    assert [row[0] for row in rows] == [SOC_SON, DONG_ANH]
+    assert 'href="/dashboard/?district=017"' in html
+    assert (
+        '<span aria-current="page">Thành phố Hà Nội</span>' in html and 'href="/dashboard/"' not in html.split("<h1")[0]
+    )
+    # The 20 units with the lowest completion, across the province's districts.
+    html = client.get("/dashboard/?province=01&table=units&sort=percent_paid&order=asc&limit=20").get_data(as_text=True)
+    assert [row[1] for row in _table(html)] == ["Công ty Chậm", "Công ty Bắc", "Công ty Gần"]
+    assert 'aria-sort="ascending"' in html
+    html = client.get("/dashboard/?province=01&table=units&sort=percent_paid&order=desc&limit=1").get_data(as_text=True)
+    assert [row[1] for row in _table(html)] == ["Công ty Gần"]
+    assert "1 trên 3 dòng" in html
+    for other in ("?province=79", "?district=760", "?district=999", "?province=01&district=760"):
+        assert client.get(f"/dashboard/{other}").status_code == 404
+
+
+def test_a_district_lists_its_units_with_links_to_their_pages(client, country):
+    sign_in(client, create_user("caseworker", district=DONG_ANH, password=PASSWORD))
+    response = client.get("/dashboard/?sort=eligible&order=desc")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Tiến độ chi trả: Huyện Đông Anh" in html
+    rows = _table(html)
+    assert [row[1] for row in rows] == ["Công ty Gần", "Công ty Chậm"]
+    assert rows[0][2:5] == ["5", "3", "60,0%"] and rows[0][6:] == ["1", "1", "0", "0"]
+    assert rows[1][2:5] == ["4", "1", "25,0%"] and rows[1][6:] == ["0", "0", "1", "1"]
+    assert f'href="/employers/{country["near"].unit_code}"' in html
+    service = area_progress(nq116().id, Area("01", DONG_ANH))
+    assert _figure(html, "eligible") == str(service["eligible"])
+    # A caseworker's breadcrumbs link nowhere above their district; other areas are not theirs.
+    assert 'href="/dashboard/?province=01"' not in html
+    for other in ("?province=01", "?district=016", "?district=760"):
+        assert client.get(f"/dashboard/{other}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "sort=salary",
+        "order=sideways",
+        "limit=0",
+        "limit=100000",
+        "limit=abc",
+        "table=people",
+        "province=1",
+        "district=17a",
+        "province=%00",
+        "sort=name%3B+DROP+TABLE+claims",
+    ],
+)
+def test_bad_parameters_are_a_clear_400(client, country, query):
+    sign_in(client, create_user("admin", password=PASSWORD))
+    response = client.get(f"/dashboard/?{query}")
+    assert response.status_code == 400
+    assert "tham số không hợp lệ" in response.get_data(as_text=True)
+
+
+def test_employers_may_not_open_the_dashboard(client, country):
+    sign_in(client, create_user("employer", employer_unit=country["near"].unit_code, password=PASSWORD))
+    assert client.get("/dashboard/").status_code == 403
+    assert client.get("/dashboard/export?format=csv").status_code == 403
