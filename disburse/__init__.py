@@ -99,7 +99,17 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     from disburse.jobs.views import bp as jobs_bp
     from disburse.reductions.views import bp as reductions_bp
 
-    for blueprint in (home_bp, auth_bp, employers_bp, reductions_bp, api_bp, casework_bp, jobs_bp, admin_bp, dashboard_bp):
+    for blueprint in (
+        home_bp,
+        auth_bp,
+        employers_bp,
+        reductions_bp,
+        api_bp,
+        casework_bp,
+        jobs_bp,
+        admin_bp,
+        dashboard_bp,
+    ):
         app.register_blueprint(blueprint)
     for api in (api_bp, *FEATURE_APIS):  # the API authenticates by token or session cookie, never by form
         csrf.exempt(api)

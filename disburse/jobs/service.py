@@ -175,6 +175,7 @@ RETRY_TASKS: dict[str, tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]]]] 
     "import.": ("imports.run", lambda _params: ()),
     "lists.": ("lists.build", lambda params: (params["program"],)),
     "notices.": ("notices.district_day", lambda _params: ()),
+    "export.": ("exports.dashboard", lambda _params: ()),
 }
 
 
