@@ -117,15 +117,23 @@ class Committed:
 
     def clean(self) -> None:
         db.session.rollback()
-        ids = {"r": self.employers, "e": self.employees, "u": self.users}
+        ids: dict[str, list[int]] = {"r": self.employers, "e": self.employees, "u": self.users}
         claims = "SELECT id FROM claims WHERE employee_id = ANY(:e) OR employer_id = ANY(:r)"
         payments = f"SELECT id FROM payments WHERE claim_id IN ({claims})"
+        # The batches their payments went in (by the payment workers), removed once the payments are.
+        ids["b"] = list(
+            db.session.scalars(
+                text(f"SELECT DISTINCT batch_id FROM payments WHERE claim_id IN ({claims}) AND batch_id IS NOT NULL"),
+                ids,
+            )
+        )
         for statement in (
             "ALTER TABLE claim_events DISABLE TRIGGER claim_events_append_only",
             "ALTER TABLE payment_events DISABLE TRIGGER payment_events_append_only",
             f"DELETE FROM payment_events WHERE payment_id IN ({payments}) OR actor_id = ANY(:u)",
             f"DELETE FROM recoveries WHERE claim_id IN ({claims})",
             f"DELETE FROM payments WHERE claim_id IN ({claims})",
+            "DELETE FROM payment_batches WHERE id = ANY(:b)",
             f"DELETE FROM claim_events WHERE claim_id IN ({claims}) OR actor_id = ANY(:u)",
             "ALTER TABLE claim_events ENABLE ALWAYS TRIGGER claim_events_append_only",
             "ALTER TABLE payment_events ENABLE ALWAYS TRIGGER payment_events_append_only",
@@ -144,7 +152,7 @@ class Committed:
         assert left == self.watermarks, f"rows made by the test were not removed: {left} (before: {self.watermarks})"
 
 
-_WATCHED = ("employers", "employees", "users")
+_WATCHED = ("employers", "employees", "users", "claims", "payments", "payment_batches", "provider_events")
 
 
 def _max_id(table: str) -> int:
