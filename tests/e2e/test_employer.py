@@ -128,7 +128,7 @@ def back_office(
     """From the start of the test, the app's tasks go to Redis database 10 (and wait there); the processes start on
     :meth:`BackOffice.start`. Stopped before the committed rows are removed (this fixture uses ``committed``)."""
     with broker(app, _db(redis_url, REDIS_DB)) as url:
-        events_before = db.session.execute(text("SELECT coalesce(max(id), 0) FROM provider_events")).scalar_one()
+        events_before, since = db.session.execute(text("SELECT coalesce(max(id), 0), now() FROM provider_events")).one()
         db.session.rollback()
         office = BackOffice(app, database_url, url, live_server + CALLBACKS, tmp_path)
         try:
@@ -137,6 +137,8 @@ def back_office(
             office.stop()
             db.session.rollback()
             db.session.execute(text("DELETE FROM provider_events WHERE id > :id"), {"id": events_before})
+            # Beat's hourly completion snapshots, should xx:05 have struck while the worker ran.
+            db.session.execute(text("DELETE FROM completion_snapshots WHERE taken_at >= :since"), {"since": since})
             db.session.commit()
             if db.session.execute(text("SELECT to_regclass('sandbox.transfers')")).scalar_one() is not None:
                 db.session.rollback()
