@@ -249,6 +249,7 @@ ROUTES: dict[str, Route] = {
     ),
     "static": Route(lambda _: "/static/disburse.css", {"GET": 200}, {"GET": 200}),
     "api.health": Route(lambda _: "/api/v1/health", {"GET": 200}, {"GET": 200}),
+    "api.openapi_document": Route(lambda _: "/api/v1/openapi.json", {"GET": 200}, {"GET": 200}),  # public: no data
     # Provider callbacks: signed by the provider, not by a user; no signature is a 401 whoever asks.
     "api.providers.provider_event": Route(
         lambda _: "/api/v1/providers/sandbox/events", {"POST": 401}, {"POST": 401}, json=lambda _: {}

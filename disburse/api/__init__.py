@@ -21,3 +21,5 @@ for feature_api in FEATURE_APIS:
 from disburse.api.idempotency import register_idempotency  # noqa: E402
 
 register_idempotency(bp)  # Idempotency-Key on every POST of every feature's API
+
+from disburse.api import openapi  # noqa: E402,F401  (registers /openapi.json on bp, built from every route)

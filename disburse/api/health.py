@@ -17,9 +17,11 @@ from typing import Any
 import redis
 from flask import Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
+from pydantic import ConfigDict, Field
 from sqlalchemy import text
 
 from disburse.api import bp
+from disburse.api.schemas import ResponseModel, endpoint
 from disburse.auth.permissions import public
 from disburse.extensions import db, redis_client, redis_client_options
 
@@ -81,8 +83,34 @@ def _outcome(future: Future[dict[str, Any]], deadline: float, late: dict[str, An
         return late
 
 
+class ServiceCheck(ResponseModel):
+    """One service's state; when not ok, ``error`` names what failed (an exception's name, or Timeout)."""
+
+    model_config = ConfigDict(extra="allow")
+    ok: bool
+
+
+class WorkersCheck(ServiceCheck):
+    count: int = Field(description="Celery workers that answered a ping.")
+    names: list[str]
+
+
+class Health(ResponseModel):
+    status: str = Field(description="ok; degraded (no worker answers); down (the database or Redis is down: 503).")
+    database: ServiceCheck
+    redis: ServiceCheck
+    workers: WorkersCheck
+
+
 @bp.get("/health")
 @public
+@endpoint(
+    tag="Health",
+    summary="Are the database, Redis and the workers there (answers within 2 s)",
+    response=Health,
+    error_models={503: Health},
+    errors={503: "The database or Redis is down (the same body, status down)."},
+)
 def health() -> ResponseReturnValue:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     deadline = time.monotonic() + BUDGET_S

@@ -13,14 +13,17 @@ at any social security office, so any caseworker, supervisor or admin may file o
 
 from __future__ import annotations
 
-import re
-from typing import Any
+import datetime as dt
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, abort, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from pydantic import BaseModel, Field
 
 from disburse.api.errors import api_error, message
+from disburse.api.schemas import ApiModel, ErrorResponse, Msg, ProgramCode, QueryModel, Reason, ResponseModel, endpoint
 from disburse.auth.permissions import roles_required
 from disburse.auth.scopes import visible_unit
 from disburse.claims import applications, employer_forms
@@ -28,6 +31,7 @@ from disburse.claims.models import Claim
 from disburse.claims.outcomes import FieldError, FormRefused, FormResult
 from disburse.claims.support import reason_entries
 from disburse.extensions import db
+from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.registry.models import Employer
@@ -36,14 +40,135 @@ bp = Blueprint("forms", __name__)
 
 #: At most this many rows in one form: a unit of 50,000 people sends its list in parts.
 MAX_ROWS = 50_000
-_PROGRAM_CODE = re.compile(r"[A-Za-z0-9_-]{1,20}")
+_MOST = f"{MAX_ROWS:,}"
+_ROWS_MSG = Msg(
+    f'Nội dung phải là JSON dạng {{"rows": [...]}} với 1 đến {_MOST.replace(",", ".")} dòng, mỗi dòng là một '
+    "đối tượng.",
+    f'The body must be JSON {{"rows": [...]}} with 1 to {_MOST} rows, each an object.',
+)
+_Text = Annotated[str | None, Field(default=None)]
 
 
-def _program() -> Program | ResponseReturnValue:
-    code = request.args.get("program") or current_app.config["DISBURSE_PROGRAM"]
-    if not _PROGRAM_CODE.fullmatch(code):
-        text = message("Mã chương trình không hợp lệ.", "The program code is not valid.")
-        return api_error(422, "invalid", text, {"program": text})
+class ProgramQuery(QueryModel):
+    program: ProgramCode
+
+
+class ConfirmationRow(ApiModel):
+    """A Form 02 row. Its values are checked by the form, row by row (the row's errors, not a 422)."""
+
+    si_code: Annotated[str, Field(description="The person's SI code (10 digits).")]
+    bank_code: Annotated[str | None, Field(default=None, description="The bank's short code (with bank_account).")]
+    bank_account: Annotated[str | None, Field(default=None, description="The account number (with bank_code).")]
+    decline: Annotated[
+        bool | str | None,
+        Field(default=None, description='"Không nhận hỗ trợ": true, or "x" as on the spreadsheet.'),
+    ]
+
+
+class AdjustmentRow(ApiModel):
+    """A Form 03 row. Its values are checked by the form, row by row (the row's errors, not a 422)."""
+
+    si_code: Annotated[str, Field(description="The person's SI code (10 digits).")]
+    action: Annotated[str, Field(description="add (bổ sung), remove (không có) or correct (điều chỉnh).")]
+    bank_code: _Text
+    bank_account: _Text
+    phone: _Text
+    reason: Annotated[str | None, Field(default=None, description="remove: why the person is not at the unit.")]
+
+
+class ConfirmationsBody(ApiModel):
+    body_field = "rows"
+    rows: Annotated[list[ConfirmationRow], Field(min_length=1, max_length=MAX_ROWS), _ROWS_MSG]
+
+
+class AdjustmentsBody(ApiModel):
+    body_field = "rows"
+    rows: Annotated[list[AdjustmentRow], Field(min_length=1, max_length=MAX_ROWS), _ROWS_MSG]
+
+
+class RowError(ResponseModel):
+    field: str
+    code: str
+    message: str = Field(description="In the caller's language.")
+
+
+class RowOutcome(ResponseModel):
+    row: int = Field(description="The row's number, from 1.")
+    si_code: str
+    outcome: str = Field(description="confirmed, declined, added, removed, corrected, unchanged or error.")
+    claim_id: int | None
+    errors: list[RowError]
+
+
+class FormResponse(ResponseModel):
+    unit_code: str
+    summary: dict[str, int] = Field(description="Rows per outcome.")
+    rows: list[RowOutcome]
+
+
+class ApplicationBody(ApiModel):
+    """Form 04. The form checks each value's format and the registry; its messages come first."""
+
+    si_code: Annotated[str, Field(description="The SI code (10 digits).")]
+    national_id: Annotated[str, Field(description="CMND/CCCD: 9 or 12 digits.")]
+    full_name: Annotated[str, Field(max_length=200)]
+    date_of_birth: dt.date
+    phone: Annotated[str, Field(description="9 to 15 digits.")]
+    address: Annotated[str, Field(max_length=500)]
+    status: Annotated[str, Field(description="stopped (contract ended) or participating.")]
+    unit_code: str
+    unused_months: Annotated[int, Field(ge=0, le=600, description="Unused UI contribution months.")]
+    payout: Annotated[str, Field(description="cash (at the office) or bank (then bank_code and bank_account).")]
+    bank_code: _Text
+    bank_account: _Text
+
+    @classmethod
+    def more_problems(cls, raw: Any) -> dict[str, tuple[str, str]]:
+        if not isinstance(raw, dict):
+            return {}
+        try:
+            applications.validate(raw, programme_today())
+        except applications.ApplicationInvalid as exc:
+            problems: dict[str, tuple[str, str]] = {}
+            for e in exc.errors:
+                problems.setdefault(e.field or "body", (e.message_vi, e.message_en))
+            return problems
+        return {}
+
+
+class ApplicationClaim(ResponseModel):
+    id: int
+    state: str
+    track: str
+    support_group: str
+    unused_months: int
+    amount_vnd: int
+    payout: str
+    bank_code: str | None
+    bank_account: str | None
+    district_code: str
+    reasons: list[Reason]
+    applied_on: str | None
+    payment_due_on: str | None
+
+
+class ApplicationResponse(ResponseModel):
+    claim: ApplicationClaim
+
+
+class ClaimRef(BaseModel):
+    id: int
+    state: str
+
+
+class AlreadyClaimed(ErrorResponse):
+    """409: the person has a claim in this program (named), or may not apply on their own yet."""
+
+    claim: ClaimRef | None = None
+
+
+def _program(code: str | None) -> Program | ResponseReturnValue:
+    code = code or current_app.config["DISBURSE_PROGRAM"]
     try:
         return get_program(code)
     except ProgramNotFound:
@@ -57,20 +182,6 @@ def _unit_in_scope(unit_code: str) -> Employer:
     if employer is None:
         abort(404)
     return employer
-
-
-def _rows() -> list[dict[str, Any]] | ResponseReturnValue:
-    body = request.get_json(silent=True)
-    rows = body.get("rows") if isinstance(body, dict) else None
-    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows) or not 1 <= len(rows) <= MAX_ROWS:
-        most = f"{MAX_ROWS:,}"
-        text = message(
-            f'Nội dung phải là JSON dạng {{"rows": [...]}} với 1 đến {most.replace(",", ".")} dòng, mỗi dòng là '
-            "một đối tượng.",
-            f'The body must be JSON {{"rows": [...]}} with 1 to {most} rows, each an object.',
-        )
-        return api_error(422, "invalid", text, {"rows": text})
-    return rows
 
 
 def _error(e: FieldError) -> dict[str, str]:
@@ -100,14 +211,12 @@ def _refused(exc: FormRefused) -> ResponseReturnValue:
     return api_error(exc.status, exc.code, message(exc.message_vi, exc.message_en))
 
 
-def _take_form(unit_code: str, form: Any) -> ResponseReturnValue:
-    program = _program()
+def _take_form(unit_code: str, form: Callable[..., FormResult], program_code: str | None, rows: list[Any]) -> Any:
+    program = _program(program_code)
     if not isinstance(program, Program):
         return program
     employer = _unit_in_scope(unit_code)
-    rows = _rows()
-    if not isinstance(rows, list):
-        return rows
+    rows = [row.model_dump(exclude_none=True) for row in rows]
     try:
         result = form(program, employer.unit_code, rows, actor=current_user)
     except FormRefused as exc:
@@ -117,16 +226,35 @@ def _take_form(unit_code: str, form: Any) -> ResponseReturnValue:
     return _form_response(result)
 
 
+_UNIT_404 = "Unknown unit, or outside the caller's scope (the same answer); program_not_found."
+
+
 @bp.post("/employers/<unit_code>/confirmations")
 @roles_required("employer", "caseworker", "supervisor", "admin")
-def confirmations(unit_code: str) -> ResponseReturnValue:
-    return _take_form(unit_code, employer_forms.confirm)
+@endpoint(
+    tag="Forms",
+    summary="Form 02: the unit confirms its list (bank details per person, or declines)",
+    query=ProgramQuery,
+    body=ConfirmationsBody,
+    response=FormResponse,
+    errors={404: _UNIT_404},
+)
+def confirmations(unit_code: str, query: ProgramQuery, body: ConfirmationsBody) -> ResponseReturnValue:
+    return _take_form(unit_code, employer_forms.confirm, query.program, body.rows)
 
 
 @bp.post("/employers/<unit_code>/adjustments")
 @roles_required("employer", "caseworker", "supervisor", "admin")
-def adjustments(unit_code: str) -> ResponseReturnValue:
-    return _take_form(unit_code, employer_forms.adjust)
+@endpoint(
+    tag="Forms",
+    summary="Form 03: the unit adds, removes or corrects people",
+    query=ProgramQuery,
+    body=AdjustmentsBody,
+    response=FormResponse,
+    errors={404: _UNIT_404, 422: "Also deadline_passed: the adjustment deadline is past (the date is named)."},
+)
+def adjustments(unit_code: str, query: ProgramQuery, body: AdjustmentsBody) -> ResponseReturnValue:
+    return _take_form(unit_code, employer_forms.adjust, query.program, body.rows)
 
 
 def claim_json(claim: Claim) -> dict[str, Any]:
@@ -149,13 +277,27 @@ def claim_json(claim: Claim) -> dict[str, Any]:
 
 @bp.post("/applications")
 @roles_required("caseworker", "supervisor", "admin")
-def application() -> ResponseReturnValue:
-    program = _program()
+@endpoint(
+    tag="Forms",
+    summary="Form 04: a person's own application, taken at a social security office",
+    query=ProgramQuery,
+    body=ApplicationBody,
+    response=ApplicationResponse,
+    status=201,
+    errors={
+        403: "Employers may not file applications.",
+        404: "program_not_found.",
+        409: "already_claimed: the person has a claim, named in claim; listed_by_employer: not yet.",
+        422: "Also not_in_registry, does_not_match (the registry), deadline_passed.",
+    },
+    error_models={409: AlreadyClaimed},
+)
+def application(query: ProgramQuery, body: ApplicationBody) -> ResponseReturnValue:
+    program = _program(query.program)
     if not isinstance(program, Program):
         return program
-    body = request.get_json(silent=True)
     try:
-        claim = applications.apply(program, body if isinstance(body, dict) else {}, actor=current_user)
+        claim = applications.apply(program, body.model_dump(mode="json"), actor=current_user)
     except applications.ApplicationInvalid as exc:
         db.session.rollback()
         fields: dict[str, str] = {}
@@ -169,10 +311,10 @@ def application() -> ResponseReturnValue:
         )
     except applications.ApplicationConflict as exc:
         db.session.rollback()
-        body = {"error": exc.code, "message": message(exc.message_vi, exc.message_en), "fields": {}}
+        conflict: dict[str, Any] = {"error": exc.code, "message": message(exc.message_vi, exc.message_en), "fields": {}}
         if exc.claim is not None:
-            body["claim"] = {"id": exc.claim.id, "state": exc.claim.state}
-        return jsonify(body), 409
+            conflict["claim"] = {"id": exc.claim.id, "state": exc.claim.state}
+        return jsonify(conflict), 409
     except FormRefused as exc:
         db.session.rollback()
         return _refused(exc)

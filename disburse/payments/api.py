@@ -12,12 +12,14 @@ signed callback is stored (a second delivery of the same ``webhook-id`` changes 
 from __future__ import annotations
 
 import logging
-from typing import cast
+from typing import Literal, cast
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
+from pydantic import Field
 
 from disburse.api.errors import api_error, message
+from disburse.api.schemas import ResponseModel, endpoint
 from disburse.auth.permissions import public
 from disburse.background import enqueue_after_commit
 from disburse.extensions import db
@@ -33,8 +35,31 @@ bp = Blueprint("providers", __name__)
 MAX_CALLBACK_BYTES = 5 * 1024 * 1024
 
 
+class EventReceived(ResponseModel):
+    status: Literal["received", "duplicate"] = Field(
+        description="received: checked and stored, applied within seconds; duplicate: this webhook-id came before."
+    )
+
+
 @bp.post("/providers/<name>/events")
 @public  # authenticated by the provider's signature, checked below
+@endpoint(
+    tag="Providers",
+    summary="A payment provider's signed callback (Standard Webhooks)",
+    description="No session and no token: the provider proves itself by its signature over the body.",
+    response=EventReceived,
+    headers={
+        "webhook-id": "The message's id (the same on every retry).",
+        "webhook-timestamp": "Unix seconds, within 5 minutes of our clock.",
+        "webhook-signature": 'v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">, space-separated while rotating.',
+    },
+    raw_body="The provider's own message (the sandbox: a G2P Connect on-disburse), at most 5 MB, signed as sent.",
+    errors={
+        401: "invalid_signature: no signature, a wrong one, or a timestamp more than 5 minutes away.",
+        404: "A provider without callbacks.",
+        413: "A body over 5 MB.",
+    },
+)
 def provider_event(name: str) -> ResponseReturnValue:
     if name not in CALLBACK_PROVIDERS:
         return api_error(

@@ -12,13 +12,15 @@ unit's progress instead (403).
 
 from __future__ import annotations
 
-import re
+from typing import Annotated
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, abort, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from pydantic import Field, StringConstraints
 
-from disburse.api.errors import api_error, invalid, message
+from disburse.api.errors import api_error, message
+from disburse.api.schemas import Msg, ProgramCode, QueryModel, ResponseModel, endpoint
 from disburse.auth.models import ROLES
 from disburse.auth.permissions import roles_required
 from disburse.auth.scopes import Scope, can_see, visible_unit
@@ -30,25 +32,77 @@ from disburse.reports.service import Area, area_progress, employer_progress
 
 bp = Blueprint("reports", __name__)
 
-_PROGRAM_CODE = re.compile(r"[A-Za-z0-9_-]{1,20}")
-_PROVINCE = re.compile(r"[0-9]{2}")
-_DISTRICT = re.compile(r"[0-9]{3}")
+
+class ProgramQuery(QueryModel):
+    program: ProgramCode
+
+
+class AreaQuery(QueryModel):
+    province: Annotated[
+        Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$")] | None,
+        Field(default=None, description="A province code (2 digits; 01 = Hà Nội)."),
+        Msg("Mã tỉnh gồm đúng 2 chữ số (01 = Hà Nội).", "A province code has 2 digits (01 = Hà Nội)."),
+    ]
+    district: Annotated[
+        Annotated[str, StringConstraints(pattern=r"^[0-9]{3}$")] | None,
+        Field(default=None, description="A district code (3 digits; 017 = Đông Anh)."),
+        Msg("Mã quận/huyện gồm đúng 3 chữ số (017 = Đông Anh).", "A district code has 3 digits (017 = Đông Anh)."),
+    ]
+    program: ProgramCode
+
+
+class UnitProgress(ResponseModel):
+    unit_code: str
+    program: str
+    listed: int = Field(description="Every claim of the unit (its Form 01 list and the people added on Form 03).")
+    eligible: int = Field(description="Leaves out rejected, declined and removed.")
+    paid: int
+    paid_amount_vnd: int
+    percent_paid: float | None = Field(description="paid / eligible × 100; null while nobody is eligible.")
+    by_state: dict[str, int] = Field(description="Claims per state, every state named.")
+
+
+class AreaFigures(ResponseModel):
+    code: str
+    eligible: int
+    paid: int
+    percent_paid: float | None
+    paid_amount_vnd: int
+    needs_review: int
+
+
+class Reduction(ResponseModel):
+    employers: int
+    employees: int = Field(description="Per unit, the most participants in any month of the reduction, summed.")
+    amount_vnd: int
+
+
+class AreaProgress(ResponseModel):
+    program: str
+    level: str = Field(description="country, province or district.")
+    province: str | None
+    district: str | None
+    eligible: int
+    paid: int
+    percent_paid: float | None
+    paid_amount_vnd: int
+    needs_review: int
+    reduction: Reduction
+    areas: list[AreaFigures] = Field(description="The child areas: the country's provinces, a province's districts.")
 
 
 @bp.get("/employers/<unit_code>/progress")
 @roles_required(*ROLES)
 @reads_replica
-def unit_progress(unit_code: str) -> ResponseReturnValue:
-    code = request.args.get("program") or current_app.config["DISBURSE_PROGRAM"]
-    if not _PROGRAM_CODE.fullmatch(code):
-        return invalid(
-            {
-                "program": message(
-                    "Mã chương trình chỉ gồm chữ, số, '-' và '_', tối đa 20 ký tự.",
-                    "A program code has only letters, digits, '-' and '_', at most 20 characters.",
-                )
-            }
-        )
+@endpoint(
+    tag="Progress",
+    summary="One unit's completion, from the rollups",
+    query=ProgramQuery,
+    response=UnitProgress,
+    errors={404: "Unknown unit, or outside the caller's scope (the same answer); program_not_found."},
+)
+def unit_progress(unit_code: str, query: ProgramQuery) -> ResponseReturnValue:
+    code = query.program or current_app.config["DISBURSE_PROGRAM"]
     employer = visible_unit(current_user, unit_code)
     if employer is None:
         abort(404)
@@ -60,20 +114,6 @@ def unit_progress(unit_code: str) -> ResponseReturnValue:
     return jsonify(
         {"unit_code": employer.unit_code, "program": program.code, **employer_progress(program.id, employer.id)}
     )
-
-
-def _area_input() -> tuple[str | None, str | None, dict[str, str]]:
-    province, district = request.args.get("province") or None, request.args.get("district") or None
-    errors = {}
-    if province is not None and not _PROVINCE.fullmatch(province):
-        errors["province"] = message(
-            "Mã tỉnh gồm đúng 2 chữ số (01 = Hà Nội).", "A province code has 2 digits (01 = Hà Nội)."
-        )
-    if district is not None and not _DISTRICT.fullmatch(district):
-        errors["district"] = message(
-            "Mã quận/huyện gồm đúng 3 chữ số (017 = Đông Anh).", "A district code has 3 digits (017 = Đông Anh)."
-        )
-    return province, district, errors
 
 
 def _scoped_area(province: str | None, district: str | None) -> Area | None:
@@ -102,17 +142,19 @@ def _scoped_area(province: str | None, district: str | None) -> Area | None:
 @bp.get("/progress")
 @roles_required("caseworker", "supervisor", "admin")
 @reads_replica
-def progress() -> ResponseReturnValue:
-    code = request.args.get("program") or current_app.config["DISBURSE_PROGRAM"]
-    province, district, errors = _area_input()
-    if not _PROGRAM_CODE.fullmatch(code):
-        errors["program"] = message(
-            "Mã chương trình chỉ gồm chữ, số, '-' và '_', tối đa 20 ký tự.",
-            "A program code has only letters, digits, '-' and '_', at most 20 characters.",
-        )
-    if errors:
-        return invalid(errors)
-    area = _scoped_area(province, district)
+@endpoint(
+    tag="Progress",
+    summary="An area's completion and its employers' contribution reduction, with each child area's figures",
+    query=AreaQuery,
+    response=AreaProgress,
+    errors={
+        403: "Employers (their unit's progress is /employers/{unit_code}/progress).",
+        404: "Unknown area, or outside the caller's scope (the same answer); program_not_found.",
+    },
+)
+def progress(query: AreaQuery) -> ResponseReturnValue:
+    code = query.program or current_app.config["DISBURSE_PROGRAM"]
+    area = _scoped_area(query.province, query.district)
     if area is None:
         abort(404)
     try:

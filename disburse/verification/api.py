@@ -11,23 +11,38 @@ POST /claims/<id>/approve | /reject           decide
 POST /claims/<id>/resolve-duplicate           decide a possible duplicate
 POST /notices/batches                         all refusal notices of a district on a day, as a background job
 
-Views parse and check the input (every field's error at once, 422), call one service, commit. The services raise
+Each route declares its schemas (:func:`~disburse.api.schemas.endpoint`), which check the input (every field's error
+at once, 422) and make the OpenAPI document; the view calls one service and commits. The services raise
 :class:`~disburse.verification.review.ReviewError`, turned here into the API's one error shape.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Collection, Mapping
+import datetime as dt
 from datetime import date
-from typing import Any, cast
+from typing import Annotated, Any, Literal, cast
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from pydantic import Field, StringConstraints
 
 from disburse.api.errors import api_error, message
+from disburse.api.schemas import (
+    BLANK_IS_ABSENT,
+    BLANK_IS_MISSING,
+    CONTROL_MSG,
+    NO_CONTROL,
+    QUERY_INT,
+    ApiModel,
+    Msg,
+    OneOf,
+    ProgramCode,
+    QueryModel,
+    Reason,
+    ResponseModel,
+    endpoint,
+)
 from disburse.auth.models import ROLES, User
 from disburse.auth.permissions import roles_required
 from disburse.claims.models import Claim
@@ -47,20 +62,11 @@ from disburse.verification.review import (
     MAX_PAGE,
     MAX_TEXT,
     ActionResult,
-    Invalid,
     QueueQuery,
     ReviewError,
 )
 
 bp = Blueprint("review", __name__)
-
-_DISTRICT = re.compile(r"[0-9]{3}")
-_UNIT_CODE = re.compile(r"[0-9A-Za-z._/-]{1,20}")
-_REASON = re.compile(r"[a-z0-9_]{1,40}")
-_PROGRAM = re.compile(r"[0-9A-Za-z._-]{1,20}")
-_DIGITS = re.compile(r"[0-9]{1,19}")
-#: Control characters other than tab and line breaks: never in a note (PostgreSQL refuses NUL outright).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class ProgramUnknown(ReviewError):
@@ -82,159 +88,267 @@ def _review_error(exc: ReviewError) -> ResponseReturnValue:
     return api_error(exc.status, exc.code, message(exc.vi, exc.en), fields)
 
 
-# ------------------------------------------------------------------------------------------------------- input
+# ------------------------------------------------------------------------------------------------------ schemas
+
+_DISTRICT_MSG = Msg(
+    "Mã huyện gồm đúng 3 chữ số (ví dụ 017).", "A district code has exactly 3 digits (for example 017)."
+)
+_DISTRICT = StringConstraints(pattern=r"^[0-9]{3}$")
+#: A claim or user id: a positive whole number that fits PostgreSQL's bigint.
+_Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+_Note = Annotated[
+    Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT, pattern=NO_CONTROL)] | None,
+    BLANK_IS_ABSENT,
+    Field(default=None, description=f"A note for the claim's timeline (at most {MAX_TEXT} characters)."),
+    CONTROL_MSG,
+]
 
 
-class _Input:
-    """Reads fields from a query string (strings; empty means absent) or a JSON object (typed), collecting every
-    field's error before :meth:`check` raises them together."""
-
-    def __init__(self, source: Mapping[str, Any], *, query: bool = False) -> None:
-        self.source = source
-        self.query = query
-        self.errors: dict[str, tuple[str, str]] = {}
-
-    def _get(self, name: str) -> Any:
-        value = self.source.get(name)
-        return None if self.query and value == "" else value
-
-    def _fail(self, name: str, vi: str, en: str) -> None:
-        self.errors.setdefault(name, (vi, en))
-
-    def _missing(self, name: str, required: bool) -> None:
-        if required:
-            self._fail(name, "Trường này là bắt buộc.", "This field is required.")
-
-    def text(self, name: str, *, required: bool = False, max_len: int = MAX_TEXT) -> str | None:
-        value = self._get(name)
-        if value is None:
-            self._missing(name, required)
-            return None
-        if not isinstance(value, str):
-            self._fail(name, "Phải là một đoạn văn bản.", "Must be text.")
-            return None
-        value = value.strip()
-        if _CONTROL.search(value):
-            self._fail(name, "Có ký tự điều khiển không hợp lệ.", "Contains control characters.")
-            return None
-        if len(value) > max_len:
-            self._fail(
-                name,
-                f"Tối đa {max_len} ký tự (đang có {len(value)}).",
-                f"At most {max_len} characters (this has {len(value)}).",
-            )
-            return None
-        if not value:
-            self._missing(name, required)
-            return None
-        return value
-
-    def raw(self, name: str) -> Any:
-        """The value as given (None when absent)."""
-        return self._get(name)
-
-    def pattern(self, name: str, regex: re.Pattern[str], vi: str, en: str, *, required: bool = False) -> str | None:
-        value = self._get(name)
-        if value is None:
-            self._missing(name, required)
-            return None
-        if not isinstance(value, str) or not regex.fullmatch(value):
-            self._fail(name, vi, en)
-            return None
-        return value
-
-    def choice(self, name: str, choices: Collection[str], *, required: bool = False) -> str | None:
-        value = self._get(name)
-        if value is None:
-            self._missing(name, required)
-            return None
-        if not isinstance(value, str) or value not in choices:
-            known = ", ".join(sorted(choices))
-            self._fail(name, f"Phải là một trong: {known}.", f"Must be one of: {known}.")
-            return None
-        return value
-
-    def integer(
-        self, name: str, *, required: bool = False, minimum: int = 1, maximum: int = MAX_ID, vi: str = "", en: str = ""
-    ) -> int | None:
-        value = self._get(name)
-        if value is None:
-            self._missing(name, required)
-            return None
-        if self.query and isinstance(value, str) and _DIGITS.fullmatch(value):
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
-            self._fail(
-                name,
-                vi or f"Phải là một số nguyên từ {minimum} đến {maximum}.",
-                en or f"Must be a whole number from {minimum} to {maximum}.",
-            )
-            return None
-        return value
-
-    def day(self, name: str, *, required: bool = False) -> date | None:
-        value = self._get(name)
-        if value is None:
-            self._missing(name, required)
-            return None
-        try:
-            if not isinstance(value, str) or len(value) != 10:
-                raise ValueError(value)
-            return date.fromisoformat(value)
-        except ValueError:
-            self._fail(name, "Phải là một ngày dạng YYYY-MM-DD.", "Must be a date as YYYY-MM-DD.")
-            return None
-
-    def flag(self, name: str) -> bool:
-        value = self._get(name)
-        if value is None:
-            return False
-        if not isinstance(value, bool):
-            self._fail(name, "Phải là true hoặc false.", "Must be true or false.")
-            return False
-        return value
-
-    def check(self) -> None:
-        if self.errors:
-            raise Invalid(self.errors)
+class ClaimsQuery(QueryModel):
+    state: Annotated[
+        Annotated[str, OneOf(s.value for s in ClaimState)] | None, Field(default=None, description="The claims' state.")
+    ]
+    district: Annotated[
+        Annotated[str, _DISTRICT] | None,
+        Field(default=None, description="A district code (3 digits) within the caller's scope."),
+        _DISTRICT_MSG,
+    ]
+    employer: Annotated[
+        Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z._/-]{1,20}$")] | None,
+        Field(default=None, description="A unit code."),
+        Msg("Mã đơn vị không hợp lệ (tối đa 20 ký tự).", "Not a unit code (at most 20 characters)."),
+    ]
+    reason: Annotated[
+        Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")] | None,
+        Field(default=None, description="A reason code the claims carry (e.g. zero_months)."),
+        Msg("Mã lý do không hợp lệ (ví dụ zero_months).", "Not a reason code (for example zero_months)."),
+    ]
+    assigned: Annotated[
+        Literal["me", "none"] | Annotated[int, Field(ge=1, le=MAX_ID), QUERY_INT] | None,
+        Field(default=None, description="me, none (unassigned) or a user's id."),
+        Msg("Phải là me, none hoặc mã số một người dùng.", "Must be me, none or a user's id."),
+    ]
+    after: Annotated[
+        Annotated[int, Field(ge=0, le=MAX_ID), QUERY_INT] | None,
+        Field(default=None, description="The keyset: the last id of the previous page (next_after)."),
+    ]
+    limit: Annotated[
+        Annotated[int, Field(ge=1, le=MAX_PAGE), QUERY_INT] | None,
+        Field(default=None, description=f"Claims per page (default {DEFAULT_PAGE})."),
+        Msg(f"Mỗi trang từ 1 đến {MAX_PAGE} hồ sơ.", f"A page holds 1 to {MAX_PAGE} claims."),
+    ]
+    program: ProgramCode
 
 
-def _body() -> dict[str, Any]:
-    """The request's JSON object; an empty body is an empty object."""
-    raw = request.get_data(cache=True)
-    if not raw.strip():
+class AssignNextBody(ApiModel):
+    count: Annotated[
+        _Id,
+        Field(le=MAX_ASSIGN_NEXT, description="How many claims to take."),
+        Msg(
+            f"Số hồ sơ nhận mỗi lần từ 1 đến {MAX_ASSIGN_NEXT}.",
+            f"Take between 1 and {MAX_ASSIGN_NEXT} claims at a time.",
+        ),
+    ]
+    district: Annotated[
+        Annotated[str, _DISTRICT] | None,
+        Field(default=None, description="Supervisors and admins: the district to take from."),
+        _DISTRICT_MSG,
+    ]
+    program: ProgramCode
+
+
+class AssignBody(ApiModel):
+    user_id: Annotated[_Id | None, Field(default=None, description="Give the claim to this user (default: me).")]
+
+
+class EmptyBody(ApiModel):
+    """No fields: an empty body or ``{}``."""
+
+
+class ContactBody(ApiModel):
+    channel: Annotated[str, OneOf(CONTACT_CHANNELS), Field(description="How the person was contacted.")]
+    outcome: Annotated[str, OneOf(CONTACT_OUTCOMES), Field(description="What came of it.")]
+    note: _Note
+
+
+class InformationRequestBody(ApiModel):
+    addressee: Annotated[str, OneOf(INFO_ADDRESSEES), Field(description="Who is asked.")]
+    note: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT, pattern=NO_CONTROL),
+        Field(description="What is asked for."),
+        CONTROL_MSG,
+        BLANK_IS_MISSING,
+    ]
+    due_on: Annotated[date | None, Field(default=None, description="By when (YYYY-MM-DD).")]
+
+
+class ApproveBody(ApiModel):
+    note: _Note
+
+
+class RejectBody(ApiModel):
+    reason_code: Annotated[str, OneOf(review.refusal_reasons()), Field(description="Why, as a refusal reason code.")]
+    reason_text: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT, pattern=NO_CONTROL),
+        Field(description="The reason in the caseworker's words (printed on the notice)."),
+        CONTROL_MSG,
+        BLANK_IS_MISSING,
+    ]
+
+
+class ResolveDuplicateBody(ApiModel):
+    keep: Annotated[_Id, Field(description="The claim of the group that is kept.")]
+    override: Annotated[bool, Field(default=False, description="Keep a claim the rules would not (needs a note).")]
+    note: Annotated[
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_DUPLICATE_NOTE, pattern=NO_CONTROL)]
+        | None,
+        BLANK_IS_ABSENT,
+        Field(default=None, description="Required with override."),
+        CONTROL_MSG,
+    ]
+
+    def problems(self) -> dict[str, tuple[str, str]]:
+        if self.override and self.note is None:
+            return {"note": ("Trường này là bắt buộc.", "This field is required.")}
         return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
-        body = None
-    if not isinstance(body, dict):
-        raise Invalid({"body": ("Nội dung phải là một đối tượng JSON.", "The body must be a JSON object.")})
-    return body
+
+
+class NoticeBatchBody(ApiModel):
+    district: Annotated[str, _DISTRICT, Field(description="The district (3 digits)."), _DISTRICT_MSG]
+    date: Annotated[dt.date, Field(description="The day of the refusals (Vietnam time), YYYY-MM-DD.")]
+    program: ProgramCode
+
+
+class ClaimSummary(ResponseModel):
+    id: int
+    state: str
+    assigned_to_id: int | None
+    assigned_at: str | None = Field(description="ISO 8601 timestamp.")
+
+
+class ActionResponse(ResponseModel):
+    changed: bool = Field(description="false when the claim was already as asked (nothing recorded).")
+    claim: ClaimSummary
+    event_ids: list[int]
+
+
+class AssignNextResponse(ResponseModel):
+    claims: list[ClaimSummary]
+    count: int
+
+
+class QueueRow(ResponseModel):
+    id: int
+    state: str
+    track: str
+    si_code: str
+    full_name: str
+    unit_code: str | None
+    district_code: str
+    amount_vnd: int
+    reasons: list[Reason]
+    assigned_to_id: int | None = Field(description="null for employers.")
+    assigned_at: str | None
+    updated_at: str | None
+    received_on: str | None
+
+
+class ClaimsPage(ResponseModel):
+    claims: list[QueueRow]
+    next_after: int | None = Field(description="Pass as ?after= for the next page; null on the last.")
+    limit: int
+
+
+class UserRef(ResponseModel):
+    id: int
+    email: str
+    full_name: str
+    role: str
+
+
+class Person(ResponseModel):
+    si_code: str
+    national_id: str
+    full_name: str
+    date_of_birth: str | None
+    gender: str | None
+    phone: str | None
+    address: str | None
+    district_code: str | None
+    possible_duplicate: bool
+
+
+class UnitRef(ResponseModel):
+    unit_code: str
+    name: str
+    district_code: str
+
+
+class DuplicateRef(ResponseModel):
+    id: int
+    si_code: str
+    state: str
+    district_code: str
+
+
+class TimelineEvent(ResponseModel):
+    id: int
+    at: str | None
+    action: str
+    from_state: str | None
+    to_state: str
+    actor: UserRef | None = Field(description="null for employers.")
+    reason: str | None
+    data: dict[str, Any] | None
+
+
+class ClaimDetail(ResponseModel):
+    id: int
+    state: str
+    track: str
+    support_group: str
+    unused_months: int
+    amount_vnd: int
+    payout: str
+    bank_code: str | None
+    bank_account: str | None
+    reasons: list[Reason]
+    district_code: str
+    province_code: str | None
+    review_due_on: str | None
+    payment_due_on: str | None
+    confirmed_on: str | None
+    applied_on: str | None
+    paid_at: str | None
+    payment_failures: int
+    assigned_to: UserRef | None = Field(description="null for employers.")
+    assigned_at: str | None
+    created_at: str | None
+    updated_at: str | None
+    person: Person
+    employer: UnitRef | None
+    duplicates: list[DuplicateRef]
+    timeline: list[TimelineEvent]
+
+
+class NoticeBatchJob(ResponseModel):
+    job_id: int
+    kind: str
+    state: str
 
 
 def _user() -> User:
     return cast(User, current_user._get_current_object())
 
 
-def _program_id(fields: _Input) -> int:
-    code = fields.pattern("program", _PROGRAM, "Mã chương trình không hợp lệ.", "Not a program code.")
-    fields.check()
+def _program_id(code: str | None) -> int:
     code = code or current_app.config["DISBURSE_PROGRAM"]
     try:
         return get_program(code).id
     except ProgramNotFound:
         raise ProgramUnknown(code) from None
-
-
-def _district(fields: _Input, *, required: bool = False) -> str | None:
-    return fields.pattern(
-        "district",
-        _DISTRICT,
-        "Mã huyện gồm đúng 3 chữ số (ví dụ 017).",
-        "A district code has exactly 3 digits (for example 017).",
-        required=required,
-    )
 
 
 def _claim_summary(claim: Claim) -> dict[str, Any]:
@@ -253,56 +367,66 @@ def _done(result: ActionResult) -> ResponseReturnValue:
     )
 
 
+_TAG = "Review"
+_SCOPE_404 = "Unknown claim, or outside the caller's scope (the same answer)."
+_ACTION_ERRORS = {
+    403: "The employer role, on every action.",
+    404: _SCOPE_404,
+    409: "invalid_state, assigned_to_another, already_rejected, no_duplicates, outside_scope, money_on_its_way.",
+}
+
+
+def _action(summary: str, body: type[ApiModel]) -> Any:
+    return endpoint(tag=_TAG, summary=summary, body=body, response=ActionResponse, errors=_ACTION_ERRORS)
+
+
 # ------------------------------------------------------------------------------------------------------- reads
 
 
 @bp.get("/claims")
 @roles_required(*ROLES)
-def list_claims() -> ResponseReturnValue:
-    args = _Input(request.args, query=True)
-    state = args.choice("state", [s.value for s in ClaimState])
-    district = _district(args)
-    employer = args.pattern(
-        "employer", _UNIT_CODE, "Mã đơn vị không hợp lệ (tối đa 20 ký tự).", "Not a unit code (at most 20 characters)."
+@endpoint(
+    tag=_TAG,
+    summary="The review queue: claims in the caller's scope, filtered, by keyset pages",
+    query=ClaimsQuery,
+    response=ClaimsPage,
+    errors={404: "program_not_found: an unknown program."},
+)
+def list_claims(query: ClaimsQuery) -> ResponseReturnValue:
+    queue = QueueQuery(
+        program_id=_program_id(query.program),
+        state=query.state,
+        district=query.district,
+        employer=query.employer,
+        reason=query.reason,
+        assigned=query.assigned,
+        after=query.after or 0,
+        limit=query.limit or DEFAULT_PAGE,
     )
-    reason = args.pattern(
-        "reason", _REASON, "Mã lý do không hợp lệ (ví dụ zero_months).", "Not a reason code (for example zero_months)."
-    )
-    assigned: str | int | None = args.raw("assigned")
-    if assigned not in ("me", "none"):
-        assigned = args.integer(
-            "assigned", vi="Phải là me, none hoặc mã số một người dùng.", en="Must be me, none or a user's id."
-        )
-    after = args.integer("after", minimum=0) or 0
-    limit = args.integer(
-        "limit",
-        maximum=MAX_PAGE,
-        vi=f"Mỗi trang từ 1 đến {MAX_PAGE} hồ sơ.",
-        en=f"A page holds 1 to {MAX_PAGE} claims.",
-    )
-    program_id = _program_id(args)
-    query = QueueQuery(
-        program_id=program_id,
-        state=state,
-        district=district,
-        employer=employer,
-        reason=reason,
-        assigned=assigned,
-        after=after,
-        limit=limit or DEFAULT_PAGE,
-    )
-    page = review.list_claims(_user(), query)
-    return jsonify({"claims": page.rows, "next_after": page.next_after, "limit": query.limit})
+    page = review.list_claims(_user(), queue)
+    return jsonify({"claims": page.rows, "next_after": page.next_after, "limit": queue.limit})
 
 
 @bp.get("/claims/<int:claim_id>")
 @roles_required(*ROLES)
+@endpoint(
+    tag=_TAG,
+    summary="One claim: the person, the unit, possible duplicates and the whole timeline",
+    response=ClaimDetail,
+    errors={404: _SCOPE_404},
+)
 def claim_detail(claim_id: int) -> ResponseReturnValue:
     return jsonify(review.claim_detail(claim_id, _user()))
 
 
 @bp.get("/claims/<int:claim_id>/notice")
 @roles_required(*ROLES)
+@endpoint(
+    tag="Notices",
+    summary="The written notice of a refused claim (printable HTML, A4, in Vietnamese)",
+    media_type="text/html",
+    errors={404: _SCOPE_404, 409: "not_rejected: the claim is not refused."},
+)
 def claim_notice(claim_id: int) -> ResponseReturnValue:
     html = notices.notice_html(claim_id, _user(), url_for("static", filename=notices.STYLESHEET))
     return html, 200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
@@ -313,93 +437,66 @@ def claim_notice(claim_id: int) -> ResponseReturnValue:
 
 @bp.post("/claims/assign-next")
 @roles_required(*ACTING_ROLES)
-def assign_next() -> ResponseReturnValue:
-    body = _Input(_body())
-    count = body.integer(
-        "count",
-        required=True,
-        maximum=MAX_ASSIGN_NEXT,
-        vi=f"Số hồ sơ nhận mỗi lần từ 1 đến {MAX_ASSIGN_NEXT}.",
-        en=f"Take between 1 and {MAX_ASSIGN_NEXT} claims at a time.",
-    )
-    district = _district(body)
-    program_id = _program_id(body)
-    assert count is not None
-    taken = review.assign_next(_user(), program_id, count, district)
+@endpoint(
+    tag=_TAG,
+    summary="Take the next unassigned claims in needs_review of the caller's district",
+    body=AssignNextBody,
+    response=AssignNextResponse,
+    errors={403: "The employer role.", 404: "program_not_found, or a district outside the caller's scope."},
+)
+def assign_next(body: AssignNextBody) -> ResponseReturnValue:
+    taken = review.assign_next(_user(), _program_id(body.program), body.count, body.district)
     db.session.commit()
     return jsonify({"claims": [_claim_summary(claim) for claim in taken], "count": len(taken)})
 
 
 @bp.post("/claims/<int:claim_id>/assign")
 @roles_required(*ACTING_ROLES)
-def assign(claim_id: int) -> ResponseReturnValue:
-    body = _Input(_body())
-    to_user_id = body.integer("user_id")
-    body.check()
-    return _done(review.assign(claim_id, _user(), to_user_id))
+@_action("Take a claim, or give it to another user", AssignBody)
+def assign(claim_id: int, body: AssignBody) -> ResponseReturnValue:
+    return _done(review.assign(claim_id, _user(), body.user_id))
 
 
 @bp.post("/claims/<int:claim_id>/release")
 @roles_required(*ACTING_ROLES)
-def release(claim_id: int) -> ResponseReturnValue:
-    _Input(_body()).check()
+@_action("Hand a claim back to the queue", EmptyBody)
+def release(claim_id: int, body: EmptyBody) -> ResponseReturnValue:
     return _done(review.release(claim_id, _user()))
 
 
 @bp.post("/claims/<int:claim_id>/contacts")
 @roles_required(*ACTING_ROLES)
-def log_contact(claim_id: int) -> ResponseReturnValue:
-    body = _Input(_body())
-    channel = body.choice("channel", CONTACT_CHANNELS, required=True)
-    outcome = body.choice("outcome", CONTACT_OUTCOMES, required=True)
-    note = body.text("note")
-    body.check()
-    assert channel is not None and outcome is not None
-    return _done(review.log_contact(claim_id, _user(), channel, outcome, note))
+@_action("Log a contact attempt", ContactBody)
+def log_contact(claim_id: int, body: ContactBody) -> ResponseReturnValue:
+    return _done(review.log_contact(claim_id, _user(), body.channel, body.outcome, body.note))
 
 
 @bp.post("/claims/<int:claim_id>/information-requests")
 @roles_required(*ACTING_ROLES)
-def request_info(claim_id: int) -> ResponseReturnValue:
-    body = _Input(_body())
-    addressee = body.choice("addressee", INFO_ADDRESSEES, required=True)
-    note = body.text("note", required=True)
-    due_on = body.day("due_on")
-    body.check()
-    assert addressee is not None and note is not None
-    return _done(review.request_info(claim_id, _user(), addressee, note, due_on))
+@_action("Record a request for information", InformationRequestBody)
+def request_info(claim_id: int, body: InformationRequestBody) -> ResponseReturnValue:
+    return _done(review.request_info(claim_id, _user(), body.addressee, body.note, body.due_on))
 
 
 @bp.post("/claims/<int:claim_id>/approve")
 @roles_required(*ACTING_ROLES)
-def approve(claim_id: int) -> ResponseReturnValue:
-    body = _Input(_body())
-    note = body.text("note")
-    body.check()
-    return _done(review.approve(claim_id, _user(), note))
+@_action("Approve a claim", ApproveBody)
+def approve(claim_id: int, body: ApproveBody) -> ResponseReturnValue:
+    return _done(review.approve(claim_id, _user(), body.note))
 
 
 @bp.post("/claims/<int:claim_id>/reject")
 @roles_required(*ACTING_ROLES)
-def reject(claim_id: int) -> ResponseReturnValue:
-    body = _Input(_body())
-    reason_code = body.choice("reason_code", review.refusal_reasons(), required=True)
-    reason_text = body.text("reason_text", required=True)
-    body.check()
-    assert reason_code is not None and reason_text is not None
-    return _done(review.reject(claim_id, _user(), reason_code, reason_text))
+@_action("Refuse a claim with a reason (then print its notice)", RejectBody)
+def reject(claim_id: int, body: RejectBody) -> ResponseReturnValue:
+    return _done(review.reject(claim_id, _user(), body.reason_code, body.reason_text))
 
 
 @bp.post("/claims/<int:claim_id>/resolve-duplicate")
 @roles_required(*ACTING_ROLES)
-def resolve_duplicate(claim_id: int) -> ResponseReturnValue:
-    body = _Input(_body())
-    keep = body.integer("keep", required=True)
-    override = body.flag("override")
-    note = body.text("note", max_len=MAX_DUPLICATE_NOTE, required=override)
-    body.check()
-    assert keep is not None
-    return _done(review.resolve_duplicate(claim_id, _user(), keep, override=override, note=note))
+@_action("Decide a possible duplicate: keep one claim of the group", ResolveDuplicateBody)
+def resolve_duplicate(claim_id: int, body: ResolveDuplicateBody) -> ResponseReturnValue:
+    return _done(review.resolve_duplicate(claim_id, _user(), body.keep, override=body.override, note=body.note))
 
 
 # ----------------------------------------------------------------------------------------------------- notices
@@ -407,12 +504,15 @@ def resolve_duplicate(claim_id: int) -> ResponseReturnValue:
 
 @bp.post("/notices/batches")
 @roles_required(*ACTING_ROLES)
-def notice_batch() -> ResponseReturnValue:
-    body = _Input(_body())
-    district = _district(body, required=True)
-    day = body.day("date", required=True)
-    program_id = _program_id(body)
-    assert district is not None and day is not None
-    job = notices.start_district_day(_user(), program_id, district, day)
+@endpoint(
+    tag="Notices",
+    summary="Write every refusal notice of a district on a day into one printable file (a background job)",
+    body=NoticeBatchBody,
+    response=NoticeBatchJob,
+    status=202,
+    errors={403: "The employer role.", 404: "Unknown district or outside the caller's scope; program_not_found."},
+)
+def notice_batch(body: NoticeBatchBody) -> ResponseReturnValue:
+    job = notices.start_district_day(_user(), _program_id(body.program), body.district, body.date)
     db.session.commit()
     return jsonify({"job_id": job.id, "kind": job.kind, "state": job.state}), 202

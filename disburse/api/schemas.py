@@ -1,0 +1,402 @@
+"""The API's input and output schemas (Pydantic v2) and the one place that validates a request against them.
+
+Every API route declares its schemas with :func:`endpoint`: the path, query-string and body models that validate
+the request, the success response model and the errors it may answer. The same declarations build the OpenAPI 3.1
+document (:mod:`disburse.api.openapi`), whose schemas are these models' JSON Schema (2020-12, OpenAPI 3.1's dialect):
+what the document says is what is checked.
+
+Validation is structure and types only: a missing required field, a wrong type, a value outside its documented
+range or pattern, an unknown field. It answers the API's one 422 ``invalid`` shape with every field's message in
+the caller's language. Rules that need the database (the registry, a claim's state) stay in the services.
+
+- Bodies are JSON objects (an empty body is ``{}``), read strictly: ``"5"`` is not a number, ``1`` is not text.
+- Query strings are text: an empty value is an absent one, numbers are digits (:data:`QueryInt`).
+- A field may carry :class:`Msg` metadata: the message for its errors when the generic one would say less.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import typing
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Annotated, Any, ClassVar, TypeVar
+
+import annotated_types
+from flask import request
+from flask.typing import ResponseReturnValue
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    ValidationError,
+)
+from pydantic.fields import FieldInfo
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
+
+from disburse.api.errors import invalid, message
+
+F = TypeVar("F", bound=Callable[..., Any])
+#: Attribute on a view function holding its :class:`Endpoint` (copied onto wrappers by functools.wraps).
+ENDPOINT_ATTR = "_disburse_api_endpoint"
+
+_DIGITS = re.compile(r"[0-9]{1,19}")
+#: Control characters other than tab and line breaks: never in a note (PostgreSQL refuses NUL outright).
+NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+@dataclass(frozen=True)
+class Msg:
+    """The (Vietnamese, English) message for a field's errors of ``kinds`` (Pydantic error types; all when empty)."""
+
+    vi: str
+    en: str
+    kinds: frozenset[str] = frozenset()
+
+    def applies(self, kind: str) -> bool:
+        return not self.kinds or kind in self.kinds
+
+
+class ApiModel(BaseModel):
+    """A request body: a JSON object, strict types, no unknown fields."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    #: The field a body that is not a JSON object (or not JSON) is reported against.
+    body_field: ClassVar[str] = "body"
+
+    def problems(self) -> dict[str, tuple[str, str]]:
+        """Rules across fields, checked once each field is valid; (Vietnamese, English) per field."""
+        return {}
+
+    @classmethod
+    def more_problems(cls, raw: Any) -> dict[str, tuple[str, str]]:
+        """When the body is not valid: the service's own messages for it, which take precedence (Form 04)."""
+        return {}
+
+
+class QueryModel(ApiModel):
+    """Query-string parameters: text, an empty value is absent, no unknown parameters."""
+
+
+class ResponseModel(BaseModel):
+    """A success answer: every property is always present (null where there is nothing), as the tests check."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _digits_to_int(value: Any) -> Any:
+    return int(value) if isinstance(value, str) and _DIGITS.fullmatch(value) else value
+
+
+#: A whole number in a query string: digits only (no sign, no spaces) become the integer. Put it after the bounds,
+#: so that they stay in the schema: ``Annotated[int, Field(ge=1, le=200), QUERY_INT] | None``.
+QUERY_INT = BeforeValidator(_digits_to_int)
+
+
+def _empty_to_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+#: Put before an optional text field's type: blank text is the same as no value.
+BLANK_IS_ABSENT = BeforeValidator(_empty_to_none)
+CONTROL_MSG = Msg(
+    "Có ký tự điều khiển không hợp lệ.", "Contains control characters.", frozenset({"string_pattern_mismatch"})
+)
+#: A required text field given blank: "required", as when it is missing.
+BLANK_IS_MISSING = Msg("Trường này là bắt buộc.", "This field is required.", frozenset({"string_too_short"}))
+
+#: ``?program=CODE`` (default: the configured program).
+ProgramCode = Annotated[
+    Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,20}$")] | None,
+    Field(default=None, description="The program's code (default: the server's DISBURSE_PROGRAM, e.g. NQ116)."),
+    Msg(
+        "Mã chương trình chỉ gồm chữ, số, '-' và '_', tối đa 20 ký tự.",
+        "A program code has only letters, digits, '-' and '_', at most 20 characters.",
+    ),
+]
+
+
+class OneOf:
+    """Text that must be one of ``values`` (a list known at run time: states, reason codes); an ``enum`` in the
+    schema."""
+
+    def __init__(self, values: Iterable[str]) -> None:
+        self.values = tuple(sorted(values))
+
+    def _check(self, value: str) -> str:
+        if value not in self.values:
+            raise PydanticCustomError("literal_error", "not one of the values", {"expected": ", ".join(self.values)})
+        return value
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        result = handler(schema)
+        result["enum"] = list(self.values)
+        return result
+
+
+# ---------------------------------------------------------------------------------------------- shared answers
+
+
+class Reason(ResponseModel):
+    """A reason code with its plain words."""
+
+    code: str
+    label_vi: str
+    label_en: str
+
+
+class ErrorResponse(ResponseModel):
+    """The API's one error shape (``api_error``)."""
+
+    error: str = Field(description="A stable code, e.g. not_found, invalid, invalid_state.")
+    message: str = Field(description="What went wrong, in the caller's language (Accept-Language: vi or en).")
+    fields: dict[str, str] = Field(description="A message per field (422), else {}.")
+
+
+# ------------------------------------------------------------------------------------------------- validation
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds (itself, in a list, optional), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _walk(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[list[str], FieldInfo | None]:
+    """A Pydantic error location as the API names it (``rows.0.si_code``), with the innermost field's info. Union
+    members' tags (``int``, ``literal['me','none']``) are not part of the name."""
+    parts: list[str] = []
+    info: FieldInfo | None = None
+    current: type[BaseModel] | None = model
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(str(item))
+        elif current is not None and item in current.model_fields:
+            info = current.model_fields[item]
+            parts.append(item)
+            current = _inner_model(info.annotation)
+        else:
+            break
+    return parts, info
+
+
+def _constraints(item: Any) -> Iterator[Any]:
+    """Every piece of metadata in a field's annotation, however deep (unions, nested Annotated, Field())."""
+    if isinstance(item, FieldInfo):
+        yield from item.metadata
+        yield from _constraints(item.annotation)
+        return
+    yield item
+    for arg in typing.get_args(item):
+        yield from _constraints(arg)
+
+
+def _bounds(info: FieldInfo | None) -> tuple[Any, Any]:
+    low = high = None
+    for item in _constraints(info) if info is not None else ():
+        if isinstance(item, annotated_types.Ge):
+            low = item.ge
+        elif isinstance(item, annotated_types.Le):
+            high = item.le
+    return low, high
+
+
+def _generic(error: Any, info: FieldInfo | None) -> tuple[str, str]:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "missing":
+        return "Trường này là bắt buộc.", "This field is required."
+    if kind == "extra_forbidden":
+        return "Trường này không được nhận.", "This field is not accepted."
+    if kind in ("string_type", "string_sub_type"):
+        return "Phải là một đoạn văn bản.", "Must be text."
+    if kind in ("bool_type", "bool_parsing"):
+        return "Phải là true hoặc false.", "Must be true or false."
+    if kind in ("int_type", "int_parsing", "int_from_float", "greater_than_equal", "less_than_equal"):
+        low, high = _bounds(info)
+        if low is not None and high is not None:
+            return f"Phải là một số nguyên từ {low} đến {high}.", f"Must be a whole number from {low} to {high}."
+        return "Phải là một số nguyên.", "Must be a whole number."
+    if kind == "literal_error":
+        expected = ctx.get("expected", "")
+        return f"Phải là một trong: {expected}.", f"Must be one of: {expected}."
+    if kind == "string_too_long":
+        most, given = ctx.get("max_length"), len(str(error.get("input", "")).strip())
+        return f"Tối đa {most} ký tự (đang có {given}).", f"At most {most} characters (this has {given})."
+    if kind == "string_too_short":
+        return "Trường này là bắt buộc.", "This field is required."
+    if kind.startswith("date"):
+        return "Phải là một ngày dạng YYYY-MM-DD.", "Must be a date as YYYY-MM-DD."
+    if kind in ("list_type", "too_short", "too_long"):
+        return "Phải là một danh sách có số phần tử cho phép.", "Must be a list of an allowed length."
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return "Phải là một đối tượng JSON.", "Must be a JSON object."
+    return "Giá trị không hợp lệ.", "The value is not valid."
+
+
+def _message(error: Any, info: FieldInfo | None) -> tuple[str, str]:
+    for item in info.metadata if info is not None else ():
+        if isinstance(item, Msg) and item.applies(error["type"]):
+            length = str(len(error["input"])) if isinstance(error.get("input"), str) else "?"
+            return item.vi.replace("{length}", length), item.en.replace("{length}", length)
+    return _generic(error, info)
+
+
+_BODY_NOT_OBJECT = ("Nội dung phải là một đối tượng JSON.", "The body must be a JSON object.")
+
+
+def field_errors(model: type[BaseModel], exc: ValidationError) -> dict[str, tuple[str, str]]:
+    """Every field's (Vietnamese, English) message. An error of a list itself or of one of its items that is not
+    an object (``rows``, ``rows.3``) is reported once on the list, before its items' own errors."""
+    body_field = getattr(model, "body_field", "body")
+    top_info = model.model_fields.get(body_field)
+    whole: dict[str, tuple[str, str]] = {}
+    inner: dict[str, tuple[str, str]] = {}
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        if error["type"] == "extra_forbidden":
+            parts, _ = _walk(model, loc[:-1])
+            inner.setdefault(".".join([*parts, str(loc[-1])]), _message(error, None))
+            continue
+        parts, info = _walk(model, loc)
+        if not parts:  # the body itself: not JSON, or not an object
+            whole.setdefault(body_field, _message(error, top_info) if top_info is not None else _BODY_NOT_OBJECT)
+        elif all(part.isdigit() for part in parts[1:]):
+            whole.setdefault(parts[0], _message(error, model.model_fields[parts[0]]))
+        else:
+            inner.setdefault(".".join(parts), _message(error, info))
+    for name, text in inner.items():
+        if name.split(".")[0] not in whole:
+            whole.setdefault(name, text)
+    return whole
+
+
+# ---------------------------------------------------------------------------------------------- declarations
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """What a route takes and answers: the OpenAPI document is built from these."""
+
+    tag: str
+    summary: str
+    description: str = ""
+    path: type[ApiModel] | None = None
+    query: type[QueryModel] | None = None
+    body: type[ApiModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    #: A success answer that is not JSON (e.g. "text/html"): documented as that media type.
+    media_type: str = "application/json"
+    #: status → what it means for this route (401/403/422/429 are added from the route's guard and schemas).
+    errors: Mapping[int, str] = field(default_factory=dict)
+    #: status → a body other than ErrorResponse.
+    error_models: Mapping[int, type[BaseModel]] = field(default_factory=dict)
+    #: Request headers the route reads, name → description (the Idempotency-Key is added on every POST).
+    headers: Mapping[str, str] = field(default_factory=dict)
+    #: A body the route reads as it is (a provider's own message): documented, not validated here.
+    raw_body: str = ""
+
+
+def _query_values() -> dict[str, str]:
+    return {name: value for name, value in request.args.items() if value != ""}
+
+
+def _read_body(model: type[ApiModel]) -> tuple[ApiModel | None, dict[str, tuple[str, str]]]:
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raw = b"{}"
+    try:
+        parsed = model.model_validate_json(raw)
+    except ValidationError as exc:
+        try:
+            decoded = json.loads(raw)
+        except (ValueError, RecursionError):
+            decoded = None
+        return None, {**field_errors(model, exc), **model.more_problems(decoded)}  # the service's words first
+    return parsed, {}
+
+
+def validated(spec: Endpoint) -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
+    """The route's parsed inputs (``query``, ``body``) and every field's error."""
+    errors: dict[str, tuple[str, str]] = {}
+    values: dict[str, Any] = {}
+    for key, model, source in (("path", spec.path, request.view_args or {}), ("query", spec.query, None)):
+        if model is None:
+            continue
+        try:
+            values[key] = model.model_validate(source if source is not None else _query_values())
+        except ValidationError as exc:
+            for name, text in field_errors(model, exc).items():
+                errors.setdefault(name, text)
+    if spec.body is not None:
+        body, body_errors = _read_body(spec.body)
+        for name, text in body_errors.items():
+            errors.setdefault(name, text)
+        if body is not None and not errors:
+            for name, text in body.problems().items():
+                errors.setdefault(name, text)
+        values["body"] = body
+    return values, errors
+
+
+def endpoint(**declared: Any) -> Callable[[F], F]:
+    """Declare a route's schemas (see :class:`Endpoint`) and validate its input through them before it runs: the
+    view gets ``query=`` and ``body=`` (the parsed models) besides its path arguments; bad input is the 422.
+
+    Put it below the route's permission decorator, so that who may call is decided first (401/403 before 422)."""
+    spec = Endpoint(**declared)
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+            values, errors = validated(spec)
+            if errors:
+                return invalid({name: message(vi, en) for name, (vi, en) in errors.items()})
+            values.pop("path", None)
+            if spec.query is not None or spec.body is not None:
+                kwargs.update(values)
+            return view(*args, **kwargs)
+
+        setattr(wrapped, ENDPOINT_ATTR, spec)
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def spec_of(view: Callable[..., Any]) -> Endpoint | None:
+    return getattr(view, ENDPOINT_ATTR, None)
+
+
+__all__ = [
+    "QUERY_INT",
+    "ApiModel",
+    "Endpoint",
+    "ErrorResponse",
+    "Msg",
+    "OneOf",
+    "ProgramCode",
+    "QueryModel",
+    "Reason",
+    "ResponseModel",
+    "endpoint",
+    "field_errors",
+    "spec_of",
+]
