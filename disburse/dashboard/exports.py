@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from disburse.dashboard.queries import TableQuery, child_level, table_rows
+from disburse.formatting import dmy
 from disburse.spreadsheets import write_csv, write_xlsx
 
 MIMETYPES = {
@@ -32,13 +33,27 @@ FIGURES_HEADER = [
 ]
 
 
+#: The row of a district's applicants (Form 04) who have no unit on file.
+NO_UNIT = "Người nộp Mẫu số 04 không có đơn vị / Form 04 applicants without a unit"
+TARGET_HEADER = ["Mục tiêu (%) / Target (%)", "Ngày mục tiêu / Target date"]
+
+
 def header(level: str) -> list[str]:
-    return [*_FIRST[level], *FIGURES_HEADER]
+    return [*_FIRST[level], *FIGURES_HEADER, *(TARGET_HEADER if level == "district" else [])]
 
 
 def _rows(program_id: int, query: TableQuery, level: str) -> Iterator[list[Any]]:
-    for row in table_rows(program_id, query):
-        first = [row["code"], row["name"]] + ([row["district_code"]] if level == "unit" else [])
+    rows, _ = table_rows(program_id, query)
+    for row in rows:
+        first = [row["code"] or "", row["name"] or NO_UNIT] + ([row["district_code"]] if level == "unit" else [])
+        target = (
+            [
+                row["target_bp"] / 100 if row["target_bp"] is not None else "",
+                dmy(row["target_date"]) if row["target_date"] else "",
+            ]
+            if level == "district"
+            else []
+        )
         yield [
             *first,
             row["eligible"],
@@ -49,6 +64,7 @@ def _rows(program_id: int, query: TableQuery, level: str) -> Iterator[list[Any]]
             row["rejected"],
             row["declined"],
             row["awaiting_details"],
+            *target,
         ]
 
 

@@ -3,10 +3,14 @@ right is an error naming the field, never a 500 and never a different table."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, SelectChoice, SelectField, StringField
-from wtforms.validators import NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, Regexp
 
+from disburse.casework.forms import DayField
 from disburse.dashboard.queries import MAX_LIMIT, SORT_COLUMNS, TABLES
 from disburse.forms import BaseForm
 
@@ -51,4 +55,45 @@ class ExportQuery(AreaQuery):
         choices=[SelectChoice("csv"), SelectChoice("xlsx")],
         default="xlsx",
         invalid_choice_message=_CHOICE,
+    )
+
+
+class PercentField(StringField):
+    """A percentage as people write it ("80", "74,3" or "74.3"), kept as basis points (7430)."""
+
+    data: int | None
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = None
+        text = (valuelist[0] if valuelist else "") or ""
+        text = text.strip().removesuffix("%").strip().replace(",", ".") if isinstance(text, str) else ""
+        if not text:
+            return
+        if not _PERCENT.fullmatch(text):
+            raise ValueError(_l("Ghi tỷ lệ từ 0 đến 100, nhiều nhất 2 chữ số thập phân, ví dụ 80 hoặc 74,5."))
+        whole, _, fraction = text.partition(".")
+        value = int(whole) * 100 + int((fraction + "00")[:2])
+        if value > 10_000:
+            raise ValueError(_l("Tỷ lệ cần đạt từ 0 đến 100%."))
+        self.data = value
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return "" if self.data is None else f"{self.data / 100:g}"
+
+
+_PERCENT = re.compile(r"[0-9]{1,3}(\.[0-9]{1,2})?")
+
+
+class TargetForm(BaseForm):
+    """A supervisor's completion target for a district and a date (the choices: the districts in their scope)."""
+
+    district = SelectField(
+        _l("Quận/huyện"), validators=[DataRequired(_l("Hãy chọn quận/huyện."))], invalid_choice_message=_CHOICE
+    )
+    target_date = DayField(_l("Đến ngày"), validators=[InputRequired(_l("Hãy ghi ngày, dạng dd/mm/yyyy."))])
+    percent = PercentField(
+        _l("Tỷ lệ đã chi trả cần đạt (%)"),
+        validators=[InputRequired(_l("Hãy ghi tỷ lệ cần đạt."))],
     )

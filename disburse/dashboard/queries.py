@@ -1,8 +1,11 @@
-"""The dashboard's tables, read from the rollups (``claim_counters``), never from claims.
+"""The dashboard's tables, read from the rollups, never from claims.
 
-:func:`disburse.reports.service.area_progress` gives an area's totals and its reduction; the tables here add what
-the dashboard shows per row (rejected, declined, awaiting details) and sort and cut in SQL, so that "the 20 units
-with the lowest completion" of a province is one grouped query over its counter rows.
+A table of child areas (the provinces of the country, the districts of a province) and of a district's units comes
+from :func:`disburse.reports.dashboard.children` (the province and district levels of the rollups, a few hundred
+rows at most; districts with their targets), sorted here by any column, either way. The units of a whole province
+or of the country ("the 20 units with the lowest completion in Hà Nội") have no rollup level of their own: they are
+one grouped query over the province's ``claim_counters`` rows, sorted and cut in SQL (ours: the rollups' service
+has no such query).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from sqlalchemy import text
 
 from disburse.claims.states import NOT_IN_ELIGIBLE_GROUP
 from disburse.extensions import db
+from disburse.formatting import vietnamese_key
+from disburse.reports.dashboard import children
 from disburse.reports.service import Area
 
 #: Sortable columns: the query parameter's value → the SQL expression over the pivoted figures.
@@ -28,6 +33,8 @@ SORT_COLUMNS = {
     "rejected": "rejected",
     "declined": "declined",
     "awaiting_details": "awaiting_details",
+    #: Districts only: how far behind their target (furthest first when descending); units by code instead.
+    "target_gap": "code",
 }
 #: What a table lists: an area's child areas (provinces of the country, districts of a province) or its units.
 TABLES = ("areas", "units")
@@ -71,43 +78,66 @@ _FIGURES = ("eligible", "paid", "paid_amount_vnd", "needs_review", "rejected", "
 
 
 def _statement(query: TableQuery) -> str:
+    """The units of a province or of the country, pivoted, sorted and cut."""
     where, _ = _filter(query.area)
-    level = child_level(query.area, query.table)
-    if level == "unit":
-        grouped = f"""SELECT c.employer_id AS key, {_PIVOT}
-                      FROM claim_counters c JOIN districts d ON d.code = c.district_code
-                      WHERE c.program_id = :program_id AND c.employer_id IS NOT NULL AND {where}
-                      GROUP BY c.employer_id"""
-        named = """SELECT e.unit_code AS code, e.name, e.district_code, g.*
-                   FROM grouped g JOIN employers e ON e.id = g.key"""
-    else:
-        child = "d.province_code" if level == "province" else "c.district_code"
-        table = "provinces" if level == "province" else "districts"
-        grouped = f"""SELECT {child} AS key, {_PIVOT}
-                      FROM claim_counters c JOIN districts d ON d.code = c.district_code
-                      WHERE c.program_id = :program_id AND {where}
-                      GROUP BY {child}"""
-        district = "NULL" if level == "province" else "a.code"
-        named = f"""SELECT a.code, a.name, {district} AS district_code, g.*
-                    FROM grouped g JOIN {table} a ON a.code = g.key"""
     direction = "DESC" if query.descending else "ASC"
-    order = SORT_COLUMNS[query.sort]
     limit = "LIMIT :limit" if query.limit else ""
-    # Every fragment above is ours (the sort column comes from SORT_COLUMNS); values are bound.
-    return f"""WITH grouped AS ({grouped}),
-                    named AS ({named})
+    # Every fragment is ours (the sort column comes from SORT_COLUMNS); values are bound.
+    return f"""WITH grouped AS (
+                    SELECT c.employer_id AS key, {_PIVOT}
+                    FROM claim_counters c JOIN districts d ON d.code = c.district_code
+                    WHERE c.program_id = :program_id AND c.employer_id IS NOT NULL AND {where}
+                    GROUP BY c.employer_id),
+                named AS (
+                    SELECT e.unit_code AS code, e.name, e.district_code, g.*
+                    FROM grouped g JOIN employers e ON e.id = g.key)
                SELECT *, CASE WHEN coalesce(eligible, 0) > 0 THEN 100.0 * coalesce(paid, 0) / eligible END
                          AS percent_paid
                FROM named
-               ORDER BY {order} {direction} NULLS LAST, code
+               ORDER BY {SORT_COLUMNS[query.sort]} {direction} NULLS LAST, code
                {limit}"""
 
 
-def table_rows(program_id: int, query: TableQuery) -> list[dict[str, Any]]:
-    """The rows of the table ``query`` asks for, sorted and cut in SQL; each with ``code``, ``name``,
-    ``district_code`` (units and districts), the figures of :data:`_FIGURES` (0 where none) and ``percent_paid``
-    (None while nobody is eligible)."""
+def table_rows(program_id: int, query: TableQuery) -> tuple[list[dict[str, Any]], int]:
+    """The rows of the table ``query`` asks for, sorted and cut, and how many there are without the cut. Each row
+    has ``code`` (None for the applicants of a district without a unit), ``name``, ``district_code`` (units and
+    districts), the figures of :data:`_FIGURES` (0 where none), ``percent_paid`` (None while nobody is eligible),
+    and for districts ``target_bp``, ``target_date``, ``gap_bp`` (None without a target)."""
     assert query.table in TABLES and query.sort in SORT_COLUMNS
+    if child_level(query.area, query.table) == "unit" and query.area.level != "district":
+        rows = _units_rows(program_id, query)
+        return rows, (row_count(program_id, query) if query.limit and len(rows) == query.limit else len(rows))
+    rows = [_child_row(row, query.area) for row in children(program_id, query.area)]
+    rows = _sorted(rows, query.sort, query.descending)
+    return (rows[: query.limit] if query.limit else rows), len(rows)
+
+
+def _child_row(row: dict[str, Any], area: Area) -> dict[str, Any]:
+    item = {name: row[name] for name in ("code", "name", *_FIGURES, "percent_paid")}
+    item["district_code"] = (
+        area.district_code if row["level"] == "employer" else (row["code"] if row["level"] == "district" else None)
+    )
+    for name in ("target_bp", "target_date", "gap_bp"):
+        item[name] = row.get(name)
+    return item
+
+
+def _sorted(rows: list[dict[str, Any]], sort: str, descending: bool) -> list[dict[str, Any]]:
+    """Rows by ``sort`` either way; a row without the value (nobody eligible, no target) last both ways."""
+    column = "gap_bp" if sort == "target_gap" else sort
+
+    def key(row: dict[str, Any]) -> Any:
+        value = row[column]
+        return vietnamese_key(value) if column == "name" else value
+
+    known = [row for row in rows if row[column] is not None]
+    unknown = [row for row in rows if row[column] is None]
+    known.sort(key=lambda row: row["code"] or "")
+    known.sort(key=key, reverse=descending)
+    return known + sorted(unknown, key=lambda row: row["code"] or "")
+
+
+def _units_rows(program_id: int, query: TableQuery) -> list[dict[str, Any]]:
     _, params = _filter(query.area)
     rows = db.session.execute(
         text(_statement(query)),
@@ -123,40 +153,24 @@ def table_rows(program_id: int, query: TableQuery) -> list[dict[str, Any]]:
         item: dict[str, Any] = {"code": row["code"], "name": row["name"], "district_code": row["district_code"]}
         item.update({name: int(row[name] or 0) for name in _FIGURES})
         item["percent_paid"] = float(row["percent_paid"]) if row["percent_paid"] is not None else None
+        item.update(target_bp=None, target_date=None, gap_bp=None)
         result.append(item)
     return result
 
 
 def row_count(program_id: int, query: TableQuery) -> int:
     """How many rows the table has without a limit (to decide between a direct download and a background job)."""
+    if child_level(query.area, query.table) != "unit" or query.area.level == "district":
+        return len(children(program_id, query.area))
     where, params = _filter(query.area)
-    level = child_level(query.area, query.table)
-    key = {"unit": "c.employer_id", "province": "d.province_code", "district": "c.district_code"}[level]
     return int(
         db.session.scalar(
             text(
-                f"""SELECT count(DISTINCT {key}) FROM claim_counters c JOIN districts d ON d.code = c.district_code
-                    WHERE c.program_id = :program_id AND {key} IS NOT NULL AND {where}"""  # ours; values bound
+                f"""SELECT count(DISTINCT c.employer_id) FROM claim_counters c
+                    JOIN districts d ON d.code = c.district_code
+                    WHERE c.program_id = :program_id AND c.employer_id IS NOT NULL AND {where}"""  # ours; bound
             ),
             {"program_id": program_id, **params},
         )
         or 0
     )
-
-
-def area_totals(program_id: int, area: Area) -> dict[str, int]:
-    """The area's rejected, declined and awaiting-details claims (the rest of its figures are
-    :func:`~disburse.reports.service.area_progress`'s)."""
-    where, params = _filter(area)
-    row = (
-        db.session.execute(
-            text(
-                f"""SELECT {_PIVOT} FROM claim_counters c JOIN districts d ON d.code = c.district_code
-                WHERE c.program_id = :program_id AND {where}"""  # ours; values bound
-            ),
-            {"program_id": program_id, "not_eligible": [str(state) for state in NOT_IN_ELIGIBLE_GROUP], **params},
-        )
-        .mappings()
-        .one()
-    )
-    return {name: int(row[name] or 0) for name in ("rejected", "declined", "awaiting_details")}

@@ -16,22 +16,26 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy import select
+from wtforms import SelectChoice
 
 from disburse.api.errors import error_page
 from disburse.auth.models import User
 from disburse.auth.permissions import roles_required
+from disburse.auth.service import audit
 from disburse.dashboard import exports
 from disburse.dashboard.charts import Labels, bar_chart
-from disburse.dashboard.forms import AreaQuery, ExportQuery
-from disburse.dashboard.queries import TableQuery, area_totals, child_level, row_count, table_rows
+from disburse.dashboard.forms import AreaQuery, ExportQuery, TargetForm
+from disburse.dashboard.queries import TableQuery, child_level, row_count, table_rows
 from disburse.extensions import db
-from disburse.formatting import percent
+from disburse.formatting import dmy, number, percent
 from disburse.jobs.service import submit
 from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.reference.models import District, Province
 from disburse.reports.api import _scoped_area
+from disburse.reports.dashboard import figures, set_target, target_in_force, targets_for
 from disburse.reports.service import Area, area_progress
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -121,6 +125,22 @@ def _area_name(area: Area) -> str:
     return _("Toàn quốc")
 
 
+def percent_bp(bp: int | None) -> str:
+    """Basis points as a percentage, as people write targets: 8000 → "80%", 7430 → "74,3%"."""
+    if bp is None:
+        return "—"
+    return number(bp / 100, 0 if bp % 100 == 0 else (1 if bp % 10 == 0 else 2)) + "%"
+
+
+def against_target(percent_paid: float | None, target_bp: int | None) -> str:
+    """Completion against a target: "74,3% / 80%"."""
+    return f"{percent(percent_paid)} / {percent_bp(target_bp)}"
+
+
+def dashboard_helpers() -> dict[str, Any]:
+    return {"percent_bp": percent_bp, "against_target": against_target}
+
+
 def _completion_chart(level: str, rows: list[dict[str, Any]]) -> Markup | None:
     """The child areas' completion as bars (not for units: a district can have thousands)."""
     if level == "unit":
@@ -153,14 +173,15 @@ def index() -> ResponseReturnValue:
     program = _program()
     query = _table_query(form, area)
     level = child_level(area, query.table)
-    rows = table_rows(program.id, query)
-    total_rows = row_count(program.id, query) if query.limit else len(rows)
+    rows, total_rows = table_rows(program.id, query)
     return render_template(
         "dashboard/index.html",
         program=program,
         area=area,
         area_name=_area_name(area),
-        figures={**area_progress(program.id, area), **area_totals(program.id, area)},
+        figures={**figures(program.id, area), "reduction": area_progress(program.id, area)["reduction"]},
+        target=target_in_force(program.id, area.district_code) if area.district_code else None,
+        h=dashboard_helpers(),
         breadcrumbs=_breadcrumbs(user, area),
         query=query,
         level=level,
@@ -174,8 +195,10 @@ def index() -> ResponseReturnValue:
             order="desc" if query.sort == column and not query.descending else "asc",
             limit=form.limit.data,
         ),
-        child_url=lambda row: _area_url(
-            Area(row["code"]) if level == "province" else Area(area.province_code, row["code"])
+        child_url=lambda row: (
+            None
+            if row["code"] is None
+            else _area_url(Area(row["code"]) if level == "province" else Area(area.province_code, row["code"]))
         ),
         export_url=lambda fmt: url_for(
             "dashboard.export",
@@ -244,3 +267,81 @@ def export() -> ResponseReturnValue:
         return redirect(url_for("jobs.show", job_id=job.id))
     flash(_("Đang chuẩn bị tệp (công việc số %(id)d).", id=job.id), "info")
     return redirect(_area_url(area))
+
+
+# ------------------------------------------------------------------------------------------------------ targets
+
+#: Who sets targets: supervisors (their province's districts, or any when national) and admins.
+TARGET_SETTERS = ("supervisor", "admin")
+
+
+def _target_area(user: User) -> Area:
+    return Area(user.province_code) if user.role == "supervisor" and user.province_code else Area()
+
+
+def _district_choices(area: Area) -> list[SelectChoice]:
+    query = select(District, Province).join(Province, Province.code == District.province_code)
+    if area.province_code:
+        query = query.where(District.province_code == area.province_code)
+    rows = db.session.execute(query.order_by(District.province_code, District.code)).all()
+    return [SelectChoice("", _("Chọn quận/huyện"))] + [
+        SelectChoice(district.code, f"{district.name} ({district.code})", optgroup=province.name)
+        for district, province in rows
+    ]
+
+
+@bp.route("/targets", methods=["GET", "POST"])
+@roles_required(*TARGET_SETTERS)
+def targets() -> ResponseReturnValue:
+    """The completion targets of the districts in the user's scope, and the form to set one (the same district and
+    date again replaces it). Invalid input comes back on the form, each message beside its field; nothing is
+    saved."""
+    user = _user()
+    program = _program()
+    area = _target_area(user)
+    form = TargetForm()
+    form.district.choices = _district_choices(area)
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            assert form.district.data and form.target_date.data and form.percent.data is not None
+            set_target(program.id, form.district.data, form.target_date.data, form.percent.data, user_id=user.id)
+            audit(
+                user,
+                "target.set",
+                "district",
+                form.district.data,
+                {"date": form.target_date.data.isoformat(), "percent_bp": form.percent.data},
+            )
+            db.session.commit()
+            flash(
+                _(
+                    "Đã đặt mục tiêu %(percent)s cho quận/huyện %(district)s đến ngày %(day)s.",
+                    percent=percent_bp(form.percent.data),
+                    district=form.district.data,
+                    day=dmy(form.target_date.data),
+                ),
+                "success",
+            )
+            return redirect(url_for("dashboard.targets"))
+        status = 400
+    rows = targets_for(program.id, area)
+    codes = sorted({row["district_code"] for row in rows})
+    names = {
+        code: name
+        for code, name in db.session.execute(select(District.code, District.name).where(District.code.in_(codes)))
+    }
+    # Each district's completion now (its district-level rollup rows: a handful of rows per district).
+    completion = {code: figures(program.id, Area(None, code))["percent_paid"] for code in codes}
+    return (
+        render_template(
+            "dashboard/targets.html",
+            form=form,
+            rows=rows,
+            names=names,
+            completion=completion,
+            h=dashboard_helpers(),
+            area_name=_area_name(area),
+        ),
+        status,
+    )
