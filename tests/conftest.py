@@ -32,10 +32,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _redis_test_url(url: str) -> str:
+    """Redis database 15, unless the URL names another one than 0: then that one, so that test runs given their own
+    database (two checkouts on one Redis) never take each other's tasks (a worker of one run would otherwise consume
+    the other run's messages and find none of its rows)."""
     parts = urlsplit(url)
     if parts.scheme == "unix":
-        return f"unix://{parts.path}?db=15"
-    return urlunsplit((parts.scheme, parts.netloc, "/15", parts.query, ""))
+        named = dict(pair.partition("=")[::2] for pair in parts.query.split("&") if pair).get("db", "0")
+        return f"unix://{parts.path}?db={named if named not in ('', '0') else 15}"
+    named = parts.path.strip("/")
+    return urlunsplit((parts.scheme, parts.netloc, f"/{named if named not in ('', '0') else 15}", parts.query, ""))
 
 
 @pytest.fixture(scope="session")
