@@ -243,19 +243,18 @@ def update_user(
         )
     scope = _scope(role, district, province, employer_unit)
     before = _describe(user)
-    user.role = role
-    user.full_name = full_name
-    user.district_code = scope.district
-    user.province_code = (
-        db.session.get(District, scope.district).province_code  # type: ignore[union-attr]
-        if scope.district
-        else scope.province
-    )
-    user.employer_id = (
+    # Everything looked up before the row changes (a half-changed row must never be flushed: its CHECKs would fail).
+    district = db.session.get(District, scope.district) if scope.district else None
+    employer_id = (
         db.session.scalar(select(Employer.id).where(Employer.unit_code == scope.employer_unit))
         if scope.employer_unit
         else None
     )
+    user.role = role
+    user.full_name = full_name
+    user.district_code = scope.district
+    user.province_code = district.province_code if district is not None else scope.province
+    user.employer_id = employer_id
     after = _describe(user)
     if after == before:
         return False

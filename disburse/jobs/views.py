@@ -44,6 +44,19 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
     "notices.district_day": ("Thông báo từ chối trong ngày", "A day's refusal notices"),
     "export.": ("Xuất dữ liệu", "Export"),
 }
+#: The figures of a job's result shown on its page, in this order (other keys are for programs, not people).
+RESULT_LABELS: dict[str, tuple[str, str]] = {
+    "total_rows": ("Số dòng", "Rows"),
+    "inserted": ("Thêm mới", "Inserted"),
+    "updated": ("Cập nhật", "Updated"),
+    "unchanged": ("Không đổi", "Unchanged"),
+    "rejected": ("Bị từ chối", "Rejected"),
+    "possible_duplicates": ("Nghi trùng", "Possible duplicates"),
+    "claims_created": ("Hồ sơ được tạo", "Claims created"),
+    "employers_listed": ("Đơn vị có danh sách", "Employers listed"),
+    "notices": ("Số thông báo", "Notices"),
+    "rows": ("Số dòng", "Rows"),
+}
 STATE_LABELS: dict[str, tuple[str, str]] = {
     "queued": ("Đang chờ", "Queued"),
     "running": ("Đang chạy", "Running"),
@@ -84,6 +97,9 @@ def _helpers() -> dict[str, Any]:
         "job_kind_label": kind_label,
         "job_state_label": lambda state: pick(STATE_LABELS.get(state, (state, state))),
         "job_moment": moment,
+        "job_result_figures": lambda result: [
+            (pick(label), result[key]) for key, label in RESULT_LABELS.items() if isinstance(result.get(key), int)
+        ],
     }
 
 

@@ -69,6 +69,7 @@ def test_an_upload_is_imported_by_a_job_with_its_refused_rows_to_download(admin_
     assert job.result["file"] == f"imports/job-{job_id}-errors.csv"
     html = admin_client.get(f"/jobs/{job_id}").get_data(as_text=True)
     assert "Đã xong" in html and "3 / 3 dòng (100,0%)" in html
+    assert "<dt>Thêm mới</dt><dd>2</dd>" in html and "<dt>Bị từ chối</dt><dd>1</dd>" in html
     assert f'href="/jobs/{job_id}/download"' in html and f"loi-nhap-{job_id}.csv" in html
     with admin_client.get(f"/jobs/{job_id}/download") as download:
         assert download.status_code == 200

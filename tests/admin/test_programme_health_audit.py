@@ -1,0 +1,106 @@
+"""The programme's parameters (read-only, admins and supervisors), the health page without a worker (the queues'
+lengths from real Redis; the page with a real worker is in tests/workers), and the audit log's search."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import text
+
+from disburse.auth.models import AuditLog
+from disburse.auth.service import audit
+from disburse.extensions import db
+from tests.admin.conftest import PASSWORD, sign_in
+from tests.factories import create_user
+
+
+def test_the_programmes_parameters_in_dates_and_vnd_read_only(admin_client, admin, client):
+    html = admin_client.get("/admin/programme").get_data(as_text=True)
+    assert "<title>Tham số chương trình · disburse</title>" in html
+    assert "NQ116" in html and "30/09/2021" in html  # the cut-off date, dd/mm/yyyy
+    assert re.search(r"[0-9]\.[0-9]{3}\.000 ₫", html)  # the tiers in VND
+    assert "Số lần chi trả lỗi trước khi đề nghị nhận tiền mặt" in html
+    assert "<form" not in html.split("<main")[1]  # nothing to change here
+    sign_in(admin_client, admin, "en")
+    html = admin_client.get("/admin/programme").get_data(as_text=True)
+    assert (
+        "Programme parameters" in html and "VND 1,800,000" in html and "Failed payments before cash is offered" in html
+    )
+
+
+def test_supervisors_read_the_parameters_others_may_not(client, db_session):
+    supervisor = create_user("supervisor", password=PASSWORD)
+    sign_in(client, supervisor)
+    assert client.get("/admin/programme").status_code == 200
+    assert client.get("/admin/").status_code == 403
+    client.post("/logout")
+    sign_in(client, create_user("caseworker", password=PASSWORD))
+    assert client.get("/admin/programme").status_code == 403
+
+
+def test_the_health_page_shows_providers_and_the_queues_lengths(admin_client, admin, app, redis_url):
+    import redis as redis_lib
+
+    client = redis_lib.Redis.from_url(redis_url)
+    before = client.llen("notifications")
+    client.rpush("notifications", "a", "b")  # a queue no worker takes in these tests
+    try:
+        html = admin_client.get("/admin/health").get_data(as_text=True)
+    finally:
+        client.rpop("notifications", 2)  # the two pushed above, from the tail
+        client.close()
+    assert "<title>Tình trạng hệ thống · disburse</title>" in html
+    assert "sandbox" in html and "http://127.0.0.1:5001" in html and "cash" in html
+    assert "sandbox-test-token" not in html
+    row = re.search(r"<td>notifications</td><td class=\"num\">([0-9.]+)</td>", html)
+    assert row and int(row.group(1).replace(".", "")) == before + 2
+    assert "payments.batch" in html  # beat's schedule
+
+
+def _entry(actor, action: str, record: str, when: str) -> AuditLog:
+    audit(actor, action, "user", record, {"note": action})
+    db.session.flush()
+    entry = db.session.query(AuditLog).order_by(AuditLog.id.desc()).first()
+    db.session.execute(text("UPDATE audit_log SET created_at = :t WHERE id = :i"), {"t": when, "i": entry.id})
+    db.session.expire(entry)
+    return entry
+
+
+def test_the_audit_log_filters_by_actor_kind_record_and_days_newest_first(admin_client, admin, monkeypatch):
+    from disburse.admin import views
+
+    other = create_user("admin")
+    early = _entry(admin, "user.update", "501", "2021-11-01T10:00:00+07:00")
+    late = _entry(admin, "user.update", "501", "2021-11-03T23:30:00+07:00")
+    theirs = _entry(other, "user.deactivate", "502", "2021-11-02T09:00:00+07:00")
+    html = admin_client.get(f"/admin/audit?actor={admin.email.upper()}&since=01/11/2021&until=03/11/2021").get_data(
+        as_text=True
+    )
+    assert "<title>Nhật ký thao tác · disburse</title>" in html
+    assert "03/11/2021 23:30:00" in html and "01/11/2021 10:00:00" in html and "502" not in html
+    assert html.index("03/11/2021 23:30:00") < html.index("01/11/2021 10:00:00")  # newest first
+    html = admin_client.get("/admin/audit?action=user.deactivate&record=502").get_data(as_text=True)
+    assert other.email in html and "02/11/2021 09:00:00" in html and "user.update" not in html.split("<tbody>")[1]
+    html = admin_client.get("/admin/audit?since=02/11/2021&until=02/11/2021").get_data(as_text=True)
+    assert "02/11/2021 09:00:00" in html and "03/11/2021" not in html.split("<tbody>")[1]
+
+    monkeypatch.setattr(views, "PAGE", 1)
+    html = admin_client.get("/admin/audit?record=501").get_data(as_text=True)
+    following = re.search(r'href="(/admin/audit\?[^"]*before=\d+[^"]*)" rel="next"', html)
+    assert following and f"before={late.id}" in following.group(1)
+    html = admin_client.get(following.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert "01/11/2021 10:00:00" in html and "03/11/2021 23:30:00" not in html
+    assert early.id < late.id and theirs.id > early.id
+
+
+def test_the_audit_logs_bad_filters_are_named_in_both_languages(admin_client, admin):
+    answer = admin_client.get("/admin/audit?since=2021-11-01")
+    assert answer.status_code == 400
+    assert "Ngày ghi theo dạng dd/mm/yyyy, ví dụ 20/11/2021." in answer.get_data(as_text=True)
+    answer = admin_client.get("/admin/audit?since=03/11/2021&until=01/11/2021")
+    assert answer.status_code == 400 and "Ngày kết thúc phải sau ngày bắt đầu." in answer.get_data(as_text=True)
+    sign_in(admin_client, admin, "en")
+    html = admin_client.get("/admin/audit?since=03/11/2021&until=01/11/2021").get_data(as_text=True)
+    assert "There is a problem" in html and "The end date must not be before the start date." in html
+    html = admin_client.get("/admin/audit?since=32/13/2021").get_data(as_text=True)
+    assert "dd/mm/yyyy" in html and "There is a problem" in html
