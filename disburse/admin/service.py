@@ -24,7 +24,8 @@ from werkzeug.utils import secure_filename
 from disburse.auth import service as auth
 from disburse.auth.models import ROLES, AuditLog, User
 from disburse.background import BEAT_SCHEDULE, QueueNames
-from disburse.extensions import db, redis_client_options
+from disburse.deployment import BEAT_LOCK_KEY
+from disburse.extensions import db, redis_client, redis_client_options
 from disburse.jobs.models import Job
 from disburse.jobs.service import submit
 from disburse.payments.models import PaymentBatch, ProviderEvent
@@ -369,16 +370,28 @@ def workers() -> dict[str, Any]:
 
 
 def queues() -> dict[str, Any]:
-    """The number of tasks waiting in each named queue (Redis LLEN); None where Redis did not answer."""
-    client = redis.Redis.from_url(current_app.config["REDIS_URL"], **redis_client_options(current_app.config))
+    """The number of tasks waiting in each named queue (Redis LLEN), and whether a beat holds beat's lock (``disburse
+    beat`` keeps it while it runs); None where Redis did not answer."""
+    client = redis_client(current_app.config, **redis_client_options(current_app.config))
     try:
         pipe = client.pipeline()
         for name in QueueNames.all():
             pipe.llen(name)
-        lengths = pipe.execute()
-        return {"ok": True, "lengths": dict(zip(QueueNames.all(), lengths, strict=True)), "error": None}
+        pipe.exists(BEAT_LOCK_KEY)
+        *lengths, beat = pipe.execute()
+        return {
+            "ok": True,
+            "lengths": dict(zip(QueueNames.all(), lengths, strict=True)),
+            "beat": bool(beat),
+            "error": None,
+        }
     except redis.RedisError as exc:
-        return {"ok": False, "lengths": {name: None for name in QueueNames.all()}, "error": type(exc).__name__}
+        return {
+            "ok": False,
+            "lengths": {name: None for name in QueueNames.all()},
+            "beat": None,
+            "error": type(exc).__name__,
+        }
     finally:
         client.close()
 

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from disburse.auth.models import AuditLog
 from disburse.auth.service import audit
+from disburse.deployment import BEAT_LOCK_KEY
 from disburse.extensions import db
 from tests.admin.conftest import PASSWORD, sign_in
 from tests.factories import create_user
@@ -46,6 +47,12 @@ def test_the_health_page_shows_providers_and_the_queues_lengths(admin_client, ad
     client.rpush("notifications", "a", "b")  # a queue no worker takes in these tests
     try:
         html = admin_client.get("/admin/health").get_data(as_text=True)
+        assert "Không có beat nào giữ khoá" in html
+        assert client.set(BEAT_LOCK_KEY, "test", nx=True, ex=30)  # what disburse beat holds while it runs
+        try:
+            assert "Một beat đang chạy" in admin_client.get("/admin/health").get_data(as_text=True)
+        finally:
+            client.delete(BEAT_LOCK_KEY)
     finally:
         client.rpop("notifications", 2)  # the two pushed above, from the tail
         client.close()
