@@ -14,7 +14,9 @@ from disburse.reports.models import (
     CompletionSnapshot,
     CompletionTarget,
     DistrictCounter,
+    FailureCounter,
     ProvinceCounter,
+    ReductionTotal,
     RollupRepair,
 )
 from disburse.verification.identities import ClaimIdentity
@@ -34,6 +36,7 @@ __all__ = [
     "DistrictCounter",
     "Employee",
     "Employer",
+    "FailureCounter",
     "IdempotencyKey",
     "Job",
     "Payment",
@@ -43,6 +46,7 @@ __all__ = [
     "Province",
     "ProvinceCounter",
     "Reduction",
+    "ReductionTotal",
     "RollupRepair",
     "SalaryFund",
     "User",

@@ -93,7 +93,7 @@ def rollups() -> int:
     """Recompute every rollup level of every program from ``claims``, record and repair any drift
     (:func:`disburse.reports.rollups.repair`); one transaction per program. Returns the rows that were wrong, -1
     when another repair holds the lock (two at once would add a correction twice)."""
-    from disburse.reports.rollups import repair
+    from disburse.reports.rollups import refresh_reduction_totals, repair
 
     with sweepers.sweep_lock("rollups") as held:
         if not held:
@@ -103,6 +103,7 @@ def rollups() -> int:
         for program in sweepers.programs():
             try:
                 wrong += repair(program.id)
+                refresh_reduction_totals(program.id)
                 db.session.commit()
             except Exception:
                 db.session.rollback()

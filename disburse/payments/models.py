@@ -75,10 +75,6 @@ class Payment(TimestampMixin, db.Model):  # type: ignore[name-defined]
             postgresql_where=text(f"state IN ({_LIVE})"),
         ),
         Index("ix_payments_state_sent_at", "state", "sent_at"),
-        # The dashboards' payment failures by reason: the failed and returned attempts only.
-        Index(
-            "ix_payments_failures", "failure_code", "claim_id", postgresql_where=text("state IN ('failed', 'returned')")
-        ),
         # Reconciliation reads a provider's settlements of one day.
         Index(
             "ix_payments_provider_settled_at", "provider", "settled_at", postgresql_where=text("settled_at IS NOT NULL")

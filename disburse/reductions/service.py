@@ -17,6 +17,7 @@ from disburse.bulk import may_skip_reference_triggers, session_connection
 from disburse.extensions import db
 from disburse.programs.models import Program
 from disburse.reductions.models import Reduction
+from disburse.reports.rollups import refresh_reduction_totals
 
 #: Employer ids per statement: bounds each statement at about 12 × this many salary-fund rows.
 EMPLOYER_BATCH = 50_000
@@ -127,6 +128,8 @@ def book_reductions(
             if progress is not None:
                 progress(hi - first + 1, total)
     result.removed = db.session.execute(_UNBOOK_EXCLUDED, {"program_id": program.id}).rowcount or 0  # type: ignore[attr-defined]
+    # The dashboards' per-district totals follow the booking, in its transaction.
+    refresh_reduction_totals(program.id)
     return result
 
 

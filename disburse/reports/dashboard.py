@@ -1,12 +1,12 @@
 """The figures the supervisors' dashboards show, for the country, a province or a district (:class:`Area`).
 
-Completion figures come from the rollups only (``province_counters`` for the country, ``district_counters`` for a
-province or a district, ``claim_counters`` for a district's employers): a few hundred rows at most, whatever the
-size of the programme. What cannot be a rollup is an indexed query over a bounded set:
+Completion figures and payment failures come from the rollups only (``province_counters`` for the country,
+``district_counters`` for a province or a district, ``claim_counters`` for a district's employers,
+``failure_counters`` per district and provider code, kept by triggers on ``payments``), a few thousand rows at most
+whatever the size of the programme. What cannot be a rollup is an indexed query over a bounded set:
 
 * ageing and the review queue: the open cases of the area (needs review, payment failed, awaiting payment details:
   a small share of the claims) through ``ix_claims_queue`` (program, state, district);
-* payment failures by reason: the failed and returned payments through ``ix_payments_failures``;
 * throughput: the caseworkers' decisions of the last days through ``ix_claim_events_decisions``;
 * overdue employers: the ``employer_overdue`` rows of ``claim_counters`` through ``ix_claim_counters_overdue``;
 * SLA breaches: the area's open claims whose ``payment_due_on`` has passed, through ``ix_claims_queue``.
@@ -155,13 +155,12 @@ def children(
 
 
 def _sort_key(sort: str) -> Any:
-    big = 1 << 62
     if sort == "completion":
         return lambda r: (r["percent_paid_bp"] is None, r["percent_paid_bp"] or 0, r["code"] or "")
     if sort in ("eligible", "needs_review"):
         return lambda r: (-r[sort], r["code"] or "")
     if sort == "target_gap":
-        return lambda r: (r.get("gap_bp") is None, -(r.get("gap_bp") or -big), r["code"] or "")
+        return lambda r: (r.get("gap_bp") is None, -(r.get("gap_bp") or 0), r["code"] or "")
     return lambda r: (r["code"] is None, r["code"] or "")
 
 
@@ -309,22 +308,21 @@ def ageing(program_id: int, area: Area, today: date | None = None) -> dict[str, 
 
 
 def failures_by_reason(program_id: int, area: Area) -> list[dict[str, Any]]:
-    """The area's failed and returned payment attempts by the provider's code, most first: ``code`` (None when the
-    provider gave none), ``label`` ((Vietnamese, English) plain words), ``payments`` (attempts), ``claims``
-    (distinct claims), ``amount_vnd``."""
-    where, params = _districts_of(area)
+    """The area's failed and returned payment attempts by the provider's code, most first, from ``failure_counters``
+    (kept by triggers on ``payments``): ``code`` (None when the provider gave none), ``label`` ((Vietnamese,
+    English) plain words), ``payments`` (attempts), ``amount_vnd``."""
+    where, params = _districts_of(area, "f.district_code")
     rows = db.session.execute(
         text(
-            f"""SELECT p.failure_code, count(*), count(DISTINCT p.claim_id), sum(p.amount_vnd)
-                FROM payments p JOIN claims c ON c.id = p.claim_id
-                WHERE p.state IN ('failed', 'returned') AND c.program_id = :program_id AND {where}
-                GROUP BY 1 ORDER BY 2 DESC, 1"""  # our own filter; values are bound
+            f"""SELECT f.failure_code, sum(f.payments), sum(f.amount_vnd) FROM failure_counters f
+                WHERE f.program_id = :program_id AND {where}
+                GROUP BY 1 HAVING sum(f.payments) <> 0 ORDER BY 2 DESC, 1"""  # our own filter; values are bound
         ),
         {"program_id": program_id, **params},
     ).all()
     return [
-        {"code": code, "label": reasons.label(code), "payments": int(n), "claims": int(claims), "amount_vnd": int(a)}
-        for code, n, claims, a in rows
+        {"code": code or None, "label": reasons.label(code or None), "payments": int(n), "amount_vnd": int(amount)}
+        for code, n, amount in rows
     ]
 
 

@@ -77,6 +77,34 @@ class ProvinceCounter(db.Model):  # type: ignore[name-defined]
     amount_vnd: Mapped[int] = mapped_column(server_default=text("0"))
 
 
+class ReductionTotal(db.Model):  # type: ignore[name-defined]
+    """The employers' contribution reduction of a program in one district: units with a reduction, the people
+    covered (each unit's most participants in any month, summed), and VND. Refreshed set-based from ``reductions``
+    by their booking, in its transaction, and by the rollups' repair sweeper (an employer that moved district)."""
+
+    __tablename__ = "reduction_totals"
+
+    program_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    employers: Mapped[int] = mapped_column(Integer)
+    employees: Mapped[int]
+    amount_vnd: Mapped[int]
+    refreshed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class FailureCounter(db.Model):  # type: ignore[name-defined]
+    """Failed and returned payment attempts per program × district × provider code (``''`` when the provider gave
+    none), kept exact by statement-level triggers on ``payments`` in the same transaction (migration 0013)."""
+
+    __tablename__ = "failure_counters"
+
+    program_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    failure_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    payments: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    amount_vnd: Mapped[int] = mapped_column(server_default=text("0"))
+
+
 ROLLUP_LEVELS = ("employer", "district", "province")
 
 

@@ -144,15 +144,14 @@ def _area_figures(by_state: dict[str, tuple[int, int]]) -> dict[str, Any]:
 
 
 def _area_reduction(program_id: int, where: str, params: dict[str, Any]) -> dict[str, int]:
-    where = where.replace("c.district_code", "e.district_code")
+    """The area's contribution reduction from ``reduction_totals`` (one row per district; see
+    :func:`disburse.reports.rollups.refresh_reduction_totals`), never from the reduction rows."""
+    where = where.replace("c.district_code", "t.district_code")
     row = db.session.execute(
         text(
-            f"""SELECT count(*), coalesce(sum(most), 0), coalesce(sum(amount), 0) FROM (
-                    SELECT r.employer_id, max(r.ui_participants) AS most, sum(r.amount_vnd) AS amount
-                    FROM reductions r JOIN employers e ON e.id = r.employer_id
-                    JOIN districts d ON d.code = e.district_code
-                    WHERE r.program_id = :program_id AND {where}
-                    GROUP BY r.employer_id) AS per_unit"""  # our own filter; values are bound
+            f"""SELECT coalesce(sum(t.employers), 0), coalesce(sum(t.employees), 0), coalesce(sum(t.amount_vnd), 0)
+                FROM reduction_totals t JOIN districts d ON d.code = t.district_code
+                WHERE t.program_id = :program_id AND {where}"""  # our own filter; values are bound
         ),
         {"program_id": program_id, **params},
     ).one()

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from disburse.auth.service import create_token
+from disburse.reports.rollups import refresh_reduction_totals
 from tests.factories import create_claim, create_employee, create_employer, create_program, create_user
 
 
@@ -35,6 +36,7 @@ def country(db_session):
         ),
         {"p": program.id, "e": near.id, "m1": date(2021, 10, 1), "m2": date(2021, 11, 1)},
     )
+    refresh_reduction_totals(program.id)  # as the reductions' booking does after writing them
     return program
 
 
