@@ -7,6 +7,7 @@ and after), so that the log has an entry exactly when the change happened.
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -401,7 +402,11 @@ def beat_schedule() -> list[tuple[str, str, str]]:
     rows = []
     for entry, spec in BEAT_SCHEDULE.items():
         every = spec["schedule"]
-        rows.append((entry, spec["task"], f"{every:g} s" if isinstance(every, float) else str(every)))
+        if isinstance(every, float):
+            shown = f"{every:g} s"
+        else:  # a crontab: its five fields, in Celery's time zone (Vietnam)
+            shown = "cron " + re.sub(r"^<crontab: (.*) \(m/h/dM/MY/d\)>$", r"\1", str(every))
+        rows.append((entry, spec["task"], shown))
     return rows
 
 

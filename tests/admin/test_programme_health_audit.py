@@ -61,7 +61,7 @@ def test_the_health_page_shows_providers_and_the_queues_lengths(admin_client, ad
     assert "sandbox-test-token" not in html
     row = re.search(r"<td>notifications</td><td class=\"num\">([0-9.]+)</td>", html)
     assert row and int(row.group(1).replace(".", "")) == before + 2
-    assert "payments.batch" in html  # beat's schedule
+    assert "payments.batch" in html and "<td>cron 30 1 * * *</td>" in html  # beat's schedule
 
 
 def _entry(actor, action: str, record: str, when: str) -> AuditLog:

@@ -90,3 +90,47 @@ def test_an_admin_uploads_an_import_and_watches_its_progress(page, committed, ce
             Path(job.params["path"]).unlink(missing_ok=True)
             if job.result and job.result.get("errors_path"):
                 Path(job.result["errors_path"]).unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_admin_pages_by_keyboard_and_axe(page, committed, locale):
+    """Every admin page checked by axe-core and photographed; a user's role changed with the keyboard alone."""
+    en = locale == "en"
+    admin = committed.user("admin", locale)
+    worker = committed.user("caseworker", locale)
+    committed.commit()
+    sign_in(page, admin)
+    for url, name in [
+        ("/admin/", "admin-home"),
+        ("/jobs/", "admin-jobs"),
+        ("/admin/users", "admin-users"),
+        ("/admin/users/new", "admin-user-new"),
+        ("/admin/programme", "admin-programme"),
+        ("/admin/health", "admin-health"),
+        ("/admin/audit", "admin-audit"),
+    ]:
+        page.goto(url)
+        expect(page.locator("h1")).to_be_visible()
+        main_page(page, f"{name}-{locale}")
+
+    # A bad filter: the error summary names it, in the page's language.
+    page.goto("/admin/audit?since=32/13/2021")
+    expect(page.locator(".error-summary")).to_contain_text("dd/mm/yyyy")
+    main_page(page, f"admin-audit-error-{locale}")
+
+    # Find the caseworker, open them, make them a national supervisor by keyboard only.
+    page.goto("/admin/users")
+    page.locator("#q").focus()
+    page.keyboard.type(worker.email)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("link", name=worker.email)).to_have_count(1)
+    page.get_by_role("link", name=worker.email).focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/admin/users/{worker.id}$"))
+    main_page(page, f"admin-user-edit-{locale}")
+    page.locator("#role").focus()
+    page.locator("#role").select_option("supervisor")
+    page.locator("#district").fill("")
+    page.locator("#district").press("Enter")  # submits the form
+    expect(page.locator(".flash")).to_contain_text("Changes saved." if en else "Đã lưu thay đổi.")
+    expect(page.locator("#role")).to_have_value("supervisor")
