@@ -185,3 +185,35 @@ def test_the_web_node_serves_the_app_and_stops_on_sigterm(database_url, own_redi
         assert body.get("database") == {"ok": True} and body.get("redis") == {"ok": True}, body
     finally:
         assert stop(proc) == 0
+
+
+def test_a_beat_takes_a_vanished_lock_again_and_stops_when_another_holds_it(database_url, own_redis, tmp_path):
+    """Redis restarted empty: the lock is taken again at the next renewal. Another beat holds it (this one stalled
+    past its life and another started): this one stops, exit 2, leaving the other's lock alone."""
+    from workers.beat import RENEW_EVERY_S
+
+    beat = disburse(
+        ["beat", "--schedule", str(tmp_path / "schedule"), "--loglevel", "WARNING"],
+        command_env(database_url, own_redis),
+    )
+    client = redis.Redis.from_url(own_redis, decode_responses=True)
+    try:
+        deadline = time.monotonic() + 30
+        while client.get(BEAT_LOCK_KEY) is None and time.monotonic() < deadline:
+            assert beat.poll() is None, f"beat exited with code {beat.returncode}"
+            time.sleep(0.2)
+        token = client.get(BEAT_LOCK_KEY)
+        assert token is not None
+
+        client.delete(BEAT_LOCK_KEY)
+        deadline = time.monotonic() + RENEW_EVERY_S + 15
+        while client.get(BEAT_LOCK_KEY) is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert client.get(BEAT_LOCK_KEY) == token, "taken again under its own token"
+
+        client.set(BEAT_LOCK_KEY, "elsewhere:4242:other", ex=BEAT_LOCK_TTL_S)
+        assert beat.wait(timeout=RENEW_EVERY_S + 15) == 2
+        assert client.get(BEAT_LOCK_KEY) == "elsewhere:4242:other", "the other beat's lock is left alone"
+    finally:
+        stop(beat)
+        client.close()
