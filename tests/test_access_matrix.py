@@ -376,6 +376,8 @@ ROUTES: dict[str, Route] = {
     # The supervisors' dashboard: an area in scope, another one, an unknown one; its tables as files (a small
     # table is downloaded at once, by GET or by the POST that would start a job for a large one).
     "dashboard.index": Route(lambda district: f"/dashboard/?district={district}", records=_districts),
+    "dashboard.charts": Route(lambda district: f"/dashboard/charts?district={district}", records=_districts),
+    "dashboard.backlog": Route(lambda district: f"/dashboard/backlog?district={district}", records=_districts),
     # Targets: supervisors and admins; an empty form is a 400 with its errors.
     "dashboard.targets": Route(lambda _: "/dashboard/targets", {"GET": 200, "POST": 400}, {"GET": 302, "POST": 302}),
     "dashboard.export": Route(lambda district: f"/dashboard/export?district={district}&format=csv", records=_districts),

@@ -23,8 +23,9 @@ from disburse.api.errors import error_page
 from disburse.auth.models import User
 from disburse.auth.permissions import roles_required
 from disburse.auth.service import audit
+from disburse.casework.views import pick
 from disburse.dashboard import exports
-from disburse.dashboard.charts import Labels, bar_chart
+from disburse.dashboard.charts import Labels, bar_chart, line_chart
 from disburse.dashboard.forms import AreaQuery, ExportQuery, TargetForm
 from disburse.dashboard.queries import TableQuery, child_level, row_count, table_rows
 from disburse.extensions import db
@@ -35,8 +36,19 @@ from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.reference.models import District, Province
 from disburse.reports.api import _scoped_area
-from disburse.reports.dashboard import figures, set_target, target_in_force, targets_for
+from disburse.reports.dashboard import (
+    ageing,
+    completion_over_time,
+    failures_by_reason,
+    figures,
+    set_target,
+    target_in_force,
+    targets_for,
+    throughput,
+)
+from disburse.reports.dashboard import backlog as backlog_of
 from disburse.reports.service import Area, area_progress
+from disburse.verification import reasons as review_reasons
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -182,6 +194,11 @@ def index() -> ResponseReturnValue:
         figures={**figures(program.id, area), "reduction": area_progress(program.id, area)["reduction"]},
         target=target_in_force(program.id, area.district_code) if area.district_code else None,
         h=dashboard_helpers(),
+        page_url=lambda endpoint: url_for(
+            endpoint,
+            province=area.province_code if not area.district_code else None,
+            district=area.district_code,
+        ),
         breadcrumbs=_breadcrumbs(user, area),
         query=query,
         level=level,
@@ -344,4 +361,144 @@ def targets() -> ResponseReturnValue:
             area_name=_area_name(area),
         ),
         status,
+    )
+
+
+# ------------------------------------------------------------------------------------------------- charts
+
+#: Days of completion (the daily snapshots) and of caseworker throughput the charts show.
+CHART_DAYS = 30
+THROUGHPUT_DAYS = 14
+
+
+def _labels(title: str, description: str, category: str, value: str) -> Labels:
+    return Labels(title, description, _("Số liệu của biểu đồ"), category, value)
+
+
+def _charts(program_id: int, area: Area) -> list[Markup]:
+    """The area's charts: completion over time, by child area, the open cases' ageing, payment failures by reason,
+    caseworker decisions per day."""
+    empty = _("Chưa có số liệu.")
+    over_time = completion_over_time(program_id, area, CHART_DAYS)
+    charts = [
+        line_chart(
+            "completion-over-time",
+            _labels(
+                _("Tỷ lệ đã chi trả theo ngày"),
+                _(
+                    "Tỷ lệ người đủ điều kiện đã được chi trả vào cuối mỗi ngày, %(days)d ngày gần nhất.",
+                    days=CHART_DAYS,
+                ),
+                _("Ngày"),
+                _("Tỷ lệ đã chi trả"),
+            ),
+            [
+                (dmy(row["day"]), row["percent_paid_bp"] / 100 if row["percent_paid_bp"] is not None else None)
+                for row in over_time
+            ],
+            fmt=percent,
+            maximum=100,
+            empty=empty,
+        )
+    ]
+    if area.level != "district":
+        rows, _total = table_rows(program_id, TableQuery(area, "areas"))
+        chart = _completion_chart(child_level(area, "areas"), rows)
+        if chart is not None:
+            charts.append(chart)
+    ages = ageing(program_id, area)
+    charts.append(
+        bar_chart(
+            "ageing",
+            _labels(
+                _("Hồ sơ đang mở theo số ngày làm việc"),
+                _(
+                    "Hồ sơ cần xác minh, chi trả không thành công hoặc chờ thông tin tài khoản, "
+                    "theo số ngày làm việc từ khi nhận."
+                ),
+                _("Số ngày làm việc"),
+                _("Số hồ sơ"),
+            ),
+            [(_("%(label)s ngày", label=bucket["label"]), bucket["claims"]) for bucket in ages["buckets"]],
+            fmt=number,
+            empty=empty,
+        )
+    )
+    charts.append(
+        bar_chart(
+            "failures",
+            _labels(
+                _("Chi trả không thành công theo lý do"),
+                _("Số lần chi trả không thành công hoặc bị ngân hàng trả lại, theo lý do ngân hàng báo."),
+                _("Lý do"),
+                _("Số lần"),
+            ),
+            [(pick(row["label"]), row["payments"]) for row in failures_by_reason(program_id, area)],
+            fmt=number,
+            empty=empty,
+        )
+    )
+    per_day: dict[Any, int] = {}
+    for row in throughput(program_id, area, THROUGHPUT_DAYS):
+        per_day[row["day"]] = per_day.get(row["day"], 0) + row["decisions"]
+    charts.append(
+        bar_chart(
+            "throughput",
+            _labels(
+                _("Số hồ sơ cán bộ xử lý mỗi ngày"),
+                _(
+                    "Số quyết định duyệt hoặc từ chối của cán bộ nghiệp vụ mỗi ngày, %(days)d ngày gần nhất.",
+                    days=THROUGHPUT_DAYS,
+                ),
+                _("Ngày"),
+                _("Số quyết định"),
+            ),
+            [(dmy(day), n) for day, n in sorted(per_day.items())],
+            fmt=number,
+            empty=empty,
+        )
+    )
+    return charts
+
+
+@bp.get("/charts")
+@roles_required(*VIEWERS)
+def charts() -> ResponseReturnValue:
+    form = AreaQuery(request.args)
+    if not form.validate():
+        return _invalid(form)
+    area = _area(form)
+    program = _program()
+    return render_template(
+        "dashboard/charts.html",
+        area=area,
+        area_name=_area_name(area),
+        breadcrumbs=_breadcrumbs(_user(), area),
+        charts=_charts(program.id, area),
+        back=_area_url(area),
+    )
+
+
+# ------------------------------------------------------------------------------------------------ backlog
+
+
+@bp.get("/backlog")
+@roles_required(*VIEWERS)
+def backlog() -> ResponseReturnValue:
+    """Where the area is stuck: overdue employers, SLA breaches, the review queue by reason and by age, and the
+    last reconciliations."""
+    form = AreaQuery(request.args)
+    if not form.validate():
+        return _invalid(form)
+    area = _area(form)
+    program = _program()
+    found = backlog_of(program.id, area)
+    return render_template(
+        "dashboard/backlog.html",
+        area=area,
+        area_name=_area_name(area),
+        breadcrumbs=_breadcrumbs(_user(), area),
+        backlog=found,
+        review_reason=lambda code: pick(review_reasons.label(code)),
+        back=_area_url(area),
     )

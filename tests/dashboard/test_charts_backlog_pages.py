@@ -1,0 +1,90 @@
+"""The charts page (every chart as accessible inline SVG with the service's figures) and the backlog page
+(overdue employers, SLA breaches, the review queue by reason and age, reconciliations), scoped as the dashboard."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+from disburse.reports.dashboard import ageing, failures_by_reason
+from disburse.reports.rollups import take_snapshots
+from disburse.reports.service import Area
+from disburse.verification import reasons
+from tests.dashboard.conftest import DONG_ANH, PASSWORD, sign_in
+from tests.factories import (
+    create_claim,
+    create_duplicate_group,
+    create_employee,
+    create_employer,
+    create_payment,
+    create_user,
+    nq116,
+)
+
+
+def _chart(html: str, chart_id: str) -> str:
+    found = re.search(rf'<figure class="chart-figure" id="{chart_id}">(.*?)</figure>', html, re.S)
+    assert found, chart_id
+    return found.group(1)
+
+
+@pytest.mark.parametrize(("locale", "title"), [("vi", "Biểu đồ: Toàn quốc"), ("en", "Charts: The whole country")])
+def test_the_countrys_charts(client, country, db_session, monkeypatch, app, locale, title):
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-11-02")
+    program = nq116()
+    take_snapshots(program.id, date(2021, 11, 1))
+    take_snapshots(program.id, date(2021, 11, 2))
+    failed = create_payment(create_claim("payment_pending"), "failed")
+    sign_in(client, create_user("admin", password=PASSWORD), locale)
+    response = client.get("/dashboard/charts")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and f"<title>{title} · disburse</title>" in html
+    assert html.count('<svg class="chart" role="img"') == 4  # no decisions yet: throughput says so instead
+    over_time = _chart(html, "completion-over-time")
+    assert "01/11/2021" in over_time and "02/11/2021" in over_time
+    assert ("46,2%" if locale == "vi" else "46.2%") in over_time  # 6 of 13 paid on both days
+    by_area = _chart(html, "completion-by-area")
+    assert "Thành phố Hà Nội" in by_area and "Thành phố Hồ Chí Minh" in by_area
+    ages = ageing(program.id, Area())
+    assert sum(bucket["claims"] for bucket in ages["buckets"]) == 2 + 1  # two in review, the failed payment's claim
+    age_cells = re.findall(r'<td class="num">([^<]*)</td>', _chart(html, "ageing"))
+    assert age_cells == [str(bucket["claims"]) for bucket in ages["buckets"]]
+    failures = failures_by_reason(program.id, Area())
+    assert failures and failed.failure_code == failures[0]["code"]
+    assert failures[0]["label"][0 if locale == "vi" else 1] in _chart(html, "failures")
+    assert ("Chưa có số liệu." if locale == "vi" else "No figures yet.") in _chart(html, "throughput")
+
+
+def test_a_districts_charts_and_another_districts(client, country):
+    sign_in(client, create_user("caseworker", district=DONG_ANH, password=PASSWORD))
+    html = client.get("/dashboard/charts").get_data(as_text=True)
+    assert "Biểu đồ: Huyện Đông Anh" in html and 'id="completion-by-area"' not in html
+    assert client.get("/dashboard/charts?district=760").status_code == 404
+    assert client.get("/dashboard/charts?district=7600").status_code == 400
+
+
+def test_the_backlog_of_a_province(client, country, db_session):
+    late = create_employer(district_code=DONG_ANH, name="Công ty Trễ Hạn")
+    for _ in range(2):
+        create_claim("employer_overdue", employee=create_employee(employer_id=late.id, district_code=DONG_ANH))
+    create_duplicate_group("needs_review")
+    sign_in(client, create_user("supervisor", province="01", password=PASSWORD))
+    response = client.get("/dashboard/backlog")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Tồn đọng: Thành phố Hà Nội" in html
+    overdue = html.split('id="overdue-employers"', 1)[1].split("</table>", 1)[0]
+    assert "Công ty Trễ Hạn" in overdue and f'href="/employers/{late.unit_code}"' in overdue
+    assert re.search(r'<td class="num">2</td>', overdue)
+    by_reason = html.split('id="queue-by-reason"', 1)[1].split("</table>", 1)[0]
+    assert f'{reasons.label("possible_duplicate")[0]}</td><td class="num">2</td>' in by_reason
+    by_age = html.split('id="queue-by-age"', 1)[1].split("</table>", 1)[0]
+    assert "0–5" in by_age and "&gt; 20" in by_age
+    assert client.get("/dashboard/backlog?province=79").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/dashboard/charts", "/dashboard/backlog"])
+def test_employers_may_not_open_charts_or_backlog(client, db_session, path):
+    sign_in(client, create_user("employer", password=PASSWORD))
+    assert client.get(path).status_code == 403
