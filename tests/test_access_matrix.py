@@ -378,6 +378,7 @@ ROUTES: dict[str, Route] = {
     "dashboard.index": Route(lambda district: f"/dashboard/?district={district}", records=_districts),
     "dashboard.charts": Route(lambda district: f"/dashboard/charts?district={district}", records=_districts),
     "dashboard.backlog": Route(lambda district: f"/dashboard/backlog?district={district}", records=_districts),
+    "dashboard.monthly": Route(lambda _: "/dashboard/monthly?month=10/2021", {"GET": 200}, {"GET": 302}),
     # Targets: supervisors and admins; an empty form is a 400 with its errors.
     "dashboard.targets": Route(lambda _: "/dashboard/targets", {"GET": 200, "POST": 400}, {"GET": 302, "POST": 302}),
     "dashboard.export": Route(lambda district: f"/dashboard/export?district={district}&format=csv", records=_districts),

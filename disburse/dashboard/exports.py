@@ -97,3 +97,57 @@ def table_file(program_id: int, query: TableQuery, fmt: str) -> bytes:
         path = Path(folder) / f"table.{fmt}"
         write_table(program_id, query, fmt, path)
         return path.read_bytes()
+
+
+MONTHLY_HEADER = [
+    "Mã tỉnh / Province code",
+    "Tỉnh / Province",
+    "Đủ điều kiện / Eligible",
+    "Đã chi trả (lũy kế) / Paid (to date)",
+    "Chi trả trong tháng / Paid in the month",
+    "Tỷ lệ đã chi trả (%) / Paid (%)",
+    "Số tiền đã chi trả (VND) / Amount paid (VND)",
+    "Số đơn vị được giảm mức đóng / Units with a reduction",
+    "Số người lao động / Employees",
+    "Số tiền được giảm (VND) / Reduction (VND)",
+]
+
+
+def monthly_file(rows: list[dict[str, Any]], month: str) -> bytes:
+    """The monthly report as XLSX: a row per province, then the total."""
+    total = {name: sum(row[name] for row in rows) for name in MONTHLY_SUMS}
+
+    def values() -> Iterator[list[Any]]:
+        for row in rows:
+            yield _monthly_row(row["code"], row["name"], row)
+        yield _monthly_row("", "Tổng cộng / Total", {**total, "paid_in_month": None, "percent_paid": None})
+
+    with tempfile.TemporaryDirectory(prefix="disburse-monthly-") as folder:
+        path = Path(folder) / "report.xlsx"
+        write_xlsx(path, MONTHLY_HEADER, values(), title=f"Bao cao {month.replace('/', '-')}")
+        return path.read_bytes()
+
+
+MONTHLY_SUMS = (
+    "eligible",
+    "paid",
+    "paid_amount_vnd",
+    "reduction_employers",
+    "reduction_employees",
+    "reduction_vnd",
+)
+
+
+def _monthly_row(code: str, name: str, row: dict[str, Any]) -> list[Any]:
+    return [
+        code,
+        name,
+        row["eligible"],
+        row["paid"],
+        row["paid_in_month"] if row["paid_in_month"] is not None else "",
+        round(row["percent_paid"], 1) if row["percent_paid"] is not None else "",
+        row["paid_amount_vnd"],
+        row["reduction_employers"],
+        row["reduction_employees"],
+        row["reduction_vnd"],
+    ]

@@ -97,3 +97,24 @@ class TargetForm(BaseForm):
         _l("Tỷ lệ đã chi trả cần đạt (%)"),
         validators=[InputRequired(_l("Hãy ghi tỷ lệ cần đạt."))],
     )
+
+
+class MonthQuery(BaseForm):
+    """The monthly report's month (mm/yyyy, as people write it) and format."""
+
+    class Meta:
+        csrf = False
+
+    month = StringField(
+        _l("Tháng"),
+        validators=[
+            Optional(),
+            Regexp(r"(0[1-9]|1[0-2])/(20[0-9]{2})\Z", message=_l("Tháng ghi theo dạng mm/yyyy, ví dụ 11/2021.")),
+        ],
+    )
+    format = SelectField(
+        _l("Định dạng"),
+        choices=[SelectChoice("html"), SelectChoice("xlsx")],
+        default="html",
+        invalid_choice_message=_CHOICE,
+    )

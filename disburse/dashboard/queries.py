@@ -11,6 +11,7 @@ has no such query).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -18,7 +19,7 @@ from sqlalchemy import text
 from disburse.claims.states import NOT_IN_ELIGIBLE_GROUP
 from disburse.extensions import db
 from disburse.formatting import vietnamese_key
-from disburse.reports.dashboard import children
+from disburse.reports.dashboard import children, figures
 from disburse.reports.service import Area
 
 #: Sortable columns: the query parameter's value → the SQL expression over the pivoted figures.
@@ -174,3 +175,59 @@ def row_count(program_id: int, query: TableQuery) -> int:
         )
         or 0
     )
+
+
+def monthly_report(program_id: int, month: date, today: date, province: str | None = None) -> list[dict[str, Any]]:
+    """The monthly report to the ministry, one row per province (or the one ``province``), by code: the completion
+    at the month's end (its last daily snapshot; the live rollups for the month still running), the people paid
+    during the month (against the previous month's last snapshot; None without one), and the contribution
+    reductions booked for the month (``reduction_employers``, ``reduction_employees``: participants that month,
+    ``reduction_vnd``). Ours: the rollups' service has no per-month query."""
+    start = month.replace(day=1)
+    end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    only = "AND area_code = :province" if province else ""
+    snapshot = f"""SELECT DISTINCT ON (area_code) area_code, eligible, paid, paid_amount_vnd FROM completion_snapshots
+                   WHERE program_id = :program_id AND level = 'province' AND day BETWEEN :first AND :last {only}
+                   ORDER BY area_code, day DESC"""  # ours; values bound
+    params = {"program_id": program_id, "province": province}
+    rows: dict[str, dict[str, Any]] = {}
+    if start <= today <= end:  # the month is running: today's figures, live
+        live = [{"code": province, **figures(program_id, Area(province))}] if province else children(program_id, Area())
+        for row in live:
+            rows[row["code"]] = {name: row[name] for name in ("eligible", "paid", "paid_amount_vnd")}
+    else:
+        for code, eligible, paid, amount in db.session.execute(
+            text(snapshot), {**params, "first": start, "last": min(end, today)}
+        ):
+            rows[code] = {"eligible": int(eligible), "paid": int(paid), "paid_amount_vnd": int(amount)}
+    before = {
+        code: int(paid)
+        for code, _eligible, paid, _amount in db.session.execute(
+            text(snapshot), {**params, "first": date(1900, 1, 1), "last": start - timedelta(days=1)}
+        )
+    }
+    reductions = db.session.execute(
+        text(
+            f"""SELECT d.province_code, count(DISTINCT r.employer_id), sum(r.ui_participants), sum(r.amount_vnd)
+                FROM reductions r JOIN employers e ON e.id = r.employer_id JOIN districts d ON d.code = e.district_code
+                WHERE r.program_id = :program_id AND r.month = :month
+                {"AND d.province_code = :province" if province else ""}
+                GROUP BY 1"""  # ours; values bound
+        ),
+        {**params, "month": start},
+    ).all()
+    for code, employers, employees, amount in reductions:
+        item = rows.setdefault(code, {"eligible": 0, "paid": 0, "paid_amount_vnd": 0})
+        item.update(reduction_employers=int(employers), reduction_employees=int(employees or 0))
+        item["reduction_vnd"] = int(amount or 0)
+    names: dict[str, str] = {code: name for code, name in db.session.execute(text("SELECT code, name FROM provinces"))}
+    result = []
+    for code in sorted(rows):
+        item = {"code": code, "name": names.get(code, code), **rows[code]}
+        item.setdefault("reduction_employers", 0)
+        item.setdefault("reduction_employees", 0)
+        item.setdefault("reduction_vnd", 0)
+        item["percent_paid"] = 100.0 * item["paid"] / item["eligible"] if item["eligible"] else None
+        item["paid_in_month"] = item["paid"] - before[code] if code in before else None
+        result.append(item)
+    return result

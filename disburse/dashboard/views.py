@@ -9,6 +9,7 @@ caseworker their district. An area outside the caller's scope is the same 404 as
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, cast
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -26,8 +27,8 @@ from disburse.auth.service import audit
 from disburse.casework.views import pick
 from disburse.dashboard import exports
 from disburse.dashboard.charts import Labels, bar_chart, line_chart
-from disburse.dashboard.forms import AreaQuery, ExportQuery, TargetForm
-from disburse.dashboard.queries import TableQuery, child_level, row_count, table_rows
+from disburse.dashboard.forms import AreaQuery, ExportQuery, MonthQuery, TargetForm
+from disburse.dashboard.queries import TableQuery, child_level, monthly_report, row_count, table_rows
 from disburse.extensions import db
 from disburse.formatting import dmy, number, percent
 from disburse.jobs.service import submit
@@ -501,4 +502,51 @@ def backlog() -> ResponseReturnValue:
         backlog=found,
         review_reason=lambda code: pick(review_reasons.label(code)),
         back=_area_url(area),
+    )
+
+
+# ------------------------------------------------------------------------------------------ monthly report
+
+
+@bp.get("/monthly")
+@roles_required(*TARGET_SETTERS)
+def monthly() -> ResponseReturnValue:
+    """The monthly report to the ministry: by province, the completion at the month's end, those paid in the month,
+    and the month's contribution reductions; printable HTML or XLSX. A province's supervisor gets their province."""
+    user = _user()
+    form = MonthQuery(request.args)
+    if not form.validate():
+        return _invalid(form)
+    program = _program()
+    today = programme_today()
+    text = form.month.data or f"{today:%m/%Y}"
+    month = date(int(text[3:]), int(text[:2]), 1)
+    province = user.province_code if user.role == "supervisor" else None
+    rows = monthly_report(program.id, month, today, province)
+    if form.format.data == "xlsx":
+        return Response(
+            exports.monthly_file(rows, text),
+            mimetype=exports.MIMETYPES["xlsx"],
+            headers={"Content-Disposition": f'attachment; filename="bao-cao-thang-{month:%Y-%m}.xlsx"'},
+        )
+    totals = {
+        name: sum(row[name] for row in rows)
+        for name in (
+            "eligible",
+            "paid",
+            "paid_amount_vnd",
+            "reduction_employers",
+            "reduction_employees",
+            "reduction_vnd",
+        )
+    }
+    return render_template(
+        "dashboard/monthly.html",
+        program=program,
+        form=form,
+        month=text,
+        rows=rows,
+        totals=totals,
+        today=today,
+        area_name=_area_name(Area(province)),
     )
