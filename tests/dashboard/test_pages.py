@@ -135,3 +135,25 @@ def test_the_home_page_and_the_header_link_to_the_dashboard(client, role):
 def test_employers_have_no_dashboard_link(client, db_session):
     sign_in(client, create_user("employer", password=PASSWORD))
     assert "/dashboard/" not in client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query", ["", "?province=01", "?district=017", "?province=01&table=units"])
+def test_every_row_equals_the_rollups_service(client, country, query):
+    """The table's figures are the service's, row by row, whatever the level (units of a province: our query over
+    the counters, checked against the service's units of each district)."""
+    from disburse.reports.dashboard import children
+
+    sign_in(client, create_user("admin", password=PASSWORD))
+    rows = _table(client.get(f"/dashboard/{query}").get_data(as_text=True))
+    program = nq116().id
+    if "table=units" in query:
+        expected = [row for code in (SOC_SON, DONG_ANH) for row in children(program, Area("01", code))]
+    else:
+        area = Area("01", DONG_ANH) if "district" in query else Area("01") if "province" in query else Area()
+        expected = children(program, area)
+    by_code = {row["code"]: row for row in expected}
+    assert sorted(row[0] for row in rows) == sorted(by_code)
+    for row in rows:
+        want = by_code[row[0]]
+        assert row[2:4] == [str(want["eligible"]), str(want["paid"])]
+        assert row[6:10] == [str(want[k]) for k in ("needs_review", "rejected", "declined", "awaiting_details")]
