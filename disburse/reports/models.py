@@ -105,16 +105,18 @@ class FailureCounter(db.Model):  # type: ignore[name-defined]
     amount_vnd: Mapped[int] = mapped_column(server_default=text("0"))
 
 
-ROLLUP_LEVELS = ("employer", "district", "province")
+ROLLUP_LEVELS = ("employer", "district", "province", "failures")
 
 
 class RollupRepair(db.Model):  # type: ignore[name-defined]
     """One rollup row the repair sweeper found wrong, and fixed: its level and key, what it held (``found_*``) and
-    what ``claims`` say (``expected_*``). An empty table is the good news."""
+    what ``claims`` (or, for the level ``failures``, ``payments``) say (``expected_*``). For ``failures`` the
+    ``state`` is the provider's code ('' for none) and the claims columns count payment attempts. An empty table
+    is the good news."""
 
     __tablename__ = "rollup_repairs"
     __table_args__ = (
-        CheckConstraint("level IN ('employer', 'district', 'province')", name="level_known"),
+        CheckConstraint("level IN ('employer', 'district', 'province', 'failures')", name="level_known"),
         Index("ix_rollup_repairs_swept_at", "swept_at"),
     )
 
@@ -125,7 +127,7 @@ class RollupRepair(db.Model):  # type: ignore[name-defined]
     #: The district's code (employer and district levels) or the province's.
     area_code: Mapped[str] = mapped_column(String(3))
     employer_id: Mapped[int | None]
-    state: Mapped[str] = mapped_column(String(30))
+    state: Mapped[str] = mapped_column(String(40))
     expected_claims: Mapped[int] = mapped_column(Integer)
     found_claims: Mapped[int] = mapped_column(Integer)
     expected_amount_vnd: Mapped[int]

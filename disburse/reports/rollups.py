@@ -1,20 +1,22 @@
 """The rollups' upkeep: finding and repairing drift, and the daily completion snapshots.
 
-The rollups (``claim_counters``, ``district_counters``, ``province_counters``) are kept by statement-level triggers
-on ``claims`` in the same transaction as the change, so in any snapshot of the database the committed claims and
-the committed counters agree: a worker killed mid-transaction rolls back both. Drift can only come from outside
-that path (a hand-made ``UPDATE`` of a counter, a ``TRUNCATE`` of one side, a trigger disabled during a restore).
+The rollups (``claim_counters``, ``district_counters``, ``province_counters`` on ``claims``; ``failure_counters`` on
+``payments``) are kept by statement-level triggers in the same transaction as the change, so in any snapshot of the
+database the committed rows and the committed counters agree: a worker killed mid-transaction rolls back both.
+Drift can only come from outside that path (a hand-made ``UPDATE`` of a counter, a ``TRUNCATE`` of one side, a
+trigger disabled during a restore).
 
-:func:`repair` finds it and fixes it without stopping the claim writers:
+:func:`repair` finds it and fixes it without stopping the writers:
 
 1. *Find*, in one statement (so one snapshot): the counts of every level computed from ``claims`` (one scan of
-   the program's claims, grouped once per employer row, then summed up to districts and provinces) against the
-   three counter tables; the rows that differ are written to ``rollup_repairs`` with what was expected and found.
+   the program's claims, grouped once per employer row, then summed up to districts and provinces) and from the
+   failed and returned ``payments`` against the four counter tables; the rows that differ are written to
+   ``rollup_repairs`` with what was expected and found.
 2. *Fix*, in the same transaction, by adding the difference (``claims = claims + expected − found``) with the same
-   key-ordered upserts as the triggers (employer, district, province level; key order), never by overwriting.
-   A claim transaction that commits between the two steps changes claims and counters by the same amount, so the
-   difference seen in step 1 is still the right correction; overwriting with the snapshot's count would lose it.
-   Holding no lock while counting, the sweep never makes claim writers wait longer than its few upserts.
+   key-ordered upserts as the triggers (failures, then employer, district, province level; key order), never by
+   overwriting. A transaction that commits between the two steps changes rows and counters by the same amount, so
+   the difference seen in step 1 is still the right correction; overwriting with the snapshot's count would lose
+   it. Holding no lock while counting, the sweep never makes writers wait longer than its few upserts.
 
 Two repairs at once would add the correction twice: the beat task runs under the sweepers' Redis lock.
 """
@@ -37,7 +39,7 @@ log = logging.getLogger(__name__)
 class Drift:
     """One rollup row that disagrees with ``claims``."""
 
-    level: str  # employer, district or province
+    level: str  # employer, district, province, or failures (state: the provider's code; claims: payment attempts)
     area_code: str  # the district's code (employer and district levels) or the province's
     employer_id: int | None
     state: str
@@ -70,6 +72,13 @@ _DRIFT = """
         UNION ALL
         SELECT 'province', province_code, NULL, state, 0, 0, claims, amount_vnd
         FROM province_counters WHERE program_id = :program_id
+        UNION ALL
+        SELECT 'failures', c.district_code, NULL, coalesce(p.failure_code, ''), 1, p.amount_vnd, 0, 0
+        FROM payments p JOIN claims c ON c.id = p.claim_id
+        WHERE c.program_id = :program_id AND p.state IN ('failed', 'returned')
+        UNION ALL
+        SELECT 'failures', district_code, NULL, failure_code, 0, 0, payments, amount_vnd
+        FROM failure_counters WHERE program_id = :program_id
     )
     SELECT level, area_code, employer_id, state,
            sum(n) AS expected_claims, sum(fn) AS found_claims, sum(amount) AS expected_amount_vnd,
@@ -87,8 +96,17 @@ _RECORD = text(
         RETURNING id"""
 )
 
-# The corrections, as the triggers do it: by level, in key order, adding.
+# The corrections, as the triggers do it: by level, in key order, adding. The payment failures first: the payments'
+# status path changes a payment (its failure row) before its claim (the claim counters).
 _FIX = (
+    text(
+        """INSERT INTO failure_counters AS f (program_id, district_code, failure_code, payments, amount_vnd)
+           SELECT program_id, area_code, state, expected_claims - found_claims, expected_amount_vnd - found_amount_vnd
+           FROM rollup_repairs WHERE id = ANY(:ids) AND level = 'failures'
+           ORDER BY program_id, area_code, state
+           ON CONFLICT (program_id, district_code, failure_code)
+           DO UPDATE SET payments = f.payments + EXCLUDED.payments, amount_vnd = f.amount_vnd + EXCLUDED.amount_vnd"""
+    ),
     text(
         """INSERT INTO claim_counters AS c (program_id, district_code, employer_id, state, claims, amount_vnd)
            SELECT program_id, area_code, employer_id, state, expected_claims - found_claims,

@@ -198,7 +198,21 @@ def test_the_repair_sweeper_reports_and_fixes_drift_made_on_purpose(db_session, 
         ),
         {"p": run.id},
     ).scalar_one()
+    failed = db_session.execute(
+        text(
+            "SELECT district_code, failure_code, payments, amount_vnd FROM failure_counters WHERE program_id = :p"
+            " AND payments > 0 ORDER BY district_code, failure_code LIMIT 1"
+        ),
+        {"p": run.id},
+    ).one()
     # The fault: counter rows written behind the triggers' back, at every level.
+    db_session.execute(
+        text(
+            "UPDATE failure_counters SET payments = 0, amount_vnd = 0 WHERE program_id = :p AND district_code = :d"
+            " AND failure_code = :c"
+        ),
+        {"p": run.id, "d": failed.district_code, "c": failed.failure_code},
+    )
     db_session.execute(
         text(
             "UPDATE district_counters SET claims = claims + 5 WHERE program_id = :p AND district_code = '017'"
@@ -222,11 +236,12 @@ def test_the_repair_sweeper_reports_and_fixes_drift_made_on_purpose(db_session, 
         ("district", "017", None, "paid"),
         ("province", "79", None, lost),
         ("employer", "760", unit.id, "approved"),
+        ("failures", failed.district_code, None, failed.failure_code),
     }
 
     from workers.sweepers import rollups as sweep
 
-    assert sweep() == 3
+    assert sweep() == 4
 
     report = db_session.execute(
         text(
@@ -241,6 +256,7 @@ def test_the_repair_sweeper_reports_and_fixes_drift_made_on_purpose(db_session, 
     assert [tuple(r) for r in report] == [
         ("district", "017", None, "paid", paid[0], paid[0] + 5, paid[1], paid[1]),
         ("employer", "760", unit.id, "approved", 0, 3, 0, 6_300_000),
+        ("failures", failed.district_code, None, failed.failure_code, failed.payments, 0, failed.amount_vnd, 0),
         ("province", "79", None, lost, listed[0], 0, listed[1], 0),
     ]
     assert rollups.drift(run.id) == []
@@ -248,7 +264,7 @@ def test_the_repair_sweeper_reports_and_fixes_drift_made_on_purpose(db_session, 
     assert sweep() == 0  # nothing left to repair, nothing reported twice
     assert (
         db_session.execute(text("SELECT count(*) FROM rollup_repairs WHERE program_id = :p"), {"p": run.id}).scalar()
-        == 3
+        == 4
     )
 
 
