@@ -53,3 +53,11 @@ def test_a_large_table_is_offered_as_a_background_job(app, client, country, monk
 def test_bad_export_parameters_are_a_400(client, country, query):
     sign_in(client, create_user("admin", password=PASSWORD))
     assert client.get(f"/dashboard/export?{query}").status_code == 400
+
+
+def test_a_failed_export_job_can_be_run_again(db_session):
+    from disburse.jobs import service
+
+    job = service.create_job("export.dashboard", {"table": "units", "format": "csv"})
+    service.finish(job, error="disk full")
+    assert service.can_retry(job) and service.retry_task(job) == ("exports.dashboard", ())
