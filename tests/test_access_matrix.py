@@ -221,6 +221,14 @@ def _users(world: World, active: bool = True) -> Records:
     return Records(near.id, far.id, far.id + 100_000)
 
 
+def _programs(world: World) -> Records:
+    """Programmes belong to no place: admins (the only ones who change one) see them all."""
+    from disburse.programs.models import Program
+
+    program = db.session.scalar(select(Program.id).where(Program.code == "NQ116"))
+    return Records(program, program, 999_999)
+
+
 def _job_route(suffix: str, records: Callable[[World], Records] = _jobs) -> Route:
     return Route(
         lambda job_id: f"/jobs/{job_id}{suffix}",
@@ -371,6 +379,12 @@ ROUTES: dict[str, Route] = {
     ),
     "admin.user_password": Route(lambda user_id: f"/admin/users/{user_id}/password", records=_users),
     "admin.programme": Route(lambda _: "/admin/programme", {"GET": 200}, {"GET": 302}),
+    "admin.programme_update": Route(
+        lambda program_id: f"/admin/programme/{program_id}",
+        records=_programs,
+        success=302,
+        form=lambda program_id: {f"program-{program_id}-max_payment_failures": "4"},
+    ),
     "admin.health": Route(lambda _: "/admin/health", {"GET": 200}, {"GET": 302}),
     "admin.audit": Route(lambda _: "/admin/audit?since=01/01/2021", {"GET": 200}, {"GET": 302}),
     # The supervisors' dashboard: an area in scope, another one, an unknown one; its tables as files (a small

@@ -28,6 +28,7 @@ SAMPLE_ARGUMENTS = {
     "name": "sandbox",
     "job_id": 1,
     "user_id": 1,
+    "program_id": 1,
 }
 
 

@@ -124,3 +124,16 @@ class AuditFilterForm(BaseForm):
         validators=[Optional(), NumberRange(min=1, max=2**63 - 1, message=_l("Trang không hợp lệ."))],
         invalid_value_message=_l("Trang không hợp lệ."),
     )
+
+
+class MaxFailuresForm(BaseForm):
+    """The one programme parameter admins change on the page (see disburse.admin.service.set_max_payment_failures)."""
+
+    max_payment_failures = IntegerField(
+        _l("Số lần chi trả lỗi trước khi đề nghị nhận tiền mặt"),
+        validators=[
+            DataRequired(_l("Hãy ghi số lần, từ 1 đến 10.")),
+            NumberRange(min=1, max=10, message=_l("Hãy ghi số lần, từ 1 đến 10.")),
+        ],
+        invalid_value_message=_l("Hãy ghi số lần, từ 1 đến 10."),
+    )

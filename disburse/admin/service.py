@@ -31,6 +31,7 @@ from disburse.jobs.models import Job
 from disburse.jobs.service import submit
 from disburse.payments.models import PaymentBatch, ProviderEvent
 from disburse.programs.calendar import VIETNAM_TZ
+from disburse.programs.models import Program
 from disburse.reference.models import District, Province
 from disburse.registry.models import Employer
 
@@ -304,6 +305,32 @@ def scope_label(user: User) -> str:
     elif user.province_code:
         parts.append(user.province_code)
     return " · ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------------- programme
+
+
+def set_max_payment_failures(program: Program, value: int, *, actor: User) -> bool:
+    """Change how many failed payments a claim has before cash at the office is offered; False when unchanged.
+
+    The only parameter changed on a page: it is read when a payment fails or a caseworker offers cash, never stored
+    on a claim, so a change applies to the next failures and alters nothing already decided. The dates, time limits,
+    rates and amounts are the law's and are stored on claims and deadlines as they are computed: not on a page."""
+    if not 1 <= value <= 10:
+        raise AdminRefused("Hãy ghi số lần, từ 1 đến 10.", "Give a number from 1 to 10.", "max_payment_failures")
+    before = program.max_payment_failures
+    if before == value:
+        return False
+    program.max_payment_failures = value
+    db.session.flush()
+    auth.audit(
+        actor,
+        "program.update",
+        "program",
+        program.id,
+        {"code": program.code, "field": "max_payment_failures", "before": before, "after": value},
+    )
+    return True
 
 
 # ------------------------------------------------------------------------------------------------------- health

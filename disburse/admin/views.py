@@ -16,7 +16,15 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from disburse.admin import service
-from disburse.admin.forms import ActionForm, AuditFilterForm, EditUserForm, ImportForm, NewUserForm, UserSearchForm
+from disburse.admin.forms import (
+    ActionForm,
+    AuditFilterForm,
+    EditUserForm,
+    ImportForm,
+    MaxFailuresForm,
+    NewUserForm,
+    UserSearchForm,
+)
 from disburse.auth.models import ROLES, User
 from disburse.auth.permissions import roles_required
 from disburse.background import QueueNames
@@ -244,9 +252,42 @@ def user_password(user_id: int) -> ResponseReturnValue:
 @bp.get("/programme")
 @roles_required("admin", "supervisor")
 def programme() -> ResponseReturnValue:
-    """Every programme's parameters, read-only for everyone (changes go through a migration or a command)."""
+    """Every programme's parameters, read-only, but for admins the number of failed payments before cash is offered
+    (the one parameter safe to change at any time)."""
+    return _programme_page({})
+
+
+def _programme_page(forms: dict[int, MaxFailuresForm], status: int = 200) -> ResponseReturnValue:
     programs = list(db.session.scalars(select(Program).order_by(Program.id)))
-    return render_template("admin/programme.html", programs=programs)
+    if _user().role == "admin":
+        for program in programs:
+            forms.setdefault(
+                program.id,
+                MaxFailuresForm(
+                    formdata=None, prefix=f"program-{program.id}", max_payment_failures=program.max_payment_failures
+                ),
+            )
+    return render_template("admin/programme.html", programs=programs, forms=forms), status
+
+
+@bp.post("/programme/<int:program_id>")
+@roles_required("admin")
+def programme_update(program_id: int) -> ResponseReturnValue:
+    program = db.session.get(Program, program_id)
+    if program is None:
+        abort(404)
+    form = MaxFailuresForm(prefix=f"program-{program.id}")
+    if form.validate_on_submit():
+        try:
+            changed = service.set_max_payment_failures(program, form.max_payment_failures.data, actor=_user())
+        except service.AdminRefused as exc:
+            db.session.rollback()
+            _refused(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Đã lưu thay đổi.") if changed else _("Không có gì thay đổi."), "success")
+            return redirect(url_for("admin.programme"))
+    return _programme_page({program.id: form}, 400)
 
 
 # ------------------------------------------------------------------------------------------------------- health

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from disburse.auth.models import AuditLog
 from disburse.auth.service import audit
 from disburse.deployment import BEAT_LOCK_KEY
 from disburse.extensions import db
+from disburse.programs.models import Program
 from tests.admin.conftest import PASSWORD, sign_in
 from tests.factories import create_user
 
@@ -21,7 +22,6 @@ def test_the_programmes_parameters_in_dates_and_vnd_read_only(admin_client, admi
     assert "NQ116" in html and "30/09/2021" in html  # the cut-off date, dd/mm/yyyy
     assert re.search(r"[0-9]\.[0-9]{3}\.000 ₫", html)  # the tiers in VND
     assert "Số lần chi trả lỗi trước khi đề nghị nhận tiền mặt" in html
-    assert "<form" not in html.split("<main")[1]  # nothing to change here
     sign_in(admin_client, admin, "en")
     html = admin_client.get("/admin/programme").get_data(as_text=True)
     assert (
@@ -32,7 +32,15 @@ def test_the_programmes_parameters_in_dates_and_vnd_read_only(admin_client, admi
 def test_supervisors_read_the_parameters_others_may_not(client, db_session):
     supervisor = create_user("supervisor", password=PASSWORD)
     sign_in(client, supervisor)
-    assert client.get("/admin/programme").status_code == 200
+    page = client.get("/admin/programme")
+    assert page.status_code == 200 and "<form" not in page.get_data(as_text=True).split("<main")[1]  # read-only
+    program = db.session.scalar(select(Program).where(Program.code == "NQ116"))
+    assert (
+        client.post(
+            f"/admin/programme/{program.id}", data={f"program-{program.id}-max_payment_failures": "5"}
+        ).status_code
+        == 403
+    )
     assert client.get("/admin/").status_code == 403
     client.post("/logout")
     sign_in(client, create_user("caseworker", password=PASSWORD))
@@ -111,3 +119,31 @@ def test_the_audit_logs_bad_filters_are_named_in_both_languages(admin_client, ad
     assert "There is a problem" in html and "The end date must not be before the start date." in html
     html = admin_client.get("/admin/audit?since=32/13/2021").get_data(as_text=True)
     assert "dd/mm/yyyy" in html and "There is a problem" in html
+
+
+def test_an_admin_changes_the_failures_before_cash_audited_and_nothing_else(admin_client, admin):
+    program = db.session.scalar(select(Program).where(Program.code == "NQ116"))
+    before = program.max_payment_failures
+    name = f"program-{program.id}-max_payment_failures"
+    html = admin_client.get("/admin/programme").get_data(as_text=True)
+    assert f'action="/admin/programme/{program.id}"' in html and f'name="{name}"' in html
+    new = 5 if before != 5 else 4
+    answer = admin_client.post(f"/admin/programme/{program.id}", data={name: str(new)})
+    assert answer.status_code == 302
+    db.session.refresh(program)
+    assert program.max_payment_failures == new
+    entry = db.session.query(AuditLog).filter_by(action="program.update", object_id=str(program.id)).one()
+    assert entry.actor_id == admin.id
+    assert entry.data == {"code": "NQ116", "field": "max_payment_failures", "before": before, "after": new}
+
+    for bad in ("0", "11", "ba", ""):
+        answer = admin_client.post(f"/admin/programme/{program.id}", data={name: bad})
+        assert answer.status_code == 400, bad
+        assert "Hãy ghi số lần, từ 1 đến 10." in answer.get_data(as_text=True), bad
+    sign_in(admin_client, admin, "en")
+    html = admin_client.post(f"/admin/programme/{program.id}", data={name: "11"}).get_data(as_text=True)
+    assert "There is a problem" in html and "Give a number from 1 to 10." in html
+    db.session.refresh(program)
+    assert program.max_payment_failures == new
+    assert db.session.query(AuditLog).filter_by(action="program.update").count() == 1
+    assert admin_client.post("/admin/programme/999999", data={name: "3"}).status_code == 404
