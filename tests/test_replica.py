@@ -1,5 +1,5 @@
-"""DATABASE_REPLICA_URL: the pages marked ``@reads_replica`` (here the reports API) read the replica, and the
-primary when the replica cannot be reached.
+"""DATABASE_REPLICA_URL: the pages marked ``@reads_replica`` (the reports API and the dashboards) read the replica,
+and the primary when the replica cannot be reached.
 
 A second real database on the same server plays the replica: the same migrations, and a program under the same
 code as on the primary but with different claims, so the answer says which database gave it. The signed-in user
@@ -27,6 +27,7 @@ from tests.factories import create_claim, create_program, create_user
 from tests.runtime.test_up import _free_port
 
 CODE = f"RPL{os.getpid()}"
+ADMIN, PASSWORD = f"replica-admin-{os.getpid()}@bhxh.example.vn", "mat-khau-rat-dai"
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +36,10 @@ def build(app: Flask, database_url: str) -> Iterator[Callable[..., Flask]]:
     are bound back to the session's app afterwards."""
     built: list[Flask] = []
 
-    def make(database: str = database_url, replica: str | None = None) -> Flask:
+    def make(database: str = database_url, replica: str | None = None, program: str | None = None) -> Flask:
         settings = config.Test()
         settings.DATABASE_URL = database
+        settings.DISBURSE_PROGRAM = program or settings.DISBURSE_PROGRAM
         settings.REDIS_URL = app.config["REDIS_URL"]
         settings.DATABASE_REPLICA_URL = replica
         built.append(create_app(settings))
@@ -81,7 +83,7 @@ def primary(app: Flask) -> Iterator[str]:
     with app.app_context():
         program = create_program(code=CODE)
         claim = create_claim("approved", program=program)
-        admin = create_user("admin")
+        admin = create_user("admin", email=ADMIN, password=PASSWORD)
         token = create_token(admin)
         db.session.commit()
         ids = {"p": program.id, "u": admin.id, "c": claim.id, "e": claim.employee_id, "r": claim.employer_id}
@@ -149,3 +151,15 @@ def test_an_unreachable_replica_falls_back_to_the_primary_quickly(build, primary
     assert progress(replicated, primary)[0] == 200
     assert time.monotonic() - started < 1.0
     assert not caplog.records, "the primary is used for a while without asking the replica again"
+
+
+@pytest.mark.parametrize("page", ["/dashboard/", "/dashboard/charts", "/dashboard/backlog"])
+def test_the_dashboards_read_the_replica(build, primary, replica_url, database_url, page):
+    """The supervisors' pages are marked too: the replica's 3 paid of 4 (75,0%), not the primary's 0 of 1."""
+    replicated = build(database_url, replica_url, program=CODE)
+    with replicated.test_client() as client:
+        assert client.post("/login", data={"email": ADMIN, "password": PASSWORD}).status_code == 302
+        answer = client.get(page)
+    assert answer.status_code == 200
+    if page == "/dashboard/":
+        assert "75,0" in answer.get_data(as_text=True)

@@ -36,6 +36,7 @@ from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.reference.models import District, Province
+from disburse.replica import reads_replica
 from disburse.reports.api import _scoped_area
 from disburse.reports.dashboard import (
     ageing,
@@ -177,6 +178,7 @@ def _completion_chart(level: str, rows: list[dict[str, Any]]) -> Markup | None:
 
 @bp.get("/")
 @roles_required(*VIEWERS)
+@reads_replica
 def index() -> ResponseReturnValue:
     user = _user()
     form = AreaQuery(request.args)
@@ -464,6 +466,7 @@ def _charts(program_id: int, area: Area) -> list[Markup]:
 
 @bp.get("/charts")
 @roles_required(*VIEWERS)
+@reads_replica
 def charts() -> ResponseReturnValue:
     form = AreaQuery(request.args)
     if not form.validate():
@@ -485,6 +488,7 @@ def charts() -> ResponseReturnValue:
 
 @bp.get("/backlog")
 @roles_required(*VIEWERS)
+@reads_replica
 def backlog() -> ResponseReturnValue:
     """Where the area is stuck: overdue employers, SLA breaches, the review queue by reason and by age, and the
     last reconciliations."""
@@ -510,6 +514,7 @@ def backlog() -> ResponseReturnValue:
 
 @bp.get("/monthly")
 @roles_required(*TARGET_SETTERS)
+@reads_replica
 def monthly() -> ResponseReturnValue:
     """The monthly report to the ministry: by province, the completion at the month's end, those paid in the month,
     and the month's contribution reductions; printable HTML or XLSX. A province's supervisor gets their province."""
