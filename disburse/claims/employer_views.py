@@ -104,17 +104,15 @@ def status(unit_code: str) -> ResponseReturnValue:
     form = WorkforceSearchForm(formdata=request.args)
     valid = form.validate()
     query = (form.q.data or "") if valid else ""
-    people = unit.workforce(program, employer, query)
-    pages = max(1, ceil(len(people) / PAGE_SIZE))
-    page = min(_page_number(), pages)
+    people, found, page = unit.workforce_page(program, employer, query, page=_page_number(), size=PAGE_SIZE)
     return render_template(
         "claims/unit_status.html",
         form=form,
         query=query,
-        people=people[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
-        found=len(people),
+        people=people,
+        found=found,
         page=page,
-        pages=pages,
+        pages=max(1, ceil(found / PAGE_SIZE)),
         **unit_summary(program, employer),
     ), (200 if valid else 400)
 

@@ -4,8 +4,8 @@ as a spreadsheet. Read-only: the employer's pages and ``disburse forms list`` ca
 - **Workforce.** One row per claim of the unit in the program: the person, the claim's state, the amount, the latest
   payment and, for a claim that is stuck, why (in Vietnamese and English). Searched by SI code or by name with or
   without diacritics (``disburse_unaccent``, migration 0006), sorted the Vietnamese way (given name, family name,
-  middle names). A unit's list is read whole (a few thousand people; at most tens of thousands) and paged by the
-  caller.
+  middle names). The status page asks for one page (:func:`workforce_page`): only the matching people's names are
+  read whole to put them in order, the details and payments of that page's claims alone.
 - **Deadlines.** Form 02 (the earliest review deadline of the people still waiting for it) and Form 03 (the
   program's adjustment deadline), with the working days left.
 """
@@ -96,6 +96,12 @@ _LATEST_PAYMENTS = text(
        WHERE c.program_id = :program_id AND c.employer_id = :employer_id
        ORDER BY p.claim_id, p.attempt DESC, p.id DESC"""
 )
+#: The latest payment of each of the claims ``ids`` (a page of the unit's list).
+_LATEST_PAYMENTS_OF = text(
+    """SELECT DISTINCT ON (p.claim_id) p.claim_id, p.state, p.failure_code, p.settled_at
+       FROM payments p WHERE p.claim_id = ANY(:ids)
+       ORDER BY p.claim_id, p.attempt DESC, p.id DESC"""
+)
 
 
 def _search(query: str) -> Any:
@@ -106,53 +112,86 @@ def _search(query: str) -> Any:
     return func.disburse_unaccent(Employee.full_name).like(func.disburse_unaccent(pattern))
 
 
-def workforce(program: Program, employer: Employer, query: str = "") -> list[WorkforceRow]:
-    """The unit's claims in ``program``, each with its latest payment and why it is stuck, in Vietnamese name order;
-    only those matching ``query`` (an SI code or its start, or part of a name with or without diacritics)."""
+def _matching(columns: Sequence[Any], program: Program, employer: Employer, query: str) -> Any:
+    """``columns`` of the unit's claims in ``program`` with their people, those matching ``query`` only."""
     statement = (
-        select(
-            Claim.id,
-            Claim.state,
-            Claim.amount_vnd,
-            Claim.payout,
-            Claim.bank_code,
-            Claim.bank_account,
-            Claim.paid_at,
-            Claim.reasons,
-            Employee.si_code,
-            Employee.full_name,
-        )
+        select(*columns)
         .join(Employee, Employee.id == Claim.employee_id)
         .where(Claim.program_id == program.id, Claim.employer_id == employer.id)
     )
     query = " ".join(query.split())
-    if query:
-        statement = statement.where(_search(query))
-    found = db.session.execute(statement).all()
+    return statement.where(_search(query)) if query else statement
+
+
+_DETAILS = (
+    Claim.id,
+    Claim.state,
+    Claim.amount_vnd,
+    Claim.payout,
+    Claim.bank_code,
+    Claim.bank_account,
+    Claim.paid_at,
+    Claim.reasons,
+    Employee.si_code,
+    Employee.full_name,
+)
+
+
+def _row(claim: Any, payment: Any) -> WorkforceRow:
+    return WorkforceRow(
+        claim_id=claim.id,
+        si_code=claim.si_code,
+        full_name=claim.full_name,
+        state=claim.state,
+        amount_vnd=claim.amount_vnd,
+        payout=claim.payout,
+        bank_code=claim.bank_code,
+        bank_account=claim.bank_account,
+        payment_state=payment.state if payment else None,
+        paid_at=claim.paid_at,
+        reason=stuck_reason(claim.state, claim.reasons or (), payment.failure_code if payment else None),
+    )
+
+
+def _list_order(row: Any) -> tuple[object, ...]:
+    """Vietnamese name order, then SI code."""
+    return vietnamese_name_key(row.full_name), row.si_code
+
+
+def workforce(program: Program, employer: Employer, query: str = "") -> list[WorkforceRow]:
+    """The unit's claims in ``program``, each with its latest payment and why it is stuck, in Vietnamese name order;
+    only those matching ``query`` (an SI code or its start, or part of a name with or without diacritics)."""
+    found = db.session.execute(_matching(_DETAILS, program, employer, query)).all()
     payments = {
         row.claim_id: row
         for row in db.session.execute(_LATEST_PAYMENTS, {"program_id": program.id, "employer_id": employer.id})
     }
-    rows = []
-    for claim in found:
-        payment = payments.get(claim.id)
-        rows.append(
-            WorkforceRow(
-                claim_id=claim.id,
-                si_code=claim.si_code,
-                full_name=claim.full_name,
-                state=claim.state,
-                amount_vnd=claim.amount_vnd,
-                payout=claim.payout,
-                bank_code=claim.bank_code,
-                bank_account=claim.bank_account,
-                payment_state=payment.state if payment else None,
-                paid_at=claim.paid_at,
-                reason=stuck_reason(claim.state, claim.reasons or (), payment.failure_code if payment else None),
-            )
-        )
-    rows.sort(key=lambda r: (vietnamese_name_key(r.full_name), r.si_code))
+    rows = [_row(claim, payments.get(claim.id)) for claim in found]
+    rows.sort(key=_list_order)
     return rows
+
+
+def workforce_page(
+    program: Program, employer: Employer, query: str = "", *, page: int = 1, size: int = 100
+) -> tuple[list[WorkforceRow], int, int]:
+    """Page ``page`` (kept within 1..the last page) of :func:`workforce`: the same rows in the same order, as
+    (rows, how many matched, the page shown). Only the matching claims' ids, names and SI codes are read to put them
+    in order; the details, the latest payments and the reasons are read for the page's claims alone (a unit of
+    2,682 people: one page of 100, not the whole list, each time)."""
+    keys = db.session.execute(_matching((Claim.id, Employee.full_name, Employee.si_code), program, employer, query))
+    ordered = sorted(keys.all(), key=_list_order)
+    page = min(max(page, 1), max(1, -(-len(ordered) // size)))
+    ids = [row.id for row in ordered[(page - 1) * size : page * size]]
+    if not ids:
+        return [], len(ordered), page
+    found = {
+        row.id: row
+        for row in db.session.execute(
+            select(*_DETAILS).join(Employee, Employee.id == Claim.employee_id).where(Claim.id.in_(ids))
+        )
+    }
+    payments = {row.claim_id: row for row in db.session.execute(_LATEST_PAYMENTS_OF, {"ids": ids})}
+    return [_row(found[claim_id], payments.get(claim_id)) for claim_id in ids], len(ordered), page
 
 
 #: The states in which a person waits for the unit's Form 02.

@@ -136,6 +136,30 @@ def test_the_status_page_is_paged(client, unit, monkeypatch):
         assert client.get(f"/employers/{unit.unit_code}", query_string={"page": odd}).status_code == 200
 
 
+def test_a_page_of_the_list_is_that_slice_of_the_whole_list(unit, workforce):
+    """workforce_page reads the details of one page only; its rows are exactly that slice of workforce(), in the same
+    Vietnamese order (ties by SI code), with the latest payment and why the claim is stuck, for any page, search and
+    page size, and the page number kept within 1..the last page."""
+    from disburse.claims import unit as units
+    from tests.factories import nq116
+
+    program = nq116()
+    for name in ("Lê An", "Lê Ân", "Lê Văn Ấn", "Lê An", "Đào An", "Dương An", "Ngô Thị Ánh"):
+        _person(unit, name, "needs_review", reasons=["possible_duplicate"])
+    for query in ("", "an", "LE AN", "thi", "không ai", _si(workforce["failed"])[:6]):
+        whole = units.workforce(program, unit, query)
+        for size in (1, 2, 3, 100):
+            pages = max(1, -(-len(whole) // size))
+            for page in range(1, pages + 1):
+                rows, found, shown = units.workforce_page(program, unit, query, page=page, size=size)
+                assert (rows, found, shown) == (whole[(page - 1) * size : page * size], len(whole), page)
+            assert units.workforce_page(program, unit, query, page=pages + 5, size=size)[2] == pages
+            assert units.workforce_page(program, unit, query, page=0, size=size)[2] == 1
+    rows, found, _ = units.workforce_page(program, unit, "yen", page=1, size=1)
+    assert found == 1 and rows[0].payment_state == "failed" and rows[0].reason is not None
+    assert rows[0].reason[1].startswith("Closed account.")  # the latest payment's code, read for the page alone
+
+
 def test_scope_other_units_roles_and_signed_out(client, unit, workforce, app):
     other = create_employer(district_code="760")  # Quận 1, Hồ Chí Minh City
     client = _employer(client, unit)
