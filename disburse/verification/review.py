@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, String, cast, false, func, or_, select, true, type_coerce
+from sqlalchemy import ColumnElement, Date, String, cast, false, func, select, true, type_coerce
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
@@ -477,15 +477,22 @@ def named_duplicates(claim_id: int) -> list[int]:
 
 def duplicate_group_statement(claim: Claim) -> Any:
     """The claim's duplicate group, itself included, by id: the program's claims whose person has the claim's
-    national ID, and those the verification checks named (:func:`named_duplicates`)."""
+    national ID, and those the verification checks named (:func:`named_duplicates`).
+
+    The members' ids are looked up first, each way through its index (national ID → people → their claims in the
+    program; the named ids): one statement with the two conditions OR-ed across claims and people joined the whole
+    of both tables, some 3 s at 1.5 million people, on every case page."""
     national_id = select(Employee.national_id).where(Employee.id == claim.employee_id).scalar_subquery()
+    same_person = (
+        select(Claim.id)
+        .join(Employee, Employee.id == Claim.employee_id)
+        .where(Claim.program_id == claim.program_id, Employee.national_id == national_id)
+    )
+    members = {claim.id, *named_duplicates(claim.id), *db.session.scalars(same_person)}
     return (
         select(Claim, Employee.si_code)
         .join(Employee, Employee.id == Claim.employee_id)
-        .where(
-            Claim.program_id == claim.program_id,
-            or_(Employee.national_id == national_id, Claim.id.in_([claim.id, *named_duplicates(claim.id)])),
-        )
+        .where(Claim.program_id == claim.program_id, Claim.id.in_(sorted(members)))
         .order_by(Claim.id)
     )
 

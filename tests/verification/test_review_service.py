@@ -437,6 +437,23 @@ def test_near_duplicates_the_checks_named_are_one_group_too(db_session):
     assert (refusal.reason or "").endswith("Cùng một người, nhập sai số CCCD.")
 
 
+def test_the_duplicate_group_is_read_through_indexes_and_is_the_same_group(db_session):
+    """The case page reads the group on every visit: its statement names the members' claim ids (looked up by
+    national ID and from the checks' named duplicates first), so that PostgreSQL never joins claims and people whole
+    (the earlier statement OR-ed the two conditions across both tables: 3-5 s a case page at 1.5 million people,
+    EXPLAIN in BENCHMARKS.md). The group is the same: the same national ID and the named ones, nobody else."""
+    first, second, third = create_duplicate_group("verifying", districts=("017", "017", "001"))
+    named = create_claim("verifying")
+    claims.transition(first, "flag_for_review", data={"reasons": ["near_duplicate"], "duplicates": [named.id]})
+    create_claim("needs_review")  # someone else
+    statement = review.duplicate_group_statement(first)
+    members = [claim.id for claim, _si in db_session.execute(statement)]
+    assert members == sorted([first.id, second.id, third.id, named.id])
+    # Only the claims' ids in the statement: no OR across the two tables, no national ID (read by its index first).
+    sql = str(statement.compile(dialect=db_session.bind.dialect, compile_kwargs={"literal_binds": True}))
+    assert "claims.id IN (" in sql and " OR " not in sql and "national_id" not in sql, sql
+
+
 def test_duplicates_are_resolved_only_with_the_whole_group_in_scope_and_no_money_moving(db_session):
     here, _there = create_duplicate_group("needs_review", districts=(DONG_ANH, QUAN_1))
     lan = create_user("caseworker", district=DONG_ANH)
