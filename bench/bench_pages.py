@@ -398,10 +398,65 @@ def samples(libpq: str, data: dict[str, Any], rng: random.Random) -> dict[str, A
 # -------------------------------------------------------------------------------------------------- the run
 
 
+def _page_of(path: str) -> str | None:
+    for prefix, page in (
+        ("/caseworker/queue", "queue"),
+        ("/caseworker/claims/", "case"),
+        ("/employers/", "unit"),
+        ("/api/v1/employees/", "support"),
+    ):
+        if path.startswith(prefix):
+            return page
+    return None
+
+
 def wsgi_app() -> Any:
     """The app gunicorn serves (``bench_pages:wsgi_app()``): the real one, with rate limits that 20 clients on one
-    address do not reach (the limiter still counts every request in Redis, as in production)."""
-    return _app_with_limits()
+    address do not reach (the limiter still counts every request in Redis, as in production). With
+    ``BENCH_PAGES_TIMINGS`` (a folder), each web worker also writes, per measured page, the wall time and the CPU
+    time of its own process (``time.process_time``): what the page costs the web tier whatever else runs."""
+    app = _app_with_limits()
+    folder = os.environ.get("BENCH_PAGES_TIMINGS")
+    if not folder:
+        return app
+    inner = app.wsgi_app
+
+    def timed(environ: dict[str, Any], start_response: Any) -> Any:
+        wall, cpu = time.perf_counter(), time.process_time()
+        body = list(inner(environ, start_response))
+        page = _page_of(environ.get("PATH_INFO", ""))
+        if page is not None:
+            took, used = (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
+            line = f"{time.time():.3f} {page} {took:.2f} {used:.2f}\n"
+            with open(os.path.join(folder, f"{os.getpid()}.txt"), "a", encoding="ascii") as fh:
+                fh.write(line)
+        return body
+
+    app.wsgi_app = timed
+    return app
+
+
+def read_timings(folder: Path, since: float) -> dict[str, dict[str, float]]:
+    """Per page: p50/p95 of the web worker's wall and CPU milliseconds, requests after ``since`` (epoch seconds)."""
+    by_page: dict[str, list[tuple[float, float]]] = {}
+    for path in folder.glob("*.txt"):
+        for line in path.read_text(encoding="ascii").splitlines():
+            at, page, wall, cpu = line.split()
+            if float(at) >= since:
+                by_page.setdefault(page, []).append((float(wall), float(cpu)))
+    result = {}
+    for page, rows in by_page.items():
+        walls, cpus = sorted(r[0] for r in rows), sorted(r[1] for r in rows)
+        n = len(rows)
+        result[page] = {
+            "n": n,
+            "wall_p50": walls[n // 2],
+            "wall_p95": walls[min(n - 1, int(n * 0.95))],
+            "cpu_p50": cpus[n // 2],
+            "cpu_p95": cpus[min(n - 1, int(n * 0.95))],
+            "cpu_mean": sum(cpus) / n,
+        }
+    return result
 
 
 def _app_with_limits() -> Any:
@@ -414,6 +469,10 @@ def _app_with_limits() -> Any:
         LIMIT_API_PER_CALLER="100000 per minute",
     )
 
+
+#: Seconds at the start of the load whose server-side timings are left out (the sign-ins, each worker's first pages);
+#: locust's own statistics start again when the last client is ready (pages_locustfile.py).
+WARM_UP_S = 10
 
 BACKLOG = """
 SELECT c.id FROM claims c JOIN bench_unit_plan u ON u.employer_id = c.employer_id
@@ -495,6 +554,8 @@ def read_stats(path: Path) -> dict[str, dict[str, Any]]:
     stats = {}
     with path.open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
+            if row["50%"] == "N/A":  # no request of that name after the statistics started again (the sign-ins)
+                continue
             stats[row["Name"]] = {
                 "requests": int(row["Request Count"]),
                 "failures": int(row["Failure Count"]),
@@ -513,8 +574,10 @@ def run(url: str, redis_url: str, data: dict[str, Any], args: argparse.Namespace
     from disburse.runtime import celery_broker_url
 
     libpq = runtime.libpq_url(url)
-    env = env_for(url, redis_url)
     workdir = Path(tempfile.mkdtemp(prefix="bench-pages-"))
+    timings = workdir / "timings"
+    timings.mkdir()
+    env = {**env_for(url, redis_url), "BENCH_PAGES_TIMINGS": str(timings)}
     samples_path = workdir / "samples.json"
     samples_path.write_text(json.dumps(samples(libpq, data, random.Random(116)), ensure_ascii=False))
     report: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine()}
@@ -548,6 +611,7 @@ def run(url: str, redis_url: str, data: dict[str, Any], args: argparse.Namespace
         waiting_before = int(one(libpq, WAITING)[0])
         report["load_before"] = os.getloadavg()
         started = time.perf_counter()
+        since = time.time() + WARM_UP_S
         prefix = workdir / "locust"
         locust = subprocess.run(  # noqa: S603 - our interpreter, fixed arguments
             [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "pages_locustfile.py"), "--headless",
@@ -568,6 +632,7 @@ def run(url: str, redis_url: str, data: dict[str, Any], args: argparse.Namespace
         }
         print(locust.stdout[-6000:], locust.stderr[-4000:], flush=True)
         report["stats"] = read_stats(Path(f"{prefix}_stats.csv"))
+        report["server"] = read_timings(timings, since)
         report["locust_exit"] = locust.returncode
     finally:
         _stop(worker)
@@ -601,6 +666,20 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {label} | {s['requests']:,} | {s['failures']:,} | {s['p50']:.0f} ms | {s['p95']:.0f} ms | "
             f"{s['p99']:.0f} ms | {s['max']:.0f} ms | {s['rps']:.1f} | {verdict} |"
         )
+    server = report.get("server", {})
+    if server:
+        lines += [
+            "",
+            "| page | requests (after warm-up) | web worker wall p50 / p95 | web worker CPU p50 / p95 / mean |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, label in PAGES.items():
+            t = server.get(name)
+            if t:
+                lines.append(
+                    f"| {label} | {t['n']:,} | {t['wall_p50']:.0f} / {t['wall_p95']:.0f} ms | "
+                    f"{t['cpu_p50']:.0f} / {t['cpu_p95']:.0f} / {t['cpu_mean']:.0f} ms |"
+                )
     w = report.get("worker", {})
     lines.append("")
     lines.append(
