@@ -486,6 +486,14 @@ def confirm_backlog(libpq: str, env: dict[str, str], claims: int) -> list[int]:
     """Form 02 for ``claims`` of the reserve (a child process, through the claims' service); their ids."""
     with psycopg.connect(libpq) as conn:
         ids = [r[0] for r in conn.execute(BACKLOG, {"n": claims})]
+    if len(ids) < claims:
+        print(
+            f"WARNING: only {len(ids):,} claims left in the reserve for the worker's backlog ({claims:,} asked): "
+            "build again (--rebuild) for a busy worker",
+            flush=True,
+        )
+    if not ids:
+        return []
     path = Path(tempfile.mkstemp(prefix="bench-pages-backlog-", suffix=".json")[1])
     path.write_text(json.dumps(ids))
     _step(
