@@ -84,12 +84,6 @@ class ClaimEvent(db.Model):  # type: ignore[name-defined]
     __table_args__ = (
         CheckConstraint(f"action IN ({_in(ClaimAction)}, {_in(ClaimNote)}, 'create')", name="action_known"),
         CheckConstraint(f"to_state IN ({_in(ClaimState)})", name="to_state_known"),
-        # A caseworker's decisions by day (the dashboards' throughput): a few thousand a day, never the system's.
-        Index(
-            "ix_claim_events_decisions",
-            "created_at",
-            postgresql_where=text("actor_id IS NOT NULL AND action IN ('approve', 'reject')"),
-        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

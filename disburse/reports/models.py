@@ -105,6 +105,20 @@ class FailureCounter(db.Model):  # type: ignore[name-defined]
     amount_vnd: Mapped[int] = mapped_column(server_default=text("0"))
 
 
+class DecisionCounter(db.Model):  # type: ignore[name-defined]
+    """A caseworker's decisions (approvals, refusals) on one day (in Vietnam) on one district's claims of a program,
+    kept exact by a row trigger on ``claim_events`` that fires for a person's decision only (migration 0015)."""
+
+    __tablename__ = "decision_counters"
+
+    program_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    actor_id: Mapped[int] = mapped_column(primary_key=True)
+    approved: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    rejected: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+
 ROLLUP_LEVELS = ("employer", "district", "province", "failures")
 
 

@@ -367,6 +367,19 @@ def test_ageing_failures_throughput_and_backlog_equal_direct_counts(db_session, 
     ).all()
     assert {(f["code"], f["payments"]) for f in failures} == {(code, n) for code, n in direct}
 
+    # Every decision a person made in the run, by day and person, against claim_events (the counters' trigger).
+    decisions = db_session.execute(
+        text(
+            """SELECT CAST(e.created_at AT TIME ZONE 'Asia/Ho_Chi_Minh' AS date), e.actor_id,
+                      count(*) FILTER (WHERE e.action = 'approve'), count(*) FILTER (WHERE e.action = 'reject')
+               FROM claim_events e JOIN claims c ON c.id = e.claim_id
+               WHERE c.program_id = :p AND e.actor_id IS NOT NULL AND e.action IN ('approve', 'reject')
+               GROUP BY 1, 2"""
+        ),
+        {"p": run.id},
+    ).all()
+    counted = {(r["day"], r["user_id"], r["approved"], r["rejected"]) for r in dashboard.throughput(run.id, Area(), 2)}
+    assert counted == {tuple(row) for row in decisions} and len(counted) >= 2
     mine = [r for r in dashboard.throughput(run.id, Area("01", "017"), days=1) if r["user_id"] == caseworker.id]
     assert [(r["decisions"], r["approved"], r["rejected"]) for r in mine] == [(1, 1, 0)]
     assert dashboard.throughput(run.id, Area("79"), days=1, now=datetime(2020, 1, 1, tzinfo=None).astimezone()) == []
