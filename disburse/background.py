@@ -69,6 +69,7 @@ TASK_QUEUES: dict[str, str] = {
     "sweepers.idempotency_keys": QueueNames.PERIODIC,
     "sweepers.rollups": QueueNames.PERIODIC,
     "sweepers.snapshots": QueueNames.PERIODIC,
+    "sweepers.jobs": QueueNames.PERIODIC,
     "exports.dashboard": QueueNames.REPORTS,
 }
 
@@ -94,6 +95,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # The day's completion per area for "completion over time": every hour, so that today's point follows the day
     # (the same day again replaces its rows; the last run of the day is what stays).
     "completion-snapshots": {"task": "sweepers.snapshots", "schedule": crontab(minute=5)},
+    # Background jobs whose process died (or whose task was lost) failed with a message, for an admin to run again.
+    "abandoned-jobs": {"task": "sweepers.jobs", "schedule": 5 * 60.0},
 }
 
 

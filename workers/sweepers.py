@@ -129,3 +129,17 @@ def snapshots() -> int:
             db.session.rollback()
             raise
     return written
+
+
+@shared_task(name="sweepers.jobs")
+def jobs() -> int:
+    """Fail the background jobs nobody runs any more (:func:`disburse.jobs.service.fail_abandoned`); how many."""
+    from disburse.jobs.service import fail_abandoned
+
+    try:
+        failed = fail_abandoned()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return len(failed)

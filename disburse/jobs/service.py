@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,74 @@ class _Throttled:
             progress(self.job_id, done, total)
 
 
+#: The advisory lock ``(hashtext('disburse.job'), job id)`` is held by the process running the job, on a connection
+#: of its own, for as long as the work runs: when that process dies, PostgreSQL ends its connection and the lock is
+#: gone, which is how :func:`fail_abandoned` tells an abandoned job from a slow one.
+_TAKE = text("SELECT pg_advisory_lock(hashtext('disburse.job'), CAST(:id AS integer))")
+_RELEASE = text("SELECT pg_advisory_unlock(hashtext('disburse.job'), CAST(:id AS integer))")
+
+#: What a job's page says when the process running it died (beat's ``sweepers.jobs`` wrote it).
+ABANDONED = (
+    "Tiến trình chạy việc này đã dừng giữa chừng (máy chủ hoặc worker bị tắt); chưa có gì được ghi. Hãy chạy lại. / "
+    "The process running this job stopped part-way (a server or worker was shut down); nothing was saved. Run it again."
+)
+#: And when a job waited far longer than any queue does (its task was lost, e.g. with a Redis that lost its data).
+NEVER_STARTED = (
+    "Việc này chờ quá lâu mà chưa được chạy (yêu cầu chạy đã bị mất); chưa có gì được ghi. Hãy chạy lại. / "
+    "This job waited too long without starting (its request to run was lost); nothing was saved. Run it again."
+)
+
+
+@contextmanager
+def _running(job_id: int) -> Iterator[None]:
+    """Hold the job's running lock while the block runs (see :data:`_TAKE`)."""
+    conn = db.engine.connect()
+    try:
+        conn.execute(_TAKE, {"id": job_id})
+        conn.commit()  # a session-level lock: it outlives this transaction and every one of the work's
+        yield
+        conn.execute(_RELEASE, {"id": job_id})
+        conn.commit()
+    except BaseException:
+        conn.invalidate()  # never back to the pool holding the lock: closing the connection drops it
+        raise
+    finally:
+        conn.close()
+
+
+def fail_abandoned(*, running_grace_s: float = 120.0, queued_max_s: float = 6 * 3600.0) -> list[int]:
+    """Fail the jobs nobody is running any more, so that none stays "running" or "queued" for ever; the ids failed.
+
+    A running job is abandoned when its running lock is free (its process died: killed, machine restarted) and its
+    heartbeat is older than ``running_grace_s`` (the lock is taken just after the job starts). A queued job is
+    abandoned after ``queued_max_s`` without starting. Their pages then say so and an admin can run them again; a
+    late delivery of the lost task finds the job failed and does nothing. The caller commits."""
+    rows = db.session.execute(
+        text(
+            """UPDATE jobs SET state = 'failed',
+                       error = CASE WHEN state = 'running' THEN :abandoned ELSE :never_started END,
+                       finished_at = now(), heartbeat_at = now()
+                WHERE id IN (
+                    SELECT id FROM jobs
+                    WHERE (state = 'running' AND heartbeat_at < now() - make_interval(secs => :grace)
+                           AND pg_try_advisory_xact_lock(hashtext('disburse.job'), id::integer))
+                       OR (state = 'queued' AND created_at < now() - make_interval(secs => :queued_max))
+                    FOR UPDATE SKIP LOCKED)
+                RETURNING id"""
+        ),
+        {
+            "abandoned": ABANDONED,
+            "never_started": NEVER_STARTED,
+            "grace": running_grace_s,
+            "queued_max": queued_max_s,
+        },
+    ).scalars()
+    failed = sorted(rows)
+    if failed:
+        log.warning("jobs failed as abandoned: %s", failed, extra={"job_ids": failed})
+    return failed
+
+
 def run_job(job_id: int, kind_prefix: str, work: Callable[[Job, Progress], dict[str, Any]]) -> None:
     """Run ``work(job, progress)`` for the queued job ``job_id`` and record how it ended; the task's whole body.
 
@@ -145,6 +214,12 @@ def run_job(job_id: int, kind_prefix: str, work: Callable[[Job, Progress], dict[
         log.info("job %s is not a queued %s job; nothing to do", job_id, kind_prefix, extra={"job_id": job_id})
         return
     db.session.commit()
+    with _running(job_id):
+        _run(job, work)
+
+
+def _run(job: Job, work: Callable[[Job, Progress], dict[str, Any]]) -> None:
+    job_id = job.id
     reporter = _Throttled(job_id)
     try:
         result = work(job, reporter)
