@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from config import Test
 from disburse import create_app, runtime
 from disburse.extensions import db
+from tests.apps import restore_celery
 from tests.sandbox_bank import bank, make_bank, make_provider, receiver  # noqa: F401 - fixtures for every package
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,4 +203,4 @@ def app_on_redis(app: Flask, database_url: str) -> Iterator[Callable[[str], Flas
         with other.app_context():
             db.engine.dispose()
     limiter.init_app(app)
-    app.extensions["celery"].set_default()
+    restore_celery(app)

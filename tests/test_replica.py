@@ -23,6 +23,7 @@ from disburse import create_app, runtime
 from disburse.auth.service import create_token
 from disburse.extensions import db
 from disburse.replica import reading_replica
+from tests.apps import restore_celery
 from tests.factories import create_claim, create_program, create_user
 from tests.runtime.test_up import _free_port
 
@@ -54,7 +55,7 @@ def build(app: Flask, database_url: str) -> Iterator[Callable[..., Flask]]:
             db.engine.dispose()
         replica.dispose(other)
     limiter.init_app(app)
-    app.extensions["celery"].set_default()
+    restore_celery(app)
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from flask import Flask
 import config
 from disburse import create_app, runtime
 from disburse.extensions import db, redis_client
+from tests.apps import restore_celery
 from tests.runtime.test_up import ROOT
 
 MASTER = "disburse-test"
@@ -147,7 +148,7 @@ def sentinel_app(app: Flask, database_url: str, sentinel: tuple[int, int]) -> It
     for key in ("use_replicas", "db"):
         limiter._storage_options.pop(key, None)
     limiter.init_app(app)
-    app.extensions["celery"].set_default()
+    restore_celery(app)
 
 
 def test_the_apps_own_client_and_the_health_check_find_the_master(sentinel_app, sentinel):
