@@ -30,6 +30,7 @@ from disburse.auth.scopes import visible_unit
 from disburse.claims import unit
 from disburse.claims.employer_forms import adjust, confirm
 from disburse.claims.outcomes import FormRefused
+from disburse.claims.states import TERMINAL_STATES
 from disburse.claims.web_forms import (
     ErrorsFileForm,
     FindUnitForm,
@@ -113,6 +114,7 @@ def status(unit_code: str) -> ResponseReturnValue:
         found=found,
         page=page,
         pages=max(1, ceil(found / PAGE_SIZE)),
+        nothing_due=TERMINAL_STATES,
         **unit_summary(program, employer),
     ), (200 if valid else 400)
 

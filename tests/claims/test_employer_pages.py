@@ -92,6 +92,23 @@ def test_the_status_page_in_english(client, unit, workforce):
     assert "Closed account. Send Form 03" in page
 
 
+def test_a_person_owed_nothing_shows_no_amount_and_no_account(client, unit, workforce, db_session):
+    """A declined (or removed, or refused) person's row must not read as if a payment were on its way."""
+    declined = workforce["declined"]
+    declined.bank_code, declined.bank_account = "VCB", "0011001234567"
+    db_session.flush()
+    page = _text(_employer(client, unit).get(f"/employers/{unit.unit_code}"))
+    row = re.search(r"<tr>(?:(?!</tr>).)*Hoàng Thị Hà(?:(?!</tr>).)*</tr>", page, re.S)
+    assert row is not None
+    cells = re.findall(r"<td[^>]*>\s*(.*?)\s*</td>", row.group(0), re.S)
+    assert cells[2:5] == [
+        '<span class="state state-declined">Không nhận hỗ trợ</span>',
+        "—",
+        "—",
+    ], cells
+    assert "0011001234567" not in row.group(0) and "₫" not in row.group(0)
+
+
 def test_search_by_name_without_diacritics_or_by_si_code(client, unit, workforce):
     client = _employer(client, unit)
     page = _text(client.get(f"/employers/{unit.unit_code}", query_string={"q": "tran thi anh"}))
