@@ -155,19 +155,33 @@ def _write_salary_funds(path: Path, ctx: Context, progress: ProgressFn | None) -
 
 
 def _employee_chunk(c: int) -> str:
-    """Chunk ``c`` of the write under way (a forked worker inherits the context)."""
+    """Chunk ``c`` of the write under way (a worker process is given the context when it starts)."""
     assert _CTX is not None
     return employee_chunk(_CTX, c)
 
 
+def _use_context(ctx: Context | None) -> None:
+    global _CTX
+    _CTX = ctx
+
+
 def _map_chunks(chunks: int, workers: int) -> Iterator[str]:
-    """Employee chunks in order; with several workers, forked processes (they inherit the context) generate
-    them ahead while this process writes."""
-    if workers <= 1 or chunks <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    """Employee chunks in order; with several workers, other processes generate them ahead while this process
+    writes.
+
+    The workers start from a fork server, not by forking this process: a fork inherits this process's open
+    connections, and the child's after-fork clean-up of a Redis connection that Celery was waiting on blocked for
+    ever (seen in the test suite after the worker tests). They are given the context once, when they start."""
+    if workers <= 1 or chunks <= 1 or "forkserver" not in multiprocessing.get_all_start_methods():
         for c in range(chunks):
             yield _employee_chunk(c)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("forkserver"),
+        initializer=_use_context,
+        initargs=(_CTX,),
+    ) as pool:
         # A bounded window of chunks in flight, so memory stays flat even if the disk is slower than the CPUs.
         window = deque(pool.submit(_employee_chunk, c) for c in range(min(chunks, 2 * workers)))
         submitted = len(window)
