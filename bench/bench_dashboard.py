@@ -313,8 +313,19 @@ def writer(url: str, redis_url: str, index: int, writers: int) -> None:
     (WORK / f"writer{index}.json").write_text(json.dumps(report))
 
 
-def load(base: str, paths: list[str], clients: int, seconds: float, token: str) -> dict[str, Any]:
-    """``clients`` threads, each requesting ``paths`` in turn for ``seconds``; latencies per path."""
+def load(
+    base: str,
+    paths: list[str],
+    clients: int,
+    seconds: float,
+    token: str | None = None,
+    cookies: Any = None,
+    think: tuple[float, float] = (0.0, 0.0),
+) -> dict[str, Any]:
+    """``clients`` threads, each requesting ``paths`` in turn for ``seconds`` (waiting ``think`` seconds, uniform
+    between its bounds, between two requests); latencies per path."""
+    import random
+
     import httpx
 
     latencies: dict[str, list[float]] = {path: [] for path in paths}
@@ -323,9 +334,13 @@ def load(base: str, paths: list[str], clients: int, seconds: float, token: str) 
     deadline = time.monotonic() + seconds
 
     def client(k: int) -> None:
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        pause = random.Random(k)
+        with httpx.Client(base_url=base, headers=headers, cookies=cookies, timeout=30) as http:
             i = k
             while time.monotonic() < deadline:
+                if think[1] > 0:
+                    time.sleep(pause.uniform(*think))
                 path = paths[i % len(paths)]
                 i += 1
                 started = time.perf_counter()
@@ -350,7 +365,28 @@ def load(base: str, paths: list[str], clients: int, seconds: float, token: str) 
     return result
 
 
-def over_http(url: str, redis_url: str, province: str, clients: int, seconds: float) -> dict[str, Any]:
+SUPERVISOR, PASSWORD = "bench.supervisor@bhxh.example.vn", "bench-mat-khau-dai"
+
+
+def _signed_in(base: str) -> Any:
+    """The cookies of a national supervisor's session (one sign-in shared by every client: 20 sign-ins at once
+    would measure argon2 and the sign-in rate limit, not the dashboards)."""
+    import re
+
+    import httpx
+
+    with httpx.Client(base_url=base, timeout=30) as http:
+        page = http.get("/login").text
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+        data = {"email": SUPERVISOR, "password": PASSWORD, "csrf_token": token.group(1) if token else ""}
+        answer = http.post("/login", data=data)
+        assert answer.status_code in (200, 302) and "session" in http.cookies, answer.status_code
+        return http.cookies
+
+
+def over_http(
+    url: str, redis_url: str, province: str, clients: int, seconds: float, think: tuple[float, float]
+) -> dict[str, Any]:
     import httpx
 
     from disburse.auth.service import create_token
@@ -365,6 +401,8 @@ def over_http(url: str, redis_url: str, province: str, clients: int, seconds: fl
         if admin is None:
             admin = create_user_with_scope("bench.admin@bhxh.example.vn", "admin")
         token = create_token(admin)
+        if db.session.scalar(db.select(User).where(User.email == SUPERVISOR)) is None:
+            create_user_with_scope(SUPERVISOR, "supervisor", password=PASSWORD)
         db.session.commit()
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "PYTHONPATH": str(ROOT)}
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
@@ -406,6 +444,11 @@ def over_http(url: str, redis_url: str, province: str, clients: int, seconds: fl
         result = {"one client": load(base, paths + api, 1, seconds / 2, token)}
         result["dashboard"] = load(base, paths, clients, seconds, token)
         result["api"] = load(base, api, clients, seconds, token)
+        # The supervisors' real pages, signed in, as people use them: a page, then a look at it (``--think``).
+        pages = ["/dashboard/", f"/dashboard/?province={province}"]
+        cookies = _signed_in(base)
+        load(base, pages, 2, 3, cookies=cookies)  # warm-up
+        result["pages"] = load(base, pages, clients, seconds, cookies=cookies, think=think)
     finally:
         STOP_FILE.write_text("stop")
         for proc in writer_procs:
@@ -427,7 +470,11 @@ def main() -> int:
     parser.add_argument("--province", default="01")
     parser.add_argument("--phase", default="all", choices=("all", "writer"))
     parser.add_argument("--writer", type=int, default=0)
+    parser.add_argument(
+        "--think", default="1,3", help="seconds a client of the real pages waits between two of them: low,high"
+    )
     args = parser.parse_args()
+    low, high = (float(x) for x in args.think.split(","))
     url = os.environ.get("DATABASE_URL")
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/8")
     if not url:
@@ -441,7 +488,7 @@ def main() -> int:
     print("== in process", flush=True)
     local = in_process(url, redis_url, args.province)
     print("== over HTTP", flush=True)
-    http = over_http(url, redis_url, args.province, args.clients, args.seconds)
+    http = over_http(url, redis_url, args.province, args.clients, args.seconds, (low, high))
     print(json.dumps({"prepared": prepared, "local": local, "http": http}, indent=1, default=str))
     claims = sum(local["states"].values())
     print()
@@ -469,7 +516,7 @@ def main() -> int:
     print()
     print("| HTTP | clients | requests | p50 ms | p95 ms | p99 ms |")
     print("|---|---:|---:|---:|---:|---:|")
-    for group in ("one client", "dashboard", "api"):
+    for group in ("one client", "dashboard", "api", "pages"):
         for path, figures in http[group].items():
             if path.startswith("/"):
                 p50, p95, p99 = figures["p50"], figures["p95"], figures["p99"]
