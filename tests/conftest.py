@@ -27,6 +27,7 @@ from config import Test
 from disburse import create_app, runtime
 from disburse.extensions import db
 from tests.apps import restore_celery
+from tests.real_worker import celery_worker  # noqa: F401 - the one session-wide worker, for every package
 from tests.sandbox_bank import bank, make_bank, make_provider, receiver  # noqa: F401 - fixtures for every package
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,6 @@ from disburse.jobs.models import Job
 from disburse.registry.models import Employer
 from tests.e2e.conftest import main_page, sign_in
 from tests.registry.test_import_support import employer_row
-from tests.workers.conftest import celery_worker  # noqa: F401 - the fixture: a real worker runs the import
 
 pytestmark = pytest.mark.e2e
 
@@ -37,7 +36,7 @@ def _employers_file(tmp_path: Path) -> tuple[Path, list[str]]:
 
 
 @pytest.mark.parametrize("locale", ["vi", "en"])
-def test_an_admin_uploads_an_import_and_watches_its_progress(page, committed, celery_worker, tmp_path, locale):  # noqa: F811
+def test_an_admin_uploads_an_import_and_watches_its_progress(page, committed, celery_worker, tmp_path, locale):
     en = locale == "en"
     admin = committed.user("admin", locale)
     committed.commit()

@@ -1,4 +1,9 @@
-"""A real Celery worker, in its own process, consuming real Redis and talking to the test database."""
+"""A real Celery worker, in its own process, consuming real Redis and talking to the test database.
+
+The fixture is imported once, by tests/conftest.py, for every package: a test module that imported it for itself
+would get a second session-wide worker under the same node name, and the broadcast replies of the two (``inspect``,
+``ping``) collided (``DuplicateNodenameWarning`` in the worker tests after the admin's browser test).
+"""
 
 from __future__ import annotations
 
