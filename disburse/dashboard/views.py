@@ -4,7 +4,7 @@ table as CSV or XLSX.
 
 Who sees what: admins and national supervisors the whole country; a province's supervisor that province; a
 caseworker their district. An area outside the caller's scope is the same 404 as an unknown one (the scope rule of
-:func:`disburse.reports.api._scoped_area`, which the progress API uses too). Everything is read from the rollups.
+:func:`disburse.reports.service.visible_area`, which the progress API uses too). Everything is read from the rollups.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.reference.models import District, Province
 from disburse.replica import reads_replica
-from disburse.reports.api import _scoped_area
 from disburse.reports.dashboard import (
     ageing,
     completion_over_time,
@@ -49,7 +48,7 @@ from disburse.reports.dashboard import (
     throughput,
 )
 from disburse.reports.dashboard import backlog as backlog_of
-from disburse.reports.service import Area, area_progress
+from disburse.reports.service import Area, area_progress, visible_area
 from disburse.verification import reasons as review_reasons
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -83,7 +82,7 @@ def _invalid(form: AreaQuery) -> Response:
 
 def _area(form: AreaQuery) -> Area:
     """The area asked for (or the caller's own) if the caller may see it; the 404 page otherwise."""
-    area = _scoped_area(form.province.data or None, form.district.data or None)
+    area = visible_area(_user(), form.province.data or None, form.district.data or None)
     if area is None:
         abort(404)
     return area

@@ -23,12 +23,10 @@ from disburse.api.errors import api_error, message
 from disburse.api.schemas import Msg, ProgramCode, QueryModel, ResponseModel, endpoint
 from disburse.auth.models import ROLES
 from disburse.auth.permissions import roles_required
-from disburse.auth.scopes import Scope, can_see, visible_unit
-from disburse.extensions import db
+from disburse.auth.scopes import visible_unit
 from disburse.programs.service import ProgramNotFound, get_program
-from disburse.reference.models import District, Province
 from disburse.replica import reads_replica
-from disburse.reports.service import Area, area_progress, employer_progress
+from disburse.reports.service import area_progress, employer_progress, visible_area
 
 bp = Blueprint("reports", __name__)
 
@@ -116,29 +114,6 @@ def unit_progress(unit_code: str, query: ProgramQuery) -> ResponseReturnValue:
     )
 
 
-def _scoped_area(province: str | None, district: str | None) -> Area | None:
-    """The area asked for (or the caller's own), if it exists and the caller may see it; else None (404)."""
-    user = current_user
-    if district is None and province is None:
-        if user.role == "caseworker":
-            district = user.district_code
-        elif user.role == "supervisor":
-            province = user.province_code
-    if district is not None:
-        found = db.session.get(District, district)
-        if found is None or (province is not None and found.province_code != province):
-            return None
-        scope = Scope(employer_ids=(), district_codes=(district,), province_codes=(found.province_code,))
-        return Area(found.province_code, district) if can_see(user, scope) else None
-    if province is not None:
-        if db.session.get(Province, province) is None:
-            return None
-        if user.role == "caseworker":
-            return None  # a caseworker's scope is one district, never a whole province
-        return Area(province) if can_see(user, Scope((), (), (province,))) else None
-    return Area() if user.role == "admin" or (user.role == "supervisor" and user.province_code is None) else None
-
-
 @bp.get("/progress")
 @roles_required("caseworker", "supervisor", "admin")
 @reads_replica
@@ -154,7 +129,7 @@ def _scoped_area(province: str | None, district: str | None) -> Area | None:
 )
 def progress(query: AreaQuery) -> ResponseReturnValue:
     code = query.program or current_app.config["DISBURSE_PROGRAM"]
-    area = _scoped_area(query.province, query.district)
+    area = visible_area(current_user, query.province, query.district)
     if area is None:
         abort(404)
     try:

@@ -4,13 +4,18 @@ state) for one unit, ``district_counters`` and ``province_counters`` (migration 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, text
 
+from disburse.auth.scopes import Scope, can_see
 from disburse.claims.states import NOT_IN_ELIGIBLE_GROUP, ClaimState
 from disburse.extensions import db
+from disburse.reference.models import District, Province
 from disburse.reports.models import ClaimCounter, DistrictCounter, ProvinceCounter
+
+if TYPE_CHECKING:
+    from disburse.auth.models import User
 
 
 def _figures(by_state: dict[str, tuple[int, int]]) -> dict[str, int | float | None]:
@@ -156,3 +161,26 @@ def _area_reduction(program_id: int, where: str, params: dict[str, Any]) -> dict
         {"program_id": program_id, **params},
     ).one()
     return {"employers": int(row[0]), "employees": int(row[1]), "amount_vnd": int(row[2])}
+
+
+def visible_area(user: User, province: str | None, district: str | None) -> Area | None:
+    """The area asked for (or the user's own when none is), if it exists and the user may see it; else None (which
+    the pages and the API answer as 404). The one scope rule of the progress API and the dashboards."""
+    if district is None and province is None:
+        if user.role == "caseworker":
+            district = user.district_code
+        elif user.role == "supervisor":
+            province = user.province_code
+    if district is not None:
+        found = db.session.get(District, district)
+        if found is None or (province is not None and found.province_code != province):
+            return None
+        scope = Scope(employer_ids=(), district_codes=(district,), province_codes=(found.province_code,))
+        return Area(found.province_code, district) if can_see(user, scope) else None
+    if province is not None:
+        if db.session.get(Province, province) is None:
+            return None
+        if user.role == "caseworker":
+            return None  # a caseworker's scope is one district, never a whole province
+        return Area(province) if can_see(user, Scope((), (), (province,))) else None
+    return Area() if user.role == "admin" or (user.role == "supervisor" and user.province_code is None) else None
