@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from babel.numbers import format_decimal
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from disburse.formatting import dmy, number, percent, vnd
 
 
@@ -29,3 +33,23 @@ def test_in_an_english_request_the_figures_are_english(app):
 def test_a_message_in_both_languages_names_each_language(app):
     with app.app_context():
         assert (vnd(2_100_000, "vi"), vnd(2_100_000, "en"), vnd(None, "en")) == ("2.100.000 ₫", "VND 2,100,000", "—")
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    value=st.one_of(st.integers(-(10**15), 10**15), st.floats(-1e12, 1e12, allow_nan=False, allow_infinity=False)),
+    digits=st.integers(0, 3),
+    locale=st.sampled_from(["vi", "en"]),
+)
+def test_figures_are_written_exactly_as_babel_writes_them(app, value, digits, locale):
+    """The fast formatter is Babel's ``format_decimal`` with the ``#,##0.0…`` pattern, figure for figure: grouping,
+    decimal point, minus sign and half-even rounding, in both languages."""
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    with app.test_request_context("/"):
+        from flask import session
+
+        session["locale"] = locale
+        assert number(value, digits) == format_decimal(value, format=pattern, locale=locale)
+        if isinstance(value, int):
+            expected = format_decimal(value, locale=locale)
+            assert vnd(value) == (f"VND {expected}" if locale == "en" else f"{expected} ₫")

@@ -48,7 +48,7 @@ from disburse.reports.dashboard import (
     throughput,
 )
 from disburse.reports.dashboard import backlog as backlog_of
-from disburse.reports.service import Area, area_progress, visible_area
+from disburse.reports.service import Area, area_reduction, visible_area
 from disburse.verification import reasons as review_reasons
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -193,7 +193,7 @@ def index() -> ResponseReturnValue:
         program=program,
         area=area,
         area_name=_area_name(area),
-        figures={**figures(program.id, area), "reduction": area_progress(program.id, area)["reduction"]},
+        figures={**figures(program.id, area), "reduction": area_reduction(program.id, area)},
         target=target_in_force(program.id, area.district_code) if area.district_code else None,
         h=dashboard_helpers(),
         page_url=lambda endpoint: url_for(

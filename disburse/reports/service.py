@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from flask import g, has_request_context
 from sqlalchemy import func, select, text
 
 from disburse.auth.scopes import Scope, can_see
@@ -87,7 +88,20 @@ class Area:
 def area_rows(program_id: int, area: Area) -> list[tuple[str | None, str, int, int]]:
     """(child area's code, state, claims, amount) of ``area`` from the coarsest rollup level that answers it: the
     country from the province level (its children are the provinces), a province from the district level (its
-    children are its districts), a district from the district level (no child areas: code None)."""
+    children are its districts), a district from the district level (no child areas: code None).
+
+    Read once per request: a page's headline figures, its table and its chart are then the same moment's figures
+    (and the country's 882 rows are not read three times)."""
+    if not has_request_context():
+        return _read_area_rows(program_id, area)
+    remembered: dict[tuple[int, Area], list[tuple[str | None, str, int, int]]] = g.setdefault("area_rows", {})
+    key = (program_id, area)
+    if key not in remembered:
+        remembered[key] = _read_area_rows(program_id, area)
+    return remembered[key]
+
+
+def _read_area_rows(program_id: int, area: Area) -> list[tuple[str | None, str, int, int]]:
     if area.level == "country":
         statement = text(
             """SELECT province_code, state, claims, amount_vnd FROM province_counters
@@ -122,7 +136,6 @@ def area_progress(program_id: int, area: Area) -> dict[str, Any]:
     any month, summed over units; ``amount_vnd``), and the same completion figures for each child area (provinces of
     the country, districts of a province) in ``areas``, by code. Read from the province and district levels of the
     rollups (:func:`area_rows`), never from the per-employer rows."""
-    where, params = _area_filter(area)
     whole: dict[str, tuple[int, int]] = {}
     children: dict[str, dict[str, tuple[int, int]]] = {}
     for code, state, n, amount in area_rows(program_id, area):
@@ -132,7 +145,7 @@ def area_progress(program_id: int, area: Area) -> dict[str, Any]:
             children.setdefault(code, {})[state] = (n, amount)
     return {
         **_area_figures(whole),
-        "reduction": _area_reduction(program_id, where, params),
+        "reduction": area_reduction(program_id, area),
         "areas": [{"code": code, **_area_figures(children[code])} for code in sorted(children)],
     }
 
@@ -148,9 +161,11 @@ def _area_figures(by_state: dict[str, tuple[int, int]]) -> dict[str, Any]:
     }
 
 
-def _area_reduction(program_id: int, where: str, params: dict[str, Any]) -> dict[str, int]:
-    """The area's contribution reduction from ``reduction_totals`` (one row per district; see
-    :func:`disburse.reports.rollups.refresh_reduction_totals`), never from the reduction rows."""
+def area_reduction(program_id: int, area: Area) -> dict[str, int]:
+    """The area's contribution reduction (``employers``, ``employees``, ``amount_vnd``) from ``reduction_totals``
+    (one row per district; see :func:`disburse.reports.rollups.refresh_reduction_totals`), never from the
+    reduction rows."""
+    where, params = _area_filter(area)
     where = where.replace("c.district_code", "t.district_code")
     row = db.session.execute(
         text(
