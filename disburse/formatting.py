@@ -9,15 +9,21 @@ from decimal import Decimal
 from functools import lru_cache
 
 from babel.numbers import get_decimal_symbol, get_group_symbol, get_minus_sign_symbol
-from flask import Flask, has_request_context
+from flask import Flask, g, has_request_context
 from flask_babel import get_locale
 
 
 def _locale() -> str:
     if not has_request_context():  # commands and workers: Vietnamese, the programme's language
         return "vi"
-    locale = get_locale()
-    return str(locale) if locale else "vi"
+    # Flask-Babel keeps the request's locale on g._flask_babel once chosen (force_locale changes it there too);
+    # reading it there, and its name once per locale object, saves its lookup on each of a page's hundreds of
+    # figures.
+    chosen = getattr(g.get("_flask_babel"), "babel_locale", None) or get_locale()
+    named = g.get("figures_locale")
+    if named is None or named[0] is not chosen:
+        named = g.figures_locale = (chosen, str(chosen) if chosen else "vi")
+    return named[1]
 
 
 @lru_cache(maxsize=8)
