@@ -52,6 +52,10 @@ class Config:
     DISBURSE_UPLOAD_MAX_BYTES = 512 * 1024 * 1024
     #: The most rows a dashboard table may have to be downloaded at once (a larger one is written by a background job).
     DISBURSE_EXPORT_DIRECT_ROWS = 5_000
+    #: How long (seconds) the dashboard's figures and table for an area, as rendered once, are shown to every viewer
+    #: of that area before they are read from the rollups again (0: every page view reads them). The page says
+    #: when its figures were read.
+    DISBURSE_DASHBOARD_CACHE_S = 5
     DISBURSE_BANKFILE_DEBTOR_NAME = "Bảo hiểm xã hội Việt Nam - Quỹ BHTN"
     DISBURSE_BANKFILE_DEBTOR_ACCOUNT: str | None = None
     DISBURSE_BANKFILE_DEBTOR_BANK: str | None = None
@@ -156,6 +160,9 @@ class Config:
         self.DISBURSE_EXPORT_DIRECT_ROWS = _int_env(
             "DISBURSE_EXPORT_DIRECT_ROWS", self.DISBURSE_EXPORT_DIRECT_ROWS, 0, 1_000_000
         )
+        self.DISBURSE_DASHBOARD_CACHE_S = _int_env(
+            "DISBURSE_DASHBOARD_CACHE_S", self.DISBURSE_DASHBOARD_CACHE_S, 0, 3600
+        )
         self.DISBURSE_BANKFILE_DEBTOR_NAME = (
             _env("DISBURSE_BANKFILE_DEBTOR_NAME", self.DISBURSE_BANKFILE_DEBTOR_NAME)
             or self.DISBURSE_BANKFILE_DEBTOR_NAME
@@ -254,6 +261,8 @@ class Test(Config):
     DISBURSE_SANDBOX_DELAY_S = 0.0
     DISBURSE_BANKFILE_DEBTOR_ACCOUNT = "1200000116"
     DISBURSE_BANKFILE_DEBTOR_BANK = "BIDV"
+    #: Tests read the figures they have just moved (tests/dashboard/test_cache.py turns the cache on).
+    DISBURSE_DASHBOARD_CACHE_S = 0
 
     def __init__(self) -> None:
         super().__init__()

@@ -9,11 +9,12 @@ caseworker their district. An area outside the caller's scope is the same 404 as
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, cast
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -26,13 +27,14 @@ from disburse.auth.permissions import roles_required
 from disburse.auth.service import audit
 from disburse.casework.views import pick
 from disburse.dashboard import exports
+from disburse.dashboard.cache import shared_fragment
 from disburse.dashboard.charts import Labels, bar_chart, line_chart
 from disburse.dashboard.forms import AreaQuery, ExportQuery, MonthQuery, TargetForm
 from disburse.dashboard.queries import TableQuery, child_level, monthly_report, row_count, table_rows
 from disburse.extensions import db
 from disburse.formatting import dmy, number, percent
 from disburse.jobs.service import submit
-from disburse.programs.calendar import programme_today
+from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.reference.models import District, Province
@@ -186,22 +188,40 @@ def index() -> ResponseReturnValue:
     area = _area(form)
     program = _program()
     query = _table_query(form, area)
-    level = child_level(area, query.table)
-    rows, total_rows = table_rows(program.id, query)
+    area_name = _area_name(area)
+    # Everything the figures' HTML depends on (disburse/dashboard/cache.py); nothing about the viewer.
+    key = (program.id, area.province_code, area.district_code, query, form.limit.data, get_locale(), programme_today())
+    figures_html = shared_fragment(
+        ":".join(map(str, key)),
+        lambda: _figures_html(program, area, area_name, form, query),
+    )
     return render_template(
         "dashboard/index.html",
         program=program,
         area=area,
-        area_name=_area_name(area),
-        figures={**figures(program.id, area), "reduction": area_reduction(program.id, area)},
-        target=target_in_force(program.id, area.district_code) if area.district_code else None,
-        h=dashboard_helpers(),
+        area_name=area_name,
         page_url=lambda endpoint: url_for(
             endpoint,
             province=area.province_code if not area.district_code else None,
             district=area.district_code,
         ),
         breadcrumbs=_breadcrumbs(user, area),
+        figures_html=figures_html,
+    )
+
+
+def _figures_html(program: Program, area: Area, area_name: str, form: AreaQuery, query: TableQuery) -> str:
+    """The area's summary, chart and table, read from the rollups: the same HTML for everyone who may see the area
+    (:func:`disburse.dashboard.cache.shared_fragment`)."""
+    level = child_level(area, query.table)
+    rows, total_rows = table_rows(program.id, query)
+    return render_template(
+        "dashboard/_figures.html",
+        read_at=datetime.now(VIETNAM_TZ).strftime("%H:%M:%S %d/%m/%Y"),
+        area_name=area_name,
+        figures={**figures(program.id, area), "reduction": area_reduction(program.id, area)},
+        target=target_in_force(program.id, area.district_code) if area.district_code else None,
+        h=dashboard_helpers(),
         query=query,
         level=level,
         rows=rows,
