@@ -385,7 +385,13 @@ def _signed_in(base: str) -> Any:
 
 
 def over_http(
-    url: str, redis_url: str, province: str, clients: int, seconds: float, think: tuple[float, float]
+    url: str,
+    redis_url: str,
+    province: str,
+    clients: int,
+    seconds: float,
+    think: tuple[float, float],
+    pages_only: bool = False,
 ) -> dict[str, Any]:
     import httpx
 
@@ -440,10 +446,12 @@ def over_http(
             f"/bench/dashboard?province={province}",
         ]
         api = ["/api/v1/progress", f"/api/v1/progress?province={province}"]
-        load(base, paths + api, 2, 3, token)  # warm-up: every worker's first request
-        result = {"one client": load(base, paths + api, 1, seconds / 2, token)}
-        result["dashboard"] = load(base, paths, clients, seconds, token)
-        result["api"] = load(base, api, clients, seconds, token)
+        result: dict[str, Any] = {}
+        if not pages_only:
+            load(base, paths + api, 2, 3, token)  # warm-up: every worker's first request
+            result["one client"] = load(base, paths + api, 1, seconds / 2, token)
+            result["dashboard"] = load(base, paths, clients, seconds, token)
+            result["api"] = load(base, api, clients, seconds, token)
         # The supervisors' real pages, signed in, as people use them: a page, then a look at it (``--think``).
         pages = ["/dashboard/", f"/dashboard/?province={province}"]
         cookies = _signed_in(base)
@@ -468,7 +476,12 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--province", default="01")
-    parser.add_argument("--phase", default="all", choices=("all", "writer"))
+    parser.add_argument(
+        "--phase",
+        default="all",
+        choices=("all", "pages", "writer"),
+        help="pages: only the supervisors' real pages over HTTP with the writers (after the state mix)",
+    )
     parser.add_argument("--writer", type=int, default=0)
     parser.add_argument(
         "--think", default="1,3", help="seconds a client of the real pages waits between two of them: low,high"
@@ -485,6 +498,19 @@ def main() -> int:
         return 0
     print("== prepare", flush=True)
     prepared = prepare(url)
+    if args.phase == "pages":
+        cache = os.environ.get("DISBURSE_DASHBOARD_CACHE_S", "the default")
+        http = over_http(url, redis_url, args.province, args.clients, args.seconds, (low, high), pages_only=True)
+        print(json.dumps(http, indent=1, default=str))
+        print(f"\nDISBURSE_DASHBOARD_CACHE_S: {cache}; {args.clients} clients, think {low}-{high} s, {args.seconds} s")
+        print("| page | requests | p50 ms | p95 ms | p99 ms |\n|---|---:|---:|---:|---:|")
+        for path, figures in http["pages"].items():
+            if isinstance(figures, dict):
+                n, p50, p95, p99 = (figures[k] for k in ("n", "p50", "p95", "p99"))
+                print(f"| `{path}` | {n} | {p50:.0f} | {p95:.0f} | {p99:.0f} |")
+        for report in http["writers"]:
+            print(f"- writer: {report}")
+        return 0
     print("== in process", flush=True)
     local = in_process(url, redis_url, args.province)
     print("== over HTTP", flush=True)
