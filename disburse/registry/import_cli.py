@@ -14,16 +14,11 @@ import click
 from flask.cli import AppGroup
 
 from disburse.extensions import db
-from disburse.registry.importer import ImportResult, UnusableFile, import_file
+from disburse.registry.importer import SPECS, ImportResult, UnusableFile, import_file
 from disburse.spreadsheets import other_sheets_note
 
 import_cli = AppGroup("import", help="Import registry files (CSV UTF-8 or XLSX) / Nhập tệp danh sách.")
 
-KIND_LABELS = {
-    "employers": ("đơn vị", "employers"),
-    "employees": ("người lao động", "employees"),
-    "salary_funds": ("quỹ lương BHTN", "UI salary funds"),
-}
 SHOWN_ERRORS = 10
 
 
@@ -32,7 +27,8 @@ def _n(value: int, sep: str) -> str:
 
 
 def summary_line(result: ImportResult) -> str:
-    vi_kind, en_kind = KIND_LABELS[result.kind]
+    spec = SPECS[result.kind]
+    vi_kind, en_kind = spec.label
     vi = (
         f"Nhập {vi_kind}: {_n(result.total_rows, '.')} dòng, thêm {_n(result.inserted, '.')}, "
         f"cập nhật {_n(result.updated, '.')}, không đổi {_n(result.unchanged, '.')}, "
@@ -43,7 +39,7 @@ def summary_line(result: ImportResult) -> str:
         f"{_n(result.updated, ',')} updated, {_n(result.unchanged, ',')} unchanged, "
         f"{_n(result.rejected, ',')} rejected"
     )
-    if result.kind == "employees":
+    if spec.flags_duplicate_national_ids:
         vi += f", nghi trùng {_n(result.possible_duplicates, '.')}"
         en += f", {_n(result.possible_duplicates, ',')} possible duplicates"
     if not result.applied:
@@ -85,7 +81,7 @@ class _Bar:
 
 
 def _say_waiting(kind: str) -> None:
-    vi_kind, en_kind = KIND_LABELS[kind]
+    vi_kind, en_kind = SPECS[kind].label
     click.echo(
         f"Đang chờ một lượt nhập {vi_kind} khác kết thúc… / Waiting for another import of {en_kind} to finish…",
         err=True,

@@ -22,17 +22,23 @@ from tqdm import tqdm
 
 from disburse.extensions import db
 from disburse.programs.calendar import programme_today
+from disburse.registry.imports.employees import EMPLOYEES
+from disburse.registry.imports.employers import EMPLOYERS
+from disburse.registry.imports.salary_funds import SALARY_FUNDS
+from disburse.registry.imports.spec import Spec
 from disburse.registry.seeding.files import SeedFiles, write_csvs
 from disburse.registry.seeding.places import province_codes
 
 if TYPE_CHECKING:
     from disburse.registry.importer import ImportResult
 
-#: (importer kind, file attribute of SeedFiles, label vi, label en), in the order the files must be imported.
-SEED_FILES = (
-    ("employers", "employers", "đơn vị", "employers"),
-    ("employees", "employees", "người lao động", "employees"),
-    ("salary_funds", "salary_funds", "quỹ lương tháng", "monthly salary funds"),
+#: (the kind's import spec, file attribute of SeedFiles, its row count attribute, label vi, label en), in the order
+#: the files must be imported. What differs between the kinds beyond that is the spec's (``may_be_empty``,
+#: ``flags_duplicate_national_ids``).
+SEED_FILES: tuple[tuple[Spec, str, str, str, str], ...] = (
+    (EMPLOYERS, "employers", "employer_count", "đơn vị", "employers"),
+    (EMPLOYEES, "employees", "employee_count", "người lao động", "employees"),
+    (SALARY_FUNDS, "salary_funds", "salary_fund_count", "quỹ lương tháng", "monthly salary funds"),
 )
 
 
@@ -78,25 +84,26 @@ def import_seed_files(
     from disburse.registry.importer import import_file
 
     results: dict[str, ImportResult] = {}
-    for kind, attr, label_vi, label_en in SEED_FILES:
+    for spec, attr, count_attr, label_vi, label_en in SEED_FILES:
         path: Path = getattr(files, attr)
-        if kind == "salary_funds" and not files.salary_fund_count:
-            continue  # a clock before the first reduced month: no fund yet, and an empty file is not an import
+        if spec.may_be_empty and not getattr(files, count_attr):
+            continue  # e.g. a clock before the first reduced month: no fund yet, and an empty file is not an import
         started = time.monotonic()
         with _bar(f"Nhập {label_vi} / import {label_en}", None, show_progress) as progress:
-            result = import_file(kind, path, errors_out=errors_dir / f"{attr}.errors.csv", progress=progress)
+            result = import_file(spec.kind, path, errors_out=errors_dir / f"{attr}.errors.csv", progress=progress)
         if commit_each:
             db.session.commit()
-        results[kind] = result
+        results[spec.kind] = result
         if echo:
-            echo(_import_line(result, label_vi, label_en, time.monotonic() - started))
+            echo(_import_line(result, spec, label_vi, label_en, time.monotonic() - started))
     return results
 
 
-def _import_line(result: ImportResult, label_vi: str, label_en: str, seconds: float) -> str:
+def _import_line(result: ImportResult, spec: Spec, label_vi: str, label_en: str, seconds: float) -> str:
     r = result
-    dup_vi = f", nghi trùng {_vi(r.possible_duplicates)}" if r.kind == "employees" else ""
-    dup_en = f", {r.possible_duplicates:,} possible duplicates" if r.kind == "employees" else ""
+    duplicates = spec.flags_duplicate_national_ids
+    dup_vi = f", nghi trùng {_vi(r.possible_duplicates)}" if duplicates else ""
+    dup_en = f", {r.possible_duplicates:,} possible duplicates" if duplicates else ""
     return (
         f"  {label_vi}: thêm {_vi(r.inserted)}, cập nhật {_vi(r.updated)}, giữ nguyên {_vi(r.unchanged)}, "
         f"từ chối {_vi(r.rejected)}{dup_vi} / {label_en}: {r.inserted:,} added, {r.updated:,} updated, "

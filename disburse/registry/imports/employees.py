@@ -102,6 +102,7 @@ _UNCHANGED = (
 
 EMPLOYEES = Spec(
     kind="employees",
+    label=("người lao động", "employees"),
     table="employees",
     columns=EMPLOYEE_COLUMNS,
     pad={"si_code": 10, "national_id": -1, "province_code": 2, "district_code": 3},

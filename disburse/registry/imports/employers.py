@@ -56,6 +56,7 @@ _CHECKS = (
 
 EMPLOYERS = Spec(
     kind="employers",
+    label=("đơn vị", "employers"),
     table="employers",
     columns=EMPLOYER_COLUMNS,
     pad={"province_code": 2, "district_code": 3},

@@ -34,6 +34,7 @@ _CHECKS = (
 
 SALARY_FUNDS = Spec(
     kind="salary_funds",
+    label=("quỹ lương BHTN", "UI salary funds"),
     table="salary_funds",
     columns=SALARY_FUND_COLUMNS,
     pad={},
@@ -59,4 +60,5 @@ SALARY_FUNDS = Spec(
     is_new="NOT found",
     stored_row="t.found AND s.employer_id = t.employer_id AND s.month = t.month",
     references=(("employers", "employer_id"),),
+    may_be_empty=True,
 )

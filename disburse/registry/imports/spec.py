@@ -2,7 +2,8 @@
 salary_funds.py fills in, and that :mod:`~disburse.registry.imports.statements` turns into SQL.
 
 A kind's differences from the others live here as values (its natural key, how a new row is recognised, which
-tables its rows refer to, whether it flags duplicate national IDs), never as ``if kind == …`` in the steps.
+tables its rows refer to, whether it flags duplicate national IDs, what the command line calls it, whether a set of
+files may hold none of it), never as ``if kind == …`` in the steps or the commands.
 
 The SQL fragments are templates, filled in once per statement by ``Statements.fill`` (statements.py) from one
 vocabulary: ``{today}`` (the programme's today as a DATE literal), the scratch tables of ``ScratchTables``
@@ -38,6 +39,8 @@ class Field:
 @dataclass(frozen=True)
 class Spec:
     kind: str
+    #: What the command line calls the kind, in Vietnamese and English ("Nhập đơn vị … / Import employers …").
+    label: tuple[str, str]
     #: The table the rows are written to.
     table: str
     #: The file's columns: the header must name each of them (any order, others ignored).
@@ -70,8 +73,12 @@ class Spec:
     #: The tables new rows refer to, each with the ``ty`` column that holds the referenced id, or None for a small
     #: table locked whole: what the foreign-key triggers would lock, locked set-based.
     references: tuple[tuple[str, str | None], ...] = ()
-    #: Whether the import marks rows sharing a national ID under two natural keys (write.py's duplicate step).
+    #: Whether the import marks rows sharing a national ID under two natural keys (write.py's duplicate step); its
+    #: summaries then say how many rows it marked.
     flags_duplicate_national_ids: bool = False
+    #: Whether a set of registry files may hold no row of this kind yet (salary funds begin with the first reduced
+    #: month): the seed then leaves the empty file out, since the importer refuses an empty file.
+    may_be_empty: bool = False
     #: Optional fast path for re-imports: a SELECT over the file's cells ``{cells} n`` giving the
     #: :attr:`unchanged_columns` for every row whose cells equal, as text, a stored row that satisfies every rule;
     #: those rows skip the typed check (see :meth:`Statements.unchanged`).
