@@ -126,8 +126,10 @@ def client(app: Flask, db_session: Session) -> FlaskClient:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that starts a real Celery worker is marked ``worker``, so that a fast loop can leave them out:
-    ``pytest -m "not worker and not up"``."""
+    """Every test that uses the session-wide Celery worker is marked ``worker``, so that a fast loop can leave them
+    out: ``pytest -m "not worker and not up"``. ``item.fixturenames`` is the test's whole fixture closure, so a test
+    that reaches ``celery_worker`` only through another fixture is marked too. A test that starts a worker process of
+    its own (a private Redis, a sentinel, beat inside it) carries ``@pytest.mark.worker`` itself."""
     for item in items:
         if "celery_worker" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.worker)

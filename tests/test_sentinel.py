@@ -166,6 +166,7 @@ def test_the_apps_own_client_and_the_health_check_find_the_master(sentinel_app, 
     assert body["redis"] == {"ok": True} and body["database"] == {"ok": True}
 
 
+@pytest.mark.worker  # starts its own worker process (not the session-wide fixture)
 def test_a_real_worker_takes_a_task_through_the_sentinel(sentinel_app, sentinel, database_url):
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_REPLICA_URL"}
     env.update(

@@ -42,7 +42,7 @@ from tests.runtime.test_up import _free_port
 from tests.workers.test_payment_worker import CALLBACKS, _db, broker
 from tests.workers.test_verification_worker import stop, wait_for_ping
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.worker]  # BackOffice starts its own worker (with beat)
 
 HEADER = ["Mã số BHXH (si_code)", "Ngân hàng (bank_code)", "Số tài khoản (bank_account)", "decline"]
 REDIS_DB = 10
