@@ -17,13 +17,13 @@ from sqlalchemy import select
 from disburse.auth.models import User
 from disburse.auth.service import create_user as create_user_with_scope
 from disburse.claims import service as claims
-from disburse.claims.models import Claim, ClaimEvent
+from disburse.claims.models import Claim
 from disburse.claims.states import NEEDS_REASON as CLAIM_NEEDS_REASON
 from disburse.claims.states import TRANSITIONS as CLAIM_TRANSITIONS
 from disburse.claims.states import ClaimState
 from disburse.extensions import db
 from disburse.payments import service as payments
-from disburse.payments.models import Payment
+from disburse.payments.models import Payment, PaymentEvent
 from disburse.payments.states import TRANSITIONS as PAYMENT_TRANSITIONS
 from disburse.payments.states import PaymentState
 from disburse.programs.models import AmountTier, Program
@@ -149,12 +149,10 @@ def create_claim(state: ClaimState | str = ClaimState.LISTED, **overrides: Any) 
         overrides.setdefault("district_code", employee.district_code)
         overrides.setdefault("unused_months", employee.unused_months)
     track = overrides.setdefault("track", "B" if state is ClaimState.APPLIED else "A")
-    initial = ClaimState.LISTED if track == "A" else ClaimState.APPLIED
     values: dict[str, Any] = {
         "program_id": program.id,
         "track": track,
         "support_group": track,
-        "state": initial.value,
         "reasons": [],
         "bank_code": "VCB",
         "bank_account": "0011004455667",
@@ -162,11 +160,8 @@ def create_claim(state: ClaimState | str = ClaimState.LISTED, **overrides: Any) 
     values.update(overrides)
     # The tier amount of the months, as the lists build and the forms fix it (verification checks it).
     values.setdefault("amount_vnd", amount_for(ProgramRules.from_program(program), values.get("unused_months", 24)))
-    claim = Claim(**values)
-    db.session.add(claim)
-    db.session.flush()
-    db.session.add(ClaimEvent(claim_id=claim.id, action="create", from_state=None, to_state=initial.value))
-    for action in _path(CLAIM_TRANSITIONS, initial, state):
+    claim = claims.create(**values)  # in its initial state (listed for track A, applied for B), with its event
+    for action in _path(CLAIM_TRANSITIONS, ClaimState(claim.state), state):
         reason = "Không đủ điều kiện (thử nghiệm)" if action in CLAIM_NEEDS_REASON else None
         claims.transition(claim, action, reason=reason)
     db.session.refresh(claim)
@@ -176,7 +171,8 @@ def create_claim(state: ClaimState | str = ClaimState.LISTED, **overrides: Any) 
 def create_payment(
     claim: Claim | None = None, state: PaymentState | str = PaymentState.QUEUED, **overrides: Any
 ) -> Payment:
-    """A bank payment for ``claim`` (default: a new claim in payment_pending) moved to ``state`` through the service."""
+    """A bank payment for ``claim`` (default: a new claim in payment_pending), created ``queued`` with the event a
+    batch writes, then moved to ``state`` through the service."""
     state = PaymentState(state)
     claim = claim or create_claim(ClaimState.PAYMENT_PENDING)
     n = next(_counter)
@@ -194,6 +190,18 @@ def create_payment(
     values.update(overrides)
     payment = Payment(**values)
     db.session.add(payment)
+    db.session.flush()
+    # The 'create' event a batch writes for each payment it makes (payments.service._BATCH_PAYMENTS): the system,
+    # nothing to queued, the batch in its data (this payment has none unless given one).
+    db.session.add(
+        PaymentEvent(
+            payment_id=payment.id,
+            actor_id=None,
+            from_state=None,
+            to_state=PaymentState.QUEUED.value,
+            data={"batch_id": payment.batch_id},
+        )
+    )
     db.session.flush()
     for action in _path(PAYMENT_TRANSITIONS, PaymentState.QUEUED, state):
         code = "AC04" if action in payments.NEEDS_CODE else None
