@@ -1,1 +1,1 @@
-"""The landing page: what the programme has done so far (and, as the portals arrive, what needs the user today)."""
+"""The home page per role: what needs the user today (service.py) and what the programme has done so far."""
