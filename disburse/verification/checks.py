@@ -8,7 +8,9 @@ One batch (an id range or an id list) is three statements over two temporary tab
    :func:`disburse.programs.rules.assessment_sql`) into ``verification_batch``;
 2. :data:`FINDINGS` reads that table once, with index look-ups for the duplicates, and writes one decision per
    claim into ``verification_findings``: the path (approve, review, reject), every reason code found (sorted),
-   the written reason, the months and amount the registry now gives, and the payment SLA date;
+   the written reason, for a refusal its ``reason_code`` (the first refusing code: the vocabulary of a
+   caseworker's refusal, whose plain words the written notice prints), the months and amount the registry now
+   gives, and the payment SLA date;
 3. the claims service applies it (:func:`disburse.claims.service.reassess_many`, then
    :func:`~disburse.claims.service.follow_paths_many`).
 
@@ -230,7 +232,13 @@ FINDINGS = text(
                                         ELSE CAST(:review_codes AS text[]) END)),
                1000) END,
            CASE WHEN cardinality(reasons) > 0 OR duplicates IS NOT NULL THEN
-                jsonb_strip_nulls(jsonb_build_object('reasons', to_jsonb(reasons), 'duplicates', to_jsonb(duplicates)))
+                jsonb_strip_nulls(jsonb_build_object(
+                    'reasons', to_jsonb(reasons), 'duplicates', to_jsonb(duplicates),
+                    -- A refusal's reason code, as a caseworker's refusal carries it (the notice prints its words):
+                    -- the first refusing code in code order; the others stay in 'reasons'.
+                    'reason_code', CASE WHEN path = {PATH_REJECT} THEN
+                        (SELECT min(code) FROM unnest(reasons) code WHERE code = ANY(CAST(:reject_codes AS text[])))
+                    END))
            END,
            CASE WHEN path <> {PATH_REJECT} THEN payment_due_on END,
            unused_months, amount_vnd

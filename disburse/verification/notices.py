@@ -1,10 +1,11 @@
 """Written refusal notices (*văn bản trả lời, nêu rõ lý do*): every refused claim has one, in Vietnamese, printable on
 A4 (templates/verification/notice.html with disburse/static/notice.css).
 
-A notice is built from the claim's latest ``reject`` event: the reason code's plain words
-(:func:`disburse.verification.review.refusal_reasons`) and the caseworker's written reason, with the person's
-details, the legal basis and how to appeal. ``GET /api/v1/claims/<id>/notice`` renders one; the ``notices.district_day``
-job renders all refusals of a district on one day into one document, one notice per page.
+A notice is built from the claim's latest ``reject`` event: the plain words of its reason codes
+(:func:`disburse.verification.review.refusal_reasons`: a caseworker's one code, or every refusing code verification
+found) and the written reason when it adds to them, with the person's details, the legal basis and how to appeal.
+``GET /api/v1/claims/<id>/notice`` renders one; the ``notices.district_day`` job renders all refusals of a district
+on one day into one document, one notice per page.
 """
 
 from __future__ import annotations
@@ -82,8 +83,9 @@ class Notice:
     address: str | None
     unit_name: str | None
     unit_code: str | None
-    #: The reason code's plain words (None for a refusal recorded without a known code) and the written reason.
-    reason_label: str | None
+    #: The plain words of each refusal reason code (none for a refusal recorded without a known code), and the
+    #: written reason when it says more than those words.
+    reason_labels: tuple[str, ...]
     reason_text: str
 
 
@@ -130,10 +132,26 @@ def _statement() -> Any:
     )
 
 
+def _refusal_codes(data: dict[str, Any]) -> list[str]:
+    """The refusal reason codes of a reject event's data, the event's ``reason_code`` first: a caseworker's refusal
+    has that one code; verification's has it (the first refusing code) and every code it found in ``reasons``, of
+    which the refusing ones are printed (the others say what a caseworker would have checked, not why)."""
+    known = refusal_reasons()
+    code = data.get("reason_code")
+    codes = [code] if isinstance(code, str) and code in known else []
+    found = data.get("reasons")
+    if codes and isinstance(found, list):
+        codes += sorted({c for c in found if isinstance(c, str) and c in known and c != codes[0]})
+    return codes
+
+
 def _notice(row: Any) -> Notice:
     claim, employee, employer, district, province, event = row
-    code = (event.data or {}).get("reason_code") if event is not None else None
-    labels = refusal_reasons().get(code) if isinstance(code, str) else None
+    data = (event.data or {}) if event is not None else {}
+    labels = tuple(refusal_reasons()[code][0] for code in _refusal_codes(data))
+    text = (event.reason or "") if event is not None else ""
+    if text.strip() == " ".join(labels):
+        text = ""  # verification's written reason is those same words: printed once
     return Notice(
         claim_id=claim.id,
         office=_office(district.name),
@@ -148,8 +166,8 @@ def _notice(row: Any) -> Notice:
         address=employee.address,
         unit_name=employer.name if employer is not None else None,
         unit_code=employer.unit_code if employer is not None else None,
-        reason_label=labels[0] if labels else None,
-        reason_text=(event.reason or "") if event is not None else "",
+        reason_labels=labels,
+        reason_text=text,
     )
 
 

@@ -142,7 +142,7 @@ def test_the_rules_as_the_registry_stands_now_refuse_with_a_written_reason(db_se
     event = last_event(claim)
     assert (event.action, event.from_state, event.to_state) == ("reject", "verifying", "rejected")
     assert event.reason == " ".join(REASON_LABELS[c][0] for c in codes)
-    assert event.data == {"reasons": codes}
+    assert event.data == {"reasons": codes, "reason_code": codes[0]}  # as a caseworker's refusal carries it
     assert claim.payment_due_on is None
 
 

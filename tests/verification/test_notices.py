@@ -11,9 +11,11 @@ import pytest
 from sqlalchemy import text
 
 from disburse.auth.service import create_token
+from disburse.claims.service import claim_events
 from disburse.jobs import service as jobs
 from disburse.jobs.models import Job
 from disburse.verification import notices, review
+from disburse.verification import service as verification
 from tests.factories import create_claim, create_employee, create_employer, create_user
 from workers.notices import district_day_notices
 
@@ -100,6 +102,63 @@ def test_a_refusal_without_a_reason_code_still_has_its_notice_and_text_is_escape
     review.reject(other.id, caseworker, "excluded_sector", "<script>alert(1)</script>")
     page = client.get(f"/api/v1/claims/{other.id}/notice", headers=_auth(caseworker)).get_data(as_text=True)
     assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def _reason_section(page: str) -> str:
+    """The notice's "Lý do không giải quyết" section, up to the next heading."""
+    return page.split("<h2>Lý do không giải quyết</h2>", 1)[1].split("<h2>", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("person", "sector", "applied_on", "codes"),
+    [
+        ({}, "state_agency", None, ["excluded_sector"]),
+        (
+            {"ui_status": "stopped", "ui_stopped_on": date(2021, 3, 1)},
+            None,
+            date(2021, 12, 21),
+            ["applied_after_deadline"],
+        ),
+        (
+            {"ui_status": "stopped", "ui_stopped_on": date(2019, 12, 31), "pension_decision": True},
+            None,
+            None,
+            ["pension_decision", "stopped_outside_window"],
+        ),
+    ],
+)
+def test_a_refusal_verification_makes_has_a_notice_naming_each_reason_in_plain_vietnamese(
+    app, client, db_session, unit, monkeypatch, person, sector, applied_on, codes
+):
+    """No caseworker wrote these: verification refused the claim on its own (the registry, or a late Form 04). The
+    event carries the first refusing code as its reason_code, and the notice prints the plain words of every
+    refusing code, once (the event's written reason is those same words)."""
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-12-22")
+    employee = create_employee(employer_id=unit.id, district_code=DONG_ANH, full_name="Trần Văn Bình", **person)
+    if sector is not None:  # the registry was corrected after the listing: the unit is a state agency
+        db_session.execute(text("UPDATE employers SET sector = :s WHERE id = :id"), {"s": sector, "id": unit.id})
+    if applied_on is None:
+        claim = create_claim("employer_confirmed", employee=employee, confirmed_on=date(2021, 10, 25))
+    else:
+        claim = create_claim("applied", employee=employee, applied_on=applied_on)
+    verification.verify(ids=[claim.id])
+    db_session.refresh(claim)
+    assert claim.state == "rejected"
+    event = claim_events(claim.id)[-1]
+    assert (event.action, event.actor_id, event.data["reason_code"]) == ("reject", None, codes[0])
+
+    caseworker = create_user("caseworker", district=DONG_ANH)
+    response = client.get(f"/api/v1/claims/{claim.id}/notice", headers=_auth(caseworker))
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Kính gửi: Ông Trần Văn Bình" in page and LEGAL_BASIS in page
+    section = _reason_section(page)
+    words = [review.refusal_reasons()[code][0] for code in codes]
+    assert re.findall(r'<p class="reason">(.*?)</p>', section) == words  # each reason, in code order
+    assert "reason-text" not in section  # the written reason repeats those words: not printed twice
+    assert all(section.count(w) == 1 for w in words)
+    for vietnamese in ("Đơn vị thuộc khu vực không được hỗ trợ", "sau thời hạn nhận hồ sơ", "lương hưu hằng tháng"):
+        assert (vietnamese in section) == any(vietnamese in w for w in words)
 
 
 def test_a_claim_not_refused_has_no_notice_and_scope_holds(client, unit):
