@@ -4,7 +4,9 @@ in their own processes), and removed again after each test.
 The workers here use Redis database 12 of their own, not the suite's 15: several checkouts run their suites on one
 machine, and a worker of another checkout must not take these tasks (nor these workers theirs).
 
-- confirmed → verifying → approved, applied → verifying → approved, a duplicate pair → needs_review;
+- confirmed → verifying → approved, applied → verifying → approved, a duplicate pair → needs_review → resolved by a
+  caseworker over the API (one kept and approved, the other refused with its notice), a claim of an excluded sector
+  → rejected with its notice;
 - two workers on the same range at the same time: every claim verified once;
 - a worker killed mid-batch: nothing of its batch is left half-done, and after a restart the sweep brings every
   waiting claim to approved, needs_review or rejected; the rollups equal a direct count.
@@ -28,13 +30,16 @@ from celery import Celery
 from flask import Flask
 from sqlalchemy import text
 
+from disburse.auth.service import create_token
 from disburse.background import QueueNames
 from disburse.claims.models import Claim
 from disburse.extensions import db
+from disburse.programs.rules import REASON_LABELS
 from disburse.reports import rollups
 from disburse.runtime import celery_broker_url
 from disburse.verification import service as verification
-from tests.factories import create_claim, create_person, create_program
+from tests.conftest import FreshRequestClient
+from tests.factories import create_claim, create_employer, create_person, create_program, create_user
 from workers.sweepers import rollups as repair_sweep
 
 pytestmark = pytest.mark.worker
@@ -87,6 +92,7 @@ class Committed:
         self.programs: list[int] = []
         self.employees: list[int] = []
         self.employers: list[int] = []
+        self.users: list[int] = []
 
     def program(self) -> Any:
         # Payment allowed until far in the future: the workers' programme clock is the real date.
@@ -106,9 +112,19 @@ class Committed:
             self.employers.append(employee.employer_id)
         return employee
 
+    def unit(self, **overrides: Any) -> Any:
+        employer = create_employer(**overrides)
+        self.employers.append(employer.id)
+        return employer
+
+    def user(self, role: str, **scope: Any) -> Any:
+        user = create_user(role, **scope)
+        self.users.append(user.id)
+        return user
+
     def clean(self) -> None:
         db.session.rollback()
-        p = {"p": self.programs, "e": self.employees, "r": self.employers}
+        p = {"p": self.programs, "e": self.employees, "r": self.employers, "u": self.users}
         for statement in (
             "ALTER TABLE claim_events DISABLE TRIGGER claim_events_append_only",
             "DELETE FROM claim_events WHERE claim_id IN (SELECT id FROM claims WHERE program_id = ANY(:p))",
@@ -116,9 +132,13 @@ class Committed:
             "DELETE FROM claim_identities WHERE program_id = ANY(:p)",
             "DELETE FROM claims WHERE program_id = ANY(:p)",
             "DELETE FROM claim_counters WHERE program_id = ANY(:p)",
+            "DELETE FROM decision_counters WHERE program_id = ANY(:p)",  # a caseworker's decisions of the day
             "DELETE FROM employees WHERE id = ANY(:e)",
             "DELETE FROM employers WHERE id = ANY(:r)",
             "DELETE FROM programs WHERE id = ANY(:p)",
+            "DELETE FROM audit_log WHERE actor_id = ANY(:u)"
+            " OR (object_type = 'api_token' AND CAST(data->>'user_id' AS bigint) = ANY(:u))",
+            "DELETE FROM users WHERE id = ANY(:u)",  # their API tokens go with them (ON DELETE CASCADE)
         ):
             db.session.execute(text(statement), p)
         db.session.commit()
@@ -157,6 +177,15 @@ def history(claim_id: int) -> list[tuple[str, str | None, str]]:
             {"id": claim_id},
         )
     ]
+
+
+def last_event(claim_id: int) -> tuple[str, dict[str, Any] | None, str | None]:
+    """(action, data, reason) of the claim's latest event."""
+    row = db.session.execute(
+        text("SELECT action, data, reason FROM claim_events WHERE claim_id = :id ORDER BY id DESC LIMIT 1"),
+        {"id": claim_id},
+    ).one()
+    return row[0], row[1], row[2]
 
 
 def rollups_equal_a_direct_count() -> bool:
@@ -243,12 +272,19 @@ def waiting_on_lock(table: str) -> int:
 
 
 def test_a_real_worker_verifies_what_the_services_ask_for(app, worker, committed):
+    """The worker decides; then a caseworker resolves the duplicate pair it sent to review, over the API: one claim
+    kept and approved, the other refused as a duplicate; each refusal (the duplicate, and the excluded sector the
+    worker refused on its own) has its written notice, in plain Vietnamese words."""
     program = committed.program()
     confirmed = committed.claim("employer_confirmed", program, confirmed_on=date(2021, 10, 25))
     applied = committed.claim("applied", program, applied_on=date(2021, 12, 1))
     twin_a = committed.claim("employer_confirmed", program, employee=committed.person(national_id="001077000001"))
     twin_b = committed.claim("employer_confirmed", program, employee=committed.person(national_id="001077000001"))
-    ids = [confirmed.id, applied.id, twin_a.id, twin_b.id]
+    state_agency = committed.unit(sector="state_agency")
+    excluded = committed.claim("employer_confirmed", program, employee=committed.person(employer_id=state_agency.id))
+    caseworker = committed.user("caseworker", district=twin_a.district_code)
+    headers = {"Authorization": f"Bearer {create_token(caseworker)}"}
+    ids = [confirmed.id, applied.id, twin_a.id, twin_b.id, excluded.id]
     verification.request_verification(ids)
     db.session.commit()  # the task leaves for Redis now, and the worker finds the rows committed
 
@@ -259,6 +295,7 @@ def test_a_real_worker_verifies_what_the_services_ask_for(app, worker, committed
         applied.id: "approved",
         twin_a.id: "needs_review",
         twin_b.id: "needs_review",
+        excluded.id: "rejected",
     }
     assert history(confirmed.id)[-2:] == [
         ("start_verification", "employer_confirmed", "verifying"),
@@ -270,6 +307,34 @@ def test_a_real_worker_verifies_what_the_services_ask_for(app, worker, committed
     ]
     reasons = db.session.execute(text("SELECT reasons FROM claims WHERE id = :id"), {"id": twin_a.id}).scalar_one()
     assert reasons == ["listed_twice", "possible_duplicate"]  # two SI codes, each on its own unit's list
+    assert rollups_equal_a_direct_count()
+
+    client = FreshRequestClient(app, app.response_class)
+    # The refusal the worker made on its own: the registry's sector, in plain words, with its reason code.
+    assert last_event(excluded.id)[:2] == ("reject", {"reasons": ["excluded_sector"], "reason_code": "excluded_sector"})
+    notice = client.get(f"/api/v1/claims/{excluded.id}/notice", headers=headers)
+    assert notice.status_code == 200, notice.get_data(as_text=True)
+    assert REASON_LABELS["excluded_sector"][0] in notice.get_data(as_text=True)
+
+    # A caseworker resolves the pair: twin_a is kept, twin_b refused as a duplicate; twin_a then moves on.
+    resolved = client.post(f"/api/v1/claims/{twin_b.id}/resolve-duplicate", json={"keep": twin_a.id}, headers=headers)
+    assert resolved.status_code == 200, resolved.get_json()
+    approved = client.post(f"/api/v1/claims/{twin_a.id}/approve", json={"note": "Đã xác minh."}, headers=headers)
+    assert approved.status_code == 200, approved.get_json()
+    assert states(program.id) == {**final, twin_a.id: "approved", twin_b.id: "rejected"}
+    assert history(twin_a.id)[-1] == ("approve", "needs_review", "approved")
+    assert history(twin_b.id)[-1] == ("reject", "needs_review", "rejected")
+    action, data, reason = last_event(twin_b.id)
+    kept_si = db.session.execute(text("SELECT si_code FROM employees WHERE id = :id"), {"id": twin_a.employee_id})
+    kept_si = kept_si.scalar_one()
+    assert action == "reject" and data["reason_code"] == "duplicate" and data["kept_claim_id"] == twin_a.id
+    assert kept_si in reason
+    notice = client.get(f"/api/v1/claims/{twin_b.id}/notice", headers=headers)
+    assert notice.status_code == 200, notice.get_data(as_text=True)
+    page = notice.get_data(as_text=True)
+    assert "mỗi người lao động chỉ được hỗ trợ một lần" in page  # the reason code's plain words
+    assert f"Trùng với hồ sơ mã số BHXH {kept_si} của cùng người lao động" in page  # the written reason
+    assert client.get(f"/api/v1/claims/{twin_a.id}/notice", headers=headers).status_code == 409  # kept: no notice
     assert rollups_equal_a_direct_count()
 
 
