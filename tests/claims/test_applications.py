@@ -130,16 +130,20 @@ def test_a_second_application_is_refused_naming_the_existing_claim(db_session):
 @pytest.mark.parametrize(
     ("today", "turns"), [(date(2021, 11, 29), False), (date(2021, 11, 30), False), (date(2021, 12, 1), True)]
 )
-def test_a_track_a_person_applies_after_the_fallback_date_and_keeps_one_claim(db_session, today, turns):
+def test_a_track_a_person_applies_after_the_fallback_date_and_keeps_one_claim(
+    app, db_session, monkeypatch, today, turns
+):
+    """The track A fallback date (30/11/2021) by the programme clock (DISBURSE_TODAY): no ``today`` is given."""
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", today.isoformat())
     listed = create_claim("employer_overdue")
     person = db.session.get(Employee, listed.employee_id)
     body = _body(person, status="participating")
     if not turns:
         with pytest.raises(ApplicationConflict) as conflict:
-            applications.apply(nq116(), body, today=today)
+            applications.apply(nq116(), body)
         assert conflict.value.code == "listed_by_employer" and "30/11/2021" in conflict.value.message_vi
         return
-    claim = applications.apply(nq116(), body, today=today)
+    claim = applications.apply(nq116(), body)
     assert claim.id == listed.id
     assert (claim.state, claim.track, claim.applied_on) == ("applied", "B", today)
     assert [e.action for e in claim_events(claim.id)][-1] == "apply"

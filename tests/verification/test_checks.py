@@ -146,12 +146,29 @@ def test_the_rules_as_the_registry_stands_now_refuse_with_a_written_reason(db_se
     assert claim.payment_due_on is None
 
 
-def test_an_application_after_the_deadline_is_refused(db_session):
-    on_time, late = applied(applied_on=date(2021, 12, 20)), applied(applied_on=date(2021, 12, 21))
-    run(on_time, late, today=date(2021, 12, 22))
-    assert on_time.state == "approved"
-    assert (late.state, late.reasons) == ("rejected", ["applied_after_deadline"])
-    assert last_event(late).reason == reasons.label("applied_after_deadline")[0]
+def on_the_programme_clock(app, monkeypatch, day: date, *claims_):
+    """Verify ``claims_`` as the workers do: no ``today`` given, the programme clock (DISBURSE_TODAY) says the day."""
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", day.isoformat())
+    verification.verify(ids=[c.id for c in claims_])
+    for claim in claims_:
+        db.session.refresh(claim)
+
+
+@pytest.mark.parametrize(
+    ("applied_on", "refused"),
+    [(date(2021, 12, 19), False), (date(2021, 12, 20), False), (date(2021, 12, 21), True)],
+    ids=["the day before", "the deadline", "the day after"],
+)
+def test_an_application_after_the_deadline_is_refused(app, db_session, monkeypatch, applied_on, refused):
+    """The application deadline (20/12/2021) against the day the Form 04 was received, verified on 22/12/2021."""
+    claim = applied(applied_on=applied_on)
+    on_the_programme_clock(app, monkeypatch, date(2021, 12, 22), claim)
+    if not refused:
+        assert (claim.state, claim.reasons) == ("approved", [])
+        return
+    assert (claim.state, claim.reasons) == ("rejected", ["applied_after_deadline"])
+    assert last_event(claim).reason == reasons.label("applied_after_deadline")[0]
+    assert last_event(claim).data["reason_code"] == "applied_after_deadline"
 
 
 def test_a_refusal_names_only_the_refusing_reasons_but_the_claim_keeps_every_code(db_session):
@@ -226,13 +243,28 @@ def test_registry_months_in_the_same_tier_update_the_claim_and_approve(db_sessio
     assert ("reassess", "employer_confirmed", "employer_confirmed") in history(claim)
 
 
-def test_after_the_payment_period_a_caseworker_decides(db_session):
-    claim = confirmed()
-    run(claim, today=date(2022, 9, 11))  # the day after the extension
-    assert (claim.state, claim.reasons) == ("needs_review", ["payment_period_ended"])
-    other = confirmed(program=create_program(extension_until=None))
-    run(other, today=date(2022, 1, 1))  # no extension: the payment deadline (31/12/2021) is the end
-    assert (other.state, other.reasons) == ("needs_review", ["payment_period_ended"])
+@pytest.mark.parametrize(
+    ("extension_until", "today", "ended"),
+    [
+        (date(2022, 9, 10), date(2022, 9, 9), False),
+        (date(2022, 9, 10), date(2022, 9, 10), False),
+        (date(2022, 9, 10), date(2022, 9, 11), True),
+        # No extension: the payment deadline (31/12/2021) is the end.
+        (None, date(2021, 12, 30), False),
+        (None, date(2021, 12, 31), False),
+        (None, date(2022, 1, 1), True),
+    ],
+    ids=["extension-before", "extension-on", "extension-after", "deadline-before", "deadline-on", "deadline-after"],
+)
+def test_after_the_payment_period_a_caseworker_decides(app, db_session, monkeypatch, extension_until, today, ended):
+    """The end of the pay-by period (the extension, or the payment deadline without one) by the programme clock: the
+    day before and the day itself still approve; from the day after, a caseworker decides."""
+    claim = confirmed(program=create_program(extension_until=extension_until))
+    on_the_programme_clock(app, monkeypatch, today, claim)
+    if ended:
+        assert (claim.state, claim.reasons) == ("needs_review", ["payment_period_ended"])
+    else:
+        assert (claim.state, claim.reasons) == ("approved", [])
 
 
 # ------------------------------------------------------------------------------------------------ duplicates
