@@ -157,10 +157,14 @@ def verify(
 def request_verification(claim_ids: Iterable[int], *, batch: int = IDS_PER_TASK) -> int:
     """Ask for the verification of ``claim_ids`` once the caller's transaction commits (never if it rolls back):
     one ``verification.verify`` task per ``batch`` ids, in id order. Claims that are not waiting by the time the
-    task runs are left alone, so asking twice is harmless. Returns the number of tasks asked for."""
+    task runs are left alone, so asking twice is harmless. Returns the number of tasks asked for.
+
+    Best effort: a broker that cannot take the task after the commit is logged as a warning, never raised. The
+    form that moved the claims has committed by then (a Form 02 or 04 must not answer 5xx for work that is done),
+    and beat's verification sweep finds every claim that still waits."""
     ordered = sorted(set(claim_ids))
     for start in range(0, len(ordered), batch):
-        enqueue_after_commit(TASK, claim_ids=ordered[start : start + batch])
+        enqueue_after_commit(TASK, claim_ids=ordered[start : start + batch], best_effort=True)
     return (len(ordered) + batch - 1) // batch
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from datetime import date
 
 import pytest
+from celery import Celery
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,6 +15,8 @@ from disburse.auth.service import create_token, create_user
 from disburse.claims.models import Claim
 from disburse.extensions import db
 from disburse.registry.models import Employee
+from disburse.runtime import celery_broker_url
+from disburse.verification import service as verification
 from tests.factories import create_claim, create_employee, create_employer
 
 _n = iter(range(1, 10**6))
@@ -208,3 +213,59 @@ def test_an_application_answers_its_reasons_with_their_labels(app, client, db_se
     assert response.status_code == 201
     (reason,) = response.get_json()["claim"]["reasons"]
     assert reason["code"] == "pension_decision" and reason["label_vi"] and reason["label_en"]
+
+
+@pytest.fixture
+def dead_broker(app, dead_redis_url) -> Iterator[None]:
+    """The app's Celery, with the app's timeouts and send retries, on a Redis where nothing listens: every task sent
+    after a form's commit fails (the broker went down). The rate limiter keeps its own Redis, which works."""
+    celery: Celery = app.extensions["celery"]
+    dead = Celery("test-dead-broker", broker=celery_broker_url(dead_redis_url), set_as_current=False)
+    dead.conf.update(
+        {
+            name: celery.conf[name]
+            for name in (
+                "task_routes",
+                "task_queues",
+                "task_serializer",
+                "broker_connection_timeout",
+                "broker_transport_options",
+                "task_publish_retry_policy",
+            )
+        }
+    )
+    app.extensions["celery"] = dead
+    try:
+        yield
+    finally:
+        app.extensions["celery"] = celery
+
+
+def test_a_form_that_committed_answers_even_when_the_broker_is_down_after_the_commit(
+    app, client, db_session, unit, dead_broker, caplog
+):
+    """Form 02 and Form 04 commit, then the verification task cannot be sent: the form still answers as it did (the
+    work is done; beat's verification sweep finds the waiting claims), with a warning in the log, never a 5xx."""
+    caplog.set_level(logging.WARNING, logger="disburse.background")
+    employer, claims = unit
+    confirmation = {"rows": [{"si_code": _si(claims[0]), "bank_code": "VCB", "bank_account": "0011223344"}]}
+    response = client.post(
+        f"/api/v1/employers/{employer.unit_code}/confirmations",
+        json=confirmation,
+        headers=_auth("employer", employer_unit=employer.unit_code),
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["rows"][0]["outcome"] == "confirmed"
+
+    app.config["DISBURSE_TODAY"] = "2021-12-01"
+    person = create_employee(ui_status="stopped", ui_stopped_on=date(2021, 5, 31), unused_months=40)
+    response = client.post("/api/v1/applications", json=_application(person), headers=_auth("admin"))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    applied = response.get_json()["claim"]["id"]
+
+    db_session.expire_all()
+    assert db_session.get(Claim, claims[0].id).state == "employer_confirmed"
+    assert db_session.get(Claim, applied).state == "applied"
+    assert verification.waiting_count() >= 2  # what the sweep will send
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings.count("could not send task verification.verify; a sweeper will find its work") == 2
