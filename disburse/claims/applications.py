@@ -11,7 +11,9 @@ commit. Rules decided here (the texts are silent):
   application is late: after ``application_deadline`` nothing is recorded and the answer names the date.
 - One claim per person per program: a second application is refused naming the existing claim, except that a
   track A person not yet paid may apply once ``track_a_fallback_after`` has passed, which turns their listed claim
-  into the application (the same claim, never a second one).
+  into the application (the same claim, never a second one). Two applications of one person at the same moment
+  get the same answers as one after the other: the existing claim is locked while it is looked at, and a claim
+  the other made meanwhile (the unique key refuses the second insert) is named in the same refusal.
 - The payment SLA: ``application_payment_wd`` working days after receipt, and never after ``payment_deadline``.
 """
 
@@ -22,6 +24,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from disburse.claims import service
 from disburse.claims.models import Claim
@@ -275,9 +278,24 @@ def _registry_record(application: Application) -> tuple[Employee, Employer | Non
     return employee, employer
 
 
+#: The one claim per person per program (claims' unique key).
+ONE_CLAIM_PER_PERSON = "uq_claims_program_id_employee_id"
+
+
+def _claim_of(program: Program, employee: Employee) -> Claim | None:
+    """The person's claim, its row locked until the commit (``populate_existing``: as the lock found it). Two
+    applications of one person at the same moment take turns on it, and the second sees what the first made."""
+    return db.session.scalar(
+        select(Claim)
+        .where(Claim.program_id == program.id, Claim.employee_id == employee.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 def _existing(program: Program, employee: Employee, today: date) -> Claim | None:
     """The person's claim that the application turns into, or None for a new claim; raises when neither."""
-    claim = service.claim_for_person(program.id, employee.id)
+    claim = _claim_of(program, employee)
     if claim is None:
         return None
     state = ClaimState(claim.state)
@@ -299,6 +317,11 @@ def _existing(program: Program, employee: Employee, today: date) -> Claim | None
         f"Người này đã có hồ sơ hỗ trợ số {claim.id} ('{vi}'); mỗi người chỉ được hỗ trợ một lần.",
         f"This person already has support claim {claim.id} ({en.lower()}); each person is supported once.",
     )
+
+
+def _constraint(exc: IntegrityError) -> str | None:
+    diag = getattr(exc.orig, "diag", None)
+    return getattr(diag, "constraint_name", None)
 
 
 def apply(program: Program, body: dict[str, Any], *, actor: service.Actor = None, today: date | None = None) -> Claim:
@@ -333,31 +356,41 @@ def apply(program: Program, body: dict[str, Any], *, actor: service.Actor = None
         "application": application.declared(),
         "payment_due_on": due,
     }
+    if existing is None:
+        district = employee.district_code or (employer.district_code if employer else None)
+        if district is None:
+            raise ApplicationInvalid(
+                [FieldError("address", "district_unknown", "Không xác định được quận/huyện.", "No district known.")]
+            )
+        try:
+            with db.session.begin_nested():  # a claim made meanwhile leaves the caller's transaction usable
+                claim = service.create(
+                    actor,
+                    data,
+                    program_id=program.id,
+                    employee_id=employee.id,
+                    employer_id=employer.id if employer else None,
+                    district_code=district,
+                    support_group=group,
+                    unused_months=employee.unused_months,
+                    amount_vnd=amount,
+                    reasons=list(assessment.reasons),
+                    **details,
+                )
+        except IntegrityError as exc:
+            if _constraint(exc) != ONE_CLAIM_PER_PERSON:
+                raise
+            # Another application (or a Form 03) of the same person committed a claim after we looked: the answer
+            # is the one that claim gives, as if it had been there (it is committed: a new statement sees it).
+            existing = _existing(program, employee, today)
+            if existing is None:  # a claim is never deleted: only a bug gets here
+                raise
     if existing is not None:
         for name, value in details.items():
             setattr(existing, name, value)
         db.session.flush()
         service.transition(existing, ClaimAction.APPLY, actor, data=data)
         claim = existing
-    else:
-        district = employee.district_code or (employer.district_code if employer else None)
-        if district is None:
-            raise ApplicationInvalid(
-                [FieldError("address", "district_unknown", "Không xác định được quận/huyện.", "No district known.")]
-            )
-        claim = service.create(
-            actor,
-            data,
-            program_id=program.id,
-            employee_id=employee.id,
-            employer_id=employer.id if employer else None,
-            district_code=district,
-            support_group=group,
-            unused_months=employee.unused_months,
-            amount_vnd=amount,
-            reasons=list(assessment.reasons),
-            **details,
-        )
     db.session.refresh(claim)
     request_verification([claim.id])  # after the commit; the sweeper would find it too, later
     return claim

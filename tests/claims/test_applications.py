@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import date
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from disburse.auth.service import create_token
 from disburse.claims import applications
 from disburse.claims.applications import ApplicationConflict, ApplicationInvalid
 from disburse.claims.models import Claim
@@ -17,7 +20,7 @@ from disburse.claims.outcomes import FormRefused
 from disburse.claims.service import claim_events
 from disburse.extensions import db
 from disburse.registry.models import Employee
-from tests.factories import create_claim, create_employee, create_program, nq116
+from tests.factories import create_claim, create_employee, create_employer, create_program, create_user, nq116
 
 TODAY = date(2021, 12, 1)
 
@@ -198,3 +201,109 @@ def test_any_body_is_an_application_or_field_errors_never_an_exception(db_sessio
     except ApplicationInvalid as invalid:
         assert invalid.errors
         assert all(e.field in (*applications.FIELDS, "") for e in invalid.errors)
+
+
+# ------------------------------------------------------------------------------------ two at the same moment
+
+
+class _Committed:
+    """Rows committed for real (two transactions must see them), removed at the end (the events' append-only guard
+    is switched off inside the cleaning transaction only)."""
+
+    def __init__(self, *, listed: bool) -> None:
+        self.program = create_program()
+        self.unit = create_employer()
+        if listed:  # on the unit's Form 01 list, still unpaid after the fallback date
+            self.person = create_employee(employer_id=self.unit.id, unused_months=30)
+            create_claim("listed", program=self.program, employee=self.person)
+        else:  # group B
+            self.person = _stopped_person(employer_id=None)
+        self.user = create_user("caseworker")
+        self.token = create_token(self.user)
+        db.session.commit()
+        self.ids = {"p": [self.program.id], "e": [self.person.id], "r": [self.unit.id], "u": [self.user.id]}
+
+    def clean(self) -> None:
+        db.session.rollback()
+        for statement in (
+            "ALTER TABLE claim_events DISABLE TRIGGER claim_events_append_only",
+            "DELETE FROM claim_events WHERE claim_id IN (SELECT id FROM claims WHERE program_id = ANY(:p))",
+            "ALTER TABLE claim_events ENABLE ALWAYS TRIGGER claim_events_append_only",
+            "DELETE FROM claims WHERE program_id = ANY(:p)",
+            "DELETE FROM claim_counters WHERE program_id = ANY(:p)",
+            "DELETE FROM district_counters WHERE program_id = ANY(:p)",
+            "DELETE FROM province_counters WHERE program_id = ANY(:p)",
+            "DELETE FROM audit_log WHERE actor_id = ANY(:u)"
+            " OR (object_type = 'api_token' AND CAST(data->>'user_id' AS bigint) = ANY(:u))",
+            "DELETE FROM users WHERE id = ANY(:u)",
+            "DELETE FROM employees WHERE id = ANY(:e)",
+            "DELETE FROM employers WHERE id = ANY(:r)",
+            "DELETE FROM amount_tiers WHERE program_id = ANY(:p)",
+            "DELETE FROM programs WHERE id = ANY(:p)",
+        ):
+            db.session.execute(text(statement), self.ids)
+        db.session.commit()
+
+
+def _lock_waiters() -> int:
+    """Other sessions of this database waiting for a lock (a row, or the unique key's in-flight insert)."""
+    with db.engine.connect() as conn:
+        return int(
+            conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+        )
+
+
+@pytest.mark.parametrize("listed", [False, True], ids=["group_b", "track_a_fallback"])
+def test_two_applications_of_one_person_at_the_same_moment_make_one_claim_and_a_409(app, monkeypatch, listed):
+    """Two real transactions: the first records the application and holds its transaction open; the second (the
+    API, in another thread and connection) waits for it (on the unique key of a new claim, or on the listed claim's
+    row), and once the first commits it answers 409 naming the claim the first made: never a 500, never a second
+    claim, never the listed claim turned twice."""
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", TODAY.isoformat())
+    with app.app_context():
+        rows = _Committed(listed=listed)
+        try:
+            body = _body(rows.person, status="participating" if listed else "stopped")
+            program_code, token = rows.program.code, rows.token
+            first = applications.apply(rows.program, body)  # flushed, not committed: its transaction stays open
+            answers: list[Any] = []
+
+            def second() -> None:
+                response = app.test_client().post(
+                    f"/api/v1/applications?program={program_code}",
+                    json=body,
+                    headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"},
+                )
+                answers.append((response.status_code, response.get_json()))
+
+            thread = threading.Thread(target=second)
+            thread.start()
+            deadline = time.monotonic() + 20
+            while _lock_waiters() == 0 and thread.is_alive() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert thread.is_alive() and _lock_waiters() == 1, "the second application waits for the first"
+            db.session.commit()
+            thread.join(timeout=20)
+            assert not thread.is_alive()
+
+            ((status, answer),) = answers
+            assert status == 409, answer
+            assert answer["error"] == "already_claimed"
+            assert answer["claim"] == {"id": first.id, "state": "applied"}
+            assert str(first.id) in answer["message"]
+            claims = db.session.execute(
+                text("SELECT id, state, track FROM claims WHERE program_id = :p"), {"p": rows.program.id}
+            ).all()
+            assert [tuple(c) for c in claims] == [(first.id, "applied", "B")]
+            actions = db.session.scalars(
+                text("SELECT action FROM claim_events WHERE claim_id = :id ORDER BY id"), {"id": first.id}
+            ).all()
+            assert actions == (["create", "apply"] if listed else ["create"])
+        finally:
+            rows.clean()
+            db.session.remove()
