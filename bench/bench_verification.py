@@ -19,12 +19,19 @@ ANALYZE, CHECKPOINT):
   the first message to the last claim out of ``employer_confirmed`` (read from the ``claim_counters`` rollup);
 * **per claim**: the same worker is sent one ``verification.verify`` task per claim for the first ``--per-claim``
   claims; the time is scaled to N;
-* **bare UPDATE**: one ``UPDATE claims … FROM answer`` setting state, reasons, payment due date, months and amount
-  to what the batch run produced (``answer`` is a table copied from the claims after that run, not timed), on the
-  same ``claims`` table as it stands (indexes, rollup trigger); one commit.
+* **bare UPDATE** (``BARE_CHECKS``, the baseline of the issue's ≤ 2× target): one ``UPDATE claims c … FROM`` a query
+  that works out the same final states from the registry: the same checks written inline as one statement (NQ116's
+  sectors and tiers hard-coded, the national-ID look-ups, the names' blocking keys and ``similarity()`` for the
+  near-duplicates), setting state, reasons, payment due date, months and amount; no events, no identities, no
+  temporary tables, no Celery; one commit;
+* **floor** (``BARE_UPDATE``, for scale only): one ``UPDATE claims … FROM bench_answer`` that copies the final rows
+  the batch run produced (``bench_answer`` is a copy of the claims taken after that run, not timed): no checks at
+  all, only the cost of writing the rows (indexes, rollup trigger); one commit.
 
-Every batch run and the bare UPDATE must leave identical claim rows (fingerprint). Reported: machine, load, data,
-per-run times, claims/s, and the two ratios the issue sets (per claim ≥ 50× the batch; batch ≤ 2× the bare UPDATE).
+Both baselines run on the same ``claims`` table as it stands, restored to the confirmed claims before each. Every
+batch run, the bare UPDATE and the floor must leave identical claim rows (fingerprint). Reported: machine, load,
+data, per-run times, claims/s, and the two ratios the issue sets (per claim ≥ 50× the batch; batch ≤ 2× the bare
+UPDATE with the checks inline), with the batch's ratio to the floor beside them.
 """
 
 from __future__ import annotations
@@ -48,6 +55,13 @@ sys.path.insert(0, str(ROOT))
 from disburse import runtime  # noqa: E402  (after the path is set)
 
 SECTION = "## Verification"
+#: Which baseline the ≤ 2× target is measured against, and why (written into BENCHMARKS.md with the results).
+TARGET = (
+    "The ≤ 2× target is measured against the bare `UPDATE … FROM` with the checks inline, not the floor: the issue "
+    "asks for one bare `UPDATE … FROM` *that sets the same final states*, and only a statement that works those "
+    "states out from the registry does the checks the batch does; the floor copies states already computed, so its "
+    "ratio shows the cost of the checks, events and identities, not the target."
+)
 TODAY = "2021-11-15"
 
 GENERATE_EMPLOYERS = """
@@ -203,6 +217,8 @@ FROM decided d
 WHERE c.id = d.id
 """
 
+# The floor, not the issue's "bare UPDATE … FROM" (that is BARE_CHECKS): the batch's final rows copied back from a
+# table that already holds them, no checks at all.
 BARE_UPDATE = """
 UPDATE claims c
 SET state = a.state, reasons = a.reasons, payment_due_on = a.payment_due_on, unused_months = a.unused_months,
@@ -481,7 +497,7 @@ VACUUM ANALYZE and CHECKPOINT before it).
 |---|---:|---:|---:|---:|---:|---:|---:|
 {rows}
 
-- **Batch / bare UPDATE = {ratio:.2f}** (median of the paired ratios; target ≤ 2: {meets_ratio} it).
+- **Batch / bare UPDATE = {ratio:.2f}** (median of the paired ratios; target ≤ 2: {meets_ratio} it). {TARGET}
 - **One task per claim: {len(per_claim):,} tasks in {per_claim_time:.1f} s** ({per_claim_rate:,.0f} claims/s), scaled
   to {data["claims"]:,}: {scaled:,.0f} s; **the batch is {speedup:,.0f}× faster** (target ≥ 50×: {meets_speedup} it).
 - Batch: **{data["claims"] / batch:,.0f} claims/s** (median {batch:.1f} s).
