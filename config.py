@@ -56,6 +56,10 @@ class Config:
     #: of that area before they are read from the rollups again (0: every page view reads them). The page says
     #: when its figures were read.
     DISBURSE_DASHBOARD_CACHE_S = 5
+    #: Seconds between beat's ``sweepers.backlog`` runs, which count the dashboards' backlog figures (open cases by
+    #: age, SLA breaches, review queue) for every area; the backlog pages show figures at most this old (and say
+    #: when they were counted). ``up --demo`` uses 60.
+    DISBURSE_BACKLOG_EVERY_S = 300.0
     DISBURSE_BANKFILE_DEBTOR_NAME = "Bảo hiểm xã hội Việt Nam - Quỹ BHTN"
     DISBURSE_BANKFILE_DEBTOR_ACCOUNT: str | None = None
     DISBURSE_BANKFILE_DEBTOR_BANK: str | None = None
@@ -162,6 +166,9 @@ class Config:
         )
         self.DISBURSE_DASHBOARD_CACHE_S = _int_env(
             "DISBURSE_DASHBOARD_CACHE_S", self.DISBURSE_DASHBOARD_CACHE_S, 0, 3600
+        )
+        self.DISBURSE_BACKLOG_EVERY_S = _float_env(
+            "DISBURSE_BACKLOG_EVERY_S", self.DISBURSE_BACKLOG_EVERY_S, 10.0, 86_400.0
         )
         self.DISBURSE_BANKFILE_DEBTOR_NAME = (
             _env("DISBURSE_BANKFILE_DEBTOR_NAME", self.DISBURSE_BANKFILE_DEBTOR_NAME)

@@ -69,6 +69,7 @@ TASK_QUEUES: dict[str, str] = {
     "sweepers.idempotency_keys": QueueNames.PERIODIC,
     "sweepers.rollups": QueueNames.PERIODIC,
     "sweepers.snapshots": QueueNames.PERIODIC,
+    "sweepers.backlog": QueueNames.PERIODIC,
     "sweepers.jobs": QueueNames.PERIODIC,
     "exports.dashboard": QueueNames.REPORTS,
 }
@@ -95,15 +96,20 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # The day's completion per area for "completion over time": every hour, so that today's point follows the day
     # (the same day again replaces its rows; the last run of the day is what stays).
     "completion-snapshots": {"task": "sweepers.snapshots", "schedule": crontab(minute=5)},
+    # The backlog pages' figures (open cases by age, SLA breaches, review queue) for every area, counted from claims
+    # in one pass: every 5 minutes (DISBURSE_BACKLOG_EVERY_S; the demo's 60 s).
+    "backlog-figures": {"task": "sweepers.backlog", "schedule": 5 * 60.0},
     # Background jobs whose process died (or whose task was lost) failed with a message, for an admin to run again.
     "abandoned-jobs": {"task": "sweepers.jobs", "schedule": 5 * 60.0},
 }
 
 
 def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """:data:`BEAT_SCHEDULE` with the payment batches' interval from ``DISBURSE_PAYMENT_BATCH_EVERY_S``."""
+    """:data:`BEAT_SCHEDULE` with the payment batches' interval from ``DISBURSE_PAYMENT_BATCH_EVERY_S`` and the
+    backlog figures' from ``DISBURSE_BACKLOG_EVERY_S``."""
     schedule = {name: dict(entry) for name, entry in BEAT_SCHEDULE.items()}
     schedule["payment-batches"]["schedule"] = float(config.get("DISBURSE_PAYMENT_BATCH_EVERY_S", 60.0))
+    schedule["backlog-figures"]["schedule"] = float(config.get("DISBURSE_BACKLOG_EVERY_S", 5 * 60.0))
     return schedule
 
 

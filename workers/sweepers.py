@@ -131,6 +131,29 @@ def snapshots() -> int:
     return written
 
 
+@shared_task(name="sweepers.backlog")
+def backlog() -> int:
+    """Count the dashboards' backlog figures of every program for every area, as of the programme clock's today, and
+    replace the stored ones (:func:`disburse.reports.backlog.refresh`); one transaction per program. Returns the rows
+    written, -1 when another run holds the lock."""
+    from disburse.reports.backlog import refresh
+
+    with sweepers.sweep_lock("backlog") as held:
+        if not held:
+            log.info("sweep backlog is already running")
+            return -1
+        today: date = programme_today()
+        written = 0
+        for program in sweepers.programs():
+            try:
+                written += refresh(program.id, today)
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                raise
+        return written
+
+
 @shared_task(name="sweepers.jobs")
 def jobs() -> int:
     """Fail the background jobs nobody runs any more (:func:`disburse.jobs.service.fail_abandoned`); how many."""

@@ -61,9 +61,11 @@ def _table(labels: Labels, items: Sequence[tuple[str, float | None]], fmt: Calla
     )
 
 
-def _figure(chart_id: str, labels: Labels, svg: str, table: str, empty: str | None) -> Markup:
+def _figure(chart_id: str, labels: Labels, svg: str, table: str, empty: str | None, note: str | None = None) -> Markup:
     caption = f'<figcaption id="{chart_id}-caption">{escape(labels.title)}</figcaption>'
     body = f'<p class="muted">{escape(empty)}</p>' if empty is not None else svg + table
+    if note is not None:
+        body += f'<p class="muted" id="{chart_id}-note">{escape(note)}</p>'
     # Every text in the figure went through escape() above; the rest is our own markup.
     return Markup(f'<figure class="chart-figure" id="{chart_id}">{caption}{body}</figure>')  # noqa: S704
 
@@ -77,11 +79,13 @@ def bar_chart(
     maximum: float | None = None,
     target: tuple[float, str] | None = None,
     empty: str = "—",
+    note: str | None = None,
 ) -> Markup:
     """Horizontal bars, one per ``(label, value)`` (None: no bar, "—"), longest at ``maximum`` (the largest value
-    when not given); ``target``: a dashed line at that value, with its words."""
+    when not given); ``target``: a dashed line at that value, with its words; ``note``: a line under the chart (e.g.
+    when its figures were counted)."""
     if not items:
-        return _figure(chart_id, labels, "", "", empty)
+        return _figure(chart_id, labels, "", "", empty, note)
     values = [value for _, value in items if value is not None]
     top = max([maximum or 0, *values, target[0] if target else 0]) or 1
     span = WIDTH - LABEL_WIDTH - 90
@@ -109,7 +113,7 @@ def bar_chart(
             f'<text class="chart-value" x="{x:.1f}" y="{bottom + 18}" text-anchor="middle">{escape(target[1])}</text>'
         )
     parts.append("</svg>")
-    return _figure(chart_id, labels, "".join(parts), _table(labels, items, fmt), None)
+    return _figure(chart_id, labels, "".join(parts), _table(labels, items, fmt), None, note)
 
 
 def line_chart(

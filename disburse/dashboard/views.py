@@ -393,6 +393,19 @@ CHART_DAYS = 30
 THROUGHPUT_DAYS = 14
 
 
+def _being_computed() -> str:
+    """What the backlog figures' place says before the program's first backlog sweep."""
+    return _("Số liệu đang được tính lần đầu; vui lòng xem lại sau vài phút.")
+
+
+def _counted_at(moment: datetime | None) -> str | None:
+    """The line "Số liệu lúc 16:40 03/12/2026": when the backlog sweep counted the figures shown (Vietnam's time);
+    None before the first sweep."""
+    if moment is None:
+        return None
+    return _("Số liệu lúc %(moment)s", moment=moment.astimezone(VIETNAM_TZ).strftime("%H:%M %d/%m/%Y"))
+
+
 def _labels(title: str, description: str, category: str, value: str) -> Labels:
     return Labels(title, description, _("Số liệu của biểu đồ"), category, value)
 
@@ -441,9 +454,12 @@ def _charts(program_id: int, area: Area) -> list[Markup]:
                 _("Số ngày làm việc"),
                 _("Số hồ sơ"),
             ),
-            [(_("%(label)s ngày", label=bucket["label"]), bucket["claims"]) for bucket in ages["buckets"]],
+            [(_("%(label)s ngày", label=bucket["label"]), bucket["claims"]) for bucket in ages["buckets"]]
+            if ages["computed_at"]
+            else [],
             fmt=number,
-            empty=empty,
+            empty=_being_computed(),
+            note=_counted_at(ages["computed_at"]),
         )
     )
     charts.append(
@@ -523,6 +539,8 @@ def backlog() -> ResponseReturnValue:
         area_name=_area_name(area),
         breadcrumbs=_breadcrumbs(_user(), area),
         backlog=found,
+        counted_at=_counted_at(found["computed_at"]),
+        being_computed=_being_computed(),
         review_reason=lambda code: pick(review_reasons.label(code)),
         back=_area_url(area),
     )

@@ -4,12 +4,11 @@ Completion figures and payment failures come from the rollups only (``province_c
 ``district_counters`` for a province or a district, ``claim_counters`` for a district's employers,
 ``failure_counters`` per district and provider code, kept by triggers on ``payments``; ``decision_counters`` per
 day, district and caseworker, kept by a trigger on ``claim_events``), a few thousand rows at most
-whatever the size of the programme. What cannot be a rollup is an indexed query over a bounded set:
-
-* ageing and the review queue: the open cases of the area (needs review, payment failed, awaiting payment details:
-  a small share of the claims) through ``ix_claims_queue`` (program, state, district);
-* overdue employers: the ``employer_overdue`` rows of ``claim_counters`` through ``ix_claim_counters_overdue``;
-* SLA breaches: the area's open claims whose ``payment_due_on`` has passed, through ``ix_claims_queue``.
+whatever the size of the programme. What changes with the day rather than with a write (the open cases' ages,
+the SLA breaches, the review queue by reason and by age) comes from ``backlog_counters``, counted for every
+district, province and the country by a beat sweep every few minutes (:mod:`disburse.reports.backlog`): the
+area's own rows, with the moment they were counted. The overdue employers are the ``employer_overdue`` rows of
+``claim_counters``, through ``ix_claim_counters_overdue``.
 
 Every function returns plain dicts of integers (amounts in VND, percentages also as basis points); the caller
 checks the user's scope first.
@@ -23,37 +22,21 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 
-from disburse.claims.states import CLOSED_STATES, NOT_IN_ELIGIBLE_GROUP, ClaimState
+from disburse.claims.states import NOT_IN_ELIGIBLE_GROUP, ClaimState
 from disburse.extensions import db
 from disburse.payments import reasons
-from disburse.programs.calendar import VIETNAM_TZ, programme_today, working_days_between
+from disburse.programs.calendar import VIETNAM_TZ, programme_today
+from disburse.reports import backlog as backlog_figures
+from disburse.reports.backlog import AGE_BUCKETS, OPEN_CASE_STATES
 from disburse.reports.models import CompletionTarget
-from disburse.reports.service import Area, area_rows
+from disburse.reports.service import Area, area_rows, district_filter
 
 S = ClaimState
 
-#: The cases somebody must act on, whose age the dashboards chart.
-OPEN_CASE_STATES = (S.NEEDS_REVIEW, S.PAYMENT_FAILED, S.AWAITING_PAYMENT_DETAILS)
-#: Ageing buckets in working days since the claim was received: (label, first day, last day or None).
-AGE_BUCKETS = (("0–5", 0, 5), ("6–10", 6, 10), ("11–20", 11, 20), ("> 20", 21, None))
 #: Children may be sorted by these keys.
 SORTS = ("code", "completion", "eligible", "needs_review", "target_gap")
 #: The caseworkers' decisions that count as throughput.
 DECISIONS = ("approve", "reject")
-
-_OPEN_SQL = "state NOT IN (" + ", ".join(f"'{s.value}'" for s in sorted(CLOSED_STATES)) + ")"
-_RECEIVED_ON = "coalesce(c.applied_on, c.confirmed_on, CAST(c.created_at AS date))"
-
-
-def _districts_of(area: Area, column: str = "c.district_code") -> tuple[str, dict[str, Any]]:
-    """A filter on a district code column for ``area`` (index friendly: equality or IN), and its parameters."""
-    if area.district_code:
-        return f"{column} = :district", {"district": area.district_code}
-    if area.province_code:
-        return f"{column} IN (SELECT code FROM districts WHERE province_code = :province)", {
-            "province": area.province_code
-        }
-    return "true", {}
 
 
 def _percent_bp(part: int, whole: int) -> int | None:
@@ -203,7 +186,7 @@ def set_target(
 def targets_for(program_id: int, area: Area) -> list[dict[str, Any]]:
     """Every target of the area's districts, by district then date: ``district_code``, ``target_date``,
     ``percent_bp``, ``set_by_id``, ``set_at``."""
-    where, params = _districts_of(area, "t.district_code")
+    where, params = district_filter(area, "t.district_code")
     rows = db.session.execute(
         text(
             f"""SELECT t.district_code, t.target_date, t.percent_bp, t.set_by_id, t.set_at
@@ -218,7 +201,7 @@ def targets_for(program_id: int, area: Area) -> list[dict[str, Any]]:
 def _targets_in_force(program_id: int, area: Area, on: date) -> dict[str, tuple[int, date]]:
     """Per district of the area, (percent_bp, target_date) of the target in force on ``on``: the first one dated on
     or after it, else the last one before it."""
-    where, params = _districts_of(area, "t.district_code")
+    where, params = district_filter(area, "t.district_code")
     rows = db.session.execute(
         text(
             f"""SELECT DISTINCT ON (t.district_code) t.district_code, t.percent_bp, t.target_date
@@ -273,34 +256,32 @@ def completion_over_time(program_id: int, area: Area, days: int, today: date | N
 # -------------------------------------------------------------------------------------------------- ageing
 
 
-def _bucket(age: int) -> int:
-    for index, (_, first, last) in enumerate(AGE_BUCKETS):
-        if age >= first and (last is None or age <= last):
-            return index
-    return 0  # a claim received after today (the programme clock set back): the youngest bucket
+def _as_of(found: backlog_figures.Stored) -> dict[str, Any]:
+    return {"computed_at": found.computed_at, "as_of": found.as_of}
 
 
-def ageing(program_id: int, area: Area, today: date | None = None) -> dict[str, Any]:
-    """The area's open cases (:data:`OPEN_CASE_STATES`) by age in working days since they were received (Form 04,
-    else Form 02, else listed; as the review queue counts it) in :data:`AGE_BUCKETS`: ``buckets`` (label, claims)
-    and ``by_state`` (state → claims per bucket, in the buckets' order)."""
-    today = today or programme_today()
-    where, params = _districts_of(area)
-    rows = db.session.execute(
-        text(
-            f"""SELECT c.state, {_RECEIVED_ON} AS received, count(*) FROM claims c
-                WHERE c.program_id = :program_id AND c.state = ANY(:states) AND {where}
-                GROUP BY 1, 2"""  # our own filter; values are bound
-        ),
-        {"program_id": program_id, "states": [s.value for s in OPEN_CASE_STATES], **params},
-    ).all()
+def _ages(found: backlog_figures.Stored) -> dict[str, list[int]]:
     by_state = {state.value: [0] * len(AGE_BUCKETS) for state in OPEN_CASE_STATES}
-    for state, received, n in rows:
-        by_state[state][_bucket(working_days_between(received, today))] += int(n)
+    index = {label: i for i, (label, _, _) in enumerate(AGE_BUCKETS)}
+    for (kind, state, key), (n, _) in found.counts.items():
+        if kind == "ageing" and state in by_state and key in index:
+            by_state[state][index[key]] += n
+    return by_state
+
+
+def ageing(program_id: int, area: Area) -> dict[str, Any]:
+    """The area's open cases (:data:`OPEN_CASE_STATES`) by age in working days since they were received (Form 04,
+    else Form 02, else listed; as the review queue counts it) in :data:`AGE_BUCKETS`, as the last backlog sweep
+    counted them (:mod:`disburse.reports.backlog`): ``buckets`` (label, claims), ``by_state`` (state → claims per
+    bucket, in the buckets' order), ``computed_at`` and ``as_of`` (the sweep's moment and programme day; both None
+    before the program's first sweep, the counts then zero)."""
+    found = backlog_figures.stored(program_id, area)
+    by_state = _ages(found)
     totals = [sum(counts[i] for counts in by_state.values()) for i in range(len(AGE_BUCKETS))]
     return {
         "buckets": [{"label": label, "claims": totals[i]} for i, (label, _, _) in enumerate(AGE_BUCKETS)],
         "by_state": by_state,
+        **_as_of(found),
     }
 
 
@@ -311,7 +292,7 @@ def failures_by_reason(program_id: int, area: Area) -> list[dict[str, Any]]:
     """The area's failed and returned payment attempts by the provider's code, most first, from ``failure_counters``
     (kept by triggers on ``payments``): ``code`` (None when the provider gave none), ``label`` ((Vietnamese,
     English) plain words), ``payments`` (attempts), ``amount_vnd``."""
-    where, params = _districts_of(area, "f.district_code")
+    where, params = district_filter(area, "f.district_code")
     rows = db.session.execute(
         text(
             f"""SELECT f.failure_code, sum(f.payments), sum(f.amount_vnd) FROM failure_counters f
@@ -336,7 +317,7 @@ def throughput(program_id: int, area: Area, days: int, now: datetime | None = No
     ``rejected``."""
     now = now or datetime.now(VIETNAM_TZ)
     last_day = now.astimezone(VIETNAM_TZ).date()
-    where, params = _districts_of(area, "d.district_code")
+    where, params = district_filter(area, "d.district_code")
     rows = db.session.execute(
         text(
             f"""SELECT d.day, d.actor_id, u.full_name, sum(d.approved + d.rejected), sum(d.approved), sum(d.rejected)
@@ -362,21 +343,21 @@ def throughput(program_id: int, area: Area, days: int, now: datetime | None = No
 # ----------------------------------------------------------------------------------------------- backlog
 
 
-def backlog(program_id: int, area: Area, today: date | None = None, limit: int = 20) -> dict[str, Any]:
+def backlog(program_id: int, area: Area, limit: int = 20) -> dict[str, Any]:
     """Where the area is stuck:
 
     * ``overdue_employers``: units with claims in ``employer_overdue`` (no Form 02 by the deadline), most first,
       at most ``limit``: ``employer_id``, ``unit_code``, ``name``, ``district_code``, ``claims``; and
-      ``overdue_employers_total`` (how many units in all);
-    * ``sla_breaches``: open claims whose payment is due before ``today`` (the program's working days ran out):
-      ``claims``, ``amount_vnd``, ``by_state``;
-    * ``review_queue``: claims needing review by reason (``reason`` → claims; a claim with two reasons counts under
-      each) and by age (:data:`AGE_BUCKETS`, as :func:`ageing`);
+      ``overdue_employers_total`` (how many units in all); read now from ``claim_counters``;
+    * ``sla_breaches``: open claims whose payment was due before the sweep's day (the program's working days ran
+      out): ``claims``, ``amount_vnd``, ``by_state``;
+    * ``review_queue``: claims needing review by reason (``reason`` → claims, most first; a claim with two reasons
+      counts under each) and by age (:data:`AGE_BUCKETS`, as :func:`ageing`);
+    * ``computed_at``, ``as_of``: when the last backlog sweep counted the SLA breaches and the review queue
+      (:mod:`disburse.reports.backlog`; None before the first, the figures then zero);
     * ``reconciliations``: the last ``limit`` reconciliation runs (all providers; not per area): ``provider``,
       ``day``, ``matched``, ``differences``, ``ran_at``."""
-    today = today or programme_today()
-    where, params = _districts_of(area)
-    base = {"program_id": program_id, **params}
+    where, params = district_filter(area)
     overdue = db.session.execute(
         text(
             f"""SELECT c.employer_id, e.unit_code, e.name, c.district_code, c.claims, count(*) OVER () AS total
@@ -384,26 +365,15 @@ def backlog(program_id: int, area: Area, today: date | None = None, limit: int =
                 WHERE c.program_id = :program_id AND c.state = 'employer_overdue' AND c.claims > 0 AND {where}
                 ORDER BY c.claims DESC, e.unit_code LIMIT :limit"""  # our own filter; values are bound
         ),
-        {**base, "limit": limit},
+        {"program_id": program_id, **params, "limit": limit},
     ).all()
-    open_states = [s.value for s in ClaimState if s not in CLOSED_STATES]
-    breaches = db.session.execute(
-        text(
-            f"""SELECT c.state, count(*), sum(c.amount_vnd) FROM claims c
-                WHERE c.program_id = :program_id AND c.state = ANY(:states) AND c.payment_due_on < :today AND {where}
-                GROUP BY 1"""  # our own filter; values are bound
-        ),
-        {**base, "states": open_states, "today": today},
-    ).all()
-    by_reason = db.session.execute(
-        text(
-            f"""SELECT r.reason, count(*) FROM claims c CROSS JOIN LATERAL unnest(c.reasons) AS r(reason)
-                WHERE c.program_id = :program_id AND c.state = 'needs_review' AND {where}
-                GROUP BY 1 ORDER BY 2 DESC, 1"""  # our own filter; values are bound
-        ),
-        base,
-    ).all()
-    queue_age = ageing(program_id, area, today)["by_state"][S.NEEDS_REVIEW.value]
+    found = backlog_figures.stored(program_id, area)
+    breaches = {state: count for (kind, state, _), count in found.counts.items() if kind == "sla_breach"}
+    by_reason = sorted(
+        ((key, n) for (kind, _, key), (n, _) in found.counts.items() if kind == "review_reason"),
+        key=lambda item: (-item[1], item[0]),
+    )
+    queue_age = _ages(found)[S.NEEDS_REVIEW.value]
     reconciliations = db.session.execute(
         text(
             """SELECT provider, day, matched, differences, ran_at FROM reconciliations
@@ -424,14 +394,15 @@ def backlog(program_id: int, area: Area, today: date | None = None, limit: int =
         ],
         "overdue_employers_total": int(overdue[0].total) if overdue else 0,
         "sla_breaches": {
-            "claims": sum(int(n) for _, n, _ in breaches),
-            "amount_vnd": sum(int(a) for _, _, a in breaches),
-            "by_state": {state: int(n) for state, n, _ in breaches},
+            "claims": sum(n for n, _ in breaches.values()),
+            "amount_vnd": sum(amount for _, amount in breaches.values()),
+            "by_state": {state: n for state, (n, _) in sorted(breaches.items())},
         },
         "review_queue": {
-            "by_reason": {reason: int(n) for reason, n in by_reason},
+            "by_reason": dict(by_reason),
             "by_age": [{"label": label, "claims": queue_age[i]} for i, (label, _, _) in enumerate(AGE_BUCKETS)],
         },
+        **_as_of(found),
         "reconciliations": [row._asdict() for row in reconciliations],
     }
 

@@ -119,6 +119,42 @@ class DecisionCounter(db.Model):  # type: ignore[name-defined]
     rejected: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
 
+class BacklogCounter(db.Model):  # type: ignore[name-defined]
+    """The backlog figures of one area (``level`` country, province or district; ``area_code`` '' for the country) as
+    the last backlog sweep counted them (:mod:`disburse.reports.backlog`; ``backlog_sweeps`` says when): per
+    ``kind``, ``state`` and ``key`` (the age bucket's label, the review reason, or ''), claims and VND. Each sweep
+    replaces a program's rows in one transaction (migration 0016); nothing else writes them."""
+
+    __tablename__ = "backlog_counters"
+    __table_args__ = (
+        CheckConstraint("level IN ('country', 'province', 'district')", name="level_known"),
+        CheckConstraint("kind IN ('ageing', 'sla_breach', 'review_reason')", name="kind_known"),
+    )
+
+    program_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    level: Mapped[str] = mapped_column(String(10), primary_key=True)
+    area_code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    state: Mapped[str] = mapped_column(String(30), primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    claims: Mapped[int] = mapped_column(Integer)
+    amount_vnd: Mapped[int]
+
+
+class BacklogSweep(db.Model):  # type: ignore[name-defined]
+    """When a program's ``backlog_counters`` were last counted (``computed_at``), on which programme day the ages and
+    breaches are counted (``as_of``), how long the count took and how many rows it wrote. No row: never counted.
+    Derived like the counters, so no foreign key."""
+
+    __tablename__ = "backlog_sweeps"
+
+    program_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    computed_at: Mapped[datetime]
+    as_of: Mapped[date]
+    took_ms: Mapped[int] = mapped_column(Integer)
+    row_count: Mapped[int] = mapped_column(Integer)
+
+
 ROLLUP_LEVELS = ("employer", "district", "province", "failures")
 
 

@@ -122,6 +122,17 @@ def _read_area_rows(program_id: int, area: Area) -> list[tuple[str | None, str, 
     return [(code, state, int(n), int(amount)) for code, state, n, amount in db.session.execute(statement, params)]
 
 
+def district_filter(area: Area, column: str = "c.district_code") -> tuple[str, dict[str, Any]]:
+    """A filter on a district code column for ``area`` (index friendly: equality or IN), and its parameters."""
+    if area.district_code:
+        return f"{column} = :district", {"district": area.district_code}
+    if area.province_code:
+        return f"{column} IN (SELECT code FROM districts WHERE province_code = :province)", {
+            "province": area.province_code
+        }
+    return "true", {}
+
+
 def _area_filter(area: Area) -> tuple[str, dict[str, Any]]:
     if area.district_code:
         return "c.district_code = :district", {"district": area.district_code}

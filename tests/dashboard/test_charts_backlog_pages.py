@@ -7,7 +7,10 @@ import re
 from datetime import date
 
 import pytest
+from sqlalchemy import text
 
+from disburse.programs.calendar import VIETNAM_TZ
+from disburse.reports.backlog import refresh, stored
 from disburse.reports.dashboard import ageing, failures_by_reason
 from disburse.reports.rollups import take_snapshots
 from disburse.reports.service import Area
@@ -37,6 +40,7 @@ def test_the_countrys_charts(client, country, db_session, monkeypatch, app, loca
     take_snapshots(program.id, date(2021, 11, 1))
     take_snapshots(program.id, date(2021, 11, 2))
     failed = create_payment(create_claim("payment_pending"), "failed")
+    refresh(program.id, date(2021, 11, 2))  # beat's backlog sweep
     sign_in(client, create_user("admin", password=PASSWORD), locale)
     response = client.get("/dashboard/charts")
     html = response.get_data(as_text=True)
@@ -51,6 +55,9 @@ def test_the_countrys_charts(client, country, db_session, monkeypatch, app, loca
     assert sum(bucket["claims"] for bucket in ages["buckets"]) == 2 + 1  # two in review, the failed payment's claim
     age_cells = re.findall(r'<td class="num">([^<]*)</td>', _chart(html, "ageing"))
     assert age_cells == [str(bucket["claims"]) for bucket in ages["buckets"]]
+    moment = ages["computed_at"].astimezone(VIETNAM_TZ).strftime("%H:%M %d/%m/%Y")
+    as_of = "Số liệu lúc" if locale == "vi" else "Figures as of"
+    assert f'<p class="muted" id="ageing-note">{as_of} {moment}</p>' in _chart(html, "ageing")
     failures = failures_by_reason(program.id, Area())
     assert failures and failed.failure_code == failures[0]["code"]
     assert failures[0]["label"][0 if locale == "vi" else 1] in _chart(html, "failures")
@@ -70,10 +77,14 @@ def test_the_backlog_of_a_province(client, country, db_session):
     for _ in range(2):
         create_claim("employer_overdue", employee=create_employee(employer_id=late.id, district_code=DONG_ANH))
     create_duplicate_group("needs_review")
+    refresh(nq116().id, date(2021, 11, 2))  # beat's backlog sweep
     sign_in(client, create_user("supervisor", province="01", password=PASSWORD))
     response = client.get("/dashboard/backlog")
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "Tồn đọng: Thành phố Hà Nội" in html
+    moment = stored(nq116().id, Area("01")).computed_at.astimezone(VIETNAM_TZ).strftime("%H:%M %d/%m/%Y")
+    assert f'<p class="muted" id="sla-as-of">Số liệu lúc {moment}</p>' in html
+    assert f'<p class="muted" id="queue-as-of">Số liệu lúc {moment}</p>' in html
     overdue = html.split('id="overdue-employers"', 1)[1].split("</table>", 1)[0]
     assert "Công ty Trễ Hạn" in overdue and f'href="/employers/{late.unit_code}"' in overdue
     assert re.search(r'<td class="num">2</td>', overdue)
@@ -82,6 +93,34 @@ def test_the_backlog_of_a_province(client, country, db_session):
     by_age = html.split('id="queue-by-age"', 1)[1].split("</table>", 1)[0]
     assert "0–5" in by_age and "&gt; 20" in by_age
     assert client.get("/dashboard/backlog?province=79").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("locale", "message", "as_of"),
+    [
+        ("vi", "Số liệu đang được tính lần đầu; vui lòng xem lại sau vài phút.", "Số liệu lúc"),
+        (
+            "en",
+            "The figures are being computed for the first time; please look again in a few minutes.",
+            "Figures as of",
+        ),
+    ],
+)
+def test_before_the_first_backlog_sweep_the_pages_say_the_figures_are_being_computed(
+    client, country, db_session, locale, message, as_of
+):
+    program = nq116()
+    db_session.execute(text("DELETE FROM backlog_sweeps WHERE program_id = :p"), {"p": program.id})
+    db_session.execute(text("DELETE FROM backlog_counters WHERE program_id = :p"), {"p": program.id})
+    sign_in(client, create_user("admin", password=PASSWORD), locale)
+    charts = client.get("/dashboard/charts").get_data(as_text=True)
+    assert message in _chart(charts, "ageing") and as_of not in _chart(charts, "ageing")
+    backlog = client.get("/dashboard/backlog?province=01").get_data(as_text=True)
+    assert backlog.count(message) == 2  # the SLA breaches and the review queue; the overdue units are read live
+    assert 'id="queue-by-reason"' not in backlog and 'id="overdue-title"' in backlog
+    refresh(program.id, date(2021, 11, 2))
+    backlog = client.get("/dashboard/backlog?province=01").get_data(as_text=True)
+    assert message not in backlog and backlog.count(f"{as_of} ") == 2 and 'id="queue-by-reason"' in backlog
 
 
 @pytest.mark.parametrize("path", ["/dashboard/charts", "/dashboard/backlog"])

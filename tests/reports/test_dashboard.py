@@ -15,6 +15,7 @@ from disburse.claims import service
 from disburse.claims.states import NOT_IN_ELIGIBLE_GROUP, ClaimAction, ClaimState, allowed_actions
 from disburse.payments import service as payments
 from disburse.programs.calendar import working_days_between
+from disburse.reports import backlog as backlog_figures
 from disburse.reports import dashboard, rollups
 from disburse.reports.service import Area, area_progress, district_count, program_progress
 from tests.factories import (
@@ -339,7 +340,9 @@ def test_ageing_failures_throughput_and_backlog_equal_direct_counts(db_session, 
     approved = create_claim(S.NEEDS_REVIEW, program=run, employee=create_employee(employer_id=unit.id))
     service.transition(approved.id, A.APPROVE, caseworker)
 
-    got = dashboard.ageing(run.id, area, today)
+    # The backlog figures as the beat sweep counts them (tests/reports/test_backlog.py holds them to the live rule).
+    backlog_figures.refresh(run.id, today)
+    got = dashboard.ageing(run.id, area)
     rows = db_session.execute(
         text(
             """SELECT c.state, coalesce(c.applied_on, c.confirmed_on, CAST(c.created_at AS date)) FROM claims c
@@ -384,7 +387,7 @@ def test_ageing_failures_throughput_and_backlog_equal_direct_counts(db_session, 
     assert [(r["decisions"], r["approved"], r["rejected"]) for r in mine] == [(1, 1, 0)]
     assert dashboard.throughput(run.id, Area("79"), days=1, now=datetime(2020, 1, 1, tzinfo=None).astimezone()) == []
 
-    backlog = dashboard.backlog(run.id, area, today)
+    backlog = dashboard.backlog(run.id, area)
     review = db_session.execute(
         text(
             """SELECT r, count(*) FROM claims c JOIN districts d ON d.code = c.district_code, unnest(c.reasons) r
