@@ -184,7 +184,7 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
     click.echo("Applying migrations…")
     upgrade()
     if demo:
-        from disburse.demo import DEMO_PAYMENT_BATCH_EVERY_S, DEMO_PROGRAM, ensure_demo
+        from disburse.demo import DEMO_BACKLOG_EVERY_S, DEMO_PAYMENT_BATCH_EVERY_S, DEMO_PROGRAM, ensure_demo
 
         # The demo's claims live in its own program, with a calendar around today: show that one by default.
         if not os.environ.get("DISBURSE_PROGRAM"):
@@ -193,6 +193,9 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
         # a minute of the start rather than two (beat reads the setting from the environment).
         if not os.environ.get("DISBURSE_PAYMENT_BATCH_EVERY_S"):
             os.environ["DISBURSE_PAYMENT_BATCH_EVERY_S"] = str(DEMO_PAYMENT_BATCH_EVERY_S)
+        # And counts the backlog pages' figures every minute instead of every five.
+        if not os.environ.get("DISBURSE_BACKLOG_EVERY_S"):
+            os.environ["DISBURSE_BACKLOG_EVERY_S"] = str(DEMO_BACKLOG_EVERY_S)
 
         for line in ensure_demo(employers=demo_employers, employees=demo_employees):
             click.echo(line)

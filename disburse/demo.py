@@ -40,6 +40,7 @@ from disburse.registry.models import Employer
 from disburse.registry.seeding.calendar import shift_date, shift_month
 from disburse.registry.seeding.common import generator
 from disburse.registry.seeding.files import write_csvs
+from disburse.reports.backlog import refresh as refresh_backlog
 from disburse.verification.checks import no_jit
 from disburse.verification.sweepers import last_base_breached, mark_overdue_employers
 
@@ -56,6 +57,8 @@ DEMO_UNANSWERED_SHARE = 0.08
 DEMO_DECLINE_SHARE = 0.005
 #: Seconds between beat's payment batches under ``up --demo`` (``DISBURSE_PAYMENT_BATCH_EVERY_S``; normally 60).
 DEMO_PAYMENT_BATCH_EVERY_S = 15
+#: Seconds between beat's backlog figures under ``up --demo`` (``DISBURSE_BACKLOG_EVERY_S``; normally 300).
+DEMO_BACKLOG_EVERY_S = 60
 
 #: Columns of a program that are not part of its calendar or rules.
 _NOT_COPIED = {"id", "code", "name_vi", "name_en", "created_at", "updated_at"}
@@ -176,6 +179,7 @@ def seed_demo(*, employers: int, employees: int, seed: int = DEMO_SEED, commit: 
         employer_user = _create_users(files.big_unit_code, district)
         answers = employers_answer(program, listed_on, today, seed=seed, district=district, user=employer_user)
         lines.extend(answers.lines())
+        refresh_backlog(program.id, today)  # the backlog pages have figures from the start, then beat's every minute
         if commit:
             db.session.commit()
         else:
