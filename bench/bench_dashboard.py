@@ -14,9 +14,11 @@ database::
    payment for every failed or awaiting claim (four provider codes), 100 caseworkers and 20,000 of their decisions
    over the last 14 days; ``VACUUM ANALYZE``. Then the rollups are checked against a count over claims
    (``rollups.drift``: the repair sweeper's own read, timed).
-2. **One client, in process**: each dashboard function (``disburse.reports.dashboard``) for the country and one
-   province, 30 times after a warm-up, and the same completion figures by ``GROUP BY`` over claims (country: by
-   province and state; province: by district and state), 5 times; medians and the ratio.
+2. **One client, in process**: the backlog sweep once (``disburse.reports.backlog.refresh``, every area); each
+   dashboard function (``disburse.reports.dashboard``) for the country and one province, 30 times after a warm-up,
+   and the backlog figures by the live rule (``backlog.live``: what ``ageing`` and ``backlog`` read before migration
+   0016), 10 times; the same completion figures by ``GROUP BY`` over claims (country: by province and state;
+   province: by district and state), 5 times; medians and the ratio.
 3. **20 clients over HTTP**: the app under gunicorn (4 workers × 5 threads, gthread) with one extra bench-only
    route, ``/bench/dashboard?province=``, that answers what a completion page needs (``figures`` and ``children``
    sorted by lowest completion); the real ``/api/v1/progress`` too (with an admin's token). The load: a threaded
@@ -212,7 +214,7 @@ def in_process(url: str, redis_url: str, province: str) -> dict[str, Any]:
     from disburse.extensions import db
     from disburse.programs.calendar import programme_today
     from disburse.programs.service import get_program
-    from disburse.reports import dashboard, rollups
+    from disburse.reports import backlog, dashboard, rollups
     from disburse.reports.service import Area, area_progress
 
     app = _app(url, redis_url)
@@ -227,6 +229,11 @@ def in_process(url: str, redis_url: str, province: str) -> dict[str, Any]:
         out["snapshot_rows"] = rollups.take_snapshots(program_id, programme_today())
         db.session.commit()
         out["snapshot_s"] = time.monotonic() - started
+        today = programme_today()
+        started = time.monotonic()
+        out["backlog_rows"] = backlog.refresh(program_id, today)  # beat's backlog sweep: every area, every kind
+        db.session.commit()
+        out["backlog_s"] = time.monotonic() - started
         country, one = Area(), Area(province)
         calls = {
             "figures": lambda a: dashboard.figures(program_id, a),
@@ -238,11 +245,14 @@ def in_process(url: str, redis_url: str, province: str) -> dict[str, Any]:
             "failures_by_reason": lambda a: dashboard.failures_by_reason(program_id, a),
             "throughput (14 days)": lambda a: dashboard.throughput(program_id, a, 14),
             "backlog": lambda a: dashboard.backlog(program_id, a),
+            "backlog figures by the live rule (what ageing and backlog read before 0016)": lambda a: backlog.live(
+                program_id, a, today
+            ),
             "completion_over_time (30 days)": lambda a: dashboard.completion_over_time(program_id, a, 30),
         }
         rows = []
         for name, call in calls.items():
-            n = 10 if name in ("ageing", "backlog", "area_progress (with the reduction totals)") else 30
+            n = 10 if name.startswith("backlog figures") or name == "area_progress (with the reduction totals)" else 30
             rows.append((name, _median_ms(lambda c=call: c(country), n), _median_ms(lambda c=call: c(one), n)))
             db.session.rollback()
             print(f"  {name}: {rows[-1][1]:.1f} / {rows[-1][2]:.1f} ms", flush=True)
@@ -524,6 +534,7 @@ def main() -> int:
     print(f"- drift check (the repair sweeper's read, every level): {local['drift_s']:.1f} s, "
           f"{local['drift_rows']} rows drifted")  # fmt: skip
     print(f"- snapshots ({local['snapshot_rows']} rows): {local['snapshot_s'] * 1000:.0f} ms")
+    print(f"- backlog sweep ({local['backlog_rows']} rows, every area): {local['backlog_s'] * 1000:.0f} ms")
     print()
     print("| function | country (median ms) | province (median ms) |")
     print("|---|---:|---:|")
