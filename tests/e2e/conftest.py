@@ -23,6 +23,8 @@ from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from disburse.extensions import db
+from disburse.programs.calendar import programme_today
+from disburse.reports.backlog import refresh as refresh_backlog
 from tests.factories import create_claim, create_employee, create_employer, create_user
 
 CHROMIUM = os.environ.get("DISBURSE_CHROMIUM", "/usr/bin/chromium")
@@ -86,6 +88,7 @@ class Committed:
         self.employers: list[int] = []
         self.employees: list[int] = []
         self.users: list[int] = []
+        self.backlog_programs: list[int] = []
         # Rows above these ids that are not tracked would outlive the test and change what later tests see.
         self.watermarks = {table: _max_id(table) for table in _WATCHED}
 
@@ -115,9 +118,20 @@ class Committed:
     def commit(self) -> None:
         db.session.commit()
 
+    def backlog(self, program_id: int) -> None:
+        """Beat's backlog sweep of the program, committed (its figures are removed at the end)."""
+        refresh_backlog(program_id, programme_today())
+        self.backlog_programs.append(program_id)
+        db.session.commit()
+
     def clean(self) -> None:
         db.session.rollback()
-        ids: dict[str, list[int]] = {"r": self.employers, "e": self.employees, "u": self.users}
+        ids: dict[str, list[int]] = {
+            "r": self.employers,
+            "e": self.employees,
+            "u": self.users,
+            "p": self.backlog_programs,
+        }
         claims = "SELECT id FROM claims WHERE employee_id = ANY(:e) OR employer_id = ANY(:r)"
         payments = f"SELECT id FROM payments WHERE claim_id IN ({claims})"
         # The batches their payments went in (by the payment workers), removed once the payments are.
@@ -145,6 +159,8 @@ class Committed:
             "DELETE FROM users WHERE id = ANY(:u)",
             "DELETE FROM employees WHERE id = ANY(:e)",
             "DELETE FROM employers WHERE id = ANY(:r)",
+            "DELETE FROM backlog_counters WHERE program_id = ANY(:p)",
+            "DELETE FROM backlog_sweeps WHERE program_id = ANY(:p)",
         ):
             db.session.execute(text(statement), ids)
         db.session.commit()

@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import DONG_ANH, QUAN_1, main_page, sign_in
+from tests.factories import nq116
 
 pytestmark = pytest.mark.e2e
 
@@ -29,6 +30,7 @@ def test_a_supervisor_drills_down_and_exports(page, committed, locale):
         committed.claim(state, person={"employer_id": quick.id})
     committed.claim("paid", person={"district_code": QUAN_1})
     committed.commit()
+    committed.backlog(nq116().id)  # the backlog page's figures, as beat counts them
 
     sign_in(page, supervisor)
     page.get_by_role("navigation", name="Main menu" if en else "Chức năng").get_by_role(
