@@ -358,15 +358,24 @@ def backlog(program_id: int, area: Area, limit: int = 20) -> dict[str, Any]:
     * ``reconciliations``: the last ``limit`` reconciliation runs (all providers; not per area): ``provider``,
       ``day``, ``matched``, ``differences``, ``ran_at``."""
     where, params = district_filter(area)
+    # The largest first through ix_claim_counters_overdue_largest, and their number apart: a window count over the
+    # same rows would join every overdue unit of the country to its name before taking the first ``limit``.
     overdue = db.session.execute(
         text(
-            f"""SELECT c.employer_id, e.unit_code, e.name, c.district_code, c.claims, count(*) OVER () AS total
+            f"""SELECT c.employer_id, e.unit_code, e.name, c.district_code, c.claims
                 FROM claim_counters c JOIN employers e ON e.id = c.employer_id
                 WHERE c.program_id = :program_id AND c.state = 'employer_overdue' AND c.claims > 0 AND {where}
                 ORDER BY c.claims DESC, e.unit_code LIMIT :limit"""  # our own filter; values are bound
         ),
         {"program_id": program_id, **params, "limit": limit},
     ).all()
+    overdue_total = db.session.scalar(
+        text(
+            f"""SELECT count(*) FROM claim_counters c
+                WHERE c.program_id = :program_id AND c.state = 'employer_overdue' AND c.claims > 0 AND {where}"""
+        ),  # our own filter; values are bound
+        {"program_id": program_id, **params},
+    )
     found = backlog_figures.stored(program_id, area)
     breaches = {state: count for (kind, state, _), count in found.counts.items() if kind == "sla_breach"}
     by_reason = sorted(
@@ -392,7 +401,7 @@ def backlog(program_id: int, area: Area, limit: int = 20) -> dict[str, Any]:
             }
             for row in overdue
         ],
-        "overdue_employers_total": int(overdue[0].total) if overdue else 0,
+        "overdue_employers_total": int(overdue_total or 0),
         "sla_breaches": {
             "claims": sum(n for n, _ in breaches.values()),
             "amount_vnd": sum(amount for _, amount in breaches.values()),

@@ -34,6 +34,14 @@ class ClaimCounter(db.Model):  # type: ignore[name-defined]
             "district_code",
             postgresql_where=text("state = 'employer_overdue'"),
         ),
+        # The units most overdue, largest first (the backlog page's first 20 of the country or a province).
+        Index(
+            "ix_claim_counters_overdue_largest",
+            "program_id",
+            text("claims DESC"),
+            "employer_id",
+            postgresql_where=text("state = 'employer_overdue' AND claims > 0"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
