@@ -1,10 +1,12 @@
 """Spreadsheets in and out, safely: every CSV or XLSX file disburse reads or writes goes through here.
 
 Reading (imports, Form 02 returns): a workbook is checked before it is opened (a zip bomb, a shared-strings table
-that would fill the memory, too many columns) and read without trusting what it says about itself (openpyxl's
-read-only mode believes the sheet's ``<dimension>``, so a file claiming one row would lose the others). XML is
-parsed by defusedxml (openpyxl uses it when it is installed): a DTD or entity declaration is refused. Rows past
-Excel's own limit are refused; empty rows are not rows.
+that would fill the memory or that its sheets could never use) and read without trusting what it says about
+itself (openpyxl's read-only mode believes the sheet's ``<dimension>``, so a file claiming one row would lose the
+others). XML is parsed by defusedxml (openpyxl uses it when it is installed): a DTD or entity declaration is
+refused. Rows past Excel's own limit are refused; empty rows are not rows. A row is read no wider than one column
+past :data:`MAX_COLUMNS` (data there is refused), so a styled empty cell at column XFD costs nothing. Other sheets
+are read until their first data, to name them.
 
 Writing (errors files, Form 01 lists, exports): a cell that a spreadsheet would run as a formula (it starts with
 ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written with a leading apostrophe, as OWASP's
@@ -16,8 +18,9 @@ from __future__ import annotations
 import csv
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,12 +31,28 @@ EXCEL_MAX_CELL = 32_767
 #: Our limits for a file someone hands us: far above any real registry file, far below what hurts the machine.
 MAX_COLUMNS = 256
 MAX_UNCOMPRESSED_BYTES = 2 << 30
-MAX_SHARED_STRINGS_BYTES = 256 << 20
+#: The shared-strings table (every distinct text of the workbook) is the one part openpyxl holds in memory whole,
+#: and it reads it at about 100,000 texts a second, each costing about 170 bytes of memory. A million texts is
+#: about 10 s and 170 MB, the most one file may cost. It carries a district office's XLSX: 200,000 employees
+#: whose SI code, national ID, name, phone and account are all distinct texts, or every row Excel allows with one
+#: distinct text column (a name). Bigger registries come as CSV (the national employees file, 13 million rows, is
+#: CSV anyway: no sheet holds that many), and the refusal says so. 32 MB is a million texts of 16 characters.
+MAX_SHARED_STRINGS = 1_000_000
+MAX_SHARED_STRINGS_BYTES = 32 << 20
+#: A text of the table is there to be used by a cell, and a cell that uses one takes at least 22 bytes of its sheet
+#: (``<c t="s"><v>0</v></c>``): a table with more texts than the sheets' bytes / this could ever use is a bomb
+#: (a one-row sheet with a million texts), refused before it costs its seconds. Tables this small pass whatever.
+SHEET_BYTES_PER_STRING = 16
+SHARED_STRINGS_ALWAYS_FINE = 10_000
 #: A part of the workbook bigger than this that compresses better than :data:`MAX_RATIO` is a bomb, not data.
 RATIO_CHECKED_FROM = 16 << 20
 MAX_RATIO = 100
-#: How far into another sheet we look for data (so a sheet of a million empty rows costs nothing).
-OTHER_SHEET_PEEK_ROWS = 1000
+#: How many rows of the other sheets (all of them together) we read to learn whether they hold data: a sheet's
+#: data is found on its first rows, and a workbook whose other sheets run past this many empty rows is a bomb.
+OTHER_SHEETS_MAX_ROWS = EXCEL_MAX_ROWS
+_SHARED_STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+#: The start of a ``<si>`` element (a text of the table), with or without a namespace prefix.
+_SI_START = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,40}:)?si[\s/>]")
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: A plain signed number ("-1", "+84") is data, not a formula: it is written as it came.
@@ -64,11 +83,15 @@ def check_workbook(path: Path) -> None:
     """Refuse a workbook whose parts would take too much memory or time to read, before anything reads it."""
     try:
         with zipfile.ZipFile(path) as archive:
-            parts = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            _check_parts(archive)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError, zlib.error) as exc:
         raise UnusableFile(
             "Tệp không phải là bảng tính XLSX hợp lệ.", "The file is not a valid XLSX workbook."
         ) from exc
+
+
+def _check_parts(archive: zipfile.ZipFile) -> None:
+    parts = archive.infolist()
     total = sum(p.file_size for p in parts)
     if total > MAX_UNCOMPRESSED_BYTES:
         raise UnusableFile(
@@ -77,22 +100,79 @@ def check_workbook(path: Path) -> None:
             f"The workbook unpacks to {_mb(total)}, over the {_mb(MAX_UNCOMPRESSED_BYTES)} limit; split it or "
             "save it as CSV.",
         )
+    sheet_bytes = sum(p.file_size for p in parts if _is_worksheet(p.filename))
+    for part in _shared_strings_parts(archive, parts):
+        _check_shared_strings(archive, part, sheet_bytes)
     for part in parts:
-        if part.filename.endswith("sharedStrings.xml") and part.file_size > MAX_SHARED_STRINGS_BYTES:
-            raise UnusableFile(
-                f"Bảng chuỗi dùng chung của bảng tính quá lớn ({_mb(part.file_size)}); hãy lưu dưới dạng CSV.",
-                f"The workbook's shared strings are too big ({_mb(part.file_size)}); save it as CSV.",
-            )
         if part.file_size > RATIO_CHECKED_FROM and part.file_size > MAX_RATIO * max(part.compress_size, 1):
             raise UnusableFile(
-                f"Bảng tính có phần '{part.filename}' nén bất thường ({_mb(part.file_size)} khi giải nén); tệp có "
-                "thể bị lỗi hoặc độc hại.",
-                f"The workbook's part '{part.filename}' is abnormally compressed ({_mb(part.file_size)} unpacked); "
-                "the file may be broken or hostile.",
+                f"Bảng tính có phần '{part.filename}' nén bất thường ({_mb(part.file_size)} khi giải nén); "
+                "tệp có thể bị lỗi hoặc độc hại.",
+                f"The workbook's part '{part.filename}' is abnormally compressed ({_mb(part.file_size)} "
+                "unpacked); the file may be broken or hostile.",
             )
 
 
-def _too_many_columns(count: int) -> UnusableFile:
+def _is_worksheet(name: str) -> bool:
+    return name.startswith("xl/worksheets/") and name.endswith(".xml") and "/_rels/" not in name
+
+
+def _shared_strings_parts(archive: zipfile.ZipFile, parts: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
+    """The shared-strings table openpyxl will read (the one ``[Content_Types].xml`` names, whatever it is called),
+    and any part called so."""
+    names = {p.filename for p in parts if p.filename.lower().endswith("sharedstrings.xml")}
+    manifest = next((p for p in parts if p.filename == "[Content_Types].xml"), None)
+    if manifest is not None and manifest.file_size <= 1 << 20:  # a real one is a few KB; openpyxl refuses others
+        from openpyxl.packaging.manifest import Manifest
+        from openpyxl.xml.functions import fromstring  # defusedxml's when it is installed
+
+        # A manifest that cannot be read here is refused by openpyxl next, which reads the same part.
+        with suppress(Exception):
+            declared = Manifest.from_tree(fromstring(archive.read(manifest)))
+            names |= {o.PartName.lstrip("/") for o in declared.Override if o.ContentType == _SHARED_STRINGS_TYPE}
+    return [p for p in parts if p.filename in names]
+
+
+def _check_shared_strings(archive: zipfile.ZipFile, part: zipfile.ZipInfo, sheet_bytes: int) -> None:
+    too_big = UnusableFile(
+        f"Bảng chuỗi dùng chung của bảng tính quá lớn (hơn {_vi(MAX_SHARED_STRINGS)} chuỗi hoặc "
+        f"{_mb(MAX_SHARED_STRINGS_BYTES)}); hãy lưu dưới dạng CSV.",
+        f"The workbook's shared strings are too big (over {MAX_SHARED_STRINGS:,} texts or "
+        f"{_mb(MAX_SHARED_STRINGS_BYTES)}); save it as CSV.",
+    )
+    if part.file_size > MAX_SHARED_STRINGS_BYTES:
+        raise too_big
+    count = 0
+    carried = b""
+    with archive.open(part) as stream:
+        while chunk := stream.read(1 << 20):
+            buffer = carried + chunk
+            # A "<si" cut by the chunk's end is counted with the next chunk: keep what follows the last "<".
+            cut = buffer.rfind(b"<")
+            cut = cut if cut >= 0 and len(buffer) - cut < 64 else len(buffer)
+            count += len(_SI_START.findall(buffer, 0, cut))
+            carried = buffer[cut:]
+            if count > MAX_SHARED_STRINGS:
+                raise too_big
+    count += len(_SI_START.findall(carried + b" "))
+    if count > MAX_SHARED_STRINGS:
+        raise too_big
+    if count > max(SHARED_STRINGS_ALWAYS_FINE, sheet_bytes // SHEET_BYTES_PER_STRING):
+        raise UnusableFile(
+            f"Bảng chuỗi dùng chung của bảng tính có {_vi(count)} chuỗi, nhiều hơn số ô các trang tính có thể "
+            "dùng; tệp có thể bị lỗi hoặc độc hại.",
+            f"The workbook's shared strings hold {count:,} texts, more than its sheets' cells could use; the file "
+            "may be broken or hostile.",
+        )
+
+
+def _too_many_columns(count: int | None) -> UnusableFile:
+    """``count`` columns, or None for "more than the limit" (a workbook is read no wider than one past it)."""
+    if count is None:
+        return UnusableFile(
+            f"Tệp có dữ liệu ở cột thứ {MAX_COLUMNS + 1} trở đi; tối đa {MAX_COLUMNS} cột.",
+            f"The file has data past column {MAX_COLUMNS}; at most {MAX_COLUMNS} columns are allowed.",
+        )
     return UnusableFile(
         f"Tệp có {_vi(count)} cột; tối đa {MAX_COLUMNS} cột.",
         f"The file has {count:,} columns; at most {MAX_COLUMNS} are allowed.",
@@ -104,8 +184,14 @@ def check_width(count: int) -> None:
         raise _too_many_columns(count)
 
 
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def _is_empty(values: Sequence[Any]) -> bool:
-    return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
+    if values.count(None) == len(values):  # the common case, in C: a row of nothing
+        return True
+    return all(_blank(v) for v in values)
 
 
 @dataclass
@@ -118,7 +204,7 @@ class Workbook:
 
     def rows(self) -> Iterator[tuple[int, tuple[Any, ...]]]:
         """(spreadsheet row number, values) of every non-empty row, the header included."""
-        for row_no, values in enumerate(self.sheet.iter_rows(values_only=True), start=1):
+        for row_no, values in enumerate(_values(self.sheet), start=1):
             if row_no > EXCEL_MAX_ROWS:
                 raise UnusableFile(
                     f"Trang tính có hơn {_vi(EXCEL_MAX_ROWS)} dòng, giới hạn của Excel.",
@@ -126,12 +212,25 @@ class Workbook:
                 )
             if not values or _is_empty(values):
                 continue
-            if len(values) > MAX_COLUMNS:
-                last = max(i for i, v in enumerate(values) if v is not None and str(v).strip()) + 1
-                if last > MAX_COLUMNS:
-                    raise _too_many_columns(last)
-                values = values[:last]
-            yield row_no, tuple(values)
+            yield row_no, _within_width(values)
+
+
+def _values(sheet: Any) -> Iterator[tuple[Any, ...]]:
+    """The sheet's rows as values, never wider than one column past :data:`MAX_COLUMNS`: openpyxl otherwise builds
+    each row as wide as its last cell, and a styled empty cell at column XFD makes every row 16,384 values. Data in
+    that one column refuses the file (:func:`_within_width`); columns further right have no header (the header is
+    capped too) and are ignored, as an import ignores every column it has no use for."""
+    return sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1)
+
+
+def _within_width(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``values`` without its trailing empty cells; UnusableFile when there is data past :data:`MAX_COLUMNS`."""
+    last = len(values)
+    while last and _blank(values[last - 1]):
+        last -= 1
+    if last > MAX_COLUMNS:
+        raise _too_many_columns(None)
+    return values[:last]
 
 
 @contextmanager
@@ -158,7 +257,7 @@ def open_workbook(path: Path) -> Iterator[Workbook]:
                 raise UnusableFile("Bảng tính không có trang nào.", "The workbook has no sheets.")
             first, *others = workbook.worksheets
             first.reset_dimensions()  # the stated size may lie: read every row that is there
-            yield Workbook(first, [sheet.title for sheet in others if _has_data(sheet)])
+            yield Workbook(first, _other_sheets_with_data(others))
         except DefusedXmlException as exc:
             raise _hostile_xml() from exc
         except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
@@ -169,16 +268,28 @@ def open_workbook(path: Path) -> Iterator[Workbook]:
             workbook.close()
 
 
-def _has_data(sheet: Any) -> bool:
-    if not hasattr(sheet, "iter_rows"):
-        return False  # a chart sheet
-    sheet.reset_dimensions()
-    for n, values in enumerate(sheet.iter_rows(values_only=True)):
-        if n >= OTHER_SHEET_PEEK_ROWS:
-            return False
-        if values and not _is_empty(values):
-            return True
-    return False
+def _other_sheets_with_data(sheets: Sequence[Any]) -> list[str]:
+    """The titles of ``sheets`` that hold data, each read row by row until its first data (a real sheet's data is
+    on its first rows) or its end; past :data:`OTHER_SHEETS_MAX_ROWS` rows in all, the workbook is refused."""
+    budget = OTHER_SHEETS_MAX_ROWS
+    found = []
+    for sheet in sheets:
+        if not hasattr(sheet, "iter_rows"):
+            continue  # a chart sheet
+        sheet.reset_dimensions()
+        for values in _values(sheet):
+            if values and not _is_empty(values):
+                found.append(sheet.title)
+                break
+            budget -= 1
+            if budget <= 0:
+                raise UnusableFile(
+                    f"Các trang khác của bảng tính có hơn {_vi(OTHER_SHEETS_MAX_ROWS)} dòng trống; hãy xoá các trang "
+                    "đó hoặc lưu trang đầu tiên dưới dạng CSV.",
+                    f"The workbook's other sheets hold over {OTHER_SHEETS_MAX_ROWS:,} empty rows; delete those "
+                    "sheets or save the first sheet as CSV.",
+                )
+    return found
 
 
 def _hostile_xml() -> UnusableFile:

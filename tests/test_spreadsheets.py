@@ -4,6 +4,7 @@ and nothing we write runs as a formula."""
 from __future__ import annotations
 
 import csv
+import os
 import time
 import zipfile
 from collections.abc import Callable
@@ -84,12 +85,120 @@ def test_a_part_that_unpacks_far_beyond_its_size_is_refused_before_reading(tmp_p
     assert time.monotonic() - started < 2
 
 
-def test_shared_strings_that_would_fill_the_memory_are_refused(tmp_path, monkeypatch):
-    strings = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">' + b"<si><t>x</t></si>" * 1000
-    path = _rewrite(_workbook(tmp_path / "f.xlsx"), "xl/sharedStrings.xml", lambda _: strings + b"</sst>")
-    monkeypatch.setattr(spreadsheets, "MAX_SHARED_STRINGS_BYTES", len(strings) - 1)
-    with pytest.raises(UnusableFile, match="shared strings"):
+_MAIN = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+_SST_TYPE = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+
+
+def _with_shared_strings(path: Path, table: bytes, rows: list[list[int]] | None = None) -> Path:
+    """The workbook at ``path`` with ``table`` as its shared strings (declared as Excel does), and, when given,
+    ``rows`` of cells that use the table's texts by index as its sheet (openpyxl itself writes texts inline)."""
+    _rewrite(path, "xl/sharedStrings.xml", lambda _: b"<sst " + _MAIN + b">" + table + b"</sst>", level=1)
+    _rewrite(
+        path,
+        "[Content_Types].xml",
+        lambda xml: xml.replace(
+            b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="%s"/></Types>' % _SST_TYPE
+        ),
+    )
+    if rows is not None:
+        data = b"".join(
+            b'<row r="%d">%s</row>'
+            % (
+                n,
+                b"".join(
+                    b'<c r="%s%d" t="s"><v>%d</v></c>' % (b"ABCDEFGH"[i : i + 1], n, s) for i, s in enumerate(row)
+                ),
+            )
+            for n, row in enumerate(rows, start=1)
+        )
+        _rewrite(
+            path,
+            SHEET,
+            lambda xml: xml[: xml.index(b"<sheetData>")] + b"<sheetData>" + data + xml[xml.index(b"</sheetData>") :],
+        )
+    return path
+
+
+def test_a_district_offices_workbook_with_a_text_per_cell_is_read(tmp_path):
+    """15,000 distinct texts, each used once (SI code, national ID, name), as Excel writes them: a real file passes
+    the shared-strings checks and every row is read."""
+    texts = [b"si_code", b"national_id", b"full_name"]
+    for n in range(5000):
+        texts += [b"01%08d" % n, b"0010%08d" % n, f"Nguyễn Văn {n}".encode()]
+    table = b"".join(b"<si><t>%s</t></si>" % t for t in texts)
+    rows = [[3 * r, 3 * r + 1, 3 * r + 2] for r in range(5001)]
+    header, data, _ = read_table(_with_shared_strings(_workbook(tmp_path / "f.xlsx"), table, rows))
+    assert header == ["si_code", "national_id", "full_name"] and len(data) == 5000
+    assert data[-1] == (5001, {"si_code": "0100004999", "national_id": "001000004999", "full_name": "Nguyễn Văn 4999"})
+
+
+@pytest.mark.parametrize(
+    ("case", "table", "refusal"),
+    [
+        # One more text than the limit, each tiny (17 MB): the count is the limit, not only the size.
+        ("count", lambda: b"<si><t>x</t></si>" * (spreadsheets.MAX_SHARED_STRINGS + 1), "shared strings are too big"),
+        # Over the size limit with fewer texts than the count limit (texts that do not compress: no bomb ratio).
+        (
+            "bytes",
+            lambda: b"".join(b"<si><t>%s</t></si>" % os.urandom(18).hex().encode() for _ in range(700_000)),
+            "shared strings are too big",
+        ),
+        # 20,000 texts for a sheet of six rows: a table no sheet of the file could use, refused before it costs.
+        ("unusable", lambda: b"".join(b"<si><t>t%d</t></si>" % n for n in range(20_000)), "more than its sheets"),
+    ],
+)
+def test_shared_strings_that_would_cost_seconds_or_memory_are_refused(tmp_path, case, table, refusal):
+    path = _with_shared_strings(_workbook(tmp_path / f"{case}.xlsx"), table())
+    started = time.monotonic()
+    with pytest.raises(UnusableFile, match=refusal) as refused:
         read_table(path)
+    assert time.monotonic() - started < 3
+    assert "chuỗi" in refused.value.message_vi
+
+
+def test_shared_strings_named_otherwise_are_still_checked(tmp_path):
+    """The check reads the table the workbook declares (openpyxl reads that one), whatever its name."""
+    path = _with_shared_strings(_workbook(tmp_path / "f.xlsx"), b"<si><t>x</t></si>" * 20_000)
+    with zipfile.ZipFile(path) as source:
+        parts = {i.filename: source.read(i.filename) for i in source.infolist()}
+    parts["xl/texts.xml"] = parts.pop("xl/sharedStrings.xml")
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(b"/xl/sharedStrings.xml", b"/xl/texts.xml")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    with pytest.raises(UnusableFile, match="more than its sheets"):
+        read_table(path)
+
+
+def _styled_cells(path: Path, rows: range, column: str, value: bytes = b"") -> Path:
+    """``rows`` more rows, each a single cell at ``column``: styled and empty, or holding ``value``."""
+    cell = (
+        b'<c r="%s%%d" s="0"/>' % column.encode()
+        if not value
+        else b'<c r="%s%%d" t="inlineStr"><is><t>%s</t></is></c>' % (column.encode(), value)
+    )
+    added = b"".join(b'<row r="%d">%s</row>' % (n, cell % n) for n in rows)
+    return _rewrite(path, SHEET, lambda xml: xml.replace(b"</sheetData>", added + b"</sheetData>"), level=9)
+
+
+def test_a_styled_empty_cell_at_column_xfd_costs_nothing(tmp_path):
+    """20,000 rows whose only cell is a styled empty one at XFD (a 100 KB file): openpyxl built each as a
+    16,384-wide row, 7 to 9 s in all. A row is read no wider than one column past the limit."""
+    path = _styled_cells(_workbook(tmp_path / "f.xlsx"), range(7, 20_007), "XFD")
+    assert path.stat().st_size < 200_000
+    started = time.monotonic()
+    header, rows, _ = read_table(path)
+    assert time.monotonic() - started < 3
+    assert header == HEADER and len(rows) == 5
+
+
+def test_data_past_the_column_limit_is_refused(tmp_path):
+    """Column 257 (IW) is the first one too many (the CSV limit is the same). Columns further right are not read:
+    no header names them, and an import ignores columns it has no use for."""
+    path = _styled_cells(_workbook(tmp_path / "f.xlsx"), range(7, 8), "IW", b"0100000099")
+    with pytest.raises(UnusableFile, match="past column 256") as refused:
+        read_table(path)
+    assert "cột thứ 257" in refused.value.message_vi
 
 
 def test_too_many_columns_are_refused_with_the_count(tmp_path):
@@ -105,6 +214,36 @@ def test_other_sheets_with_data_are_named(tmp_path):
     assert len(rows) == 5 and others == ["Ghi chú"]
     vi, en = spreadsheets.other_sheets_note(others)
     assert "'Ghi chú'" in vi and "'Ghi chú'" in en
+
+
+def test_other_sheets_are_read_to_their_first_data_however_far_down(tmp_path):
+    path = _workbook(tmp_path / "f.xlsx")
+    workbook = openpyxl.load_workbook(path)
+    workbook.create_sheet("Trống")["C2"] = "  "
+    workbook.create_sheet("Cuối trang")["B5000"] = "0100000099"
+    workbook.save(path)
+    assert read_table(path)[2] == ["Cuối trang"]
+
+
+def test_other_sheets_of_empty_rows_are_refused_within_seconds(tmp_path):
+    """Other sheets are read to their first data; a workbook whose other sheets hold more empty rows than one
+    sheet may is a bomb, not a workbook."""
+    path = _workbook(tmp_path / "f.xlsx")
+    workbook = openpyxl.load_workbook(path)
+    workbook.create_sheet("Trống 1")
+    workbook.create_sheet("Trống 2")
+    workbook.save(path)
+    empty_rows = b"".join(b'<row r="%d"/>' % n for n in range(1, 600_000))
+    for sheet in ("xl/worksheets/sheet2.xml", "xl/worksheets/sheet3.xml"):
+        _rewrite(
+            path,
+            sheet,
+            lambda xml: xml.replace(b"<sheetData></sheetData>", b"<sheetData>" + empty_rows + b"</sheetData>"),
+        )
+    started = time.monotonic()
+    with pytest.raises(UnusableFile, match="other sheets hold over 1,048,576 empty rows"):
+        read_table(path)
+    assert time.monotonic() - started < 30  # as the first sheet's empty rows (above): seconds, not minutes
 
 
 def test_labelled_headers_name_their_columns(tmp_path):

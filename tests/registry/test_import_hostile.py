@@ -87,6 +87,14 @@ def test_a_workbook_that_understates_its_rows_is_imported_whole(app, db_session,
         ("bomb", lambda path: _rewrite(path, "xl/media/pad.bin", lambda _: bytes(64 << 20))),
         ("dtd", lambda path: _rewrite(path, SHEET, lambda xml: b'<!DOCTYPE w [<!ENTITY e "eeee">]>' + xml)),
         ("not a zip", lambda path: path.write_bytes(b"PK\x03\x04 not really a workbook") or path),
+        (
+            "too wide",
+            lambda path: _rewrite(
+                path,
+                SHEET,
+                lambda xml: xml.replace(b"</sheetData>", b'<row r="9"><c r="IW9" t="n"><v>1</v></c></row></sheetData>'),
+            ),
+        ),
     ],
 )
 def test_a_hostile_workbook_is_refused_quickly_and_changes_nothing(app, db_session, tmp_path, name, change):
