@@ -29,6 +29,7 @@ from disburse.forms import BaseForm
 from disburse.jobs import service
 from disburse.jobs.models import JOB_STATES, Job
 from disburse.programs.calendar import VIETNAM_TZ
+from disburse.spreadsheets import other_sheets_note
 
 bp = Blueprint("jobs", __name__)
 
@@ -100,7 +101,17 @@ def _helpers() -> dict[str, Any]:
         "job_result_figures": lambda result: [
             (pick(label), result[key]) for key, label in RESULT_LABELS.items() if isinstance(result.get(key), int)
         ],
+        "job_other_sheets_note": other_sheets_text,
     }
+
+
+def other_sheets_text(result: dict[str, Any]) -> str:
+    """An import's note that only the workbook's first sheet was read, naming its other sheets that hold data, in
+    the page's language; "" when there are none."""
+    names = result.get("other_sheets")
+    if not isinstance(names, list) or not names:
+        return ""
+    return pick(other_sheets_note([str(name) for name in names]))
 
 
 def _user() -> User:

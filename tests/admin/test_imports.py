@@ -139,3 +139,42 @@ def test_only_admins_upload(client, db_session, folders):
     sign_in(client, create_user("supervisor", password=PASSWORD))
     assert _upload(client, _csv([employer_row()]), "u.csv").status_code == 403
     assert not folders["uploads"].exists()
+
+
+def test_the_job_page_names_the_other_sheets_with_data_that_were_not_imported(admin_client, admin, folders, broker):  # noqa: F811
+    """The web import reads the first sheet only, as the command does; its job page says which sheets it left."""
+    from openpyxl import Workbook
+
+    from tests.registry.test_import_support import COLUMNS
+
+    row = employer_row()
+    workbook = Workbook()
+    workbook.active.append(list(COLUMNS["employers"]))
+    workbook.active.append([row[c] for c in COLUMNS["employers"]])
+    workbook.create_sheet("Bổ sung tháng 12").append(["unit_code", "IM9999999"])
+    workbook.create_sheet("Trống")
+    content = io.BytesIO()
+    workbook.save(content)
+    job_id = int(_upload(admin_client, content.getvalue(), "don-vi.xlsx").headers["Location"].rsplit("/", 1)[1])
+    run_import(job_id)
+
+    db.session.expire_all()
+    job = db.session.get(Job, job_id)
+    assert (
+        job.state == "succeeded" and job.result["inserted"] == 1 and job.result["other_sheets"] == ["Bổ sung tháng 12"]
+    )
+    html = admin_client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert (
+        '<p class="panel panel-warning" id="job-other-sheets">Chỉ trang đầu tiên được đọc; các trang khác cũng có dữ '
+        "liệu và đã bị bỏ qua: &#39;Bổ sung tháng 12&#39;.</p>" in html
+    )
+    sign_in(admin_client, admin, "en")
+    html = admin_client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert (
+        "Only the first sheet was read; these other sheets hold data and were not read: &#39;Bổ sung tháng 12&#39;."
+        in html
+    )
+
+    plain = _upload(admin_client, _csv([employer_row()]), "u.csv").headers["Location"].rsplit("/", 1)[1]
+    run_import(int(plain))
+    assert 'id="job-other-sheets"' not in admin_client.get(f"/jobs/{plain}").get_data(as_text=True)
