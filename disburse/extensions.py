@@ -86,6 +86,7 @@ def redis_client(config: Mapping[str, Any], **options: Any) -> redis.Redis:
     from disburse.runtime import redis_database
 
     number, password = redis_database(config["REDIS_URL"])
-    timeouts = {k: v for k, v in options.items() if k in ("socket_timeout", "socket_connect_timeout")}
+    # The sentinels are asked as the master is: the same timeouts and retries (redis-py's own are 5 s and three).
+    timeouts = {k: v for k, v in options.items() if k in ("socket_timeout", "socket_connect_timeout", "retry")}
     sentinel = Sentinel(list(sentinels), sentinel_kwargs=timeouts, db=number, password=password, **options)
     return sentinel.master_for(config["REDIS_SENTINEL_MASTER"])

@@ -96,7 +96,19 @@ def celery_redis(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     number, password = redis_database(config["REDIS_URL"])
     auth = f":{quote(password, safe='')}@" if password else ""
     url = ";".join(f"sentinel://{auth}{host}:{port}/{number}" for host, port in sentinels)
-    return url, {"master_name": config["REDIS_SENTINEL_MASTER"]}
+    return url, {"master_name": config["REDIS_SENTINEL_MASTER"], "sentinel_kwargs": sentinel_timeouts(config)}
+
+
+def sentinel_timeouts(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A connection to a sentinel as every other Redis call of ours: it gives up after ``REDIS_TIMEOUT_S``, with no
+    retries. The libraries that ask the sentinels (``limits``, Celery's result store) otherwise connect with
+    redis-py's defaults (5 s, three retries with back-off): a sentinel that accepts and never answers held a sign-in
+    for a minute."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    timeout = float(config["REDIS_TIMEOUT_S"])
+    return {"socket_timeout": timeout, "socket_connect_timeout": timeout, "retry": Retry(NoBackoff(), 0)}
 
 
 def limiter_storage(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -108,7 +120,7 @@ def limiter_storage(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         return limiter_storage_url(config["REDIS_URL"]), {}
     number, password = redis_database(config["REDIS_URL"])
     hosts = ",".join(f"{host}:{port}" for host, port in sentinels)
-    options: dict[str, Any] = {"db": number, "use_replicas": False}
+    options: dict[str, Any] = {"db": number, "use_replicas": False, "sentinel_kwargs": sentinel_timeouts(config)}
     if password:
         options["password"] = password
     return f"redis+sentinel://{hosts}/{config['REDIS_SENTINEL_MASTER']}", options

@@ -13,10 +13,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import redis
 from flask import Flask
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 import config
 from disburse import create_app, runtime
@@ -49,14 +52,17 @@ def test_celery_and_the_limiter_ask_the_sentinels():
         "REDIS_URL": "redis://:s%40cret@ignored/4",
         "REDIS_SENTINELS": (("10.0.0.1", 26379), ("10.0.0.2", 26380)),
         "REDIS_SENTINEL_MASTER": "bhxh",
+        "REDIS_TIMEOUT_S": 1.0,
     }
+    # The sentinels are asked as every Redis call is: 1 s, no retries (redis-py's own: 5 s, three retries).
+    asking = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0, "retry": Retry(NoBackoff(), 0)}
     assert runtime.celery_redis(settings) == (
         "sentinel://:s%40cret@10.0.0.1:26379/4;sentinel://:s%40cret@10.0.0.2:26380/4",
-        {"master_name": "bhxh"},
+        {"master_name": "bhxh", "sentinel_kwargs": asking},
     )
     assert runtime.limiter_storage(settings) == (
         "redis+sentinel://10.0.0.1:26379,10.0.0.2:26380/bhxh",
-        {"db": 4, "use_replicas": False, "password": "s@cret"},
+        {"db": 4, "use_replicas": False, "password": "s@cret", "sentinel_kwargs": asking},
     )
     plain = {"REDIS_URL": "redis://127.0.0.1:6379/2", "REDIS_SENTINELS": ()}
     assert runtime.celery_redis(plain) == ("redis://127.0.0.1:6379/2", {})
@@ -130,12 +136,13 @@ def sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, in
         _stop(server)
 
 
-@pytest.fixture
-def sentinel_app(app: Flask, database_url: str, sentinel: tuple[int, int]) -> Iterator[Flask]:
+def _app_on_sentinel(app: Flask, database_url: str, sentinel_port: int) -> Iterator[Flask]:
+    """Another app whose Redis is MASTER as the sentinel at ``sentinel_port`` names it; the session's app bound back
+    afterwards."""
     settings = config.Test()
     settings.DATABASE_URL = database_url
     settings.REDIS_URL = "redis://ignored/3"
-    settings.REDIS_SENTINELS = (("127.0.0.1", sentinel[1]),)
+    settings.REDIS_SENTINELS = (("127.0.0.1", sentinel_port),)
     settings.REDIS_SENTINEL_MASTER = MASTER
     built = create_app(settings)
     yield built
@@ -145,10 +152,15 @@ def sentinel_app(app: Flask, database_url: str, sentinel: tuple[int, int]) -> It
         db.engine.dispose()
     built.extensions["celery"].close()
     # Flask-Limiter merges each app's storage options into the ones it keeps: drop the sentinel-only ones.
-    for key in ("use_replicas", "db"):
+    for key in ("use_replicas", "db", "sentinel_kwargs"):
         limiter._storage_options.pop(key, None)
     limiter.init_app(app)
     restore_celery(app)
+
+
+@pytest.fixture
+def sentinel_app(app: Flask, database_url: str, sentinel: tuple[int, int]) -> Iterator[Flask]:
+    yield from _app_on_sentinel(app, database_url, sentinel[1])
 
 
 def test_the_apps_own_client_and_the_health_check_find_the_master(sentinel_app, sentinel):
@@ -189,3 +201,33 @@ def test_a_real_worker_takes_a_task_through_the_sentinel(sentinel_app, sentinel,
     finally:
         _stop(worker)
     assert worker.returncode == 0
+
+
+# ------------------------------------------------------------------------------------ a Sentinel that hangs
+
+
+@pytest.fixture
+def hanging_sentinel_app(app: Flask, database_url: str, hanging_redis_url: str) -> Iterator[Flask]:
+    """An app whose only sentinel accepts connections and never answers (a hung Sentinel, a black-holed network:
+    the outside world failing, played by a socket in a thread)."""
+    yield from _app_on_sentinel(app, database_url, int(urlsplit(hanging_redis_url).port or 0))
+
+
+def test_a_sentinel_that_never_answers_costs_sign_in_a_second_not_a_hang(hanging_sentinel_app):
+    """Every Redis call has a short timeout, the questions to the sentinels too: sign-in answers its 503 page."""
+    client = hanging_sentinel_app.test_client()
+    started = time.monotonic()
+    response = client.post(
+        "/login",
+        data={"email": "lan@bhxh.vn", "password": "mat-khau-rat-dai"},
+        headers={"Accept-Language": "en"},
+    )
+    took = time.monotonic() - started
+    assert response.status_code == 503 and "Service briefly unavailable" in response.get_data(as_text=True)
+    assert took < 2.0, f"sign-in took {took:.2f} s"
+    started = time.monotonic()
+    health = client.get("/api/v1/health")
+    took = time.monotonic() - started
+    assert health.status_code == 503
+    assert health.get_json()["redis"] == {"ok": False, "error": "MasterNotFoundError"}, "not the 1.5 s budget's cut"
+    assert took < 2.0, f"health took {took:.2f} s"
