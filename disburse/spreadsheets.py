@@ -50,6 +50,23 @@ MAX_RATIO = 100
 #: How many rows of the other sheets (all of them together) we read to learn whether they hold data: a sheet's
 #: data is found on its first rows, and a workbook whose other sheets run past this many empty rows is a bomb.
 OTHER_SHEETS_MAX_ROWS = EXCEL_MAX_ROWS
+#: What openpyxl raises on a damaged workbook: a broken zip or compressed stream (a bad CRC, a truncated part), XML
+#: that does not parse (``ParseError`` is a ``SyntaxError``), a part that is missing or holds what cannot be.
+_DAMAGED: tuple[type[Exception], ...] = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    SyntaxError,
+    KeyError,
+    IndexError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    OverflowError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+)
 _SHARED_STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
 #: The start of a ``<si>`` element (a text of the table), with or without a namespace prefix.
 _SI_START = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,40}:)?si[\s/>]")
@@ -84,7 +101,7 @@ def check_workbook(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             _check_parts(archive)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError, zlib.error) as exc:
+    except _DAMAGED as exc:
         raise UnusableFile(
             "Tệp không phải là bảng tính XLSX hợp lệ.", "The file is not a valid XLSX workbook."
         ) from exc
@@ -219,8 +236,25 @@ def _values(sheet: Any) -> Iterator[tuple[Any, ...]]:
     """The sheet's rows as values, never wider than one column past :data:`MAX_COLUMNS`: openpyxl otherwise builds
     each row as wide as its last cell, and a styled empty cell at column XFD makes every row 16,384 values. Data in
     that one column refuses the file (:func:`_within_width`); columns further right have no header (the header is
-    capped too) and are ignored, as an import ignores every column it has no use for."""
-    return sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1)
+    capped too) and are ignored, as an import ignores every column it has no use for.
+
+    What openpyxl raises while it reads (the sheet is parsed as it is read) is an UnusableFile: a damaged or
+    hostile workbook, not a failure of ours."""
+    from defusedxml import DefusedXmlException
+
+    rows = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1)
+    while True:
+        try:
+            values = next(rows)
+        except StopIteration:
+            return
+        except DefusedXmlException as exc:
+            raise _hostile_xml() from exc
+        except _DAMAGED as exc:
+            raise UnusableFile(
+                "Không đọc được bảng tính XLSX (tệp hỏng?).", "The XLSX workbook cannot be read (a damaged file?)."
+            ) from exc
+        yield values
 
 
 def _within_width(values: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -246,7 +280,7 @@ def open_workbook(path: Path) -> Iterator[Workbook]:
     with path.open("rb") as handle:
         try:
             workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError) as exc:
+        except (InvalidFileException, *_DAMAGED) as exc:
             if isinstance(exc, DefusedXmlException) or isinstance(exc.__cause__, DefusedXmlException):
                 raise _hostile_xml() from exc
             raise UnusableFile(
@@ -258,12 +292,6 @@ def open_workbook(path: Path) -> Iterator[Workbook]:
             first, *others = workbook.worksheets
             first.reset_dimensions()  # the stated size may lie: read every row that is there
             yield Workbook(first, _other_sheets_with_data(others))
-        except DefusedXmlException as exc:
-            raise _hostile_xml() from exc
-        except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
-            raise UnusableFile(
-                "Không đọc được bảng tính XLSX (tệp hỏng?).", "The XLSX workbook cannot be read (a damaged file?)."
-            ) from exc
         finally:
             workbook.close()
 

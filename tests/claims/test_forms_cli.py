@@ -6,12 +6,18 @@ import csv
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from sqlalchemy import text
 
 from disburse.claims.forms_cli import forms_cli
 from disburse.claims.models import Claim
+from disburse.claims.unit import form_01_table
 from disburse.extensions import db
 from disburse.registry.models import Employee
-from tests.factories import create_claim, create_employee, create_employer
+from tests.factories import create_claim, create_employee, create_employer, nq116
+from tests.fuzz_files import CELL, WORKBOOK_BYTES, workbook_parts
 
 
 @pytest.fixture
@@ -87,3 +93,86 @@ def test_a_csv_form_02_and_the_unusable_cases(app, db_session, unit, tmp_path):
     assert unusable.exit_code == 2 and "UTF-8" in unusable.output
     same = runner.invoke(forms_cli, ["confirm", employer.unit_code, str(out), "--errors", str(out)])
     assert same.exit_code == 2 and "must not be the file" in same.output
+
+
+# ------------------------------------------------------------------------------------------------------ fuzz
+# The returned Form 02 is read by the same reader for the upload page and `forms confirm`: whatever the file holds,
+# each row gets a clear error or the file a refusal, never a traceback, and a refusal changes no claim.
+
+
+def _claims_state(employer_id: int) -> tuple[str, int]:
+    claims = db.session.execute(
+        text("SELECT coalesce(md5(string_agg(c::text, '|' ORDER BY c.id)), '') FROM claims c WHERE employer_id = :e"),
+        {"e": employer_id},
+    ).scalar_one()
+    return str(claims), int(db.session.execute(text("SELECT count(*) FROM claim_events")).scalar_one())
+
+
+def _fuzz_confirm(app, employer, path) -> None:
+    errors = path.with_name("errors.csv")
+    errors.unlink(missing_ok=True)
+    before = _claims_state(employer.id)
+    result = app.test_cli_runner().invoke(
+        forms_cli, ["confirm", employer.unit_code, str(path), "--errors", str(errors), "--program", "NQ116"]
+    )
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    assert result.exit_code in (0, 1, 2), result.output
+    if result.exit_code == 1:
+        with errors.open(encoding="utf-8-sig", newline="") as fh:
+            refused = list(csv.DictReader(fh))
+        assert refused and all(line["message_vi"] and line["message_en"] for line in refused)
+    if result.exit_code == 2:
+        message_vi, message_en, *_ = [*result.output.strip().splitlines(), "", ""]
+        assert message_vi and message_en, result.output
+        assert _claims_state(employer.id) == before
+
+
+_FUZZ = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _form_01(employer) -> tuple[list[str], list[list]]:
+    """The unit's Form 01 table; the unit committed first, as it is when an office takes a form back (a refusal's
+    rollback would otherwise take the unit with it)."""
+    db.session.commit()
+    header, rows = form_01_table(nq116(), employer)
+    return header, rows
+
+
+@_FUZZ
+@given(data=st.binary(max_size=400), with_header=st.booleans())
+def test_any_bytes_as_a_form_02_csv_are_a_row_error_or_a_refusal(app, db_session, unit, tmp_path, data, with_header):
+    employer, _ = unit
+    header, _rows = _form_01(employer)
+    path = tmp_path / "mau02.csv"
+    path.write_bytes((",".join(header).encode() + b"\n" if with_header else b"") + data)
+    _fuzz_confirm(app, employer, path)
+
+
+@_FUZZ
+@given(recipe=WORKBOOK_BYTES)
+def test_any_bytes_as_a_form_02_workbook_are_a_row_error_or_a_refusal(app, db_session, unit, tmp_path, recipe):
+    employer, _ = unit
+    header, rows = _form_01(employer)
+    workbook = openpyxl.Workbook()
+    workbook.active.append(header)
+    for row in rows:
+        workbook.active.append(row)
+    path = tmp_path / "mau02.xlsx"
+    path.write_bytes(recipe(workbook_parts(workbook)))
+    _fuzz_confirm(app, employer, path)
+
+
+@_FUZZ
+@given(data=st.data())
+def test_any_cells_in_a_form_02_workbook_are_a_row_error_or_a_refusal(app, db_session, unit, tmp_path, data):
+    employer, claims = unit
+    header, _rows = _form_01(employer)
+    si_codes = [_si(c) for c in claims]
+    cell = st.one_of(CELL, st.sampled_from(si_codes), st.sampled_from(["x", "VCB", "0071000123456", " "]))
+    workbook = openpyxl.Workbook()
+    workbook.active.append(header)
+    for row in data.draw(st.lists(st.lists(cell, max_size=len(header) + 2), max_size=6)):
+        workbook.active.append([ILLEGAL_CHARACTERS_RE.sub("", c) if isinstance(c, str) else c for c in row])
+    path = tmp_path / "mau02.xlsx"
+    workbook.save(path)
+    _fuzz_confirm(app, employer, path)

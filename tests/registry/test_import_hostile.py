@@ -18,6 +18,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import text
 
 from disburse.extensions import db
+from tests.fuzz_files import CELL, WORKBOOK_BYTES, workbook_parts
 from tests.registry.test_import_support import (
     COLUMNS,
     count,
@@ -188,31 +189,69 @@ def test_a_second_import_of_the_same_kind_says_it_waits(app, db_session, tmp_pat
     assert _units(rows) == 1
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# ------------------------------------------------------------------------------------------------------ fuzz
+
+
+def _employers_state() -> tuple[int, str]:
+    """Every employer row, as a fingerprint: an exit 2 must leave it exactly as it was."""
+    row = db.session.execute(
+        text("SELECT count(*), coalesce(md5(string_agg(e::text, '|' ORDER BY e.unit_code)), '') FROM employers e")
+    ).one()
+    return int(row[0]), str(row[1])
+
+
+def _fuzz_import(app: Flask, path: Path) -> None:
+    """Import ``path`` with ``--errors``: exit 0, 1 or 2 and never a traceback; exit 1 leaves an errors file with at
+    least one row, exit 2 a message in both languages and every employer row as it was."""
+    errors = path.with_name("errors.csv")
+    errors.unlink(missing_ok=True)
+    before = _employers_state()
+    result = _cli(app, "employers", str(path), "--errors", str(errors))
+    assert result.exit_code in (0, 1, 2), result.output
+    if result.exit_code == 1:
+        assert read_errors(errors), "exit 1 without a refused row in the errors file"
+    if result.exit_code == 2:
+        assert "Không thể nhập tệp" in result.output and "cannot be imported: " in result.output, result.output
+        assert _employers_state() == before
+        assert not errors.exists() or not read_errors(errors)
+
+
+_FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@_FUZZ
 @given(data=st.binary(max_size=400))
 def test_any_bytes_as_a_csv_are_an_exit_0_1_or_2(app, db_session, tmp_path, data):
     path = tmp_path / "fuzz.csv"
     header = ",".join(COLUMNS["employers"]).encode()
     path.write_bytes(header + b"\n" + data if data[:1] != b"!" else data)
-    before = count("SELECT count(*) FROM employers")
-    result = _cli(app, "employers", str(path))
-    assert result.exit_code in (0, 1, 2), result.output
-    if result.exit_code == 2:
-        assert count("SELECT count(*) FROM employers") == before
+    _fuzz_import(app, path)
 
 
-_CELL = st.one_of(
-    st.none(),
-    st.text(max_size=30),
-    st.integers(-(10**12), 10**12),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.booleans(),
-    st.dates(),
-)
+def _employers_workbook_parts() -> dict[str, bytes]:
+    """A real employers workbook (two rows and a second sheet), to be broken by :data:`WORKBOOK_BYTES`."""
+    workbook = openpyxl.Workbook()
+    workbook.active.append(list(COLUMNS["employers"]))
+    for n in range(2):
+        row = employer_row(unit_code=f"IMFZ{n:05d}")
+        workbook.active.append([row[c] for c in COLUMNS["employers"]])
+    workbook.create_sheet("Bổ sung").append(["unit_code", "IM9999999"])
+    return workbook_parts(workbook)
+
+
+_PARTS = _employers_workbook_parts()
+
+
+@_FUZZ
+@given(recipe=WORKBOOK_BYTES)
+def test_any_bytes_as_a_workbook_are_an_exit_0_1_or_2(app, db_session, tmp_path, recipe):
+    path = tmp_path / "fuzz.xlsx"
+    path.write_bytes(recipe(_PARTS))
+    _fuzz_import(app, path)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(cells=st.lists(st.lists(_CELL, min_size=0, max_size=12), max_size=6))
+@given(cells=st.lists(st.lists(CELL, min_size=0, max_size=12), max_size=6))
 def test_any_cells_in_a_workbook_are_an_exit_0_1_or_2(app, db_session, tmp_path, cells):
     workbook = openpyxl.Workbook()
     sheet = workbook.active
@@ -221,8 +260,4 @@ def test_any_cells_in_a_workbook_are_an_exit_0_1_or_2(app, db_session, tmp_path,
         sheet.append([ILLEGAL_CHARACTERS_RE.sub("", c) if isinstance(c, str) else c for c in row])
     path = tmp_path / "fuzz.xlsx"
     workbook.save(path)
-    before = count("SELECT count(*) FROM employers")
-    result = _cli(app, "employers", str(path))
-    assert result.exit_code in (0, 1, 2), result.output
-    if result.exit_code == 2:
-        assert count("SELECT count(*) FROM employers") == before
+    _fuzz_import(app, path)
