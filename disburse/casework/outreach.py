@@ -17,14 +17,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from disburse.auth.models import User
-from disburse.auth.scopes import Scope, can_see
 from disburse.extensions import db
 from disburse.programs.rules import SUPPORT_GROUP_SQL
-from disburse.reference.models import District
-from disburse.verification.review import CONTACT_OUTCOMES, NotFound
+from disburse.verification.review import CONTACT_OUTCOMES, NotFound, visible_district
 
 KINDS: dict[str, tuple[str, str]] = {
     "no_application": ("Nhóm B chưa nộp đề nghị (Mẫu số 04)", "Group B, no application (Form 04) yet"),
@@ -83,15 +81,13 @@ class OutreachRow:
 
 
 def check_district(user: User, district: str | None) -> str:
-    """The district whose list ``user`` asks for: a caseworker's own; others name one in their scope (an unknown
-    one, or one outside the scope, is :class:`~disburse.verification.review.NotFound`)."""
-    if user.role == "caseworker":
-        district = user.district_code
-    province = db.session.scalar(select(District.province_code).where(District.code == district)) if district else None
-    scope = Scope(employer_ids=(), district_codes=[district or ""], province_codes=[province] if province else [])
-    if district is None or province is None or not can_see(user, scope):
+    """The district whose list ``user`` asks for (a caseworker's own when none is named), which must be in the
+    user's scope: an unknown one, or one outside the scope, is the same
+    :class:`~disburse.verification.review.NotFound`."""
+    district = district or user.district_code
+    if district is None:
         raise NotFound()
-    return district
+    return visible_district(user, district)
 
 
 def page(

@@ -584,6 +584,17 @@ def assign_next_statement(user: User, program_id: int, district: str, count: int
     )
 
 
+def visible_district(user: User, district: str) -> str:
+    """``district`` when it exists and is in ``user``'s scope (a caseworker's own, a supervisor's province's);
+    :class:`NotFound` otherwise, the same for a district outside the scope as for one that does not exist."""
+    province = db.session.scalar(select(District.province_code).where(District.code == district))
+    if province is None or not can_see(
+        user, Scope(employer_ids=(), district_codes=[district], province_codes=[province])
+    ):
+        raise NotFound()
+    return district
+
+
 def assign_next(user: User, program_id: int, count: int, district: str | None = None) -> list[Claim]:
     """Take up to ``count`` (at most :data:`MAX_ASSIGN_NEXT`) unassigned claims in needs_review of the caller's
     district (supervisors and admins name one in their scope) for the caller; fewer or none when the queue is
@@ -595,6 +606,8 @@ def assign_next(user: User, program_id: int, count: int, district: str | None = 
             f"Số hồ sơ nhận mỗi lần từ 1 đến {MAX_ASSIGN_NEXT} (đang yêu cầu {count}).",
             f"Take between 1 and {MAX_ASSIGN_NEXT} claims at a time (asked for {count}).",
         )
+    if district is not None:
+        district = visible_district(user, district)  # a district named outside the scope is as an unknown one
     district = district or user.district_code
     if district is None:
         errors["district"] = ("Cần ghi mã huyện (3 chữ số).", "Give the district code (3 digits).")
