@@ -126,13 +126,18 @@ def worker(queues: str | None, concurrency: int | None, pool: str, hostname: str
 def beat(schedule_file: str | None, loglevel: str) -> None:
     """Production beat, exactly one in the whole system: sends the periodic tasks. Refuses to start while another
     beat holds the lock on the same Redis."""
+    from disburse.spreadsheets import UnusableFile, writable
+
+    path = Path(schedule_file) if schedule_file else runtime.default_instance_path() / "celerybeat-schedule"
+    try:
+        writable(path, what=("tệp lịch chạy", "schedule file"))  # before the lock: Celery would fail after taking it
+    except UnusableFile as exc:
+        _refuse(deployment.Refused(exc.message_vi, exc.message_en))
     try:
         config = deployment.preflight()
         token = deployment.take_beat_lock(config)
     except deployment.Refused as exc:
         _refuse(exc)
-    path = Path(schedule_file) if schedule_file else runtime.default_instance_path() / "celerybeat-schedule"
-    path.parent.mkdir(parents=True, exist_ok=True)
     os.environ[deployment.BEAT_TOKEN_ENV] = token
     _become(
         [

@@ -16,6 +16,7 @@ CSV-injection rule says, and no cell is longer than Excel's limit. What we store
 from __future__ import annotations
 
 import csv
+import os
 import re
 import zipfile
 import zlib
@@ -468,9 +469,15 @@ def write_xlsx(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]],
     return count
 
 
-def writable(path: Path, *, not_this: Path | None = None) -> None:
-    """Check, before any work, that ``path`` can be written (and is not the input file ``not_this``)."""
-    if not_this is not None and path.resolve() == not_this.resolve():
+#: What an output path is called in a refusal: (Vietnamese, English).
+ERRORS_FILE = ("tệp lỗi", "errors file")
+OUTPUT_FILE = ("tệp ra", "output file")
+
+
+def writable(path: Path, *, not_this: Path | None = None, what: tuple[str, str] = ERRORS_FILE) -> None:
+    """Check, before any work, that ``path`` can be written (and is not the input file ``not_this``, by any name: a
+    hard link is the same file under another name). Creates no file that was not there."""
+    if not_this is not None and _same_file(path, not_this):
         raise UnusableFile(
             "Tệp lỗi không được trùng với tệp đang nhập.", "The errors file must not be the file being imported."
         )
@@ -482,9 +489,36 @@ def writable(path: Path, *, not_this: Path | None = None) -> None:
         with path.open("a", encoding="utf-8"):
             pass
     except OSError as exc:
-        raise UnusableFile(
-            f"Không ghi được tệp lỗi '{path}': {exc.strerror}.",
-            f"The errors file '{path}' cannot be written: {exc.strerror}.",
-        ) from exc
+        raise _cannot_write(path, what, exc) from exc
     if not existed:
         path.unlink(missing_ok=True)
+
+
+def writable_dir(path: Path, *, what: tuple[str, str] = ("thư mục ra", "output directory")) -> None:
+    """Check, before any work, that files can be written in the directory ``path`` (created if need be)."""
+    import tempfile
+
+    if path.exists() and not path.is_dir():
+        raise UnusableFile(f"'{path}' không phải là thư mục.", f"'{path}' is not a directory.")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise _cannot_write(path, what, exc) from exc
+
+
+def _same_file(path: Path, other: Path) -> bool:
+    if path.resolve() == other.resolve():
+        return True
+    try:
+        return path.exists() and other.exists() and os.path.samefile(path, other)
+    except OSError:
+        return False
+
+
+def _cannot_write(path: Path, what: tuple[str, str], exc: OSError) -> UnusableFile:
+    reason = exc.strerror or str(exc)
+    return UnusableFile(
+        f"Không ghi được {what[0]} '{path}': {reason}.", f"The {what[1]} '{path}' cannot be written: {reason}."
+    )

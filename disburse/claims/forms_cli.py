@@ -24,6 +24,7 @@ from disburse.claims.unit import ERRORS_HEADER, form_01_table, read_returned_for
 from disburse.extensions import db
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.spreadsheets import (
+    OUTPUT_FILE,
     UnusableFile,
     other_sheets_note,
     writable,
@@ -67,6 +68,11 @@ def list_cmd(unit_code: str, out: Path, program_code: str | None) -> None:
     program, employer = _program(program_code), _unit(unit_code)
     if out.suffix.lower() not in (".xlsx", ".csv"):
         click.echo("Tệp ra phải là .xlsx hoặc .csv / The output must be .xlsx or .csv", err=True)
+        sys.exit(EXIT_UNUSABLE)
+    try:
+        writable(out, what=OUTPUT_FILE)
+    except UnusableFile as exc:
+        click.echo(f"{exc.message_vi}\n{exc.message_en}", err=True)
         sys.exit(EXIT_UNUSABLE)
     header, rows = form_01_table(program, employer)
     if out.suffix.lower() == ".xlsx":

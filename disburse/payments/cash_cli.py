@@ -117,6 +117,13 @@ def cash_list_cmd(district: str, day_text: str | None, out: Path | None, program
     program, day = _program(program_code), _day(day_text)
     if out is not None and out.suffix.lower() not in (".xlsx", ".csv"):
         _refuse("Tệp ra phải là .xlsx hoặc .csv.", "The output must be .xlsx or .csv.")
+    if out is not None:
+        from disburse.spreadsheets import OUTPUT_FILE, UnusableFile, writable
+
+        try:
+            writable(out, what=OUTPUT_FILE)  # before any work, not after the list is made
+        except UnusableFile as exc:
+            _refuse(exc.message_vi, exc.message_en)
     try:
         office = check_district(district.strip())
         rows = cash_list(program, office.code, day)

@@ -28,6 +28,7 @@ from disburse.registry.imports.salary_funds import SALARY_FUNDS
 from disburse.registry.imports.spec import Spec
 from disburse.registry.seeding.files import SeedFiles, write_csvs
 from disburse.registry.seeding.places import province_codes
+from disburse.spreadsheets import UnusableFile, writable_dir
 
 if TYPE_CHECKING:
     from disburse.registry.importer import ImportResult
@@ -131,6 +132,12 @@ def _import_line(result: ImportResult, spec: Spec, label_vi: str, label_en: str,
 def seed_cmd(employers: int, employees: int, seed_value: int, provinces: str, out: Path | None) -> None:
     """Generate realistic synthetic registry data and import it through the registry importer."""
     province_codes = _parse_provinces(provinces)
+    if out is not None:
+        try:
+            writable_dir(out)  # before any work, not after the data is generated
+        except UnusableFile as exc:
+            click.echo(f"{exc.message_vi}\n{exc.message_en}", err=True)
+            sys.exit(2)
     interactive = sys.stderr.isatty()
     workdir = out or Path(tempfile.mkdtemp(prefix="disburse-seed-"))
     keep = out is not None
