@@ -8,11 +8,16 @@ keeps that HTML for a few seconds for every web process and node; the page says 
 key names everything the HTML depends on (the database, programme, area, table and its order, language, the
 programme's day); nothing in it depends on who looks (the header, with the user's name, links and form token, is
 rendered for each request). When Redis cannot answer, the figures are read for that request as if nothing were kept.
+
+What Redis holds is signed (HMAC-SHA256 with ``SECRET_KEY`` over the key and the HTML): the same Redis carries the
+workers' tasks, and HTML that anyone with access to it wrote must never reach a supervisor's browser as ours. A
+fragment larger than :data:`MAX_BYTES` is not kept (the caller keeps only the pages' default tables).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 from collections.abc import Callable
 
@@ -25,6 +30,9 @@ from disburse.extensions import redis_client, redis_client_options
 log = logging.getLogger(__name__)
 
 PREFIX = "disburse:dashboard:"
+#: The largest fragment kept (the country's table of provinces is about 60 KB).
+MAX_BYTES = 256 * 1024
+_SIGNATURE = 32  # bytes of HMAC-SHA256
 
 
 def shared_fragment(key: str, render: Callable[[], str]) -> Markup:
@@ -40,13 +48,23 @@ def shared_fragment(key: str, render: Callable[[], str]) -> Markup:
         log.warning("dashboard cache unavailable (%s); reading the figures", type(exc).__name__)
         return Markup(render())  # noqa: S704 - as above
     if isinstance(kept, bytes):
-        return Markup(kept.decode())  # noqa: S704 - HTML this module stored from our own template
+        signature, body = kept[:_SIGNATURE], kept[_SIGNATURE:]
+        if hmac.compare_digest(signature, _sign(name, body)):
+            return Markup(body.decode())  # noqa: S704 - HTML this module stored and signed
+        log.warning("dashboard cache: a fragment with a wrong signature under %s was ignored", name)
     html = render()
-    try:
-        _client().set(name, html.encode(), ex=seconds)
-    except redis.RedisError as exc:
-        log.warning("dashboard cache unavailable (%s); figures not kept", type(exc).__name__)
+    body = html.encode()
+    if len(body) <= MAX_BYTES:
+        try:
+            _client().set(name, _sign(name, body) + body, ex=seconds)
+        except redis.RedisError as exc:
+            log.warning("dashboard cache unavailable (%s); figures not kept", type(exc).__name__)
     return Markup(html)  # noqa: S704 - as above
+
+
+def _sign(name: str, body: bytes) -> bytes:
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(secret, name.encode() + b"\0" + body, hashlib.sha256).digest()
 
 
 def _database() -> str:
