@@ -12,6 +12,8 @@ from babel.numbers import get_decimal_symbol, get_group_symbol, get_minus_sign_s
 from flask import Flask, g, has_request_context
 from flask_babel import get_locale
 
+from disburse.programs.calendar import VIETNAM_TZ
+
 
 def _locale() -> str:
     if not has_request_context():  # commands and workers: Vietnamese, the programme's language
@@ -60,6 +62,11 @@ def number(value: float | int | None, digits: int = 0) -> str:
 
 def percent(value: float | None) -> str:
     return "—" if value is None else number(value, 1) + "%"
+
+
+def moment(value: datetime | None) -> str:
+    """A moment as people read it: dd/mm/yyyy HH:MM:SS, Vietnam's time."""
+    return value.astimezone(VIETNAM_TZ).strftime("%d/%m/%Y %H:%M:%S") if value else "—"
 
 
 def dmy(value: date | datetime | None) -> str:

@@ -9,6 +9,7 @@ caseworker their district. An area outside the caller's scope is the same 404 as
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -32,7 +33,7 @@ from disburse.dashboard.charts import Labels, bar_chart, line_chart
 from disburse.dashboard.forms import AreaQuery, ExportQuery, MonthQuery, TargetForm
 from disburse.dashboard.queries import TableQuery, child_level, monthly_report, row_count, table_rows
 from disburse.extensions import db
-from disburse.formatting import dmy, number, percent
+from disburse.formatting import dmy, moment, number, percent
 from disburse.jobs.service import submit
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.models import Program
@@ -189,12 +190,14 @@ def index() -> ResponseReturnValue:
     program = _program()
     query = _table_query(form, area)
     area_name = _area_name(area)
-    # Everything the figures' HTML depends on (disburse/dashboard/cache.py); nothing about the viewer.
-    key = (program.id, area.province_code, area.district_code, query, form.limit.data, get_locale(), programme_today())
-    figures_html = shared_fragment(
-        ":".join(map(str, key)),
-        lambda: _figures_html(program, area, area_name, form, query),
-    )
+    render = functools.partial(_figures_html, program, area, area_name, form, query)
+    if any(request.args.get(name) for name in ("table", "sort", "order", "limit")):
+        figures_html = Markup(render())  # noqa: S704 - our own template's output, escaped by Jinja
+    else:
+        # An area's page as most open it is kept for everyone (disburse/dashboard/cache.py; other orders and limits
+        # are read each time: kept, they could fill Redis). The key names everything the HTML depends on.
+        key = (program.id, area.province_code, area.district_code, query, get_locale(), programme_today())
+        figures_html = shared_fragment(":".join(map(str, key)), render)
     return render_template(
         "dashboard/index.html",
         program=program,
@@ -217,7 +220,7 @@ def _figures_html(program: Program, area: Area, area_name: str, form: AreaQuery,
     rows, total_rows = table_rows(program.id, query)
     return render_template(
         "dashboard/_figures.html",
-        read_at=datetime.now(VIETNAM_TZ).strftime("%H:%M:%S %d/%m/%Y"),
+        read_at=moment(datetime.now(VIETNAM_TZ)),
         area_name=area_name,
         figures={**figures(program.id, area), "reduction": area_reduction(program.id, area)},
         target=target_in_force(program.id, area.district_code) if area.district_code else None,
@@ -398,12 +401,12 @@ def _being_computed() -> str:
     return _("Số liệu đang được tính lần đầu; vui lòng xem lại sau vài phút.")
 
 
-def _counted_at(moment: datetime | None) -> str | None:
-    """The line "Số liệu lúc 16:40 03/12/2026": when the backlog sweep counted the figures shown (Vietnam's time);
-    None before the first sweep."""
-    if moment is None:
+def _counted_at(counted: datetime | None) -> str | None:
+    """The line "Số liệu lúc 03/12/2026 16:40:05": when the backlog sweep counted the figures shown (Vietnam's
+    time); None before the first sweep."""
+    if counted is None:
         return None
-    return _("Số liệu lúc %(moment)s", moment=moment.astimezone(VIETNAM_TZ).strftime("%H:%M %d/%m/%Y"))
+    return _("Số liệu lúc %(moment)s", moment=moment(counted))
 
 
 def _labels(title: str, description: str, category: str, value: str) -> Labels:

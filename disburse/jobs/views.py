@@ -8,7 +8,6 @@ exist. The result contract for a file to download: ``{"file": <name inside DISBU
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, cast
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
@@ -24,11 +23,10 @@ from disburse.auth.permissions import roles_required
 from disburse.auth.service import audit
 from disburse.casework.views import pick
 from disburse.extensions import db
-from disburse.formatting import number, percent
+from disburse.formatting import moment, number, percent
 from disburse.forms import BaseForm
 from disburse.jobs import service
 from disburse.jobs.models import JOB_STATES, Job
-from disburse.programs.calendar import VIETNAM_TZ
 from disburse.spreadsheets import other_sheets_note
 
 bp = Blueprint("jobs", __name__)
@@ -73,11 +71,6 @@ def kind_label(kind: str) -> str:
         if prefix.endswith(".") and kind.startswith(prefix):
             return f"{pick(pair)} ({kind})"
     return kind
-
-
-def moment(value: datetime | None) -> str:
-    """A time as people read it: dd/mm/yyyy HH:MM:SS, Vietnam time."""
-    return value.astimezone(VIETNAM_TZ).strftime("%d/%m/%Y %H:%M:%S") if value else "—"
 
 
 def progress_text(job: Job) -> str:

@@ -55,7 +55,7 @@ def test_the_countrys_charts(client, country, db_session, monkeypatch, app, loca
     assert sum(bucket["claims"] for bucket in ages["buckets"]) == 2 + 1  # two in review, the failed payment's claim
     age_cells = re.findall(r'<td class="num">([^<]*)</td>', _chart(html, "ageing"))
     assert age_cells == [str(bucket["claims"]) for bucket in ages["buckets"]]
-    moment = ages["computed_at"].astimezone(VIETNAM_TZ).strftime("%H:%M %d/%m/%Y")
+    moment = ages["computed_at"].astimezone(VIETNAM_TZ).strftime("%d/%m/%Y %H:%M:%S")
     as_of = "Số liệu lúc" if locale == "vi" else "Figures as of"
     assert f'<p class="muted" id="ageing-note">{as_of} {moment}</p>' in _chart(html, "ageing")
     failures = failures_by_reason(program.id, Area())
@@ -82,7 +82,7 @@ def test_the_backlog_of_a_province(client, country, db_session):
     response = client.get("/dashboard/backlog")
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "Tồn đọng: Thành phố Hà Nội" in html
-    moment = stored(nq116().id, Area("01")).computed_at.astimezone(VIETNAM_TZ).strftime("%H:%M %d/%m/%Y")
+    moment = stored(nq116().id, Area("01")).computed_at.astimezone(VIETNAM_TZ).strftime("%d/%m/%Y %H:%M:%S")
     assert f'<p class="muted" id="sla-as-of">Số liệu lúc {moment}</p>' in html
     assert f'<p class="muted" id="queue-as-of">Số liệu lúc {moment}</p>' in html
     overdue = html.split('id="overdue-employers"', 1)[1].split("</table>", 1)[0]
