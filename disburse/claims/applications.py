@@ -282,20 +282,9 @@ def _registry_record(application: Application) -> tuple[Employee, Employer | Non
 ONE_CLAIM_PER_PERSON = "uq_claims_program_id_employee_id"
 
 
-def _claim_of(program: Program, employee: Employee) -> Claim | None:
-    """The person's claim, its row locked until the commit (``populate_existing``: as the lock found it). Two
-    applications of one person at the same moment take turns on it, and the second sees what the first made."""
-    return db.session.scalar(
-        select(Claim)
-        .where(Claim.program_id == program.id, Claim.employee_id == employee.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-
-
 def _existing(program: Program, employee: Employee, today: date) -> Claim | None:
     """The person's claim that the application turns into, or None for a new claim; raises when neither."""
-    claim = _claim_of(program, employee)
+    claim = service.claim_for_person(program.id, employee.id, lock=True)
     if claim is None:
         return None
     state = ClaimState(claim.state)

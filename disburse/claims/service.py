@@ -65,8 +65,14 @@ def get_claim_for_update(claim_id: int) -> Claim | None:
     )
 
 
-def claim_for_person(program_id: int, employee_id: int) -> Claim | None:
-    return db.session.scalar(select(Claim).where(Claim.program_id == program_id, Claim.employee_id == employee_id))
+def claim_for_person(program_id: int, employee_id: int, *, lock: bool = False) -> Claim | None:
+    """The person's claim in the program (one at most); with ``lock``, its row locked until the commit and the object
+    refreshed as the lock found it (two transactions on one person take turns, the second sees what the first
+    made)."""
+    statement = select(Claim).where(Claim.program_id == program_id, Claim.employee_id == employee_id)
+    if lock:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return db.session.scalar(statement)
 
 
 def claim_events(claim_id: int) -> list[ClaimEvent]:

@@ -8,7 +8,7 @@ whatever the size of the programme. What changes with the day rather than with a
 the SLA breaches, the review queue by reason and by age) comes from ``backlog_counters``, counted for every
 district, province and the country by a beat sweep every few minutes (:mod:`disburse.reports.backlog`): the
 area's own rows, with the moment they were counted. The overdue employers are the ``employer_overdue`` rows of
-``claim_counters``, through ``ix_claim_counters_overdue``.
+``claim_counters``, the largest first through ``ix_claim_counters_overdue_largest``.
 
 Every function returns plain dicts of integers (amounts in VND, percentages also as basis points); the caller
 checks the user's scope first.

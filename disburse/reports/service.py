@@ -133,14 +133,6 @@ def district_filter(area: Area, column: str = "c.district_code") -> tuple[str, d
     return "true", {}
 
 
-def _area_filter(area: Area) -> tuple[str, dict[str, Any]]:
-    if area.district_code:
-        return "c.district_code = :district", {"district": area.district_code}
-    if area.province_code:
-        return "d.province_code = :province", {"province": area.province_code}
-    return "true", {}
-
-
 def area_progress(program_id: int, area: Area) -> dict[str, Any]:
     """An area's completion from the rollups (``eligible``, ``paid``, ``percent_paid``, ``paid_amount_vnd``,
     ``needs_review``), its employers' contribution reduction (``employers``, ``employees``: the most participants
@@ -176,12 +168,11 @@ def area_reduction(program_id: int, area: Area) -> dict[str, int]:
     """The area's contribution reduction (``employers``, ``employees``, ``amount_vnd``) from ``reduction_totals``
     (one row per district; see :func:`disburse.reports.rollups.refresh_reduction_totals`), never from the
     reduction rows."""
-    where, params = _area_filter(area)
-    where = where.replace("c.district_code", "t.district_code")
+    where, params = district_filter(area, "t.district_code")
     row = db.session.execute(
         text(
             f"""SELECT coalesce(sum(t.employers), 0), coalesce(sum(t.employees), 0), coalesce(sum(t.amount_vnd), 0)
-                FROM reduction_totals t JOIN districts d ON d.code = t.district_code
+                FROM reduction_totals t
                 WHERE t.program_id = :program_id AND {where}"""  # our own filter; values are bound
         ),
         {"program_id": program_id, **params},
