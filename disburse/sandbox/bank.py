@@ -30,7 +30,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import func, insert, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 from standardwebhooks.webhooks import Webhook
 
@@ -39,12 +38,22 @@ from disburse.sandbox.models import batches, callbacks, ledger, transfers
 
 log = logging.getLogger(__name__)
 
-#: Take a transfer unless its reference is already there: the UNIQUE reference decides, also between concurrent
-#: requests (the second waits for the first to commit, then takes nothing). Returns the references taken.
-_INSERT_IGNORING_KNOWN = (
-    pg_insert(transfers)
-    .on_conflict_do_nothing(index_elements=[transfers.c.reference_id])
-    .returning(transfers.c.reference_id)
+#: Take a batch's transfers unless their reference is already there, in one statement: the request's columns as
+#: arrays (``unnest``, in the request's order, so transfer ids follow it), ``ON CONFLICT DO NOTHING`` on the UNIQUE
+#: reference deciding, also between concurrent requests (the second waits for the first to commit, then takes
+#: nothing) and within one request (a reference given twice is taken once). Returns the references taken.
+_TAKE = text(
+    """
+    INSERT INTO sandbox.transfers (batch_id, reference_id, payer_fa, payee_fa, payee_name, amount_vnd, currency_code,
+                                   note, status, received_at)
+    SELECT :batch_id, d.reference_id, d.payer_fa, d.payee_fa, d.payee_name, d.amount_vnd, 'VND', d.note, 'rcvd', :now
+    FROM unnest(CAST(:references AS text[]), CAST(:payers AS text[]), CAST(:payees AS text[]),
+                CAST(:names AS text[]), CAST(:amounts AS bigint[]), CAST(:notes AS text[]))
+         WITH ORDINALITY AS d(reference_id, payer_fa, payee_fa, payee_name, amount_vnd, note, n)
+    ORDER BY d.n
+    ON CONFLICT (reference_id) DO NOTHING
+    RETURNING reference_id
+    """
 )
 
 #: The realistic ways a transfer to a Vietnamese bank account fails, with what the bank says.
@@ -171,24 +180,22 @@ class Sandbox:
                 )
                 .returning(batches.c.id)
             ).scalar_one()
-            rows = [
-                {
-                    "batch_id": batch_id,
-                    "reference_id": d.reference_id,
-                    "payer_fa": d.payer_fa,
-                    "payee_fa": d.payee_fa,
-                    "payee_name": d.payee_name,
-                    "amount_vnd": d.amount_vnd,
-                    "currency_code": "VND",
-                    "note": d.note,
-                    "status": "rcvd",
-                    "received_at": now,
-                }
-                for d in request.disbursements
-            ]
-            # Many rows, one statement per thousand (SQLAlchemy's "insertmanyvalues"): a single VALUES list of 10,000
-            # transfers would pass PostgreSQL's limit of 65,535 parameters.
-            taken = set(conn.scalars(_INSERT_IGNORING_KNOWN, rows).all())
+            given = request.disbursements
+            taken = set(
+                conn.scalars(
+                    _TAKE,
+                    {
+                        "batch_id": batch_id,
+                        "now": now,
+                        "references": [d.reference_id for d in given],
+                        "payers": [d.payer_fa for d in given],
+                        "payees": [d.payee_fa for d in given],
+                        "names": [d.payee_name for d in given],
+                        "amounts": [d.amount_vnd for d in given],
+                        "notes": [d.note for d in given],
+                    },
+                ).all()
+            )
             duplicates = []
             seen: set[str] = set()
             for d in request.disbursements:
