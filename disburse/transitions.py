@@ -47,6 +47,20 @@ def _may_skip(tables: Sequence[str]) -> bool:
     return may_skip_reference_triggers(session_connection(), *tables)
 
 
+def execute_skipping_fk_triggers(statement: Any, params: dict[str, Any], tables: Sequence[str]) -> list[Any]:
+    """Run ``statement`` and return its rows, under ``session_replication_role = replica`` when ``tables`` are
+    named, the system acts (``:actor_id`` NULL) and the role may (:func:`disburse.bulk.may_skip_reference_triggers`):
+    for statements whose every reference is to a row the same statement locked, read or wrote (see
+    :func:`run_bulk`); the per-row foreign-key checks would only repeat what it holds."""
+    replica = bool(tables) and params.get("actor_id") is None and _may_skip(tables)
+    if replica:
+        db.session.execute(_REPLICA)
+    rows = list(db.session.execute(statement, params).all())
+    if replica:
+        db.session.execute(_ORIGIN)
+    return rows
+
+
 def run_bulk(
     template: str,
     transitions: Mapping[tuple[Any, Any], StrEnum],
@@ -83,12 +97,7 @@ def run_bulk(
         assert id_range is not None
         params = {**params, "lo": id_range[0], "hi": id_range[1]}
     db.session.flush()
-    replica = bool(skip_fk_triggers) and params.get("actor_id") is None and _may_skip(skip_fk_triggers)
-    if replica:
-        db.session.execute(_REPLICA)
-    rows = db.session.execute(statement, params).all()
-    if replica:
-        db.session.execute(_ORIGIN)
+    rows = execute_skipping_fk_triggers(statement, params, skip_fk_triggers)
     db.session.expire_all()
     result = BulkTransition(action.value)
     for row_id, state, to_state in rows:
