@@ -38,18 +38,18 @@ from disburse.sandbox.models import batches, callbacks, ledger, transfers
 
 log = logging.getLogger(__name__)
 
-#: Take a batch's transfers unless their reference is already there, in one statement: the request's columns as
-#: arrays (``unnest``, in the request's order, so transfer ids follow it), ``ON CONFLICT DO NOTHING`` on the UNIQUE
-#: reference deciding, also between concurrent requests (the second waits for the first to commit, then takes
-#: nothing) and within one request (a reference given twice is taken once). Returns the references taken.
+#: Take a batch's transfers unless their reference is already there, in one statement: the request's transfers as
+#: one JSON array of rows (``jsonb_array_elements``, in the request's order, so transfer ids follow it; a JSON
+#: document costs PostgreSQL less to read than six text arrays cost the driver to write), ``ON CONFLICT DO NOTHING``
+#: on the UNIQUE reference deciding, also between concurrent requests (the second waits for the first to commit,
+#: then takes nothing) and within one request (a reference given twice is taken once). Returns the references taken.
 _TAKE = text(
     """
     INSERT INTO sandbox.transfers (batch_id, reference_id, payer_fa, payee_fa, payee_name, amount_vnd, currency_code,
                                    note, status, received_at)
-    SELECT :batch_id, d.reference_id, d.payer_fa, d.payee_fa, d.payee_name, d.amount_vnd, 'VND', d.note, 'rcvd', :now
-    FROM unnest(CAST(:references AS text[]), CAST(:payers AS text[]), CAST(:payees AS text[]),
-                CAST(:names AS text[]), CAST(:amounts AS bigint[]), CAST(:notes AS text[]))
-         WITH ORDINALITY AS d(reference_id, payer_fa, payee_fa, payee_name, amount_vnd, note, n)
+    SELECT :batch_id, d.item ->> 0, d.item ->> 1, d.item ->> 2, d.item ->> 3, CAST(d.item ->> 4 AS bigint), 'VND',
+           d.item ->> 5, 'rcvd', :now
+    FROM jsonb_array_elements(CAST(:rows AS jsonb)) WITH ORDINALITY AS d(item, n)
     ORDER BY d.n
     ON CONFLICT (reference_id) DO NOTHING
     RETURNING reference_id
@@ -180,22 +180,12 @@ class Sandbox:
                 )
                 .returning(batches.c.id)
             ).scalar_one()
-            given = request.disbursements
-            taken = set(
-                conn.scalars(
-                    _TAKE,
-                    {
-                        "batch_id": batch_id,
-                        "now": now,
-                        "references": [d.reference_id for d in given],
-                        "payers": [d.payer_fa for d in given],
-                        "payees": [d.payee_fa for d in given],
-                        "names": [d.payee_name for d in given],
-                        "amounts": [d.amount_vnd for d in given],
-                        "notes": [d.note for d in given],
-                    },
-                ).all()
-            )
+            rows = [
+                (d.reference_id, d.payer_fa, d.payee_fa, d.payee_name, d.amount_vnd, d.note)
+                for d in request.disbursements
+            ]
+            params = {"batch_id": batch_id, "now": now, "rows": json.dumps(rows, ensure_ascii=False)}
+            taken = set(conn.scalars(_TAKE, params).all())
             duplicates = []
             seen: set[str] = set()
             for d in request.disbursements:
