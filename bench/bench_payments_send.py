@@ -138,6 +138,7 @@ def phase_send(batch_ids: list[int], profile: str | None) -> dict[str, Any]:
     with app.app_context():
         if profile:
             _in_process_bank(app)
+        first = time.time()
         for batch_id in batch_ids:
             started = time.perf_counter()
             if profiler:
@@ -149,7 +150,7 @@ def phase_send(batch_ids: list[int], profile: str | None) -> dict[str, Any]:
             assert sent.accepted and sent.orders == BATCH_SIZE, sent.as_dict()
     if profiler and profile:
         profiler.dump_stats(profile)
-    return {"times": times}
+    return {"times": times, "first": first, "last": time.time()}
 
 
 # ---------------------------------------------------------------------------------------------------- driver
@@ -191,7 +192,6 @@ def one_run(code: Path, url: str, redis_url: str, args: argparse.Namespace, labe
         prof = str(profile_dir / f"{label}-batch.prof") if profile_dir else ""
         made = answer(child(code, env, "--phase", "batch", "--batches", str(args.batches), "--profile-file", prof))
         senders = [made["ids"][i :: args.senders] for i in range(args.senders)]
-        started = time.perf_counter()
         procs = [
             child(
                 code,
@@ -207,7 +207,8 @@ def one_run(code: Path, url: str, redis_url: str, args: argparse.Namespace, labe
             if ids
         ]
         sent = [answer(proc) for proc in procs]
-        wall = time.perf_counter() - started
+        # From the first batch handed over to the last one answered (the senders' start-up left out).
+        wall = max(s["last"] for s in sent) - min(s["first"] for s in sent)
     finally:
         _stop(bank)
         log.close()
@@ -291,7 +292,9 @@ def main() -> int:
         if not args.keep:
             drop(base, "bench_send_run")
             drop(base, "bench_send_seed")
-    print(json.dumps(runs, indent=1))
+    out = Path(args.workdir) / f"bench-send-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(runs, indent=1))
+    print(f"(every figure in {out})")
     return 0
 
 

@@ -111,6 +111,44 @@ def _disbursement(index: int, item: Any, errors: list[str]) -> Disbursement | No
     return Disbursement(reference, payer, str(payee), name, amount, note)
 
 
+def _disbursements(items: list[Any], errors: list[str]) -> list[Disbursement]:
+    """Every item checked: the common case, an item that passes every rule of :func:`_disbursement` as the JSON
+    parser gives it (strings, the amount as digits), in one expression; anything else by :func:`_disbursement`, which
+    decides and names every problem. The quick test only ever accepts what the full one accepts, with the same
+    values (10,000 items a batch: the full check's calls and messages cost twice as much)."""
+    checked: list[Disbursement] = []
+    append = checked.append
+    for index, item in enumerate(items):
+        if type(item) is dict:
+            reference, payer, payee = item.get("reference_id"), item.get("payer_fa"), item.get("payee_fa")
+            amount, name, note = item.get("amount"), item.get("payee_name"), item.get("note")
+            if (
+                type(reference) is str
+                and len(reference) <= MAX_REFERENCE
+                and reference.strip()
+                and "\x00" not in reference
+                and type(payer) is str
+                and len(payer) <= 100
+                and payer.strip()
+                and "\x00" not in payer
+                and type(payee) is str
+                and PAYEE_FA.fullmatch(payee)
+                and type(amount) is str
+                and WHOLE_VND.fullmatch(amount)
+                and item.get("currency_code") == "VND"
+                and type(name) is str
+                and len(name) <= 200
+                and name.strip()
+                and "\x00" not in name
+                and (note is None or (type(note) is str and len(note) <= 99 and note.strip() and "\x00" not in note))
+            ):
+                append(Disbursement(reference, payer, payee, name, int(amount), note))
+                continue
+        if (disbursement := _disbursement(index, item, errors)) is not None:
+            append(disbursement)
+    return checked
+
+
 def disburse_request(body: Any) -> DisburseRequest:
     """Check a ``POST /disburse`` body; raises :class:`Refused` naming every problem."""
     header, message = envelope(body, "disburse")
@@ -131,7 +169,7 @@ def disburse_request(body: Any) -> DisburseRequest:
     total = header.get("total_count")
     if total is not None and total != len(items):
         errors.append("header.total_count: must be the number of disbursements")
-    disbursements = [d for i, item in enumerate(items) if (d := _disbursement(i, item, errors))]
+    disbursements = _disbursements(items, errors)
     if errors:
         raise Refused("rjct.message.invalid", "the message is not valid; see errors", errors=errors)
     assert sender_id and transaction_id

@@ -7,8 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from disburse.payments.providers import PermanentError, RetryableError
+from disburse.sandbox import messages
 
 from .conftest import TOKEN, order
 
@@ -184,3 +187,42 @@ def test_http_errors(make_provider, status, error):
         provider.send("B-1", [order("R-1")])
     with pytest.raises(error):
         provider.status(["R-1"])
+
+
+_TEXTS = st.one_of(
+    st.none(),
+    st.integers(),
+    st.booleans(),
+    st.text(max_size=3),
+    st.text(alphabet=" \x00\t", max_size=2),
+    st.sampled_from(["", " ", "R-1", "x" * 35, "x" * 36, "x" * 99, "x" * 100, "x" * 101, "x" * 200, "x" * 201]),
+    st.sampled_from(["account:0011001234567@VCB", "account:12345@VCB", "account:0011001234567@vcb", "VND"]),
+    st.sampled_from(["2100000", "0", "02100000", "1e6", "-5", "2100000.0", "9" * 15, "9" * 16, " 21"]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    item=st.one_of(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                key: _TEXTS
+                for key in ("reference_id", "payer_fa", "payee_fa", "amount", "currency_code", "payee_name", "note")
+            },
+        ),
+        st.sampled_from([None, [], "R-1", 5]),
+    ),
+    good=st.booleans(),
+)
+def test_the_quick_check_of_disbursements_decides_as_the_full_one(item, good):
+    """The quick test of an item (the common case) only ever takes what the full check takes, with the same values;
+    whatever it does not take, the full check decides and names."""
+    if good and isinstance(item, dict):
+        item = {**GOOD["message"]["disbursements"][0], **item}
+    quick_errors: list[str] = []
+    full_errors: list[str] = []
+    quick = messages._disbursements([item], quick_errors)
+    full = messages._disbursement(0, item, full_errors)
+    assert quick == ([full] if full is not None else [])
+    assert quick_errors == full_errors
