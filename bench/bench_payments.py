@@ -6,7 +6,7 @@ Usage::
         .venv/bin/python bench/bench_payments.py --claims 1000000 [--runs 1] [--skip-ratio] [--skip-e2e]
 
 Scratch databases ``bench_pay_seed`` / ``bench_pay_e2e`` / ``bench_pay_run`` on the same server (dropped at the end),
-Redis database 8, ports 5070 (our app, gunicorn) and 5071 (the sandbox bank).
+Redis database 8 (``BENCH_PAY_REDIS_DB``), ports 5070 (our app, gunicorn) and 5071 (the sandbox bank).
 
 1. **Data**, set-based SQL: employers, N employees (bench_verification's generator), N ``approved`` claims paid to
    bank accounts; VACUUM ANALYZE, CHECKPOINT. A copy of that database (``CREATE DATABASE … TEMPLATE``) is kept for
@@ -23,7 +23,9 @@ Redis database 8, ports 5070 (our app, gunicorn) and 5071 (the sandbox bank).
 3. **End to end** on the copy of step 1: the sandbox bank (``disburse sandbox serve``, bulk mode, failure rate 5%,
    no returns, seed 116, settle delay 1 s), our app under gunicorn receiving its callbacks, one applier process
    calling ``events.apply_stored`` in a loop (as the ``provider-events`` worker does), and the driver: batches of
-   10,000 (``service.create_batch``), each handed over by ``sending.send_batch`` over HTTP; wait until every
+   10,000 (``service.create_batch``), each handed over by ``sending.send_batch`` over HTTP (all made first, then
+   sent one by one; with ``BENCH_PAY_SENDERS=K``, each handed to the first free of K sender threads as soon as it is
+   committed, as ``payments.batch`` and K ``payments.send`` worker processes would); wait until every
    payment is settled or failed and every callback applied. Bank-side failures come back ``approved`` by
    themselves; details failures are corrected as Form 03 does (new bank account, a ``correct`` note, then
    ``details_received`` through ``claims.service.transition_many``); the second round is batched, sent and
@@ -59,7 +61,7 @@ from disburse import runtime  # noqa: E402
 SECTION = "## Payments"
 APP_PORT = int(os.environ.get("BENCH_PAY_APP_PORT", "5070"))
 BANK_PORT = int(os.environ.get("BENCH_PAY_BANK_PORT", "5071"))
-REDIS_DB = 8
+REDIS_DB = int(os.environ.get("BENCH_PAY_REDIS_DB", "8"))
 BATCH_SIZE = 10_000
 CALLBACK_SIZE = 10_000
 
@@ -334,7 +336,14 @@ def _wait_settled(timeout: float = 4 * 3600) -> float:
     raise TimeoutError("payments still open")
 
 
+#: ``BENCH_PAY_SENDERS=K`` (K ≥ 1): batches handed over by K threads while the driver goes on making them, as the
+#: ``payments.batch`` task and K ``payments.send`` worker processes would; unset or 0: made first, then sent one by one.
+SENDERS = int(os.environ.get("BENCH_PAY_SENDERS", "0") or 0)
+
+
 def _round(program: Any, steps: list[dict[str, Any]], label: str) -> int:
+    if SENDERS > 0:
+        return _round_pipelined(program, steps, label, SENDERS)
     from disburse.extensions import db
     from disburse.payments import sending, service
 
@@ -352,6 +361,62 @@ def _round(program: Any, steps: list[dict[str, Any]], label: str) -> int:
         assert sent.accepted, sent.as_dict()
     t2 = time.perf_counter()
     steps.append({"step": f"{label}: send_batch over HTTP", "s": t2 - t1, "rows": payments})
+    _wait_settled()
+    t3 = time.perf_counter()
+    steps.append({"step": f"{label}: rest of settle → callbacks → applied", "s": t3 - t2, "rows": payments})
+    return payments
+
+
+def _round_pipelined(program: Any, steps: list[dict[str, Any]], label: str, senders: int) -> int:
+    """Batches made one after the other and each handed to the first free of ``senders`` threads (each with its own
+    app context, so its own session and connection) as soon as it is committed."""
+    import queue
+    import threading
+
+    from flask import current_app
+
+    from disburse.extensions import db
+    from disburse.payments import sending, service
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    todo: queue.Queue[int | None] = queue.Queue()
+    failures: list[BaseException] = []
+
+    def sender() -> None:
+        with app.app_context():
+            while (batch_id := todo.get()) is not None:
+                try:
+                    sent = sending.send_batch(batch_id)
+                    assert sent.accepted, sent.as_dict()
+                except BaseException as exc:  # reported by the driver
+                    failures.append(exc)
+                    db.session.rollback()
+
+    threads = [threading.Thread(target=sender, name=f"sender-{n}") for n in range(senders)]
+    for thread in threads:
+        thread.start()
+    t0 = time.perf_counter()
+    batches, payments, after = 0, 0, 0
+    try:
+        while (batch := _next_batch(program, after)) is not None:
+            batches += 1
+            payments += batch.item_count
+            db.session.commit()
+            todo.put(batch.id)
+            after = service.last_claim_id(batch.id)
+        t1 = time.perf_counter()
+    finally:
+        for _ in threads:
+            todo.put(None)
+        for thread in threads:
+            thread.join()
+    if failures:
+        raise failures[0]
+    t2 = time.perf_counter()
+    made = f"{label}: create_batch ({batches} batches; sending meanwhile)"
+    both = f"{label}: made and sent, {senders} senders"
+    steps.append({"step": made, "s": t1 - t0, "rows": payments})
+    steps.append({"step": both, "s": t2 - t0, "rows": payments})
     _wait_settled()
     t3 = time.perf_counter()
     steps.append({"step": f"{label}: rest of settle → callbacks → applied", "s": t3 - t2, "rows": payments})
