@@ -112,6 +112,9 @@ _BULK_MOVE = text(
 )
 
 
+_RETURN_CHECKED = text("UPDATE sandbox.transfers SET return_checked = true WHERE id = ANY(CAST(:ids AS bigint[]))")
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -274,9 +277,8 @@ class Sandbox:
                 .with_for_update(of=transfers, skip_locked=True)
             ).all()
             if due:
-                conn.execute(
-                    update(transfers).where(transfers.c.id.in_([r.id for r in due])).values(return_checked=True)
-                )
+                # One array parameter: ``IN`` would bind (and the driver parse) 10,000 parameters in bulk mode.
+                conn.execute(_RETURN_CHECKED, {"ids": [r.id for r in due]})
             per_batch: dict[int, list[dict[str, Any]]] = {}
             returned = [row for row in due if self.draw(row.reference_id, "return") < self.return_rate]
             if self.bulk:
