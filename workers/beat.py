@@ -6,12 +6,17 @@
 ``BEAT_LOCK_TTL_S / 3`` seconds the lock's time is renewed. A lock found taken by another beat (this one stalled
 past the lock's life, or Redis lost the key and another beat took it) stops this beat with exit code 2; a lock that
 simply vanished (Redis restarted empty) is taken again. On a normal stop the lock is released.
+
+A stop (SIGTERM, SIGINT) that arrives while the scheduler is being built waits until it is built and beat ticks:
+Celery's stop handler asks beat for its scheduler, and asked before there is one it builds a second one in the
+middle of the first (an import cut in half, exit 1, the lock left held for its whole life).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
 from typing import Any
 
@@ -25,10 +30,14 @@ log = logging.getLogger(__name__)
 
 #: Renew the lock this often (seconds): three times within its life.
 RENEW_EVERY_S = BEAT_LOCK_TTL_S / 3
+#: Signals held back while the scheduler is built (delivered at the first tick).
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 class LockedScheduler(PersistentScheduler):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        self._stops_held = True
         self._client: redis.Redis | None = None
         self._lock: Any = None
         self._renewed = 0.0
@@ -67,6 +76,9 @@ class LockedScheduler(PersistentScheduler):
         self._renewed = time.monotonic()
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
+        if self._stops_held:  # built: a stop that came meanwhile is delivered now, and any later one at once
+            self._stops_held = False
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         if time.monotonic() - self._renewed >= RENEW_EVERY_S:
             self._renew()
         interval: float = super().tick(*args, **kwargs)

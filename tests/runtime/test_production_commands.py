@@ -165,6 +165,23 @@ def test_a_second_beat_is_refused_while_the_first_holds_the_lock(database_url, o
     client.close()
 
 
+def test_a_beat_stopped_while_it_starts_stops_cleanly_and_frees_the_lock(database_url, own_redis, tmp_path):
+    """Stopped as soon as its schedule file exists (the scheduler half built), beat still stops with 0 and releases
+    its lock, so that a beat started again at once is not refused. Several times: the moment varies."""
+    env = command_env(database_url, own_redis)
+    client = redis.Redis.from_url(own_redis, decode_responses=True)
+    for attempt in range(3):
+        schedule = tmp_path / f"beat{attempt}" / "schedule"
+        proc = disburse(["beat", "--schedule", str(schedule), "--loglevel", "WARNING"], env)
+        deadline = time.monotonic() + 30
+        while not list(schedule.parent.glob("schedule*")) and time.monotonic() < deadline:
+            assert proc.poll() is None, f"beat exited with code {proc.returncode}"
+            time.sleep(0.01)
+        assert stop(proc) == 0
+        assert client.get(BEAT_LOCK_KEY) is None, "a beat that stops releases its lock"
+    client.close()
+
+
 # ------------------------------------------------------------------------------------------------------- web
 
 
