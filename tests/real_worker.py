@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
@@ -17,33 +16,13 @@ import pytest
 from flask import Flask
 
 from disburse.background import QueueNames
+from tests.celery_workers import worker_command
 
 
 @pytest.fixture(scope="session")
 def celery_worker(app: Flask, database_url: str, redis_url: str) -> Iterator[subprocess.Popen[bytes]]:
     env = {**os.environ, "DISBURSE_ENV": "test", "DATABASE_URL": database_url, "REDIS_URL": redis_url}
-    hostname = f"test-{os.getpid()}@%h"
-    proc = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "workers.worker",
-            "worker",
-            "--loglevel",
-            "WARNING",
-            "--pool",
-            "solo",
-            "-Q",
-            ",".join(QueueNames.all()),
-            "--hostname",
-            hostname,
-            "--without-mingle",
-            "--without-gossip",
-        ],
-        env=env,
-    )
+    proc = subprocess.Popen(worker_command(",".join(QueueNames.all()), "test"), env=env)  # noqa: S603 - ours
     celery = app.extensions["celery"]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

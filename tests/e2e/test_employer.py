@@ -37,10 +37,10 @@ from disburse.extensions import db
 from disburse.formatting import vnd
 from disburse.registry.models import Employee
 from disburse.sandbox.models import clear
+from tests.celery_workers import stop, wait_for_ping, worker_command
 from tests.e2e.conftest import TODAY, main_page, sign_in
 from tests.runtime.test_up import _free_port
 from tests.workers.test_payment_worker import CALLBACKS, _db, broker
-from tests.workers.test_verification_worker import stop, wait_for_ping
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker]  # BackOffice starts its own worker (with beat)
 
@@ -89,12 +89,8 @@ class BackOffice:
         return proc
 
     def start(self) -> None:
-        worker = self._spawn(
-            *("celery", "-A", "workers.worker", "worker", "--loglevel", "WARNING", "--pool", "solo"),
-            *("-Q", ",".join(QueueNames.all()), "--hostname", f"e2e-{os.getpid()}@%h"),
-            *("--without-mingle", "--without-gossip"),
-            *("--beat", "--schedule", str(self.folder / "celerybeat-schedule")),
-        )
+        beat = ("--beat", "--schedule", str(self.folder / "celerybeat-schedule"))
+        worker = self._spawn(*worker_command(",".join(QueueNames.all()), "e2e", "WARNING", *beat)[2:])
         self._wait_for_bank()
         wait_for_ping(self.app, worker, "e2e")
 

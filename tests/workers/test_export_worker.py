@@ -23,8 +23,8 @@ from disburse.background import QueueNames
 from disburse.extensions import db
 from disburse.jobs.models import Job
 from disburse.runtime import celery_broker_url
+from tests.celery_workers import start_worker, stop, wait_for_ping
 from tests.e2e.conftest import Committed
-from tests.workers.test_verification_worker import start_worker, stop, wait_for_ping
 
 pytestmark = pytest.mark.worker
 

@@ -30,7 +30,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -56,9 +55,10 @@ from werkzeug.serving import make_server
 from disburse.extensions import db
 from disburse.reports import rollups
 from disburse.runtime import celery_broker_url
+from tests.celery_workers import stop, worker_command
 from tests.payments.invariants import assert_never_twice_never_lost, claim_states
 from tests.sandbox_bank import Bank
-from tests.workers.test_verification_worker import Committed, stop
+from tests.workers.test_verification_worker import Committed
 
 pytestmark = pytest.mark.worker
 
@@ -250,26 +250,7 @@ class Workers:
         self.started += 1
         name = f"payer{self.started}"
         proc = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "workers.worker",
-                "worker",
-                "--loglevel",
-                "ERROR",
-                "--pool",
-                "solo",
-                "-Q",
-                ",".join(QUEUES),
-                "--hostname",
-                f"{name}-{os.getpid()}@%h",
-                "--without-mingle",
-                "--without-gossip",
-                "--without-heartbeat",
-            ],
-            env={**self.env, **env},
+            worker_command(",".join(QUEUES), name, "ERROR", "--without-heartbeat"), env={**self.env, **env}
         )
         self.procs.append(proc)
         self._wait_for_ping(proc, name)

@@ -15,9 +15,7 @@ machine, and a worker of another checkout must not take these tasks (nor these w
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -38,6 +36,7 @@ from disburse.programs.rules import REASON_LABELS
 from disburse.reports import rollups
 from disburse.runtime import celery_broker_url
 from disburse.verification import service as verification
+from tests.celery_workers import start_worker, stop, wait_for_ping
 from tests.conftest import FreshRequestClient
 from tests.factories import create_claim, create_employer, create_person, create_program, create_user
 from workers.sweepers import rollups as repair_sweep
@@ -208,53 +207,6 @@ def rollups_equal_a_direct_count() -> bool:
     programs = db.session.scalars(text("SELECT id FROM programs")).all()
     # Every level the dashboards read, as the repair sweeper counts it.
     return drift == 0 and all(rollups.drift(program_id) == [] for program_id in programs)
-
-
-def start_worker(database_url: str, redis_url: str, queues: str, name: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DISBURSE_ENV": "test", "DATABASE_URL": database_url, "REDIS_URL": redis_url}
-    return subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "workers.worker",
-            "worker",
-            "--loglevel",
-            "WARNING",
-            "--pool",
-            "solo",
-            "-Q",
-            queues,
-            "--hostname",
-            f"{name}-{os.getpid()}@%h",
-            "--without-mingle",
-            "--without-gossip",
-        ],
-        env=env,
-    )
-
-
-def wait_for_ping(app: Flask, proc: subprocess.Popen[bytes], name: str) -> None:
-    celery = app.extensions["celery"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"worker {name} exited with code {proc.returncode}")
-        replies = celery.control.ping(timeout=0.5) or []
-        if any(name in host for reply in replies for host in reply):
-            return
-    pytest.fail(f"worker {name} did not answer a ping within 60 s")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def waiting_on_lock(table: str) -> int:
