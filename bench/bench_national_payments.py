@@ -39,7 +39,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_payments import env_for, own_redis, pay_end_to_end, settle_db  # noqa: E402
+from bench_payments import (  # noqa: E402
+    RETRIES,
+    env_for,
+    own_redis,
+    pay_end_to_end,
+    read_progress,
+    retrying,
+    settle_db,
+    write_progress,
+)
 
 from disburse import runtime  # noqa: E402
 
@@ -55,7 +64,7 @@ WHERE c.id BETWEEN :lo AND :hi AND c.state IN ('listed', 'employer_overdue')
 """
 
 
-def phase_confirm() -> dict[str, Any]:
+def phase_confirm(progress: str | None = None) -> dict[str, Any]:
     from datetime import date
 
     from sqlalchemy import text
@@ -78,14 +87,19 @@ def phase_confirm() -> dict[str, Any]:
         data = {"form": "02", "received_on": today.isoformat(), "bench": "every unit"}
         for start in range(lo, hi + 1, RANGE):
             end = min(start + RANGE - 1, hi)
-            db.session.execute(text(SET_CONFIRMED), {"today": today, "due": due, "lo": start, "hi": end})
-            moved = claims.transition_many(ClaimAction.CONFIRM, id_range=(start, end), data=data)
-            db.session.commit()
-            confirmed += len(moved.moved)
-    return {"confirmed": confirmed}
+
+            def one_range() -> int:
+                db.session.execute(text(SET_CONFIRMED), {"today": today, "due": due, "lo": start, "hi": end})  # noqa: B023
+                moved = claims.transition_many(ClaimAction.CONFIRM, id_range=(start, end), data=data)  # noqa: B023
+                db.session.commit()
+                return len(moved.moved)
+
+            confirmed += retrying(one_range)
+            write_progress(progress, end, end == hi)
+    return {"confirmed": confirmed, "deadlocks_retried": RETRIES[0]}
 
 
-def phase_verify() -> dict[str, Any]:
+def phase_verify(upstream: str | None = None, progress: str | None = None) -> dict[str, Any]:
     from sqlalchemy import text
 
     from disburse import create_app
@@ -97,17 +111,27 @@ def phase_verify() -> dict[str, Any]:
     with app.app_context():
         lo, hi = db.session.execute(text("SELECT min(id), max(id) FROM claims")).one()
         db.session.commit()
+        waited = 0.0
         for start in range(lo, hi + 1, service.BATCH):
             pair = (start, min(start + service.BATCH - 1, hi))
-            service.record_identities(id_range=pair)
-            db.session.commit()
-            result = service.verify_batch(id_range=pair)
-            db.session.commit()
-            for key, value in result.as_dict().items():
+            t = time.perf_counter()
+            while read_progress(upstream)[0] < pair[1]:
+                time.sleep(0.5)
+            waited += time.perf_counter() - t
+
+            def one_range() -> Any:
+                service.record_identities(id_range=pair)  # noqa: B023
+                db.session.commit()
+                result = service.verify_batch(id_range=pair)  # noqa: B023
+                db.session.commit()
+                return result
+
+            for key, value in retrying(one_range).as_dict().items():
                 totals[key] = totals.get(key, 0) + int(value)
+            write_progress(progress, pair[1], pair[1] == hi)
         states = dict(db.session.execute(text("SELECT state, count(*) FROM claims GROUP BY state")).tuples().all())
         db.session.commit()
-    return {"verified": totals, "states": states}
+    return {"verified": totals, "states": states, "waited_s": waited, "deadlocks_retried": RETRIES[0]}
 
 
 def _poll(pid: int, stop: threading.Event, peak: list[int]) -> None:
@@ -143,6 +167,68 @@ def measured(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     return seconds, peak[0], out
 
 
+def _sequential(
+    url: str, redis_url: str, env: dict[str, str], workdir: Path, steps: list[dict[str, Any]], report: dict[str, Any]
+) -> float:
+    """Confirm every claim, then verify every claim, then pay: each step alone on the machine. Returns when paying
+    started."""
+    me = [sys.executable, __file__]
+    for phase in ("confirm", "verify"):
+        seconds, peak, out = measured([*me, "--phase", phase], env)
+        result = json.loads(out.strip().splitlines()[-1])
+        report[phase] = result
+        rows = result.get("confirmed") or sum(result.get("states", {}).values())
+        steps.append({"step": phase, "s": seconds, "rows": rows, "peak": _mb(peak)})
+        print(f"--- {phase}: {seconds:.1f} s, peak {_mb(peak)}: {result}", flush=True)
+        settle_db(runtime.libpq_url(url))
+    started = time.perf_counter()
+    report["pay"] = pay_end_to_end(url, redis_url, workdir=workdir)
+    return started
+
+
+def _pipelined(
+    url: str, redis_url: str, env: dict[str, str], workdir: Path, steps: list[dict[str, Any]], report: dict[str, Any]
+) -> float:
+    """Confirm, verify and pay at once, range after range, as the programme ran: verification takes a range of
+    claims once it is confirmed, payments batch a range once it is verified (progress files in ``workdir``); each
+    step its own process with its own time and peak RSS. Returns when paying started (with the others)."""
+    me = [sys.executable, __file__]
+    confirmed, verified = str(workdir / "confirmed.progress"), str(workdir / "verified.progress")
+    outcome: dict[str, tuple[float, int, str] | BaseException] = {}
+
+    def stage(phase: str, *extra: str) -> None:
+        try:
+            outcome[phase] = measured([*me, "--phase", phase, *extra], env)
+        except BaseException as exc:  # reported below
+            outcome[phase] = exc
+            write_progress(confirmed if phase == "confirm" else verified, 2**62, True)  # let the others end
+
+    threads = [
+        threading.Thread(target=stage, args=("confirm", "--progress", confirmed)),
+        threading.Thread(target=stage, args=("verify", "--upstream", confirmed, "--progress", verified)),
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    try:
+        report["pay"] = pay_end_to_end(url, redis_url, workdir=workdir, upstream=verified)
+    finally:
+        for thread in threads:
+            thread.join()
+    for phase in ("confirm", "verify"):
+        got = outcome[phase]
+        if isinstance(got, BaseException):
+            raise got
+        seconds, peak, out = got
+        result = json.loads(out.strip().splitlines()[-1])
+        report[phase] = result
+        rows = result.get("confirmed") or sum(result.get("states", {}).values())
+        label = f"{phase} (from the start, alongside the others)"
+        steps.append({"step": label, "s": seconds, "rows": rows, "peak": _mb(peak)})
+        print(f"--- {phase}: {seconds:.1f} s, peak {_mb(peak)}: {result}", flush=True)
+    return started
+
+
 def _mb(n: int) -> str:
     return f"{n / 1024**2:,.0f} MB"
 
@@ -151,10 +237,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--employees", type=int, default=13_000_000)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--sequential", action="store_true", help="confirm everything, then verify, then pay (default: at once)"
+    )
     parser.add_argument("--phase", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--progress", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--upstream", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.phase:
-        print(json.dumps({"confirm": phase_confirm, "verify": phase_verify}[args.phase](), default=str))
+    if args.phase == "confirm":
+        print(json.dumps(phase_confirm(args.progress), default=str))
+        return 0
+    if args.phase == "verify":
+        print(json.dumps(phase_verify(args.upstream, args.progress), default=str))
         return 0
 
     base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench_pay_nat")
@@ -163,7 +257,11 @@ def main() -> int:
     env = env_for(url, redis_url, DISBURSE_TODAY=TODAY)
     workdir = Path(tempfile.mkdtemp(prefix="bench-national-pay-"))
     steps: list[dict[str, Any]] = []
-    report: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M"), "load_start": os.getloadavg()}
+    report: dict[str, Any] = {
+        "started": time.strftime("%Y-%m-%d %H:%M"),
+        "load_start": os.getloadavg(),
+        "mode": "sequential" if args.sequential else "pipelined",
+    }
     started = time.perf_counter()
     try:
         national_env = {**os.environ, "DATABASE_URL": base}
@@ -187,26 +285,18 @@ def main() -> int:
         report["national_wall_s"] = seconds
         settle_db(runtime.libpq_url(url))
 
-        me = [sys.executable, __file__]
-        for phase in ("confirm", "verify"):
-            seconds, peak, out = measured([*me, "--phase", phase], env)
-            result = json.loads(out.strip().splitlines()[-1])
-            report[phase] = result
-            rows = result.get("confirmed") or sum(result.get("states", {}).values())
-            steps.append({"step": phase, "s": seconds, "rows": rows, "peak": _mb(peak)})
-            print(f"--- {phase}: {seconds:.1f} s, peak {_mb(peak)}: {result}", flush=True)
-            settle_db(runtime.libpq_url(url))
-
-        t = time.perf_counter()
-        paid = pay_end_to_end(url, redis_url, workdir=workdir)
-        report["pay"] = paid
+        if args.sequential:
+            pay_started = _sequential(url, redis_url, env, workdir, steps, report)
+        else:
+            pay_started = _pipelined(url, redis_url, env, workdir, steps, report)
+        paid = report["pay"]
         peaks = (
             f"driver {_mb(paid['peak_rss'])}, bank {_mb(paid['peak_rss_bank'])}, app {_mb(paid['peak_rss_app'])}, "
             f"applier {_mb(paid['peak_rss_applier'])}"
         )
         for step in paid["steps"]:
             steps.append({"step": f"pay, {step['step']}", "s": step["s"], "rows": step["rows"], "peak": ""})
-        steps.append({"step": "pay (all of it)", "s": time.perf_counter() - t, "rows": None, "peak": peaks})
+        steps.append({"step": "pay (all of it)", "s": time.perf_counter() - pay_started, "rows": None, "peak": peaks})
     finally:
         report["total_wall_s"] = time.perf_counter() - started
         if not args.keep:

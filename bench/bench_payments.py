@@ -217,11 +217,60 @@ def _app() -> Any:
     return create_app()
 
 
-def _next_batch(program: Any, after: int) -> Any:
-    """What ``payments.batch`` does for each batch: ``create_batch`` from the claim after the last batch's last."""
+def _next_batch(program: Any, after: int, upto: int = 2**62) -> Any:
+    """What ``payments.batch`` does for each batch: ``create_batch`` from the claim after the last batch's last (up
+    to ``upto``, the last claim verification has decided in a pipelined run)."""
     from disburse.payments import service
 
-    return service.create_batch(program, "bank", "sandbox", limit=BATCH_SIZE, id_range=(after + 1, 2**62))
+    span = (after + 1, upto)
+    return retrying(lambda: service.create_batch(program, "bank", "sandbox", limit=BATCH_SIZE, id_range=span))
+
+
+def retrying(work: Any, attempts: int = 20) -> Any:
+    """``work()``, again after a rollback when PostgreSQL broke a deadlock with another writer of claims (their
+    rollup rows), as the workers' tasks retry (``payments.apply_events``' autoretry); the count is kept in
+    ``RETRIES``."""
+    from psycopg import errors
+    from sqlalchemy.exc import OperationalError
+
+    from disburse.extensions import db
+
+    for attempt in range(attempts):
+        try:
+            return work()
+        except OperationalError as exc:
+            if not isinstance(exc.orig, errors.DeadlockDetected) or attempt == attempts - 1:
+                raise
+            db.session.rollback()
+            RETRIES[0] += 1
+            time.sleep(0.1 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+RETRIES = [0]
+
+
+def write_progress(path: str | None, upto: int, done: bool) -> None:
+    """A pipelined stage's progress: every claim with an id up to ``upto`` has been through it (``done``: all)."""
+    if path:
+        Path(path + ".tmp").write_text(f"{upto} {int(done)}")
+        os.replace(path + ".tmp", path)
+
+
+def read_progress(path: str | None) -> tuple[int, bool]:
+    """The progress ``write_progress`` wrote; (0, False) before the first; no path: everything, done."""
+    if not path:
+        return 2**62, True
+    try:
+        upto, done = Path(path).read_text().split()
+    except FileNotFoundError:
+        return 0, False
+    return int(upto), done == "1"
+
+
+#: ``BENCH_PAY_UPSTREAM=FILE``: round 1 batches only claims verification has been through (``read_progress``), waits
+#: for more while it goes on, and ends when it is done (the national run's pipeline).
+UPSTREAM = os.environ.get("BENCH_PAY_UPSTREAM") or None
 
 
 def phase_prepare_sent() -> dict[str, Any]:
@@ -289,15 +338,19 @@ def phase_applier(stop_file: str, out_file: str, limit: int) -> dict[str, Any]:
             inside[0] += time.perf_counter() - t
             calls[0] += 1
 
+    def apply_and_commit() -> Any:
+        processed = events.apply_stored(limit=limit)
+        db.session.commit()
+        return processed
+
     events.apply_updates = timed  # type: ignore[assignment]
     totals: dict[str, int] = {}
     commits = 0.0
     app = _app()
     with app.app_context():
         while True:
-            processed = events.apply_stored(limit=limit)
             t = time.perf_counter()
-            db.session.commit()
+            processed = retrying(apply_and_commit)
             commits += time.perf_counter() - t
             for key, value in processed.as_dict().items():
                 totals[key] = totals.get(key, 0) + value
@@ -307,7 +360,8 @@ def phase_applier(stop_file: str, out_file: str, limit: int) -> dict[str, Any]:
                 time.sleep(0.2)
     result = {
         "apply_updates_s": inside[0],
-        "commit_s": commits,
+        "apply_stored_and_commit_s": commits,
+        "deadlocks_retried": RETRIES[0],
         "calls": calls[0],
         "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         **totals,
@@ -341,9 +395,9 @@ def _wait_settled(timeout: float = 4 * 3600) -> float:
 SENDERS = int(os.environ.get("BENCH_PAY_SENDERS", "0") or 0)
 
 
-def _round(program: Any, steps: list[dict[str, Any]], label: str) -> int:
-    if SENDERS > 0:
-        return _round_pipelined(program, steps, label, SENDERS)
+def _round(program: Any, steps: list[dict[str, Any]], label: str, upstream: str | None = None) -> int:
+    if SENDERS > 0 or upstream:
+        return _round_pipelined(program, steps, label, max(SENDERS, 1), upstream)
     from disburse.extensions import db
     from disburse.payments import sending, service
 
@@ -367,9 +421,12 @@ def _round(program: Any, steps: list[dict[str, Any]], label: str) -> int:
     return payments
 
 
-def _round_pipelined(program: Any, steps: list[dict[str, Any]], label: str, senders: int) -> int:
+def _round_pipelined(
+    program: Any, steps: list[dict[str, Any]], label: str, senders: int, upstream: str | None = None
+) -> int:
     """Batches made one after the other and each handed to the first free of ``senders`` threads (each with its own
-    app context, so its own session and connection) as soon as it is committed."""
+    app context, so its own session and connection) as soon as it is committed; with ``upstream`` (a progress file),
+    only of claims verification has been through, waiting for more until it is done."""
     import queue
     import threading
 
@@ -386,7 +443,7 @@ def _round_pipelined(program: Any, steps: list[dict[str, Any]], label: str, send
         with app.app_context():
             while (batch_id := todo.get()) is not None:
                 try:
-                    sent = sending.send_batch(batch_id)
+                    sent = retrying(lambda: sending.send_batch(batch_id))
                     assert sent.accepted, sent.as_dict()
                 except BaseException as exc:  # reported by the driver
                     failures.append(exc)
@@ -396,9 +453,19 @@ def _round_pipelined(program: Any, steps: list[dict[str, Any]], label: str, send
     for thread in threads:
         thread.start()
     t0 = time.perf_counter()
-    batches, payments, after = 0, 0, 0
+    batches, payments, after, waited = 0, 0, 0, 0.0
     try:
-        while (batch := _next_batch(program, after)) is not None:
+        while True:
+            upto, done = read_progress(upstream)
+            batch = _next_batch(program, after, upto)
+            if batch is None:
+                db.session.commit()
+                if done:
+                    break
+                t = time.perf_counter()
+                time.sleep(0.5)
+                waited += time.perf_counter() - t
+                continue
             batches += 1
             payments += batch.item_count
             db.session.commit()
@@ -415,6 +482,9 @@ def _round_pipelined(program: Any, steps: list[dict[str, Any]], label: str, send
     t2 = time.perf_counter()
     made = f"{label}: create_batch ({batches} batches; sending meanwhile)"
     both = f"{label}: made and sent, {senders} senders"
+    if upstream:
+        made = f"{label}: create_batch ({batches} batches, as verification went on; sending meanwhile)"
+        steps.append({"step": f"{label}: waiting for verification, within the above", "s": waited, "rows": None})
     steps.append({"step": made, "s": t1 - t0, "rows": payments})
     steps.append({"step": both, "s": t2 - t0, "rows": payments})
     _wait_settled()
@@ -465,7 +535,7 @@ def phase_pay() -> dict[str, Any]:
     with app.app_context():
         program = db.session.query(Program).filter_by(code="NQ116").one()
         started = time.perf_counter()
-        first = _round(program, steps, "round 1")
+        first = _round(program, steps, "round 1", UPSTREAM)
         after_first = dict(db.session.execute(text("SELECT state, count(*) FROM claims GROUP BY state")).tuples().all())
         corrected = _correct_details(steps)
         second = _round(program, steps, "round 2")
@@ -485,6 +555,7 @@ def phase_pay() -> dict[str, Any]:
         "claims": states,
         "payments": payments,
         "paid_vnd": paid_total,
+        "deadlocks_retried": RETRIES[0],
         "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }
 
@@ -532,14 +603,16 @@ def _peak_rss_tree(pids: list[int], stop: Any, peak: dict[int, int]) -> None:
         stop.wait(0.5)
 
 
-def pay_end_to_end(url: str, redis_url: str, *, apply_limit: int = 5, workdir: Path) -> dict[str, Any]:
+def pay_end_to_end(
+    url: str, redis_url: str, *, apply_limit: int = 5, workdir: Path, upstream: str | None = None
+) -> dict[str, Any]:
     """Serve the bank and our app, start the applier, drive two rounds of payments; stop everything. Returns the
-    driver's report with the applier's and the servers' figures."""
+    driver's report with the applier's and the servers' figures. ``upstream``: see ``UPSTREAM``."""
     import threading
 
     import redis
 
-    env = env_for(url, redis_url)
+    env = env_for(url, redis_url, **({"BENCH_PAY_UPSTREAM": upstream} if upstream else {}))
     redis.Redis.from_url(redis_url).flushdb()
     disburse_cli = str(Path(sys.executable).with_name("disburse"))
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
