@@ -112,6 +112,11 @@ _BULK_MOVE = text(
 )
 
 
+#: For the settlement pass's one read: no bitmap scan and no sort, so the only plan left is the open transfers'
+#: index in id order (``ix_transfers_open_by_id``); then back to the planner's own choices for the writes.
+_WALK_THE_INDEX = text("SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)")
+_PLAN_FREELY = text("SELECT set_config('enable_bitmapscan', 'on', true), set_config('enable_sort', 'on', true)")
+
 _RETURN_CHECKED = text("UPDATE sandbox.transfers SET return_checked = true WHERE id = ANY(CAST(:ids AS bigint[]))")
 
 
@@ -227,6 +232,10 @@ class Sandbox:
                 .where(transfers.c.status == "rcvd", transfers.c.received_at > cutoff)
                 .values(status="pdng")
             )
+            # The oldest open transfers, walked in id order through their own index. Left to its estimates, the
+            # planner read every open transfer and sorted them to keep the first few thousand: the bank's statistics
+            # go stale as fast as it takes transfers, and a backlog of 500,000 made each pass 2 s instead of 20 ms.
+            conn.execute(_WALK_THE_INDEX)
             due = conn.execute(
                 select(transfers, batches.c.sender_uri, batches.c.transaction_id, batches.c.correlation_id)
                 .join(batches, batches.c.id == transfers.c.batch_id)
@@ -235,6 +244,7 @@ class Sandbox:
                 .limit(self._limit(limit))
                 .with_for_update(of=transfers, skip_locked=True)
             ).all()
+            conn.execute(_PLAN_FREELY)
             if self.bulk:
                 decided = [(row, *self.outcome(row.reference_id)) for row in due]
                 self._move_bulk(conn, decided, "settlement", now)

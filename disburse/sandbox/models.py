@@ -43,6 +43,7 @@ metadata = MetaData(
 
 STATUSES = ("rcvd", "pdng", "succ", "rjct")
 _RETURN_DUE = "status = 'succ' AND NOT return_checked"
+_OPEN = "status IN ('rcvd', 'pdng')"
 
 batches = Table(
     "batches",
@@ -85,7 +86,9 @@ transfers = Table(
     CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="status_known"),
     CheckConstraint("status <> 'succ' OR settled_at IS NOT NULL", name="succ_has_settled_at"),
     CheckConstraint("returned_at IS NULL OR settled_at IS NOT NULL", name="returned_was_settled"),
-    Index("ix_transfers_open", "status", "received_at", postgresql_where=text("status IN ('rcvd', 'pdng')")),
+    Index("ix_transfers_open", "status", "received_at", postgresql_where=text(_OPEN)),
+    #: The open transfers in id order: what each settlement pass takes its oldest from (see ``Bank.settle_due``).
+    Index("ix_transfers_open_by_id", "id", postgresql_where=text(_OPEN)),
     #: The settled transfers not yet considered for a return, in id order: what each return pass reads (without it,
     #: every pass, twice a second, read every transfer the bank ever took).
     Index("ix_transfers_return_due", "id", postgresql_where=text(_RETURN_DUE)),
@@ -152,6 +155,9 @@ def create_schema(engine: Engine) -> None:
         # Added after the tables were first made: create_all does not add an index to a table that exists.
         conn.exec_driver_sql(
             f"CREATE INDEX IF NOT EXISTS ix_transfers_return_due ON {SCHEMA}.transfers (id) WHERE {_RETURN_DUE}"
+        )
+        conn.exec_driver_sql(
+            f"CREATE INDEX IF NOT EXISTS ix_transfers_open_by_id ON {SCHEMA}.transfers (id) WHERE {_OPEN}"
         )
         conn.exec_driver_sql(_APPEND_ONLY)
 
