@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -128,6 +129,35 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
 
 
+#: How often a pass starts its walk from the first transfer again (see ``_Walk``).
+WALK_RESET_S = 30.0
+_LAST_ID = text("SELECT max(id) FROM sandbox.transfers")
+
+
+@dataclass
+class _Walk:
+    """Where a settlement or return pass starts its walk of a partial index in id order: at the lowest id the last
+    pass took. The transfers before it were taken, and the index still holds their entries until no transaction
+    older than the move is running (a bank that settles thousands a second while a long statement runs elsewhere
+    keeps hundreds of thousands of them), each a visit to the table to find it gone: walked from the first id every
+    half second, that was most of a pass. Every ``WALK_RESET_S`` a pass starts from the first id again, for a
+    transfer another settler skipped past and then gave back, or one that came in late with a lower id; and at once
+    when the ids started again (the tables emptied, as the tests do between examples)."""
+
+    start: int = 0
+    restart_at: float = 0.0
+
+    def begin(self, conn: Connection) -> int:
+        restarted = self.start > 0 and (conn.execute(_LAST_ID).scalar() or 0) < self.start
+        if restarted or monotonic() >= self.restart_at:
+            self.start, self.restart_at = 0, monotonic() + WALK_RESET_S
+        return self.start
+
+    def took(self, ids: Sequence[int]) -> None:
+        if ids:
+            self.start = max(self.start, min(ids))
+
+
 @dataclass
 class Sandbox:
     """One sandbox bank: its database and its behaviour."""
@@ -145,6 +175,8 @@ class Sandbox:
     #: Settle, return and build callbacks set-based (see the module's docstring); the same decisions.
     bulk: bool = False
     _signers: list[Webhook] = field(init=False, repr=False)
+    _settle_walk: _Walk = field(default_factory=_Walk, init=False, repr=False)
+    _return_walk: _Walk = field(default_factory=_Walk, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.webhook_secrets:
@@ -239,12 +271,17 @@ class Sandbox:
             due = conn.execute(
                 select(transfers, batches.c.sender_uri, batches.c.transaction_id, batches.c.correlation_id)
                 .join(batches, batches.c.id == transfers.c.batch_id)
-                .where(transfers.c.status.in_(("rcvd", "pdng")), transfers.c.received_at <= cutoff)
+                .where(
+                    transfers.c.status.in_(("rcvd", "pdng")),
+                    transfers.c.received_at <= cutoff,
+                    transfers.c.id >= self._settle_walk.begin(conn),
+                )
                 .order_by(transfers.c.id)
                 .limit(self._limit(limit))
                 .with_for_update(of=transfers, skip_locked=True)
             ).all()
             conn.execute(_PLAN_FREELY)
+            self._settle_walk.took([row.id for row in due])
             if self.bulk:
                 decided = [(row, *self.outcome(row.reference_id)) for row in due]
                 self._move_bulk(conn, decided, "settlement", now)
@@ -281,11 +318,13 @@ class Sandbox:
                     transfers.c.status == "succ",
                     transfers.c.return_checked.is_(False),
                     transfers.c.settled_at <= cutoff,
+                    transfers.c.id >= self._return_walk.begin(conn),
                 )
                 .order_by(transfers.c.id)
                 .limit(self._limit(limit))
                 .with_for_update(of=transfers, skip_locked=True)
             ).all()
+            self._return_walk.took([row.id for row in due])
             if due:
                 # One array parameter: ``IN`` would bind (and the driver parse) 10,000 parameters in bulk mode.
                 conn.execute(_RETURN_CHECKED, {"ids": [r.id for r in due]})

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from disburse.sandbox.models import clear
 
@@ -107,3 +108,36 @@ def test_bulk_mode_never_moves_a_reference_twice(make_bank, make_provider):
     )
     assert debits == []
     assert bank.sql("SELECT count(*) FROM sandbox.transfers")[0][0] == 50
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+def test_a_pass_starts_where_the_last_one_took_and_from_the_first_id_again_in_time(
+    make_bank, make_provider, monkeypatch, bulk
+):
+    """Each pass walks the open transfers from the lowest id the last one took (the entries before it are settled
+    ones the index still holds); a transfer left below that (one that came in later with a lower id) is taken when
+    the walk starts from the first id again, ``WALK_RESET_S`` later; and at once when the ids start again."""
+    from disburse.sandbox import bank as bank_module
+
+    clock = [1_000.0]
+    monkeypatch.setattr(bank_module, "monotonic", lambda: clock[0])
+    bank = make_bank(bulk=bulk, seed=3)
+    provider = make_provider(bank)
+    provider.send("B-late", [order(f"L-{i}") for i in range(5)])  # the lower ids...
+    provider.send("B-early", [order(f"E-{i}") for i in range(5)])
+    now = datetime.now(UTC)
+    with bank.sandbox.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE sandbox.transfers SET received_at = :at WHERE reference_id LIKE 'L-%'"),
+            {"at": now + timedelta(hours=1)},
+        )
+    assert bank.sandbox.settle_due(now + timedelta(minutes=1)) == 5  # ...came in later: not due yet
+    later = now + timedelta(hours=2)
+    assert bank.sandbox.settle_due(later) == 0  # below where the walk starts
+    clock[0] += bank_module.WALK_RESET_S
+    assert bank.sandbox.settle_due(later) == 5
+    assert bank.sql("SELECT count(*) FROM sandbox.transfers WHERE status IN ('rcvd', 'pdng')")[0][0] == 0
+
+    clear(bank.sandbox.engine)  # the ids start again from 1: taken at once, no wait for the clock
+    provider.send("B-again", [order(f"A-{i}") for i in range(3)])
+    assert bank.sandbox.settle_due(later) == 3
