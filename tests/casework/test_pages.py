@@ -466,7 +466,7 @@ def test_a_failed_payment_goes_through_request_details_too(signed_in):
             "en",
             "awaiting_payment_details",
             {"bank_code": "BIDV", "bank_account": "12-34"},
-            "The account number has 4 to 30 letters and digits only.",
+            "The account number has digits only, 6 to 19 of them (no letters, spaces or other characters).",
         ),
         (
             "vi",
