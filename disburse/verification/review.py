@@ -29,6 +29,7 @@ from disburse.auth.models import User
 from disburse.auth.scopes import Scope, can_see
 from disburse.claims import service as claims
 from disburse.claims.models import Claim, ClaimEvent
+from disburse.claims.outcomes import is_bank_account
 from disburse.claims.states import (
     CLOSED_STATES,
     STATE_LABELS,
@@ -650,12 +651,40 @@ def request_info(claim_id: int, user: User, addressee: str, note: str, due_on: d
 # --------------------------------------------------------------------------------------------------- decisions
 
 
+def _payable_or_refuse(claim: Claim) -> None:
+    """:class:`Conflict` (``bank_details_invalid``) when ``claim`` is paid by bank transfer and its bank or account
+    is missing, or its account is not one we can pay (:func:`disburse.claims.outcomes.is_bank_account`): approved,
+    it would go to the bank and be refused there. The details are read from the claim as it is now, not from
+    verification's flags (they may have been corrected since, or broken)."""
+    if claim.payout != "bank":
+        return
+    if not claim.bank_code or not claim.bank_account:
+        problem_vi, problem_en = "thiếu ngân hàng hoặc số tài khoản", "the bank or the account number is missing"
+    elif not is_bank_account(claim.bank_account):
+        problem_vi = "số tài khoản không đúng định dạng (chỉ gồm chữ số, từ 6 đến 19 số)"
+        problem_en = "the account number is not in the right form (digits only, 6 to 19 of them)"
+    else:
+        return
+    raise Conflict(
+        f"Chưa thể duyệt: hồ sơ nhận tiền qua chuyển khoản nhưng {problem_vi}. Cần có thông tin tài khoản đúng trước "
+        "khi duyệt (đơn vị điều chỉnh theo Mẫu số 03, hoặc người lao động bổ sung), hoặc từ chối hồ sơ nếu không "
+        "đủ điều kiện.",
+        f"The claim cannot be approved yet: it is paid by bank transfer but {problem_en}. Correct account details "
+        "are needed before approval (the employer's Form 03 correction, or from the person), or refuse the claim if "
+        "it is not eligible.",
+        code="bank_details_invalid",
+    )
+
+
 def approve(claim_id: int, user: User, note: str | None = None) -> ActionResult:
-    """Approve the claim (from verifying or needs_review). Approving an approved claim changes nothing."""
+    """Approve the claim (from verifying or needs_review). Approving an approved claim changes nothing. A claim paid
+    by bank transfer whose bank details cannot be paid is refused (:func:`_payable_or_refuse`): nothing changes."""
     claim = visible_claim(claim_id, user, lock=True)
     _may_work(claim, user)
     if claim.state == ClaimState.APPROVED:
         return ActionResult(claim, changed=False)
+    if (ClaimState(claim.state), ClaimAction.APPROVE) in TRANSITIONS:
+        _payable_or_refuse(claim)
     try:
         event = claims.transition(claim, ClaimAction.APPROVE, user, reason=note or None)
     except InvalidClaimTransition:
@@ -845,6 +874,8 @@ def _override_duplicate(
     approvable = (ClaimState(keep.state), ClaimAction.APPROVE) in TRANSITIONS
     if not approvable and _already_resolved(keep, override=True):
         return ActionResult(keep, changed=False)
+    if approvable:
+        _payable_or_refuse(keep)  # before anything is written: the decision is taken whole or not at all
     data = _resolution(group, keep, keep_si, True, note, [])
     events = [_note(member, ClaimNote.RESOLVE_DUPLICATE, user, data) for member, _ in group]
     if approvable:
