@@ -1,7 +1,8 @@
 """Why a payment failed, in plain words, and whose fault it was.
 
 The codes come from the providers: the sandbox bank's G2P Connect reason codes (``rjct.payee_fa.closed`` …), ISO
-20022 status and return reason codes from bank files (``AC04`` …), and our own (``unknown``). What a failure
+20022 status and return reason codes from bank files (``AC04`` …), and our own (``unknown``, and
+``rjct.payee_fa.malformed`` for an order refused before it went out). What a failure
 leads to depends on whose fault it was:
 
 - **the details** (a closed or unknown account, a name that does not match): the claim waits for corrected details
@@ -17,6 +18,9 @@ from __future__ import annotations
 
 #: A code we do not know (the provider gave none, or one not listed here).
 UNKNOWN = "unknown"
+#: Ours: an order refused before it went out, because its bank details cannot be paid (missing, or an account that is
+#: not :func:`disburse.claims.outcomes.is_bank_account`). The details are at fault: new ones are asked for.
+PAYEE_FA_MALFORMED = "rjct.payee_fa.malformed"
 
 LABELS: dict[str, tuple[str, str]] = {
     # The sandbox bank (G2P Connect reason codes).
@@ -29,6 +33,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "rjct.bank.timeout": ("Ngân hàng người nhận không trả lời kịp thời", "The payee's bank did not answer in time"),
     "rjct.returned": ("Ngân hàng người nhận trả lại tiền", "The payee's bank sent the money back"),
     "rjct.amount.invalid": ("Số tiền không hợp lệ", "The amount is not valid"),
+    "rjct.payee_name.invalid": ("Thiếu hoặc sai tên người nhận", "The payee's name is missing or not valid"),
     # ISO 20022 (ExternalStatusReason1Code / ExternalReturnReason1Code).
     "AC01": ("Số tài khoản không đúng", "Incorrect account number"),
     "AC04": ("Tài khoản đã đóng", "Closed account"),
@@ -55,6 +60,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "TM01": ("Nhận sau giờ giao dịch", "Received after the cut-off time"),
     # Ours.
     UNKNOWN: ("Ngân hàng không nêu lý do", "The bank gave no reason"),
+    PAYEE_FA_MALFORMED: (
+        "Thiếu ngân hàng hoặc số tài khoản, hoặc số tài khoản không đúng định dạng (6 đến 19 chữ số): "
+        "chưa chuyển cho ngân hàng",
+        "The bank or the account number is missing, or the account number is not 6 to 19 digits: not sent to the bank",
+    ),
 }
 
 #: Failures that were the bank's or ours, not the payee's details: paid again as they are.
@@ -73,4 +83,4 @@ def needs_new_details(code: str | None) -> bool:
     return (code or UNKNOWN) not in BANK_SIDE
 
 
-__all__ = ["BANK_SIDE", "LABELS", "UNKNOWN", "label", "needs_new_details"]
+__all__ = ["BANK_SIDE", "LABELS", "PAYEE_FA_MALFORMED", "UNKNOWN", "label", "needs_new_details"]

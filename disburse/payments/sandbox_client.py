@@ -10,11 +10,21 @@ speaks its G2P Connect API over HTTP and checks its Standard Webhooks callbacks.
   :class:`InvalidSignature`.
 - Statuses: ``rcvd`` → RECEIVED, ``pdng`` → PENDING, ``succ`` → PAID, ``rjct`` → REJECTED, ``rjct`` with
   ``rjct.returned`` → RETURNED. ``rjct.reference_id.duplicate`` says only that the bank already had the reference:
-  it is replaced by the reference's real status, asked with :meth:`SandboxProvider.status`.
+  it is replaced by the reference's real status, asked with :meth:`SandboxProvider.status`. The reason is read from
+  G2P Connect's own fields, ``status_reason_code`` / ``status_reason_message`` (DisburseResponse), or from the
+  ``reason_code`` / ``reason_message`` the sandbox sends today.
+- One bad order never holds up the others. An order the bank's message cannot carry (no bank or account, an account
+  that is not 6 to 19 digits: :func:`disburse.claims.outcomes.is_bank_account`) is left out of the message and
+  answered at once as REJECTED ``rjct.payee_fa.malformed``. When the bank refuses a message and every problem it
+  names is an item's (``disbursements[i].field: …``), the acknowledgement names those items: REJECTED with the G2P
+  code of the field for the payee's own details (``payee_fa`` → ``rjct.payee_fa.invalid``, ``payee_name``), UNKNOWN
+  (not taken, nobody's details at fault) for anything else; the caller sends the rest again
+  (:func:`disburse.payments.sending.deliver`).
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -24,6 +34,7 @@ import httpx
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from config import ConfigError
+from disburse.claims.outcomes import is_bank_account
 from disburse.payments.providers import (
     Acknowledgement,
     InvalidSignature,
@@ -34,6 +45,7 @@ from disburse.payments.providers import (
     StatementEntry,
     StatusUpdate,
 )
+from disburse.payments.reasons import PAYEE_FA_MALFORMED
 
 G2P_STATUS = {
     "rcvd": ProviderStatus.RECEIVED,
@@ -43,6 +55,16 @@ G2P_STATUS = {
 }
 RETURNED = "rjct.returned"
 DUPLICATE = "rjct.reference_id.duplicate"
+#: An order left out of the message: its payee cannot be written ``account:<6 to 19 digits>@<BANK>``.
+MALFORMED = PAYEE_FA_MALFORMED
+#: The bank's name for a bank in a payee's financial address (VietQR/NAPAS short code).
+_BANK_CODE = re.compile(r"[A-Z0-9]{2,11}")
+#: A refused message's problem that names one of its items: ``disbursements[3].payee_fa: …`` (or ``disbursements[3]:``).
+_ITEM_ERROR = re.compile(r"\s*disbursements\[([0-9]{1,6})\](?:\.([a-z_]{1,40}))?\s*:")
+#: The item fields that are the payee's own details, with the G2P Connect reason code for each (DisburseStatusReason
+#: Code; the sandbox's own ``rjct.payee_name.mismatch`` family for the name). A refusal for any other field is ours
+#: (a reference, an amount, a currency, the payer): it fails nobody.
+PAYEE_FIELDS = {"payee_fa": "rjct.payee_fa.invalid", "payee_name": "rjct.payee_name.invalid"}
 #: Connect within 2 s, and every read within 10 s: a bank that hangs costs a worker seconds, never minutes.
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=2.0)
 STATUS_CHUNK = 1000
@@ -78,17 +100,28 @@ def _moment(value: Any) -> datetime | None:
         return None
 
 
+def _reason(item: Mapping[str, Any], part: str) -> str | None:
+    """The status's reason ``part`` (code or message): G2P Connect's ``status_reason_<part>``, else the sandbox's
+    ``reason_<part>``; None when neither is a non-empty string."""
+    for key in (f"status_reason_{part}", f"reason_{part}"):
+        value = item.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
 def update_from(item: Mapping[str, Any], event_id: str | None = None) -> StatusUpdate:
     """One G2P ``disbursement status`` object → a :class:`StatusUpdate`; raises :class:`PermanentError`."""
-    reference, status, code = item.get("reference_id"), item.get("status"), item.get("reason_code")
+    reference, status = item.get("reference_id"), item.get("status")
+    code, message = _reason(item, "code"), _reason(item, "message")
     if not isinstance(reference, str) or status not in G2P_STATUS:
         raise PermanentError(f"the sandbox sent a status we cannot read: {dict(item)!r}"[:300])
     mapped = ProviderStatus.RETURNED if status == "rjct" and code == RETURNED else G2P_STATUS[status]
     return StatusUpdate(
         reference=reference,
         status=mapped,
-        reason_code=code if isinstance(code, str) else None,
-        reason_message=item.get("reason_message") if isinstance(item.get("reason_message"), str) else None,
+        reason_code=code,
+        reason_message=message,
         at=_moment(item.get("timestamp")),
         event_id=event_id,
         amount_vnd=_amount(item.get("amount")),
@@ -185,10 +218,23 @@ class SandboxProvider:
     # ------------------------------------------------------------------------------------------ Provider
 
     def send(self, batch_reference: str, orders: Sequence[PaymentOrder]) -> Acknowledgement:
-        disbursements = []
+        """Hand ``orders`` to the bank in one ``POST /disburse``. Orders the message cannot carry are left out and
+        answered REJECTED (:data:`MALFORMED`) in the acknowledgement; when nothing is left, the bank is not called and
+        the answer is an acceptance of nothing. A refusal whose problems all name items names them in ``updates``
+        (see the module's docstring)."""
+        disbursements: list[dict[str, Any]] = []
+        left_out: list[StatusUpdate] = []
         for order in orders:
-            if not order.bank_code or not order.bank_account:
-                raise PermanentError(f"order {order.reference} has no bank account: the sandbox pays accounts only")
+            if not _payable(order):
+                left_out.append(
+                    StatusUpdate(
+                        reference=order.reference,
+                        status=ProviderStatus.REJECTED,
+                        reason_code=MALFORMED,
+                        reason_message="the bank or the account number (6 to 19 digits) is missing or malformed",
+                    )
+                )
+                continue
             disbursements.append(
                 {
                     "reference_id": order.reference,
@@ -200,6 +246,8 @@ class SandboxProvider:
                     "note": order.note[:99],
                 }
             )
+        if not disbursements:
+            return Acknowledgement(accepted=True, updates=tuple(left_out))
         body = {
             "signature": None,
             "header": self._header("disburse", len(disbursements)),
@@ -210,11 +258,17 @@ class SandboxProvider:
         if not isinstance(message, dict):
             raise PermanentError("the sandbox's answer to /disburse is not a G2P Connect acknowledgement")
         if message.get("ack_status") == "ACK":
-            return Acknowledgement(accepted=True, correlation_id=message.get("correlation_id"))
+            return Acknowledgement(accepted=True, correlation_id=message.get("correlation_id"), updates=tuple(left_out))
         error = message.get("error")
         error = error if isinstance(error, dict) else {}
-        detail = "; ".join([str(error.get("message", "refused")), *map(str, error.get("errors") or [])])
-        return Acknowledgement(accepted=False, message=f"{message.get('ack_status')}: {detail}"[:2000])
+        problems = [str(problem) for problem in error.get("errors") or []]
+        detail = "; ".join([str(error.get("message", "refused")), *problems])
+        named = _refused_items(problems, disbursements)
+        return Acknowledgement(
+            accepted=False,
+            message=f"{message.get('ack_status')}: {detail}"[:2000],
+            updates=(*left_out, *named),
+        )
 
     def status(self, references: Sequence[str]) -> list[StatusUpdate]:
         known: dict[str, StatusUpdate] = {}
@@ -305,6 +359,37 @@ class SandboxProvider:
         return StatementEntry(item["reference_id"], item["type"], amount, booked_at)
 
 
+def _payable(order: PaymentOrder) -> bool:
+    """Whether the order's payee can be written as the bank takes it: ``account:<6 to 19 digits>@<BANK>``."""
+    return bool(order.bank_code and _BANK_CODE.fullmatch(order.bank_code)) and is_bank_account(order.bank_account)
+
+
+def _refused_items(problems: Sequence[str], disbursements: Sequence[Mapping[str, Any]]) -> list[StatusUpdate]:
+    """The items a refused message's ``problems`` name, when every problem names one (otherwise the message itself
+    is wrong: nothing is named, and the whole message waits for the cause to be fixed). An item refused for the
+    payee's own details (among others or not) is REJECTED with that field's code; one refused only for anything
+    else is UNKNOWN: not taken, and failing nobody."""
+    fields: dict[int, list[str]] = {}
+    for problem in problems:
+        match = _ITEM_ERROR.match(problem)
+        if match is None or int(match.group(1)) >= len(disbursements):
+            return []
+        fields.setdefault(int(match.group(1)), []).append(match.group(2) or "")
+    named = []
+    for index, names in sorted(fields.items()):
+        item, problem = disbursements[index], "; ".join(p for p in problems if _item_index(p) == index)
+        payee = [name for name in names if name in PAYEE_FIELDS]
+        status = ProviderStatus.REJECTED if payee else ProviderStatus.UNKNOWN
+        code = PAYEE_FIELDS[payee[0]] if payee else None
+        named.append(StatusUpdate(str(item["reference_id"]), status, reason_code=code, reason_message=problem[:200]))
+    return named
+
+
+def _item_index(problem: str) -> int | None:
+    match = _ITEM_ERROR.match(problem)
+    return int(match.group(1)) if match else None
+
+
 def _with_event(update: StatusUpdate, event_id: str | None) -> StatusUpdate:
     return StatusUpdate(
         reference=update.reference,
@@ -336,4 +421,4 @@ def check_sandbox_allowed(config: Mapping[str, Any]) -> None:
         raise ConfigError("the sandbox bank needs these environment variables set: " + ", ".join(missing))
 
 
-__all__ = ["SandboxProvider", "check_sandbox_allowed", "update_from"]
+__all__ = ["MALFORMED", "PAYEE_FIELDS", "SandboxProvider", "check_sandbox_allowed", "update_from"]

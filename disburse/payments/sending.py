@@ -8,10 +8,17 @@ Never twice, never lost:
   reference's status first, what it knows is applied, and only the references it has never seen are sent again,
   under the same references (a bank that already has one refuses it as a duplicate, which we read as "already
   have it").
-- A whole batch refused (a NACK: the message was malformed, or we are misconfigured) fails nobody: it is nobody's
-  payment details, and a misconfiguration must not use up people's failures. The batch keeps the refusal in
-  ``last_error`` (``disburse payments batches`` shows it, the log has it at ERROR) and its payments stay ``sent``;
-  the chase asks again, and sends again what the provider never took, until the cause is fixed.
+- One bad order never holds up the others. A bank order whose details cannot be paid (no bank, no account, or an
+  account that is not :func:`disburse.claims.outcomes.is_bank_account`) is failed before the provider is called
+  (``rjct.payee_fa.malformed``) and the rest go out; its claim takes the failure path like any refused payment
+  (``payment_failed`` → ``awaiting_payment_details`` with a request for new details). When the provider refuses a
+  message and names the orders at fault, those refused for the payee's details are failed the same way (the
+  provider's code), those refused for something of ours are held back (they stay ``sent``, the chase tries them
+  again), and the rest are sent again at once.
+- A whole batch refused without naming any order (a NACK: the message was malformed, or we are misconfigured) fails
+  nobody: it is nobody's payment details, and a misconfiguration must not use up people's failures. The batch keeps
+  the refusal in ``last_error`` (``disburse payments batches`` shows it, the log has it at ERROR) and its payments
+  stay ``sent``; the chase asks again, and sends again what the provider never took, until the cause is fixed.
 - :func:`chase` (the status sweeper) asks the provider about every payment sent and not settled after
   ``PAYMENT_STATUS_AFTER_S``, so a lost callback or a lost task never leaves a payment hanging.
 """
@@ -28,7 +35,9 @@ from typing import Any
 from sqlalchemy import select, text
 
 from disburse.background import enqueue_after_commit
+from disburse.claims.outcomes import is_bank_account
 from disburse.extensions import db
+from disburse.payments import reasons
 from disburse.payments import service as payments
 from disburse.payments.adapters import POLLED_PROVIDERS, bank_provider_name, provider_for
 from disburse.payments.models import Payment, PaymentBatch
@@ -38,6 +47,7 @@ from disburse.payments.providers import (
     PermanentError,
     ProviderError,
     ProviderStatus,
+    StatusUpdate,
 )
 from disburse.payments.states import PaymentState
 from disburse.payments.status import apply_updates
@@ -59,6 +69,10 @@ class Sent:
     accepted: bool = False
     error: str | None = None
     applied: dict[str, Any] = field(default_factory=dict)
+    #: Orders failed before they went out (their bank details cannot be paid).
+    refused: list[str] = field(default_factory=list)
+    #: Orders the provider refused for a reason of ours: held back, still ``sent``, tried again by the chase.
+    withheld: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -66,8 +80,17 @@ class Sent:
             "orders": self.orders,
             "accepted": self.accepted,
             "error": self.error,
+            "refused": len(self.refused),
+            "withheld": len(self.withheld),
             **self.applied,
         }
+
+    def add(self, applied: dict[str, Any]) -> None:
+        """Count in what one more application of news did."""
+        for key, value in applied.items():
+            known = self.applied.get(key)
+            both_counts = isinstance(value, int) and isinstance(known, int) and not isinstance(value, bool)
+            self.applied[key] = known + value if both_counts else value
 
 
 # --------------------------------------------------------------------------------------------------- batching
@@ -134,7 +157,7 @@ def resend_unknown(batch: PaymentBatch, references: Sequence[str]) -> Sent:
     provider = provider_for(batch.provider)
     statuses = provider.status(list(references))
     unknown = {u.reference for u in statuses if u.status is ProviderStatus.UNKNOWN}
-    sent.applied = apply_updates(batch.provider, statuses, source="poll").as_dict()
+    sent.add(apply_updates(batch.provider, statuses, source="poll").as_dict())
     db.session.commit()
     if not unknown:
         return sent
@@ -142,28 +165,101 @@ def resend_unknown(batch: PaymentBatch, references: Sequence[str]) -> Sent:
     return deliver(batch, orders, sent=sent)
 
 
-def deliver(batch: PaymentBatch, orders: Sequence[PaymentOrder], *, sent: Sent) -> Sent:
-    """Call the provider with ``orders`` of ``batch`` and record its answer. Commits."""
-    provider = provider_for(batch.provider)
-    sent.orders = len(orders)
-    try:
-        ack = provider.send(batch.reference or f"B{batch.id}", orders)
-    except ProviderError as exc:
-        _record(batch.id, error=str(exc))
-        db.session.commit()
-        if isinstance(exc, PermanentError):
-            sent.error = str(exc)
-            log.error("batch %s: the provider refused it: %s", batch.id, exc)
-            return sent
-        raise
-    sent.accepted, sent.error = ack.accepted, None if ack.accepted else (ack.message or "refused")
-    _record(batch.id, ack=ack)
-    if ack.updates:
-        sent.applied = apply_updates(batch.provider, ack.updates, source="acknowledgement").as_dict()
+def payable(order: PaymentOrder) -> bool:
+    """Whether a bank order's details can be paid: a bank, and an account of the one shape we take
+    (:func:`disburse.claims.outcomes.is_bank_account`)."""
+    return bool(order.bank_code) and is_bank_account(order.bank_account)
+
+
+def _refuse_unpayable(batch: PaymentBatch, orders: Sequence[PaymentOrder], sent: Sent) -> list[PaymentOrder]:
+    """Fail the bank orders of ``orders`` whose details cannot be paid (through the payments' transition path, with
+    :data:`~disburse.payments.reasons.PAYEE_FA_MALFORMED`; their claims follow the failure path), commit, and return
+    the others. A provider would refuse them, and with them, for some providers, the whole message."""
+    if batch.channel != "bank":
+        return list(orders)
+    bad = [order for order in orders if not payable(order)]
+    if not bad:
+        return list(orders)
+    refusals = [
+        StatusUpdate(
+            reference=order.reference,
+            status=ProviderStatus.REJECTED,
+            reason_code=reasons.PAYEE_FA_MALFORMED,
+            reason_message="the bank or the account number (6 to 19 digits) is missing or malformed",
+        )
+        for order in bad
+    ]
+    sent.add(apply_updates(batch.provider, refusals, source="check").as_dict())
     db.session.commit()
-    if not ack.accepted:
-        log.error("batch %s: the provider refused it whole: %s", batch.id, sent.error)
+    sent.refused += [order.reference for order in bad]
+    log.warning(
+        "batch %s: %d order(s) with bank details that cannot be paid failed before sending: %s",
+        batch.id,
+        len(bad),
+        ", ".join(order.reference for order in bad[:20]),
+    )
+    refused = {order.reference for order in bad}
+    return [order for order in orders if order.reference not in refused]
+
+
+def deliver(batch: PaymentBatch, orders: Sequence[PaymentOrder], *, sent: Sent) -> Sent:
+    """Call the provider with ``orders`` of ``batch`` and record its answer. Commits.
+
+    Orders whose bank details cannot be paid are failed first and never handed over. When the provider refuses the
+    message and names orders, those it failed are failed here too, those it held back for a reason of ours stay
+    ``sent``, and the others are handed over again at once (each round has fewer orders: it ends)."""
+    provider = provider_for(batch.provider)
+    left = _refuse_unpayable(batch, orders, sent)
+    sent.orders = len(left)
+    if not left:
+        sent.accepted = True
+        return sent
+    while left:
+        try:
+            ack = provider.send(batch.reference or f"B{batch.id}", left)
+        except ProviderError as exc:
+            _record(batch.id, error=str(exc))
+            db.session.commit()
+            if isinstance(exc, PermanentError):
+                sent.error = str(exc)
+                log.error("batch %s: the provider refused it: %s", batch.id, exc)
+                return sent
+            raise
+        sent.accepted, sent.error = ack.accepted, None if ack.accepted else (ack.message or "refused")
+        _record(batch.id, ack=ack)
+        if ack.updates:
+            sent.add(apply_updates(batch.provider, ack.updates, source="acknowledgement").as_dict())
+        db.session.commit()
+        if ack.accepted:
+            break
+        references = {order.reference for order in left}
+        named = [update for update in ack.updates if update.reference in references]
+        if not named:
+            log.error("batch %s: the provider refused it whole: %s", batch.id, sent.error)
+            break
+        held = [u.reference for u in named if u.status is ProviderStatus.UNKNOWN]
+        sent.withheld += held
+        log.error(
+            "batch %s: the provider refused %d order(s) by name (%d failed, %d held back); sending the rest: %s",
+            batch.id,
+            len(named),
+            len(named) - len(held),
+            len(held),
+            sent.error,
+        )
+        out = {update.reference for update in named}
+        left = [order for order in left if order.reference not in out]
+    if sent.withheld and sent.accepted:
+        sent.error = f"held back, refused by the provider for a reason of ours: {', '.join(sent.withheld[:20])}"
+        _note_error(batch.id, sent.error)
+        db.session.commit()
     return sent
+
+
+def _note_error(batch_id: int, error: str) -> None:
+    batch = _lock_batch(batch_id)
+    batch.last_error = error[:2000]
+    db.session.flush()
 
 
 def _record(batch_id: int, *, ack: Acknowledgement | None = None, error: str | None = None) -> None:
@@ -249,6 +345,7 @@ __all__ = [
     "deliver",
     "make_batch",
     "open_batches",
+    "payable",
     "resend_unknown",
     "send_batch",
 ]
