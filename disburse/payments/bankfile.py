@@ -641,12 +641,37 @@ def read_status_file(path: Path, *, settings: BankFileSettings | None = None) ->
 # ------------------------------------------------------------------------------------------------- provider
 
 
+def _carries(written: BatchFile, batch_reference: str, orders: Sequence[PaymentOrder]) -> bool:
+    """Whether the batch file ``written`` is this batch's and holds every one of ``orders`` (reference and amount)."""
+    return written.message_id == batch_reference and {(o.reference, o.amount_vnd) for o in orders} <= set(
+        written.transactions
+    )
+
+
+def _batch_sent_at(batch_reference: str) -> datetime | None:
+    """When the batch ``batch_reference`` was handed over (``payment_batches.sent_at``), to the second; None outside
+    an app or for a batch we do not have. A file written again after it was lost from the outbox then carries the
+    same creation time, and so the same bytes."""
+    from flask import has_app_context
+
+    if not has_app_context():
+        return None
+    from sqlalchemy import select
+
+    from disburse.extensions import db
+    from disburse.payments.models import PaymentBatch
+
+    sent_at = db.session.scalar(select(PaymentBatch.sent_at).where(PaymentBatch.reference == batch_reference))
+    return sent_at.replace(microsecond=0) if sent_at is not None else None
+
+
 class BankFileProvider:
     """The :class:`~disburse.payments.providers.Provider` for bank files.
 
     ``batch_created_at(batch_reference)`` gives a batch's creation time (the interface's ``send`` does not carry
-    it); without it, a batch already in the outbox keeps its file's time and a new one takes the current second,
-    so sending the same batch again writes nothing new either way."""
+    it); without it, a batch already in the outbox keeps its file's time and a new one takes the moment the batch
+    was handed over (``payment_batches.sent_at``; the current second outside an app), so sending the same batch
+    again writes nothing new either way."""
 
     name = "bankfile"
 
@@ -671,9 +696,16 @@ class BankFileProvider:
         existing = self.settings.outbox / batch_file_name(batch_reference)
         if existing.is_file():
             return read_batch_file(existing.read_bytes()).created_at
-        return datetime.now(UTC).replace(microsecond=0)
+        return _batch_sent_at(batch_reference) or datetime.now(UTC).replace(microsecond=0)
 
     def send(self, batch_reference: str, orders: Sequence[PaymentOrder]) -> Acknowledgement:
+        """Write the batch's file, or find it already written: a file in the outbox that carries every order asked
+        for (same reference, same amount) is the bank's copy, and asking again (a send after a status file settled
+        some of the batch, so only the rest is asked for) changes nothing: "already have it". A file that lacks
+        one of them is another file for this message id: :class:`BatchFileConflict`, never overwritten."""
+        path = self.settings.outbox / batch_file_name(batch_reference)
+        if path.is_file() and _carries(read_batch_file(path.read_bytes()), batch_reference, orders):
+            return Acknowledgement(accepted=True, correlation_id=path.name)
         path = write_batch_file(
             batch_reference, orders, self._created_at(batch_reference), settings=self.settings, bins=self._bins
         )

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from disburse.extensions import db
 from disburse.formatting import dmy, number, vnd
 from disburse.payments import sending
+from disburse.payments import service as payments
 from disburse.payments.cash_cli import CASH_COMMANDS
 from disburse.payments.models import Payment, PaymentBatch
 from disburse.payments.providers import PermanentError, ProviderError
@@ -109,13 +110,23 @@ def batches_cmd(limit: int) -> None:
 @click.argument("batch_id", type=int)
 def send_cmd(batch_id: int) -> None:
     """Hand BATCH_ID to its provider (if it was handed over before: ask first, send only what it never saw)."""
-    _batch(batch_id)
+    batch = _batch(batch_id)
     try:
-        sent = sending.send_batch(batch_id)
+        sent = _hand_over(batch)
     except ProviderError as exc:
         _fail(f"Chưa gửi được lô {batch_id}: {exc}", f"Batch {batch_id} could not be sent: {exc}")
         return
     _echo_sent(sent)
+
+
+def _hand_over(batch: PaymentBatch) -> sending.Sent:
+    """Hand ``batch`` to its provider. A bank file is one message for the whole batch: once the batch was handed
+    over, it is the whole batch again, never only the payments still waiting (after a status file settled some of
+    them, those alone would be another file under the same MsgId). The provider finds its file in the outbox and
+    leaves it as it is, or writes it again, the same, if it was lost."""
+    if batch.provider == "bankfile" and batch.state != "open":
+        return sending.deliver(batch, payments.batch_orders(batch.id), sent=sending.Sent(batch.id))
+    return sending.send_batch(batch.id)
 
 
 def _echo_sent(sent: sending.Sent) -> None:
@@ -159,7 +170,7 @@ def export_cmd(batch_id: int) -> None:
     time: a second export writes nothing new)."""
     batch = _batch(batch_id, provider="bankfile")
     try:
-        sent = sending.send_batch(batch.id)
+        sent = _hand_over(batch)
     except ProviderError as exc:
         _fail(f"Không ghi được tệp của lô {batch_id}: {exc}", f"Batch {batch_id}'s file cannot be written: {exc}")
         return

@@ -250,6 +250,23 @@ def test_sending_again_without_the_batch_time_keeps_the_file(files):
     assert path.read_bytes() == before
 
 
+def test_asking_again_for_part_of_a_batch_already_written_is_already_have_it(files):
+    """After a status file settled some of a batch, only the rest is asked for again: the file in the outbox holds
+    those orders, so it is the answer, untouched; an order it does not hold (or holds for another amount) is another
+    file under the same message id, refused."""
+    provider = BankFileProvider(files, bins=BINS, batch_created_at=lambda reference: CREATED)
+    provider.send("B2021-0001", ORDERS)
+    path = files.outbox / "B2021-0001.pain.001.xml"
+    before, written = path.read_bytes(), path.stat().st_mtime_ns
+
+    assert provider.send("B2021-0001", ORDERS[1:]) == Acknowledgement(accepted=True, correlation_id=path.name)
+    assert path.read_bytes() == before and path.stat().st_mtime_ns == written
+    for other in ([*ORDERS[1:], order("NQ116-0000009-1")], [order("NQ116-0000001-1", 2_200_000)]):
+        with pytest.raises(BatchFileConflict):
+            provider.send("B2021-0001", other)
+    assert path.read_bytes() == before
+
+
 def test_the_provider_knows_nothing_when_asked(files):
     provider = BankFileProvider(files, bins=BINS)
     assert [(u.reference, u.status) for u in provider.status(["A", "B"])] == [

