@@ -11,7 +11,7 @@ Thin, like every task module: the work is :mod:`disburse.payments.sending` and :
 - ``payments.apply_events``: stored callbacks applied, 500 at a time, until none is left.
 - ``sweepers.payments`` (beat, every 5 minutes): every payment sent and not settled after
   ``DISBURSE_PAYMENT_STATUS_AFTER_S`` asked about; batches whose send task was lost sent; callbacks whose task was
-  lost applied.
+  lost applied; refused callbacks older than ``DISBURSE_REFUSED_CALLBACK_DAYS`` (default 30) deleted.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def apply_events(max_rounds: int = 100) -> dict[str, int]:
 
 @shared_task(name="sweepers.payments")
 def sweep() -> dict[str, Any]:
-    """Chase what the provider has not answered; send lost batches; apply lost callbacks."""
+    """Chase what the provider has not answered; send lost batches; apply lost callbacks; forget old refused ones."""
     with sweepers.sweep_lock("payments", timeout_s=SWEEP_LOCK_S) as held:
         if not held:
             return {"skipped": True}
@@ -125,12 +125,19 @@ def sweep() -> dict[str, Any]:
             db.session.commit()
             stale = events.apply_stored(older_than=LOST_AFTER)
             db.session.commit()
+            refused = events.delete_refused(events.refused_kept_for())
+            db.session.commit()
             after = timedelta(seconds=int(current_app.config["DISBURSE_PAYMENT_STATUS_AFTER_S"]))
             chased = {name: sending.chase(name, older_than=after).as_dict() for name in _providers()}
         except Exception:
             db.session.rollback()
             raise
-    result = {"lost_batches": len(lost), "stale_events": stale.as_dict(), "chased": chased}
+    result = {
+        "lost_batches": len(lost),
+        "stale_events": stale.as_dict(),
+        "refused_events_deleted": refused,
+        "chased": chased,
+    }
     log.info("payments sweep", extra=result)
     return result
 

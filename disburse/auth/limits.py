@@ -8,6 +8,10 @@ in the config (``LIMIT_*`` in config.py), read at each request so that they can 
 - API: per client address, and per caller (the bearer token, else the signed-in user), over all API routes
   together. ``GET /api/v1/health`` is never limited: a load balancer's check must answer even when Redis, where the
   counters live, does not.
+- Provider callbacks (``POST /api/v1/providers/<name>/events``): a callback signed by the provider is never counted
+  nor slowed (a bank's bulk run sends thousands). Only the refused ones count (:func:`refused_callback_allowed`,
+  after the signature was checked): per client address, and all addresses together, so that forged posts cannot
+  fill the table refused callbacks are kept in for audit.
 
 Keys never hold a token or an e-mail address, only a digest of it: Redis is not the place for either.
 """
@@ -15,15 +19,18 @@ Keys never hold a token or an e-mail address, only a digest of it: Redis is not 
 from __future__ import annotations
 
 import hashlib
+import math
+import time
 
 from flask import Blueprint, Response, current_app, request, session
 from flask_limiter.util import get_remote_address
+from limits import parse_many
 
 from disburse.extensions import limiter
 
 #: Endpoints no limit applies to (see the module docstring).
-#: Provider callbacks are signed, not per caller: a bank's bursts are not throttled (they are answered fast and
-#: refused ones are kept capped).
+#: Provider callbacks are signed, not per caller: a bank's bursts are not throttled (they are answered fast); the
+#: refused ones are counted by :func:`refused_callback_allowed`.
 UNLIMITED_ENDPOINTS = frozenset({"api.health", "api.providers.provider_event"})
 
 
@@ -103,3 +110,32 @@ def limit_api(blueprint: Blueprint) -> None:
     limiter.shared_limit(
         lambda: _config("LIMIT_API_PER_CALLER"), scope="api-caller", key_func=api_caller_key, exempt_when=_unlimited
     )(blueprint)
+
+
+#: Refused provider callbacks (bad, stale or missing signature), per client address and all addresses together,
+#: unless the config says otherwise: past either, a refused callback is answered 429 and not kept. The overall one
+#: bounds the refused rows kept (its daily figure times DISBURSE_REFUSED_CALLBACK_DAYS, their retention).
+DEFAULT_CALLBACK_REFUSALS_PER_ADDRESS = "10 per minute; 100 per hour"
+DEFAULT_CALLBACK_REFUSALS = "100 per minute; 2000 per day"
+
+
+def refused_callback_allowed() -> tuple[bool, int]:
+    """Count one refused provider callback; (whether it may still be kept, seconds until it may again). Called only
+    after the signature was found wrong: a signed callback is never counted. Raises the limiter's storage error when
+    Redis does not answer (the request is then a 503, and nothing is kept)."""
+    if not limiter.enabled:
+        return True, 0
+    config = current_app.config
+    counted = (
+        (
+            config.get("LIMIT_CALLBACK_REFUSALS_PER_ADDRESS", DEFAULT_CALLBACK_REFUSALS_PER_ADDRESS),
+            get_remote_address(),
+        ),
+        (config.get("LIMIT_CALLBACK_REFUSALS", DEFAULT_CALLBACK_REFUSALS), "all"),
+    )
+    for limit_string, who in counted:
+        for item in parse_many(str(limit_string)):
+            if not limiter.limiter.hit(item, "callback-refused", who):
+                reset = limiter.limiter.get_window_stats(item, "callback-refused", who).reset_time
+                return False, max(1, math.ceil(reset - time.time()))
+    return True, 0

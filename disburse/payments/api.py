@@ -7,6 +7,12 @@ Open to the network (no session, no token): the provider proves itself by the ``
 checked against each of our secrets, within five minutes of ``webhook-timestamp``. The answer comes at once: a
 signed callback is stored (a second delivery of the same ``webhook-id`` changes nothing) and applied by the
 ``provider-events`` queue; a callback that does not check out is refused with 401 and kept for audit, never applied.
+
+Only a provider the programme pays through (``DISBURSE_PAYMENT_PROVIDER``) that calls back is there; any other name,
+and a provider this deployment cannot use (the sandbox in production), is a 404 and nothing is kept. A signed
+callback is never rate-limited; refused ones are counted per address and overall
+(:func:`disburse.auth.limits.refused_callback_allowed`): past the limit they are answered 429 and not kept, and the
+payments sweeper deletes the kept ones after ``DISBURSE_REFUSED_CALLBACK_DAYS``.
 """
 
 from __future__ import annotations
@@ -14,17 +20,19 @@ from __future__ import annotations
 import logging
 from typing import Literal, cast
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify, make_response, request
 from flask.typing import ResponseReturnValue
 from pydantic import Field
 
+from config import ConfigError
 from disburse.api.errors import api_error, message
 from disburse.api.schemas import ResponseModel, endpoint
+from disburse.auth.limits import refused_callback_allowed
 from disburse.auth.permissions import public
 from disburse.background import enqueue_after_commit
 from disburse.extensions import db
 from disburse.payments import events
-from disburse.payments.adapters import CALLBACK_PROVIDERS, provider_for
+from disburse.payments.adapters import CALLBACK_PROVIDERS, bank_provider_name, provider_for
 from disburse.payments.providers import CallbackProvider, InvalidSignature
 
 log = logging.getLogger(__name__)
@@ -56,12 +64,14 @@ class EventReceived(ResponseModel):
     raw_body="The provider's own message (the sandbox: a G2P Connect on-disburse), at most 5 MB, signed as sent.",
     errors={
         401: "invalid_signature: no signature, a wrong one, or a timestamp more than 5 minutes away.",
-        404: "A provider without callbacks.",
+        404: "Not a provider this programme pays through, or one without callbacks.",
         413: "A body over 5 MB.",
+        429: "rate_limited: too many refused callbacks from this address (or from all); a signed one never is.",
     },
 )
 def provider_event(name: str) -> ResponseReturnValue:
-    if name not in CALLBACK_PROVIDERS:
+    provider = _callback_provider(name)
+    if provider is None:
         return api_error(
             404,
             "not_found",
@@ -71,10 +81,21 @@ def provider_event(name: str) -> ResponseReturnValue:
         return api_error(413, "too_large", message("Nội dung quá lớn.", "The body is too large."))
     body = request.get_data(cache=False)
     headers = dict(request.headers.items())
-    provider = cast(CallbackProvider, provider_for(name))
     try:
         payload = provider.verify(body, headers)
     except InvalidSignature as exc:
+        allowed, retry_after = refused_callback_allowed()
+        if not allowed:
+            log.warning("refused a %s callback, not kept: too many refused", name, extra={"provider": name})
+            response = make_response(
+                api_error(
+                    429,
+                    "rate_limited",
+                    message("Quá nhiều yêu cầu; vui lòng thử lại sau.", "Too many requests; please try again later."),
+                )
+            )
+            response.headers["Retry-After"] = str(retry_after)
+            return response
         events.store_refused(name, body, headers, f"invalid signature: {exc}")
         db.session.commit()
         log.warning("refused a %s callback: %s", name, exc, extra={"provider": name})
@@ -88,3 +109,14 @@ def provider_event(name: str) -> ResponseReturnValue:
         enqueue_after_commit("payments.apply_events", best_effort=True)
     db.session.commit()
     return jsonify({"status": "received" if event_id is not None else "duplicate"}), 200
+
+
+def _callback_provider(name: str) -> CallbackProvider | None:
+    """The provider ``name`` if it calls back and the programme pays through it here; else None (a 404)."""
+    if name not in CALLBACK_PROVIDERS or name != bank_provider_name():
+        return None
+    try:
+        return cast(CallbackProvider, provider_for(name))
+    except ConfigError as exc:  # configured, but not usable in this deployment (the sandbox in production)
+        log.warning("a %s callback for a provider that cannot be used here: %s", name, exc, extra={"provider": name})
+        return None

@@ -2,9 +2,11 @@
 
 The endpoint (:mod:`disburse.payments.api`) only checks the signature and stores the callback
 (:func:`store_event`): fast, so the provider is answered at once. A callback whose signature does not check out is
-kept too, never applied, for audit. A worker applies the stored callbacks in batches (:func:`apply_stored`): their
-updates together, through :func:`disburse.payments.status.apply_updates`, which is safe in any order and any number
-of times; the event id, unique per provider among signed callbacks, makes a redelivered callback a no-op.
+kept too, never applied, for audit, for ``DISBURSE_REFUSED_CALLBACK_DAYS`` (:func:`delete_refused`, by the payments
+sweeper; how many are kept at most is the endpoint's rate limit on refusals). A worker applies the stored callbacks
+in batches (:func:`apply_stored`): their updates together, through :func:`disburse.payments.status.apply_updates`,
+which is safe in any order and any number of times; the event id, unique per provider among signed callbacks,
+makes a redelivered callback a no-op.
 """
 
 from __future__ import annotations
@@ -84,6 +86,31 @@ def store_refused(provider: str, body: bytes, headers: Mapping[str, str], error:
     db.session.flush()
 
 
+#: Days a refused callback is kept for audit unless the config says otherwise (DISBURSE_REFUSED_CALLBACK_DAYS).
+REFUSED_KEPT_DAYS = 30
+
+_DELETE_REFUSED = text(
+    """DELETE FROM provider_events WHERE id IN (
+           SELECT id FROM provider_events WHERE NOT signature_ok AND received_at < :cutoff LIMIT :limit)"""
+)
+
+
+def delete_refused(older_than: timedelta, *, limit: int = 10_000) -> int:
+    """Delete up to ``limit`` refused callbacks (``signature_ok`` false) received before ``older_than`` ago; flush,
+    never commit. How many were deleted. A signed callback is never deleted here, applied or not: it is the record
+    of what the bank told us."""
+    cutoff = datetime.now(UTC) - older_than
+    result = db.session.execute(_DELETE_REFUSED, {"cutoff": cutoff, "limit": limit})
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def refused_kept_for() -> timedelta:
+    """How long refused callbacks are kept: ``DISBURSE_REFUSED_CALLBACK_DAYS`` (default :data:`REFUSED_KEPT_DAYS`)."""
+    from flask import current_app
+
+    return timedelta(days=int(current_app.config.get("DISBURSE_REFUSED_CALLBACK_DAYS", REFUSED_KEPT_DAYS)))
+
+
 @dataclass
 class Processed:
     events: int = 0
@@ -146,4 +173,13 @@ def _merge(total: Applied | None, more: Applied) -> Applied:
     return total
 
 
-__all__ = ["MAX_REFUSED_BODY", "Processed", "apply_stored", "store_event", "store_refused"]
+__all__ = [
+    "MAX_REFUSED_BODY",
+    "REFUSED_KEPT_DAYS",
+    "Processed",
+    "apply_stored",
+    "delete_refused",
+    "refused_kept_for",
+    "store_event",
+    "store_refused",
+]

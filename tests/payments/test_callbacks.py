@@ -9,6 +9,7 @@ import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook
 
@@ -175,3 +176,130 @@ def test_appliers_take_turns(client, db_session):
         with pytest.raises(OperationalError, match="lock timeout"), db_session.begin_nested():
             db_session.execute(text("SET LOCAL lock_timeout = '200ms'"))
             events.apply_stored()
+
+
+# ------------------------------------------------------------------------- which providers are there, and limits
+
+
+def _count(db_session) -> int:
+    return db_session.scalar(select(func.count()).select_from(ProviderEvent))
+
+
+@pytest.mark.parametrize(
+    ("env", "configured", "in_production", "there"),
+    [
+        ("test", "sandbox", False, {"sandbox"}),
+        ("test", "bankfile", False, set()),
+        ("test", "cash", False, set()),
+        ("production", "bankfile", False, set()),
+        ("production", "sandbox", False, set()),  # the sandbox is refused in production
+        ("production", "sandbox", True, {"sandbox"}),  # ... unless for a rehearsal
+    ],
+)
+def test_only_the_provider_the_programme_pays_through_takes_callbacks(
+    app, client, db_session, monkeypatch, env, configured, in_production, there
+):
+    """Any other name, known or not, is a 404 like the API's others, and nothing is kept: never a 500 because the
+    provider cannot be built here."""
+    from tests.payments.conftest import _forget_providers
+
+    monkeypatch.setitem(app.config, "ENV_NAME", env)
+    monkeypatch.setitem(app.config, "DISBURSE_PAYMENT_PROVIDER", configured)
+    monkeypatch.setitem(app.config, "DISBURSE_SANDBOX_IN_PRODUCTION", in_production)
+    _forget_providers(app)
+    try:
+        for name in ("sandbox", "bankfile", "cash", "nobody"):
+            response = client.post(
+                f"/api/v1/providers/{name}/events", data="{}", headers={"webhook-id": "x", "accept-language": "en"}
+            )
+            if name in there:
+                assert response.status_code == 401, name  # it is there: an unsigned post is refused
+            else:
+                assert response.status_code == 404, (name, response.get_data(as_text=True))
+                assert response.get_json()["error"] == "not_found"
+                assert "There is no such payment provider." in response.get_json()["message"]
+        assert _count(db_session) == len(there)
+    finally:
+        _forget_providers(app)
+
+
+def _forged(client, address: str = "198.51.100.7", event_id: str = "forged"):
+    body = "x" * 4000
+    headers = {"webhook-id": event_id, "webhook-timestamp": "1", "webhook-signature": "v1,AAAA"}
+    return client.post(URL, data=body, headers=headers, environ_base={"REMOTE_ADDR": address})
+
+
+def test_refused_callbacks_are_limited_per_address_and_the_rest_not_kept(client, db_session):
+    """The audit's 300 forged posts from one address: the first 10 a minute (the default) are kept for audit and
+    answered 401, the rest 429 with Retry-After, not kept. Another address still has its own count."""
+    answers = [_forged(client, event_id=f"id{i}") for i in range(300)]
+
+    assert [a.status_code for a in answers] == [401] * 10 + [429] * 290
+    assert answers[-1].get_json()["error"] == "rate_limited" and int(answers[-1].headers["Retry-After"]) >= 1
+    assert _count(db_session) == 10
+    assert _forged(client, address="203.0.113.9").status_code == 401
+    assert _count(db_session) == 11
+
+
+def test_a_signed_callback_is_never_throttled_even_from_an_address_over_its_refusals(
+    app, client, db_session, monkeypatch
+):
+    monkeypatch.setitem(app.config, "LIMIT_CALLBACK_REFUSALS_PER_ADDRESS", "2 per hour")
+    monkeypatch.setitem(app.config, "LIMIT_CALLBACK_REFUSALS", "2 per hour")
+    address = "198.51.100.7"
+    assert [_forged(client, address).status_code for _ in range(3)] == [401, 401, 429]
+    payments = [create_payment(state=PaymentState.SENT) for _ in range(3)]
+    for _ in range(100):  # a bank's bulk run: many callbacks a minute, all signed
+        body = _body([_item(payment, "succ") for payment in payments])
+        response = client.post(URL, data=body, headers=_signed(body), environ_base={"REMOTE_ADDR": address})
+        assert response.status_code == 200 and response.get_json() == {"status": "received"}
+    assert _count(db_session) == 2 + 100
+    assert _forged(client, "203.0.113.9").status_code == 429  # the overall limit: two refusals kept an hour
+
+
+def test_refused_callbacks_are_limited_overall_across_addresses(app, client, db_session, monkeypatch):
+    monkeypatch.setitem(app.config, "LIMIT_CALLBACK_REFUSALS", "5 per minute")
+    answers = [_forged(client, address=f"198.51.100.{n}").status_code for n in range(12)]
+    assert answers == [401] * 5 + [429] * 7
+    assert _count(db_session) == 5
+
+
+def test_the_payments_sweep_deletes_refused_callbacks_past_their_retention(app, client, db_session, monkeypatch):
+    """Refused callbacks older than DISBURSE_REFUSED_CALLBACK_DAYS go; newer ones, and every signed callback
+    however old, stay."""
+    from sqlalchemy import update
+
+    from workers.payments import sweep
+
+    monkeypatch.setitem(app.config, "DISBURSE_REFUSED_CALLBACK_DAYS", 7)
+    for n in range(4):
+        assert _forged(client, address=f"198.51.100.{n}", event_id=f"old{n}").status_code == 401
+    assert _forged(client, event_id="recent").status_code == 401
+    payment = create_payment(state=PaymentState.SENT)
+    body = _body([_item(payment, "succ")])
+    assert _post(client, body, _signed(body, event_id="signed-old")).status_code == 200
+    old = datetime.now(UTC) - timedelta(days=8)
+    db_session.execute(
+        update(ProviderEvent)
+        .where(ProviderEvent.event_id.in_(["old0", "old1", "old2", "old3", "signed-old"]))
+        .values(received_at=old)
+    )
+    db_session.execute(
+        update(ProviderEvent).where(ProviderEvent.event_id == "recent").values(received_at=old + timedelta(days=2))
+    )
+    db_session.commit()
+
+    result = sweep()
+
+    assert result["refused_events_deleted"] == 4
+    kept = dict(db_session.execute(select(ProviderEvent.event_id, ProviderEvent.signature_ok)).all())
+    assert kept == {"recent": False, "signed-old": True}
+    assert sweep()["refused_events_deleted"] == 0
+
+
+def test_deleting_refused_callbacks_goes_a_chunk_at_a_time(client, db_session):
+    for n in range(5):
+        assert _forged(client, address=f"198.51.100.{n}", event_id=f"r{n}").status_code == 401
+    assert events.delete_refused(timedelta(0), limit=3) == 3
+    assert events.delete_refused(timedelta(0), limit=3) == 2
+    assert _count(db_session) == 0
