@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import distinct, func, or_, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
@@ -29,7 +29,8 @@ from disburse.deployment import BEAT_LOCK_KEY
 from disburse.extensions import db, redis_client, redis_client_options
 from disburse.jobs.models import Job
 from disburse.jobs.service import submit
-from disburse.payments.models import PaymentBatch, ProviderEvent
+from disburse.payments.models import Payment, PaymentBatch, ProviderEvent
+from disburse.payments.states import PaymentState
 from disburse.programs.calendar import VIETNAM_TZ
 from disburse.programs.models import Program
 from disburse.reference.models import District, Province
@@ -354,7 +355,27 @@ class ProviderHealth:
     where: str
     last_sent: datetime | None
     last_callback: datetime | None
+    #: Batches with a payment still queued or sent (not yet paid, failed or returned): what is not finished. A
+    #: batch's own state says nothing of it (it stays ``sent`` once handed over).
     pending_batches: int
+
+
+#: A payment in these states has no outcome yet; a batch with one is not finished.
+UNFINISHED_STATES = (PaymentState.QUEUED.value, PaymentState.SENT.value)
+
+
+#: Per provider, how many batches have a payment with no outcome yet: one statement over the unfinished payments,
+#: which ``ix_payments_state_sent_at`` finds without reading the paid ones (a national programme has millions).
+UNFINISHED_BATCHES = (
+    select(Payment.provider, func.count(distinct(Payment.batch_id)))
+    .where(Payment.state.in_(UNFINISHED_STATES), Payment.batch_id.is_not(None))
+    .group_by(Payment.provider)
+)
+
+
+def unfinished_batches() -> dict[str, int]:
+    """Per provider, the batches with a payment still queued or sent (:data:`UNFINISHED_BATCHES`)."""
+    return {provider: int(count) for provider, count in db.session.execute(UNFINISHED_BATCHES)}
 
 
 def providers() -> list[ProviderHealth]:
@@ -364,6 +385,7 @@ def providers() -> list[ProviderHealth]:
     if "cash" not in configured:
         configured.append("cash")
     found = []
+    unfinished = unfinished_batches()
     for name in configured:
         where = {
             "sandbox": _without_secrets(str(config.get("DISBURSE_SANDBOX_URL") or "")),
@@ -375,10 +397,7 @@ def providers() -> list[ProviderHealth]:
         last_callback = db.session.scalar(
             select(func.max(ProviderEvent.received_at)).where(ProviderEvent.provider == name)
         )
-        pending = db.session.scalar(
-            select(func.count()).where(PaymentBatch.provider == name, PaymentBatch.state != "closed")
-        )
-        found.append(ProviderHealth(name, kind, where, last_sent, last_callback, int(pending or 0)))
+        found.append(ProviderHealth(name, kind, where, last_sent, last_callback, unfinished.get(name, 0)))
     return found
 
 

@@ -1,0 +1,56 @@
+"""The health page's unfinished batches: those with a payment that has no outcome yet (queued or sent), per provider,
+not every batch ever made (a batch stays ``sent`` once handed over, whatever became of its payments)."""
+
+from __future__ import annotations
+
+import re
+
+from disburse.admin import service
+from disburse.extensions import db
+from disburse.payments.models import PaymentBatch
+from disburse.payments.states import PaymentState
+from tests.factories import create_payment, create_program
+
+S = PaymentState
+
+
+def _batch(program, provider: str, *states: PaymentState) -> PaymentBatch:
+    batch = PaymentBatch(
+        program_id=program.id,
+        channel="cash" if provider == "cash" else "bank",
+        provider=provider,
+        state="open" if states == (S.QUEUED,) else "sent",
+    )
+    db.session.add(batch)
+    db.session.flush()
+    for state in states:
+        create_payment(state=state, provider=provider, batch_id=batch.id)
+    return batch
+
+
+def _unfinished_batches(program) -> None:
+    _batch(program, "sandbox", S.PAID, S.PAID)  # all paid: finished
+    _batch(program, "sandbox", S.PAID, S.SENT, S.SENT)  # one paid, two waiting for the bank
+    _batch(program, "sandbox", S.QUEUED)  # not handed over yet
+    _batch(program, "sandbox", S.FAILED, S.RETURNED, S.CANCELLED)  # every payment has its outcome
+    _batch(program, "cash", S.SENT)  # waiting at the office
+    _batch(program, "cash", S.PAID)
+    _batch(program, "bankfile", S.SENT)  # another provider's
+
+
+def test_batches_count_while_one_of_their_payments_has_no_outcome(db_session):
+    _unfinished_batches(create_program())
+    assert service.unfinished_batches() == {"sandbox": 2, "cash": 1, "bankfile": 1}
+    shown = {p.name: p.pending_batches for p in service.providers()}
+    assert shown == {"sandbox": 2, "cash": 1}  # the providers the programme pays through (sandbox in the tests)
+
+
+def test_the_health_page_shows_the_unfinished_batches(admin_client, db_session):
+    _unfinished_batches(create_program())
+    html = admin_client.get("/admin/health").get_data(as_text=True)
+    html = html.split("Tiến trình xử lý")[0]  # the providers' table
+    rows = {
+        name: count
+        for name, count in re.findall(r"<tr>\s*<td>(\w+)</td>.*?<td class=\"num\">([\d.]+)</td>\s*</tr>", html, re.S)
+    }
+    assert rows == {"sandbox": "2", "cash": "1"}
