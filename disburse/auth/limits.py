@@ -115,7 +115,7 @@ def limit_api(blueprint: Blueprint) -> None:
 #: Refused provider callbacks (bad, stale or missing signature), per client address and all addresses together,
 #: unless the config says otherwise: past either, a refused callback is answered 429 and not kept. The overall one
 #: bounds the refused rows kept (its daily figure times DISBURSE_REFUSED_CALLBACK_DAYS, their retention).
-DEFAULT_CALLBACK_REFUSALS_PER_ADDRESS = "10 per minute; 100 per hour"
+DEFAULT_CALLBACK_REFUSALS_PER_ADDRESS = "30 per minute; 300 per hour"
 DEFAULT_CALLBACK_REFUSALS = "100 per minute; 2000 per day"
 
 

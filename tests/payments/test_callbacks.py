@@ -230,15 +230,15 @@ def _forged(client, address: str = "198.51.100.7", event_id: str = "forged"):
 
 
 def test_refused_callbacks_are_limited_per_address_and_the_rest_not_kept(client, db_session):
-    """The audit's 300 forged posts from one address: the first 10 a minute (the default) are kept for audit and
+    """The audit's 300 forged posts from one address: the first 30 a minute (the default) are kept for audit and
     answered 401, the rest 429 with Retry-After, not kept. Another address still has its own count."""
     answers = [_forged(client, event_id=f"id{i}") for i in range(300)]
 
-    assert [a.status_code for a in answers] == [401] * 10 + [429] * 290
+    assert [a.status_code for a in answers] == [401] * 30 + [429] * 270
     assert answers[-1].get_json()["error"] == "rate_limited" and int(answers[-1].headers["Retry-After"]) >= 1
-    assert _count(db_session) == 10
+    assert _count(db_session) == 30
     assert _forged(client, address="203.0.113.9").status_code == 401
-    assert _count(db_session) == 11
+    assert _count(db_session) == 31
 
 
 def test_a_signed_callback_is_never_throttled_even_from_an_address_over_its_refusals(
