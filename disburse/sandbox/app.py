@@ -57,8 +57,8 @@ def _status_item(row: Any) -> dict[str, Any]:
         "timestamp": (row.returned_at or row.settled_at or row.received_at).isoformat(),
     }
     if row.reason_code:
-        item["reason_code"] = row.reason_code
-        item["reason_message"] = row.reason_message
+        item["status_reason_code"] = row.reason_code
+        item["status_reason_message"] = row.reason_message
     return item
 
 

@@ -239,8 +239,8 @@ class Sandbox:
                         "reference_id": ref,
                         "timestamp": _iso(now),
                         "status": "rjct",
-                        "reason_code": DUPLICATE,
-                        "reason_message": "The bank already has a transfer with this reference; it is not moved again",
+                        "status_reason_code": DUPLICATE,
+                        "status_reason_message": "The bank already has a transfer with this reference; it is not moved again",
                     }
                     for ref in duplicates
                 ]
@@ -405,8 +405,8 @@ class Sandbox:
             "currency_code": row.currency_code,
         }
         if code:
-            item["reason_code"] = code
-            item["reason_message"] = message
+            item["status_reason_code"] = code
+            item["status_reason_message"] = message
         return item
 
     def _enqueue_per_batch(

@@ -54,7 +54,7 @@ def _run(make_bank, make_provider, receiver, *, bulk: bool, limit: int | None) -
             break
     callbacks = receiver.wait_for(seen + 1)[seen:]
     statuses = Counter(
-        (item["reference_id"], item["status"], item.get("reason_code"), item.get("amount"))
+        (item["reference_id"], item["status"], item.get("status_reason_code"), item.get("amount"))
         for callback in callbacks
         for item in callback.json["message"]["disbursements_status"]
     )

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from disburse.payments.providers import PermanentError, RetryableError
+from disburse.payments.providers import PermanentError, ProviderStatus, RetryableError
 from disburse.sandbox import messages
 
 from .conftest import TOKEN, order
@@ -120,9 +120,11 @@ def test_every_problem_is_named_at_once(bank):
 
 
 def test_the_client_reports_a_nack_as_not_accepted(bank, make_provider):
-    ack = make_provider(bank).send("B-1", [order("R-1"), order("R-2", bank_code="vcb")])
+    # An order the client can write and the bank refuses (an amount beyond what it takes): the whole message is
+    # refused. (One the client cannot write, such as a bad bank code, is left out by the client itself.)
+    ack = make_provider(bank).send("B-1", [order("R-1"), order("R-2", amount=10**15)])
     assert not ack.accepted
-    assert "payee_fa" in (ack.message or "")
+    assert "amount" in (ack.message or "")
     assert bank.sql("SELECT count(*) FROM sandbox.transfers")[0][0] == 0
 
 
@@ -148,9 +150,14 @@ def test_a_status_request_must_name_references_or_a_transaction(bank):
 def test_cash_orders_are_not_for_the_sandbox(bank, make_provider):
     from disburse.payments.providers import PaymentOrder
 
+    # An order without an account (a bank claim approved without details) is the payee's to correct: reported
+    # refused, never sent; the bank is not called for nothing.
     cash = PaymentOrder("R-1", 2_100_000, None, None, "NGUYEN VAN AN", "note")
-    with pytest.raises(PermanentError, match="no bank account"):
-        make_provider(bank).send("B-1", [cash])
+    ack = make_provider(bank).send("B-1", [cash])
+    assert [(u.reference, u.status, u.reason_code) for u in ack.updates] == [
+        ("R-1", ProviderStatus.REJECTED, "rjct.payee_fa.malformed")
+    ]
+    assert bank.sql("SELECT count(*) FROM sandbox.transfers")[0][0] == 0
 
 
 # ---------------------------------------------------------------------------------- the bank failing to answer

@@ -41,7 +41,7 @@ def test_the_same_reference_sent_again_is_never_moved_again(bank, make_provider,
     bank.tick()
     callbacks = receiver.wait_for(3)
     reasons = {
-        item["reference_id"]: item.get("reason_code")
+        item["reference_id"]: item.get("status_reason_code")
         for cb in callbacks[1:]
         for item in cb.json["message"]["disbursements_status"]
     }
