@@ -87,6 +87,9 @@ class Config:
     #: A payment sent and not settled after this many seconds is asked about (and sent again, under the same
     #: reference, if the provider has never seen it).
     DISBURSE_PAYMENT_STATUS_AFTER_S = 600
+    #: Days a refused provider callback (bad, stale or missing signature) is kept for audit; the payments sweeper
+    #: deletes it after that.
+    DISBURSE_REFUSED_CALLBACK_DAYS = 30
 
     #: Days an API token works after it is created (``disburse tokens create``); revoke sooner with ``tokens revoke``.
     DISBURSE_TOKEN_DAYS = 90
@@ -120,6 +123,10 @@ class Config:
     LIMIT_SIGN_IN_PER_ACCOUNT = "5 per minute; 20 per hour"
     LIMIT_API_PER_ADDRESS = "600 per minute"
     LIMIT_API_PER_CALLER = "300 per minute"
+    #: Refused provider callbacks, per client address and all together (signed ones are never counted): past
+    #: either, 429 and nothing kept. The overall daily figure times DISBURSE_REFUSED_CALLBACK_DAYS bounds what is kept.
+    LIMIT_CALLBACK_REFUSALS_PER_ADDRESS = "30 per minute; 300 per hour"
+    LIMIT_CALLBACK_REFUSALS = "100 per minute; 2000 per day"
     #: Celery: results are ignored unless a task asks; a visibility timeout above any countdown we use.
     CELERY_VISIBILITY_TIMEOUT_S = 2 * 60 * 60
     #: Celery: how a send (and the result store's reconnect) retries when Redis fails: twice, 0.2 s apart.
@@ -205,6 +212,9 @@ class Config:
         )
         self.DISBURSE_PAYMENT_STATUS_AFTER_S = _int_env(
             "DISBURSE_PAYMENT_STATUS_AFTER_S", self.DISBURSE_PAYMENT_STATUS_AFTER_S, 1, 7 * 86_400
+        )
+        self.DISBURSE_REFUSED_CALLBACK_DAYS = _int_env(
+            "DISBURSE_REFUSED_CALLBACK_DAYS", self.DISBURSE_REFUSED_CALLBACK_DAYS, 1, 3650
         )
 
 
