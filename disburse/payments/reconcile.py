@@ -4,8 +4,13 @@ Our side, for ``provider`` and the day (Asia/Ho_Chi_Minh, midnight to midnight):
 
 - **settlements**: payments whose ``settled_at`` fell on the day, ``paid`` or since ``returned`` (they settled that
   day and came back later);
-- **returns**: payments that had settled and whose return (the ``payment_events`` row to ``returned``) was
-  recorded that day.
+- **returns**: payments that had settled and whose return (the ``payment_events`` row to ``returned``) happened
+  that day.
+
+Both at the provider's time, as its statement books them: ``settled_at`` is the provider's time of the settlement,
+and a return's time is its event's ``at`` (the time the provider gave, see
+:func:`disburse.payments.service.transition_many`), else when the event was written (a return recorded by hand, or
+news without a time). A booking of yesterday that we heard of today is yesterday's on both sides.
 
 Their side is the statement's entries (:class:`~disburse.payments.providers.StatementEntry`), by reference and
 kind; the same reference twice in one kind counts with the sum of its amounts (a transfer booked twice shows as an
@@ -54,7 +59,9 @@ WITH ours AS (
     WHERE p.provider = :provider AND p.state = 'returned' AND p.settled_at IS NOT NULL
       AND EXISTS (
           SELECT 1 FROM payment_events e
-          WHERE e.payment_id = p.id AND e.to_state = 'returned' AND e.created_at >= :start AND e.created_at < :end
+          WHERE e.payment_id = p.id AND e.to_state = 'returned'
+            AND coalesce(CAST(e.data ->> 'at' AS timestamptz), e.created_at) >= :start
+            AND coalesce(CAST(e.data ->> 'at' AS timestamptz), e.created_at) < :end
       )
 ),
 theirs AS (

@@ -321,29 +321,67 @@ def transition(
 #: pairs, not to ``moved``: every locked row whose state has a pair is moved (it is held, so nothing changes it in
 #: between), and a join of two CTEs, which have no statistics, became a nested loop (10,000 × 10,000 rows, 16 s) when
 #: the estimate for the locked rows was stale (a new payments table, ``mark_batch_sent``'s batch).
+#:
+#: ``{targets}`` carries each row's provider time (``at``, NULL for none): :data:`_TARGETS` reads none, and
+#: :data:`_TARGETS_TIMED` reads the ids and their times side by side from two aligned arrays, so the time travels
+#: with the locked row and is never looked up by a join of its own. A settlement takes the provider's time when it
+#: is believable (:data:`_WHEN`), and the event keeps it in its data (``at``; the provider's own word as
+#: ``provider_at`` when it was not believed): reconciliation reads a return's time there.
 _BULK = """
-WITH targets AS (
-    SELECT id, state FROM payments
-    WHERE {selection} AND (CAST(:batch_id AS bigint) IS NULL OR batch_id = :batch_id)
-    ORDER BY id FOR UPDATE {skip_locked}
-),
+WITH targets AS ({targets}),
 moves (from_state, to_state) AS (VALUES {pairs}),
 moved AS (
     UPDATE payments p
     SET state = m.to_state, updated_at = now(),
         sent_at = CASE WHEN m.to_state = 'sent' THEN now() ELSE p.sent_at END,
-        settled_at = CASE WHEN m.to_state = 'paid' THEN now() ELSE p.settled_at END,
+        settled_at = CASE WHEN m.to_state = 'paid' THEN {when} ELSE p.settled_at END,
         failure_code = CASE WHEN :sets_code THEN :code ELSE p.failure_code END
     FROM targets t JOIN moves m ON m.from_state = t.state
     WHERE p.id = t.id
-    RETURNING p.id, m.from_state, m.to_state
+    RETURNING p.id, m.from_state, m.to_state, t.at AS provider_at, {when} AS at
 ),
 events AS (
     INSERT INTO payment_events (payment_id, actor_id, from_state, to_state, code, data)
-    SELECT id, :actor_id, from_state, to_state, :code, :data FROM moved
+    SELECT id, :actor_id, from_state, to_state, :code,
+           CASE WHEN provider_at IS NULL THEN :data
+                ELSE CASE WHEN jsonb_typeof(:data) = 'object' THEN :data ELSE jsonb_build_object() END
+                     || jsonb_build_object('at', at)
+                     || CASE WHEN at = provider_at THEN jsonb_build_object()
+                             ELSE jsonb_build_object('provider_at', provider_at) END
+           END
+    FROM moved
 )
 SELECT t.id, t.state, m.to_state FROM targets t LEFT JOIN moves m ON m.from_state = t.state ORDER BY t.id
 """
+
+_TARGETS = """
+    SELECT id, state, CAST(NULL AS timestamptz) AS at FROM payments
+    WHERE {selection} AND (CAST(:batch_id AS bigint) IS NULL OR batch_id = :batch_id)
+    ORDER BY id FOR UPDATE {skip_locked}
+"""
+
+_TARGETS_TIMED = """
+    SELECT p.id, p.state, w.at
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:times AS timestamptz[])) AS w (id, at)
+    JOIN payments p ON p.id = w.id
+    WHERE p.{selection} AND (CAST(:batch_id AS bigint) IS NULL OR p.batch_id = :batch_id)
+    ORDER BY p.id FOR UPDATE OF p {skip_locked}
+"""
+
+#: How far a provider's clock may run ahead of ours and still be believed (as Standard Webhooks tolerates for a
+#: callback's timestamp), and how long before the payment was created a booking may be dated: a bank file may give
+#: the booking day only (midnight in Vietnam), earlier on the day than the payment was made.
+CLOCK_SKEW = "5 minutes"
+BEFORE_CREATED = "1 day"
+
+#: The time a payment settled: the provider's (``t.at``) when it gave one we can believe, else now (when we heard).
+#: Believable is no later than a few minutes from now and no earlier than the day before the payment existed; a time
+#: from the future or from before the payment (a provider's clock or time zone gone wrong, a year typed wrong) is
+#: treated as no time at all, and the event keeps what the provider said as ``provider_at``.
+_WHEN = (
+    f"CASE WHEN t.at <= statement_timestamp() + interval '{CLOCK_SKEW}' "
+    f"AND t.at >= p.created_at - interval '{BEFORE_CREATED}' THEN t.at ELSE now() END"
+)
 
 
 def transition_many(
@@ -352,6 +390,7 @@ def transition_many(
     ids: Sequence[int] | None = None,
     id_range: tuple[int, int] | None = None,
     batch_id: int | None = None,
+    times: Sequence[datetime | None] | None = None,
     actor: Actor = None,
     reason: str | None = None,
     data: dict[str, Any] | None = None,
@@ -361,7 +400,14 @@ def transition_many(
     """Apply ``action`` to the payments with ``ids``, or with ids in ``id_range`` (inclusive, optionally only those of
     ``batch_id``), in one statement; flush. States are guarded in the statement; see
     :func:`disburse.claims.service.transition_many` (and :func:`disburse.transitions.run_bulk` for
-    ``skip_fk_triggers``)."""
+    ``skip_fk_triggers``).
+
+    ``times``, aligned with ``ids`` (timezone-aware, or None where the provider gave none), is when the provider says
+    each move happened: a settlement's ``settled_at`` is that time rather than now, and every moved payment's event
+    records it as ``at`` in its data (a return's time, for reconciliation). A time more than :data:`CLOCK_SKEW` in
+    the future, or more than :data:`BEFORE_CREATED` before the payment was created, is not believed: now is used,
+    and the event keeps the provider's time as ``provider_at`` for whoever looks into it. An id given twice must have
+    the same time both times. Raises :class:`ValueError` for times without ``ids``, of another length, or naive."""
     action = PaymentAction(action)
     _check_code(action, reason)
     params: dict[str, Any] = {
@@ -371,8 +417,12 @@ def transition_many(
         "sets_code": action in NEEDS_CODE,
         "data": data,
     }
+    targets = _TARGETS
+    if times is not None:
+        ids, params["times"] = _timed(ids, times)
+        targets = _TARGETS_TIMED
     return run_bulk(
-        _BULK,
+        _BULK.replace("{targets}", targets).replace("{when}", _WHEN),
         TRANSITIONS,
         action,
         params,
@@ -381,6 +431,21 @@ def transition_many(
         skip_locked=skip_locked,
         skip_fk_triggers=("payments", "payment_events") if skip_fk_triggers else (),
     )
+
+
+def _timed(ids: Sequence[int] | None, times: Sequence[datetime | None]) -> tuple[list[int], list[datetime | None]]:
+    """``ids`` and ``times`` checked, each id once."""
+    if ids is None:
+        raise ValueError("times go with ids, one for each")
+    if len(times) != len(ids):
+        raise ValueError(f"one time for each id ({len(ids)} ids, {len(times)} times)")
+    once: dict[int, datetime | None] = {}
+    for payment_id, moment in zip(ids, times, strict=True):
+        if moment is not None and moment.utcoffset() is None:
+            raise ValueError(f"a provider's time must be timezone-aware (payment {payment_id}: {moment!r})")
+        if once.setdefault(payment_id, moment) != moment:
+            raise ValueError(f"payment {payment_id} given twice with different times")
+    return list(once), list(once.values())
 
 
 __all__ = [

@@ -8,6 +8,14 @@ of references at a time: one read, one statement per kind of move) and safe in a
 - **Out of order.** News that is not further along than what we know is ignored: a late "pending" never undoes a
   "paid" (:data:`~disburse.payments.providers.PROGRESS`); a return about a payment we only knew as sent settles it
   first, then returns it, so both are on record as the bank booked them.
+- **At the provider's time.** A settlement's ``settled_at`` and a return's time (its event's ``at``) are when the
+  provider says they happened (:attr:`~disburse.payments.providers.StatusUpdate.at`: the bank's booking), not when
+  we heard: a camt.054 imported the next morning, or a callback applied just after midnight, is on the day the bank
+  booked it, as on the bank's statement, so reconciliation compares like with like. News without a time is dated
+  now; a time without a time zone is Vietnam's (as bank files are read); a time we cannot believe (in the future,
+  or from before the payment existed) is dated now, the provider's word kept on the event
+  (:func:`disburse.payments.service.transition_many`). A return about a payment we only knew as sent settles it at
+  the return's time too: the bank said nothing earlier, and it cannot have settled later.
 - **Locked.** The payments are locked ``FOR UPDATE`` in id order before anything moves, so a callback and a poll
   about the same payments take turns, and two chunks never deadlock.
 
@@ -23,7 +31,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
@@ -35,6 +45,8 @@ from disburse.payments import service as payments
 from disburse.payments.providers import PROGRESS, ProviderStatus, StatusUpdate
 from disburse.payments.states import PaymentAction, PaymentState
 from disburse.transitions import Actor
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 #: References per chunk: one read and a handful of statements each. Larger chunks pay the claims' rollup trigger
 #: (one upsert per district, employer and state a statement touches) less often: at a million settlements spread
@@ -137,7 +149,7 @@ def _apply_chunk(provider: str, news: Sequence[StatusUpdate], source: str, actor
         row.provider_reference: row
         for row in db.session.execute(_LOCK_PAYMENTS, {"provider": provider, "refs": [u.reference for u in news]})
     }
-    plans: dict[tuple[PaymentAction, str | None], list[Any]] = defaultdict(list)
+    plans: dict[tuple[PaymentAction, str | None], list[tuple[Any, datetime | None]]] = defaultdict(list)
     for update in news:
         row = rows.get(update.reference)
         if row is None:
@@ -151,18 +163,20 @@ def _apply_chunk(provider: str, news: Sequence[StatusUpdate], source: str, actor
             result.ignored += 1
         for action in moves:
             code = (update.reason_code or reasons.UNKNOWN)[:40] if action in payments.NEEDS_CODE else None
-            plans[(action, code)].append(row)
+            plans[(action, code)].append((row, _aware(update.at)))
     for (action, code), planned in sorted(plans.items(), key=lambda item: (_ORDER[item[0][0]], item[0][1] or "")):
+        times = [at for _, at in planned]
         moved = payments.transition_many(
             action,
-            ids=[row.id for row in planned],
+            ids=[row.id for row, _ in planned],
+            times=times if any(at is not None for at in times) else None,
             reason=code,
             actor=actor,
             data={"source": source},
             skip_fk_triggers=True,
         )
         done = {payment_id: from_state for payment_id, from_state, _ in moved.moved}
-        hit = [row for row in planned if row.id in done]
+        hit = [row for row, _ in planned if row.id in done]
         if not hit:
             continue
         if action is PaymentAction.SETTLE:
@@ -175,6 +189,13 @@ def _apply_chunk(provider: str, news: Sequence[StatusUpdate], source: str, actor
             result.failed += len(hit)
         else:
             _returned(hit, done, code, source, actor, result)
+
+
+def _aware(at: datetime | None) -> datetime | None:
+    """A provider's time with its time zone; one given without is Vietnam's (as bank files are read)."""
+    if at is None or at.utcoffset() is not None:
+        return at
+    return at.replace(tzinfo=VIETNAM)
 
 
 def _returned(

@@ -452,3 +452,79 @@ def test_the_nightly_task_runs_at_half_past_one_in_vietnam(app):
     assert isinstance(schedule, crontab) and (schedule.hour, schedule.minute) == ({1}, {30})
     assert str(app.extensions["celery"].timezone) == "Asia/Ho_Chi_Minh"
     assert TASK_QUEUES["payments.reconcile"] == QueueNames.PERIODIC
+
+
+# ------------------------------------------------------------------------ the bank's day, not the day we heard
+
+
+def sent_yesterday_morning(provider: str) -> Payment:
+    """A payment made and handed to the bank at 08:00 yesterday (Vietnam)."""
+    payment = create_payment(state=PaymentState.SENT, provider=provider)
+    morning = datetime.now(VIETNAM).replace(hour=8, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    db.session.execute(
+        text("UPDATE payments SET created_at = :t, sent_at = :t WHERE id = :id"), {"t": morning, "id": payment.id}
+    )
+    return payment
+
+
+@pytest.mark.parametrize(
+    ("provider", "booked_at"),
+    [
+        ("bankfile", {"hour": 0}),  # a camt.054 gives the booking day: its midnight
+        ("bankfile", {"hour": 15}),
+        ("sandbox", {"hour": 23, "minute": 59, "second": 59}),  # a callback applied just after midnight
+    ],
+    ids=["booking-day", "afternoon", "just-before-midnight"],
+)
+def test_a_booking_of_yesterday_applied_today_reconciles_clean_on_both_days(provider, booked_at, today):
+    """The audit's case: the bank booked yesterday, we heard today (the status file imported next morning, the
+    callback a second after midnight). Both sides put it on yesterday; today has nothing on either side."""
+    payment = sent_yesterday_morning(provider)
+    yesterday = today - timedelta(days=1)
+    booked = datetime.combine(yesterday, datetime.min.time(), VIETNAM).replace(**booked_at)
+    news = StatusUpdate(payment.provider_reference, ProviderStatus.PAID, at=booked, amount_vnd=payment.amount_vnd)
+
+    assert apply_updates(provider, [news], source="file").settled == 1
+
+    db.session.refresh(payment)
+    assert payment.settled_at == booked
+    entry = StatementEntry(payment.provider_reference, "settlement", payment.amount_vnd, booked)
+    on_the_day = reconcile(provider, yesterday, statement=[entry])
+    assert (on_the_day.matched, on_the_day.differences) == (1, [])
+    the_day_after = reconcile(provider, today, statement=[])
+    assert (the_day_after.matched, the_day_after.differences) == (0, [])
+
+
+def test_a_return_of_yesterday_applied_today_is_yesterdays_return_and_recovers(today):
+    payment = sent_yesterday_morning("bankfile")
+    yesterday = today - timedelta(days=1)
+    settled = datetime.combine(yesterday, datetime.min.time(), VIETNAM).replace(hour=10)
+    back = settled.replace(hour=16)
+    reference, amount = payment.provider_reference, payment.amount_vnd
+    apply_updates("bankfile", [StatusUpdate(reference, ProviderStatus.PAID, at=settled)], source="file")
+    applied = apply_updates(
+        "bankfile", [StatusUpdate(reference, ProviderStatus.RETURNED, reason_code="AC04", at=back)], source="file"
+    )
+    assert applied.recoveries == 1
+
+    statement = [
+        StatementEntry(reference, "settlement", amount, settled),
+        StatementEntry(reference, "return", amount, back),
+    ]
+    on_the_day = reconcile("bankfile", yesterday, statement=statement)
+    assert (on_the_day.matched, on_the_day.differences, on_the_day.recovered) == (2, [], 1)
+    assert reconcile("bankfile", today, statement=[]).differences == []
+
+
+def test_a_return_without_a_time_is_the_day_we_recorded_it(today):
+    """News without a time (a return recorded from a bank file that gave none) is dated when we wrote it."""
+    payment = create_payment(state=PaymentState.PAID, provider="bankfile")
+    returned_here(payment)
+    reference, amount = payment.provider_reference, payment.amount_vnd
+    booked = datetime.now(VIETNAM)
+    statement = [
+        StatementEntry(reference, "settlement", amount, booked),
+        StatementEntry(reference, "return", amount, booked),
+    ]
+    assert reconcile("bankfile", today, statement=statement).differences == []
+    assert reconcile("bankfile", today - timedelta(days=1), statement=[]).differences == []

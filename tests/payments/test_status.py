@@ -186,3 +186,121 @@ def test_settlements_skip_only_the_events_foreign_key_checks_and_leave_the_role_
         )
     ).scalar()
     assert rollups == 0
+
+
+# ---------------------------------------------------------------------------------------- the provider's own time
+
+
+def _event(db_session, payment: Payment, to_state: str):
+    from disburse.payments.models import PaymentEvent
+
+    return db_session.scalars(
+        select(PaymentEvent).where(PaymentEvent.payment_id == payment.id, PaymentEvent.to_state == to_state)
+    ).one()
+
+
+def _now(db_session):
+    from sqlalchemy import text
+
+    return db_session.execute(text("SELECT now()")).scalar()
+
+
+def test_a_settlement_is_dated_when_the_bank_booked_it_not_when_we_heard(db_session):
+    from datetime import timedelta
+
+    payment = create_payment(state=PaymentState.SENT)
+    booked = _now(db_session) - timedelta(hours=9)
+
+    assert apply_updates("sandbox", [_news(payment, PAID, at=booked)], source="file").settled == 1
+
+    db_session.expire_all()
+    assert db_session.get(Payment, payment.id).settled_at == booked
+    event = _event(db_session, payment, "paid")
+    assert event.data["source"] == "file" and "provider_at" not in event.data
+    assert event.data["at"].startswith(booked.astimezone(event.created_at.tzinfo).isoformat()[:19])
+
+
+def test_news_without_a_time_is_dated_now(db_session):
+    payment = create_payment(state=PaymentState.SENT)
+    apply_updates("sandbox", [_news(payment, PAID)], source="callback")
+    db_session.expire_all()
+    assert db_session.get(Payment, payment.id).settled_at == _now(db_session)
+    assert _event(db_session, payment, "paid").data == {"source": "callback"}
+
+
+def test_a_time_without_a_zone_is_vietnams(db_session):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    payment = create_payment(state=PaymentState.SENT)
+    vietnam = _now(db_session).astimezone(ZoneInfo("Asia/Ho_Chi_Minh")) - timedelta(hours=1)
+    naive = datetime(vietnam.year, vietnam.month, vietnam.day, vietnam.hour, vietnam.minute)
+
+    apply_updates("sandbox", [_news(payment, PAID, at=naive)], source="poll")
+
+    db_session.expire_all()
+    assert db_session.get(Payment, payment.id).settled_at == naive.replace(tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+
+
+@pytest.mark.parametrize(
+    ("offset", "believed"),
+    [
+        ({"minutes": 2}, True),  # a bank clock a little ahead: believed, as its statement will say the same
+        ({"hours": 7}, False),  # a local time sent as UTC, or a clock gone wrong
+        ({"days": 400}, False),
+        ({"days": -2}, False),  # before the payment existed (created now): not believed
+        ({"hours": -20}, True),  # earlier on the day before (a booking day given as its midnight)
+    ],
+    ids=["skew", "hours-ahead", "next-year", "before-the-payment", "day-before"],
+)
+def test_a_time_we_cannot_believe_is_dated_now_and_kept_on_the_event(db_session, offset, believed):
+    from datetime import timedelta
+
+    payment = create_payment(state=PaymentState.SENT)
+    now = _now(db_session)
+    said = now + timedelta(**offset)
+
+    apply_updates("sandbox", [_news(payment, PAID, at=said)], source="callback")
+
+    db_session.expire_all()
+    settled_at = db_session.get(Payment, payment.id).settled_at
+    data = _event(db_session, payment, "paid").data
+    if believed:
+        assert settled_at == said and "provider_at" not in data
+    else:
+        assert settled_at == now
+        assert "provider_at" in data and data["provider_at"][:19] == said.astimezone(now.tzinfo).isoformat()[:19]
+
+
+def test_a_return_is_dated_by_the_bank_and_settles_a_payment_we_knew_as_sent_at_that_time(db_session):
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    payment = create_payment(state=PaymentState.SENT)
+    came_back = _now(db_session) - timedelta(hours=5)
+
+    apply_updates("sandbox", [_news(payment, RETURNED, "rjct.returned", at=came_back)], source="poll")
+
+    db_session.expire_all()
+    assert db_session.get(Payment, payment.id).settled_at == came_back
+    back = _event(db_session, payment, "returned")
+    stored = db_session.execute(text("SELECT CAST(:v AS timestamptz)"), {"v": back.data["at"]}).scalar()
+    assert stored == came_back and back.code == "rjct.returned"
+
+
+def test_times_go_with_ids_one_each_and_aware():
+    from datetime import UTC, datetime
+
+    from disburse.payments import service
+    from disburse.payments.states import PaymentAction
+
+    now = datetime.now(UTC)
+    for kwargs, words in (
+        ({"id_range": (1, 2), "times": [now]}, "times go with ids"),
+        ({"ids": [1, 2], "times": [now]}, "one time for each id"),
+        ({"ids": [1], "times": [now.replace(tzinfo=None)]}, "timezone-aware"),
+        ({"ids": [1, 1], "times": [now, None]}, "twice with different times"),
+    ):
+        with pytest.raises(ValueError, match=words):
+            service.transition_many(PaymentAction.SETTLE, **kwargs)
