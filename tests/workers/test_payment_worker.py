@@ -489,6 +489,75 @@ def test_callbacks_again_shuffled_concurrent_forged_and_stale_over_http_change_n
     assert_never_twice_never_lost(bank.url, program.id, allowed=ENDED)
 
 
+def test_the_same_callback_delivered_a_thousand_times_is_applied_once(
+    app, web, database_url, committed, own_redis, make_bank, receiver
+):
+    """The bank's callbacks caught before they reach us; then one of them, saying payments settled, delivered to the
+    real endpoint over HTTP 1,000 times from sixteen threads while the real worker applies what comes in: every
+    delivery answered 200, the callback kept once, its payments and claims paid once. Then the other callbacks once
+    each, the sweepers, and the invariants."""
+    program = approved_claims(committed, 20)
+    bank = make_bank(start_settler=True, delay_s=0.05, failure_rate=0.2, return_rate=0.2, seed=1000)
+    group = Workers(app, database_url, own_redis, bank.url, receiver.url)
+    try:
+        group.start()
+        send(app, "payments.batch")
+        wait_for(lambda: bank_at_rest(20), timeout=30, what="the bank settled, returned and called back")
+        callbacks = list(receiver.received)
+        settling = [
+            c for c in callbacks if any(i["status"] == "succ" for i in c.json["message"]["disbursements_status"])
+        ]
+        assert settling, "no settlement among 20 transfers at a 20% failure rate"
+        chosen = max(settling, key=lambda c: len(c.json["message"]["disbursements_status"]))
+        items = chosen.json["message"]["disbursements_status"]
+        references = [i["reference_id"] for i in items]
+        settled = [i["reference_id"] for i in items if i["status"] == "succ"]
+        db.session.rollback()
+        assert set(payment_states(references).values()) == {"sent"}, "nothing applied before the deliveries"
+
+        started = time.monotonic()
+        with httpx.Client(base_url=web, timeout=30) as client, ThreadPoolExecutor(max_workers=16) as pool:
+            answers = Counter(
+                pool.map(
+                    lambda _: client.post(CALLBACKS, content=chosen.body, headers=chosen.headers).status_code,
+                    range(1000),
+                )
+            )
+        assert answers == Counter({200: 1000}), answers
+        wait_for(
+            lambda: "sent" not in set(payment_states(references).values()),
+            timeout=20,
+            what="the callback applied",
+        )
+        took = time.monotonic() - started
+        kept = db.session.execute(
+            text("SELECT count(*) FROM provider_events WHERE provider = 'sandbox' AND event_id = :e"),
+            {"e": chosen.headers["webhook-id"]},
+        ).scalar_one()
+        assert kept == 1
+        paid_twice = db.session.execute(
+            text(
+                """SELECT p.provider_reference FROM payments p
+                   WHERE p.provider_reference = ANY(:refs)
+                     AND ((SELECT count(*) FROM payment_events e WHERE e.payment_id = p.id AND e.to_state = 'paid') <> 1
+                          OR (SELECT count(*) FROM claim_events e WHERE e.claim_id = p.claim_id
+                              AND e.action = 'payment_succeeded') <> 1)"""
+            ),
+            {"refs": settled},
+        ).all()
+        assert paid_twice == [] and took < 20, (paid_twice, took)
+
+        with httpx.Client(base_url=web, timeout=30) as client:
+            for other in callbacks:
+                if other is not chosen:
+                    assert client.post(CALLBACKS, content=other.body, headers=other.headers).status_code == 200
+        play_beat_until_at_rest(app, own_redis, program.id)
+        assert_never_twice_never_lost(bank.url, program.id, allowed=ENDED)
+        assert claim_states(program.id)["paid"] > 0
+    finally:
+        group.stop_all()
+
+
 def test_a_worker_killed_again_and_again_mid_batch_pays_nobody_twice(
     app, committed, own_redis, make_bank, make_proxy, workers
 ):
@@ -676,6 +745,31 @@ def on_disburse(items: list[dict[str, str]]) -> str:
             "message": {"transaction_id": "T", "correlation_id": "c", "disbursements_status": items},
         },
         separators=(",", ":"),
+    )
+
+
+def bank_at_rest(transfers: int) -> bool:
+    """The bank has all ``transfers``, settled or refused each, considered every settlement for a return and
+    delivered every callback."""
+    db.session.rollback()
+    row = db.session.execute(
+        text(
+            """SELECT count(*), count(*) FILTER (WHERE status IN ('rcvd', 'pdng')
+                                              OR (status = 'succ' AND NOT return_checked)),
+                      (SELECT count(*) FROM sandbox.callbacks WHERE delivered_at IS NULL AND abandoned_at IS NULL)
+               FROM sandbox.transfers"""
+        )
+    ).one()
+    return row == (transfers, 0, 0)
+
+
+def payment_states(references: list[str]) -> dict[str, str]:
+    db.session.rollback()
+    return dict(
+        db.session.execute(
+            text("SELECT provider_reference, state FROM payments WHERE provider_reference = ANY(:refs)"),
+            {"refs": references},
+        ).all()
     )
 
 
