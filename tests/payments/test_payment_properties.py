@@ -1,6 +1,7 @@
 """A property over random failure, return and correction sequences: the sandbox bank over HTTP (its clock driven
 here), its callbacks handed to our endpoint in any order, twice, or never; batches sent, sent again, sent while the
-bank is down; the chase; corrected details through Form 03; a caseworker's refusal. Then the sweepers run until
+bank is down; the chase; corrected details through Form 03 or from a caseworker at the office; a caseworker's
+refusal. Then the sweepers run until
 nothing is left to do, and every claim ends paid once, refused, or waiting for details, with money out minus
 recoveries equal to the bank ledger's net debit of the fund's account (:mod:`tests.payments.invariants`)."""
 
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
+from disburse.casework import service as casework
 from disburse.claims import employer_forms
 from disburse.claims import service as claims
 from disburse.claims.states import ClaimAction, ClaimState
@@ -22,7 +24,7 @@ from disburse.extensions import db
 from disburse.payments import events, sending
 from disburse.payments import service as payments
 from disburse.payments.providers import RetryableError
-from tests.factories import create_claim, create_program
+from tests.factories import create_claim, create_program, create_user
 from tests.payments.invariants import END_STATES, assert_never_twice_never_lost
 from tests.sandbox_bank import Bank, Receiver
 
@@ -32,7 +34,7 @@ URL = "/api/v1/providers/sandbox/events"
 NOWHERE = "http://127.0.0.1:9"  # nothing listens there
 
 STEPS = ("pay", "pay_while_down", "send_again", "tick", "deliver", "deliver_shuffled_twice", "lose", "chase")
-HUMAN = ("correct", "refuse")
+HUMAN = ("correct", "correct_at_the_office", "refuse")
 
 plans = st.fixed_dictionaries(
     {
@@ -80,6 +82,7 @@ class Run:
         self.handed = len(receiver.received)  # callbacks before this example are not ours
         self.people_rounds: int = plan["people_rounds"]
         self.accounts = 0
+        self.caseworker = create_user("caseworker")  # in the claims' district (Đông Anh)
 
     # ----------------------------------------------------------------------------------------- the worker
 
@@ -171,6 +174,20 @@ class Run:
             assert [r.outcome for r in form.rows] == ["corrected"], form.rows[0].errors
         db.session.commit()
 
+    def correct_at_the_office(self) -> None:
+        """A caseworker enters new bank details, heard from the person or the unit, for a claim whose payment failed
+        (waiting for details, or just failed): the casework service, as the claim's page calls it."""
+        ids = self._ids(
+            "SELECT id FROM claims WHERE program_id = :p AND state IN ('awaiting_payment_details', 'payment_failed')"
+        )
+        if not ids:
+            return
+        self.accounts += 1
+        account = f"0072{self.program.id:04d}{self.accounts:06d}"
+        result = casework.correct_payment_details(self.rng.choice(ids), self.caseworker, "VCB", account)
+        assert result.outcome == "corrected", result.errors
+        db.session.commit()
+
     def refuse(self) -> None:
         """A caseworker refuses a claim waiting for details (the person cannot be reached), with a written reason."""
         ids = self._ids("SELECT id FROM claims WHERE program_id = :p AND state = 'awaiting_payment_details'")
@@ -185,6 +202,8 @@ class Run:
         batches for approved claims; until nothing is on its way. People act during the first rounds."""
         for round_ in range(rounds):
             if round_ < self.people_rounds:
+                if self.rng.random() < 0.5:
+                    self.correct_at_the_office()
                 self.correct()
                 if self.rng.random() < 0.5:
                     self.refuse()
