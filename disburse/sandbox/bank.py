@@ -240,7 +240,9 @@ class Sandbox:
                         "timestamp": _iso(now),
                         "status": "rjct",
                         "status_reason_code": DUPLICATE,
-                        "status_reason_message": "The bank already has a transfer with this reference; it is not moved again",
+                        "status_reason_message": (
+                            "The bank already has a transfer with this reference; it is not moved again"
+                        ),
                     }
                     for ref in duplicates
                 ]
