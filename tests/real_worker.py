@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 
 from disburse.background import QueueNames
-from tests.celery_workers import worker_command
+from tests.celery_workers import stop, worker_command
 
 
 @pytest.fixture(scope="session")
@@ -34,9 +34,4 @@ def celery_worker(app: Flask, database_url: str, redis_url: str) -> Iterator[sub
         proc.terminate()
         pytest.fail("the Celery worker did not answer a ping within 60 s")
     yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop(proc)
