@@ -299,7 +299,10 @@ FINDINGS = text(
                 WHERE o.national_id = b.national_id AND o.id <> b.employee_id
             ) nid ON true
             -- Near-duplicates: live claims of the program whose identity shares a blocking key (same birth date and
-            -- two of the three name parts), under another national ID, with a similar name.
+            -- two of the three name parts), under another national ID, with a similar name, and linked to this one by
+            -- something two people rarely share: the IDs are of two kinds (old 9-digit CMND and 12-digit CCCD) or
+            -- one typo apart, or the bank account or the phone number is the same. A birthday and a common name
+            -- alone are shared by a quarter of the country (docs/rules.md, section 7).
             LEFT JOIN LATERAL (SELECT * FROM claim_identities WHERE claim_id = b.id OFFSET 0) me ON true
             LEFT JOIN LATERAL (
                 SELECT array_agg(DISTINCT o.claim_id) AS ids
@@ -317,6 +320,11 @@ FINDINGS = text(
                 WHERE o.claim_id <> b.id AND o.program_id = b.program_id AND o.date_of_birth = me.date_of_birth
                   AND o.national_id <> b.national_id AND oc.state NOT IN ({_CLOSED_SQL})
                   AND similarity(o.name_key, me.name_key) >= {NAME_SIMILARITY}
+                  AND (length(o.national_id) <> length(b.national_id)
+                       OR disburse_one_typo_apart(o.national_id, b.national_id)
+                       OR (oc.bank_account = b.bank_account AND oc.bank_code = b.bank_code)
+                       OR EXISTS (SELECT FROM employees mine JOIN employees theirs ON theirs.id = oc.employee_id
+                                  WHERE mine.id = b.employee_id AND mine.phone = theirs.phone))
             ) nd ON true
             OFFSET 0  -- each flag computed once, not once for every expression that reads it
         ) flags

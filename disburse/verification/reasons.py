@@ -75,10 +75,11 @@ _VERIFICATION_LABELS: dict[str, tuple[str, str]] = {
         "The same person (national ID) is both on an employer's list and a Form 04 applicant: a caseworker must check.",
     ),
     NEAR_DUPLICATE: (
-        "Có hồ sơ khác cùng ngày sinh và họ tên gần trùng (không dấu hoặc sai khác ít ký tự): "
-        "cán bộ nghiệp vụ cần xác minh.",
-        "Another claim has the same date of birth and a nearly identical name (without diacritics or a few letters "
-        "apart): a caseworker must check.",
+        "Có hồ sơ khác cùng ngày sinh, họ tên gần trùng (không dấu hoặc sai khác ít ký tự) và trùng số tài khoản, "
+        "số điện thoại hoặc có số CMND/CCCD gần giống: cán bộ nghiệp vụ cần xác minh.",
+        "Another claim has the same date of birth, a nearly identical name (without diacritics or a few letters "
+        "apart) and the same bank account or phone number, or a national ID nearly the same: a caseworker must "
+        "check.",
     ),
     BANK_DETAILS_MISSING: (
         "Thiếu ngân hàng hoặc số tài khoản để chuyển khoản.",
