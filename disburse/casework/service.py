@@ -136,7 +136,7 @@ class CaseworkRefused(review.Conflict):
 
 
 def correct_payment_details(claim_id: int, user: User, bank_code: str, bank_account: str) -> RowResult:
-    """A caseworker's correction of the bank details of a claim whose payment failed
+    """A caseworker's correction of the bank details of a claim in review or whose payment failed
     (:func:`disburse.claims.employer_forms.correct_payment_details`): in scope and workable by the caller."""
     claim = review.visible_claim(claim_id, user, lock=True)
     review.may_work(claim, user)
@@ -145,7 +145,7 @@ def correct_payment_details(claim_id: int, user: User, bank_code: str, bank_acco
 
 
 def may_correct_payment_details(claim: Claim) -> bool:
-    return ClaimState(claim.state) in employer_forms.PAY_AGAIN_STATES
+    return ClaimState(claim.state) in employer_forms.CORRECTABLE_STATES
 
 
 # ---------------------------------------------------------------------------------------------------- cash

@@ -505,13 +505,11 @@ def payment_details(claim_id: int) -> ResponseReturnValue:
         if result.errors:
             raise review.Invalid({e.field: (e.message_vi, e.message_en) for e in result.errors})
 
-    return _action_page(
-        claim_id,
-        form,
-        "caseworker/payment_details.html",
-        act,
-        _("Đã sửa thông tin tài khoản; hồ sơ sẽ được chi trả lại ở lô sau."),
-    )
+    if _claim(claim_id).state == ClaimState.NEEDS_REVIEW:
+        done = _("Đã sửa thông tin tài khoản; hồ sơ vẫn chờ xem xét, có thể duyệt khi đủ điều kiện.")
+    else:
+        done = _("Đã sửa thông tin tài khoản; hồ sơ sẽ được chi trả lại ở lô sau.")
+    return _action_page(claim_id, form, "caseworker/payment_details.html", act, done)
 
 
 @bp.route("/claims/<int:claim_id>/cash", methods=["GET", "POST"])

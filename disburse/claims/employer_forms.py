@@ -551,8 +551,9 @@ _ADJUSTMENTS = {"add": _add, "remove": _remove, "correct": _correct}
 
 # ------------------------------------------------------------------------------------- a caseworker's correction
 
-#: A caseworker corrects the bank details of a claim whose payment failed, the way Form 03 does.
-PAY_AGAIN_STATES = frozenset(_PAY_AGAIN)
+#: A caseworker corrects the bank details of a claim whose payment failed, the way Form 03 does, or of a claim in
+#: review (whose approval refuses details that cannot be paid): it stays in review, the approval then finds them.
+CORRECTABLE_STATES = frozenset({*_PAY_AGAIN, ClaimState.NEEDS_REVIEW})
 
 
 def correct_payment_details(
@@ -561,9 +562,10 @@ def correct_payment_details(
     """The office's correction of a claim's bank details while it waits in ``payment_failed`` or
     ``awaiting_payment_details`` (a caseworker heard from the person or the unit): the same checks as Form 03's
     (:func:`~disburse.claims.outcomes.bank_errors`), the same ``correct`` note with the old and new values, and the
-    same way back to ``approved`` (:data:`_PAY_AGAIN`), so that the next batch pays the new account. Details equal
-    to those that failed are refused. The result carries every field's error; nothing is written when there is one.
-    Flush, never commit."""
+    same way back to ``approved`` (:data:`_PAY_AGAIN`), so that the next batch pays the new account. In
+    ``needs_review`` (details missing or malformed, found by verification) the claim stays in review with the new
+    details, for the caseworker to approve. Details equal to those it has are refused. The result carries every
+    field's error; nothing is written when there is one. Flush, never commit."""
     claim = service.get_claim_for_update(claim_id)
     assert claim is not None, "the caller found the claim"
     bank_code, bank_account = bank_code.strip().upper(), bank_account.strip()
@@ -578,21 +580,22 @@ def correct_payment_details(
     else:
         bank_errors(result, bank_code, bank_account, known_banks())
     state = ClaimState(claim.state)
-    if state not in PAY_AGAIN_STATES:
+    if state not in CORRECTABLE_STATES:
         vi, en = _state_words(state)
         result.fail(
             "bank_account",
             "cannot_correct",
-            f"Không thể đổi tài khoản: hồ sơ đang ở trạng thái '{vi}'; chỉ sửa khi chi trả không thành công.",
-            f"The account cannot be changed: the claim is {en}; details are corrected after a failed payment.",
+            f"Không thể đổi tài khoản: hồ sơ đang ở trạng thái '{vi}'; chỉ sửa khi hồ sơ chờ xem xét hoặc chi trả "
+            "không thành công.",
+            f"The account cannot be changed: the claim is {en}; details are corrected while the claim is in review "
+            "or after a failed payment.",
         )
     elif not result.errors and (claim.bank_code, claim.bank_account, claim.payout) == (bank_code, bank_account, "bank"):
-        result.fail(
-            "bank_account",
-            "same_details",
-            "Đây là tài khoản đã chi trả không thành công; hãy ghi tài khoản mới.",
-            "These are the details the payment failed with; give the new account.",
-        )
+        if state == ClaimState.NEEDS_REVIEW:
+            vi, en = "Đây là tài khoản hồ sơ đang có", "These are the details the claim already has"
+        else:
+            vi, en = "Đây là tài khoản đã chi trả không thành công", "These are the details the payment failed with"
+        result.fail("bank_account", "same_details", f"{vi}; hãy ghi tài khoản mới.", f"{en}; give the new account.")
     if result.errors:
         return result
     listed = _Listed(claim.id, claim.state, claim.bank_code, claim.bank_account, claim.payout)
@@ -602,7 +605,7 @@ def correct_payment_details(
         claim.payout = "bank"
         db.session.flush()
     service.note(claim.id, ClaimNote.CORRECT, actor, data={**(data or {}), "changes": changes})
-    for action in _PAY_AGAIN[state]:
+    for action in _PAY_AGAIN.get(state, ()):
         service.transition(claim.id, action, actor, data=data)
     result.outcome = "corrected"
     return result

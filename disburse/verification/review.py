@@ -667,11 +667,11 @@ def _payable_or_refuse(claim: Claim) -> None:
         return
     raise Conflict(
         f"Chưa thể duyệt: hồ sơ nhận tiền qua chuyển khoản nhưng {problem_vi}. Cần có thông tin tài khoản đúng trước "
-        "khi duyệt (đơn vị điều chỉnh theo Mẫu số 03, hoặc người lao động bổ sung), hoặc từ chối hồ sơ nếu không "
-        "đủ điều kiện.",
+        'khi duyệt (đơn vị điều chỉnh theo Mẫu số 03, hoặc người lao động cung cấp và cán bộ ghi ở mục "Sửa thông '
+        'tin tài khoản" của hồ sơ), hoặc từ chối hồ sơ nếu không đủ điều kiện.',
         f"The claim cannot be approved yet: it is paid by bank transfer but {problem_en}. Correct account details "
-        "are needed before approval (the employer's Form 03 correction, or from the person), or refuse the claim if "
-        "it is not eligible.",
+        "are needed before approval (the employer's Form 03 correction, or from the person, entered under \"Correct "
+        "the payment details\" on the claim's page), or refuse the claim if it is not eligible.",
         code="bank_details_invalid",
     )
 

@@ -442,6 +442,21 @@ def test_fix_payment_details_pays_again(signed_in):
     assert correct.data["changes"]["bank_account"] == ["0011004455667", "1234567890"]
 
 
+def test_fix_payment_details_in_review_keeps_the_claim_in_review(signed_in):
+    claim = create_claim("needs_review", reasons=["bank_details_malformed"], bank_account="AB12CD34")
+    page = signed_in.get(f"/caseworker/claims/{claim.id}")
+    assert f"/caseworker/claims/{claim.id}/payment-details" in page.get_data(as_text=True)
+    assert "Lưu thông tin tài khoản" in _text(signed_in.get(f"/caseworker/claims/{claim.id}/payment-details"))
+    response = signed_in.post(
+        f"/caseworker/claims/{claim.id}/payment-details", data={"bank_code": "BIDV", "bank_account": "1234567890"}
+    )
+    assert response.status_code == 302
+    assert "hồ sơ vẫn chờ xem xét" in _text(signed_in.get(response.headers["Location"]))
+    claim = db.session.get(Claim, claim.id)
+    assert (claim.state, claim.bank_code, claim.bank_account) == ("needs_review", "BIDV", "1234567890")
+    assert [e.action for e in _events(claim.id)][-1] == "correct"
+
+
 def test_a_failed_payment_goes_through_request_details_too(signed_in):
     claim = create_claim("payment_failed")
     response = signed_in.post(
@@ -476,9 +491,9 @@ def test_a_failed_payment_goes_through_request_details_too(signed_in):
         ),
         (
             "en",
-            "needs_review",
+            "approved",
             {"bank_code": "BIDV", "bank_account": "123456"},
-            "The account cannot be changed: the claim is needs review",
+            "The account cannot be changed: the claim is approved",
         ),
     ],
 )

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
+from disburse.casework import service as casework
 from disburse.casework.forms import PaymentDetailsForm
 from disburse.claims import employer_forms
 from disburse.claims.models import Claim, ClaimEvent
@@ -164,6 +165,31 @@ def test_a_caseworker_cannot_approve_a_bank_claim_whose_details_cannot_be_paid(d
     db.session.expire_all()
     assert db.session.get(Claim, claim.id).state == "needs_review"
     assert _events(claim.id) == before
+
+
+def test_a_caseworker_corrects_the_details_of_a_claim_in_review_and_then_approves_it():
+    """Verification found the account malformed; the caseworker hears the right one from the person, enters it on
+    the case page (the claim stays in review, a ``correct`` note says what changed) and can then approve. Giving the
+    same details again, or a malformed account, is refused and changes nothing."""
+    caseworker = create_user("caseworker", district="017")
+    claim = create_claim(
+        ClaimState.NEEDS_REVIEW, district_code="017", reasons=["bank_details_malformed"], bank_account="AB12CD34"
+    )
+    before = _events(claim.id)
+    refused = casework.correct_payment_details(claim.id, caseworker, "BIDV", "12 34")
+    assert [e.code for e in refused.errors] and _events(claim.id) == before
+
+    result = casework.correct_payment_details(claim.id, caseworker, "BIDV", "21510001234567")
+    assert result.outcome == "corrected", result.errors
+    db.session.expire_all()
+    corrected = db.session.get(Claim, claim.id)
+    assert (corrected.state, corrected.bank_code, corrected.bank_account) == ("needs_review", "BIDV", "21510001234567")
+    assert _events(claim.id) == [*before, "correct"]
+
+    again = casework.correct_payment_details(claim.id, caseworker, "BIDV", "21510001234567")
+    assert [e.code for e in again.errors] == ["same_details"]
+    assert review.approve(claim.id, caseworker, "đã gọi điện").changed
+    assert db.session.get(Claim, claim.id).state == "approved"
 
 
 def test_approval_reads_the_details_as_they_are_now():
