@@ -350,6 +350,9 @@ ROUTES: dict[str, Route] = {
         "cash", {"reason": "Không có tài khoản ngân hàng."}, _claims_awaiting_details
     ),
     "caseworker.cash_receipt": _page_action("cash-receipt", {"receipt_number": "BL SELF"}, _cash_claims),
+    "caseworker.withdraw_cash": _page_action(
+        "cash-withdraw", {"reason": "Xin nhận qua tài khoản ngân hàng."}, _cash_claims
+    ),
     # Form 04 at the desk: any office takes one (no record); an empty one is a 422 naming the fields.
     "caseworker.application": Route(
         lambda _: "/caseworker/applications/new", {"GET": 200, "POST": 422}, {"GET": 302, "POST": 302}

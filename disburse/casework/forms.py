@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from disburse.claims.outcomes import is_bank_account
 from disburse.forms import BaseForm
-from disburse.payments.cash import MAX_RECEIPT
+from disburse.payments.cash import MAX_RECEIPT, MAX_WITHDRAW_REASON
 from disburse.verification.review import MAX_DUPLICATE_NOTE, MAX_TEXT
 
 #: No control characters other than tab and line breaks (PostgreSQL refuses NUL outright).
@@ -160,6 +160,12 @@ class PaymentDetailsForm(BaseForm):
 
 class OfferCashForm(BaseForm):
     reason = TextAreaField(_l("Lý do chuyển sang nhận tiền mặt sớm"), validators=_text())
+
+
+class WithdrawCashForm(BaseForm):
+    reason = TextAreaField(
+        _l("Lý do rút khỏi danh sách chi tiền mặt"), validators=_text(required=True, max_len=MAX_WITHDRAW_REASON)
+    )
 
 
 class CashReceiptForm(BaseForm):

@@ -155,6 +155,8 @@ def _cash_refused(exc: cash.CashRefused) -> CaseworkRefused:
     """The cash service's refusal; a receipt number's own problem is said on its field."""
     pair = (exc.message_vi, exc.message_en)
     fields = {"receipt_number": pair} if exc.code.startswith("receipt_") else None
+    if exc.code.startswith("reason_"):
+        fields = {"reason": pair}
     return CaseworkRefused(*pair, code=exc.code, fields=fields)
 
 
@@ -191,6 +193,23 @@ def record_cash_receipt(claim_id: int, user: User, receipt_number: str) -> Payme
         )
     try:
         return cash.record_cash_payment(payment.provider_reference, receipt_number, user)
+    except cash.CashRefused as exc:
+        raise _cash_refused(exc) from None
+
+
+def withdraw_cash_payment(claim_id: int, user: User, reason: str) -> Payment:
+    """Take the claim's open cash payment off its office's list (:func:`disburse.payments.cash.withdraw_cash_payment`):
+    the claim then waits for details (a bank account, or the next cash list)."""
+    claim = review.visible_claim(claim_id, user)
+    payment = open_cash_payment(claim)
+    if payment is None:
+        raise CaseworkRefused(
+            "Hồ sơ không có khoản chi tiền mặt nào đang chờ chi tại cơ quan BHXH.",
+            "The claim has no cash payment waiting at the office.",
+            code="no_cash_payment",
+        )
+    try:
+        return cash.withdraw_cash_payment(payment.provider_reference, user, reason)
     except cash.CashRefused as exc:
         raise _cash_refused(exc) from None
 

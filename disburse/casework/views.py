@@ -36,6 +36,7 @@ from disburse.casework.forms import (
     RejectForm,
     RequestInfoForm,
     ResolveDuplicateForm,
+    WithdrawCashForm,
 )
 from disburse.claims.models import Claim
 from disburse.claims.states import CLOSED_STATES, STATE_LABELS, TRANSITIONS, ClaimAction, ClaimState
@@ -324,7 +325,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "can_reject": (state, ClaimAction.REJECT) in TRANSITIONS,
         "open": state not in CLOSED_STATES,
         "can_fix_details": service.may_correct_payment_details(claim),
-        "can_offer_cash": state == ClaimState.AWAITING_PAYMENT_DETAILS and claim.payout != "cash",
+        "can_offer_cash": state == ClaimState.AWAITING_PAYMENT_DETAILS,
         "cash_payment": service.open_cash_payment(claim),
         "held_by_me": claim.assigned_to_id == user.id,
         "held_by_other": claim.assigned_to_id not in (None, user.id),
@@ -517,6 +518,8 @@ def payment_details(claim_id: int) -> ResponseReturnValue:
 def offer_cash(claim_id: int) -> ResponseReturnValue:
     form = OfferCashForm()
     claim = _claim(claim_id)
+    if claim.payout == "cash":
+        form.reason.label.text = _("Ghi chú")
     return _action_page(
         claim_id,
         form,
@@ -538,6 +541,24 @@ def cash_receipt(claim_id: int) -> ResponseReturnValue:
         "caseworker/cash_receipt.html",
         lambda claim, user: service.record_cash_receipt(claim.id, user, form.receipt_number.data or ""),
         _("Đã ghi nhận chi trả tiền mặt theo biên lai."),
+        payment=service.open_cash_payment(claim),
+    )
+
+
+@bp.route("/claims/<int:claim_id>/cash-withdraw", methods=["GET", "POST"])
+@roles_required(*CASH_ROLES)
+def withdraw_cash(claim_id: int) -> ResponseReturnValue:
+    form = WithdrawCashForm()
+    claim = _claim(claim_id)
+    return _action_page(
+        claim_id,
+        form,
+        "caseworker/withdraw_cash.html",
+        lambda claim, user: service.withdraw_cash_payment(claim.id, user, form.reason.data or ""),
+        _(
+            "Đã rút khỏi danh sách chi tiền mặt; hồ sơ chờ thông tin tài khoản hoặc được đưa lại vào danh sách chi "
+            "tiền mặt."
+        ),
         payment=service.open_cash_payment(claim),
     )
 

@@ -20,6 +20,11 @@ callbacks.
   too, whoever writes.
 - **The cash offer.** After ``max_payment_failures`` failed payments (a program parameter) a claim waiting for
   payment details is switched to cash at the office (:func:`offer_cash`); a caseworker may do so earlier.
+- **Off the list.** A caseworker takes a cash payment not yet paid off its office's list with a written reason
+  (:func:`withdraw_cash_payment`: the person asked to be paid by transfer, or cannot come). The payment fails with
+  :data:`~disburse.payments.reasons.CASH_WITHDRAWN` and the claim waits for details like any failed payment: new
+  bank details pay it by transfer, or :func:`offer_cash` puts it back on the next cash list. Nothing else ever takes
+  a cash payment off a list, so none is paid twice: the receipt and the withdrawal lock the same payment row.
 
 Every refusal is a :class:`CashRefused` with a code and a Vietnamese and an English message, raised before anything
 is written. Services flush and never commit: the caller commits once.
@@ -41,6 +46,7 @@ from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.states import STATE_LABELS, ClaimAction, ClaimNote, ClaimState
 from disburse.extensions import db
 from disburse.formatting import vietnamese_name_key
+from disburse.payments import reasons
 from disburse.payments import service as payments
 from disburse.payments.models import Payment, PaymentBatch
 from disburse.payments.providers import (
@@ -51,6 +57,7 @@ from disburse.payments.providers import (
     StatusUpdate,
 )
 from disburse.payments.states import PaymentAction, PaymentState
+from disburse.payments.status import Applied, claims_failed
 from disburse.programs.calendar import VIETNAM_TZ
 from disburse.programs.models import Program
 from disburse.reference.models import District
@@ -321,6 +328,42 @@ def record_cash_payment(reference: str, receipt_number: str, actor: Actor = None
 # ---------------------------------------------------------------------------------------------- the cash offer
 
 
+#: The longest written reason for taking a payment off the cash list.
+MAX_WITHDRAW_REASON = 500
+
+
+def withdraw_cash_payment(reference: str, actor: Actor, reason: str) -> Payment:
+    """Take the cash payment ``reference`` (queued or sent, not paid) off its office's list: the payment fails with
+    :data:`~disburse.payments.reasons.CASH_WITHDRAWN`, and the claim follows the failure path (``payment_failed`` →
+    ``awaiting_payment_details``), through both transition paths, ``reason`` on the events (``data.note``); flush.
+    Every check runs first: :class:`CashRefused`, nothing changed."""
+    written = " ".join((reason or "").split())
+    if not written:
+        raise CashRefused(
+            "reason_required",
+            "Hãy ghi lý do rút khỏi danh sách chi tiền mặt.",
+            "Give the reason for taking the payment off the cash list.",
+        )
+    if len(written) > MAX_WITHDRAW_REASON:
+        raise CashRefused(
+            "reason_too_long",
+            f"Lý do tối đa {MAX_WITHDRAW_REASON} ký tự.",
+            f"The reason is at most {MAX_WITHDRAW_REASON} characters.",
+        )
+    payment, _batch = _cash_payment(reference)
+    claim = claims.get_claim_for_update(payment.claim_id)
+    assert claim is not None
+    check_scope(actor, claim)
+    _check_payable(payment)
+    _check_claim(claim, payment)
+    data = {"source": "office", "note": written}
+    payments.transition(payment, PaymentAction.FAIL, actor, reason=reasons.CASH_WITHDRAWN, data=data)
+    claims_failed(
+        ClaimAction.PAYMENT_FAILED, [claim.id], reasons.CASH_WITHDRAWN, "office", actor, Applied(), note=written
+    )
+    return payment
+
+
 def _check_offer(claim: Claim, program: Program, early: bool) -> None:
     if claim.state != ClaimState.AWAITING_PAYMENT_DETAILS:
         vi, en = STATE_LABELS[ClaimState(claim.state)]
@@ -330,13 +373,7 @@ def _check_offer(claim: Claim, program: Program, early: bool) -> None:
             "nhận tiền mặt.",
             f"Claim {claim.id} is '{en}': only a claim awaiting payment details can be switched to cash.",
         )
-    if claim.payout == "cash":
-        raise CashRefused(
-            "already_cash",
-            f"Hồ sơ {claim.id} đã nhận bằng tiền mặt tại cơ quan BHXH.",
-            f"Claim {claim.id} is already paid in cash at the office.",
-        )
-    if not early and claim.payment_failures < program.max_payment_failures:
+    if claim.payout != "cash" and not early and claim.payment_failures < program.max_payment_failures:
         raise CashRefused(
             "too_few_failures",
             f"Hồ sơ {claim.id} mới chi trả không thành công {claim.payment_failures} lần; chỉ đề nghị nhận tiền mặt "
@@ -351,10 +388,11 @@ def offer_cash(
 ) -> ClaimEvent:
     """Switch a claim awaiting payment details to cash at the office and put it back to ``approved``, so that the
     next cash batch takes it: a ``correct`` note with the old and new payout (the bank details, which failed, are
-    cleared and kept on the note), then ``details_received``; flush.
+    cleared and kept on the note), then ``details_received``; flush. A claim already paid in cash (its payment was
+    taken off a list, :func:`withdraw_cash_payment`) goes back on the next list: ``details_received`` only.
 
-    Only after ``max_payment_failures`` failed payments, unless ``early`` (a caseworker's choice, ``reason`` saying
-    why). :class:`CashRefused` otherwise, nothing changed."""
+    A switch from the bank only after ``max_payment_failures`` failed payments, unless ``early`` (a caseworker's
+    choice, ``reason`` saying why). :class:`CashRefused` otherwise, nothing changed."""
     claim_id = claim if isinstance(claim, int) else claim.id
     locked = claims.get_claim_for_update(claim_id)
     if locked is None:
@@ -363,6 +401,10 @@ def offer_cash(
     program = db.session.get(Program, locked.program_id)
     assert program is not None
     _check_offer(locked, program, early)
+    if locked.payout == "cash":
+        return claims.transition(
+            locked, ClaimAction.DETAILS_RECEIVED, actor, reason=reason, data={"payout": "cash", "listed_again": True}
+        )
     old = {"payout": locked.payout, "bank_code": locked.bank_code, "bank_account": locked.bank_account}
     locked.payout, locked.bank_code, locked.bank_account = "cash", None, None
     db.session.flush()
@@ -386,6 +428,7 @@ def offer_cash(
 
 __all__ = [
     "MAX_RECEIPT",
+    "MAX_WITHDRAW_REASON",
     "CashListRow",
     "CashProvider",
     "CashRefused",
@@ -395,4 +438,5 @@ __all__ = [
     "mask_national_id",
     "offer_cash",
     "record_cash_payment",
+    "withdraw_cash_payment",
 ]

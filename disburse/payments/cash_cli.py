@@ -1,8 +1,11 @@
-"""``disburse payments cash-list`` and ``cash-paid``: cash at the office (:mod:`disburse.payments.cash`).
+"""``disburse payments cash-list``, ``cash-paid``, ``offer-cash`` and ``cash-withdraw``: cash at the office
+(:mod:`disburse.payments.cash`).
 
 - ``cash-list --district CODE [--date dd/mm/yyyy] [--out FILE.xlsx|.csv]``: the people the office pays in cash, as a
   table on the terminal or a spreadsheet with a blank receipt column (and a signature column) to fill in;
-- ``cash-paid REFERENCE RECEIPT [--by EMAIL]``: record that a person was paid against a receipt number.
+- ``cash-paid REFERENCE RECEIPT [--by EMAIL]``: record that a person was paid against a receipt number;
+- ``offer-cash CLAIM [--early REASON] [--by EMAIL]``: pay a claim waiting for details in cash at the office;
+- ``cash-withdraw REFERENCE --reason TEXT [--by EMAIL]``: take a cash payment not yet paid off the office's list.
 
 Exit 0 done; 2 bad input or a refusal, with the reason in Vietnamese then English, and nothing changed.
 """
@@ -29,6 +32,7 @@ from disburse.payments.cash import (
     check_district,
     offer_cash,
     record_cash_payment,
+    withdraw_cash_payment,
 )
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
@@ -189,5 +193,27 @@ def offer_cash_cmd(claim_id: int, email: str | None, reason: str | None) -> None
     )
 
 
+@click.command("cash-withdraw")
+@with_appcontext
+@click.argument("reference")
+@click.option(
+    "--reason", required=True, help="Why the office no longer pays it (e.g. the person asked for a transfer)."
+)
+@click.option("--by", "email", help="The caseworker who took it off the list (their e-mail).")
+def cash_withdraw_cmd(reference: str, reason: str, email: str | None) -> None:
+    """Take a cash payment not yet paid off its office's list: its claim then waits for details (a bank account, or
+    ``offer-cash`` for the next list)."""
+    actor = _user(email)
+    try:
+        payment = withdraw_cash_payment(reference, actor, reason)
+    except CashRefused as exc:
+        _refuse(exc.message_vi, exc.message_en)
+    db.session.commit()
+    click.echo(
+        f"Đã rút khoản {payment.provider_reference} khỏi danh sách chi tiền mặt; hồ sơ {payment.claim_id} chờ bổ sung "
+        f"thông tin.\nTook {payment.provider_reference} off the cash list; claim {payment.claim_id} waits for details."
+    )
+
+
 #: Added to ``disburse payments`` by :mod:`disburse.payments.cli`.
-CASH_COMMANDS = (cash_list_cmd, cash_paid_cmd, offer_cash_cmd)
+CASH_COMMANDS = (cash_list_cmd, cash_paid_cmd, offer_cash_cmd, cash_withdraw_cmd)

@@ -21,6 +21,9 @@ UNKNOWN = "unknown"
 #: Ours: an order refused before it went out, because its bank details cannot be paid (missing, or an account that is
 #: not :func:`disburse.claims.outcomes.is_bank_account`). The details are at fault: new ones are asked for.
 PAYEE_FA_MALFORMED = "rjct.payee_fa.malformed"
+#: Ours: a cash payment taken off its office's list by a caseworker (the person asked to be paid by transfer, or
+#: cannot come); the caseworker's words are the payment's failure message. The claim waits for details.
+CASH_WITHDRAWN = "cash.withdrawn"
 
 LABELS: dict[str, tuple[str, str]] = {
     # The sandbox bank (G2P Connect reason codes).
@@ -65,6 +68,10 @@ LABELS: dict[str, tuple[str, str]] = {
         "chưa chuyển cho ngân hàng",
         "The bank or the account number is missing, or the account number is not 6 to 19 digits: not sent to the bank",
     ),
+    CASH_WITHDRAWN: (
+        "Cán bộ đã rút khỏi danh sách chi tiền mặt tại cơ quan BHXH",
+        "Taken off the office's cash list by a caseworker",
+    ),
 }
 
 #: Failures that were the bank's or ours, not the payee's details: paid again as they are.
@@ -83,4 +90,4 @@ def needs_new_details(code: str | None) -> bool:
     return (code or UNKNOWN) not in BANK_SIDE
 
 
-__all__ = ["BANK_SIDE", "LABELS", "PAYEE_FA_MALFORMED", "UNKNOWN", "label", "needs_new_details"]
+__all__ = ["BANK_SIDE", "CASH_WITHDRAWN", "LABELS", "PAYEE_FA_MALFORMED", "UNKNOWN", "label", "needs_new_details"]

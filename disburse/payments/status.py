@@ -185,7 +185,7 @@ def _apply_chunk(provider: str, news: Sequence[StatusUpdate], source: str, actor
             )
             result.settled += len(hit)
         elif action is PaymentAction.FAIL:
-            _claims_failed(ClaimAction.PAYMENT_FAILED, [r.claim_id for r in hit], code, source, actor, result)
+            claims_failed(ClaimAction.PAYMENT_FAILED, [r.claim_id for r in hit], code, source, actor, result)
             result.failed += len(hit)
         else:
             _returned(hit, done, code, source, actor, result)
@@ -208,18 +208,26 @@ def _returned(
         db.session.execute(_OPEN_RECOVERIES, {"ids": [row.id for row in after_paid]})
         result.recoveries += len(after_paid)
         claim_ids = [row.claim_id for row in after_paid]
-        _claims_failed(ClaimAction.PAYMENT_RETURNED, claim_ids, code, source, actor, result)
+        claims_failed(ClaimAction.PAYMENT_RETURNED, claim_ids, code, source, actor, result)
     if before_paid:
-        _claims_failed(ClaimAction.PAYMENT_FAILED, [row.claim_id for row in before_paid], code, source, actor, result)
+        claims_failed(ClaimAction.PAYMENT_FAILED, [row.claim_id for row in before_paid], code, source, actor, result)
     result.returned += len(hit)
 
 
-def _claims_failed(
-    action: ClaimAction, claim_ids: list[int], code: str | None, source: str, actor: Actor, result: Applied
+def claims_failed(
+    action: ClaimAction,
+    claim_ids: list[int],
+    code: str | None,
+    source: str,
+    actor: Actor,
+    result: Applied,
+    *,
+    note: str | None = None,
 ) -> None:
-    """The claims' failure, then their way on: paid again as they are, or waiting for corrected details."""
+    """The claims' failure, then their way on: paid again as they are, or waiting for corrected details. ``note``:
+    a person's written words on the failure (a caseworker's), kept in the events' data."""
     vi, _en = reasons.label(code)
-    data = {"code": code, "source": source}
+    data = {"code": code, "source": source, **({"note": note} if note else {})}
     failed = claims.transition_many(
         action, ids=sorted(claim_ids), actor=actor, reason=vi, data=data, skip_fk_triggers=True
     )
@@ -247,4 +255,4 @@ def _claims_failed(
         result.offered_cash += len(moved) if offer_cash else 0
 
 
-__all__ = ["CHUNK", "Applied", "apply_updates", "latest"]
+__all__ = ["CHUNK", "Applied", "apply_updates", "claims_failed", "latest"]

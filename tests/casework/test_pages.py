@@ -535,6 +535,35 @@ def test_offer_cash_and_record_the_receipt(signed_in):
     assert "Biên lai số AA/21E 0001234 đã dùng cho khoản chi trả" in _text(response)
 
 
+def test_take_a_cash_payment_off_the_list_and_put_it_back(signed_in):
+    payment = create_cash_payment()
+    case = _text(signed_in.get(f"/caseworker/claims/{payment.claim_id}"))
+    assert "Rút khỏi danh sách chi tiền mặt" in case
+    page = signed_in.get(f"/caseworker/claims/{payment.claim_id}/cash-withdraw")
+    assert page.status_code == 200 and payment.provider_reference in _text(page)
+    response = signed_in.post(f"/caseworker/claims/{payment.claim_id}/cash-withdraw", data={"reason": " "})
+    assert response.status_code == 422 and "Hãy ghi nội dung." in _text(response)
+    assert db.session.get(Payment, payment.id).state == "sent"
+
+    response = signed_in.post(
+        f"/caseworker/claims/{payment.claim_id}/cash-withdraw", data={"reason": "Không đến nhận được."}
+    )
+    assert response.status_code == 302
+    assert "Đã rút khỏi danh sách chi tiền mặt" in _text(signed_in.get(response.headers["Location"]))
+    db.session.expire_all()
+    assert db.session.get(Payment, payment.id).state == "failed"
+    assert db.session.get(Claim, payment.claim_id).state == "awaiting_payment_details"
+    again = signed_in.post(f"/caseworker/claims/{payment.claim_id}/cash-withdraw", data={"reason": "Lần nữa."})
+    assert again.status_code == 409 and "không có khoản chi tiền mặt nào" in _text(again)
+
+    case = _text(signed_in.get(f"/caseworker/claims/{payment.claim_id}"))
+    assert "Đưa lại vào danh sách chi tiền mặt" in case
+    response = signed_in.post(f"/caseworker/claims/{payment.claim_id}/cash", data={})
+    assert response.status_code == 302
+    claim = db.session.get(Claim, payment.claim_id)
+    assert (claim.state, claim.payout) == ("approved", "cash")
+
+
 def test_supervisors_do_not_handle_cash(client):
     supervisor = create_user("supervisor", province="01", password=PASSWORD)
     claim = create_claim("awaiting_payment_details")

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
+from disburse.casework import service as casework
 from disburse.claims import service as claims
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.states import ClaimAction
@@ -21,7 +22,16 @@ from disburse.extensions import db
 from disburse.formatting import vietnamese_key, vietnamese_name_key
 from disburse.payments import sending
 from disburse.payments import service as payments
-from disburse.payments.cash import _RECEIPT_LOCK, CashProvider, CashRefused, cash_list, offer_cash, record_cash_payment
+from disburse.payments.cash import (
+    _RECEIPT_LOCK,
+    MAX_WITHDRAW_REASON,
+    CashProvider,
+    CashRefused,
+    cash_list,
+    offer_cash,
+    record_cash_payment,
+    withdraw_cash_payment,
+)
 from disburse.payments.cli import payments_cli
 from disburse.payments.models import Payment, PaymentBatch, PaymentEvent
 from disburse.payments.providers import PermanentError, Provider, ProviderStatus
@@ -379,7 +389,7 @@ def test_after_max_failures_cash_is_offered_and_the_next_cash_batch_takes_the_cl
     assert (payment.attempt, payment.batch_id, payment.bank_account) == (3, batch.id, None)
 
 
-def test_a_caseworker_may_offer_cash_early_but_not_twice(db_session):
+def test_a_caseworker_may_offer_cash_early(db_session):
     program = create_program(max_payment_failures=3)
     claim = create_claim("approved", program=program)
     _fail_a_bank_payment(program, claim)
@@ -388,11 +398,71 @@ def test_a_caseworker_may_offer_cash_early_but_not_twice(db_session):
 
     assert db_session.get(Claim, claim.id).payout == "cash"
     assert claims.claim_events(claim.id)[-2].data["early"] is True
-    claims.transition(claim.id, ClaimAction.QUEUE_PAYMENT)
-    claims.transition(claim.id, ClaimAction.PAYMENT_FAILED)
-    claims.transition(claim.id, ClaimAction.REQUEST_DETAILS)
-    _refused("already_cash", offer_cash, claim.id, None, early=True)
+    _refused("claim_not_awaiting_details", offer_cash, claim.id, None, early=True)
     _refused("unknown_claim", offer_cash, 2**40)
+
+
+# ------------------------------------------------------------------------------------------- off the cash list
+
+
+def test_a_payment_taken_off_the_cash_list_is_paid_once_by_transfer_or_on_a_later_list(db_session):
+    """The person asks to be paid by transfer: the caseworker takes the payment off the office's list with a
+    reason; the office can no longer pay it; the claim waits for details, is put back on the next list, and is paid
+    there once. A second claim taken off the list is paid by transfer to the account the person gave."""
+    program = create_program(max_payment_failures=3)
+    caseworker = create_user("caseworker", district=DONG_ANH)
+    relisted, by_bank = _cash_claim(program, "Nguyễn Văn An"), _cash_claim(program, "Trần Thị Bình")
+    _issue(program)
+    first = {c.id: _payment(c) for c in (relisted, by_bank)}
+
+    for claim in (relisted, by_bank):
+        withdraw_cash_payment(
+            first[claim.id].provider_reference, caseworker, "  Người lao động  xin nhận qua ngân hàng "
+        )
+    db.session.expire_all()
+    for claim in (relisted, by_bank):
+        payment = db_session.get(Payment, first[claim.id].id)
+        assert (payment.state, payment.failure_code) == ("failed", "cash.withdrawn")
+        events = claims.claim_events(claim.id)
+        assert [e.action for e in events[-2:]] == ["payment_failed", "request_details"]
+        assert events[-1].data["note"] == "Người lao động xin nhận qua ngân hàng"
+        assert db_session.get(Claim, claim.id).state == "awaiting_payment_details"
+    _refused("not_payable", record_cash_payment, first[relisted.id].provider_reference, "AA/21E 0000001", caseworker)
+    assert cash_list(program, DONG_ANH) == []
+
+    offer_cash(relisted.id, caseworker)
+    assert casework.correct_payment_details(by_bank.id, caseworker, "BIDV", "21510001234567").outcome == "corrected"
+    assert {db_session.get(Claim, c.id).state for c in (relisted, by_bank)} == {"approved"}
+    assert db_session.get(Claim, by_bank.id).payout == "bank"
+
+    batch = _issue(program)
+    assert batch.item_count == 1
+    again = _payment(relisted)
+    assert (again.attempt, again.batch_id) == (2, batch.id)
+    record_cash_payment(again.provider_reference, "AA/21E 0000002", caseworker)
+    bank = payments.create_batch(program, "bank", "sandbox")
+    assert bank is not None and bank.item_count == 1
+    assert _payment(by_bank).bank_account == "21510001234567"
+    paid = db_session.execute(
+        select(Payment.claim_id, func.count()).where(Payment.state == "paid").group_by(Payment.claim_id)
+    ).all()
+    assert paid == [(relisted.id, 1)]
+
+
+def test_taking_a_payment_off_the_cash_list_refuses_and_changes_nothing(db_session):
+    program = create_program()
+    caseworker = create_user("caseworker", district=DONG_ANH)
+    elsewhere = create_user("caseworker", district=OTHER)
+    claim, paid = _cash_claim(program, "Lê Văn Cường"), _cash_claim(program, "Phạm Thị Dung")
+    _issue(program)
+    reference = _payment(claim).provider_reference
+    record_cash_payment(_payment(paid).provider_reference, "AA/21E 0000003", caseworker)
+
+    _refused("reason_required", withdraw_cash_payment, reference, caseworker, " \n ")
+    _refused("reason_too_long", withdraw_cash_payment, reference, caseworker, "x" * (MAX_WITHDRAW_REASON + 1))
+    _refused("out_of_scope", withdraw_cash_payment, reference, elsewhere, "Xin nhận qua ngân hàng")
+    _refused("unknown_reference", withdraw_cash_payment, "NO-SUCH", caseworker, "Xin nhận qua ngân hàng")
+    _refused("already_paid", withdraw_cash_payment, _payment(paid).provider_reference, caseworker, "Nhầm")
 
 
 # ---------------------------------------------------------------------------------------------------- the commands
@@ -435,6 +505,18 @@ def test_the_commands_list_a_day_write_spreadsheets_and_record_receipts(app, db_
     assert "BL-9" in paid.output and "Paid in cash" in paid.output
     db_session.expire_all()
     assert db_session.get(Claim, other.id).state == "paid" and _payment(claim).state == "sent"
+
+    unpaid = _payment(claim).provider_reference
+    refused = runner.invoke(payments_cli, ["cash-withdraw", unpaid, "--reason", " "])
+    assert refused.exit_code == 2 and "Give the reason" in refused.output
+    withdrawn = runner.invoke(
+        payments_cli, ["cash-withdraw", unpaid, "--reason", "Xin chuyển khoản", "--by", caseworker.email]
+    )
+    assert withdrawn.exit_code == 0, withdrawn.output
+    assert "off the cash list" in withdrawn.output
+    db_session.expire_all()
+    assert db_session.get(Claim, claim.id).state == "awaiting_payment_details"
+    assert runner.invoke(payments_cli, ["offer-cash", str(claim.id), "--by", caseworker.email]).exit_code == 0
 
 
 @pytest.mark.parametrize(
