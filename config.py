@@ -121,6 +121,8 @@ class Config:
     #: many addresses is slowed down too. API: per client address and per caller (token, else signed-in user).
     LIMIT_SIGN_IN_PER_ADDRESS = "10 per minute; 100 per hour"
     LIMIT_SIGN_IN_PER_ACCOUNT = "5 per minute; 20 per hour"
+    #: The public page where a person sends new bank details (identity facts guessed there would be slowed down).
+    LIMIT_PERSON_DETAILS_PER_ADDRESS = "5 per minute; 30 per hour"
     LIMIT_API_PER_ADDRESS = "600 per minute"
     LIMIT_API_PER_CALLER = "300 per minute"
     #: Refused provider callbacks, per client address and all together (signed ones are never counted): past

@@ -92,6 +92,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     from disburse.background import init_celery
     from disburse.casework.views import bp as casework_bp
     from disburse.claims.employer_views import bp as employers_bp
+    from disburse.claims.person_views import bp as people_bp
     from disburse.cli import register_commands
     from disburse.dashboard.views import bp as dashboard_bp
     from disburse.formatting import register_filters
@@ -103,6 +104,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         home_bp,
         auth_bp,
         employers_bp,
+        people_bp,
         reductions_bp,
         api_bp,
         casework_bp,

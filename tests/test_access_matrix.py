@@ -244,6 +244,13 @@ ROUTES: dict[str, Route] = {
     # Pages and the public API.
     "home.index": Route(lambda _: "/", {"GET": 200}, {"GET": 200}),
     "auth.set_language": Route(lambda _: "/language/en?next=/", {"GET": 302}, {"GET": 302}),
+    # A person's bank details, public: the same answer for every caller (a wrong date here is a 422).
+    "people.payment_details": Route(
+        lambda _: "/people/payment-details",
+        {"GET": 200, "POST": 422},
+        {"GET": 200, "POST": 422},
+        data={"si_code": "0123456789", "national_id": "001085012345", "date_of_birth": "31/02/1985"},
+    ),
     "auth.login": Route(
         lambda _: "/login",
         {"GET": 302, "POST": 302},  # already signed in: to the home page

@@ -38,10 +38,11 @@ from disburse.casework.forms import (
     ResolveDuplicateForm,
     WithdrawCashForm,
 )
+from disburse.claims import person_details
 from disburse.claims.models import Claim
 from disburse.claims.states import CLOSED_STATES, STATE_LABELS, TRANSITIONS, ClaimAction, ClaimState
 from disburse.extensions import db
-from disburse.formatting import dmy
+from disburse.formatting import dmy, moment
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.registry.models import Employee
@@ -95,6 +96,7 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
     "resolve_duplicate": ("Xử lý nghi trùng", "Possible duplicate decided"),
     "reassess": ("Cập nhật số tháng theo dữ liệu BHXH", "Months updated from the registry"),
     "sla_breach": ("Quá hạn giải quyết", "Deadline passed"),
+    "offer_details": ("Người lao động gửi thông tin tài khoản", "Payment details sent by the person"),
 }
 TRACK_LABELS = {"A": ("Danh sách của đơn vị (Mẫu số 01)", "Employer's list (Form 01)"), "B": ("Mẫu số 04", "Form 04")}
 
@@ -292,6 +294,10 @@ def _event_details(event: dict[str, Any]) -> list[str]:
         for name, values in changes.items():
             if isinstance(values, list) and len(values) == 2:
                 lines.append(f"{name}: {values[0] or '—'} → {values[1] or '—'}")
+    elif action == "offer_details":
+        lines.append(f"{data.get('bank_code') or ''} {data.get('bank_account') or ''}".strip())
+        if data.get("phone"):
+            lines.append(_("Số điện thoại liên hệ: %(phone)s", phone=data["phone"]))
     elif action == "assign" and event.get("actor"):
         lines.append(_("Giao cho người dùng số %(id)s.", id=data.get("assigned_to_id")))
     for key in ("note",):
@@ -312,6 +318,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         event["label"] = pick(EVENT_LABELS.get(event["action"], (event["action"], event["action"])))
         event["details"] = _event_details(event)
     contacts = [event for event in detail["timeline"] if event["action"] == "contact"]
+    offered = person_details.open_offer(claim)
     return {
         "claim": claim,
         "detail": detail,
@@ -325,6 +332,8 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "can_reject": (state, ClaimAction.REJECT) in TRANSITIONS,
         "open": state not in CLOSED_STATES,
         "can_fix_details": service.may_correct_payment_details(claim),
+        "offered": offered,
+        "offered_at": moment(offered.created_at) if offered is not None else None,
         "can_offer_cash": state == ClaimState.AWAITING_PAYMENT_DETAILS,
         "cash_payment": service.open_cash_payment(claim),
         "held_by_me": claim.assigned_to_id == user.id,
@@ -498,6 +507,9 @@ def payment_details(claim_id: int) -> ResponseReturnValue:
     form.bank_code.choices = [("", _("Chọn ngân hàng"))] + [
         (code, f"{code} · {name}") for code, name in service.banks()
     ]
+    if request.method == "GET":  # prefilled from the details the person sent (the case page's link)
+        form.bank_code.data = request.args.get("bank_code", "")[:20]
+        form.bank_account.data = request.args.get("bank_account", "")[:40]
 
     def act(claim: Claim, user: User) -> None:
         result = service.correct_payment_details(

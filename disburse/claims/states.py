@@ -59,6 +59,7 @@ class ClaimNote(StrEnum):
     RESOLVE_DUPLICATE = "resolve_duplicate"  # a caseworker decided a possible duplicate (kept, or overridden)
     REASSESS = "reassess"  # verification found the registry changed the months or the amount
     SLA_BREACH = "sla_breach"  # a deadline or payment SLA passed (written once per deadline)
+    OFFER_DETAILS = "offer_details"  # the person sent bank details on the public page, for a caseworker to confirm
 
 
 S, A = ClaimState, ClaimAction

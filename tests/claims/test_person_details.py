@@ -1,0 +1,160 @@
+"""Bank details from the person: the public page, the note it leaves for a caseworker (never a change to the claim by
+itself), the same answer whether or not anyone matched, every input error at once, the rate limit, and the case
+page's panel and prefilled correction."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from disburse.casework import service as casework
+from disburse.claims.models import Claim, ClaimEvent
+from disburse.claims.person_details import offer_payment_details, open_offer
+from disburse.extensions import db
+from disburse.registry.models import Employee
+from tests.factories import create_claim, create_employee, create_user, nq116
+
+PASSWORD = "mat-khau-du-dai-123"
+BORN = date(1988, 4, 9)
+#: What the page says after a send, matched or not.
+SENT = "Đã nhận thông tin. Nếu thông tin khớp với hồ sơ đang chờ bổ sung tài khoản"
+
+
+def _text(response) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
+
+
+def _waiting(state: str = "awaiting_payment_details") -> Claim:
+    person = create_employee(date_of_birth=BORN, district_code="017")
+    return create_claim(state, employee=person, district_code="017")
+
+
+def _form(claim: Claim, **overrides: str) -> dict[str, str]:
+    person = db.session.get(Employee, claim.employee_id)
+    assert person is not None
+    values = {
+        "si_code": person.si_code,
+        "national_id": person.national_id,
+        "date_of_birth": BORN.strftime("%d/%m/%Y"),
+        "bank_code": "BIDV",
+        "bank_account": "21510001234567",
+        "phone": "",
+    }
+    return {**values, **overrides}
+
+
+def _offer(claim: Claim, **overrides: str):
+    values = _form(claim, **overrides)
+    born = values.pop("date_of_birth")
+    day, month, year = (int(x) for x in born.split("/"))
+    return offer_payment_details(nq116(), date_of_birth=date(year, month, day), **values)
+
+
+def _events() -> int:
+    return db.session.scalar(select(func.count()).select_from(ClaimEvent)) or 0
+
+
+def test_the_persons_details_become_a_note_for_a_caseworker_and_change_nothing_else(db_session):
+    claim = _waiting()
+    before = (claim.state, claim.bank_code, claim.bank_account)
+    offer = _offer(claim, phone="0987 654 321")
+    assert offer.errors == {} and offer.event is not None
+    assert offer.event.action == "offer_details" and offer.event.actor_id is None
+    assert offer.event.data == {
+        "by": "person",
+        "bank_code": "BIDV",
+        "bank_account": "21510001234567",
+        "phone": "0987654321",
+    }
+    db.session.expire_all()
+    claim = db.session.get(Claim, claim.id)
+    assert (claim.state, claim.bank_code, claim.bank_account) == before
+    assert open_offer(claim) is not None
+
+    caseworker = create_user("caseworker", district="017")
+    assert casework.correct_payment_details(claim.id, caseworker, "BIDV", "21510001234567").outcome == "corrected"
+    assert open_offer(db.session.get(Claim, claim.id)) is None
+
+
+@pytest.mark.parametrize(
+    "mismatch",
+    [
+        {"date_of_birth": "10/04/1988"},
+        {"national_id": "079199999999"},
+        {"si_code": "9999999999"},
+    ],
+)
+def test_details_that_do_not_match_the_registry_are_not_kept(db_session, mismatch):
+    claim = _waiting()
+    before = _events()
+    offer = _offer(claim, **mismatch)
+    assert offer.errors == {} and offer.event is None
+    assert _events() == before
+
+
+@pytest.mark.parametrize("state", ["approved", "payment_pending", "paid", "rejected"])
+def test_a_claim_that_does_not_wait_for_details_takes_no_offer(db_session, state):
+    claim = _waiting(state)
+    before = _events()
+    assert _offer(claim).event is None and _events() == before
+
+
+def test_every_input_error_comes_back_at_once_and_nothing_is_written(db_session):
+    claim = _waiting()
+    before = _events()
+    offer = offer_payment_details(
+        nq116(),
+        si_code="12ab",
+        national_id="0010850123",
+        date_of_birth=None,
+        bank_code="",
+        bank_account="12-34",
+        phone="12345",
+    )
+    assert set(offer.errors) == {"si_code", "national_id", "date_of_birth", "bank_code", "phone"}
+    assert offer.event is None and _events() == before
+    wrong_account = _offer(claim, bank_account="AB12CD34")
+    assert set(wrong_account.errors) == {"bank_account"} and _events() == before
+
+
+def test_the_public_page_answers_the_same_matched_or_not(client, db_session):
+    claim = _waiting()
+    page = client.get("/people/payment-details")
+    assert page.status_code == 200 and "Gửi thông tin tài khoản nhận hỗ trợ" in _text(page)
+
+    matched = client.post("/people/payment-details", data=_form(claim))
+    unknown = client.post("/people/payment-details", data=_form(claim, si_code="9999999999"))
+    assert matched.status_code == unknown.status_code == 200
+    assert SENT in _text(matched) and SENT in _text(unknown)
+    assert _text(matched).replace(" ", "") == _text(unknown).replace(" ", "")
+    assert open_offer(db.session.get(Claim, claim.id)) is not None
+
+    wrong = client.post("/people/payment-details", data=_form(claim, date_of_birth="31/02/1988", bank_code=""))
+    assert wrong.status_code == 422
+    assert "Ngày ghi theo dạng dd/mm/yyyy" in _text(wrong) and "Hãy chọn ngân hàng." in _text(wrong)
+
+
+def test_the_public_page_is_rate_limited_per_address(client, db_session):
+    claim = _waiting()
+    codes = [
+        client.post("/people/payment-details", data=_form(claim, si_code=f"99999999{n:02d}")).status_code
+        for n in range(6)
+    ]
+    assert codes == [200] * 5 + [429]
+
+
+def test_the_case_page_shows_the_offer_and_prefills_the_correction(client, db_session):
+    claim = _waiting()
+    assert _offer(claim).event is not None
+    caseworker = create_user("caseworker", district="017", password=PASSWORD)
+    assert client.post("/login", data={"email": caseworker.email, "password": PASSWORD}).status_code == 302
+
+    case = _text(client.get(f"/caseworker/claims/{claim.id}"))
+    assert "Người lao động đã gửi thông tin tài khoản" in case and "BIDV 21510001234567" in case
+    link = f"/caseworker/claims/{claim.id}/payment-details?bank_code=BIDV&amp;bank_account=21510001234567"
+    assert link in client.get(f"/caseworker/claims/{claim.id}").get_data(as_text=True)
+    form = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert 'value="21510001234567"' in form and re.search(r'<option selected value="BIDV"|value="BIDV" selected', form)
