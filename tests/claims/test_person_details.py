@@ -122,6 +122,7 @@ def test_every_input_error_comes_back_at_once_and_nothing_is_written(db_session)
 
 def test_the_public_page_answers_the_same_matched_or_not(client, db_session):
     claim = _waiting()
+    assert "/people/payment-details" in client.get("/").get_data(as_text=True)
     page = client.get("/people/payment-details")
     assert page.status_code == 200 and "Gửi thông tin tài khoản nhận hỗ trợ" in _text(page)
 
