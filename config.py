@@ -99,8 +99,13 @@ class Config:
     #: Strict-Transport-Security max-age in seconds; 0 sends no HSTS header (development and tests run on http).
     HSTS_SECONDS = 0
 
-    #: A database that does not answer the connection fails the request after this many seconds instead of hanging.
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 3}}
+    #: A database that does not answer the connection fails the request after this many seconds instead of hanging;
+    #: statements are never prepared on the server (why: ``disburse.runtime.connect_args``, which the other engines
+    #: use).
+    SQLALCHEMY_ENGINE_OPTIONS = {
+        "pool_pre_ping": True,
+        "connect_args": {"connect_timeout": 3, "prepare_threshold": None},
+    }
     SQLALCHEMY_RECORD_QUERIES = False
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True

@@ -28,7 +28,7 @@ from flask import Flask, current_app
 from sqlalchemy import Engine, create_engine
 
 from disburse.extensions import replica_engine
-from disburse.runtime import sqlalchemy_url
+from disburse.runtime import connect_args, sqlalchemy_url
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class _Replica:
         self.engine: Engine = create_engine(
             sqlalchemy_url(url),
             pool_pre_ping=True,
-            connect_args={"connect_timeout": REPLICA_CONNECT_TIMEOUT_S},
+            connect_args=connect_args(REPLICA_CONNECT_TIMEOUT_S),
         )
         self.down_until = 0.0
         self.lock = threading.Lock()

@@ -19,7 +19,7 @@ from typing import Any
 from flask import Flask, Response, current_app, jsonify, request
 from sqlalchemy import create_engine
 
-from disburse.runtime import sqlalchemy_url
+from disburse.runtime import connect_args, sqlalchemy_url
 from disburse.sandbox.bank import Sandbox, Settler
 from disburse.sandbox.messages import Refused, disburse_request, status_request
 from disburse.sandbox.models import create_schema
@@ -82,9 +82,7 @@ def create_sandbox_app(
     if not token:
         raise ValueError("the sandbox needs a bearer token for its clients")
     secrets_ = [webhook_secret] if isinstance(webhook_secret, str) else list(webhook_secret)
-    engine = create_engine(
-        sqlalchemy_url(database_url), pool_pre_ping=True, pool_size=5, connect_args={"connect_timeout": 3}
-    )
+    engine = create_engine(sqlalchemy_url(database_url), pool_pre_ping=True, pool_size=5, connect_args=connect_args(3))
     create_schema(engine)
     sandbox = Sandbox(
         engine=engine,

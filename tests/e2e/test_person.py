@@ -1,0 +1,66 @@
+"""A person sends new bank details on the public page by keyboard, in Vietnamese and English; the caseworker sees
+them on the case page and uses them, prefilled, after confirming. Every page checked by axe-core and photographed."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from playwright.sync_api import expect
+
+from disburse.claims.models import Claim
+from disburse.extensions import db
+from disburse.registry.models import Employee
+from tests.e2e.conftest import DONG_ANH, main_page, sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_a_person_sends_details_and_the_caseworker_uses_them(page, committed, locale):
+    en = locale == "en"
+    worker = committed.user("caseworker", locale, district=DONG_ANH)
+    claim = committed.claim("awaiting_payment_details", person={"date_of_birth": date(1988, 4, 9)})
+    committed.commit()
+    person = db.session.get(Employee, claim.employee_id)
+    assert person is not None
+
+    page.goto(f"/language/{locale}?next=/")
+    page.get_by_role(
+        "link", name="Workers: send your bank account details" if en else "Người lao động: gửi thông tin tài khoản"
+    ).click()
+    expect(page).to_have_url(re.compile(r"/people/payment-details$"))
+    main_page(page, f"person-details-{locale}")
+
+    # By keyboard: each field in turn, Enter to send.
+    page.focus("#si_code")
+    page.keyboard.type(person.si_code)
+    page.keyboard.press("Tab")
+    page.keyboard.type(person.national_id)
+    page.keyboard.press("Tab")
+    page.keyboard.type("09/04/1988")
+    page.select_option("#bank_code", "BIDV")
+    page.focus("#bank_account")
+    page.keyboard.type("21510001234567")
+    page.keyboard.press("Enter")
+    expect(page.locator("[role=status]")).to_contain_text("Received" if en else "Đã nhận thông tin")
+    main_page(page, f"person-details-sent-{locale}")
+
+    sign_in(page, worker)
+    page.goto(f"/caseworker/claims/{claim.id}")
+    expect(page.locator("#offered-title")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("BIDV 21510001234567")
+    main_page(page, f"caseworker-case-offered-{locale}")
+    page.get_by_role(
+        "link", name="Use these details (once confirmed)" if en else "Dùng thông tin này (sau khi đã xác nhận)"
+    ).click()
+    expect(page.locator("#bank_account")).to_have_value("21510001234567")
+    page.locator("main form button[type=submit]").last.click()
+    expect(page.locator(".flash")).to_contain_text(
+        "paid again in the next batch" if en else "hồ sơ sẽ được chi trả lại ở lô sau"
+    )
+
+    db.session.expire_all()
+    paid_to = db.session.get(Claim, claim.id)
+    assert (paid_to.state, paid_to.bank_code, paid_to.bank_account) == ("approved", "BIDV", "21510001234567")
