@@ -180,19 +180,24 @@ def open_cash_payment(claim: Claim) -> Payment | None:
     return payment if batch is not None and batch.channel == "cash" else None
 
 
-def record_cash_receipt(claim_id: int, user: User, receipt_number: str) -> Payment:
-    """Record that the person was paid at the counter against ``receipt_number``
-    (:func:`disburse.payments.cash.record_cash_payment`) for the claim's open cash payment."""
-    claim = review.visible_claim(claim_id, user)
-    payment = open_cash_payment(claim)
+def _open_cash_reference(claim_id: int, user: User) -> str:
+    """The reference of the claim's open cash payment, the claim visible to ``user``; refused when there is none."""
+    payment = open_cash_payment(review.visible_claim(claim_id, user))
     if payment is None:
         raise CaseworkRefused(
             "Hồ sơ không có khoản chi tiền mặt nào đang chờ chi tại cơ quan BHXH.",
             "The claim has no cash payment waiting at the office.",
             code="no_cash_payment",
         )
+    return payment.provider_reference
+
+
+def record_cash_receipt(claim_id: int, user: User, receipt_number: str) -> Payment:
+    """Record that the person was paid at the counter against ``receipt_number``
+    (:func:`disburse.payments.cash.record_cash_payment`) for the claim's open cash payment."""
+    reference = _open_cash_reference(claim_id, user)
     try:
-        return cash.record_cash_payment(payment.provider_reference, receipt_number, user)
+        return cash.record_cash_payment(reference, receipt_number, user)
     except cash.CashRefused as exc:
         raise _cash_refused(exc) from None
 
@@ -200,16 +205,9 @@ def record_cash_receipt(claim_id: int, user: User, receipt_number: str) -> Payme
 def withdraw_cash_payment(claim_id: int, user: User, reason: str) -> Payment:
     """Take the claim's open cash payment off its office's list (:func:`disburse.payments.cash.withdraw_cash_payment`):
     the claim then waits for details (a bank account, or the next cash list)."""
-    claim = review.visible_claim(claim_id, user)
-    payment = open_cash_payment(claim)
-    if payment is None:
-        raise CaseworkRefused(
-            "Hồ sơ không có khoản chi tiền mặt nào đang chờ chi tại cơ quan BHXH.",
-            "The claim has no cash payment waiting at the office.",
-            code="no_cash_payment",
-        )
+    reference = _open_cash_reference(claim_id, user)
     try:
-        return cash.withdraw_cash_payment(payment.provider_reference, user, reason)
+        return cash.withdraw_cash_payment(reference, user, reason)
     except cash.CashRefused as exc:
         raise _cash_refused(exc) from None
 
