@@ -49,16 +49,28 @@ def _may_skip(tables: Sequence[str]) -> bool:
 
 def execute_skipping_fk_triggers(statement: Any, params: dict[str, Any], tables: Sequence[str]) -> list[Any]:
     """Run ``statement`` and return its rows, under ``session_replication_role = replica`` when ``tables`` are
-    named, the system acts (``:actor_id`` NULL) and the role may (:func:`disburse.bulk.may_skip_reference_triggers`):
-    for statements whose every reference is to a row the same statement locked, read or wrote (see
-    :func:`run_bulk`); the per-row foreign-key checks would only repeat what it holds."""
-    replica = bool(tables) and params.get("actor_id") is None and _may_skip(tables)
+    named, the role may (:func:`disburse.bulk.may_skip_reference_triggers`) and the actor is the system
+    (``:actor_id`` NULL) or a user whose row :func:`lock_actor` has just locked: for statements whose every other
+    reference is to a row the same statement locked, read or wrote (see :func:`run_bulk`); the per-row foreign-key
+    checks would only repeat what it holds."""
+    replica = bool(tables) and _may_skip(tables) and lock_actor(params.get("actor_id"))
     if replica:
         db.session.execute(_REPLICA)
     rows = list(db.session.execute(statement, params).all())
     if replica:
         db.session.execute(_ORIGIN)
     return rows
+
+
+_LOCK_ACTOR = text("SELECT id FROM users WHERE id = :actor_id FOR KEY SHARE")
+
+
+def lock_actor(actor: int | None) -> bool:
+    """What the events' per-row foreign-key check on ``actor_id`` gives, once for the whole statement (every event
+    of a bulk transition has the same actor): the user's row locked ``FOR KEY SHARE`` until the commit, so that it
+    cannot be deleted under the events. True for the system (no actor) and for a user who exists; False for an id
+    that is not a user's, whose statement then runs with the checks and fails as it always did."""
+    return actor is None or db.session.execute(_LOCK_ACTOR, {"actor_id": actor}).first() is not None
 
 
 def run_bulk(
@@ -77,10 +89,10 @@ def run_bulk(
     first and expire loaded objects after, so that the session never shows a state the statement changed.
 
     ``skip_fk_triggers`` (the table and its events table) runs the statement under ``session_replication_role =
-    replica`` when the system acts (``:actor_id`` NULL) and the role may
-    (:func:`disburse.bulk.may_skip_reference_triggers`), as ``follow_paths_many`` does: each event's row is one this
-    very statement locked and updated, and the update changes no referencing column, so the per-row foreign-key
-    checks would only repeat what the statement already holds. Triggers that must fire are ``ENABLE ALWAYS``."""
+    replica`` when the role may (:func:`disburse.bulk.may_skip_reference_triggers`), as ``follow_paths_many`` does:
+    each event's row is one this very statement locked and updated, the update changes no referencing column, and
+    the one actor is the system or a user locked once (:func:`lock_actor`), so the per-row foreign-key checks would
+    only repeat what the statement already holds. Triggers that must fire are ``ENABLE ALWAYS``."""
     if (ids is None) == (id_range is None):
         raise ValueError("give either ids or id_range")
     pairs = ", ".join(f"('{s.value}', '{t.value}')" for (s, a), t in transitions.items() if a is action)

@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from disburse.bulk import may_skip_reference_triggers, session_connection
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.states import (
     NEEDS_REASON,
@@ -29,7 +28,15 @@ from disburse.claims.states import (
     next_state,
 )
 from disburse.extensions import db
-from disburse.transitions import Actor, BulkTransition, actor_id, path_steps, run_bulk, steps_values
+from disburse.transitions import (
+    Actor,
+    BulkTransition,
+    actor_id,
+    execute_skipping_fk_triggers,
+    path_steps,
+    run_bulk,
+    steps_values,
+)
 
 
 class ReasonRequired(ValueError):
@@ -229,7 +236,7 @@ def transition_many(
     The states are guarded in the statement: a claim whose state does not allow the action is left as it is and
     reported in ``not_moved``; the others move and get their event row, all in the caller's transaction. With
     ``skip_locked`` (sweepers), claims another transaction holds are left for the next sweep instead of waited for.
-    ``skip_fk_triggers`` (bulk callers, the system acting): see :func:`disburse.transitions.run_bulk`.
+    ``skip_fk_triggers`` (bulk callers): see :func:`disburse.transitions.run_bulk`.
     """
     action = ClaimAction(action)
     _check_reason(action, reason)
@@ -297,9 +304,6 @@ events AS (
 SELECT t.id, t.state, m.to_state FROM targets t LEFT JOIN moved m ON m.id = t.id ORDER BY t.id
 """
 
-_REPLICA = text("SET LOCAL session_replication_role = replica")
-_ORIGIN = text("SET LOCAL session_replication_role = origin")
-
 
 def follow_paths_many(
     source: str,
@@ -322,8 +326,9 @@ def follow_paths_many(
     (id, state before, state after). A path may end with an action that needs a reason (``reject``), never pass
     through one; rows on such a path without a reason raise :class:`ReasonRequired` before anything moves.
 
-    The events are written under ``session_replication_role = replica`` when the system acts (``actor`` None) and
-    the role may (:func:`disburse.bulk.may_skip_reference_triggers`): each event's claim is a row this very
+    The events are written under ``session_replication_role = replica`` when the role may
+    (:func:`disburse.bulk.may_skip_reference_triggers`) and the actor is the system or a user locked once
+    (:func:`disburse.transitions.lock_actor`): each event's claim is a row this very
     statement has locked and updated, so the per-row foreign-key check of claim_events would only repeat it.
     """
     paths = [[ClaimAction(a) for a in path] for path in paths]
@@ -345,18 +350,10 @@ def follow_paths_many(
     statement = text(
         _PATHS.format(source=source, steps=steps_values(steps), skip_locked="SKIP LOCKED" if skip_locked else "")
     )
-    acting = actor_id(actor)
     db.session.flush()
-    replica = (
-        skip_fk_triggers
-        and acting is None
-        and may_skip_reference_triggers(session_connection(), "claims", "claim_events")
+    rows = execute_skipping_fk_triggers(
+        statement, {"actor_id": actor_id(actor)}, ("claims", "claim_events") if skip_fk_triggers else ()
     )
-    if replica:
-        db.session.execute(_REPLICA)
-    rows = db.session.execute(statement, {"actor_id": acting}).all()
-    if replica:
-        db.session.execute(_ORIGIN)
     db.session.expire_all()
     result = BulkTransition("+".join(sorted({a.value for path in paths for a in path})))
     for row_id, state, to_state in rows:

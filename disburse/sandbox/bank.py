@@ -89,14 +89,16 @@ _BULK_MOVE = text(
     """
     WITH decided AS (
         SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS text[]), CAST(:codes AS text[]),
-                             CAST(:messages AS text[])) AS d(id, status, code, message)
+                             CAST(:messages AS text[]), CAST(:checked AS boolean[]))
+            AS d(id, status, code, message, checked)
     ),
     moved AS (
         UPDATE sandbox.transfers t
         SET status = d.status, reason_code = d.code, reason_message = d.message,
             settled_at = CASE WHEN :kind = 'settlement' THEN CASE WHEN d.status = 'succ' THEN :now END
                               ELSE t.settled_at END,
-            returned_at = CASE WHEN :kind = 'return' THEN :now ELSE t.returned_at END
+            returned_at = CASE WHEN :kind = 'return' THEN :now ELSE t.returned_at END,
+            return_checked = d.checked
         FROM decided d
         WHERE t.id = d.id
         RETURNING t.id, t.reference_id, t.status, t.payer_fa, t.payee_fa, t.amount_vnd
@@ -117,8 +119,6 @@ _BULK_MOVE = text(
 #: index in id order (``ix_transfers_open_by_id``); then back to the planner's own choices for the writes.
 _WALK_THE_INDEX = text("SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)")
 _PLAN_FREELY = text("SELECT set_config('enable_bitmapscan', 'on', true), set_config('enable_sort', 'on', true)")
-
-_RETURN_CHECKED = text("UPDATE sandbox.transfers SET return_checked = true WHERE id = ANY(CAST(:ids AS bigint[]))")
 
 
 def _now() -> datetime:
@@ -198,6 +198,11 @@ class Sandbox:
             return "succ", None, None
         code, message = FAILURES[int(self.draw(reference_id, "reason") * len(FAILURES))]
         return "rjct", code, message
+
+    def will_return(self, reference_id: str, status: str) -> bool:
+        """Whether a transfer being settled with ``status`` will come back later (``return_rate`` of the settled
+        ones). Decided once, at settlement: the others are never looked at again by the return passes."""
+        return status == "succ" and self.draw(reference_id, "return") < self.return_rate
 
     # --------------------------------------------------------------------------------------------- intake
 
@@ -299,6 +304,7 @@ class Sandbox:
                         reason_code=code,
                         reason_message=message,
                         settled_at=now if status == "succ" else None,
+                        return_checked=not self.will_return(row.reference_id, status),
                     )
                 )
                 if status == "succ":
@@ -308,8 +314,9 @@ class Sandbox:
         return len(due)
 
     def return_due(self, now: datetime | None = None, *, limit: int | None = None) -> int:
-        """Consider each transfer settled more than ``delay_s`` ago once for a return: ``return_rate`` of them come
-        back (a reversing ledger entry and an ``rjct`` / ``rjct.returned`` callback). Returns how many came back."""
+        """Send back the transfers that settlement marked to come back (:meth:`will_return`, ``return_rate`` of the
+        settled ones) once they have been settled ``delay_s``: a reversing ledger entry and an ``rjct`` /
+        ``rjct.returned`` callback each, and never again. Returns how many came back."""
         now = now or _now()
         cutoff = now - timedelta(seconds=self.delay_s)
         with self.engine.begin() as conn:
@@ -327,11 +334,8 @@ class Sandbox:
                 .with_for_update(of=transfers, skip_locked=True)
             ).all()
             self._return_walk.took([row.id for row in due])
-            if due:
-                # One array parameter: ``IN`` would bind (and the driver parse) 10,000 parameters in bulk mode.
-                conn.execute(_RETURN_CHECKED, {"ids": [r.id for r in due]})
             per_batch: dict[int, list[dict[str, Any]]] = {}
-            returned = [row for row in due if self.draw(row.reference_id, "return") < self.return_rate]
+            returned = list(due)
             if self.bulk:
                 message = "The payee's bank sent the money back"
                 self._move_bulk(conn, [(row, "rjct", RETURNED, message) for row in returned], "return", now)
@@ -341,7 +345,13 @@ class Sandbox:
                 conn.execute(
                     update(transfers)
                     .where(transfers.c.id == row.id)
-                    .values(status="rjct", reason_code=RETURNED, reason_message=message, returned_at=now)
+                    .values(
+                        status="rjct",
+                        reason_code=RETURNED,
+                        reason_message=message,
+                        returned_at=now,
+                        return_checked=True,
+                    )
                 )
                 self._book(conn, row, "return", now)
                 per_batch.setdefault(row.batch_id, []).append(self._item(row, "rjct", RETURNED, message, now))
@@ -362,6 +372,9 @@ class Sandbox:
                 "statuses": [status for _, status, _, _ in decided],
                 "codes": [code for _, _, code, _ in decided],
                 "messages": [message for _, _, _, message in decided],
+                "checked": [
+                    kind == "return" or not self.will_return(row.reference_id, status) for row, status, _, _ in decided
+                ],
                 "kind": kind,
                 "now": now,
             },

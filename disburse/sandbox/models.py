@@ -79,7 +79,7 @@ transfers = Table(
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("settled_at", DateTime(timezone=True)),
     Column("returned_at", DateTime(timezone=True)),
-    #: A settled transfer is considered for a return once, then never again.
+    #: False only while a settled transfer is still to come back (settlement decides it, once); true once it has.
     Column("return_checked", Boolean, nullable=False, server_default=text("false")),
     CheckConstraint("amount_vnd > 0", name="amount_positive"),
     CheckConstraint("currency_code = 'VND'", name="currency_vnd"),
@@ -89,7 +89,7 @@ transfers = Table(
     Index("ix_transfers_open", "status", "received_at", postgresql_where=text(_OPEN)),
     #: The open transfers in id order: what each settlement pass takes its oldest from (see ``Bank.settle_due``).
     Index("ix_transfers_open_by_id", "id", postgresql_where=text(_OPEN)),
-    #: The settled transfers not yet considered for a return, in id order: what each return pass reads (without it,
+    #: The settled transfers still to come back, in id order: what each return pass reads (without it,
     #: every pass, twice a second, read every transfer the bank ever took).
     Index("ix_transfers_return_due", "id", postgresql_where=text(_RETURN_DUE)),
 )

@@ -127,6 +127,42 @@ def test_many_claims_move_in_one_statement_and_say_what_did_not(db_session):
     _rollups_match_claims(db_session)
 
 
+@pytest.mark.parametrize("skip_fk_triggers", [False, True])
+def test_a_users_bulk_move_holds_the_events_references_with_or_without_their_per_row_checks(
+    db_session, skip_fk_triggers
+):
+    """A user's bulk move may skip the events' per-row foreign-key checks (Form 02 does): the user's row is locked
+    once instead, as each check would have locked it, and an actor who is not a user is refused either way."""
+    from sqlalchemy.exc import IntegrityError
+
+    listed = [create_claim(ClaimState.LISTED) for _ in range(3)]
+    employer = create_user("employer")
+
+    result = service.transition_many(
+        ClaimAction.CONFIRM, ids=[c.id for c in listed], actor=employer, skip_fk_triggers=skip_fk_triggers
+    )
+
+    assert sorted(result.moved_ids) == sorted(c.id for c in listed)
+    actors = db_session.scalars(
+        select(ClaimEvent.actor_id).where(ClaimEvent.claim_id.in_(result.moved_ids), ClaimEvent.action == "confirm")
+    ).all()
+    assert actors == [employer.id] * 3
+    assert db_session.execute(text("SHOW session_replication_role")).scalar() == "origin"
+    # The user's row carries a lock now (xmax set, the row not deleted): the per-row checks' or the one lock's.
+    xmax = db_session.execute(text("SELECT xmax::text FROM users WHERE id = :id"), {"id": employer.id}).scalar()
+    assert xmax != "0"
+    _rollups_match_claims(db_session)
+
+    other = create_claim(ClaimState.LISTED)
+    savepoint = db_session.begin_nested()
+    with pytest.raises(IntegrityError):
+        service.transition_many(
+            ClaimAction.CONFIRM, ids=[other.id], actor=employer.id + 10_000, skip_fk_triggers=skip_fk_triggers
+        )
+    savepoint.rollback()
+    assert db_session.get(Claim, other.id).state == ClaimState.LISTED
+
+
 def test_many_claims_by_id_range_and_program(db_session):
     claims = [create_claim(ClaimState.EMPLOYER_CONFIRMED) for _ in range(4)]
     ids = sorted(c.id for c in claims)
