@@ -1,15 +1,15 @@
 """Beat's scheduler for ``disburse beat``: Celery's own (the schedule's state in a file) that keeps beat's Redis lock
 (:mod:`disburse.deployment`) for as long as it runs.
 
-``disburse beat`` takes the lock and hands its token over in ``DISBURSE_BEAT_LOCK_TOKEN``; started otherwise
-(``celery beat --scheduler workers.beat:LockedScheduler``), the scheduler takes it itself. Every
-``BEAT_LOCK_TTL_S / 3`` seconds the lock's time is renewed. A lock found taken by another beat (this one stalled
+``disburse beat`` takes the lock and hands its token over in ``DISBURSE_BEAT_LOCK_TOKEN``; started otherwise (``celery
+beat --scheduler workers.beat:LockedScheduler``), the scheduler takes it itself. Every ``BEAT_LOCK_TTL_S / 3`` seconds
+the lock's time is renewed (every ``RETRY_S`` while Redis is down). A lock found taken by another beat (this one stalled
 past the lock's life, or Redis lost the key and another beat took it) stops this beat with exit code 2; a lock that
 simply vanished (Redis restarted empty) is taken again. On a normal stop the lock is released.
 
 A stop (SIGTERM, SIGINT) that arrives while the scheduler is being built waits until it is built and beat ticks:
-Celery's stop handler asks beat for its scheduler, and asked before there is one it builds a second one in the
-middle of the first (an import cut in half, exit 1, the lock left held for its whole life).
+Celery's stop handler asks beat for its scheduler, and asked before there is one it builds a second one in the middle of
+the first (an import cut in half, exit 1, the lock left held for its whole life).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 #: Renew the lock this often (seconds): three times within its life.
 RENEW_EVERY_S = BEAT_LOCK_TTL_S / 3
+#: With Redis down, try to renew again this soon (seconds).
+RETRY_S = 5.0
 #: Signals held back while the scheduler is built (delivered at the first tick).
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
@@ -40,7 +42,7 @@ class LockedScheduler(PersistentScheduler):
         self._stops_held = True
         self._client: redis.Redis | None = None
         self._lock: Any = None
-        self._renewed = 0.0
+        self._next_renewal = 0.0
         self._lost = False
         super().__init__(*args, **kwargs)
 
@@ -72,17 +74,20 @@ class LockedScheduler(PersistentScheduler):
         except redis.RedisError as exc:
             # Redis down: nothing can be scheduled anyway; try again at the next tick.
             log.warning("could not renew the beat lock: %s", exc)
+            self._next_renewal = time.monotonic() + RETRY_S
             return
-        self._renewed = time.monotonic()
+        self._next_renewal = time.monotonic() + RENEW_EVERY_S
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
         if self._stops_held:  # built: a stop that came meanwhile is delivered now, and any later one at once
             self._stops_held = False
             signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-        if time.monotonic() - self._renewed >= RENEW_EVERY_S:
+        if time.monotonic() >= self._next_renewal:
             self._renew()
         interval: float = super().tick(*args, **kwargs)
-        return min(interval, RENEW_EVERY_S)
+        # Wake for the renewal itself: a tick that fell just short of it (woken early for a task) and then slept a
+        # whole period would renew at nearly twice the period, past the test's and the lock's patience.
+        return max(0.0, min(interval, self._next_renewal - time.monotonic()))
 
     def close(self) -> None:
         try:
