@@ -86,7 +86,7 @@ def _secrets(value: str | Sequence[str]) -> list[str]:
 def _amount(value: Any) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     return None
 
@@ -114,7 +114,7 @@ def update_from(item: Mapping[str, Any], event_id: str | None = None) -> StatusU
     """One G2P ``disbursement status`` object → a :class:`StatusUpdate`; raises :class:`PermanentError`."""
     reference, status = item.get("reference_id"), item.get("status")
     code, message = _reason(item, "code"), _reason(item, "message")
-    if not isinstance(reference, str) or status not in G2P_STATUS:
+    if not isinstance(reference, str) or not isinstance(status, str) or status not in G2P_STATUS:
         raise PermanentError(f"the sandbox sent a status we cannot read: {dict(item)!r}"[:300])
     mapped = ProviderStatus.RETURNED if status == "rjct" and code == RETURNED else G2P_STATUS[status]
     return StatusUpdate(

@@ -71,7 +71,8 @@ class Sent:
     applied: dict[str, Any] = field(default_factory=dict)
     #: Orders failed before they went out (their bank details cannot be paid).
     refused: list[str] = field(default_factory=list)
-    #: Orders the provider refused for a reason of ours: held back, still ``sent``, tried again by the chase.
+    #: Orders the provider refused for a reason of ours: held back, still ``sent``, tried again by the chase. Each
+    #: reference with the provider's words, when it gave them.
     withheld: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -237,8 +238,8 @@ def deliver(batch: PaymentBatch, orders: Sequence[PaymentOrder], *, sent: Sent) 
         if not named:
             log.error("batch %s: the provider refused it whole: %s", batch.id, sent.error)
             break
-        held = [u.reference for u in named if u.status is ProviderStatus.UNKNOWN]
-        sent.withheld += held
+        held = [u for u in named if u.status is ProviderStatus.UNKNOWN]
+        sent.withheld += [f"{u.reference} ({u.reason_message})" if u.reason_message else u.reference for u in held]
         log.error(
             "batch %s: the provider refused %d order(s) by name (%d failed, %d held back); sending the rest: %s",
             batch.id,
@@ -250,7 +251,11 @@ def deliver(batch: PaymentBatch, orders: Sequence[PaymentOrder], *, sent: Sent) 
         out = {update.reference for update in named}
         left = [order for order in left if order.reference not in out]
     if sent.withheld and sent.accepted:
-        sent.error = f"held back, refused by the provider for a reason of ours: {', '.join(sent.withheld[:20])}"
+        held_back = "; ".join(sent.withheld[:20])
+        sent.error = (
+            "giữ lại: bên chi trả không nhận vì dữ liệu của quỹ"
+            f" / held back, refused by the provider for a reason of ours: {held_back}"
+        )
         _note_error(batch.id, sent.error)
         db.session.commit()
     return sent

@@ -25,7 +25,7 @@ from disburse.extensions import db
 from disburse.payments import events, reasons, sending
 from disburse.payments import service as payments
 from disburse.payments.models import Payment, PaymentBatch
-from disburse.payments.providers import ProviderStatus
+from disburse.payments.providers import PermanentError, ProviderStatus
 from disburse.payments.sandbox_client import MALFORMED, update_from
 from disburse.sandbox.messages import PAYEE_FA
 from disburse.verification import review
@@ -329,6 +329,7 @@ def test_an_order_the_bank_refuses_by_name_for_our_own_reason_is_held_back_and_t
     assert rows[odd.id] == ("payment_pending", "sent", None)
     db_session.refresh(batch)
     assert batch.send_attempts == 2 and "held back" in (batch.last_error or "")
+    assert "amount" in (batch.last_error or "")  # the bank's own words on why, not only the reference
     assert db_session.get(Claim, odd.id).payment_failures == 0
     _deliver_callbacks(client, receiver, bank)
     rows = _rows(db_session, batch.id)
@@ -413,6 +414,38 @@ def test_a_message_refused_for_itself_names_nobody(bank, make_provider):
 def test_the_client_reads_the_reason_under_both_names(item, expected):
     update = update_from({"reference_id": "R-1", "timestamp": "2026-12-03T10:00:00+07:00", **item})
     assert (update.status, update.reason_code, update.reason_message) == expected
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    item=st.fixed_dictionaries(
+        {},
+        optional={
+            "reference_id": st.just("R-1") | _JSON,
+            "status": st.sampled_from(["rcvd", "pdng", "succ", "rjct"]) | _JSON,
+            "amount": st.sampled_from(["²", "٣٠٠٠", "3000", 3000, -1, 2.5]) | _JSON,
+            "timestamp": st.just("2026-12-03T10:00:00+07:00") | _JSON,
+            "status_reason_code": _JSON,
+            "reason_message": _JSON,
+        },
+    )
+)
+def test_any_status_object_from_the_bank_is_an_update_or_a_permanent_error(item):
+    """Whatever a (signed) callback or a status answer holds, reading it never raises anything else: a crash there
+    would retry the same event for ever."""
+    try:
+        update = update_from(item)
+    except PermanentError:
+        return
+    assert update.reference == item["reference_id"]
+    assert update.amount_vnd is None or isinstance(update.amount_vnd, int)
 
 
 def test_a_batch_with_a_bad_account_is_not_stuck_at_the_chase_either(db_session, bank, use_bank, app):
