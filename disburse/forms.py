@@ -1,10 +1,14 @@
-"""The base form every feature's forms build on: strips surrounding whitespace from every text field."""
+"""What every feature's forms build on: the base form (strips surrounding whitespace from every text field) and
+the fields several features share."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import StringField
 
 
 def _strip(value: Any) -> Any:
@@ -18,3 +22,25 @@ class BaseForm(FlaskForm):
             if _strip not in filters:
                 unbound_field.kwargs["filters"] = [_strip, *filters]
             return unbound_field.bind(form=form, filters=unbound_field.kwargs["filters"], **options)
+
+
+class DayField(StringField):
+    """A day written dd/mm/yyyy, as people write it (a text box: the browser's date picker sends another format)."""
+
+    data: date | None
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = None
+        text = (valuelist[0] if valuelist else "") or ""
+        text = text.strip() if isinstance(text, str) else ""
+        if not text:
+            return
+        try:
+            self.data = datetime.strptime(text, "%d/%m/%Y").date()
+        except ValueError:
+            raise ValueError(_l("Ngày ghi theo dạng dd/mm/yyyy, ví dụ 20/11/2021.")) from None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return self.data.strftime("%d/%m/%Y") if self.data else ""

@@ -7,8 +7,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from disburse.casework.forms import DayField
-from disburse.forms import BaseForm
+from disburse.forms import BaseForm, DayField
 
 _CHOICE = _l("Hãy chọn một trong các lựa chọn có trên trang.")
 _NO_CONTROL = r"[^\x00-\x1f\x7f]*\Z"

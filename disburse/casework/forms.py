@@ -3,7 +3,6 @@ the services check the rules and say what went wrong in both languages."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -11,7 +10,7 @@ from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringF
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from disburse.claims.outcomes import is_bank_account
-from disburse.forms import BaseForm
+from disburse.forms import BaseForm, DayField
 from disburse.payments.cash import MAX_RECEIPT, MAX_WITHDRAW_REASON
 from disburse.verification.review import MAX_DUPLICATE_NOTE, MAX_TEXT
 
@@ -30,28 +29,6 @@ def _text(required: bool = False, max_len: int = MAX_TEXT, **kwargs: Any) -> lis
 
 _CHOICE = _l("Hãy chọn một trong các lựa chọn có trên trang.")
 _WHOLE = _l("Hãy ghi một số nguyên.")
-
-
-class DayField(StringField):
-    """A day written dd/mm/yyyy, as people write it (a text box: the browser's date picker sends another format)."""
-
-    data: date | None
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        self.data = None
-        text = (valuelist[0] if valuelist else "") or ""
-        text = text.strip() if isinstance(text, str) else ""
-        if not text:
-            return
-        try:
-            self.data = datetime.strptime(text, "%d/%m/%Y").date()
-        except ValueError:
-            raise ValueError(_l("Ngày ghi theo dạng dd/mm/yyyy, ví dụ 20/11/2021.")) from None
-
-    def _value(self) -> str:
-        if self.raw_data:
-            return str(self.raw_data[0])
-        return self.data.strftime("%d/%m/%Y") if self.data else ""
 
 
 class QueueFilterForm(BaseForm):

@@ -27,7 +27,6 @@ from disburse.payments.models import Payment, PaymentBatch
 from disburse.programs.calendar import add_working_days, programme_today, working_days_between
 from disburse.programs.models import Program
 from disburse.programs.service import get_program
-from disburse.reference.models import Bank
 from disburse.registry.models import Employee, Employer
 from disburse.verification import review
 
@@ -121,11 +120,6 @@ def duplicates_side_by_side(claim: Claim, user: User) -> list[DuplicateColumn]:
         if member.id == claim.id or can_see(user, review.claim_scope(member))
     ]
     return sorted(columns, key=lambda column: (not column.is_this, column.claim.id))
-
-
-def banks() -> list[tuple[str, str]]:
-    """(code, name) of every bank, by code: the choices of a bank field."""
-    return [(row.code, row.name) for row in db.session.execute(select(Bank.code, Bank.name).order_by(Bank.code))]
 
 
 # ------------------------------------------------------------------------------------------ payment details

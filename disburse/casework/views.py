@@ -45,6 +45,7 @@ from disburse.extensions import db
 from disburse.formatting import dmy, moment
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.service import ProgramNotFound, get_program
+from disburse.reference.service import bank_choices
 from disburse.registry.models import Employee
 from disburse.verification import reasons, review
 from disburse.verification.review import (
@@ -504,9 +505,7 @@ def resolve_duplicate(claim_id: int) -> ResponseReturnValue:
 @roles_required(*STAFF)
 def payment_details(claim_id: int) -> ResponseReturnValue:
     form = PaymentDetailsForm()
-    form.bank_code.choices = [("", _("Chọn ngân hàng"))] + [
-        (code, f"{code} · {name}") for code, name in service.banks()
-    ]
+    form.bank_code.choices = bank_choices()
     if request.method == "GET":  # prefilled from the details the person sent (the case page's link)
         form.bank_code.data = request.args.get("bank_code", "")[:20]
         form.bank_account.data = request.args.get("bank_account", "")[:40]
@@ -654,7 +653,7 @@ def _application_choices(form: ApplicationForm) -> None:
         ("cash", _("Nhận tiền mặt tại cơ quan BHXH")),
         ("bank", _("Chuyển khoản vào tài khoản cá nhân")),
     ]
-    form.bank_code.choices = [("", _("Chọn ngân hàng"))] + [(c, f"{c} · {name}") for c, name in service.banks()]
+    form.bank_code.choices = bank_choices()
 
 
 def _application_body(form: ApplicationForm) -> dict[str, Any]:

@@ -22,7 +22,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.datastructures import FileStorage
-from wtforms.fields.choices import SelectChoice
 
 from disburse.auth.models import ROLES
 from disburse.auth.permissions import roles_required
@@ -43,6 +42,7 @@ from disburse.extensions import db
 from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
+from disburse.reference.service import bank_choices
 from disburse.registry.models import Employer
 from disburse.reports.service import employer_progress
 from disburse.spreadsheets import UnusableFile, other_sheets_note, write_csv, write_xlsx
@@ -166,15 +166,10 @@ def _rows_form(people: list[unit.WorkforceRow], formdata: Any = None) -> Form02R
         for p in people
     ]
     form = Form02RowsForm(formdata=formdata, data={"rows": rows}) if formdata is None else Form02RowsForm()
-    choices = _bank_choices()
+    choices = bank_choices()
     for entry in form.rows:
         entry.form.bank_code.choices = choices
     return form
-
-
-def _bank_choices() -> list[SelectChoice]:
-    choices = [SelectChoice("", _("Chọn ngân hàng"))]
-    return choices + [SelectChoice(bank.code, f"{bank.code} – {bank.name}") for bank in unit.banks()]
 
 
 def _form_02_page(
@@ -362,7 +357,7 @@ def form_03(unit_code: str) -> ResponseReturnValue:
     """Form 03, one adjustment at a time; refused, the form comes back with the service's words on its fields."""
     program, employer = current_program(), unit_or_404(unit_code)
     form = Form03Form()
-    form.bank_code.choices = _bank_choices()
+    form.bank_code.choices = bank_choices()
     if form.validate_on_submit():
         try:
             result = adjust(program, employer.unit_code, [_adjustment_row(form)], actor=current_user).rows[0]

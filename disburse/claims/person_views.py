@@ -14,12 +14,11 @@ from wtforms import SelectField, StringField
 from wtforms.validators import Length
 
 from disburse.auth.permissions import public
-from disburse.casework.forms import DayField
-from disburse.casework.service import banks
 from disburse.claims.person_details import input_errors, offer_payment_details
 from disburse.extensions import db, limiter
-from disburse.forms import BaseForm
+from disburse.forms import BaseForm, DayField
 from disburse.programs.service import get_program
+from disburse.reference.service import bank_choices
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
@@ -48,7 +47,7 @@ def _limit() -> str:
 @limiter.limit(_limit, key_func=get_remote_address, methods=["POST"])
 def payment_details() -> ResponseReturnValue:
     form = PersonDetailsForm()
-    form.bank_code.choices = [("", _l("Chọn ngân hàng"))] + [(code, f"{code} · {name}") for code, name in banks()]
+    form.bank_code.choices = bank_choices()
     context: dict[str, Any] = {"form": form, "sent": False}
     if not form.is_submitted():
         return render_template("people/payment_details.html", **context)

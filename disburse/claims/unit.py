@@ -28,7 +28,6 @@ from disburse.formatting import vietnamese_name_key
 from disburse.payments import reasons as payment_reasons
 from disburse.programs.calendar import working_days_between
 from disburse.programs.models import Program
-from disburse.reference.models import Bank
 from disburse.registry.models import Employee, Employer
 from disburse.spreadsheets import UnusableFile, read_table
 from disburse.verification import reasons as claim_reasons
@@ -206,11 +205,6 @@ WAITING_FOR_FORM_02 = (ClaimState.LISTED, ClaimState.EMPLOYER_OVERDUE)
 def waiting_for_form_02(program: Program, employer: Employer) -> list[WorkforceRow]:
     """The unit's people still waiting for its Form 02, in Vietnamese name order."""
     return [row for row in workforce(program, employer) if row.state in WAITING_FOR_FORM_02]
-
-
-def banks() -> list[Bank]:
-    """Every bank a payment may go to, by code."""
-    return list(db.session.scalars(select(Bank).order_by(Bank.code)))
 
 
 # ------------------------------------------------------------------------------------------------- deadlines
