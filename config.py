@@ -246,7 +246,7 @@ def _sentinels_env(name: str) -> tuple[tuple[str, int], ...]:
     found = []
     for item in raw.split(","):
         host, _, port = item.strip().rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
             raise ConfigError(f"{name} must be host:port pairs separated by commas (got {raw!r})")
         found.append((host.strip("[]"), int(port)))
     return tuple(found)
@@ -256,7 +256,7 @@ def _int_env(name: str, default: int, low: int, high: int) -> int:
     raw = _env(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise ConfigError(f"{name} must be a whole number from {low} to {high} (got {raw!r})")
     return int(raw)
 

@@ -93,7 +93,8 @@ def redis_database(redis_url: str) -> tuple[int, str | None]:
         key, _, value = pair.partition("=")
         if key == "db":
             number = value
-    return (int(number) if number.isdigit() else 0), (unquote(parts.password) if parts.password else None)
+    database = int(number) if number.isascii() and number.isdigit() else 0
+    return database, (unquote(parts.password) if parts.password else None)
 
 
 def celery_redis(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -3,7 +3,8 @@
 - only the claims' and payments' services write a claim's or a payment's state (the benchmarks only in the
   baselines listed in ``BENCH_WRITES``);
 - ``workers`` imports ``disburse``, never the reverse, and the app sends work only by task name;
-- nothing in the repository points at a document a cloner cannot open.
+- nothing in the repository points at a document a cloner cannot open;
+- a check for "all digits" accepts ASCII digits only.
 """
 
 from __future__ import annotations
@@ -336,5 +337,18 @@ def test_every_spreadsheet_is_read_and_written_through_disburse_spreadsheets():
         if _rel(path) != "disburse/spreadsheets.py"
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
         if doors.search(line) and not line.lstrip().startswith("#")
+    ]
+    assert offenders == []
+
+
+def test_a_digits_check_accepts_ascii_digits_only():
+    """``str.isdigit()`` is true of "²" and "٣" too, and ``int("²")`` raises: a value that passed the check then broke
+    the code after it (an application's months, a provider's amount, a configuration number). Every such check in
+    the product says ``isascii()`` beside it."""
+    offenders = [
+        f"{_rel(path)}:{n}"
+        for path in [*PRODUCT, ROOT / "config.py"]
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if re.search(r"\.is(digit|decimal|numeric)\(\)", line) and ".isascii()" not in line
     ]
     assert offenders == []

@@ -31,7 +31,14 @@ def test_disburse_env_chooses_the_class(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("DISBURSE_SANDBOX_FAILURE_RATE", "1.5"), ("DISBURSE_SANDBOX_DELAY_S", "x")]
+    ("name", "value"),
+    [
+        ("DISBURSE_SANDBOX_FAILURE_RATE", "1.5"),
+        ("DISBURSE_SANDBOX_DELAY_S", "x"),
+        # Digits to str.isdigit(), not to int().
+        ("DISBURSE_TOKEN_DAYS", "²"),
+        ("REDIS_SENTINELS", "sentinel:²⁶³⁷⁹"),
+    ],
 )
 def test_bad_numbers_are_refused_with_the_variable_named(monkeypatch, name, value):
     monkeypatch.setenv(name, value)

@@ -278,7 +278,7 @@ def field_errors(model: type[BaseModel], exc: ValidationError) -> dict[str, tupl
         parts, info = _walk(model, loc)
         if not parts:  # the body itself: not JSON, or not an object
             whole.setdefault(body_field, _message(error, top_info) if top_info is not None else _BODY_NOT_OBJECT)
-        elif all(part.isdigit() for part in parts[1:]):
+        elif all(part.isascii() and part.isdigit() for part in parts[1:]):
             whole.setdefault(parts[0], _message(error, model.model_fields[parts[0]]))
         else:
             inner.setdefault(".".join(parts), _message(error, info))

@@ -18,7 +18,7 @@ def load_user(session_id: str) -> User | None:
     under an older one is refused here (a cookie from before epochs existed, with only an id, is refused too).
     """
     user_id, _, epoch = session_id.partition(":")
-    if not (user_id.isdigit() and epoch.isdigit()):
+    if not (session_id.isascii() and user_id.isdigit() and epoch.isdigit()):
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.active or user.session_epoch != int(epoch):

@@ -249,7 +249,7 @@ def assign_next() -> ResponseReturnValue:
     if not form.validate_on_submit():
         abort(400)
     district = request.args.get("district") or None
-    if district is not None and not (len(district) == 3 and district.isdigit()):
+    if district is not None and not (len(district) == 3 and district.isascii() and district.isdigit()):
         district = None
     savepoint = db.session.begin_nested()  # nothing half done survives a refused action
     try:

@@ -133,7 +133,7 @@ def _parse_date(errors: list[FieldError], value: str, today: date) -> date | Non
 
 def _parse_months(errors: list[FieldError], raw: Any) -> int | None:
     value = text_value({"v": raw}, "v")
-    if not value.isdigit() or len(value) > 3 or int(value) > 600:
+    if not (value.isascii() and value.isdigit()) or len(value) > 3 or int(value) > 600:
         errors.append(
             FieldError(
                 "unused_months",

@@ -106,7 +106,7 @@ _LATEST_PAYMENTS_OF = text(
 
 def _search(query: str) -> Any:
     """The SQL condition for a search: an SI code (all digits), else a part of the name, diacritics ignored."""
-    if query.isdigit():
+    if query.isascii() and query.isdigit():
         return Employee.si_code.startswith(query, autoescape=True)
     pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return func.disburse_unaccent(Employee.full_name).like(func.disburse_unaccent(pattern))

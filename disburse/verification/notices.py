@@ -96,7 +96,8 @@ def _office(area_name: str) -> str:
 
 def _place(area_name: str) -> str:
     for prefix in _PLACE_PREFIXES:
-        if area_name.startswith(prefix) and not area_name[len(prefix) :].strip().isdigit():
+        rest = area_name[len(prefix) :].strip()
+        if area_name.startswith(prefix) and not (rest.isascii() and rest.isdigit()):
             return area_name[len(prefix) :]
     return area_name
 
