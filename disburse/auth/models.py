@@ -42,7 +42,8 @@ class User(UserMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     #: Sessions are signed cookies held by the browser; the server cannot delete them. Each carries the epoch it
     #: was issued under (see get_id), and the user loader refuses a cookie whose epoch is not the current one.
     #: Signing out adds one (disburse.auth.service.end_sessions), and so does the database itself whenever the
-    #: password or ``active`` changes (trigger users_end_sessions, migration 0006), whoever writes them.
+    #: password, ``active``, the role or the scope changes (trigger users_end_sessions, migrations 0007 and 0020),
+    #: whoever writes them.
     session_epoch: Mapped[int] = mapped_column(server_default=text("0"), server_onupdate=FetchedValue())
 
     @property

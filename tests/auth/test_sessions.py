@@ -1,4 +1,5 @@
-"""A session cookie stops working on the server's word: after signing out, a new password, a deactivation.
+"""A session cookie stops working on the server's word: after signing out, a new password, a deactivation, a new role
+or scope.
 
 The cookie is signed and held by the browser, valid for 8 hours whatever happens; each test keeps a copy of it,
 does the thing that must end it, then replays the copy.
@@ -123,3 +124,24 @@ def test_a_cookie_for_a_later_epoch_is_refused_too(client, caseworker, person):
         session["_user_id"] = f"{caseworker.id}:{caseworker.session_epoch + 1}"
         session["_fresh"] = True
     assert _sees(client, person) == 401
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "ended"),
+    [
+        ("role", "supervisor", True),
+        ("district_code", "018", True),
+        ("province_code", None, True),
+        ("role", "caseworker", False),  # the same role again: nothing changed, nothing ended
+        ("province_code", "01", False),  # Đông Anh's province, as it was
+    ],
+)
+def test_a_new_role_or_scope_ends_the_sessions_and_nothing_else_does(
+    client, caseworker, person, db_session, column, value, ended
+):
+    """Whoever writes the row: a session opened under one role and scope never goes on under another."""
+    cookie = _sign_in(client, caseworker)
+    db_session.execute(text(f"UPDATE users SET {column} = :v WHERE id = :id"), {"v": value, "id": caseworker.id})
+    db_session.expire_all()
+    _replay(client, cookie)
+    assert _sees(client, person) == (401 if ended else 200)
