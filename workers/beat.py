@@ -68,7 +68,13 @@ class LockedScheduler(PersistentScheduler):
             token = self._lock.local.token
             if not self._lock.acquire(blocking=False, token=token):
                 self._lost = True
-                log.critical("another beat holds the beat lock now: stopping this one")
+                log.critical(
+                    "%s",
+                    Refused(
+                        "Một beat khác đang giữ khóa của beat: beat này dừng lại (mã thoát 2).",
+                        "Another beat holds the beat lock now: this one stops (exit code 2).",
+                    ),
+                )
                 raise SystemExit(2) from None
             log.warning("the beat lock had vanished (Redis restarted?): taken again")
         except redis.RedisError as exc:

@@ -209,10 +209,13 @@ def test_a_beat_takes_a_vanished_lock_again_and_stops_when_another_holds_it(data
     past its life and another started): this one stops, exit 2, leaving the other's lock alone."""
     from workers.beat import RENEW_EVERY_S
 
-    beat = disburse(
-        ["beat", "--schedule", str(tmp_path / "schedule"), "--loglevel", "WARNING"],
-        command_env(database_url, own_redis),
-    )
+    log = tmp_path / "beat.log"
+    with log.open("wb") as stderr:
+        beat = disburse(
+            ["beat", "--schedule", str(tmp_path / "schedule"), "--loglevel", "WARNING"],
+            command_env(database_url, own_redis),
+            stderr=stderr,
+        )
     client = redis.Redis.from_url(own_redis, decode_responses=True)
     try:
         deadline = time.monotonic() + 30
@@ -231,6 +234,8 @@ def test_a_beat_takes_a_vanished_lock_again_and_stops_when_another_holds_it(data
         client.set(BEAT_LOCK_KEY, "elsewhere:4242:other", ex=BEAT_LOCK_TTL_S)
         assert beat.wait(timeout=RENEW_EVERY_S + 15) == 2
         assert client.get(BEAT_LOCK_KEY) == "elsewhere:4242:other", "the other beat's lock is left alone"
+        said = log.read_text(encoding="utf-8")
+        assert "Một beat khác đang giữ khóa" in said and "Another beat holds the beat lock" in said, said
     finally:
         stop(beat)
         client.close()
