@@ -1,8 +1,9 @@
 """What the production commands (``disburse web``, ``disburse worker``, ``disburse beat``) check before they start,
 and beat's lock.
 
-They never start embedded servers: the configuration must name PostgreSQL and Redis, and both must answer, or the
-command stops with exit code 2 and a message in Vietnamese and English (:class:`Refused`). ``worker --queues``
+They never start embedded servers: the configuration must name PostgreSQL and Redis, both must answer and the
+database's schema must be the code's (every migration applied, none from a newer release), or the command stops with
+exit code 2 and a message in Vietnamese and English (:class:`Refused`). ``worker --queues``
 takes only the app's queue names. Beat holds a Redis lock that expires (:data:`BEAT_LOCK_TTL_S`) for as long as it
 runs, so that a second beat on the same Redis refuses to start; the beat process renews it
 (``workers.beat.LockedScheduler``).
@@ -100,17 +101,55 @@ def _first_line(exc: BaseException) -> str:
 
 
 def check_database(url: str) -> None:
+    """PostgreSQL answers, and its schema is the code's (:func:`check_schema`)."""
     import psycopg
 
     try:
         with psycopg.connect(libpq_url(url), connect_timeout=CONNECT_TIMEOUT_S) as connection:
-            connection.execute("SELECT 1")
+            applied = schema_revisions(connection)
     except Exception as exc:  # refused, unknown host, wrong password, no such database: all mean "cannot start"
         reason = _first_line(exc)
         raise Refused(
             f"Không kết nối được PostgreSQL ({_where(url)}, DATABASE_URL): {reason}",
             f"Cannot reach PostgreSQL ({_where(url)}, DATABASE_URL): {reason}",
         ) from None
+    check_schema(url, applied)
+
+
+def schema_revisions(connection: Any) -> set[str]:
+    """The migrations the database says it has (Alembic's ``alembic_version``); none for a database never upgraded."""
+    found = connection.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()
+    if not found or not found[0]:
+        return set()
+    return {row[0] for row in connection.execute("SELECT version_num FROM alembic_version")}
+
+
+def check_schema(url: str, applied: set[str]) -> None:
+    """Refuse to start on a schema that is not the code's: behind it (a migration not applied: pages and tasks would
+    fail on a missing column, one request at a time), or ahead of it (a newer release migrated the database)."""
+    from alembic.script import ScriptDirectory
+
+    from disburse import MIGRATIONS
+
+    script = ScriptDirectory(str(MIGRATIONS))
+    heads = set(script.get_heads())
+    if applied == heads:
+        return
+    where, have, want = _where(url), ", ".join(sorted(applied)) or "—", ", ".join(sorted(heads))
+    known = {revision.revision for revision in script.walk_revisions()}
+    if applied - known:
+        raise Refused(
+            f"Cơ sở dữ liệu ({where}) đã được nâng cấp bởi một phiên bản mới hơn của disburse (lược đồ {have}, "
+            f"mã này biết đến {want}): hãy chạy phiên bản mới đó.",
+            f"The database ({where}) was upgraded by a newer disburse (schema {have}, this code knows up to {want}): "
+            "run that release.",
+        )
+    raise Refused(
+        f"Lược đồ cơ sở dữ liệu ({where}) chưa cập nhật (đang ở {have}, mã cần {want}): "
+        "hãy chạy `disburse db upgrade` trước.",
+        f"The database's schema ({where}) is behind the code (at {have}, the code needs {want}): "
+        "run `disburse db upgrade` first.",
+    )
 
 
 def lock_client(config: Mapping[str, Any]) -> redis.Redis:

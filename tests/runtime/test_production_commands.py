@@ -17,9 +17,11 @@ import urllib.request
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
 import redis
 
+from disburse import runtime
 from disburse.deployment import BEAT_LOCK_KEY, BEAT_LOCK_TTL_S
 from tests.runtime.test_up import ROOT, _free_port
 
@@ -34,6 +36,12 @@ def with_redis_db(url: str, number: int) -> str:
     if parts.scheme == "unix":
         return f"unix://{parts.path}?db={number}"
     return urlunsplit((parts.scheme, parts.netloc, f"/{number}", parts.query, ""))
+
+
+@pytest.fixture
+def migrated_url(app, database_url):
+    """The test database, migrated (the ``app`` fixture upgrades it): the commands start only on the code's schema."""
+    return database_url
 
 
 def command_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
@@ -88,8 +96,8 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: floa
 # ------------------------------------------------------------------------------------------------- refusals
 
 
-def test_a_worker_on_an_unknown_queue_is_refused_naming_the_queues(database_url, own_redis):
-    code, output, _ = refused(["worker", "--queues", "payments, bogus"], command_env(database_url, own_redis))
+def test_a_worker_on_an_unknown_queue_is_refused_naming_the_queues(migrated_url, own_redis):
+    code, output, _ = refused(["worker", "--queues", "payments, bogus"], command_env(migrated_url, own_redis))
     assert code == 2, output
     assert "Không có hàng đợi: bogus" in output and "No such queue: bogus" in output
     assert "payments, provider-events" in output  # the real names, to choose from
@@ -98,10 +106,10 @@ def test_a_worker_on_an_unknown_queue_is_refused_naming_the_queues(database_url,
 
 @pytest.mark.parametrize("command", [["web"], ["worker", "--queues", "verification"], ["beat"]])
 @pytest.mark.parametrize("down", ["database", "redis"])
-def test_each_command_refuses_a_server_that_does_not_answer(command, down, database_url, own_redis, tmp_path):
+def test_each_command_refuses_a_server_that_does_not_answer(command, down, migrated_url, own_redis, tmp_path):
     port = closed_port()
     env = command_env(
-        f"postgresql://postgres@127.0.0.1:{port}/disburse" if down == "database" else database_url,
+        f"postgresql://postgres@127.0.0.1:{port}/disburse" if down == "database" else migrated_url,
         f"redis://127.0.0.1:{port}/0" if down == "redis" else own_redis,
         DISBURSE_INSTANCE=str(tmp_path),
     )
@@ -118,6 +126,42 @@ def test_each_command_refuses_a_server_that_does_not_answer(command, down, datab
     assert list(tmp_path.iterdir()) == []  # no embedded server, no schedule file
 
 
+@pytest.fixture
+def other_database(migrated_url):
+    """An empty database beside the test one, dropped after."""
+    url = runtime.with_database(migrated_url, f"{runtime.database_name(migrated_url)}_schema_check")
+    runtime.drop_database(url)
+    runtime.ensure_database(url)
+    yield url
+    runtime.drop_database(url)
+
+
+@pytest.mark.parametrize("command", [["web"], ["worker"], ["beat"]])
+@pytest.mark.parametrize(
+    ("applied", "said"),
+    [
+        ([], "chưa cập nhật (đang ở —"),  # never upgraded
+        (["0019"], "chưa cập nhật (đang ở 0019"),  # a migration behind
+        (["9999_from_a_newer_release"], "phiên bản mới hơn"),
+    ],
+)
+def test_each_command_refuses_a_schema_that_is_not_the_codes(command, applied, said, other_database, own_redis):
+    from alembic.script import ScriptDirectory
+
+    from disburse import MIGRATIONS
+
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    with psycopg.connect(runtime.libpq_url(other_database), autocommit=True) as connection:
+        if applied:
+            connection.execute("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
+            connection.execute("INSERT INTO alembic_version VALUES (%s)", applied)
+    code, output, _ = refused(command, command_env(other_database, own_redis))
+    assert code == 2, output
+    assert said in output and head in output, output
+    assert ("disburse db upgrade" in output) == (applied != ["9999_from_a_newer_release"])
+    assert "Traceback" not in output
+
+
 @pytest.mark.parametrize("command", [["web"], ["worker"], ["beat"]])
 def test_each_command_without_a_database_url_starts_no_embedded_server(command, own_redis, tmp_path):
     env = command_env("", own_redis, DISBURSE_INSTANCE=str(tmp_path))
@@ -132,8 +176,8 @@ def test_each_command_without_a_database_url_starts_no_embedded_server(command, 
 # ------------------------------------------------------------------------------------------------------ beat
 
 
-def test_a_second_beat_is_refused_while_the_first_holds_the_lock(database_url, own_redis, tmp_path):
-    env = command_env(database_url, own_redis)
+def test_a_second_beat_is_refused_while_the_first_holds_the_lock(migrated_url, own_redis, tmp_path):
+    env = command_env(migrated_url, own_redis)
     schedule = tmp_path / "beat" / "schedule"
     first = disburse(["beat", "--schedule", str(schedule), "--loglevel", "WARNING"], env)
     client = redis.Redis.from_url(own_redis, decode_responses=True)
@@ -165,10 +209,10 @@ def test_a_second_beat_is_refused_while_the_first_holds_the_lock(database_url, o
     client.close()
 
 
-def test_a_beat_stopped_while_it_starts_stops_cleanly_and_frees_the_lock(database_url, own_redis, tmp_path):
+def test_a_beat_stopped_while_it_starts_stops_cleanly_and_frees_the_lock(migrated_url, own_redis, tmp_path):
     """Stopped as soon as its schedule file exists (the scheduler half built), beat still stops with 0 and releases
     its lock, so that a beat started again at once is not refused. Several times: the moment varies."""
-    env = command_env(database_url, own_redis)
+    env = command_env(migrated_url, own_redis)
     client = redis.Redis.from_url(own_redis, decode_responses=True)
     for attempt in range(3):
         schedule = tmp_path / f"beat{attempt}" / "schedule"
@@ -185,9 +229,9 @@ def test_a_beat_stopped_while_it_starts_stops_cleanly_and_frees_the_lock(databas
 # ------------------------------------------------------------------------------------------------------- web
 
 
-def test_the_web_node_serves_the_app_and_stops_on_sigterm(database_url, own_redis):
+def test_the_web_node_serves_the_app_and_stops_on_sigterm(migrated_url, own_redis):
     port = _free_port()
-    proc = disburse(["web", "--port", str(port), "--workers", "1"], command_env(database_url, own_redis))
+    proc = disburse(["web", "--port", str(port), "--workers", "1"], command_env(migrated_url, own_redis))
     try:
         deadline = time.monotonic() + 60
         body: dict = {}
@@ -204,7 +248,7 @@ def test_the_web_node_serves_the_app_and_stops_on_sigterm(database_url, own_redi
         assert stop(proc) == 0
 
 
-def test_a_beat_takes_a_vanished_lock_again_and_stops_when_another_holds_it(database_url, own_redis, tmp_path):
+def test_a_beat_takes_a_vanished_lock_again_and_stops_when_another_holds_it(migrated_url, own_redis, tmp_path):
     """Redis restarted empty: the lock is taken again at the next renewal. Another beat holds it (this one stalled
     past its life and another started): this one stops, exit 2, leaving the other's lock alone."""
     from workers.beat import RENEW_EVERY_S
@@ -213,7 +257,7 @@ def test_a_beat_takes_a_vanished_lock_again_and_stops_when_another_holds_it(data
     with log.open("wb") as stderr:
         beat = disburse(
             ["beat", "--schedule", str(tmp_path / "schedule"), "--loglevel", "WARNING"],
-            command_env(database_url, own_redis),
+            command_env(migrated_url, own_redis),
             stderr=stderr,
         )
     client = redis.Redis.from_url(own_redis, decode_responses=True)
