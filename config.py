@@ -48,6 +48,9 @@ class Config:
     #: same folders (a shared volume past one machine).
     DISBURSE_EXPORT_DIR: str | None = None
     DISBURSE_UPLOAD_DIR: str | None = None
+    #: Days an uploaded or exported file is kept (people's names, IDs and accounts: no longer than the work needs);
+    #: beat's ``sweepers.files`` deletes older ones, except those a queued or running job still uses.
+    DISBURSE_FILE_RETENTION_DAYS = 30
     #: The largest registry file an admin may upload in the browser (the other pages keep MAX_CONTENT_LENGTH).
     DISBURSE_UPLOAD_MAX_BYTES = 512 * 1024 * 1024
     #: The most rows a dashboard table may have to be downloaded at once (a larger one is written by a background job).
@@ -172,6 +175,9 @@ class Config:
         )
         self.DISBURSE_EXPORT_DIR = _env("DISBURSE_EXPORT_DIR", self.DISBURSE_EXPORT_DIR) or str(instance / "exports")
         self.DISBURSE_UPLOAD_DIR = _env("DISBURSE_UPLOAD_DIR", self.DISBURSE_UPLOAD_DIR) or str(instance / "uploads")
+        self.DISBURSE_FILE_RETENTION_DAYS = _int_env(
+            "DISBURSE_FILE_RETENTION_DAYS", self.DISBURSE_FILE_RETENTION_DAYS, 1, 3650
+        )
         self.DISBURSE_UPLOAD_MAX_BYTES = _int_env(
             "DISBURSE_UPLOAD_MAX_BYTES", self.DISBURSE_UPLOAD_MAX_BYTES, 1024, 8 * 1024 * 1024 * 1024
         )

@@ -71,6 +71,7 @@ TASK_QUEUES: dict[str, str] = {
     "sweepers.snapshots": QueueNames.PERIODIC,
     "sweepers.backlog": QueueNames.PERIODIC,
     "sweepers.jobs": QueueNames.PERIODIC,
+    "sweepers.files": QueueNames.PERIODIC,
     "exports.dashboard": QueueNames.REPORTS,
 }
 
@@ -101,6 +102,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "backlog-figures": {"task": "sweepers.backlog", "schedule": 5 * 60.0},
     # Background jobs whose process died (or whose task was lost) failed with a message, for an admin to run again.
     "abandoned-jobs": {"task": "sweepers.jobs", "schedule": 5 * 60.0},
+    # Uploaded and exported files past DISBURSE_FILE_RETENTION_DAYS deleted: hourly.
+    "old-files": {"task": "sweepers.files", "schedule": 60 * 60.0},
 }
 
 

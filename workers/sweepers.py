@@ -166,3 +166,14 @@ def jobs() -> int:
         db.session.rollback()
         raise
     return len(failed)
+
+
+@shared_task(name="sweepers.files")
+def files() -> int:
+    """Delete uploaded and exported files past their retention (:func:`disburse.jobs.service.delete_old_files`)."""
+    from disburse.jobs.service import delete_old_files
+
+    try:
+        return delete_old_files()
+    finally:
+        db.session.rollback()  # it only read

@@ -9,6 +9,8 @@ connection, so that the web page and the CLI see the progress while the job's lo
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -330,6 +332,43 @@ def download_file(job: Job) -> tuple[Path, str] | None:
     if not path.is_relative_to(root) or path == root or not path.is_file():
         return None
     return path, filename
+
+
+def file_deleted(job: Job) -> bool:
+    """The job wrote a file to download, and the file is gone (past its retention: :func:`delete_old_files`)."""
+    return job.state == "succeeded" and bool((job.result or {}).get("file")) and download_file(job) is None
+
+
+def delete_old_files(*, now: datetime | None = None) -> int:
+    """Delete the files in the upload and export folders older than ``DISBURSE_FILE_RETENTION_DAYS`` (registry files,
+    exports, refused rows: people's data, kept no longer than the work needs), except a file a queued or running job
+    still reads or writes; how many. A finished job's page then has no download and its retry asks for the file again
+    (:func:`retry`). Only plain files in the two folders and their subfolders are deleted, never a link or what it
+    points to; the folders stay."""
+    cutoff = (now or _now()).timestamp() - current_app.config["DISBURSE_FILE_RETENTION_DAYS"] * 86400
+    exports = export_dir()
+    in_use: set[str] = set()
+    for params, result in db.session.execute(
+        select(Job.params, Job.result).where(Job.state.in_(("queued", "running")))
+    ):
+        if isinstance((params or {}).get("path"), str):
+            in_use.add(os.path.realpath(params["path"]))
+        if isinstance((result or {}).get("file"), str):
+            in_use.add(os.path.realpath(exports / result["file"]))
+    deleted = 0
+    for folder in (current_app.config["DISBURSE_UPLOAD_DIR"], exports):
+        for where, _folders, names in os.walk(folder):  # links to folders are not followed
+            for name in names:
+                path = os.path.join(where, name)
+                try:
+                    info = os.lstat(path)
+                    if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff and os.path.realpath(path) not in in_use:
+                        os.unlink(path)
+                        deleted += 1
+                except FileNotFoundError:  # deleted meanwhile (another sweep, an admin)
+                    continue
+    log.info("deleted %d file(s) older than %d days", deleted, current_app.config["DISBURSE_FILE_RETENTION_DAYS"])
+    return deleted
 
 
 def job_kinds() -> list[str]:

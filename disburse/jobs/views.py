@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -147,6 +147,8 @@ def show(job_id: int) -> ResponseReturnValue:
         starter=starter,
         status=_status(job),
         download=service.download_file(job),
+        file_deleted=service.file_deleted(job),
+        retention_days=current_app.config["DISBURSE_FILE_RETENTION_DAYS"],
         can_retry=_user().role == "admin" and service.can_retry(job),
     )
 
