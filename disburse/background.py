@@ -8,8 +8,11 @@ table :data:`TASK_QUEUES` puts each name on its queue. The task modules live in 
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from celery import Celery, Task
@@ -19,7 +22,7 @@ from kombu import Queue
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from disburse.extensions import db
+from disburse.extensions import db, redis_client, redis_client_options
 from disburse.runtime import celery_redis
 
 log = logging.getLogger(__name__)
@@ -107,6 +110,48 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 }
 
 
+#: The tasks beat sends; each run's end is recorded in :data:`LAST_RUNS_KEY`.
+SCHEDULED_TASKS = frozenset(spec["task"] for spec in BEAT_SCHEDULE.values())
+#: Redis hash: a scheduled task's name → its last run, JSON ``{"at": ISO time (UTC), "s": seconds, "error": the
+#: exception's name or null}`` (the admins' health page reads it).
+LAST_RUNS_KEY = "disburse:beat:last-runs"
+
+
+def record_run(config: Mapping[str, Any], task: str, started: datetime, seconds: float, error: str | None) -> None:
+    """Write ``task``'s last run; best effort (a Redis that cannot take it is logged, never raised: the task's own
+    outcome stands)."""
+    run = json.dumps({"at": started.isoformat(), "s": round(seconds, 3), "error": error})
+    try:
+        client = redis_client(config, **redis_client_options(config))
+        try:
+            client.hset(LAST_RUNS_KEY, task, run)
+        finally:
+            client.close()
+    except Exception as exc:  # Redis down or slow: the next run records again
+        log.warning("could not record the run of %s: %s", task, exc)
+
+
+def last_runs(config: Mapping[str, Any]) -> dict[str, dict[str, Any]] | None:
+    """Every scheduled task's last run as :func:`record_run` wrote it, ``at`` as a datetime; None when Redis did not
+    answer."""
+    try:
+        client = redis_client(config, **redis_client_options(config))
+        try:
+            raw = client.hgetall(LAST_RUNS_KEY)
+        finally:
+            client.close()
+    except Exception:  # Redis down or slow: the page says Redis did not answer
+        return None
+    runs = {}
+    for task, value in raw.items():
+        try:
+            run = json.loads(value)
+            runs[task.decode() if isinstance(task, bytes) else task] = {**run, "at": datetime.fromisoformat(run["at"])}
+        except (ValueError, KeyError, TypeError):
+            continue  # not ours to read: left out
+    return runs
+
+
 def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """:data:`BEAT_SCHEDULE` with the payment batches' interval from ``DISBURSE_PAYMENT_BATCH_EVERY_S`` and the
     backlog figures' from ``DISBURSE_BACKLOG_EVERY_S``."""
@@ -122,7 +167,16 @@ def init_celery(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
             with app.app_context():
-                return self.run(*args, **kwargs)
+                if self.name not in SCHEDULED_TASKS:
+                    return self.run(*args, **kwargs)
+                started, clock, error = datetime.now(UTC), time.monotonic(), None
+                try:
+                    return self.run(*args, **kwargs)
+                except BaseException as exc:
+                    error = type(exc).__name__
+                    raise
+                finally:
+                    record_run(app.config, self.name, started, time.monotonic() - clock, error)
 
     broker, sentinel_options = celery_redis(app.config)  # sentinel_options: the master's name, with Sentinel
     celery = Celery(app.name, task_cls=FlaskTask)

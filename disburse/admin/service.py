@@ -11,7 +11,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -24,7 +24,8 @@ from werkzeug.utils import secure_filename
 
 from disburse.auth import service as auth
 from disburse.auth.models import ROLES, AuditLog, User
-from disburse.background import BEAT_SCHEDULE, QueueNames
+from disburse.background import QueueNames, last_runs
+from disburse.background import beat_schedule as schedule_of
 from disburse.deployment import BEAT_LOCK_KEY
 from disburse.extensions import db, redis_client, redis_client_options
 from disburse.jobs.models import Job
@@ -443,17 +444,38 @@ def queues() -> dict[str, Any]:
         client.close()
 
 
-def beat_schedule() -> list[tuple[str, str, str]]:
-    """What beat sends and how often: (entry, task, every)."""
+#: A scheduled task is late when its next run is this much overdue (and twice its last run's length).
+LATE_AFTER = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class ScheduledTask:
+    entry: str
+    task: str
+    every: str
+    #: Its last run as the worker recorded it (``at``, ``s``, ``error``), None if never seen.
+    last: dict[str, Any] | None
+    #: Its next run is overdue: beat or the workers are not doing their job.
+    late: bool
+
+
+def beat_schedule() -> tuple[list[ScheduledTask], bool]:
+    """What beat sends, how often, and when each ran last; and whether Redis answered for the last runs."""
+    now = datetime.now(UTC)
+    runs = last_runs(current_app.config)
     rows = []
-    for entry, spec in BEAT_SCHEDULE.items():
+    for entry, spec in schedule_of(current_app.config).items():
         every = spec["schedule"]
+        last = (runs or {}).get(spec["task"])
         if isinstance(every, float):
             shown = f"{every:g} s"
+            next_due = last["at"] + timedelta(seconds=every) if last else None
         else:  # a crontab: its five fields, in Celery's time zone (Vietnam)
             shown = "cron " + re.sub(r"^<crontab: (.*) \(m/h/dM/MY/d\)>$", r"\1", str(every))
-        rows.append((entry, spec["task"], shown))
-    return rows
+            next_due = now + every.remaining_estimate(last["at"]) if last else None  # the time left, from now
+        late = bool(last and next_due and now > next_due + max(LATE_AFTER, timedelta(seconds=2 * last["s"])))
+        rows.append(ScheduledTask(entry, spec["task"], shown, last, late))
+    return rows, runs is not None
 
 
 # ---------------------------------------------------------------------------------------------------- audit log

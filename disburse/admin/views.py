@@ -296,13 +296,15 @@ def programme_update(program_id: int) -> ResponseReturnValue:
 @bp.get("/health")
 @roles_required("admin")
 def health() -> ResponseReturnValue:
+    schedule, runs_known = service.beat_schedule()
     return render_template(
         "admin/health.html",
         providers=service.providers(),
         workers=service.workers(),
         queues=service.queues(),
         queue_names=QueueNames.all(),
-        schedule=service.beat_schedule(),
+        schedule=schedule,
+        runs_known=runs_known,
     )
 
 
