@@ -57,6 +57,8 @@ class Employee(TimestampMixin, db.Model):  # type: ignore[name-defined]
         ),
         Index("ix_employees_national_id", "national_id"),
         Index("ix_employees_possible_duplicate", "id", postgresql_where=text("possible_duplicate")),
+        # The outreach list's group B people of a district, in id order (migration 0021).
+        Index("ix_employees_stopped_district", "district_code", "id", postgresql_where=text("ui_status = 'stopped'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
