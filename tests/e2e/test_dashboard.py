@@ -1,6 +1,6 @@
 """A national supervisor in the browser: drills from the nation to Hà Nội, to Đông Anh and to a unit's status page,
-sorts a table by keyboard, exports a table as CSV; the charts, backlog, targets and monthly report pages open; every
-page checked by axe-core and photographed in Vietnamese and English."""
+sorts a table by keyboard, exports a table as CSV; the charts, backlog, targets and monthly report pages open, the
+charts' figures printed with them; every page checked by axe-core and photographed in Vietnamese and English."""
 
 from __future__ import annotations
 
@@ -82,6 +82,12 @@ def test_a_supervisor_drills_down_and_exports(page, committed, locale):
     page.goto(f"/dashboard/charts?district={DONG_ANH}")
     expect(page.locator("svg.chart[role=img]").first).to_be_visible()
     main_page(page, f"dashboard-charts-{locale}")
+    # On screen each chart's figures wait in a closed <details>; printed, they are on the paper.
+    figures = page.locator("details.chart-data table").first
+    expect(figures).to_be_hidden()
+    page.emulate_media(media="print")
+    expect(figures).to_be_visible()
+    page.emulate_media(media="screen")
     page.goto(f"/dashboard/backlog?district={DONG_ANH}")
     expect(page.locator("#queue-by-age")).to_be_visible()
     main_page(page, f"dashboard-backlog-{locale}")
