@@ -2,6 +2,7 @@
 
 from disburse.api.idempotency import IdempotencyKey
 from disburse.auth.models import ApiToken, AuditLog, User
+from disburse.casework.models import PersonContact
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.jobs.models import Job
 from disburse.payments.models import Payment, PaymentBatch, PaymentEvent
@@ -44,6 +45,7 @@ __all__ = [
     "Payment",
     "PaymentBatch",
     "PaymentEvent",
+    "PersonContact",
     "Program",
     "Province",
     "ProvinceCounter",

@@ -152,6 +152,11 @@ def _claims_awaiting_details(world: World) -> Records:
     return Records(world.claim_awaiting_details().id, far.id, far.id + 100_000)
 
 
+def _people_without_claims(world: World) -> Records:
+    far = world.person(far=True).id
+    return Records(world.person().id, far, far + 100_000)
+
+
 def _cash_claims(world: World) -> Records:
     far = world.cash_claim(far=True)
     return Records(world.cash_claim(), far, far + 100_000)
@@ -365,6 +370,12 @@ ROUTES: dict[str, Route] = {
         lambda _: "/caseworker/applications/new", {"GET": 200, "POST": 422}, {"GET": 302, "POST": 302}
     ),
     "caseworker.outreach_list": Route(lambda district: f"/caseworker/outreach?district={district}", records=_districts),
+    "caseworker.person_contact": Route(
+        lambda employee_id: f"/caseworker/people/{employee_id}/contact",
+        records=_people_without_claims,
+        success={"GET": 200, "POST": 302},
+        data={"channel": "phone", "outcome": "no_answer"},
+    ),
     "caseworker.outreach_export": Route(
         lambda district: f"/caseworker/outreach/export?district={district}&format=csv", records=_districts
     ),

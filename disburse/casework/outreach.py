@@ -5,8 +5,9 @@
   in the programme: they must apply themselves (Form 04) and may not know it;
 - ``awaiting_details``: the district's claims waiting for payment details after a failed payment.
 
-Each row carries the person's phone and address and, for claims, the contact log (how many attempts, the last one's
-day and outcome: the ``contact`` notes of the review queue). Pages read it in keyset pages; exports read it whole,
+Each row carries the person's phone and address and the contact log (how many attempts, the last one's day and
+outcome): a claim's ``contact`` notes, or, for a person with no claim, their :class:`PersonContact` rows
+(:func:`log_contact`). Pages read it in keyset pages; exports read it whole,
 in chunks of the same keyset.
 """
 
@@ -17,12 +18,22 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from disburse.auth.models import User
+from disburse.casework.models import PersonContact
+from disburse.claims.models import Claim
 from disburse.extensions import db
 from disburse.programs.rules import SUPPORT_GROUP_SQL
-from disburse.verification.review import CONTACT_OUTCOMES, NotFound, visible_district
+from disburse.registry.models import Employee
+from disburse.verification.review import (
+    ACTING_ROLES,
+    CONTACT_CHANNELS,
+    CONTACT_OUTCOMES,
+    Forbidden,
+    NotFound,
+    visible_district,
+)
 
 KINDS: dict[str, tuple[str, str]] = {
     "no_application": ("Nhóm B chưa nộp đề nghị (Mẫu số 04)", "Group B, no application (Form 04) yet"),
@@ -37,12 +48,17 @@ _PLAN_FREELY = text("SELECT set_config('enable_bitmapscan', 'on', true), set_con
 
 _NO_APPLICATION = f"""
     SELECT e.id AS key, e.si_code, e.full_name, e.date_of_birth, e.phone, e.address,
-           NULL::bigint AS claim_id, NULL::text AS state, 0 AS contacts, NULL::timestamptz AS last_contact_at,
-           NULL::text AS last_outcome
+           NULL::bigint AS claim_id, NULL::text AS state, coalesce(log.contacts, 0) AS contacts,
+           log.last_contact_at, log.last_outcome
     FROM employees e
     JOIN programs p ON p.id = :program_id
     -- One probe a person read, not a join over every employer (the rules' SQL names r).
     LEFT JOIN LATERAL (SELECT * FROM employers WHERE id = e.employer_id OFFSET 0) r ON true
+    LEFT JOIN LATERAL (
+        SELECT count(*) AS contacts, max(pc.created_at) AS last_contact_at,
+               (array_agg(pc.outcome ORDER BY pc.id DESC))[1] AS last_outcome
+        FROM person_contacts pc WHERE pc.program_id = p.id AND pc.employee_id = e.id
+    ) log ON true
     WHERE e.district_code = :district AND e.ui_status = 'stopped' AND ({SUPPORT_GROUP_SQL}) = 'B'
       AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.program_id = p.id AND c.employee_id = e.id)
       AND e.id > :after AND (NOT CAST(:with_phone AS boolean) OR coalesce(e.phone, '') <> '')
@@ -128,3 +144,46 @@ def every_row(program_id: int, district: str, kind: str, *, with_phone: bool = F
         if next_after is None:
             return
         after = next_after
+
+
+def person(employee_id: int, user: User) -> Employee:
+    """The person ``employee_id`` if they live in ``user``'s scope (their contact district); :class:`NotFound` for
+    one outside it as for one that does not exist."""
+    employee = db.session.get(Employee, employee_id)
+    if employee is None or employee.district_code is None:  # no district: on no outreach list
+        raise NotFound()
+    visible_district(user, employee.district_code)
+    return employee
+
+
+def claim_of(program_id: int, employee: Employee) -> int | None:
+    """The person's claim in the programme, if they have one (its attempts are notes on the claim)."""
+    return db.session.scalar(select(Claim.id).where(Claim.program_id == program_id, Claim.employee_id == employee.id))
+
+
+def log_contact(
+    program_id: int, employee: Employee, user: User, channel: str, outcome: str, note: str | None
+) -> PersonContact:
+    """Record an attempt to reach ``employee``, who has no claim in the programme (the caller checked
+    :func:`claim_of`); flush. Caseworkers, supervisors and admins may; the person must be in their scope."""
+    assert channel in CONTACT_CHANNELS and outcome in CONTACT_OUTCOMES
+    if user.role not in ACTING_ROLES:
+        raise Forbidden()
+    person(employee.id, user)
+    contact = PersonContact(
+        program_id=program_id, employee_id=employee.id, actor_id=user.id, channel=channel, outcome=outcome, note=note
+    )
+    db.session.add(contact)
+    db.session.flush()
+    return contact
+
+
+def contacts(program_id: int, employee: Employee) -> list[PersonContact]:
+    """The person's attempts in the programme, newest first."""
+    return list(
+        db.session.scalars(
+            select(PersonContact)
+            .where(PersonContact.program_id == program_id, PersonContact.employee_id == employee.id)
+            .order_by(PersonContact.id.desc())
+        )
+    )

@@ -618,6 +618,46 @@ def outreach_list() -> ResponseReturnValue:
     )
 
 
+@bp.route("/people/<int:employee_id>/contact", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def person_contact(employee_id: int) -> ResponseReturnValue:
+    """An attempt to reach a person of the outreach list who has no claim (a claim's attempts go on the claim); the
+    person's earlier attempts below the form. Back to the person's district's list."""
+    user, program_id = _user(), _program_id()
+    try:
+        person = outreach.person(employee_id, user)
+    except review.NotFound:
+        abort(404)
+    claim_id = outreach.claim_of(program_id, person)
+    if claim_id is not None:
+        return redirect(url_for(".contact", claim_id=claim_id))
+    form = ContactForm()
+    form.channel.choices = [(code, pick(pair)) for code, pair in CONTACT_CHANNELS.items()]
+    form.outcome.choices = [(code, pick(pair)) for code, pair in CONTACT_OUTCOMES.items()]
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            try:
+                outreach.log_contact(
+                    program_id, person, user, form.channel.data, form.outcome.data, form.note.data or None
+                )
+            except review.Forbidden:
+                abort(403)
+            db.session.commit()
+            flash(_("Đã ghi lần liên hệ."), "success")
+            district = None if user.role == "caseworker" else person.district_code  # a caseworker's own otherwise
+            return redirect(url_for(".outreach_list", kind="no_application", district=district))
+        status = 422
+    return render_template(
+        "caseworker/person_contact.html",
+        person=person,
+        form=form,
+        contacts=outreach.contacts(program_id, person),
+        channels=CONTACT_CHANNELS,
+        outcomes=CONTACT_OUTCOMES,
+    ), status
+
+
 @bp.get("/outreach/export")
 @roles_required(*STAFF)
 def outreach_export() -> ResponseReturnValue:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 
 import openpyxl
 import pytest
 
+from disburse.casework.models import PersonContact
 from disburse.extensions import db
 from disburse.verification import review
 from tests.factories import create_claim, create_employee, create_person, create_user
@@ -121,3 +123,70 @@ def test_scope(client, people):
     client.post("/logout")
     _sign_in(client, create_user("employer", password=PASSWORD))
     assert client.get("/caseworker/outreach").status_code == 403
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_a_group_b_persons_contact_attempts_are_logged_and_listed(client, caseworker, people, locale):
+    """People with no claim have their own contact log: the list counts it, shows the last outcome, and the export
+    carries it; the person's page lists every attempt."""
+    en = locale == "en"
+    _sign_in(client, caseworker, locale)
+    person = people["waiting"]
+    url = f"/caseworker/people/{person.id}/contact"
+    page = client.get("/caseworker/outreach").get_data(as_text=True)
+    assert f'href="{url}"' in page
+
+    refused = client.post(url, data={"channel": "phone"})
+    assert refused.status_code == 422
+    assert ("Choose the outcome" if en else "Hãy chọn kết quả liên hệ.") in refused.get_data(as_text=True)
+    assert client.post(url, data={"channel": "phone", "outcome": "no_answer"}).status_code == 302
+    answer = client.post(url, data={"channel": "home_visit", "outcome": "reached", "note": "Hẹn nộp Mẫu 04 thứ Hai"})
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/caseworker/outreach?kind=no_application")
+
+    page = client.get("/caseworker/outreach").get_data(as_text=True)
+    row = page[page.index(person.si_code) :].split("</tr>")[0]
+    assert re.search(r"\s2 · \d\d/\d\d/20\d\d: " + ("Reached" if en else "Đã liên hệ được"), row), row
+    details = client.get(url).get_data(as_text=True)
+    assert details.count("<tr><td>") == 2 and "Hẹn nộp Mẫu 04 thứ Hai" in details
+    assert ("Home visit" if en else "Đến tận nhà") in details
+
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                client.get("/caseworker/outreach/export?kind=no_application&format=csv").get_data().decode("utf-8-sig")
+            )
+        )
+    )
+    mine = next(r for r in rows if r[0] == person.si_code)
+    assert mine[6] == "2" and mine[8] == "Đã liên hệ được / Reached"
+
+
+def test_a_persons_contact_page_is_scoped_and_a_person_with_a_claim_goes_to_the_claim(client, caseworker, people):
+    _sign_in(client, caseworker)
+    assert client.get(f"/caseworker/people/{people['far'].id}/contact").status_code == 404  # another district
+    assert (
+        client.post(
+            f"/caseworker/people/{people['far'].id}/contact", data={"channel": "sms", "outcome": "reached"}
+        ).status_code
+        == 404
+    )
+    assert client.get("/caseworker/people/999999999/contact").status_code == 404
+    claim = create_claim("applied", employee=people["applied"])
+    answer = client.get(f"/caseworker/people/{people['applied'].id}/contact")
+    assert answer.status_code == 302 and answer.headers["Location"].endswith(f"/caseworker/claims/{claim.id}/contact")
+    assert db.session.query(PersonContact).count() == 0
+    client.post("/logout")
+    _sign_in(client, create_user("employer", password=PASSWORD))
+    assert client.get(f"/caseworker/people/{people['waiting'].id}/contact").status_code == 403
+
+
+def test_the_contact_log_is_append_only(db_session, caseworker, people):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from disburse.casework import outreach
+    from tests.factories import nq116
+
+    contact = outreach.log_contact(nq116().id, people["waiting"], caseworker, "phone", "reached", None)
+    with pytest.raises(DBAPIError, match="append-only"), db_session.begin_nested():
+        db_session.execute(text("UPDATE person_contacts SET outcome = 'no_answer' WHERE id = :i"), {"i": contact.id})

@@ -144,6 +144,9 @@ class Committed:
         for statement in (
             "ALTER TABLE claim_events DISABLE TRIGGER claim_events_append_only",
             "ALTER TABLE payment_events DISABLE TRIGGER payment_events_append_only",
+            "ALTER TABLE person_contacts DISABLE TRIGGER person_contacts_append_only",
+            "DELETE FROM person_contacts WHERE employee_id = ANY(:e) OR actor_id = ANY(:u)",
+            "ALTER TABLE person_contacts ENABLE ALWAYS TRIGGER person_contacts_append_only",
             f"DELETE FROM payment_events WHERE payment_id IN ({payments}) OR actor_id = ANY(:u)",
             f"DELETE FROM recoveries WHERE claim_id IN ({claims})",
             f"DELETE FROM payments WHERE claim_id IN ({claims})",

@@ -1,9 +1,11 @@
 """A caseworker in the browser: signs in, filters the queue, opens a case, logs a contact, approves it, refuses
-another and opens its notice; every page checked by axe-core and photographed in Vietnamese and English."""
+another and opens its notice; logs a call to a group B person of the outreach list; every page checked by axe-core
+and photographed in Vietnamese and English."""
 
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from playwright.sync_api import expect
@@ -75,3 +77,31 @@ def test_a_caseworker_works_the_queue(page, committed, locale):
     db.session.expire_all()
     assert db.session.get(Claim, to_approve.id).state == "approved"
     assert db.session.get(Claim, to_reject.id).state == "rejected"
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_a_caseworker_logs_a_call_to_a_group_b_person(page, committed, locale):
+    en = locale == "en"
+    worker = committed.user("caseworker", locale, district=DONG_ANH)
+    person = committed.person(
+        employer_id=None,
+        district_code=DONG_ANH,
+        ui_status="stopped",
+        ui_stopped_on=date(2021, 5, 1),
+        phone="0912345678",
+    )
+    committed.commit()
+
+    sign_in(page, worker)
+    page.goto("/caseworker/outreach")
+    row = page.locator("tr", has_text=person.si_code)
+    expect(row).to_contain_text("0912345678")
+    main_page(page, f"outreach-{locale}")
+    row.get_by_role("link", name="Log a contact attempt" if en else "Ghi lần liên hệ").click()
+    expect(page).to_have_url(re.compile(rf"/caseworker/people/{person.id}/contact$"))
+    main_page(page, f"person-contact-{locale}")
+    page.get_by_label("Phone call" if en else "Gọi điện thoại").check()
+    page.get_by_label("No answer" if en else "Không liên hệ được").check()
+    page.get_by_role("button", name="Log a contact attempt" if en else "Ghi lần liên hệ").click()
+    expect(page.locator(".flash")).to_contain_text("The contact attempt is recorded." if en else "Đã ghi lần liên hệ.")
+    expect(page.locator("tr", has_text=person.si_code)).to_contain_text("No answer" if en else "Không liên hệ được")
