@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from flask import current_app
-from sqlalchemy import distinct, func, or_, select
+from sqlalchemy import distinct, func, or_, select, text
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
@@ -400,6 +400,13 @@ def providers() -> list[ProviderHealth]:
         )
         found.append(ProviderHealth(name, kind, where, last_sent, last_callback, unfinished.get(name, 0)))
     return found
+
+
+def database_settings() -> dict[str, bool]:
+    """PostgreSQL's settings the system relies on that an operator may have changed. ``autovacuum``: every claim is
+    rewritten about five times on its way to paid (and its payment twice); without vacuum the tables grow several
+    times over and the planner's statistics go stale (measured at the national point: BENCHMARKS.md)."""
+    return {"autovacuum": bool(db.session.scalar(text("SELECT current_setting('autovacuum') = 'on'")))}
 
 
 #: How long the page waits for workers to answer.

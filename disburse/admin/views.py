@@ -300,6 +300,7 @@ def health() -> ResponseReturnValue:
     return render_template(
         "admin/health.html",
         providers=service.providers(),
+        database=service.database_settings(),
         workers=service.workers(),
         queues=service.queues(),
         queue_names=QueueNames.all(),
