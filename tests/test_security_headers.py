@@ -29,6 +29,7 @@ SAMPLE_ARGUMENTS = {
     "job_id": 1,
     "user_id": 1,
     "program_id": 1,
+    "employee_id": 1,
 }
 
 
