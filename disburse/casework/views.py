@@ -445,12 +445,18 @@ def reject(claim_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.route("/claims/<int:claim_id>/contact", methods=["GET", "POST"])
-@roles_required(*STAFF)
-def contact(claim_id: int) -> ResponseReturnValue:
+def _contact_form() -> ContactForm:
+    """A contact attempt's form, its choices in the page's language (a claim's and a person's without a claim)."""
     form = ContactForm()
     form.channel.choices = [(code, pick(pair)) for code, pair in CONTACT_CHANNELS.items()]
     form.outcome.choices = [(code, pick(pair)) for code, pair in CONTACT_OUTCOMES.items()]
+    return form
+
+
+@bp.route("/claims/<int:claim_id>/contact", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def contact(claim_id: int) -> ResponseReturnValue:
+    form = _contact_form()
     return _action_page(
         claim_id,
         form,
@@ -631,9 +637,7 @@ def person_contact(employee_id: int) -> ResponseReturnValue:
     claim_id = outreach.claim_of(program_id, person)
     if claim_id is not None:
         return redirect(url_for(".contact", claim_id=claim_id))
-    form = ContactForm()
-    form.channel.choices = [(code, pick(pair)) for code, pair in CONTACT_CHANNELS.items()]
-    form.outcome.choices = [(code, pick(pair)) for code, pair in CONTACT_OUTCOMES.items()]
+    form = _contact_form()
     status = 200
     if request.method == "POST":
         if form.validate():
