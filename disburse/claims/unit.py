@@ -96,11 +96,16 @@ _LATEST_PAYMENTS = text(
        ORDER BY p.claim_id, p.attempt DESC, p.id DESC"""
 )
 _NO_PARALLEL = text("SELECT set_config('max_parallel_workers_per_gather', '0', true)")
-#: The latest payment of each of the claims ``ids`` (a page of the unit's list).
+#: The latest payment of each of the claims ``ids`` (a page of the unit's list): one probe of the unique
+#: ``(claim_id, attempt)`` per claim, whatever the statistics say (``claim_id = ANY(:ids)`` with a DISTINCT ON let the
+#: planner read every payment when the table's statistics were stale: 3.6–6.9 s at the national point).
 _LATEST_PAYMENTS_OF = text(
-    """SELECT DISTINCT ON (p.claim_id) p.claim_id, p.state, p.failure_code, p.settled_at
-       FROM payments p WHERE p.claim_id = ANY(:ids)
-       ORDER BY p.claim_id, p.attempt DESC, p.id DESC"""
+    """SELECT p.claim_id, p.state, p.failure_code, p.settled_at
+       FROM unnest(CAST(:ids AS bigint[])) AS c(id)
+       CROSS JOIN LATERAL (
+           SELECT claim_id, state, failure_code, settled_at FROM payments
+           WHERE claim_id = c.id ORDER BY attempt DESC LIMIT 1
+       ) p"""
 )
 
 

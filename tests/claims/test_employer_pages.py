@@ -177,6 +177,23 @@ def test_a_page_of_the_list_is_that_slice_of_the_whole_list(unit, workforce):
     assert rows[0].reason[1].startswith("Closed account.")  # the latest payment's code, read for the page alone
 
 
+def test_a_claim_paid_on_its_second_attempt_shows_that_attempt(unit):
+    """The page and the whole list read each claim's latest attempt, not its first failure."""
+    from disburse.claims import unit as units
+    from tests.factories import nq116
+
+    repaid = _person(unit, "Vũ Thị Lan", "paid")
+    create_payment(repaid, "failed", attempt=1)
+    create_payment(repaid, "paid", attempt=2)
+    once = _person(unit, "Vũ Văn Minh", "awaiting_payment_details")
+    create_payment(once, "failed", attempt=1)
+    program = nq116()
+    rows, found, _ = units.workforce_page(program, unit, "vu", page=1, size=10)
+    assert found == 2
+    assert {row.claim_id: row.payment_state for row in rows} == {repaid.id: "paid", once.id: "failed"}
+    assert rows == units.workforce(program, unit, "vu")
+
+
 def test_scope_other_units_roles_and_signed_out(client, unit, workforce, app):
     other = create_employer(district_code="760")  # Quận 1, Hồ Chí Minh City
     client = _employer(client, unit)
