@@ -33,6 +33,11 @@ from disburse.registry.models import Employee, Employer, SalaryFund
 _counter = itertools.count(1)
 
 
+#: A day inside NQ116's payment period (test programmes copy its calendar), for tests that pay: the real clock is
+#: years past the programme's last payable day.
+PAYING_DAY = "2021-11-15"
+
+
 def nq116() -> Program:
     program = db.session.scalar(select(Program).where(Program.code == "NQ116"))
     assert program is not None, "migration 0002 inserts the NQ116 program"
@@ -253,7 +258,7 @@ def create_cash_payment(state: PaymentState | str = PaymentState.SENT, **claim_o
     claim = create_claim(ClaimState.APPROVED, **values)
     program = db.session.get(Program, claim.program_id)
     assert program is not None
-    made = payments.create_batch(program, "cash", "cash")
+    made = payments.create_batch(program, "cash", "cash", today=program.last_payable_day)
     assert made is not None
     batch = payments.get_batch_for_update(made.id)
     assert batch is not None and payments.mark_batch_sent(batch)

@@ -29,6 +29,7 @@ from disburse.extensions import db
 from disburse.payments import events, sending
 from disburse.payments import service as payments
 from disburse.payments.providers import RetryableError
+from disburse.programs.calendar import programme_today
 from disburse.verification import sweepers
 
 log = logging.getLogger(__name__)
@@ -44,18 +45,22 @@ SWEEP_LOCK_S = 5 * 60
 
 @shared_task(name="payments.batch")
 def batch() -> int:
-    """Every approved claim into a batch of its channel; -1 when another batching holds the lock."""
+    """Every approved claim into a batch of its channel; -1 when another batching holds the lock. A programme whose
+    last payable day has passed is left alone (its approved claims are not paid)."""
     size = int(current_app.config["DISBURSE_PAYMENT_BATCH_SIZE"])
+    today = programme_today()
     made = 0
     with sweepers.sweep_lock("payment_batches", timeout_s=BATCH_LOCK_S) as held:
         if not held:
             return -1
         for program in sweepers.programs():
+            if today > program.last_payable_day:
+                continue
             for channel, provider in sending.channels():
                 after = 0
                 while True:
                     try:
-                        made_one = sending.make_batch(program, channel, provider, size=size, after=after)
+                        made_one = sending.make_batch(program, channel, provider, size=size, after=after, today=today)
                         db.session.commit()
                     except Exception:
                         db.session.rollback()

@@ -303,6 +303,15 @@ def _check_claim(claim: Claim, payment: Payment) -> None:
         )
 
 
+def _check_period(claim: Claim) -> None:
+    program = db.session.get(Program, claim.program_id)
+    assert program is not None  # claims.program_id is a foreign key
+    try:
+        payments.check_payable(program)
+    except payments.PaymentPeriodEnded as exc:
+        raise CashRefused("payment_period_ended", exc.vi, exc.en) from None
+
+
 def record_cash_payment(reference: str, receipt_number: str, actor: Actor = None) -> Payment:
     """Record that the person was paid at the office against ``receipt_number``: the payment (sent, or queued: sent
     and settled in one go) → ``paid`` with the receipt number, and its claim → ``paid``, through both transition
@@ -314,6 +323,7 @@ def record_cash_payment(reference: str, receipt_number: str, actor: Actor = None
     check_scope(actor, claim)
     _check_payable(payment)
     _check_claim(claim, payment)
+    _check_period(claim)
     _check_receipt_unused(receipt)
     data: dict[str, Any] = {"batch_id": batch.id, "receipt_number": receipt}
     if payment.state == PaymentState.QUEUED:

@@ -69,6 +69,11 @@ def batch_cmd(program_code: str | None) -> None:
         _fail(str(exc), str(exc))
         return
     size = int(current_app.config["DISBURSE_PAYMENT_BATCH_SIZE"])
+    try:
+        payments.check_payable(program)
+    except payments.PaymentPeriodEnded as exc:
+        _fail(exc.vi, exc.en)
+        return
     made = []
     for channel, provider in sending.channels():
         while (batch := sending.make_batch(program, channel, provider, size=size)) is not None:

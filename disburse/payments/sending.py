@@ -29,7 +29,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
@@ -103,12 +103,14 @@ def channels() -> list[tuple[str, str]]:
     return ([("bank", bank)] if bank else []) + [("cash", "cash")]
 
 
-def make_batch(program: Program, channel: str, provider: str, *, size: int, after: int = 0) -> PaymentBatch | None:
+def make_batch(
+    program: Program, channel: str, provider: str, *, size: int, after: int = 0, today: date | None = None
+) -> PaymentBatch | None:
     """One batch of up to ``size`` approved claims with ids above ``after``, its send enqueued for after the commit;
     flush, never commit. A loop making batch after batch passes the last batch's highest claim id
     (:func:`~disburse.payments.service.last_claim_id`), so that each batch starts where the last one ended instead of
     passing again over every claim already batched (nationally, a thousand batches over ten million claims)."""
-    batch = payments.create_batch(program, channel, provider, limit=size, id_range=(after + 1, 2**62))
+    batch = payments.create_batch(program, channel, provider, limit=size, id_range=(after + 1, 2**62), today=today)
     if batch is not None:
         enqueue_after_commit("payments.send", batch.id)
     return batch

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select, text
@@ -29,6 +29,7 @@ from disburse.payments.states import (
     PaymentState,
     next_state,
 )
+from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
 from disburse.transitions import Actor, BulkTransition, actor_id, execute_skipping_fk_triggers, run_bulk
 
@@ -44,6 +45,26 @@ class CodeRequired(ValueError):
 
 class PaymentNotFound(LookupError):
     pass
+
+
+class PaymentPeriodEnded(ValueError):
+    """The programme's last payable day (:attr:`~disburse.programs.models.Program.last_payable_day`) has passed: no
+    new payment may be made for it. ``vi`` and ``en`` say so for people."""
+
+    def __init__(self, program: Program) -> None:
+        from disburse.formatting import dmy
+
+        last = dmy(program.last_payable_day)
+        self.vi = f"Chương trình {program.code} đã hết hạn chi trả ngày {last}: không lập thêm khoản chi trả nào."
+        self.en = f"Programme {program.code} stopped paying on {last}: no new payment can be made."
+        super().__init__(self.en)
+
+
+def check_payable(program: Program, today: date | None = None) -> None:
+    """Raise :class:`PaymentPeriodEnded` when ``today`` (default: the programme clock) is after the programme's last
+    payable day."""
+    if (today or programme_today()) > program.last_payable_day:
+        raise PaymentPeriodEnded(program)
 
 
 def _check_code(action: PaymentAction, code: str | None) -> None:
@@ -143,16 +164,19 @@ def create_batch(
     id_range: tuple[int, int] | None = None,
     limit: int = 50_000,
     actor: Actor = None,
+    today: date | None = None,
 ) -> PaymentBatch | None:
     """A batch of queued payments for up to ``limit`` approved claims paid through ``channel`` ('bank' or
     'cash'), with its control totals; the claims move to ``payment_pending`` through the claims' transition path.
     None when no claim is waiting. Flush, never commit: the batch, its payments, their events and the claims'
-    moves commit together or not at all."""
+    moves commit together or not at all. :class:`PaymentPeriodEnded`, nothing written, after the programme's last
+    payable day (``today``: the programme clock)."""
     from disburse.claims import service as claims
     from disburse.claims.states import ClaimAction
 
     if channel not in ("bank", "cash"):
         raise ValueError(f"channel must be 'bank' or 'cash' (got {channel!r})")
+    check_payable(program, today)
     batch = PaymentBatch(program_id=program.id, channel=channel, provider=provider, state="open")
     db.session.add(batch)
     db.session.flush()

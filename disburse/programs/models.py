@@ -76,6 +76,12 @@ class Program(TimestampMixin, db.Model):  # type: ignore[name-defined]
         back_populates="program", order_by="AmountTier.min_months", cascade="all, delete-orphan"
     )
 
+    @property
+    def last_payable_day(self) -> date:
+        """The last day the programme may pay anyone: the extension's end when it has one, else the payment
+        deadline (verification's ``payment_period_ended`` reads the same two columns)."""
+        return self.extension_until or self.payment_deadline
+
     def __repr__(self) -> str:
         return f"<Program {self.code}>"
 

@@ -14,6 +14,7 @@ from disburse.claims.models import Claim, ClaimEvent
 from disburse.extensions import db
 from disburse.payments.models import Payment
 from tests.factories import (
+    PAYING_DAY,
     create_cash_payment,
     create_claim,
     create_duplicate_group,
@@ -506,7 +507,8 @@ def test_fix_payment_details_bad_input(client, caseworker, locale, state, data, 
     assert db.session.get(Claim, claim.id).state == state
 
 
-def test_offer_cash_and_record_the_receipt(signed_in):
+def test_offer_cash_and_record_the_receipt(signed_in, app, monkeypatch):
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", PAYING_DAY)  # money is handed over inside the payment period
     claim = create_claim("awaiting_payment_details")
     response = signed_in.post(f"/caseworker/claims/{claim.id}/cash", data={})
     assert response.status_code == 409
