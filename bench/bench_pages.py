@@ -702,6 +702,8 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def main() -> int:
+    # The build pays in this process (payments.service.create_batch): on a day of NQ116's payment period.
+    os.environ.setdefault("DISBURSE_TODAY", TODAY)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--employees", type=int, default=1_500_000)
     parser.add_argument("--employers", type=int, default=83_000)
