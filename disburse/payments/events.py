@@ -131,7 +131,7 @@ def apply_stored(*, limit: int = 500, older_than: timedelta | None = None) -> Pr
     db.session.execute(_TAKE_TURNS)
     query = (
         select(ProviderEvent)
-        .where(ProviderEvent.signature_ok.is_(True), ProviderEvent.processed_at.is_(None))
+        .where(ProviderEvent.signature_ok, ProviderEvent.processed_at.is_(None))
         .order_by(ProviderEvent.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql import Select
 from standardwebhooks.webhooks import Webhook
 
 from disburse.sandbox.messages import DisburseRequest
@@ -320,19 +321,7 @@ class Sandbox:
         now = now or _now()
         cutoff = now - timedelta(seconds=self.delay_s)
         with self.engine.begin() as conn:
-            due = conn.execute(
-                select(transfers, batches.c.sender_uri, batches.c.transaction_id, batches.c.correlation_id)
-                .join(batches, batches.c.id == transfers.c.batch_id)
-                .where(
-                    transfers.c.status == "succ",
-                    transfers.c.return_checked.is_(False),
-                    transfers.c.settled_at <= cutoff,
-                    transfers.c.id >= self._return_walk.begin(conn),
-                )
-                .order_by(transfers.c.id)
-                .limit(self._limit(limit))
-                .with_for_update(of=transfers, skip_locked=True)
-            ).all()
+            due = conn.execute(returns_due(cutoff, self._return_walk.begin(conn), self._limit(limit))).all()
             self._return_walk.took([row.id for row in due])
             per_batch: dict[int, list[dict[str, Any]]] = {}
             returned = list(due)
@@ -579,6 +568,26 @@ class Sandbox:
                 ).group_by(ledger.c.account)
             ).all()
         return {account: int(balance or 0) for account, balance in rows}
+
+
+def returns_due(cutoff: datetime, start: int, limit: int) -> Select[Any]:
+    """The return pass's read: settled transfers marked to come back, settled before ``cutoff``, from id ``start`` in
+    id order, through ``ix_transfers_return_due``. Its condition is the index's predicate as written
+    (``NOT return_checked``): PostgreSQL does not take ``return_checked IS false`` to imply it, and then read every
+    transfer the bank ever took, twice a second (2.7 s a pass at 1.8 million)."""
+    return (
+        select(transfers, batches.c.sender_uri, batches.c.transaction_id, batches.c.correlation_id)
+        .join(batches, batches.c.id == transfers.c.batch_id)
+        .where(
+            transfers.c.status == "succ",
+            ~transfers.c.return_checked,
+            transfers.c.settled_at <= cutoff,
+            transfers.c.id >= start,
+        )
+        .order_by(transfers.c.id)
+        .limit(limit)
+        .with_for_update(of=transfers, skip_locked=True)
+    )
 
 
 class Settler:

@@ -200,3 +200,20 @@ def test_a_batch_of_ten_thousand_is_taken_whole(bank, make_provider):
         10_000,
         sum(o.amount_vnd for o in orders),
     )
+
+
+def test_the_return_pass_reads_its_partial_index(bank):
+    """The return pass's read is served by ``ix_transfers_return_due`` (its condition implies the index's predicate),
+    never by a walk of every transfer the bank took."""
+    from datetime import UTC
+
+    from sqlalchemy.dialects import postgresql
+
+    from disburse.sandbox.bank import returns_due
+
+    query = returns_due(datetime(2030, 1, 1, tzinfo=UTC), 0, 10_000)
+    sql = str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    with bank.sandbox.engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {sql}"))
+    assert "ix_transfers_return_due" in plan, plan
