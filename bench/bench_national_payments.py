@@ -2,10 +2,9 @@
 
 1. registry and lists: ``bench/bench_national.py --employees N --keep`` (seed CSVs, ``disburse import`` ×3,
    ``disburse lists build``, each its own process under ``/usr/bin/time -v``);
-2. confirm: Form 02 for every unit, set-based: the listed claims in id ranges of 100,000, each range's Form 02
-   details written by one UPDATE (confirmation date, payment due date, payout from the listed bank details, as
-   ``employer_forms.confirm`` writes them) and moved by ``claims.service.transition_many(CONFIRM)`` with the form's
-   data, one commit per range;
+2. confirm: Form 02 for every unit, set-based: the listed claims in id ranges of 100,000, each range confirmed by
+   ``claims.service.confirm_many`` with the bank details they were listed with, as ``employer_forms.confirm`` does
+   (the move writes the details, the payout, the confirmation date and the payment due date), one commit per range;
 3. verify: the verification service over id ranges of ``BATCH`` (100,000) claims, as the worker's
    ``verification.verify`` task does (identities, commit, batch, commit);
 4. pay: ``bench_payments.pay_end_to_end`` on that database: the sandbox bank (bulk mode, 5% failures), our app
@@ -57,11 +56,11 @@ TODAY = "2021-11-15"
 CONFIRMED_ON = "2021-10-25"
 RANGE = 100_000
 
-SET_CONFIRMED = """
-UPDATE claims c
-SET payout = CASE WHEN c.bank_code IS NULL OR c.bank_account IS NULL THEN 'cash' ELSE 'bank' END,
-    confirmed_on = :today, payment_due_on = :due, updated_at = now()
-WHERE c.id BETWEEN :lo AND :hi AND c.state IN ('listed', 'employer_overdue')
+#: A range's Form 02 rows: each listed claim with the bank details it was listed with (none: cash at the office).
+FORM_ROWS = """
+SELECT id, CASE WHEN bank_account IS NULL THEN NULL ELSE bank_code END,
+       CASE WHEN bank_code IS NULL THEN NULL ELSE bank_account END
+FROM claims WHERE id BETWEEN :lo AND :hi AND state IN ('listed', 'employer_overdue') ORDER BY id
 """
 
 
@@ -72,7 +71,6 @@ def phase_confirm(progress: str | None = None) -> dict[str, Any]:
 
     from disburse import create_app
     from disburse.claims import service as claims
-    from disburse.claims.states import ClaimAction
     from disburse.extensions import db
     from disburse.programs.calendar import add_working_days
     from disburse.programs.models import Program
@@ -90,12 +88,14 @@ def phase_confirm(progress: str | None = None) -> dict[str, Any]:
             end = min(start + RANGE - 1, hi)
 
             def one_range() -> int:
-                db.session.execute(text(SET_CONFIRMED), {"today": today, "due": due, "lo": start, "hi": end})  # noqa: B023
-                moved = claims.transition_many(
-                    ClaimAction.CONFIRM,
-                    id_range=(start, end),  # noqa: B023
+                rows = db.session.execute(text(FORM_ROWS), {"lo": start, "hi": end}).all()  # noqa: B023
+                moved = claims.confirm_many(  # as employer_forms.confirm moves them, details and all
+                    [row[0] for row in rows],
+                    [row[1] for row in rows],
+                    [row[2] for row in rows],
+                    confirmed_on=today,
+                    payment_due_on=due,
                     data=data,
-                    skip_fk_triggers=True,  # as employer_forms.confirm moves them
                 )
                 db.session.commit()
                 return len(moved.moved)

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.types import BigInteger, String
+from sqlalchemy.types import String
 
 from disburse.claims import service
 from disburse.claims.models import Claim
@@ -53,6 +53,7 @@ from disburse.programs.rules import (
 )
 from disburse.reference.models import Bank
 from disburse.registry.models import Employee, Employer
+from disburse.transitions import BulkTransition
 from disburse.verification.service import request_verification
 
 Actor = service.Actor
@@ -163,21 +164,6 @@ def _not_on_list(result: RowResult, unit_code: str) -> None:
 # ------------------------------------------------------------------------------------------------------ Form 02
 
 
-#: Form 02's bank details on the claims it confirms (not a state: the transition follows through the service).
-_SET_CONFIRMED_DETAILS = text(
-    """UPDATE claims c
-       SET bank_code = d.bank_code, bank_account = d.bank_account,
-           payout = CASE WHEN d.bank_code IS NULL THEN 'cash' ELSE 'bank' END,
-           confirmed_on = :today, payment_due_on = :payment_due_on, updated_at = now()
-       FROM unnest(:ids, :bank_codes, :bank_accounts) AS d(id, bank_code, bank_account)
-       WHERE c.id = d.id"""
-).bindparams(
-    bindparam("ids", type_=ARRAY(BigInteger)),
-    bindparam("bank_codes", type_=ARRAY(String)),
-    bindparam("bank_accounts", type_=ARRAY(String)),
-)
-
-
 @dataclass
 class _Confirmation:
     result: RowResult
@@ -270,17 +256,18 @@ def confirm(
 
     data = {"form": "02", "unit_code": unit_code, "received_on": today.isoformat()}
     if to_confirm:
-        db.session.execute(
-            _SET_CONFIRMED_DETAILS,
-            {
-                "ids": [i.result.claim_id for i in to_confirm],
-                "bank_codes": [i.bank_code for i in to_confirm],
-                "bank_accounts": [i.bank_account for i in to_confirm],
-                "today": today,
-                "payment_due_on": add_working_days(today, program.payment_after_confirmation_wd),
-            },
+        # The form's details are written by the move itself (one new version of each claim, not two).
+        found = [item for item in to_confirm if item.result.claim_id is not None]  # all of them: listed claims
+        moved = service.confirm_many(
+            [item.result.claim_id for item in found if item.result.claim_id is not None],
+            [item.bank_code for item in found],
+            [item.bank_account for item in found],
+            confirmed_on=today,
+            payment_due_on=add_working_days(today, program.payment_after_confirmation_wd),
+            actor=actor,
+            data=data,
         )
-        _apply(ClaimAction.CONFIRM, to_confirm, "confirmed", actor, data)
+        _mark(to_confirm, moved, "confirmed")
     if to_decline:
         _apply(ClaimAction.DECLINE, to_decline, "declined", actor, data)
     confirmed_ids = [i.result.claim_id for i in to_confirm if i.result.outcome == "confirmed" and i.result.claim_id]
@@ -291,8 +278,11 @@ def confirm(
 def _apply(action: ClaimAction, items: list[_Confirmation], outcome: str, actor: Actor, data: dict[str, Any]) -> None:
     ids = [item.result.claim_id for item in items if item.result.claim_id is not None]
     # The move changes no column that references another table, and the actor is locked once: the events' per-row
-    # foreign-key checks would only repeat it, at twice the cost of the move itself after the details' UPDATE.
-    moved = service.transition_many(action, ids=ids, actor=actor, data=data, skip_fk_triggers=True)
+    # foreign-key checks would only repeat it, at twice the cost of the move itself.
+    _mark(items, service.transition_many(action, ids=ids, actor=actor, data=data, skip_fk_triggers=True), outcome)
+
+
+def _mark(items: list[_Confirmation], moved: BulkTransition, outcome: str) -> None:
     for item in items:
         if item.result.claim_id in moved.not_moved:  # the rows were locked above: only a bug can get here
             item.result.fail("si_code", "not_moved", "Không cập nhật được hồ sơ.", "The claim could not be updated.")

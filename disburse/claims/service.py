@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select, text
@@ -259,6 +259,83 @@ def transition_many(
     )
 
 
+#: Form 02's confirmation in one statement: the move writes the form's bank details, the payout, the confirmation
+#: date and the payment due date itself (one new version of each claim, not two). It may skip the per-row
+#: foreign-key checks like every bulk move because it does the one on ``bank_code`` set-based: the banks the form
+#: names are locked ``FOR KEY SHARE`` (what the per-row check takes), and a claim whose bank does not exist does not
+#: move.
+_CONFIRM = """
+WITH known AS MATERIALIZED (
+    SELECT code FROM banks WHERE code = ANY(CAST(:bank_codes AS text[])) FOR KEY SHARE
+),
+details AS MATERIALIZED (
+    SELECT d.id, d.bank_code, d.bank_account
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:bank_codes AS text[]), CAST(:bank_accounts AS text[]))
+         AS d(id, bank_code, bank_account)
+    WHERE d.bank_code IS NULL OR d.bank_code IN (SELECT code FROM known)
+),
+targets AS (
+    SELECT id, state FROM claims
+    WHERE {selection} AND (CAST(:program_id AS bigint) IS NULL OR program_id = :program_id)
+    ORDER BY id FOR UPDATE {skip_locked}
+),
+moves (from_state, to_state) AS (VALUES {pairs}),
+moved AS (
+    UPDATE claims c
+    SET state = m.to_state, updated_at = now(),
+        bank_code = d.bank_code, bank_account = d.bank_account,
+        payout = CASE WHEN d.bank_code IS NULL THEN 'cash' ELSE 'bank' END,
+        confirmed_on = :confirmed_on, payment_due_on = :payment_due_on
+    FROM targets t JOIN moves m ON m.from_state = t.state JOIN details d ON d.id = t.id
+    WHERE c.id = t.id
+    RETURNING c.id, m.from_state, m.to_state
+),
+events AS (
+    INSERT INTO claim_events (claim_id, actor_id, action, from_state, to_state, reason, data)
+    SELECT id, :actor_id, :action, from_state, to_state, :reason, :data FROM moved
+)
+SELECT t.id, t.state, m.to_state FROM targets t LEFT JOIN moved m ON m.id = t.id ORDER BY t.id
+"""
+
+
+def confirm_many(
+    ids: Sequence[int],
+    bank_codes: Sequence[str | None],
+    bank_accounts: Sequence[str | None],
+    *,
+    confirmed_on: date,
+    payment_due_on: date,
+    actor: Actor = None,
+    data: dict[str, Any] | None = None,
+) -> BulkTransition:
+    """Confirm the claims ``ids`` (Form 02) with each one's bank details (None, None: cash at the office) in one
+    statement (:data:`_CONFIRM`); flush. A claim whose state does not allow it, or whose bank does not exist, is
+    left as it is and reported in ``not_moved``."""
+    if not len(ids) == len(bank_codes) == len(bank_accounts):
+        raise ValueError("ids, bank_codes and bank_accounts must be as long as each other")
+    params: dict[str, Any] = {
+        "program_id": None,
+        "actor_id": actor_id(actor),
+        "action": ClaimAction.CONFIRM.value,
+        "reason": None,
+        "data": data,
+        "bank_codes": list(bank_codes),
+        "bank_accounts": list(bank_accounts),
+        "confirmed_on": confirmed_on,
+        "payment_due_on": payment_due_on,
+    }
+    return run_bulk(
+        _CONFIRM,
+        TRANSITIONS,
+        ClaimAction.CONFIRM,
+        params,
+        ids=ids,
+        id_range=None,
+        skip_locked=False,
+        skip_fk_triggers=("claims", "claim_events"),
+    )
+
+
 # ------------------------------------------------------------------------------------- many claims along a path
 
 #: One statement: lock the claims named by ``{source}`` in id order, take each along its path (the steps its state
@@ -467,6 +544,7 @@ __all__ = [
     "claim_events",
     "claim_for_person",
     "claims_in_state",
+    "confirm_many",
     "create",
     "follow_paths_many",
     "get_claim",

@@ -209,3 +209,38 @@ def test_one_and_many_agree_for_any_sequence_of_actions(db_session, start, actio
     db_session.refresh(b)
     assert (a.state, a.payment_failures, a.paid_at is None) == (b.state, b.payment_failures, b.paid_at is None)
     assert _events(a.id) == _events(b.id)
+
+
+def test_confirm_many_writes_the_forms_details_with_the_move(db_session):
+    """Form 02's move writes the bank details, the payout and the dates itself, with one event a claim; a claim in a
+    state that cannot be confirmed, or naming a bank that does not exist, is left exactly as it was."""
+    from datetime import date
+
+    to_bank, to_cash, unknown_bank, paid = (create_claim(s) for s in ("listed", "employer_overdue", "listed", "paid"))
+    before = {c.id: (c.state, c.bank_code, c.bank_account, c.payout, c.confirmed_on) for c in (unknown_bank, paid)}
+    caseworker = create_user("caseworker")
+    moved = service.confirm_many(
+        [to_bank.id, to_cash.id, unknown_bank.id, paid.id],
+        ["VCB", None, "NOPE", "VCB"],
+        ["0011004455667", None, "0011004455668", "0011004455669"],
+        confirmed_on=date(2021, 10, 25),
+        payment_due_on=date(2021, 11, 8),
+        actor=caseworker,
+        data={"form": "02"},
+    )
+    assert sorted(claim_id for claim_id, _, _ in moved.moved) == sorted([to_bank.id, to_cash.id])
+    assert set(moved.not_moved) == {unknown_bank.id, paid.id}
+    bank, cash = db_session.get(Claim, to_bank.id), db_session.get(Claim, to_cash.id)
+    assert (bank.state, bank.bank_code, bank.bank_account, bank.payout) == (
+        "employer_confirmed",
+        "VCB",
+        "0011004455667",
+        "bank",
+    )
+    assert (cash.state, cash.bank_code, cash.bank_account, cash.payout) == ("employer_confirmed", None, None, "cash")
+    assert {(c.confirmed_on, c.payment_due_on) for c in (bank, cash)} == {(date(2021, 10, 25), date(2021, 11, 8))}
+    assert _events(to_cash.id)[-1] == ("confirm", "employer_overdue", "employer_confirmed")
+    for claim_id, state in before.items():
+        c = db_session.get(Claim, claim_id)
+        assert (c.state, c.bank_code, c.bank_account, c.payout, c.confirmed_on) == state
+    _rollups_match_claims(db_session)
