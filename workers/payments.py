@@ -54,7 +54,7 @@ def batch() -> int:
         if not held:
             return -1
         for program in sweepers.programs():
-            if today > program.last_payable_day:
+            if not payments.payable(program, today):
                 continue
             for channel, provider in sending.channels():
                 after = 0

@@ -192,22 +192,25 @@ def note(
 
 # --------------------------------------------------------------------------------------------------- many claims
 
-#: One statement: lock the claims asked for (in id order, so that two bulk moves never deadlock), move those whose
-#: state allows the action (the allowed (from, to) pairs are a VALUES list from the machine), write one event per
-#: moved claim, and answer for every claim asked for. The rollup triggers on claims follow the UPDATE.
-_BULK = """
-WITH targets AS (
+
+def _bulk_move(columns: str, *, details: str = "", join: str = "") -> str:
+    """The bulk move's statement, for :func:`disburse.transitions.run_bulk` (which fills ``{selection}``, ``{pairs}``
+    and ``{skip_locked}``): lock the claims asked for (in id order, so that two bulk moves never deadlock), move those
+    whose state allows the action (the allowed (from, to) pairs are a VALUES list from the machine), setting
+    ``columns`` with the state, write one event per moved claim, and answer for every claim asked for. ``details``
+    (CTEs, each followed by a comma) and ``join`` bring per-claim values in as ``d``. The rollup triggers on claims
+    follow the UPDATE."""
+    return f"""
+WITH {details}targets AS (
     SELECT id, state FROM claims
-    WHERE {selection} AND (CAST(:program_id AS bigint) IS NULL OR program_id = :program_id)
-    ORDER BY id FOR UPDATE {skip_locked}
+    WHERE {{selection}} AND (CAST(:program_id AS bigint) IS NULL OR program_id = :program_id)
+    ORDER BY id FOR UPDATE {{skip_locked}}
 ),
-moves (from_state, to_state) AS (VALUES {pairs}),
+moves (from_state, to_state) AS (VALUES {{pairs}}),
 moved AS (
     UPDATE claims c
-    SET state = m.to_state, updated_at = now(),
-        paid_at = CASE WHEN m.to_state = 'paid' THEN now() ELSE c.paid_at END,
-        payment_failures = c.payment_failures + CASE WHEN m.to_state = 'payment_failed' THEN 1 ELSE 0 END
-    FROM targets t JOIN moves m ON m.from_state = t.state
+    SET state = m.to_state, updated_at = now(), {columns}
+    FROM targets t JOIN moves m ON m.from_state = t.state {join}
     WHERE c.id = t.id
     RETURNING c.id, m.from_state, m.to_state
 ),
@@ -217,6 +220,12 @@ events AS (
 )
 SELECT t.id, t.state, m.to_state FROM targets t LEFT JOIN moved m ON m.id = t.id ORDER BY t.id
 """
+
+
+_BULK = _bulk_move(
+    "paid_at = CASE WHEN m.to_state = 'paid' THEN now() ELSE c.paid_at END, "
+    "payment_failures = c.payment_failures + CASE WHEN m.to_state = 'payment_failed' THEN 1 ELSE 0 END"
+)
 
 
 def transition_many(
@@ -264,8 +273,11 @@ def transition_many(
 #: foreign-key checks like every bulk move because it does the one on ``bank_code`` set-based: the banks the form
 #: names are locked ``FOR KEY SHARE`` (what the per-row check takes), and a claim whose bank does not exist does not
 #: move.
-_CONFIRM = """
-WITH known AS MATERIALIZED (
+_CONFIRM = _bulk_move(
+    "bank_code = d.bank_code, bank_account = d.bank_account, "
+    "payout = CASE WHEN d.bank_code IS NULL THEN 'cash' ELSE 'bank' END, "
+    "confirmed_on = :confirmed_on, payment_due_on = :payment_due_on",
+    details="""known AS MATERIALIZED (
     SELECT code FROM banks WHERE code = ANY(CAST(:bank_codes AS text[])) FOR KEY SHARE
 ),
 details AS MATERIALIZED (
@@ -274,28 +286,9 @@ details AS MATERIALIZED (
          AS d(id, bank_code, bank_account)
     WHERE d.bank_code IS NULL OR d.bank_code IN (SELECT code FROM known)
 ),
-targets AS (
-    SELECT id, state FROM claims
-    WHERE {selection} AND (CAST(:program_id AS bigint) IS NULL OR program_id = :program_id)
-    ORDER BY id FOR UPDATE {skip_locked}
-),
-moves (from_state, to_state) AS (VALUES {pairs}),
-moved AS (
-    UPDATE claims c
-    SET state = m.to_state, updated_at = now(),
-        bank_code = d.bank_code, bank_account = d.bank_account,
-        payout = CASE WHEN d.bank_code IS NULL THEN 'cash' ELSE 'bank' END,
-        confirmed_on = :confirmed_on, payment_due_on = :payment_due_on
-    FROM targets t JOIN moves m ON m.from_state = t.state JOIN details d ON d.id = t.id
-    WHERE c.id = t.id
-    RETURNING c.id, m.from_state, m.to_state
-),
-events AS (
-    INSERT INTO claim_events (claim_id, actor_id, action, from_state, to_state, reason, data)
-    SELECT id, :actor_id, :action, from_state, to_state, :reason, :data FROM moved
+""",
+    join="JOIN details d ON d.id = t.id",
 )
-SELECT t.id, t.state, m.to_state FROM targets t LEFT JOIN moved m ON m.id = t.id ORDER BY t.id
-"""
 
 
 def confirm_many(

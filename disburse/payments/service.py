@@ -60,10 +60,15 @@ class PaymentPeriodEnded(ValueError):
         super().__init__(self.en)
 
 
+def payable(program: Program, today: date | None = None) -> bool:
+    """Whether the programme may still pay on ``today`` (default: the programme clock): not after its last payable
+    day."""
+    return (today or programme_today()) <= program.last_payable_day
+
+
 def check_payable(program: Program, today: date | None = None) -> None:
-    """Raise :class:`PaymentPeriodEnded` when ``today`` (default: the programme clock) is after the programme's last
-    payable day."""
-    if (today or programme_today()) > program.last_payable_day:
+    """Raise :class:`PaymentPeriodEnded` unless the programme may still pay on ``today`` (:func:`payable`)."""
+    if not payable(program, today):
         raise PaymentPeriodEnded(program)
 
 
