@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from disburse.extensions import db
 from disburse.reference.models import District, Province
+from disburse.sandbox.models import create_schema as create_sandbox_schema
 from tests.factories import create_employee, create_employer, nq116
 
 
@@ -159,3 +160,27 @@ def test_a_cash_receipt_number_pays_one_payment_whoever_writes(db_session):
         db_session.execute(
             text("UPDATE payments SET receipt_number = 'AA/21E 0000001' WHERE id = :id"), {"id": second.id}
         )
+
+
+#: Plain btree indexes whose columns are the first columns of another plain btree index of the same table: every
+#: write pays for them, and every read they serve the longer index serves too.
+_REDUNDANT_INDEXES = text(
+    """
+    SELECT a.indexrelid::regclass::text, b.indexrelid::regclass::text
+    FROM pg_index a
+    JOIN pg_index b ON b.indrelid = a.indrelid AND b.indexrelid <> a.indexrelid
+    JOIN pg_class ia ON ia.oid = a.indexrelid
+    JOIN pg_class ib ON ib.oid = b.indexrelid AND ib.relam = ia.relam
+    JOIN pg_am am ON am.oid = ia.relam AND am.amname = 'btree'
+    JOIN pg_namespace n ON n.oid = ia.relnamespace AND n.nspname IN ('public', 'sandbox')
+    WHERE NOT a.indisunique AND a.indpred IS NULL AND b.indpred IS NULL
+      AND a.indexprs IS NULL AND b.indexprs IS NULL
+      AND b.indkey::text || ' ' LIKE a.indkey::text || ' %'
+    ORDER BY 1
+    """
+)
+
+
+def test_no_index_repeats_the_first_columns_of_another(db_session):
+    create_sandbox_schema(db.engine)  # the sandbox bank's tables live in the same database
+    assert db_session.execute(_REDUNDANT_INDEXES).all() == []

@@ -98,7 +98,8 @@ ledger = Table(
     "ledger",
     metadata,
     Column("id", BigInteger, primary_key=True),
-    Column("transfer_id", BigInteger, ForeignKey("transfers.id"), nullable=False, index=True),
+    #: Found by transfer through ``uq_ledger_once``, whose first column it is (no index of its own to write).
+    Column("transfer_id", BigInteger, ForeignKey("transfers.id"), nullable=False),
     Column("reference_id", String(35), nullable=False),
     #: ``settlement`` (payer debited, payee credited) or ``return`` (the reverse).
     Column("kind", String(10), nullable=False),
@@ -159,6 +160,8 @@ def create_schema(engine: Engine) -> None:
         conn.exec_driver_sql(
             f"CREATE INDEX IF NOT EXISTS ix_transfers_open_by_id ON {SCHEMA}.transfers (id) WHERE {_OPEN}"
         )
+        # An index of the first ledgers, made redundant by uq_ledger_once (transfer_id, kind, direction).
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {SCHEMA}.ix_ledger_transfer_id")
         conn.exec_driver_sql(_APPEND_ONLY)
 
 
