@@ -143,6 +143,8 @@ BEGIN
 END $$;
 CREATE OR REPLACE TRIGGER ledger_append_only BEFORE UPDATE OR DELETE ON {SCHEMA}.ledger
     FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.ledger_append_only();
+-- It fires in every session, also one that skips the per-row foreign-key checks (session_replication_role).
+ALTER TABLE {SCHEMA}.ledger ENABLE ALWAYS TRIGGER ledger_append_only;
 """
 
 
