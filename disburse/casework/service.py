@@ -174,6 +174,21 @@ def open_cash_payment(claim: Claim) -> Payment | None:
     return payment if batch is not None and batch.channel == "cash" else None
 
 
+@dataclass(frozen=True)
+class PaymentPeriod:
+    """The claim's programme's last payable day, and whether it may still pay today (the programme clock)."""
+
+    last_day: date
+    open: bool
+
+
+def payment_period(claim: Claim) -> PaymentPeriod:
+    """:class:`PaymentPeriod` of the claim's programme: the cash pages say when paying ends, and that it has."""
+    program = db.session.get(Program, claim.program_id)
+    assert program is not None
+    return PaymentPeriod(program.last_payable_day, payments.payable(program))
+
+
 def _open_cash_reference(claim_id: int, user: User) -> str:
     """The reference of the claim's open cash payment, the claim visible to ``user``; refused when there is none."""
     payment = open_cash_payment(review.visible_claim(claim_id, user))

@@ -337,6 +337,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "offered_at": moment(offered.created_at) if offered is not None else None,
         "can_offer_cash": state == ClaimState.AWAITING_PAYMENT_DETAILS,
         "cash_payment": service.open_cash_payment(claim),
+        "payment_period": service.payment_period(claim),
         "held_by_me": claim.assigned_to_id == user.id,
         "held_by_other": claim.assigned_to_id not in (None, user.id),
         "action_form": ActionForm(),
@@ -559,6 +560,7 @@ def cash_receipt(claim_id: int) -> ResponseReturnValue:
         lambda claim, user: service.record_cash_receipt(claim.id, user, form.receipt_number.data or ""),
         _("Đã ghi nhận chi trả tiền mặt theo biên lai."),
         payment=service.open_cash_payment(claim),
+        period=service.payment_period(claim),
     )
 
 

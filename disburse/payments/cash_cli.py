@@ -34,6 +34,7 @@ from disburse.payments.cash import (
     record_cash_payment,
     withdraw_cash_payment,
 )
+from disburse.payments.service import payable
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
 
@@ -144,6 +145,13 @@ def cash_list_cmd(district: str, day_text: str | None, out: Path | None, program
         + (f" → {out}" if out else "")
         + f"\nCash at the office of {office.name} ({office.code}, {when_en}): {len(rows)} people, total VND {total:,}"
     )
+    if rows and not payable(program):  # the list is still printed: the office needs it to close these payments
+        last = dmy(program.last_payable_day)
+        click.echo(
+            f"Chương trình đã hết hạn chi trả ngày {last}: không ghi nhận được khoản chi nào trong danh sách này.\n"
+            f"The programme stopped paying on {last}: no payment on this list can be recorded.",
+            err=True,
+        )
 
 
 def _user(email: str | None) -> User | None:

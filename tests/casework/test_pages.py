@@ -537,6 +537,37 @@ def test_offer_cash_and_record_the_receipt(signed_in, app, monkeypatch):
     assert "Biên lai số AA/21E 0001234 đã dùng cho khoản chi trả" in _text(response)
 
 
+@pytest.mark.parametrize(
+    ("locale", "until", "ended"),
+    [
+        ("vi", "Chương trình chi trả đến hết ngày 10/09/2022.", "Chương trình đã hết hạn chi trả ngày 10/09/2022"),
+        ("en", "The programme pays until 10/09/2022.", "The programme stopped paying on 10/09/2022"),
+    ],
+)
+def test_the_cash_pages_say_until_when_the_programme_pays_and_that_it_has_stopped(
+    client, caseworker, app, monkeypatch, locale, until, ended
+):
+    payment = create_cash_payment()  # NQ116: the extension to 10/09/2022 is its last payable day
+    _sign_in(client, caseworker, locale)
+    receipt_page, case_page = (
+        f"/caseworker/claims/{payment.claim_id}/cash-receipt",
+        f"/caseworker/claims/{payment.claim_id}",
+    )
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2022-09-10")
+    page = client.get(receipt_page)
+    assert until in _text(page) and ended not in _text(page) and 'name="receipt_number"' in page.get_data(as_text=True)
+    assert 'href="' + receipt_page + '"' in client.get(case_page).get_data(as_text=True)
+
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2022-09-11")
+    page = client.get(receipt_page)
+    assert ended in _text(page) and 'name="receipt_number"' not in page.get_data(as_text=True)
+    assert f"/caseworker/claims/{payment.claim_id}/cash-withdraw" in page.get_data(as_text=True)
+    case = client.get(case_page).get_data(as_text=True)
+    assert ended in _text(client.get(case_page)) and 'href="' + receipt_page + '"' not in case
+    assert f"/caseworker/claims/{payment.claim_id}/cash-withdraw" in case  # the office can still close it
+    assert db.session.get(Payment, payment.id).state == "sent"
+
+
 def test_take_a_cash_payment_off_the_list_and_put_it_back(signed_in):
     payment = create_cash_payment()
     case = _text(signed_in.get(f"/caseworker/claims/{payment.claim_id}"))

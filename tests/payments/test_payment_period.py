@@ -98,3 +98,19 @@ def test_no_cash_handed_over_after_the_last_payable_day(program, clock):
 
     clock(LAST)
     assert record_cash_payment(payment.provider_reference, "BL-0001").state == "paid"
+
+
+def test_the_cash_list_says_when_the_programme_has_stopped_paying(app, program, clock):
+    payment = create_cash_payment(program=program)
+    district = db.session.get(Claim, payment.claim_id).district_code
+    args = ["payments", "cash-list", "--district", district, "--program", program.code]
+    clock(LAST)
+    on_time = app.test_cli_runner().invoke(args=args)
+    assert on_time.exit_code == 0 and payment.provider_reference in on_time.output
+    assert "hết hạn chi trả" not in on_time.output and "stopped paying" not in on_time.output
+
+    clock(LAST + timedelta(days=1))
+    late = app.test_cli_runner().invoke(args=args)  # still listed: the office closes these payments from it
+    assert late.exit_code == 0 and payment.provider_reference in late.output
+    assert "Chương trình đã hết hạn chi trả ngày 10/09/2022" in late.output
+    assert "The programme stopped paying on 10/09/2022" in late.output
