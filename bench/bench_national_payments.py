@@ -153,7 +153,7 @@ def _poll(pid: int, stop: threading.Event, peak: list[int]) -> None:
         except psutil.Error:
             break
         peak[0] = max(peak[0], rss)
-        stop.wait(0.2)
+        stop.wait(1.0)  # each look walks the process tree: more often cost the run a few percent of a core
 
 
 def measured(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:

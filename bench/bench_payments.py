@@ -425,10 +425,15 @@ def _round(
     return payments, None
 
 
-#: The lowest claim with a payment still open: every claim below it has its round-1 outcome.
-OPEN_FROM = "SELECT min(claim_id) FROM payments WHERE state IN ('queued', 'sent')"
-#: Re-payments during round 1 go range by range, each at least this many claim ids long.
+#: The lowest claim with a payment still open: every claim below it has its round-1 outcome. The open payments
+#: through their state's index (a few batches' worth); left to itself the planner walked the live-payment index in
+#: claim order past every paid one (2.3 s a call at 2.7 million paid).
+OPEN_FROM = """WITH open AS MATERIALIZED (SELECT claim_id FROM payments WHERE state IN ('queued', 'sent'))
+               SELECT min(claim_id) FROM open"""
+#: Re-payments during round 1 go range by range, each at least this many claim ids long; the driver looks at most
+#: every REPAY_EVERY_S seconds whether one is due.
 REPAY_SPAN = 200_000
+REPAY_EVERY_S = 10.0
 
 
 class Repayments:
@@ -440,7 +445,7 @@ class Repayments:
     def __init__(self, program: Any, todo: Any, *, enabled: bool) -> None:
         self.program, self.todo, self.enabled = program, todo, enabled
         self.done = self.corrected = self.batches = self.payments = 0
-        self.seconds = 0.0
+        self.seconds, self.looked_at = 0.0, 0.0
 
     def catch_up(self, batched: int, *, force: bool = False) -> None:
         """Re-pay up to the last claim with its outcome (at most ``batched``, round 1's last batched claim)."""
@@ -453,6 +458,9 @@ class Repayments:
             return
         if force:  # the last range: once round 1 has its outcome everywhere
             _wait_settled()
+        elif batched - self.done < REPAY_SPAN or time.monotonic() - self.looked_at < REPAY_EVERY_S:
+            return
+        self.looked_at = time.monotonic()
         lowest_open = db.session.execute(text(OPEN_FROM)).scalar()
         db.session.commit()
         upto = batched if lowest_open is None else min(batched, lowest_open - 1)
@@ -561,7 +569,9 @@ def _round_pipelined(
 CORRECT = """
 WITH waiting AS (
     SELECT id, bank_code, bank_account FROM claims
-    WHERE state = 'awaiting_payment_details' AND id BETWEEN :lo AND :hi
+    -- The range through the primary key, the state a filter on it: as state = '…', the planner also read the whole
+    -- index of claims by state (10 million entries) to intersect it with the range, for every range.
+    WHERE id BETWEEN :lo AND :hi AND coalesce(state, '') = 'awaiting_payment_details'
     ORDER BY id FOR UPDATE
 )
 UPDATE claims c SET bank_account = '9' || lpad(c.id::text, 12, '0'), payout = 'bank', updated_at = now()
@@ -674,7 +684,7 @@ def _peak_rss_tree(pids: list[int], stop: Any, peak: dict[int, int]) -> None:
             except psutil.Error:
                 continue
             peak[pid] = max(peak.get(pid, 0), rss)
-        stop.wait(0.5)
+        stop.wait(1.0)
 
 
 def pay_end_to_end(
