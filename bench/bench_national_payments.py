@@ -8,8 +8,9 @@
 3. verify: the verification service over id ranges of ``BATCH`` (100,000) claims, as the worker's
    ``verification.verify`` task does (identities, commit, batch, commit);
 4. pay: ``bench_payments.pay_end_to_end`` on that database: the sandbox bank (bulk mode, 5% failures), our app
-   under gunicorn taking its callbacks, an applier looping ``events.apply_stored``, two rounds (bank-side failures
-   again as they are, details failures after a Form 03 correction).
+   under gunicorn taking its callbacks, an applier looping ``events.apply_stored``; each failed payment tried once
+   more (bank-side failures again as they are, details failures after a Form 03 correction) as round 1 goes, range
+   by range once every claim of the range has its round-1 outcome (``bench_payments.Repayments``).
 
 Usage::
 
