@@ -257,11 +257,11 @@ def confirm(
     data = {"form": "02", "unit_code": unit_code, "received_on": today.isoformat()}
     if to_confirm:
         # The form's details are written by the move itself (one new version of each claim, not two).
-        found = [item for item in to_confirm if item.result.claim_id is not None]  # all of them: listed claims
+        found = [(item.result.claim_id, item) for item in to_confirm if item.result.claim_id is not None]
         moved = service.confirm_many(
-            [item.result.claim_id for item in found if item.result.claim_id is not None],
-            [item.bank_code for item in found],
-            [item.bank_account for item in found],
+            [claim_id for claim_id, _ in found],
+            [item.bank_code for _, item in found],
+            [item.bank_account for _, item in found],
             confirmed_on=today,
             payment_due_on=add_working_days(today, program.payment_after_confirmation_wd),
             actor=actor,
