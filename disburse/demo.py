@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from disburse.auth.models import User
-from disburse.bulk import analyze_if_stale, session_connection
+from disburse.bulk import analyze_if_stale, no_jit, session_connection
 from disburse.claims.lists import build_lists
 from disburse.extensions import db
 from disburse.programs.calendar import add_working_days, programme_today
@@ -41,7 +41,6 @@ from disburse.registry.seeding.calendar import shift_date, shift_month
 from disburse.registry.seeding.common import generator
 from disburse.registry.seeding.files import write_csvs
 from disburse.reports.backlog import refresh as refresh_backlog
-from disburse.verification.checks import no_jit
 from disburse.verification.sweepers import last_base_breached, mark_overdue_employers
 
 DEMO_PROGRAM = "DEMO116"

@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from disburse.auth.models import User
+from disburse.bulk import no_jit
 from disburse.extensions import db
 
 #: Who acts: a user, a user's id, or None for the system (rules, sweepers, providers).
@@ -52,7 +53,9 @@ def execute_skipping_fk_triggers(statement: Any, params: dict[str, Any], tables:
     named, the role may (:func:`disburse.bulk.may_skip_reference_triggers`) and the actor is the system
     (``:actor_id`` NULL) or a user whose row :func:`lock_actor` has just locked: for statements whose every other
     reference is to a row the same statement locked, read or wrote (see :func:`run_bulk`); the per-row foreign-key
-    checks would only repeat what it holds."""
+    checks would only repeat what it holds. JIT is off for the rest of the transaction (:func:`disburse.bulk.no_jit`):
+    a bulk statement's estimate is high enough to be compiled every time, for nothing its index probes gain from."""
+    no_jit()
     replica = bool(tables) and _may_skip(tables) and lock_actor(params.get("actor_id"))
     if replica:
         db.session.execute(_REPLICA)

@@ -25,7 +25,7 @@ from datetime import date
 from sqlalchemy import text
 
 from disburse.background import enqueue_after_commit
-from disburse.bulk import analyze_if_stale, session_connection
+from disburse.bulk import analyze_if_stale, no_jit, session_connection
 from disburse.claims import service as claims
 from disburse.claims.states import ClaimAction
 from disburse.extensions import db
@@ -84,7 +84,7 @@ def record_identities(*, ids: list[int] | None = None, id_range: tuple[int, int]
     :func:`verify_batch` (see :mod:`disburse.verification.checks` for why). Returns the rows written."""
     where, params = checks.selection(ids, id_range)
     db.session.flush()
-    checks.no_jit()
+    no_jit()
     result = db.session.execute(checks.record_identities_statement(where), params)
     # The duplicate look-ups are planned on these statistics; a table that grew fast needs them now.
     analyze_if_stale(session_connection(), "claim_identities")

@@ -163,6 +163,26 @@ def test_a_users_bulk_move_holds_the_events_references_with_or_without_their_per
     assert db_session.get(Claim, other.id).state == ClaimState.LISTED
 
 
+def test_every_set_based_transition_runs_without_jit(db_session):
+    """Claims' and payments' bulk moves all go through one execution path, which switches PostgreSQL's JIT off for
+    the transaction: their estimates are high enough for it to compile each statement (0.4 s a statement of Form 02
+    at 100,000 claims) for index probes it does not speed up."""
+    from disburse.payments import service as payments
+    from disburse.payments.states import PaymentAction
+    from tests.factories import create_payment
+
+    def jit() -> str:
+        return str(db_session.execute(text("SHOW jit")).scalar())
+
+    db_session.execute(text("SET LOCAL jit = on"))
+    service.transition_many(ClaimAction.CONFIRM, ids=[create_claim(ClaimState.LISTED).id])
+    assert jit() == "off"
+
+    db_session.execute(text("SET LOCAL jit = on"))
+    payments.transition_many(PaymentAction.SEND, ids=[create_payment().id])
+    assert jit() == "off"
+
+
 def test_many_claims_by_id_range_and_program(db_session):
     claims = [create_claim(ClaimState.EMPLOYER_CONFIRMED) for _ in range(4)]
     ids = sorted(c.id for c in claims)
