@@ -1,0 +1,68 @@
+"""A caseworker at the cash counter, in the browser: opens a case paid in cash at the office, sees whom to pay
+(name, national ID, SI code, to check against the identity paper), records the receipt (a missing number refused
+first), and sees the receipt page after the programme's last payable day, which takes
+no receipt and offers to take the payment off the cash list; every page checked by axe-core and photographed in
+Vietnamese and English."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from disburse.claims.models import Claim
+from disburse.extensions import db
+from disburse.payments.models import Payment
+from disburse.registry.models import Employee
+from tests.e2e.conftest import DONG_ANH, main_page, sign_in
+from tests.factories import create_cash_payment
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_a_caseworker_records_a_cash_receipt_and_sees_when_paying_ends(page, committed, app, monkeypatch, locale):
+    en = locale == "en"
+    worker = committed.user("caseworker", locale, district=DONG_ANH)
+    at_counter = create_cash_payment(employee=committed.person(district_code=DONG_ANH))
+    too_late = create_cash_payment(employee=committed.person(district_code=DONG_ANH))
+    committed.commit()
+
+    sign_in(page, worker)
+    page.goto(f"/caseworker/claims/{at_counter.claim_id}")
+    page.get_by_role("link", name="Record a cash payment" if en else "Ghi nhận chi tiền mặt").click()
+    expect(page).to_have_url(re.compile(rf"/caseworker/claims/{at_counter.claim_id}/cash-receipt$"))
+    expect(page.locator("main")).to_contain_text(at_counter.provider_reference)
+    payee = db.session.get(Employee, db.session.get(Claim, at_counter.claim_id).employee_id)
+    for fact in (payee.full_name, payee.national_id, payee.si_code):  # checked against the identity paper
+        expect(page.locator("main dl")).to_contain_text(fact)
+    expect(page.locator("main")).to_contain_text(
+        "The programme pays until 10/09/2022." if en else "Chương trình chi trả đến hết ngày 10/09/2022."
+    )
+    main_page(page, f"caseworker-cash-receipt-{locale}")
+
+    record = page.get_by_role("button", name="Record the payment" if en else "Ghi nhận đã chi")
+    record.click()
+    expect(page.locator("main")).to_contain_text("Give the receipt number." if en else "Hãy ghi số biên lai.")
+    page.get_by_label("Receipt number" if en else "Số biên lai").fill("aa/21e 0001234")
+    record.click()
+    expect(page.locator(".flash")).to_contain_text(
+        "The cash payment is recorded against its receipt." if en else "Đã ghi nhận chi trả tiền mặt theo biên lai."
+    )
+    db.session.expire_all()
+    assert db.session.get(Payment, at_counter.id).receipt_number == "AA/21E 0001234"
+    assert db.session.get(Claim, at_counter.claim_id).state == "paid"
+
+    # The day after NQ116's last payable day (the extension's 10/09/2022): no receipt can be taken any more.
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2022-09-11")
+    page.goto(f"/caseworker/claims/{too_late.claim_id}/cash-receipt")
+    expect(page.locator("#het-han-chi-tra")).to_contain_text(
+        "The programme stopped paying on 10/09/2022" if en else "Chương trình đã hết hạn chi trả ngày 10/09/2022"
+    )
+    expect(page.locator("input[name=receipt_number]")).to_have_count(0)
+    main_page(page, f"caseworker-cash-receipt-ended-{locale}")
+    page.get_by_role("link", name="Take off the cash list" if en else "Rút khỏi danh sách chi tiền mặt").click()
+    expect(page).to_have_url(re.compile(rf"/caseworker/claims/{too_late.claim_id}/cash-withdraw$"))
+    db.session.expire_all()
+    assert db.session.get(Payment, too_late.id).state == "sent"
