@@ -228,23 +228,14 @@ def _next_batch(program: Any, after: int, upto: int = 2**62) -> Any:
 
 def retrying(work: Any, attempts: int = 20) -> Any:
     """``work()``, again after a rollback when PostgreSQL broke a deadlock with another writer of claims (their
-    rollup rows), as the workers' tasks retry (``payments.apply_events``' autoretry); the count is kept in
+    rollup rows), as the workers' tasks do (:func:`disburse.bulk.after_deadlocks`); the count is kept in
     ``RETRIES``."""
-    from psycopg import errors
-    from sqlalchemy.exc import OperationalError
+    from disburse.bulk import after_deadlocks
 
-    from disburse.extensions import db
+    def count() -> None:
+        RETRIES[0] += 1
 
-    for attempt in range(attempts):
-        try:
-            return work()
-        except OperationalError as exc:
-            if not isinstance(exc.orig, errors.DeadlockDetected) or attempt == attempts - 1:
-                raise
-            db.session.rollback()
-            RETRIES[0] += 1
-            time.sleep(0.1 * (attempt + 1))
-    raise AssertionError("unreachable")
+    return after_deadlocks(work, attempts=attempts, on_retry=count)
 
 
 RETRIES = [0]

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+T = TypeVar("T")
+
+#: How many times a transaction PostgreSQL chose as a deadlock's victim is run again before the error is raised.
+DEADLOCK_ATTEMPTS = 5
 
 
 def session_connection() -> psycopg.Connection[Any]:
@@ -70,3 +78,26 @@ def analyze_if_stale(conn: psycopg.Connection[Any], table: str, *, drift: float 
         return False
     conn.execute(f"ANALYZE {table}")
     return True
+
+
+def after_deadlocks(
+    work: Callable[[], T], *, attempts: int = DEADLOCK_ATTEMPTS, on_retry: Callable[[], None] | None = None
+) -> T:
+    """``work()`` (a whole transaction, its commit included), run again after a rollback each time PostgreSQL broke a
+    deadlock by aborting it. Writers of the rollups can deadlock when one of them moves claims in several statements
+    (each statement locks rollup rows in key order, but not across statements); PostgreSQL aborts one of the two and
+    the other goes on, so running the victim again succeeds. Any other error, or a deadlock on the last attempt, is
+    raised (after the rollback). ``on_retry`` is called before each new attempt (a count, a log line)."""
+    from disburse.extensions import db
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except OperationalError as exc:
+            db.session.rollback()
+            if not isinstance(exc.orig, pg_errors.DeadlockDetected) or attempt == attempts:
+                raise
+        if on_retry is not None:
+            on_retry()
+        time.sleep(0.1 * attempt)
+    raise AssertionError("unreachable")

@@ -3,8 +3,9 @@
 Thin, like every task module: the work is :mod:`disburse.payments.sending` and :mod:`disburse.payments.events`.
 
 - ``payments.batch`` (beat, every minute): approved claims into batches, one commit per batch, each batch's send
-  enqueued after its commit; each batch starts after the last one's highest claim id (a claim approved meanwhile
-  below it waits for the next minute's run).
+  enqueued after its commit, a batch whose transaction a deadlock aborted made again
+  (:func:`~disburse.bulk.after_deadlocks`); each batch starts after the last one's highest claim id (a claim approved
+  meanwhile below it waits for the next minute's run).
 - ``payments.send`` (``acks_late``): hand one batch over. A worker killed mid-call gets the message again, finds the
   batch sent and asks the provider before sending anything again; a provider that cannot be reached is retried
   with backoff (and the sweeper asks again after ``DISBURSE_PAYMENT_STATUS_AFTER_S`` whatever happens).
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy.exc
@@ -25,6 +27,7 @@ from celery import shared_task
 from flask import current_app
 
 from disburse.background import enqueue_after_commit
+from disburse.bulk import after_deadlocks
 from disburse.extensions import db
 from disburse.payments import events, sending
 from disburse.payments import service as payments
@@ -60,8 +63,10 @@ def batch() -> int:
                 after = 0
                 while True:
                     try:
-                        made_one = sending.make_batch(program, channel, provider, size=size, after=after, today=today)
-                        db.session.commit()
+                        made_one = after_deadlocks(
+                            partial(_make_batch, program, channel, provider, size=size, after=after, today=today),
+                            on_retry=_deadlocked,
+                        )
                     except Exception:
                         db.session.rollback()
                         raise
@@ -72,6 +77,17 @@ def batch() -> int:
     if made:
         log.info("made %d payment batches", made)
     return made
+
+
+def _make_batch(program: Any, channel: str, provider: str, **kwargs: Any) -> Any:
+    """One batch made and committed (:func:`disburse.payments.sending.make_batch`)."""
+    batch = sending.make_batch(program, channel, provider, **kwargs)
+    db.session.commit()
+    return batch
+
+
+def _deadlocked() -> None:
+    log.warning("a payment batch was a deadlock's victim; making it again")
 
 
 @shared_task(
