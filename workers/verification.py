@@ -4,15 +4,18 @@ Thin: the identities commit first (:func:`disburse.verification.service.record_i
 (:func:`~disburse.verification.service.verify_batch`) commits on its own. ``acks_late``: a message whose worker
 died mid-batch is delivered again, and the batch's rolled-back claims are still waiting, for it or for the
 verification sweep. A batch finds only claims still waiting, so a redelivery, or two workers on one range, do no
-harm.
+harm. PostgreSQL may abort the batch to break a deadlock with another writer of the claims' rollups (a caseworker's
+decision, a payment applied): it is verified again at once (:func:`~disburse.bulk.after_deadlocks`).
 """
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from celery import shared_task
 
+from disburse.bulk import after_deadlocks
 from disburse.extensions import db
 from disburse.verification import service
 
@@ -27,13 +30,23 @@ def verify(claim_ids: list[int] | None = None, id_range: list[int] | None = None
     try:
         service.record_identities(ids=ids, id_range=pair)
         db.session.commit()
-        result = service.verify_batch(ids=ids, id_range=pair)
-        db.session.commit()
+        result = after_deadlocks(partial(_verify_batch, ids, pair), on_retry=_deadlocked)
     except Exception:
         db.session.rollback()
         raise
     log.info("verified %s", result.as_dict(), extra=result.as_dict())
     return result.as_dict()
+
+
+def _verify_batch(ids: list[int] | None, pair: tuple[int, int] | None) -> service.Verified:
+    """One verification batch, verified and committed."""
+    result = service.verify_batch(ids=ids, id_range=pair)
+    db.session.commit()
+    return result
+
+
+def _deadlocked() -> None:
+    log.warning("a verification batch was a deadlock's victim; verifying it again")
 
 
 def _pair(id_range: list[int] | None) -> tuple[int, int]:

@@ -22,6 +22,7 @@ from flask import current_app
 from sqlalchemy import select, text
 
 from disburse.background import enqueue_after_commit
+from disburse.bulk import after_deadlocks
 from disburse.extensions import db
 from disburse.jobs.models import Job
 
@@ -208,7 +209,8 @@ def run_job(job_id: int, kind_prefix: str, work: Callable[[Job, Progress], dict[
 
     A job that is not queued (redelivered, already run, unknown, of another kind) is left alone. ``work`` does
     the job inside one transaction and returns the result to store; its changes and the job's success commit
-    together. :class:`JobFailed` or any other exception rolls the work back and fails the job with the message.
+    together. :class:`JobFailed` or any other exception rolls the work back and fails the job with the message; work
+    that PostgreSQL aborted to break a deadlock is rolled back and run again (:func:`~disburse.bulk.after_deadlocks`).
     """
     job = start(job_id, kind_prefix=kind_prefix)
     if job is None:
@@ -222,26 +224,30 @@ def run_job(job_id: int, kind_prefix: str, work: Callable[[Job, Progress], dict[
 
 def _run(job: Job, work: Callable[[Job, Progress], dict[str, Any]]) -> None:
     job_id = job.id
-    reporter = _Throttled(job_id)
-    try:
+
+    def attempt() -> None:
+        reporter = _Throttled(job_id)
         result = work(job, reporter)
+        finished = db.session.get(Job, job_id)
+        assert finished is not None, "the job row was locked by start() and cannot have gone"
+        if reporter.done:
+            finished.done = reporter.done
+            finished.total = reporter.total if reporter.total is not None else reporter.done
+        finish(finished, result=result)
+        db.session.commit()  # the work and the job's success land together
+
+    try:
+        # A deadlock's victim (another writer of the claims' rollups) is run again, not failed for a user to retry.
+        after_deadlocks(attempt, on_retry=lambda: log.warning("job %s was a deadlock's victim; run again", job_id))
     except JobFailed as exc:
         db.session.rollback()
         fail(job_id, exc.message, exc.result)
         db.session.commit()
-        return
     except Exception as exc:
         db.session.rollback()
         log.exception("job %s failed", job_id, extra={"job_id": job_id})
         fail(job_id, f"{type(exc).__name__}: {exc}")
         db.session.commit()
-        return
-    finished = db.session.get(Job, job_id)
-    assert finished is not None, "the job row was locked by start() and cannot have gone"
-    if reporter.done:
-        finished.done, finished.total = reporter.done, reporter.total if reporter.total is not None else reporter.done
-    finish(finished, result=result)
-    db.session.commit()  # the work and the job's success land together
 
 
 # ------------------------------------------------------------------------------------------ pages and retries
