@@ -121,6 +121,12 @@ def _claims_in_review(world: World) -> Records:
     return Records(world.claim_in_review().id, far.id, far.id + 100_000)
 
 
+def _claims_to_approve(world: World) -> Records:
+    """Claims in needs_review of one person each (a claim with an undecided duplicate is not approved)."""
+    far = create_claim("needs_review", employee=world.person(far=True))
+    return Records(create_claim("needs_review", employee=world.person()).id, far.id, far.id + 100_000)
+
+
 def _refused_claims(world: World) -> Records:
     far = world.refused_claim(far=True)
     return Records(world.refused_claim().id, far.id, far.id + 100_000)
@@ -172,10 +178,10 @@ def _page_action(action: str, data: dict[str, str], records: Callable[[World], R
     )
 
 
-def _claim_action(action: str, body: dict[str, Any]) -> Route:
+def _claim_action(action: str, body: dict[str, Any], records: Callable[[World], Records] = _claims_in_review) -> Route:
     return Route(
         lambda claim_id: f"/api/v1/claims/{claim_id}/{action}",
-        records=_claims_in_review,
+        records=records,
         json=lambda claim_id: {key: (claim_id if value == "SELF" else value) for key, value in body.items()},
     )
 
@@ -325,7 +331,7 @@ ROUTES: dict[str, Route] = {
     "api.review.release": _claim_action("release", {}),
     "api.review.log_contact": _claim_action("contacts", {"channel": "phone", "outcome": "reached"}),
     "api.review.request_info": _claim_action("information-requests", {"addressee": "person", "note": "Nộp sổ BHXH."}),
-    "api.review.approve": _claim_action("approve", {"note": "Đã xác minh."}),
+    "api.review.approve": _claim_action("approve", {"note": "Đã xác minh."}, _claims_to_approve),
     "api.review.reject": _claim_action(
         "reject", {"reason_code": "pension_decision", "reason_text": "Đã hưởng lương hưu hằng tháng."}
     ),
@@ -348,7 +354,7 @@ ROUTES: dict[str, Route] = {
     "caseworker.release": Route(
         lambda claim_id: f"/caseworker/claims/{claim_id}/release", records=_claims_in_review, success=302
     ),
-    "caseworker.approve": _page_action("approve", {"note": "Đã xác minh."}),
+    "caseworker.approve": _page_action("approve", {"note": "Đã xác minh."}, _claims_to_approve),
     "caseworker.reject": _page_action(
         "reject", {"reason_code": "pension_decision", "reason_text": "Đã hưởng lương hưu hằng tháng."}
     ),

@@ -132,6 +132,23 @@ def sent_before(cutoff: datetime, *, limit: int = 1000) -> list[int]:
 #: changing waits for the next batch), its next attempt number, our reference (the EndToEndId: program, claim,
 #: attempt, at most 35 characters), the amount fixed on the claim, and a 'create' event per payment. The partial
 #: unique index ``uq_payments_one_live_per_claim`` refuses a second live payment for a claim whatever happens here.
+#: One person is paid once (docs/rules.md, section 7): a claim is not batched while another claim of the program under
+#: the same national ID is paid or on its way (or approved before it), unless a caseworker recorded that the group
+#: may all be paid (an override, :func:`disburse.verification.review.resolve_duplicate`). Approval already asks for
+#: the group to be decided first; this is the payment's own guard. A claim held back stays approved, and the
+#: payment SLA sweep notes it when its payment is due. Three index probes a claim (the person, the people with the
+#: national ID, their claims in the program).
+ANOTHER_CLAIM_PAID = """
+    SELECT FROM employees e
+    JOIN employees twin ON twin.national_id = e.national_id
+    JOIN claims t ON t.program_id = c.program_id AND t.employee_id = twin.id AND t.id <> c.id
+    WHERE e.id = c.employee_id
+      AND (t.state IN ('payment_pending', 'paid', 'payment_failed', 'awaiting_payment_details')
+           OR (t.state = 'approved' AND t.id < c.id))
+      AND NOT EXISTS (SELECT FROM claim_events ev
+                      WHERE ev.claim_id = c.id AND ev.action = 'resolve_duplicate'
+                        AND (ev.data ->> 'override')::boolean)"""
+
 _BATCH_PAYMENTS = text(
     """
     WITH picked AS (
@@ -140,6 +157,7 @@ _BATCH_PAYMENTS = text(
         FROM claims c
         WHERE c.program_id = :program_id AND c.state = 'approved' AND c.payout = :channel
           AND c.id BETWEEN :lo AND :hi
+          AND NOT EXISTS ({ANOTHER_CLAIM_PAID})
         ORDER BY c.id
         LIMIT :limit
         FOR UPDATE OF c SKIP LOCKED
@@ -157,7 +175,7 @@ _BATCH_PAYMENTS = text(
         SELECT id, :actor_id, NULL, 'queued', CAST(:data AS jsonb) FROM created
     )
     SELECT claim_id, amount_vnd FROM created ORDER BY claim_id
-    """
+    """.replace("{ANOTHER_CLAIM_PAID}", ANOTHER_CLAIM_PAID)
 )
 
 

@@ -41,6 +41,7 @@ from disburse.claims.states import (
 )
 from disburse.claims.support import reason_entries
 from disburse.extensions import db
+from disburse.programs.calendar import VIETNAM_TZ
 from disburse.reference.models import District
 from disburse.registry.models import Employee, Employer
 from disburse.verification import reasons
@@ -368,8 +369,12 @@ def _queue_row(claim: Claim, si_code: str, full_name: str, unit_code: str | None
         "assigned_to_id": claim.assigned_to_id if staff else None,
         "assigned_at": _iso(claim.assigned_at) if staff else None,
         "updated_at": _iso(claim.updated_at),
-        "received_on": _iso(claim.applied_on or claim.confirmed_on or (claim.created_at and claim.created_at.date())),
+        "received_on": _iso(claim.applied_on or claim.confirmed_on or _vietnam_day(claim.created_at)),
     }
+
+
+def _vietnam_day(moment: datetime | None) -> date | None:
+    return moment.astimezone(VIETNAM_TZ).date() if moment else None
 
 
 # ------------------------------------------------------------------------------------------------------ detail
@@ -694,11 +699,45 @@ def approve(claim_id: int, user: User, note: str | None = None) -> ActionResult:
         return ActionResult(claim, changed=False)
     if (ClaimState(claim.state), ClaimAction.APPROVE) in TRANSITIONS:
         _payable_or_refuse(claim)
+        _no_undecided_duplicates(claim)
     try:
         event = claims.transition(claim, ClaimAction.APPROVE, user, reason=note or None)
     except InvalidClaimTransition:
         raise _invalid_state(claim, "duyệt", "approved") from None
     return ActionResult(claim, changed=True, events=[event])
+
+
+def _no_undecided_duplicates(claim: Claim) -> None:
+    """One person is paid once: a claim whose duplicate group has another claim that is not refused may be approved
+    only once a caseworker has decided the group (:func:`resolve_duplicate`): refusing the others, or recording with
+    an override that they may all be paid. Otherwise :class:`Conflict` naming the others' SI codes."""
+    open_others = [si for member, si in _duplicates(claim) if member.state not in _REFUSED]
+    if not open_others or _overridden(claim):
+        return
+    codes = ", ".join(open_others)
+    raise Conflict(
+        f"Hồ sơ có hồ sơ nghi trùng chưa được xử lý (mã số BHXH {codes}). Hãy xử lý nghi trùng trước khi duyệt: giữ "
+        "lại một hồ sơ và từ chối các hồ sơ kia, hoặc ghi nhận rằng đây là những người khác nhau.",
+        f"The claim has possible duplicates not yet decided (SI code {codes}). Decide them before approving: keep one "
+        "claim and refuse the others, or record that these are different people.",
+        code="duplicates_undecided",
+    )
+
+
+def _overridden(claim: Claim) -> bool:
+    """Whether a caseworker recorded that the claim's duplicate group may all be paid (an override)."""
+    return (
+        db.session.scalar(
+            select(ClaimEvent.id)
+            .where(
+                ClaimEvent.claim_id == claim.id,
+                ClaimEvent.action == ClaimNote.RESOLVE_DUPLICATE.value,
+                ClaimEvent.data["override"].as_boolean().is_(True),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def last_refusal(claim_id: int) -> ClaimEvent | None:

@@ -134,9 +134,11 @@ def _notice(call: Call) -> Any:
     return call.get(f"/claims/{claim.id}/notice")
 
 
-def _action(path: str, body: dict[str, Any]) -> Callable[[Call], Any]:
+def _action(path: str, body: dict[str, Any], *, alone: bool = False) -> Callable[[Call], Any]:
+    """``alone``: a claim without a duplicate (one with an undecided duplicate is not approved)."""
+
     def sample(call: Call) -> Any:
-        claim = _review_claim()
+        claim = create_claim("needs_review", district_code=DONG_ANH) if alone else _review_claim()
         return call.post(f"/claims/{claim.id}/{path}", {k: claim.id if v == "SELF" else v for k, v in body.items()})
 
     return sample
@@ -197,7 +199,7 @@ SAMPLES: dict[tuple[str, str], Callable[[Call], Any]] = {
     ("POST", "/claims/{claim_id}/information-requests"): _action(
         "information-requests", {"addressee": "person", "note": "Nộp bản sao sổ BHXH.", "due_on": "2021-11-20"}
     ),
-    ("POST", "/claims/{claim_id}/approve"): _action("approve", {"note": "Đã xác minh."}),
+    ("POST", "/claims/{claim_id}/approve"): _action("approve", {"note": "Đã xác minh."}, alone=True),
     ("POST", "/claims/{claim_id}/reject"): _action(
         "reject", {"reason_code": "pension_decision", "reason_text": "Đã hưởng lương hưu từ 03/2021."}
     ),

@@ -271,7 +271,14 @@ def test_a_province_supervisor_reads_within_the_province(client):
 
 
 def test_approve_from_the_form(signed_in, caseworker):
-    claim = create_duplicate_group("needs_review")[0]
+    # A claim with an undecided possible duplicate is not approved: the page says what to do first.
+    twin = create_duplicate_group("needs_review")[0]
+    refused_twin = signed_in.post(f"/caseworker/claims/{twin.id}/approve", data={"note": "Đã xác minh."})
+    assert refused_twin.status_code == 409
+    assert "Hãy xử lý nghi trùng trước khi duyệt" in _text(refused_twin)
+    assert db.session.get(Claim, twin.id).state == "needs_review"
+
+    claim = create_claim("needs_review")
     page = signed_in.get(f"/caseworker/claims/{claim.id}/approve")
     assert page.status_code == 200 and _title(page).startswith("Duyệt hồ sơ")
     response = signed_in.post(f"/caseworker/claims/{claim.id}/approve", data={"note": "Đã xác minh."})

@@ -11,7 +11,7 @@ from disburse.claims.models import Claim
 from disburse.payments import service
 from disburse.payments.models import Payment, PaymentEvent
 from disburse.payments.states import PaymentAction
-from tests.factories import create_claim, nq116
+from tests.factories import create_claim, create_duplicate_group, create_user, nq116
 
 
 def test_approved_claims_become_a_batch_with_its_totals(db_session):
@@ -61,3 +61,42 @@ def test_a_failed_payment_is_paid_again_as_the_next_attempt_never_twice_at_once(
             ),
             {"c": claim.id},
         )
+
+
+def test_one_person_under_two_si_codes_is_paid_once_unless_a_caseworker_said_both_may_be(db_session):
+    """Approval asks for a duplicate group to be decided first; the batch has its own guard, whatever approved the
+    claims: the later claim of a national ID waits while an earlier one is approved, on its way or paid."""
+    from disburse.verification import review
+
+    first, second = create_duplicate_group("needs_review")
+    for claim in (first, second):  # approved around the review (as a bug or a direct SQL write would)
+        claims.transition(claim, "approve")
+
+    batch = service.create_batch(nq116(), "bank", "sandbox")
+    assert batch is not None and batch.item_count == 1
+    assert {c.id: db_session.get(Claim, c.id).state for c in (first, second)} == {
+        first.id: "payment_pending",
+        second.id: "approved",
+    }
+    (payment,) = db_session.scalars(select(Payment).where(Payment.batch_id == batch.id)).all()
+    service.transition(payment, PaymentAction.SEND)
+    service.transition(payment, PaymentAction.SETTLE)
+    claims.transition(first, "payment_succeeded")
+    assert service.create_batch(nq116(), "bank", "sandbox") is None  # paid once: the second waits
+
+    lan = create_user("caseworker")
+    review.resolve_duplicate(second.id, lan, second.id, override=True, note="Hai người khác nhau, trùng số CCCD.")
+    again = service.create_batch(nq116(), "bank", "sandbox")
+    assert again is not None and again.item_count == 1
+    assert db_session.get(Claim, second.id).state == "payment_pending"
+
+
+def test_the_batch_guard_lets_an_unrelated_person_and_a_refused_twin_through(db_session):
+    alone = create_claim("approved")
+    kept, refused = create_duplicate_group("needs_review")
+    claims.transition(refused, "reject", reason="Trùng.")
+    claims.transition(kept, "approve")
+    batch = service.create_batch(nq116(), "bank", "sandbox")
+    assert batch is not None
+    batched = set(db_session.scalars(select(Payment.claim_id).where(Payment.batch_id == batch.id)))
+    assert batched == {alone.id, kept.id}

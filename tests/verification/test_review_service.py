@@ -485,6 +485,7 @@ def test_the_detail_has_the_whole_timeline_and_employers_see_no_casework(db_sess
     lan = create_user("caseworker", full_name="Trần Thị Lan")
     review.assign(kept.id, lan)
     review.log_contact(kept.id, lan, "phone", "no_answer", "Gọi 2 lần.")
+    claims.transition(other, "reject", reason="Trùng.")  # one person is paid once: the other claim refused first
     review.approve(kept.id, lan)
 
     staff = review.claim_detail(kept.id, lan)
@@ -504,7 +505,7 @@ def test_the_detail_has_the_whole_timeline_and_employers_see_no_casework(db_sess
         {
             "id": other.id,
             "si_code": claim_employee(db_session, other).si_code,
-            "state": "needs_review",
+            "state": "rejected",
             "district_code": DONG_ANH,
         }
     ]
@@ -518,3 +519,38 @@ def test_the_detail_has_the_whole_timeline_and_employers_see_no_casework(db_sess
     assert employer_view["assigned_to"] is None
     employer_rows = review.list_claims(create_user("employer", employer_unit=unit.unit_code), _query(limit=200)).rows
     assert [(r["id"], r["assigned_to_id"]) for r in employer_rows if r["id"] == kept.id] == [(kept.id, None)]
+
+
+def test_a_claim_with_an_undecided_duplicate_is_not_approved_until_the_group_is_decided(db_session):
+    """One person is paid once: approving one claim of a duplicate group waits for the group's decision."""
+    first, second = create_duplicate_group("needs_review")
+    lan = create_user("caseworker")
+    for claim in (first, second):
+        with pytest.raises(Conflict) as undecided:
+            review.approve(claim.id, lan)
+        assert undecided.value.code == "duplicates_undecided"
+        other = second if claim is first else first
+        assert claim_employee(db_session, other).si_code in undecided.value.vi
+        db_session.refresh(claim)
+        assert claim.state == "needs_review"  # nothing changed
+
+    review.resolve_duplicate(first.id, lan, first.id, override=False, note=None)  # keep the first, refuse the second
+    assert review.approve(first.id, lan).changed
+
+    # Once an override says they may both be paid, each may be approved.
+    third, fourth = create_duplicate_group("needs_review")
+    review.resolve_duplicate(third.id, lan, third.id, override=True, note="Hai người khác nhau.")
+    assert review.approve(fourth.id, lan).changed
+
+
+def test_a_claim_whose_twin_is_paid_is_not_approved_either(db_session):
+    paid, _later = create_duplicate_group("needs_review")
+    review.resolve_duplicate(paid.id, create_user("caseworker"), paid.id, override=True, note="Khác người.")
+    claims.transition(paid, "queue_payment")
+    claims.transition(paid, "payment_succeeded")
+    # A named near-duplicate found after the first was paid: its group is the paid claim and itself.
+    near = create_claim("verifying")
+    claims.transition(near, "flag_for_review", data={"reasons": ["near_duplicate"], "duplicates": [paid.id]})
+    with pytest.raises(Conflict) as undecided:
+        review.approve(near.id, create_user("caseworker"))
+    assert undecided.value.code == "duplicates_undecided"
