@@ -70,8 +70,12 @@ def moment(value: datetime | None) -> str:
 
 
 def dmy(value: date | datetime | None) -> str:
+    """A day as people read it: dd/mm/yyyy; a moment (a ``paid_at``, a ``created_at``) on Vietnam's calendar, so that
+    something done at 06:00 in Hà Nội (23:00 the day before in UTC) is dated the day it was done there."""
     if value is None:
         return "—"
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(VIETNAM_TZ)
     return value.strftime("%d/%m/%Y")
 
 

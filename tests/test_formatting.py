@@ -3,7 +3,7 @@ Vietnamese)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from babel.numbers import format_decimal
 from hypothesis import given, settings
@@ -20,6 +20,19 @@ def test_outside_a_request_the_figures_are_vietnamese(app):
             "89,4%",
             "02/10/2021",
         )
+
+
+@settings(max_examples=300, deadline=None)
+@given(moment=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 30), timezones=st.just(UTC)))
+def test_a_moment_is_dated_on_vietnams_calendar_whatever_its_time_zone(moment):
+    """Something paid at 06:00 in Hà Nội is 23:00 the day before in UTC: the page says the Vietnamese day."""
+    hanoi = moment.astimezone(timezone(timedelta(hours=7)))
+    assert dmy(moment) == dmy(hanoi) == f"{hanoi.day:02d}/{hanoi.month:02d}/{hanoi.year}"
+
+
+def test_a_payment_made_early_in_the_morning_in_hanoi_is_dated_that_day():
+    assert dmy(datetime(2026, 12, 4, 23, 19, tzinfo=UTC)) == "05/12/2026"
+    assert dmy(date(2026, 12, 4)) == "04/12/2026"  # a day is a day
 
 
 def test_in_an_english_request_the_figures_are_english(app):
