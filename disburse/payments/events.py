@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from disburse.extensions import db
 from disburse.payments.adapters import provider_for
@@ -154,10 +155,26 @@ def apply_stored(*, limit: int = 500, older_than: timedelta | None = None) -> Pr
             event.error = str(exc)[:1000]
             processed.postponed += 1
             continue
+        except SQLAlchemyError:
+            raise
+        except Exception as exc:  # a reader's bug: this callback is set aside, never the ones after it
+            log.exception("callback %s of %s could not be read; set aside", event.id, event.provider)
+            event.error, event.processed_at = f"unreadable: {type(exc).__name__}: {exc}"[:1000], now
+            processed.unreadable += 1
+            continue
         event.processed_at, event.error = now, None
     for name, updates in per_provider.items():
         applied = apply_updates(name, updates, source="callback")
         processed.applied = _merge(processed.applied, applied)
+        if applied.unknown or applied.mismatched:
+            log.warning(
+                "callbacks of %s named %d references we have no payment for and %d with another amount "
+                "(reconciliation lists them): %s",
+                name,
+                len(applied.unknown),
+                len(applied.mismatched),
+                ", ".join([*applied.unknown, *applied.mismatched][:10]),
+            )
     db.session.flush()
     return processed
 

@@ -111,21 +111,27 @@ def _reason(item: Mapping[str, Any], part: str) -> str | None:
 
 
 def update_from(item: Mapping[str, Any], event_id: str | None = None) -> StatusUpdate:
-    """One G2P ``disbursement status`` object → a :class:`StatusUpdate`; raises :class:`PermanentError`."""
+    """One G2P ``disbursement status`` object → a :class:`StatusUpdate`; raises :class:`PermanentError` for anything
+    else (not an object, no reference or status we know, a reference or an amount a StatusUpdate refuses)."""
+    if not isinstance(item, Mapping):
+        raise PermanentError(f"the sandbox sent a status that is not an object: {item!r}"[:300])
     reference, status = item.get("reference_id"), item.get("status")
     code, message = _reason(item, "code"), _reason(item, "message")
     if not isinstance(reference, str) or not isinstance(status, str) or status not in G2P_STATUS:
         raise PermanentError(f"the sandbox sent a status we cannot read: {dict(item)!r}"[:300])
     mapped = ProviderStatus.RETURNED if status == "rjct" and code == RETURNED else G2P_STATUS[status]
-    return StatusUpdate(
-        reference=reference,
-        status=mapped,
-        reason_code=code,
-        reason_message=message,
-        at=_moment(item.get("timestamp")),
-        event_id=event_id,
-        amount_vnd=_amount(item.get("amount")),
-    )
+    try:
+        return StatusUpdate(
+            reference=reference,
+            status=mapped,
+            reason_code=code,
+            reason_message=message,
+            at=_moment(item.get("timestamp")),
+            event_id=event_id,
+            amount_vnd=_amount(item.get("amount")),
+        )
+    except (TypeError, ValueError) as exc:
+        raise PermanentError(f"the sandbox sent a status we cannot read ({exc}): {dict(item)!r}"[:300]) from exc
 
 
 class SandboxProvider:

@@ -8,13 +8,18 @@ import json
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook
 
 from disburse.payments import events
+from disburse.payments.adapters import provider_for
 from disburse.payments.models import Payment, ProviderEvent
+from disburse.payments.providers import ProviderError, StatusUpdate
 from disburse.payments.states import PaymentState
 from tests.factories import create_payment
 from tests.sandbox_bank import OLD_SECRET, SECRET
@@ -160,6 +165,51 @@ def test_a_signed_callback_we_cannot_read_is_set_aside_with_its_error(client, db
     assert processed.unreadable == 1
     kept = db_session.scalars(select(ProviderEvent)).one()
     assert kept.processed_at is not None and "not an on-disburse message" in kept.error
+
+
+def test_a_signed_callback_with_one_malformed_status_is_set_aside_and_the_next_ones_still_applied(client, db_session):
+    """The class: whatever a signed callback holds, reading it either gives updates or sets it aside with its error;
+    it never stops the applier (and the payments sweep, which applies stored callbacks first) for the ones after."""
+    later = create_payment(state=PaymentState.SENT)
+    for bad in (["oops"], [_item(later, "succ"), 5], [{"reference_id": 7, "status": "succ"}], [None]):
+        body = json.dumps({"message": {"disbursements_status": bad}})
+        assert _post(client, body, _signed(body)).status_code == 200
+    good = _body([_item(later, "succ")])
+    assert _post(client, good, _signed(good)).status_code == 200
+
+    processed = events.apply_stored()
+
+    assert (processed.unreadable, processed.applied.settled) == (4, 1)
+    assert _state(db_session, later) == PaymentState.PAID
+    kept = db_session.scalars(select(ProviderEvent).order_by(ProviderEvent.id)).all()
+    assert all(e.processed_at is not None for e in kept)
+    assert [bool(e.error) for e in kept] == [True, True, True, True, False]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    payload=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+        lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=20), children, max_size=5),
+        max_leaves=20,
+    ),
+    item=st.dictionaries(
+        st.sampled_from(["reference_id", "status", "amount", "timestamp", "reason_code", "status_reason_code"]),
+        st.none() | st.integers() | st.text(max_size=60) | st.sampled_from(["succ", "rjct", "pdng", "rcvd"]),
+    ),
+)
+def test_reading_any_signed_payload_gives_updates_or_a_provider_error_never_a_crash(db_session, payload, item):
+    provider = cast(Any, provider_for("sandbox"))
+    for candidate in (
+        payload,
+        {"message": {"disbursements_status": [item]}},
+        {"message": {"disbursements_status": [payload]}},
+    ):
+        try:
+            updates = provider.read_event(candidate, "msg_1")
+        except ProviderError:
+            continue
+        assert all(isinstance(u, StatusUpdate) for u in updates)
 
 
 def test_appliers_take_turns(client, db_session):
