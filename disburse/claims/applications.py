@@ -37,6 +37,7 @@ from disburse.claims.outcomes import (
     RowResult,
     bank_errors,
     dmy,
+    number_cell,
     text_value,
 )
 from disburse.claims.states import STATE_LABELS, TRANSITIONS, ClaimAction, ClaimState
@@ -212,7 +213,13 @@ def validate(body: dict[str, Any], today: date) -> Application:
     if values["payout"] == "bank" or values["bank_code"] or values["bank_account"]:
         banks = set(db.session.scalars(select(Bank.code)))
         probe = RowResult(row=1, si_code=values["si_code"])
-        bank_errors(probe, values["bank_code"], values["bank_account"], banks)
+        bank_errors(
+            probe,
+            values["bank_code"],
+            values["bank_account"],
+            banks,
+            account_is_number=number_cell(body, "bank_account"),
+        )
         if values["payout"] == "bank" and not values["bank_code"] and not values["bank_account"]:
             probe.fail(
                 "bank_account",

@@ -36,7 +36,9 @@ from disburse.claims.outcomes import (
     RowResult,
     bank_errors,
     dmy,
+    number_cell,
     si_code_error,
+    si_code_value,
     text_value,
 )
 from disburse.claims.states import STATE_LABELS, TRANSITIONS, ClaimAction, ClaimNote, ClaimState
@@ -184,7 +186,7 @@ def _check_confirmation_row(row: dict[str, Any], result: RowResult, banks: set[s
         )
     bank_code, bank_account = text_value(row, "bank_code").upper(), text_value(row, "bank_account")
     if not decline:
-        bank_errors(result, bank_code, bank_account, banks)
+        bank_errors(result, bank_code, bank_account, banks, account_is_number=number_cell(row, "bank_account"))
     if si_error or result.errors:
         return None
     return _Confirmation(result, bool(decline), bank_code or None, bank_account or None)
@@ -239,7 +241,7 @@ def confirm(
     employer = employer_for_unit(unit_code)
     today = today or programme_today()
     banks = known_banks()
-    results = [RowResult(row=i + 1, si_code=text_value(row, "si_code")) for i, row in enumerate(rows)]
+    results = [RowResult(row=i + 1, si_code=si_code_value(row)) for i, row in enumerate(rows)]
     checked = [_check_confirmation_row(row, result, banks) for row, result in zip(rows, results, strict=True)]
     _mark_repeats(results)
     items = [item for item in checked if item is not None and not item.result.errors]
@@ -328,7 +330,7 @@ def adjust(
     today = today or programme_today()
     _check_deadline(program, today)
     banks = known_banks()
-    results = [RowResult(row=i + 1, si_code=text_value(row, "si_code")) for i, row in enumerate(rows)]
+    results = [RowResult(row=i + 1, si_code=si_code_value(row)) for i, row in enumerate(rows)]
     for row, result in zip(rows, results, strict=True):
         si_code_error(result, result.si_code)
         if text_value(row, "action") not in _ADJUSTMENTS:
@@ -371,7 +373,7 @@ def _add(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _Liste
         result.claim_id, result.outcome = listed.claim_id, "unchanged"
         return
     bank_code, bank_account = text_value(row, "bank_code").upper(), text_value(row, "bank_account")
-    if bank_errors(result, bank_code, bank_account, ctx.banks):
+    if bank_errors(result, bank_code, bank_account, ctx.banks, account_is_number=number_cell(row, "bank_account")):
         return
     employee = db.session.scalar(select(Employee).where(Employee.si_code == result.si_code))
     if employee is None or employee.employer_id != ctx.employer.id or employee.ui_status != UI_PARTICIPATING:
@@ -489,7 +491,7 @@ def _correct(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _L
         )
         return
     if bank_code or bank_account:
-        bank_errors(result, bank_code, bank_account, ctx.banks)
+        bank_errors(result, bank_code, bank_account, ctx.banks, account_is_number=number_cell(row, "bank_account"))
     if phone and not PHONE.fullmatch(phone):
         result.fail(
             "phone",

@@ -110,23 +110,52 @@ def text_value(row: dict[str, Any], key: str) -> str:
     return str(value).strip()
 
 
+def number_cell(row: dict[str, Any], key: str) -> bool:
+    """Whether the cell is a number (a spreadsheet's number cell, or a JSON number), not text."""
+    value = row.get(key)
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def si_code_value(row: dict[str, Any], key: str = "si_code") -> str:
+    """The SI code of a row: text as it is; a number cell (Excel drops the leading zeros of a code typed as a number)
+    padded back to the SI code's 10 digits, as the registry importer does."""
+    value = row.get(key)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**10:
+        return str(value).zfill(10)
+    return text_value(row, key)
+
+
 def si_code_error(result: RowResult, si_code: str) -> bool:
     """Adds the SI code's shape error to ``result``; True when there was one."""
     if SI_CODE.fullmatch(si_code):
         return False
-    result.fail(
-        "si_code",
-        "si_code_format",
-        f"Mã số BHXH phải gồm đúng 10 chữ số (đang có {len(si_code)} ký tự).",
-        f"The SI code must have exactly 10 digits (this one has {len(si_code)} characters).",
-    )
+    vi = f"Mã số BHXH phải gồm đúng 10 chữ số (đang có {len(si_code)} ký tự)."
+    en = f"The SI code must have exactly 10 digits (this one has {len(si_code)} characters)."
+    if si_code.isdigit() and len(si_code) < 10:
+        vi += " Nếu tệp đã qua Excel, các chữ số 0 ở đầu có thể đã mất: hãy định dạng cột này là văn bản (Text)."
+        en += " If the file went through Excel, its leading zeros may be lost: format this column as text."
+    result.fail("si_code", "si_code_format", vi, en)
     return True
 
 
-def bank_errors(result: RowResult, bank_code: str, bank_account: str, known_banks: set[str]) -> bool:
+def bank_errors(
+    result: RowResult, bank_code: str, bank_account: str, known_banks: set[str], *, account_is_number: bool = False
+) -> bool:
     """Adds the bank details' errors to ``result`` (both given or both blank, a known bank, an account of 6 to 19
-    digits: :func:`is_bank_account`); True when there was one."""
+    digits: :func:`is_bank_account`, given as text: ``account_is_number``, a number cell or a JSON number, may have
+    lost its leading zeros, and money must not go to an account one digit short); True when there was one."""
     before = len(result.errors)
+    if account_is_number and bank_account:
+        result.fail(
+            "bank_account",
+            "account_number_cell",
+            "Số tài khoản đang ở dạng số nên có thể đã mất các chữ số 0 ở đầu; hãy định dạng cột này là văn bản (Text) "
+            "rồi nhập lại số tài khoản.",
+            "The account number is given as a number, so its leading zeros may be lost; format this column as text "
+            "and enter the account number again.",
+        )
     if bool(bank_code) != bool(bank_account):
         result.fail(
             "bank_account" if bank_code else "bank_code",

@@ -71,6 +71,53 @@ def test_the_form_01_workbook_filled_in_comes_back_as_form_02(app, db_session, u
     assert [(line["row"], line["column"], line["error_code"]) for line in lines] == [("4", "bank_code", "bank_unknown")]
 
 
+def test_a_form_02_saved_by_excel_with_number_cells_keeps_si_codes_and_refuses_a_numeric_account(
+    app, db_session, unit, tmp_path
+):
+    """Excel stores a code typed in as a number, without its leading zeros: an SI code is padded back to its ten
+    digits (as the registry importer does); an account number cannot be (how many zeros?), so that row is refused
+    with a message saying how to fix the column, and no money goes to an account one digit short."""
+    employer, claims = unit
+    runner = app.test_cli_runner()
+    out = tmp_path / "mau01.xlsx"
+    assert (
+        runner.invoke(forms_cli, ["list", employer.unit_code, "--out", str(out), "--program", "NQ116"]).exit_code == 0
+    )
+    workbook = openpyxl.load_workbook(out)
+    sheet = workbook.active
+    header = [cell.value for cell in sheet[1]]
+    bank, account = header.index("Ngân hàng (bank_code)") + 1, header.index("Số tài khoản (bank_account)") + 1
+    si_codes = [sheet.cell(row=r, column=2).value for r in range(2, 6)]
+    assert all(str(si).startswith("0") for si in si_codes)  # the factories' SI codes start with 0, as real ones do
+    for r in range(2, 6):
+        sheet.cell(row=r, column=2, value=int(sheet.cell(row=r, column=2).value))
+        sheet.cell(row=r, column=bank, value="VCB")
+        sheet.cell(row=r, column=account, value="0071000123456")
+    sheet.cell(row=3, column=account, value=71000123456)  # typed as a number: its "00" is gone
+    workbook.save(out)
+
+    errors = tmp_path / "loi.csv"
+    returned = runner.invoke(
+        forms_cli, ["confirm", employer.unit_code, str(out), "--errors", str(errors), "--program", "NQ116"]
+    )
+    assert returned.exit_code == 1, returned.output
+    states = {_si(c): db_session.get(Claim, c.id).state for c in claims}
+    assert [states[si] for si in si_codes] == [
+        "employer_confirmed",
+        "listed",
+        "employer_confirmed",
+        "employer_confirmed",
+    ]
+    accounts = {_si(c): db_session.get(Claim, c.id).bank_account for c in claims}
+    assert [accounts[si] == "0071000123456" for si in si_codes] == [True, False, True, True]
+    assert "71000123456" not in accounts.values()
+    with errors.open(encoding="utf-8-sig", newline="") as fh:
+        lines = list(csv.DictReader(fh))
+    assert [(line["row"], line["column"], line["error_code"]) for line in lines] == [
+        ("3", "bank_account", "account_number_cell")
+    ]
+
+
 def test_a_csv_form_02_and_the_unusable_cases(app, db_session, unit, tmp_path):
     employer, claims = unit
     runner = app.test_cli_runner()

@@ -160,6 +160,18 @@ def test_xlsx_is_streamed_and_number_cells_keep_their_leading_zeros(db_session: 
 
     assert (result.reader, result.total_rows, result.inserted, result.rejected) == ("xlsx", 3, 2, 1)
     assert [(e.row, e.column, e.error_code) for e in result.errors] == [(4, "unused_months", "months")]
+    # A bank account typed as a number has lost its leading zeros, which cannot be told back: the row is refused.
+    numeric = employee_row(unit)
+    values = [numeric[c] for c in EMPLOYEE_COLUMNS]
+    values[EMPLOYEE_COLUMNS.index("bank_account")] = int(numeric["bank_account"])
+    again = openpyxl.Workbook()
+    assert again.active is not None
+    again.active.append(list(EMPLOYEE_COLUMNS))
+    again.active.append(values)
+    again.save(tmp_path / "account.xlsx")
+    refused = import_file("employees", tmp_path / "account.xlsx")
+    assert [(e.row, e.column, e.error_code) for e in refused.errors] == [(2, "bank_account", "account_number_cell")]
+    assert refused.inserted == 0
     assert stored_si_codes([r["si_code"] for r in rows]) == {rows[0]["si_code"], rows[1]["si_code"]}
     stored = db_session.execute(
         text("SELECT national_id, district_code, date_of_birth::text FROM employees WHERE si_code = :s"),

@@ -70,6 +70,7 @@ _CHECKS = (
          WHEN n.bank IS NULL AND n.account IS NOT NULL THEN 'bank_code:bank_pair' END""",
     # One regular expression: ltrim over 62 letters and digits costs more.
     """CASE WHEN n.account IS NULL AND n.bank IS NOT NULL THEN 'bank_account:bank_pair'
+         WHEN left(n.account, 1) = '#' THEN 'bank_account:account_number_cell'
          WHEN NOT n.account ~ '^[0-9A-Za-z]{{4,30}}$' THEN 'bank_account:account_format' END""",
 )
 
@@ -105,7 +106,7 @@ EMPLOYEES = Spec(
     label=("người lao động", "employees"),
     table="employees",
     columns=EMPLOYEE_COLUMNS,
-    pad={"si_code": 10, "national_id": -1, "province_code": 2, "district_code": 3},
+    pad={"si_code": 10, "national_id": -1, "province_code": 2, "district_code": 3, "bank_account": 0},
     normalise={
         "si": ("si_code", "text"),
         "nid": ("national_id", "text"),

@@ -123,6 +123,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Số tài khoản chỉ gồm chữ và số, từ 4 đến 30 ký tự.",
         "The bank account number must be 4 to 30 letters and digits.",
     ),
+    "account_number_cell": (
+        "Số tài khoản đang ở ô kiểu số nên có thể đã mất các chữ số 0 ở đầu; hãy định dạng cột này là văn bản (Text) "
+        "rồi nhập lại.",
+        "The account number is in a number cell, so its leading zeros may be lost; format this column as text and "
+        "enter it again.",
+    ),
     "duplicate/si_code": (
         "Mã số BHXH {v} xuất hiện nhiều lần trong tệp; không dòng nào có mã này được nhập.",
         "SI code {v} appears more than once in the file; none of its rows was imported.",

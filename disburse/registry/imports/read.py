@@ -28,6 +28,10 @@ from disburse.spreadsheets import UnusableFile, check_width, open_workbook
 CHUNK = 1 << 20
 #: The ``pad`` width that means "a national ID: 9 or 12 digits".
 NATIONAL_ID_WIDTH = -1
+#: A column whose number cells are refused (a bank account: its leading zeros cannot be told back, and money must
+#: not go to an account one digit short): the cell is staged with this mark, which the column's check reports.
+NUMBER_REFUSED = 0
+NUMBER_MARK = "#"
 ProgressFn = Callable[[int, int | None], None]
 
 
@@ -326,6 +330,8 @@ def _cell_text(value: Any, width: int | None) -> str | None:
         # A number cell has lost the leading zeros of a fixed-width code (SI code, GSO codes); a national ID
         # is 9 or 12 digits, so an 8- or 11-digit number lost exactly one zero.
         text = str(value)
+        if width == NUMBER_REFUSED:
+            return NUMBER_MARK + text
         if width == NATIONAL_ID_WIDTH:
             return "0" + text if len(text) in (8, 11) else text
         return text.zfill(width) if width and len(text) < width else text
