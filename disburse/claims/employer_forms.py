@@ -56,6 +56,7 @@ from disburse.programs.rules import (
 from disburse.reference.models import Bank
 from disburse.registry.models import Employee, Employer
 from disburse.transitions import BulkTransition
+from disburse.verification.reasons import BANK_DETAILS_MALFORMED, BANK_DETAILS_MISSING
 from disburse.verification.service import request_verification
 
 Actor = service.Actor
@@ -521,6 +522,14 @@ def _correct(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _L
     result.outcome = "corrected"
 
 
+def drop_bank_reasons(claim: Claim) -> None:
+    """The claim's new bank details (checked) or its payout in cash answer verification's findings about the old
+    ones: those reasons leave the claim's list of what needs checking (the events keep what was found)."""
+    stale = {BANK_DETAILS_MISSING, BANK_DETAILS_MALFORMED}
+    if any(reason in stale for reason in claim.reasons or ()):
+        claim.reasons = [reason for reason in claim.reasons if reason not in stale]
+
+
 def _apply_corrections(listed: _Listed, bank_code: str, bank_account: str, phone: str) -> dict[str, Any]:
     """Write the corrected fields; return {field: [old, new]} for those that changed."""
     changes: dict[str, Any] = {}
@@ -530,6 +539,7 @@ def _apply_corrections(listed: _Listed, bank_code: str, bank_account: str, phone
         changes["bank_code"] = [claim.bank_code, bank_code]
         changes["bank_account"] = [claim.bank_account, bank_account]
         claim.bank_code, claim.bank_account, claim.payout = bank_code, bank_account, "bank"
+        drop_bank_reasons(claim)
     if phone:
         employee = db.session.get(Employee, claim.employee_id)
         assert employee is not None

@@ -42,6 +42,7 @@ from sqlalchemy import func, select, text
 
 from disburse.auth.models import User
 from disburse.claims import service as claims
+from disburse.claims.employer_forms import drop_bank_reasons
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.states import STATE_LABELS, ClaimAction, ClaimNote, ClaimState
 from disburse.extensions import db
@@ -417,6 +418,7 @@ def offer_cash(
         )
     old = {"payout": locked.payout, "bank_code": locked.bank_code, "bank_account": locked.bank_account}
     locked.payout, locked.bank_code, locked.bank_account = "cash", None, None
+    drop_bank_reasons(locked)
     db.session.flush()
     new = {"payout": "cash", "bank_code": None, "bank_account": None}
     claims.note(

@@ -451,7 +451,7 @@ def test_fix_payment_details_pays_again(signed_in):
 
 
 def test_fix_payment_details_in_review_keeps_the_claim_in_review(signed_in):
-    claim = create_claim("needs_review", reasons=["bank_details_malformed"], bank_account="AB12CD34")
+    claim = create_claim("needs_review", reasons=["bank_details_malformed", "amount_changed"], bank_account="AB12CD34")
     page = signed_in.get(f"/caseworker/claims/{claim.id}")
     assert f"/caseworker/claims/{claim.id}/payment-details" in page.get_data(as_text=True)
     assert "Lưu thông tin tài khoản" in _text(signed_in.get(f"/caseworker/claims/{claim.id}/payment-details"))
@@ -463,6 +463,10 @@ def test_fix_payment_details_in_review_keeps_the_claim_in_review(signed_in):
     claim = db.session.get(Claim, claim.id)
     assert (claim.state, claim.bank_code, claim.bank_account) == ("needs_review", "BIDV", "1234567890")
     assert [e.action for e in _events(claim.id)][-1] == "correct"
+    # What needs checking no longer says the account is malformed; the other finding stays.
+    assert claim.reasons == ["amount_changed"]
+    queue = signed_in.get("/caseworker/queue?reason=bank_details_malformed").get_data(as_text=True)
+    assert f'/caseworker/claims/{claim.id}"' not in queue
 
 
 def test_a_failed_payment_goes_through_request_details_too(signed_in):
