@@ -34,7 +34,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -434,11 +434,21 @@ def _code(value: Any) -> str | None:
 
 
 def _datetime(value: XmlDateTime | XmlDate | None) -> datetime | None:
+    """A file's date or date-time as an aware datetime (no time zone: Vietnam's). XML Schema's ``24:00:00`` is the
+    end of the day, the next day's midnight. :class:`UnreadableBankFile` for a moment that does not exist."""
     if value is None:
         return None
-    if isinstance(value, XmlDate):
-        return datetime.combine(date(value.year, value.month, value.day), time(), VIETNAM)
-    moment = value.to_datetime()
+    try:
+        if isinstance(value, XmlDate):
+            return datetime.combine(date(value.year, value.month, value.day), time(), VIETNAM)
+        if value.hour == 24 and value.minute == 0 and value.second == 0 and not value.fractional_second:
+            zone = VIETNAM if value.offset is None else timezone(timedelta(minutes=value.offset))
+            return datetime(value.year, value.month, value.day, tzinfo=zone) + timedelta(days=1)
+        moment = value.to_datetime()
+    except (ValueError, OverflowError) as exc:
+        raise UnreadableBankFile(
+            f"Tệp có ngày giờ không hợp lệ ({value}).", f"The file holds a date or time that does not exist ({value})."
+        ) from exc
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=VIETNAM)
 
 

@@ -683,3 +683,13 @@ def test_a_batch_from_the_payments_service_becomes_a_valid_file(app, db_session,
     assert sorted(parsed.transactions) == sorted((o.reference, o.amount_vnd) for o in orders)
     assert sum(amount for _, amount in parsed.transactions) == batch.total_vnd
     assert {service.payment_by_reference(ref).claim_id for ref, _ in parsed.transactions} == {c.id for c in claims}
+
+
+def test_the_end_of_a_day_written_24_00_is_the_next_midnight_and_no_crash(files):
+    """XML Schema lets a time be 24:00:00, the end of the day: a bank that writes it gets the next day's midnight
+    (not a traceback); the rest of the file is read as it would be."""
+    body = pain002([("R-ACSC", "ACSC", None)]).replace(b"2021-10-02T09:00:00+07:00", b"2021-10-01T24:00:00+07:00")
+    assert b"T24:00:00" in body, body[:400]
+    (update,) = BankFileProvider(files).parse_event(body, {})
+    assert update.status is ProviderStatus.PAID
+    assert update.at == datetime(2021, 10, 2, tzinfo=timezone(timedelta(hours=7)))
