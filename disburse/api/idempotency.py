@@ -75,8 +75,11 @@ _FORGET = text("DELETE FROM idempotency_keys WHERE id = :id")
 
 
 def _request_hash() -> str:
+    """The request a key was first used for: method, path, query string (``?program=`` picks the programme) and
+    body. A request without a query string hashes as it always did."""
     digest = hashlib.sha256()
-    digest.update(f"{request.method} {request.path}\n".encode())
+    query = request.query_string.decode("latin-1")
+    digest.update(f"{request.method} {request.path}{'?' + query if query else ''}\n".encode())
     digest.update(request.get_data(cache=True))
     return digest.hexdigest()
 

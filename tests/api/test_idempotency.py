@@ -66,7 +66,11 @@ def test_the_same_key_with_another_request_is_a_422(client, db_session, caller):
         headers={**auth, **key},
     )
 
-    for response in (other_body, other_path):
+    other_query = client.post(
+        f"{url}?program=NQ116", json={"channel": "phone", "outcome": "reached"}, headers={**auth, **key}
+    )
+
+    for response in (other_body, other_path, other_query):
         assert response.status_code == 422 and response.get_json()["error"] == "idempotency_key_reused"
     assert _contacts(db_session, claim.id) == 1
 
