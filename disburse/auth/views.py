@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -95,6 +96,23 @@ def account() -> ResponseReturnValue:
         form.current_password.errors.append(_("Mật khẩu hiện tại không đúng."))
     page = render_template("auth/account.html", form=form, scope=scope_names(user))
     return page, 400 if request.method == "POST" else 200
+
+
+def _here() -> str:
+    """Where a language link brings the user back: this page with its query (the dashboard's drill-down, the queue's
+    filters); after a form was posted, the page the form was on (the posted URL may take POST only)."""
+    if request.method == "GET":
+        query = request.query_string.decode("latin-1")
+        return request.path + (f"?{query}" if query else "")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path:
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return url_for("home.index")
+
+
+@bp.app_context_processor
+def _language_links() -> dict[str, Any]:
+    return {"language_return": _here}
 
 
 @bp.get("/language/<locale>")
