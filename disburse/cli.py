@@ -248,6 +248,9 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
                 "beat",
                 "--loglevel",
                 "INFO",
+                # The same scheduler as `disburse beat`: it holds beat's Redis lock, which the health page reads.
+                "--scheduler",
+                "workers.beat:LockedScheduler",
                 "--schedule",
                 str(instance / "celerybeat-schedule"),
             ]

@@ -18,6 +18,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+import redis
+
+from disburse.deployment import BEAT_LOCK_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,9 +117,17 @@ def test_up_runs_web_worker_beat_and_stops_them_all(database_url, redis_url):
     while not _sandbox_answers(sandbox_url) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _sandbox_answers(sandbox_url)
+    # Beat holds beat's lock, as `disburse beat` does (the admins' health page reads it), and lets go of it on stop.
+    store = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + 30
+    while not store.exists(BEAT_LOCK_KEY) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert store.exists(BEAT_LOCK_KEY)
     _stop(proc, signal.SIGINT)
     time.sleep(0.5)
     assert [p.pid for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
+    assert not store.exists(BEAT_LOCK_KEY)
+    store.close()
 
 
 @pytest.fixture
