@@ -132,7 +132,7 @@ def _mark_repeats(results: list[RowResult]) -> None:
 #: The unit's claims named by a form, locked in id order so that two forms for one unit take turns and never
 #: deadlock: a row confirmed by one is seen confirmed by the other.
 _UNIT_CLAIMS = text(
-    """SELECT e.si_code, c.id, c.state, c.bank_code, c.bank_account, c.payout
+    """SELECT e.si_code, c.id, c.state, c.bank_code, c.bank_account, c.payout, c.confirmed_on IS NOT NULL AS confirmed
        FROM claims c JOIN employees e ON e.id = c.employee_id
        WHERE c.program_id = :program_id AND c.employer_id = :employer_id AND e.si_code = ANY(:si_codes)
        ORDER BY c.id FOR UPDATE OF c"""
@@ -146,13 +146,18 @@ class _Listed:
     bank_code: str | None
     bank_account: str | None
     payout: str
+    #: Whether the unit confirmed it (Form 02) at some point.
+    confirmed: bool = True
 
 
 def _unit_claims(program: Program, employer: Employer, si_codes: Sequence[str]) -> dict[str, _Listed]:
     rows = db.session.execute(
         _UNIT_CLAIMS, {"program_id": program.id, "employer_id": employer.id, "si_codes": list(si_codes)}
     ).all()
-    return {row.si_code: _Listed(row.id, row.state, row.bank_code, row.bank_account, row.payout) for row in rows}
+    return {
+        row.si_code: _Listed(row.id, row.state, row.bank_code, row.bank_account, row.payout, row.confirmed)
+        for row in rows
+    }
 
 
 def _not_on_list(result: RowResult, unit_code: str) -> None:
@@ -217,10 +222,22 @@ def _decide_confirmation(item: _Confirmation, listed: _Listed | None, unit_code:
         return None
     if state in _CONFIRMABLE:
         return "confirm"
+    vi, en = _state_words(state)
+    if not listed.confirmed and state in _CORRECTABLE:
+        # Never confirmed: the unit's deadline passed and the office is checking the claim without its Form 02.
+        result.fail(
+            "si_code",
+            "confirmation_closed",
+            f"Đã quá hạn xác nhận danh sách (Mẫu số 02); hồ sơ đang được cơ quan BHXH xem xét (trạng thái '{vi}'). "
+            "Hãy gửi ngân hàng và số tài khoản bằng Mẫu số 03 (dòng điều chỉnh), hoặc liên hệ cơ quan BHXH.",
+            f"The list's confirmation deadline (Form 02) has passed; the social security office is checking the "
+            f"claim (it is {en}). Send the bank and account number on Form 03 (a correction row), or contact the "
+            "office.",
+        )
+        return None
     if state in _CONFIRMED_OPEN and (listed.bank_code, listed.bank_account) == (item.bank_code, item.bank_account):
         result.outcome = "unchanged"
         return None
-    vi, en = _state_words(state)
     result.fail(
         "bank_account" if state in _CONFIRMED_OPEN else "si_code",
         "contradicts_earlier",

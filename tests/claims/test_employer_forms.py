@@ -144,6 +144,28 @@ def test_a_second_form_02_agreeing_changes_nothing_and_one_contradicting_is_refu
     assert (claim.state, claim.bank_account) == ("declined", "0011223344")
 
 
+def test_a_late_form_02_for_claims_the_office_is_checking_says_so_and_form_03_takes_the_account(db_session):
+    """The unit never answered: its claims went overdue and to the office's review. A late Form 02 row is refused
+    saying what happened and what to do (not that it contradicts a confirmation that never was); Form 03 takes the
+    account."""
+    from disburse.claims import service as claims
+
+    employer, (claim,) = _unit_with("employer_overdue")
+    claims.transition(claim, "start_verification")
+    claims.transition(claim, "flag_for_review", data={"reasons": ["not_confirmed_by_employer"]})
+    row = {"si_code": _si(claim), "bank_code": "VCB", "bank_account": "0011223344"}
+
+    late = forms.confirm(nq116(), employer.unit_code, [row], today=TODAY)
+
+    (error,) = late.rows[0].errors
+    assert error.code == "confirmation_closed" and "Mẫu số 03" in error.message_vi and "Form 03" in error.message_en
+    assert _state(db_session, claim) == "needs_review"
+    corrected = forms.adjust(nq116(), employer.unit_code, [{**row, "action": "correct"}], today=TODAY)
+    assert corrected.rows[0].outcome == "corrected"
+    db_session.refresh(claim)
+    assert (claim.state, claim.bank_code, claim.bank_account) == ("needs_review", "VCB", "0011223344")
+
+
 def test_form_02_for_an_unknown_unit_is_refused_whole(db_session):
     with pytest.raises(FormRefused) as refused:
         forms.confirm(nq116(), "NOSUCHUNIT", [{"si_code": "0100000001"}], today=TODAY)
