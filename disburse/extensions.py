@@ -7,6 +7,7 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
+import click
 import redis
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -90,3 +91,8 @@ def redis_client(config: Mapping[str, Any], **options: Any) -> redis.Redis:
     timeouts = {k: v for k, v in options.items() if k in ("socket_timeout", "socket_connect_timeout", "retry")}
     sentinel = Sentinel(list(sentinels), sentinel_kwargs=timeouts, db=number, password=password, **options)
     return sentinel.master_for(config["REDIS_SENTINEL_MASTER"])
+
+
+#: A row's id as a command's argument: a bigint, so that a mistyped huge number is a usage error (exit 2) rather
+#: than the database's out-of-range error and a traceback.
+RECORD_ID = click.IntRange(1, 2**63 - 1)

@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 
 from disburse.auth import service
 from disburse.auth.models import ROLES, User
-from disburse.extensions import db
+from disburse.extensions import RECORD_ID, db
 
 users_cli = AppGroup("users", help="Manage users.")
 tokens_cli = AppGroup("tokens", help="Manage API tokens.")
@@ -126,7 +126,7 @@ def list_tokens(email: str) -> None:
 
 
 @tokens_cli.command("revoke")
-@click.argument("token_id", type=int)
+@click.argument("token_id", type=RECORD_ID)
 def revoke_token(token_id: int) -> None:
     """Revoke the token with this id (from ``tokens list``); it stops working at once."""
     token = service.revoke_token(token_id)

@@ -23,7 +23,7 @@ from flask.cli import with_appcontext
 
 from disburse.auth.models import User
 from disburse.auth.service import get_user_by_email
-from disburse.extensions import db
+from disburse.extensions import RECORD_ID, db
 from disburse.formatting import dmy, vnd
 from disburse.payments.cash import (
     CashListRow,
@@ -185,7 +185,7 @@ def cash_paid_cmd(reference: str, receipt: str, email: str | None) -> None:
 
 @click.command("offer-cash")
 @with_appcontext
-@click.argument("claim_id", type=int)
+@click.argument("claim_id", type=RECORD_ID)
 @click.option("--by", "email", help="The caseworker who agreed it with the person (their e-mail).")
 @click.option("--early", "reason", help="Before the program's limit of failed payments: why (e.g. no bank account).")
 def offer_cash_cmd(claim_id: int, email: str | None, reason: str | None) -> None:

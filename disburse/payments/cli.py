@@ -24,7 +24,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from disburse.extensions import db
+from disburse.extensions import RECORD_ID, db
 from disburse.formatting import dmy, number, vnd
 from disburse.payments import sending
 from disburse.payments import service as payments
@@ -112,7 +112,7 @@ def batches_cmd(limit: int) -> None:
 
 
 @payments_cli.command("send")
-@click.argument("batch_id", type=int)
+@click.argument("batch_id", type=RECORD_ID)
 def send_cmd(batch_id: int) -> None:
     """Hand BATCH_ID to its provider (if it was handed over before: ask first, send only what it never saw)."""
     batch = _batch(batch_id)
@@ -169,7 +169,7 @@ def chase_cmd(older_than_s: int | None) -> None:
 
 
 @payments_cli.command("export")
-@click.argument("batch_id", type=int)
+@click.argument("batch_id", type=RECORD_ID)
 def export_cmd(batch_id: int) -> None:
     """Write bank-file batch BATCH_ID as an ISO 20022 pain.001.001.09 file into the outbox (the same file every
     time: a second export writes nothing new)."""
@@ -238,7 +238,7 @@ def recoveries_cmd(state: str | None) -> None:
 
 
 @payments_cli.command("recovery")
-@click.argument("recovery_id", type=int)
+@click.argument("recovery_id", type=RECORD_ID)
 @click.argument("to_state", type=click.Choice(["recovered", "written_off", "closed"]))
 @click.option("--note", default="", help="Why (needed for a write-off).")
 @click.option("--by", "by_email", help="The supervisor's e-mail (recorded on the recovery).")
