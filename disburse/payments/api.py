@@ -33,7 +33,7 @@ from disburse.background import enqueue_after_commit
 from disburse.extensions import db
 from disburse.payments import events
 from disburse.payments.adapters import CALLBACK_PROVIDERS, bank_provider_name, provider_for
-from disburse.payments.providers import CallbackProvider, InvalidSignature
+from disburse.payments.providers import CallbackProvider, InvalidSignature, UnreadableCallback
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +63,10 @@ class EventReceived(ResponseModel):
     },
     raw_body="The provider's own message (the sandbox: a G2P Connect on-disburse), at most 5 MB, signed as sent.",
     errors={
+        400: "unreadable_body: the signature is right but the body is not JSON (kept for audit, never applied).",
         401: "invalid_signature: no signature, a wrong one, or a timestamp more than 5 minutes away.",
         404: "Not a provider this programme pays through, or one without callbacks.",
-        413: "A body over 5 MB.",
+        413: "A body over 5 MB, with or without a Content-Length.",
         429: "rate_limited: too many refused callbacks from this address (or from all); a signed one never is.",
     },
 )
@@ -77,12 +78,27 @@ def provider_event(name: str) -> ResponseReturnValue:
             "not_found",
             message("Không có nhà cung cấp thanh toán này.", "There is no such payment provider."),
         )
+    # The cap holds for a body sent in chunks too (no Content-Length): read one byte past it, at most.
+    too_large = api_error(413, "too_large", message("Nội dung quá lớn.", "The body is too large."))
     if (request.content_length or 0) > MAX_CALLBACK_BYTES:
-        return api_error(413, "too_large", message("Nội dung quá lớn.", "The body is too large."))
-    body = request.get_data(cache=False)
+        return too_large
+    body = request.stream.read(MAX_CALLBACK_BYTES + 1)
+    if len(body) > MAX_CALLBACK_BYTES:
+        return too_large
     headers = dict(request.headers.items())
     try:
         payload = provider.verify(body, headers)
+    except UnreadableCallback as exc:
+        events.store_refused(name, body, headers, str(exc))
+        db.session.commit()
+        log.warning("a signed %s callback that is not JSON: %s", name, exc, extra={"provider": name})
+        return api_error(
+            400,
+            "unreadable_body",
+            message(
+                "Chữ ký hợp lệ nhưng nội dung không phải JSON.", "The signature is valid but the body is not JSON."
+            ),
+        )
     except InvalidSignature as exc:
         allowed, retry_after = refused_callback_allowed()
         if not allowed:

@@ -111,6 +111,11 @@ class InvalidSignature(ProviderError):
     """A callback whose signature, timestamp or format does not check out: refused (401), kept for audit."""
 
 
+class UnreadableCallback(ProviderError):
+    """A callback whose signature checks out but whose body is not JSON: the provider's own fault, refused (400,
+    not 401: the secret is right), kept for audit."""
+
+
 class Provider(Protocol):
     name: str
 

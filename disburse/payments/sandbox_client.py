@@ -24,6 +24,7 @@ speaks its G2P Connect API over HTTP and checks its Standard Webhooks callbacks.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -44,6 +45,7 @@ from disburse.payments.providers import (
     RetryableError,
     StatementEntry,
     StatusUpdate,
+    UnreadableCallback,
 )
 from disburse.payments.reasons import PAYEE_FA_MALFORMED
 
@@ -305,12 +307,15 @@ class SandboxProvider:
         return [known.get(ref) or StatusUpdate(reference=ref, status=ProviderStatus.UNKNOWN) for ref in references]
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> Any:
-        """The callback's JSON once its signature and timestamp check out; raises :class:`InvalidSignature`."""
+        """The callback's JSON once its signature and timestamp check out; raises :class:`InvalidSignature`, or
+        :class:`UnreadableCallback` for a body that is signed but not JSON."""
         plain = {key.lower(): value for key, value in headers.items()}
         last = "no signature"
         for verifier in self._verifiers:
             try:
                 return verifier.verify(body, plain)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # read only once the signature matched
+                raise UnreadableCallback(f"signed, but the body is not JSON: {exc}"[:300]) from exc
             except WebhookVerificationError as exc:
                 last = str(exc)
                 if "timestamp" in last.lower() or "headers" in last.lower():

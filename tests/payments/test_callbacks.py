@@ -4,6 +4,7 @@ audit. The callbacks are signed with the standardwebhooks package as the sandbox
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import uuid
@@ -155,6 +156,33 @@ def test_unknown_providers_and_oversized_bodies_are_refused(client, db_session):
     assert client.post("/api/v1/providers/nobody/events", data="{}").status_code == 404
     huge = "x" * (5 * 1024 * 1024 + 1)
     assert _post(client, huge, _signed(huge)).status_code == 413
+    assert db_session.scalar(select(func.count()).select_from(ProviderEvent)) == 0
+
+
+def test_a_signed_body_that_is_not_json_is_a_400_not_a_wrong_secret(client, db_session):
+    """The secret is right (the signature matched), so a 401 would send the operators after the wrong fault."""
+    for body in ("this is not json", "{'single': 'quotes'}"):
+        answer = _post(client, body, _signed(body))
+        assert answer.status_code == 400 and answer.get_json()["error"] == "unreadable_body"
+    kept = db_session.scalars(select(ProviderEvent).order_by(ProviderEvent.id)).all()
+    assert [(e.signature_ok, e.error.startswith("signed, but the body is not JSON")) for e in kept] == [
+        (False, True)
+    ] * 2
+    assert events.apply_stored().events == 0
+    wrong = _post(client, "not json either", _signed("not json either", secret="whsec_" + "A" * 32))
+    assert wrong.status_code == 401  # a wrong secret is still a 401, whatever the body
+
+
+def test_the_size_cap_holds_for_a_body_sent_in_chunks(client, db_session):
+    """No Content-Length (as gunicorn passes a chunked body on: ``wsgi.input_terminated``): read up to the cap."""
+    huge = b"x" * (5 * 1024 * 1024 + 1)
+    answer = client.post(
+        URL,
+        input_stream=io.BytesIO(huge),
+        headers={**_signed(huge.decode()), "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert answer.status_code == 413
     assert db_session.scalar(select(func.count()).select_from(ProviderEvent)) == 0
 
 
