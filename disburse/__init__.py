@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, current_app, request, session
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -18,6 +18,15 @@ log = logging.getLogger(__name__)
 
 #: migrations/ sits beside the package.
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+#: The pages that take a registry file, larger than any other request.
+UPLOAD_ENDPOINTS = frozenset({"admin.imports"})
+
+
+def _upload_size() -> None:
+    if request.method == "POST" and request.endpoint in UPLOAD_ENDPOINTS:
+        request.max_content_length = current_app.config["DISBURSE_UPLOAD_MAX_BYTES"]
 
 
 def _select_locale() -> str:
@@ -75,6 +84,9 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     replica.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     login.init_app(app)
+    # Before CSRFProtect, which reads the form (and so the whole body) under MAX_CONTENT_LENGTH: the registry upload
+    # page takes files up to DISBURSE_UPLOAD_MAX_BYTES.
+    app.before_request(_upload_size)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     limiter.init_app(app)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -71,9 +71,8 @@ def _import_form() -> ImportForm:
 @roles_required("admin")
 def imports() -> ResponseReturnValue:
     """Upload a registry file; its import runs as a background job, whose page shows the progress."""
-    if request.method == "POST":
-        # Registry files are larger than any other request: this page takes up to DISBURSE_UPLOAD_MAX_BYTES.
-        request.max_content_length = current_app.config["DISBURSE_UPLOAD_MAX_BYTES"]
+    # Registry files are larger than any other request: this page takes up to DISBURSE_UPLOAD_MAX_BYTES (set before
+    # the CSRF check reads the form: disburse._upload_size).
     form = _import_form()
     general: list[str] = []
     if request.method == "POST":
