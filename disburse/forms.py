@@ -3,12 +3,17 @@ the fields several features share."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
+
+_DMY = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}")
+#: The years a day written in a form may have (a date of birth from 1900, a programme's dates before 2100).
+FIRST_YEAR, LAST_YEAR = 1900, 2099
 
 
 def _strip(value: Any) -> Any:
@@ -35,10 +40,15 @@ class DayField(StringField):
         text = text.strip() if isinstance(text, str) else ""
         if not text:
             return
+        if not _DMY.fullmatch(text):
+            raise ValueError(_l("Ngày ghi theo dạng dd/mm/yyyy, ví dụ 20/11/2021."))
         try:
-            self.data = datetime.strptime(text, "%d/%m/%Y").date()
+            day = datetime.strptime(text, "%d/%m/%Y").date()
         except ValueError:
-            raise ValueError(_l("Ngày ghi theo dạng dd/mm/yyyy, ví dụ 20/11/2021.")) from None
+            raise ValueError(_l("Ngày %(day)s không có trong lịch.", day=text)) from None
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise ValueError(_l("Năm phải từ %(first)s đến %(last)s.", first=FIRST_YEAR, last=LAST_YEAR))
+        self.data = day
 
     def _value(self) -> str:
         if self.raw_data:

@@ -332,6 +332,22 @@ def _district_choices(area: Area) -> list[SelectChoice]:
     ]
 
 
+def _within_programme(form: TargetForm, program: Program) -> bool:
+    """A target's date is one the programme pays on: from its list deadline to its last payable day (else the
+    field says so)."""
+    first, last = program.list_deadline, program.last_payable_day
+    if form.target_date.data is not None and first <= form.target_date.data <= last:
+        return True
+    form.target_date.errors = [
+        _(
+            "Ngày mục tiêu phải trong thời gian chương trình chi trả, từ %(first)s đến %(last)s.",
+            first=dmy(first),
+            last=dmy(last),
+        )
+    ]
+    return False
+
+
 @bp.route("/targets", methods=["GET", "POST"])
 @roles_required(*TARGET_SETTERS)
 def targets() -> ResponseReturnValue:
@@ -345,7 +361,7 @@ def targets() -> ResponseReturnValue:
     form.district.choices = _district_choices(area)
     status = 200
     if request.method == "POST":
-        if form.validate():
+        if form.validate() and _within_programme(form, program):
             assert form.district.data and form.target_date.data and form.percent.data is not None
             set_target(program.id, form.district.data, form.target_date.data, form.percent.data, user_id=user.id)
             audit(

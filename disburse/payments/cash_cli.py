@@ -71,7 +71,10 @@ def _day(value: str | None) -> date | None:
     if value is None:
         return None
     try:
-        return datetime.strptime(value.strip(), "%d/%m/%Y").date()
+        day = datetime.strptime(value.strip(), "%d/%m/%Y").date()
+        if not 2000 <= day.year <= 2099:
+            raise ValueError(value)
+        return day
     except ValueError:
         _refuse(
             f"Ngày '{value}' không đúng dạng dd/mm/yyyy (ví dụ 15/10/2021).",

@@ -40,12 +40,14 @@ LABELS: dict[tuple[str, str], tuple[str, str]] = {
 
 
 def parse_day(value: str) -> date:
-    """dd/mm/yyyy (as people write it here) or YYYY-MM-DD; raises ValueError."""
+    """dd/mm/yyyy (as people write it here) or YYYY-MM-DD, of the years 2000 to 2099; raises ValueError."""
     for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
         try:
-            return datetime.strptime(value.strip(), pattern).date()
+            day = datetime.strptime(value.strip(), pattern).date()
         except ValueError:
             continue
+        if 2000 <= day.year <= 2099:
+            return day
     raise ValueError(value)
 
 

@@ -147,6 +147,8 @@ def create_sandbox_app(
             day = date.fromisoformat(request.args.get("date", ""))
         except ValueError:
             return jsonify({"error": "invalid", "message": "date=YYYY-MM-DD needed"}), 400
+        if not date(2000, 1, 1) <= day <= date(2099, 12, 31):
+            return jsonify({"error": "invalid", "message": "date between 2000-01-01 and 2099-12-31 needed"}), 400
         entries = [
             {
                 "reference_id": row.reference_id,

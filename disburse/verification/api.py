@@ -510,7 +510,11 @@ def resolve_duplicate(claim_id: int, body: ResolveDuplicateBody) -> ResponseRetu
     body=NoticeBatchBody,
     response=NoticeBatchJob,
     status=202,
-    errors={403: "The employer role.", 404: "Unknown district or outside the caller's scope; program_not_found."},
+    errors={
+        403: "The employer role.",
+        404: "Unknown district or outside the caller's scope; program_not_found.",
+        422: "Also a day before 2000 or after 2099 (fields.date).",
+    },
 )
 def notice_batch(body: NoticeBatchBody) -> ResponseReturnValue:
     job = notices.start_district_day(_user(), _program_id(body.program), body.district, body.date)

@@ -33,7 +33,7 @@ from disburse.jobs.models import Job
 from disburse.jobs.service import JobFailed, Progress, submit
 from disburse.reference.models import District, Province
 from disburse.registry.models import Employee, Employer
-from disburse.verification.review import Conflict, NotFound, refusal_reasons, visible_claim
+from disburse.verification.review import Conflict, Invalid, NotFound, refusal_reasons, visible_claim
 
 #: The batch job: its kind (on the jobs row) and its task's stable name (disburse/background.py).
 KIND = "notices.district_day"
@@ -286,6 +286,9 @@ def start_district_day(user: User, program_id: int, district: str, day: date) ->
     scope = Scope(employer_ids=(), district_codes=[district], province_codes=[province] if province else [])
     if province is None or not can_see(user, scope):
         raise NotFound()
+    if not date(2000, 1, 1) <= day <= date(2099, 12, 31):
+        words = ("Ngày phải từ 01/01/2000 đến 31/12/2099.", "The day must be from 01/01/2000 to 31/12/2099.")
+        raise Invalid({"date": words})
     params = {"program_id": program_id, "district": district, "date": day.isoformat()}
     return submit(KIND, params, TASK, created_by=user.id)
 

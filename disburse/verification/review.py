@@ -41,7 +41,7 @@ from disburse.claims.states import (
 )
 from disburse.claims.support import reason_entries
 from disburse.extensions import db
-from disburse.programs.calendar import VIETNAM_TZ
+from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.reference.models import District
 from disburse.registry.models import Employee, Employer
 from disburse.verification import reasons
@@ -657,6 +657,16 @@ def request_info(claim_id: int, user: User, addressee: str, note: str, due_on: d
     _may_work(claim, user)
     if claim.state in CLOSED_STATES:
         raise _invalid_state(claim, "yêu cầu bổ sung thông tin cho", "asked for more information")
+    today = programme_today()
+    if due_on is not None and not today <= due_on <= date(2099, 12, 31):
+        raise Invalid(
+            {
+                "due_on": (
+                    f"Hạn bổ sung không được trước hôm nay ({today:%d/%m/%Y}).",
+                    f"The due date cannot be before today ({today:%d/%m/%Y}).",
+                )
+            }
+        )
     data = {"addressee": addressee, "note": note, "due_on": _iso(due_on)}
     event = _note(claim, ClaimNote.REQUEST_INFO, user, data)
     return ActionResult(claim, changed=True, events=[event])

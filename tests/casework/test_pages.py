@@ -6,6 +6,7 @@ reason, keyset pages and "assign the next 20 to me"."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.extensions import db
 from disburse.payments.models import Payment
+from disburse.programs.calendar import programme_today
 from tests.factories import (
     PAYING_DAY,
     create_cash_payment,
@@ -353,16 +355,22 @@ def test_log_a_contact_and_request_information(signed_in):
         f"/caseworker/claims/{claim.id}/contact", data={"channel": "sms", "outcome": "message_left", "note": "Nhắn tin"}
     )
     assert response.status_code == 302
+    due = programme_today() + timedelta(days=10)
+    past = signed_in.post(
+        f"/caseworker/claims/{claim.id}/request-info",
+        data={"addressee": "employer", "note": "Gửi.", "due_on": (due - timedelta(days=20)).strftime("%d/%m/%Y")},
+    )
+    assert past.status_code == 422 and "Hạn bổ sung không được trước hôm nay" in _text(past)
     response = signed_in.post(
         f"/caseworker/claims/{claim.id}/request-info",
-        data={"addressee": "employer", "note": "Gửi bản sao hợp đồng.", "due_on": "20/11/2021"},
+        data={"addressee": "employer", "note": "Gửi bản sao hợp đồng.", "due_on": due.strftime("%d/%m/%Y")},
     )
     assert response.status_code == 302
     notes = [e for e in _events(claim.id) if e.action in ("contact", "request_info")]
     assert [e.action for e in notes] == ["contact", "request_info"]
-    assert notes[1].data == {"addressee": "employer", "note": "Gửi bản sao hợp đồng.", "due_on": "2021-11-20"}
+    assert notes[1].data == {"addressee": "employer", "note": "Gửi bản sao hợp đồng.", "due_on": due.isoformat()}
     text = _text(signed_in.get(f"/caseworker/claims/{claim.id}"))
-    assert "Tin nhắn SMS: Đã để lại lời nhắn hoặc giấy báo" in text and "Hạn bổ sung: 20/11/2021" in text
+    assert "Tin nhắn SMS: Đã để lại lời nhắn hoặc giấy báo" in text and f"Hạn bổ sung: {due:%d/%m/%Y}" in text
 
 
 @pytest.mark.parametrize(
@@ -376,8 +384,9 @@ def test_log_a_contact_and_request_information(signed_in):
         (
             "en",
             {"addressee": "person", "note": "x", "due_on": "31/02/2021"},
-            ["Write the date as dd/mm/yyyy, for example 20/11/2021."],
+            ["31/02/2021 is not a date on the calendar."],
         ),
+        ("en", {"addressee": "person", "note": "x", "due_on": "01/01/9999"}, ["The year must be from 1900 to 2099."]),
         ("en", {"note": ""}, ["Choose who is asked.", "Write what information is needed."]),
     ],
 )

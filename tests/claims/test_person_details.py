@@ -135,7 +135,7 @@ def test_the_public_page_answers_the_same_matched_or_not(client, db_session):
 
     wrong = client.post("/people/payment-details", data=_form(claim, date_of_birth="31/02/1988", bank_code=""))
     assert wrong.status_code == 422
-    assert "Ngày ghi theo dạng dd/mm/yyyy" in _text(wrong) and "Hãy chọn ngân hàng." in _text(wrong)
+    assert "Ngày 31/02/1988 không có trong lịch." in _text(wrong) and "Hãy chọn ngân hàng." in _text(wrong)
 
 
 def test_the_public_page_is_rate_limited_per_address(client, db_session):

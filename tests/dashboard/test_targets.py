@@ -40,7 +40,12 @@ def test_a_supervisor_sets_a_target_and_the_dashboard_shows_progress_against_it(
         ({"percent": "120"}, "percent", "Tỷ lệ cần đạt từ 0 đến 100%.", "The target is between 0 and 100%."),
         ({"percent": "tám mươi"}, "percent", "Ghi tỷ lệ từ 0 đến 100", "Write a percentage from 0 to 100"),
         ({"percent": ""}, "percent", "Hãy ghi tỷ lệ cần đạt.", "Enter the target percentage."),
-        ({"target_date": "31/02/2021"}, "target_date", "Ngày ghi theo dạng dd/mm/yyyy", "Write the date as dd/mm/yyyy"),
+        (
+            {"target_date": "31/02/2021"},
+            "target_date",
+            "Ngày 31/02/2021 không có trong lịch",
+            "31/02/2021 is not a date",
+        ),
         ({"district": QUAN_1}, "district", "Hãy chọn một trong các lựa chọn", "Choose one of the options"),
         ({"district": ""}, "district", "Hãy chọn quận/huyện.", "Choose a district."),
     ],

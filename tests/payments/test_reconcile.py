@@ -388,7 +388,7 @@ def test_a_missing_file_is_exit_2(cli, tmp_path):
 
 def test_dates_are_dd_mm_yyyy_or_iso():
     assert parse_day("02/12/2026") == parse_day("2026-12-02") == date(2026, 12, 2)
-    for bad in ("31/02/2026", "12/31/2026", "hôm qua", ""):
+    for bad in ("31/02/2026", "12/31/2026", "hôm qua", "", "01/01/0001", "9999-12-31"):
         with pytest.raises(ValueError):
             parse_day(bad)
 

@@ -165,10 +165,9 @@ def test_the_statement_lists_exactly_the_settled_and_returned_transfers(make_ban
         f"{bank.url}/statement", params={"date": "2021-07-01"}, headers={"Authorization": f"Bearer {TOKEN}"}
     )
     assert other_day.json()["entries"] == []
-    bad = httpx.get(
-        f"{bank.url}/statement", params={"date": "01/07/2021"}, headers={"Authorization": f"Bearer {TOKEN}"}
-    )
-    assert bad.status_code == 400
+    for wrong in ("01/07/2021", "9999-12-31", "0001-01-01"):
+        bad = httpx.get(f"{bank.url}/statement", params={"date": wrong}, headers={"Authorization": f"Bearer {TOKEN}"})
+        assert bad.status_code == 400 and bad.json()["error"] == "invalid"
 
 
 def test_the_database_refuses_a_second_booking_and_any_change_to_the_ledger(bank, make_provider):

@@ -264,6 +264,11 @@ def test_starting_a_batch_over_the_api(client, db_session):
         "/api/v1/notices/batches", json={"district": "17", "date": "02/11/2021"}, headers=_auth(caseworker)
     )
     assert bad.status_code == 422 and set(bad.get_json()["fields"]) == {"district", "date"}
+    for far in ("9999-12-31", "0001-01-01"):  # the day after 9999-12-31 does not exist: refused, never a failed job
+        absurd = client.post(
+            "/api/v1/notices/batches", json={"district": DONG_ANH, "date": far}, headers=_auth(caseworker)
+        )
+        assert absurd.status_code == 422 and set(absurd.get_json()["fields"]) == {"date"}, absurd.get_json()
     supervisor = create_user("supervisor", province="79")
     assert (
         client.post(

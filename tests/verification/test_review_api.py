@@ -5,6 +5,7 @@ makes a 500."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from disburse.claims import service as claims
 from disburse.claims.models import Claim
 from disburse.claims.states import ClaimState
 from disburse.extensions import db
+from disburse.programs.calendar import programme_today
 from disburse.registry.models import Employee
 from disburse.verification import review
 from tests.factories import create_claim, create_duplicate_group, create_employer, create_user
@@ -27,12 +29,15 @@ def _auth(user) -> dict[str, str]:
     return {"Authorization": f"Bearer {create_token(user)}"}
 
 
+#: A due date for an information request: after the programme's today (it refuses one before).
+DUE_ON = (programme_today() + timedelta(days=30)).isoformat()
+
 #: Every action route: (path after /api/v1/claims/<id>, a valid body).
 ACTIONS: list[tuple[str, dict[str, Any]]] = [
     ("assign", {}),
     ("release", {}),
     ("contacts", {"channel": "phone", "outcome": "reached", "note": "Đã gọi, hẹn nộp bổ sung."}),
-    ("information-requests", {"addressee": "person", "note": "Nộp bản sao sổ BHXH.", "due_on": "2021-11-20"}),
+    ("information-requests", {"addressee": "person", "note": "Nộp bản sao sổ BHXH.", "due_on": DUE_ON}),
     ("approve", {"note": "Đã xác minh."}),
     ("reject", {"reason_code": "pension_decision", "reason_text": "Đã hưởng lương hưu hằng tháng từ 03/2021."}),
     ("resolve-duplicate", {"keep": "SELF"}),
