@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Request
+from flask import Request, request
 
 from disburse.auth.models import User
 from disburse.auth.service import user_for_token
@@ -17,6 +17,8 @@ def load_user(session_id: str) -> User | None:
     server end it: signing out, a new password or a deactivation moves the user's epoch on, and every cookie issued
     under an older one is refused here (a cookie from before epochs existed, with only an id, is refused too).
     """
+    if _bearer(request):
+        return None  # a request that names a token is the token's alone (a bad one is a 401, cookie or not)
     user_id, _, epoch = session_id.partition(":")
     if not (session_id.isascii() and user_id.isdigit() and epoch.isdigit()):
         return None
@@ -26,13 +28,18 @@ def load_user(session_id: str) -> User | None:
     return user
 
 
+def _bearer(request: Request) -> str | None:
+    """The token an ``Authorization: Bearer <token>`` header gives, if the request has one."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
 @login.request_loader
 def load_user_from_bearer_token(request: Request) -> User | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = _bearer(request)
+    if token is None:
         return None
-    user = user_for_token(token.strip())
+    user = user_for_token(token)
     if user is not None:
         db.session.commit()  # records last_used_at on the token
     return user

@@ -77,6 +77,24 @@ def test_a_revoked_token_is_401_at_once(client, cli, admin, url):
     assert audit.data["prefix"] == token[:12]
 
 
+def test_a_bad_token_is_401_even_beside_a_signed_in_cookie(client, admin, url):
+    """A request that names a token is the token's alone: a browser's cookie does not stand in for a bad one (nor
+    make a cookie-only write pass the JSON rule by adding any Bearer header)."""
+    from tests.factories import create_user as make
+
+    user = make("caseworker", password="mat-khau-rat-dai")
+    assert client.post("/login", data={"email": user.email, "password": "mat-khau-rat-dai"}).status_code == 302
+    assert client.get(url).status_code == 200  # the cookie alone
+    for bad in ("dsb_revoked_or_garbage", "x"):
+        answer = _get(client, url, bad)
+        assert answer.status_code == 401 and answer.get_json()["error"] == "unauthorized"
+    form = client.post(
+        "/api/v1/claims/1/contacts", data="x", headers={"Authorization": "Bearer x", "Content-Type": "text/plain"}
+    )
+    assert form.status_code == 401
+    assert _get(client, url, create_token(admin)).status_code == 200  # a good token is its own user
+
+
 def test_revoking_an_unknown_token_says_so(cli):
     result = cli.invoke(args=["tokens", "revoke", "987654321"])
     assert result.exit_code == 1 and "no token with id 987654321" in result.output
