@@ -15,7 +15,7 @@ import kombu.exceptions
 import limits.errors
 import redis.exceptions
 import sqlalchemy.exc
-from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
+from flask import Flask, Response, jsonify, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -87,7 +87,12 @@ def _is_api() -> bool:
 def _http_error(exc: HTTPException) -> ResponseReturnValue:
     status = exc.code or 500
     code, vi, en = _HTTP_MESSAGES.get(status, ("error", exc.name, exc.name))
-    return api_error(status, code, message(vi, en))
+    response = make_response(api_error(status, code, message(vi, en)))
+    # What the exception says in its own headers (a 405's Allow, a 429's Retry-After) is kept.
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 # ------------------------------------------------------------------------------------------------------ pages

@@ -676,11 +676,7 @@ def outreach_export() -> ResponseReturnValue:
     fmt = form.format.data or "xlsx"
     body = exports.outreach_file(_program_id(), district, kind, fmt, with_phone=bool(form.with_phone.data))
     name = f"lien-he-{kind.replace('_', '-')}-{district}-{programme_today():%Y%m%d}.{fmt}"
-    mimetype = (
-        "text/csv; charset=utf-8"
-        if fmt == "csv"
-        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
+    mimetype = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

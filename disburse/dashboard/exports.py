@@ -13,7 +13,7 @@ from disburse.formatting import dmy
 from disburse.spreadsheets import write_csv, write_xlsx
 
 MIMETYPES = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Werkzeug adds "; charset=utf-8" to text types
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 _FIRST = {

@@ -19,6 +19,12 @@ if TYPE_CHECKING:
     from disburse.auth.models import User
 
 
+def percent_of(part: int, whole: int) -> float | None:
+    """``part`` as a percentage of ``whole`` with two decimals, rounded down as the dashboards' basis points are
+    (99.999 % paid is not 100 %); None for nobody."""
+    return part * 10_000 // whole / 100 if whole else None
+
+
 def _figures(by_state: dict[str, tuple[int, int]]) -> dict[str, int | float | None]:
     listed = sum(n for n, _ in by_state.values())
     eligible = sum(n for state, (n, _) in by_state.items() if state not in NOT_IN_ELIGIBLE_GROUP)
@@ -28,7 +34,7 @@ def _figures(by_state: dict[str, tuple[int, int]]) -> dict[str, int | float | No
         "eligible": eligible,
         "paid": paid,
         "paid_amount_vnd": paid_amount,
-        "percent_paid": (100.0 * paid / eligible) if eligible else None,
+        "percent_paid": percent_of(paid, eligible),
     }
 
 

@@ -81,3 +81,15 @@ def test_employers_use_their_units_progress_and_bad_codes_are_named(client, coun
     bad = _get(client, create_user("admin"), "?province=1&district=17a&program=x y")
     assert bad.status_code == 422 and set(bad.get_json()["fields"]) == {"province", "district", "program"}
     assert _get(client, create_user("admin"), "?program=NOPE").status_code == 404
+
+
+def test_percentages_in_answers_have_two_decimals_rounded_down():
+    from disburse.reports.service import percent_of
+
+    assert (percent_of(1, 3), percent_of(2, 3), percent_of(99_999, 100_000), percent_of(5, 5)) == (
+        33.33,
+        66.66,
+        99.99,
+        100.0,
+    )
+    assert percent_of(0, 0) is None

@@ -84,7 +84,7 @@ def test_export_csv_and_xlsx(client, caseworker, people):
     create_claim("applied", employee=people["applied"])
     _sign_in(client, caseworker)
     response = client.get("/caseworker/outreach/export?kind=no_application&format=csv")
-    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.status_code == 200 and response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert rows[0][:2] == ["Mã số BHXH / SI code", "Họ và tên / Full name"]

@@ -18,7 +18,7 @@ def test_a_districts_units_as_csv(client, country):
     create_claim("paid", employee=create_employee(employer_id=evil.id, district_code="017"))
     sign_in(client, create_user("supervisor", province="01", password=PASSWORD))
     response = client.get("/dashboard/export?district=017&sort=percent_paid&order=desc&format=csv")
-    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.status_code == 200 and response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert 'filename="tien-do-units-017-' in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0][:3] == ["Mã đơn vị / Unit code", "Tên đơn vị / Unit", "Mã quận/huyện / District code"]

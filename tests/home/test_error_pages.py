@@ -50,6 +50,8 @@ def test_403_and_405_pages_too(client):
     response = client.get("/logout")  # POST only
     assert response.status_code == 405 and LAYOUT in response.get_data(as_text=True)
     assert "POST" in response.headers["Allow"]
+    api = client.delete("/api/v1/health")  # the API's JSON errors keep the exception's headers too
+    assert api.status_code == 405 and api.is_json and "GET" in api.headers["Allow"]
 
 
 @pytest.mark.parametrize("email", ["lan\x00@bhxh.vn", "\x00", "lan@bhxh.vn\x00"])
