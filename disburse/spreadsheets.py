@@ -380,9 +380,20 @@ def _read_csv_table(path: Path, max_rows: int) -> tuple[list[str], list[tuple[in
             "The file is not UTF-8 encoded; save it as CSV UTF-8.",
         ) from exc
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            limit = csv.field_size_limit()
+            raise UnusableFile(
+                f"Tệp có một ô dài hơn {_vi(limit)} ký tự; hãy kiểm tra dấu ngoặc kép trong tệp.",
+                f"The file has a cell longer than {limit:,} characters; check the file's quotation marks.",
+            ) from exc
         raise UnusableFile(f"Không đọc được tệp CSV: {exc}.", f"The CSV file cannot be parsed: {exc}.") from exc
     if not header:
         raise UnusableFile("Tệp rỗng.", "The file is empty.")
+    if len(header) == 1 and ";" in header[0]:
+        raise UnusableFile(
+            "Các cột trong tệp được ngăn bằng dấu chấm phẩy (;); hãy lưu lại dưới dạng CSV UTF-8 (ngăn bằng dấu phẩy).",
+            "The file's columns are separated by semicolons (;); save it again as CSV UTF-8 (comma-separated).",
+        )
     return header, data
 
 

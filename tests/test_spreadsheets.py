@@ -296,3 +296,16 @@ def test_an_errors_path_is_checked_before_any_work(tmp_path):
 def test_control_characters_do_not_stop_a_workbook_export(tmp_path):
     write_xlsx(tmp_path / "c.xlsx", ["name"], [["Lê\x1fVăn\x00A"]], title="Mẫu\x01 01")
     assert openpyxl.load_workbook(tmp_path / "c.xlsx").active["A2"].value == "LêVănA"
+
+
+def test_a_small_tables_csv_separated_by_semicolons_or_with_a_huge_cell_says_what_is_wrong(tmp_path):
+    semicolons = tmp_path / "mau02.csv"
+    semicolons.write_text("si_code;bank_code;bank_account\n0100000001;VCB;0011001234567\n", encoding="utf-8")
+    with pytest.raises(UnusableFile) as refused:
+        read_table(semicolons)
+    assert "dấu chấm phẩy" in refused.value.message_vi and "semicolons" in refused.value.message_en
+    huge = tmp_path / "huge.csv"
+    huge.write_text("si_code,note\n0100000001," + "x" * 200_000 + "\n", encoding="utf-8")
+    with pytest.raises(UnusableFile) as too_long:
+        read_table(huge)
+    assert "131,072 characters" in too_long.value.message_en and "field limit" not in too_long.value.message_en
