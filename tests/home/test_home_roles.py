@@ -50,6 +50,7 @@ def test_an_employer_sees_their_unit_and_its_deadlines(client, db_session, today
     assert "Hạn gửi Mẫu số 03 (điều chỉnh): 10/11/2021, còn 12 ngày làm việc." in page
     assert f'href="/employers/{unit.unit_code}"' in page
     assert "Tiến độ chi trả" not in page  # not the programme's table
+    assert "/api/v1/health" not in page and "/admin/health" not in page  # the system's state is the admins'
     page = _page(_as(client, user, "en"))
     assert "2 / 4</strong> paid, 50.0%" in page
     assert "Form 02 due on 26/10/2021, 1 working days left." in page
@@ -87,3 +88,4 @@ def test_the_queue_link_appears_once_the_queue_page_exists(app, client, db_sessi
 def test_supervisors_and_admins_see_the_programmes(client, db_session, role):
     page = _page(_as(client, create_user(role)))
     assert "Tiến độ chi trả" in page and "(NQ116)" in page
+    assert ('href="/admin/health"' in page) is (role == "admin")
