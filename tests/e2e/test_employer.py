@@ -180,7 +180,7 @@ def test_an_employer_sends_form_02_fixes_a_bad_row_and_sees_the_people_paid(
     page.set_input_files("#file", str(_sheet(tmp_path / "mau02.csv", bad)))
     page.get_by_role("button", name="Send Form 02" if en else "Gửi Mẫu số 02").click()
     result = page.locator("section.result")
-    expect(result).to_contain_text("Confirmed: 1 people" if en else "Xác nhận: 1 người")
+    expect(result).to_contain_text("Confirmed: 1 person" if en else "Xác nhận: 1 người")
     expect(result).to_contain_text("Rows refused: 1" if en else "Dòng bị từ chối: 1")
     refused = result.locator("tbody tr")
     expect(refused).to_have_count(1)
@@ -191,7 +191,7 @@ def test_an_employer_sends_form_02_fixes_a_bad_row_and_sees_the_people_paid(
     bad[2] = [si[2], "BIDV", "12345678901", ""]
     page.set_input_files("#file", str(_sheet(tmp_path / "mau02-sua.csv", bad)))
     page.get_by_role("button", name="Send Form 02" if en else "Gửi Mẫu số 02").click()
-    expect(result).to_contain_text("Confirmed: 1 people" if en else "Xác nhận: 1 người")
+    expect(result).to_contain_text("Confirmed: 1 person" if en else "Xác nhận: 1 người")
     expect(result).to_contain_text("Rows refused: 0" if en else "Dòng bị từ chối: 0")
 
     page.goto(f"/employers/{unit.unit_code}")

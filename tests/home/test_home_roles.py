@@ -53,7 +53,7 @@ def test_an_employer_sees_their_unit_and_its_deadlines(client, db_session, today
     assert "/api/v1/health" not in page and "/admin/health" not in page  # the system's state is the admins'
     page = _page(_as(client, user, "en"))
     assert "2 / 4</strong> paid, 50.0%" in page
-    assert "Form 02 due on 26/10/2021, 1 working days left." in page
+    assert "Form 02 due on 26/10/2021, 1 working day left." in page
     assert "VND 4,200,000" in page
 
 

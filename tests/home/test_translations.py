@@ -42,9 +42,24 @@ def test_every_message_in_the_code_has_an_english_translation(tmp_path):
     assert sorted(wanted - translated) == []
 
 
+def _plain(value):
+    """A message's id or string as a comparable value: a plural message's are sequences (one per form)."""
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
 def test_compiled_catalog_matches_the_po_file():
     with PO.open("rb") as fh:
-        po = {m.id: m.string for m in read_po(fh) if m.id and m.string}
+        po = {_plain(m.id): _plain(m.string) for m in read_po(fh) if m.id and m.string}
     with MO.open("rb") as fh:
-        mo = {m.id: m.string for m in read_mo(fh) if m.id}
+        mo = {_plain(m.id): _plain(m.string) for m in read_mo(fh) if m.id}
     assert mo == po, "run: .venv/bin/pybabel compile -d disburse/translations"
+
+
+def test_a_count_of_one_reads_as_one_in_english():
+    """English has a singular: the counted messages are plural messages, each with both forms."""
+    with PO.open("rb") as fh:
+        plural = [m for m in read_po(fh) if m.pluralizable]
+    assert len(plural) >= 9
+    for message in plural:
+        one, many = message.string
+        assert one and many and one != many, message.id
