@@ -3,10 +3,12 @@ English (docs/glossary.md, "Message style"); and how names are put in order, the
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 from babel.numbers import get_decimal_symbol, get_group_symbol, get_minus_sign_symbol
 from flask import Flask, g, has_request_context
@@ -134,5 +136,11 @@ def vietnamese_name_key(full_name: str) -> tuple[object, ...]:
     return vietnamese_key(given), vietnamese_key(family), vietnamese_key(middle)
 
 
+def readable_json(value: Any) -> str:
+    """A record's data as people can read it: JSON with its Vietnamese letters as they are (not ``\u0110``), keys in
+    order. The page escapes it like any text."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
 def register_filters(app: Flask) -> None:
-    app.jinja_env.filters.update(vnd=vnd, number=number, percent=percent, dmy=dmy)
+    app.jinja_env.filters.update(vnd=vnd, number=number, percent=percent, dmy=dmy, readable_json=readable_json)

@@ -112,6 +112,14 @@ def test_the_audit_log_filters_by_actor_kind_record_and_days_newest_first(admin_
     assert early.id < late.id and theirs.id > early.id
 
 
+def test_the_audit_logs_data_reads_in_vietnamese_letters(admin_client, admin):
+    audit(admin, "user.update", "user", "503", {"full_name": ["Lê Văn Đức", "Lê Văn Đức <b>"]})
+    db.session.flush()
+    html = admin_client.get("/admin/audit?record=503").get_data(as_text=True)
+    assert "Lê Văn Đức" in html and "\\u0110" not in html and "\\u00ea" not in html
+    assert "Đức &lt;b&gt;" in html  # escaped like any text
+
+
 def test_the_audit_logs_bad_filters_are_named_in_both_languages(admin_client, admin):
     answer = admin_client.get("/admin/audit?since=2021-11-01")
     assert answer.status_code == 400
