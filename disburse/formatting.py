@@ -137,8 +137,8 @@ def vietnamese_name_key(full_name: str) -> tuple[object, ...]:
 
 
 def readable_json(value: Any) -> str:
-    """A record's data as people can read it: JSON with its Vietnamese letters as they are (not ``\u0110``), keys in
-    order. The page escapes it like any text."""
+    """A record's data as people can read it: JSON with its Vietnamese letters as they are (no ``\\u0110``
+    escapes), keys in order. The page escapes it like any text."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
