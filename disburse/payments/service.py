@@ -147,7 +147,7 @@ ANOTHER_CLAIM_PAID = """
            OR (t.state = 'approved' AND t.id < c.id))
       AND NOT EXISTS (SELECT FROM claim_events ev
                       WHERE ev.claim_id = c.id AND ev.action = 'resolve_duplicate'
-                        AND (ev.data ->> 'override')::boolean)"""
+                        AND ev.data -> 'override' = 'true'::jsonb)"""
 
 _BATCH_PAYMENTS = text(
     """
