@@ -133,7 +133,7 @@ def si_code_error(result: RowResult, si_code: str) -> bool:
         return False
     vi = f"Mã số BHXH phải gồm đúng 10 chữ số (đang có {len(si_code)} ký tự)."
     en = f"The SI code must have exactly 10 digits (this one has {len(si_code)} characters)."
-    if si_code.isdigit() and len(si_code) < 10:
+    if si_code.isascii() and si_code.isdigit() and len(si_code) < 10:
         vi += " Nếu tệp đã qua Excel, các chữ số 0 ở đầu có thể đã mất: hãy định dạng cột này là văn bản (Text)."
         en += " If the file went through Excel, its leading zeros may be lost: format this column as text."
     result.fail("si_code", "si_code_format", vi, en)

@@ -742,7 +742,7 @@ def _overridden(claim: Claim) -> bool:
             .where(
                 ClaimEvent.claim_id == claim.id,
                 ClaimEvent.action == ClaimNote.RESOLVE_DUPLICATE.value,
-                ClaimEvent.data["override"].as_boolean().is_(True),
+                ClaimEvent.data["override"] == func.to_jsonb(true()),
             )
             .limit(1)
         )
