@@ -43,6 +43,7 @@ from disburse.claims.models import Claim
 from disburse.claims.states import CLOSED_STATES, STATE_LABELS, TRANSITIONS, ClaimAction, ClaimState
 from disburse.extensions import db
 from disburse.formatting import dmy, moment
+from disburse.payments import reasons as payment_reasons
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.reference.service import bank_choices
@@ -292,9 +293,14 @@ def _event_details(event: dict[str, Any]) -> list[str]:
             lines.append(_("Giữ lại hồ sơ mã số BHXH %(si)s.", si=data.get("kept_si_code", "")))
     elif action == "correct":
         changes = data.get("changes") or {}
+        if data.get("field") == "payout" and isinstance(data.get("old"), dict) and isinstance(data.get("new"), dict):
+            changes = {"payout": [data["old"].get("payout"), data["new"].get("payout")]}  # cash offered
         for name, values in changes.items():
             if isinstance(values, list) and len(values) == 2:
-                lines.append(f"{name}: {values[0] or '—'} → {values[1] or '—'}")
+                lines.append(
+                    f"{pick(CHANGED_FIELDS.get(name, (name, name)))}: {_value(name, values[0])} → "
+                    f"{_value(name, values[1])}"
+                )
     elif action == "offer_details":
         lines.append(f"{data.get('bank_code') or ''} {data.get('bank_account') or ''}".strip())
         if data.get("phone"):
@@ -305,6 +311,42 @@ def _event_details(event: dict[str, Any]) -> list[str]:
         if isinstance(data.get(key), str) and data[key]:
             lines.append(data[key])
     return lines
+
+
+#: The fields a ``correct`` note changes, as people call them.
+CHANGED_FIELDS: dict[str, tuple[str, str]] = {
+    "bank_code": ("Ngân hàng", "Bank"),
+    "bank_account": ("Số tài khoản", "Account number"),
+    "phone": ("Số điện thoại", "Phone"),
+    "payout": ("Hình thức nhận tiền", "Paid by"),
+}
+PAYOUTS: dict[str, tuple[str, str]] = {
+    "bank": ("Chuyển khoản", "Bank transfer"),
+    "cash": ("Tiền mặt tại cơ quan BHXH", "Cash at the office"),
+}
+
+
+def _value(name: str, value: Any) -> str:
+    if not value:
+        return "—"
+    return pick(PAYOUTS.get(str(value), (str(value), str(value)))) if name == "payout" else str(value)
+
+
+def _event_reason(event: dict[str, Any]) -> str:
+    """An event's reason in the page's language. The system writes its reasons in Vietnamese words (the notices
+    print them) and keeps their codes in the event's data: a payment's failure code, the verification checks'
+    reason codes (those of a refusal on a refusal, those for review on a referral). A person's words stay as
+    written."""
+    data = event.get("data") or {}
+    action = event["action"]
+    if action in ("payment_failed", "payment_returned") and data.get("code"):
+        return pick(payment_reasons.label(str(data["code"])))
+    if action in ("flag_for_review", "reject") and event.get("actor") is None and isinstance(data.get("reasons"), list):
+        kept = reasons.REJECT if action == "reject" else reasons.REVIEW
+        words = [pick(reasons.label(code)) for code in sorted(map(str, data["reasons"])) if code in kept]
+        if words:
+            return " ".join(words)
+    return event.get("reason") or ""
 
 
 def _case_context(claim_id: int) -> dict[str, Any]:
@@ -318,6 +360,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
     for event in detail["timeline"]:
         event["label"] = pick(EVENT_LABELS.get(event["action"], (event["action"], event["action"])))
         event["details"] = _event_details(event)
+        event["reason"] = _event_reason(event)
     contacts = [event for event in detail["timeline"] if event["action"] == "contact"]
     offered = person_details.open_offer(claim)
     return {

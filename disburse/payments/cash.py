@@ -425,7 +425,7 @@ def offer_cash(
         locked,
         ClaimNote.CORRECT,
         actor,
-        reason=reason or "Đề nghị nhận tiền mặt tại cơ quan BHXH / Cash at the office offered",
+        reason=reason,
         data={
             "field": "payout",
             "old": old,

@@ -241,6 +241,72 @@ def test_the_case_page_shows_person_checks_payments_duplicates_and_timeline(clie
         assert word in text, word
 
 
+@pytest.mark.parametrize(
+    ("locale", "words", "foreign"),
+    [
+        (
+            "vi",
+            [
+                "Không có tháng đóng BHTN chưa hưởng",
+                "Tài khoản đã đóng",
+                "Số tài khoản: 0011004455667 → 0022004455667",
+                "Hình thức nhận tiền: Chuyển khoản → Tiền mặt tại cơ quan BHXH",
+            ],
+            ["No unused UI contribution months", "Closed account", "bank_account:", "payout:"],
+        ),
+        (
+            "en",
+            [
+                "No unused UI contribution months",
+                "Closed account",
+                "Account number: 0011004455667 → 0022004455667",
+                "Paid by: Bank transfer → Cash at the office",
+            ],
+            ["Không có tháng đóng BHTN chưa hưởng", "Tài khoản đã đóng", "bank_account:", "payout:", " / Cash"],
+        ),
+    ],
+)
+def test_the_timeline_gives_the_systems_reasons_and_the_changed_fields_in_the_pages_language(
+    client, caseworker, locale, words, foreign
+):
+    """The system writes its reasons in Vietnamese words (the notices print them): the case page reads the codes the
+    events keep and names every changed field, in either language."""
+    from disburse.claims.employer_forms import correct_payment_details
+    from disburse.payments import cash
+    from disburse.payments.providers import ProviderStatus, StatusUpdate
+    from disburse.payments.status import apply_updates
+    from disburse.verification import service as verification
+
+    review_claim = create_claim(
+        "employer_confirmed", employee=create_employee(unused_months=0), unused_months=0, amount_vnd=1_800_000
+    )
+    verification.verify(ids=[review_claim.id])
+    failed = create_payment(create_claim("payment_pending"), "sent")
+    apply_updates(
+        "sandbox",
+        [StatusUpdate(failed.provider_reference, ProviderStatus.REJECTED, reason_code="AC04")],
+        source="callback",
+    )
+    assert correct_payment_details(failed.claim_id, "VCB", "0022004455667", actor=caseworker).outcome == "corrected"
+    to_cash = create_payment(create_claim("payment_pending"), "sent")
+    apply_updates(
+        "sandbox",
+        [StatusUpdate(to_cash.provider_reference, ProviderStatus.REJECTED, reason_code="AC04")],
+        source="callback",
+    )
+    cash.offer_cash(to_cash.claim_id, caseworker, early=True)
+    _sign_in(client, caseworker, locale)
+
+    text = " ".join(
+        _text(client.get(f"/caseworker/claims/{claim_id}"))
+        for claim_id in (review_claim.id, failed.claim_id, to_cash.claim_id)
+    )
+    for word in words:
+        assert word in text, word
+    for word in foreign:
+        assert word not in text, word
+
+
 def test_another_districts_claim_is_not_found_and_employers_are_refused(client, caseworker):
     far = create_duplicate_group("needs_review", districts=(QUAN_1, QUAN_1))[0]
     mine = create_duplicate_group("needs_review")[0]
