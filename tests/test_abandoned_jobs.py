@@ -122,19 +122,19 @@ def test_a_job_whose_process_died_is_failed_with_a_message_and_a_late_delivery_d
         time.sleep(0.1)
     assert job_id not in _sweep(app, running_grace_s=3600), "a fresh heartbeat is within its grace"
     assert _sweep(app, running_grace_s=0) == [job_id]
-    assert _job(app, job_id) == ("failed", ABANDONED)
+    assert _job(app, job_id) == ("failed", " / ".join(ABANDONED))
 
     with app.app_context():  # the task delivered again (acks_late) finds the job failed and does nothing
         run_job(job_id, "test.", lambda job, progress: pytest.fail("an abandoned job ran again"))
         db.session.remove()
-    assert _job(app, job_id) == ("failed", ABANDONED)
+    assert _job(app, job_id) == ("failed", " / ".join(ABANDONED))
     assert _sweep(app, running_grace_s=0) == [], "failed once"
 
 
 def test_a_job_whose_task_was_lost_is_failed_after_waiting_too_long(app, committed_jobs):
     lost, waiting = committed_jobs(age_s=7 * 3600), committed_jobs(age_s=60)
     assert _sweep(app) == [lost]
-    assert _job(app, lost) == ("failed", NEVER_STARTED)
+    assert _job(app, lost) == ("failed", " / ".join(NEVER_STARTED))
     assert _job(app, waiting) == ("queued", None)
 
 

@@ -38,14 +38,14 @@ def _import(job: Job, progress: Progress) -> dict[str, Any]:
             progress=progress,
         )
     except UnusableFile as exc:
-        raise JobFailed(str(exc), {"exit_code": 2, "message_vi": exc.message_vi, "message_en": exc.message_en}) from exc
+        raise JobFailed(exc.message_vi, exc.message_en, {"exit_code": 2}) from exc
     summary = result.as_dict()
     if not params.get("errors_path") and summary.get("errors_path") and summary.get("rejected"):
         # The job's page offers the refused rows for download (the jobs' result contract: file and filename).
         summary |= {"file": errors_name_for(job.id), "filename": f"loi-nhap-{job.id}.csv"}
     if not result.applied:
         raise JobFailed(
-            f"{result.rejected} dòng bị từ chối; chế độ strict: không nhập dòng nào. / "
+            f"{result.rejected} dòng bị từ chối; chế độ strict: không nhập dòng nào.",
             f"{result.rejected} rows rejected; strict: nothing imported.",
             summary,
         )

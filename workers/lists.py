@@ -26,7 +26,7 @@ def build_lists_task(program_code: str, job_id: int) -> None:
         try:
             program = get_program(program_code)
         except ProgramNotFound as exc:
-            raise JobFailed(str(exc)) from exc
+            raise JobFailed(*exc.words) from exc
         result = build_lists(program, progress=progress)
         return {
             "program": result.program_code,

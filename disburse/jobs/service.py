@@ -111,12 +111,26 @@ def fail(job_id: int, error: str, result: dict[str, Any] | None = None) -> None:
 
 
 class JobFailed(Exception):
-    """Raised by a job's work for an expected failure: the work is rolled back, the job failed with ``message``."""
+    """Raised by a job's work for an expected failure: the work is rolled back, the job failed with the message for
+    people, in Vietnamese and English. The job's ``error`` keeps both ("vi / en", for logs and API clients); its
+    result keeps each (``message_vi``, ``message_en``), for its page to show the one of the reader's language."""
 
-    def __init__(self, message: str, result: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.result = result
+    def __init__(self, message_vi: str, message_en: str, result: dict[str, Any] | None = None) -> None:
+        self.message = f"{message_vi} / {message_en}"
+        super().__init__(self.message)
+        self.result = {**(result or {}), "message_vi": message_vi, "message_en": message_en}
+
+
+def error_words(job: Job) -> tuple[str, str] | None:
+    """A failed job's message as (Vietnamese, English): the two the failure gave, or its one technical text twice
+    (an unexpected error's, named by its type); None when the job has no error."""
+    if not job.error:
+        return None
+    result = job.result or {}
+    vi, en = result.get("message_vi"), result.get("message_en")
+    if isinstance(vi, str) and isinstance(en, str) and vi and en:
+        return vi, en
+    return job.error, job.error
 
 
 class _Throttled:
@@ -144,13 +158,14 @@ _RELEASE = text("SELECT pg_advisory_unlock(hashtext('disburse.job'), CAST(:id AS
 
 #: What a job's page says when the process running it died (beat's ``sweepers.jobs`` wrote it).
 ABANDONED = (
-    "Tiến trình chạy việc này đã dừng giữa chừng (máy chủ hoặc worker bị tắt); chưa có gì được ghi. Hãy chạy lại. / "
-    "The process running this job stopped part-way (a server or worker was shut down); nothing was saved. Run it again."
+    "Tiến trình chạy việc này đã dừng giữa chừng (máy chủ hoặc worker bị tắt); chưa có gì được ghi. Hãy chạy lại.",
+    "The process running this job stopped part-way (a server or worker was shut down); nothing was saved. "
+    "Run it again.",
 )
 #: And when a job waited far longer than any queue does (its task was lost, e.g. with a Redis that lost its data).
 NEVER_STARTED = (
-    "Việc này chờ quá lâu mà chưa được chạy (yêu cầu chạy đã bị mất); chưa có gì được ghi. Hãy chạy lại. / "
-    "This job waited too long without starting (its request to run was lost); nothing was saved. Run it again."
+    "Việc này chờ quá lâu mà chưa được chạy (yêu cầu chạy đã bị mất); chưa có gì được ghi. Hãy chạy lại.",
+    "This job waited too long without starting (its request to run was lost); nothing was saved. Run it again.",
 )
 
 
@@ -182,6 +197,11 @@ def fail_abandoned(*, running_grace_s: float = 120.0, queued_max_s: float = 6 * 
         text(
             """UPDATE jobs SET state = 'failed',
                        error = CASE WHEN state = 'running' THEN :abandoned ELSE :never_started END,
+                       result = coalesce(result, '{}'::jsonb) || CASE WHEN state = 'running'
+                           THEN jsonb_build_object('message_vi', CAST(:abandoned_vi AS text),
+                                                   'message_en', CAST(:abandoned_en AS text))
+                           ELSE jsonb_build_object('message_vi', CAST(:never_started_vi AS text),
+                                                   'message_en', CAST(:never_started_en AS text)) END,
                        finished_at = now(), heartbeat_at = now()
                 WHERE id IN (
                     SELECT id FROM jobs
@@ -192,8 +212,12 @@ def fail_abandoned(*, running_grace_s: float = 120.0, queued_max_s: float = 6 * 
                 RETURNING id"""
         ),
         {
-            "abandoned": ABANDONED,
-            "never_started": NEVER_STARTED,
+            "abandoned": " / ".join(ABANDONED),
+            "never_started": " / ".join(NEVER_STARTED),
+            "abandoned_vi": ABANDONED[0],
+            "abandoned_en": ABANDONED[1],
+            "never_started_vi": NEVER_STARTED[0],
+            "never_started_en": NEVER_STARTED[1],
             "grace": running_grace_s,
             "queued_max": queued_max_s,
         },

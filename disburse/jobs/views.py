@@ -131,7 +131,7 @@ def _status(job: Job) -> dict[str, Any]:
         "percent": job.percent,
         "text": progress_text(job),
         "finished": job.state in ("succeeded", "failed"),
-        "error": job.error,
+        "error": pick(service.error_words(job)) or None,
         "download": url_for("jobs.download", job_id=job.id) if download else None,
     }
 

@@ -13,7 +13,8 @@ class ProgramNotFound(LookupError):
     """No program has this code."""
 
     def __init__(self, code: str) -> None:
-        super().__init__(f"Không có chương trình mã {code!r}. / There is no program with code {code!r}.")
+        self.words = (f"Không có chương trình mã {code!r}.", f"There is no program with code {code!r}.")
+        super().__init__(" / ".join(self.words))
         self.code = code
 
 

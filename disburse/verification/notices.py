@@ -300,5 +300,5 @@ def run_district_day(job: Job, progress: Progress) -> dict[str, Any]:
         district = str(job.params["district"])
         day = date.fromisoformat(str(job.params["date"]))
     except (KeyError, TypeError, ValueError) as exc:
-        raise JobFailed(f"Tham số không hợp lệ / invalid parameters: {exc}") from exc
+        raise JobFailed(f"Tham số không hợp lệ: {exc}", f"Invalid parameters: {exc}") from exc
     return write_district_day(program_id, district, day, notices_folder(), job.id, progress)

@@ -45,10 +45,21 @@ def test_the_job_page_shows_kind_state_starter_and_a_progress_bar(admin_client, 
     assert "12,345 / 80,000 rows (15.4%)" in html and "Import of employees" in html and "Running" in html
 
 
-def test_a_failed_job_shows_its_error(admin_client, admin):
-    job = _job(admin, state="failed", error="Tệp không dùng được / The file cannot be used")
-    html = admin_client.get(f"/jobs/{job.id}").get_data(as_text=True)
-    assert "Bị lỗi" in html and "Tệp không dùng được / The file cannot be used" in html
+def test_a_failed_job_shows_its_error_in_the_pages_language(admin_client, admin):
+    failure = jobs.JobFailed("Tệp không dùng được", "The file cannot be used", {"rejected": 3})
+    job = _job(admin, state="running")
+    jobs.fail(job.id, failure.message, failure.result)
+    assert job.error == "Tệp không dùng được / The file cannot be used"  # both, for logs and API clients
+    crashed = _job(admin, state="running")
+    jobs.fail(crashed.id, "ValueError: bad")  # an unexpected error: its technical text as it is
+
+    for locale, words, other in (("vi", "Tệp không dùng được", "The file"), ("en", "The file cannot be used", "Tệp")):
+        sign_in(admin_client, admin, locale)
+        html = admin_client.get(f"/jobs/{job.id}").get_data(as_text=True)
+        assert ("Bị lỗi" if locale == "vi" else "Failed") in html
+        assert words in html and other not in html
+        assert admin_client.get(f"/jobs/{job.id}.json").get_json()["error"] == words
+        assert "ValueError: bad" in admin_client.get(f"/jobs/{crashed.id}").get_data(as_text=True)
 
 
 def test_only_the_starter_and_admins_see_a_job(client, db_session):
