@@ -101,12 +101,13 @@ class DuplicateColumn:
     is_this: bool
 
 
-def duplicates_side_by_side(claim: Claim, user: User) -> list[DuplicateColumn]:
+def duplicates_side_by_side(claim: Claim, user: User) -> tuple[list[DuplicateColumn], int]:
     """The claim's duplicate group (:func:`disburse.verification.review.duplicate_group_statement`), the claim first,
-    then the others the caller may see, by id; empty when the claim has no possible duplicate."""
+    then the others the caller may see, by id; empty when the claim has no possible duplicate. And how many of the
+    group are outside the caller's scope: a group with any is decided by someone whose scope covers them all."""
     ids = [member.id for member, _ in db.session.execute(review.duplicate_group_statement(claim)).all()]
     if len(ids) < 2:
-        return []
+        return [], 0
     rows = db.session.execute(
         select(Claim, Employee, Employer)
         .join(Employee, Employee.id == Claim.employee_id)
@@ -119,7 +120,7 @@ def duplicates_side_by_side(claim: Claim, user: User) -> list[DuplicateColumn]:
         for member, employee, employer in rows
         if member.id == claim.id or can_see(user, review.claim_scope(member))
     ]
-    return sorted(columns, key=lambda column: (not column.is_this, column.claim.id))
+    return sorted(columns, key=lambda column: (not column.is_this, column.claim.id)), len(rows) - len(columns)
 
 
 # ------------------------------------------------------------------------------------------ payment details
@@ -146,10 +147,11 @@ def may_correct_payment_details(claim: Claim) -> bool:
 
 
 def _cash_refused(exc: cash.CashRefused) -> CaseworkRefused:
-    """The cash service's refusal; a receipt number's own problem is said on its field."""
+    """The cash service's refusal; a receipt number's or a reason's own problem is said on its field (cash offered
+    before the program's limit of failures needs the reason the form asks for)."""
     pair = (exc.message_vi, exc.message_en)
     fields = {"receipt_number": pair} if exc.code.startswith("receipt_") else None
-    if exc.code.startswith("reason_"):
+    if exc.code.startswith("reason_") or exc.code == "too_few_failures":
         fields = {"reason": pair}
     return CaseworkRefused(*pair, code=exc.code, fields=fields)
 

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import Form
@@ -363,6 +363,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         event["reason"] = _event_reason(event)
     contacts = [event for event in detail["timeline"] if event["action"] == "contact"]
     offered = person_details.open_offer(claim)
+    duplicates, duplicates_hidden = service.duplicates_side_by_side(claim, user)
     return {
         "claim": claim,
         "detail": detail,
@@ -370,7 +371,8 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "track_label": pick(TRACK_LABELS.get(claim.track)),
         "reason_labels": [pick((r["label_vi"], r["label_en"])) for r in detail["reasons"]],
         "payments": service.payment_lines(claim),
-        "duplicates": service.duplicates_side_by_side(claim, user),
+        "duplicates": duplicates,
+        "duplicates_hidden": duplicates_hidden,
         "contacts": contacts,
         "can_approve": (state, ClaimAction.APPROVE) in TRANSITIONS,
         "can_reject": (state, ClaimAction.REJECT) in TRANSITIONS,
@@ -434,13 +436,21 @@ def _action_page(
     template: str,
     act: Callable[[Claim, User], Any],
     done: str,
+    *,
+    closed: Callable[[Claim], str | None] | None = None,
     **context: Any,
 ) -> ResponseReturnValue:
-    """GET: the form for the claim; POST: check it, act through the service, commit and go back to the case (or
-    show every error above the form)."""
+    """GET: the form for the claim, or back to the case saying why not when ``closed`` gives a reason (the action
+    cannot be taken in the claim's state: a link kept from before, a URL typed); POST: check it, act through the
+    service (which refuses by itself whatever cannot be done), commit and go back to the case (or show every error
+    above the form)."""
     claim = _claim(claim_id)
     general: list[str] = []
     status = 200
+    why_not = closed(claim) if closed is not None and request.method == "GET" else None
+    if why_not:
+        flash(why_not, "error")
+        return redirect(url_for(".case", claim_id=claim_id))
     if request.method == "POST":
         if form.validate():
             savepoint = db.session.begin_nested()  # nothing half done survives a refused action
@@ -462,6 +472,31 @@ def _action_page(
     return render_template(template, claim=claim, person=person, form=form, general_errors=general, **context), status
 
 
+def _state_words(claim: Claim) -> str:
+    return pick(STATE_LABELS[ClaimState(claim.state)])
+
+
+def _unless(action: ClaimAction, message: Callable[[str], str]) -> Callable[[Claim], str | None]:
+    """Why ``action``'s form is not offered for a claim: ``message`` with the claim's state, when the machine has
+    no such move from it."""
+    return lambda claim: None if (ClaimState(claim.state), action) in TRANSITIONS else message(_state_words(claim))
+
+
+def _out_of_scope(hidden: int) -> str:
+    return ngettext(
+        "%(n)d hồ sơ nghi trùng nằm ngoài phạm vi của bạn: lãnh đạo có phạm vi bao quát cả nhóm cần xử lý.",
+        "%(n)d hồ sơ nghi trùng nằm ngoài phạm vi của bạn: lãnh đạo có phạm vi bao quát cả nhóm cần xử lý.",
+        hidden,
+        n=hidden,
+    )
+
+
+def _no_cash_payment(claim: Claim) -> str | None:
+    if service.open_cash_payment(claim) is not None:
+        return None
+    return _("Hồ sơ không có khoản chi tiền mặt nào đang chờ chi tại cơ quan BHXH.")
+
+
 @bp.route("/claims/<int:claim_id>/approve", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def approve(claim_id: int) -> ResponseReturnValue:
@@ -472,6 +507,9 @@ def approve(claim_id: int) -> ResponseReturnValue:
         "caseworker/approve.html",
         lambda claim, user: review.approve(claim.id, user, form.note.data or None),
         _("Hồ sơ đã được duyệt."),
+        closed=_unless(
+            ClaimAction.APPROVE, lambda state: _("Không thể duyệt hồ sơ đang ở trạng thái “%(state)s”.", state=state)
+        ),
     )
 
 
@@ -486,6 +524,9 @@ def reject(claim_id: int) -> ResponseReturnValue:
         "caseworker/reject.html",
         lambda claim, user: review.reject(claim.id, user, form.reason_code.data, form.reason_text.data),
         _("Hồ sơ đã bị từ chối. Hãy in thông báo gửi người lao động."),
+        closed=_unless(
+            ClaimAction.REJECT, lambda state: _("Không thể từ chối hồ sơ đang ở trạng thái “%(state)s”.", state=state)
+        ),
     )
 
 
@@ -523,6 +564,11 @@ def request_info(claim_id: int) -> ResponseReturnValue:
         "caseworker/request_info.html",
         lambda claim, user: review.request_info(claim.id, user, form.addressee.data, form.note.data, form.due_on.data),
         _("Đã ghi yêu cầu bổ sung thông tin."),
+        closed=lambda claim: (
+            _("Hồ sơ đã kết thúc (“%(state)s”): không cần yêu cầu bổ sung thông tin.", state=_state_words(claim))
+            if ClaimState(claim.state) in CLOSED_STATES
+            else None
+        ),
     )
 
 
@@ -530,7 +576,7 @@ def request_info(claim_id: int) -> ResponseReturnValue:
 @roles_required(*STAFF)
 def resolve_duplicate(claim_id: int) -> ResponseReturnValue:
     claim = _claim(claim_id)
-    columns = service.duplicates_side_by_side(claim, _user())
+    columns, hidden = service.duplicates_side_by_side(claim, _user())
     form = ResolveDuplicateForm()
     form.keep.choices = [
         (
@@ -547,6 +593,13 @@ def resolve_duplicate(claim_id: int) -> ResponseReturnValue:
             claim.id, user, int(form.keep.data), override=bool(form.override.data), note=form.note.data or None
         ),
         _("Đã ghi quyết định về hồ sơ nghi trùng."),
+        closed=lambda claim: (
+            _("Hồ sơ không có hồ sơ nghi trùng nào cần xử lý.")
+            if not columns
+            else _out_of_scope(hidden)
+            if hidden
+            else None
+        ),
         columns=columns,
     )
 
@@ -571,7 +624,20 @@ def payment_details(claim_id: int) -> ResponseReturnValue:
         done = _("Đã sửa thông tin tài khoản; hồ sơ vẫn chờ xem xét, có thể duyệt khi đủ điều kiện.")
     else:
         done = _("Đã sửa thông tin tài khoản; hồ sơ sẽ được chi trả lại ở lô sau.")
-    return _action_page(claim_id, form, "caseworker/payment_details.html", act, done)
+    return _action_page(
+        claim_id,
+        form,
+        "caseworker/payment_details.html",
+        act,
+        done,
+        closed=lambda claim: (
+            None
+            if service.may_correct_payment_details(claim)
+            else _(
+                "Không thể sửa thông tin tài khoản của hồ sơ đang ở trạng thái “%(state)s”.", state=_state_words(claim)
+            )
+        ),
+    )
 
 
 @bp.route("/claims/<int:claim_id>/cash", methods=["GET", "POST"])
@@ -587,6 +653,15 @@ def offer_cash(claim_id: int) -> ResponseReturnValue:
         "caseworker/offer_cash.html",
         lambda claim, user: service.offer_cash(claim.id, user, form.reason.data or None),
         _("Hồ sơ chuyển sang nhận tiền mặt tại cơ quan BHXH; người lao động có tên trong danh sách chi tiền mặt."),
+        closed=lambda claim: (
+            None
+            if ClaimState(claim.state) == ClaimState.AWAITING_PAYMENT_DETAILS
+            else _(
+                "Chỉ chuyển sang nhận tiền mặt khi hồ sơ chờ bổ sung thông tin tài khoản; hồ sơ đang ở trạng thái "
+                "“%(state)s”.",
+                state=_state_words(claim),
+            )
+        ),
         max_failures=service.max_payment_failures(claim),
     )
 
@@ -602,6 +677,7 @@ def cash_receipt(claim_id: int) -> ResponseReturnValue:
         "caseworker/cash_receipt.html",
         lambda claim, user: service.record_cash_receipt(claim.id, user, form.receipt_number.data or ""),
         _("Đã ghi nhận chi trả tiền mặt theo biên lai."),
+        closed=_no_cash_payment,
         payment=service.open_cash_payment(claim),
         period=service.payment_period(claim),
     )
@@ -621,6 +697,7 @@ def withdraw_cash(claim_id: int) -> ResponseReturnValue:
             "Đã rút khỏi danh sách chi tiền mặt; hồ sơ chờ thông tin tài khoản hoặc được đưa lại vào danh sách chi "
             "tiền mặt."
         ),
+        closed=_no_cash_payment,
         payment=service.open_cash_payment(claim),
     )
 

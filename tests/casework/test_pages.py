@@ -11,7 +11,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from disburse.claims import service as claims
 from disburse.claims.models import Claim, ClaimEvent
+from disburse.claims.states import ClaimAction
 from disburse.extensions import db
 from disburse.payments.models import Payment
 from disburse.programs.calendar import programme_today
@@ -598,7 +600,8 @@ def test_offer_cash_and_record_the_receipt(signed_in, app, monkeypatch):
     claim = create_claim("awaiting_payment_details")
     response = signed_in.post(f"/caseworker/claims/{claim.id}/cash", data={})
     assert response.status_code == 409
-    assert "chỉ đề nghị nhận tiền mặt sau" in _text(response)
+    assert _text(response).count("chỉ đề nghị nhận tiền mặt sau") == 2  # above the form and on the reason's field
+    assert 'id="reason-error"' in response.get_data(as_text=True)
     response = signed_in.post(f"/caseworker/claims/{claim.id}/cash", data={"reason": "Không có tài khoản."})
     assert response.status_code == 302
     assert (db.session.get(Claim, claim.id).state, db.session.get(Claim, claim.id).payout) == ("approved", "cash")
@@ -688,3 +691,73 @@ def test_supervisors_do_not_handle_cash(client):
     claim = create_claim("awaiting_payment_details")
     _sign_in(client, supervisor)
     assert client.get(f"/caseworker/claims/{claim.id}/cash").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [
+        (
+            "vi",
+            [
+                "Không thể duyệt hồ sơ đang ở trạng thái “Đã chi trả”.",
+                "Không thể từ chối hồ sơ đang ở trạng thái “Đã chi trả”.",
+                "Không thể sửa thông tin tài khoản của hồ sơ đang ở trạng thái “Đã chi trả”.",
+                "Chỉ chuyển sang nhận tiền mặt khi hồ sơ chờ bổ sung thông tin tài khoản",
+                "Hồ sơ không có khoản chi tiền mặt nào đang chờ chi tại cơ quan BHXH.",
+                "Hồ sơ không có khoản chi tiền mặt nào đang chờ chi tại cơ quan BHXH.",
+                "Hồ sơ đã kết thúc (“Đã chi trả”): không cần yêu cầu bổ sung thông tin.",
+                "Hồ sơ không có hồ sơ nghi trùng nào cần xử lý.",
+            ],
+        ),
+        (
+            "en",
+            [
+                "A claim that is “Paid” cannot be approved.",
+                "A claim that is “Paid” cannot be refused.",
+                "The payment details of a claim that is “Paid” cannot be corrected.",
+                "Cash at the office is offered only to a claim awaiting payment details",
+                "The claim has no cash payment waiting at the office.",
+                "The claim has no cash payment waiting at the office.",
+                "The claim is closed (“Paid”): no information needs to be requested.",
+                "The claim has no possible duplicates to decide.",
+            ],
+        ),
+    ],
+)
+def test_an_action_form_opened_for_a_claim_it_cannot_act_on_goes_back_to_the_case_saying_why(
+    client, caseworker, locale, words
+):
+    """A link kept from before, or a URL typed: the form is not offered for a claim whose state refuses it (the
+    case page offers no such link either); a POST is refused by the service as before."""
+    paid = create_payment(create_claim("payment_pending"), "paid")
+    claims.transition(paid.claim_id, ClaimAction.PAYMENT_SUCCEEDED)
+    _sign_in(client, caseworker, locale)
+    paths = ("approve", "reject", "payment-details", "cash", "cash-receipt", "cash-withdraw", "request-info")
+    for path, message in zip((*paths, "duplicates"), words, strict=True):
+        response = client.get(f"/caseworker/claims/{paid.claim_id}/{path}")
+        assert response.status_code == 302, path
+        assert response.headers["Location"] == f"/caseworker/claims/{paid.claim_id}"
+        assert message in _text(client.get(response.headers["Location"])), path
+    assert client.post(f"/caseworker/claims/{paid.claim_id}/approve", data={}).status_code == 409
+    assert db.session.get(Claim, paid.claim_id).state == "paid"
+
+
+def test_possible_duplicates_outside_the_scope_are_said_and_left_to_a_wider_scope(client, caseworker):
+    mine, far = create_duplicate_group("needs_review", districts=(DONG_ANH, QUAN_1))
+    _sign_in(client, caseworker)
+    page = client.get(f"/caseworker/claims/{mine.id}")
+    assert "1 hồ sơ nghi trùng nằm ngoài phạm vi của bạn" in _text(page)
+    assert f"/caseworker/claims/{mine.id}/duplicates" not in page.get_data(as_text=True)
+    assert f"/caseworker/claims/{far.id}" not in page.get_data(as_text=True)
+    form = client.get(f"/caseworker/claims/{mine.id}/duplicates")
+    assert form.status_code == 302
+    assert "1 hồ sơ nghi trùng nằm ngoài phạm vi của bạn" in _text(client.get(form.headers["Location"]))
+
+    admin = create_user("admin", password=PASSWORD)  # the whole country
+    client.post("/logout")
+    _sign_in(client, admin)
+    page = client.get(f"/caseworker/claims/{mine.id}")
+    assert "ngoài phạm vi" not in _text(page) and f"/caseworker/claims/{mine.id}/duplicates" in page.get_data(
+        as_text=True
+    )
+    assert client.get(f"/caseworker/claims/{mine.id}/duplicates").status_code == 200
