@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from disburse.dashboard.queries import TableQuery, child_level, table_rows
+from disburse.dashboard.queries import TableQuery, child_level, monthly_totals, table_rows
 from disburse.formatting import dmy
 from disburse.spreadsheets import write_csv, write_xlsx
 
@@ -115,27 +115,16 @@ MONTHLY_HEADER = [
 
 def monthly_file(rows: list[dict[str, Any]], month: str) -> bytes:
     """The monthly report as XLSX: a row per province, then the total."""
-    total = {name: sum(row[name] for row in rows) for name in MONTHLY_SUMS}
 
     def values() -> Iterator[list[Any]]:
         for row in rows:
             yield _monthly_row(row["code"], row["name"], row)
-        yield _monthly_row("", "Tổng cộng / Total", {**total, "paid_in_month": None, "percent_paid": None})
+        yield _monthly_row("", "Tổng cộng / Total", monthly_totals(rows))
 
     with tempfile.TemporaryDirectory(prefix="disburse-monthly-") as folder:
         path = Path(folder) / "report.xlsx"
         write_xlsx(path, MONTHLY_HEADER, values(), title=f"Bao cao {month.replace('/', '-')}")
         return path.read_bytes()
-
-
-MONTHLY_SUMS = (
-    "eligible",
-    "paid",
-    "paid_amount_vnd",
-    "reduction_employers",
-    "reduction_employees",
-    "reduction_vnd",
-)
 
 
 def _monthly_row(code: str, name: str, row: dict[str, Any]) -> list[Any]:

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from disburse.claims.states import NOT_IN_ELIGIBLE_GROUP
 from disburse.extensions import db
 from disburse.formatting import vietnamese_key
+from disburse.programs.models import Program
 from disburse.reports.dashboard import children, figures
 from disburse.reports.service import Area
 
@@ -185,6 +186,10 @@ def monthly_report(program_id: int, month: date, today: date, province: str | No
     ``reduction_vnd``). Ours: the rollups' service has no per-month query."""
     start = month.replace(day=1)
     end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    program = db.session.get(Program, program_id)
+    # Nobody is paid before the day after the cut-off date: in the programme's first month (and before it), the
+    # people paid before the month are none, snapshot or not.
+    first_month = program is not None and start <= program.cutoff_date + timedelta(days=1)
     only = "AND area_code = :province" if province else ""
     snapshot = f"""SELECT DISTINCT ON (area_code) area_code, eligible, paid, paid_amount_vnd FROM completion_snapshots
                    WHERE program_id = :program_id AND level = 'province' AND day BETWEEN :first AND :last {only}
@@ -228,6 +233,27 @@ def monthly_report(program_id: int, month: date, today: date, province: str | No
         item.setdefault("reduction_employees", 0)
         item.setdefault("reduction_vnd", 0)
         item["percent_paid"] = 100.0 * item["paid"] / item["eligible"] if item["eligible"] else None
-        item["paid_in_month"] = item["paid"] - before[code] if code in before else None
+        item["paid_in_month"] = item["paid"] - before.get(code, 0) if code in before or first_month else None
         result.append(item)
     return result
+
+
+#: The monthly report's columns summed in its total row.
+MONTHLY_SUMS = (
+    "eligible",
+    "paid",
+    "paid_amount_vnd",
+    "reduction_employers",
+    "reduction_employees",
+    "reduction_vnd",
+)
+
+
+def monthly_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The total row of :func:`monthly_report`'s rows: the sums, the paid percentage of the sums, and the people
+    paid in the month when every row knows it (None otherwise)."""
+    total: dict[str, Any] = {name: sum(row[name] for row in rows) for name in MONTHLY_SUMS}
+    in_month = [row["paid_in_month"] for row in rows]
+    total["paid_in_month"] = sum(in_month) if rows and None not in in_month else None
+    total["percent_paid"] = 100.0 * total["paid"] / total["eligible"] if total["eligible"] else None
+    return total

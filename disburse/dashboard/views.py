@@ -31,7 +31,7 @@ from disburse.dashboard import exports
 from disburse.dashboard.cache import shared_fragment
 from disburse.dashboard.charts import Labels, bar_chart, line_chart
 from disburse.dashboard.forms import AreaQuery, ExportQuery, MonthQuery, TargetForm
-from disburse.dashboard.queries import TableQuery, child_level, monthly_report, row_count, table_rows
+from disburse.dashboard.queries import TableQuery, child_level, monthly_report, monthly_totals, row_count, table_rows
 from disburse.extensions import db
 from disburse.formatting import dmy, moment, number, percent
 from disburse.jobs.service import submit
@@ -590,17 +590,7 @@ def monthly() -> ResponseReturnValue:
             mimetype=exports.MIMETYPES["xlsx"],
             headers={"Content-Disposition": f'attachment; filename="bao-cao-thang-{month:%Y-%m}.xlsx"'},
         )
-    totals = {
-        name: sum(row[name] for row in rows)
-        for name in (
-            "eligible",
-            "paid",
-            "paid_amount_vnd",
-            "reduction_employers",
-            "reduction_employees",
-            "reduction_vnd",
-        )
-    }
+    totals = monthly_totals(rows)
     return render_template(
         "dashboard/monthly.html",
         program=program,

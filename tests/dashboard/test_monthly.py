@@ -47,7 +47,7 @@ def test_november_by_province_in_html(client, months):
     assert rows["Thành phố Hồ Chí Minh"][:4] == ["2", "1", "0", "50,0%"]
     assert rows["Thành phố Hà Nội"][5:] == ["0", "0", "0 ₫"]  # no reduction booked for November
     october = _rows(client.get("/dashboard/monthly?month=10/2021").get_data(as_text=True))
-    assert october["Thành phố Hà Nội"][:3] == ["11", "5", "—"]  # no snapshot before October
+    assert october["Thành phố Hà Nội"][:3] == ["11", "5", "5"]  # NQ116's first month: nobody was paid before it
     assert october["Thành phố Hà Nội"][5:] == ["1", "12", "1.000.000 ₫"]
 
 
@@ -63,6 +63,18 @@ def test_the_report_as_xlsx_with_its_total(client, months):
     assert rows[0][0] == "Mã tỉnh / Province code"
     assert rows[1][:4] == ["01", "Thành phố Hà Nội", 11, 5] and rows[1][7:] == [1, 12, 1_000_000]
     assert rows[-1][1] == "Tổng cộng / Total" and rows[-1][2:4] == [13, 6] and rows[-1][9] == 1_000_000
+    assert rows[-1][4:6] == [6, 46.2]  # paid in the month (every province knows it) and the total's percentage
+
+
+def test_without_a_snapshot_before_a_later_month_the_people_paid_in_it_are_not_guessed(client, months, db_session):
+    from sqlalchemy import text
+
+    db_session.execute(text("DELETE FROM completion_snapshots WHERE day = '2021-10-31'"))
+    sign_in(client, create_user("admin", password=PASSWORD))
+    html = client.get("/dashboard/monthly?month=11/2021").get_data(as_text=True)
+    assert _rows(html)["Thành phố Hà Nội"][2] == "—"
+    total = re.search(r"<tfoot>(.*?)</tfoot>", html, re.S)
+    assert total and '<td class="num">—</td>' in total.group(1)
 
 
 def test_a_province_supervisor_sees_their_province_and_the_running_month_is_live(client, months):
