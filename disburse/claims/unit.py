@@ -217,28 +217,45 @@ def waiting_for_form_02(program: Program, employer: Employer) -> list[WorkforceR
 
 @dataclass(frozen=True)
 class Deadline:
-    #: ``form_02`` (the people still waiting for the unit's Form 02) or ``form_03`` (adjustments).
+    #: ``form_02`` (the people still waiting for the unit's Form 02), ``form_02_passed`` (people of its list the
+    #: office checks without a Form 02, its deadline passed) or ``form_03`` (adjustments).
     form: str
     due_on: date
     #: Working days from today to the deadline (0 on the day itself; negative once passed).
     working_days_left: int
-    #: For Form 02: how many people still wait for it.
+    #: For Form 02: how many people still wait for it; once passed, how many the office checks unconfirmed.
     waiting: int = 0
+
+
+#: The states of a claim the office checks without the unit's Form 02 once its deadline passed (a late Form 02 is
+#: no longer taken for it; corrections go on Form 03).
+CHECKED_UNCONFIRMED = (ClaimState.VERIFYING, ClaimState.NEEDS_REVIEW)
 
 
 def unit_deadlines(program: Program, employer: Employer, today: date) -> list[Deadline]:
     """The unit's open deadlines: Form 02 while people of its list wait for it (the earliest of their review
-    deadlines, also once passed: a late Form 02 is still taken), and Form 03 until the adjustment deadline."""
+    deadlines, also once passed: a late Form 02 is still taken), or, once the office checks them without it, that
+    the deadline has passed; and Form 03 until the adjustment deadline."""
     deadlines = []
-    waiting, due_on = db.session.execute(
-        select(func.count(), func.min(Claim.review_due_on)).where(
+    waiting, due_on, unconfirmed, unconfirmed_due_on = db.session.execute(
+        select(
+            func.count().filter(Claim.state.in_(WAITING_FOR_FORM_02)),
+            func.min(Claim.review_due_on).filter(Claim.state.in_(WAITING_FOR_FORM_02)),
+            func.count().filter(Claim.state.in_(CHECKED_UNCONFIRMED)),
+            func.min(Claim.review_due_on).filter(Claim.state.in_(CHECKED_UNCONFIRMED)),
+        ).where(
             Claim.program_id == program.id,
             Claim.employer_id == employer.id,
-            Claim.state.in_(WAITING_FOR_FORM_02),
+            Claim.state.in_((*WAITING_FOR_FORM_02, *CHECKED_UNCONFIRMED)),
+            Claim.track == "A",
+            Claim.confirmed_on.is_(None),
         )
     ).one()
     if waiting and due_on is not None:
         deadlines.append(Deadline("form_02", due_on, working_days_between(today, due_on), int(waiting)))
+    elif unconfirmed and unconfirmed_due_on is not None and unconfirmed_due_on < today:
+        days = working_days_between(today, unconfirmed_due_on)
+        deadlines.append(Deadline("form_02_passed", unconfirmed_due_on, days, int(unconfirmed)))
     if today <= program.adjustment_deadline:
         deadline = program.adjustment_deadline
         deadlines.append(Deadline("form_03", deadline, working_days_between(today, deadline)))

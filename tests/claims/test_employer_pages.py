@@ -92,6 +92,35 @@ def test_the_status_page_in_english(client, unit, workforce):
     assert "Closed account. Send Form 03" in page
 
 
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [
+        (
+            "vi",
+            ["Đã quá hạn gửi Mẫu số 02 (20/10/2021).", "2 người đơn vị chưa xác nhận đang được cơ quan BHXH xem xét"],
+        ),
+        ("en", ["The deadline for Form 02 (20/10/2021) has passed.", "2 people your unit did not confirm are being"]),
+    ],
+)
+def test_an_overdue_unit_is_told_its_form_02_deadline_passed_and_to_use_form_03(client, unit, locale, words):
+    """Its people went on without its Form 02 (overdue, then verified into review): a late Form 02 is no longer
+    taken for them, so every page of the unit says the deadline passed and points to Form 03."""
+    from disburse.claims import service as claims
+    from disburse.claims.states import ClaimAction
+    from disburse.verification import service as verification
+
+    late = [_person(unit, name, "listed", review_due_on=date(2021, 10, 20)) for name in ("Phạm Văn An", "Lê Văn Bình")]
+    claims.transition_many(ClaimAction.MARK_OVERDUE, ids=[c.id for c in late])
+    verification.verify(ids=[c.id for c in late], today=date(2021, 10, 25))
+    assert {db.session.get(Claim, c.id).state for c in late} == {"needs_review"}
+    employer = _employer(client, unit, locale)
+    for path in ("", "/form-02", "/form-03"):
+        page = _text(employer.get(f"/employers/{unit.unit_code}{path}"))
+        for word in words:
+            assert word in page, (path, word)
+        assert f'href="/employers/{unit.unit_code}/form-03"' in page
+
+
 def test_a_person_owed_nothing_shows_no_amount_and_no_account(client, unit, workforce, db_session):
     """A declined (or removed, or refused) person's row must not read as if a payment were on its way."""
     declined = workforce["declined"]
