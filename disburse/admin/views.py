@@ -311,17 +311,61 @@ def health() -> ResponseReturnValue:
 # ---------------------------------------------------------------------------------------------------- audit log
 
 
+#: The audit log's actions as people call them: (Vietnamese, English). Every action the product writes has one
+#: (tests/admin/test_audit_labels.py reads the source for them); an action that has none shows as its code.
+AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
+    "import.upload": ("Tải lên tệp danh sách để nhập", "Registry file uploaded for import"),
+    "job.retry": ("Chạy lại công việc bị lỗi", "Failed job run again"),
+    "program.update": ("Sửa tham số chương trình", "Programme parameter changed"),
+    "target.set": ("Đặt mục tiêu chi trả cho quận/huyện", "District target set"),
+    "token.create": ("Tạo token API", "API token created"),
+    "token.revoke": ("Thu hồi token API", "API token revoked"),
+    "user.create": ("Tạo người dùng", "User created"),
+    "user.deactivate": ("Khoá tài khoản", "Account deactivated"),
+    "user.reactivate": ("Mở lại tài khoản", "Account reactivated"),
+    "user.set_password": ("Đặt mật khẩu mới", "New password set"),
+    "user.update": ("Sửa thông tin người dùng", "User details changed"),
+}
+#: The kinds of record an audit entry is about, as people call them; a kind that has none shows as its code.
+AUDIT_OBJECTS: dict[str, tuple[str, str]] = {
+    "api_token": ("Token API", "API token"),
+    "district": ("Quận/huyện", "District"),
+    "job": ("Công việc", "Job"),
+    "program": ("Chương trình", "Programme"),
+    "user": ("Người dùng", "User"),
+}
+
+
+def action_label(action: str) -> str:
+    """An audit entry's action in the page's language, or its code when it has no label."""
+    return pick(AUDIT_ACTIONS[action]) if action in AUDIT_ACTIONS else action
+
+
+def object_label(object_type: str) -> str:
+    """The kind of record an audit entry is about in the page's language, or its code when it has no label."""
+    return pick(AUDIT_OBJECTS[object_type]) if object_type in AUDIT_OBJECTS else object_type
+
+
+def _action_choice(action: str) -> tuple[str, str]:
+    """A choice of the action filter: the code is submitted; the label is shown, with the code for admins who know
+    it (an action with no label shows its code alone)."""
+    return (action, f"{action_label(action)} ({action})" if action in AUDIT_ACTIONS else action)
+
+
 @bp.get("/audit")
 @roles_required("admin")
 def audit() -> ResponseReturnValue:
+    """The audit log, newest first, filtered by actor, action, record and days; actions and kinds of record are
+    shown in words, their codes beside them."""
     form = AuditFilterForm(request.args)
-    form.action.choices = [("", _("Mọi thao tác"))] + [(a, a) for a in service.audit_actions()]
+    form.action.choices = [("", _("Mọi thao tác"))] + [_action_choice(a) for a in service.audit_actions()]
+    labels = {"action_label": action_label, "object_label": object_label}
     valid = form.validate()
     if valid and form.since.data and form.until.data and form.since.data > form.until.data:
         form.until.errors = [*form.until.errors, _("Ngày kết thúc phải sau ngày bắt đầu.")]
         valid = False
     if not valid:
-        return render_template("admin/audit.html", form=form, page=None, args=_args), 400
+        return render_template("admin/audit.html", form=form, page=None, args=_args, **labels), 400
     page = service.search_audit(
         actor=form.actor.data or None,
         action=form.action.data or None,
@@ -331,7 +375,7 @@ def audit() -> ResponseReturnValue:
         before=form.before.data,
         limit=PAGE,
     )
-    return render_template("admin/audit.html", form=form, page=page, args=_args)
+    return render_template("admin/audit.html", form=form, page=page, args=_args, **labels)
 
 
 def _args(**changes: Any) -> dict[str, Any]:

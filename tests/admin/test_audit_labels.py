@@ -1,0 +1,189 @@
+"""The audit log's actions and kinds of record read as words in the page's language (Vietnamese first, English for
+an English user), with the codes beside them and as the action filter's values; an entry written by each of the
+product's own functions is shown so, an action nobody labelled shows as its code, and every action and kind of record
+the source writes has a label."""
+
+from __future__ import annotations
+
+import ast
+import html as html_
+import io
+import re
+from pathlib import Path
+
+from disburse.admin import service
+from disburse.admin.views import AUDIT_ACTIONS, AUDIT_OBJECTS
+from disburse.auth import service as auth
+from disburse.auth.models import AuditLog
+from disburse.extensions import db
+from disburse.jobs.models import Job
+from disburse.programs.models import Program
+from tests.admin.conftest import sign_in
+from tests.test_background import broker  # noqa: F401 - the fixture
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Where the product writes the audit log from.
+SOURCES = ("disburse", "workers")
+#: The functions that write an entry, and the position of the action and of the kind of record in their arguments.
+WRITERS = {"audit": (1, 2), "_audit": (0, 1)}
+#: The functions that only pass on what their caller gave them (and are checked through their callers).
+PASSING_ON = {("disburse/auth/service.py", "audit"), ("disburse/auth/service.py", "_audit")}
+
+
+def _written_codes() -> tuple[set[str], set[str], list[str]]:
+    """The actions and kinds of record written anywhere in the source, and the places that write one this reading
+    cannot tell (not a string literal, outside the functions that pass them on)."""
+    actions: set[str] = set()
+    objects: set[str] = set()
+    unknown: list[str] = []
+    for top in SOURCES:
+        for path in sorted((ROOT / top).rglob("*.py")):
+            name = path.relative_to(ROOT).as_posix()
+            source = path.read_text(encoding="utf-8")
+            if re.search(r"insert\s+into\s+audit_log", source, re.IGNORECASE):
+                unknown.append(f"{name}: SQL that inserts into audit_log")
+            tree = ast.parse(source, name)
+            passing_on = {
+                id(node)
+                for function in ast.walk(tree)
+                if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef) and (name, function.name) in PASSING_ON
+                for node in ast.walk(function)
+            }
+            for call in [node for node in ast.walk(tree) if isinstance(node, ast.Call) and id(node) not in passing_on]:
+                called = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+                arguments: list[tuple[ast.expr | None, set[str]]] = []
+                if called in WRITERS:
+                    action_at, object_at = WRITERS[called]
+                    given_at = dict(enumerate(call.args))
+                    arguments = [(given_at.get(action_at), actions), (given_at.get(object_at), objects)]
+                elif called == "AuditLog":
+                    given = {keyword.arg: keyword.value for keyword in call.keywords}
+                    arguments = [(given.get("action"), actions), (given.get("object_type"), objects)]
+                for argument, codes in arguments:
+                    if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+                        codes.add(argument.value)
+                    else:
+                        unknown.append(f"{name}:{call.lineno}: {ast.unparse(call)[:80]}")
+    return actions, objects, unknown
+
+
+def test_every_action_and_kind_of_record_the_product_writes_has_a_label():
+    actions, objects, unknown = _written_codes()
+    assert unknown == [], "give these a string literal (and a label), or teach this test to read them"
+    # The reading finds the writers in every module that writes (not nothing, by a change in how they are called).
+    assert {"import.upload", "user.create", "user.set_password", "token.revoke", "job.retry", "target.set"} <= actions
+    assert actions - AUDIT_ACTIONS.keys() == set(), "label these actions in disburse/admin/views.py: AUDIT_ACTIONS"
+    assert objects - AUDIT_OBJECTS.keys() == set(), "label these kinds of record in disburse/admin/views.py"
+    for code, (vi, en) in {**AUDIT_ACTIONS, **AUDIT_OBJECTS}.items():
+        assert vi.strip() and en.strip() and code not in (vi, en), code
+
+
+def _cells(page: str) -> list[tuple[str, str]]:
+    """(action, record) of each row of the log, as the reader sees them (tags dropped, the code kept)."""
+    body = page.split("<tbody>")[1].split("</tbody>")[0]
+    rows = re.findall(r"<tr>\s*<td>.*?</td>\s*<td>.*?</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>", body, re.DOTALL)
+
+    def text(cell: str) -> str:
+        return html_.unescape(re.sub(r"\s+", " ", re.sub(r"<br>", " ", re.sub(r"<(?!br)[^>]+>", "", cell))).strip())
+
+    return [(text(action), text(record)) for action, record in rows]
+
+
+def test_entries_written_by_the_products_functions_read_as_words_in_both_languages(
+    admin_client,
+    admin,
+    folders,
+    broker,  # noqa: F811
+):
+    # Each action, written the way the product writes it: the admin's services, the account and token services,
+    # and the pages that audit in the view (an upload, a job's retry, a district's target).
+    user, _ = service.create_user(
+        "nguoi.moi@bhxh.example.vn",
+        "caseworker",
+        full_name="Nguyễn Văn Mới",
+        district="017",
+        province=None,
+        employer_unit=None,
+        actor=admin,
+    )
+    service.update_user(
+        user,
+        role="caseworker",
+        full_name="Nguyễn Văn Cũ",
+        district="017",
+        province=None,
+        employer_unit=None,
+        actor=admin,
+    )
+    service.reset_password(user, actor=admin)
+    service.deactivate_user(user, actor=admin)
+    service.reactivate_user(user, actor=admin)
+    auth.create_token(user, "máy chủ báo cáo")
+    [token] = auth.tokens_of(user)
+    auth.revoke_token(token.id)
+    program = db.session.query(Program).filter_by(code="NQ116").one()
+    service.set_max_payment_failures(program, 5 if program.max_payment_failures != 5 else 4, actor=admin)
+    db.session.commit()
+    uploaded = admin_client.post(
+        "/admin/imports",
+        data={"kind": "employers", "file": (io.BytesIO(b"unit_code\n"), "don-vi.csv")},
+        content_type="multipart/form-data",
+    )
+    assert uploaded.status_code == 302
+    job = db.session.get(Job, int(uploaded.headers["Location"].rsplit("/", 1)[1]))
+    job.state, job.error = "failed", "boom"
+    db.session.commit()
+    assert admin_client.post(f"/jobs/{job.id}/retry").status_code == 302
+    target = {"district": "017", "target_date": "30/11/2021", "percent": "80"}
+    assert admin_client.post("/dashboard/targets", data=target).status_code == 302
+    written = {entry.action for entry in db.session.query(AuditLog)}
+    assert written == AUDIT_ACTIONS.keys(), "every action the product writes, written here by its own function"
+
+    page = admin_client.get("/admin/audit").get_data(as_text=True)
+    cells = _cells(page)
+    assert ("Tạo người dùng user.create", f"Người dùng {user.id}") in cells
+    assert ("Sửa thông tin người dùng user.update", f"Người dùng {user.id}") in cells
+    assert ("Đặt mật khẩu mới user.set_password", f"Người dùng {user.id}") in cells
+    assert ("Khoá tài khoản user.deactivate", f"Người dùng {user.id}") in cells
+    assert ("Mở lại tài khoản user.reactivate", f"Người dùng {user.id}") in cells
+    assert ("Tạo token API token.create", f"Token API {token.id}") in cells
+    assert ("Thu hồi token API token.revoke", f"Token API {token.id}") in cells
+    assert ("Sửa tham số chương trình program.update", f"Chương trình {program.id}") in cells
+    assert ("Tải lên tệp danh sách để nhập import.upload", f"Công việc {job.id}") in cells
+    assert ("Chạy lại công việc bị lỗi job.retry", f"Công việc {job.id}") in cells
+    assert ("Đặt mục tiêu chi trả cho quận/huyện target.set", "Quận/huyện 017") in cells
+    assert len(cells) == len(AUDIT_ACTIONS)
+    assert '<span title="api_token">Token API</span>' in page  # the kind's code, for whoever knows it
+    # The filter shows words with the code; what it submits stays the code.
+    assert '<option value="user.create">Tạo người dùng (user.create)</option>' in page
+    assert '<option value="target.set">Đặt mục tiêu chi trả cho quận/huyện (target.set)</option>' in page
+    filtered = _cells(admin_client.get("/admin/audit?action=token.revoke").get_data(as_text=True))
+    assert filtered == [("Thu hồi token API token.revoke", f"Token API {token.id}")]
+
+    sign_in(admin_client, admin, "en")
+    page = admin_client.get("/admin/audit").get_data(as_text=True)
+    cells = _cells(page)
+    assert ("User created user.create", f"User {user.id}") in cells
+    assert ("User details changed user.update", f"User {user.id}") in cells
+    assert ("New password set user.set_password", f"User {user.id}") in cells
+    assert ("Account deactivated user.deactivate", f"User {user.id}") in cells
+    assert ("Account reactivated user.reactivate", f"User {user.id}") in cells
+    assert ("API token created token.create", f"API token {token.id}") in cells
+    assert ("API token revoked token.revoke", f"API token {token.id}") in cells
+    assert ("Programme parameter changed program.update", f"Programme {program.id}") in cells
+    assert ("Registry file uploaded for import import.upload", f"Job {job.id}") in cells
+    assert ("Failed job run again job.retry", f"Job {job.id}") in cells
+    assert ("District target set target.set", "District 017") in cells
+    assert '<option value="user.create">User created (user.create)</option>' in page
+    shown = page.split('name="action"')[1]  # the filter's choices and the log
+    assert not any(vi in shown for vi in ("Tạo người dùng", "Người dùng", "Token API", "Công việc", "Quận/huyện"))
+
+
+def test_an_action_or_kind_of_record_with_no_label_shows_as_its_code(admin_client, admin):
+    # No product function writes an unknown action: an older or newer release's entry, written as any entry is.
+    auth.audit(admin, "report.archive", "report_file", "77", {"note": "cũ"})
+    db.session.flush()
+    page = admin_client.get("/admin/audit?record=77").get_data(as_text=True)
+    assert _cells(page) == [("report.archive", "report_file 77")]
+    assert "<td><code>report.archive</code></td>" in page
+    assert '<option value="report.archive">report.archive</option>' in page
