@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -157,16 +161,145 @@ def beat(schedule_file: str | None, loglevel: str) -> None:
 
 # ------------------------------------------------------------------------------------------- development: up
 
+#: How long `up` waits for the web server and the sandbox bank to answer on their ports before giving up.
+LISTEN_TIMEOUT_S = 60.0
+
+#: The processes `up` starts, named in both languages when one of them cannot start or stops.
+_CHILD_NAMES = {
+    "web": ("máy chủ web gunicorn", "gunicorn web server"),
+    "worker": ("worker Celery", "Celery worker"),
+    "beat": ("beat Celery", "Celery beat"),
+    "sandbox": ("ngân hàng thử nghiệm", "sandbox bank"),
+}
+
+
+class _ChildDied(deployment.Refused):
+    """A process `up` started stopped while `up` was running: exit code 1 (a refusal to start is 2)."""
+
+
+@dataclass(frozen=True)
+class _Listener:
+    """A server `up` starts: the child that runs it, where it listens, and how the user chooses another port."""
+
+    child: str
+    host: str
+    port: int
+    #: The option or environment variable that chooses the port, in the words of the message.
+    choose_vi: str
+    choose_en: str
+
 
 def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
     # Our own interpreter running our own fixed module list: no untrusted input reaches the command line.
     return subprocess.Popen([sys.executable, "-m", *args], env=os.environ.copy())  # noqa: S603
 
 
+def _cannot_listen(listener: _Listener) -> deployment.Refused | None:
+    """Why a server could not listen on the listener's address now, or None. Binds (with SO_REUSEADDR, as gunicorn
+    and werkzeug do, so that a port in TIME_WAIT still counts as free) and lets go at once."""
+    vi_name, en_name = _CHILD_NAMES[listener.child]
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            listener.host, listener.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return deployment.Refused(
+                f"Cổng {listener.port} đang được dùng bởi một chương trình khác, nên {vi_name} không thể chạy "
+                f"trên {listener.host}:{listener.port}. Hãy dừng chương trình đó, hoặc chọn cổng khác bằng "
+                f"{listener.choose_vi}.",
+                f"Port {listener.port} is in use by another program, so the {en_name} cannot run on "
+                f"{listener.host}:{listener.port}. Stop that program, or choose another port with "
+                f"{listener.choose_en}.",
+            )
+        reason = exc.strerror or str(exc)
+        return deployment.Refused(
+            f"Không thể chạy {vi_name} trên {listener.host}:{listener.port} ({reason}). "
+            f"Hãy chọn địa chỉ hoặc cổng khác bằng {listener.choose_vi}.",
+            f"Cannot run the {en_name} on {listener.host}:{listener.port} ({reason}). "
+            f"Choose another address or port with {listener.choose_en}.",
+        )
+    return None
+
+
+def _check_ports(listeners: list[_Listener]) -> None:
+    for listener in listeners:
+        refused = _cannot_listen(listener)
+        if refused is not None:
+            raise refused
+
+
+def _answers(listener: _Listener) -> bool:
+    """Whether something accepts connections on the listener's port (the wildcard addresses: on this machine)."""
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(listener.host, listener.host)  # noqa: S104
+    try:
+        with socket.create_connection((host, listener.port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _died(name: str, child: subprocess.Popen[bytes]) -> _ChildDied:
+    vi_name, en_name = _CHILD_NAMES[name]
+    code = child.returncode
+    if code < 0:  # killed by a signal
+        signame = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+        how_vi, how_en = f"bị dừng bởi tín hiệu {signame}", f"was killed by signal {signame}"
+    else:
+        how_vi, how_en = f"đã thoát với mã {code}", f"exited with code {code}"
+    return _ChildDied(
+        f"Tiến trình {name} ({vi_name}) {how_vi}: xem thông báo của nó ở trên. "
+        "disburse up đã dừng các tiến trình còn lại.",
+        f"The {name} process ({en_name}) {how_en}: see its output above. disburse up stopped the others.",
+    )
+
+
+def _stopped(name: str, child: subprocess.Popen[bytes], listeners: list[_Listener]) -> deployment.Refused:
+    """Why the child ``name`` stopped: the port its server needed, when another program holds it now (it took it
+    after `up` checked), or else the process's exit."""
+    for listener in listeners:
+        if listener.child == name and (refused := _cannot_listen(listener)) is not None:
+            return refused
+    return _died(name, child)
+
+
+def _wait_until_listening(listeners: list[_Listener], children: dict[str, subprocess.Popen[bytes]]) -> None:
+    """Return once every listener's server answers on its port, every process still running; a process that exits
+    first fails `up` (:func:`_stopped`), and so does a server that does not answer within LISTEN_TIMEOUT_S."""
+    pending = list(listeners)
+    deadline = time.monotonic() + LISTEN_TIMEOUT_S
+    while True:
+        for name, child in children.items():
+            if child.poll() is not None:
+                raise _stopped(name, child, listeners)
+        pending = [listener for listener in pending if not _answers(listener)]
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            where = ", ".join(f"{listener.host}:{listener.port}" for listener in pending)
+            raise deployment.Refused(
+                f"Không có máy chủ nào trả lời trên {where} sau {LISTEN_TIMEOUT_S:.0f} giây: đã dừng disburse up.",
+                f"Nothing answered on {where} within {LISTEN_TIMEOUT_S:.0f} seconds: disburse up stopped.",
+            )
+        time.sleep(0.2)
+
+
+def _watch(listeners: list[_Listener], children: dict[str, subprocess.Popen[bytes]]) -> NoReturn:
+    """Until Ctrl-C or SIGTERM; a process that exits meanwhile stops `up`, naming it (:func:`_stopped`)."""
+    while True:
+        for name, child in children.items():
+            if child.poll() is not None:
+                raise _stopped(name, child, listeners)
+        time.sleep(0.5)
+
+
 @click.command("up")
 @click.option("--demo", is_flag=True, help="Seed a province-sized demo when the database is empty.")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", "web_workers", default=2, show_default=True, type=int, help="Web worker processes.")
 @click.option("--demo-employers", default=200, show_default=True, type=click.IntRange(1, 100_000), help="Demo units.")
 @click.option(
@@ -174,7 +307,10 @@ def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
 )
 @with_appcontext
 def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, demo_employees: int) -> None:
-    """Ensure PostgreSQL and Redis, apply migrations, then run the web server, a Celery worker and beat."""
+    """Ensure PostgreSQL and Redis, apply migrations, then run the web server, a Celery worker and beat.
+
+    Refuses to start (exit 2, before the migrations) when the web server's or the sandbox bank's port is taken, and
+    says it is running only once both answer; a process that stops later stops all of them (exit 1, naming it)."""
     from flask_migrate import upgrade
 
     runtime.exit_on_signals()
@@ -184,6 +320,15 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
         click.echo(note)
     os.environ["DATABASE_URL"] = app.config["DATABASE_URL"]
     os.environ["REDIS_URL"] = app.config["REDIS_URL"]
+
+    with_sandbox = app.config["DISBURSE_PAYMENT_PROVIDER"] == "sandbox"
+    listeners = [_Listener("web", host, port, "--port", "--port")]
+    try:
+        if with_sandbox:
+            listeners.append(_sandbox_listener(app, host, port))
+        _check_ports(listeners)  # before the migrations and the demo's seed, which can take minutes
+    except deployment.Refused as exc:
+        _refuse(exc)
 
     runtime.ensure_database(app.config["DATABASE_URL"])
     click.echo("Applying migrations…")
@@ -210,9 +355,16 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
     if not os.environ.get("DISBURSE_SANDBOX_CALLBACK_URL"):  # the sandbox calls this web server back
         callback = f"http://{host}:{port}/api/v1/providers/sandbox/events"
         os.environ["DISBURSE_SANDBOX_CALLBACK_URL"] = app.config["DISBURSE_SANDBOX_CALLBACK_URL"] = callback
-    sandbox = _start_sandbox(app, host, port) if app.config["DISBURSE_PAYMENT_PROVIDER"] == "sandbox" else None
-    children = {
-        "web": _spawn(
+    try:
+        _check_ports(listeners)  # again: the migrations and the seed took a while
+    except deployment.Refused as exc:
+        _refuse(exc)
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    failure: deployment.Refused | None = None
+    try:
+        if with_sandbox:
+            children["sandbox"] = _start_sandbox(app, listeners[1])
+        children["web"] = _spawn(
             [
                 "gunicorn",
                 "--bind",
@@ -223,8 +375,8 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
                 "-",
                 "disburse.wsgi:app",
             ]
-        ),
-        "worker": _spawn(
+        )
+        children["worker"] = _spawn(
             [
                 "celery",
                 "-A",
@@ -239,8 +391,8 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
                 "--hostname",
                 f"disburse-{os.getpid()}@%h",
             ]
-        ),
-        "beat": _spawn(
+        )
+        children["beat"] = _spawn(
             [
                 "celery",
                 "-A",
@@ -254,33 +406,48 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
                 "--schedule",
                 str(instance / "celerybeat-schedule"),
             ]
-        ),
-    }
-    if sandbox is not None:
-        children["sandbox"] = sandbox
-    click.echo(f"\ndisburse is running at http://{host}:{port}/  (Ctrl-C to stop)\n")
-    try:
-        while True:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    raise click.ClickException(f"the {name} process exited with code {child.returncode}")
-            time.sleep(0.5)
+        )
+        _wait_until_listening(listeners, children)
+        click.echo(f"\ndisburse is running at http://{host}:{port}/  (Ctrl-C to stop)\n")
+        _watch(listeners, children)
     except KeyboardInterrupt:
         click.echo("\nStopping…")
+    except deployment.Refused as exc:
+        failure = exc
     finally:
         _stop_all(children)
+    if failure is not None:  # said last, after the children's own shutdown output
+        click.echo(str(failure), err=True)
+        sys.exit(1 if isinstance(failure, _ChildDied) else 2)
 
 
-def _start_sandbox(app: Flask, host: str, port: int) -> subprocess.Popen[bytes]:
-    """The sandbox bank in a child process of its own, on the port of DISBURSE_SANDBOX_URL."""
+def _sandbox_listener(app: Flask, host: str, port: int) -> _Listener:
+    """Where the sandbox bank listens: the host and port of DISBURSE_SANDBOX_URL (not the web server's port)."""
     from urllib.parse import urlsplit
 
-    url = urlsplit(app.config["DISBURSE_SANDBOX_URL"])
+    sandbox_url = app.config["DISBURSE_SANDBOX_URL"]
+    url = urlsplit(sandbox_url)
     sandbox_port = url.port or 5001
     if sandbox_port == port:
-        raise click.ClickException(f"DISBURSE_SANDBOX_URL uses port {port}, the web server's: choose another")
+        raise deployment.Refused(
+            f"DISBURSE_SANDBOX_URL dùng cổng {port}, cổng của máy chủ web: hãy chọn cổng khác bằng --port hoặc "
+            "DISBURSE_SANDBOX_URL.",
+            f"DISBURSE_SANDBOX_URL uses port {port}, the web server's: choose another with --port or "
+            "DISBURSE_SANDBOX_URL.",
+        )
+    return _Listener(
+        "sandbox",
+        url.hostname or host,
+        sandbox_port,
+        f"DISBURSE_SANDBOX_URL (hiện là {sandbox_url})",
+        f"DISBURSE_SANDBOX_URL (now {sandbox_url})",
+    )
+
+
+def _start_sandbox(app: Flask, listener: _Listener) -> subprocess.Popen[bytes]:
+    """The sandbox bank in a child process of its own, on the port of DISBURSE_SANDBOX_URL."""
     click.echo(f"sandbox bank: {app.config['DISBURSE_SANDBOX_URL']}")
-    return _spawn(["disburse.cli", "sandbox", "serve", "--host", url.hostname or host, "--port", str(sandbox_port)])
+    return _spawn(["disburse.cli", "sandbox", "serve", "--host", listener.host, "--port", str(listener.port)])
 
 
 def _stop_all(children: dict[str, Any]) -> None:
