@@ -8,6 +8,12 @@ refused. Rows past Excel's own limit are refused; empty rows are not rows. A row
 past :data:`MAX_COLUMNS` (data there is refused), so a styled empty cell at column XFD costs nothing. Other sheets
 are read until their first data, to name them.
 
+A cell's value is the one the workbook stored when it was last calculated (its cached value). A cell holding a formula
+and no value (a file a program such as openpyxl wrote, never opened and saved in Excel or LibreOffice) is not blank:
+it comes back as :class:`UncalculatedFormula`, which every reader refuses with :data:`UNCALCULATED_FORMULA`. It is
+found while openpyxl parses the row (:func:`_sheet_rows`), looking only at the cells that came back empty, and the
+rows holding one are listed (:attr:`Workbook.uncalculated_rows`), so a reader looks at a row's cells only then.
+
 Writing (errors files, Form 01 lists, exports): a cell that a spreadsheet would run as a formula (it starts with
 ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written with a leading apostrophe, as OWASP's
 CSV-injection rule says, and no cell is longer than Excel's limit. What we store is always the value as received.
@@ -16,6 +22,8 @@ CSV-injection rule says, and no cell is longer than Excel's limit. What we store
 from __future__ import annotations
 
 import csv
+import functools
+import operator
 import os
 import re
 import zipfile
@@ -75,6 +83,30 @@ _SI_START = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,40}:)?si[\s/>]")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: A plain signed number ("-1", "+84") is data, not a formula: it is written as it came.
 _PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?")
+
+
+#: What a reader says of a cell holding a formula never calculated (:class:`UncalculatedFormula`): (Vietnamese,
+#: English).
+UNCALCULATED_FORMULA = (
+    "Ô này chứa công thức chưa được tính (tệp chưa từng được mở và lưu trong Excel). Hãy mở tệp, lưu lại rồi tải "
+    "lên, hoặc ghi giá trị thay cho công thức.",
+    "This cell holds a formula that was never calculated (the file was never opened and saved in Excel). Open the "
+    "file, save it and upload it again, or write the value instead of the formula.",
+)
+
+
+@dataclass(frozen=True)
+class UncalculatedFormula:
+    """A workbook cell holding a formula with no calculated value: the value Excel would show is not in the file.
+
+    Never a value: a reader refuses the cell (:data:`UNCALCULATED_FORMULA`). ``str()`` gives the formula, for an
+    errors file (which writes it with a leading apostrophe, :func:`safe_cell`); empty for a cell sharing another
+    cell's formula."""
+
+    formula: str
+
+    def __str__(self) -> str:
+        return f"={self.formula}" if self.formula else ""
 
 
 class UnusableFile(Exception):
@@ -219,10 +251,14 @@ class Workbook:
     sheet: Any
     #: Other sheets that hold data: they are not read, and the caller says so.
     other_sheets_with_data: list[str] = field(default_factory=list)
+    #: The spreadsheet row numbers, among the rows read so far, of the rows with a cell holding a formula never
+    #: calculated (:class:`UncalculatedFormula`): a reader that takes its values one by one looks for one in these
+    #: rows only.
+    uncalculated_rows: set[int] = field(default_factory=set)
 
     def rows(self) -> Iterator[tuple[int, tuple[Any, ...]]]:
         """(spreadsheet row number, values) of every non-empty row, the header included."""
-        for row_no, values in enumerate(_values(self.sheet), start=1):
+        for row_no, values in enumerate(_values(self.sheet, self.uncalculated_rows), start=1):
             if row_no > EXCEL_MAX_ROWS:
                 raise UnusableFile(
                     f"Trang tính có hơn {_vi(EXCEL_MAX_ROWS)} dòng, giới hạn của Excel.",
@@ -233,7 +269,7 @@ class Workbook:
             yield row_no, _within_width(values)
 
 
-def _values(sheet: Any) -> Iterator[tuple[Any, ...]]:
+def _values(sheet: Any, uncalculated_rows: set[int] | None = None) -> Iterator[tuple[Any, ...]]:
     """The sheet's rows as values, never wider than one column past :data:`MAX_COLUMNS`: openpyxl otherwise builds
     each row as wide as its last cell, and a styled empty cell at column XFD makes every row 16,384 values. Data in
     that one column refuses the file (:func:`_within_width`); columns further right have no header (the header is
@@ -243,7 +279,7 @@ def _values(sheet: Any) -> Iterator[tuple[Any, ...]]:
     hostile workbook, not a failure of ours."""
     from defusedxml import DefusedXmlException
 
-    rows = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1)
+    rows = _sheet_rows(sheet, set() if uncalculated_rows is None else uncalculated_rows)
     while True:
         try:
             values = next(rows)
@@ -256,6 +292,92 @@ def _values(sheet: Any) -> Iterator[tuple[Any, ...]]:
                 "Không đọc được bảng tính XLSX (tệp hỏng?).", "The XLSX workbook cannot be read (a damaged file?)."
             ) from exc
         yield values
+
+
+def _sheet_rows(sheet: Any, uncalculated_rows: set[int]) -> Iterator[tuple[Any, ...]]:
+    """What openpyxl's read-only ``sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1)`` gives from the first
+    row (rows the sheet leaves out are empty rows; a row number that goes back is skipped), with openpyxl's own
+    parser made to tell a formula never calculated (:func:`_formula_parser`); the rows holding one go into
+    ``uncalculated_rows``."""
+    width = MAX_COLUMNS + 1
+    empty = (None,) * width
+    workbook = sheet.parent
+    expected = 1
+    with sheet._get_source() as source:
+        parser = _formula_parser()(
+            source,
+            sheet._shared_strings,
+            data_only=True,
+            epoch=workbook.epoch,
+            date_formats=workbook._date_formats,
+            timedelta_formats=workbook._timedelta_formats,
+        )
+        parser.uncalculated_rows = uncalculated_rows
+        for number, cells in parser.parse():
+            while expected < number:
+                expected += 1
+                yield empty
+            if number != expected:
+                continue
+            expected += 1
+            values: list[Any] = [None] * width
+            for cell in cells:
+                column = cell["column"]
+                if 1 <= column <= width:
+                    values[column - 1] = cell["value"]
+            yield tuple(values)
+
+
+@functools.cache
+def _formula_parser() -> type:
+    """openpyxl's worksheet parser, with cached values (``data_only``), that gives :class:`UncalculatedFormula` for
+    a cell holding a formula and no value, where openpyxl gives None as for a blank cell.
+
+    The cost stays off the rows without an empty cell: a row's values are looked at once, in C, for a None; only a
+    row with one has its empty cells looked at. A formula whose value is an empty text (``t="str"`` and an empty
+    ``<v>``, as Excel and LibreOffice store ``=""``) was calculated: it stays blank. (A program that writes a made-up
+    value with its formulas, as XlsxWriter writes 0, cannot be told from a calculation.)"""
+    from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
+
+    value_of = operator.itemgetter("value")
+
+    class FormulaParser(WorkSheetParser):
+        uncalculated_rows: set[int]
+
+        def parse_row(self, row: Any) -> tuple[int, list[dict[str, Any]]]:
+            number, cells = super().parse_row(row)
+            if None in map(value_of, cells):
+                for cell, element in zip(cells, row, strict=False):
+                    if cell["value"] is not None:
+                        continue
+                    value = element.find(VALUE_TAG)
+                    if value is not None and (value.text or element.get("t") == "str"):
+                        continue  # calculated: an empty text is a value
+                    formula = element.find(FORMULA_TAG)
+                    if formula is not None:
+                        cell["value"] = UncalculatedFormula((formula.text or "").strip())
+                        self.uncalculated_rows.add(number)
+            return number, cells
+
+    return FormulaParser
+
+
+def uncalculated_columns(cells: Sequence[Any]) -> list[int]:
+    """The positions of ``cells`` (a row's values) that hold a formula never calculated."""
+    return [i for i, value in enumerate(cells) if isinstance(value, UncalculatedFormula)]
+
+
+def check_header_cells(cells: Sequence[Any]) -> None:
+    """Refuse a header row whose cells hold a formula never calculated: the column's name is not in the file."""
+    found = uncalculated_columns(cells)
+    if found:
+        from openpyxl.utils import get_column_letter
+
+        letters = ", ".join(get_column_letter(i + 1) for i in found)
+        raise UnusableFile(
+            f"Dòng tiêu đề, cột {letters}: {UNCALCULATED_FORMULA[0]}",
+            f"The header row, column {letters}: {UNCALCULATED_FORMULA[1]}",
+        )
 
 
 def _within_width(values: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -342,7 +464,9 @@ def other_sheets_note(names: Sequence[str]) -> tuple[str, str]:
 
 def read_table(path: Path, *, max_rows: int = 200_000) -> tuple[list[str], list[tuple[int, dict[str, Any]]], list[str]]:
     """A small table (a form an employer returns): the lower-cased header, (row number, {column: cell}) per data
-    row, and the names of other sheets with data. CSV must be UTF-8 (with or without BOM)."""
+    row, and the names of other sheets with data. CSV must be UTF-8 (with or without BOM). A workbook's cell holding
+    a formula never calculated is an :class:`UncalculatedFormula`, for the caller to refuse if it reads that column;
+    one in the header refuses the file."""
     with path.open("rb") as fh:
         head = fh.read(4)
     if head.startswith(b"PK\x03\x04"):
@@ -351,6 +475,7 @@ def read_table(path: Path, *, max_rows: int = 200_000) -> tuple[list[str], list[
             first = next(rows, None)
             if first is None:
                 raise UnusableFile("Bảng tính trống.", "The workbook is empty.")
+            check_header_cells(first[1])
             header = normalise_header(first[1])
             data = [(n, dict(zip(header, values, strict=False))) for n, values in _capped(rows, max_rows)]
             return header, data, workbook.other_sheets_with_data
@@ -419,6 +544,8 @@ def safe_cell(value: Any) -> Any:
     dates pass as they are."""
     if value is None or isinstance(value, bool | int | float):
         return value
+    if isinstance(value, UncalculatedFormula):
+        value = str(value)  # a formula echoed back (an errors file) is written as text, like any other
     if not isinstance(value, str):
         return value
     text = value

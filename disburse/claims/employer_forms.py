@@ -40,6 +40,7 @@ from disburse.claims.outcomes import (
     si_code_error,
     si_code_value,
     text_value,
+    uncalculated_errors,
 )
 from disburse.claims.states import STATE_LABELS, TRANSITIONS, ClaimAction, ClaimNote, ClaimState
 from disburse.extensions import db
@@ -180,7 +181,13 @@ class _Confirmation:
     bank_account: str | None
 
 
+#: The cells of a Form 02 row that it reads (a returned Form 01 spreadsheet has others, ignored).
+_FORM_02_CELLS = ("si_code", "decline", "bank_code", "bank_account")
+
+
 def _check_confirmation_row(row: dict[str, Any], result: RowResult, banks: set[str]) -> _Confirmation | None:
+    if uncalculated_errors(result, row, _FORM_02_CELLS):
+        return None
     si_error = si_code_error(result, result.si_code)
     decline = parse_decline(row.get("decline"))
     if decline is None:

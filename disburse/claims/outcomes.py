@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from disburse.spreadsheets import UNCALCULATED_FORMULA, UncalculatedFormula
 from disburse.verification.checks import BANK_ACCOUNT_SHAPE
 
 #: Whole-value patterns (``fullmatch``: a trailing newline is not a digit).
@@ -99,9 +100,10 @@ class FormRefused(Exception):
 
 
 def text_value(row: dict[str, Any], key: str) -> str:
-    """A cell as trimmed text ('' for missing or null); numbers from spreadsheets become their digits."""
+    """A cell as trimmed text ('' for missing or null, and for a formula never calculated: its value is not in the
+    file, :func:`uncalculated_errors` says so); numbers from spreadsheets become their digits."""
     value = row.get(key)
-    if value is None:
+    if value is None or isinstance(value, UncalculatedFormula):
         return ""
     if isinstance(value, bool):
         return "true" if value else ""
@@ -114,6 +116,17 @@ def number_cell(row: dict[str, Any], key: str) -> bool:
     """Whether the cell is a number (a spreadsheet's number cell, or a JSON number), not text."""
     value = row.get(key)
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def uncalculated_errors(result: RowResult, row: dict[str, Any], keys: tuple[str, ...]) -> bool:
+    """Adds an error to ``result`` for each of the cells ``keys`` that holds a formula never calculated (a
+    spreadsheet's :class:`~disburse.spreadsheets.UncalculatedFormula`: the value Excel shows is not in the file); True
+    when there was one. The row's other checks are then pointless: its values are not known."""
+    before = len(result.errors)
+    for key in keys:
+        if isinstance(row.get(key), UncalculatedFormula):
+            result.fail(key, "uncalculated_formula", *UNCALCULATED_FORMULA)
+    return len(result.errors) > before
 
 
 def si_code_value(row: dict[str, Any], key: str = "si_code") -> str:

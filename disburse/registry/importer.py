@@ -246,7 +246,7 @@ def _keys(
     only if it does (and the write is done again, :func:`_write`).
     """
     counts = count(conn, sql, same=same)
-    if not counts.rows:
+    if not counts.rows and not staged.problems:  # rows the reader could not stage are rows, refused
         raise UnusableFile(
             "Tệp không có dòng dữ liệu nào (chỉ có tiêu đề và dòng trống).",
             "The file has no data rows (only the header and empty rows).",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from disburse.programs.models import SECTORS
+from disburse.spreadsheets import UNCALCULATED_FORMULA
 
 LABELS = {
     "si_code": "Mã số BHXH",
@@ -162,6 +163,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "count": ("Số người tham gia phải là số nguyên không âm.", "ui_participants must be a whole, non-negative number."),
     # A row the reader could not stage: the reader wrote the whole message as the value.
     "columns": ("{v}", "{v}"),
+    # A workbook's cell holding a formula never calculated: its value is not in the file (the row is not staged).
+    "uncalculated_formula": UNCALCULATED_FORMULA,
 }
 #: Any other code (a rule added without a message).
 FALLBACK = ("{label}: giá trị không hợp lệ ({code}).", "{column}: invalid value ({code}).")

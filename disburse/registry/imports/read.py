@@ -5,8 +5,9 @@ CSV goes to PostgreSQL raw (``COPY … FROM STDIN (FORMAT csv)``): PostgreSQL pa
 When PostgreSQL refuses the file's structure (a row with too many or too few values, an unterminated quote,
 a blank line), the staging is rolled back to a savepoint and the file is read again with Python's ``csv``
 module, which can say exactly which rows are broken; the others are staged as usual. XLSX is streamed through
-:mod:`disburse.spreadsheets` (checked for bombs first, never trusting its stated size). Anything that cannot be read
-at all raises :class:`UnusableFile`.
+:mod:`disburse.spreadsheets` (checked for bombs first, never trusting its stated size); a row whose cell, in a column
+the import reads, holds a formula never calculated (its value is not in the file) is not staged either, and is
+reported cell by cell (``uncalculated_formula``). Anything that cannot be read at all raises :class:`UnusableFile`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
-from disburse.spreadsheets import UnusableFile, check_width, open_workbook
+from disburse.spreadsheets import (
+    UncalculatedFormula,
+    UnusableFile,
+    check_header_cells,
+    check_width,
+    open_workbook,
+    uncalculated_columns,
+)
 
 CHUNK = 1 << 20
 #: The ``pad`` width that means "a national ID: 9 or 12 digits".
@@ -37,11 +45,14 @@ ProgressFn = Callable[[int, int | None], None]
 
 @dataclass
 class RowProblem:
-    """A row that could not be staged at all (wrong number of values)."""
+    """A row that could not be staged at all: wrong number of values, or (a workbook's row) cells holding a formula
+    never calculated, in ``uncalculated``."""
 
     row: int
-    values: int
-    expected: int
+    values: int = 0
+    expected: int = 0
+    #: (column, the formula) of each cell, in a column the import reads, holding a formula never calculated.
+    uncalculated: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -353,6 +364,7 @@ def _stage_xlsx(
         first = next(rows, None)
         if first is None:
             raise UnusableFile("Bảng tính trống.", "The workbook is empty.")
+        check_header_cells(first[1])
         header = _normalise_header(first[1])
         while header and header[-1] == "":
             header.pop()
@@ -367,9 +379,18 @@ def _stage_xlsx(
         )
         ncols = len(header)
         widths = [pad.get(name) for name in header]
+        read = set(required)
+        uncalculated = workbook.uncalculated_rows
         create_stage(conn, table, ncols)
         with conn.cursor() as cur, cur.copy(_copy_sql(table, ncols, with_row=True, csv_format=False)) as copy:
             for row_no, values in rows:
+                if row_no in uncalculated:  # few rows, if any: the others cost one look-up
+                    uncalculated.discard(row_no)
+                    problem = _uncalculated(row_no, values[:ncols], header, read)
+                    if problem is not None:
+                        staged.problems.append(problem)
+                        continue
+                    values = tuple(None if isinstance(v, UncalculatedFormula) else v for v in values)
                 cells = [_cell_text(v, w) for v, w in zip(values[:ncols], widths, strict=False)]
                 cells = [None if c is None else c.strip() for c in cells]
                 if not any(cells):
@@ -385,3 +406,10 @@ def _stage_xlsx(
                 if progress and staged.rows % 10_000 == 0:
                     progress(staged.rows, None)
         return staged
+
+
+def _uncalculated(row_no: int, values: Sequence[Any], header: Sequence[str], read: set[str]) -> RowProblem | None:
+    """The row's cells holding a formula never calculated, in the columns the import reads (a formula in another
+    column is ignored, as the column is); None when there is none."""
+    found = [(header[i], str(values[i])) for i in uncalculated_columns(values) if header[i] in read]
+    return RowProblem(row_no, uncalculated=found) if found else None

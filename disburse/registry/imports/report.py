@@ -85,7 +85,7 @@ def _iter_errors(
     conn: psycopg.Connection[Any], tables: ScratchTables, staged: Staged, today: date
 ) -> Iterator[RowError]:
     index = {name: i for i, name in enumerate(staged.header)}
-    problems = (_problem_error(p) for p in staged.problems)
+    problems = (error for p in staged.problems for error in _problem_errors(p, today))
     with conn.cursor(name=f"import_errors_{tables.ty}") as cur:
         cur.itersize = 5000
         cur.execute(
@@ -105,8 +105,13 @@ def _iter_errors(
         yield from heapq.merge(problems, from_rows(), key=lambda e: e.row)
 
 
-def _problem_error(problem: RowProblem) -> RowError:
-    return RowError(
+def _problem_errors(problem: RowProblem, today: date) -> Iterator[RowError]:
+    if problem.uncalculated:
+        for column, formula in problem.uncalculated:
+            vi, en = describe(column, "uncalculated_formula", formula, today=today)
+            yield RowError(problem.row, column, formula, "uncalculated_formula", vi, en)
+        return
+    yield RowError(
         problem.row,
         "",
         "",
