@@ -36,6 +36,7 @@ from disburse.claims.outcomes import (
     RowResult,
     bank_errors,
     dmy,
+    drop_bank_reasons,
     number_cell,
     si_code_error,
     si_code_value,
@@ -57,7 +58,6 @@ from disburse.programs.rules import (
 from disburse.reference.models import Bank
 from disburse.registry.models import Employee, Employer
 from disburse.transitions import BulkTransition
-from disburse.verification.reasons import BANK_DETAILS_MALFORMED, BANK_DETAILS_MISSING
 from disburse.verification.service import request_verification
 
 Actor = service.Actor
@@ -544,14 +544,6 @@ def _correct(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _L
         for action in _PAY_AGAIN.get(state, ()):
             service.transition(listed.claim_id, action, ctx.actor, data=ctx.data)
     result.outcome = "corrected"
-
-
-def drop_bank_reasons(claim: Claim) -> None:
-    """The claim's new bank details (checked) or its payout in cash answer verification's findings about the old
-    ones: those reasons leave the claim's list of what needs checking (the events keep what was found)."""
-    stale = {BANK_DETAILS_MISSING, BANK_DETAILS_MALFORMED}
-    if any(reason in stale for reason in claim.reasons or ()):
-        claim.reasons = [reason for reason in claim.reasons if reason not in stale]
 
 
 def _apply_corrections(listed: _Listed, bank_code: str, bank_account: str, phone: str) -> dict[str, Any]:

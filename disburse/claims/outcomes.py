@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from disburse.claims.models import Claim
 from disburse.spreadsheets import UNCALCULATED_FORMULA, UncalculatedFormula
 from disburse.verification.checks import BANK_ACCOUNT_SHAPE
+from disburse.verification.reasons import BANK_DETAILS_MALFORMED, BANK_DETAILS_MISSING
 
 #: Whole-value patterns (``fullmatch``: a trailing newline is not a digit).
 SI_CODE = re.compile(r"[0-9]{10}")
@@ -186,3 +188,11 @@ def bank_errors(
     if bank_account and not is_bank_account(bank_account):
         result.fail("bank_account", "account_format", *BANK_ACCOUNT_MESSAGE)
     return len(result.errors) > before
+
+
+def drop_bank_reasons(claim: Claim) -> None:
+    """The claim's new bank details (checked) or its payout in cash answer verification's findings about the old
+    ones: those reasons leave the claim's list of what needs checking (the events keep what was found)."""
+    stale = {BANK_DETAILS_MISSING, BANK_DETAILS_MALFORMED}
+    if any(reason in stale for reason in claim.reasons or ()):
+        claim.reasons = [reason for reason in claim.reasons if reason not in stale]

@@ -42,8 +42,8 @@ from sqlalchemy import func, select, text
 
 from disburse.auth.models import User
 from disburse.claims import service as claims
-from disburse.claims.employer_forms import drop_bank_reasons
 from disburse.claims.models import Claim, ClaimEvent
+from disburse.claims.outcomes import drop_bank_reasons
 from disburse.claims.states import STATE_LABELS, ClaimAction, ClaimNote, ClaimState
 from disburse.extensions import db
 from disburse.formatting import vietnamese_name_key
