@@ -372,7 +372,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "reason_labels": [pick((r["label_vi"], r["label_en"])) for r in detail["reasons"]],
         "payments": service.payment_lines(claim),
         "duplicates": duplicates,
-        "duplicates_hidden": duplicates_hidden,
+        "duplicates_out_of_scope": _out_of_scope(duplicates_hidden) if duplicates_hidden else None,
         "contacts": contacts,
         "can_approve": (state, ClaimAction.APPROVE) in TRANSITIONS,
         "can_reject": (state, ClaimAction.REJECT) in TRANSITIONS,
