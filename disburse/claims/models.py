@@ -33,6 +33,17 @@ class Claim(TimestampMixin, db.Model):  # type: ignore[name-defined]
         Index("ix_claims_queue", "program_id", "state", "district_code", "id"),
         Index("ix_claims_assigned_to", "assigned_to_id", postgresql_where=text("assigned_to_id IS NOT NULL")),
         Index("ix_claims_employer_state", "employer_id", "state"),
+        # The units overdue with Form 02: their people past the deadline, still waiting or checked without it
+        # (disburse.reports.dashboard.overdue_units); few rows, whatever the registry's size.
+        Index(
+            "ix_claims_unconfirmed",
+            "program_id",
+            "district_code",
+            "employer_id",
+            postgresql_where=text(
+                "track = 'A' AND confirmed_on IS NULL AND state IN ('employer_overdue', 'verifying', 'needs_review')"
+            ),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -24,7 +24,8 @@ from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.reference.models import District
 from disburse.registry.models import Employer
-from disburse.reports.service import district_count, employer_progress, program_progress
+from disburse.reports.dashboard import overdue_units
+from disburse.reports.service import Area, district_count, employer_progress, program_progress
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class QueueToday:
     program: Program
     district: District
     needs_review: int
-    employer_overdue: int
+    #: Units past their Form 02 deadline with people still unconfirmed.
+    overdue_units: int
 
 
 def _program(code: str) -> Program | None:
@@ -72,7 +74,7 @@ def queue_today(user: User, program_code: str) -> QueueToday | None:
         program,
         district,
         district_count(program.id, district.code, ClaimState.NEEDS_REVIEW),
-        district_count(program.id, district.code, ClaimState.EMPLOYER_OVERDUE),
+        overdue_units(program.id, Area(district.province_code, district.code), programme_today(), limit=0)[1],
     )
 
 

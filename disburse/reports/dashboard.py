@@ -7,8 +7,9 @@ day, district and caseworker, kept by a trigger on ``claim_events``), a few thou
 whatever the size of the programme. What changes with the day rather than with a write (the open cases' ages,
 the SLA breaches, the review queue by reason and by age) comes from ``backlog_counters``, counted for every
 district, province and the country by a beat sweep every few minutes (:mod:`disburse.reports.backlog`): the
-area's own rows, with the moment they were counted. The overdue employers are the ``employer_overdue`` rows of
-``claim_counters``, the largest first through ``ix_claim_counters_overdue_largest``.
+area's own rows, with the moment they were counted. The units overdue with Form 02 are counted from the claims still
+unconfirmed past the deadline, through the partial index ``ix_claims_unconfirmed`` that holds only those
+(:func:`overdue_units`): the ``employer_overdue`` rollups would say 0, verification taking such claims on at once.
 
 Every function returns plain dicts of integers (amounts in VND, percentages also as basis points); the caller
 checks the user's scope first.
@@ -343,12 +344,57 @@ def throughput(program_id: int, area: Area, days: int, now: datetime | None = No
 # ----------------------------------------------------------------------------------------------- backlog
 
 
+#: The people of a unit's list past its Form 02 deadline without it: still waiting for it, or checked by the office
+#: without it (verification takes an overdue claim on at once). As ``ix_claims_unconfirmed``'s predicate says, in
+#: literals so that the planner can use that index.
+_UNCONFIRMED = (
+    "c.track = 'A' AND c.confirmed_on IS NULL AND c.state IN ('employer_overdue', 'verifying', 'needs_review') "
+    "AND c.review_due_on < :today"
+)
+
+
+def overdue_units(program_id: int, area: Area, today: date, limit: int = 20) -> tuple[list[dict[str, Any]], int]:
+    """The units of ``area`` whose Form 02 deadline passed while people of their list still had no confirmation
+    (:data:`_UNCONFIRMED`), those with the most such people first, at most ``limit``: ``employer_id``,
+    ``unit_code``, ``name``, ``district_code``, ``claims``; and how many units in all. Counted from the claims
+    through ``ix_claims_unconfirmed``: the backlog itself, however large the registry."""
+    where, params = district_filter(area)
+    params |= {"program_id": program_id, "today": today}
+    chosen = f"FROM claims c WHERE c.program_id = :program_id AND {_UNCONFIRMED} AND {where}"  # ours; values bound
+    total = db.session.scalar(text(f"SELECT count(DISTINCT c.employer_id) {chosen}"), params)
+    rows = (
+        db.session.execute(
+            text(
+                f"""WITH units AS (
+                        SELECT c.employer_id, min(c.district_code) AS district_code, count(*) AS claims {chosen}
+                        GROUP BY c.employer_id ORDER BY count(*) DESC LIMIT :limit)
+                    SELECT u.employer_id, e.unit_code, e.name, u.district_code, u.claims
+                    FROM units u JOIN employers e ON e.id = u.employer_id
+                    ORDER BY u.claims DESC, e.unit_code"""
+            ),
+            {**params, "limit": limit},
+        ).all()
+        if limit
+        else []
+    )
+    units = [
+        {
+            "employer_id": row.employer_id,
+            "unit_code": row.unit_code,
+            "name": row.name,
+            "district_code": row.district_code,
+            "claims": int(row.claims),
+        }
+        for row in rows
+    ]
+    return units, int(total or 0)
+
+
 def backlog(program_id: int, area: Area, limit: int = 20) -> dict[str, Any]:
     """Where the area is stuck:
 
-    * ``overdue_employers``: units with claims in ``employer_overdue`` (no Form 02 by the deadline), most first,
-      at most ``limit``: ``employer_id``, ``unit_code``, ``name``, ``district_code``, ``claims``; and
-      ``overdue_employers_total`` (how many units in all); read now from ``claim_counters``;
+    * ``overdue_employers``: units past their Form 02 deadline with people still unconfirmed, most first, at most
+      ``limit`` (:func:`overdue_units`), and ``overdue_employers_total`` (how many units in all); counted now;
     * ``sla_breaches``: open claims whose payment was due before the sweep's day (the program's working days ran
       out): ``claims``, ``amount_vnd``, ``by_state``;
     * ``review_queue``: claims needing review by reason (``reason`` → claims, most first; a claim with two reasons
@@ -357,25 +403,7 @@ def backlog(program_id: int, area: Area, limit: int = 20) -> dict[str, Any]:
       (:mod:`disburse.reports.backlog`; None before the first, the figures then zero);
     * ``reconciliations``: the last ``limit`` reconciliation runs (all providers; not per area): ``provider``,
       ``day``, ``matched``, ``differences``, ``ran_at``."""
-    where, params = district_filter(area)
-    # The largest first through ix_claim_counters_overdue_largest, and their number apart: a window count over the
-    # same rows would join every overdue unit of the country to its name before taking the first ``limit``.
-    overdue = db.session.execute(
-        text(
-            f"""SELECT c.employer_id, e.unit_code, e.name, c.district_code, c.claims
-                FROM claim_counters c JOIN employers e ON e.id = c.employer_id
-                WHERE c.program_id = :program_id AND c.state = 'employer_overdue' AND c.claims > 0 AND {where}
-                ORDER BY c.claims DESC, e.unit_code LIMIT :limit"""  # our own filter; values are bound
-        ),
-        {"program_id": program_id, **params, "limit": limit},
-    ).all()
-    overdue_total = db.session.scalar(
-        text(
-            f"""SELECT count(*) FROM claim_counters c
-                WHERE c.program_id = :program_id AND c.state = 'employer_overdue' AND c.claims > 0 AND {where}"""
-        ),  # our own filter; values are bound
-        {"program_id": program_id, **params},
-    )
+    overdue, overdue_total = overdue_units(program_id, area, programme_today(), limit)
     found = backlog_figures.stored(program_id, area)
     breaches = {state: count for (kind, state, _), count in found.counts.items() if kind == "sla_breach"}
     by_reason = sorted(
@@ -391,17 +419,8 @@ def backlog(program_id: int, area: Area, limit: int = 20) -> dict[str, Any]:
         {"limit": limit},
     ).all()
     return {
-        "overdue_employers": [
-            {
-                "employer_id": row.employer_id,
-                "unit_code": row.unit_code,
-                "name": row.name,
-                "district_code": row.district_code,
-                "claims": int(row.claims),
-            }
-            for row in overdue
-        ],
-        "overdue_employers_total": int(overdue_total or 0),
+        "overdue_employers": overdue,
+        "overdue_employers_total": overdue_total,
         "sla_breaches": {
             "claims": sum(n for n, _ in breaches.values()),
             "amount_vnd": sum(amount for _, amount in breaches.values()),

@@ -75,7 +75,11 @@ def test_a_districts_charts_and_another_districts(client, country):
 def test_the_backlog_of_a_province(client, country, db_session):
     late = create_employer(district_code=DONG_ANH, name="Công ty Trễ Hạn")
     for _ in range(2):
-        create_claim("employer_overdue", employee=create_employee(employer_id=late.id, district_code=DONG_ANH))
+        create_claim(
+            "employer_overdue",
+            employee=create_employee(employer_id=late.id, district_code=DONG_ANH),
+            review_due_on=date(2021, 10, 20),
+        )
     create_duplicate_group("needs_review")
     refresh(nq116().id, date(2021, 11, 2))  # beat's backlog sweep
     sign_in(client, create_user("supervisor", province="01", password=PASSWORD))

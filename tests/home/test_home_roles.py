@@ -62,18 +62,22 @@ def test_a_caseworker_sees_their_districts_queue(app, client, db_session, today)
     for unit, state in (
         (near, "needs_review"),
         (near, "needs_review"),
-        (near, "employer_overdue"),
         (far, "needs_review"),
     ):
         _claim(unit, state)
+    # Units past their Form 02 deadline: one whose person still waits, one whose person the office checks without
+    # it (verification takes an overdue claim on at once); another district's is not counted.
+    _claim(near, "employer_overdue", review_due_on=date(2021, 10, 20))
+    _claim(create_employer(district_code="017"), "needs_review", review_due_on=date(2021, 10, 20))
+    _claim(far, "needs_review", review_due_on=date(2021, 10, 20))
     user = create_user("caseworker", district="017")
     page = _page(_as(client, user))
     assert "Hồ sơ chờ xác minh: Huyện Đông Anh" in page
-    assert "<dt>Cần xác minh</dt><dd>2</dd>" in page
-    assert "<dt>Đơn vị quá hạn xác nhận</dt><dd>1</dd>" in page
+    assert "<dt>Cần xác minh</dt><dd>3</dd>" in page
+    assert "<dt>Đơn vị quá hạn xác nhận</dt><dd>2</dd>" in page
     assert '<a href="/caseworker/queue">Mở danh sách hồ sơ cần xác minh</a>' in page
     page = _page(_as(client, user, "en"))
-    assert "<dt>Needs review</dt><dd>2</dd>" in page
+    assert "<dt>Needs review</dt><dd>3</dd>" in page
 
 
 def test_the_queue_link_appears_once_the_queue_page_exists(app, client, db_session, today, monkeypatch):
