@@ -364,6 +364,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
     contacts = [event for event in detail["timeline"] if event["action"] == "contact"]
     offered = person_details.open_offer(claim)
     duplicates, duplicates_hidden = service.duplicates_side_by_side(claim, user)
+    undecided = review.undecided_duplicates(claim)
     return {
         "claim": claim,
         "detail": detail,
@@ -374,7 +375,8 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "duplicates": duplicates,
         "duplicates_out_of_scope": _out_of_scope(duplicates_hidden) if duplicates_hidden else None,
         "contacts": contacts,
-        "can_approve": (state, ClaimAction.APPROVE) in TRANSITIONS,
+        "can_approve": (state, ClaimAction.APPROVE) in TRANSITIONS and undecided is None,
+        "approval_waits": pick(undecided) if undecided and (state, ClaimAction.APPROVE) in TRANSITIONS else None,
         "can_reject": (state, ClaimAction.REJECT) in TRANSITIONS,
         "open": state not in CLOSED_STATES,
         "can_fix_details": service.may_correct_payment_details(claim),
@@ -507,8 +509,13 @@ def approve(claim_id: int) -> ResponseReturnValue:
         "caseworker/approve.html",
         lambda claim, user: review.approve(claim.id, user, form.note.data or None),
         _("Hồ sơ đã được duyệt."),
-        closed=_unless(
-            ClaimAction.APPROVE, lambda state: _("Không thể duyệt hồ sơ đang ở trạng thái “%(state)s”.", state=state)
+        closed=lambda claim: (
+            _unless(
+                ClaimAction.APPROVE,
+                lambda state: _("Không thể duyệt hồ sơ đang ở trạng thái “%(state)s”.", state=state),
+            )(claim)
+            or pick(review.undecided_duplicates(claim))
+            or None
         ),
     )
 

@@ -734,6 +734,16 @@ def _no_undecided_duplicates(claim: Claim) -> None:
     )
 
 
+def undecided_duplicates(claim: Claim) -> tuple[str, str] | None:
+    """Why the claim cannot be approved yet because of its possible duplicates (:func:`_no_undecided_duplicates`),
+    in both languages; None when they do not stand in the way."""
+    try:
+        _no_undecided_duplicates(claim)
+    except Conflict as exc:
+        return exc.vi, exc.en
+    return None
+
+
 def _overridden(claim: Claim) -> bool:
     """Whether a caseworker recorded that the claim's duplicate group may all be paid (an override)."""
     return (

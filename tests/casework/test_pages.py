@@ -752,6 +752,13 @@ def test_possible_duplicates_outside_the_scope_are_said_and_left_to_a_wider_scop
     form = client.get(f"/caseworker/claims/{mine.id}/duplicates")
     assert form.status_code == 302
     assert "1 hồ sơ nghi trùng nằm ngoài phạm vi của bạn" in _text(client.get(form.headers["Location"]))
+    # Approval waits for the group's decision: not offered, and the page says why.
+    assert f"/caseworker/claims/{mine.id}/approve" not in page.get_data(as_text=True)
+    assert "Hãy xử lý nghi trùng trước khi duyệt" in _text(page)
+    approve = client.get(f"/caseworker/claims/{mine.id}/approve")
+    assert approve.status_code == 302 and "Hãy xử lý nghi trùng trước khi duyệt" in _text(
+        client.get(approve.headers["Location"])
+    )
 
     admin = create_user("admin", password=PASSWORD)  # the whole country
     client.post("/logout")
