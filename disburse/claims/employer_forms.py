@@ -242,8 +242,21 @@ def _decide_confirmation(item: _Confirmation, listed: _Listed | None, unit_code:
             "office.",
         )
         return None
-    if state in _CONFIRMED_OPEN and (listed.bank_code, listed.bank_account) == (item.bank_code, item.bank_account):
+    same = (listed.bank_code, listed.bank_account) == (item.bank_code, item.bank_account)
+    if same and (state in _CONFIRMED_OPEN or (state is ClaimState.REJECTED and listed.confirmed)):
+        # What the unit confirmed, sent again (the Form 01 file downloaded again and returned as it is): also when the
+        # office has since refused the claim.
         result.outcome = "unchanged"
+        return None
+    if state is ClaimState.REJECTED:
+        result.fail(
+            "si_code",
+            "claim_refused",
+            f"Cơ quan BHXH đã quyết định không giải quyết hỗ trợ cho người này (trạng thái '{vi}'); Mẫu số 02 không "
+            "thay đổi được quyết định đó. Nếu cần, hãy liên hệ cơ quan BHXH.",
+            f"The social security office has refused this person's claim (it is {en}); Form 02 cannot change that "
+            "decision. Contact the office if needed.",
+        )
         return None
     result.fail(
         "bank_account" if state in _CONFIRMED_OPEN else "si_code",

@@ -144,6 +144,28 @@ def test_a_second_form_02_agreeing_changes_nothing_and_one_contradicting_is_refu
     assert (claim.state, claim.bank_account) == ("declined", "0011223344")
 
 
+def test_form_01_returned_as_it_is_after_the_office_refused_a_claim_changes_nothing(db_session):
+    """The unit downloads its Form 01 again and sends it back unchanged: a confirmed claim the office has since refused
+    is unchanged, not "contradicts the earlier confirmation"; any other row for it says the office decided."""
+    from disburse.claims import service as claims
+
+    employer, (claim,) = _unit_with("listed")
+    row = {"si_code": _si(claim), "bank_code": "VCB", "bank_account": "0011223344"}
+    forms.confirm(nq116(), employer.unit_code, [row], today=TODAY)
+    claims.transition(claim, "start_verification")
+    claims.transition(claim, "reject", reason="Không đủ điều kiện.")
+    events = _events(claim)
+
+    again = forms.confirm(nq116(), employer.unit_code, [row], today=TODAY)
+    assert (again.rows[0].outcome, again.rows[0].errors) == ("unchanged", []) and _events(claim) == events
+    other = forms.confirm(nq116(), employer.unit_code, [{**row, "bank_account": "999999999"}], today=TODAY)
+    (error,) = other.rows[0].errors
+    assert (
+        error.code == "claim_refused" and "liên hệ cơ quan BHXH" in error.message_vi and "refused" in error.message_en
+    )
+    assert _state(db_session, claim) == "rejected"
+
+
 def test_a_late_form_02_for_claims_the_office_is_checking_says_so_and_form_03_takes_the_account(db_session):
     """The unit never answered: its claims went overdue and to the office's review. A late Form 02 row is refused
     saying what happened and what to do (not that it contradicts a confirmation that never was); Form 03 takes the
