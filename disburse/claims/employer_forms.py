@@ -114,10 +114,11 @@ def parse_decline(value: Any) -> bool | None:
 
 
 def _mark_repeats(results: list[RowResult]) -> None:
-    """The same SI code on two rows of one form: every such row is refused (picking one would be a guess)."""
+    """The same SI code on two rows of one form: every such row is refused (picking one would be a guess), also when
+    one of them is refused for something else already: the other must not go through as if it were the only one."""
     seen: dict[str, list[RowResult]] = {}
     for result in results:
-        if not result.errors:
+        if result.si_code and not any(error.field == "si_code" for error in result.errors):
             seen.setdefault(result.si_code, []).append(result)
     for repeated in (rows for rows in seen.values() if len(rows) > 1):
         rows_text = ", ".join(str(r.row) for r in repeated)

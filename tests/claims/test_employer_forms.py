@@ -106,10 +106,11 @@ def test_form_02_bad_rows_are_refused_each_with_its_reason_and_the_good_ones_app
     assert result.rows[0].outcome == "confirmed"
     assert codes[1] == ["not_on_list"]
     assert codes[2] == ["si_code_format"]
-    assert set(codes[3]) == {"bank_unknown", "account_format"}
-    assert "bank_pair" in codes[4]
+    # ``other`` is on rows 4, 5 and 7: each refused for its own fault, and all as repeats of one person.
+    assert set(codes[3]) == {"bank_unknown", "account_format", "si_code_repeated"}
+    assert {"bank_pair", "si_code_repeated"} <= set(codes[4])
     assert codes[5] == ["not_on_list"]
-    assert "decline_value" in codes[6]
+    assert {"decline_value", "si_code_repeated"} <= set(codes[6])
     assert all(r.outcome == "error" for r in result.rows[1:])
     assert _state(db_session, other) == "listed" and _state(db_session, elsewhere) == "listed"
     for row in result.rows[1:]:
@@ -122,6 +123,13 @@ def test_the_same_person_twice_in_one_form_refuses_both_rows(db_session):
         nq116(), employer.unit_code, [{"si_code": _si(claim)}, {"si_code": _si(claim), "decline": True}], today=TODAY
     )
     assert [r.errors[0].code for r in result.rows] == ["si_code_repeated", "si_code_repeated"]
+    assert _state(db_session, claim) == "listed"
+    # One of the two refused for something else: the other is still not taken as the person's only row (it would
+    # record a decline the unit may not have meant).
+    rows = [{"si_code": _si(claim), "bank_code": "VCB"}, {"si_code": _si(claim), "decline": True}]
+    result = forms.confirm(nq116(), employer.unit_code, rows, today=TODAY)
+    assert [r.outcome for r in result.rows] == ["error", "error"]
+    assert [e.code for e in result.rows[1].errors] == ["si_code_repeated"]
     assert _state(db_session, claim) == "listed"
 
 
