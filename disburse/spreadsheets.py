@@ -462,13 +462,30 @@ def other_sheets_note(names: Sequence[str]) -> tuple[str, str]:
 # ---------------------------------------------------------------------------------------------- small tables
 
 
+def file_head(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of ``path`` (to tell its kind), or UnusableFile saying why the file cannot be read:
+    not there, a folder, no permission."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(size)
+    except FileNotFoundError as exc:
+        raise UnusableFile(f"Không có tệp '{path}'.", f"There is no file '{path}'.") from exc
+    except IsADirectoryError as exc:
+        raise UnusableFile(
+            f"'{path}' là một thư mục, không phải tệp.", f"'{path}' is a directory, not a file."
+        ) from exc
+    except PermissionError as exc:
+        raise UnusableFile(f"Không có quyền đọc tệp '{path}'.", f"No permission to read the file '{path}'.") from exc
+    except OSError as exc:
+        raise UnusableFile(f"Không đọc được tệp: {exc.strerror}.", f"The file cannot be read: {exc.strerror}.") from exc
+
+
 def read_table(path: Path, *, max_rows: int = 200_000) -> tuple[list[str], list[tuple[int, dict[str, Any]]], list[str]]:
     """A small table (a form an employer returns): the lower-cased header, (row number, {column: cell}) per data
     row, and the names of other sheets with data. CSV must be UTF-8 (with or without BOM). A workbook's cell holding
     a formula never calculated is an :class:`UncalculatedFormula`, for the caller to refuse if it reads that column;
     one in the header refuses the file."""
-    with path.open("rb") as fh:
-        head = fh.read(4)
+    head = file_head(path, 4)
     if head.startswith(b"PK\x03\x04"):
         with open_workbook(path) as workbook:
             rows = workbook.rows()

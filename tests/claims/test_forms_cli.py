@@ -140,6 +140,9 @@ def test_a_csv_form_02_and_the_unusable_cases(app, db_session, unit, tmp_path):
     assert unusable.exit_code == 2 and "UTF-8" in unusable.output
     same = runner.invoke(forms_cli, ["confirm", employer.unit_code, str(out), "--errors", str(out)])
     assert same.exit_code == 2 and "must not be the file" in same.output
+    for path, words in ((tmp_path / "none.csv", "There is no file"), (tmp_path, "is a directory")):
+        missing = runner.invoke(forms_cli, ["confirm", employer.unit_code, str(path)])
+        assert missing.exit_code == 2 and words in missing.output and "Traceback" not in missing.output
 
 
 # ------------------------------------------------------------------------------------------------------ fuzz

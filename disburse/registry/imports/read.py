@@ -29,6 +29,7 @@ from disburse.spreadsheets import (
     UnusableFile,
     check_header_cells,
     check_width,
+    file_head,
     open_workbook,
     uncalculated_columns,
 )
@@ -77,19 +78,7 @@ class Staged:
 
 def _sniff(path: Path) -> str:
     """'csv' or 'xlsx', or UnusableFile for what is neither."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(8192)
-    except FileNotFoundError as exc:
-        raise UnusableFile(f"Không có tệp '{path}'.", f"There is no file '{path}'.") from exc
-    except IsADirectoryError as exc:
-        raise UnusableFile(
-            f"'{path}' là một thư mục, không phải tệp.", f"'{path}' is a directory, not a file."
-        ) from exc
-    except PermissionError as exc:
-        raise UnusableFile(f"Không có quyền đọc tệp '{path}'.", f"No permission to read the file '{path}'.") from exc
-    except OSError as exc:
-        raise UnusableFile(f"Không đọc được tệp: {exc.strerror}.", f"The file cannot be read: {exc.strerror}.") from exc
+    head = file_head(path, 8192)
     if not head:
         raise UnusableFile("Tệp rỗng.", "The file is empty.")
     if head.startswith(b"PK\x03\x04"):
