@@ -17,6 +17,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 from wtforms import Form
 
 from disburse.auth.models import User
@@ -305,8 +306,8 @@ def _event_details(event: dict[str, Any]) -> list[str]:
         lines.append(f"{data.get('bank_code') or ''} {data.get('bank_account') or ''}".strip())
         if data.get("phone"):
             lines.append(_("Số điện thoại liên hệ: %(phone)s", phone=data["phone"]))
-    elif action == "assign" and event.get("actor"):
-        lines.append(_("Giao cho người dùng số %(id)s.", id=data.get("assigned_to_id")))
+    elif action == "assign" and event.get("assignee") and event["assignee"] != (event.get("actor") or {}).get("email"):
+        lines.append(_("Giao cho %(who)s.", who=event["assignee"]))  # someone else than who assigned it
     for key in ("note",):
         if isinstance(data.get(key), str) and data[key]:
             lines.append(data[key])
@@ -349,6 +350,20 @@ def _event_reason(event: dict[str, Any]) -> str:
     return event.get("reason") or ""
 
 
+def _assignee_id(event: dict[str, Any]) -> bool:
+    value = (event.get("data") or {}).get("assigned_to_id")
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _emails(user_ids: set[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    return {
+        user_id: email
+        for user_id, email in db.session.execute(select(User.id, User.email).where(User.id.in_(user_ids)))
+    }
+
+
 def _case_context(claim_id: int) -> dict[str, Any]:
     user = _user()
     try:
@@ -357,7 +372,12 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         abort(404)
     claim = review.visible_claim(claim_id, user)
     state = ClaimState(claim.state)
+    assignees = _emails(
+        {int(e["data"]["assigned_to_id"]) for e in detail["timeline"] if e["action"] == "assign" and _assignee_id(e)}
+    )
     for event in detail["timeline"]:
+        if event["action"] == "assign" and _assignee_id(event):
+            event["assignee"] = assignees.get(int(event["data"]["assigned_to_id"]))
         event["label"] = pick(EVENT_LABELS.get(event["action"], (event["action"], event["action"])))
         event["details"] = _event_details(event)
         event["reason"] = _event_reason(event)

@@ -768,3 +768,19 @@ def test_possible_duplicates_outside_the_scope_are_said_and_left_to_a_wider_scop
         as_text=True
     )
     assert client.get(f"/caseworker/claims/{mine.id}/duplicates").status_code == 200
+
+
+def test_the_timeline_names_who_a_claim_was_assigned_to(client, caseworker):
+    """A supervisor gives a case to a caseworker: the timeline names the caseworker (an e-mail, never a user's
+    number); taking a case for oneself names nobody twice."""
+    from disburse.verification import review
+
+    claim = create_claim("needs_review")
+    supervisor = create_user("supervisor", province="01", password=PASSWORD)
+    review.assign(claim.id, supervisor, caseworker.id)
+    _sign_in(client, caseworker, "en")
+    text = _text(client.get(f"/caseworker/claims/{claim.id}"))
+    assert f"{supervisor.email} Assigned to {caseworker.email}." in text
+    assert "user " + str(caseworker.id) not in text
+    _sign_in(client, caseworker, "vi")
+    assert f"Giao cho {caseworker.email}." in _text(client.get(f"/caseworker/claims/{claim.id}"))
