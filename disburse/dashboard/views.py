@@ -471,7 +471,7 @@ def _charts(program_id: int, area: Area) -> list[Markup]:
                     "theo số ngày làm việc từ khi nhận."
                 ),
                 _("Số ngày làm việc"),
-                _("Số hồ sơ"),
+                _("Số lượng hồ sơ"),
             ),
             [(_("%(label)s ngày", label=bucket["label"]), bucket["claims"]) for bucket in ages["buckets"]]
             if ages["computed_at"]
