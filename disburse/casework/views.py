@@ -390,7 +390,10 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "detail": detail,
         "state_label": pick(STATE_LABELS[state]),
         "track_label": pick(TRACK_LABELS.get(claim.track)),
-        "reason_labels": [pick((r["label_vi"], r["label_en"])) for r in detail["reasons"]],
+        # What verification found, while the claim is being checked (decided, it is history: the timeline keeps it).
+        "reason_labels": [pick((r["label_vi"], r["label_en"])) for r in detail["reasons"]]
+        if state in (ClaimState.VERIFYING, ClaimState.NEEDS_REVIEW)
+        else [],
         "payments": service.payment_lines(claim),
         "duplicates": duplicates,
         "duplicates_out_of_scope": _out_of_scope(duplicates_hidden) if duplicates_hidden else None,

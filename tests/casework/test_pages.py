@@ -784,3 +784,17 @@ def test_the_timeline_names_who_a_claim_was_assigned_to(client, caseworker):
     assert "user " + str(caseworker.id) not in text
     _sign_in(client, caseworker, "vi")
     assert f"Giao cho {caseworker.email}." in _text(client.get(f"/caseworker/claims/{claim.id}"))
+
+
+def test_a_decided_claim_no_longer_lists_what_needs_checking_nor_offers_release(client, caseworker):
+    from disburse.verification import review
+
+    claim = create_claim("needs_review", reasons=["zero_months"])
+    _sign_in(client, caseworker)
+    review.assign(claim.id, caseworker)
+    page = _text(client.get(f"/caseworker/claims/{claim.id}"))
+    assert "Những điểm cần xác minh" in page and "Trả lại hàng chờ" in page
+    review.reject(claim.id, caseworker, "pension_decision", "Không có tháng đóng chưa hưởng.")
+    page = _text(client.get(f"/caseworker/claims/{claim.id}"))
+    assert "Những điểm cần xác minh" not in page and "Trả lại hàng chờ" not in page
+    assert "Không có tháng đóng chưa hưởng." in page  # the timeline keeps why
