@@ -30,7 +30,7 @@ from disburse.auth.permissions import roles_required
 from disburse.background import QueueNames
 from disburse.casework.views import pick
 from disburse.extensions import db
-from disburse.programs.models import Program
+from disburse.programs.models import SECTOR_LABELS, Program
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -266,7 +266,15 @@ def _programme_page(forms: dict[int, MaxFailuresForm], status: int = 200) -> Res
                     formdata=None, prefix=f"program-{program.id}", max_payment_failures=program.max_payment_failures
                 ),
             )
-    return render_template("admin/programme.html", programs=programs, forms=forms), status
+    return (
+        render_template(
+            "admin/programme.html",
+            programs=programs,
+            forms=forms,
+            sector_label=lambda code: pick(SECTOR_LABELS.get(code, (code, code))),
+        ),
+        status,
+    )
 
 
 @bp.post("/programme/<int:program_id>")

@@ -10,6 +10,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from disburse.extensions import TimestampMixin, db
 
 SECTORS = ("enterprise", "public_autonomous", "public_budget", "state_agency", "political_org", "armed_forces")
+#: The sectors as people call them: (Vietnamese, English).
+SECTOR_LABELS: dict[str, tuple[str, str]] = {
+    "enterprise": ("Doanh nghiệp", "Enterprise"),
+    "public_autonomous": ("Đơn vị sự nghiệp công lập tự chủ chi thường xuyên", "Self-financing public unit"),
+    "public_budget": (
+        "Đơn vị sự nghiệp công lập do ngân sách nhà nước bảo đảm chi thường xuyên",
+        "Public unit funded by the state budget",
+    ),
+    "state_agency": ("Cơ quan nhà nước", "State agency"),
+    "political_org": ("Tổ chức chính trị, chính trị - xã hội", "Political or socio-political organisation"),
+    "armed_forces": ("Đơn vị thuộc lực lượng vũ trang nhân dân", "Unit of the people's armed forces"),
+}
 
 
 class Program(TimestampMixin, db.Model):  # type: ignore[name-defined]

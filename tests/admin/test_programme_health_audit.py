@@ -22,11 +22,19 @@ def test_the_programmes_parameters_in_dates_and_vnd_read_only(admin_client, admi
     assert "NQ116" in html and "30/09/2021" in html  # the cut-off date, dd/mm/yyyy
     assert re.search(r"[0-9]\.[0-9]{3}\.000 ₫", html)  # the tiers in VND
     assert "Số lần chi trả lỗi trước khi đề nghị nhận tiền mặt" in html
+    assert "Cơ quan nhà nước" in html and "state_agency" not in html  # the excluded sectors in words
     sign_in(admin_client, admin, "en")
     html = admin_client.get("/admin/programme").get_data(as_text=True)
     assert (
         "Programme parameters" in html and "VND 1,800,000" in html and "Failed payments before cash is offered" in html
     )
+    assert "Unit of the people&#39;s armed forces" in html and "armed_forces" not in html
+
+
+def test_every_sector_has_words():
+    from disburse.programs.models import SECTOR_LABELS, SECTORS
+
+    assert set(SECTOR_LABELS) == set(SECTORS)
 
 
 def test_supervisors_read_the_parameters_others_may_not(client, db_session):
