@@ -131,6 +131,8 @@ def test_an_admin_cannot_remove_their_own_admin_role_or_deactivate_themselves(ad
     sign_in(admin_client, admin, "en")
     answer = admin_client.post(f"/admin/users/{admin.id}/deactivate")
     assert "You cannot deactivate yourself." in answer.get_data(as_text=True)
+    page = admin_client.get(f"/admin/users/{admin.id}").get_data(as_text=True)  # not offered either
+    assert f"/admin/users/{admin.id}/deactivate" not in page and "This is your own account" in page
 
 
 def test_deactivating_ends_the_users_sessions_and_reactivating_lets_them_back(admin_client, admin, app):
