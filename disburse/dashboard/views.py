@@ -576,13 +576,24 @@ def monthly() -> ResponseReturnValue:
     and the month's contribution reductions; printable HTML or XLSX. A province's supervisor gets their province."""
     user = _user()
     form = MonthQuery(request.args)
+    province = user.province_code if user.role == "supervisor" else None
     if not form.validate():
-        return _invalid(form)
+        if set(form.errors) != {"month"}:
+            return _invalid(form)
+        # The month a person typed in the form: the form again, its error on the field.
+        return render_template(
+            "dashboard/monthly.html",
+            program=_program(),
+            form=form,
+            month=None,
+            rows=None,
+            today=programme_today(),
+            area_name=_area_name(Area(province)),
+        ), 400
     program = _program()
     today = programme_today()
     text = form.month.data or f"{today:%m/%Y}"
     month = date(int(text[3:]), int(text[:2]), 1)
-    province = user.province_code if user.role == "supervisor" else None
     rows = monthly_report(program.id, month, today, province)
     if form.format.data == "xlsx":
         return Response(

@@ -91,6 +91,16 @@ def test_bad_months_are_a_400(client, months, query):
     assert client.get(f"/dashboard/monthly?{query}").status_code == 400
 
 
+@pytest.mark.parametrize(("locale", "words"), [("vi", "Báo cáo tháng"), ("en", "Monthly report")])
+def test_a_month_typed_wrong_keeps_the_form_with_its_error_on_the_field(client, months, locale, words):
+    sign_in(client, create_user("admin", password=PASSWORD), locale)
+    answer = client.get("/dashboard/monthly?month=13/2021")
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 400 and f"<h1>{words}</h1>" in html
+    assert 'id="month-error"' in html and 'name="month"' in html and 'value="13/2021"' in html
+    assert 'id="monthly"' not in html  # no table for a month that is not one
+
+
 def test_caseworkers_do_not_report_to_the_ministry(client, db_session):
     sign_in(client, create_user("caseworker", password=PASSWORD))
     assert client.get("/dashboard/monthly").status_code == 403
