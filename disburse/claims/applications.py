@@ -150,7 +150,9 @@ def _parse_months(errors: list[FieldError], raw: Any) -> int | None:
 def _check_shapes(body: dict[str, Any], errors: list[FieldError]) -> dict[str, str]:
     values = {name: text_value(body, name) for name in FIELDS if name not in ("unused_months",)}
     values["bank_code"] = values["bank_code"].upper()
-    if not SI_CODE.fullmatch(values["si_code"]):
+    if not values["si_code"]:
+        errors.append(FieldError("si_code", "required", "Hãy ghi mã số BHXH.", "Give the SI code."))
+    elif not SI_CODE.fullmatch(values["si_code"]):
         errors.append(
             FieldError(
                 "si_code",
@@ -179,7 +181,17 @@ def _check_shapes(body: dict[str, Any], errors: list[FieldError]) -> dict[str, s
         errors.append(
             FieldError("phone", "phone_format", "Số điện thoại gồm 9 đến 15 chữ số.", "The phone has 9 to 15 digits.")
         )
-    if values["status"] not in (UI_STOPPED, UI_PARTICIPATING):
+    # Left blank (the page's choice not made): say what to choose; another value (an API client's): the values.
+    if not values["status"]:
+        errors.append(
+            FieldError(
+                "status",
+                "required",
+                "Hãy chọn tình trạng tham gia bảo hiểm thất nghiệp.",
+                "Choose the unemployment-insurance status.",
+            )
+        )
+    elif values["status"] not in (UI_STOPPED, UI_PARTICIPATING):
         errors.append(
             FieldError(
                 "status",
@@ -188,7 +200,11 @@ def _check_shapes(body: dict[str, Any], errors: list[FieldError]) -> dict[str, s
                 "Status is 'stopped' (contract ended) or 'participating' (still participating).",
             )
         )
-    if values["payout"] not in ("cash", "bank"):
+    if not values["payout"]:
+        errors.append(
+            FieldError("payout", "required", "Hãy chọn hình thức nhận tiền.", "Choose how the money is received.")
+        )
+    elif values["payout"] not in ("cash", "bank"):
         errors.append(
             FieldError(
                 "payout",

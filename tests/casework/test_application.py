@@ -130,6 +130,20 @@ def test_take_the_application(client, desk):
         ),
         ("en", {"date_of_birth": "01/01/2030"}, ["Write the date of birth as dd/mm/yyyy, not after 01/12/2021."]),
         ("vi", {"national_id": "001099999999"}, ["Số CMND/CCCD không khớp với dữ liệu của cơ quan BHXH"]),
+        (  # nothing chosen: the page says what to choose, in words (the codes are an API client's)
+            "vi",
+            {"status": "", "payout": "", "si_code": ""},
+            [
+                "Hãy chọn tình trạng tham gia bảo hiểm thất nghiệp.",
+                "Hãy chọn hình thức nhận tiền.",
+                "Hãy ghi mã số BHXH.",
+            ],
+        ),
+        (
+            "en",
+            {"status": "", "payout": ""},
+            ["Choose the unemployment-insurance status.", "Choose how the money is received."],
+        ),
     ],
 )
 def test_every_bad_field_at_once(client, desk, locale, overrides, messages):
@@ -141,6 +155,7 @@ def test_every_bad_field_at_once(client, desk, locale, overrides, messages):
     html = response.get_data(as_text=True)
     for message in messages:
         assert message in html, message
+    assert "'stopped'" not in html and "'cash'" not in html and "0 characters" not in html
     assert db.session.scalar(select(Claim).where(Claim.employee_id == person.id)) is None
 
 
