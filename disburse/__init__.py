@@ -89,6 +89,9 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app.before_request(_upload_size)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
+    from disburse.auth.limits import rate_limit_headers
+
+    app.after_request(rate_limit_headers)  # before the limiter's own: runs after it
     limiter.init_app(app)
 
     from disburse import models  # noqa: F401  (registers every table on the metadata)

@@ -92,6 +92,23 @@ password_change_per_user = limiter.limit(
     deduct_when=_failed_sign_in,
 )
 
+
+def rate_limit_headers(response: Response) -> Response:
+    """The ``X-RateLimit-*`` headers of the limit nearest to refusing the caller, and ``Retry-After`` only on an
+    answer that asks to wait (429, 503). The limiter names the first of two limits with the same window (the API's
+    per-address one, while the per-caller one runs out) and puts ``Retry-After`` on every answer. Registered before
+    the limiter, so that it runs after the limiter's own (Flask runs them last registered first)."""
+    limits = limiter.current_limits if limiter.enabled and "X-RateLimit-Limit" in response.headers else []
+    if limits:
+        nearest = min(limits, key=lambda limit: limit.remaining)
+        response.headers["X-RateLimit-Limit"] = str(nearest.limit.amount)
+        response.headers["X-RateLimit-Remaining"] = str(nearest.remaining)
+        response.headers["X-RateLimit-Reset"] = str(int(nearest.reset_at))
+    if response.status_code not in (429, 503):
+        response.headers.pop("Retry-After", None)
+    return response
+
+
 _limited_blueprints: set[str] = set()
 
 

@@ -133,6 +133,23 @@ def test_the_api_is_limited_per_token_across_addresses(app, client, url, monkeyp
     assert _api(client, url, create_token(create_user("admin"))).status_code == 200  # another token is not affected
 
 
+def test_the_limit_headers_name_the_limit_nearest_to_refusing_and_only_a_429_says_when_to_retry(
+    app, client, url, monkeypatch
+):
+    monkeypatch.setitem(app.config, "LIMIT_API_PER_ADDRESS", "6 per minute")
+    monkeypatch.setitem(app.config, "LIMIT_API_PER_CALLER", "3 per minute")
+    token = create_token(create_user("admin"))
+    answers = [_api(client, url, token) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert [(a.headers["X-RateLimit-Limit"], a.headers["X-RateLimit-Remaining"]) for a in answers[:3]] == [
+        ("3", "2"),
+        ("3", "1"),
+        ("3", "0"),
+    ]
+    assert all("Retry-After" not in a.headers for a in answers[:3])
+    assert int(answers[3].headers["Retry-After"]) >= 1 and answers[3].headers["X-RateLimit-Limit"] == "3"
+
+
 def test_the_api_is_limited_per_address_whatever_the_token(app, client, url, monkeypatch):
     monkeypatch.setitem(app.config, "LIMIT_API_PER_ADDRESS", "3 per minute")
     for _ in range(3):
