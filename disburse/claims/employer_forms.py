@@ -113,7 +113,7 @@ def parse_decline(value: Any) -> bool | None:
     return None
 
 
-def _mark_repeats(results: list[RowResult]) -> None:
+def _mark_repeats(results: list[RowResult], row_numbers: Sequence[int] | None = None) -> None:
     """The same SI code on two rows of one form: every such row is refused (picking one would be a guess), also when
     one of them is refused for something else already: the other must not go through as if it were the only one."""
     seen: dict[str, list[RowResult]] = {}
@@ -121,7 +121,8 @@ def _mark_repeats(results: list[RowResult]) -> None:
         if result.si_code and not any(error.field == "si_code" for error in result.errors):
             seen.setdefault(result.si_code, []).append(result)
     for repeated in (rows for rows in seen.values() if len(rows) > 1):
-        rows_text = ", ".join(str(r.row) for r in repeated)
+        # The rows as the person sees them: a spreadsheet's own row numbers when the rows came from one.
+        rows_text = ", ".join(str(row_numbers[r.row - 1] if row_numbers else r.row) for r in repeated)
         for result in repeated:
             result.fail(
                 "si_code",
@@ -275,14 +276,16 @@ def confirm(
     *,
     actor: Actor = None,
     today: date | None = None,
+    row_numbers: Sequence[int] | None = None,
 ) -> FormResult:
-    """Form 02 for ``unit_code``: each row ``{si_code, bank_code, bank_account, decline}``; flush, never commit."""
+    """Form 02 for ``unit_code``: each row ``{si_code, bank_code, bank_account, decline}``; flush, never commit.
+    ``row_numbers``: each row's number in the spreadsheet it came from, for the messages that name other rows."""
     employer = employer_for_unit(unit_code)
     today = today or programme_today()
     banks = known_banks()
     results = [RowResult(row=i + 1, si_code=si_code_value(row)) for i, row in enumerate(rows)]
     checked = [_check_confirmation_row(row, result, banks) for row, result in zip(rows, results, strict=True)]
-    _mark_repeats(results)
+    _mark_repeats(results, row_numbers)
     items = [item for item in checked if item is not None and not item.result.errors]
     listed = _unit_claims(program, employer, [item.result.si_code for item in items])
 

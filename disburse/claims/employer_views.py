@@ -289,7 +289,13 @@ def form_02_upload(unit_code: str) -> ResponseReturnValue:
         return _form_02_page(program, employer, form), 400
     try:
         rows, others = _read_upload(form.file.data)
-        result = confirm(program, employer.unit_code, [cells for _, cells in rows], actor=current_user)
+        result = confirm(
+            program,
+            employer.unit_code,
+            [cells for _, cells in rows],
+            actor=current_user,
+            row_numbers=[n for n, _ in rows],
+        )
     except (UnusableFile, FormRefused) as exc:
         db.session.rollback()
         form.file.errors = [say(exc.message_vi, exc.message_en)]

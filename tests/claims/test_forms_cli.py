@@ -226,3 +226,22 @@ def test_any_cells_in_a_form_02_workbook_are_a_row_error_or_a_refusal(app, db_se
     path = tmp_path / "mau02.xlsx"
     workbook.save(path)
     _fuzz_confirm(app, employer, path)
+
+
+def test_a_person_on_two_rows_is_named_by_the_rows_the_spreadsheet_shows(app, db_session, unit, tmp_path):
+    """The message names the rows as the file numbers them (the header is row 1, a blank line counts), as the errors
+    file does, not their places among the data rows."""
+    employer, _claims = unit
+    runner = app.test_cli_runner()
+    out = tmp_path / "mau01.csv"
+    assert runner.invoke(forms_cli, ["list", employer.unit_code, "--out", str(out)]).exit_code == 0
+    with out.open(encoding="utf-8-sig", newline="") as fh:
+        header, first, *_ = list(csv.reader(fh))
+    with out.open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows([header, first, [], first])
+    errors = tmp_path / "loi.csv"
+    result = runner.invoke(forms_cli, ["confirm", employer.unit_code, str(out), "--errors", str(errors)])
+    assert result.exit_code == 1 and "(2, 4)" in result.output, result.output
+    with errors.open(encoding="utf-8-sig", newline="") as fh:
+        lines = list(csv.reader(fh))[1:]
+    assert [line[0] for line in lines] == ["2", "4"] and all("(2, 4)" in line[-1] for line in lines)
