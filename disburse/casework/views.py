@@ -47,6 +47,7 @@ from disburse.formatting import dmy, moment
 from disburse.payments import reasons as payment_reasons
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.service import ProgramNotFound, get_program
+from disburse.reference.models import District
 from disburse.reference.service import bank_choices
 from disburse.registry.models import Employee
 from disburse.verification import reasons, review
@@ -220,8 +221,12 @@ def queue() -> ResponseReturnValue:
     user = _user()
     form = QueueFilterForm(request.args)
     _choices(form, user)
+    district = db.session.get(District, user.district_code) if user.district_code else None
+    district_name = district.name if district else user.district_code
     if request.args and not form.validate():
-        return render_template("caseworker/queue.html", form=form, page=None, counts=None, total=0), 422
+        return render_template(
+            "caseworker/queue.html", form=form, page=None, counts=None, total=0, district_name=district_name
+        ), 422
     query = _query(form, user)
     page = review.list_claims(user, query)
     total, counts = review.reason_counts(user, query)
@@ -240,6 +245,7 @@ def queue() -> ResponseReturnValue:
         assign_form=ActionForm(),
         first_page=query.after == 0,
         assign_next=ASSIGN_NEXT,
+        district_name=district_name,
     )
 
 

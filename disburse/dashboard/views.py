@@ -374,9 +374,9 @@ def targets() -> ResponseReturnValue:
             db.session.commit()
             flash(
                 _(
-                    "Đã đặt mục tiêu %(percent)s cho quận/huyện %(district)s đến ngày %(day)s.",
+                    "Đã đặt mục tiêu %(percent)s cho %(district)s đến ngày %(day)s.",
                     percent=percent_bp(form.percent.data),
-                    district=form.district.data,
+                    district=_area_name(Area(None, form.district.data)),
                     day=dmy(form.target_date.data),
                 ),
                 "success",

@@ -23,7 +23,7 @@ def test_a_supervisor_sets_a_target_and_the_dashboard_shows_progress_against_it(
     saved = client.post("/dashboard/targets", data={"district": DONG_ANH, "target_date": "30/11/2021", "percent": "80"})
     assert saved.status_code == 302 and saved.headers["Location"] == "/dashboard/targets"
     listed = client.get("/dashboard/targets").get_data(as_text=True)
-    assert "Đã đặt mục tiêu 80% cho quận/huyện 017 đến ngày 30/11/2021." in listed
+    assert "Đã đặt mục tiêu 80% cho Huyện Đông Anh đến ngày 30/11/2021." in listed
     assert "30/11/2021" in listed and "44,4% / 80%" in listed  # Đông Anh: 4 of 9 eligible paid
     # The same district and date again replaces the target.
     client.post("/dashboard/targets", data={"district": DONG_ANH, "target_date": "30/11/2021", "percent": "74,5"})
