@@ -88,6 +88,7 @@ def test_the_queue_shows_the_districts_claims_with_counts_per_reason(client, cas
     text = _text(response)
     for word in words:
         assert word in text
+    assert "Huyện Đông Anh" in text and "017 ·" not in text  # the district by its name
     html = response.get_data(as_text=True)
     for claim in (*mine, zero):
         assert f'href="/caseworker/claims/{claim.id}"' in html
