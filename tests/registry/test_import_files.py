@@ -120,6 +120,18 @@ def test_unusable_messages_say_what_is_wrong(db_session: Session, tmp_path: Path
         assert caught.value.message_vi
 
 
+def test_the_line_that_is_not_utf8_is_numbered_as_the_file_shows_it(db_session: Session, tmp_path: Path) -> None:
+    """The header is line 1: a bad byte on the file's third line is reported on line 3, whichever reader found it."""
+    unit = seed_employer(tmp_path)
+    good = _line(employee_row(unit))
+    bad = _line(employee_row(unit, full_name="José Müller")).encode("latin-1", errors="replace")
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(HEADER.encode() + b"\n" + good.encode() + b"\n" + bad + b"\n")
+    with pytest.raises(UnusableFile) as caught:
+        import_file("employees", path)
+    assert "line 3" in caught.value.message_en and "dòng 3" in caught.value.message_vi, caught.value.message_en
+
+
 def test_utf8_with_bom_and_columns_in_any_order_with_extras(db_session: Session, tmp_path: Path) -> None:
     unit = seed_employer(tmp_path)
     rows = [employee_row(unit), employee_row(unit)]

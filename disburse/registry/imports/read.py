@@ -226,7 +226,7 @@ def _stage_csv(
         conn.execute("RELEASE SAVEPOINT disburse_import_copy")
     except (pg_errors.CharacterNotInRepertoire, pg_errors.UntranslatableCharacter) as exc:
         conn.execute("ROLLBACK TO SAVEPOINT disburse_import_copy")
-        line = _copy_line(exc)
+        line = _copy_line(exc, _lines_before(path, data_start))
         raise _not_utf8(f"dòng {line}" if line else "", f"line {line}" if line else "") from exc
     staged.path_taken = "python"
     staged.needs_trim = False
@@ -234,12 +234,21 @@ def _stage_csv(
     return staged
 
 
-def _copy_line(exc: psycopg.Error) -> str:
+def _copy_line(exc: psycopg.Error, lines_before: int) -> str:
+    """The file's line PostgreSQL's COPY stopped on, numbered as a spreadsheet numbers rows (the header is line 1):
+    COPY counts from the first line it was given, after the ``lines_before`` of the header."""
     context = getattr(exc.diag, "context", None) or ""
     marker = ", line "
     if marker in context:
-        return context.split(marker, 1)[1].split(",", 1)[0].split(":", 1)[0].strip()
+        line = context.split(marker, 1)[1].split(",", 1)[0].split(":", 1)[0].strip()
+        return str(int(line) + lines_before) if line.isascii() and line.isdigit() else line
     return ""
+
+
+def _lines_before(path: Path, data_start: int) -> int:
+    """How many lines the file has before byte ``data_start`` (the header's, a quoted line break counting)."""
+    with path.open("rb") as fh:
+        return fh.read(data_start).count(b"\n")
 
 
 def _copy_raw(
