@@ -210,16 +210,33 @@ def import_status_cmd(path: Path) -> None:
 
 
 def _report_file(path: Path, count: int, applied: Applied) -> None:
+    refused = len(applied.unknown) + len(applied.mismatched)
     click.echo(
         f"{path.name}: {number(count)} trạng thái; đã chi {number(applied.settled)}, không thành công "
-        f"{number(applied.failed)}, bị trả lại {number(applied.returned)}, không có gì mới {number(applied.ignored)}."
+        f"{number(applied.failed)}, bị trả lại {number(applied.returned)}, không có gì mới {number(applied.ignored)}, "
+        f"không áp dụng {number(refused)}."
     )
     click.echo(
         f"{path.name}: {number(count)} statuses; settled {number(applied.settled)}, failed {number(applied.failed)}, "
-        f"returned {number(applied.returned)}, nothing new {number(applied.ignored)}."
+        f"returned {number(applied.returned)}, nothing new {number(applied.ignored)}, not applied {number(refused)}."
     )
+    # A reference of ours that went another way (the sandbox, cash) is ours, but not the bank file's to settle.
+    elsewhere: dict[str, str] = {}
+    if applied.unknown:
+        found = select(Payment.provider_reference, Payment.provider).where(
+            Payment.provider_reference.in_(applied.unknown), Payment.provider != "bankfile"
+        )
+        elsewhere = {reference: provider for reference, provider in db.session.execute(found)}
     for reference in applied.unknown:
-        click.echo(f"  Không có lệnh chi này / Not one of our payments: {reference}", err=True)
+        if reference in elsewhere:
+            provider = elsewhere[reference]
+            click.echo(
+                f"  Lệnh chi này không gửi qua tệp ngân hàng (kênh {provider}), không áp dụng / This payment was not "
+                f"sent by bank file (it went by {provider}); not applied: {reference}",
+                err=True,
+            )
+        else:
+            click.echo(f"  Không có lệnh chi này / Not one of our payments: {reference}", err=True)
     for reference in applied.mismatched:
         click.echo(f"  Số tiền khác với lệnh chi / The amount differs from ours: {reference}", err=True)
 

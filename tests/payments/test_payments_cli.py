@@ -13,7 +13,7 @@ from sqlalchemy import select
 from disburse.claims.models import Claim
 from disburse.payments.bankfile import read_batch_file
 from disburse.payments.models import Payment, PaymentBatch
-from tests.factories import create_claim, create_program
+from tests.factories import create_claim, create_payment, create_program
 from tests.payments.test_bankfile import pain002
 
 
@@ -78,6 +78,17 @@ def test_a_bank_file_batch_goes_out_as_pain001_and_its_pain002_comes_back(app, d
 
     listed = _run(app, "batches")
     assert f"#{batch.id} {batch.reference}" in listed.output and "paid=1" in listed.output
+
+    # A status for a payment of ours that went another way (the sandbox), and one for nobody's: neither applied,
+    # each said for what it is, and counted in the summary.
+    sandbox = create_payment(create_claim("payment_pending", program=program), "sent")
+    status.write_bytes(pain002([(sandbox.provider_reference, "ACSC", None), ("NOT-OURS-1", "ACSC", None)]))
+    strangers = _run(app, "import-status", str(status))
+    assert strangers.exit_code == 1 and "not applied 2" in strangers.output
+    assert f"it went by sandbox); not applied: {sandbox.provider_reference}" in strangers.output
+    assert "Not one of our payments: NOT-OURS-1" in strangers.output
+    db_session.expire_all()
+    assert db_session.get(Payment, sandbox.id).state == "sent"
 
 
 def _exported_batch(app, db_session) -> tuple[PaymentBatch, Path, list[str]]:
