@@ -103,6 +103,17 @@ def run_import(kind: str, file: Path, errors: Path | None, strict: bool) -> None
             err=True,
         )
         sys.exit(2)
+    except OSError as exc:  # the errors file could not be written (a full disk, a folder we may not write)
+        bar.close()
+        db.session.rollback()
+        if errors is None:
+            raise
+        click.echo(
+            f"Không ghi được tệp lỗi {errors}: {exc.strerror or exc}; chưa nhập dòng nào.\n"
+            f"The errors file {errors} cannot be written: {exc.strerror or exc}; nothing was imported.",
+            err=True,
+        )
+        sys.exit(2)
     except BaseException:
         bar.close()
         db.session.rollback()
@@ -116,7 +127,7 @@ def run_import(kind: str, file: Path, errors: Path | None, strict: bool) -> None
     if result.other_sheets:
         vi, en = other_sheets_note(result.other_sheets)
         click.echo(f"{vi} / {en}", err=True)
-    if result.rejected and tty:
+    if result.rejected:  # the first few on the terminal (or a job's log), every one with --errors
         for error in result.errors[:SHOWN_ERRORS]:
             where = f"dòng/row {error.row}" + (f", {error.column}" if error.column else "")
             click.echo(f"  {where}: {error.message_vi} / {error.message_en}", err=True)

@@ -120,6 +120,20 @@ def test_unusable_messages_say_what_is_wrong(db_session: Session, tmp_path: Path
         assert caught.value.message_vi
 
 
+def test_rejected_rows_are_said_on_the_terminal_and_an_errors_file_that_cannot_be_written_changes_nothing(
+    app: Flask, db_session: Session, tmp_path: Path
+) -> None:
+    unit = seed_employer(tmp_path)
+    db_session.commit()  # the command rolls its own work back; the seeded employer must stay
+    path = write_csv(tmp_path / "ee.csv", "employees", [employee_row(unit), employee_row(unit, national_id="12")])
+    before = _snapshot()
+    full = run_cli(app, "employees", str(path), "--errors", "/dev/full")
+    assert full.exit_code == 2 and "cannot be written" in full.output and "Traceback" not in full.output
+    assert _snapshot() == before
+    said = run_cli(app, "employees", str(path))  # no --errors, not a terminal: the row is still named, and why
+    assert said.exit_code == 1 and "dòng/row 3" in said.output and "national_id" in said.output
+
+
 def test_the_line_that_is_not_utf8_is_numbered_as_the_file_shows_it(db_session: Session, tmp_path: Path) -> None:
     """The header is line 1: a bad byte on the file's third line is reported on line 3, whichever reader found it."""
     unit = seed_employer(tmp_path)
