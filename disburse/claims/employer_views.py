@@ -29,7 +29,7 @@ from disburse.auth.scopes import visible_unit
 from disburse.claims import unit
 from disburse.claims.employer_forms import adjust, confirm
 from disburse.claims.outcomes import FormRefused
-from disburse.claims.states import TERMINAL_STATES
+from disburse.claims.states import STATE_LABELS, TERMINAL_STATES, ClaimState
 from disburse.claims.web_forms import (
     ErrorsFileForm,
     FindUnitForm,
@@ -103,13 +103,20 @@ def find() -> ResponseReturnValue:
 def status(unit_code: str) -> ResponseReturnValue:
     program, employer = current_program(), unit_or_404(unit_code)
     form = WorkforceSearchForm(formdata=request.args)
+    form.state.choices = [("", _("Mọi trạng thái"))] + [
+        (state.value, say(*STATE_LABELS[state])) for state in ClaimState if state in STATE_LABELS
+    ]
     valid = form.validate()
     query = (form.q.data or "") if valid else ""
-    people, found, page = unit.workforce_page(program, employer, query, page=_page_number(), size=PAGE_SIZE)
+    state = (form.state.data or "") if valid else ""
+    people, found, page = unit.workforce_page(
+        program, employer, query, state=state, page=_page_number(), size=PAGE_SIZE
+    )
     return render_template(
         "claims/unit_status.html",
         form=form,
         query=query,
+        state=state,
         people=people,
         found=found,
         page=page,

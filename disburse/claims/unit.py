@@ -117,13 +117,16 @@ def _search(query: str) -> Any:
     return func.disburse_unaccent(Employee.full_name).like(func.disburse_unaccent(pattern))
 
 
-def _matching(columns: Sequence[Any], program: Program, employer: Employer, query: str) -> Any:
-    """``columns`` of the unit's claims in ``program`` with their people, those matching ``query`` only."""
+def _matching(columns: Sequence[Any], program: Program, employer: Employer, query: str, state: str = "") -> Any:
+    """``columns`` of the unit's claims in ``program`` with their people, those matching ``query`` (and in
+    ``state``, when given) only."""
     statement = (
         select(*columns)
         .join(Employee, Employee.id == Claim.employee_id)
         .where(Claim.program_id == program.id, Claim.employer_id == employer.id)
     )
+    if state:
+        statement = statement.where(Claim.state == state)
     query = " ".join(query.split())
     return statement.where(_search(query)) if query else statement
 
@@ -177,7 +180,7 @@ def workforce(program: Program, employer: Employer, query: str = "") -> list[Wor
 
 
 def workforce_page(
-    program: Program, employer: Employer, query: str = "", *, page: int = 1, size: int = 100
+    program: Program, employer: Employer, query: str = "", *, state: str = "", page: int = 1, size: int = 100
 ) -> tuple[list[WorkforceRow], int, int]:
     """Page ``page`` (kept within 1..the last page) of :func:`workforce`: the same rows in the same order, as
     (rows, how many matched, the page shown). Only the matching claims' ids, names and SI codes are read to put them
@@ -187,7 +190,9 @@ def workforce_page(
     # save (8-16 ms alone against 24-32 ms with two workers at the 2,682-person unit) and take cores from the other
     # requests. For this transaction only.
     db.session.execute(_NO_PARALLEL)
-    keys = db.session.execute(_matching((Claim.id, Employee.full_name, Employee.si_code), program, employer, query))
+    keys = db.session.execute(
+        _matching((Claim.id, Employee.full_name, Employee.si_code), program, employer, query, state)
+    )
     ordered = sorted(keys.all(), key=_list_order)
     page = min(max(page, 1), max(1, -(-len(ordered) // size)))
     ids = [row.id for row in ordered[(page - 1) * size : page * size]]

@@ -32,6 +32,8 @@ class WorkforceSearchForm(BaseForm):
         _l("Tìm theo họ tên (có hoặc không dấu) hoặc mã số BHXH"),
         validators=[Optional(), Length(max=100, message=_l("Nội dung tìm kiếm dài quá 100 ký tự."))],
     )
+    #: One state only (choices set by the view, in the page's language): the people the unit must act on.
+    state = SelectField(_l("Trạng thái"), validate_choice=True, default="")
 
 
 class Form02UploadForm(BaseForm):

@@ -572,3 +572,16 @@ def test_offices_find_a_unit_by_its_code(client, unit, app):
             caseworker = _signed_in(app.test_client(), create_user("caseworker", district="017"), locale)
             response = caseworker.get("/employers/", query_string={"unit": code})
             assert response.status_code == 400 and text in _text(response)
+
+
+def test_the_status_page_shows_the_people_in_one_state_and_the_home_page_links_there(client, unit, workforce):
+    """The people the unit must act on, without paging through everyone: the home page's count of people awaiting
+    payment details leads to them."""
+    employer = _employer(client, unit)
+    home = employer.get("/").get_data(as_text=True)
+    link = f"/employers/{unit.unit_code}?state=awaiting_payment_details"
+    assert f'href="{link}"' in home
+    page = _text(employer.get(link))
+    assert "Nguyễn Thị Yến" in page and "Trần Thị Ánh" not in page and "1 người ở trạng thái này." in page
+    assert _text(employer.get(f"/employers/{unit.unit_code}?state=paid")).count("Đã chi trả ngày") == 3
+    assert employer.get(f"/employers/{unit.unit_code}?state=nonsense").status_code == 400
