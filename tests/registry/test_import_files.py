@@ -197,6 +197,7 @@ def test_xlsx_is_streamed_and_number_cells_keep_their_leading_zeros(db_session: 
     again.save(tmp_path / "account.xlsx")
     refused = import_file("employees", tmp_path / "account.xlsx")
     assert [(e.row, e.column, e.error_code) for e in refused.errors] == [(2, "bank_account", "account_number_cell")]
+    assert refused.errors[0].value == str(int(numeric["bank_account"]))  # as the cell held it, no mark of ours
     assert refused.inserted == 0
     assert stored_si_codes([r["si_code"] for r in rows]) == {rows[0]["si_code"], rows[1]["si_code"]}
     stored = db_session.execute(

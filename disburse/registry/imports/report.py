@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 
 from disburse.registry.imports.messages import describe
-from disburse.registry.imports.read import RowProblem, Staged
+from disburse.registry.imports.read import NUMBER_MARK, RowProblem, Staged
 from disburse.registry.imports.tables import ScratchTables
 from disburse.spreadsheets import SpreadsheetWriter
 
@@ -99,6 +99,8 @@ def _iter_errors(
                 for token in errs.split():
                     column, code = token.split(":", 1)
                     value = raw[index[column]] or ""
+                    if code == "account_number_cell":  # the number as the cell held it, without the reader's mark
+                        value = value.removeprefix(NUMBER_MARK)
                     vi, en = describe(column, code, value, today=today)
                     yield RowError(row_no, column, value, code, vi, en)
 
