@@ -512,11 +512,18 @@ def _read_csv_table(path: Path, max_rows: int) -> tuple[list[str], list[tuple[in
     try:
         with path.open("r", encoding="utf-8-sig", newline="") as fh:
             records = csv.reader(fh)
-            header = normalise_header(next(records, []))
+            raw = next(records, [])
+            _check_separator(raw)
+            header = normalise_header(raw)
             check_width(len(header))
             numbered = ((n, record) for n, record in enumerate(records, start=2) if any(c.strip() for c in record))
             data = [(n, dict(zip(header, record, strict=False))) for n, record in _capped(numbered, max_rows)]
     except UnicodeDecodeError as exc:
+        if file_head(path, 2) in (b"\xff\xfe", b"\xfe\xff"):
+            raise UnusableFile(
+                "Tệp được mã hoá UTF-16 (Unicode Text của Excel); hãy lưu lại dưới dạng CSV UTF-8.",
+                "The file is encoded as UTF-16 (Excel's Unicode Text); save it as CSV UTF-8.",
+            ) from exc
         raise UnusableFile(
             "Tệp không được mã hoá UTF-8; hãy lưu lại dưới dạng CSV UTF-8.",
             "The file is not UTF-8 encoded; save it as CSV UTF-8.",
@@ -531,12 +538,27 @@ def _read_csv_table(path: Path, max_rows: int) -> tuple[list[str], list[tuple[in
         raise UnusableFile(f"Không đọc được tệp CSV: {exc}.", f"The CSV file cannot be parsed: {exc}.") from exc
     if not header:
         raise UnusableFile("Tệp rỗng.", "The file is empty.")
-    if len(header) == 1 and ";" in header[0]:
-        raise UnusableFile(
-            "Các cột trong tệp được ngăn bằng dấu chấm phẩy (;); hãy lưu lại dưới dạng CSV UTF-8 (ngăn bằng dấu phẩy).",
-            "The file's columns are separated by semicolons (;); save it again as CSV UTF-8 (comma-separated).",
-        )
     return header, data
+
+
+#: Separators a spreadsheet may have saved a "CSV" with instead of commas: (the character, its names).
+_OTHER_SEPARATORS = (
+    (";", ("dấu chấm phẩy (;)", "semicolons (;)")),
+    ("\t", ("dấu tab", "tabs")),
+)
+
+
+def _check_separator(header: Sequence[str]) -> None:
+    """A header read as one column that holds another separator: the file was saved with it (Excel in a locale that
+    writes semicolons, a tab-separated export); say so rather than "a column is missing"."""
+    if len(header) != 1:
+        return
+    for separator, (vi, en) in _OTHER_SEPARATORS:
+        if separator in header[0]:
+            raise UnusableFile(
+                f"Các cột trong tệp được ngăn bằng {vi}; hãy lưu lại dưới dạng CSV UTF-8 (ngăn bằng dấu phẩy).",
+                f"The file's columns are separated by {en}; save it again as CSV UTF-8 (comma-separated).",
+            )
 
 
 def normalise_header(cells: Sequence[Any]) -> list[str]:

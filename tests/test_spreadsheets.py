@@ -304,6 +304,17 @@ def test_a_small_tables_csv_separated_by_semicolons_or_with_a_huge_cell_says_wha
     with pytest.raises(UnusableFile) as refused:
         read_table(semicolons)
     assert "dấu chấm phẩy" in refused.value.message_vi and "semicolons" in refused.value.message_en
+    # Form 01's own header ("Label (name)" cells), saved with semicolons or tabs, or as Excel's "Unicode Text".
+    header = "STT;Mã số BHXH (si_code);Ngân hàng (bank_code);Số tài khoản (bank_account)"
+    for separator, words in ((";", "semicolons"), ("\t", "tabs")):
+        semicolons.write_text(header.replace(";", separator) + "\n1;0100000001;VCB;0011001234567\n", encoding="utf-8")
+        with pytest.raises(UnusableFile) as refused:
+            read_table(semicolons)
+        assert words in refused.value.message_en, refused.value.message_en
+    semicolons.write_text(header.replace(";", "\t") + "\n", encoding="utf-16")
+    with pytest.raises(UnusableFile) as refused:
+        read_table(semicolons)
+    assert "UTF-16" in refused.value.message_en and "UTF-16" in refused.value.message_vi
     huge = tmp_path / "huge.csv"
     huge.write_text("si_code,note\n0100000001," + "x" * 200_000 + "\n", encoding="utf-8")
     before = csv.field_size_limit(131_072)  # the csv module's default (a process-wide setting)
