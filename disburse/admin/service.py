@@ -225,7 +225,7 @@ def create_user(
             employer_unit=scope.employer_unit,
         )
     except auth.UserError as exc:  # checked above; what is left (an address the service refuses) in its words
-        raise AdminRefused(str(exc), str(exc), "email") from exc
+        raise AdminRefused(exc.vi, exc.en, "email") from exc
     auth.audit(actor, "user.create", "user", user.id, {"email": user.email, "after": _describe(user)})
     return user, password
 

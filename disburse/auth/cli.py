@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
+from typing import NoReturn
 
 import click
 from flask.cli import AppGroup
@@ -12,8 +13,17 @@ from disburse.auth import service
 from disburse.auth.models import ROLES, User
 from disburse.extensions import RECORD_ID, db
 
-users_cli = AppGroup("users", help="Manage users.")
-tokens_cli = AppGroup("tokens", help="Manage API tokens.")
+users_cli = AppGroup("users", help="Người dùng: tạo, đặt mật khẩu, khoá / Manage users.")
+tokens_cli = AppGroup("tokens", help="Token API: tạo, liệt kê, thu hồi / Manage API tokens.")
+
+#: A request that cannot be carried out (an unknown e-mail, a short password): nothing changed.
+EXIT_REFUSED = 2
+
+
+def _refuse(vi: str, en: str) -> NoReturn:
+    db.session.rollback()
+    click.echo(f"{vi}\n{en}", err=True)
+    sys.exit(EXIT_REFUSED)
 
 
 @users_cli.command("create")
@@ -46,16 +56,15 @@ def create_user(
             employer_unit=employer_unit,
         )
     except service.UserError as exc:
-        db.session.rollback()
-        raise click.ClickException(str(exc)) from None
+        _refuse(exc.vi, exc.en)
     db.session.commit()
-    click.echo(f"created {user.role} {user.email}")
+    click.echo(f"Đã tạo người dùng {user.email} ({user.role}). / Created {user.role} {user.email}.")
 
 
 def _user(email: str) -> User:
     user = service.get_user_by_email(email)
     if user is None:
-        raise click.ClickException(f"no user with e-mail {email}")
+        _refuse(f"Không có người dùng với e-mail {email}.", f"There is no user with e-mail {email}.")
     return user
 
 
@@ -67,10 +76,12 @@ def set_password(email: str) -> None:
     try:
         service.set_password(user, sys.stdin.readline().rstrip("\r\n"))
     except service.UserError as exc:
-        db.session.rollback()
-        raise click.ClickException(str(exc)) from None
+        _refuse(exc.vi, exc.en)
     db.session.commit()
-    click.echo(f"new password for {user.email}; their sessions have ended")
+    click.echo(
+        f"Đã đặt mật khẩu mới cho {user.email}; các phiên đăng nhập đã kết thúc. / New password for {user.email}; "
+        "their sessions have ended."
+    )
 
 
 @users_cli.command("deactivate")
@@ -80,7 +91,10 @@ def deactivate(email: str) -> None:
     user = _user(email)
     service.deactivate(user)
     db.session.commit()
-    click.echo(f"deactivated {user.email}; their sessions and tokens no longer work")
+    click.echo(
+        f"Đã khoá {user.email}; phiên đăng nhập và token không dùng được nữa. / Deactivated {user.email}; their "
+        "sessions and tokens no longer work."
+    )
 
 
 @tokens_cli.command("create")
@@ -118,7 +132,7 @@ def list_tokens(email: str) -> None:
             )
         )
     if len(rows) == 1:
-        click.echo(f"{user.email} has no API tokens")
+        click.echo(f"{user.email} chưa có token API nào. / {user.email} has no API tokens.")
         return
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
@@ -131,6 +145,6 @@ def revoke_token(token_id: int) -> None:
     """Revoke the token with this id (from ``tokens list``); it stops working at once."""
     token = service.revoke_token(token_id)
     if token is None:
-        raise click.ClickException(f"no token with id {token_id}")
+        _refuse(f"Không có token số {token_id}.", f"There is no token with id {token_id}.")
     db.session.commit()
-    click.echo(f"revoked token {token.id} ({token.prefix}…)")
+    click.echo(f"Đã thu hồi token {token.id} ({token.prefix}…). / Revoked token {token.id} ({token.prefix}…).")

@@ -26,7 +26,12 @@ LAST_USED_EVERY = timedelta(minutes=1)
 
 
 class UserError(ValueError):
-    """A user or token request that cannot be carried out; the message says why, for people."""
+    """A user or token request that cannot be carried out; ``vi`` and ``en`` say why, for people (``str()``: the
+    English)."""
+
+    def __init__(self, vi: str, en: str) -> None:
+        super().__init__(en)
+        self.vi, self.en = vi, en
 
 
 def hash_password(password: str) -> str:
@@ -70,38 +75,55 @@ def create_user(
     """Create a user with the scope their role needs. Flushes; the caller commits."""
     email = email.strip()
     if "@" not in email or len(email) > 254:
-        raise UserError(f"'{email}' is not an e-mail address")
+        raise UserError(f"'{email}' không phải là địa chỉ e-mail.", f"'{email}' is not an e-mail address.")
     if role not in ROLES:
-        raise UserError(f"role must be one of {', '.join(ROLES)} (got '{role}')")
+        raise UserError(
+            f"Vai trò phải là một trong {', '.join(ROLES)} (đang ghi '{role}').",
+            f"The role must be one of {', '.join(ROLES)} (got '{role}').",
+        )
     if get_user_by_email(email):
-        raise UserError(f"a user with e-mail {email} already exists")
+        raise UserError(f"Đã có người dùng với e-mail {email}.", f"A user with e-mail {email} already exists.")
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise _too_short()
     user = User(email=email, role=role, full_name=full_name)
     if role == "caseworker" and not district:
-        raise UserError("a caseworker needs --district (the 3-digit district code they work)")
+        raise UserError(
+            "Cán bộ nghiệp vụ cần --district (mã quận/huyện 3 chữ số nơi làm việc).",
+            "A caseworker needs --district (the 3-digit district code they work).",
+        )
     if role == "employer" and not employer_unit:
-        raise UserError("an employer user needs --employer (their unit code)")
+        raise UserError(
+            "Người dùng của đơn vị cần --employer (mã đơn vị).", "An employer user needs --employer (their unit code)."
+        )
     if district:
         found = db.session.get(District, district)
         if found is None:
-            raise UserError(f"no district with code '{district}'")
+            raise UserError(f"Không có quận/huyện mã '{district}'.", f"There is no district with code '{district}'.")
         user.district_code = found.code
         user.province_code = found.province_code
     if province:
         if db.session.get(Province, province) is None:
-            raise UserError(f"no province with code '{province}'")
+            raise UserError(f"Không có tỉnh mã '{province}'.", f"There is no province with code '{province}'.")
         user.province_code = province
     if employer_unit:
         employer = db.session.scalar(select(Employer).where(Employer.unit_code == employer_unit))
         if employer is None:
-            raise UserError(f"no employer with unit code '{employer_unit}'")
+            raise UserError(
+                f"Không có đơn vị mã '{employer_unit}'.", f"There is no employer with unit code '{employer_unit}'."
+            )
         user.employer_id = employer.id
     if password is not None:
         user.password_hash = hash_password(password)
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def _too_short() -> UserError:
+    return UserError(
+        f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự.",
+        f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
+    )
 
 
 def end_sessions(user: User) -> None:
@@ -114,7 +136,7 @@ def set_password(user: User, password: str, *, actor: User | None = None) -> Non
     """Give ``user`` a new password; the database ends their sessions (trigger users_end_sessions). ``actor``: who
     changed it (the user on their account page; None for an operator's command)."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise _too_short()
     user.password_hash = hash_password(password)
     _audit("user.set_password", "user", user.id, actor=actor)
     db.session.flush()

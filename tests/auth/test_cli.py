@@ -43,7 +43,8 @@ def test_create_employer_user_needs_a_known_unit(cli):
     assert ok.exit_code == 0, ok.output
     assert get_user_by_email("hr@unit.vn").employer_id == employer.id
     bad = cli.invoke(args=["users", "create", "--email", "hr2@unit.vn", "--role", "employer", "--employer", "NOPE"])
-    assert bad.exit_code == 1 and "no employer with unit code 'NOPE'" in bad.output
+    assert bad.exit_code == 2 and "There is no employer with unit code 'NOPE'" in bad.output
+    assert "Không có đơn vị mã 'NOPE'" in bad.output  # both languages, as every command says it
 
 
 @pytest.mark.parametrize(
@@ -57,7 +58,7 @@ def test_create_employer_user_needs_a_known_unit(cli):
 )
 def test_refusals_are_explained(cli, args, stdin, expected):
     result = cli.invoke(args=["users", "create", "--email", "x@example.vn", *args], input=stdin)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert expected in result.output
     assert get_user_by_email("x@example.vn") is None
 
@@ -65,7 +66,7 @@ def test_refusals_are_explained(cli, args, stdin, expected):
 def test_duplicate_email_is_refused_case_insensitively(cli):
     assert cli.invoke(args=["users", "create", "--email", "a@example.vn", "--role", "admin"]).exit_code == 0
     again = cli.invoke(args=["users", "create", "--email", "A@Example.vn", "--role", "admin"])
-    assert again.exit_code == 1 and "already exists" in again.output
+    assert again.exit_code == 2 and "already exists" in again.output
 
 
 def test_token_is_printed_once_and_works(cli):
@@ -76,4 +77,4 @@ def test_token_is_printed_once_and_works(cli):
     assert token.startswith("dsb_")
     assert user_for_token(token).email == "sup@example.vn"
     missing = cli.invoke(args=["tokens", "create", "--email", "nobody@example.vn"])
-    assert missing.exit_code == 1 and "no user" in missing.output
+    assert missing.exit_code == 2 and "no user" in missing.output

@@ -71,7 +71,7 @@ def test_a_revoked_token_is_401_at_once(client, cli, admin, url):
     assert _get(client, url, token).status_code == 200
     result = cli.invoke(args=["tokens", "revoke", str(_row(token).id)])
     assert result.exit_code == 0, result.output
-    assert f"revoked token {_row(token).id}" in result.output
+    assert f"Revoked token {_row(token).id}" in result.output
     assert _get(client, url, token).status_code == 401
     audit = AuditLog.query.filter_by(action="token.revoke", object_id=str(_row(token).id)).one()
     assert audit.data["prefix"] == token[:12]
@@ -97,7 +97,7 @@ def test_a_bad_token_is_401_even_beside_a_signed_in_cookie(client, admin, url):
 
 def test_revoking_an_unknown_token_says_so(cli):
     result = cli.invoke(args=["tokens", "revoke", "987654321"])
-    assert result.exit_code == 1 and "no token with id 987654321" in result.output
+    assert result.exit_code == 2 and "There is no token with id 987654321" in result.output
 
 
 def test_tokens_list_shows_status_and_dates_but_never_the_token(cli, admin, db_session):
