@@ -14,6 +14,8 @@ from tqdm import tqdm
 
 from disburse.claims.lists import ListsResult, build_lists
 from disburse.extensions import db
+from disburse.formatting import dmy
+from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
 
@@ -67,6 +69,15 @@ def build(program_code: str | None) -> None:
         known = ", ".join(db.session.scalars(select(Program.code).order_by(Program.code))) or "—"
         click.echo(f"{exc}\nCác chương trình hiện có / programs on file: {known}", err=True)
         sys.exit(EXIT_UNUSABLE)
+    last = program.last_payable_day
+    if programme_today() > last:  # a programme that has ended (another shell's default, say): built, but said
+        click.echo(
+            f"Lưu ý: chương trình {program.code} đã hết hạn chi trả ngày {dmy(last)}; người trong danh sách lập lúc "
+            f"này sẽ không được chi trả. Dùng --program để chọn chương trình khác.\n"
+            f"Note: programme {program.code} stopped paying on {dmy(last)}; the people listed now will not be paid. "
+            "Use --program to choose another programme.",
+            err=True,
+        )
 
     started = time.monotonic()
     bar = tqdm(total=None, unit=" records", unit_scale=True, desc="Form 01", disable=not sys.stderr.isatty())

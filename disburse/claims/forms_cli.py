@@ -80,8 +80,9 @@ def list_cmd(unit_code: str, out: Path, program_code: str | None) -> None:
     else:
         write_csv(out, header, rows)
     click.echo(
-        f"Mẫu số 01 của đơn vị {employer.unit_code} ({employer.name}): {len(rows)} người → {out}\n"
-        f"Form 01 of unit {employer.unit_code}: {len(rows)} people → {out}"
+        f"Mẫu số 01 của đơn vị {employer.unit_code} ({employer.name}), chương trình {program.code}: {len(rows)} người "
+        f"→ {out}\n"
+        f"Form 01 of unit {employer.unit_code}, programme {program.code}: {len(rows)} people → {out}"
     )
 
 

@@ -291,8 +291,18 @@ def test_cli_builds_and_prints_a_bilingual_summary(app, db_session, monkeypatch)
     assert result.exit_code == 0, result.output
     assert "Đã lập danh sách thêm 1 người lao động" in result.output
     assert "Listed 1 more employees at 1 units, support VND 2,100,000" in result.output
-    assert "27/10/2021" in result.output
+    assert "27/10/2021" in result.output and "stopped paying" not in result.output
     assert count(db_session, Claim) == 1
+
+
+def test_cli_says_when_the_programme_has_stopped_paying(app, db_session, monkeypatch):
+    """Another shell's default programme, long over: the lists are built (the command is safe to run), and the
+    operator is told that nobody listed now will be paid, and how to choose another programme."""
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2026-12-05")
+    create_employee(unused_months=24)
+    result = app.test_cli_runner().invoke(lists_cli, ["build", "--program", "NQ116"])
+    assert result.exit_code == 0, result.output
+    assert "programme NQ116 stopped paying on 10/09/2022" in result.output and "--program" in result.output
 
 
 def test_cli_refuses_an_unknown_program(app, db_session):
