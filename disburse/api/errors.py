@@ -150,7 +150,15 @@ def _page_error(exc: HTTPException) -> ResponseReturnValue:
 
 
 def _handle_http(exc: HTTPException) -> ResponseReturnValue:
-    return _http_error(exc) if _is_api() else _page_error(exc)
+    if not _is_api():
+        return _page_error(exc)
+    if exc.code == 404:
+        # Nothing was found for a value that can never be valid (a newline, NUL, a path's percent-encoding that is
+        # not UTF-8, over the length): that value is the client's mistake to fix, not a record that is missing.
+        problems = unreadable_inputs()
+        if problems:
+            return invalid({name: message(vi, en) for name, (vi, en) in problems.items()})
+    return _http_error(exc)
 
 
 def _handle_unavailable(exc: Exception) -> ResponseReturnValue:

@@ -135,6 +135,15 @@ def test_an_si_code_that_cannot_exist_is_422_with_the_field(client, token, si_co
     assert response.status_code == 422 and "si_code" in body["fields"]
 
 
+@pytest.mark.parametrize("unit_code", ["DN01%0A000001", "%FF", "DN01000001%00", "D" * 201])
+def test_a_unit_code_that_cannot_exist_is_422_not_404(client, token, unit_code):
+    """Every path value, whatever the route checks itself: one that can never be valid is the client's mistake
+    (422, naming it), not a record that is missing (404)."""
+    response = client.get(f"/api/v1/employers/{unit_code}/progress", headers={"Authorization": f"Bearer {token}"})
+    body = _check(response)
+    assert response.status_code == 422 and "unit_code" in body["fields"], body
+
+
 def test_a_valid_looking_but_unknown_si_code_is_404(client, token):
     response = client.get("/api/v1/employees/9999999999/support", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 404 and _check(response)["error"] == "not_found"
