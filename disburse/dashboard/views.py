@@ -77,9 +77,8 @@ def _program() -> Program:
 
 def _invalid(form: AreaQuery) -> Response:
     """A query string that can never be right: a 400 page naming each field and its problem; nothing runs."""
-    problems = "; ".join(
-        f"{form[name].label.text}: {' '.join(map(str, errors))}" for name, errors in form.errors.items()
-    )
+    # A field's first problem only: a value that is not a number also fails the range check after it.
+    problems = "; ".join(f"{form[name].label.text}: {errors[0]}" for name, errors in form.errors.items() if errors)
     return error_page(400, _("Địa chỉ trang có tham số không hợp lệ: %(problems)s", problems=problems))
 
 

@@ -114,7 +114,11 @@ def test_bad_parameters_are_a_clear_400(client, country, query):
     sign_in(client, create_user("admin", password=PASSWORD))
     response = client.get(f"/dashboard/?{query}")
     assert response.status_code == 400
-    assert "tham số không hợp lệ" in response.get_data(as_text=True)
+    text = response.get_data(as_text=True)
+    assert "tham số không hợp lệ" in text
+    problems = text.split("tham số không hợp lệ:", 1)[1].split("<", 1)[0]
+    said = problems.split(":", 1)[1].strip()
+    assert problems.count(":") == 1 and said.count(said.split(".", 1)[0]) == 1, problems  # one field, said once
 
 
 def test_employers_may_not_open_the_dashboard(client, country):
