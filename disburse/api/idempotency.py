@@ -3,7 +3,7 @@
 A client that may send a POST twice (a timeout, a retry after a dropped connection) sends the same key both times:
 
 - the first request runs, and its answer (status, body, content type) is kept against (caller, key) with a hash of
-  what was asked (method, path, body);
+  what was asked (method, path, body; a JSON body as what it says, whatever its spacing or key order);
 - a retry with the same key and the same request gets that answer again, without running anything;
 - a retry while the first is still running gets 409; the same key with another request gets 422;
 - an answer of 500 or more is not kept (the request did not happen as far as the client may assume): the key can be
@@ -19,6 +19,7 @@ by their ``webhook-id``.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -76,11 +77,17 @@ _FORGET = text("DELETE FROM idempotency_keys WHERE id = :id")
 
 def _request_hash() -> str:
     """The request a key was first used for: method, path, query string (``?program=`` picks the programme) and
-    body. A request without a query string hashes as it always did."""
+    body; a JSON body as what it says (keys sorted, no spaces), so that a client that serialises the same request
+    again (another key order, other spaces) retries it rather than being told the key was reused. A request without
+    a query string hashes as it always did."""
     digest = hashlib.sha256()
     query = request.query_string.decode("latin-1")
     digest.update(f"{request.method} {request.path}{'?' + query if query else ''}\n".encode())
-    digest.update(request.get_data(cache=True))
+    body = request.get_data(cache=True)
+    parsed = request.get_json(silent=True, cache=True) if request.is_json else None
+    if parsed is not None:
+        body = json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    digest.update(body)
     return digest.hexdigest()
 
 

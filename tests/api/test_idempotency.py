@@ -50,6 +50,14 @@ def test_a_retry_with_the_same_key_gets_the_first_answer_and_changes_nothing(cli
     assert fresh.status_code == 200 and _contacts(db_session, claim.id) == 2
     assert client.post(f"/api/v1/claims/{claim.id}/contacts", json=body, headers=auth).status_code == 200  # no key
     assert _contacts(db_session, claim.id) == 3
+    # The same request serialised again (other spaces, another key order) is the same request: replayed.
+    respaced = client.post(
+        f"/api/v1/claims/{claim.id}/contacts",
+        data='{ "note": "Đã gọi",  "outcome": "reached", "channel": "phone" }',
+        headers={**auth, **key, "Content-Type": "application/json"},
+    )
+    assert respaced.status_code == 200 and respaced.headers["Idempotent-Replayed"] == "true"
+    assert _contacts(db_session, claim.id) == 3
 
 
 def test_the_same_key_with_another_request_is_a_422(client, db_session, caller):
@@ -92,10 +100,11 @@ def test_while_the_first_request_runs_a_retry_gets_409(client, db_session, calle
     claim = create_claim("needs_review")
     url = f"/api/v1/claims/{claim.id}/contacts"
     raw = json.dumps({"channel": "phone", "outcome": "reached"}).encode()
+    canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()  # what is hashed
     with db.engine.begin() as conn:  # the first request with this key and body, still running elsewhere
         conn.execute(
             text("INSERT INTO idempotency_keys (caller, key, request_hash) VALUES (:c, 'running-key', :h)"),
-            {"c": f"user:{user.id}", "h": hashlib.sha256(f"POST {url}\n".encode() + raw).hexdigest()},
+            {"c": f"user:{user.id}", "h": hashlib.sha256(f"POST {url}\n".encode() + canonical).hexdigest()},
         )
 
     response = client.post(
