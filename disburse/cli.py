@@ -403,8 +403,8 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
                 # The same scheduler as `disburse beat`: it holds beat's Redis lock, which the health page reads.
                 "--scheduler",
                 "workers.beat:LockedScheduler",
-                "--schedule",
-                str(instance / "celerybeat-schedule"),
+                "--schedule",  # one per `up` (its port): two on one machine must not share the file
+                str(instance / f"celerybeat-schedule-{port}"),
             ]
         )
         _wait_until_listening(listeners, children)
