@@ -344,6 +344,11 @@ def test_form_02_upload_in_english(client, unit):
         ),
         (
             {"file": (io.BytesIO(b"\xff\xfesi_code"), "mau02.csv")},
+            "Tệp được mã hoá UTF-16",
+            "The file is encoded as UTF-16",
+        ),
+        (
+            {"file": (io.BytesIO(b"si_code,ten\n0100000001,Nguy\xe1n\n"), "mau02.csv")},
             "Tệp không được mã hoá UTF-8",
             "The file is not UTF-8 encoded",
         ),
