@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 
 from disburse.claims.states import NOT_IN_ELIGIBLE_GROUP, ClaimState
+from disburse.claims.unit import CHECKED_UNCONFIRMED
 from disburse.extensions import db
 from disburse.payments import reasons
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
@@ -345,11 +346,13 @@ def throughput(program_id: int, area: Area, days: int, now: datetime | None = No
 
 
 #: The people of a unit's list past its Form 02 deadline without it: still waiting for it, or checked by the office
-#: without it (verification takes an overdue claim on at once). As ``ix_claims_unconfirmed``'s predicate says, in
-#: literals so that the planner can use that index.
+#: without it (verification takes an overdue claim on at once; the unit's pages say so, with the same states:
+#: :data:`disburse.claims.unit.CHECKED_UNCONFIRMED`). As ``ix_claims_unconfirmed``'s predicate says, in literals so
+#: that the planner can use that index (tests/dashboard/test_charts_backlog_pages.py checks that it does).
 _UNCONFIRMED = (
-    "c.track = 'A' AND c.confirmed_on IS NULL AND c.state IN ('employer_overdue', 'verifying', 'needs_review') "
-    "AND c.review_due_on < :today"
+    "c.track = 'A' AND c.confirmed_on IS NULL AND c.state IN ("
+    + ", ".join(f"'{state.value}'" for state in (S.EMPLOYER_OVERDUE, *CHECKED_UNCONFIRMED))
+    + ") AND c.review_due_on < :today"
 )
 
 

@@ -99,6 +99,22 @@ def test_the_backlog_of_a_province(client, country, db_session):
     assert client.get("/dashboard/backlog?province=79").status_code == 404
 
 
+def test_the_overdue_units_are_counted_through_the_index_of_the_unconfirmed(db_session):
+    """The backlog's overdue units read only the people still unconfirmed past the deadline, however large the
+    registry: the statement's rule and the partial index's predicate say the same, so the planner can use it (were
+    they to drift apart, it could not, and every page view would scan the claims)."""
+    from disburse.reports import dashboard
+
+    db_session.execute(text("SET LOCAL enable_seqscan = off"))
+    plan = "\n".join(
+        db_session.execute(
+            text(f"EXPLAIN SELECT count(*) FROM claims c WHERE c.program_id = 1 AND {dashboard._UNCONFIRMED}"),
+            {"today": date(2021, 11, 2)},
+        ).scalars()
+    )
+    assert "ix_claims_unconfirmed" in plan, plan
+
+
 @pytest.mark.parametrize(
     ("locale", "message", "as_of"),
     [
