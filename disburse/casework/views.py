@@ -538,15 +538,16 @@ def approve(claim_id: int) -> ResponseReturnValue:
         "caseworker/approve.html",
         lambda claim, user: review.approve(claim.id, user, form.note.data or None),
         _("Hồ sơ đã được duyệt."),
-        closed=lambda claim: (
-            _unless(
-                ClaimAction.APPROVE,
-                lambda state: _("Không thể duyệt hồ sơ đang ở trạng thái “%(state)s”.", state=state),
-            )(claim)
-            or pick(review.undecided_duplicates(claim))
-            or None
-        ),
+        closed=_not_approvable,
     )
+
+
+def _not_approvable(claim: Claim) -> str | None:
+    """Why the claim cannot be approved now: its state, or its possible duplicates not yet decided."""
+    if (ClaimState(claim.state), ClaimAction.APPROVE) not in TRANSITIONS:
+        return _("Không thể duyệt hồ sơ đang ở trạng thái “%(state)s”.", state=_state_words(claim))
+    undecided = review.undecided_duplicates(claim)
+    return pick(undecided) if undecided else None
 
 
 @bp.route("/claims/<int:claim_id>/reject", methods=["GET", "POST"])
