@@ -202,14 +202,21 @@ def _parameter_problem(value: str) -> tuple[str, str] | None:
     return None
 
 
-def unreadable_inputs() -> dict[str, tuple[str, str]]:
-    """Every input of this request that no route could accept, with its (Vietnamese, English) reason: path and
-    query-string values (see _parameter_problem), and form fields and JSON strings holding NUL."""
+def unreadable_parameters() -> dict[str, tuple[str, str]]:
+    """The path and query-string values of this request that no route could accept (see _parameter_problem), with
+    their (Vietnamese, English) reasons. Reads no body: a route that verifies its raw body still can."""
     problems: dict[str, tuple[str, str]] = {}
     for name, value in [*(request.view_args or {}).items(), *request.args.items(multi=True)]:
         problem = _parameter_problem(str(value))
         if problem:
             problems.setdefault(name, problem)
+    return problems
+
+
+def unreadable_inputs() -> dict[str, tuple[str, str]]:
+    """Every input of this request that no route could accept, with its (Vietnamese, English) reason: path and
+    query-string values (see _parameter_problem), and form fields and JSON strings holding NUL."""
+    problems = unreadable_parameters()
     nul = ("Giá trị chứa ký tự NUL.", "The value contains a NUL character.")
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         for name, value in request.form.items(multi=True):

@@ -41,7 +41,7 @@ from pydantic.fields import FieldInfo
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-from disburse.api.errors import invalid, message
+from disburse.api.errors import invalid, message, unreadable_parameters
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: Attribute on a view function holding its :class:`Endpoint` (copied onto wrappers by functools.wraps).
@@ -335,8 +335,10 @@ def _read_body(model: type[ApiModel]) -> tuple[ApiModel | None, dict[str, tuple[
 
 
 def validated(spec: Endpoint) -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
-    """The route's parsed inputs (``query``, ``body``) and every field's error."""
-    errors: dict[str, tuple[str, str]] = {}
+    """The route's parsed inputs (``query``, ``body``) and every field's error. A value no route could accept
+    (control characters, a path's percent-encoding that is not UTF-8) is named for that, before any model's own
+    words about it (which would count the U+FFFD it decoded to as characters)."""
+    errors: dict[str, tuple[str, str]] = unreadable_parameters()
     values: dict[str, Any] = {}
     for key, model, source in (("path", spec.path, request.view_args or {}), ("query", spec.query, None)):
         if model is None:

@@ -135,6 +135,18 @@ def test_an_si_code_that_cannot_exist_is_422_with_the_field(client, token, si_co
     assert response.status_code == 422 and "si_code" in body["fields"]
 
 
+@pytest.mark.parametrize("si_code", ["%FF%FE", "0100000001%0A"])
+def test_characters_no_code_could_hold_are_named_as_such_not_counted(client, token, si_code):
+    """Bytes that are not UTF-8 decode to U+FFFD: the answer says the value holds characters that are not allowed,
+    never that "%FF%FE" is an SI code of 2 characters."""
+    response = client.get(
+        f"/api/v1/employees/{si_code}/support",
+        headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"},
+    )
+    assert response.status_code == 422
+    assert _check(response)["fields"]["si_code"] == "The value contains characters that are not allowed."
+
+
 @pytest.mark.parametrize("unit_code", ["DN01%0A000001", "%FF", "DN01000001%00", "D" * 201])
 def test_a_unit_code_that_cannot_exist_is_422_not_404(client, token, unit_code):
     """Every path value, whatever the route checks itself: one that can never be valid is the client's mistake
