@@ -1,4 +1,5 @@
-"""Every response carries the security headers: every route in app.url_map, signed in and out, its errors too; no
+"""Every response carries the security headers: every route in app.url_map, signed in and out, its errors too (a
+401 says how to authenticate); no
 template carries inline script or style (the Content-Security-Policy would block it)."""
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def _check(response, endpoint):
     if endpoint != "static":  # everything else may carry personal data
         assert response.headers.get("Cache-Control") == "no-store", endpoint
     assert "Strict-Transport-Security" not in response.headers  # only when HSTS_SECONDS is set (production)
+    if response.status_code == 401:  # RFC 9110: a 401 says how to authenticate
+        assert response.headers.get("WWW-Authenticate", "").startswith(("Bearer ", "webhook-signature ")), endpoint
 
 
 @pytest.mark.parametrize("signed_in", [False, True])

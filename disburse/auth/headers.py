@@ -11,6 +11,8 @@
 - Cache-Control no-store on everything but the static files: pages and answers carry personal data (names, IDs,
   bank accounts, amounts), which must not stay in a shared computer's cache or a proxy's.
 - Strict-Transport-Security in production (``HSTS_SECONDS``): browsers use HTTPS only, even when a link says http.
+- WWW-Authenticate on every 401 (RFC 9110 §15.5.2): how to authenticate, a bearer token unless the answer names
+  another way (the provider callbacks' signatures).
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ def add_security_headers(response: Response) -> Response:
     hsts = int(current_app.config.get("HSTS_SECONDS") or 0)
     if hsts > 0:
         response.headers["Strict-Transport-Security"] = f"max-age={hsts}"
+    if response.status_code == 401 and "WWW-Authenticate" not in response.headers:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="disburse"'
     return response
 
 

@@ -115,11 +115,16 @@ def provider_event(name: str) -> ResponseReturnValue:
         events.store_refused(name, body, headers, f"invalid signature: {exc}")
         db.session.commit()
         log.warning("refused a %s callback: %s", name, exc, extra={"provider": name})
-        return api_error(
-            401,
-            "invalid_signature",
-            message("Chữ ký không hợp lệ hoặc đã quá hạn.", "The signature is invalid or too old."),
+        response = make_response(
+            api_error(
+                401,
+                "invalid_signature",
+                message("Chữ ký không hợp lệ hoặc đã quá hạn.", "The signature is invalid or too old."),
+            )
         )
+        # Not a bearer token: the Standard Webhooks headers, signed with the provider's secret.
+        response.headers["WWW-Authenticate"] = f'webhook-signature realm="{name}"'
+        return response
     event_id = events.store_event(name, payload, body, headers)
     if event_id is not None:
         enqueue_after_commit("payments.apply_events", best_effort=True)

@@ -102,7 +102,10 @@ def create_sandbox_app(
     @app.before_request
     def authenticate() -> Response | tuple[Response, int] | None:
         if not _authorised():
-            return jsonify({"error": "unauthorized", "message": "Authorization: Bearer <token> needed"}), 401
+            response = jsonify({"error": "unauthorized", "message": "Authorization: Bearer <token> needed"})
+            response.status_code = 401
+            response.headers["WWW-Authenticate"] = 'Bearer realm="sandbox"'
+            return response
         return None
 
     @app.post("/disburse")

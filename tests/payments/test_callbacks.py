@@ -128,6 +128,7 @@ def test_bad_and_stale_signatures_are_refused_kept_for_audit_and_never_applied(c
         response = _post(client, sent, headers)
         assert response.status_code == 401
         assert response.get_json()["error"] == "invalid_signature"
+        assert response.headers["WWW-Authenticate"] == 'webhook-signature realm="sandbox"'
 
     kept = db_session.scalars(select(ProviderEvent).order_by(ProviderEvent.id)).all()
     assert [k.signature_ok for k in kept] == [False] * 4 and all(k.error for k in kept)
