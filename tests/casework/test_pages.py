@@ -134,6 +134,8 @@ def test_the_queue_filters_by_reason_track_employer_assignee_and_age(signed_in, 
         ("vi", "reason=nonsense", "Hãy chọn một trong các lựa chọn có trên trang."),
         ("en", "track=C", "Choose one of the options on the page."),
         ("en", "after=-1", "Give a whole number."),
+        ("vi", "employer=ZZ99999999", "Không có đơn vị mã ZZ99999999."),
+        ("en", "employer=ZZ99999999", "There is no unit with code ZZ99999999."),
     ],
 )
 def test_bad_filters_are_named_above_the_form(client, caseworker, locale, query, message):
@@ -336,6 +338,20 @@ def test_a_province_supervisor_reads_within_the_province(client):
     assert client.get(f"/caseworker/claims/{far.id}").status_code == 404
     html = client.get("/caseworker/queue").get_data(as_text=True)
     assert f'/caseworker/claims/{mine.id}"' in html and f'/caseworker/claims/{far.id}"' not in html
+
+
+def test_a_unit_elsewhere_or_a_district_that_does_not_exist_is_said_not_shown_as_no_claims(client, caseworker):
+    far_unit = create_employer(district_code=QUAN_1)
+    _sign_in(client, caseworker, "en")
+    response = client.get(f"/caseworker/queue?employer={far_unit.unit_code}")
+    assert response.status_code == 422
+    assert f"Unit {far_unit.unit_code} is in another district" in _text(response)
+
+    client.post("/logout")
+    _sign_in(client, create_user("supervisor", password=PASSWORD), "vi")
+    assert client.get(f"/caseworker/queue?employer={far_unit.unit_code}").status_code == 200  # a national scope
+    response = client.get("/caseworker/queue?district=999")
+    assert response.status_code == 422 and "Không có quận/huyện mã 999." in _text(response)
 
 
 # --------------------------------------------------------------------------------------------------- action forms
