@@ -1,9 +1,9 @@
 """``disburse up --demo``: a province-sized demo, ready in seconds, that then moves by itself.
 
-On an empty registry: a demo programme ``DEMO116`` (NQ116's parameters and tiers, every date moved so that the
-programme's "today" is its list deadline), about 200 employers and 20,000 employees of Hà Nội seeded through the
-registry importer with the same calendar shift, and one demo user per role. Then the programme's first week, through
-the services a real one goes through:
+On an empty registry: a demo programme ``DEMO116`` (NQ116's parameters and tiers, every date moved by whole weeks so
+that its list deadline is today or within the week, each deadline on NQ116's weekday), about 200 employers and
+20,000 employees of Hà Nội seeded through the registry importer with the same calendar shift, and one demo user per
+role. Then the programme's first week, through the services a real one goes through:
 
 - the Form 01 lists went out a week ago (:func:`listing_date`), so the employers' review window closed yesterday;
 - most units returned Form 02 inside the window (:func:`disburse.claims.employer_forms.confirm`, one call per unit,
@@ -100,15 +100,16 @@ class DemoError(RuntimeError):
 
 
 def create_demo_program(today: date) -> tuple[Program, int]:
-    """DEMO116: NQ116 with every date moved so that ``today`` is its list date (the lists have just been sent and
-    the employers' review window is open). Returns the program and the shift in days. Flushes."""
+    """DEMO116: NQ116 with every date moved by whole weeks so that its list deadline is ``today`` or within the
+    next six days (the lists have just been sent): its deadlines fall on the weekdays NQ116's did, never on a
+    Saturday. Returns the program and the shift in days. Flushes."""
     source = db.session.scalar(select(Program).where(Program.code == "NQ116"))
     if source is None:
         raise DemoError(
             "Không có chương trình NQ116 (hãy chạy `disburse db upgrade`). / "
             "The built-in NQ116 program is missing (run `disburse db upgrade`)."
         )
-    shift = (today - source.list_deadline).days
+    shift = -((source.list_deadline - today).days // 7) * 7
     existing = db.session.scalar(select(Program).where(Program.code == DEMO_PROGRAM))
     if existing is not None:
         return existing, (existing.list_deadline - source.list_deadline).days
