@@ -27,21 +27,6 @@ class ClaimCounter(db.Model):  # type: ignore[name-defined]
             unique=True,
             postgresql_nulls_not_distinct=True,
         ),
-        # The dashboards' overdue employers of an area (the rows of one state; the state of a row never changes).
-        Index(
-            "ix_claim_counters_overdue",
-            "program_id",
-            "district_code",
-            postgresql_where=text("state = 'employer_overdue'"),
-        ),
-        # The units most overdue, largest first (the backlog page's first 20 of the country or a province).
-        Index(
-            "ix_claim_counters_overdue_largest",
-            "program_id",
-            text("claims DESC"),
-            "employer_id",
-            postgresql_where=text("state = 'employer_overdue' AND claims > 0"),
-        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
