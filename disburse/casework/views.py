@@ -409,7 +409,8 @@ def _case_context(claim_id: int) -> dict[str, Any]:
     contacts = [event for event in detail["timeline"] if event["action"] == "contact"]
     offered = person_details.open_offer(claim)
     duplicates, duplicates_hidden = service.duplicates_side_by_side(claim, user)
-    undecided = review.undecided_duplicates(claim)
+    # A claim with no possible duplicate (most) has no group to read again.
+    undecided = review.undecided_duplicates(claim) if duplicates else None
     return {
         "claim": claim,
         "detail": detail,
