@@ -81,8 +81,7 @@ def _request_hash() -> str:
     again (another key order, other spaces) retries it rather than being told the key was reused. A request without
     a query string hashes as it always did."""
     digest = hashlib.sha256()
-    query = request.query_string.decode("latin-1")
-    digest.update(f"{request.method} {request.path}{'?' + query if query else ''}\n".encode())
+    digest.update(f"{request.method} {request.full_path.rstrip('?')}\n".encode())
     body = request.get_data(cache=True)
     parsed = request.get_json(silent=True, cache=True) if request.is_json else None
     if parsed is not None:

@@ -102,8 +102,7 @@ def _here() -> str:
     """Where a language link brings the user back: this page with its query (the dashboard's drill-down, the queue's
     filters); after a form was posted, the page the form was on (the posted URL may take POST only)."""
     if request.method == "GET":
-        query = request.query_string.decode("latin-1")
-        return request.path + (f"?{query}" if query else "")
+        return request.full_path.rstrip("?")
     referrer = urlsplit(request.referrer or "")
     if referrer.netloc == request.host and referrer.path:
         return referrer.path + (f"?{referrer.query}" if referrer.query else "")
