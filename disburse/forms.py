@@ -20,8 +20,16 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
+class NoLengthAttributes:
+    """A form's Meta that renders no ``maxlength``/``minlength`` from the Length validators: a browser cuts a pasted
+    value at maxlength without a word (a receipt number recorded short); the server refuses it whole and says why."""
+
+    def render_field(self, field: Any, render_kw: dict[str, Any]) -> Any:
+        return super().render_field(field, {"maxlength": False, "minlength": False, **render_kw})  # type: ignore[misc]
+
+
 class BaseForm(FlaskForm):
-    class Meta:
+    class Meta(NoLengthAttributes):
         def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
             filters = unbound_field.kwargs.get("filters", [])
             if _strip not in filters:

@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
 
-from disburse.forms import BaseForm
+from disburse.forms import BaseForm, NoLengthAttributes
 
 
 class WorkforceSearchForm(BaseForm):
@@ -55,6 +55,9 @@ class ErrorsFileForm(BaseForm):
 class ConfirmRowForm(Form):
     """One person of Form 02 in the browser: what the unit says for them (nothing yet, a bank transfer, cash at the
     office, or "Không nhận hỗ trợ"), and the bank details for a transfer. The service checks the details."""
+
+    class Meta(NoLengthAttributes):
+        pass
 
     si_code = HiddenField()
     choice = RadioField(
