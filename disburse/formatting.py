@@ -56,10 +56,11 @@ def vnd(amount: int | None, locale: str | None = None) -> str:
     return f"VND {digits}" if locale == "en" else f"{digits} ₫"
 
 
-def number(value: float | int | None, digits: int = 0) -> str:
+def number(value: float | int | None, digits: int = 0, locale: str | None = None) -> str:
+    """``value`` grouped in the request's language, or in ``locale`` (a message given in both languages)."""
     if value is None:
         return "—"
-    return _grouped(value, digits, _locale())
+    return _grouped(value, digits, locale or _locale())
 
 
 def percent(value: float | None) -> str:

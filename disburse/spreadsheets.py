@@ -121,6 +121,14 @@ class UnusableFile(Exception):
         self.message_en = message_en
 
 
+class TooManyRows(UnusableFile):
+    """The file has more data rows than the reader was allowed (``max_rows``); reading stopped there."""
+
+    def __init__(self, max_rows: int) -> None:
+        super().__init__(f"Tệp có hơn {_vi(max_rows)} dòng dữ liệu.", f"The file has over {max_rows:,} data rows.")
+        self.max_rows = max_rows
+
+
 def _vi(n: int) -> str:
     return f"{n:,}".replace(",", ".")
 
@@ -502,9 +510,7 @@ def read_table(path: Path, *, max_rows: int = 200_000) -> tuple[list[str], list[
 def _capped(rows: Iterable[tuple[int, Sequence[Any]]], max_rows: int) -> Iterator[tuple[int, Sequence[Any]]]:
     for count, row in enumerate(rows, start=1):
         if count > max_rows:
-            raise UnusableFile(
-                f"Tệp có hơn {_vi(max_rows)} dòng dữ liệu.", f"The file has over {max_rows:,} data rows."
-            )
+            raise TooManyRows(max_rows)
         yield row
 
 

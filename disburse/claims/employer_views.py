@@ -266,12 +266,14 @@ def form_02_rows(unit_code: str) -> ResponseReturnValue:
     )
 
 
-def _read_upload(upload: FileStorage) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
+def _read_upload(
+    upload: FileStorage, program: Program, employer: Employer
+) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
     suffix = Path(upload.filename or "").suffix.lower()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload{suffix}"
         upload.save(path)
-        return unit.read_returned_form(path)
+        return unit.read_returned_form(path, unit.listed_people(program, employer))
 
 
 def _errors_serializer() -> URLSafeSerializer:
@@ -287,6 +289,10 @@ def sign_errors(unit_code: str, lines: list[tuple[Any, ...]]) -> str:
     return str(_errors_serializer().dumps({"unit": unit_code, "lines": [[_plain(v) for v in line] for line in lines]}))
 
 
+#: The refused rows an upload's results page lists; the errors file has them all.
+REFUSED_SHOWN = 200
+
+
 @bp.post("/<unit_code>/form-02/upload")
 @roles_required("employer")
 def form_02_upload(unit_code: str) -> ResponseReturnValue:
@@ -295,7 +301,7 @@ def form_02_upload(unit_code: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _form_02_page(program, employer, form), 400
     try:
-        rows, others = _read_upload(form.file.data)
+        rows, others = _read_upload(form.file.data, program, employer)
         result = confirm(
             program,
             employer.unit_code,
@@ -314,7 +320,8 @@ def form_02_upload(unit_code: str) -> ResponseReturnValue:
         employer,
         Form02UploadForm(formdata=None),
         result=result.as_dict()["summary"],
-        refused=lines,
+        refused=lines[:REFUSED_SHOWN],
+        refused_more=max(len(lines) - REFUSED_SHOWN, 0),
         columns={name: f"{label} ({name})" for label, name in unit.FORM_01_COLUMNS},
         other_sheets=say(*other_sheets_note(others)) if others else None,
         errors_form=ErrorsFileForm(formdata=None, errors=sign_errors(employer.unit_code, lines)) if lines else None,

@@ -20,7 +20,7 @@ from flask.cli import AppGroup
 
 from disburse.claims.employer_forms import confirm, employer_for_unit
 from disburse.claims.outcomes import FormRefused, FormResult, RowResult
-from disburse.claims.unit import ERRORS_HEADER, form_01_table, read_returned_form, refused_rows
+from disburse.claims.unit import ERRORS_HEADER, form_01_table, listed_people, read_returned_form, refused_rows
 from disburse.extensions import db
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.spreadsheets import (
@@ -93,11 +93,11 @@ def list_cmd(unit_code: str, out: Path, program_code: str | None) -> None:
 @click.option("--program", "program_code", help="The program's code (default: DISBURSE_PROGRAM).")
 def confirm_cmd(unit_code: str, path: Path, errors_out: Path | None, program_code: str | None) -> None:
     """Take a returned Form 02 spreadsheet (the Form 01 file with bank details or 'x' filled in)."""
-    program, _ = _program(program_code), _unit(unit_code)
+    program, employer = _program(program_code), _unit(unit_code)
     try:
         if errors_out is not None:
             writable(errors_out, not_this=path)
-        rows, others = read_returned_form(path)
+        rows, others = read_returned_form(path, listed_people(program, employer))
         result = confirm(program, unit_code, [cells for _, cells in rows], row_numbers=[n for n, _ in rows])
     except (UnusableFile, FormRefused) as exc:
         db.session.rollback()

@@ -24,12 +24,12 @@ from disburse.claims.models import Claim
 from disburse.claims.outcomes import FormResult
 from disburse.claims.states import STATE_LABELS, ClaimState
 from disburse.extensions import db
-from disburse.formatting import vietnamese_name_key
+from disburse.formatting import number, vietnamese_name_key
 from disburse.payments import reasons as payment_reasons
 from disburse.programs.calendar import working_days_between
 from disburse.programs.models import Program
 from disburse.registry.models import Employee, Employer
-from disburse.spreadsheets import UnusableFile, read_table
+from disburse.spreadsheets import TooManyRows, UnusableFile, read_table
 from disburse.verification import reasons as claim_reasons
 
 #: Claim states that wait on someone (the unit, a caseworker, the person's bank details) and say why.
@@ -331,10 +331,38 @@ def refused_rows(
     ]
 
 
-def read_returned_form(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
-    """A returned Form 02 spreadsheet: its data rows (the row number the spreadsheet shows, {column: cell}) and the
-    names of other sheets holding data; UnusableFile when it cannot be the form (no SI code column, no rows)."""
-    header, rows, others = read_table(path)
+#: Rows a returned Form 02 may have beyond the unit's list (people added by mistake, each refused on its row).
+FORM_02_EXTRA_ROWS = 100
+
+
+def listed_people(program: Program, employer: Employer) -> int:
+    """How many people the unit's Form 01 list has (its track A claims in ``program``)."""
+    return int(
+        db.session.scalar(
+            select(func.count())
+            .select_from(Claim)
+            .where(Claim.program_id == program.id, Claim.employer_id == employer.id, Claim.track == "A")
+        )
+        or 0
+    )
+
+
+def read_returned_form(path: Path, listed: int) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
+    """A returned Form 02 spreadsheet of a unit whose list has ``listed`` people: its data rows (the row number the
+    spreadsheet shows, {column: cell}) and the names of other sheets holding data; UnusableFile when it cannot be
+    the form (no SI code column, no rows, or far more rows than the list: reading stops there, so a file of
+    200,000 made-up rows costs what the unit's own list would)."""
+    try:
+        header, rows, others = read_table(path, max_rows=listed + FORM_02_EXTRA_ROWS)
+    except TooManyRows as exc:
+        raise UnusableFile(
+            f"Tệp có hơn {number(exc.max_rows, locale='vi')} dòng, nhiều hơn danh sách Mẫu số 01 của đơn vị "
+            f"({number(listed, locale='vi')} người). Hãy dùng tệp Mẫu số 01 đã tải về; người chưa có trong danh sách "
+            "được bổ sung bằng Mẫu số 03.",
+            f"The file has over {number(exc.max_rows, locale='en')} rows, more than the unit's Form 01 list "
+            f"({number(listed, locale='en')} people). Use the Form 01 file you downloaded; people missing from the "
+            "list are added with Form 03.",
+        ) from None
     if "si_code" not in header:
         raise UnusableFile(
             "Thiếu cột Mã số BHXH (si_code); hãy dùng tệp Mẫu số 01 đã tải về.",

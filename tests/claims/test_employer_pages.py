@@ -12,6 +12,8 @@ from html.parser import HTMLParser
 import openpyxl
 import pytest
 
+from disburse.claims import employer_views
+from disburse.claims import unit as unit_forms
 from disburse.claims.models import Claim
 from disburse.extensions import db
 from disburse.registry.models import Employee
@@ -312,6 +314,42 @@ def test_form_02_upload_takes_the_good_rows_and_shows_the_others(client, unit):
     assert "There is no bank with code 'KHONGCO'" in lines[1][5]
     # A forged or another unit's errors file is refused.
     assert client.post(f"/employers/{unit.unit_code}/form-02/errors", data={"errors": token + "x"}).status_code == 400
+
+
+def test_a_form_02_far_longer_than_the_units_list_is_refused_before_it_is_read_through(client, unit):
+    """An upload costs at most the unit's own list: 199,000 made-up rows held a web worker past its timeout."""
+    listed = [_person(unit, name) for name in ("Lê Thị An", "Lê Văn Bình")]
+    client = _employer(client, unit, "en")
+    extra = unit_forms.FORM_02_EXTRA_ROWS
+    made_up = [[f"79{n:08d}", "VCB", "0123456789", ""] for n in range(extra + 1)]
+
+    response = client.post(
+        f"/employers/{unit.unit_code}/form-02/upload",
+        data={"file": (_form_02_csv([[_si(c), "VCB", "0123456789", ""] for c in listed] + made_up), "f.csv")},
+    )
+    assert response.status_code == 400
+    assert "The file has over 102 rows, more than the unit&#39;s Form 01 list (2 people)." in _text(response)
+    assert [db.session.get(Claim, c.id).state for c in listed] == ["listed", "listed"]
+
+    within = _form_02_csv([[_si(c), "VCB", "0123456789", ""] for c in listed] + made_up[:extra])
+    page = _text(client.post(f"/employers/{unit.unit_code}/form-02/upload", data={"file": (within, "f.csv")}))
+    assert f"Rows refused: {extra}" in page  # not on the list: each said on its row
+
+
+def test_the_results_page_lists_the_first_refused_rows_and_the_errors_file_has_them_all(client, unit, monkeypatch):
+    monkeypatch.setattr(employer_views, "REFUSED_SHOWN", 2)
+    _person(unit, "Lê Thị An")
+    client = _employer(client, unit, "en")
+    made_up = [[f"79{n:08d}", "VCB", "0123456789", ""] for n in range(5)]
+    response = client.post(
+        f"/employers/{unit.unit_code}/form-02/upload", data={"file": (_form_02_csv(made_up), "f.csv")}
+    )
+    page = _text(response)
+    assert "Rows refused: 5" in page and page.count("not on unit") == 2
+    assert "3 more errors are in the errors file." in page
+    token = re.search(r'name="errors" type="hidden" value="([^"]+)"', response.get_data(as_text=True)).group(1)
+    errors = client.post(f"/employers/{unit.unit_code}/form-02/errors", data={"errors": token})
+    assert len(list(csv.reader(io.StringIO(errors.data.decode("utf-8-sig"))))) == 1 + 5
 
 
 def test_form_02_upload_in_english(client, unit):
