@@ -815,3 +815,16 @@ def test_a_decided_claim_no_longer_lists_what_needs_checking_nor_offers_release(
     page = _text(client.get(f"/caseworker/claims/{claim.id}"))
     assert "Những điểm cần xác minh" not in page and "Trả lại hàng chờ" not in page
     assert "Không có tháng đóng chưa hưởng." in page  # the timeline keeps why
+
+
+def test_no_staff_form_lets_the_browser_remember_what_was_typed():
+    """Staff type other people's IDs, phones and accounts on shared office computers: no caseworker form offers them
+    back to the next user (the person's own page, by contrast, names its fields for their browser to fill)."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "templates" / "caseworker"
+    forms = [
+        (path.name, tag) for path in folder.glob("*.html") for tag in re.findall(r"<form\b[^>]*>", path.read_text())
+    ]
+    assert len(forms) > 10
+    assert [(name, tag) for name, tag in forms if 'autocomplete="off"' not in tag] == []
