@@ -363,12 +363,16 @@ ROUTES: dict[str, Route] = {
     "caseworker.request_info": _page_action("request-info", {"addressee": "person", "note": "Nộp sổ BHXH."}),
     "caseworker.resolve_duplicate": _page_action("duplicates", {"keep": "SELF"}),
     "caseworker.payment_details": _page_action(
-        "payment-details", {"bank_code": "BIDV", "bank_account": "1234567890"}, _claims_awaiting_details
+        "payment-details",
+        {"bank_code": "BIDV", "bank_account": "1234567890", "confirmed": "1"},
+        _claims_awaiting_details,
     ),
     "caseworker.offer_cash": _page_action(
         "cash", {"reason": "Không có tài khoản ngân hàng."}, _claims_awaiting_details
     ),
-    "caseworker.cash_receipt": _page_action("cash-receipt", {"receipt_number": "BL SELF"}, _cash_claims),
+    "caseworker.cash_receipt": _page_action(
+        "cash-receipt", {"receipt_number": "BL SELF", "confirmed": "1"}, _cash_claims
+    ),
     "caseworker.withdraw_cash": _page_action(
         "cash-withdraw", {"reason": "Xin nhận qua tài khoản ngân hàng."}, _cash_claims
     ),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from disburse.claims.outcomes import is_bank_account
@@ -125,7 +125,14 @@ def _bank_account(_form: Any, field: Any) -> None:
         )
 
 
-class PaymentDetailsForm(BaseForm):
+class ConfirmedForm(BaseForm):
+    """A form that moves money, taken in two steps: the filled form, then a page saying what will happen (to whom,
+    how much, where) with "confirm" and "change" buttons. ``confirmed`` is "1" only on the second step's post."""
+
+    confirmed = HiddenField()
+
+
+class PaymentDetailsForm(ConfirmedForm):
     bank_code = SelectField(
         _l("Ngân hàng"), invalid_choice_message=_CHOICE, validators=[DataRequired(_l("Hãy chọn ngân hàng."))]
     )
@@ -145,7 +152,7 @@ class WithdrawCashForm(BaseForm):
     )
 
 
-class CashReceiptForm(BaseForm):
+class CashReceiptForm(ConfirmedForm):
     receipt_number = StringField(
         _l("Số biên lai"),
         validators=[

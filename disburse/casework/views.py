@@ -28,6 +28,7 @@ from disburse.casework.forms import (
     ApplicationForm,
     ApproveForm,
     CashReceiptForm,
+    ConfirmedForm,
     ContactForm,
     DeskSearchForm,
     OfferCashForm,
@@ -494,7 +495,9 @@ def _action_page(
     """GET: the form for the claim, or back to the case saying why not when ``closed`` gives a reason (the action
     cannot be taken in the claim's state: a link kept from before, a URL typed); POST: check it, act through the
     service (which refuses by itself whatever cannot be done), commit and go back to the case (or show every error
-    above the form)."""
+    above the form). A :class:`ConfirmedForm` (money moves) acts only on its second post: the first tries the action
+    and undoes it, then shows the page with ``confirming`` set, saying what will happen (or what the service
+    refused); its "change" button (``edit``) brings the form back."""
     claim = _claim(claim_id)
     general: list[str] = []
     status = 200
@@ -502,8 +505,22 @@ def _action_page(
     if why_not:
         flash(why_not, "error")
         return redirect(url_for(".case", claim_id=claim_id))
+    confirming = False
     if request.method == "POST":
-        if form.validate():
+        valid = form.validate()
+        if valid and isinstance(form, ConfirmedForm) and (form.confirmed.data != "1" or "edit" in request.form):
+            if "edit" not in request.form:
+                # Tried and undone: whatever the service would refuse is said now, not after "confirm".
+                savepoint = db.session.begin_nested()
+                try:
+                    act(claim, _user())
+                except ReviewError as exc:
+                    general, status = _refused(exc, form), exc.status
+                else:
+                    confirming = True
+                savepoint.rollback()
+                claim = _claim(claim_id)
+        elif valid:
             savepoint = db.session.begin_nested()  # nothing half done survives a refused action
             try:
                 act(claim, _user())
@@ -520,7 +537,10 @@ def _action_page(
         else:
             status = 422
     person = db.session.get(Employee, claim.employee_id)
-    return render_template(template, claim=claim, person=person, form=form, general_errors=general, **context), status
+    page = render_template(
+        template, claim=claim, person=person, form=form, general_errors=general, confirming=confirming, **context
+    )
+    return page, status
 
 
 def _state_words(claim: Claim) -> str:

@@ -530,13 +530,25 @@ def test_someone_elses_case_is_refused_with_the_reason(client, caseworker):
 # ---------------------------------------------------------------------------------------- payment details and cash
 
 
-def test_fix_payment_details_pays_again(signed_in):
+def test_fix_payment_details_pays_again_once_the_new_account_is_confirmed(signed_in):
     claim = create_claim("awaiting_payment_details")
     page = signed_in.get(f"/caseworker/claims/{claim.id}")
     assert f"/caseworker/claims/{claim.id}/payment-details" in page.get_data(as_text=True)
-    response = signed_in.post(
-        f"/caseworker/claims/{claim.id}/payment-details", data={"bank_code": "BIDV", "bank_account": "1234567890"}
-    )
+    url, details = f"/caseworker/claims/{claim.id}/payment-details", {"bank_code": "BIDV", "bank_account": "1234567890"}
+
+    # First the page says where the money will go; nothing is saved until it is confirmed.
+    check = signed_in.post(url, data=details)
+    assert check.status_code == 200
+    text = _text(check)
+    assert "Kiểm tra lại trước khi lưu" in text and "1234567890" in text and "BIDV · " in text
+    assert 'name="confirmed" value="1"' in check.get_data(as_text=True) and "Xác nhận và chi trả lại" in text
+    assert db.session.get(Claim, claim.id).state == "awaiting_payment_details"
+    # "Change" brings the form back, filled, and a post from it asks again.
+    edit = signed_in.post(url, data={**details, "confirmed": "1", "edit": "1"}).get_data(as_text=True)
+    assert 'value="1234567890"' in edit and "Kiểm tra lại" not in edit and 'name="confirmed"' not in edit
+    assert db.session.get(Claim, claim.id).state == "awaiting_payment_details"
+
+    response = signed_in.post(url, data={**details, "confirmed": "1"})
     assert response.status_code == 302
     claim = db.session.get(Claim, claim.id)
     assert (claim.state, claim.bank_code, claim.bank_account) == ("approved", "BIDV", "1234567890")
@@ -550,7 +562,8 @@ def test_fix_payment_details_in_review_keeps_the_claim_in_review(signed_in):
     assert f"/caseworker/claims/{claim.id}/payment-details" in page.get_data(as_text=True)
     assert "Lưu thông tin tài khoản" in _text(signed_in.get(f"/caseworker/claims/{claim.id}/payment-details"))
     response = signed_in.post(
-        f"/caseworker/claims/{claim.id}/payment-details", data={"bank_code": "BIDV", "bank_account": "1234567890"}
+        f"/caseworker/claims/{claim.id}/payment-details",
+        data={"bank_code": "BIDV", "bank_account": "1234567890", "confirmed": "1"},
     )
     assert response.status_code == 302
     assert "hồ sơ vẫn chờ xem xét" in _text(signed_in.get(response.headers["Location"]))
@@ -566,7 +579,8 @@ def test_fix_payment_details_in_review_keeps_the_claim_in_review(signed_in):
 def test_a_failed_payment_goes_through_request_details_too(signed_in):
     claim = create_claim("payment_failed")
     response = signed_in.post(
-        f"/caseworker/claims/{claim.id}/payment-details", data={"bank_code": "ICB", "bank_account": "99887766"}
+        f"/caseworker/claims/{claim.id}/payment-details",
+        data={"bank_code": "ICB", "bank_account": "99887766", "confirmed": "1"},
     )
     assert response.status_code == 302
     assert [e.action for e in _events(claim.id)][-2:] == ["request_details", "details_received"]
@@ -628,9 +642,11 @@ def test_offer_cash_and_record_the_receipt(signed_in, app, monkeypatch):
     assert page.status_code == 200 and payment.provider_reference in _text(page)
     response = signed_in.post(f"/caseworker/claims/{payment.claim_id}/cash-receipt", data={"receipt_number": ""})
     assert response.status_code == 422 and _text(response).count("Hãy ghi số biên lai.") == 2
-    response = signed_in.post(
-        f"/caseworker/claims/{payment.claim_id}/cash-receipt", data={"receipt_number": "aa/21e 0001234"}
-    )
+    url = f"/caseworker/claims/{payment.claim_id}/cash-receipt"
+    check = _text(signed_in.post(url, data={"receipt_number": "aa/21e 0001234"}))
+    assert "Kiểm tra lại trước khi ghi nhận" in check and "theo biên lai số aa/21e 0001234" in check
+    assert db.session.get(Claim, payment.claim_id).state != "paid"  # said, not done
+    response = signed_in.post(url, data={"receipt_number": "aa/21e 0001234", "confirmed": "1"})
     assert response.status_code == 302
     assert db.session.get(Payment, payment.id).receipt_number == "AA/21E 0001234"
     assert db.session.get(Claim, payment.claim_id).state == "paid"
