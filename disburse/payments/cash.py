@@ -387,10 +387,10 @@ def _check_offer(claim: Claim, program: Program, early: bool) -> None:
     if claim.payout != "cash" and not early and claim.payment_failures < program.max_payment_failures:
         raise CashRefused(
             "too_few_failures",
-            f"Hồ sơ {claim.id} mới chi trả không thành công {claim.payment_failures} lần; chỉ đề nghị nhận tiền mặt "
-            f"sau {program.max_payment_failures} lần (hoặc khi cán bộ quyết định).",
-            f"Claim {claim.id} has failed {claim.payment_failures} times; cash is offered after "
-            f"{program.max_payment_failures} failures (or when a caseworker decides).",
+            f"Hồ sơ {claim.id} mới chi trả không thành công {claim.payment_failures} lần, chưa đủ "
+            f"{program.max_payment_failures} lần: hãy ghi lý do chuyển sang nhận tiền mặt sớm.",
+            f"Claim {claim.id} has failed {claim.payment_failures} time{'' if claim.payment_failures == 1 else 's'}, "
+            f"fewer than {program.max_payment_failures}: give the reason for offering cash early.",
         )
 
 
