@@ -18,8 +18,9 @@ from disburse.verification.review import MAX_DUPLICATE_NOTE, MAX_TEXT
 _NO_CONTROL = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z"
 
 
-def _text(required: bool = False, max_len: int = MAX_TEXT, **kwargs: Any) -> list[Any]:
-    validators: list[Any] = [DataRequired(_l("Hãy ghi nội dung."))] if required else [Optional()]
+def _text(required: Any = None, max_len: int = MAX_TEXT, **kwargs: Any) -> list[Any]:
+    """A free-text field's checks; ``required``: the message naming what to write, when it may not be left blank."""
+    validators: list[Any] = [DataRequired(required)] if required is not None else [Optional()]
     validators += [
         Length(max=max_len, message=_l("Tối đa %(max)d ký tự.")),
         Regexp(_NO_CONTROL, message=_l("Có ký tự điều khiển không hợp lệ.")),
@@ -148,7 +149,8 @@ class OfferCashForm(BaseForm):
 
 class WithdrawCashForm(BaseForm):
     reason = TextAreaField(
-        _l("Lý do rút khỏi danh sách chi tiền mặt"), validators=_text(required=True, max_len=MAX_WITHDRAW_REASON)
+        _l("Lý do rút khỏi danh sách chi tiền mặt"),
+        validators=_text(required=_l("Hãy ghi lý do rút khỏi danh sách chi tiền mặt."), max_len=MAX_WITHDRAW_REASON),
     )
 
 

@@ -697,7 +697,7 @@ def test_take_a_cash_payment_off_the_list_and_put_it_back(signed_in):
     page = signed_in.get(f"/caseworker/claims/{payment.claim_id}/cash-withdraw")
     assert page.status_code == 200 and payment.provider_reference in _text(page)
     response = signed_in.post(f"/caseworker/claims/{payment.claim_id}/cash-withdraw", data={"reason": " "})
-    assert response.status_code == 422 and "Hãy ghi nội dung." in _text(response)
+    assert response.status_code == 422 and "Hãy ghi lý do rút khỏi danh sách chi tiền mặt." in _text(response)
     assert db.session.get(Payment, payment.id).state == "sent"
 
     response = signed_in.post(
