@@ -11,7 +11,7 @@ has no such query).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -19,6 +19,8 @@ from sqlalchemy import text
 from disburse.claims.states import NOT_IN_ELIGIBLE_GROUP
 from disburse.extensions import db
 from disburse.formatting import vietnamese_key
+from disburse.payments.models import PROVIDERS
+from disburse.programs.calendar import VIETNAM_TZ
 from disburse.programs.models import Program
 from disburse.reports.dashboard import children, figures
 from disburse.reports.service import Area
@@ -181,15 +183,24 @@ def row_count(program_id: int, query: TableQuery) -> int:
 def monthly_report(program_id: int, month: date, today: date, province: str | None = None) -> list[dict[str, Any]]:
     """The monthly report to the ministry, one row per province (or the one ``province``), by code: the completion
     at the month's end (its last daily snapshot; the live rollups for the month still running), the people paid
-    during the month (against the previous month's last snapshot; None without one), and the contribution
+    during the month (against the previous month's last snapshot; none before a month in which nobody can have
+    been paid before; None otherwise without one), and the contribution
     reductions booked for the month (``reduction_employers``, ``reduction_employees``: participants that month,
     ``reduction_vnd``). Ours: the rollups' service has no per-month query."""
     start = month.replace(day=1)
     end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     program = db.session.get(Program, program_id)
-    # Nobody is paid before the day after the cut-off date: in the programme's first month (and before it), the
-    # people paid before the month are none, snapshot or not.
-    first_month = program is not None and start <= program.cutoff_date + timedelta(days=1)
+    # Nobody is paid before the day after the cut-off date, nor before the first payment of any programme settled:
+    # in such a month the people paid before it are none, snapshot or not (a demo's first month has no snapshot of
+    # the month before). Read per provider from the settlements' index.
+    settled_before = db.session.scalar(
+        text(
+            """SELECT EXISTS (SELECT 1 FROM payments WHERE provider = ANY(:providers)
+                                                     AND settled_at IS NOT NULL AND settled_at < :start)"""
+        ),
+        {"providers": list(PROVIDERS), "start": datetime.combine(start, time(), tzinfo=VIETNAM_TZ)},
+    )
+    first_month = program is not None and (start <= program.cutoff_date + timedelta(days=1) or not settled_before)
     only = "AND area_code = :province" if province else ""
     snapshot = f"""SELECT DISTINCT ON (area_code) area_code, eligible, paid, paid_amount_vnd FROM completion_snapshots
                    WHERE program_id = :program_id AND level = 'province' AND day BETWEEN :first AND :last {only}

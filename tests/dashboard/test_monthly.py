@@ -13,7 +13,7 @@ import pytest
 
 from disburse.reports.rollups import take_snapshots
 from tests.dashboard.conftest import DONG_ANH, PASSWORD, sign_in
-from tests.factories import create_claim, create_employee, create_employer, create_user, nq116
+from tests.factories import create_claim, create_employee, create_employer, create_payment, create_user, nq116
 
 
 @pytest.fixture
@@ -71,6 +71,13 @@ def test_without_a_snapshot_before_a_later_month_the_people_paid_in_it_are_not_g
 
     db_session.execute(text("DELETE FROM completion_snapshots WHERE day = '2021-10-31'"))
     sign_in(client, create_user("admin", password=PASSWORD))
+    # No payment settled before November: nobody was paid before it, so its people paid are all those paid by its end.
+    html = client.get("/dashboard/monthly?month=11/2021").get_data(as_text=True)
+    assert _rows(html)["Thành phố Hà Nội"][1:3] == ["6", "6"]
+
+    # One settled in October: the people paid before November are not known without October's snapshot.
+    paid = create_payment(state="paid")
+    db_session.execute(text("UPDATE payments SET settled_at = '2021-10-20 10:00+07' WHERE id = :id"), {"id": paid.id})
     html = client.get("/dashboard/monthly?month=11/2021").get_data(as_text=True)
     assert _rows(html)["Thành phố Hà Nội"][2] == "—"
     total = re.search(r"<tfoot>(.*?)</tfoot>", html, re.S)
