@@ -359,7 +359,7 @@ _UNCONFIRMED = (
 def overdue_units(program_id: int, area: Area, today: date, limit: int = 20) -> tuple[list[dict[str, Any]], int]:
     """The units of ``area`` whose Form 02 deadline passed while people of their list still had no confirmation
     (:data:`_UNCONFIRMED`), those with the most such people first, at most ``limit``: ``employer_id``,
-    ``unit_code``, ``name``, ``district_code``, ``claims``; and how many units in all. Counted from the claims
+    ``unit_code``, ``name``, ``district_code``, ``district_name``, ``claims``; and how many units in all. Counted from the claims
     through ``ix_claims_unconfirmed``: the backlog itself, however large the registry."""
     where, params = district_filter(area)
     params |= {"program_id": program_id, "today": today}
@@ -371,8 +371,8 @@ def overdue_units(program_id: int, area: Area, today: date, limit: int = 20) -> 
                 f"""WITH units AS (
                         SELECT c.employer_id, min(c.district_code) AS district_code, count(*) AS claims {chosen}
                         GROUP BY c.employer_id ORDER BY count(*) DESC LIMIT :limit)
-                    SELECT u.employer_id, e.unit_code, e.name, u.district_code, u.claims
-                    FROM units u JOIN employers e ON e.id = u.employer_id
+                    SELECT u.employer_id, e.unit_code, e.name, u.district_code, d.name AS district_name, u.claims
+                    FROM units u JOIN employers e ON e.id = u.employer_id JOIN districts d ON d.code = u.district_code
                     ORDER BY u.claims DESC, e.unit_code"""
             ),
             {**params, "limit": limit},
@@ -386,6 +386,7 @@ def overdue_units(program_id: int, area: Area, today: date, limit: int = 20) -> 
             "unit_code": row.unit_code,
             "name": row.name,
             "district_code": row.district_code,
+            "district_name": row.district_name,
             "claims": int(row.claims),
         }
         for row in rows

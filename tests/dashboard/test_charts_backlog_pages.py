@@ -92,6 +92,7 @@ def test_the_backlog_of_a_province(client, country, db_session):
     overdue = html.split('id="overdue-employers"', 1)[1].split("</table>", 1)[0]
     assert "Công ty Trễ Hạn" in overdue and f'href="/employers/{late.unit_code}"' in overdue
     assert re.search(r'<td class="num">2</td>', overdue)
+    assert "<td>Huyện Đông Anh</td>" in overdue and "<td>017</td>" not in overdue  # the district by name
     by_reason = html.split('id="queue-by-reason"', 1)[1].split("</table>", 1)[0]
     assert f'{reasons.label("possible_duplicate")[0]}</td><td class="num">2</td>' in by_reason
     by_age = html.split('id="queue-by-age"', 1)[1].split("</table>", 1)[0]
