@@ -17,6 +17,10 @@ from markupsafe import Markup, escape
 WIDTH = 720
 LABEL_WIDTH = 210
 ROW = 26
+#: A row whose label takes two lines (a failure reason: "Ngân hàng người nhận không tìm thấy tài khoản").
+ROW_TALL = 42
+#: Characters of a label line that fit in LABEL_WIDTH.
+LABEL_CHARS = 30
 TOP = 12
 BOTTOM = 12
 
@@ -89,25 +93,33 @@ def bar_chart(
     values = [value for _, value in items if value is not None]
     top = max([maximum or 0, *values, target[0] if target else 0]) or 1
     span = WIDTH - LABEL_WIDTH - 90
-    height = TOP + ROW * len(items) + BOTTOM + (ROW if target else 0)
+    lines = [_lines(label) for label, _ in items]
+    row = ROW_TALL if any(len(each) > 1 for each in lines) else ROW
+    height = TOP + row * len(items) + BOTTOM + (ROW if target else 0)
     parts = [_header(chart_id, labels, height)]
-    for i, (label, value) in enumerate(items):
-        y = TOP + i * ROW
+    for i, ((label, value), label_lines) in enumerate(zip(items, lines, strict=True)):
+        y = TOP + i * row
+        middle = y + row // 2 + 4
         length = 0.0 if value is None else max(0.0, span * value / top)
         text = fmt(value) if value is not None else "—"
+        first = middle - 8 * (len(label_lines) - 1)
+        spans = "".join(
+            f'<tspan x="{LABEL_WIDTH - 8}" y="{first + 16 * n}">{escape(line)}</tspan>'
+            for n, line in enumerate(label_lines)
+        )
         parts.append(
-            f'<g class="chart-row"><text class="chart-label" x="{LABEL_WIDTH - 8}" y="{y + 17}" text-anchor="end">'
-            f"{escape(_clip(label))}</text>"
-            f'<rect class="chart-bar" x="{LABEL_WIDTH}" y="{y + 4}" width="{length:.1f}" height="{ROW - 8}"></rect>'
-            f'<text class="chart-value" x="{LABEL_WIDTH + length + 6:.1f}" y="{y + 17}">{escape(text)}</text></g>'
+            f'<g class="chart-row"><title>{escape(label)}</title>'
+            f'<text class="chart-label" text-anchor="end">{spans}</text>'
+            f'<rect class="chart-bar" x="{LABEL_WIDTH}" y="{y + 4}" width="{length:.1f}" height="{row - 8}"></rect>'
+            f'<text class="chart-value" x="{LABEL_WIDTH + length + 6:.1f}" y="{middle}">{escape(text)}</text></g>'
         )
     parts.append(
-        f'<line class="chart-axis" x1="{LABEL_WIDTH}" y1="{TOP}" x2="{LABEL_WIDTH}" y2="{TOP + ROW * len(items)}">'
+        f'<line class="chart-axis" x1="{LABEL_WIDTH}" y1="{TOP}" x2="{LABEL_WIDTH}" y2="{TOP + row * len(items)}">'
         "</line>"
     )
     if target:
         x = LABEL_WIDTH + span * target[0] / top
-        bottom = TOP + ROW * len(items)
+        bottom = TOP + row * len(items)
         parts.append(
             f'<line class="chart-target" x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{bottom}"></line>'
             f'<text class="chart-value" x="{x:.1f}" y="{bottom + 18}" text-anchor="middle">{escape(target[1])}</text>'
@@ -165,6 +177,17 @@ def line_chart(
     return _figure(chart_id, labels, "".join(parts), _table(labels, points, fmt), None)
 
 
-def _clip(label: str, most: int = 30) -> str:
+def _clip(label: str, most: int = LABEL_CHARS) -> str:
     """A label that fits beside its bar (the table below the chart has it whole)."""
     return label if len(label) <= most else label[: most - 1] + "…"
+
+
+def _lines(label: str, most: int = LABEL_CHARS) -> list[str]:
+    """A bar's label on one line, or on two broken between words, the second clipped (its row's ``<title>`` and
+    the table below the chart have it whole): two reasons that begin alike still read apart."""
+    if len(label) <= most:
+        return [label]
+    cut = label.rfind(" ", 0, most + 1)
+    if cut <= 0:
+        return [label[:most], _clip(label[most:], most)]
+    return [label[:cut], _clip(label[cut + 1 :], most)]

@@ -32,7 +32,7 @@ def test_a_bar_chart_names_itself_and_writes_every_value():
     assert svg.get("aria-labelledby") == "by-district-title by-district-desc"
     assert svg.find(f"{SVG}title").text == "Tỷ lệ đã chi trả"
     assert svg.find(f"{SVG}desc").text == "Mỗi thanh là một quận/huyện."
-    texts = [t.text for t in svg.iter(f"{SVG}text")]
+    texts = ["".join(t.itertext()) for t in svg.iter(f"{SVG}text")]
     assert {"Huyện Đông Anh", "Quận <Ba> Đình & co", "74.3%", "0.0%", "—", "Mục tiêu 80%"} <= set(texts)
     widths = [float(r.get("width")) for r in svg.iter(f"{SVG}rect")]
     assert widths[1] == 0.0 and widths[2] == 0.0 and widths[0] > 0
@@ -40,6 +40,21 @@ def test_a_bar_chart_names_itself_and_writes_every_value():
     cells = [td.text for td in figure.iter("td")]
     assert cells == ["74.3%", "0.0%", "—"]
     assert "style=" not in str(markup)  # the Content-Security-Policy allows no inline style
+
+
+def test_long_labels_take_two_lines_and_reasons_that_begin_alike_read_apart():
+    """The failure reasons: cut at 30 characters, two of them both read "Ngân hàng người nhận …"."""
+    closed, returned = (
+        "Ngân hàng người nhận không tìm thấy tài khoản",
+        "Ngân hàng người nhận trả lại khoản tiền đã chuyển",
+    )
+    _, svg = _parts(bar_chart("failures", LABELS, [(closed, 3), (returned, 1), ("Khác", 1)]))
+    assert svg is not None
+    rows = [([t.text for t in row.iter(f"{SVG}tspan")], row.find(f"{SVG}title").text) for row in svg.iter(f"{SVG}g")]
+    assert rows[0] == (["Ngân hàng người nhận không tìm", "thấy tài khoản"], closed)
+    assert rows[1] == (["Ngân hàng người nhận trả lại", "khoản tiền đã chuyển"], returned)
+    assert rows[2] == (["Khác"], "Khác")
+    assert all(len(line) <= 30 for lines, _ in rows for line in lines)
 
 
 def test_bars_of_all_zeros_and_no_bars_at_all():
