@@ -359,8 +359,8 @@ _UNCONFIRMED = (
 def overdue_units(program_id: int, area: Area, today: date, limit: int = 20) -> tuple[list[dict[str, Any]], int]:
     """The units of ``area`` whose Form 02 deadline passed while people of their list still had no confirmation
     (:data:`_UNCONFIRMED`), those with the most such people first, at most ``limit``: ``employer_id``,
-    ``unit_code``, ``name``, ``district_code``, ``district_name``, ``claims``; and how many units in all. Counted from the claims
-    through ``ix_claims_unconfirmed``: the backlog itself, however large the registry."""
+    ``unit_code``, ``name``, ``district_code``, ``district_name``, ``claims``; and how many units in all. Counted
+    from the claims through ``ix_claims_unconfirmed``: the backlog itself, however large the registry."""
     where, params = district_filter(area)
     params |= {"program_id": program_id, "today": today}
     chosen = f"FROM claims c WHERE c.program_id = :program_id AND {_UNCONFIRMED} AND {where}"  # ours; values bound

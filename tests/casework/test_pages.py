@@ -631,7 +631,8 @@ def test_offer_cash_and_record_the_receipt(signed_in, app, monkeypatch):
     claim = create_claim("awaiting_payment_details")
     response = signed_in.post(f"/caseworker/claims/{claim.id}/cash", data={})
     assert response.status_code == 409
-    assert _text(response).count("hãy ghi lý do chuyển sang nhận tiền mặt sớm") == 2  # above the form and on the reason's field
+    # Above the form and on the reason's field.
+    assert _text(response).count("hãy ghi lý do chuyển sang nhận tiền mặt sớm") == 2
     assert 'id="reason-error"' in response.get_data(as_text=True)
     response = signed_in.post(f"/caseworker/claims/{claim.id}/cash", data={"reason": "Không có tài khoản."})
     assert response.status_code == 302
