@@ -225,6 +225,15 @@ def _own_job(job_id: int, user: Any) -> None:
     job = db.session.get(Job, job_id)
     assert job is not None
     job.created_by = user.id
+    # About the user's own place: a job is seen by its starter while its subject is within their scope.
+    job.params = {
+        **job.params,
+        "scope": {
+            "units": [user.employer_id] if user.employer_id else [],
+            "districts": [user.district_code] if user.district_code else [],
+            "provinces": [user.province_code] if user.province_code else [],
+        },
+    }
     db.session.flush()
 
 

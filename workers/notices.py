@@ -2,8 +2,8 @@
 job.
 
 Thin: :func:`disburse.jobs.service.run_job` starts the job (guarded, so a redelivery does nothing), then
-:func:`disburse.verification.notices.run_district_day` writes the file under the instance folder; the job's result
-carries its path and the number of notices.
+:func:`disburse.verification.notices.run_district_day` writes the file under ``notices/`` in the export folder; the
+job's result names it for the download (``file``, ``filename``) with the number of notices.
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
 """GET /api/v1/health: is the database reachable, is Redis, and how many Celery workers answer.
 
+Public, for load balancers: what anyone gets is the state of each and the number of workers. The workers' names
+(node names carry internal hostnames, ``disburse-7856@vm``) are for signed-in admins only; anyone else gets
+``"names": null``.
+
 It answers within ``BUDGET_S`` whatever is down or hangs: a load balancer's check must be quick to say "take this
 node out". The database and the Redis-then-workers checks run side by side in threads; a check that has not
 finished when the budget is spent is reported as ``{"ok": false, "error": "Timeout"}`` and left to end on its own
@@ -17,8 +21,10 @@ from typing import Any
 import redis
 from flask import Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 from pydantic import ConfigDict, Field
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from disburse.api import bp
 from disburse.api.schemas import ResponseModel, endpoint
@@ -83,6 +89,19 @@ def _outcome(future: Future[dict[str, Any]], deadline: float, late: dict[str, An
         return late
 
 
+def _caller_is_admin(database_ok: bool) -> bool:
+    """Whether a signed-in admin asks (session or token). Finding the caller reads the database, so it is asked only
+    when the database answered (a hanging one would cost the answer its time budget); a load balancer sends neither
+    cookie nor token, and costs nothing here."""
+    if not database_ok:
+        return False
+    try:
+        return bool(current_user.is_authenticated and current_user.role == "admin")
+    except SQLAlchemyError:
+        db.session.rollback()
+        return False
+
+
 class ServiceCheck(ResponseModel):
     """One service's state; when not ok, ``error`` names what failed (an exception's name, or Timeout)."""
 
@@ -92,7 +111,10 @@ class ServiceCheck(ResponseModel):
 
 class WorkersCheck(ServiceCheck):
     count: int = Field(description="Celery workers that answered a ping.")
-    names: list[str]
+    names: list[str] | None = Field(
+        description="The workers' node names (they carry internal hostnames): for signed-in admins only, null for "
+        "anyone else."
+    )
 
 
 class Health(ResponseModel):
@@ -124,6 +146,8 @@ def health() -> ResponseReturnValue:
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     redis_status, workers = broker["redis"], broker["workers"]
+    if not _caller_is_admin(database["ok"]):
+        workers = {**workers, "names": None}
     healthy = database["ok"] and redis_status["ok"]
     body = {
         "status": "ok" if healthy and workers["ok"] else ("degraded" if healthy else "down"),

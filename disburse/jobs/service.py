@@ -21,10 +21,14 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select, text
 
+from disburse.auth.models import User
+from disburse.auth.scopes import UNIT_CODE, Scope, can_see
 from disburse.background import enqueue_after_commit
 from disburse.bulk import after_deadlocks
 from disburse.extensions import db
 from disburse.jobs.models import Job
+from disburse.reference.models import District
+from disburse.registry.models import Employer
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +43,72 @@ def _now() -> datetime:
 
 
 def create_job(kind: str, params: dict[str, Any], *, created_by: int | None = None) -> Job:
-    """A queued job; enqueue its task only after the caller has committed."""
+    """A queued job; enqueue its task only after the caller has committed. Its params get ``scope``, what the job is
+    about (:func:`subject_scope`), unless the caller gave one."""
+    if not isinstance(params.get(SCOPE), dict):
+        params = {**params, SCOPE: subject_scope(params)}
     job = Job(kind=kind, state="queued", params=params, done=0, created_by=created_by)
     db.session.add(job)
     db.session.flush()
     return job
+
+
+# ------------------------------------------------------------------------------------------ who may see a job
+
+#: The key of a job's params that records what the job is about: ``{"units": [employer ids], "districts": [codes],
+#: "provinces": [codes]}``, the place and the places above it; all three empty for a job about the whole country.
+SCOPE = "scope"
+
+
+def subject_scope(params: dict[str, Any]) -> dict[str, list[Any]]:
+    """What a job whose params are ``params`` is about, in every kind's same words: the unit its params name
+    (``employer_id`` or ``unit_code``), else the district (``district``), else the province (``province``), with the
+    places above it (a unit's district and province, a district's province, as the registry has them); nothing named
+    (an import of the country's registry, a lists build) is the whole country, which only admins and national
+    supervisors see."""
+    units: list[int] = []
+    district, province = params.get("district"), params.get("province")
+    employer: Employer | None = None
+    employer_id, unit_code = params.get("employer_id"), params.get("unit_code")
+    if isinstance(employer_id, int) and not isinstance(employer_id, bool):
+        employer = db.session.get(Employer, employer_id)
+        units = [employer_id]
+    elif isinstance(unit_code, str) and UNIT_CODE.fullmatch(unit_code):
+        employer = db.session.scalar(select(Employer).where(Employer.unit_code == unit_code))
+        units = [employer.id] if employer is not None else []  # an unknown unit: nothing named, the country
+    if employer is not None:
+        district = employer.district_code
+    if isinstance(district, str) and district:
+        province = db.session.scalar(select(District.province_code).where(District.code == district))
+    return {
+        "units": units,
+        "districts": [district] if isinstance(district, str) and district else [],
+        "provinces": [province] if isinstance(province, str) and province else [],
+    }
+
+
+def job_scope(job: Job) -> Scope:
+    """What ``job`` is about, as recorded at its creation (a job made before it was recorded: from its params)."""
+    recorded = (job.params or {}).get(SCOPE)
+    if not isinstance(recorded, dict):
+        recorded = subject_scope(job.params or {})
+
+    def listed(key: str, kind: type) -> list[Any]:
+        values = recorded.get(key)
+        if not isinstance(values, list):
+            return []
+        return [value for value in values if isinstance(value, kind) and not isinstance(value, bool)]
+
+    return Scope(listed("units", int), listed("districts", str), listed("provinces", str))
+
+
+def may_see(user: User, job: Job) -> bool:
+    """Admins see every job; anyone else a job they started whose subject is within their scope as it is now, so
+    that a user moved to another district, province or unit (or given another role) no longer sees the jobs they
+    started about the old one (:func:`disburse.auth.scopes.can_see`, the rule of every record)."""
+    if user.role == "admin":
+        return True
+    return job.created_by is not None and job.created_by == user.id and can_see(user, job_scope(job))
 
 
 def submit(kind: str, params: dict[str, Any], task: str, *task_args: Any, created_by: int | None = None) -> Job:

@@ -1,9 +1,11 @@
 """A background job's page (kind, state, who started it, times, a progress bar that moves, the error, the download),
 its progress as JSON for the page's script, its file, and the admins' list of jobs with a retry for failed ones.
 
-Who may see a job: the user who started it and admins; anyone else gets the same 404 as for a job that does not
-exist. The result contract for a file to download: ``{"file": <name inside DISBURSE_EXPORT_DIR>, "filename":
-<download name>}`` (:func:`disburse.jobs.service.download_file` refuses any name that leaves the directory).
+Who may see a job: admins, and the user who started it while what it is about (its params' ``scope``: a unit, a
+district, a province, or the country) is within their scope as it is now (:func:`disburse.jobs.service.may_see`);
+anyone else, and the starter once moved elsewhere, gets the same 404 as for a job that does not exist. The one result
+shape for a file to download, every kind alike: ``{"file": <name inside DISBURSE_EXPORT_DIR>, "filename": <download
+name>}`` (:func:`disburse.jobs.service.download_file` refuses any name that leaves the directory).
 """
 
 from __future__ import annotations
@@ -112,10 +114,11 @@ def _user() -> User:
 
 
 def visible_job(job_id: int) -> Job:
-    """The job if the caller started it or is an admin; the 404 page otherwise (unknown and someone else's alike)."""
+    """The job if the caller may see it (:func:`disburse.jobs.service.may_see`: an admin, or its starter while its
+    subject is within their current scope); the 404 page otherwise (unknown, someone else's and out of scope
+    alike)."""
     job = db.session.get(Job, job_id)
-    user = _user()
-    if job is None or not (user.role == "admin" or (job.created_by is not None and job.created_by == user.id)):
+    if job is None or not service.may_see(_user(), job):
         abort(404)
     return job
 

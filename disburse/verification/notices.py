@@ -23,7 +23,6 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from disburse import runtime
 from disburse.auth.models import User
 from disburse.auth.scopes import Scope, can_see
 from disburse.claims.models import Claim, ClaimEvent
@@ -274,11 +273,6 @@ def write_district_day(
     return {**result, "path": str(path), "notices": written, "total_rows": written}
 
 
-def notices_folder() -> Path:
-    """Where batch documents are written: ``notices/`` in the instance folder."""
-    return runtime.default_instance_path() / "notices"
-
-
 def start_district_day(user: User, program_id: int, district: str, day: date) -> Job:
     """Queue the job that writes the notices of ``district``'s refusals on ``day`` into one document (sent after the
     caller commits). A district outside the caller's scope, or unknown, is :class:`NotFound`."""
@@ -294,11 +288,21 @@ def start_district_day(user: User, program_id: int, district: str, day: date) ->
 
 
 def run_district_day(job: Job, progress: Progress) -> dict[str, Any]:
-    """The job's work (:func:`disburse.jobs.service.run_job` calls it in the worker)."""
+    """The job's work (:func:`disburse.jobs.service.run_job` calls it in the worker): the document goes to
+    ``notices/`` in the export folder (``DISBURSE_EXPORT_DIR``, where the retention sweep deletes it with the other
+    exports), and the result names it in the jobs' one shape for a file to download, ``{"file": <name inside the
+    export folder>, "filename": <download name>}`` (both null when the district refused nobody that day), with
+    ``notices``, ``district``, ``date`` and, when it wrote any, ``total_rows``."""
     try:
         program_id = int(job.params["program_id"])
         district = str(job.params["district"])
         day = date.fromisoformat(str(job.params["date"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise JobFailed(f"Tham số không hợp lệ: {exc}", f"Invalid parameters: {exc}") from exc
-    return write_district_day(program_id, district, day, notices_folder(), job.id, progress)
+    root = Path(current_app.config["DISBURSE_EXPORT_DIR"])
+    result = write_district_day(program_id, district, day, root / "notices", job.id, progress)
+    written = result.pop("path")
+    if written is None:
+        return {**result, "file": None, "filename": None}
+    path = Path(written)
+    return {**result, "file": path.relative_to(root).as_posix(), "filename": path.name}

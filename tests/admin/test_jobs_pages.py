@@ -62,10 +62,13 @@ def test_a_failed_job_shows_its_error_in_the_pages_language(admin_client, admin)
         assert "ValueError: bad" in admin_client.get(f"/jobs/{crashed.id}").get_data(as_text=True)
 
 
-def test_only_the_starter_and_admins_see_a_job(client, db_session):
-    starter = create_user("caseworker", password=PASSWORD)
+def test_only_the_starter_within_the_jobs_scope_and_admins_see_a_job(client, db_session):
+    """The starter while the job's district is theirs (tests/jobs/test_job_scope.py moves them elsewhere); a job
+    about the whole country, such as an import, only admins and national supervisors who started it."""
+    starter = create_user("caseworker", password=PASSWORD)  # Đông Anh, 017
     other = create_user("caseworker", password=PASSWORD)
-    job = _job(starter, state="succeeded", done=3, total=3)
+    job = _job(starter, kind="notices.district_day", params={"district": "017"}, state="succeeded", done=3, total=3)
+    national = _job(starter, state="succeeded")  # an import: about the whole country
     sign_in(client, other)
     for url in (f"/jobs/{job.id}", f"/jobs/{job.id}.json", f"/jobs/{job.id}/download"):
         assert client.get(url).status_code == 404, url
@@ -73,6 +76,7 @@ def test_only_the_starter_and_admins_see_a_job(client, db_session):
     sign_in(client, starter)
     assert client.get(f"/jobs/{job.id}").status_code == 200
     assert client.get(f"/jobs/{job.id}.json").status_code == 200
+    assert client.get(f"/jobs/{national.id}").status_code == 404
     assert client.get("/jobs/").status_code == 403  # the list is the admins'
 
 

@@ -196,8 +196,8 @@ def _job(db_session, district: str, day: date) -> int:
     return job.id
 
 
-def test_the_batch_job_writes_one_document_with_one_notice_per_refusal(db_session, unit, tmp_path, monkeypatch):
-    monkeypatch.setenv("DISBURSE_INSTANCE", str(tmp_path))
+def test_the_batch_job_writes_one_document_with_one_notice_per_refusal(app, db_session, unit, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "DISBURSE_EXPORT_DIR", str(tmp_path))
     caseworker = create_user("caseworker", district=DONG_ANH)
     refused = [_refused(unit, caseworker, full_name=f"Người Bị Từ Chối {i}")[1] for i in range(3)]
     create_claim("needs_review", district_code=DONG_ANH)
@@ -212,8 +212,8 @@ def test_the_batch_job_writes_one_document_with_one_notice_per_refusal(db_sessio
     db_session.refresh(job)
     assert job.state == "succeeded", job.error
     assert job.result["notices"] == 3 and (job.done, job.total) == (3, 3)
-    path = Path(job.result["path"])
-    assert path.parent == tmp_path / "notices" and path.is_file()
+    path = tmp_path / job.result["file"]  # the jobs' one shape for a file to download, in the export folder
+    assert path.parent == tmp_path / "notices" and path.is_file() and job.result["filename"] == path.name
     assert not list(path.parent.glob("*.part"))
     document = path.read_text(encoding="utf-8")
     assert _notice_count(document) == 3
@@ -224,17 +224,18 @@ def test_the_batch_job_writes_one_document_with_one_notice_per_refusal(db_sessio
 
     district_day_notices(job_id)  # a redelivered task does nothing more
     db_session.refresh(job)
-    assert job.result["path"] == str(path)
+    assert tmp_path / job.result["file"] == path
 
 
-def test_a_day_without_refusals_gives_no_document(db_session, unit, tmp_path, monkeypatch):
-    monkeypatch.setenv("DISBURSE_INSTANCE", str(tmp_path))
+def test_a_day_without_refusals_gives_no_document(app, db_session, unit, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "DISBURSE_EXPORT_DIR", str(tmp_path))
     _refused(unit, create_user("caseworker", district=DONG_ANH))
     job_id = _job(db_session, DONG_ANH, _today_in_vietnam(db_session) - timedelta(days=1))
     district_day_notices(job_id)
     job = db_session.get(Job, job_id)
     db_session.refresh(job)
-    assert job.state == "succeeded" and job.result["notices"] == 0 and job.result["path"] is None
+    assert job.state == "succeeded" and job.result["notices"] == 0
+    assert job.result["file"] is None and job.result["filename"] is None
     assert not (tmp_path / "notices").exists()
 
 
