@@ -12,7 +12,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from disburse.auth.models import ROLES, ApiToken, AuditLog, User
 from disburse.extensions import db
@@ -143,9 +143,18 @@ def set_password(user: User, password: str, *, actor: User | None = None) -> Non
 
 
 def deactivate(user: User, *, actor: User | None = None) -> None:
-    """Stop ``user`` signing in and using tokens; the database ends their sessions (trigger users_end_sessions)."""
+    """Stop ``user`` signing in and using tokens; the database ends their sessions (trigger users_end_sessions) and
+    their tokens are revoked (each audited), so that bringing the account back revives neither."""
     user.active = False
     _audit("user.deactivate", "user", user.id, actor=actor)
+    revoked = db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > func.now())
+        .values(revoked_at=func.now())
+        .returning(ApiToken.id, ApiToken.prefix)
+    ).all()
+    for token_id, prefix in revoked:
+        _audit("token.revoke", "api_token", token_id, {"user_id": user.id, "prefix": prefix}, actor=actor)
     db.session.flush()
 
 

@@ -9,8 +9,8 @@ import re
 
 from sqlalchemy import select
 
-from disburse.auth.models import AuditLog, User
-from disburse.auth.service import get_user_by_email, verify_password
+from disburse.auth.models import ApiToken, AuditLog, User
+from disburse.auth.service import create_token, get_user_by_email, verify_password
 from disburse.extensions import db
 from tests.admin.conftest import PASSWORD, sign_in
 from tests.factories import create_employer, create_user
@@ -139,10 +139,13 @@ def test_deactivating_ends_the_users_sessions_and_reactivating_lets_them_back(ad
     from tests.conftest import FreshRequestClient
 
     user = create_user("caseworker", password=PASSWORD)
+    token = create_token(user)
+    token_row = db.session.scalar(select(ApiToken).where(ApiToken.user_id == user.id))
     app.test_client_class = FreshRequestClient
     theirs = app.test_client()
     sign_in(theirs, user)
     assert theirs.get("/account").status_code == 200
+    assert app.test_client().get("/api/v1/claims", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
     assert admin_client.post(f"/admin/users/{user.id}/deactivate").status_code == 302
     db.session.expire_all()
@@ -157,6 +160,9 @@ def test_deactivating_ends_the_users_sessions_and_reactivating_lets_them_back(ad
     db.session.expire_all()
     assert theirs.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
     assert len(_audit("user.reactivate", user.id)) == 1
+    # The tokens the account had when it was closed stay revoked: bringing it back revives none.
+    assert app.test_client().get("/api/v1/claims", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert len(_audit("token.revoke", token_row.id)) == 1
 
 
 def test_a_new_password_is_shown_once_and_ends_the_old_sessions(admin_client, admin, app):
