@@ -56,7 +56,11 @@ def test_a_person_sends_details_and_the_caseworker_uses_them(page, committed, lo
         "link", name="Use these details (once confirmed)" if en else "Dùng thông tin này (sau khi đã xác nhận)"
     ).click()
     expect(page.locator("#bank_account")).to_have_value("21510001234567")
-    page.locator("main form button[type=submit]").last.click()
+    page.get_by_role("button", name="Save and pay again" if en else "Lưu và chi trả lại").click()
+    # Checked before it is saved: the account the money will go to.
+    expect(page.locator("#kiem-tra-lai")).to_contain_text("21510001234567")
+    main_page(page, f"caseworker-payment-details-check-{locale}")
+    page.get_by_role("button", name="Confirm and pay again" if en else "Xác nhận và chi trả lại").click()
     expect(page.locator(".flash")).to_contain_text(
         "paid again in the next batch" if en else "hồ sơ sẽ được chi trả lại ở lô sau"
     )
