@@ -46,6 +46,7 @@ from disburse.claims.states import CLOSED_STATES, STATE_LABELS, TRANSITIONS, Cla
 from disburse.extensions import db
 from disburse.formatting import dmy, moment
 from disburse.payments import reasons as payment_reasons
+from disburse.payments import recoveries
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.reference.models import District
@@ -422,6 +423,8 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         if state in (ClaimState.VERIFYING, ClaimState.NEEDS_REVIEW)
         else [],
         "payments": service.payment_lines(claim),
+        "recoveries": recoveries.for_claim(claim.id),
+        "recovery_label": lambda state: pick(recoveries.LABELS.get(state, (state, state))),
         "duplicates": duplicates,
         "duplicates_out_of_scope": _out_of_scope(duplicates_hidden) if duplicates_hidden else None,
         "contacts": contacts,

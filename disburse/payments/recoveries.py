@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from disburse.auth.models import User
 from disburse.extensions import db
-from disburse.payments.models import Recovery
+from disburse.payments.models import Payment, Recovery
 
 #: Where each state may go, and by whom: the reconciliation or a supervisor.
 NEXT = {"owed": {"recovered", "written_off"}, "recovered": {"closed"}, "written_off": {"closed"}, "closed": set()}
@@ -38,6 +38,17 @@ def recoveries(state: str | None = None, *, limit: int = 500) -> list[Recovery]:
     if state:
         query = query.where(Recovery.state == state)
     return list(db.session.scalars(query))
+
+
+def for_claim(claim_id: int) -> list[tuple[Recovery, str]]:
+    """The claim's recoveries, oldest first, each with the reference of the payment that came back."""
+    rows = db.session.execute(
+        select(Recovery, Payment.provider_reference)
+        .join(Payment, Payment.id == Recovery.payment_id)
+        .where(Recovery.claim_id == claim_id)
+        .order_by(Recovery.id)
+    ).all()
+    return [(recovery, reference) for recovery, reference in rows]
 
 
 def move(recovery_id: int, to_state: str, actor: User | None, note: str) -> Recovery:

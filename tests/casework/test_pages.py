@@ -845,3 +845,25 @@ def test_no_staff_form_lets_the_browser_remember_what_was_typed():
     ]
     assert len(forms) > 10
     assert [(name, tag) for name, tag in forms if 'autocomplete="off"' not in tag] == []
+
+
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [("vi", ("Thu hồi (tiền bị ngân hàng trả lại", "Chờ thu hồi")), ("en", ("Recoveries (money the bank", "Owed"))],
+)
+def test_a_return_after_settlement_shows_its_recovery_on_the_case(client, caseworker, locale, words):
+    from disburse.payments.providers import ProviderStatus, StatusUpdate
+    from disburse.payments.status import apply_updates
+
+    payment = create_payment(state="sent")
+    apply_updates("sandbox", [StatusUpdate(payment.provider_reference, ProviderStatus.PAID)], source="poll")
+    returned = StatusUpdate(payment.provider_reference, ProviderStatus.RETURNED, reason_code="rjct.returned")
+    assert apply_updates("sandbox", [returned], source="poll").recoveries == 1
+    _sign_in(client, caseworker, locale)
+    html = client.get(f"/caseworker/claims/{payment.claim_id}").get_data(as_text=True)
+    recoveries = html.split('id="recoveries"', 1)[1].split("</table>", 1)[0]
+    assert words[0] in _text(client.get(f"/caseworker/claims/{payment.claim_id}"))
+    assert payment.provider_reference in recoveries and words[1] in recoveries
+    amount = f"{payment.amount_vnd:,}".replace(",", ".") + " ₫" if locale == "vi" else f"VND {payment.amount_vnd:,}"
+    assert amount in recoveries and ("0 ₫" if locale == "vi" else "VND 0") in recoveries
+    assert 'id="recoveries"' not in client.get(f"/caseworker/claims/{create_payment().claim_id}").get_data(as_text=True)
