@@ -24,6 +24,7 @@ from disburse.auth.models import User
 from disburse.casework.models import PersonContact
 from disburse.claims.models import Claim
 from disburse.extensions import db
+from disburse.payments import reasons as payment_reasons
 from disburse.programs.rules import SUPPORT_GROUP_SQL
 from disburse.registry.models import Employee
 from disburse.verification.review import (
@@ -49,7 +50,7 @@ _PLAN_FREELY = text("SELECT set_config('enable_bitmapscan', 'on', true), set_con
 _NO_APPLICATION = f"""
     SELECT e.id AS key, e.si_code, e.full_name, e.date_of_birth, e.phone, e.address,
            NULL::bigint AS claim_id, NULL::text AS state, coalesce(log.contacts, 0) AS contacts,
-           log.last_contact_at, log.last_outcome
+           log.last_contact_at, log.last_outcome, 0 AS failures, NULL::text AS failure_code
     FROM employees e
     JOIN programs p ON p.id = :program_id
     -- One probe a person read, not a join over every employer (the rules' SQL names r).
@@ -68,9 +69,14 @@ _NO_APPLICATION = f"""
 
 _AWAITING_DETAILS = """
     SELECT c.id AS key, e.si_code, e.full_name, e.date_of_birth, e.phone, e.address,
-           c.id AS claim_id, c.state, coalesce(log.contacts, 0) AS contacts, log.last_contact_at, log.last_outcome
+           c.id AS claim_id, c.state, coalesce(log.contacts, 0) AS contacts, log.last_contact_at, log.last_outcome,
+           c.payment_failures AS failures, last_try.failure_code
     FROM claims c
     JOIN employees e ON e.id = c.employee_id
+    -- Why the money did not arrive: the latest attempt's code (by the claim's attempts' unique index).
+    LEFT JOIN LATERAL (
+        SELECT p.failure_code FROM payments p WHERE p.claim_id = c.id ORDER BY p.attempt DESC LIMIT 1
+    ) last_try ON true
     LEFT JOIN LATERAL (
         SELECT count(*) AS contacts, max(ev.created_at) AS last_contact_at,
                (array_agg(ev.data ->> 'outcome' ORDER BY ev.id DESC))[1] AS last_outcome
@@ -96,10 +102,18 @@ class OutreachRow:
     contacts: int
     last_contact_at: datetime | None
     last_outcome: str | None
+    #: Payments of the claim that failed, and the latest one's code (the awaiting-details list; 0 and None else).
+    failures: int = 0
+    failure_code: str | None = None
 
     @property
     def last_outcome_label(self) -> tuple[str, str] | None:
         return CONTACT_OUTCOMES.get(self.last_outcome or "")
+
+    @property
+    def failure_label(self) -> tuple[str, str] | None:
+        """Why the latest payment failed, in plain words; None when none failed."""
+        return payment_reasons.label(self.failure_code) if self.failures else None
 
 
 def check_district(user: User, district: str | None) -> str:

@@ -810,8 +810,9 @@ def outreach_list() -> ResponseReturnValue:
         return render_template("caseworker/outreach.html", form=form, rows=None, district=None)
     district = _outreach_district(form, user)
     kind = form.kind.data or "no_application"
+    program = get_program(current_app.config["DISBURSE_PROGRAM"])
     rows, next_after = outreach.page(
-        _program_id(), district, kind, with_phone=bool(form.with_phone.data), after=form.after.data or 0, limit=PAGE
+        program.id, district, kind, with_phone=bool(form.with_phone.data), after=form.after.data or 0, limit=PAGE
     )
     args = {k: v for k, v in request.args.items() if k not in ("after", "format")}
     return render_template(
@@ -819,6 +820,7 @@ def outreach_list() -> ResponseReturnValue:
         form=form,
         rows=rows,
         kind=kind,
+        max_failures=program.max_payment_failures,
         district=district,
         next_args={**args, "after": next_after} if next_after else None,
         export_args={**args, "kind": kind},

@@ -14,7 +14,7 @@ import pytest
 from disburse.casework.models import PersonContact
 from disburse.extensions import db
 from disburse.verification import review
-from tests.factories import create_claim, create_employee, create_person, create_user
+from tests.factories import create_claim, create_employee, create_payment, create_person, create_user
 
 PASSWORD = "mat-khau-rat-dai"
 DONG_ANH, QUAN_1 = "017", "760"
@@ -78,6 +78,42 @@ def test_claims_awaiting_details_with_their_contact_log(client, caseworker):
     assert response.status_code == 200
     assert f'href="/caseworker/claims/{claim.id}"' in html and html.count('href="/caseworker/claims/') == 2
     assert "Reached" in html and f"/caseworker/claims/{claim.id}/contact" in html
+
+
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [
+        ("vi", ("1 lần: Tài khoản người nhận đã đóng", "Đề nghị nhận tiền mặt tại cơ quan BHXH")),
+        ("en", ("1 time: The payee&#39;s account is closed", "Offer cash at the social security office")),
+    ],
+)
+def test_the_awaiting_details_list_says_why_the_money_did_not_arrive_and_when_to_offer_cash(
+    client, caseworker, locale, words
+):
+    """What a caller needs before ringing: how many payments failed, why the last did, and whether cash is due."""
+    from disburse.payments.providers import ProviderStatus, StatusUpdate
+    from disburse.payments.status import apply_updates
+
+    once = create_payment(state="sent")
+    closed = StatusUpdate(once.provider_reference, ProviderStatus.REJECTED, reason_code="rjct.payee_fa.closed")
+    apply_updates("sandbox", [closed], source="poll")
+    many = create_claim("awaiting_payment_details", payment_failures=3)
+    _sign_in(client, caseworker, locale)
+
+    html = client.get("/caseworker/outreach?kind=awaiting_details").get_data(as_text=True)
+    rows = {int(i): row for i, row in re.findall(r'href="/caseworker/claims/(\d+)"(.*?)</tr>', html, re.S)}
+    assert words[0] in rows[once.claim_id] and words[1] not in rows[once.claim_id]
+    assert words[1] in rows[many.id]
+
+    export = client.get("/caseworker/outreach/export?kind=awaiting_details&format=csv")
+    lines = list(csv.reader(io.StringIO(export.get_data().decode("utf-8-sig"))))
+    assert lines[0][5:8] == [
+        "Số hồ sơ / Claim",
+        "Chi trả không thành công / Failed payments",
+        "Lý do lần gần nhất / Latest failure",
+    ]
+    [line] = [line for line in lines[1:] if line[5] == str(once.claim_id)]
+    assert line[6:8] == ["1", "Tài khoản người nhận đã đóng / The payee's account is closed"]
 
 
 def test_export_csv_and_xlsx(client, caseworker, people):
@@ -158,7 +194,7 @@ def test_a_group_b_persons_contact_attempts_are_logged_and_listed(client, casewo
         )
     )
     mine = next(r for r in rows if r[0] == person.si_code)
-    assert mine[6] == "2" and mine[8] == "Đã liên hệ được / Reached"
+    assert mine[8] == "2" and mine[10] == "Đã liên hệ được / Reached"
 
 
 def test_a_persons_contact_page_is_scoped_and_a_person_with_a_claim_goes_to_the_claim(client, caseworker, people):
