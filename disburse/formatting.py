@@ -144,4 +144,6 @@ def readable_json(value: Any) -> str:
 
 
 def register_filters(app: Flask) -> None:
-    app.jinja_env.filters.update(vnd=vnd, number=number, percent=percent, dmy=dmy, readable_json=readable_json)
+    app.jinja_env.filters.update(
+        vnd=vnd, number=number, percent=percent, dmy=dmy, moment=moment, readable_json=readable_json
+    )

@@ -14,6 +14,7 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -185,6 +186,17 @@ def _claim_action(action: str, body: dict[str, Any], records: Callable[[World], 
         records=records,
         json=lambda claim_id: {key: (claim_id if value == "SELF" else value) for key, value in body.items()},
     )
+
+
+def _reconciliations(world: World) -> Records:
+    from disburse.payments.models import Reconciliation
+
+    runs = [
+        Reconciliation(provider="sandbox", day=date(2021, 11, d), matched=3, differences=0, details=[]) for d in (1, 2)
+    ]
+    db.session.add_all(runs)
+    db.session.flush()
+    return Records(runs[0].id, runs[1].id, runs[1].id + 100_000)
 
 
 def _job(world: World, **fields: Any) -> int:
@@ -434,6 +446,11 @@ ROUTES: dict[str, Route] = {
     "dashboard.index": Route(lambda district: f"/dashboard/?district={district}", records=_districts),
     "dashboard.charts": Route(lambda district: f"/dashboard/charts?district={district}", records=_districts),
     "dashboard.backlog": Route(lambda district: f"/dashboard/backlog?district={district}", records=_districts),
+    "dashboard.reconciliation": Route(
+        lambda run_id: f"/dashboard/reconciliations/{run_id}",
+        records=_reconciliations,
+        sees_everything=frozenset(ROLES),  # a run is the whole fund's, not a place's: every viewer sees any
+    ),
     "dashboard.monthly": Route(lambda _: "/dashboard/monthly?month=10/2021", {"GET": 200}, {"GET": 302}),
     # Targets: supervisors and admins; an empty form is a 400 with its errors.
     "dashboard.targets": Route(lambda _: "/dashboard/targets", {"GET": 200, "POST": 400}, {"GET": 302, "POST": 302}),

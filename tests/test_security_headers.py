@@ -28,6 +28,7 @@ SAMPLE_ARGUMENTS = {
     "claim_id": 1,
     "name": "sandbox",
     "job_id": 1,
+    "reconciliation_id": 1,
     "user_id": 1,
     "program_id": 1,
     "employee_id": 1,

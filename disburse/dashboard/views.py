@@ -35,6 +35,8 @@ from disburse.dashboard.queries import TableQuery, child_level, monthly_report, 
 from disburse.extensions import db
 from disburse.formatting import dmy, moment, number, percent
 from disburse.jobs.service import submit
+from disburse.payments.models import PROVIDER_LABELS, Payment, Reconciliation
+from disburse.payments.reconcile import DIFFERENCE_LABELS, Difference
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
@@ -560,7 +562,40 @@ def backlog() -> ResponseReturnValue:
         counted_at=_counted_at(found["computed_at"]),
         being_computed=_being_computed(),
         review_reason=lambda code: pick(review_reasons.label(code)),
+        provider_label=lambda code: pick(PROVIDER_LABELS.get(code, (code, code))),
         back=_area_url(area),
+    )
+
+
+#: The differences of a reconciliation listed on its page (`disburse payments reconcile` prints them all).
+DIFFERENCES_SHOWN = 500
+
+
+@bp.get("/reconciliations/<int:reconciliation_id>")
+@roles_required(*VIEWERS)
+@reads_replica
+def reconciliation(reconciliation_id: int) -> ResponseReturnValue:
+    """One reconciliation run: what matched and every difference in words, our payments' claims linked (the case
+    page decides who may open one)."""
+    run = db.session.get(Reconciliation, reconciliation_id)
+    if run is None:
+        abort(404)
+    differences = [Difference.from_detail(detail) for detail in run.details[:DIFFERENCES_SHOWN]]
+    claims = dict(
+        db.session.execute(
+            select(Payment.provider_reference, Payment.claim_id).where(
+                Payment.provider_reference.in_([d.reference for d in differences])
+            )
+        ).all()
+    )
+    return render_template(
+        "dashboard/reconciliation.html",
+        run=run,
+        provider=pick(PROVIDER_LABELS.get(run.provider, (run.provider, run.provider))),
+        differences=differences,
+        more=max(len(run.details) - DIFFERENCES_SHOWN, 0),
+        claims=claims,
+        meaning=lambda d: pick(DIFFERENCE_LABELS[(d.kind, d.entry)]),
     )
 
 

@@ -26,6 +26,12 @@ from disburse.payments.states import LIVE_STATES, PaymentState
 _STATES = ", ".join(f"'{s.value}'" for s in PaymentState)
 _LIVE = ", ".join(f"'{s.value}'" for s in sorted(LIVE_STATES))
 PROVIDERS = ("sandbox", "bankfile", "cash")
+#: What each provider is, in words.
+PROVIDER_LABELS = {
+    "sandbox": ("Ngân hàng thử nghiệm (sandbox)", "Sandbox bank"),
+    "bankfile": ("Tệp ngân hàng (ISO 20022)", "Bank files (ISO 20022)"),
+    "cash": ("Tiền mặt tại cơ quan BHXH", "Cash at the social security office"),
+}
 _PROVIDERS = ", ".join(f"'{p}'" for p in PROVIDERS)
 
 

@@ -121,6 +121,17 @@ class NoStatement(LookupError):
         super().__init__(f"{self.message_vi} / {self.message_en}")
 
 
+#: (kind, entry) → what it means, Vietnamese and English.
+DIFFERENCE_LABELS: dict[tuple[str, str], tuple[str, str]] = {
+    ("ours_only", "settlement"): ("Ta ghi đã chi, sao kê không có", "Paid here, not on the statement"),
+    ("theirs_only", "settlement"): ("Sao kê có, ta không ghi đã chi", "On the statement, not paid here"),
+    ("amount_differs", "settlement"): ("Số tiền chi khác nhau", "Settled amounts differ"),
+    ("ours_only", "return"): ("Ta ghi bị trả lại, sao kê không có", "Returned here, not on the statement"),
+    ("theirs_only", "return"): ("Sao kê có khoản trả lại, ta không ghi", "Returned on the statement, not here"),
+    ("amount_differs", "return"): ("Số tiền trả lại khác nhau", "Returned amounts differ"),
+}
+
+
 @dataclass(frozen=True)
 class Difference:
     #: ours_only | theirs_only | amount_differs

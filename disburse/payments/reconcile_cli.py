@@ -22,21 +22,11 @@ from disburse.extensions import db
 from disburse.formatting import dmy, vnd
 from disburse.payments.models import PROVIDERS
 from disburse.payments.providers import ProviderError, StatementEntry
-from disburse.payments.reconcile import Difference, NoStatement, ReconcileResult, reconcile
+from disburse.payments.reconcile import DIFFERENCE_LABELS, Difference, NoStatement, ReconcileResult, reconcile
 from disburse.programs.calendar import programme_today
 
 EXIT_DIFFERENCES = 1
 EXIT_UNUSABLE = 2
-
-#: (kind, entry) → what it means, Vietnamese and English.
-LABELS: dict[tuple[str, str], tuple[str, str]] = {
-    ("ours_only", "settlement"): ("Ta ghi đã chi, sao kê không có", "Paid here, not on the statement"),
-    ("theirs_only", "settlement"): ("Sao kê có, ta không ghi đã chi", "On the statement, not paid here"),
-    ("amount_differs", "settlement"): ("Số tiền chi khác nhau", "Settled amounts differ"),
-    ("ours_only", "return"): ("Ta ghi bị trả lại, sao kê không có", "Returned here, not on the statement"),
-    ("theirs_only", "return"): ("Sao kê có khoản trả lại, ta không ghi", "Returned on the statement, not here"),
-    ("amount_differs", "return"): ("Số tiền trả lại khác nhau", "Returned amounts differ"),
-}
 
 
 def parse_day(value: str) -> date:
@@ -68,7 +58,7 @@ def _refuse(message_vi: str, message_en: str) -> NoReturn:
 
 
 def _line(difference: Difference) -> str:
-    vi, en = LABELS[(difference.kind, difference.entry)]
+    vi, en = DIFFERENCE_LABELS[(difference.kind, difference.entry)]
     ours, theirs = difference.ours_vnd, difference.theirs_vnd
     return (
         f"  {vi}: {difference.reference} — ta {vnd(ours, 'vi')}, ngân hàng {vnd(theirs, 'vi')}"

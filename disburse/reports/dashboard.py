@@ -417,7 +417,7 @@ def backlog(program_id: int, area: Area, limit: int = 20) -> dict[str, Any]:
     queue_age = _ages(found)[S.NEEDS_REVIEW.value]
     reconciliations = db.session.execute(
         text(
-            """SELECT provider, day, matched, differences, ran_at FROM reconciliations
+            """SELECT id, provider, day, matched, differences, ran_at FROM reconciliations
                ORDER BY day DESC, id DESC LIMIT :limit"""
         ),
         {"limit": limit},

@@ -3,6 +3,7 @@ camt.053 file, the command's report and exit codes, the recoveries whose money c
 
 from __future__ import annotations
 
+import re
 import socket
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -528,3 +529,49 @@ def test_a_return_without_a_time_is_the_day_we_recorded_it(today):
     ]
     assert reconcile("bankfile", today, statement=statement).differences == []
     assert reconcile("bankfile", today - timedelta(days=1), statement=[]).differences == []
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_backlog_links_each_run_to_its_differences_in_words(client, cli, tmp_path, today, locale):
+    """A supervisor sees what did not match, not just how many: each difference in words, with both amounts, our
+    payments' claims linked."""
+    from tests.factories import create_user
+
+    paid, missing = (create_payment(state=PaymentState.PAID, provider="bankfile") for _ in range(2))
+    path = tmp_path / "statement.camt053.xml"
+    path.write_bytes(
+        camt053(
+            today,
+            entry08(paid.provider_reference, paid.amount_vnd, "DBIT", today),
+            entry08("STRAY-9", 1_800_000, "DBIT", today),
+        )
+    )
+    assert cli.invoke(args=["payments", "reconcile", "--provider", "bankfile", "--file", str(path)]).exit_code == 1
+    [run] = rows("bankfile", today)
+    supervisor = create_user("supervisor", password="mat-khau-rat-dai")
+    supervisor.locale = locale
+    db.session.flush()
+    assert client.post("/login", data={"email": supervisor.email, "password": "mat-khau-rat-dai"}).status_code == 302
+
+    backlog = client.get("/dashboard/backlog").get_data(as_text=True)
+    table = backlog.split('id="reconciliations"', 1)[1].split("</table>", 1)[0]
+    assert f'href="/dashboard/reconciliations/{run.id}"' in table
+    assert ("Tệp ngân hàng (ISO 20022)" if locale == "vi" else "Bank files (ISO 20022)") in table
+
+    page = client.get(f"/dashboard/reconciliations/{run.id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    differences = html.split('id="differences"', 1)[1].split("</table>", 1)[0]
+    rows_shown = re.findall(r"<tr>(.*?)</tr>", differences, re.S)[1:]
+    assert len(rows_shown) == 2
+    ours, theirs = (
+        ("Ta ghi đã chi, sao kê không có", "Sao kê có, ta không ghi đã chi")
+        if locale == "vi"
+        else ("Paid here, not on the statement", "On the statement, not paid here")
+    )
+    [mine] = [row for row in rows_shown if missing.provider_reference in row]
+    assert ours in mine and f'href="/caseworker/claims/{missing.claim_id}"' in mine
+    [stray] = [row for row in rows_shown if "STRAY-9" in row]
+    assert theirs in stray and ("1.800.000 ₫" if locale == "vi" else "VND 1,800,000") in stray
+    assert "/caseworker/claims/" not in stray
+    assert client.get(f"/dashboard/reconciliations/{run.id + 1000}").status_code == 404
