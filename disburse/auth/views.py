@@ -114,13 +114,14 @@ def _language_links() -> dict[str, Any]:
     return {"language_return": _here}
 
 
-@bp.get("/language/<locale>")
+@bp.post("/language/<locale>")
 @public
 def set_language(locale: str) -> ResponseReturnValue:
-    """Remember the language for this browser (and for the signed-in user), then go back where the user was."""
+    """Remember the language for this browser (and for the signed-in user), then go back where the user was. A
+    form's post with its CSRF token, not a link: another site cannot change what a user reads in."""
     if locale in ("vi", "en"):
         session["locale"] = locale
         if current_user.is_authenticated:
             current_user.locale = locale
             db.session.commit()
-    return redirect(_safe_next(request.args.get("next")))
+    return redirect(_safe_next(request.form.get("next")))

@@ -39,7 +39,7 @@ def test_the_account_page_in_both_languages(client, user):
     assert user.email in page and "Đơn vị sử dụng lao động" in page and "Công ty TNHH Tài Khoản" in page
     assert '<label for="current_password">Mật khẩu hiện tại</label>' in page
     assert 'href="/account"' in page  # the header links to it
-    client.get("/language/en")
+    client.post("/language/en")
     page = _text(client.get("/account"))
     assert "<title>Account · disburse</title>" in page and "Change password" in page
     assert "At least 10 characters." in page
@@ -90,7 +90,7 @@ def test_changing_the_password_ends_the_other_sessions_and_keeps_this_one(app, c
 def test_bad_input_says_what_to_fix_in_both_languages(client, user, data, field, vi, en):
     _sign_in(client, user)
     for locale, text in (("vi", vi), ("en", en)):
-        client.get(f"/language/{locale}")
+        client.post(f"/language/{locale}")
         response = client.post("/account", data=data)
         page = _text(response)
         assert response.status_code == 400

@@ -1,11 +1,11 @@
-"""The language links bring the user back where they were: the same page with its filters or drill-down, and after a
-posted form, the page the form was on (never a URL that takes POST only)."""
+"""The language buttons (a form's post, so that another site cannot switch a user's language) bring the user back
+where they were: the same page with its filters or drill-down, and after a posted form, the page the form was on
+(never a URL that takes POST only)."""
 
 from __future__ import annotations
 
 import html
 import re
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -21,17 +21,20 @@ def caseworker(client, db_session):
     return user
 
 
-def _english_link(page: str) -> str:
-    href = re.search(r'<a href="([^"]+)" lang="en">', page)
-    assert href, page[:2000]
-    return html.unescape(href.group(1))
+def _english_form(page: str) -> tuple[str, str]:
+    """The English button's form: where it posts, and the page it brings the user back to."""
+    button = r'<form method="post" action="(/language/en)" class="inline">.*?name="next" value="([^"]*)"'
+    found = re.findall(button, page, re.S)
+    assert len(found) == 1, page[:2000]
+    return found[0][0], html.unescape(found[0][1])
 
 
 def test_the_language_link_keeps_the_pages_filters(client, caseworker):
     page = client.get("/caseworker/queue?state=needs_review&reason=zero_months").get_data(as_text=True)
-    link = _english_link(page)
-    assert parse_qs(urlsplit(link).query)["next"] == ["/caseworker/queue?state=needs_review&reason=zero_months"]
-    back = client.get(link)
+    action, back_to = _english_form(page)
+    assert back_to == "/caseworker/queue?state=needs_review&reason=zero_months"
+    assert client.get(action).status_code == 405  # a link cannot switch it
+    back = client.post(action, data={"next": back_to})
     assert (
         back.status_code == 302
         and back.headers["Location"] == "/caseworker/queue?state=needs_review&reason=zero_months"
@@ -47,7 +50,7 @@ def test_after_a_posted_form_the_language_link_goes_back_to_the_forms_page(clien
         headers={"Referer": "http://localhost/account"},
     )
     assert answer.status_code == 400
-    assert parse_qs(urlsplit(_english_link(answer.get_data(as_text=True))).query)["next"] == ["/account"]
+    assert _english_form(answer.get_data(as_text=True))[1] == "/account"
     # Without a referrer from this site, home.
     elsewhere = client.post("/account", data={}, headers={"Referer": "https://evil.example/account"})
-    assert parse_qs(urlsplit(_english_link(elsewhere.get_data(as_text=True))).query)["next"] == ["/"]
+    assert _english_form(elsewhere.get_data(as_text=True))[1] == "/"

@@ -34,7 +34,7 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(client, caseworker
 
 
 def test_empty_form_says_what_is_missing_in_english_too(client):
-    client.get("/language/en")
+    client.post("/language/en")
     page = client.post("/login", data={}).get_data(as_text=True)
     assert "Enter your e-mail address." in page and "Enter your password." in page
 

@@ -197,6 +197,14 @@ def sign_in(page: Any, user: Any, password: str = PASSWORD) -> None:
     page.wait_for_load_state()
 
 
+def choose_language(page: Any, locale: str) -> None:
+    """The page in ``locale``, chosen as a visitor does: the header's language button (a form's post)."""
+    if page.evaluate("document.documentElement.lang") != locale:
+        page.get_by_role("button", name="English" if locale == "en" else "Tiếng Việt").click()
+        page.wait_for_load_state()
+    assert page.evaluate("document.documentElement.lang") == locale
+
+
 def check_axe(page: Any, name: str) -> None:
     """axe-core's WCAG 2.0/2.1 A and AA rules on the page: no serious or critical violation."""
     from axe_playwright_python.sync_playwright import Axe

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from disburse.extensions import db
 from disburse.reductions.models import Reduction
-from tests.e2e.conftest import DONG_ANH, check_axe, shoot, sign_in
+from tests.e2e.conftest import DONG_ANH, check_axe, choose_language, shoot, sign_in
 from tests.factories import nq116
 
 pytestmark = pytest.mark.e2e
@@ -152,7 +152,8 @@ def test_each_page_fits_a_phone_screen(browser, live_server, committed, reductio
         if user is not None:
             sign_in(page, user)
         else:
-            page.goto(f"/language/{locale}?next=/")
+            page.goto("/")
+            choose_language(page, locale)
         problems: list[str] = []
         for path in PAGES[role]:
             url = path.format(**ids)

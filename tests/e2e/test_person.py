@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from disburse.claims.models import Claim
 from disburse.extensions import db
 from disburse.registry.models import Employee
-from tests.e2e.conftest import DONG_ANH, main_page, sign_in
+from tests.e2e.conftest import DONG_ANH, choose_language, main_page, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +26,8 @@ def test_a_person_sends_details_and_the_caseworker_uses_them(page, committed, lo
     person = db.session.get(Employee, claim.employee_id)
     assert person is not None
 
-    page.goto(f"/language/{locale}?next=/")
+    page.goto("/")
+    choose_language(page, locale)
     page.get_by_role(
         "link", name="Workers: send your bank account details" if en else "Người lao động: gửi thông tin tài khoản"
     ).click()

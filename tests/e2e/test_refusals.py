@@ -20,7 +20,7 @@ def test_a_wrong_password_is_refused(page, committed, locale):
     committed.commit()
     page.goto("/login")
     if en:
-        page.get_by_role("link", name="English").click()
+        page.get_by_role("button", name="English").click()
     main_page(page, f"sign-in-{locale}")
     sign_in(page, user, password=PASSWORD + "-sai")
     expect(page.locator("main")).to_contain_text(
