@@ -48,6 +48,7 @@ from disburse.formatting import dmy, moment
 from disburse.payments import reasons as payment_reasons
 from disburse.payments import recoveries
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
+from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.reference.models import District
 from disburse.reference.service import bank_choices
@@ -137,11 +138,15 @@ def _helpers() -> dict[str, Any]:
     }
 
 
-def _program_id() -> int:
+def _program() -> Program:
     try:
-        return get_program(current_app.config["DISBURSE_PROGRAM"]).id
+        return get_program(current_app.config["DISBURSE_PROGRAM"])
     except ProgramNotFound:
         abort(404)
+
+
+def _program_id() -> int:
+    return _program().id
 
 
 def _claim(claim_id: int) -> Claim:
@@ -810,7 +815,7 @@ def outreach_list() -> ResponseReturnValue:
         return render_template("caseworker/outreach.html", form=form, rows=None, district=None)
     district = _outreach_district(form, user)
     kind = form.kind.data or "no_application"
-    program = get_program(current_app.config["DISBURSE_PROGRAM"])
+    program = _program()
     rows, next_after = outreach.page(
         program.id, district, kind, with_phone=bool(form.with_phone.data), after=form.after.data or 0, limit=PAGE
     )
