@@ -402,6 +402,7 @@ ROUTES: dict[str, Route] = {
         lambda _: "/caseworker/applications/new", {"GET": 200, "POST": 422}, {"GET": 302, "POST": 302}
     ),
     "caseworker.outreach_list": Route(lambda district: f"/caseworker/outreach?district={district}", records=_districts),
+    "caseworker.cash_desk": Route(lambda district: f"/caseworker/cash-desk?district={district}", records=_districts),
     "caseworker.person_contact": Route(
         lambda employee_id: f"/caseworker/people/{employee_id}/contact",
         records=_people_without_claims,

@@ -182,6 +182,19 @@ class OutreachForm(BaseForm):
     )
 
 
+class CashDeskForm(BaseForm):
+    """The cash desk's list: the office (for a scope wider than a district) and the day it was issued (a GET form)."""
+
+    class Meta:
+        csrf = False
+
+    district = StringField(
+        _l("Mã quận/huyện"),
+        validators=[Optional(), Regexp(r"[0-9]{3}\Z", message=_l("Mã quận/huyện gồm đúng 3 chữ số (ví dụ 017)."))],
+    )
+    day = DayField(_l("Ngày lập danh sách (dd/mm/yyyy)"))
+
+
 class DeskSearchForm(BaseForm):
     """Look the person up in the registry before taking Form 04 (a GET form)."""
 

@@ -188,6 +188,10 @@ def payment_period(claim: Claim) -> PaymentPeriod:
     """:class:`PaymentPeriod` of the claim's programme: the cash pages say when paying ends, and that it has."""
     program = db.session.get(Program, claim.program_id)
     assert program is not None
+    return programme_period(program)
+
+
+def programme_period(program: Program) -> PaymentPeriod:
     return PaymentPeriod(program.last_payable_day, payments.payable(program))
 
 

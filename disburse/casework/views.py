@@ -27,6 +27,7 @@ from disburse.casework.forms import (
     ActionForm,
     ApplicationForm,
     ApproveForm,
+    CashDeskForm,
     CashReceiptForm,
     ConfirmedForm,
     ContactForm,
@@ -47,6 +48,7 @@ from disburse.extensions import db
 from disburse.formatting import dmy, moment
 from disburse.payments import reasons as payment_reasons
 from disburse.payments import recoveries
+from disburse.payments.cash import cash_list
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
@@ -784,6 +786,36 @@ def withdraw_cash(claim_id: int) -> ResponseReturnValue:
         ),
         closed=_no_cash_payment,
         payment=service.open_cash_payment(claim),
+    )
+
+
+@bp.get("/cash-desk")
+@roles_required(*STAFF)
+def cash_desk() -> ResponseReturnValue:
+    """The people the office pays in cash: every open cash payment of the district (or those of the lists issued on
+    a day), in name order, with the total, each opening its receipt form (the `payments cash-list` command's list)."""
+    user = _user()
+    form = CashDeskForm(request.args)
+    if request.args and not form.validate():
+        return render_template("caseworker/cash_desk.html", form=form, rows=None), 422
+    if user.role != "caseworker" and not form.district.data:
+        return render_template("caseworker/cash_desk.html", form=form, rows=None)
+    try:
+        district = outreach.check_district(user, form.district.data or user.district_code)
+    except review.NotFound:
+        abort(404)
+    program = _program()
+    rows = cash_list(program, district, form.day.data)
+    office = db.session.get(District, district)
+    return render_template(
+        "caseworker/cash_desk.html",
+        form=form,
+        rows=rows,
+        office=office.name if office else district,
+        total=sum(row.amount_vnd for row in rows),
+        may_record=user.role in CASH_ROLES,
+        period=service.programme_period(program),
+        day=form.day.data,
     )
 
 

@@ -153,6 +153,8 @@ class CashListRow:
     sent_on: date
     #: Blank on the list: the caseworker writes the receipt number here.
     receipt_number: str | None = None
+    #: The claim it pays (the cash desk's page opens its receipt form).
+    claim_id: int | None = None
 
 
 def mask_national_id(national_id: str | None) -> str:
@@ -201,6 +203,7 @@ def cash_list(program: Program, district_code: str, day: date | None = None) -> 
             national_id=mask_national_id(employee.national_id),
             amount_vnd=payment.amount_vnd,
             sent_on=sent.astimezone(VIETNAM_TZ).date(),
+            claim_id=payment.claim_id,
         )
         for payment, employee, sent in db.session.execute(query).all()
     ]

@@ -867,3 +867,47 @@ def test_a_return_after_settlement_shows_its_recovery_on_the_case(client, casewo
     amount = f"{payment.amount_vnd:,}".replace(",", ".") + " ₫" if locale == "vi" else f"VND {payment.amount_vnd:,}"
     assert amount in recoveries and ("0 ₫" if locale == "vi" else "VND 0") in recoveries
     assert 'id="recoveries"' not in client.get(f"/caseworker/claims/{create_payment().claim_id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_cash_desk_lists_the_districts_open_cash_payments_with_their_receipt_forms(
+    client, caseworker, app, monkeypatch, locale
+):
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", PAYING_DAY)
+    waiting = [create_cash_payment() for _ in range(2)]
+    far = create_cash_payment(employee=create_employee(district_code=QUAN_1))
+    _sign_in(client, caseworker, locale)
+
+    response = client.get("/caseworker/cash-desk")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    listed = html.split('id="cash-list"', 1)[1].split("</table>", 1)[0]
+    for payment in waiting:
+        assert payment.provider_reference in listed
+        assert f'href="/caseworker/claims/{payment.claim_id}/cash-receipt"' in listed
+    assert far.provider_reference not in listed
+    total = sum(p.amount_vnd for p in waiting)
+    vi_total = f"{total:,}".replace(",", ".")
+    words = f"2 người, tổng {vi_total} ₫" if locale == "vi" else f"2 people, VND {total:,} in all"
+    assert words in _text(response)
+    # Paid at the counter: off the list.
+    client.post(
+        f"/caseworker/claims/{waiting[0].claim_id}/cash-receipt", data={"receipt_number": "BL 0001", "confirmed": "1"}
+    )
+    assert waiting[0].provider_reference not in client.get("/caseworker/cash-desk").get_data(as_text=True)
+    # Another day's lists: none; a day that is not one, said on its field.
+    assert 'id="cash-list"' not in client.get("/caseworker/cash-desk?day=01/01/2030").get_data(as_text=True)
+    bad = client.get("/caseworker/cash-desk?day=31/02/2022")
+    assert bad.status_code == 422 and "31/02/2022" in _text(bad)
+
+
+def test_the_cash_desk_of_a_wider_scope_asks_for_the_office(client):
+    supervisor = create_user("supervisor", province="01", password=PASSWORD)
+    payment = create_cash_payment()
+    _sign_in(client, supervisor)
+    first = client.get("/caseworker/cash-desk").get_data(as_text=True)
+    assert 'name="district"' in first and 'id="cash-list"' not in first
+    listed = client.get(f"/caseworker/cash-desk?district={DONG_ANH}").get_data(as_text=True)
+    assert payment.provider_reference in listed
+    assert "/cash-receipt" not in listed  # a supervisor reads the list; caseworkers record the receipts
+    assert client.get(f"/caseworker/cash-desk?district={QUAN_1}").status_code == 404

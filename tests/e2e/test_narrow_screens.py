@@ -42,6 +42,7 @@ PAGES: dict[str, list[str]] = {
         "/caseworker/queue",
         "/caseworker/claims/{claim}",
         "/caseworker/outreach",
+        "/caseworker/cash-desk",
         "/caseworker/applications/new",
         "/employers/",
         "/employers/{unit}",
