@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import csv
 import functools
+import logging
 import operator
 import os
 import re
+import warnings
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -33,6 +35,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 #: Excel's limits: a sheet has at most this many rows, a cell at most this many characters.
 EXCEL_MAX_ROWS = 1_048_576
@@ -410,7 +414,13 @@ def open_workbook(path: Path) -> Iterator[Workbook]:
     # Our own handle, closed whatever happens: openpyxl leaves its archive open when it fails to read one.
     with path.open("rb") as handle:
         try:
-            workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+            # openpyxl warns of what it drops from a file it can read (a sheet of a kind it does not know, an
+            # extension): the person's file, not our fault; logged, never raised or printed to the user.
+            with warnings.catch_warnings(record=True) as dropped:
+                warnings.simplefilter("always")
+                workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+            for warning in dropped:
+                log.info("reading %s: %s", path.name, warning.message)
         except (InvalidFileException, *_DAMAGED) as exc:
             if isinstance(exc, DefusedXmlException) or isinstance(exc.__cause__, DefusedXmlException):
                 raise _hostile_xml() from exc

@@ -324,3 +324,20 @@ def test_a_small_tables_csv_separated_by_semicolons_or_with_a_huge_cell_says_wha
     finally:
         csv.field_size_limit(before)
     assert "131,072 characters" in too_long.value.message_en and "field limit" not in too_long.value.message_en
+
+
+def test_what_openpyxl_drops_from_a_readable_workbook_is_logged_not_raised(tmp_path, caplog):
+    """A sheet entry without its link (older XLSM files have them): openpyxl drops it with a warning, which the
+    suite turns into an error. The person's file is read all the same and the warning only logged."""
+
+    def unlinked(part: bytes) -> bytes:
+        text = part.decode()
+        second = text.index("<sheet ", text.index("<sheet ") + 1)
+        end = text.index("/>", second)
+        return (text[:second] + text[second:end].replace('r:id="rId2"', "") + text[end:]).encode()
+
+    damaged = _rewrite(_workbook(tmp_path / "damaged.xlsx", extra_sheet=True), "xl/workbook.xml", unlinked)
+    caplog.set_level("INFO", logger="disburse.spreadsheets")
+    header, rows, _ = read_table(damaged)
+    assert header and len(rows) == 5
+    assert "invalid specification" in caplog.text
