@@ -10,6 +10,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
+from wtforms.validators import Optional, Regexp
 
 _DMY = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}")
 #: The years a day written in a form may have (a date of birth from 1900, a programme's dates before 2100).
@@ -35,6 +36,14 @@ class BaseForm(FlaskForm):
             if _strip not in filters:
                 unbound_field.kwargs["filters"] = [_strip, *filters]
             return unbound_field.bind(form=form, filters=unbound_field.kwargs["filters"], **options)
+
+
+def district_field(label: Any = None) -> StringField:
+    """An optional district code: exactly 3 digits, said so when not (the same words on every form)."""
+    return StringField(
+        label or _l("Mã quận/huyện"),
+        validators=[Optional(), Regexp(r"[0-9]{3}\Z", message=_l("Mã quận/huyện gồm đúng 3 chữ số (ví dụ 017)."))],
+    )
 
 
 class DayField(StringField):

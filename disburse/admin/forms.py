@@ -7,7 +7,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from disburse.forms import BaseForm, DayField
+from disburse.forms import BaseForm, DayField, district_field
 
 _CHOICE = _l("Hãy chọn một trong các lựa chọn có trên trang.")
 _NO_CONTROL = r"[^\x00-\x1f\x7f]*\Z"
@@ -60,10 +60,7 @@ class _ScopeFields(BaseForm):
     role = SelectField(
         _l("Vai trò"), invalid_choice_message=_CHOICE, validators=[DataRequired(_l("Hãy chọn vai trò."))]
     )
-    district = StringField(
-        _l("Mã quận/huyện (cán bộ nghiệp vụ)"),
-        validators=[Optional(), Regexp(r"[0-9]{3}\Z", message=_l("Mã quận/huyện gồm đúng 3 chữ số (ví dụ 017)."))],
-    )
+    district = district_field(_l("Mã quận/huyện (cán bộ nghiệp vụ)"))
     province = StringField(
         _l("Mã tỉnh/thành phố (lãnh đạo; để trống: toàn quốc)"),
         validators=[Optional(), Regexp(r"[0-9]{2}\Z", message=_l("Mã tỉnh/thành phố gồm đúng 2 chữ số (ví dụ 01)."))],

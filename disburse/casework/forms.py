@@ -10,7 +10,7 @@ from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectF
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from disburse.claims.outcomes import is_bank_account
-from disburse.forms import BaseForm, DayField
+from disburse.forms import BaseForm, DayField, district_field
 from disburse.payments.cash import MAX_RECEIPT, MAX_WITHDRAW_REASON
 from disburse.verification.review import MAX_DUPLICATE_NOTE, MAX_TEXT
 
@@ -54,10 +54,7 @@ class QueueFilterForm(BaseForm):
     )
     track = SelectField(_l("Luồng hồ sơ"), default="", invalid_choice_message=_CHOICE)
     assigned = SelectField(_l("Người xử lý"), default="", invalid_choice_message=_CHOICE)
-    district = StringField(
-        _l("Mã quận/huyện"),
-        validators=[Optional(), Regexp(r"[0-9]{3}\Z", message=_l("Mã quận/huyện gồm đúng 3 chữ số (ví dụ 017)."))],
-    )
+    district = district_field()
     after = IntegerField(
         validators=[Optional(), NumberRange(min=0, max=2**63 - 1, message=_WHOLE)], invalid_value_message=_WHOLE
     )
@@ -172,10 +169,7 @@ class OutreachForm(BaseForm):
 
     kind = SelectField(_l("Danh sách"), default="no_application", invalid_choice_message=_CHOICE)
     with_phone = BooleanField(_l("Chỉ người có số điện thoại"))
-    district = StringField(
-        _l("Mã quận/huyện"),
-        validators=[Optional(), Regexp(r"[0-9]{3}\Z", message=_l("Mã quận/huyện gồm đúng 3 chữ số (ví dụ 017)."))],
-    )
+    district = district_field()
     format = SelectField(_l("Định dạng"), default="xlsx", invalid_choice_message=_CHOICE)
     after = IntegerField(
         validators=[Optional(), NumberRange(min=0, max=2**63 - 1, message=_WHOLE)], invalid_value_message=_WHOLE
@@ -188,10 +182,7 @@ class CashDeskForm(BaseForm):
     class Meta:
         csrf = False
 
-    district = StringField(
-        _l("Mã quận/huyện"),
-        validators=[Optional(), Regexp(r"[0-9]{3}\Z", message=_l("Mã quận/huyện gồm đúng 3 chữ số (ví dụ 017)."))],
-    )
+    district = district_field()
     day = DayField(_l("Ngày lập danh sách (dd/mm/yyyy)"))
 
 

@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, NumberRange, Optiona
 
 from disburse.casework.forms import DayField
 from disburse.dashboard.queries import MAX_LIMIT, SORT_COLUMNS, TABLES
-from disburse.forms import BaseForm
+from disburse.forms import BaseForm, district_field
 
 _CHOICE = _l("Hãy chọn một trong các lựa chọn có trên trang.")
 _LIMIT = _l("Số dòng là một số nguyên từ 1 đến %(most)d.", most=MAX_LIMIT)
@@ -26,10 +26,7 @@ class AreaQuery(BaseForm):
         _l("Mã tỉnh"),
         validators=[Optional(), Regexp(r"[0-9]{2}\Z", message=_l("Mã tỉnh gồm đúng 2 chữ số (01 = Hà Nội)."))],
     )
-    district = StringField(
-        _l("Mã quận/huyện"),
-        validators=[Optional(), Regexp(r"[0-9]{3}\Z", message=_l("Mã quận/huyện gồm đúng 3 chữ số (ví dụ 017)."))],
-    )
+    district = district_field()
     table = SelectField(
         _l("Bảng"), choices=[SelectChoice(t) for t in ("", *TABLES)], default="", invalid_choice_message=_CHOICE
     )
