@@ -3,8 +3,12 @@
 PostgreSQL and Redis come from ``DATABASE_URL`` / ``REDIS_URL`` when set, otherwise from the embedded servers
 (disburse.runtime). The suite builds its own database, ``<name>_disburse_test_<pid>`` on the same server (the
 given database is never touched), by running the migrations; each test runs inside a transaction that is rolled
-back at the end (SQLAlchemy's "joining a session into an external transaction" recipe). Redis tests use database
-15.
+back at the end (SQLAlchemy's "joining a session into an external transaction" recipe).
+
+The README's command runs the suite in two processes (pytest-xdist, one per core). Each process has its own test
+database (by pid), its own two Redis databases (``redis_url``: the session worker's broker; ``own_redis_url``: the
+broker of the modules that start workers of their own), and, through ``DISBURSE_INSTANCE``, its own instance folder:
+exports, uploads and bank files, and, with no ``DATABASE_URL`` / ``REDIS_URL``, its own embedded servers.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import pytest
 from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import _app_ctx_id
+from sqlalchemy import text
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from config import Test
@@ -33,16 +38,35 @@ from tests.sandbox_bank import bank, make_bank, make_provider, receiver  # noqa:
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _redis_test_url(url: str) -> str:
-    """Redis database 15, unless the URL names another one than 0: then that one, so that test runs given their own
-    database (two checkouts on one Redis) never take each other's tasks (a worker of one run would otherwise consume
-    the other run's messages and find none of its rows)."""
+#: The pytest-xdist process running this conftest ("gw0", "gw1", ...), or None in a plain single-process run.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+#: Redis databases each test process takes: the session worker's broker and the one modules with workers of their own
+#: share (one module at a time: each empties it before and after).
+REDIS_DATABASES_PER_PROCESS = 2
+
+if XDIST_WORKER:
+    # Set before any Config is built, so that the app, the worker processes it starts and the embedded servers all
+    # use this process's own folder.
+    os.environ["DISBURSE_INSTANCE"] = str(runtime.default_instance_path() / f"test-{XDIST_WORKER}")
+
+
+def _redis_test_url(url: str, slot: int) -> str:
+    """This test process's Redis database number ``slot`` (0 or 1), counted down from 15, or from the database the URL
+    names if not 0: process k takes 15 - 2k and 14 - 2k. Test runs given their own databases (two checkouts on one
+    Redis), like the processes of one run, never take each other's tasks (a worker of one would otherwise consume the
+    other's messages and find none of its rows)."""
     parts = urlsplit(url)
+    query = dict(pair.partition("=")[::2] for pair in parts.query.split("&") if pair)
+    named = query.get("db", "0") if parts.scheme == "unix" else parts.path.strip("/")
+    base = int(named) if named not in ("", "0") else 15
+    number = base - REDIS_DATABASES_PER_PROCESS * int((XDIST_WORKER or "gw0").removeprefix("gw")) - slot
+    if number < 1:
+        raise pytest.UsageError(
+            f"Redis database {base} and those below it are too few for this many test processes: run fewer (-n)"
+        )
     if parts.scheme == "unix":
-        named = dict(pair.partition("=")[::2] for pair in parts.query.split("&") if pair).get("db", "0")
-        return f"unix://{parts.path}?db={named if named not in ('', '0') else 15}"
-    named = parts.path.strip("/")
-    return urlunsplit((parts.scheme, parts.netloc, f"/{named if named not in ('', '0') else 15}", parts.query, ""))
+        return f"unix://{parts.path}?db={number}"
+    return urlunsplit((parts.scheme, parts.netloc, f"/{number}", parts.query, ""))
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +90,15 @@ def database_url(services: runtime.Services) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def redis_url(services: runtime.Services) -> str:
-    return _redis_test_url(services.redis_url)
+    """The session worker's broker (tests/real_worker.py) and the app's."""
+    return _redis_test_url(services.redis_url, 0)
+
+
+@pytest.fixture(scope="session")
+def own_redis_url(services: runtime.Services) -> str:
+    """The broker of a module that starts workers of its own, so that the session worker never takes their tasks.
+    One module uses it at a time; each empties it before and after."""
+    return _redis_test_url(services.redis_url, 1)
 
 
 @pytest.fixture(scope="session")
@@ -84,6 +116,49 @@ def app(database_url: str, redis_url: str) -> Iterator[Flask]:
     yield app
     with app.app_context():
         db.engine.dispose()
+
+
+#: Tables whose rows tests make and must remove (or roll back): a row left behind shows in a later test's page or
+#: count, in whichever process runs the tests after it (the audit log of another test's token did).
+LEFT_BEHIND_WATCHED = (
+    "programs",
+    "users",
+    "api_tokens",
+    "employers",
+    "employees",
+    "claims",
+    "claim_events",
+    "payments",
+    "payment_batches",
+    "provider_events",
+    "audit_log",
+    "jobs",
+)
+
+
+def _row_counts() -> dict[str, int]:
+    return {
+        table: db.session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() for table in LEFT_BEHIND_WATCHED
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _nothing_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every row a test commits is removed by that test or its fixtures (module-wide ones included): checked once,
+    when the process has run its tests."""
+    if not any("app" in item.fixturenames for item in request.session.items):
+        yield
+        return
+    app: Flask = request.getfixturevalue("app")
+    with app.app_context():
+        before = _row_counts()
+        db.session.remove()
+    yield
+    with app.app_context():
+        after = _row_counts()
+        db.session.remove()
+    left = {table: after[table] - before[table] for table in before if after[table] != before[table]}
+    assert not left, f"tests left rows behind (table: rows more than at the start): {left}"
 
 
 @pytest.fixture

@@ -71,7 +71,8 @@ def _lock_held(app: Flask, job_id: int) -> bool:
         held = db.session.execute(
             text(
                 """SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND granted
-                   AND classid = hashtext('disburse.job')::oid AND objid = :id)"""
+                   AND classid = hashtext('disburse.job')::oid AND objid = :id
+                   AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))"""
             ),
             {"id": job_id},
         ).scalar_one()

@@ -1,14 +1,13 @@
 """Work is sent to Redis only when the transaction that asked for it commits (real Redis, real Celery).
 
-The messages go to a Redis database of their own (14), through a Celery app configured exactly as the app's, so
-that the test can count them without a worker taking them first."""
+The messages go to a Redis database of their own (``own_redis_url``), through a Celery app configured exactly as the
+app's, so that the test can count them without a worker taking them first."""
 
 from __future__ import annotations
 
 import base64
 import json
 from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -19,23 +18,16 @@ from disburse.jobs import service as jobs
 from disburse.jobs.models import Job
 
 
-def _db14(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return f"unix://{parts.path}?db=14"
-    return urlunsplit((parts.scheme, parts.netloc, "/14", parts.query, ""))
-
-
 @pytest.fixture
-def broker(app, redis_url) -> Iterator[redis.Redis]:
-    """The app's Celery, pointed at Redis database 14 for the test; the queues emptied before and after."""
+def broker(app, own_redis_url) -> Iterator[redis.Redis]:
+    """The app's Celery, pointed at the run's own Redis database for the test; the queues emptied before and after."""
     from disburse.runtime import celery_broker_url
 
-    url = celery_broker_url(_db14(redis_url))
+    url = celery_broker_url(own_redis_url)
     celery: Celery = app.extensions["celery"]
     own = Celery("test-broker", broker=url, set_as_current=False)
     own.conf.update(task_routes=celery.conf.task_routes, task_queues=celery.conf.task_queues)
-    client = redis.Redis.from_url(_db14(redis_url))
+    client = redis.Redis.from_url(own_redis_url)
     client.flushdb()
     app.extensions["celery"] = own
     try:

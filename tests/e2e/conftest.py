@@ -171,7 +171,17 @@ class Committed:
         assert left == self.watermarks, f"rows made by the test were not removed: {left} (before: {self.watermarks})"
 
 
-_WATCHED = ("employers", "employees", "users", "claims", "payments", "payment_batches", "provider_events")
+_WATCHED = (
+    "employers",
+    "employees",
+    "users",
+    "claims",
+    "payments",
+    "payment_batches",
+    "provider_events",
+    "audit_log",
+    "jobs",
+)
 
 
 def _max_id(table: str) -> int:

@@ -40,12 +40,11 @@ from disburse.sandbox.models import clear
 from tests.celery_workers import stop, wait_for_ping, worker_command
 from tests.e2e.conftest import TODAY, main_page, sign_in
 from tests.runtime.test_up import _free_port
-from tests.workers.test_payment_worker import CALLBACKS, _db, broker
+from tests.workers.test_payment_worker import CALLBACKS, broker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker]  # BackOffice starts its own worker (with beat)
 
 HEADER = ["Mã số BHXH (si_code)", "Ngân hàng (bank_code)", "Số tài khoản (bank_account)", "decline"]
-REDIS_DB = 10
 #: From the start of the back office to the people shown paid (it takes some 10 s on a quiet machine).
 PAID_WITHIN_S = 60.0
 
@@ -119,11 +118,12 @@ class BackOffice:
 
 @pytest.fixture
 def back_office(
-    app: Flask, database_url: str, redis_url: str, live_server: str, committed: Any, tmp_path: Path
+    app: Flask, database_url: str, own_redis_url: str, live_server: str, committed: Any, tmp_path: Path
 ) -> Iterator[BackOffice]:
-    """From the start of the test, the app's tasks go to Redis database 10 (and wait there); the processes start on
-    :meth:`BackOffice.start`. Stopped before the committed rows are removed (this fixture uses ``committed``)."""
-    with broker(app, _db(redis_url, REDIS_DB)) as url:
+    """From the start of the test, the app's tasks go to the run's own Redis database (and wait there); the processes
+    start on :meth:`BackOffice.start`. Stopped before the committed rows are removed (this fixture uses
+    ``committed``)."""
+    with broker(app, own_redis_url) as url:
         events_before, since = db.session.execute(text("SELECT coalesce(max(id), 0), now() FROM provider_events")).one()
         db.session.rollback()
         office = BackOffice(app, database_url, url, live_server + CALLBACKS, tmp_path)

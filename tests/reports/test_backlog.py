@@ -264,7 +264,8 @@ def test_the_beat_interval_comes_from_the_configuration():
 
 _WAITING = text(
     """SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
-       AND classid = CAST(hashtext('disburse.backlog') AS oid) AND objid = :p AND objsubid = 2"""
+       AND classid = CAST(hashtext('disburse.backlog') AS oid) AND objid = :p AND objsubid = 2
+       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"""
 )
 
 

@@ -21,7 +21,6 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from http.cookiejar import CookieJar
-from urllib.parse import urlsplit, urlunsplit
 
 import psutil
 import pytest
@@ -36,30 +35,13 @@ pytestmark = pytest.mark.up
 WITHIN_S = 120.0
 
 
-def _with_redis_db(url: str, db: int) -> str:
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return f"unix://{parts.path}?db={db}"
-    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, ""))
-
-
 @pytest.fixture
-def own_redis_url(services: runtime.Services) -> Iterator[str]:
-    """An empty Redis database for this run's queues (the suite's own, 15, is shared with worker tests; 13 with the
-    verification broker tests): the first empty one from 14 down, emptied again at the end."""
-    for db in range(14, 0, -1):
-        url = _with_redis_db(services.redis_url, db)
-        client = redis.Redis.from_url(url)
-        try:
-            if client.dbsize() == 0:
-                break
-        finally:
-            client.close()
-    else:
-        pytest.skip("no empty Redis database for the demo's queues")
-    yield url
-    client = redis.Redis.from_url(url)
+def demo_redis_url(own_redis_url: str) -> Iterator[str]:
+    """The run's own Redis database for the demo's queues (not the session worker's), emptied before and after."""
+    client = redis.Redis.from_url(own_redis_url)
     try:
+        client.flushdb()
+        yield own_redis_url
         client.flushdb()
     finally:
         client.close()
@@ -116,7 +98,7 @@ def _dashboard_percent(opener: urllib.request.OpenerDirector | None, port: int) 
     return found.group(1) if found else None
 
 
-def test_up_demo_pays_within_two_minutes(fresh_database_url, own_redis_url, tmp_path_factory):
+def test_up_demo_pays_within_two_minutes(fresh_database_url, demo_redis_url, tmp_path_factory):
     instance = tmp_path_factory.mktemp("demo-instance")
     port = _free_port()
     env = {
@@ -134,7 +116,7 @@ def test_up_demo_pays_within_two_minutes(fresh_database_url, own_redis_url, tmp_
     env.update(
         {
             "DATABASE_URL": fresh_database_url,
-            "REDIS_URL": own_redis_url,
+            "REDIS_URL": demo_redis_url,
             "DISBURSE_ENV": "development",
             "DISBURSE_INSTANCE": str(instance),
             "DISBURSE_SANDBOX_URL": f"http://127.0.0.1:{_free_port()}",

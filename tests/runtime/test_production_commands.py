@@ -15,7 +15,6 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -26,16 +25,6 @@ from disburse.deployment import BEAT_LOCK_KEY, BEAT_LOCK_TTL_S
 from tests.runtime.test_up import ROOT, _free_port
 
 pytestmark = pytest.mark.up
-
-#: This module's and the split pipeline's Redis database (the suite's is 15; the worker tests use 11 to 13).
-REDIS_DB = 7
-
-
-def with_redis_db(url: str, number: int) -> str:
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return f"unix://{parts.path}?db={number}"
-    return urlunsplit((parts.scheme, parts.netloc, f"/{number}", parts.query, ""))
 
 
 @pytest.fixture
@@ -73,8 +62,8 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-def own_redis(redis_url: str) -> Iterator[str]:
-    url = with_redis_db(redis_url, REDIS_DB)
+def own_redis(own_redis_url: str) -> Iterator[str]:
+    url = own_redis_url
     client = redis.Redis.from_url(url)
     client.flushdb()
     yield url

@@ -31,7 +31,7 @@ from disburse.claims import employer_forms
 from disburse.extensions import db
 from tests.factories import create_employer
 from tests.payments.invariants import assert_never_twice_never_lost, claim_states
-from tests.runtime.test_production_commands import REDIS_DB, command_env, disburse, stop, with_redis_db
+from tests.runtime.test_production_commands import command_env, disburse, stop
 from tests.runtime.test_up import _free_port
 from tests.workers.test_payment_worker import CALLBACKS, PaymentRows, broker
 
@@ -69,9 +69,9 @@ def _healthy(port: int) -> bool:
 
 
 def test_two_workers_on_split_queues_and_one_beat_pay_each_claim_once(
-    app, database_url, redis_url, make_bank, tmp_path
+    app, database_url, own_redis_url, make_bank, tmp_path
 ):
-    own = with_redis_db(redis_url, REDIS_DB)
+    own = own_redis_url
     bank = make_bank(start_settler=True, delay_s=0.1, seed=116)
     port = _free_port()
     env = command_env(

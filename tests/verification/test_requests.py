@@ -7,7 +7,6 @@ import base64
 import json
 from collections.abc import Iterator
 from datetime import timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -22,23 +21,16 @@ from tests.factories import create_claim, create_program
 from workers import sweepers as tasks
 
 
-def _db13(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return f"unix://{parts.path}?db=13"
-    return urlunsplit((parts.scheme, parts.netloc, "/13", parts.query, ""))
-
-
 @pytest.fixture
-def broker(app, redis_url) -> Iterator[redis.Redis]:
+def broker(app, own_redis_url) -> Iterator[redis.Redis]:
     celery: Celery = app.extensions["celery"]
-    own = Celery("test-verification-broker", broker=celery_broker_url(_db13(redis_url)), set_as_current=False)
+    own = Celery("test-verification-broker", broker=celery_broker_url(own_redis_url), set_as_current=False)
     own.conf.update(task_routes=celery.conf.task_routes, task_queues=celery.conf.task_queues)
-    client = redis.Redis.from_url(_db13(redis_url))
+    client = redis.Redis.from_url(own_redis_url)
     client.flushdb()
     app.extensions["celery"] = own
     original_url = app.config["REDIS_URL"]
-    app.config["REDIS_URL"] = _db13(redis_url)  # the sweep reads the queue length where the messages are
+    app.config["REDIS_URL"] = own_redis_url  # the sweep reads the queue length where the messages are
     try:
         yield client
     finally:

@@ -1,8 +1,8 @@
 """A dashboard table too large to download at once: the page's button starts a job, a real worker writes the file
 into the export folder, and the job's result names it (the job page's download link reads it).
 
-The worker and the app use Redis database 11 of their own while this runs (as the verification workers' tests use
-12): a worker of another checkout on the suite's database would take the task and not find the job."""
+The worker and the app use the run's own Redis database (``own_redis_url``) while this runs: the session worker, on
+the suite's database, would take the task first and find no export worker's queue."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import io
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -29,17 +28,11 @@ from tests.e2e.conftest import Committed
 pytestmark = pytest.mark.worker
 
 
-def _db11(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return f"unix://{parts.path}?db=11"
-    return urlunsplit((parts.scheme, parts.netloc, "/11", parts.query, ""))
-
-
 @pytest.fixture
-def exporter(app: Flask, database_url: str, redis_url: str) -> Iterator[None]:
-    """A real worker on the reports queue, on Redis database 11, where the app sends its tasks meanwhile."""
-    url = _db11(redis_url)
+def exporter(app: Flask, database_url: str, own_redis_url: str) -> Iterator[None]:
+    """A real worker on the reports queue, on the run's own Redis database (``own_redis_url``), where the app sends
+    its tasks meanwhile."""
+    url = own_redis_url
     client = redis.Redis.from_url(url)
     client.flushdb()
     celery: Celery = app.extensions["celery"]

@@ -16,8 +16,8 @@ Never twice, never lost, whatever happens on the way:
 After each, with the sweepers run (the test plays beat, and lets "an hour pass" for work whose message was lost):
 :func:`tests.payments.invariants.assert_never_twice_never_lost`.
 
-Redis database 11 is these tests' own (verification's worker tests use 12, the suite 15); the Redis restart test
-runs its own server on a free port.
+The run's own Redis database (``own_redis_url``) is these tests' broker, not the session worker's; the Redis restart
+test runs its own server on a free port.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -62,18 +61,10 @@ from tests.workers.test_verification_worker import Committed
 
 pytestmark = pytest.mark.worker
 
-REDIS_DB = 11
 QUEUES = ("payments", "provider-events", "periodic")
 CALLBACKS = "/api/v1/providers/sandbox/events"
 #: Where the sweepers leave every claim once the bank has had its say (no caseworker acts in these tests).
 ENDED = frozenset({"paid", "awaiting_payment_details"})
-
-
-def _db(url: str, number: int) -> str:
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return f"unix://{parts.path}?db={number}"
-    return urlunsplit((parts.scheme, parts.netloc, f"/{number}", parts.query, ""))
 
 
 # --------------------------------------------------------------------------------------------------- the parts
@@ -105,8 +96,8 @@ def broker(app: Flask, url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def own_redis(app: Flask, redis_url: str) -> Iterator[str]:
-    with broker(app, _db(redis_url, REDIS_DB)) as url:
+def own_redis(app: Flask, own_redis_url: str) -> Iterator[str]:
+    with broker(app, own_redis_url) as url:
         yield url
 
 

@@ -1,8 +1,8 @@
 """Verification by real Celery workers on real Redis against the real database: the data is committed (workers run
 in their own processes), and removed again after each test.
 
-The workers here use Redis database 12 of their own, not the suite's 15: several checkouts run their suites on one
-machine, and a worker of another checkout must not take these tasks (nor these workers theirs).
+The workers here use the run's own Redis database (``own_redis_url``), not the session worker's: that worker must
+not take these tasks (nor these workers its).
 
 - confirmed → verifying → approved, applied → verifying → approved, a duplicate pair → needs_review → resolved by a
   caseworker over the API (one kept and approved, the other refused with its notice), a claim of an excluded sector
@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -47,17 +46,11 @@ DONE = ("approved", "needs_review", "rejected")
 PRIVATE_QUEUE = "verification-test-private"
 
 
-def _db12(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return f"unix://{parts.path}?db=12"
-    return urlunsplit((parts.scheme, parts.netloc, "/12", parts.query, ""))
-
-
 @pytest.fixture(scope="module")
-def own_redis(app: Flask, redis_url: str) -> Iterator[str]:
-    """Redis database 12, emptied before and after; the app sends its tasks there while these tests run."""
-    url = _db12(redis_url)
+def own_redis(app: Flask, own_redis_url: str) -> Iterator[str]:
+    """The run's own Redis database (not the session worker's), emptied before and after; the app sends its tasks
+    there while these tests run."""
+    url = own_redis_url
     client = redis.Redis.from_url(url)
     client.flushdb()
     celery: Celery = app.extensions["celery"]
@@ -388,6 +381,7 @@ def test_a_worker_killed_mid_batch_leaves_nothing_half_done_and_the_sweep_finish
                 text(
                     "SELECT pg_terminate_backend(l.pid) FROM pg_locks l WHERE l.relation = 'claim_events'::regclass"
                     " AND NOT l.granted"
+                    " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
                 )
             )
             holder.rollback()
