@@ -10,15 +10,27 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
-from wtforms.validators import Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 _DMY = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}")
+#: Free text may hold tabs and line breaks, no other control character (PostgreSQL refuses NUL outright).
+_NO_CONTROL = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z"
 #: The years a day written in a form may have (a date of birth from 1900, a programme's dates before 2100).
 FIRST_YEAR, LAST_YEAR = 1900, 2099
 
 
 def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
+
+
+def free_text(max_len: int, required: Any = None) -> list[Any]:
+    """A free-text field's checks; ``required``: the message naming what to write, when it may not be left blank."""
+    validators: list[Any] = [DataRequired(required)] if required is not None else [Optional()]
+    validators += [
+        Length(max=max_len, message=_l("Tối đa %(max)d ký tự.")),
+        Regexp(_NO_CONTROL, message=_l("Có ký tự điều khiển không hợp lệ.")),
+    ]
+    return validators
 
 
 class NoLengthAttributes:

@@ -32,6 +32,7 @@ from tests.factories import (
     create_duplicate_group,
     create_employee,
     create_employer,
+    create_payment,
     create_user,
 )
 
@@ -197,6 +198,21 @@ def _reconciliations(world: World) -> Records:
     db.session.add_all(runs)
     db.session.flush()
     return Records(runs[0].id, runs[1].id, runs[1].id + 100_000)
+
+
+def _recoveries(world: World) -> Records:
+    """A payment returned after it settled, in each district: each opens a recovery."""
+    from disburse.payments.models import Recovery
+    from disburse.payments.providers import ProviderStatus, StatusUpdate
+    from disburse.payments.status import apply_updates
+
+    ids = []
+    for far in (False, True):
+        payment = create_payment(create_claim("payment_pending", employee=world.person(far)), state="sent")
+        for status in (ProviderStatus.PAID, ProviderStatus.RETURNED):
+            apply_updates("sandbox", [StatusUpdate(payment.provider_reference, status, "AC04")], source="poll")
+        ids.append(db.session.scalar(select(Recovery.id).where(Recovery.payment_id == payment.id)))
+    return Records(ids[0], ids[1], ids[1] + 100_000)
 
 
 def _job(world: World, **fields: Any) -> int:
@@ -453,6 +469,14 @@ ROUTES: dict[str, Route] = {
         sees_everything=frozenset(ROLES),  # a run is the whole fund's, not a place's: every viewer sees any
     ),
     "dashboard.monthly": Route(lambda _: "/dashboard/monthly?month=10/2021", {"GET": 200}, {"GET": 302}),
+    # Recoveries: supervisors and admins, by the place of the returned payment's claim; the move's confirming post.
+    "dashboard.recoveries": Route(lambda district: f"/dashboard/recoveries?district={district}", records=_districts),
+    "dashboard.recovery": Route(
+        lambda recovery_id: f"/dashboard/recoveries/{recovery_id}",
+        records=_recoveries,
+        success={"GET": 200, "POST": 302},
+        data={"to_state": "recovered", "confirmed": "1"},
+    ),
     # Targets: supervisors and admins; an empty form is a 400 with its errors.
     "dashboard.targets": Route(lambda _: "/dashboard/targets", {"GET": 200, "POST": 400}, {"GET": 302, "POST": 302}),
     "dashboard.export": Route(lambda district: f"/dashboard/export?district={district}&format=csv", records=_districts),

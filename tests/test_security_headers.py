@@ -29,6 +29,7 @@ SAMPLE_ARGUMENTS = {
     "name": "sandbox",
     "job_id": 1,
     "reconciliation_id": 1,
+    "recovery_id": 1,
     "user_id": 1,
     "program_id": 1,
     "employee_id": 1,

@@ -325,6 +325,7 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     "import.upload": ("Tải lên tệp danh sách để nhập", "Registry file uploaded for import"),
     "job.retry": ("Chạy lại công việc bị lỗi", "Failed job run again"),
     "program.update": ("Sửa tham số chương trình", "Programme parameter changed"),
+    "recovery.move": ("Chuyển trạng thái khoản thu hồi", "Recovery moved on"),
     "target.set": ("Đặt mục tiêu chi trả cho quận/huyện", "District target set"),
     "token.create": ("Tạo token API", "API token created"),
     "token.revoke": ("Thu hồi token API", "API token revoked"),
@@ -340,6 +341,7 @@ AUDIT_OBJECTS: dict[str, tuple[str, str]] = {
     "district": ("Quận/huyện", "District"),
     "job": ("Công việc", "Job"),
     "program": ("Chương trình", "Programme"),
+    "recovery": ("Khoản thu hồi", "Recovery"),
     "user": ("Người dùng", "User"),
 }
 

@@ -10,22 +10,13 @@ from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectF
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from disburse.claims.outcomes import is_bank_account
-from disburse.forms import BaseForm, DayField, district_field
+from disburse.forms import BaseForm, DayField, district_field, free_text
 from disburse.payments.cash import MAX_RECEIPT, MAX_WITHDRAW_REASON
 from disburse.verification.review import MAX_DUPLICATE_NOTE, MAX_TEXT
 
-#: No control characters other than tab and line breaks (PostgreSQL refuses NUL outright).
-_NO_CONTROL = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z"
 
-
-def _text(required: Any = None, max_len: int = MAX_TEXT, **kwargs: Any) -> list[Any]:
-    """A free-text field's checks; ``required``: the message naming what to write, when it may not be left blank."""
-    validators: list[Any] = [DataRequired(required)] if required is not None else [Optional()]
-    validators += [
-        Length(max=max_len, message=_l("Tối đa %(max)d ký tự.")),
-        Regexp(_NO_CONTROL, message=_l("Có ký tự điều khiển không hợp lệ.")),
-    ]
-    return validators
+def _text(required: Any = None, max_len: int = MAX_TEXT) -> list[Any]:
+    return free_text(max_len, required)
 
 
 _CHOICE = _l("Hãy chọn một trong các lựa chọn có trên trang.")

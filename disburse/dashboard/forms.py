@@ -7,12 +7,13 @@ import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, SelectChoice, SelectField, StringField
+from wtforms import IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, Regexp
 
-from disburse.casework.forms import DayField
+from disburse.casework.forms import ConfirmedForm, DayField
 from disburse.dashboard.queries import MAX_LIMIT, SORT_COLUMNS, TABLES
-from disburse.forms import BaseForm, district_field
+from disburse.forms import BaseForm, district_field, free_text
+from disburse.payments.models import RECOVERY_STATES
 
 _CHOICE = _l("Hãy chọn một trong các lựa chọn có trên trang.")
 _LIMIT = _l("Số dòng là một số nguyên từ 1 đến %(most)d.", most=MAX_LIMIT)
@@ -115,3 +116,27 @@ class MonthQuery(BaseForm):
         default="html",
         invalid_choice_message=_CHOICE,
     )
+
+
+#: The longest note kept with a recovery's move (the record keeps its last 1,000 characters of notes).
+MAX_RECOVERY_NOTE = 500
+
+
+class RecoveryQuery(AreaQuery):
+    """The recoveries list's area and state ("" is every state)."""
+
+    state = SelectField(
+        _l("Trạng thái"),
+        choices=[SelectChoice(s) for s in ("", *RECOVERY_STATES)],
+        default="",
+        invalid_choice_message=_CHOICE,
+    )
+
+
+class RecoveryMoveForm(ConfirmedForm):
+    """A recovery moved on by a supervisor, in two steps (it says how much money is back, or given up)."""
+
+    to_state = SelectField(
+        _l("Chuyển sang"), validators=[DataRequired(_l("Hãy chọn trạng thái mới."))], invalid_choice_message=_CHOICE
+    )
+    note = TextAreaField(_l("Ghi chú (bắt buộc khi xoá nợ)"), validators=free_text(MAX_RECOVERY_NOTE))

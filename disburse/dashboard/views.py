@@ -30,11 +30,13 @@ from disburse.casework.views import pick
 from disburse.dashboard import exports
 from disburse.dashboard.cache import shared_fragment
 from disburse.dashboard.charts import Labels, bar_chart, line_chart
-from disburse.dashboard.forms import AreaQuery, ExportQuery, MonthQuery, TargetForm
+from disburse.dashboard.forms import AreaQuery, ExportQuery, MonthQuery, RecoveryMoveForm, RecoveryQuery, TargetForm
 from disburse.dashboard.queries import TableQuery, child_level, monthly_report, monthly_totals, row_count, table_rows
 from disburse.extensions import db
 from disburse.formatting import dmy, moment, number, percent
 from disburse.jobs.service import submit
+from disburse.payments import reasons as payment_reasons
+from disburse.payments import recoveries as recovery_service
 from disburse.payments.models import PROVIDER_LABELS, Payment, Reconciliation
 from disburse.payments.reconcile import DIFFERENCE_LABELS, Difference
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
@@ -597,6 +599,96 @@ def reconciliation(reconciliation_id: int) -> ResponseReturnValue:
         claims=claims,
         meaning=lambda d: pick(DIFFERENCE_LABELS[(d.kind, d.entry)]),
     )
+
+
+# ------------------------------------------------------------------------------------------------ recoveries
+
+#: Recoveries listed on the page, newest first (`disburse payments recoveries` lists them all).
+RECOVERIES_SHOWN = 500
+
+
+def _recovery_helpers() -> dict[str, Any]:
+    return {
+        "state_label": lambda state: pick(recovery_service.LABELS[state]),
+        "reason_label": lambda code: pick(payment_reasons.label(code)),
+    }
+
+
+@bp.get("/recoveries")
+@roles_required(*TARGET_SETTERS)
+@reads_replica
+def recoveries() -> ResponseReturnValue:
+    """Money the payees' banks returned after settlement, in the caller's area: how much the fund is owed back and
+    what became of it, by state; each recovery opens its page, where a supervisor moves it on."""
+    form = RecoveryQuery(request.args)
+    if not form.validate():
+        return _invalid(form)
+    area = _area(form)
+    program = _program()
+    state = form.state.data or None
+    rows = recovery_service.in_area(program.id, area, state, limit=RECOVERIES_SHOWN)
+    totals = recovery_service.totals(program.id, area)
+    listed = totals[state][0] if state else sum(n for n, _, _ in totals.values())
+    return render_template(
+        "dashboard/recoveries.html",
+        form=form,
+        area=area,
+        area_name=_area_name(area),
+        breadcrumbs=_breadcrumbs(_user(), area),
+        rows=rows,
+        totals=totals,
+        state=state,
+        more=max(listed - len(rows), 0),
+        back=_area_url(area),
+        **_recovery_helpers(),
+    )
+
+
+@bp.route("/recoveries/<int:recovery_id>", methods=["GET", "POST"])
+@roles_required(*TARGET_SETTERS)
+def recovery(recovery_id: int) -> ResponseReturnValue:
+    """One recovery, and the form that moves it on (recovered, written off, closed) in two steps: the first post
+    tries the move and undoes it, then says what will be recorded; only "confirm" records it, with an audit entry."""
+    row = recovery_service.one(recovery_id)
+    if row is None or visible_area(_user(), None, row.district_code) is None:
+        abort(404)
+    form = RecoveryMoveForm()
+    form.to_state.choices = [
+        SelectChoice(s, pick(recovery_service.LABELS[s]))
+        for s in recovery_service.LABELS
+        if s in recovery_service.NEXT[row.recovery.state]
+    ]
+    general: list[str] = []
+    status = 200
+    confirming = False
+    if request.method == "POST" and "edit" not in request.form:
+        if not form.validate():
+            status = 422
+        else:
+            savepoint = db.session.begin_nested()
+            try:
+                recovery_service.move(recovery_id, form.to_state.data, _user(), form.note.data or "")
+            except recovery_service.RecoveryRefused as exc:
+                savepoint.rollback()
+                general, status = [pick((exc.message_vi, exc.message_en))], 409
+            else:
+                if form.confirmed.data == "1":
+                    savepoint.commit()
+                    db.session.commit()
+                    flash(_("Đã ghi nhận khoản thu hồi số %(id)s.", id=recovery_id), "success")
+                    return redirect(url_for(".recoveries", state=form.to_state.data))
+                savepoint.rollback()  # tried, and undone: "confirm" records it
+                confirming = True
+            row = recovery_service.one(recovery_id) or row
+    return render_template(
+        "dashboard/recovery.html",
+        row=row,
+        form=form,
+        general_errors=general,
+        confirming=confirming,
+        to_state=form.to_state.data,
+        **_recovery_helpers(),
+    ), status
 
 
 # ------------------------------------------------------------------------------------------ monthly report

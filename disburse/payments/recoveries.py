@@ -9,13 +9,20 @@ again or closed. Every change is written with who made it and when, in the note 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from disburse.auth.models import User
+from disburse.auth.service import audit
+from disburse.claims.models import Claim
 from disburse.extensions import db
 from disburse.payments.models import Payment, Recovery
+from disburse.reference.models import District
+from disburse.registry.models import Employee
+from disburse.reports.service import Area
 
 #: Where each state may go, and by whom: the reconciliation or a supervisor.
 NEXT = {"owed": {"recovered", "written_off"}, "recovered": {"closed"}, "written_off": {"closed"}, "closed": set()}
@@ -51,8 +58,67 @@ def for_claim(claim_id: int) -> list[tuple[Recovery, str]]:
     return [(recovery, reference) for recovery, reference in rows]
 
 
+@dataclass(frozen=True)
+class RecoveryRow:
+    """A recovery as the supervisors' list shows it."""
+
+    recovery: Recovery
+    program_id: int
+    reference: str
+    person: str
+    district_code: str
+    district: str
+
+
+def _rows() -> Any:
+    return (
+        select(Recovery, Claim.program_id, Payment.provider_reference, Employee.full_name, District.code, District.name)
+        .join(Payment, Payment.id == Recovery.payment_id)
+        .join(Claim, Claim.id == Recovery.claim_id)
+        .join(Employee, Employee.id == Claim.employee_id)
+        .join(District, District.code == Claim.district_code)
+    )
+
+
+def _within(query: Any, program_id: int, area: Area) -> Any:
+    query = query.where(Claim.program_id == program_id)
+    if area.district_code:
+        return query.where(Claim.district_code == area.district_code)
+    if area.province_code:
+        return query.where(District.province_code == area.province_code)
+    return query
+
+
+def in_area(program_id: int, area: Area, state: str | None, *, limit: int) -> list[RecoveryRow]:
+    """The programme's recoveries of claims in ``area`` (in ``state`` if given), newest first, at most ``limit``."""
+    query = _within(_rows(), program_id, area).order_by(Recovery.id.desc()).limit(limit)
+    if state:
+        query = query.where(Recovery.state == state)
+    return [RecoveryRow(*row) for row in db.session.execute(query).all()]
+
+
+def totals(program_id: int, area: Area) -> dict[str, tuple[int, int, int]]:
+    """State → (recoveries, amount, recovered) of the programme's recoveries in ``area``; every state is there."""
+    query = _within(
+        select(Recovery.state, func.count(), func.sum(Recovery.amount_vnd), func.sum(Recovery.recovered_vnd))
+        .join(Claim, Claim.id == Recovery.claim_id)
+        .join(District, District.code == Claim.district_code)
+        .group_by(Recovery.state),
+        program_id,
+        area,
+    )
+    found = {state: (int(n), int(amount), int(recovered)) for state, n, amount, recovered in db.session.execute(query)}
+    return {state: found.get(state, (0, 0, 0)) for state in LABELS}
+
+
+def one(recovery_id: int) -> RecoveryRow | None:
+    row = db.session.execute(_rows().where(Recovery.id == recovery_id)).one_or_none()
+    return RecoveryRow(*row) if row is not None else None
+
+
 def move(recovery_id: int, to_state: str, actor: User | None, note: str) -> Recovery:
-    """Move a recovery on (locked), appending ``note`` with who and when; flush. A write-off needs a note."""
+    """Move a recovery on (locked), appending ``note`` with who and when, and audit it; flush. A write-off needs a
+    note."""
     recovery = db.session.scalar(select(Recovery).where(Recovery.id == recovery_id).with_for_update())
     if recovery is None:
         raise RecoveryRefused(f"Không có khoản thu hồi số {recovery_id}.", f"There is no recovery {recovery_id}.")
@@ -72,9 +138,10 @@ def move(recovery_id: int, to_state: str, actor: User | None, note: str) -> Reco
         recovery.recovered_vnd = recovery.amount_vnd
     if to_state == "closed":
         recovery.closed_at = datetime.now(UTC)
+    audit(actor, "recovery.move", "recovery", recovery.id, {"from": recovery.state, "to": to_state, "note": note})
     recovery.state = to_state
     db.session.flush()
     return recovery
 
 
-__all__ = ["LABELS", "NEXT", "RecoveryRefused", "move", "recoveries"]
+__all__ = ["LABELS", "NEXT", "RecoveryRefused", "RecoveryRow", "in_area", "move", "one", "recoveries", "totals"]

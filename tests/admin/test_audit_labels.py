@@ -17,8 +17,12 @@ from disburse.auth import service as auth
 from disburse.auth.models import AuditLog
 from disburse.extensions import db
 from disburse.jobs.models import Job
+from disburse.payments.models import Recovery
+from disburse.payments.providers import ProviderStatus, StatusUpdate
+from disburse.payments.status import apply_updates
 from disburse.programs.models import Program
 from tests.admin.conftest import sign_in
+from tests.factories import create_payment
 from tests.test_background import broker  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +69,14 @@ def _written_codes() -> tuple[set[str], set[str], list[str]]:
                     else:
                         unknown.append(f"{name}:{call.lineno}: {ast.unparse(call)[:80]}")
     return actions, objects, unknown
+
+
+def _recovery() -> Recovery:
+    """A payment returned after it settled: its recovery, owed."""
+    payment = create_payment(state="sent")
+    for status in (ProviderStatus.PAID, ProviderStatus.RETURNED):
+        apply_updates("sandbox", [StatusUpdate(payment.provider_reference, status, "AC04")], source="poll")
+    return db.session.query(Recovery).filter_by(payment_id=payment.id).one()
 
 
 def test_every_action_and_kind_of_record_the_product_writes_has_a_label():
@@ -136,6 +148,9 @@ def test_entries_written_by_the_products_functions_read_as_words_in_both_languag
     assert admin_client.post(f"/jobs/{job.id}/retry").status_code == 302
     target = {"district": "017", "target_date": "30/11/2021", "percent": "80"}
     assert admin_client.post("/dashboard/targets", data=target).status_code == 302
+    recovery = _recovery()
+    moved = {"to_state": "written_off", "note": "Người nhận đã mất", "confirmed": "1"}
+    assert admin_client.post(f"/dashboard/recoveries/{recovery.id}", data=moved).status_code == 302
     written = {entry.action for entry in db.session.query(AuditLog)}
     assert written == AUDIT_ACTIONS.keys(), "every action the product writes, written here by its own function"
 
@@ -152,6 +167,7 @@ def test_entries_written_by_the_products_functions_read_as_words_in_both_languag
     assert ("Tải lên tệp danh sách để nhập import.upload", f"Công việc {job.id}") in cells
     assert ("Chạy lại công việc bị lỗi job.retry", f"Công việc {job.id}") in cells
     assert ("Đặt mục tiêu chi trả cho quận/huyện target.set", "Quận/huyện 017") in cells
+    assert ("Chuyển trạng thái khoản thu hồi recovery.move", f"Khoản thu hồi {recovery.id}") in cells
     assert len(cells) == len(AUDIT_ACTIONS)
     assert '<span title="api_token">Token API</span>' in page  # the kind's code, for whoever knows it
     # The filter shows words with the code; what it submits stays the code.

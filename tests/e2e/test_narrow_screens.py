@@ -13,12 +13,15 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from disburse.extensions import db
+from disburse.payments.models import Recovery
+from disburse.payments.providers import ProviderStatus, StatusUpdate
+from disburse.payments.status import apply_updates
 from disburse.reductions.models import Reduction
 from tests.e2e.conftest import DONG_ANH, check_axe, choose_language, shoot, sign_in
-from tests.factories import nq116
+from tests.factories import create_payment, nq116
 
 pytestmark = pytest.mark.e2e
 
@@ -57,6 +60,8 @@ PAGES: dict[str, list[str]] = {
         "/dashboard/backlog",
         "/dashboard/monthly",
         "/dashboard/targets",
+        "/dashboard/recoveries",
+        "/dashboard/recoveries/{recovery}",
         "/caseworker/queue",
         "/employers/{unit}/reductions",
     ],
@@ -112,13 +117,19 @@ def reductions(app: Flask, committed: Any) -> Iterator[list[int]]:
 
 
 def _rows(committed: Any, reductions: list[int], role: str, locale: str) -> tuple[Any, dict[str, Any]]:
-    """A unit of Đông Anh with a long name, people in several states (a refusal's reason among them) and its booked
-    reductions; a claim to review; the user of ``role`` (None for the anonymous visitor)."""
+    """A unit of Đông Anh with a long name, people in several states (a refusal's reason among them, a payment
+    returned after it settled) and its booked reductions; a claim to review; the user of ``role`` (None for the
+    anonymous visitor)."""
     unit = committed.unit(district_code=DONG_ANH, name=LONG_NAME)
     person = {"employer_id": unit.id, "full_name": "Nguyễn Thị Phương Thảo"}
     review = committed.claim("needs_review", reasons=["zero_months", "possible_duplicate"], person=person)
     for state in ("listed", "employer_confirmed", "rejected", "paid"):
         committed.claim(state, person=person)
+    # A payment returned by the bank after it settled: a recovery, with the bank's reason in words.
+    payment = create_payment(committed.claim("payment_pending", person=person), state="sent")
+    for status in (ProviderStatus.PAID, ProviderStatus.RETURNED):
+        apply_updates("sandbox", [StatusUpdate(payment.provider_reference, status, "AC04")], source="poll")
+    recovery = db.session.scalars(select(Recovery.id).where(Recovery.payment_id == payment.id)).one()
     program = nq116()
     for month in (date(2021, 10, 1), date(2021, 11, 1), date(2022, 1, 1)):
         db.session.add(
@@ -139,7 +150,7 @@ def _rows(committed: Any, reductions: list[int], role: str, locale: str) -> tupl
     other = committed.user("caseworker", locale, district=DONG_ANH)
     committed.commit()
     committed.backlog(program.id)  # the backlog page's figures
-    return user, {"unit": unit.unit_code, "claim": review.id, "user": other.id}
+    return user, {"unit": unit.unit_code, "claim": review.id, "user": other.id, "recovery": recovery}
 
 
 @pytest.mark.parametrize("locale", ["vi", "en"])

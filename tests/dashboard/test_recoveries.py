@@ -1,0 +1,140 @@
+"""Recoveries on the supervisors' pages: money a payee's bank returned after it had settled, listed by the place of
+its claim with totals by state, and moved on (recovered, written off, closed) in two steps, each move audited."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from sqlalchemy import select
+
+from disburse.auth.models import AuditLog
+from disburse.extensions import db
+from disburse.payments.models import Recovery
+from disburse.payments.providers import ProviderStatus, StatusUpdate
+from disburse.payments.status import apply_updates
+from tests.dashboard.conftest import DONG_ANH, PASSWORD, QUAN_1, sign_in
+from tests.factories import create_claim, create_employee, create_employer, create_payment, create_user
+
+
+def _text(response) -> str:
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))))
+
+
+def _returned(district: str, amount: int = 2_100_000) -> Recovery:
+    """A payment to a person of ``district`` that settled and was then returned by their bank: its recovery."""
+    unit = create_employer(district_code=district)
+    employee = create_employee(employer_id=unit.id, district_code=district, full_name=f"Người {district} {amount}")
+    payment = create_payment(create_claim("payment_pending", employee=employee, amount_vnd=amount), state="sent")
+    for status in (ProviderStatus.PAID, ProviderStatus.RETURNED):
+        apply_updates("sandbox", [StatusUpdate(payment.provider_reference, status, "AC04")], source="poll")
+    return db.session.scalars(select(Recovery).where(Recovery.payment_id == payment.id)).one()
+
+
+@pytest.fixture
+def hanoi_supervisor(db_session):
+    return create_user("supervisor", province="01", password=PASSWORD)
+
+
+def test_a_province_supervisor_sees_its_provinces_recoveries_with_totals_by_state(client, hanoi_supervisor):
+    near, far = _returned(DONG_ANH, 2_100_000), _returned(QUAN_1, 3_300_000)
+    sign_in(client, hanoi_supervisor)
+    page = client.get("/dashboard/recoveries")
+    assert page.status_code == 200
+    text = _text(page)
+    assert f"Khoản số {near.id}" in text and "Người 017 2100000" in text
+    assert f"Khoản số {far.id}" not in text and "Người 760" not in text
+    assert "Tài khoản đã đóng" in text and "AC04" not in text  # the bank's code in words
+    totals = _text(page).split("Theo trạng thái", 1)[1].split("Mọi trạng thái", 1)[0]
+    assert "Chờ thu hồi 1 2.100.000 ₫ 0 ₫" in totals and "Đã xoá nợ 0 0 ₫ 0 ₫" in totals
+    # Another state shows none of them; a state that does not exist is named, not ignored.
+    assert f"Khoản số {near.id}" not in _text(client.get("/dashboard/recoveries?state=closed"))
+    refused = client.get("/dashboard/recoveries?state=lost")
+    assert refused.status_code == 400 and "Trạng thái" in _text(refused)
+    # Another province is the same 404 as an unknown one; caseworkers and employers never see the page.
+    assert client.get(f"/dashboard/recoveries?district={QUAN_1}").status_code == 404
+    assert client.get(f"/dashboard/recoveries/{far.id}").status_code == 404
+    assert client.get(f"/dashboard/recoveries/{far.id + 100_000}").status_code == 404
+
+
+@pytest.mark.parametrize("role", ["caseworker", "employer"])
+def test_offices_below_supervisor_and_employers_may_not_open_recoveries(client, db_session, role):
+    recovery = _returned(DONG_ANH)
+    sign_in(client, create_user(role, password=PASSWORD))
+    assert client.get("/dashboard/recoveries").status_code == 403
+    assert client.post(f"/dashboard/recoveries/{recovery.id}", data={"to_state": "recovered"}).status_code == 403
+    assert db.session.get(Recovery, recovery.id).state == "owed"
+
+
+def test_recording_money_back_takes_a_check_page_then_a_confirmation_and_is_audited(client, hanoi_supervisor):
+    recovery = _returned(DONG_ANH, 2_100_000)
+    sign_in(client, hanoi_supervisor)
+    url = f"/dashboard/recoveries/{recovery.id}"
+    form = client.get(url)
+    assert form.status_code == 200 and 'name="to_state"' in form.get_data(as_text=True)
+
+    checking = client.post(url, data={"to_state": "recovered", "note": "Sao kê ngày 20/11"})
+    assert checking.status_code == 200
+    assert 'id="kiem-tra-lai"' in checking.get_data(as_text=True)
+    assert "Ghi nhận Quỹ đã nhận lại đủ 2.100.000 ₫" in _text(checking) and "Người 017 2100000" in _text(checking)
+    db.session.expire_all()
+    assert db.session.get(Recovery, recovery.id).state == "owed", "the first post changes nothing"
+    assert db.session.scalar(select(AuditLog).where(AuditLog.action == "recovery.move")) is None
+
+    edited = client.post(url, data={"to_state": "recovered", "note": "Sao kê ngày 20/11", "edit": "1"})
+    assert 'id="kiem-tra-lai"' not in edited.get_data(as_text=True) and 'name="to_state"' in edited.get_data(True)
+
+    done = client.post(url, data={"to_state": "recovered", "note": "Sao kê ngày 20/11", "confirmed": "1"})
+    assert done.status_code == 302 and "/dashboard/recoveries" in done.headers["Location"]
+    db.session.expire_all()
+    moved = db.session.get(Recovery, recovery.id)
+    assert (moved.state, moved.recovered_vnd) == ("recovered", 2_100_000)
+    assert hanoi_supervisor.email in moved.note and "Sao kê ngày 20/11" in moved.note
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "recovery.move"))
+    assert (entry.actor_id, entry.object_type, entry.object_id) == (hanoi_supervisor.id, "recovery", str(recovery.id))
+    assert entry.data["to"] == "recovered" and entry.data["from"] == "owed"
+    # Recovered, it may only be closed; closed, nothing more is offered, and a post is refused with the reason.
+    page = client.get(url).get_data(as_text=True)
+    assert '<option value="closed">Đã đóng</option>' in page and 'value="written_off"' not in page
+    assert client.post(url, data={"to_state": "closed", "confirmed": "1"}).status_code == 302
+    closed = client.get(url)
+    assert 'id="recovery-closed"' in closed.get_data(as_text=True) and 'name="to_state"' not in closed.get_data(True)
+    again = client.post(url, data={"to_state": "written_off", "note": "x", "confirmed": "1"})
+    assert again.status_code == 422
+    db.session.expire_all()
+    assert db.session.get(Recovery, recovery.id).state == "closed"
+
+
+def test_a_write_off_without_a_note_is_refused_on_the_page_and_changes_nothing(client, hanoi_supervisor):
+    recovery = _returned(DONG_ANH)
+    sign_in(client, hanoi_supervisor)
+    refused = client.post(f"/dashboard/recoveries/{recovery.id}", data={"to_state": "written_off", "confirmed": "1"})
+    assert refused.status_code == 409 and "Xoá nợ cần ghi lý do." in _text(refused)
+    db.session.expire_all()
+    assert db.session.get(Recovery, recovery.id).state == "owed"
+    assert db.session.scalar(select(AuditLog).where(AuditLog.action == "recovery.move")) is None
+    too_long = client.post(
+        f"/dashboard/recoveries/{recovery.id}", data={"to_state": "written_off", "note": "x" * 501, "confirmed": "1"}
+    )
+    assert too_long.status_code == 422 and "Tối đa 500 ký tự." in _text(too_long)
+
+
+def test_the_pages_read_in_english(client, hanoi_supervisor):
+    recovery = _returned(DONG_ANH, 1_800_000)
+    sign_in(client, hanoi_supervisor, "en")
+    listing = _text(client.get("/dashboard/recoveries"))
+    assert "Recoveries:" in listing and f"Recovery {recovery.id}" in listing and "VND 1,800,000" in listing
+    checking = _text(
+        client.post(f"/dashboard/recoveries/{recovery.id}", data={"to_state": "written_off", "note": "Người đã mất"})
+    )
+    assert "Write off VND 1,800,000 of payment" in checking and "Note: Người đã mất" in checking
+    assert "Once confirmed, this cannot be undone." in checking
+
+
+def test_the_case_page_links_a_supervisor_to_the_recovery_and_the_dashboard_to_the_list(client, hanoi_supervisor):
+    recovery = _returned(DONG_ANH)
+    sign_in(client, hanoi_supervisor)
+    case = client.get(f"/caseworker/claims/{recovery.claim_id}").get_data(as_text=True)
+    assert f'href="/dashboard/recoveries/{recovery.id}"' in case
+    assert 'href="/dashboard/recoveries?province=01"' in client.get("/dashboard/").get_data(as_text=True)
