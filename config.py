@@ -55,6 +55,9 @@ class Config:
     DISBURSE_UPLOAD_MAX_BYTES = 512 * 1024 * 1024
     #: The most rows a dashboard table may have to be downloaded at once (a larger one is written by a background job).
     DISBURSE_EXPORT_DIRECT_ROWS = 5_000
+    #: The largest Form 02 file read while the employer waits; a larger one (a unit of tens of thousands of people) is
+    #: read by a background job whose page shows its progress (an XLSX takes ~0.25 ms a row to read).
+    DISBURSE_FORM_02_INLINE_BYTES = 1_000_000
     #: How long (seconds) the dashboard's figures and table for an area, as rendered once, are shown to every viewer
     #: of that area before they are read from the rollups again (0: every page view reads them). The page says
     #: when its figures were read.
@@ -183,6 +186,9 @@ class Config:
         )
         self.DISBURSE_EXPORT_DIRECT_ROWS = _int_env(
             "DISBURSE_EXPORT_DIRECT_ROWS", self.DISBURSE_EXPORT_DIRECT_ROWS, 0, 1_000_000
+        )
+        self.DISBURSE_FORM_02_INLINE_BYTES = _int_env(
+            "DISBURSE_FORM_02_INLINE_BYTES", self.DISBURSE_FORM_02_INLINE_BYTES, 0, 8 * 1024 * 1024 * 1024
         )
         self.DISBURSE_DASHBOARD_CACHE_S = _int_env(
             "DISBURSE_DASHBOARD_CACHE_S", self.DISBURSE_DASHBOARD_CACHE_S, 0, 3600

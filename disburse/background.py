@@ -57,6 +57,7 @@ class QueueNames:
 TASK_QUEUES: dict[str, str] = {
     "health.ping": QueueNames.PERIODIC,
     "imports.run": QueueNames.IMPORTS,
+    "forms.form_02": QueueNames.IMPORTS,
     "lists.build": QueueNames.REPORTS,
     "notices.district_day": QueueNames.REPORTS,
     "verification.verify": QueueNames.VERIFICATION,

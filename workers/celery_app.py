@@ -11,6 +11,7 @@ from celery import Celery
 TASK_MODULES = [
     "workers.health",
     "workers.imports",
+    "workers.forms",
     "workers.lists",
     "workers.notices",
     "workers.verification",

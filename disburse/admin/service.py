@@ -29,7 +29,7 @@ from disburse.background import beat_schedule as schedule_of
 from disburse.deployment import BEAT_LOCK_KEY
 from disburse.extensions import db, redis_client, redis_client_options
 from disburse.jobs.models import Job
-from disburse.jobs.service import submit
+from disburse.jobs.service import submit, upload_dir
 from disburse.payments.models import Payment, PaymentBatch, ProviderEvent
 from disburse.payments.states import PaymentState
 from disburse.programs.calendar import VIETNAM_TZ
@@ -58,10 +58,6 @@ IMPORT_KINDS: dict[str, tuple[str, str]] = {
 }
 #: The bytes a file of each type starts with (a .xlsx is a zip); a CSV is text, with no NUL byte.
 _ZIP = b"PK\x03\x04"
-
-
-def upload_dir() -> Path:
-    return Path(current_app.config["DISBURSE_UPLOAD_DIR"])
 
 
 def _looks_like(extension: str, head: bytes) -> bool:

@@ -26,7 +26,7 @@ from werkzeug.datastructures import FileStorage
 from disburse.auth.models import ROLES
 from disburse.auth.permissions import roles_required
 from disburse.auth.scopes import visible_unit
-from disburse.claims import unit
+from disburse.claims import form_02_job, unit
 from disburse.claims.employer_forms import adjust, confirm
 from disburse.claims.outcomes import FormRefused
 from disburse.claims.states import STATE_LABELS, TERMINAL_STATES, ClaimState
@@ -266,6 +266,14 @@ def form_02_rows(unit_code: str) -> ResponseReturnValue:
     )
 
 
+def _size(upload: FileStorage) -> int:
+    stream = upload.stream
+    here = stream.tell()
+    size = stream.seek(0, 2)
+    stream.seek(here)
+    return size
+
+
 def _read_upload(
     upload: FileStorage, program: Program, employer: Employer
 ) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
@@ -300,6 +308,11 @@ def form_02_upload(unit_code: str) -> ResponseReturnValue:
     form = Form02UploadForm()
     if not form.validate_on_submit():
         return _form_02_page(program, employer, form), 400
+    if _size(form.file.data) > current_app.config["DISBURSE_FORM_02_INLINE_BYTES"]:
+        # A unit of tens of thousands: read by a job, whose page shows its progress and then its outcome.
+        job = form_02_job.start(program, employer, form.file.data, actor=current_user)
+        db.session.commit()
+        return redirect(url_for("jobs.show", job_id=job.id))
     try:
         rows, others = _read_upload(form.file.data, program, employer)
         result = confirm(

@@ -43,6 +43,10 @@ class Form02UploadForm(BaseForm):
             FileRequired(_l("Hãy chọn tệp Mẫu số 02 đã điền.")),
             FileAllowed(["xlsx", "csv"], _l("Tệp phải là bảng tính .xlsx hoặc .csv (tệp Mẫu số 01 đã tải về).")),
         ],
+        description=_l(
+            "Tệp lớn (đơn vị có hàng chục nghìn người) được đọc ở chế độ chạy nền: trang công việc cho thấy tiến độ, "
+            "rồi kết quả."
+        ),
     )
 
 

@@ -345,6 +345,7 @@ def _run(job: Job, work: Callable[[Job, Progress], dict[str, Any]]) -> None:
 #: the job id, from the job's params). A kind not listed here cannot be retried from the admin's page.
 RETRY_TASKS: dict[str, tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]]]] = {
     "import.": ("imports.run", lambda _params: ()),
+    "form02.": ("forms.form_02", lambda _params: ()),
     "lists.": ("lists.build", lambda params: (params["program"],)),
     "notices.": ("notices.district_day", lambda _params: ()),
     "export.": ("exports.dashboard", lambda _params: ()),
@@ -409,6 +410,11 @@ def retry(job_id: int, *, actor_id: int | None) -> Job:
 def export_dir() -> Path:
     """Where jobs write the files people download (``DISBURSE_EXPORT_DIR``)."""
     return Path(current_app.config["DISBURSE_EXPORT_DIR"])
+
+
+def upload_dir() -> Path:
+    """Where uploaded files wait for the jobs that read them (``DISBURSE_UPLOAD_DIR``)."""
+    return Path(current_app.config["DISBURSE_UPLOAD_DIR"])
 
 
 def download_file(job: Job) -> tuple[Path, str] | None:

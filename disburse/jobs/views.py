@@ -41,6 +41,7 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
     "import.employers": ("Nhập danh sách đơn vị", "Import of employers"),
     "import.employees": ("Nhập danh sách người lao động", "Import of employees"),
     "import.salary_funds": ("Nhập quỹ tiền lương đóng BHTN", "Import of UI salary funds"),
+    "form02.upload": ("Mẫu số 02 gửi bằng tệp", "Form 02 sent as a file"),
     "lists.build": ("Lập danh sách Mẫu số 01", "Form 01 lists build"),
     "notices.district_day": ("Thông báo từ chối trong ngày", "A day's refusal notices"),
     "export.": ("Xuất dữ liệu", "Export"),
@@ -57,6 +58,9 @@ RESULT_LABELS: dict[str, tuple[str, str]] = {
     "employers_listed": ("Đơn vị có danh sách", "Employers listed"),
     "notices": ("Số thông báo", "Notices"),
     "rows": ("Số dòng", "Rows"),
+    "confirmed": ("Xác nhận", "Confirmed"),
+    "declined": ("Không nhận hỗ trợ", "Declined"),
+    "error": ("Dòng bị từ chối", "Rows refused"),
 }
 STATE_LABELS: dict[str, tuple[str, str]] = {
     "queued": ("Đang chờ", "Queued"),

@@ -15,9 +15,11 @@ from sqlalchemy import text
 from disburse.extensions import db
 from disburse.jobs import service as jobs
 from disburse.verification import review
+from tests.admin.conftest import PASSWORD, sign_in
 from tests.factories import create_claim, create_employee, create_employer, create_user
 from tests.registry.test_import_support import employer_row
 from workers.exports import export_dashboard
+from workers.forms import read_form_02
 from workers.imports import run_import
 from workers.lists import build_lists_task
 from workers.notices import district_day_notices
@@ -80,6 +82,38 @@ def start_import(client: Any) -> int:
     assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
     job_id = _job_in(answer.headers["Location"])
     run_import(job_id)
+    return job_id
+
+
+#: A day inside the employers' review window of NQ116, when Form 02 is taken.
+FORM_02_DAY = "2021-10-25"
+FORM_02_HEADER = ["Mã số BHXH (si_code)", "Ngân hàng (bank_code)", "Số tài khoản (bank_account)", "decline"]
+
+
+def form_02_file(lines: list[list[str]]) -> io.BytesIO:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(FORM_02_HEADER)
+    writer.writerows(lines)
+    return io.BytesIO(out.getvalue().encode("utf-8-sig"))
+
+
+def start_form_02(client: Any) -> int:
+    """A unit's Form 02 too large to read while its employer waits (the caller sets ``DISBURSE_FORM_02_INLINE_BYTES``
+    to 0 and ``DISBURSE_TODAY`` inside the review window), one row refused, uploaded by the unit's employer on a
+    client of their own, then the worker's task."""
+    unit = create_employer(name="Công ty TNHH Rất Đông Người")
+    people = [create_employee(employer_id=unit.id) for _ in range(2)]
+    for person in people:
+        create_claim("listed", employee=person)
+    employer = create_user("employer", employer_unit=unit.unit_code, password=PASSWORD)
+    own = client.application.test_client()
+    sign_in(own, employer)
+    upload = form_02_file([[people[0].si_code, "VCB", "0071000123456", ""], [people[1].si_code, "KHONGCO", "12", ""]])
+    answer = own.post(f"/employers/{unit.unit_code}/form-02/upload", data={"file": (upload, "mau02.csv")})
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
+    job_id = _job_in(answer.headers["Location"])
+    read_form_02(job_id)
     return job_id
 
 

@@ -18,7 +18,15 @@ from disburse.extensions import db
 from disburse.jobs.models import Job
 from tests.admin.conftest import PASSWORD, sign_in
 from tests.factories import create_user
-from tests.jobs.starts import refuse_someone, start_export, start_import, start_lists_build, start_notices
+from tests.jobs.starts import (
+    FORM_02_DAY,
+    refuse_someone,
+    start_export,
+    start_form_02,
+    start_import,
+    start_lists_build,
+    start_notices,
+)
 
 WORKERS = Path(__file__).resolve().parents[2] / "workers"
 
@@ -38,6 +46,7 @@ KINDS: dict[str, Kind] = {
     "export.": Kind(lambda client, _admin: start_export(client, "district=017"), True),  # a dashboard table
     "notices.": Kind(lambda client, _admin: start_notices(client, "017"), True),  # a day's refusal notices
     "lists.": Kind(lambda _client, admin: start_lists_build(admin), False),  # claims, no file
+    "form02.": Kind(lambda client, _admin: start_form_02(client), True),  # a large Form 02's refused rows
 }
 
 
@@ -60,7 +69,11 @@ def test_every_kind_of_job_is_listed():
 
 
 @pytest.mark.parametrize("prefix", sorted(KINDS))
-def test_a_job_whose_page_offers_its_file_serves_that_file(app, client, folders, broker, exports_by_job, prefix):
+def test_a_job_whose_page_offers_its_file_serves_that_file(
+    app, client, folders, broker, exports_by_job, monkeypatch, prefix
+):
+    monkeypatch.setitem(app.config, "DISBURSE_FORM_02_INLINE_BYTES", 0)  # every Form 02 is read by a job
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", FORM_02_DAY)
     kind = KINDS[prefix]
     admin = create_user("admin", password=PASSWORD)
     refuse_someone("017", "Trần Văn Bình")  # a refusal for the notices, a unit's row for the export
