@@ -30,7 +30,7 @@ import re
 import warnings
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -498,11 +498,13 @@ def file_head(path: Path, size: int) -> bytes:
         raise UnusableFile(f"Không đọc được tệp: {exc.strerror}.", f"The file cannot be read: {exc.strerror}.") from exc
 
 
-def read_table(path: Path, *, max_rows: int = 200_000) -> tuple[list[str], list[tuple[int, dict[str, Any]]], list[str]]:
+def read_table(
+    path: Path, *, max_rows: int = 200_000, progress: Callable[[int], None] | None = None
+) -> tuple[list[str], list[tuple[int, dict[str, Any]]], list[str]]:
     """A small table (a form an employer returns): the lower-cased header, (row number, {column: cell}) per data
     row, and the names of other sheets with data. CSV must be UTF-8 (with or without BOM). A workbook's cell holding
     a formula never calculated is an :class:`UncalculatedFormula`, for the caller to refuse if it reads that column;
-    one in the header refuses the file."""
+    one in the header refuses the file. ``progress(rows read)`` is called every :data:`PROGRESS_ROWS` rows."""
     head = file_head(path, 4)
     if head.startswith(b"PK\x03\x04"):
         with open_workbook(path) as workbook:
@@ -512,19 +514,30 @@ def read_table(path: Path, *, max_rows: int = 200_000) -> tuple[list[str], list[
                 raise UnusableFile("Bảng tính trống.", "The workbook is empty.")
             check_header_cells(first[1])
             header = normalise_header(first[1])
-            data = [(n, dict(zip(header, values, strict=False))) for n, values in _capped(rows, max_rows)]
+            capped = _capped(rows, max_rows, progress)
+            data = [(n, dict(zip(header, values, strict=False))) for n, values in capped]
             return header, data, workbook.other_sheets_with_data
-    return (*_read_csv_table(path, max_rows), [])
+    return (*_read_csv_table(path, max_rows, progress), [])
 
 
-def _capped(rows: Iterable[tuple[int, Sequence[Any]]], max_rows: int) -> Iterator[tuple[int, Sequence[Any]]]:
+#: How often (in rows) :func:`read_table` tells its caller how far it has read.
+PROGRESS_ROWS = 1_000
+
+
+def _capped(
+    rows: Iterable[tuple[int, Sequence[Any]]], max_rows: int, progress: Callable[[int], None] | None = None
+) -> Iterator[tuple[int, Sequence[Any]]]:
     for count, row in enumerate(rows, start=1):
         if count > max_rows:
             raise TooManyRows(max_rows)
+        if progress is not None and count % PROGRESS_ROWS == 0:
+            progress(count)
         yield row
 
 
-def _read_csv_table(path: Path, max_rows: int) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
+def _read_csv_table(
+    path: Path, max_rows: int, progress: Callable[[int], None] | None = None
+) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
     try:
         with path.open("r", encoding="utf-8-sig", newline="") as fh:
             records = csv.reader(fh)
@@ -533,7 +546,8 @@ def _read_csv_table(path: Path, max_rows: int) -> tuple[list[str], list[tuple[in
             header = normalise_header(raw)
             check_width(len(header))
             numbered = ((n, record) for n, record in enumerate(records, start=2) if any(c.strip() for c in record))
-            data = [(n, dict(zip(header, record, strict=False))) for n, record in _capped(numbered, max_rows)]
+            capped = _capped(numbered, max_rows, progress)
+            data = [(n, dict(zip(header, record, strict=False))) for n, record in capped]
     except UnicodeDecodeError as exc:
         if file_head(path, 2) in (b"\xff\xfe", b"\xfe\xff"):
             raise UnusableFile(

@@ -341,3 +341,19 @@ def test_what_openpyxl_drops_from_a_readable_workbook_is_logged_not_raised(tmp_p
     header, rows, _ = read_table(damaged)
     assert header and len(rows) == 5
     assert "invalid specification" in caplog.text
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_table_tells_how_far_it_has_read(tmp_path, monkeypatch, suffix):
+    """A job reading a large form shows its progress: every PROGRESS_ROWS rows, in both formats."""
+    monkeypatch.setattr(spreadsheets, "PROGRESS_ROWS", 2)
+    rows = [[f"{n:010d}", "VCB"] for n in range(5)]
+    path = tmp_path / f"form{suffix}"
+    if suffix == ".csv":
+        write_csv(path, ["si_code", "bank_code"], rows)
+    else:
+        write_xlsx(path, ["si_code", "bank_code"], rows)
+    seen: list[int] = []
+    header, data, _ = read_table(path, progress=seen.append)
+    assert header == ["si_code", "bank_code"] and len(data) == 5
+    assert seen == [2, 4]

@@ -1,8 +1,9 @@
 """GET /api/v1/health: is the database reachable, is Redis, and how many Celery workers answer.
 
-Public, for load balancers: what anyone gets is the state of each and the number of workers. The workers' names
-(node names carry internal hostnames, ``disburse-7856@vm``) are for signed-in admins only; anyone else gets
-``"names": null``.
+Public, for load balancers: what anyone gets is the state of each and the number of workers, and for a check that
+failed, how (``Timeout``, ``RedisDown``, else ``Unavailable``). The workers' names (node names carry internal
+hostnames, ``disburse-7856@vm``) and the failures' exception names (``MasterNotFoundError``: the software behind) are
+for signed-in admins only; anyone else gets ``"names": null`` and the plain words.
 
 It answers within ``BUDGET_S`` whatever is down or hangs: a load balancer's check must be quick to say "take this
 node out". The database and the Redis-then-workers checks run side by side in threads; a check that has not
@@ -89,6 +90,15 @@ def _outcome(future: Future[dict[str, Any]], deadline: float, late: dict[str, An
         return late
 
 
+#: Failures named in our own words, shown to anyone; any other (an exception's name) is "Unavailable" but to admins.
+PLAIN_ERRORS = frozenset({"Timeout", "RedisDown"})
+
+
+def _plain(check: dict[str, Any]) -> dict[str, Any]:
+    error = check.get("error")
+    return check if error is None or error in PLAIN_ERRORS else {**check, "error": "Unavailable"}
+
+
 def _caller_is_admin(database_ok: bool) -> bool:
     """Whether a signed-in admin asks (session or token). Finding the caller reads the database, so it is asked only
     when the database answered (a hanging one would cost the answer its time budget); a load balancer sends neither
@@ -103,7 +113,8 @@ def _caller_is_admin(database_ok: bool) -> bool:
 
 
 class ServiceCheck(ResponseModel):
-    """One service's state; when not ok, ``error`` names what failed (an exception's name, or Timeout)."""
+    """One service's state; when not ok, ``error`` says how: Timeout, RedisDown (workers), or Unavailable; for signed-in
+    admins, the exception's name instead of Unavailable."""
 
     model_config = ConfigDict(extra="allow")
     ok: bool
@@ -147,7 +158,8 @@ def health() -> ResponseReturnValue:
         pool.shutdown(wait=False, cancel_futures=True)
     redis_status, workers = broker["redis"], broker["workers"]
     if not _caller_is_admin(database["ok"]):
-        workers = {**workers, "names": None}
+        database, redis_status = _plain(database), _plain(redis_status)
+        workers = {**_plain(workers), "names": None}
     healthy = database["ok"] and redis_status["ok"]
     body = {
         "status": "ok" if healthy and workers["ok"] else ("degraded" if healthy else "down"),

@@ -12,7 +12,7 @@ as a spreadsheet. Read-only: the employer's pages and ``disburse forms list`` ca
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -347,13 +347,15 @@ def listed_people(program: Program, employer: Employer) -> int:
     )
 
 
-def read_returned_form(path: Path, listed: int) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
+def read_returned_form(
+    path: Path, listed: int, progress: Callable[[int], None] | None = None
+) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
     """A returned Form 02 spreadsheet of a unit whose list has ``listed`` people: its data rows (the row number the
     spreadsheet shows, {column: cell}) and the names of other sheets holding data; UnusableFile when it cannot be
     the form (no SI code column, no rows, or far more rows than the list: reading stops there, so a file of
     200,000 made-up rows costs what the unit's own list would)."""
     try:
-        header, rows, others = read_table(path, max_rows=listed + FORM_02_EXTRA_ROWS)
+        header, rows, others = read_table(path, max_rows=listed + FORM_02_EXTRA_ROWS, progress=progress)
     except TooManyRows as exc:
         raise UnusableFile(
             f"Tệp có hơn {number(exc.max_rows, locale='vi')} dòng, nhiều hơn danh sách Mẫu số 01 của đơn vị "
