@@ -63,7 +63,6 @@ class RecoveryRow:
     """A recovery as the supervisors' list shows it."""
 
     recovery: Recovery
-    program_id: int
     reference: str
     person: str
     district_code: str
@@ -72,7 +71,7 @@ class RecoveryRow:
 
 def _rows() -> Any:
     return (
-        select(Recovery, Claim.program_id, Payment.provider_reference, Employee.full_name, District.code, District.name)
+        select(Recovery, Payment.provider_reference, Employee.full_name, District.code, District.name)
         .join(Payment, Payment.id == Recovery.payment_id)
         .join(Claim, Claim.id == Recovery.claim_id)
         .join(Employee, Employee.id == Claim.employee_id)
