@@ -195,6 +195,7 @@ def _form_02_page(
         people={p.si_code: p for p in people} if names is None else names,
         page=page,
         pages=pages,
+        form_02_jobs=form_02_job.recent(employer, current_user),
         **unit_summary(program, employer),
         **context,
     )

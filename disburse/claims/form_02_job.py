@@ -51,6 +51,26 @@ def start(program: Program, employer: Employer, upload: FileStorage, *, actor: U
     return submit(KIND, params, TASK, created_by=actor.id)
 
 
+#: The unit's Form 02 jobs its page lists, newest first.
+RECENT = 5
+
+
+def recent(employer: Employer, user: User) -> list[Job]:
+    """The Form 02 files ``user`` sent for the unit that were read (or are being read) by a job, newest first."""
+    return list(
+        db.session.scalars(
+            select(Job)
+            .where(
+                Job.kind == KIND,
+                Job.created_by == user.id,
+                Job.params["unit_code"].astext == employer.unit_code,
+            )
+            .order_by(Job.id.desc())
+            .limit(RECENT)
+        )
+    )
+
+
 def errors_name(job_id: int) -> str:
     """The refused rows of job ``job_id``, inside the export folder (so that the job's page offers them)."""
     return f"form-02/job-{job_id}-errors.csv"

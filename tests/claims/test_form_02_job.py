@@ -80,6 +80,11 @@ def test_a_large_form_02_is_read_by_a_job_whose_page_gives_the_outcome(client, u
     assert rows[0] == ["row", "column", "value", "error_code", "message_vi", "message_en"]
     assert rows[1][:4] == ["4", "bank_code", "NO", "bank_unknown"]
 
+    # The unit's Form 02 page lists the file the user sent, its state and the way to its job.
+    form_page = client.get(f"/employers/{unit.unit_code}/form-02").get_data(as_text=True)
+    listed_jobs = form_page.split('id="form-02-jobs"', 1)[1].split("</ul>", 1)[0]
+    assert f'href="/jobs/{job_id}"' in listed_jobs and "mau02.csv" in listed_jobs and "Đã xong" in listed_jobs
+
     # Another unit's employer does not see the job (the same 404 as an unknown one).
     other = client.application.test_client()
     sign_in(other, create_user("employer", password=PASSWORD))
