@@ -16,6 +16,7 @@ from flask import Flask
 from sqlalchemy import select, text
 
 from disburse.extensions import db
+from disburse.jobs import service as jobs
 from disburse.payments.models import Recovery
 from disburse.payments.providers import ProviderStatus, StatusUpdate
 from disburse.payments.status import apply_updates
@@ -38,6 +39,7 @@ PAGES: dict[str, list[str]] = {
         "/employers/{unit}/form-02",
         "/employers/{unit}/form-03",
         "/employers/{unit}/reductions",
+        "/jobs/{job}",
         "/account",
     ],
     "caseworker": [
@@ -148,9 +150,14 @@ def _rows(committed: Any, reductions: list[int], role: str, locale: str) -> tupl
     scope = {"employer": {"employer_unit": unit.unit_code}, "caseworker": {"district": DONG_ANH}}.get(role, {})
     user = committed.user(role, locale, **scope) if role != "anonymous" else None
     other = committed.user("caseworker", locale, district=DONG_ANH)
+    # A large Form 02 the employer sent, read by a job (its page, and the list on the Form 02 page).
+    sent = {"unit_code": unit.unit_code, "filename": "mau-02-cong-ty-det-may-dong-anh.xlsx", "path": "/nowhere"}
+    job = jobs.create_job("form02.upload", sent, created_by=(user or other).id)
+    job.done = job.total = 12_360
+    jobs.finish(job, result={"confirmed": 12_345, "declined": 12, "error": 3, "rows": 12_360})
     committed.commit()
     committed.backlog(program.id)  # the backlog page's figures
-    return user, {"unit": unit.unit_code, "claim": review.id, "user": other.id, "recovery": recovery}
+    return user, {"unit": unit.unit_code, "claim": review.id, "user": other.id, "recovery": recovery, "job": job.id}
 
 
 @pytest.mark.parametrize("locale", ["vi", "en"])
