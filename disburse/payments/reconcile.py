@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -221,7 +221,7 @@ def reconcile(provider: str, day: date, *, statement: Iterable[StatementEntry] |
     )
     count = _load(entries)
     line = (
-        f"{datetime.now(UTC):%d/%m/%Y %H:%M} reconciliation: owed → recovered "
+        f"{datetime.now(VIETNAM):%d/%m/%Y %H:%M} reconciliation: owed → recovered "
         f"(sao kê {provider} ngày {day:%d/%m/%Y} / {provider} statement of {day:%d/%m/%Y})"
     )
     recovered = db.session.execute(text(_RECOVERED), {"provider": provider, "line": line}).all()

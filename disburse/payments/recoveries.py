@@ -20,6 +20,7 @@ from disburse.auth.service import audit
 from disburse.claims.models import Claim
 from disburse.extensions import db
 from disburse.payments.models import Payment, Recovery
+from disburse.programs.calendar import VIETNAM_TZ
 from disburse.reference.models import District
 from disburse.registry.models import Employee
 from disburse.reports.service import Area
@@ -131,7 +132,10 @@ def move(recovery_id: int, to_state: str, actor: User | None, note: str) -> Reco
     if to_state == "written_off" and not note:
         raise RecoveryRefused("Xoá nợ cần ghi lý do.", "A write-off needs a note saying why.")
     who = actor.email if actor is not None else "system"
-    line = f"{datetime.now(UTC):%d/%m/%Y %H:%M} {who}: {recovery.state} → {to_state}" + (f" ({note})" if note else "")
+    # Vietnam's time, as every page shows times.
+    line = f"{datetime.now(VIETNAM_TZ):%d/%m/%Y %H:%M} {who}: {recovery.state} → {to_state}" + (
+        f" ({note})" if note else ""
+    )
     recovery.note = "\n".join(filter(None, [recovery.note, line]))[-1000:]
     if to_state == "recovered":
         recovery.recovered_vnd = recovery.amount_vnd

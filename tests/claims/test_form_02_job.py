@@ -85,6 +85,12 @@ def test_a_large_form_02_is_read_by_a_job_whose_page_gives_the_outcome(client, u
     listed_jobs = form_page.split('id="form-02-jobs"', 1)[1].split("</ul>", 1)[0]
     assert f'href="/jobs/{job_id}"' in listed_jobs and "mau02.csv" in listed_jobs and "Đã xong" in listed_jobs
 
+    # An admin sees the job, with no way "back" to a page only the unit's employer may open.
+    admin = client.application.test_client()
+    sign_in(admin, create_user("admin", password=PASSWORD))
+    seen = admin.get(f"/jobs/{job_id}")
+    assert seen.status_code == 200 and f'href="/employers/{unit.unit_code}/form-02"' not in seen.get_data(True)
+
     # Another unit's employer does not see the job (the same 404 as an unknown one).
     other = client.application.test_client()
     sign_in(other, create_user("employer", password=PASSWORD))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from disburse.extensions import db
 from disburse.payments.models import Recovery
 from disburse.payments.providers import ProviderStatus, StatusUpdate
 from disburse.payments.status import apply_updates
+from disburse.programs.calendar import VIETNAM_TZ
 from tests.dashboard.conftest import DONG_ANH, PASSWORD, QUAN_1, sign_in
 from tests.factories import create_claim, create_employee, create_employer, create_payment, create_user
 
@@ -91,6 +93,9 @@ def test_recording_money_back_takes_a_check_page_then_a_confirmation_and_is_audi
     moved = db.session.get(Recovery, recovery.id)
     assert (moved.state, moved.recovered_vnd) == ("recovered", 2_100_000)
     assert hanoi_supervisor.email in moved.note and "Sao kê ngày 20/11" in moved.note
+    # When, in Vietnam's time as every page shows it (not the server's UTC).
+    written = datetime.strptime(moved.note[:16], "%d/%m/%Y %H:%M").replace(tzinfo=VIETNAM_TZ)
+    assert abs(datetime.now(UTC) - written) < timedelta(minutes=2)
     entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "recovery.move"))
     assert (entry.actor_id, entry.object_type, entry.object_id) == (hanoi_supervisor.id, "recovery", str(recovery.id))
     assert entry.data["to"] == "recovered" and entry.data["from"] == "owed"
