@@ -83,3 +83,27 @@ class DayField(StringField):
         if self.raw_data:
             return str(self.raw_data[0])
         return self.data.strftime("%d/%m/%Y") if self.data else ""
+
+
+#: What a sum of money may be written with around its digits: thousands separators and the currency.
+_MONEY_MARKS = str.maketrans("", "", " .,\u00a0\u202f")
+
+
+class VndField(StringField):
+    """A sum in whole đồng, as people write it: ``1.800.000``, ``1,800,000``, ``1 800 000 ₫`` or ``VND 1800000``
+    (a text box, so that the separators can be typed). Empty is None; anything else that is not a whole number of
+    đồng says so."""
+
+    data: int | None
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = None
+        text = (valuelist[0] if valuelist else "") or ""
+        text = text.strip() if isinstance(text, str) else ""
+        if not text:
+            return
+        digits = text.lower().removeprefix("vnd").removesuffix("vnd").removesuffix("₫").removesuffix("đ")
+        digits = digits.translate(_MONEY_MARKS)
+        if not (digits.isascii() and digits.isdigit()) or len(digits) > 15:
+            raise ValueError(_l("Số tiền ghi bằng số đồng, ví dụ 1.800.000."))
+        self.data = int(digits)

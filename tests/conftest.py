@@ -131,6 +131,8 @@ LEFT_BEHIND_WATCHED = (
     "payments",
     "payment_batches",
     "provider_events",
+    "recoveries",
+    "recovery_events",
     "audit_log",
     "jobs",
 )

@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, NumberRange, Optiona
 
 from disburse.casework.forms import ConfirmedForm, DayField
 from disburse.dashboard.queries import MAX_LIMIT, SORT_COLUMNS, TABLES
-from disburse.forms import BaseForm, district_field, free_text
+from disburse.forms import BaseForm, VndField, district_field, free_text
 from disburse.payments.models import RECOVERY_STATES
 
 _CHOICE = _l("Hãy chọn một trong các lựa chọn có trên trang.")
@@ -118,7 +118,7 @@ class MonthQuery(BaseForm):
     )
 
 
-#: The longest note kept with a recovery's move (the record keeps its last 1,000 characters of notes).
+#: The longest note kept with a recovery's move (on the move's event).
 MAX_RECOVERY_NOTE = 500
 
 
@@ -138,5 +138,9 @@ class RecoveryMoveForm(ConfirmedForm):
 
     to_state = SelectField(
         _l("Chuyển sang"), validators=[DataRequired(_l("Hãy chọn trạng thái mới."))], invalid_choice_message=_CHOICE
+    )
+    amount = VndField(
+        _l("Số tiền đã nhận lại (đồng)"),
+        validators=[Optional(), NumberRange(min=1, message=_l("Số tiền phải lớn hơn 0."))],
     )
     note = TextAreaField(_l("Ghi chú (bắt buộc khi xoá nợ)"), validators=free_text(MAX_RECOVERY_NOTE))

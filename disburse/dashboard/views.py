@@ -667,7 +667,9 @@ def recovery(recovery_id: int) -> ResponseReturnValue:
         else:
             savepoint = db.session.begin_nested()
             try:
-                recovery_service.move(recovery_id, form.to_state.data, _user(), form.note.data or "")
+                moved = recovery_service.move(
+                    recovery_id, form.to_state.data, _user(), form.note.data or "", form.amount.data
+                )
             except recovery_service.RecoveryRefused as exc:
                 savepoint.rollback()
                 general, status = [pick((exc.message_vi, exc.message_en))], 409
@@ -676,10 +678,11 @@ def recovery(recovery_id: int) -> ResponseReturnValue:
                     savepoint.commit()
                     db.session.commit()
                     flash(_("Đã ghi nhận khoản thu hồi số %(id)s.", id=recovery_id), "success")
-                    return redirect(url_for(".recoveries", state=form.to_state.data))
+                    return redirect(url_for(".recoveries", state=moved.state))
                 savepoint.rollback()  # tried, and undone: "confirm" records it
                 confirming = True
             row = recovery_service.one(recovery_id) or row
+    owed = row.recovery.amount_vnd - row.recovery.recovered_vnd
     return render_template(
         "dashboard/recovery.html",
         row=row,
@@ -687,6 +690,9 @@ def recovery(recovery_id: int) -> ResponseReturnValue:
         general_errors=general,
         confirming=confirming,
         to_state=form.to_state.data,
+        owed=owed,
+        recovering=form.amount.data or owed,
+        history=recovery_service.history(recovery_id),
         **_recovery_helpers(),
     ), status
 

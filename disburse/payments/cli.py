@@ -259,8 +259,14 @@ def recoveries_cmd(state: str | None) -> None:
 @click.argument("to_state", type=click.Choice(["recovered", "written_off", "closed"]))
 @click.option("--note", default="", help="Why (needed for a write-off).")
 @click.option("--by", "by_email", help="The supervisor's e-mail (recorded on the recovery).")
-def recovery_cmd(recovery_id: int, to_state: str, note: str, by_email: str | None) -> None:
-    """Move a recovery on: recovered (the money is back), written_off (it will not come back), closed."""
+@click.option(
+    "--amount",
+    type=click.IntRange(min=1),
+    help="With recovered: the sum back, in VND (default: all still owed; less leaves the rest owed).",
+)
+def recovery_cmd(recovery_id: int, to_state: str, note: str, by_email: str | None, amount: int | None) -> None:
+    """Move a recovery on: recovered (the money is back, or --amount of it), written_off (it will not come back),
+    closed."""
     from disburse.auth.models import User
     from disburse.payments.recoveries import RecoveryRefused, move
 
@@ -268,12 +274,12 @@ def recovery_cmd(recovery_id: int, to_state: str, note: str, by_email: str | Non
     if by_email and actor is None:
         _fail(f"Không có người dùng {by_email}.", f"There is no user {by_email}.")
     try:
-        recovery = move(recovery_id, to_state, actor, note)
+        recovery = move(recovery_id, to_state, actor, note, amount)
     except RecoveryRefused as exc:
         _fail(exc.message_vi, exc.message_en)
         return
     db.session.commit()
-    click.echo(f"#{recovery.id}: {recovery.state}")
+    click.echo(f"#{recovery.id}: {recovery.state} · {vnd(recovery.recovered_vnd)} / {vnd(recovery.amount_vnd)}")
 
 
 for command in CASH_COMMANDS:  # cash-list, cash-paid (disburse/payments/cash_cli.py)

@@ -186,8 +186,28 @@ class Recovery(TimestampMixin, db.Model):  # type: ignore[name-defined]
     recovered_vnd: Mapped[int] = mapped_column(server_default=text("0"))
     state: Mapped[str] = mapped_column(String(12), server_default=text("'owed'"))
     reason_code: Mapped[str | None] = mapped_column(String(40))
-    note: Mapped[str | None] = mapped_column(String(1000))
     closed_at: Mapped[datetime | None]
+
+
+class RecoveryEvent(db.Model):  # type: ignore[name-defined]
+    """Append-only history of a recovery (a trigger refuses UPDATE and DELETE): its opening (``from_state`` NULL),
+    every move, and every sum recovered (``recovered_vnd``, this step's; a part leaves it ``owed``), with who
+    (NULL: the system, i.e. the status updates or reconciliation) and their note."""
+
+    __tablename__ = "recovery_events"
+    __table_args__ = (
+        CheckConstraint("to_state IN (" + ", ".join(f"'{s}'" for s in RECOVERY_STATES) + ")", name="to_state_known"),
+        CheckConstraint("recovered_vnd >= 0", name="recovered_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recovery_id: Mapped[int] = mapped_column(ForeignKey("recoveries.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    from_state: Mapped[str | None] = mapped_column(String(12))
+    to_state: Mapped[str] = mapped_column(String(12))
+    recovered_vnd: Mapped[int] = mapped_column(server_default=text("0"))
+    note: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
 class Reconciliation(db.Model):  # type: ignore[name-defined]

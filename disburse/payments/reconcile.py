@@ -91,22 +91,32 @@ SELECT :provider, :day, matched, jsonb_array_length(details), details FROM found
 RETURNING id, ran_at, matched, details
 """
 
-#: An owed recovery whose payment's return is on the statement: the money is back. All of it: recovered, with a line
-#: on its note saying when and why (as disburse.payments.recoveries.move writes one); part of it (a bank that
-#: returned less): what came back is counted and the rest stays owed.
+#: An owed recovery whose payment's return is on the statement: the money is back. All of it: recovered; part of it
+#: (a bank that returned less): what came back is counted and the rest stays owed. Each step is a recovery event
+#: (the system's, with the statement named); a statement read again moves and records nothing more.
 _RECOVERED = f"""
 WITH returned AS (
     SELECT reference, sum(amount_vnd)::bigint AS amount_vnd FROM {_TEMP} WHERE kind = 'return' GROUP BY reference
+), hit AS (
+    SELECT r.id, r.recovered_vnd AS before, least(r.amount_vnd, s.amount_vnd) AS back
+    FROM recoveries r
+    JOIN payments p ON p.id = r.payment_id
+    JOIN returned s ON s.reference = p.provider_reference
+    WHERE p.provider = :provider AND r.state = 'owed'
+    FOR UPDATE OF r
+), moved AS (
+    UPDATE recoveries r
+    SET recovered_vnd = h.back,
+        state = CASE WHEN h.back >= r.amount_vnd THEN 'recovered' ELSE r.state END,
+        updated_at = now()
+    FROM hit h
+    WHERE r.id = h.id AND h.back > h.before
+    RETURNING r.id, r.state, h.back - h.before AS step
+), recorded AS (
+    INSERT INTO recovery_events (recovery_id, from_state, to_state, recovered_vnd, note)
+    SELECT id, 'owed', state, step, CAST(:note AS text) FROM moved
 )
-UPDATE recoveries r
-SET recovered_vnd = greatest(r.recovered_vnd, least(r.amount_vnd, s.amount_vnd)),
-    state = CASE WHEN s.amount_vnd >= r.amount_vnd THEN 'recovered' ELSE r.state END,
-    note = CASE WHEN s.amount_vnd >= r.amount_vnd THEN right(concat_ws(chr(10), r.note, CAST(:line AS text)), 1000)
-                ELSE r.note END,
-    updated_at = now()
-FROM payments p JOIN returned s ON s.reference = p.provider_reference
-WHERE r.payment_id = p.id AND p.provider = :provider AND r.state = 'owed'
-RETURNING r.id, r.state
+SELECT id, state FROM moved
 """
 
 
@@ -220,11 +230,8 @@ def reconcile(provider: str, day: date, *, statement: Iterable[StatementEntry] |
         text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"disburse.reconcile:{provider}:{day}"}
     )
     count = _load(entries)
-    line = (
-        f"{datetime.now(VIETNAM):%d/%m/%Y %H:%M} reconciliation: owed → recovered "
-        f"(sao kê {provider} ngày {day:%d/%m/%Y} / {provider} statement of {day:%d/%m/%Y})"
-    )
-    recovered = db.session.execute(text(_RECOVERED), {"provider": provider, "line": line}).all()
+    note = f"Sao kê {provider} ngày {day:%d/%m/%Y} / {provider} statement of {day:%d/%m/%Y}"
+    recovered = db.session.execute(text(_RECOVERED), {"provider": provider, "note": note}).all()
     start, end = day_bounds(day)
     row = db.session.execute(
         text(_OURS_AND_THEIRS), {"provider": provider, "day": day, "start": start, "end": end}

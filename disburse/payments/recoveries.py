@@ -4,7 +4,8 @@ A return opens one (:mod:`disburse.payments.status`, in the transaction that app
 fund is owed the amount until the money is seen back in its account. It becomes ``recovered`` when the provider's
 statement shows the return booked (reconciliation) or when a supervisor records it; ``written_off`` when a
 supervisor decides it will not come back (with a note); ``closed`` once recovered and the claim has been settled
-again or closed. Every change is written with who made it and when, in the note kept on the record.
+again or closed. A supervisor may record part of the sum (a refund at the office in instalments): it stays owed
+until all of it is back. Every step is a row of ``recovery_events`` with who made it, when and their note.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from disburse.auth.models import User
 from disburse.auth.service import audit
 from disburse.claims.models import Claim
 from disburse.extensions import db
-from disburse.payments.models import Payment, Recovery
-from disburse.programs.calendar import VIETNAM_TZ
+from disburse.formatting import vnd
+from disburse.payments.models import Payment, Recovery, RecoveryEvent
 from disburse.reference.models import District
 from disburse.registry.models import Employee
 from disburse.reports.service import Area
@@ -116,9 +117,10 @@ def one(recovery_id: int) -> RecoveryRow | None:
     return RecoveryRow(*row) if row is not None else None
 
 
-def move(recovery_id: int, to_state: str, actor: User | None, note: str) -> Recovery:
-    """Move a recovery on (locked), appending ``note`` with who and when, and audit it; flush. A write-off needs a
-    note."""
+def move(recovery_id: int, to_state: str, actor: User | None, note: str, amount_vnd: int | None = None) -> Recovery:
+    """Move a recovery on (locked), with its event (who, when, the note, the sum recovered) and an audit entry;
+    flush. ``recovered`` takes ``amount_vnd`` (default: all that is still owed): less than that is a part, recorded
+    while the recovery stays owed. A write-off needs a note."""
     recovery = db.session.scalar(select(Recovery).where(Recovery.id == recovery_id).with_for_update())
     if recovery is None:
         raise RecoveryRefused(f"Không có khoản thu hồi số {recovery_id}.", f"There is no recovery {recovery_id}.")
@@ -131,20 +133,84 @@ def move(recovery_id: int, to_state: str, actor: User | None, note: str) -> Reco
     note = " ".join(note.split())[:500]
     if to_state == "written_off" and not note:
         raise RecoveryRefused("Xoá nợ cần ghi lý do.", "A write-off needs a note saying why.")
-    who = actor.email if actor is not None else "system"
-    # Vietnam's time, as every page shows times.
-    line = f"{datetime.now(VIETNAM_TZ):%d/%m/%Y %H:%M} {who}: {recovery.state} → {to_state}" + (
-        f" ({note})" if note else ""
-    )
-    recovery.note = "\n".join(filter(None, [recovery.note, line]))[-1000:]
+    owed = recovery.amount_vnd - recovery.recovered_vnd
+    step = 0
     if to_state == "recovered":
-        recovery.recovered_vnd = recovery.amount_vnd
+        step = owed if amount_vnd is None else amount_vnd
+        if not 0 < step <= owed:
+            raise RecoveryRefused(
+                f"Số tiền thu hồi phải từ 1 ₫ đến {vnd(owed, 'vi')} (số còn phải thu).",
+                f"The sum recovered must be from VND 1 to {vnd(owed, 'en')} (what is still owed).",
+            )
+        recovery.recovered_vnd += step
+        if recovery.recovered_vnd < recovery.amount_vnd:
+            to_state = "owed"  # a part: the rest is still owed
+    elif amount_vnd is not None:
+        raise RecoveryRefused("Chỉ ghi số tiền khi thu hồi.", "A sum is recorded with a recovery only.")
     if to_state == "closed":
         recovery.closed_at = datetime.now(UTC)
-    audit(actor, "recovery.move", "recovery", recovery.id, {"from": recovery.state, "to": to_state, "note": note})
+    audit(
+        actor,
+        "recovery.move",
+        "recovery",
+        recovery.id,
+        {"from": recovery.state, "to": to_state, "recovered_vnd": step, "note": note},
+    )
+    db.session.add(
+        RecoveryEvent(
+            recovery_id=recovery.id,
+            actor_id=actor.id if actor is not None else None,
+            from_state=recovery.state,
+            to_state=to_state,
+            recovered_vnd=step,
+            note=note or None,
+        )
+    )
     recovery.state = to_state
     db.session.flush()
     return recovery
 
 
-__all__ = ["LABELS", "NEXT", "RecoveryRefused", "RecoveryRow", "in_area", "move", "one", "recoveries", "totals"]
+@dataclass(frozen=True)
+class Step:
+    """One line of a recovery's history: its opening (``from_state`` None), a move, or a sum recovered."""
+
+    at: datetime
+    who: str | None
+    from_state: str | None
+    to_state: str
+    recovered_vnd: int
+    note: str | None
+
+
+def history(recovery_id: int) -> list[Step]:
+    """The recovery's events, oldest first, each with the e-mail of who made it (None: the system)."""
+    rows = db.session.execute(
+        select(
+            RecoveryEvent.created_at,
+            User.email,
+            RecoveryEvent.from_state,
+            RecoveryEvent.to_state,
+            RecoveryEvent.recovered_vnd,
+            RecoveryEvent.note,
+        )
+        .outerjoin(User, User.id == RecoveryEvent.actor_id)
+        .where(RecoveryEvent.recovery_id == recovery_id)
+        .order_by(RecoveryEvent.id)
+    ).all()
+    return [Step(*row) for row in rows]
+
+
+__all__ = [
+    "LABELS",
+    "NEXT",
+    "RecoveryRefused",
+    "RecoveryRow",
+    "Step",
+    "history",
+    "in_area",
+    "move",
+    "one",
+    "recoveries",
+    "totals",
+]

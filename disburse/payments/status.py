@@ -44,7 +44,7 @@ from disburse.payments import reasons
 from disburse.payments import service as payments
 from disburse.payments.providers import PROGRESS, ProviderStatus, StatusUpdate
 from disburse.payments.states import PaymentAction, PaymentState
-from disburse.transitions import Actor
+from disburse.transitions import Actor, actor_id
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -60,9 +60,14 @@ _LOCK_PAYMENTS = text(
 )
 
 _OPEN_RECOVERIES = text(
-    """INSERT INTO recoveries (claim_id, payment_id, amount_vnd, reason_code)
-       SELECT claim_id, id, amount_vnd, failure_code FROM payments WHERE id = ANY(:ids)
-       ON CONFLICT (payment_id) DO NOTHING"""
+    """WITH opened AS (
+           INSERT INTO recoveries (claim_id, payment_id, amount_vnd, reason_code)
+           SELECT claim_id, id, amount_vnd, failure_code FROM payments WHERE id = ANY(:ids)
+           ON CONFLICT (payment_id) DO NOTHING
+           RETURNING id
+       )
+       INSERT INTO recovery_events (recovery_id, actor_id, from_state, to_state)
+       SELECT id, :actor_id, NULL, 'owed' FROM opened"""
 )
 
 _CLAIMS_AFTER_FAILURE = text(
@@ -205,7 +210,7 @@ def _returned(
     after_paid = [row for row in hit if from_states[row.id] == PaymentState.PAID]
     before_paid = [row for row in hit if from_states[row.id] != PaymentState.PAID]
     if after_paid:
-        db.session.execute(_OPEN_RECOVERIES, {"ids": [row.id for row in after_paid]})
+        db.session.execute(_OPEN_RECOVERIES, {"ids": [row.id for row in after_paid], "actor_id": actor_id(actor)})
         result.recoveries += len(after_paid)
         claim_ids = [row.claim_id for row in after_paid]
         claims_failed(ClaimAction.PAYMENT_RETURNED, claim_ids, code, source, actor, result)

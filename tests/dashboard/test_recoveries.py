@@ -92,10 +92,13 @@ def test_recording_money_back_takes_a_check_page_then_a_confirmation_and_is_audi
     db.session.expire_all()
     moved = db.session.get(Recovery, recovery.id)
     assert (moved.state, moved.recovered_vnd) == ("recovered", 2_100_000)
-    assert hanoi_supervisor.email in moved.note and "Sao kê ngày 20/11" in moved.note
-    # When, in Vietnam's time as every page shows it (not the server's UTC).
-    written = datetime.strptime(moved.note[:16], "%d/%m/%Y %H:%M").replace(tzinfo=VIETNAM_TZ)
-    assert abs(datetime.now(UTC) - written) < timedelta(minutes=2)
+    # Its history: opened by the system, then the supervisor's move, in words and in Vietnam's time (not UTC).
+    history = _text(client.get(url)).split("Các lần chuyển trạng thái", 1)[1]
+    opened, recorded = re.findall(r"(\d\d/\d\d/\d{4} \d\d:\d\d):\d\d", history)[:2]
+    assert "Hệ thống Mở: Chờ thu hồi" in history
+    assert f"{hanoi_supervisor.email} Chờ thu hồi → Đã thu hồi 2.100.000 ₫ Sao kê ngày 20/11" in history
+    written = datetime.strptime(recorded, "%d/%m/%Y %H:%M").replace(tzinfo=VIETNAM_TZ)
+    assert abs(datetime.now(UTC) - written) < timedelta(minutes=2) and opened <= recorded
     entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "recovery.move"))
     assert (entry.actor_id, entry.object_type, entry.object_id) == (hanoi_supervisor.id, "recovery", str(recovery.id))
     assert entry.data["to"] == "recovered" and entry.data["from"] == "owed"
@@ -125,6 +128,49 @@ def test_a_write_off_without_a_note_is_refused_on_the_page_and_changes_nothing(c
     assert too_long.status_code == 422 and "Tối đa 500 ký tự." in _text(too_long)
 
 
+def test_part_of_the_sum_back_leaves_the_rest_owed_until_all_of_it_is_back(client, hanoi_supervisor):
+    recovery = _returned(DONG_ANH, 2_100_000)
+    sign_in(client, hanoi_supervisor)
+    url = f"/dashboard/recoveries/{recovery.id}"
+    checking = client.post(url, data={"to_state": "recovered", "amount": "1.000.000"})
+    assert "Ghi nhận Quỹ đã nhận lại 1.000.000 ₫" in _text(checking) and "còn phải thu 1.100.000 ₫" in _text(checking)
+    assert 'name="amount" value="1000000"' in checking.get_data(as_text=True)
+    done = client.post(url, data={"to_state": "recovered", "amount": "1000000", "note": "Nộp lần 1", "confirmed": "1"})
+    assert done.status_code == 302 and done.headers["Location"].endswith("state=owed")
+    db.session.expire_all()
+    part = db.session.get(Recovery, recovery.id)
+    assert (part.state, part.recovered_vnd) == ("owed", 1_000_000)
+    page = _text(client.get(url))
+    assert "Còn phải thu 1.100.000 ₫" in page and "Thu hồi một phần 1.000.000 ₫ Nộp lần 1" in page
+    # More than is still owed, nothing, or not a sum: refused with the reason, nothing changes.
+    for amount, status, message in (
+        ("1.100.001", 409, "Số tiền thu hồi phải từ 1 ₫ đến 1.100.000 ₫"),
+        ("0", 422, "Số tiền phải lớn hơn 0."),
+        ("một triệu", 422, "Số tiền ghi bằng số đồng"),
+        ("-5", 422, "Số tiền ghi bằng số đồng"),
+    ):
+        refused = client.post(url, data={"to_state": "recovered", "amount": amount, "confirmed": "1"})
+        assert refused.status_code == status and message in _text(refused), amount
+    refused = client.post(url, data={"to_state": "written_off", "amount": "5", "note": "x", "confirmed": "1"})
+    assert refused.status_code == 409 and "Chỉ ghi số tiền khi thu hồi." in _text(refused)
+    db.session.expire_all()
+    assert (db.session.get(Recovery, recovery.id).state, db.session.get(Recovery, recovery.id).recovered_vnd) == (
+        "owed",
+        1_000_000,
+    )
+    # The rest, with no sum given: all of what is still owed.
+    assert client.post(url, data={"to_state": "recovered", "confirmed": "1"}).status_code == 302
+    db.session.expire_all()
+    assert (db.session.get(Recovery, recovery.id).state, db.session.get(Recovery, recovery.id).recovered_vnd) == (
+        "recovered",
+        2_100_000,
+    )
+    moves = db.session.scalars(
+        select(AuditLog.data).where(AuditLog.action == "recovery.move").order_by(AuditLog.id)
+    ).all()
+    assert [m["recovered_vnd"] for m in moves] == [1_000_000, 1_100_000]
+
+
 def test_the_pages_read_in_english(client, hanoi_supervisor):
     recovery = _returned(DONG_ANH, 1_800_000)
     sign_in(client, hanoi_supervisor, "en")
@@ -135,6 +181,9 @@ def test_the_pages_read_in_english(client, hanoi_supervisor):
     )
     assert "Write off VND 1,800,000 of payment" in checking and "Note: Người đã mất" in checking
     assert "Once confirmed, this cannot be undone." in checking
+    page = _text(client.get(f"/dashboard/recoveries/{recovery.id}"))
+    assert "The system Opened: Owed" in page and "Still owed VND 1,800,000" in page
+    assert "Sum received back (VND)" in page and "When Recorded by" in page
 
 
 def test_the_case_page_links_a_supervisor_to_the_recovery_and_the_dashboard_to_the_list(client, hanoi_supervisor):

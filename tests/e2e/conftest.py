@@ -134,6 +134,7 @@ class Committed:
         }
         claims = "SELECT id FROM claims WHERE employee_id = ANY(:e) OR employer_id = ANY(:r)"
         payments = f"SELECT id FROM payments WHERE claim_id IN ({claims})"
+        recoveries = f"SELECT id FROM recoveries WHERE claim_id IN ({claims})"
         # The batches their payments went in (by the payment workers), removed once the payments are.
         ids["b"] = list(
             db.session.scalars(
@@ -148,6 +149,9 @@ class Committed:
             "DELETE FROM person_contacts WHERE employee_id = ANY(:e) OR actor_id = ANY(:u)",
             "ALTER TABLE person_contacts ENABLE ALWAYS TRIGGER person_contacts_append_only",
             f"DELETE FROM payment_events WHERE payment_id IN ({payments}) OR actor_id = ANY(:u)",
+            "ALTER TABLE recovery_events DISABLE TRIGGER recovery_events_append_only",
+            f"DELETE FROM recovery_events WHERE recovery_id IN ({recoveries})",
+            "ALTER TABLE recovery_events ENABLE ALWAYS TRIGGER recovery_events_append_only",
             f"DELETE FROM recoveries WHERE claim_id IN ({claims})",
             f"DELETE FROM payments WHERE claim_id IN ({claims})",
             "DELETE FROM payment_batches WHERE id = ANY(:b)",

@@ -89,6 +89,21 @@ def rollups_equal_a_direct_count(program_id: int) -> bool:
     return int(drift) == 0 and rollups.drift(program_id) == []
 
 
+def recoveries_unlike_their_history(program_id: int) -> list[Any]:
+    """Recoveries whose events do not add up to them: each opened once, its last event's state its state, the sums
+    its events recovered its ``recovered_vnd``."""
+    return _rows(
+        """SELECT r.id, r.state, r.recovered_vnd, count(e.id) FILTER (WHERE e.from_state IS NULL) AS opened,
+                  (array_agg(e.to_state ORDER BY e.id DESC))[1] AS last, sum(e.recovered_vnd) AS recovered
+           FROM recoveries r JOIN claims c ON c.id = r.claim_id LEFT JOIN recovery_events e ON e.recovery_id = r.id
+           WHERE c.program_id = :p GROUP BY r.id
+           HAVING count(e.id) FILTER (WHERE e.from_state IS NULL) <> 1
+               OR (array_agg(e.to_state ORDER BY e.id DESC))[1] IS DISTINCT FROM r.state
+               OR sum(e.recovered_vnd) IS DISTINCT FROM r.recovered_vnd""",
+        p=program_id,
+    )
+
+
 def failures_equal_a_direct_count(program_id: int) -> bool:
     """The dashboards' payment failures by reason, nationally and per province, equal a count over payments."""
     direct = _rows(
@@ -249,6 +264,7 @@ def assert_never_twice_never_lost(bank_url: str, program_id: int, *, allowed: fr
 
     assert rollups_equal_a_direct_count(program_id), "the rollups differ from a direct count"
     assert failures_equal_a_direct_count(program_id), "the dashboards' failures differ from a direct count"
+    assert recoveries_unlike_their_history(program_id) == []
     assert statement_differences(bank_url, program_id) == []
     assert reconcile_differences(bank_url) == []
     out = money(program_id)

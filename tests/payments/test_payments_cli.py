@@ -182,6 +182,7 @@ def test_unknown_batches_and_the_wrong_provider_are_refused(app, db_session, ban
 def test_a_return_after_settlement_is_owed_then_written_off_with_a_note(app, db_session):
     from disburse.payments.models import Recovery
     from disburse.payments.providers import ProviderStatus, StatusUpdate
+    from disburse.payments.recoveries import history
     from disburse.payments.states import PaymentState
     from disburse.payments.status import apply_updates
     from tests.factories import create_payment, create_user
@@ -196,11 +197,19 @@ def test_a_return_after_settlement_is_owed_then_written_off_with_a_note(app, db_
     no_note = _run(app, "recovery", str(recovery.id), "written_off")
     assert no_note.exit_code == 2 and "needs a note" in no_note.output
     assert _run(app, "recovery", str(recovery.id), "closed").exit_code == 2  # owed cannot be closed
+    # Part of it back at the office; more than the rest is refused.
+    part = _run(app, "recovery", str(recovery.id), "recovered", "--amount", "500000")
+    assert part.exit_code == 0 and "owed · 500.000 ₫" in part.output, part.output
+    too_much = _run(app, "recovery", str(recovery.id), "recovered", "--amount", str(payment.amount_vnd))
+    assert too_much.exit_code == 2 and "still owed" in too_much.output
     done = _run(
         app, "recovery", str(recovery.id), "written_off", "--note", "Người nhận đã mất", "--by", supervisor.email
     )
     assert done.exit_code == 0, done.output
     db_session.refresh(recovery)
-    assert (
-        recovery.state == "written_off" and supervisor.email in recovery.note and "Người nhận đã mất" in recovery.note
+    assert recovery.state == "written_off"
+    assert [(s.who, s.to_state, s.note) for s in history(recovery.id)][-1] == (
+        supervisor.email,
+        "written_off",
+        "Người nhận đã mất",
     )

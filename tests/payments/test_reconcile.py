@@ -20,6 +20,7 @@ from disburse.payments.models import Payment, Reconciliation, Recovery
 from disburse.payments.providers import PermanentError, ProviderStatus, RetryableError, StatementEntry, StatusUpdate
 from disburse.payments.reconcile import VIETNAM, NoStatement, reconcile
 from disburse.payments.reconcile_cli import parse_day
+from disburse.payments.recoveries import history
 from disburse.payments.statement_file import parse_statement
 from disburse.payments.states import PaymentState
 from disburse.payments.status import apply_updates
@@ -145,7 +146,13 @@ def test_a_return_at_both_matches_and_its_recovery_is_recovered(at_bank, make_pr
     assert (result.matched, result.differences, result.recovered) == (2, [], 1)  # the settlement and the return
     db.session.refresh(recovery)
     assert (recovery.state, recovery.recovered_vnd) == ("recovered", payment.amount_vnd)
-    assert f"reconciliation: owed → recovered (sao kê sandbox ngày {dmy(today)}" in recovery.note
+    [opened, back] = history(recovery.id)
+    assert (opened.from_state, opened.to_state, back.who) == (None, "owed", None)
+    assert (back.from_state, back.to_state, back.recovered_vnd) == ("owed", "recovered", payment.amount_vnd)
+    assert back.note == f"Sao kê sandbox ngày {dmy(today)} / sandbox statement of {dmy(today)}"
+    # The same statement again: nothing more is recovered, and nothing more is written.
+    assert reconcile("sandbox", today).recovered == 0
+    assert len(history(recovery.id)) == 2
 
 
 def test_returns_on_one_side_only_are_differences(at_bank, make_provider, today):

@@ -198,6 +198,10 @@ class PaymentRows(Committed):
             """DELETE FROM payment_events WHERE payment_id IN
                (SELECT p.id FROM payments p JOIN claims c ON c.id = p.claim_id WHERE c.program_id = ANY(:p))""",
             "ALTER TABLE payment_events ENABLE ALWAYS TRIGGER payment_events_append_only",
+            "ALTER TABLE recovery_events DISABLE TRIGGER recovery_events_append_only",
+            """DELETE FROM recovery_events WHERE recovery_id IN
+               (SELECT r.id FROM recoveries r JOIN claims c ON c.id = r.claim_id WHERE c.program_id = ANY(:p))""",
+            "ALTER TABLE recovery_events ENABLE ALWAYS TRIGGER recovery_events_append_only",
             "DELETE FROM recoveries WHERE claim_id IN (SELECT id FROM claims WHERE program_id = ANY(:p))",
             "DELETE FROM payments WHERE claim_id IN (SELECT id FROM claims WHERE program_id = ANY(:p))",
             "DELETE FROM payment_batches WHERE program_id = ANY(:p)",
