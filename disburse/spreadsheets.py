@@ -660,9 +660,11 @@ def write_xlsx(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]],
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     def cell(value: Any) -> Any:
-        # XML cannot carry most control characters: a name imported with one must not stop the export.
-        value = safe_cell(value)
-        return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+        # XML cannot carry most control characters: a name imported with one must not stop the export. They go
+        # first, so that what they hid ("\x01=HYPERLINK(…)") is seen as a formula by safe_cell and kept text.
+        if isinstance(value, str):
+            value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        return safe_cell(value)
 
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook = openpyxl.Workbook(write_only=True)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from disburse import spreadsheets
 from disburse.spreadsheets import UnusableFile, read_table, safe_cell, write_csv, write_xlsx
@@ -296,6 +298,25 @@ def test_an_errors_path_is_checked_before_any_work(tmp_path):
 def test_control_characters_do_not_stop_a_workbook_export(tmp_path):
     write_xlsx(tmp_path / "c.xlsx", ["name"], [["Lê\x1fVăn\x00A"]], title="Mẫu\x01 01")
     assert openpyxl.load_workbook(tmp_path / "c.xlsx").active["A2"].value == "LêVănA"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.builds(
+        "".join,
+        st.tuples(
+            st.text(alphabet=st.sampled_from("\x00\x01\x08\x0b\x1f\t\r "), max_size=3),
+            st.sampled_from(["=", "+", "-", "@", "a", "1", ""]),
+            st.text(alphabet=st.sampled_from('=+-@\x01 aĐ1("!'), max_size=10),
+        ),
+    )
+)
+def test_no_text_becomes_a_formula_in_a_workbook(tmp_path, value):
+    """Whatever text a row holds (control characters hiding a formula's start included), the workbook's cell is
+    text, never a formula."""
+    write_xlsx(tmp_path / "h.xlsx", ["value"], [[value]])
+    cell = openpyxl.load_workbook(tmp_path / "h.xlsx").active["A2"]
+    assert cell.data_type != "f" and not (isinstance(cell.value, str) and cell.value.startswith("="))
 
 
 def test_a_small_tables_csv_separated_by_semicolons_or_with_a_huge_cell_says_what_is_wrong(tmp_path):
