@@ -234,11 +234,15 @@ def _query(form: QueueFilterForm, user: User) -> QueueQuery:
 
 
 def _filters_args(form: QueueFilterForm, **extra: Any) -> dict[str, Any]:
-    """The query string of the current filters (to page on, or to drop one)."""
+    """The query string of the current filters (to page on, or to drop one). A filter left out of the request takes
+    its default on the next page too, so it is left out; an empty one is kept when that is not its default ("every
+    state" rather than the state's default, "needs review")."""
     names = ("state", "reason", "age", "employer", "track", "assigned", "district")
-    args = {name: form[name].raw_data[0] for name in names if form[name].raw_data and form[name].raw_data[0] != ""}
-    if "state" not in args and "state" not in request.args:
-        args["state"] = "needs_review"
+    args = {
+        name: form[name].raw_data[0]
+        for name in names
+        if form[name].raw_data and (form[name].raw_data[0] != "" or form[name].default not in (None, ""))
+    }
     args.update({k: v for k, v in extra.items() if v is not None})
     return args
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from wtforms.fields.core import UnboundField
 
 from disburse.claims import service as claims
 from disburse.claims.models import Claim, ClaimEvent
@@ -172,6 +173,50 @@ def test_the_queue_pages_by_keyset(signed_in, monkeypatch):
         url = nxt.group(1).replace("&amp;", "&")
         assert "reason=zero_months" in url and f"after={page[-1]}" in url  # the filters go on to the next page
     assert seen == sorted(seen) and set(ids) <= set(seen) and len(seen) == len(set(seen))
+
+
+def test_every_link_of_the_queue_keeps_the_filters_as_the_page_read_them(signed_in, app, monkeypatch):
+    """A filter left empty on purpose means something when its default is not empty: "every state" is not the
+    state's default, "needs review". The next page, the first page and the counts per reason keep every filter as
+    the page read it (each field, whatever its default), so "every state" is still every state on page 2."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from werkzeug.datastructures import MultiDict
+
+    from disburse.casework import views
+    from disburse.casework.forms import QueueFilterForm
+
+    monkeypatch.setattr(views, "PAGE", 2)
+    made = [create_claim(state, reasons=["zero_months"]) for state in ["needs_review"] * 3 + ["approved"] * 3]
+    names = [name for name in QueueFilterForm.__dict__ if isinstance(getattr(QueueFilterForm, name), UnboundField)]
+    names.remove("after")
+    assert "state" in names and len(names) >= 7
+
+    def meaning(query: str) -> dict[str, object]:
+        with app.test_request_context():
+            form = QueueFilterForm(MultiDict(parse_qsl(query, keep_blank_values=True)))
+            return {name: form[name].data or None for name in names}
+
+    url = "/caseworker/queue?" + "&".join(f"{name}=" for name in names)  # every filter empty: "every …"
+    asked = meaning(urlsplit(url).query)
+    assert asked["state"] is None
+    seen: list[int] = []
+    for n in range(5):
+        html = signed_in.get(url).get_data(as_text=True)
+        seen += [int(i) for i in re.findall(r'href="/caseworker/claims/(\d+)"', html)]
+        links = {"next": re.search(r'href="([^"]+)" rel="next"', html)}
+        links["first page"] = re.search(r'<a href="([^"]+)">Về trang đầu</a>', html)
+        links["reason"] = re.search(r'<td><a href="([^"]+)"', html)
+        assert links["reason"] and (links["first page"] or n == 0)
+        for what, link in links.items():
+            if link is not None:
+                query = urlsplit(link.group(1).replace("&amp;", "&")).query
+                expected = {**asked, "reason": "zero_months"} if what == "reason" else asked
+                assert meaning(query) == expected, what
+        if links["next"] is None:
+            break
+        url = links["next"].group(1).replace("&amp;", "&")
+    assert seen == sorted(c.id for c in made)  # the approved ones too, on the later pages
 
 
 def test_assign_the_next_20_to_me(signed_in, caseworker):
