@@ -892,6 +892,30 @@ def test_no_staff_form_lets_the_browser_remember_what_was_typed():
     assert [(name, tag) for name, tag in forms if 'autocomplete="off"' not in tag] == []
 
 
+@pytest.mark.parametrize(("locale", "label"), [("vi", "Hồ sơ nghi trùng"), ("en", "Possible duplicates")])
+def test_the_duplicates_table_scrolls_by_keyboard_and_is_named(client, caseworker, locale, label):
+    """The side-by-side table is wider than a phone: its scroll box takes the focus (the arrow keys scroll it) and a
+    screen reader names it, in the page's language, on the case page and on the decision's page; and so does every
+    other scroll box of every page."""
+    from pathlib import Path
+
+    claim = create_duplicate_group("needs_review")[0]
+    _sign_in(client, caseworker, locale)
+    box = f'<div class="table-scroll" tabindex="0" role="region" aria-label="{label}">\n  <table class="side-by-side">'
+    for path in ("", "/duplicates"):
+        assert box in client.get(f"/caseworker/claims/{claim.id}{path}").get_data(as_text=True), path
+
+    folder = Path(__file__).resolve().parents[2] / "templates"
+    boxes = [
+        (path.name, tag)
+        for path in folder.rglob("*.html")
+        for tag in re.findall(r'<div class="table-scroll[^"]*"[^>]*>', path.read_text())
+    ]
+    assert len(boxes) > 20
+    named = re.compile(r'tabindex="0" role="region" aria-label(ledby)?="[^"]')
+    assert [(name, tag) for name, tag in boxes if not named.search(tag)] == []
+
+
 @pytest.mark.parametrize(
     ("locale", "words"),
     [("vi", ("Thu hồi (tiền bị ngân hàng trả lại", "Chờ thu hồi")), ("en", ("Recoveries (money the bank", "Owed"))],
