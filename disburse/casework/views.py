@@ -700,9 +700,13 @@ def resolve_duplicate(claim_id: int) -> ResponseReturnValue:
 def payment_details(claim_id: int) -> ResponseReturnValue:
     form = PaymentDetailsForm()
     form.bank_code.choices = bank_choices()
-    if request.method == "GET":  # prefilled from the details the person sent (the case page's link)
-        form.bank_code.data = request.args.get("bank_code", "")[:20]
-        form.bank_account.data = request.args.get("bank_account", "")[:40]
+    claim = _claim(claim_id)
+    offer_id = request.args.get("offer", type=int)
+    if request.method == "GET" and offer_id is not None and 0 < offer_id <= review.MAX_ID:
+        offered = person_details.offer(claim, offer_id)  # prefilled from the details the person sent
+        if offered is not None:
+            sent = offered.data or {}
+            form.bank_code.data, form.bank_account.data = sent.get("bank_code") or "", sent.get("bank_account") or ""
 
     def act(claim: Claim, user: User) -> None:
         result = service.correct_payment_details(
@@ -711,7 +715,7 @@ def payment_details(claim_id: int) -> ResponseReturnValue:
         if result.errors:
             raise review.Invalid({e.field: (e.message_vi, e.message_en) for e in result.errors})
 
-    if _claim(claim_id).state == ClaimState.NEEDS_REVIEW:
+    if claim.state == ClaimState.NEEDS_REVIEW:
         done = _("Đã sửa thông tin tài khoản; hồ sơ vẫn chờ xem xét, có thể duyệt khi đủ điều kiện.")
     else:
         done = _("Đã sửa thông tin tài khoản; hồ sơ sẽ được chi trả lại ở lô sau.")

@@ -144,4 +144,16 @@ def open_offer(claim: Claim) -> ClaimEvent | None:
     return None if settled is not None else latest
 
 
-__all__ = ["WAITING", "Offer", "input_errors", "offer_payment_details", "open_offer"]
+def offer(claim: Claim, event_id: int) -> ClaimEvent | None:
+    """The person's offer of details ``event_id`` if it is one of ``claim``'s (the case page's link names the offer,
+    never the account: a URL ends up in access logs and browser histories)."""
+    return db.session.scalar(
+        select(ClaimEvent).where(
+            ClaimEvent.id == event_id,
+            ClaimEvent.claim_id == claim.id,
+            ClaimEvent.action == ClaimNote.OFFER_DETAILS.value,
+        )
+    )
+
+
+__all__ = ["WAITING", "Offer", "input_errors", "offer", "offer_payment_details", "open_offer"]

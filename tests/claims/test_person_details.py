@@ -148,14 +148,26 @@ def test_the_public_page_is_rate_limited_per_address(client, db_session):
 
 
 def test_the_case_page_shows_the_offer_and_prefills_the_correction(client, db_session):
+    """The link to the prefilled correction names the person's offer, never the account number: a URL is written to
+    the web server's access log and the browser's history."""
     claim = _waiting()
-    assert _offer(claim).event is not None
+    offered = _offer(claim).event
+    assert offered is not None
+    other = _waiting()
+    elsewhere = _offer(other, bank_account="21510007654321").event
+    assert elsewhere is not None
     caseworker = create_user("caseworker", district="017", password=PASSWORD)
     assert client.post("/login", data={"email": caseworker.email, "password": PASSWORD}).status_code == 302
 
-    case = _text(client.get(f"/caseworker/claims/{claim.id}"))
+    page = client.get(f"/caseworker/claims/{claim.id}")
+    case = _text(page)
     assert "Người lao động đã gửi thông tin tài khoản" in case and "BIDV 21510001234567" in case
-    link = f"/caseworker/claims/{claim.id}/payment-details?bank_code=BIDV&amp;bank_account=21510001234567"
-    assert link in client.get(f"/caseworker/claims/{claim.id}").get_data(as_text=True)
-    form = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    link = f"/caseworker/claims/{claim.id}/payment-details?offer={offered.id}"
+    assert f'href="{link}"' in page.get_data(as_text=True)
+    assert [url for url in re.findall(r'(?:href|action)="([^"]*)"', page.get_data(as_text=True)) if "2151" in url] == []
+    form = client.get(link).get_data(as_text=True)
     assert 'value="21510001234567"' in form and re.search(r'<option selected value="BIDV"|value="BIDV" selected', form)
+    # Another claim's offer, or no offer, prefills nothing.
+    for url in (f"{link.split('?')[0]}?offer={elsewhere.id}", f"{link.split('?')[0]}?offer=abc", link.split("?")[0]):
+        form = client.get(url).get_data(as_text=True)
+        assert "2151000" not in form.split("Tài khoản hiện tại", 1)[1], url
