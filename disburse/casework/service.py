@@ -167,13 +167,17 @@ def offer_cash(claim_id: int, user: User, reason: str | None) -> Any:
         raise _cash_refused(exc) from None
 
 
+def _live_cash_payment(claim: Claim) -> Payment | None:
+    """The claim's cash payment queued, sent or paid, if any."""
+    payment = payments.live_payment_for_claim(claim.id)
+    batch = db.session.get(PaymentBatch, payment.batch_id) if payment and payment.batch_id is not None else None
+    return payment if batch is not None and batch.channel == "cash" else None
+
+
 def open_cash_payment(claim: Claim) -> Payment | None:
     """The claim's cash payment waiting at the office for the person (queued or sent), if any."""
-    payment = payments.live_payment_for_claim(claim.id)
-    if payment is None or payment.state not in ("queued", "sent"):
-        return None
-    batch = db.session.get(PaymentBatch, payment.batch_id) if payment.batch_id is not None else None
-    return payment if batch is not None and batch.channel == "cash" else None
+    payment = _live_cash_payment(claim)
+    return payment if payment is not None and payment.state in ("queued", "sent") else None
 
 
 @dataclass(frozen=True)
@@ -195,34 +199,39 @@ def programme_period(program: Program) -> PaymentPeriod:
     return PaymentPeriod(program.last_payable_day, payments.payable(program))
 
 
-def _open_cash_reference(claim_id: int, user: User) -> str:
-    """The reference of the claim's open cash payment, the claim visible to ``user``; refused when there is none."""
-    payment = open_cash_payment(review.visible_claim(claim_id, user))
-    if payment is None:
-        raise CaseworkRefused(
-            "Hồ sơ không có khoản chi tiền mặt nào đang chờ chi tại cơ quan BHXH.",
-            "The claim has no cash payment waiting at the office.",
-            code="no_cash_payment",
-        )
-    return payment.provider_reference
+def _no_cash_payment() -> CaseworkRefused:
+    return CaseworkRefused(
+        "Hồ sơ không có khoản chi tiền mặt nào đang chờ chi tại cơ quan BHXH.",
+        "The claim has no cash payment waiting at the office.",
+        code="no_cash_payment",
+    )
 
 
-def record_cash_receipt(claim_id: int, user: User, receipt_number: str) -> Payment:
+def record_cash_receipt(claim_id: int, user: User, receipt_number: str) -> review.ActionResult:
     """Record that the person was paid at the counter against ``receipt_number``
-    (:func:`disburse.payments.cash.record_cash_payment`) for the claim's open cash payment."""
-    reference = _open_cash_reference(claim_id, user)
+    (:func:`disburse.payments.cash.record_cash_payment`) for the claim's open cash payment. The receipt the payment
+    is already paid against changes nothing (``changed`` False: a second click on "confirm")."""
+    claim = review.visible_claim(claim_id, user)
+    payment = _live_cash_payment(claim)
+    if payment is None:
+        raise _no_cash_payment()
     try:
-        return cash.record_cash_payment(reference, receipt_number, user)
+        cash.record_cash_payment(payment.provider_reference, receipt_number, user)
+    except cash.AlreadyRecorded:
+        return review.ActionResult(claim, changed=False)
     except cash.CashRefused as exc:
         raise _cash_refused(exc) from None
+    return review.ActionResult(claim, changed=True)
 
 
 def withdraw_cash_payment(claim_id: int, user: User, reason: str) -> Payment:
     """Take the claim's open cash payment off its office's list (:func:`disburse.payments.cash.withdraw_cash_payment`):
     the claim then waits for details (a bank account, or the next cash list)."""
-    reference = _open_cash_reference(claim_id, user)
+    payment = open_cash_payment(review.visible_claim(claim_id, user))
+    if payment is None:
+        raise _no_cash_payment()
     try:
-        return cash.withdraw_cash_payment(reference, user, reason)
+        return cash.withdraw_cash_payment(payment.provider_reference, user, reason)
     except cash.CashRefused as exc:
         raise _cash_refused(exc) from None
 

@@ -511,7 +511,9 @@ def _action_page(
     service (which refuses by itself whatever cannot be done), commit and go back to the case (or show every error
     above the form). A :class:`ConfirmedForm` (money moves) acts only on its second post: the first tries the action
     and undoes it, then shows the page with ``confirming`` set, saying what will happen (or what the service
-    refused); its "change" button (``edit``) brings the form back."""
+    refused); its "change" button (``edit``) brings the form back. An action that finds what it asks for already
+    done (an :class:`~disburse.verification.review.ActionResult` that changed nothing: the same post again, a
+    second click on "confirm") goes back to the case with ``done`` too."""
     claim = _claim(claim_id)
     general: list[str] = []
     status = 200
@@ -527,12 +529,15 @@ def _action_page(
                 # Tried and undone: whatever the service would refuse is said now, not after "confirm".
                 savepoint = db.session.begin_nested()
                 try:
-                    act(claim, _user())
+                    outcome = act(claim, _user())
                 except ReviewError as exc:
                     general, status = _refused(exc, form), exc.status
                 else:
                     confirming = True
                 savepoint.rollback()
+                if confirming and _already_done(outcome):
+                    flash(done, "success")
+                    return redirect(url_for(".case", claim_id=claim_id))
                 claim = _claim(claim_id)
         elif valid:
             savepoint = db.session.begin_nested()  # nothing half done survives a refused action
@@ -555,6 +560,10 @@ def _action_page(
         template, claim=claim, person=person, form=form, general_errors=general, confirming=confirming, **context
     )
     return page, status
+
+
+def _already_done(outcome: Any) -> bool:
+    return isinstance(outcome, review.ActionResult) and not outcome.changed
 
 
 def _state_words(claim: Claim) -> str:
@@ -708,12 +717,13 @@ def payment_details(claim_id: int) -> ResponseReturnValue:
             sent = offered.data or {}
             form.bank_code.data, form.bank_account.data = sent.get("bank_code") or "", sent.get("bank_account") or ""
 
-    def act(claim: Claim, user: User) -> None:
+    def act(claim: Claim, user: User) -> review.ActionResult:
         result = service.correct_payment_details(
             claim.id, user, form.bank_code.data or "", form.bank_account.data or ""
         )
         if result.errors:
             raise review.Invalid({e.field: (e.message_vi, e.message_en) for e in result.errors})
+        return review.ActionResult(claim, changed=result.outcome != "unchanged")
 
     if claim.state == ClaimState.NEEDS_REVIEW:
         done = _("Đã sửa thông tin tài khoản; hồ sơ vẫn chờ xem xét, có thể duyệt khi đủ điều kiện.")

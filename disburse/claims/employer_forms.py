@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import String
 
 from disburse.claims import service
-from disburse.claims.models import Claim
+from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.outcomes import (
     PHONE,
     FormRefused,
@@ -593,6 +593,39 @@ _ADJUSTMENTS = {"add": _add, "remove": _remove, "correct": _correct}
 CORRECTABLE_STATES = frozenset({*_PAY_AGAIN, ClaimState.NEEDS_REVIEW})
 
 
+#: After these, the bank details a correction gave are those a payment failed with, or came back from.
+_DETAILS_FAILED = (ClaimAction.PAYMENT_FAILED.value, ClaimAction.PAYMENT_RETURNED.value)
+
+
+def _changed_to(changes: dict[str, Any], name: str) -> Any:
+    """What a ``correct`` note's ``changes`` ({field: [old, new]}) changed ``name`` to; None if not changed."""
+    pair = changes.get(name)
+    return pair[1] if isinstance(pair, list) and len(pair) == 2 else None
+
+
+def _corrected_to(claim: Claim, bank_code: str, bank_account: str) -> bool:
+    """Whether the claim has exactly these bank details, put there by its latest correction of its details, and no
+    payment has failed or come back since: the same correction asked again (a second click on "confirm")."""
+    if (claim.bank_code, claim.bank_account, claim.payout) != (bank_code, bank_account, "bank"):
+        return False
+    events = db.session.execute(
+        select(ClaimEvent.action, ClaimEvent.data)
+        .where(ClaimEvent.claim_id == claim.id, ClaimEvent.action.in_([ClaimNote.CORRECT.value, *_DETAILS_FAILED]))
+        .order_by(ClaimEvent.id.desc())
+    )
+    for action, data in events:
+        note: dict[str, Any] = data if isinstance(data, dict) else {}
+        changes: dict[str, Any] = note["changes"] if isinstance(note.get("changes"), dict) else {}
+        if action in _DETAILS_FAILED or note.get("field") == "payout":  # failed since, or cash offered since
+            return False
+        if "bank_account" in changes:
+            gave = _changed_to(changes, "bank_code"), _changed_to(changes, "bank_account")
+            return gave == (bank_code, bank_account)
+        if "payout" in changes:  # the same account back, from cash to a transfer
+            return _changed_to(changes, "payout") == "bank"
+    return False  # a phone number's corrections only, or none
+
+
 def correct_payment_details(
     claim_id: int, bank_code: str, bank_account: str, *, actor: Actor = None, data: dict[str, Any] | None = None
 ) -> RowResult:
@@ -601,8 +634,10 @@ def correct_payment_details(
     (:func:`~disburse.claims.outcomes.bank_errors`), the same ``correct`` note with the old and new values, and the
     same way back to ``approved`` (:data:`_PAY_AGAIN`), so that the next batch pays the new account. In
     ``needs_review`` (details missing or malformed, found by verification) the claim stays in review with the new
-    details, for the caseworker to approve. Details equal to those it has are refused. The result carries every
-    field's error; nothing is written when there is one. Flush, never commit."""
+    details, for the caseworker to approve. Details equal to those it has are refused, unless the claim's latest
+    correction gave them and no payment failed since (the same correction again, a second click): then nothing is
+    written and the outcome is ``unchanged``, in whatever state the claim is now. The result carries every field's
+    error; nothing is written when there is one. Flush, never commit."""
     claim = service.get_claim_for_update(claim_id)
     assert claim is not None, "the caller found the claim"
     bank_code, bank_account = bank_code.strip().upper(), bank_account.strip()
@@ -616,6 +651,9 @@ def correct_payment_details(
         )
     else:
         bank_errors(result, bank_code, bank_account, known_banks())
+    if not result.errors and _corrected_to(claim, bank_code, bank_account):
+        result.outcome = "unchanged"  # done already, whatever the claim's state since
+        return result
     state = ClaimState(claim.state)
     if state not in CORRECTABLE_STATES:
         vi, en = _state_words(state)

@@ -80,6 +80,21 @@ class CashRefused(Exception):
         self.code, self.message_vi, self.message_en = code, vi, en
 
 
+class AlreadyRecorded(CashRefused):
+    """The receipt is the one the payment was already paid against (a second click on "confirm", the command run
+    again): nothing to do, nothing changed. Callers say it is recorded and count the request done."""
+
+    def __init__(self, payment: Payment) -> None:
+        reference, receipt = payment.provider_reference, payment.receipt_number
+        super().__init__(
+            "already_recorded",
+            f"Khoản chi trả {reference} đã được ghi nhận chi trả theo biên lai số {receipt}; không ghi thêm.",
+            f"Payment {reference} is already recorded as paid against receipt number {receipt}; nothing more was "
+            "recorded.",
+        )
+        self.payment = payment
+
+
 # ------------------------------------------------------------------------------------------------- the provider
 
 
@@ -319,12 +334,15 @@ def _check_period(claim: Claim) -> None:
 def record_cash_payment(reference: str, receipt_number: str, actor: Actor = None) -> Payment:
     """Record that the person was paid at the office against ``receipt_number``: the payment (sent, or queued: sent
     and settled in one go) → ``paid`` with the receipt number, and its claim → ``paid``, through both transition
-    paths; flush. Every check runs before anything is written: :class:`CashRefused`, nothing changed."""
+    paths; flush. Every check runs before anything is written: :class:`CashRefused`, nothing changed. The receipt
+    the payment is already paid against is :class:`AlreadyRecorded` (another receipt for it is refused)."""
     receipt = clean_receipt_number(receipt_number)
     payment, batch = _cash_payment(reference)
     claim = claims.get_claim_for_update(payment.claim_id)
     assert claim is not None
     check_scope(actor, claim)
+    if payment.state == PaymentState.PAID and payment.receipt_number == receipt:
+        raise AlreadyRecorded(payment)
     _check_payable(payment)
     _check_claim(claim, payment)
     _check_period(claim)
@@ -444,6 +462,7 @@ def offer_cash(
 __all__ = [
     "MAX_RECEIPT",
     "MAX_WITHDRAW_REASON",
+    "AlreadyRecorded",
     "CashListRow",
     "CashProvider",
     "CashRefused",

@@ -3,11 +3,13 @@
 
 - ``cash-list --district CODE [--date dd/mm/yyyy] [--out FILE.xlsx|.csv]``: the people the office pays in cash, as a
   table on the terminal or a spreadsheet with a blank receipt column (and a signature column) to fill in;
-- ``cash-paid REFERENCE RECEIPT [--by EMAIL]``: record that a person was paid against a receipt number;
+- ``cash-paid REFERENCE RECEIPT [--by EMAIL]``: record that a person was paid against a receipt number (run again
+  with the same receipt, it says so and changes nothing);
 - ``offer-cash CLAIM [--early REASON] [--by EMAIL]``: pay a claim waiting for details in cash at the office;
 - ``cash-withdraw REFERENCE --reason TEXT [--by EMAIL]``: take a cash payment not yet paid off the office's list.
 
-Exit 0 done; 2 bad input or a refusal, with the reason in Vietnamese then English, and nothing changed.
+Exit 0 done (or already done: ``cash-paid`` with the receipt already recorded); 2 bad input or a refusal, with the
+reason in Vietnamese then English, and nothing changed.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from disburse.auth.service import get_user_by_email
 from disburse.extensions import RECORD_ID, db
 from disburse.formatting import dmy, vnd
 from disburse.payments.cash import (
+    AlreadyRecorded,
     CashListRow,
     CashRefused,
     cash_list,
@@ -172,10 +175,14 @@ def _user(email: str | None) -> User | None:
 @click.argument("receipt")
 @click.option("--by", "email", help="The caseworker who paid (their e-mail).")
 def cash_paid_cmd(reference: str, receipt: str, email: str | None) -> None:
-    """Record a cash payment at the office against its receipt number."""
+    """Record a cash payment at the office against its receipt number (the same receipt again: said, exit 0)."""
     actor = _user(email)
     try:
         payment = record_cash_payment(reference, receipt, actor)
+    except AlreadyRecorded as exc:
+        db.session.rollback()
+        click.echo(f"{exc.message_vi}\n{exc.message_en}")
+        return
     except CashRefused as exc:
         _refuse(exc.message_vi, exc.message_en)
     db.session.commit()

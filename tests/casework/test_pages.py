@@ -705,6 +705,88 @@ def test_offer_cash_and_record_the_receipt(signed_in, app, monkeypatch):
     assert "Biên lai số AA/21E 0001234 đã dùng cho khoản chi trả" in _text(response)
 
 
+def _payment_events(payment_id: int) -> list[int]:
+    from disburse.payments.models import PaymentEvent
+
+    return list(db.session.scalars(select(PaymentEvent.id).where(PaymentEvent.payment_id == payment_id)))
+
+
+@pytest.mark.parametrize(
+    ("locale", "done", "paid"),
+    [
+        ("vi", "Đã ghi nhận chi trả tiền mặt", "đã được chi, biên lai số AA/21E 0001234"),
+        ("en", "The cash payment is recorded", "already paid, receipt number AA/21E 0001234"),
+    ],
+)
+def test_a_second_click_on_confirm_the_receipt_says_it_is_recorded(
+    client, caseworker, app, monkeypatch, locale, done, paid
+):
+    """ "Confirm" clicked twice: the second post finds the payment paid against this very receipt, and goes back to
+    the case saying it is recorded (it said there was no cash payment waiting, 409). Another receipt is refused."""
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", PAYING_DAY)
+    payment = create_cash_payment()
+    _sign_in(client, caseworker, locale)
+    url, case = f"/caseworker/claims/{payment.claim_id}/cash-receipt", f"/caseworker/claims/{payment.claim_id}"
+    assert client.post(url, data={"receipt_number": "AA/21E 0001234", "confirmed": "1"}).status_code == 302
+    client.get(case)  # the first answer's page, read
+    recorded = _payment_events(payment.id), _events(payment.claim_id)
+
+    for data in ({"confirmed": "1"}, {}):  # the confirmation, or the form's first step, posted again
+        response = client.post(url, data={"receipt_number": " aa/21e  0001234", **data})
+        assert response.status_code == 302 and response.headers["Location"] == case
+        assert done in _text(client.get(case))
+        db.session.expire_all()
+        assert (_payment_events(payment.id), _events(payment.claim_id)) == recorded
+
+    other = client.post(url, data={"receipt_number": "AA/21E 0009999", "confirmed": "1"})
+    assert other.status_code == 409
+    assert paid in _text(other)
+    assert db.session.get(Payment, payment.id).receipt_number == "AA/21E 0001234"
+
+
+@pytest.mark.parametrize("state", ["awaiting_payment_details", "needs_review"])
+def test_a_second_click_on_confirm_the_new_account_says_it_is_saved(signed_in, state):
+    """The correction confirmed twice: the second post asks for the details the first one gave the claim, and goes
+    back to the case saying they are saved (it said the account could not be changed in "Approved", or that these
+    are the claim's details already)."""
+    claim = create_claim(state, reasons=["bank_details_malformed"] if state == "needs_review" else [])
+    url, case = f"/caseworker/claims/{claim.id}/payment-details", f"/caseworker/claims/{claim.id}"
+    details = {"bank_code": "BIDV", "bank_account": "1234567890", "confirmed": "1"}
+    assert signed_in.post(url, data=details).status_code == 302
+    signed_in.get(case)
+    after = db.session.get(Claim, claim.id).state
+    assert after == ("approved" if state == "awaiting_payment_details" else "needs_review")
+    recorded = _events(claim.id)
+
+    for data in (details, {**details, "confirmed": ""}):
+        response = signed_in.post(url, data=data)
+        assert response.status_code == 302 and response.headers["Location"] == case
+        assert "Đã sửa thông tin tài khoản" in _text(signed_in.get(case))
+        db.session.expire_all()
+        assert _events(claim.id) == recorded and db.session.get(Claim, claim.id).state == after
+
+
+def test_the_account_a_payment_failed_with_is_still_refused_after_it_was_given_by_a_correction(signed_in):
+    """Only the same correction again is done already: once a payment has failed with the corrected account, giving
+    it again is refused as before (the person must give another one)."""
+    from disburse.payments.providers import ProviderStatus, StatusUpdate
+    from disburse.payments.status import apply_updates
+
+    claim = create_claim("awaiting_payment_details")
+    url = f"/caseworker/claims/{claim.id}/payment-details"
+    details = {"bank_code": "BIDV", "bank_account": "1234567890", "confirmed": "1"}
+    assert signed_in.post(url, data=details).status_code == 302
+    claims.transition(claim.id, ClaimAction.QUEUE_PAYMENT)
+    failed = create_payment(db.session.get(Claim, claim.id), "sent", bank_code="BIDV", bank_account="1234567890")
+    update = StatusUpdate(failed.provider_reference, ProviderStatus.REJECTED, reason_code="AC04")
+    apply_updates("sandbox", [update], source="callback")
+    assert db.session.get(Claim, claim.id).state in ("payment_failed", "awaiting_payment_details")
+
+    response = signed_in.post(url, data=details)
+    assert response.status_code == 422
+    assert "Đây là tài khoản đã chi trả không thành công; hãy ghi tài khoản mới." in _text(response)
+
+
 @pytest.mark.parametrize(
     ("locale", "until", "ended"),
     [

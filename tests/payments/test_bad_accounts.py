@@ -169,8 +169,9 @@ def test_a_caseworker_cannot_approve_a_bank_claim_whose_details_cannot_be_paid(d
 
 def test_a_caseworker_corrects_the_details_of_a_claim_in_review_and_then_approves_it():
     """Verification found the account malformed; the caseworker hears the right one from the person, enters it on
-    the case page (the claim stays in review, a ``correct`` note says what changed) and can then approve. Giving the
-    same details again, or a malformed account, is refused and changes nothing."""
+    the case page (the claim stays in review, a ``correct`` note says what changed) and can then approve. A malformed
+    account is refused and changes nothing; the same correction again (a second click) is done already and changes
+    nothing; the details the claim had from its list, given as new ones, are refused."""
     caseworker = create_user("caseworker", district="017")
     claim = create_claim(
         ClaimState.NEEDS_REVIEW, district_code="017", reasons=["bank_details_malformed"], bank_account="AB12CD34"
@@ -187,7 +188,10 @@ def test_a_caseworker_corrects_the_details_of_a_claim_in_review_and_then_approve
     assert _events(claim.id) == [*before, "correct"]
 
     again = casework.correct_payment_details(claim.id, caseworker, "BIDV", "21510001234567")
-    assert [e.code for e in again.errors] == ["same_details"]
+    assert (again.errors, again.outcome) == ([], "unchanged") and _events(claim.id) == [*before, "correct"]
+    listed = create_claim(ClaimState.NEEDS_REVIEW, district_code="017", reasons=["amount_changed"])
+    same = casework.correct_payment_details(listed.id, caseworker, listed.bank_code, listed.bank_account)
+    assert [e.code for e in same.errors] == ["same_details"]
     assert review.approve(claim.id, caseworker, "đã gọi điện").changed
     assert db.session.get(Claim, claim.id).state == "approved"
 

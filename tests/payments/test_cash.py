@@ -25,6 +25,7 @@ from disburse.payments import service as payments
 from disburse.payments.cash import (
     _RECEIPT_LOCK,
     MAX_WITHDRAW_REASON,
+    AlreadyRecorded,
     CashProvider,
     CashRefused,
     cash_list,
@@ -268,6 +269,8 @@ def test_every_refusal_says_why_and_changes_nothing(db_session):
     _refused("not_cash", record_cash_payment, _payment(bank_claim).provider_reference, "BL-2")
     already = _refused("already_paid", record_cash_payment, paid.provider_reference, "BL-2")
     assert "BL-1" in already.message_vi and "BL-1" in already.message_en
+    same = _refused("already_recorded", record_cash_payment, paid.provider_reference, "bl-1")  # done already
+    assert isinstance(same, AlreadyRecorded) and same.payment.id == paid.id
     _refused("not_payable", record_cash_payment, returned.provider_reference, "BL-2")
     _refused("out_of_scope", record_cash_payment, reference, "BL-2", create_user("caseworker", district=OTHER))
     _refused("out_of_scope", record_cash_payment, reference, "BL-2", create_user("employer"))
@@ -541,12 +544,21 @@ def test_bad_input_exits_2_with_a_message_and_no_traceback(app, db_session, tmp_
 
 
 def test_cash_paid_twice_names_the_receipt(app, db_session):
+    """Run again with the receipt it recorded (as typed differently), the command says so and exits 0, changing
+    nothing; another receipt for the paid payment is refused, naming the one it was paid against."""
     program = create_program()
     claim = _cash_claim(program, "Đinh Thị Mai")
     _issue(program)
     reference = _payment(claim).provider_reference
     runner = app.test_cli_runner()
     assert runner.invoke(payments_cli, ["cash-paid", reference, "BL-5"]).exit_code == 0
+    recorded = _snapshot()
+    same = runner.invoke(payments_cli, ["cash-paid", reference, " bl-5 "])
+    assert same.exit_code == 0, same.output
+    assert f"Khoản chi trả {reference} đã được ghi nhận chi trả theo biên lai số BL-5" in same.output
+    assert f"Payment {reference} is already recorded as paid against receipt number BL-5" in same.output
+    db_session.expire_all()
+    assert _snapshot() == recorded
     again = runner.invoke(payments_cli, ["cash-paid", reference, "BL-6"])
     assert again.exit_code == 2 and "BL-5" in again.output
     assert db_session.get(Payment, _payment(claim).id).receipt_number == "BL-5"
