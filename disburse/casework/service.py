@@ -1,6 +1,7 @@
 """What the caseworker's pages need beyond the review queue's own service (:mod:`disburse.verification.review`):
 the case page's payments and duplicates side by side, and the actions that belong to other features (correcting
-payment details, cash at the office), each behind the same scope and "who may work this case" rules.
+payment details, cash at the office), each behind the same scope rule and, for a decision on the case, the same
+"who may work this case" rule (a cash receipt is recorded by whoever is at the office's cash desk).
 
 Services flush and never commit: the view that called them commits once.
 """
@@ -209,8 +210,9 @@ def _no_cash_payment() -> CaseworkRefused:
 
 def record_cash_receipt(claim_id: int, user: User, receipt_number: str) -> review.ActionResult:
     """Record that the person was paid at the counter against ``receipt_number``
-    (:func:`disburse.payments.cash.record_cash_payment`) for the claim's open cash payment. The receipt the payment
-    is already paid against changes nothing (``changed`` False: a second click on "confirm")."""
+    (:func:`disburse.payments.cash.record_cash_payment`) for the claim's open cash payment. Any caseworker of the
+    claim's office records it, whoever holds the case: the one at the cash desk pays whoever comes. The receipt the
+    payment is already paid against changes nothing (``changed`` False: a second click on "confirm")."""
     claim = review.visible_claim(claim_id, user)
     payment = _live_cash_payment(claim)
     if payment is None:
@@ -226,8 +228,13 @@ def record_cash_receipt(claim_id: int, user: User, receipt_number: str) -> revie
 
 def withdraw_cash_payment(claim_id: int, user: User, reason: str) -> Payment:
     """Take the claim's open cash payment off its office's list (:func:`disburse.payments.cash.withdraw_cash_payment`):
-    the claim then waits for details (a bank account, or the next cash list)."""
-    payment = open_cash_payment(review.visible_claim(claim_id, user))
+    the claim then waits for details (a bank account, or the next cash list). A decision on the case, like offering
+    cash: only whoever may work the case (:func:`disburse.verification.review.may_work`), not while another
+    caseworker holds it. The claim is not locked here: the cash service locks the payment, then the claim, as the
+    receipt does (the other order could deadlock with a receipt recorded at the same moment)."""
+    claim = review.visible_claim(claim_id, user)
+    review.may_work(claim, user)
+    payment = open_cash_payment(claim)
     if payment is None:
         raise _no_cash_payment()
     try:

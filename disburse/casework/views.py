@@ -70,7 +70,8 @@ bp = Blueprint("caseworker", __name__, url_prefix="/caseworker")
 #: Who may use the caseworker's pages: employers never. Supervisors read within their province; the services
 #: decide what each role may do.
 STAFF = ACTING_ROLES
-#: Money is handed over at the claim's own office: its caseworkers (and admins) record receipts and offer cash.
+#: Money is handed over at the claim's own office: its caseworkers (and admins) record receipts (any of them: the one
+#: at the desk), offer cash and take a payment off the list (these two only while no one else holds the case).
 CASH_ROLES = ("caseworker", "admin")
 #: "Assign the next 20 to me".
 ASSIGN_NEXT = 20

@@ -847,6 +847,38 @@ def test_take_a_cash_payment_off_the_list_and_put_it_back(signed_in):
     assert (claim.state, claim.payout) == ("approved", "cash")
 
 
+def test_any_caseworker_of_the_office_records_a_receipt_but_only_the_cases_holder_takes_it_off_the_list(
+    client, caseworker, app, monkeypatch
+):
+    """The one at the cash desk pays whoever comes, whoever holds the case: the receipt is theirs to record. Taking a
+    payment off the list is a decision on the case, like offering cash: not while another caseworker holds it (an
+    admin may, as with every case)."""
+    from disburse.verification import review
+
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", PAYING_DAY)
+    colleague = create_user("caseworker", district=DONG_ANH)
+    held, paid_here = create_cash_payment(), create_cash_payment()
+    for payment in (held, paid_here):
+        review.assign(payment.claim_id, colleague)
+    _sign_in(client, caseworker, "en")
+
+    withdraw = f"/caseworker/claims/{held.claim_id}/cash-withdraw"
+    response = client.post(withdraw, data={"reason": "Xin chuyển khoản."})
+    assert response.status_code == 409 and "Another caseworker holds this claim" in _text(response)
+    db.session.expire_all()
+    assert db.session.get(Payment, held.id).state == "sent"
+    assert db.session.get(Claim, held.claim_id).state == "payment_pending"
+
+    receipt = f"/caseworker/claims/{paid_here.claim_id}/cash-receipt"
+    assert client.post(receipt, data={"receipt_number": "BL 0042", "confirmed": "1"}).status_code == 302
+    assert db.session.get(Claim, paid_here.claim_id).state == "paid"
+
+    client.post("/logout")
+    _sign_in(client, create_user("admin", password=PASSWORD))
+    assert client.post(withdraw, data={"reason": "Xin chuyển khoản."}).status_code == 302
+    assert db.session.get(Payment, held.id).state == "failed"
+
+
 def test_supervisors_do_not_handle_cash(client):
     supervisor = create_user("supervisor", province="01", password=PASSWORD)
     claim = create_claim("awaiting_payment_details")
