@@ -49,6 +49,10 @@ def register_commands(app: Flask) -> None:
 
 # ------------------------------------------------------------------------------ production: web, worker, beat
 
+#: gunicorn's access log line with the path alone (``%(U)s``), not the query string, nor the referring page's URL: a
+#: search for a person's name (the unit's status page, the users page) stays out of the log.
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
+
 
 def _refuse(exc: deployment.Refused) -> NoReturn:
     click.echo(str(exc), err=True)
@@ -92,6 +96,8 @@ def web(host: str, port: int, web_workers: int, timeout: int) -> None:
             str(timeout),
             "--access-logfile",
             "-",
+            "--access-logformat",
+            ACCESS_LOG_FORMAT,
             "disburse.wsgi:app",
         ]
     )
@@ -373,6 +379,8 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
                 str(web_workers),
                 "--access-logfile",
                 "-",
+                "--access-logformat",
+                ACCESS_LOG_FORMAT,
                 "disburse.wsgi:app",
             ]
         )

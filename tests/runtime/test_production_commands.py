@@ -218,16 +218,22 @@ def test_a_beat_stopped_while_it_starts_stops_cleanly_and_frees_the_lock(migrate
 # ------------------------------------------------------------------------------------------------------- web
 
 
-def test_the_web_node_serves_the_app_and_stops_on_sigterm(migrated_url, own_redis):
+def test_the_web_node_serves_the_app_and_stops_on_sigterm(migrated_url, own_redis, tmp_path):
+    """And its access log names the path, never the query string: a search for a person's name stays out of it."""
     port = _free_port()
-    proc = disburse(["web", "--port", str(port), "--workers", "1"], command_env(migrated_url, own_redis))
+    log = tmp_path / "access.log"
+    with log.open("wb") as stdout:
+        proc = disburse(
+            ["web", "--port", str(port), "--workers", "1"], command_env(migrated_url, own_redis), stdout=stdout
+        )
     try:
         deadline = time.monotonic() + 60
         body: dict = {}
         while time.monotonic() < deadline:
             assert proc.poll() is None, f"disburse web exited with code {proc.returncode}"
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=3) as response:
+                url = f"http://127.0.0.1:{port}/api/v1/health?q=Nguy%E1%BB%85n+Th%E1%BB%8B+Lan"
+                with urllib.request.urlopen(url, timeout=3) as response:
                     body = json.load(response)
                     break
             except OSError:
@@ -235,6 +241,9 @@ def test_the_web_node_serves_the_app_and_stops_on_sigterm(migrated_url, own_redi
         assert body.get("database") == {"ok": True} and body.get("redis") == {"ok": True}, body
     finally:
         assert stop(proc) == 0
+    lines = [line for line in log.read_text().splitlines() if "/api/v1/health" in line]
+    assert lines and all('"GET /api/v1/health HTTP/1.1" 200' in line for line in lines), lines
+    assert "q=" not in log.read_text() and "Nguy" not in log.read_text()
 
 
 def test_a_beat_takes_a_vanished_lock_again_and_stops_when_another_holds_it(migrated_url, own_redis, tmp_path):
