@@ -533,8 +533,12 @@ def _pain002_updates(document: Any, outbox: Path | None) -> list[StatusUpdate]:
         reference: str | None, code: str | None, reasons: Sequence[Any], at: datetime | None, amount: int | None
     ) -> None:
         status = PAIN002_STATUSES.get(code or "")
-        if status is not None:  # else PART (see the transactions), or a code that says nothing about one order
-            updates.add(reference, status, at=at, amount_vnd=amount, **_rejection(status, reasons))
+        if status is None:  # PART (see the transactions), or a code that says nothing about one order
+            return
+        rejection = _rejection(status, reasons)
+        if rejection.get("reason_code") in DUPLICATE_REFUSALS:
+            return  # the bank refused a copy of an order it already has: not news about the order itself
+        updates.add(reference, status, at=at, amount_vnd=amount, **rejection)
 
     def whole_batch(code: str | None, reasons: Sequence[Any]) -> None:
         if PAIN002_STATUSES.get(code or "") is not None:
@@ -560,6 +564,12 @@ def _pain002_updates(document: Any, outbox: Path | None) -> list[StatusUpdate]:
                 amount,
             )
     return list(updates.items.values())
+
+
+#: ISO 20022 reasons a bank refuses an order with because it already has it (the same file uploaded twice, the same
+#: end-to-end id again): "already have it", as the sandbox's duplicate refusal. Read as a rejection, a file sent twice
+#: would fail every payment of the batch the bank is paying from the first copy, and they would be paid again.
+DUPLICATE_REFUSALS = frozenset({"DUPL", "AM05"})
 
 
 def _rejection(status: ProviderStatus, reasons: Sequence[Any]) -> dict[str, str | None]:

@@ -205,12 +205,12 @@ def import_status_cmd(path: Path) -> None:
     applied = apply_updates("bankfile", updates, source="file")
     db.session.commit()
     _report_file(path, len(updates), applied)
-    if applied.unknown or applied.mismatched:
+    if applied.unknown or applied.mismatched or applied.conflicts:
         sys.exit(EXIT_DIFFERENCES)
 
 
 def _report_file(path: Path, count: int, applied: Applied) -> None:
-    refused = len(applied.unknown) + len(applied.mismatched)
+    refused = len(applied.unknown) + len(applied.mismatched) + len(applied.conflicts)
     click.echo(
         f"{path.name}: {number(count)} trạng thái; đã chi {number(applied.settled)}, không thành công "
         f"{number(applied.failed)}, bị trả lại {number(applied.returned)}, không có gì mới {number(applied.ignored)}, "
@@ -239,6 +239,13 @@ def _report_file(path: Path, count: int, applied: Applied) -> None:
             click.echo(f"  Không có lệnh chi này / Not one of our payments: {reference}", err=True)
     for reference in applied.mismatched:
         click.echo(f"  Số tiền khác với lệnh chi / The amount differs from ours: {reference}", err=True)
+    for reference in applied.conflicts:
+        click.echo(
+            f"  Ngân hàng báo đã chuyển tiền cho lệnh chi ta ghi là không thành công hoặc đã hủy; không áp dụng, "
+            f"hãy đối chiếu sao kê trước khi chi lại / The bank says money moved for a payment we hold failed or "
+            f"cancelled; not applied, check the statement before paying the claim again: {reference}",
+            err=True,
+        )
 
 
 @payments_cli.command("recoveries")

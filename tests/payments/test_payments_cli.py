@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 import xmlschema
+from pyiso20022.pain import pain_002_001_10 as p10
 from sqlalchemy import select
 
 from disburse.claims.models import Claim
 from disburse.payments.bankfile import read_batch_file
 from disburse.payments.models import Payment, PaymentBatch
 from tests.factories import create_claim, create_payment, create_program
-from tests.payments.test_bankfile import pain002
+from tests.payments.test_bankfile import P10, SENT, pain002, xml
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +145,57 @@ def test_a_batch_file_lost_from_the_outbox_is_written_again_whole_and_the_same(a
     path.unlink()
     assert _run(app, "export", str(batch.id)).exit_code == 0
     assert path.read_bytes() == first
+
+
+def _whole_file_refused(batch: PaymentBatch, reason: str) -> bytes:
+    """The bank's pain.002 refusing our whole file ``batch`` for ``reason`` (no transaction listed)."""
+    report = p10.CustomerPaymentStatusReportV10(
+        grp_hdr=p10.GroupHeader86(msg_id=f"VCB-STS-{reason}", cre_dt_tm=SENT),
+        orgnl_grp_inf_and_sts=p10.OriginalGroupHeader17(
+            orgnl_msg_id=batch.reference,
+            orgnl_msg_nm_id="pain.001.001.09",
+            grp_sts="RJCT",
+            sts_rsn_inf=[p10.StatusReasonInformation12(rsn=p10.StatusReason6Choice(cd=reason))],
+        ),
+    )
+    return xml(p10.Document(cstmr_pmt_sts_rpt=report), P10)
+
+
+@pytest.mark.parametrize("reason", ["DUPL", "AM05"])
+def test_the_same_file_uploaded_twice_and_refused_as_a_duplicate_fails_nobody(app, db_session, bankfile, reason):
+    """An operator uploads the batch file twice; the bank pays from the first copy and refuses the second, whole or
+    order by order, as a duplicate. That refusal is "already have it", not a failure: were it read as one, every claim
+    of the batch would wait for new details and be paid again while the bank pays the first copy."""
+    batch, _path, references = _exported_batch(app, db_session)
+    status = bankfile / "dupl.xml"
+    for body in (_whole_file_refused(batch, reason), pain002([(r, "RJCT", reason) for r in references])):
+        status.write_bytes(body)
+        refused = _run(app, "import-status", str(status))
+        assert refused.exit_code == 0, refused.output
+        db_session.expire_all()
+        assert set(db_session.scalars(select(Payment.state).where(Payment.batch_id == batch.id))) == {"sent"}
+    status.write_bytes(pain002([(r, "ACSC", None) for r in references], message_id="VCB-STS-PAID"))
+    assert _run(app, "import-status", str(status)).exit_code == 0
+    db_session.expire_all()
+    assert set(db_session.scalars(select(Payment.state).where(Payment.batch_id == batch.id))) == {"paid"}
+
+
+def test_money_moved_for_a_payment_we_hold_failed_is_a_conflict_reported_not_applied(app, db_session, bankfile):
+    """The class the duplicate refusal belonged to: the bank says it paid (or returned) a payment we took for lost.
+    Nothing is applied, the command lists it and exits 1, so that a person checks before the claim is paid again."""
+    _batch, _path, references = _exported_batch(app, db_session)
+    status = bankfile / "status.xml"
+    status.write_bytes(pain002([(references[0], "RJCT", "AC04")]))
+    assert _run(app, "import-status", str(status)).exit_code == 0
+    status.write_bytes(pain002([(references[0], "ACSC", None)], message_id="VCB-STS-LATE"))
+    late = _run(app, "import-status", str(status))
+    assert late.exit_code == 1, late.output
+    assert f"check the statement before paying the claim again: {references[0]}" in late.output
+    assert "not applied 1" in late.output
+    db_session.expire_all()
+    assert db_session.scalars(select(Payment.state).where(Payment.provider_reference == references[0])).one() == (
+        "failed"
+    )
 
 
 def test_another_file_under_the_batchs_name_is_never_overwritten(app, db_session, bankfile):
