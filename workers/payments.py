@@ -31,6 +31,7 @@ from disburse.bulk import after_deadlocks
 from disburse.extensions import db
 from disburse.payments import events, sending
 from disburse.payments import service as payments
+from disburse.payments.adapters import providers_heard
 from disburse.payments.providers import RetryableError
 from disburse.programs.calendar import programme_today
 from disburse.verification import sweepers
@@ -164,4 +165,6 @@ def sweep() -> dict[str, Any]:
 
 
 def _providers() -> list[str]:
-    return sorted({provider for _channel, provider in sending.channels()})
+    """The providers to chase: those batched for now, and any other payments were sent through (a changed
+    ``DISBURSE_PAYMENT_PROVIDER`` must not leave them unasked for ever)."""
+    return sorted({provider for _channel, provider in sending.channels()} | providers_heard())

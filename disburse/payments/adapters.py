@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import text
 
+from disburse.extensions import db
 from disburse.payments.providers import Provider
 
 CALLBACK_PROVIDERS = frozenset({"sandbox"})
@@ -43,6 +45,21 @@ def provider_for(name: str) -> Provider:
     if name not in cache:
         cache[name] = _build(name, current_app.config)
     return cache[name]
+
+
+_STILL_SENT = text("SELECT EXISTS (SELECT 1 FROM payments WHERE state = 'sent' AND provider = :provider)")
+
+
+def still_waiting_on(name: str) -> bool:
+    """Whether payments sent through ``name`` still wait for its news: a provider the programme no longer pays
+    through (``DISBURSE_PAYMENT_PROVIDER`` changed) is still chased and heard until they settle."""
+    return bool(db.session.scalar(_STILL_SENT, {"provider": name}))
+
+
+def providers_heard() -> set[str]:
+    """The providers whose news we take: the one that pays bank accounts now, and any other with payments sent."""
+    current = bank_provider_name()
+    return {name for name in CALLBACK_PROVIDERS | POLLED_PROVIDERS if name == current or still_waiting_on(name)}
 
 
 def bank_provider_name() -> str | None:

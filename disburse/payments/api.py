@@ -32,7 +32,7 @@ from disburse.auth.permissions import public
 from disburse.background import enqueue_after_commit
 from disburse.extensions import db
 from disburse.payments import events
-from disburse.payments.adapters import CALLBACK_PROVIDERS, bank_provider_name, provider_for
+from disburse.payments.adapters import CALLBACK_PROVIDERS, bank_provider_name, provider_for, still_waiting_on
 from disburse.payments.providers import CallbackProvider, InvalidSignature, UnreadableCallback
 
 log = logging.getLogger(__name__)
@@ -133,8 +133,9 @@ def provider_event(name: str) -> ResponseReturnValue:
 
 
 def _callback_provider(name: str) -> CallbackProvider | None:
-    """The provider ``name`` if it calls back and the programme pays through it here; else None (a 404)."""
-    if name not in CALLBACK_PROVIDERS or name != bank_provider_name():
+    """The provider ``name`` if it calls back and the programme pays through it here, or still has payments sent
+    through it (the configured provider changed since); else None (a 404)."""
+    if name not in CALLBACK_PROVIDERS or (name != bank_provider_name() and not still_waiting_on(name)):
         return None
     try:
         return cast(CallbackProvider, provider_for(name))

@@ -302,6 +302,27 @@ def test_only_the_provider_the_programme_pays_through_takes_callbacks(
         _forget_providers(app)
 
 
+@pytest.mark.parametrize("configured", ["bankfile", "cash"])
+def test_a_provider_given_up_for_another_is_still_heard_and_chased_while_its_payments_wait(
+    app, client, db_session, monkeypatch, configured
+):
+    """The programme moved from the sandbox to bank files (or cash only) with sandbox payments still sent: their
+    news must still be taken and asked for, or those claims would wait for ever."""
+    from tests.payments.conftest import _forget_providers
+    from workers.payments import _providers
+
+    monkeypatch.setitem(app.config, "DISBURSE_PAYMENT_PROVIDER", configured)
+    _forget_providers(app)
+    try:
+        assert "sandbox" not in _providers()
+        assert client.post(URL, data="{}", headers={"webhook-id": "x"}).status_code == 404
+        create_payment(state=PaymentState.SENT, provider="sandbox")
+        assert "sandbox" in _providers()
+        assert client.post(URL, data="{}", headers={"webhook-id": "x"}).status_code == 401  # heard: signed only
+    finally:
+        _forget_providers(app)
+
+
 def _forged(client, address: str = "198.51.100.7", event_id: str = "forged"):
     body = "x" * 4000
     headers = {"webhook-id": event_id, "webhook-timestamp": "1", "webhook-signature": "v1,AAAA"}
