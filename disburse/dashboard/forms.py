@@ -9,6 +9,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, Regexp
+from wtforms.widgets import HiddenInput
 
 from disburse.casework.forms import ConfirmedForm, DayField
 from disburse.dashboard.queries import MAX_LIMIT, SORT_COLUMNS, TABLES
@@ -144,3 +145,6 @@ class RecoveryMoveForm(ConfirmedForm):
         validators=[Optional(), NumberRange(min=1, message=_l("Số tiền phải lớn hơn 0."))],
     )
     note = TextAreaField(_l("Ghi chú (bắt buộc khi xoá nợ)"), validators=free_text(MAX_RECOVERY_NOTE))
+    #: The recovery's last step when the page was opened: a step recorded since refuses this one (or, when it is this
+    #: very one sent twice, makes it done already).
+    seen = IntegerField(widget=HiddenInput(), validators=[Optional()])

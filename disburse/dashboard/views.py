@@ -668,11 +668,17 @@ def recovery(recovery_id: int) -> ResponseReturnValue:
             savepoint = db.session.begin_nested()
             try:
                 moved = recovery_service.move(
-                    recovery_id, form.to_state.data, _user(), form.note.data or "", form.amount.data
+                    recovery_id,
+                    form.to_state.data,
+                    _user(),
+                    form.note.data or "",
+                    form.amount.data,
+                    seen=form.seen.data,
                 )
             except recovery_service.RecoveryRefused as exc:
                 savepoint.rollback()
                 general, status = [pick((exc.message_vi, exc.message_en))], 409
+                form.seen.raw_data, form.seen.data = [], None  # start over from what is there now
             else:
                 if form.confirmed.data == "1":
                     savepoint.commit()
@@ -682,6 +688,8 @@ def recovery(recovery_id: int) -> ResponseReturnValue:
                 savepoint.rollback()  # tried, and undone: "confirm" records it
                 confirming = True
             row = recovery_service.one(recovery_id) or row
+    if form.seen.data is None:
+        form.seen.data = recovery_service.last_event_id(recovery_id)
     owed = row.recovery.amount_vnd - row.recovery.recovered_vnd
     return render_template(
         "dashboard/recovery.html",

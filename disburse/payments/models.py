@@ -198,6 +198,14 @@ class RecoveryEvent(db.Model):  # type: ignore[name-defined]
     __table_args__ = (
         CheckConstraint("to_state IN (" + ", ".join(f"'{s}'" for s in RECOVERY_STATES) + ")", name="to_state_known"),
         CheckConstraint("recovered_vnd >= 0", name="recovered_not_negative"),
+        # A statement's return is counted once per recovery, however often the statement is read.
+        Index(
+            "uq_recovery_events_statement",
+            "recovery_id",
+            "statement",
+            unique=True,
+            postgresql_where=text("statement IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -207,6 +215,8 @@ class RecoveryEvent(db.Model):  # type: ignore[name-defined]
     to_state: Mapped[str] = mapped_column(String(12))
     recovered_vnd: Mapped[int] = mapped_column(server_default=text("0"))
     note: Mapped[str | None] = mapped_column(String(1000))
+    #: The statement whose return this step counted ("provider:yyyy-mm-dd"), for reconciliation's steps.
+    statement: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 

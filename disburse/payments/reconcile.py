@@ -91,30 +91,32 @@ SELECT :provider, :day, matched, jsonb_array_length(details), details FROM found
 RETURNING id, ran_at, matched, details
 """
 
-#: An owed recovery whose payment's return is on the statement: the money is back. All of it: recovered; part of it
-#: (a bank that returned less): what came back is counted and the rest stays owed. Each step is a recovery event
-#: (the system's, with the statement named); a statement read again moves and records nothing more.
+#: An owed recovery whose payment's return is on the statement: what came back is added to what was recovered, up to
+#: what is owed (all of it: recovered; part of it, a bank that returned less or in parts over several days: the rest
+#: stays owed). Each statement's return is counted once per recovery (its event names the statement), however often
+#: the statement is read.
 _RECOVERED = f"""
 WITH returned AS (
     SELECT reference, sum(amount_vnd)::bigint AS amount_vnd FROM {_TEMP} WHERE kind = 'return' GROUP BY reference
 ), hit AS (
-    SELECT r.id, r.recovered_vnd AS before, least(r.amount_vnd, s.amount_vnd) AS back
+    SELECT r.id, least(r.amount_vnd - r.recovered_vnd, s.amount_vnd) AS step
     FROM recoveries r
     JOIN payments p ON p.id = r.payment_id
     JOIN returned s ON s.reference = p.provider_reference
     WHERE p.provider = :provider AND r.state = 'owed'
+      AND NOT EXISTS (SELECT 1 FROM recovery_events e WHERE e.recovery_id = r.id AND e.statement = :statement)
     FOR UPDATE OF r
 ), moved AS (
     UPDATE recoveries r
-    SET recovered_vnd = h.back,
-        state = CASE WHEN h.back >= r.amount_vnd THEN 'recovered' ELSE r.state END,
+    SET recovered_vnd = r.recovered_vnd + h.step,
+        state = CASE WHEN r.recovered_vnd + h.step >= r.amount_vnd THEN 'recovered' ELSE r.state END,
         updated_at = now()
     FROM hit h
-    WHERE r.id = h.id AND h.back > h.before
-    RETURNING r.id, r.state, h.back - h.before AS step
+    WHERE r.id = h.id AND h.step > 0
+    RETURNING r.id, r.state, h.step
 ), recorded AS (
-    INSERT INTO recovery_events (recovery_id, from_state, to_state, recovered_vnd, note)
-    SELECT id, 'owed', state, step, CAST(:note AS text) FROM moved
+    INSERT INTO recovery_events (recovery_id, from_state, to_state, recovered_vnd, note, statement)
+    SELECT id, 'owed', state, step, CAST(:note AS text), CAST(:statement AS text) FROM moved
 )
 SELECT id, state FROM moved
 """
@@ -231,7 +233,9 @@ def reconcile(provider: str, day: date, *, statement: Iterable[StatementEntry] |
     )
     count = _load(entries)
     note = f"Sao kê {provider} ngày {day:%d/%m/%Y} / {provider} statement of {day:%d/%m/%Y}"
-    recovered = db.session.execute(text(_RECOVERED), {"provider": provider, "note": note}).all()
+    recovered = db.session.execute(
+        text(_RECOVERED), {"provider": provider, "note": note, "statement": f"{provider}:{day.isoformat()}"}
+    ).all()
     start, end = day_bounds(day)
     row = db.session.execute(
         text(_OURS_AND_THEIRS), {"provider": provider, "day": day, "start": start, "end": end}

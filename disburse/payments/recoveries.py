@@ -117,13 +117,44 @@ def one(recovery_id: int) -> RecoveryRow | None:
     return RecoveryRow(*row) if row is not None else None
 
 
-def move(recovery_id: int, to_state: str, actor: User | None, note: str, amount_vnd: int | None = None) -> Recovery:
+def last_event_id(recovery_id: int) -> int | None:
+    return db.session.scalar(select(func.max(RecoveryEvent.id)).where(RecoveryEvent.recovery_id == recovery_id))
+
+
+def move(
+    recovery_id: int,
+    to_state: str,
+    actor: User | None,
+    note: str,
+    amount_vnd: int | None = None,
+    *,
+    seen: int | None = None,
+) -> Recovery:
     """Move a recovery on (locked), with its event (who, when, the note, the sum recovered) and an audit entry;
     flush. ``recovered`` takes ``amount_vnd`` (default: all that is still owed): less than that is a part, recorded
-    while the recovery stays owed. A write-off needs a note."""
+    while the recovery stays owed. A write-off needs a note.
+
+    ``seen``: the last event of the recovery as the person saw it when deciding. If another step came since, the
+    move is refused (it was decided on what is no longer so), unless that step is this very one (the same post sent
+    twice: a double click, a reload), which is then done already and nothing more is recorded."""
     recovery = db.session.scalar(select(Recovery).where(Recovery.id == recovery_id).with_for_update())
     if recovery is None:
         raise RecoveryRefused(f"Không có khoản thu hồi số {recovery_id}.", f"There is no recovery {recovery_id}.")
+    if seen is not None:
+        since = list(
+            db.session.scalars(
+                select(RecoveryEvent)
+                .where(RecoveryEvent.recovery_id == recovery_id, RecoveryEvent.id > seen)
+                .order_by(RecoveryEvent.id)
+            )
+        )
+        if since:
+            if len(since) == 1 and _same_step(since[0], to_state, actor, note, amount_vnd):
+                return recovery
+            raise RecoveryRefused(
+                f"Khoản thu hồi {recovery_id} vừa được ghi nhận thêm sau khi bạn mở trang; hãy xem lại rồi làm lại.",
+                f"Recovery {recovery_id} has changed since you opened the page; look at it again and start over.",
+            )
     if to_state not in NEXT.get(recovery.state, set()):
         vi, en = LABELS[recovery.state]
         raise RecoveryRefused(
@@ -171,6 +202,16 @@ def move(recovery_id: int, to_state: str, actor: User | None, note: str, amount_
     return recovery
 
 
+def _same_step(event: RecoveryEvent, to_state: str, actor: User | None, note: str, amount_vnd: int | None) -> bool:
+    """Whether ``event`` is what a move with these arguments records (a part recorded stays ``owed``)."""
+    return (
+        event.actor_id == (actor.id if actor is not None else None)
+        and (event.note or "") == " ".join(note.split())[:500]
+        and (event.to_state == to_state or (to_state == "recovered" and event.to_state == "owed"))
+        and (amount_vnd is None or event.recovered_vnd == amount_vnd)
+    )
+
+
 @dataclass(frozen=True)
 class Step:
     """One line of a recovery's history: its opening (``from_state`` None), a move, or a sum recovered."""
@@ -209,6 +250,7 @@ __all__ = [
     "Step",
     "history",
     "in_area",
+    "last_event_id",
     "move",
     "one",
     "recoveries",

@@ -2,7 +2,8 @@
 
 Until now a recovery's moves were lines appended to ``recoveries.note`` (free text, states as codes, capped at 1,000
 characters). Each opening, move and sum recovered is now a row: from, to, the sum recovered in that step, who (NULL:
-the system) and their note. Append-only, as the other histories: ``refuse_change`` (0003), ``ENABLE ALWAYS``.
+the system), their note, and for reconciliation's steps the statement counted (each statement's return once).
+Append-only, as the other histories: ``refuse_change`` (0003), ``ENABLE ALWAYS``.
 
 Existing recoveries get their opening (at ``created_at``) and, when they have moved or have a note, one row at
 ``updated_at`` carrying the old note's lines as they were; then ``note`` is dropped.
@@ -32,6 +33,7 @@ def upgrade() -> None:
         sa.Column("to_state", sa.String(length=12), nullable=False),
         sa.Column("recovered_vnd", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
         sa.Column("note", sa.String(length=1000), nullable=True),
+        sa.Column("statement", sa.String(length=40), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.CheckConstraint(f"to_state IN ({_STATES})", name=op.f("ck_recovery_events_to_state_known")),
         sa.CheckConstraint("recovered_vnd >= 0", name=op.f("ck_recovery_events_recovered_not_negative")),
@@ -42,6 +44,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_recovery_events")),
     )
     op.create_index(op.f("ix_recovery_events_recovery_id"), "recovery_events", ["recovery_id"], unique=False)
+    op.create_index(
+        "uq_recovery_events_statement",
+        "recovery_events",
+        ["recovery_id", "statement"],
+        unique=True,
+        postgresql_where=sa.text("statement IS NOT NULL"),
+    )
     op.execute(
         """INSERT INTO recovery_events (recovery_id, from_state, to_state, created_at)
            SELECT id, NULL, 'owed', created_at FROM recoveries ORDER BY id"""

@@ -171,6 +171,30 @@ def test_part_of_the_sum_back_leaves_the_rest_owed_until_all_of_it_is_back(clien
     assert [m["recovered_vnd"] for m in moves] == [1_000_000, 1_100_000]
 
 
+def test_a_confirmation_sent_twice_records_once_and_a_stale_one_is_refused(client, hanoi_supervisor):
+    """A double click (or a reload) on "confirm" of a part recorded must not record it twice: the second is the
+    same step, done already. A confirmation decided before someone else's step is refused and says why."""
+    recovery = _returned(DONG_ANH, 2_100_000)
+    sign_in(client, hanoi_supervisor)
+    url = f"/dashboard/recoveries/{recovery.id}"
+    seen = re.search(r'name="seen" type="hidden" value="(\d+)"', client.get(url).get_data(as_text=True)).group(1)
+    confirm = {"to_state": "recovered", "amount": "1000000", "note": "Lần 1", "seen": seen, "confirmed": "1"}
+    checking = client.post(url, data={k: v for k, v in confirm.items() if k != "confirmed"})
+    assert f'name="seen" type="hidden" value="{seen}"' in checking.get_data(as_text=True)
+    for _ in range(2):
+        done = client.post(url, data=confirm)
+        assert done.status_code == 302, _text(done)
+    db.session.expire_all()
+    assert db.session.get(Recovery, recovery.id).recovered_vnd == 1_000_000
+    assert len(db.session.scalars(select(AuditLog).where(AuditLog.action == "recovery.move")).all()) == 1
+    # Another part decided on the page as it was before the first: refused, nothing recorded, the page starts over.
+    stale = client.post(url, data={**confirm, "amount": "500000", "note": "Lần 2"})
+    assert stale.status_code == 409 and "vừa được ghi nhận thêm sau khi bạn mở trang" in _text(stale)
+    assert f'name="seen" type="hidden" value="{seen}"' not in stale.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Recovery, recovery.id).recovered_vnd == 1_000_000
+
+
 def test_the_pages_read_in_english(client, hanoi_supervisor):
     recovery = _returned(DONG_ANH, 1_800_000)
     sign_in(client, hanoi_supervisor, "en")

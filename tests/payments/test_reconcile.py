@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import socket
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -20,7 +20,7 @@ from disburse.payments.models import Payment, Reconciliation, Recovery
 from disburse.payments.providers import PermanentError, ProviderStatus, RetryableError, StatementEntry, StatusUpdate
 from disburse.payments.reconcile import VIETNAM, NoStatement, reconcile
 from disburse.payments.reconcile_cli import parse_day
-from disburse.payments.recoveries import history
+from disburse.payments.recoveries import history, move
 from disburse.payments.statement_file import parse_statement
 from disburse.payments.states import PaymentState
 from disburse.payments.status import apply_updates
@@ -153,6 +153,36 @@ def test_a_return_at_both_matches_and_its_recovery_is_recovered(at_bank, make_pr
     # The same statement again: nothing more is recovered, and nothing more is written.
     assert reconcile("sandbox", today).recovered == 0
     assert len(history(recovery.id)) == 2
+
+
+def test_a_return_in_parts_over_days_adds_up_each_statement_once(today):
+    """A bank that sends the money back in parts, a part a day: each day's statement adds its part (read again, it
+    adds nothing), and a supervisor's part at the office adds to them, up to what is owed."""
+    payment = create_payment(state=PaymentState.PAID, amount_vnd=2_100_000)
+    recovery = returned_here(payment)
+
+    def statement(day: date) -> list[StatementEntry]:
+        booked = datetime.combine(day, time(10), VIETNAM)
+        return [StatementEntry(payment.provider_reference, "return", 700_000, booked)]
+
+    yesterday = today - timedelta(days=1)
+    for day in (yesterday, yesterday, today, today):
+        reconcile(payment.provider, day, statement=statement(day))
+    db.session.refresh(recovery)
+    assert (recovery.state, recovery.recovered_vnd) == ("owed", 1_400_000)
+    move(recovery.id, "recovered", None, "Nộp tại cơ quan")
+    db.session.refresh(recovery)
+    assert (recovery.state, recovery.recovered_vnd) == ("recovered", 2_100_000)
+    steps = [(s.from_state, s.to_state, s.recovered_vnd) for s in history(recovery.id)]
+    assert steps == [
+        (None, "owed", 0),
+        ("owed", "owed", 700_000),
+        ("owed", "owed", 700_000),
+        ("owed", "recovered", 700_000),
+    ]
+    # More on a later statement than is still owed is not counted: the recovery is no longer owed.
+    tomorrow = today + timedelta(days=1)
+    assert reconcile(payment.provider, tomorrow, statement=statement(tomorrow)).recovered == 0
 
 
 def test_returns_on_one_side_only_are_differences(at_bank, make_provider, today):
