@@ -61,8 +61,9 @@ KINDS = ("ageing", "sla_breach", "review_reason")
 assert AGE_BUCKETS[0][1] == 0 and AGE_BUCKETS[-1][2] is None
 assert all(AGE_BUCKETS[i][2] == AGE_BUCKETS[i + 1][1] - 1 for i in range(len(AGE_BUCKETS) - 1))
 
-#: The day a claim was received: Form 04, else Form 02, else listed (as the review queue counts it).
-RECEIVED_ON = "coalesce(c.applied_on, c.confirmed_on, CAST(c.created_at AS date))"
+#: The day a claim was received: Form 04, else Form 02, else listed (as the review queue counts it), on Vietnam's
+#: calendar whatever the database session's time zone (a claim listed at 06:00 in Hà Nội is listed that day).
+RECEIVED_ON = "coalesce(c.applied_on, c.confirmed_on, CAST(c.created_at AT TIME ZONE 'Asia/Ho_Chi_Minh' AS date))"
 
 _ONE_DAY = timedelta(days=1)
 

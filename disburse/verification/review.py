@@ -269,8 +269,10 @@ class QueueQuery:
 
 def received_on() -> ColumnElement[date]:
     """The day the office received the claim: its Form 04 (``applied_on``), else the employer's Form 02
-    (``confirmed_on``), else the day it was listed. The law's clock runs from it, and so does a case's age."""
-    return func.coalesce(Claim.applied_on, Claim.confirmed_on, cast(Claim.created_at, Date))
+    (``confirmed_on``), else the day it was listed, on Vietnam's calendar (as the case page shows it), whatever the
+    database session's time zone. The law's clock runs from it, and so does a case's age."""
+    listed_on = cast(func.timezone("Asia/Ho_Chi_Minh", Claim.created_at), Date)
+    return func.coalesce(Claim.applied_on, Claim.confirmed_on, listed_on)
 
 
 @dataclass
