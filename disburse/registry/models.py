@@ -97,6 +97,8 @@ class SalaryFund(db.Model):  # type: ignore[name-defined]
     __tablename__ = "salary_funds"
     __table_args__ = (
         CheckConstraint("ui_salary_fund_vnd >= 0", name="fund_non_negative"),
+        # Reductions multiply the fund by basis points in bigint (disburse.reductions.service): below 10^15 fits.
+        CheckConstraint("ui_salary_fund_vnd < 1000000000000000", name="fund_in_range"),
         CheckConstraint("ui_participants >= 0", name="participants_non_negative"),
         CheckConstraint("extract(day from month) = 1", name="month_is_first_day"),
     )

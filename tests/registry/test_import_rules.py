@@ -184,6 +184,7 @@ SALARY_RULES = [
     ({"month": "2099-01"}, "month", "future"),
     ({"ui_salary_fund_vnd": "-5"}, "ui_salary_fund_vnd", "money"),
     ({"ui_salary_fund_vnd": "1,000,000"}, "ui_salary_fund_vnd", "money"),
+    ({"ui_salary_fund_vnd": "1" + "0" * 15}, "ui_salary_fund_vnd", "money"),  # 10^15: the reductions would overflow
     ({"ui_salary_fund_vnd": ""}, "ui_salary_fund_vnd", "required"),
     ({"ui_participants": "mười"}, "ui_participants", "count"),
 ]

@@ -157,8 +157,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Month '{v}' is not valid; write it as YYYY-MM (e.g. 2021-10).",
     ),
     "money": (
-        "Quỹ lương phải là số nguyên đồng, không âm, không có dấu phân cách (ví dụ 125000000).",
-        "The salary fund must be a whole, non-negative number of đồng without separators (e.g. 125000000).",
+        "Quỹ lương phải là số nguyên đồng, không âm, tối đa 15 chữ số, không có dấu phân cách (ví dụ 125000000).",
+        "The salary fund must be a whole, non-negative number of đồng, at most 15 digits, without separators "
+        "(e.g. 125000000).",
     ),
     "count": ("Số người tham gia phải là số nguyên không âm.", "ui_participants must be a whole, non-negative number."),
     # A row the reader could not stage: the reader wrote the whole message as the value.

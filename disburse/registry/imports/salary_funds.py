@@ -1,7 +1,9 @@
 """Monthly UI salary funds, by employer and month: the unit's insured salary fund and its number of participants.
 
 The natural key is the pair (unit code, month); a fund names its employer by unit code, so the employer must be
-imported first. The table has no ``updated_at``: a changed fund is simply overwritten.
+imported first. The table has no ``updated_at``: a changed fund is simply overwritten. A fund has at most 15 digits
+(under 10^15 VND, as the table's check says): the reductions multiply it by basis points in bigint, and one larger
+figure (a typing slip) would stop every programme's lists being built.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ _JOINS = """
     LEFT JOIN {months} m ON m.s = n.month_t
     LEFT JOIN employers emp ON emp.unit_code = n.unit
     CROSS JOIN LATERAL (SELECT
-        CASE WHEN length(n.fund_t) BETWEEN 1 AND 18 AND ltrim(n.fund_t, '0123456789') = ''
+        CASE WHEN length(n.fund_t) BETWEEN 1 AND 15 AND ltrim(n.fund_t, '0123456789') = ''
              THEN n.fund_t::bigint END AS fund,
         CASE WHEN length(n.people_t) BETWEEN 1 AND 9 AND ltrim(n.people_t, '0123456789') = ''
              THEN n.people_t::integer END AS people) x
