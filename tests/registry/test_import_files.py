@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from disburse.registry import importer
 from disburse.registry.importer import UnusableFile, import_file
 from disburse.registry.imports import check as imports_check
+from disburse.registry.imports import read
 from disburse.registry.imports.employees import EMPLOYEE_COLUMNS
 from tests.registry.test_import_support import (
     count,
@@ -160,6 +161,14 @@ def test_utf8_with_bom_and_columns_in_any_order_with_extras(db_session: Session,
     assert name == rows[0]["full_name"]
 
 
+@pytest.mark.parametrize(
+    ("cell", "phone"),
+    [(912345678, "0912345678"), (2438253232, "02438253232"), (84912345678, "+84912345678"), ("0912 345 678", None)],
+)
+def test_a_phone_in_a_number_cell_gets_back_what_the_cell_dropped(cell: object, phone: str | None) -> None:
+    assert read._cell_text(cell, read.PHONE_WIDTH) == (phone or cell)
+
+
 def test_xlsx_is_streamed_and_number_cells_keep_their_leading_zeros(db_session: Session, tmp_path: Path) -> None:
     unit = seed_employer(tmp_path)
     rows = [employee_row(unit) for _ in range(3)]
@@ -177,6 +186,7 @@ def test_xlsx_is_streamed_and_number_cells_keep_their_leading_zeros(db_session: 
         values[6] = 1
         values[7] = 17
         values[12] = int(row["unused_months"])
+        values[EMPLOYEE_COLUMNS.index("phone")] = 912345678  # 0912 345 678 typed into a number cell
         sheet.append(values)
     sheet.append([None] * len(EMPLOYEE_COLUMNS))  # trailing empty rows are not data rows
     path = tmp_path / "employees.xlsx"
@@ -186,6 +196,10 @@ def test_xlsx_is_streamed_and_number_cells_keep_their_leading_zeros(db_session: 
 
     assert (result.reader, result.total_rows, result.inserted, result.rejected) == ("xlsx", 3, 2, 1)
     assert [(e.row, e.column, e.error_code) for e in result.errors] == [(4, "unused_months", "months")]
+    phones = db_session.execute(
+        text("SELECT phone FROM employees WHERE si_code = ANY(:s)"), {"s": [r["si_code"] for r in rows[:2]]}
+    ).scalars()
+    assert set(phones) == {"0912345678"}  # the leading 0 a number cell drops, put back
     # A bank account typed as a number has lost its leading zeros, which cannot be told back: the row is refused.
     numeric = employee_row(unit)
     values = [numeric[c] for c in EMPLOYEE_COLUMNS]

@@ -106,7 +106,7 @@ EMPLOYEES = Spec(
     label=("người lao động", "employees"),
     table="employees",
     columns=EMPLOYEE_COLUMNS,
-    pad={"si_code": 10, "national_id": -1, "province_code": 2, "district_code": 3, "bank_account": 0},
+    pad={"si_code": 10, "national_id": -1, "province_code": 2, "district_code": 3, "bank_account": 0, "phone": -2},
     normalise={
         "si": ("si_code", "text"),
         "nid": ("national_id", "text"),

@@ -59,7 +59,7 @@ EMPLOYERS = Spec(
     label=("đơn vị", "employers"),
     table="employers",
     columns=EMPLOYER_COLUMNS,
-    pad={"province_code": 2, "district_code": 3},
+    pad={"province_code": 2, "district_code": 3, "phone": -2},
     normalise={
         "unit": ("unit_code", "text"),
         "name": ("name", "text"),

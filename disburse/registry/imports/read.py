@@ -37,6 +37,9 @@ from disburse.spreadsheets import (
 CHUNK = 1 << 20
 #: The ``pad`` width that means "a national ID: 9 or 12 digits".
 NATIONAL_ID_WIDTH = -1
+#: The ``pad`` width that means "a Vietnamese phone number": written nationally it begins with 0 (mobiles 0xxx xxx
+#: xxx, landlines 02xx …), which a number cell drops; in the international form (84…) it loses only the "+".
+PHONE_WIDTH = -2
 #: A column whose number cells are refused (a bank account: its leading zeros cannot be told back, and money must
 #: not go to an account one digit short): the cell is staged with this mark, which the column's check reports.
 NUMBER_REFUSED = 0
@@ -343,6 +346,8 @@ def _cell_text(value: Any, width: int | None) -> str | None:
             return NUMBER_MARK + text
         if width == NATIONAL_ID_WIDTH:
             return "0" + text if len(text) in (8, 11) else text
+        if width == PHONE_WIDTH:
+            return "+" + text if text.startswith("84") and len(text) == 11 else "0" + text
         return text.zfill(width) if width and len(text) < width else text
     return str(value)
 
