@@ -9,7 +9,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 _DMY = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}")
@@ -45,9 +45,10 @@ class BaseForm(FlaskForm):
     class Meta(NoLengthAttributes):
         def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
             filters = unbound_field.kwargs.get("filters", [])
-            if _strip not in filters:
-                unbound_field.kwargs["filters"] = [_strip, *filters]
-            return unbound_field.bind(form=form, filters=unbound_field.kwargs["filters"], **options)
+            # A password is taken as typed: its spaces are part of it (the commands store it so).
+            if _strip not in filters and not issubclass(unbound_field.field_class, PasswordField):
+                filters = unbound_field.kwargs["filters"] = [_strip, *filters]
+            return unbound_field.bind(form=form, filters=filters, **options)
 
 
 def district_field(label: Any = None) -> StringField:

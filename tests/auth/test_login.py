@@ -56,3 +56,12 @@ def test_signed_out_page_request_goes_to_sign_in(client):
     response = client.post("/logout")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=/logout")
+
+
+def test_a_password_with_spaces_at_its_ends_signs_in_as_it_was_set(client, db_session):
+    """The commands store a password as typed; the sign-in form must take it as typed too (the e-mail is trimmed,
+    the password never), and the same password without its spaces is a wrong one."""
+    create_user("hoa@bhxh.vn", "caseworker", password="  hai dau cach  ", district="017")
+    assert client.post("/login", data={"email": "hoa@bhxh.vn", "password": "hai dau cach"}).status_code == 400
+    signed_in = client.post("/login", data={"email": " hoa@bhxh.vn ", "password": "  hai dau cach  "})
+    assert signed_in.status_code == 302
