@@ -171,9 +171,9 @@ def _check_shapes(body: dict[str, Any], errors: list[FieldError]) -> dict[str, s
             )
         )
     _required(errors, "full_name", values["full_name"], "họ và tên", "Full name")
-    if len(values["full_name"]) > 200 or len(values["address"]) > 500:
-        field_name = "full_name" if len(values["full_name"]) > 200 else "address"
-        errors.append(FieldError(field_name, "too_long", "Nội dung quá dài.", "This is too long."))
+    for field_name, most in (("full_name", 200), ("address", 500)):
+        if len(values[field_name]) > most:
+            errors.append(FieldError(field_name, "too_long", f"Tối đa {most} ký tự.", f"At most {most} characters."))
     _required(errors, "address", values["address"], "địa chỉ liên hệ", "Contact address")
     _required(errors, "unit_code", values["unit_code"], "mã đơn vị", "Unit code")
     values["phone"] = values["phone"].replace(" ", "").replace(".", "")

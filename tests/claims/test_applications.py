@@ -96,6 +96,13 @@ def test_every_field_error_comes_back_at_once(db_session):
     assert db_session.scalar(select(func.count()).select_from(Claim)) == 0
 
 
+def test_a_name_and_an_address_both_too_long_are_both_named(db_session):
+    with pytest.raises(applications.ApplicationInvalid) as refused:
+        applications.apply(nq116(), _body(_stopped_person(), full_name="A" * 201, address="B" * 501), today=TODAY)
+    assert {(e.field, e.code) for e in refused.value.errors} == {("full_name", "too_long"), ("address", "too_long")}
+    assert "Tối đa 200 ký tự." in [e.message_vi for e in refused.value.errors]
+
+
 def test_a_bank_payout_needs_bank_details_and_cash_needs_none(db_session):
     person = _stopped_person()
     with pytest.raises(ApplicationInvalid) as invalid:
