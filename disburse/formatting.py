@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -63,8 +63,19 @@ def number(value: float | int | None, digits: int = 0, locale: str | None = None
     return _grouped(value, digits, locale or _locale())
 
 
+def tenths_down(value: float | None) -> float | None:
+    """A percentage cut to one decimal, never rounded up: the one rule for every completion figure shown or exported
+    (pages, charts, spreadsheets, progress bars). Rounded to the nearest tenth, 9,996 paid of 10,000 would read
+    "100,0%" with four people unpaid, and a district at 79,96 % would read as its 80 % target. Cut through the
+    decimal the float prints as: a ratio that is a tenth exactly (100 × 573 / 1000) stays that tenth."""
+    if value is None:
+        return None
+    return float(Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_FLOOR))
+
+
 def percent(value: float | None) -> str:
-    return "—" if value is None else number(value, 1) + "%"
+    """A percentage with one decimal, rounded down (:func:`tenths_down`): "99,9%" until all are done."""
+    return "—" if value is None else number(tenths_down(value), 1) + "%"
 
 
 def moment(value: datetime | None) -> str:
@@ -145,5 +156,11 @@ def readable_json(value: Any) -> str:
 
 def register_filters(app: Flask) -> None:
     app.jinja_env.filters.update(
-        vnd=vnd, number=number, percent=percent, dmy=dmy, moment=moment, readable_json=readable_json
+        vnd=vnd,
+        number=number,
+        percent=percent,
+        tenths_down=tenths_down,
+        dmy=dmy,
+        moment=moment,
+        readable_json=readable_json,
     )

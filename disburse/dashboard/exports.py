@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from disburse.dashboard.queries import TableQuery, child_level, monthly_totals, table_rows
-from disburse.formatting import dmy
+from disburse.formatting import dmy, tenths_down
 from disburse.spreadsheets import write_csv, write_xlsx
 
 MIMETYPES = {
@@ -38,6 +38,12 @@ NO_UNIT = "Người nộp Mẫu số 04 không có đơn vị / Form 04 applican
 TARGET_HEADER = ["Mục tiêu (%) / Target (%)", "Ngày mục tiêu / Target date"]
 
 
+def percent_cell(value: float | None) -> float | str:
+    """A completion percentage as the pages show it (rounded down to one decimal: 99.96 is 99.9, never 100.0)."""
+    cut = tenths_down(value)
+    return "" if cut is None else cut
+
+
 def header(level: str) -> list[str]:
     return [*_FIRST[level], *FIGURES_HEADER, *(TARGET_HEADER if level == "district" else [])]
 
@@ -58,7 +64,7 @@ def _rows(program_id: int, query: TableQuery, level: str) -> Iterator[list[Any]]
             *first,
             row["eligible"],
             row["paid"],
-            round(row["percent_paid"], 1) if row["percent_paid"] is not None else "",
+            percent_cell(row["percent_paid"]),
             row["paid_amount_vnd"],
             row["needs_review"],
             row["rejected"],
@@ -134,7 +140,7 @@ def _monthly_row(code: str, name: str, row: dict[str, Any]) -> list[Any]:
         row["eligible"],
         row["paid"],
         row["paid_in_month"] if row["paid_in_month"] is not None else "",
-        round(row["percent_paid"], 1) if row["percent_paid"] is not None else "",
+        percent_cell(row["percent_paid"]),
         row["paid_amount_vnd"],
         row["reduction_employers"],
         row["reduction_employees"],

@@ -156,8 +156,16 @@ def against_target(percent_paid: float | None, target_bp: int | None) -> str:
     return f"{percent(percent_paid)} / {percent_bp(target_bp)}"
 
 
+def behind_by(target_bp: int, percent_paid_bp: int | None) -> str:
+    """How far a district that missed its target is behind it, from the completion shown (rounded down to a tenth,
+    :func:`disburse.formatting.percent`): "79,9% / 80%" is behind by "0,1%" (79,96 % paid), never by "0,0%"; the
+    two figures shown add up to the target."""
+    shown_bp = (percent_paid_bp or 0) // 10 * 10
+    return percent_bp(target_bp - shown_bp)
+
+
 def dashboard_helpers() -> dict[str, Any]:
-    return {"percent_bp": percent_bp, "against_target": against_target}
+    return {"percent_bp": percent_bp, "against_target": against_target, "behind_by": behind_by}
 
 
 def _completion_chart(level: str, rows: list[dict[str, Any]]) -> Markup | None:

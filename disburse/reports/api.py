@@ -49,6 +49,12 @@ class AreaQuery(QueryModel):
     program: ProgramCode
 
 
+#: Every completion percentage is rounded down, never to the nearest: 99.996 % paid is not 100.
+PERCENT_PAID = (
+    "paid / eligible × 100, rounded down to two decimals (100 only when all are paid); null while nobody is eligible."
+)
+
+
 class UnitProgress(ResponseModel):
     unit_code: str
     program: str
@@ -56,7 +62,7 @@ class UnitProgress(ResponseModel):
     eligible: int = Field(description="Leaves out rejected, declined and removed.")
     paid: int
     paid_amount_vnd: int
-    percent_paid: float | None = Field(description="paid / eligible × 100; null while nobody is eligible.")
+    percent_paid: float | None = Field(description=PERCENT_PAID)
     by_state: dict[str, int] = Field(description="Claims per state, every state named.")
 
 
@@ -64,7 +70,7 @@ class AreaFigures(ResponseModel):
     code: str
     eligible: int
     paid: int
-    percent_paid: float | None
+    percent_paid: float | None = Field(description=PERCENT_PAID)
     paid_amount_vnd: int
     needs_review: int
 
@@ -82,7 +88,7 @@ class AreaProgress(ResponseModel):
     district: str | None
     eligible: int
     paid: int
-    percent_paid: float | None
+    percent_paid: float | None = Field(description=PERCENT_PAID)
     paid_amount_vnd: int
     needs_review: int
     reduction: Reduction

@@ -132,8 +132,7 @@ def children(
         if level == "district":
             target = targets.get(code)
             row["target_bp"], row["target_date"] = target if target else (None, None)
-            completion = row["percent_paid_bp"] or 0
-            row["gap_bp"] = target[0] - completion if target else None
+            row["gap_bp"] = gap_bp(target[0], row["percent_paid_bp"]) if target else None
         result.append(row)
     result.sort(key=_sort_key(sort))
     return result[:limit] if limit is not None else result
@@ -200,6 +199,12 @@ def targets_for(program_id: int, area: Area) -> list[dict[str, Any]]:
     return [row._asdict() for row in rows]
 
 
+def gap_bp(target_bp: int, percent_paid_bp: int | None) -> int:
+    """How far completion is behind the target, in basis points (positive when behind, nobody eligible counting as
+    0 %). Completion's basis points are rounded down, so a target missed by any fraction is behind by 1 at least."""
+    return target_bp - (percent_paid_bp or 0)
+
+
 def _targets_in_force(program_id: int, area: Area, on: date) -> dict[str, tuple[int, date]]:
     """Per district of the area, (percent_bp, target_date) of the target in force on ``on``: the first one dated on
     or after it, else the last one before it."""
@@ -228,7 +233,7 @@ def target_in_force(program_id: int, district_code: str, on: date | None = None)
         "target_bp": target[0],
         "target_date": target[1],
         "percent_paid_bp": completion,
-        "gap_bp": target[0] - (completion or 0),
+        "gap_bp": gap_bp(target[0], completion),
     }
 
 
@@ -453,6 +458,7 @@ __all__ = [
     "failures_by_reason",
     "figures",
     "figures_of",
+    "gap_bp",
     "set_target",
     "target_in_force",
     "targets_for",
