@@ -50,8 +50,9 @@ from disburse.reports.dashboard import (
     failures_by_reason,
     figures,
     set_target,
+    target_history,
     target_in_force,
-    targets_for,
+    targets_in_force,
     throughput,
 )
 from disburse.reports.dashboard import backlog as backlog_of
@@ -326,6 +327,8 @@ def export() -> ResponseReturnValue:
 
 #: Who sets targets: supervisors (their province's districts, or any when national) and admins.
 TARGET_SETTERS = ("supervisor", "admin")
+#: The targets page lists the latest targets set, at most these (every district's target in force is above them).
+TARGET_HISTORY_SHOWN = 100
 
 
 def _target_area(user: User) -> Area:
@@ -394,21 +397,16 @@ def targets() -> ResponseReturnValue:
             )
             return redirect(url_for("dashboard.targets"))
         status = 400
-    rows = targets_for(program.id, area)
-    codes = sorted({row["district_code"] for row in rows})
-    names = {
-        code: name
-        for code, name in db.session.execute(select(District.code, District.name).where(District.code.in_(codes)))
-    }
-    # Each district's completion now (its district-level rollup rows: a handful of rows per district).
-    completion = {code: figures(program.id, Area(None, code))["percent_paid"] for code in codes}
+    # Each district's target in force with its completion (a few statements, however many districts: a national
+    # supervisor's some 700), and the latest targets set, not all of them.
+    history, history_total = target_history(program.id, area, TARGET_HISTORY_SHOWN)
     return (
         render_template(
             "dashboard/targets.html",
             form=form,
-            rows=rows,
-            names=names,
-            completion=completion,
+            in_force=targets_in_force(program.id, area),
+            history=history,
+            history_total=history_total,
             h=dashboard_helpers(),
             area_name=_area_name(area),
         ),

@@ -199,6 +199,59 @@ def targets_for(program_id: int, area: Area) -> list[dict[str, Any]]:
     return [row._asdict() for row in rows]
 
 
+def target_history(program_id: int, area: Area, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """The targets set for the area's districts, the most recently set first, at most ``limit`` (a national
+    supervisor's history grows with every district and date): ``district_code``, ``district_name``,
+    ``target_date``, ``percent_bp``, ``set_at``, ``set_by`` (the user's name; None once they are gone); and how many
+    there are in all."""
+    where, params = district_filter(area, "t.district_code")
+    rows = (
+        db.session.execute(
+            text(
+                f"""SELECT t.district_code, d.name AS district_name, t.target_date, t.percent_bp, t.set_at,
+                       u.full_name AS set_by, count(*) OVER () AS total
+                FROM completion_targets t JOIN districts d ON d.code = t.district_code
+                LEFT JOIN users u ON u.id = t.set_by_id
+                WHERE t.program_id = :program_id AND {where}
+                ORDER BY t.set_at DESC, t.id DESC LIMIT :limit"""  # our own filter; values are bound
+            ),
+            {"program_id": program_id, "limit": limit, **params},
+        )
+        .mappings()
+        .all()
+    )
+    total = int(rows[0]["total"]) if rows else 0
+    return [{key: value for key, value in row.items() if key != "total"} for row in rows], total
+
+
+def targets_in_force(program_id: int, area: Area, on: date | None = None) -> list[dict[str, Any]]:
+    """Each of the area's districts that has a target, with the target in force on ``on`` (the programme's today
+    by default; :func:`target_in_force`) and its completion, by district code: ``district_code``, ``name``,
+    ``target_bp``, ``target_date``, :func:`figures_of`'s figures and ``gap_bp``. Three statements however many
+    districts (the targets, their district-level rollup rows at once, their names), not one per district."""
+    targets = _targets_in_force(program_id, area, on or programme_today())
+    codes = sorted(targets)
+    by_district: dict[str, dict[str, tuple[int, int]]] = {code: {} for code in codes}
+    for code, state, n, amount in db.session.execute(
+        text(
+            """SELECT district_code, state, claims, amount_vnd FROM district_counters
+               WHERE program_id = :program_id AND district_code = ANY(:codes) AND claims <> 0"""
+        ),
+        {"program_id": program_id, "codes": codes},
+    ):
+        by_district[code][state] = (int(n), int(amount))
+    names: dict[str, str] = dict(
+        db.session.execute(text("SELECT code, name FROM districts WHERE code = ANY(:codes)"), {"codes": codes}).all()
+    )
+    rows = []
+    for code in codes:
+        row = {"district_code": code, "name": names.get(code, code), **figures_of(by_district[code])}
+        row["target_bp"], row["target_date"] = targets[code]
+        row["gap_bp"] = gap_bp(row["target_bp"], row["percent_paid_bp"])
+        rows.append(row)
+    return rows
+
+
 def gap_bp(target_bp: int, percent_paid_bp: int | None) -> int:
     """How far completion is behind the target, in basis points (positive when behind, nobody eligible counting as
     0 %). Completion's basis points are rounded down, so a target missed by any fraction is behind by 1 at least."""
@@ -460,7 +513,9 @@ __all__ = [
     "figures_of",
     "gap_bp",
     "set_target",
+    "target_history",
     "target_in_force",
     "targets_for",
+    "targets_in_force",
     "throughput",
 ]
