@@ -136,9 +136,13 @@ def line_chart(
     fmt: Callable[[float], str] = _fmt_default,
     maximum: float | None = None,
     empty: str = "—",
+    table: Sequence[tuple[str, float | None]] | None = None,
 ) -> Markup:
     """A line through ``(label, value)`` points in order (a day and its percentage), each point marked and its
-    value written above it (the first, the last and every few in between when there are many)."""
+    value written above it (the first, the last and every few in between when there are many). Every point has its
+    place on the axis, evenly spaced; a None point is a gap: the line stops before it and starts again after it (a
+    week without figures is not drawn as one straight stretch between its neighbours). ``table``: the rows of the
+    data table when they are not the points (the days that have figures)."""
     known = [(i, value) for i, (_, value) in enumerate(points) if value is not None]
     if not known:
         return _figure(chart_id, labels, "", "", empty)
@@ -156,8 +160,16 @@ def line_chart(
         f'<text class="chart-label" x="{left - 6}" y="{plot_bottom + 4}" text-anchor="end">{escape(fmt(0))}</text>'
         f'<text class="chart-label" x="{left - 6}" y="{plot_top + 4}" text-anchor="end">{escape(fmt(top))}</text>'
     )
-    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, value) for i, value in known))
-    parts.append(f'<polyline class="chart-line" points="{path}"></polyline>')
+    runs: list[list[tuple[int, float]]] = []
+    for i, value in known:
+        if runs and runs[-1][-1][0] == i - 1:
+            runs[-1].append((i, value))
+        else:
+            runs.append([(i, value)])
+    for run in runs:  # one line per stretch of points without a gap; a point alone is its mark only
+        if len(run) > 1:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, value) for i, value in run))
+            parts.append(f'<polyline class="chart-line" points="{path}"></polyline>')
     every = max(1, len(points) // 8)
     for n, (i, value) in enumerate(known):
         x, y = xy(i, value)
@@ -174,7 +186,7 @@ def line_chart(
                 f"{escape(label)}</text>"
             )
     parts.append("</svg>")
-    return _figure(chart_id, labels, "".join(parts), _table(labels, points, fmt), None)
+    return _figure(chart_id, labels, "".join(parts), _table(labels, points if table is None else table, fmt), None)
 
 
 def _clip(label: str, most: int = LABEL_CHARS) -> str:

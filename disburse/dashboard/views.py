@@ -10,7 +10,7 @@ caseworker their district. An area outside the caller's scope is the same 404 as
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -442,7 +442,14 @@ def _charts(program_id: int, area: Area) -> list[Markup]:
     """The area's charts: completion over time, by child area, the open cases' ageing, payment failures by reason,
     caseworker decisions per day."""
     empty = _("Chưa có số liệu.")
-    over_time = completion_over_time(program_id, area, CHART_DAYS)
+    today = programme_today()
+    over_time = completion_over_time(program_id, area, CHART_DAYS, today)
+    snapshots = {
+        row["day"]: row["percent_paid_bp"] / 100 if row["percent_paid_bp"] is not None else None for row in over_time
+    }
+    # Every day of the range has its place on the axis; a day without a snapshot is a gap in the line (and no row
+    # of the data table, which lists the snapshots).
+    days = [today - timedelta(days=back) for back in range(CHART_DAYS - 1, -1, -1)]
     charts = [
         line_chart(
             "completion-over-time",
@@ -455,13 +462,11 @@ def _charts(program_id: int, area: Area) -> list[Markup]:
                 _("Ngày"),
                 _("Tỷ lệ đã chi trả"),
             ),
-            [
-                (dmy(row["day"]), row["percent_paid_bp"] / 100 if row["percent_paid_bp"] is not None else None)
-                for row in over_time
-            ],
+            [(dmy(day), snapshots.get(day)) for day in days],
             fmt=percent,
             maximum=100,
             empty=empty,
+            table=[(dmy(row["day"]), snapshots[row["day"]]) for row in over_time],
         )
     ]
     if area.level != "district":

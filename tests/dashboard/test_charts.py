@@ -81,3 +81,24 @@ def test_a_line_of_zeros_one_point_and_none():
     assert svg is not None and len(list(svg.iter(f"{SVG}circle"))) == 1
     _, svg = _parts(line_chart("empty", LABELS, [("01/11/2021", None)], empty="—"))
     assert svg is None
+
+
+def test_a_line_with_days_without_figures_has_gaps_and_keeps_each_day_in_its_place():
+    """Ten days, figures on days 1–3, 8 and 10: the line stops after day 3 and the points stand at their days' places
+    (day 8 seven steps after day 1, not four); day 8 alone is a mark without a line; the table lists the figures."""
+    values = {1: 10.0, 2: 12.0, 3: 15.0, 8: 40.0, 10: 45.0}
+    points = [(f"{day:02d}/11/2021", values.get(day)) for day in range(1, 11)]
+    known = [(label, value) for label, value in points if value is not None]
+    figure, svg = _parts(line_chart("gaps", LABELS, points, fmt=lambda v: f"{v:g}%", maximum=100, table=known))
+    assert svg is not None
+    lines = [line.get("points").split() for line in svg.iter(f"{SVG}polyline")]
+    assert [len(line) for line in lines] == [3]  # days 1–3; days 8 and 10 have no neighbour with figures
+    xs = [float(circle.get("cx")) for circle in svg.iter(f"{SVG}circle")]
+    assert len(xs) == 5
+    step = xs[1] - xs[0]
+    assert step > 0 and [round((x - xs[0]) / step) for x in xs] == [0, 1, 2, 7, 9]
+    assert [float(point.split(",")[0]) for point in lines[0]] == [round(x, 1) for x in xs[:3]]
+    texts = {t.text for t in svg.iter(f"{SVG}text")}
+    assert {"01/11/2021", "10/11/2021"} <= texts
+    rows = [[cell.text for cell in row] for row in figure.iter("tr")][1:]
+    assert rows == [[label, f"{value:g}%"] for label, value in known]  # the days with figures, as before

@@ -64,6 +64,28 @@ def test_the_countrys_charts(client, country, db_session, monkeypatch, app, loca
     assert ("Chưa có số liệu." if locale == "vi" else "No figures yet.") in _chart(html, "throughput")
 
 
+def test_days_without_a_snapshot_are_a_gap_in_the_line_over_time(client, country, monkeypatch, app):
+    """Snapshots on 01/11, 02/11 and 09/11 (none for the week between), the programme at 10/11: the axis has each of
+    the 30 days in its place, the line stops after 02/11 (09/11 is a point alone), the table lists the three
+    snapshots."""
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-11-10")
+    for day in (1, 2, 9):
+        take_snapshots(nq116().id, date(2021, 11, day))
+    sign_in(client, create_user("admin", password=PASSWORD))
+    over_time = _chart(client.get("/dashboard/charts").get_data(as_text=True), "completion-over-time")
+    xs = [float(x) for x in re.findall(r'<circle class="chart-point" cx="([0-9.]+)"', over_time)]
+    step = (xs[1] - xs[0]) if len(xs) == 3 else 0
+    assert step > 0 and round((xs[2] - xs[0]) / step) == 8  # 09/11 eight days after 01/11
+    lines = re.findall(r'<polyline class="chart-line" points="([^"]*)"', over_time)
+    assert [len(line.split()) for line in lines] == [2]  # 01/11–02/11; nothing drawn across the week
+    labels = re.findall(
+        r'<text class="chart-label" x="[0-9.]+" y="[0-9.]+" text-anchor="middle">([^<]*)</text>', over_time
+    )
+    assert labels[0] == "12/10/2021" and labels[-1] == "10/11/2021"  # the 30 days up to the programme's today
+    rows = re.findall(r'<tr><th scope="row">([^<]*)</th><td class="num">([^<]*)</td></tr>', over_time)
+    assert rows == [("01/11/2021", "46,1%"), ("02/11/2021", "46,1%"), ("09/11/2021", "46,1%")]
+
+
 def test_a_districts_charts_and_another_districts(client, country):
     sign_in(client, create_user("caseworker", district=DONG_ANH, password=PASSWORD))
     html = client.get("/dashboard/charts").get_data(as_text=True)
