@@ -466,7 +466,9 @@ ROUTES: dict[str, Route] = {
     "dashboard.reconciliation": Route(
         lambda run_id: f"/dashboard/reconciliations/{run_id}",
         records=_reconciliations,
-        sees_everything=frozenset(ROLES),  # a run is the whole fund's, not a place's: every viewer sees any
+        # A run is the whole fund's, not a place's: supervisors (a province's too) and admins see any; caseworkers
+        # may never open one (403: nationwide payment references, amounts and claims are no district's business).
+        sees_everything=frozenset(ROLES),
     ),
     "dashboard.monthly": Route(lambda _: "/dashboard/monthly?month=10/2021", {"GET": 200}, {"GET": 302}),
     # Recoveries: supervisors and admins, by the place of the returned payment's claim; the move's confirming post.

@@ -554,18 +554,24 @@ def charts() -> ResponseReturnValue:
 # ------------------------------------------------------------------------------------------------ backlog
 
 
+#: Who sees the reconciliation runs: the fund's payments against the banks' statements, nationwide (payment
+#: references, amounts, claims of every province), a finance matter for the supervisors and admins, as recoveries are;
+#: not a district's caseworkers (docs/operations.md, "Reconciliation").
+RECONCILIATION_READERS = TARGET_SETTERS
+
+
 @bp.get("/backlog")
 @roles_required(*VIEWERS)
 @reads_replica
 def backlog() -> ResponseReturnValue:
-    """Where the area is stuck: overdue employers, SLA breaches, the review queue by reason and by age, and the
-    last reconciliations."""
+    """Where the area is stuck: overdue employers, SLA breaches, the review queue by reason and by age, and, for
+    those who may open them (:data:`RECONCILIATION_READERS`), the last reconciliations."""
     form = AreaQuery(request.args)
     if not form.validate():
         return _invalid(form)
     area = _area(form)
     program = _program()
-    found = backlog_of(program.id, area)
+    found = backlog_of(program.id, area, reconciliations=_user().role in RECONCILIATION_READERS)
     return render_template(
         "dashboard/backlog.html",
         area=area,
@@ -585,7 +591,7 @@ DIFFERENCES_SHOWN = 500
 
 
 @bp.get("/reconciliations/<int:reconciliation_id>")
-@roles_required(*VIEWERS)
+@roles_required(*RECONCILIATION_READERS)
 @reads_replica
 def reconciliation(reconciliation_id: int) -> ResponseReturnValue:
     """One reconciliation run: what matched and every difference in words, our payments' claims linked (the case

@@ -452,7 +452,7 @@ def overdue_units(program_id: int, area: Area, today: date, limit: int = 20) -> 
     return units, int(total or 0)
 
 
-def backlog(program_id: int, area: Area, limit: int = 20) -> dict[str, Any]:
+def backlog(program_id: int, area: Area, limit: int = 20, *, reconciliations: bool = True) -> dict[str, Any]:
     """Where the area is stuck:
 
     * ``overdue_employers``: units past their Form 02 deadline with people still unconfirmed, most first, at most
@@ -464,7 +464,8 @@ def backlog(program_id: int, area: Area, limit: int = 20) -> dict[str, Any]:
     * ``computed_at``, ``as_of``: when the last backlog sweep counted the SLA breaches and the review queue
       (:mod:`disburse.reports.backlog`; None before the first, the figures then zero);
     * ``reconciliations``: the last ``limit`` reconciliation runs (all providers; not per area): ``provider``,
-      ``day``, ``matched``, ``differences``, ``ran_at``."""
+      ``day``, ``matched``, ``differences``, ``ran_at``; None when not asked for (``reconciliations=False``: the
+      caller may not see them)."""
     overdue, overdue_total = overdue_units(program_id, area, programme_today(), limit)
     found = backlog_figures.stored(program_id, area)
     breaches = {state: count for (kind, state, _), count in found.counts.items() if kind == "sla_breach"}
@@ -473,13 +474,17 @@ def backlog(program_id: int, area: Area, limit: int = 20) -> dict[str, Any]:
         key=lambda item: (-item[1], item[0]),
     )
     queue_age = _ages(found)[S.NEEDS_REVIEW.value]
-    reconciliations = db.session.execute(
-        text(
-            """SELECT id, provider, day, matched, differences, ran_at FROM reconciliations
-               ORDER BY day DESC, id DESC LIMIT :limit"""
-        ),
-        {"limit": limit},
-    ).all()
+    runs = (
+        db.session.execute(
+            text(
+                """SELECT id, provider, day, matched, differences, ran_at FROM reconciliations
+                   ORDER BY day DESC, id DESC LIMIT :limit"""
+            ),
+            {"limit": limit},
+        ).all()
+        if reconciliations
+        else None
+    )
     return {
         "overdue_employers": overdue,
         "overdue_employers_total": overdue_total,
@@ -493,7 +498,7 @@ def backlog(program_id: int, area: Area, limit: int = 20) -> dict[str, Any]:
             "by_age": [{"label": label, "claims": queue_age[i]} for i, (label, _, _) in enumerate(AGE_BUCKETS)],
         },
         **_as_of(found),
-        "reconciliations": [row._asdict() for row in reconciliations],
+        "reconciliations": None if runs is None else [row._asdict() for row in runs],
     }
 
 

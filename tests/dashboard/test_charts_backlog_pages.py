@@ -122,6 +122,32 @@ def test_the_backlog_of_a_province(client, country, db_session):
     assert client.get("/dashboard/backlog?province=79").status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("role", "scope", "sees"),
+    [
+        ("caseworker", {"district": DONG_ANH}, False),
+        ("supervisor", {"province": "01"}, True),
+        ("supervisor", {}, True),
+        ("admin", {}, True),
+    ],
+)
+def test_reconciliation_runs_are_for_supervisors_and_admins_only(client, db_session, role, scope, sees):
+    """A run holds the whole country's differences (payment references, amounts, claims): a district's caseworker
+    neither opens one (403, as any page their role may never use) nor finds the runs listed on the backlog page."""
+    from disburse.payments.models import Reconciliation
+
+    run = Reconciliation(provider="sandbox", day=date(2021, 11, 1), matched=3, differences=1, details=[])
+    db_session.add(run)
+    db_session.flush()
+    sign_in(client, create_user(role, password=PASSWORD, **scope))
+    backlog = client.get(f"/dashboard/backlog?district={DONG_ANH}")
+    html = backlog.get_data(as_text=True)
+    assert backlog.status_code == 200
+    assert ('id="reconciliations"' in html) is sees and ('id="reconciliation-title"' in html) is sees
+    assert (f'href="/dashboard/reconciliations/{run.id}"' in html) is sees
+    assert client.get(f"/dashboard/reconciliations/{run.id}").status_code == (200 if sees else 403)
+
+
 def test_the_overdue_units_are_counted_through_the_index_of_the_unconfirmed(db_session):
     """The backlog's overdue units read only the people still unconfirmed past the deadline, however large the
     registry: the statement's rule and the partial index's predicate say the same, so the planner can use it (were
