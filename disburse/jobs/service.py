@@ -186,16 +186,28 @@ class JobFailed(Exception):
         self.result = {**(result or {}), "message_vi": message_vi, "message_en": message_en}
 
 
-def error_words(job: Job) -> tuple[str, str] | None:
-    """A failed job's message as (Vietnamese, English): the two the failure gave, or its one technical text twice
-    (an unexpected error's, named by its type); None when the job has no error."""
+#: What a job's page tells anyone but an admin when the job failed unexpectedly (a bug, a statement the database
+#: refused): the exception's text names the software behind and, for SQLAlchemy's errors, carries the statement and
+#: its parameters (people's data). The text is logged when the job fails and kept on the job for admins.
+UNEXPECTED = (
+    "Công việc số {id} bị lỗi. Hãy thử lại; nếu vẫn lỗi, hãy liên hệ bộ phận hỗ trợ và cho biết số công việc.",
+    "Job {id} failed. Try again; if it fails again, contact support giving the job number.",
+)
+
+
+def error_words(job: Job, *, technical: bool = False) -> tuple[str, str] | None:
+    """A failed job's message as (Vietnamese, English): the two the failure gave (:class:`JobFailed`, the sweeper's);
+    for an unexpected error, its technical text twice (its type and message) when ``technical`` (an admin reads),
+    else :data:`UNEXPECTED`; None when the job has no error."""
     if not job.error:
         return None
     result = job.result or {}
     vi, en = result.get("message_vi"), result.get("message_en")
     if isinstance(vi, str) and isinstance(en, str) and vi and en:
         return vi, en
-    return job.error, job.error
+    if technical:
+        return job.error, job.error
+    return UNEXPECTED[0].format(id=job.id), UNEXPECTED[1].format(id=job.id)
 
 
 class _Throttled:

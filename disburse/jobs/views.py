@@ -138,7 +138,7 @@ def _status(job: Job) -> dict[str, Any]:
         "percent": job.percent,
         "text": progress_text(job),
         "finished": job.state in ("succeeded", "failed"),
-        "error": pick(service.error_words(job)) or None,
+        "error": pick(service.error_words(job, technical=_user().role == "admin")) or None,
         "download": url_for("jobs.download", job_id=job.id) if download else None,
     }
 
