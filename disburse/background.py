@@ -252,6 +252,12 @@ def enqueue_after_commit(
     session.info.setdefault(_PENDING, {}).setdefault(transaction, []).append((name, args, kwargs, best_effort))
 
 
+def queued_messages(queue: str) -> int:
+    """Messages waiting in ``queue`` of the app's broker (those a worker has taken are not counted)."""
+    with current_app.extensions["celery"].connection_for_write() as connection:
+        return int(connection.default_channel.queue_declare(queue=queue).message_count)
+
+
 def _send(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], best_effort: bool = False) -> None:
     try:
         current_app.extensions["celery"].send_task(name, args=list(args), kwargs=kwargs)

@@ -156,11 +156,13 @@ def backlog() -> int:
 
 @shared_task(name="sweepers.jobs")
 def jobs() -> int:
-    """Fail the background jobs nobody runs any more (:func:`disburse.jobs.service.fail_abandoned`); how many."""
-    from disburse.jobs.service import fail_abandoned
+    """Fail the background jobs nobody runs any more (:func:`disburse.jobs.service.fail_abandoned`), then send again
+    the task of the queued jobs whose task never left (:func:`disburse.jobs.service.resend_lost`); how many failed."""
+    from disburse.jobs.service import fail_abandoned, resend_lost
 
     try:
         failed = fail_abandoned()
+        resend_lost()
         db.session.commit()
     except Exception:
         db.session.rollback()

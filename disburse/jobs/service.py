@@ -23,7 +23,7 @@ from sqlalchemy import select, text
 
 from disburse.auth.models import User
 from disburse.auth.scopes import UNIT_CODE, Scope, can_see
-from disburse.background import enqueue_after_commit
+from disburse.background import TASK_QUEUES, enqueue_after_commit, queued_messages
 from disburse.bulk import after_deadlocks
 from disburse.extensions import db
 from disburse.jobs.models import Job
@@ -113,10 +113,50 @@ def may_see(user: User, job: Job) -> bool:
 
 def submit(kind: str, params: dict[str, Any], task: str, *task_args: Any, created_by: int | None = None) -> Job:
     """A queued job whose task ``task`` (a stable task name) is sent with ``(*task_args, job.id)`` once the caller
-    commits: a job row that was rolled back is never run, and a task never looks for a row not yet committed."""
+    commits: a job row that was rolled back is never run, and a task never looks for a row not yet committed.
+
+    The send is best effort: a broker that refuses it after the commit is logged, and the caller answers with the
+    job as it is (queued, committed), never "nothing was done" (a client would submit it again, and make a second
+    job); :func:`resend_lost` (beat's ``sweepers.jobs``) sends it later."""
     job = create_job(kind, params, created_by=created_by)
-    enqueue_after_commit(task, *task_args, job.id)
+    enqueue_after_commit(task, *task_args, job.id, best_effort=True)
     return job
+
+
+#: How long a queued job waits before its task is taken for lost (:func:`resend_lost`): far more than the moment
+#: between a job's commit and its task's send.
+RESEND_GRACE_S = 60.0
+
+
+def resend_lost(*, grace_s: float = RESEND_GRACE_S) -> list[int]:
+    """Send again, after the caller commits, the task of every job queued for longer than ``grace_s`` whose queue
+    holds no message: its task never left (the broker refused it after the job's commit, :func:`submit`) or was
+    lost with Redis's data. A queue that still holds messages is left alone (the job's may be among them; the next
+    sweep looks again). A job whose message a busy worker holds may be sent twice: the second delivery finds it
+    started and does nothing (:func:`start`). A kind without a task to run it (:data:`RETRY_TASKS`) is left to
+    :func:`fail_abandoned`. The ids sent."""
+    queued = db.session.scalars(
+        select(Job)
+        .where(Job.state == "queued", Job.created_at < text("now() - make_interval(secs => :grace)"))
+        .params(grace=grace_s)
+        .order_by(Job.id)
+    )
+    empty: dict[str, bool] = {}
+    sent = []
+    for job in queued:
+        found = retry_task(job)
+        if found is None:
+            continue
+        task, args = found
+        queue = TASK_QUEUES[task]
+        if queue not in empty:
+            empty[queue] = queued_messages(queue) == 0
+        if empty[queue]:
+            enqueue_after_commit(task, *args, job.id, best_effort=True)
+            sent.append(job.id)
+    if sent:
+        log.warning("jobs whose task was lost, sent again: %s", sent, extra={"job_ids": sent})
+    return sent
 
 
 def start(job_id: int, *, kind_prefix: str = "") -> Job | None:

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from celery import Celery
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,8 +14,8 @@ from disburse.auth.service import create_token, create_user
 from disburse.claims.models import Claim
 from disburse.extensions import db
 from disburse.registry.models import Employee
-from disburse.runtime import celery_broker_url
 from disburse.verification import service as verification
+from tests.apps import broker_down
 from tests.factories import create_claim, create_employee, create_employer
 
 _n = iter(range(1, 10**6))
@@ -217,28 +216,9 @@ def test_an_application_answers_its_reasons_with_their_labels(app, client, db_se
 
 @pytest.fixture
 def dead_broker(app, dead_redis_url) -> Iterator[None]:
-    """The app's Celery, with the app's timeouts and send retries, on a Redis where nothing listens: every task sent
-    after a form's commit fails (the broker went down). The rate limiter keeps its own Redis, which works."""
-    celery: Celery = app.extensions["celery"]
-    dead = Celery("test-dead-broker", broker=celery_broker_url(dead_redis_url), set_as_current=False)
-    dead.conf.update(
-        {
-            name: celery.conf[name]
-            for name in (
-                "task_routes",
-                "task_queues",
-                "task_serializer",
-                "broker_connection_timeout",
-                "broker_transport_options",
-                "task_publish_retry_policy",
-            )
-        }
-    )
-    app.extensions["celery"] = dead
-    try:
+    """Every task sent after a form's commit fails (the broker went down); the rate limiter's Redis works."""
+    with broker_down(app, dead_redis_url):
         yield
-    finally:
-        app.extensions["celery"] = celery
 
 
 def test_a_form_that_committed_answers_even_when_the_broker_is_down_after_the_commit(
