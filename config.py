@@ -97,6 +97,10 @@ class Config:
     #: deletes it after that.
     DISBURSE_REFUSED_CALLBACK_DAYS = 30
 
+    #: Seconds gunicorn lets a request run before it kills the web worker (``disburse web`` and ``up``): a request's
+    #: Idempotency-Key still "in progress" after this long belongs to a worker that was killed (its transaction rolled
+    #: back), and a retry with the key may run (disburse.api.idempotency).
+    DISBURSE_WEB_TIMEOUT_S = 60
     #: Days an API token works after it is created (``disburse tokens create``); revoke sooner with ``tokens revoke``.
     DISBURSE_TOKEN_DAYS = 90
     #: How many reverse proxies (load balancer, ingress) stand in front of the web server and set
@@ -221,6 +225,7 @@ class Config:
             "DISBURSE_SANDBOX_TIMEOUT_S", self.DISBURSE_SANDBOX_TIMEOUT_S, 0.1, 300.0
         )
         self.DISBURSE_SANDBOX_BULK = _env("DISBURSE_SANDBOX_BULK", "0") in {"1", "true", "yes"}
+        self.DISBURSE_WEB_TIMEOUT_S = _int_env("DISBURSE_WEB_TIMEOUT_S", self.DISBURSE_WEB_TIMEOUT_S, 5, 3600)
         self.DISBURSE_TOKEN_DAYS = _int_env("DISBURSE_TOKEN_DAYS", self.DISBURSE_TOKEN_DAYS, 1, 3650)
         self.DISBURSE_PROXY_HOPS = _int_env("DISBURSE_PROXY_HOPS", self.DISBURSE_PROXY_HOPS, 0, 5)
         self.DISBURSE_PAYMENT_BATCH_SIZE = _int_env(

@@ -78,13 +78,21 @@ def _become(args: list[str]) -> NoReturn:
     type=click.IntRange(1, 256),
     help="gunicorn worker processes.",
 )
-@click.option("--timeout", default=60, show_default=True, type=click.IntRange(5, 3600), help="Seconds per request.")
-def web(host: str, port: int, web_workers: int, timeout: int) -> None:
+@click.option(
+    "--timeout",
+    default=None,
+    type=click.IntRange(5, 3600),
+    help="Seconds per request (default: DISBURSE_WEB_TIMEOUT_S, 60).",
+)
+def web(host: str, port: int, web_workers: int, timeout: int | None) -> None:
     """Production web node: gunicorn serving disburse.wsgi:app on the configured PostgreSQL and Redis."""
     try:
-        deployment.preflight()
+        config = deployment.preflight()
     except deployment.Refused as exc:
         _refuse(exc)
+    # The app reads the same value (an Idempotency-Key in progress for longer belongs to a killed worker).
+    timeout = timeout or config.DISBURSE_WEB_TIMEOUT_S
+    os.environ["DISBURSE_WEB_TIMEOUT_S"] = str(timeout)
     _become(
         [
             "gunicorn",
@@ -377,6 +385,8 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
                 f"{host}:{port}",
                 "--workers",
                 str(web_workers),
+                "--timeout",
+                str(app.config["DISBURSE_WEB_TIMEOUT_S"]),
                 "--access-logfile",
                 "-",
                 "--access-logformat",

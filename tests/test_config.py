@@ -37,6 +37,7 @@ def test_disburse_env_chooses_the_class(monkeypatch):
         ("DISBURSE_SANDBOX_DELAY_S", "x"),
         # Digits to str.isdigit(), not to int().
         ("DISBURSE_TOKEN_DAYS", "²"),
+        ("DISBURSE_WEB_TIMEOUT_S", "1"),
         ("REDIS_SENTINELS", "sentinel:²⁶³⁷⁹"),
     ],
 )

@@ -6,6 +6,9 @@ A client that may send a POST twice (a timeout, a retry after a dropped connecti
   what was asked (method, path, body; a JSON body as what it says, whatever its spacing or key order);
 - a retry with the same key and the same request gets that answer again, without running anything;
 - a retry while the first is still running gets 409; the same key with another request gets 422;
+- a first request still "running" after ``DISBURSE_WEB_TIMEOUT_S`` (gunicorn's request timeout) was not: its web
+  worker was killed (the timeout, out of memory) and its transaction rolled back; a retry with the same request
+  takes the key and runs;
 - an answer of 500 or more is not kept (the request did not happen as far as the client may assume): the key can be
   used again.
 
@@ -24,7 +27,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, current_app, g, request
 from flask_login import current_user
 from sqlalchemy import BigInteger, Index, LargeBinary, SmallInteger, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -60,9 +63,14 @@ class IdempotencyKey(db.Model):  # type: ignore[name-defined]
     completed_at: Mapped[datetime | None]
 
 
+#: The key for this request: a new row, or the row of the same request left "in progress" for longer than a request
+#: may run (its worker was killed); ``created_at`` is when the request now holding the key took it.
 _CLAIM = text(
     """INSERT INTO idempotency_keys (caller, key, request_hash) VALUES (:caller, :key, :hash)
-       ON CONFLICT (caller, key) DO NOTHING RETURNING id"""
+       ON CONFLICT (caller, key) DO UPDATE SET created_at = now()
+           WHERE idempotency_keys.status_code IS NULL AND idempotency_keys.request_hash = excluded.request_hash
+             AND idempotency_keys.created_at < now() - make_interval(secs => :lease)
+       RETURNING id"""
 )
 _EXISTING = text(
     """SELECT id, request_hash, status_code, content_type, body FROM idempotency_keys
@@ -105,7 +113,8 @@ def _before() -> Any:
         )
     caller, hashed = f"user:{current_user.id}", _request_hash()
     with db.engine.begin() as conn:
-        claimed = conn.execute(_CLAIM, {"caller": caller, "key": key, "hash": hashed}).scalar()
+        lease = current_app.config["DISBURSE_WEB_TIMEOUT_S"]
+        claimed = conn.execute(_CLAIM, {"caller": caller, "key": key, "hash": hashed, "lease": lease}).scalar()
         existing = None if claimed is not None else conn.execute(_EXISTING, {"caller": caller, "key": key}).one()
     if claimed is not None:
         g.idempotency_id = claimed

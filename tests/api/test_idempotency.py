@@ -115,6 +115,53 @@ def test_while_the_first_request_runs_a_retry_gets_409(client, db_session, calle
     assert _contacts(db_session, claim.id) == 0
 
 
+def _left_running(user, url: str, body: dict, key: str, seconds_ago: float) -> None:
+    """The key's row as a request of ``body`` to ``url`` leaves it when its web worker is killed mid-request (the
+    timeout, out of memory): no answer, taken ``seconds_ago``; its transaction was rolled back."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                """INSERT INTO idempotency_keys (caller, key, request_hash, created_at)
+                   VALUES (:c, :k, :h, now() - make_interval(secs => :ago))"""
+            ),
+            {
+                "c": f"user:{user.id}",
+                "k": key,
+                "h": hashlib.sha256(f"POST {url}\n".encode() + canonical).hexdigest(),
+                "ago": seconds_ago,
+            },
+        )
+
+
+def test_a_key_left_running_by_a_killed_worker_is_taken_again_after_the_request_timeout(
+    app, client, db_session, caller
+):
+    user, auth = caller
+    lease = app.config["DISBURSE_WEB_TIMEOUT_S"]
+    claim = create_claim("needs_review")
+    url = f"/api/v1/claims/{claim.id}/contacts"
+    body = {"channel": "phone", "outcome": "reached"}
+
+    _left_running(user, url, body, "recent-key", lease - 5)  # may still be running: it is not retried
+    response = client.post(url, json=body, headers={**auth, "Idempotency-Key": "recent-key"})
+    assert response.status_code == 409 and response.get_json()["error"] == "in_progress"
+    assert _contacts(db_session, claim.id) == 0
+
+    _left_running(user, url, body, "stale-key", lease + 1)  # its worker was killed: the retry runs, once
+    first = client.post(url, json=body, headers={**auth, "Idempotency-Key": "stale-key"})
+    again = client.post(url, json=body, headers={**auth, "Idempotency-Key": "stale-key"})
+    assert first.status_code == 200 and "Idempotent-Replayed" not in first.headers
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    assert _contacts(db_session, claim.id) == 1
+
+    _left_running(user, url, body, "other-key", lease + 1)  # a stale key is still not another request's
+    other = client.post(url, json={**body, "note": "khác"}, headers={**auth, "Idempotency-Key": "other-key"})
+    assert other.status_code == 422 and other.get_json()["error"] == "idempotency_key_reused"
+    assert _contacts(db_session, claim.id) == 1
+
+
 def test_keys_are_the_callers_own(client, db_session, caller):
     _, auth = caller
     other = create_user("admin")

@@ -109,7 +109,7 @@ def test_up_runs_web_worker_beat_and_stops_them_all(database_url, redis_url):
     proc, health, descendants = _run_up(env, _free_port())
     assert health["database"]["ok"] and health["redis"]["ok"]
     commands = [" ".join(p.cmdline()) for p in descendants]
-    assert any("gunicorn" in c for c in commands)
+    assert any("gunicorn" in c and "--timeout 60 " in c for c in commands)  # DISBURSE_WEB_TIMEOUT_S: the key's lease
     assert any(" worker" in c for c in commands)
     assert any(" beat" in c for c in commands)
     assert any("sandbox serve" in c for c in commands)
