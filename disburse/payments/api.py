@@ -63,7 +63,8 @@ class EventReceived(ResponseModel):
     },
     raw_body="The provider's own message (the sandbox: a G2P Connect on-disburse), at most 5 MB, signed as sent.",
     errors={
-        400: "unreadable_body: the signature is right but the body is not JSON (kept for audit, never applied).",
+        400: "unreadable_body: the signature is right but the body is not JSON; webhook_id_too_long: a webhook-id over "
+        "100 characters (both kept for audit, never applied).",
         401: "invalid_signature: no signature, a wrong one, or a timestamp more than 5 minutes away.",
         404: "Not a provider this programme pays through, or one without callbacks.",
         413: "A body over 5 MB, with or without a Content-Length.",
@@ -125,6 +126,23 @@ def provider_event(name: str) -> ResponseReturnValue:
         # Not a bearer token: the Standard Webhooks headers, signed with the provider's secret.
         response.headers["WWW-Authenticate"] = f'webhook-signature realm="{name}"'
         return response
+    if events.event_id_too_long(headers):
+        events.store_refused(name, body, headers, f"webhook-id longer than {events.MAX_EVENT_ID} characters")
+        db.session.commit()
+        log.warning("a signed %s callback whose webhook-id is too long", name, extra={"provider": name})
+        return api_error(
+            400,
+            "webhook_id_too_long",
+            message(
+                f"webhook-id dài quá {events.MAX_EVENT_ID} ký tự.",
+                f"The webhook-id is longer than {events.MAX_EVENT_ID} characters.",
+            ),
+            {
+                "webhook-id": message(
+                    f"Tối đa {events.MAX_EVENT_ID} ký tự.", f"At most {events.MAX_EVENT_ID} characters."
+                )
+            },
+        )
     event_id = events.store_event(name, payload, body, headers)
     if event_id is not None:
         enqueue_after_commit("payments.apply_events", best_effort=True)

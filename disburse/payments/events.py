@@ -45,15 +45,32 @@ _INSERT_SIGNED = text(
 )
 
 
+#: The longest ``webhook-id`` a signed callback may carry (``provider_events.event_id``): a longer one is refused
+#: (:func:`event_id_too_long`), never cut, since two callbacks whose ids share their first characters would be taken
+#: for one, and the second answered "duplicate" and never applied.
+MAX_EVENT_ID = 100
+
+
 def _kept(headers: Mapping[str, str]) -> dict[str, str]:
     plain = {key.lower(): value for key, value in headers.items()}
     return {key: plain[key][:1000] for key in KEPT_HEADERS if key in plain}
 
 
+def _webhook_id(headers: Mapping[str, str]) -> str:
+    return next((value for key, value in headers.items() if key.lower() == "webhook-id"), "")
+
+
+def event_id_too_long(headers: Mapping[str, str]) -> bool:
+    return len(_webhook_id(headers)) > MAX_EVENT_ID
+
+
 def store_event(provider: str, payload: Any, body: bytes, headers: Mapping[str, str]) -> int | None:
-    """Keep a verified callback; flush. Its id, or None when the provider sent this event before."""
+    """Keep a verified callback; flush. Its id, or None when the provider sent this event before. A ``webhook-id``
+    over :data:`MAX_EVENT_ID` is the caller's to refuse first (a ValueError here)."""
+    if event_id_too_long(headers):
+        raise ValueError(f"a webhook-id has at most {MAX_EVENT_ID} characters")
     kept = _kept(headers)
-    event_id = kept.get("webhook-id", "")[:100]
+    event_id = _webhook_id(headers)
     return cast(
         "int | None",
         db.session.execute(
@@ -75,7 +92,7 @@ def store_refused(provider: str, body: bytes, headers: Mapping[str, str], error:
     db.session.add(
         ProviderEvent(
             provider=provider,
-            event_id=kept.get("webhook-id", "")[:100],
+            event_id=kept.get("webhook-id", "")[:MAX_EVENT_ID],  # for audit only: never compared
             payload=None,
             body=body[:MAX_REFUSED_BODY].decode("utf-8", "replace"),
             headers=kept,

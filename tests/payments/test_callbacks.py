@@ -174,6 +174,30 @@ def test_a_signed_body_that_is_not_json_is_a_400_not_a_wrong_secret(client, db_s
     assert wrong.status_code == 401  # a wrong secret is still a 401, whatever the body
 
 
+def test_a_webhook_id_over_100_characters_is_refused_never_cut(client, db_session):
+    """Two callbacks whose ids share their first 100 characters are two callbacks: cut to 100, the second was
+    answered "duplicate" and never applied. A longer id is refused (400, kept for audit); 100 is taken."""
+    payments = [create_payment(state=PaymentState.SENT) for _ in range(2)]
+    shared = "msg_" + "0" * 96
+    for payment, tail in zip(payments, ("-settled", "-other"), strict=True):
+        body = _body([_item(payment, "succ")])
+        answer = _post(client, body, _signed(body, event_id=shared + tail))
+        assert answer.status_code == 400, answer.get_json()
+        assert answer.get_json()["error"] == "webhook_id_too_long"
+        assert "100" in answer.get_json()["message"] and "webhook-id" in answer.get_json()["fields"]
+    kept = db_session.scalars(select(ProviderEvent).order_by(ProviderEvent.id)).all()
+    assert [(e.signature_ok, e.error) for e in kept] == [(False, "webhook-id longer than 100 characters")] * 2
+    assert kept[0].headers["webhook-id"] == shared + "-settled"  # what came, for audit
+    assert events.apply_stored().events == 0
+    assert [_state(db_session, p) for p in payments] == ["sent", "sent"]
+
+    body = _body([_item(payments[0], "succ")])
+    assert len(shared) == events.MAX_EVENT_ID
+    assert _post(client, body, _signed(body, event_id=shared)).get_json() == {"status": "received"}
+    events.apply_stored()
+    assert _state(db_session, payments[0]) == "paid"
+
+
 def test_the_size_cap_holds_for_a_body_sent_in_chunks(client, db_session):
     """No Content-Length (as gunicorn passes a chunked body on: ``wsgi.input_terminated``): read up to the cap."""
     huge = b"x" * (5 * 1024 * 1024 + 1)
