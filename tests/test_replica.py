@@ -101,6 +101,7 @@ def primary(app: Flask) -> Iterator[str]:
             "DELETE FROM audit_log WHERE actor_id = :u",
             # The token's creation, written with no actor (a command's way): it would show in later tests' logs.
             "DELETE FROM audit_log WHERE object_type = 'api_token' AND data->>'user_id' = CAST(:u AS text)",
+            "DELETE FROM audit_log WHERE object_type = 'user' AND object_id = CAST(:u AS text)",  # its creation
             "DELETE FROM users WHERE id = :u",
             "DELETE FROM programs WHERE id = :p",
         ):

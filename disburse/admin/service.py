@@ -23,7 +23,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 from disburse.auth import service as auth
-from disburse.auth.models import ROLES, AuditLog, User
+from disburse.auth.models import AuditLog, User
 from disburse.background import QueueNames, last_runs
 from disburse.background import beat_schedule as schedule_of
 from disburse.deployment import BEAT_LOCK_KEY
@@ -34,7 +34,7 @@ from disburse.payments.models import Payment, PaymentBatch, ProviderEvent
 from disburse.payments.states import PaymentState
 from disburse.programs.calendar import VIETNAM_TZ
 from disburse.programs.models import Program
-from disburse.reference.models import District, Province
+from disburse.reference.models import District
 from disburse.registry.models import Employer
 
 
@@ -132,65 +132,13 @@ def find_users(q: str | None, role: str | None, after: int | None, limit: int = 
     return UserPage(rows, rows[-1].id if more and rows else None)
 
 
-@dataclass(frozen=True)
-class ScopeChoice:
-    district: str | None
-    province: str | None
-    employer_unit: str | None
-
-
-def _scope(role: str, district: str | None, province: str | None, employer_unit: str | None) -> ScopeChoice:
-    """The scope ``role`` takes, checked: caseworkers a district, supervisors a province or none (national),
-    employer users a unit, admins none. A field the role does not take is refused rather than silently dropped."""
-    if role not in ROLES:
-        raise AdminRefused("Vai trò không hợp lệ.", "Unknown role.", "role")
-    wanted = {
-        "caseworker": {"district"},
-        "supervisor": {"province"},
-        "employer": {"employer"},
-        "admin": set(),
-    }[role]
-    given = {
-        name for name, value in (("district", district), ("province", province), ("employer", employer_unit)) if value
-    }
-    for extra in sorted(given - wanted):
-        raise AdminRefused(
-            "Vai trò này không dùng trường này: hãy để trống.",
-            "This role does not take this field: leave it empty.",
-            extra,
-        )
-    if role == "caseworker":
-        if not district:
-            raise AdminRefused(
-                "Cán bộ nghiệp vụ cần mã quận/huyện nơi làm việc.",
-                "A caseworker needs the district they work.",
-                "district",
-            )
-        if db.session.get(District, district) is None:
-            raise AdminRefused(f"Không có quận/huyện mã {district}.", f"No district has code {district}.", "district")
-    if role == "supervisor" and province and db.session.get(Province, province) is None:
-        raise AdminRefused(f"Không có tỉnh/thành phố mã {province}.", f"No province has code {province}.", "province")
-    if role == "employer":
-        if not employer_unit:
-            raise AdminRefused(
-                "Người dùng của đơn vị cần mã đơn vị.", "An employer user needs their unit code.", "employer"
-            )
-        if db.session.scalar(select(Employer.id).where(Employer.unit_code == employer_unit)) is None:
-            raise AdminRefused(
-                f"Không có đơn vị mã {employer_unit}.", f"No employer has unit code {employer_unit}.", "employer"
-            )
-    return ScopeChoice(district, province, employer_unit)
-
-
-def _describe(user: User) -> dict[str, Any]:
-    return {
-        "role": user.role,
-        "full_name": user.full_name,
-        "district": user.district_code,
-        "province": user.province_code,
-        "employer_id": user.employer_id,
-        "active": user.active,
-    }
+def _scope(role: str, district: str | None, province: str | None, employer_unit: str | None) -> auth.ScopeChoice:
+    """The scope ``role`` takes, checked by the rule every way of making a user follows
+    (:func:`disburse.auth.service.check_scope`), refused in the page's terms."""
+    try:
+        return auth.check_scope(role, district, province, employer_unit)
+    except auth.UserError as exc:
+        raise AdminRefused(exc.vi, exc.en, exc.field) from exc
 
 
 def create_user(
@@ -208,7 +156,6 @@ def create_user(
         raise AdminRefused(
             f"Đã có người dùng với e-mail {email}.", f"A user with e-mail {email} already exists.", "email"
         )
-    scope = _scope(role, district, province, employer_unit)
     password = one_time_password()
     try:
         user = auth.create_user(
@@ -216,13 +163,13 @@ def create_user(
             role,
             password=password,
             full_name=full_name,
-            district=scope.district,
-            province=scope.province,
-            employer_unit=scope.employer_unit,
+            district=district,
+            province=province,
+            employer_unit=employer_unit,
+            actor=actor,
         )
-    except auth.UserError as exc:  # checked above; what is left (an address the service refuses) in its words
-        raise AdminRefused(exc.vi, exc.en, "email") from exc
-    auth.audit(actor, "user.create", "user", user.id, {"email": user.email, "after": _describe(user)})
+    except auth.UserError as exc:  # the scope's field at fault, or an address the service refuses
+        raise AdminRefused(exc.vi, exc.en, exc.field or "email") from exc
     return user, password
 
 
@@ -243,7 +190,7 @@ def update_user(
             "Bạn không thể bỏ vai trò quản trị của chính mình.", "You cannot remove your own admin role.", "role"
         )
     scope = _scope(role, district, province, employer_unit)
-    before = _describe(user)
+    before = auth.describe(user)
     # Everything looked up before the row changes (a half-changed row must never be flushed: its CHECKs would fail).
     district = db.session.get(District, scope.district) if scope.district else None
     employer_id = (
@@ -256,7 +203,7 @@ def update_user(
     user.district_code = scope.district
     user.province_code = district.province_code if district is not None else scope.province
     user.employer_id = employer_id
-    after = _describe(user)
+    after = auth.describe(user)
     if after == before:
         return False
     db.session.flush()

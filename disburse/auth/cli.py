@@ -43,7 +43,8 @@ def create_user(
     province: str | None,
     password_stdin: bool,
 ) -> None:
-    """Create a user with a role and the scope it needs."""
+    """Create a user with a role and the scope it takes (the admins' pages' rule), audited as ``user.create`` with no
+    actor (an operator's command)."""
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     try:
         user = service.create_user(
@@ -56,7 +57,9 @@ def create_user(
             employer_unit=employer_unit,
         )
     except service.UserError as exc:
-        _refuse(exc.vi, exc.en)
+        # The option at fault, named as the operator typed it (the rule's words name the page's fields).
+        option = f"--{exc.field}: " if exc.field in ("district", "province", "employer") else ""
+        _refuse(option + exc.vi, option + exc.en)
     db.session.commit()
     click.echo(f"Đã tạo người dùng {user.email} ({user.role}). / Created {user.role} {user.email}.")
 

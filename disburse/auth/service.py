@@ -6,6 +6,7 @@ import functools
 import hashlib
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,11 +28,11 @@ LAST_USED_EVERY = timedelta(minutes=1)
 
 class UserError(ValueError):
     """A user or token request that cannot be carried out; ``vi`` and ``en`` say why, for people (``str()``: the
-    English)."""
+    English); ``field``: the value at fault (``district``, ``province``, ``employer``, ``role``), if one is."""
 
-    def __init__(self, vi: str, en: str) -> None:
+    def __init__(self, vi: str, en: str, field: str | None = None) -> None:
         super().__init__(en)
-        self.vi, self.en = vi, en
+        self.vi, self.en, self.field = vi, en, field
 
 
 def hash_password(password: str) -> str:
@@ -62,6 +63,79 @@ def get_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
+@dataclass(frozen=True)
+class ScopeChoice:
+    district: str | None
+    province: str | None
+    employer_unit: str | None
+
+
+#: The scope each role takes: caseworkers a district, supervisors a province or none (national), employer users a
+#: unit, admins none.
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    "caseworker": frozenset({"district"}),
+    "supervisor": frozenset({"province"}),
+    "employer": frozenset({"employer"}),
+    "admin": frozenset(),
+}
+
+
+def check_scope(role: str, district: str | None, province: str | None, employer_unit: str | None) -> ScopeChoice:
+    """The scope ``role`` takes, checked (:data:`ROLE_SCOPES`), for every way a user is made or changed (the admins'
+    pages, ``disburse users create``). A field the role does not take is refused rather than silently dropped or
+    mixed in (a supervisor given a district and another province would be shown one and see the other)."""
+    if role not in ROLE_SCOPES:
+        raise UserError("Vai trò không hợp lệ.", "Unknown role.", "role")
+    given = {
+        name for name, value in (("district", district), ("province", province), ("employer", employer_unit)) if value
+    }
+    for extra in sorted(given - ROLE_SCOPES[role]):
+        raise UserError(
+            "Vai trò này không dùng trường này: hãy để trống.",
+            "This role does not take this field: leave it empty.",
+            extra,
+        )
+    if role == "caseworker":
+        if not district:
+            raise UserError(
+                "Cán bộ nghiệp vụ cần mã quận/huyện nơi làm việc.",
+                "A caseworker needs the district they work.",
+                "district",
+            )
+        if db.session.get(District, district) is None:
+            raise UserError(
+                f"Không có quận/huyện mã {district}.", f"There is no district with code {district}.", "district"
+            )
+    if role == "supervisor" and province and db.session.get(Province, province) is None:
+        raise UserError(
+            f"Không có tỉnh/thành phố mã {province}.", f"There is no province with code {province}.", "province"
+        )
+    if role == "employer":
+        if not employer_unit:
+            raise UserError(
+                "Người dùng của đơn vị cần mã đơn vị.", "An employer user needs their unit code.", "employer"
+            )
+        if db.session.scalar(select(Employer.id).where(Employer.unit_code == employer_unit)) is None:
+            raise UserError(
+                f"Không có đơn vị mã {employer_unit}.",
+                f"There is no employer with unit code {employer_unit}.",
+                "employer",
+            )
+    return ScopeChoice(district, province, employer_unit)
+
+
+def describe(user: User) -> dict[str, Any]:
+    """A user's role, name, scope and state, as the audit log records them before and after a change."""
+    return {
+        "role": user.role,
+        "full_name": user.full_name,
+        "district": user.district_code,
+        "province": user.province_code,
+        "employer_id": user.employer_id,
+        "active": user.active,
+    }
+
+
 def create_user(
     email: str,
     role: str,
@@ -71,8 +145,10 @@ def create_user(
     district: str | None = None,
     province: str | None = None,
     employer_unit: str | None = None,
+    actor: User | None = None,
 ) -> User:
-    """Create a user with the scope their role needs. Flushes; the caller commits."""
+    """Create a user with the scope their role takes (:func:`check_scope`), audited (``actor``: the admin; None for
+    an operator's command or the demo's seed). Flushes; the caller commits."""
     email = email.strip()
     if "@" not in email or len(email) > 254:
         raise UserError(f"'{email}' không phải là địa chỉ e-mail.", f"'{email}' is not an e-mail address.")
@@ -85,37 +161,22 @@ def create_user(
         raise UserError(f"Đã có người dùng với e-mail {email}.", f"A user with e-mail {email} already exists.")
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         raise _too_short()
+    scope = check_scope(role, district, province, employer_unit)
     user = User(email=email, role=role, full_name=full_name)
-    if role == "caseworker" and not district:
-        raise UserError(
-            "Cán bộ nghiệp vụ cần --district (mã quận/huyện 3 chữ số nơi làm việc).",
-            "A caseworker needs --district (the 3-digit district code they work).",
-        )
-    if role == "employer" and not employer_unit:
-        raise UserError(
-            "Người dùng của đơn vị cần --employer (mã đơn vị).", "An employer user needs --employer (their unit code)."
-        )
-    if district:
-        found = db.session.get(District, district)
-        if found is None:
-            raise UserError(f"Không có quận/huyện mã '{district}'.", f"There is no district with code '{district}'.")
+    if scope.district:
+        found = db.session.get(District, scope.district)
+        assert found is not None, "checked by check_scope"
         user.district_code = found.code
         user.province_code = found.province_code
-    if province:
-        if db.session.get(Province, province) is None:
-            raise UserError(f"Không có tỉnh mã '{province}'.", f"There is no province with code '{province}'.")
-        user.province_code = province
-    if employer_unit:
-        employer = db.session.scalar(select(Employer).where(Employer.unit_code == employer_unit))
-        if employer is None:
-            raise UserError(
-                f"Không có đơn vị mã '{employer_unit}'.", f"There is no employer with unit code '{employer_unit}'."
-            )
-        user.employer_id = employer.id
+    if scope.province:
+        user.province_code = scope.province
+    if scope.employer_unit:
+        user.employer_id = db.session.scalar(select(Employer.id).where(Employer.unit_code == scope.employer_unit))
     if password is not None:
         user.password_hash = hash_password(password)
     db.session.add(user)
     db.session.flush()
+    _audit("user.create", "user", user.id, {"email": user.email, "after": describe(user)}, actor=actor)
     return user
 
 

@@ -43,17 +43,23 @@ def test_create_employer_user_needs_a_known_unit(cli):
     assert ok.exit_code == 0, ok.output
     assert get_user_by_email("hr@unit.vn").employer_id == employer.id
     bad = cli.invoke(args=["users", "create", "--email", "hr2@unit.vn", "--role", "employer", "--employer", "NOPE"])
-    assert bad.exit_code == 2 and "There is no employer with unit code 'NOPE'" in bad.output
-    assert "Không có đơn vị mã 'NOPE'" in bad.output  # both languages, as every command says it
+    assert bad.exit_code == 2 and "--employer: There is no employer with unit code NOPE." in bad.output
+    assert "--employer: Không có đơn vị mã NOPE." in bad.output  # both languages, as every command says it
 
 
 @pytest.mark.parametrize(
     ("args", "stdin", "expected"),
     [
-        (["--role", "caseworker"], None, "needs --district"),
-        (["--role", "caseworker", "--district", "999"], None, "no district with code '999'"),
-        (["--role", "supervisor", "--province", "00"], None, "no province with code '00'"),
+        (["--role", "caseworker"], None, "--district: A caseworker needs the district they work."),
+        (["--role", "caseworker", "--district", "999"], None, "--district: There is no district with code 999."),
+        (["--role", "supervisor", "--province", "00"], None, "--province: There is no province with code 00."),
         (["--role", "admin", "--password-stdin"], "short\n", "at least 10 characters"),
+        # The scope a role does not take is refused, as on the admins' pages, never dropped or mixed in.
+        (["--role", "supervisor", "--district", "017"], None, "--district: This role does not take this field"),
+        (["--role", "caseworker", "--district", "017", "--province", "79"], None, "--province: This role does not"),
+        (["--role", "admin", "--province", "79"], None, "--province: This role does not take this field"),
+        (["--role", "supervisor", "--employer", "NOPE"], None, "--employer: This role does not take this field"),
+        (["--role", "employer"], None, "--employer: An employer user needs their unit code."),
     ],
 )
 def test_refusals_are_explained(cli, args, stdin, expected):
@@ -78,3 +84,73 @@ def test_token_is_printed_once_and_works(cli):
     assert user_for_token(token).email == "sup@example.vn"
     missing = cli.invoke(args=["tokens", "create", "--email", "nobody@example.vn"])
     assert missing.exit_code == 2 and "no user" in missing.output
+
+
+def test_the_command_and_the_admins_page_take_the_same_scopes(cli, app, db_session):
+    """One rule (:func:`disburse.auth.service.check_scope`) for both ways of making a user: for every role and every
+    combination of scope fields, the command makes the user exactly when the admins' page does, with the same scope."""
+    from itertools import product
+
+    from disburse.admin import service as admin_service
+    from tests.factories import create_user
+
+    admin = create_user("admin")
+    unit = create_employer(district_code="017")
+    db_session.commit()  # a refused command rolls back to here
+    values = {"district": ["", "017", "999"], "province": ["", "79", "00"], "employer": ["", unit.unit_code, "NOPE"]}
+    for n, (role, district, province, employer) in enumerate(
+        product(["caseworker", "supervisor", "employer", "admin"], *values.values())
+    ):
+        options = [
+            f"--{name}={value}" for name, value in zip(values, (district, province, employer), strict=True) if value
+        ]
+        by_command = cli.invoke(args=["users", "create", "--email", f"cmd{n}@example.vn", "--role", role, *options])
+        try:
+            with db_session.begin_nested():
+                by_page = admin_service.create_user(
+                    f"page{n}@example.vn",
+                    role,
+                    full_name="",
+                    district=district or None,
+                    province=province or None,
+                    employer_unit=employer or None,
+                    actor=admin,
+                )[0]
+        except admin_service.AdminRefused:
+            by_page = None
+        made = get_user_by_email(f"cmd{n}@example.vn")
+        case = (role, district, province, employer)
+        assert (by_command.exit_code == 0) == (made is not None) == (by_page is not None), (case, by_command.output)
+        if made is not None and by_page is not None:
+            scope = (made.district_code, made.province_code, made.employer_id)
+            assert scope == (by_page.district_code, by_page.province_code, by_page.employer_id), case
+
+
+def test_the_command_audits_the_creation_with_no_actor(cli, db_session):
+    from sqlalchemy import select
+
+    from disburse.auth.models import AuditLog
+
+    result = cli.invoke(
+        args=["users", "create", "--email", "gs@example.vn", "--role", "supervisor", "--province", "79"]
+    )
+    assert result.exit_code == 0, result.output
+    user = get_user_by_email("gs@example.vn")
+    [entry] = db_session.scalars(
+        select(AuditLog).where(AuditLog.action == "user.create", AuditLog.object_id == str(user.id))
+    )
+    assert entry.actor_id is None and entry.object_type == "user"
+    assert entry.data["email"] == "gs@example.vn"
+    assert entry.data["after"] == {
+        "role": "supervisor",
+        "full_name": "",
+        "district": None,
+        "province": "79",
+        "employer_id": None,
+        "active": True,
+    }
+    refused = cli.invoke(
+        args=["users", "create", "--email", "x@example.vn", "--role", "supervisor", "--district", "017"]
+    )
+    assert refused.exit_code == 2
+    assert db_session.scalars(select(AuditLog).where(AuditLog.data["email"].astext == "x@example.vn")).all() == []

@@ -241,7 +241,9 @@ class _Committed:
             "DELETE FROM district_counters WHERE program_id = ANY(:p)",
             "DELETE FROM province_counters WHERE program_id = ANY(:p)",
             "DELETE FROM audit_log WHERE actor_id = ANY(:u)"
-            " OR (object_type = 'api_token' AND CAST(data->>'user_id' AS bigint) = ANY(:u))",
+            " OR (object_type = 'api_token' AND CAST(data->>'user_id' AS bigint) = ANY(:u))"
+            # Their creation, written with no actor (disburse.auth.service.create_user audits every user it makes).
+            " OR (object_type = 'user' AND object_id = ANY(CAST(:u AS text[])))",
             "DELETE FROM users WHERE id = ANY(:u)",
             "DELETE FROM employees WHERE id = ANY(:e)",
             "DELETE FROM employers WHERE id = ANY(:r)",

@@ -161,7 +161,9 @@ class Committed:
             f"DELETE FROM claim_identities WHERE claim_id IN ({claims})",
             "DELETE FROM claims WHERE employee_id = ANY(:e) OR employer_id = ANY(:r)",
             "DELETE FROM claim_counters WHERE employer_id = ANY(:r)",
-            "DELETE FROM audit_log WHERE actor_id = ANY(:u)",
+            "DELETE FROM audit_log WHERE actor_id = ANY(:u)"
+            # Their creation, written with no actor (disburse.auth.service.create_user audits every user it makes).
+            " OR (object_type = 'user' AND object_id = ANY(CAST(:u AS text[])))",
             "DELETE FROM jobs WHERE created_by = ANY(:u)",
             "DELETE FROM users WHERE id = ANY(:u)",
             "DELETE FROM employees WHERE id = ANY(:e)",

@@ -309,6 +309,10 @@ def _delete_committed(claim_ids: list[int], employer_id: int, user_ids: list[int
         conn.execute(text("DELETE FROM claims WHERE id = ANY(:i)"), {"i": claim_ids})
         conn.execute(text("DELETE FROM claim_counters WHERE employer_id = :e AND claims = 0"), {"e": employer_id})
         conn.execute(text("DELETE FROM employees WHERE employer_id = :e"), {"e": employer_id})
+        conn.execute(  # their creation, audited with no actor
+            text("DELETE FROM audit_log WHERE object_type = 'user' AND object_id = ANY(CAST(:u AS text[]))"),
+            {"u": user_ids},
+        )
         conn.execute(text("DELETE FROM users WHERE id = ANY(:u)"), {"u": user_ids})
         conn.execute(text("DELETE FROM employers WHERE id = :e"), {"e": employer_id})
 

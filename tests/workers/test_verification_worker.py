@@ -129,7 +129,9 @@ class Committed:
             "DELETE FROM employers WHERE id = ANY(:r)",
             "DELETE FROM programs WHERE id = ANY(:p)",
             "DELETE FROM audit_log WHERE actor_id = ANY(:u)"
-            " OR (object_type = 'api_token' AND CAST(data->>'user_id' AS bigint) = ANY(:u))",
+            " OR (object_type = 'api_token' AND CAST(data->>'user_id' AS bigint) = ANY(:u))"
+            # Their creation, written with no actor (disburse.auth.service.create_user audits every user it makes).
+            " OR (object_type = 'user' AND object_id = ANY(CAST(:u AS text[])))",
             "DELETE FROM users WHERE id = ANY(:u)",  # their API tokens go with them (ON DELETE CASCADE)
         ):
             db.session.execute(text(statement), p)
