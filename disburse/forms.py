@@ -12,6 +12,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from disburse.registry.codes import UNIT_CODE_PATTERN
+
 _DMY = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}")
 #: Free text may hold tabs and line breaks, no other control character (PostgreSQL refuses NUL outright).
 _NO_CONTROL = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z"
@@ -56,6 +58,21 @@ def district_field(label: Any = None) -> StringField:
     return StringField(
         label or _l("Mã quận/huyện"),
         validators=[Optional(), Regexp(r"[0-9]{3}\Z", message=_l("Mã quận/huyện gồm đúng 3 chữ số (ví dụ 017)."))],
+    )
+
+
+def unit_code_field(label: Any = None) -> StringField:
+    """An optional unit code, by the one rule (:mod:`disburse.registry.codes`; its words, ``UNIT_CODE_WORDS``, are
+    this message and its English)."""
+    return StringField(
+        label or _l("Mã đơn vị"),
+        validators=[
+            Optional(),
+            Regexp(
+                rf"{UNIT_CODE_PATTERN}\Z",
+                message=_l("Mã đơn vị chỉ gồm chữ, số và . _ -, bắt đầu bằng chữ hoặc số, tối đa 20 ký tự."),
+            ),
+        ],
     )
 
 

@@ -7,7 +7,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from disburse.forms import BaseForm, DayField, district_field
+from disburse.forms import BaseForm, DayField, district_field, unit_code_field
 
 _CHOICE = _l("Hãy chọn một trong các lựa chọn có trên trang.")
 _NO_CONTROL = r"[^\x00-\x1f\x7f]*\Z"
@@ -65,13 +65,7 @@ class _ScopeFields(BaseForm):
         _l("Mã tỉnh/thành phố (lãnh đạo; để trống: toàn quốc)"),
         validators=[Optional(), Regexp(r"[0-9]{2}\Z", message=_l("Mã tỉnh/thành phố gồm đúng 2 chữ số (ví dụ 01)."))],
     )
-    employer = StringField(
-        _l("Mã đơn vị (người dùng của đơn vị)"),
-        validators=[
-            Optional(),
-            Regexp(r"[0-9A-Za-z._-]{1,20}\Z", message=_l("Mã đơn vị chỉ gồm chữ, số và . _ - (tối đa 20 ký tự).")),
-        ],
-    )
+    employer = unit_code_field(_l("Mã đơn vị (người dùng của đơn vị)"))
 
 
 class NewUserForm(_ScopeFields):

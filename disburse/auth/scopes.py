@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -11,10 +10,8 @@ from sqlalchemy import select
 from disburse.auth.models import User
 from disburse.extensions import db
 from disburse.reference.models import District, Province
+from disburse.registry.codes import UNIT_CODE
 from disburse.registry.models import Employer
-
-#: Unit codes as the registry holds them; anything else is no unit at all (never a query).
-UNIT_CODE = re.compile(r"[A-Za-z0-9_.-]{1,20}")
 
 
 @dataclass(frozen=True)
@@ -47,7 +44,8 @@ def unit_scope(employer: Employer) -> Scope:
 
 def visible_unit(user: User, unit_code: str) -> Employer | None:
     """The unit with ``unit_code`` if ``user`` may see it; None for an unknown unit and one outside the user's scope
-    alike (callers answer both with the same 404)."""
+    alike (callers answer both with the same 404). A code the registry cannot hold (:mod:`disburse.registry.codes`)
+    is no unit at all (never a query)."""
     if not UNIT_CODE.fullmatch(unit_code):
         return None
     employer = db.session.scalar(select(Employer).where(Employer.unit_code == unit_code))

@@ -10,7 +10,7 @@ from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectF
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from disburse.claims.outcomes import is_bank_account
-from disburse.forms import BaseForm, DayField, district_field, free_text
+from disburse.forms import BaseForm, DayField, district_field, free_text, unit_code_field
 from disburse.payments.cash import MAX_RECEIPT, MAX_WITHDRAW_REASON
 from disburse.verification.review import MAX_DUPLICATE_NOTE, MAX_TEXT
 
@@ -36,13 +36,7 @@ class QueueFilterForm(BaseForm):
         validators=[Optional(), NumberRange(min=0, max=999, message=_l("Số ngày làm việc từ 0 đến 999."))],
         invalid_value_message=_l("Số ngày làm việc từ 0 đến 999."),
     )
-    employer = StringField(
-        _l("Mã đơn vị"),
-        validators=[
-            Optional(),
-            Regexp(r"[0-9A-Za-z._/-]{1,20}\Z", message=_l("Mã đơn vị chỉ gồm chữ, số và . _ / - (tối đa 20 ký tự).")),
-        ],
-    )
+    employer = unit_code_field()
     track = SelectField(_l("Luồng hồ sơ"), default="", invalid_choice_message=_CHOICE)
     assigned = SelectField(_l("Người xử lý"), default="", invalid_choice_message=_CHOICE)
     district = district_field()

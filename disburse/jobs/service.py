@@ -22,12 +22,13 @@ from flask import current_app
 from sqlalchemy import select, text
 
 from disburse.auth.models import User
-from disburse.auth.scopes import UNIT_CODE, Scope, can_see
+from disburse.auth.scopes import Scope, can_see
 from disburse.background import TASK_QUEUES, enqueue_after_commit, queued_messages
 from disburse.bulk import after_deadlocks
 from disburse.extensions import db
 from disburse.jobs.models import Job
 from disburse.reference.models import District
+from disburse.registry.codes import UNIT_CODE
 from disburse.registry.models import Employer
 
 log = logging.getLogger(__name__)

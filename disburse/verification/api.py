@@ -49,6 +49,7 @@ from disburse.claims.models import Claim
 from disburse.claims.states import ClaimState
 from disburse.extensions import db
 from disburse.programs.service import ProgramNotFound, get_program
+from disburse.registry.codes import UNIT_CODE_PATTERN, UNIT_CODE_WORDS
 from disburse.verification import notices, review
 from disburse.verification.review import (
     ACTING_ROLES,
@@ -114,9 +115,9 @@ class ClaimsQuery(QueryModel):
         _DISTRICT_MSG,
     ]
     employer: Annotated[
-        Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z._/-]{1,20}$")] | None,
+        Annotated[str, StringConstraints(pattern=rf"^{UNIT_CODE_PATTERN}$")] | None,
         Field(default=None, description="A unit code."),
-        Msg("Mã đơn vị không hợp lệ (tối đa 20 ký tự).", "Not a unit code (at most 20 characters)."),
+        Msg(*UNIT_CODE_WORDS),
     ]
     reason: Annotated[
         Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")] | None,

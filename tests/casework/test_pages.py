@@ -18,6 +18,7 @@ from disburse.claims.states import ClaimAction
 from disburse.extensions import db
 from disburse.payments.models import Payment
 from disburse.programs.calendar import programme_today
+from disburse.registry.codes import UNIT_CODE_WORDS
 from tests.factories import (
     PAYING_DAY,
     create_cash_payment,
@@ -130,8 +131,9 @@ def test_the_queue_filters_by_reason_track_employer_assignee_and_age(signed_in, 
         ("vi", "age=abc", "Số ngày làm việc từ 0 đến 999."),
         ("en", "age=abc", "Give a number of working days from 0 to 999."),
         ("vi", "age=5000", "Số ngày làm việc từ 0 đến 999."),
-        ("vi", "employer=%3Cscript%3E", "Mã đơn vị chỉ gồm chữ, số và . _ / - (tối đa 20 ký tự)."),
-        ("en", "employer=%3Cscript%3E", "A unit code has letters, digits and . _ / - only (at most 20 characters)."),
+        ("vi", "employer=%3Cscript%3E", UNIT_CODE_WORDS[0]),
+        ("en", "employer=%3Cscript%3E", UNIT_CODE_WORDS[1]),
+        ("en", "employer=AB%2F12", UNIT_CODE_WORDS[1]),  # no unit page could open it
         ("vi", "reason=nonsense", "Hãy chọn một trong các lựa chọn có trên trang."),
         ("en", "track=C", "Choose one of the options on the page."),
         ("en", "after=-1", "Give a whole number."),

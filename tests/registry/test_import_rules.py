@@ -136,6 +136,8 @@ def test_same_national_id_under_two_si_codes_is_imported_as_possible_duplicates(
 EMPLOYER_RULES = [
     ({"unit_code": ""}, "unit_code", "required"),
     ({"unit_code": "AB CD"}, "unit_code", "unit_format"),
+    ({"unit_code": "AB/12"}, "unit_code", "unit_format"),  # /employers/<unit_code> could never open it
+    ({"unit_code": ".."}, "unit_code", "unit_format"),
     ({"name": ""}, "name", "required"),
     ({"tax_code": "12345"}, "tax_code", "tax_format"),
     ({"sector": "bank"}, "sector", "sector"),

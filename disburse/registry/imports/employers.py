@@ -6,6 +6,7 @@ Import them first: employees and salary funds name their employer by its unit co
 from __future__ import annotations
 
 from disburse.programs.models import SECTORS
+from disburse.registry.codes import UNIT_CODE_CHARACTERS, UNIT_CODE_FIRST, UNIT_CODE_MAX
 from disburse.registry.imports.spec import PHONE_BAD, Field, Spec
 
 #: The file's columns.
@@ -22,8 +23,6 @@ EMPLOYER_COLUMNS = (
     "phone",
 )
 
-_ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_UNIT_CODE_CHARACTERS = f"{_ALNUM}{_ALNUM.lower()}._-/"
 _SECTOR_LIST = ", ".join(f"'{s}'" for s in SECTORS)
 
 _JOINS = """
@@ -34,7 +33,8 @@ _JOINS = """
 
 _CHECKS = (
     f"""CASE WHEN n.unit IS NULL THEN 'unit_code:required'
-         WHEN length(n.unit) > 20 OR ltrim(n.unit, '{_UNIT_CODE_CHARACTERS}') <> '' THEN 'unit_code:unit_format' END""",
+         WHEN length(n.unit) > {UNIT_CODE_MAX} OR ltrim(n.unit, '{UNIT_CODE_CHARACTERS}') <> ''
+              OR ltrim(left(n.unit, 1), '{UNIT_CODE_FIRST}') <> '' THEN 'unit_code:unit_format' END""",
     "CASE WHEN n.name IS NULL THEN 'name:required' WHEN length(n.name) > 300 THEN 'name:too_long' END",
     """CASE WHEN n.tax IS NOT NULL AND NOT (length(n.tax) <= 20 AND length(replace(n.tax, '-', '')) IN (10, 13)
                                            AND ltrim(replace(n.tax, '-', ''), '0123456789') = '')

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from disburse.programs.models import SECTORS
+from disburse.registry.codes import UNIT_CODE_WORDS
 from disburse.spreadsheets import UNCALCULATED_FORMULA
 
 LABELS = {
@@ -142,10 +143,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Đơn vị và tháng {v} xuất hiện nhiều lần trong tệp; không dòng nào trong số đó được nhập.",
         "The same unit and month {v} appear more than once in the file; none of those rows was imported.",
     ),
-    "unit_format": (
-        "Mã đơn vị gồm chữ, số và . _ - /, tối đa 20 ký tự.",
-        "The unit code may hold letters, digits and . _ - / only, 20 characters at most.",
-    ),
+    "unit_format": UNIT_CODE_WORDS,
     "tax_format": (
         "Mã số thuế phải gồm 10 chữ số, hoặc 10 chữ số, dấu - và 3 chữ số.",
         "The tax code must be 10 digits, or 10 digits, a dash and 3 digits.",

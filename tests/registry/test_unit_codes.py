@@ -1,0 +1,80 @@
+"""One unit-code rule (:mod:`disburse.registry.codes`) for every reader of a unit code: the registry import takes a
+code exactly when the caseworkers' queue filter, the admins' user form and the API's claims filter take it, and every
+unit the import registers opens its pages at ``/employers/<unit_code>`` (and the API's) under its own code, as it is.
+A code with "/" was imported and then could never be opened. Real PostgreSQL; the import is the real importer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from disburse.auth.service import create_token
+from disburse.registry.codes import UNIT_CODE_WORDS, is_unit_code
+from disburse.registry.importer import import_file
+from tests.admin.conftest import PASSWORD, sign_in
+from tests.factories import create_user
+from tests.registry.test_import_support import employer_row, write_csv
+
+#: Codes as registries write them, and the ways one can go wrong.
+CANDIDATES = [
+    "DN01000017",
+    "TA0123A",
+    "9",
+    "a.b_c-d",
+    "AB.",
+    "X" * 20,
+    "X" * 21,
+    "AB/12",
+    "AB\\12",
+    ".",
+    "..",
+    ".AB",
+    "-AB",
+    "_AB",
+    "AB?1",
+    "AB#1",
+    "AB%2F",
+    "AB 1",
+    "AB+1",
+    "AB:1",
+    "AB;1",
+    "AB~1",
+    "ĐN01",
+]
+
+
+def test_every_reader_takes_the_codes_the_import_takes_and_each_unit_opens_its_pages(
+    app, client, db_session, tmp_path: Path
+):
+    path = write_csv(tmp_path / "don-vi.csv", "employers", [employer_row(unit_code=code) for code in CANDIDATES])
+    result = import_file("employers", path)
+    refused = {CANDIDATES[error.row - 2]: error for error in result.errors}
+    imported = [code for code in CANDIDATES if code not in refused]
+    assert imported == [code for code in CANDIDATES if is_unit_code(code)]
+    assert "AB/12" in refused and ".." in refused and "DN01000017" in imported  # the rule is not empty either way
+    for error in refused.values():
+        assert (error.column, error.error_code) == ("unit_code", "unit_format")
+        assert (error.message_vi, error.message_en) == UNIT_CODE_WORDS
+
+    admin = create_user("admin", password=PASSWORD)
+    api = {"Authorization": f"Bearer {create_token(admin)}", "Accept-Language": "en"}
+    sign_in(client, admin, "en")
+    for code in CANDIDATES:
+        taken = code in imported
+        queue = client.get(f"/caseworker/queue?employer={quote(code, safe='')}").get_data(as_text=True)
+        assert (UNIT_CODE_WORDS[1] not in queue) == taken, code
+        user_form = client.post(
+            "/admin/users/new", data={"email": "x@bhxh.example.vn", "role": "employer", "employer": code}
+        )
+        assert (UNIT_CODE_WORDS[1] not in user_form.get_data(as_text=True)) == taken, code
+        listed = client.get(f"/api/v1/claims?employer={quote(code, safe='')}", headers=api)
+        assert (listed.status_code == 200) == taken, (code, listed.get_json())
+        if not taken:
+            assert listed.get_json()["fields"]["employer"] == UNIT_CODE_WORDS[1]
+            continue
+        # Its pages, by its code as it is: no character of it needs escaping in a path.
+        assert quote(code) == code
+        page = client.get(f"/employers/{code}")
+        assert page.status_code == 200 and code in page.get_data(as_text=True), code
+        progress = client.get(f"/api/v1/employers/{code}/progress", headers=api)
+        assert progress.status_code == 200 and progress.get_json()["unit_code"] == code, code
