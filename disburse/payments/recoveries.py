@@ -161,7 +161,7 @@ def move(
             f"Khoản thu hồi {recovery_id} đang '{vi}': không chuyển sang '{LABELS.get(to_state, (to_state,))[0]}'.",
             f"Recovery {recovery_id} is {en.lower()}: it cannot become {to_state}.",
         )
-    note = " ".join(note.split())[:500]
+    note = _clean(note)
     if to_state == "written_off" and not note:
         raise RecoveryRefused("Xoá nợ cần ghi lý do.", "A write-off needs a note saying why.")
     owed = recovery.amount_vnd - recovery.recovered_vnd
@@ -202,11 +202,16 @@ def move(
     return recovery
 
 
+def _clean(note: str) -> str:
+    """A note as it is kept: its whitespace made single spaces, at most 500 characters."""
+    return " ".join(note.split())[:500]
+
+
 def _same_step(event: RecoveryEvent, to_state: str, actor: User | None, note: str, amount_vnd: int | None) -> bool:
     """Whether ``event`` is what a move with these arguments records (a part recorded stays ``owed``)."""
     return (
         event.actor_id == (actor.id if actor is not None else None)
-        and (event.note or "") == " ".join(note.split())[:500]
+        and (event.note or "") == _clean(note)
         and (event.to_state == to_state or (to_state == "recovered" and event.to_state == "owed"))
         and (amount_vnd is None or event.recovered_vnd == amount_vnd)
     )
