@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from disburse.claims import service as claims
 from disburse.claims.employer_forms import known_banks
@@ -125,7 +125,9 @@ _SETTLED_BY = (ClaimNote.CORRECT.value, ClaimAction.DETAILS_RECEIVED.value)
 
 
 def open_offer(claim: Claim) -> ClaimEvent | None:
-    """The person's latest offer of details for ``claim`` not yet followed by a correction, while it waits."""
+    """The person's latest offer of details for ``claim``, while it waits, not yet dealt with: no correction since,
+    and the claim has not left the wait since (approved on other details, say, and waiting again after its payment
+    failed: the old offer is not offered again)."""
     if ClaimState(claim.state) not in WAITING:
         return None
     latest = db.session.scalar(
@@ -138,7 +140,11 @@ def open_offer(claim: Claim) -> ClaimEvent | None:
         return None
     settled = db.session.scalar(
         select(ClaimEvent.id)
-        .where(ClaimEvent.claim_id == claim.id, ClaimEvent.action.in_(_SETTLED_BY), ClaimEvent.id > latest.id)
+        .where(
+            ClaimEvent.claim_id == claim.id,
+            ClaimEvent.id > latest.id,
+            or_(ClaimEvent.action.in_(_SETTLED_BY), ClaimEvent.to_state.not_in([s.value for s in WAITING])),
+        )
         .limit(1)
     )
     return None if settled is not None else latest

@@ -138,6 +138,23 @@ def test_the_public_page_answers_the_same_matched_or_not(client, db_session):
     assert "Ngày 31/02/1988 không có trong lịch." in _text(wrong) and "Hãy chọn ngân hàng." in _text(wrong)
 
 
+def test_an_offer_the_claim_moved_on_from_is_not_offered_again(db_session):
+    """An offer sent during review; the caseworker checks it by phone, it is false, and the claim is approved on the
+    details it had. When that payment fails and the claim waits again, the old offer must not come back as if new."""
+    from disburse.claims.service import transition
+
+    claim = _waiting("needs_review")
+    assert _offer(claim).event is not None and open_offer(claim) is not None
+    for action in ("approve", "queue_payment", "payment_failed"):
+        transition(claim, action)
+    db.session.refresh(claim)
+    assert claim.state == "payment_failed"
+    assert open_offer(claim) is None
+    # A new offer, sent while it waits again, is the one shown.
+    fresh = _offer(claim, bank_account="21510009999999").event
+    assert fresh is not None and open_offer(claim) == fresh
+
+
 def test_the_public_page_is_rate_limited_per_address(client, db_session):
     claim = _waiting()
     codes = [
