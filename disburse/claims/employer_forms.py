@@ -8,7 +8,8 @@ others come back with their errors and change nothing; the caller commits once. 
 Rules decided here (the texts are silent):
 
 - Form 02 is accepted after the review deadline too: a late Form 02 still confirms an ``employer_overdue`` claim.
-- A confirmation without bank details means cash at the office; with them, a bank transfer.
+- A confirmation without bank details means cash at the office; with them, a bank transfer. In the browser the
+  employer chooses one of the two for each person: a bank transfer chosen without its details is refused, not cash.
 - A second Form 02 row that says what is already recorded changes nothing (``unchanged``); one that contradicts it
   (other bank details, or confirming someone declined) is refused: corrections go through Form 03.
 - Form 03 closes at the program's ``adjustment_deadline`` (inclusive). A person added on Form 03 is checked by the
@@ -187,7 +188,9 @@ class _Confirmation:
 _FORM_02_CELLS = ("si_code", "decline", "bank_code", "bank_account")
 
 
-def _check_confirmation_row(row: dict[str, Any], result: RowResult, banks: set[str]) -> _Confirmation | None:
+def _check_confirmation_row(
+    row: dict[str, Any], result: RowResult, banks: set[str], bank_chosen: bool
+) -> _Confirmation | None:
     if uncalculated_errors(result, row, _FORM_02_CELLS):
         return None
     si_error = si_code_error(result, result.si_code)
@@ -201,7 +204,14 @@ def _check_confirmation_row(row: dict[str, Any], result: RowResult, banks: set[s
         )
     bank_code, bank_account = text_value(row, "bank_code").upper(), text_value(row, "bank_account")
     if not decline:
-        bank_errors(result, bank_code, bank_account, banks, account_is_number=number_cell(row, "bank_account"))
+        bank_errors(
+            result,
+            bank_code,
+            bank_account,
+            banks,
+            account_is_number=number_cell(row, "bank_account"),
+            required=bank_chosen,
+        )
     if si_error or result.errors:
         return None
     return _Confirmation(result, bool(decline), bank_code or None, bank_account or None)
@@ -277,14 +287,22 @@ def confirm(
     actor: Actor = None,
     today: date | None = None,
     row_numbers: Sequence[int] | None = None,
+    bank_chosen: Sequence[bool] | None = None,
 ) -> FormResult:
     """Form 02 for ``unit_code``: each row ``{si_code, bank_code, bank_account, decline}``; flush, never commit.
-    ``row_numbers``: each row's number in the spreadsheet it came from, for the messages that name other rows."""
+    ``row_numbers``: each row's number in the spreadsheet it came from, for the messages that name other rows.
+    ``bank_chosen``: for a form that asks each person's payout (the browser's), whether each row chose a bank
+    transfer; such a row without its bank and account number is refused (``bank_required``), never taken as cash.
+    Without it (a spreadsheet, the API), a confirmation without bank details means cash at the office."""
     employer = employer_for_unit(unit_code)
     today = today or programme_today()
     banks = known_banks()
     results = [RowResult(row=i + 1, si_code=si_code_value(row)) for i, row in enumerate(rows)]
-    checked = [_check_confirmation_row(row, result, banks) for row, result in zip(rows, results, strict=True)]
+    chosen = bank_chosen if bank_chosen is not None else [False] * len(rows)
+    checked = [
+        _check_confirmation_row(row, result, banks, bank)
+        for row, result, bank in zip(rows, results, chosen, strict=True)
+    ]
     _mark_repeats(results, row_numbers)
     items = [item for item in checked if item is not None and not item.result.errors]
     listed = _unit_claims(program, employer, [item.result.si_code for item in items])

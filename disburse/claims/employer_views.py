@@ -244,7 +244,13 @@ def form_02_rows(unit_code: str) -> ResponseReturnValue:
     if not chosen:
         form.rows.errors.append(_("Hãy chọn câu trả lời cho ít nhất một người."))
         return _form_02_page(program, employer, Form02UploadForm(formdata=None), form), 400
-    result = confirm(program, employer.unit_code, [row for _, row in chosen], actor=current_user)
+    result = confirm(
+        program,
+        employer.unit_code,
+        [data for _, data in chosen],
+        actor=current_user,
+        bank_chosen=[row.choice.data == "bank" for row, _ in chosen],
+    )
     db.session.commit()
     refused = 0
     for (row, _data), outcome in zip(chosen, result.rows, strict=True):

@@ -155,12 +155,29 @@ def si_code_error(result: RowResult, si_code: str) -> bool:
     return True
 
 
+#: A row whose person chose a bank transfer (the browser's Form 02) without its bank or account number.
+BANK_REQUIRED_MESSAGE = (
+    "Đã chọn chuyển khoản: cần ghi cả ngân hàng và số tài khoản. Nếu người lao động nhận tiền mặt, hãy chọn "
+    "“Nhận tiền mặt tại cơ quan BHXH”.",
+    "A bank transfer was chosen: give both the bank and the account number. If the person takes cash, choose "
+    "“Cash at the office”.",
+)
+
+
 def bank_errors(
-    result: RowResult, bank_code: str, bank_account: str, known_banks: set[str], *, account_is_number: bool = False
+    result: RowResult,
+    bank_code: str,
+    bank_account: str,
+    known_banks: set[str],
+    *,
+    account_is_number: bool = False,
+    required: bool = False,
 ) -> bool:
     """Adds the bank details' errors to ``result`` (both given or both blank, a known bank, an account of 6 to 19
     digits: :func:`is_bank_account`, given as text: ``account_is_number``, a number cell or a JSON number, may have
-    lost its leading zeros, and money must not go to an account one digit short); True when there was one."""
+    lost its leading zeros, and money must not go to an account one digit short); True when there was one.
+    ``required``: the person chose a bank transfer, so blank details are not a payout in cash but an error
+    (``bank_required``, on the first blank field)."""
     before = len(result.errors)
     if account_is_number and bank_account:
         result.fail(
@@ -171,7 +188,9 @@ def bank_errors(
             "The account number is given as a number, so its leading zeros may be lost; format this column as text "
             "and enter the account number again.",
         )
-    if bool(bank_code) != bool(bank_account):
+    if required and not (bank_code and bank_account):
+        result.fail("bank_account" if bank_code else "bank_code", "bank_required", *BANK_REQUIRED_MESSAGE)
+    elif bool(bank_code) != bool(bank_account):
         result.fail(
             "bank_account" if bank_code else "bank_code",
             "bank_pair",

@@ -82,6 +82,41 @@ def test_form_02_without_bank_details_means_cash_and_decline_is_recorded(db_sess
     assert _state(db_session, declines) == "declined"
 
 
+def test_a_bank_transfer_chosen_without_its_details_is_refused_not_taken_as_cash(db_session):
+    """The browser's Form 02 asks each person's payout: "bank" with blank details is the row's error (nothing
+    recorded for it, so a later Form 02 with the account is taken), while a row chosen as cash, or a spreadsheet's
+    row (no choice), without details is still cash at the office."""
+    employer, (bank, half, cash, from_file) = _unit_with("listed", "listed", "listed", "listed")
+    rows = [
+        {"si_code": _si(bank), "bank_code": "", "bank_account": ""},
+        {"si_code": _si(half), "bank_code": "VCB", "bank_account": ""},
+        {"si_code": _si(cash), "bank_code": "", "bank_account": ""},
+    ]
+    result = forms.confirm(nq116(), employer.unit_code, rows, today=TODAY, bank_chosen=[True, True, False])
+    assert [r.outcome for r in result.rows] == ["error", "error", "confirmed"]
+    assert [(e.field, e.code) for e in result.rows[0].errors] == [("bank_code", "bank_required")]
+    assert [(e.field, e.code) for e in result.rows[1].errors] == [("bank_account", "bank_required")]
+    assert result.rows[0].errors[0].message_vi.startswith("Đã chọn chuyển khoản: cần ghi cả ngân hàng và số tài")
+    assert result.rows[0].errors[0].message_en.startswith("A bank transfer was chosen: give both the bank and")
+    assert "để trống cả hai" not in result.rows[0].errors[0].message_vi
+    assert [_state(db_session, c) for c in (bank, half, cash)] == ["listed", "listed", "employer_confirmed"]
+    assert (bank.bank_code, bank.confirmed_on, _events(bank)) == ("VCB", None, 1)  # as listed, only its creation
+    assert cash.payout == "cash"
+
+    # The account sent afterwards is taken: nothing recorded the first answer as cash.
+    later = [{"si_code": _si(bank), "bank_code": "VCB", "bank_account": "0011223344"}]
+    assert forms.confirm(nq116(), employer.unit_code, later, today=TODAY, bank_chosen=[True]).rows[0].outcome == (
+        "confirmed"
+    )
+    db_session.refresh(bank)
+    assert (bank.state, bank.payout, bank.bank_account) == ("employer_confirmed", "bank", "0011223344")
+    # A spreadsheet's row says no payout: blank bank columns are cash, as the Form 01 file tells the unit.
+    file_row = [{"si_code": _si(from_file), "bank_code": None, "bank_account": None, "decline": None}]
+    assert forms.confirm(nq116(), employer.unit_code, file_row, today=TODAY).rows[0].outcome == "confirmed"
+    db_session.refresh(from_file)
+    assert from_file.payout == "cash"
+
+
 def test_a_late_form_02_still_confirms_an_overdue_claim(db_session):
     employer, (claim,) = _unit_with("employer_overdue")
     result = forms.confirm(nq116(), employer.unit_code, [{"si_code": _si(claim)}], today=date(2021, 11, 20))

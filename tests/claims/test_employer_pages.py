@@ -463,13 +463,57 @@ def test_form_02_rows_refused_say_why_on_the_row(client, unit, locale):
     assert response.status_code == 200  # the good row is taken, the other comes back
     assert ("<title>Lỗi: Mẫu số 01 và 02" if locale == "vi" else "<title>Error: Forms 01 and 02") in page
     message = {
-        "vi": "Cần ghi cả ngân hàng và số tài khoản (hoặc để trống cả hai).",
-        "en": "Give both the bank and the account number (or leave both blank).",
+        "vi": "Đã chọn chuyển khoản: cần ghi cả ngân hàng và số tài khoản. Nếu người lao động nhận tiền mặt, hãy "
+        "chọn “Nhận tiền mặt tại cơ quan BHXH”.",
+        "en": "A bank transfer was chosen: give both the bank and the account number. If the person takes cash, "
+        "choose “Cash at the office”.",
     }[locale]
     assert f'<a href="#rows-0-bank_code">{message}</a>' in page
     assert f'id="rows-0-bank_code-error">{message}</p>' in page
     assert ("Đã ghi nhận." if locale == "vi" else "Recorded.") in page
     assert [db.session.get(Claim, c.id).state for c in (ann, binh)] == ["listed", "employer_confirmed"]
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_form_02_rows_a_bank_transfer_without_details_is_not_recorded_as_cash(client, unit, locale):
+    """A bank transfer ("Chuyển khoản") chosen with the bank and the account left blank: the row comes back with its
+    error, nothing is recorded for it (not cash at the office), and the account sent next is taken."""
+    ann, binh = _person(unit, "Lê Thị An"), _person(unit, "Lê Văn Bình")
+    client = _employer(client, unit, locale)
+    data = {
+        "rows-0-si_code": _si(ann),
+        "rows-0-choice": "bank",
+        "rows-0-bank_code": "",
+        "rows-0-bank_account": "",
+        "rows-1-si_code": _si(binh),
+        "rows-1-choice": "decline",
+    }
+    response = client.post(f"/employers/{unit.unit_code}/form-02/rows", data=data)
+    page = _text(response)
+    assert response.status_code == 200
+    message = {
+        "vi": "Đã chọn chuyển khoản: cần ghi cả ngân hàng và số tài khoản.",
+        "en": "A bank transfer was chosen: give both the bank and the account number.",
+    }[locale]
+    assert f'<a href="#rows-0-bank_code">{message}' in page
+    assert f'id="rows-0-bank_code-error">{message}' in page
+    assert "(hoặc để trống cả hai)" not in page and "(or leave both blank)" not in page
+    assert ("Dòng bị từ chối: 1" if locale == "vi" else "Rows refused: 1") in page
+    claim = db.session.get(Claim, ann.id)
+    assert (claim.state, claim.confirmed_on) == ("listed", None)
+    assert db.session.get(Claim, binh.id).state == "declined"
+
+    data = {"rows-0-si_code": _si(ann), "rows-0-choice": "bank", "rows-0-bank_code": "BIDV"}
+    data["rows-0-bank_account"] = "12345678901"
+    response = client.post(f"/employers/{unit.unit_code}/form-02/rows", data=data)
+    assert response.status_code == 302
+    claim = db.session.get(Claim, ann.id)
+    assert (claim.state, claim.payout, claim.bank_code, claim.bank_account) == (
+        "employer_confirmed",
+        "bank",
+        "BIDV",
+        "12345678901",
+    )
 
 
 def test_form_02_rows_with_nobody_chosen(client, unit):
