@@ -2,10 +2,11 @@
 as a spreadsheet. Read-only: the employer's pages and ``disburse forms list`` call these; nothing here writes.
 
 - **Workforce.** One row per claim of the unit in the program: the person, the claim's state, the amount, the latest
-  payment and, for a claim that is stuck, why (in Vietnamese and English). Searched by SI code or by name with or
+  payment and, for a claim that is stuck, why (in Vietnamese and English; for a refused claim, the refusal reasons
+  of its latest reject event, as its written notice gives them). Searched by SI code or by name with or
   without diacritics (``disburse_unaccent``, migration 0006), sorted the Vietnamese way (given name, family name,
   middle names). The status page asks for one page (:func:`workforce_page`): only the matching people's names are
-  read whole to put them in order, the details and payments of that page's claims alone.
+  read whole to put them in order, the details, payments and refusals of that page's claims alone.
 - **Deadlines.** Form 02 (the earliest review deadline of the people still waiting for it) and Form 03 (the
   program's adjustment deadline), with the working days left.
 """
@@ -31,6 +32,7 @@ from disburse.programs.models import Program
 from disburse.registry.models import Employee, Employer
 from disburse.spreadsheets import TooManyRows, UnusableFile, read_table
 from disburse.verification import reasons as claim_reasons
+from disburse.verification.review import last_refusal_codes, refusal_reasons
 
 #: Claim states that wait on someone (the unit, a caseworker, the person's bank details) and say why.
 _OVERDUE = (
@@ -74,9 +76,17 @@ def _join(labels: Sequence[tuple[str, str]]) -> tuple[str, str] | None:
     return " ".join(vi for vi, _ in labels), " ".join(en for _, en in labels)
 
 
-def stuck_reason(state: str, reasons: Sequence[str], failure_code: str | None) -> tuple[str, str] | None:
-    """Why a claim in ``state`` waits or was refused, in plain words; None for a claim on its way."""
-    if state in (ClaimState.NEEDS_REVIEW, ClaimState.REJECTED):
+def stuck_reason(
+    state: str, reasons: Sequence[str], failure_code: str | None, refused_for: Sequence[str] = ()
+) -> tuple[str, str] | None:
+    """Why a claim in ``state`` waits or was refused, in plain words; None for a claim on its way. A refused claim
+    says why it was refused: ``refused_for``, the refusal reason codes of its latest reject event
+    (:func:`~disburse.verification.review.last_refusal_codes`; a caseworker's refusal leaves ``reasons`` as review
+    left them), else the refusing codes among its ``reasons``, never a review code ("a caseworker must check…")."""
+    if state == ClaimState.REJECTED:
+        refusing = refusal_reasons()
+        return _join([refusing[code] for code in refused_for or sorted(reasons) if code in refusing])
+    if state == ClaimState.NEEDS_REVIEW:
         return _join([claim_reasons.label(code) for code in sorted(reasons)])
     if state == ClaimState.EMPLOYER_OVERDUE:
         return _OVERDUE
@@ -145,7 +155,7 @@ _DETAILS = (
 )
 
 
-def _row(claim: Any, payment: Any) -> WorkforceRow:
+def _row(claim: Any, payment: Any, refused_for: dict[int, list[str]]) -> WorkforceRow:
     return WorkforceRow(
         claim_id=claim.id,
         si_code=claim.si_code,
@@ -157,7 +167,9 @@ def _row(claim: Any, payment: Any) -> WorkforceRow:
         bank_account=claim.bank_account,
         payment_state=payment.state if payment else None,
         paid_at=claim.paid_at,
-        reason=stuck_reason(claim.state, claim.reasons or (), payment.failure_code if payment else None),
+        reason=stuck_reason(
+            claim.state, claim.reasons or (), payment.failure_code if payment else None, refused_for.get(claim.id, ())
+        ),
     )
 
 
@@ -174,7 +186,8 @@ def workforce(program: Program, employer: Employer, query: str = "") -> list[Wor
         row.claim_id: row
         for row in db.session.execute(_LATEST_PAYMENTS, {"program_id": program.id, "employer_id": employer.id})
     }
-    rows = [_row(claim, payments.get(claim.id)) for claim in found]
+    refused_for = last_refusal_codes([claim.id for claim in found if claim.state == ClaimState.REJECTED])
+    rows = [_row(claim, payments.get(claim.id), refused_for) for claim in found]
     rows.sort(key=_list_order)
     return rows
 
@@ -205,7 +218,9 @@ def workforce_page(
         )
     }
     payments = {row.claim_id: row for row in db.session.execute(_LATEST_PAYMENTS_OF, {"ids": ids})}
-    return [_row(found[claim_id], payments.get(claim_id)) for claim_id in ids], len(ordered), page
+    refused_for = last_refusal_codes([row.id for row in found.values() if row.state == ClaimState.REJECTED])
+    rows = [_row(found[claim_id], payments.get(claim_id), refused_for) for claim_id in ids]
+    return rows, len(ordered), page
 
 
 #: The states in which a person waits for the unit's Form 02.

@@ -32,7 +32,7 @@ from disburse.jobs.models import Job
 from disburse.jobs.service import JobFailed, Progress, submit
 from disburse.reference.models import District, Province
 from disburse.registry.models import Employee, Employer
-from disburse.verification.review import Conflict, Invalid, NotFound, refusal_reasons, visible_claim
+from disburse.verification.review import Conflict, Invalid, NotFound, refusal_codes, refusal_reasons, visible_claim
 
 #: The batch job: its kind (on the jobs row) and its task's stable name (disburse/background.py).
 KIND = "notices.district_day"
@@ -132,23 +132,10 @@ def _statement() -> Any:
     )
 
 
-def _refusal_codes(data: dict[str, Any]) -> list[str]:
-    """The refusal reason codes of a reject event's data, the event's ``reason_code`` first: a caseworker's refusal
-    has that one code; verification's has it (the first refusing code) and every code it found in ``reasons``, of
-    which the refusing ones are printed (the others say what a caseworker would have checked, not why)."""
-    known = refusal_reasons()
-    code = data.get("reason_code")
-    codes = [code] if isinstance(code, str) and code in known else []
-    found = data.get("reasons")
-    if codes and isinstance(found, list):
-        codes += sorted({c for c in found if isinstance(c, str) and c in known and c != codes[0]})
-    return codes
-
-
 def _notice(row: Any) -> Notice:
     claim, employee, employer, district, province, event = row
     data = (event.data or {}) if event is not None else {}
-    labels = tuple(refusal_reasons()[code][0] for code in _refusal_codes(data))
+    labels = tuple(refusal_reasons()[code][0] for code in refusal_codes(data))
     text = (event.reason or "") if event is not None else ""
     if text.strip() == " ".join(labels):
         text = ""  # verification's written reason is those same words: printed once

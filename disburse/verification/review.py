@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, String, cast, false, func, select, true, type_coerce
+from sqlalchemy import ColumnElement, Date, String, cast, false, func, select, text, true, type_coerce
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
@@ -770,6 +770,39 @@ def last_refusal(claim_id: int) -> ClaimEvent | None:
         .order_by(ClaimEvent.id.desc())
         .limit(1)
     )
+
+
+def refusal_codes(data: dict[str, Any]) -> list[str]:
+    """The refusal reason codes of a reject event's data, the event's ``reason_code`` first: a caseworker's refusal
+    has that one code; verification's has it (the first refusing code) and every code it found in ``reasons``, of
+    which the refusing ones are kept (the others say what a caseworker would have checked, not why)."""
+    known = refusal_reasons()
+    code = data.get("reason_code")
+    codes = [code] if isinstance(code, str) and code in known else []
+    found = data.get("reasons")
+    if codes and isinstance(found, list):
+        codes += sorted({c for c in found if isinstance(c, str) and c in known and c != codes[0]})
+    return codes
+
+
+#: The latest reject event's data of each of the claims ``ids``: one probe of the claim's events per claim (as a
+#: unit's latest payments are read), whatever the statistics say of the events table.
+_LAST_REFUSALS = text(
+    """SELECT c.id, e.data
+       FROM unnest(CAST(:ids AS bigint[])) AS c(id)
+       CROSS JOIN LATERAL (
+           SELECT data FROM claim_events WHERE claim_id = c.id AND action = :reject ORDER BY id DESC LIMIT 1
+       ) e"""
+)
+
+
+def last_refusal_codes(claim_ids: Sequence[int]) -> dict[int, list[str]]:
+    """:func:`refusal_codes` of each claim's latest reject event, for many claims in one statement (the refused
+    people of a unit's list); a claim without a reject event is left out."""
+    if not claim_ids:
+        return {}
+    rows = db.session.execute(_LAST_REFUSALS, {"ids": list(claim_ids), "reject": ClaimAction.REJECT.value})
+    return {claim_id: refusal_codes(data or {}) for claim_id, data in rows}
 
 
 def reject(claim_id: int, user: User, reason_code: str, reason_text: str) -> ActionResult:

@@ -140,6 +140,56 @@ def test_a_person_owed_nothing_shows_no_amount_and_no_account(client, unit, work
     assert "0011001234567" not in row.group(0) and "₫" not in row.group(0)
 
 
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_a_refused_person_shows_why_the_office_refused_not_what_review_was_checking(client, unit, db_session, locale):
+    """A caseworker's refusal puts its reason on the reject event, while the claim's reasons still say what review
+    was checking ("a caseworker must check…"); verification's refusal names refusing and review codes alike. The
+    unit reads why each person was refused, the refusal's words only, read for the page's refused claims at once."""
+    from sqlalchemy import event
+
+    from disburse.verification import review
+
+    caseworker = create_user("caseworker", district=unit.district_code)
+    pension = _person(unit, "Lê Thị Hồng", "needs_review", reasons=["zero_months"])
+    review.reject(pension.id, caseworker, "pension_decision", "Đã hưởng lương hưu từ tháng 3/2021.")
+    twice = _person(unit, "Lê Văn Khang", "needs_review", reasons=["possible_duplicate"])
+    review.reject(twice.id, caseworker, "duplicate", "Trùng với hồ sơ khác của chính người này.")
+    # Refused without a reason code on its event (the factory's refusal): the refusing codes among its reasons.
+    _person(unit, "Lê Thị Lan", "rejected", reasons=["excluded_sector", "zero_months"])
+    assert db_session.get(Claim, pension.id).reasons == ["zero_months"]
+
+    words = {
+        "vi": [
+            "Đã có quyết định hưởng lương hưu hằng tháng.",
+            "Người lao động đã được xem xét hỗ trợ theo một hồ sơ khác của chính người lao động",
+            "Đơn vị thuộc khu vực không được hỗ trợ",
+        ],
+        "en": [
+            "Holds a decision granting a monthly pension.",
+            "support is handled on another of their own records",
+            "The employer is in a sector the programme excludes",
+        ],
+    }[locale]
+    review_words = {"vi": "cán bộ nghiệp vụ cần xác minh", "en": "a caseworker must check"}[locale]
+    client = _employer(client, unit, locale)
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    engine = db_session.get_bind().engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        page = _text(client.get(f"/employers/{unit.unit_code}"))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    for name, why in zip(("Lê Thị Hồng", "Lê Văn Khang", "Lê Thị Lan"), words, strict=True):
+        row = re.search(rf"<tr>(?:(?!</tr>).)*{name}(?:(?!</tr>).)*</tr>", page, re.S)
+        assert row is not None and why in row.group(0), (name, why)
+        assert review_words not in row.group(0), name
+    assert len([s for s in statements if "FROM claim_events" in s]) == 1  # one statement for the page's refusals
+
+
 def test_search_by_name_without_diacritics_or_by_si_code(client, unit, workforce):
     client = _employer(client, unit)
     page = _text(client.get(f"/employers/{unit.unit_code}", query_string={"q": "tran thi anh"}))
