@@ -164,13 +164,26 @@ def _unit_claims(program: Program, employer: Employer, si_codes: Sequence[str]) 
     }
 
 
-def _not_on_list(result: RowResult, unit_code: str) -> None:
-    result.fail(
-        "si_code",
-        "not_on_list",
-        f"Người này không có trong danh sách Mẫu số 01 của đơn vị {unit_code}; dùng Mẫu số 03 để bổ sung.",
-        f"This person is not on unit {unit_code}'s Form 01 list; use Form 03 to add them.",
+def adjustments_closed(program: Program) -> tuple[str, str]:
+    """What is said once Form 03 is no longer taken (:meth:`Program.takes_adjustments`), in Vietnamese and English:
+    since when, and whom to turn to instead."""
+    deadline = dmy(program.adjustment_deadline)
+    return (
+        f"Đã hết hạn điều chỉnh danh sách (Mẫu số 03) ngày {deadline}; để bổ sung hoặc sửa thông tin của người lao "
+        "động, hãy liên hệ cơ quan BHXH quận, huyện.",
+        f"The deadline for adjustments (Form 03) was {deadline}; to add a person or correct their details, contact "
+        "the district social security office.",
     )
+
+
+def _not_on_list(result: RowResult, unit_code: str, closed: tuple[str, str] | None = None) -> None:
+    """``closed``: :func:`adjustments_closed` once Form 03, which adds people to the list, is no longer taken."""
+    vi = f"Người này không có trong danh sách Mẫu số 01 của đơn vị {unit_code}"
+    en = f"This person is not on unit {unit_code}'s Form 01 list"
+    if closed is None:
+        result.fail("si_code", "not_on_list", f"{vi}; dùng Mẫu số 03 để bổ sung.", f"{en}; use Form 03 to add them.")
+    else:
+        result.fail("si_code", "not_on_list", f"{vi}. {closed[0]}", f"{en}. {closed[1]}")
 
 
 # ------------------------------------------------------------------------------------------------------ Form 02
@@ -217,11 +230,14 @@ def _check_confirmation_row(
     return _Confirmation(result, bool(decline), bank_code or None, bank_account or None)
 
 
-def _decide_confirmation(item: _Confirmation, listed: _Listed | None, unit_code: str) -> str | None:
-    """``confirm``, ``decline`` or None (unchanged, or refused: the row's result says which)."""
+def _decide_confirmation(
+    item: _Confirmation, listed: _Listed | None, unit_code: str, closed: tuple[str, str] | None
+) -> str | None:
+    """``confirm``, ``decline`` or None (unchanged, or refused: the row's result says which). ``closed``:
+    :func:`adjustments_closed` once Form 03 is no longer taken, said instead of sending a row to it."""
     result = item.result
     if listed is None:
-        _not_on_list(result, unit_code)
+        _not_on_list(result, unit_code, closed)
         return None
     result.claim_id = listed.claim_id
     state = ClaimState(listed.state)
@@ -244,14 +260,17 @@ def _decide_confirmation(item: _Confirmation, listed: _Listed | None, unit_code:
     vi, en = _state_words(state)
     if not listed.confirmed and state in _CORRECTABLE:
         # Never confirmed: the unit's deadline passed and the office is checking the claim without its Form 02.
+        vi_then, en_then = closed or (
+            "Hãy gửi ngân hàng và số tài khoản bằng Mẫu số 03 (dòng điều chỉnh), hoặc liên hệ cơ quan BHXH.",
+            "Send the bank and account number on Form 03 (a correction row), or contact the office.",
+        )
         result.fail(
             "si_code",
             "confirmation_closed",
             f"Đã quá hạn xác nhận danh sách (Mẫu số 02); hồ sơ đang được cơ quan BHXH xem xét (trạng thái '{vi}'). "
-            "Hãy gửi ngân hàng và số tài khoản bằng Mẫu số 03 (dòng điều chỉnh), hoặc liên hệ cơ quan BHXH.",
+            + vi_then,
             f"The list's confirmation deadline (Form 02) has passed; the social security office is checking the "
-            f"claim (it is {en}). Send the bank and account number on Form 03 (a correction row), or contact the "
-            "office.",
+            f"claim (it is {en}). " + en_then,
         )
         return None
     same = (listed.bank_code, listed.bank_account) == (item.bank_code, item.bank_account)
@@ -309,8 +328,9 @@ def confirm(
 
     to_confirm: list[_Confirmation] = []
     to_decline: list[_Confirmation] = []
+    closed = None if program.takes_adjustments(today) else adjustments_closed(program)
     for item in items:
-        decision = _decide_confirmation(item, listed.get(item.result.si_code), unit_code)
+        decision = _decide_confirmation(item, listed.get(item.result.si_code), unit_code, closed)
         if decision == "confirm":
             to_confirm.append(item)
         elif decision == "decline":
@@ -363,14 +383,12 @@ def _after_confirmation(claim_ids: list[int]) -> None:
 
 
 def _check_deadline(program: Program, today: date) -> None:
-    if today > program.adjustment_deadline:
-        deadline = dmy(program.adjustment_deadline)
+    if not program.takes_adjustments(today):
+        vi, en = adjustments_closed(program)
         raise FormRefused(
             "deadline_passed",
-            f"Đã hết hạn điều chỉnh danh sách (Mẫu số 03) ngày {deadline}; người chưa được chi trả có thể tự nộp "
-            "Mẫu số 04.",
-            f"The deadline for adjustments (Form 03) was {deadline}; people still unpaid may apply themselves "
-            "on Form 04.",
+            f"{vi} Người chưa được chi trả có thể tự nộp Mẫu số 04.",
+            f"{en} People still unpaid may apply themselves on Form 04.",
         )
 
 

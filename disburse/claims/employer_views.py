@@ -74,13 +74,15 @@ def unit_or_404(unit_code: str) -> Employer:
 
 
 def unit_summary(program: Program, employer: Employer) -> dict[str, Any]:
-    """What every page of the unit shows at the top: its completion and its deadlines."""
+    """What every page of the unit shows at the top: its completion, its deadlines, and the forms it may send."""
+    today = programme_today()
     return {
         "program": program,
         "employer": employer,
         "progress": employer_progress(program.id, employer.id),
-        "deadlines": unit.unit_deadlines(program, employer, programme_today()),
+        "deadlines": unit.unit_deadlines(program, employer, today),
         "may_send_forms": current_user.role == "employer",
+        "form_03_open": program.takes_adjustments(today),
     }
 
 
@@ -394,8 +396,12 @@ def _adjustment_row(form: Form03Form) -> dict[str, Any]:
 @bp.route("/<unit_code>/form-03", methods=["GET", "POST"])
 @roles_required("employer")
 def form_03(unit_code: str) -> ResponseReturnValue:
-    """Form 03, one adjustment at a time; refused, the form comes back with the service's words on its fields."""
+    """Form 03, one adjustment at a time; refused, the form comes back with the service's words on its fields. After
+    the adjustment deadline the page says that it has closed and whom to contact, and shows no form."""
     program, employer = current_program(), unit_or_404(unit_code)
+    if not program.takes_adjustments(programme_today()):
+        page = render_template("claims/form_03.html", form=None, **unit_summary(program, employer))
+        return page, 400 if request.method == "POST" else 200
     form = Form03Form()
     form.bank_code.choices = bank_choices()
     if form.validate_on_submit():

@@ -21,13 +21,14 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
+from disburse.claims.employer_forms import adjustments_closed
 from disburse.claims.models import Claim
 from disburse.claims.outcomes import FormResult
 from disburse.claims.states import STATE_LABELS, ClaimState
 from disburse.extensions import db
 from disburse.formatting import number, vietnamese_name_key
 from disburse.payments import reasons as payment_reasons
-from disburse.programs.calendar import working_days_between
+from disburse.programs.calendar import programme_today, working_days_between
 from disburse.programs.models import Program
 from disburse.registry.models import Employee, Employer
 from disburse.spreadsheets import TooManyRows, UnusableFile, read_table
@@ -77,12 +78,17 @@ def _join(labels: Sequence[tuple[str, str]]) -> tuple[str, str] | None:
 
 
 def stuck_reason(
-    state: str, reasons: Sequence[str], failure_code: str | None, refused_for: Sequence[str] = ()
+    state: str,
+    reasons: Sequence[str],
+    failure_code: str | None,
+    refused_for: Sequence[str] = (),
+    send_details: tuple[str, str] = _SEND_DETAILS,
 ) -> tuple[str, str] | None:
     """Why a claim in ``state`` waits or was refused, in plain words; None for a claim on its way. A refused claim
     says why it was refused: ``refused_for``, the refusal reason codes of its latest reject event
     (:func:`~disburse.verification.review.last_refusal_codes`; a caseworker's refusal leaves ``reasons`` as review
-    left them), else the refusing codes among its ``reasons``, never a review code ("a caseworker must check…")."""
+    left them), else the refusing codes among its ``reasons``, never a review code ("a caseworker must check…").
+    ``send_details``: what the unit does for a claim waiting for new bank details (:func:`_send_details`)."""
     if state == ClaimState.REJECTED:
         refusing = refusal_reasons()
         return _join([refusing[code] for code in refused_for or sorted(reasons) if code in refusing])
@@ -94,8 +100,13 @@ def stuck_reason(
         return payment_reasons.label(failure_code)
     if state == ClaimState.AWAITING_PAYMENT_DETAILS:
         words = payment_reasons.label(failure_code)
-        return f"{words[0]}. {_SEND_DETAILS[0]}", f"{words[1]}. {_SEND_DETAILS[1]}"
+        return f"{words[0]}. {send_details[0]}", f"{words[1]}. {send_details[1]}"
     return None
+
+
+def _send_details(program: Program) -> tuple[str, str]:
+    """Form 03 with the correct account while it is taken; after its deadline, whom to contact instead."""
+    return _SEND_DETAILS if program.takes_adjustments(programme_today()) else adjustments_closed(program)
 
 
 #: The latest payment of each of the unit's claims (its highest attempt).
@@ -155,7 +166,7 @@ _DETAILS = (
 )
 
 
-def _row(claim: Any, payment: Any, refused_for: dict[int, list[str]]) -> WorkforceRow:
+def _row(claim: Any, payment: Any, refused_for: dict[int, list[str]], send_details: tuple[str, str]) -> WorkforceRow:
     return WorkforceRow(
         claim_id=claim.id,
         si_code=claim.si_code,
@@ -168,7 +179,11 @@ def _row(claim: Any, payment: Any, refused_for: dict[int, list[str]]) -> Workfor
         payment_state=payment.state if payment else None,
         paid_at=claim.paid_at,
         reason=stuck_reason(
-            claim.state, claim.reasons or (), payment.failure_code if payment else None, refused_for.get(claim.id, ())
+            claim.state,
+            claim.reasons or (),
+            payment.failure_code if payment else None,
+            refused_for.get(claim.id, ()),
+            send_details,
         ),
     )
 
@@ -187,7 +202,8 @@ def workforce(program: Program, employer: Employer, query: str = "") -> list[Wor
         for row in db.session.execute(_LATEST_PAYMENTS, {"program_id": program.id, "employer_id": employer.id})
     }
     refused_for = last_refusal_codes([claim.id for claim in found if claim.state == ClaimState.REJECTED])
-    rows = [_row(claim, payments.get(claim.id), refused_for) for claim in found]
+    send_details = _send_details(program)
+    rows = [_row(claim, payments.get(claim.id), refused_for, send_details) for claim in found]
     rows.sort(key=_list_order)
     return rows
 
@@ -219,7 +235,8 @@ def workforce_page(
     }
     payments = {row.claim_id: row for row in db.session.execute(_LATEST_PAYMENTS_OF, {"ids": ids})}
     refused_for = last_refusal_codes([row.id for row in found.values() if row.state == ClaimState.REJECTED])
-    rows = [_row(found[claim_id], payments.get(claim_id), refused_for) for claim_id in ids]
+    send_details = _send_details(program)
+    rows = [_row(found[claim_id], payments.get(claim_id), refused_for, send_details) for claim_id in ids]
     return rows, len(ordered), page
 
 
@@ -238,7 +255,8 @@ def waiting_for_form_02(program: Program, employer: Employer) -> list[WorkforceR
 @dataclass(frozen=True)
 class Deadline:
     #: ``form_02`` (the people still waiting for the unit's Form 02), ``form_02_passed`` (people of its list the
-    #: office checks without a Form 02, its deadline passed) or ``form_03`` (adjustments).
+    #: office checks without a Form 02, its deadline passed), ``form_03`` (adjustments) or ``form_03_closed`` (the
+    #: adjustment deadline passed: no page offers Form 03 any more).
     form: str
     due_on: date
     #: Working days from today to the deadline (0 on the day itself; negative once passed).
@@ -255,7 +273,7 @@ CHECKED_UNCONFIRMED = (ClaimState.VERIFYING, ClaimState.NEEDS_REVIEW)
 def unit_deadlines(program: Program, employer: Employer, today: date) -> list[Deadline]:
     """The unit's open deadlines: Form 02 while people of its list wait for it (the earliest of their review
     deadlines, also once passed: a late Form 02 is still taken), or, once the office checks them without it, that
-    the deadline has passed; and Form 03 until the adjustment deadline."""
+    the deadline has passed; and Form 03 until the adjustment deadline, then that it has closed."""
     deadlines = []
     waiting, due_on, unconfirmed, unconfirmed_due_on = db.session.execute(
         select(
@@ -276,9 +294,9 @@ def unit_deadlines(program: Program, employer: Employer, today: date) -> list[De
     elif unconfirmed and unconfirmed_due_on is not None and unconfirmed_due_on < today:
         days = working_days_between(today, unconfirmed_due_on)
         deadlines.append(Deadline("form_02_passed", unconfirmed_due_on, days, int(unconfirmed)))
-    if today <= program.adjustment_deadline:
-        deadline = program.adjustment_deadline
-        deadlines.append(Deadline("form_03", deadline, working_days_between(today, deadline)))
+    deadline = program.adjustment_deadline
+    form_03 = "form_03" if program.takes_adjustments(today) else "form_03_closed"
+    deadlines.append(Deadline(form_03, deadline, working_days_between(today, deadline)))
     return deadlines
 
 

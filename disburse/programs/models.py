@@ -94,6 +94,11 @@ class Program(TimestampMixin, db.Model):  # type: ignore[name-defined]
         deadline (verification's ``payment_period_ended`` reads the same two columns)."""
         return self.extension_until or self.payment_deadline
 
+    def takes_adjustments(self, today: date) -> bool:
+        """Whether Form 03 is still taken on ``today``: until ``adjustment_deadline``, inclusive. After it, no page
+        offers Form 03; the district office is the one to contact."""
+        return today <= self.adjustment_deadline
+
     def __repr__(self) -> str:
         return f"<Program {self.code}>"
 

@@ -123,6 +123,69 @@ def test_an_overdue_unit_is_told_its_form_02_deadline_passed_and_to_use_form_03(
         assert f'href="/employers/{unit.unit_code}/form-03"' in page
 
 
+@pytest.mark.parametrize(
+    ("locale", "closed", "offers"),
+    [
+        (
+            "vi",
+            "Đã hết hạn điều chỉnh danh sách (Mẫu số 03) ngày 10/11/2021; để bổ sung hoặc sửa thông tin của người lao "
+            "động, hãy liên hệ cơ quan BHXH quận, huyện.",
+            ["hãy gửi Mẫu số 03", "Gửi Mẫu số 03", "Hãy gửi Mẫu số 03", "bằng Mẫu số 03"],
+        ),
+        (
+            "en",
+            "The deadline for adjustments (Form 03) was 10/11/2021; to add a person or correct their details, contact "
+            "the district social security office.",
+            ["send Form 03", "Send Form 03", "on Form 03"],
+        ),
+    ],
+)
+def test_after_the_adjustment_deadline_no_page_offers_form_03(client, unit, app, monkeypatch, locale, closed, offers):
+    """Form 03 is taken until the programme's adjustment deadline (10/11/2021). After it, the banner, the Form 02
+    refusal and a stuck payment's reason say that adjustments have closed and whom to contact, the unit's pages no
+    longer link to Form 03, and its page shows no form to fill in only to be refused."""
+    from disburse.claims import service as claims
+    from disburse.claims.states import ClaimAction
+    from disburse.verification import service as verification
+
+    late = [_person(unit, name, "listed", review_due_on=date(2021, 10, 20)) for name in ("Phạm Văn An", "Lê Văn Bình")]
+    claims.transition_many(ClaimAction.MARK_OVERDUE, ids=[c.id for c in late])
+    verification.verify(ids=[c.id for c in late], today=date(2021, 10, 25))
+    closed_account = _person(unit, "Nguyễn Thị Yến", "awaiting_payment_details")
+    create_payment(closed_account, "failed")  # the provider says AC04
+    employer = _employer(client, unit, locale)
+    form_03_link = f'href="/employers/{unit.unit_code}/form-03"'
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-11-10")  # its last day: still offered
+    assert form_03_link in _text(employer.get(f"/employers/{unit.unit_code}"))
+    assert 'name="action"' in _text(employer.get(f"/employers/{unit.unit_code}/form-03"))
+
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-11-11")
+    pages = {path: employer.get(f"/employers/{unit.unit_code}{path}") for path in ("", "/form-02", "/form-03")}
+    for path, response in pages.items():
+        page = _text(response)
+        assert response.status_code == 200, path
+        assert closed in page, path
+        assert form_03_link not in page, path
+        assert not [words for words in offers if words in page], path
+    status = _text(pages[""])
+    assert "Tài khoản đã đóng." in status or "Closed account." in status  # why the payment is stuck, then whom to ask
+    assert 'name="action"' not in _text(pages["/form-03"]) and 'name="si_code"' not in _text(pages["/form-03"])
+    home = _text(employer.get("/"))
+    assert closed in home and form_03_link not in home
+
+    # A late Form 02 for someone the office is checking: refused, saying whom to contact, not to send Form 03.
+    response = employer.post(
+        f"/employers/{unit.unit_code}/form-02/rows",
+        data={"rows-0-si_code": _si(late[0]), "rows-0-choice": "bank", "rows-0-bank_code": "VCB"}
+        | {"rows-0-bank_account": "0011001234567"},
+    )
+    page = _text(response)
+    assert response.status_code == 200
+    assert ("liên hệ cơ quan BHXH quận, huyện" if locale == "vi" else "contact the district social security") in page
+    assert not [words for words in offers if words in page]
+    assert db.session.get(Claim, late[0].id).state == "needs_review"
+
+
 def test_a_person_owed_nothing_shows_no_amount_and_no_account(client, unit, workforce, db_session):
     """A declined (or removed, or refused) person's row must not read as if a payment were on its way."""
     declined = workforce["declined"]
