@@ -76,6 +76,12 @@ def unit_code_field(label: Any = None) -> StringField:
     )
 
 
+def _typed(valuelist: list[Any]) -> str:
+    """What was typed in a text box, without surrounding spaces ("" when nothing was)."""
+    text = (valuelist[0] if valuelist else "") or ""
+    return text.strip() if isinstance(text, str) else ""
+
+
 class DayField(StringField):
     """A day written dd/mm/yyyy, as people write it (a text box: the browser's date picker sends another format)."""
 
@@ -83,8 +89,7 @@ class DayField(StringField):
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         self.data = None
-        text = (valuelist[0] if valuelist else "") or ""
-        text = text.strip() if isinstance(text, str) else ""
+        text = _typed(valuelist)
         if not text:
             return
         if not _DMY.fullmatch(text):
@@ -116,8 +121,7 @@ class VndField(StringField):
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         self.data = None
-        text = (valuelist[0] if valuelist else "") or ""
-        text = text.strip() if isinstance(text, str) else ""
+        text = _typed(valuelist)
         if not text:
             return
         digits = text.lower().removeprefix("vnd").removesuffix("vnd").removesuffix("₫").removesuffix("đ")
