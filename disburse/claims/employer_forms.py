@@ -289,11 +289,12 @@ def _decide_confirmation(
             "decision. Contact the office if needed.",
         )
         return None
+    vi_then, en_then = closed or ("Hãy dùng Mẫu số 03 để điều chỉnh.", "Use Form 03 to correct it.")
     result.fail(
         "bank_account" if state in _CONFIRMED_OPEN else "si_code",
         "contradicts_earlier",
-        f"Dòng này khác với lần xác nhận trước (hồ sơ đang ở trạng thái '{vi}'); hãy dùng Mẫu số 03 để điều chỉnh.",
-        f"This row contradicts the earlier confirmation (the claim is {en}); use Form 03 to correct it.",
+        f"Dòng này khác với lần xác nhận trước (hồ sơ đang ở trạng thái '{vi}'). {vi_then}",
+        f"This row contradicts the earlier confirmation (the claim is {en}). {en_then}",
     )
     return None
 
@@ -385,11 +386,10 @@ def _after_confirmation(claim_ids: list[int]) -> None:
 def _check_deadline(program: Program, today: date) -> None:
     if not program.takes_adjustments(today):
         vi, en = adjustments_closed(program)
-        raise FormRefused(
-            "deadline_passed",
-            f"{vi} Người chưa được chi trả có thể tự nộp Mẫu số 04.",
-            f"{en} People still unpaid may apply themselves on Form 04.",
-        )
+        if today <= program.application_deadline:  # Form 04 is still taken: say so; after it, it would mislead
+            vi += f" Người chưa được chi trả có thể tự nộp Mẫu số 04 đến hết ngày {dmy(program.application_deadline)}."
+            en += f" People still unpaid may apply themselves on Form 04 until {dmy(program.application_deadline)}."
+        raise FormRefused("deadline_passed", vi, en)
 
 
 def adjust(

@@ -282,6 +282,31 @@ def test_form_03_closes_after_the_adjustment_deadline(app, db_session, today, ac
         app.config["DISBURSE_TODAY"] = None
 
 
+@pytest.mark.parametrize(("today", "form_04"), [(date(2021, 12, 20), True), (date(2021, 12, 21), False)])
+def test_form_03_closed_points_to_form_04_only_while_it_is_taken(app, db_session, today, form_04):
+    """After the adjustment deadline the refusal says people may apply on Form 04, and until when; after Form 04's
+    own deadline (20/12/2021) it must not send them there."""
+    employer, (claim,) = _unit_with("listed")
+    app.config["DISBURSE_TODAY"] = today.isoformat()
+    try:
+        with pytest.raises(FormRefused) as refused:
+            forms.adjust(nq116(), employer.unit_code, [{"si_code": _si(claim), "action": "remove"}])
+        assert ("Mẫu số 04 đến hết ngày 20/12/2021" in refused.value.message_vi) is form_04
+        assert ("Form 04 until 20/12/2021" in refused.value.message_en) is form_04
+    finally:
+        app.config["DISBURSE_TODAY"] = None
+
+
+def test_a_contradicting_form_02_row_after_the_adjustment_deadline_is_not_sent_to_form_03(db_session):
+    employer, (claim,) = _unit_with("listed")
+    row = {"si_code": _si(claim), "bank_code": "VCB", "bank_account": "0011223344"}
+    forms.confirm(nq116(), employer.unit_code, [row], today=TODAY)
+    late = forms.confirm(nq116(), employer.unit_code, [{**row, "bank_account": "999999999"}], today=date(2021, 11, 11))
+    [error] = late.rows[0].errors
+    assert error.code == "contradicts_earlier" and "Mẫu số 03 để" not in error.message_vi
+    assert "contact the district social security office" in error.message_en
+
+
 def test_form_03_adds_an_eligible_person_confirmed_at_once(db_session):
     employer = create_employer()
     person = create_employee(employer_id=employer.id, unused_months=70)
