@@ -184,21 +184,6 @@ def set_target(
     return target
 
 
-def targets_for(program_id: int, area: Area) -> list[dict[str, Any]]:
-    """Every target of the area's districts, by district then date: ``district_code``, ``target_date``,
-    ``percent_bp``, ``set_by_id``, ``set_at``."""
-    where, params = district_filter(area, "t.district_code")
-    rows = db.session.execute(
-        text(
-            f"""SELECT t.district_code, t.target_date, t.percent_bp, t.set_by_id, t.set_at
-                FROM completion_targets t WHERE t.program_id = :program_id AND {where}
-                ORDER BY t.district_code, t.target_date"""  # our own filter; values are bound
-        ),
-        {"program_id": program_id, **params},
-    ).all()
-    return [row._asdict() for row in rows]
-
-
 def target_history(program_id: int, area: Area, limit: int) -> tuple[list[dict[str, Any]], int]:
     """The targets set for the area's districts, the most recently set first, at most ``limit`` (a national
     supervisor's history grows with every district and date): ``district_code``, ``district_name``,
@@ -520,7 +505,6 @@ __all__ = [
     "set_target",
     "target_history",
     "target_in_force",
-    "targets_for",
     "targets_in_force",
     "throughput",
 ]
