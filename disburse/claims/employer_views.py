@@ -290,7 +290,7 @@ def _read_upload(
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload{suffix}"
         upload.save(path)
-        return unit.read_returned_form(path, unit.listed_people(program, employer))
+        return unit.read_returned_form(path, program, unit.listed_people(program, employer))
 
 
 def _errors_serializer() -> URLSafeSerializer:

@@ -95,7 +95,9 @@ def run(job: Job, progress: Progress) -> dict[str, Any]:
     try:
         listed = unit.listed_people(program, employer)
         # Read against the list's size (what the form should hold); the confirmation after it is one statement.
-        rows, others = unit.read_returned_form(Path(params["path"]), listed, lambda n: progress(n, max(listed, n)))
+        rows, others = unit.read_returned_form(
+            Path(params["path"]), program, listed, lambda n: progress(n, max(listed, n))
+        )
         result = confirm(
             program, employer.unit_code, [c for _, c in rows], actor=actor, row_numbers=[n for n, _ in rows]
         )

@@ -97,7 +97,7 @@ def confirm_cmd(unit_code: str, path: Path, errors_out: Path | None, program_cod
     try:
         if errors_out is not None:
             writable(errors_out, not_this=path)
-        rows, others = read_returned_form(path, listed_people(program, employer))
+        rows, others = read_returned_form(path, program, listed_people(program, employer))
         result = confirm(program, unit_code, [cells for _, cells in rows], row_numbers=[n for n, _ in rows])
     except (UnusableFile, FormRefused) as exc:
         db.session.rollback()

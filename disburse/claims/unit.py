@@ -381,22 +381,28 @@ def listed_people(program: Program, employer: Employer) -> int:
 
 
 def read_returned_form(
-    path: Path, listed: int, progress: Callable[[int], None] | None = None
+    path: Path, program: Program, listed: int, progress: Callable[[int], None] | None = None
 ) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
-    """A returned Form 02 spreadsheet of a unit whose list has ``listed`` people: its data rows (the row number the
-    spreadsheet shows, {column: cell}) and the names of other sheets holding data; UnusableFile when it cannot be
-    the form (no SI code column, no rows, or far more rows than the list: reading stops there, so a file of
-    200,000 made-up rows costs what the unit's own list would)."""
+    """A returned Form 02 spreadsheet of a unit whose list in ``program`` has ``listed`` people: its data rows (the
+    row number the spreadsheet shows, {column: cell}) and the names of other sheets holding data; UnusableFile when
+    it cannot be the form (no SI code column, no rows, or far more rows than the list: reading stops there, so a file
+    of 200,000 made-up rows costs what the unit's own list would). Form 03, which adds people to the list, is named
+    only while the programme still takes it."""
     try:
         header, rows, others = read_table(path, max_rows=listed + FORM_02_EXTRA_ROWS, progress=progress)
     except TooManyRows as exc:
+        if program.takes_adjustments(programme_today()):
+            missing_vi, missing_en = (
+                "Người chưa có trong danh sách được bổ sung bằng Mẫu số 03.",
+                "People missing from the list are added with Form 03.",
+            )
+        else:
+            missing_vi, missing_en = adjustments_closed(program)
         raise UnusableFile(
             f"Tệp có hơn {number(exc.max_rows, locale='vi')} dòng, nhiều hơn danh sách Mẫu số 01 của đơn vị "
-            f"({number(listed, locale='vi')} người). Hãy dùng tệp Mẫu số 01 đã tải về; người chưa có trong danh sách "
-            "được bổ sung bằng Mẫu số 03.",
+            f"({number(listed, locale='vi')} người). Hãy dùng tệp Mẫu số 01 đã tải về. {missing_vi}",
             f"The file has over {number(exc.max_rows, locale='en')} rows, more than the unit's Form 01 list "
-            f"({number(listed, locale='en')} people). Use the Form 01 file you downloaded; people missing from the "
-            "list are added with Form 03.",
+            f"({number(listed, locale='en')} people). Use the Form 01 file you downloaded. {missing_en}",
         ) from None
     if "si_code" not in header:
         raise UnusableFile(

@@ -429,20 +429,27 @@ def test_form_02_upload_takes_the_good_rows_and_shows_the_others(client, unit):
     assert client.post(f"/employers/{unit.unit_code}/form-02/errors", data={"errors": token + "x"}).status_code == 400
 
 
-def test_a_form_02_far_longer_than_the_units_list_is_refused_before_it_is_read_through(client, unit):
-    """An upload costs at most the unit's own list: 199,000 made-up rows held a web worker past its timeout."""
+def test_a_form_02_far_longer_than_the_units_list_is_refused_before_it_is_read_through(client, unit, app, monkeypatch):
+    """An upload costs at most the unit's own list: 199,000 made-up rows held a web worker past its timeout. The
+    refusal sends missing people to Form 03 only while Form 03 is taken."""
     listed = [_person(unit, name) for name in ("Lê Thị An", "Lê Văn Bình")]
     client = _employer(client, unit, "en")
     extra = unit_forms.FORM_02_EXTRA_ROWS
     made_up = [[f"79{n:08d}", "VCB", "0123456789", ""] for n in range(extra + 1)]
+    too_long = _form_02_csv([[_si(c), "VCB", "0123456789", ""] for c in listed] + made_up)
 
-    response = client.post(
-        f"/employers/{unit.unit_code}/form-02/upload",
-        data={"file": (_form_02_csv([[_si(c), "VCB", "0123456789", ""] for c in listed] + made_up), "f.csv")},
-    )
+    response = client.post(f"/employers/{unit.unit_code}/form-02/upload", data={"file": (too_long, "f.csv")})
     assert response.status_code == 400
     assert "The file has over 102 rows, more than the unit&#39;s Form 01 list (2 people)." in _text(response)
+    assert "People missing from the list are added with Form 03." in _text(response)
     assert [db.session.get(Claim, c.id).state for c in listed] == ["listed", "listed"]
+
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-11-11")  # the day after the adjustment deadline
+    too_long = _form_02_csv([[_si(c), "VCB", "0123456789", ""] for c in listed] + made_up)
+    late = _text(client.post(f"/employers/{unit.unit_code}/form-02/upload", data={"file": (too_long, "f.csv")}))
+    assert "The file has over 102 rows" in late and "added with Form 03" not in late
+    assert "The deadline for adjustments (Form 03) was 10/11/2021; to add a person or correct" in late
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", TODAY)
 
     within = _form_02_csv([[_si(c), "VCB", "0123456789", ""] for c in listed] + made_up[:extra])
     page = _text(client.post(f"/employers/{unit.unit_code}/form-02/upload", data={"file": (within, "f.csv")}))
