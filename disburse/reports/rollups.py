@@ -18,7 +18,9 @@ trigger disabled during a restore).
    the difference seen in step 1 is still the right correction; overwriting with the snapshot's count would lose
    it. Holding no lock while counting, the sweep never makes writers wait longer than its few upserts.
 
-Two repairs at once would add the correction twice: the beat task runs under the sweepers' Redis lock.
+Two repairs of one program at once would add the correction twice, so each takes the program's advisory lock for
+its transaction first (the beat task's Redis lock is not enough: it can expire or be lost with Redis). The second
+waits, then counts after the first's correction has committed, and finds nothing left to add.
 """
 
 from __future__ import annotations
@@ -154,9 +156,13 @@ def drift(program_id: int) -> list[Drift]:
     ]
 
 
+_REPAIR_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('disburse.rollups.repair'), :program_id)")
+
+
 def repair(program_id: int) -> int:
     """Find the program's drifted rollup rows, record each in ``rollup_repairs`` and correct it (see the module's
-    note); returns how many rows were wrong. The caller commits."""
+    note); returns how many rows were wrong. Holds the program's repair lock until the caller commits."""
+    db.session.execute(_REPAIR_LOCK, {"program_id": program_id})
     ids = list(db.session.scalars(_RECORD, {"program_id": program_id}))
     if not ids:
         return 0
