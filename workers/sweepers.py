@@ -65,12 +65,15 @@ def payment_sla() -> int:
 
 @shared_task(name="sweepers.verification")
 def verification(grace_s: float | None = None) -> int:
-    """Send the claims that still wait for verification to the verification queue; nothing while that queue still
-    holds messages (they get there first; the next sweep sees what is left)."""
+    """Send the claims that still wait for verification to the verification queue. While that queue still holds
+    messages, only the claims that have waited longer than :data:`~disburse.verification.sweepers.BUSY_GRACE` (theirs
+    were lost; the others' get there first). -1 when another sweep is running."""
     with sweepers.sweep_lock("verification") as held:
-        if not held or sweepers.queued_verifications():
+        if not held:
             return -1
         grace = sweepers.WAITING_GRACE if grace_s is None else timedelta(seconds=grace_s)
+        if sweepers.queued_verifications():
+            grace = max(grace, sweepers.BUSY_GRACE)
         try:
             sent = sweepers.sweep_waiting(grace=grace)
             db.session.commit()

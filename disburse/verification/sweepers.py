@@ -50,6 +50,11 @@ from disburse.verification import service as verification
 CHUNK = 10_000
 #: A claim changed less than this long ago may still have its verification task in flight.
 WAITING_GRACE = timedelta(minutes=5)
+#: While the verification queue still holds messages, a claim changed less than this long ago may be behind them; one
+#: waiting longer lost its message (a Redis restart, a task dropped after its retries) and is sent again even during a
+#: peak of Forms 02, which keeps the queue from ever being empty at the sweep's turn. A second message for a claim
+#: already verified costs one index probe: verification takes only claims still waiting.
+BUSY_GRACE = timedelta(hours=1)
 #: A sweep's Redis lock expires after this long even if its worker died holding it.
 LOCK_TIMEOUT_S = 15 * 60
 

@@ -61,7 +61,9 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(db_session, broker):
     assert broker.llen(QueueNames.VERIFICATION) == 0
 
 
-def test_the_waiting_sweep_sends_ranges_but_not_while_the_queue_holds_work(db_session, broker):
+def test_the_waiting_sweep_sends_ranges_and_while_the_queue_holds_work_only_the_long_lost(db_session, broker):
+    """A peak of Forms 02 keeps the queue from being empty at the sweep's turn: claims whose message was lost are
+    still sent again once they have waited longer than the busy grace."""
     program = create_program()
     waiting = sorted(create_claim("employer_confirmed", program=program).id for _ in range(3))
     db_session.execute(
@@ -72,6 +74,11 @@ def test_the_waiting_sweep_sends_ranges_but_not_while_the_queue_holds_work(db_se
     assert ("verification.verify", {"id_range": [waiting[0], waiting[-1]]}) in _waiting(broker)
     queued = broker.llen(QueueNames.VERIFICATION)
     assert sweepers.queued_verifications() == queued > 0
-    assert tasks.verification.run() == -1, "the queue still holds work: it gets there first"
+    assert tasks.verification.run() == 0, "the queue still holds work: it gets there first"
     assert broker.llen(QueueNames.VERIFICATION) == queued
+    db_session.execute(
+        text("UPDATE claims SET updated_at = now() - interval '61 minutes' WHERE program_id = :p"), {"p": program.id}
+    )
+    assert tasks.verification.run() >= 3, "waiting longer than the busy grace: their message was lost"
+    assert broker.llen(QueueNames.VERIFICATION) > queued
     assert sweepers.sweep_waiting(grace=timedelta(hours=2)) == 0
