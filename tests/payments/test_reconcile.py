@@ -16,7 +16,7 @@ from xsdata.models.datatype import XmlDate, XmlDateTime
 
 from disburse.extensions import db
 from disburse.formatting import dmy
-from disburse.payments.models import Payment, Reconciliation, Recovery
+from disburse.payments.models import Payment, PaymentBatch, Reconciliation, Recovery
 from disburse.payments.providers import PermanentError, ProviderStatus, RetryableError, StatementEntry, StatusUpdate
 from disburse.payments.reconcile import VIETNAM, NoStatement, reconcile
 from disburse.payments.reconcile_cli import parse_day
@@ -24,7 +24,7 @@ from disburse.payments.recoveries import history, move
 from disburse.payments.statement_file import parse_statement
 from disburse.payments.states import PaymentState
 from disburse.payments.status import apply_updates
-from tests.factories import create_payment
+from tests.factories import create_payment, create_program
 from tests.sandbox_bank import order
 
 pytestmark = pytest.mark.usefixtures("db_session")
@@ -470,6 +470,31 @@ def test_the_nightly_task_reconciles_yesterday_and_records_it(
     assert (summary["matched"], summary["differences"]) == (2, 0)
     [row] = rows("sandbox", today)
     assert row.id == summary["id"]
+
+
+def test_the_nightly_task_makes_up_the_days_whose_run_was_lost(
+    app, db_session, at_bank, make_provider, monkeypatch, today
+):
+    """A night whose run was lost (the bank down past every retry, the worker stopped) is made up the next night, from
+    the day the provider's first batch was sent; a day that has its run is not run again."""
+    from workers.reconcile import reconcile_yesterday
+
+    bank = at_bank()
+    sent_and_settled(bank, make_provider(bank), 2)  # booked at the bank today
+    first_sent = datetime.combine(today - timedelta(days=1), time(9), VIETNAM)
+    db.session.add(PaymentBatch(program_id=create_program().id, channel="bank", provider="sandbox", sent_at=first_sent))
+    reconcile("sandbox", today + timedelta(days=1))  # that night's run went through
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", (today + timedelta(days=3)).isoformat())
+
+    summary = reconcile_yesterday.run()
+
+    assert summary is not None and summary["day"] == (today + timedelta(days=2)).isoformat()
+    assert summary["caught_up"] == [(today - timedelta(days=1)).isoformat(), today.isoformat()]
+    [row] = rows("sandbox", today)
+    assert (row.matched, row.differences) == (2, 0)
+    assert len(rows("sandbox", today + timedelta(days=1))) == 1
+    assert len(rows("sandbox", today - timedelta(days=2))) == 0  # before the first batch: nothing to reconcile
+    assert reconcile_yesterday.run()["caught_up"] == []
 
 
 def test_the_nightly_task_leaves_bank_files_to_the_operator(app, db_session, monkeypatch, today):
