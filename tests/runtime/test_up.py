@@ -164,6 +164,16 @@ def test_up_with_embedded_servers_leaves_no_orphans(instance_dir):
     settings = json.loads((instance / "redis.db.settings").read_text())
     redis_server = psutil.Process(int(Path(settings["pidfile"]).read_text()))
     assert redis_server.name() == "redis-server"
+    # An operator's command meanwhile joins the same embedded servers, and leaves them to `up`.
+    command = subprocess.run(
+        [sys.executable, "-m", "disburse.cli", "payments", "batches"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+    )
+    assert command.returncode == 0, command.stderr.decode()
+    assert redis_server.is_running() and all(p.is_running() for p in postgres)
     _stop(proc, signal.SIGTERM)
     time.sleep(1)
     alive = [
