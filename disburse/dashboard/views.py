@@ -701,7 +701,7 @@ def recovery(recovery_id: int) -> ResponseReturnValue:
                     savepoint.commit()
                     db.session.commit()
                     flash(_("Đã ghi nhận khoản thu hồi số %(id)s.", id=recovery_id), "success")
-                    return redirect(url_for(".recoveries", state=moved.state))
+                    return redirect(url_for(".recoveries", state=moved.recovery.state))
                 savepoint.rollback()  # tried, and undone: "confirm" records it
                 confirming = True
             row = recovery_service.one(recovery_id) or row

@@ -6,7 +6,9 @@
 - ``chase``: ask the provider about every payment sent and not settled (the sweeper's work, now);
 - ``export BATCH``: a bank-file batch's ISO 20022 pain.001 file into the outbox (the same file every time);
 - ``import-status FILE``: a pain.002 or camt.054 file from the bank, applied (a second import changes nothing).
-- ``reconcile``: a day's payments against the provider's statement (:mod:`disburse.payments.reconcile_cli`).
+- ``reconcile``: a day's payments against the provider's statement (:mod:`disburse.payments.reconcile_cli`);
+- ``recoveries``, ``recovery ID``: money returned after settlement; ``recovery ID STATE --after-step N`` moves one on,
+  decided at its step N (the same command run again records once; a step in between refuses it).
 
 Exit codes: 0 done; 1 done, but some of the file's references are not ours or their amounts differ (listed); 2 the
 input cannot be used and nothing changed. Messages are Vietnamese, then English.
@@ -25,7 +27,7 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from disburse.extensions import RECORD_ID, db
-from disburse.formatting import dmy, number, vnd
+from disburse.formatting import dmy, moment, number, vnd
 from disburse.payments import sending
 from disburse.payments import service as payments
 from disburse.payments.cash_cli import CASH_COMMANDS
@@ -263,7 +265,14 @@ def recoveries_cmd(state: str | None) -> None:
 
 @payments_cli.command("recovery")
 @click.argument("recovery_id", type=RECORD_ID)
-@click.argument("to_state", type=click.Choice(["recovered", "written_off", "closed"]))
+@click.argument("to_state", required=False, type=click.Choice(["recovered", "written_off", "closed"]))
+@click.option(
+    "--after-step",
+    "after_step",
+    type=RECORD_ID,
+    help="With a state: the recovery's last step as you saw it (printed by this command). Needed: the same command "
+    "run again records nothing more.",
+)
 @click.option("--note", default="", help="Why (needed for a write-off).")
 @click.option("--by", "by_email", help="The supervisor's e-mail (recorded on the recovery).")
 @click.option(
@@ -271,22 +280,113 @@ def recoveries_cmd(state: str | None) -> None:
     type=click.IntRange(min=1),
     help="With recovered: the sum back, in VND (default: all still owed; less leaves the rest owed).",
 )
-def recovery_cmd(recovery_id: int, to_state: str, note: str, by_email: str | None, amount: int | None) -> None:
-    """Move a recovery on: recovered (the money is back, or --amount of it), written_off (it will not come back),
-    closed."""
+def recovery_cmd(
+    recovery_id: int, to_state: str | None, after_step: int | None, note: str, by_email: str | None, amount: int | None
+) -> None:
+    """Without a state: the recovery and its steps, numbered. With one, move it on: recovered (the money is back, or
+    --amount of it), written_off (it will not come back), closed; --after-step is the last step you saw, so that the
+    same command run again (a retry, a line typed twice) records once, and a step someone else recorded in between
+    stops it."""
     from disburse.auth.models import User
-    from disburse.payments.recoveries import RecoveryRefused, move
+    from disburse.payments.recoveries import ChangedSince, RecoveryRefused, move, step_event_id
 
+    if to_state is None:
+        if after_step is not None or amount is not None or note or by_email:
+            _fail(
+                "--after-step, --amount, --note và --by chỉ dùng khi chuyển trạng thái.",
+                "--after-step, --amount, --note and --by go with a state to move to.",
+            )
+        _echo_recovery(recovery_id)
+        return
+    if after_step is None:
+        _fail(
+            f"Cần --after-step: bước cuối của khoản thu hồi mà bạn đã xem (lệnh 'disburse payments recovery "
+            f"{recovery_id}' in ra), để lệnh chạy lại không ghi hai lần.",
+            f"--after-step is needed: the recovery's last step as you saw it (printed by 'disburse payments recovery "
+            f"{recovery_id}'), so that the command run again does not record twice.",
+        )
+    assert after_step is not None
     actor = db.session.scalar(select(User).where(func.lower(User.email) == by_email.lower())) if by_email else None
     if by_email and actor is None:
         _fail(f"Không có người dùng {by_email}.", f"There is no user {by_email}.")
+    seen = step_event_id(recovery_id, after_step)
+    if seen is None:
+        steps = _steps(recovery_id)
+        if not steps:
+            _fail(f"Không có khoản thu hồi số {recovery_id}.", f"There is no recovery {recovery_id}.")
+        _fail(
+            f"Khoản thu hồi {recovery_id} chỉ có {len(steps)} bước, không có bước {after_step}.",
+            f"Recovery {recovery_id} has {len(steps)} steps, not a step {after_step}.",
+        )
     try:
-        recovery = move(recovery_id, to_state, actor, note, amount)
+        moved = move(recovery_id, to_state, actor, note, amount, seen=seen)
+    except ChangedSince:
+        db.session.rollback()
+        since = _steps(recovery_id)[after_step:]
+        click.echo(
+            f"Khoản thu hồi {recovery_id} đã có bước khác được ghi sau bước {after_step} bạn đã xem; không ghi gì. "
+            f"Hãy xem lại rồi quyết định:",
+            err=True,
+        )
+        for line in since:
+            click.echo(f"  {line}", err=True)
+        click.echo(
+            f"Recovery {recovery_id} has had other steps recorded after step {after_step}, the one you saw; nothing "
+            f"recorded. Look at it again before deciding.",
+            err=True,
+        )
+        sys.exit(EXIT_UNUSABLE)
     except RecoveryRefused as exc:
         _fail(exc.message_vi, exc.message_en)
         return
-    db.session.commit()
-    click.echo(f"#{recovery.id}: {recovery.state} · {vnd(recovery.recovered_vnd)} / {vnd(recovery.amount_vnd)}")
+    recovery, step = moved.recovery, after_step + 1
+    if not moved.recorded:
+        db.session.rollback()
+        click.echo(
+            f"Bước {step} của khoản thu hồi {recovery_id} đã ghi đúng như vậy rồi: không ghi thêm. / Step {step} of "
+            f"recovery {recovery_id} already records this: nothing more recorded."
+        )
+    else:
+        db.session.commit()
+    click.echo(
+        f"#{recovery.id}: {recovery.state} · {vnd(recovery.recovered_vnd)} / {vnd(recovery.amount_vnd)} · "
+        f"bước cuối / last step {step}"
+    )
+
+
+def _steps(recovery_id: int) -> list[str]:
+    """The recovery's steps, numbered from 1 (its opening), one line each: when, who, from → to, the sum, the note."""
+    from disburse.payments.recoveries import history
+
+    lines = []
+    for n, step in enumerate(history(recovery_id), start=1):
+        moved = f"{step.from_state} → {step.to_state}" if step.from_state else step.to_state
+        amount = f" · {vnd(step.recovered_vnd)}" if step.recovered_vnd else ""
+        note = f" · {step.note}" if step.note else ""
+        lines.append(f"{n}. {moment(step.at)} · {step.who or 'hệ thống / system'} · {moved}{amount}{note}")
+    return lines
+
+
+def _echo_recovery(recovery_id: int) -> None:
+    from disburse.payments.recoveries import LABELS, one
+
+    row = one(recovery_id)
+    if row is None:
+        _fail(f"Không có khoản thu hồi số {recovery_id}.", f"There is no recovery {recovery_id}.")
+    assert row is not None
+    r = row.recovery
+    vi, en = LABELS[r.state]
+    click.echo(
+        f"#{r.id} · {row.person} · hồ sơ / claim {r.claim_id} · {row.reference} · {vi} / {en} · "
+        f"{vnd(r.recovered_vnd)} / {vnd(r.amount_vnd)}"
+    )
+    steps = _steps(recovery_id)
+    for line in steps:
+        click.echo(f"  {line}")
+    click.echo(
+        f"Bước cuối: {len(steps)} (ghi bước tiếp với --after-step {len(steps)}). / Last step: {len(steps)} (record the "
+        f"next with --after-step {len(steps)})."
+    )
 
 
 for command in CASH_COMMANDS:  # cash-list, cash-paid (disburse/payments/cash_cli.py)

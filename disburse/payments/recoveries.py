@@ -42,6 +42,19 @@ class RecoveryRefused(ValueError):
         self.message_vi, self.message_en = vi, en
 
 
+class ChangedSince(RecoveryRefused):
+    """A move decided on the recovery as it was at step ``seen``, refused: other steps were recorded since."""
+
+
+@dataclass(frozen=True)
+class Moved:
+    """What :func:`move` did: the recovery as it now is, and whether this call recorded the step (False: the step
+    was the one already recorded since ``seen``, the same move sent again)."""
+
+    recovery: Recovery
+    recorded: bool
+
+
 def recoveries(state: str | None = None, *, limit: int = 500) -> list[Recovery]:
     query = select(Recovery).order_by(Recovery.id).limit(limit)
     if state:
@@ -121,6 +134,20 @@ def last_event_id(recovery_id: int) -> int | None:
     return db.session.scalar(select(func.max(RecoveryEvent.id)).where(RecoveryEvent.recovery_id == recovery_id))
 
 
+def step_event_id(recovery_id: int, step: int) -> int | None:
+    """The event of the recovery's step number ``step`` (1: its opening; as :func:`history` numbers them, oldest
+    first), None if it has no such step. A step's number never changes: the history is append-only."""
+    if step < 1:
+        return None
+    return db.session.scalar(
+        select(RecoveryEvent.id)
+        .where(RecoveryEvent.recovery_id == recovery_id)
+        .order_by(RecoveryEvent.id)
+        .offset(step - 1)
+        .limit(1)
+    )
+
+
 def move(
     recovery_id: int,
     to_state: str,
@@ -129,14 +156,15 @@ def move(
     amount_vnd: int | None = None,
     *,
     seen: int | None = None,
-) -> Recovery:
+) -> Moved:
     """Move a recovery on (locked), with its event (who, when, the note, the sum recovered) and an audit entry;
     flush. ``recovered`` takes ``amount_vnd`` (default: all that is still owed): less than that is a part, recorded
     while the recovery stays owed. A write-off needs a note.
 
     ``seen``: the last event of the recovery as the person saw it when deciding. If another step came since, the
-    move is refused (it was decided on what is no longer so), unless that step is this very one (the same post sent
-    twice: a double click, a reload), which is then done already and nothing more is recorded."""
+    move is refused (:class:`ChangedSince`: it was decided on what is no longer so), unless that step is this very
+    one (the same post sent twice: a double click, a reload; the same command run again), which is then done
+    already: nothing more is recorded (``recorded`` False)."""
     recovery = db.session.scalar(select(Recovery).where(Recovery.id == recovery_id).with_for_update())
     if recovery is None:
         raise RecoveryRefused(f"Không có khoản thu hồi số {recovery_id}.", f"There is no recovery {recovery_id}.")
@@ -150,8 +178,8 @@ def move(
         )
         if since:
             if len(since) == 1 and _same_step(since[0], to_state, actor, note, amount_vnd):
-                return recovery
-            raise RecoveryRefused(
+                return Moved(recovery, recorded=False)
+            raise ChangedSince(
                 f"Khoản thu hồi {recovery_id} vừa được ghi nhận thêm sau khi bạn mở trang; hãy xem lại rồi làm lại.",
                 f"Recovery {recovery_id} has changed since you opened the page; look at it again and start over.",
             )
@@ -199,7 +227,7 @@ def move(
     )
     recovery.state = to_state
     db.session.flush()
-    return recovery
+    return Moved(recovery, recorded=True)
 
 
 def _clean(note: str) -> str:
@@ -250,6 +278,8 @@ def history(recovery_id: int) -> list[Step]:
 __all__ = [
     "LABELS",
     "NEXT",
+    "ChangedSince",
+    "Moved",
     "RecoveryRefused",
     "RecoveryRow",
     "Step",
@@ -259,5 +289,6 @@ __all__ = [
     "move",
     "one",
     "recoveries",
+    "step_event_id",
     "totals",
 ]

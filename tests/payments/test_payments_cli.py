@@ -246,16 +246,28 @@ def test_a_return_after_settlement_is_owed_then_written_off_with_a_note(app, db_
 
     listed = _run(app, "recoveries", "--state", "owed")
     assert f"#{recovery.id}" in listed.output and "Chờ thu hồi / Owed" in listed.output
-    no_note = _run(app, "recovery", str(recovery.id), "written_off")
+    no_note = _run(app, "recovery", str(recovery.id), "written_off", "--after-step", "1")
     assert no_note.exit_code == 2 and "needs a note" in no_note.output
-    assert _run(app, "recovery", str(recovery.id), "closed").exit_code == 2  # owed cannot be closed
+    # owed cannot be closed
+    assert _run(app, "recovery", str(recovery.id), "closed", "--after-step", "1").exit_code == 2
     # Part of it back at the office; more than the rest is refused.
-    part = _run(app, "recovery", str(recovery.id), "recovered", "--amount", "500000")
+    part = _run(app, "recovery", str(recovery.id), "recovered", "--amount", "500000", "--after-step", "1")
     assert part.exit_code == 0 and "owed · 500.000 ₫" in part.output, part.output
-    too_much = _run(app, "recovery", str(recovery.id), "recovered", "--amount", str(payment.amount_vnd))
+    too_much = _run(
+        app, "recovery", str(recovery.id), "recovered", "--amount", str(payment.amount_vnd), "--after-step", "2"
+    )
     assert too_much.exit_code == 2 and "still owed" in too_much.output
     done = _run(
-        app, "recovery", str(recovery.id), "written_off", "--note", "Người nhận đã mất", "--by", supervisor.email
+        app,
+        "recovery",
+        str(recovery.id),
+        "written_off",
+        "--note",
+        "Người nhận đã mất",
+        "--by",
+        supervisor.email,
+        "--after-step",
+        "2",
     )
     assert done.exit_code == 0, done.output
     db_session.refresh(recovery)
@@ -265,3 +277,56 @@ def test_a_return_after_settlement_is_owed_then_written_off_with_a_note(app, db_
         "written_off",
         "Người nhận đã mất",
     )
+
+
+def test_a_recovery_step_run_again_records_once_and_one_decided_before_another_step_is_refused(app, db_session):
+    """A part of the sum back, typed twice (or a script retried): the command names the step it was decided after
+    (the last one it printed), so the second run finds this very step already recorded and records nothing more;
+    a step decided before someone else's is refused, naming what came in between."""
+    from disburse.auth.models import AuditLog
+    from disburse.payments.models import Recovery
+    from disburse.payments.providers import ProviderStatus, StatusUpdate
+    from disburse.payments.recoveries import history
+    from disburse.payments.states import PaymentState
+    from disburse.payments.status import apply_updates
+    from tests.factories import create_payment, create_user
+
+    payment = create_payment(create_claim("payment_pending", amount_vnd=2_100_000), state=PaymentState.PAID)
+    apply_updates("sandbox", [StatusUpdate(payment.provider_reference, ProviderStatus.RETURNED, "AC04")], source="t")
+    recovery = db_session.scalars(select(Recovery).where(Recovery.payment_id == payment.id)).one()
+    rid = str(recovery.id)
+    supervisor, other = create_user("supervisor"), create_user("supervisor")
+
+    shown = _run(app, "recovery", rid)
+    assert shown.exit_code == 0 and "1. " in shown.output and "Bước cuối: 1" in shown.output, shown.output
+    assert "Last step: 1" in shown.output and "2.100.000 ₫" in shown.output
+
+    part = ["recovery", rid, "recovered", "--amount", "500000", "--note", "Biên lai 0012", "--by", supervisor.email]
+    first = _run(app, *part, "--after-step", "1")
+    assert first.exit_code == 0 and "owed · 500.000 ₫ / 2.100.000 ₫" in first.output, first.output
+    assert "last step 2" in first.output
+    again = _run(app, *part, "--after-step", "1")
+    assert again.exit_code == 0, again.output
+    assert "đã ghi đúng như vậy rồi: không ghi thêm" in again.output and "nothing more recorded" in again.output
+    db_session.refresh(recovery)
+    assert (recovery.state, recovery.recovered_vnd) == ("owed", 500_000)
+    assert [s.recovered_vnd for s in history(recovery.id)] == [0, 500_000]
+    moves = select(AuditLog).where(AuditLog.action == "recovery.move", AuditLog.object_id == rid)
+    assert len(db_session.scalars(moves).all()) == 1
+
+    # Without the step it was decided after, nothing is recorded (it could not tell a retry from a new part).
+    blind = _run(app, "recovery", rid, "recovered", "--amount", "500000")
+    assert blind.exit_code == 2 and "--after-step" in blind.output
+    # Someone else records a part; the first command, run again now, is refused and shows what came in between.
+    between = _run(app, "recovery", rid, "recovered", "--amount", "300000", "--by", other.email, "--after-step", "2")
+    assert between.exit_code == 0, between.output
+    stale = _run(app, *part, "--after-step", "1")
+    assert stale.exit_code == 2, stale.output
+    assert "đã có bước khác được ghi sau bước 1" in stale.output and "after step 1" in stale.output
+    assert "3. " in stale.output and other.email in stale.output and "300.000 ₫" in stale.output
+    unknown = _run(app, "recovery", rid, "closed", "--after-step", "9")
+    assert unknown.exit_code == 2 and "has 3 steps" in unknown.output
+    db_session.refresh(recovery)
+    assert (recovery.state, recovery.recovered_vnd) == ("owed", 800_000)
+    assert [s.recovered_vnd for s in history(recovery.id)] == [0, 500_000, 300_000]
+    assert len(db_session.scalars(moves).all()) == 2
