@@ -466,8 +466,9 @@ ROUTES: dict[str, Route] = {
     "dashboard.reconciliation": Route(
         lambda run_id: f"/dashboard/reconciliations/{run_id}",
         records=_reconciliations,
-        # A run is the whole fund's, not a place's: supervisors (a province's too) and admins see any; caseworkers
-        # may never open one (403: nationwide payment references, amounts and claims are no district's business).
+        # A run is the whole fund's, not a place's: supervisors (a province's too) and admins open any, a province's
+        # supervisor seeing only its lines of their province's claims (tests/dashboard/test_charts_backlog_pages.py);
+        # caseworkers may never open one (403: payment references, amounts and claims are no district's business).
         sees_everything=frozenset(ROLES),
     ),
     "dashboard.monthly": Route(lambda _: "/dashboard/monthly?month=10/2021", {"GET": 200}, {"GET": 302}),

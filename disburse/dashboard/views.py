@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 from wtforms import SelectChoice
 
 from disburse.api.errors import error_page
@@ -37,7 +38,7 @@ from disburse.formatting import dmy, moment, number, percent
 from disburse.jobs.service import submit
 from disburse.payments import reasons as payment_reasons
 from disburse.payments import recoveries as recovery_service
-from disburse.payments.models import PROVIDER_LABELS, Payment, Reconciliation
+from disburse.payments.models import PROVIDER_LABELS, Reconciliation
 from disburse.payments.reconcile import DIFFERENCE_LABELS, Difference
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.models import Program
@@ -49,6 +50,7 @@ from disburse.reports.dashboard import (
     completion_over_time,
     failures_by_reason,
     figures,
+    run_differences,
     set_target,
     target_history,
     target_in_force,
@@ -554,10 +556,18 @@ def charts() -> ResponseReturnValue:
 # ------------------------------------------------------------------------------------------------ backlog
 
 
-#: Who sees the reconciliation runs: the fund's payments against the banks' statements, nationwide (payment
-#: references, amounts, claims of every province), a finance matter for the supervisors and admins, as recoveries are;
-#: not a district's caseworkers (docs/operations.md, "Reconciliation").
+#: Who sees the reconciliation runs: the fund's payments against the banks' statements, a finance matter for the
+#: supervisors and admins, as recoveries are; not a district's caseworkers (docs/operations.md, "Reconciliation").
+#: A run is the whole statement's, every province's: a province's supervisor sees only its lines of their province's
+#: claims (:func:`_reconciliation_scope`).
 RECONCILIATION_READERS = TARGET_SETTERS
+
+
+def _reconciliation_scope() -> Area | None:
+    """Whose difference lines the caller sees in a reconciliation run: their own area (the country for admins and
+    national supervisors, a province's supervisor their province); None for those who may not see runs."""
+    user = _user()
+    return visible_area(user, None, None) if user.role in RECONCILIATION_READERS else None
 
 
 @bp.get("/backlog")
@@ -571,7 +581,8 @@ def backlog() -> ResponseReturnValue:
         return _invalid(form)
     area = _area(form)
     program = _program()
-    found = backlog_of(program.id, area, reconciliations=_user().role in RECONCILIATION_READERS)
+    scope = _reconciliation_scope()
+    found = backlog_of(program.id, area, reconciliations=scope)
     return render_template(
         "dashboard/backlog.html",
         area=area,
@@ -583,6 +594,8 @@ def backlog() -> ResponseReturnValue:
         review_reason=lambda code: pick(review_reasons.label(code)),
         provider_label=lambda code: pick(PROVIDER_LABELS.get(code, (code, code))),
         back=_area_url(area),
+        reconciliation_scope=scope,
+        reconciliation_scope_name=_area_name(scope) if scope is not None and scope.level != "country" else None,
     )
 
 
@@ -595,25 +608,25 @@ DIFFERENCES_SHOWN = 500
 @reads_replica
 def reconciliation(reconciliation_id: int) -> ResponseReturnValue:
     """One reconciliation run: what matched and every difference in words, our payments' claims linked (the case
-    page decides who may open one)."""
-    run = db.session.get(Reconciliation, reconciliation_id)
-    if run is None:
+    page decides who may open one). A run is the whole statement's: a province's supervisor sees only the lines of
+    their province's claims, and how many other lines are not shown."""
+    # Its lines are read in SQL, the viewer's only: never the whole of ``details`` (a bad day's can be large).
+    run = db.session.get(Reconciliation, reconciliation_id, options=[defer(Reconciliation.details)])
+    scope = _reconciliation_scope()
+    if run is None or scope is None:
         abort(404)
-    differences = [Difference.from_detail(detail) for detail in run.details[:DIFFERENCES_SHOWN]]
-    claims = dict(
-        db.session.execute(
-            select(Payment.provider_reference, Payment.claim_id).where(
-                Payment.provider_reference.in_([d.reference for d in differences])
-            )
-        ).all()
-    )
+    lines, visible = run_differences(run.id, scope, DIFFERENCES_SHOWN)
+    differences = [Difference.from_detail(line) for line in lines]
     return render_template(
         "dashboard/reconciliation.html",
         run=run,
         provider=pick(PROVIDER_LABELS.get(run.provider, (run.provider, run.provider))),
         differences=differences,
-        more=max(len(run.details) - DIFFERENCES_SHOWN, 0),
-        claims=claims,
+        more=max(visible - DIFFERENCES_SHOWN, 0),
+        claims={d.reference: line["claim_id"] for d, line in zip(differences, lines, strict=True)},
+        scope_name=_area_name(scope) if scope.level != "country" else None,
+        visible=visible,
+        outside=run.differences - visible,
         meaning=lambda d: pick(DIFFERENCE_LABELS[(d.kind, d.entry)]),
     )
 

@@ -437,7 +437,11 @@ def overdue_units(program_id: int, area: Area, today: date, limit: int = 20) -> 
     return units, int(total or 0)
 
 
-def backlog(program_id: int, area: Area, limit: int = 20, *, reconciliations: bool = True) -> dict[str, Any]:
+#: The whole country, as an argument's default.
+COUNTRY = Area()
+
+
+def backlog(program_id: int, area: Area, limit: int = 20, *, reconciliations: Area | None = COUNTRY) -> dict[str, Any]:
     """Where the area is stuck:
 
     * ``overdue_employers``: units past their Form 02 deadline with people still unconfirmed, most first, at most
@@ -448,9 +452,10 @@ def backlog(program_id: int, area: Area, limit: int = 20, *, reconciliations: bo
       counts under each) and by age (:data:`AGE_BUCKETS`, as :func:`ageing`);
     * ``computed_at``, ``as_of``: when the last backlog sweep counted the SLA breaches and the review queue
       (:mod:`disburse.reports.backlog`; None before the first, the figures then zero);
-    * ``reconciliations``: the last ``limit`` reconciliation runs (all providers; not per area): ``provider``,
-      ``day``, ``matched``, ``differences``, ``ran_at``; None when not asked for (``reconciliations=False``: the
-      caller may not see them)."""
+    * ``reconciliations``: the last ``limit`` reconciliation runs (all providers; a run is the whole statement's,
+      not ``area``'s): ``provider``, ``day``, ``matched``, ``differences``, ``ran_at``, and ``in_scope``: how many of
+      its differences the viewer may see, whose scope the ``reconciliations`` argument is (:func:`run_differences`;
+      the country: all of them); None when that is None (the caller may not see runs)."""
     overdue, overdue_total = overdue_units(program_id, area, programme_today(), limit)
     found = backlog_figures.stored(program_id, area)
     breaches = {state: count for (kind, state, _), count in found.counts.items() if kind == "sla_breach"}
@@ -467,8 +472,13 @@ def backlog(program_id: int, area: Area, limit: int = 20, *, reconciliations: bo
             ),
             {"limit": limit},
         ).all()
-        if reconciliations
+        if reconciliations is not None
         else None
+    )
+    in_scope = (
+        run_differences_counted([row.id for row in runs], reconciliations)
+        if runs is not None and reconciliations is not None
+        else {}
     )
     return {
         "overdue_employers": overdue,
@@ -483,8 +493,59 @@ def backlog(program_id: int, area: Area, limit: int = 20, *, reconciliations: bo
             "by_age": [{"label": label, "claims": queue_age[i]} for i, (label, _, _) in enumerate(AGE_BUCKETS)],
         },
         **_as_of(found),
-        "reconciliations": None if runs is None else [row._asdict() for row in runs],
+        "reconciliations": None
+        if runs is None
+        else [{**row._asdict(), "in_scope": in_scope.get(row.id, row.differences)} for row in runs],
     }
+
+
+#: The difference lines of reconciliation runs (``d.detail``, in each run's order ``d.n``).
+_RUN_DETAILS = """
+    SELECT r.id AS run_id, d.detail, d.n
+    FROM reconciliations r CROSS JOIN LATERAL jsonb_array_elements(r.details) WITH ORDINALITY AS d(detail, n)
+"""
+#: Each line with the claim of the payment of ours it names (``c``: NULL for a reference that is not ours).
+_CLAIMS = """
+    LEFT JOIN payments p ON p.provider_reference = l.detail ->> 'reference'
+    LEFT JOIN claims c ON c.id = p.claim_id
+"""
+
+
+def run_differences(run_id: int, scope: Area, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """The difference lines of reconciliation run ``run_id`` that a viewer of ``scope`` may see, in the run's order,
+    at most ``limit`` (each its ``details`` entry with ``claim_id``: our payment's claim, None if the reference is not
+    ours), and how many there are in all. A run compares a provider's whole statement, every province's payments:
+    the country sees every line; a province or a district only the lines of claims within it (a reference that is
+    not ours is no area's)."""
+    if scope.level == "country":  # the first lines, then their claims
+        total = db.session.scalar(
+            text("SELECT jsonb_array_length(details) FROM reconciliations WHERE id = :run"), {"run": run_id}
+        )
+        lines = f"({_RUN_DETAILS} WHERE r.id = :run ORDER BY d.n LIMIT :limit) l {_CLAIMS}"
+        params: dict[str, Any] = {"run": run_id, "limit": limit}
+    else:  # the lines of the area's claims, counted, then the first of them
+        where, params = district_filter(scope)  # our own filter; values are bound
+        lines = f"({_RUN_DETAILS} WHERE r.id = :run) l {_CLAIMS} WHERE c.id IS NOT NULL AND {where}"
+        params = {**params, "run": run_id, "limit": limit}
+        total = db.session.execute(text(f"SELECT count(*) FROM {lines}"), params).scalar_one()
+    rows = db.session.execute(text(f"SELECT l.detail, c.id AS claim_id FROM {lines} ORDER BY l.n LIMIT :limit"), params)
+    return [{**row.detail, "claim_id": row.claim_id} for row in rows], int(total or 0)
+
+
+def run_differences_counted(run_ids: list[int], scope: Area) -> dict[int, int]:
+    """How many difference lines of each of the runs a viewer of ``scope`` may see (as :func:`run_differences`), by
+    run; empty for the country, who sees every line (the runs' own ``differences``, not counted again)."""
+    if scope.level == "country" or not run_ids:
+        return {}
+    where, params = district_filter(scope)
+    rows = db.session.execute(
+        text(
+            f"""SELECT l.run_id, count(*) FROM ({_RUN_DETAILS} WHERE r.id = ANY(:runs)) l {_CLAIMS}
+                WHERE c.id IS NOT NULL AND {where} GROUP BY l.run_id"""  # our own filter; values are bound
+        ),
+        {**params, "runs": run_ids},
+    ).all()
+    return {run_id: 0 for run_id in run_ids} | {run_id: int(n) for run_id, n in rows}
 
 
 __all__ = [
@@ -502,6 +563,8 @@ __all__ = [
     "figures",
     "figures_of",
     "gap_bp",
+    "run_differences",
+    "run_differences_counted",
     "set_target",
     "target_history",
     "target_in_force",

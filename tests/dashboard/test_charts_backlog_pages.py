@@ -15,7 +15,7 @@ from disburse.reports.dashboard import ageing, failures_by_reason
 from disburse.reports.rollups import take_snapshots
 from disburse.reports.service import Area
 from disburse.verification import reasons
-from tests.dashboard.conftest import DONG_ANH, PASSWORD, sign_in
+from tests.dashboard.conftest import DONG_ANH, PASSWORD, QUAN_1, SOC_SON, sign_in
 from tests.factories import (
     create_claim,
     create_duplicate_group,
@@ -196,3 +196,77 @@ def test_before_the_first_backlog_sweep_the_pages_say_the_figures_are_being_comp
 def test_employers_may_not_open_charts_or_backlog(client, db_session, path):
     sign_in(client, create_user("employer", password=PASSWORD))
     assert client.get(path).status_code == 403
+
+
+def _paid_in(district: str):
+    unit = create_employer(district_code=district)
+    claim = create_claim("payment_pending", employee=create_employee(employer_id=unit.id, district_code=district))
+    return create_payment(claim, "paid")
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_a_province_supervisor_sees_only_the_reconciliation_lines_of_their_provinces_claims(client, db_session, locale):
+    """A run compares a provider's whole statement: a Hà Nội supervisor sees its differences of Hà Nội's claims only
+    (not Hồ Chí Minh City's, nor a reference that is none of our payments), and is told how many are not shown; the
+    backlog counts their lines. A national supervisor sees every line."""
+    from disburse.payments.models import Reconciliation
+
+    near, north, far = _paid_in(DONG_ANH), _paid_in(SOC_SON), _paid_in(QUAN_1)
+
+    def line(kind: str, reference: str, ours: int | None, theirs: int | None) -> dict:
+        return {"kind": kind, "entry": "settlement", "reference": reference, "ours_vnd": ours, "theirs_vnd": theirs}
+
+    details = [
+        line("amount_differs", far.provider_reference, far.amount_vnd, 1_000),
+        line("ours_only", near.provider_reference, near.amount_vnd, None),
+        line("ours_only", north.provider_reference, north.amount_vnd, None),
+        line("theirs_only", "NOT-OURS-1", None, 5_000_000),
+    ]
+    run = Reconciliation(provider="sandbox", day=date(2021, 11, 1), matched=7, differences=4, details=details)
+    elsewhere = Reconciliation(
+        provider="sandbox", day=date(2021, 11, 2), matched=9, differences=2, details=[details[0], details[3]]
+    )
+    db_session.add_all([run, elsewhere])
+    db_session.flush()
+    sign_in(client, create_user("supervisor", province="01", password=PASSWORD), locale)
+
+    page = client.get(f"/dashboard/reconciliations/{run.id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    table = html.split('id="differences"', 1)[1].split("</table>", 1)[0]
+    assert near.provider_reference in table and north.provider_reference in table
+    assert (
+        f'href="/caseworker/claims/{near.claim_id}"' in table and f'href="/caseworker/claims/{north.claim_id}"' in table
+    )
+    assert far.provider_reference not in html and f"/caseworker/claims/{far.claim_id}" not in html
+    assert "NOT-OURS-1" not in html and "5.000.000" not in html and "5,000,000" not in html
+    note = html.split('id="scope-note">', 1)[1].split("</p>", 1)[0]
+    if locale == "vi":
+        assert "chỉ hiện chênh lệch của các hồ sơ thuộc Thành phố Hà Nội; 2 chênh lệch ngoài địa bàn" in note
+    else:
+        assert "only the differences of claims in Thành phố Hà Nội; 2 differences outside your area" in note
+    assert '<dd id="differences-in-scope">2</dd>' in html
+
+    none_here = client.get(f"/dashboard/reconciliations/{elsewhere.id}").get_data(as_text=True)
+    assert far.provider_reference not in none_here and "NOT-OURS-1" not in none_here
+    assert 'id="differences"' not in none_here
+    assert (
+        "Không có chênh lệch nào của hồ sơ thuộc Thành phố Hà Nội." if locale == "vi" else "No differences of claims in"
+    ) in none_here
+
+    backlog = client.get("/dashboard/backlog").get_data(as_text=True)
+    rows = backlog.split('id="reconciliations"', 1)[1].split("</table>", 1)[0]
+    assert 'id="reconciliation-scope"' in backlog
+    cells = {
+        day: re.findall(r'<td class="num[^"]*">(\d+)', row)
+        for day, row in re.findall(r">(\d\d/\d\d/\d{4})</a>(.*?)</tr>", rows, re.S)
+    }
+    assert cells["01/11/2021"] == ["7", "4", "2"] and cells["02/11/2021"] == ["9", "2", "0"]  # matched, all, theirs
+
+    client.post("/logout")
+    sign_in(client, create_user("supervisor", password=PASSWORD), locale)
+    national = client.get(f"/dashboard/reconciliations/{run.id}").get_data(as_text=True)
+    assert all(d["reference"] in national for d in details) and 'id="scope-note"' not in national
+    assert f'href="/caseworker/claims/{far.claim_id}"' in national
+    backlog = client.get("/dashboard/backlog").get_data(as_text=True)
+    assert 'id="reconciliation-scope"' not in backlog
