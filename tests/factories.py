@@ -266,3 +266,12 @@ def create_cash_payment(state: PaymentState | str = PaymentState.SENT, **claim_o
     payment = payments.live_payment_for_claim(claim.id)
     assert payment is not None and payment.state == PaymentState(state)
     return payment
+
+
+def create_offer(claim: Claim | int, bank_code: str = "BIDV", bank_account: str = "21510001234567") -> Any:
+    """A person's offer of bank details on ``claim`` (waiting for them), as the public page leaves it: an
+    ``offer_details`` note by no one, the details in its data."""
+    from disburse.claims.states import ClaimNote
+
+    data = {"by": "person", "bank_code": bank_code, "bank_account": bank_account, "phone": None}
+    return claims.note(claim, ClaimNote.OFFER_DETAILS, None, data=data)

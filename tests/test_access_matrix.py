@@ -32,6 +32,7 @@ from tests.factories import (
     create_duplicate_group,
     create_employee,
     create_employer,
+    create_offer,
     create_payment,
     create_user,
 )
@@ -159,6 +160,24 @@ def _form_02_errors(unit_code: str) -> dict[str, Any]:
 def _claims_awaiting_details(world: World) -> Records:
     far = world.claim_awaiting_details(far=True)
     return Records(world.claim_awaiting_details().id, far.id, far.id + 100_000)
+
+
+def _claims_with_offers(world: World) -> Records:
+    """Claims waiting for payment details, each with the person's offer of new ones."""
+    near, far = world.claim_awaiting_details(), world.claim_awaiting_details(far=True)
+    for claim in (near, far):
+        create_offer(claim)
+    return Records(near.id, far.id, far.id + 100_000)
+
+
+def _open_offer_of(claim_id: int) -> dict[str, str]:
+    """The dismissal's form for the claim's offer (any id for a claim that has none: the claim is not found first)."""
+    from disburse.claims.models import ClaimEvent
+
+    offer_id = db.session.scalar(
+        select(ClaimEvent.id).where(ClaimEvent.claim_id == claim_id, ClaimEvent.action == "offer_details")
+    )
+    return {"offer": str(offer_id or 1), "reason": "Đã gọi điện: người lao động không gửi đề nghị này."}
 
 
 def _people_without_claims(world: World) -> Records:
@@ -403,6 +422,12 @@ ROUTES: dict[str, Route] = {
         "payment-details",
         {"bank_code": "BIDV", "bank_account": "1234567890", "confirmed": "1"},
         _claims_awaiting_details,
+    ),
+    "caseworker.dismiss_offer": Route(
+        lambda claim_id: f"/caseworker/claims/{claim_id}/offer-dismiss",
+        records=_claims_with_offers,
+        success={"GET": 200, "POST": 302},
+        form=_open_offer_of,
     ),
     "caseworker.offer_cash": _page_action(
         "cash", {"reason": "Không có tài khoản ngân hàng."}, _claims_awaiting_details

@@ -322,6 +322,10 @@ def health() -> ResponseReturnValue:
 #: The audit log's actions as people call them: (Vietnamese, English). Every action the product writes has one
 #: (tests/admin/test_audit_labels.py reads the source for them); an action that has none shows as its code.
 AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
+    "claim.dismiss_offer": (
+        "Bỏ qua đề nghị thông tin tài khoản của người lao động",
+        "Person's offer of details dismissed",
+    ),
     "import.upload": ("Tải lên tệp danh sách để nhập", "Registry file uploaded for import"),
     "job.retry": ("Chạy lại công việc bị lỗi", "Failed job run again"),
     "program.update": ("Sửa tham số chương trình", "Programme parameter changed"),
@@ -338,6 +342,7 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
 #: The kinds of record an audit entry is about, as people call them; a kind that has none shows as its code.
 AUDIT_OBJECTS: dict[str, tuple[str, str]] = {
     "api_token": ("Token API", "API token"),
+    "claim": ("Hồ sơ", "Claim"),
     "district": ("Quận/huyện", "District"),
     "job": ("Công việc", "Job"),
     "program": ("Chương trình", "Programme"),

@@ -10,9 +10,10 @@ from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectF
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from disburse.claims.outcomes import is_bank_account
+from disburse.claims.person_details import MAX_DISMISS_REASON
 from disburse.forms import BaseForm, DayField, district_field, free_text, unit_code_field
 from disburse.payments.cash import MAX_RECEIPT, MAX_WITHDRAW_REASON
-from disburse.verification.review import MAX_DUPLICATE_NOTE, MAX_TEXT
+from disburse.verification.review import MAX_DUPLICATE_NOTE, MAX_ID, MAX_TEXT
 
 
 def _text(required: Any = None, max_len: int = MAX_TEXT) -> list[Any]:
@@ -122,6 +123,29 @@ class PaymentDetailsForm(ConfirmedForm):
     bank_account = StringField(
         _l("Số tài khoản"),
         validators=[DataRequired(_l("Hãy ghi số tài khoản.")), _bank_account],
+    )
+
+
+def record_id(value: str | None) -> int | None:
+    """A record's id as a hidden field carries it, or None when it is not one."""
+    value = value or ""
+    if value.isascii() and value.isdigit() and len(value) <= 19 and 0 < int(value) <= MAX_ID:
+        return int(value)
+    return None
+
+
+def _record_id(_form: Any, field: Any) -> None:
+    if record_id(field.data) is None:
+        raise ValidationError(_l("Không rõ đề nghị nào; hãy mở lại trang hồ sơ."))
+
+
+class DismissOfferForm(BaseForm):
+    """Dismiss the person's offer of bank details ``offer`` (the note's id, as the case page showed it)."""
+
+    offer = HiddenField(validators=[_record_id])
+    reason = StringField(
+        _l("Lý do bỏ qua đề nghị"),
+        validators=_text(required=_l("Hãy ghi lý do bỏ qua đề nghị."), max_len=MAX_DISMISS_REASON),
     )
 
 

@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from disburse.auth.models import User
 from disburse.auth.scopes import can_see
-from disburse.claims import employer_forms
+from disburse.auth.service import audit
+from disburse.claims import employer_forms, person_details
 from disburse.claims.models import Claim
 from disburse.claims.outcomes import RowResult
 from disburse.claims.states import ClaimState
@@ -142,6 +143,27 @@ def correct_payment_details(claim_id: int, user: User, bank_code: str, bank_acco
 
 def may_correct_payment_details(claim: Claim) -> bool:
     return ClaimState(claim.state) in employer_forms.CORRECTABLE_STATES
+
+
+def dismiss_offer(claim_id: int, user: User, offer_id: int, reason: str) -> review.ActionResult:
+    """Dismiss the person's offer of bank details ``offer_id`` (:func:`disburse.claims.person_details.dismiss_offer`):
+    the caseworker called the person and found it wrong. Who may use an offer may dismiss it: in scope and workable by
+    the caller, as the correction. Audited (``claim.dismiss_offer``) when written; the same dismissal posted again
+    changes nothing (``changed`` False). An offer that is not the claim's is the same 404 as an unknown claim."""
+    claim = review.visible_claim(claim_id, user, lock=True)
+    review.may_work(claim, user)
+    try:
+        done = person_details.dismiss_offer(claim, offer_id, user, reason)
+    except person_details.OfferRefused as exc:
+        if exc.code == "unknown_offer":
+            raise review.NotFound() from None
+        pair = (exc.message_vi, exc.message_en)
+        fields = {"reason": pair} if exc.code.startswith("reason_") else None
+        raise CaseworkRefused(*pair, code=exc.code, fields=fields) from None
+    if done.changed:
+        data = {"offer_id": offer_id, "event_id": done.event.id, "reason": (done.event.data or {}).get("reason")}
+        audit(user, "claim.dismiss_offer", "claim", claim.id, data)
+    return review.ActionResult(claim, changed=done.changed, events=[done.event] if done.changed else [])
 
 
 # ---------------------------------------------------------------------------------------------------- cash

@@ -32,6 +32,7 @@ from disburse.casework.forms import (
     ConfirmedForm,
     ContactForm,
     DeskSearchForm,
+    DismissOfferForm,
     OfferCashForm,
     OutreachForm,
     PaymentDetailsForm,
@@ -40,6 +41,7 @@ from disburse.casework.forms import (
     RequestInfoForm,
     ResolveDuplicateForm,
     WithdrawCashForm,
+    record_id,
 )
 from disburse.claims import person_details
 from disburse.claims.models import Claim
@@ -107,6 +109,7 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
     "reassess": ("Cập nhật số tháng theo dữ liệu BHXH", "Months updated from the registry"),
     "sla_breach": ("Quá hạn giải quyết", "Deadline passed"),
     "offer_details": ("Người lao động gửi thông tin tài khoản", "Payment details sent by the person"),
+    "dismiss_offer": ("Bỏ qua đề nghị của người lao động", "Person's offer of details dismissed"),
 }
 TRACK_LABELS = {"A": ("Danh sách của đơn vị (Mẫu số 01)", "Employer's list (Form 01)"), "B": ("Mẫu số 04", "Form 04")}
 
@@ -341,15 +344,24 @@ def _event_details(event: dict[str, Any]) -> list[str]:
                     f"{pick(CHANGED_FIELDS.get(name, (name, name)))}: {_value(name, values[0])} → "
                     f"{_value(name, values[1])}"
                 )
-    elif action == "offer_details":
-        lines.append(f"{data.get('bank_code') or ''} {data.get('bank_account') or ''}".strip())
-        if data.get("phone"):
-            lines.append(_("Số điện thoại liên hệ: %(phone)s", phone=data["phone"]))
+    elif action in ("offer_details", "dismiss_offer"):
+        lines += _offer_lines(data)
     elif action == "assign" and event.get("assignee") and event["assignee"] != (event.get("actor") or {}).get("email"):
         lines.append(_("Giao cho %(who)s.", who=event["assignee"]))  # someone else than who assigned it
     for key in ("note",):
         if isinstance(data.get(key), str) and data[key]:
             lines.append(data[key])
+    return lines
+
+
+def _offer_lines(data: dict[str, Any]) -> list[str]:
+    """A person's offer of bank details (``offer_details``) or its dismissal (``dismiss_offer``): the account, then the
+    phone number the person gave, or why a caseworker dismissed it."""
+    lines = [f"{data.get('bank_code') or ''} {data.get('bank_account') or ''}".strip()]
+    if data.get("phone"):
+        lines.append(_("Số điện thoại liên hệ: %(phone)s", phone=data["phone"]))
+    if data.get("reason"):
+        lines.append(_("Lý do: %(reason)s", reason=data["reason"]))
     return lines
 
 
@@ -422,6 +434,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         event["reason"] = _event_reason(event)
     contacts = [event for event in detail["timeline"] if event["action"] == "contact"]
     offered = person_details.open_offer(claim)
+    dismiss_form = DismissOfferForm(formdata=None, data={"offer": str(offered.id)} if offered is not None else None)
     duplicates, duplicates_hidden = service.duplicates_side_by_side(claim, user)
     # A claim with no possible duplicate (most) has no group to read again.
     undecided = review.undecided_duplicates(claim) if duplicates else None
@@ -447,6 +460,8 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "can_fix_details": service.may_correct_payment_details(claim),
         "offered": offered,
         "offered_at": moment(offered.created_at) if offered is not None else None,
+        "dismiss_form": dismiss_form,
+        "may_work": _may_work(claim, user),
         "can_offer_cash": state == ClaimState.AWAITING_PAYMENT_DETAILS,
         "cash_payment": service.open_cash_payment(claim),
         "payment_period": service.payment_period(claim),
@@ -456,6 +471,15 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "max_failures": service.max_payment_failures(claim),
         "cash_roles": CASH_ROLES,
     }
+
+
+def _may_work(claim: Claim, user: User) -> bool:
+    """Whether ``user`` may work the claim now (:func:`disburse.verification.review.may_work`)."""
+    try:
+        review.may_work(claim, user)
+    except ReviewError:
+        return False
+    return True
 
 
 @bp.get("/claims/<int:claim_id>")
@@ -743,6 +767,35 @@ def payment_details(claim_id: int) -> ResponseReturnValue:
                 "Không thể sửa thông tin tài khoản của hồ sơ đang ở trạng thái “%(state)s”.", state=_state_words(claim)
             )
         ),
+    )
+
+
+@bp.route("/claims/<int:claim_id>/offer-dismiss", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def dismiss_offer(claim_id: int) -> ResponseReturnValue:
+    """Dismiss the person's offer of bank details, with the reason: the case page's form (this page shows it again
+    with its errors, or on its own for a link kept)."""
+    form = DismissOfferForm()
+    claim = _claim(claim_id)
+    offered = person_details.open_offer(claim)
+    if request.method == "GET" and offered is not None:
+        form.offer.data = str(offered.id)
+    posted = record_id(form.offer.data) if request.method == "POST" else None
+    if posted is not None:
+        offered = person_details.offer(claim, posted) or offered  # the offer the post names, as it was
+    return _action_page(
+        claim_id,
+        form,
+        "caseworker/dismiss_offer.html",
+        lambda claim, user: service.dismiss_offer(claim.id, user, posted or 0, form.reason.data or ""),
+        _("Đã bỏ qua đề nghị của người lao động: thông tin tài khoản đó không được dùng."),
+        closed=lambda claim: (
+            None
+            if offered is not None
+            else _("Hồ sơ không có đề nghị thông tin tài khoản nào của người lao động đang chờ xử lý.")
+        ),
+        offered=offered,
+        offered_at=moment(offered.created_at) if offered is not None else None,
     )
 
 

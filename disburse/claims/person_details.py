@@ -4,7 +4,9 @@ details) sends a new account, kept on the claim for a caseworker to confirm.
 Anyone can reach the page, and a bank account is where the money goes: so what a person sends never changes a claim
 by itself. It becomes an ``offer_details`` note (:class:`~disburse.claims.states.ClaimNote`) on the claim, shown on
 the case page; a caseworker calls the phone number the registry holds, and once the person confirms, uses the
-details (the case page's correction, prefilled: :func:`disburse.casework.service.correct_payment_details`).
+details (the case page's correction, prefilled: :func:`disburse.casework.service.correct_payment_details`). An offer
+the call finds wrong (not the person's account, a fraud attempt) is dismissed with a reason (:func:`dismiss_offer`):
+a ``dismiss_offer`` note, and the offer is no longer offered.
 
 - **Who.** The person is found by SI code, national ID and date of birth together, all three as the registry has
   them; their claim of the program must be waiting for details (:data:`WAITING`). The answer is the same whether or
@@ -31,6 +33,7 @@ from disburse.claims.states import ClaimAction, ClaimNote, ClaimState
 from disburse.extensions import db
 from disburse.programs.models import Program
 from disburse.registry.models import Employee
+from disburse.transitions import Actor
 
 #: Claims a person's details can be offered for: waiting for details after a failed payment, or in review.
 WAITING = (ClaimState.AWAITING_PAYMENT_DETAILS, ClaimState.PAYMENT_FAILED, ClaimState.NEEDS_REVIEW)
@@ -120,8 +123,9 @@ def offer_payment_details(
     return offer
 
 
-#: Events after which an offer has been dealt with: details corrected or received, or the claim left the wait.
-_SETTLED_BY = (ClaimNote.CORRECT.value, ClaimAction.DETAILS_RECEIVED.value)
+#: Events after which an offer has been dealt with: details corrected or received, the offer dismissed, or the claim
+#: left the wait.
+_SETTLED_BY = (ClaimNote.CORRECT.value, ClaimAction.DETAILS_RECEIVED.value, ClaimNote.DISMISS_OFFER.value)
 
 
 def open_offer(claim: Claim) -> ClaimEvent | None:
@@ -162,4 +166,110 @@ def offer(claim: Claim, event_id: int) -> ClaimEvent | None:
     )
 
 
-__all__ = ["WAITING", "Offer", "input_errors", "offer", "offer_payment_details", "open_offer"]
+# ------------------------------------------------------------------------------------------------- dismissing one
+
+#: The longest reason for dismissing an offer (a short note: who was called, what they said).
+MAX_DISMISS_REASON = 300
+
+
+class OfferRefused(Exception):
+    """A dismissal that cannot be done; nothing written. ``code`` names the case (``unknown_offer``: no such offer on
+    the claim; ``reason_required``, ``reason_too_long``: the reason's own problem; ``already_dismissed``: dismissed
+    before with another reason; ``newer_offer``, ``offer_settled``: no longer waiting), the messages say it."""
+
+    def __init__(self, code: str, vi: str, en: str) -> None:
+        super().__init__(f"{vi} / {en}")
+        self.code, self.message_vi, self.message_en = code, vi, en
+
+
+@dataclass
+class Dismissal:
+    """The dismissal's note, and whether it was written now (False: the same dismissal was posted again)."""
+
+    event: ClaimEvent
+    changed: bool
+
+
+def dismissal(claim: Claim, offer_id: int) -> ClaimEvent | None:
+    """The note that dismissed ``claim``'s offer ``offer_id``, if one did."""
+    return db.session.scalar(
+        select(ClaimEvent)
+        .where(
+            ClaimEvent.claim_id == claim.id,
+            ClaimEvent.action == ClaimNote.DISMISS_OFFER.value,
+            ClaimEvent.data["offer_id"].as_integer() == offer_id,
+        )
+        .order_by(ClaimEvent.id.desc())
+        .limit(1)
+    )
+
+
+def dismiss_offer(claim: Claim, offer_id: int, actor: Actor, reason: str) -> Dismissal:
+    """Dismiss the person's offer ``offer_id`` of ``claim`` (locked by the caller, who checked that ``actor`` may work
+    it) with ``reason``: a ``dismiss_offer`` note naming the offer, its details and the reason (``data.reason``, not
+    the event's reason column: the employer's view of the history leaves work notes' data out); flush. The offer must
+    be the one the case page offers (:func:`open_offer`): not one a newer offer replaced, nor one a correction or the
+    claim's leaving the wait settled. The same dismissal again (the same offer, the same reason) writes nothing
+    (``changed`` False). :class:`OfferRefused` otherwise, nothing written."""
+    offered = offer(claim, offer_id)
+    if offered is None:
+        raise OfferRefused("unknown_offer", "Không có đề nghị này trên hồ sơ.", "The claim has no such offer.")
+    written = " ".join((reason or "").split())
+    if not written:
+        raise OfferRefused(
+            "reason_required", "Hãy ghi lý do bỏ qua đề nghị.", "Give the reason for dismissing the offer."
+        )
+    if len(written) > MAX_DISMISS_REASON:
+        raise OfferRefused(
+            "reason_too_long",
+            f"Lý do tối đa {MAX_DISMISS_REASON} ký tự.",
+            f"The reason is at most {MAX_DISMISS_REASON} characters.",
+        )
+    previous = dismissal(claim, offer_id)
+    if previous is not None:
+        if (previous.data or {}).get("reason") == written:
+            return Dismissal(previous, changed=False)
+        said = (previous.data or {}).get("reason") or ""
+        raise OfferRefused(
+            "already_dismissed",
+            f"Đề nghị này đã được bỏ qua với lý do khác: “{said}”.",
+            f"The offer was already dismissed for another reason: “{said}”.",
+        )
+    current = open_offer(claim)
+    if current is not None and current.id > offer_id:
+        raise OfferRefused(
+            "newer_offer",
+            "Người lao động đã gửi đề nghị mới sau đề nghị này; hãy xem đề nghị mới trên trang hồ sơ.",
+            "The person has sent a newer offer since this one; see the new one on the claim's page.",
+        )
+    if current is None or current.id != offer_id:
+        raise OfferRefused(
+            "offer_settled",
+            "Đề nghị này không còn chờ xử lý: thông tin tài khoản đã được sửa, hoặc hồ sơ không còn chờ bổ sung "
+            "thông tin tài khoản.",
+            "The offer is no longer waiting: the payment details were corrected, or the claim no longer waits for "
+            "them.",
+        )
+    sent = offered.data or {}
+    data = {
+        "offer_id": offered.id,
+        "bank_code": sent.get("bank_code"),
+        "bank_account": sent.get("bank_account"),
+        "reason": written,
+    }
+    return Dismissal(claims.note(claim, ClaimNote.DISMISS_OFFER, actor, data=data), changed=True)
+
+
+__all__ = [
+    "MAX_DISMISS_REASON",
+    "WAITING",
+    "Dismissal",
+    "Offer",
+    "OfferRefused",
+    "dismiss_offer",
+    "dismissal",
+    "input_errors",
+    "offer",
+    "offer_payment_details",
+    "open_offer",
+]

@@ -60,6 +60,7 @@ class ClaimNote(StrEnum):
     REASSESS = "reassess"  # verification found the registry changed the months or the amount
     SLA_BREACH = "sla_breach"  # a deadline or payment SLA passed (written once per deadline)
     OFFER_DETAILS = "offer_details"  # the person sent bank details on the public page, for a caseworker to confirm
+    DISMISS_OFFER = "dismiss_offer"  # a caseworker found the person's offer of details wrong: not used, reason in data
 
 
 S, A = ClaimState, ClaimAction

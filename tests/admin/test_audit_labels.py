@@ -22,7 +22,7 @@ from disburse.payments.providers import ProviderStatus, StatusUpdate
 from disburse.payments.status import apply_updates
 from disburse.programs.models import Program
 from tests.admin.conftest import sign_in
-from tests.factories import create_payment
+from tests.factories import create_claim, create_offer, create_payment
 from tests.test_background import broker  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,6 +151,10 @@ def test_entries_written_by_the_products_functions_read_as_words_in_both_languag
     recovery = _recovery()
     moved = {"to_state": "written_off", "note": "Người nhận đã mất", "confirmed": "1"}
     assert admin_client.post(f"/dashboard/recoveries/{recovery.id}", data=moved).status_code == 302
+    claim = create_claim("awaiting_payment_details")
+    offer = create_offer(claim)
+    dismissed = {"offer": str(offer.id), "reason": "Người lao động không gửi đề nghị này."}
+    assert admin_client.post(f"/caseworker/claims/{claim.id}/offer-dismiss", data=dismissed).status_code == 302
     written = {entry.action for entry in db.session.query(AuditLog)}
     assert written == AUDIT_ACTIONS.keys(), "every action the product writes, written here by its own function"
 
@@ -168,6 +172,7 @@ def test_entries_written_by_the_products_functions_read_as_words_in_both_languag
     assert ("Chạy lại công việc bị lỗi job.retry", f"Công việc {job.id}") in cells
     assert ("Đặt mục tiêu chi trả cho quận/huyện target.set", "Quận/huyện 017") in cells
     assert ("Chuyển trạng thái khoản thu hồi recovery.move", f"Khoản thu hồi {recovery.id}") in cells
+    assert ("Bỏ qua đề nghị thông tin tài khoản của người lao động claim.dismiss_offer", f"Hồ sơ {claim.id}") in cells
     # And the signed-in admin's own creation (the fixture makes them with the same service, no actor).
     assert ("Tạo người dùng user.create", f"Người dùng {admin.id}") in cells
     assert len(cells) == len(AUDIT_ACTIONS) + 1
@@ -192,6 +197,7 @@ def test_entries_written_by_the_products_functions_read_as_words_in_both_languag
     assert ("Registry file uploaded for import import.upload", f"Job {job.id}") in cells
     assert ("Failed job run again job.retry", f"Job {job.id}") in cells
     assert ("District target set target.set", "District 017") in cells
+    assert ("Person's offer of details dismissed claim.dismiss_offer", f"Claim {claim.id}") in cells
     assert '<option value="user.create">User created (user.create)</option>' in page
     shown = page.split('name="action"')[1]  # the filter's choices and the log
     assert not any(vi in shown for vi in ("Tạo người dùng", "Người dùng", "Token API", "Công việc", "Quận/huyện"))

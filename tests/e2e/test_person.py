@@ -13,6 +13,7 @@ from disburse.claims.models import Claim
 from disburse.extensions import db
 from disburse.registry.models import Employee
 from tests.e2e.conftest import DONG_ANH, choose_language, main_page, sign_in
+from tests.factories import create_offer
 
 pytestmark = pytest.mark.e2e
 
@@ -69,3 +70,40 @@ def test_a_person_sends_details_and_the_caseworker_uses_them(page, committed, lo
     db.session.expire_all()
     paid_to = db.session.get(Claim, claim.id)
     assert (paid_to.state, paid_to.bank_code, paid_to.bank_account) == ("approved", "BIDV", "21510001234567")
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_caseworker_dismisses_a_wrong_offer_by_keyboard(page, committed, locale):
+    """The call shows the offer is not the person's: the caseworker dismisses it from the case page with a reason, by
+    keyboard (a missing reason is said above the form, its link leads to the field); the case page no longer offers
+    it, and its history says who dismissed it and why."""
+    en = locale == "en"
+    worker = committed.user("caseworker", locale, district=DONG_ANH)
+    claim = committed.claim("awaiting_payment_details")
+    create_offer(claim)
+    committed.commit()
+
+    sign_in(page, worker)
+    page.goto(f"/caseworker/claims/{claim.id}")
+    expect(page.locator("#offered-title")).to_be_visible()
+    page.focus("#reason")
+    page.keyboard.press("Enter")  # no reason yet
+    required = "Give the reason for dismissing the offer." if en else "Hãy ghi lý do bỏ qua đề nghị."
+    expect(page.locator(".error-summary")).to_contain_text(required)
+    main_page(page, f"caseworker-dismiss-offer-errors-{locale}")
+    page.locator(".error-summary a").focus()
+    page.keyboard.press("Enter")  # the summary's link takes the focus to the field
+    expect(page.locator("#reason")).to_be_focused()
+    page.keyboard.type("Đã gọi số đã đăng ký: không phải tài khoản của người lao động.")
+    page.keyboard.press("Enter")
+
+    # Back on the case (the browser keeps the link's #reason on the redirect, as it does for every form's).
+    expect(page).to_have_url(re.compile(rf"/caseworker/claims/{claim.id}(#reason)?$"))
+    expect(page.locator(".flash")).to_contain_text("offer is dismissed" if en else "Đã bỏ qua đề nghị")
+    expect(page.locator("#offered-title")).to_have_count(0)
+    history = page.locator(".timeline li").last
+    dismissed = "Person's offer of details dismissed" if en else "Bỏ qua đề nghị của người lao động"
+    expect(history).to_contain_text(dismissed)
+    expect(history).to_contain_text(worker.email)
+    expect(history).to_contain_text("không phải tài khoản của người lao động")
+    main_page(page, f"caseworker-case-offer-dismissed-{locale}")

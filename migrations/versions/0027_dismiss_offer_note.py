@@ -1,0 +1,41 @@
+"""The ``dismiss_offer`` note: a caseworker dismissed a person's offer of bank details (``offer_details``) with a
+reason, after calling the person and finding the offer wrong (docs/operations.md, "Details from the person").
+
+Revision ID: 0027
+Revises: 0026
+"""
+
+from alembic import op
+
+revision = "0027"
+down_revision = "0026"
+branch_labels = None
+depends_on = None
+
+#: The actions 0019 left the check with.
+_ACTIONS = (
+    "'create', 'confirm', 'decline', 'remove', 'mark_overdue', 'start_verification', 'flag_for_review', 'approve', "
+    "'reject', 'queue_payment', 'cancel_payment', 'payment_succeeded', 'payment_failed', 'request_details', "
+    "'details_received', 'apply', 'assign', 'release', 'contact', 'request_info', 'correct', 'confirm_again', "
+    "'resolve_duplicate', 'reassess', 'sla_breach', 'retry_payment', 'payment_returned', 'offer_details'"
+)
+
+
+def _actions(actions: str, *, validate: bool) -> None:
+    """Swap the check, as 0019 does: added ``NOT VALID`` (the brief exclusive lock does not last a scan of every
+    event), validated after under a lock that lets writes go on (a wider list: every row passes)."""
+    op.execute("ALTER TABLE claim_events DROP CONSTRAINT ck_claim_events_action_known")
+    op.execute(
+        f"ALTER TABLE claim_events ADD CONSTRAINT ck_claim_events_action_known CHECK (action IN ({actions})) NOT VALID"
+    )
+    if validate:
+        op.execute("ALTER TABLE claim_events VALIDATE CONSTRAINT ck_claim_events_action_known")
+
+
+def upgrade() -> None:
+    _actions(_ACTIONS + ", 'dismiss_offer'", validate=True)
+
+
+def downgrade() -> None:
+    # Events are never deleted: the notes already written stay, new ones are refused.
+    _actions(_ACTIONS, validate=False)
