@@ -25,7 +25,7 @@ from disburse.extensions import db
 from disburse.payments import cash
 from disburse.payments import reasons as payment_reasons
 from disburse.payments import service as payments
-from disburse.payments.models import Payment, PaymentBatch
+from disburse.payments.models import Payment, PaymentBatch, PaymentEvent
 from disburse.programs.calendar import add_working_days, programme_today, working_days_between
 from disburse.programs.models import Program
 from disburse.programs.service import get_program
@@ -179,15 +179,19 @@ def _cash_refused(exc: cash.CashRefused) -> CaseworkRefused:
     return CaseworkRefused(*pair, code=exc.code, fields=fields)
 
 
-def offer_cash(claim_id: int, user: User, reason: str | None) -> Any:
+def offer_cash(claim_id: int, user: User, reason: str | None) -> review.ActionResult:
     """Pay the claim in cash at the office (:func:`disburse.payments.cash.offer_cash`): after the program's limit of
-    failed payments, or earlier when the caseworker writes why."""
+    failed payments, or earlier when the caseworker writes why. A claim already paid in cash and on its way to the
+    office's list (approved, or on a list: the same offer posted again) changes nothing (``changed`` False)."""
     claim = review.visible_claim(claim_id, user, lock=True)
     review.may_work(claim, user)
+    if claim.payout == "cash" and ClaimState(claim.state) in (ClaimState.APPROVED, ClaimState.PAYMENT_PENDING):
+        return review.ActionResult(claim, changed=False)
     try:
-        return cash.offer_cash(claim.id, user, early=bool(reason), reason=reason or None)
+        event = cash.offer_cash(claim.id, user, early=bool(reason), reason=reason or None)
     except cash.CashRefused as exc:
         raise _cash_refused(exc) from None
+    return review.ActionResult(claim, changed=True, events=[event])
 
 
 def _live_cash_payment(claim: Claim) -> Payment | None:
@@ -248,21 +252,57 @@ def record_cash_receipt(claim_id: int, user: User, receipt_number: str) -> revie
     return review.ActionResult(claim, changed=True)
 
 
-def withdraw_cash_payment(claim_id: int, user: User, reason: str) -> Payment:
+def _latest_cash_payment(claim: Claim) -> Payment | None:
+    """The claim's latest cash payment, whatever its state (its open one, if it has one)."""
+    return db.session.scalar(
+        select(Payment)
+        .join(PaymentBatch, PaymentBatch.id == Payment.batch_id)
+        .where(Payment.claim_id == claim.id, PaymentBatch.channel == "cash")
+        .order_by(Payment.attempt.desc())
+        .limit(1)
+    )
+
+
+def _withdrawn_with(payment_id: int, reason: str) -> bool:
+    """Whether the office took the cash payment off its list with ``reason`` (spaces collapsed, as the cash service
+    writes it on the payment's event). Read as columns, after the cash service locked the payment: a withdrawal
+    another transaction has just committed is seen."""
+    state, code = db.session.execute(select(Payment.state, Payment.failure_code).where(Payment.id == payment_id)).one()
+    if (state, code) != ("failed", payment_reasons.CASH_WITHDRAWN):
+        return False
+    note = db.session.scalar(
+        select(PaymentEvent.data["note"].astext)
+        .where(PaymentEvent.payment_id == payment_id, PaymentEvent.to_state == "failed")
+        .order_by(PaymentEvent.id.desc())
+        .limit(1)
+    )
+    return note == " ".join(reason.split())
+
+
+def withdraw_cash_payment(claim_id: int, user: User, reason: str) -> review.ActionResult:
     """Take the claim's open cash payment off its office's list (:func:`disburse.payments.cash.withdraw_cash_payment`):
     the claim then waits for details (a bank account, or the next cash list). A decision on the case, like offering
     cash: only whoever may work the case (:func:`disburse.verification.review.may_work`), not while another
     caseworker holds it. The claim is not locked here: the cash service locks the payment, then the claim, as the
-    receipt does (the other order could deadlock with a receipt recorded at the same moment)."""
+    receipt does (the other order could deadlock with a receipt recorded at the same moment).
+
+    The claim's latest cash payment is asked for, open or not: one already taken off the list with this very reason
+    (the same post again, after the first or while it waited for the first's lock on the payment) changes nothing
+    (``changed`` False); one paid, or taken off with another reason, is no cash payment waiting."""
     claim = review.visible_claim(claim_id, user)
     review.may_work(claim, user)
-    payment = open_cash_payment(claim)
+    payment = _latest_cash_payment(claim)
     if payment is None:
         raise _no_cash_payment()
     try:
-        return cash.withdraw_cash_payment(payment.provider_reference, user, reason)
+        cash.withdraw_cash_payment(payment.provider_reference, user, reason)
     except cash.CashRefused as exc:
-        raise _cash_refused(exc) from None
+        if exc.code not in ("not_payable", "already_paid"):
+            raise _cash_refused(exc) from None
+        if _withdrawn_with(payment.id, reason):
+            return review.ActionResult(claim, changed=False)
+        raise _no_cash_payment() from None
+    return review.ActionResult(claim, changed=True)
 
 
 def max_payment_failures(claim: Claim) -> int:

@@ -9,7 +9,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms.fields.core import UnboundField
 
 from disburse.claims import service as claims
@@ -26,6 +26,7 @@ from tests.factories import (
     create_duplicate_group,
     create_employee,
     create_employer,
+    create_offer,
     create_payment,
     create_user,
 )
@@ -879,6 +880,94 @@ def test_any_caseworker_of_the_office_records_a_receipt_but_only_the_cases_holde
     _sign_in(client, create_user("admin", password=PASSWORD))
     assert client.post(withdraw, data={"reason": "Xin chuyển khoản."}).status_code == 302
     assert db.session.get(Payment, held.id).state == "failed"
+
+
+def _posted_twice(action: str, caseworker) -> tuple[int, dict[str, str], str]:
+    """The claim a case page action acts on, the post, and what the case says once it is done."""
+    from disburse.verification import review
+
+    if action in ("assign", "release", "approve", "reject"):
+        claim_id = create_claim("needs_review").id
+        if action == "release":
+            review.assign(claim_id, caseworker)
+        post = {
+            "approve": {"note": "Đã xác minh."},
+            "reject": {"reason_code": "pension_decision", "reason_text": "Đã hưởng lương hưu hằng tháng."},
+        }.get(action, {})
+        done = {
+            "assign": "Bạn đã nhận xử lý hồ sơ này.",
+            "release": "Hồ sơ đã được trả lại hàng chờ.",
+            "approve": "Hồ sơ đã được duyệt.",
+            "reject": "Hồ sơ đã bị từ chối.",
+        }[action]
+        return claim_id, post, done
+    if action == "duplicates":
+        claim_id = create_duplicate_group("needs_review")[0].id
+        return claim_id, {"keep": str(claim_id)}, "Đã ghi quyết định về hồ sơ nghi trùng."
+    if action in ("cash-receipt", "cash-withdraw"):
+        claim_id = create_cash_payment().claim_id
+        if action == "cash-receipt":
+            return claim_id, {"receipt_number": "BL 0001", "confirmed": "1"}, "Đã ghi nhận chi trả tiền mặt"
+        return claim_id, {"reason": "Không đến nhận được."}, "Đã rút khỏi danh sách chi tiền mặt"
+    claim = create_claim("awaiting_payment_details")
+    if action == "payment-details":
+        return claim.id, {"bank_code": "BIDV", "bank_account": "1234567890", "confirmed": "1"}, "Đã sửa thông tin"
+    if action == "cash":
+        return claim.id, {"reason": "Không có tài khoản."}, "Hồ sơ chuyển sang nhận tiền mặt tại cơ quan BHXH"
+    assert action == "offer-dismiss"
+    offer = create_offer(claim)
+    return claim.id, {"offer": str(offer.id), "reason": "Không phải tài khoản của người lao động."}, "Đã bỏ qua đề nghị"
+
+
+def _written(claim_id: int) -> tuple[list[int], list[int], int]:
+    """Everything an action on the claim writes: its events, its payments' events, audit entries."""
+    from disburse.auth.models import AuditLog
+    from disburse.payments.models import PaymentEvent
+
+    payment_events = select(PaymentEvent.id).join(Payment, Payment.id == PaymentEvent.payment_id)
+    return (
+        [event.id for event in _events(claim_id)],
+        list(db.session.scalars(payment_events.where(Payment.claim_id == claim_id).order_by(PaymentEvent.id))),
+        db.session.scalar(select(func.count()).select_from(AuditLog)) or 0,
+    )
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        "assign",
+        "release",
+        "approve",
+        "reject",
+        "duplicates",
+        "payment-details",
+        "cash",
+        "cash-receipt",
+        "cash-withdraw",
+        "offer-dismiss",
+    ],
+)
+def test_every_case_page_action_posted_twice_says_the_second_time_that_it_is_done(
+    signed_in, caseworker, app, monkeypatch, action
+):
+    """A double submit (or the same form posted again after going back) finds what it asks for done: it goes back to
+    the case saying so, as the first did, and writes nothing (it was a 409: taking a payment off the cash list found
+    no cash payment waiting, offering cash found the claim no longer waiting for details). Contact attempts and
+    information requests are records of their own, each post one more."""
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", PAYING_DAY)  # money is handed over inside the payment period
+    claim_id, post, done = _posted_twice(action, caseworker)
+    url, case = f"/caseworker/claims/{claim_id}/{action}", f"/caseworker/claims/{claim_id}"
+    first = signed_in.post(url, data=post)
+    assert first.status_code == 302 and first.headers["Location"] == case
+    assert done in _text(signed_in.get(case))
+    db.session.expire_all()
+    state, written = db.session.get(Claim, claim_id).state, _written(claim_id)
+
+    second = signed_in.post(url, data=post)
+    assert second.status_code == 302 and second.headers["Location"] == case, _text(second)
+    assert done in _text(signed_in.get(case))
+    db.session.expire_all()
+    assert (db.session.get(Claim, claim_id).state, _written(claim_id)) == (state, written)
 
 
 def test_supervisors_do_not_handle_cash(client):
