@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from disburse.auth.models import User
 from disburse.bulk import analyze_if_stale, no_jit, session_connection
 from disburse.claims.lists import build_lists
 from disburse.extensions import db
-from disburse.programs.calendar import add_working_days, programme_today
+from disburse.programs.calendar import add_working_days, is_working_day, programme_today
 from disburse.programs.models import AmountTier, Program
 from disburse.registry.models import Employer
 from disburse.registry.seeding.calendar import shift_date, shift_month
@@ -191,10 +191,13 @@ def seed_demo(*, employers: int, employees: int, seed: int = DEMO_SEED, commit: 
 
 
 def listing_date(program: Program, today: date) -> date:
-    """The day the demo's Form 01 lists went out: the latest day whose review deadline
+    """The day the demo's Form 01 lists went out: the latest working day whose review deadline
     (``employer_review_wd`` working days later) is already behind ``today``, so that the units that did not answer
-    are overdue today."""
-    return last_base_breached(today, program.employer_review_wd)
+    are overdue today. An office sends lists on a working day, not on the Sunday a Saturday's count lands on."""
+    day = last_base_breached(today, program.employer_review_wd)
+    while not is_working_day(day):
+        day -= timedelta(days=1)  # an earlier day's deadline is no later: still behind today
+    return day
 
 
 def _build_lists(program: Program, listed_on: date) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from disburse.auth.service import get_user_by_email, verify_password
 from disburse.background import QueueNames
 from disburse.claims.models import Claim, ClaimEvent
-from disburse.demo import DEMO_PROGRAM, DEMO_USERS, seed_demo
-from disburse.programs.calendar import programme_today
+from disburse.demo import DEMO_PROGRAM, DEMO_USERS, listing_date, seed_demo
+from disburse.programs.calendar import add_working_days, is_working_day, programme_today
 from disburse.programs.models import Program
 from disburse.registry.models import Employee, Employer, SalaryFund
 from disburse.registry.seeding.employers import BIG_UNIT_SIZE
@@ -182,3 +182,18 @@ def test_demo_employers_answer_and_verification_is_asked_after_the_commit(db_ses
     assert after["needs_review"] >= states["employer_overdue"]
     review = db_session.scalars(select(Claim.reasons).where(Claim.state == "needs_review")).all()
     assert sum(NOT_CONFIRMED_BY_EMPLOYER in reasons for reasons in review) == states["employer_overdue"]
+
+
+def test_the_lists_go_out_on_a_working_day_whose_review_deadline_has_passed(db_session: Session) -> None:
+    """Whatever day the demo starts on (a Saturday gave a Sunday): the lists' day is a working day, its review
+    deadline is behind today, and the next working day's would not be."""
+    nq116 = db_session.scalar(select(Program).where(Program.code == "NQ116"))
+    assert nq116 is not None
+    for today in (date(2026, 1, 1) + timedelta(days=n) for n in range(366)):
+        sent = listing_date(nq116, today)
+        assert is_working_day(sent), today
+        assert add_working_days(sent, nq116.employer_review_wd) < today, today
+        later = sent + timedelta(days=1)
+        while not is_working_day(later):
+            later += timedelta(days=1)
+        assert add_working_days(later, nq116.employer_review_wd) >= today, today
