@@ -93,6 +93,10 @@ class Config:
     #: A payment sent and not settled after this many seconds is asked about (and sent again, under the same
     #: reference, if the provider has never seen it).
     DISBURSE_PAYMENT_STATUS_AFTER_S = 600
+    #: A batch its provider has not acknowledged (a bank file that could not be written, a worker that died after the
+    #: batch was marked sent, a send task lost) is handed over again by the payments sweeper this many seconds after
+    #: the last try; longer than the send task's longest backoff (600 s), so a send still retrying is left to it.
+    DISBURSE_PAYMENT_HANDOVER_AFTER_S = 900
     #: Days a refused provider callback (bad, stale or missing signature) is kept for audit; the payments sweeper
     #: deletes it after that.
     DISBURSE_REFUSED_CALLBACK_DAYS = 30
@@ -236,6 +240,9 @@ class Config:
         )
         self.DISBURSE_PAYMENT_STATUS_AFTER_S = _int_env(
             "DISBURSE_PAYMENT_STATUS_AFTER_S", self.DISBURSE_PAYMENT_STATUS_AFTER_S, 1, 7 * 86_400
+        )
+        self.DISBURSE_PAYMENT_HANDOVER_AFTER_S = _int_env(
+            "DISBURSE_PAYMENT_HANDOVER_AFTER_S", self.DISBURSE_PAYMENT_HANDOVER_AFTER_S, 1, 7 * 86_400
         )
         self.DISBURSE_REFUSED_CALLBACK_DAYS = _int_env(
             "DISBURSE_REFUSED_CALLBACK_DAYS", self.DISBURSE_REFUSED_CALLBACK_DAYS, 1, 3650

@@ -7,12 +7,15 @@ Thin, like every task module: the work is :mod:`disburse.payments.sending` and :
   (:func:`~disburse.bulk.after_deadlocks`); each batch starts after the last one's highest claim id (a claim approved
   meanwhile below it waits for the next minute's run).
 - ``payments.send`` (``acks_late``): hand one batch over. A worker killed mid-call gets the message again, finds the
-  batch sent and asks the provider before sending anything again; a provider that cannot be reached is retried
-  with backoff (and the sweeper asks again after ``DISBURSE_PAYMENT_STATUS_AFTER_S`` whatever happens).
+  batch sent and asks the provider before sending anything again; a provider that cannot be reached, or a bank file
+  that cannot be written (an ``OSError``: the outbox missing, full or not writable), is retried with backoff. Two
+  runs of one batch never hand it over together (the second returns at once: ``busy``).
 - ``payments.apply_events``: stored callbacks applied, 500 at a time, until none is left.
 - ``sweepers.payments`` (beat, every 5 minutes): every payment sent and not settled after
-  ``DISBURSE_PAYMENT_STATUS_AFTER_S`` asked about; batches whose send task was lost sent; callbacks whose task was
-  lost applied; refused callbacks older than ``DISBURSE_REFUSED_CALLBACK_DAYS`` (default 30) deleted.
+  ``DISBURSE_PAYMENT_STATUS_AFTER_S`` asked about, least recently asked first; every batch its provider has not
+  acknowledged ``DISBURSE_PAYMENT_HANDOVER_AFTER_S`` after its last try handed over again, whatever the provider (its
+  send task lost, given up, or its bank file never written; once per that age, not at every sweep); callbacks whose
+  task was lost applied; refused callbacks older than ``DISBURSE_REFUSED_CALLBACK_DAYS`` (default 30) deleted.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from disburse.verification import sweepers
 
 log = logging.getLogger(__name__)
 
-#: Open batches and stored callbacks older than this are the sweeper's (their task was lost).
+#: Stored callbacks older than this are the sweeper's (their task was lost).
 LOST_AFTER = timedelta(minutes=2)
 #: How long a dead worker's lock can hold up batching and the payments sweep (the shared default, 15 minutes, is
 #: for the deadline sweeps). Short is safe here: two batchers never take the same claim (SKIP LOCKED), two chases
@@ -136,12 +139,14 @@ def apply_events(max_rounds: int = 100) -> dict[str, int]:
 
 @shared_task(name="sweepers.payments")
 def sweep() -> dict[str, Any]:
-    """Chase what the provider has not answered; send lost batches; apply lost callbacks; forget old refused ones."""
+    """Chase what the provider has not answered; hand over again the batches no provider took; apply lost callbacks;
+    forget old refused ones."""
     with sweepers.sweep_lock("payments", timeout_s=SWEEP_LOCK_S) as held:
         if not held:
             return {"skipped": True}
         try:
-            lost = sending.open_batches(LOST_AFTER)
+            handover_after = timedelta(seconds=int(current_app.config["DISBURSE_PAYMENT_HANDOVER_AFTER_S"]))
+            lost = sending.batches_to_hand_over(handover_after)
             for batch_id in lost:
                 enqueue_after_commit("payments.send", batch_id)
             db.session.commit()
@@ -155,7 +160,7 @@ def sweep() -> dict[str, Any]:
             db.session.rollback()
             raise
     result = {
-        "lost_batches": len(lost),
+        "handed_over_again": len(lost),
         "stale_events": stale.as_dict(),
         "refused_events_deleted": refused,
         "chased": chased,

@@ -61,6 +61,7 @@ from disburse.payments.providers import (
     PaymentOrder,
     PermanentError,
     ProviderStatus,
+    RetryableError,
     StatusUpdate,
 )
 from disburse.payments.reasons import LABELS
@@ -722,13 +723,25 @@ class BankFileProvider:
         """Write the batch's file, or find it already written: a file in the outbox that carries every order asked
         for (same reference, same amount) is the bank's copy, and asking again (a send after a status file settled
         some of the batch, so only the rest is asked for) changes nothing: "already have it". A file that lacks
-        one of them is another file for this message id: :class:`BatchFileConflict`, never overwritten."""
-        path = self.settings.outbox / batch_file_name(batch_reference)
-        if path.is_file() and _carries(read_batch_file(path.read_bytes()), batch_reference, orders):
-            return Acknowledgement(accepted=True, correlation_id=path.name)
-        path = write_batch_file(
-            batch_reference, orders, self._created_at(batch_reference), settings=self.settings, bins=self._bins
-        )
+        one of them is another file for this message id: :class:`BatchFileConflict`, never overwritten.
+
+        An outbox that cannot be read or written (missing and not creatable, full, not ours: an ``OSError``) is a
+        :class:`~disburse.payments.providers.RetryableError`: nothing was handed over, and writing again later is
+        safe."""
+        outbox = self.settings.outbox
+        try:
+            path = outbox / batch_file_name(batch_reference)
+            if path.is_file() and _carries(read_batch_file(path.read_bytes()), batch_reference, orders):
+                return Acknowledgement(accepted=True, correlation_id=path.name)
+            path = write_batch_file(
+                batch_reference, orders, self._created_at(batch_reference), settings=self.settings, bins=self._bins
+            )
+        except OSError as exc:
+            why = exc.strerror or exc
+            raise RetryableError(
+                f"Không ghi được tệp của lô {batch_reference} vào thư mục gửi {outbox} ({why}) / "
+                f"The file of batch {batch_reference} cannot be written into the outbox {outbox} ({why})"
+            ) from exc
         return Acknowledgement(accepted=True, correlation_id=path.name)
 
     def status(self, references: Sequence[str]) -> list[StatusUpdate]:

@@ -106,10 +106,11 @@ def batches_cmd(limit: int) -> None:
     click.echo("Lô / Batch · Kênh / Channel · Trạng thái / State · Số lệnh, tổng tiền / Count, total · Ngày gửi / Sent")
     for b in batches:
         sent = dmy(b.sent_at) if b.sent_at else "—"
-        error = f"  ! {b.last_error[:120]}" if b.last_error else ""
+        waiting = " · chờ bàn giao / waiting to be handed over" if b.state == "sent" and not b.acknowledged_at else ""
+        error = f"  ! {b.last_error[:200]}" if b.last_error else ""
         click.echo(
             f"#{b.id} {b.reference} · {b.channel}/{b.provider} · {b.state} · {number(b.item_count)}, "
-            f"{vnd(b.total_vnd)} · {sent} ·{states[b.id]}{error}"
+            f"{vnd(b.total_vnd)} · {sent}{waiting} ·{states[b.id]}{error}"
         )
 
 
@@ -127,16 +128,18 @@ def send_cmd(batch_id: int) -> None:
 
 
 def _hand_over(batch: PaymentBatch) -> sending.Sent:
-    """Hand ``batch`` to its provider. A bank file is one message for the whole batch: once the batch was handed
-    over, it is the whole batch again, never only the payments still waiting (after a status file settled some of
-    them, those alone would be another file under the same MsgId). The provider finds its file in the outbox and
-    leaves it as it is, or writes it again, the same, if it was lost."""
-    if batch.provider == "bankfile" and batch.state != "open":
-        return sending.deliver(batch, payments.batch_orders(batch.id), sent=sending.Sent(batch.id))
+    """Hand ``batch`` to its provider (:func:`disburse.payments.sending.send_batch`: a bank file is the whole batch
+    again, found in the outbox and left as it is, or written again, the same, if it was lost)."""
     return sending.send_batch(batch.id)
 
 
 def _echo_sent(sent: sending.Sent) -> None:
+    if sent.busy:
+        click.echo(
+            f"Lô {sent.batch_id} đang được một tiến trình khác bàn giao; không gửi thêm. / Batch {sent.batch_id} is "
+            "being handed over by another run; nothing more was sent."
+        )
+        return
     if sent.error:
         click.echo(f"Ngân hàng từ chối: {sent.error}\nThe provider refused: {sent.error}", err=True)
     click.echo(
@@ -181,6 +184,11 @@ def export_cmd(batch_id: int) -> None:
     except ProviderError as exc:
         _fail(f"Không ghi được tệp của lô {batch_id}: {exc}", f"Batch {batch_id}'s file cannot be written: {exc}")
         return
+    if sent.busy:
+        _fail(
+            f"Lô {batch_id} đang được một tiến trình khác bàn giao; hãy thử lại sau ít phút.",
+            f"Batch {batch_id} is being handed over by another run; try again in a few minutes.",
+        )
     db.session.refresh(batch)
     outbox = Path(current_app.config["DISBURSE_BANKFILE_DIR"] or "")
     click.echo(f"{outbox / (batch.correlation_id or '')}")

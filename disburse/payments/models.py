@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    literal_column,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -42,6 +43,8 @@ class PaymentBatch(TimestampMixin, db.Model):  # type: ignore[name-defined]
         CheckConstraint(f"provider IN ({_PROVIDERS})", name="provider_known"),
         CheckConstraint("state IN ('open', 'sent', 'closed')", name="state_known"),
         CheckConstraint("item_count >= 0 AND total_vnd >= 0", name="totals_non_negative"),
+        # The payments sweeper's batches to hand over (again): those the provider has not acknowledged.
+        Index("ix_payment_batches_unacknowledged", "created_at", postgresql_where=text("acknowledged_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -56,6 +59,13 @@ class PaymentBatch(TimestampMixin, db.Model):  # type: ignore[name-defined]
     #: The provider's id for it, from its acknowledgement.
     correlation_id: Mapped[str | None] = mapped_column(String(100))
     sent_at: Mapped[datetime | None]
+    #: When the provider really took it: its acknowledgement accepted the message (for bank files: the pain.001 file
+    #: was written into the outbox), or it knew every reference when asked. ``sent`` alone does not say so (a batch
+    #: is marked sent and committed before the provider is called); the payments sweeper hands over again a batch
+    #: not acknowledged ``DISBURSE_PAYMENT_HANDOVER_AFTER_S`` after ``handover_tried_at`` (or its creation).
+    acknowledged_at: Mapped[datetime | None]
+    #: When a hand-over was last tried, or asked for by the sweeper.
+    handover_tried_at: Mapped[datetime | None]
     #: How many times it was handed over (a resend after a timeout counts), and the last thing that went wrong.
     send_attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     last_error: Mapped[str | None] = mapped_column(String(2000))
@@ -81,6 +91,14 @@ class Payment(TimestampMixin, db.Model):  # type: ignore[name-defined]
             postgresql_where=text(f"state IN ({_LIVE})"),
         ),
         Index("ix_payments_state_sent_at", "state", "sent_at"),
+        # The status chase asks the least recently asked first (never asked: first of all).
+        Index(
+            "ix_payments_sent_last_asked",
+            "provider",
+            literal_column("last_asked_at").asc().nulls_first(),
+            "id",
+            postgresql_where=text("state = 'sent'"),
+        ),
         # Reconciliation reads a provider's settlements of one day.
         Index(
             "ix_payments_provider_settled_at", "provider", "settled_at", postgresql_where=text("settled_at IS NOT NULL")
@@ -112,6 +130,8 @@ class Payment(TimestampMixin, db.Model):  # type: ignore[name-defined]
     receipt_number: Mapped[str | None] = mapped_column(String(40))
     sent_at: Mapped[datetime | None]
     settled_at: Mapped[datetime | None]
+    #: When the status chase last asked the provider about it (:func:`disburse.payments.sending.chase`).
+    last_asked_at: Mapped[datetime | None]
 
     def __repr__(self) -> str:
         return f"<Payment {self.id} claim={self.claim_id} {self.state}>"

@@ -19,20 +19,34 @@ Never twice, never lost:
   nobody: it is nobody's payment details, and a misconfiguration must not use up people's failures. The batch keeps
   the refusal in ``last_error`` (``disburse payments batches`` shows it, the log has it at ERROR) and its payments
   stay ``sent``; the chase asks again, and sends again what the provider never took, until the cause is fixed.
+- A batch records when its provider really took it (``acknowledged_at``: the provider's acknowledgement accepted it, a
+  bank file was written into the outbox, or the provider knew every reference when asked). ``sent`` alone does not
+  say so: a bank file that could not be written (an outbox missing or full, wrong ``DISBURSE_BANKFILE_DEBTOR_*``
+  settings, a bank without a BIN), or a worker that died between the commit and the call, leaves a ``sent`` batch the
+  provider never saw. The payments sweeper hands over again every batch not acknowledged
+  ``DISBURSE_PAYMENT_HANDOVER_AFTER_S`` after its last try (:func:`batches_to_hand_over`), whatever the provider;
+  until then its ``last_error`` says it waits to be handed over, and why.
+- One hand-over of a batch at a time: :func:`send_batch` and the chase hold a per-batch advisory lock
+  (:func:`handover_lock`, a try-lock) from before the batch is marked sent until the provider has answered, so two
+  runs of one batch never both find a reference unknown and both hand it over; the second returns at once.
+- After the programme's last payable day nothing is handed to a provider: the batch stays as it is, the log (ERROR)
+  and its ``last_error`` say why.
 - :func:`chase` (the status sweeper) asks the provider about every payment sent and not settled after
-  ``PAYMENT_STATUS_AFTER_S``, so a lost callback or a lost task never leaves a payment hanging.
+  ``PAYMENT_STATUS_AFTER_S``, least recently asked first (``payments.last_asked_at``), so a lost callback or a lost
+  task never leaves a payment hanging, and payments that never settle never keep the others from being asked.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text, update
 
 from disburse.background import enqueue_after_commit
 from disburse.claims.outcomes import is_bank_account
@@ -51,6 +65,7 @@ from disburse.payments.providers import (
 )
 from disburse.payments.states import PaymentState
 from disburse.payments.status import apply_updates
+from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
 
 log = logging.getLogger(__name__)
@@ -74,6 +89,8 @@ class Sent:
     #: Orders the provider refused for a reason of ours: held back, still ``sent``, tried again by the chase. Each
     #: reference with the provider's words, when it gave them.
     withheld: list[str] = field(default_factory=list)
+    #: Another run was handing the batch over: this one did nothing.
+    busy: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +98,7 @@ class Sent:
             "orders": self.orders,
             "accepted": self.accepted,
             "error": self.error,
+            "busy": self.busy,
             "refused": len(self.refused),
             "withheld": len(self.withheld),
             **self.applied,
@@ -126,18 +144,86 @@ def _lock_batch(batch_id: int) -> PaymentBatch:
     return batch
 
 
+#: One hand-over of a batch at a time, across processes: a session-level advisory lock (it outlives the commits a
+#: hand-over makes, and dies with its connection if the worker does).
+_HANDOVER_TRY_LOCK = text("SELECT pg_try_advisory_lock(hashtext('disburse.payments.handover'), CAST(:key AS integer))")
+_HANDOVER_UNLOCK = text("SELECT pg_advisory_unlock(hashtext('disburse.payments.handover'), CAST(:key AS integer))")
+
+
+@contextmanager
+def handover_lock(batch_id: int) -> Iterator[bool]:
+    """Hold the batch's hand-over lock while the block runs, on a connection of its own; yields False at once, without
+    waiting, when another run holds it (the caller then leaves the batch to that run)."""
+    key = batch_id % 2_147_483_647
+    connection = db.engine.connect()
+    held = False
+    try:
+        held = bool(connection.execute(_HANDOVER_TRY_LOCK, {"key": key}).scalar())
+        connection.commit()
+        yield held
+    finally:
+        try:
+            if held:
+                connection.execute(_HANDOVER_UNLOCK, {"key": key})
+                connection.commit()
+        except Exception:  # the lock must never go back to the pool with its connection
+            log.exception("batch %s: the hand-over lock could not be released; dropping its connection", batch_id)
+            connection.invalidate()
+        finally:
+            connection.close()
+
+
+def period_ended(batch: PaymentBatch) -> str | None:
+    """Why nothing of ``batch`` may be handed over (its programme's last payable day has passed, on the programme
+    clock), in Vietnamese and English; None while it may."""
+    program = db.session.get(Program, batch.program_id)
+    if program is None or payments.payable(program):
+        return None
+    ended = payments.PaymentPeriodEnded(program)
+    return (
+        f"{ended.vi} Không bàn giao lệnh nào của lô cho bên chi trả. / {ended.en} Nothing of the batch is handed to "
+        "the provider."
+    )
+
+
+def _refuse_after_period(batch: PaymentBatch, why: str, sent: Sent) -> Sent:
+    _note_error(batch.id, why)
+    db.session.commit()
+    log.error("batch %s: %s", batch.id, why)
+    sent.error = why
+    return sent
+
+
 def send_batch(batch_id: int) -> Sent:
     """Hand the batch to its provider: the first time, all of it (marked sent and committed first); after that, only
-    the references the provider has never seen. Commits. Raises
-    :class:`~disburse.payments.providers.RetryableError` when the provider could not be reached (the batch stays
-    sent: asking again is safe)."""
-    first = payments.mark_batch_sent(_lock_batch(batch_id))
+    the references the provider has never seen (a bank file: the batch's file, whole, written again only if it is
+    not in the outbox). Commits. Under the batch's hand-over lock: while another run holds it, returns at once with
+    ``busy``. After the programme's last payable day, hands over nothing and says why (``error``, ``last_error``).
+    Raises :class:`~disburse.payments.providers.RetryableError` when the provider could not be reached (the batch
+    stays sent: asking again is safe)."""
+    with handover_lock(batch_id) as held:
+        if not held:
+            log.info("batch %s: another run is handing it over; leaving it to that run", batch_id)
+            return Sent(batch_id, busy=True)
+        return _send_batch(batch_id)
+
+
+def _send_batch(batch_id: int) -> Sent:
+    batch = _lock_batch(batch_id)
+    why = period_ended(batch)
+    if why is not None:
+        return _refuse_after_period(batch, why, Sent(batch_id))
+    batch.handover_tried_at = datetime.now(UTC)
+    first = payments.mark_batch_sent(batch)
     db.session.commit()
-    batch = db.session.get(PaymentBatch, batch_id)
-    assert batch is not None
-    if first:
-        orders = payments.batch_orders(batch_id)
-        return deliver(batch, orders, sent=Sent(batch_id))
+    handed = db.session.get(PaymentBatch, batch_id)
+    assert handed is not None
+    batch = handed
+    if first or batch.provider == "bankfile":
+        # A bank file is one message for the whole batch: handed over again, it is the whole batch again, never only
+        # the payments still waiting (those alone would be another file under the same MsgId); the provider finds
+        # it in the outbox and leaves it as it is, or writes it again, the same, if it was lost.
+        return deliver(batch, payments.batch_orders(batch_id), sent=Sent(batch_id))
     return resend_unknown(batch, _sent_references(batch_id))
 
 
@@ -156,11 +242,15 @@ def resend_unknown(batch: PaymentBatch, references: Sequence[str]) -> Sent:
     again only the orders it has never seen. Commits."""
     sent = Sent(batch.id)
     if not references:
+        _acknowledge(batch.id)  # nothing is waiting for the provider
+        db.session.commit()
         return sent
     provider = provider_for(batch.provider)
     statuses = provider.status(list(references))
     unknown = {u.reference for u in statuses if u.status is ProviderStatus.UNKNOWN}
     sent.add(apply_updates(batch.provider, statuses, source="poll").as_dict())
+    if not unknown:  # the provider has every one of them: it took the batch
+        _acknowledge(batch.id)
     db.session.commit()
     if not unknown:
         return sent
@@ -210,12 +300,18 @@ def deliver(batch: PaymentBatch, orders: Sequence[PaymentOrder], *, sent: Sent) 
 
     Orders whose bank details cannot be paid are failed first and never handed over. When the provider refuses the
     message and names orders, those it failed are failed here too, those it held back for a reason of ours stay
-    ``sent``, and the others are handed over again at once (each round has fewer orders: it ends)."""
+    ``sent``, and the others are handed over again at once (each round has fewer orders: it ends). After the
+    programme's last payable day nothing is handed over and nothing changes but ``last_error``."""
+    why = period_ended(batch)
+    if why is not None:
+        return _refuse_after_period(batch, why, sent)
     provider = provider_for(batch.provider)
     left = _refuse_unpayable(batch, orders, sent)
     sent.orders = len(left)
     if not left:
         sent.accepted = True
+        _acknowledge(batch.id)  # nothing of it is for the provider
+        db.session.commit()
         return sent
     while left:
         try:
@@ -269,12 +365,31 @@ def _note_error(batch_id: int, error: str) -> None:
     db.session.flush()
 
 
+def _acknowledge(batch_id: int) -> None:
+    """The provider took the batch: it is never handed over again by the sweeper; flush."""
+    batch = _lock_batch(batch_id)
+    if batch.acknowledged_at is None:
+        batch.acknowledged_at = datetime.now(UTC)
+    db.session.flush()
+
+
+#: What ``last_error`` says of a batch its provider has not taken yet, before the cause.
+WAITING = (
+    "Lô đang chờ bàn giao cho bên chi trả, hệ thống tự gửi lại; hãy khắc phục nguyên nhân",
+    "The batch is waiting to be handed over to the provider and is sent again automatically; fix the cause",
+)
+
+
 def _record(batch_id: int, *, ack: Acknowledgement | None = None, error: str | None = None) -> None:
     batch = _lock_batch(batch_id)
     batch.send_attempts += 1
     if ack is not None:
         batch.correlation_id = ack.correlation_id or batch.correlation_id
         error = None if ack.accepted else (ack.message or "refused")
+        if ack.accepted and batch.acknowledged_at is None:
+            batch.acknowledged_at = datetime.now(UTC)
+    if error and batch.acknowledged_at is None:
+        error = f"{WAITING[0]} / {WAITING[1]}: {error}"
     batch.last_error = error[:2000] if error else None
     db.session.flush()
 
@@ -283,76 +398,106 @@ def _record(batch_id: int, *, ack: Acknowledgement | None = None, error: str | N
 
 _WAITING = text(
     """SELECT p.id, p.batch_id, p.provider_reference FROM payments p
-       WHERE p.state = 'sent' AND p.provider = :provider AND p.sent_at < :cutoff AND p.id > :after
+       WHERE p.state = 'sent' AND p.provider = :provider AND p.sent_at < :cutoff
+         AND (p.last_asked_at IS NULL OR p.last_asked_at < :started)  -- not twice in one run
          AND p.batch_id IS NOT NULL  -- every payment is made in a batch (create_batch); its batch is what is resent
-       ORDER BY p.id LIMIT :limit"""
+       ORDER BY p.last_asked_at NULLS FIRST, p.id LIMIT :limit"""
 )
+_ASKED = text("UPDATE payments SET last_asked_at = :at WHERE id = ANY(:ids)")
 
 
 @dataclass
 class Chased:
     asked: int = 0
     resent: int = 0
+    #: Payments of batches another run was handing over: left to it this time.
+    busy: int = 0
     applied: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"asked": self.asked, "resent": self.resent, **self.applied}
+        return {"asked": self.asked, "resent": self.resent, "busy": self.busy, **self.applied}
 
 
 def chase(provider_name: str, *, older_than: timedelta, chunk: int = 1000, budget_s: float = 120.0) -> Chased:
-    """Ask ``provider_name`` about every payment sent before ``older_than`` ago and not settled, apply its answers,
-    and send again, under the same reference, what it has never seen. Commits per chunk; stops after ``budget_s``
-    (the next sweep goes on)."""
+    """Ask ``provider_name`` about every payment sent before ``older_than`` ago and not settled, least recently asked
+    first (never asked: first of all), apply its answers, and send again, under the same reference, what it has never
+    seen (under each batch's hand-over lock; a batch another run is handing over is left to it). Each payment taken
+    up is stamped ``last_asked_at``, so payments that never settle go behind the others. Commits per chunk; stops
+    after ``budget_s`` (the next sweep goes on with those asked least recently)."""
     chased = Chased()
     if provider_name not in POLLED_PROVIDERS:
         return chased
     cutoff = datetime.now(UTC) - older_than
-    started, after = datetime.now(UTC), 0
+    started = datetime.now(UTC)
     while (datetime.now(UTC) - started).total_seconds() < budget_s:
         rows = db.session.execute(
-            _WAITING, {"provider": provider_name, "cutoff": cutoff, "after": after, "limit": chunk}
+            _WAITING, {"provider": provider_name, "cutoff": cutoff, "started": started, "limit": chunk}
         ).all()
         db.session.commit()
         if not rows:
             break
-        after = rows[-1].id
-        by_batch: dict[int, list[str]] = defaultdict(list)
+        by_batch: dict[int, list[tuple[int, str]]] = defaultdict(list)
         for row in rows:
-            by_batch[row.batch_id].append(row.provider_reference)
-        for batch_id, references in by_batch.items():
-            batch = db.session.get(PaymentBatch, batch_id)
-            assert batch is not None
-            sent = resend_unknown(batch, references)
-            chased.asked += len(references)
-            chased.resent += sent.orders
-            for key, value in sent.applied.items():
-                if isinstance(value, int):
-                    chased.applied[key] += value
+            by_batch[row.batch_id].append((row.id, row.provider_reference))
+        for batch_id, payments_of_batch in by_batch.items():
+            references = [reference for _id, reference in payments_of_batch]
+            with handover_lock(batch_id) as held:
+                if held:
+                    batch = db.session.get(PaymentBatch, batch_id)
+                    assert batch is not None
+                    sent = resend_unknown(batch, references)
+                    chased.asked += len(references)
+                    chased.resent += sent.orders
+                    for key, value in sent.applied.items():
+                        if isinstance(value, int):
+                            chased.applied[key] += value
+                else:
+                    chased.busy += len(references)
+                db.session.execute(_ASKED, {"at": datetime.now(UTC), "ids": [id_ for id_, _ in payments_of_batch]})
+                db.session.commit()
     return chased
 
 
-def open_batches(older_than: timedelta) -> list[int]:
-    """Batches still open after ``older_than``: their send task was lost (Redis restarted, say)."""
-    cutoff = datetime.now(UTC) - older_than
-    return list(
+def batches_to_hand_over(older_than: timedelta) -> list[int]:
+    """Batches their provider has not acknowledged (still open, or sent and never taken: a bank file that could not be
+    written, a refusal, a send task lost or dead) whose last hand-over was tried, or which were made, more than
+    ``older_than`` ago, of programmes still paying: the payments sweeper hands them over again (asking first: never
+    twice). Each is stamped as tried now (flush), so a batch merely waiting in a long queue is asked for once per
+    ``older_than``, not at every sweep."""
+    now = datetime.now(UTC)
+    ids = list(
         db.session.scalars(
             select(PaymentBatch.id)
-            .where(PaymentBatch.state == "open", PaymentBatch.created_at < cutoff)
+            .join(Program, Program.id == PaymentBatch.program_id)
+            .where(
+                PaymentBatch.acknowledged_at.is_(None),
+                PaymentBatch.state.in_(("open", "sent")),
+                func.coalesce(PaymentBatch.handover_tried_at, PaymentBatch.created_at) < now - older_than,
+                # The programme still pays (Program.last_payable_day, in SQL).
+                func.coalesce(Program.extension_until, Program.payment_deadline) >= programme_today(),
+            )
             .order_by(PaymentBatch.id)
+            .with_for_update(of=PaymentBatch, skip_locked=True)
         )
     )
+    if ids:
+        db.session.execute(update(PaymentBatch).where(PaymentBatch.id.in_(ids)).values(handover_tried_at=now))
+    return ids
 
 
 __all__ = [
+    "WAITING",
     "BatchNotFound",
     "Chased",
     "Sent",
+    "batches_to_hand_over",
     "channels",
     "chase",
     "deliver",
+    "handover_lock",
     "make_batch",
-    "open_batches",
     "payable",
+    "period_ended",
     "resend_unknown",
     "send_batch",
 ]

@@ -304,8 +304,9 @@ def queued(broker_url: str) -> int:
 
 
 def an_hour_passes(broker_url: str) -> None:
-    """What an hour would do: locks of sweeps whose worker died expire, and batches and callbacks whose message was
-    lost are old enough for the payments sweeper (``LOST_AFTER``)."""
+    """What an hour would do: locks of sweeps whose worker died expire, and batches no provider took and callbacks
+    whose message was lost are old enough for the payments sweeper (``DISBURSE_PAYMENT_HANDOVER_AFTER_S``,
+    ``LOST_AFTER``)."""
     client = redis.Redis.from_url(broker_url, socket_timeout=2)
     try:
         for key in client.scan_iter("disburse:sweep:*"):
@@ -314,7 +315,10 @@ def an_hour_passes(broker_url: str) -> None:
         client.close()
     db.session.rollback()
     db.session.execute(
-        text("UPDATE payment_batches SET created_at = created_at - interval '1 hour' WHERE state = 'open'")
+        text(
+            "UPDATE payment_batches SET created_at = created_at - interval '1 hour',"
+            " handover_tried_at = handover_tried_at - interval '1 hour' WHERE acknowledged_at IS NULL"
+        )
     )
     db.session.execute(
         text(
