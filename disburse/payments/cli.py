@@ -107,7 +107,7 @@ def batches_cmd(limit: int) -> None:
     for b in batches:
         sent = dmy(b.sent_at) if b.sent_at else "—"
         waiting = " · chờ bàn giao / waiting to be handed over" if b.state == "sent" and not b.acknowledged_at else ""
-        error = f"  ! {b.last_error[:200]}" if b.last_error else ""
+        error = f"  ! {b.last_error[:500]}" if b.last_error else ""
         click.echo(
             f"#{b.id} {b.reference} · {b.channel}/{b.provider} · {b.state} · {number(b.item_count)}, "
             f"{vnd(b.total_vnd)} · {sent}{waiting} ·{states[b.id]}{error}"

@@ -375,8 +375,8 @@ def _acknowledge(batch_id: int) -> None:
 
 #: What ``last_error`` says of a batch its provider has not taken yet, before the cause.
 WAITING = (
-    "Lô đang chờ bàn giao cho bên chi trả, hệ thống tự gửi lại; hãy khắc phục nguyên nhân",
-    "The batch is waiting to be handed over to the provider and is sent again automatically; fix the cause",
+    "Lô chờ bàn giao cho bên chi trả (tự gửi lại khi hết lỗi)",
+    "Batch waiting to be handed over to the provider (sent again once the cause is fixed)",
 )
 
 
