@@ -345,6 +345,25 @@ def providers() -> list[ProviderHealth]:
     return found
 
 
+#: How many of the batches waiting to be handed over the health page lists.
+WAITING_SHOWN = 20
+
+
+def batches_waiting_handover(limit: int = WAITING_SHOWN) -> tuple[int, list[PaymentBatch]]:
+    """Batches no provider has taken yet (``acknowledged_at`` empty) that an operator should look at: one whose last
+    hand-over went wrong (``last_error``: a bank file that could not be written, a refusal, a programme past its last
+    payable day) or that is older than ``DISBURSE_PAYMENT_HANDOVER_AFTER_S``. How many, and the oldest ``limit``."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=int(current_app.config["DISBURSE_PAYMENT_HANDOVER_AFTER_S"]))
+    waiting = (
+        PaymentBatch.acknowledged_at.is_(None),
+        PaymentBatch.state.in_(("open", "sent")),
+        or_(PaymentBatch.last_error.is_not(None), PaymentBatch.created_at < cutoff),
+    )
+    count = int(db.session.scalar(select(func.count()).select_from(PaymentBatch).where(*waiting)) or 0)
+    shown = list(db.session.scalars(select(PaymentBatch).where(*waiting).order_by(PaymentBatch.id).limit(limit)))
+    return count, shown
+
+
 def database_settings() -> dict[str, bool]:
     """PostgreSQL's settings the system relies on that an operator may have changed. ``autovacuum``: every claim is
     rewritten about five times on its way to paid (and its payment twice); without vacuum the tables grow several

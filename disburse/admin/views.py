@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -304,9 +304,13 @@ def programme_update(program_id: int) -> ResponseReturnValue:
 @roles_required("admin")
 def health() -> ResponseReturnValue:
     schedule, runs_known = service.beat_schedule()
+    waiting_count, waiting = service.batches_waiting_handover()
     return render_template(
         "admin/health.html",
         providers=service.providers(),
+        waiting_count=waiting_count,
+        waiting=waiting,
+        handover_minutes=int(current_app.config["DISBURSE_PAYMENT_HANDOVER_AFTER_S"]) // 60,
         database=service.database_settings(),
         workers=service.workers(),
         queues=service.queues(),

@@ -54,3 +54,31 @@ def test_the_health_page_shows_the_unfinished_batches(admin_client, db_session):
         for name, count in re.findall(r"<tr>\s*<td>(\w+)</td>.*?<td class=\"num\">([\d.]+)</td>\s*</tr>", html, re.S)
     }
     assert rows == {"sandbox": "2", "cash": "1"}
+
+
+def test_the_health_page_lists_the_batches_waiting_to_be_handed_over(admin_client, admin, db_session):
+    from datetime import UTC, datetime
+
+    program = create_program()
+    stuck = _batch(program, "bankfile", S.SENT)
+    stuck.last_error = (
+        "Lô chờ bàn giao cho bên chi trả (tự gửi lại khi hết lỗi) / Batch waiting to be handed over to the provider"
+        " (sent again once the cause is fixed): Thiếu hoặc sai tên, số tài khoản hoặc ngân hàng của quỹ"
+    )
+    taken = _batch(program, "sandbox", S.SENT)
+    taken.acknowledged_at = datetime.now(UTC)
+    _batch(program, "sandbox", S.QUEUED)  # just made, its send queued: nothing to look at yet
+    db.session.flush()
+
+    page = admin_client.get("/admin/health")
+    html = page.get_data(as_text=True)
+
+    assert page.status_code == 200
+    section = html.split('id="handover"')[1].split("Cơ sở dữ liệu")[0]
+    assert "1 lô chưa được đơn vị chi trả nhận" in section
+    assert f"#{stuck.id} " in section and "sai tên, số tài khoản" in section
+    assert f"#{taken.id} " not in section
+    admin.locale = "en"
+    db.session.flush()
+    english = admin_client.get("/admin/health").get_data(as_text=True)
+    assert "Batches waiting to be handed over to the provider" in english
