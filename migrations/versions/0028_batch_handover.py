@@ -13,15 +13,15 @@ recently asked first, so payments that never settle do not keep the others from 
 Existing batches handed over with the provider's acknowledgement (a correlation id, no error) count as acknowledged
 at their ``sent_at``; the others are handed over again by the sweeper (asking first: nothing is paid twice).
 
-Revision ID: 0027
-Revises: 0026
+Revision ID: 0028
+Revises: 0027
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0027"
-down_revision = "0026"
+revision = "0028"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 
