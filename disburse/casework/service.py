@@ -342,7 +342,8 @@ def desk_lookup(si_code: str, user: User, program_code: str) -> DeskLookup | Non
         "phone": employee.phone or "",
         "address": employee.address or "",
         "status": employee.ui_status,
-        "unit_code": support["unit_code"] or "",
+        # The registry's current or last unit, else the unit of the person's claim (e.g. an earlier Form 04).
+        "unit_code": support["unit_code"] or (support["claim"] or {}).get("unit_code") or "",
         "unused_months": employee.unused_months,
         "payout": "bank" if employee.bank_code else "cash",
         "bank_code": employee.bank_code or "",

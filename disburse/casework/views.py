@@ -470,6 +470,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "action_form": ActionForm(),
         "max_failures": service.max_payment_failures(claim),
         "cash_roles": CASH_ROLES,
+        "declared_unit": _declared_unit(claim, detail["employer"]),
     }
 
 
@@ -480,6 +481,15 @@ def _may_work(claim: Claim, user: User) -> bool:
     except ReviewError:
         return False
     return True
+
+
+def _declared_unit(claim: Claim, employer: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The unit named on the claim's Form 04 when it is not the claim's unit (a code the registry does not have, or
+    a track A claim's own unit kept): its code and, if registered, its name."""
+    code = (claim.application or {}).get("unit_code")
+    if not code or (employer is not None and employer["unit_code"] == code):
+        return None
+    return {"code": code, "name": db.session.scalar(select(Employer.name).where(Employer.unit_code == code))}
 
 
 @bp.get("/claims/<int:claim_id>")

@@ -15,6 +15,12 @@ commit. Rules decided here (the texts are silent):
   get the same answers as one after the other: the existing claim is locked while it is looked at, and a claim
   the other made meanwhile (the unique key refuses the second insert) is named in the same refusal.
 - The payment SLA: ``application_payment_wd`` working days after receipt, and never after ``payment_deadline``.
+- The claim's unit (``employer_id``) is the unit named on the form ("contract ended at unit …" or "still
+  participating at unit …") when the registry has that unit; a code it does not have (a unit never registered, or
+  mistyped) is kept as received in ``application`` and the claim takes the person's registry unit, if any, instead:
+  the rollups count per registered unit (``claim_counters.employer_id``), so an unregistered code can have no row of
+  its own. A track A person's claim that becomes the application keeps the unit whose list carries it.
+- The claim's district: the person's own (where Form 04 is taken and worked), else its unit's.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from disburse.programs.calendar import add_working_days, programme_today
 from disburse.programs.models import Program
 from disburse.programs.rules import GROUP_A, GROUP_B, UI_PARTICIPATING, UI_STOPPED, Person, ProgramRules, assess
 from disburse.reference.models import Bank
+from disburse.registry.codes import UNIT_CODE_WORDS, is_unit_code
 from disburse.registry.models import Employee, Employer
 from disburse.verification.service import request_verification
 
@@ -176,6 +183,8 @@ def _check_shapes(body: dict[str, Any], errors: list[FieldError]) -> dict[str, s
             errors.append(FieldError(field_name, "too_long", f"Tối đa {most} ký tự.", f"At most {most} characters."))
     _required(errors, "address", values["address"], "địa chỉ liên hệ", "Contact address")
     _required(errors, "unit_code", values["unit_code"], "mã đơn vị", "Unit code")
+    if values["unit_code"] and not is_unit_code(values["unit_code"]):
+        errors.append(FieldError("unit_code", "unit_code_format", *UNIT_CODE_WORDS))
     values["phone"] = values["phone"].replace(" ", "").replace(".", "")
     if not PHONE.fullmatch(values["phone"]):
         errors.append(
@@ -301,6 +310,15 @@ def _registry_record(application: Application) -> tuple[Employee, Employer | Non
     return employee, employer
 
 
+def _named_unit(application: Application, employer: Employer | None) -> Employer | None:
+    """The unit the claim is counted under: the one named on the form if the registry has it, else the person's
+    registry unit (the current or last one), else none."""
+    if employer is not None and employer.unit_code == application.unit_code:
+        return employer
+    named = db.session.scalar(select(Employer).where(Employer.unit_code == application.unit_code))
+    return named if named is not None else employer
+
+
 #: The one claim per person per program (claims' unique key).
 ONE_CLAIM_PER_PERSON = "uq_claims_program_id_employee_id"
 
@@ -369,7 +387,8 @@ def apply(program: Program, body: dict[str, Any], *, actor: service.Actor = None
         "payment_due_on": due,
     }
     if existing is None:
-        district = employee.district_code or (employer.district_code if employer else None)
+        unit = _named_unit(application, employer)
+        district = employee.district_code or (unit.district_code if unit else None)
         if district is None:
             raise ApplicationInvalid(
                 [FieldError("address", "district_unknown", "Không xác định được quận/huyện.", "No district known.")]
@@ -381,7 +400,7 @@ def apply(program: Program, body: dict[str, Any], *, actor: service.Actor = None
                     data,
                     program_id=program.id,
                     employee_id=employee.id,
-                    employer_id=employer.id if employer else None,
+                    employer_id=unit.id if unit else None,
                     district_code=district,
                     support_group=group,
                     unused_months=employee.unused_months,

@@ -21,6 +21,7 @@ from flask import Blueprint, abort, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from disburse.api.errors import api_error, message
 from disburse.api.schemas import ApiModel, ErrorResponse, Msg, ProgramCode, QueryModel, Reason, ResponseModel, endpoint
@@ -116,7 +117,13 @@ class ApplicationBody(ApiModel):
     phone: Annotated[str, Field(description="9 to 15 digits.")]
     address: Annotated[str, Field(max_length=500)]
     status: Annotated[str, Field(description="stopped (contract ended) or participating.")]
-    unit_code: str
+    unit_code: Annotated[
+        str,
+        Field(
+            description="The unit code (mã đơn vị) where the contract ended, or where the person still participates: "
+            "the claim's unit when the registry has it, else kept as declared."
+        ),
+    ]
     unused_months: Annotated[int, Field(ge=0, le=600, description="Unused UI contribution months.")]
     payout: Annotated[str, Field(description="cash (at the office) or bank (then bank_code and bank_account).")]
     bank_code: _Text
@@ -147,6 +154,9 @@ class ApplicationClaim(ResponseModel):
     bank_code: str | None
     bank_account: str | None
     district_code: str
+    unit_code: str | None = Field(
+        description="The claim's unit: the one named on the form if registered, else the person's registry unit."
+    )
     reasons: list[Reason]
     applied_on: str | None
     payment_due_on: str | None
@@ -269,6 +279,9 @@ def claim_json(claim: Claim) -> dict[str, Any]:
         "bank_code": claim.bank_code,
         "bank_account": claim.bank_account,
         "district_code": claim.district_code,
+        "unit_code": db.session.scalar(select(Employer.unit_code).where(Employer.id == claim.employer_id))
+        if claim.employer_id is not None
+        else None,
         "reasons": reason_entries(list(claim.reasons or ())),  # codes with their labels, as the other claim answers
         "applied_on": claim.applied_on.isoformat() if claim.applied_on else None,
         "payment_due_on": claim.payment_due_on.isoformat() if claim.payment_due_on else None,

@@ -149,6 +149,22 @@ def test_an_application_taken_at_the_desk(app, client, db_session):
     assert str(claim["id"]) in again.get_json()["message"]
 
 
+def test_an_application_keeps_the_unit_named_on_it(app, client, db_session):
+    """A group B person the registry has no unit for: the unit named in the body is the claim's and the answer's."""
+    app.config["DISBURSE_TODAY"] = "2021-12-01"
+    unit = create_employer(unit_code="DN01000137", district_code="760")
+    person = create_employee(ui_status="stopped", ui_stopped_on=date(2021, 5, 31), unused_months=40, employer_id=None)
+    response = client.post(
+        "/api/v1/applications",
+        json=_application(person, unit_code="DN01000137"),
+        headers=_auth("caseworker", district="017"),
+    )
+    assert response.status_code == 201
+    answer = response.get_json()["claim"]
+    assert (answer["unit_code"], answer["district_code"]) == ("DN01000137", "017")
+    assert db.session.get(Claim, answer["id"]).employer_id == unit.id
+
+
 def test_an_application_with_bad_fields_lists_every_one(client, db_session):
     headers = _auth("caseworker", district="017")
     response = client.post(

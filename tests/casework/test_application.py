@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.extensions import db
-from tests.factories import create_employee, create_user
+from tests.factories import create_employee, create_employer, create_user
 
 PASSWORD = "mat-khau-rat-dai"
 TODAY = "2021-12-01"
@@ -164,3 +164,48 @@ def test_a_claim_in_another_office_sends_back_to_the_form(client, desk, app):
     response = client.post("/caseworker/applications/new", data=_form(person))
     assert response.status_code == 302 and response.headers["Location"] == "/caseworker/applications/new"
     assert db.session.scalar(select(Claim).where(Claim.employee_id == person.id)) is not None
+
+
+# ------------------------------------------------------------------------------------------- the unit on the form
+
+UNIT_HINTS = {
+    "vi": "Mã cơ quan BHXH cấp cho đơn vị nơi người lao động đã chấm dứt hợp đồng hoặc đang tham gia BHTN",
+    "en": "The code the social security office gave the unit where the person's contract ended",
+}
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_unit_field_says_what_to_enter_and_is_prefilled_from_the_last_unit(client, desk, locale):
+    last = create_employer(unit_code="DN01000042")
+    person = _person(employer_id=last.id)
+    desk.locale = locale
+    db.session.flush()
+    html = client.get(f"/caseworker/applications/new?si_code={person.si_code}").get_data(as_text=True)
+    assert UNIT_HINTS[locale] in html
+    assert 'aria-describedby="unit_code-hint"' in html and 'name="unit_code" type="text" value="DN01000042"' in html
+
+
+def test_a_group_b_person_without_a_unit_on_file_keeps_the_unit_entered(client, desk):
+    """The reviewer's case: the registry has no unit for the person, the caseworker enters one; the claim is that
+    unit's, and its page names it."""
+    unit = create_employer(unit_code="DN01000137", name="Công ty TNHH May Đông Anh")
+    person = _person(employer_id=None, bank_code=None, bank_account=None)
+    page = client.get(f"/caseworker/applications/new?si_code={person.si_code}").get_data(as_text=True)
+    assert 'name="unit_code" type="text" value=""' in page
+    response = client.post(
+        "/caseworker/applications/new",
+        data=_form(person, unit_code="DN01000137", payout="cash", bank_code="", bank_account=""),
+    )
+    assert response.status_code == 302
+    claim = db.session.scalar(select(Claim).where(Claim.employee_id == person.id))
+    assert claim is not None and claim.employer_id == unit.id
+    case = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Công ty TNHH May Đông Anh" in case and "DN01000137" in case
+
+
+def test_a_unit_the_registry_does_not_have_shows_as_declared_on_the_case(client, desk):
+    person = _person(employer_id=None)
+    response = client.post("/caseworker/applications/new", data=_form(person, unit_code="DN09999999"))
+    assert response.status_code == 302
+    case = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Mã đơn vị ghi trên Mẫu số 04: DN09999999 (không có trong dữ liệu của cơ quan BHXH)." in case

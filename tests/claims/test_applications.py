@@ -316,3 +316,60 @@ def test_two_applications_of_one_person_at_the_same_moment_make_one_claim_and_a_
         finally:
             rows.clean()
             db.session.remove()
+
+
+# ------------------------------------------------------------------------------------------- the unit on the form
+
+
+def test_the_unit_named_on_the_form_is_the_claims_unit_and_the_rollups_count_it_there(db_session):
+    """A group B person the registry has no unit for: the unit named on Form 04 ("contract ended at unit …") is the
+    claim's, in the person's district (where Form 04 is worked); the district's units table shows it under that
+    unit, not among the applicants without a unit, and every rollup level agrees with the claims."""
+    from disburse.reports.dashboard import children
+    from disburse.reports.rollups import drift
+    from disburse.reports.service import Area
+
+    unit = create_employer(unit_code="DN01000137", district_code="760")
+    person = _stopped_person(employer_id=None)
+    claim = applications.apply(nq116(), _body(person, unit_code="DN01000137", payout="cash"), today=TODAY)
+    assert (claim.employer_id, claim.district_code) == (unit.id, "017")
+    assert claim.application["unit_code"] == "DN01000137"
+    units = {row["code"]: row for row in children(claim.program_id, Area(district_code="017"))}
+    assert set(units) == {"DN01000137"} and units["DN01000137"]["employer_id"] == unit.id
+    assert drift(claim.program_id) == []
+
+
+def test_a_person_without_a_district_is_counted_in_the_named_units(db_session):
+    registry_unit = create_employer(district_code="017")
+    named = create_employer(district_code="760")
+    person = _stopped_person(employer_id=registry_unit.id, district_code=None)
+    claim = applications.apply(nq116(), _body(person, unit_code=named.unit_code), today=TODAY)
+    assert (claim.employer_id, claim.district_code) == (named.id, "760")
+
+
+@pytest.mark.parametrize("registry_unit", [True, False], ids=["last_unit_on_file", "no_unit_on_file"])
+def test_a_unit_the_registry_does_not_have_is_kept_as_declared(db_session, registry_unit):
+    """No rollup row can name an unregistered unit: the claim takes the person's registry unit (or none), and the
+    code stays on the claim as received."""
+    last = create_employer() if registry_unit else None
+    person = _stopped_person(employer_id=last.id if last else None)
+    claim = applications.apply(nq116(), _body(person, unit_code="DN09999999"), today=TODAY)
+    assert claim.employer_id == (last.id if last else None)
+    assert claim.application["unit_code"] == "DN09999999"
+
+
+def test_a_unit_code_the_registry_could_never_hold_is_refused(db_session):
+    with pytest.raises(ApplicationInvalid) as invalid:
+        applications.apply(nq116(), _body(_stopped_person(), unit_code="DN/0100"), today=TODAY)
+    assert [(e.field, e.code) for e in invalid.value.errors] == [("unit_code", "unit_code_format")]
+    assert invalid.value.errors[0].message_en.startswith("A unit code has only letters, digits")
+
+
+def test_a_track_a_claim_turned_application_keeps_its_listing_unit(app, db_session, monkeypatch):
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-12-01")
+    listed = create_claim("employer_overdue")
+    other = create_employer()
+    person = db.session.get(Employee, listed.employee_id)
+    claim = applications.apply(nq116(), _body(person, status="participating", unit_code=other.unit_code))
+    assert claim.id == listed.id and claim.employer_id == listed.employer_id
+    assert claim.application["unit_code"] == other.unit_code
