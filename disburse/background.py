@@ -258,6 +258,22 @@ def queued_messages(queue: str) -> int:
         return int(connection.default_channel.queue_declare(queue=queue).message_count)
 
 
+def ping_workers(timeout: float) -> list[str]:
+    """The node names of the Celery workers that answer a ping within ``timeout`` seconds, sorted.
+
+    The ping gets a broker connection of its own, closed after it, never one of the pool: kombu's Redis transport
+    collects the replies with a BRPOP on this ping's reply queue that outlives the collection (it blocks for the
+    transport's ``brpop_timeout``, 1 s, against a ping's 0.5 s). A pooled connection went back to the pool with
+    that BRPOP unanswered, and the next ping that took it within the second could not send a BRPOP for its own
+    replies until the old one returned: it heard nothing, and "no worker answers" flipped with "ok" for pings close
+    together. Here the BRPOP blocks no longer than the ping waits (``polling_interval``), so closing the connection
+    does not wait for it either."""
+    celery = current_app.extensions["celery"]
+    with celery.connection_for_write(transport_options={"polling_interval": timeout}) as connection:
+        replies = celery.control.ping(timeout=timeout, connection=connection) or []
+    return sorted(name for reply in replies for name in reply)
+
+
 def _send(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], best_effort: bool = False) -> None:
     try:
         current_app.extensions["celery"].send_task(name, args=list(args), kwargs=kwargs)

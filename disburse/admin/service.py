@@ -24,7 +24,7 @@ from werkzeug.utils import secure_filename
 
 from disburse.auth import service as auth
 from disburse.auth.models import AuditLog, User
-from disburse.background import QueueNames, last_runs
+from disburse.background import QueueNames, last_runs, ping_workers
 from disburse.background import beat_schedule as schedule_of
 from disburse.deployment import BEAT_LOCK_KEY
 from disburse.extensions import db, redis_client, redis_client_options
@@ -377,12 +377,10 @@ WORKER_PING_S = 1.0
 
 def workers() -> dict[str, Any]:
     """The Celery workers that answer a ping within :data:`WORKER_PING_S`, by name."""
-    celery = current_app.extensions["celery"]
     try:
-        replies = celery.control.ping(timeout=WORKER_PING_S) or []
+        names = ping_workers(WORKER_PING_S)
     except Exception as exc:  # the broker cannot be reached: the queues say so too
         return {"ok": False, "names": [], "error": type(exc).__name__}
-    names = sorted(name for reply in replies for name in reply)
     return {"ok": bool(names), "names": names, "error": None}
 
 
