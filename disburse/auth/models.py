@@ -40,10 +40,10 @@ class User(UserMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     active: Mapped[bool] = mapped_column(server_default=text("true"))
     last_login_at: Mapped[datetime | None]
     #: Sessions are signed cookies held by the browser; the server cannot delete them. Each carries the epoch it
-    #: was issued under (see get_id), and the user loader refuses a cookie whose epoch is not the current one.
-    #: Signing out adds one (disburse.auth.service.end_sessions), and so does the database itself whenever the
-    #: password, ``active``, the role or the scope changes (trigger users_end_sessions, migrations 0007 and 0020),
-    #: whoever writes them.
+    #: was issued under (see get_id), and the user loader refuses a cookie whose epoch is not the current one: that
+    #: ends every session of the user at once. The database adds one whenever the password, ``active``, the role or
+    #: the scope changes (trigger users_end_sessions, migrations 0007 and 0020), whoever writes them. Signing out
+    #: ends only the session that signs out (UserSession).
     session_epoch: Mapped[int] = mapped_column(server_default=text("0"), server_onupdate=FetchedValue())
 
     @property
@@ -89,3 +89,18 @@ class AuditLog(db.Model):  # type: ignore[name-defined]
     object_id: Mapped[str | None] = mapped_column(String(40))
     data: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
+
+
+class UserSession(db.Model):  # type: ignore[name-defined]
+    """A session opened by signing in, so that signing out can end it alone (the user's other browsers go on).
+
+    Its cookie carries a random key besides ``"<id>:<epoch>"`` (disburse.auth.service.SESSION_KEY); only the key's
+    SHA-256 is stored. The user loader refuses a cookie whose key has no row here: signing out deletes the row, so a
+    copy of that cookie is worth nothing after it. A row is refused, and deleted when its user next signs in, once
+    it is older than disburse.auth.service.SESSION_MAX_AGE."""
+
+    __tablename__ = "user_sessions"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

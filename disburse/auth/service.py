@@ -13,9 +13,9 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
-from disburse.auth.models import ROLES, ApiToken, AuditLog, User
+from disburse.auth.models import ROLES, ApiToken, AuditLog, User, UserSession
 from disburse.extensions import db
 from disburse.reference.models import District, Province
 from disburse.registry.models import Employer
@@ -187,8 +187,51 @@ def _too_short() -> UserError:
     )
 
 
+#: Where the session cookie carries its session's key (besides Flask-Login's ``"<id>:<epoch>"``).
+SESSION_KEY = "_session_key"
+#: A session opened longer ago than this is refused, and its row deleted when its user next signs in. The cookie
+#: itself expires 8 hours after the server last wrote it (PERMANENT_SESSION_LIFETIME) or when the browser closes; a
+#: week is far past any working session, and bounds the rows of sessions left without signing out.
+SESSION_MAX_AGE = timedelta(days=7)
+
+
+def start_session(user: User) -> str:
+    """Open a session for ``user`` who has just signed in: the key its cookie is to carry (:data:`SESSION_KEY`);
+    only its SHA-256 is stored. Their sessions older than :data:`SESSION_MAX_AGE` go. Flushes; the caller commits."""
+    db.session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user.id, UserSession.created_at < datetime.now(UTC) - SESSION_MAX_AGE
+        )
+    )
+    key = secrets.token_urlsafe(32)
+    db.session.add(UserSession(key_hash=token_digest(key), user_id=user.id))
+    db.session.flush()
+    return key
+
+
+def session_is_open(user: User, key: str) -> bool:
+    """Whether the session whose cookie carries ``key`` is ``user``'s, not ended and not older than
+    :data:`SESSION_MAX_AGE`."""
+    row = db.session.get(UserSession, token_digest(key))
+    return row is not None and row.user_id == user.id and row.created_at > datetime.now(UTC) - SESSION_MAX_AGE
+
+
+def end_session(user: User, key: str | None) -> None:
+    """Sign ``user`` out of the one session whose cookie carries ``key``; their other sessions go on. A cookie with
+    no key (issued before sessions had keys) can only be ended with all of theirs (:func:`end_sessions`). Flushes;
+    the caller commits."""
+    if key is None:
+        end_sessions(user)
+        return
+    db.session.execute(
+        delete(UserSession).where(UserSession.key_hash == token_digest(key), UserSession.user_id == user.id)
+    )
+    db.session.flush()
+
+
 def end_sessions(user: User) -> None:
-    """End every session cookie ``user`` holds, in every browser (signing out; see User.session_epoch)."""
+    """End every session cookie ``user`` holds, in every browser (see User.session_epoch); the database does the
+    same on a new password, a deactivation, a new role or scope."""
     user.session_epoch = User.session_epoch + 1
     db.session.flush()
 

@@ -16,7 +16,14 @@ from disburse.auth.limits import password_change_per_user, sign_in_per_account, 
 from disburse.auth.models import ROLES
 from disburse.auth.permissions import public, roles_required
 from disburse.auth.scopes import scope_names
-from disburse.auth.service import end_sessions, get_user_by_email, set_password, verify_password
+from disburse.auth.service import (
+    SESSION_KEY,
+    end_session,
+    get_user_by_email,
+    set_password,
+    start_session,
+    verify_password,
+)
 from disburse.extensions import db
 
 bp = Blueprint("auth", __name__)
@@ -54,7 +61,9 @@ def login() -> ResponseReturnValue:
         user = get_user_by_email(form.email.data or "")
         # verify_password costs the same for an unknown e-mail or an inactive user as for a wrong password.
         if verify_password(user, form.password.data or "") and user is not None:
+            key = start_session(user)  # first: a session that could not be opened hands out no cookie
             login_user(user)
+            session[SESSION_KEY] = key
             user.last_login_at = datetime.now(UTC)
             session["locale"] = user.locale
             db.session.commit()
@@ -69,10 +78,12 @@ def login() -> ResponseReturnValue:
 @roles_required(*ROLES)
 def logout() -> ResponseReturnValue:
     # The cookie stays validly signed until it expires: end it on the server too, so that a copy of it (a shared
-    # computer, a proxy log) is worth nothing after signing out. This signs the user out in every browser.
-    end_sessions(current_user._get_current_object())
+    # computer, a proxy log) is worth nothing after signing out. Only this session: the user's other browsers (their
+    # phone, another office's computer) stay signed in.
+    end_session(current_user._get_current_object(), session.get(SESSION_KEY))
     db.session.commit()
     logout_user()
+    session.pop(SESSION_KEY, None)
     flash(_("Bạn đã đăng xuất."), "success")
     return redirect(url_for("home.index"))
 
