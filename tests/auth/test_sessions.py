@@ -99,7 +99,7 @@ def test_a_cookie_from_before_sessions_had_keys_works_and_signing_out_of_it_ends
     other = app.test_client()
     _sign_in(other, caseworker)
     with client.session_transaction() as session:
-        session["_user_id"] = caseworker.get_id()  # the shape before 0027: "<id>:<epoch>", no key
+        session["_user_id"] = caseworker.get_id()  # the shape before 0029: "<id>:<epoch>", no key
         session["_fresh"] = True
     cookie = client.get_cookie("session").value
     assert _sees(client, person) == 200 and _sees(other, person) == 200

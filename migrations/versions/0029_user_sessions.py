@@ -8,15 +8,15 @@ password, a deactivation, a new role or scope. Cookies issued before this migrat
 they expire as before, and signing out of one still ends all of that user's sessions (nothing else can end it).
 Downgrading ends every session.
 
-Revision ID: 0027
-Revises: 0026
+Revision ID: 0029
+Revises: 0028
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0027"
-down_revision = "0026"
+revision = "0029"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 
