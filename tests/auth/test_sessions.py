@@ -94,7 +94,7 @@ def test_signing_out_ends_this_session_and_no_other(app, client, caseworker, per
 def test_a_cookie_from_before_sessions_had_keys_works_and_signing_out_of_it_ends_them_all(
     app, client, caseworker, person
 ):
-    """A cookie issued before migration 0027 names no session: it works until it expires, as it did, and signing out
+    """A cookie issued before migration 0029 names no session: it works until it expires, as it did, and signing out
     with it can end it only by ending every session of the user."""
     other = app.test_client()
     _sign_in(other, caseworker)
