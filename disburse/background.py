@@ -65,6 +65,7 @@ TASK_QUEUES: dict[str, str] = {
     "sweepers.employer_overdue": QueueNames.PERIODIC,
     "sweepers.application_sla": QueueNames.PERIODIC,
     "sweepers.payment_sla": QueueNames.PERIODIC,
+    "sweepers.close_out": QueueNames.PERIODIC,
     "payments.batch": QueueNames.PAYMENTS,
     "payments.send": QueueNames.PAYMENTS,
     "payments.apply_events": QueueNames.PROVIDER_EVENTS,
@@ -87,6 +88,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "employer-overdue": {"task": "sweepers.employer_overdue", "schedule": 15 * 60.0},
     "application-sla": {"task": "sweepers.application_sla", "schedule": 15 * 60.0},
     "payment-sla": {"task": "sweepers.payment_sla", "schedule": 15 * 60.0},
+    # After a programme's last payable day, the claims nobody will pay any more to a caseworker.
+    "close-out": {"task": "sweepers.close_out", "schedule": 15 * 60.0},
     # Approved claims into batches, every minute (DISBURSE_PAYMENT_BATCH_EVERY_S; the demo's 15 s): a claim approved
     # waits at most that long for its batch.
     "payment-batches": {"task": "payments.batch", "schedule": 60.0},

@@ -197,6 +197,16 @@ class FreshRequestClient(FlaskClient):
 
 
 @pytest.fixture
+def paying_clock(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The programme clock on a day of NQ116's payment period, for tests that approve or pay: the real clock is years
+    past its last payable day, after which nothing is approved and nothing paid (docs/rules.md, section 4). A test
+    that needs another day sets DISBURSE_TODAY itself."""
+    from tests.factories import PAYING_DAY
+
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", PAYING_DAY)
+
+
+@pytest.fixture
 def client(app: Flask, db_session: Session) -> FlaskClient:
     app.test_client_class = FreshRequestClient
     return app.test_client()

@@ -63,6 +63,13 @@ def payment_sla() -> int:
     return _sweep("payment_sla", sweepers.note_payment_sla)
 
 
+@shared_task(name="sweepers.close_out")
+def close_out() -> int:
+    """After a programme's last payable day, its claims nobody will pay any more → a caseworker
+    (:func:`disburse.verification.sweepers.close_out`)."""
+    return _sweep("close_out", sweepers.close_out)
+
+
 @shared_task(name="sweepers.verification")
 def verification(grace_s: float | None = None) -> int:
     """Send the claims that still wait for verification to the verification queue. While that queue still holds

@@ -142,7 +142,12 @@ def correct_payment_details(claim_id: int, user: User, bank_code: str, bank_acco
 
 
 def may_correct_payment_details(claim: Claim) -> bool:
-    return ClaimState(claim.state) in employer_forms.CORRECTABLE_STATES
+    """Whether the case page offers to correct the claim's bank details: in a state that takes them, and not when
+    they would send it back to be paid after its programme's last payable day."""
+    state = ClaimState(claim.state)
+    if state not in employer_forms.CORRECTABLE_STATES:
+        return False
+    return state == ClaimState.NEEDS_REVIEW or review.period_ended(claim) is None
 
 
 def dismiss_offer(claim_id: int, user: User, offer_id: int, reason: str) -> review.ActionResult:

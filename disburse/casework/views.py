@@ -438,6 +438,10 @@ def _case_context(claim_id: int) -> dict[str, Any]:
     duplicates, duplicates_hidden = service.duplicates_side_by_side(claim, user)
     # A claim with no possible duplicate (most) has no group to read again.
     undecided = review.undecided_duplicates(claim) if duplicates else None
+    approvable = (state, ClaimAction.APPROVE) in TRANSITIONS
+    # After the last payable day an approval would pay nobody: the page says so and offers the refusal instead.
+    period_ended = review.period_ended(claim) if approvable or state == ClaimState.AWAITING_PAYMENT_DETAILS else None
+    waits = period_ended or undecided
     return {
         "claim": claim,
         "detail": detail,
@@ -453,8 +457,8 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "duplicates": duplicates,
         "duplicates_out_of_scope": _out_of_scope(duplicates_hidden) if duplicates_hidden else None,
         "contacts": contacts,
-        "can_approve": (state, ClaimAction.APPROVE) in TRANSITIONS and undecided is None,
-        "approval_waits": pick(undecided) if undecided and (state, ClaimAction.APPROVE) in TRANSITIONS else None,
+        "can_approve": approvable and waits is None,
+        "approval_waits": pick(waits) if waits and (approvable or period_ended) else None,
         "can_reject": (state, ClaimAction.REJECT) in TRANSITIONS,
         "open": state not in CLOSED_STATES,
         "can_fix_details": service.may_correct_payment_details(claim),
@@ -462,7 +466,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "offered_at": moment(offered.created_at) if offered is not None else None,
         "dismiss_form": dismiss_form,
         "may_work": _may_work(claim, user),
-        "can_offer_cash": state == ClaimState.AWAITING_PAYMENT_DETAILS,
+        "can_offer_cash": state == ClaimState.AWAITING_PAYMENT_DETAILS and period_ended is None,
         "cash_payment": service.open_cash_payment(claim),
         "payment_period": service.payment_period(claim),
         "held_by_me": claim.assigned_to_id == user.id,
@@ -641,9 +645,13 @@ def approve(claim_id: int) -> ResponseReturnValue:
 
 
 def _not_approvable(claim: Claim) -> str | None:
-    """Why the claim cannot be approved now: its state, or its possible duplicates not yet decided."""
+    """Why the claim cannot be approved now: its state, its programme's last payable day passed, or its possible
+    duplicates not yet decided."""
     if (ClaimState(claim.state), ClaimAction.APPROVE) not in TRANSITIONS:
         return _("Không thể duyệt hồ sơ đang ở trạng thái “%(state)s”.", state=_state_words(claim))
+    ended = review.period_ended(claim)
+    if ended is not None:
+        return pick(ended)
     undecided = review.undecided_duplicates(claim)
     return pick(undecided) if undecided else None
 
@@ -652,7 +660,15 @@ def _not_approvable(claim: Claim) -> str | None:
 @roles_required(*STAFF)
 def reject(claim_id: int) -> ResponseReturnValue:
     form = RejectForm()
-    form.reason_code.choices = [(code, pick(pair)) for code, pair in sorted(review.refusal_reasons().items())]
+    claim = _claim(claim_id)
+    ended = review.period_ended(claim) is not None
+    form.reason_code.choices = [
+        (code, pick(pair))
+        for code, pair in sorted(review.refusal_reasons().items())
+        if ended or code != reasons.PAYMENT_PERIOD_ENDED  # given only once the programme can no longer pay
+    ]
+    if request.method == "GET" and ended:
+        form.reason_code.data = reasons.PAYMENT_PERIOD_ENDED
     return _action_page(
         claim_id,
         form,
@@ -776,6 +792,8 @@ def payment_details(claim_id: int) -> ResponseReturnValue:
             else _(
                 "Không thể sửa thông tin tài khoản của hồ sơ đang ở trạng thái “%(state)s”.", state=_state_words(claim)
             )
+            if (ended := review.period_ended(claim)) is None
+            else pick(ended)
         ),
     )
 
@@ -823,13 +841,15 @@ def offer_cash(claim_id: int) -> ResponseReturnValue:
         lambda claim, user: service.offer_cash(claim.id, user, form.reason.data or None),
         _("Hồ sơ chuyển sang nhận tiền mặt tại cơ quan BHXH; người lao động có tên trong danh sách chi tiền mặt."),
         closed=lambda claim: (
-            None
-            if ClaimState(claim.state) == ClaimState.AWAITING_PAYMENT_DETAILS
-            else _(
+            _(
                 "Chỉ chuyển sang nhận tiền mặt khi hồ sơ chờ bổ sung thông tin tài khoản; hồ sơ đang ở trạng thái "
                 "“%(state)s”.",
                 state=_state_words(claim),
             )
+            if ClaimState(claim.state) != ClaimState.AWAITING_PAYMENT_DETAILS
+            else pick(ended)
+            if (ended := review.period_ended(claim)) is not None
+            else None
         ),
         max_failures=service.max_payment_failures(claim),
     )

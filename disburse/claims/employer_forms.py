@@ -586,6 +586,12 @@ def _correct(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _L
             f"Không thể đổi tài khoản: hồ sơ đang ở trạng thái '{vi}'.",
             f"The account cannot be changed: the claim is {en}.",
         )
+    elif bank_code and state in _PAY_AGAIN:
+        from disburse.payments.service import period_ended_refusal
+
+        ended = period_ended_refusal(ctx.program, ctx.today)
+        if ended is not None:  # a programme whose Form 03 outlasts its payments: not sent back to be paid
+            result.fail("bank_account", "payment_period_ended", *ended)
     if result.errors:
         return
     changes = _apply_corrections(listed, bank_code, bank_account, phone)
@@ -662,6 +668,16 @@ def _corrected_to(claim: Claim, bank_code: str, bank_account: str) -> bool:
     return False  # a phone number's corrections only, or none
 
 
+def _period_ended(claim: Claim) -> tuple[str, str] | None:
+    """Why new details can no longer send the claim back to be paid (:data:`_PAY_AGAIN`): its programme's last payable
+    day has passed (:func:`disburse.payments.service.period_ended_refusal`); None while it may pay."""
+    from disburse.payments.service import period_ended_refusal
+
+    program = db.session.get(Program, claim.program_id)
+    assert program is not None, "claims.program_id is a foreign key"
+    return period_ended_refusal(program)
+
+
 def correct_payment_details(
     claim_id: int, bank_code: str, bank_account: str, *, actor: Actor = None, data: dict[str, Any] | None = None
 ) -> RowResult:
@@ -670,7 +686,9 @@ def correct_payment_details(
     (:func:`~disburse.claims.outcomes.bank_errors`), the same ``correct`` note with the old and new values, and the
     same way back to ``approved`` (:data:`_PAY_AGAIN`), so that the next batch pays the new account. In
     ``needs_review`` (details missing or malformed, found by verification) the claim stays in review with the new
-    details, for the caseworker to approve. Details equal to those it has are refused, unless the claim's latest
+    details, for the caseworker to approve. After the programme's last payable day a claim whose payment failed is
+    not sent back to be paid: refused (``payment_period_ended``, :func:`_period_ended`). Details equal to those it has
+    are refused, unless the claim's latest
     correction gave them and no payment failed since (the same correction again, a second click): then nothing is
     written and the outcome is ``unchanged``, in whatever state the claim is now. The result carries every field's
     error; nothing is written when there is one. Flush, never commit."""
@@ -707,6 +725,10 @@ def correct_payment_details(
         else:
             vi, en = "Đây là tài khoản đã chi trả không thành công", "These are the details the payment failed with"
         result.fail("bank_account", "same_details", f"{vi}; hãy ghi tài khoản mới.", f"{en}; give the new account.")
+    if not result.errors and state in _PAY_AGAIN:
+        ended = _period_ended(claim)
+        if ended is not None:
+            result.fail("bank_account", "payment_period_ended", *ended)
     if result.errors:
         return result
     listed = _Listed(claim.id, claim.state, claim.bank_code, claim.bank_account, claim.payout)

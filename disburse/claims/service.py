@@ -268,6 +268,44 @@ def transition_many(
     )
 
 
+#: The close-out's flag: the move replaces the claim's reasons with what a caseworker must now decide.
+_FLAG = _bulk_move("reasons = CAST(:reasons AS text[])")
+
+
+def flag_for_review_many(
+    ids: Sequence[int],
+    reasons: Collection[str],
+    *,
+    program_id: int | None = None,
+    actor: Actor = None,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+    skip_locked: bool = False,
+) -> BulkTransition:
+    """Send the claims ``ids`` to a caseworker (``flag_for_review``) in one statement (:data:`_FLAG`), their
+    ``claims.reasons`` replaced by ``reasons`` (sorted): the review queue, its filter by reason and the backlog's
+    count by reason find them under it; flush. A claim whose state does not allow it is left as it is and reported
+    in ``not_moved``; ``skip_locked`` as :func:`transition_many`."""
+    params: dict[str, Any] = {
+        "program_id": program_id,
+        "actor_id": actor_id(actor),
+        "action": ClaimAction.FLAG_FOR_REVIEW.value,
+        "reason": reason,
+        "data": data,
+        "reasons": sorted(set(reasons)),
+    }
+    return run_bulk(
+        _FLAG,
+        TRANSITIONS,
+        ClaimAction.FLAG_FOR_REVIEW,
+        params,
+        ids=ids,
+        id_range=None,
+        skip_locked=skip_locked,
+        skip_fk_triggers=("claims", "claim_events"),
+    )
+
+
 #: Form 02's confirmation in one statement: the move writes the form's bank details, the payout, the confirmation
 #: date and the payment due date itself (one new version of each claim, not two). It may skip the per-row
 #: foreign-key checks like every bulk move because it does the one on ``bank_code`` set-based: the banks the form
@@ -539,6 +577,7 @@ __all__ = [
     "claims_in_state",
     "confirm_many",
     "create",
+    "flag_for_review_many",
     "follow_paths_many",
     "get_claim",
     "get_claim_for_update",

@@ -33,7 +33,7 @@ class ClaimAction(StrEnum):
     REMOVE = "remove"  # Form 03 "Không có": not employed at the unit
     MARK_OVERDUE = "mark_overdue"  # the employer's review deadline passed without Form 02
     START_VERIFICATION = "start_verification"
-    FLAG_FOR_REVIEW = "flag_for_review"  # an automatic check could not settle it
+    FLAG_FOR_REVIEW = "flag_for_review"  # an automatic check could not settle it (or the programme stopped paying)
     APPROVE = "approve"
     REJECT = "reject"  # needs a written reason
     QUEUE_PAYMENT = "queue_payment"
@@ -100,6 +100,11 @@ _APPLICABLE = (
     S.AWAITING_PAYMENT_DETAILS,
 )
 
+#: After the programme's last payable day, a claim still waiting to be paid (approved, or after a failed payment) is
+#: sent to a caseworker with the reason ``payment_period_ended`` (the close-out sweep,
+#: :func:`disburse.verification.sweepers.close_out`): nobody will pay it, and the person is owed a written answer.
+_CLOSED_OUT = (S.APPROVED, S.PAYMENT_FAILED, S.AWAITING_PAYMENT_DETAILS)
+
 TRANSITIONS: dict[tuple[ClaimState, ClaimAction], ClaimState] = {
     (S.LISTED, A.CONFIRM): S.EMPLOYER_CONFIRMED,
     (S.EMPLOYER_OVERDUE, A.CONFIRM): S.EMPLOYER_CONFIRMED,
@@ -118,6 +123,7 @@ TRANSITIONS: dict[tuple[ClaimState, ClaimAction], ClaimState] = {
     (S.PAYMENT_FAILED, A.RETRY_PAYMENT): S.APPROVED,
     (S.PAID, A.PAYMENT_RETURNED): S.PAYMENT_FAILED,
     (S.AWAITING_PAYMENT_DETAILS, A.DETAILS_RECEIVED): S.APPROVED,
+    **{(state, A.FLAG_FOR_REVIEW): S.NEEDS_REVIEW for state in _CLOSED_OUT},
     **{(state, A.APPLY): S.APPLIED for state in _APPLICABLE},
     **{(state, A.DECLINE): S.DECLINED for state in _DECLINABLE},
     **{(state, A.REMOVE): S.REMOVED for state in _REMOVABLE},

@@ -424,7 +424,8 @@ def offer_cash(
     taken off a list, :func:`withdraw_cash_payment`) goes back on the next list: ``details_received`` only.
 
     A switch from the bank only after ``max_payment_failures`` failed payments, unless ``early`` (a caseworker's
-    choice, ``reason`` saying why). :class:`CashRefused` otherwise, nothing changed."""
+    choice, ``reason`` saying why); never after the programme's last payable day (``payment_period_ended``: no cash
+    is handed over then). :class:`CashRefused` otherwise, nothing changed."""
     claim_id = claim if isinstance(claim, int) else claim.id
     locked = claims.get_claim_for_update(claim_id)
     if locked is None:
@@ -433,6 +434,9 @@ def offer_cash(
     program = db.session.get(Program, locked.program_id)
     assert program is not None
     _check_offer(locked, program, early)
+    ended = payments.period_ended_refusal(program)
+    if ended is not None:
+        raise CashRefused("payment_period_ended", *ended)
     if locked.payout == "cash":
         return claims.transition(
             locked, ClaimAction.DETAILS_RECEIVED, actor, reason=reason, data={"payout": "cash", "listed_again": True}

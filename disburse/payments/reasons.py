@@ -24,6 +24,10 @@ PAYEE_FA_MALFORMED = "rjct.payee_fa.malformed"
 #: Ours: a cash payment taken off its office's list by a caseworker (the person asked to be paid by transfer, or
 #: cannot come); the caseworker's words are the payment's failure message. The claim waits for details.
 CASH_WITHDRAWN = "cash.withdrawn"
+#: Ours: a cash payment still waiting at the office after the programme's last payable day, taken off the list by the
+#: close-out (:func:`disburse.verification.sweepers.close_out`): no cash may be handed over any more; its claim goes to
+#: a caseworker (``payment_period_ended``).
+CASH_PERIOD_ENDED = "cash.period_ended"
 
 LABELS: dict[str, tuple[str, str]] = {
     # The sandbox bank (G2P Connect reason codes).
@@ -72,6 +76,10 @@ LABELS: dict[str, tuple[str, str]] = {
         "Cán bộ đã rút khỏi danh sách chi tiền mặt tại cơ quan BHXH",
         "Taken off the office's cash list by a caseworker",
     ),
+    CASH_PERIOD_ENDED: (
+        "Chương trình đã hết hạn chi trả: khoản chi tiền mặt chưa chi được rút khỏi danh sách chi tiền mặt",
+        "The programme stopped paying: the unpaid cash payment was taken off the cash list",
+    ),
 }
 
 #: Failures that were the bank's or ours, not the payee's details: paid again as they are.
@@ -90,4 +98,13 @@ def needs_new_details(code: str | None) -> bool:
     return (code or UNKNOWN) not in BANK_SIDE
 
 
-__all__ = ["BANK_SIDE", "CASH_WITHDRAWN", "LABELS", "PAYEE_FA_MALFORMED", "UNKNOWN", "label", "needs_new_details"]
+__all__ = [
+    "BANK_SIDE",
+    "CASH_PERIOD_ENDED",
+    "CASH_WITHDRAWN",
+    "LABELS",
+    "PAYEE_FA_MALFORMED",
+    "UNKNOWN",
+    "label",
+    "needs_new_details",
+]

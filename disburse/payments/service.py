@@ -66,6 +66,25 @@ def payable(program: Program, today: date | None = None) -> bool:
     return (today or programme_today()) <= program.last_payable_day
 
 
+def period_ended_refusal(program: Program, today: date | None = None) -> tuple[str, str] | None:
+    """None while the programme may pay (:func:`payable`); after its last payable day, why a claim may no longer be
+    sent to be paid (approved, its details corrected back to approved, switched to cash) and what to do instead, in
+    Vietnamese and English: the one wording of every such refusal (code ``payment_period_ended``)."""
+    if payable(program, today):
+        return None
+    from disburse.formatting import dmy
+
+    last = dmy(program.last_payable_day)
+    return (
+        f"Chương trình {program.code} đã hết hạn chi trả ngày {last}: hồ sơ không thể được duyệt hoặc đưa lại chờ chi "
+        "trả nữa. Hãy từ chối hồ sơ với lý do “Đã hết thời hạn chi trả của chương trình” để người lao động nhận "
+        "thông báo bằng văn bản.",
+        f"Programme {program.code} stopped paying on {last}: the claim can no longer be approved or put back to be "
+        "paid. Refuse it with the reason “The programme's payment period has ended”, so that the person receives the "
+        "written notice.",
+    )
+
+
 def check_payable(program: Program, today: date | None = None) -> None:
     """Raise :class:`PaymentPeriodEnded` unless the programme may still pay on ``today`` (:func:`payable`)."""
     if not payable(program, today):

@@ -55,8 +55,10 @@ AGE_BUCKETS = (("0–5", 0, 5), ("6–10", 6, 10), ("11–20", 11, 20), ("> 20",
 SLA_STATES = tuple(s for s in ClaimState if s not in CLOSED_STATES)
 #: What ``backlog_counters.kind`` holds: the open cases by age bucket (``key``: the bucket's label) per state;
 #: the claims past ``payment_due_on`` per state (``key`` ''); the claims needing review per reason (``key``: the
-#: reason; a claim with two reasons counts under each).
-KINDS = ("ageing", "sla_breach", "review_reason")
+#: reason; a claim with two reasons counts under each); after the programme's last payable day, the claims not paid
+#: by then and still open (every state but the closed ones), per state (``key`` ''): each owes the person a written
+#: answer.
+KINDS = ("ageing", "sla_breach", "review_reason", "unpaid_at_end")
 
 assert AGE_BUCKETS[0][1] == 0 and AGE_BUCKETS[-1][2] is None
 assert all(AGE_BUCKETS[i][2] == AGE_BUCKETS[i + 1][1] - 1 for i in range(len(AGE_BUCKETS) - 1))
@@ -107,7 +109,13 @@ def by_district_sql(where: str) -> str:
         SELECT c.district_code, 'review_reason', c.state, r.reason, count(*), sum(c.amount_vnd)
         FROM claims c CROSS JOIN LATERAL unnest(c.reasons) AS r(reason)
         WHERE c.program_id = :program_id AND c.state = 'needs_review' AND {where}
-        GROUP BY 1, 3, 4"""  # where: our own filter; values are bound
+        GROUP BY 1, 3, 4
+        UNION ALL
+        SELECT c.district_code, 'unpaid_at_end', c.state, '', count(*), sum(c.amount_vnd)
+        FROM claims c
+        WHERE c.program_id = :program_id AND c.state = ANY(:sla_states) AND {where}
+          AND :today > (SELECT coalesce(p.extension_until, p.payment_deadline) FROM programs p WHERE p.id = :program_id)
+        GROUP BY 1, 3"""  # where: our own filter; values are bound
 
 
 def rule_params(program_id: int, today: date) -> dict[str, Any]:

@@ -450,6 +450,8 @@ def backlog(program_id: int, area: Area, limit: int = 20, *, reconciliations: Ar
       out): ``claims``, ``amount_vnd``, ``by_state``;
     * ``review_queue``: claims needing review by reason (``reason`` → claims, most first; a claim with two reasons
       counts under each) and by age (:data:`AGE_BUCKETS`, as :func:`ageing`);
+    * ``unpaid_at_end``: after the programme's last payable day, the claims not paid by then and still open, each
+      owing the person a written answer: ``claims``, ``amount_vnd``, ``by_state`` (zero before that day);
     * ``computed_at``, ``as_of``: when the last backlog sweep counted the SLA breaches and the review queue
       (:mod:`disburse.reports.backlog`; None before the first, the figures then zero);
     * ``reconciliations``: the last ``limit`` reconciliation runs (all providers; a run is the whole statement's,
@@ -459,6 +461,7 @@ def backlog(program_id: int, area: Area, limit: int = 20, *, reconciliations: Ar
     overdue, overdue_total = overdue_units(program_id, area, programme_today(), limit)
     found = backlog_figures.stored(program_id, area)
     breaches = {state: count for (kind, state, _), count in found.counts.items() if kind == "sla_breach"}
+    unpaid = {state: count for (kind, state, _), count in found.counts.items() if kind == "unpaid_at_end"}
     by_reason = sorted(
         ((key, n) for (kind, _, key), (n, _) in found.counts.items() if kind == "review_reason"),
         key=lambda item: (-item[1], item[0]),
@@ -487,6 +490,11 @@ def backlog(program_id: int, area: Area, limit: int = 20, *, reconciliations: Ar
             "claims": sum(n for n, _ in breaches.values()),
             "amount_vnd": sum(amount for _, amount in breaches.values()),
             "by_state": {state: n for state, (n, _) in sorted(breaches.items())},
+        },
+        "unpaid_at_end": {
+            "claims": sum(n for n, _ in unpaid.values()),
+            "amount_vnd": sum(amount for _, amount in unpaid.values()),
+            "by_state": {state: n for state, (n, _) in sorted(unpaid.items())},
         },
         "review_queue": {
             "by_reason": dict(by_reason),

@@ -41,7 +41,9 @@ from disburse.claims.states import (
 )
 from disburse.claims.support import reason_entries
 from disburse.extensions import db
+from disburse.payments import service as payments
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
+from disburse.programs.models import Program
 from disburse.reference.models import District
 from disburse.registry.models import Employee, Employer
 from disburse.verification import reasons
@@ -85,6 +87,12 @@ _REFUSAL_ONLY_LABELS: dict[str, tuple[str, str]] = {
         "được hỗ trợ một lần.",
         "The person's support is handled on another of their own records; each person is supported only once.",
     ),
+    # Verification's review code, worded here for the notice: after the programme's last payable day a claim not
+    # paid is refused for this reason (its review label says that a caseworker must decide).
+    reasons.PAYMENT_PERIOD_ENDED: (
+        "Đã hết thời hạn chi trả của chương trình: khoản hỗ trợ không còn được chi trả sau thời hạn này.",
+        "The programme's payment period has ended: the support can no longer be paid after it.",
+    ),
 }
 
 #: Longest free text: the event's reason column holds 1000 characters; a duplicate's refusal adds its own words.
@@ -95,8 +103,9 @@ MAX_DUPLICATE_NOTE = 700
 def refusal_reasons() -> dict[str, tuple[str, str]]:
     """The reason codes a refusal may give, with the (Vietnamese, English) plain words a notice prints: the rules'
     exclusion reasons, verification's refusal codes (an application after the deadline) and the refusal-only codes
-    (``duplicate``). Review codes (zero months, possible duplicates…) say what a caseworker must check, not why a
-    claim is refused: their words would read wrongly on a notice. The one lookup for rejecting and for notices."""
+    (``duplicate``; ``payment_period_ended``, given only once the programme can no longer pay). Review codes (zero
+    months, possible duplicates…) say what a caseworker must check, not why a claim is refused: their words would
+    read wrongly on a notice. The one lookup for rejecting and for notices."""
     labels = {code: reasons.label(code) for code in reasons.REJECT}
     labels.update(_REFUSAL_ONLY_LABELS)
     return labels
@@ -702,18 +711,65 @@ def _payable_or_refuse(claim: Claim) -> None:
     )
 
 
+def _program(claim: Claim) -> Program:
+    program = db.session.get(Program, claim.program_id)
+    assert program is not None, "claims.program_id is a foreign key"
+    return program
+
+
+def period_ended(claim: Claim) -> tuple[str, str] | None:
+    """Why the claim can no longer be approved, in both languages, once its programme's last payable day has passed
+    (:func:`disburse.payments.service.period_ended_refusal`); None while the programme may pay."""
+    return payments.period_ended_refusal(_program(claim))
+
+
+def _period_or_refuse(claim: Claim) -> None:
+    """:class:`Conflict` (``payment_period_ended``) after the programme's last payable day: an approved claim would
+    be paid by nobody, and the person would get neither the money nor the written refusal."""
+    ended = period_ended(claim)
+    if ended is not None:
+        raise Conflict(*ended, code=reasons.PAYMENT_PERIOD_ENDED)
+
+
+def approval_due_on(claim: Claim, today: date | None = None) -> date:
+    """The payment SLA date a caseworker's approval gives a claim that has none
+    (:func:`~disburse.verification.checks.claim_payment_due_on`: Form 04, else Form 02); a claim with neither date
+    (track A whose employer never returned Form 02) counts ``payment_after_confirmation_wd`` working days from the
+    approval, as verification counts a missing date from the day it verifies."""
+    from disburse.verification import checks
+
+    program = _program(claim)
+    due = checks.claim_payment_due_on(program, claim)
+    if due is None:
+        due = checks.payment_due_on(program, checks.SLA_FORM02, today or programme_today())
+    return due
+
+
+def _approve(claim: Claim, user: User, note: str | None, data: dict[str, Any] | None = None) -> ClaimEvent:
+    """The approval's move, giving the claim its payment SLA date when it has none (:func:`approval_due_on`), so that
+    the payment SLA sweep and the backlog see a claim held back after it."""
+    event = claims.transition(claim, ClaimAction.APPROVE, user, reason=note, data=data)
+    if claim.payment_due_on is None:
+        claim.payment_due_on = approval_due_on(claim)
+        db.session.flush()
+    return event
+
+
 def approve(claim_id: int, user: User, note: str | None = None) -> ActionResult:
-    """Approve the claim (from verifying or needs_review). Approving an approved claim changes nothing. A claim paid
-    by bank transfer whose bank details cannot be paid is refused (:func:`_payable_or_refuse`): nothing changes."""
+    """Approve the claim (from verifying or needs_review). Approving an approved claim changes nothing. Refused,
+    nothing changed: a claim paid by bank transfer whose bank details cannot be paid (:func:`_payable_or_refuse`),
+    one with possible duplicates not decided, and any claim once its programme's last payable day has passed
+    (:func:`_period_or_refuse`). The claim gets its payment SLA date when it has none (:func:`approval_due_on`)."""
     claim = visible_claim(claim_id, user, lock=True)
     _may_work(claim, user)
     if claim.state == ClaimState.APPROVED:
         return ActionResult(claim, changed=False)
     if (ClaimState(claim.state), ClaimAction.APPROVE) in TRANSITIONS:
+        _period_or_refuse(claim)
         _payable_or_refuse(claim)
         _no_undecided_duplicates(claim)
     try:
-        event = claims.transition(claim, ClaimAction.APPROVE, user, reason=note or None)
+        event = _approve(claim, user, note or None)
     except InvalidClaimTransition:
         raise _invalid_state(claim, "duyệt", "approved") from None
     return ActionResult(claim, changed=True, events=[event])
@@ -807,11 +863,21 @@ def last_refusal_codes(claim_ids: Sequence[int]) -> dict[int, list[str]]:
 
 def reject(claim_id: int, user: User, reason_code: str, reason_text: str) -> ActionResult:
     """Refuse the claim with a reason code from :func:`refusal_reasons` and the caseworker's written reason; both
-    go on the reject event (``reason`` and ``data.reason_code``) and into the written notice. Repeating the same
+    go on the reject event (``reason`` and ``data.reason_code``) and into the written notice. ``payment_period_ended``
+    only once the programme's last payable day has passed (:func:`period_ended`). Repeating the same
     refusal changes nothing; a different one for a refused claim is a conflict."""
     assert reason_code in refusal_reasons() and reason_text.strip()
     claim = visible_claim(claim_id, user, lock=True)
     _may_work(claim, user)
+    if reason_code == reasons.PAYMENT_PERIOD_ENDED and claim.state != ClaimState.REJECTED and not period_ended(claim):
+        raise Invalid(
+            {
+                "reason_code": (
+                    "Chương trình vẫn đang chi trả: không thể từ chối với lý do đã hết thời hạn chi trả.",
+                    "The programme is still paying: the claim cannot be refused because the payment period has ended.",
+                )
+            }
+        )
     if claim.state == ClaimState.REJECTED:
         previous = last_refusal(claim.id)
         same_code = previous is not None and (previous.data or {}).get("reason_code") == reason_code
@@ -977,11 +1043,12 @@ def _override_duplicate(
     approvable = (ClaimState(keep.state), ClaimAction.APPROVE) in TRANSITIONS
     if not approvable and _already_resolved(keep, override=True):
         return ActionResult(keep, changed=False)
-    if approvable:
-        _payable_or_refuse(keep)  # before anything is written: the decision is taken whole or not at all
+    if approvable:  # before anything is written: the decision is taken whole or not at all
+        _period_or_refuse(keep)
+        _payable_or_refuse(keep)
     data = _resolution(group, keep, keep_si, True, note, [])
     events = [_note(member, ClaimNote.RESOLVE_DUPLICATE, user, data) for member, _ in group]
     if approvable:
         approval = {"duplicate_override": True}
-        events.append(claims.transition(keep, ClaimAction.APPROVE, user, reason=note, data=approval))
+        events.append(_approve(keep, user, note, approval))
     return ActionResult(keep, changed=True, events=events)

@@ -14,6 +14,9 @@ series of short transactions, and a sweep stopped half-way simply continues at t
   the application was received → an ``sla_breach`` note with ``deadline = application_payment``.
 * :func:`note_payment_sla`: claims not paid or closed after their ``payment_due_on`` → an ``sla_breach`` note
   with ``deadline = payment_due``.
+* :func:`close_out`: after the programme's last payable day, claims that nobody will pay any more (approved, after a
+  failed payment, or waiting at the office for cash) → ``needs_review`` with the reason ``payment_period_ended``,
+  for a caseworker to send the written refusal (a cash payment still on its office's list is taken off it first).
 
 An SLA breach is noted once per claim and deadline: the chunk leaves out claims already noted, and a unique index
 (``uq_claim_events_sla_breach``) refuses a second note even from two sweeps at once. The notes carry the due date,
@@ -204,6 +207,71 @@ def note_payment_sla(
 
 def _breach(deadline: str, due_on: date, today: date) -> dict[str, Any]:
     return {"deadline": deadline, "due_on": due_on.isoformat(), "noted_on": today.isoformat()}
+
+
+# ------------------------------------------------------------------------------------------------ close-out
+
+#: The claims the close-out acts on, a chunk in id order: waiting to be paid (approved), after a failed payment, or
+#: with a cash payment still on its office's list (its id); a bank payment handed over before the day is left to
+#: settle or fail (what the bank does stands).
+_UNPAID_AT_END = text(
+    """SELECT c.id, cash.id AS payment_id FROM claims c
+       LEFT JOIN LATERAL (
+           SELECT p.id FROM payments p JOIN payment_batches b ON b.id = p.batch_id
+           WHERE p.claim_id = c.id AND p.state IN ('queued', 'sent') AND b.channel = 'cash'
+       ) cash ON c.state = 'payment_pending'
+       WHERE c.program_id = :program_id AND c.id > :after_id
+         AND (c.state IN ('approved', 'payment_failed', 'awaiting_payment_details')
+              OR (c.state = 'payment_pending' AND cash.id IS NOT NULL))
+       ORDER BY c.id LIMIT :chunk"""
+)
+
+
+def close_out(
+    program: Program, today: date, *, after: Cursor | None = None, chunk: int = CHUNK
+) -> tuple[int, Cursor | None]:
+    """One chunk, once ``today`` is past the programme's last payable day (before it, nothing): the claims nobody will
+    pay any more are sent to a caseworker, who owes the person a written answer (docs/rules.md, section 4). A cash
+    payment still on its office's list fails (:data:`~disburse.payments.reasons.CASH_PERIOD_ENDED`) and its claim
+    with it (``payment_failed``); then every such claim, approved or after a failed payment, → ``needs_review`` with
+    the reason ``payment_period_ended`` alone (the one thing to decide now), all through the transition paths,
+    set-based. Returns (claims sent to review, cursor of the next chunk or None)."""
+    from disburse.payments import reasons as payment_reasons
+    from disburse.payments import service as payments
+    from disburse.payments.states import PaymentAction
+    from disburse.verification import reasons
+
+    if payments.payable(program, today):
+        return 0, None
+    _, after_id = after or _START
+    rows = db.session.execute(_UNPAID_AT_END, {"program_id": program.id, "after_id": after_id, "chunk": chunk}).all()
+    if not rows:
+        return 0, None
+    last = program.last_payable_day.isoformat()
+    cash = [(row.id, row.payment_id) for row in rows if row.payment_id is not None]
+    if cash:
+        code = payment_reasons.CASH_PERIOD_ENDED
+        data = {"source": "close_out", "last_payable_day": last}
+        failed = payments.transition_many(
+            PaymentAction.FAIL, ids=[payment_id for _, payment_id in cash], reason=code, data=data, skip_locked=True
+        )
+        claim_of = {payment_id: claim_id for claim_id, payment_id in cash}
+        claims.transition_many(
+            ClaimAction.PAYMENT_FAILED,
+            ids=sorted(claim_of[payment_id] for payment_id in failed.moved_ids),
+            program_id=program.id,
+            reason=payment_reasons.label(code)[0],
+            data={"code": code, **data},
+        )
+    flagged = claims.flag_for_review_many(
+        [row.id for row in rows],
+        [reasons.PAYMENT_PERIOD_ENDED],
+        program_id=program.id,
+        reason=reasons.written_reason([reasons.PAYMENT_PERIOD_ENDED]),
+        data={"reasons": [reasons.PAYMENT_PERIOD_ENDED], "last_payable_day": last, "noted_on": today.isoformat()},
+        skip_locked=True,
+    )
+    return len(flagged.moved), (program.last_payable_day, rows[-1].id) if len(rows) == chunk else None
 
 
 # ------------------------------------------------------------------------------------------ no claim waits

@@ -31,6 +31,9 @@ from tests.factories import (
     create_user,
 )
 
+#: These tests approve and pay: the programme clock is a day of its payment period (the real one is past it).
+pytestmark = pytest.mark.usefixtures("paying_clock")
+
 PASSWORD = "mat-khau-rat-dai"
 DONG_ANH, QUAN_1 = "017", "760"
 

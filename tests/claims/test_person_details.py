@@ -17,6 +17,9 @@ from disburse.extensions import db
 from disburse.registry.models import Employee
 from tests.factories import create_claim, create_employee, create_user, nq116
 
+#: These tests approve and pay: the programme clock is a day of its payment period (the real one is past it).
+pytestmark = pytest.mark.usefixtures("paying_clock")
+
 PASSWORD = "mat-khau-du-dai-123"
 BORN = date(1988, 4, 9)
 #: What the page says after a send, matched or not.

@@ -64,6 +64,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("awaiting_payment_details", "details_received"): "approved",
     ("awaiting_payment_details", "decline"): "declined",
     ("awaiting_payment_details", "reject"): "rejected",
+    # After the programme's last payable day: nobody will pay it, a caseworker writes the answer (the close-out).
+    ("approved", "flag_for_review"): "needs_review",
+    ("payment_failed", "flag_for_review"): "needs_review",
+    ("awaiting_payment_details", "flag_for_review"): "needs_review",
     # Form 04 from a track A person not yet paid: the same claim becomes the application.
     ("listed", "apply"): "applied",
     ("employer_overdue", "apply"): "applied",

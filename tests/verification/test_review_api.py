@@ -22,6 +22,9 @@ from disburse.registry.models import Employee
 from disburse.verification import review
 from tests.factories import create_claim, create_duplicate_group, create_employer, create_user
 
+#: These tests approve and pay: the programme clock is a day of its payment period (the real one is past it).
+pytestmark = pytest.mark.usefixtures("paying_clock")
+
 DONG_ANH, QUAN_1 = "017", "760"
 
 

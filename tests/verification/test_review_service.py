@@ -17,6 +17,9 @@ from disburse.verification import review
 from disburse.verification.review import Conflict, Invalid, NotFound, QueueQuery
 from tests.factories import create_claim, create_duplicate_group, create_employer, create_user, nq116
 
+#: These tests approve and pay: the programme clock is a day of its payment period (the real one is past it).
+pytestmark = pytest.mark.usefixtures("paying_clock")
+
 HANOI, HCMC = "01", "79"
 DONG_ANH, BA_DINH, QUAN_1 = "017", "001", "760"
 
