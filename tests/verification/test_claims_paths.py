@@ -45,7 +45,9 @@ def test_a_path_starts_wherever_the_machine_allows_its_longest_suffix():
     waiting = {"employer_confirmed", "employer_overdue", "applied", "verifying"}
     # approve is also allowed from needs_review (a caseworker's approval): the verification batch passes from_states.
     assert {start for p, start in starts if p == 0} == waiting | {"needs_review"}
-    assert {start for p, start in starts if p == 1} == waiting
+    # flag_for_review is also allowed after approval (the close-out after the last payable day): from_states again.
+    closed_out = {"approved", "payment_failed", "awaiting_payment_details"}
+    assert {start for p, start in starts if p == 1} == waiting | closed_out
     assert {start for p, start in starts if p == 2} == waiting | {
         "needs_review",
         "approved",
