@@ -587,11 +587,11 @@ def _correct(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _L
             f"The account cannot be changed: the claim is {en}.",
         )
     elif bank_code and state in _PAY_AGAIN:
-        from disburse.payments.service import period_ended_refusal
+        from disburse.payments.service import PaymentPeriodEnded, payable
 
-        ended = period_ended_refusal(ctx.program, ctx.today)
-        if ended is not None:  # a programme whose Form 03 outlasts its payments: not sent back to be paid
-            result.fail("bank_account", "payment_period_ended", *ended)
+        if not payable(ctx.program, ctx.today):  # a programme whose Form 03 outlasts its payments: nothing more paid
+            ended = PaymentPeriodEnded(ctx.program)
+            result.fail("bank_account", "payment_period_ended", ended.vi, ended.en)
     if result.errors:
         return
     changes = _apply_corrections(listed, bank_code, bank_account, phone)

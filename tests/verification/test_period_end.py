@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from disburse.claims import employer_forms
 from disburse.claims.employer_forms import correct_payment_details
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.extensions import db
@@ -19,6 +20,7 @@ from disburse.payments import reasons as payment_reasons
 from disburse.payments.cash import CashRefused, offer_cash
 from disburse.payments.models import Payment
 from disburse.programs.calendar import add_working_days
+from disburse.registry.models import Employee, Employer
 from disburse.reports import backlog
 from disburse.reports.service import Area
 from disburse.verification import review, sweepers
@@ -121,6 +123,25 @@ def test_details_are_not_corrected_back_to_approved_after_the_last_payable_day(p
     clock(LAST)
     assert correct_payment_details(waiting.id, "BIDV", "12345678901").outcome == "corrected"
     assert db.session.get(Claim, waiting.id).state == "approved"
+
+
+def test_a_form_03_that_outlasts_the_payments_does_not_send_a_failed_claim_back_to_be_paid(db_session):
+
+    program = create_program(payment_deadline=DEADLINE, extension_until=None, adjustment_deadline=date(2022, 3, 1))
+    claim = create_claim("awaiting_payment_details", program=program)
+    si_code = db.session.get(Employee, claim.employee_id).si_code
+
+    unit_code = db.session.get(Employer, claim.employer_id).unit_code
+    row = {"si_code": si_code, "action": "correct", "bank_code": "BIDV", "bank_account": "12345678901"}
+    late = employer_forms.adjust(program, unit_code, [row], today=date(2022, 1, 1))
+    assert [e.code for e in late.rows[0].errors] == ["payment_period_ended"]
+    assert "31/12/2021" in late.rows[0].errors[0].message_vi and "31/12/2021" in late.rows[0].errors[0].message_en
+    assert (db.session.get(Claim, claim.id).state, db.session.get(Claim, claim.id).bank_code) == (
+        "awaiting_payment_details",
+        "VCB",
+    )
+    on_time = employer_forms.adjust(program, unit_code, [row], today=DEADLINE)
+    assert on_time.rows[0].outcome == "corrected" and db.session.get(Claim, claim.id).state == "approved"
 
 
 def test_no_cash_offered_after_the_last_payable_day(program, clock):
