@@ -4,14 +4,14 @@ After a programme's last payable day, its claims still open (approved, after a f
 for cash, in review…) will never be paid: each one owes the person a written answer. The backlog sweep counts them
 per state, so that supervisors see how many are left to close (disburse/reports/backlog.py).
 
-Revision ID: 0027
-Revises: 0026
+Revision ID: 0030
+Revises: 0029
 """
 
 from alembic import op
 
-revision = "0027"
-down_revision = "0026"
+revision = "0030"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 
