@@ -83,6 +83,7 @@ PAGE = 50
 EVENT_LABELS: dict[str, tuple[str, str]] = {
     "create": ("Tạo hồ sơ", "Claim created"),
     "confirm": ("Đơn vị xác nhận (Mẫu số 02)", "Confirmed by the employer (Form 02)"),
+    "confirm_late": ("Đơn vị xác nhận muộn (Mẫu số 02 gửi sau thời hạn)", "Confirmed late by the employer (Form 02)"),
     "decline": ("Không nhận hỗ trợ", "Declined support"),
     "remove": ("Không có tại đơn vị (Mẫu số 03)", "Not employed at the unit (Form 03)"),
     "mark_overdue": ("Đơn vị quá hạn xác nhận", "Employer overdue"),
@@ -325,6 +326,8 @@ def _event_details(event: dict[str, Any]) -> list[str]:
             f"{pick(CONTACT_CHANNELS.get(str(data.get('channel')), ('', '')))}: "
             f"{pick(CONTACT_OUTCOMES.get(str(data.get('outcome')), ('', '')))}"
         )
+    elif action in ("confirm", "confirm_late") and data.get("late"):
+        lines.append(_("Mẫu số 02 nhận sau thời hạn xác nhận của đơn vị."))
     elif action == "request_info":
         lines.append(pick(INFO_ADDRESSEES.get(str(data.get("addressee")), ("", ""))))
         if data.get("due_on"):

@@ -7,7 +7,10 @@ others come back with their errors and change nothing; the caller commits once. 
 
 Rules decided here (the texts are silent):
 
-- Form 02 is accepted after the review deadline too: a late Form 02 still confirms an ``employer_overdue`` claim.
+- Form 02 is accepted after the review deadline too: a late Form 02 still confirms an ``employer_overdue`` claim, and
+  one in review only because its unit was late (:func:`takes_late_form_02`: ``confirm_late``, verified again with the
+  unit's details). A confirmation received after the person's review deadline says so in its event (``late``).
+  Rows for people the office has decided on without a Form 02 say what happened to them.
 - A confirmation without bank details means cash at the office; with them, a bank transfer. In the browser the
   employer chooses one of the two for each person: a bank transfer chosen without its details is refused, not cash.
 - A second Form 02 row that says what is already recorded changes nothing (``unchanged``); one that contradicts it
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import and_, bindparam, cast, false, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import String
 
@@ -59,6 +62,7 @@ from disburse.programs.rules import (
 from disburse.reference.models import Bank
 from disburse.registry.models import Employee, Employer
 from disburse.transitions import BulkTransition
+from disburse.verification import reasons as claim_reasons
 from disburse.verification.service import request_verification
 
 Actor = service.Actor
@@ -79,6 +83,44 @@ _CONFIRMED_OPEN = {
     ClaimState.AWAITING_PAYMENT_DETAILS,
     ClaimState.PAID,
 }
+
+
+#: The review reasons a claim its unit never confirmed gets from that alone: the unit was late (and, without its Form
+#: 02, the claim has no bank details to check). A late Form 02 answers every one of them.
+LATE_FORM_02_REASONS = frozenset(
+    {
+        claim_reasons.NOT_CONFIRMED_BY_EMPLOYER,
+        claim_reasons.BANK_DETAILS_MISSING,
+        claim_reasons.BANK_DETAILS_MALFORMED,
+    }
+)
+
+
+def takes_late_form_02(state: str, reasons: Sequence[str], confirmed: bool) -> bool:
+    """Whether a late Form 02 confirms this claim (``confirm_late``): in review, never confirmed by its unit, and in
+    review only because of that (:data:`LATE_FORM_02_REASONS`). Nobody has decided on it yet; it is verified again
+    with the unit's confirmation and details. :func:`late_form_02_clause` is the same rule in SQL."""
+    return (
+        not confirmed
+        and state == ClaimState.NEEDS_REVIEW
+        and claim_reasons.NOT_CONFIRMED_BY_EMPLOYER in reasons
+        and set(reasons) <= LATE_FORM_02_REASONS
+    )
+
+
+def late_form_02_clause(program: Program, today: date) -> Any:
+    """:func:`takes_late_form_02` as a condition on ``claims`` (the unit's pages count and list these people); false
+    once the program no longer takes Form 03 (:meth:`Program.takes_adjustments`): a late Form 02 is taken while the
+    unit's list may still change, as :func:`confirm` does."""
+    if not program.takes_adjustments(today):
+        return false()
+    return and_(
+        Claim.state == ClaimState.NEEDS_REVIEW.value,
+        Claim.track == "A",
+        Claim.confirmed_on.is_(None),
+        Claim.reasons.op("@>")(cast([claim_reasons.NOT_CONFIRMED_BY_EMPLOYER], ARRAY(String(40)))),
+        Claim.reasons.op("<@")(cast(sorted(LATE_FORM_02_REASONS), ARRAY(String(40)))),
+    )
 
 
 def employer_for_unit(unit_code: str) -> Employer:
@@ -136,7 +178,8 @@ def _mark_repeats(results: list[RowResult], row_numbers: Sequence[int] | None = 
 #: The unit's claims named by a form, locked in id order so that two forms for one unit take turns and never
 #: deadlock: a row confirmed by one is seen confirmed by the other.
 _UNIT_CLAIMS = text(
-    """SELECT e.si_code, c.id, c.state, c.bank_code, c.bank_account, c.payout, c.confirmed_on IS NOT NULL AS confirmed
+    """SELECT e.si_code, c.id, c.state, c.bank_code, c.bank_account, c.payout, c.confirmed_on IS NOT NULL AS confirmed,
+              c.reasons, c.review_due_on
        FROM claims c JOIN employees e ON e.id = c.employee_id
        WHERE c.program_id = :program_id AND c.employer_id = :employer_id AND e.si_code = ANY(:si_codes)
        ORDER BY c.id FOR UPDATE OF c"""
@@ -152,6 +195,10 @@ class _Listed:
     payout: str
     #: Whether the unit confirmed it (Form 02) at some point.
     confirmed: bool = True
+    #: What verification found that needs checking (``claims.reasons``).
+    reasons: tuple[str, ...] = ()
+    #: The unit's Form 02 deadline for the person (track A).
+    review_due_on: date | None = None
 
 
 def _unit_claims(program: Program, employer: Employer, si_codes: Sequence[str]) -> dict[str, _Listed]:
@@ -159,7 +206,16 @@ def _unit_claims(program: Program, employer: Employer, si_codes: Sequence[str]) 
         _UNIT_CLAIMS, {"program_id": program.id, "employer_id": employer.id, "si_codes": list(si_codes)}
     ).all()
     return {
-        row.si_code: _Listed(row.id, row.state, row.bank_code, row.bank_account, row.payout, row.confirmed)
+        row.si_code: _Listed(
+            row.id,
+            row.state,
+            row.bank_code,
+            row.bank_account,
+            row.payout,
+            row.confirmed,
+            tuple(row.reasons or ()),
+            row.review_due_on,
+        )
         for row in rows
     }
 
@@ -257,21 +313,11 @@ def _decide_confirmation(
         return None
     if state in _CONFIRMABLE:
         return "confirm"
+    if closed is None and takes_late_form_02(state, listed.reasons, listed.confirmed):
+        return "confirm_late"  # taken while the unit's list may still change (Form 03)
     vi, en = _state_words(state)
-    if not listed.confirmed and state in _CORRECTABLE:
-        # Never confirmed: the unit's deadline passed and the office is checking the claim without its Form 02.
-        vi_then, en_then = closed or (
-            "Hãy gửi ngân hàng và số tài khoản bằng Mẫu số 03 (dòng điều chỉnh), hoặc liên hệ cơ quan BHXH.",
-            "Send the bank and account number on Form 03 (a correction row), or contact the office.",
-        )
-        result.fail(
-            "si_code",
-            "confirmation_closed",
-            f"Đã quá hạn xác nhận danh sách (Mẫu số 02); hồ sơ đang được cơ quan BHXH xem xét (trạng thái '{vi}'). "
-            + vi_then,
-            f"The list's confirmation deadline (Form 02) has passed; the social security office is checking the "
-            f"claim (it is {en}). " + en_then,
-        )
+    if not listed.confirmed and state in _DECIDED_WITHOUT_FORM_02:
+        _without_form_02(result, listed, closed)
         return None
     same = (listed.bank_code, listed.bank_account) == (item.bank_code, item.bank_account)
     if same and (state in _CONFIRMED_OPEN or (state is ClaimState.REJECTED and listed.confirmed)):
@@ -297,6 +343,78 @@ def _decide_confirmation(
         f"This row contradicts the earlier confirmation (the claim is {en}). {en_then}",
     )
     return None
+
+
+#: States of a claim its unit never confirmed that a late Form 02 no longer confirms: being checked right now, in
+#: review for something else than the unit's lateness, or decided by the office.
+_DECIDED_WITHOUT_FORM_02 = frozenset(
+    {
+        ClaimState.VERIFYING,
+        ClaimState.NEEDS_REVIEW,
+        ClaimState.APPROVED,
+        ClaimState.PAYMENT_PENDING,
+        ClaimState.PAYMENT_FAILED,
+        ClaimState.AWAITING_PAYMENT_DETAILS,
+        ClaimState.PAID,
+    }
+)
+
+
+def _without_form_02(result: RowResult, listed: _Listed, closed: tuple[str, str] | None) -> None:
+    """A late Form 02 row for a person the office is checking, or has decided on, without the unit's Form 02: what
+    happened to them, and what the unit can still do (bank details on Form 03 while the claim takes them, or whom to
+    contact once Form 03 has closed)."""
+    state = ClaimState(listed.state)
+    vi, en = _state_words(state)
+    if state is ClaimState.VERIFYING:
+        result.fail(
+            "si_code",
+            "being_checked",
+            "Hồ sơ của người này đang được kiểm tra ngay lúc này (đơn vị đã quá hạn gửi Mẫu số 02). Hãy gửi lại dòng "
+            "này sau ít phút: Mẫu số 02 gửi muộn được tiếp nhận cho người chỉ còn chờ đơn vị xác nhận.",
+            "This person's claim is being checked right now (the unit's Form 02 deadline has passed). Send this row "
+            "again in a few minutes: a late Form 02 is taken for people who only wait for the unit's confirmation.",
+        )
+        return
+    vi_then, en_then = closed or (
+        (
+            "Để đổi ngân hàng hoặc số tài khoản, hãy dùng Mẫu số 03 (dòng điều chỉnh).",
+            "To change the bank or the account number, use Form 03 (a correction row).",
+        )
+        if state in _CORRECTABLE
+        else ("", "")
+    )
+    others = [claim_reasons.label(code) for code in sorted(set(listed.reasons) - LATE_FORM_02_REASONS)]
+    if state is ClaimState.NEEDS_REVIEW and not others:  # late only, but the list no longer changes (Form 03 closed)
+        result.fail(
+            "si_code",
+            "confirmation_closed",
+            f"Đã quá hạn xác nhận danh sách (Mẫu số 02); hồ sơ đang được cơ quan BHXH xem xét (trạng thái '{vi}'). "
+            f"{vi_then}".rstrip(),
+            f"The list's confirmation deadline (Form 02) has passed; the social security office is checking the claim "
+            f"(it is {en}). {en_then}".rstrip(),
+        )
+        return
+    if state is ClaimState.NEEDS_REVIEW:
+        why_vi = " ".join(label[0] for label in others)
+        why_en = " ".join(label[1] for label in others)
+        result.fail(
+            "si_code",
+            "confirmation_closed",
+            "Đã quá hạn xác nhận (Mẫu số 02) và cơ quan BHXH đang xác minh người này vì lý do khác: "
+            f"{why_vi} Mẫu số 02 gửi muộn không được tiếp nhận cho người này. {vi_then}".rstrip(),
+            "The confirmation deadline (Form 02) has passed and the social security office is checking this person "
+            f"for another reason: {why_en} A late Form 02 is not taken for this person. {en_then}".rstrip(),
+        )
+        return
+    result.fail(
+        "si_code",
+        "decided_without_form_02",
+        f"Cơ quan BHXH đã giải quyết hồ sơ của người này khi đơn vị chưa gửi Mẫu số 02: trạng thái '{vi}'. Mẫu số 02 "
+        f"gửi muộn không thay đổi được. {vi_then}".rstrip(),
+        f"The social security office decided on this person's claim without the unit's Form 02: it is {en}. A late "
+        f"Form 02 cannot change that. {en_then}".rstrip(),
+    )
 
 
 def confirm(
@@ -329,18 +447,26 @@ def confirm(
 
     to_confirm: list[_Confirmation] = []
     to_decline: list[_Confirmation] = []
+    #: The confirmations by (action, whether after the person's Form 02 deadline): one statement each.
+    confirming: dict[tuple[ClaimAction, bool], list[_Confirmation]] = {}
     closed = None if program.takes_adjustments(today) else adjustments_closed(program)
     for item in items:
-        decision = _decide_confirmation(item, listed.get(item.result.si_code), unit_code, closed)
-        if decision == "confirm":
+        entry = listed.get(item.result.si_code)
+        decision = _decide_confirmation(item, entry, unit_code, closed)
+        if decision in ("confirm", "confirm_late") and entry is not None:
+            action = ClaimAction.CONFIRM_LATE if decision == "confirm_late" else ClaimAction.CONFIRM
+            late = action is ClaimAction.CONFIRM_LATE or (
+                entry.review_due_on is not None and entry.review_due_on < today
+            )
+            confirming.setdefault((action, late), []).append(item)
             to_confirm.append(item)
         elif decision == "decline":
             to_decline.append(item)
 
-    data = {"form": "02", "unit_code": unit_code, "received_on": today.isoformat()}
-    if to_confirm:
+    data: dict[str, Any] = {"form": "02", "unit_code": unit_code, "received_on": today.isoformat()}
+    for (action, late), group in sorted(confirming.items()):
         # The form's details are written by the move itself (one new version of each claim, not two).
-        found = [(item.result.claim_id, item) for item in to_confirm if item.result.claim_id is not None]
+        found = [(item.result.claim_id, item) for item in group if item.result.claim_id is not None]
         moved = service.confirm_many(
             [claim_id for claim_id, _ in found],
             [item.bank_code for _, item in found],
@@ -348,9 +474,11 @@ def confirm(
             confirmed_on=today,
             payment_due_on=add_working_days(today, program.payment_after_confirmation_wd),
             actor=actor,
-            data=data,
+            # Received after the person's Form 02 deadline: reports tell late confirmations by this.
+            data={**data, "late": True} if late else data,
+            action=action,
         )
-        _mark(to_confirm, moved, "confirmed")
+        _mark(group, moved, "confirmed")
     if to_decline:
         _apply(ClaimAction.DECLINE, to_decline, "declined", actor, data)
     confirmed_ids = [i.result.claim_id for i in to_confirm if i.result.outcome == "confirmed" and i.result.claim_id]

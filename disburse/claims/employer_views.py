@@ -233,6 +233,22 @@ def _chosen_rows(form: Form02RowsForm) -> list[tuple[Any, dict[str, Any]]]:
     return chosen
 
 
+def _form_02_taken(summary: dict[str, int]) -> str:
+    """What a Form 02 with no refused row did, counted as it happened: new confirmations and declines, and the people
+    already recorded before (never counted as confirmed now)."""
+    confirmed, declined, unchanged = (summary.get(k, 0) for k in ("confirmed", "declined", "unchanged"))
+    if not confirmed and not declined:
+        return _("Không có gì thay đổi: %(n)s người đã được ghi nhận từ trước.", n=unchanged)
+    said = _(
+        "Đã ghi nhận Mẫu số 02: xác nhận %(confirmed)s người, không nhận hỗ trợ %(declined)s người.",
+        confirmed=confirmed,
+        declined=declined,
+    )
+    if unchanged:
+        said += " " + _("%(n)s người đã được ghi nhận từ trước, không thay đổi.", n=unchanged)
+    return said
+
+
 @bp.post("/<unit_code>/form-02/rows")
 @roles_required("employer")
 def form_02_rows(unit_code: str) -> ResponseReturnValue:
@@ -261,14 +277,7 @@ def form_02_rows(unit_code: str) -> ResponseReturnValue:
         refused += bool(outcome.errors)
     summary = result.as_dict()["summary"]
     if not refused:
-        flash(
-            _(
-                "Đã ghi nhận Mẫu số 02: xác nhận %(confirmed)s người, không nhận hỗ trợ %(declined)s người.",
-                confirmed=summary.get("confirmed", 0) + summary.get("unchanged", 0),
-                declined=summary.get("declined", 0),
-            ),
-            "success",
-        )
+        flash(_form_02_taken(summary), "success")
         return redirect(url_for("employers.form_02", unit_code=employer.unit_code, page=_page_number()))
     return _form_02_page(
         program, employer, Form02UploadForm(formdata=None), form, result=summary, refused=[], rows_result=True

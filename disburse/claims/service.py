@@ -338,16 +338,21 @@ def confirm_many(
     payment_due_on: date,
     actor: Actor = None,
     data: dict[str, Any] | None = None,
+    action: ClaimAction = ClaimAction.CONFIRM,
 ) -> BulkTransition:
     """Confirm the claims ``ids`` (Form 02) with each one's bank details (None, None: cash at the office) in one
     statement (:data:`_CONFIRM`); flush. A claim whose state does not allow it, or whose bank does not exist, is
-    left as it is and reported in ``not_moved``."""
+    left as it is and reported in ``not_moved``. ``action``: :attr:`~ClaimAction.CONFIRM`, or
+    :attr:`~ClaimAction.CONFIRM_LATE` for claims in review only because their unit was late (the caller has checked
+    which, under the claims' locks)."""
+    if action not in (ClaimAction.CONFIRM, ClaimAction.CONFIRM_LATE):
+        raise ValueError(f"not a confirmation: {action}")
     if not len(ids) == len(bank_codes) == len(bank_accounts):
         raise ValueError("ids, bank_codes and bank_accounts must be as long as each other")
     params: dict[str, Any] = {
         "program_id": None,
         "actor_id": actor_id(actor),
-        "action": ClaimAction.CONFIRM.value,
+        "action": action.value,
         "reason": None,
         "data": data,
         "bank_codes": list(bank_codes),
@@ -358,7 +363,7 @@ def confirm_many(
     return run_bulk(
         _CONFIRM,
         TRANSITIONS,
-        ClaimAction.CONFIRM,
+        action,
         params,
         ids=ids,
         id_range=None,

@@ -29,6 +29,9 @@ class ClaimState(StrEnum):
 
 class ClaimAction(StrEnum):
     CONFIRM = "confirm"  # employer returns Form 02 with the person on it
+    #: A late Form 02 for a claim in review only because its unit had not confirmed it in time (the service checks
+    #: that, under the claim's lock: never confirmed, its review reasons those of the unit's lateness alone).
+    CONFIRM_LATE = "confirm_late"
     DECLINE = "decline"  # "Không nhận hỗ trợ"
     REMOVE = "remove"  # Form 03 "Không có": not employed at the unit
     MARK_OVERDUE = "mark_overdue"  # the employer's review deadline passed without Form 02
@@ -108,6 +111,7 @@ _CLOSED_OUT = (S.APPROVED, S.PAYMENT_FAILED, S.AWAITING_PAYMENT_DETAILS)
 TRANSITIONS: dict[tuple[ClaimState, ClaimAction], ClaimState] = {
     (S.LISTED, A.CONFIRM): S.EMPLOYER_CONFIRMED,
     (S.EMPLOYER_OVERDUE, A.CONFIRM): S.EMPLOYER_CONFIRMED,
+    (S.NEEDS_REVIEW, A.CONFIRM_LATE): S.EMPLOYER_CONFIRMED,
     (S.LISTED, A.MARK_OVERDUE): S.EMPLOYER_OVERDUE,
     (S.EMPLOYER_CONFIRMED, A.START_VERIFICATION): S.VERIFYING,
     (S.EMPLOYER_OVERDUE, A.START_VERIFICATION): S.VERIFYING,

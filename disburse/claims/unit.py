@@ -19,9 +19,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import and_, func, not_, or_, select, text
 
-from disburse.claims.employer_forms import adjustments_closed
+from disburse.claims.employer_forms import adjustments_closed, late_form_02_clause
 from disburse.claims.models import Claim
 from disburse.claims.outcomes import FormResult
 from disburse.claims.states import STATE_LABELS, ClaimState
@@ -244,9 +244,25 @@ def workforce_page(
 WAITING_FOR_FORM_02 = (ClaimState.LISTED, ClaimState.EMPLOYER_OVERDUE)
 
 
+def _waits_for_form_02(program: Program, today: date) -> Any:
+    """The people a Form 02 still confirms: listed or overdue, or in review only because their unit was late, while
+    the list may still change (:func:`~disburse.claims.employer_forms.late_form_02_clause`)."""
+    return or_(Claim.state.in_(WAITING_FOR_FORM_02), late_form_02_clause(program, today))
+
+
 def waiting_for_form_02(program: Program, employer: Employer) -> list[WorkforceRow]:
-    """The unit's people still waiting for its Form 02, in Vietnamese name order."""
-    return [row for row in workforce(program, employer) if row.state in WAITING_FOR_FORM_02]
+    """The unit's people still waiting for its Form 02 (also late: :func:`_waits_for_form_02`), in Vietnamese name
+    order."""
+    waiting = set(
+        db.session.scalars(
+            select(Claim.id).where(
+                Claim.program_id == program.id,
+                Claim.employer_id == employer.id,
+                _waits_for_form_02(program, programme_today()),
+            )
+        )
+    )
+    return [row for row in workforce(program, employer) if row.claim_id in waiting] if waiting else []
 
 
 # ------------------------------------------------------------------------------------------------- deadlines
@@ -266,21 +282,23 @@ class Deadline:
 
 
 #: The states of a claim the office checks without the unit's Form 02 once its deadline passed (a late Form 02 is
-#: no longer taken for it; corrections go on Form 03).
+#: taken only for those in review because of that alone; the others' corrections go on Form 03).
 CHECKED_UNCONFIRMED = (ClaimState.VERIFYING, ClaimState.NEEDS_REVIEW)
 
 
 def unit_deadlines(program: Program, employer: Employer, today: date) -> list[Deadline]:
     """The unit's open deadlines: Form 02 while people of its list wait for it (the earliest of their review
-    deadlines, also once passed: a late Form 02 is still taken), or, once the office checks them without it, that
-    the deadline has passed; and Form 03 until the adjustment deadline, then that it has closed."""
+    deadlines, also once passed: a late Form 02 is still taken, also for people in review only because of it), or,
+    once the office checks or has decided them without it, that the deadline has passed; and Form 03 until the
+    adjustment deadline, then that it has closed."""
     deadlines = []
+    waits, late = _waits_for_form_02(program, today), late_form_02_clause(program, today)
     waiting, due_on, unconfirmed, unconfirmed_due_on = db.session.execute(
         select(
-            func.count().filter(Claim.state.in_(WAITING_FOR_FORM_02)),
-            func.min(Claim.review_due_on).filter(Claim.state.in_(WAITING_FOR_FORM_02)),
-            func.count().filter(Claim.state.in_(CHECKED_UNCONFIRMED)),
-            func.min(Claim.review_due_on).filter(Claim.state.in_(CHECKED_UNCONFIRMED)),
+            func.count().filter(waits),
+            func.min(Claim.review_due_on).filter(waits),
+            func.count().filter(and_(Claim.state.in_(CHECKED_UNCONFIRMED), not_(late))),
+            func.min(Claim.review_due_on).filter(and_(Claim.state.in_(CHECKED_UNCONFIRMED), not_(late))),
         ).where(
             Claim.program_id == program.id,
             Claim.employer_id == employer.id,

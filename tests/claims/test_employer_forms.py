@@ -209,26 +209,100 @@ def test_form_01_returned_as_it_is_after_the_office_refused_a_claim_changes_noth
     assert _state(db_session, claim) == "rejected"
 
 
-def test_a_late_form_02_for_claims_the_office_is_checking_says_so_and_form_03_takes_the_account(db_session):
-    """The unit never answered: its claims went overdue and to the office's review. A late Form 02 row is refused
-    saying what happened and what to do (not that it contradicts a confirmation that never was); Form 03 takes the
-    account."""
+def _overdue_into_review(employer, *, unused_months: int = 24, born: date = date(1990, 1, 1)) -> Claim:
+    """A person of the unit's list whose unit never returned Form 02: overdue, then verified (as the sweeper and the
+    workers do) into review, with no bank details."""
     from disburse.claims import service as claims
+    from disburse.claims.states import ClaimAction
+    from disburse.verification import service as verification
 
-    employer, (claim,) = _unit_with("employer_overdue")
-    claims.transition(claim, "start_verification")
-    claims.transition(claim, "flag_for_review", data={"reasons": ["not_confirmed_by_employer"]})
-    row = {"si_code": _si(claim), "bank_code": "VCB", "bank_account": "0011223344"}
+    employee = create_employee(employer_id=employer.id, unused_months=unused_months, date_of_birth=born)
+    claim = create_claim(
+        "listed", employee=employee, bank_code=None, bank_account=None, review_due_on=date(2021, 10, 20)
+    )
+    claims.transition(claim, ClaimAction.MARK_OVERDUE)
+    verification.verify(ids=[claim.id], today=TODAY)
+    db.session.refresh(claim)
+    assert claim.state == "needs_review" and "not_confirmed_by_employer" in claim.reasons
+    return claim
 
-    late = forms.confirm(nq116(), employer.unit_code, [row], today=TODAY)
 
-    (error,) = late.rows[0].errors
-    assert error.code == "confirmation_closed" and "Mẫu số 03" in error.message_vi and "Form 03" in error.message_en
-    assert _state(db_session, claim) == "needs_review"
-    corrected = forms.adjust(nq116(), employer.unit_code, [{**row, "action": "correct"}], today=TODAY)
-    assert corrected.rows[0].outcome == "corrected"
-    db_session.refresh(claim)
-    assert (claim.state, claim.bank_code, claim.bank_account) == ("needs_review", "VCB", "0011223344")
+def test_a_late_form_02_confirms_people_in_review_only_because_the_unit_was_late(db_session):
+    """A unit that missed its Form 02 deadline sends it late: the people the office has not decided on and who are in
+    review only because the unit was late are confirmed (``confirm_late``, marked late) and verified again with the
+    unit's details; those in review for something else, or already decided, are told on their row what happened."""
+    from disburse.claims import service as claims
+    from disburse.claims.states import ClaimAction
+    from disburse.verification import service as verification
+    from tests.verification.test_checks import rollups_match
+
+    employer = create_employer()
+    only_late = _overdue_into_review(employer, born=date(1975, 5, 5))  # no near-duplicate of the others
+    zero_months = _overdue_into_review(employer, unused_months=0)  # also in review for its months
+    approved = _overdue_into_review(employer)
+    claims.transition(approved, ClaimAction.APPROVE, reason=None)  # a caseworker approved it without Form 02
+    still_listed = create_claim(
+        "listed", employee=create_employee(employer_id=employer.id), review_due_on=date(2021, 10, 20)
+    )  # the overdue sweep has not come by yet
+    on_time = create_claim("listed", employee=create_employee(employer_id=employer.id), review_due_on=TODAY)
+    rows = [
+        {"si_code": _si(claim), "bank_code": "VCB", "bank_account": "0011223344"}
+        for claim in (only_late, zero_months, approved, still_listed, on_time)
+    ]
+
+    result = forms.confirm(nq116(), employer.unit_code, rows, today=TODAY)
+
+    assert [r.outcome for r in result.rows] == ["confirmed", "error", "error", "confirmed", "confirmed"]
+    db_session.refresh(only_late)
+    assert (only_late.state, only_late.confirmed_on, only_late.bank_code, only_late.bank_account) == (
+        "employer_confirmed",
+        TODAY,
+        "VCB",
+        "0011223344",
+    )
+    assert only_late.payment_due_on == date(2021, 11, 8)  # the law's clock runs from the (late) Form 02
+    event = claim_events(only_late.id)[-1]
+    assert (event.action, event.from_state, event.to_state) == ("confirm_late", "needs_review", "employer_confirmed")
+    assert event.data == {"form": "02", "unit_code": employer.unit_code, "received_on": "2021-10-25", "late": True}
+    late_listed, in_time = claim_events(still_listed.id)[-1], claim_events(on_time.id)[-1]
+    assert (late_listed.action, late_listed.data.get("late")) == ("confirm", True)
+    assert (in_time.action, "late" in in_time.data) == ("confirm", False)
+
+    (error,) = result.rows[1].errors
+    assert error.code == "confirmation_closed"
+    assert "Không có tháng đóng BHTN chưa hưởng" in error.message_vi and "No unused UI" in error.message_en
+    assert "Mẫu số 03" in error.message_vi and "Form 03" in error.message_en
+    (error,) = result.rows[2].errors
+    assert error.code == "decided_without_form_02"
+    assert "'Đã duyệt'" in error.message_vi and "it is approved" in error.message_en
+    assert _state(db_session, zero_months) == "needs_review" and _state(db_session, approved) == "approved"
+    assert rollups_match(db_session)
+
+    # Verified again with the unit's confirmation: nothing is left to check, so it is approved.
+    verification.verify(ids=[only_late.id], today=TODAY)
+    db_session.refresh(only_late)
+    assert (only_late.state, only_late.reasons) == ("approved", [])
+    assert rollups_match(db_session)
+
+    # The same file sent again changes nothing for those now confirmed.
+    again = forms.confirm(nq116(), employer.unit_code, rows[:1], today=TODAY)
+    assert again.rows[0].outcome == "unchanged"
+
+
+def test_a_late_form_02_row_for_a_claim_being_checked_says_to_send_it_again_shortly(db_session):
+    from disburse.claims import service as claims
+    from disburse.claims.states import ClaimAction
+
+    employer = create_employer()
+    claim = create_claim("listed", employee=create_employee(employer_id=employer.id), bank_code=None, bank_account=None)
+    claims.transition(claim, ClaimAction.MARK_OVERDUE)
+    claims.transition(claim, ClaimAction.START_VERIFICATION)
+
+    result = forms.confirm(nq116(), employer.unit_code, [{"si_code": _si(claim)}], today=TODAY)
+
+    (error,) = result.rows[0].errors
+    assert error.code == "being_checked" and "sau ít phút" in error.message_vi and "few minutes" in error.message_en
+    assert _state(db_session, claim) == "verifying"
 
 
 def test_form_02_for_an_unknown_unit_is_refused_whole(db_session):

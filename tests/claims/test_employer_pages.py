@@ -95,23 +95,40 @@ def test_the_status_page_in_english(client, unit, workforce):
 
 
 @pytest.mark.parametrize(
-    ("locale", "words"),
+    ("locale", "words", "taken"),
     [
         (
             "vi",
-            ["Đã quá hạn gửi Mẫu số 02 (20/10/2021).", "2 người đơn vị chưa xác nhận đang được cơ quan BHXH xem xét"],
+            [
+                "Đã quá hạn gửi Mẫu số 02 (20/10/2021); Mẫu số 02 gửi muộn vẫn được tiếp nhận.",
+                "2 người đang chờ đơn vị xác nhận.",
+            ],
+            "Đã ghi nhận Mẫu số 02 cho 2 người.",
         ),
-        ("en", ["The deadline for Form 02 (20/10/2021) has passed.", "2 people your unit did not confirm are being"]),
+        (
+            "en",
+            [
+                "Form 02 was due on 20/10/2021; a late Form 02 is still taken.",
+                "2 people are waiting for the unit to confirm them.",
+            ],
+            "Form 02 recorded for 2 people.",
+        ),
     ],
 )
-def test_an_overdue_unit_is_told_its_form_02_deadline_passed_and_to_use_form_03(client, unit, locale, words):
-    """Its people went on without its Form 02 (overdue, then verified into review): a late Form 02 is no longer
-    taken for them, so every page of the unit says the deadline passed and points to Form 03."""
+def test_an_overdue_unit_may_still_send_form_02_for_the_people_the_office_has_not_decided(
+    client, unit, locale, words, taken
+):
+    """Its people went on without its Form 02 (overdue, then verified into review for that alone). The office still
+    takes a late Form 02 for them: every page of the unit says so and offers it, the Form 02 page lists them, and the
+    unit's own Form 01 file sent back confirms them (marked late), to be verified again."""
     from disburse.claims import service as claims
     from disburse.claims.states import ClaimAction
     from disburse.verification import service as verification
 
-    late = [_person(unit, name, "listed", review_due_on=date(2021, 10, 20)) for name in ("Phạm Văn An", "Lê Văn Bình")]
+    late = [
+        _person(unit, name, "listed", review_due_on=date(2021, 10, 20), bank_code=None, bank_account=None)
+        for name in ("Phạm Văn An", "Lê Văn Bình")
+    ]
     claims.transition_many(ClaimAction.MARK_OVERDUE, ids=[c.id for c in late])
     verification.verify(ids=[c.id for c in late], today=date(2021, 10, 25))
     assert {db.session.get(Claim, c.id).state for c in late} == {"needs_review"}
@@ -120,7 +137,23 @@ def test_an_overdue_unit_is_told_its_form_02_deadline_passed_and_to_use_form_03(
         page = _text(employer.get(f"/employers/{unit.unit_code}{path}"))
         for word in words:
             assert word in page, (path, word)
-        assert f'href="/employers/{unit.unit_code}/form-03"' in page
+        assert f'href="/employers/{unit.unit_code}/form-02"' in page
+    assert words[0] in _text(employer.get("/"))
+    form_02 = _text(employer.get(f"/employers/{unit.unit_code}/form-02"))
+    assert "<legend>Phạm Văn An · " in form_02 and "<legend>Lê Văn Bình · " in form_02
+
+    own_file = employer.get(f"/employers/{unit.unit_code}/form-01?format=csv")
+    response = employer.post(
+        f"/employers/{unit.unit_code}/form-02/upload",
+        data={"file": (io.BytesIO(own_file.data), "mau-01.csv")},
+        content_type="multipart/form-data",
+    )
+    page = _text(response)
+    assert response.status_code == 200 and taken in page
+    assert {db.session.get(Claim, c.id).state for c in late} == {"employer_confirmed"}
+    assert {(e.action, e.data["late"]) for c in late for e in claims.claim_events(c.id)[-1:]} == {
+        ("confirm_late", True)
+    }
 
 
 @pytest.mark.parametrize(
@@ -427,6 +460,52 @@ def test_form_02_upload_takes_the_good_rows_and_shows_the_others(client, unit):
     assert "There is no bank with code 'KHONGCO'" in lines[1][5]
     # A forged or another unit's errors file is refused.
     assert client.post(f"/employers/{unit.unit_code}/form-02/errors", data={"errors": token + "x"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("locale", "none", "others"),
+    [
+        ("vi", "Không dòng nào được ghi nhận.", "các dòng khác đã được ghi nhận"),
+        ("en", "No row was recorded.", "the other rows were recorded"),
+    ],
+)
+def test_a_form_02_of_which_no_row_was_taken_never_says_the_others_were_recorded(client, unit, locale, none, others):
+    listed = [_person(unit, f"Vũ Văn {n}") for n in ("Một", "Hai")]
+    client = _employer(client, unit, locale)
+    upload = _form_02_csv([[_si(c), "KHONGCO", "0071000123456", ""] for c in listed])
+    page = _text(
+        client.post(
+            f"/employers/{unit.unit_code}/form-02/upload",
+            data={"file": (upload, "mau02.csv")},
+            content_type="multipart/form-data",
+        )
+    )
+    assert none in page and others not in page
+    # One row taken: the page says so, and that the others were recorded.
+    upload = _form_02_csv([[_si(listed[0]), "VCB", "0071000123456", ""], [_si(listed[1]), "KHONGCO", "1", ""]])
+    page = _text(
+        client.post(
+            f"/employers/{unit.unit_code}/form-02/upload",
+            data={"file": (upload, "mau02.csv")},
+            content_type="multipart/form-data",
+        )
+    )
+    assert none not in page and others in page
+
+
+def test_form_02_in_the_browser_never_counts_people_recorded_before_as_confirmed_now(client, unit):
+    from disburse.claims import employer_forms
+
+    ann = _person(unit, "Lê Thị An")
+    employer_forms.confirm(
+        employer_views.current_program(), unit.unit_code, [{"si_code": _si(ann)}], today=date(2021, 10, 25)
+    )
+    client = _employer(client, unit)
+    data = {"rows-0-si_code": _si(ann), "rows-0-choice": "cash"}
+    response = client.post(f"/employers/{unit.unit_code}/form-02/rows", data=data)
+    page = _text(client.get(response.headers["Location"]))
+    assert "Không có gì thay đổi: 1 người đã được ghi nhận từ trước." in page
+    assert "xác nhận 1 người" not in page
 
 
 def test_a_form_02_far_longer_than_the_units_list_is_refused_before_it_is_read_through(client, unit, app, monkeypatch):

@@ -32,6 +32,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("employer_overdue", "decline"): "declined",
     ("employer_overdue", "remove"): "removed",
     ("employer_overdue", "start_verification"): "verifying",
+    ("needs_review", "confirm_late"): "employer_confirmed",  # a late Form 02 (the service says for which claims)
     ("employer_confirmed", "decline"): "declined",
     ("employer_confirmed", "remove"): "removed",
     ("employer_confirmed", "start_verification"): "verifying",
