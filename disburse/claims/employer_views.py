@@ -114,9 +114,13 @@ def status(unit_code: str) -> ResponseReturnValue:
     people, found, page = unit.workforce_page(
         program, employer, query, state=state, page=_page_number(), size=PAGE_SIZE
     )
+    requests, requests_total = unit.information_requests(program, employer)
     return render_template(
         "claims/unit_status.html",
         form=form,
+        requests=requests,
+        requests_total=requests_total,
+        today=programme_today(),
         query=query,
         state=state,
         people=people,
@@ -391,6 +395,15 @@ _ADJUSTED = {
 }
 
 
+def _already_listed(si: str) -> str:
+    """Form 03's answer to adding a person the unit's list already has (the service's ``unchanged``)."""
+    return _(
+        "Người có mã số BHXH %(si)s đã có trong danh sách của đơn vị; không cần bổ sung. Xem tình trạng của người "
+        "này ở trang Tình trạng chi trả.",
+        si=si,
+    )
+
+
 def _adjustment_row(form: Form03Form) -> dict[str, Any]:
     row: dict[str, Any] = {"si_code": form.si_code.data or "", "action": form.action.data or ""}
     if form.action.data in ("add", "correct"):
@@ -422,7 +435,10 @@ def form_03(unit_code: str) -> ResponseReturnValue:
         else:
             if not result.errors:
                 db.session.commit()
-                flash(_ADJUSTED.get(result.outcome, _ADJUSTED["unchanged"])(result.si_code), "success")
+                said = _ADJUSTED.get(result.outcome, _ADJUSTED["unchanged"])
+                if form.action.data == "add" and result.outcome == "unchanged":
+                    said = _already_listed
+                flash(said(result.si_code), "success")
                 return redirect(url_for("employers.form_03", unit_code=employer.unit_code))
             # Nothing to undo: the service left nothing behind for a refused row (a savepoint per row).
             for error in result.errors:

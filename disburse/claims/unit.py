@@ -24,7 +24,7 @@ from sqlalchemy import and_, func, not_, or_, select, text
 from disburse.claims.employer_forms import adjustments_closed, late_form_02_clause
 from disburse.claims.models import Claim
 from disburse.claims.outcomes import FormResult
-from disburse.claims.states import STATE_LABELS, ClaimState
+from disburse.claims.states import CLOSED_STATES, STATE_LABELS, ClaimState
 from disburse.extensions import db
 from disburse.formatting import number, vietnamese_name_key
 from disburse.payments import reasons as payment_reasons
@@ -432,3 +432,79 @@ def read_returned_form(
             "Tệp không có dòng dữ liệu nào dưới dòng tiêu đề.", "The file has no data rows under the header row."
         )
     return rows, others
+
+
+# --------------------------------------------------------------------------------------- requests to the unit
+
+
+@dataclass(frozen=True)
+class InformationRequest:
+    """A caseworker's request for information addressed to the unit (a ``request_info`` note whose addressee is the
+    employer), on a claim that is not closed: who, what the caseworker wrote for the unit to supply, by when, and
+    whether the unit has sent a Form 02 or 03 row for the person since."""
+
+    claim_id: int
+    si_code: str
+    full_name: str
+    #: What the caseworker asked the unit for (the request's text, written for its addressee).
+    asked: str
+    asked_on: date
+    due_on: date | None
+    #: The day the unit next sent a Form 02 or Form 03 row for the person after the request (the form's day of
+    #: receipt); None if not yet.
+    answered_on: date | None
+    #: Which form that was ("02" or "03").
+    answered_with: str | None
+
+    def overdue(self, today: date) -> bool:
+        return self.answered_on is None and self.due_on is not None and self.due_on < today
+
+
+#: Requests shown on the unit's pages (the newest first); a unit with more is told how many.
+REQUESTS_SHOWN = 50
+
+#: The unit's information requests on claims not closed, newest first: one index probe of each of the unit's claims'
+#: events (``ix_claim_events_claim_id``), the answer (the first Form 02/03 event after the request) probed the same
+#: way. Only the request's addressee, text and due date are read: never the caseworker's other notes.
+_REQUESTS = text(
+    f"""SELECT r.claim_id, e.si_code, e.full_name, r.data->>'note' AS asked, r.data->>'due_on' AS due_on,
+               CAST(r.created_at AT TIME ZONE 'Asia/Ho_Chi_Minh' AS date) AS asked_on,
+               a.answered_on, a.form AS answered_with, count(*) OVER () AS total
+        FROM claims c
+        JOIN employees e ON e.id = c.employee_id
+        JOIN claim_events r ON r.claim_id = c.id AND r.action = 'request_info' AND r.data->>'addressee' = 'employer'
+        LEFT JOIN LATERAL (
+            SELECT coalesce(CAST(x.data->>'received_on' AS date),
+                            CAST(x.created_at AT TIME ZONE 'Asia/Ho_Chi_Minh' AS date)) AS answered_on,
+                   x.data->>'form' AS form
+            FROM claim_events x
+            WHERE x.claim_id = r.claim_id AND x.id > r.id AND x.data->>'form' IN ('02', '03')
+            ORDER BY x.id LIMIT 1
+        ) a ON true
+        WHERE c.program_id = :program_id AND c.employer_id = :employer_id
+          AND c.state NOT IN ({", ".join(f"'{s.value}'" for s in CLOSED_STATES)})
+        ORDER BY r.id DESC
+        LIMIT :limit"""
+)
+
+
+def information_requests(program: Program, employer: Employer) -> tuple[list[InformationRequest], int]:
+    """The information requests addressed to the unit on its claims still open, newest first (at most
+    :data:`REQUESTS_SHOWN`), and how many there are in all."""
+    rows = db.session.execute(
+        _REQUESTS, {"program_id": program.id, "employer_id": employer.id, "limit": REQUESTS_SHOWN}
+    ).all()
+    requests = [
+        InformationRequest(
+            claim_id=row.claim_id,
+            si_code=row.si_code,
+            full_name=row.full_name,
+            asked=row.asked or "",
+            asked_on=row.asked_on,
+            due_on=date.fromisoformat(row.due_on) if row.due_on else None,
+            answered_on=row.answered_on,
+            answered_with=row.answered_with,
+        )
+        for row in rows
+    ]
+    return requests, int(rows[0].total) if rows else 0

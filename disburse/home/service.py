@@ -1,6 +1,7 @@
 """What the home page shows each role: what needs them today.
 
-- Employers: their unit's completion and its open deadlines (Form 02, Form 03).
+- Employers: their unit's completion, its open deadlines (Form 02, Form 03) and the office's requests for
+  information addressed to it.
 - Caseworkers: their district's review queue (claims that need a caseworker, and those whose unit did not return
   Form 02 in time, which verification sends there).
 - Supervisors, admins and visitors: every programme's completion (admins also a link to their pages).
@@ -11,13 +12,14 @@ Everything comes from the rollups and the unit's own claims; nothing here writes
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 
 from disburse.auth.models import User
 from disburse.claims.states import ClaimState
-from disburse.claims.unit import Deadline, unit_deadlines
+from disburse.claims.unit import Deadline, InformationRequest, information_requests, unit_deadlines
 from disburse.extensions import db
 from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
@@ -34,6 +36,10 @@ class UnitToday:
     employer: Employer
     progress: dict[str, Any]
     deadlines: list[Deadline]
+    #: The office's open requests for information addressed to the unit (newest first), and how many in all.
+    requests: list[InformationRequest]
+    requests_total: int
+    today: date
 
 
 @dataclass(frozen=True)
@@ -57,11 +63,16 @@ def unit_today(user: User, program_code: str) -> UnitToday | None:
     employer = db.session.get(Employer, user.employer_id) if user.employer_id else None
     if program is None or employer is None:
         return None
+    today = programme_today()
+    requests, requests_total = information_requests(program, employer)
     return UnitToday(
         program,
         employer,
         employer_progress(program.id, employer.id),
-        unit_deadlines(program, employer, programme_today()),
+        unit_deadlines(program, employer, today),
+        requests,
+        requests_total,
+        today,
     )
 
 

@@ -219,6 +219,58 @@ def test_after_the_adjustment_deadline_no_page_offers_form_03(client, unit, app,
     assert db.session.get(Claim, late[0].id).state == "needs_review"
 
 
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [
+        ("vi", ["Cơ quan BHXH đề nghị đơn vị bổ sung thông tin", "Quá hạn bổ sung", "Đang chờ đơn vị bổ sung"]),
+        ("en", ["The social security office asks your unit for information", "Overdue", "Waiting for your unit"]),
+    ],
+)
+def test_the_unit_sees_the_offices_requests_for_information_addressed_to_it(
+    client, unit, app, monkeypatch, locale, words
+):
+    """A caseworker's "request information" addressed to the employer shows on the unit's home and status pages:
+    who, what is asked and by when (dd/mm/yyyy), overdue or answered (a Form 03 row for the person since); never a
+    request addressed to the person, nor the caseworker's other notes."""
+    from disburse.claims import employer_forms
+    from disburse.verification import review
+
+    caseworker = create_user("caseworker", district=unit.district_code)
+    an = _person(unit, "Phạm Văn An", "needs_review")
+    binh = _person(unit, "Lê Văn Bình", "needs_review")
+    chi = _person(unit, "Trần Thị Chi", "needs_review")
+    review.request_info(an.id, caseworker, "employer", "Bản sao hợp đồng lao động còn hiệu lực", date(2021, 10, 26))
+    review.request_info(binh.id, caseworker, "employer", "Xác nhận số tài khoản của người lao động", date(2021, 11, 5))
+    review.request_info(chi.id, caseworker, "employer", "Quyết định nghỉ việc", date(2021, 11, 5))
+    review.request_info(binh.id, caseworker, "person", "Ảnh CCCD hai mặt")  # to the person, not the unit
+    review.log_contact(binh.id, caseworker, "phone", "reached", "Ghi chú nội bộ: nghi khai sai")
+    employer_forms.adjust(
+        employer_views.current_program(),
+        unit.unit_code,
+        [{"si_code": _si(chi), "action": "correct", "phone": "0987654321"}],
+        today=date(2021, 10, 25),
+    )
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-10-28")
+    employer = _employer(client, unit, locale)
+    for path in ("/", f"/employers/{unit.unit_code}"):
+        page = _text(employer.get(path))
+        for word in words:
+            assert word in page, (path, word)
+        assert "Bản sao hợp đồng lao động còn hiệu lực" in page and "26/10/2021" in page and _si(an) in page
+        assert "Xác nhận số tài khoản của người lao động" in page and "05/11/2021" in page
+        assert (
+            "Đơn vị đã gửi Mẫu số 03 ngày 25/10/2021" if locale == "vi" else "Your unit sent Form 03 on 25/10/2021"
+        ) in page
+        assert "Ảnh CCCD hai mặt" not in page and "nghi khai sai" not in page
+        row = re.search(r"<tr>(?:(?!</tr>).)*Phạm Văn An(?:(?!</tr>).)*</tr>", page, re.S)
+        assert row is not None and words[1] in row.group(0)  # due 26/10, nothing sent since: overdue
+
+
+def test_the_employers_home_page_links_to_its_contribution_reduction(client, unit):
+    page = _text(_employer(client, unit).get("/"))
+    assert f'<a href="/employers/{unit.unit_code}/reductions">Giảm mức đóng</a>' in page
+
+
 def test_a_person_owed_nothing_shows_no_amount_and_no_account(client, unit, workforce, db_session):
     """A declined (or removed, or refused) person's row must not read as if a payment were on its way."""
     declined = workforce["declined"]
@@ -283,7 +335,8 @@ def test_a_refused_person_shows_why_the_office_refused_not_what_review_was_check
         row = re.search(rf"<tr>(?:(?!</tr>).)*{name}(?:(?!</tr>).)*</tr>", page, re.S)
         assert row is not None and why in row.group(0), (name, why)
         assert review_words not in row.group(0), name
-    assert len([s for s in statements if "FROM claim_events" in s]) == 1  # one statement for the page's refusals
+    refusals = [s for s in statements if "FROM claim_events" in s and "request_info" not in s]
+    assert len(refusals) == 1  # one statement for the page's refusals (another reads the requests to the unit)
 
 
 def test_search_by_name_without_diacritics_or_by_si_code(client, unit, workforce):
@@ -733,8 +786,19 @@ def test_form_02_rows_with_nobody_chosen(client, unit):
 def test_form_03_adds_removes_and_corrects(client, unit):
     client = _employer(client, unit)
     page = _text(client.get(f"/employers/{unit.unit_code}/form-03"))
-    assert "<h1>Mẫu số 03: điều chỉnh danh sách: Công ty TNHH May Thử</h1>" in page
+    assert "<h1>Mẫu số 03 (điều chỉnh danh sách): Công ty TNHH May Thử</h1>" in page
+    assert "<title>Mẫu số 03 (điều chỉnh danh sách) · Công ty TNHH May Thử" in page
     assert '<label for="action-0">Bổ sung người lao động chưa có trong danh sách</label>' in page
+    english = _text(_employer(client, unit, "en").get(f"/employers/{unit.unit_code}/form-03"))
+    assert "<h1>Form 03 (list adjustments): Công ty TNHH May Thử</h1>" in english
+    client = _employer(client, unit)
+
+    # Adding someone already on the list says so (not "already so; nothing changed").
+    listed = _person(unit, "Đặng Văn Có")
+    response = client.post(f"/employers/{unit.unit_code}/form-03", data={"action": "add", "si_code": _si(listed)})
+    page = _text(client.get(response.headers["Location"]))
+    assert f"Người có mã số BHXH {_si(listed)} đã có trong danh sách của đơn vị" in page
+    assert "không có gì thay đổi" not in page
 
     missing = create_employee(employer_id=unit.id, full_name="Ngô Văn Mới")
     response = client.post(
