@@ -2,14 +2,14 @@
 time (docs/rules.md, section 7, "Not confirmed by the employer"): the claim goes back to ``employer_confirmed`` with
 the unit's details and is verified again.
 
-Revision ID: 0028
-Revises: 0027
+Revision ID: 0031
+Revises: 0030
 """
 
 from alembic import op
 
-revision = "0028"
-down_revision = "0027"
+revision = "0031"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 
