@@ -654,9 +654,31 @@ class SpreadsheetWriter:
         self.handle.close()
 
 
-def write_xlsx(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str = "Sheet1") -> int:
-    """An XLSX workbook of one sheet (openpyxl's streaming writer); every text cell stays text."""
+#: How an XLSX column shows its values (``write_xlsx``'s ``formats``, one per column, None: as they come). Money and
+#: counts are number cells grouped by thousands (Excel shows the separator of the reader's locale: "4.976.300.000" in
+#: Vietnamese), so that people can still sum them; percentages are numbers with one decimal ("69,0"), in the unit
+#: the header promises ("(%)": 69.0, not 0.69); identifiers that look like numbers (SI code, national ID, unit code,
+#: account, phone, claim number) are text, so that Excel neither sums them nor drops their leading zeros, and a
+#: blank cell of such a column (a Form 02 account to fill in) keeps what is typed there as text.
+MONEY = "#,##0"
+COUNT = "#,##0"
+PERCENT = "0.0"
+TEXT = "@"
+
+
+def write_xlsx(
+    path: Path,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    title: str = "Sheet1",
+    formats: Sequence[str | None] = (),
+) -> int:
+    """An XLSX workbook of one sheet (openpyxl's streaming writer); every text cell stays text. ``formats`` gives
+    column by column how its cells are shown (:data:`MONEY`, :data:`COUNT`, :data:`PERCENT`, :data:`TEXT`, or None
+    for the value as it comes)."""
     import openpyxl
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     def cell(value: Any) -> Any:
@@ -669,10 +691,27 @@ def write_xlsx(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]],
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet(title=ILLEGAL_CHARACTERS_RE.sub("", title)[:31] or "Sheet1")
+
+    def formatted(value: Any, number_format: str | None) -> Any:
+        if number_format is None:
+            return cell(value)
+        if number_format == TEXT:
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                value = str(value)
+        elif not isinstance(value, int | float) or isinstance(value, bool):
+            return cell(value)  # a blank ("" or None) of a number column
+        styled = WriteOnlyCell(sheet, value=cell(value))
+        styled.number_format = number_format
+        return styled
+
     sheet.append([cell(h) for h in header])
+    columns = list(formats)
     count = 0
     for row in rows:
-        sheet.append([cell(v) for v in row])
+        if columns:
+            sheet.append([formatted(v, columns[i] if i < len(columns) else None) for i, v in enumerate(row)])
+        else:
+            sheet.append([cell(v) for v in row])
         count += 1
     workbook.save(path)
     return count

@@ -11,7 +11,7 @@ from typing import Any
 from disburse.casework import outreach
 from disburse.formatting import dmy
 from disburse.programs.calendar import VIETNAM_TZ
-from disburse.spreadsheets import write_csv, write_xlsx
+from disburse.spreadsheets import COUNT, TEXT, write_csv, write_xlsx
 from disburse.verification.review import CONTACT_OUTCOMES
 
 HEADER = [
@@ -28,6 +28,8 @@ HEADER = [
     "Kết quả / Outcome",
     "Kết quả gọi lần này / This call's outcome",
 ]
+#: How the XLSX shows each column (:func:`disburse.spreadsheets.write_xlsx`): identifiers as text, counts grouped.
+FORMATS = [TEXT, None, None, TEXT, None, TEXT, COUNT, None, COUNT, None, None, None]
 
 
 def _rows(program_id: int, district: str, kind: str, with_phone: bool) -> Iterator[list[Any]]:
@@ -58,5 +60,5 @@ def outreach_file(program_id: int, district: str, kind: str, fmt: str, *, with_p
         if fmt == "csv":
             write_csv(path, HEADER, rows)
         else:
-            write_xlsx(path, HEADER, rows, title=f"Lien he {district}")
+            write_xlsx(path, HEADER, rows, title=f"Lien he {district}", formats=FORMATS)
         return path.read_bytes()

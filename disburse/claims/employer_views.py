@@ -144,7 +144,7 @@ def form_01(unit_code: str) -> ResponseReturnValue:
         if as_csv:
             write_csv(path, header, rows)
         else:
-            write_xlsx(path, header, rows, title=f"Mẫu 01 {employer.unit_code}")
+            write_xlsx(path, header, rows, title=f"Mẫu 01 {employer.unit_code}", formats=unit.FORM_01_FORMATS)
         content = path.read_bytes()
     return send_file(
         BytesIO(content),

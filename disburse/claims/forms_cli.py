@@ -20,7 +20,14 @@ from flask.cli import AppGroup
 
 from disburse.claims.employer_forms import confirm, employer_for_unit
 from disburse.claims.outcomes import FormRefused, FormResult, RowResult
-from disburse.claims.unit import ERRORS_HEADER, form_01_table, listed_people, read_returned_form, refused_rows
+from disburse.claims.unit import (
+    ERRORS_HEADER,
+    FORM_01_FORMATS,
+    form_01_table,
+    listed_people,
+    read_returned_form,
+    refused_rows,
+)
 from disburse.extensions import db
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.spreadsheets import (
@@ -76,7 +83,7 @@ def list_cmd(unit_code: str, out: Path, program_code: str | None) -> None:
         sys.exit(EXIT_UNUSABLE)
     header, rows = form_01_table(program, employer)
     if out.suffix.lower() == ".xlsx":
-        write_xlsx(out, header, rows, title=f"Mẫu 01 {employer.unit_code}")
+        write_xlsx(out, header, rows, title=f"Mẫu 01 {employer.unit_code}", formats=FORM_01_FORMATS)
     else:
         write_csv(out, header, rows)
     click.echo(

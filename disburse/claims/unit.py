@@ -31,7 +31,7 @@ from disburse.payments import reasons as payment_reasons
 from disburse.programs.calendar import programme_today, working_days_between
 from disburse.programs.models import Program
 from disburse.registry.models import Employee, Employer
-from disburse.spreadsheets import TooManyRows, UnusableFile, read_table
+from disburse.spreadsheets import COUNT, MONEY, TEXT, TooManyRows, UnusableFile, read_table
 from disburse.verification import reasons as claim_reasons
 from disburse.verification.review import last_refusal_codes, refusal_reasons
 
@@ -335,6 +335,9 @@ FORM_01_COLUMNS = [
     ("Số tài khoản", "bank_account"),
     ("Không nhận hỗ trợ: ghi x", "decline"),
 ]
+#: How the XLSX shows each column (:func:`disburse.spreadsheets.write_xlsx`): identifiers as text (the account the
+#: employer types in too), months and amounts as grouped numbers.
+FORM_01_FORMATS = [None, TEXT, None, TEXT, TEXT, COUNT, MONEY, None, TEXT, TEXT, None]
 
 
 def form_01_table(program: Program, employer: Employer) -> tuple[list[str], list[list[Any]]]:

@@ -10,12 +10,16 @@ from typing import Any
 
 from disburse.dashboard.queries import TableQuery, child_level, monthly_totals, table_rows
 from disburse.formatting import dmy, tenths_down
-from disburse.spreadsheets import write_csv, write_xlsx
+from disburse.spreadsheets import COUNT, MONEY, PERCENT, TEXT, write_csv, write_xlsx
 
 MIMETYPES = {
     "csv": "text/csv",  # Werkzeug adds "; charset=utf-8" to text types
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+#: How the XLSX shows each column (:func:`disburse.spreadsheets.write_xlsx`): codes as text, then the figures.
+_FIRST_FORMATS = {"province": [TEXT, None], "district": [TEXT, None], "unit": [TEXT, None, TEXT]}
+FIGURES_FORMATS = [COUNT, COUNT, PERCENT, MONEY, COUNT, COUNT, COUNT, COUNT]
+TARGET_FORMATS = [PERCENT, None]
 _FIRST = {
     "province": ["Mã tỉnh / Province code", "Tỉnh / Province"],
     "district": ["Mã quận/huyện / District code", "Quận/huyện / District"],
@@ -46,6 +50,11 @@ def percent_cell(value: float | None) -> float | str:
 
 def header(level: str) -> list[str]:
     return [*_FIRST[level], *FIGURES_HEADER, *(TARGET_HEADER if level == "district" else [])]
+
+
+def formats(level: str) -> list[str | None]:
+    """How the XLSX shows each column of :func:`header`."""
+    return [*_FIRST_FORMATS[level], *FIGURES_FORMATS, *(TARGET_FORMATS if level == "district" else [])]
 
 
 def _rows(program_id: int, query: TableQuery, level: str) -> Iterator[list[Any]]:
@@ -93,7 +102,7 @@ def write_table(
     if fmt == "csv":
         write_csv(path, header(level), counted())
     else:
-        write_xlsx(path, header(level), counted(), title="Tien do")
+        write_xlsx(path, header(level), counted(), title="Tien do", formats=formats(level))
     return count
 
 
@@ -117,6 +126,7 @@ MONTHLY_HEADER = [
     "Số người lao động / Employees",
     "Số tiền được giảm (VND) / Reduction (VND)",
 ]
+MONTHLY_FORMATS = [TEXT, None, COUNT, COUNT, COUNT, PERCENT, MONEY, COUNT, COUNT, MONEY]
 
 
 def monthly_file(rows: list[dict[str, Any]], month: str) -> bytes:
@@ -129,7 +139,7 @@ def monthly_file(rows: list[dict[str, Any]], month: str) -> bytes:
 
     with tempfile.TemporaryDirectory(prefix="disburse-monthly-") as folder:
         path = Path(folder) / "report.xlsx"
-        write_xlsx(path, MONTHLY_HEADER, values(), title=f"Bao cao {month.replace('/', '-')}")
+        write_xlsx(path, MONTHLY_HEADER, values(), title=f"Bao cao {month.replace('/', '-')}", formats=MONTHLY_FORMATS)
         return path.read_bytes()
 
 

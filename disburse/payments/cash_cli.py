@@ -40,6 +40,7 @@ from disburse.payments.cash import (
 from disburse.payments.service import payable
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
+from disburse.spreadsheets import MONEY, TEXT
 
 EXIT_REFUSED = 2
 
@@ -55,6 +56,8 @@ CASH_LIST_COLUMNS = [
     ("Số biên lai", "receipt_number"),
     ("Ký nhận", "signature"),
 ]
+#: How the XLSX shows each column (:func:`disburse.spreadsheets.write_xlsx`).
+CASH_LIST_FORMATS = [None, None, TEXT, TEXT, MONEY, TEXT, None, TEXT, None]
 
 
 def _refuse(vi: str, en: str) -> NoReturn:
@@ -98,7 +101,9 @@ def _write(out: Path, rows: list[CashListRow], district: str) -> None:
     header = [f"{label} ({name})" for label, name in CASH_LIST_COLUMNS]
     try:
         if out.suffix.lower() == ".xlsx":
-            write_xlsx(out, header, _spreadsheet_rows(rows), title=f"Chi tiền mặt {district}")
+            write_xlsx(
+                out, header, _spreadsheet_rows(rows), title=f"Chi tiền mặt {district}", formats=CASH_LIST_FORMATS
+            )
         else:
             write_csv(out, header, _spreadsheet_rows(rows))
     except OSError as exc:

@@ -1,0 +1,171 @@
+"""Every XLSX file disburse writes shows money and counts as numbers grouped by thousands ('#,##0': Excel in a
+Vietnamese locale shows 4.976.300.000, and people can still sum them), percentages as numbers with one decimal
+('0.0': 69,0, the unit the "(%)" header promises), and identifiers that look like numbers (SI code, national ID, unit
+and area codes, account, phone, claim number) as text. One test over every export, each produced by the code that
+serves it."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from disburse.casework.exports import outreach_file
+from disburse.claims.forms_cli import forms_cli
+from disburse.dashboard.exports import monthly_file, table_file
+from disburse.dashboard.queries import TableQuery, monthly_report
+from disburse.payments import cash_cli
+from disburse.payments.cash import CashListRow
+from disburse.reports.rollups import take_snapshots
+from disburse.reports.service import Area
+from tests.factories import create_claim, create_employee, create_employer, nq116
+
+MONEY, COUNT, PERCENT, TEXT = "money", "count", "percent", "text"
+NUMBER_FORMATS = {MONEY: "#,##0", COUNT: "#,##0", PERCENT: "0.0"}
+
+
+@pytest.fixture
+def world(app, db_session, monkeypatch):
+    """Claims of NQ116 at a unit of Đông Anh: paid, listed, awaiting payment details after two failed payments; the
+    month of October 2021 closed by its snapshot."""
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-12-06")
+    unit = create_employer(district_code="017", unit_code="0100123")
+    for state in ("paid", "paid", "listed", "listed"):
+        create_claim(state, employee=create_employee(employer_id=unit.id, phone="0912000111"))
+    create_claim("awaiting_payment_details", employee=create_employee(employer_id=unit.id), payment_failures=2)
+    take_snapshots(nq116().id, date(2021, 10, 31))
+    return unit
+
+
+def _form_01(app: Any, unit: Any, tmp_path: Path) -> Path:
+    out = tmp_path / "mau01.xlsx"
+    result = app.test_cli_runner().invoke(forms_cli, ["list", unit.unit_code, "--out", str(out), "--program", "NQ116"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _cash_list(app: Any, unit: Any, tmp_path: Path) -> Path:
+    out = tmp_path / "cash.xlsx"
+    rows = [
+        CashListRow("TM0000001", "Trần Thị Ánh", "0100000001", "********0123", 4_976_300_000, date(2021, 10, 15)),
+        CashListRow("TM0000002", "Lê Văn Bình", "0100000002", "********0456", 3_300_000, date(2021, 10, 15)),
+    ]
+    cash_cli._write(out, rows, "017")
+    return out
+
+
+def _bytes(content: bytes, tmp_path: Path) -> Path:
+    path = tmp_path / "export.xlsx"
+    path.write_bytes(content)
+    return path
+
+
+def _table(area: Area) -> Callable[[Any, Any, Path], Path]:
+    return lambda app, unit, tmp_path: _bytes(table_file(nq116().id, TableQuery(area), "xlsx"), tmp_path)
+
+
+def _monthly(app: Any, unit: Any, tmp_path: Path) -> Path:
+    rows = monthly_report(nq116().id, date(2021, 10, 1), date(2021, 12, 6))
+    return _bytes(monthly_file(rows, "10/2021"), tmp_path)
+
+
+def _outreach(app: Any, unit: Any, tmp_path: Path) -> Path:
+    return _bytes(outreach_file(nq116().id, "017", "awaiting_details", "xlsx", with_phone=True), tmp_path)
+
+
+_FIGURES = {
+    "Đủ điều kiện / Eligible": COUNT,
+    "Đã chi trả / Paid": COUNT,
+    "Tỷ lệ đã chi trả (%) / Paid (%)": PERCENT,
+    "Số tiền đã chi trả (VND) / Amount paid (VND)": MONEY,
+    "Cần xác minh / Needs review": COUNT,
+    "Từ chối / Rejected": COUNT,
+    "Không nhận hỗ trợ / Declined": COUNT,
+    "Chờ thông tin tài khoản / Awaiting details": COUNT,
+}
+
+#: Each export: how it is made, and the kind of each column the test holds it to (every row, every non-blank cell).
+EXPORTS: dict[str, tuple[Callable[[Any, Any, Path], Path], dict[str, str]]] = {
+    "form_01": (
+        _form_01,
+        {
+            "Mã số BHXH (si_code)": TEXT,
+            "Số CMND/CCCD (national_id)": TEXT,
+            "Số điện thoại (phone)": TEXT,
+            "Số tháng đóng BHTN chưa hưởng (unused_months)": COUNT,
+            "Mức hỗ trợ (đồng) (amount_vnd)": MONEY,
+        },
+    ),
+    "cash_list": (
+        _cash_list,
+        {
+            "Mã số BHXH (si_code)": TEXT,
+            "Số CMND/CCCD (national_id)": TEXT,
+            "Số tiền (đồng) (amount_vnd)": MONEY,
+            "Mã thanh toán (reference)": TEXT,
+        },
+    ),
+    "dashboard_provinces": (_table(Area()), {"Mã tỉnh / Province code": TEXT, **_FIGURES}),
+    "dashboard_districts": (_table(Area("01")), {"Mã quận/huyện / District code": TEXT, **_FIGURES}),
+    "dashboard_units": (
+        _table(Area("01", "017")),
+        {"Mã đơn vị / Unit code": TEXT, "Mã quận/huyện / District code": TEXT, **_FIGURES},
+    ),
+    "monthly_report": (
+        _monthly,
+        {
+            "Mã tỉnh / Province code": TEXT,
+            "Đủ điều kiện / Eligible": COUNT,
+            "Đã chi trả (lũy kế) / Paid (to date)": COUNT,
+            "Chi trả trong tháng / Paid in the month": COUNT,
+            "Tỷ lệ đã chi trả (%) / Paid (%)": PERCENT,
+            "Số tiền đã chi trả (VND) / Amount paid (VND)": MONEY,
+            "Số đơn vị được giảm mức đóng / Units with a reduction": COUNT,
+            "Số người lao động / Employees": COUNT,
+            "Số tiền được giảm (VND) / Reduction (VND)": MONEY,
+        },
+    ),
+    "outreach": (
+        _outreach,
+        {
+            "Mã số BHXH / SI code": TEXT,
+            "Số điện thoại / Phone": TEXT,
+            "Số hồ sơ / Claim": TEXT,
+            "Chi trả không thành công / Failed payments": COUNT,
+            "Số lần liên hệ / Contact attempts": COUNT,
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("export", list(EXPORTS))
+def test_money_and_counts_are_grouped_numbers_percentages_have_a_decimal_and_ids_are_text(app, world, tmp_path, export):
+    make, kinds = EXPORTS[export]
+    sheet = openpyxl.load_workbook(io.BytesIO(make(app, world, tmp_path).read_bytes())).active
+    rows = list(sheet.iter_rows())
+    header = [cell.value for cell in rows[0]]
+    assert len(rows) > 1, "the export has data rows"
+    for name, kind in kinds.items():
+        cells = [row[header.index(name)] for row in rows[1:]]
+        filled = [cell for cell in cells if cell.value not in (None, "")]
+        assert filled, f"{export}: {name} has a value in some row"
+        for cell in filled:
+            if kind == TEXT:
+                assert cell.data_type == "s" and isinstance(cell.value, str), (export, name, cell.value)
+                assert cell.number_format == "@", (export, name, cell.number_format)
+            else:
+                assert isinstance(cell.value, int | float) and not isinstance(cell.value, bool), (export, name)
+                assert cell.number_format == NUMBER_FORMATS[kind], (export, name, cell.number_format)
+                if kind == PERCENT:
+                    assert 0 <= cell.value <= 100, (export, name, cell.value)  # a percentage, as the header says
+    # Nothing else in the sheet is a number shown as General that a reader would need grouped: every number cell
+    # of the data rows is in a column held above, or is the row's own number (STT).
+    for row in rows[1:]:
+        for name, cell in zip(header, row, strict=False):
+            if isinstance(cell.value, int | float) and not isinstance(cell.value, bool) and name not in kinds:
+                assert str(name).startswith("STT") or cell.number_format != "General", (export, name, cell.value)
