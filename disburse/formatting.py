@@ -93,6 +93,67 @@ def dmy(value: date | datetime | None) -> str:
     return value.strftime("%d/%m/%Y")
 
 
+class BadDay(ValueError):
+    """A text that is not a day :func:`parse_day` takes; ``vi`` and ``en`` say why and how to write it."""
+
+    def __init__(self, vi: str, en: str) -> None:
+        super().__init__(f"{vi} / {en}")
+        self.vi = vi
+        self.en = en
+
+
+#: The years a day written by people may have (the registry's, Form 04's and the API's rule).
+FIRST_DAY_YEAR, LAST_DAY_YEAR = 1900, 2100
+_HOW_VI = "hãy ghi theo dạng ngày/tháng/năm dd/mm/yyyy (ví dụ 31/01/1990) hoặc YYYY-MM-DD (ví dụ 1990-01-31)"
+_HOW_EN = "write it as day/month/year dd/mm/yyyy (e.g. 31/01/1990) or YYYY-MM-DD (e.g. 1990-01-31)"
+
+
+def _digits(parts: list[str], widths: tuple[tuple[int, int], ...]) -> bool:
+    return len(parts) == len(widths) and all(
+        low <= len(part) <= high and part.isascii() and part.isdigit()
+        for part, (low, high) in zip(parts, widths, strict=True)
+    )
+
+
+def parse_day(text: str, first_year: int = FIRST_DAY_YEAR, last_year: int = LAST_DAY_YEAR) -> date:
+    """A day as people write it here, dd/mm/yyyy (the day and month may have one digit: 1/5/1990), or as ISO
+    YYYY-MM-DD (what programs write; a date cell of a workbook is read so). Anything else raises :class:`BadDay`,
+    which says why in both languages: a year of two digits is ambiguous (1990 or 2090?), 05/31/1990 is month first
+    (31 is no month), 31/02/1990 is not in the calendar. The registry import checks the same in SQL
+    (disburse/registry/imports/check.py), held to this by tests."""
+    value = text.strip()
+    dmy_parts, iso_parts = value.split("/"), value.split("-")
+    if _digits(dmy_parts, ((1, 2), (1, 2), (4, 4))):
+        day, month, year = (int(part) for part in dmy_parts)
+    elif _digits(iso_parts, ((4, 4), (2, 2), (2, 2))):
+        year, month, day = (int(part) for part in iso_parts)
+    elif _digits(dmy_parts, ((1, 2), (1, 2), (2, 2))):
+        raise BadDay(
+            f"Ngày «{value}» có năm hai chữ số, không rõ là năm nào; hãy ghi năm đủ bốn chữ số (ví dụ 31/01/1990).",
+            f"The date '{value}' has a two-digit year, which is ambiguous; write the year in four digits "
+            "(e.g. 31/01/1990).",
+        )
+    else:
+        raise BadDay(f"«{value}» không phải là ngày; {_HOW_VI}.", f"'{value}' is not a date; {_HOW_EN}.")
+    if len(dmy_parts) == 3 and month > 12 and 1 <= day <= 12:
+        raise BadDay(
+            f"Ngày «{value}» ghi tháng trước ngày ({month} không phải là tháng); {_HOW_VI}.",
+            f"The date '{value}' puts the month first ({month} is not a month); {_HOW_EN}.",
+        )
+    try:
+        parsed = date(year, month, day)
+    except ValueError:
+        raise BadDay(
+            f"Ngày «{value}» không có trong lịch; {_HOW_VI}.", f"The date '{value}' is not in the calendar; {_HOW_EN}."
+        ) from None
+    if not first_year <= parsed.year <= last_year:
+        raise BadDay(
+            f"Năm của ngày «{value}» phải từ {first_year} đến {last_year}.",
+            f"The year of '{value}' must be from {first_year} to {last_year}.",
+        )
+    return parsed
+
+
 # ------------------------------------------------------------------------------------------ Vietnamese order
 
 #: The Vietnamese alphabet (a ă â b c d đ e ê … ư v x y), with the Latin letters it lacks (f j w z) where Latin puts

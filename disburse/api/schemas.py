@@ -21,6 +21,7 @@ import re
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from functools import wraps
 from typing import Annotated, Any, ClassVar, TypeVar
 
@@ -42,6 +43,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
 from disburse.api.errors import invalid, message, unreadable_parameters
+from disburse.formatting import BadDay, parse_day
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: Attribute on a view function holding its :class:`Endpoint` (copied onto wrappers by functools.wraps).
@@ -219,8 +221,25 @@ def _bounds(info: FieldInfo | None) -> tuple[Any, Any]:
     return low, high
 
 
+def _day(value: Any) -> Any:
+    """A day given as text: dd/mm/yyyy, as people write it here, or YYYY-MM-DD (:func:`parse_day`, which says why it
+    refuses one); any other value goes on to pydantic's own date check."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return parse_day(value)
+    except BadDay as bad:
+        raise PydanticCustomError("day", "{en}", {"vi": bad.vi, "en": bad.en}) from None
+
+
+#: A day in a request: dd/mm/yyyy or YYYY-MM-DD, from 1900 to 2100.
+Day = Annotated[date, BeforeValidator(_day)]
+
+
 def _generic(error: Any, info: FieldInfo | None) -> tuple[str, str]:
     kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "day":
+        return str(ctx["vi"]), str(ctx["en"])
     if kind == "missing":
         return "Trường này là bắt buộc.", "This field is required."
     if kind == "extra_forbidden":
@@ -243,7 +262,7 @@ def _generic(error: Any, info: FieldInfo | None) -> tuple[str, str]:
     if kind == "string_too_short":
         return "Trường này là bắt buộc.", "This field is required."
     if kind.startswith("date"):
-        return "Phải là một ngày dạng YYYY-MM-DD.", "Must be a date as YYYY-MM-DD."
+        return "Phải là một ngày dạng dd/mm/yyyy hoặc YYYY-MM-DD.", "Must be a date as dd/mm/yyyy or YYYY-MM-DD."
     if kind in ("list_type", "too_short", "too_long"):
         return "Phải là một danh sách có số phần tử cho phép.", "Must be a list of an allowed length."
     if kind in ("model_type", "model_attributes_type", "dict_type"):

@@ -48,6 +48,7 @@ from disburse.claims.outcomes import (
 )
 from disburse.claims.states import STATE_LABELS, TRANSITIONS, ClaimAction, ClaimState
 from disburse.extensions import db
+from disburse.formatting import BadDay, parse_day
 from disburse.programs.calendar import add_working_days, programme_today
 from disburse.programs.models import Program
 from disburse.programs.rules import GROUP_A, GROUP_B, UI_PARTICIPATING, UI_STOPPED, Person, ProgramRules, assess
@@ -122,17 +123,19 @@ def _required(errors: list[FieldError], name: str, value: str, vi_label: str, en
 
 
 def _parse_date(errors: list[FieldError], value: str, today: date) -> date | None:
+    """The date of birth, dd/mm/yyyy as people write it (the web form) or YYYY-MM-DD (the API), not after today."""
     try:
-        day = date.fromisoformat(value) if len(value) == 10 else None
-    except ValueError:
-        day = None
-    if day is None or not date(1900, 1, 1) <= day <= today:
+        day = parse_day(value)
+    except BadDay as bad:
+        errors.append(FieldError("date_of_birth", "date_format", f"Ngày sinh: {bad.vi}", f"Date of birth: {bad.en}"))
+        return None
+    if day > today:
         errors.append(
             FieldError(
                 "date_of_birth",
                 "date_format",
-                f"Ngày sinh ghi theo dạng năm-tháng-ngày (ví dụ 1990-05-31), không sau ngày {dmy(today)}.",
-                f"Give the date of birth as year-month-day (e.g. 1990-05-31), not after {dmy(today)}.",
+                f"Ngày sinh không được sau ngày {dmy(today)}.",
+                f"The date of birth cannot be after {dmy(today)}.",
             )
         )
         return None

@@ -31,8 +31,9 @@ Rules decided here (the texts are silent):
   never clears it: clearing is a caseworker's decision after review.
 - ``participating`` needs an employer that is already in the database (import the employers first). A stop
   date on a participating employee is kept as given.
-- Dates must be ISO ``YYYY-MM-DD`` between 1900 and 2100 and not after the programme's today
-  (``DISBURSE_TODAY`` or the real date).
+- Dates are written ``dd/mm/yyyy`` (as every page writes them; ``1/5/1990`` too) or ISO ``YYYY-MM-DD`` (or are
+  date cells of a workbook), months ``mm/yyyy`` or ``YYYY-MM``; between 1900 and 2100 and not after the
+  programme's today (``DISBURSE_TODAY`` or the real date).
 
 Speed: foreign keys are checked set-based and a load that doubles a table rebuilds its indexes afterwards
 (imports/write.py). When every row of a big file is new and good, the natural key's unique index finds a key

@@ -18,8 +18,6 @@ at once, 422) and make the OpenAPI document; the view calls one service and comm
 
 from __future__ import annotations
 
-import datetime as dt
-from datetime import date
 from typing import Annotated, Any, Literal, cast
 
 from flask import Blueprint, current_app, jsonify, url_for
@@ -35,6 +33,7 @@ from disburse.api.schemas import (
     NO_CONTROL,
     QUERY_INT,
     ApiModel,
+    Day,
     Msg,
     OneOf,
     ProgramCode,
@@ -181,7 +180,7 @@ class InformationRequestBody(ApiModel):
         CONTROL_MSG,
         BLANK_IS_MISSING,
     ]
-    due_on: Annotated[date | None, Field(default=None, description="By when (YYYY-MM-DD).")]
+    due_on: Annotated[Day | None, Field(default=None, description="By when (dd/mm/yyyy or YYYY-MM-DD).")]
 
 
 class ApproveBody(ApiModel):
@@ -218,7 +217,7 @@ class ResolveDuplicateBody(ApiModel):
 
 class NoticeBatchBody(ApiModel):
     district: Annotated[str, _DISTRICT, Field(description="The district (3 digits)."), _DISTRICT_MSG]
-    date: Annotated[dt.date, Field(description="The day of the refusals (Vietnam time), YYYY-MM-DD.")]
+    date: Annotated[Day, Field(description="The day of the refusals (Vietnam time), dd/mm/yyyy or YYYY-MM-DD.")]
     program: ProgramCode
 
 

@@ -72,7 +72,7 @@ def test_every_field_error_comes_back_at_once(db_session):
         si_code="12345",
         national_id="12",
         full_name="",
-        date_of_birth="31/12/1990",
+        date_of_birth="12/31/1990",
         phone="abc",
         status="retired",
         unused_months="many",

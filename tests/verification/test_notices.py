@@ -261,10 +261,14 @@ def test_starting_a_batch_over_the_api(client, db_session):
     )
     assert outside.status_code == unknown.status_code == 404
     assert outside.get_json() == unknown.get_json()
-    bad = client.post(
-        "/api/v1/notices/batches", json={"district": "17", "date": "02/11/2021"}, headers=_auth(caseworker)
-    )
+    bad = client.post("/api/v1/notices/batches", json={"district": "17", "date": "02/11/21"}, headers=_auth(caseworker))
     assert bad.status_code == 422 and set(bad.get_json()["fields"]) == {"district", "date"}
+    assert "năm hai chữ số" in bad.get_json()["fields"]["date"]
+    as_people_write_it = client.post(
+        "/api/v1/notices/batches", json={"district": DONG_ANH, "date": "3/11/2021"}, headers=_auth(caseworker)
+    )
+    assert as_people_write_it.status_code == 202
+    assert db_session.get(Job, as_people_write_it.get_json()["job_id"]).params["date"] == "2021-11-03"
     for far in ("9999-12-31", "0001-01-01"):  # the day after 9999-12-31 does not exist: refused, never a failed job
         absurd = client.post(
             "/api/v1/notices/batches", json={"district": DONG_ANH, "date": far}, headers=_auth(caseworker)

@@ -27,14 +27,19 @@ DIRTY_SHARE = 0.1
 
 
 def create_lookups(conn: psycopg.Connection[Any], tables: ScratchTables, *, analyze: bool) -> None:
-    """Every valid ISO date and month from 1900 to 2100: looking a text up here checks and converts it."""
+    """Every valid date from 1900 to 2100, as people write it here (dd/mm/yyyy) and as ISO (YYYY-MM-DD), and every
+    month (mm/yyyy and YYYY-MM): looking a text up here checks and converts it. A day or month of one digit
+    (1/5/1990) was padded by the normalising (statements.py, "date"); the rest (a two-digit year, 05/31/1990) is not
+    found, and its message says why (formatting.parse_day)."""
     conn.execute(
-        f"CREATE UNLOGGED TABLE {tables.dates} AS SELECT to_char(d, 'YYYY-MM-DD') AS s, d::date AS d "
-        "FROM generate_series(DATE '1900-01-01', DATE '2100-12-31', interval '1 day') AS d"
+        f"CREATE UNLOGGED TABLE {tables.dates} AS SELECT to_char(d, f) AS s, d::date AS d "
+        "FROM generate_series(DATE '1900-01-01', DATE '2100-12-31', interval '1 day') AS d, "
+        "(VALUES ('YYYY-MM-DD'), ('DD/MM/YYYY')) AS f (f)"
     )
     conn.execute(
-        f"CREATE UNLOGGED TABLE {tables.months} AS SELECT to_char(d, 'YYYY-MM') AS s, d::date AS d "
-        "FROM generate_series(DATE '1900-01-01', DATE '2100-12-01', interval '1 month') AS d"
+        f"CREATE UNLOGGED TABLE {tables.months} AS SELECT to_char(d, f) AS s, d::date AS d "
+        "FROM generate_series(DATE '1900-01-01', DATE '2100-12-01', interval '1 month') AS d, "
+        "(VALUES ('YYYY-MM'), ('MM/YYYY')) AS f (f)"
     )
     if analyze:
         conn.execute(f"ANALYZE {tables.dates}")

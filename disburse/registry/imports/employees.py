@@ -84,17 +84,21 @@ _UNCHANGED = (
     LEFT JOIN employers emp ON emp.id = tgt.employer_id
     LEFT JOIN districts d ON d.code = tgt.district_code
     JOIN {cells} n ON n.si = tgt.si_code
+    -- A date is compared as the file writes it: dd/mm/yyyy (a slash third) or ISO.
+    CROSS JOIN LATERAL (SELECT
+        CASE WHEN substr(n.dob_t, 3, 1) = '/' THEN 'DD/MM/YYYY' ELSE 'YYYY-MM-DD' END AS dob_format,
+        CASE WHEN substr(n.stop_t, 3, 1) = '/' THEN 'DD/MM/YYYY' ELSE 'YYYY-MM-DD' END AS stop_format) x
     -- One row comparison rather than a chain of ANDs: the planner then expects most rows to pass, as they do
     -- on a re-import, and runs the small joins in the parallel workers. A phone with characters a phone may
     -- not have, and a province that is not the stored district's, compare with NULL: never equal.
     WHERE (n.nid, n.name, n.dob_t, n.gender, n.phone, coalesce(n.province, d.province_code), n.district,
            n.address, n.unit, n.status, n.stop_t, n.months_t, coalesce(n.pension_t, 'no'), n.bank, n.account)
           IS NOT DISTINCT FROM
-          (tgt.national_id, tgt.full_name, to_char(tgt.date_of_birth, 'YYYY-MM-DD'), tgt.gender,
+          (tgt.national_id, tgt.full_name, to_char(tgt.date_of_birth, x.dob_format), tgt.gender,
            CASE WHEN NOT """
     + PHONE_BAD
     + """ THEN tgt.phone END, d.province_code, tgt.district_code,
-           tgt.address, emp.unit_code, tgt.ui_status, to_char(tgt.ui_stopped_on, 'YYYY-MM-DD'),
+           tgt.address, emp.unit_code, tgt.ui_status, to_char(tgt.ui_stopped_on, x.stop_format),
            tgt.unused_months::text, CASE WHEN tgt.pension_decision THEN 'yes' ELSE 'no' END, tgt.bank_code,
            tgt.bank_account)
       AND (tgt.date_of_birth IS NULL OR tgt.date_of_birth BETWEEN DATE '1900-01-01' AND {today})
@@ -111,7 +115,7 @@ EMPLOYEES = Spec(
         "si": ("si_code", "text"),
         "nid": ("national_id", "text"),
         "name": ("full_name", "text"),
-        "dob_t": ("date_of_birth", "text"),
+        "dob_t": ("date_of_birth", "date"),
         "gender": ("gender", "lower"),
         "phone": ("phone", "text"),
         "province": ("province_code", "code2"),
@@ -119,7 +123,7 @@ EMPLOYEES = Spec(
         "address": ("address", "text"),
         "unit": ("employer_unit_code", "text"),
         "status": ("ui_status", "lower"),
-        "stop_t": ("ui_stopped_on", "text"),
+        "stop_t": ("ui_stopped_on", "date"),
         "months_t": ("unused_months", "text"),
         "pension_t": ("pension_decision", "lower"),
         "bank": ("bank_code", "upper"),

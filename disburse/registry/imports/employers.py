@@ -68,7 +68,7 @@ EMPLOYERS = Spec(
         "province": ("province_code", "code2"),
         "district": ("district_code", "code3"),
         "address": ("address", "text"),
-        "joined_t": ("ui_joined_on", "text"),
+        "joined_t": ("ui_joined_on", "date"),
         "email": ("email", "text"),
         "phone": ("phone", "text"),
     },

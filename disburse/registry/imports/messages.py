@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from disburse.formatting import BadDay, parse_day
 from disburse.programs.models import SECTORS
 from disburse.registry.codes import UNIT_CODE_WORDS
 from disburse.spreadsheets import UNCALCULATED_FORMULA
@@ -65,8 +66,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{column} is longer than {limit} characters (this one has {length}).",
     ),
     "date": (
-        "{label} «{v}» không phải ngày hợp lệ; hãy ghi theo dạng YYYY-MM-DD (ví dụ 1990-01-31), từ năm 1900 đến 2100.",
-        "{column} '{v}' is not a valid date; write it as YYYY-MM-DD (e.g. 1990-01-31), years 1900 to 2100.",
+        "{label} «{v}» không phải ngày hợp lệ; hãy ghi theo dạng dd/mm/yyyy (ví dụ 31/01/1990) hoặc YYYY-MM-DD, từ "
+        "năm 1900 đến 2100.",
+        "{column} '{v}' is not a valid date; write it as dd/mm/yyyy (e.g. 31/01/1990) or YYYY-MM-DD, years 1900 to "
+        "2100.",
     ),
     "future": (
         "{label} {dmy} nằm trong tương lai (hôm nay là {today:%d/%m/%Y}).",
@@ -151,8 +154,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "sector": ("Loại hình đơn vị phải là một trong: {sectors}.", "sector must be one of: {sectors}."),
     "email": ("Email không hợp lệ.", "The email address is not valid."),
     "month": (
-        "Tháng «{v}» không hợp lệ; hãy ghi theo dạng YYYY-MM (ví dụ 2021-10).",
-        "Month '{v}' is not valid; write it as YYYY-MM (e.g. 2021-10).",
+        "Tháng «{v}» không hợp lệ; hãy ghi theo dạng mm/yyyy (ví dụ 10/2021) hoặc YYYY-MM (ví dụ 2021-10).",
+        "Month '{v}' is not valid; write it as mm/yyyy (e.g. 10/2021) or YYYY-MM (e.g. 2021-10).",
     ),
     "money": (
         "Quỹ lương phải là số nguyên đồng, không âm, tối đa 15 chữ số, không có dấu phân cách (ví dụ 125000000).",
@@ -171,8 +174,8 @@ FALLBACK = ("{label}: giá trị không hợp lệ ({code}).", "{column}: invali
 
 def _dmy(value: str) -> str:
     try:
-        return date.fromisoformat(value).strftime("%d/%m/%Y")
-    except ValueError:
+        return parse_day(value).strftime("%d/%m/%Y")
+    except BadDay:
         return value
 
 
@@ -189,6 +192,13 @@ def _message_key(column: str, code: str, value: str) -> str:
 def describe(column: str, code: str, value: str | None, *, today: date) -> tuple[str, str]:
     """(message_vi, message_en) for one failed rule."""
     v = (value or "").strip()
+    if code == "date":
+        # Why the date was refused (a two-digit year, the month first, not in the calendar), as every date input
+        # says it; a date the parser takes was refused by the lookup's years alone (the generic message).
+        try:
+            parse_day(v)
+        except BadDay as bad:
+            return f"{LABELS.get(column, column)}: {bad.vi}", f"{column}: {bad.en}"
     vi, en = MESSAGES.get(_message_key(column, code, v), FALLBACK)
     values = {
         "label": LABELS.get(column, column),

@@ -42,7 +42,7 @@ SALARY_FUNDS = Spec(
     pad={},
     normalise={
         "unit": ("unit_code", "text"),
-        "month_t": ("month", "text"),
+        "month_t": ("month", "date"),
         "fund_t": ("ui_salary_fund_vnd", "text"),
         "people_t": ("ui_participants", "text"),
     },

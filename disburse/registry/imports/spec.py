@@ -49,7 +49,8 @@ class Spec:
     #: account; -2: a phone number, its leading 0 put back).
     pad: dict[str, int]
     #: The values the check reads: name → (file column, how it is normalised: "text" trimmed and blank → NULL,
-    #: "lower"/"upper" also case-folded, "code2"/"code3" also padded with leading zeros).
+    #: "lower"/"upper" also case-folded, "code2"/"code3" also padded with leading zeros,
+    #: "date" a day or month of one digit padded: 1/5/1990 → 01/05/1990).
     normalise: dict[str, tuple[str, str]]
     #: The columns of ``ty`` after ``row``, in order (see :class:`Field`).
     fields: tuple[Field, ...]

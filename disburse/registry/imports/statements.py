@@ -10,8 +10,8 @@ touch only new and changed rows. Messages for people are made in Python, for the
 Digit checks use ``ltrim(x, '0123456789') = ''`` rather than regular expressions: on a million rows each
 regular expression costs about a second, ``ltrim`` a fifth of that. (Not so for the bank account's 62 letters
 and digits, where ``ltrim`` walks the whole set for every character: a regular expression is cheaper there.)
-Dates are looked up in a small table of every valid ISO date from 1900 to 2100 (one hash join gives validity
-and value without any cast that could fail).
+Dates are looked up in a small table of every valid date from 1900 to 2100, written dd/mm/yyyy and ISO (one hash join
+gives validity and value without any cast that could fail).
 """
 
 from __future__ import annotations
@@ -31,6 +31,10 @@ def normalise_expr(how: str, col: str, *, trim: bool) -> str:
     if how in ("lower", "upper"):
         # The C collation: these are ASCII keywords and codes, and locale-aware case folding costs twice as much.
         return f"nullif({how}({v} COLLATE \"C\"), '')"
+    if how == "date":
+        # A day or month of one digit written dd/mm/yyyy or mm/yyyy (1/5/1990, 5/2021) padded to two: the form
+        # the date lookup holds.
+        return f"nullif(regexp_replace({v}, '(^|/)([0-9])(?=/)', '\\10\\2', 'g'), '')"
     # GSO codes are fixed width; a spreadsheet may have dropped the leading zeros ("1" for "01").
     width = int(how.removeprefix("code"))
     return f"CASE WHEN length({v}) BETWEEN 1 AND {width - 1} THEN lpad({v}, {width}, '0') ELSE nullif({v}, '') END"
@@ -44,6 +48,10 @@ def dirty_expr(how: str, col: str, *, trim: bool) -> str:
         tests += [f"{col} LIKE ' %'", f"{col} LIKE '% '"]
     if how in ("lower", "upper"):
         tests.append(f'{col} <> {how}({col} COLLATE "C")')
+    elif how == "date":
+        # A slash second or fifth: a one-digit day or month (1/5/1990, 31/5/1990, 5/2021); dd/mm/yyyy, mm/yyyy
+        # and ISO have digits there.
+        tests.append(f"substr({col}, 2, 1) = '/' OR substr({col}, 5, 1) = '/'")
     elif how.startswith("code"):
         tests.append(f"length({col}) < {int(how.removeprefix('code'))}")
     return f"({' OR '.join(tests)})"

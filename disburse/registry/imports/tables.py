@@ -27,9 +27,9 @@ class ScratchTables:
     ty: str
     #: The rows whose natural key the file repeats.
     repeated: str
-    #: Every valid ISO date from 1900 to 2100 (``s`` its text, ``d`` its value), for looking texts up.
+    #: Every valid date from 1900 to 2100 (``s`` its text, dd/mm/yyyy and ISO, ``d`` its value), for looking texts up.
     dates: str
-    #: Every month from 1900 to 2100 (``s`` as ``YYYY-MM``, ``d`` its first day).
+    #: Every month from 1900 to 2100 (``s`` as ``mm/yyyy`` and ``YYYY-MM``, ``d`` its first day).
     months: str
     #: National IDs that this import makes shared by two SI codes (employees).
     dup: str
