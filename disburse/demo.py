@@ -34,6 +34,7 @@ from disburse.auth.models import User
 from disburse.bulk import analyze_if_stale, no_jit, session_connection
 from disburse.claims.lists import build_lists
 from disburse.extensions import db
+from disburse.formatting import number
 from disburse.programs.calendar import add_working_days, is_working_day, programme_today
 from disburse.programs.models import AmountTier, Program
 from disburse.registry.models import Employer
@@ -91,8 +92,7 @@ DEMO_USERS = (
 
 
 def _vi(n: int) -> str:
-    """20000 → '20.000' (Vietnamese thousands separator)."""
-    return f"{n:,}".replace(",", ".")
+    return number(n, locale="vi")
 
 
 class DemoError(RuntimeError):

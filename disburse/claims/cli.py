@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from disburse.claims.lists import ListsResult, build_lists
 from disburse.extensions import db
-from disburse.formatting import dmy
+from disburse.formatting import dmy, number
 from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
@@ -26,11 +26,11 @@ EXIT_UNUSABLE = 2
 
 
 def _vi(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
+    return number(n, locale="vi")
 
 
 def _en(n: int) -> str:
-    return f"{n:,}"
+    return number(n, locale="en")
 
 
 def _d(day: date) -> str:

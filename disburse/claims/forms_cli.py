@@ -11,6 +11,7 @@ cannot be used and nothing changed.
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from disburse.claims.unit import (
     refused_rows,
 )
 from disburse.extensions import db
+from disburse.formatting import number
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.spreadsheets import (
     OUTPUT_FILE,
@@ -87,9 +89,10 @@ def list_cmd(unit_code: str, out: Path, program_code: str | None) -> None:
     else:
         write_csv(out, header, rows)
     click.echo(
-        f"Mẫu số 01 của đơn vị {employer.unit_code} ({employer.name}), chương trình {program.code}: {len(rows)} người "
-        f"→ {out}\n"
-        f"Form 01 of unit {employer.unit_code}, programme {program.code}: {len(rows)} people → {out}"
+        f"Mẫu số 01 của đơn vị {employer.unit_code} ({employer.name}), chương trình {program.code}: "
+        f"{number(len(rows), locale='vi')} người → {out}\n"
+        f"Form 01 of unit {employer.unit_code}, programme {program.code}: {number(len(rows), locale='en')} people "
+        f"→ {out}"
     )
 
 
@@ -118,11 +121,14 @@ def confirm_cmd(unit_code: str, path: Path, errors_out: Path | None, program_cod
     if errors_out is not None:
         write_csv(errors_out, ERRORS_HEADER, refused_rows(rows, result))
     summary = result.as_dict()["summary"]
+    n_vi, n_en = partial(number, locale="vi"), partial(number, locale="en")
     click.echo(
-        f"Mẫu số 02 của đơn vị {unit_code}: xác nhận {summary.get('confirmed', 0)}, không nhận "
-        f"{summary.get('declined', 0)}, không đổi {summary.get('unchanged', 0)}, bị từ chối {len(refused)} dòng.\n"
-        f"Form 02 of unit {unit_code}: {summary.get('confirmed', 0)} confirmed, {summary.get('declined', 0)} "
-        f"declined, {summary.get('unchanged', 0)} unchanged, {len(refused)} rows refused."
+        f"Mẫu số 02 của đơn vị {unit_code}: xác nhận {n_vi(summary.get('confirmed', 0))}, không nhận "
+        f"{n_vi(summary.get('declined', 0))}, không đổi {n_vi(summary.get('unchanged', 0))}, bị từ chối "
+        f"{n_vi(len(refused))} dòng.\n"
+        f"Form 02 of unit {unit_code}: {n_en(summary.get('confirmed', 0))} confirmed, "
+        f"{n_en(summary.get('declined', 0))} declined, {n_en(summary.get('unchanged', 0))} unchanged, "
+        f"{n_en(len(refused))} rows refused."
     )
     for row_no, r in refused[:10]:
         click.echo(f"  dòng/row {row_no}: {r.errors[0].message_vi} / {r.errors[0].message_en}")

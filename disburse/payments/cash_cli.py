@@ -26,7 +26,7 @@ from flask.cli import with_appcontext
 from disburse.auth.models import User
 from disburse.auth.service import get_user_by_email
 from disburse.extensions import RECORD_ID, db
-from disburse.formatting import dmy, vnd
+from disburse.formatting import dmy, number, vnd
 from disburse.payments.cash import (
     AlreadyRecorded,
     CashListRow,
@@ -152,9 +152,11 @@ def cash_list_cmd(district: str, day_text: str | None, out: Path | None, program
     total = sum(r.amount_vnd for r in rows)
     when_vi, when_en = (f"ngày {dmy(day)}", f"on {dmy(day)}") if day else ("mọi ngày", "any day")
     click.echo(
-        f"Chi tiền mặt tại {office.name} ({office.code}, {when_vi}): {len(rows)} người, tổng {vnd(total)}"
+        f"Chi tiền mặt tại {office.name} ({office.code}, {when_vi}): {number(len(rows), locale='vi')} người, "
+        f"tổng {vnd(total, 'vi')}"
         + (f" → {out}" if out else "")
-        + f"\nCash at the office of {office.name} ({office.code}, {when_en}): {len(rows)} people, total VND {total:,}"
+        + f"\nCash at the office of {office.name} ({office.code}, {when_en}): {number(len(rows), locale='en')} people, "
+        f"total {vnd(total, 'en')}"
     )
     if rows and not payable(program):  # the list is still printed: the office needs it to close these payments
         last = dmy(program.last_payable_day)
@@ -192,8 +194,8 @@ def cash_paid_cmd(reference: str, receipt: str, email: str | None) -> None:
         _refuse(exc.message_vi, exc.message_en)
     db.session.commit()
     click.echo(
-        f"Đã chi tiền mặt khoản {payment.provider_reference}: {vnd(payment.amount_vnd)}, biên lai số "
-        f"{payment.receipt_number}.\nPaid in cash: {payment.provider_reference}, VND {payment.amount_vnd:,}, "
+        f"Đã chi tiền mặt khoản {payment.provider_reference}: {vnd(payment.amount_vnd, 'vi')}, biên lai số "
+        f"{payment.receipt_number}.\nPaid in cash: {payment.provider_reference}, {vnd(payment.amount_vnd, 'en')}, "
         f"receipt number {payment.receipt_number}."
     )
 

@@ -85,7 +85,9 @@ def batch_cmd(program_code: str | None) -> None:
         click.echo(
             f"#{batch.id} {batch.reference} {batch.provider}: {number(batch.item_count)} · {vnd(batch.total_vnd)}"
         )
-    click.echo(f"Đã lập {len(made)} lô chi trả. / {len(made)} payment batches made.")
+    click.echo(
+        f"Đã lập {number(len(made), locale='vi')} lô chi trả. / {number(len(made), locale='en')} payment batches made."
+    )
 
 
 @payments_cli.command("batches")
@@ -227,8 +229,9 @@ def _report_file(path: Path, count: int, applied: Applied) -> None:
         f"không áp dụng {number(refused)}."
     )
     click.echo(
-        f"{path.name}: {number(count)} statuses; settled {number(applied.settled)}, failed {number(applied.failed)}, "
-        f"returned {number(applied.returned)}, nothing new {number(applied.ignored)}, not applied {number(refused)}."
+        f"{path.name}: {number(count, locale='en')} statuses; settled {number(applied.settled, locale='en')}, failed "
+        f"{number(applied.failed, locale='en')}, returned {number(applied.returned, locale='en')}, nothing new "
+        f"{number(applied.ignored, locale='en')}, not applied {number(refused, locale='en')}."
     )
     # A reference of ours that went another way (the sandbox, cash) is ours, but not the bank file's to settle.
     elsewhere: dict[str, str] = {}
@@ -268,7 +271,7 @@ def recoveries_cmd(state: str | None) -> None:
     for r in rows:
         vi, en = LABELS[r.state]
         click.echo(f"#{r.id} claim {r.claim_id} payment {r.payment_id} · {vnd(r.amount_vnd)} · {vi} / {en}")
-    click.echo(f"{number(len(rows))} khoản thu hồi. / {number(len(rows))} recoveries.")
+    click.echo(f"{number(len(rows), locale='vi')} khoản thu hồi. / {number(len(rows), locale='en')} recoveries.")
 
 
 @payments_cli.command("recovery")

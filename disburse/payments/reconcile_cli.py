@@ -19,7 +19,7 @@ from flask.cli import with_appcontext
 
 from config import ConfigError
 from disburse.extensions import db
-from disburse.formatting import dmy, vnd
+from disburse.formatting import dmy, number, vnd
 from disburse.payments.models import PROVIDERS
 from disburse.payments.providers import ProviderError, StatementEntry
 from disburse.payments.reconcile import DIFFERENCE_LABELS, Difference, NoStatement, ReconcileResult, reconcile
@@ -69,10 +69,12 @@ def _line(difference: Difference) -> str:
 def _report(result: ReconcileResult) -> None:
     n, day = len(result.differences), dmy(result.day)
     click.echo(
-        f"Đối soát {result.provider} ngày {day}: {result.matched} khớp, {n} chênh lệch "
-        f"({result.statement_entries} bút toán trên sao kê; {result.recovered} khoản thu hồi đã về quỹ).\n"
-        f"Reconciliation of {result.provider} for {day}: {result.matched} matched, {n} differences "
-        f"({result.statement_entries} statement entries; {result.recovered} recoveries back in the fund)."
+        f"Đối soát {result.provider} ngày {day}: {number(result.matched, locale='vi')} khớp, "
+        f"{number(n, locale='vi')} chênh lệch ({number(result.statement_entries, locale='vi')} bút toán trên sao kê; "
+        f"{number(result.recovered, locale='vi')} khoản thu hồi đã về quỹ).\n"
+        f"Reconciliation of {result.provider} for {day}: {number(result.matched, locale='en')} matched, "
+        f"{number(n, locale='en')} differences ({number(result.statement_entries, locale='en')} statement entries; "
+        f"{number(result.recovered, locale='en')} recoveries back in the fund)."
     )
     for difference in result.differences:
         click.echo(_line(difference))

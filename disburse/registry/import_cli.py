@@ -14,6 +14,7 @@ import click
 from flask.cli import AppGroup
 
 from disburse.extensions import db
+from disburse.formatting import number
 from disburse.registry.importer import SPECS, ImportResult, UnusableFile, import_file
 from disburse.spreadsheets import other_sheets_note
 
@@ -23,7 +24,7 @@ SHOWN_ERRORS = 10
 
 
 def _n(value: int, sep: str) -> str:
-    return f"{value:,}".replace(",", sep)
+    return number(value, locale="vi" if sep == "." else "en")
 
 
 def summary_line(result: ImportResult) -> str:

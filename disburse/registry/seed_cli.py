@@ -21,6 +21,7 @@ from flask.cli import with_appcontext
 from tqdm import tqdm
 
 from disburse.extensions import db
+from disburse.formatting import number
 from disburse.programs.calendar import programme_today
 from disburse.registry.imports.employees import EMPLOYEES
 from disburse.registry.imports.employers import EMPLOYERS
@@ -44,7 +45,7 @@ SEED_FILES: tuple[tuple[Spec, str, str, str, str], ...] = (
 
 
 def _vi(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
+    return number(n, locale="vi")
 
 
 def _parse_provinces(value: str) -> list[str]:
