@@ -432,6 +432,9 @@ ROUTES: dict[str, Route] = {
     "caseworker.offer_cash": _page_action(
         "cash", {"reason": "Không có tài khoản ngân hàng."}, _claims_awaiting_details
     ),
+    "caseworker.approve_cash": _page_action(
+        "approve-cash", {"reason": "Không có tài khoản ngân hàng."}, _claims_to_approve
+    ),
     "caseworker.cash_receipt": _page_action(
         "cash-receipt", {"receipt_number": "BL SELF", "confirmed": "1"}, _cash_claims
     ),

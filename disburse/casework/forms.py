@@ -40,6 +40,7 @@ class QueueFilterForm(BaseForm):
     employer = unit_code_field()
     track = SelectField(_l("Luồng hồ sơ"), default="", invalid_choice_message=_CHOICE)
     assigned = SelectField(_l("Người xử lý"), default="", invalid_choice_message=_CHOICE)
+    offered = BooleanField(_l("Chỉ hồ sơ có thông tin tài khoản mới do người lao động gửi"))
     district = district_field()
     after = IntegerField(
         validators=[Optional(), NumberRange(min=0, max=2**63 - 1, message=_WHOLE)], invalid_value_message=_WHOLE
@@ -151,6 +152,15 @@ class DismissOfferForm(BaseForm):
 
 class OfferCashForm(BaseForm):
     reason = TextAreaField(_l("Lý do chuyển sang nhận tiền mặt sớm"), validators=_text())
+
+
+class ApproveCashForm(BaseForm):
+    """Approve a claim in review to be paid in cash at the office (its bank details missing or unpayable)."""
+
+    reason = TextAreaField(
+        _l("Lý do nhận tiền mặt tại cơ quan BHXH"),
+        validators=_text(required=_l("Hãy ghi lý do người lao động nhận tiền mặt tại cơ quan BHXH.")),
+    )
 
 
 class WithdrawCashForm(BaseForm):

@@ -199,6 +199,23 @@ def offer_cash(claim_id: int, user: User, reason: str | None) -> review.ActionRe
     return review.ActionResult(claim, changed=True, events=[event])
 
 
+def approve_in_cash(claim_id: int, user: User, reason: str) -> review.ActionResult:
+    """Approve a claim in review to be paid in cash at the office (:func:`disburse.payments.cash.cash_in_review`, then
+    :func:`disburse.verification.review.approve`): for a person without a bank account, whose missing details would
+    otherwise keep the claim from approval. Both or neither: the caller's savepoint undoes the switch when approval
+    is refused (undecided duplicates, say). A claim already approved in cash (the same post again) changes nothing."""
+    claim = review.visible_claim(claim_id, user, lock=True)
+    review.may_work(claim, user)
+    if claim.payout == "cash" and ClaimState(claim.state) in (ClaimState.APPROVED, ClaimState.PAYMENT_PENDING):
+        return review.ActionResult(claim, changed=False)
+    try:
+        switched = cash.cash_in_review(claim.id, user, reason)
+    except cash.CashRefused as exc:
+        raise _cash_refused(exc) from None
+    approved = review.approve(claim.id, user)
+    return review.ActionResult(claim, changed=True, events=[switched, *approved.events])
+
+
 def _live_cash_payment(claim: Claim) -> Payment | None:
     """The claim's cash payment queued, sent or paid, if any."""
     payment = payments.live_payment_for_claim(claim.id)

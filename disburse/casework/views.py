@@ -26,6 +26,7 @@ from disburse.casework import exports, outreach, service
 from disburse.casework.forms import (
     ActionForm,
     ApplicationForm,
+    ApproveCashForm,
     ApproveForm,
     CashDeskForm,
     CashReceiptForm,
@@ -233,6 +234,7 @@ def _query(form: QueueFilterForm, user: User) -> QueueQuery:
         assigned=form.assigned.data or None,
         track=form.track.data or None,
         received_by=service.received_by(age) if age else None,
+        offered=bool(form.offered.data),
         after=form.after.data or 0,
         limit=PAGE,
     )
@@ -242,7 +244,7 @@ def _filters_args(form: QueueFilterForm, **extra: Any) -> dict[str, Any]:
     """The query string of the current filters (to page on, or to drop one). A filter left out of the request takes
     its default on the next page too, so it is left out; an empty one is kept when that is not its default ("every
     state" rather than the state's default, "needs review")."""
-    names = ("state", "reason", "age", "employer", "track", "assigned", "district")
+    names = ("state", "reason", "age", "employer", "track", "assigned", "offered", "district")
     args = {
         name: form[name].raw_data[0]
         for name in names
@@ -268,9 +270,11 @@ def queue() -> ResponseReturnValue:
     page = review.list_claims(user, query)
     total, counts = review.reason_counts(user, query)
     today = programme_today()
+    offered = person_details.claims_with_open_offers([row["id"] for row in page.rows])
     for row in page.rows:
         received = row.get("received_on")
         row["age_wd"] = service.age_in_working_days(_day(received), today)
+        row["offered"] = row["id"] in offered
     return render_template(
         "caseworker/queue.html",
         form=form,
@@ -445,6 +449,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
     # After the last payable day an approval would pay nobody: the page says so and offers the refusal instead.
     period_ended = review.period_ended(claim) if approvable or state == ClaimState.AWAITING_PAYMENT_DETAILS else None
     waits = period_ended or undecided
+    bank_problem = review.bank_problem(claim)
     return {
         "claim": claim,
         "detail": detail,
@@ -460,7 +465,9 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "duplicates": duplicates,
         "duplicates_out_of_scope": _out_of_scope(duplicates_hidden) if duplicates_hidden else None,
         "contacts": contacts,
-        "can_approve": approvable and waits is None,
+        "can_approve": approvable and waits is None and bank_problem is None,
+        # Paid by transfer without details that can be paid: approval waits for them, or for cash at the office.
+        "approval_needs_payout": pick(bank_problem) if approvable and bank_problem and period_ended is None else None,
         "approval_waits": pick(waits) if waits and (approvable or period_ended) else None,
         "can_reject": (state, ClaimAction.REJECT) in TRANSITIONS,
         "open": state not in CLOSED_STATES,
@@ -647,16 +654,54 @@ def approve(claim_id: int) -> ResponseReturnValue:
     )
 
 
+@bp.route("/claims/<int:claim_id>/approve-cash", methods=["GET", "POST"])
+@roles_required(*CASH_ROLES)
+def approve_cash(claim_id: int) -> ResponseReturnValue:
+    """Approve a claim in review to be paid in cash at the office: the case page offers it beside entering the bank
+    details when the missing ones keep the claim from approval."""
+    form = ApproveCashForm()
+    claim = _claim(claim_id)
+    return _action_page(
+        claim_id,
+        form,
+        "caseworker/approve_cash.html",
+        lambda claim, user: service.approve_in_cash(claim.id, user, form.reason.data or ""),
+        _("Hồ sơ đã được duyệt; người lao động nhận tiền mặt tại cơ quan BHXH (danh sách chi tiền mặt tiếp theo)."),
+        closed=lambda claim: _not_cash_approvable(claim) or pick(review.undecided_duplicates(claim)),
+        bank_problem=pick(review.bank_problem(claim)),
+    )
+
+
+def _not_cash_approvable(claim: Claim) -> str | None:
+    if ClaimState(claim.state) == ClaimState.NEEDS_REVIEW and claim.payout == "bank":
+        return None
+    return _(
+        "Chỉ chọn nhận tiền mặt khi duyệt hồ sơ cần xác minh nhận tiền qua chuyển khoản; hồ sơ đang ở trạng thái "
+        "“%(state)s”.",
+        state=_state_words(claim),
+    )
+
+
 def _not_approvable(claim: Claim) -> str | None:
-    """Why the claim cannot be approved now: its state, its programme's last payable day passed, or its possible
-    duplicates not yet decided."""
+    """Why the claim cannot be approved now: its state, its programme's last payable day passed, its possible
+    duplicates not yet decided, or bank details it cannot be paid with (the case page offers their correction, or
+    cash at the office, instead)."""
     if (ClaimState(claim.state), ClaimAction.APPROVE) not in TRANSITIONS:
         return _("Không thể duyệt hồ sơ đang ở trạng thái “%(state)s”.", state=_state_words(claim))
     ended = review.period_ended(claim)
     if ended is not None:
         return pick(ended)
     undecided = review.undecided_duplicates(claim)
-    return pick(undecided) if undecided else None
+    if undecided:
+        return pick(undecided)
+    problem = review.bank_problem(claim)
+    if problem:
+        return _(
+            "Chưa thể duyệt: hồ sơ nhận tiền qua chuyển khoản nhưng %(problem)s. Hãy nhập thông tin tài khoản ngân "
+            "hàng, hoặc chọn duyệt và nhận tiền mặt tại cơ quan BHXH.",
+            problem=pick(problem),
+        )
+    return None
 
 
 @bp.route("/claims/<int:claim_id>/reject", methods=["GET", "POST"])

@@ -20,10 +20,13 @@ a ``dismiss_offer`` note, and the offer is no longer offered.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import aliased
 
 from disburse.claims import service as claims
 from disburse.claims.employer_forms import known_banks
@@ -126,32 +129,66 @@ def offer_payment_details(
 #: Events after which an offer has been dealt with: details corrected or received, the offer dismissed, or the claim
 #: left the wait.
 _SETTLED_BY = (ClaimNote.CORRECT.value, ClaimAction.DETAILS_RECEIVED.value, ClaimNote.DISMISS_OFFER.value)
+_WAITING_STATES = [state.value for state in WAITING]
+
+
+def _settled_since(offered: Any) -> ColumnElement[bool]:
+    """Whether the offer ``offered`` (an alias of the events) has been dealt with: a correction, details received or a
+    dismissal since, or the claim left the wait since (approved on other details, say, and waiting again after its
+    payment failed: the old offer is not offered again). Read through the events' index on their claim."""
+    later = aliased(ClaimEvent)
+    return (
+        select(later.id)
+        .where(
+            later.claim_id == offered.claim_id,
+            later.id > offered.id,
+            or_(later.action.in_(_SETTLED_BY), later.to_state.not_in(_WAITING_STATES)),
+        )
+        .exists()
+    )
 
 
 def open_offer(claim: Claim) -> ClaimEvent | None:
-    """The person's latest offer of details for ``claim``, while it waits, not yet dealt with: no correction since,
-    and the claim has not left the wait since (approved on other details, say, and waiting again after its payment
-    failed: the old offer is not offered again)."""
+    """The person's latest offer of details for ``claim``, while it waits, not yet dealt with
+    (:func:`_settled_since`). One claim's; :func:`open_offer_clause` says the same of many in SQL."""
     if ClaimState(claim.state) not in WAITING:
         return None
-    latest = db.session.scalar(
-        select(ClaimEvent)
-        .where(ClaimEvent.claim_id == claim.id, ClaimEvent.action == ClaimNote.OFFER_DETAILS.value)
-        .order_by(ClaimEvent.id.desc())
+    offered = aliased(ClaimEvent)
+    return db.session.scalar(
+        select(offered)
+        .where(offered.claim_id == claim.id, offered.action == ClaimNote.OFFER_DETAILS.value, ~_settled_since(offered))
+        .order_by(offered.id.desc())
         .limit(1)
     )
-    if latest is None:
-        return None
-    settled = db.session.scalar(
-        select(ClaimEvent.id)
-        .where(
-            ClaimEvent.claim_id == claim.id,
-            ClaimEvent.id > latest.id,
-            or_(ClaimEvent.action.in_(_SETTLED_BY), ClaimEvent.to_state.not_in([s.value for s in WAITING])),
-        )
-        .limit(1)
+
+
+def open_offer_clause() -> ColumnElement[bool]:
+    """:func:`open_offer` as SQL over ``claims``: the claim waits and has an offer of the person's not yet dealt with
+    (an offer is dealt with by whatever came after it, so the latest is open exactly when any is). Offers are few:
+    the partial index ``ix_claim_events_offers`` holds them alone, so that a district's count and the queue's filter
+    never read the claims' other events."""
+    offered = aliased(ClaimEvent)
+    return and_(
+        Claim.state.in_(_WAITING_STATES),
+        select(offered.id)
+        .where(offered.claim_id == Claim.id, offered.action == ClaimNote.OFFER_DETAILS.value, ~_settled_since(offered))
+        .exists(),
     )
-    return None if settled is not None else latest
+
+
+def open_offers_count(program_id: int, district_code: str) -> int:
+    """How many of the district's claims of the program have an open offer (:func:`open_offer_clause`): the
+    caseworker's home page. One count through ``ix_claims_queue`` and the offers' partial index."""
+    count = select(func.count()).select_from(Claim)
+    where = (Claim.program_id == program_id, Claim.district_code == district_code, open_offer_clause())
+    return int(db.session.scalar(count.where(*where)) or 0)
+
+
+def claims_with_open_offers(claim_ids: Sequence[int]) -> set[int]:
+    """Which of ``claim_ids`` have an open offer (:func:`open_offer_clause`): one statement for a page of the queue."""
+    if not claim_ids:
+        return set()
+    return set(db.session.scalars(select(Claim.id).where(Claim.id.in_(list(claim_ids)), open_offer_clause())))
 
 
 def offer(claim: Claim, event_id: int) -> ClaimEvent | None:

@@ -3,7 +3,8 @@
 - Employers: their unit's completion, its open deadlines (Form 02, Form 03) and the office's requests for
   information addressed to it.
 - Caseworkers: their district's review queue (claims that need a caseworker, and those whose unit did not return
-  Form 02 in time, which verification sends there).
+  Form 02 in time, which verification sends there), and the claims with bank details the person sent, waiting for
+  a caseworker's call.
 - Supervisors, admins and visitors: every programme's completion (admins also a link to their pages).
 
 Everything comes from the rollups and the unit's own claims; nothing here writes.
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 
 from disburse.auth.models import User
+from disburse.claims.person_details import open_offers_count
 from disburse.claims.states import ClaimState
 from disburse.claims.unit import Deadline, InformationRequest, information_requests, unit_deadlines
 from disburse.extensions import db
@@ -49,6 +51,8 @@ class QueueToday:
     needs_review: int
     #: Units past their Form 02 deadline with people still unconfirmed.
     overdue_units: int
+    #: Claims with bank details the person sent on the public page, not yet used nor dismissed.
+    offered: int
 
 
 def _program(code: str) -> Program | None:
@@ -86,6 +90,7 @@ def queue_today(user: User, program_code: str) -> QueueToday | None:
         district,
         district_count(program.id, district.code, ClaimState.NEEDS_REVIEW),
         overdue_units(program.id, Area(district.province_code, district.code), programme_today(), limit=0)[1],
+        open_offers_count(program.id, district.code),
     )
 
 

@@ -20,6 +20,8 @@ callbacks.
   too, whoever writes.
 - **The cash offer.** After ``max_payment_failures`` failed payments (a program parameter) a claim waiting for
   payment details is switched to cash at the office (:func:`offer_cash`); a caseworker may do so earlier.
+- **Cash from review.** A claim in review paid by bank transfer whose person has no account (or none that can be
+  paid) is switched to cash at the office before it is approved (:func:`cash_in_review`), with a reason.
 - **Off the list.** A caseworker takes a cash payment not yet paid off its office's list with a written reason
   (:func:`withdraw_cash_payment`: the person asked to be paid by transfer, or cannot come). The payment fails with
   :data:`~disburse.payments.reasons.CASH_WITHDRAWN` and the claim waits for details like any failed payment: new
@@ -463,6 +465,43 @@ def offer_cash(
     return claims.transition(locked, ClaimAction.DETAILS_RECEIVED, actor, data={"payout": "cash"})
 
 
+def cash_in_review(claim: Claim | int, actor: Actor, reason: str) -> ClaimEvent:
+    """Pay a claim in review in cash at the office instead of by bank transfer (a person without a bank account, or
+    whose account cannot be paid): its payout becomes cash, the bank details are cleared and kept on a ``correct``
+    note with the old and new payout and ``reason`` (required: why cash), and verification's findings about the
+    details leave its list; flush. The claim stays in review, for the caseworker to approve (the case page does both
+    at once: :func:`disburse.casework.service.approve_in_cash`); approved, the next cash batch takes it. Only a claim
+    in review paid by bank transfer: :class:`CashRefused` otherwise, nothing changed."""
+    written = " ".join((reason or "").split())
+    if not written:
+        raise CashRefused(
+            "reason_required",
+            "Hãy ghi lý do người lao động nhận tiền mặt tại cơ quan BHXH.",
+            "Give the reason the person is paid in cash at the office.",
+        )
+    claim_id = claim if isinstance(claim, int) else claim.id
+    locked = claims.get_claim_for_update(claim_id)
+    if locked is None:
+        raise CashRefused("unknown_claim", f"Không có hồ sơ số {claim_id}.", f"There is no claim {claim_id}.")
+    check_scope(actor, locked)
+    if locked.state != ClaimState.NEEDS_REVIEW or locked.payout != "bank":
+        vi, en = STATE_LABELS[ClaimState(locked.state)]
+        raise CashRefused(
+            "claim_not_in_review",
+            f"Hồ sơ {locked.id} đang ở trạng thái '{vi}': chỉ hồ sơ cần xác minh, nhận tiền qua chuyển khoản mới "
+            "chuyển sang nhận tiền mặt khi duyệt.",
+            f"Claim {locked.id} is '{en}': only a claim in review paid by bank transfer is switched to cash on "
+            "approval.",
+        )
+    old = {"payout": locked.payout, "bank_code": locked.bank_code, "bank_account": locked.bank_account}
+    locked.payout, locked.bank_code, locked.bank_account = "cash", None, None
+    drop_bank_reasons(locked)
+    db.session.flush()
+    new = {"payout": "cash", "bank_code": None, "bank_account": None}
+    data = {"field": "payout", "old": old, "new": new, "by": "office", "in_review": True}
+    return claims.note(locked, ClaimNote.CORRECT, actor, reason=written, data=data)
+
+
 __all__ = [
     "MAX_RECEIPT",
     "MAX_WITHDRAW_REASON",
@@ -470,6 +509,7 @@ __all__ = [
     "CashListRow",
     "CashProvider",
     "CashRefused",
+    "cash_in_review",
     "cash_list",
     "check_district",
     "clean_receipt_number",

@@ -27,6 +27,7 @@ from sqlalchemy.orm import aliased
 
 from disburse.auth.models import User
 from disburse.auth.scopes import Scope, can_see
+from disburse.claims import person_details
 from disburse.claims import service as claims
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.outcomes import is_bank_account
@@ -272,6 +273,9 @@ class QueueQuery:
     assigned: str | int | None = None
     track: str | None = None
     received_by: date | None = None
+    #: Only the claims with bank details the person sent on the public page that no one has dealt with yet
+    #: (:func:`disburse.claims.person_details.open_offer_clause`).
+    offered: bool = False
     after: int = 0
     limit: int = DEFAULT_PAGE
 
@@ -314,6 +318,8 @@ def _queue_filters(user: User, query: QueueQuery) -> list[ColumnElement[bool]]:
         filters.append(Claim.track == query.track)
     if query.received_by is not None:
         filters.append(received_on() <= query.received_by)
+    if query.offered:
+        filters.append(person_details.open_offer_clause())
     return filters
 
 
@@ -341,11 +347,12 @@ def queue_statement(user: User, query: QueueQuery) -> Any:
 
 
 def reason_counts(user: User, query: QueueQuery) -> tuple[int, dict[str, int]]:
-    """How many claims match ``query`` whatever their reason (the page's total), and how many carry each reason code,
-    with every filter but the reason and the keyset applied: the queue's counts per reason. A claim with two reasons
-    counts under each. Read through ``ix_claims_queue`` for a district's claims in a state."""
+    """How many claims match ``query``, every filter applied but the keyset (the page's total: the claims its pages
+    list), and how many carry each reason code with every filter but the reason applied (the queue's counts per
+    reason, each a link to that reason's claims). A claim with two reasons counts under each. Read through
+    ``ix_claims_queue`` for a district's claims in a state."""
+    total = db.session.scalar(select(func.count()).select_from(Claim).where(*_queue_filters(user, query))) or 0
     filters = _queue_filters(user, replace(query, reason=None))
-    total = db.session.scalar(select(func.count()).select_from(Claim).where(*filters)) or 0
     code = func.unnest(Claim.reasons).label("code")
     codes = select(code).where(*filters).subquery()
     rows = db.session.execute(select(codes.c.code, func.count()).group_by(codes.c.code)).all()
@@ -686,27 +693,40 @@ def request_info(claim_id: int, user: User, addressee: str, note: str, due_on: d
 # --------------------------------------------------------------------------------------------------- decisions
 
 
-def _payable_or_refuse(claim: Claim) -> None:
-    """:class:`Conflict` (``bank_details_invalid``) when ``claim`` is paid by bank transfer and its bank or account
-    is missing, or its account is not one we can pay (:func:`disburse.claims.outcomes.is_bank_account`): approved,
-    it would go to the bank and be refused there. The details are read from the claim as it is now, not from
-    verification's flags (they may have been corrected since, or broken)."""
+def bank_problem(claim: Claim) -> tuple[str, str] | None:
+    """What keeps ``claim`` from being paid by bank transfer as it is, in (Vietnamese, English) words that end a
+    sentence: its bank or account missing, or an account that is not one we can pay
+    (:func:`disburse.claims.outcomes.is_bank_account`). None when it is paid in cash or its details can be paid. The
+    details are read from the claim as it is now, not from verification's flags (they may have been corrected since,
+    or broken)."""
     if claim.payout != "bank":
-        return
+        return None
     if not claim.bank_code or not claim.bank_account:
-        problem_vi, problem_en = "thiếu ngân hàng hoặc số tài khoản", "the bank or the account number is missing"
-    elif not is_bank_account(claim.bank_account):
-        problem_vi = "số tài khoản không đúng định dạng (chỉ gồm chữ số, từ 6 đến 19 số)"
-        problem_en = "the account number is not in the right form (digits only, 6 to 19 of them)"
-    else:
+        return "thiếu ngân hàng hoặc số tài khoản", "the bank or the account number is missing"
+    if not is_bank_account(claim.bank_account):
+        return (
+            "số tài khoản không đúng định dạng (chỉ gồm chữ số, từ 6 đến 19 số)",
+            "the account number is not in the right form (digits only, 6 to 19 of them)",
+        )
+    return None
+
+
+def _payable_or_refuse(claim: Claim) -> None:
+    """:class:`Conflict` (``bank_details_invalid``) when ``claim`` is paid by bank transfer and its details cannot be
+    paid (:func:`bank_problem`): approved, it would go to the bank and be refused there."""
+    problem = bank_problem(claim)
+    if problem is None:
         return
+    problem_vi, problem_en = problem
     raise Conflict(
         f"Chưa thể duyệt: hồ sơ nhận tiền qua chuyển khoản nhưng {problem_vi}. Cần có thông tin tài khoản đúng trước "
         'khi duyệt (đơn vị điều chỉnh theo Mẫu số 03, hoặc người lao động cung cấp và cán bộ ghi ở mục "Sửa thông '
-        'tin tài khoản" của hồ sơ), hoặc từ chối hồ sơ nếu không đủ điều kiện.',
+        'tin tài khoản" của hồ sơ), hoặc người lao động nhận tiền mặt tại cơ quan BHXH, hoặc từ chối hồ sơ nếu không '
+        "đủ điều kiện.",
         f"The claim cannot be approved yet: it is paid by bank transfer but {problem_en}. Correct account details "
         "are needed before approval (the employer's Form 03 correction, or from the person, entered under \"Correct "
-        "the payment details\" on the claim's page), or refuse the claim if it is not eligible.",
+        "the payment details\" on the claim's page), or the person is paid in cash at the office, or refuse the claim "
+        "if it is not eligible.",
         code="bank_details_invalid",
     )
 
