@@ -6,15 +6,15 @@ the district's claims with an offer not yet dealt with, and the queue filters on
 (``disburse.claims.person_details.open_offer_clause``): from this index, neither reads the other events of claims
 that have no offer.
 
-Revision ID: 0028
-Revises: 0027
+Revision ID: 0032
+Revises: 0031
 """
 
 from alembic import op
 from sqlalchemy import text
 
-revision = "0028"
-down_revision = "0027"
+revision = "0032"
+down_revision = "0031"
 branch_labels = None
 depends_on = None
 
