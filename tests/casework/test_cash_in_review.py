@@ -17,6 +17,9 @@ from disburse.extensions import db
 from disburse.verification import review
 from tests.factories import create_claim, create_duplicate_group, create_user
 
+#: Approving, correcting into approved and paying need a day of the programme's payment period.
+pytestmark = pytest.mark.usefixtures("paying_clock")
+
 PASSWORD = "mat-khau-rat-dai"
 WHY = "Người lao động không có tài khoản ngân hàng, đã gọi điện xác nhận."
 

@@ -20,6 +20,9 @@ from disburse.registry.models import Employee
 from disburse.verification import review
 from tests.factories import create_claim, create_employee, create_offer, create_user, nq116
 
+#: Approving, correcting into approved and paying need a day of the programme's payment period.
+pytestmark = pytest.mark.usefixtures("paying_clock")
+
 PASSWORD = "mat-khau-rat-dai"
 BORN = date(1988, 4, 9)
 REASON = "Đã gọi số đã đăng ký: người lao động không gửi đề nghị này."

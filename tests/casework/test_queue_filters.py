@@ -23,6 +23,9 @@ from disburse.extensions import db
 from disburse.verification import review
 from tests.factories import create_claim, create_employee, create_employer, create_offer, create_user
 
+#: Approving, correcting into approved and paying need a day of the programme's payment period.
+pytestmark = pytest.mark.usefixtures("paying_clock")
+
 PASSWORD = "mat-khau-rat-dai"
 DONG_ANH, QUAN_1 = "017", "760"
 
