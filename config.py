@@ -97,6 +97,14 @@ class Config:
     #: batch was marked sent, a send task lost) is handed over again by the payments sweeper this many seconds after
     #: the last try; longer than the send task's longest backoff (600 s), so a send still retrying is left to it.
     DISBURSE_PAYMENT_HANDOVER_AFTER_S = 900
+    #: After a payment failed on the bank's side (a timeout, the fund's account short of money, a cut-off), the claim
+    #: is paid again no sooner than this many seconds later, doubled at each further bank-side failure of the claim,
+    #: up to the cap (so a bank outage or an empty fund account is not hammered every batching run).
+    DISBURSE_PAYMENT_RETRY_BASE_S = 300
+    DISBURSE_PAYMENT_RETRY_CAP_S = 6 * 3600
+    #: From this many bank-side failures of one claim on, every further one is logged at ERROR and the case page
+    #: warns the caseworker; the claim is still paid again at the capped wait (it is not the person's details).
+    DISBURSE_PAYMENT_BANK_FAILURES_ALERT = 5
     #: Days a refused provider callback (bad, stale or missing signature) is kept for audit; the payments sweeper
     #: deletes it after that.
     DISBURSE_REFUSED_CALLBACK_DAYS = 30
@@ -243,6 +251,20 @@ class Config:
         )
         self.DISBURSE_PAYMENT_HANDOVER_AFTER_S = _int_env(
             "DISBURSE_PAYMENT_HANDOVER_AFTER_S", self.DISBURSE_PAYMENT_HANDOVER_AFTER_S, 1, 7 * 86_400
+        )
+        self.DISBURSE_PAYMENT_RETRY_BASE_S = _int_env(
+            "DISBURSE_PAYMENT_RETRY_BASE_S", self.DISBURSE_PAYMENT_RETRY_BASE_S, 1, 86_400
+        )
+        self.DISBURSE_PAYMENT_RETRY_CAP_S = _int_env(
+            "DISBURSE_PAYMENT_RETRY_CAP_S", self.DISBURSE_PAYMENT_RETRY_CAP_S, 1, 7 * 86_400
+        )
+        if self.DISBURSE_PAYMENT_RETRY_CAP_S < self.DISBURSE_PAYMENT_RETRY_BASE_S:
+            raise ConfigError(
+                "DISBURSE_PAYMENT_RETRY_CAP_S must not be below DISBURSE_PAYMENT_RETRY_BASE_S "
+                f"({self.DISBURSE_PAYMENT_RETRY_CAP_S} < {self.DISBURSE_PAYMENT_RETRY_BASE_S})"
+            )
+        self.DISBURSE_PAYMENT_BANK_FAILURES_ALERT = _int_env(
+            "DISBURSE_PAYMENT_BANK_FAILURES_ALERT", self.DISBURSE_PAYMENT_BANK_FAILURES_ALERT, 1, 1000
         )
         self.DISBURSE_REFUSED_CALLBACK_DAYS = _int_env(
             "DISBURSE_REFUSED_CALLBACK_DAYS", self.DISBURSE_REFUSED_CALLBACK_DAYS, 1, 3650

@@ -28,6 +28,8 @@ class Claim(TimestampMixin, db.Model):  # type: ignore[name-defined]
         CheckConstraint("unused_months BETWEEN 0 AND 600", name="unused_months_range"),
         CheckConstraint("payout IN ('bank', 'cash')", name="payout_known"),
         CheckConstraint("payment_failures >= 0", name="payment_failures_non_negative"),
+        CheckConstraint("bank_failures >= 0", name="bank_failures_non_negative"),
+        CheckConstraint("retry_after IS NULL OR state = 'approved'", name="retry_after_only_approved"),
         CheckConstraint("track <> 'A' OR employer_id IS NOT NULL", name="track_a_has_employer"),
         # The work queues: a district's claims in a state, in id order (keyset pages), and a caseworker's own.
         Index("ix_claims_queue", "program_id", "state", "district_code", "id"),
@@ -66,7 +68,12 @@ class Claim(TimestampMixin, db.Model):  # type: ignore[name-defined]
     payout: Mapped[str] = mapped_column(String(4), server_default=text("'bank'"))
     bank_code: Mapped[str | None] = mapped_column(ForeignKey("banks.code"))
     bank_account: Mapped[str | None] = mapped_column(String(30))
+    #: Failed payments that point at the person's details (the program's ``max_payment_failures`` counts these).
     payment_failures: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    #: Failed payments that were the bank's (:data:`disburse.payments.reasons.BANK_SIDE`): paid again after a wait.
+    bank_failures: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    #: While approved after a bank-side failure: batching does not take the claim before this time (backoff).
+    retry_after: Mapped[datetime | None]
     #: The employer must return Form 02 by this date (working days after the list).
     review_due_on: Mapped[date | None]
     #: The SSA must pay by this date (the SLA that applies to the claim's last step).

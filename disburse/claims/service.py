@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select, text
 
 from disburse.claims.models import Claim, ClaimEvent
@@ -54,6 +55,36 @@ class ClaimNotFound(LookupError):
 def _check_reason(action: ClaimAction, reason: str | None) -> None:
     if action in NEEDS_REASON and not (reason or "").strip():
         raise ReasonRequired(action)
+
+
+#: The backoff's doublings stop here (2**30 times the base is past any cap): the exponent stays a small number.
+_MAX_DOUBLINGS = 30
+
+
+def retry_backoff() -> tuple[int, int]:
+    """(base, cap) in seconds of the wait before a claim failed on the bank's side is paid again
+    (``DISBURSE_PAYMENT_RETRY_BASE_S``, ``DISBURSE_PAYMENT_RETRY_CAP_S``)."""
+    config = current_app.config
+    base_s = int(config.get("DISBURSE_PAYMENT_RETRY_BASE_S", 300))
+    return base_s, int(config.get("DISBURSE_PAYMENT_RETRY_CAP_S", 21_600))
+
+
+def retry_wait(bank_failures: int, base_s: int, cap_s: int) -> timedelta:
+    """The wait after the claim's ``bank_failures``-th bank-side failure: ``base_s`` after the first, doubled at each
+    further one, never more than ``cap_s``. The bulk move computes the same in SQL (:data:`_RETRY_AFTER`)."""
+    doublings = min(max(bank_failures, 1) - 1, _MAX_DOUBLINGS)
+    return timedelta(seconds=min(cap_s, base_s * 2**doublings))
+
+
+#: ``claims.retry_after`` of a bulk move, as :func:`retry_wait`: set by the bank-side retry (``retry_payment``, its
+#: ``:retry_base_s`` and ``:retry_cap_s``), kept while the claim stays ``approved``, cleared when it leaves (a check
+#: in the database holds it NULL outside ``approved``).
+_RETRY_AFTER = (
+    "retry_after = CASE WHEN m.to_state = 'approved' AND :action = 'retry_payment' "
+    "THEN now() + make_interval(secs => least(CAST(:retry_cap_s AS double precision), "
+    f"CAST(:retry_base_s AS double precision) * power(2, least(greatest(c.bank_failures, 1) - 1, {_MAX_DOUBLINGS})))) "
+    "WHEN m.to_state = 'approved' THEN c.retry_after END"
+)
 
 
 # ------------------------------------------------------------------------------------------------ named queries
@@ -129,8 +160,15 @@ def transition(
     actor: Actor = None,
     reason: str | None = None,
     data: dict[str, Any] | None = None,
+    *,
+    bank_side: bool = False,
 ) -> ClaimEvent:
     """Apply ``action`` to one claim: lock its row, take the next state from the machine, write the event; flush.
+
+    A failed payment counts in ``bank_failures`` when ``bank_side`` (the bank's fault:
+    :func:`disburse.payments.reasons.needs_new_details` is false), else in ``payment_failures`` (the details', what
+    the program's ``max_payment_failures`` is about). ``retry_payment`` sets ``retry_after`` (:func:`retry_wait`);
+    leaving ``approved`` clears it.
 
     Raises :class:`~disburse.claims.states.InvalidClaimTransition` when the claim's state does not allow the action
     (nothing changes), :class:`ReasonRequired` for a refusal without a reason, :class:`ClaimNotFound`.
@@ -146,8 +184,14 @@ def transition(
     locked.state = to_state.value
     if to_state is ClaimState.PAID:
         locked.paid_at = datetime.now(UTC)
-    if to_state is ClaimState.PAYMENT_FAILED:
+    if to_state is ClaimState.PAYMENT_FAILED and bank_side:
+        locked.bank_failures += 1
+    elif to_state is ClaimState.PAYMENT_FAILED:
         locked.payment_failures += 1
+    if action is ClaimAction.RETRY_PAYMENT:
+        locked.retry_after = datetime.now(UTC) + retry_wait(locked.bank_failures, *retry_backoff())
+    elif to_state is not ClaimState.APPROVED:
+        locked.retry_after = None
     event = ClaimEvent(
         claim_id=locked.id,
         actor_id=actor_id(actor),
@@ -224,7 +268,10 @@ SELECT t.id, t.state, m.to_state FROM targets t LEFT JOIN moved m ON m.id = t.id
 
 _BULK = _bulk_move(
     "paid_at = CASE WHEN m.to_state = 'paid' THEN now() ELSE c.paid_at END, "
-    "payment_failures = c.payment_failures + CASE WHEN m.to_state = 'payment_failed' THEN 1 ELSE 0 END"
+    "payment_failures = c.payment_failures + CASE WHEN m.to_state = 'payment_failed' AND NOT :bank_side "
+    "THEN 1 ELSE 0 END, "
+    "bank_failures = c.bank_failures + CASE WHEN m.to_state = 'payment_failed' AND :bank_side THEN 1 ELSE 0 END, "
+    + _RETRY_AFTER
 )
 
 
@@ -239,22 +286,28 @@ def transition_many(
     data: dict[str, Any] | None = None,
     skip_locked: bool = False,
     skip_fk_triggers: bool = False,
+    bank_side: bool = False,
 ) -> BulkTransition:
     """Apply ``action`` to the claims with ``ids``, or with ids in ``id_range`` (inclusive), in one statement; flush.
 
     The states are guarded in the statement: a claim whose state does not allow the action is left as it is and
     reported in ``not_moved``; the others move and get their event row, all in the caller's transaction. With
     ``skip_locked`` (sweepers), claims another transaction holds are left for the next sweep instead of waited for.
-    ``skip_fk_triggers`` (bulk callers): see :func:`disburse.transitions.run_bulk`.
+    ``skip_fk_triggers`` (bulk callers): see :func:`disburse.transitions.run_bulk`. ``bank_side`` and the
+    ``retry_after`` of ``retry_payment``: as :func:`transition`.
     """
     action = ClaimAction(action)
     _check_reason(action, reason)
+    base_s, cap_s = retry_backoff()
     params: dict[str, Any] = {
         "program_id": program_id,
         "actor_id": actor_id(actor),
         "action": action.value,
         "reason": reason,
         "data": data,
+        "bank_side": bank_side,
+        "retry_base_s": base_s,
+        "retry_cap_s": cap_s,
     }
     return run_bulk(
         _BULK,
@@ -401,7 +454,8 @@ moved AS (
         reasons = coalesce(p.reasons, c.reasons),
         payment_due_on = coalesce(p.payment_due_on, c.payment_due_on),
         paid_at = CASE WHEN p.paid THEN now() ELSE c.paid_at END,
-        payment_failures = c.payment_failures + p.failures
+        payment_failures = c.payment_failures + p.failures,
+        retry_after = CASE WHEN p.to_state = 'approved' THEN c.retry_after END
     FROM plan p
     WHERE c.id = p.id
     RETURNING c.id, p.start, p.path, p.to_state, p.reason, p.data

@@ -8,10 +8,11 @@ leads to depends on whose fault it was:
 - **the details** (a closed or unknown account, a name that does not match): the claim waits for corrected details
   from the employer (track A) or the person (track B);
 - **the bank** (a timeout, the fund's account short of money, a file the bank could not read): the claim is paid
-  again as it is, with a new attempt.
+  again as it is, with a new attempt after a wait that doubles with each such failure
+  (:mod:`disburse.payments.status`).
 
-Either way each failure counts, and after the program's ``max_payment_failures`` the person is offered cash at the
-office.
+Only failures of the details count towards the program's ``max_payment_failures``, after which the person is offered
+cash at the office; the bank's are counted apart (``claims.bank_failures``).
 """
 
 from __future__ import annotations

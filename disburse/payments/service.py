@@ -156,7 +156,10 @@ def sent_before(cutoff: datetime, *, limit: int = 1000) -> list[int]:
 #: may all be paid (an override, :func:`disburse.verification.review.resolve_duplicate`). Approval already asks for
 #: the group to be decided first; this is the payment's own guard. A claim held back stays approved, and the
 #: payment SLA sweep notes it when its payment is due. Three index probes a claim (the person, the people with the
-#: national ID, their claims in the program).
+#: national ID, their claims in the program). A claim paid again after a bank-side failure is not taken before its
+#: ``retry_after`` (:mod:`disburse.payments.status`): it stays approved, a later batching takes it, and the SLA sweep
+#: and the backlog figures see it meanwhile. The condition is a filter on the claims the approved-claims scan reads
+#: anyway (``ix_claims_queue``), not an index of its own: only claims waiting on the bank have a time.
 ANOTHER_CLAIM_PAID = """
     SELECT FROM employees e
     JOIN employees twin ON twin.national_id = e.national_id
@@ -176,6 +179,7 @@ _BATCH_PAYMENTS = text(
         FROM claims c
         WHERE c.program_id = :program_id AND c.state = 'approved' AND c.payout = :channel
           AND c.id BETWEEN :lo AND :hi
+          AND (c.retry_after IS NULL OR c.retry_after <= now())
           AND NOT EXISTS ({ANOTHER_CLAIM_PAID})
         ORDER BY c.id
         LIMIT :limit

@@ -19,11 +19,22 @@ of references at a time: one read, one statement per kind of move) and safe in a
 - **Locked.** The payments are locked ``FOR UPDATE`` in id order before anything moves, so a callback and a poll
   about the same payments take turns, and two chunks never deadlock.
 
-What follows for the claim: settled → ``paid``; failed → ``payment_failed``, then paid again as it is when the
-failure was the bank's (:func:`disburse.payments.reasons.needs_new_details`) or ``awaiting_payment_details`` with a
-request to the employer (track A) or the person (track B), and the offer of cash after the program's
-``max_payment_failures``; returned after settlement → a :class:`~disburse.payments.models.Recovery` and the claim
-unpaid again (``payment_failed``, then as a failure).
+What follows for the claim: settled → ``paid``; failed → ``payment_failed``, then:
+
+- the bank's fault (:func:`disburse.payments.reasons.needs_new_details` is false: a timeout, the fund's account short
+  of money, a cut-off): back to ``approved`` with a not-before time (``claims.retry_after``: an exponential backoff,
+  ``DISBURSE_PAYMENT_RETRY_BASE_S`` doubled at each bank-side failure of the claim up to
+  ``DISBURSE_PAYMENT_RETRY_CAP_S``), paid again as it is by the first batching after it. Counted in
+  ``bank_failures``, not in ``payment_failures``: the person's details are not at fault, so this never leads to the
+  offer of cash or a request for new details. From ``DISBURSE_PAYMENT_BANK_FAILURES_ALERT`` bank-side failures of
+  a claim on, each further one is logged at ERROR (the fund's account or the bank needs a person) and the case page
+  says so; the claim is still tried again at the capped wait, and the payment SLA sweep and the backlog figures count
+  it as any approved claim;
+- the details' fault: ``awaiting_payment_details`` with a request to the employer (track A) or the person (track B),
+  and the offer of cash after the program's ``max_payment_failures`` such failures.
+
+Returned after settlement → a :class:`~disburse.payments.models.Recovery` and the claim unpaid again
+(``payment_failed``, then as a failure).
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import text
 
 from disburse.claims import service as claims
@@ -78,6 +90,9 @@ _CLAIMS_AFTER_FAILURE = text(
        FROM claims c JOIN programs p ON p.id = c.program_id WHERE c.id = ANY(:ids)"""
 )
 
+#: Claims paid again after a bank-side failure: how many bank-side failures each has had and when it is tried again.
+_RETRIED = text("SELECT id, bank_failures, retry_after FROM claims WHERE id = ANY(:ids) ORDER BY id")
+
 
 @dataclass
 class Applied:
@@ -87,8 +102,10 @@ class Applied:
     failed: int = 0
     returned: int = 0
     recoveries: int = 0
-    #: Claims sent back to be paid again as they are (the failure was the bank's).
+    #: Claims sent back to be paid again as they are, after a wait (the failure was the bank's).
     retried: int = 0
+    #: Of those, claims with ``DISBURSE_PAYMENT_BANK_FAILURES_ALERT`` bank-side failures or more (logged at ERROR).
+    bank_alerts: int = 0
     #: Claims now waiting for corrected details (of which offered cash: ``offered_cash``).
     awaiting_details: int = 0
     offered_cash: int = 0
@@ -109,6 +126,7 @@ class Applied:
             "returned": self.returned,
             "recoveries": self.recoveries,
             "retried": self.retried,
+            "bank_alerts": self.bank_alerts,
             "awaiting_details": self.awaiting_details,
             "offered_cash": self.offered_cash,
             "ignored": self.ignored,
@@ -252,28 +270,30 @@ def claims_failed(
     *,
     note: str | None = None,
 ) -> None:
-    """The claims' failure, then their way on: paid again as they are, or waiting for corrected details. ``note``:
-    a person's written words on the failure (a caseworker's), kept in the events' data."""
+    """The claims' failure, then their way on: paid again as they are after a wait (the bank's fault), or waiting
+    for corrected details (see the module's docstring). ``note``: a person's written words on the failure (a
+    caseworker's), kept in the events' data."""
     vi, _en = reasons.label(code)
     data = {"code": code, "source": source, **({"note": note} if note else {})}
+    bank_side = not reasons.needs_new_details(code)
     failed = claims.transition_many(
-        action, ids=sorted(claim_ids), actor=actor, reason=vi, data=data, skip_fk_triggers=True
+        action,
+        ids=sorted(claim_ids),
+        actor=actor,
+        reason=vi,
+        data=data,
+        skip_fk_triggers=True,
+        bank_side=bank_side,
     )
+    if not failed.moved_ids:
+        return
+    if bank_side:
+        _retry_later(failed.moved_ids, code, data, actor, result)
+        return
     groups: dict[tuple[str, bool], list[int]] = defaultdict(list)
-    retry: list[int] = []
-    rows = db.session.execute(_CLAIMS_AFTER_FAILURE, {"ids": failed.moved_ids}).all()
-    for claim_id, track, failures, max_failures in rows:
+    for claim_id, track, failures, max_failures in db.session.execute(_CLAIMS_AFTER_FAILURE, {"ids": failed.moved_ids}):
         offer_cash = failures >= max_failures
-        if not offer_cash and not reasons.needs_new_details(code):
-            retry.append(claim_id)
-        else:
-            groups[("employer" if track == "A" else "person", offer_cash)].append(claim_id)
-    if retry:
-        result.retried += len(
-            claims.transition_many(
-                ClaimAction.RETRY_PAYMENT, ids=retry, actor=actor, data=data, skip_fk_triggers=True
-            ).moved
-        )
+        groups[("employer" if track == "A" else "person", offer_cash)].append(claim_id)
     for (ask, offer_cash), ids in sorted(groups.items()):
         request = {**data, "ask": ask, "offer_cash": offer_cash}
         moved = claims.transition_many(
@@ -281,6 +301,31 @@ def claims_failed(
         ).moved
         result.awaiting_details += len(moved)
         result.offered_cash += len(moved) if offer_cash else 0
+
+
+def _retry_later(claim_ids: list[int], code: str | None, data: dict[str, Any], actor: Actor, result: Applied) -> None:
+    """Claims failed on the bank's side back to ``approved``, each with its not-before time (the transition sets it
+    from the claim's ``bank_failures``); those past the alert threshold logged at ERROR."""
+    moved = claims.transition_many(
+        ClaimAction.RETRY_PAYMENT, ids=claim_ids, actor=actor, data=data, skip_fk_triggers=True
+    ).moved_ids
+    result.retried += len(moved)
+    if not moved:
+        return
+    alert_at = int(current_app.config.get("DISBURSE_PAYMENT_BANK_FAILURES_ALERT", 5))
+    alerts = [row for row in db.session.execute(_RETRIED, {"ids": moved}) if row.bank_failures >= alert_at]
+    result.bank_alerts += len(alerts)
+    if alerts:
+        logger.error(
+            "bank-side failures (%s): %d claims have failed on the bank's side %d times or more (claim %s: %d times, "
+            "tried again after %s); check the fund's account and the bank",
+            code,
+            len(alerts),
+            alert_at,
+            alerts[0].id,
+            alerts[0].bank_failures,
+            alerts[0].retry_after.isoformat(),
+        )
 
 
 __all__ = ["CHUNK", "Applied", "apply_updates", "claims_failed", "latest"]

@@ -3,8 +3,11 @@ failure or a return. Real PostgreSQL; the news is built as a provider would send
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.states import ClaimState
@@ -77,7 +80,14 @@ def test_a_failure_of_the_details_asks_the_employer_for_track_a_and_the_person_f
     assert db_session.get(Payment, a.id).failure_code == "rjct.payee_fa.closed"
 
 
-def test_a_failure_that_was_the_banks_is_paid_again_as_it_is_in_a_new_attempt(db_session):
+def _wait_over(db_session, claim_id: int) -> None:
+    """The bank-side wait of the claim over (the test's transaction keeps one now(): move the time, not the clock)."""
+    db_session.execute(
+        text("UPDATE claims SET retry_after = now() - interval '1 second' WHERE id = :id"), {"id": claim_id}
+    )
+
+
+def test_a_failure_that_was_the_banks_is_paid_again_as_it_is_after_a_wait_not_at_once(db_session, app):
     from disburse.payments import service
 
     program = create_program()
@@ -85,26 +95,91 @@ def test_a_failure_that_was_the_banks_is_paid_again_as_it_is_in_a_new_attempt(db
     payment = create_payment(claim, state=PaymentState.SENT)
 
     result = apply_updates("sandbox", [_news(payment, REJECTED, "rjct.bank.timeout")], source="callback")
-    assert (result.failed, result.retried) == (1, 1)
+    assert (result.failed, result.retried, result.awaiting_details) == (1, 1, 0)
     assert _states(db_session, payment) == ("failed", "approved")
+    db_session.refresh(claim)
+    assert (claim.payment_failures, claim.bank_failures) == (0, 1)
+    now = db_session.execute(text("SELECT now()")).scalar_one()
+    assert claim.retry_after == now + timedelta(seconds=app.config["DISBURSE_PAYMENT_RETRY_BASE_S"])
+    retry = db_session.scalars(
+        select(ClaimEvent).where(ClaimEvent.claim_id == claim.id, ClaimEvent.action == "retry_payment")
+    ).one()
+    assert retry.data["code"] == "rjct.bank.timeout"
 
+    assert service.create_batch(program, "bank", "sandbox") is None  # not at the next batching run
+    _wait_over(db_session, claim.id)
     batch = service.create_batch(program, "bank", "sandbox")
     assert batch is not None and batch.item_count == 1
     attempts = db_session.scalars(select(Payment.attempt).where(Payment.claim_id == claim.id).order_by(Payment.id))
     assert list(attempts) == [1, 2]
+    db_session.refresh(claim)
+    assert (claim.state, claim.retry_after) == ("payment_pending", None)  # the wait ends with the approved state
 
 
-def test_after_the_programs_limit_of_failures_cash_is_offered(db_session):
+def test_the_wait_doubles_with_each_bank_side_failure_up_to_the_cap(db_session, app, monkeypatch):
+    from disburse.payments import service
+
+    monkeypatch.setitem(app.config, "DISBURSE_PAYMENT_RETRY_BASE_S", 300)
+    monkeypatch.setitem(app.config, "DISBURSE_PAYMENT_RETRY_CAP_S", 1000)
+    program = create_program()
+    claim = create_claim(ClaimState.PAYMENT_PENDING, program=program)
+    payment = create_payment(claim, state=PaymentState.SENT)
+    now = db_session.execute(text("SELECT now()")).scalar_one()
+    waits = []
+    for code in ("AM04", "TM01", "MS03", "rjct.bank.timeout"):
+        apply_updates("sandbox", [_news(payment, REJECTED, code)], source="poll")
+        db_session.refresh(claim)
+        waits.append((claim.retry_after - now).total_seconds())
+        _wait_over(db_session, claim.id)
+        batch = service.create_batch(program, "bank", "sandbox")
+        assert batch is not None
+        payment = db_session.scalars(select(Payment).where(Payment.batch_id == batch.id)).one()
+
+    assert waits == [300, 600, 1000, 1000]
+    db_session.refresh(claim)
+    assert (claim.bank_failures, claim.payment_failures, claim.state) == (4, 0, "payment_pending")
+
+
+def test_failures_on_the_banks_side_never_lead_to_the_offer_of_cash(db_session):
     program = create_program(max_payment_failures=2)
-    claim = create_claim(ClaimState.PAYMENT_PENDING, program=program, payment_failures=1)
+    claim = create_claim(ClaimState.PAYMENT_PENDING, program=program, payment_failures=1, bank_failures=7)
     payment = create_payment(claim, state=PaymentState.SENT)
 
-    result = apply_updates("sandbox", [_news(payment, REJECTED, "rjct.bank.timeout")], source="callback")
+    result = apply_updates("sandbox", [_news(payment, REJECTED, "AM04")], source="callback")
+
+    assert (result.retried, result.offered_cash, result.awaiting_details) == (1, 0, 0)
+    assert _states(db_session, payment) == ("failed", "approved")
+    db_session.refresh(claim)
+    assert (claim.payment_failures, claim.bank_failures) == (1, 8)
+
+
+def test_after_the_programs_limit_of_failures_of_the_details_cash_is_offered(db_session):
+    program = create_program(max_payment_failures=2)
+    claim = create_claim(ClaimState.PAYMENT_PENDING, program=program, payment_failures=1, bank_failures=3)
+    payment = create_payment(claim, state=PaymentState.SENT)
+
+    result = apply_updates("sandbox", [_news(payment, REJECTED, "rjct.payee_fa.closed")], source="callback")
 
     assert (result.retried, result.offered_cash) == (0, 1)
     assert _states(db_session, payment) == ("failed", "awaiting_payment_details")
     db_session.refresh(claim)
-    assert claim.payment_failures == 2
+    assert (claim.payment_failures, claim.bank_failures, claim.retry_after) == (2, 3, None)
+
+
+def test_many_failures_on_the_banks_side_are_logged_for_a_person_and_still_paid_again(db_session, app, caplog):
+    alert_at = app.config["DISBURSE_PAYMENT_BANK_FAILURES_ALERT"]
+    below = create_claim(ClaimState.PAYMENT_PENDING, bank_failures=alert_at - 2)
+    at = create_claim(ClaimState.PAYMENT_PENDING, bank_failures=alert_at - 1)
+    news = [_news(create_payment(claim, state=PaymentState.SENT), REJECTED, "AM04") for claim in (below, at)]
+
+    with caplog.at_level(logging.ERROR, logger="disburse.payments.status"):
+        result = apply_updates("sandbox", news, source="callback")
+
+    assert (result.retried, result.bank_alerts) == (2, 1)
+    errors = [record.getMessage() for record in caplog.records if record.levelno == logging.ERROR]
+    assert len(errors) == 1 and f"claim {at.id}: {alert_at} times" in errors[0]
+    db_session.expire_all()
+    assert {db_session.get(Claim, c.id).state for c in (below, at)} == {"approved"}
 
 
 def test_a_return_after_settlement_opens_a_recovery_and_the_claim_is_unpaid_again(db_session):
