@@ -483,6 +483,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "held_by_other": claim.assigned_to_id not in (None, user.id),
         "action_form": ActionForm(),
         "max_failures": service.max_payment_failures(claim),
+        "bank_alert_at": current_app.config["DISBURSE_PAYMENT_BANK_FAILURES_ALERT"],
         "cash_roles": CASH_ROLES,
         "declared_unit": _declared_unit(claim, detail["employer"]),
     }

@@ -26,7 +26,7 @@ from disburse.claims.models import Claim
 from disburse.claims.outcomes import FormResult
 from disburse.claims.states import CLOSED_STATES, STATE_LABELS, ClaimState
 from disburse.extensions import db
-from disburse.formatting import number, vietnamese_name_key
+from disburse.formatting import moment, number, vietnamese_name_key
 from disburse.payments import reasons as payment_reasons
 from disburse.programs.calendar import programme_today, working_days_between
 from disburse.programs.models import Program
@@ -77,18 +77,33 @@ def _join(labels: Sequence[tuple[str, str]]) -> tuple[str, str] | None:
     return " ".join(vi for vi, _ in labels), " ".join(en for _, en in labels)
 
 
+def bank_retry(failure_code: str | None, retry_after: datetime) -> tuple[str, str]:
+    """A claim paid again after a failure on the bank's side, in plain words: why, and when the bank is tried again
+    (dd/mm/yyyy and Vietnam's time). Nothing for the unit or the person to do."""
+    vi, en = payment_reasons.label(failure_code)
+    at = moment(retry_after)
+    return (
+        f"{vi}: lỗi phía ngân hàng, thông tin tài khoản không sai. Sẽ chuyển lại từ {at}; đơn vị không cần làm gì.",
+        f"{en}: the bank's side, not the account details. It will be paid again from {at}; nothing for the unit to do.",
+    )
+
+
 def stuck_reason(
     state: str,
     reasons: Sequence[str],
     failure_code: str | None,
     refused_for: Sequence[str] = (),
     send_details: tuple[str, str] = _SEND_DETAILS,
+    retry_after: datetime | None = None,
 ) -> tuple[str, str] | None:
     """Why a claim in ``state`` waits or was refused, in plain words; None for a claim on its way. A refused claim
     says why it was refused: ``refused_for``, the refusal reason codes of its latest reject event
     (:func:`~disburse.verification.review.last_refusal_codes`; a caseworker's refusal leaves ``reasons`` as review
     left them), else the refusing codes among its ``reasons``, never a review code ("a caseworker must check…").
-    ``send_details``: what the unit does for a claim waiting for new bank details (:func:`_send_details`)."""
+    ``send_details``: what the unit does for a claim waiting for new bank details (:func:`_send_details`). An
+    approved claim with a ``retry_after`` waits for the bank after a failure on its side (:func:`bank_retry`)."""
+    if state == ClaimState.APPROVED and retry_after is not None:
+        return bank_retry(failure_code, retry_after)
     if state == ClaimState.REJECTED:
         refusing = refusal_reasons()
         return _join([refusing[code] for code in refused_for or sorted(reasons) if code in refusing])
@@ -161,6 +176,7 @@ _DETAILS = (
     Claim.bank_account,
     Claim.paid_at,
     Claim.reasons,
+    Claim.retry_after,
     Employee.si_code,
     Employee.full_name,
 )
@@ -184,6 +200,7 @@ def _row(claim: Any, payment: Any, refused_for: dict[int, list[str]], send_detai
             payment.failure_code if payment else None,
             refused_for.get(claim.id, ()),
             send_details,
+            claim.retry_after,
         ),
     )
 

@@ -5,6 +5,7 @@ reason, keyset pages and "assign the next 20 to me"."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
@@ -295,6 +296,48 @@ def test_the_case_page_shows_person_checks_payments_duplicates_and_timeline(clie
     text = _text(response)
     for word in words[4:7]:
         assert word in text, word
+
+
+@pytest.mark.parametrize(
+    ("locale", "waits", "alert"),
+    [
+        (
+            "vi",
+            "Lần chi trả trước không thành công do lỗi phía ngân hàng: hồ sơ sẽ được chi trả lại như cũ từ",
+            "Đã 5 lần chi trả không thành công do lỗi phía ngân hàng: hãy kiểm tra số dư tài khoản quỹ",
+        ),
+        (
+            "en",
+            "The last payment failed on the bank's side: the claim will be paid again as it is from",
+            "5 payments failed on the bank's side: check the fund's account balance",
+        ),
+    ],
+)
+def test_the_case_page_says_when_the_bank_is_tried_again_and_warns_after_many_tries(
+    client, caseworker, db_session, app, locale, waits, alert
+):
+    from disburse.formatting import moment
+    from disburse.payments.providers import ProviderStatus, StatusUpdate
+    from disburse.payments.status import apply_updates
+
+    assert app.config["DISBURSE_PAYMENT_BANK_FAILURES_ALERT"] == 5
+    claim = create_claim("payment_pending", bank_failures=3)
+    payment = create_payment(claim, "sent")
+    news = StatusUpdate(payment.provider_reference, ProviderStatus.REJECTED, "rjct.bank.timeout")
+    apply_updates("sandbox", [news], source="poll")
+    db_session.refresh(claim)
+    _sign_in(client, caseworker, locale)
+
+    response = client.get(f"/caseworker/claims/{claim.id}")
+    page, text = response.get_data(as_text=True), html.unescape(_text(response))
+    assert f"{waits} {moment(claim.retry_after)}" in text
+    assert 'id="bank-failures">4<' in page and alert not in text
+
+    claims.transition(claim, ClaimAction.QUEUE_PAYMENT)
+    payment = create_payment(claim, "sent", attempt=2)
+    apply_updates("sandbox", [StatusUpdate(payment.provider_reference, ProviderStatus.REJECTED, "AM04")], source="poll")
+    response = client.get(f"/caseworker/claims/{claim.id}")
+    assert 'id="bank-failures">5<' in response.get_data(as_text=True) and alert in html.unescape(_text(response))
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ returned as a spreadsheet (per-row errors on the page and as a file), in both la
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from datetime import date
@@ -935,3 +936,30 @@ def test_the_status_page_shows_the_people_in_one_state_and_the_home_page_links_t
     assert "Nguyễn Thị Yến" in page and "Trần Thị Ánh" not in page and "1 người ở trạng thái này." in page
     assert _text(employer.get(f"/employers/{unit.unit_code}?state=paid")).count("Đã chi trả ngày") == 3
     assert employer.get(f"/employers/{unit.unit_code}?state=nonsense").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [
+        ("vi", "Tài khoản nguồn không đủ số dư: lỗi phía ngân hàng, thông tin tài khoản không sai. Sẽ chuyển lại từ"),
+        ("en", "Insufficient funds: the bank's side, not the account details. It will be paid again from"),
+    ],
+)
+def test_a_person_paid_again_after_the_banks_failure_shows_when_and_no_form_03(client, unit, db_session, locale, words):
+    from disburse.formatting import moment
+    from disburse.payments.providers import ProviderStatus, StatusUpdate
+    from disburse.payments.status import apply_updates
+
+    claim = _person(unit, "Trịnh Văn Chờ", "payment_pending")
+    payment = create_payment(claim, "sent")
+    apply_updates("sandbox", [StatusUpdate(payment.provider_reference, ProviderStatus.REJECTED, "AM04")], source="poll")
+    db_session.refresh(claim)
+    assert claim.state == "approved" and claim.retry_after is not None
+    at = moment(claim.retry_after)  # dd/mm/yyyy HH:MM:SS, Vietnam's time
+    assert re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d", at)
+
+    text = html.unescape(_text(_employer(client, unit, locale).get(f"/employers/{unit.unit_code}?q={_si(claim)}")))
+
+    row = re.search(r"<tr>(?:(?!</tr>).)*Trịnh Văn Chờ.*?</tr>", text).group(0)
+    assert f"{words} {at}" in row
+    assert "Mẫu số 03" not in row and "Form 03" not in row
