@@ -237,6 +237,9 @@ class Workers:
             "DISBURSE_SANDBOX_CALLBACK_URL": callback_url,
             "DISBURSE_PAYMENT_STATUS_AFTER_S": "1",
             "DISBURSE_PAYMENT_BATCH_SIZE": "10",
+            # A claim failed on the bank's side is paid again after 1 s, then 2 s (minutes in production).
+            "DISBURSE_PAYMENT_RETRY_BASE_S": "1",
+            "DISBURSE_PAYMENT_RETRY_CAP_S": "2",
         }
         self.procs: list[subprocess.Popen[bytes]] = []
         self.started = 0
