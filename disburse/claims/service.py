@@ -243,7 +243,10 @@ def _bulk_move(columns: str, *, details: str = "", join: str = "") -> str:
     whose state allows the action (the allowed (from, to) pairs are a VALUES list from the machine), setting
     ``columns`` with the state, write one event per moved claim, and answer for every claim asked for. ``details``
     (CTEs, each followed by a comma) and ``join`` bring per-claim values in as ``d``. The rollup triggers on claims
-    follow the UPDATE."""
+    follow the UPDATE. A move that does not set ``retry_after`` itself keeps it while the claim stays ``approved`` and
+    clears it when the claim leaves (the database holds it NULL outside ``approved``)."""
+    if "retry_after" not in columns:
+        columns += ", retry_after = CASE WHEN m.to_state = 'approved' THEN c.retry_after END"
     return f"""
 WITH {details}targets AS (
     SELECT id, state FROM claims

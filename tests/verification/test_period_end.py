@@ -7,7 +7,7 @@ on an office's list taken off it first; and the backlog counts what was not paid
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -224,15 +224,18 @@ def test_the_close_out_sends_every_claim_nobody_will_pay_to_a_caseworker(program
     in_review = create_claim("needs_review", program=program, reasons=["zero_months"])
     paid = create_claim("paid", program=program)
     at_the_bank = create_claim("payment_pending", program=program)  # a bank order handed over before the day
+    retrying = create_claim("approved", program=program)  # failed on the bank's side: paid again after a wait
+    retrying.bank_failures, retrying.retry_after = 1, datetime.now(UTC) + timedelta(minutes=5)
+    db.session.flush()
 
     assert sweepers.close_out(program, LAST) == (0, None)  # the last day still pays
     assert db.session.get(Claim, approved.id).state == "approved"
 
     moved, cursor = sweepers.close_out(program, AFTER)
-    assert (moved, cursor) == (3, None)
-    for claim_id in (approved.id, waiting.id, cash.claim_id):
+    assert (moved, cursor) == (4, None)
+    for claim_id in (approved.id, waiting.id, cash.claim_id, retrying.id):
         claim = db.session.get(Claim, claim_id)
-        assert (claim.state, claim.reasons) == ("needs_review", ["payment_period_ended"])
+        assert (claim.state, claim.reasons, claim.retry_after) == ("needs_review", ["payment_period_ended"], None)
         flag = _events(claim_id)[-1]
         assert (flag.action, flag.actor_id, flag.to_state) == ("flag_for_review", None, "needs_review")
         assert flag.data["reasons"] == ["payment_period_ended"] and flag.data["last_payable_day"] == "2022-09-10"

@@ -11,15 +11,15 @@ failures of the person's details, which is what the program's ``max_payment_fail
 Claims failed on the bank's side before this revision keep them counted in ``payment_failures``: which failure was
 whose is on each payment (``failure_code``), and moving past counts would change offers already made.
 
-Revision ID: 0027
-Revises: 0026
+Revision ID: 0033
+Revises: 0032
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0027"
-down_revision = "0026"
+revision = "0033"
+down_revision = "0032"
 branch_labels = None
 depends_on = None
 
