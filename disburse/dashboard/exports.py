@@ -34,6 +34,10 @@ FIGURES_HEADER = [
     "Từ chối / Rejected",
     "Không nhận hỗ trợ / Declined",
     "Chờ thông tin tài khoản / Awaiting details",
+    "Chưa chi trả / Not yet paid",
+    "Đã duyệt, chưa chuyển chi trả / Approved, not yet sent",
+    "Đang chi trả (ngân hàng hoặc tiền mặt tại cơ quan BHXH) / Payment in progress (bank or cash at the office)",
+    "Chi trả không thành công / Payment failed",
 ]
 
 
@@ -79,6 +83,10 @@ def _rows(program_id: int, query: TableQuery, level: str) -> Iterator[list[Any]]
             row["rejected"],
             row["declined"],
             row["awaiting_details"],
+            row["unpaid"],
+            row["approved"],
+            row["payment_pending"],
+            row["payment_failed"],
             *target,
         ]
 

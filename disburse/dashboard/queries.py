@@ -37,6 +37,10 @@ SORT_COLUMNS = {
     "rejected": "rejected",
     "declined": "declined",
     "awaiting_details": "awaiting_details",
+    "unpaid": "unpaid",
+    "approved": "approved",
+    "payment_pending": "payment_pending",
+    "payment_failed": "payment_failed",
     #: Districts only: how far behind their target (furthest first when descending); units by code instead.
     "target_gap": "code",
 }
@@ -76,9 +80,29 @@ _PIVOT = """
     sum(c.claims) FILTER (WHERE c.state = 'needs_review') AS needs_review,
     sum(c.claims) FILTER (WHERE c.state = 'rejected') AS rejected,
     sum(c.claims) FILTER (WHERE c.state = 'declined') AS declined,
-    sum(c.claims) FILTER (WHERE c.state = 'awaiting_payment_details') AS awaiting_details"""
+    sum(c.claims) FILTER (WHERE c.state = 'awaiting_payment_details') AS awaiting_details,
+    coalesce(sum(c.claims) FILTER (WHERE c.state <> ALL(:not_eligible)), 0)
+        - coalesce(sum(c.claims) FILTER (WHERE c.state = 'paid'), 0) AS unpaid,
+    sum(c.claims) FILTER (WHERE c.state = 'approved') AS approved,
+    sum(c.claims) FILTER (WHERE c.state = 'payment_pending') AS payment_pending,
+    sum(c.claims) FILTER (WHERE c.state = 'payment_failed') AS payment_failed"""
 
-_FIGURES = ("eligible", "paid", "paid_amount_vnd", "needs_review", "rejected", "declined", "awaiting_details")
+#: The figures of a row: completion, then where the eligible not yet paid are (``unpaid`` in all: approved and not
+#: yet sent, in payment at a bank or on an office's cash list, failed, awaiting details, needing review), then the
+#: refused.
+_FIGURES = (
+    "eligible",
+    "paid",
+    "paid_amount_vnd",
+    "needs_review",
+    "rejected",
+    "declined",
+    "awaiting_details",
+    "unpaid",
+    "approved",
+    "payment_pending",
+    "payment_failed",
+)
 
 
 def _statement(query: TableQuery) -> str:

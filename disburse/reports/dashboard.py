@@ -37,6 +37,13 @@ S = ClaimState
 
 #: Children may be sorted by these keys.
 SORTS = ("code", "completion", "eligible", "needs_review", "target_gap")
+#: The eligible claims not yet decided: waiting for the unit's Form 02, or being checked.
+CHECKING_STATES = (S.LISTED, S.EMPLOYER_CONFIRMED, S.EMPLOYER_OVERDUE, S.APPLIED, S.VERIFYING)
+#: Where the eligible not yet paid are, as :func:`figures_of` names them: every eligible state but ``paid`` in one of
+#: them, so that they add up to ``unpaid``.
+UNPAID_GROUPS = ("checking", "needs_review", "approved", "payment_pending", "payment_failed", "awaiting_details")
+_UNPAID_STATES = {*CHECKING_STATES, S.NEEDS_REVIEW, S.APPROVED, S.PAYMENT_PENDING, S.PAYMENT_FAILED}
+assert _UNPAID_STATES | {S.AWAITING_PAYMENT_DETAILS} == set(ClaimState) - NOT_IN_ELIGIBLE_GROUP - {S.PAID}
 #: The caseworkers' decisions that count as throughput.
 DECISIONS = ("approve", "reject")
 
@@ -50,7 +57,10 @@ def figures_of(by_state: dict[str, tuple[int, int]]) -> dict[str, Any]:
     ``eligible`` (all but rejected, declined, removed), ``paid``, ``paid_amount_vnd``, ``percent_paid`` (float) and
     ``percent_paid_bp`` (basis points, rounded down; None while nobody is eligible), ``needs_review``,
     ``rejected``, ``declined``, ``awaiting_details`` (awaiting payment details), ``by_state`` (claims per state,
-    every state named)."""
+    every state named); and where the eligible not yet paid are (:data:`UNPAID_GROUPS`, they add up to ``unpaid``):
+    ``unpaid``, ``checking`` (listed, confirmed, overdue, applied, being checked), ``approved`` (approved, not yet
+    sent), ``payment_pending`` (sent to the bank or on an office's cash list, not settled) and
+    ``payment_pending_amount_vnd``, ``payment_failed``."""
     claims = sum(n for n, _ in by_state.values())
     eligible = sum(n for state, (n, _) in by_state.items() if state not in NOT_IN_ELIGIBLE_GROUP)
     paid, paid_amount = by_state.get(S.PAID, (0, 0))
@@ -69,6 +79,12 @@ def figures_of(by_state: dict[str, tuple[int, int]]) -> dict[str, Any]:
         "rejected": n(S.REJECTED),
         "declined": n(S.DECLINED),
         "awaiting_details": n(S.AWAITING_PAYMENT_DETAILS),
+        "unpaid": eligible - paid,
+        "checking": sum(n(state) for state in CHECKING_STATES),
+        "approved": n(S.APPROVED),
+        "payment_pending": n(S.PAYMENT_PENDING),
+        "payment_pending_amount_vnd": by_state.get(S.PAYMENT_PENDING.value, (0, 0))[1],
+        "payment_failed": n(S.PAYMENT_FAILED),
         "by_state": {state.value: n(state) for state in ClaimState},
     }
 
@@ -558,9 +574,11 @@ def run_differences_counted(run_ids: list[int], scope: Area) -> dict[int, int]:
 
 __all__ = [
     "AGE_BUCKETS",
+    "CHECKING_STATES",
     "DECISIONS",
     "OPEN_CASE_STATES",
     "SORTS",
+    "UNPAID_GROUPS",
     "Area",
     "InvalidTarget",
     "ageing",

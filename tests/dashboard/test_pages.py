@@ -18,6 +18,19 @@ def _figure(html: str, name: str) -> str:
     return found.group(1)
 
 
+#: The table's columns after the amount paid, in order.
+_UNPAID_AND_REFUSED = (
+    "unpaid",
+    "payment_pending",
+    "approved",
+    "payment_failed",
+    "awaiting_details",
+    "needs_review",
+    "rejected",
+    "declined",
+)
+
+
 def _crumbs(html: str) -> str:
     return html.split('class="breadcrumbs"', 1)[1].split("</nav>", 1)[0]
 
@@ -53,7 +66,7 @@ def test_the_country_for_a_national_supervisor(client, country, locale, title):
     assert (_figure(html, "reduction_employers"), _figure(html, "reduction_employees")) == ("1", "12")
     rows = _table(html)
     assert [row[0] for row in rows] == ["01", "79"]
-    assert rows[0][2:5] == ["11", "5", "45,4%" if locale == "vi" else "45.4%"]
+    assert rows[0][2:5] == ["45,4%" if locale == "vi" else "45.4%", "11", "5"]  # the completion after the name
     assert 'href="/dashboard/?province=01"' in html  # the drill-down
     assert '<svg class="chart" role="img"' in html and "completion-by-area-title" in html
 
@@ -84,8 +97,10 @@ def test_a_district_lists_its_units_with_links_to_their_pages(client, country):
     assert response.status_code == 200 and "Tiến độ chi trả: Huyện Đông Anh" in html
     rows = _table(html)
     assert [row[1] for row in rows] == ["Công ty Gần", "Công ty Chậm"]
-    assert rows[0][2:5] == ["5", "3", "60,0%"] and rows[0][6:] == ["1", "1", "0", "0"]
-    assert rows[1][2:5] == ["4", "1", "25,0%"] and rows[1][6:] == ["0", "0", "1", "1"]
+    # Completion, eligible, paid; then not yet paid, in payment, approved, failed, awaiting details, needs review;
+    # rejected, declined.
+    assert rows[0][2:5] == ["60,0%", "5", "3"] and rows[0][6:] == ["2", "0", "1", "0", "0", "1", "1", "0"]
+    assert rows[1][2:5] == ["25,0%", "4", "1"] and rows[1][6:] == ["3", "0", "0", "0", "1", "0", "0", "1"]
     assert f'href="/employers/{country["near"].unit_code}"' in html
     service = area_progress(nq116().id, Area("01", DONG_ANH))
     assert _figure(html, "eligible") == str(service["eligible"])
@@ -159,5 +174,39 @@ def test_every_row_equals_the_rollups_service(client, country, query):
     assert sorted(row[0] for row in rows) == sorted(by_code)
     for row in rows:
         want = by_code[row[0]]
-        assert row[2:4] == [str(want["eligible"]), str(want["paid"])]
-        assert row[6:10] == [str(want[k]) for k in ("needs_review", "rejected", "declined", "awaiting_details")]
+        assert row[3:5] == [str(want["eligible"]), str(want["paid"])]
+        assert row[6:14] == [str(want[k]) for k in _UNPAID_AND_REFUSED]
+
+
+@pytest.mark.parametrize(("locale", "in_payment"), [("vi", "Đang chi trả"), ("en", "Payment in progress")])
+def test_money_on_its_way_is_shown_where_it_waits(client, country, locale, in_payment):
+    """A unit whose one eligible person waits at the office's cash desk, and a bank payment on its way: both show as
+    in payment (not yet paid) in the district's figures, its table and its export, from the rollups."""
+    import csv
+    import io
+
+    from disburse.claims.models import Claim
+    from disburse.extensions import db
+    from tests.factories import create_cash_payment, create_claim, create_employee, create_employer, create_payment
+
+    unit = create_employer(district_code=DONG_ANH, name="Công ty Tiền Mặt")
+    cash = create_cash_payment(employee=create_employee(employer_id=unit.id, district_code=DONG_ANH))
+    near = create_employee(employer_id=country["near"].id, district_code=DONG_ANH)
+    bank = create_payment(create_claim("payment_pending", employee=near), state="sent")
+    states = {db.session.get(Claim, payment.claim_id).state for payment in (cash, bank)}
+    assert states == {"payment_pending"}
+    sign_in(client, create_user("supervisor", province="01", password=PASSWORD), locale)
+    html = client.get(f"/dashboard/?district={DONG_ANH}").get_data(as_text=True)
+    assert f"<dt>{in_payment}</dt>" in html
+    amount = cash.amount_vnd + bank.amount_vnd
+    assert _figure(html, "payment_pending") == (
+        f"2 ({amount:,} ₫)".replace(",", ".") if locale == "vi" else f"2 (VND {amount:,})"
+    )
+    # Not yet paid in Đông Anh: near's approved, review and payment; slow's two listed and one awaiting; the cash.
+    assert ("Chưa chi trả: 7 người" if locale == "vi" else "Not yet paid: 7 people") in html
+    row = next(row for row in _table(html) if row[1] == "Công ty Tiền Mặt")
+    assert row[2:5] == ["0,0%" if locale == "vi" else "0.0%", "1", "0"]
+    assert row[6:14] == ["1", "1", "0", "0", "0", "0", "0", "0"]
+    export = client.get(f"/dashboard/export?district={DONG_ANH}&format=csv").get_data(as_text=True)
+    line = next(r for r in csv.reader(io.StringIO(export.lstrip("\ufeff"))) if r[1] == "Công ty Tiền Mặt")
+    assert line[3:5] == ["1", "0"] and line[11:] == ["1", "0", "1", "0"]
