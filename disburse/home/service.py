@@ -94,9 +94,14 @@ def queue_today(user: User, program_code: str) -> QueueToday | None:
     )
 
 
-def programmes_today() -> tuple[list[Program], dict[int, dict[str, Any]]]:
+def programmes_today(current_code: str | None = None) -> tuple[list[Program], dict[int, dict[str, Any]]]:
+    """Every programme with its completion: the current one (``DISBURSE_PROGRAM``) first, then those with people
+    listed, then the empty ones (a programme set up but not started, or one closed and cleared), each group oldest
+    first."""
     programs = list(db.session.scalars(select(Program).order_by(Program.id)))
-    return programs, {program.id: program_progress(program.id) for program in programs}
+    progress = {program.id: program_progress(program.id) for program in programs}
+    programs.sort(key=lambda program: (program.code != current_code, not progress[program.id]["claims"]))
+    return programs, progress
 
 
 def home_for(user: User | None, program_code: str) -> dict[str, Any]:
@@ -106,7 +111,7 @@ def home_for(user: User | None, program_code: str) -> dict[str, Any]:
         return {"unit": unit_today(user, program_code)}
     if user is not None and role == "caseworker":
         return {"queue": queue_today(user, program_code)}
-    programs, progress = programmes_today()
+    programs, progress = programmes_today(program_code)
     content: dict[str, Any] = {"programs": programs, "progress": progress}
     if role == "admin":  # admins run the programme from their pages
         content["admin_home"] = True

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import text
 
-from tests.factories import create_employee, nq116
+from tests.factories import create_claim, create_employee, create_program, nq116
 
 
 def test_home_is_vietnamese_by_default_with_dates_dd_mm_yyyy(client):
@@ -51,3 +53,37 @@ def test_unknown_api_url_answers_json_in_the_callers_language(client):
     assert response.get_json() == {"error": "not_found", "message": "Not found.", "fields": {}}
     response = client.get("/api/v1/nothing-here")
     assert response.get_json()["message"] == "Không tìm thấy."
+
+
+def _programme_order(page: str) -> list[str]:
+    return re.findall(r'<h2 id="program-\d+">[^<]*\(([^)]+)\)</h2>', page)
+
+
+def test_the_current_programme_first_then_those_with_people_then_the_empty(app, client, db_session, monkeypatch):
+    """The signed-out home page lists the current programme (DISBURSE_PROGRAM) first, then the programmes with people
+    listed, then the empty ones; each table starts with its completion, the figure people watch, so that it is in
+    view on a phone; each table's scroll box is named by its programme."""
+    empty = create_program()
+    started = create_program()
+    create_claim("paid", program_id=started.id)
+    current = create_program()
+    monkeypatch.setitem(app.config, "DISBURSE_PROGRAM", current.code)
+    page = client.get("/").get_data(as_text=True)
+    order = _programme_order(page)
+    assert order[0] == current.code
+    assert order.index(started.code) < order.index(empty.code)
+    assert order.index(started.code) < order.index("NQ116") or nq116_has_people(db_session)
+    head = page.split(f"({started.code})</h2>", 1)[1].split("</thead>", 1)[0]
+    assert re.findall(r'<th scope="col"[^>]*>([^<]*)</th>', head)[0] == "Tỷ lệ đã chi trả"
+    row = page.split(f"({started.code})</h2>", 1)[1].split("<tbody>", 1)[1].split("</td>", 1)[0]
+    assert "100,0%" in row  # the first cell: 1 paid of 1 eligible
+    assert f'tabindex="0" role="region" aria-label="Tiến độ chi trả {started.code}"' in page
+
+
+def nq116_has_people(db_session) -> bool:
+    return bool(
+        db_session.scalar(
+            text("SELECT EXISTS (SELECT 1 FROM province_counters WHERE program_id = :p AND claims > 0)"),
+            {"p": nq116().id},
+        )
+    )
