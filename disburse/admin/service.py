@@ -34,7 +34,7 @@ from disburse.payments.models import Payment, PaymentBatch, ProviderEvent
 from disburse.payments.states import PaymentState
 from disburse.programs.calendar import VIETNAM_TZ
 from disburse.programs.models import Program
-from disburse.reference.models import District
+from disburse.reference.models import District, Province
 from disburse.registry.models import Employer
 
 
@@ -241,14 +241,25 @@ def reset_password(user: User, *, actor: User) -> str:
 
 
 def scope_label(user: User) -> str:
+    """Where the user works, as people name it, the code after the name: the unit ("Công ty Gần (DN0100001)"), the
+    district with its province ("Huyện Đông Anh (017), Thành phố Hà Nội"), or the province ("Thành phố Hà Nội (01)");
+    '' when the user has no scope (the whole country). The objects come from the session's identity map after the
+    first row that names them, so a page of users reads each place once."""
     parts = []
     if user.employer_id:
-        unit = db.session.scalar(select(Employer.unit_code).where(Employer.id == user.employer_id))
-        parts.append(str(unit))
+        unit = db.session.get(Employer, user.employer_id)
+        parts.append(f"{unit.name} ({unit.unit_code})" if unit is not None else str(user.employer_id))
     if user.district_code:
-        parts.append(user.district_code)
+        district = db.session.get(District, user.district_code)
+        province = db.session.get(Province, district.province_code) if district is not None else None
+        parts.append(
+            f"{district.name} ({district.code})" + (f", {province.name}" if province is not None else "")
+            if district is not None
+            else user.district_code
+        )
     elif user.province_code:
-        parts.append(user.province_code)
+        province = db.session.get(Province, user.province_code)
+        parts.append(f"{province.name} ({province.code})" if province is not None else user.province_code)
     return " · ".join(parts)
 
 

@@ -7,6 +7,7 @@ refused request comes back on its form with the service's message in the user's 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, cast
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -15,6 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from disburse import role_labels
 from disburse.admin import service
 from disburse.admin.forms import (
     ActionForm,
@@ -29,8 +31,11 @@ from disburse.auth.models import ROLES, User
 from disburse.auth.permissions import roles_required
 from disburse.background import QueueNames
 from disburse.casework.views import pick
+from disburse.dashboard.views import percent_bp
 from disburse.extensions import db
+from disburse.formatting import dmy, vnd
 from disburse.programs.models import SECTOR_LABELS, Program
+from disburse.reference.models import District, Province
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -93,7 +98,6 @@ def imports() -> ResponseReturnValue:
 
 
 def _role_choices(blank: str | None = None) -> list[tuple[str, str]]:
-    from disburse import role_labels
 
     labels = role_labels()
     return ([("", blank)] if blank is not None else []) + [(role, labels[role]) for role in ROLES]
@@ -365,6 +369,99 @@ def object_label(object_type: str) -> str:
     return pick(AUDIT_OBJECTS[object_type]) if object_type in AUDIT_OBJECTS else object_type
 
 
+#: The keys of an audit entry's data as people call them: (Vietnamese, English), in the order the page lists them; a
+#: key that has none shows as its code.
+AUDIT_KEYS: dict[str, tuple[str, str]] = {
+    "email": ("E-mail", "E-mail"),
+    "full_name": ("Họ và tên", "Full name"),
+    "role": ("Vai trò", "Role"),
+    "province": ("Tỉnh/thành phố", "Province"),
+    "district": ("Quận/huyện", "District"),
+    "employer_id": ("Đơn vị (số)", "Unit (number)"),
+    "active": ("Đang hoạt động", "Active"),
+    "user_id": ("Người dùng (số)", "User (number)"),
+    "prefix": ("Đầu token", "Token prefix"),
+    "kind": ("Loại", "Kind"),
+    "filename": ("Tệp", "File"),
+    "strict": ("Dừng khi có dòng lỗi", "Stop at a bad row"),
+    "new_job": ("Công việc mới (số)", "New job (number)"),
+    "code": ("Mã chương trình", "Programme code"),
+    "field": ("Tham số", "Parameter"),
+    "date": ("Ngày", "Date"),
+    "percent_bp": ("Mục tiêu", "Target"),
+    "from": ("Từ", "From"),
+    "to": ("Sang", "To"),
+    "recovered_vnd": ("Số tiền thu hồi", "Sum recovered"),
+    "offer_id": ("Đề nghị (số)", "Offer (number)"),
+    "event_id": ("Sự kiện (số)", "Event (number)"),
+    "reason": ("Lý do", "Reason"),
+    "note": ("Ghi chú", "Note"),
+    "before": ("Trước", "Before"),
+    "after": ("Sau", "After"),
+}
+_KEY_ORDER = {key: i for i, key in enumerate(AUDIT_KEYS)}
+
+
+def _audit_value(key: str, value: Any) -> str:
+    """One value of an audit entry's data in words: a role's name, a place's name with its code, yes or no, VND, a
+    percentage, a day as dd/mm/yyyy; a list comma-separated; nothing as "—"."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("Có") if value else _("Không")
+    if isinstance(value, list):
+        return ", ".join(_audit_value(key, item) for item in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{label}: {text}" for label, text in audit_lines(value))
+    if key == "role" and value in role_labels():
+        return role_labels()[value]
+    if key == "district" and isinstance(value, str):
+        district = db.session.get(District, value)
+        return f"{district.name} ({value})" if district is not None else value
+    if key == "province" and isinstance(value, str):
+        province = db.session.get(Province, value)
+        return f"{province.name} ({value})" if province is not None else value
+    if key.endswith("_vnd") and isinstance(value, int):
+        return vnd(value)
+    if key.endswith("_bp") and isinstance(value, int):
+        return percent_bp(value)
+    if key == "date" and isinstance(value, str):
+        try:
+            return dmy(date.fromisoformat(value))
+        except ValueError:
+            return value
+    return str(value)
+
+
+def audit_lines(data: Any) -> list[tuple[str, str]]:
+    """An audit entry's data as (label, value) lines in the page's language (:data:`AUDIT_KEYS`; an unknown key as
+    its code). A change recorded as ``before`` and ``after`` reads as one line per field that changed, "old → new";
+    data that is not an object reads as one line."""
+    if not isinstance(data, dict):
+        return [] if data is None else [("", _audit_value("", data))]
+    before, after = data.get("before"), data.get("after")
+    lines = []
+    for key in sorted(data, key=lambda k: (_KEY_ORDER.get(k, len(_KEY_ORDER)), k)):
+        if key in ("before", "after") and isinstance(before, dict) and isinstance(after, dict):
+            continue
+        lines.append((pick(AUDIT_KEYS[key]) if key in AUDIT_KEYS else key, _audit_value(key, data[key])))
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in sorted({*before, *after}, key=lambda k: (_KEY_ORDER.get(k, len(_KEY_ORDER)), k)):
+            old, new = before.get(key), after.get(key)
+            if old != new:
+                label = pick(AUDIT_KEYS[key]) if key in AUDIT_KEYS else key
+                lines.append((label, f"{_audit_value(key, old)} → {_audit_value(key, new)}"))
+    return lines
+
+
+def record(object_type: str, object_id: str | None) -> str:
+    """The record an audit entry is about, after its kind: a district by its name and code, anything else by its
+    number or code."""
+    if object_type == "district" and object_id:
+        return _audit_value("district", object_id)
+    return object_id or ""
+
+
 def _action_choice(action: str) -> tuple[str, str]:
     """A choice of the action filter: the code is submitted; the label is shown, with the code for admins who know
     it (an action with no label shows its code alone)."""
@@ -377,8 +474,10 @@ def audit() -> ResponseReturnValue:
     """The audit log, newest first, filtered by actor, action, record and days; actions and kinds of record are
     shown in words, their codes beside them."""
     form = AuditFilterForm(request.args)
-    form.action.choices = [("", _("Mọi thao tác"))] + [_action_choice(a) for a in service.audit_actions()]
-    labels = {"action_label": action_label, "object_label": object_label}
+    # Every action that has a label, and any other the log holds (written before its label, or by an old version).
+    actions = sorted({*AUDIT_ACTIONS, *service.audit_actions()})
+    form.action.choices = [("", _("Mọi thao tác"))] + [_action_choice(a) for a in actions]
+    labels = {"action_label": action_label, "object_label": object_label, "audit_lines": audit_lines, "record": record}
     valid = form.validate()
     if valid and form.since.data and form.until.data and form.since.data > form.until.data:
         form.until.errors = [*form.until.errors, _("Ngày kết thúc phải sau ngày bắt đầu.")]

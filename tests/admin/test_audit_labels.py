@@ -170,7 +170,7 @@ def test_entries_written_by_the_products_functions_read_as_words_in_both_languag
     assert ("Sửa tham số chương trình program.update", f"Chương trình {program.id}") in cells
     assert ("Tải lên tệp danh sách để nhập import.upload", f"Công việc {job.id}") in cells
     assert ("Chạy lại công việc bị lỗi job.retry", f"Công việc {job.id}") in cells
-    assert ("Đặt mục tiêu chi trả cho quận/huyện target.set", "Quận/huyện 017") in cells
+    assert ("Đặt mục tiêu chi trả cho quận/huyện target.set", "Quận/huyện Huyện Đông Anh (017)") in cells
     assert ("Chuyển trạng thái khoản thu hồi recovery.move", f"Khoản thu hồi {recovery.id}") in cells
     assert ("Bỏ qua đề nghị thông tin tài khoản của người lao động claim.dismiss_offer", f"Hồ sơ {claim.id}") in cells
     # And the signed-in admin's own creation (the fixture makes them with the same service, no actor).
@@ -196,7 +196,7 @@ def test_entries_written_by_the_products_functions_read_as_words_in_both_languag
     assert ("Programme parameter changed program.update", f"Programme {program.id}") in cells
     assert ("Registry file uploaded for import import.upload", f"Job {job.id}") in cells
     assert ("Failed job run again job.retry", f"Job {job.id}") in cells
-    assert ("District target set target.set", "District 017") in cells
+    assert ("District target set target.set", "District Huyện Đông Anh (017)") in cells
     assert ("Person's offer of details dismissed claim.dismiss_offer", f"Claim {claim.id}") in cells
     assert '<option value="user.create">User created (user.create)</option>' in page
     shown = page.split('name="action"')[1]  # the filter's choices and the log

@@ -128,6 +128,49 @@ def test_the_audit_logs_data_reads_in_vietnamese_letters(admin_client, admin):
     assert "Đức &lt;b&gt;" in html  # escaped like any text
 
 
+def _data_cell(html: str) -> list[str]:
+    """The lines of the first entry's data, as text."""
+    cell = html.split('<ul class="audit-data">', 1)[1].split("</ul>", 1)[0]
+    return [re.sub(r"<[^>]+>", "", line).strip() for line in re.findall(r"<li>(.*?)</li>", cell, re.S)]
+
+
+def test_the_audit_logs_data_reads_as_labelled_lines_in_both_languages(admin_client, admin):
+    """An entry's data reads as "label: value" lines, not JSON: a change as "old → new" per field that changed, a role
+    and a place by their names, yes or no, a target as a percentage and a day as dd/mm/yyyy."""
+    from disburse.admin.service import update_user
+
+    user = create_user("caseworker", district="017", email="dong.anh@bhxh.example.vn")
+    update_user(
+        user, role="supervisor", full_name=user.full_name, district=None, province="79", employer_unit=None, actor=admin
+    )
+    audit(admin, "target.set", "district", "017", {"date": "2021-12-15", "percent_bp": 8000})
+    db.session.flush()
+    html = admin_client.get(f"/admin/audit?action=user.update&record={user.id}").get_data(as_text=True)
+    assert "{" not in html.split('<ul class="audit-data">', 1)[1].split("</ul>", 1)[0]
+    assert _data_cell(html) == [
+        "E-mail: dong.anh@bhxh.example.vn",
+        "Vai trò: Cán bộ nghiệp vụ → Lãnh đạo, giám sát",
+        "Tỉnh/thành phố: Thành phố Hà Nội (01) → Thành phố Hồ Chí Minh (79)",
+        "Quận/huyện: Huyện Đông Anh (017) → —",
+    ]
+    html = admin_client.get("/admin/audit?action=target.set&record=017").get_data(as_text=True)
+    assert _data_cell(html) == ["Ngày: 15/12/2021", "Mục tiêu: 80%"]
+    assert "Quận/huyện</span> Huyện Đông Anh (017)</td>" in html  # the record, by its name
+    admin.locale = "en"
+    db.session.flush()
+    html = admin_client.get("/admin/audit?action=target.set&record=017").get_data(as_text=True)
+    assert _data_cell(html) == ["Date: 15/12/2021", "Target: 80%"]
+
+
+def test_the_action_filter_offers_every_labelled_action(admin_client, admin):
+    """Every action that has a label can be chosen, whether or not the log holds one yet."""
+    from disburse.admin.views import AUDIT_ACTIONS
+
+    html = admin_client.get("/admin/audit").get_data(as_text=True)
+    offered = set(re.findall(r'<option value="([^"]+)"', html.split('name="action"', 1)[1].split("</select>", 1)[0]))
+    assert set(AUDIT_ACTIONS) <= offered and len(AUDIT_ACTIONS) > 10
+
+
 def test_the_audit_logs_bad_filters_are_named_in_both_languages(admin_client, admin):
     answer = admin_client.get("/admin/audit?since=2021-11-01")
     assert answer.status_code == 400

@@ -46,6 +46,29 @@ def test_the_list_searches_by_email_or_name_and_filters_by_role(admin_client, ad
     assert bad.status_code == 400 and "Hãy chọn một trong các lựa chọn có trên trang." in bad.get_data(as_text=True)
 
 
+def test_the_list_names_each_users_place_not_its_code(admin_client, admin):
+    """The scope column names the district and its province, the province, or the unit (the code after the name),
+    never a bare "017" or "01"."""
+    unit = create_employer(district_code="017", name="Công ty Phạm Vi")
+    users = {
+        "caseworker": create_user("caseworker", district="017", email="pv.canbo@bhxh.example.vn"),
+        "supervisor": create_user("supervisor", province="79", email="pv.lanhdao@bhxh.example.vn"),
+        "employer": create_user("employer", employer_unit=unit.unit_code, email="pv.donvi@bhxh.example.vn"),
+        "national": create_user("supervisor", email="pv.toanquoc@bhxh.example.vn"),
+    }
+    html = admin_client.get("/admin/users?q=pv.").get_data(as_text=True)
+    scopes = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", html.split("<tbody>", 1)[1], re.S):
+        cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        scopes[cells[0]] = cells[3]
+    assert scopes == {
+        users["caseworker"].email: "Huyện Đông Anh (017), Thành phố Hà Nội",
+        users["supervisor"].email: "Thành phố Hồ Chí Minh (79)",
+        users["employer"].email: f"Công ty Phạm Vi ({unit.unit_code})",
+        users["national"].email: "Toàn quốc",
+    }
+
+
 def test_an_admin_creates_a_user_with_a_one_time_password(admin_client, admin, client):
     answer = admin_client.post(
         "/admin/users/new",
