@@ -713,7 +713,7 @@ def reject(claim_id: int) -> ResponseReturnValue:
     ended = review.period_ended(claim) is not None
     form.reason_code.choices = [
         (code, pick(pair))
-        for code, pair in sorted(review.refusal_reasons().items())
+        for code, pair in review.refusal_reasons().items()
         if ended or code != reasons.PAYMENT_PERIOD_ENDED  # given only once the programme can no longer pay
     ]
     if request.method == "GET" and ended:
@@ -727,6 +727,7 @@ def reject(claim_id: int) -> ResponseReturnValue:
         closed=_unless(
             ClaimAction.REJECT, lambda state: _("Không thể từ chối hồ sơ đang ở trạng thái “%(state)s”.", state=state)
         ),
+        min_other_text=review.MIN_OTHER_TEXT,
     )
 
 

@@ -36,6 +36,19 @@ AMOUNT_CHANGED = "amount_changed"
 #: Verified after the last day the program may pay (the extension, or the payment deadline when there is none).
 PAYMENT_PERIOD_ENDED = "payment_period_ended"
 
+#: Codes only a caseworker gives, on refusing a claim (verification never finds them; the case is read by a person):
+#: a duplicate refused for the claim kept (the duplicate decision gives it);
+DUPLICATE = "duplicate"
+#: a person on a unit's list whom the office finds was not employed (not insured) at that unit on the cut-off date
+#: (a Form 03 "Không có" that never came: an overdue unit, or a unit that closed);
+NOT_EMPLOYED_ON_CUTOFF = "not_employed_on_cutoff"
+#: a stopped person with no reserved contribution period left (every month already used for an unemployment
+#: benefit), which group B needs;
+NO_RESERVED_PERIOD = "no_reserved_period"
+#: any other reason, which the caseworker's written reason then states in full (a longer one is required).
+OTHER = "other"
+CASEWORKER_REFUSALS = frozenset({DUPLICATE, NOT_EMPLOYED_ON_CUTOFF, NO_RESERVED_PERIOD, OTHER})
+
 #: Codes that settle a claim as refused: the rules say not eligible, or the application came too late.
 REJECT = frozenset(
     {REASON_EXCLUDED_SECTOR, REASON_STOPPED_OUTSIDE_WINDOW, REASON_PENSION_DECISION, APPLIED_AFTER_DEADLINE}
@@ -100,8 +113,32 @@ _VERIFICATION_LABELS: dict[str, tuple[str, str]] = {
     ),
 }
 
+_CASEWORKER_REFUSAL_LABELS: dict[str, tuple[str, str]] = {
+    DUPLICATE: (
+        "Người lao động đã được xem xét hỗ trợ theo một hồ sơ khác của chính người lao động; mỗi người lao động chỉ "
+        "được hỗ trợ một lần.",
+        "The person's support is handled on another of their own records; each person is supported only once.",
+    ),
+    NOT_EMPLOYED_ON_CUTOFF: (
+        "Vào ngày xác định đối tượng được hỗ trợ, người lao động không làm việc và không tham gia bảo hiểm thất "
+        "nghiệp tại đơn vị có tên trong danh sách.",
+        "On the programme's cut-off date the person was not employed, nor insured against unemployment, at the "
+        "unit whose list names them.",
+    ),
+    NO_RESERVED_PERIOD: (
+        "Không còn thời gian đóng bảo hiểm thất nghiệp được bảo lưu (thời gian đóng đã được tính hưởng trợ cấp "
+        "thất nghiệp).",
+        "No reserved unemployment-insurance contribution period is left (the contribution months were already "
+        "used for an unemployment benefit).",
+    ),
+    OTHER: (
+        "Lý do khác, nêu cụ thể trong thông báo gửi người lao động.",
+        "Another reason, stated in full in the notice to the person.",
+    ),
+}
+
 #: Every reason code the system writes → (Vietnamese, English) label: the one lookup for pages, exports, notices.
-LABELS: dict[str, tuple[str, str]] = {**REASON_LABELS, **_VERIFICATION_LABELS}
+LABELS: dict[str, tuple[str, str]] = {**REASON_LABELS, **_VERIFICATION_LABELS, **_CASEWORKER_REFUSAL_LABELS}
 
 
 def label(code: str) -> tuple[str, str]:

@@ -81,35 +81,37 @@ INFO_ADDRESSEES: dict[str, tuple[str, str]] = {
 }
 
 #: A refused duplicate's reason code.
-REASON_DUPLICATE = "duplicate"
-_REFUSAL_ONLY_LABELS: dict[str, tuple[str, str]] = {
-    REASON_DUPLICATE: (
-        "Người lao động đã được xem xét hỗ trợ theo một hồ sơ khác của chính người lao động; mỗi người lao động chỉ "
-        "được hỗ trợ một lần.",
-        "The person's support is handled on another of their own records; each person is supported only once.",
-    ),
-    # Verification's review code, worded here for the notice: after the programme's last payable day a claim not
-    # paid is refused for this reason (its review label says that a caseworker must decide).
-    reasons.PAYMENT_PERIOD_ENDED: (
-        "Đã hết thời hạn chi trả của chương trình: khoản hỗ trợ không còn được chi trả sau thời hạn này.",
-        "The programme's payment period has ended: the support can no longer be paid after it.",
-    ),
-}
+REASON_DUPLICATE = reasons.DUPLICATE
+#: Verification's review code, worded here for the notice: after the programme's last payable day a claim not paid is
+#: refused for this reason (its review label says that a caseworker must decide).
+_PERIOD_ENDED_REFUSAL = (
+    "Đã hết thời hạn chi trả của chương trình: khoản hỗ trợ không còn được chi trả sau thời hạn này.",
+    "The programme's payment period has ended: the support can no longer be paid after it.",
+)
 
 #: Longest free text: the event's reason column holds 1000 characters; a duplicate's refusal adds its own words.
 MAX_TEXT = 1000
 MAX_DUPLICATE_NOTE = 700
+#: A refusal for ``other`` reasons: its written reason is the whole reason the notice gives, so it must say something
+#: (at least this many characters, not counting spaces at its ends), not just "khác".
+MIN_OTHER_TEXT = 15
 
 
 def refusal_reasons() -> dict[str, tuple[str, str]]:
     """The reason codes a refusal may give, with the (Vietnamese, English) plain words a notice prints: the rules'
-    exclusion reasons, verification's refusal codes (an application after the deadline) and the refusal-only codes
-    (``duplicate``; ``payment_period_ended``, given only once the programme can no longer pay). Review codes (zero
-    months, possible duplicates…) say what a caseworker must check, not why a claim is refused: their words would
-    read wrongly on a notice. The one lookup for rejecting and for notices."""
-    labels = {code: reasons.label(code) for code in reasons.REJECT}
-    labels.update(_REFUSAL_ONLY_LABELS)
-    return labels
+    exclusion reasons, verification's refusal codes (an application after the deadline) and the codes only a
+    caseworker gives (:data:`~disburse.verification.reasons.CASEWORKER_REFUSALS`: ``duplicate``, not employed at the
+    unit on the cut-off date, no reserved period, ``other``; and ``payment_period_ended``, given only once the
+    programme can no longer pay). Review codes (zero months, possible duplicates…) say what a caseworker must check,
+    not why a claim is refused: their words would read wrongly on a notice. The one lookup for rejecting and for
+    notices, in the order a form lists them: by code, ``other`` last."""
+    codes = sorted(
+        reasons.REJECT | reasons.CASEWORKER_REFUSALS | {reasons.PAYMENT_PERIOD_ENDED},
+        key=lambda code: (code == reasons.OTHER, code),
+    )
+    return {
+        code: _PERIOD_ENDED_REFUSAL if code == reasons.PAYMENT_PERIOD_ENDED else reasons.label(code) for code in codes
+    }
 
 
 # ------------------------------------------------------------------------------------------------------ errors
@@ -887,6 +889,17 @@ def reject(claim_id: int, user: User, reason_code: str, reason_text: str) -> Act
     only once the programme's last payable day has passed (:func:`period_ended`). Repeating the same
     refusal changes nothing; a different one for a refused claim is a conflict."""
     assert reason_code in refusal_reasons() and reason_text.strip()
+    if reason_code == reasons.OTHER and len(reason_text.strip()) < MIN_OTHER_TEXT:
+        raise Invalid(
+            {
+                "reason_text": (
+                    f"Với lý do khác, hãy ghi rõ lý do (ít nhất {MIN_OTHER_TEXT} ký tự): nội dung này là lý do "
+                    "được in trong thông báo.",
+                    f"For another reason, write the reason out (at least {MIN_OTHER_TEXT} characters): it is the "
+                    "reason the notice gives.",
+                )
+            }
+        )
     claim = visible_claim(claim_id, user, lock=True)
     _may_work(claim, user)
     if reason_code == reasons.PAYMENT_PERIOD_ENDED and claim.state != ClaimState.REJECTED and not period_ended(claim):
