@@ -22,6 +22,8 @@ from typing import Annotated, Any, Literal, cast
 
 from flask import Blueprint, current_app, jsonify, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import Field, StringConstraints
 
@@ -49,6 +51,7 @@ from disburse.claims.states import ClaimState
 from disburse.extensions import db
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.registry.codes import UNIT_CODE_PATTERN, UNIT_CODE_WORDS
+from disburse.registry.models import Employer
 from disburse.verification import notices, review
 from disburse.verification.review import (
     ACTING_ROLES,
@@ -428,8 +431,26 @@ def claim_detail(claim_id: int) -> ResponseReturnValue:
     errors={404: _SCOPE_404, 409: "not_rejected: the claim is not refused."},
 )
 def claim_notice(claim_id: int) -> ResponseReturnValue:
-    html = notices.notice_html(claim_id, _user(), url_for("static", filename=notices.STYLESHEET))
+    user = _user()
+    html = notices.notice_html(
+        claim_id, user, url_for("static", filename=notices.STYLESHEET), back=_way_back(claim_id, user)
+    )
     return html, 200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
+
+
+def _way_back(claim_id: int, user: User) -> notices.WayBack | None:
+    """Back to the case (staff) or to the unit's page (its employer), in the interface's language."""
+    label = _("Quay lại")
+    if user.role in ACTING_ROLES:
+        href = url_for("caseworker.case", claim_id=claim_id)
+        words = _("Quay lại hồ sơ số %(id)s", id=claim_id)
+    else:
+        unit = db.session.get(Employer, user.employer_id) if user.employer_id is not None else None
+        if unit is None:
+            return None
+        href = url_for("employers.status", unit_code=unit.unit_code)
+        words = _("Quay lại trang tình trạng chi trả của đơn vị")
+    return notices.WayBack(href=href, words=words, label=label, lang=str(get_locale() or "vi"))
 
 
 # ----------------------------------------------------------------------------------------------------- actions

@@ -88,6 +88,18 @@ class Notice:
     reason_text: str
 
 
+@dataclass(frozen=True)
+class WayBack:
+    """The served notice's link back to where the reader came from (the case, the unit's page), in the interface's
+    language (``lang``), while the notice stays Vietnamese; never printed, and not in a batch's file."""
+
+    href: str
+    words: str
+    #: What the navigation is called for screen readers.
+    label: str
+    lang: str
+
+
 def _office(area_name: str) -> str:
     """'Huyện Đông Anh' → 'Bảo hiểm xã hội huyện Đông Anh' (the area's kind in lower case, as in the SSA's name)."""
     return f"Bảo hiểm xã hội {area_name[:1].lower()}{area_name[1:]}"
@@ -158,10 +170,12 @@ def _notice(row: Any) -> Notice:
     )
 
 
-def render(notices: Iterable[Notice], *, title: str, stylesheet_href: str | None = None) -> Iterator[str]:
+def render(
+    notices: Iterable[Notice], *, title: str, stylesheet_href: str | None = None, back: WayBack | None = None
+) -> Iterator[str]:
     """The printable document, streamed: linked to the stylesheet at ``stylesheet_href`` (served pages), or with the
-    stylesheet embedded (a file to open and print on its own). Rendered by the Jinja environment directly, so that
-    it works in a worker without a request."""
+    stylesheet embedded (a file to open and print on its own); ``back``, a served page's way back (not printed).
+    Rendered by the Jinja environment directly, so that it works in a worker without a request."""
     template = current_app.jinja_env.get_template(TEMPLATE)
     embedded = None
     if stylesheet_href is None:
@@ -172,20 +186,22 @@ def render(notices: Iterable[Notice], *, title: str, stylesheet_href: str | None
         title=title,
         stylesheet_href=stylesheet_href,
         stylesheet=embedded,
+        back=back,
         legal_basis=LEGAL_BASIS,
         appeal_days=APPEAL_DAYS,
     )
 
 
-def notice_html(claim_id: int, user: User, stylesheet_href: str) -> str:
+def notice_html(claim_id: int, user: User, stylesheet_href: str, back: WayBack | None = None) -> str:
     """The refusal notice of one claim in ``user``'s scope (:class:`~disburse.verification.review.NotFound`
-    otherwise); :class:`NotRejected` for a claim that is not refused."""
+    otherwise), with ``back`` above it on screen; :class:`NotRejected` for a claim that is not refused."""
     claim = visible_claim(claim_id, user)
     if claim.state != ClaimState.REJECTED:
         raise NotRejected()
     row = db.session.execute(_statement().where(Claim.id == claim.id)).one()
     notice = _notice(row)
-    return "".join(render([notice], title=f"Thông báo - {notice.full_name}", stylesheet_href=stylesheet_href))
+    title = f"Thông báo - {notice.full_name}"
+    return "".join(render([notice], title=title, stylesheet_href=stylesheet_href, back=back))
 
 
 # ------------------------------------------------------------------------------------------------------- batch

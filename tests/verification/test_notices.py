@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from disburse.auth.service import create_token
 from disburse.claims.service import claim_events
+from disburse.extensions import db
 from disburse.jobs import service as jobs
 from disburse.jobs.models import Job
 from disburse.verification import notices, review
@@ -185,6 +186,45 @@ def test_the_stylesheet_prints_a4_one_notice_per_page(app):
     assert "size: A4" in css and "break-after: page" in css and "page-break-after: always" in css
 
 
+def _signed_in(client, user, locale: str):
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+    user.locale = locale
+    db.session.commit()
+    return client
+
+
+@pytest.mark.parametrize(("locale", "words"), [("vi", "Quay lại hồ sơ số {id}"), ("en", "Back to claim {id}")])
+def test_the_served_notice_leads_back_to_the_case_in_the_interface_language_and_prints_without_it(
+    app, client, unit, locale, words
+):
+    caseworker = create_user("caseworker", district=DONG_ANH)
+    claim, _ = _refused(unit, caseworker)
+    page = _signed_in(client, caseworker, locale).get(f"/api/v1/claims/{claim.id}/notice").get_data(as_text=True)
+
+    nav = re.search(
+        r'<nav class="way-back" lang="(\w+)" aria-label="([^"]+)"><a href="([^"]+)">([^<]+)</a></nav>', page
+    )
+    assert nav is not None
+    assert nav.group(1) == locale and nav.group(2) == {"vi": "Quay lại", "en": "Back"}[locale]
+    assert nav.group(3) == f"/caseworker/claims/{claim.id}" and nav.group(4) == words.format(id=claim.id)
+    assert page.index("<nav") < page.index('<article class="notice"')  # the first thing a keyboard reaches
+    # The notice itself stays the Vietnamese letter whatever the interface's language.
+    assert '<html lang="vi">' in page and "Lý do không giải quyết" in page and "Back to" not in page.split("</nav>")[1]
+    # Never printed.
+    css = (Path(app.static_folder) / notices.STYLESHEET).read_text(encoding="utf-8")
+    assert re.search(r"@media print \{[^@]*\.way-back \{ display: none; \}", css)
+
+
+def test_the_units_employer_goes_back_to_the_units_page(client, unit):
+    caseworker = create_user("caseworker", district=DONG_ANH)
+    claim, _ = _refused(unit, caseworker)
+    employer = create_user("employer", employer_unit=unit.unit_code)
+    page = _signed_in(client, employer, "en").get(f"/api/v1/claims/{claim.id}/notice").get_data(as_text=True)
+    assert f'<a href="/employers/{unit.unit_code}">Back to the unit&#39;s payout status</a>' in page
+
+
 # ------------------------------------------------------------------------------------------------------- batch
 
 
@@ -218,6 +258,7 @@ def test_the_batch_job_writes_one_document_with_one_notice_per_refusal(app, db_s
     document = path.read_text(encoding="utf-8")
     assert _notice_count(document) == 3
     assert "@page" in document and "<link" not in document  # the stylesheet travels with the file
+    assert "way-back" not in document.split("</style>", 1)[1]  # a printed batch has no link back
     positions = [document.index(person.si_code) for person in refused]
     assert positions == sorted(positions)  # in claim order
     assert all(person.full_name in document for person in refused)
