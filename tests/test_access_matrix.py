@@ -465,6 +465,8 @@ ROUTES: dict[str, Route] = {
     # The admins' pages (the programme's parameters are supervisors' too). Empty forms: 400 with their errors.
     "admin.index": Route(lambda _: "/admin/", {"GET": 200}, {"GET": 302}),
     "admin.imports": Route(lambda _: "/admin/imports", {"GET": 200, "POST": 400}, {"GET": 302, "POST": 302}),
+    # Building the lists: NQ116's list deadline (20/10/2021) has passed by TODAY, so the post is refused (409).
+    "admin.lists": Route(lambda _: "/admin/lists", {"GET": 200, "POST": 409}, {"GET": 302, "POST": 302}),
     "admin.users": Route(lambda _: "/admin/users?role=caseworker", {"GET": 200}, {"GET": 302}),
     "admin.user_new": Route(lambda _: "/admin/users/new", {"GET": 200, "POST": 400}, {"GET": 302, "POST": 302}),
     "admin.user_edit": Route(

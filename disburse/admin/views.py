@@ -31,6 +31,8 @@ from disburse.auth.models import ROLES, User
 from disburse.auth.permissions import roles_required
 from disburse.background import QueueNames
 from disburse.casework.views import pick
+from disburse.claims import list_builds
+from disburse.claims.employer_views import current_program
 from disburse.dashboard.views import percent_bp
 from disburse.extensions import db
 from disburse.formatting import dmy, vnd
@@ -92,6 +94,39 @@ def imports() -> ResponseReturnValue:
                 return redirect(url_for("jobs.show", job_id=job.id))
         return render_template("admin/imports.html", form=form, general=general), 400
     return render_template("admin/imports.html", form=form, general=general)
+
+
+@bp.route("/lists", methods=["GET", "POST"])
+@roles_required("admin")
+def lists() -> ResponseReturnValue:
+    """The programme's Form 01 lists: what happens next for people new in the registry, and the build as a
+    background job while the lists may still be built (until the list deadline); its page shows the progress."""
+    program = current_program()
+    form = ActionForm()
+    general: list[str] = []
+    status = 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            status = 400  # the form's own error (its token) is shown above it
+        else:
+            try:
+                job = list_builds.start_build(program, _user())
+            except list_builds.ListsClosed as exc:
+                db.session.rollback()
+                general, status = [pick(exc.words)], 409
+            else:
+                db.session.commit()
+                return redirect(url_for("jobs.show", job_id=job.id))
+    page = render_template(
+        "admin/lists.html",
+        program=program,
+        form=form,
+        general=general,
+        step=list_builds.next_step(program),
+        build_step=list_builds.BUILD_LISTS,
+        latest=list_builds.latest_build(program),
+    )
+    return page, status
 
 
 # -------------------------------------------------------------------------------------------------------- users
@@ -336,6 +371,7 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     ),
     "import.upload": ("Tải lên tệp danh sách để nhập", "Registry file uploaded for import"),
     "job.retry": ("Chạy lại công việc bị lỗi", "Failed job run again"),
+    "lists.build": ("Lập danh sách Mẫu số 01", "Form 01 lists build started"),
     "program.update": ("Sửa tham số chương trình", "Programme parameter changed"),
     "recovery.move": ("Chuyển trạng thái khoản thu hồi", "Recovery moved on"),
     "target.set": ("Đặt mục tiêu chi trả cho quận/huyện", "District target set"),

@@ -24,11 +24,13 @@ from disburse.auth.models import ROLES, User
 from disburse.auth.permissions import roles_required
 from disburse.auth.service import audit
 from disburse.casework.views import pick
+from disburse.claims import list_builds
 from disburse.extensions import db
 from disburse.formatting import moment, number, percent
 from disburse.forms import BaseForm
 from disburse.jobs import service
 from disburse.jobs.models import JOB_STATES, Job
+from disburse.programs.service import ProgramNotFound, get_program
 from disburse.spreadsheets import other_sheets_note
 
 bp = Blueprint("jobs", __name__)
@@ -157,7 +159,20 @@ def show(job_id: int) -> ResponseReturnValue:
         file_deleted=service.file_deleted(job),
         retention_days=current_app.config["DISBURSE_FILE_RETENTION_DAYS"],
         can_retry=_user().role == "admin" and service.can_retry(job),
+        new_people=_new_people(job),
+        build_step=list_builds.BUILD_LISTS,
     )
+
+
+def _new_people(job: Job) -> list_builds.NextStep | None:
+    """For a finished import of employees: what happens next for the people it added (an import makes no claim)."""
+    if job.kind != "import.employees" or job.state != "succeeded":
+        return None
+    try:
+        program = get_program(current_app.config["DISBURSE_PROGRAM"])
+    except ProgramNotFound:
+        return None
+    return list_builds.next_step(program)
 
 
 @bp.get("/jobs/<int:job_id>.json")

@@ -84,6 +84,7 @@ def test_every_action_and_kind_of_record_the_product_writes_has_a_label():
     assert unknown == [], "give these a string literal (and a label), or teach this test to read them"
     # The reading finds the writers in every module that writes (not nothing, by a change in how they are called).
     assert {"import.upload", "user.create", "user.set_password", "token.revoke", "job.retry", "target.set"} <= actions
+    assert "lists.build" in actions  # the admins' Form 01 lists build (disburse/claims/list_builds.py)
     assert actions - AUDIT_ACTIONS.keys() == set(), "label these actions in disburse/admin/views.py: AUDIT_ACTIONS"
     assert objects - AUDIT_OBJECTS.keys() == set(), "label these kinds of record in disburse/admin/views.py"
     for code, (vi, en) in {**AUDIT_ACTIONS, **AUDIT_OBJECTS}.items():
@@ -102,6 +103,8 @@ def _cells(page: str) -> list[tuple[str, str]]:
 
 
 def test_entries_written_by_the_products_functions_read_as_words_in_both_languages(
+    app,
+    monkeypatch,
     admin_client,
     admin,
     folders,
@@ -155,6 +158,10 @@ def test_entries_written_by_the_products_functions_read_as_words_in_both_languag
     offer = create_offer(claim)
     dismissed = {"offer": str(offer.id), "reason": "Người lao động không gửi đề nghị này."}
     assert admin_client.post(f"/caseworker/claims/{claim.id}/offer-dismiss", data=dismissed).status_code == 302
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-10-15")  # before NQ116's list deadline
+    built = admin_client.post("/admin/lists")
+    assert built.status_code == 302
+    lists_job = int(built.headers["Location"].rsplit("/", 1)[1])
     written = {entry.action for entry in db.session.query(AuditLog)}
     assert written == AUDIT_ACTIONS.keys(), "every action the product writes, written here by its own function"
 
@@ -173,6 +180,7 @@ def test_entries_written_by_the_products_functions_read_as_words_in_both_languag
     assert ("Đặt mục tiêu chi trả cho quận/huyện target.set", "Quận/huyện Huyện Đông Anh (017)") in cells
     assert ("Chuyển trạng thái khoản thu hồi recovery.move", f"Khoản thu hồi {recovery.id}") in cells
     assert ("Bỏ qua đề nghị thông tin tài khoản của người lao động claim.dismiss_offer", f"Hồ sơ {claim.id}") in cells
+    assert ("Lập danh sách Mẫu số 01 lists.build", f"Công việc {lists_job}") in cells
     # And the signed-in admin's own creation (the fixture makes them with the same service, no actor).
     assert ("Tạo người dùng user.create", f"Người dùng {admin.id}") in cells
     assert len(cells) == len(AUDIT_ACTIONS) + 1
@@ -196,6 +204,7 @@ def test_entries_written_by_the_products_functions_read_as_words_in_both_languag
     assert ("Programme parameter changed program.update", f"Programme {program.id}") in cells
     assert ("Registry file uploaded for import import.upload", f"Job {job.id}") in cells
     assert ("Failed job run again job.retry", f"Job {job.id}") in cells
+    assert ("Form 01 lists build started lists.build", f"Job {lists_job}") in cells
     assert ("District target set target.set", "District Huyện Đông Anh (017)") in cells
     assert ("Person's offer of details dismissed claim.dismiss_offer", f"Claim {claim.id}") in cells
     assert '<option value="user.create">User created (user.create)</option>' in page

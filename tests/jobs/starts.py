@@ -118,7 +118,7 @@ def start_form_02(client: Any) -> int:
 
 
 def start_lists_build(user: Any) -> int:
-    """A Form 01 lists build (no page starts one: the admins' retry and the command do), then the worker's task."""
+    """A Form 01 lists build (as /admin/lists starts one until the list deadline), then the worker's task."""
     job = jobs.submit("lists.build", {"program": "NQ116"}, "lists.build", "NQ116", created_by=user.id)
     db.session.commit()
     build_lists_task("NQ116", job.id)
