@@ -164,6 +164,9 @@ class ApproveCashForm(BaseForm):
 
 
 class WithdrawCashForm(BaseForm):
+    """Take the cash payment ``payment`` (its id, as the page showed it) off the office's list."""
+
+    payment = HiddenField()
     reason = TextAreaField(
         _l("Lý do rút khỏi danh sách chi tiền mặt"),
         validators=_text(required=_l("Hãy ghi lý do rút khỏi danh sách chi tiền mặt."), max_len=MAX_WITHDRAW_REASON),

@@ -301,7 +301,7 @@ def _withdrawn_with(payment_id: int, reason: str) -> bool:
     return note == " ".join(reason.split())
 
 
-def withdraw_cash_payment(claim_id: int, user: User, reason: str) -> review.ActionResult:
+def withdraw_cash_payment(claim_id: int, user: User, reason: str, *, seen: int | None = None) -> review.ActionResult:
     """Take the claim's open cash payment off its office's list (:func:`disburse.payments.cash.withdraw_cash_payment`):
     the claim then waits for details (a bank account, or the next cash list). A decision on the case, like offering
     cash: only whoever may work the case (:func:`disburse.verification.review.may_work`), not while another
@@ -310,12 +310,23 @@ def withdraw_cash_payment(claim_id: int, user: User, reason: str) -> review.Acti
 
     The claim's latest cash payment is asked for, open or not: one already taken off the list with this very reason
     (the same post again, after the first or while it waited for the first's lock on the payment) changes nothing
-    (``changed`` False); one paid, or taken off with another reason, is no cash payment waiting."""
+    (``changed`` False); one paid, or taken off with another reason, is no cash payment waiting. ``seen``: the
+    payment the page showed (its id). When the claim has been put on a cash list again since, the post is about the
+    old payment: done if it was taken off with this reason, else refused; the new one is never taken off by it."""
     claim = review.visible_claim(claim_id, user)
     review.may_work(claim, user)
     payment = _latest_cash_payment(claim)
     if payment is None:
         raise _no_cash_payment()
+    if seen is not None and seen != payment.id:
+        shown = db.session.get(Payment, seen)
+        if shown is not None and shown.claim_id == claim.id and _withdrawn_with(shown.id, reason):
+            return review.ActionResult(claim, changed=False)
+        raise CaseworkRefused(
+            "Danh sách chi tiền mặt của hồ sơ đã thay đổi từ khi bạn mở trang này; hãy mở lại trang hồ sơ.",
+            "The claim's cash payment has changed since you opened this page; open the case again.",
+            code="cash_payment_changed",
+        )
     try:
         cash.withdraw_cash_payment(payment.provider_reference, user, reason)
     except cash.CashRefused as exc:

@@ -927,17 +927,22 @@ def cash_receipt(claim_id: int) -> ResponseReturnValue:
 def withdraw_cash(claim_id: int) -> ResponseReturnValue:
     form = WithdrawCashForm()
     claim = _claim(claim_id)
+    payment = service.open_cash_payment(claim)
+    if request.method == "GET" and payment is not None:
+        form.payment.data = str(payment.id)
     return _action_page(
         claim_id,
         form,
         "caseworker/withdraw_cash.html",
-        lambda claim, user: service.withdraw_cash_payment(claim.id, user, form.reason.data or ""),
+        lambda claim, user: service.withdraw_cash_payment(
+            claim.id, user, form.reason.data or "", seen=record_id(form.payment.data)
+        ),
         _(
             "Đã rút khỏi danh sách chi tiền mặt; hồ sơ chờ thông tin tài khoản hoặc được đưa lại vào danh sách chi "
             "tiền mặt."
         ),
         closed=_no_cash_payment,
-        payment=service.open_cash_payment(claim),
+        payment=payment,
     )
 
 

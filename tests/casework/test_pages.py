@@ -17,8 +17,11 @@ from disburse.claims import service as claims
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.states import ClaimAction
 from disburse.extensions import db
+from disburse.payments import service as payments
+from disburse.payments.cash import CashProvider
 from disburse.payments.models import Payment
 from disburse.programs.calendar import programme_today
+from disburse.programs.models import Program
 from disburse.registry.codes import UNIT_CODE_WORDS
 from tests.factories import (
     PAYING_DAY,
@@ -894,6 +897,27 @@ def test_take_a_cash_payment_off_the_list_and_put_it_back(signed_in):
     assert response.status_code == 302
     claim = db.session.get(Claim, payment.claim_id)
     assert (claim.state, claim.payout) == ("approved", "cash")
+
+    # On the next cash list: a withdrawal posted from a page opened before (it names the first payment) never takes
+    # the new one off. The same reason again is the first's withdrawal, done; another reason is refused.
+    program = db.session.get(Program, claim.program_id)
+    made = payments.create_batch(program, "cash", "cash", today=program.last_payable_day)
+    batch = payments.get_batch_for_update(made.id)
+    assert payments.mark_batch_sent(batch)
+    CashProvider().send(batch.reference or "", payments.batch_orders(batch.id))
+    second = payments.live_payment_for_claim(claim.id)
+    assert second is not None and second.id != payment.id and second.state == "sent"
+    stale = {"payment": str(payment.id)}
+    done = signed_in.post(
+        f"/caseworker/claims/{claim.id}/cash-withdraw", data={**stale, "reason": "Không đến nhận được."}
+    )
+    assert done.status_code == 302
+    changed = signed_in.post(f"/caseworker/claims/{claim.id}/cash-withdraw", data={**stale, "reason": "Lý do khác."})
+    assert changed.status_code == 409 and "đã thay đổi từ khi bạn mở trang này" in _text(changed)
+    db.session.expire_all()
+    assert db.session.get(Payment, second.id).state == "sent"
+    page = signed_in.get(f"/caseworker/claims/{claim.id}/cash-withdraw")
+    assert f'name="payment" type="hidden" value="{second.id}"' in page.get_data(as_text=True)
 
 
 def test_any_caseworker_of_the_office_records_a_receipt_but_only_the_cases_holder_takes_it_off_the_list(
