@@ -172,7 +172,9 @@ def test_only_who_may_work_the_case_dismisses_an_offer(client, caseworker):
     review.assign(claim.id, colleague)
     _sign_in(client, caseworker, "en")
     url = f"/caseworker/claims/{claim.id}/offer-dismiss"
-    assert f'action="{url}"' not in client.get(f"/caseworker/claims/{claim.id}").get_data(as_text=True)
+    page = client.get(f"/caseworker/claims/{claim.id}").get_data(as_text=True)
+    assert f'action="{url}"' not in page
+    assert f"payment-details?offer={offer.id}" not in page  # nor the offer's use, which would be refused too
     recorded = _events(claim.id)
     response = client.post(url, data={"offer": str(offer.id), "reason": REASON})
     assert response.status_code == 409 and "Another caseworker holds this claim" in _text(response)
@@ -182,7 +184,8 @@ def test_only_who_may_work_the_case_dismisses_an_offer(client, caseworker):
     client.post("/logout")
     supervisor = create_user("supervisor", province="01", password=PASSWORD)
     _sign_in(client, supervisor)
-    assert f'action="{url}"' in client.get(f"/caseworker/claims/{claim.id}").get_data(as_text=True)
+    page = client.get(f"/caseworker/claims/{claim.id}").get_data(as_text=True)
+    assert f'action="{url}"' in page and f"payment-details?offer={offer.id}" in page
     assert client.post(url, data={"offer": str(offer.id), "reason": REASON}).status_code == 302
     assert open_offer(db.session.get(Claim, claim.id)) is None
 
