@@ -25,7 +25,7 @@ from disburse.extensions import db
 from disburse.payments import cash
 from disburse.payments import reasons as payment_reasons
 from disburse.payments import service as payments
-from disburse.payments.models import Payment, PaymentBatch, PaymentEvent
+from disburse.payments.models import Payment, PaymentBatch
 from disburse.programs.calendar import add_working_days, programme_today, working_days_between
 from disburse.programs.models import Program
 from disburse.programs.service import get_program
@@ -285,22 +285,6 @@ def _latest_cash_payment(claim: Claim) -> Payment | None:
     )
 
 
-def _withdrawn_with(payment_id: int, reason: str) -> bool:
-    """Whether the office took the cash payment off its list with ``reason`` (spaces collapsed, as the cash service
-    writes it on the payment's event). Read as columns, after the cash service locked the payment: a withdrawal
-    another transaction has just committed is seen."""
-    state, code = db.session.execute(select(Payment.state, Payment.failure_code).where(Payment.id == payment_id)).one()
-    if (state, code) != ("failed", payment_reasons.CASH_WITHDRAWN):
-        return False
-    note = db.session.scalar(
-        select(PaymentEvent.data["note"].astext)
-        .where(PaymentEvent.payment_id == payment_id, PaymentEvent.to_state == "failed")
-        .order_by(PaymentEvent.id.desc())
-        .limit(1)
-    )
-    return note == " ".join(reason.split())
-
-
 def withdraw_cash_payment(claim_id: int, user: User, reason: str, *, seen: int | None = None) -> review.ActionResult:
     """Take the claim's open cash payment off its office's list (:func:`disburse.payments.cash.withdraw_cash_payment`):
     the claim then waits for details (a bank account, or the next cash list). A decision on the case, like offering
@@ -320,7 +304,7 @@ def withdraw_cash_payment(claim_id: int, user: User, reason: str, *, seen: int |
         raise _no_cash_payment()
     if seen is not None and seen != payment.id:
         shown = db.session.get(Payment, seen)
-        if shown is not None and shown.claim_id == claim.id and _withdrawn_with(shown.id, reason):
+        if shown is not None and shown.claim_id == claim.id and cash.withdrawn_with(shown.id, reason):
             return review.ActionResult(claim, changed=False)
         raise CaseworkRefused(
             "Danh sách chi tiền mặt của hồ sơ đã thay đổi từ khi bạn mở trang này; hãy mở lại trang hồ sơ.",
@@ -332,7 +316,7 @@ def withdraw_cash_payment(claim_id: int, user: User, reason: str, *, seen: int |
     except cash.CashRefused as exc:
         if exc.code not in ("not_payable", "already_paid"):
             raise _cash_refused(exc) from None
-        if _withdrawn_with(payment.id, reason):
+        if cash.withdrawn_with(payment.id, reason):
             return review.ActionResult(claim, changed=False)
         raise _no_cash_payment() from None
     return review.ActionResult(claim, changed=True)

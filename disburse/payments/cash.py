@@ -51,7 +51,7 @@ from disburse.extensions import db
 from disburse.formatting import vietnamese_name_key
 from disburse.payments import reasons
 from disburse.payments import service as payments
-from disburse.payments.models import Payment, PaymentBatch
+from disburse.payments.models import Payment, PaymentBatch, PaymentEvent
 from disburse.payments.providers import (
     Acknowledgement,
     PaymentOrder,
@@ -364,6 +364,22 @@ def record_cash_payment(reference: str, receipt_number: str, actor: Actor = None
 
 #: The longest written reason for taking a payment off the cash list.
 MAX_WITHDRAW_REASON = 500
+
+
+def withdrawn_with(payment_id: int, reason: str) -> bool:
+    """Whether the office took the cash payment off its list with ``reason`` (spaces collapsed, as the cash service
+    writes it on the payment's event). Read as columns, after the cash service locked the payment: a withdrawal
+    another transaction has just committed is seen."""
+    state, code = db.session.execute(select(Payment.state, Payment.failure_code).where(Payment.id == payment_id)).one()
+    if (state, code) != ("failed", reasons.CASH_WITHDRAWN):
+        return False
+    note = db.session.scalar(
+        select(PaymentEvent.data["note"].astext)
+        .where(PaymentEvent.payment_id == payment_id, PaymentEvent.to_state == "failed")
+        .order_by(PaymentEvent.id.desc())
+        .limit(1)
+    )
+    return note == " ".join(reason.split())
 
 
 def withdraw_cash_payment(reference: str, actor: Actor, reason: str) -> Payment:

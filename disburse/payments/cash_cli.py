@@ -36,8 +36,9 @@ from disburse.payments.cash import (
     offer_cash,
     record_cash_payment,
     withdraw_cash_payment,
+    withdrawn_with,
 )
-from disburse.payments.service import payable
+from disburse.payments.service import payable, payment_by_reference
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.spreadsheets import MONEY, TEXT
@@ -231,7 +232,15 @@ def cash_withdraw_cmd(reference: str, reason: str, email: str | None) -> None:
     actor = _user(email)
     try:
         payment = withdraw_cash_payment(reference, actor, reason)
-    except CashRefused as exc:
+    except CashRefused as exc:  # nothing was changed
+        done = payment_by_reference(reference.strip()) if exc.code == "not_payable" else None
+        if done is not None and withdrawn_with(done.id, reason):  # the same command run again
+            click.echo(
+                f"Khoản {done.provider_reference} đã được rút khỏi danh sách chi tiền mặt với lý do này: không ghi "
+                f"thêm.\n{done.provider_reference} was already taken off the cash list for this reason: nothing more "
+                "recorded."
+            )
+            return
         _refuse(exc.message_vi, exc.message_en)
     db.session.commit()
     click.echo(

@@ -519,6 +519,15 @@ def test_the_commands_list_a_day_write_spreadsheets_and_record_receipts(app, db_
     assert "off the cash list" in withdrawn.output
     db_session.expire_all()
     assert db_session.get(Claim, claim.id).state == "awaiting_payment_details"
+    events = db_session.scalar(select(func.count()).select_from(ClaimEvent).where(ClaimEvent.claim_id == claim.id))
+    again = runner.invoke(
+        payments_cli, ["cash-withdraw", unpaid, "--reason", "Xin  chuyển khoản ", "--by", caseworker.email]
+    )
+    assert again.exit_code == 0 and "already taken off the cash list for this reason" in again.output, again.output
+    other_reason = runner.invoke(payments_cli, ["cash-withdraw", unpaid, "--reason", "Khác", "--by", caseworker.email])
+    assert other_reason.exit_code == 2 and "cannot be paid" in other_reason.output, other_reason.output
+    count = select(func.count()).select_from(ClaimEvent).where(ClaimEvent.claim_id == claim.id)
+    assert db_session.scalar(count) == events  # the same command again records nothing
     assert runner.invoke(payments_cli, ["offer-cash", str(claim.id), "--by", caseworker.email]).exit_code == 0
 
 
