@@ -66,6 +66,8 @@ class RejectForm(BaseForm):
 
 
 class ContactForm(BaseForm):
+    #: The claim's latest event when the form was shown (a post sent again records nothing).
+    seen = HiddenField()
     channel = RadioField(
         _l("Cách liên hệ"), invalid_choice_message=_CHOICE, validators=[InputRequired(_l("Hãy chọn cách liên hệ."))]
     )
@@ -76,6 +78,8 @@ class ContactForm(BaseForm):
 
 
 class RequestInfoForm(BaseForm):
+    #: As :class:`ContactForm`'s.
+    seen = HiddenField()
     addressee = RadioField(
         _l("Yêu cầu ai bổ sung"),
         invalid_choice_message=_CHOICE,

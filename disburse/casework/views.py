@@ -743,12 +743,14 @@ def _contact_form() -> ContactForm:
 @roles_required(*STAFF)
 def contact(claim_id: int) -> ResponseReturnValue:
     form = _contact_form()
+    if request.method == "GET":
+        form.seen.data = review.last_event_id(claim_id)
     return _action_page(
         claim_id,
         form,
         "caseworker/contact.html",
         lambda claim, user: review.log_contact(
-            claim.id, user, form.channel.data, form.outcome.data, form.note.data or None
+            claim.id, user, form.channel.data, form.outcome.data, form.note.data or None, seen=record_id(form.seen.data)
         ),
         _("Đã ghi lần liên hệ."),
     )
@@ -759,11 +761,15 @@ def contact(claim_id: int) -> ResponseReturnValue:
 def request_info(claim_id: int) -> ResponseReturnValue:
     form = RequestInfoForm()
     form.addressee.choices = [(code, pick(pair)) for code, pair in INFO_ADDRESSEES.items()]
+    if request.method == "GET":
+        form.seen.data = review.last_event_id(claim_id)
     return _action_page(
         claim_id,
         form,
         "caseworker/request_info.html",
-        lambda claim, user: review.request_info(claim.id, user, form.addressee.data, form.note.data, form.due_on.data),
+        lambda claim, user: review.request_info(
+            claim.id, user, form.addressee.data, form.note.data, form.due_on.data, seen=record_id(form.seen.data)
+        ),
         _("Đã ghi yêu cầu bổ sung thông tin."),
         closed=lambda claim: (
             _("Hồ sơ đã kết thúc (“%(state)s”): không cần yêu cầu bổ sung thông tin.", state=_state_words(claim))

@@ -258,6 +258,27 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def last_event_id(claim_id: int) -> int | None:
+    """The claim's latest event, as a page shows it: a form carries it (``seen``) so that its post can tell itself
+    sent again from new work."""
+    return db.session.scalar(select(func.max(ClaimEvent.id)).where(ClaimEvent.claim_id == claim_id))
+
+
+def _repeated(claim: Claim, action: ClaimNote, user: User, data: dict[str, Any], seen: int | None) -> bool:
+    """Whether the one event written on ``claim`` since ``seen`` is this very note by ``user``: the same form posted
+    again (a double click, a page sent again), which must not record the work twice. The caller holds the claim's
+    lock, so a first post still being written has committed, or not started."""
+    if seen is None:
+        return False
+    since = list(db.session.scalars(select(ClaimEvent).where(ClaimEvent.claim_id == claim.id, ClaimEvent.id > seen)))
+    return (
+        len(since) == 1
+        and since[0].action == action.value
+        and since[0].actor_id == user.id
+        and all((since[0].data or {}).get(key) == value for key, value in data.items())
+    )
+
+
 # ------------------------------------------------------------------------------------------------------- queue
 
 
@@ -661,17 +682,26 @@ def assign_next(user: User, program_id: int, count: int, district: str | None = 
 # ------------------------------------------------------------------------------------------------ work notes
 
 
-def log_contact(claim_id: int, user: User, channel: str, outcome: str, note: str | None = None) -> ActionResult:
-    """Record a contact attempt with the person (in any state: a refused person may be called to explain)."""
+def log_contact(
+    claim_id: int, user: User, channel: str, outcome: str, note: str | None = None, *, seen: int | None = None
+) -> ActionResult:
+    """Record a contact attempt with the person (in any state: a refused person may be called to explain).
+    ``seen``: the claim's latest event as the form showed it; the same contact posted again records nothing."""
     assert channel in CONTACT_CHANNELS and outcome in CONTACT_OUTCOMES
     claim = visible_claim(claim_id, user, lock=True)
     _may_work(claim, user)
-    event = _note(claim, ClaimNote.CONTACT, user, {"channel": channel, "outcome": outcome, "note": note or None})
+    data = {"channel": channel, "outcome": outcome, "note": note or None}
+    if _repeated(claim, ClaimNote.CONTACT, user, data, seen):
+        return ActionResult(claim, changed=False)
+    event = _note(claim, ClaimNote.CONTACT, user, data)
     return ActionResult(claim, changed=True, events=[event])
 
 
-def request_info(claim_id: int, user: User, addressee: str, note: str, due_on: date | None = None) -> ActionResult:
-    """Record that information was asked of the person or the employer (and by when); the claim stays in its state."""
+def request_info(
+    claim_id: int, user: User, addressee: str, note: str, due_on: date | None = None, *, seen: int | None = None
+) -> ActionResult:
+    """Record that information was asked of the person or the employer (and by when); the claim stays in its state.
+    ``seen``: as :func:`log_contact`."""
     assert addressee in INFO_ADDRESSEES and note.strip()
     claim = visible_claim(claim_id, user, lock=True)
     _may_work(claim, user)
@@ -688,6 +718,8 @@ def request_info(claim_id: int, user: User, addressee: str, note: str, due_on: d
             }
         )
     data = {"addressee": addressee, "note": note, "due_on": _iso(due_on)}
+    if _repeated(claim, ClaimNote.REQUEST_INFO, user, data, seen):
+        return ActionResult(claim, changed=False)
     event = _note(claim, ClaimNote.REQUEST_INFO, user, data)
     return ActionResult(claim, changed=True, events=[event])
 

@@ -956,6 +956,14 @@ def _posted_twice(action: str, caseworker) -> tuple[int, dict[str, str], str]:
     """The claim a case page action acts on, the post, and what the case says once it is done."""
     from disburse.verification import review
 
+    if action in ("contact", "request-info"):
+        claim_id = create_claim("needs_review").id
+        seen = str(review.last_event_id(claim_id))  # as the form carries it
+        if action == "contact":
+            post = {"channel": "phone", "outcome": "no_answer", "note": "Gọi hai lần.", "seen": seen}
+            return claim_id, post, "Đã ghi lần liên hệ."
+        post = {"addressee": "employer", "note": "Gửi bản sao hợp đồng lao động.", "seen": seen}
+        return claim_id, post, "Đã ghi yêu cầu bổ sung thông tin."
     if action in ("assign", "release", "approve", "reject"):
         claim_id = create_claim("needs_review").id
         if action == "release":
@@ -1015,6 +1023,8 @@ def _written(claim_id: int) -> tuple[list[int], list[int], int]:
         "cash-receipt",
         "cash-withdraw",
         "offer-dismiss",
+        "contact",
+        "request-info",
     ],
 )
 def test_every_case_page_action_posted_twice_says_the_second_time_that_it_is_done(
@@ -1022,8 +1032,9 @@ def test_every_case_page_action_posted_twice_says_the_second_time_that_it_is_don
 ):
     """A double submit (or the same form posted again after going back) finds what it asks for done: it goes back to
     the case saying so, as the first did, and writes nothing (it was a 409: taking a payment off the cash list found
-    no cash payment waiting, offering cash found the claim no longer waiting for details). Contact attempts and
-    information requests are records of their own, each post one more."""
+    no cash payment waiting, offering cash found the claim no longer waiting for details). A contact attempt or an
+    information request names the claim's latest event its form showed: the same post again records nothing more
+    (a new contact, after, is recorded: its form shows the first)."""
     monkeypatch.setitem(app.config, "DISBURSE_TODAY", PAYING_DAY)  # money is handed over inside the payment period
     claim_id, post, done = _posted_twice(action, caseworker)
     url, case = f"/caseworker/claims/{claim_id}/{action}", f"/caseworker/claims/{claim_id}"
@@ -1038,6 +1049,10 @@ def test_every_case_page_action_posted_twice_says_the_second_time_that_it_is_don
     assert done in _text(signed_in.get(case))
     db.session.expire_all()
     assert (db.session.get(Claim, claim_id).state, _written(claim_id)) == (state, written)
+    if action in ("contact", "request-info"):  # the same words again from a form opened after: new work, recorded
+        seen = re.search(r'name="seen" type="hidden" value="(\d+)"', signed_in.get(url).get_data(as_text=True))
+        assert seen is not None and signed_in.post(url, data={**post, "seen": seen.group(1)}).status_code == 302
+        assert len(_written(claim_id)[0]) == len(written[0]) + 1
 
 
 def test_supervisors_do_not_handle_cash(client):
