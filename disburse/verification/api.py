@@ -325,7 +325,9 @@ class ClaimDetail(ResponseModel):
     confirmed_on: str | None
     applied_on: str | None
     paid_at: str | None
-    payment_failures: int
+    payment_failures: int = Field(description="Failures of the payment details (towards the cash offer).")
+    bank_failures: int = Field(description="Failures on the bank's side (paid again after a wait; not counted above).")
+    retry_after: str | None = Field(description="While approved after a bank-side failure: not paid again before this.")
     assigned_to: UserRef | None = Field(description="null for employers.")
     assigned_at: str | None
     created_at: str | None

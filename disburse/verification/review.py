@@ -452,6 +452,8 @@ def claim_detail(claim_id: int, user: User) -> dict[str, Any]:
         "applied_on": _iso(claim.applied_on),
         "paid_at": _iso(claim.paid_at),
         "payment_failures": claim.payment_failures,
+        "bank_failures": claim.bank_failures,
+        "retry_after": _iso(claim.retry_after),
         "assigned_to": _user_dict(assignee) if staff and assignee is not None else None,
         "assigned_at": _iso(claim.assigned_at) if staff else None,
         "created_at": _iso(claim.created_at),

@@ -21,8 +21,8 @@ from disburse.payments.status import apply_updates
 from disburse.reports.backlog import live
 from disburse.reports.service import Area
 from disburse.sandbox.bank import Sandbox
-from disburse.verification import sweepers
-from tests.factories import create_claim, create_payment, create_program
+from disburse.verification import review, sweepers
+from tests.factories import create_claim, create_payment, create_program, create_user
 from tests.sandbox_bank import PAYER, SECRET, Bank, Receiver
 
 pytestmark = pytest.mark.usefixtures("db_session")
@@ -102,6 +102,9 @@ def test_a_claim_waiting_for_the_bank_is_seen_by_the_payment_sla_sweep_and_the_b
     apply_updates("sandbox", [StatusUpdate(payment.provider_reference, ProviderStatus.REJECTED, "TM01")], source="poll")
     db_session.refresh(claim)
     assert claim.state == "approved" and claim.retry_after is not None
+    detail = review.claim_detail(claim.id, create_user("caseworker", district=claim.district_code))
+    assert (detail["payment_failures"], detail["bank_failures"]) == (0, 1)  # what the claim API answers too
+    assert detail["retry_after"] == claim.retry_after.isoformat()
 
     noted, _ = sweepers.note_payment_sla(program, today)
 
