@@ -87,6 +87,10 @@ _FIGURES = {
     "Từ chối / Rejected": COUNT,
     "Không nhận hỗ trợ / Declined": COUNT,
     "Chờ thông tin tài khoản / Awaiting details": COUNT,
+    "Chưa chi trả / Not yet paid": COUNT,
+    "Đã duyệt, chưa chuyển chi trả / Approved, not yet sent": COUNT,
+    "Đang chi trả (ngân hàng hoặc tiền mặt tại cơ quan BHXH) / Payment in progress (bank or cash at the office)": COUNT,
+    "Chi trả không thành công / Payment failed": COUNT,
 }
 
 #: Each export: how it is made, and the kind of each column the test holds it to (every row, every non-blank cell).

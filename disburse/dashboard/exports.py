@@ -18,7 +18,7 @@ MIMETYPES = {
 }
 #: How the XLSX shows each column (:func:`disburse.spreadsheets.write_xlsx`): codes as text, then the figures.
 _FIRST_FORMATS = {"province": [TEXT, None], "district": [TEXT, None], "unit": [TEXT, None, TEXT]}
-FIGURES_FORMATS = [COUNT, COUNT, PERCENT, MONEY, COUNT, COUNT, COUNT, COUNT]
+FIGURES_FORMATS = [COUNT, COUNT, PERCENT, MONEY, COUNT, COUNT, COUNT, COUNT, COUNT, COUNT, COUNT, COUNT]
 TARGET_FORMATS = [PERCENT, None]
 _FIRST = {
     "province": ["Mã tỉnh / Province code", "Tỉnh / Province"],
@@ -54,6 +54,9 @@ def percent_cell(value: float | None) -> float | str:
 
 def header(level: str) -> list[str]:
     return [*_FIRST[level], *FIGURES_HEADER, *(TARGET_HEADER if level == "district" else [])]
+
+
+assert len(FIGURES_FORMATS) == len(FIGURES_HEADER)  # a figure added to one is added to the other
 
 
 def formats(level: str) -> list[str | None]:
