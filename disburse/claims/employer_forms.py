@@ -347,17 +347,7 @@ def _decide_confirmation(
 
 #: States of a claim its unit never confirmed that a late Form 02 no longer confirms: being checked right now, in
 #: review for something else than the unit's lateness, or decided by the office.
-_DECIDED_WITHOUT_FORM_02 = frozenset(
-    {
-        ClaimState.VERIFYING,
-        ClaimState.NEEDS_REVIEW,
-        ClaimState.APPROVED,
-        ClaimState.PAYMENT_PENDING,
-        ClaimState.PAYMENT_FAILED,
-        ClaimState.AWAITING_PAYMENT_DETAILS,
-        ClaimState.PAID,
-    }
-)
+_DECIDED_WITHOUT_FORM_02 = frozenset(_CONFIRMED_OPEN - {ClaimState.EMPLOYER_CONFIRMED})
 
 
 def _without_form_02(result: RowResult, listed: _Listed, closed: tuple[str, str] | None) -> None:

@@ -57,7 +57,7 @@ def test_group_b_people_without_an_application(client, caseworker, people, local
 
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert f"<h1>{title}</h1>" in html
+    assert f'<h1 id="outreach-title">{title}</h1>' in html
     shown = {key for key, person in people.items() if person.si_code in html}
     assert shown == {"waiting", "no_phone"}
     response = client.get("/caseworker/outreach?kind=no_application&with_phone=y")

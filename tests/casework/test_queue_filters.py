@@ -153,7 +153,7 @@ def _total(response) -> int:
 
 def _rows(html: str) -> dict[int, str]:
     """Each listed claim's row of the queue's table."""
-    body = html.split('<table class="queue">', 1)[1].split("</table>", 1)[0]
+    body = html.split('<table class="queue"', 1)[1].split("</table>", 1)[0]
     return {int(m.group(1)): m.group(0) for m in re.finditer(r"<tr>\s*<td>(\d+)</td>.*?</tr>", body, re.S)}
 
 
