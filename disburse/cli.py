@@ -146,6 +146,10 @@ def beat(schedule_file: str | None, loglevel: str) -> None:
     beat holds the lock on the same Redis."""
     from disburse.spreadsheets import UnusableFile, writable
 
+    # A stop from here on (the lock taken, Celery not yet listening) would kill beat with its lock held for the lock's
+    # whole life. Held back instead: the mask and a pending stop survive the exec, and the scheduler's first tick
+    # delivers it (workers.beat), when beat stops cleanly and releases the lock.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     path = Path(schedule_file) if schedule_file else runtime.default_instance_path() / "celerybeat-schedule"
     try:
         writable(path, what=("tệp lịch chạy", "schedule file"))  # before the lock: Celery would fail after taking it

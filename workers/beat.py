@@ -9,7 +9,8 @@ simply vanished (Redis restarted empty) is taken again. On a normal stop the loc
 
 A stop (SIGTERM, SIGINT) that arrives while the scheduler is being built waits until it is built and beat ticks:
 Celery's stop handler asks beat for its scheduler, and asked before there is one it builds a second one in the middle of
-the first (an import cut in half, exit 1, the lock left held for its whole life).
+the first (an import cut in half, exit 1, the lock left held for its whole life). ``disburse beat`` holds stops back
+from before it takes the lock (the mask survives its exec into Celery), so no stop kills beat with the lock held.
 """
 
 from __future__ import annotations

@@ -198,8 +198,10 @@ def test_a_second_beat_is_refused_while_the_first_holds_the_lock(migrated_url, o
     client.close()
 
 
-def test_a_beat_stopped_while_it_starts_stops_cleanly_and_frees_the_lock(migrated_url, own_redis, tmp_path):
-    """Stopped as soon as its schedule file exists (the scheduler half built), beat still stops with 0 and releases
+@pytest.mark.parametrize("moment", ["lock taken", "schedule file made"])
+def test_a_beat_stopped_while_it_starts_stops_cleanly_and_frees_the_lock(moment, migrated_url, own_redis, tmp_path):
+    """Stopped as soon as it holds its lock (Celery not yet started, its stop handler not yet there) or as soon as its
+    schedule file appears (its writability probe, or the scheduler half built), beat still stops with 0 and releases
     its lock, so that a beat started again at once is not refused. Several times: the moment varies."""
     env = command_env(migrated_url, own_redis)
     client = redis.Redis.from_url(own_redis, decode_responses=True)
@@ -207,9 +209,13 @@ def test_a_beat_stopped_while_it_starts_stops_cleanly_and_frees_the_lock(migrate
         schedule = tmp_path / f"beat{attempt}" / "schedule"
         proc = disburse(["beat", "--schedule", str(schedule), "--loglevel", "WARNING"], env)
         deadline = time.monotonic() + 30
-        while not list(schedule.parent.glob("schedule*")) and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
             assert proc.poll() is None, f"beat exited with code {proc.returncode}"
-            time.sleep(0.01)
+            if moment == "lock taken" and client.get(BEAT_LOCK_KEY) is not None:
+                break
+            if moment == "schedule file made" and list(schedule.parent.glob("schedule*")):
+                break
+            time.sleep(0.005)
         assert stop(proc) == 0
         assert client.get(BEAT_LOCK_KEY) is None, "a beat that stops releases its lock"
     client.close()
