@@ -4,10 +4,11 @@ GET /employers/<unit_code>/progress: one unit's progress, from the rollups. The 
 forms: employers their own unit, caseworkers the units of their district, supervisors of their province (or all),
 admins all; a unit outside the caller's scope answers as an unknown one, 404.
 
-GET /progress?province=&district=: an area's progress and its child areas', from the rollups. Without parameters,
-the caller's own area (a caseworker's district, a provincial supervisor's province, the country for national
-supervisors and admins); an area outside the caller's scope answers as an unknown one, 404. Employers use their
-unit's progress instead (403).
+GET /progress?province=&district=: an area's progress and its child areas', from the rollups, with where the
+eligible not yet paid are (the dashboards' figures), and the area's claims not paid by the programme's end (the
+dashboards' backlog figure, as the last backlog sweep counted it). Without parameters, the caller's own area (a
+caseworker's district, a provincial supervisor's province, the country for national supervisors and admins); an area
+outside the caller's scope answers as an unknown one, 404. Employers use their unit's progress instead (403).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from disburse.auth.permissions import roles_required
 from disburse.auth.scopes import visible_unit
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.replica import reads_replica
-from disburse.reports.service import area_progress, employer_progress, visible_area
+from disburse.reports.service import area_progress, employer_progress, unpaid_at_end, visible_area
 
 bp = Blueprint("reports", __name__)
 
@@ -66,19 +67,66 @@ class UnitProgress(ResponseModel):
     by_state: dict[str, int] = Field(description="Claims per state, every state named.")
 
 
+# Where the eligible not yet paid are, as the supervisors' dashboards show them (the same figures, by the same rule:
+# disburse.reports.service.NOT_YET_PAID): unpaid in all, and its parts, which add up to it with needs_review.
+Unpaid = Annotated[
+    int,
+    Field(
+        description="Eligible and not paid (eligible − paid) = checking + needs_review + approved + payment_pending "
+        "+ payment_failed + awaiting_details."
+    ),
+]
+Checking = Annotated[
+    int,
+    Field(
+        description="Waiting for the unit's Form 02, or being checked (listed, employer_confirmed, employer_overdue, "
+        "applied, verifying)."
+    ),
+]
+NeedsReview = Annotated[int, Field(description="Needing a caseworker's review (part of unpaid).")]
+Approved = Annotated[int, Field(description="Approved, not yet sent to be paid.")]
+PaymentPending = Annotated[
+    int, Field(description="In payment: sent to a bank, or on an office's cash list, and not settled yet.")
+]
+PaymentPendingAmount = Annotated[int, Field(description="The VND of the claims in payment.")]
+PaymentFailed = Annotated[int, Field(description="The last payment failed or was returned.")]
+AwaitingDetails = Annotated[int, Field(description="Awaiting payment details (awaiting_payment_details).")]
+
+
 class AreaFigures(ResponseModel):
     code: str
     eligible: int
     paid: int
     percent_paid: float | None = Field(description=PERCENT_PAID)
     paid_amount_vnd: int
-    needs_review: int
+    needs_review: NeedsReview
+    unpaid: Unpaid
+    checking: Checking
+    approved: Approved
+    payment_pending: PaymentPending
+    payment_pending_amount_vnd: PaymentPendingAmount
+    payment_failed: PaymentFailed
+    awaiting_details: AwaitingDetails
 
 
 class Reduction(ResponseModel):
     employers: int
     employees: int = Field(description="Per unit, the most participants in any month of the reduction, summed.")
     amount_vnd: int
+
+
+class UnpaidAtEnd(ResponseModel):
+    """The area's claims not paid by the programme's last payable day and still open after it: each owes the person
+    a written answer (the close-out sends those that were waiting to be paid to a caseworker, reason
+    payment_period_ended). Counted by the backlog sweep every few minutes, as the dashboards' backlog page shows
+    them; zero until the day has passed."""
+
+    claims: int
+    amount_vnd: int
+    by_state: dict[str, int] = Field(description="Claims per state, the states that have such claims only.")
+    last_payable_day: str = Field(description="ISO date: the extension's end, else the payment deadline.")
+    computed_at: str | None = Field(description="ISO 8601 timestamp of the sweep; null before the first one.")
+    as_of: str | None = Field(description="ISO date: the programme day the sweep counted on; null before the first.")
 
 
 class AreaProgress(ResponseModel):
@@ -90,7 +138,15 @@ class AreaProgress(ResponseModel):
     paid: int
     percent_paid: float | None = Field(description=PERCENT_PAID)
     paid_amount_vnd: int
-    needs_review: int
+    needs_review: NeedsReview
+    unpaid: Unpaid
+    checking: Checking
+    approved: Approved
+    payment_pending: PaymentPending
+    payment_pending_amount_vnd: PaymentPendingAmount
+    payment_failed: PaymentFailed
+    awaiting_details: AwaitingDetails
+    unpaid_at_end: UnpaidAtEnd
     reduction: Reduction
     areas: list[AreaFigures] = Field(description="The child areas: the country's provinces, a province's districts.")
 
@@ -143,6 +199,7 @@ def progress(query: AreaQuery) -> ResponseReturnValue:
     except ProgramNotFound:
         text = message(f"Không có chương trình mã '{code}'.", f"There is no program with code '{code}'.")
         return api_error(404, "program_not_found", text, {"program": text})
+    at_end = unpaid_at_end(program.id, area)
     return jsonify(
         {
             "program": program.code,
@@ -150,5 +207,11 @@ def progress(query: AreaQuery) -> ResponseReturnValue:
             "province": area.province_code,
             "district": area.district_code,
             **area_progress(program.id, area),
+            "unpaid_at_end": {
+                **at_end,
+                "last_payable_day": program.last_payable_day.isoformat(),
+                "computed_at": at_end["computed_at"].isoformat() if at_end["computed_at"] else None,
+                "as_of": at_end["as_of"].isoformat() if at_end["as_of"] else None,
+            },
         }
     )

@@ -141,10 +141,11 @@ def district_filter(area: Area, column: str = "c.district_code") -> tuple[str, d
 
 def area_progress(program_id: int, area: Area) -> dict[str, Any]:
     """An area's completion from the rollups (``eligible``, ``paid``, ``percent_paid``, ``paid_amount_vnd``,
-    ``needs_review``), its employers' contribution reduction (``employers``, ``employees``: the most participants
-    any month, summed over units; ``amount_vnd``), and the same completion figures for each child area (provinces of
-    the country, districts of a province) in ``areas``, by code. Read from the province and district levels of the
-    rollups (:func:`area_rows`), never from the per-employer rows."""
+    ``needs_review``) and where its eligible not yet paid are (:data:`NOT_YET_PAID`, the dashboards' figures), its
+    employers' contribution reduction (``employers``, ``employees``: the most participants any month, summed over
+    units; ``amount_vnd``), and the same completion figures for each child area (provinces of the country, districts
+    of a province) in ``areas``, by code. Read from the province and district levels of the rollups
+    (:func:`area_rows`), never from the per-employer rows."""
     whole: dict[str, tuple[int, int]] = {}
     children: dict[str, dict[str, tuple[int, int]]] = {}
     for code, state, n, amount in area_rows(program_id, area):
@@ -159,14 +160,55 @@ def area_progress(program_id: int, area: Area) -> dict[str, Any]:
     }
 
 
+#: Where an area's eligible not yet paid are, as the supervisors' dashboards show them
+#: (:func:`disburse.reports.dashboard.figures_of`): ``unpaid`` in all (eligible but not paid), and its parts,
+#: which add up to it with ``needs_review``: ``checking`` (waiting for the unit's Form 02, or being checked),
+#: ``approved`` (not yet sent), ``payment_pending`` (sent to a bank or on an office's cash list, not settled; with
+#: ``payment_pending_amount_vnd``), ``payment_failed``, ``awaiting_details`` (awaiting payment details).
+NOT_YET_PAID = (
+    "unpaid",
+    "checking",
+    "approved",
+    "payment_pending",
+    "payment_pending_amount_vnd",
+    "payment_failed",
+    "awaiting_details",
+)
+
+
 def _area_figures(by_state: dict[str, tuple[int, int]]) -> dict[str, Any]:
+    # The dashboards' module builds on this one (Area, area_rows): read when called, so that the API's not-yet-paid
+    # figures are the dashboards' own, by one rule.
+    from disburse.reports.dashboard import figures_of
+
     figures = _figures(by_state)
+    dashboard = figures_of(by_state)
     return {
         "eligible": figures["eligible"],
         "paid": figures["paid"],
         "percent_paid": figures["percent_paid"],
         "paid_amount_vnd": figures["paid_amount_vnd"],
         "needs_review": by_state.get(ClaimState.NEEDS_REVIEW, (0, 0))[0],
+        **{name: dashboard[name] for name in NOT_YET_PAID},
+    }
+
+
+def unpaid_at_end(program_id: int, area: Area) -> dict[str, Any]:
+    """The area's claims not paid by the programme's last payable day and still open after it (each owes the person
+    a written answer), as the dashboards' backlog shows them (:func:`disburse.reports.dashboard.backlog`): counted by
+    the last backlog sweep (:mod:`disburse.reports.backlog`, kind ``unpaid_at_end``), zero before that day.
+    ``claims``, ``amount_vnd``, ``by_state`` (the states that have such claims), ``computed_at`` and ``as_of`` (the
+    sweep's moment and programme day; None before the program's first sweep, the figures then zero)."""
+    from disburse.reports import backlog  # builds on this module, as the dashboards' does
+
+    found = backlog.stored(program_id, area)
+    unpaid = {state: count for (kind, state, _), count in found.counts.items() if kind == "unpaid_at_end"}
+    return {
+        "claims": sum(n for n, _ in unpaid.values()),
+        "amount_vnd": sum(amount for _, amount in unpaid.values()),
+        "by_state": {state: n for state, (n, _) in sorted(unpaid.items())},
+        "computed_at": found.computed_at,
+        "as_of": found.as_of,
     }
 
 

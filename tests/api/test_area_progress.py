@@ -9,8 +9,19 @@ import pytest
 from sqlalchemy import text
 
 from disburse.auth.service import create_token
+from disburse.claims.states import ClaimState
+from disburse.extensions import db
+from disburse.reports import backlog, dashboard
 from disburse.reports.rollups import refresh_reduction_totals
-from tests.factories import create_claim, create_employee, create_employer, create_program, create_user
+from disburse.reports.service import Area
+from tests.factories import (
+    create_cash_payment,
+    create_claim,
+    create_employee,
+    create_employer,
+    create_program,
+    create_user,
+)
 
 
 @pytest.fixture
@@ -93,3 +104,139 @@ def test_percentages_in_answers_have_two_decimals_rounded_down():
         100.0,
     )
     assert percent_of(0, 0) is None
+
+
+# ------------------------------------------------------------------------------ the dashboards' not-yet-paid figures
+
+#: The figures the dashboards show of where the eligible not yet paid are (disburse.reports.dashboard.figures_of).
+NOT_YET_PAID = (
+    "needs_review",
+    "unpaid",
+    "checking",
+    "approved",
+    "payment_pending",
+    "payment_pending_amount_vnd",
+    "payment_failed",
+    "awaiting_details",
+)
+LAST_PAYABLE_DAY = date(2022, 9, 10)
+
+
+@pytest.fixture
+def every_state(db_session):
+    """A program (NQ116's calendar: payable until 10/09/2022) with a claim in every state in Đông Anh (017) and one
+    more in payment there, on an office's cash list; a few claims in Sóc Sơn (016, Hà Nội) and in a district of Hồ
+    Chí Minh City (760)."""
+    program = create_program(extension_until=LAST_PAYABLE_DAY)
+
+    def claim(state, district: str, **overrides):
+        return create_claim(state, program=program, employee=create_employee(district_code=district), **overrides)
+
+    create_cash_payment(program=program, employee=create_employee(district_code="017"))
+    for state in ClaimState:
+        claim(state, "017")
+    for state in ("approved", "payment_failed", "paid", "listed"):
+        claim(state, "016")
+    for state in ("awaiting_payment_details", "needs_review", "declined"):
+        claim(state, "760")
+    return program
+
+
+@pytest.mark.usefixtures("paying_clock")
+def test_the_not_yet_paid_figures_are_the_dashboards(client, every_state):
+    """Where the eligible not yet paid are, for the area and each child area: the figures of the supervisors'
+    dashboards (their summary and their tables), for the country, a province and a district, and they add up."""
+    program = every_state
+    admin = create_user("admin")
+    for query, area in (("", Area()), ("&province=01", Area("01")), ("&district=017", Area("01", "017"))):
+        body = _get(client, admin, f"?program={program.code}{query}").get_json()
+        assert body["level"] == area.level
+        summary = dashboard.figures(program.id, area)
+        assert {name: body[name] for name in NOT_YET_PAID} == {name: summary[name] for name in NOT_YET_PAID}, query
+        assert (body["eligible"], body["paid"]) == (summary["eligible"], summary["paid"])
+        parts = {
+            name: body[name]
+            for name in (
+                "checking",
+                "needs_review",
+                "approved",
+                "payment_pending",
+                "payment_failed",
+                "awaiting_details",
+            )
+        }
+        assert sum(parts.values()) == body["unpaid"] == body["eligible"] - body["paid"]
+        if area.level == "district":
+            assert body["areas"] == []
+            continue
+        table = {row["code"]: row for row in dashboard.children(program.id, area)}
+        assert {row["code"] for row in body["areas"]} == set(table)
+        for row in body["areas"]:
+            assert {name: row[name] for name in NOT_YET_PAID} == {
+                name: table[row["code"]][name] for name in NOT_YET_PAID
+            }
+
+    # What they are, in Đông Anh: a claim in each of the 14 states and one more in payment at the office's desk.
+    district = _get(client, admin, f"?program={program.code}&district=017").get_json()
+    assert (district["eligible"], district["paid"], district["unpaid"]) == (12, 1, 11)
+    assert {name: district[name] for name in NOT_YET_PAID if name != "payment_pending_amount_vnd"} == {
+        "needs_review": 1,
+        "unpaid": 11,
+        "checking": 5,  # listed, employer_confirmed, employer_overdue, applied, verifying
+        "approved": 1,
+        "payment_pending": 2,  # one sent to the bank, one on the office's cash list
+        "payment_failed": 1,
+        "awaiting_details": 1,
+    }
+    in_payment = db.session.scalar(
+        text("SELECT sum(amount_vnd) FROM claims WHERE program_id = :p AND district_code = '017' AND state = :s"),
+        {"p": program.id, "s": "payment_pending"},
+    )
+    assert district["payment_pending_amount_vnd"] == in_payment > 0
+
+
+def test_the_claims_not_paid_by_the_end_are_the_dashboards_backlog_figure(client, every_state):
+    """The claims still open after the programme's last payable day, as the dashboards' backlog page shows them (the
+    last backlog sweep's count, with when it counted): none before the first sweep, none while the programme pays,
+    then every open claim of the area, by state."""
+    program = every_state
+    admin = create_user("admin")
+    before = _get(client, admin, f"?program={program.code}").get_json()["unpaid_at_end"]
+    assert before == {
+        "claims": 0,
+        "amount_vnd": 0,
+        "by_state": {},
+        "last_payable_day": "2022-09-10",
+        "computed_at": None,
+        "as_of": None,
+    }
+
+    backlog.refresh(program.id, LAST_PAYABLE_DAY)  # the last day it pays: nothing is counted yet
+    on_the_day = _get(client, admin, f"?program={program.code}").get_json()["unpaid_at_end"]
+    assert (on_the_day["claims"], on_the_day["by_state"], on_the_day["as_of"]) == (0, {}, "2022-09-10")
+    assert on_the_day["computed_at"] is not None
+
+    backlog.refresh(program.id, date(2022, 9, 11))
+    for query, area in (("", Area()), ("&province=01", Area("01")), ("&district=017", Area("01", "017"))):
+        body = _get(client, admin, f"?program={program.code}{query}").get_json()["unpaid_at_end"]
+        shown = dashboard.backlog(program.id, area, reconciliations=None)
+        assert {name: body[name] for name in ("claims", "amount_vnd", "by_state")} == shown["unpaid_at_end"], query
+        assert (body["as_of"], body["computed_at"]) == ("2022-09-11", shown["computed_at"].isoformat())
+    district = _get(client, admin, f"?program={program.code}&district=017").get_json()["unpaid_at_end"]
+    # Every claim of Đông Anh neither paid nor refused, declined or removed: 11, two of them in payment.
+    assert district["claims"] == 11 and district["by_state"]["payment_pending"] == 2
+    assert set(district["by_state"]) == {
+        "listed",
+        "employer_confirmed",
+        "employer_overdue",
+        "applied",
+        "verifying",
+        "needs_review",
+        "approved",
+        "payment_pending",
+        "payment_failed",
+        "awaiting_payment_details",
+    }
+    # A caseworker reads their own district's figure.
+    caseworker = _get(client, create_user("caseworker", district="017"), f"?program={program.code}").get_json()
+    assert caseworker["unpaid_at_end"] == district
