@@ -10,7 +10,8 @@ range or pattern, an unknown field. It answers the API's one 422 ``invalid`` sha
 the caller's language. Rules that need the database (the registry, a claim's state) stay in the services.
 
 - Bodies are JSON objects (an empty body is ``{}``), read strictly: ``"5"`` is not a number, ``1`` is not text.
-- Query strings are text: an empty value is an absent one, numbers are digits (:data:`QueryInt`).
+- Query strings are text: an empty value is an absent one, numbers are digits (:data:`QUERY_INT`), yes or no is
+  ``true`` or ``false`` (:data:`QUERY_BOOL`).
 - A field may carry :class:`Msg` metadata: the message for its errors when the generic one would say less.
 """
 
@@ -101,6 +102,15 @@ def _digits_to_int(value: Any) -> Any:
 #: A whole number in a query string: digits only (no sign, no spaces) become the integer. Put it after the bounds,
 #: so that they stay in the schema: ``Annotated[int, Field(ge=1, le=200), QUERY_INT] | None``.
 QUERY_INT = BeforeValidator(_digits_to_int)
+
+
+def _true_false(value: Any) -> Any:
+    return {"true": True, "false": False}.get(value, value) if isinstance(value, str) else value
+
+
+#: A yes or no in a query string: exactly ``true`` or ``false`` become the boolean (anything else, ``1``, ``yes`` or
+#: ``True`` too, is refused: "Must be true or false."). ``Annotated[bool, QUERY_BOOL] | None``.
+QUERY_BOOL = BeforeValidator(_true_false)
 
 
 def _empty_to_none(value: Any) -> Any:
@@ -407,6 +417,7 @@ def spec_of(view: Callable[..., Any]) -> Endpoint | None:
 
 
 __all__ = [
+    "QUERY_BOOL",
     "QUERY_INT",
     "ApiModel",
     "Endpoint",

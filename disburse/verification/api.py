@@ -33,6 +33,7 @@ from disburse.api.schemas import (
     BLANK_IS_MISSING,
     CONTROL_MSG,
     NO_CONTROL,
+    QUERY_BOOL,
     QUERY_INT,
     ApiModel,
     Day,
@@ -130,6 +131,17 @@ class ClaimsQuery(QueryModel):
         Literal["me", "none"] | Annotated[int, Field(ge=1, le=MAX_ID), QUERY_INT] | None,
         Field(default=None, description="me, none (unassigned) or a user's id."),
         Msg("Phải là me, none hoặc mã số một người dùng.", "Must be me, none or a user's id."),
+    ]
+    offered: Annotated[
+        Annotated[bool, QUERY_BOOL] | None,
+        Field(
+            default=None,
+            description="true: only the claims waiting for payment details (needs_review, payment_failed, "
+            "awaiting_payment_details) with bank details the person sent on the public page that nobody has dealt "
+            "with yet (used, dismissed, or the claim moved on since), as the caseworkers' queue page filters them; "
+            "false, or absent: not filtered on it (every claim).",
+        ),
+        Msg("Phải là true hoặc false.", "Must be true or false."),
     ]
     after: Annotated[
         Annotated[int, Field(ge=0, le=MAX_ID), QUERY_INT] | None,
@@ -405,6 +417,7 @@ def list_claims(query: ClaimsQuery) -> ResponseReturnValue:
         employer=query.employer,
         reason=query.reason,
         assigned=query.assigned,
+        offered=bool(query.offered),
         after=query.after or 0,
         limit=query.limit or DEFAULT_PAGE,
     )

@@ -4,7 +4,9 @@ makes a 500."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +22,7 @@ from disburse.extensions import db
 from disburse.programs.calendar import programme_today
 from disburse.registry.models import Employee
 from disburse.verification import review
-from tests.factories import create_claim, create_duplicate_group, create_employer, create_user
+from tests.factories import create_claim, create_duplicate_group, create_employer, create_offer, create_user
 
 #: These tests approve and pay: the programme clock is a day of its payment period (the real one is past it).
 pytestmark = pytest.mark.usefixtures("paying_clock")
@@ -215,18 +217,95 @@ def test_the_list_pages_by_keyset(client):
     assert [c["id"] for c in second.get_json()["claims"]] == [made[2].id] and second.get_json()["next_after"] is None
 
 
+def _all_pages(client, user, query: str, limit: int = 2) -> list[int]:
+    """Every claim id the API lists for ``query``, page after page."""
+    ids: list[int] = []
+    after = 0
+    while True:
+        response = client.get(f"/api/v1/claims?{query}&limit={limit}&after={after}", headers=_auth(user))
+        assert response.status_code == 200, response.get_data(as_text=True)
+        page = response.get_json()
+        ids += [row["id"] for row in page["claims"]]
+        if page["next_after"] is None:
+            return ids
+        after = page["next_after"]
+
+
+def _the_page(client, query: str) -> tuple[int, set[int]]:
+    """What the caseworkers' queue page says for ``query``: how many claims match, and the claims it lists."""
+    response = client.get(f"/caseworker/queue?{query}")
+    assert response.status_code == 200, query
+    html = response.get_data(as_text=True)
+    assert 'rel="next"' not in html, query  # all on one page
+    total = re.search(r'<p id="queue-total">([\d.,]+) ', html)
+    assert total, "the page says how many claims match"
+    return int(re.sub(r"[.,]", "", total.group(1))), {
+        int(i) for i in re.findall(r'href="/caseworker/claims/(\d+)"', html)
+    }
+
+
+def test_offered_lists_the_claims_the_queue_page_counts_and_lists(client):
+    """``offered=true``: the claims with bank details the person sent that nobody has dealt with yet, exactly as the
+    caseworkers' queue page filters them (``offered=y``): the page's count, its rows and the API's rows, page after
+    page, are the same claims, whatever the other filters; ``false`` is no filter, as the page's box unticked."""
+    from tests.casework.test_queue_filters import PASSWORD, _offered_claims, _sign_in
+
+    caseworker = create_user("caseworker", district=DONG_ANH, password=PASSWORD)
+    made = _offered_claims(caseworker)  # open offers: awaiting, in_review, failed; dealt with: the others
+    review.assign(made["failed"].id, caseworker)
+    far = create_claim("awaiting_payment_details", district_code=QUAN_1)
+    create_offer(far)  # another district's
+    open_ids = {made[name].id for name in ("awaiting", "in_review", "failed")}
+    _sign_in(client, caseworker)
+
+    assert set(_all_pages(client, caseworker, "offered=true", limit=1)) == open_ids
+    assert _the_page(client, "state=&offered=y") == (3, open_ids)
+    every = _all_pages(client, caseworker, "state=")
+    assert _all_pages(client, caseworker, "offered=false") == every == _all_pages(client, caseworker, "offered=")
+    assert {claim.id for claim in made.values()} <= set(every)
+
+    values = {
+        "state": ["", "needs_review", "awaiting_payment_details", "payment_failed", "approved"],
+        "reason": ["", "bank_details_missing"],
+        "assigned": ["", "me", "none"],
+        "district": ["", DONG_ANH],
+    }
+    for combination in itertools.product(*values.values()):
+        filters = "&".join(f"{name}={value}" for name, value in zip(values, combination, strict=True))
+        count, listed = _the_page(client, f"{filters}&offered=y")
+        api = _all_pages(client, caseworker, f"{filters}&offered=true")
+        assert len(api) == len(set(api)) == count and set(api) == listed <= open_ids, filters
+
+    # A national supervisor's queue has the other district's too.
+    assert set(_all_pages(client, create_user("supervisor"), "offered=true")) == open_ids | {far.id}
+
+
 def test_every_bad_parameter_is_named_in_the_callers_language(client, caseworker):
     response = client.get(
-        "/api/v1/claims?state=lost&district=17&employer=%00&reason=Zero!&assigned=someone&after=-1&limit=201",
+        "/api/v1/claims?state=lost&district=17&employer=%00&reason=Zero!&assigned=someone&offered=yes&after=-1"
+        "&limit=201",
         headers={**_auth(caseworker), "Accept-Language": "en"},
     )
     assert response.status_code == 422
     body = response.get_json()
     assert body["error"] == "invalid" and body["message"] == "Some fields are not valid; see each field."
-    assert set(body["fields"]) == {"state", "district", "employer", "reason", "assigned", "after", "limit"}
+    assert set(body["fields"]) == {"state", "district", "employer", "reason", "assigned", "offered", "after", "limit"}
     assert body["fields"]["limit"] == "A page holds 1 to 200 claims."
+    assert body["fields"]["offered"] == "Must be true or false."
     vietnamese = client.get("/api/v1/claims?limit=500", headers=_auth(caseworker)).get_json()
     assert vietnamese["fields"] == {"limit": "Mỗi trang từ 1 đến 200 hồ sơ."}
+
+
+@pytest.mark.parametrize("value", ["y", "yes", "1", "0", "on", "True", "FALSE", "true%20", "null"])
+def test_offered_is_true_or_false_and_nothing_else(client, caseworker, value):
+    """The queue page's checkbox sends ``offered=y``; the API takes exactly true or false, and says so."""
+    response = client.get(f"/api/v1/claims?offered={value}", headers=_auth(caseworker))
+    assert response.status_code == 422 and response.mimetype == "application/json"
+    assert response.get_json() == {
+        "error": "invalid",
+        "message": "Dữ liệu chưa đúng; xem từng trường.",
+        "fields": {"offered": "Phải là true hoặc false."},
+    }
 
 
 def test_every_bad_field_of_a_body_is_named(client, claim, caseworker):
@@ -294,7 +373,7 @@ _BODIES = st.one_of(
     st.text(max_size=40),
     st.binary(max_size=40).map(lambda b: b.decode("latin-1")),
 )
-_PARAMS = ["state", "district", "employer", "reason", "assigned", "after", "limit", "program"]
+_PARAMS = ["state", "district", "employer", "reason", "assigned", "offered", "after", "limit", "program"]
 _ROUTES = [f"/api/v1/claims/{{id}}/{action}" for action, _ in ACTIONS] + [
     "/api/v1/claims/assign-next",
     "/api/v1/notices/batches",
