@@ -12,7 +12,8 @@ What a payment's move means for its claim (paid, failed) is the caller's to appl
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -339,6 +340,130 @@ def batch_orders(batch_id: int) -> list[PaymentOrder]:
     ]
 
 
+# ------------------------------------------------------------------------------------- batches nobody took
+
+#: The code on the events of a payment withdrawn because no provider ever took its batch and the programme stopped
+#: paying (:func:`withdraw_unsent`); the payment ends ``cancelled``: it never reached a bank.
+NOT_HANDED_OVER = "period_ended.not_handed_over"
+#: The same in words, (Vietnamese, English); the claim's ``cancel_payment`` event carries the Vietnamese.
+NOT_HANDED_OVER_LABEL = (
+    "Chương trình đã hết hạn chi trả khi lô chi trả chưa được bàn giao cho ngân hàng: lệnh chi được hủy, chưa "
+    "chuyển cho ngân hàng",
+    "The programme stopped paying before the payment's batch was handed to the bank: the payment was withdrawn, "
+    "never sent to the bank",
+)
+
+#: The payments of a batch still on their way (queued or sent), as plain rows.
+_UNFINISHED_OF_BATCH = text(
+    """SELECT id, claim_id, state, provider_reference, amount_vnd FROM payments
+       WHERE batch_id = :batch_id AND state IN ('queued', 'sent') ORDER BY id"""
+)
+#: Whether anything of the batch is still on its way (queued or sent): then it is not closed.
+_BATCH_ON_ITS_WAY = text(
+    "SELECT EXISTS (SELECT 1 FROM payments WHERE batch_id = :batch_id AND state IN ('queued', 'sent'))"
+)
+
+
+#: Whether the provider has said anything of a payment of the batch: one paid or returned, or an event from its news
+#: (a callback, a status asked for, a bank's status file). A bank file's orders go to the bank together: one the bank
+#: reported on means it has the file.
+_HEARD_OF_BATCH = text(
+    """SELECT EXISTS (
+           SELECT 1 FROM payments p
+           WHERE p.batch_id = :batch_id
+             AND (p.state IN ('paid', 'returned')
+                  OR EXISTS (SELECT 1 FROM payment_events e
+                             WHERE e.payment_id = p.id AND e.data ->> 'source' IN ('callback', 'poll', 'file'))))"""
+)
+
+
+def provider_reported_on(batch_id: int) -> bool:
+    """Whether the batch's provider has reported on any of its payments (:data:`_HEARD_OF_BATCH`): then it has the
+    batch, whatever ``acknowledged_at`` says."""
+    return bool(db.session.execute(_HEARD_OF_BATCH, {"batch_id": batch_id}).scalar())
+
+
+@dataclass
+class Withdrawn:
+    """What :func:`withdraw_unsent` did to one batch."""
+
+    batch_id: int
+    #: Payments cancelled (never handed over), and their claims, back to ``approved``.
+    payment_ids: list[int] = field(default_factory=list)
+    claim_ids: list[int] = field(default_factory=list)
+    amount_vnd: int = 0
+    #: Payments still queued or sent left as they are: the provider knows them (``keep``), or they moved meanwhile.
+    kept: int = 0
+    #: Whether the batch is now ``closed`` (nothing of it on its way any more).
+    closed: bool = False
+
+
+def unsent_references(batch_id: int) -> list[str]:
+    """The references of the batch's payments marked ``sent``: what to ask its provider about before any is
+    withdrawn."""
+    return [
+        row.provider_reference
+        for row in db.session.execute(_UNFINISHED_OF_BATCH, {"batch_id": batch_id})
+        if row.state == PaymentState.SENT.value
+    ]
+
+
+def withdraw_unsent(
+    batch: PaymentBatch, *, keep: Collection[str] = (), actor: Actor = None, data: dict[str, Any] | None = None
+) -> Withdrawn:
+    """End the payments of ``batch`` that no provider ever took: the batch is the caller's, locked ``FOR UPDATE``
+    under its hand-over lock, never acknowledged (``acknowledged_at`` empty), and the programme's last payable day
+    has passed; only the close-out calls this (:func:`disburse.verification.sweepers.close_unsent_batches`).
+
+    Every payment of the batch still queued (``cancel``) or sent (``withdraw``) becomes ``cancelled``, but those
+    whose references are in ``keep`` (the provider knows them: left to the status sweeper and reconciliation), all
+    through :func:`transition_many` with the code :data:`NOT_HANDED_OVER` and ``data``; their claims go back from
+    ``payment_pending`` to ``approved`` (``cancel_payment``, with the same data and :data:`NOT_HANDED_OVER_LABEL`'s
+    words), set-based, in the caller's transaction. The batch becomes ``closed`` when nothing of it is left on its
+    way (a payment the provider settled stays ``paid`` in it, for reconciliation and any return). Nothing is counted
+    as paid or failed: a cancelled payment is neither. Repeating it finds nothing more to move. Flush, never
+    commit."""
+    from disburse.claims import service as claims
+    from disburse.claims.states import ClaimAction
+
+    if batch.acknowledged_at is not None:
+        raise ValueError(f"batch {batch.id} was taken by its provider: nothing of it is withdrawn")
+    kept = set(keep)
+    rows = list(db.session.execute(_UNFINISHED_OF_BATCH, {"batch_id": batch.id}))
+    result = Withdrawn(batch.id)
+    event = {**(data or {}), "batch_id": batch.id}
+    claim_of = {row.id: (row.claim_id, int(row.amount_vnd)) for row in rows}
+    for action, state in ((PaymentAction.CANCEL, PaymentState.QUEUED), (PaymentAction.WITHDRAW, PaymentState.SENT)):
+        ids = [row.id for row in rows if row.state == state.value and row.provider_reference not in kept]
+        if not ids:
+            continue
+        # Locked in id order and moved only from the state the action allows: a payment the provider's news moved
+        # meanwhile (a callback, under its own lock) is left as it now is.
+        moved = transition_many(action, ids=ids, batch_id=batch.id, actor=actor, reason=NOT_HANDED_OVER, data=event)
+        result.payment_ids += moved.moved_ids
+    result.kept = len(rows) - len(result.payment_ids)
+    if result.payment_ids:
+        result.claim_ids = sorted(claim_of[payment_id][0] for payment_id in result.payment_ids)
+        result.amount_vnd = sum(claim_of[payment_id][1] for payment_id in result.payment_ids)
+        back = claims.transition_many(
+            ClaimAction.CANCEL_PAYMENT,
+            ids=result.claim_ids,
+            program_id=batch.program_id,
+            actor=actor,
+            reason=NOT_HANDED_OVER_LABEL[0],
+            data={"code": NOT_HANDED_OVER, **event},
+        )
+        if back.not_moved:  # a queued or sent payment's claim is payment_pending: only a bug gets here
+            raise RuntimeError(
+                f"claims of batch {batch.id} not waiting for their payment: {sorted(back.not_moved)[:10]}"
+            )
+    if not db.session.execute(_BATCH_ON_ITS_WAY, {"batch_id": batch.id}).scalar():
+        batch.state = "closed"
+        result.closed = True
+    db.session.flush()
+    return result
+
+
 # -------------------------------------------------------------------------------------------------- one payment
 
 
@@ -519,10 +644,13 @@ def _timed(ids: Sequence[int] | None, times: Sequence[datetime | None]) -> tuple
 
 
 __all__ = [
+    "NOT_HANDED_OVER",
+    "NOT_HANDED_OVER_LABEL",
     "BulkTransition",
     "CodeRequired",
     "InvalidPaymentTransition",
     "PaymentNotFound",
+    "Withdrawn",
     "batch_orders",
     "create_batch",
     "get_batch_for_update",
@@ -533,7 +661,10 @@ __all__ = [
     "payment_by_reference",
     "payment_events",
     "payments_of_claim",
+    "provider_reported_on",
     "sent_before",
     "transition",
     "transition_many",
+    "unsent_references",
+    "withdraw_unsent",
 ]

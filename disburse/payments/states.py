@@ -1,9 +1,15 @@
 """The payment state machine: pure, no database.
 
 queued → sent → paid | failed | returned; paid → returned (the payee's bank sent the money back after settlement; a
-recovery record follows); queued → failed (the provider refused the order outright); queued → cancelled. Live states
-(queued, sent, paid) are the ones the "one live payment per claim" partial unique index covers, so a claim can never
-be paid twice.
+recovery record follows); queued → failed (the provider refused the order outright); queued → cancelled (withdrawn
+before it was sent). Live states (queued, sent, paid) are the ones the "one live payment per claim" partial unique
+index covers, so a claim can never be paid twice.
+
+A sent payment is never cancelled (it may be at the bank: ask the provider instead), with one exception that has an
+action of its own: sent → cancelled by ``withdraw``, for a payment marked sent whose batch no provider ever took
+(``payment_batches.acknowledged_at`` empty, and the provider, when it can be asked, knows nothing of it) once the
+programme's last payable day has passed, when nobody will hand it over any more (the close-out,
+:func:`disburse.verification.sweepers.close_unsent_batches`). ``cancelled`` says the payment never reached a bank.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ class PaymentAction(StrEnum):
     FAIL = "fail"
     RETURN = "return"
     CANCEL = "cancel"
+    #: A sent payment its provider never took, withdrawn after the programme's last payable day (see above).
+    WITHDRAW = "withdraw"
 
 
 S, A = PaymentState, PaymentAction
@@ -41,6 +49,7 @@ TRANSITIONS: dict[tuple[PaymentState, PaymentAction], PaymentState] = {
     (S.SENT, A.SETTLE): S.PAID,
     (S.SENT, A.FAIL): S.FAILED,
     (S.SENT, A.RETURN): S.RETURNED,
+    (S.SENT, A.WITHDRAW): S.CANCELLED,
     (S.PAID, A.RETURN): S.RETURNED,
 }
 

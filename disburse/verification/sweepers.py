@@ -17,6 +17,8 @@ series of short transactions, and a sweep stopped half-way simply continues at t
 * :func:`close_out`: after the programme's last payable day, claims that nobody will pay any more (approved, after a
   failed payment, or waiting at the office for cash) → ``needs_review`` with the reason ``payment_period_ended``,
   for a caseworker to send the written refusal (a cash payment still on its office's list is taken off it first).
+  Its first chunk closes the bank batches no provider ever took (:func:`close_unsent_batches`): their payments are
+  withdrawn (``cancelled``) and their claims go the same way.
 
 An SLA breach is noted once per claim and deadline: the chunk leaves out claims already noted, and a unique index
 (``uq_claim_events_sla_breach``) refuses a second note even from two sweeps at once. The notes carry the due date,
@@ -30,11 +32,13 @@ queue still holds work (which will get there first).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import redis
 from flask import current_app
@@ -48,6 +52,12 @@ from disburse.programs.calendar import add_working_days
 from disburse.programs.models import Program
 from disburse.verification import checks
 from disburse.verification import service as verification
+
+if TYPE_CHECKING:
+    from disburse.payments.models import PaymentBatch
+    from disburse.payments.service import Withdrawn
+
+log = logging.getLogger(__name__)
 
 #: Claims per chunk (per transaction).
 CHUNK = 10_000
@@ -235,7 +245,9 @@ def close_out(
     payment still on its office's list fails (:data:`~disburse.payments.reasons.CASH_PERIOD_ENDED`) and its claim
     with it (``payment_failed``); then every such claim, approved or after a failed payment, → ``needs_review`` with
     the reason ``payment_period_ended`` alone (the one thing to decide now), all through the transition paths,
-    set-based. Returns (claims sent to review, cursor of the next chunk or None)."""
+    set-based. The first chunk (``after`` None) closes the bank batches no provider ever took first
+    (:func:`close_unsent_batches`, which commits batch by batch), their claims counted in. Returns (claims sent to
+    review, cursor of the next chunk or None)."""
     from disburse.payments import reasons as payment_reasons
     from disburse.payments import service as payments
     from disburse.payments.states import PaymentAction
@@ -243,10 +255,11 @@ def close_out(
 
     if payments.payable(program, today):
         return 0, None
+    closed = close_unsent_batches(program, today) if after is None else 0
     _, after_id = after or _START
     rows = db.session.execute(_UNPAID_AT_END, {"program_id": program.id, "after_id": after_id, "chunk": chunk}).all()
     if not rows:
-        return 0, None
+        return closed, None
     last = program.last_payable_day.isoformat()
     cash = [(row.id, row.payment_id) for row in rows if row.payment_id is not None]
     if cash:
@@ -271,7 +284,217 @@ def close_out(
         data={"reasons": [reasons.PAYMENT_PERIOD_ENDED], "last_payable_day": last, "noted_on": today.isoformat()},
         skip_locked=True,
     )
-    return len(flagged.moved), (program.last_payable_day, rows[-1].id) if len(rows) == chunk else None
+    return closed + len(flagged.moved), (program.last_payable_day, rows[-1].id) if len(rows) == chunk else None
+
+
+#: The programme's bank batches no provider has taken (``acknowledged_at`` empty), still open or sent: after its last
+#: payable day nobody hands them over any more (:func:`disburse.payments.sending.period_ended`). A handful at most
+#: (``ix_payment_batches_unacknowledged``); a cash batch is the office's list, which the claims' close-out empties.
+_UNSENT_BATCHES = text(
+    """SELECT id FROM payment_batches
+       WHERE program_id = :program_id AND channel = 'bank' AND acknowledged_at IS NULL AND state IN ('open', 'sent')
+       ORDER BY id"""
+)
+
+
+def close_unsent_batches(program: Program, today: date) -> int:
+    """After the programme's last payable day (before it, nothing), close every bank batch of ``program`` that no
+    provider ever took, so that its people are not left ``payment_pending`` for ever: each in its own transaction
+    (commits), under the batch's hand-over lock (:func:`disburse.payments.sending.handover_lock`; a batch a send or the
+    chase is handing over right now is left for the next close-out) and its row lock. Returns the claims sent to
+    review. See :func:`_close_unsent_batch` for what one batch gets."""
+    from disburse.payments import sending
+    from disburse.payments import service as payments
+
+    if payments.payable(program, today):
+        return 0
+    moved = 0
+    for (batch_id,) in db.session.execute(_UNSENT_BATCHES, {"program_id": program.id}).all():
+        with sending.handover_lock(batch_id) as held:
+            if not held:
+                log.info("batch %s: being handed over or chased right now; the next close-out closes it", batch_id)
+                continue
+            try:
+                moved += _close_unsent_batch(program, batch_id, today)
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                raise
+    return moved
+
+
+def _close_unsent_batch(program: Program, batch_id: int, today: date) -> int:
+    """One batch, its hand-over lock held. Nothing that may have reached a bank is touched:
+
+    - the provider is asked first when it can be (a polled provider: the sandbox bank), for every payment marked
+      sent; what it knows is applied (a settlement settles) and left to the status sweeper and reconciliation, and a
+      provider that knows every one took the batch (``acknowledged_at``, as the chase records it); one that knows
+      some holds what is left of the batch once the rest is withdrawn (``acknowledged_at`` too); a provider that
+      cannot be asked now leaves the batch as it is for the next close-out;
+    - a bank file already in the outbox may be at the bank, and one the bank has reported on (a payment of it paid,
+      returned, or moved by a status file) is there: the batch is taken as handed over (``acknowledged_at``, as a
+      written file is), left to the bank's status files and reconciliation;
+    - the rest were never handed to anyone: each payment ends ``cancelled`` (the code
+      :data:`~disburse.payments.service.NOT_HANDED_OVER`), its claim goes back to ``approved`` and from there, as every
+      claim nobody will pay, to a caseworker (``needs_review``, ``payment_period_ended``), all set-based through the
+      transition paths with their events, in this transaction (:func:`~disburse.payments.service.withdraw_unsent`).
+
+    The batch says what was done in ``last_error`` and is ``closed`` when nothing of it is left on its way; either
+    way it is no longer a batch no provider took, so the next close-out leaves it (and its words) alone. Flush; the
+    caller commits. Returns the claims sent to review."""
+    from disburse.payments import service as payments
+    from disburse.payments.adapters import POLLED_PROVIDERS, provider_for
+    from disburse.payments.models import PaymentBatch
+    from disburse.payments.providers import ProviderError, ProviderStatus
+    from disburse.payments.status import apply_updates
+    from disburse.verification import reasons
+
+    batch = db.session.get(PaymentBatch, batch_id, populate_existing=True)
+    if batch is None or not _unsent(batch):
+        return 0  # taken, or closed, since the list was read
+    references = payments.unsent_references(batch_id)
+    known: set[str] = set()
+    if batch.provider in POLLED_PROVIDERS and references:
+        try:
+            statuses = provider_for(batch.provider).status(references)
+        except Exception as exc:  # nothing is withdrawn from a batch we cannot ask about; the next close-out asks again
+            if not isinstance(exc, ProviderError):
+                log.exception("batch %s: asking %s about its payments failed", batch_id, batch.provider)
+            _note(batch_id, _could_not_ask(program, exc))
+            return 0
+        found = [update for update in statuses if update.status is not ProviderStatus.UNKNOWN]
+        known = {update.reference for update in found}
+        if found:
+            apply_updates(batch.provider, found, source="poll")
+    batch = payments.get_batch_for_update(batch_id)
+    if batch is None or not _unsent(batch):
+        return 0
+    last = program.last_payable_day
+    polled = batch.provider in POLLED_PROVIDERS
+    file = _outbox_file(batch) if batch.provider == "bankfile" else None
+    reported = not polled and payments.provider_reported_on(batch_id)
+    if (polled and references and known >= set(references)) or file is not None or reported:
+        batch.acknowledged_at = datetime.now(UTC)
+        batch.last_error = _taken(program, file, reported)
+        db.session.flush()
+        log.warning("batch %s: found with its provider at the programme's end; left to its status", batch_id)
+        return 0
+    data = {"source": "close_out", "last_payable_day": last.isoformat(), "noted_on": today.isoformat()}
+    withdrawn = payments.withdraw_unsent(batch, keep=known, data=data)
+    flagged = claims.flag_for_review_many(
+        withdrawn.claim_ids,
+        [reasons.PAYMENT_PERIOD_ENDED],
+        program_id=program.id,
+        reason=reasons.written_reason([reasons.PAYMENT_PERIOD_ENDED]),
+        data={"reasons": [reasons.PAYMENT_PERIOD_ENDED], **data, "batch_id": batch_id},
+    )
+    if known:  # the provider holds every payment of the batch still on its way: the chase follows them
+        batch.acknowledged_at = datetime.now(UTC)
+    batch.last_error = _closed(program, withdrawn, len(known))
+    db.session.flush()
+    log.warning(
+        "batch %s: never handed over by the programme's last payable day (%s): %d payments withdrawn (%d VND), %d left "
+        "to the provider's news; %d claims to review",
+        batch_id,
+        last.isoformat(),
+        len(withdrawn.payment_ids),
+        withdrawn.amount_vnd,
+        len(known),
+        len(flagged.moved),
+    )
+    return len(flagged.moved)
+
+
+def _unsent(batch: PaymentBatch) -> bool:
+    return bool(batch.channel == "bank" and batch.acknowledged_at is None and batch.state in ("open", "sent"))
+
+
+def _outbox_file(batch: PaymentBatch) -> Path | None:
+    """The batch's ``pain.001`` file, if it is in the outbox (it may then be at the bank); a folder that cannot be
+    read counts as holding it (nothing is withdrawn on a guess)."""
+    from disburse.payments.bankfile import batch_file_name
+
+    outbox = current_app.config.get("DISBURSE_BANKFILE_DIR")
+    if not outbox:
+        return None
+    path = Path(outbox) / batch_file_name(batch.reference or f"B{batch.id}")
+    try:
+        return path if path.exists() else None
+    except OSError:
+        return path
+
+
+def _note(batch_id: int, words: str) -> None:
+    from disburse.payments import service as payments
+
+    batch = payments.get_batch_for_update(batch_id)
+    if batch is not None and batch.last_error != words:
+        batch.last_error = words[:2000]
+        db.session.flush()
+
+
+def _ended(program: Program) -> tuple[str, str]:
+    from disburse.formatting import dmy
+
+    day = dmy(program.last_payable_day)
+    return (
+        f"Chương trình {program.code} đã hết hạn chi trả ngày {day}",
+        f"Programme {program.code} stopped paying on {day}",
+    )
+
+
+def _closed(program: Program, withdrawn: Withdrawn, known: int) -> str:
+    """What a batch closed at the programme's end says (``last_error``), in Vietnamese and English: how many payments
+    were withdrawn and for how much, and how many the provider knows (left to it)."""
+    from disburse.formatting import number, vnd
+
+    vi, en = _ended(program)
+    n = len(withdrawn.payment_ids)
+    kept_vi = f"; {number(known, locale='vi')} lệnh bên chi trả đã biết được để lại chờ kết quả" if known else ""
+    kept_en = f"; {_payments_en(known)} the provider knows left to its news" if known else ""
+    return (
+        f"Đã đóng khi hết hạn chi trả: {vi} mà lô chưa được bàn giao cho bên chi trả; {number(n, locale='vi')} lệnh "
+        f"chi ({vnd(withdrawn.amount_vnd, locale='vi')}) chưa chuyển cho ngân hàng được hủy, hồ sơ chuyển cán bộ xem "
+        f"xét{kept_vi}. / Closed at the programme's end: {en} before the batch was handed to the provider; "
+        f"{_payments_en(n)} ({vnd(withdrawn.amount_vnd, locale='en')}) never sent to the bank withdrawn, their claims "
+        f"sent to a caseworker{kept_en}."
+    )[:2000]
+
+
+def _payments_en(n: int) -> str:
+    from disburse.formatting import number
+
+    return f"{number(n, locale='en')} payment{'' if n == 1 else 's'}"
+
+
+def _taken(program: Program, file: Path | None, reported: bool) -> str:
+    vi, en = _ended(program)
+    if file is not None:
+        return (
+            f"{vi}: tệp của lô đã có trong thư mục gửi ({file}), có thể ngân hàng đã nhận; lô được coi là đã bàn giao, "
+            f"chờ tệp trạng thái của ngân hàng và đối chiếu. / {en}: the batch's file is in the outbox ({file}) and "
+            "may be at the bank; the batch is taken as handed over, left to the bank's status files and "
+            "reconciliation."
+        )[:2000]
+    if reported:
+        return (
+            f"{vi}: ngân hàng đã báo kết quả một số lệnh của lô nên đã có lô; lô được coi là đã bàn giao, chờ kết quả "
+            f"và đối chiếu. / {en}: the bank has reported on payments of the batch, so it has the batch; the batch is "
+            "taken as handed over, left to the bank's news and reconciliation."
+        )
+    return (
+        f"{vi}: bên chi trả đã có mọi lệnh của lô; lô được coi là đã bàn giao, chờ kết quả. / {en}: the provider "
+        "knows every payment of the batch; the batch is taken as handed over, left to the provider's news."
+    )
+
+
+def _could_not_ask(program: Program, exc: Exception) -> str:
+    vi, en = _ended(program)
+    return (
+        f"{vi}; chưa hỏi được bên chi trả về các lệnh của lô nên chưa đóng lô (thử lại ở lần quét sau): {exc} / {en}; "
+        f"the provider could not be asked about the batch's payments, so it is not closed yet (the next close-out "
+        f"asks again): {exc}"
+    )[:2000]
 
 
 # ------------------------------------------------------------------------------------------ no claim waits

@@ -27,6 +27,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("sent", "settle"): "paid",
     ("sent", "fail"): "failed",
     ("sent", "return"): "returned",
+    # Marked sent, never taken by any provider (the close-out, after the programme's last payable day): never sent.
+    ("sent", "withdraw"): "cancelled",
     ("paid", "return"): "returned",  # sent back by the payee's bank after settlement: a recovery record follows
 }
 
@@ -61,6 +63,12 @@ def test_a_sent_payment_cannot_be_cancelled() -> None:
     # It may already be at the bank: ask the provider for its status instead.
     with pytest.raises(InvalidPaymentTransition):
         next_state(PaymentState.SENT, PaymentAction.CANCEL)
+    # Only its own action ends a sent payment as never sent, and only a sent one (the service checks that no provider
+    # took its batch).
+    assert next_state(PaymentState.SENT, PaymentAction.WITHDRAW) is PaymentState.CANCELLED
+    for state in set(PaymentState) - {PaymentState.SENT}:
+        with pytest.raises(InvalidPaymentTransition):
+            next_state(state, PaymentAction.WITHDRAW)
 
 
 @pytest.mark.parametrize("state", sorted(TERMINAL_STATES))
