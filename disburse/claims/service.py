@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from flask import current_app
@@ -76,15 +77,35 @@ def retry_wait(bank_failures: int, base_s: int, cap_s: int) -> timedelta:
     return timedelta(seconds=min(cap_s, base_s * 2**doublings))
 
 
+#: ``claims.retry_after`` of a bulk move that keeps it while the claim stays ``approved`` and clears it when the
+#: claim leaves (a check in the database holds it NULL outside ``approved``): :attr:`RetryAfter.KEEP`.
+_KEEP_RETRY_AFTER = "retry_after = CASE WHEN m.to_state = 'approved' THEN c.retry_after END"
+
 #: ``claims.retry_after`` of a bulk move, as :func:`retry_wait`: set by the bank-side retry (``retry_payment``, its
 #: ``:retry_base_s`` and ``:retry_cap_s``), kept while the claim stays ``approved``, cleared when it leaves (a check
-#: in the database holds it NULL outside ``approved``).
+#: in the database holds it NULL outside ``approved``): :attr:`RetryAfter.BANK_RETRY`.
 _RETRY_AFTER = (
     "retry_after = CASE WHEN m.to_state = 'approved' AND :action = 'retry_payment' "
     "THEN now() + make_interval(secs => least(CAST(:retry_cap_s AS double precision), "
     f"CAST(:retry_base_s AS double precision) * power(2, least(greatest(c.bank_failures, 1) - 1, {_MAX_DOUBLINGS})))) "
     "WHEN m.to_state = 'approved' THEN c.retry_after END"
 )
+
+
+class RetryAfter(Enum):
+    """What a bulk move (:func:`_bulk_move`) does to ``claims.retry_after``. Each move says which, so that nothing
+    in the text of its other columns decides it."""
+
+    #: Kept while the claim stays ``approved``, cleared when it leaves (:data:`_KEEP_RETRY_AFTER`).
+    KEEP = "keep"
+    #: As :attr:`KEEP`, and set anew (:func:`retry_wait`) on a claim that ``retry_payment`` brings back to
+    #: ``approved``; the statement binds ``:retry_base_s`` and ``:retry_cap_s`` (:data:`_RETRY_AFTER`).
+    BANK_RETRY = "bank_retry"
+
+    @property
+    def sql(self) -> str:
+        """The move's ``SET`` item for ``retry_after``."""
+        return _RETRY_AFTER if self is RetryAfter.BANK_RETRY else _KEEP_RETRY_AFTER
 
 
 # ------------------------------------------------------------------------------------------------ named queries
@@ -237,16 +258,16 @@ def note(
 # --------------------------------------------------------------------------------------------------- many claims
 
 
-def _bulk_move(columns: str, *, details: str = "", join: str = "") -> str:
+def _bulk_move(columns: str, *, retry_after: RetryAfter, details: str = "", join: str = "") -> str:
     """The bulk move's statement, for :func:`disburse.transitions.run_bulk` (which fills ``{selection}``, ``{pairs}``
     and ``{skip_locked}``): lock the claims asked for (in id order, so that two bulk moves never deadlock), move those
     whose state allows the action (the allowed (from, to) pairs are a VALUES list from the machine), setting
     ``columns`` with the state, write one event per moved claim, and answer for every claim asked for. ``details``
     (CTEs, each followed by a comma) and ``join`` bring per-claim values in as ``d``. The rollup triggers on claims
-    follow the UPDATE. A move that does not set ``retry_after`` itself keeps it while the claim stays ``approved`` and
-    clears it when the claim leaves (the database holds it NULL outside ``approved``)."""
-    if "retry_after" not in columns:
-        columns += ", retry_after = CASE WHEN m.to_state = 'approved' THEN c.retry_after END"
+    follow the UPDATE. ``retry_after`` says what the move does to ``claims.retry_after`` (:class:`RetryAfter`: the
+    database holds it NULL outside ``approved``); ``columns`` never sets it (PostgreSQL refuses a column set
+    twice)."""
+    columns += ", " + retry_after.sql
     return f"""
 WITH {details}targets AS (
     SELECT id, state FROM claims
@@ -273,8 +294,8 @@ _BULK = _bulk_move(
     "paid_at = CASE WHEN m.to_state = 'paid' THEN now() ELSE c.paid_at END, "
     "payment_failures = c.payment_failures + CASE WHEN m.to_state = 'payment_failed' AND NOT :bank_side "
     "THEN 1 ELSE 0 END, "
-    "bank_failures = c.bank_failures + CASE WHEN m.to_state = 'payment_failed' AND :bank_side THEN 1 ELSE 0 END, "
-    + _RETRY_AFTER
+    "bank_failures = c.bank_failures + CASE WHEN m.to_state = 'payment_failed' AND :bank_side THEN 1 ELSE 0 END",
+    retry_after=RetryAfter.BANK_RETRY,
 )
 
 
@@ -325,7 +346,7 @@ def transition_many(
 
 
 #: The close-out's flag: the move replaces the claim's reasons with what a caseworker must now decide.
-_FLAG = _bulk_move("reasons = CAST(:reasons AS text[])")
+_FLAG = _bulk_move("reasons = CAST(:reasons AS text[])", retry_after=RetryAfter.KEEP)
 
 
 def flag_for_review_many(
@@ -371,6 +392,7 @@ _CONFIRM = _bulk_move(
     "bank_code = d.bank_code, bank_account = d.bank_account, "
     "payout = CASE WHEN d.bank_code IS NULL THEN 'cash' ELSE 'bank' END, "
     "confirmed_on = :confirmed_on, payment_due_on = :payment_due_on",
+    retry_after=RetryAfter.KEEP,
     details="""known AS MATERIALIZED (
     SELECT code FROM banks WHERE code = ANY(CAST(:bank_codes AS text[])) FOR KEY SHARE
 ),

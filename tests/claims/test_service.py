@@ -264,3 +264,61 @@ def test_confirm_many_writes_the_forms_details_with_the_move(db_session):
         c = db_session.get(Claim, claim_id)
         assert (c.state, c.bank_code, c.bank_account, c.payout, c.confirmed_on) == state
     _rollups_match_claims(db_session)
+
+
+# --------------------------------------------------------------------------------- retry_after in the bulk moves
+
+
+def _waiting_for_the_bank() -> Claim:
+    """An approved claim waiting for the bank after a failure on its side: its ``retry_after`` set."""
+    claim = create_claim(ClaimState.PAYMENT_PENDING)
+    service.transition(claim, ClaimAction.PAYMENT_FAILED, reason="TM01", bank_side=True)
+    service.transition(claim, ClaimAction.RETRY_PAYMENT)
+    assert claim.state == ClaimState.APPROVED and claim.retry_after is not None
+    return claim
+
+
+@pytest.mark.parametrize("move", ["reject", "queue_payment", "flag_for_review"])
+def test_a_bulk_move_out_of_approved_clears_the_wait_for_the_bank(db_session, move):
+    """Every kind of bulk move (the general one and the close-out's flag) clears ``retry_after`` of the claims it
+    takes out of ``approved``: the wait is for paying an approved claim again, nothing else."""
+    waiting = [_waiting_for_the_bank() for _ in range(2)]
+    ids = [claim.id for claim in waiting]
+
+    if move == "flag_for_review":
+        result = service.flag_for_review_many(ids, ["payment_period_ended"])
+    else:
+        reason = "Không đủ điều kiện (thử nghiệm)" if move == "reject" else None
+        result = service.transition_many(ClaimAction(move), ids=ids, reason=reason)
+
+    assert sorted(result.moved_ids) == sorted(ids) and not result.not_moved
+    for claim_id in ids:
+        claim = db_session.get(Claim, claim_id)
+        assert claim.state != ClaimState.APPROVED and claim.retry_after is None
+
+
+@pytest.mark.parametrize(
+    ("action", "from_state"),
+    [
+        (ClaimAction.RETRY_PAYMENT, ClaimState.PAYMENT_FAILED),
+        (ClaimAction.CANCEL_PAYMENT, ClaimState.PAYMENT_PENDING),
+        (ClaimAction.DETAILS_RECEIVED, ClaimState.AWAITING_PAYMENT_DETAILS),
+        (ClaimAction.APPROVE, ClaimState.VERIFYING),
+    ],
+)
+def test_a_claim_that_stays_approved_through_a_bulk_move_keeps_its_wait(db_session, action, from_state):
+    """A bulk move that brings other claims to ``approved`` and is asked for a claim already waiting there leaves
+    that claim approved with the very same ``retry_after``; only the bank-side retry sets a new wait on the claims it
+    moves."""
+    waiting = _waiting_for_the_bank()
+    until = waiting.retry_after
+    other = create_claim(from_state, bank_failures=1)
+
+    result = service.transition_many(action, ids=[waiting.id, other.id])
+
+    assert result.moved_ids == [other.id] and result.not_moved == {waiting.id: "approved"}
+    db_session.expire_all()
+    kept, moved = db_session.get(Claim, waiting.id), db_session.get(Claim, other.id)
+    assert (kept.state, kept.retry_after) == (ClaimState.APPROVED, until)
+    assert moved.state == ClaimState.APPROVED
+    assert (moved.retry_after is not None) == (action is ClaimAction.RETRY_PAYMENT)
