@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -136,6 +136,19 @@ LEFT_BEHIND_WATCHED = (
     "audit_log",
     "jobs",
 )
+
+
+def delete_committed_program(program_id: int, employer_id: int, *, first: Sequence[str] = ()) -> None:
+    """Remove what a test committed for real of one programme (to run code on connections of its own, which the
+    ``db_session`` rollback cannot reach): ``first``, more tables of the programme's rows (by ``program_id``), then
+    its claims (made without events, so that they can be deleted), the rollup counters they fed, the one unit's
+    employees, the unit and the programme; in a transaction of its own."""
+    with db.engine.begin() as conn:
+        for table in (*first, "claims", "claim_counters", "district_counters", "province_counters"):
+            conn.execute(text(f"DELETE FROM {table} WHERE program_id = :p"), {"p": program_id})
+        conn.execute(text("DELETE FROM employees WHERE employer_id = :e"), {"e": employer_id})
+        conn.execute(text("DELETE FROM employers WHERE id = :e"), {"e": employer_id})
+        conn.execute(text("DELETE FROM programs WHERE id = :p"), {"p": program_id})
 
 
 def _row_counts() -> dict[str, int]:

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from disburse.extensions import db
 from disburse.reports import rollups
+from tests.conftest import delete_committed_program
 from tests.factories import create_employer, create_program
 
 _WAITING = text(
@@ -98,16 +99,5 @@ def test_two_repairs_at_once_correct_a_drift_once(app: Flask):
         finally:
             blocker.close()
             db.session.rollback()
-            with db.engine.begin() as conn:
-                for statement in (
-                    "DELETE FROM rollup_repairs WHERE program_id = :p",
-                    "DELETE FROM claims WHERE program_id = :p",
-                    "DELETE FROM claim_counters WHERE program_id = :p",
-                    "DELETE FROM district_counters WHERE program_id = :p",
-                    "DELETE FROM province_counters WHERE program_id = :p",
-                    "DELETE FROM employees WHERE employer_id = :e",
-                    "DELETE FROM employers WHERE id = :e",
-                    "DELETE FROM programs WHERE id = :p",
-                ):
-                    conn.execute(text(statement), {"p": program_id, "e": unit_id})
+            delete_committed_program(program_id, unit_id, first=("rollup_repairs",))
             db.session.remove()
