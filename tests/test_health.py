@@ -10,9 +10,8 @@ import pytest
 
 from disburse.auth.service import create_token
 from disburse.background import ping_workers
+from tests.conftest import PASSWORD, sign_in
 from tests.factories import create_user
-
-PASSWORD = "mat-khau-rat-dai"
 
 
 def _worker_names(app) -> list[str]:
@@ -53,10 +52,6 @@ def test_no_worker_is_degraded_every_time(app_on_redis, own_redis_url):
     assert body["workers"]["names"] is None  # signed out
 
 
-def _sign_in(client, user) -> None:
-    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
-
-
 def test_signed_out_callers_get_the_states_and_a_count_and_no_machine_names(app, client, celery_worker):
     names = _worker_names(app)
     response = _health(client)
@@ -73,7 +68,7 @@ def test_signed_out_callers_get_the_states_and_a_count_and_no_machine_names(app,
 def test_signed_in_users_other_than_admins_get_no_machine_names(app, client, celery_worker, role):
     names = _worker_names(app)
     user = create_user(role, password=PASSWORD)
-    _sign_in(client, user)
+    sign_in(client, user)
     by_session = _health(client).get_json()["workers"]
     token = create_token(user)
     by_token = _health(app.test_client(), {"Authorization": f"Bearer {token}"}).get_json()["workers"]
@@ -85,7 +80,7 @@ def test_signed_in_users_other_than_admins_get_no_machine_names(app, client, cel
 def test_admins_see_which_workers_answer(app, client, celery_worker):
     names = _worker_names(app)
     admin = create_user("admin", password=PASSWORD)
-    _sign_in(client, admin)
+    sign_in(client, admin)
     by_session = _health(client).get_json()["workers"]
     assert by_session["names"] == names and by_session["count"] == len(names)
     token = create_token(admin)

@@ -9,16 +9,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from disburse.extensions import db
+from tests.conftest import PASSWORD, sign_in
 from tests.factories import create_user
-
-PASSWORD = "mat-khau-rat-dai"
-
-
-def sign_in(client: Any, user: Any, locale: str = "vi") -> None:
-    user.locale = locale
-    db.session.commit()  # a view that rolls back a refused change must not take the locale with it
-    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
 
 
 @pytest.fixture

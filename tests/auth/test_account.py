@@ -10,9 +10,9 @@ from sqlalchemy import select
 from disburse.auth.models import AuditLog
 from disburse.auth.service import verify_password
 from disburse.extensions import db
+from tests.conftest import PASSWORD, sign_in
 from tests.factories import create_employer, create_user
 
-PASSWORD = "mat-khau-rat-dai"
 NEW = "mat-khau-moi-that-dai"
 
 
@@ -24,16 +24,12 @@ def user(db_session):
     return user
 
 
-def _sign_in(client, user) -> None:
-    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
-
-
 def _text(response) -> str:
     return re.sub(r"\s+", " ", response.get_data(as_text=True))
 
 
 def test_the_account_page_in_both_languages(client, user):
-    _sign_in(client, user)
+    sign_in(client, user)
     page = _text(client.get("/account"))
     assert "<title>Tài khoản · disburse</title>" in page
     assert user.email in page and "Đơn vị sử dụng lao động" in page and "Công ty TNHH Tài Khoản" in page
@@ -47,8 +43,8 @@ def test_the_account_page_in_both_languages(client, user):
 
 def test_changing_the_password_ends_the_other_sessions_and_keeps_this_one(app, client, user):
     other = app.test_client()
-    _sign_in(client, user)
-    _sign_in(other, user)
+    sign_in(client, user)
+    sign_in(other, user)
     response = client.post(
         "/account", data={"current_password": PASSWORD, "new_password": NEW, "confirm_password": NEW}
     )
@@ -88,7 +84,7 @@ def test_changing_the_password_ends_the_other_sessions_and_keeps_this_one(app, c
     ],
 )
 def test_bad_input_says_what_to_fix_in_both_languages(client, user, data, field, vi, en):
-    _sign_in(client, user)
+    sign_in(client, user)
     for locale, text in (("vi", vi), ("en", en)):
         client.post(f"/language/{locale}")
         response = client.post("/account", data=data)
@@ -101,13 +97,13 @@ def test_bad_input_says_what_to_fix_in_both_languages(client, user, data, field,
     assert verify_password(user, PASSWORD)
 
 
-def test_signed_out_the_account_page_asks_to_sign_in(client, db_session):
+def test_signed_out_the_account_page_asks_tosign_in(client, db_session):
     response = client.get("/account")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
 
 
 def test_guessing_the_current_password_is_slowed_down(client, user, app):
-    _sign_in(client, user)
+    sign_in(client, user)
     wrong = {"current_password": "sai-mat-khau-roi", "new_password": NEW, "confirm_password": NEW}
     limit = int(app.config["LIMIT_SIGN_IN_PER_ACCOUNT"].split()[0])
     statuses = [client.post("/account", data=wrong).status_code for _ in range(limit + 1)]

@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 
 from disburse.auth.service import create_token
+from tests.conftest import PASSWORD, sign_in
 from tests.factories import create_claim, create_user
-
-PASSWORD = "mat-khau-rat-dai"
 
 
 @pytest.fixture
@@ -21,12 +20,8 @@ def claim(db_session):
     return create_claim("needs_review")  # in Đông Anh, the caseworker's district
 
 
-def _sign_in(client, user):
-    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
-
-
 def test_page_forms_need_their_token(app, client, caseworker, monkeypatch):
-    _sign_in(client, caseworker)
+    sign_in(client, caseworker)
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)  # the Test config turns it off for convenience
     for path, data in (("/logout", {}), ("/login", {"email": caseworker.email, "password": PASSWORD})):
         response = client.post(path, data=data)
@@ -37,14 +32,14 @@ def test_page_forms_need_their_token(app, client, caseworker, monkeypatch):
 
 @pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data"])
 def test_a_cookie_alone_cannot_change_anything_through_the_api_without_json(client, caseworker, claim, content_type):
-    _sign_in(client, caseworker)
+    sign_in(client, caseworker)
     response = client.post(f"/api/v1/claims/{claim.id}/assign", data="x=1", content_type=content_type)
     assert response.status_code == 400 and response.get_json()["error"] == "bad_request"
     assert client.get(f"/api/v1/claims/{claim.id}").get_json()["assigned_to"] is None
 
 
 def test_the_same_request_as_json_or_with_a_token_goes_through(client, caseworker, claim):
-    _sign_in(client, caseworker)
+    sign_in(client, caseworker)
     assert client.post(f"/api/v1/claims/{claim.id}/release", json={}).status_code == 200
     token_client = client.application.test_client()
     token = create_token(caseworker)

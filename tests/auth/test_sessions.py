@@ -14,9 +14,8 @@ from sqlalchemy import func, select, text, update
 
 from disburse.auth import service
 from disburse.auth.models import UserSession
+from tests.conftest import PASSWORD, sign_in
 from tests.factories import create_employee, create_employer, create_user
-
-PASSWORD = "mat-khau-rat-dai"
 
 
 @pytest.fixture
@@ -29,9 +28,9 @@ def person(db_session):
     return create_employee(employer_id=create_employer(district_code="017").id, district_code="017")
 
 
-def _sign_in(client, user) -> str:
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302
+def _signed_in(client, user) -> str:
+    """``user`` signed in on ``client`` (:func:`tests.conftest.sign_in`); the session cookie's value, to replay."""
+    sign_in(client, user)
     return client.get_cookie("session").value
 
 
@@ -44,7 +43,7 @@ def _replay(client, cookie: str) -> None:
 
 
 def test_the_cookie_works_until_something_ends_it(client, caseworker, person):
-    cookie = _sign_in(client, caseworker)
+    cookie = _signed_in(client, caseworker)
     assert _sees(client, person) == 200
     client.delete_cookie("session")
     assert _sees(client, person) == 401
@@ -53,7 +52,7 @@ def test_the_cookie_works_until_something_ends_it(client, caseworker, person):
 
 
 def test_a_copy_of_the_cookie_is_worthless_after_signing_out(client, caseworker, person):
-    cookie = _sign_in(client, caseworker)
+    cookie = _signed_in(client, caseworker)
     assert client.post("/logout").status_code == 302
     _replay(client, cookie)
     assert _sees(client, person) == 401
@@ -67,8 +66,8 @@ def _sessions_of(db_session, user) -> int:
 def test_signing_out_ends_this_session_and_no_other(app, client, caseworker, person, db_session):
     """A caseworker signed in at the office and on their phone signs out at the office: the phone stays signed in."""
     phone = app.test_client()
-    office_cookie = _sign_in(client, caseworker)
-    phone_cookie = _sign_in(phone, caseworker)
+    office_cookie = _signed_in(client, caseworker)
+    phone_cookie = _signed_in(phone, caseworker)
     assert office_cookie != phone_cookie and _sessions_of(db_session, caseworker) == 2
     assert _sees(client, person) == 200 and _sees(phone, person) == 200
 
@@ -85,7 +84,7 @@ def test_signing_out_ends_this_session_and_no_other(app, client, caseworker, per
     assert _sees(phone, person) == 401
     assert _sessions_of(db_session, caseworker) == 0
     # Signing in again opens a new session; the old copies stay dead.
-    _sign_in(client, caseworker)
+    sign_in(client, caseworker)
     assert _sees(client, person) == 200
     _replay(phone, office_cookie)
     assert _sees(phone, person) == 401
@@ -97,7 +96,7 @@ def test_a_cookie_from_before_sessions_had_keys_works_and_signing_out_of_it_ends
     """A cookie issued before migration 0029 names no session: it works until it expires, as it did, and signing out
     with it can end it only by ending every session of the user."""
     other = app.test_client()
-    _sign_in(other, caseworker)
+    sign_in(other, caseworker)
     with client.session_transaction() as session:
         session["_user_id"] = caseworker.get_id()  # the shape before 0029: "<id>:<epoch>", no key
         session["_fresh"] = True
@@ -111,19 +110,19 @@ def test_a_cookie_from_before_sessions_had_keys_works_and_signing_out_of_it_ends
 
 def test_a_session_older_than_its_longest_life_is_refused_and_its_row_goes(app, client, caseworker, person, db_session):
     other = app.test_client()
-    _sign_in(client, caseworker)
+    sign_in(client, caseworker)
     old = datetime.now(UTC) - service.SESSION_MAX_AGE - timedelta(minutes=1)
     db_session.execute(update(UserSession).where(UserSession.user_id == caseworker.id).values(created_at=old))
     db_session.expire_all()
     assert _sees(client, person) == 401
-    _sign_in(other, caseworker)  # a new session; the old row is deleted
+    sign_in(other, caseworker)  # a new session; the old row is deleted
     assert _sees(other, person) == 200
     assert _sessions_of(db_session, caseworker) == 1
 
 
 def test_a_session_key_works_for_its_own_user_only(client, caseworker, person, db_session):
     """Defence in depth (cookies are signed): another user's cookie naming this session's key is refused."""
-    _sign_in(client, caseworker)
+    sign_in(client, caseworker)
     with client.session_transaction() as session:
         key = session[service.SESSION_KEY]
     other_user = create_user("caseworker", password=PASSWORD)
@@ -136,8 +135,8 @@ def test_a_session_key_works_for_its_own_user_only(client, caseworker, person, d
 @pytest.mark.parametrize("how", ["service", "command", "sql"])
 def test_a_new_password_ends_the_sessions(app, client, caseworker, person, db_session, how):
     other = app.test_client()
-    other_cookie = _sign_in(other, caseworker)
-    cookie = _sign_in(client, caseworker)
+    other_cookie = _signed_in(other, caseworker)
+    cookie = _signed_in(client, caseworker)
     if how == "service":
         service.set_password(caseworker, "mot-mat-khau-moi-dai")
         db_session.commit()
@@ -165,8 +164,8 @@ def test_a_new_password_ends_the_sessions(app, client, caseworker, person, db_se
 @pytest.mark.parametrize("how", ["service", "command", "attribute"])
 def test_deactivation_ends_the_sessions_even_after_reactivation(app, client, caseworker, person, db_session, how):
     other = app.test_client()
-    other_cookie = _sign_in(other, caseworker)
-    cookie = _sign_in(client, caseworker)
+    other_cookie = _signed_in(other, caseworker)
+    cookie = _signed_in(client, caseworker)
     if how == "service":
         service.deactivate(caseworker)
         db_session.commit()
@@ -218,8 +217,8 @@ def test_a_new_role_or_scope_ends_the_sessions_and_nothing_else_does(
     """Whoever writes the row: a session opened under one role and scope never goes on under another, in any
     browser."""
     other = app.test_client()
-    other_cookie = _sign_in(other, caseworker)
-    cookie = _sign_in(client, caseworker)
+    other_cookie = _signed_in(other, caseworker)
+    cookie = _signed_in(client, caseworker)
     db_session.execute(text(f"UPDATE users SET {column} = :v WHERE id = :id"), {"v": value, "id": caseworker.id})
     db_session.expire_all()
     _replay(client, cookie)

@@ -10,23 +10,17 @@ from sqlalchemy import select
 
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.extensions import db
+from tests.conftest import PASSWORD, sign_in
 from tests.factories import create_employee, create_employer, create_user
 
-PASSWORD = "mat-khau-rat-dai"
 TODAY = "2021-12-01"
-
-
-def _sign_in(client, user, locale: str = "vi") -> None:
-    user.locale = locale
-    db.session.flush()
-    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
 
 
 @pytest.fixture
 def desk(client, app, db_session, monkeypatch):
     monkeypatch.setitem(app.config, "DISBURSE_TODAY", TODAY)
     user = create_user("caseworker", district="017", password=PASSWORD)
-    _sign_in(client, user)
+    sign_in(client, user)
     return user
 
 

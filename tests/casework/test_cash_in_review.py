@@ -15,19 +15,13 @@ from sqlalchemy import select
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.extensions import db
 from disburse.verification import review
+from tests.conftest import PASSWORD, sign_in
 from tests.factories import create_claim, create_duplicate_group, create_user
 
 #: Approving, correcting into approved and paying need a day of the programme's payment period.
 pytestmark = pytest.mark.usefixtures("paying_clock")
 
-PASSWORD = "mat-khau-rat-dai"
 WHY = "Người lao động không có tài khoản ngân hàng, đã gọi điện xác nhận."
-
-
-def _sign_in(client, user, locale: str = "vi") -> None:
-    user.locale = locale
-    db.session.flush()
-    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
 
 
 def _text(response) -> str:
@@ -86,7 +80,7 @@ def caseworker(db_session):
 )
 def test_a_claim_in_review_without_bank_details_is_approved_for_cash_at_the_office(client, caseworker, locale, words):
     claim = _without_bank()
-    _sign_in(client, caseworker, locale)
+    sign_in(client, caseworker, locale)
     case_url = f"/caseworker/claims/{claim.id}"
     cash_url, bank_url = f"{case_url}/approve-cash", f"{case_url}/payment-details"
 
@@ -146,7 +140,7 @@ def test_an_account_that_cannot_be_paid_is_said_too_and_the_bank_way_leads_to_ap
     """A malformed account keeps the claim from approval as a missing one does; entering good details brings
     "Approve" back, as a plain button."""
     claim = create_claim("needs_review", reasons=["bank_details_malformed"], bank_account="12AB")
-    _sign_in(client, caseworker, "en")
+    sign_in(client, caseworker, "en")
     case_url = f"/caseworker/claims/{claim.id}"
     html = client.get(case_url).get_data(as_text=True)
     assert "the account number is not in the right form" in _text_of(html)
@@ -168,7 +162,7 @@ def test_cash_is_refused_whole_when_approval_is(client, caseworker):
     here.bank_code = here.bank_account = None
     here.reasons = [*here.reasons, "bank_details_missing"]
     db.session.flush()
-    _sign_in(client, caseworker, "en")
+    sign_in(client, caseworker, "en")
     url = f"/caseworker/claims/{here.id}/approve-cash"
     kept = client.get(url)
     assert kept.status_code == 302
@@ -187,7 +181,7 @@ def test_only_the_offices_caseworkers_choose_cash_and_not_on_someone_elses_case(
     a caseworker does not decide a case another one holds."""
     claim = _without_bank()
     supervisor = create_user("supervisor", province="01", password=PASSWORD)
-    _sign_in(client, supervisor, "en")
+    sign_in(client, supervisor, "en")
     html = client.get(f"/caseworker/claims/{claim.id}").get_data(as_text=True)
     assert "Cash at the office: the district's caseworkers choose it on approval." in _text_of(html)
     assert f"/caseworker/claims/{claim.id}/approve-cash" not in html
@@ -195,7 +189,7 @@ def test_only_the_offices_caseworkers_choose_cash_and_not_on_someone_elses_case(
     client.post("/logout")
 
     review.assign(claim.id, create_user("caseworker", district="017"))
-    _sign_in(client, caseworker, "en")
+    sign_in(client, caseworker, "en")
     refused = client.post(f"/caseworker/claims/{claim.id}/approve-cash", data={"reason": WHY})
     assert refused.status_code == 409 and "Another caseworker holds this claim" in _text(refused)
     db.session.expire_all()

@@ -18,20 +18,14 @@ from disburse.claims.person_details import offer_payment_details, open_offer
 from disburse.extensions import db
 from disburse.registry.models import Employee
 from disburse.verification import review
+from tests.conftest import PASSWORD, sign_in
 from tests.factories import create_claim, create_employee, create_offer, create_user, nq116
 
 #: Approving, correcting into approved and paying need a day of the programme's payment period.
 pytestmark = pytest.mark.usefixtures("paying_clock")
 
-PASSWORD = "mat-khau-rat-dai"
 BORN = date(1988, 4, 9)
 REASON = "Đã gọi số đã đăng ký: người lao động không gửi đề nghị này."
-
-
-def _sign_in(client, user, locale: str = "vi") -> None:
-    user.locale = locale
-    db.session.flush()
-    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
 
 
 def _text(response) -> str:
@@ -109,7 +103,7 @@ def test_a_caseworker_dismisses_a_wrong_offer_with_a_reason_and_the_history_keep
 ):
     claim, offer = _waiting()
     before = (claim.state, claim.bank_code, claim.bank_account)
-    _sign_in(client, caseworker, locale)
+    sign_in(client, caseworker, locale)
     case_url, url = f"/caseworker/claims/{claim.id}", f"/caseworker/claims/{claim.id}/offer-dismiss"
 
     page = client.get(case_url)
@@ -170,7 +164,7 @@ def test_only_who_may_work_the_case_dismisses_an_offer(client, caseworker):
     claim, offer = _waiting()
     colleague = create_user("caseworker", district="017")
     review.assign(claim.id, colleague)
-    _sign_in(client, caseworker, "en")
+    sign_in(client, caseworker, "en")
     url = f"/caseworker/claims/{claim.id}/offer-dismiss"
     page = client.get(f"/caseworker/claims/{claim.id}").get_data(as_text=True)
     assert f'action="{url}"' not in page
@@ -183,7 +177,7 @@ def test_only_who_may_work_the_case_dismisses_an_offer(client, caseworker):
 
     client.post("/logout")
     supervisor = create_user("supervisor", province="01", password=PASSWORD)
-    _sign_in(client, supervisor)
+    sign_in(client, supervisor)
     page = client.get(f"/caseworker/claims/{claim.id}").get_data(as_text=True)
     assert f'action="{url}"' in page and f"payment-details?offer={offer.id}" in page
     assert client.post(url, data={"offer": str(offer.id), "reason": REASON}).status_code == 302
@@ -194,7 +188,7 @@ def test_a_dismissal_is_of_the_offer_the_page_showed(client, caseworker):
     """The post names the offer: a newer one sent meanwhile is not dismissed unseen; one a correction settled, or
     dismissed before for another reason, is said so; another claim's offer is not found."""
     claim, offer = _waiting()
-    _sign_in(client, caseworker, "en")
+    sign_in(client, caseworker, "en")
     url = f"/caseworker/claims/{claim.id}/offer-dismiss"
     newer = create_offer(claim, bank_account="21510009999999")
     response = client.post(url, data={"offer": str(offer.id), "reason": REASON})

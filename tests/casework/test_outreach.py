@@ -14,16 +14,10 @@ import pytest
 from disburse.casework.models import PersonContact
 from disburse.extensions import db
 from disburse.verification import review
+from tests.conftest import PASSWORD, sign_in
 from tests.factories import create_claim, create_employee, create_payment, create_person, create_user
 
-PASSWORD = "mat-khau-rat-dai"
 DONG_ANH, QUAN_1 = "017", "760"
-
-
-def _sign_in(client, user, locale: str = "vi") -> None:
-    user.locale = locale
-    db.session.flush()
-    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
 
 
 def _stopped(**overrides):
@@ -51,7 +45,7 @@ def people(db_session):
 @pytest.mark.parametrize(("locale", "title"), [("vi", "Danh sách liên hệ"), ("en", "Outreach list")])
 def test_group_b_people_without_an_application(client, caseworker, people, locale, title):
     create_claim("applied", employee=people["applied"])
-    _sign_in(client, caseworker, locale)
+    sign_in(client, caseworker, locale)
 
     response = client.get("/caseworker/outreach")
 
@@ -70,7 +64,7 @@ def test_claims_awaiting_details_with_their_contact_log(client, caseworker):
     create_claim("awaiting_payment_details", employee=create_employee(district_code=QUAN_1))
     review.log_contact(claim.id, caseworker, "phone", "no_answer")
     review.log_contact(claim.id, caseworker, "phone", "reached")
-    _sign_in(client, caseworker, "en")
+    sign_in(client, caseworker, "en")
 
     response = client.get("/caseworker/outreach?kind=awaiting_details")
 
@@ -98,7 +92,7 @@ def test_the_awaiting_details_list_says_why_the_money_did_not_arrive_and_when_to
     closed = StatusUpdate(once.provider_reference, ProviderStatus.REJECTED, reason_code="rjct.payee_fa.closed")
     apply_updates("sandbox", [closed], source="poll")
     many = create_claim("awaiting_payment_details", payment_failures=3)
-    _sign_in(client, caseworker, locale)
+    sign_in(client, caseworker, locale)
 
     html = client.get("/caseworker/outreach?kind=awaiting_details").get_data(as_text=True)
     rows = {int(i): row for i, row in re.findall(r'href="/caseworker/claims/(\d+)"(.*?)</tr>', html, re.S)}
@@ -118,7 +112,7 @@ def test_the_awaiting_details_list_says_why_the_money_did_not_arrive_and_when_to
 
 def test_export_csv_and_xlsx(client, caseworker, people):
     create_claim("applied", employee=people["applied"])
-    _sign_in(client, caseworker)
+    sign_in(client, caseworker)
     response = client.get("/caseworker/outreach/export?kind=no_application&format=csv")
     assert response.status_code == 200 and response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response.headers["Content-Disposition"]
@@ -143,21 +137,21 @@ def test_export_csv_and_xlsx(client, caseworker, people):
     ],
 )
 def test_bad_filters(client, caseworker, locale, query, message):
-    _sign_in(client, caseworker, locale)
+    sign_in(client, caseworker, locale)
     response = client.get(f"/caseworker/outreach?{query}")
     assert response.status_code == 422 and message in response.get_data(as_text=True)
 
 
 def test_scope(client, people):
     supervisor = create_user("supervisor", province="01", password=PASSWORD)
-    _sign_in(client, supervisor)
+    sign_in(client, supervisor)
     assert client.get("/caseworker/outreach").status_code == 200  # asks for a district first
     assert people["waiting"].si_code in client.get("/caseworker/outreach?district=017").get_data(as_text=True)
     assert client.get(f"/caseworker/outreach?district={QUAN_1}").status_code == 404
     assert client.get(f"/caseworker/outreach/export?district={QUAN_1}").status_code == 404
     assert client.get("/caseworker/outreach?district=999").status_code == 404
     client.post("/logout")
-    _sign_in(client, create_user("employer", password=PASSWORD))
+    sign_in(client, create_user("employer", password=PASSWORD))
     assert client.get("/caseworker/outreach").status_code == 403
 
 
@@ -166,7 +160,7 @@ def test_a_group_b_persons_contact_attempts_are_logged_and_listed(client, casewo
     """People with no claim have their own contact log: the list counts it, shows the last outcome, and the export
     carries it; the person's page lists every attempt."""
     en = locale == "en"
-    _sign_in(client, caseworker, locale)
+    sign_in(client, caseworker, locale)
     person = people["waiting"]
     url = f"/caseworker/people/{person.id}/contact"
     page = client.get("/caseworker/outreach").get_data(as_text=True)
@@ -198,7 +192,7 @@ def test_a_group_b_persons_contact_attempts_are_logged_and_listed(client, casewo
 
 
 def test_a_persons_contact_page_is_scoped_and_a_person_with_a_claim_goes_to_the_claim(client, caseworker, people):
-    _sign_in(client, caseworker)
+    sign_in(client, caseworker)
     assert client.get(f"/caseworker/people/{people['far'].id}/contact").status_code == 404  # another district
     assert (
         client.post(
@@ -212,7 +206,7 @@ def test_a_persons_contact_page_is_scoped_and_a_person_with_a_claim_goes_to_the_
     assert answer.status_code == 302 and answer.headers["Location"].endswith(f"/caseworker/claims/{claim.id}/contact")
     assert db.session.query(PersonContact).count() == 0
     client.post("/logout")
-    _sign_in(client, create_user("employer", password=PASSWORD))
+    sign_in(client, create_user("employer", password=PASSWORD))
     assert client.get(f"/caseworker/people/{people['waiting'].id}/contact").status_code == 403
 
 

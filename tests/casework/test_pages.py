@@ -23,6 +23,7 @@ from disburse.payments.models import Payment
 from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
 from disburse.registry.codes import UNIT_CODE_WORDS
+from tests.conftest import PASSWORD, sign_in
 from tests.factories import (
     PAYING_DAY,
     create_cash_payment,
@@ -38,14 +39,7 @@ from tests.factories import (
 #: These tests approve and pay: the programme clock is a day of its payment period (the real one is past it).
 pytestmark = pytest.mark.usefixtures("paying_clock")
 
-PASSWORD = "mat-khau-rat-dai"
 DONG_ANH, QUAN_1 = "017", "760"
-
-
-def _sign_in(client, user, locale: str = "vi") -> None:
-    user.locale = locale
-    db.session.flush()
-    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
 
 
 @pytest.fixture
@@ -55,7 +49,7 @@ def caseworker(db_session):
 
 @pytest.fixture
 def signed_in(client, caseworker):
-    _sign_in(client, caseworker)
+    sign_in(client, caseworker)
     return client
 
 
@@ -89,7 +83,7 @@ def test_the_queue_shows_the_districts_claims_with_counts_per_reason(client, cas
     mine = create_duplicate_group("needs_review")
     zero = create_claim("needs_review", reasons=["zero_months"])
     far = create_duplicate_group("needs_review", districts=(QUAN_1, QUAN_1))
-    _sign_in(client, caseworker, locale)
+    sign_in(client, caseworker, locale)
 
     response = client.get("/caseworker/queue")
 
@@ -150,7 +144,7 @@ def test_the_queue_filters_by_reason_track_employer_assignee_and_age(signed_in, 
     ],
 )
 def test_bad_filters_are_named_above_the_form(client, caseworker, locale, query, message):
-    _sign_in(client, caseworker, locale)
+    sign_in(client, caseworker, locale)
     response = client.get(f"/caseworker/queue?{query}")
     assert response.status_code == 422
     text = _text(response)
@@ -284,7 +278,7 @@ def test_the_case_page_shows_person_checks_payments_duplicates_and_timeline(clie
     claim, twin = create_duplicate_group("needs_review")
     failed = create_payment(create_claim("payment_pending"), "failed")  # the provider's code: AC04
     review.log_contact(claim.id, caseworker, "phone", "no_answer", "Gọi hai lần")
-    _sign_in(client, caseworker, locale)
+    sign_in(client, caseworker, locale)
 
     response = client.get(f"/caseworker/claims/{claim.id}")
     assert response.status_code == 200
@@ -329,7 +323,7 @@ def test_the_case_page_says_when_the_bank_is_tried_again_and_warns_after_many_tr
     news = StatusUpdate(payment.provider_reference, ProviderStatus.REJECTED, "rjct.bank.timeout")
     apply_updates("sandbox", [news], source="poll")
     db_session.refresh(claim)
-    _sign_in(client, caseworker, locale)
+    sign_in(client, caseworker, locale)
 
     response = client.get(f"/caseworker/claims/{claim.id}")
     page, text = response.get_data(as_text=True), html.unescape(_text(response))
@@ -397,7 +391,7 @@ def test_the_timeline_gives_the_systems_reasons_and_the_changed_fields_in_the_pa
         source="callback",
     )
     cash.offer_cash(to_cash.claim_id, caseworker, early=True)
-    _sign_in(client, caseworker, locale)
+    sign_in(client, caseworker, locale)
 
     text = " ".join(
         _text(client.get(f"/caseworker/claims/{claim_id}"))
@@ -414,14 +408,14 @@ def test_another_districts_claim_is_not_found_and_employers_are_refused(client, 
     mine = create_duplicate_group("needs_review")[0]
     assert client.get(f"/caseworker/claims/{mine.id}").status_code == 302  # signed out: to the sign-in page
     assert client.get(f"/caseworker/claims/{mine.id}").headers["Location"].startswith("/login?next=")
-    _sign_in(client, caseworker)
+    sign_in(client, caseworker)
     for path in ("", "/approve", "/reject", "/contact", "/request-info", "/duplicates", "/payment-details"):
         assert client.get(f"/caseworker/claims/{far.id}{path}").status_code == 404, path
         assert client.post(f"/caseworker/claims/{far.id}{path or '/assign'}", data={}).status_code == 404, path
     assert client.get("/caseworker/claims/99999999999999999999").status_code == 404
     client.post("/logout")
     employer = create_user("employer", password=PASSWORD)
-    _sign_in(client, employer)
+    sign_in(client, employer)
     assert client.get("/caseworker/queue").status_code == 403
     assert client.get(f"/caseworker/claims/{mine.id}").status_code == 403
 
@@ -430,7 +424,7 @@ def test_a_province_supervisor_reads_within_the_province(client):
     supervisor = create_user("supervisor", province="01", password=PASSWORD)
     mine = create_duplicate_group("needs_review")[0]
     far = create_duplicate_group("needs_review", districts=(QUAN_1, QUAN_1))[0]
-    _sign_in(client, supervisor)
+    sign_in(client, supervisor)
     assert client.get(f"/caseworker/claims/{mine.id}").status_code == 200
     assert client.get(f"/caseworker/claims/{far.id}").status_code == 404
     html = client.get("/caseworker/queue").get_data(as_text=True)
@@ -439,13 +433,13 @@ def test_a_province_supervisor_reads_within_the_province(client):
 
 def test_a_unit_elsewhere_or_a_district_that_does_not_exist_is_said_not_shown_as_no_claims(client, caseworker):
     far_unit = create_employer(district_code=QUAN_1)
-    _sign_in(client, caseworker, "en")
+    sign_in(client, caseworker, "en")
     response = client.get(f"/caseworker/queue?employer={far_unit.unit_code}")
     assert response.status_code == 422
     assert f"Unit {far_unit.unit_code} is in another district" in _text(response)
 
     client.post("/logout")
-    _sign_in(client, create_user("supervisor", password=PASSWORD), "vi")
+    sign_in(client, create_user("supervisor", password=PASSWORD), "vi")
     assert client.get(f"/caseworker/queue?employer={far_unit.unit_code}").status_code == 200  # a national scope
     response = client.get("/caseworker/queue?district=999")
     assert response.status_code == 422 and "Không có quận/huyện mã 999." in _text(response)
@@ -488,7 +482,7 @@ def test_approve_from_the_form(signed_in, caseworker):
 )
 def test_reject_bad_input(client, caseworker, locale, data, messages):
     claim = create_duplicate_group("needs_review")[0]
-    _sign_in(client, caseworker, locale)
+    sign_in(client, caseworker, locale)
     response = client.post(f"/caseworker/claims/{claim.id}/reject", data=data)
     assert response.status_code == 422
     text = _text(response)
@@ -522,7 +516,7 @@ def test_reject_then_print_the_notice(signed_in):
 )
 def test_contact_bad_input(client, caseworker, locale, data, messages):
     claim = create_duplicate_group("needs_review")[0]
-    _sign_in(client, caseworker, locale)
+    sign_in(client, caseworker, locale)
     response = client.post(f"/caseworker/claims/{claim.id}/contact", data=data)
     assert response.status_code == 422
     for message in messages:
@@ -574,7 +568,7 @@ def test_log_a_contact_and_request_information(signed_in):
 )
 def test_request_information_bad_input(client, caseworker, locale, data, messages):
     claim = create_duplicate_group("needs_review")[0]
-    _sign_in(client, caseworker, locale)
+    sign_in(client, caseworker, locale)
     response = client.post(f"/caseworker/claims/{claim.id}/request-info", data=data)
     assert response.status_code == 422
     for message in messages:
@@ -604,7 +598,7 @@ def test_resolve_a_duplicate_side_by_side(signed_in):
 )
 def test_resolve_duplicate_bad_input(client, caseworker, locale, data, message, status):
     keep, _ = create_duplicate_group("needs_review")
-    _sign_in(client, caseworker, locale)
+    sign_in(client, caseworker, locale)
     data = {k: v.replace("SELF", str(keep.id)) for k, v in data.items()}
     response = client.post(f"/caseworker/claims/{keep.id}/duplicates", data=data)
     assert response.status_code == status
@@ -617,7 +611,7 @@ def test_someone_elses_case_is_refused_with_the_reason(client, caseworker):
     claim = create_duplicate_group("needs_review")[0]
     colleague = create_user("caseworker", district=DONG_ANH)
     review.assign(claim.id, colleague)
-    _sign_in(client, caseworker, "en")
+    sign_in(client, caseworker, "en")
     response = client.post(f"/caseworker/claims/{claim.id}/approve", data={})
     assert response.status_code == 409
     assert "Another caseworker holds this claim" in _text(response)
@@ -716,7 +710,7 @@ def test_a_failed_payment_goes_through_request_details_too(signed_in):
 )
 def test_fix_payment_details_bad_input(client, caseworker, locale, state, data, message):
     claim = create_claim(state)
-    _sign_in(client, caseworker, locale)
+    sign_in(client, caseworker, locale)
     response = client.post(f"/caseworker/claims/{claim.id}/payment-details", data=data)
     assert response.status_code == 422
     assert message in _text(response)
@@ -777,7 +771,7 @@ def test_a_second_click_on_confirm_the_receipt_says_it_is_recorded(
     the case saying it is recorded (it said there was no cash payment waiting, 409). Another receipt is refused."""
     monkeypatch.setitem(app.config, "DISBURSE_TODAY", PAYING_DAY)
     payment = create_cash_payment()
-    _sign_in(client, caseworker, locale)
+    sign_in(client, caseworker, locale)
     url, case = f"/caseworker/claims/{payment.claim_id}/cash-receipt", f"/caseworker/claims/{payment.claim_id}"
     assert client.post(url, data={"receipt_number": "AA/21E 0001234", "confirmed": "1"}).status_code == 302
     client.get(case)  # the first answer's page, read
@@ -850,7 +844,7 @@ def test_the_cash_pages_say_until_when_the_programme_pays_and_that_it_has_stoppe
     client, caseworker, app, monkeypatch, locale, until, ended
 ):
     payment = create_cash_payment()  # NQ116: the extension to 10/09/2022 is its last payable day
-    _sign_in(client, caseworker, locale)
+    sign_in(client, caseworker, locale)
     receipt_page, case_page = (
         f"/caseworker/claims/{payment.claim_id}/cash-receipt",
         f"/caseworker/claims/{payment.claim_id}",
@@ -933,7 +927,7 @@ def test_any_caseworker_of_the_office_records_a_receipt_but_only_the_cases_holde
     held, paid_here = create_cash_payment(), create_cash_payment()
     for payment in (held, paid_here):
         review.assign(payment.claim_id, colleague)
-    _sign_in(client, caseworker, "en")
+    sign_in(client, caseworker, "en")
 
     withdraw = f"/caseworker/claims/{held.claim_id}/cash-withdraw"
     response = client.post(withdraw, data={"reason": "Xin chuyển khoản."})
@@ -947,7 +941,7 @@ def test_any_caseworker_of_the_office_records_a_receipt_but_only_the_cases_holde
     assert db.session.get(Claim, paid_here.claim_id).state == "paid"
 
     client.post("/logout")
-    _sign_in(client, create_user("admin", password=PASSWORD))
+    sign_in(client, create_user("admin", password=PASSWORD))
     assert client.post(withdraw, data={"reason": "Xin chuyển khoản."}).status_code == 302
     assert db.session.get(Payment, held.id).state == "failed"
 
@@ -1058,7 +1052,7 @@ def test_every_case_page_action_posted_twice_says_the_second_time_that_it_is_don
 def test_supervisors_do_not_handle_cash(client):
     supervisor = create_user("supervisor", province="01", password=PASSWORD)
     claim = create_claim("awaiting_payment_details")
-    _sign_in(client, supervisor)
+    sign_in(client, supervisor)
     assert client.get(f"/caseworker/claims/{claim.id}/cash").status_code == 403
 
 
@@ -1100,7 +1094,7 @@ def test_an_action_form_opened_for_a_claim_it_cannot_act_on_goes_back_to_the_cas
     case page offers no such link either); a POST is refused by the service as before."""
     paid = create_payment(create_claim("payment_pending"), "paid")
     claims.transition(paid.claim_id, ClaimAction.PAYMENT_SUCCEEDED)
-    _sign_in(client, caseworker, locale)
+    sign_in(client, caseworker, locale)
     paths = ("approve", "reject", "payment-details", "cash", "cash-receipt", "cash-withdraw", "request-info")
     for path, message in zip((*paths, "duplicates"), words, strict=True):
         response = client.get(f"/caseworker/claims/{paid.claim_id}/{path}")
@@ -1113,7 +1107,7 @@ def test_an_action_form_opened_for_a_claim_it_cannot_act_on_goes_back_to_the_cas
 
 def test_possible_duplicates_outside_the_scope_are_said_and_left_to_a_wider_scope(client, caseworker):
     mine, far = create_duplicate_group("needs_review", districts=(DONG_ANH, QUAN_1))
-    _sign_in(client, caseworker)
+    sign_in(client, caseworker)
     page = client.get(f"/caseworker/claims/{mine.id}")
     assert "1 hồ sơ nghi trùng nằm ngoài phạm vi của bạn" in _text(page)
     assert f"/caseworker/claims/{mine.id}/duplicates" not in page.get_data(as_text=True)
@@ -1131,7 +1125,7 @@ def test_possible_duplicates_outside_the_scope_are_said_and_left_to_a_wider_scop
 
     admin = create_user("admin", password=PASSWORD)  # the whole country
     client.post("/logout")
-    _sign_in(client, admin)
+    sign_in(client, admin)
     page = client.get(f"/caseworker/claims/{mine.id}")
     assert "ngoài phạm vi" not in _text(page) and f"/caseworker/claims/{mine.id}/duplicates" in page.get_data(
         as_text=True
@@ -1147,11 +1141,11 @@ def test_the_timeline_names_who_a_claim_was_assigned_to(client, caseworker):
     claim = create_claim("needs_review")
     supervisor = create_user("supervisor", province="01", password=PASSWORD)
     review.assign(claim.id, supervisor, caseworker.id)
-    _sign_in(client, caseworker, "en")
+    sign_in(client, caseworker, "en")
     text = _text(client.get(f"/caseworker/claims/{claim.id}"))
     assert f"{supervisor.email} Assigned to {caseworker.email}." in text
     assert "user " + str(caseworker.id) not in text
-    _sign_in(client, caseworker, "vi")
+    sign_in(client, caseworker, "vi")
     assert f"Giao cho {caseworker.email}." in _text(client.get(f"/caseworker/claims/{claim.id}"))
 
 
@@ -1159,7 +1153,7 @@ def test_a_decided_claim_no_longer_lists_what_needs_checking_nor_offers_release(
     from disburse.verification import review
 
     claim = create_claim("needs_review", reasons=["zero_months"])
-    _sign_in(client, caseworker)
+    sign_in(client, caseworker)
     review.assign(claim.id, caseworker)
     page = _text(client.get(f"/caseworker/claims/{claim.id}"))
     assert "Những điểm cần xác minh" in page and "Trả lại hàng chờ" in page
@@ -1190,7 +1184,7 @@ def test_the_duplicates_table_scrolls_by_keyboard_and_is_named(client, caseworke
     from pathlib import Path
 
     claim = create_duplicate_group("needs_review")[0]
-    _sign_in(client, caseworker, locale)
+    sign_in(client, caseworker, locale)
     box = f'<div class="table-scroll" tabindex="0" role="region" aria-label="{label}">\n  <table class="side-by-side">'
     for path in ("", "/duplicates"):
         assert box in client.get(f"/caseworker/claims/{claim.id}{path}").get_data(as_text=True), path
@@ -1218,7 +1212,7 @@ def test_a_return_after_settlement_shows_its_recovery_on_the_case(client, casewo
     apply_updates("sandbox", [StatusUpdate(payment.provider_reference, ProviderStatus.PAID)], source="poll")
     returned = StatusUpdate(payment.provider_reference, ProviderStatus.RETURNED, reason_code="rjct.returned")
     assert apply_updates("sandbox", [returned], source="poll").recoveries == 1
-    _sign_in(client, caseworker, locale)
+    sign_in(client, caseworker, locale)
     html = client.get(f"/caseworker/claims/{payment.claim_id}").get_data(as_text=True)
     recoveries = html.split('id="recoveries"', 1)[1].split("</table>", 1)[0]
     assert words[0] in _text(client.get(f"/caseworker/claims/{payment.claim_id}"))
@@ -1235,7 +1229,7 @@ def test_the_cash_desk_lists_the_districts_open_cash_payments_with_their_receipt
     monkeypatch.setitem(app.config, "DISBURSE_TODAY", PAYING_DAY)
     waiting = [create_cash_payment() for _ in range(2)]
     far = create_cash_payment(employee=create_employee(district_code=QUAN_1))
-    _sign_in(client, caseworker, locale)
+    sign_in(client, caseworker, locale)
 
     response = client.get("/caseworker/cash-desk")
     html = response.get_data(as_text=True)
@@ -1263,7 +1257,7 @@ def test_the_cash_desk_lists_the_districts_open_cash_payments_with_their_receipt
 def test_the_cash_desk_of_a_wider_scope_asks_for_the_office(client):
     supervisor = create_user("supervisor", province="01", password=PASSWORD)
     payment = create_cash_payment()
-    _sign_in(client, supervisor)
+    sign_in(client, supervisor)
     first = client.get("/caseworker/cash-desk").get_data(as_text=True)
     assert 'name="district"' in first and 'id="cash-list"' not in first
     listed = client.get(f"/caseworker/cash-desk?district={DONG_ANH}").get_data(as_text=True)

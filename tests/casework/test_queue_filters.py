@@ -21,19 +21,13 @@ from disburse.claims.person_details import open_offer, open_offer_clause
 from disburse.claims.states import ClaimState
 from disburse.extensions import db
 from disburse.verification import review
+from tests.conftest import PASSWORD, sign_in
 from tests.factories import create_claim, create_employee, create_employer, create_offer, create_user
 
 #: Approving, correcting into approved and paying need a day of the programme's payment period.
 pytestmark = pytest.mark.usefixtures("paying_clock")
 
-PASSWORD = "mat-khau-rat-dai"
 DONG_ANH, QUAN_1 = "017", "760"
-
-
-def _sign_in(client, user, locale: str = "vi") -> None:
-    user.locale = locale
-    db.session.flush()
-    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
 
 
 def _text(response) -> str:
@@ -112,7 +106,7 @@ def test_claims_with_details_from_the_person_are_filtered_said_on_their_row_and_
     create_offer(far)  # another district's: neither listed nor counted
     open_ids = {made[name].id for name in ("awaiting", "in_review", "failed")}
     ours = {claim.id for claim in made.values()}
-    _sign_in(client, caseworker, locale)
+    sign_in(client, caseworker, locale)
 
     page = client.get("/caseworker/queue?state=&offered=y")
     assert page.status_code == 200
@@ -183,7 +177,7 @@ def test_the_queue_counts_the_claims_it_lists_whatever_the_filters(client, casew
     create_offer(create_claim("awaiting_payment_details"))
     create_offer(create_claim("needs_review", reasons=["bank_details_malformed"], bank_account="12"))
     create_claim("needs_review", employee=create_employee(district_code=QUAN_1), reasons=["zero_months"])
-    _sign_in(client, caseworker)
+    sign_in(client, caseworker)
 
     values: dict[str, list[str]] = {
         "state": ["", "needs_review", "approved", "awaiting_payment_details"],

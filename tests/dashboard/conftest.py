@@ -7,18 +7,11 @@ from datetime import date
 import pytest
 from sqlalchemy import text
 
-from disburse.extensions import db
 from disburse.reports.rollups import refresh_reduction_totals
+from tests.conftest import PASSWORD, sign_in  # noqa: F401 - this package's tests import them from here
 from tests.factories import create_claim, create_employee, create_employer, nq116
 
-PASSWORD = "mat-khau-rat-dai"
 DONG_ANH, SOC_SON, QUAN_1 = "017", "016", "760"
-
-
-def sign_in(client, user, locale: str = "vi") -> None:
-    user.locale = locale
-    db.session.flush()
-    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
 
 
 @pytest.fixture
