@@ -248,7 +248,8 @@ def test_offered_lists_the_claims_the_queue_page_counts_and_lists(client):
     """``offered=true``: the claims with bank details the person sent that nobody has dealt with yet, exactly as the
     caseworkers' queue page filters them (``offered=y``): the page's count, its rows and the API's rows, page after
     page, are the same claims, whatever the other filters; ``false`` is no filter, as the page's box unticked."""
-    from tests.casework.test_queue_filters import PASSWORD, _offered_claims, _sign_in
+    from tests.casework.test_queue_filters import _offered_claims
+    from tests.conftest import PASSWORD, sign_in
 
     caseworker = create_user("caseworker", district=DONG_ANH, password=PASSWORD)
     made = _offered_claims(caseworker)  # open offers: awaiting, in_review, failed; dealt with: the others
@@ -256,7 +257,7 @@ def test_offered_lists_the_claims_the_queue_page_counts_and_lists(client):
     far = create_claim("awaiting_payment_details", district_code=QUAN_1)
     create_offer(far)  # another district's
     open_ids = {made[name].id for name in ("awaiting", "in_review", "failed")}
-    _sign_in(client, caseworker)
+    sign_in(client, caseworker)
 
     assert set(_all_pages(client, caseworker, "offered=true", limit=1)) == open_ids
     assert _the_page(client, "state=&offered=y") == (3, open_ids)
