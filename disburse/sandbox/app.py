@@ -74,11 +74,13 @@ def create_sandbox_app(
     start_settler: bool = False,
     settle_interval_s: float = 0.5,
     bulk: bool = False,
+    max_amount_vnd: int | None = None,
 ) -> Flask:
     """The sandbox bank on ``database_url`` (schema ``sandbox``, created here). ``start_settler`` starts the daemon
     thread that settles, returns and delivers callbacks (``app.extensions["sandbox_settler"]``; stop it with
     ``.stop()``); without it, call ``app.extensions["sandbox"].settle_due()`` and friends yourself (the tests do).
-    ``bulk`` settles, returns and builds callbacks set-based (:mod:`disburse.sandbox.bank`)."""
+    ``bulk`` settles, returns and builds callbacks set-based (:mod:`disburse.sandbox.bank`). ``max_amount_vnd``: the
+    payer's limit per transfer (:attr:`~disburse.sandbox.bank.Sandbox.max_amount_vnd`)."""
     if not token:
         raise ValueError("the sandbox needs a bearer token for its clients")
     secrets_ = [webhook_secret] if isinstance(webhook_secret, str) else list(webhook_secret)
@@ -92,6 +94,7 @@ def create_sandbox_app(
         webhook_secrets=secrets_,
         seed=seed,
         bulk=bulk,
+        max_amount_vnd=max_amount_vnd,
     )
     app = Flask("disburse.sandbox")
     app.config.update(SANDBOX_TOKEN=token, MAX_CONTENT_LENGTH=16 * 1024 * 1024)
@@ -111,7 +114,7 @@ def create_sandbox_app(
     @app.post("/disburse")
     def disburse() -> tuple[Response, int]:
         try:
-            checked = disburse_request(request.get_json(silent=True))
+            checked = disburse_request(request.get_json(silent=True), max_amount_vnd=_sandbox().max_amount_vnd)
         except Refused as refused:
             return jsonify(_ack(refused.ack, error=refused)), 400
         correlation_id, _duplicates = _sandbox().accept(checked)

@@ -188,6 +188,11 @@ class Sandbox:
     backoff_base_s: float = BACKOFF_BASE_S
     #: Settle, return and build callbacks set-based (see the module's docstring); the same decisions.
     bulk: bool = False
+    #: The payer's limit per transfer, in VND (None: none but the format's): a message with a transfer above it is
+    #: refused whole, naming the item's amount, as a real bank refuses a transfer over the fund account's limit. The
+    #: sender's fault, not the payee's: disburse holds such an order back (it stays sent) and tries it again later.
+    #: May be changed while the bank runs (the fund had its limit raised).
+    max_amount_vnd: int | None = None
     _signers: list[Webhook] = field(init=False, repr=False)
     _settle_walk: _Walk = field(default_factory=_Walk, init=False, repr=False)
     _return_walk: _Walk = field(default_factory=_Walk, init=False, repr=False)

@@ -79,7 +79,7 @@ def envelope(body: Any, action: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return header, message
 
 
-def _disbursement(index: int, item: Any, errors: list[str]) -> Disbursement | None:
+def _disbursement(index: int, item: Any, errors: list[str], max_amount_vnd: int | None = None) -> Disbursement | None:
     where = f"disbursements[{index}]"
     if not isinstance(item, dict):
         errors.append(f"{where}: not an object")
@@ -97,6 +97,8 @@ def _disbursement(index: int, item: Any, errors: list[str]) -> Disbursement | No
     amount = amount_vnd(item.get("amount"))
     if amount is None:
         errors.append(f"{where}.amount: a positive whole number of VND (integer or digits), no decimals")
+    elif max_amount_vnd is not None and amount > max_amount_vnd:
+        errors.append(f"{where}.amount: above the payer's limit of {max_amount_vnd} VND per transfer")
     if item.get("currency_code") != "VND":
         errors.append(f"{where}.currency_code: must be VND")
     name = _text(item.get("payee_name"), 200)
@@ -111,7 +113,7 @@ def _disbursement(index: int, item: Any, errors: list[str]) -> Disbursement | No
     return Disbursement(reference, payer, str(payee), name, amount, note)
 
 
-def _disbursements(items: list[Any], errors: list[str]) -> list[Disbursement]:
+def _disbursements(items: list[Any], errors: list[str], max_amount_vnd: int | None = None) -> list[Disbursement]:
     """Every item checked: the common case, an item that passes every rule of :func:`_disbursement` as the JSON
     parser gives it (strings, the amount as digits), in one expression; anything else by :func:`_disbursement`, which
     decides and names every problem. The quick test only ever accepts what the full one accepts, with the same
@@ -141,16 +143,20 @@ def _disbursements(items: list[Any], errors: list[str]) -> list[Disbursement]:
                 and name.strip()
                 and "\x00" not in name
                 and (note is None or (type(note) is str and len(note) <= 99 and note.strip() and "\x00" not in note))
+                and (max_amount_vnd is None or int(amount) <= max_amount_vnd)
             ):
                 append(Disbursement(reference, payer, payee, name, int(amount), note))
                 continue
-        if (disbursement := _disbursement(index, item, errors)) is not None:
+        if (disbursement := _disbursement(index, item, errors, max_amount_vnd)) is not None:
             append(disbursement)
     return checked
 
 
-def disburse_request(body: Any) -> DisburseRequest:
-    """Check a ``POST /disburse`` body; raises :class:`Refused` naming every problem."""
+def disburse_request(body: Any, *, max_amount_vnd: int | None = None) -> DisburseRequest:
+    """Check a ``POST /disburse`` body; raises :class:`Refused` naming every problem. ``max_amount_vnd``: the payer's
+    limit per transfer at this bank (:attr:`disburse.sandbox.bank.Sandbox.max_amount_vnd`): an item above it is a
+    problem of the message (``disbursements[i].amount``), as a real bank refuses a transfer over the account's limit;
+    None: only the format's own limit (15 digits)."""
     header, message = envelope(body, "disburse")
     errors: list[str] = []
     sender_uri = header.get("sender_uri")
@@ -169,7 +175,7 @@ def disburse_request(body: Any) -> DisburseRequest:
     total = header.get("total_count")
     if total is not None and total != len(items):
         errors.append("header.total_count: must be the number of disbursements")
-    disbursements = _disbursements(items, errors)
+    disbursements = _disbursements(items, errors, max_amount_vnd)
     if errors:
         raise Refused("rjct.message.invalid", "the message is not valid; see errors", errors=errors)
     assert sender_id and transaction_id
