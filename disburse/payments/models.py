@@ -99,6 +99,9 @@ class Payment(TimestampMixin, db.Model):  # type: ignore[name-defined]
             "id",
             postgresql_where=text("state = 'sent'"),
         ),
+        CheckConstraint("withheld_count >= 0", name="withheld_count_non_negative"),
+        # Orders held back by their provider (the status chase's wait, the health page's list): few at any time.
+        Index("ix_payments_withheld", "withheld_until", postgresql_where=text("withheld_until IS NOT NULL")),
         # Reconciliation reads a provider's settlements of one day.
         Index(
             "ix_payments_provider_settled_at", "provider", "settled_at", postgresql_where=text("settled_at IS NOT NULL")
@@ -132,6 +135,16 @@ class Payment(TimestampMixin, db.Model):  # type: ignore[name-defined]
     settled_at: Mapped[datetime | None]
     #: When the status chase last asked the provider about it (:func:`disburse.payments.sending.chase`).
     last_asked_at: Mapped[datetime | None]
+    #: How many times the provider refused this order for a reason of ours (it named it in a refused message, for
+    #: something that is not the payee's details): held back, still ``sent``, never anyone's failure
+    #: (:func:`disburse.payments.sending.deliver`). Never reset: it is what the wait and the alert count.
+    withheld_count: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    #: While the order is held back: not handed over again before this (``DISBURSE_PAYMENT_RETRY_BASE_S`` doubled at
+    #: each time it was held back, up to ``DISBURSE_PAYMENT_RETRY_CAP_S``, as a claim failed on the bank's side).
+    #: NULL once the provider took it (or never held it back).
+    withheld_until: Mapped[datetime | None]
+    #: The provider's words the last time it held the order back.
+    withheld_reason: Mapped[str | None] = mapped_column(String(300))
 
     def __repr__(self) -> str:
         return f"<Payment {self.id} claim={self.claim_id} {self.state}>"

@@ -15,6 +15,14 @@ Never twice, never lost:
   message and names the orders at fault, those refused for the payee's details are failed the same way (the
   provider's code), those refused for something of ours are held back (they stay ``sent``, the chase tries them
   again), and the rest are sent again at once.
+- An order held back waits before it is handed over again, as a claim failed on the bank's side waits before it is
+  paid again: ``DISBURSE_PAYMENT_RETRY_BASE_S`` after the first time, doubled at each further time, never more than
+  ``DISBURSE_PAYMENT_RETRY_CAP_S`` (:func:`disburse.claims.service.retry_wait` on ``payments.withheld_count``;
+  ``payments.withheld_until``). Nothing hands it over before (not the chase, not the sweeper's hand-over, not a send
+  repeated by hand: :func:`deliver` leaves it out), and after the capped wait it is always tried again, under the
+  same reference. From ``DISBURSE_PAYMENT_BANK_FAILURES_ALERT`` times on, each further time is logged at ERROR
+  ("held back") and the order is flagged where operators look (the admins' health page, ``disburse payments
+  batches``): the provider keeps refusing something of ours, and only a person can fix it.
 - A whole batch refused without naming any order (a NACK: the message was malformed, or we are misconfigured) fails
   nobody: it is nobody's payment details, and a misconfiguration must not use up people's failures. The batch keeps
   the refusal in ``last_error`` (``disburse payments batches`` shows it, the log has it at ERROR) and its payments
@@ -46,11 +54,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, select, text, update
 
 from disburse.background import enqueue_after_commit
 from disburse.claims.outcomes import is_bank_account
+from disburse.claims.service import retry_backoff, retry_wait
 from disburse.extensions import db
+from disburse.formatting import moment
 from disburse.payments import reasons
 from disburse.payments import service as payments
 from disburse.payments.adapters import POLLED_PROVIDERS, bank_provider_name, provider_for
@@ -86,9 +97,13 @@ class Sent:
     applied: dict[str, Any] = field(default_factory=dict)
     #: Orders failed before they went out (their bank details cannot be paid).
     refused: list[str] = field(default_factory=list)
-    #: Orders the provider refused for a reason of ours: held back, still ``sent``, tried again by the chase. Each
-    #: reference with the provider's words, when it gave them.
+    #: Orders the provider refused for a reason of ours: held back, still ``sent``, tried again by the chase after
+    #: their wait. Each reference with the provider's words, when it gave them.
     withheld: list[str] = field(default_factory=list)
+    #: Of those, the references held back ``DISBURSE_PAYMENT_BANK_FAILURES_ALERT`` times or more (logged at ERROR).
+    alerts: list[str] = field(default_factory=list)
+    #: Orders held back before whose wait is not over: left out, not handed over this time.
+    waiting: int = 0
     #: Another run was handing the batch over: this one did nothing.
     busy: bool = False
 
@@ -101,6 +116,8 @@ class Sent:
             "busy": self.busy,
             "refused": len(self.refused),
             "withheld": len(self.withheld),
+            "withheld_alerts": len(self.alerts),
+            "waiting": self.waiting,
             **self.applied,
         }
 
@@ -239,17 +256,24 @@ def _sent_references(batch_id: int) -> list[str]:
 
 def resend_unknown(batch: PaymentBatch, references: Sequence[str]) -> Sent:
     """Ask the provider about ``references`` (payments of ``batch`` that are sent), apply what it knows, and hand it
-    again only the orders it has never seen. Commits."""
+    again only the orders it has never seen. Orders it held back whose wait is not over are neither asked about nor
+    handed over (``waiting``). Commits."""
     sent = Sent(batch.id)
-    if not references:
-        _acknowledge(batch.id)  # nothing is waiting for the provider
+    held = held_orders(batch.id)
+    waiting = _still_waiting(held)
+    due = [reference for reference in references if reference not in waiting]
+    sent.waiting = len(references) - len(due)
+    if not due:
+        if not sent.waiting:
+            _acknowledge(batch.id)  # nothing is waiting for the provider
         db.session.commit()
         return sent
     provider = provider_for(batch.provider)
-    statuses = provider.status(list(references))
+    statuses = provider.status(due)
     unknown = {u.reference for u in statuses if u.status is ProviderStatus.UNKNOWN}
     sent.add(apply_updates(batch.provider, statuses, source="poll").as_dict())
-    if not unknown:  # the provider has every one of them: it took the batch
+    _taken(batch.id, [u.reference for u in statuses if u.status is not ProviderStatus.UNKNOWN and u.reference in held])
+    if not unknown and not sent.waiting:  # the provider has every one of them: it took the batch
         _acknowledge(batch.id)
     db.session.commit()
     if not unknown:
@@ -298,19 +322,27 @@ def _refuse_unpayable(batch: PaymentBatch, orders: Sequence[PaymentOrder], sent:
 def deliver(batch: PaymentBatch, orders: Sequence[PaymentOrder], *, sent: Sent) -> Sent:
     """Call the provider with ``orders`` of ``batch`` and record its answer. Commits.
 
-    Orders whose bank details cannot be paid are failed first and never handed over. When the provider refuses the
-    message and names orders, those it failed are failed here too, those it held back for a reason of ours stay
-    ``sent``, and the others are handed over again at once (each round has fewer orders: it ends). After the
-    programme's last payable day nothing is handed over and nothing changes but ``last_error``."""
+    Orders held back before whose wait is not over are left out (``waiting``). Orders whose bank details cannot be
+    paid are failed first and never handed over. When the provider refuses the message and names orders, those it
+    failed are failed here too, those it held back for a reason of ours stay ``sent`` and wait
+    (:func:`_hold_back`), and the others are handed over again at once (each round has fewer orders: it ends). After
+    the programme's last payable day nothing is handed over and nothing changes but ``last_error``."""
     why = period_ended(batch)
     if why is not None:
         return _refuse_after_period(batch, why, sent)
     provider = provider_for(batch.provider)
+    held = held_orders(batch.id)
+    waiting = _still_waiting(held)
+    if waiting:
+        due = [order for order in orders if order.reference not in waiting]
+        sent.waiting += len(orders) - len(due)
+        orders = due
     left = _refuse_unpayable(batch, orders, sent)
     sent.orders = len(left)
     if not left:
-        sent.accepted = True
-        _acknowledge(batch.id)  # nothing of it is for the provider
+        if not waiting:
+            sent.accepted = True
+            _acknowledge(batch.id)  # nothing of it is for the provider
         db.session.commit()
         return sent
     while left:
@@ -328,6 +360,8 @@ def deliver(batch: PaymentBatch, orders: Sequence[PaymentOrder], *, sent: Sent) 
         _record(batch.id, ack=ack)
         if ack.updates:
             sent.add(apply_updates(batch.provider, ack.updates, source="acknowledgement").as_dict())
+        if ack.accepted and held:
+            _taken(batch.id, [order.reference for order in left if order.reference in held])
         db.session.commit()
         if ack.accepted:
             break
@@ -336,27 +370,201 @@ def deliver(batch: PaymentBatch, orders: Sequence[PaymentOrder], *, sent: Sent) 
         if not named:
             log.error("batch %s: the provider refused it whole: %s", batch.id, sent.error)
             break
-        held = [u for u in named if u.status is ProviderStatus.UNKNOWN]
-        sent.withheld += [f"{u.reference} ({u.reason_message})" if u.reason_message else u.reference for u in held]
+        held_back = [u for u in named if u.status is ProviderStatus.UNKNOWN]
+        if held_back:
+            sent.withheld += _hold_back(batch, held_back, sent)
+            db.session.commit()  # held back, whatever the next round meets
         log.error(
             "batch %s: the provider refused %d order(s) by name (%d failed, %d held back); sending the rest: %s",
             batch.id,
             len(named),
-            len(named) - len(held),
-            len(held),
+            len(named) - len(held_back),
+            len(held_back),
             sent.error,
         )
         out = {update.reference for update in named}
         left = [order for order in left if order.reference not in out]
-    if sent.withheld and sent.accepted:
-        held_back = "; ".join(sent.withheld[:20])
+    if sent.withheld and (sent.accepted or not left):  # taken but for those held back, or nothing but them
+        listed = "; ".join(sent.withheld[:20])
         sent.error = (
-            "giữ lại: bên chi trả không nhận vì dữ liệu của quỹ"
-            f" / held back, refused by the provider for a reason of ours: {held_back}"
+            "giữ lại: bên chi trả không nhận vì dữ liệu của quỹ, gửi lại sau thời gian chờ"
+            f" / held back, refused by the provider for a reason of ours, sent again after a wait: {listed}"
         )
-        _note_error(batch.id, sent.error)
+        taken = _lock_batch(batch.id).acknowledged_at is not None
+        _note_error(batch.id, sent.error if taken else f"{WAITING[0]} / {WAITING[1]}: {sent.error}")
         db.session.commit()
     return sent
+
+
+#: The batch's orders held back (``ix_payments_withheld``: a handful at most).
+_HELD_ORDERS = text(
+    """SELECT provider_reference, withheld_until FROM payments
+       WHERE batch_id = :batch_id AND state = 'sent' AND withheld_until IS NOT NULL"""
+)
+
+
+def held_orders(batch_id: int) -> dict[str, datetime]:
+    """The references of ``batch_id``'s sent payments the provider held back and has not taken since, with the time
+    before which each is not handed over again (past: it may go again)."""
+    return {reference: until for reference, until in db.session.execute(_HELD_ORDERS, {"batch_id": batch_id})}
+
+
+def _still_waiting(held: dict[str, datetime]) -> set[str]:
+    """Of ``held`` (:func:`held_orders`), those whose wait is not over."""
+    now = datetime.now(UTC)
+    return {reference for reference, until in held.items() if until > now}
+
+
+#: The orders held back, locked in id order (as :func:`disburse.payments.status.apply_updates` locks payments).
+_LOCK_HELD = text(
+    """SELECT id, provider_reference, withheld_count FROM payments
+       WHERE provider = :provider AND provider_reference = ANY(:refs) AND state = 'sent'
+       ORDER BY id FOR UPDATE"""
+)
+_HOLD = text(
+    """UPDATE payments p SET withheld_count = h.n, withheld_until = h.until, withheld_reason = h.reason
+       FROM unnest(CAST(:ids AS bigint[]), CAST(:counts AS integer[]), CAST(:untils AS timestamptz[]),
+                   CAST(:reasons AS text[])) AS h(id, n, until, reason)
+       WHERE p.id = h.id"""
+)
+#: ``withheld_count`` is a SMALLINT: at the capped wait (6 hours) years of refusals.
+_MOST_WITHHELD = 32_767
+
+
+def _hold_back(batch: PaymentBatch, refused: Sequence[StatusUpdate], sent: Sent) -> list[str]:
+    """The orders the provider refused for a reason of ours, held back: each counted once more (``withheld_count``)
+    and not handed over again before its wait is over (``withheld_until``: :func:`~disburse.claims.service.retry_wait`
+    of the count, the claims' bank-side backoff and its settings), the provider's words kept (``withheld_reason``).
+    Those held back ``DISBURSE_PAYMENT_BANK_FAILURES_ALERT`` times or more are logged at ERROR and listed in
+    ``sent.alerts``. Flush. Returns each reference as the batch's ``last_error`` lists it (the provider's words, the
+    time, when it is tried again)."""
+    words = {u.reference: (u.reason_message or u.reason_code or "")[:300] or None for u in refused}
+    rows = db.session.execute(_LOCK_HELD, {"provider": batch.provider, "refs": list(words)}).all()
+    base_s, cap_s = retry_backoff()
+    alert_at = int(current_app.config.get("DISBURSE_PAYMENT_BANK_FAILURES_ALERT", 5))
+    now = datetime.now(UTC)
+    counts = [min(row.withheld_count + 1, _MOST_WITHHELD) for row in rows]
+    untils = [now + retry_wait(count, base_s, cap_s) for count in counts]
+    if rows:
+        db.session.execute(
+            _HOLD,
+            {
+                "ids": [row.id for row in rows],
+                "counts": counts,
+                "untils": untils,
+                "reasons": [words[row.provider_reference] for row in rows],
+            },
+        )
+    listed = []
+    alerts = []
+    for row, count, until in zip(rows, counts, untils, strict=True):
+        reason = words[row.provider_reference]
+        said = f"{reason}; " if reason else ""
+        listed.append(
+            f"{row.provider_reference} ({said}lần {count}, gửi lại sau {moment(until)} / time {count}, sent again "
+            f"after {moment(until)})"
+        )
+        if count >= alert_at:
+            alerts.append((row.provider_reference, count, until, reason))
+    # A reference we hold nothing sent for (not ours, or no longer sent) is only listed.
+    known = {row.provider_reference for row in rows}
+    listed += [reference for reference in words if reference not in known]
+    db.session.flush()
+    if alerts:
+        sent.alerts += [reference for reference, *_ in alerts]
+        reference, count, until, reason = alerts[0]
+        log.error(
+            "held back (batch %s): %s refused %d order(s) for a reason of ours %d times or more (%s: %d times, %s; "
+            "sent again after %s); fix the cause on our side",
+            batch.id,
+            batch.provider,
+            len(alerts),
+            alert_at,
+            reference,
+            count,
+            reason or "no reason given",
+            until.isoformat(),
+        )
+    return listed
+
+
+#: Orders the provider took (its acknowledgement accepted them, or it knows them when asked): no longer held back.
+_TAKEN = text(
+    """UPDATE payments SET withheld_until = NULL
+       WHERE batch_id = :batch_id AND withheld_until IS NOT NULL AND provider_reference = ANY(:refs)"""
+)
+
+
+def _taken(batch_id: int, references: Sequence[str]) -> None:
+    """``references`` of ``batch_id`` were taken by the provider: none of them is held back any more; flush."""
+    if references:
+        db.session.execute(_TAKEN, {"batch_id": batch_id, "refs": list(references)})
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """One order its provider holds back, as operators see it."""
+
+    reference: str
+    batch_id: int
+    batch_reference: str | None
+    provider: str
+    #: How many times the provider held it back, and when it is handed over again (past: at the next chase).
+    times: int
+    until: datetime
+    reason: str | None
+    #: Held back ``DISBURSE_PAYMENT_BANK_FAILURES_ALERT`` times or more.
+    alert: bool
+
+
+@dataclass(frozen=True)
+class HeldBackOrders:
+    """The orders held back now: how many, how many past the alert threshold (``alert_at``), and those listed."""
+
+    count: int
+    alerts: int
+    alert_at: int
+    shown: list[HeldBack]
+
+
+_HELD_BACK_COUNTS = text(
+    """SELECT count(*) AS n, count(*) FILTER (WHERE withheld_count >= :alert_at) AS alerts FROM payments
+       WHERE withheld_until IS NOT NULL AND state = 'sent'
+         AND (CAST(:batch_ids AS integer[]) IS NULL OR batch_id = ANY(CAST(:batch_ids AS integer[])))"""
+)
+_HELD_BACK = text(
+    """SELECT p.provider_reference, p.batch_id, b.reference AS batch_reference, p.provider, p.withheld_count,
+              p.withheld_until, p.withheld_reason
+       FROM payments p JOIN payment_batches b ON b.id = p.batch_id
+       WHERE p.withheld_until IS NOT NULL AND p.state = 'sent'
+         AND (CAST(:batch_ids AS integer[]) IS NULL OR p.batch_id = ANY(CAST(:batch_ids AS integer[])))
+       ORDER BY p.withheld_count DESC, p.id
+       LIMIT :limit"""
+)
+
+
+def orders_held_back(limit: int | None = 20, *, batch_ids: Sequence[int] | None = None) -> HeldBackOrders:
+    """The orders their provider held back for a reason of ours and has not taken since (of ``batch_ids``, or of
+    every batch), the most often held back first, at most ``limit`` of them listed (None: all): what the admins'
+    health page and ``disburse payments batches`` show."""
+    alert_at = int(current_app.config.get("DISBURSE_PAYMENT_BANK_FAILURES_ALERT", 5))
+    ids = None if batch_ids is None else list(batch_ids)
+    counts = db.session.execute(_HELD_BACK_COUNTS, {"alert_at": alert_at, "batch_ids": ids}).one()
+    rows: Sequence[Any] = db.session.execute(_HELD_BACK, {"batch_ids": ids, "limit": limit}).all() if counts.n else []
+    shown = [
+        HeldBack(
+            reference=row.provider_reference,
+            batch_id=row.batch_id,
+            batch_reference=row.batch_reference,
+            provider=row.provider,
+            times=row.withheld_count,
+            until=row.withheld_until,
+            reason=row.withheld_reason,
+            alert=row.withheld_count >= alert_at,
+        )
+        for row in rows
+    ]
+    return HeldBackOrders(int(counts.n), int(counts.alerts), alert_at, shown)
 
 
 def _note_error(batch_id: int, error: str) -> None:
@@ -400,6 +608,7 @@ _WAITING = text(
     """SELECT p.id, p.batch_id, p.provider_reference FROM payments p
        WHERE p.state = 'sent' AND p.provider = :provider AND p.sent_at < :cutoff
          AND (p.last_asked_at IS NULL OR p.last_asked_at < :started)  -- not twice in one run
+         AND (p.withheld_until IS NULL OR p.withheld_until <= :started)  -- held back: not before its wait
          AND p.batch_id IS NOT NULL  -- every payment is made in a batch (create_batch); its batch is what is resent
        ORDER BY p.last_asked_at NULLS FIRST, p.id LIMIT :limit"""
 )
@@ -412,18 +621,29 @@ class Chased:
     resent: int = 0
     #: Payments of batches another run was handing over: left to it this time.
     busy: int = 0
+    #: Orders the provider held back again (each waits longer), and of those the ones past the alert threshold.
+    withheld: int = 0
+    withheld_alerts: int = 0
     applied: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"asked": self.asked, "resent": self.resent, "busy": self.busy, **self.applied}
+        return {
+            "asked": self.asked,
+            "resent": self.resent,
+            "busy": self.busy,
+            "withheld": self.withheld,
+            "withheld_alerts": self.withheld_alerts,
+            **self.applied,
+        }
 
 
 def chase(provider_name: str, *, older_than: timedelta, chunk: int = 1000, budget_s: float = 120.0) -> Chased:
     """Ask ``provider_name`` about every payment sent before ``older_than`` ago and not settled, least recently asked
     first (never asked: first of all), apply its answers, and send again, under the same reference, what it has never
-    seen (under each batch's hand-over lock; a batch another run is handing over is left to it). Each payment taken
-    up is stamped ``last_asked_at``, so payments that never settle go behind the others. Commits per chunk; stops
-    after ``budget_s`` (the next sweep goes on with those asked least recently)."""
+    seen (under each batch's hand-over lock; a batch another run is handing over is left to it). An order the
+    provider held back is not taken up before its wait is over (``withheld_until``). Each payment taken up is stamped
+    ``last_asked_at``, so payments that never settle go behind the others. Commits per chunk; stops after
+    ``budget_s`` (the next sweep goes on with those asked least recently)."""
     chased = Chased()
     if provider_name not in POLLED_PROVIDERS:
         return chased
@@ -448,6 +668,8 @@ def chase(provider_name: str, *, older_than: timedelta, chunk: int = 1000, budge
                     sent = resend_unknown(batch, references)
                     chased.asked += len(references)
                     chased.resent += sent.orders
+                    chased.withheld += len(sent.withheld)
+                    chased.withheld_alerts += len(sent.alerts)
                     for key, value in sent.applied.items():
                         if isinstance(value, int):
                             chased.applied[key] += value
@@ -489,13 +711,17 @@ __all__ = [
     "WAITING",
     "BatchNotFound",
     "Chased",
+    "HeldBack",
+    "HeldBackOrders",
     "Sent",
     "batches_to_hand_over",
     "channels",
     "chase",
     "deliver",
     "handover_lock",
+    "held_orders",
     "make_batch",
+    "orders_held_back",
     "payable",
     "period_ended",
     "resend_unknown",

@@ -318,7 +318,8 @@ def test_an_order_the_bank_refuses_by_name_for_our_own_reason_is_held_back_and_t
     client, db_session, bank, receiver, use_bank
 ):
     """The bank refuses the message naming one item for a field that is ours (an amount it cannot take): that order
-    fails nobody and stays sent (the chase tries it again); the others go out at once."""
+    fails nobody and stays sent (the chase tries it again after a wait: tests/payments/test_sending_withheld.py); the
+    others go out at once."""
     use_bank(bank)
     program = create_program()
     good = [create_claim(ClaimState.APPROVED, program=program) for _ in range(2)]
@@ -340,8 +341,14 @@ def test_an_order_the_bank_refuses_by_name_for_our_own_reason_is_held_back_and_t
     assert {rows[c.id][:2] for c in good} == {("paid", "paid")}
     assert bank.sql("SELECT count(*) FROM sandbox.transfers")[0][0] == 2
 
+    assert sending.chase("sandbox", older_than=timedelta(0)).asked == 0  # it waits
+    db_session.execute(
+        text("UPDATE payments SET withheld_until = now() - interval '1 second' WHERE claim_id = :id"), {"id": odd.id}
+    )
     chased = sending.chase("sandbox", older_than=timedelta(0))  # asked again: refused again, still nobody's failure
-    assert chased.asked == 1 and _rows(db_session, batch.id)[odd.id] == ("payment_pending", "sent", None)
+    assert (chased.asked, chased.withheld) == (1, 1)
+    assert _rows(db_session, batch.id)[odd.id] == ("payment_pending", "sent", None)
+    assert db_session.get(Claim, odd.id).payment_failures == 0
 
 
 # ------------------------------------------------------------------------------------------- the bank's client

@@ -1,0 +1,195 @@
+"""Orders the sandbox bank refuses for a reason of ours (an amount above the fund's limit per transfer: the message is
+refused naming the item's amount, nobody's details) are held back: they stay sent and fail nobody, and they wait
+before they are handed over again, as a claim failed on the bank's side waits before it is paid again
+(``DISBURSE_PAYMENT_RETRY_BASE_S`` doubled each time, up to ``DISBURSE_PAYMENT_RETRY_CAP_S``). Not the chase, not
+the sweeper's hand-over, not a send by hand hands one over before its wait; after it, one run at a time does, under
+the same reference; from ``DISBURSE_PAYMENT_BANK_FAILURES_ALERT`` times on the operators see it. Real PostgreSQL, the
+sandbox bank over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from disburse.claims.models import Claim
+from disburse.claims.states import ClaimState
+from disburse.payments import events, sending
+from disburse.payments import service as payments
+from disburse.payments.models import Payment, PaymentBatch
+from tests.factories import create_claim, create_program
+from tests.sandbox_bank import PAYER, Bank, Receiver
+
+pytestmark = pytest.mark.usefixtures("db_session")
+
+#: The fund's limit per transfer at the bank in these tests, an amount under it and one over it.
+LIMIT = 3_000_000
+SMALL = 2_100_000
+BIG = 3_300_000
+NOW = timedelta(0)
+
+
+def _batch(*amounts: int) -> tuple[PaymentBatch, list[Claim]]:
+    program = create_program()
+    claims = [create_claim(ClaimState.APPROVED, program=program, amount_vnd=amount) for amount in amounts]
+    batch = payments.create_batch(program, "bank", "sandbox")
+    assert batch is not None and batch.item_count == len(amounts)
+    return batch, claims
+
+
+def _payment(db_session, claim: Claim) -> Payment:
+    db_session.expire_all()
+    return db_session.scalars(select(Payment).where(Payment.claim_id == claim.id)).one()
+
+
+def _attempts(db_session, batch: PaymentBatch) -> int:
+    """How many times the batch (or part of it) was handed to the bank: every call, refused or taken."""
+    db_session.expire_all()
+    return db_session.get(PaymentBatch, batch.id).send_attempts
+
+
+def _wait_over(db_session, claim: Claim) -> None:
+    """The order's wait over: the test's transaction keeps one now(), so the time moves, not the clock."""
+    db_session.execute(
+        text("UPDATE payments SET withheld_until = now() - interval '1 second' WHERE claim_id = :id"), {"id": claim.id}
+    )
+
+
+def _deliver_callbacks(client, receiver: Receiver, bank: Bank, already: int = 0) -> int:
+    bank.tick()
+    received = receiver.received[already:]
+    for callback in received:
+        response = client.post("/api/v1/providers/sandbox/events", data=callback.body, headers=callback.headers)
+        assert response.status_code == 200
+    events.apply_stored()
+    return already + len(received)
+
+
+def _settlements(bank: Bank) -> dict[str, int]:
+    """How many times the bank moved each reference (settlement debits of the fund's account)."""
+    rows = bank.sql(
+        "SELECT reference_id, count(*) FROM sandbox.ledger WHERE kind = 'settlement' AND account = :payer"
+        " GROUP BY reference_id",
+        payer=PAYER,
+    )
+    return {reference: n for reference, n in rows}
+
+
+def _waits_about(payment: Payment, before: datetime, after: datetime, seconds: int) -> bool:
+    assert payment.withheld_until is not None
+    return before + timedelta(seconds=seconds) <= payment.withheld_until <= after + timedelta(seconds=seconds)
+
+
+def test_an_order_held_back_is_not_handed_over_before_its_wait_and_is_paid_once_after_it(
+    client, db_session, make_bank: Callable[..., Bank], receiver, use_bank
+):
+    bank = make_bank(max_amount_vnd=LIMIT)
+    use_bank(bank)
+    batch, (good, other, big) = _batch(SMALL, SMALL, BIG)
+
+    before = datetime.now(UTC)
+    sent = sending.send_batch(batch.id)
+    after = datetime.now(UTC)
+
+    assert sent.accepted and len(sent.withheld) == 1 and "held back" in (sent.error or "")
+    held = _payment(db_session, big)
+    assert (held.state, held.withheld_count) == ("sent", 1)
+    assert _waits_about(held, before, after, 300)  # DISBURSE_PAYMENT_RETRY_BASE_S
+    assert "above the payer's limit" in (held.withheld_reason or "")
+    assert db_session.get(Claim, big.id).payment_failures == 0  # nobody's failure
+    assert _attempts(db_session, batch) == 2  # the message refused, then the two others taken
+    _deliver_callbacks(client, receiver, bank)
+    assert {_payment(db_session, c).state for c in (good, other)} == {"paid"}
+
+    # Before its wait: nothing hands it over, even once the bank would take it (the fund had its limit raised).
+    bank.sandbox.max_amount_vnd = None
+    chased = sending.chase("sandbox", older_than=NOW)
+    assert (chased.asked, chased.resent) == (0, 0)
+    again = sending.send_batch(batch.id)  # the send task delivered again, or `disburse payments send`
+    assert (again.orders, again.waiting) == (0, 1)
+    assert sending.batches_to_hand_over(NOW) == []  # the bank took the batch: the sweeper leaves it
+    assert _attempts(db_session, batch) == 2
+    assert held.provider_reference not in {r for (r,) in bank.sql("SELECT reference_id FROM sandbox.transfers")}
+
+    # After it: handed over again, under the same reference, and taken.
+    _wait_over(db_session, big)
+    chased = sending.chase("sandbox", older_than=NOW)
+    assert (chased.asked, chased.resent, chased.withheld) == (1, 1, 0)
+    taken = _payment(db_session, big)
+    assert (taken.state, taken.withheld_count, taken.withheld_until) == ("sent", 1, None)
+    assert _attempts(db_session, batch) == 3
+    _deliver_callbacks(client, receiver, bank)
+    assert _payment(db_session, big).state == "paid" and db_session.get(Claim, big.id).state == "paid"
+    references = {_payment(db_session, c).provider_reference for c in (good, other, big)}
+    assert _settlements(bank) == dict.fromkeys(references, 1)  # nobody paid twice
+    assert sending.chase("sandbox", older_than=NOW).asked == 0
+
+
+def test_the_wait_doubles_each_time_the_order_is_held_back_again_and_is_capped(
+    app, db_session, make_bank: Callable[..., Bank], use_bank, monkeypatch
+):
+    """A batch of nothing but an order the bank keeps refusing: it stays waiting to be handed over (the sweeper asks
+    for it), and each time its wait is over the chase hands it over again, once, and it waits longer: 300, 600,
+    1,200 seconds, then the cap of 1,200, never more; and never for ever."""
+    monkeypatch.setitem(app.config, "DISBURSE_PAYMENT_RETRY_BASE_S", 300)
+    monkeypatch.setitem(app.config, "DISBURSE_PAYMENT_RETRY_CAP_S", 1200)
+    use_bank(make_bank(max_amount_vnd=LIMIT))
+    batch, (big,) = _batch(BIG)
+
+    for times, wait in enumerate([300, 600, 1200, 1200, 1200], start=1):
+        before = datetime.now(UTC)
+        if times == 1:
+            sent = sending.send_batch(batch.id)
+            assert (sent.accepted, sent.withheld != []) == (False, True)
+        else:
+            _wait_over(db_session, big)
+            chased = sending.chase("sandbox", older_than=NOW)
+            assert (chased.asked, chased.resent, chased.withheld) == (1, 1, 1)
+        after = datetime.now(UTC)
+        held = _payment(db_session, big)
+        assert (held.state, held.withheld_count) == ("sent", times)
+        assert _waits_about(held, before, after, wait), (times, held.withheld_until - before)
+        assert _attempts(db_session, batch) == times
+
+        # Until then nothing hands it over: not the chase, not the sweeper's hand-over, not a send by hand.
+        assert sending.chase("sandbox", older_than=NOW).resent == 0
+        assert sending.batches_to_hand_over(NOW) == [batch.id]  # nobody took it: it stays in the operators' sight
+        again = sending.send_batch(batch.id)
+        assert (again.orders, again.waiting) == (0, 1)
+        assert _attempts(db_session, batch) == times
+
+    db_session.expire_all()
+    stuck = db_session.get(PaymentBatch, batch.id)
+    assert stuck.acknowledged_at is None
+    assert stuck.last_error.startswith(sending.WAITING[0]) and "held back" in stuck.last_error
+    assert "time 5, sent again after" in stuck.last_error
+    claim = db_session.get(Claim, big.id)
+    assert (claim.state, claim.payment_failures, claim.bank_failures) == ("payment_pending", 0, 0)
+
+
+def test_an_order_due_again_is_handed_over_by_one_run_at_a_time(db_session, make_bank: Callable[..., Bank], use_bank):
+    bank = make_bank(max_amount_vnd=LIMIT)
+    use_bank(bank)
+    batch, (big,) = _batch(BIG)
+    sending.send_batch(batch.id)
+    bank.sandbox.max_amount_vnd = None
+    _wait_over(db_session, big)
+
+    with sending.handover_lock(batch.id) as held:  # another run is handing the batch over
+        assert held
+        chased = sending.chase("sandbox", older_than=NOW)
+        assert (chased.busy, chased.resent) == (1, 0)
+        assert sending.send_batch(batch.id).busy
+    assert _attempts(db_session, batch) == 1
+
+    chased = sending.chase("sandbox", older_than=NOW)
+
+    assert (chased.busy, chased.resent) == (0, 1)
+    assert _attempts(db_session, batch) == 2
+    assert [r for (r,) in bank.sql("SELECT reference_id FROM sandbox.transfers")] == [
+        _payment(db_session, big).provider_reference
+    ]
+    db_session.expire_all()
+    assert db_session.get(PaymentBatch, batch.id).acknowledged_at is not None
