@@ -30,6 +30,7 @@ from disburse.deployment import BEAT_LOCK_KEY
 from disburse.extensions import db, redis_client, redis_client_options
 from disburse.jobs.models import Job
 from disburse.jobs.service import submit, upload_dir
+from disburse.payments import sending
 from disburse.payments.models import Payment, PaymentBatch, ProviderEvent
 from disburse.payments.states import PaymentState
 from disburse.programs.calendar import VIETNAM_TZ
@@ -373,6 +374,13 @@ def batches_waiting_handover(limit: int = WAITING_SHOWN) -> tuple[int, list[Paym
     count = int(db.session.scalar(select(func.count()).select_from(PaymentBatch).where(*waiting)) or 0)
     shown = list(db.session.scalars(select(PaymentBatch).where(*waiting).order_by(PaymentBatch.id).limit(limit)))
     return count, shown
+
+
+def orders_held_back(limit: int = WAITING_SHOWN) -> sending.HeldBackOrders:
+    """Orders their provider refused for a reason of ours and holds back (still sent, handed over again after a wait
+    that grows): how many, how many were held back ``DISBURSE_PAYMENT_BANK_FAILURES_ALERT`` times or more (the
+    provider keeps refusing something of ours: a person must fix it), and the most held back ``limit``."""
+    return sending.orders_held_back(limit)
 
 
 def database_settings() -> dict[str, bool]:

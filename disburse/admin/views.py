@@ -350,6 +350,8 @@ def health() -> ResponseReturnValue:
         waiting_count=waiting_count,
         waiting=waiting,
         handover_minutes=int(current_app.config["DISBURSE_PAYMENT_HANDOVER_AFTER_S"]) // 60,
+        held_back=service.orders_held_back(),
+        retry_cap_minutes=int(current_app.config["DISBURSE_PAYMENT_RETRY_CAP_S"]) // 60,
         database=service.database_settings(),
         workers=service.workers(),
         queues=service.queues(),

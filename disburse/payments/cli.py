@@ -105,6 +105,10 @@ def batches_cmd(limit: int) -> None:
     for batch_id, state, count in rows:
         if batch_id is not None:
             states[batch_id] += f" {state}={number(count)}"
+    held = sending.orders_held_back(None, batch_ids=list(states))
+    held_by_batch: dict[int, list[sending.HeldBack]] = {}
+    for order in held.shown:
+        held_by_batch.setdefault(order.batch_id, []).append(order)
     click.echo("Lô / Batch · Kênh / Channel · Trạng thái / State · Số lệnh, tổng tiền / Count, total · Ngày gửi / Sent")
     for b in batches:
         sent = dmy(b.sent_at) if b.sent_at else "—"
@@ -114,6 +118,24 @@ def batches_cmd(limit: int) -> None:
             f"#{b.id} {b.reference} · {b.channel}/{b.provider} · {b.state} · {number(b.item_count)}, "
             f"{vnd(b.total_vnd)} · {sent}{waiting} ·{states[b.id]}{error}"
         )
+        for order in held_by_batch.get(b.id, []):
+            _echo_held_back(order)
+    if held.alerts:
+        click.echo(
+            f"!! {number(held.alerts, locale='vi')} lệnh bị bên chi trả giữ lại từ {held.alert_at} lần trở lên: hãy "
+            f"khắc phục nguyên nhân. / {number(held.alerts, locale='en')} orders held back by the provider "
+            f"{held.alert_at} times or more: fix the cause."
+        )
+
+
+def _echo_held_back(order: sending.HeldBack) -> None:
+    """One order its provider holds back, under its batch: how often, until when, why; flagged past the alert."""
+    flag = "!!" if order.alert else " -"
+    alert = " · CẢNH BÁO / ALERT" if order.alert else ""
+    click.echo(
+        f"  {flag} {order.reference}: giữ lại / held back {number(order.times)} lần / times, gửi lại sau / sent again "
+        f"after {moment(order.until)}{alert} · {order.reason or '—'}"
+    )
 
 
 @payments_cli.command("send")
@@ -148,6 +170,12 @@ def _echo_sent(sent: sending.Sent) -> None:
         f"Lô {sent.batch_id}: đã gửi {number(sent.orders)} lệnh. / Batch {sent.batch_id}: {number(sent.orders)} "
         f"orders handed over."
     )
+    if sent.waiting:
+        click.echo(
+            f"  {number(sent.waiting, locale='vi')} lệnh bị bên chi trả giữ lại chưa hết thời gian chờ: chưa gửi "
+            f"lại. / {number(sent.waiting, locale='en')} orders held back by the provider are still waiting: not sent "
+            "again."
+        )
     _echo_applied(sent.applied)
 
 

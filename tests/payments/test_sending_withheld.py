@@ -8,6 +8,7 @@ sandbox bank over real HTTP."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +20,8 @@ from disburse.claims.states import ClaimState
 from disburse.payments import events, sending
 from disburse.payments import service as payments
 from disburse.payments.models import Payment, PaymentBatch
-from tests.factories import create_claim, create_program
+from tests.admin.conftest import PASSWORD, sign_in
+from tests.factories import create_claim, create_program, create_user
 from tests.sandbox_bank import PAYER, Bank, Receiver
 
 pytestmark = pytest.mark.usefixtures("db_session")
@@ -167,6 +169,72 @@ def test_the_wait_doubles_each_time_the_order_is_held_back_again_and_is_capped(
     assert "time 5, sent again after" in stuck.last_error
     claim = db_session.get(Claim, big.id)
     assert (claim.state, claim.payment_failures, claim.bank_failures) == ("payment_pending", 0, 0)
+
+
+def test_an_order_held_back_past_the_alert_threshold_is_logged_and_shown_to_the_operators(
+    app, client, db_session, make_bank: Callable[..., Bank], receiver, use_bank, monkeypatch, caplog
+):
+    monkeypatch.setitem(app.config, "DISBURSE_PAYMENT_BANK_FAILURES_ALERT", 3)
+    bank = make_bank(max_amount_vnd=LIMIT)
+    use_bank(bank)
+    batch, (good, big) = _batch(SMALL, BIG)
+    reference = _payment(db_session, big).provider_reference
+    admin = create_user("admin", password=PASSWORD)
+
+    def alerts() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR and "held back (batch" in r.msg]
+
+    caplog.set_level(logging.ERROR, logger="disburse.payments.sending")
+    assert sending.send_batch(batch.id).alerts == []
+    _wait_over(db_session, big)
+    assert sending.chase("sandbox", older_than=NOW).withheld_alerts == 0
+    assert alerts() == []
+    shown = sending.orders_held_back()
+    assert (shown.count, shown.alerts, [(h.reference, h.times, h.alert) for h in shown.shown]) == (
+        1,
+        0,
+        [(reference, 2, False)],
+    )
+
+    _wait_over(db_session, big)
+    chased = sending.chase("sandbox", older_than=NOW)
+
+    assert (chased.withheld, chased.withheld_alerts) == (1, 1)
+    assert len(alerts()) == 1 and reference in alerts()[0] and "3 times" in alerts()[0]
+    shown = sending.orders_held_back()
+    assert (shown.count, shown.alerts, shown.shown[0].alert, shown.shown[0].times) == (1, 1, True, 3)
+
+    # The admins' health page, where the other waits show.
+    sign_in(client, admin)
+    html = client.get("/admin/health").get_data(as_text=True)
+    section = html.split('id="held-back"')[1].split("Cơ sở dữ liệu")[0]
+    assert "1 lệnh chi bị bên chi trả từ chối vì dữ liệu của quỹ" in section
+    assert "1 lệnh đã bị giữ lại từ 3 lần trở lên" in section
+    row = section.split(f'id="held-{reference}"')[1].split("</tr>")[0]
+    assert ">3 <strong" in row and "cảnh báo" in row and "above the payer&#39;s limit" in row
+    assert f"#{batch.id} " in row
+    admin.locale = "en"
+    db_session.commit()
+    english = client.get("/admin/health").get_data(as_text=True)
+    assert "Orders held back by the provider" in english and "1 orders have been held back 3 times or more" in english
+
+    # `disburse payments batches`, under the batch.
+    listed = app.test_cli_runner().invoke(args=["payments", "batches"], catch_exceptions=False).output
+    line = next(line for line in listed.splitlines() if f" {reference}: " in line)
+    assert line.strip().startswith(f"!! {reference}: giữ lại / held back 3 lần / times") and "ALERT" in line
+    assert "above the payer's limit" in line
+    assert "1 orders held back by the provider 3 times or more" in listed
+
+    # The cause fixed: after its wait it is taken, paid once, and no longer shown.
+    bank.sandbox.max_amount_vnd = None
+    _wait_over(db_session, big)
+    assert sending.chase("sandbox", older_than=NOW).resent == 1
+    _deliver_callbacks(client, receiver, bank)
+    assert {_payment(db_session, c).state for c in (good, big)} == {"paid"}
+    assert _settlements(bank) == {_payment(db_session, c).provider_reference: 1 for c in (good, big)}
+    assert sending.orders_held_back().count == 0
+    assert 'id="held-back"' not in client.get("/admin/health").get_data(as_text=True)
+    assert _payment(db_session, big).withheld_count == 3  # what it went through stays on record
 
 
 def test_an_order_due_again_is_handed_over_by_one_run_at_a_time(db_session, make_bank: Callable[..., Bank], use_bank):
