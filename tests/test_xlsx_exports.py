@@ -89,7 +89,8 @@ _FIGURES = {
     "Chờ thông tin tài khoản / Awaiting details": COUNT,
     "Chưa chi trả / Not yet paid": COUNT,
     "Đã duyệt, chưa chuyển chi trả / Approved, not yet sent": COUNT,
-    "Đang chi trả (ngân hàng hoặc tiền mặt tại cơ quan BHXH) / Payment in progress (bank or cash at the office)": COUNT,
+    "Đang chi trả: chuyển khoản ngân hàng / Payment in progress: bank transfer": COUNT,
+    "Đang chi trả: tiền mặt tại cơ quan BHXH / Payment in progress: cash at the office": COUNT,
     "Chi trả không thành công / Payment failed": COUNT,
 }
 

@@ -18,7 +18,7 @@ MIMETYPES = {
 }
 #: How the XLSX shows each column (:func:`disburse.spreadsheets.write_xlsx`): codes as text, then the figures.
 _FIRST_FORMATS = {"province": [TEXT, None], "district": [TEXT, None], "unit": [TEXT, None, TEXT]}
-FIGURES_FORMATS = [COUNT, COUNT, PERCENT, MONEY, COUNT, COUNT, COUNT, COUNT, COUNT, COUNT, COUNT, COUNT]
+FIGURES_FORMATS = [COUNT, COUNT, PERCENT, MONEY, COUNT, COUNT, COUNT, COUNT, COUNT, COUNT, COUNT, COUNT, COUNT]
 TARGET_FORMATS = [PERCENT, None]
 _FIRST = {
     "province": ["Mã tỉnh / Province code", "Tỉnh / Province"],
@@ -36,7 +36,8 @@ FIGURES_HEADER = [
     "Chờ thông tin tài khoản / Awaiting details",
     "Chưa chi trả / Not yet paid",
     "Đã duyệt, chưa chuyển chi trả / Approved, not yet sent",
-    "Đang chi trả (ngân hàng hoặc tiền mặt tại cơ quan BHXH) / Payment in progress (bank or cash at the office)",
+    "Đang chi trả: chuyển khoản ngân hàng / Payment in progress: bank transfer",
+    "Đang chi trả: tiền mặt tại cơ quan BHXH / Payment in progress: cash at the office",
     "Chi trả không thành công / Payment failed",
 ]
 
@@ -88,7 +89,8 @@ def _rows(program_id: int, query: TableQuery, level: str) -> Iterator[list[Any]]
             row["awaiting_details"],
             row["unpaid"],
             row["approved"],
-            row["payment_pending"],
+            row["payment_pending_bank"],
+            row["payment_pending_cash"],
             row["payment_failed"],
             *target,
         ]

@@ -40,6 +40,8 @@ SORT_COLUMNS = {
     "unpaid": "unpaid",
     "approved": "approved",
     "payment_pending": "payment_pending",
+    "payment_pending_bank": "payment_pending_bank",
+    "payment_pending_cash": "payment_pending_cash",
     "payment_failed": "payment_failed",
     #: Districts only: how far behind their target (furthest first when descending); units by code instead.
     "target_gap": "code",
@@ -85,11 +87,13 @@ _PIVOT = """
         - coalesce(sum(c.claims) FILTER (WHERE c.state = 'paid'), 0) AS unpaid,
     sum(c.claims) FILTER (WHERE c.state = 'approved') AS approved,
     sum(c.claims) FILTER (WHERE c.state = 'payment_pending') AS payment_pending,
+    sum(c.claims - c.cash_claims) FILTER (WHERE c.state = 'payment_pending') AS payment_pending_bank,
+    sum(c.cash_claims) FILTER (WHERE c.state = 'payment_pending') AS payment_pending_cash,
     sum(c.claims) FILTER (WHERE c.state = 'payment_failed') AS payment_failed"""
 
 #: The figures of a row: completion, then where the eligible not yet paid are (``unpaid`` in all: approved and not
-#: yet sent, in payment at a bank or on an office's cash list, failed, awaiting details, needing review), then the
-#: refused.
+#: yet sent, in payment at a bank and on an office's cash list (``payment_pending`` both together), failed, awaiting
+#: details, needing review), then the refused.
 _FIGURES = (
     "eligible",
     "paid",
@@ -101,6 +105,8 @@ _FIGURES = (
     "unpaid",
     "approved",
     "payment_pending",
+    "payment_pending_bank",
+    "payment_pending_cash",
     "payment_failed",
 )
 

@@ -1,7 +1,8 @@
 """The figures the supervisors' dashboards show, for the country, a province or a district (:class:`Area`).
 
 Completion figures and payment failures come from the rollups only (``province_counters`` for the country,
-``district_counters`` for a province or a district, ``claim_counters`` for a district's employers,
+``district_counters`` for a province or a district, ``claim_counters`` for a district's employers, each row with
+its claims paid in cash at the office among them, so that "in payment" splits into the bank's and the offices';
 ``failure_counters`` per district and provider code, kept by triggers on ``payments``; ``decision_counters`` per
 day, district and caseworker, kept by a trigger on ``claim_events``), a few thousand rows at most
 whatever the size of the programme. What changes with the day rather than with a write (the open cases' ages,
@@ -17,9 +18,11 @@ checks the user's scope first.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from flask import g, has_request_context
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 
@@ -31,7 +34,7 @@ from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.reports import backlog as backlog_figures
 from disburse.reports.backlog import AGE_BUCKETS, OPEN_CASE_STATES
 from disburse.reports.models import CompletionTarget
-from disburse.reports.service import Area, area_rows, district_filter
+from disburse.reports.service import Area, district_filter
 
 S = ClaimState
 
@@ -40,33 +43,55 @@ SORTS = ("code", "completion", "eligible", "needs_review", "target_gap")
 #: The eligible claims not yet decided: waiting for the unit's Form 02, or being checked.
 CHECKING_STATES = (S.LISTED, S.EMPLOYER_CONFIRMED, S.EMPLOYER_OVERDUE, S.APPLIED, S.VERIFYING)
 #: Where the eligible not yet paid are, as :func:`figures_of` names them: every eligible state but ``paid`` in one of
-#: them, so that they add up to ``unpaid``.
-UNPAID_GROUPS = ("checking", "needs_review", "approved", "payment_pending", "payment_failed", "awaiting_details")
+#: them, so that they add up to ``unpaid``; in payment as its two parts, at a bank and on an office's cash list.
+UNPAID_GROUPS = (
+    "checking",
+    "needs_review",
+    "approved",
+    "payment_pending_bank",
+    "payment_pending_cash",
+    "payment_failed",
+    "awaiting_details",
+)
 _UNPAID_STATES = {*CHECKING_STATES, S.NEEDS_REVIEW, S.APPROVED, S.PAYMENT_PENDING, S.PAYMENT_FAILED}
 assert _UNPAID_STATES | {S.AWAITING_PAYMENT_DETAILS} == set(ClaimState) - NOT_IN_ELIGIBLE_GROUP - {S.PAID}
 #: The caseworkers' decisions that count as throughput.
 DECISIONS = ("approve", "reject")
 
 
+#: A rollup row's figures: its claims and their VND, and of them those paid in cash at the office (``cash_claims``,
+#: ``cash_amount_vnd``; migration 0034).
+Counts = tuple[int, int, int, int]
+_NONE: Counts = (0, 0, 0, 0)
+
+
+def _add(a: Counts, b: Counts) -> Counts:
+    return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3])
+
+
 def _percent_bp(part: int, whole: int) -> int | None:
     return part * 10_000 // whole if whole else None
 
 
-def figures_of(by_state: dict[str, tuple[int, int]]) -> dict[str, Any]:
-    """The dashboard's figures from (claims, amount) per state: ``claims`` (every claim listed or applied),
+def figures_of(by_state: Mapping[str, Counts]) -> dict[str, Any]:
+    """The dashboard's figures from :data:`Counts` per state: ``claims`` (every claim listed or applied),
     ``eligible`` (all but rejected, declined, removed), ``paid``, ``paid_amount_vnd``, ``percent_paid`` (float) and
     ``percent_paid_bp`` (basis points, rounded down; None while nobody is eligible), ``needs_review``,
     ``rejected``, ``declined``, ``awaiting_details`` (awaiting payment details), ``by_state`` (claims per state,
     every state named); and where the eligible not yet paid are (:data:`UNPAID_GROUPS`, they add up to ``unpaid``):
     ``unpaid``, ``checking`` (listed, confirmed, overdue, applied, being checked), ``approved`` (approved, not yet
-    sent), ``payment_pending`` (sent to the bank or on an office's cash list, not settled) and
-    ``payment_pending_amount_vnd``, ``payment_failed``."""
-    claims = sum(n for n, _ in by_state.values())
-    eligible = sum(n for state, (n, _) in by_state.items() if state not in NOT_IN_ELIGIBLE_GROUP)
-    paid, paid_amount = by_state.get(S.PAID, (0, 0))
+    sent), ``payment_pending_bank`` (sent to a bank, not settled) and ``payment_pending_cash`` (on an office's cash
+    list, not yet collected), each with its ``…_amount_vnd``, ``payment_failed``. ``payment_pending`` and
+    ``payment_pending_amount_vnd`` are the two parts together. A claim's payout cannot change while it is in
+    payment and a batch takes only the claims of its channel, so the rollups' cash claims in ``payment_pending`` are
+    those on the cash lists."""
+    claims = sum(counts[0] for counts in by_state.values())
+    eligible = sum(counts[0] for state, counts in by_state.items() if state not in NOT_IN_ELIGIBLE_GROUP)
+    paid, paid_amount, _, _ = by_state.get(S.PAID.value, _NONE)
+    pending, pending_amount, in_cash, in_cash_amount = by_state.get(S.PAYMENT_PENDING.value, _NONE)
 
     def n(state: ClaimState) -> int:
-        return by_state.get(state.value, (0, 0))[0]
+        return by_state.get(state.value, _NONE)[0]
 
     return {
         "claims": claims,
@@ -82,19 +107,65 @@ def figures_of(by_state: dict[str, tuple[int, int]]) -> dict[str, Any]:
         "unpaid": eligible - paid,
         "checking": sum(n(state) for state in CHECKING_STATES),
         "approved": n(S.APPROVED),
-        "payment_pending": n(S.PAYMENT_PENDING),
-        "payment_pending_amount_vnd": by_state.get(S.PAYMENT_PENDING.value, (0, 0))[1],
+        "payment_pending": pending,
+        "payment_pending_amount_vnd": pending_amount,
+        "payment_pending_bank": pending - in_cash,
+        "payment_pending_bank_amount_vnd": pending_amount - in_cash_amount,
+        "payment_pending_cash": in_cash,
+        "payment_pending_cash_amount_vnd": in_cash_amount,
         "payment_failed": n(S.PAYMENT_FAILED),
         "by_state": {state.value: n(state) for state in ClaimState},
     }
 
 
+def area_counts(program_id: int, area: Area) -> list[tuple[str | None, str, Counts]]:
+    """(child area's code, state, :data:`Counts`) of ``area`` from the coarsest rollup level that answers it, as
+    :func:`disburse.reports.service.area_rows` reads them, with the cash columns: the country from the province level
+    (its children are the provinces), a province or a district from the district level (a district has no child
+    areas: code None).
+
+    Read once per request: a page's summary, its table and its chart are then the same moment's figures (and the
+    country's rows are not read three times); in payment at a bank and in cash are read in the same statement as
+    their total, so the two parts always add up to it."""
+    if not has_request_context():
+        return _read_area_counts(program_id, area)
+    remembered: dict[tuple[int, Area], list[tuple[str | None, str, Counts]]] = g.setdefault("dashboard_area_counts", {})
+    key = (program_id, area)
+    if key not in remembered:
+        remembered[key] = _read_area_counts(program_id, area)
+    return remembered[key]
+
+
+def _read_area_counts(program_id: int, area: Area) -> list[tuple[str | None, str, Counts]]:
+    if area.level == "country":
+        statement = text(
+            """SELECT province_code, state, claims, amount_vnd, cash_claims, cash_amount_vnd FROM province_counters
+               WHERE program_id = :program_id AND claims <> 0"""
+        )
+    elif area.level == "province":
+        statement = text(
+            """SELECT c.district_code, c.state, c.claims, c.amount_vnd, c.cash_claims, c.cash_amount_vnd
+               FROM district_counters c
+               WHERE c.program_id = :program_id AND c.claims <> 0
+                 AND c.district_code IN (SELECT code FROM districts WHERE province_code = :province)"""
+        )
+    else:
+        statement = text(
+            """SELECT NULL, state, claims, amount_vnd, cash_claims, cash_amount_vnd FROM district_counters
+               WHERE program_id = :program_id AND district_code = :district AND claims <> 0"""
+        )
+    params = {"program_id": program_id, "province": area.province_code, "district": area.district_code}
+    return [
+        (code, state, (int(n), int(amount), int(cash), int(cash_amount)))
+        for code, state, n, amount, cash, cash_amount in db.session.execute(statement, params)
+    ]
+
+
 def figures(program_id: int, area: Area) -> dict[str, Any]:
     """The area's figures (:func:`figures_of`), from the province level (country) or the district level."""
-    whole: dict[str, tuple[int, int]] = {}
-    for _, state, n, amount in area_rows(program_id, area):
-        total = whole.get(state, (0, 0))
-        whole[state] = (total[0] + n, total[1] + amount)
+    whole: dict[str, Counts] = {}
+    for _, state, counts in area_counts(program_id, area):
+        whole[state] = _add(whole.get(state, _NONE), counts)
     return figures_of(whole)
 
 
@@ -112,26 +183,27 @@ def children(
     first n after sorting (e.g. the 20 units with the lowest completion)."""
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}")
-    parts: dict[Any, dict[str, tuple[int, int]]] = {}
+    parts: dict[Any, dict[str, Counts]] = {}
     names: dict[Any, tuple[str | None, str | None, int | None]] = {}
     if area.level == "district":
         level = "employer"
         rows = db.session.execute(
             text(
-                """SELECT c.employer_id, e.unit_code, e.name, c.state, c.claims, c.amount_vnd
+                """SELECT c.employer_id, e.unit_code, e.name, c.state, c.claims, c.amount_vnd, c.cash_claims,
+                          c.cash_amount_vnd
                    FROM claim_counters c LEFT JOIN employers e ON e.id = c.employer_id
                    WHERE c.program_id = :program_id AND c.district_code = :district AND c.claims <> 0"""
             ),
             {"program_id": program_id, "district": area.district_code},
         ).all()
-        for employer_id, unit_code, name, state, n, amount in rows:
-            parts.setdefault(employer_id, {})[state] = (int(n), int(amount))
+        for employer_id, unit_code, name, state, n, amount, cash, cash_amount in rows:
+            parts.setdefault(employer_id, {})[state] = (int(n), int(amount), int(cash), int(cash_amount))
             names[employer_id] = (unit_code, name, employer_id)
     else:
         level = "province" if area.level == "country" else "district"
         table = "provinces" if level == "province" else "districts"
-        for code, state, n, amount in area_rows(program_id, area):
-            parts.setdefault(code, {})[state] = (n, amount)
+        for code, state, counts in area_counts(program_id, area):
+            parts.setdefault(code, {})[state] = counts
         codes = sorted(code for code in parts if code is not None)
         for code, name in db.session.execute(
             text(f"SELECT code, name FROM {table} WHERE code = ANY(:codes)"),  # table is ours
@@ -232,15 +304,15 @@ def targets_in_force(program_id: int, area: Area, on: date | None = None) -> lis
     districts (the targets, their district-level rollup rows at once, their names), not one per district."""
     targets = _targets_in_force(program_id, area, on or programme_today())
     codes = sorted(targets)
-    by_district: dict[str, dict[str, tuple[int, int]]] = {code: {} for code in codes}
-    for code, state, n, amount in db.session.execute(
+    by_district: dict[str, dict[str, Counts]] = {code: {} for code in codes}
+    for code, state, n, amount, cash, cash_amount in db.session.execute(
         text(
-            """SELECT district_code, state, claims, amount_vnd FROM district_counters
+            """SELECT district_code, state, claims, amount_vnd, cash_claims, cash_amount_vnd FROM district_counters
                WHERE program_id = :program_id AND district_code = ANY(:codes) AND claims <> 0"""
         ),
         {"program_id": program_id, "codes": codes},
     ):
-        by_district[code][state] = (int(n), int(amount))
+        by_district[code][state] = (int(n), int(amount), int(cash), int(cash_amount))
     names: dict[str, str] = dict(
         db.session.execute(text("SELECT code, name FROM districts WHERE code = ANY(:codes)"), {"codes": codes}).all()
     )
@@ -580,8 +652,10 @@ __all__ = [
     "SORTS",
     "UNPAID_GROUPS",
     "Area",
+    "Counts",
     "InvalidTarget",
     "ageing",
+    "area_counts",
     "backlog",
     "children",
     "completion_over_time",

@@ -1,8 +1,9 @@
 """Rollups that dashboards read, so that no dashboard ever scans claims.
 
 ``claim_counters`` holds one row per program × district × employer × claim state with the number of claims and
-their amount. Statement-level triggers on ``claims`` (migration 0003) keep it exact in the same transaction as the
-change, set-based, so a bulk ``INSERT … SELECT`` of a million claims updates it with one grouped upsert.
+their amount, and of them those paid in cash at the office (migration 0034). Statement-level triggers on ``claims``
+(migration 0003) keep it exact in the same transaction as the change, set-based, so a bulk ``INSERT … SELECT`` of a
+million claims updates it with one grouped upsert.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ class ClaimCounter(db.Model):  # type: ignore[name-defined]
     state: Mapped[str] = mapped_column(String(30))
     claims: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     amount_vnd: Mapped[int] = mapped_column(server_default=text("0"))
+    #: Of these claims, those paid in cash at the office (``claims.payout = 'cash'``) and their VND (migration 0034):
+    #: a claim in payment (``payment_pending``) in cash is on an office's cash list, the others are at a bank.
+    cash_claims: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    cash_amount_vnd: Mapped[int] = mapped_column(server_default=text("0"))
 
 
 class DistrictCounter(db.Model):  # type: ignore[name-defined]
@@ -53,6 +58,9 @@ class DistrictCounter(db.Model):  # type: ignore[name-defined]
     state: Mapped[str] = mapped_column(String(30), primary_key=True)
     claims: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     amount_vnd: Mapped[int] = mapped_column(server_default=text("0"))
+    #: Of these claims, those paid in cash at the office, and their VND (as ``claim_counters``).
+    cash_claims: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    cash_amount_vnd: Mapped[int] = mapped_column(server_default=text("0"))
 
 
 class ProvinceCounter(db.Model):  # type: ignore[name-defined]
@@ -68,6 +76,9 @@ class ProvinceCounter(db.Model):  # type: ignore[name-defined]
     state: Mapped[str] = mapped_column(String(30), primary_key=True)
     claims: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     amount_vnd: Mapped[int] = mapped_column(server_default=text("0"))
+    #: Of these claims, those paid in cash at the office, and their VND (as ``claim_counters``).
+    cash_claims: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    cash_amount_vnd: Mapped[int] = mapped_column(server_default=text("0"))
 
 
 class ReductionTotal(db.Model):  # type: ignore[name-defined]
@@ -153,9 +164,9 @@ ROLLUP_LEVELS = ("employer", "district", "province", "failures")
 
 class RollupRepair(db.Model):  # type: ignore[name-defined]
     """One rollup row the repair sweeper found wrong, and fixed: its level and key, what it held (``found_*``) and
-    what ``claims`` (or, for the level ``failures``, ``payments``) say (``expected_*``). For ``failures`` the
-    ``state`` is the provider's code ('' for none) and the claims columns count payment attempts. An empty table
-    is the good news."""
+    what ``claims`` (or, for the level ``failures``, ``payments``) say (``expected_*``), the cash columns' too. For
+    ``failures`` the ``state`` is the provider's code ('' for none) and the claims columns count payment attempts. An
+    empty table is the good news."""
 
     __tablename__ = "rollup_repairs"
     __table_args__ = (
@@ -175,6 +186,11 @@ class RollupRepair(db.Model):  # type: ignore[name-defined]
     found_claims: Mapped[int] = mapped_column(Integer)
     expected_amount_vnd: Mapped[int]
     found_amount_vnd: Mapped[int]
+    #: The same for the cash columns of the claim counters (0 for ``failures``; migration 0034).
+    expected_cash_claims: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    found_cash_claims: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    expected_cash_amount_vnd: Mapped[int] = mapped_column(server_default=text("0"))
+    found_cash_amount_vnd: Mapped[int] = mapped_column(server_default=text("0"))
 
 
 SNAPSHOT_LEVELS = ("country", "province", "district")

@@ -9,9 +9,9 @@ trigger disabled during a restore).
 :func:`repair` finds it and fixes it without stopping the writers:
 
 1. *Find*, in one statement (so one snapshot): the counts of every level computed from ``claims`` (one scan of
-   the program's claims, grouped once per employer row, then summed up to districts and provinces) and from the
-   failed and returned ``payments`` against the four counter tables; the rows that differ are written to
-   ``rollup_repairs`` with what was expected and found.
+   the program's claims, grouped once per employer row, then summed up to districts and provinces; the claims, their
+   VND and, of them, those paid in cash) and from the failed and returned ``payments`` against the four counter
+   tables; the rows that differ are written to ``rollup_repairs`` with what was expected and found.
 2. *Fix*, in the same transaction, by adding the difference (``claims = claims + expected − found``) with the same
    key-ordered upserts as the triggers (failures, then employer, district, province level; key order), never by
    overwriting. A transaction that commits between the two steps changes rows and counters by the same amount, so
@@ -49,54 +49,74 @@ class Drift:
     found_claims: int
     expected_amount_vnd: int
     found_amount_vnd: int
+    #: Of the claims, those paid in cash at the office, and their VND (0 for ``failures``).
+    expected_cash_claims: int = 0
+    found_cash_claims: int = 0
+    expected_cash_amount_vnd: int = 0
+    found_cash_amount_vnd: int = 0
 
 
-# Expected (from claims) minus found (from the counters) for every level, in one statement and one snapshot. An
-# employer row is keyed by district and employer (NULL for applicants without a unit: GROUP BY groups NULLs).
+# Expected (from claims) minus found (from the counters) for every level, in one statement and one snapshot: the
+# claims and their VND, and of them those paid in cash (``c``: the cash columns). An employer row is keyed by
+# district and employer (NULL for applicants without a unit: GROUP BY groups NULLs). The failures have no cash columns.
 _DRIFT = """
     WITH expected AS (
-        SELECT district_code, employer_id, state, count(*) AS n, sum(amount_vnd) AS amount
+        SELECT district_code, employer_id, state, count(*) AS n, sum(amount_vnd) AS amount,
+               count(*) FILTER (WHERE payout = 'cash') AS cn,
+               coalesce(sum(amount_vnd) FILTER (WHERE payout = 'cash'), 0) AS camount
         FROM claims WHERE program_id = :program_id GROUP BY district_code, employer_id, state
     ), keyed AS (
-        SELECT 'employer' AS level, district_code AS area_code, employer_id, state, n, amount, 0 AS fn, 0 AS famount
+        SELECT 'employer' AS level, district_code AS area_code, employer_id, state, n, amount, cn, camount,
+               0 AS fn, 0 AS famount, 0 AS fcn, 0 AS fcamount
         FROM expected
         UNION ALL
-        SELECT 'employer', district_code, employer_id, state, 0, 0, claims, amount_vnd
+        SELECT 'employer', district_code, employer_id, state, 0, 0, 0, 0, claims, amount_vnd, cash_claims,
+               cash_amount_vnd
         FROM claim_counters WHERE program_id = :program_id
         UNION ALL
-        SELECT 'district', district_code, NULL, state, n, amount, 0, 0 FROM expected
+        SELECT 'district', district_code, NULL, state, n, amount, cn, camount, 0, 0, 0, 0 FROM expected
         UNION ALL
-        SELECT 'district', district_code, NULL, state, 0, 0, claims, amount_vnd
+        SELECT 'district', district_code, NULL, state, 0, 0, 0, 0, claims, amount_vnd, cash_claims, cash_amount_vnd
         FROM district_counters WHERE program_id = :program_id
         UNION ALL
-        SELECT 'province', x.province_code, NULL, e.state, e.n, e.amount, 0, 0
+        SELECT 'province', x.province_code, NULL, e.state, e.n, e.amount, e.cn, e.camount, 0, 0, 0, 0
         FROM expected e JOIN districts x ON x.code = e.district_code
         UNION ALL
-        SELECT 'province', province_code, NULL, state, 0, 0, claims, amount_vnd
+        SELECT 'province', province_code, NULL, state, 0, 0, 0, 0, claims, amount_vnd, cash_claims, cash_amount_vnd
         FROM province_counters WHERE program_id = :program_id
         UNION ALL
-        SELECT 'failures', c.district_code, NULL, coalesce(p.failure_code, ''), 1, p.amount_vnd, 0, 0
+        SELECT 'failures', c.district_code, NULL, coalesce(p.failure_code, ''), 1, p.amount_vnd, 0, 0, 0, 0, 0, 0
         FROM payments p JOIN claims c ON c.id = p.claim_id
         WHERE c.program_id = :program_id AND p.state IN ('failed', 'returned')
         UNION ALL
-        SELECT 'failures', district_code, NULL, failure_code, 0, 0, payments, amount_vnd
+        SELECT 'failures', district_code, NULL, failure_code, 0, 0, 0, 0, payments, amount_vnd, 0, 0
         FROM failure_counters WHERE program_id = :program_id
     )
     SELECT level, area_code, employer_id, state,
            sum(n) AS expected_claims, sum(fn) AS found_claims, sum(amount) AS expected_amount_vnd,
-           sum(famount) AS found_amount_vnd
+           sum(famount) AS found_amount_vnd, sum(cn) AS expected_cash_claims, sum(fcn) AS found_cash_claims,
+           sum(camount) AS expected_cash_amount_vnd, sum(fcamount) AS found_cash_amount_vnd
     FROM keyed GROUP BY level, area_code, employer_id, state
-    HAVING sum(n) <> sum(fn) OR sum(amount) <> sum(famount)
+    HAVING sum(n) <> sum(fn) OR sum(amount) <> sum(famount) OR sum(cn) <> sum(fcn) OR sum(camount) <> sum(fcamount)
 """
 
 _RECORD = text(
     f"""INSERT INTO rollup_repairs (program_id, level, area_code, employer_id, state, expected_claims, found_claims,
-                                    expected_amount_vnd, found_amount_vnd)
+                                    expected_amount_vnd, found_amount_vnd, expected_cash_claims, found_cash_claims,
+                                    expected_cash_amount_vnd, found_cash_amount_vnd)
         SELECT :program_id, level, area_code, employer_id, state, expected_claims, found_claims,
-               expected_amount_vnd, found_amount_vnd
+               expected_amount_vnd, found_amount_vnd, expected_cash_claims, found_cash_claims,
+               expected_cash_amount_vnd, found_cash_amount_vnd
         FROM ({_DRIFT}) AS drift
         RETURNING id"""
 )
+
+#: A claim counter's correction, added to the row (the claim counters' three levels): the claims, their VND, and of
+#: them those paid in cash.
+_ADD = """claims = c.claims + EXCLUDED.claims, amount_vnd = c.amount_vnd + EXCLUDED.amount_vnd,
+              cash_claims = c.cash_claims + EXCLUDED.cash_claims,
+              cash_amount_vnd = c.cash_amount_vnd + EXCLUDED.cash_amount_vnd"""
+_CASH_DIFFERENCE = "expected_cash_claims - found_cash_claims, expected_cash_amount_vnd - found_cash_amount_vnd"
 
 # The corrections, as the triggers do it: by level, in key order, adding. The payment failures first: the payments'
 # status path changes a payment (its failure row) before its claim (the claim counters).
@@ -110,29 +130,34 @@ _FIX = (
            DO UPDATE SET payments = f.payments + EXCLUDED.payments, amount_vnd = f.amount_vnd + EXCLUDED.amount_vnd"""
     ),
     text(
-        """INSERT INTO claim_counters AS c (program_id, district_code, employer_id, state, claims, amount_vnd)
+        f"""INSERT INTO claim_counters AS c (program_id, district_code, employer_id, state, claims, amount_vnd,
+                                            cash_claims, cash_amount_vnd)
            SELECT program_id, area_code, employer_id, state, expected_claims - found_claims,
-                  expected_amount_vnd - found_amount_vnd
+                  expected_amount_vnd - found_amount_vnd, {_CASH_DIFFERENCE}
            FROM rollup_repairs WHERE id = ANY(:ids) AND level = 'employer'
            ORDER BY program_id, area_code, employer_id, state
            ON CONFLICT (program_id, district_code, employer_id, state)
-           DO UPDATE SET claims = c.claims + EXCLUDED.claims, amount_vnd = c.amount_vnd + EXCLUDED.amount_vnd"""
+           DO UPDATE SET {_ADD}"""
     ),
     text(
-        """INSERT INTO district_counters AS c (program_id, district_code, state, claims, amount_vnd)
-           SELECT program_id, area_code, state, expected_claims - found_claims, expected_amount_vnd - found_amount_vnd
+        f"""INSERT INTO district_counters AS c (program_id, district_code, state, claims, amount_vnd, cash_claims,
+                                               cash_amount_vnd)
+           SELECT program_id, area_code, state, expected_claims - found_claims, expected_amount_vnd - found_amount_vnd,
+                  {_CASH_DIFFERENCE}
            FROM rollup_repairs WHERE id = ANY(:ids) AND level = 'district'
            ORDER BY program_id, area_code, state
            ON CONFLICT (program_id, district_code, state)
-           DO UPDATE SET claims = c.claims + EXCLUDED.claims, amount_vnd = c.amount_vnd + EXCLUDED.amount_vnd"""
+           DO UPDATE SET {_ADD}"""
     ),
     text(
-        """INSERT INTO province_counters AS c (program_id, province_code, state, claims, amount_vnd)
-           SELECT program_id, area_code, state, expected_claims - found_claims, expected_amount_vnd - found_amount_vnd
+        f"""INSERT INTO province_counters AS c (program_id, province_code, state, claims, amount_vnd, cash_claims,
+                                               cash_amount_vnd)
+           SELECT program_id, area_code, state, expected_claims - found_claims, expected_amount_vnd - found_amount_vnd,
+                  {_CASH_DIFFERENCE}
            FROM rollup_repairs WHERE id = ANY(:ids) AND level = 'province'
            ORDER BY program_id, area_code, state
            ON CONFLICT (program_id, province_code, state)
-           DO UPDATE SET claims = c.claims + EXCLUDED.claims, amount_vnd = c.amount_vnd + EXCLUDED.amount_vnd"""
+           DO UPDATE SET {_ADD}"""
     ),
 )
 
@@ -151,6 +176,10 @@ def drift(program_id: int) -> list[Drift]:
             found_claims=int(row.found_claims),
             expected_amount_vnd=int(row.expected_amount_vnd),
             found_amount_vnd=int(row.found_amount_vnd),
+            expected_cash_claims=int(row.expected_cash_claims),
+            found_cash_claims=int(row.found_cash_claims),
+            expected_cash_amount_vnd=int(row.expected_cash_amount_vnd),
+            found_cash_amount_vnd=int(row.found_cash_amount_vnd),
         )
         for row in rows
     ]

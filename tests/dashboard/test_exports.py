@@ -26,12 +26,15 @@ def test_a_districts_units_as_csv(client, country):
     by_name = {row[1]: row for row in rows[1:]}
     assert [row[1] for row in rows[1:]] == ['\'=HYPERLINK("http://x")', "Công ty Gần", "Công ty Chậm"]
     assert by_name["Công ty Gần"][2:6] == ["017", "5", "3", "60.0"]
-    # Needs review, rejected, declined, awaiting details; then not yet paid, approved, in payment, failed.
-    assert by_name["Công ty Gần"][7:] == ["1", "1", "0", "0", "2", "1", "0", "0"] and int(by_name["Công ty Gần"][6]) > 0
+    # Needs review, rejected, declined, awaiting details; then not yet paid, approved, in payment at a bank and in
+    # cash at the office, failed.
+    assert by_name["Công ty Gần"][7:] == ["1", "1", "0", "0", "2", "1", "0", "0", "0"]
+    assert int(by_name["Công ty Gần"][6]) > 0
     assert rows[0][11:] == [
         "Chưa chi trả / Not yet paid",
         "Đã duyệt, chưa chuyển chi trả / Approved, not yet sent",
-        "Đang chi trả (ngân hàng hoặc tiền mặt tại cơ quan BHXH) / Payment in progress (bank or cash at the office)",
+        "Đang chi trả: chuyển khoản ngân hàng / Payment in progress: bank transfer",
+        "Đang chi trả: tiền mặt tại cơ quan BHXH / Payment in progress: cash at the office",
         "Chi trả không thành công / Payment failed",
     ]
     assert by_name["Công ty Chậm"][3:6] == ["4", "1", "25.0"]

@@ -22,7 +22,8 @@ FIGURES = (
     "paid_amount_vnd",
     "rejected",
     "declined",
-    "payment_pending",
+    "payment_pending_bank",
+    "payment_pending_cash",
     "approved",
     "payment_failed",
     "awaiting_details",
@@ -34,7 +35,8 @@ FIGURES = (
 )
 #: The list under "Not yet paid: N people": every eligible person not paid is in one of these.
 UNPAID = (
-    "payment_pending",
+    "payment_pending_bank",
+    "payment_pending_cash",
     "approved",
     "payment_failed",
     "awaiting_details",
@@ -107,10 +109,10 @@ def test_every_figure_of_the_summary_is_shown_once(client, country, locale, quer
     total = _number(heading.group(1), locale)
     assert total == {"": 8, "?province=01": 7}.get(query, 6)
     assert sum(_number(value, locale) for value in counted.values()) == total
-    assert _number(counted["payment_pending"], locale) == 1
+    assert _number(counted["payment_pending_cash"], locale) == 1
     # The table's columns, each named once.
     head = html.split('id="dashboard-table"', 1)[1].split("</thead>", 1)[0]
     columns = [
         _words(re.sub(r"<span aria-hidden.*?</span>", "", th)) for th in re.findall(r"<th\b.*?</th>", head, re.S)
     ]
-    assert len(columns) >= 14 and len(set(columns)) == len(columns), columns
+    assert len(columns) >= 15 and len(set(columns)) == len(columns), columns

@@ -21,7 +21,8 @@ def _figure(html: str, name: str) -> str:
 #: The table's columns after the amount paid, in order.
 _UNPAID_AND_REFUSED = (
     "unpaid",
-    "payment_pending",
+    "payment_pending_bank",
+    "payment_pending_cash",
     "approved",
     "payment_failed",
     "awaiting_details",
@@ -97,10 +98,10 @@ def test_a_district_lists_its_units_with_links_to_their_pages(client, country):
     assert response.status_code == 200 and "Tiến độ chi trả: Huyện Đông Anh" in html
     rows = _table(html)
     assert [row[1] for row in rows] == ["Công ty Gần", "Công ty Chậm"]
-    # Completion, eligible, paid; then not yet paid, in payment, approved, failed, awaiting details, needs review;
-    # rejected, declined.
-    assert rows[0][2:5] == ["60,0%", "5", "3"] and rows[0][6:] == ["2", "0", "1", "0", "0", "1", "1", "0"]
-    assert rows[1][2:5] == ["25,0%", "4", "1"] and rows[1][6:] == ["3", "0", "0", "0", "1", "0", "0", "1"]
+    # Completion, eligible, paid; then not yet paid, in payment at a bank and in cash, approved, failed, awaiting
+    # details, needs review; rejected, declined.
+    assert rows[0][2:5] == ["60,0%", "5", "3"] and rows[0][6:] == ["2", "0", "0", "1", "0", "0", "1", "1", "0"]
+    assert rows[1][2:5] == ["25,0%", "4", "1"] and rows[1][6:] == ["3", "0", "0", "0", "0", "1", "0", "0", "1"]
     assert f'href="/employers/{country["near"].unit_code}"' in html
     service = area_progress(nq116().id, Area("01", DONG_ANH))
     assert _figure(html, "eligible") == str(service["eligible"])
@@ -175,13 +176,20 @@ def test_every_row_equals_the_rollups_service(client, country, query):
     for row in rows:
         want = by_code[row[0]]
         assert row[3:5] == [str(want["eligible"]), str(want["paid"])]
-        assert row[6:14] == [str(want[k]) for k in _UNPAID_AND_REFUSED]
+        assert row[6:15] == [str(want[k]) for k in _UNPAID_AND_REFUSED]
 
 
-@pytest.mark.parametrize(("locale", "in_payment"), [("vi", "Đang chi trả"), ("en", "Payment in progress")])
-def test_money_on_its_way_is_shown_where_it_waits(client, country, locale, in_payment):
+@pytest.mark.parametrize(
+    ("locale", "at_the_bank", "in_cash"),
+    [
+        ("vi", "Đang chi trả: chuyển khoản ngân hàng", "Đang chi trả: tiền mặt tại cơ quan BHXH"),
+        ("en", "Payment in progress: bank transfer", "Payment in progress: cash at the office"),
+    ],
+)
+def test_money_on_its_way_is_shown_where_it_waits(client, country, locale, at_the_bank, in_cash):
     """A unit whose one eligible person waits at the office's cash desk, and a bank payment on its way: both show as
-    in payment (not yet paid) in the district's figures, its table and its export, from the rollups."""
+    in payment (not yet paid), each where it waits (at the bank, in cash at the office, with its VND), in the
+    district's figures, its table and its export, from the rollups."""
     import csv
     import io
 
@@ -192,21 +200,28 @@ def test_money_on_its_way_is_shown_where_it_waits(client, country, locale, in_pa
     unit = create_employer(district_code=DONG_ANH, name="Công ty Tiền Mặt")
     cash = create_cash_payment(employee=create_employee(employer_id=unit.id, district_code=DONG_ANH))
     near = create_employee(employer_id=country["near"].id, district_code=DONG_ANH)
-    bank = create_payment(create_claim("payment_pending", employee=near), state="sent")
+    bank = create_payment(create_claim("payment_pending", employee=near, unused_months=60), state="sent")
+    assert cash.amount_vnd != bank.amount_vnd  # each amount shown where it waits, not one for the other
     states = {db.session.get(Claim, payment.claim_id).state for payment in (cash, bank)}
     assert states == {"payment_pending"}
     sign_in(client, create_user("supervisor", province="01", password=PASSWORD), locale)
     html = client.get(f"/dashboard/?district={DONG_ANH}").get_data(as_text=True)
-    assert f"<dt>{in_payment}</dt>" in html
-    amount = cash.amount_vnd + bank.amount_vnd
-    assert _figure(html, "payment_pending") == (
-        f"2 ({amount:,} ₫)".replace(",", ".") if locale == "vi" else f"2 (VND {amount:,})"
-    )
+    assert f"<dt>{at_the_bank}</dt>" in html and f"<dt>{in_cash}</dt>" in html
+
+    def said(amount: int) -> str:
+        return f"1 ({amount:,} ₫)".replace(",", ".") if locale == "vi" else f"1 (VND {amount:,})"
+
+    assert _figure(html, "payment_pending_bank") == said(bank.amount_vnd)
+    assert _figure(html, "payment_pending_cash") == said(cash.amount_vnd)
     # Not yet paid in Đông Anh: near's approved, review and payment; slow's two listed and one awaiting; the cash.
     assert ("Chưa chi trả: 7 người" if locale == "vi" else "Not yet paid: 7 people") in html
-    row = next(row for row in _table(html) if row[1] == "Công ty Tiền Mặt")
-    assert row[2:5] == ["0,0%" if locale == "vi" else "0.0%", "1", "0"]
-    assert row[6:14] == ["1", "1", "0", "0", "0", "0", "0", "0"]
+    rows = {row[1]: row for row in _table(html)}
+    assert rows["Công ty Tiền Mặt"][2:5] == ["0,0%" if locale == "vi" else "0.0%", "1", "0"]
+    # Not yet paid, at the bank, in cash, approved, failed, awaiting details, needs review, rejected, declined.
+    assert rows["Công ty Tiền Mặt"][6:15] == ["1", "0", "1", "0", "0", "0", "0", "0", "0"]
+    assert rows["Công ty Gần"][6:15] == ["3", "1", "0", "1", "0", "0", "1", "1", "0"]
     export = client.get(f"/dashboard/export?district={DONG_ANH}&format=csv").get_data(as_text=True)
-    line = next(r for r in csv.reader(io.StringIO(export.lstrip("\ufeff"))) if r[1] == "Công ty Tiền Mặt")
-    assert line[3:5] == ["1", "0"] and line[11:] == ["1", "0", "1", "0"]
+    lines = {r[1]: r for r in csv.reader(io.StringIO(export.lstrip("\ufeff")))}
+    # Eligible, paid; ...; not yet paid, approved, at the bank, in cash, failed.
+    assert lines["Công ty Tiền Mặt"][3:5] == ["1", "0"] and lines["Công ty Tiền Mặt"][11:] == ["1", "0", "0", "1", "0"]
+    assert lines["Công ty Gần"][11:] == ["3", "1", "1", "0", "0"]

@@ -45,7 +45,7 @@ def test_a_percentage_shown_never_rounds_up_and_a_missed_target_is_never_behind_
     that add up to it with what is shown, a target reached says so."""
     paid = data.draw(st.sampled_from([max(eligible - short, 0), min(short, eligible)]) | st.integers(0, eligible))
     exact = Fraction(100 * paid, eligible)
-    figures = figures_of({"paid": (paid, paid * 1_000), "approved": (eligible - paid, 0)})
+    figures = figures_of({"paid": (paid, paid * 1_000, 0, 0), "approved": (eligible - paid, 0, 0, 0)})
     with app.test_request_context("/"):  # Vietnamese, as the pages are first
         shown = {
             "summary, tables, bar chart": percent(figures["percent_paid"]),

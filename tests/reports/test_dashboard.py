@@ -1,6 +1,7 @@
 """The dashboards' figures (disburse.reports.dashboard) equal a direct count over claims and payments, at every
-level, after a seeded random run of single and bulk transitions through the claims service; the repair sweeper
-reports and fixes drift made on purpose; snapshots, targets, ageing, failures, throughput and backlog."""
+level, after a seeded random run of single and bulk transitions through the claims service (in payment split into
+the bank's and the offices' cash lists too); the repair sweeper reports and fixes drift made on purpose; snapshots,
+targets, ageing, failures, throughput and backlog."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from disburse.reports import backlog as backlog_figures
 from disburse.reports import dashboard, rollups
 from disburse.reports.service import Area, area_progress, district_count, program_progress
 from tests.factories import (
+    create_cash_payment,
     create_claim,
     create_employee,
     create_employer,
@@ -35,8 +37,10 @@ START_STATES = [S.LISTED, S.EMPLOYER_CONFIRMED, S.VERIFYING, S.NEEDS_REVIEW, S.A
 
 @pytest.fixture
 def run(db_session):
-    """A program after a seeded random run: claims of six units and of applicants without a unit, moved by single
-    transitions (by a caseworker) and by bulk ones (the system)."""
+    """A program after a seeded random run: claims of six units and of applicants without a unit, a fifth of them
+    paid in cash at the office, moved by single transitions (by a caseworker) and by bulk ones (the system); some
+    switched to cash while in review or awaiting details, as the cash offer does; and three people on their office's
+    cash list, as a cash batch leaves them."""
     rng = random.Random(116)
     program = create_program()
     caseworker = create_user("caseworker")
@@ -45,13 +49,14 @@ def run(db_session):
     for i in range(70):
         unit = units[i % len(units)]
         state = rng.choice(START_STATES)
+        cash = {"payout": "cash", "bank_code": None, "bank_account": None} if i % 5 == 0 else {}
         if state is S.APPLIED and i % 3 == 0:  # an applicant without a unit on file
             employee = create_employee(ui_status="stopped", ui_stopped_on=date(2021, 5, 1), employer_id=None)
             employee.district_code = unit.district_code
-            claims.append(create_claim(state, program=program, employee=employee, employer_id=None, track="B"))
+            claims.append(create_claim(state, program=program, employee=employee, employer_id=None, track="B", **cash))
         else:
             employee = create_employee(employer_id=unit.id, district_code=unit.district_code)
-            claims.append(create_claim(state, program=program, employee=employee))
+            claims.append(create_claim(state, program=program, employee=employee, **cash))
     ids = [c.id for c in claims]
     for step in range(200):
         if step % 25 == 0:  # a bulk transition over a random half: the guarded statement moves those it may
@@ -74,52 +79,74 @@ def run(db_session):
             continue
         payment = create_payment(claim, "sent")
         payments.transition(payment, "fail", reason=rng.choice(["rjct.bank.timeout", "AC04", "rjct.payee_fa.closed"]))
+    # Switched to cash in one statement, their state unchanged (the payout alone moves between the rollups' columns).
+    db_session.execute(
+        text(
+            """UPDATE claims SET payout = 'cash', bank_code = NULL, bank_account = NULL
+               WHERE id = ANY(:ids) AND payout = 'bank' AND state IN ('needs_review', 'awaiting_payment_details')"""
+        ),
+        {"ids": ids[::2]},
+    )
+    for unit in units[::2]:  # one per district, on its office's cash list (with any approved cash claim of the run)
+        create_cash_payment(
+            program=program, employee=create_employee(employer_id=unit.id, district_code=unit.district_code)
+        )
     return program
 
 
-def _direct(program_id: int, db_session) -> dict[tuple[str, str | None, int | None], dict[str, tuple[int, int]]]:
-    """(claims, amount) per state for every district (key ('district', code, None)), province ('province', code,
-    None), employer ('employer', district, employer id) and the country ('country', None, None), by GROUP BY."""
+Key = tuple[str, str | None, int | None]
+
+
+def _keys(district: str, province: str, employer: int | None) -> tuple[Key, ...]:
+    return (
+        ("district", district, None),
+        ("province", province, None),
+        ("country", None, None),
+        ("employer", district, employer),
+    )
+
+
+def _direct(program_id: int, db_session) -> dict[Key, dict[str, tuple[int, int, int, int]]]:
+    """(claims, amount, claims paid in cash, their amount) per state for every district (key ('district', code,
+    None)), province ('province', code, None), employer ('employer', district, employer id) and the country
+    ('country', None, None), by GROUP BY."""
     rows = db_session.execute(
         text(
-            """SELECT c.district_code, d.province_code, c.employer_id, c.state, count(*), sum(c.amount_vnd)
+            """SELECT c.district_code, d.province_code, c.employer_id, c.state, count(*), sum(c.amount_vnd),
+                      count(*) FILTER (WHERE c.payout = 'cash'),
+                      coalesce(sum(c.amount_vnd) FILTER (WHERE c.payout = 'cash'), 0)
                FROM claims c JOIN districts d ON d.code = c.district_code WHERE c.program_id = :p
                GROUP BY 1, 2, 3, 4"""
         ),
         {"p": program_id},
     ).all()
-    out: dict[tuple[str, str | None, int | None], dict[str, tuple[int, int]]] = defaultdict(dict)
-    for district, province, employer, state, n, amount in rows:
-        for key in (
-            ("district", district, None),
-            ("province", province, None),
-            ("country", None, None),
-            ("employer", district, employer),
-        ):
-            old = out[key].get(state, (0, 0))
-            out[key][state] = (old[0] + int(n), old[1] + int(amount))
+    out: dict[Key, dict[str, tuple[int, int, int, int]]] = defaultdict(dict)
+    for district, province, employer, state, n, amount, cash, cash_amount in rows:
+        for key in _keys(district, province, employer):
+            old = out[key].get(state, (0, 0, 0, 0))
+            out[key][state] = (old[0] + int(n), old[1] + int(amount), old[2] + int(cash), old[3] + int(cash_amount))
     return out
 
 
-def _expected(by_state: dict[str, tuple[int, int]]) -> tuple[int, ...]:
+def _expected(by_state: dict[str, tuple[int, int, int, int]]) -> tuple[int, ...]:
     def n(state: ClaimState) -> int:
-        return by_state.get(state.value, (0, 0))[0]
+        return by_state.get(state.value, (0, 0, 0, 0))[0]
 
-    eligible = sum(c for state, (c, _) in by_state.items() if state not in NOT_IN_ELIGIBLE_GROUP)
+    eligible = sum(c[0] for state, c in by_state.items() if state not in NOT_IN_ELIGIBLE_GROUP)
     return (
         eligible,
         n(S.PAID),
-        by_state.get(S.PAID.value, (0, 0))[1],
+        by_state.get(S.PAID.value, (0, 0, 0, 0))[1],
         n(S.NEEDS_REVIEW),
         n(S.REJECTED),
         n(S.DECLINED),
         n(S.AWAITING_PAYMENT_DETAILS),
-        sum(c for c, _ in by_state.values()),
-        # Where the eligible not yet paid are: in all, approved, in payment (and its VND), failed, being checked.
+        sum(c[0] for c in by_state.values()),
+        # Where the eligible not yet paid are: in all, approved, in payment (and its VND; of them in cash at the
+        # office, and its VND), failed, being checked.
         eligible - n(S.PAID),
         n(S.APPROVED),
-        n(S.PAYMENT_PENDING),
-        by_state.get(S.PAYMENT_PENDING.value, (0, 0))[1],
+        *by_state.get(S.PAYMENT_PENDING.value, (0, 0, 0, 0)),
         n(S.PAYMENT_FAILED),
         sum(n(s) for s in (S.LISTED, S.EMPLOYER_CONFIRMED, S.EMPLOYER_OVERDUE, S.APPLIED, S.VERIFYING)),
     )
@@ -139,6 +166,8 @@ def _got(figures: dict) -> tuple[int, ...]:
         figures["approved"],
         figures["payment_pending"],
         figures["payment_pending_amount_vnd"],
+        figures["payment_pending_cash"],
+        figures["payment_pending_cash_amount_vnd"],
         figures["payment_failed"],
         figures["checking"],
     )
@@ -196,6 +225,71 @@ def test_the_figures_equal_a_direct_count_at_every_level_after_a_random_run(db_s
     assert district_count(run.id, "760", S.LISTED.value) == direct[("district", "760", None)].get("listed", (0, 0))[0]
 
 
+#: In payment, split: at a bank (sent, not settled) and in cash on an office's list (not yet collected), with VND.
+SPLIT = (
+    "payment_pending_bank",
+    "payment_pending_bank_amount_vnd",
+    "payment_pending_cash",
+    "payment_pending_cash_amount_vnd",
+)
+
+
+def test_in_payment_at_the_bank_and_in_cash_equal_a_direct_count_over_claims(db_session, run):
+    """The two parts of "in payment" read from the rollups' cash columns are, at every level (the country, each
+    province, district and unit, and the units of a province as the dashboard's own query reads them), the claims in
+    payment counted directly by their payout; and they add up to in payment as one figure, as it was before."""
+    from disburse.dashboard.queries import TableQuery, table_rows
+
+    rows = db_session.execute(
+        text(
+            """SELECT c.district_code, d.province_code, c.employer_id,
+                      count(*) FILTER (WHERE c.payout = 'bank'),
+                      coalesce(sum(c.amount_vnd) FILTER (WHERE c.payout = 'bank'), 0),
+                      count(*) FILTER (WHERE c.payout = 'cash'),
+                      coalesce(sum(c.amount_vnd) FILTER (WHERE c.payout = 'cash'), 0)
+               FROM claims c JOIN districts d ON d.code = c.district_code
+               WHERE c.program_id = :p AND c.state = 'payment_pending' GROUP BY 1, 2, 3"""
+        ),
+        {"p": run.id},
+    ).all()
+    direct: dict[Key, Counter] = defaultdict(Counter)
+    for district, province, employer, *counts in rows:
+        for key in _keys(district, province, employer):
+            direct[key].update(dict(zip(SPLIT, (int(n) for n in counts), strict=True)))
+    country = direct[("country", None, None)]
+    assert country["payment_pending_bank"] > 0 and country["payment_pending_cash"] >= 3  # both in the seeded run
+
+    def check(key: Key, figures: dict, names: tuple[str, ...] = SPLIT) -> None:
+        assert {name: figures[name] for name in names} == {name: direct[key][name] for name in names}, key
+        assert figures["payment_pending_bank"] + figures["payment_pending_cash"] == figures["payment_pending"], key
+        if "payment_pending_amount_vnd" in figures:
+            assert (
+                figures["payment_pending_bank_amount_vnd"] + figures["payment_pending_cash_amount_vnd"]
+                == figures["payment_pending_amount_vnd"]
+            ), key
+
+    check(("country", None, None), dashboard.figures(run.id, Area()))
+    employer_ids = dict(db_session.execute(text("SELECT unit_code, id FROM employers")).all())
+    seen = 0
+    for province_row in dashboard.children(run.id, Area()):
+        province = province_row["code"]
+        check(("province", province, None), province_row)
+        check(("province", province, None), dashboard.figures(run.id, Area(province)))
+        for district_row in dashboard.children(run.id, Area(province)):
+            district = district_row["code"]
+            check(("district", district, None), district_row)
+            check(("district", district, None), dashboard.figures(run.id, Area(province, district)))
+            for unit in dashboard.children(run.id, Area(province, district)):
+                check(("employer", district, unit["employer_id"]), unit)
+                seen += 1
+        units, _ = table_rows(run.id, TableQuery(Area(province), "units"))  # counts only, no VND
+        for unit in units:
+            key = ("employer", unit["district_code"], employer_ids[unit["code"]])
+            check(key, unit, ("payment_pending_bank", "payment_pending_cash"))
+    assert seen >= 6
+    assert rollups.drift(run.id) == []  # the cash columns agree with claims at every level too
+
+
 def test_children_sorted_by_lowest_completion_and_limited(db_session, run):
     rows = dashboard.children(run.id, Area("01", "017"), sort="completion", limit=2)
     everyone = dashboard.children(run.id, Area("01", "017"), sort="completion")
@@ -204,6 +298,11 @@ def test_children_sorted_by_lowest_completion_and_limited(db_session, run):
     assert known == sorted(known)
     with pytest.raises(ValueError):
         dashboard.children(run.id, Area(), sort="name; DROP TABLE claims")
+
+
+def _pairs(expected: tuple[int, ...], found: tuple[int, ...]) -> tuple[int, ...]:
+    """A repair's expected and found (claims, VND, cash claims, cash VND) as ``rollup_repairs`` orders them."""
+    return tuple(value for pair in zip(expected, found, strict=True) for value in pair)
 
 
 def test_the_repair_sweeper_reports_and_fixes_drift_made_on_purpose(db_session, run):
@@ -248,40 +347,67 @@ def test_the_repair_sweeper_reports_and_fixes_drift_made_on_purpose(db_session, 
         ),
         {"p": run.id, "e": unit.id},
     )
+    # The cash columns alone: a unit's people on the cash list counted as at the bank.
+    in_cash = db_session.execute(
+        text(
+            "SELECT district_code, employer_id, cash_claims, cash_amount_vnd FROM claim_counters WHERE program_id = :p"
+            " AND state = 'payment_pending' AND cash_claims > 0 AND district_code = '001' ORDER BY employer_id LIMIT 1"
+        ),
+        {"p": run.id},
+    ).one()
+    db_session.execute(
+        text(
+            "UPDATE claim_counters SET cash_claims = 0, cash_amount_vnd = 0 WHERE program_id = :p"
+            " AND district_code = :d AND employer_id = :e AND state = 'payment_pending'"
+        ),
+        {"p": run.id, "d": in_cash.district_code, "e": in_cash.employer_id},
+    )
     before = {(d.level, d.area_code, d.employer_id, d.state) for d in rollups.drift(run.id)}
     assert before == {
         ("district", "017", None, "paid"),
         ("province", "79", None, lost),
         ("employer", "760", unit.id, "approved"),
+        ("employer", "001", in_cash.employer_id, "payment_pending"),
         ("failures", failed.district_code, None, failed.failure_code),
     }
 
     from workers.sweepers import rollups as sweep
 
-    assert sweep() == 4
+    assert sweep() == 5
 
     report = db_session.execute(
         text(
             "SELECT level, area_code, employer_id, state, expected_claims, found_claims, expected_amount_vnd,"
-            " found_amount_vnd FROM rollup_repairs WHERE program_id = :p ORDER BY level"
+            " found_amount_vnd, expected_cash_claims, found_cash_claims, expected_cash_amount_vnd,"
+            " found_cash_amount_vnd FROM rollup_repairs WHERE program_id = :p ORDER BY level, area_code"
         ),
         {"p": run.id},
     ).all()
     direct = _direct(run.id, db_session)
-    paid = direct[("district", "017", None)].get("paid", (0, 0))
+    paid = direct[("district", "017", None)].get("paid", (0, 0, 0, 0))
     listed = direct[("province", "79", None)][lost]
+    pending = direct[("employer", "001", in_cash.employer_id)]["payment_pending"]
+    assert pending[2:] == (in_cash.cash_claims, in_cash.cash_amount_vnd)
     assert [tuple(r) for r in report] == [
-        ("district", "017", None, "paid", paid[0], paid[0] + 5, paid[1], paid[1]),
-        ("employer", "760", unit.id, "approved", 0, 3, 0, 6_300_000),
-        ("failures", failed.district_code, None, failed.failure_code, failed.payments, 0, failed.amount_vnd, 0),
-        ("province", "79", None, lost, listed[0], 0, listed[1], 0),
+        ("district", "017", None, "paid", *_pairs(paid, (paid[0] + 5, *paid[1:]))),
+        ("employer", "001", in_cash.employer_id, "payment_pending", *_pairs(pending, (*pending[:2], 0, 0))),
+        ("employer", "760", unit.id, "approved", *_pairs((0, 0, 0, 0), (3, 6_300_000, 0, 0))),
+        (
+            "failures",
+            failed.district_code,
+            None,
+            failed.failure_code,
+            *_pairs((failed.payments, failed.amount_vnd, 0, 0), (0, 0, 0, 0)),
+        ),
+        ("province", "79", None, lost, *_pairs(listed, (0, 0, 0, 0))),
     ]
     assert rollups.drift(run.id) == []
     assert _got(dashboard.figures(run.id, Area("79"))) == _expected(direct[("province", "79", None)])
+    assert _got(dashboard.figures(run.id, Area("01", "001"))) == _expected(direct[("district", "001", None)])
     assert sweep() == 0  # nothing left to repair, nothing reported twice
     assert (
         db_session.execute(text("SELECT count(*) FROM rollup_repairs WHERE program_id = :p"), {"p": run.id}).scalar()
-        == 4
+        == 5
     )
 
 
