@@ -60,7 +60,7 @@ DECISIONS = ("approve", "reject")
 
 
 #: A rollup row's figures: its claims and their VND, and of them those paid in cash at the office (``cash_claims``,
-#: ``cash_amount_vnd``; migration 0034).
+#: ``cash_amount_vnd``; migration 0035).
 Counts = tuple[int, int, int, int]
 _NONE: Counts = (0, 0, 0, 0)
 

@@ -1,7 +1,7 @@
 """Rollups that dashboards read, so that no dashboard ever scans claims.
 
 ``claim_counters`` holds one row per program × district × employer × claim state with the number of claims and
-their amount, and of them those paid in cash at the office (migration 0034). Statement-level triggers on ``claims``
+their amount, and of them those paid in cash at the office (migration 0035). Statement-level triggers on ``claims``
 (migration 0003) keep it exact in the same transaction as the change, set-based, so a bulk ``INSERT … SELECT`` of a
 million claims updates it with one grouped upsert.
 """
@@ -38,7 +38,7 @@ class ClaimCounter(db.Model):  # type: ignore[name-defined]
     state: Mapped[str] = mapped_column(String(30))
     claims: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     amount_vnd: Mapped[int] = mapped_column(server_default=text("0"))
-    #: Of these claims, those paid in cash at the office (``claims.payout = 'cash'``) and their VND (migration 0034):
+    #: Of these claims, those paid in cash at the office (``claims.payout = 'cash'``) and their VND (migration 0035):
     #: a claim in payment (``payment_pending``) in cash is on an office's cash list, the others are at a bank.
     cash_claims: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     cash_amount_vnd: Mapped[int] = mapped_column(server_default=text("0"))
@@ -186,7 +186,7 @@ class RollupRepair(db.Model):  # type: ignore[name-defined]
     found_claims: Mapped[int] = mapped_column(Integer)
     expected_amount_vnd: Mapped[int]
     found_amount_vnd: Mapped[int]
-    #: The same for the cash columns of the claim counters (0 for ``failures``; migration 0034).
+    #: The same for the cash columns of the claim counters (0 for ``failures``; migration 0035).
     expected_cash_claims: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     found_cash_claims: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     expected_cash_amount_vnd: Mapped[int] = mapped_column(server_default=text("0"))

@@ -9,15 +9,15 @@ rows' key: the same rows, locked in the same order, no row more; a statement tha
 offer, cash from review) now upserts the row of its state, which it did not before (its claims and VND add up to
 nothing). Claims are locked against writers while the columns are filled from them and the functions change.
 
-Revision ID: 0034
-Revises: 0033
+Revision ID: 0035
+Revises: 0034
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0034"
-down_revision = "0033"
+revision = "0035"
+down_revision = "0034"
 branch_labels = None
 depends_on = None
 
