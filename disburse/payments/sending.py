@@ -227,6 +227,10 @@ def send_batch(batch_id: int) -> Sent:
 
 def _send_batch(batch_id: int) -> Sent:
     batch = _lock_batch(batch_id)
+    if batch.state == "closed":  # withdrawn at the programme's end: nothing of it is left to hand over, ever
+        log.info("batch %s: closed, nothing to hand over", batch_id)
+        db.session.commit()
+        return Sent(batch_id)
     why = period_ended(batch)
     if why is not None:
         return _refuse_after_period(batch, why, Sent(batch_id))

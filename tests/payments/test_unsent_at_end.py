@@ -322,9 +322,12 @@ def test_a_batch_being_handed_over_is_left_and_a_send_after_the_close_hands_noth
         assert held and sending.send_batch(lost.id).busy
 
     assert sweepers.close_out(program, AFTER) == (2, None)
-    sent = sending.send_batch(lost.id)  # a send that comes after the close: refused, nothing moves back
-    assert not sent.accepted and "stopped paying" in (sent.error or "")
-    assert _fresh(lost).state == "closed" and {p.state for p in _payments(lost)} == {"cancelled"}
+    said = _fresh(lost).last_error
+    sent = sending.send_batch(lost.id)  # a send that comes after the close (a stale task, a send by hand): a no-op
+    assert (sent.orders, sent.accepted, sent.error) == (0, False, None)
+    closed = _fresh(lost)
+    assert closed.state == "closed" and {p.state for p in _payments(lost)} == {"cancelled"}
+    assert closed.last_error == said and closed.acknowledged_at is None  # the close's message stays
     assert bank.sql("SELECT count(*) FROM sandbox.transfers")[0][0] == 0
 
 
