@@ -391,15 +391,22 @@ def _value(name: str, value: Any) -> str:
     return pick(PAYOUTS.get(str(value), (str(value), str(value)))) if name == "payout" else str(value)
 
 
+#: The claim's events whose data's code is the provider's, known to us or not (any other event's code is read only when
+#: it is one of ours).
+PAYMENT_FAILURES = ("payment_failed", "payment_returned")
+
+
 def _event_reason(event: dict[str, Any]) -> str:
     """An event's reason in the page's language. The system writes its reasons in Vietnamese words (the notices
-    print them) and keeps their codes in the event's data: a payment's failure code, the verification checks'
+    print them) and keeps their codes in the event's data: a payment's code (its failure, a retry after a bank-side
+    failure, its withdrawal at the programme's end), the verification checks'
     reason codes (those of a refusal on a refusal, those for review on a referral). A person's words stay as
     written."""
     data = event.get("data") or {}
     action = event["action"]
-    if action in ("payment_failed", "payment_returned") and data.get("code"):
-        return pick(payment_reasons.label(str(data["code"])))
+    code = data.get("code")
+    if code and isinstance(code, str) and (code in payment_reasons.LABELS or action in PAYMENT_FAILURES):
+        return pick(payment_reasons.label(code))
     if action in ("flag_for_review", "reject") and event.get("actor") is None and isinstance(data.get("reasons"), list):
         kept = reasons.REJECT if action == "reject" else reasons.REVIEW
         words = [pick(reasons.label(code)) for code in sorted(map(str, data["reasons"])) if code in kept]

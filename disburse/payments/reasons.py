@@ -29,6 +29,9 @@ CASH_WITHDRAWN = "cash.withdrawn"
 #: close-out (:func:`disburse.verification.sweepers.close_out`): no cash may be handed over any more; its claim goes to
 #: a caseworker (``payment_period_ended``).
 CASH_PERIOD_ENDED = "cash.period_ended"
+#: Ours: a bank payment withdrawn at the programme's end because no provider ever took its batch
+#: (:func:`disburse.payments.service.withdraw_unsent`): it never reached a bank; its claim goes to a caseworker.
+NOT_HANDED_OVER = "period_ended.not_handed_over"
 
 LABELS: dict[str, tuple[str, str]] = {
     # The sandbox bank (G2P Connect reason codes).
@@ -81,6 +84,12 @@ LABELS: dict[str, tuple[str, str]] = {
         "Chương trình đã hết hạn chi trả: khoản chi tiền mặt chưa chi được rút khỏi danh sách chi tiền mặt",
         "The programme stopped paying: the unpaid cash payment was taken off the cash list",
     ),
+    NOT_HANDED_OVER: (
+        "Chương trình đã hết hạn chi trả khi lô chi trả chưa được bàn giao cho ngân hàng: lệnh chi được hủy, chưa "
+        "chuyển cho ngân hàng",
+        "The programme stopped paying before the payment's batch was handed to the bank: the payment was withdrawn, "
+        "never sent to the bank",
+    ),
 }
 
 #: Failures that were the bank's or ours, not the payee's details: paid again as they are.
@@ -104,6 +113,7 @@ __all__ = [
     "CASH_PERIOD_ENDED",
     "CASH_WITHDRAWN",
     "LABELS",
+    "NOT_HANDED_OVER",
     "PAYEE_FA_MALFORMED",
     "UNKNOWN",
     "label",

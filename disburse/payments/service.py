@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from disburse.extensions import db
+from disburse.payments import reasons as payment_reasons
 from disburse.payments.models import Payment, PaymentBatch, PaymentEvent
 from disburse.payments.providers import PaymentOrder
 from disburse.payments.states import (
@@ -343,15 +344,10 @@ def batch_orders(batch_id: int) -> list[PaymentOrder]:
 # ------------------------------------------------------------------------------------- batches nobody took
 
 #: The code on the events of a payment withdrawn because no provider ever took its batch and the programme stopped
-#: paying (:func:`withdraw_unsent`); the payment ends ``cancelled``: it never reached a bank.
-NOT_HANDED_OVER = "period_ended.not_handed_over"
-#: The same in words, (Vietnamese, English); the claim's ``cancel_payment`` event carries the Vietnamese.
-NOT_HANDED_OVER_LABEL = (
-    "Chương trình đã hết hạn chi trả khi lô chi trả chưa được bàn giao cho ngân hàng: lệnh chi được hủy, chưa "
-    "chuyển cho ngân hàng",
-    "The programme stopped paying before the payment's batch was handed to the bank: the payment was withdrawn, "
-    "never sent to the bank",
-)
+#: paying (:func:`withdraw_unsent`); the payment ends ``cancelled``: it never reached a bank. Its words, (Vietnamese,
+#: English), are the payment reasons' (the claim's ``cancel_payment`` event carries the Vietnamese).
+NOT_HANDED_OVER = payment_reasons.NOT_HANDED_OVER
+NOT_HANDED_OVER_LABEL = payment_reasons.label(NOT_HANDED_OVER)
 
 #: The payments of a batch still on their way (queued or sent), as plain rows.
 _UNFINISHED_OF_BATCH = text(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -361,3 +362,22 @@ def test_the_batches_command_and_the_health_page_show_the_closed_batch(app, clie
     assert "Closed at the programme's end" in line
     html = client.get("/admin/health").get_data(as_text=True)
     assert not re.search(rf"<td>#{lost.id} ", html)  # nothing left to hand over
+
+
+@pytest.mark.parametrize(("locale", "words", "not_words"), [("en", 1, 0), ("vi", 0, 1)])
+def test_the_case_page_says_why_the_payment_was_withdrawn_in_the_readers_language(
+    client, program, bank, use_bank, after, locale, words, not_words
+):
+    """The claim's way back from payment (``cancel_payment``) is written by the system in Vietnamese words, with the
+    payment's code in its data: the case page reads the code, so an English reader is not shown Vietnamese."""
+    from disburse.payments import reasons as payment_reasons
+    from tests.conftest import sign_in
+
+    use_bank(bank)
+    lost = _lost(program, 1)
+    after()
+    sweepers.close_out(program, AFTER)
+    sign_in(client, create_user("supervisor", password=PASSWORD), locale)
+    html = unescape(client.get(f"/caseworker/claims/{_claims(lost)[0].id}").get_data(as_text=True))
+    vi, en = payment_reasons.label(payment_reasons.NOT_HANDED_OVER)
+    assert (html.count(en), html.count(vi)) == (words, not_words)
