@@ -20,13 +20,20 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index(
-        "ix_claim_events_offers",
-        "claim_events",
-        ["claim_id", "id"],
-        postgresql_where=text("action = 'offer_details'"),
-    )
+    # Built CONCURRENTLY, outside the migration's transaction: claim_events is the largest table (an event per move of
+    # every claim), and a plain build would hold every transition's insert for the whole scan. A build cut short
+    # leaves an invalid index behind: dropped first, so that running the upgrade again builds it whole.
+    with op.get_context().autocommit_block():
+        op.drop_index("ix_claim_events_offers", table_name="claim_events", postgresql_concurrently=True, if_exists=True)
+        op.create_index(
+            "ix_claim_events_offers",
+            "claim_events",
+            ["claim_id", "id"],
+            postgresql_where=text("action = 'offer_details'"),
+            postgresql_concurrently=True,
+        )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_claim_events_offers", table_name="claim_events")
+    with op.get_context().autocommit_block():
+        op.drop_index("ix_claim_events_offers", table_name="claim_events", postgresql_concurrently=True)
