@@ -198,7 +198,14 @@ SNAPSHOT_LEVELS = ("country", "province", "district")
 
 class CompletionSnapshot(db.Model):  # type: ignore[name-defined]
     """An area's completion on one day of the programme clock, taken by the daily beat task from the rollups (the
-    chart "completion over time"). ``area_code`` is '' for the country. Taking the same day again replaces it."""
+    chart "completion over time", the monthly report's past months). ``area_code`` is '' for the country. Taking the
+    same day again replaces it.
+
+    Where the eligible not yet paid were (``eligible - paid``), as the dashboard's ``figures_of`` names them:
+    ``needs_review`` and ``awaiting_details`` since the start; ``checking``, ``approved``, in payment at a bank and on
+    an office's cash list (each with its VND) and ``payment_failed`` since migration 0036. Those are NULL in a row
+    taken before it whose figures do not settle them (0036 fills them with 0 only where nothing else was left
+    unpaid): unknown, never 0. Every row taken since has them all."""
 
     __tablename__ = "completion_snapshots"
     __table_args__ = (CheckConstraint("level IN ('country', 'province', 'district')", name="level_known"),)
@@ -215,6 +222,13 @@ class CompletionSnapshot(db.Model):  # type: ignore[name-defined]
     rejected: Mapped[int] = mapped_column(Integer)
     declined: Mapped[int] = mapped_column(Integer)
     awaiting_details: Mapped[int] = mapped_column(Integer)
+    checking: Mapped[int | None] = mapped_column(Integer)
+    approved: Mapped[int | None] = mapped_column(Integer)
+    payment_pending_bank: Mapped[int | None] = mapped_column(Integer)
+    payment_pending_bank_amount_vnd: Mapped[int | None]
+    payment_pending_cash: Mapped[int | None] = mapped_column(Integer)
+    payment_pending_cash_amount_vnd: Mapped[int | None]
+    payment_failed: Mapped[int | None] = mapped_column(Integer)
     taken_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 

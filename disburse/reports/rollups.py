@@ -33,6 +33,7 @@ from sqlalchemy import text
 
 from disburse.claims.states import ClaimState
 from disburse.extensions import db
+from disburse.reports.dashboard import CHECKING_STATES
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +230,10 @@ def refresh_reduction_totals(program_id: int) -> None:
 # ------------------------------------------------------------------------------------------------ snapshots
 
 _S = ClaimState
+_CHECKING = ", ".join(f"'{state}'" for state in CHECKING_STATES)
+#: The figures of an area's snapshot, as :func:`disburse.reports.dashboard.figures_of` counts them from the same
+#: rollup rows (tests/reports/test_dashboard.py holds every level to it): completion, the refused, and where the
+#: eligible not yet paid are, in payment split into the bank's and the offices' cash lists by the rows' cash columns.
 _SNAPSHOT_COLUMNS = f"""
     sum(claims) AS claims,
     sum(claims) FILTER (WHERE state NOT IN ('{_S.REJECTED}', '{_S.DECLINED}', '{_S.REMOVED}')) AS eligible,
@@ -237,21 +242,48 @@ _SNAPSHOT_COLUMNS = f"""
     sum(claims) FILTER (WHERE state = '{_S.NEEDS_REVIEW}') AS needs_review,
     sum(claims) FILTER (WHERE state = '{_S.REJECTED}') AS rejected,
     sum(claims) FILTER (WHERE state = '{_S.DECLINED}') AS declined,
-    sum(claims) FILTER (WHERE state = '{_S.AWAITING_PAYMENT_DETAILS}') AS awaiting_details"""
+    sum(claims) FILTER (WHERE state = '{_S.AWAITING_PAYMENT_DETAILS}') AS awaiting_details,
+    sum(claims) FILTER (WHERE state IN ({_CHECKING})) AS checking,
+    sum(claims) FILTER (WHERE state = '{_S.APPROVED}') AS approved,
+    sum(claims - cash_claims) FILTER (WHERE state = '{_S.PAYMENT_PENDING}') AS payment_pending_bank,
+    sum(amount_vnd - cash_amount_vnd) FILTER (WHERE state = '{_S.PAYMENT_PENDING}') AS payment_pending_bank_amount_vnd,
+    sum(cash_claims) FILTER (WHERE state = '{_S.PAYMENT_PENDING}') AS payment_pending_cash,
+    sum(cash_amount_vnd) FILTER (WHERE state = '{_S.PAYMENT_PENDING}') AS payment_pending_cash_amount_vnd,
+    sum(claims) FILTER (WHERE state = '{_S.PAYMENT_FAILED}') AS payment_failed"""
 
-_SNAPSHOT = """
-    INSERT INTO completion_snapshots AS s (program_id, level, area_code, day, claims, eligible, paid,
-                                           paid_amount_vnd, needs_review, rejected, declined, awaiting_details)
-    SELECT :program_id, '{level}', {code}, :day, coalesce(claims, 0), coalesce(eligible, 0), coalesce(paid, 0),
-           coalesce(paid_amount_vnd, 0), coalesce(needs_review, 0), coalesce(rejected, 0), coalesce(declined, 0),
-           coalesce(awaiting_details, 0)
+#: The snapshot's figures after its key, in the order of the columns of _SNAPSHOT_COLUMNS.
+_SNAPSHOT_FIGURES = (
+    "claims",
+    "eligible",
+    "paid",
+    "paid_amount_vnd",
+    "needs_review",
+    "rejected",
+    "declined",
+    "awaiting_details",
+    "checking",
+    "approved",
+    "payment_pending_bank",
+    "payment_pending_bank_amount_vnd",
+    "payment_pending_cash",
+    "payment_pending_cash_amount_vnd",
+    "payment_failed",
+)
+
+_SNAPSHOT = (
+    """
+    INSERT INTO completion_snapshots AS s (program_id, level, area_code, day, """
+    + ", ".join(_SNAPSHOT_FIGURES)
+    + """)
+    SELECT :program_id, '{level}', {code}, :day, """
+    + ", ".join(f"coalesce({name}, 0)" for name in _SNAPSHOT_FIGURES)
+    + """
     FROM (SELECT {group} {columns} FROM {table} WHERE program_id = :program_id {group_by}) AS figures
-    ON CONFLICT (program_id, level, area_code, day) DO UPDATE SET
-        claims = EXCLUDED.claims, eligible = EXCLUDED.eligible, paid = EXCLUDED.paid,
-        paid_amount_vnd = EXCLUDED.paid_amount_vnd, needs_review = EXCLUDED.needs_review,
-        rejected = EXCLUDED.rejected, declined = EXCLUDED.declined, awaiting_details = EXCLUDED.awaiting_details,
-        taken_at = now()
+    ON CONFLICT (program_id, level, area_code, day) DO UPDATE SET """
+    + ", ".join(f"{name} = EXCLUDED.{name}" for name in _SNAPSHOT_FIGURES)
+    + """, taken_at = now()
 """
+)
 
 _SNAPSHOTS = [
     text(
@@ -284,8 +316,10 @@ _SNAPSHOTS = [
 
 def take_snapshots(program_id: int, day: date) -> int:
     """The program's completion on ``day`` for the country, every province and every district, from the province
-    and district levels of the rollups (a few thousand rows); taking the same day again replaces that day's rows.
-    Returns the rows written. The caller commits."""
+    and district levels of the rollups (a few thousand rows): its claims, eligible, paid and their VND, the refused,
+    and where the eligible not yet paid are, each as :func:`disburse.reports.dashboard.figures_of` counts it (in
+    payment at a bank and on an office's cash list, each with its VND); taking the same day again replaces that
+    day's rows. Returns the rows written. The caller commits."""
     written = 0
     for statement in _SNAPSHOTS:
         result = db.session.execute(statement, {"program_id": program_id, "day": day})

@@ -435,6 +435,45 @@ def test_daily_snapshots_are_taken_from_the_rollups_once_per_day(db_session, run
     assert series[-1]["percent_paid_bp"] == now["percent_paid_bp"]
     district = dashboard.completion_over_time(run.id, Area("01", "017"), days=1, today=day)
     assert [p["paid"] for p in district] == [dashboard.figures(run.id, Area("01", "017"))["paid"]]
+    # Every row of the day, at every level, keeps the area's figures as the dashboard counts them, where the not yet
+    # paid are too (in payment split into the bank's and the offices' cash lists, each with its VND): the monthly
+    # report reads a past month from them.
+    kept = (
+        "claims",
+        "eligible",
+        "paid",
+        "paid_amount_vnd",
+        "needs_review",
+        "rejected",
+        "declined",
+        "awaiting_details",
+        "checking",
+        "approved",
+        "payment_pending_bank",
+        "payment_pending_bank_amount_vnd",
+        "payment_pending_cash",
+        "payment_pending_cash_amount_vnd",
+        "payment_failed",
+    )
+    rows = db_session.execute(
+        text(
+            f"SELECT level, area_code, {', '.join(kept)} FROM completion_snapshots WHERE program_id = :p AND day = :d"
+        ),
+        {"p": run.id, "d": day},
+    ).mappings()
+    areas = {"country": lambda code: Area(), "province": Area, "district": lambda code: Area(DISTRICTS[code], code)}
+    seen = set()
+    for row in rows:
+        now = dashboard.figures(run.id, areas[row["level"]](row["area_code"]))
+        assert {name: row[name] for name in kept} == {name: now[name] for name in kept}, (
+            row["level"],
+            row["area_code"],
+        )
+        seen.add(row["level"])
+    assert seen == {"country", "province", "district"}
+    assert sum(now[name] for name in dashboard.UNPAID_GROUPS) == now["unpaid"]
+    country = dashboard.figures(run.id, Area())
+    assert country["payment_pending_cash"] > 0 and country["payment_pending_bank"] > 0 and country["checking"] > 0
 
 
 def test_targets_set_replaced_listed_and_the_districts_furthest_behind(db_session, run):
