@@ -133,6 +133,19 @@ EXPORTS: dict[str, tuple[Callable[[Any, Any, Path], Path], dict[str, str]]] = {
             "Số đơn vị được giảm mức đóng / Units with a reduction": COUNT,
             "Số người lao động / Employees": COUNT,
             "Số tiền được giảm (VND) / Reduction (VND)": MONEY,
+            "Chưa chi trả / Not yet paid": COUNT,
+            "Đang chi trả: chuyển khoản ngân hàng / Payment in progress: bank transfer": COUNT,
+            "Đang chi trả: chuyển khoản ngân hàng, số tiền (VND) / Payment in progress: bank transfer, amount (VND)": (
+                MONEY
+            ),
+            "Đang chi trả: tiền mặt tại cơ quan BHXH / Payment in progress: cash at the office": COUNT,
+            "Đang chi trả: tiền mặt tại cơ quan BHXH, số tiền (VND) / Payment in progress: cash at the office, amount "
+            "(VND)": MONEY,
+            "Đã duyệt, chưa chuyển chi trả / Approved, not yet sent": COUNT,
+            "Chi trả không thành công / Payment failed": COUNT,
+            "Chờ thông tin tài khoản / Awaiting details": COUNT,
+            "Cần xác minh / Needs review": COUNT,
+            "Đang xác nhận, kiểm tra / Being confirmed or checked": COUNT,
         },
     ),
     "outreach": (

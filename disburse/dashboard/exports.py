@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from disburse.dashboard.queries import TableQuery, child_level, monthly_totals, table_rows
+from disburse.dashboard.queries import TableQuery, child_level, monthly_totals, table_rows, unpaid_parts_unknown
 from disburse.formatting import dmy, tenths_down
 from disburse.spreadsheets import COUNT, MONEY, PERCENT, TEXT, write_csv, write_xlsx
 
@@ -138,17 +138,42 @@ MONTHLY_HEADER = [
     "Số đơn vị được giảm mức đóng / Units with a reduction",
     "Số người lao động / Employees",
     "Số tiền được giảm (VND) / Reduction (VND)",
+    # Where the eligible not yet paid were at the month's end (the dashboard's words), adding up to the first.
+    "Chưa chi trả / Not yet paid",
+    "Đang chi trả: chuyển khoản ngân hàng / Payment in progress: bank transfer",
+    "Đang chi trả: chuyển khoản ngân hàng, số tiền (VND) / Payment in progress: bank transfer, amount (VND)",
+    "Đang chi trả: tiền mặt tại cơ quan BHXH / Payment in progress: cash at the office",
+    "Đang chi trả: tiền mặt tại cơ quan BHXH, số tiền (VND) / Payment in progress: cash at the office, amount (VND)",
+    "Đã duyệt, chưa chuyển chi trả / Approved, not yet sent",
+    "Chi trả không thành công / Payment failed",
+    "Chờ thông tin tài khoản / Awaiting details",
+    "Cần xác minh / Needs review",
+    "Đang xác nhận, kiểm tra / Being confirmed or checked",
 ]
-MONTHLY_FORMATS = [TEXT, None, COUNT, COUNT, COUNT, PERCENT, MONEY, COUNT, COUNT, MONEY]
+MONTHLY_FORMATS = [
+    *(TEXT, None, COUNT, COUNT, COUNT, PERCENT, MONEY, COUNT, COUNT, MONEY),
+    *(COUNT, COUNT, MONEY, COUNT, MONEY, COUNT, COUNT, COUNT, COUNT, COUNT),
+]
+assert len(MONTHLY_FORMATS) == len(MONTHLY_HEADER)
+#: Under the total when some month's end did not keep where its not yet paid were: their cells are blank, not 0.
+MONTHLY_UNKNOWN_NOTE = (
+    "Ô để trống: số liệu không có trong bản chụp số liệu cuối tháng (bản chụp lập trước khi hệ thống ghi những số "
+    "liệu này chỉ có số chưa chi trả, cần xác minh và chờ thông tin tài khoản), không phải 0. / Blank: not in the "
+    "month's last snapshot (one taken before the system kept these figures has only not yet paid, needs review and "
+    "awaiting details), not 0."
+)
 
 
 def monthly_file(rows: list[dict[str, Any]], month: str) -> bytes:
-    """The monthly report as XLSX: a row per province, then the total."""
+    """The monthly report as XLSX: a row per province, then the total; a figure not known is a blank cell, and a
+    note under the total says why."""
 
     def values() -> Iterator[list[Any]]:
         for row in rows:
             yield _monthly_row(row["code"], row["name"], row)
         yield _monthly_row("", "Tổng cộng / Total", monthly_totals(rows))
+        if unpaid_parts_unknown(rows):
+            yield ["", MONTHLY_UNKNOWN_NOTE]
 
     with tempfile.TemporaryDirectory(prefix="disburse-monthly-") as folder:
         path = Path(folder) / "report.xlsx"
@@ -156,16 +181,30 @@ def monthly_file(rows: list[dict[str, Any]], month: str) -> bytes:
         return path.read_bytes()
 
 
+def _known(value: int | None) -> int | str:
+    return "" if value is None else value
+
+
 def _monthly_row(code: str, name: str, row: dict[str, Any]) -> list[Any]:
     return [
         code,
         name,
-        row["eligible"],
-        row["paid"],
-        row["paid_in_month"] if row["paid_in_month"] is not None else "",
+        _known(row["eligible"]),
+        _known(row["paid"]),
+        _known(row["paid_in_month"]),
         percent_cell(row["percent_paid"]),
-        row["paid_amount_vnd"],
+        _known(row["paid_amount_vnd"]),
         row["reduction_employers"],
         row["reduction_employees"],
         row["reduction_vnd"],
+        _known(row["unpaid"]),
+        _known(row["payment_pending_bank"]),
+        _known(row["payment_pending_bank_amount_vnd"]),
+        _known(row["payment_pending_cash"]),
+        _known(row["payment_pending_cash_amount_vnd"]),
+        _known(row["approved"]),
+        _known(row["payment_failed"]),
+        _known(row["awaiting_details"]),
+        _known(row["needs_review"]),
+        _known(row["checking"]),
     ]

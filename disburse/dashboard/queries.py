@@ -210,13 +210,51 @@ def row_count(program_id: int, query: TableQuery) -> int:
     )
 
 
+#: Where the eligible not yet paid were at the month's end, as the dashboard's ``figures_of`` names them, in the
+#: report's order (that of the dashboard's summary: in payment first, being checked last). They add up to ``unpaid``.
+MONTHLY_UNPAID_PARTS = (
+    "payment_pending_bank",
+    "payment_pending_cash",
+    "approved",
+    "payment_failed",
+    "awaiting_details",
+    "needs_review",
+    "checking",
+)
+#: The report's not-yet-paid figures: ``unpaid``, its parts, and the VND in payment at a bank and in cash. Those a
+#: snapshot taken before migration 0036 did not keep are None (unknown), never 0.
+MONTHLY_UNPAID = (
+    "unpaid",
+    *MONTHLY_UNPAID_PARTS,
+    "payment_pending_bank_amount_vnd",
+    "payment_pending_cash_amount_vnd",
+)
+_MONTHLY_COMPLETION = ("eligible", "paid", "paid_amount_vnd")
+#: The snapshot's columns read for a past month, after its area's code.
+_SNAPSHOT_COLUMNS = (
+    *_MONTHLY_COMPLETION,
+    "needs_review",
+    "awaiting_details",
+    "checking",
+    "approved",
+    "payment_pending_bank",
+    "payment_pending_bank_amount_vnd",
+    "payment_pending_cash",
+    "payment_pending_cash_amount_vnd",
+    "payment_failed",
+)
+
+
 def monthly_report(program_id: int, month: date, today: date, province: str | None = None) -> list[dict[str, Any]]:
     """The monthly report to the ministry, one row per province (or the one ``province``), by code: the completion
     at the month's end (its last daily snapshot; the live rollups for the month still running), the people paid
     during the month (against the previous month's last snapshot; none before a month in which nobody can have
-    been paid before; None otherwise without one), and the contribution
+    been paid before; None otherwise without one), where the eligible not yet paid were at its end
+    (:data:`MONTHLY_UNPAID`: ``unpaid`` and its parts, as the dashboard's ``figures_of`` counts them; a part a
+    snapshot taken before migration 0036 did not keep is None), and the contribution
     reductions booked for the month (``reduction_employers``, ``reduction_employees``: participants that month,
-    ``reduction_vnd``). Ours: the rollups' service has no per-month query."""
+    ``reduction_vnd``). Reads snapshots and rollups only, never claims. Ours: the rollups' service has no per-month
+    query."""
     start = month.replace(day=1)
     end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     program = db.session.get(Program, program_id)
@@ -232,25 +270,39 @@ def monthly_report(program_id: int, month: date, today: date, province: str | No
     )
     first_month = program is not None and (start <= program.cutoff_date + timedelta(days=1) or not settled_before)
     only = "AND area_code = :province" if province else ""
-    snapshot = f"""SELECT DISTINCT ON (area_code) area_code, eligible, paid, paid_amount_vnd FROM completion_snapshots
+    snapshot = f"""SELECT DISTINCT ON (area_code) area_code, {", ".join(_SNAPSHOT_COLUMNS)} FROM completion_snapshots
                    WHERE program_id = :program_id AND level = 'province' AND day BETWEEN :first AND :last {only}
                    ORDER BY area_code, day DESC"""  # ours; values bound
     params = {"program_id": program_id, "province": province}
     rows: dict[str, dict[str, Any]] = {}
     if start <= today <= end:  # the month is running: today's figures, live
         live = [{"code": province, **figures(program_id, Area(province))}] if province else children(program_id, Area())
-        for row in live:
-            rows[row["code"]] = {name: row[name] for name in ("eligible", "paid", "paid_amount_vnd")}
+        for area in live:
+            rows[area["code"]] = {name: area[name] for name in (*_MONTHLY_COMPLETION, *MONTHLY_UNPAID)}
+        taken = True
     else:
-        for code, eligible, paid, amount in db.session.execute(
-            text(snapshot), {**params, "first": start, "last": min(end, today)}
-        ):
-            rows[code] = {"eligible": int(eligible), "paid": int(paid), "paid_amount_vnd": int(amount)}
-    before = {
-        code: int(paid)
-        for code, _eligible, paid, _amount in db.session.execute(
-            text(snapshot), {**params, "first": date(1900, 1, 1), "last": start - timedelta(days=1)}
+        last = min(end, today)
+        for found in db.session.execute(text(snapshot), {**params, "first": start, "last": last}).mappings():
+            item: dict[str, Any] = {
+                name: None if found[name] is None else int(found[name]) for name in _SNAPSHOT_COLUMNS
+            }
+            item["unpaid"] = item["eligible"] - item["paid"]
+            rows[found["area_code"]] = item
+        # Every snapshot has the country's row; a province missing from a month that has one had no claims then.
+        taken = bool(rows) or bool(
+            db.session.scalar(
+                text(
+                    """SELECT EXISTS (SELECT 1 FROM completion_snapshots WHERE program_id = :program_id
+                                      AND level = 'country' AND area_code = '' AND day BETWEEN :first AND :last)"""
+                ),
+                {"program_id": program_id, "first": start, "last": last},
+            )
         )
+    before = {
+        found["area_code"]: int(found["paid"])
+        for found in db.session.execute(
+            text(snapshot), {**params, "first": date(1900, 1, 1), "last": start - timedelta(days=1)}
+        ).mappings()
     }
     reductions = db.session.execute(
         text(
@@ -263,23 +315,33 @@ def monthly_report(program_id: int, month: date, today: date, province: str | No
         {**params, "month": start},
     ).all()
     for code, employers, employees, amount in reductions:
-        item = rows.setdefault(code, {"eligible": 0, "paid": 0, "paid_amount_vnd": 0})
+        # A province with a reduction but no claims (none in the rollups, none in the month's snapshot): nobody
+        # eligible. Without a snapshot of the month (none taken, or a month to come), its completion is not known.
+        nothing: dict[str, Any] = dict.fromkeys((*_MONTHLY_COMPLETION, *MONTHLY_UNPAID), 0 if taken else None)
+        item = rows.setdefault(code, nothing)
         item.update(reduction_employers=int(employers), reduction_employees=int(employees or 0))
         item["reduction_vnd"] = int(amount or 0)
     names: dict[str, str] = {code: name for code, name in db.session.execute(text("SELECT code, name FROM provinces"))}
     result = []
     for code in sorted(rows):
-        item = {"code": code, "name": names.get(code, code), **rows[code]}
-        item.setdefault("reduction_employers", 0)
-        item.setdefault("reduction_employees", 0)
-        item.setdefault("reduction_vnd", 0)
-        item["percent_paid"] = 100.0 * item["paid"] / item["eligible"] if item["eligible"] else None
-        item["paid_in_month"] = item["paid"] - before.get(code, 0) if code in before or first_month else None
-        result.append(item)
+        row: dict[str, Any] = {"code": code, "name": names.get(code, code), **rows[code]}
+        row.setdefault("reduction_employers", 0)
+        row.setdefault("reduction_employees", 0)
+        row.setdefault("reduction_vnd", 0)
+        row["percent_paid"] = 100.0 * row["paid"] / row["eligible"] if row["eligible"] else None
+        known_before = code in before or first_month
+        row["paid_in_month"] = row["paid"] - before.get(code, 0) if known_before and taken else None
+        result.append(row)
     return result
 
 
-#: The monthly report's columns summed in its total row.
+def unpaid_parts_unknown(rows: list[dict[str, Any]]) -> bool:
+    """Whether some row of :func:`monthly_report` (or its total) does not know where some of its not yet paid were
+    (a month whose snapshot was taken before migration 0036)."""
+    return any(row[name] is None for row in rows for name in MONTHLY_UNPAID)
+
+
+#: The monthly report's columns summed in its total row (the completion's None when a row does not know it).
 MONTHLY_SUMS = (
     "eligible",
     "paid",
@@ -292,9 +354,13 @@ MONTHLY_SUMS = (
 
 def monthly_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The total row of :func:`monthly_report`'s rows: the sums, the paid percentage of the sums, and the people
-    paid in the month when every row knows it (None otherwise)."""
-    total: dict[str, Any] = {name: sum(row[name] for row in rows) for name in MONTHLY_SUMS}
-    in_month = [row["paid_in_month"] for row in rows]
-    total["paid_in_month"] = sum(in_month) if rows and None not in in_month else None
-    total["percent_paid"] = 100.0 * total["paid"] / total["eligible"] if total["eligible"] else None
+    paid in the month and each not-yet-paid figure when every row knows it (None otherwise)."""
+    total: dict[str, Any] = {}
+    for name in (*MONTHLY_SUMS, "paid_in_month", *MONTHLY_UNPAID):
+        values = [row[name] for row in rows]
+        total[name] = None if None in values else sum(values)
+    if not rows:
+        total["paid_in_month"] = None
+    known = total["eligible"] and total["paid"] is not None
+    total["percent_paid"] = 100.0 * total["paid"] / total["eligible"] if known else None
     return total

@@ -32,7 +32,15 @@ from disburse.dashboard import exports
 from disburse.dashboard.cache import shared_fragment
 from disburse.dashboard.charts import Labels, bar_chart, line_chart
 from disburse.dashboard.forms import AreaQuery, ExportQuery, MonthQuery, RecoveryMoveForm, RecoveryQuery, TargetForm
-from disburse.dashboard.queries import TableQuery, child_level, monthly_report, monthly_totals, row_count, table_rows
+from disburse.dashboard.queries import (
+    TableQuery,
+    child_level,
+    monthly_report,
+    monthly_totals,
+    row_count,
+    table_rows,
+    unpaid_parts_unknown,
+)
 from disburse.extensions import db
 from disburse.formatting import dmy, moment, number, percent
 from disburse.jobs.service import submit
@@ -743,7 +751,8 @@ def recovery(recovery_id: int) -> ResponseReturnValue:
 @reads_replica
 def monthly() -> ResponseReturnValue:
     """The monthly report to the ministry: by province, the completion at the month's end, those paid in the month,
-    and the month's contribution reductions; printable HTML or XLSX. A province's supervisor gets their province."""
+    the month's contribution reductions, and where the eligible not yet paid were at its end (a figure its snapshot
+    did not keep shown as "—", with a note); printable HTML or XLSX. A province's supervisor gets their province."""
     user = _user()
     form = MonthQuery(request.args)
     province = user.province_code if user.role == "supervisor" else None
@@ -779,6 +788,7 @@ def monthly() -> ResponseReturnValue:
         month=text,
         rows=rows,
         totals=totals,
+        unknown=unpaid_parts_unknown(rows),
         today=today,
         area_name=_area_name(Area(province)),
     )

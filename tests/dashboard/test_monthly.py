@@ -1,19 +1,41 @@
 """The monthly report to the ministry: by province, completion at the month's end (its last daily snapshot), the
-people paid during the month, the month's contribution reductions; printable HTML and XLSX; a province's
-supervisor gets their province only."""
+people paid during the month, the month's contribution reductions, and where the eligible not yet paid were at its
+end (a past month's as its snapshot kept them, the running month's as the dashboard counts them, the parts adding up
+to the not yet paid; unknown in a snapshot taken before migration 0036: "—" with a note, never 0); printable HTML
+and XLSX; a province's supervisor gets their province only."""
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import re
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
+from sqlalchemy import text
 
+from disburse.claims import service
+from disburse.claims.states import ClaimAction
+from disburse.dashboard.exports import MONTHLY_HEADER
+from disburse.dashboard.queries import MONTHLY_UNPAID, MONTHLY_UNPAID_PARTS, monthly_report, monthly_totals
+from disburse.reports.dashboard import children, figures
 from disburse.reports.rollups import take_snapshots
-from tests.dashboard.conftest import DONG_ANH, PASSWORD, sign_in
-from tests.factories import create_claim, create_employee, create_employer, create_payment, create_user, nq116
+from disburse.reports.service import Area
+from tests.dashboard.conftest import DONG_ANH, PASSWORD, QUAN_1, SOC_SON, sign_in
+from tests.factories import (
+    create_cash_payment,
+    create_claim,
+    create_employee,
+    create_employer,
+    create_payment,
+    create_user,
+    nq116,
+)
+
+MIGRATION = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0036_snapshot_unpaid.py"
 
 
 @pytest.fixture
@@ -61,7 +83,11 @@ def test_the_report_as_xlsx_with_its_total(client, months):
     sheet = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True).active
     rows = [list(row) for row in sheet.iter_rows(values_only=True)]
     assert rows[0][0] == "Mã tỉnh / Province code"
-    assert rows[1][:4] == ["01", "Thành phố Hà Nội", 11, 5] and rows[1][7:] == [1, 12, 1_000_000]
+    assert rows[1][:4] == ["01", "Thành phố Hà Nội", 11, 5] and rows[1][7:10] == [1, 12, 1_000_000]
+    # Where Hà Nội's 6 not yet paid were (after the reduction's columns, in the page's order): none in payment at a
+    # bank or in cash (nor their VND), 1 approved, none failed, 1 awaiting details, 2 in review, 2 being confirmed.
+    assert rows[0][10:] == MONTHLY_HEADER[10:] and rows[0][10] == "Chưa chi trả / Not yet paid"
+    assert rows[1][10:] == [6, 0, 0, 0, 0, 1, 0, 1, 2, 2]
     assert rows[-1][1] == "Tổng cộng / Total" and rows[-1][2:4] == [13, 6] and rows[-1][9] == 1_000_000
     assert rows[-1][4:6] == [6, 46.1]  # paid in the month (every province knows it) and the total's percentage
 
@@ -111,3 +137,254 @@ def test_a_month_typed_wrong_keeps_the_form_with_its_error_on_the_field(client, 
 def test_caseworkers_do_not_report_to_the_ministry(client, db_session):
     sign_in(client, create_user("caseworker", password=PASSWORD))
     assert client.get("/dashboard/monthly").status_code == 403
+
+
+# ------------------------------------------------------------------------------------ where the not yet paid were
+
+
+@pytest.fixture
+def in_payment(app, country, monkeypatch):
+    """The country with, in Hà Nội, someone in payment at a bank and someone on Đông Anh's cash list (different
+    amounts) and a failed payment in Sóc Sơn, and in Quận 1 someone being checked and someone in payment; October
+    closed by its snapshot, with the figures the dashboard showed then. In November the bank pays its person in Đông
+    Anh and Quận 1's payment fails, and November's snapshot is taken; December is running (today 06/12/2021).
+
+    At October's end Hà Nội's 9 not yet paid: 1 at a bank, 1 in cash, 1 approved, 1 failed, 1 awaiting details, 2 in
+    review, 2 listed (being confirmed); Hồ Chí Minh City's 3: 1 at a bank, 2 being confirmed or checked."""
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-12-06")
+    program = nq116()
+
+    def person(district: str) -> Any:
+        return create_employee(employer_id=create_employer(district_code=district).id, district_code=district)
+
+    bank = create_payment(create_claim("payment_pending", employee=person(DONG_ANH), unused_months=60), state="sent")
+    cash = create_cash_payment(employee=person(DONG_ANH))
+    assert bank.amount_vnd != cash.amount_vnd  # each VND shown where it waits, not one for the other
+    create_claim("payment_failed", employee=person(SOC_SON))
+    create_claim("verifying", employee=person(QUAN_1))
+    far = create_claim("payment_pending", employee=person(QUAN_1))
+    october = {code: figures(program.id, Area(code)) for code in ("01", "79")}
+    take_snapshots(program.id, date(2021, 10, 31))
+    service.transition(bank.claim_id, ClaimAction.PAYMENT_SUCCEEDED)
+    service.transition(far.id, ClaimAction.PAYMENT_FAILED)
+    take_snapshots(program.id, date(2021, 11, 30))
+    return {"program": program, "october": october, "bank": bank, "cash": cash, "far": far}
+
+
+def _adds_up(row: dict[str, Any]) -> None:
+    assert sum(row[name] for name in MONTHLY_UNPAID_PARTS) == row["unpaid"] == row["eligible"] - row["paid"], row
+
+
+_KEPT = """SELECT eligible, paid, needs_review, awaiting_details, checking, approved, payment_pending_bank,
+                  payment_pending_bank_amount_vnd, payment_pending_cash, payment_pending_cash_amount_vnd, payment_failed
+           FROM completion_snapshots WHERE program_id = :p AND level = :level AND area_code = :code AND day = :day"""
+
+
+def test_a_past_month_is_its_snapshot_and_the_parts_add_up_to_the_not_yet_paid(in_payment, db_session):
+    program, october = in_payment["program"], in_payment["october"]
+    rows = {row["code"]: row for row in monthly_report(program.id, date(2021, 10, 1), date(2021, 12, 6))}
+    assert set(rows) == {"01", "79"}
+    for code, then in october.items():
+        # What the dashboard showed when October's snapshot was taken, and what the snapshot kept.
+        assert {name: rows[code][name] for name in ("eligible", "paid", *MONTHLY_UNPAID)} == {
+            name: then[name] for name in ("eligible", "paid", *MONTHLY_UNPAID)
+        }
+        params = {"p": program.id, "level": "province", "code": code, "day": date(2021, 10, 31)}
+        kept = dict(db_session.execute(text(_KEPT), params).mappings().one())
+        assert kept == {name: rows[code][name] for name in kept}
+        _adds_up(rows[code])
+    hanoi, hcm = rows["01"], rows["79"]
+    bank, cash = in_payment["bank"], in_payment["cash"]
+    assert (hanoi["unpaid"], hanoi["payment_failed"], hanoi["checking"], hanoi["approved"]) == (9, 1, 2, 1)
+    assert (hanoi["payment_pending_bank"], hanoi["payment_pending_bank_amount_vnd"]) == (1, bank.amount_vnd)
+    assert (hanoi["payment_pending_cash"], hanoi["payment_pending_cash_amount_vnd"]) == (1, cash.amount_vnd)
+    assert (hcm["unpaid"], hcm["checking"], hcm["payment_pending_bank"], hcm["payment_failed"]) == (3, 2, 1, 0)
+    _adds_up(monthly_totals(list(rows.values())))
+    # November's end, after the bank paid and Quận 1's payment failed: its own snapshot, not October's.
+    november = {row["code"]: row for row in monthly_report(program.id, date(2021, 11, 1), date(2021, 12, 6))}
+    assert (november["01"]["payment_pending_bank"], november["01"]["payment_pending_bank_amount_vnd"]) == (0, 0)
+    assert (november["79"]["payment_pending_bank"], november["79"]["payment_failed"]) == (0, 1)
+    for row in november.values():
+        _adds_up(row)
+
+
+@pytest.mark.parametrize("province", [None, "01", "79"])
+def test_the_running_month_is_the_dashboards_figures_of_the_same_area(in_payment, province):
+    program = in_payment["program"]
+    rows = monthly_report(program.id, date(2021, 12, 1), date(2021, 12, 6), province)
+    national = {row["code"]: row for row in children(program.id, Area())}  # the national dashboard's table
+    assert [row["code"] for row in rows] == ([province] if province else ["01", "79"])
+    for row in rows:
+        own = figures(program.id, Area(row["code"]))  # the province's own dashboard
+        for name in ("eligible", "paid", "paid_amount_vnd", *MONTHLY_UNPAID):
+            assert row[name] == own[name] == national[row["code"]][name], name
+        _adds_up(row)
+    _adds_up(monthly_totals(rows))
+
+
+def _unpaid_table(html: str) -> tuple[list[str], dict[str, list[str]], list[str]]:
+    """The second table's column headings after the province's, its rows by province, and its total row's cells
+    after its heading."""
+    table = html.split('id="monthly-unpaid"', 1)[1].split("</table>", 1)[0]
+
+    def words(cell: str) -> str:
+        return re.sub(r"<[^>]+>", "", cell).strip()
+
+    head = [words(cell) for cell in re.findall(r'<th scope="col"[^>]*>(.*?)</th>', table, re.S)]
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>", 1)[1].split("</tbody>", 1)[0], re.S):
+        cells = [words(cell) for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+        rows[cells[0]] = cells[1:]
+    total = table.split("<tfoot>", 1)[1] if "<tfoot>" in table else ""
+    return head[1:], rows, [words(cell) for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", total, re.S)][1:]
+
+
+def _money(amount: int, locale: str) -> str:
+    return f"{amount:,} ₫".replace(",", ".") if locale == "vi" else f"VND {amount:,}"
+
+
+@pytest.mark.parametrize(
+    ("locale", "heading", "columns"),
+    [
+        (
+            "vi",
+            "Chưa chi trả cuối tháng 10/2021, theo tỉnh",
+            ["Chưa chi trả", "Đang chi trả: chuyển khoản ngân hàng", "Số tiền đang chuyển khoản"],
+        ),
+        (
+            "en",
+            "Not yet paid at the end of 10/2021, by province",
+            ["Not yet paid", "Payment in progress: bank transfer", "Amount in bank transfer"],
+        ),
+    ],
+)
+def test_the_page_shows_where_the_not_yet_paid_were_in_both_languages(client, in_payment, locale, heading, columns):
+    bank, cash = in_payment["bank"], in_payment["cash"]
+    sign_in(client, create_user("admin", password=PASSWORD), locale)
+    response = client.get("/dashboard/monthly?month=10/2021")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f'<h2 id="unpaid-title">{heading}</h2>' in html and '<table id="monthly-unpaid" aria-labelledby' in html
+    head, rows, total = _unpaid_table(html)
+    assert head[:3] == columns and len(head) == 10
+    assert rows["Thành phố Hà Nội"] == [
+        *("9", "1", _money(bank.amount_vnd, locale), "1", _money(cash.amount_vnd, locale)),
+        *("1", "1", "1", "2", "2"),
+    ]
+    far = in_payment["far"].amount_vnd
+    assert rows["Thành phố Hồ Chí Minh"] == [
+        "3",
+        "1",
+        _money(far, locale),
+        "0",
+        _money(0, locale),
+        "0",
+        "0",
+        "0",
+        "0",
+        "2",
+    ]
+    assert total[0] == "12"  # Hà Nội's 9 and Hồ Chí Minh City's 3
+    assert "—" not in total and 'id="unknown-note"' not in html  # every figure known: no "—", no note
+
+
+def _older(db_session: Any, program_id: int, day: date) -> None:
+    """The snapshot of ``day`` as a row taken before migration 0036 is left by it: without the columns it added."""
+    db_session.execute(
+        text(
+            """UPDATE completion_snapshots SET checking = NULL, approved = NULL, payment_pending_bank = NULL,
+                      payment_pending_bank_amount_vnd = NULL, payment_pending_cash = NULL,
+                      payment_pending_cash_amount_vnd = NULL, payment_failed = NULL
+               WHERE program_id = :p AND day = :day"""
+        ),
+        {"p": program_id, "day": day},
+    )
+
+
+def test_the_migration_fills_an_older_snapshot_only_where_its_own_figures_settle_it(in_payment, db_session):
+    program = in_payment["program"]
+    _older(db_session, program.id, date(2021, 10, 31))
+    # An older district row whose not yet paid (3) are all in review (2) or awaiting details (1): none can have been
+    # anywhere else, so every new figure was 0.
+    db_session.execute(
+        text(
+            """INSERT INTO completion_snapshots (program_id, level, area_code, day, claims, eligible, paid,
+                                                 paid_amount_vnd, needs_review, rejected, declined, awaiting_details)
+               VALUES (:p, 'district', '001', '2021-10-31', 5, 4, 1, 1800000, 2, 1, 0, 1)"""
+        ),
+        {"p": program.id},
+    )
+    spec = importlib.util.spec_from_file_location("migration_0036", MIGRATION)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    db_session.execute(text(migration.FILL))
+    found = {
+        (row["level"], row["area_code"]): row
+        for row in db_session.execute(
+            text(
+                """SELECT *, eligible - paid - needs_review - awaiting_details AS rest FROM completion_snapshots
+                   WHERE program_id = :p AND day = '2021-10-31'"""
+            ),
+            {"p": program.id},
+        ).mappings()
+    }
+    new = [name for name, _ in migration.COLUMNS]
+    assert [found[("district", "001")][name] for name in new] == [0] * 7
+    # Every other row had people being checked, approved or in payment: which of them were where is not known.
+    others = [row for key, row in found.items() if key != ("district", "001")]
+    assert others and all(row["rest"] > 0 and [row[name] for name in new] == [None] * 7 for row in others)
+
+
+@pytest.mark.parametrize(
+    ("locale", "note"),
+    [
+        ("vi", "—: không có trong bản chụp số liệu cuối tháng, không phải 0."),
+        ("en", "—: not in the month's last snapshot, not 0."),
+    ],
+)
+def test_a_month_whose_snapshot_did_not_keep_them_shows_a_dash_and_says_why(
+    client, in_payment, db_session, locale, note
+):
+    program = in_payment["program"]
+    _older(db_session, program.id, date(2021, 10, 31))
+    sign_in(client, create_user("admin", password=PASSWORD), locale)
+    html = client.get("/dashboard/monthly?month=10/2021").get_data(as_text=True)
+    _, rows, total = _unpaid_table(html)
+    # Known: the not yet paid (eligible - paid), awaiting details and in review; the rest "—", never 0.
+    assert rows["Thành phố Hà Nội"] == ["9", "—", "—", "—", "—", "—", "—", "1", "2", "—"]
+    assert rows["Thành phố Hồ Chí Minh"] == ["3", "—", "—", "—", "—", "—", "—", "0", "0", "—"]
+    assert total == ["12", "—", "—", "—", "—", "—", "—", "1", "2", "—"]
+    assert f'<p class="muted" id="unknown-note">{note}' in html
+    # The completion table is as before; November's snapshot has every figure, and no note.
+    assert _rows(html)["Thành phố Hà Nội"][:2] == ["14", "5"]
+    assert 'id="unknown-note"' not in client.get("/dashboard/monthly?month=11/2021").get_data(as_text=True)
+
+
+def test_the_xlsx_leaves_an_unknown_figure_blank_and_says_why(client, in_payment, db_session):
+    _older(db_session, in_payment["program"].id, date(2021, 10, 31))
+    sign_in(client, create_user("admin", password=PASSWORD))
+    response = client.get("/dashboard/monthly?month=10/2021&format=xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True).active
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert rows[0] == MONTHLY_HEADER
+    hanoi, total = (dict(zip(rows[0], row, strict=True)) for row in (rows[1], rows[3]))
+    assert (hanoi["Chưa chi trả / Not yet paid"], hanoi["Cần xác minh / Needs review"]) == (9, 2)
+    assert hanoi["Chờ thông tin tài khoản / Awaiting details"] == 1
+    assert [hanoi[name] for name in MONTHLY_HEADER[11:16]] == [None] * 5  # blank, not 0
+    assert hanoi["Đang xác nhận, kiểm tra / Being confirmed or checked"] is None
+    assert (total["Tỉnh / Province"], total["Chưa chi trả / Not yet paid"]) == ("Tổng cộng / Total", 12)
+    assert total["Chi trả không thành công / Payment failed"] is None
+    note = rows[4][1]
+    assert note.startswith("Ô để trống:") and "Blank:" in note and len(rows) == 5
+
+
+def test_a_month_without_any_snapshot_does_not_make_up_its_completion(client, months, db_session):
+    db_session.execute(text("DELETE FROM completion_snapshots WHERE day = '2021-10-31'"))
+    sign_in(client, create_user("admin", password=PASSWORD))
+    html = client.get("/dashboard/monthly?month=10/2021").get_data(as_text=True)
+    # October's reduction is booked; its completion was never kept: "—", not 0.
+    assert _rows(html)["Thành phố Hà Nội"] == ["—", "—", "—", "—", "—", "1", "12", "1.000.000 ₫"]
+    _, rows, _ = _unpaid_table(html)
+    assert rows["Thành phố Hà Nội"] == ["—"] * 10
+    assert 'id="unknown-note"' in html
