@@ -14,6 +14,7 @@ exports, uploads and bank files, and, with no ``DATABASE_URL`` / ``REDIS_URL``, 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -256,6 +257,20 @@ def _fresh_rate_limits(request: pytest.FixtureRequest) -> None:
         from disburse.extensions import limiter
 
         limiter.reset()
+
+
+@pytest.fixture(autouse=True)
+def _signals_left_unblocked() -> Iterator[None]:
+    """A test that leaves signals blocked in this process (code run in-process that holds SIGTERM back, as ``disburse
+    beat`` does before it becomes Celery) fails: every process the later tests start would inherit the mask, ignore
+    its SIGTERM and wait out its kill timeout."""
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    yield
+    after = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    if after != before:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        names = sorted(signal.Signals(number).name for number in after - before)
+        pytest.fail(f"the test left signals blocked in the test process: {', '.join(names)}")
 
 
 @pytest.fixture
