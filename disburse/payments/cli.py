@@ -140,9 +140,20 @@ def _echo_held_back(order: sending.HeldBack) -> None:
 
 @payments_cli.command("send")
 @click.argument("batch_id", type=RECORD_ID)
-def send_cmd(batch_id: int) -> None:
+@click.option(
+    "--held-now",
+    is_flag=True,
+    help="Orders the provider held back: their wait cut short, handed over now (once their cause is fixed).",
+)
+def send_cmd(batch_id: int, held_now: bool) -> None:
     """Hand BATCH_ID to its provider (if it was handed over before: ask first, send only what it never saw)."""
     batch = _batch(batch_id)
+    if held_now:
+        cut = sending.end_waits(batch.id)
+        click.echo(
+            f"Lô {batch_id}: {number(cut, locale='vi')} lệnh bị giữ lại được gửi lại ngay. / Batch {batch_id}: "
+            f"{number(cut, locale='en')} held-back orders handed over again now."
+        )
     try:
         sent = _hand_over(batch)
     except ProviderError as exc:

@@ -413,6 +413,22 @@ def held_orders(batch_id: int) -> dict[str, datetime]:
     return {reference: until for reference, until in db.session.execute(_HELD_ORDERS, {"batch_id": batch_id})}
 
 
+_END_WAITS = text(
+    """UPDATE payments SET withheld_until = now()
+       WHERE batch_id = :batch_id AND state = 'sent' AND withheld_until > now()"""
+)
+
+
+def end_waits(batch_id: int) -> int:
+    """Cut short the wait of ``batch_id``'s orders its provider held back (an operator fixed the cause: the next
+    hand-over takes them); how many. Their count stays: a refusal after this waits as the next one would. Commits."""
+    cut = db.session.execute(_END_WAITS, {"batch_id": batch_id}).rowcount
+    db.session.commit()
+    if cut:
+        log.warning("batch %s: the wait of %d held-back order(s) cut short by hand", batch_id, cut)
+    return int(cut)
+
+
 def _still_waiting(held: dict[str, datetime]) -> set[str]:
     """Of ``held`` (:func:`held_orders`), those whose wait is not over."""
     now = datetime.now(UTC)

@@ -261,3 +261,33 @@ def test_an_order_due_again_is_handed_over_by_one_run_at_a_time(db_session, make
     ]
     db_session.expire_all()
     assert db_session.get(PaymentBatch, batch.id).acknowledged_at is not None
+
+
+def test_an_operator_who_fixed_the_cause_sends_the_held_back_orders_at_once(
+    app, client, db_session, make_bank: Callable[..., Bank], receiver, use_bank
+):
+    """``disburse payments send BATCH --held-now``: the wait cut short, the order handed over in the same run, under
+    its reference, paid once; without the flag the same command leaves it waiting."""
+    bank = make_bank(max_amount_vnd=LIMIT)
+    use_bank(bank)
+    batch, (good, big) = _batch(SMALL, BIG)
+    assert len(sending.send_batch(batch.id).withheld) == 1
+    reference = _payment(db_session, big).provider_reference
+    bank.sandbox.max_amount_vnd = None  # the fund had its limit raised
+
+    runner = app.test_cli_runner()
+    plain = runner.invoke(args=["payments", "send", str(batch.id)], catch_exceptions=False).output
+    assert "1 orders held back by the provider are still waiting: not sent again." in plain
+    assert reference not in {r for (r,) in bank.sql("SELECT reference_id FROM sandbox.transfers")}
+
+    now = runner.invoke(args=["payments", "send", str(batch.id), "--held-now"], catch_exceptions=False).output
+    assert f"Batch {batch.id}: 1 held-back orders handed over again now." in now
+    assert f"Batch {batch.id}: 1 orders handed over." in now
+    _deliver_callbacks(client, receiver, bank)
+    assert {_payment(db_session, c).state for c in (good, big)} == {"paid"}
+    assert _settlements(bank) == {_payment(db_session, c).provider_reference: 1 for c in (good, big)}
+    assert _payment(db_session, big).withheld_count == 1  # what it went through stays on record
+
+    again = runner.invoke(args=["payments", "send", str(batch.id), "--held-now"], catch_exceptions=False).output
+    assert f"Batch {batch.id}: 0 held-back orders handed over again now." in again
+    assert _settlements(bank) == {_payment(db_session, c).provider_reference: 1 for c in (good, big)}
