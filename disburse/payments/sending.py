@@ -415,18 +415,18 @@ def held_orders(batch_id: int) -> dict[str, datetime]:
 
 _END_WAITS = text(
     """UPDATE payments SET withheld_until = now()
-       WHERE batch_id = :batch_id AND state = 'sent' AND withheld_until > now()"""
+       WHERE batch_id = :batch_id AND state = 'sent' AND withheld_until > now() RETURNING id"""
 )
 
 
 def end_waits(batch_id: int) -> int:
     """Cut short the wait of ``batch_id``'s orders its provider held back (an operator fixed the cause: the next
     hand-over takes them); how many. Their count stays: a refusal after this waits as the next one would. Commits."""
-    cut = db.session.execute(_END_WAITS, {"batch_id": batch_id}).rowcount
+    cut = len(db.session.execute(_END_WAITS, {"batch_id": batch_id}).all())
     db.session.commit()
     if cut:
         log.warning("batch %s: the wait of %d held-back order(s) cut short by hand", batch_id, cut)
-    return int(cut)
+    return cut
 
 
 def _still_waiting(held: dict[str, datetime]) -> set[str]:
