@@ -17,7 +17,9 @@ After each, with the sweepers run (the test plays beat, and lets "an hour pass" 
 :func:`tests.payments.invariants.assert_never_twice_never_lost`.
 
 The run's own Redis database (``own_redis_url``) is these tests' broker, not the session worker's; the Redis restart
-test runs its own server on a free port.
+test runs its own server on a free port. The session worker, which works on the same database with production's
+timings, is held still while this module runs (:func:`tests.workers.conftest.session_worker_paused`): these tests'
+workers are the only ones at work.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ from tests.payments.invariants import assert_never_twice_never_lost, claim_state
 from tests.sandbox_bank import Bank
 from tests.workers.test_verification_worker import Committed
 
-pytestmark = pytest.mark.worker
+pytestmark = [pytest.mark.worker, pytest.mark.usefixtures("session_worker_paused")]
 
 QUEUES = ("payments", "provider-events", "periodic")
 CALLBACKS = "/api/v1/providers/sandbox/events"
