@@ -48,6 +48,7 @@ import httpx
 import pytest
 import redis
 from celery import Celery
+from celery.utils.nodenames import host_format
 from flask import Flask
 from sqlalchemy import text
 from standardwebhooks.webhooks import Webhook
@@ -244,31 +245,56 @@ class Workers:
             "DISBURSE_PAYMENT_RETRY_CAP_S": "2",
         }
         self.procs: list[subprocess.Popen[bytes]] = []
+        #: Each worker's node name (``payer3-<pid of this process>@<host>``), by process id.
+        self.nodes: dict[int, str] = {}
         self.started = 0
 
     def start(self, **env: str) -> subprocess.Popen[bytes]:
+        """A worker on the payment queues, once it answers."""
+        proc = self._spawn(",".join(QUEUES), env)
+        self._wait_for_ping(proc)
+        return proc
+
+    def standby(self, **env: str) -> subprocess.Popen[bytes]:
+        """A worker started now, not waited for, consuming none of the payment queues (only a queue of its own that
+        nobody sends to) until :meth:`take_over`: a worker that starts up while others work, so that taking over
+        after a kill costs the test no start-up."""
+        return self._spawn(f"standby-{self.started + 1}-{os.getpid()}", env)
+
+    def take_over(self, proc: subprocess.Popen[bytes]) -> None:
+        """The standby worker ``proc`` (once it answers) consumes the payment queues from now on."""
+        node = self._wait_for_ping(proc)
+        celery = self.app.extensions["celery"]
+        for queue in QUEUES:
+            replies = celery.control.add_consumer(queue, destination=[node], reply=True, timeout=30, limit=1) or []
+            if not any(node in reply for reply in replies):
+                pytest.fail(f"worker {node} did not start consuming {queue} within 30 s")
+
+    def _spawn(self, queues: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
         self.started += 1
         name = f"payer{self.started}"
         proc = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
-            worker_command(",".join(QUEUES), name, "ERROR", "--without-heartbeat"), env={**self.env, **env}
+            worker_command(queues, name, "ERROR", "--without-heartbeat"), env={**self.env, **env}
         )
         self.procs.append(proc)
-        self._wait_for_ping(proc, name)
+        self.nodes[proc.pid] = host_format(f"{name}-{os.getpid()}@%h")  # as the worker expands its --hostname
         return proc
 
-    def _wait_for_ping(self, proc: subprocess.Popen[bytes], name: str) -> None:
+    def _wait_for_ping(self, proc: subprocess.Popen[bytes]) -> str:
+        """The worker's node name, once it answers a ping."""
+        node = self.nodes[proc.pid]
         celery = self.app.extensions["celery"]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                pytest.fail(f"worker {name} exited with code {proc.returncode}")
-            try:
-                replies = celery.control.ping(timeout=0.5) or []
+                pytest.fail(f"worker {node} exited with code {proc.returncode}")
+            try:  # its answer ends the wait; one that is not listening yet misses the ping: ask again
+                replies = celery.control.ping(destination=[node], timeout=0.5, limit=1) or []
             except Exception:  # Redis restarting: ask again
                 replies = []
-            if any(name in host for reply in replies for host in reply):
-                return
-        pytest.fail(f"worker {name} did not answer a ping within 60 s")
+            if any(node in reply for reply in replies):
+                return node
+        pytest.fail(f"worker {node} did not answer a ping within 60 s")
 
     def kill(self, proc: subprocess.Popen[bytes]) -> None:
         """SIGKILL: no clean-up of any kind (its database sessions die with its sockets)."""
@@ -566,7 +592,8 @@ def test_a_worker_killed_again_and_again_mid_batch_pays_nobody_twice(
     app, committed, own_redis, make_bank, make_proxy, workers
 ):
     """Five SIGKILLs, each at a random point of the work in flight (after a random amount of progress, then a random
-    pause): mid-batching, mid-send, mid-apply. Each time a new worker starts and beat goes on.
+    pause): mid-batching, mid-send, mid-apply. Each time the next worker, started beforehand and consuming nothing
+    until then, takes the queues over at once, and beat goes on.
 
     The kill points and the bank's decisions come from a seed, printed (shown with a failure); ``DISBURSE_KILL_SEED``
     sets it (random by default). The bank decides by seed and reference, and the references carry the claims' ids:
@@ -575,22 +602,27 @@ def test_a_worker_killed_again_and_again_mid_batch_pays_nobody_twice(
     seed = int(os.environ.get("DISBURSE_KILL_SEED") or random.randrange(10**6))
     print(f"kill points and bank decisions from seed {seed} (DISBURSE_KILL_SEED={seed} to run it again)")
     rng = random.Random(seed)
-    program = approved_claims(committed, 200)
     bank = make_bank(start_settler=True, delay_s=0.1, failure_rate=0.2, return_rate=0.1, seed=seed)
     proxy = make_proxy(bank)
     proxy.latency = 0.3  # each call to the bank takes a while: kills land in the middle of sends
     group = workers(own_redis, proxy.url)
-    worker = group.start()
+    kills = 5
+    # The first worker and the one that takes over after each kill, starting up while the claims are made.
+    standby = [group.standby() for _ in range(kills + 1)]
+    program = approved_claims(committed, 200)
+    worker = standby.pop(0)
+    group.take_over(worker)
 
     send(app, "payments.batch")
     mid_work = 0
-    for _ in range(5):
+    for _ in range(kills):
         target = progress(program.id) + rng.randint(3, 40)
         moved = wait_until(lambda t=target: progress(program.id) >= t, timeout=15)
         time.sleep(rng.uniform(0, 0.4))
         group.kill(worker)
         mid_work += moved
-        worker = group.start()
+        worker = standby.pop(0)
+        group.take_over(worker)
         an_hour_passes(own_redis)  # a dead worker's sweep lock expires; what it lost is the sweeper's
         send(app, "payments.batch")
         send(app, "sweepers.payments")
