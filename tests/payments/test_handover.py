@@ -35,8 +35,14 @@ from disburse.payments.models import Payment, PaymentBatch
 from disburse.payments.providers import RetryableError
 from tests.factories import create_claim, create_program
 from tests.sandbox_bank import Bank
+from tests.workers.conftest import session_worker_paused  # noqa: F401 - the fixture, for this module
 from tests.workers.test_payment_worker import PaymentRows
 from workers import payments as payment_tasks
+
+# The session worker, when an earlier module started it, would run the payments.send each batch's commit here sends
+# (the savepoint commits are real to the broker) and hold the batch's hand-over lock while this module's own send
+# asks for it: held still for the module.
+pytestmark = pytest.mark.usefixtures("session_worker_paused")
 
 LONG_AGO = timedelta(hours=2)
 
