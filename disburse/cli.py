@@ -146,25 +146,22 @@ def beat(schedule_file: str | None, loglevel: str) -> None:
     beat holds the lock on the same Redis."""
     from disburse.spreadsheets import UnusableFile, writable
 
-    path = Path(schedule_file) if schedule_file else runtime.default_instance_path() / "celerybeat-schedule"
-    try:
-        writable(path, what=("tệp lịch chạy", "schedule file"))  # before the lock: Celery would fail after taking it
-    except UnusableFile as exc:
-        _refuse(deployment.Refused(exc.message_vi, exc.message_en))
-    try:
-        config = deployment.preflight()
-    except deployment.Refused as exc:
-        _refuse(exc)
-    # A stop from the lock on (Celery not yet listening) would kill beat with its lock held for the lock's whole life.
-    # Held back instead: the mask and a pending stop survive the exec, and the scheduler's first tick delivers it
-    # (workers.beat), when beat stops cleanly and releases the lock. Refused, the mask is as it was.
+    # A stop from here on would kill beat before Celery listens: with its lock held, for the lock's whole life. Held
+    # back instead: the mask and a pending stop survive the exec, and the scheduler's first tick delivers it
+    # (workers.beat), when beat stops cleanly and releases the lock. Refused, the mask is put back as it was.
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     try:
-        token = deployment.take_beat_lock(config)
-    except BaseException as exc:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        if isinstance(exc, deployment.Refused):
+        path = Path(schedule_file) if schedule_file else runtime.default_instance_path() / "celerybeat-schedule"
+        try:
+            writable(path, what=("tệp lịch chạy", "schedule file"))  # before the lock: Celery would fail after it
+        except UnusableFile as exc:
+            _refuse(deployment.Refused(exc.message_vi, exc.message_en))
+        try:
+            token = deployment.take_beat_lock(deployment.preflight())
+        except deployment.Refused as exc:
             _refuse(exc)
+    except BaseException:  # the refusals' SystemExit too
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         raise
     os.environ[deployment.BEAT_TOKEN_ENV] = token
     _become(
