@@ -93,8 +93,9 @@ PaymentFailed = Annotated[int, Field(description="The last payment failed or was
 AwaitingDetails = Annotated[int, Field(description="Awaiting payment details (awaiting_payment_details).")]
 
 
-class AreaFigures(ResponseModel):
-    code: str
+class Figures(ResponseModel):
+    """An area's figures: what was paid, and where the eligible not yet paid are (the dashboards' figures)."""
+
     eligible: int
     paid: int
     percent_paid: float | None = Field(description=PERCENT_PAID)
@@ -107,6 +108,10 @@ class AreaFigures(ResponseModel):
     payment_pending_amount_vnd: PaymentPendingAmount
     payment_failed: PaymentFailed
     awaiting_details: AwaitingDetails
+
+
+class AreaFigures(Figures):
+    code: str
 
 
 class Reduction(ResponseModel):
@@ -129,23 +134,11 @@ class UnpaidAtEnd(ResponseModel):
     as_of: str | None = Field(description="ISO date: the programme day the sweep counted on; null before the first.")
 
 
-class AreaProgress(ResponseModel):
+class AreaProgress(Figures):
     program: str
     level: str = Field(description="country, province or district.")
     province: str | None
     district: str | None
-    eligible: int
-    paid: int
-    percent_paid: float | None = Field(description=PERCENT_PAID)
-    paid_amount_vnd: int
-    needs_review: NeedsReview
-    unpaid: Unpaid
-    checking: Checking
-    approved: Approved
-    payment_pending: PaymentPending
-    payment_pending_amount_vnd: PaymentPendingAmount
-    payment_failed: PaymentFailed
-    awaiting_details: AwaitingDetails
     unpaid_at_end: UnpaidAtEnd
     reduction: Reduction
     areas: list[AreaFigures] = Field(description="The child areas: the country's provinces, a province's districts.")
