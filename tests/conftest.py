@@ -6,9 +6,10 @@ given database is never touched), by running the migrations; each test runs insi
 back at the end (SQLAlchemy's "joining a session into an external transaction" recipe).
 
 The README's command runs the suite in two processes (pytest-xdist, one per core). Each process has its own test
-database (by pid), its own two Redis databases (``redis_url``: the session worker's broker; ``own_redis_url``: the
-broker of the modules that start workers of their own), and, through ``DISBURSE_INSTANCE``, its own instance folder:
-exports, uploads and bank files, and, with no ``DATABASE_URL`` / ``REDIS_URL``, its own embedded servers.
+database (by pid), its own three Redis databases (``redis_url``: the session worker's broker; ``own_redis_url``: the
+broker of the modules that start workers of their own; ``idle_redis_url``: where the tests that run no worker send
+their tasks), and, through ``DISBURSE_INSTANCE``, its own instance folder: exports, uploads and bank files, and, with
+no ``DATABASE_URL`` / ``REDIS_URL``, its own embedded servers.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import redis
+from celery import Celery
 from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import _app_ctx_id
@@ -32,7 +35,7 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from config import Test
 from disburse import create_app, runtime
 from disburse.extensions import db
-from tests.apps import restore_celery
+from tests.apps import celery_on, restore_celery
 from tests.real_worker import celery_worker  # noqa: F401 - the one session-wide worker, for every package
 from tests.sandbox_bank import bank, make_bank, make_provider, receiver  # noqa: F401 - fixtures for every package
 
@@ -41,9 +44,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: The pytest-xdist process running this conftest ("gw0", "gw1", ...), or None in a plain single-process run.
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
-#: Redis databases each test process takes: the session worker's broker and the one modules with workers of their own
-#: share (one module at a time: each empties it before and after).
-REDIS_DATABASES_PER_PROCESS = 2
+#: Redis databases each test process takes: the session worker's broker, the one modules with workers of their own
+#: share (one module at a time: each empties it before and after), and the one no worker reads (idle_redis_url).
+REDIS_DATABASES_PER_PROCESS = 3
 
 if XDIST_WORKER:
     # Set before any Config is built, so that the app, the worker processes it starts and the embedded servers all
@@ -52,10 +55,10 @@ if XDIST_WORKER:
 
 
 def _redis_test_url(url: str, slot: int) -> str:
-    """This test process's Redis database number ``slot`` (0 or 1), counted down from 15, or from the database the URL
-    names if not 0: process k takes 15 - 2k and 14 - 2k. Test runs given their own databases (two checkouts on one
-    Redis), like the processes of one run, never take each other's tasks (a worker of one would otherwise consume the
-    other's messages and find none of its rows)."""
+    """This test process's Redis database number ``slot`` (0 to 2), counted down from 15, or from the database the URL
+    names if not 0: process k takes 15 - 3k, 14 - 3k and 13 - 3k. Test runs given their own databases (two checkouts
+    on one Redis), like the processes of one run, never take each other's tasks (a worker of one would otherwise
+    consume the other's messages and find none of its rows)."""
     parts = urlsplit(url)
     query = dict(pair.partition("=")[::2] for pair in parts.query.split("&") if pair)
     named = query.get("db", "0") if parts.scheme == "unix" else parts.path.strip("/")
@@ -100,6 +103,12 @@ def own_redis_url(services: runtime.Services) -> str:
     """The broker of a module that starts workers of its own, so that the session worker never takes their tasks.
     One module uses it at a time; each empties it before and after."""
     return _redis_test_url(services.redis_url, 1)
+
+
+@pytest.fixture(scope="session")
+def idle_redis_url(services: runtime.Services) -> str:
+    """Where the tests that run no worker send their tasks (:func:`_tasks_where_no_worker_reads`)."""
+    return _redis_test_url(services.redis_url, 2)
 
 
 @pytest.fixture(scope="session")
@@ -257,6 +266,63 @@ def _fresh_rate_limits(request: pytest.FixtureRequest) -> None:
         from disburse.extensions import limiter
 
         limiter.reset()
+
+
+#: The app's own Celery, one like it that sends to ``idle_redis_url``, and a client of that database.
+IdleCelery = tuple[Celery, Celery, redis.Redis]
+
+
+@pytest.fixture(scope="session")
+def _idle_celery(app: Flask, idle_redis_url: str) -> Iterator[IdleCelery]:
+    client = redis.Redis.from_url(idle_redis_url)
+    yield app.extensions["celery"], celery_on(app, idle_redis_url, "test-idle-broker"), client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(autouse=True)
+def _tasks_where_no_worker_reads(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that runs no worker sends its tasks to a Redis database no worker reads, emptied before it.
+
+    Its commits (savepoints on ``db_session`` too) send the tasks they asked for, as real ones do. On the session
+    worker's broker they waited until a later test started that worker, which then ran them against the database
+    with another test's rows in it (``payments.apply_events`` applies every stored callback, ``payments.send``
+    takes its batch's lock): tests of payments failed at random, in another module than the one that sent them.
+    Tests marked ``worker`` (the session worker's, or workers of their own) and ``up`` keep their brokers; so does a
+    test whose module already pointed the app's Celery elsewhere. A test that counts what it sent reads
+    ``queued_messages`` or this database (``idle_redis_url``)."""
+    node = request.node
+    if "app" not in request.fixturenames or node.get_closest_marker("worker") or node.get_closest_marker("up"):
+        yield
+        return
+    app: Flask = request.getfixturevalue("app")
+    own, idle, client = request.getfixturevalue("_idle_celery")
+    if app.extensions["celery"] is not own:
+        yield
+        return
+    client.flushdb()
+    app.extensions["celery"] = idle
+    try:
+        yield
+    finally:
+        app.extensions["celery"] = own
+
+
+@pytest.fixture
+def broker(
+    app: Flask, idle_redis_url: str, _idle_celery: IdleCelery, _tasks_where_no_worker_reads: None
+) -> Iterator[redis.Redis]:
+    """A client of the Redis database this test's tasks wait in, no worker taking them (:func:`waiting` reads them),
+    with the app's ``REDIS_URL`` on it for the test, so that what reads queue lengths (the verification sweep, the
+    health page) counts them there."""
+    _own, idle, client = _idle_celery
+    assert app.extensions["celery"] is idle, "a test that runs a worker has no idle broker"
+    original = app.config["REDIS_URL"]
+    app.config["REDIS_URL"] = idle_redis_url
+    try:
+        yield client
+    finally:
+        app.config["REDIS_URL"] = original
 
 
 @pytest.fixture(autouse=True)

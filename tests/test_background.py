@@ -1,48 +1,22 @@
 """Work is sent to Redis only when the transaction that asked for it commits (real Redis, real Celery).
 
-The messages go to a Redis database of their own (``own_redis_url``), through a Celery app configured exactly as the
+The messages go to a Redis database no worker reads (the ``broker`` fixture), through a Celery app configured as the
 app's, so that the test can count them without a worker taking them first."""
 
 from __future__ import annotations
 
-import base64
-import json
-from collections.abc import Iterator
-
 import pytest
 import redis
-from celery import Celery
 
 from disburse.background import TASK_QUEUES, QueueNames, UnknownTask, enqueue_after_commit
 from disburse.jobs import service as jobs
 from disburse.jobs.models import Job
-
-
-@pytest.fixture
-def broker(app, own_redis_url) -> Iterator[redis.Redis]:
-    """The app's Celery, pointed at the run's own Redis database for the test; the queues emptied before and after."""
-    from disburse.runtime import celery_broker_url
-
-    url = celery_broker_url(own_redis_url)
-    celery: Celery = app.extensions["celery"]
-    own = Celery("test-broker", broker=url, set_as_current=False)
-    own.conf.update(task_routes=celery.conf.task_routes, task_queues=celery.conf.task_queues)
-    client = redis.Redis.from_url(own_redis_url)
-    client.flushdb()
-    app.extensions["celery"] = own
-    try:
-        yield client
-    finally:
-        app.extensions["celery"] = celery
-        client.flushdb()
-        client.close()
+from tests.apps import waiting
 
 
 def _waiting(client: redis.Redis, queue: str) -> list[tuple[str, list]]:
-    """(task name, positional arguments) of each message waiting in ``queue``, oldest first (Celery's message
-    protocol 2: the body is base64 JSON ``[args, kwargs, embed]``)."""
-    messages = [json.loads(raw) for raw in reversed(client.lrange(queue, 0, -1))]
-    return [(m["headers"]["task"], json.loads(base64.b64decode(m["body"]))[0]) for m in messages]
+    """(task name, positional arguments) of each message waiting in ``queue``, oldest first."""
+    return [(name, args) for name, args, _kwargs in waiting(client, queue)]
 
 
 def test_sent_when_the_transaction_commits(db_session, broker):
@@ -92,3 +66,18 @@ def test_a_submitted_job_is_sent_with_its_id_after_the_commit_only(db_session, b
     db_session.rollback()
     assert broker.llen(QueueNames.REPORTS) == 1
     assert db_session.get(Job, dropped_id) is None
+
+
+def test_a_test_that_runs_no_worker_sends_where_no_worker_reads(db_session, redis_url, idle_redis_url):
+    """The suite's own guard (tests/conftest.py): a rolled-back test's commits send their tasks, and on the session
+    worker's broker a later test's worker ran them against that test's rows. Here they wait where no worker reads."""
+    session_broker, idle = redis.Redis.from_url(redis_url), redis.Redis.from_url(idle_redis_url)
+    try:
+        before = session_broker.llen(QueueNames.PROVIDER_EVENTS)
+        enqueue_after_commit("payments.apply_events")
+        db_session.commit()
+        assert _waiting(idle, QueueNames.PROVIDER_EVENTS) == [("payments.apply_events", [])]
+        assert session_broker.llen(QueueNames.PROVIDER_EVENTS) == before
+    finally:
+        session_broker.close()
+        idle.close()

@@ -27,7 +27,6 @@ from disburse.registry.seeding.employers import BIG_UNIT_SIZE
 from disburse.verification import service as verification
 from disburse.verification.reasons import NOT_CONFIRMED_BY_EMPLOYER
 from tests.verification.test_requests import _waiting
-from tests.verification.test_requests import broker as broker  # the fixture: messages on the run's own Redis db
 
 
 def _count(model: type) -> int:

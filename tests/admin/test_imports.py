@@ -15,7 +15,7 @@ from disburse.extensions import db
 from disburse.jobs.models import Job
 from tests.admin.conftest import sign_in
 from tests.registry.test_import_support import employer_row
-from tests.test_background import _waiting, broker  # noqa: F401 - the fixture
+from tests.test_background import _waiting
 from workers.imports import run_import
 
 
@@ -44,7 +44,7 @@ def test_the_upload_page(admin_client, admin):
     assert "<title>Import a registry file · disburse</title>" in html and "Monthly UI salary funds" in html
 
 
-def test_an_upload_is_imported_by_a_job_with_its_refused_rows_to_download(admin_client, admin, folders, broker):  # noqa: F811
+def test_an_upload_is_imported_by_a_job_with_its_refused_rows_to_download(admin_client, admin, folders, broker):
     rows = [employer_row(), employer_row(sector="bank"), employer_row()]  # the bank's sector is refused
     answer = _upload(admin_client, _csv(rows), "don-vi thang 11.csv")
     assert answer.status_code == 302
@@ -79,7 +79,7 @@ def test_an_upload_is_imported_by_a_job_with_its_refused_rows_to_download(admin_
     assert status["finished"] is True and status["download"] == f"/jobs/{job_id}/download"
 
 
-def test_an_import_without_refused_rows_offers_no_errors_file(admin_client, folders, broker):  # noqa: F811
+def test_an_import_without_refused_rows_offers_no_errors_file(admin_client, folders, broker):
     answer = _upload(admin_client, _csv([employer_row()]), "u.csv")
     job_id = int(answer.headers["Location"].rsplit("/", 1)[1])
     run_import(job_id)
@@ -89,13 +89,13 @@ def test_an_import_without_refused_rows_offers_no_errors_file(admin_client, fold
     assert 'id="job-download" hidden' in admin_client.get(f"/jobs/{job_id}").get_data(as_text=True)
 
 
-def _nothing_changed(folders, before: int, broker) -> None:  # noqa: F811
+def _nothing_changed(folders, before: int, broker) -> None:
     assert db.session.query(Job).count() == before
     assert not folders["uploads"].exists() or not any(folders["uploads"].iterdir())
     assert broker.llen(QueueNames.IMPORTS) == 0
 
 
-def test_a_file_of_another_type_is_refused_in_both_languages_and_changes_nothing(admin_client, admin, folders, broker):  # noqa: F811
+def test_a_file_of_another_type_is_refused_in_both_languages_and_changes_nothing(admin_client, admin, folders, broker):
     before = db.session.query(Job).count()
     answer = _upload(admin_client, b"%PDF-1.4\n", "bao-cao.pdf")
     assert answer.status_code == 400
@@ -123,7 +123,7 @@ def test_a_file_of_another_type_is_refused_in_both_languages_and_changes_nothing
     _nothing_changed(folders, before, broker)
 
 
-def test_a_file_over_the_cap_is_refused(admin_client, app, folders, broker, monkeypatch):  # noqa: F811
+def test_a_file_over_the_cap_is_refused(admin_client, app, folders, broker, monkeypatch):
     monkeypatch.setitem(app.config, "DISBURSE_UPLOAD_MAX_BYTES", 4096)
     before = db.session.query(Job).count()
     answer = _upload(admin_client, _csv([employer_row() for _ in range(100)]), "big.csv")
@@ -132,7 +132,7 @@ def test_a_file_over_the_cap_is_refused(admin_client, app, folders, broker, monk
     _nothing_changed(folders, before, broker)
 
 
-def test_a_big_upload_passes_the_csrf_check(admin_client, app, folders, broker, monkeypatch):  # noqa: F811
+def test_a_big_upload_passes_the_csrf_check(admin_client, app, folders, broker, monkeypatch):
     """The CSRF check reads the form before the page runs: the page's own cap must already hold then (a 17 MB file
     was refused with 413 under the 16 MB cap of the other pages). Here with small caps: the page's 1 MB, others 2 KB."""
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
@@ -160,7 +160,7 @@ def test_only_admins_upload(client, db_session, folders):
     assert not folders["uploads"].exists()
 
 
-def test_the_job_page_names_the_other_sheets_with_data_that_were_not_imported(admin_client, admin, folders, broker):  # noqa: F811
+def test_the_job_page_names_the_other_sheets_with_data_that_were_not_imported(admin_client, admin, folders, broker):
     """The web import reads the first sheet only, as the command does; its job page says which sheets it left."""
     from openpyxl import Workbook
 

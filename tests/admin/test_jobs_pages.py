@@ -12,7 +12,7 @@ from disburse.jobs import service as jobs
 from disburse.jobs.models import Job
 from tests.admin.conftest import PASSWORD, sign_in
 from tests.factories import create_user
-from tests.test_background import _waiting, broker  # noqa: F401 - the fixture
+from tests.test_background import _waiting
 
 
 def _job(user=None, **fields) -> Job:
@@ -121,7 +121,7 @@ def test_the_list_filters_by_state_and_kind_newest_first_in_pages(admin_client, 
     assert bad.status_code == 400 and "Choose one of the options on the page." in bad.get_data(as_text=True)
 
 
-def test_retry_runs_the_same_task_as_a_new_job_linked_to_the_old(admin_client, admin, broker, tmp_path):  # noqa: F811
+def test_retry_runs_the_same_task_as_a_new_job_linked_to_the_old(admin_client, admin, broker, tmp_path):
     upload = tmp_path / "nv.csv"
     upload.write_text("si_code\n", encoding="utf-8")
     failed = _job(
@@ -156,7 +156,7 @@ def test_retry_runs_the_same_task_as_a_new_job_linked_to_the_old(admin_client, a
     assert db.session.query(Job).filter(Job.params["retry_of"].isnot(None)).count() == 1
 
 
-def test_retry_of_a_lists_build_sends_its_programme(admin_client, admin, broker):  # noqa: F811
+def test_retry_of_a_lists_build_sends_its_programme(admin_client, admin, broker):
     failed = _job(admin, kind="lists.build", params={"program": "NQ116"}, state="failed", error="boom")
     db.session.commit()
     assert admin_client.post(f"/jobs/{failed.id}/retry").status_code == 302
@@ -164,7 +164,7 @@ def test_retry_of_a_lists_build_sends_its_programme(admin_client, admin, broker)
     assert _waiting(broker, QueueNames.REPORTS) == [("lists.build", ["NQ116", new_id])]
 
 
-def test_an_import_whose_file_is_gone_is_not_retried(admin_client, admin, broker, tmp_path):  # noqa: F811
+def test_an_import_whose_file_is_gone_is_not_retried(admin_client, admin, broker, tmp_path):
     failed = _job(admin, params={"path": str(tmp_path / "gone.csv")}, state="failed", error="boom")
     db.session.commit()
     html = admin_client.post(f"/jobs/{failed.id}/retry", follow_redirects=True).get_data(as_text=True)

@@ -19,7 +19,7 @@ from disburse.jobs import service as jobs
 from disburse.jobs.models import Job
 from tests.admin.conftest import sign_in
 from tests.factories import create_employee, create_employer, nq116
-from tests.test_background import _waiting, broker  # noqa: F401 - the fixture
+from tests.test_background import _waiting
 from workers.lists import build_lists_task
 
 
@@ -84,7 +84,7 @@ def test_an_admin_builds_the_lists_before_the_deadline_as_an_audited_job_and_new
     client,
     admin,
     monkeypatch,
-    broker,  # noqa: F811
+    broker,
 ):
     monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-10-15")
     unit = create_employer()
@@ -127,7 +127,7 @@ def test_after_the_list_deadline_the_build_is_refused_and_names_form_03(
     client,
     admin,
     monkeypatch,
-    broker,  # noqa: F811
+    broker,
     locale,
     words,
 ):

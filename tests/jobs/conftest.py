@@ -11,7 +11,6 @@ from flask import Flask
 
 from tests.admin.conftest import PASSWORD, folders, sign_in  # noqa: F401 - the fixture
 from tests.factories import create_user
-from tests.test_background import broker  # noqa: F401 - the fixture
 
 
 @pytest.fixture

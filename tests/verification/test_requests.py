@@ -1,48 +1,23 @@
 """Verification is asked for after the commit, in chunks, on the verification queue (real Redis, real Celery
-messages; no worker takes them: the messages go to a Redis database of their own)."""
+messages; no worker takes them: the messages go to a Redis database no worker reads, the ``broker`` fixture)."""
 
 from __future__ import annotations
 
-import base64
-import json
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 import redis
-from celery import Celery
 from sqlalchemy import text
 
 from disburse.background import QueueNames
-from disburse.runtime import celery_broker_url
 from disburse.verification import service as verification
 from disburse.verification import sweepers
+from tests.apps import waiting
 from tests.factories import create_claim, create_program
 from workers import sweepers as tasks
 
 
-@pytest.fixture
-def broker(app, own_redis_url) -> Iterator[redis.Redis]:
-    celery: Celery = app.extensions["celery"]
-    own = Celery("test-verification-broker", broker=celery_broker_url(own_redis_url), set_as_current=False)
-    own.conf.update(task_routes=celery.conf.task_routes, task_queues=celery.conf.task_queues)
-    client = redis.Redis.from_url(own_redis_url)
-    client.flushdb()
-    app.extensions["celery"] = own
-    original_url = app.config["REDIS_URL"]
-    app.config["REDIS_URL"] = own_redis_url  # the sweep reads the queue length where the messages are
-    try:
-        yield client
-    finally:
-        app.config["REDIS_URL"] = original_url
-        app.extensions["celery"] = celery
-        client.flushdb()
-        client.close()
-
-
 def _waiting(client: redis.Redis) -> list[tuple[str, dict]]:
-    messages = [json.loads(raw) for raw in reversed(client.lrange(QueueNames.VERIFICATION, 0, -1))]
-    return [(m["headers"]["task"], json.loads(base64.b64decode(m["body"]))[1]) for m in messages]
+    return [(name, kwargs) for name, _args, kwargs in waiting(client, QueueNames.VERIFICATION)]
 
 
 def test_request_verification_sends_chunks_after_the_commit(db_session, broker):
