@@ -26,23 +26,21 @@ def restore_celery(app: Flask) -> None:
     celery.set_default()
 
 
+#: The settings that name where a Celery app sends and keeps results: the rest is copied by :func:`celery_on`.
+_WHERE = ("broker_url", "broker_read_url", "broker_write_url", "result_backend")
+
+
 def celery_on(app: Flask, broker_url: str, name: str) -> Celery:
-    """A Celery app that sends as ``app``'s does (its routes, queues, serializer, timeouts and send retries) to the
-    Redis at ``broker_url`` instead: for a test to send where it chooses. Never made the current app."""
+    """A Celery app configured as ``app``'s in every setting (routes, queues, timeouts, send retries, time zone, beat
+    schedule) but one: it sends to, and keeps results in, the Redis at ``broker_url``. For a test to send where it
+    chooses; never made the current app."""
     celery: Celery = app.extensions["celery"]
-    other = Celery(name, broker=celery_broker_url(broker_url), set_as_current=False)
+    other = Celery(name, set_as_current=False)
+    url = celery_broker_url(broker_url)
     other.conf.update(
-        {
-            setting: celery.conf[setting]
-            for setting in (
-                "task_routes",
-                "task_queues",
-                "task_serializer",
-                "broker_connection_timeout",
-                "broker_transport_options",
-                "task_publish_retry_policy",
-            )
-        }
+        {setting: value for setting, value in celery.conf.items() if setting not in _WHERE},
+        broker_url=url,
+        result_backend=url,
     )
     return other
 

@@ -306,6 +306,7 @@ def _tasks_where_no_worker_reads(request: pytest.FixtureRequest) -> Iterator[Non
         yield
     finally:
         app.extensions["celery"] = own
+        restore_celery(app)  # a test that built another app made the idle one current (restore_celery) meanwhile
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ from disburse.payments.status import apply_updates
 from disburse.programs.models import Program
 from tests.admin.conftest import sign_in
 from tests.factories import create_claim, create_offer, create_payment
-from tests.test_background import broker  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Where the product writes the audit log from.
@@ -108,7 +107,7 @@ def test_entries_written_by_the_products_functions_read_as_words_in_both_languag
     admin_client,
     admin,
     folders,
-    broker,  # noqa: F811
+    broker,
 ):
     # Each action, written the way the product writes it: the admin's services, the account and token services,
     # and the pages that audit in the view (an upload, a job's retry, a district's target).

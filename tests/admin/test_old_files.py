@@ -14,7 +14,6 @@ from disburse.jobs import service as jobs
 from disburse.jobs.models import Job
 from tests.admin.test_imports import _csv, _upload
 from tests.registry.test_import_support import employer_row
-from tests.test_background import broker  # noqa: F401 - the fixture
 from workers.imports import run_import
 
 DAY = 86400
@@ -31,7 +30,7 @@ def _import(client, rows) -> Job:
     return db.session.get(Job, job_id)
 
 
-def test_files_past_their_retention_are_deleted_and_the_pages_say_so(admin_client, app, folders, broker):  # noqa: F811
+def test_files_past_their_retention_are_deleted_and_the_pages_say_so(admin_client, app, folders, broker):
     days = app.config["DISBURSE_FILE_RETENTION_DAYS"]
     finished = _import(admin_client, [employer_row(), employer_row(sector="bank")])  # one row refused: a file
     run_import(finished.id)
@@ -62,7 +61,7 @@ def test_files_past_their_retention_are_deleted_and_the_pages_say_so(admin_clien
     assert jobs.delete_old_files() == 0  # nothing left to do
 
 
-def test_a_failed_import_whose_file_was_deleted_asks_for_the_file_again(admin_client, app, folders, broker):  # noqa: F811
+def test_a_failed_import_whose_file_was_deleted_asks_for_the_file_again(admin_client, app, folders, broker):
     job = _import(admin_client, [employer_row()])
     job.state = "failed"
     db.session.commit()
