@@ -23,6 +23,7 @@ from disburse.payments.models import PROVIDERS
 from disburse.programs.calendar import VIETNAM_TZ
 from disburse.programs.models import Program
 from disburse.reports.dashboard import children, figures
+from disburse.reports.rollups import SNAPSHOT_FIGURES
 from disburse.reports.service import Area
 
 #: Sortable columns: the query parameter's value → the SQL expression over the pivoted figures.
@@ -230,19 +231,9 @@ MONTHLY_UNPAID = (
     "payment_pending_cash_amount_vnd",
 )
 _MONTHLY_COMPLETION = ("eligible", "paid", "paid_amount_vnd")
-#: The snapshot's columns read for a past month, after its area's code.
-_SNAPSHOT_COLUMNS = (
-    *_MONTHLY_COMPLETION,
-    "needs_review",
-    "awaiting_details",
-    "checking",
-    "approved",
-    "payment_pending_bank",
-    "payment_pending_bank_amount_vnd",
-    "payment_pending_cash",
-    "payment_pending_cash_amount_vnd",
-    "payment_failed",
-)
+#: The snapshot's columns read for a past month, after its area's code: the report's figures a snapshot keeps (all
+#: but ``unpaid``, which is counted from them), named as the snapshots' statements name them.
+_SNAPSHOT_COLUMNS = tuple(name for name in SNAPSHOT_FIGURES if name in (*_MONTHLY_COMPLETION, *MONTHLY_UNPAID))
 
 
 def monthly_report(program_id: int, month: date, today: date, province: str | None = None) -> list[dict[str, Any]]:

@@ -234,53 +234,43 @@ _CHECKING = ", ".join(f"'{state}'" for state in CHECKING_STATES)
 #: The figures of an area's snapshot, as :func:`disburse.reports.dashboard.figures_of` counts them from the same
 #: rollup rows (tests/reports/test_dashboard.py holds every level to it): completion, the refused, and where the
 #: eligible not yet paid are, in payment split into the bank's and the offices' cash lists by the rows' cash columns.
-_SNAPSHOT_COLUMNS = f"""
-    sum(claims) AS claims,
-    sum(claims) FILTER (WHERE state NOT IN ('{_S.REJECTED}', '{_S.DECLINED}', '{_S.REMOVED}')) AS eligible,
-    sum(claims) FILTER (WHERE state = '{_S.PAID}') AS paid,
-    sum(amount_vnd) FILTER (WHERE state = '{_S.PAID}') AS paid_amount_vnd,
-    sum(claims) FILTER (WHERE state = '{_S.NEEDS_REVIEW}') AS needs_review,
-    sum(claims) FILTER (WHERE state = '{_S.REJECTED}') AS rejected,
-    sum(claims) FILTER (WHERE state = '{_S.DECLINED}') AS declined,
-    sum(claims) FILTER (WHERE state = '{_S.AWAITING_PAYMENT_DETAILS}') AS awaiting_details,
-    sum(claims) FILTER (WHERE state IN ({_CHECKING})) AS checking,
-    sum(claims) FILTER (WHERE state = '{_S.APPROVED}') AS approved,
-    sum(claims - cash_claims) FILTER (WHERE state = '{_S.PAYMENT_PENDING}') AS payment_pending_bank,
-    sum(amount_vnd - cash_amount_vnd) FILTER (WHERE state = '{_S.PAYMENT_PENDING}') AS payment_pending_bank_amount_vnd,
-    sum(cash_claims) FILTER (WHERE state = '{_S.PAYMENT_PENDING}') AS payment_pending_cash,
-    sum(cash_amount_vnd) FILTER (WHERE state = '{_S.PAYMENT_PENDING}') AS payment_pending_cash_amount_vnd,
-    sum(claims) FILTER (WHERE state = '{_S.PAYMENT_FAILED}') AS payment_failed"""
-
-#: The snapshot's figures after its key, in the order of the columns of _SNAPSHOT_COLUMNS.
-_SNAPSHOT_FIGURES = (
-    "claims",
-    "eligible",
-    "paid",
-    "paid_amount_vnd",
-    "needs_review",
-    "rejected",
-    "declined",
-    "awaiting_details",
-    "checking",
-    "approved",
-    "payment_pending_bank",
-    "payment_pending_bank_amount_vnd",
-    "payment_pending_cash",
-    "payment_pending_cash_amount_vnd",
-    "payment_failed",
-)
+#: Each figure's column of ``completion_snapshots`` and the SQL that counts it: the one list of the snapshot's
+#: figures, which the statements below and the readers of the snapshots (the monthly report) take their names from.
+_SNAPSHOT_SQL = {
+    "claims": "sum(claims)",
+    "eligible": f"sum(claims) FILTER (WHERE state NOT IN ('{_S.REJECTED}', '{_S.DECLINED}', '{_S.REMOVED}'))",
+    "paid": f"sum(claims) FILTER (WHERE state = '{_S.PAID}')",
+    "paid_amount_vnd": f"sum(amount_vnd) FILTER (WHERE state = '{_S.PAID}')",
+    "needs_review": f"sum(claims) FILTER (WHERE state = '{_S.NEEDS_REVIEW}')",
+    "rejected": f"sum(claims) FILTER (WHERE state = '{_S.REJECTED}')",
+    "declined": f"sum(claims) FILTER (WHERE state = '{_S.DECLINED}')",
+    "awaiting_details": f"sum(claims) FILTER (WHERE state = '{_S.AWAITING_PAYMENT_DETAILS}')",
+    "checking": f"sum(claims) FILTER (WHERE state IN ({_CHECKING}))",
+    "approved": f"sum(claims) FILTER (WHERE state = '{_S.APPROVED}')",
+    "payment_pending_bank": f"sum(claims - cash_claims) FILTER (WHERE state = '{_S.PAYMENT_PENDING}')",
+    "payment_pending_bank_amount_vnd": (
+        f"sum(amount_vnd - cash_amount_vnd) FILTER (WHERE state = '{_S.PAYMENT_PENDING}')"
+    ),
+    "payment_pending_cash": f"sum(cash_claims) FILTER (WHERE state = '{_S.PAYMENT_PENDING}')",
+    "payment_pending_cash_amount_vnd": f"sum(cash_amount_vnd) FILTER (WHERE state = '{_S.PAYMENT_PENDING}')",
+    "payment_failed": f"sum(claims) FILTER (WHERE state = '{_S.PAYMENT_FAILED}')",
+}
+#: The snapshot's figures after its key (its columns but ``program_id``, ``level``, ``area_code``, ``day`` and
+#: ``taken_at``), in the order of :data:`_SNAPSHOT_SQL`.
+SNAPSHOT_FIGURES = tuple(_SNAPSHOT_SQL)
+_SNAPSHOT_COLUMNS = ",".join(f"\n    {sql} AS {name}" for name, sql in _SNAPSHOT_SQL.items())
 
 _SNAPSHOT = (
     """
     INSERT INTO completion_snapshots AS s (program_id, level, area_code, day, """
-    + ", ".join(_SNAPSHOT_FIGURES)
+    + ", ".join(SNAPSHOT_FIGURES)
     + """)
     SELECT :program_id, '{level}', {code}, :day, """
-    + ", ".join(f"coalesce({name}, 0)" for name in _SNAPSHOT_FIGURES)
+    + ", ".join(f"coalesce({name}, 0)" for name in SNAPSHOT_FIGURES)
     + """
     FROM (SELECT {group} {columns} FROM {table} WHERE program_id = :program_id {group_by}) AS figures
     ON CONFLICT (program_id, level, area_code, day) DO UPDATE SET """
-    + ", ".join(f"{name} = EXCLUDED.{name}" for name in _SNAPSHOT_FIGURES)
+    + ", ".join(f"{name} = EXCLUDED.{name}" for name in SNAPSHOT_FIGURES)
     + """, taken_at = now()
 """
 )
