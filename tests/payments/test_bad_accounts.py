@@ -22,7 +22,7 @@ from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.outcomes import BANK_ACCOUNT_MESSAGE, RowResult, bank_errors, is_bank_account
 from disburse.claims.states import ClaimState
 from disburse.extensions import db
-from disburse.payments import events, reasons, sending
+from disburse.payments import reasons, sending
 from disburse.payments import service as payments
 from disburse.payments.models import Payment, PaymentBatch
 from disburse.payments.providers import PermanentError, ProviderStatus
@@ -31,7 +31,8 @@ from disburse.sandbox.messages import PAYEE_FA
 from disburse.verification import review
 from disburse.verification.checks import BANK_ACCOUNT_SHAPE
 from tests.factories import create_claim, create_duplicate_group, create_program, create_user
-from tests.sandbox_bank import Bank, Receiver, order
+from tests.payments.helpers import deliver_callbacks
+from tests.sandbox_bank import order
 
 pytestmark = pytest.mark.usefixtures("db_session")
 
@@ -237,14 +238,6 @@ def _rows(db_session, batch_id: int) -> dict[int, tuple[str, str, str | None]]:
     return {claim_id: (claim_state, payment_state, code) for claim_id, claim_state, payment_state, code in rows}
 
 
-def _deliver_callbacks(client, receiver: Receiver, bank: Bank) -> None:
-    bank.tick()
-    for callback in receiver.received:
-        response = client.post("/api/v1/providers/sandbox/events", data=callback.body, headers=callback.headers)
-        assert response.status_code == 200
-    events.apply_stored()
-
-
 def test_one_bad_account_fails_alone_and_the_rest_of_its_batch_is_paid(client, db_session, bank, receiver, use_bank):
     """The audit's poison batch: an account the bank refuses (here already approved, as before the fix, or from the
     registry) among good ones. It fails before sending and asks for new details; the others are paid."""
@@ -277,7 +270,7 @@ def test_one_bad_account_fails_alone_and_the_rest_of_its_batch_is_paid(client, d
     db_session.refresh(batch)
     assert batch.last_error is None and batch.send_attempts == 1
 
-    _deliver_callbacks(client, receiver, bank)
+    deliver_callbacks(client, receiver, bank)
     rows = _rows(db_session, batch.id)
     assert {rows[c.id][:2] for c in good} == {("paid", "paid")}
     transfers = bank.sql("SELECT reference_id FROM sandbox.transfers ORDER BY reference_id")
@@ -293,7 +286,7 @@ def test_one_bad_account_fails_alone_and_the_rest_of_its_batch_is_paid(client, d
     again = payments.create_batch(program, "bank", "sandbox")
     assert again is not None and sending.send_batch(again.id).accepted
     receiver.received.clear()
-    _deliver_callbacks(client, receiver, bank)
+    deliver_callbacks(client, receiver, bank)
     assert _rows(db_session, again.id)[bad.id][:2] == ("paid", "paid")
 
 
@@ -336,7 +329,7 @@ def test_an_order_the_bank_refuses_by_name_for_our_own_reason_is_held_back_and_t
     assert batch.send_attempts == 2 and "held back" in (batch.last_error or "")
     assert "amount" in (batch.last_error or "")  # the bank's own words on why, not only the reference
     assert db_session.get(Claim, odd.id).payment_failures == 0
-    _deliver_callbacks(client, receiver, bank)
+    deliver_callbacks(client, receiver, bank)
     rows = _rows(db_session, batch.id)
     assert {rows[c.id][:2] for c in good} == {("paid", "paid")}
     assert bank.sql("SELECT count(*) FROM sandbox.transfers")[0][0] == 2

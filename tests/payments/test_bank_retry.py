@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from disburse.claims import service as claims
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.states import ClaimAction, ClaimState
-from disburse.payments import events, sending
+from disburse.payments import sending
 from disburse.payments import service as payments
 from disburse.payments.models import Payment
 from disburse.payments.providers import ProviderStatus, StatusUpdate
@@ -23,27 +23,10 @@ from disburse.reports.service import Area
 from disburse.sandbox.bank import Sandbox
 from disburse.verification import review, sweepers
 from tests.factories import create_claim, create_payment, create_program, create_user
-from tests.sandbox_bank import PAYER, SECRET, Bank, Receiver
+from tests.payments.helpers import bank_wait_over, deliver_callbacks
+from tests.sandbox_bank import PAYER, SECRET
 
 pytestmark = pytest.mark.usefixtures("db_session")
-
-
-def _wait_over(db_session, claim_id: int) -> None:
-    """The claim's wait over: the test's transaction keeps one now(), so the time moves, not the clock."""
-    db_session.execute(
-        text("UPDATE claims SET retry_after = now() - interval '1 second' WHERE id = :id"), {"id": claim_id}
-    )
-
-
-def _deliver_callbacks(client, receiver: Receiver, bank: Bank, already: int = 0) -> int:
-    """Let the bank settle and call back; hand each callback to our endpoint; apply them. Returns how many."""
-    bank.tick()
-    received = receiver.received[already:]
-    for callback in received:
-        response = client.post("/api/v1/providers/sandbox/events", data=callback.body, headers=callback.headers)
-        assert response.status_code == 200
-    events.apply_stored()
-    return already + len(received)
 
 
 def _seed(first: str, second: str) -> int:
@@ -67,7 +50,7 @@ def test_a_bank_timeout_at_the_sandbox_bank_is_paid_after_the_wait_and_never_ask
     batch = payments.create_batch(program, "bank", "sandbox")
     assert batch is not None
     assert sending.send_batch(batch.id).accepted
-    seen = _deliver_callbacks(client, receiver, bank)
+    seen = deliver_callbacks(client, receiver, bank)
 
     db_session.expire_all()
     claim = db_session.get(Claim, claim.id)
@@ -77,11 +60,11 @@ def test_a_bank_timeout_at_the_sandbox_bank_is_paid_after_the_wait_and_never_ask
     assert claim.retry_after is not None
     assert payments.create_batch(program, "bank", "sandbox") is None  # the next batching run leaves it
 
-    _wait_over(db_session, claim.id)
+    bank_wait_over(db_session, claim.id)
     again = payments.create_batch(program, "bank", "sandbox")
     assert again is not None and again.item_count == 1
     assert sending.send_batch(again.id).accepted
-    _deliver_callbacks(client, receiver, bank, seen)
+    deliver_callbacks(client, receiver, bank, seen)
 
     db_session.expire_all()
     claim = db_session.get(Claim, claim.id)

@@ -27,13 +27,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from disburse.claims.states import ClaimState
 from disburse.extensions import db
 from disburse.payments import sending
 from disburse.payments import service as payments
 from disburse.payments.models import Payment, PaymentBatch
 from disburse.payments.providers import RetryableError
-from tests.factories import create_claim, create_program
+from tests.factories import create_program
+from tests.payments.helpers import approved_batch
 from tests.sandbox_bank import Bank
 from tests.workers.conftest import session_worker_paused  # noqa: F401 - the fixture, for this module
 from tests.workers.test_payment_worker import PaymentRows
@@ -45,15 +45,6 @@ from workers import payments as payment_tasks
 pytestmark = pytest.mark.usefixtures("session_worker_paused")
 
 LONG_AGO = timedelta(hours=2)
-
-
-def _batch(provider: str, count: int = 3, program: Any = None) -> PaymentBatch:
-    program = program or create_program()
-    for _ in range(count):
-        create_claim(ClaimState.APPROVED, program=program)
-    batch = payments.create_batch(program, "bank", provider)
-    assert batch is not None
-    return batch
 
 
 def _age(batch: PaymentBatch) -> None:
@@ -98,7 +89,7 @@ def test_an_outbox_that_cannot_be_written_is_retried_and_the_sweeper_hands_the_b
     blocked.write_text("a file where the outbox should be")
     monkeypatch.setitem(app.config, "DISBURSE_BANKFILE_DIR", str(blocked))
     _forget(app)
-    batch = _batch("bankfile")
+    batch = approved_batch(provider="bankfile")
 
     with pytest.raises(RetryableError):  # the send task retries it, as a bank that cannot be reached
         sending.send_batch(batch.id)
@@ -135,7 +126,7 @@ def test_wrong_debtor_settings_leave_the_batch_waiting_and_it_goes_out_once_they
 ):
     monkeypatch.setitem(app.config, "DISBURSE_BANKFILE_DEBTOR_BANK", "NOSUCHBANK")
     _forget(app)
-    batch = _batch("bankfile")
+    batch = approved_batch(provider="bankfile")
 
     sent = sending.send_batch(batch.id)
 
@@ -161,7 +152,7 @@ def test_a_batch_marked_sent_by_a_worker_that_died_is_handed_over_whatever_the_p
     app, db_session, bankfile, bank, use_bank, provider
 ):
     use_bank(bank)
-    batch = _batch(provider)
+    batch = approved_batch(provider=provider)
     if provider == "cash":
         db_session.execute(PaymentBatch.__table__.update().where(PaymentBatch.id == batch.id).values(channel="cash"))
     payments.mark_batch_sent(payments.get_batch_for_update(batch.id))  # committed, then the worker was killed
@@ -285,8 +276,8 @@ def test_two_concurrent_sends_of_one_batch_hand_each_reference_to_the_bank_once(
 def test_nothing_is_handed_over_after_the_last_payable_day(app, db_session, bank, use_bank, monkeypatch):
     use_bank(bank)
     program = create_program(payment_deadline=date(2021, 12, 31), extension_until=None)
-    waiting = _batch("sandbox", 2, program)  # made in time, its send still queued
-    lost = _batch("sandbox", 2, program)  # marked sent, the worker died before the bank was called
+    waiting = approved_batch(2, program=program)  # made in time, its send still queued
+    lost = approved_batch(2, program=program)  # marked sent, the worker died before the bank was called
     payments.mark_batch_sent(payments.get_batch_for_update(lost.id))
     db_session.commit()
     monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2022-01-01")
@@ -318,10 +309,10 @@ def test_the_chase_asks_the_least_recently_asked_first(db_session, make_bank, us
     bank = make_bank()  # it settles only when told (no settle thread): what it is sent now stays pending
     use_bank(bank)
     program = create_program()
-    stuck = _batch("sandbox", 8, program)  # lower payment ids
+    stuck = approved_batch(8, program=program)  # lower payment ids
     payments.mark_batch_sent(payments.get_batch_for_update(stuck.id))  # the bank never saw them
     db_session.commit()
-    settled = _batch("sandbox", 4, program)
+    settled = approved_batch(4, program=program)
     assert sending.send_batch(settled.id).accepted
     bank.sandbox.settle_due()  # paid at the bank; its callbacks never come
 

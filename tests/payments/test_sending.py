@@ -10,35 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from disburse.claims.models import Claim
-from disburse.claims.states import ClaimState
-from disburse.payments import events, sending
-from disburse.payments import service as payments
+from disburse.payments import sending
 from disburse.payments.models import Payment, PaymentBatch
 from disburse.payments.providers import RetryableError
-from tests.factories import create_claim, create_program
-from tests.sandbox_bank import PAYER, Bank, Receiver
+from tests.payments.helpers import approved_batch, bank_moves, deliver_callbacks
+from tests.sandbox_bank import Bank
 
 pytestmark = pytest.mark.usefixtures("db_session")
-
-
-def _approved_batch(count: int = 3, **claim_values) -> PaymentBatch:
-    program = create_program()
-    for _ in range(count):
-        create_claim(ClaimState.APPROVED, program=program, **claim_values)
-    batch = payments.create_batch(program, "bank", "sandbox")
-    assert batch is not None
-    return batch
-
-
-def _deliver_callbacks(client, receiver: Receiver, bank: Bank, already: int = 0) -> int:
-    """Let the bank settle and call back; hand each callback to our endpoint; apply them. Returns how many."""
-    bank.tick()
-    received = receiver.received[already:]
-    for callback in received:
-        response = client.post("/api/v1/providers/sandbox/events", data=callback.body, headers=callback.headers)
-        assert response.status_code == 200
-    events.apply_stored()
-    return already + len(received)
 
 
 def _states(db_session, batch: PaymentBatch) -> tuple[set[str], set[str]]:
@@ -49,19 +27,9 @@ def _states(db_session, batch: PaymentBatch) -> tuple[set[str], set[str]]:
     return {p for p, _ in rows}, {c for _, c in rows}
 
 
-def _bank_moves(bank: Bank) -> dict[str, int]:
-    """How many times the bank moved each reference (settlement debits of the fund's account)."""
-    rows = bank.sql(
-        "SELECT reference_id, count(*) FROM sandbox.ledger WHERE kind = 'settlement' AND account = :payer"
-        " GROUP BY reference_id",
-        payer=PAYER,
-    )
-    return {ref: n for ref, n in rows}
-
-
 def test_a_batch_goes_to_the_bank_and_comes_back_paid(client, db_session, bank, receiver, use_bank):
     use_bank(bank)
-    batch = _approved_batch(3)
+    batch = approved_batch(3)
 
     sent = sending.send_batch(batch.id)
 
@@ -69,14 +37,14 @@ def test_a_batch_goes_to_the_bank_and_comes_back_paid(client, db_session, bank, 
     db_session.refresh(batch)
     assert (batch.state, batch.send_attempts, batch.correlation_id is not None) == ("sent", 1, True)
     assert _states(db_session, batch) == ({"sent"}, {"payment_pending"})
-    _deliver_callbacks(client, receiver, bank)
+    deliver_callbacks(client, receiver, bank)
     assert _states(db_session, batch) == ({"paid"}, {"paid"})
-    assert set(_bank_moves(bank).values()) == {1} and len(_bank_moves(bank)) == 3
+    assert set(bank_moves(bank).values()) == {1} and len(bank_moves(bank)) == 3
 
 
 def test_a_send_repeated_asks_first_and_sends_nothing_the_bank_has(db_session, bank, use_bank):
     use_bank(bank)
-    batch = _approved_batch(4)
+    batch = approved_batch(4)
     sending.send_batch(batch.id)
 
     again = sending.send_batch(batch.id)  # the task delivered again after a worker died mid-call
@@ -90,7 +58,7 @@ def test_a_send_repeated_asks_first_and_sends_nothing_the_bank_has(db_session, b
 def test_a_bank_that_is_down_is_chased_later_under_the_same_references(
     client, db_session, make_bank: Callable[..., Bank], receiver, use_bank
 ):
-    batch = _approved_batch(3)
+    batch = approved_batch(3)
     use_bank("http://127.0.0.1:9")  # nothing listens there
 
     with pytest.raises(RetryableError):
@@ -103,17 +71,17 @@ def test_a_bank_that_is_down_is_chased_later_under_the_same_references(
     use_bank(bank)
     chased = sending.chase("sandbox", older_than=timedelta(0))
     assert (chased.asked, chased.resent) == (3, 3)
-    assert sorted(_bank_moves(bank)) == []  # taken, not settled yet
-    _deliver_callbacks(client, receiver, bank)
+    assert sorted(bank_moves(bank)) == []  # taken, not settled yet
+    deliver_callbacks(client, receiver, bank)
     assert _states(db_session, batch) == ({"paid"}, {"paid"})
-    assert sorted(_bank_moves(bank)) == references
+    assert sorted(bank_moves(bank)) == references
     # Chased again: the bank has them all, nothing is sent.
     assert sending.chase("sandbox", older_than=timedelta(0)).resent == 0
 
 
 def test_a_callback_that_never_comes_is_made_up_for_by_the_chase(db_session, bank, use_bank):
     use_bank(bank)
-    batch = _approved_batch(2)
+    batch = approved_batch(2)
     sending.send_batch(batch.id)
     bank.sandbox.settle_due()  # settled at the bank; its callbacks are never delivered
 
@@ -129,7 +97,7 @@ def test_a_batch_the_bank_refuses_whole_fails_nobody_and_is_sent_again_once_fixe
     use_bank(bank)
     monkeypatch.setitem(app.config, "DISBURSE_SANDBOX_CALLBACK_URL", "ftp://nowhere")  # our mistake: the bank NACKs
     app.extensions.pop("payment_providers", None)
-    batch = _approved_batch(2)
+    batch = approved_batch(2)
 
     sent = sending.send_batch(batch.id)
 
@@ -146,5 +114,5 @@ def test_a_batch_the_bank_refuses_whole_fails_nobody_and_is_sent_again_once_fixe
     assert chased.resent == 2
     db_session.refresh(batch)
     assert batch.last_error is None
-    _deliver_callbacks(client, receiver, bank)
+    deliver_callbacks(client, receiver, bank)
     assert _states(db_session, batch) == ({"paid"}, {"paid"})

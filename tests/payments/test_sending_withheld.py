@@ -17,12 +17,12 @@ from sqlalchemy import select, text
 
 from disburse.claims.models import Claim
 from disburse.claims.states import ClaimState
-from disburse.payments import events, sending
-from disburse.payments import service as payments
+from disburse.payments import sending
 from disburse.payments.models import Payment, PaymentBatch
 from tests.admin.conftest import PASSWORD, sign_in
 from tests.factories import create_claim, create_program, create_user
-from tests.sandbox_bank import PAYER, Bank, Receiver
+from tests.payments.helpers import bank_batch, bank_moves, deliver_callbacks
+from tests.sandbox_bank import Bank
 
 pytestmark = pytest.mark.usefixtures("db_session")
 
@@ -36,8 +36,8 @@ NOW = timedelta(0)
 def _batch(*amounts: int) -> tuple[PaymentBatch, list[Claim]]:
     program = create_program()
     claims = [create_claim(ClaimState.APPROVED, program=program, amount_vnd=amount) for amount in amounts]
-    batch = payments.create_batch(program, "bank", "sandbox")
-    assert batch is not None and batch.item_count == len(amounts)
+    batch = bank_batch(program)
+    assert batch.item_count == len(amounts)
     return batch, claims
 
 
@@ -57,26 +57,6 @@ def _wait_over(db_session, claim: Claim) -> None:
     db_session.execute(
         text("UPDATE payments SET withheld_until = now() - interval '1 second' WHERE claim_id = :id"), {"id": claim.id}
     )
-
-
-def _deliver_callbacks(client, receiver: Receiver, bank: Bank, already: int = 0) -> int:
-    bank.tick()
-    received = receiver.received[already:]
-    for callback in received:
-        response = client.post("/api/v1/providers/sandbox/events", data=callback.body, headers=callback.headers)
-        assert response.status_code == 200
-    events.apply_stored()
-    return already + len(received)
-
-
-def _settlements(bank: Bank) -> dict[str, int]:
-    """How many times the bank moved each reference (settlement debits of the fund's account)."""
-    rows = bank.sql(
-        "SELECT reference_id, count(*) FROM sandbox.ledger WHERE kind = 'settlement' AND account = :payer"
-        " GROUP BY reference_id",
-        payer=PAYER,
-    )
-    return {reference: n for reference, n in rows}
 
 
 def _waits_about(payment: Payment, before: datetime, after: datetime, seconds: int) -> bool:
@@ -102,7 +82,7 @@ def test_an_order_held_back_is_not_handed_over_before_its_wait_and_is_paid_once_
     assert "above the payer's limit" in (held.withheld_reason or "")
     assert db_session.get(Claim, big.id).payment_failures == 0  # nobody's failure
     assert _attempts(db_session, batch) == 2  # the message refused, then the two others taken
-    _deliver_callbacks(client, receiver, bank)
+    deliver_callbacks(client, receiver, bank)
     assert {_payment(db_session, c).state for c in (good, other)} == {"paid"}
 
     # Before its wait: nothing hands it over, even once the bank would take it (the fund had its limit raised).
@@ -122,10 +102,10 @@ def test_an_order_held_back_is_not_handed_over_before_its_wait_and_is_paid_once_
     taken = _payment(db_session, big)
     assert (taken.state, taken.withheld_count, taken.withheld_until) == ("sent", 1, None)
     assert _attempts(db_session, batch) == 3
-    _deliver_callbacks(client, receiver, bank)
+    deliver_callbacks(client, receiver, bank)
     assert _payment(db_session, big).state == "paid" and db_session.get(Claim, big.id).state == "paid"
     references = {_payment(db_session, c).provider_reference for c in (good, other, big)}
-    assert _settlements(bank) == dict.fromkeys(references, 1)  # nobody paid twice
+    assert bank_moves(bank) == dict.fromkeys(references, 1)  # nobody paid twice
     assert sending.chase("sandbox", older_than=NOW).asked == 0
 
 
@@ -229,9 +209,9 @@ def test_an_order_held_back_past_the_alert_threshold_is_logged_and_shown_to_the_
     bank.sandbox.max_amount_vnd = None
     _wait_over(db_session, big)
     assert sending.chase("sandbox", older_than=NOW).resent == 1
-    _deliver_callbacks(client, receiver, bank)
+    deliver_callbacks(client, receiver, bank)
     assert {_payment(db_session, c).state for c in (good, big)} == {"paid"}
-    assert _settlements(bank) == {_payment(db_session, c).provider_reference: 1 for c in (good, big)}
+    assert bank_moves(bank) == {_payment(db_session, c).provider_reference: 1 for c in (good, big)}
     assert sending.orders_held_back().count == 0
     assert 'id="held-back"' not in client.get("/admin/health").get_data(as_text=True)
     assert _payment(db_session, big).withheld_count == 3  # what it went through stays on record
@@ -283,11 +263,11 @@ def test_an_operator_who_fixed_the_cause_sends_the_held_back_orders_at_once(
     now = runner.invoke(args=["payments", "send", str(batch.id), "--held-now"], catch_exceptions=False).output
     assert f"Batch {batch.id}: 1 held-back orders handed over again now." in now
     assert f"Batch {batch.id}: 1 orders handed over." in now
-    _deliver_callbacks(client, receiver, bank)
+    deliver_callbacks(client, receiver, bank)
     assert {_payment(db_session, c).state for c in (good, big)} == {"paid"}
-    assert _settlements(bank) == {_payment(db_session, c).provider_reference: 1 for c in (good, big)}
+    assert bank_moves(bank) == {_payment(db_session, c).provider_reference: 1 for c in (good, big)}
     assert _payment(db_session, big).withheld_count == 1  # what it went through stays on record
 
     again = runner.invoke(args=["payments", "send", str(batch.id), "--held-now"], catch_exceptions=False).output
     assert f"Batch {batch.id}: 0 held-back orders handed over again now." in again
-    assert _settlements(bank) == {_payment(db_session, c).provider_reference: 1 for c in (good, big)}
+    assert bank_moves(bank) == {_payment(db_session, c).provider_reference: 1 for c in (good, big)}

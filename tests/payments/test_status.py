@@ -16,6 +16,7 @@ from disburse.payments.providers import ProviderStatus, StatusUpdate
 from disburse.payments.states import PaymentState
 from disburse.payments.status import apply_updates
 from tests.factories import create_claim, create_payment, create_program
+from tests.payments.helpers import bank_wait_over
 
 PAID, REJECTED, RETURNED = ProviderStatus.PAID, ProviderStatus.REJECTED, ProviderStatus.RETURNED
 
@@ -80,13 +81,6 @@ def test_a_failure_of_the_details_asks_the_employer_for_track_a_and_the_person_f
     assert db_session.get(Payment, a.id).failure_code == "rjct.payee_fa.closed"
 
 
-def _wait_over(db_session, claim_id: int) -> None:
-    """The bank-side wait of the claim over (the test's transaction keeps one now(): move the time, not the clock)."""
-    db_session.execute(
-        text("UPDATE claims SET retry_after = now() - interval '1 second' WHERE id = :id"), {"id": claim_id}
-    )
-
-
 def test_a_failure_that_was_the_banks_is_paid_again_as_it_is_after_a_wait_not_at_once(db_session, app):
     from disburse.payments import service
 
@@ -107,7 +101,7 @@ def test_a_failure_that_was_the_banks_is_paid_again_as_it_is_after_a_wait_not_at
     assert retry.data["code"] == "rjct.bank.timeout"
 
     assert service.create_batch(program, "bank", "sandbox") is None  # not at the next batching run
-    _wait_over(db_session, claim.id)
+    bank_wait_over(db_session, claim.id)
     batch = service.create_batch(program, "bank", "sandbox")
     assert batch is not None and batch.item_count == 1
     attempts = db_session.scalars(select(Payment.attempt).where(Payment.claim_id == claim.id).order_by(Payment.id))
@@ -130,7 +124,7 @@ def test_the_wait_doubles_with_each_bank_side_failure_up_to_the_cap(db_session, 
         apply_updates("sandbox", [_news(payment, REJECTED, code)], source="poll")
         db_session.refresh(claim)
         waits.append((claim.retry_after - now).total_seconds())
-        _wait_over(db_session, claim.id)
+        bank_wait_over(db_session, claim.id)
         batch = service.create_batch(program, "bank", "sandbox")
         assert batch is not None
         payment = db_session.scalars(select(Payment).where(Payment.batch_id == batch.id)).one()

@@ -38,6 +38,7 @@ from disburse.reports import backlog, dashboard
 from disburse.reports.service import Area
 from disburse.verification import sweepers
 from tests.factories import create_claim, create_program, create_user
+from tests.payments.helpers import approved_batch
 from tests.payments.invariants import failures_equal_a_direct_count, money, rollups_equal_a_direct_count
 from tests.sandbox_bank import Bank
 from workers import sweepers as sweeper_tasks
@@ -62,17 +63,9 @@ def after(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Any:
     return move
 
 
-def _batch(program: Program, count: int, provider: str = "sandbox") -> PaymentBatch:
-    for _ in range(count):
-        create_claim(ClaimState.APPROVED, program=program)
-    batch = payments.create_batch(program, "bank", provider)
-    assert batch is not None
-    return batch
-
-
 def _lost(program: Program, count: int, provider: str = "sandbox") -> PaymentBatch:
     """A batch marked sent and committed, whose worker died before any provider was called."""
-    batch = _batch(program, count, provider)
+    batch = approved_batch(count, program=program, provider=provider)
     payments.mark_batch_sent(payments.get_batch_for_update(batch.id))
     db.session.commit()
     return batch
@@ -108,8 +101,8 @@ def test_a_batch_no_provider_took_is_closed_at_the_end_and_an_acknowledged_one_i
 ):
     use_bank(bank)  # the bank settles only when told: what it takes stays pending
     lost = _lost(program, 3)
-    waiting = _batch(program, 2)  # made in time, its send never ran: still open, its payments queued
-    taken = _batch(program, 2)
+    waiting = approved_batch(2, program=program)  # made in time, its send never ran: still open, its payments queued
+    taken = approved_batch(2, program=program)
     assert sending.send_batch(taken.id).accepted
     never_batched = create_claim(ClaimState.APPROVED, program=program)
     amount_lost = sum(p.amount_vnd for p in _payments(lost))
@@ -195,7 +188,7 @@ def test_a_batch_no_provider_took_is_closed_at_the_end_and_an_acknowledged_one_i
 def test_what_the_provider_knows_of_an_unacknowledged_batch_stays(program, bank: Bank, use_bank, after):
     use_bank(bank)  # the bank settles only when told: what it takes stays pending
     # The bank took the whole batch, but the worker died before it recorded the acknowledgement.
-    whole = _batch(program, 2)
+    whole = approved_batch(2, program=program)
     assert sending.send_batch(whole.id).accepted
     db.session.execute(PaymentBatch.__table__.update().where(PaymentBatch.id == whole.id).values(acknowledged_at=None))
     # The bank has two of three orders of another (a message it took in part, the rest never sent again).
@@ -268,7 +261,7 @@ def bankfile(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
 
 def test_a_bank_file_never_written_is_closed_and_one_in_the_outbox_is_left_to_the_bank(program, bankfile, after):
     never = _lost(program, 2, "bankfile")  # the file was never written
-    written = _batch(program, 2, "bankfile")
+    written = approved_batch(2, program=program, provider="bankfile")
     assert sending.send_batch(written.id).accepted  # the file is in the outbox ...
     db.session.execute(  # ... but the worker died before it recorded that
         PaymentBatch.__table__.update().where(PaymentBatch.id == written.id).values(acknowledged_at=None)
