@@ -164,9 +164,10 @@ MONTHLY_UNKNOWN_NOTE = (
 )
 
 
-def monthly_file(rows: list[dict[str, Any]], month: str) -> bytes:
-    """The monthly report as XLSX: a row per province, then the total; a figure not known is a blank cell, and a
-    note under the total says why."""
+def monthly_file(rows: list[dict[str, Any]], month: str, fmt: str = "xlsx") -> bytes:
+    """The monthly report as XLSX or CSV (UTF-8 with BOM), the same columns in both (:data:`MONTHLY_HEADER`): a row
+    per province, then the total; a figure not known is a blank cell, and a note under the total says why."""
+    assert fmt in MIMETYPES
 
     def values() -> Iterator[list[Any]]:
         for row in rows:
@@ -176,8 +177,12 @@ def monthly_file(rows: list[dict[str, Any]], month: str) -> bytes:
             yield ["", MONTHLY_UNKNOWN_NOTE]
 
     with tempfile.TemporaryDirectory(prefix="disburse-monthly-") as folder:
-        path = Path(folder) / "report.xlsx"
-        write_xlsx(path, MONTHLY_HEADER, values(), title=f"Bao cao {month.replace('/', '-')}", formats=MONTHLY_FORMATS)
+        path = Path(folder) / f"report.{fmt}"
+        if fmt == "csv":
+            write_csv(path, MONTHLY_HEADER, values())
+        else:
+            title = f"Bao cao {month.replace('/', '-')}"
+            write_xlsx(path, MONTHLY_HEADER, values(), title=title, formats=MONTHLY_FORMATS)
         return path.read_bytes()
 
 

@@ -113,7 +113,7 @@ class MonthQuery(BaseForm):
     )
     format = SelectField(
         _l("Định dạng"),
-        choices=[SelectChoice("html"), SelectChoice("xlsx")],
+        choices=[SelectChoice("html"), SelectChoice("csv"), SelectChoice("xlsx")],
         default="html",
         invalid_choice_message=_CHOICE,
     )

@@ -752,7 +752,8 @@ def recovery(recovery_id: int) -> ResponseReturnValue:
 def monthly() -> ResponseReturnValue:
     """The monthly report to the ministry: by province, the completion at the month's end, those paid in the month,
     the month's contribution reductions, and where the eligible not yet paid were at its end (a figure its snapshot
-    did not keep shown as "—", with a note); printable HTML or XLSX. A province's supervisor gets their province."""
+    did not keep shown as "—", with a note); printable HTML, or CSV or XLSX as the other dashboard tables (the same
+    columns in both files). A province's supervisor gets their province."""
     user = _user()
     form = MonthQuery(request.args)
     province = user.province_code if user.role == "supervisor" else None
@@ -774,11 +775,12 @@ def monthly() -> ResponseReturnValue:
     text = form.month.data or f"{today:%m/%Y}"
     month = date(int(text[3:]), int(text[:2]), 1)
     rows = monthly_report(program.id, month, today, province)
-    if form.format.data == "xlsx":
+    fmt = form.format.data or "html"
+    if fmt in exports.MIMETYPES:
         return Response(
-            exports.monthly_file(rows, text),
-            mimetype=exports.MIMETYPES["xlsx"],
-            headers={"Content-Disposition": f'attachment; filename="bao-cao-thang-{month:%Y-%m}.xlsx"'},
+            exports.monthly_file(rows, text, fmt),
+            mimetype=exports.MIMETYPES[fmt],
+            headers={"Content-Disposition": f'attachment; filename="bao-cao-thang-{month:%Y-%m}.{fmt}"'},
         )
     totals = monthly_totals(rows)
     return render_template(

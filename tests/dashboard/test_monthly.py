@@ -1,11 +1,12 @@
 """The monthly report to the ministry: by province, completion at the month's end (its last daily snapshot), the
 people paid during the month, the month's contribution reductions, and where the eligible not yet paid were at its
 end (a past month's as its snapshot kept them, the running month's as the dashboard counts them, the parts adding up
-to the not yet paid; unknown in a snapshot taken before migration 0036: "—" with a note, never 0); printable HTML
-and XLSX; a province's supervisor gets their province only."""
+to the not yet paid; unknown in a snapshot taken before migration 0036: "—" with a note, never 0); printable HTML,
+and CSV and XLSX with the same columns; a province's supervisor gets their province only."""
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import io
 import re
@@ -90,6 +91,48 @@ def test_the_report_as_xlsx_with_its_total(client, months):
     assert rows[1][10:] == [6, 0, 0, 0, 0, 1, 0, 1, 2, 2]
     assert rows[-1][1] == "Tổng cộng / Total" and rows[-1][2:4] == [13, 6] and rows[-1][9] == 1_000_000
     assert rows[-1][4:6] == [6, 46.1]  # paid in the month (every province knows it) and the total's percentage
+
+
+def _xlsx(data: bytes) -> list[list[Any]]:
+    sheet = openpyxl.load_workbook(io.BytesIO(data), read_only=True).active
+    return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def _csv(response: Any) -> list[list[str]]:
+    assert response.status_code == 200 and response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.data.startswith("\ufeff".encode())  # UTF-8 with BOM: Excel reads the Vietnamese
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True).removeprefix("\ufeff"))))
+
+
+def _same(field: str, cell: Any) -> bool:
+    """A CSV field holds the XLSX cell: a blank is an empty field, a number the same number (the XLSX keeps 50.0 as
+    50)."""
+    if isinstance(cell, int | float):
+        return field != "" and float(field) == cell
+    return field == ("" if cell is None else cell)
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_report_as_csv_is_the_xlsx_in_both_languages(client, months, locale):
+    sign_in(client, create_user("supervisor", password=PASSWORD), locale)
+    response = client.get("/dashboard/monthly?month=10/2021&format=csv")
+    assert 'filename="bao-cao-thang-2021-10.csv"' in response.headers["Content-Disposition"]
+    rows = _csv(response)
+    assert rows[0] == MONTHLY_HEADER  # the one column definition, headers in both languages whatever the locale
+    assert rows[1][:4] == ["01", "Thành phố Hà Nội", "11", "5"] and rows[1][7:10] == ["1", "12", "1000000"]
+    assert rows[1][10:] == ["6", "0", "0", "0", "0", "1", "0", "1", "2", "2"]
+    assert rows[-1][1] == "Tổng cộng / Total" and rows[-1][4:6] == ["6", "46.1"]  # 6 of 13: 46.15 % cut, as shown
+    xlsx = _xlsx(client.get("/dashboard/monthly?month=10/2021&format=xlsx").data)
+    assert len(rows) == len(xlsx)
+    for row, cells in zip(rows, xlsx, strict=True):
+        assert all(_same(field, cell) for field, cell in zip(row, cells, strict=True)), (row, cells)
+
+
+def test_the_page_links_both_files_of_its_month(client, months):
+    sign_in(client, create_user("admin", password=PASSWORD), "en")
+    html = client.get("/dashboard/monthly?month=10/2021").get_data(as_text=True)
+    assert '<a href="/dashboard/monthly?month=10/2021&amp;format=csv">Download the report (CSV)</a>' in html
+    assert '<a href="/dashboard/monthly?month=10/2021&amp;format=xlsx">Download the report (XLSX)</a>' in html
 
 
 def test_without_a_snapshot_before_a_later_month_the_people_paid_in_it_are_not_guessed(client, months, db_session):
@@ -380,6 +423,20 @@ def test_the_xlsx_leaves_an_unknown_figure_blank_and_says_why(client, in_payment
     assert total["Chi trả không thành công / Payment failed"] is None
     note = rows[4][1]
     assert note.startswith("Ô để trống:") and "Blank:" in note and len(rows) == 5
+
+
+def test_the_csv_leaves_an_unknown_figure_empty_and_says_why(client, in_payment, db_session):
+    _older(db_session, in_payment["program"].id, date(2021, 10, 31))
+    sign_in(client, create_user("admin", password=PASSWORD))
+    rows = _csv(client.get("/dashboard/monthly?month=10/2021&format=csv"))
+    assert rows[0] == MONTHLY_HEADER
+    hanoi, total = (dict(zip(rows[0], row, strict=True)) for row in (rows[1], rows[3]))
+    assert (hanoi["Chưa chi trả / Not yet paid"], hanoi["Cần xác minh / Needs review"]) == ("9", "2")
+    assert [hanoi[name] for name in MONTHLY_HEADER[11:16]] == [""] * 5  # empty, not 0
+    assert hanoi["Đang xác nhận, kiểm tra / Being confirmed or checked"] == ""
+    assert (total["Tỉnh / Province"], total["Chưa chi trả / Not yet paid"]) == ("Tổng cộng / Total", "12")
+    assert total["Chi trả không thành công / Payment failed"] == ""
+    assert rows[4][0] == "" and rows[4][1].startswith("Ô để trống:") and "Blank:" in rows[4][1] and len(rows) == 5
 
 
 def test_a_month_without_any_snapshot_does_not_make_up_its_completion(client, months, db_session):
