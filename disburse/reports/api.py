@@ -5,10 +5,11 @@ forms: employers their own unit, caseworkers the units of their district, superv
 admins all; a unit outside the caller's scope answers as an unknown one, 404.
 
 GET /progress?province=&district=: an area's progress and its child areas', from the rollups, with where the
-eligible not yet paid are (the dashboards' figures), and the area's claims not paid by the programme's end (the
-dashboards' backlog figure, as the last backlog sweep counted it). Without parameters, the caller's own area (a
-caseworker's district, a provincial supervisor's province, the country for national supervisors and admins); an area
-outside the caller's scope answers as an unknown one, 404. Employers use their unit's progress instead (403).
+eligible not yet paid are (the dashboards' figures, in payment also split into bank transfer and cash at the office),
+and the area's claims not paid by the programme's end (the dashboards' backlog figure, as the last backlog sweep
+counted it). Without parameters, the caller's own area (a caseworker's district, a provincial supervisor's province,
+the country for national supervisors and admins); an area outside the caller's scope answers as an unknown one, 404.
+Employers use their unit's progress instead (403).
 """
 
 from __future__ import annotations
@@ -86,9 +87,31 @@ Checking = Annotated[
 NeedsReview = Annotated[int, Field(description="Needing a caseworker's review (part of unpaid).")]
 Approved = Annotated[int, Field(description="Approved, not yet sent to be paid.")]
 PaymentPending = Annotated[
-    int, Field(description="In payment: sent to a bank, or on an office's cash list, and not settled yet.")
+    int,
+    Field(
+        description="In payment: sent to a bank, or on an office's cash list, and not settled yet "
+        "(= payment_pending_bank + payment_pending_cash)."
+    ),
 ]
-PaymentPendingAmount = Annotated[int, Field(description="The VND of the claims in payment.")]
+PaymentPendingAmount = Annotated[
+    int,
+    Field(
+        description="The VND of the claims in payment "
+        "(= payment_pending_bank_amount_vnd + payment_pending_cash_amount_vnd)."
+    ),
+]
+PaymentPendingBank = Annotated[
+    int, Field(description="In payment by bank transfer: sent to a bank, no result yet (part of payment_pending).")
+]
+PaymentPendingBankAmount = Annotated[int, Field(description="The VND of the claims in payment by bank transfer.")]
+PaymentPendingCash = Annotated[
+    int,
+    Field(
+        description="In payment in cash at the office: on a district office's cash list, not collected yet (part of "
+        "payment_pending)."
+    ),
+]
+PaymentPendingCashAmount = Annotated[int, Field(description="The VND of the claims on the offices' cash lists.")]
 PaymentFailed = Annotated[int, Field(description="The last payment failed or was returned.")]
 AwaitingDetails = Annotated[int, Field(description="Awaiting payment details (awaiting_payment_details).")]
 
@@ -106,6 +129,10 @@ class Figures(ResponseModel):
     approved: Approved
     payment_pending: PaymentPending
     payment_pending_amount_vnd: PaymentPendingAmount
+    payment_pending_bank: PaymentPendingBank
+    payment_pending_bank_amount_vnd: PaymentPendingBankAmount
+    payment_pending_cash: PaymentPendingCash
+    payment_pending_cash_amount_vnd: PaymentPendingCashAmount
     payment_failed: PaymentFailed
     awaiting_details: AwaitingDetails
 

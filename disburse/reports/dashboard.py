@@ -119,10 +119,10 @@ def figures_of(by_state: Mapping[str, Counts]) -> dict[str, Any]:
 
 
 def area_counts(program_id: int, area: Area) -> list[tuple[str | None, str, Counts]]:
-    """(child area's code, state, :data:`Counts`) of ``area`` from the coarsest rollup level that answers it, as
-    :func:`disburse.reports.service.area_rows` reads them, with the cash columns: the country from the province level
-    (its children are the provinces), a province or a district from the district level (a district has no child
-    areas: code None).
+    """(child area's code, state, :data:`Counts`) of ``area`` from the coarsest rollup level that answers it, with
+    the cash columns: the country from the province level (its children are the provinces), a province or a district
+    from the district level (a district has no child areas: code None). The API's progress reads them too
+    (:func:`disburse.reports.service.area_progress`).
 
     Read once per request: a page's summary, its table and its chart are then the same moment's figures (and the
     country's rows are not read three times); in payment at a bank and in cash are read in the same statement as

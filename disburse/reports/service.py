@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flask import g, has_request_context
 from sqlalchemy import func, select, text
 
 from disburse.auth.scopes import Scope, can_see
@@ -91,43 +90,6 @@ class Area:
         return "district" if self.district_code else "province" if self.province_code else "country"
 
 
-def area_rows(program_id: int, area: Area) -> list[tuple[str | None, str, int, int]]:
-    """(child area's code, state, claims, amount) of ``area`` from the coarsest rollup level that answers it: the
-    country from the province level (its children are the provinces), a province from the district level (its
-    children are its districts), a district from the district level (no child areas: code None).
-
-    Read once per request: a page's headline figures, its table and its chart are then the same moment's figures
-    (and the country's 882 rows are not read three times)."""
-    if not has_request_context():
-        return _read_area_rows(program_id, area)
-    remembered: dict[tuple[int, Area], list[tuple[str | None, str, int, int]]] = g.setdefault("area_rows", {})
-    key = (program_id, area)
-    if key not in remembered:
-        remembered[key] = _read_area_rows(program_id, area)
-    return remembered[key]
-
-
-def _read_area_rows(program_id: int, area: Area) -> list[tuple[str | None, str, int, int]]:
-    if area.level == "country":
-        statement = text(
-            """SELECT province_code, state, claims, amount_vnd FROM province_counters
-               WHERE program_id = :program_id AND claims <> 0"""
-        )
-    elif area.level == "province":
-        statement = text(
-            """SELECT c.district_code, c.state, c.claims, c.amount_vnd FROM district_counters c
-               WHERE c.program_id = :program_id AND c.claims <> 0
-                 AND c.district_code IN (SELECT code FROM districts WHERE province_code = :province)"""
-        )
-    else:
-        statement = text(
-            """SELECT NULL, state, claims, amount_vnd FROM district_counters
-               WHERE program_id = :program_id AND district_code = :district AND claims <> 0"""
-        )
-    params = {"program_id": program_id, "province": area.province_code, "district": area.district_code}
-    return [(code, state, int(n), int(amount)) for code, state, n, amount in db.session.execute(statement, params)]
-
-
 def district_filter(area: Area, column: str = "c.district_code") -> tuple[str, dict[str, Any]]:
     """A filter on a district code column for ``area`` (index friendly: equality or IN), and its parameters."""
     if area.district_code:
@@ -144,19 +106,21 @@ def area_progress(program_id: int, area: Area) -> dict[str, Any]:
     ``needs_review``) and where its eligible not yet paid are (:data:`NOT_YET_PAID`, the dashboards' figures), its
     employers' contribution reduction (``employers``, ``employees``: the most participants any month, summed over
     units; ``amount_vnd``), and the same completion figures for each child area (provinces of the country, districts
-    of a province) in ``areas``, by code. Read from the province and district levels of the rollups
-    (:func:`area_rows`), never from the per-employer rows."""
-    whole: dict[str, tuple[int, int]] = {}
-    children: dict[str, dict[str, tuple[int, int]]] = {}
-    for code, state, n, amount in area_rows(program_id, area):
-        total = whole.get(state, (0, 0))
-        whole[state] = (total[0] + n, total[1] + amount)
+    of a province) in ``areas``, by code. Read from the province and district levels of the rollups as the
+    dashboards read them (:func:`disburse.reports.dashboard.area_counts`, with each row's claims in cash, so that in
+    payment splits into bank and cash by the same statement), never from the per-employer rows."""
+    # The dashboards' module builds on this one (Area, district_filter): read when called, so that the API's figures
+    # are the dashboards' own, by one rule, from the one read of the request.
+    from disburse.reports.dashboard import Counts, area_counts, figures, figures_of
+
+    children: dict[str, dict[str, Counts]] = {}
+    for code, state, counts in area_counts(program_id, area):
         if code is not None:
-            children.setdefault(code, {})[state] = (n, amount)
+            children.setdefault(code, {})[state] = counts
     return {
-        **_area_figures(whole),
+        **_area_figures(figures(program_id, area)),
         "reduction": area_reduction(program_id, area),
-        "areas": [{"code": code, **_area_figures(children[code])} for code in sorted(children)],
+        "areas": [{"code": code, **_area_figures(figures_of(children[code]))} for code in sorted(children)],
     }
 
 
@@ -164,33 +128,34 @@ def area_progress(program_id: int, area: Area) -> dict[str, Any]:
 #: (:func:`disburse.reports.dashboard.figures_of`): ``unpaid`` in all (eligible but not paid), and its parts,
 #: which add up to it with ``needs_review``: ``checking`` (waiting for the unit's Form 02, or being checked),
 #: ``approved`` (not yet sent), ``payment_pending`` (sent to a bank or on an office's cash list, not settled; with
-#: ``payment_pending_amount_vnd``), ``payment_failed``, ``awaiting_details`` (awaiting payment details).
+#: ``payment_pending_amount_vnd``) and its two parts, ``payment_pending_bank`` (sent to a bank) and
+#: ``payment_pending_cash`` (on an office's cash list), each with its ``…_amount_vnd``; ``payment_failed``,
+#: ``awaiting_details`` (awaiting payment details).
 NOT_YET_PAID = (
     "unpaid",
     "checking",
     "approved",
     "payment_pending",
     "payment_pending_amount_vnd",
+    "payment_pending_bank",
+    "payment_pending_bank_amount_vnd",
+    "payment_pending_cash",
+    "payment_pending_cash_amount_vnd",
     "payment_failed",
     "awaiting_details",
 )
 
 
-def _area_figures(by_state: dict[str, tuple[int, int]]) -> dict[str, Any]:
-    # The dashboards' module builds on this one (Area, area_rows): read when called, so that the API's not-yet-paid
-    # figures are the dashboards' own, by one rule.
-    from disburse.reports.dashboard import figures_of
-
-    figures = _figures(by_state)
-    # The rollups' cash columns are not read here: the API gives payment_pending whole, the two channels together.
-    dashboard = figures_of({state: (claims, amount, 0, 0) for state, (claims, amount) in by_state.items()})
+def _area_figures(shown: dict[str, Any]) -> dict[str, Any]:
+    """The API's figures of an area from the dashboards' (:func:`disburse.reports.dashboard.figures_of`), its
+    percentage with two decimals (:func:`percent_of`)."""
     return {
-        "eligible": figures["eligible"],
-        "paid": figures["paid"],
-        "percent_paid": figures["percent_paid"],
-        "paid_amount_vnd": figures["paid_amount_vnd"],
-        "needs_review": by_state.get(ClaimState.NEEDS_REVIEW, (0, 0))[0],
-        **{name: dashboard[name] for name in NOT_YET_PAID},
+        "eligible": shown["eligible"],
+        "paid": shown["paid"],
+        "percent_paid": percent_of(shown["paid"], shown["eligible"]),
+        "paid_amount_vnd": shown["paid_amount_vnd"],
+        "needs_review": shown["needs_review"],
+        **{name: shown[name] for name in NOT_YET_PAID},
     }
 
 

@@ -116,9 +116,15 @@ NOT_YET_PAID = (
     "approved",
     "payment_pending",
     "payment_pending_amount_vnd",
+    "payment_pending_bank",
+    "payment_pending_bank_amount_vnd",
+    "payment_pending_cash",
+    "payment_pending_cash_amount_vnd",
     "payment_failed",
     "awaiting_details",
 )
+#: The parts of ``unpaid``, in payment as its two channels (the dashboards' UNPAID_GROUPS).
+UNPAID_PARTS = dashboard.UNPAID_GROUPS
 LAST_PAYABLE_DAY = date(2022, 9, 10)
 
 
@@ -154,18 +160,12 @@ def test_the_not_yet_paid_figures_are_the_dashboards(client, every_state):
         summary = dashboard.figures(program.id, area)
         assert {name: body[name] for name in NOT_YET_PAID} == {name: summary[name] for name in NOT_YET_PAID}, query
         assert (body["eligible"], body["paid"]) == (summary["eligible"], summary["paid"])
-        parts = {
-            name: body[name]
-            for name in (
-                "checking",
-                "needs_review",
-                "approved",
-                "payment_pending",
-                "payment_failed",
-                "awaiting_details",
+        assert sum(body[name] for name in UNPAID_PARTS) == body["unpaid"] == body["eligible"] - body["paid"]
+        for rows in (body, *body["areas"]):  # in payment is its two channels, claims and VND
+            assert rows["payment_pending"] == rows["payment_pending_bank"] + rows["payment_pending_cash"]
+            assert rows["payment_pending_amount_vnd"] == (
+                rows["payment_pending_bank_amount_vnd"] + rows["payment_pending_cash_amount_vnd"]
             )
-        }
-        assert sum(parts.values()) == body["unpaid"] == body["eligible"] - body["paid"]
         if area.level == "district":
             assert body["areas"] == []
             continue
@@ -179,20 +179,45 @@ def test_the_not_yet_paid_figures_are_the_dashboards(client, every_state):
     # What they are, in Đông Anh: a claim in each of the 14 states and one more in payment at the office's desk.
     district = _get(client, admin, f"?program={program.code}&district=017").get_json()
     assert (district["eligible"], district["paid"], district["unpaid"]) == (12, 1, 11)
-    assert {name: district[name] for name in NOT_YET_PAID if name != "payment_pending_amount_vnd"} == {
+    assert {name: district[name] for name in NOT_YET_PAID if not name.endswith("_amount_vnd")} == {
         "needs_review": 1,
         "unpaid": 11,
         "checking": 5,  # listed, employer_confirmed, employer_overdue, applied, verifying
         "approved": 1,
         "payment_pending": 2,  # one sent to the bank, one on the office's cash list
+        "payment_pending_bank": 1,
+        "payment_pending_cash": 1,
         "payment_failed": 1,
         "awaiting_details": 1,
     }
-    in_payment = db.session.scalar(
-        text("SELECT sum(amount_vnd) FROM claims WHERE program_id = :p AND district_code = '017' AND state = :s"),
-        {"p": program.id, "s": "payment_pending"},
+    in_payment = dict(
+        db.session.execute(
+            text(
+                """SELECT payout = 'cash', sum(amount_vnd) FROM claims
+                   WHERE program_id = :p AND district_code = '017' AND state = :s GROUP BY 1"""
+            ),
+            {"p": program.id, "s": "payment_pending"},
+        ).all()
     )
-    assert district["payment_pending_amount_vnd"] == in_payment > 0
+    assert district["payment_pending_bank_amount_vnd"] == in_payment[False] > 0
+    assert district["payment_pending_cash_amount_vnd"] == in_payment[True] > 0
+    assert district["payment_pending_amount_vnd"] == in_payment[False] + in_payment[True]
+    # Hà Nội's districts in the answer: Sóc Sơn has nobody in payment, so both channels are 0 there.
+    province = _get(client, admin, f"?program={program.code}&province=01").get_json()
+    soc_son = next(row for row in province["areas"] if row["code"] == "016")
+    assert [soc_son[name] for name in NOT_YET_PAID if name.startswith("payment_pending")] == [0] * 6
+
+
+def test_the_document_describes_the_split_of_in_payment(client):
+    """The OpenAPI document (built from the response models) names both channels of in payment, with their VND, for
+    the area and each child area (one model, Figures, for both)."""
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    for model in ("AreaProgress", "AreaFigures"):
+        properties = schemas[model]["properties"]
+        for name in NOT_YET_PAID:
+            assert properties[name]["type"] == "integer" and properties[name]["description"], (model, name)
+        assert "payment_pending_bank + payment_pending_cash" in properties["payment_pending"]["description"]
+        assert schemas[model]["additionalProperties"] is False
 
 
 def test_the_claims_not_paid_by_the_end_are_the_dashboards_backlog_figure(client, every_state):
