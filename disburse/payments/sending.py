@@ -24,9 +24,12 @@ Never twice, never lost:
   ("held back") and the order is flagged where operators look (the admins' health page, ``disburse payments
   batches``): the provider keeps refusing something of ours, and only a person can fix it.
 - A whole batch refused without naming any order (a NACK: the message was malformed, or we are misconfigured) fails
-  nobody: it is nobody's payment details, and a misconfiguration must not use up people's failures. The batch keeps
-  the refusal in ``last_error`` (``disburse payments batches`` shows it, the log has it at ERROR) and its payments
-  stay ``sent``; the chase asks again, and sends again what the provider never took, until the cause is fixed.
+  nobody: it is nobody's payment details, and a misconfiguration must not use up people's failures. Every order of
+  the message is held back, as one refused for a reason of ours (below), the provider's words as its reason: its
+  payments stay ``sent``, and the batch is not handed over again before the wait, which doubles at each refusal
+  (the cause is ours: sending it again every few minutes would not fix it). The batch's ``last_error`` says how many
+  wait and until when, then what the provider said (the log has it at ERROR); once the cause is fixed the orders go
+  at their next try, or at once with ``disburse payments send BATCH --held-now``.
 - A batch records when its provider really took it (``acknowledged_at``: the provider's acknowledgement accepted it, a
   bank file was written into the outbox, or the provider knew every reference when asked). ``sent`` alone does not
   say so: a bank file that could not be written (an outbox missing or full, wrong ``DISBURSE_BANKFILE_DEBTOR_*``
@@ -97,8 +100,9 @@ class Sent:
     applied: dict[str, Any] = field(default_factory=dict)
     #: Orders failed before they went out (their bank details cannot be paid).
     refused: list[str] = field(default_factory=list)
-    #: Orders the provider refused for a reason of ours: held back, still ``sent``, tried again by the chase after
-    #: their wait. Each reference with the provider's words, when it gave them.
+    #: Orders the provider refused for a reason of ours (by name, or the whole message with a NACK): held back, still
+    #: ``sent``, tried again by the chase after their wait. Each reference with the provider's words, when it gave
+    #: them.
     withheld: list[str] = field(default_factory=list)
     #: Of those, the references held back ``DISBURSE_PAYMENT_BANK_FAILURES_ALERT`` times or more (logged at ERROR).
     alerts: list[str] = field(default_factory=list)
@@ -329,8 +333,10 @@ def deliver(batch: PaymentBatch, orders: Sequence[PaymentOrder], *, sent: Sent) 
     Orders held back before whose wait is not over are left out (``waiting``). Orders whose bank details cannot be
     paid are failed first and never handed over. When the provider refuses the message and names orders, those it
     failed are failed here too, those it held back for a reason of ours stay ``sent`` and wait
-    (:func:`_hold_back`), and the others are handed over again at once (each round has fewer orders: it ends). After
-    the programme's last payable day nothing is handed over and nothing changes but ``last_error``."""
+    (:func:`_hold_back`), and the others are handed over again at once (each round has fewer orders: it ends). When
+    it refuses the message naming no order (a NACK), every order of it waits the same way
+    (:func:`_hold_back_message`). After the programme's last payable day nothing is handed over and nothing changes
+    but ``last_error``."""
     why = period_ended(batch)
     if why is not None:
         return _refuse_after_period(batch, why, sent)
@@ -371,8 +377,9 @@ def deliver(batch: PaymentBatch, orders: Sequence[PaymentOrder], *, sent: Sent) 
             break
         references = {order.reference for order in left}
         named = [update for update in ack.updates if update.reference in references]
-        if not named:
-            log.error("batch %s: the provider refused it whole: %s", batch.id, sent.error)
+        if not named:  # refused whole: every order of the message waits, as one held back
+            sent.withheld += _hold_back_message(batch, left, sent)
+            db.session.commit()
             break
         held_back = [u for u in named if u.status is ProviderStatus.UNKNOWN]
         if held_back:
@@ -451,14 +458,41 @@ _HOLD = text(
 _MOST_WITHHELD = 32_767
 
 
+@dataclass(frozen=True)
+class _Held:
+    """One order just held back: how many times now, until when, and the provider's words."""
+
+    reference: str
+    times: int
+    until: datetime
+    reason: str | None
+
+    def listed(self) -> str:
+        """As the batch's ``last_error`` lists it."""
+        said = f"{self.reason}; " if self.reason else ""
+        return (
+            f"{self.reference} ({said}lần {self.times}, gửi lại sau {moment(self.until)} / time {self.times}, sent "
+            f"again after {moment(self.until)})"
+        )
+
+
 def _hold_back(batch: PaymentBatch, refused: Sequence[StatusUpdate], sent: Sent) -> list[str]:
-    """The orders the provider refused for a reason of ours, held back: each counted once more (``withheld_count``)
-    and not handed over again before its wait is over (``withheld_until``: :func:`~disburse.claims.service.retry_wait`
-    of the count, the claims' bank-side backoff and its settings), the provider's words kept (``withheld_reason``).
-    Those held back ``DISBURSE_PAYMENT_BANK_FAILURES_ALERT`` times or more are logged at ERROR and listed in
-    ``sent.alerts``. Flush. Returns each reference as the batch's ``last_error`` lists it (the provider's words, the
-    time, when it is tried again)."""
+    """The orders the provider refused for a reason of ours, held back (:func:`_hold`), the provider's words for
+    each kept. Flush. Returns each reference as the batch's ``last_error`` lists it (the provider's words, the time,
+    when it is tried again)."""
     words = {u.reference: (u.reason_message or u.reason_code or "")[:300] or None for u in refused}
+    held = _hold(batch, words, sent)
+    # A reference we hold nothing sent for (not ours, or no longer sent) is only listed.
+    known = {h.reference for h in held}
+    return [h.listed() for h in held] + [reference for reference in words if reference not in known]
+
+
+def _hold(batch: PaymentBatch, words: dict[str, str | None], sent: Sent) -> list[_Held]:
+    """Hold back the sent orders of ``words`` (reference → the provider's words): each counted once more
+    (``withheld_count``) and not handed over again before its wait is over (``withheld_until``:
+    :func:`~disburse.claims.service.retry_wait` of the count, the claims' bank-side backoff and its settings), the
+    provider's words kept (``withheld_reason``). Those held back ``DISBURSE_PAYMENT_BANK_FAILURES_ALERT`` times or more
+    are logged at ERROR (one line) and listed in ``sent.alerts``. Flush. Returns the orders held back, in id order."""
     rows = db.session.execute(_LOCK_HELD, {"provider": batch.provider, "refs": list(words)}).all()
     base_s, cap_s = retry_backoff()
     alert_at = int(current_app.config.get("DISBURSE_PAYMENT_BANK_FAILURES_ALERT", 5))
@@ -475,24 +509,15 @@ def _hold_back(batch: PaymentBatch, refused: Sequence[StatusUpdate], sent: Sent)
                 "reasons": [words[row.provider_reference] for row in rows],
             },
         )
-    listed = []
-    alerts = []
-    for row, count, until in zip(rows, counts, untils, strict=True):
-        reason = words[row.provider_reference]
-        said = f"{reason}; " if reason else ""
-        listed.append(
-            f"{row.provider_reference} ({said}lần {count}, gửi lại sau {moment(until)} / time {count}, sent again "
-            f"after {moment(until)})"
-        )
-        if count >= alert_at:
-            alerts.append((row.provider_reference, count, until, reason))
-    # A reference we hold nothing sent for (not ours, or no longer sent) is only listed.
-    known = {row.provider_reference for row in rows}
-    listed += [reference for reference in words if reference not in known]
+    held = [
+        _Held(row.provider_reference, count, until, words[row.provider_reference])
+        for row, count, until in zip(rows, counts, untils, strict=True)
+    ]
     db.session.flush()
+    alerts = [h for h in held if h.times >= alert_at]
     if alerts:
-        sent.alerts += [reference for reference, *_ in alerts]
-        reference, count, until, reason = alerts[0]
+        sent.alerts += [h.reference for h in alerts]
+        first = alerts[0]
         log.error(
             "held back (batch %s): %s refused %d order(s) for a reason of ours %d times or more (%s: %d times, %s; "
             "sent again after %s); fix the cause on our side",
@@ -500,12 +525,43 @@ def _hold_back(batch: PaymentBatch, refused: Sequence[StatusUpdate], sent: Sent)
             batch.provider,
             len(alerts),
             alert_at,
-            reference,
-            count,
-            reason or "no reason given",
-            until.isoformat(),
+            first.reference,
+            first.times,
+            first.reason or "no reason given",
+            first.until.isoformat(),
         )
-    return listed
+    return held
+
+
+def _hold_back_message(batch: PaymentBatch, orders: Sequence[PaymentOrder], sent: Sent) -> list[str]:
+    """A message refused whole, naming no order (a NACK: malformed, or we are misconfigured): nobody's details are at
+    fault, so nobody fails, and every order of the message is held back as one refused for a reason of ours
+    (:func:`_hold`, the provider's words as each one's reason): the batch is not handed over again before the wait
+    (the claims' bank-side backoff, doubled at each refusal), and the operators see it where they see the other
+    orders held back. The batch's ``last_error`` says how many wait, until when, then what the provider said. Flush.
+    Returns the references as :func:`_hold_back` does."""
+    said = sent.error or "refused"
+    held = _hold(batch, dict.fromkeys((order.reference for order in orders), said[:300]), sent)
+    taken = _lock_batch(batch.id).acknowledged_at is not None
+    if held:
+        most = max(held, key=lambda h: (h.times, h.until))
+        note = (
+            f"giữ lại cả {len(held)} lệnh của thông điệp bị từ chối, lần {most.times}, gửi lại sau {moment(most.until)}"
+            f" / all {len(held)} orders of the refused message held back, time {most.times}, sent again after "
+            f"{moment(most.until)}: {said}"
+        )
+        _note_error(batch.id, note if taken else f"{WAITING[0]} / {WAITING[1]}: {note}")
+        log.error(
+            "batch %s: the provider refused it whole (%d order(s) held back, %d times; sent again after %s): %s",
+            batch.id,
+            len(held),
+            most.times,
+            most.until.isoformat(),
+            said,
+        )
+    else:
+        log.error("batch %s: the provider refused it whole: %s", batch.id, said)
+    return [h.listed() for h in held]
 
 
 #: Orders the provider took (its acknowledgement accepted them, or it knows them when asked): no longer held back.

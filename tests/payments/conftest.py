@@ -22,13 +22,14 @@ def programme_clock(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def use_bank(app: Flask, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Bank], None]]:
-    """Point our ``sandbox`` provider at ``bank`` (its callbacks to ``receiver``)."""
+def use_bank(app: Flask, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """Point our ``sandbox`` provider at ``bank`` (its callbacks to ``receiver``, or to ``callback_url``: a test that
+    misconfigures us gives one the bank refuses)."""
 
-    def wire(bank: Bank | str) -> None:
+    def wire(bank: Bank | str, *, callback_url: str | None = None) -> None:
         url = bank.url if isinstance(bank, Bank) else bank
         monkeypatch.setitem(app.config, "DISBURSE_SANDBOX_URL", url)
-        monkeypatch.setitem(app.config, "DISBURSE_SANDBOX_CALLBACK_URL", receiver.url)
+        monkeypatch.setitem(app.config, "DISBURSE_SANDBOX_CALLBACK_URL", callback_url or receiver.url)
         _forget_providers(app)
 
     yield wire

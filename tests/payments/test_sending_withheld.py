@@ -3,8 +3,9 @@ refused naming the item's amount, nobody's details) are held back: they stay sen
 before they are handed over again, as a claim failed on the bank's side waits before it is paid again
 (``DISBURSE_PAYMENT_RETRY_BASE_S`` doubled each time, up to ``DISBURSE_PAYMENT_RETRY_CAP_S``). Not the chase, not
 the sweeper's hand-over, not a send by hand hands one over before its wait; after it, one run at a time does, under
-the same reference; from ``DISBURSE_PAYMENT_BANK_FAILURES_ALERT`` times on the operators see it. Real PostgreSQL, the
-sandbox bank over real HTTP."""
+the same reference; from ``DISBURSE_PAYMENT_BANK_FAILURES_ALERT`` times on the operators see it. A message the bank
+refuses whole, naming no order (a NACK: here our callback URL, which the bank cannot call), holds back every order of
+it the same way. Real PostgreSQL, the sandbox bank over real HTTP."""
 
 from __future__ import annotations
 
@@ -271,3 +272,205 @@ def test_an_operator_who_fixed_the_cause_sends_the_held_back_orders_at_once(
     again = runner.invoke(args=["payments", "send", str(batch.id), "--held-now"], catch_exceptions=False).output
     assert f"Batch {batch.id}: 0 held-back orders handed over again now." in again
     assert bank_moves(bank) == {_payment(db_session, c).provider_reference: 1 for c in (good, big)}
+
+
+# ------------------------------------------------------------------------------------------ refused whole (NACK)
+
+#: A callback URL the bank cannot call back: our misconfiguration, and the bank refuses every message whole (NACK,
+#: naming ``header.sender_uri``, no order).
+NOWHERE = "ftp://nowhere"
+#: What the sandbox says of such a message.
+NACKED = "NACK: the message is not valid; see errors; header.sender_uri: the http(s) URL to call back"
+
+
+def _batch_waits_over(db_session, batch: PaymentBatch) -> None:
+    """Every held-back order of the batch at the end of its wait (see :func:`_wait_over`)."""
+    db_session.execute(
+        text(
+            "UPDATE payments SET withheld_until = now() - interval '1 second'"
+            " WHERE batch_id = :id AND withheld_until IS NOT NULL"
+        ),
+        {"id": batch.id},
+    )
+
+
+def _transfers(bank: Bank) -> list[str]:
+    return [r for (r,) in bank.sql("SELECT reference_id FROM sandbox.transfers ORDER BY id")]
+
+
+def test_a_batch_refused_whole_waits_as_orders_held_back_do_and_is_paid_once_after_its_wait(
+    client, db_session, make_bank: Callable[..., Bank], receiver, use_bank
+):
+    bank = make_bank()
+    use_bank(bank, callback_url=NOWHERE)
+    batch, claims = _batch(SMALL, SMALL, SMALL)
+
+    before = datetime.now(UTC)
+    sent = sending.send_batch(batch.id)
+    after = datetime.now(UTC)
+
+    assert (sent.accepted, sent.error, len(sent.withheld)) == (False, NACKED, 3)
+    for claim in claims:
+        held = _payment(db_session, claim)
+        assert (held.state, held.withheld_count, held.withheld_reason) == ("sent", 1, NACKED)
+        assert _waits_about(held, before, after, 300)  # DISBURSE_PAYMENT_RETRY_BASE_S
+        assert db_session.get(Claim, claim.id).payment_failures == 0  # nobody's failure
+    refused = db_session.get(PaymentBatch, batch.id)
+    assert refused.last_error.startswith(sending.WAITING[0])
+    assert "all 3 orders of the refused message held back, time 1, sent again after" in refused.last_error
+    assert refused.last_error.endswith(NACKED)  # what the bank said
+    assert _attempts(db_session, batch) == 1
+
+    # Fixed (the callback URL is ours again), but before the wait nothing hands the batch over: not the chase, not
+    # the sweeper's hand-over, not a send by hand.
+    use_bank(bank)
+    assert (sending.chase("sandbox", older_than=NOW).asked, sending.chase("sandbox", older_than=NOW).resent) == (0, 0)
+    assert sending.batches_to_hand_over(NOW) == [batch.id]  # nobody took it: still in the operators' sight
+    again = sending.send_batch(batch.id)
+    assert (again.orders, again.waiting, again.error) == (0, 3, None)
+    assert _attempts(db_session, batch) == 1 and _transfers(bank) == []
+
+    # After it: handed over again under the same references, taken, paid once.
+    _batch_waits_over(db_session, batch)
+    chased = sending.chase("sandbox", older_than=NOW)
+    assert (chased.asked, chased.resent, chased.withheld) == (3, 3, 0)
+    assert _attempts(db_session, batch) == 2
+    references = [_payment(db_session, c).provider_reference for c in claims]
+    assert _transfers(bank) == references
+    for claim in claims:
+        taken = _payment(db_session, claim)
+        assert (taken.withheld_count, taken.withheld_until) == (1, None)
+    taken_batch = db_session.get(PaymentBatch, batch.id)
+    assert taken_batch.acknowledged_at is not None and taken_batch.last_error is None
+    deliver_callbacks(client, receiver, bank)
+    assert {db_session.get(Claim, c.id).state for c in claims} == {"paid"}
+    assert bank_moves(bank) == dict.fromkeys(references, 1)
+    assert sending.chase("sandbox", older_than=NOW).asked == 0
+    assert sending.send_batch(batch.id).orders == 0
+    assert bank_moves(bank) == dict.fromkeys(references, 1)
+
+
+def test_the_wait_of_a_batch_refused_whole_doubles_at_each_refusal_and_is_capped(
+    app, client, db_session, make_bank: Callable[..., Bank], receiver, use_bank, monkeypatch
+):
+    """The cause not fixed: each time the wait is over the batch goes once (the chase, or the sweeper's hand-over),
+    is refused whole again, and waits longer: 300, 600, 1,200, then the cap of 1,200 seconds."""
+    monkeypatch.setitem(app.config, "DISBURSE_PAYMENT_RETRY_BASE_S", 300)
+    monkeypatch.setitem(app.config, "DISBURSE_PAYMENT_RETRY_CAP_S", 1200)
+    bank = make_bank()
+    use_bank(bank, callback_url=NOWHERE)
+    batch, claims = _batch(SMALL, SMALL)
+
+    for times, wait in enumerate([300, 600, 1200, 1200], start=1):
+        before = datetime.now(UTC)
+        if times == 1:
+            assert len(sending.send_batch(batch.id).withheld) == 2
+        elif times % 2:  # the chase
+            _batch_waits_over(db_session, batch)
+            chased = sending.chase("sandbox", older_than=NOW)
+            assert (chased.asked, chased.resent, chased.withheld) == (2, 2, 2)
+        else:  # the sweeper's hand-over (the send task again)
+            _batch_waits_over(db_session, batch)
+            assert sending.batches_to_hand_over(NOW) == [batch.id]
+            again = sending.send_batch(batch.id)
+            assert (again.orders, again.waiting, len(again.withheld)) == (2, 0, 2)
+        after = datetime.now(UTC)
+        for claim in claims:
+            held = _payment(db_session, claim)
+            assert (held.state, held.withheld_count) == ("sent", times)
+            assert _waits_about(held, before, after, wait), (times, held.withheld_until - before)
+        assert _attempts(db_session, batch) == times
+        assert f"time {times}, sent again after" in db_session.get(PaymentBatch, batch.id).last_error
+
+        # Until then nothing hands it over.
+        assert sending.chase("sandbox", older_than=NOW).resent == 0
+        assert sending.send_batch(batch.id).waiting == 2
+        assert _attempts(db_session, batch) == times
+
+    assert {(c.state, c.payment_failures, c.bank_failures) for c in (db_session.get(Claim, c.id) for c in claims)} == {
+        ("payment_pending", 0, 0)
+    }
+    assert _transfers(bank) == []
+
+    use_bank(bank)  # fixed
+    _batch_waits_over(db_session, batch)
+    assert sending.chase("sandbox", older_than=NOW).resent == 2
+    deliver_callbacks(client, receiver, bank)
+    assert bank_moves(bank) == {_payment(db_session, c).provider_reference: 1 for c in claims}
+
+
+def test_a_batch_refused_whole_again_and_again_is_shown_to_the_operators(
+    app, client, db_session, make_bank: Callable[..., Bank], use_bank, monkeypatch, caplog
+):
+    monkeypatch.setitem(app.config, "DISBURSE_PAYMENT_BANK_FAILURES_ALERT", 2)
+    use_bank(make_bank(), callback_url=NOWHERE)
+    batch, claims = _batch(SMALL, SMALL)
+    references = [_payment(db_session, c).provider_reference for c in claims]
+    admin = create_user("admin", password=PASSWORD)
+    caplog.set_level(logging.ERROR, logger="disburse.payments.sending")
+
+    assert sending.send_batch(batch.id).alerts == []
+    shown = sending.orders_held_back()
+    assert (shown.count, shown.alerts) == (2, 0)
+    assert [(h.reference, h.times, h.reason) for h in shown.shown] == [(r, 1, NACKED) for r in references]
+    assert any("refused it whole (2 order(s) held back, 1 times" in r.getMessage() for r in caplog.records)
+
+    _batch_waits_over(db_session, batch)
+    chased = sending.chase("sandbox", older_than=NOW)
+
+    assert (chased.withheld, chased.withheld_alerts) == (2, 2)
+    alerts = [r.getMessage() for r in caplog.records if "held back (batch" in r.msg]
+    assert len(alerts) == 1 and "refused 2 order(s) for a reason of ours 2 times or more" in alerts[0]
+    assert NACKED in alerts[0]
+    shown = sending.orders_held_back()
+    assert (shown.count, shown.alerts, {h.alert for h in shown.shown}) == (2, 2, {True})
+
+    # The admins' health page: the orders held back, why; the batch among those waiting to be handed over.
+    sign_in(client, admin)
+    html = client.get("/admin/health").get_data(as_text=True)
+    section = html.split('id="held-back"')[1].split("Cơ sở dữ liệu")[0]
+    assert "2 lệnh chi bị bên chi trả từ chối vì dữ liệu của quỹ" in section
+    assert "2 lệnh đã bị giữ lại từ 2 lần trở lên" in section
+    for reference in references:
+        row = section.split(f'id="held-{reference}"')[1].split("</tr>")[0]
+        assert ">2 <strong" in row and "cảnh báo" in row and "header.sender_uri" in row
+    waiting = html.split('id="handover"')[1].split('id="held-back"')[0]
+    assert f"#{batch.id} " in waiting and "time 2, sent again after" in waiting and "NACK" in waiting
+
+    # `disburse payments batches`: the batch's error says what the bank said; each order flagged under it.
+    listed = app.test_cli_runner().invoke(args=["payments", "batches"], catch_exceptions=False).output
+    line = next(line for line in listed.splitlines() if line.startswith(f"#{batch.id} "))
+    assert "chờ bàn giao / waiting to be handed over" in line and NACKED in line
+    for reference in references:
+        order = next(line for line in listed.splitlines() if f" {reference}: " in line)
+        assert order.strip().startswith(f"!! {reference}: giữ lại / held back 2 lần / times") and "ALERT" in order
+    assert "2 orders held back by the provider 2 times or more" in listed
+
+
+def test_an_operator_who_fixed_the_cause_sends_a_batch_refused_whole_at_once(
+    app, client, db_session, make_bank: Callable[..., Bank], receiver, use_bank
+):
+    bank = make_bank()
+    use_bank(bank, callback_url=NOWHERE)
+    batch, claims = _batch(SMALL, SMALL)
+    assert len(sending.send_batch(batch.id).withheld) == 2
+    use_bank(bank)  # fixed: the callback URL is ours again
+
+    runner = app.test_cli_runner()
+    plain = runner.invoke(args=["payments", "send", str(batch.id)], catch_exceptions=False).output
+    assert "2 orders held back by the provider are still waiting: not sent again." in plain
+    assert _transfers(bank) == []
+
+    now = runner.invoke(args=["payments", "send", str(batch.id), "--held-now"], catch_exceptions=False).output
+    assert f"Batch {batch.id}: 2 held-back orders handed over again now." in now
+    assert f"Batch {batch.id}: 2 orders handed over." in now and "refused" not in now
+    references = [_payment(db_session, c).provider_reference for c in claims]
+    assert _transfers(bank) == references
+    deliver_callbacks(client, receiver, bank)
+    assert {db_session.get(Claim, c.id).state for c in claims} == {"paid"}
+    assert {_payment(db_session, c).withheld_count for c in claims} == {1}  # what they went through stays
+
+    again = runner.invoke(args=["payments", "send", str(batch.id), "--held-now"], catch_exceptions=False).output
+    assert f"Batch {batch.id}: 0 held-back orders handed over again now." in again
+    assert sending.chase("sandbox", older_than=NOW).resent == 0
+    assert bank_moves(bank) == dict.fromkeys(references, 1)
