@@ -90,6 +90,11 @@ def batch_cmd(program_code: str | None) -> None:
     )
 
 
+#: Orders held back listed under each batch by ``disburse payments batches`` (a batch refused whole holds back all of
+#: its orders, thousands): the most often held back, then how many more.
+HELD_SHOWN_PER_BATCH = 20
+
+
 @payments_cli.command("batches")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 def batches_cmd(limit: int) -> None:
@@ -105,7 +110,7 @@ def batches_cmd(limit: int) -> None:
     for batch_id, state, count in rows:
         if batch_id is not None:
             states[batch_id] += f" {state}={number(count)}"
-    held = sending.orders_held_back(None, batch_ids=list(states))
+    held = sending.orders_held_back(None, batch_ids=list(states), per_batch=HELD_SHOWN_PER_BATCH)
     held_by_batch: dict[int, list[sending.HeldBack]] = {}
     for order in held.shown:
         held_by_batch.setdefault(order.batch_id, []).append(order)
@@ -118,8 +123,14 @@ def batches_cmd(limit: int) -> None:
             f"#{b.id} {b.reference} · {b.channel}/{b.provider} · {b.state} · {number(b.item_count)}, "
             f"{vnd(b.total_vnd)} · {sent}{waiting} ·{states[b.id]}{error}"
         )
-        for order in held_by_batch.get(b.id, []):
+        shown = held_by_batch.get(b.id, [])
+        for order in shown:
             _echo_held_back(order)
+        if shown and (more := (shown[0].of_batch or 0) - len(shown)) > 0:
+            click.echo(
+                f"   … và {number(more, locale='vi')} lệnh khác bị giữ lại / and {number(more, locale='en')} more "
+                "held back"
+            )
     if held.alerts:
         click.echo(
             f"!! {number(held.alerts, locale='vi')} lệnh bị bên chi trả giữ lại từ {held.alert_at} lần trở lên: hãy "

@@ -591,6 +591,8 @@ class HeldBack:
     reason: str | None
     #: Held back ``DISBURSE_PAYMENT_BANK_FAILURES_ALERT`` times or more.
     alert: bool
+    #: How many orders of its batch are held back now (asked for with ``per_batch``; else None).
+    of_batch: int | None = None
 
 
 @dataclass(frozen=True)
@@ -617,16 +619,38 @@ _HELD_BACK = text(
        ORDER BY p.withheld_count DESC, p.id
        LIMIT :limit"""
 )
+#: The same, at most ``per_batch`` of each batch, with how many of its batch there are: a batch refused whole holds
+#: back every one of its orders (thousands), and a list of batches shows a few of each.
+_HELD_BACK_PER_BATCH = text(
+    """SELECT * FROM (
+           SELECT p.id, p.provider_reference, p.batch_id, b.reference AS batch_reference, p.provider, p.withheld_count,
+                  p.withheld_until, p.withheld_reason,
+                  row_number() OVER (PARTITION BY p.batch_id ORDER BY p.withheld_count DESC, p.id) AS rank_in_batch,
+                  count(*) OVER (PARTITION BY p.batch_id) AS of_batch
+           FROM payments p JOIN payment_batches b ON b.id = p.batch_id
+           WHERE p.withheld_until IS NOT NULL AND p.state = 'sent'
+             AND (CAST(:batch_ids AS integer[]) IS NULL OR p.batch_id = ANY(CAST(:batch_ids AS integer[])))
+       ) held
+       WHERE rank_in_batch <= :per_batch
+       ORDER BY withheld_count DESC, id
+       LIMIT :limit"""
+)
 
 
-def orders_held_back(limit: int | None = 20, *, batch_ids: Sequence[int] | None = None) -> HeldBackOrders:
+def orders_held_back(
+    limit: int | None = 20, *, batch_ids: Sequence[int] | None = None, per_batch: int | None = None
+) -> HeldBackOrders:
     """The orders their provider held back for a reason of ours and has not taken since (of ``batch_ids``, or of
-    every batch), the most often held back first, at most ``limit`` of them listed (None: all): what the admins'
-    health page and ``disburse payments batches`` show."""
+    every batch), the most often held back first, at most ``limit`` of them listed (None: all), and with
+    ``per_batch``, at most that many of each batch, each with how many of its batch are held back (``of_batch``):
+    what the admins' health page and ``disburse payments batches`` show."""
     alert_at = int(current_app.config.get("DISBURSE_PAYMENT_BANK_FAILURES_ALERT", 5))
     ids = None if batch_ids is None else list(batch_ids)
     counts = db.session.execute(_HELD_BACK_COUNTS, {"alert_at": alert_at, "batch_ids": ids}).one()
-    rows: Sequence[Any] = db.session.execute(_HELD_BACK, {"batch_ids": ids, "limit": limit}).all() if counts.n else []
+    query, params = _HELD_BACK, {"batch_ids": ids, "limit": limit}
+    if per_batch is not None:
+        query, params = _HELD_BACK_PER_BATCH, {**params, "per_batch": per_batch}
+    rows: Sequence[Any] = db.session.execute(query, params).all() if counts.n else []
     shown = [
         HeldBack(
             reference=row.provider_reference,
@@ -637,6 +661,7 @@ def orders_held_back(limit: int | None = 20, *, batch_ids: Sequence[int] | None 
             until=row.withheld_until,
             reason=row.withheld_reason,
             alert=row.withheld_count >= alert_at,
+            of_batch=row.of_batch if per_batch is not None else None,
         )
         for row in rows
     ]

@@ -474,3 +474,23 @@ def test_an_operator_who_fixed_the_cause_sends_a_batch_refused_whole_at_once(
     assert f"Batch {batch.id}: 0 held-back orders handed over again now." in again
     assert sending.chase("sandbox", older_than=NOW).resent == 0
     assert bank_moves(bank) == dict.fromkeys(references, 1)
+
+
+def test_the_list_of_batches_shows_a_few_orders_of_a_batch_refused_whole_and_how_many_more(
+    app, db_session, make_bank: Callable[..., Bank], use_bank
+):
+    """A batch refused whole holds back every one of its orders (thousands, nationally): ``disburse payments
+    batches`` lists the first 20 under it and says how many more; the health page counts them all."""
+    use_bank(make_bank(), callback_url=NOWHERE)
+    batch, claims = _batch(*[SMALL] * 23)
+    assert len(sending.send_batch(batch.id).withheld) == 23
+
+    listed = app.test_cli_runner().invoke(args=["payments", "batches"], catch_exceptions=False).output
+
+    under = listed.split(f"#{batch.id} ")[1].splitlines()[1:]
+    orders = [line for line in under if "giữ lại / held back 1 lần / times" in line]
+    assert orders == under[:20]
+    assert under[20].strip() == "… và 3 lệnh khác bị giữ lại / and 3 more held back"
+    first = [_payment(db_session, c).provider_reference for c in claims[:20]]
+    assert [line.split()[1].rstrip(":") for line in orders] == first
+    assert sending.orders_held_back().count == 23
