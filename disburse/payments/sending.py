@@ -101,8 +101,8 @@ class Sent:
     #: Orders failed before they went out (their bank details cannot be paid).
     refused: list[str] = field(default_factory=list)
     #: Orders the provider refused for a reason of ours (by name, or the whole message with a NACK): held back, still
-    #: ``sent``, tried again by the chase after their wait. Each reference with the provider's words, when it gave
-    #: them.
+    #: ``sent``, tried again by the chase after their wait. Each reference with the provider's words when it named the
+    #: order; a reference alone when it refused the whole message (its words are the batch's ``last_error``).
     withheld: list[str] = field(default_factory=list)
     #: Of those, the references held back ``DISBURSE_PAYMENT_BANK_FAILURES_ALERT`` times or more (logged at ERROR).
     alerts: list[str] = field(default_factory=list)
@@ -539,7 +539,7 @@ def _hold_back_message(batch: PaymentBatch, orders: Sequence[PaymentOrder], sent
     (:func:`_hold`, the provider's words as each one's reason): the batch is not handed over again before the wait
     (the claims' bank-side backoff, doubled at each refusal), and the operators see it where they see the other
     orders held back. The batch's ``last_error`` says how many wait, until when, then what the provider said. Flush.
-    Returns the references as :func:`_hold_back` does."""
+    Returns the references held back (the provider's words are the same for all: in ``last_error``)."""
     said = sent.error or "refused"
     held = _hold(batch, dict.fromkeys((order.reference for order in orders), said[:300]), sent)
     taken = _lock_batch(batch.id).acknowledged_at is not None
@@ -561,7 +561,7 @@ def _hold_back_message(batch: PaymentBatch, orders: Sequence[PaymentOrder], sent
         )
     else:
         log.error("batch %s: the provider refused it whole: %s", batch.id, said)
-    return [h.listed() for h in held]
+    return [h.reference for h in held]
 
 
 #: Orders the provider took (its acknowledgement accepted them, or it knows them when asked): no longer held back.
