@@ -126,7 +126,7 @@ def batches_cmd(limit: int) -> None:
         shown = held_by_batch.get(b.id, [])
         for order in shown:
             _echo_held_back(order)
-        if shown and (more := (shown[0].of_batch or 0) - len(shown)) > 0:
+        if shown and (more := shown[0].of_batch - len(shown)) > 0:
             click.echo(
                 f"   … và {number(more, locale='vi')} lệnh khác bị giữ lại / and {number(more, locale='en')} more "
                 "held back"

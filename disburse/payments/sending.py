@@ -591,8 +591,8 @@ class HeldBack:
     reason: str | None
     #: Held back ``DISBURSE_PAYMENT_BANK_FAILURES_ALERT`` times or more.
     alert: bool
-    #: How many orders of its batch are held back now (asked for with ``per_batch``; else None).
-    of_batch: int | None = None
+    #: How many orders of its batch are held back now.
+    of_batch: int
 
 
 @dataclass(frozen=True)
@@ -610,18 +610,10 @@ _HELD_BACK_COUNTS = text(
        WHERE withheld_until IS NOT NULL AND state = 'sent'
          AND (CAST(:batch_ids AS integer[]) IS NULL OR batch_id = ANY(CAST(:batch_ids AS integer[])))"""
 )
+#: The orders held back, the most often held back first, at most ``per_batch`` of each batch (NULL: all), each with how
+#: many of its batch are held back: a batch refused whole holds back every one of its orders (thousands), and a list
+#: of batches shows a few of each.
 _HELD_BACK = text(
-    """SELECT p.provider_reference, p.batch_id, b.reference AS batch_reference, p.provider, p.withheld_count,
-              p.withheld_until, p.withheld_reason
-       FROM payments p JOIN payment_batches b ON b.id = p.batch_id
-       WHERE p.withheld_until IS NOT NULL AND p.state = 'sent'
-         AND (CAST(:batch_ids AS integer[]) IS NULL OR p.batch_id = ANY(CAST(:batch_ids AS integer[])))
-       ORDER BY p.withheld_count DESC, p.id
-       LIMIT :limit"""
-)
-#: The same, at most ``per_batch`` of each batch, with how many of its batch there are: a batch refused whole holds
-#: back every one of its orders (thousands), and a list of batches shows a few of each.
-_HELD_BACK_PER_BATCH = text(
     """SELECT * FROM (
            SELECT p.id, p.provider_reference, p.batch_id, b.reference AS batch_reference, p.provider, p.withheld_count,
                   p.withheld_until, p.withheld_reason,
@@ -631,7 +623,7 @@ _HELD_BACK_PER_BATCH = text(
            WHERE p.withheld_until IS NOT NULL AND p.state = 'sent'
              AND (CAST(:batch_ids AS integer[]) IS NULL OR p.batch_id = ANY(CAST(:batch_ids AS integer[])))
        ) held
-       WHERE rank_in_batch <= :per_batch
+       WHERE CAST(:per_batch AS integer) IS NULL OR rank_in_batch <= :per_batch
        ORDER BY withheld_count DESC, id
        LIMIT :limit"""
 )
@@ -642,15 +634,13 @@ def orders_held_back(
 ) -> HeldBackOrders:
     """The orders their provider held back for a reason of ours and has not taken since (of ``batch_ids``, or of
     every batch), the most often held back first, at most ``limit`` of them listed (None: all), and with
-    ``per_batch``, at most that many of each batch, each with how many of its batch are held back (``of_batch``):
+    ``per_batch``, at most that many of each batch; each with how many of its batch are held back (``of_batch``):
     what the admins' health page and ``disburse payments batches`` show."""
     alert_at = int(current_app.config.get("DISBURSE_PAYMENT_BANK_FAILURES_ALERT", 5))
     ids = None if batch_ids is None else list(batch_ids)
     counts = db.session.execute(_HELD_BACK_COUNTS, {"alert_at": alert_at, "batch_ids": ids}).one()
-    query, params = _HELD_BACK, {"batch_ids": ids, "limit": limit}
-    if per_batch is not None:
-        query, params = _HELD_BACK_PER_BATCH, {**params, "per_batch": per_batch}
-    rows: Sequence[Any] = db.session.execute(query, params).all() if counts.n else []
+    params = {"batch_ids": ids, "limit": limit, "per_batch": per_batch}
+    rows: Sequence[Any] = db.session.execute(_HELD_BACK, params).all() if counts.n else []
     shown = [
         HeldBack(
             reference=row.provider_reference,
@@ -661,7 +651,7 @@ def orders_held_back(
             until=row.withheld_until,
             reason=row.withheld_reason,
             alert=row.withheld_count >= alert_at,
-            of_batch=row.of_batch if per_batch is not None else None,
+            of_batch=row.of_batch,
         )
         for row in rows
     ]
