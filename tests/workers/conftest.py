@@ -3,13 +3,15 @@
 The session-wide Celery worker (:mod:`tests.real_worker`) works on the same test database as the workers a module
 starts on its own broker, but with the test configuration's timings, which are production's (a claim failed on the
 bank's side is paid again after ``DISBURSE_PAYMENT_RETRY_BASE_S``, 300 s, where the payment worker tests give their
-workers 1 s), and it runs whatever its broker holds. Its broker holds much: a test on a rolled-back session
-(``db_session``) commits through savepoints, and each of those commits sends the tasks it asked for, as a real one
+workers 1 s), and it runs whatever its broker holds. Its broker held much: a test on a rolled-back session
+(``db_session``) commits through savepoints, and each of those commits sent the tasks it asked for, as a real one
 would (about 150 ``payments.apply_events`` from ``tests/payments/test_callbacks.py`` and ``test_status.py`` alone).
-They wait until a test starts the session worker, which then runs them, possibly while the next module runs. Each
+They waited until a test started the session worker, which then ran them, possibly while the next module runs. Each
 ``payments.apply_events`` applies every stored callback in the database: a payment worker test's own callbacks too,
 with the session worker's wait, so a claim failed on the bank's side was not paid again for 5 minutes, and the test
-ran out of time with that claim ``approved``.
+ran out of time with that claim ``approved``. The tests that run no worker now send their tasks where no worker
+reads (``_tasks_where_no_worker_reads`` in tests/conftest.py), which dries that source up; the pause stays for what
+the worker tests of other modules send and have not seen run.
 
 :func:`session_worker_paused` holds the session worker still for a module: it consumes none of its queues, and has
 nothing left to run, until the module is done; then it takes up its queues again, the messages where they were.
