@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,6 +36,18 @@ def use_bank(app: Flask, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) ->
         _forget_providers(app)
 
     yield wire
+    _forget_providers(app)
+
+
+@pytest.fixture
+def bankfile(app: Flask, db_session: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The ``bankfile`` provider pays bank accounts; returns its outbox, ``tmp_path / "outbox"``. A test's own files
+    (the bank's status files) go in ``tmp_path``, beside the outbox, never in it: some tests list the outbox. A test
+    that changes a setting afterwards calls :func:`_forget_providers`, or the provider built before stays."""
+    monkeypatch.setitem(app.config, "DISBURSE_PAYMENT_PROVIDER", "bankfile")
+    monkeypatch.setitem(app.config, "DISBURSE_BANKFILE_DIR", str(tmp_path / "outbox"))
+    _forget_providers(app)
+    yield tmp_path / "outbox"
     _forget_providers(app)
 
 

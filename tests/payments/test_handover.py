@@ -19,7 +19,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -62,17 +61,6 @@ def _age(batch: PaymentBatch) -> None:
 
 def _states(batch: PaymentBatch) -> set[str]:
     return set(db.session.scalars(select(Payment.state).where(Payment.batch_id == batch.id)))
-
-
-@pytest.fixture
-def bankfile(app: Flask, db_session: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The ``bankfile`` provider, its outbox under ``tmp_path``; ``app.extensions`` forgets the built provider
-    whenever a test changes a setting (:func:`_forget`)."""
-    monkeypatch.setitem(app.config, "DISBURSE_PAYMENT_PROVIDER", "bankfile")
-    monkeypatch.setitem(app.config, "DISBURSE_BANKFILE_DIR", str(tmp_path / "outbox"))
-    app.extensions.pop("payment_providers", None)
-    yield tmp_path / "outbox"
-    app.extensions.pop("payment_providers", None)
 
 
 def _forget(app: Flask) -> None:

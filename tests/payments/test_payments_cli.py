@@ -16,20 +16,11 @@ from tests.factories import create_claim, create_payment, create_program
 from tests.payments.test_bankfile import P10, SENT, pain002, xml
 
 
-@pytest.fixture
-def bankfile(app, db_session, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "DISBURSE_PAYMENT_PROVIDER", "bankfile")
-    monkeypatch.setitem(app.config, "DISBURSE_BANKFILE_DIR", str(tmp_path / "outbox"))
-    app.extensions.pop("payment_providers", None)
-    yield tmp_path
-    app.extensions.pop("payment_providers", None)
-
-
 def _run(app, *args: str):
     return app.test_cli_runner().invoke(args=["payments", *args], catch_exceptions=False)
 
 
-def test_a_bank_file_batch_goes_out_as_pain001_and_its_pain002_comes_back(app, db_session, bankfile):
+def test_a_bank_file_batch_goes_out_as_pain001_and_its_pain002_comes_back(app, db_session, bankfile, tmp_path):
     program = create_program()
     claims = [create_claim("approved", program=program, amount_vnd=2_100_000) for _ in range(3)]
 
@@ -41,13 +32,13 @@ def test_a_bank_file_batch_goes_out_as_pain001_and_its_pain002_comes_back(app, d
     exported = _run(app, "export", str(batch.id))
     assert exported.exit_code == 0, exported.output
     path = Path(exported.output.splitlines()[0])
-    assert path.is_file() and path.parent == bankfile / "outbox"
+    assert path.is_file() and path.parent == bankfile
     first = path.read_bytes()
     assert _run(app, "export", str(batch.id)).exit_code == 0
     assert path.read_bytes() == first  # the same file: it may already be at the bank
 
     references = sorted(db_session.scalars(select(Payment.provider_reference).where(Payment.batch_id == batch.id)))
-    status = bankfile / "status.xml"
+    status = tmp_path / "status.xml"
     status.write_bytes(
         pain002([(references[0], "ACSC", None), (references[1], "RJCT", "AC04"), (references[2], "ACSP", None)])
     )
@@ -94,18 +85,19 @@ def _exported_batch(app, db_session) -> tuple[PaymentBatch, Path, list[str]]:
     return batch, Path(exported.output.splitlines()[0]), references
 
 
-def _settle_one(app, bankfile: Path, reference: str) -> None:
-    status = bankfile / "status.xml"
+def _settle_one(app, folder: Path, reference: str) -> None:
+    """The bank's status file, in ``folder``, settles ``reference``."""
+    status = folder / "status.xml"
     status.write_bytes(pain002([(reference, "ACSC", None)]))
     assert _run(app, "import-status", str(status)).exit_code == 0
 
 
-def test_exporting_again_after_a_status_file_gives_the_same_file(app, db_session, bankfile, pain001_schema):
+def test_exporting_again_after_a_status_file_gives_the_same_file(app, db_session, bankfile, tmp_path, pain001_schema):
     """The bank settled one payment of three: exporting (or sending) the batch again is the same whole file, not a
     file of the two still waiting under the same MsgId, and it is no error."""
     batch, path, references = _exported_batch(app, db_session)
     first = path.read_bytes()
-    _settle_one(app, bankfile, references[0])
+    _settle_one(app, tmp_path, references[0])
 
     for command in ("export", "send", "export"):
         again = _run(app, command, str(batch.id))
@@ -121,15 +113,15 @@ def test_exporting_again_after_a_status_file_gives_the_same_file(app, db_session
     assert sorted(states) == ["paid", "sent", "sent"]  # exporting again moved nobody
 
 
-def test_a_batch_file_lost_from_the_outbox_is_written_again_whole_and_the_same(app, db_session, bankfile):
+def test_a_batch_file_lost_from_the_outbox_is_written_again_whole_and_the_same(app, db_session, bankfile, tmp_path):
     """Even when a status file has settled part of the batch, or all of it, since it was first written."""
     batch, path, references = _exported_batch(app, db_session)
     first = path.read_bytes()
-    _settle_one(app, bankfile, references[0])
+    _settle_one(app, tmp_path, references[0])
     path.unlink()
     assert _run(app, "export", str(batch.id)).exit_code == 0
     assert path.read_bytes() == first
-    status = bankfile / "all.xml"
+    status = tmp_path / "all.xml"
     status.write_bytes(pain002([(reference, "ACSC", None) for reference in references], message_id="VCB-STS-0002"))
     assert _run(app, "import-status", str(status)).exit_code == 0
     path.unlink()
@@ -152,12 +144,14 @@ def _whole_file_refused(batch: PaymentBatch, reason: str) -> bytes:
 
 
 @pytest.mark.parametrize("reason", ["DUPL", "AM05"])
-def test_the_same_file_uploaded_twice_and_refused_as_a_duplicate_fails_nobody(app, db_session, bankfile, reason):
+def test_the_same_file_uploaded_twice_and_refused_as_a_duplicate_fails_nobody(
+    app, db_session, bankfile, tmp_path, reason
+):
     """An operator uploads the batch file twice; the bank pays from the first copy and refuses the second, whole or
     order by order, as a duplicate. That refusal is "already have it", not a failure: were it read as one, every claim
     of the batch would wait for new details and be paid again while the bank pays the first copy."""
     batch, _path, references = _exported_batch(app, db_session)
-    status = bankfile / "dupl.xml"
+    status = tmp_path / "dupl.xml"
     for body in (_whole_file_refused(batch, reason), pain002([(r, "RJCT", reason) for r in references])):
         status.write_bytes(body)
         refused = _run(app, "import-status", str(status))
@@ -170,11 +164,13 @@ def test_the_same_file_uploaded_twice_and_refused_as_a_duplicate_fails_nobody(ap
     assert set(db_session.scalars(select(Payment.state).where(Payment.batch_id == batch.id))) == {"paid"}
 
 
-def test_money_moved_for_a_payment_we_hold_failed_is_a_conflict_reported_not_applied(app, db_session, bankfile):
+def test_money_moved_for_a_payment_we_hold_failed_is_a_conflict_reported_not_applied(
+    app, db_session, bankfile, tmp_path
+):
     """The class the duplicate refusal belonged to: the bank says it paid (or returned) a payment we took for lost.
     Nothing is applied, the command lists it and exits 1, so that a person checks before the claim is paid again."""
     _batch, _path, references = _exported_batch(app, db_session)
-    status = bankfile / "status.xml"
+    status = tmp_path / "status.xml"
     status.write_bytes(pain002([(references[0], "RJCT", "AC04")]))
     assert _run(app, "import-status", str(status)).exit_code == 0
     status.write_bytes(pain002([(references[0], "ACSC", None)], message_id="VCB-STS-LATE"))
@@ -188,9 +184,9 @@ def test_money_moved_for_a_payment_we_hold_failed_is_a_conflict_reported_not_app
     )
 
 
-def test_another_file_under_the_batchs_name_is_never_overwritten(app, db_session, bankfile):
+def test_another_file_under_the_batchs_name_is_never_overwritten(app, db_session, bankfile, tmp_path):
     batch, path, references = _exported_batch(app, db_session)
-    _settle_one(app, bankfile, references[0])
+    _settle_one(app, tmp_path, references[0])
     foreign = path.read_bytes().replace(b">2100000<", b">2200000<", 1)
     path.write_bytes(foreign)
     again = _run(app, "export", str(batch.id))
@@ -199,8 +195,8 @@ def test_another_file_under_the_batchs_name_is_never_overwritten(app, db_session
     assert path.read_bytes() == foreign
 
 
-def test_a_status_file_about_payments_that_are_not_ours_says_so(app, db_session, bankfile):
-    status = bankfile / "status.xml"
+def test_a_status_file_about_payments_that_are_not_ours_says_so(app, db_session, bankfile, tmp_path):
+    status = tmp_path / "status.xml"
     status.write_bytes(pain002([("NOT-OURS-1", "ACSC", None)]))
     result = _run(app, "import-status", str(status))
     assert result.exit_code == 1
@@ -208,8 +204,8 @@ def test_a_status_file_about_payments_that_are_not_ours_says_so(app, db_session,
 
 
 @pytest.mark.parametrize("content", [b"", b"not xml at all", b"<?xml version='1.0'?><Document/>"])
-def test_an_unusable_status_file_changes_nothing_and_says_why(app, db_session, bankfile, content):
-    status = bankfile / "status.xml"
+def test_an_unusable_status_file_changes_nothing_and_says_why(app, db_session, bankfile, tmp_path, content):
+    status = tmp_path / "status.xml"
     status.write_bytes(content)
     result = _run(app, "import-status", str(status))
     assert result.exit_code == 2

@@ -14,10 +14,8 @@ reached a bank is touched.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from html import unescape
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -248,15 +246,6 @@ def test_a_provider_that_cannot_be_asked_leaves_the_batch_for_the_next_close_out
 
 
 # ---------------------------------------------------------------------------------------------- bank files
-
-
-@pytest.fixture
-def bankfile(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setitem(app.config, "DISBURSE_PAYMENT_PROVIDER", "bankfile")
-    monkeypatch.setitem(app.config, "DISBURSE_BANKFILE_DIR", str(tmp_path / "outbox"))
-    app.extensions.pop("payment_providers", None)
-    yield tmp_path / "outbox"
-    app.extensions.pop("payment_providers", None)
 
 
 def test_a_bank_file_never_written_is_closed_and_one_in_the_outbox_is_left_to_the_bank(program, bankfile, after):
