@@ -32,6 +32,7 @@ from disburse.payments import service as payments
 from disburse.payments.models import Payment, PaymentBatch
 from disburse.payments.providers import RetryableError
 from tests.factories import create_program
+from tests.payments.conftest import _forget_providers
 from tests.payments.helpers import approved_batch
 from tests.sandbox_bank import Bank
 from tests.workers.conftest import session_worker_paused  # noqa: F401 - the fixture, for this module
@@ -63,10 +64,6 @@ def _states(batch: PaymentBatch) -> set[str]:
     return set(db.session.scalars(select(Payment.state).where(Payment.batch_id == batch.id)))
 
 
-def _forget(app: Flask) -> None:
-    app.extensions.pop("payment_providers", None)
-
-
 # ------------------------------------------------------------------------------------- a bank file not written
 
 
@@ -76,7 +73,7 @@ def test_an_outbox_that_cannot_be_written_is_retried_and_the_sweeper_hands_the_b
     blocked = bankfile.parent / "not-a-folder"
     blocked.write_text("a file where the outbox should be")
     monkeypatch.setitem(app.config, "DISBURSE_BANKFILE_DIR", str(blocked))
-    _forget(app)
+    _forget_providers(app)
     batch = approved_batch(provider="bankfile")
 
     with pytest.raises(RetryableError):  # the send task retries it, as a bank that cannot be reached
@@ -94,7 +91,7 @@ def test_an_outbox_that_cannot_be_written_is_retried_and_the_sweeper_hands_the_b
 
     # The send task gave up (its retries spent). The outbox is fixed; the sweeper, past the hand-over age, sends again.
     monkeypatch.setitem(app.config, "DISBURSE_BANKFILE_DIR", str(bankfile))
-    _forget(app)
+    _forget_providers(app)
     assert payment_tasks.sweep()["handed_over_again"] == 0  # tried a moment ago: not yet
     _age(batch)
     assert payment_tasks.sweep()["handed_over_again"] == 1
@@ -113,7 +110,7 @@ def test_wrong_debtor_settings_leave_the_batch_waiting_and_it_goes_out_once_they
     app, db_session, bankfile, monkeypatch
 ):
     monkeypatch.setitem(app.config, "DISBURSE_BANKFILE_DEBTOR_BANK", "NOSUCHBANK")
-    _forget(app)
+    _forget_providers(app)
     batch = approved_batch(provider="bankfile")
 
     sent = sending.send_batch(batch.id)
@@ -125,7 +122,7 @@ def test_wrong_debtor_settings_leave_the_batch_waiting_and_it_goes_out_once_they
     assert not bankfile.exists() or not any(bankfile.iterdir())
 
     monkeypatch.setitem(app.config, "DISBURSE_BANKFILE_DEBTOR_BANK", "BIDV")
-    _forget(app)
+    _forget_providers(app)
     _age(batch)
     assert sending.batches_to_hand_over(timedelta(minutes=15)) == [batch.id]
     db_session.commit()
