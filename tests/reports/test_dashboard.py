@@ -18,6 +18,7 @@ from disburse.payments import service as payments
 from disburse.programs.calendar import working_days_between
 from disburse.reports import backlog as backlog_figures
 from disburse.reports import dashboard, rollups
+from disburse.reports.models import CompletionSnapshot
 from disburse.reports.service import Area, area_progress, district_count, program_progress
 from tests.factories import (
     create_cash_payment,
@@ -474,6 +475,18 @@ def test_daily_snapshots_are_taken_from_the_rollups_once_per_day(db_session, run
     assert sum(now[name] for name in dashboard.UNPAID_GROUPS) == now["unpaid"]
     country = dashboard.figures(run.id, Area())
     assert country["payment_pending_cash"] > 0 and country["payment_pending_bank"] > 0 and country["checking"] > 0
+
+
+def test_the_snapshot_figures_are_the_snapshot_tables_figure_columns():
+    """``rollups.SNAPSHOT_FIGURES`` is the one list of what the daily snapshot writes and the monthly report reads: a
+    column added to the table and not to it is never written, a figure added to it and not to the table has nowhere
+    to go. The table's figures are its columns but its key (what a snapshot replaces on) and ``taken_at``."""
+    table = CompletionSnapshot.__table__
+    key = {column.name for column in table.primary_key.columns}
+    assert key == {"program_id", "level", "area_code", "day"}
+    assert "taken_at" in table.columns  # bookkeeping: when the row was taken, not a figure
+    figures = [column.name for column in table.columns if column.name not in key | {"taken_at"}]
+    assert sorted(rollups.SNAPSHOT_FIGURES) == sorted(figures)
 
 
 def test_targets_set_replaced_listed_and_the_districts_furthest_behind(db_session, run):
