@@ -439,23 +439,7 @@ def test_daily_snapshots_are_taken_from_the_rollups_once_per_day(db_session, run
     # Every row of the day, at every level, keeps the area's figures as the dashboard counts them, where the not yet
     # paid are too (in payment split into the bank's and the offices' cash lists, each with its VND): the monthly
     # report reads a past month from them.
-    kept = (
-        "claims",
-        "eligible",
-        "paid",
-        "paid_amount_vnd",
-        "needs_review",
-        "rejected",
-        "declined",
-        "awaiting_details",
-        "checking",
-        "approved",
-        "payment_pending_bank",
-        "payment_pending_bank_amount_vnd",
-        "payment_pending_cash",
-        "payment_pending_cash_amount_vnd",
-        "payment_failed",
-    )
+    kept = rollups.SNAPSHOT_FIGURES
     rows = db_session.execute(
         text(
             f"SELECT level, area_code, {', '.join(kept)} FROM completion_snapshots WHERE program_id = :p AND day = :d"
