@@ -505,18 +505,28 @@ def _charts(program_id: int, area: Area) -> list[Markup]:
             note=_counted_at(ages["computed_at"]),
         )
     )
+    # Attempts over the programme, not claims now: a first user read this chart's 840 against the progress table's
+    # "Chi trả không thành công" 0 (claims whose latest payment failed, today). The title, the description and a
+    # line under the chart say which.
     charts.append(
         bar_chart(
             "failures",
             _labels(
-                _("Chi trả không thành công theo lý do"),
-                _("Số lần chi trả không thành công hoặc bị ngân hàng trả lại, theo lý do ngân hàng báo."),
+                _("Số lần chi trả không thành công, theo lý do (từ đầu chương trình)"),
+                _(
+                    "Mọi lần chi trả không thành công hoặc bị ngân hàng trả lại từ đầu chương trình, theo lý do "
+                    "ngân hàng báo; một hồ sơ có thể có nhiều lần."
+                ),
                 _("Lý do"),
                 _("Số lần"),
             ),
             [(pick(row["label"]), row["payments"]) for row in failures_by_reason(program_id, area)],
             fmt=number,
             empty=empty,
+            note=_(
+                "Đây là số lần chi trả, không phải số hồ sơ: cột “Chi trả không thành công” của bảng tiến độ đếm "
+                "các hồ sơ mà lần chi trả gần nhất hiện không thành công."
+            ),
         )
     )
     per_day: dict[Any, int] = {}

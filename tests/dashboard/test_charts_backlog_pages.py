@@ -270,3 +270,25 @@ def test_a_province_supervisor_sees_only_the_reconciliation_lines_of_their_provi
     assert f'href="/caseworker/claims/{far.claim_id}"' in national
     backlog = client.get("/dashboard/backlog").get_data(as_text=True)
     assert 'id="reconciliation-scope"' not in backlog
+
+
+@pytest.mark.parametrize(
+    ("locale", "title", "note"),
+    [
+        ("vi", "Số lần chi trả không thành công, theo lý do (từ đầu chương trình)", "không phải số hồ sơ"),
+        ("en", "Failed payment attempts by reason, since the programme began", "not claims"),
+    ],
+)
+def test_the_failures_chart_says_it_counts_attempts_not_the_tables_claims(client, country, locale, title, note):
+    """A first user read the chart's 840 failed attempts against the progress table's 0 claims in "payment failed":
+    the chart says it counts attempts over the programme, and that the table's column counts claims."""
+    create_payment(create_claim("payment_pending"), "failed")
+    sign_in(client, create_user("admin", password=PASSWORD), locale)
+    html = client.get("/dashboard/charts").get_data(as_text=True)
+    chart = _chart(html, "failures")
+    assert '<svg class="chart" role="img"' in chart  # the failed attempt is drawn
+    assert f'<figcaption id="failures-caption">{title}</figcaption>' in chart
+    assert f'<title id="failures-title">{title}</title>' in chart
+    said = re.search(r'<p class="muted" id="failures-note">([^<]*)</p>', chart)
+    assert said and note in said.group(1)
+    assert ("Chi trả không thành công" if locale == "vi" else "Payment failed") in said.group(1)
