@@ -415,7 +415,7 @@ AUDIT_KEYS: dict[str, tuple[str, str]] = {
     "role": ("Vai trò", "Role"),
     "province": ("Tỉnh/thành phố", "Province"),
     "district": ("Quận/huyện", "District"),
-    "employer_id": ("Đơn vị (số)", "Unit (number)"),
+    "employer_id": ("Đơn vị", "Unit"),
     "active": ("Đang hoạt động", "Active"),
     "user_id": ("Người dùng (số)", "User (number)"),
     "prefix": ("Đầu token", "Token prefix"),
@@ -441,8 +441,8 @@ _KEY_ORDER = {key: i for i, key in enumerate(AUDIT_KEYS)}
 
 
 def _audit_value(key: str, value: Any) -> str:
-    """One value of an audit entry's data in words: a role's name, a place's name with its code, yes or no, VND, a
-    percentage, a day as dd/mm/yyyy; a list comma-separated; nothing as "—"."""
+    """One value of an audit entry's data in words: a role's name, a place's or a unit's name with its code, yes or
+    no, VND, a percentage, a day as dd/mm/yyyy; a list comma-separated; nothing as "—"."""
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
@@ -459,6 +459,10 @@ def _audit_value(key: str, value: Any) -> str:
     if key == "province" and isinstance(value, str):
         province = db.session.get(Province, value)
         return f"{province.name} ({value})" if province is not None else value
+    if key == "employer_id" and isinstance(value, int):
+        # The entry keeps the unit's row number; people know a unit by its name and code, as Users and roles shows.
+        unit = db.session.get(service.Employer, value)
+        return f"{unit.name} ({unit.unit_code})" if unit is not None else str(value)
     if key.endswith("_vnd") and isinstance(value, int):
         return vnd(value)
     if key.endswith("_bp") and isinstance(value, int):

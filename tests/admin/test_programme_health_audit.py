@@ -210,3 +210,20 @@ def test_an_admin_changes_the_failures_before_cash_audited_and_nothing_else(admi
     assert program.max_payment_failures == new
     assert db.session.query(AuditLog).filter_by(action="program.update").count() == 1
     assert admin_client.post("/admin/programme/999999", data={name: "3"}).status_code == 404
+
+
+def test_the_audit_log_names_a_unit_by_its_name_and_code_not_its_row_number(admin_client, admin):
+    """Users and roles shows "Công ty … (DN…)"; the audit log showed "Unit (number): 163" for the same user."""
+    from tests.factories import create_employer
+
+    unit = create_employer(name="Công ty TNHH Nhật Ký")
+    audit(admin, "user.create", "user", "504", {"role": "employer", "employer_id": unit.id})
+    audit(admin, "user.update", "user", "505", {"employer_id": 999_999_999})  # a unit since gone: its number
+    db.session.flush()
+    for locale, label in (("vi", "Đơn vị"), ("en", "Unit")):
+        sign_in(admin_client, admin, locale)
+        html = admin_client.get("/admin/audit?record=504").get_data(as_text=True)
+        assert f'<span class="muted">{label}:</span> Công ty TNHH Nhật Ký ({unit.unit_code})</li>' in html
+        assert str(unit.id) not in re.sub(r"<[^>]+>", " ", html.split("<tbody>")[1]).split()
+    html = admin_client.get("/admin/audit?record=505").get_data(as_text=True)
+    assert '<span class="muted">Unit:</span> 999999999</li>' in html
