@@ -173,3 +173,16 @@ def test_an_import_whose_file_is_gone_is_not_retried(admin_client, admin, broker
     sign_in(admin_client, admin, "en")
     html = admin_client.post(f"/jobs/{failed.id}/retry", follow_redirects=True).get_data(as_text=True)
     assert "The uploaded file is no longer on the server: upload it again." in html
+
+
+def test_the_jobs_list_says_none_yet_without_filters_and_none_match_with_them(admin_client, admin):
+    db.session.execute(Job.__table__.delete())  # rolled back with the test
+    html = admin_client.get("/jobs/").get_data(as_text=True)
+    assert '<p id="no-jobs">Chưa có công việc chạy nền nào.</p>' in html and "khớp bộ lọc" not in html
+    _job(admin, state="running")
+    html = admin_client.get("/jobs/?state=failed").get_data(as_text=True)
+    assert "Không có công việc nào khớp bộ lọc." in html and "no-jobs" not in html
+    sign_in(admin_client, admin, "en")
+    db.session.execute(Job.__table__.delete())
+    html = admin_client.get("/jobs/").get_data(as_text=True)
+    assert "There are no background jobs yet." in html and "No job matches the filters." not in html
