@@ -113,6 +113,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     from disburse.formatting import register_filters
     from disburse.home.views import bp as home_bp
     from disburse.jobs.views import bp as jobs_bp
+    from disburse.layout import register_layout
     from disburse.reductions.views import bp as reductions_bp
 
     for blueprint in (
@@ -132,6 +133,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         csrf.exempt(api)
     limit_api(api_bp)  # per address and per caller, over every feature's API (nested in api_bp)
     register_filters(app)
+    register_layout(app)
     app.context_processor(lambda: {"current_locale": _select_locale(), "role_labels": role_labels()})
     register_error_handlers(app)
     register_security_headers(app)

@@ -311,6 +311,7 @@ def _job_route(suffix: str, records: Callable[[World], Records] = _jobs) -> Rout
 ROUTES: dict[str, Route] = {
     # Pages and the public API.
     "home.index": Route(lambda _: "/", {"GET": 200}, {"GET": 200}),
+    "home.favicon": Route(lambda _: "/favicon.ico", {"GET": 302}, {"GET": 302}),  # to the static icon
     "auth.set_language": Route(lambda _: "/language/en", {"POST": 302}, {"POST": 302}, data={"next": "/"}),
     # A person's bank details, public: the same answer for every caller (a wrong date here is a 422).
     "people.payment_details": Route(

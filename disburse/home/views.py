@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.routing import BuildError
@@ -34,3 +34,11 @@ def index() -> ResponseReturnValue:
     # Offices go to a unit's pages by its code (employers have theirs on this page).
     form = FindUnitForm(formdata=None) if user is not None and user.role != "employer" else None
     return render_template("home/index.html", queue_url=_queue_url(), form=form, **content)
+
+
+@bp.get("/favicon.ico")
+@public
+def favicon() -> ResponseReturnValue:
+    """Browsers ask /favicon.ico whatever the page's <link rel="icon"> says (an old page, a bookmark, a PDF viewer):
+    the layout's icon rather than a 404 in every console."""
+    return redirect(url_for("static", filename="favicon.svg"))

@@ -1,0 +1,49 @@
+// Every page (templates/base.html). Without this script every page is complete; it only helps:
+// - a page that answers a form with errors moves the focus to its error summary (GOV.UK's pattern), so that a
+//   keyboard or screen reader user starts at the list of what to fix, each a link to its field;
+// - a table wider than its box (.table-scroll) gets a line above it saying that it scrolls sideways (the edge
+//   shadows of disburse.css show it too; phones and overlay scrollbars show no scrollbar). The words come from
+//   the page (body's data-scroll-hint), in its language.
+(function () {
+  "use strict";
+  var summary = document.querySelector(".error-summary");
+  if (summary) {
+    if (!summary.hasAttribute("tabindex")) { summary.setAttribute("tabindex", "-1"); }
+    summary.focus();
+  }
+
+  var words = document.body.getAttribute("data-scroll-hint");
+  var boxes = document.querySelectorAll(".table-scroll, .queue-layout > .results");
+  if (!words || !boxes.length) { return; }
+  function hintFor(box, index) {
+    var previous = box.previousElementSibling;
+    if (previous && previous.classList.contains("scroll-hint")) { return previous; }
+    var hint = document.createElement("p");
+    hint.className = "scroll-hint";
+    hint.id = "scroll-hint-" + index;
+    hint.textContent = words;
+    hint.hidden = true;
+    box.parentNode.insertBefore(hint, box);
+    return hint;
+  }
+  function mark() {
+    for (var i = 0; i < boxes.length; i++) {
+      var box = boxes[i];
+      var wide = box.scrollWidth > box.clientWidth + 1;
+      var hint = hintFor(box, i);
+      hint.hidden = !wide;
+      var described = (box.getAttribute("aria-describedby") || "").split(" ").filter(function (id) {
+        return id && id !== hint.id;
+      });
+      if (wide) { described.push(hint.id); }
+      if (described.length) { box.setAttribute("aria-describedby", described.join(" ")); }
+      else { box.removeAttribute("aria-describedby"); }
+    }
+  }
+  mark();
+  var pending = null;
+  window.addEventListener("resize", function () {
+    if (pending) { window.clearTimeout(pending); }
+    pending = window.setTimeout(mark, 150);
+  });
+})();
