@@ -505,9 +505,9 @@ def _charts(program_id: int, area: Area) -> list[Markup]:
             note=_counted_at(ages["computed_at"]),
         )
     )
-    # Attempts over the programme, not claims now: a first user read this chart's 840 against the progress table's
-    # "Chi trả không thành công" 0 (claims whose latest payment failed, today). The title, the description and a
-    # line under the chart say which.
+    # Attempts over the programme, not claims now: the title, the description and a line under the chart say so, so
+    # that nobody reads it against the progress table's "Chi trả không thành công" (claims whose latest payment
+    # failed, today).
     charts.append(
         bar_chart(
             "failures",
