@@ -73,11 +73,15 @@ def test_a_caseworker_sees_their_districts_queue(app, client, db_session, today)
     user = create_user("caseworker", district="017")
     page = _page(_as(client, user))
     assert "Hồ sơ chờ xác minh: Huyện Đông Anh" in page
-    assert "<dt>Cần xác minh</dt><dd>3</dd>" in page
-    assert "<dt>Đơn vị quá hạn xác nhận</dt><dd>2</dd>" in page
+    in_review = '<dd id="needs-review-count"><a href="/caseworker/queue?state=needs_review">3</a></dd>'
+    assert f"<dt>Cần xác minh</dt>{in_review}" in page
+    assert (
+        '<dt>Đơn vị quá hạn xác nhận</dt><dd id="overdue-units-count">'
+        '<a href="/caseworker/queue?state=needs_review&amp;reason=not_confirmed_by_employer">2</a></dd>'
+    ) in page
     assert '<a href="/caseworker/queue">Mở danh sách hồ sơ cần xác minh</a>' in page
     page = _page(_as(client, user, "en"))
-    assert "<dt>Needs review</dt><dd>3</dd>" in page
+    assert f"<dt>Needs review</dt>{in_review}" in page
 
 
 def test_the_queue_link_appears_once_the_queue_page_exists(app, client, db_session, today, monkeypatch):
