@@ -16,9 +16,10 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
-from wtforms import Form
+from wtforms import BooleanField, Form
 
 from disburse.auth.models import User
 from disburse.auth.permissions import roles_required
@@ -46,7 +47,15 @@ from disburse.casework.forms import (
 )
 from disburse.claims import person_details
 from disburse.claims.models import Claim
-from disburse.claims.states import CLOSED_STATES, STATE_LABELS, TRANSITIONS, ClaimAction, ClaimState
+from disburse.claims.states import (
+    CLOSED_STATES,
+    STATE_LABELS,
+    TRANSITIONS,
+    ClaimAction,
+    ClaimState,
+    allowed_actions,
+)
+from disburse.claims.support import reason_entries
 from disburse.extensions import db
 from disburse.formatting import dmy, moment
 from disburse.payments import reasons as payment_reasons
@@ -79,6 +88,15 @@ CASH_ROLES = ("caseworker", "admin")
 #: "Assign the next 20 to me".
 ASSIGN_NEXT = 20
 PAGE = 50
+
+#: The moves a caseworker makes on a case: deciding a claim being checked, and getting a failed payment paid with
+#: new details. A state whose moves (:func:`disburse.claims.states.allowed_actions`) include none of them has no
+#: casework: the claim waits for the employer or the system (listed, approved, on its way to the bank), or is done.
+#: A refusal stays possible from some of those (approved), but is no work to take the claim for.
+CASEWORK = frozenset({ClaimAction.APPROVE, ClaimAction.REQUEST_DETAILS, ClaimAction.DETAILS_RECEIVED})
+#: While a claim is being checked, what verification found is what a caseworker checks before deciding it; decided,
+#: it is history (the timeline keeps it).
+CHECKED_STATES = (ClaimState.VERIFYING, ClaimState.NEEDS_REVIEW)
 
 #: Every claim event, as the timeline names it: (Vietnamese, English).
 EVENT_LABELS: dict[str, tuple[str, str]] = {
@@ -144,6 +162,29 @@ def _helpers() -> dict[str, Any]:
         "claim_day": lambda iso: dmy(_day(iso)),
         "claim_moment": _moment,
     }
+
+
+def has_casework(state: ClaimState | str) -> bool:
+    """Whether a claim in ``state`` has work for a caseworker (:data:`CASEWORK`): it may be taken, and information
+    asked for it."""
+    return not CASEWORK.isdisjoint(allowed_actions(state))
+
+
+def _no_casework(claim: Claim) -> review.Conflict:
+    vi, en = STATE_LABELS[ClaimState(claim.state)]
+    return review.Conflict(
+        f"Hồ sơ đang ở trạng thái “{vi}”: không còn việc gì cho cán bộ nghiệp vụ, không cần nhận xử lý.",
+        f"The claim is “{en}”: there is nothing left for a caseworker to do on it, so it is not taken.",
+        code="no_casework",
+    )
+
+
+def to_check(claim: Claim) -> list[dict[str, str]]:
+    """What verification found that a caseworker must check, while the claim is being checked (the case page and
+    the approval page show the same): each reason's ``code``, ``label_vi`` and ``label_en``."""
+    if ClaimState(claim.state) not in CHECKED_STATES:
+        return []
+    return reason_entries(list(claim.reasons or ()))
 
 
 def _program() -> Program:
@@ -330,8 +371,8 @@ def _event_details(event: dict[str, Any]) -> list[str]:
             f"{pick(CONTACT_CHANNELS.get(str(data.get('channel')), ('', '')))}: "
             f"{pick(CONTACT_OUTCOMES.get(str(data.get('outcome')), ('', '')))}"
         )
-    elif action in ("confirm", "confirm_late") and data.get("late"):
-        lines.append(_("Mẫu số 02 nhận sau thời hạn xác nhận của đơn vị."))
+    elif action in ("confirm", "confirm_late", "approve"):
+        lines += _confirmed_lines(action, data)
     elif action == "request_info":
         lines.append(pick(INFO_ADDRESSEES.get(str(data.get("addressee")), ("", ""))))
         if data.get("due_on"):
@@ -359,6 +400,13 @@ def _event_details(event: dict[str, Any]) -> list[str]:
         if isinstance(data.get(key), str) and data[key]:
             lines.append(data[key])
     return lines
+
+
+def _confirmed_lines(action: str, data: dict[str, Any]) -> list[str]:
+    """A Form 02 received late; an approval whose caseworker confirmed checking what verification found."""
+    if action == "approve":
+        return [_("Cán bộ xác nhận đã kiểm tra các nội dung cần xác minh.")] if data.get("checked") else []
+    return [_("Mẫu số 02 nhận sau thời hạn xác nhận của đơn vị.")] if data.get("late") else []
 
 
 def _offer_lines(data: dict[str, Any]) -> list[str]:
@@ -463,9 +511,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "state_label": pick(STATE_LABELS[state]),
         "track_label": pick(TRACK_LABELS.get(claim.track)),
         # What verification found, while the claim is being checked (decided, it is history: the timeline keeps it).
-        "reason_labels": [pick((r["label_vi"], r["label_en"])) for r in detail["reasons"]]
-        if state in (ClaimState.VERIFYING, ClaimState.NEEDS_REVIEW)
-        else [],
+        "reason_labels": [pick((r["label_vi"], r["label_en"])) for r in to_check(claim)],
         "payments": service.payment_lines(claim),
         "recoveries": recoveries.for_claim(claim.id),
         "recovery_label": lambda state: pick(recoveries.LABELS.get(state, (state, state))),
@@ -478,6 +524,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "approval_waits": pick(waits) if waits and (approvable or period_ended) else None,
         "can_reject": (state, ClaimAction.REJECT) in TRANSITIONS,
         "open": state not in CLOSED_STATES,
+        "casework": has_casework(state),
         "can_fix_details": service.may_correct_payment_details(claim),
         "offered": offered,
         "offered_at": moment(offered.created_at) if offered is not None else None,
@@ -541,7 +588,16 @@ def _simple_action(claim_id: int, act: Callable[[int, User], review.ActionResult
 @bp.post("/claims/<int:claim_id>/assign")
 @roles_required(*STAFF)
 def take(claim_id: int) -> ResponseReturnValue:
-    return _simple_action(claim_id, lambda i, u: review.assign(i, u), _("Bạn đã nhận xử lý hồ sơ này."))
+    return _simple_action(claim_id, _take, _("Bạn đã nhận xử lý hồ sơ này."))
+
+
+def _take(claim_id: int, user: User) -> review.ActionResult:
+    """Take the claim (:func:`disburse.verification.review.assign`) when its state has casework (:func:`has_casework`):
+    checked under the claim's lock, which the assignment then holds."""
+    claim = review.visible_claim(claim_id, user, lock=True)
+    if not has_casework(claim.state):
+        raise _no_casework(claim)
+    return review.assign(claim.id, user)
 
 
 @bp.post("/claims/<int:claim_id>/release")
@@ -648,17 +704,63 @@ def _no_cash_payment(claim: Claim) -> str | None:
     return _("Hồ sơ không có khoản chi tiền mặt nào đang chờ chi tại cơ quan BHXH.")
 
 
+class CheckedApproveForm(ApproveForm):
+    """The approval, with the caseworker's word that they checked what verification found (asked, and required by
+    :func:`_approve_checked`, only when it found something)."""
+
+    checked = BooleanField(_l("Tôi đã kiểm tra các nội dung trên"))
+
+
+def _approve_checked(claim: Claim, user: User, form: CheckedApproveForm) -> review.ActionResult:
+    """Approve through :func:`disburse.verification.review.approve`. A claim that could be approved is refused
+    (nothing changed, the note kept on the form) while what it needs checked (:func:`to_check`, read as the claim is
+    now) is not ticked as checked; the event keeps the codes the caseworker confirmed."""
+    claim = review.visible_claim(claim.id, user, lock=True)  # the reasons as the approval will find them
+    review.may_work(claim, user)
+    checked = [entry["code"] for entry in to_check(claim)]
+    # What keeps the claim from approval whatever was checked (its state, duplicates, its bank details) is said
+    # first, by the service.
+    if checked and not form.checked.data and _not_approvable(claim) is None:
+        raise review.Invalid(
+            {
+                "checked": (
+                    "Hãy kiểm tra các nội dung cần xác minh ở trên rồi đánh dấu “Tôi đã kiểm tra các nội dung trên” "
+                    "trước khi duyệt.",
+                    "Check the points above that needed checking, then tick “I have checked the above” before "
+                    "approving.",
+                )
+            }
+        )
+    return review.approve(claim.id, user, form.note.data or None, checked=checked)
+
+
+def _holder(claim: Claim, user: User) -> dict[str, Any]:
+    """Who holds the claim, as the approval page says it: ``email`` (None when no one), whether it is the reader
+    (``mine``), and, when someone else holds it, whether the reader may still act (a supervisor) or not."""
+    holder = db.session.get(User, claim.assigned_to_id) if claim.assigned_to_id is not None else None
+    return {
+        "email": holder.email if holder is not None else None,
+        "mine": holder is not None and holder.id == user.id,
+        "may_work": _may_work(claim, user),
+    }
+
+
 @bp.route("/claims/<int:claim_id>/approve", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def approve(claim_id: int) -> ResponseReturnValue:
-    form = ApproveForm()
+    """The approval: what verification found that needed checking (as on the case page) and who holds the claim,
+    above the form; when something needed checking, the caseworker's tick that they checked it (required)."""
+    form = CheckedApproveForm()
+    claim = _claim(claim_id)
     return _action_page(
         claim_id,
         form,
         "caseworker/approve.html",
-        lambda claim, user: review.approve(claim.id, user, form.note.data or None),
+        lambda claim, user: _approve_checked(claim, user, form),
         _("Hồ sơ đã được duyệt."),
         closed=_not_approvable,
+        to_check=[pick((entry["label_vi"], entry["label_en"])) for entry in to_check(claim)],
+        holder=_holder(claim, _user()),
     )
 
 
@@ -781,6 +883,11 @@ def request_info(claim_id: int) -> ResponseReturnValue:
         closed=lambda claim: (
             _("Hồ sơ đã kết thúc (“%(state)s”): không cần yêu cầu bổ sung thông tin.", state=_state_words(claim))
             if ClaimState(claim.state) in CLOSED_STATES
+            else _(
+                "Hồ sơ đang ở trạng thái “%(state)s”: không có việc gì cần yêu cầu bổ sung thông tin.",
+                state=_state_words(claim),
+            )
+            if not has_casework(claim.state)
             else None
         ),
     )
@@ -1091,6 +1198,17 @@ def outreach_export() -> ResponseReturnValue:
 
 # ------------------------------------------------------------------------------------------- Form 04 at the desk
 
+#: The look-up's SI code field's id on the desk's Form 04 page: the Form 04 field below it has the same name (and,
+#: by default, id), and each label must point at its own field. The query string keeps the name ``si_code``.
+SEARCH_SI_CODE_ID = "tra-cuu-si_code"
+
+
+def _own_id(field: Any, field_id: str) -> None:
+    """Give ``field`` the id ``field_id`` (its label, hint, error and the error summary's link follow ``field.id``)."""
+    field.id = field_id
+    field.label.field_id = field_id
+
+
 #: The day a date of birth stands in for while the rest of a form with an unreadable one is checked.
 _SOME_DAY = "1990-01-01"
 
@@ -1151,6 +1269,7 @@ def application() -> ResponseReturnValue:
     user = _user()
     program_code = current_app.config["DISBURSE_PROGRAM"]
     search = DeskSearchForm(request.args)
+    _own_id(search.si_code, SEARCH_SI_CODE_ID)
     found = None
     status = 200
     if request.method == "GET" and "si_code" in request.args:

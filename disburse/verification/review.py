@@ -811,11 +811,13 @@ def _approve(claim: Claim, user: User, note: str | None, data: dict[str, Any] | 
     return event
 
 
-def approve(claim_id: int, user: User, note: str | None = None) -> ActionResult:
+def approve(claim_id: int, user: User, note: str | None = None, checked: Sequence[str] = ()) -> ActionResult:
     """Approve the claim (from verifying or needs_review). Approving an approved claim changes nothing. Refused,
     nothing changed: a claim paid by bank transfer whose bank details cannot be paid (:func:`_payable_or_refuse`),
     one with possible duplicates not decided, and any claim once its programme's last payable day has passed
-    (:func:`_period_or_refuse`). The claim gets its payment SLA date when it has none (:func:`approval_due_on`)."""
+    (:func:`_period_or_refuse`). The claim gets its payment SLA date when it has none (:func:`approval_due_on`).
+    ``checked``: the review reason codes the caseworker confirmed having checked (the approval page asks), kept in
+    the event's data so that the timeline shows what was looked at before the money moved."""
     claim = visible_claim(claim_id, user, lock=True)
     _may_work(claim, user)
     if claim.state == ClaimState.APPROVED:
@@ -825,7 +827,7 @@ def approve(claim_id: int, user: User, note: str | None = None) -> ActionResult:
         _payable_or_refuse(claim)
         _no_undecided_duplicates(claim)
     try:
-        event = _approve(claim, user, note or None)
+        event = _approve(claim, user, note or None, {"checked": list(checked)} if checked else None)
     except InvalidClaimTransition:
         raise _invalid_state(claim, "duyệt", "approved") from None
     return ActionResult(claim, changed=True, events=[event])
