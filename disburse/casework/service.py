@@ -8,6 +8,7 @@ Services flush and never commit: the view that called them commits once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -199,11 +200,12 @@ def offer_cash(claim_id: int, user: User, reason: str | None) -> review.ActionRe
     return review.ActionResult(claim, changed=True, events=[event])
 
 
-def approve_in_cash(claim_id: int, user: User, reason: str) -> review.ActionResult:
+def approve_in_cash(claim_id: int, user: User, reason: str, checked: Sequence[str] = ()) -> review.ActionResult:
     """Approve a claim in review to be paid in cash at the office (:func:`disburse.payments.cash.cash_in_review`, then
     :func:`disburse.verification.review.approve`): for a person without a bank account, whose missing details would
     otherwise keep the claim from approval. Both or neither: the caller's savepoint undoes the switch when approval
-    is refused (undecided duplicates, say). A claim already approved in cash (the same post again) changes nothing."""
+    is refused (undecided duplicates, say). A claim already approved in cash (the same post again) changes nothing.
+    ``checked``: as :func:`disburse.verification.review.approve` keeps it."""
     claim = review.visible_claim(claim_id, user, lock=True)
     review.may_work(claim, user)
     if claim.payout == "cash" and ClaimState(claim.state) in (ClaimState.APPROVED, ClaimState.PAYMENT_PENDING):
@@ -212,7 +214,7 @@ def approve_in_cash(claim_id: int, user: User, reason: str) -> review.ActionResu
         switched = cash.cash_in_review(claim.id, user, reason)
     except cash.CashRefused as exc:
         raise _cash_refused(exc) from None
-    approved = review.approve(claim.id, user)
+    approved = review.approve(claim.id, user, checked=checked)
     return review.ActionResult(claim, changed=True, events=[switched, *approved.events])
 
 

@@ -704,23 +704,35 @@ def _no_cash_payment(claim: Claim) -> str | None:
     return _("Hồ sơ không có khoản chi tiền mặt nào đang chờ chi tại cơ quan BHXH.")
 
 
+#: The caseworker's word that they checked what verification found (asked, and required by :func:`_checked_codes`,
+#: only when it found something).
+_CHECKED = _l("Tôi đã kiểm tra các nội dung trên")
+
+
 class CheckedApproveForm(ApproveForm):
-    """The approval, with the caseworker's word that they checked what verification found (asked, and required by
-    :func:`_approve_checked`, only when it found something)."""
-
-    checked = BooleanField(_l("Tôi đã kiểm tra các nội dung trên"))
+    checked = BooleanField(_CHECKED)
 
 
-def _approve_checked(claim: Claim, user: User, form: CheckedApproveForm) -> review.ActionResult:
-    """Approve through :func:`disburse.verification.review.approve`. A claim that could be approved is refused
-    (nothing changed, the note kept on the form) while what it needs checked (:func:`to_check`, read as the claim is
-    now) is not ticked as checked; the event keeps the codes the caseworker confirmed."""
-    claim = review.visible_claim(claim.id, user, lock=True)  # the reasons as the approval will find them
+class CheckedApproveCashForm(ApproveCashForm):
+    checked = BooleanField(_CHECKED)
+
+
+def _checked_codes(
+    claim: Claim,
+    user: User,
+    form: CheckedApproveForm | CheckedApproveCashForm,
+    why_not: Callable[[Claim], str | None],
+    settled: frozenset[str] = frozenset(),
+) -> list[str]:
+    """The codes of what the claim needs checked (:func:`to_check`, read as the claim is now, under its lock; but
+    ``settled``, what the approval itself settles), for the approval's event. A claim that could be approved
+    (``why_not`` says nothing) is refused, nothing changed and what was typed kept on the form, while they are not
+    ticked as checked; what keeps the claim from approval whatever was checked (its state, duplicates, its bank
+    details) is said first, by the service."""
+    claim = review.visible_claim(claim.id, user, lock=True)
     review.may_work(claim, user)
-    checked = [entry["code"] for entry in to_check(claim)]
-    # What keeps the claim from approval whatever was checked (its state, duplicates, its bank details) is said
-    # first, by the service.
-    if checked and not form.checked.data and _not_approvable(claim) is None:
+    checked = [entry["code"] for entry in to_check(claim) if entry["code"] not in settled]
+    if checked and not form.checked.data and not why_not(claim):
         raise review.Invalid(
             {
                 "checked": (
@@ -731,7 +743,15 @@ def _approve_checked(claim: Claim, user: User, form: CheckedApproveForm) -> revi
                 )
             }
         )
-    return review.approve(claim.id, user, form.note.data or None, checked=checked)
+    return checked
+
+
+def _to_check_labels(claim: Claim, settled: frozenset[str] = frozenset()) -> list[str]:
+    return [pick((entry["label_vi"], entry["label_en"])) for entry in to_check(claim) if entry["code"] not in settled]
+
+
+#: What an approval for cash at the office settles by itself: the bank details it no longer uses.
+_SETTLED_BY_CASH = frozenset({reasons.BANK_DETAILS_MISSING, reasons.BANK_DETAILS_MALFORMED})
 
 
 def _holder(claim: Claim, user: User) -> dict[str, Any]:
@@ -752,14 +772,19 @@ def approve(claim_id: int) -> ResponseReturnValue:
     above the form; when something needed checking, the caseworker's tick that they checked it (required)."""
     form = CheckedApproveForm()
     claim = _claim(claim_id)
+
+    def approve(claim: Claim, user: User) -> review.ActionResult:
+        checked = _checked_codes(claim, user, form, _not_approvable)
+        return review.approve(claim.id, user, form.note.data or None, checked=checked)
+
     return _action_page(
         claim_id,
         form,
         "caseworker/approve.html",
-        lambda claim, user: _approve_checked(claim, user, form),
+        approve,
         _("Hồ sơ đã được duyệt."),
         closed=_not_approvable,
-        to_check=[pick((entry["label_vi"], entry["label_en"])) for entry in to_check(claim)],
+        to_check=_to_check_labels(claim),
         holder=_holder(claim, _user()),
     )
 
@@ -769,16 +794,25 @@ def approve(claim_id: int) -> ResponseReturnValue:
 def approve_cash(claim_id: int) -> ResponseReturnValue:
     """Approve a claim in review to be paid in cash at the office: the case page offers it beside entering the bank
     details when the missing ones keep the claim from approval."""
-    form = ApproveCashForm()
+    form = CheckedApproveCashForm()
     claim = _claim(claim_id)
+
+    def closed(claim: Claim) -> str | None:
+        return _not_cash_approvable(claim) or pick(review.undecided_duplicates(claim))
+
+    def approve(claim: Claim, user: User) -> review.ActionResult:
+        checked = _checked_codes(claim, user, form, closed, _SETTLED_BY_CASH)
+        return service.approve_in_cash(claim.id, user, form.reason.data or "", checked=checked)
+
     return _action_page(
         claim_id,
         form,
         "caseworker/approve_cash.html",
-        lambda claim, user: service.approve_in_cash(claim.id, user, form.reason.data or ""),
+        approve,
         _("Hồ sơ đã được duyệt; người lao động nhận tiền mặt tại cơ quan BHXH (danh sách chi tiền mặt tiếp theo)."),
-        closed=lambda claim: _not_cash_approvable(claim) or pick(review.undecided_duplicates(claim)),
+        closed=closed,
         bank_problem=pick(review.bank_problem(claim)),
+        to_check=_to_check_labels(claim, _SETTLED_BY_CASH),
     )
 
 

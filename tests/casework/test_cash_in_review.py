@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from disburse.claims.models import Claim, ClaimEvent
+from disburse.claims.support import reason_entries
 from disburse.extensions import db
 from disburse.verification import review
 from tests.conftest import PASSWORD, sign_in
@@ -194,3 +195,54 @@ def test_only_the_offices_caseworkers_choose_cash_and_not_on_someone_elses_case(
     assert refused.status_code == 409 and "Another caseworker holds this claim" in _text(refused)
     db.session.expire_all()
     assert db.session.get(Claim, claim.id).payout == "bank"
+
+
+@pytest.mark.parametrize(
+    ("locale", "reason", "error"),
+    [
+        (
+            "vi",
+            "Đơn vị chưa xác nhận người lao động (Mẫu số 02) trong thời hạn",
+            "Hãy kiểm tra các nội dung cần xác minh ở trên rồi đánh dấu “Tôi đã kiểm tra các nội dung trên” trước khi "
+            "duyệt.",
+        ),
+        (
+            "en",
+            "The employer did not confirm the person on Form 02 in time",
+            "Check the points above that needed checking, then tick “I have checked the above” before approving.",
+        ),
+    ],
+)
+def test_approval_for_cash_asks_the_same_check_as_approval_but_of_the_bank_details_it_settles(
+    client, caseworker, locale, reason, error
+):
+    """The cash approval is an approval: what verification found is shown and must be ticked as checked, as on the
+    approval page, but for the missing bank details that choosing cash settles."""
+    claim = _without_bank(reasons=["bank_details_missing", "not_confirmed_by_employer"])
+    sign_in(client, caseworker, locale)
+    url = f"/caseworker/claims/{claim.id}/approve-cash"
+    listed = client.get(url).get_data(as_text=True).split('id="to-check-title"', 1)[1].split("</section>", 1)[0]
+    [bank] = reason_entries(["bank_details_missing"])
+    assert reason in _text_of(listed) and bank[f"label_{locale}"] not in _text_of(listed)
+
+    recorded = [e.id for e in _events(claim.id)]
+    refused = client.post(url, data={"reason": WHY})
+    assert refused.status_code == 422 and error in _text(refused) and WHY in refused.get_data(as_text=True)
+    assert [e.id for e in _events(claim.id)] == recorded
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).state == "needs_review"
+
+    done = client.post(url, data={"reason": WHY, "checked": "y"})
+    assert done.status_code == 302
+    approve = _events(claim.id)[-1]
+    assert approve.action == "approve" and approve.data == {"checked": ["not_confirmed_by_employer"]}
+
+
+def test_approval_for_cash_of_a_claim_with_only_its_bank_details_to_check_needs_no_tick(client, caseworker):
+    claim = _without_bank()
+    sign_in(client, caseworker, "vi")
+    url = f"/caseworker/claims/{claim.id}/approve-cash"
+    assert 'name="checked"' not in client.get(url).get_data(as_text=True)
+    assert client.post(url, data={"reason": WHY}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).state == "approved"
