@@ -58,8 +58,12 @@ def test_a_caseworker_works_the_queue(page, committed, locale):
     page.locator("main form button[type=submit]").last.click()
     expect(page.locator(".flash")).to_contain_text("The contact attempt is recorded" if en else "Đã ghi lần liên hệ")
 
-    # Approve it.
+    # Approve it: the page lists what needed checking, and approves only once it is ticked as checked (the refusal's
+    # summary takes the focus, for keyboard and screen reader users).
     page.get_by_role("link", name="Approve" if en else "Duyệt", exact=True).click()
+    page.locator("main form button[type=submit]").last.click()
+    expect(page.locator(".error-summary")).to_be_focused()
+    page.get_by_label("I have checked the above" if en else "Tôi đã kiểm tra các nội dung trên").check()
     page.locator("main form button[type=submit]").last.click()
     expect(page.locator(".flash")).to_contain_text("The claim is approved" if en else "Hồ sơ đã được duyệt")
 
