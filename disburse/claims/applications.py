@@ -36,14 +36,15 @@ from disburse.claims import service
 from disburse.claims.models import Claim
 from disburse.claims.outcomes import (
     NATIONAL_ID,
-    PHONE,
-    SI_CODE,
     FieldError,
     FormRefused,
     RowResult,
     bank_errors,
     dmy,
     number_cell,
+    phone_digits,
+    phone_error,
+    si_code_error,
     text_value,
 )
 from disburse.claims.states import STATE_LABELS, TRANSITIONS, ClaimAction, ClaimState
@@ -162,15 +163,10 @@ def _check_shapes(body: dict[str, Any], errors: list[FieldError]) -> dict[str, s
     values["bank_code"] = values["bank_code"].upper()
     if not values["si_code"]:
         errors.append(FieldError("si_code", "required", "Hãy ghi mã số BHXH.", "Give the SI code."))
-    elif not SI_CODE.fullmatch(values["si_code"]):
-        errors.append(
-            FieldError(
-                "si_code",
-                "si_code_format",
-                f"Mã số BHXH phải gồm đúng 10 chữ số (đang có {len(values['si_code'])} ký tự).",
-                f"The SI code must have exactly 10 digits (this one has {len(values['si_code'])} characters).",
-            )
-        )
+    else:  # typed at the desk or sent by the API, never read from a spreadsheet: the typed form's words
+        checked = RowResult(row=1, si_code=values["si_code"])
+        si_code_error(checked, values["si_code"], typed=True)
+        errors.extend(checked.errors)
     if not NATIONAL_ID.fullmatch(values["national_id"]):
         errors.append(
             FieldError(
@@ -188,11 +184,11 @@ def _check_shapes(body: dict[str, Any], errors: list[FieldError]) -> dict[str, s
     _required(errors, "unit_code", values["unit_code"], "mã đơn vị", "Unit code")
     if values["unit_code"] and not is_unit_code(values["unit_code"]):
         errors.append(FieldError("unit_code", "unit_code_format", *UNIT_CODE_WORDS))
-    values["phone"] = values["phone"].replace(" ", "").replace(".", "")
-    if not PHONE.fullmatch(values["phone"]):
-        errors.append(
-            FieldError("phone", "phone_format", "Số điện thoại gồm 9 đến 15 chữ số.", "The phone has 9 to 15 digits.")
-        )
+    # Required: left blank, it says so (not that its format is wrong); given, the one phone rule (phone_error).
+    _required(errors, "phone", values["phone"], "số điện thoại", "Phone")
+    if values["phone"] and (wrong := phone_error(values["phone"])):
+        errors.append(FieldError("phone", "phone_format", *wrong))
+    values["phone"] = phone_digits(values["phone"])
     # Left blank (the page's choice not made): say what to choose; another value (an API client's): the values.
     if not values["status"]:
         errors.append(

@@ -34,7 +34,6 @@ from sqlalchemy.types import String
 from disburse.claims import service
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.outcomes import (
-    PHONE,
     FormRefused,
     FormResult,
     RowResult,
@@ -42,6 +41,8 @@ from disburse.claims.outcomes import (
     dmy,
     drop_bank_reasons,
     number_cell,
+    phone_digits,
+    phone_error,
     si_code_error,
     si_code_value,
     text_value,
@@ -517,25 +518,20 @@ def adjust(
     *,
     actor: Actor = None,
     today: date | None = None,
+    typed: bool = False,
 ) -> FormResult:
     """Form 03 for ``unit_code``: each row ``{si_code, action: add|remove|correct, …}``; flush, never commit.
 
     ``add`` may carry ``bank_code``/``bank_account``; ``remove`` may carry a ``reason``; ``correct`` carries the
-    fields to correct: ``bank_code`` + ``bank_account``, and/or ``phone``. Refused as a whole after the deadline."""
+    fields to correct: ``bank_code`` + ``bank_account``, and/or ``phone``. Refused as a whole after the deadline.
+    ``typed``: the rows were typed in the web form, not read from a file (the words of :func:`adjustment_errors`)."""
     employer = employer_for_unit(unit_code)
     today = today or programme_today()
     _check_deadline(program, today)
     banks = known_banks()
     results = [RowResult(row=i + 1, si_code=si_code_value(row)) for i, row in enumerate(rows)]
     for row, result in zip(rows, results, strict=True):
-        si_code_error(result, result.si_code)
-        if text_value(row, "action") not in _ADJUSTMENTS:
-            result.fail(
-                "action",
-                "action_unknown",
-                "Cột 'action' ghi một trong: add (bổ sung), remove (không có), correct (điều chỉnh).",
-                "The 'action' column is one of: add, remove, correct.",
-            )
+        adjustment_errors(result, row, banks, typed=typed)
     _mark_repeats(results)
     listed = _unit_claims(program, employer, [r.si_code for r in results if not r.errors])
     context = _Adjusting(program, employer, today, banks, actor)
@@ -549,6 +545,38 @@ def adjust(
         else:
             savepoint.commit()
     return FormResult(unit_code, results)
+
+
+def adjustment_errors(result: RowResult, row: dict[str, Any], banks: set[str], *, typed: bool = False) -> bool:
+    """Adds every error of a Form 03 row's values that needs nothing of the database (the SI code's, the action's,
+    the bank details' and the phone's shape) to ``result``, all of them at once: a row, or the web form, with three
+    wrong values hears of the three, not of one per try. True when there was one. ``typed``: the row was typed in
+    the web form (:func:`~disburse.claims.outcomes.si_code_error`'s words for it)."""
+    before = len(result.errors)
+    si_code_error(result, result.si_code, typed=typed)
+    action = text_value(row, "action")
+    if action not in _ADJUSTMENTS:
+        result.fail(
+            "action",
+            "action_unknown",
+            "Cột 'action' ghi một trong: add (bổ sung), remove (không có), correct (điều chỉnh).",
+            "The 'action' column is one of: add, remove, correct.",
+        )
+    bank_code, bank_account = text_value(row, "bank_code").upper(), text_value(row, "bank_account")
+    if action in ("add", "correct") and (bank_code or bank_account):
+        bank_errors(result, bank_code, bank_account, banks, account_is_number=number_cell(row, "bank_account"))
+    if action == "correct":
+        phone = text_value(row, "phone")
+        if not (bank_code or bank_account or phone):
+            result.fail(
+                "action",
+                "nothing_to_correct",
+                "Dòng điều chỉnh cần ghi thông tin mới: ngân hàng và số tài khoản, hoặc số điện thoại.",
+                "A correction row needs the new details: bank and account number, or phone.",
+            )
+        elif phone and (wrong := phone_error(phone)):
+            result.fail("phone", "phone_format", *wrong)
+    return len(result.errors) > before
 
 
 @dataclass(frozen=True)
@@ -568,9 +596,8 @@ def _add(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _Liste
     if listed is not None:
         result.claim_id, result.outcome = listed.claim_id, "unchanged"
         return
+    # The bank details' shape was checked with the row's other values (adjustment_errors).
     bank_code, bank_account = text_value(row, "bank_code").upper(), text_value(row, "bank_account")
-    if bank_errors(result, bank_code, bank_account, ctx.banks, account_is_number=number_cell(row, "bank_account")):
-        return
     employee = db.session.scalar(select(Employee).where(Employee.si_code == result.si_code))
     if employee is None or employee.employer_id != ctx.employer.id or employee.ui_status != UI_PARTICIPATING:
         result.fail(
@@ -677,24 +704,9 @@ def _correct(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _L
         return
     result.claim_id = listed.claim_id
     bank_code, bank_account = text_value(row, "bank_code").upper(), text_value(row, "bank_account")
-    phone = text_value(row, "phone").replace(" ", "").replace(".", "")
-    if not (bank_code or bank_account or phone):
-        result.fail(
-            "action",
-            "nothing_to_correct",
-            "Dòng điều chỉnh cần ghi thông tin mới: ngân hàng và số tài khoản, hoặc số điện thoại.",
-            "A correction row needs the new details: bank and account number, or phone.",
-        )
-        return
-    if bank_code or bank_account:
-        bank_errors(result, bank_code, bank_account, ctx.banks, account_is_number=number_cell(row, "bank_account"))
-    if phone and not PHONE.fullmatch(phone):
-        result.fail(
-            "phone",
-            "phone_format",
-            "Số điện thoại chỉ gồm chữ số (9 đến 15 số).",
-            "The phone number has digits only (9 to 15).",
-        )
+    # The values' shape (something to correct, the bank details, the phone) was checked with the row's other values
+    # (adjustment_errors).
+    phone = phone_digits(text_value(row, "phone"))
     state = ClaimState(listed.state)
     if bank_code and state not in _CORRECTABLE:
         vi, en = _state_words(state)

@@ -27,8 +27,8 @@ from disburse.auth.models import ROLES
 from disburse.auth.permissions import roles_required
 from disburse.auth.scopes import visible_unit
 from disburse.claims import form_02_job, unit
-from disburse.claims.employer_forms import adjust, confirm
-from disburse.claims.outcomes import FormRefused
+from disburse.claims.employer_forms import adjust, adjustment_errors, confirm, known_banks
+from disburse.claims.outcomes import FormRefused, RowResult
 from disburse.claims.states import STATE_LABELS, TERMINAL_STATES, ClaimState
 from disburse.claims.web_forms import (
     ErrorsFileForm,
@@ -415,6 +415,19 @@ def _adjustment_row(form: Form03Form) -> dict[str, Any]:
     return row
 
 
+def _shape_errors(form: Form03Form) -> bool:
+    """Puts the errors of the typed values' shape (:func:`adjustment_errors`, the web form's words) on the fields
+    the form's own checks left without one; True when there was one."""
+    checked = RowResult(row=1, si_code=form.si_code.data or "")
+    if not adjustment_errors(checked, _adjustment_row(form), known_banks(), typed=True):
+        return False
+    for error in checked.errors:
+        field = form._fields.get(error.field) or form.action
+        if not field.errors:
+            field.errors = [say(error.message_vi, error.message_en)]
+    return True
+
+
 @bp.route("/<unit_code>/form-03", methods=["GET", "POST"])
 @roles_required("employer")
 def form_03(unit_code: str) -> ResponseReturnValue:
@@ -426,9 +439,15 @@ def form_03(unit_code: str) -> ResponseReturnValue:
         return page, 400 if request.method == "POST" else 200
     form = Form03Form()
     form.bank_code.choices = bank_choices()
-    if form.validate_on_submit():
+    # Every error of one submit at once: the values' shape (SI code, account, phone) is checked even when the
+    # form's own checks failed, each error on its field (adjust checks them again, with the rules).
+    valid = form.validate_on_submit()
+    if form.is_submitted() and _shape_errors(form):
+        valid = False
+    if valid:
         try:
-            result = adjust(program, employer.unit_code, [_adjustment_row(form)], actor=current_user).rows[0]
+            rows = [_adjustment_row(form)]
+            result = adjust(program, employer.unit_code, rows, actor=current_user, typed=True).rows[0]
         except FormRefused as exc:
             db.session.rollback()
             form.action.errors = [say(exc.message_vi, exc.message_en)]

@@ -114,7 +114,13 @@ class ApplicationBody(ApiModel):
     national_id: Annotated[str, Field(description="CMND/CCCD: 9 or 12 digits.")]
     full_name: Annotated[str, Field(max_length=200)]
     date_of_birth: dt.date
-    phone: Annotated[str, Field(description="9 to 15 digits.")]
+    phone: Annotated[
+        str,
+        Field(
+            description="10 or 11 digits starting with 0 (a mobile, or a landline with its area code); spaces, dots "
+            "and dashes between groups are dropped."
+        ),
+    ]
     address: Annotated[str, Field(max_length=500)]
     status: Annotated[str, Field(description="stopped (contract ended) or participating.")]
     unit_code: Annotated[

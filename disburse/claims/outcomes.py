@@ -29,7 +29,29 @@ BANK_ACCOUNT_MESSAGE = (
     "Số tài khoản chỉ gồm chữ số, từ 6 đến 19 số (không có chữ cái, dấu cách hay ký tự khác).",
     "The account number has digits only, 6 to 19 of them (no letters, spaces or other characters).",
 )
-PHONE = re.compile(r"\+?[0-9]{9,15}")
+#: A phone number in Vietnam, as the person's Form 04 and the employer's Form 03 give it: 0 then 9 digits (a mobile,
+#: 0912 345 678) or 10 (a landline with its area code, 024 3883 1234). The one rule for every place a phone is typed
+#: or imported (:func:`phone_error`): the forms used to differ (10 digits on the person's page, 9 to 15 at the desk).
+PHONE = re.compile(r"0[0-9]{9,10}")
+#: What is wrong with a phone that is not :data:`PHONE`, in both languages.
+PHONE_MESSAGE = (
+    "Số điện thoại gồm 10 hoặc 11 chữ số, bắt đầu bằng 0 (di động: 0912345678; cố định có mã vùng: 024 3883 1234).",
+    "The phone number has 10 or 11 digits starting with 0 (a mobile: 0912345678; a landline with its area code: "
+    "024 3883 1234).",
+)
+#: What may separate a phone number's groups of digits as people write them.
+_PHONE_MARKS = str.maketrans("", "", " .-\u00a0")
+
+
+def phone_digits(value: str) -> str:
+    """A phone number as typed, without the spaces, dots and dashes between its groups (``0912.345.678``)."""
+    return value.strip().translate(_PHONE_MARKS)
+
+
+def phone_error(value: str) -> tuple[str, str] | None:
+    """Why ``value`` (as typed: :func:`phone_digits` is applied) is not a phone number (:data:`PHONE`), in both
+    languages; None when it is one. Blank is the caller's to judge (required on Form 04, optional elsewhere)."""
+    return None if PHONE.fullmatch(phone_digits(value)) else PHONE_MESSAGE
 
 
 def is_bank_account(value: object) -> bool:
@@ -142,13 +164,18 @@ def si_code_value(row: dict[str, Any], key: str = "si_code") -> str:
     return text_value(row, key)
 
 
-def si_code_error(result: RowResult, si_code: str) -> bool:
-    """Adds the SI code's shape error to ``result``; True when there was one."""
+def si_code_error(result: RowResult, si_code: str, *, typed: bool = False) -> bool:
+    """Adds the SI code's shape error to ``result``; True when there was one. The words fit where the code came
+    from: ``typed`` in a web form, they say what to type; from a file (a spreadsheet, the API's rows), a code short
+    of digits adds that a spreadsheet may have dropped its leading zeros, and how to keep them."""
     if SI_CODE.fullmatch(si_code):
         return False
     vi = f"Mã số BHXH phải gồm đúng 10 chữ số (đang có {len(si_code)} ký tự)."
     en = f"The SI code must have exactly 10 digits (this one has {len(si_code)} characters)."
-    if si_code.isascii() and si_code.isdigit() and len(si_code) < 10:
+    if typed:
+        vi = f"Mã số BHXH gồm 10 chữ số (đang có {len(si_code)} ký tự)."
+        en = f"The SI code has 10 digits (this one has {len(si_code)} characters)."
+    elif si_code.isascii() and si_code.isdigit() and len(si_code) < 10:
         vi += " Nếu tệp đã qua Excel, các chữ số 0 ở đầu có thể đã mất: hãy định dạng cột này là văn bản (Text)."
         en += " If the file went through Excel, its leading zeros may be lost: format this column as text."
     result.fail("si_code", "si_code_format", vi, en)

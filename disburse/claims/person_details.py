@@ -31,7 +31,7 @@ from sqlalchemy.orm import aliased
 from disburse.claims import service as claims
 from disburse.claims.employer_forms import known_banks
 from disburse.claims.models import Claim, ClaimEvent
-from disburse.claims.outcomes import RowResult, bank_errors
+from disburse.claims.outcomes import RowResult, bank_errors, phone_digits, phone_error
 from disburse.claims.states import ClaimAction, ClaimNote, ClaimState
 from disburse.extensions import db
 from disburse.programs.models import Program
@@ -42,7 +42,6 @@ from disburse.transitions import Actor
 WAITING = (ClaimState.AWAITING_PAYMENT_DETAILS, ClaimState.PAYMENT_FAILED, ClaimState.NEEDS_REVIEW)
 SI_CODE = re.compile(r"[0-9]{10}")
 NATIONAL_ID = re.compile(r"[0-9]{9}|[0-9]{12}")
-PHONE = re.compile(r"0[0-9]{9}")
 
 
 @dataclass
@@ -59,7 +58,7 @@ def input_errors(
 ) -> dict[str, tuple[str, str]]:
     """Every field's error (field → (vi, en)), writing nothing; the values as :func:`offer_payment_details` cleans
     them."""
-    si_code, national_id, phone = si_code.strip(), national_id.strip(), "".join(phone.split())
+    si_code, national_id = si_code.strip(), national_id.strip()
     bank_code, bank_account = bank_code.strip().upper(), bank_account.strip()
     errors: dict[str, tuple[str, str]] = {}
     if not SI_CODE.fullmatch(si_code):
@@ -76,11 +75,8 @@ def input_errors(
         checked = RowResult(row=1, si_code=si_code)
         bank_errors(checked, bank_code, bank_account, known_banks())
         errors.update({e.field: (e.message_vi, e.message_en) for e in checked.errors})
-    if phone and not PHONE.fullmatch(phone):
-        errors["phone"] = (
-            "Số điện thoại gồm 10 chữ số, bắt đầu bằng 0.",
-            "The phone number is 10 digits starting with 0.",
-        )
+    if phone and (wrong := phone_error(phone)):
+        errors["phone"] = wrong
     return errors
 
 
@@ -114,7 +110,7 @@ def offer_payment_details(
     match, write the ``offer_details`` note with the details; flush, never commit."""
     values = {"si_code": si_code, "national_id": national_id, "bank_code": bank_code, "bank_account": bank_account}
     offer = Offer(errors=input_errors(date_of_birth=date_of_birth, phone=phone, **values))
-    si_code, national_id, phone = si_code.strip(), national_id.strip(), "".join(phone.split())
+    si_code, national_id, phone = si_code.strip(), national_id.strip(), phone_digits(phone)
     bank_code, bank_account = bank_code.strip().upper(), bank_account.strip()
     if offer.errors or date_of_birth is None:
         return offer

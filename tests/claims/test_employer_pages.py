@@ -831,8 +831,8 @@ def test_form_03_adds_removes_and_corrects(client, unit):
         (
             {"action": "remove", "si_code": "123456789"},
             "si_code",
-            "Mã số BHXH phải gồm đúng 10 chữ số (đang có 9 ký tự).",
-            "The SI code must have exactly 10 digits (this one has 9 characters).",
+            "Mã số BHXH gồm 10 chữ số (đang có 9 ký tự).",
+            "The SI code has 10 digits (this one has 9 characters).",
         ),
         (
             {"action": "remove", "si_code": "0999999999"},
@@ -858,6 +858,43 @@ def test_form_03_bad_input_says_why_in_both_languages(client, unit, data, field,
         assert response.status_code == 400
         assert f'<a href="#{field}">{text}' in page
     assert db.session.get(Claim, listed.id).state == "listed"
+
+
+@pytest.mark.parametrize(
+    ("data", "errors"),
+    [
+        (  # the review's case: three wrong values, three errors, not one per submit
+            {"action": "correct", "si_code": "99", "bank_code": "VCB", "bank_account": "12ab", "phone": "abc"},
+            {
+                "si_code": ("Mã số BHXH gồm 10 chữ số (đang có 2 ký tự).", "The SI code has 10 digits"),
+                "bank_account": ("Số tài khoản chỉ gồm chữ số", "The account number has digits only"),
+                "phone": ("Số điện thoại gồm 10 hoặc 11 chữ số", "The phone number has 10 or 11 digits"),
+            },
+        ),
+        (  # the form's own check (no action chosen) and the values' shape at once
+            {"si_code": "12345", "reason": "x"},
+            {
+                "action-0": ("Hãy chọn loại điều chỉnh.", "Choose the kind of adjustment."),
+                "si_code": ("Mã số BHXH gồm 10 chữ số (đang có 5 ký tự).", "The SI code has 10 digits"),
+            },
+        ),
+    ],
+)
+def test_form_03_says_every_error_of_one_submit_at_once(client, unit, data, errors):
+    """Every wrong value of one submit is said at once, each on its field, what was typed kept; a code typed in
+    the web form hears what to type, never the spreadsheet's hint about leading zeros."""
+    for index, locale in enumerate(("vi", "en")):
+        client = _employer(client, unit, locale)
+        response = client.post(f"/employers/{unit.unit_code}/form-03", data=data)
+        page = _text(response)
+        assert response.status_code == 400
+        for field, words in errors.items():
+            assert f'<a href="#{field}">{html.escape(words[index], quote=False)}' in page, field
+        for name, value in data.items():
+            if name not in ("action", "bank_code", "reason"):
+                assert f'name="{name}"' in page and f'value="{value}"' in page
+        assert "Excel" not in page
+    assert db.session.query(Claim).count() == 0
 
 
 def test_form_03_after_its_deadline(client, unit, app, monkeypatch):
