@@ -385,7 +385,10 @@ def targets() -> ResponseReturnValue:
     form.district.choices = _district_choices(area)
     status = 200
     if request.method == "POST":
-        if form.validate() and _within_programme(form, program):
+        valid = form.validate()
+        # Every error at once: a date outside the programme is said even when another field is wrong too.
+        within = form.target_date.data is None or _within_programme(form, program)
+        if valid and within:
             assert form.district.data and form.target_date.data and form.percent.data is not None
             set_target(program.id, form.district.data, form.target_date.data, form.percent.data, user_id=user.id)
             audit(

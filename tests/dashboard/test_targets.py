@@ -70,6 +70,23 @@ def test_invalid_targets_are_said_beside_their_field(client, country, db_session
     assert _targets(db_session) == 0
 
 
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_a_date_outside_the_programme_is_said_with_the_other_errors(client, country, db_session, locale):
+    """Every error of one submit at once: the programme's dates are checked even when the percentage is wrong."""
+    sign_in(client, create_user("supervisor", province="01", password=PASSWORD), locale)
+    data = {"district": DONG_ANH, "target_date": "01/01/2099", "percent": "120"}
+    html = client.post("/dashboard/targets", data=data).get_data(as_text=True)
+    percent = html.split('id="percent-error"', 1)[1].split("</p>", 1)[0]
+    day = html.split('id="target_date-error"', 1)[1].split("</p>", 1)[0]
+    assert ("Tỷ lệ cần đạt từ 0 đến 100%." if locale == "vi" else "The target is between 0 and 100%.") in percent
+    assert (
+        "Ngày mục tiêu phải trong thời gian chương trình chi trả"
+        if locale == "vi"
+        else "within the programme&#39;s payment period"
+    ) in day
+    assert 'value="01/01/2099"' in html and _targets(db_session) == 0
+
+
 @pytest.mark.parametrize("role", ["caseworker", "employer"])
 def test_only_supervisors_and_admins_set_targets(client, db_session, role):
     sign_in(client, create_user(role, password=PASSWORD))
