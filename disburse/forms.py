@@ -3,15 +3,22 @@ the fields several features share."""
 
 from __future__ import annotations
 
+import math
 import re
+import time
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from flask import Response, current_app, flash, g, make_response, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from disburse.extensions import limiter
 from disburse.registry.codes import UNIT_CODE_PATTERN
 
 _DMY = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}")
@@ -44,6 +51,13 @@ class NoLengthAttributes:
 
 
 class BaseForm(FlaskForm):
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Not valid while the page is shown again after a rate limit (:func:`form_again_after_limit`): the values
+        sent are on the form, and nothing is done with them."""
+        if seconds_to_wait() is not None:
+            return False
+        return bool(super().validate(extra_validators))
+
     class Meta(NoLengthAttributes):
         def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
             filters = unbound_field.kwargs.get("filters", [])
@@ -129,3 +143,74 @@ class VndField(StringField):
         if not (digits.isascii() and digits.isdigit()) or len(digits) > 15:
             raise ValueError(_l("Số tiền ghi bằng số đồng, ví dụ 1.800.000."))
         self.data = int(digits)
+
+
+# ------------------------------------------------------------------------------------------------ rate limits
+
+_View = TypeVar("_View", bound=Callable[..., Any])
+_FORM_AGAIN_ATTR = "_disburse_form_again_when_limited"
+#: The request's key in ``g`` while its form page is shown again after a rate limit: the seconds to wait.
+_WAITING = "seconds_to_wait"
+
+
+def form_again_when_limited(view: _View) -> _View:
+    """Marks a page whose form is behind a rate limit: past the limit, the person gets the same page back (the
+    values they typed kept, a message at the top saying how long to wait), answered 429 with ``Retry-After``,
+    rather than a bare error page that loses what they typed (:func:`form_again_after_limit`). The view must act
+    only on a form that validates (a :class:`BaseForm`, which does not validate while the page is shown again)."""
+    setattr(view, _FORM_AGAIN_ATTR, True)
+    return view
+
+
+def seconds_to_wait() -> int | None:
+    """While a form page is shown again after a rate limit: the seconds until the limit lets the person try again;
+    otherwise None."""
+    value = g.get(_WAITING)
+    return int(value) if value is not None else None
+
+
+@limiter.request_filter
+def _showing_form_again() -> bool:
+    # The page shown again is not another try: no limit counts it (nor refuses it a second time).
+    return seconds_to_wait() is not None
+
+
+def limit_resets_in() -> int:
+    """Seconds until the limit this request ran into lets the caller try again (the limiter's reset time)."""
+    breached = limiter.current_limit
+    if breached is None:
+        return 60
+    return max(1, math.ceil(breached.reset_at - time.time()))
+
+
+def wait_words(seconds: int) -> str:
+    """How long to wait, in words: seconds up to a minute and a half, then whole minutes (rounded up)."""
+    if seconds < 90:
+        return ngettext("%(num)d giây", "%(num)d giây", seconds)
+    minutes = math.ceil(seconds / 60)
+    return ngettext("%(num)d phút", "%(num)d phút", minutes)
+
+
+def too_many_tries_message(seconds: int) -> str:
+    return _(
+        "Bạn đã gửi quá nhiều lần trong thời gian ngắn, nên lần này chưa được xử lý. Hãy đợi %(wait)s rồi gửi lại.",
+        wait=wait_words(seconds),
+    )
+
+
+def form_again_after_limit() -> Response | None:
+    """A page's answer to a rate limit (a 429) when its form is marked :func:`form_again_when_limited`: the same
+    page again (the view runs once more with every limit off and its form not validating, so it renders the values
+    sent and does nothing), a message at the top saying how long to wait, status 429 and ``Retry-After``. None for
+    any other request (the error page answers): nothing here logs what was sent (an account number)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if request.method != "POST" or view is None or not getattr(view, _FORM_AGAIN_ATTR, False):
+        return None
+    seconds = limit_resets_in()
+    g.setdefault(_WAITING, seconds)
+    flash(too_many_tries_message(seconds), "error")
+    response = make_response(current_app.ensure_sync(view)(**(request.view_args or {})))
+    if response.status_code < 300 or response.status_code >= 400:  # a redirect (signed in meanwhile) stays one
+        response.status_code = 429
+        response.headers["Retry-After"] = str(seconds)
+    return response

@@ -141,7 +141,15 @@ def _page_error(exc: HTTPException) -> ResponseReturnValue:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if isinstance(exc, CSRFError):
         return error_page(400, _("Biểu mẫu đã hết hạn. Hãy tải lại trang rồi gửi lại."))
-    response = error_page(exc.code or 500)
+    detail = None
+    if exc.code == 429:
+        from disburse.forms import form_again_after_limit, limit_resets_in, too_many_tries_message
+
+        again = form_again_after_limit()  # a form behind a rate limit: the same page, what was typed kept
+        if again is not None:
+            return again
+        detail = too_many_tries_message(limit_resets_in())  # elsewhere the error page, saying how long to wait
+    response = error_page(exc.code or 500, detail)
     # Keep what the exception carries for the client (Allow on a 405, Retry-After on a 429 or 503).
     for name, value in exc.get_headers():
         if name.lower() != "content-type":

@@ -25,6 +25,7 @@ from disburse.auth.service import (
     verify_password,
 )
 from disburse.extensions import db
+from disburse.forms import form_again_when_limited
 
 bp = Blueprint("auth", __name__)
 
@@ -50,6 +51,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@form_again_when_limited
 @public
 @sign_in_per_address
 @sign_in_per_account
@@ -89,6 +91,7 @@ def logout() -> ResponseReturnValue:
 
 
 @bp.route("/account", methods=["GET", "POST"])
+@form_again_when_limited
 @roles_required(*ROLES)
 @password_change_per_user
 def account() -> ResponseReturnValue:

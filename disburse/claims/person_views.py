@@ -16,7 +16,7 @@ from wtforms.validators import Length
 from disburse.auth.permissions import public
 from disburse.claims.person_details import input_errors, offer_payment_details
 from disburse.extensions import db, limiter
-from disburse.forms import BaseForm, DayField
+from disburse.forms import BaseForm, DayField, form_again_when_limited
 from disburse.programs.service import get_program
 from disburse.reference.service import bank_choices
 
@@ -43,6 +43,7 @@ def _limit() -> str:
 
 
 @bp.route("/payment-details", methods=["GET", "POST"])
+@form_again_when_limited
 @public
 @limiter.limit(_limit, key_func=get_remote_address, methods=["POST"])
 def payment_details() -> ResponseReturnValue:

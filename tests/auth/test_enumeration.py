@@ -84,7 +84,9 @@ def test_sign_in_is_limited_per_account_across_addresses(app, client, caseworker
         assert _sign_in(client, caseworker.email, address=f"198.51.100.{n}").status_code == 400
     refused = _sign_in(client, f"  {caseworker.email.upper()} ", PASSWORD, address="198.51.100.99")
     assert refused.status_code == 429
-    assert "Quá nhiều lần thử" in refused.get_data(as_text=True) and "Retry-After" in refused.headers
+    # The sign-in form again (tests/test_form_again_when_limited.py), saying to wait; the right password not tried.
+    assert "Bạn đã gửi quá nhiều lần trong thời gian ngắn" in refused.get_data(as_text=True)
+    assert "Retry-After" in refused.headers
     # Another account from the same addresses is not affected.
     assert _sign_in(client, "other@bhxh.example.vn", address="198.51.100.0").status_code == 400
 
