@@ -242,25 +242,6 @@ def _choices(form: QueueFilterForm, user: User) -> None:
     form.assigned.choices = [("", _("Mọi hồ sơ")), ("me", _("Giao cho tôi")), ("none", _("Chưa giao cho ai"))]
 
 
-def _filters_exist(form: QueueFilterForm, user: User) -> bool:
-    """A unit or district filter names one that exists (and, for a caseworker, a unit of their district): a typo
-    is said, rather than "0 claims match"."""
-    if form.employer.data:
-        unit = db.session.scalar(select(Employer).where(Employer.unit_code == form.employer.data))
-        if unit is None:
-            form.employer.errors = [_("Không có đơn vị mã %(code)s.", code=form.employer.data)]
-        elif user.role == "caseworker" and unit.district_code != user.district_code:
-            form.employer.errors = [
-                _(
-                    "Đơn vị %(code)s thuộc quận/huyện khác; hàng chờ chỉ có hồ sơ của quận/huyện bạn.",
-                    code=unit.unit_code,
-                )
-            ]
-    if form.district.data and user.role != "caseworker" and db.session.get(District, form.district.data) is None:
-        form.district.errors = [_("Không có quận/huyện mã %(code)s.", code=form.district.data)]
-    return not (form.employer.errors or form.district.errors)
-
-
 def _query(form: QueueFilterForm, user: User) -> QueueQuery:
     district = form.district.data or None
     if user.role == "caseworker":
@@ -303,7 +284,7 @@ def queue() -> ResponseReturnValue:
     _choices(form, user)
     district = db.session.get(District, user.district_code) if user.district_code else None
     district_name = district.name if district else user.district_code
-    if request.args and not (form.validate() and _filters_exist(form, user)):
+    if request.args and not form.validate():
         return render_template(
             "caseworker/queue.html", form=form, page=None, counts=None, total=0, district_name=district_name
         ), 422
