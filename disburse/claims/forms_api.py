@@ -117,8 +117,8 @@ class ApplicationBody(ApiModel):
     phone: Annotated[
         str,
         Field(
-            description="10 or 11 digits starting with 0 (a mobile, or a landline with its area code); spaces, dots "
-            "and dashes between groups are dropped."
+            description="10 or 11 digits starting with 0 (a mobile, or a landline with its area code); spaces, dots, "
+            "dashes and brackets between groups are dropped; +84 or 0084 before the number stands for its 0."
         ),
     ]
     address: Annotated[str, Field(max_length=500)]

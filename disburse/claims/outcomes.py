@@ -39,13 +39,21 @@ PHONE_MESSAGE = (
     "The phone number has 10 or 11 digits starting with 0 (a mobile: 0912345678; a landline with its area code: "
     "024 3883 1234).",
 )
-#: What may separate a phone number's groups of digits as people write them.
-_PHONE_MARKS = str.maketrans("", "", " .-\u00a0")
+#: What may separate a phone number's groups of digits as people write them (``(024) 3883-1234``).
+_PHONE_MARKS = str.maketrans("", "", " .-()\u00a0")
+#: Vietnam's country code as people write it before a number without its leading 0 (``+84 912 345 678``).
+_COUNTRY_CODES = ("+84", "0084")
 
 
 def phone_digits(value: str) -> str:
-    """A phone number as typed, without the spaces, dots and dashes between its groups (``0912.345.678``)."""
-    return value.strip().translate(_PHONE_MARKS)
+    """A phone number as typed, without the spaces, dots, dashes and brackets between its groups
+    (``0912.345.678``), and written as at home when typed with Vietnam's country code (``+84 912 345 678`` is
+    ``0912345678``): the form :data:`PHONE` checks and that is stored."""
+    digits = value.strip().translate(_PHONE_MARKS)
+    for prefix in _COUNTRY_CODES:
+        if digits.startswith(prefix):
+            return "0" + digits.removeprefix(prefix)
+    return digits
 
 
 def phone_error(value: str) -> tuple[str, str] | None:

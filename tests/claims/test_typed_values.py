@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from disburse.claims.applications import _check_shapes
 from disburse.claims.employer_forms import adjustment_errors
-from disburse.claims.outcomes import PHONE_MESSAGE, RowResult, phone_error, si_code_error
+from disburse.claims.outcomes import PHONE_MESSAGE, RowResult, phone_digits, phone_error, si_code_error
 from disburse.claims.person_details import input_errors
 
 #: Phones as people type them: digits in groups, with the separators people use, and now and then something else.
@@ -59,10 +59,18 @@ def test_every_form_takes_the_same_phones_and_says_the_same_words(phone):
 
 
 def test_the_phone_rule_is_vietnamese_mobiles_and_landlines():
-    for taken in ("0912345678", "0912 345 678", "0912.345.678", "024 3883 1234", "02438831234", "0283-822-1234"):
-        assert phone_error(taken) is None, taken
-    for refused in ("abc", "12345", "912345678", "091234567", "024388312345", "+84912345678", "0912x45678"):
+    taken = ("0912345678", "0912 345 678", "0912.345.678", "024 3883 1234", "(024) 3883-1234", "0283-822-1234")
+    for phone in taken:
+        assert phone_error(phone) is None, phone
+    for refused in ("abc", "12345", "912345678", "091234567", "024388312345", "84912345678", "0912x45678", "+8491"):
         assert phone_error(refused) == PHONE_MESSAGE, refused
+    # With Vietnam's country code, as people also write it: stored as at home.
+    for abroad, home in (
+        ("+84 912 345 678", "0912345678"),
+        ("0084912345678", "0912345678"),
+        ("+8424 3883 1234", "02438831234"),
+    ):
+        assert phone_error(abroad) is None and phone_digits(abroad) == home, abroad
     assert PHONE_MESSAGE[0].startswith("Số điện thoại gồm 10 hoặc 11 chữ số, bắt đầu bằng 0")
     assert PHONE_MESSAGE[1].startswith("The phone number has 10 or 11 digits starting with 0")
 
