@@ -272,8 +272,11 @@ def test_the_home_figures_open_the_queue_filtered_to_what_they_count(client, cas
     review_link = _home_link(home, "needs-review-count")
     in_review = _listed(client.get(review_link).get_data(as_text=True))
     assert {late.id, zero.id} <= in_review and approved.id not in in_review
+    # Units counted, units listed: the district's backlog, its overdue units' table.
     overdue_link = _home_link(home, "overdue-units-count")
-    overdue = _listed(client.get(overdue_link).get_data(as_text=True))
-    assert late.id in overdue and zero.id not in overdue
+    assert overdue_link == "/dashboard/backlog#overdue-title"
+    table = client.get(overdue_link).get_data(as_text=True).split('id="overdue-employers"', 1)[1].split("</table>")[0]
+    assert unit.unit_code in table
+    assert len(re.findall(r"<tr>", table)) - 1 == int(re.search(r'id="overdue-units-count"><a [^>]+>(\d+)<', home)[1])
     label = "Đơn vị quá hạn xác nhận" if locale == "vi" else "Employers overdue with Form 02"
     assert re.search(rf"<dt>{label}</dt><dd id=\"overdue-units-count\"><a ", home)

@@ -77,7 +77,7 @@ def test_a_caseworker_sees_their_districts_queue(app, client, db_session, today)
     assert f"<dt>Cần xác minh</dt>{in_review}" in page
     assert (
         '<dt>Đơn vị quá hạn xác nhận</dt><dd id="overdue-units-count">'
-        '<a href="/caseworker/queue?state=needs_review&amp;reason=not_confirmed_by_employer">2</a></dd>'
+        '<a href="/dashboard/backlog#overdue-title">2</a></dd>'
     ) in page
     assert '<a href="/caseworker/queue">Mở danh sách hồ sơ cần xác minh</a>' in page
     page = _page(_as(client, user, "en"))
