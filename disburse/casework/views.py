@@ -53,9 +53,7 @@ from disburse.claims.states import (
     TRANSITIONS,
     ClaimAction,
     ClaimState,
-    allowed_actions,
 )
-from disburse.claims.support import reason_entries
 from disburse.extensions import db
 from disburse.formatting import dmy, moment
 from disburse.payments import reasons as payment_reasons
@@ -88,15 +86,6 @@ CASH_ROLES = ("caseworker", "admin")
 #: "Assign the next 20 to me".
 ASSIGN_NEXT = 20
 PAGE = 50
-
-#: The moves a caseworker makes on a case: deciding a claim being checked, and getting a failed payment paid with
-#: new details. A state whose moves (:func:`disburse.claims.states.allowed_actions`) include none of them has no
-#: casework: the claim waits for the employer or the system (listed, approved, on its way to the bank), or is done.
-#: A refusal stays possible from some of those (approved), but is no work to take the claim for.
-CASEWORK = frozenset({ClaimAction.APPROVE, ClaimAction.REQUEST_DETAILS, ClaimAction.DETAILS_RECEIVED})
-#: While a claim is being checked, what verification found is what a caseworker checks before deciding it; decided,
-#: it is history (the timeline keeps it).
-CHECKED_STATES = (ClaimState.VERIFYING, ClaimState.NEEDS_REVIEW)
 
 #: Every claim event, as the timeline names it: (Vietnamese, English).
 EVENT_LABELS: dict[str, tuple[str, str]] = {
@@ -162,29 +151,6 @@ def _helpers() -> dict[str, Any]:
         "claim_day": lambda iso: dmy(_day(iso)),
         "claim_moment": _moment,
     }
-
-
-def has_casework(state: ClaimState | str) -> bool:
-    """Whether a claim in ``state`` has work for a caseworker (:data:`CASEWORK`): it may be taken, and information
-    asked for it."""
-    return not CASEWORK.isdisjoint(allowed_actions(state))
-
-
-def _no_casework(claim: Claim) -> review.Conflict:
-    vi, en = STATE_LABELS[ClaimState(claim.state)]
-    return review.Conflict(
-        f"Hồ sơ đang ở trạng thái “{vi}”: không còn việc gì cho cán bộ nghiệp vụ, không cần nhận xử lý.",
-        f"The claim is “{en}”: there is nothing left for a caseworker to do on it, so it is not taken.",
-        code="no_casework",
-    )
-
-
-def to_check(claim: Claim) -> list[dict[str, str]]:
-    """What verification found that a caseworker must check, while the claim is being checked (the case page and
-    the approval page show the same): each reason's ``code``, ``label_vi`` and ``label_en``."""
-    if ClaimState(claim.state) not in CHECKED_STATES:
-        return []
-    return reason_entries(list(claim.reasons or ()))
 
 
 def _program() -> Program:
@@ -492,7 +458,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "state_label": pick(STATE_LABELS[state]),
         "track_label": pick(TRACK_LABELS.get(claim.track)),
         # What verification found, while the claim is being checked (decided, it is history: the timeline keeps it).
-        "reason_labels": [pick((r["label_vi"], r["label_en"])) for r in to_check(claim)],
+        "reason_labels": [pick((r["label_vi"], r["label_en"])) for r in review.to_check(claim)],
         "payments": service.payment_lines(claim),
         "recoveries": recoveries.for_claim(claim.id),
         "recovery_label": lambda state: pick(recoveries.LABELS.get(state, (state, state))),
@@ -505,7 +471,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "approval_waits": pick(waits) if waits and (approvable or period_ended) else None,
         "can_reject": (state, ClaimAction.REJECT) in TRANSITIONS,
         "open": state not in CLOSED_STATES,
-        "casework": has_casework(state),
+        "casework": review.has_casework(state),
         "can_fix_details": service.may_correct_payment_details(claim),
         "offered": offered,
         "offered_at": moment(offered.created_at) if offered is not None else None,
@@ -569,16 +535,7 @@ def _simple_action(claim_id: int, act: Callable[[int, User], review.ActionResult
 @bp.post("/claims/<int:claim_id>/assign")
 @roles_required(*STAFF)
 def take(claim_id: int) -> ResponseReturnValue:
-    return _simple_action(claim_id, _take, _("Bạn đã nhận xử lý hồ sơ này."))
-
-
-def _take(claim_id: int, user: User) -> review.ActionResult:
-    """Take the claim (:func:`disburse.verification.review.assign`) when its state has casework (:func:`has_casework`):
-    checked under the claim's lock, which the assignment then holds."""
-    claim = review.visible_claim(claim_id, user, lock=True)
-    if not has_casework(claim.state):
-        raise _no_casework(claim)
-    return review.assign(claim.id, user)
+    return _simple_action(claim_id, review.assign, _("Bạn đã nhận xử lý hồ sơ này."))
 
 
 @bp.post("/claims/<int:claim_id>/release")
@@ -685,8 +642,8 @@ def _no_cash_payment(claim: Claim) -> str | None:
     return _("Hồ sơ không có khoản chi tiền mặt nào đang chờ chi tại cơ quan BHXH.")
 
 
-#: The caseworker's word that they checked what verification found (asked, and required by :func:`_checked_codes`,
-#: only when it found something).
+#: The caseworker's word that they checked what verification found (asked only when it found something; the service
+#: refuses the approval without it: :func:`disburse.verification.review.approve`).
 _CHECKED = _l("Tôi đã kiểm tra các nội dung trên")
 
 
@@ -698,41 +655,34 @@ class CheckedApproveCashForm(ApproveCashForm):
     checked = BooleanField(_CHECKED)
 
 
-def _checked_codes(
-    claim: Claim,
-    user: User,
-    form: CheckedApproveForm | CheckedApproveCashForm,
-    why_not: Callable[[Claim], str | None],
-    settled: frozenset[str] = frozenset(),
+#: The approval pages' words for the service's refusal of an approval not checked: the tick they ask for.
+_TICK_FIRST = (
+    "Hãy kiểm tra các nội dung cần xác minh ở trên rồi đánh dấu “Tôi đã kiểm tra các nội dung trên” trước khi duyệt.",
+    "Check the points above that needed checking, then tick “I have checked the above” before approving.",
+)
+
+
+def _asking_the_tick(approve: Callable[[], review.ActionResult]) -> review.ActionResult:
+    """``approve()``, its refusal for what was not checked (:func:`disburse.verification.review.approve`) said as the
+    page asks it: with the tick."""
+    try:
+        return approve()
+    except review.Invalid as exc:
+        if "checked" in exc.fields:
+            exc.fields["checked"] = _TICK_FIRST
+        raise
+
+
+def _checked(
+    claim: Claim, form: CheckedApproveForm | CheckedApproveCashForm, settled: frozenset[str] = frozenset()
 ) -> list[str]:
-    """The codes of what the claim needs checked (:func:`to_check`, read as the claim is now, under its lock; but
-    ``settled``, what the approval itself settles), for the approval's event. A claim that could be approved
-    (``why_not`` says nothing) is refused, nothing changed and what was typed kept on the form, while they are not
-    ticked as checked; what keeps the claim from approval whatever was checked (its state, duplicates, its bank
-    details) is said first, by the service."""
-    claim = review.visible_claim(claim.id, user, lock=True)
-    review.may_work(claim, user)
-    checked = [entry["code"] for entry in to_check(claim) if entry["code"] not in settled]
-    if checked and not form.checked.data and not why_not(claim):
-        raise review.Invalid(
-            {
-                "checked": (
-                    "Hãy kiểm tra các nội dung cần xác minh ở trên rồi đánh dấu “Tôi đã kiểm tra các nội dung trên” "
-                    "trước khi duyệt.",
-                    "Check the points above that needed checking, then tick “I have checked the above” before "
-                    "approving.",
-                )
-            }
-        )
-    return checked
+    """The codes the page listed as needing a check (:func:`disburse.verification.review.to_check`) when the
+    caseworker ticked that they checked them; none otherwise."""
+    return [entry["code"] for entry in review.to_check(claim, settled)] if form.checked.data else []
 
 
 def _to_check_labels(claim: Claim, settled: frozenset[str] = frozenset()) -> list[str]:
-    return [pick((entry["label_vi"], entry["label_en"])) for entry in to_check(claim) if entry["code"] not in settled]
-
-
-#: What an approval for cash at the office settles by itself: the bank details it no longer uses.
-_SETTLED_BY_CASH = frozenset({reasons.BANK_DETAILS_MISSING, reasons.BANK_DETAILS_MALFORMED})
+    return [pick((entry["label_vi"], entry["label_en"])) for entry in review.to_check(claim, settled)]
 
 
 def _holder(claim: Claim, user: User) -> dict[str, Any]:
@@ -755,8 +705,8 @@ def approve(claim_id: int) -> ResponseReturnValue:
     claim = _claim(claim_id)
 
     def approve(claim: Claim, user: User) -> review.ActionResult:
-        checked = _checked_codes(claim, user, form, _not_approvable)
-        return review.approve(claim.id, user, form.note.data or None, checked=checked)
+        checked = _checked(claim, form)
+        return _asking_the_tick(lambda: review.approve(claim.id, user, form.note.data or None, checked=checked))
 
     return _action_page(
         claim_id,
@@ -782,8 +732,10 @@ def approve_cash(claim_id: int) -> ResponseReturnValue:
         return _not_cash_approvable(claim) or pick(review.undecided_duplicates(claim))
 
     def approve(claim: Claim, user: User) -> review.ActionResult:
-        checked = _checked_codes(claim, user, form, closed, _SETTLED_BY_CASH)
-        return service.approve_in_cash(claim.id, user, form.reason.data or "", checked=checked)
+        checked = _checked(claim, form, review.BANK_DETAILS)
+        return _asking_the_tick(
+            lambda: service.approve_in_cash(claim.id, user, form.reason.data or "", checked=checked)
+        )
 
     return _action_page(
         claim_id,
@@ -793,7 +745,7 @@ def approve_cash(claim_id: int) -> ResponseReturnValue:
         _("Hồ sơ đã được duyệt; người lao động nhận tiền mặt tại cơ quan BHXH (danh sách chi tiền mặt tiếp theo)."),
         closed=closed,
         bank_problem=pick(review.bank_problem(claim)),
-        to_check=_to_check_labels(claim, _SETTLED_BY_CASH),
+        to_check=_to_check_labels(claim, review.BANK_DETAILS),
     )
 
 
@@ -902,7 +854,7 @@ def request_info(claim_id: int) -> ResponseReturnValue:
                 "Hồ sơ đang ở trạng thái “%(state)s”: không có việc gì cần yêu cầu bổ sung thông tin.",
                 state=_state_words(claim),
             )
-            if not has_casework(claim.state)
+            if not review.has_casework(claim.state)
             else None
         ),
     )

@@ -53,7 +53,7 @@ from disburse.extensions import db
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.registry.codes import UNIT_CODE_PATTERN, UNIT_CODE_WORDS
 from disburse.registry.models import Employer
-from disburse.verification import notices, review
+from disburse.verification import notices, reasons, review
 from disburse.verification.review import (
     ACTING_ROLES,
     CONTACT_CHANNELS,
@@ -200,6 +200,17 @@ class InformationRequestBody(ApiModel):
 
 class ApproveBody(ApiModel):
     note: _Note
+    checked: Annotated[
+        list[Annotated[str, OneOf(reasons.REVIEW)]],
+        Field(
+            default_factory=list,
+            max_length=len(reasons.REVIEW),
+            description="The review reason codes the caller checked before approving (the claim's `reasons`). A claim "
+            "being checked (verifying, needs_review) is approved only when every code it needs checked is listed; "
+            "otherwise 422 on this field, naming them. The bank details' codes need no check once the details can "
+            "be paid (or the claim is paid in cash).",
+        ),
+    ]
 
 
 class RejectBody(ApiModel):
@@ -389,7 +400,8 @@ _SCOPE_404 = "Unknown claim, or outside the caller's scope (the same answer)."
 _ACTION_ERRORS = {
     403: "The employer role, on every action.",
     404: _SCOPE_404,
-    409: "invalid_state, assigned_to_another, already_rejected, no_duplicates, outside_scope, money_on_its_way.",
+    409: "invalid_state, no_casework, assigned_to_another, already_rejected, no_duplicates, outside_scope, "
+    "money_on_its_way.",
 }
 
 
@@ -518,7 +530,7 @@ def request_info(claim_id: int, body: InformationRequestBody) -> ResponseReturnV
 @roles_required(*ACTING_ROLES)
 @_action("Approve a claim", ApproveBody)
 def approve(claim_id: int, body: ApproveBody) -> ResponseReturnValue:
-    return _done(review.approve(claim_id, _user(), body.note))
+    return _done(review.approve(claim_id, _user(), body.note, checked=body.checked))
 
 
 @bp.post("/claims/<int:claim_id>/reject")

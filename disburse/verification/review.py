@@ -16,7 +16,7 @@ Services flush and never commit: the view that called them commits once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -39,6 +39,7 @@ from disburse.claims.states import (
     ClaimNote,
     ClaimState,
     InvalidClaimTransition,
+    allowed_actions,
 )
 from disburse.claims.support import reason_entries
 from disburse.extensions import db
@@ -88,6 +89,23 @@ _PERIOD_ENDED_REFUSAL = (
     "Đã hết thời hạn chi trả của chương trình: khoản hỗ trợ không còn được chi trả sau thời hạn này.",
     "The programme's payment period has ended: the support can no longer be paid after it.",
 )
+
+#: The moves a caseworker makes on a case: deciding a claim being checked, and getting a failed payment paid with
+#: new details. A state whose moves (:func:`disburse.claims.states.allowed_actions`) include none of them has no
+#: casework: the claim waits for the employer or the system (listed, approved, on its way to the bank), or is done.
+#: A refusal stays possible from some of those (approved), but is no work to take the claim for.
+CASEWORK = frozenset({ClaimAction.APPROVE, ClaimAction.REQUEST_DETAILS, ClaimAction.DETAILS_RECEIVED})
+#: While a claim is being checked, what verification found is what a caseworker checks before deciding it; decided,
+#: it is history (the timeline keeps it).
+CHECKED_STATES = (ClaimState.VERIFYING, ClaimState.NEEDS_REVIEW)
+#: What verification found about possible duplicates: settled by the group's decision (:func:`resolve_duplicate`),
+#: and while undecided the approval is refused whatever was checked.
+DUPLICATES = frozenset(
+    {reasons.REASON_POSSIBLE_DUPLICATE, reasons.LISTED_TWICE, reasons.BOTH_TRACKS, reasons.NEAR_DUPLICATE}
+)
+#: What verification found wrong with the bank details: nothing to check once they can be paid (corrected since, or
+#: a claim paid in cash at the office), and while they cannot the approval is refused whatever was checked.
+BANK_DETAILS = frozenset({reasons.BANK_DETAILS_MISSING, reasons.BANK_DETAILS_MALFORMED})
 
 #: Longest free text: the event's reason column holds 1000 characters; a duplicate's refusal adds its own words.
 MAX_TEXT = 1000
@@ -168,6 +186,60 @@ class Conflict(ReviewError):
 
 def _state_label(state: str) -> tuple[str, str]:
     return STATE_LABELS[ClaimState(state)]
+
+
+def has_casework(state: ClaimState | str) -> bool:
+    """Whether a claim in ``state`` has work for a caseworker (:data:`CASEWORK`): it may be taken, and information
+    asked for it."""
+    return not CASEWORK.isdisjoint(allowed_actions(state))
+
+
+def _no_casework(claim: Claim, what_vi: str, what_en: str, then_vi: str, then_en: str) -> Conflict:
+    """The refusal to take a claim, or to ask information for it, that has no casework (:func:`has_casework`): a
+    closed one as any action its state refuses (``invalid_state``, with ``what``), another with ``no_casework`` and
+    what follows (``then``)."""
+    if claim.state in CLOSED_STATES:
+        return _invalid_state(claim, what_vi, what_en)
+    vi, en = _state_label(claim.state)
+    return Conflict(
+        f"Hồ sơ đang ở trạng thái “{vi}”: không còn việc gì cho cán bộ nghiệp vụ, {then_vi}.",
+        f"The claim is “{en}”: there is nothing left for a caseworker to do on it, {then_en}.",
+        code="no_casework",
+    )
+
+
+def to_check(claim: Claim, settled: frozenset[str] = frozenset()) -> list[dict[str, str]]:
+    """What verification found that a caseworker must check before approving, while the claim is being checked
+    (:data:`CHECKED_STATES`): each reason's ``code``, ``label_vi`` and ``label_en``; without ``settled`` (what the
+    approval itself settles) and without what is settled already: what was found wrong with the bank details once
+    they can be paid (:func:`bank_problem`, :data:`BANK_DETAILS`), and possible duplicates once the group is decided
+    (:func:`undecided_duplicates`, :data:`DUPLICATES`)."""
+    if ClaimState(claim.state) not in CHECKED_STATES:
+        return []
+    if bank_problem(claim) is None:
+        settled = settled | BANK_DETAILS
+    if not DUPLICATES.isdisjoint(claim.reasons or ()) and undecided_duplicates(claim) is None:
+        settled = settled | DUPLICATES
+    return [entry for entry in reason_entries(list(claim.reasons or ())) if entry["code"] not in settled]
+
+
+def _checked_or_refuse(claim: Claim, checked: Collection[str]) -> list[str]:
+    """The codes of what the claim needs checked (:func:`to_check`), every one of which the caller must say it
+    checked (``checked``); :class:`Invalid` naming those it did not."""
+    needed = to_check(claim)
+    missing = [entry for entry in needed if entry["code"] not in checked]
+    if missing:
+        labels_vi = " ".join(entry["label_vi"] for entry in missing)
+        labels_en = " ".join(entry["label_en"] for entry in missing)
+        raise Invalid(
+            {
+                "checked": (
+                    f"Hãy kiểm tra và xác nhận đã kiểm tra các nội dung sau trước khi duyệt. {labels_vi}",
+                    f"Check the following, and confirm that you checked it, before approving. {labels_en}",
+                )
+            }
+        )
+    return [entry["code"] for entry in needed]
 
 
 def _invalid_state(claim: Claim, what_vi: str, what_en: str) -> Conflict:
@@ -599,8 +671,8 @@ def assign(claim_id: int, user: User, to_user_id: int | None = None) -> ActionRe
     target = user if to_user_id in (None, user.id) else _assignee(int(to_user_id or 0), claim)
     if claim.assigned_to_id == target.id:
         return ActionResult(claim, changed=False)
-    if claim.state in CLOSED_STATES:
-        raise _invalid_state(claim, "giao", "assigned")
+    if not has_casework(claim.state):
+        raise _no_casework(claim, "giao", "assigned", "không cần nhận xử lý", "so it is not taken")
     _may_work(claim, user)
     previous = claim.assigned_to_id
     claim.assigned_to_id = target.id
@@ -707,8 +779,14 @@ def request_info(
     assert addressee in INFO_ADDRESSEES and note.strip()
     claim = visible_claim(claim_id, user, lock=True)
     _may_work(claim, user)
-    if claim.state in CLOSED_STATES:
-        raise _invalid_state(claim, "yêu cầu bổ sung thông tin cho", "asked for more information")
+    if not has_casework(claim.state):
+        raise _no_casework(
+            claim,
+            "yêu cầu bổ sung thông tin cho",
+            "asked for more information",
+            "không cần yêu cầu bổ sung thông tin",
+            "so no information is requested for it",
+        )
     today = programme_today()
     if due_on is not None and not today <= due_on <= date(2099, 12, 31):
         raise Invalid(
@@ -811,13 +889,15 @@ def _approve(claim: Claim, user: User, note: str | None, data: dict[str, Any] | 
     return event
 
 
-def approve(claim_id: int, user: User, note: str | None = None, checked: Sequence[str] = ()) -> ActionResult:
+def approve(claim_id: int, user: User, note: str | None = None, checked: Collection[str] = ()) -> ActionResult:
     """Approve the claim (from verifying or needs_review). Approving an approved claim changes nothing. Refused,
     nothing changed: a claim paid by bank transfer whose bank details cannot be paid (:func:`_payable_or_refuse`),
     one with possible duplicates not decided, and any claim once its programme's last payable day has passed
     (:func:`_period_or_refuse`). The claim gets its payment SLA date when it has none (:func:`approval_due_on`).
-    ``checked``: the review reason codes the caseworker confirmed having checked (the approval page asks), kept in
-    the event's data so that the timeline shows what was looked at before the money moved."""
+    ``checked``: the review reason codes the caller checked. Every one that the claim needs checked
+    (:func:`to_check`) must be among them, or the approval is refused (:class:`Invalid`), after what refuses it
+    whatever was checked; they are kept in the event's data so that the timeline shows what was looked at before the
+    money moved."""
     claim = visible_claim(claim_id, user, lock=True)
     _may_work(claim, user)
     if claim.state == ClaimState.APPROVED:
@@ -826,6 +906,7 @@ def approve(claim_id: int, user: User, note: str | None = None, checked: Sequenc
         _period_or_refuse(claim)
         _payable_or_refuse(claim)
         _no_undecided_duplicates(claim)
+        checked = _checked_or_refuse(claim, checked)
     try:
         event = _approve(claim, user, note or None, {"checked": list(checked)} if checked else None)
     except InvalidClaimTransition:
@@ -986,7 +1067,8 @@ def resolve_duplicate(claim_id: int, user: User, keep_id: int, *, override: bool
     ``override=False``: the claim ``keep_id`` is kept (its state does not change) and every other open claim of the
     group is refused with reason ``duplicate`` and a written reason naming the kept claim's SI code.
     ``override=True`` (a written ``note`` required): the people are different, or may both be paid; the decision is
-    recorded on every claim of the group and the kept claim is approved when its state allows.
+    recorded on every claim of the group and the kept claim is approved when its state allows and the duplicates were
+    all it needed checked (:func:`to_check`); otherwise it waits for the approval, which asks for the rest.
     Each claim of the group gets a ``resolve_duplicate`` event. Every claim of the group must be in the caller's
     scope and workable by them. Repeating a decision already recorded changes nothing.
     """
@@ -1109,7 +1191,9 @@ def _override_duplicate(
                 )
             }
         )
-    approvable = (ClaimState(keep.state), ClaimAction.APPROVE) in TRANSITIONS
+    # Approved with the decision only when the duplicates were all it needed checked; otherwise it stays for the
+    # approval, which asks for the rest to be checked (:func:`approve`).
+    approvable = (ClaimState(keep.state), ClaimAction.APPROVE) in TRANSITIONS and not to_check(keep, DUPLICATES)
     if not approvable and _already_resolved(keep, override=True):
         return ActionResult(keep, changed=False)
     if approvable:  # before anything is written: the decision is taken whole or not at all

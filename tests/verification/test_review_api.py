@@ -43,7 +43,7 @@ ACTIONS: list[tuple[str, dict[str, Any]]] = [
     ("release", {}),
     ("contacts", {"channel": "phone", "outcome": "reached", "note": "Đã gọi, hẹn nộp bổ sung."}),
     ("information-requests", {"addressee": "person", "note": "Nộp bản sao sổ BHXH.", "due_on": DUE_ON}),
-    ("approve", {"note": "Đã xác minh."}),
+    ("approve", {"note": "Đã xác minh.", "checked": ["possible_duplicate"]}),
     ("reject", {"reason_code": "pension_decision", "reason_text": "Đã hưởng lương hưu hằng tháng từ 03/2021."}),
     ("resolve-duplicate", {"keep": "SELF"}),
 ]
@@ -343,6 +343,46 @@ def test_a_decision_the_state_does_not_allow_is_a_409_saying_the_state(client, c
     assert response.status_code == 409 and response.get_json()["error"] == "invalid_state"
     assert "Đã lập danh sách" in response.get_json()["message"]
     assert claims.get_claim(listed.id).state == ClaimState.LISTED
+
+
+def test_an_approval_lists_what_it_checked_or_is_refused_naming_what_was_not(client, claim, caseworker):
+    """The pages' rule, in the service the API calls: a claim that needs something checked is approved only when the
+    caller says it checked every one (``checked``); refused, nothing changed, the 422 names what was not checked."""
+    for other, _si in db.session.execute(review.duplicate_group_statement(claim)).all():
+        if other.id != claim.id:
+            claims.transition(other, "reject", reason="Trùng với hồ sơ kia.")
+    claim.reasons = ["possible_duplicate", "zero_months"]
+    db.session.flush()
+    before = len(claims.claim_events(claim.id))
+    url = f"/api/v1/claims/{claim.id}/approve"
+
+    for checked in ([], ["possible_duplicate"]):
+        refused = client.post(url, json={"checked": checked}, headers=_auth(caseworker))
+        assert refused.status_code == 422 and set(refused.get_json()["fields"]) == {"checked"}
+        assert "tháng đóng BHTN" in refused.get_json()["fields"]["checked"]
+    assert ("trùng" in refused.get_json()["fields"]["checked"]) is False  # only what is still missing is named
+    assert claims.get_claim(claim.id).state == ClaimState.NEEDS_REVIEW
+    assert len(claims.claim_events(claim.id)) == before
+
+    done = client.post(url, json={"checked": ["zero_months", "possible_duplicate"]}, headers=_auth(caseworker))
+    assert done.status_code == 200 and done.get_json()["claim"]["state"] == "approved"
+    # What was checked: the months; the duplicate was settled by refusing the other claim.
+    assert claims.claim_events(claim.id)[-1].data["checked"] == ["zero_months"]
+    unknown = client.post(url, json={"checked": ["no_such_reason"]}, headers=_auth(caseworker))
+    assert unknown.status_code == 422 and set(unknown.get_json()["fields"]) == {"checked"}
+
+
+def test_a_claim_with_no_casework_is_neither_taken_nor_asked_information_for(client, caseworker):
+    """Approved, the claim waits for the payment run: the API refuses to take it, or to record a request for
+    information on it, as the pages do (409 ``no_casework``), and nothing is written."""
+    approved = create_claim("approved", district_code=DONG_ANH)
+    before = len(claims.claim_events(approved.id))
+    for action, body in (("assign", {}), ("information-requests", ACTIONS[3][1])):
+        response = client.post(f"/api/v1/claims/{approved.id}/{action}", json=body, headers=_auth(caseworker))
+        assert response.status_code == 409 and response.get_json()["error"] == "no_casework", response.get_json()
+        assert "Đã duyệt" in response.get_json()["message"]
+    assert claims.get_claim(approved.id).assigned_to_id is None
+    assert len(claims.claim_events(approved.id)) == before
 
 
 # ------------------------------------------------------------------------------------------------ hypothesis

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from disburse.auth.models import User
 from disburse.auth.scopes import can_see
+from disburse.casework import service as casework
 from disburse.claims import service as claims
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.extensions import db
@@ -561,3 +562,75 @@ def test_a_claim_whose_twin_is_paid_is_not_approved_either(db_session):
     with pytest.raises(Conflict) as undecided:
         review.approve(near.id, create_user("caseworker"))
     assert undecided.value.code == "duplicates_undecided"
+
+
+# ------------------------------------------------------------------------------------------ approved after the check
+
+#: Every way a person approves a claim, each given what it checked: the approval, the approval for cash at the office
+#: and the duplicate decision that both may be paid (which approves the claim it keeps).
+_APPROVALS = {
+    "approve": lambda claim, user, checked: review.approve(claim.id, user, checked=checked),
+    "approve_in_cash": lambda claim, user, checked: casework.approve_in_cash(
+        claim.id, user, "Không có tài khoản.", checked=checked
+    ),
+    "override": lambda claim, user, checked: (
+        review.resolve_duplicate(claim.id, user, claim.id, override=True, note="Hai người khác nhau.")
+        if not checked
+        else review.approve(claim.id, user, checked=checked)
+    ),
+}
+
+
+def _needing_a_check(how: str) -> Claim:
+    """A claim in review that needs its months checked, and what else the approval ``how`` settles by itself."""
+    if how == "override":
+        claim, _twin = create_duplicate_group("needs_review", reasons=["possible_duplicate", "zero_months"])
+        return claim
+    if how == "approve_in_cash":
+        return create_claim("needs_review", reasons=["zero_months", "bank_details_missing"], bank_account=None)
+    return create_claim("needs_review", reasons=["zero_months"])
+
+
+@pytest.mark.parametrize("how", sorted(_APPROVALS))
+def test_no_way_of_approving_skips_what_needs_checking(db_session, how):
+    """The rule is the service's, so that the pages, the API and the duplicate decision all keep it: a claim that
+    needs something checked is not approved until the approver says they checked it, and nothing else settles it
+    for them. The duplicate decision records itself and leaves the claim for the approval, which asks."""
+    approve = _APPROVALS[how]
+    lan = create_user("caseworker")
+    claim = _needing_a_check(how)
+    before = _events(claim.id)
+    if how == "override":
+        assert approve(claim, lan, []).changed  # the decision, recorded
+        assert _events(claim.id)[-1][0] == "resolve_duplicate"
+    else:
+        attempt = db.session.begin_nested()  # as the views and the API do: the refused action leaves nothing
+        with pytest.raises(Invalid) as refused:
+            approve(claim, lan, [])
+        attempt.rollback()
+        assert set(refused.value.fields) == {"checked"} and "tháng đóng BHTN" in refused.value.fields["checked"][0]
+        assert _events(claim.id) == before
+    db_session.refresh(claim)
+    assert claim.state == "needs_review"
+    done = approve(claim, lan, ["zero_months"])
+    db_session.refresh(claim)
+    assert done.changed and claim.state == "approved"
+    assert claims.claim_events(claim.id)[-1].data["checked"] == ["zero_months"]
+
+
+def test_what_is_settled_already_needs_no_check(db_session):
+    """Bank details corrected since verification found them wrong, and possible duplicates once the group is
+    decided, are no longer asked for: the approval refuses the claim while either still stands in the way."""
+    lan = create_user("caseworker")
+    corrected = create_claim("needs_review", reasons=["bank_details_malformed", "zero_months"])
+    assert [entry["code"] for entry in review.to_check(corrected)] == ["zero_months"]
+    broken = create_claim("needs_review", reasons=["bank_details_malformed"], bank_account="AB12")
+    assert [entry["code"] for entry in review.to_check(broken)] == ["bank_details_malformed"]
+    with pytest.raises(Conflict):
+        review.approve(broken.id, lan, checked=["bank_details_malformed"])
+
+    kept, _twin = create_duplicate_group("needs_review")
+    assert [entry["code"] for entry in review.to_check(kept)] == ["possible_duplicate"]
+    review.resolve_duplicate(kept.id, lan, kept.id, override=False, note=None)
+    assert review.to_check(kept) == []
+    assert review.approve(kept.id, lan).changed
