@@ -398,7 +398,42 @@ def play_beat_until_at_rest(
             send(app, "payments.batch")
             send(app, "sweepers.payments")
         time.sleep(0.3)
-    pytest.fail(f"not at rest within {timeout} s: claims {dict(claim_states(program_id))}")
+    pytest.fail(f"not at rest within {timeout} s: {_where_things_are(program_id, broker_url)}")
+
+
+def _where_things_are(program_id: int, broker_url: str) -> str:
+    """What a test that did not come to rest leaves to read: the claims, payments and batches by state, what waits on
+    the bank's side and in the queues."""
+    db.session.rollback()
+    figures = {
+        "claims": dict(claim_states(program_id)),
+        "queued tasks": queued(broker_url),
+    }
+    for name, sql in (
+        (
+            "payments",
+            "SELECT p.state, count(*) FROM payments p JOIN claims c ON c.id = p.claim_id WHERE c.program_id = :p"
+            " GROUP BY p.state",
+        ),
+        (
+            "batches (state, acknowledged)",
+            "SELECT state || CASE WHEN acknowledged_at IS NULL THEN ' unacknowledged' ELSE '' END, count(*)"
+            " FROM payment_batches WHERE program_id = :p GROUP BY 1",
+        ),
+        (
+            "events not applied",
+            "SELECT signature_ok::text, count(*) FROM provider_events WHERE processed_at IS NULL GROUP BY 1",
+        ),
+        ("bank transfers", "SELECT status, count(*) FROM sandbox.transfers GROUP BY status"),
+        (
+            "bank callbacks undelivered",
+            "SELECT (abandoned_at IS NOT NULL)::text, count(*) FROM sandbox.callbacks WHERE delivered_at IS NULL"
+            " GROUP BY 1",
+        ),
+    ):
+        figures[name] = {str(key): int(n) for key, n in db.session.execute(text(sql), {"p": program_id}).all()}
+    db.session.rollback()
+    return repr(figures)
 
 
 def approved_claims(committed: PaymentRows, count: int) -> Any:
