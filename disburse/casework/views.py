@@ -552,7 +552,7 @@ def _action_page(
     form: Form,
     template: str,
     act: Callable[[Claim, User], Any],
-    done: str,
+    done: str | Callable[[Any], str],
     *,
     closed: Callable[[Claim], str | None] | None = None,
     **context: Any,
@@ -587,13 +587,13 @@ def _action_page(
                     confirming = True
                 savepoint.rollback()
                 if confirming and _already_done(outcome):
-                    flash(done, "success")
+                    flash(done(outcome) if callable(done) else done, "success")
                     return redirect(url_for(".case", claim_id=claim_id))
                 claim = _claim(claim_id)
         elif valid:
             savepoint = db.session.begin_nested()  # nothing half done survives a refused action
             try:
-                act(claim, _user())
+                outcome = act(claim, _user())
             except ReviewError as exc:
                 savepoint.rollback()
                 general = _refused(exc, form)
@@ -602,7 +602,7 @@ def _action_page(
             else:
                 savepoint.commit()
                 db.session.commit()
-                flash(done, "success")
+                flash(done(outcome) if callable(done) else done, "success")
                 return redirect(url_for(".case", claim_id=claim_id))
         else:
             status = 422
@@ -860,6 +860,14 @@ def request_info(claim_id: int) -> ResponseReturnValue:
     )
 
 
+def _duplicate_decided(outcome: review.ActionResult) -> str:
+    """What the duplicate decision did: recorded; and when the kept claim still needs checking (an override that
+    leaves it for the approval), that it does."""
+    if review.to_check(outcome.claim):
+        return _("Đã ghi quyết định về hồ sơ nghi trùng. Hồ sơ được giữ lại còn nội dung cần kiểm tra trước khi duyệt.")
+    return _("Đã ghi quyết định về hồ sơ nghi trùng.")
+
+
 @bp.route("/claims/<int:claim_id>/duplicates", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def resolve_duplicate(claim_id: int) -> ResponseReturnValue:
@@ -880,7 +888,7 @@ def resolve_duplicate(claim_id: int) -> ResponseReturnValue:
         lambda claim, user: review.resolve_duplicate(
             claim.id, user, int(form.keep.data), override=bool(form.override.data), note=form.note.data or None
         ),
-        _("Đã ghi quyết định về hồ sơ nghi trùng."),
+        _duplicate_decided,
         closed=lambda claim: (
             _("Hồ sơ không có hồ sơ nghi trùng nào cần xử lý.")
             if not columns

@@ -588,6 +588,27 @@ def test_resolve_a_duplicate_side_by_side(signed_in):
 
 
 @pytest.mark.parametrize(
+    ("locale", "left", "approved"),
+    [
+        ("vi", "Hồ sơ được giữ lại còn nội dung cần kiểm tra trước khi duyệt.", False),
+        ("en", "The claim kept still has points to check before it is approved.", False),
+        ("en", "still has points to check", True),
+    ],
+)
+def test_an_override_approves_only_a_claim_with_nothing_else_to_check(client, caseworker, locale, left, approved):
+    """Both may be paid: the kept claim is approved with the decision when the duplicates were all it needed checked;
+    with its months to check too, it stays for the approval, and the page says so."""
+    reasons = ["possible_duplicate"] if approved else ["possible_duplicate", "zero_months"]
+    keep, _other = create_duplicate_group("needs_review", reasons=reasons)
+    sign_in(client, caseworker, locale)
+    data = {"keep": str(keep.id), "override": "y", "note": "Hai người khác nhau."}
+    response = client.post(f"/caseworker/claims/{keep.id}/duplicates", data=data, follow_redirects=True)
+    assert response.status_code == 200
+    assert (left in _text(response)) is not approved
+    assert db.session.get(Claim, keep.id).state == ("approved" if approved else "needs_review")
+
+
+@pytest.mark.parametrize(
     ("locale", "data", "message", "status"),
     [
         ("vi", {}, "Hãy chọn hồ sơ được giữ lại.", 422),
