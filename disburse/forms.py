@@ -176,11 +176,13 @@ def _showing_form_again() -> bool:
 
 
 def limit_resets_in() -> int:
-    """Seconds until the limit this request ran into lets the caller try again (the limiter's reset time)."""
+    """Seconds until the limit this request ran into lets the caller try again: the limiter's reset time, counted as
+    Flask-Limiter counts its own ``Retry-After`` (its reset time is a second past the window's end already: rounding
+    it up again told people to wait 61 seconds on a per-minute limit)."""
     breached = limiter.current_limit
     if breached is None:
         return 60
-    return max(1, math.ceil(breached.reset_at - time.time()))
+    return max(1, int(breached.reset_at - time.time()))
 
 
 def wait_words(seconds: int) -> str:
