@@ -207,8 +207,8 @@ class ApproveBody(ApiModel):
             max_length=len(reasons.REVIEW),
             description="The review reason codes the caller checked before approving (the claim's `reasons`). A claim "
             "being checked (verifying, needs_review) is approved only when every code it needs checked is listed; "
-            "otherwise 422 on this field, naming them. The bank details' codes need no check once the details can "
-            "be paid (or the claim is paid in cash).",
+            "otherwise 422 on this field, naming them. Settled already, so not needed: the bank details' codes once "
+            "the details can be paid (or the claim is paid in cash), the duplicates' once the group is decided.",
         ),
     ]
 
