@@ -402,6 +402,7 @@ _FIELDS = [
     "reason_text",
     "keep",
     "override",
+    "checked",
     "user_id",
     "count",
     "district",
