@@ -4,10 +4,12 @@ workers answer; the workers' names (node names carry internal hostnames) only fo
 from __future__ import annotations
 
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from disburse.api import health
 from disburse.auth.service import create_token
 from disburse.background import ping_workers
 from tests.conftest import PASSWORD, sign_in
@@ -107,3 +109,19 @@ def test_the_documented_answer_says_the_names_are_for_admins(app):
     schema = build(app)["components"]["schemas"]["WorkersCheck"]
     assert "admins" in schema["properties"]["names"]["description"]
     assert {"type": "null"} in schema["properties"]["names"]["anyOf"]
+
+
+def test_workers_slow_to_answer_make_it_degraded_and_never_redis_down(app_on_redis, own_redis_url, monkeypatch):
+    """Redis answers at once but the workers' ping outlasts the whole budget (a loaded machine once made the two
+    together late, and the node was reported down, 503): Redis is up, the workers late, the node degraded (200),
+    within the budget."""
+    monkeypatch.setattr(health, "WORKER_PING_S", health.BUDGET_S + 1.0)
+    quiet = app_on_redis(own_redis_url)
+    started = time.monotonic()
+    response = quiet.test_client().get("/api/v1/health")
+    took = time.monotonic() - started
+    body = response.get_json()
+    assert response.status_code == 200 and body["status"] == "degraded", body
+    assert body["database"] == {"ok": True} and body["redis"] == {"ok": True}
+    assert body["workers"]["ok"] is False and body["workers"]["error"] == "Timeout"
+    assert took < 2.0, f"health took {took:.2f} s"
