@@ -243,6 +243,7 @@ class Workers:
             # A claim failed on the bank's side is paid again after 1 s, then 2 s (minutes in production).
             "DISBURSE_PAYMENT_RETRY_BASE_S": "1",
             "DISBURSE_PAYMENT_RETRY_CAP_S": "2",
+            "PYTHONFAULTHANDLER": "1",
         }
         self.procs: list[subprocess.Popen[bytes]] = []
         #: Each worker's node name (``payer3-<pid of this process>@<host>``), by process id.
@@ -271,10 +272,15 @@ class Workers:
                 pytest.fail(f"worker {node} did not start consuming {queue} within 30 s")
 
     def _spawn(self, queues: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        """A worker process (not waited for), logging at ERROR, or ``DISBURSE_TEST_WORKER_LOGLEVEL`` (INFO: every task
+        it receives and ends, on the test's output)."""
         self.started += 1
         name = f"payer{self.started}"
         proc = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
-            worker_command(queues, name, "ERROR", "--without-heartbeat"), env={**self.env, **env}
+            worker_command(
+                queues, name, os.environ.get("DISBURSE_TEST_WORKER_LOGLEVEL", "ERROR"), "--without-heartbeat"
+            ),
+            env={**self.env, **env},
         )
         self.procs.append(proc)
         self.nodes[proc.pid] = host_format(f"{name}-{os.getpid()}@%h")  # as the worker expands its --hostname
@@ -295,6 +301,14 @@ class Workers:
             if any(node in reply for reply in replies):
                 return node
         pytest.fail(f"worker {node} did not answer a ping within 60 s")
+
+    def dump_stacks(self) -> None:
+        """Every live worker's Python stacks on its stderr (``PYTHONFAULTHANDLER``: SIGABRT dumps them), ending it."""
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGABRT)
+                with suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=10)
 
     def kill(self, proc: subprocess.Popen[bytes]) -> None:
         """SIGKILL: no clean-up of any kind (its database sessions die with its sockets)."""
@@ -383,7 +397,13 @@ def at_rest(program_id: int) -> bool:
 
 
 def play_beat_until_at_rest(
-    app: Flask, broker_url: str, program_id: int, *, timeout: float = 60.0, hour_passes: bool = False
+    app: Flask,
+    broker_url: str,
+    program_id: int,
+    *,
+    timeout: float = 60.0,
+    hour_passes: bool = False,
+    group: Workers | None = None,
 ) -> float:
     """Send beat's payment tasks whenever the queues are empty, until everything is at rest; the seconds it took.
     With ``hour_passes``, what the sweeper finds only after ``LOST_AFTER`` is made old enough, each round."""
@@ -398,12 +418,14 @@ def play_beat_until_at_rest(
             send(app, "payments.batch")
             send(app, "sweepers.payments")
         time.sleep(0.3)
-    pytest.fail(f"not at rest within {timeout} s: {_where_things_are(program_id, broker_url)}")
+    pytest.fail(f"not at rest within {timeout} s: {_where_things_are(program_id, broker_url, group)}")
 
 
-def _where_things_are(program_id: int, broker_url: str) -> str:
+def _where_things_are(program_id: int, broker_url: str, group: Workers | None = None) -> str:
     """What a test that did not come to rest leaves to read: the claims, payments and batches by state, what waits on
-    the bank's side and in the queues."""
+    the bank's side and in the queues (each queue, and the messages workers took and never acknowledged), the database
+    sessions not idle (what each waits on: a worker stuck on a lock), and, with ``group``, the workers still alive,
+    whose Python stacks are then dumped on stderr (:meth:`Workers.dump_stacks`: what a worker that took over does)."""
     db.session.rollback()
     figures = {
         "claims": dict(claim_states(program_id)),
@@ -432,7 +454,26 @@ def _where_things_are(program_id: int, broker_url: str) -> str:
         ),
     ):
         figures[name] = {str(key): int(n) for key, n in db.session.execute(text(sql), {"p": program_id}).all()}
+    figures["database sessions at work"] = [
+        tuple(row)
+        for row in db.session.execute(
+            text(
+                "SELECT state, wait_event_type, wait_event, date_trunc('second', now() - state_change)::text,"
+                " left(query, 120) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'"
+            )
+        ).all()
+    ]
     db.session.rollback()
+    client = redis.Redis.from_url(broker_url, socket_timeout=2)
+    try:
+        figures["queues"] = {queue: int(client.llen(queue)) for queue in QUEUES}
+        figures["unacked"] = int(client.hlen("unacked"))
+    finally:
+        client.close()
+    if group is not None:
+        figures["workers alive"] = [group.nodes[proc.pid] for proc in group.procs if proc.poll() is None]
+        group.dump_stacks()
     return repr(figures)
 
 
@@ -652,8 +693,13 @@ def test_a_worker_killed_again_and_again_mid_batch_pays_nobody_twice(
     mid_work = 0
     for _ in range(kills):
         target = progress(program.id) + rng.randint(3, 40)
+        waited = time.monotonic()
         moved = wait_until(lambda t=target: progress(program.id) >= t, timeout=15)
         time.sleep(rng.uniform(0, 0.4))
+        print(
+            f"kill: moved={moved} in {time.monotonic() - waited:.1f} s, progress {progress(program.id)}, "
+            f"queued {queued(own_redis)}, at {datetime.now(UTC):%H:%M:%S}"
+        )
         group.kill(worker)
         mid_work += moved
         worker = standby.pop(0)
@@ -663,7 +709,7 @@ def test_a_worker_killed_again_and_again_mid_batch_pays_nobody_twice(
         send(app, "sweepers.payments")
     proxy.latency = 0.0
 
-    play_beat_until_at_rest(app, own_redis, program.id, timeout=90, hour_passes=True)
+    play_beat_until_at_rest(app, own_redis, program.id, timeout=90, hour_passes=True, group=group)
 
     assert mid_work >= 3, f"seed {seed}: most kills should land while work is in flight"
     assert_never_twice_never_lost(bank.url, program.id, allowed=ENDED)
