@@ -62,7 +62,29 @@ from tests.payments.invariants import assert_never_twice_never_lost, claim_state
 from tests.sandbox_bank import Bank
 from tests.workers.test_verification_worker import Committed
 
-pytestmark = [pytest.mark.worker, pytest.mark.usefixtures("session_worker_paused")]
+pytestmark = [pytest.mark.worker, pytest.mark.usefixtures("session_worker_paused", "tables_as_autovacuum_keeps_them")]
+
+#: The tables the payment pipeline's statements read and write.
+_PIPELINE_TABLES = (
+    "claims",
+    "claim_events",
+    "employees",
+    "payments",
+    "payment_events",
+    "payment_batches",
+    "provider_events",
+)
+
+
+@pytest.fixture(scope="module")
+def tables_as_autovacuum_keeps_them(app: Flask) -> None:
+    """The pipeline's tables vacuumed and analysed before the module's timed runs, as autovacuum keeps a database in
+    service: late in a full run, this process's database has taken and removed the rows of a thousand tests. The
+    killed-worker test twice ran out of time there, its batching statement seconds long on 200 claims (milliseconds
+    on the same rows alone); that those removed rows were the cause is a guess this rules out, not a finding."""
+    with app.app_context(), db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f"VACUUM (ANALYZE) {', '.join(_PIPELINE_TABLES)}"))
+
 
 QUEUES = ("payments", "provider-events", "periodic")
 CALLBACKS = "/api/v1/providers/sandbox/events"
@@ -694,7 +716,7 @@ def test_a_worker_killed_again_and_again_mid_batch_pays_nobody_twice(
     for _ in range(kills):
         target = progress(program.id) + rng.randint(3, 40)
         waited = time.monotonic()
-        moved = wait_until(lambda t=target: progress(program.id) >= t, timeout=15)
+        moved = wait_until(lambda t=target: progress(program.id) >= t, timeout=30)
         time.sleep(rng.uniform(0, 0.4))
         print(
             f"kill: moved={moved} in {time.monotonic() - waited:.1f} s, progress {progress(program.id)}, "
@@ -709,7 +731,8 @@ def test_a_worker_killed_again_and_again_mid_batch_pays_nobody_twice(
         send(app, "sweepers.payments")
     proxy.latency = 0.0
 
-    play_beat_until_at_rest(app, own_redis, program.id, timeout=90, hour_passes=True, group=group)
+    # A loaded machine (a full run's other process at its heaviest) takes longer; a claim left for ever still fails.
+    play_beat_until_at_rest(app, own_redis, program.id, timeout=240, hour_passes=True, group=group)
 
     assert mid_work >= 3, f"seed {seed}: most kills should land while work is in flight"
     assert_never_twice_never_lost(bank.url, program.id, allowed=ENDED)
