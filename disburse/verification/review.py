@@ -223,10 +223,10 @@ def to_check(claim: Claim, settled: frozenset[str] = frozenset()) -> list[dict[s
     return [entry for entry in reason_entries(list(claim.reasons or ())) if entry["code"] not in settled]
 
 
-def _checked_or_refuse(claim: Claim, checked: Collection[str]) -> list[str]:
-    """The codes of what the claim needs checked (:func:`to_check`), every one of which the caller must say it
-    checked (``checked``); :class:`Invalid` naming those it did not."""
-    needed = to_check(claim)
+def _checked_or_refuse(claim: Claim, checked: Collection[str], settled: frozenset[str] = frozenset()) -> list[str]:
+    """The codes of what the claim needs checked (:func:`to_check`, but ``settled``), every one of which the caller
+    must say it checked (``checked``); :class:`Invalid` naming those it did not."""
+    needed = to_check(claim, settled)
     missing = [entry for entry in needed if entry["code"] not in checked]
     if missing:
         labels_vi = " ".join(entry["label_vi"] for entry in missing)
@@ -906,7 +906,8 @@ def approve(claim_id: int, user: User, note: str | None = None, checked: Collect
         _period_or_refuse(claim)
         _payable_or_refuse(claim)
         _no_undecided_duplicates(claim)
-        checked = _checked_or_refuse(claim, checked)
+        # Its duplicates were just found not to stand in the way: settled, without asking the group again.
+        checked = _checked_or_refuse(claim, checked, DUPLICATES)
     try:
         event = _approve(claim, user, note or None, {"checked": list(checked)} if checked else None)
     except InvalidClaimTransition:
