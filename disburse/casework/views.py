@@ -470,7 +470,6 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "approval_needs_payout": pick(bank_problem) if approvable and bank_problem and period_ended is None else None,
         "approval_waits": pick(waits) if waits and (approvable or period_ended) else None,
         "can_reject": (state, ClaimAction.REJECT) in TRANSITIONS,
-        "open": state not in CLOSED_STATES,
         "casework": review.has_casework(state),
         "can_fix_details": service.may_correct_payment_details(claim),
         "offered": offered,

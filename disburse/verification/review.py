@@ -682,11 +682,15 @@ def assign(claim_id: int, user: User, to_user_id: int | None = None) -> ActionRe
 
 
 def release(claim_id: int, user: User) -> ActionResult:
-    """Give the claim back to the queue. The holder, a supervisor or an admin may; an unassigned claim stays so."""
+    """Give the claim back to the queue. The holder, a supervisor or an admin may; an unassigned claim stays so. A
+    claim with no casework (:func:`has_casework`) has no queue to go back to: its holder keeps it, to take it up again
+    if the payment fails."""
     _may_act(user)
     claim = visible_claim(claim_id, user, lock=True)
     if claim.assigned_to_id is None:
         return ActionResult(claim, changed=False)
+    if not has_casework(claim.state):
+        raise _no_casework(claim, "trả lại", "released", "nên không có hàng chờ để trả lại", "so there is no queue")
     _may_work(claim, user)
     previous = claim.assigned_to_id
     claim.assigned_to_id = None

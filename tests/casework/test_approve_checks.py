@@ -280,3 +280,23 @@ def test_the_home_figures_open_the_queue_filtered_to_what_they_count(client, cas
     assert len(re.findall(r"<tr>", table)) - 1 == int(re.search(r'id="overdue-units-count"><a [^>]+>(\d+)<', home)[1])
     label = "Đơn vị quá hạn xác nhận" if locale == "vi" else "Employers overdue with Form 02"
     assert re.search(rf"<dt>{label}</dt><dd id=\"overdue-units-count\"><a ", home)
+
+
+def test_an_approved_claim_stays_with_its_holder(client, caseworker):
+    """Whoever took the claim keeps it once approved (to take it up again should the payment fail): the page offers
+    no "return to the queue" (there is no queue for it), and the page and the API refuse it."""
+    claim = create_claim("needs_review", district_code=DONG_ANH)
+    sign_in(client, caseworker)
+    case = f"/caseworker/claims/{claim.id}"
+    assert client.post(f"{case}/assign").status_code == 302
+    assert f"{case}/release" in client.get(case).get_data(as_text=True)
+
+    assert client.post(f"{case}/approve", data={}).status_code == 302
+    assert f"{case}/release" not in client.get(case).get_data(as_text=True)
+    released = client.post(f"{case}/release")
+    assert released.status_code == 302 and released.headers["Location"] == case
+    assert "Hồ sơ đang ở trạng thái “Đã duyệt”" in _text(client.get(case))
+    api = client.post(f"/api/v1/claims/{claim.id}/release", json={})
+    assert api.status_code == 409 and api.get_json()["error"] == "no_casework", api.get_json()
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).assigned_to_id == caseworker.id and not _events(claim.id, "release")
