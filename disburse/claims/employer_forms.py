@@ -593,11 +593,23 @@ class _Adjusting:
 
 
 def _add(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _Listed | None) -> None:
-    if listed is not None:
-        result.claim_id, result.outcome = listed.claim_id, "unchanged"
-        return
     # The bank details' shape was checked with the row's other values (adjustment_errors).
     bank_code, bank_account = text_value(row, "bank_code").upper(), text_value(row, "bank_account")
+    if listed is not None:
+        result.claim_id = listed.claim_id
+        if bank_code and (bank_code, bank_account) != (listed.bank_code, listed.bank_account):
+            # Other details than the claim's: not dropped in silence, and not taken for a correction either.
+            result.fail(
+                "bank_account",
+                "listed_other_account",
+                "Người này đã có trong danh sách của đơn vị, với tài khoản khác; để đổi tài khoản, gửi điều chỉnh "
+                "(correct) thay vì bổ sung (add).",
+                "This person is already on the unit's list, with other bank details; to change them, send a "
+                "correction (correct) instead of an addition (add).",
+            )
+        else:
+            result.outcome = "unchanged"
+        return
     employee = db.session.scalar(select(Employee).where(Employee.si_code == result.si_code))
     if employee is None or employee.employer_id != ctx.employer.id or employee.ui_status != UI_PARTICIPATING:
         result.fail(

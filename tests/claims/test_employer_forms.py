@@ -402,6 +402,25 @@ def test_form_03_adds_an_eligible_person_confirmed_at_once(db_session):
     assert [(e.action, e.data["form"]) for e in claim_events(claim.id)] == [("create", "03"), ("confirm", "03")]
 
 
+def test_form_03_add_of_a_listed_person_keeps_or_refuses_their_bank_details(db_session):
+    """Adding someone the unit's list already has changes nothing. Bank details other than the claim's are neither
+    dropped in silence nor taken for a correction: the row is refused, saying to send a correction."""
+    employer, (listed,) = _unit_with("employer_confirmed")
+    claim = db_session.get(Claim, listed.id)
+    events = _events(listed)
+    rows = [
+        {"si_code": _si(listed), "action": "add"},
+        {"si_code": _si(listed), "action": "add", "bank_code": claim.bank_code, "bank_account": claim.bank_account},
+        {"si_code": _si(listed), "action": "add", "bank_code": "TCB", "bank_account": "19034455667788"},
+    ]
+    results = [forms.adjust(nq116(), employer.unit_code, [row], today=TODAY).rows[0] for row in rows]
+    assert [r.outcome for r in results[:2]] == ["unchanged", "unchanged"]
+    assert [(e.field, e.code) for e in results[2].errors] == [("bank_account", "listed_other_account")]
+    assert "gửi điều chỉnh (correct)" in results[2].errors[0].message_vi
+    db_session.expire_all()
+    assert (claim.bank_code, claim.bank_account) != ("TCB", "19034455667788") and _events(listed) == events
+
+
 def test_form_03_add_refuses_people_the_rules_or_the_registry_refuse(db_session):
     employer = create_employer()
     excluded = create_employer(sector="state_agency")
