@@ -458,7 +458,11 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "state_label": pick(STATE_LABELS[state]),
         "track_label": pick(TRACK_LABELS.get(claim.track)),
         # What verification found, while the claim is being checked (decided, it is history: the timeline keeps it).
-        "reason_labels": [pick((r["label_vi"], r["label_en"])) for r in review.to_check(claim)],
+        # The group asked once: undecided, its duplicates are still to check; decided (or none), they are settled.
+        "reason_labels": [
+            pick((r["label_vi"], r["label_en"]))
+            for r in review.to_check(claim, review.DUPLICATES if undecided is None else frozenset())
+        ],
         "payments": service.payment_lines(claim),
         "recoveries": recoveries.for_claim(claim.id),
         "recovery_label": lambda state: pick(recoveries.LABELS.get(state, (state, state))),

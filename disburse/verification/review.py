@@ -211,14 +211,15 @@ def _no_casework(claim: Claim, what_vi: str, what_en: str, then_vi: str, then_en
 def to_check(claim: Claim, settled: frozenset[str] = frozenset()) -> list[dict[str, str]]:
     """What verification found that a caseworker must check before approving, while the claim is being checked
     (:data:`CHECKED_STATES`): each reason's ``code``, ``label_vi`` and ``label_en``; without ``settled`` (what the
-    approval itself settles) and without what is settled already: what was found wrong with the bank details once
+    approval itself settles, or what the caller found settled: the duplicates, the group asked already) and without
+    what is settled already: what was found wrong with the bank details once
     they can be paid (:func:`bank_problem`, :data:`BANK_DETAILS`), and possible duplicates once the group is decided
     (:func:`undecided_duplicates`, :data:`DUPLICATES`)."""
     if ClaimState(claim.state) not in CHECKED_STATES:
         return []
     if bank_problem(claim) is None:
         settled = settled | BANK_DETAILS
-    if not DUPLICATES.isdisjoint(claim.reasons or ()) and undecided_duplicates(claim) is None:
+    if not (DUPLICATES - settled).isdisjoint(claim.reasons or ()) and undecided_duplicates(claim) is None:
         settled = settled | DUPLICATES
     return [entry for entry in reason_entries(list(claim.reasons or ())) if entry["code"] not in settled]
 

@@ -16,6 +16,7 @@ from wtforms.fields.core import UnboundField
 from disburse.claims import service as claims
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.states import ClaimAction
+from disburse.claims.support import reason_entries
 from disburse.extensions import db
 from disburse.payments import service as payments
 from disburse.payments.cash import CashProvider
@@ -606,6 +607,25 @@ def test_an_override_approves_only_a_claim_with_nothing_else_to_check(client, ca
     assert response.status_code == 200
     assert (left in _text(response)) is not approved
     assert db.session.get(Claim, keep.id).state == ("approved" if approved else "needs_review")
+
+
+def test_the_case_lists_the_duplicates_to_check_until_the_group_is_decided(client, caseworker):
+    """While the group is undecided the possible duplicates are to check (and approval waits); decided, only what
+    else verification found is left."""
+    keep, _other = create_duplicate_group("needs_review", reasons=["possible_duplicate", "zero_months"])
+    sign_in(client, caseworker)
+    labels = {entry["code"]: entry["label_vi"] for entry in reason_entries(["possible_duplicate", "zero_months"])}
+
+    def to_check() -> list[str]:
+        page = client.get(f"/caseworker/claims/{keep.id}").get_data(as_text=True)
+        panel = re.search(r'<section aria-labelledby="to-check-title".*?</section>', page, re.S)
+        assert panel is not None
+        return [html.unescape(item) for item in re.findall(r"<li>(.*?)</li>", panel.group(0))]
+
+    assert sorted(to_check()) == sorted(labels.values())
+    data = {"keep": str(keep.id), "override": "y", "note": "Hai người khác nhau."}
+    assert client.post(f"/caseworker/claims/{keep.id}/duplicates", data=data).status_code == 302
+    assert to_check() == [labels["zero_months"]]
 
 
 @pytest.mark.parametrize(
