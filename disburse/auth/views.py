@@ -50,6 +50,12 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+#: The session's language was chosen by whoever uses the browser while signed out: signing in keeps it (and saves it
+#: for the account) rather than bring back the account's. A language left in the session by the previous user of the
+#: browser (signed out since) does not override the next user's own.
+CHOSEN_SIGNED_OUT = "locale_chosen_signed_out"
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @form_again_when_limited
 @public
@@ -67,7 +73,10 @@ def login() -> ResponseReturnValue:
             login_user(user)
             session[SESSION_KEY] = key
             user.last_login_at = datetime.now(UTC)
-            session["locale"] = user.locale
+            if session.pop(CHOSEN_SIGNED_OUT, False) and session.get("locale") in ("vi", "en"):
+                user.locale = session["locale"]  # chosen on the sign-in page, just now: kept, and saved
+            else:
+                session["locale"] = user.locale
             db.session.commit()
             flash(_("Đăng nhập thành công."), "success")
             return redirect(_safe_next(request.args.get("next")))
@@ -138,4 +147,6 @@ def set_language(locale: str) -> ResponseReturnValue:
         if current_user.is_authenticated:
             current_user.locale = locale
             db.session.commit()
+        else:
+            session[CHOSEN_SIGNED_OUT] = True
     return redirect(_safe_next(request.form.get("next")))

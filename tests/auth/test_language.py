@@ -54,3 +54,24 @@ def test_after_a_posted_form_the_language_link_goes_back_to_the_forms_page(clien
     # Without a referrer from this site, home.
     elsewhere = client.post("/account", data={}, headers={"Referer": "https://evil.example/account"})
     assert _english_form(elsewhere.get_data(as_text=True))[1] == "/"
+
+
+@pytest.mark.parametrize("chosen", ["en", "vi"])
+def test_the_language_chosen_on_the_sign_in_page_is_kept_and_saved(client, db_session, chosen):
+    """Whoever switches the sign-in page's language reads on in it once signed in, and the account keeps it; a
+    language left by the browser's previous user does not override the next user's own."""
+    saved = "vi" if chosen == "en" else "en"
+    user, other = (create_user("caseworker", district="017", password=PASSWORD) for _ in range(2))
+    user.locale = other.locale = saved
+    db_session.commit()
+    assert client.post(f"/language/{chosen}", data={"next": "/login"}).status_code == 302
+    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+    assert f'lang="{chosen}"' in client.get("/").get_data(as_text=True)
+    db_session.refresh(user)
+    assert user.locale == chosen
+
+    client.post("/logout", data={})
+    assert client.post("/login", data={"email": other.email, "password": PASSWORD}).status_code == 302
+    assert f'lang="{saved}"' in client.get("/").get_data(as_text=True)
+    db_session.refresh(other)
+    assert other.locale == saved
