@@ -233,14 +233,17 @@ def adjustments_closed(program: Program) -> tuple[str, str]:
     )
 
 
-def _not_on_list(result: RowResult, unit_code: str, closed: tuple[str, str] | None = None) -> None:
-    """``closed``: :func:`adjustments_closed` once Form 03, which adds people to the list, is no longer taken."""
+#: What a row for someone not on the list says to do: on Form 02, send Form 03; on Form 03, an addition.
+_ADD_ON_FORM_03 = ("; dùng Mẫu số 03 để bổ sung.", "; use Form 03 to add them.")
+_ADD_HERE = ("; để bổ sung người này, gửi điều chỉnh loại 'Bổ sung' (add).", "; to add them, send an 'Add' (add).")
+
+
+def _not_on_list(result: RowResult, unit_code: str, then: tuple[str, str] = _ADD_ON_FORM_03) -> None:
+    """``then``: what to do instead; :func:`adjustments_closed` once Form 03, which adds people to the list, is no
+    longer taken."""
     vi = f"Người này không có trong danh sách Mẫu số 01 của đơn vị {unit_code}"
     en = f"This person is not on unit {unit_code}'s Form 01 list"
-    if closed is None:
-        result.fail("si_code", "not_on_list", f"{vi}; dùng Mẫu số 03 để bổ sung.", f"{en}; use Form 03 to add them.")
-    else:
-        result.fail("si_code", "not_on_list", f"{vi}. {closed[0]}", f"{en}. {closed[1]}")
+    result.fail("si_code", "not_on_list", vi + then[0], en + then[1])
 
 
 # ------------------------------------------------------------------------------------------------------ Form 02
@@ -294,7 +297,7 @@ def _decide_confirmation(
     :func:`adjustments_closed` once Form 03 is no longer taken, said instead of sending a row to it."""
     result = item.result
     if listed is None:
-        _not_on_list(result, unit_code, closed)
+        _not_on_list(result, unit_code, _ADD_ON_FORM_03 if closed is None else (f". {closed[0]}", f". {closed[1]}"))
         return None
     result.claim_id = listed.claim_id
     state = ClaimState(listed.state)
@@ -675,7 +678,7 @@ def _person(employee: Employee, employer: Employer) -> Person:
 
 def _remove(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _Listed | None) -> None:
     if listed is None:
-        _not_on_list(result, ctx.employer.unit_code)
+        _not_on_list(result, ctx.employer.unit_code, _ADD_HERE)
         return
     result.claim_id = listed.claim_id
     state = ClaimState(listed.state)
@@ -712,7 +715,7 @@ _CORRECTABLE = _CONFIRMABLE | {
 
 def _correct(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _Listed | None) -> None:
     if listed is None:
-        _not_on_list(result, ctx.employer.unit_code)
+        _not_on_list(result, ctx.employer.unit_code, _ADD_HERE)
         return
     result.claim_id = listed.claim_id
     bank_code, bank_account = text_value(row, "bank_code").upper(), text_value(row, "bank_account")

@@ -31,6 +31,7 @@ from disburse.claims.employer_forms import adjust, adjustment_errors, confirm, k
 from disburse.claims.outcomes import FormRefused, RowResult
 from disburse.claims.states import STATE_LABELS, TERMINAL_STATES, ClaimState
 from disburse.claims.web_forms import (
+    CORRECT_LABEL,
     ErrorsFileForm,
     FindUnitForm,
     Form02RowsForm,
@@ -398,9 +399,10 @@ _ADJUSTED = {
 def _already_listed(si: str) -> str:
     """Form 03's answer to adding a person the unit's list already has (the service's ``unchanged``)."""
     return _(
-        "Người có mã số BHXH %(si)s đã có trong danh sách của đơn vị; không cần bổ sung. Xem tình trạng của người "
-        "này ở trang Tình trạng chi trả.",
+        "Người có mã số BHXH %(si)s đã có trong danh sách của đơn vị; không cần bổ sung. Để đổi tài khoản hoặc số "
+        "điện thoại của người này, chọn “%(correct)s”; tình trạng của người này ở trang Tình trạng chi trả.",
         si=si,
+        correct=CORRECT_LABEL,
     )
 
 
@@ -452,12 +454,12 @@ def form_03(unit_code: str) -> ResponseReturnValue:
             db.session.rollback()
             form.action.errors = [say(exc.message_vi, exc.message_en)]
         else:
-            if not result.errors:
+            if form.action.data == "add" and result.outcome == "unchanged":
+                # Nothing written; the form stays as typed, to be sent again as a correction without typing it again.
+                form.si_code.errors = [_already_listed(result.si_code)]
+            elif not result.errors:
                 db.session.commit()
-                said = _ADJUSTED.get(result.outcome, _ADJUSTED["unchanged"])
-                if form.action.data == "add" and result.outcome == "unchanged":
-                    said = _already_listed
-                flash(said(result.si_code), "success")
+                flash(_ADJUSTED.get(result.outcome, _ADJUSTED["unchanged"])(result.si_code), "success")
                 return redirect(url_for("employers.form_03", unit_code=employer.unit_code))
             # Nothing to undo: the service left nothing behind for a refused row (a savepoint per row).
             for error in result.errors:

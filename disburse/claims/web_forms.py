@@ -87,6 +87,10 @@ class Form02RowsForm(FlaskForm):
     rows = FieldList(FormField(ConfirmRowForm), max_entries=200)
 
 
+#: Form 03's choice of a correction, also named by the answer to an addition of someone already listed.
+CORRECT_LABEL = _l("Điều chỉnh tài khoản ngân hàng hoặc số điện thoại")
+
+
 class Form03Form(BaseForm):
     """One adjustment (Form 03): add a person missing from the list, remove one not employed at the unit, or correct
     a person's bank details or phone. The service checks the rules and says what is wrong, field by field."""
@@ -96,7 +100,7 @@ class Form03Form(BaseForm):
         choices=[
             SelectChoice("add", _l("Bổ sung người lao động chưa có trong danh sách")),
             SelectChoice("remove", _l("Người lao động không có tại đơn vị")),
-            SelectChoice("correct", _l("Điều chỉnh tài khoản ngân hàng hoặc số điện thoại")),
+            SelectChoice("correct", CORRECT_LABEL),
         ],
         validate_choice=False,
         validators=[

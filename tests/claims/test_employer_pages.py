@@ -794,12 +794,18 @@ def test_form_03_adds_removes_and_corrects(client, unit):
     assert "<h1>Form 03 (list adjustments): Công ty TNHH May Thử</h1>" in english
     client = _employer(client, unit)
 
-    # Adding someone already on the list says so (not "already so; nothing changed").
+    # Adding someone already on the list says so (not "already so; nothing changed"), and keeps the form as typed
+    # so that it can be sent again as a correction; someone not on the list is to be added, on this form.
     listed = _person(unit, "Đặng Văn Có")
     response = client.post(f"/employers/{unit.unit_code}/form-03", data={"action": "add", "si_code": _si(listed)})
-    page = _text(client.get(response.headers["Location"]))
+    page = _text(response)
+    assert response.status_code == 400
     assert f"Người có mã số BHXH {_si(listed)} đã có trong danh sách của đơn vị" in page
-    assert "không có gì thay đổi" not in page
+    assert "chọn “Điều chỉnh tài khoản ngân hàng hoặc số điện thoại”" in page
+    assert f'value="{_si(listed)}"' in page and "không có gì thay đổi" not in page
+    stranger = {"action": "correct", "si_code": "0199999999", "phone": "0912345678"}
+    page = _text(client.post(f"/employers/{unit.unit_code}/form-03", data=stranger))
+    assert "để bổ sung người này, gửi điều chỉnh loại &#39;Bổ sung&#39; (add)" in page and "dùng Mẫu số 03" not in page
 
     missing = create_employee(employer_id=unit.id, full_name="Ngô Văn Mới")
     response = client.post(
