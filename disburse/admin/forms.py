@@ -48,6 +48,18 @@ class UserSearchForm(BaseForm):
     )
 
 
+#: A new user's e-mail, made before the scope fields: a form lists its fields (and the error summary its errors) in
+#: the order they were made, and the page asks for the e-mail first.
+_EMAIL = StringField(
+    _l("E-mail"),
+    validators=[
+        DataRequired(_l("Hãy nhập e-mail.")),
+        Length(max=254, message=_l("Tối đa %(max)d ký tự.")),
+        Regexp(r"[^@\s]+@[^@\s]+\.[^@\s]+\Z", message=_l("E-mail không hợp lệ (ví dụ canbo@bhxh.gov.vn).")),
+    ],
+)
+
+
 class _ScopeFields(BaseForm):
     full_name = StringField(
         _l("Họ và tên"),
@@ -69,14 +81,7 @@ class _ScopeFields(BaseForm):
 
 
 class NewUserForm(_ScopeFields):
-    email = StringField(
-        _l("E-mail"),
-        validators=[
-            DataRequired(_l("Hãy nhập e-mail.")),
-            Length(max=254, message=_l("Tối đa %(max)d ký tự.")),
-            Regexp(r"[^@\s]+@[^@\s]+\.[^@\s]+\Z", message=_l("E-mail không hợp lệ (ví dụ canbo@bhxh.gov.vn).")),
-        ],
-    )
+    email = _EMAIL
 
 
 class EditUserForm(_ScopeFields):

@@ -212,3 +212,14 @@ def test_only_admins_manage_users(client, db_session):
     assert client.post(f"/admin/users/{supervisor.id}", data={"role": "admin"}).status_code == 403
     db.session.refresh(supervisor)
     assert supervisor.role == "supervisor"
+
+
+def test_the_error_summary_lists_the_errors_in_the_order_of_the_fields(admin_client, admin):
+    """The summary at the top links each error to its field, in the order the page asks for them (e-mail first)."""
+    junk = {"email": "abc!@#", "role": "caseworker", "district": "abc!@#", "province": "abc!@#", "employer": "abc!@#"}
+    page = admin_client.post("/admin/users/new", data=junk).get_data(as_text=True)
+    summary, _, form = page.partition('id="error-summary-title"')[2].partition("</ul>")
+    linked = re.findall(r'<a href="#([\w-]+)">', summary)
+    assert len(linked) >= 3 and linked[0] == "email", linked
+    on_the_page = sorted(linked, key=lambda field: form.index(f'id="{field}"'))
+    assert linked == on_the_page
