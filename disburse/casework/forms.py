@@ -29,6 +29,12 @@ def _text(required: Any = None, max_len: int = MAX_TEXT) -> list[Any]:
 _CHOICE = _l("Hãy chọn một trong các lựa chọn có trên trang.")
 _WHOLE = _l("Hãy ghi một số nguyên.")
 
+#: The caseworker's word that they checked what verification found (asked only when it found something; the service
+#: refuses the approval without it: :func:`disburse.verification.review.approve`). Made before the approval forms'
+#: fields: a form lists its fields (and the error summary its errors) in the order they were made, and the pages ask
+#: for the tick first, under the list of what to check.
+_CHECKED = BooleanField(_l("Tôi đã kiểm tra các nội dung trên"))
+
 
 class QueueFilterForm(BaseForm):
     """The queue's filters, read from the query string (a GET form: nothing changes, no CSRF token)."""
@@ -275,3 +281,11 @@ class ApplicationForm(BaseForm):
     payout = RadioField(_l("Hình thức nhận"), validate_choice=False)
     bank_code = SelectField(_l("Ngân hàng"), validate_choice=False)
     bank_account = StringField(_l("Số tài khoản"))
+
+
+class CheckedApproveForm(ApproveForm):
+    checked = _CHECKED
+
+
+class CheckedApproveCashForm(ApproveCashForm):
+    checked = _CHECKED

@@ -16,10 +16,9 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
-from wtforms import BooleanField, Form
+from wtforms import Form
 
 from disburse.auth.models import User
 from disburse.auth.permissions import roles_required
@@ -27,10 +26,10 @@ from disburse.casework import exports, outreach, service
 from disburse.casework.forms import (
     ActionForm,
     ApplicationForm,
-    ApproveCashForm,
-    ApproveForm,
     CashDeskForm,
     CashReceiptForm,
+    CheckedApproveCashForm,
+    CheckedApproveForm,
     ConfirmedForm,
     ContactForm,
     DeskSearchForm,
@@ -643,19 +642,6 @@ def _no_cash_payment(claim: Claim) -> str | None:
     if service.open_cash_payment(claim) is not None:
         return None
     return _("Hồ sơ không có khoản chi tiền mặt nào đang chờ chi tại cơ quan BHXH.")
-
-
-#: The caseworker's word that they checked what verification found (asked only when it found something; the service
-#: refuses the approval without it: :func:`disburse.verification.review.approve`).
-_CHECKED = _l("Tôi đã kiểm tra các nội dung trên")
-
-
-class CheckedApproveForm(ApproveForm):
-    checked = BooleanField(_CHECKED)
-
-
-class CheckedApproveCashForm(ApproveCashForm):
-    checked = BooleanField(_CHECKED)
 
 
 #: The approval pages' words for the service's refusal of an approval not checked: the tick they ask for.
