@@ -212,9 +212,9 @@ def to_check(claim: Claim, settled: frozenset[str] = frozenset()) -> list[dict[s
     """What verification found that a caseworker must check before approving, while the claim is being checked
     (:data:`CHECKED_STATES`): each reason's ``code``, ``label_vi`` and ``label_en``; without ``settled`` (what the
     approval itself settles, or what the caller found settled: the duplicates, the group asked already) and without
-    what is settled already: what was found wrong with the bank details once
-    they can be paid (:func:`bank_problem`, :data:`BANK_DETAILS`), and possible duplicates once the group is decided
-    (:func:`undecided_duplicates`, :data:`DUPLICATES`)."""
+    what is settled already: what was found wrong with the bank details once they can be paid (:func:`bank_problem`,
+    :data:`BANK_DETAILS`), and possible duplicates once the group is decided (:func:`undecided_duplicates`,
+    :data:`DUPLICATES`)."""
     if ClaimState(claim.state) not in CHECKED_STATES:
         return []
     if bank_problem(claim) is None:
