@@ -445,7 +445,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
     dismiss_form = DismissOfferForm(formdata=None, data={"offer": str(offered.id)} if offered is not None else None)
     duplicates, duplicates_hidden = service.duplicates_side_by_side(claim, user)
     # A claim with no possible duplicate (most) has no group to read again.
-    undecided = review.undecided_duplicates(claim) if duplicates else None
+    undecided = review.undecided_duplicates(claim, user) if duplicates else None
     approvable = (state, ClaimAction.APPROVE) in TRANSITIONS
     # After the last payable day an approval would pay nobody: the page says so and offers the refusal instead.
     period_ended = review.period_ended(claim) if approvable or state == ClaimState.AWAITING_PAYMENT_DETAILS else None
@@ -718,7 +718,7 @@ def approve_cash(claim_id: int) -> ResponseReturnValue:
     claim = _claim(claim_id)
 
     def closed(claim: Claim) -> str | None:
-        return _not_cash_approvable(claim) or pick(review.undecided_duplicates(claim))
+        return _not_cash_approvable(claim) or pick(review.undecided_duplicates(claim, current_user))
 
     def approve(claim: Claim, user: User) -> review.ActionResult:
         checked = _checked(claim, form, review.BANK_DETAILS)
@@ -757,7 +757,7 @@ def _not_approvable(claim: Claim) -> str | None:
     ended = review.period_ended(claim)
     if ended is not None:
         return pick(ended)
-    undecided = review.undecided_duplicates(claim)
+    undecided = review.undecided_duplicates(claim, current_user)
     if undecided:
         return pick(undecided)
     problem = review.bank_problem(claim)

@@ -910,7 +910,7 @@ def approve(claim_id: int, user: User, note: str | None = None, checked: Collect
     if (ClaimState(claim.state), ClaimAction.APPROVE) in TRANSITIONS:
         _period_or_refuse(claim)
         _payable_or_refuse(claim)
-        _no_undecided_duplicates(claim)
+        _no_undecided_duplicates(claim, user)
         # Its duplicates were just found not to stand in the way: settled, without asking the group again.
         checked = _checked_or_refuse(claim, checked, DUPLICATES)
     try:
@@ -920,28 +920,35 @@ def approve(claim_id: int, user: User, note: str | None = None, checked: Collect
     return ActionResult(claim, changed=True, events=[event])
 
 
-def _no_undecided_duplicates(claim: Claim) -> None:
+def _no_undecided_duplicates(claim: Claim, user: User | None = None) -> None:
     """One person is paid once: a claim whose duplicate group has another claim that is not refused may be approved
     only once a caseworker has decided the group (:func:`resolve_duplicate`): refusing the others, or recording with
-    an override that they may all be paid. Otherwise :class:`Conflict` naming the others' SI codes."""
-    open_others = [si for member, si in _duplicates(claim) if member.state not in _REFUSED]
+    an override that they may all be paid. Otherwise :class:`Conflict` naming the others' SI codes: those ``user``
+    may see (all without a user), and how many others are outside their scope (never who they are)."""
+    open_others = [(member, si) for member, si in _duplicates(claim) if member.state not in _REFUSED]
     if not open_others or _overridden(claim):
         return
-    codes = ", ".join(open_others)
+    shown = [si for member, si in open_others if user is None or can_see(user, claim_scope(member))]
+    hidden = len(open_others) - len(shown)
+    vi = [f"mã số BHXH {', '.join(shown)}"] if shown else []
+    en = [f"SI code {', '.join(shown)}"] if shown else []
+    if hidden:
+        vi.append(f"{hidden} hồ sơ ngoài phạm vi của bạn")
+        en.append(f"{hidden} outside your scope")
     raise Conflict(
-        f"Hồ sơ có hồ sơ nghi trùng chưa được xử lý (mã số BHXH {codes}). Hãy xử lý nghi trùng trước khi duyệt: giữ "
-        "lại một hồ sơ và từ chối các hồ sơ kia, hoặc ghi nhận rằng đây là những người khác nhau.",
-        f"The claim has possible duplicates not yet decided (SI code {codes}). Decide them before approving: keep one "
+        f"Hồ sơ có hồ sơ nghi trùng chưa được xử lý ({'; '.join(vi)}). Hãy xử lý nghi trùng trước khi duyệt: giữ lại "
+        "một hồ sơ và từ chối các hồ sơ kia, hoặc ghi nhận rằng đây là những người khác nhau.",
+        f"The claim has possible duplicates not yet decided ({'; '.join(en)}). Decide them before approving: keep one "
         "claim and refuse the others, or record that these are different people.",
         code="duplicates_undecided",
     )
 
 
-def undecided_duplicates(claim: Claim) -> tuple[str, str] | None:
-    """Why the claim cannot be approved yet because of its possible duplicates (:func:`_no_undecided_duplicates`),
-    in both languages; None when they do not stand in the way."""
+def undecided_duplicates(claim: Claim, user: User | None = None) -> tuple[str, str] | None:
+    """Why the claim cannot be approved yet because of its possible duplicates (:func:`_no_undecided_duplicates`,
+    naming only what ``user`` may see), in both languages; None when they do not stand in the way."""
     try:
-        _no_undecided_duplicates(claim)
+        _no_undecided_duplicates(claim, user)
     except Conflict as exc:
         return exc.vi, exc.en
     return None

@@ -24,6 +24,7 @@ from disburse.payments.models import Payment
 from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
 from disburse.registry.codes import UNIT_CODE_WORDS
+from disburse.registry.models import Employee
 from tests.conftest import PASSWORD, sign_in
 from tests.factories import (
     PAYING_DAY,
@@ -1163,6 +1164,12 @@ def test_possible_duplicates_outside_the_scope_are_said_and_left_to_a_wider_scop
     assert approve.status_code == 302 and "Hãy xử lý nghi trùng trước khi duyệt" in _text(
         client.get(approve.headers["Location"])
     )
+    # Whoever the far claim's person is stays unsaid: the refusal counts it, on the page and from the API.
+    far_si = db.session.get(Employee, far.employee_id).si_code
+    refused = client.post(f"/api/v1/claims/{mine.id}/approve", json={"checked": ["possible_duplicate"]})
+    assert refused.status_code == 409 and refused.get_json()["error"] == "duplicates_undecided"
+    for said in (_text(page), refused.get_json()["message"]):
+        assert far_si not in said and "1 hồ sơ ngoài phạm vi của bạn" in said, said
 
     admin = create_user("admin", password=PASSWORD)  # the whole country
     client.post("/logout")
