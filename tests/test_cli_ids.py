@@ -33,3 +33,22 @@ def test_an_id_out_of_range_is_a_usage_error_in_every_command(app):
             assert result.exit_code == 2, (path, value, result.output)
             assert result.exception is None or isinstance(result.exception, SystemExit), (path, result.exception)
             assert "range" in result.output, (path, value, result.output)
+
+
+def test_an_unknown_programme_is_said_once_in_every_command(app, db_session, tmp_path):
+    """Every command that takes ``--program`` refuses one that does not exist: exit 2, the words once in each language
+    (``payments batch`` printed them twice)."""
+    required = {"unit_code": "DN01000001", "out": str(tmp_path / "out.xlsx"), "path": str(tmp_path / "in.csv")}
+    (tmp_path / "in.csv").write_text("si_code\n")
+    seen = 0
+    for path, command in _commands(app.cli):
+        if not any("--program" in getattr(p, "opts", ()) for p in command.params):
+            continue
+        seen += 1
+        args = [*path, *(required[p.name] for p in command.params if isinstance(p, click.Argument))]
+        args += [f"--{p.name}=017" for p in command.params if isinstance(p, click.Option) and p.required]
+        result = app.test_cli_runner().invoke(args=[*args, "--program", "NOPE"])
+        assert result.exit_code == 2, (path, result.output)
+        assert result.output.count("There is no program with code 'NOPE'") == 1, (path, result.output)
+        assert result.output.count("Không có chương trình mã 'NOPE'") == 1, (path, result.output)
+    assert seen >= 5

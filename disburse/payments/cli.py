@@ -68,7 +68,7 @@ def batch_cmd(program_code: str | None) -> None:
     try:
         program = get_program(program_code or current_app.config["DISBURSE_PROGRAM"])
     except ProgramNotFound as exc:
-        _fail(str(exc), str(exc))
+        _fail(*exc.words)
         return
     size = int(current_app.config["DISBURSE_PAYMENT_BATCH_SIZE"])
     try:
