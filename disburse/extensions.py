@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import click
@@ -96,3 +96,25 @@ def redis_client(config: Mapping[str, Any], **options: Any) -> redis.Redis:
 #: A row's id as a command's argument: a bigint, so that a mistyped huge number is a usage error (exit 2) rather
 #: than the database's out-of-range error and a traceback.
 RECORD_ID = click.IntRange(1, 2**63 - 1)
+
+
+class _Day(click.ParamType):
+    """A day as a command's option: dd/mm/yyyy, or YYYY-MM-DD (:func:`disburse.formatting.parse_day`), of the years
+    2000 to 2099. Anything else is a usage error (exit 2) saying why in both languages: not a date, month first, not
+    in the calendar (31/02), a two-digit year."""
+
+    name = "dd/mm/yyyy"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from disburse.formatting import BadDay, parse_day
+
+        if isinstance(value, date):
+            return value
+        try:
+            return parse_day(str(value), 2000, 2099)
+        except BadDay as bad:
+            self.fail(f"{bad.vi} / {bad.en}", param, ctx)
+
+
+#: A day as a command's option (:class:`_Day`): every command's dates read, and refused, alike.
+DAY = _Day()

@@ -15,7 +15,7 @@ reason in Vietnamese then English, and nothing changed.
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import NoReturn
 
@@ -25,7 +25,7 @@ from flask.cli import with_appcontext
 
 from disburse.auth.models import User
 from disburse.auth.service import get_user_by_email
-from disburse.extensions import RECORD_ID, db
+from disburse.extensions import DAY, RECORD_ID, db
 from disburse.formatting import dmy, number, vnd
 from disburse.payments.cash import (
     AlreadyRecorded,
@@ -74,21 +74,6 @@ def _program(code: str | None) -> Program:
         _refuse(f"Không có chương trình mã '{exc.code}'.", f"There is no program with code '{exc.code}'.")
 
 
-def _day(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        day = datetime.strptime(value.strip(), "%d/%m/%Y").date()
-        if not 2000 <= day.year <= 2099:
-            raise ValueError(value)
-        return day
-    except ValueError:
-        _refuse(
-            f"Ngày '{value}' không đúng dạng dd/mm/yyyy (ví dụ 15/10/2021).",
-            f"The date '{value}' is not dd/mm/yyyy (for example 15/10/2021).",
-        )
-
-
 def _spreadsheet_rows(rows: list[CashListRow]) -> list[list[object]]:
     return [
         [n, r.full_name, r.si_code, r.national_id, r.amount_vnd, r.reference, dmy(r.sent_on), None, None]
@@ -126,12 +111,12 @@ def _print_table(rows: list[CashListRow]) -> None:
 @click.command("cash-list")
 @with_appcontext
 @click.option("--district", "district", required=True, help="The district's 3-digit code (its office).")
-@click.option("--date", "day_text", help="dd/mm/yyyy: the day the list was issued (default: every open payment).")
+@click.option("--date", "day", type=DAY, help="The day the list was issued (default: every open payment).")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help=".xlsx or .csv")
 @click.option("--program", "program_code", help="The program's code (default: DISBURSE_PROGRAM).")
-def cash_list_cmd(district: str, day_text: str | None, out: Path | None, program_code: str | None) -> None:
+def cash_list_cmd(district: str, day: date | None, out: Path | None, program_code: str | None) -> None:
     """The people to pay in cash at a district's office (on a day), with a blank receipt column."""
-    program, day = _program(program_code), _day(day_text)
+    program = _program(program_code)
     if out is not None and out.suffix.lower() not in (".xlsx", ".csv"):
         _refuse("Tệp ra phải là .xlsx hoặc .csv.", "The output must be .xlsx or .csv.")
     if out is not None:

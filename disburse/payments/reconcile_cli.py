@@ -9,7 +9,7 @@ answer); the message says why, in Vietnamese then English.
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import NoReturn
 
@@ -18,7 +18,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from config import ConfigError
-from disburse.extensions import db
+from disburse.extensions import DAY, db
 from disburse.formatting import dmy, number, vnd
 from disburse.payments.models import PROVIDERS
 from disburse.payments.providers import ProviderError, StatementEntry
@@ -27,29 +27,6 @@ from disburse.programs.calendar import programme_today
 
 EXIT_DIFFERENCES = 1
 EXIT_UNUSABLE = 2
-
-
-def parse_day(value: str) -> date:
-    """dd/mm/yyyy (as people write it here) or YYYY-MM-DD, of the years 2000 to 2099; raises ValueError."""
-    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
-        try:
-            day = datetime.strptime(value.strip(), pattern).date()
-        except ValueError:
-            continue
-        if 2000 <= day.year <= 2099:
-            return day
-    raise ValueError(value)
-
-
-def _day_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return parse_day(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"'{value}' không phải là ngày dd/mm/yyyy / '{value}' is not a date (dd/mm/yyyy or YYYY-MM-DD)"
-        ) from None
 
 
 def _refuse(message_vi: str, message_en: str) -> NoReturn:
@@ -120,7 +97,7 @@ def _run(provider: str, day: date, entries: list[StatementEntry] | None) -> Reco
 
 @click.command("reconcile")
 @click.option("--provider", type=click.Choice(PROVIDERS), default=None, help="Default: DISBURSE_PAYMENT_PROVIDER.")
-@click.option("--date", "day", callback=_day_option, help="The day, dd/mm/yyyy or YYYY-MM-DD (default: yesterday).")
+@click.option("--date", "day", type=DAY, help="The day, dd/mm/yyyy or YYYY-MM-DD (default: yesterday).")
 @click.option(
     "--file",
     "path",

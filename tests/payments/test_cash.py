@@ -534,8 +534,9 @@ def test_the_commands_list_a_day_write_spreadsheets_and_record_receipts(app, db_
 @pytest.mark.parametrize(
     ("args", "vi", "en"),
     [
-        (["cash-list", "--district", "017", "--date", "2021-10-15"], "dd/mm/yyyy", "dd/mm/yyyy"),
-        (["cash-list", "--district", "017", "--date", "31/02/2021"], "không đúng dạng", "is not"),
+        (["cash-list", "--district", "017", "--date", "15-10-2021"], "không phải là ngày", "is not a date"),
+        (["cash-list", "--district", "017", "--date", "31/02/2021"], "không có trong lịch", "not in the calendar"),
+        (["cash-list", "--district", "017", "--date", "10/31/2021"], "ghi tháng trước ngày", "puts the month first"),
         (["cash-list", "--district", "999"], "Không có quận/huyện", "no district"),
         (["cash-list", "--district", "017", "--out", "list.pdf"], ".xlsx hoặc .csv", "must be .xlsx or .csv"),
         (["cash-list", "--district", "017", "--program", "NOPE"], "Không có chương trình", "no program"),

@@ -14,12 +14,11 @@ from sqlalchemy import select, text
 from xsdata.formats.dataclass.serializers import XmlSerializer
 from xsdata.models.datatype import XmlDate, XmlDateTime
 
-from disburse.extensions import db
+from disburse.extensions import DAY, db
 from disburse.formatting import dmy
 from disburse.payments.models import Payment, PaymentBatch, Reconciliation, Recovery
 from disburse.payments.providers import PermanentError, ProviderStatus, RetryableError, StatementEntry, StatusUpdate
 from disburse.payments.reconcile import VIETNAM, NoStatement, reconcile
-from disburse.payments.reconcile_cli import parse_day
 from disburse.payments.recoveries import history, move
 from disburse.payments.statement_file import parse_statement
 from disburse.payments.states import PaymentState
@@ -424,16 +423,17 @@ def test_a_missing_file_is_exit_2(cli, tmp_path):
 # ------------------------------------------------------------------------------------------ the command's input
 
 
-def test_dates_are_dd_mm_yyyy_or_iso():
-    assert parse_day("02/12/2026") == parse_day("2026-12-02") == date(2026, 12, 2)
-    for bad in ("31/02/2026", "12/31/2026", "hôm qua", "", "01/01/0001", "9999-12-31"):
-        with pytest.raises(ValueError):
-            parse_day(bad)
-
-
-def test_a_bad_date_is_exit_2(cli):
-    result = cli.invoke(args=["payments", "reconcile", "--date", "31/02/2026"])
-    assert result.exit_code == 2 and "không phải là ngày" in result.output and "is not a date" in result.output
+def test_dates_are_dd_mm_yyyy_or_iso_and_a_bad_one_is_exit_2_saying_why(cli):
+    assert DAY.convert("02/12/2026", None, None) == DAY.convert("2026-12-02", None, None) == date(2026, 12, 2)
+    for bad, vi, en in (
+        ("31/02/2026", "không có trong lịch", "not in the calendar"),
+        ("12/31/2026", "ghi tháng trước ngày", "puts the month first"),
+        ("hôm qua", "không phải là ngày", "is not a date"),
+        ("01/01/1999", "phải từ 2000 đến 2099", "must be from 2000 to 2099"),
+        ("9999-12-31", "phải từ 2000 đến 2099", "must be from 2000 to 2099"),
+    ):
+        result = cli.invoke(args=["payments", "reconcile", "--date", bad])
+        assert result.exit_code == 2 and vi in result.output and en in result.output, result.output
 
 
 def test_the_default_is_yesterday_by_the_programme_clock_and_the_configured_provider(cli, app, at_bank, monkeypatch):
