@@ -21,6 +21,7 @@ CSV-injection rule says, and no cell is longer than Excel's limit. What we store
 
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
 import logging
@@ -498,6 +499,34 @@ def file_head(path: Path, size: int) -> bytes:
         raise UnusableFile(f"Không đọc được tệp: {exc.strerror}.", f"The file cannot be read: {exc.strerror}.") from exc
 
 
+def sniff(path: Path) -> str:
+    """'csv' or 'xlsx' by the file's first bytes, or :class:`UnusableFile` saying what it is instead (empty, a PDF,
+    an old .xls, UTF-16 text, binary data): every file read as a table is told apart alike."""
+    head = file_head(path, 8192)
+    if not head:
+        raise UnusableFile("Tệp rỗng.", "The file is empty.")
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"%PDF"):
+        raise UnusableFile("Đây là tệp PDF, không phải CSV hay XLSX.", "This is a PDF file, not a CSV or XLSX file.")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise UnusableFile(
+            "Đây là tệp Excel cũ (.xls); hãy lưu lại dưới dạng .xlsx hoặc CSV UTF-8.",
+            "This is an old Excel file (.xls); save it as .xlsx or as CSV UTF-8.",
+        )
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise UnusableFile(
+            "Tệp được mã hoá UTF-16; hãy lưu lại dưới dạng CSV UTF-8.",
+            "The file is encoded as UTF-16; save it as CSV UTF-8.",
+        )
+    if b"\x00" in head:
+        raise UnusableFile(
+            "Tệp không phải là văn bản CSV hay bảng tính XLSX (có dữ liệu nhị phân).",
+            "The file is neither a CSV text file nor an XLSX workbook (it holds binary data).",
+        )
+    return "csv"
+
+
 def read_table(
     path: Path, *, max_rows: int = 200_000, progress: Callable[[int], None] | None = None
 ) -> tuple[list[str], list[tuple[int, dict[str, Any]]], list[str]]:
@@ -505,8 +534,7 @@ def read_table(
     row, and the names of other sheets with data. CSV must be UTF-8 (with or without BOM). A workbook's cell holding
     a formula never calculated is an :class:`UncalculatedFormula`, for the caller to refuse if it reads that column;
     one in the header refuses the file. ``progress(rows read)`` is called every :data:`PROGRESS_ROWS` rows."""
-    head = file_head(path, 4)
-    if head.startswith(b"PK\x03\x04"):
+    if sniff(path) == "xlsx":
         with open_workbook(path) as workbook:
             rows = workbook.rows()
             first = next(rows, None)

@@ -378,3 +378,24 @@ def test_a_table_tells_how_far_it_has_read(tmp_path, monkeypatch, suffix):
     header, data, _ = read_table(path, progress=seen.append)
     assert header == ["si_code", "bank_code"] and len(data) == 5
     assert seen == [2, 4]
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"", "The file is empty."),
+        (b"%PDF-1.7\n" + bytes(range(256)), "This is a PDF file"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), "This is an old Excel file (.xls)"),
+        ("si_code\n0123456789\n".encode("utf-16"), "encoded as UTF-16"),
+        (bytes(range(256)) * 12, "neither a CSV text file nor an XLSX workbook"),
+    ],
+)
+def test_every_table_reader_says_alike_what_a_file_is_instead(tmp_path, content, said):
+    """A form's table (an employer's Form 02) is told by its first bytes as a registry import is (both ask
+    ``sniff``): a damaged workbook was "not UTF-8 encoded; save it as CSV UTF-8" on Form 02."""
+    path = tmp_path / "file.xlsx"
+    path.write_bytes(content)
+    for read in (read_table, spreadsheets.sniff):
+        with pytest.raises(UnusableFile) as refused:
+            read(path)
+        assert said in refused.value.message_en, (read, refused.value.message_en)

@@ -29,8 +29,8 @@ from disburse.spreadsheets import (
     UnusableFile,
     check_header_cells,
     check_width,
-    file_head,
     open_workbook,
+    sniff,
     uncalculated_columns,
 )
 
@@ -77,33 +77,6 @@ class Staged:
 
 
 # --------------------------------------------------------------------------------------------------- sniffing
-
-
-def _sniff(path: Path) -> str:
-    """'csv' or 'xlsx', or UnusableFile for what is neither."""
-    head = file_head(path, 8192)
-    if not head:
-        raise UnusableFile("Tệp rỗng.", "The file is empty.")
-    if head.startswith(b"PK\x03\x04"):
-        return "xlsx"
-    if head.startswith(b"%PDF"):
-        raise UnusableFile("Đây là tệp PDF, không phải CSV hay XLSX.", "This is a PDF file, not a CSV or XLSX file.")
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise UnusableFile(
-            "Đây là tệp Excel cũ (.xls); hãy lưu lại dưới dạng .xlsx hoặc CSV UTF-8.",
-            "This is an old Excel file (.xls); save it as .xlsx or as CSV UTF-8.",
-        )
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise UnusableFile(
-            "Tệp được mã hoá UTF-16; hãy lưu lại dưới dạng CSV UTF-8.",
-            "The file is encoded as UTF-16; save it as CSV UTF-8.",
-        )
-    if b"\x00" in head:
-        raise UnusableFile(
-            "Tệp không phải là văn bản CSV hay bảng tính XLSX (có dữ liệu nhị phân).",
-            "The file is neither a CSV text file nor an XLSX workbook (it holds binary data).",
-        )
-    return "csv"
 
 
 def _not_utf8(where: str, where_en: str) -> UnusableFile:
@@ -167,7 +140,7 @@ def stage_file(
     progress: ProgressFn | None = None,
 ) -> Staged:
     """Stage ``path`` into a new UNLOGGED table ``table``; raise UnusableFile when it cannot be used."""
-    kind = _sniff(path)
+    kind = sniff(path)
     if kind == "xlsx":
         staged = _stage_xlsx(conn, path, table, required, pad or {}, progress)
     else:
