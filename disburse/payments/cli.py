@@ -377,7 +377,7 @@ def recovery_cmd(
             _fail(f"Không có khoản thu hồi số {recovery_id}.", f"There is no recovery {recovery_id}.")
         _fail(
             f"Khoản thu hồi {recovery_id} chỉ có {len(steps)} bước, không có bước {after_step}.",
-            f"Recovery {recovery_id} has {len(steps)} steps, not a step {after_step}.",
+            f"Recovery {recovery_id} has {len(steps)} step{'s' if len(steps) > 1 else ''}, not a step {after_step}.",
         )
     try:
         moved = move(recovery_id, to_state, actor, note, amount, seen=seen)
