@@ -252,6 +252,9 @@ def validate(body: dict[str, Any], today: date) -> Application:
                 "A bank transfer needs the bank and the account number.",
             )
         errors += probe.errors
+    if errors and not {error.field for error in errors} & {"si_code", "national_id"}:
+        # Refused anyway: what the registry says of the SI code and national ID is said now too, not after a resend.
+        errors += _registry_errors(values["si_code"], values["national_id"])[1]
     if errors or born is None or months is None:
         raise ApplicationInvalid(errors)
     bank = values["payout"] == "bank"
@@ -281,30 +284,34 @@ def _check_dates(program: Program, today: date) -> None:
         )
 
 
-def _registry_record(application: Application) -> tuple[Employee, Employer | None]:
-    employee = db.session.scalar(select(Employee).where(Employee.si_code == application.si_code))
+def _registry_errors(si_code: str, national_id: str) -> tuple[Employee | None, list[FieldError]]:
+    """The person the SI code names in the registry, and what is wrong: no such code, or another national ID."""
+    employee = db.session.scalar(select(Employee).where(Employee.si_code == si_code))
     if employee is None:
-        raise ApplicationInvalid(
-            [
-                FieldError(
-                    "si_code",
-                    "not_in_registry",
-                    "Không tìm thấy mã số BHXH này trong dữ liệu của cơ quan BHXH; hãy kiểm tra lại sổ BHXH.",
-                    "This SI code is not in the social security records; check the social insurance book.",
-                )
-            ]
-        )
-    if employee.national_id != application.national_id:
-        raise ApplicationInvalid(
-            [
-                FieldError(
-                    "national_id",
-                    "does_not_match",
-                    "Số CMND/CCCD không khớp với dữ liệu của cơ quan BHXH cho mã số BHXH này.",
-                    "The national ID number does not match the social security records for this SI code.",
-                )
-            ]
-        )
+        return None, [
+            FieldError(
+                "si_code",
+                "not_in_registry",
+                "Không tìm thấy mã số BHXH này trong dữ liệu của cơ quan BHXH; hãy kiểm tra lại sổ BHXH.",
+                "This SI code is not in the social security records; check the social insurance book.",
+            )
+        ]
+    if employee.national_id != national_id:
+        return employee, [
+            FieldError(
+                "national_id",
+                "does_not_match",
+                "Số CMND/CCCD không khớp với dữ liệu của cơ quan BHXH cho mã số BHXH này.",
+                "The national ID number does not match the social security records for this SI code.",
+            )
+        ]
+    return employee, []
+
+
+def _registry_record(application: Application) -> tuple[Employee, Employer | None]:
+    employee, wrong = _registry_errors(application.si_code, application.national_id)
+    if wrong or employee is None:
+        raise ApplicationInvalid(wrong)
     employer = db.session.get(Employer, employee.employer_id) if employee.employer_id else None
     return employee, employer
 

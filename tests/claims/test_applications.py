@@ -120,6 +120,13 @@ def test_the_registry_is_the_reference(db_session):
     with pytest.raises(ApplicationInvalid) as mismatch:
         applications.apply(nq116(), _body(person, national_id="001099999999"), today=TODAY)
     assert mismatch.value.errors[0].code == "does_not_match"
+    # Refused for other fields too, every error comes at once: the registry's answer is not kept for a resend.
+    with pytest.raises(ApplicationInvalid) as all_at_once:
+        applications.apply(nq116(), _body(person, national_id="001099999999", full_name="A" * 201), today=TODAY)
+    assert {(e.field, e.code) for e in all_at_once.value.errors} == {
+        ("national_id", "does_not_match"),
+        ("full_name", "too_long"),
+    }
 
 
 def test_a_person_the_rules_refuse_still_gets_a_claim_for_the_written_notice(db_session):
