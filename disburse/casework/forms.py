@@ -8,18 +8,15 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
+from disburse.auth.scopes import visible_unit
 from disburse.claims.outcomes import is_bank_account
 from disburse.claims.person_details import MAX_DISMISS_REASON
-from disburse.extensions import db
 from disburse.forms import BaseForm, DayField, district_field, free_text, unit_code_field
 from disburse.payments.cash import MAX_RECEIPT, MAX_WITHDRAW_REASON
-from disburse.reference.models import District
-from disburse.registry.models import Employer
-from disburse.verification.review import MAX_DUPLICATE_NOTE, MAX_ID, MAX_TEXT
+from disburse.verification.review import MAX_DUPLICATE_NOTE, MAX_ID, MAX_TEXT, NotFound, visible_district
 
 
 def _text(required: Any = None, max_len: int = MAX_TEXT) -> list[Any]:
@@ -58,27 +55,24 @@ class QueueFilterForm(BaseForm):
         validators=[Optional(), NumberRange(min=0, max=2**63 - 1, message=_WHOLE)], invalid_value_message=_WHOLE
     )
 
-    # A unit or district filter names one that exists (and, for a caseworker, a unit of their district): a typo is
-    # said, rather than "0 claims match". Checked with the other filters, so that one look says every mistake (a
-    # check run after the form validated said a unit's typo only once the age was right).
+    # A unit or district filter names one in the user's scope: a typo is said, rather than "0 claims match". One
+    # outside the scope is answered as one that does not exist (never "it is in another district": that would tell
+    # which codes exist, and where). Checked with the other filters, so that one look says every mistake (a check run
+    # after the form validated said a unit's typo only once the age was right).
 
     def validate_employer(self, field: Any) -> None:
-        if not field.data:
-            return
-        unit = db.session.scalar(select(Employer).where(Employer.unit_code == field.data))
-        if unit is None:
-            raise ValidationError(_("Không có đơn vị mã %(code)s.", code=field.data))
-        if current_user.role == "caseworker" and unit.district_code != current_user.district_code:
-            raise ValidationError(
-                _(
-                    "Đơn vị %(code)s thuộc quận/huyện khác; hàng chờ chỉ có hồ sơ của quận/huyện bạn.",
-                    code=unit.unit_code,
-                )
-            )
+        if field.data and visible_unit(current_user, field.data) is None:
+            raise ValidationError(_("Không có đơn vị mã %(code)s trong phạm vi của bạn.", code=field.data))
 
     def validate_district(self, field: Any) -> None:
-        if field.data and current_user.role != "caseworker" and db.session.get(District, field.data) is None:
-            raise ValidationError(_("Không có quận/huyện mã %(code)s.", code=field.data))
+        if not field.data or current_user.role == "caseworker":
+            return
+        try:
+            visible_district(current_user, field.data)
+        except NotFound:
+            raise ValidationError(
+                _("Không có quận/huyện mã %(code)s trong phạm vi của bạn.", code=field.data)
+            ) from None
 
 
 class ActionForm(BaseForm):

@@ -16,8 +16,16 @@ from tests.factories import create_user
 #: A wrong value per filter, and what the page says of it (vi, en).
 _WRONG = {
     "age": ("-3", "Số ngày làm việc từ 0 đến 999.", "Give a number of working days from 0 to 999."),
-    "employer": ("zzz", "Không có đơn vị mã zzz.", "There is no unit with code zzz."),
-    "district": ("999", "Không có quận/huyện mã 999.", "There is no district with code 999."),
+    "employer": (
+        "zzz",
+        "Không có đơn vị mã zzz trong phạm vi của bạn.",
+        "There is no unit with code zzz in your scope.",
+    ),
+    "district": (
+        "999",
+        "Không có quận/huyện mã 999 trong phạm vi của bạn.",
+        "There is no district with code 999 in your scope.",
+    ),
     "track": ("C", "Hãy chọn một trong các lựa chọn có trên trang.", "Choose one of the options on the page."),
 }
 
@@ -54,8 +62,8 @@ def test_the_reviews_case(client, db_session):
     """``?age=-3&employer=zzz``: both errors on the first look, in both languages."""
     caseworker = create_user("caseworker", password=PASSWORD)
     for locale, age, unit in (
-        ("vi", "Số ngày làm việc từ 0 đến 999.", "Không có đơn vị mã zzz."),
-        ("en", "Give a number of working days from 0 to 999.", "There is no unit with code zzz."),
+        ("vi", "Số ngày làm việc từ 0 đến 999.", "Không có đơn vị mã zzz trong phạm vi của bạn."),
+        ("en", "Give a number of working days from 0 to 999.", "There is no unit with code zzz in your scope."),
     ):
         sign_in(client, caseworker, locale)
         response = client.get("/caseworker/queue?age=-3&employer=zzz")

@@ -141,8 +141,8 @@ def test_the_queue_filters_by_reason_track_employer_assignee_and_age(signed_in, 
         ("vi", "reason=nonsense", "Hãy chọn một trong các lựa chọn có trên trang."),
         ("en", "track=C", "Choose one of the options on the page."),
         ("en", "after=-1", "Give a whole number."),
-        ("vi", "employer=ZZ99999999", "Không có đơn vị mã ZZ99999999."),
-        ("en", "employer=ZZ99999999", "There is no unit with code ZZ99999999."),
+        ("vi", "employer=ZZ99999999", "Không có đơn vị mã ZZ99999999 trong phạm vi của bạn."),
+        ("en", "employer=ZZ99999999", "There is no unit with code ZZ99999999 in your scope."),
     ],
 )
 def test_bad_filters_are_named_above_the_form(client, caseworker, locale, query, message):
@@ -157,6 +157,31 @@ def test_bad_filters_are_named_above_the_form(client, caseworker, locale, query,
     else:
         assert text.count(message) == 2  # in the summary (a link to the field) and beside the field
         assert f'href="#{field}"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", ["caseworker", "supervisor"])
+def test_a_filter_outside_the_scope_is_answered_as_an_unknown_one(client, db_session, role):
+    """A unit (or, for a supervisor, a district) outside the user's scope gets the page an unknown one gets, word for
+    word: the queue's filters do not tell which codes exist, nor where."""
+    user = create_user(
+        role, password=PASSWORD, **({"district": DONG_ANH} if role == "caseworker" else {"province": "01"})
+    )
+    elsewhere = create_employer(district_code=QUAN_1)  # Hồ Chí Minh City
+    sign_in(client, user, "en")
+    queries = [("employer", elsewhere.unit_code, "ZZ99999999")]
+    if role == "supervisor":
+        queries.append(("district", QUAN_1, "999"))
+    for field, outside, unknown in queries:
+        seen = client.get(f"/caseworker/queue?{field}={outside}")
+        missing = client.get(f"/caseworker/queue?{field}={unknown}")
+        assert seen.status_code == missing.status_code == 422
+        said = f"There is no {'unit' if field == 'employer' else 'district'} with code"
+
+        def errors(page: str, code: str) -> list[str]:
+            return [e.replace(code, "X") for e in re.findall(r'class="error-message"[^>]*>(.*?)</p>', page, re.S)]
+
+        assert errors(seen.get_data(as_text=True), outside) == errors(missing.get_data(as_text=True), unknown)
+        assert said in _text(seen)
 
 
 def test_the_queue_pages_by_keyset(signed_in, monkeypatch):
