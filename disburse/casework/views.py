@@ -307,6 +307,14 @@ def assign_next() -> ResponseReturnValue:
 # -------------------------------------------------------------------------------------------------- case page
 
 
+def _duplicate_decision(data: dict[str, Any]) -> str:
+    if data.get("override"):
+        return _("Không phải trùng: các hồ sơ đều được xem xét chi trả.")
+    if data.get("kept_out_of_scope"):  # the kept claim is another office's (review.timeline left it out)
+        return _("Giữ lại một hồ sơ ngoài phạm vi của bạn.")
+    return _("Giữ lại hồ sơ mã số BHXH %(si)s.", si=data.get("kept_si_code", ""))
+
+
 def _event_details(event: dict[str, Any]) -> list[str]:
     """What a timeline entry says besides its name, in plain words."""
     data = event.get("data") or {}
@@ -324,10 +332,7 @@ def _event_details(event: dict[str, Any]) -> list[str]:
         if data.get("due_on"):
             lines.append(_("Hạn bổ sung: %(day)s", day=dmy(_day(data["due_on"]))))
     elif action == "resolve_duplicate":
-        if data.get("override"):
-            lines.append(_("Không phải trùng: các hồ sơ đều được xem xét chi trả."))
-        else:
-            lines.append(_("Giữ lại hồ sơ mã số BHXH %(si)s.", si=data.get("kept_si_code", "")))
+        lines.append(_duplicate_decision(data))
     elif action == "correct":
         changes = data.get("changes") or {}
         if data.get("field") == "payout" and isinstance(data.get("old"), dict) and isinstance(data.get("new"), dict):

@@ -552,7 +552,7 @@ def claim_detail(claim_id: int, user: User) -> dict[str, Any]:
             for other, si_code in _duplicates(claim)
             if can_see(user, claim_scope(other))
         ],
-        "timeline": timeline(claim.id, staff=staff),
+        "timeline": timeline(claim.id, user),
     }
 
 
@@ -560,15 +560,21 @@ def _user_dict(user: User) -> dict[str, Any]:
     return {"id": user.id, "email": user.email, "full_name": user.full_name, "role": user.role}
 
 
-def timeline(claim_id: int, *, staff: bool) -> list[dict[str, Any]]:
-    """The claim's events, oldest first. ``staff=False`` (employers): contact attempts left out, work notes without
-    their details, no actor."""
+def timeline(claim_id: int, user: User) -> list[dict[str, Any]]:
+    """The claim's events, oldest first, as ``user`` may see them. Employers: contact attempts left out, work notes
+    without their details, no actor. Nobody sees, in an event's data, another claim outside their scope: its id among
+    the possible ``duplicates``, nor the claim kept by a duplicate decision (its id and SI code)."""
+    staff = user.role in ACTING_ROLES
     rows = db.session.execute(
         select(ClaimEvent, User)
         .outerjoin(User, User.id == ClaimEvent.actor_id)
         .where(ClaimEvent.claim_id == claim_id)
         .order_by(ClaimEvent.id)
     ).all()
+    named = {i for event, _ in rows for i in _claims_named(event.data)}
+    visible = (
+        set(db.session.scalars(select(Claim.id).where(Claim.id.in_(named), scope_clause(user)))) if named else set()
+    )
     notes = {note.value for note in ClaimNote}
     events = []
     for event, actor in rows:
@@ -584,10 +590,41 @@ def timeline(claim_id: int, *, staff: bool) -> list[dict[str, Any]]:
                 "to_state": event.to_state,
                 "actor": _user_dict(actor) if staff and actor is not None else None,
                 "reason": event.reason,
-                "data": event.data if staff or not is_note else None,
+                "data": _without_unseen_claims(event.data, visible) if staff or not is_note else None,
             }
         )
     return events
+
+
+#: The keys of an event's data that list other claims: verification's possible duplicates, a duplicate decision's
+#: group and the claims it refused.
+CLAIM_LISTS = ("duplicates", "group_claim_ids", "refused_claim_ids")
+
+
+def _claims_named(data: Any) -> set[int]:
+    """The claims an event's data names (:data:`CLAIM_LISTS`, and the claim a duplicate decision kept)."""
+    if not isinstance(data, dict):
+        return set()
+    ids = [data.get("kept_claim_id")]
+    for key in CLAIM_LISTS:
+        ids += data[key] if isinstance(data.get(key), list) else []
+    return {i for i in ids if isinstance(i, int) and not isinstance(i, bool) and 0 < i <= MAX_ID}
+
+
+def _without_unseen_claims(data: Any, visible: set[int]) -> Any:
+    """``data`` without the claims the viewer may not see (:func:`_claims_named`): how many there were
+    (``claims_out_of_scope``), and that the claim kept is one of them (``kept_out_of_scope``), never which."""
+    hidden = _claims_named(data) - visible
+    if not hidden:
+        return data
+    shown = {key: value for key, value in data.items() if key not in CLAIM_LISTS}
+    shown.update({key: [i for i in data[key] if i not in hidden] for key in CLAIM_LISTS if key in data})
+    shown["claims_out_of_scope"] = len(hidden)
+    if shown.get("kept_claim_id") in hidden:
+        del shown["kept_claim_id"]
+        shown.pop("kept_si_code", None)
+        shown["kept_out_of_scope"] = True
+    return shown
 
 
 def named_duplicates(claim_id: int) -> list[int]:
@@ -1094,6 +1131,15 @@ def resolve_duplicate(claim_id: int, user: User, keep_id: int, *, override: bool
             "The claim has no possible duplicate in this program.",
             code="no_duplicates",
         )
+    # The scope first, whatever claim is named to keep: answering "not one of the group" for some numbers and
+    # "outside your scope" for others would tell which hidden claims are in the group.
+    if not all(can_see(user, claim_scope(member)) for member, _ in group):
+        raise Conflict(
+            "Nhóm nghi trùng có hồ sơ ngoài phạm vi của bạn; lãnh đạo có phạm vi rộng hơn cần xử lý.",
+            "Some of these possible duplicates are outside your scope; a supervisor whose scope covers them must "
+            "decide.",
+            code="outside_scope",
+        )
     kept = next(((member, si) for member, si in group if member.id == keep_id), None)
     if kept is None:
         raise Invalid(
@@ -1103,13 +1149,6 @@ def resolve_duplicate(claim_id: int, user: User, keep_id: int, *, override: bool
                     "The claim to keep must be one of the possible duplicates.",
                 )
             }
-        )
-    if not all(can_see(user, claim_scope(member)) for member, _ in group):
-        raise Conflict(
-            "Nhóm nghi trùng có hồ sơ ngoài phạm vi của bạn; lãnh đạo có phạm vi rộng hơn cần xử lý.",
-            "Some of these possible duplicates are outside your scope; a supervisor whose scope covers them must "
-            "decide.",
-            code="outside_scope",
         )
     for member, _ in group:
         _may_work(member, user)

@@ -463,13 +463,13 @@ def test_a_unit_elsewhere_or_a_district_that_does_not_exist_is_said_not_shown_as
     sign_in(client, caseworker, "en")
     response = client.get(f"/caseworker/queue?employer={far_unit.unit_code}")
     assert response.status_code == 422
-    assert f"Unit {far_unit.unit_code} is in another district" in _text(response)
+    assert f"There is no unit with code {far_unit.unit_code} in your scope." in _text(response)
 
     client.post("/logout")
     sign_in(client, create_user("supervisor", password=PASSWORD), "vi")
     assert client.get(f"/caseworker/queue?employer={far_unit.unit_code}").status_code == 200  # a national scope
     response = client.get("/caseworker/queue?district=999")
-    assert response.status_code == 422 and "Không có quận/huyện mã 999." in _text(response)
+    assert response.status_code == 422 and "Không có quận/huyện mã 999 trong phạm vi của bạn." in _text(response)
 
 
 # --------------------------------------------------------------------------------------------------- action forms

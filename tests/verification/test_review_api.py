@@ -20,7 +20,7 @@ from disburse.claims.models import Claim
 from disburse.claims.states import ClaimState
 from disburse.extensions import db
 from disburse.programs.calendar import programme_today
-from disburse.registry.models import Employee
+from disburse.registry.models import Employee, Employer
 from disburse.verification import review
 from tests.factories import create_claim, create_duplicate_group, create_employer, create_offer, create_user
 
@@ -162,6 +162,33 @@ def _unassigned_in_review() -> list[int]:
     from disburse.extensions import db
 
     return list(db.session.scalars(select(Claim.id).where(Claim.state == "needs_review")).all())
+
+
+def test_a_duplicate_decision_names_no_claim_outside_the_viewers_scope(client, caseworker):
+    """A national supervisor keeps another city's claim and refuses ours: our caseworker and our unit read in the
+    timeline that a claim outside their scope was kept, never its number nor its SI code in the events' data; and
+    whatever claim a caseworker names to keep, a group reaching outside their scope answers the same."""
+    mine, far = create_duplicate_group("needs_review", districts=(DONG_ANH, QUAN_1))  # each at a unit of its own
+    national = create_user("supervisor")
+    decided = client.post(f"/api/v1/claims/{mine.id}/resolve-duplicate", json={"keep": far.id}, headers=_auth(national))
+    assert decided.status_code == 200, decided.get_json()
+    employer = create_user("employer", employer_unit=db.session.get(Employer, mine.employer_id).unit_code)
+    for viewer in (caseworker, employer):
+        detail = client.get(f"/api/v1/claims/{mine.id}", headers=_auth(viewer)).get_json()
+        assert detail["state"] == "rejected"
+        data = [e["data"] or {} for e in detail["timeline"]]
+        assert not [d for d in data if "kept_claim_id" in d or "kept_si_code" in d], data
+        assert str(far.id) not in json.dumps(data) and _si(far) not in json.dumps(data)
+        assert {"reason_code": "duplicate", "kept_out_of_scope": True, "claims_out_of_scope": 1} in data
+    supervisor_sees = client.get(f"/api/v1/claims/{mine.id}", headers=_auth(national)).get_json()["timeline"]
+    assert any((e["data"] or {}).get("kept_claim_id") == far.id for e in supervisor_sees)
+
+    again, mine2 = create_duplicate_group("needs_review", districts=(QUAN_1, DONG_ANH))
+    answers = [
+        client.post(f"/api/v1/claims/{mine2.id}/resolve-duplicate", json={"keep": keep}, headers=_auth(caseworker))
+        for keep in (again.id, 999_999_999)
+    ]
+    assert [(a.status_code, a.get_json()["error"]) for a in answers] == [(409, "outside_scope")] * 2
 
 
 def test_a_duplicate_pair_resolved_over_the_api_refuses_the_other_with_its_notice(client, caseworker, unit):
