@@ -92,6 +92,7 @@ _FIGURES = {
     "Đang chi trả: chuyển khoản ngân hàng / Payment in progress: bank transfer": COUNT,
     "Đang chi trả: tiền mặt tại cơ quan BHXH / Payment in progress: cash at the office": COUNT,
     "Chi trả không thành công / Payment failed": COUNT,
+    "Đang xác nhận, kiểm tra / Being confirmed or checked": COUNT,
 }
 
 #: Each export: how it is made, and the kind of each column the test holds it to (every row, every non-blank cell).

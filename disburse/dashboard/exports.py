@@ -18,7 +18,7 @@ MIMETYPES = {
 }
 #: How the XLSX shows each column (:func:`disburse.spreadsheets.write_xlsx`): codes as text, then the figures.
 _FIRST_FORMATS = {"province": [TEXT, None], "district": [TEXT, None], "unit": [TEXT, None, TEXT]}
-FIGURES_FORMATS = [COUNT, COUNT, PERCENT, MONEY, COUNT, COUNT, COUNT, COUNT, COUNT, COUNT, COUNT, COUNT, COUNT]
+FIGURES_FORMATS = [COUNT, COUNT, PERCENT, MONEY, *[COUNT] * 10]
 TARGET_FORMATS = [PERCENT, None]
 _FIRST = {
     "province": ["Mã tỉnh / Province code", "Tỉnh / Province"],
@@ -39,6 +39,7 @@ FIGURES_HEADER = [
     "Đang chi trả: chuyển khoản ngân hàng / Payment in progress: bank transfer",
     "Đang chi trả: tiền mặt tại cơ quan BHXH / Payment in progress: cash at the office",
     "Chi trả không thành công / Payment failed",
+    "Đang xác nhận, kiểm tra / Being confirmed or checked",
 ]
 
 
@@ -92,6 +93,7 @@ def _rows(program_id: int, query: TableQuery, level: str) -> Iterator[list[Any]]
             row["payment_pending_bank"],
             row["payment_pending_cash"],
             row["payment_failed"],
+            row["checking"],
             *target,
         ]
 

@@ -22,7 +22,7 @@ from disburse.formatting import vietnamese_key
 from disburse.payments.models import PROVIDERS
 from disburse.programs.calendar import VIETNAM_TZ
 from disburse.programs.models import Program
-from disburse.reports.dashboard import children, figures
+from disburse.reports.dashboard import CHECKING_STATES, children, figures
 from disburse.reports.rollups import SNAPSHOT_FIGURES
 from disburse.reports.service import Area
 
@@ -44,6 +44,7 @@ SORT_COLUMNS = {
     "payment_pending_bank": "payment_pending_bank",
     "payment_pending_cash": "payment_pending_cash",
     "payment_failed": "payment_failed",
+    "checking": "checking",
     #: Districts only: how far behind their target (furthest first when descending); units by code instead.
     "target_gap": "code",
 }
@@ -90,11 +91,12 @@ _PIVOT = """
     sum(c.claims) FILTER (WHERE c.state = 'payment_pending') AS payment_pending,
     sum(c.claims - c.cash_claims) FILTER (WHERE c.state = 'payment_pending') AS payment_pending_bank,
     sum(c.cash_claims) FILTER (WHERE c.state = 'payment_pending') AS payment_pending_cash,
-    sum(c.claims) FILTER (WHERE c.state = 'payment_failed') AS payment_failed"""
+    sum(c.claims) FILTER (WHERE c.state = 'payment_failed') AS payment_failed,
+    sum(c.claims) FILTER (WHERE c.state = ANY(:checking)) AS checking"""
 
 #: The figures of a row: completion, then where the eligible not yet paid are (``unpaid`` in all: approved and not
 #: yet sent, in payment at a bank and on an office's cash list (``payment_pending`` both together), failed, awaiting
-#: details, needing review), then the refused.
+#: details, needing review, being confirmed or checked), then the refused.
 _FIGURES = (
     "eligible",
     "paid",
@@ -109,6 +111,7 @@ _FIGURES = (
     "payment_pending_bank",
     "payment_pending_cash",
     "payment_failed",
+    "checking",
 )
 
 
@@ -179,6 +182,7 @@ def _units_rows(program_id: int, query: TableQuery) -> list[dict[str, Any]]:
         {
             "program_id": program_id,
             "not_eligible": [str(state) for state in NOT_IN_ELIGIBLE_GROUP],
+            "checking": [str(state) for state in CHECKING_STATES],
             "limit": query.limit,
             **params,
         },

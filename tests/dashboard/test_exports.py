@@ -27,8 +27,11 @@ def test_a_districts_units_as_csv(client, country):
     assert [row[1] for row in rows[1:]] == ['\'=HYPERLINK("http://x")', "Công ty Gần", "Công ty Chậm"]
     assert by_name["Công ty Gần"][2:6] == ["017", "5", "3", "60.0"]
     # Needs review, rejected, declined, awaiting details; then not yet paid, approved, in payment at a bank and in
-    # cash at the office, failed.
-    assert by_name["Công ty Gần"][7:] == ["1", "1", "0", "0", "2", "1", "0", "0", "0"]
+    # cash at the office, failed, being confirmed or checked.
+    assert by_name["Công ty Gần"][7:] == ["1", "1", "0", "0", "2", "1", "0", "0", "0", "0"]
+    for row in rows[1:]:  # every row's not yet paid is where its people are: the parts add up
+        needs_review, awaiting, unpaid, *parts = (int(row[i]) for i in (7, 10, 11, 12, 13, 14, 15, 16))
+        assert unpaid == needs_review + awaiting + sum(parts), row
     assert int(by_name["Công ty Gần"][6]) > 0
     assert rows[0][11:] == [
         "Chưa chi trả / Not yet paid",
@@ -36,6 +39,7 @@ def test_a_districts_units_as_csv(client, country):
         "Đang chi trả: chuyển khoản ngân hàng / Payment in progress: bank transfer",
         "Đang chi trả: tiền mặt tại cơ quan BHXH / Payment in progress: cash at the office",
         "Chi trả không thành công / Payment failed",
+        "Đang xác nhận, kiểm tra / Being confirmed or checked",
     ]
     assert by_name["Công ty Chậm"][3:6] == ["4", "1", "25.0"]
 
