@@ -38,6 +38,12 @@ def test_approved_claims_become_a_batch_with_its_totals(db_session):
     orders = service.batch_orders(batch.id)
     assert [o.amount_vnd for o in orders] == [p.amount_vnd for p in payments]
     assert service.create_batch(nq116(), "bank", "sandbox") is None  # nothing left: no empty batch
+    # Runs that find nothing (the beat's, every few seconds) take no number: the next batch's reference follows on.
+    for _ in range(3):
+        assert service.create_batch(nq116(), "bank", "sandbox") is None
+    create_claim("approved")
+    following = service.create_batch(nq116(), "bank", "sandbox")
+    assert following is not None and following.id == batch.id + 1, (batch.reference, following)
 
 
 def test_a_failed_payment_is_paid_again_as_the_next_attempt_never_twice_at_once(db_session):
