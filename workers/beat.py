@@ -100,9 +100,11 @@ class LockedScheduler(PersistentScheduler):
         try:
             super().close()
         finally:
-            if self._lock is not None and not self._lost:
+            # Once: Celery closes the scheduler more than once on a stop (a second release would say "not owned").
+            lock, self._lock = self._lock, None
+            if lock is not None and not self._lost:
                 try:
-                    self._lock.release()
+                    lock.release()
                 except redis.RedisError as exc:  # expired, or Redis down: it expires by itself
                     log.info("beat lock not released: %s", exc)
             if self._client is not None:
