@@ -618,7 +618,9 @@ def _without_unseen_claims(data: Any, visible: set[int]) -> Any:
     if not hidden:
         return data
     shown = {key: value for key, value in data.items() if key not in CLAIM_LISTS}
-    shown.update({key: [i for i in data[key] if i not in hidden] for key in CLAIM_LISTS if key in data})
+    shown.update(
+        {key: [i for i in data[key] if i not in hidden] for key in CLAIM_LISTS if isinstance(data.get(key), list)}
+    )
     shown["claims_out_of_scope"] = len(hidden)
     if shown.get("kept_claim_id") in hidden:
         del shown["kept_claim_id"]
