@@ -516,8 +516,8 @@ def sniff(path: Path) -> str:
         )
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise UnusableFile(
-            "Tệp được mã hoá UTF-16; hãy lưu lại dưới dạng CSV UTF-8.",
-            "The file is encoded as UTF-16; save it as CSV UTF-8.",
+            "Tệp được mã hoá UTF-16 (Unicode Text của Excel); hãy lưu lại dưới dạng CSV UTF-8.",
+            "The file is encoded as UTF-16 (Excel's Unicode Text); save it as CSV UTF-8.",
         )
     if b"\x00" in head:
         raise UnusableFile(
@@ -576,12 +576,7 @@ def _read_csv_table(
             numbered = ((n, record) for n, record in enumerate(records, start=2) if any(c.strip() for c in record))
             capped = _capped(numbered, max_rows, progress)
             data = [(n, dict(zip(header, record, strict=False))) for n, record in capped]
-    except UnicodeDecodeError as exc:
-        if file_head(path, 2) in (b"\xff\xfe", b"\xfe\xff"):
-            raise UnusableFile(
-                "Tệp được mã hoá UTF-16 (Unicode Text của Excel); hãy lưu lại dưới dạng CSV UTF-8.",
-                "The file is encoded as UTF-16 (Excel's Unicode Text); save it as CSV UTF-8.",
-            ) from exc
+    except UnicodeDecodeError as exc:  # UTF-16 was told by its BOM already (sniff)
         raise UnusableFile(
             "Tệp không được mã hoá UTF-8; hãy lưu lại dưới dạng CSV UTF-8.",
             "The file is not UTF-8 encoded; save it as CSV UTF-8.",

@@ -173,15 +173,18 @@ ANOTHER_CLAIM_PAID = """
                       WHERE ev.claim_id = c.id AND ev.action = 'resolve_duplicate'
                         AND ev.data -> 'override' = 'true'::jsonb)"""
 
+#: A claim ``c`` waiting for a batch of the channel: approved, paid that way, in the id range, its bank-side wait
+#: over (what a batch picks, and what a batching run first asks whether there is any of).
+_WAITING = """c.program_id = :program_id AND c.state = 'approved' AND c.payout = :channel AND c.id BETWEEN :lo AND :hi
+          AND (c.retry_after IS NULL OR c.retry_after <= now())"""
+
 _BATCH_PAYMENTS = text(
     """
     WITH picked AS (
         SELECT c.id, c.amount_vnd, c.bank_code, c.bank_account,
                coalesce((SELECT max(p.attempt) FROM payments p WHERE p.claim_id = c.id), 0) + 1 AS attempt
         FROM claims c
-        WHERE c.program_id = :program_id AND c.state = 'approved' AND c.payout = :channel
-          AND c.id BETWEEN :lo AND :hi
-          AND (c.retry_after IS NULL OR c.retry_after <= now())
+        WHERE {WAITING}
           AND NOT EXISTS ({ANOTHER_CLAIM_PAID})
         ORDER BY c.id
         LIMIT :limit
@@ -200,17 +203,13 @@ _BATCH_PAYMENTS = text(
         SELECT id, :actor_id, NULL, 'queued', CAST(:data AS jsonb) FROM created
     )
     SELECT claim_id, amount_vnd FROM created ORDER BY claim_id
-    """.replace("{ANOTHER_CLAIM_PAID}", ANOTHER_CLAIM_PAID)
+    """.replace("{ANOTHER_CLAIM_PAID}", ANOTHER_CLAIM_PAID).replace("{WAITING}", _WAITING)
 )
 
 
 #: Whether any claim waits for a batch of the channel, as :data:`_BATCH_PAYMENTS` picks them (but the lock and the
 #: check of another claim of the person paid, which a batch found empty still answers).
-_ANY_WAITING = text(
-    """SELECT EXISTS (SELECT 1 FROM claims c
-                      WHERE c.program_id = :program_id AND c.state = 'approved' AND c.payout = :channel
-                        AND c.id BETWEEN :lo AND :hi AND (c.retry_after IS NULL OR c.retry_after <= now()))"""
-)
+_ANY_WAITING = text(f"SELECT EXISTS (SELECT 1 FROM claims c WHERE {_WAITING})")
 
 
 def create_batch(
