@@ -393,6 +393,7 @@ ROUTES: dict[str, Route] = {
     "api.review.reject": _claim_action(
         "reject", {"reason_code": "pension_decision", "reason_text": "Đã hưởng lương hưu hằng tháng."}
     ),
+    "api.review.decline": _claim_action("decline", {"note": "Đơn đề nghị không nhận hỗ trợ ngày 12/10/2021."}),
     "api.review.resolve_duplicate": _claim_action("resolve-duplicate", {"keep": "SELF"}),
     "api.review.notice_batch": Route(
         lambda _: "/api/v1/notices/batches",
@@ -416,6 +417,7 @@ ROUTES: dict[str, Route] = {
     "caseworker.reject": _page_action(
         "reject", {"reason_code": "pension_decision", "reason_text": "Đã hưởng lương hưu hằng tháng."}
     ),
+    "caseworker.decline": _page_action("decline", {"note": "Đơn đề nghị không nhận hỗ trợ ngày 12/10/2021."}),
     "caseworker.contact": _page_action("contact", {"channel": "phone", "outcome": "reached"}),
     "caseworker.request_info": _page_action("request-info", {"addressee": "person", "note": "Nộp sổ BHXH."}),
     "caseworker.resolve_duplicate": _page_action("duplicates", {"keep": "SELF"}),

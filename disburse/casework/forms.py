@@ -93,6 +93,13 @@ class RejectForm(BaseForm):
     )
 
 
+class DeclineForm(BaseForm):
+    note = TextAreaField(
+        _l("Người lao động báo không nhận hỗ trợ bằng cách nào"),
+        validators=_text(required=_l("Hãy ghi người lao động đã báo không nhận hỗ trợ bằng cách nào, ngày nào.")),
+    )
+
+
 class ContactForm(BaseForm):
     #: The claim's latest event when the form was shown (a post sent again records nothing).
     seen = HiddenField()

@@ -32,6 +32,7 @@ from disburse.casework.forms import (
     CheckedApproveForm,
     ConfirmedForm,
     ContactForm,
+    DeclineForm,
     DeskSearchForm,
     DismissOfferForm,
     OfferCashForm,
@@ -478,6 +479,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "approval_needs_payout": pick(bank_problem) if approvable and bank_problem and period_ended is None else None,
         "approval_waits": pick(waits) if waits and (approvable or period_ended) else None,
         "can_reject": (state, ClaimAction.REJECT) in TRANSITIONS,
+        "can_decline": (state, ClaimAction.DECLINE) in TRANSITIONS,
         "casework": review.has_casework(state),
         "can_fix_details": service.may_correct_payment_details(claim),
         "offered": offered,
@@ -798,6 +800,26 @@ def reject(claim_id: int) -> ResponseReturnValue:
             ClaimAction.REJECT, lambda state: _("Không thể từ chối hồ sơ đang ở trạng thái “%(state)s”.", state=state)
         ),
         min_other_text=review.MIN_OTHER_TEXT,
+    )
+
+
+@bp.route("/claims/<int:claim_id>/decline", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def decline(claim_id: int) -> ResponseReturnValue:
+    """The person told the office they do not want the support (after their unit's Form 02, or at the office)."""
+    form = DeclineForm()
+    return _action_page(
+        claim_id,
+        form,
+        "caseworker/decline.html",
+        lambda claim, user: review.record_decline(claim.id, user, form.note.data or ""),
+        _("Đã ghi nhận người lao động không nhận hỗ trợ."),
+        closed=_unless(
+            ClaimAction.DECLINE,
+            lambda state: _(
+                "Không thể ghi nhận không nhận hỗ trợ cho hồ sơ đang ở trạng thái “%(state)s”.", state=state
+            ),
+        ),
     )
 
 

@@ -141,8 +141,8 @@ def known_banks() -> set[str]:
 
 
 def _state_words(state: str) -> tuple[str, str]:
-    vi, en = STATE_LABELS[ClaimState(state)]
-    return vi, en.lower()
+    """The state's label in each language, for "hồ sơ đang ở trạng thái '…'" / "the claim's state is '…'"."""
+    return STATE_LABELS[ClaimState(state)]
 
 
 def parse_decline(value: Any) -> bool | None:
@@ -301,25 +301,42 @@ def _decide_confirmation(
         return None
     result.claim_id = listed.claim_id
     state = ClaimState(listed.state)
+    # A decline is the unit's answer for the person, taken where a confirmation would be: once the unit has answered
+    # (or the office decided without it), a later Form 02 row never undoes that answer, nor a decision.
+    answering = state in _CONFIRMABLE or (
+        closed is None and takes_late_form_02(state, listed.reasons, listed.confirmed)
+    )
+    vi, en = _state_words(state)
     if item.decline:
         if state is ClaimState.DECLINED:
             result.outcome = "unchanged"
-            return None
-        if (state, ClaimAction.DECLINE) in TRANSITIONS:
+        elif answering:
             return "decline"
-        vi, en = _state_words(state)
-        result.fail(
-            "decline",
-            "cannot_decline",
-            f"Không thể ghi 'Không nhận hỗ trợ': hồ sơ đang ở trạng thái '{vi}'.",
-            f"Cannot record 'declines support': the claim is {en}.",
-        )
+        elif state is ClaimState.REJECTED:
+            _refused_by_office(result, vi, en)
+        else:
+            office_vi, office_en = (
+                (
+                    " Nếu người lao động không muốn nhận hỗ trợ nữa, người đó (hoặc đơn vị) báo cơ quan BHXH cấp huyện "
+                    "để cơ quan ghi nhận.",
+                    " If the person no longer wants the support, they (or the unit) tell the district social security "
+                    "office, which records it.",
+                )
+                if (state, ClaimAction.DECLINE) in TRANSITIONS
+                else ("", "")
+            )
+            result.fail(
+                "decline",
+                "cannot_decline",
+                f"Mẫu số 02 không ghi được 'Không nhận hỗ trợ' cho người này: hồ sơ đang ở trạng thái '{vi}'."
+                + office_vi,
+                f"Form 02 cannot record 'declines support' for this person: the claim's state is '{en}'." + office_en,
+            )
         return None
     if state in _CONFIRMABLE:
         return "confirm"
-    if closed is None and takes_late_form_02(state, listed.reasons, listed.confirmed):
+    if answering:
         return "confirm_late"  # taken while the unit's list may still change (Form 03)
-    vi, en = _state_words(state)
     if not listed.confirmed and state in _DECIDED_WITHOUT_FORM_02:
         _without_form_02(result, listed, closed)
         return None
@@ -330,23 +347,38 @@ def _decide_confirmation(
         result.outcome = "unchanged"
         return None
     if state is ClaimState.REJECTED:
-        result.fail(
-            "si_code",
-            "claim_refused",
-            f"Cơ quan BHXH đã quyết định không giải quyết hỗ trợ cho người này (trạng thái '{vi}'); Mẫu số 02 không "
-            "thay đổi được quyết định đó. Nếu cần, hãy liên hệ cơ quan BHXH.",
-            f"The social security office has refused this person's claim (it is {en}); Form 02 cannot change that "
-            "decision. Contact the office if needed.",
-        )
+        _refused_by_office(result, vi, en)
         return None
-    vi_then, en_then = closed or ("Hãy dùng Mẫu số 03 để điều chỉnh.", "Use Form 03 to correct it.")
+    if closed is not None:
+        vi_then, en_then = closed
+    elif state in _CORRECTABLE:
+        vi_then, en_then = "Hãy dùng Mẫu số 03 để điều chỉnh.", "Use Form 03 to correct it."
+    else:  # paid, on its way to the bank, declined or removed: nothing of the unit's changes it
+        vi_then, en_then = (
+            "Mẫu số 02 và Mẫu số 03 không thay đổi được; nếu cần, hãy liên hệ cơ quan BHXH.",
+            "Neither Form 02 nor Form 03 can change that; contact the social security office if needed.",
+        )
+    earlier_vi, earlier_en = (
+        ("lần xác nhận trước", "the earlier confirmation") if listed.confirmed else ("hồ sơ", "what is recorded")
+    )
     result.fail(
         "bank_account" if state in _CONFIRMED_OPEN else "si_code",
         "contradicts_earlier",
-        f"Dòng này khác với lần xác nhận trước (hồ sơ đang ở trạng thái '{vi}'). {vi_then}",
-        f"This row contradicts the earlier confirmation (the claim is {en}). {en_then}",
+        f"Dòng này khác với {earlier_vi} (hồ sơ đang ở trạng thái '{vi}'). {vi_then}",
+        f"This row contradicts {earlier_en} (the claim's state is '{en}'). {en_then}",
     )
     return None
+
+
+def _refused_by_office(result: RowResult, vi: str, en: str) -> None:
+    result.fail(
+        "si_code",
+        "claim_refused",
+        f"Cơ quan BHXH đã quyết định không giải quyết hỗ trợ cho người này (trạng thái '{vi}'); Mẫu số 02 không "
+        "thay đổi được quyết định đó. Nếu cần, hãy liên hệ cơ quan BHXH.",
+        f"The social security office has refused this person's claim (its state is '{en}'); Form 02 cannot change "
+        "that decision. Contact the office if needed.",
+    )
 
 
 #: States of a claim its unit never confirmed that a late Form 02 no longer confirms: being checked right now, in
@@ -386,7 +418,7 @@ def _without_form_02(result: RowResult, listed: _Listed, closed: tuple[str, str]
             f"Đã quá hạn xác nhận danh sách (Mẫu số 02); hồ sơ đang được cơ quan BHXH xem xét (trạng thái '{vi}'). "
             f"{vi_then}".rstrip(),
             f"The list's confirmation deadline (Form 02) has passed; the social security office is checking the claim "
-            f"(it is {en}). {en_then}".rstrip(),
+            f"(its state is '{en}'). {en_then}".rstrip(),
         )
         return
     if state is ClaimState.NEEDS_REVIEW:
@@ -406,8 +438,8 @@ def _without_form_02(result: RowResult, listed: _Listed, closed: tuple[str, str]
         "decided_without_form_02",
         f"Cơ quan BHXH đã giải quyết hồ sơ của người này khi đơn vị chưa gửi Mẫu số 02: trạng thái '{vi}'. Mẫu số 02 "
         f"gửi muộn không thay đổi được. {vi_then}".rstrip(),
-        f"The social security office decided on this person's claim without the unit's Form 02: it is {en}. A late "
-        f"Form 02 cannot change that. {en_then}".rstrip(),
+        f"The social security office decided on this person's claim without the unit's Form 02: its state is "
+        f"'{en}'. A late Form 02 cannot change that. {en_then}".rstrip(),
     )
 
 
@@ -691,7 +723,7 @@ def _remove(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _Li
             "action",
             "cannot_remove",
             f"Không thể bỏ người này khỏi danh sách: hồ sơ đang ở trạng thái '{vi}'.",
-            f"This person cannot be removed from the list: the claim is {en}.",
+            f"This person cannot be removed from the list: the claim's state is '{en}'.",
         )
         return
     reason = text_value(row, "reason")[:900] or "Không có tại đơn vị (Mẫu số 03)"
@@ -729,14 +761,27 @@ def _correct(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _L
             "bank_account",
             "cannot_correct",
             f"Không thể đổi tài khoản: hồ sơ đang ở trạng thái '{vi}'.",
-            f"The account cannot be changed: the claim is {en}.",
+            f"The account cannot be changed: the claim's state is '{en}'.",
         )
     elif bank_code and state in _PAY_AGAIN:
         from disburse.payments.service import PaymentPeriodEnded, payable
 
+        claim = db.session.get(Claim, listed.claim_id)
+        assert claim is not None, "locked by the form"
         if not payable(ctx.program, ctx.today):  # a programme whose Form 03 outlasts its payments: nothing more paid
             ended = PaymentPeriodEnded(ctx.program)
             result.fail("bank_account", "payment_period_ended", ended.vi, ended.en)
+        elif _corrected_to(claim, bank_code, bank_account):
+            result.outcome = "unchanged"  # this correction, sent again: done already
+            return
+        elif (claim.bank_code, claim.bank_account, claim.payout) == (bank_code, bank_account, "bank"):
+            # The details the payment failed with, or came back from: as the office's correction refuses them.
+            result.fail(
+                "bank_account",
+                "same_details",
+                "Đây là tài khoản đã chi trả không thành công; hãy ghi tài khoản mới.",
+                "These are the details the payment failed with; give the new account.",
+            )
     if result.errors:
         return
     changes = _apply_corrections(listed, bank_code, bank_account, phone)
@@ -861,8 +906,8 @@ def correct_payment_details(
             "cannot_correct",
             f"Không thể đổi tài khoản: hồ sơ đang ở trạng thái '{vi}'; chỉ sửa khi hồ sơ chờ xem xét hoặc chi trả "
             "không thành công.",
-            f"The account cannot be changed: the claim is {en}; details are corrected while the claim is in review "
-            "or after a failed payment.",
+            f"The account cannot be changed: the claim's state is '{en}'; details are corrected while the claim is in "
+            "review or after a failed payment.",
         )
     elif not result.errors and (claim.bank_code, claim.bank_account, claim.payout) == (bank_code, bank_account, "bank"):
         if state == ClaimState.NEEDS_REVIEW:

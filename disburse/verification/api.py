@@ -224,6 +224,16 @@ class RejectBody(ApiModel):
     ]
 
 
+class DeclineBody(ApiModel):
+    note: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT, pattern=NO_CONTROL),
+        Field(description="How the person told the office they decline the support (their request and its date)."),
+        CONTROL_MSG,
+        BLANK_IS_MISSING,
+    ]
+
+
 class ResolveDuplicateBody(ApiModel):
     keep: Annotated[_Id, Field(description="The claim of the group that is kept.")]
     override: Annotated[bool, Field(default=False, description="Keep a claim the rules would not (needs a note).")]
@@ -538,6 +548,13 @@ def approve(claim_id: int, body: ApproveBody) -> ResponseReturnValue:
 @_action("Refuse a claim with a reason (then print its notice)", RejectBody)
 def reject(claim_id: int, body: RejectBody) -> ResponseReturnValue:
     return _done(review.reject(claim_id, _user(), body.reason_code, body.reason_text))
+
+
+@bp.post("/claims/<int:claim_id>/decline")
+@roles_required(*ACTING_ROLES)
+@_action("Record that the person declines the support (final: the claim is never paid)", DeclineBody)
+def decline(claim_id: int, body: DeclineBody) -> ResponseReturnValue:
+    return _done(review.record_decline(claim_id, _user(), body.note))
 
 
 @bp.post("/claims/<int:claim_id>/resolve-duplicate")

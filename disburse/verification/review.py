@@ -562,7 +562,8 @@ def _user_dict(user: User) -> dict[str, Any]:
 
 def timeline(claim_id: int, user: User) -> list[dict[str, Any]]:
     """The claim's events, oldest first, as ``user`` may see them. Employers: contact attempts left out, work notes
-    without their details, no actor. Nobody sees, in an event's data, another claim outside their scope: its id among
+    without their details, no actor, and none of the office's own words (:data:`OFFICE_WORDS`) but a refusal's, which
+    is the notice's reason. Nobody sees, in an event's data, another claim outside their scope: its id among
     the possible ``duplicates``, nor the claim kept by a duplicate decision (its id and SI code)."""
     staff = user.role in ACTING_ROLES
     rows = db.session.execute(
@@ -589,11 +590,16 @@ def timeline(claim_id: int, user: User) -> list[dict[str, Any]]:
                 "from_state": event.from_state,
                 "to_state": event.to_state,
                 "actor": _user_dict(actor) if staff and actor is not None else None,
-                "reason": event.reason,
+                "reason": event.reason if staff or not (is_note or event.action in OFFICE_WORDS) else None,
                 "data": _without_unseen_claims(event.data, visible) if staff or not is_note else None,
             }
         )
     return events
+
+
+#: Moves whose reason is a caseworker's note for the office (an approval's note, how a person's decline was learnt),
+#: not words addressed to the unit: employers see the move without it.
+OFFICE_WORDS = frozenset({ClaimAction.APPROVE.value, ClaimAction.DECLINE.value})
 
 
 #: The keys of an event's data that list other claims: verification's possible duplicates, a duplicate decision's
@@ -1095,6 +1101,24 @@ def reject(claim_id: int, user: User, reason_code: str, reason_text: str) -> Act
         event = claims.transition(claim, ClaimAction.REJECT, user, reason=reason_text, data=data)
     except InvalidClaimTransition:
         raise _invalid_state(claim, "từ chối", "refused") from None
+    return ActionResult(claim, changed=True, events=[event])
+
+
+def record_decline(claim_id: int, user: User, note: str) -> ActionResult:
+    """Record that the person declines the support ("Không nhận hỗ trợ"), told to the office after their unit's Form
+    02 (which no longer records it: :func:`disburse.claims.employer_forms.confirm`), or by a person who came to the
+    office. ``note`` says how the office learnt it (the person's written request, its date); it goes on the event as
+    its reason. Final: a declined claim is never paid. Refused once money is on its way or the claim is closed;
+    recording it again changes nothing."""
+    assert note.strip()
+    claim = visible_claim(claim_id, user, lock=True)
+    _may_work(claim, user)
+    if claim.state == ClaimState.DECLINED:
+        return ActionResult(claim, changed=False)
+    try:
+        event = claims.transition(claim, ClaimAction.DECLINE, user, reason=note.strip(), data={"by": "office"})
+    except InvalidClaimTransition:
+        raise _invalid_state(claim, "ghi nhận không nhận hỗ trợ cho", "recorded as declined") from None
     return ActionResult(claim, changed=True, events=[event])
 
 

@@ -35,6 +35,7 @@ QUERY_PARAMETERS: dict[str, tuple[str, ...]] = {
     "api.review.request_info": (),
     "api.review.approve": (),
     "api.review.reject": (),
+    "api.review.decline": (),
     "api.review.resolve_duplicate": (),
     "api.review.notice_batch": (),
     "api.providers.provider_event": (),

@@ -203,6 +203,9 @@ SAMPLES: dict[tuple[str, str], Callable[[Call], Any]] = {
     ("POST", "/claims/{claim_id}/reject"): _action(
         "reject", {"reason_code": "pension_decision", "reason_text": "Đã hưởng lương hưu từ 03/2021."}
     ),
+    ("POST", "/claims/{claim_id}/decline"): _action(
+        "decline", {"note": "Đơn đề nghị không nhận hỗ trợ ngày 12/10/2021."}
+    ),
     ("POST", "/claims/{claim_id}/resolve-duplicate"): _action("resolve-duplicate", {"keep": "SELF"}),
     ("POST", "/notices/batches"): lambda call: call.post(
         "/notices/batches", {"district": DONG_ANH, "date": "2021-11-02"}

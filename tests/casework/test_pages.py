@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from sqlalchemy import func, select
@@ -58,7 +59,7 @@ def signed_in(client, caseworker):
 def _text(response) -> str:
     """The page's text without tags, spaces collapsed (what a person reads)."""
     html = response.get_data(as_text=True)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
 
 
 def _title(response) -> str:
@@ -534,6 +535,32 @@ def test_reject_then_print_the_notice(signed_in):
     assert printed.status_code == 200 and reason in printed.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_office_records_a_persons_decline_from_the_case_page(client, caseworker, locale):
+    """A person who tells the office, after their unit's Form 02, that they do not want the support: the case page
+    offers it, the form asks how the office learnt it (in the page's language), and the claim is declined."""
+    claim = create_claim("approved", district_code=caseworker.district_code)
+    sign_in(client, caseworker, locale)
+    page = client.get(f"/caseworker/claims/{claim.id}")
+    link = "Ghi nhận không nhận hỗ trợ" if locale == "vi" else "Record that the person declines support"
+    assert f'href="/caseworker/claims/{claim.id}/decline">{link}</a>' in page.get_data(as_text=True)
+    empty = client.post(f"/caseworker/claims/{claim.id}/decline", data={"note": "  "})
+    assert empty.status_code == 422 and db.session.get(Claim, claim.id).state == "approved"
+    wanted = (
+        "Hãy ghi người lao động đã báo không nhận hỗ trợ bằng cách nào, ngày nào."
+        if locale == "vi"
+        else "Write how, and on which day, the person told the office they decline the support."
+    )
+    assert _text(empty).count(wanted) == 2  # the summary and the field
+    done = client.post(f"/caseworker/claims/{claim.id}/decline", data={"note": "Đơn đề nghị ngày 12/10/2021."})
+    assert done.status_code == 302
+    assert db.session.get(Claim, claim.id).state == "declined"
+    after = client.get(f"/caseworker/claims/{claim.id}")
+    said = "Đã ghi nhận người lao động không nhận hỗ trợ." if locale == "vi" else "Recorded: the person declines"
+    assert said in _text(after) and "Đơn đề nghị ngày 12/10/2021." in _text(after)
+    assert f"/caseworker/claims/{claim.id}/decline" not in after.get_data(as_text=True)  # not offered again
+
+
 @pytest.mark.parametrize(
     ("locale", "data", "messages"),
     [
@@ -771,7 +798,7 @@ def test_a_failed_payment_goes_through_request_details_too(signed_in):
             "en",
             "approved",
             {"bank_code": "BIDV", "bank_account": "123456"},
-            "The account cannot be changed: the claim is approved",
+            "The account cannot be changed: the claim's state is 'Approved'",
         ),
     ],
 )

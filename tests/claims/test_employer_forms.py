@@ -179,12 +179,15 @@ def test_a_second_form_02_agreeing_changes_nothing_and_one_contradicting_is_refu
 
     other = forms.confirm(nq116(), employer.unit_code, [{**row, "bank_account": "999999999"}], today=TODAY)
     assert other.rows[0].errors[0].code == "contradicts_earlier"
+    # A decline after the unit's confirmation would undo its answer, and from approved on the office's decision, for
+    # good (a declined claim has no way back): the office records a person's change of mind, not a later Form 02.
     declined = forms.confirm(nq116(), employer.unit_code, [{**row, "decline": True}], today=TODAY)
-    assert declined.rows[0].outcome == "declined"  # declining is the person's right until the money is on its way
-    refused = forms.confirm(nq116(), employer.unit_code, [row], today=TODAY)
-    assert refused.rows[0].errors[0].code == "contradicts_earlier"
+    (error,) = declined.rows[0].errors
+    assert (error.field, error.code) == ("decline", "cannot_decline")
+    assert "báo cơ quan BHXH cấp huyện" in error.message_vi and "tell the district social security" in error.message_en
+    assert _events(claim) == events
     db_session.refresh(claim)
-    assert (claim.state, claim.bank_account) == ("declined", "0011223344")
+    assert (claim.state, claim.bank_account) == ("employer_confirmed", "0011223344")
 
 
 def test_form_01_returned_as_it_is_after_the_office_refused_a_claim_changes_nothing(db_session):
@@ -274,7 +277,7 @@ def test_a_late_form_02_confirms_people_in_review_only_because_the_unit_was_late
     assert "Mẫu số 03" in error.message_vi and "Form 03" in error.message_en
     (error,) = result.rows[2].errors
     assert error.code == "decided_without_form_02"
-    assert "'Đã duyệt'" in error.message_vi and "it is approved" in error.message_en
+    assert "'Đã duyệt'" in error.message_vi and "its state is 'Approved'" in error.message_en
     assert _state(db_session, zero_months) == "needs_review" and _state(db_session, approved) == "approved"
     assert rollups_match(db_session)
 
@@ -440,6 +443,28 @@ def test_form_03_add_refuses_people_the_rules_or_the_registry_refuse(db_session)
     error = excluded_result.rows[0].errors[0]
     assert error.code == "not_eligible" and "khu vực không được hỗ trợ" in error.message_vi
     assert db_session.scalar(select(func.count()).select_from(Claim).where(Claim.employee_id == at_excluded.id)) == 0
+
+
+def test_form_03_giving_back_the_account_a_payment_failed_with_is_refused_as_the_office_refuses_it(db_session):
+    """The details the payment failed with, sent as a correction, are not new details: refused (``same_details``),
+    nothing written, the claim still waiting; the same correction sent twice is 'unchanged' the second time."""
+    employer, (failed,) = _unit_with("payment_failed")
+    events = _events(failed)
+    same = {
+        "si_code": _si(failed),
+        "action": "correct",
+        "bank_code": failed.bank_code,
+        "bank_account": failed.bank_account,
+    }
+    refused = forms.adjust(nq116(), employer.unit_code, [same], today=TODAY)
+    (error,) = refused.rows[0].errors
+    assert (error.field, error.code) == ("bank_account", "same_details") and "new account" in error.message_en
+    assert _state(db_session, failed) == "payment_failed" and _events(failed) == events
+    new = {**same, "bank_code": "TCB", "bank_account": "19034455667788"}
+    assert forms.adjust(nq116(), employer.unit_code, [new], today=TODAY).rows[0].outcome == "corrected"
+    events = _events(failed)
+    assert forms.adjust(nq116(), employer.unit_code, [new], today=TODAY).rows[0].outcome == "unchanged"
+    assert _state(db_session, failed) == "approved" and _events(failed) == events
 
 
 def test_form_03_removes_and_corrects(db_session):

@@ -53,7 +53,8 @@ LISTED_ACCOUNT = "0011004455667"  # the bank details a Form 01 claim carries (te
 MONTHS = [0, 5, 30, 90, 140]
 
 # The claim machine's sets, from docs/rules.md (the claim states).
-DECLINABLE = {"listed", "employer_overdue", "employer_confirmed", "applied", "verifying", "needs_review", "approved"}
+#: Where a Form 02 row is the unit's answer (a confirmation or a decline); after it, a later row changes nothing.
+ANSWERABLE = {"listed", "employer_overdue"}
 REMOVABLE = {"listed", "employer_overdue", "employer_confirmed", "verifying", "needs_review", "approved"}
 APPLICABLE = {"listed", "employer_overdue", "employer_confirmed", "needs_review"}
 CORRECTABLE = {"listed", "employer_overdue", "employer_confirmed", "verifying", "needs_review", "approved"}
@@ -164,11 +165,11 @@ def _verify(rules: ProgramRules, ps: list[P], claims: list[M | None]) -> None:
 
 def _form02(step: tuple, c: M | None) -> None:
     if step[0] == "decline":
-        if c is not None and c.state in DECLINABLE:
+        if c is not None and c.state in ANSWERABLE:
             c.state = "declined"
         return
     _, i, bank = step
-    if c is not None and c.state in ("listed", "employer_overdue"):
+    if c is not None and c.state in ANSWERABLE:
         c.state, c.payout, c.account = (
             "employer_confirmed",
             "bank" if bank else "cash",

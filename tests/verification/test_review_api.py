@@ -191,6 +191,34 @@ def test_a_duplicate_decision_names_no_claim_outside_the_viewers_scope(client, c
     assert [(a.status_code, a.get_json()["error"]) for a in answers] == [(409, "outside_scope")] * 2
 
 
+def test_the_unit_reads_no_note_the_office_wrote_for_itself_but_a_refusals_reason(client, caseworker, unit):
+    """An approval's note and how the office learnt of a decline are the office's words; a refusal's reason is the
+    notice's, and the unit reads it. Staff read them all."""
+    approved, refused = (
+        create_claim("needs_review", employer_id=unit.id),
+        create_claim("needs_review", employer_id=unit.id),
+    )
+    headers = _auth(caseworker)
+    note = "GHI CHÚ NỘI BỘ: đã gọi điện, nghi vấn."
+    assert client.post(f"/api/v1/claims/{approved.id}/approve", json={"note": note}, headers=headers).status_code == 200
+    said = "Đơn đề nghị không nhận hỗ trợ ngày 12/10/2021."
+    declined = client.post(f"/api/v1/claims/{approved.id}/decline", json={"note": said}, headers=headers)
+    assert declined.status_code == 200 and declined.get_json()["claim"]["state"] == "declined"
+    why = "Đã có quyết định hưởng lương hưu hằng tháng từ tháng 03/2021."
+    body = {"reason_code": "pension_decision", "reason_text": why}
+    assert client.post(f"/api/v1/claims/{refused.id}/reject", json=body, headers=headers).status_code == 200
+    employer = create_user("employer", employer_unit=unit.unit_code)
+
+    def reasons(claim: Claim, viewer) -> dict[str, Any]:
+        detail = client.get(f"/api/v1/claims/{claim.id}", headers=_auth(viewer)).get_json()
+        return {e["action"]: e["reason"] for e in detail["timeline"]}
+
+    assert {"approve": None, "decline": None}.items() <= reasons(approved, employer).items()
+    assert note not in json.dumps(reasons(approved, employer)) and said not in json.dumps(reasons(approved, employer))
+    assert reasons(refused, employer)["reject"] == why
+    assert {"approve": note, "decline": said}.items() <= reasons(approved, caseworker).items()
+
+
 def test_a_duplicate_pair_resolved_over_the_api_refuses_the_other_with_its_notice(client, caseworker, unit):
     kept, other = create_duplicate_group("needs_review", employer_id=unit.id)
     headers = _auth(caseworker)

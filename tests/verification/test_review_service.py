@@ -375,6 +375,44 @@ def test_reject_records_the_code_and_the_written_reason(db_session):
     assert other.value.code == "already_rejected"
 
 
+@pytest.mark.parametrize("state", ["listed", "employer_confirmed", "needs_review", "approved", "payment_failed"])
+def test_the_office_records_a_decline_wherever_no_money_is_on_its_way(db_session, state):
+    """After the unit's Form 02 only the office records a person's "Không nhận hỗ trợ": a decline with how the person
+    said it, once; refused where money is on its way or the claim is closed, and out of scope as unknown."""
+    claim = create_claim(state, district_code=DONG_ANH)
+    lan = create_user("caseworker", district=DONG_ANH)
+    done = review.record_decline(claim.id, lan, "  Đơn đề nghị ngày 12/10/2021.  ")
+    assert done.changed and claim.state == "declined"
+    (event,) = done.events
+    assert (event.action, event.from_state, event.reason, event.data, event.actor_id) == (
+        "decline",
+        state,
+        "Đơn đề nghị ngày 12/10/2021.",
+        {"by": "office"},
+        lan.id,
+    )
+    events = _events(claim.id)
+    assert review.record_decline(claim.id, lan, "Lần nữa.").changed is False and _events(claim.id) == events
+
+
+def test_a_decline_is_refused_once_money_is_on_its_way_or_the_claim_is_closed(db_session):
+    lan = create_user("caseworker", district=DONG_ANH)
+    for state in ("payment_pending", "paid", "rejected", "removed"):
+        claim = create_claim(state, district_code=DONG_ANH)
+        events = _events(claim.id)
+        with pytest.raises(Conflict) as refused:
+            review.record_decline(claim.id, lan, "Đơn đề nghị.")
+        assert refused.value.code == "invalid_state" and "cannot be recorded as declined" in refused.value.en
+        assert claim.state == state and _events(claim.id) == events
+    elsewhere = create_claim("approved", district_code=QUAN_1)
+    with pytest.raises(NotFound):
+        review.record_decline(elsewhere.id, lan, "Đơn đề nghị.")
+    unit = create_employer(district_code=DONG_ANH)
+    theirs = create_claim("approved", employer_id=unit.id, district_code=DONG_ANH)
+    with pytest.raises(review.Forbidden):  # the unit sees the claim; the office records the person's decline
+        review.record_decline(theirs.id, create_user("employer", employer_unit=unit.unit_code), "Đơn đề nghị.")
+
+
 def test_refusal_reasons_are_the_rules_exclusions_and_duplicate_with_plain_words(db_session):
     reasons = review.refusal_reasons()
     assert {"excluded_sector", "stopped_outside_window", "pension_decision", "duplicate"} <= set(reasons)
