@@ -442,7 +442,7 @@ def read_returned_form(
             f"The file has over {number(exc.max_rows, locale='en')} rows, more than the unit's Form 01 list "
             f"({number(listed, locale='en')} people). Use the Form 01 file you downloaded. {missing_en}",
         ) from None
-    if "si_code" not in header:
+    if "si_code" not in header and "si_code" not in [_LABELS.get(name) for name in header]:
         raise UnusableFile(
             "Thiếu cột Mã số BHXH (si_code); hãy dùng tệp Mẫu số 01 đã tải về.",
             "The SI code column (si_code) is missing; use the Form 01 file you downloaded.",
@@ -451,7 +451,54 @@ def read_returned_form(
         raise UnusableFile(
             "Tệp không có dòng dữ liệu nào dưới dòng tiêu đề.", "The file has no data rows under the header row."
         )
+    renamed = dict(zip(header, _form_02_columns(header), strict=True))
+    if any(original != name for original, name in renamed.items()):
+        rows = [(n, {renamed.get(key, key): value for key, value in cells.items()}) for n, cells in rows]
     return rows, others
+
+
+#: A column may be headed by its Form 01 label alone ("Số tài khoản"), as a unit retyping the header might.
+_LABELS = {label.lower(): name for label, name in FORM_01_COLUMNS}
+#: The Form 02 columns a returned file must have: without them every person would be taken as paid in cash.
+_BANK_COLUMNS = ("bank_code", "bank_account")
+
+
+def _form_02_columns(header: list[str]) -> list[str]:
+    """The returned form's column names (a label alone read as its column), or UnusableFile when a column is not one of
+    Form 01's (a column the reader would pass over: "Không nhận hỗ trợ" retyped without "(decline)" would confirm
+    everyone it marks), a column comes twice (which one counts?), or the bank columns are missing (every person would
+    be taken as cash). Empty header cells (unnamed blank columns) are passed over."""
+    names = [_LABELS.get(name, name) for name in header]
+    known = {name for _, name in FORM_01_COLUMNS}
+    columns = ", ".join(f"{label} ({name})" for label, name in FORM_01_COLUMNS)
+    unknown = [original for original, name in zip(header, names, strict=True) if name and name not in known]
+    if unknown:
+        listed = ", ".join(f"“{name}”" for name in unknown[:5])
+        raise UnusableFile(
+            f"Tệp có cột không thuộc Mẫu số 01/02: {listed}. Các cột được đọc là: {columns}; hãy dùng tệp Mẫu số 01 "
+            "đã tải về, không đổi tên cột, và xoá các cột thêm vào.",
+            f"The file has columns that are not Form 01/02’s: {listed}. The columns read are: {columns}; use the Form "
+            "01 file you downloaded, keep the column names, and delete any column added.",
+        )
+    twice = sorted({name for name in names if name and names.count(name) > 1})
+    if twice:
+        listed = ", ".join(twice)
+        raise UnusableFile(
+            f"Tệp có cột lặp lại: {listed}. Mỗi cột chỉ được có một lần.",
+            f"The file has a column more than once: {listed}. Each column may appear only once.",
+        )
+    missing = [name for name in _BANK_COLUMNS if name not in names]
+    if missing:
+        labels = dict((name, label) for label, name in FORM_01_COLUMNS)
+        listed = ", ".join(f"{labels[name]} ({name})" for name in missing)
+        vi, en = ("các cột", "The columns {} are") if len(missing) > 1 else ("cột", "The column {} is")
+        raise UnusableFile(
+            f"Thiếu {vi} {listed}; hãy dùng tệp Mẫu số 01 đã tải về. Người nhận tiền mặt tại cơ quan BHXH: để trống "
+            "hai ô ngân hàng và số tài khoản.",
+            f"{en.format(listed)} missing; use the Form 01 file you downloaded. For a person paid in cash at the "
+            "office, leave the bank and account number cells blank.",
+        )
+    return names
 
 
 # --------------------------------------------------------------------------------------- requests to the unit

@@ -605,6 +605,22 @@ def test_the_results_page_lists_the_first_refused_rows_and_the_errors_file_has_t
     assert len(list(csv.reader(io.StringIO(errors.data.decode("utf-8-sig"))))) == 1 + 5
 
 
+def test_form_02_columns_headed_by_their_labels_alone_are_read(client, unit):
+    """A header retyped with Form 01's labels and without the names in brackets is read as the form: the decline
+    column too (a column the reader passed over would have confirmed the person it marks)."""
+    stays, goes = _person(unit, "Lê Thị An"), _person(unit, "Lê Văn Bình")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["Mã số BHXH", "Ngân hàng", "Số tài khoản", "Không nhận hỗ trợ: ghi x"])
+    writer.writerows([[_si(stays), "VCB", "0011223344", ""], [_si(goes), "", "", "x"]])
+    upload = io.BytesIO(out.getvalue().encode("utf-8-sig"))
+    client = _employer(client, unit)
+    response = client.post(f"/employers/{unit.unit_code}/form-02/upload", data={"file": (upload, "f.csv")})
+    assert response.status_code in (200, 302), _text(response)
+    assert [db.session.get(Claim, c.id).state for c in (stays, goes)] == ["employer_confirmed", "declined"]
+    assert db.session.get(Claim, stays.id).bank_account == "0011223344"
+
+
 def test_form_02_upload_in_english(client, unit):
     listed = _person(unit, "Vũ Văn Bốn")
     client = _employer(client, unit, "en")
@@ -632,6 +648,26 @@ def test_form_02_upload_in_english(client, unit):
             {"file": (io.BytesIO(b"si_code\n"), "mau02.csv")},
             "Tệp không có dòng dữ liệu nào",
             "The file has no data rows",
+        ),
+        (  # "(decline)" left out when the header was retyped: its marks would have been passed over, people confirmed
+            {
+                "file": (
+                    io.BytesIO("si_code,bank_code,bank_account,Không nhận hỗ trợ\n0100000001,,,x\n".encode()),
+                    "mau02.csv",
+                )
+            },
+            "Tệp có cột không thuộc Mẫu số 01/02: “không nhận hỗ trợ”.",
+            "The file has columns that are not Form 01/02’s: “không nhận hỗ trợ”.",
+        ),
+        (
+            {"file": (io.BytesIO(b"si_code,bank_code,bank_account,si_code\n0100000001,,,0100000002\n"), "mau02.csv")},
+            "Tệp có cột lặp lại: si_code.",
+            "The file has a column more than once: si_code.",
+        ),
+        (  # without its bank columns, every person would be taken as paid in cash
+            {"file": (io.BytesIO(b"si_code\n0100000001\n"), "mau02.csv")},
+            "Thiếu các cột Ngân hàng (bank_code), Số tài khoản (bank_account)",
+            "The columns Ngân hàng (bank_code), Số tài khoản (bank_account) are missing",
         ),
         (
             {"file": (io.BytesIO(b"\xff\xfesi_code"), "mau02.csv")},

@@ -55,6 +55,9 @@ MONTHS = [0, 5, 30, 90, 140]
 # The claim machine's sets, from docs/rules.md (the claim states).
 #: Where a Form 02 row is the unit's answer (a confirmation or a decline); after it, a later row changes nothing.
 ANSWERABLE = {"listed", "employer_overdue"}
+#: A claim in review only because its unit was late (docs/rules.md, "A late Form 02 is taken"): a Form 02 row is still
+#: the unit's answer while Form 03 is taken (every Form 02 of the sequence is).
+LATE_ONLY = {"not_confirmed_by_employer", "bank_details_missing", "bank_details_malformed"}
 REMOVABLE = {"listed", "employer_overdue", "employer_confirmed", "verifying", "needs_review", "approved"}
 APPLICABLE = {"listed", "employer_overdue", "employer_confirmed", "needs_review"}
 CORRECTABLE = {"listed", "employer_overdue", "employer_confirmed", "verifying", "needs_review", "approved"}
@@ -164,12 +167,16 @@ def _verify(rules: ProgramRules, ps: list[P], claims: list[M | None]) -> None:
 
 
 def _form02(step: tuple, c: M | None) -> None:
+    answering = c is not None and (
+        c.state in ANSWERABLE
+        or (c.state == "needs_review" and "not_confirmed_by_employer" in c.reasons and set(c.reasons) <= LATE_ONLY)
+    )
     if step[0] == "decline":
-        if c is not None and c.state in ANSWERABLE:
+        if c is not None and answering:
             c.state = "declined"
         return
     _, i, bank = step
-    if c is not None and c.state in ANSWERABLE:
+    if c is not None and answering:
         c.state, c.payout, c.account = (
             "employer_confirmed",
             "bank" if bank else "cash",
