@@ -662,11 +662,50 @@ def read_status_file(path: Path, *, settings: BankFileSettings | None = None) ->
 # ------------------------------------------------------------------------------------------------- provider
 
 
-def _carries(written: BatchFile, batch_reference: str, orders: Sequence[PaymentOrder]) -> bool:
-    """Whether the batch file ``written`` is this batch's and holds every one of ``orders`` (reference and amount)."""
-    return written.message_id == batch_reference and {(o.reference, o.amount_vnd) for o in orders} <= set(
-        written.transactions
-    )
+def _carries(
+    body: bytes,
+    batch_reference: str,
+    orders: Sequence[PaymentOrder],
+    batch: Sequence[PaymentOrder],
+    settings: BankFileSettings,
+    bins: Mapping[str, str] | None,
+) -> bool:
+    """Whether the outbox file ``body`` is this batch's as we wrote it and holds every one of ``orders``: each of its
+    transactions one of the batch's payments, and the file byte for byte what we would write for them at its time (a
+    payee's account, bank or name, an amount or a total changed in the file since, or a transaction added, is another
+    file). Asking again for fewer orders than the file holds (some settled since) is the same file. ``batch``: every
+    payment of the batch as an order."""
+    written = read_batch_file(body)
+    references = [reference for reference, _ in written.transactions]
+    if written.message_id != batch_reference or not {order.reference for order in orders} <= set(references):
+        return False
+    known = {order.reference: order for order in (*batch, *orders)}
+    if any(reference not in known for reference in references):
+        return False
+    kept = [known[reference] for reference in references]
+    if bins is None:
+        bins = bank_bins([settings.debtor_bank, *(order.bank_code for order in kept if order.bank_code)])
+    try:
+        return build_batch_file(batch_reference, kept, written.created_at, settings, bins) == body
+    except PermanentError:  # an order the file holds that we would not write (an unknown bank): not ours
+        return False
+
+
+def _batch_orders(batch_reference: str) -> list[PaymentOrder]:
+    """Every payment of the batch ``batch_reference`` as an order (:func:`disburse.payments.service.batch_orders`);
+    none outside an app."""
+    from flask import has_app_context
+
+    if not has_app_context():
+        return []
+    from sqlalchemy import select
+
+    from disburse.extensions import db
+    from disburse.payments.models import PaymentBatch
+    from disburse.payments.service import batch_orders
+
+    batch_id = db.session.scalar(select(PaymentBatch.id).where(PaymentBatch.reference == batch_reference))
+    return batch_orders(batch_id) if batch_id is not None else []
 
 
 def _batch_sent_at(batch_reference: str) -> datetime | None:
@@ -689,10 +728,11 @@ def _batch_sent_at(batch_reference: str) -> datetime | None:
 class BankFileProvider:
     """The :class:`~disburse.payments.providers.Provider` for bank files.
 
-    ``batch_created_at(batch_reference)`` gives a batch's creation time (the interface's ``send`` does not carry
-    it); without it, a batch already in the outbox keeps its file's time and a new one takes the moment the batch
-    was handed over (``payment_batches.sent_at``; the current second outside an app), so sending the same batch
-    again writes nothing new either way."""
+    ``batch_orders(batch_reference)`` gives every payment of a batch as an order (the batch's rows; ``send`` carries
+    only those asked for), to tell the file in the outbox from one changed since. ``batch_created_at(batch_reference)``
+    gives a batch's creation time (the interface's ``send`` does not carry it); without it, a batch already in the
+    outbox keeps its file's time and a new one takes the moment the batch was handed over (``payment_batches.sent_at``;
+    the current second outside an app), so sending the same batch again writes nothing new either way."""
 
     name = "bankfile"
 
@@ -702,10 +742,12 @@ class BankFileProvider:
         *,
         bins: Mapping[str, str] | None = None,
         batch_created_at: Callable[[str], datetime] | None = None,
+        batch_orders: Callable[[str], Sequence[PaymentOrder]] = _batch_orders,
     ) -> None:
         self._settings = settings
         self._bins = bins
         self._batch_created_at = batch_created_at
+        self._batch_orders = batch_orders
 
     @property
     def settings(self) -> BankFileSettings:
@@ -721,9 +763,10 @@ class BankFileProvider:
 
     def send(self, batch_reference: str, orders: Sequence[PaymentOrder]) -> Acknowledgement:
         """Write the batch's file, or find it already written: a file in the outbox that carries every order asked
-        for (same reference, same amount) is the bank's copy, and asking again (a send after a status file settled
-        some of the batch, so only the rest is asked for) changes nothing: "already have it". A file that lacks
-        one of them is another file for this message id: :class:`BatchFileConflict`, never overwritten.
+        for, exactly as we write it (:func:`_carries`), is the bank's copy, and asking again (a send after a status
+        file settled some of the batch, so only the rest is asked for) changes nothing: "already have it". Any other
+        file for this message id (one that lacks an order, or was changed since it was written) is
+        :class:`BatchFileConflict`, never overwritten.
 
         An outbox that cannot be read or written (missing and not creatable, full, not ours: an ``OSError``) is a
         :class:`~disburse.payments.providers.RetryableError`: nothing was handed over, and writing again later is
@@ -731,8 +774,10 @@ class BankFileProvider:
         outbox = self.settings.outbox
         try:
             path = outbox / batch_file_name(batch_reference)
-            if path.is_file() and _carries(read_batch_file(path.read_bytes()), batch_reference, orders):
-                return Acknowledgement(accepted=True, correlation_id=path.name)
+            if path.is_file():
+                batch = self._batch_orders(batch_reference)
+                if _carries(path.read_bytes(), batch_reference, orders, batch, self.settings, self._bins):
+                    return Acknowledgement(accepted=True, correlation_id=path.name)
             path = write_batch_file(
                 batch_reference, orders, self._created_at(batch_reference), settings=self.settings, bins=self._bins
             )

@@ -245,7 +245,9 @@ def test_asking_again_for_part_of_a_batch_already_written_is_already_have_it(fil
     """After a status file settled some of a batch, only the rest is asked for again: the file in the outbox holds
     those orders, so it is the answer, untouched; an order it does not hold (or holds for another amount) is another
     file under the same message id, refused."""
-    provider = BankFileProvider(files, bins=BINS, batch_created_at=lambda reference: CREATED)
+    provider = BankFileProvider(
+        files, bins=BINS, batch_created_at=lambda reference: CREATED, batch_orders=lambda reference: ORDERS
+    )
     provider.send("B2021-0001", ORDERS)
     path = files.outbox / "B2021-0001.pain.001.xml"
     before, written = path.read_bytes(), path.stat().st_mtime_ns
@@ -256,6 +258,32 @@ def test_asking_again_for_part_of_a_batch_already_written_is_already_have_it(fil
         with pytest.raises(BatchFileConflict):
             provider.send("B2021-0001", other)
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("edit", "to"),
+    [
+        ("<Id>0011004455667</Id>", "<Id>0011004455668</Id>"),  # a payee's account
+        ("<MmbId>970436</MmbId>", "<MmbId>970418</MmbId>"),  # a payee's bank
+        ("<NbOfTxs>3</NbOfTxs>", "<NbOfTxs>4</NbOfTxs>"),  # a control total
+    ],
+)
+def test_a_batch_file_changed_in_the_outbox_is_never_taken_for_ours(files, edit, to):
+    """Whatever is changed in the written file (the money's way, a total), sending or exporting the batch again finds
+    another file: refused, the file left as it is for a person to look at."""
+    provider = BankFileProvider(
+        files, bins=BINS, batch_created_at=lambda reference: CREATED, batch_orders=lambda reference: ORDERS
+    )
+    provider.send("B2021-0001", ORDERS)
+    path = files.outbox / "B2021-0001.pain.001.xml"
+    written = path.read_text()
+    assert edit in written, written
+    path.write_text(written.replace(edit, to, 1))
+    changed = path.read_bytes()
+    for asked in (ORDERS, ORDERS[1:]):
+        with pytest.raises(BatchFileConflict):
+            provider.send("B2021-0001", asked)
+    assert path.read_bytes() == changed
 
 
 def test_the_provider_knows_nothing_when_asked(files):
