@@ -236,12 +236,14 @@ def _clean(note: str) -> str:
 
 
 def _same_step(event: RecoveryEvent, to_state: str, actor: User | None, note: str, amount_vnd: int | None) -> bool:
-    """Whether ``event`` is what a move with these arguments records (a part recorded stays ``owed``)."""
+    """Whether ``event`` is what a move with these arguments records (a part recorded stays ``owed``; without an
+    amount, a recovery records all that was still owed, so a part is another step)."""
+    if to_state == "recovered" and amount_vnd is not None:
+        same_move = event.to_state in ("recovered", "owed") and event.recovered_vnd == amount_vnd
+    else:
+        same_move = event.to_state == to_state
     return (
-        event.actor_id == (actor.id if actor is not None else None)
-        and (event.note or "") == _clean(note)
-        and (event.to_state == to_state or (to_state == "recovered" and event.to_state == "owed"))
-        and (amount_vnd is None or event.recovered_vnd == amount_vnd)
+        same_move and event.actor_id == (actor.id if actor is not None else None) and (event.note or "") == _clean(note)
     )
 
 

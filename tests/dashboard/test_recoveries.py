@@ -193,6 +193,12 @@ def test_a_confirmation_sent_twice_records_once_and_a_stale_one_is_refused(clien
     assert f'name="seen" type="hidden" value="{seen}"' not in stale.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Recovery, recovery.id).recovered_vnd == 1_000_000
+    # "All that is still owed" decided on the page as it was before the part, with the same note: not the part
+    # recorded already (it was all, as the page said then), so refused too, never reported done with nothing recorded.
+    everything = client.post(url, data={**confirm, "amount": ""})
+    assert everything.status_code == 409 and "vừa được ghi nhận thêm sau khi bạn mở trang" in _text(everything)
+    db.session.expire_all()
+    assert db.session.get(Recovery, recovery.id).recovered_vnd == 1_000_000
 
 
 def test_the_pages_read_in_english(client, hanoi_supervisor):
