@@ -118,3 +118,31 @@ class _Day(click.ParamType):
 
 #: A day as a command's option (:class:`_Day`): every command's dates read, and refused, alike.
 DAY = _Day()
+
+
+class _Vnd(click.ParamType):
+    """A sum of đồng as a command's option, written as on the pages (:func:`disburse.formatting.parse_vnd`:
+    ``2100000``, ``2.100.000``, ``2,100,000``), more than zero. Anything else is a usage error (exit 2) in both
+    languages."""
+
+    name = "VND"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from disburse.formatting import parse_vnd
+
+        if isinstance(value, int) and not isinstance(value, bool):
+            amount: int | None = value
+        else:
+            amount = parse_vnd(str(value))
+        if amount is None or amount <= 0:
+            self.fail(
+                f"'{value}' không phải một số tiền đồng lớn hơn 0 (ví dụ 2100000 hoặc 2.100.000) / '{value}' is not "
+                "a sum of đồng above zero (e.g. 2100000 or 2,100,000)",
+                param,
+                ctx,
+            )
+        return amount
+
+
+#: A sum of đồng as a command's option (:class:`_Vnd`).
+VND = _Vnd()

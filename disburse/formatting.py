@@ -93,6 +93,27 @@ def dmy(value: date | datetime | None) -> str:
     return value.strftime("%d/%m/%Y")
 
 
+#: The separators a sum of đồng may be grouped with: dots (Vietnamese), commas (English), spaces.
+_GROUP_MARKS = ".,\u0020\u00a0\u202f"
+
+
+def parse_vnd(text: str) -> int | None:
+    """A sum in whole đồng as people write it: ``1800000``, ``1.800.000``, ``1,800,000`` or ``1 800 000``, with or
+    without ``₫``, ``đ`` or ``VND``; None for anything else. The groups are of three digits with one separator
+    throughout, so that "1.5", "1,5", "5.000,50" or "1.0.0.0" (a decimal, or a typo) are never read as another sum
+    of đồng."""
+    words = text.strip().lower().removeprefix("vnd").removesuffix("vnd").removesuffix("₫").removesuffix("đ").strip()
+    separators = {mark for mark in words if mark in _GROUP_MARKS}
+    groups = words.split(separators.pop()) if len(separators) == 1 else [words] if not separators else []
+    whole = (
+        bool(groups)
+        and all(group.isascii() and group.isdigit() for group in groups)
+        and (len(groups) == 1 or (1 <= len(groups[0]) <= 3 and all(len(group) == 3 for group in groups[1:])))
+    )
+    digits = "".join(groups)
+    return int(digits) if whole and len(digits) <= 15 else None
+
+
 class BadDay(ValueError):
     """A text that is not a day :func:`parse_day` takes; ``vi`` and ``en`` say why and how to write it."""
 

@@ -19,6 +19,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from disburse.extensions import limiter
+from disburse.formatting import parse_vnd
 from disburse.registry.codes import UNIT_CODE_PATTERN
 
 _DMY = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}")
@@ -122,10 +123,6 @@ class DayField(StringField):
         return self.data.strftime("%d/%m/%Y") if self.data else ""
 
 
-#: What a sum of money may be written with around its digits: thousands separators and the currency.
-_MONEY_MARKS = str.maketrans("", "", " .,\u00a0\u202f")
-
-
 class VndField(StringField):
     """A sum in whole đồng, as people write it: ``1.800.000``, ``1,800,000``, ``1 800 000 ₫`` or ``VND 1800000``
     (a text box, so that the separators can be typed). Empty is None; anything else that is not a whole number of
@@ -138,11 +135,9 @@ class VndField(StringField):
         text = _typed(valuelist)
         if not text:
             return
-        digits = text.lower().removeprefix("vnd").removesuffix("vnd").removesuffix("₫").removesuffix("đ")
-        digits = digits.translate(_MONEY_MARKS)
-        if not (digits.isascii() and digits.isdigit()) or len(digits) > 15:
+        self.data = parse_vnd(text)
+        if self.data is None:
             raise ValueError(_l("Số tiền ghi bằng số đồng, ví dụ 1.800.000."))
-        self.data = int(digits)
 
 
 # ------------------------------------------------------------------------------------------------ rate limits

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
+import pytest
 from babel.numbers import format_decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from disburse.formatting import dmy, number, percent, vnd
+from disburse.formatting import dmy, number, parse_vnd, percent, vnd
 
 
 def test_outside_a_request_the_figures_are_vietnamese(app):
@@ -66,3 +67,22 @@ def test_figures_are_written_exactly_as_babel_writes_them(app, value, digits, lo
         if isinstance(value, int):
             expected = format_decimal(value, locale=locale)
             assert vnd(value) == (f"VND {expected}" if locale == "en" else f"{expected} ₫")
+
+
+@settings(max_examples=300, deadline=None)
+@given(amount=st.integers(min_value=0, max_value=10**15 - 1), locale=st.sampled_from(["vi", "en"]))
+def test_every_sum_as_the_pages_show_it_reads_back_as_itself(app, amount, locale):
+    """What a page shows (``vnd``, either language), and the bare digits, are read back as the same đồng."""
+    with app.app_context():
+        shown = vnd(amount, locale)
+    assert parse_vnd(shown) == parse_vnd(str(amount)) == amount
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["1.5", "1,5", "5.000,50", "1.000.000,00", "1.0.0.0.0.0.0", "12.3456", "1.800 000", "-5", "１２３", "₫", "", "1e6"],
+)
+def test_a_sum_that_is_not_whole_dong_in_groups_of_three_is_never_read_as_another(typed):
+    """A decimal, a stray separator or a typo is refused, not read as a sum the person did not mean ("1.5" was 15 ₫,
+    "5.000,50" 500.050 ₫)."""
+    assert parse_vnd(typed) is None

@@ -26,7 +26,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from disburse.extensions import RECORD_ID, db
+from disburse.extensions import RECORD_ID, VND, db
 from disburse.formatting import dmy, moment, number, vnd
 from disburse.payments import sending
 from disburse.payments import service as payments
@@ -338,7 +338,7 @@ def recoveries_cmd(state: str | None) -> None:
 @click.option("--by", "by_email", help="The supervisor's e-mail (recorded on the recovery).")
 @click.option(
     "--amount",
-    type=click.IntRange(min=1),
+    type=VND,
     help="With recovered: the sum back, in VND (default: all still owed; less leaves the rest owed).",
 )
 def recovery_cmd(

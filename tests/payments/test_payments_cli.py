@@ -287,7 +287,10 @@ def test_a_recovery_step_run_again_records_once_and_one_decided_before_another_s
     assert shown.exit_code == 0 and "1. " in shown.output and "Bước cuối: 1" in shown.output, shown.output
     assert "Last step: 1" in shown.output and "2.100.000 ₫" in shown.output
 
-    part = ["recovery", rid, "recovered", "--amount", "500000", "--note", "Biên lai 0012", "--by", supervisor.email]
+    for typed in ("1.5", "5.000,50", "0"):  # never read as another sum of đồng: refused in both languages
+        odd = _run(app, "recovery", rid, "recovered", "--amount", typed, "--by", supervisor.email, "--after-step", "1")
+        assert odd.exit_code == 2 and "không phải một số tiền đồng" in odd.output and "not a sum of đồng" in odd.output
+    part = ["recovery", rid, "recovered", "--amount", "500.000", "--note", "Biên lai 0012", "--by", supervisor.email]
     first = _run(app, *part, "--after-step", "1")
     assert first.exit_code == 0 and "owed · 500.000 ₫ / 2.100.000 ₫" in first.output, first.output
     assert "last step 2" in first.output
