@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from disburse.auth.models import User
+from disburse.auth.scopes import Scope, can_see
 from disburse.auth.service import audit
 from disburse.claims.models import Claim
 from disburse.extensions import db
@@ -168,6 +169,8 @@ def move(
     recovery = db.session.scalar(select(Recovery).where(Recovery.id == recovery_id).with_for_update())
     if recovery is None:
         raise RecoveryRefused(f"Không có khoản thu hồi số {recovery_id}.", f"There is no recovery {recovery_id}.")
+    if actor is not None:
+        _may_move(actor, recovery)
     if seen is not None:
         since = list(
             db.session.scalars(
@@ -228,6 +231,28 @@ def move(
     recovery.state = to_state
     db.session.flush()
     return Moved(recovery, recorded=True)
+
+
+#: Who moves a recovery on: a supervisor whose area holds its claim, or an admin (the pages' rule, whatever the way in).
+MOVERS = ("supervisor", "admin")
+
+
+def _may_move(actor: User, recovery: Recovery) -> None:
+    """:class:`RecoveryRefused` unless ``actor`` is an active supervisor of the recovery's province (or national) or
+    an admin: a step recorded under a name is that person's decision, so the name must be one who may take it."""
+    row = db.session.execute(
+        select(District.code, District.province_code)
+        .join(Claim, Claim.district_code == District.code)
+        .where(Claim.id == recovery.claim_id)
+    ).one()
+    scope = Scope(employer_ids=[], district_codes=[row.code], province_codes=[row.province_code])
+    if not (actor.active and actor.role in MOVERS and can_see(actor, scope)):
+        raise RecoveryRefused(
+            f"{actor.email} không được ghi nhận khoản thu hồi {recovery.id}: chỉ lãnh đạo phụ trách tỉnh của hồ sơ "
+            "(hoặc quản trị viên) đang hoạt động.",
+            f"{actor.email} may not record a step of recovery {recovery.id}: only an active supervisor of the claim's "
+            "province (or an admin) may.",
+        )
 
 
 def _clean(note: str) -> str:

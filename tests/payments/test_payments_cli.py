@@ -265,6 +265,53 @@ def test_a_return_after_settlement_is_owed_then_written_off_with_a_note(app, db_
     )
 
 
+def test_a_recovery_step_is_recorded_only_under_the_name_of_one_who_may_take_it(app, db_session):
+    """--by names who decided: an employer, a caseworker, a supervisor of another province or a deactivated one is
+    refused (exit 2, both languages, nothing recorded), as on the pages; the claim's province's supervisor may."""
+    from disburse.payments.models import Recovery
+    from disburse.payments.providers import ProviderStatus, StatusUpdate
+    from disburse.payments.recoveries import history
+    from disburse.payments.states import PaymentState
+    from disburse.payments.status import apply_updates
+    from tests.factories import create_payment, create_user
+
+    claim = create_claim("payment_pending", amount_vnd=2_100_000, district_code="017")  # Đông Anh, Hà Nội
+    payment = create_payment(claim, state=PaymentState.PAID)
+    apply_updates("sandbox", [StatusUpdate(payment.provider_reference, ProviderStatus.RETURNED, "AC04")], source="t")
+    recovery = db_session.scalars(select(Recovery).where(Recovery.payment_id == payment.id)).one()
+    retired = create_user("supervisor", province="01")
+    retired.active = False
+    refused = [
+        create_user("employer"),
+        create_user("caseworker", district="017"),
+        create_user("supervisor", province="79"),
+        retired,
+    ]
+    db_session.flush()
+    for user in refused:
+        move = ["recovery", str(recovery.id), "written_off", "--note", "Mất liên lạc", "--after-step", "1"]
+        done = _run(app, *move, "--by", user.email)
+        assert done.exit_code == 2, (user.role, done.output)
+        assert "không được ghi nhận khoản thu hồi" in done.output and "may not record a step" in done.output
+    assert len(history(recovery.id)) == 1
+    hanoi = create_user("supervisor", province="01")
+    done = _run(
+        app,
+        "recovery",
+        str(recovery.id),
+        "written_off",
+        "--note",
+        "Mất liên lạc",
+        "--after-step",
+        "1",
+        "--by",
+        hanoi.email,
+    )
+    assert done.exit_code == 0, done.output
+    db_session.refresh(recovery)
+    assert recovery.state == "written_off"
+
+
 def test_a_recovery_step_run_again_records_once_and_one_decided_before_another_step_is_refused(app, db_session):
     """A part of the sum back, typed twice (or a script retried): the command names the step it was decided after
     (the last one it printed), so the second run finds this very step already recorded and records nothing more;
