@@ -43,6 +43,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from disburse.auth.models import User
+from disburse.bulk import any_of
 from disburse.claims import service as claims
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.outcomes import drop_bank_reasons
@@ -125,7 +126,7 @@ class CashProvider:
             for payment in db.session.scalars(
                 select(Payment)
                 .join(PaymentBatch, PaymentBatch.id == Payment.batch_id)
-                .where(Payment.provider_reference.in_(list(references)), PaymentBatch.channel == "cash")
+                .where(any_of(Payment.provider_reference, references), PaymentBatch.channel == "cash")
             )
         }
         return [_status_of(reference, rows.get(reference)) for reference in references]

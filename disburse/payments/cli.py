@@ -26,6 +26,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from disburse.bulk import any_of
 from disburse.extensions import RECORD_ID, VND, db
 from disburse.formatting import dmy, moment, number, vnd
 from disburse.payments import sending
@@ -287,7 +288,7 @@ def _report_file(path: Path, count: int, applied: Applied) -> None:
     elsewhere: dict[str, str] = {}
     if applied.unknown:
         found = select(Payment.provider_reference, Payment.provider).where(
-            Payment.provider_reference.in_(applied.unknown), Payment.provider != "bankfile"
+            any_of(Payment.provider_reference, applied.unknown), Payment.provider != "bankfile"
         )
         elsewhere = {reference: provider for reference, provider in db.session.execute(found)}
     for reference in applied.unknown:

@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Select
 from standardwebhooks.webhooks import Webhook
 
-from disburse.bulk import may_skip_reference_triggers
+from disburse.bulk import any_of, may_skip_reference_triggers
 from disburse.sandbox.messages import DisburseRequest
 from disburse.sandbox.models import batches, callbacks, ledger, transfers
 
@@ -570,7 +570,7 @@ class Sandbox:
         if transaction_id is not None:
             query = query.where(batches.c.transaction_id == transaction_id)
         else:
-            query = query.where(transfers.c.reference_id.in_(list(references or [])))
+            query = query.where(any_of(transfers.c.reference_id, references or []))
         with self.engine.connect() as conn:
             return list(conn.execute(query.order_by(transfers.c.id)).all())
 

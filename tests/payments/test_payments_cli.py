@@ -265,6 +265,19 @@ def test_a_return_after_settlement_is_owed_then_written_off_with_a_note(app, db_
     )
 
 
+def test_a_status_file_naming_more_references_than_a_statement_takes_parameters_is_answered(
+    app, db_session, bankfile, tmp_path
+):
+    """70,000 references that are not ours (a file imported with the wrong provider configured): listed, exit 1,
+    nothing changed; PostgreSQL takes at most 65,535 parameters in a statement, so the references go as one array
+    (disburse.bulk.any_of), not one parameter each."""
+    status = tmp_path / "status.xml"
+    status.write_bytes(pain002([(f"NOT-OURS-{n}", "ACSC", None) for n in range(70_000)]))
+    strangers = _run(app, "import-status", str(status))
+    assert strangers.exit_code == 1, strangers.output[-2000:]
+    assert "Not one of our payments: NOT-OURS-69999" in strangers.output and "not applied 70,000" in strangers.output
+
+
 def test_a_recovery_step_is_recorded_only_under_the_name_of_one_who_may_take_it(app, db_session):
     """--by names who decided: an employer, a caseworker, a supervisor of another province or a deactivated one is
     refused (exit 2, both languages, nothing recorded), as on the pages; the claim's province's supervisor may."""
