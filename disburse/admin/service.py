@@ -501,18 +501,24 @@ def audit_actions() -> list[str]:
     return list(db.session.scalars(select(AuditLog.action).distinct().order_by(AuditLog.action)))
 
 
+def audit_object_types() -> list[str]:
+    return list(db.session.scalars(select(AuditLog.object_type).distinct().order_by(AuditLog.object_type)))
+
+
 def search_audit(
     *,
     actor: str | None,
     action: str | None,
+    object_type: str | None,
     record: str | None,
     since: date | None,
     until: date | None,
     before: int | None,
     limit: int = 50,
 ) -> AuditPage:
-    """Audit entries newest first (keyset on the id), with the actor's e-mail; days are Vietnam days, both ends
-    included."""
+    """Audit entries newest first (keyset on the id), with the actor's e-mail; ``record`` is a record's number or
+    code, of any kind unless ``object_type`` names one (user 2, job 2 and programme 2 are three records); days are
+    Vietnam days, both ends included."""
     query = (
         select(AuditLog, User.email)
         .outerjoin(User, User.id == AuditLog.actor_id)
@@ -523,6 +529,8 @@ def search_audit(
         query = query.where(func.lower(User.email) == actor.strip().lower())
     if action:
         query = query.where(AuditLog.action == action)
+    if object_type:
+        query = query.where(AuditLog.object_type == object_type)
     if record:
         query = query.where(AuditLog.object_id == record)
     if since:
