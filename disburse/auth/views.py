@@ -138,14 +138,11 @@ def account() -> ResponseReturnValue:
 
 
 def _here() -> str:
-    """Where a language link brings the user back: this page with its query (the dashboard's drill-down, the queue's
-    filters); after a form was posted, the page the form was on (the posted URL may take POST only)."""
-    if request.method == "GET":
-        return request.full_path.rstrip("?")
-    referrer = urlsplit(request.referrer or "")
-    if referrer.netloc == request.host and referrer.path:
-        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
-    return url_for("home.index")
+    """Where a language button brings the user back: this page with its query (the dashboard's drill-down, the
+    queue's filters), also after a form was posted and came back with its errors (the form's page, at the URL it
+    posted to); the home page when that URL answers no GET (:func:`page_to_return_to`). Read from this request:
+    browsers send no Referer here (``Referrer-Policy: no-referrer``), and checked as ``next=`` is."""
+    return _safe_next(page_to_return_to())
 
 
 @bp.app_context_processor
