@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -26,6 +27,7 @@ from disburse.auth import service as auth
 from disburse.auth.models import AuditLog, User
 from disburse.background import QueueNames, last_runs, ping_workers
 from disburse.background import beat_schedule as schedule_of
+from disburse.claims.unit import name_contains
 from disburse.deployment import BEAT_LOCK_KEY
 from disburse.extensions import db, redis_client, redis_client_options
 from disburse.jobs.models import Job
@@ -118,11 +120,13 @@ class UserPage:
 
 
 def find_users(q: str | None, role: str | None, after: int | None, limit: int = 50) -> UserPage:
-    """Users by id, whose e-mail or name contains ``q`` (any case), of ``role``; ``limit`` a page after ``after``."""
+    """Users by id, whose e-mail (any case) or name (any case, with or without diacritics, composed or not) contains
+    ``q``, of ``role``; ``limit`` a page after ``after``."""
     query = select(User).order_by(User.id).limit(limit + 1)
     if q:
+        q = unicodedata.normalize("NFC", q)
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(or_(User.email.ilike(pattern), User.full_name.ilike(pattern)))
+        query = query.where(or_(User.email.ilike(pattern), name_contains(User.full_name, q)))
     if role:
         query = query.where(User.role == role)
     if after:
@@ -202,7 +206,7 @@ def update_user(
         else None
     )
     user.role = role
-    user.full_name = full_name
+    user.full_name = unicodedata.normalize("NFC", full_name)  # as typed, composed: as every other name is stored
     user.district_code = scope.district
     user.province_code = district.province_code if district is not None else scope.province
     user.employer_id = employer_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -163,7 +164,8 @@ def create_user(
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         raise _too_short()
     scope = check_scope(role, district, province, employer_unit)
-    user = User(email=email, role=role, full_name=full_name)
+    # The name composed (NFC): a browser or a spreadsheet may send "ễ" as "e" and two combining marks (NFD).
+    user = User(email=email, role=role, full_name=unicodedata.normalize("NFC", full_name))
     if scope.district:
         found = db.session.get(District, scope.district)
         assert found is not None, "checked by check_scope"
