@@ -269,7 +269,7 @@ def deactivate(user: User, *, actor: User | None = None) -> None:
     """Stop ``user`` signing in and using tokens; the database ends their sessions (trigger users_end_sessions) and
     their tokens are revoked (each audited), so that bringing the account back revives neither."""
     user.active = False
-    _audit("user.deactivate", "user", user.id, actor=actor)
+    _audit("user.deactivate", "user", user.id, {"email": user.email}, actor=actor)  # as a reactivation
     revoked = db.session.execute(
         update(ApiToken)
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > func.now())

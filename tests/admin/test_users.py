@@ -232,6 +232,19 @@ def test_deactivating_ends_the_users_sessions_and_reactivating_lets_them_back(ad
     assert len(_audit("token.revoke", token_row.id)) == 1
 
 
+def test_a_deactivation_and_a_reactivation_name_the_users_e_mail_alike_in_the_audit_log(admin_client, admin):
+    user = create_user("caseworker", email="khoa.mo@bhxh.example.vn")
+    assert admin_client.post(f"/admin/users/{user.id}/deactivate").status_code == 302
+    assert admin_client.post(f"/admin/users/{user.id}/reactivate").status_code == 302
+    [off], [on] = _audit("user.deactivate", user.id), _audit("user.reactivate", user.id)
+    assert off.data == on.data == {"email": "khoa.mo@bhxh.example.vn"}
+    html = admin_client.get(f"/admin/audit?object_type=user&record={user.id}").get_data(as_text=True)
+    rows = re.findall(r"<tr>(.*?)</tr>", html.split("<tbody>", 1)[1], re.S)
+    for action in ("user.deactivate", "user.reactivate"):
+        [row] = [row for row in rows if f'<code class="hint">{action}</code>' in row]
+        assert "E-mail:</span> khoa.mo@bhxh.example.vn" in row, row
+
+
 def test_a_new_password_is_shown_once_and_ends_the_old_sessions(admin_client, admin, app):
     from tests.conftest import FreshRequestClient
 
