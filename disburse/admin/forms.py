@@ -105,6 +105,8 @@ class AuditFilterForm(BaseForm):
         ],
     )
     action = SelectField(_l("Loại thao tác"), default="", invalid_choice_message=_CHOICE)
+    #: The kind of record (``user``, ``job``…): a record's number alone names a user, a job and a programme alike.
+    object_type = SelectField(_l("Loại bản ghi"), default="", invalid_choice_message=_CHOICE)
     record = StringField(
         _l("Mã bản ghi"),
         validators=[

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -26,6 +27,7 @@ from disburse.auth import service as auth
 from disburse.auth.models import AuditLog, User
 from disburse.background import QueueNames, last_runs, ping_workers
 from disburse.background import beat_schedule as schedule_of
+from disburse.claims.unit import name_contains
 from disburse.deployment import BEAT_LOCK_KEY
 from disburse.extensions import db, redis_client, redis_client_options
 from disburse.jobs.models import Job
@@ -118,11 +120,13 @@ class UserPage:
 
 
 def find_users(q: str | None, role: str | None, after: int | None, limit: int = 50) -> UserPage:
-    """Users by id, whose e-mail or name contains ``q`` (any case), of ``role``; ``limit`` a page after ``after``."""
+    """Users by id, whose e-mail (any case) or name (any case, with or without diacritics, composed or not) contains
+    ``q``, of ``role``; ``limit`` a page after ``after``."""
     query = select(User).order_by(User.id).limit(limit + 1)
     if q:
+        q = unicodedata.normalize("NFC", q)
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(or_(User.email.ilike(pattern), User.full_name.ilike(pattern)))
+        query = query.where(or_(User.email.ilike(pattern), name_contains(User.full_name, q)))
     if role:
         query = query.where(User.role == role)
     if after:
@@ -191,6 +195,8 @@ def update_user(
             "Bạn không thể bỏ vai trò quản trị của chính mình.", "You cannot remove your own admin role.", "role"
         )
     scope = _scope(role, district, province, employer_unit)
+    if user.role == "admin" and role != "admin":
+        _keep_an_active_admin(user, field="role")
     before = auth.describe(user)
     # Everything looked up before the row changes (a half-changed row must never be flushed: its CHECKs would fail).
     district = db.session.get(District, scope.district) if scope.district else None
@@ -200,7 +206,7 @@ def update_user(
         else None
     )
     user.role = role
-    user.full_name = full_name
+    user.full_name = unicodedata.normalize("NFC", full_name)  # as typed, composed: as every other name is stored
     user.district_code = scope.district
     user.province_code = district.province_code if district is not None else scope.province
     user.employer_id = employer_id
@@ -217,9 +223,31 @@ def deactivate_user(user: User, *, actor: User) -> None:
     moves their session epoch). Not oneself."""
     if user.id == actor.id:
         raise AdminRefused("Bạn không thể tự khoá tài khoản của mình.", "You cannot deactivate yourself.")
+    if user.role == "admin":
+        _keep_an_active_admin(user)
     if not user.active:
         raise AdminRefused("Tài khoản này đã bị khoá.", "This account is already deactivated.")
     auth.deactivate(user, actor=actor)
+
+
+def _keep_an_active_admin(user: User, field: str | None = None) -> None:
+    """Refuse to deactivate or demote ``user`` when they are the last active admin: nobody could manage users any
+    more. The active admins' rows are locked (``FOR UPDATE``, in id order, so that two such requests wait for each
+    other rather than deadlock) before they are counted, and stay locked until the caller's transaction ends: of two
+    admins deactivating or demoting each other at the same moment, the second waits for the first, then counts
+    again and is refused. ``user`` is read again under the lock (another admin may have changed them meanwhile)."""
+    locked = list(
+        db.session.scalars(
+            select(User.id).where(User.role == "admin", User.active.is_(True)).order_by(User.id).with_for_update()
+        )
+    )
+    db.session.refresh(user)
+    if user.id in locked and len(locked) <= 1:
+        raise AdminRefused(
+            "Đây là quản trị viên duy nhất còn hoạt động: hãy giao vai trò quản trị cho người khác trước.",
+            "This is the only active admin left: make someone else an admin first.",
+            field,
+        )
 
 
 def reactivate_user(user: User, *, actor: User) -> None:
@@ -477,18 +505,24 @@ def audit_actions() -> list[str]:
     return list(db.session.scalars(select(AuditLog.action).distinct().order_by(AuditLog.action)))
 
 
+def audit_object_types() -> list[str]:
+    return list(db.session.scalars(select(AuditLog.object_type).distinct().order_by(AuditLog.object_type)))
+
+
 def search_audit(
     *,
     actor: str | None,
     action: str | None,
+    object_type: str | None,
     record: str | None,
     since: date | None,
     until: date | None,
     before: int | None,
     limit: int = 50,
 ) -> AuditPage:
-    """Audit entries newest first (keyset on the id), with the actor's e-mail; days are Vietnam days, both ends
-    included."""
+    """Audit entries newest first (keyset on the id), with the actor's e-mail; ``record`` is a record's number or
+    code, of any kind unless ``object_type`` names one (user 2, job 2 and programme 2 are three records); days are
+    Vietnam days, both ends included."""
     query = (
         select(AuditLog, User.email)
         .outerjoin(User, User.id == AuditLog.actor_id)
@@ -499,6 +533,8 @@ def search_audit(
         query = query.where(func.lower(User.email) == actor.strip().lower())
     if action:
         query = query.where(AuditLog.action == action)
+    if object_type:
+        query = query.where(AuditLog.object_type == object_type)
     if record:
         query = query.where(AuditLog.object_id == record)
     if since:

@@ -510,15 +510,22 @@ def _action_choice(action: str) -> tuple[str, str]:
     return (action, f"{action_label(action)} ({action})" if action in AUDIT_ACTIONS else action)
 
 
+def _object_choice(object_type: str) -> str:
+    """A choice of the kind-of-record filter, as :func:`_action_choice`."""
+    return f"{object_label(object_type)} ({object_type})" if object_type in AUDIT_OBJECTS else object_type
+
+
 @bp.get("/audit")
 @roles_required("admin")
 def audit() -> ResponseReturnValue:
-    """The audit log, newest first, filtered by actor, action, record and days; actions and kinds of record are
-    shown in words, their codes beside them."""
+    """The audit log, newest first, filtered by actor, action, kind of record, record and days; actions and kinds of
+    record are shown in words, their codes beside them."""
     form = AuditFilterForm(request.args)
     # Every action that has a label, and any other the log holds (written before its label, or by an old version).
     actions = sorted({*AUDIT_ACTIONS, *service.audit_actions()})
     form.action.choices = [("", _("Mọi thao tác"))] + [_action_choice(a) for a in actions]
+    object_types = sorted({*AUDIT_OBJECTS, *service.audit_object_types()})
+    form.object_type.choices = [("", _("Mọi loại bản ghi"))] + [(t, _object_choice(t)) for t in object_types]
     labels = {"action_label": action_label, "object_label": object_label, "audit_lines": audit_lines, "record": record}
     valid = form.validate()
     if valid and form.since.data and form.until.data and form.since.data > form.until.data:
@@ -529,6 +536,7 @@ def audit() -> ResponseReturnValue:
     page = service.search_audit(
         actor=form.actor.data or None,
         action=form.action.data or None,
+        object_type=form.object_type.data or None,
         record=form.record.data or None,
         since=form.since.data,
         until=form.until.data,

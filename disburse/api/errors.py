@@ -137,8 +137,11 @@ def error_page(status: int, detail: str | None = None) -> Response:
 
 
 def _page_error(exc: HTTPException) -> ResponseReturnValue:
-    if exc.code == 401:  # a page that needs a signed-in user: sign in, then come back
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if exc.code == 401:  # a page that needs a signed-in user: sign in, then come back (to a page a GET answers)
+        from disburse.auth.views import page_to_return_to
+
+        back = page_to_return_to()
+        return redirect(url_for("auth.login", next=back) if back else url_for("auth.login"))
     if isinstance(exc, CSRFError):
         return error_page(400, _("Biểu mẫu đã hết hạn. Hãy tải lại trang rồi gửi lại."))
     detail = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from disburse.auth.models import ROLES, ApiToken, AuditLog, User, UserSession
 from disburse.extensions import db
@@ -158,11 +160,12 @@ def create_user(
             f"The role must be one of {', '.join(ROLES)} (got '{role}').",
         )
     if get_user_by_email(email):
-        raise UserError(f"Đã có người dùng với e-mail {email}.", f"A user with e-mail {email} already exists.")
+        raise _email_taken(email)
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         raise _too_short()
     scope = check_scope(role, district, province, employer_unit)
-    user = User(email=email, role=role, full_name=full_name)
+    # The name composed (NFC): a browser or a spreadsheet may send "ễ" as "e" and two combining marks (NFD).
+    user = User(email=email, role=role, full_name=unicodedata.normalize("NFC", full_name))
     if scope.district:
         found = db.session.get(District, scope.district)
         assert found is not None, "checked by check_scope"
@@ -174,10 +177,26 @@ def create_user(
         user.employer_id = db.session.scalar(select(Employer.id).where(Employer.unit_code == scope.employer_unit))
     if password is not None:
         user.password_hash = hash_password(password)
-    db.session.add(user)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # the same address added meanwhile leaves the caller's transaction usable
+            db.session.add(user)
+            db.session.flush()
+    except IntegrityError as exc:
+        # Another request (or command) added the address after we looked, and committed before us (or while we
+        # waited for it): the same answer as if it had been there.
+        if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) != EMAIL_UNIQUE:
+            raise
+        raise _email_taken(email) from exc
     _audit("user.create", "user", user.id, {"email": user.email, "after": describe(user)}, actor=actor)
     return user
+
+
+#: The unique index on ``lower(email)``: one user per address, whatever its case.
+EMAIL_UNIQUE = "uq_users_email_lower"
+
+
+def _email_taken(email: str) -> UserError:
+    return UserError(f"Đã có người dùng với e-mail {email}.", f"A user with e-mail {email} already exists.", "email")
 
 
 def _too_short() -> UserError:
@@ -250,7 +269,7 @@ def deactivate(user: User, *, actor: User | None = None) -> None:
     """Stop ``user`` signing in and using tokens; the database ends their sessions (trigger users_end_sessions) and
     their tokens are revoked (each audited), so that bringing the account back revives neither."""
     user.active = False
-    _audit("user.deactivate", "user", user.id, actor=actor)
+    _audit("user.deactivate", "user", user.id, {"email": user.email}, actor=actor)  # as a reactivation
     revoked = db.session.execute(
         update(ApiToken)
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > func.now())

@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from werkzeug.exceptions import HTTPException
 
 from disburse.auth.forms import ChangePasswordForm, LoginForm
 from disburse.auth.limits import password_change_per_user, sign_in_per_account, sign_in_per_address
@@ -48,6 +49,21 @@ def _safe_next(target: str | None) -> str:
     ):
         return url_for("home.index")
     return target
+
+
+def page_to_return_to() -> str | None:
+    """This request's path with its query, to come back to after signing in or switching the language; None when a
+    GET of that path is not answered by a page. A form posts to a URL that may take POST only (``/jobs/<id>/retry``,
+    ``/admin/users/<id>/deactivate``): the browser, sent back to it, would GET it and be told 405. A path that takes
+    GET as well (the form's own page, ``/admin/users/new``) is the page to come back to."""
+    if request.method not in ("GET", "HEAD"):
+        adapter = current_app.create_url_adapter(request)
+        try:
+            assert adapter is not None, "a request's adapter"
+            adapter.match(request.path, method="GET")
+        except HTTPException:  # no GET here (405), or a redirect elsewhere
+            return None
+    return request.full_path.rstrip("?")
 
 
 #: The session's language was chosen by whoever uses the browser while signed out: signing in keeps it (and saves it
@@ -122,14 +138,11 @@ def account() -> ResponseReturnValue:
 
 
 def _here() -> str:
-    """Where a language link brings the user back: this page with its query (the dashboard's drill-down, the queue's
-    filters); after a form was posted, the page the form was on (the posted URL may take POST only)."""
-    if request.method == "GET":
-        return request.full_path.rstrip("?")
-    referrer = urlsplit(request.referrer or "")
-    if referrer.netloc == request.host and referrer.path:
-        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
-    return url_for("home.index")
+    """Where a language button brings the user back: this page with its query (the dashboard's drill-down, the
+    queue's filters), also after a form was posted and came back with its errors (the form's page, at the URL it
+    posted to); the home page when that URL answers no GET (:func:`page_to_return_to`). Read from this request:
+    browsers send no Referer here (``Referrer-Policy: no-referrer``), and checked as ``next=`` is."""
+    return _safe_next(page_to_return_to())
 
 
 @bp.app_context_processor

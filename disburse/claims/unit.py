@@ -145,12 +145,18 @@ _LATEST_PAYMENTS_OF = text(
 )
 
 
+def name_contains(column: Any, query: str) -> Any:
+    """The SQL condition that the name in ``column`` contains ``query``, in any case, with or without diacritics
+    (``disburse_unaccent`` on both sides; it drops combining marks too, so a name typed decomposed (NFD) matches)."""
+    pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return func.disburse_unaccent(column).like(func.disburse_unaccent(pattern))
+
+
 def _search(query: str) -> Any:
     """The SQL condition for a search: an SI code (all digits), else a part of the name, diacritics ignored."""
     if query.isascii() and query.isdigit():
         return Employee.si_code.startswith(query, autoescape=True)
-    pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return func.disburse_unaccent(Employee.full_name).like(func.disburse_unaccent(pattern))
+    return name_contains(Employee.full_name, query)
 
 
 def _matching(columns: Sequence[Any], program: Program, employer: Employer, query: str, state: str = "") -> Any:

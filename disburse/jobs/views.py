@@ -165,8 +165,9 @@ def show(job_id: int) -> ResponseReturnValue:
 
 
 def _new_people(job: Job) -> list_builds.NextStep | None:
-    """For a finished import of employees: what happens next for the people it added (an import makes no claim)."""
-    if job.kind != "import.employees" or job.state != "succeeded":
+    """For a finished import of employees that added people: what happens next for them (an import makes no claim).
+    An import that only updated or left people as they were added nobody: nothing to say."""
+    if job.kind != "import.employees" or job.state != "succeeded" or not (job.result or {}).get("inserted"):
         return None
     try:
         program = get_program(current_app.config["DISBURSE_PROGRAM"])

@@ -44,9 +44,9 @@ def test_what_brings_a_new_person_in_follows_the_programmes_calendar(db_session,
     assert found.words[1] and found.words[1] != found.words[0]
 
 
-def _import_job(admin) -> Job:
+def _import_job(admin, inserted: int = 3) -> Job:
     job = jobs.create_job("import.employees", {}, created_by=admin.id)
-    job.state, job.result = "succeeded", {"total_rows": 3, "inserted": 3}
+    job.state, job.result = "succeeded", {"total_rows": 3, "inserted": inserted, "updated": 3 - inserted}
     db.session.flush()
     return job
 
@@ -77,6 +77,17 @@ def test_an_employees_import_says_what_happens_next_for_new_people(
     assert section is not None
     assert says in _text(page)
     assert ('href="/admin/lists"' in section.group(0)) is links
+
+
+def test_an_employees_import_that_added_nobody_says_nothing_of_new_people(app, client, admin, monkeypatch):
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-10-15")
+    job = _import_job(admin, inserted=0)
+    sign_in(client, admin)
+    page = client.get(f"/jobs/{job.id}")
+    assert page.status_code == 200
+    text = _text(page)
+    assert 'id="new-people"' not in page.get_data(as_text=True) and "Người lao động mới" not in text
+    assert 'href="/admin/lists"' not in page.get_data(as_text=True)
 
 
 def test_an_admin_builds_the_lists_before_the_deadline_as_an_audited_job_and_new_people_get_claims(

@@ -120,6 +120,32 @@ def test_the_audit_log_filters_by_actor_kind_record_and_days_newest_first(admin_
     assert early.id < late.id and theirs.id > early.id
 
 
+def test_a_users_audit_link_shows_that_users_entries_not_a_job_or_programme_of_the_same_number(admin_client, admin):
+    """User 2, job 2 and programme 2 are three records: the user page's link names the kind, and the log's filter
+    keeps to it (the kind's menu lists every kind in words); a record's number alone still finds every kind."""
+    user = create_user("caseworker")
+    number = str(user.id)
+    audit(admin, "user.update", "user", number, {"note": "người dùng"})
+    audit(admin, "job.retry", "job", number, {"note": "công việc"})
+    audit(admin, "program.update", "program", number, {"note": "chương trình"})
+    db.session.flush()
+    page = admin_client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    link = re.search(r'<a href="(/admin/audit\?[^"]*)">Nhật ký thao tác của tài khoản này</a>', page)
+    assert link, page
+    html = admin_client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    rows = html.split("<tbody>", 1)[1]
+    assert "người dùng" in rows and "công việc" not in rows and "chương trình" not in rows
+    assert '<option selected value="user">Người dùng (user)</option>' in html
+    assert '<option value="job">Công việc (job)</option>' in html
+    html = admin_client.get(f"/admin/audit?object_type=job&record={number}").get_data(as_text=True)
+    rows = html.split("<tbody>", 1)[1]
+    assert "công việc" in rows and "người dùng" not in rows and "chương trình" not in rows
+    rows = admin_client.get(f"/admin/audit?record={number}").get_data(as_text=True).split("<tbody>", 1)[1]
+    assert "người dùng" in rows and "công việc" in rows and "chương trình" in rows
+    bad = admin_client.get("/admin/audit?object_type=nothing")
+    assert bad.status_code == 400 and "Hãy chọn một trong các lựa chọn có trên trang." in bad.get_data(as_text=True)
+
+
 def test_the_audit_logs_data_reads_in_vietnamese_letters(admin_client, admin):
     audit(admin, "user.update", "user", "503", {"full_name": ["Lê Văn Đức", "Lê Văn Đức <b>"]})
     db.session.flush()

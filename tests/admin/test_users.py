@@ -6,8 +6,9 @@ a specific message in both languages, changing nothing."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from disburse.auth.models import ApiToken, AuditLog, User
 from disburse.auth.service import create_token, get_user_by_email, verify_password
@@ -44,6 +45,49 @@ def test_the_list_searches_by_email_or_name_and_filters_by_role(admin_client, ad
 
     bad = admin_client.get("/admin/users?role=boss")
     assert bad.status_code == 400 and "Hãy chọn một trong các lựa chọn có trên trang." in bad.get_data(as_text=True)
+
+
+def test_names_are_stored_composed_and_found_with_or_without_diacritics_however_typed(admin_client, admin):
+    """A name typed decomposed (NFD: "e" and its marks as separate characters, as some keyboards and spreadsheets
+    send it) is stored composed (NFC), on creating and on editing; the list finds a name typed either way, and
+    without diacritics, as the employer pages' name search does (an older row stored decomposed too)."""
+    name = "Nguyễn Thị Hằng"
+    decomposed = unicodedata.normalize("NFD", name)
+    assert decomposed != name
+    answer = admin_client.post(
+        "/admin/users/new",
+        data={"email": "nfd.mot@bhxh.example.vn", "role": "supervisor", "full_name": decomposed},
+    )
+    assert answer.status_code == 200
+    hang = get_user_by_email("nfd.mot@bhxh.example.vn")
+    assert hang.full_name == name
+    edited = create_user("supervisor", email="nfd.hai@bhxh.example.vn", full_name="Trần Hương")
+    answer = admin_client.post(
+        f"/admin/users/{edited.id}",
+        data={"role": "supervisor", "full_name": unicodedata.normalize("NFD", "Trần Thu Hương")},
+    )
+    assert answer.status_code == 302
+    db.session.refresh(edited)
+    assert edited.full_name == "Trần Thu Hương"
+    older = create_user("supervisor", email="nfd.ba@bhxh.example.vn")
+    db.session.execute(
+        text("UPDATE users SET full_name = :n WHERE id = :i"),
+        {"n": unicodedata.normalize("NFD", "Lê Văn Đức"), "i": older.id},
+    )
+    db.session.flush()
+    other = create_user("supervisor", email="nfd.bon@bhxh.example.vn", full_name="Phạm Minh")
+
+    def found(q: str) -> set[str]:
+        html = admin_client.get("/admin/users", query_string={"q": q}).get_data(as_text=True)
+        return {email for email in (hang.email, edited.email, older.email, other.email) if email in html}
+
+    assert found(unicodedata.normalize("NFD", "Hằng")) == {hang.email}
+    assert found("Hằng") == {hang.email}
+    assert found("hang") == {hang.email}
+    assert found("NGUYEN THI") == {hang.email}
+    assert found("thu huong") == found("Thu Hương") == {edited.email}
+    assert found("Đức") == found("van duc") == found(unicodedata.normalize("NFD", "Văn Đức")) == {older.email}
+    assert found("100%") == set()
 
 
 def test_the_list_names_each_users_place_not_its_code(admin_client, admin):
@@ -186,6 +230,19 @@ def test_deactivating_ends_the_users_sessions_and_reactivating_lets_them_back(ad
     # The tokens the account had when it was closed stay revoked: bringing it back revives none.
     assert app.test_client().get("/api/v1/claims", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     assert len(_audit("token.revoke", token_row.id)) == 1
+
+
+def test_a_deactivation_and_a_reactivation_name_the_users_e_mail_alike_in_the_audit_log(admin_client, admin):
+    user = create_user("caseworker", email="khoa.mo@bhxh.example.vn")
+    assert admin_client.post(f"/admin/users/{user.id}/deactivate").status_code == 302
+    assert admin_client.post(f"/admin/users/{user.id}/reactivate").status_code == 302
+    [off], [on] = _audit("user.deactivate", user.id), _audit("user.reactivate", user.id)
+    assert off.data == on.data == {"email": "khoa.mo@bhxh.example.vn"}
+    html = admin_client.get(f"/admin/audit?object_type=user&record={user.id}").get_data(as_text=True)
+    rows = re.findall(r"<tr>(.*?)</tr>", html.split("<tbody>", 1)[1], re.S)
+    for action in ("user.deactivate", "user.reactivate"):
+        [row] = [row for row in rows if f'<code class="hint">{action}</code>' in row]
+        assert "E-mail:</span> khoa.mo@bhxh.example.vn" in row, row
 
 
 def test_a_new_password_is_shown_once_and_ends_the_old_sessions(admin_client, admin, app):

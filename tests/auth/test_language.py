@@ -43,17 +43,33 @@ def test_the_language_link_keeps_the_pages_filters(client, caseworker):
 
 
 def test_after_a_posted_form_the_language_link_goes_back_to_the_forms_page(client, caseworker):
-    # A form posted with an error is shown again under the posted URL; the link goes to the page it came from.
-    answer = client.post(
-        "/account",
-        data={"current_password": "sai", "new_password": "x"},
-        headers={"Referer": "http://localhost/account"},
-    )
-    assert answer.status_code == 400
-    assert _english_form(answer.get_data(as_text=True))[1] == "/account"
-    # Without a referrer from this site, home.
-    elsewhere = client.post("/account", data={}, headers={"Referer": "https://evil.example/account"})
-    assert _english_form(elsewhere.get_data(as_text=True))[1] == "/"
+    """A form posted with an error is shown again under the posted URL: the button brings the user back to it, read
+    from the request (browsers send no Referer: ``Referrer-Policy: no-referrer``), and switching keeps the page."""
+    answer = client.post("/account", data={"current_password": "sai", "new_password": "x"})
+    assert answer.status_code == 400 and "Referer" not in answer.request.headers
+    action, back_to = _english_form(answer.get_data(as_text=True))
+    assert back_to == "/account"
+    back = client.post(action, data={"next": back_to})
+    assert back.status_code == 302 and back.headers["Location"] == "/account"
+
+
+def test_after_a_post_to_a_url_without_a_page_the_language_link_goes_home(client, db_session):
+    """A form posted to a URL that takes POST only (a refused deactivation, shown on the user's page): its GET would
+    be a 405, so the button goes home; a form's page that takes GET too keeps its URL."""
+    admin = create_user("admin", password=PASSWORD)
+    assert client.post("/login", data={"email": admin.email, "password": PASSWORD}).status_code == 302
+    refused = client.post(f"/admin/users/{admin.id}/deactivate")
+    assert refused.status_code == 400
+    assert _english_form(refused.get_data(as_text=True))[1] == "/"
+    again = client.post("/admin/users/new?from=list", data={"email": "x", "role": "admin"})
+    assert again.status_code == 400
+    assert _english_form(again.get_data(as_text=True))[1] == "/admin/users/new?from=list"
+
+
+def test_the_language_link_names_only_a_path_of_this_site(client, db_session):
+    page = client.get("/%5Cevil.example/x")  # a backslash: browsers read it as a slash (//evil.example)
+    assert page.status_code == 404
+    assert _english_form(page.get_data(as_text=True))[1] == "/"
 
 
 @pytest.mark.parametrize("chosen", ["en", "vi"])

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from disburse.auth.service import create_user
 
@@ -53,9 +56,58 @@ def test_after_sign_in_only_local_next_urls_are_followed(client, caseworker):
 
 
 def test_signed_out_page_request_goes_to_sign_in(client):
-    response = client.post("/logout")
+    response = client.get("/caseworker/queue?district=017")
     assert response.status_code == 302
-    assert response.headers["Location"].startswith("/login?next=/logout")
+    assert response.headers["Location"] == "/login?next=/caseworker/queue?district%3D017"
+    response = client.post("/logout")  # a POST-only URL: nothing to come back to after signing in
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+
+
+def _sample_url(app, rule) -> str:
+    values = {
+        name: 1 if isinstance(converter, IntegerConverter) else ("en" if name == "locale" else "x")
+        for name, converter in rule._converters.items()
+    }
+    return app.url_map.bind("localhost").build(rule.endpoint, values, method="POST")
+
+
+def test_a_signed_out_post_never_comes_back_to_a_url_that_answers_no_get(app, client):
+    """A session that ended while a form was open: its POST goes to sign in, and sign-in brings the browser back
+    with a GET. Every route that takes POST, signed out: ``next`` names a page a GET answers (the form's own page,
+    as ``/admin/users/new``), or is left out (``/jobs/<id>/retry``, ``/admin/users/<id>/deactivate``): never a
+    405 after signing in."""
+    urls = app.url_map.bind("localhost")
+    back, none = {}, []
+    for rule in app.url_map.iter_rules():
+        if "POST" not in (rule.methods or ()):
+            continue
+        url = _sample_url(app, rule)
+        answer = client.post(url)
+        location = answer.headers.get("Location", "")
+        if answer.status_code != 302 or not location.startswith("/login"):
+            continue
+        query = parse_qs(urlsplit(location).query)
+        if "next" not in query:
+            none.append(rule.endpoint)
+            continue
+        [target] = query["next"]
+        urls.match(urlsplit(target).path, method="GET")  # raises MethodNotAllowed for a POST-only URL
+        back[rule.endpoint] = target
+    assert {"admin.user_deactivate", "admin.user_password", "jobs.retry", "caseworker.take", "auth.logout"} <= set(
+        none
+    ), none
+    assert back["admin.user_new"] == "/admin/users/new" and back["admin.user_edit"] == "/admin/users/1", back
+    assert all(endpoint not in back for endpoint in none)
+    assert len(back) + len(none) > 20  # the page routes were walked
+
+
+def test_signing_in_after_a_signed_out_post_lands_on_a_page(client, caseworker):
+    response = client.post("/jobs/6/retry")
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    data = {"email": "lan@bhxh.vn", "password": "mat-khau-rat-dai"}
+    signed_in = client.post(response.headers["Location"], data=data)
+    assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/"
+    assert client.get("/").status_code == 200
 
 
 def test_a_password_with_spaces_at_its_ends_signs_in_as_it_was_set(client, db_session):
