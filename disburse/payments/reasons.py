@@ -49,11 +49,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "AC01": ("Số tài khoản không đúng", "Incorrect account number"),
     "AC04": ("Tài khoản đã đóng", "Closed account"),
     "AC06": ("Tài khoản bị phong toả", "Blocked account"),
-    "AC13": ("Loại tài khoản không hợp lệ", "Invalid debtor account type"),
+    "AC13": ("Loại tài khoản trích nợ (tài khoản của quỹ) không hợp lệ", "Invalid debtor account type (the fund's)"),
     "AG01": ("Giao dịch bị cấm với tài khoản này", "Transaction forbidden on this account"),
     "AG02": ("Mã nghiệp vụ không hợp lệ", "Invalid bank operation code"),
     "AM01": ("Số tiền bằng không", "Zero amount"),
-    "AM02": ("Số tiền vượt mức cho phép", "Amount not allowed"),
+    "AM02": ("Số tiền vượt mức ngân hàng cho phép", "Amount above what the bank allows"),
     "AM04": ("Tài khoản nguồn không đủ số dư", "Insufficient funds"),
     "AM05": ("Lệnh trùng lặp", "Duplication"),
     "AM09": ("Số tiền sai", "Wrong amount"),
@@ -92,8 +92,9 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
 }
 
-#: Failures that were the bank's or ours, not the payee's details: paid again as they are.
-BANK_SIDE = frozenset({"rjct.bank.timeout", "AM04", "FF01", "MS03", "TM01", "AG02"})
+#: Failures that were the bank's or ours (the fund's account or its limits: AC13 the debtor account's type, AM02 an
+#: amount above the bank's limit, AM04 short of money), not the payee's details: paid again as they are.
+BANK_SIDE = frozenset({"rjct.bank.timeout", "AC13", "AM02", "AM04", "FF01", "MS03", "TM01", "AG02"})
 
 
 def label(code: str | None) -> tuple[str, str]:

@@ -110,6 +110,18 @@ def test_a_failure_that_was_the_banks_is_paid_again_as_it_is_after_a_wait_not_at
     assert (claim.state, claim.retry_after) == ("payment_pending", None)  # the wait ends with the approved state
 
 
+@pytest.mark.parametrize("code", ["AC13", "AM02"])
+def test_the_funds_own_account_type_or_limit_is_the_banks_failure_not_the_persons(db_session, code):
+    """AC13 (the debtor account's type: the fund's) and AM02 (an amount above the bank's limit) say nothing of the
+    person's details: paid again as they are, never counted towards the offer of cash nor a request for details."""
+    claim = create_claim(ClaimState.PAYMENT_PENDING, program=create_program())
+    payment = create_payment(claim, state=PaymentState.SENT)
+    result = apply_updates("sandbox", [_news(payment, REJECTED, code)], source="callback")
+    assert (result.failed, result.retried, result.awaiting_details) == (1, 1, 0)
+    db_session.refresh(claim)
+    assert (claim.state, claim.payment_failures, claim.bank_failures) == ("approved", 0, 1)
+
+
 def test_the_wait_doubles_with_each_bank_side_failure_up_to_the_cap(db_session, app, monkeypatch):
     from disburse.payments import service
 
