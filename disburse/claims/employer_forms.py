@@ -301,6 +301,8 @@ def _decide_confirmation(
         return None
     result.claim_id = listed.claim_id
     state = ClaimState(listed.state)
+    if not item.decline and _zeros_lost(result, listed.bank_account, item.bank_account):
+        return None
     # A decline is the unit's answer for the person, taken where a confirmation would be: once the unit has answered
     # (or the office decided without it), a later Form 02 row never undoes that answer, nor a decision.
     answering = state in _CONFIRMABLE or (
@@ -368,6 +370,23 @@ def _decide_confirmation(
         f"This row contradicts {earlier_en} (the claim's state is '{en}'). {en_then}",
     )
     return None
+
+
+def _zeros_lost(result: RowResult, had: str | None, given: str | None) -> bool:
+    """Whether ``given`` is the account ``had`` (the list's, or the claim's) short of its leading zeros, refused on
+    the row (``account_zeros_lost``): a spreadsheet program opening the downloaded CSV reads the account as a number
+    and drops them, and the money must not go to an account that is not the person's."""
+    if not (had and given) or had == given or len(given) >= len(had) or had.lstrip("0") != given.lstrip("0"):
+        return False
+    result.fail(
+        "bank_account",
+        "account_zeros_lost",
+        f"Số tài khoản {given} là số tài khoản {had} đã mất các chữ số 0 ở đầu (thường do Excel đọc ô thành số). Hãy "
+        "ghi lại đúng số tài khoản, định dạng ô là Văn bản (Text), hoặc dùng tệp .xlsx đã tải về.",
+        f"The account number {given} is the account {had} without its leading zeros (usually Excel reading the cell "
+        "as a number). Write the account number again with the cell formatted as Text, or use the downloaded .xlsx.",
+    )
+    return True
 
 
 def _refused_by_office(result: RowResult, vi: str, en: str) -> None:
@@ -755,6 +774,8 @@ def _correct(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _L
     # (adjustment_errors).
     phone = phone_digits(text_value(row, "phone"))
     state = ClaimState(listed.state)
+    if bank_code and _zeros_lost(result, listed.bank_account, bank_account):
+        return
     if bank_code and state not in _CORRECTABLE:
         vi, en = _state_words(state)
         result.fail(

@@ -445,6 +445,29 @@ def test_form_03_add_refuses_people_the_rules_or_the_registry_refuse(db_session)
     assert db_session.scalar(select(func.count()).select_from(Claim).where(Claim.employee_id == at_excluded.id)) == 0
 
 
+def test_an_account_short_of_its_leading_zeros_is_refused_on_form_02_and_form_03(db_session):
+    """Excel opening the downloaded CSV drops an account's leading zeros; the shorter number still has 6 to 19 digits,
+    and the money would go to another account. Refused on the row, nothing recorded; the whole number is taken."""
+    employer, (listed, failed) = _unit_with("listed", "payment_failed")
+    had = listed.bank_account
+    assert had.startswith("0"), had
+    row = {"si_code": _si(listed), "bank_code": listed.bank_code, "bank_account": had.lstrip("0")}
+    (error,) = forms.confirm(nq116(), employer.unit_code, [row], today=TODAY).rows[0].errors
+    assert (error.field, error.code) == ("bank_account", "account_zeros_lost") and had in error.message_en
+    assert _state(db_session, listed) == "listed"
+    assert forms.confirm(nq116(), employer.unit_code, [{**row, "bank_account": had}], today=TODAY).rows[0].outcome == (
+        "confirmed"
+    )
+    correction = {
+        "si_code": _si(failed),
+        "action": "correct",
+        "bank_code": "TCB",
+        "bank_account": failed.bank_account.lstrip("0"),
+    }
+    (error,) = forms.adjust(nq116(), employer.unit_code, [correction], today=TODAY).rows[0].errors
+    assert error.code == "account_zeros_lost" and _state(db_session, failed) == "payment_failed"
+
+
 def test_form_03_giving_back_the_account_a_payment_failed_with_is_refused_as_the_office_refuses_it(db_session):
     """The details the payment failed with, sent as a correction, are not new details: refused (``same_details``),
     nothing written, the claim still waiting; the same correction sent twice is 'unchanged' the second time."""
