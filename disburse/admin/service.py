@@ -237,9 +237,7 @@ def _keep_an_active_admin(user: User, field: str | None = None) -> None:
     admins deactivating or demoting each other at the same moment, the second waits for the first, then counts
     again and is refused. ``user`` is read again under the lock (another admin may have changed them meanwhile)."""
     locked = list(
-        db.session.scalars(
-            select(User.id).where(User.role == "admin", User.active.is_(True)).order_by(User.id).with_for_update()
-        )
+        db.session.scalars(select(User.id).where(User.role == "admin", User.active).order_by(User.id).with_for_update())
     )
     db.session.refresh(user)
     if user.id in locked and len(locked) <= 1:
