@@ -202,6 +202,7 @@ def _merge(total: Applied | None, more: Applied) -> Applied:
     for key in ("settled", "failed", "returned", "recoveries", "retried", "awaiting_details", "offered_cash"):
         setattr(total, key, getattr(total, key) + getattr(more, key))
     total.ignored += more.ignored
+    total.held += more.held
     total.unknown += more.unknown
     total.mismatched += more.mismatched
     return total

@@ -116,8 +116,10 @@ class Applied:
     mismatched: list[str] = field(default_factory=list)
     #: News that money moved (paid, returned) for a payment we hold failed or cancelled: the bank paid what we took
     #: for lost, so the claim may be paid twice. Not applied (no state machine path undoes a failure); logged as an
-    #: error and reported, for a person to look at with reconciliation.
+    #: error and reported, for a person to look at with reconciliation, and the claim held (``held``).
     conflicts: list[str] = field(default_factory=list)
+    #: Claims of those ``conflicts`` held for a person to check the statement (:func:`hold_for_statement`).
+    held: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -133,6 +135,7 @@ class Applied:
             "unknown": len(self.unknown),
             "mismatched": len(self.mismatched),
             "conflicts": len(self.conflicts),
+            "held": self.held,
         }
 
 
@@ -184,6 +187,7 @@ def _apply_chunk(provider: str, news: Sequence[StatusUpdate], source: str, actor
         for row in db.session.execute(_LOCK_PAYMENTS, {"provider": provider, "refs": [u.reference for u in news]})
     }
     plans: dict[tuple[PaymentAction, str | None], list[tuple[Any, datetime | None]]] = defaultdict(list)
+    held: list[int] = []
     for update in news:
         row = rows.get(update.reference)
         if row is None:
@@ -195,6 +199,7 @@ def _apply_chunk(provider: str, news: Sequence[StatusUpdate], source: str, actor
         moves = _moves(row.state, update.status)
         if not moves and update.status in _MONEY_MOVED and row.state in _GIVEN_UP:
             result.conflicts.append(update.reference)
+            held.append(row.claim_id)
             logger.error(
                 "%s says payment %s (claim %s) was %s, but it is %s here: not applied; check it against the "
                 "provider's statement before the claim is paid again",
@@ -235,6 +240,51 @@ def _apply_chunk(provider: str, news: Sequence[StatusUpdate], source: str, actor
             result.failed += len(hit)
         else:
             _returned(hit, done, code, source, actor, result)
+    if held:
+        result.held += len(hold_for_statement(held, actor, source))
+
+
+#: A payment held failed or cancelled here that the provider says moved money: the claim's new attempt waits for a
+#: person to compare the bank's statement (:func:`hold_for_statement`).
+_NEW_ATTEMPT_QUEUED = text(
+    """SELECT id, claim_id FROM payments WHERE claim_id = ANY(:ids) AND state = 'queued' ORDER BY id FOR UPDATE"""
+)
+
+
+def hold_for_statement(claim_ids: Sequence[int], actor: Actor, source: str) -> list[int]:
+    """The claims of payments the provider says moved money while we hold them failed or cancelled: none is paid
+    again before a caseworker has compared the bank's statement. A new attempt not yet handed over is cancelled; the
+    claim (approved, failed or waiting for details, or back in ``approved`` after the cancellation) goes to review
+    with ``bank_reports_money_moved``, which its approval asks to be checked. One whose new attempt is at the bank
+    already cannot be held: reconciliation and the log say so. Returns the claims sent to review."""
+    from disburse.verification import reasons as review_reasons
+
+    ids = sorted(set(claim_ids))
+    queued = db.session.execute(_NEW_ATTEMPT_QUEUED, {"ids": ids}).all()
+    if queued:
+        data = {"source": source, "why": review_reasons.BANK_REPORTS_MONEY_MOVED}
+        cancelled = payments.transition_many(
+            PaymentAction.CANCEL, ids=[row.id for row in queued], actor=actor, data=data
+        )
+        claim_of = {row.id: row.claim_id for row in queued}
+        claims.transition_many(
+            ClaimAction.CANCEL_PAYMENT, ids=sorted(claim_of[i] for i in cancelled.moved_ids), actor=actor, data=data
+        )
+    flagged = claims.flag_for_review_many(
+        ids,
+        [review_reasons.BANK_REPORTS_MONEY_MOVED],
+        actor=actor,
+        reason=review_reasons.written_reason([review_reasons.BANK_REPORTS_MONEY_MOVED]),
+        data={"reasons": [review_reasons.BANK_REPORTS_MONEY_MOVED], "source": source},
+    )
+    at_the_bank = sorted(i for i, state in flagged.not_moved.items() if state in ("payment_pending", "paid"))
+    if at_the_bank:
+        logger.error(
+            "claims %s: the provider says an earlier payment moved money, and a new attempt is at the bank or paid "
+            "already: check the statement (reconciliation) and recover what was paid twice",
+            ", ".join(str(i) for i in at_the_bank),
+        )
+    return [claim_id for claim_id, _, _ in flagged.moved]
 
 
 def _aware(at: datetime | None) -> datetime | None:

@@ -35,6 +35,9 @@ BANK_DETAILS_MALFORMED = "bank_details_malformed"
 AMOUNT_CHANGED = "amount_changed"
 #: Verified after the last day the program may pay (the extension, or the payment deadline when there is none).
 PAYMENT_PERIOD_ENDED = "payment_period_ended"
+#: The provider says money moved (paid, or paid and returned) for a payment we hold failed or cancelled: nobody pays
+#: the claim again before comparing the bank's statement (disburse.payments.status.hold_for_statement).
+BANK_REPORTS_MONEY_MOVED = "bank_reports_money_moved"
 
 #: Codes only a caseworker gives, on refusing a claim (verification never finds them; the case is read by a person):
 #: a duplicate refused for the claim kept (the duplicate decision gives it);
@@ -66,6 +69,7 @@ REVIEW = frozenset(
         NOT_CONFIRMED_BY_EMPLOYER,
         AMOUNT_CHANGED,
         PAYMENT_PERIOD_ENDED,
+        BANK_REPORTS_MONEY_MOVED,
     }
 )
 
@@ -110,6 +114,12 @@ _VERIFICATION_LABELS: dict[str, tuple[str, str]] = {
     PAYMENT_PERIOD_ENDED: (
         "Đã hết thời hạn chi trả của chương trình: cán bộ nghiệp vụ cần xem xét.",
         "The programme's payment period has ended: a caseworker must decide.",
+    ),
+    BANK_REPORTS_MONEY_MOVED: (
+        "Ngân hàng báo đã chuyển tiền cho một lần chi trả mà hệ thống ghi là không thành công: cán bộ nghiệp vụ cần "
+        "đối chiếu sao kê của ngân hàng trước khi chi lại.",
+        "The bank reports money moved for a payment recorded here as failed: a caseworker must check the bank's "
+        "statement before paying again.",
     ),
 }
 

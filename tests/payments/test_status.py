@@ -9,8 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
+from disburse.claims import service as claims
 from disburse.claims.models import Claim, ClaimEvent
-from disburse.claims.states import ClaimState
+from disburse.claims.states import ClaimAction, ClaimState
 from disburse.payments.models import Payment, Recovery
 from disburse.payments.providers import ProviderStatus, StatusUpdate
 from disburse.payments.states import PaymentState
@@ -385,3 +386,32 @@ def test_times_go_with_ids_one_each_and_aware():
     ):
         with pytest.raises(ValueError, match=words):
             service.transition_many(PaymentAction.SETTLE, **kwargs)
+
+
+def test_money_moved_for_a_payment_held_failed_holds_the_claim_until_a_person_checks_the_statement(db_session):
+    """The bank says it paid a payment it had rejected: nothing applied (no path undoes a failure), and the claim is
+    not paid again meanwhile: a new attempt not yet handed over is cancelled, and the claim goes to review with
+    ``bank_reports_money_moved``, which its approval asks to be checked; an attempt at the bank already cannot be
+    held (the log names it)."""
+    program = create_program()
+    waiting, queued_again, at_the_bank = (create_claim(ClaimState.PAYMENT_PENDING, program=program) for _ in range(3))
+    first = {c.id: create_payment(c, state=PaymentState.SENT) for c in (waiting, queued_again, at_the_bank)}
+    failed = apply_updates("sandbox", [_news(p, REJECTED, "AC01") for p in first.values()], source="callback")
+    assert failed.failed == 3
+    for claim in (queued_again, at_the_bank):  # corrected details, then the next batching's new attempt
+        db_session.refresh(claim)
+        assert claim.state == ClaimState.AWAITING_PAYMENT_DETAILS
+        claims.transition(claim, ClaimAction.DETAILS_RECEIVED)
+        claims.transition(claim, ClaimAction.QUEUE_PAYMENT)
+    second = create_payment(queued_again, attempt=2)  # queued
+    third = create_payment(at_the_bank, state=PaymentState.SENT, attempt=2)
+
+    late = apply_updates("sandbox", [_news(p, PAID) for p in first.values()], source="file")
+    assert (late.settled, len(late.conflicts), late.held) == (0, 3, 2)
+    db_session.expire_all()
+    assert [db_session.get(Payment, p.id).state for p in first.values()] == ["failed"] * 3
+    assert (db_session.get(Payment, second.id).state, db_session.get(Payment, third.id).state) == ("cancelled", "sent")
+    for claim in (waiting, queued_again):
+        held = db_session.get(Claim, claim.id)
+        assert (held.state, held.reasons) == ("needs_review", ["bank_reports_money_moved"])
+    assert db_session.get(Claim, at_the_bank.id).state == "payment_pending"
