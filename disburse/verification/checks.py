@@ -212,7 +212,7 @@ def lock_statement(where: str, rules: ProgramRules, *, skip_locked: bool) -> Tex
 SLA_BASES = text("SELECT DISTINCT program_id, sla_kind, sla_base FROM verification_batch WHERE sla_kind IS NOT NULL")
 
 #: Reason codes in code order: a claim's reasons are built already sorted, with no sort per claim.
-_CODES = sorted(R.REJECT | R.REVIEW)
+_CODES = sorted((R.REJECT | R.REVIEW) - R.FROM_PAYMENTS)
 
 FINDINGS = text(
     f"""
@@ -241,7 +241,7 @@ FINDINGS = text(
                array_remove(ARRAY[{", ".join(f"CASE WHEN {_flag(code)} THEN '{code}' END" for code in _CODES)}], NULL)
                    AS reasons,
                CASE WHEN {" OR ".join(_flag(code) for code in sorted(R.REJECT))} THEN {PATH_REJECT}
-                    WHEN {" OR ".join(_flag(code) for code in sorted(R.REVIEW))} THEN {PATH_REVIEW}
+                    WHEN {" OR ".join(_flag(code) for code in sorted(R.REVIEW - R.FROM_PAYMENTS))} THEN {PATH_REVIEW}
                     ELSE {PATH_APPROVE} END AS path
         FROM (
             SELECT b.id, due.due_on AS payment_due_on,

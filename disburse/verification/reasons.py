@@ -72,6 +72,8 @@ REVIEW = frozenset(
         BANK_REPORTS_MONEY_MOVED,
     }
 )
+#: Review codes the payments give, never verification's checks (which compute every other code of REVIEW).
+FROM_PAYMENTS = frozenset({BANK_REPORTS_MONEY_MOVED})
 
 _VERIFICATION_LABELS: dict[str, tuple[str, str]] = {
     APPLIED_AFTER_DEADLINE: (
