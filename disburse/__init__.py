@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, current_app, request, session
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from config import Config, load_config
 from disburse import replica, runtime
@@ -50,12 +51,26 @@ def role_labels() -> dict[str, str]:
     }
 
 
+class RecordNumber(IntegerConverter):
+    """``<int:…>`` in every route: a record's number as we write it, ``[1-9][0-9]*`` up to a bigint's largest
+    (``max`` lower for a narrower column: ``<int(max=2147483647):…>``). Werkzeug's own takes any Unicode digit ("٣"
+    opened record 3, "01" record 1) and any size, which PostgreSQL then refused: a 500 instead of a 404."""
+
+    regex = r"[1-9][0-9]{0,18}"
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     """Build the Flask app. With no DATABASE_URL / REDIS_URL, embedded servers are started (see runtime)."""
     config = config or load_config()
     app = Flask(__name__, template_folder="../templates", instance_relative_config=False)
     # A path with "//" in it is simply not found: no redirect to a "cleaned" URL (an API answers JSON, never HTML).
     app.url_map.merge_slashes = False
+    # A record's number in a path: ASCII digits, no leading zero, at most a bigint (RecordNumber).
+    app.url_map.converters["int"] = RecordNumber
     app.config.from_object(config)
     app.config.update(overrides)
 

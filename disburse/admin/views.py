@@ -316,7 +316,7 @@ def _programme_page(forms: dict[int, MaxFailuresForm], status: int = 200) -> Res
     )
 
 
-@bp.post("/programme/<int:program_id>")
+@bp.post("/programme/<int(max=2147483647):program_id>")
 @roles_required("admin")
 def programme_update(program_id: int) -> ResponseReturnValue:
     program = db.session.get(Program, program_id)

@@ -147,4 +147,4 @@ class RecoveryMoveForm(ConfirmedForm):
     note = TextAreaField(_l("Ghi chú (bắt buộc khi xoá nợ)"), validators=free_text(MAX_RECOVERY_NOTE))
     #: The recovery's last step when the page was opened: a step recorded since refuses this one (or, when it is this
     #: very one sent twice, makes it done already).
-    seen = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    seen = IntegerField(widget=HiddenInput(), validators=[Optional(), NumberRange(min=1, max=2**63 - 1)])

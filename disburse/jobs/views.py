@@ -202,7 +202,7 @@ class JobFilterForm(BaseForm):
     state = SelectField(_l("Trạng thái"), default="", invalid_choice_message=_CHOICE)
     kind = SelectField(_l("Loại công việc"), default="", invalid_choice_message=_CHOICE)
     before = IntegerField(
-        validators=[Optional(), NumberRange(min=1, message=_l("Trang không hợp lệ."))],
+        validators=[Optional(), NumberRange(min=1, max=2**63 - 1, message=_l("Trang không hợp lệ."))],
         invalid_value_message=_l("Trang không hợp lệ."),
     )
 
