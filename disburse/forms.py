@@ -51,6 +51,32 @@ class NoLengthAttributes:
         return super().render_field(field, {"maxlength": False, "minlength": False, **render_kw})  # type: ignore[misc]
 
 
+#: WTForms' own messages (fields given none of ours: a choice posted that the page did not offer, a number that is
+#: not one), in our words and the page's language; the catalog has no Vietnamese of them, so they came in English.
+_WTFORMS_WORDS = {
+    "Not a valid choice.": _l("Hãy chọn một trong các lựa chọn có trên trang."),
+    "Not a valid integer value.": _l("Hãy ghi một số nguyên."),
+    "Not a valid decimal value.": _l("Hãy ghi một số."),
+    "Not a valid float value.": _l("Hãy ghi một số."),
+    "Not a valid date value.": _l("Hãy ghi ngày theo dạng ngày/tháng/năm."),
+    "This field is required.": _l("Hãy điền mục này."),
+    "Invalid input.": _l("Giá trị không hợp lệ."),
+    "Invalid email address.": _l("Địa chỉ e-mail không hợp lệ."),
+}
+
+
+class _Words:
+    """The translations WTForms asks for its messages (``Meta.get_translations``): :data:`_WTFORMS_WORDS`, else the
+    message as WTForms has it."""
+
+    def gettext(self, string: str) -> str:
+        words = _WTFORMS_WORDS.get(string)
+        return str(words) if words is not None else string
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.gettext(singular if n == 1 else plural)
+
+
 class BaseForm(FlaskForm):
     def validate(self, extra_validators: Any = None) -> bool:
         """Not valid while the page is shown again after a rate limit (:func:`form_again_after_limit`): the values
@@ -60,6 +86,9 @@ class BaseForm(FlaskForm):
         return bool(super().validate(extra_validators))
 
     class Meta(NoLengthAttributes):
+        def get_translations(self, form: Any) -> _Words:
+            return _Words()
+
         def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
             filters = unbound_field.kwargs.get("filters", [])
             # A password is taken as typed: its spaces are part of it (the commands store it so).

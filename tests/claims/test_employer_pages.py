@@ -1014,7 +1014,12 @@ def test_the_status_page_shows_the_people_in_one_state_and_the_home_page_links_t
     page = _text(employer.get(link))
     assert "Nguyễn Thị Yến" in page and "Trần Thị Ánh" not in page and "1 người ở trạng thái này." in page
     assert _text(employer.get(f"/employers/{unit.unit_code}?state=paid")).count("Đã chi trả ngày") == 3
-    assert employer.get(f"/employers/{unit.unit_code}?state=nonsense").status_code == 400
+    nonsense = employer.get(f"/employers/{unit.unit_code}?state=nonsense")
+    assert nonsense.status_code == 400
+    # WTForms' own words come in ours, in the page's language (they came in English on Vietnamese pages).
+    assert "Hãy chọn một trong các lựa chọn có trên trang." in _text(nonsense) and "Not a valid" not in _text(nonsense)
+    english = _employer(client, unit, "en").get(f"/employers/{unit.unit_code}?state=nonsense")
+    assert "Choose one of the options on the page." in _text(english)
 
 
 @pytest.mark.parametrize(
