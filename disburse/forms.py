@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from disburse.extensions import limiter
 from disburse.formatting import parse_vnd
+from disburse.programs.calendar import programme_today
 from disburse.registry.codes import UNIT_CODE_PATTERN
 
 _DMY = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}")
@@ -127,9 +128,14 @@ def _typed(valuelist: list[Any]) -> str:
 
 
 class DayField(StringField):
-    """A day written dd/mm/yyyy, as people write it (a text box: the browser's date picker sends another format)."""
+    """A day written dd/mm/yyyy, as people write it (a text box: the browser's date picker sends another format).
+    ``past=True`` (a date of birth) refuses a day after today."""
 
     data: date | None
+
+    def __init__(self, *args: Any, past: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.past = past
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         self.data = None
@@ -144,6 +150,8 @@ class DayField(StringField):
             raise ValueError(_l("Ngày %(day)s không có trong lịch.", day=text)) from None
         if not FIRST_YEAR <= day.year <= LAST_YEAR:
             raise ValueError(_l("Năm phải từ %(first)s đến %(last)s.", first=FIRST_YEAR, last=LAST_YEAR))
+        if self.past and day > programme_today():
+            raise ValueError(_l("Ngày sinh không thể sau hôm nay (%(day)s).", day=text))
         self.data = day
 
     def _value(self) -> str:

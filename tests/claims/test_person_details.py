@@ -139,6 +139,8 @@ def test_the_public_page_answers_the_same_matched_or_not(client, db_session):
     wrong = client.post("/people/payment-details", data=_form(claim, date_of_birth="31/02/1988", bank_code=""))
     assert wrong.status_code == 422
     assert "Ngày 31/02/1988 không có trong lịch." in _text(wrong) and "Hãy chọn ngân hàng." in _text(wrong)
+    unborn = client.post("/people/payment-details", data=_form(claim, date_of_birth="01/02/2090"))
+    assert unborn.status_code == 422 and "Ngày sinh không thể sau hôm nay (01/02/2090)." in _text(unborn)
 
 
 def test_an_offer_the_claim_moved_on_from_is_not_offered_again(db_session):
