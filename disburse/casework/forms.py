@@ -269,7 +269,7 @@ class ApplicationForm(BaseForm):
     si_code = StringField(_l("Mã số BHXH"))
     national_id = StringField(_l("Số CMND/CCCD"))
     full_name = StringField(_l("Họ và tên"))
-    date_of_birth = DayField(_l("Ngày sinh (dd/mm/yyyy)"), past=True)
+    date_of_birth = DayField(_l("Ngày sinh (dd/mm/yyyy)"))
     phone = StringField(_l("Số điện thoại"))
     address = TextAreaField(_l("Địa chỉ liên hệ"))
     status = RadioField(_l("Tình trạng tham gia BHTN"), validate_choice=False)
