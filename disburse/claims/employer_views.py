@@ -162,8 +162,12 @@ _ROW_FIELD = {"si_code": "choice", "decline": "choice", "bank_code": "bank_code"
 
 
 def _page_number() -> int:
+    """The page asked for (``?page=``); past the last, the caller shows the last (a long number too: "9999999" showed
+    the first page where "99999" showed the last); not a number, the first."""
     value = request.args.get("page", "")
-    return max(1, int(value)) if value.isascii() and value.isdigit() and len(value) < 7 else 1
+    if not (value.isascii() and value.isdigit()):
+        return 1
+    return max(1, int(value) if len(value) <= 9 else 10**9)
 
 
 def _rows_page(program: Program, employer: Employer) -> tuple[list[unit.WorkforceRow], int, int]:

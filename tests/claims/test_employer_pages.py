@@ -382,6 +382,8 @@ def test_the_status_page_is_paged(client, unit, monkeypatch):
     assert "Lê Chi" in second and "Lê An" not in second
     for odd in ("abc", "²", "0", "99999999", "-1"):  # not a page: the first (or the last) page, never an error
         assert client.get(f"/employers/{unit.unit_code}", query_string={"page": odd}).status_code == 200
+    for past in ("3", "99999", "9999999", "9" * 30):  # past the last page, however far: the last page
+        assert "Lê Chi" in _text(client.get(f"/employers/{unit.unit_code}", query_string={"page": past})), past
 
 
 def test_a_page_of_the_list_is_that_slice_of_the_whole_list(unit, workforce):
