@@ -369,6 +369,13 @@ def test_a_search_too_long_is_said_in_both_languages(client, unit, workforce):
     assert 'href="#q">The search is longer than 100 characters.</a>' in page
 
 
+def test_the_units_deadlines_are_one_landmark(client, unit, workforce):
+    """Each deadline banner a region of the same name could not be told apart by a screen reader: one region holds
+    them all."""
+    page = _employer(client, unit).get(f"/employers/{unit.unit_code}").get_data(as_text=True)
+    assert page.count('role="region" aria-label="Thời hạn"') == 1 and page.count('class="banner') >= 2
+
+
 def test_the_status_page_is_paged(client, unit, monkeypatch):
     from disburse.claims import employer_views
 
