@@ -705,6 +705,7 @@ def test_form_02_upload_bad_files_say_why_in_both_languages(client, unit, data, 
 
 def test_form_02_page_in_both_languages(client, unit, workforce):
     page = _text(_employer(client, unit).get(f"/employers/{unit.unit_code}/form-02"))
+    assert "Tối đa 16 MB. Nên gửi tệp .xlsx" in page  # the upload's limit, said before it is hit
     assert "<title>Mẫu số 01 và 02 · Công ty TNHH May Thử · disburse</title>" in page
     assert "<h1>Mẫu số 01 và 02: Công ty TNHH May Thử</h1>" in page
     assert 'enctype="multipart/form-data"' in page and '<label for="file">' in page
