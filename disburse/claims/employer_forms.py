@@ -630,7 +630,19 @@ def adjustment_errors(result: RowResult, row: dict[str, Any], banks: set[str], *
             )
         elif phone and (wrong := phone_error(phone)):
             result.fail("phone", "phone_format", *wrong)
+    if action == "remove" and len(text_value(row, "reason")) > MAX_REMOVAL_REASON:
+        # Refused whole, as on the web form: a reason cut short says something else than what the unit wrote.
+        result.fail(
+            "reason",
+            "reason_too_long",
+            f"Lý do dài quá {MAX_REMOVAL_REASON} ký tự.",
+            f"The reason is longer than {MAX_REMOVAL_REASON} characters.",
+        )
     return len(result.errors) > before
+
+
+#: The longest reason a Form 03 removal keeps (the web form's limit too).
+MAX_REMOVAL_REASON = 900
 
 
 @dataclass(frozen=True)
@@ -727,9 +739,13 @@ def _person(employee: Employee, employer: Employer) -> Person:
     )
 
 
+#: A removal for someone not on the list: there is nothing to remove (adding them is not what the unit asked).
+_NOTHING_TO_REMOVE = ("; không có gì để bỏ.", "; there is nothing to remove.")
+
+
 def _remove(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _Listed | None) -> None:
     if listed is None:
-        _not_on_list(result, ctx.employer.unit_code, _ADD_HERE)
+        _not_on_list(result, ctx.employer.unit_code, _NOTHING_TO_REMOVE)
         return
     result.claim_id = listed.claim_id
     state = ClaimState(listed.state)
@@ -745,7 +761,7 @@ def _remove(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _Li
             f"This person cannot be removed from the list: the claim's state is '{en}'.",
         )
         return
-    reason = text_value(row, "reason")[:900] or "Không có tại đơn vị (Mẫu số 03)"
+    reason = text_value(row, "reason") or "Không có tại đơn vị (Mẫu số 03)"
     service.transition(listed.claim_id, ClaimAction.REMOVE, ctx.actor, reason=reason, data=ctx.data)
     result.outcome = "removed"
 

@@ -445,6 +445,18 @@ def test_form_03_add_refuses_people_the_rules_or_the_registry_refuse(db_session)
     assert db_session.scalar(select(func.count()).select_from(Claim).where(Claim.employee_id == at_excluded.id)) == 0
 
 
+def test_form_03_refuses_a_removal_reason_too_long_whole_and_a_removal_of_nobody_says_so(db_session):
+    """The web form refuses a reason over 900 characters; a file's or the API's row is refused too, never kept cut
+    (it would say something else). Removing someone not on the list has nothing to remove: no advice to add them."""
+    employer, (listed,) = _unit_with("listed")
+    row = {"si_code": _si(listed), "action": "remove", "reason": "x" * 901}
+    (error,) = forms.adjust(nq116(), employer.unit_code, [row], today=TODAY).rows[0].errors
+    assert (error.field, error.code) == ("reason", "reason_too_long") and _state(db_session, listed) == "listed"
+    nobody = forms.adjust(nq116(), employer.unit_code, [{"si_code": "0100000000", "action": "remove"}], today=TODAY)
+    (error,) = nobody.rows[0].errors
+    assert error.code == "not_on_list" and "nothing to remove" in error.message_en and "Add" not in error.message_en
+
+
 def test_an_account_short_of_its_leading_zeros_is_refused_on_form_02_and_form_03(db_session):
     """Excel opening the downloaded CSV drops an account's leading zeros; the shorter number still has 6 to 19 digits,
     and the money would go to another account. Refused on the row, nothing recorded; the whole number is taken."""
