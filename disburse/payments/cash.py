@@ -35,6 +35,7 @@ is written. Services flush and never commit: the caller commits once.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -73,6 +74,8 @@ MAX_RECEIPT = 40
 _RECEIPT_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('disburse.payments.cash.receipt'), hashtext(:receipt))")
 #: Runs of spaces, the non-breaking and wide ones too (Unicode's space separators), kept as one space.
 _SPACES = re.compile("[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+#: What a receipt's series and number are written with (after :func:`clean_receipt_number`'s spaces and case).
+_RECEIPT = re.compile(r"[A-Z0-9/.\- ]+")
 
 
 class CashRefused(Exception):
@@ -232,9 +235,11 @@ def cash_list(program: Program, district_code: str, day: date | None = None) -> 
 
 
 def clean_receipt_number(value: str | None) -> str:
-    """The receipt number as stored (trimmed, inner spaces as one, upper case); :class:`CashRefused` if it is blank
-    or not 1 to :data:`MAX_RECEIPT` printable characters."""
-    trimmed = (value or "").strip()
+    """The receipt number as stored (its compatibility form, so full-width digits are digits; trimmed, inner spaces as
+    one, upper case); :class:`CashRefused` if it is blank, not 1 to :data:`MAX_RECEIPT` printable characters, or not
+    a receipt's letters, digits and ``/ . -`` with a digit among them (a Cyrillic "А" looked like the Latin one and
+    made another number of the same receipt; "-" or "x" is no receipt's number)."""
+    trimmed = unicodedata.normalize("NFKC", value or "").strip()
     if not trimmed:
         raise CashRefused(
             "receipt_blank",
@@ -247,6 +252,12 @@ def clean_receipt_number(value: str | None) -> str:
             "receipt_malformed",
             f"Số biên lai phải gồm 1 đến {MAX_RECEIPT} ký tự in được (không xuống dòng, không ký tự điều khiển).",
             f"A receipt number is 1 to {MAX_RECEIPT} printable characters (no line breaks, no control characters).",
+        )
+    if not _RECEIPT.fullmatch(cleaned) or not any(c.isascii() and c.isdigit() for c in cleaned):
+        raise CashRefused(
+            "receipt_malformed",
+            "Số biên lai gồm chữ cái không dấu, chữ số và các dấu / . - (có ít nhất một chữ số), ví dụ AA/21E 0000123.",
+            "A receipt number is unaccented letters, digits and / . - (with at least one digit), e.g. AA/21E 0000123.",
         )
     return cleaned
 

@@ -242,7 +242,7 @@ def test_the_sender_hands_a_cash_batch_to_the_offices_and_a_second_send_hands_ov
     assert (batch.state, batch.correlation_id, batch.send_attempts) == ("sent", batch.reference, 1)
     today = batch.sent_at.astimezone(VIETNAM_TZ).date()
     assert {row.full_name for row in cash_list(program, DONG_ANH, today)} == {"Kiều Văn Sơn", "Kiều Thị Sen"}
-    record_cash_payment(_payment(first).provider_reference, "BL-SON")
+    record_cash_payment(_payment(first).provider_reference, "BL-SON-1")
 
     again = sending.send_batch(batch.id)
 
@@ -285,6 +285,8 @@ def test_one_receipt_pays_one_payment(db_session):
 
     used = _refused("receipt_used", record_cash_payment, _payment(second).provider_reference, "  bl  0001 ")
     assert _payment(first).provider_reference in used.message_en
+    # Full-width digits (a Vietnamese keyboard's) are the same digits: the same receipt, used already.
+    _refused("receipt_used", record_cash_payment, _payment(second).provider_reference, "BL ０００1")
 
     record_cash_payment(_payment(second).provider_reference, "BL 0002")
     assert db_session.get(Claim, second.id).state == "paid"
@@ -298,16 +300,16 @@ def test_a_receipt_number_being_recorded_elsewhere_is_waited_for(db_session):
     _issue(program)
     reference = _payment(claim).provider_reference
     with db.engine.connect() as other_desk:
-        other_desk.execute(_RECEIPT_LOCK, {"receipt": "BL-LOCK"})
+        other_desk.execute(_RECEIPT_LOCK, {"receipt": "BL-LOCK-7"})
         before = _snapshot()
         with pytest.raises(OperationalError, match="lock timeout"), db_session.begin_nested():
             db_session.execute(text("SET LOCAL lock_timeout = '300ms'"))
-            record_cash_payment(reference, " bl-lock ")
+            record_cash_payment(reference, " bl-lock-7 ")
         db_session.expire_all()
         assert _snapshot() == before
         other_desk.rollback()
-    record_cash_payment(reference, "BL-LOCK")
-    assert _payment(claim).receipt_number == "BL-LOCK"
+    record_cash_payment(reference, "BL-LOCK-7")
+    assert _payment(claim).receipt_number == "BL-LOCK-7"
 
 
 _PRINTABLE = st.text(st.characters(categories=["L", "N", "P"]), min_size=1, max_size=10)
@@ -316,7 +318,9 @@ _CONTROL = st.builds(
     lambda a, c, b: a + c + b, _PRINTABLE, st.characters(categories=["Cc", "Cf", "Zl", "Zp"]), _PRINTABLE
 )
 _TOO_LONG = st.text(st.characters(categories=["L", "N"]), min_size=41, max_size=80)
-_BAD_RECEIPTS = st.one_of(_BLANK, _CONTROL, _TOO_LONG, st.none())
+#: Look-alikes and no-numbers: a Cyrillic "А" (another number of the same receipt), full stops only, no digit.
+_NOT_A_RECEIPT = st.sampled_from(["АА/21E 0000001", "-", "x", "Biên lai số 12", "BL/AB"])
+_BAD_RECEIPTS = st.one_of(_BLANK, _CONTROL, _TOO_LONG, _NOT_A_RECEIPT, st.none())
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
