@@ -107,6 +107,14 @@ _Note = Annotated[
     CONTROL_MSG,
 ]
 
+#: A note the action needs (an information request's, a decline's): some text, up to MAX_TEXT characters.
+_RequiredNote = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT, pattern=NO_CONTROL),
+    CONTROL_MSG,
+    BLANK_IS_MISSING,
+]
+
 
 class ClaimsQuery(QueryModel):
     state: Annotated[
@@ -188,13 +196,7 @@ class ContactBody(ApiModel):
 
 class InformationRequestBody(ApiModel):
     addressee: Annotated[str, OneOf(INFO_ADDRESSEES), Field(description="Who is asked.")]
-    note: Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT, pattern=NO_CONTROL),
-        Field(description="What is asked for."),
-        CONTROL_MSG,
-        BLANK_IS_MISSING,
-    ]
+    note: Annotated[_RequiredNote, Field(description="What is asked for.")]
     due_on: Annotated[Day | None, Field(default=None, description="By when (dd/mm/yyyy or YYYY-MM-DD).")]
 
 
@@ -226,11 +228,8 @@ class RejectBody(ApiModel):
 
 class DeclineBody(ApiModel):
     note: Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT, pattern=NO_CONTROL),
+        _RequiredNote,
         Field(description="How the person told the office they decline the support (their request and its date)."),
-        CONTROL_MSG,
-        BLANK_IS_MISSING,
     ]
 
 
