@@ -69,6 +69,12 @@ def _file_entries(path: Path, day: date | None) -> tuple[date | None, list[State
     days = statement.days()
     if day is None and len(days) == 1:
         day = next(iter(days))
+    elif day is None and len(days) > 1:  # which day's payments to compare it with is the operator's to say
+        shown = ", ".join(dmy(d) for d in sorted(days)[:5])
+        _refuse(
+            f"Sao kê có bút toán của nhiều ngày ({shown}): hãy ghi ngày cần đối chiếu bằng --date.",
+            f"The statement holds entries of several days ({shown}): name the day to reconcile with --date.",
+        )
     other = sorted(d for d in days if d != day)
     if day is not None and other:
         shown = ", ".join(dmy(d) for d in other[:5])

@@ -388,6 +388,20 @@ def test_a_camt053_of_another_day_is_refused(cli, tmp_path, today):
     assert rows("bankfile", today) == []
 
 
+def test_a_camt053_of_several_days_without_a_date_is_refused(cli, tmp_path, today):
+    """Which day's payments a statement of two days is compared with is the operator's to say: without --date it was
+    taken as the first day's, and the second day's entry listed as a difference and recorded."""
+    path = tmp_path / "two-days.xml"
+    yesterday = today - timedelta(days=1)
+    path.write_bytes(
+        camt053(yesterday, entry08("R-1", 2_100_000, "DBIT", yesterday), entry08("R-2", 1_800_000, "DBIT", today))
+    )
+    result = cli.invoke(args=["payments", "reconcile", "--provider", "bankfile", "--file", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "nhiều ngày" in result.output and "name the day to reconcile with --date" in result.output
+    assert rows("bankfile", today) == [] and rows("bankfile", yesterday) == []
+
+
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE Document [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>
 <Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">&b;</Document>"""
