@@ -83,6 +83,19 @@ def test_error_answers_carry_them_too(client, url):
     _check(response, "error")
 
 
+def test_a_static_files_error_page_is_never_kept(client, db_session):
+    """A static file may be cached; the error page for a missing one (or a bad Range) is drawn in the layout with the
+    signed-in person's name and a CSRF token: no-store, like every page."""
+    user = create_user("admin", password=PASSWORD)
+    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+    missing = client.get("/static/no-such-file.css")
+    assert missing.status_code == 404 and missing.headers["Cache-Control"] == "no-store"
+    with client.get("/static/disburse.css", headers={"Range": "bytes=999999999-"}) as out_of_range:
+        assert out_of_range.status_code == 416 and out_of_range.headers["Cache-Control"] == "no-store"
+    with client.get("/static/disburse.css") as served:
+        assert served.status_code == 200 and "no-store" not in served.headers.get("Cache-Control", "")
+
+
 def test_html_and_json_get_their_own_policy(client):
     page = client.get("/").headers["Content-Security-Policy"]
     assert "script-src 'self'" in page and "style-src 'self'" in page

@@ -50,7 +50,9 @@ def add_security_headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = PAGE_POLICY if html else NOTHING_POLICY
     for name, value in HEADERS.items():
         response.headers[name] = value
-    if request.endpoint != "static":
+    # A static file may be kept; an error page (a missing file, a bad Range) is drawn in the layout with the signed-in
+    # person's name and a CSRF token, and may not.
+    if request.endpoint != "static" or response.status_code >= 400:
         response.headers["Cache-Control"] = "no-store"
     hsts = int(current_app.config.get("HSTS_SECONDS") or 0)
     if hsts > 0:
