@@ -48,6 +48,11 @@ class ChangePasswordForm(BaseForm):
                 max=1024,
                 message=_l("Mật khẩu mới cần từ %(min)s đến 1024 ký tự.", min=MIN_PASSWORD_LENGTH),
             ),
+            # As the service refuses it (set_password): no control characters, which no sign-in form can type.
+            Regexp(
+                r"[^\x00-\x1f\x7f-\x9f]*\Z",
+                message=_l("Mật khẩu không được có ký tự điều khiển (như NUL, tab hay xuống dòng)."),
+            ),
         ],
     )
     confirm_password = PasswordField(

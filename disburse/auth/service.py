@@ -161,8 +161,8 @@ def create_user(
         )
     if get_user_by_email(email):
         raise _email_taken(email)
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        raise _too_short()
+    if password is not None and (problem := _password_problem(password)) is not None:
+        raise problem
     scope = check_scope(role, district, province, employer_unit)
     # The name composed (NFC): a browser or a spreadsheet may send "ễ" as "e" and two combining marks (NFD).
     user = User(email=email, role=role, full_name=unicodedata.normalize("NFC", full_name))
@@ -197,6 +197,19 @@ EMAIL_UNIQUE = "uq_users_email_lower"
 
 def _email_taken(email: str) -> UserError:
     return UserError(f"Đã có người dùng với e-mail {email}.", f"A user with e-mail {email} already exists.", "email")
+
+
+def _password_problem(password: str) -> UserError | None:
+    """Why ``password`` cannot be one: too short, or holding control characters (a NUL or an escape cannot be typed
+    at a sign-in form: such a password was a way to lock an account one could not use oneself); None if it can."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return _too_short()
+    if any(unicodedata.category(character) == "Cc" for character in password):
+        return UserError(
+            "Mật khẩu không được có ký tự điều khiển (như NUL, tab hay xuống dòng).",
+            "The password may not hold control characters (such as NUL, a tab or a line break).",
+        )
+    return None
 
 
 def _too_short() -> UserError:
@@ -258,8 +271,8 @@ def end_sessions(user: User) -> None:
 def set_password(user: User, password: str, *, actor: User | None = None) -> None:
     """Give ``user`` a new password; the database ends their sessions (trigger users_end_sessions). ``actor``: who
     changed it (the user on their account page; None for an operator's command)."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise _too_short()
+    if (problem := _password_problem(password)) is not None:
+        raise problem
     user.password_hash = hash_password(password)
     _audit("user.set_password", "user", user.id, actor=actor)
     db.session.flush()

@@ -108,3 +108,19 @@ def test_guessing_the_current_password_is_slowed_down(client, user, app):
     limit = int(app.config["LIMIT_SIGN_IN_PER_ACCOUNT"].split()[0])
     statuses = [client.post("/account", data=wrong).status_code for _ in range(limit + 1)]
     assert statuses == [400] * limit + [429]
+
+
+@pytest.mark.parametrize("new", ["\x00" * 12, "\x01" * 12, "mat-khau\tmoi-1", "mat-khau\x1b[2Jmoi"])
+def test_a_password_with_control_characters_is_refused_on_the_page_and_in_the_service(client, user, new):
+    """No sign-in form can type a NUL or an escape: such a password locked the account for good. Refused on the page
+    (the form again, saying why) and by the service (the operators' commands)."""
+    from disburse.auth.service import UserError, set_password
+
+    sign_in(client, user)
+    answer = client.post("/account", data={"current_password": PASSWORD, "new_password": new, "confirm_password": new})
+    assert answer.status_code == 400
+    assert "Mật khẩu không được có ký tự điều khiển" in _text(answer)
+    db.session.refresh(user)
+    assert verify_password(user, PASSWORD) and not verify_password(user, new)
+    with pytest.raises(UserError):
+        set_password(user, new)
