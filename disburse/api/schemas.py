@@ -368,6 +368,9 @@ def validated(spec: Endpoint) -> tuple[dict[str, Any], dict[str, tuple[str, str]
     (control characters, a path's percent-encoding that is not UTF-8) is named for that, before any model's own
     words about it (which would count the U+FFFD it decoded to as characters)."""
     errors: dict[str, tuple[str, str]] = unreadable_parameters()
+    if spec.query is None:  # a route that reads no query string takes none, as a QueryModel takes only its fields
+        for name in request.args:
+            errors.setdefault(name, ("Trường này không được nhận.", "This field is not accepted."))
     values: dict[str, Any] = {}
     for key, model, source in (("path", spec.path, request.view_args or {}), ("query", spec.query, None)):
         if model is None:

@@ -492,3 +492,13 @@ def test_no_input_makes_a_server_error(client, claim, caseworker, params, route,
     for response in (listed, acted):
         if response.status_code >= 400:
             assert set(response.get_json()) == {"error", "message", "fields"}
+
+
+def test_a_route_that_reads_no_query_string_refuses_one(client, caseworker, claim):
+    """docs/api.md: query strings take only the documented fields. Routes with none took any (?zzz=1 answered)."""
+    headers = _auth(caseworker)
+    for method, path in [("GET", f"/api/v1/claims/{claim.id}"), ("POST", f"/api/v1/claims/{claim.id}/assign")]:
+        answer = client.open(f"{path}?zzz=1", method=method, json={} if method == "POST" else None, headers=headers)
+        assert answer.status_code == 422, (path, answer.get_json())
+        assert answer.get_json()["fields"] == {"zzz": "Trường này không được nhận."}
+    assert client.get(f"/api/v1/claims/{claim.id}", headers=headers).status_code == 200
