@@ -314,15 +314,27 @@ def _report_file(path: Path, count: int, applied: Applied) -> None:
 
 @payments_cli.command("recoveries")
 @click.option("--state", type=click.Choice(["owed", "recovered", "written_off", "closed"]))
-def recoveries_cmd(state: str | None) -> None:
-    """Money returned after settlement: what the fund is owed back, and what became of it."""
+@click.option("--limit", type=click.IntRange(1, 100_000), default=500, show_default=True, help="The latest N.")
+def recoveries_cmd(state: str | None, limit: int) -> None:
+    """Money returned after settlement: what the fund is owed back, and what became of it (the latest first, each
+    with what has come back of it; the totals are of all of them)."""
     from disburse.payments.recoveries import LABELS, recoveries
 
-    rows = recoveries(state)
+    rows, count, amount, recovered = recoveries(state, limit=limit)
     for r in rows:
         vi, en = LABELS[r.state]
-        click.echo(f"#{r.id} claim {r.claim_id} payment {r.payment_id} · {vnd(r.amount_vnd)} · {vi} / {en}")
-    click.echo(f"{number(len(rows), locale='vi')} khoản thu hồi. / {number(len(rows), locale='en')} recoveries.")
+        click.echo(
+            f"#{r.id} claim {r.claim_id} payment {r.payment_id} · {vnd(r.recovered_vnd)} / {vnd(r.amount_vnd)} · "
+            f"{vi} / {en}"
+        )
+    shown_vi = f"{number(len(rows), locale='vi')} khoản gần nhất trong " if len(rows) < count else ""
+    shown_en = f"the latest {number(len(rows), locale='en')} of " if len(rows) < count else ""
+    noun = "recovery" if count == 1 else "recoveries"
+    click.echo(
+        f"{shown_vi}{number(count, locale='vi')} khoản thu hồi: phải thu {vnd(amount, 'vi')}, đã thu "
+        f"{vnd(recovered, 'vi')}.\n{shown_en.capitalize()}{number(count, locale='en')} {noun}: owed "
+        f"{vnd(amount, 'en')}, recovered {vnd(recovered, 'en')}."
+    )
 
 
 @payments_cli.command("recovery")

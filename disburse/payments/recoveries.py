@@ -56,11 +56,20 @@ class Moved:
     recorded: bool
 
 
-def recoveries(state: str | None = None, *, limit: int = 500) -> list[Recovery]:
-    query = select(Recovery).order_by(Recovery.id).limit(limit)
+def recoveries(state: str | None = None, *, limit: int = 500) -> tuple[list[Recovery], int, int, int]:
+    """The latest ``limit`` recoveries (newest first), in ``state`` if given, and of all of them (not only those
+    listed): how many, the sum owed back, the sum recovered."""
+    query = select(Recovery).order_by(Recovery.id.desc()).limit(limit)
+    whole = select(
+        func.count(),
+        func.coalesce(func.sum(Recovery.amount_vnd), 0),
+        func.coalesce(func.sum(Recovery.recovered_vnd), 0),
+    )
     if state:
         query = query.where(Recovery.state == state)
-    return list(db.session.scalars(query))
+        whole = whole.where(Recovery.state == state)
+    count, amount, recovered = db.session.execute(whole).one()
+    return list(db.session.scalars(query)), int(count), int(amount), int(recovered)
 
 
 def for_claim(claim_id: int) -> list[tuple[Recovery, str]]:

@@ -10,6 +10,7 @@ from pyiso20022.pain import pain_002_001_10 as p10
 from sqlalchemy import select
 
 from disburse.claims.models import Claim
+from disburse.formatting import vnd
 from disburse.payments.bankfile import read_batch_file
 from disburse.payments.models import Payment, PaymentBatch
 from tests.factories import create_claim, create_payment, create_program
@@ -232,6 +233,12 @@ def test_a_return_after_settlement_is_owed_then_written_off_with_a_note(app, db_
 
     listed = _run(app, "recoveries", "--state", "owed")
     assert f"#{recovery.id}" in listed.output and "Chờ thu hồi / Owed" in listed.output
+    assert f"0 ₫ / {vnd(payment.amount_vnd, 'vi')}" in listed.output  # what came back of it, of what is owed
+    assert f"1 recovery: owed {vnd(payment.amount_vnd, 'en')}, recovered VND 0." in listed.output
+    other = create_payment(state=PaymentState.PAID)
+    apply_updates("sandbox", [StatusUpdate(other.provider_reference, ProviderStatus.RETURNED, "AC04")], source="t")
+    latest = _run(app, "recoveries", "--limit", "1")
+    assert "The latest 1 of 2 recoveries" in latest.output and f"#{recovery.id} " not in latest.output
     no_note = _run(app, "recovery", str(recovery.id), "written_off", "--after-step", "1")
     assert no_note.exit_code == 2 and "needs a note" in no_note.output
     # owed cannot be closed
