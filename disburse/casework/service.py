@@ -27,21 +27,12 @@ from disburse.payments import cash
 from disburse.payments import reasons as payment_reasons
 from disburse.payments import service as payments
 from disburse.payments.models import Payment, PaymentBatch
+from disburse.payments.states import LABELS as PAYMENT_STATE_LABELS
 from disburse.programs.calendar import add_working_days, programme_today, working_days_between
 from disburse.programs.models import Program
 from disburse.programs.service import get_program
 from disburse.registry.models import Employee, Employer
 from disburse.verification import review
-
-#: Payment states as people read them (docs/glossary.md): (Vietnamese, English).
-PAYMENT_STATE_LABELS: dict[str, tuple[str, str]] = {
-    "queued": ("Chờ gửi", "Queued"),
-    "sent": ("Đã gửi ngân hàng", "Sent to bank"),
-    "paid": ("Thành công", "Paid"),
-    "failed": ("Thất bại", "Failed"),
-    "returned": ("Bị hoàn trả", "Returned"),
-    "cancelled": ("Đã hủy", "Cancelled"),
-}
 
 
 def received_by(age_wd: int, today: date | None = None) -> date:

@@ -61,6 +61,7 @@ from disburse.payments.providers import (
     ProviderStatus,
     StatusUpdate,
 )
+from disburse.payments.states import LABELS as PAYMENT_STATES
 from disburse.payments.states import PaymentAction, PaymentState
 from disburse.payments.status import Applied, claims_failed
 from disburse.programs.calendar import VIETNAM_TZ
@@ -291,10 +292,11 @@ def _check_payable(payment: Payment) -> None:
             f"Payment {payment.provider_reference} is already paid, receipt number {payment.receipt_number}.",
         )
     if payment.state not in (PaymentState.QUEUED, PaymentState.SENT):
+        state_vi, state_en = PAYMENT_STATES[payment.state]
         raise CashRefused(
             "not_payable",
-            f"Khoản chi trả {payment.provider_reference} ở trạng thái '{payment.state}', không chi được.",
-            f"Payment {payment.provider_reference} is {payment.state} and cannot be paid.",
+            f"Khoản chi trả {payment.provider_reference} ở trạng thái '{state_vi}', không chi được.",
+            f"Payment {payment.provider_reference} is '{state_en}' and cannot be paid.",
         )
 
 

@@ -38,6 +38,16 @@ class PaymentAction(StrEnum):
 
 S, A = PaymentState, PaymentAction
 
+#: Payment states as people read them (docs/glossary.md): (Vietnamese, English).
+LABELS: dict[str, tuple[str, str]] = {
+    S.QUEUED: ("Chờ gửi", "Queued"),
+    S.SENT: ("Đã gửi ngân hàng", "Sent to bank"),
+    S.PAID: ("Thành công", "Paid"),
+    S.FAILED: ("Thất bại", "Failed"),
+    S.RETURNED: ("Bị hoàn trả", "Returned"),
+    S.CANCELLED: ("Đã hủy", "Cancelled"),
+}
+
 LIVE_STATES = frozenset({S.QUEUED, S.SENT, S.PAID})
 #: No way out. ``paid`` is not among them: the payee's bank may still send the money back (paid → returned).
 TERMINAL_STATES = frozenset({S.FAILED, S.RETURNED, S.CANCELLED})

@@ -271,7 +271,9 @@ def test_every_refusal_says_why_and_changes_nothing(db_session):
     assert "BL-1" in already.message_vi and "BL-1" in already.message_en
     same = _refused("already_recorded", record_cash_payment, paid.provider_reference, "bl-1")  # done already
     assert isinstance(same, AlreadyRecorded) and same.payment.id == paid.id
-    _refused("not_payable", record_cash_payment, returned.provider_reference, "BL-2")
+    gone = _refused("not_payable", record_cash_payment, returned.provider_reference, "BL-2")
+    # The payment's state in words, in each language (it showed 'returned' in the Vietnamese line).
+    assert "'Bị hoàn trả'" in gone.message_vi and "'Returned'" in gone.message_en
     _refused("out_of_scope", record_cash_payment, reference, "BL-2", create_user("caseworker", district=OTHER))
     _refused("out_of_scope", record_cash_payment, reference, "BL-2", create_user("employer"))
     _refused("out_of_scope", record_cash_payment, reference, "BL-2", create_user("supervisor", province="01"))
