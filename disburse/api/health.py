@@ -135,6 +135,7 @@ class Health(ResponseModel):
     response=Health,
     error_models={503: Health},
     errors={503: "The database or Redis is down (the same body, status down)."},
+    any_query=True,
 )
 def health() -> ResponseReturnValue:
     app = current_app._get_current_object()  # type: ignore[attr-defined]

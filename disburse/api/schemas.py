@@ -342,6 +342,8 @@ class Endpoint:
     headers: Mapping[str, str] = field(default_factory=dict)
     #: A body the route reads as it is (a provider's own message): documented, not validated here.
     raw_body: str = ""
+    #: Any query string is passed over, not refused (a health probe may append its own, e.g. a cache-buster).
+    any_query: bool = False
 
 
 def _query_values() -> dict[str, str]:
@@ -368,7 +370,7 @@ def validated(spec: Endpoint) -> tuple[dict[str, Any], dict[str, tuple[str, str]
     (control characters, a path's percent-encoding that is not UTF-8) is named for that, before any model's own
     words about it (which would count the U+FFFD it decoded to as characters)."""
     errors: dict[str, tuple[str, str]] = unreadable_parameters()
-    if spec.query is None:  # a route that reads no query string takes none, as a QueryModel takes only its fields
+    if spec.query is None and not spec.any_query:  # a route that reads none takes none, as a QueryModel its own
         for name in request.args:
             errors.setdefault(name, ("Trường này không được nhận.", "This field is not accepted."))
     values: dict[str, Any] = {}
