@@ -223,29 +223,18 @@ def deactivate_user(user: User, *, actor: User) -> None:
     moves their session epoch). Not oneself."""
     if user.id == actor.id:
         raise AdminRefused("Bạn không thể tự khoá tài khoản của mình.", "You cannot deactivate yourself.")
-    if user.role == "admin":
-        _keep_an_active_admin(user)
-    if not user.active:
-        raise AdminRefused("Tài khoản này đã bị khoá.", "This account is already deactivated.")
-    auth.deactivate(user, actor=actor)
+    try:
+        auth.deactivate(user, actor=actor)
+    except auth.UserError as exc:
+        raise AdminRefused(exc.vi, exc.en, exc.field) from None
 
 
 def _keep_an_active_admin(user: User, field: str | None = None) -> None:
-    """Refuse to deactivate or demote ``user`` when they are the last active admin: nobody could manage users any
-    more. The active admins' rows are locked (``FOR UPDATE``, in id order, so that two such requests wait for each
-    other rather than deadlock) before they are counted, and stay locked until the caller's transaction ends: of two
-    admins deactivating or demoting each other at the same moment, the second waits for the first, then counts
-    again and is refused. ``user`` is read again under the lock (another admin may have changed them meanwhile)."""
-    locked = list(
-        db.session.scalars(select(User.id).where(User.role == "admin", User.active).order_by(User.id).with_for_update())
-    )
-    db.session.refresh(user)
-    if user.id in locked and len(locked) <= 1:
-        raise AdminRefused(
-            "Đây là quản trị viên duy nhất còn hoạt động: hãy giao vai trò quản trị cho người khác trước.",
-            "This is the only active admin left: make someone else an admin first.",
-            field,
-        )
+    """``auth.keep_an_active_admin``, refused in the admins' pages' words."""
+    try:
+        auth.keep_an_active_admin(user, field)
+    except auth.UserError as exc:
+        raise AdminRefused(exc.vi, exc.en, exc.field) from None
 
 
 def reactivate_user(user: User, *, actor: User) -> None:

@@ -90,9 +90,13 @@ def set_password(email: str) -> None:
 @users_cli.command("deactivate")
 @click.option("--email", required=True)
 def deactivate(email: str) -> None:
-    """Stop a user signing in and using API tokens; their sessions end everywhere."""
+    """Stop a user signing in and using API tokens; their sessions end everywhere. Refused for the last active admin
+    (make someone else an admin first) and for an account already deactivated."""
     user = _user(email)
-    service.deactivate(user)
+    try:
+        service.deactivate(user)
+    except service.UserError as exc:
+        _refuse(exc.vi, exc.en)
     db.session.commit()
     click.echo(
         f"Đã khoá {user.email}; phiên đăng nhập và token không dùng được nữa. / Deactivated {user.email}; their "

@@ -278,9 +278,33 @@ def set_password(user: User, password: str, *, actor: User | None = None) -> Non
     db.session.flush()
 
 
+def keep_an_active_admin(user: User, field: str | None = None) -> None:
+    """Refuse to deactivate or demote ``user`` when they are the last active admin: nobody could manage users any
+    more. The active admins' rows are locked (``FOR UPDATE``, in id order, so that two such requests wait for each
+    other rather than deadlock) before they are counted, and stay locked until the caller's transaction ends: of two
+    admins deactivating or demoting each other at the same moment, the second waits for the first, then counts
+    again and is refused. ``user`` is read again under the lock (another admin may have changed them meanwhile)."""
+    locked = list(
+        db.session.scalars(select(User.id).where(User.role == "admin", User.active).order_by(User.id).with_for_update())
+    )
+    db.session.refresh(user)
+    if user.id in locked and len(locked) <= 1:
+        raise UserError(
+            "Đây là quản trị viên duy nhất còn hoạt động: hãy giao vai trò quản trị cho người khác trước.",
+            "This is the only active admin left: make someone else an admin first.",
+            field,
+        )
+
+
 def deactivate(user: User, *, actor: User | None = None) -> None:
     """Stop ``user`` signing in and using tokens; the database ends their sessions (trigger users_end_sessions) and
-    their tokens are revoked (each audited), so that bringing the account back revives neither."""
+    their tokens are revoked (each audited), so that bringing the account back revives neither. Refused (UserError)
+    for the last active admin and for an account already deactivated, whoever asks (the admins' pages and the
+    operator's command alike)."""
+    if user.role == "admin":
+        keep_an_active_admin(user)
+    if not user.active:
+        raise UserError("Tài khoản này đã bị khoá.", "This account is already deactivated.")
     user.active = False
     _audit("user.deactivate", "user", user.id, {"email": user.email}, actor=actor)  # as a reactivation
     revoked = db.session.execute(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from disburse.auth.models import AuditLog
 from disburse.auth.service import get_user_by_email, user_for_token, verify_password
 from tests.factories import create_employer
 
@@ -154,3 +156,23 @@ def test_the_command_audits_the_creation_with_no_actor(cli, db_session):
     )
     assert refused.exit_code == 2
     assert db_session.scalars(select(AuditLog).where(AuditLog.data["email"].astext == "x@example.vn")).all() == []
+
+
+def test_the_command_keeps_an_active_admin_as_the_admins_pages_do(cli, db_session):
+    """`users deactivate` is held to the admins' pages' rules: the last active admin stays (nobody could manage users
+    any more), and an account already deactivated is said to be so (nothing audited twice)."""
+    for email in ("a1@example.vn", "a2@example.vn"):
+        assert cli.invoke(args=["users", "create", "--email", email, "--role", "admin"]).exit_code == 0
+    first = cli.invoke(args=["users", "deactivate", "--email", "a1@example.vn"])
+    assert first.exit_code == 0, first.output
+    last = cli.invoke(args=["users", "deactivate", "--email", "a2@example.vn"])
+    assert last.exit_code == 2
+    assert "This is the only active admin left: make someone else an admin first." in last.output
+    assert "Đây là quản trị viên duy nhất còn hoạt động" in last.output
+    assert get_user_by_email("a2@example.vn").active
+    again = cli.invoke(args=["users", "deactivate", "--email", "a1@example.vn"])
+    assert again.exit_code == 2 and "This account is already deactivated." in again.output
+    audited = db_session.scalars(
+        select(AuditLog.object_id).where(AuditLog.action == "user.deactivate").order_by(AuditLog.id)
+    ).all()
+    assert audited == [str(get_user_by_email("a1@example.vn").id)]
