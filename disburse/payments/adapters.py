@@ -56,6 +56,20 @@ def still_waiting_on(name: str) -> bool:
     return bool(db.session.scalar(_STILL_SENT, {"provider": name}))
 
 
+# The index on (provider, settled_at) answers the second half at once.
+_HAS_NEWS_TO_COME = text(
+    "SELECT EXISTS (SELECT 1 FROM payments WHERE state = 'sent' AND provider = :provider)"
+    " OR EXISTS (SELECT 1 FROM payments WHERE provider = :provider AND settled_at IS NOT NULL)"
+)
+
+
+def may_still_call_back(name: str) -> bool:
+    """Whether ``name`` may still have news for us although the programme no longer pays through it: payments sent
+    through it wait for their result, or payments it settled may yet come back (a return, weeks later, must not be
+    turned away: the claim would show paid while the money is back at the fund)."""
+    return bool(db.session.scalar(_HAS_NEWS_TO_COME, {"provider": name}))
+
+
 def providers_heard() -> set[str]:
     """The providers whose news we take: the one that pays bank accounts now, and any other with payments sent."""
     current = bank_provider_name()

@@ -8,7 +8,8 @@ checked against each of our secrets, within five minutes of ``webhook-timestamp`
 signed callback is stored (a second delivery of the same ``webhook-id`` changes nothing) and applied by the
 ``provider-events`` queue; a callback that does not check out is refused with 401 and kept for audit, never applied.
 
-Only a provider the programme pays through (``DISBURSE_PAYMENT_PROVIDER``) that calls back is there; any other name,
+Only a provider the programme pays through (``DISBURSE_PAYMENT_PROVIDER``) that calls back is there, and one it paid
+through before, while its payments may still have news (sent, or settled and so returnable); any other name,
 and a provider this deployment cannot use (the sandbox in production), is a 404 and nothing is kept. A signed
 callback is never rate-limited; refused ones are counted per address and overall
 (:func:`disburse.auth.limits.refused_callback_allowed`): past the limit they are answered 429 and not kept, and the
@@ -32,7 +33,7 @@ from disburse.auth.permissions import public
 from disburse.background import enqueue_after_commit
 from disburse.extensions import db
 from disburse.payments import events
-from disburse.payments.adapters import CALLBACK_PROVIDERS, bank_provider_name, provider_for, still_waiting_on
+from disburse.payments.adapters import CALLBACK_PROVIDERS, bank_provider_name, may_still_call_back, provider_for
 from disburse.payments.providers import CallbackProvider, InvalidSignature, UnreadableCallback
 
 log = logging.getLogger(__name__)
@@ -151,9 +152,10 @@ def provider_event(name: str) -> ResponseReturnValue:
 
 
 def _callback_provider(name: str) -> CallbackProvider | None:
-    """The provider ``name`` if it calls back and the programme pays through it here, or still has payments sent
-    through it (the configured provider changed since); else None (a 404)."""
-    if name not in CALLBACK_PROVIDERS or (name != bank_provider_name() and not still_waiting_on(name)):
+    """The provider ``name`` if it calls back and the programme pays through it here, or paid through it before (the
+    configured provider changed since) and may still have news: payments still sent, or settled ones that may come
+    back; else None (a 404)."""
+    if name not in CALLBACK_PROVIDERS or (name != bank_provider_name() and not may_still_call_back(name)):
         return None
     try:
         return cast(CallbackProvider, provider_for(name))

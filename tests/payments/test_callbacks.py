@@ -347,6 +347,32 @@ def test_a_provider_given_up_for_another_is_still_heard_and_chased_while_its_pay
         _forget_providers(app)
 
 
+def test_a_provider_given_up_for_another_is_still_heard_while_what_it_paid_may_come_back(
+    app, client, db_session, monkeypatch
+):
+    """Every sandbox payment settled before the programme moved to bank files: nothing is left to chase, but a return
+    of one of them may still come, weeks later, and must be taken and applied (the claim unpaid again, a recovery)."""
+    from tests.payments.conftest import _forget_providers
+    from workers.payments import _providers
+
+    payment = create_payment(state=PaymentState.SENT, provider="sandbox")
+    body = _body([_item(payment, "succ")])
+    assert client.post(URL, data=body, headers=_signed(body)).status_code == 200
+    events.apply_stored()
+    assert _state(db_session, payment) == "paid"
+    monkeypatch.setitem(app.config, "DISBURSE_PAYMENT_PROVIDER", "bankfile")
+    _forget_providers(app)
+    try:
+        assert "sandbox" not in _providers()  # nothing sent there is waiting: nothing to ask for
+        returned = _body([_item(payment, "rjct", "rjct.returned")])
+        response = client.post(URL, data=returned, headers=_signed(returned))
+        assert response.status_code == 200, response.get_data(as_text=True)
+        events.apply_stored()
+        assert _state(db_session, payment) == "returned"
+    finally:
+        _forget_providers(app)
+
+
 def _forged(client, address: str = "198.51.100.7", event_id: str = "forged"):
     body = "x" * 4000
     headers = {"webhook-id": event_id, "webhook-timestamp": "1", "webhook-signature": "v1,AAAA"}
