@@ -707,7 +707,7 @@ def recovery(recovery_id: int) -> ResponseReturnValue:
     form.to_state.choices = [
         SelectChoice(s, pick(recovery_service.LABELS[s]))
         for s in recovery_service.LABELS
-        if s in recovery_service.NEXT[row.recovery.state]
+        if s in recovery_service.NEXT[row.recovery.state] and (s != "closed" or row.closable)
     ]
     general: list[str] = []
     status = 200

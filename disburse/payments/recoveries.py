@@ -20,6 +20,7 @@ from disburse.auth.models import User
 from disburse.auth.scopes import Scope, can_see
 from disburse.auth.service import audit
 from disburse.claims.models import Claim
+from disburse.claims.states import CLOSED_STATES
 from disburse.extensions import db
 from disburse.formatting import vnd
 from disburse.payments.models import Payment, Recovery, RecoveryEvent
@@ -92,11 +93,17 @@ class RecoveryRow:
     person: str
     district_code: str
     district: str
+    claim_state: str
+
+    @property
+    def closable(self) -> bool:
+        """Whether the recovery may be closed as far as its claim goes (:func:`_claim_allows_closing`)."""
+        return self.claim_state in CLOSED_STATES
 
 
 def _rows() -> Any:
     return (
-        select(Recovery, Payment.provider_reference, Employee.full_name, District.code, District.name)
+        select(Recovery, Payment.provider_reference, Employee.full_name, District.code, District.name, Claim.state)
         .join(Payment, Payment.id == Recovery.payment_id)
         .join(Claim, Claim.id == Recovery.claim_id)
         .join(Employee, Employee.id == Claim.employee_id)
@@ -219,6 +226,7 @@ def move(
     elif amount_vnd is not None:
         raise RecoveryRefused("Chỉ ghi số tiền khi thu hồi.", "A sum is recorded with a recovery only.")
     if to_state == "closed":
+        _claim_allows_closing(recovery)
         recovery.closed_at = datetime.now(UTC)
     audit(
         actor,
@@ -240,6 +248,19 @@ def move(
     recovery.state = to_state
     db.session.flush()
     return Moved(recovery, recorded=True)
+
+
+def _claim_allows_closing(recovery: Recovery) -> None:
+    """:class:`RecoveryRefused` while the recovery's claim still waits to be paid again: closing says nothing is left
+    to do, and the person is still owed their support (the claim is read under its lock: a claim moving now waits)."""
+    state = db.session.scalar(select(Claim.state).where(Claim.id == recovery.claim_id).with_for_update())
+    if state not in CLOSED_STATES:
+        raise RecoveryRefused(
+            f"Hồ sơ số {recovery.claim_id} vẫn đang chờ chi trả lại: chỉ đóng khoản thu hồi khi hồ sơ đã được chi trả "
+            "lại hoặc đã kết thúc.",
+            f"Claim {recovery.claim_id} still waits to be paid again: close the recovery once the claim has been paid "
+            "again or has ended.",
+        )
 
 
 #: Who moves a recovery on: a supervisor whose area holds its claim, or an admin (the pages' rule, whatever the way in).

@@ -11,7 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from disburse.auth.models import AuditLog
+from disburse.claims import service as claims
+from disburse.claims.states import ClaimAction
 from disburse.extensions import db
+from disburse.payments import recoveries as recovery_service
 from disburse.payments.models import Recovery
 from disburse.payments.providers import ProviderStatus, StatusUpdate
 from disburse.payments.status import apply_updates
@@ -102,7 +105,20 @@ def test_recording_money_back_takes_a_check_page_then_a_confirmation_and_is_audi
     entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "recovery.move"))
     assert (entry.actor_id, entry.object_type, entry.object_id) == (hanoi_supervisor.id, "recovery", str(recovery.id))
     assert entry.data["to"] == "recovered" and entry.data["from"] == "owed"
-    # Recovered, it may only be closed; closed, nothing more is offered, and a post is refused with the reason.
+    # Recovered while its claim still waits to be paid again: nothing to do yet, and closing is refused (the person is
+    # still owed their support). Once the claim has ended (here the person declines), it may only be closed.
+    waiting = client.get(url)
+    assert 'name="to_state"' not in waiting.get_data(as_text=True)
+    assert f"Khoản thu hồi đóng được khi hồ sơ số {recovery.claim_id} đã được chi trả lại" in _text(waiting)
+    early = client.post(url, data={"to_state": "closed", "confirmed": "1"})
+    assert early.status_code == 422  # not among the choices offered
+    db.session.expire_all()
+    assert db.session.get(Recovery, recovery.id).state == "recovered"
+    with pytest.raises(recovery_service.RecoveryRefused, match=f"Claim {recovery.claim_id} still waits to be paid"):
+        recovery_service.move(recovery.id, "closed", hanoi_supervisor, "")
+    db.session.rollback()
+    claims.transition(recovery.claim_id, ClaimAction.DECLINE, data={"source": "office"})
+    db.session.commit()
     page = client.get(url).get_data(as_text=True)
     assert '<option value="closed">Đã đóng</option>' in page and 'value="written_off"' not in page
     assert client.post(url, data={"to_state": "closed", "confirmed": "1"}).status_code == 302
