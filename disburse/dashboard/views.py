@@ -666,7 +666,7 @@ def _recovery_helpers() -> dict[str, Any]:
 
 
 @bp.get("/recoveries")
-@roles_required(*TARGET_SETTERS)
+@roles_required(*recovery_service.MOVERS)
 @reads_replica
 def recoveries() -> ResponseReturnValue:
     """Money the payees' banks returned after settlement, in the caller's area: how much the fund is owed back and
@@ -696,7 +696,7 @@ def recoveries() -> ResponseReturnValue:
 
 
 @bp.route("/recoveries/<int:recovery_id>", methods=["GET", "POST"])
-@roles_required(*TARGET_SETTERS)
+@roles_required(*recovery_service.MOVERS)
 def recovery(recovery_id: int) -> ResponseReturnValue:
     """One recovery, and the form that moves it on (recovered, written off, closed) in two steps: the first post
     tries the move and undoes it, then says what will be recorded; only "confirm" records it, with an audit entry."""
