@@ -1057,3 +1057,25 @@ def test_a_person_paid_again_after_the_banks_failure_shows_when_and_no_form_03(c
     row = re.search(r"<tr>(?:(?!</tr>).)*Trịnh Văn Chờ.*?</tr>", text).group(0)
     assert f"{words} {at}" in row
     assert "Mẫu số 03" not in row and "Form 03" not in row
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_a_refused_persons_row_links_to_their_notice_which_the_unit_may_print(client, unit, db_session, locale):
+    """The unit hands the refusal notice to the person (it is written to them); a link on their row opens it, the
+    other rows have none."""
+    from disburse.verification import review
+
+    caseworker = create_user("caseworker", district=unit.district_code)
+    refused = _person(unit, "Lê Thị Hồng", "needs_review", reasons=["zero_months"])
+    review.reject(refused.id, caseworker, "pension_decision", "Đã hưởng lương hưu từ tháng 3/2021.")
+    _person(unit, "Lê Văn Khang", "employer_confirmed")
+    client = _employer(client, unit, locale)
+    page = _text(client.get(f"/employers/{unit.unit_code}"))
+    link = f'href="/api/v1/claims/{refused.id}/notice"'
+    assert page.count("/notice") == 1
+    row = re.search(r"<tr>(?:(?!</tr>).)*Lê Thị Hồng(?:(?!</tr>).)*</tr>", page, re.S)
+    assert row is not None and link in row.group(0)
+    words = {"vi": "Thông báo không giải quyết hỗ trợ của Lê Thị Hồng", "en": "Refusal notice for Lê Thị Hồng"}
+    assert words[locale] in row.group(0)
+    notice = client.get(f"/api/v1/claims/{refused.id}/notice")
+    assert notice.status_code == 200 and "Lê Thị Hồng" in notice.get_data(as_text=True)
