@@ -614,6 +614,24 @@ def test_the_results_page_lists_the_first_refused_rows_and_the_errors_file_has_t
     assert len(list(csv.reader(io.StringIO(errors.data.decode("utf-8-sig"))))) == 1 + 5
 
 
+def test_the_results_page_shows_a_long_bad_cell_cut_short_and_the_errors_file_has_it_whole(client, unit):
+    """A pasted paragraph in the account column filled the results page; the page shows its start, the errors file
+    the whole value."""
+    listed = _person(unit, "Lê Thị An")
+    client = _employer(client, unit, "en")
+    long_value = "12345 " * 2000
+    upload = _form_02_csv([[_si(listed), "VCB", long_value, ""]])
+    response = client.post(f"/employers/{unit.unit_code}/form-02/upload", data={"file": (upload, "f.csv")})
+    page = _text(response)
+    assert "Rows refused: 1" in page
+    shown = re.search(r"<td>((?:12345 ?)+)(\.\.\.|…)</td>", page)
+    assert shown is not None and len(shown.group(1)) <= 80, page[-3000:]
+    token = re.search(r'name="errors" type="hidden" value="([^"]+)"', response.get_data(as_text=True)).group(1)
+    errors = client.post(f"/employers/{unit.unit_code}/form-02/errors", data={"errors": token})
+    lines = list(csv.reader(io.StringIO(errors.data.decode("utf-8-sig"))))
+    assert any(long_value.strip() in cell for cell in lines[1])
+
+
 def test_form_02_columns_headed_by_their_labels_alone_are_read(client, unit):
     """A header retyped with Form 01's labels and without the names in brackets is read as the form: the decline
     column too (a column the reader passed over would have confirmed the person it marks)."""
