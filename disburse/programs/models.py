@@ -94,6 +94,14 @@ class Program(TimestampMixin, db.Model):  # type: ignore[name-defined]
         deadline (verification's ``payment_period_ended`` reads the same two columns)."""
         return self.extension_until or self.payment_deadline
 
+    @property
+    def last_reduction_month(self) -> date | None:
+        """The first day of the last contribution month with the reduced rate; None when nothing is reduced."""
+        if self.reduction_months < 1:
+            return None
+        months = self.reduction_start_month.month - 1 + self.reduction_months - 1
+        return date(self.reduction_start_month.year + months // 12, months % 12 + 1, 1)
+
     def takes_adjustments(self, today: date) -> bool:
         """Whether Form 03 is still taken on ``today``: until ``adjustment_deadline``, inclusive. After it, no page
         offers Form 03; the district office is the one to contact."""

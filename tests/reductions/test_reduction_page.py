@@ -38,8 +38,10 @@ def test_the_reductions_month_by_month(client, db_session):
     )
     assert "<td>11/2021</td>" in page and "1.600.001 ₫" in page  # half up to whole VND
     assert "3.100.001 ₫" in page  # the total
+    assert "Chương trình giảm mức đóng 12 tháng: từ tháng 10/2021 đến tháng 09/2022." in page  # across the year
     page = _text(_as(client, user, "en").get(f"/employers/{unit.unit_code}/reductions"))
     assert "<title>Contribution reduction · Công ty TNHH Giảm Thử" in page and "VND 3,100,001" in page
+    assert "The programme reduces the contribution for 12 months: from 10/2021 to 09/2022." in page
 
 
 def test_a_unit_without_reductions_says_why(client, db_session):
@@ -50,6 +52,7 @@ def test_a_unit_without_reductions_says_why(client, db_session):
         )
     )
     assert "Đơn vị chưa có tháng nào được giảm mức đóng" in page
+    assert "từ tháng 10/2021 đến tháng 09/2022" in page  # the programme's months, which the unit has none of
 
 
 def test_another_units_reductions_are_not_found(client, db_session):
