@@ -79,11 +79,18 @@ class ActionForm(BaseForm):
     """A button that changes something: only the CSRF token."""
 
 
-class ApproveForm(BaseForm):
+class DecisionForm(BaseForm):
+    """A decision on a claim: it carries the claim's latest event when the page was shown, and is refused when the
+    claim changed since (:func:`disburse.verification.review.decided_on_what_is`)."""
+
+    seen = HiddenField()
+
+
+class ApproveForm(DecisionForm):
     note = TextAreaField(_l("Ghi chú (không bắt buộc)"), validators=_text())
 
 
-class RejectForm(BaseForm):
+class RejectForm(DecisionForm):
     reason_code = RadioField(
         _l("Lý do từ chối"), invalid_choice_message=_CHOICE, validators=[InputRequired(_l("Hãy chọn lý do từ chối."))]
     )
@@ -93,7 +100,7 @@ class RejectForm(BaseForm):
     )
 
 
-class DeclineForm(BaseForm):
+class DeclineForm(DecisionForm):
     note = TextAreaField(
         _l("Người lao động báo không nhận hỗ trợ bằng cách nào"),
         validators=_text(required=_l("Hãy ghi người lao động đã báo không nhận hỗ trợ bằng cách nào, ngày nào.")),
@@ -193,7 +200,7 @@ class OfferCashForm(BaseForm):
     reason = TextAreaField(_l("Lý do chuyển sang nhận tiền mặt sớm"), validators=_text())
 
 
-class ApproveCashForm(BaseForm):
+class ApproveCashForm(DecisionForm):
     """Approve a claim in review to be paid in cash at the office (its bank details missing or unpayable)."""
 
     reason = TextAreaField(

@@ -21,7 +21,7 @@ from disburse.auth.service import audit
 from disburse.claims import employer_forms, person_details
 from disburse.claims.models import Claim
 from disburse.claims.outcomes import RowResult
-from disburse.claims.states import ClaimState
+from disburse.claims.states import ClaimAction, ClaimState
 from disburse.extensions import db
 from disburse.payments import cash
 from disburse.payments import reasons as payment_reasons
@@ -191,14 +191,17 @@ def offer_cash(claim_id: int, user: User, reason: str | None) -> review.ActionRe
     return review.ActionResult(claim, changed=True, events=[event])
 
 
-def approve_in_cash(claim_id: int, user: User, reason: str, checked: Sequence[str] = ()) -> review.ActionResult:
+def approve_in_cash(
+    claim_id: int, user: User, reason: str, checked: Sequence[str] = (), *, seen: int | None = None
+) -> review.ActionResult:
     """Approve a claim in review to be paid in cash at the office (:func:`disburse.payments.cash.cash_in_review`, then
     :func:`disburse.verification.review.approve`): for a person without a bank account, whose missing details would
     otherwise keep the claim from approval. Both or neither: the caller's savepoint undoes the switch when approval
     is refused (undecided duplicates, say). A claim already approved in cash (the same post again) changes nothing.
-    ``checked``: as :func:`disburse.verification.review.approve` keeps it."""
+    ``checked`` and ``seen``: as :func:`disburse.verification.review.approve` takes them."""
     claim = review.visible_claim(claim_id, user, lock=True)
     review.may_work(claim, user)
+    review.decided_on_what_is(claim, seen, ClaimAction.APPROVE, user)
     if claim.payout == "cash" and ClaimState(claim.state) in (ClaimState.APPROVED, ClaimState.PAYMENT_PENDING):
         return review.ActionResult(claim, changed=False)
     try:

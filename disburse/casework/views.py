@@ -32,6 +32,7 @@ from disburse.casework.forms import (
     CheckedApproveForm,
     ConfirmedForm,
     ContactForm,
+    DecisionForm,
     DeclineForm,
     DeskSearchForm,
     DismissOfferForm,
@@ -582,6 +583,8 @@ def _action_page(
         flash(why_not, "error")
         return redirect(url_for(".case", claim_id=claim_id))
     confirming = False
+    if isinstance(form, DecisionForm) and request.method == "GET":
+        form.seen.data = review.last_event_id(claim_id)
     if request.method == "POST":
         valid = form.validate()
         if valid and isinstance(form, ConfirmedForm) and (form.confirmed.data != "1" or "edit" in request.form):
@@ -608,6 +611,8 @@ def _action_page(
                 general = _refused(exc, form)
                 claim = _claim(claim_id)
                 status = exc.status
+                if isinstance(form, DecisionForm) and exc.code == "changed_since":
+                    form.seen.data = review.last_event_id(claim_id)  # the page now shows the claim as it is
             else:
                 savepoint.commit()
                 db.session.commit()
@@ -702,7 +707,11 @@ def approve(claim_id: int) -> ResponseReturnValue:
 
     def approve(claim: Claim, user: User) -> review.ActionResult:
         checked = _checked(claim, form)
-        return _asking_the_tick(lambda: review.approve(claim.id, user, form.note.data or None, checked=checked))
+        return _asking_the_tick(
+            lambda: review.approve(
+                claim.id, user, form.note.data or None, checked=checked, seen=record_id(form.seen.data)
+            )
+        )
 
     return _action_page(
         claim_id,
@@ -730,7 +739,9 @@ def approve_cash(claim_id: int) -> ResponseReturnValue:
     def approve(claim: Claim, user: User) -> review.ActionResult:
         checked = _checked(claim, form, review.BANK_DETAILS)
         return _asking_the_tick(
-            lambda: service.approve_in_cash(claim.id, user, form.reason.data or "", checked=checked)
+            lambda: service.approve_in_cash(
+                claim.id, user, form.reason.data or "", checked=checked, seen=record_id(form.seen.data)
+            )
         )
 
     return _action_page(
@@ -794,7 +805,9 @@ def reject(claim_id: int) -> ResponseReturnValue:
         claim_id,
         form,
         "caseworker/reject.html",
-        lambda claim, user: review.reject(claim.id, user, form.reason_code.data, form.reason_text.data),
+        lambda claim, user: review.reject(
+            claim.id, user, form.reason_code.data, form.reason_text.data, seen=record_id(form.seen.data)
+        ),
         _("Hồ sơ đã bị từ chối. Hãy in thông báo gửi người lao động."),
         closed=_unless(
             ClaimAction.REJECT, lambda state: _("Không thể từ chối hồ sơ đang ở trạng thái “%(state)s”.", state=state)
@@ -812,7 +825,7 @@ def decline(claim_id: int) -> ResponseReturnValue:
         claim_id,
         form,
         "caseworker/decline.html",
-        lambda claim, user: review.record_decline(claim.id, user, form.note.data or ""),
+        lambda claim, user: review.record_decline(claim.id, user, form.note.data or "", seen=record_id(form.seen.data)),
         _("Đã ghi nhận người lao động không nhận hỗ trợ."),
         closed=_unless(
             ClaimAction.DECLINE,

@@ -352,6 +352,29 @@ def _repeated(claim: Claim, action: ClaimNote, user: User, data: dict[str, Any],
     )
 
 
+def decided_on_what_is(claim: Claim, seen: int | None, action: ClaimAction, user: User) -> None:
+    """:class:`Conflict` when the claim changed state since ``seen`` (its latest event when the caller's page was
+    shown), except by this very decision of ``user`` (the same form posted again, which then finds it done): a
+    decision taken on a claim as it no longer is (a refusal typed while a colleague approved it) must not undo what
+    happened meanwhile. The caller holds the claim's lock."""
+    if seen is None:
+        return
+    moves = db.session.scalars(
+        select(ClaimEvent).where(
+            ClaimEvent.claim_id == claim.id,
+            ClaimEvent.id > seen,
+            ClaimEvent.from_state.is_distinct_from(ClaimEvent.to_state),
+        )
+    )
+    if any(not (event.action == action.value and event.actor_id == user.id) for event in moves):
+        vi, en = _state_label(claim.state)
+        raise Conflict(
+            f"Hồ sơ vừa thay đổi sau khi bạn mở trang (nay đang “{vi}”); hãy xem lại hồ sơ trước khi quyết định.",
+            f"The claim has changed since you opened the page (it is now “{en}”); look at it again before deciding.",
+            code="changed_since",
+        )
+
+
 # ------------------------------------------------------------------------------------------------------- queue
 
 
@@ -939,7 +962,9 @@ def _approve(claim: Claim, user: User, note: str | None, data: dict[str, Any] | 
     return event
 
 
-def approve(claim_id: int, user: User, note: str | None = None, checked: Collection[str] = ()) -> ActionResult:
+def approve(
+    claim_id: int, user: User, note: str | None = None, checked: Collection[str] = (), *, seen: int | None = None
+) -> ActionResult:
     """Approve the claim (from verifying or needs_review). Approving an approved claim changes nothing. Refused,
     nothing changed: a claim paid by bank transfer whose bank details cannot be paid (:func:`_payable_or_refuse`),
     one with possible duplicates not decided, and any claim once its programme's last payable day has passed
@@ -947,9 +972,10 @@ def approve(claim_id: int, user: User, note: str | None = None, checked: Collect
     ``checked``: the review reason codes the caller checked. Every one that the claim needs checked
     (:func:`to_check`) must be among them, or the approval is refused (:class:`Invalid`), after what refuses it
     whatever was checked; they are kept in the event's data so that the timeline shows what was looked at before the
-    money moved."""
+    money moved. ``seen``: the claim's latest event as the caller's page showed it (:func:`decided_on_what_is`)."""
     claim = visible_claim(claim_id, user, lock=True)
     _may_work(claim, user)
+    decided_on_what_is(claim, seen, ClaimAction.APPROVE, user)
     if claim.state == ClaimState.APPROVED:
         return ActionResult(claim, changed=False)
     if (ClaimState(claim.state), ClaimAction.APPROVE) in TRANSITIONS:
@@ -1058,11 +1084,11 @@ def last_refusal_codes(claim_ids: Sequence[int]) -> dict[int, list[str]]:
     return {claim_id: refusal_codes(data or {}) for claim_id, data in rows}
 
 
-def reject(claim_id: int, user: User, reason_code: str, reason_text: str) -> ActionResult:
+def reject(claim_id: int, user: User, reason_code: str, reason_text: str, *, seen: int | None = None) -> ActionResult:
     """Refuse the claim with a reason code from :func:`refusal_reasons` and the caseworker's written reason; both
     go on the reject event (``reason`` and ``data.reason_code``) and into the written notice. ``payment_period_ended``
     only once the programme's last payable day has passed (:func:`period_ended`). Repeating the same
-    refusal changes nothing; a different one for a refused claim is a conflict."""
+    refusal changes nothing; a different one for a refused claim is a conflict. ``seen``: as :func:`approve`."""
     assert reason_code in refusal_reasons() and reason_text.strip()
     if reason_code == reasons.OTHER and len(reason_text.strip()) < MIN_OTHER_TEXT:
         raise Invalid(
@@ -1077,6 +1103,7 @@ def reject(claim_id: int, user: User, reason_code: str, reason_text: str) -> Act
         )
     claim = visible_claim(claim_id, user, lock=True)
     _may_work(claim, user)
+    decided_on_what_is(claim, seen, ClaimAction.REJECT, user)
     if reason_code == reasons.PAYMENT_PERIOD_ENDED and claim.state != ClaimState.REJECTED and not period_ended(claim):
         raise Invalid(
             {
@@ -1104,15 +1131,16 @@ def reject(claim_id: int, user: User, reason_code: str, reason_text: str) -> Act
     return ActionResult(claim, changed=True, events=[event])
 
 
-def record_decline(claim_id: int, user: User, note: str) -> ActionResult:
+def record_decline(claim_id: int, user: User, note: str, *, seen: int | None = None) -> ActionResult:
     """Record that the person declines the support ("Không nhận hỗ trợ"), told to the office after their unit's Form
     02 (which no longer records it: :func:`disburse.claims.employer_forms.confirm`), or by a person who came to the
     office. ``note`` says how the office learnt it (the person's written request, its date); it goes on the event as
     its reason. Final: a declined claim is never paid. Refused once money is on its way or the claim is closed;
-    recording it again changes nothing."""
+    recording it again changes nothing. ``seen``: as :func:`approve`."""
     assert note.strip()
     claim = visible_claim(claim_id, user, lock=True)
     _may_work(claim, user)
+    decided_on_what_is(claim, seen, ClaimAction.DECLINE, user)
     if claim.state == ClaimState.DECLINED:
         return ActionResult(claim, changed=False)
     try:

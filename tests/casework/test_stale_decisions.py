@@ -1,0 +1,97 @@
+"""A decision on a claim is taken on the claim as its page showed it. Two caseworkers of a district open the same
+unassigned claim; one approves it; the other's refusal (or decline, or approval after a refusal), typed on the page
+as it was, is refused with the claim's new state rather than undoing the colleague's decision. Sent again once the
+page shows the claim as it is, it is the caseworker's informed decision and is taken. The same post sent twice by
+one person and a colleague's note meanwhile are not changes of the claim."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from sqlalchemy import select
+
+from disburse.claims.models import Claim, ClaimEvent
+from disburse.extensions import db
+from disburse.verification import review
+from tests.conftest import PASSWORD, sign_in
+from tests.factories import create_claim, create_user
+
+pytestmark = pytest.mark.usefixtures("paying_clock")
+
+DONG_ANH = "017"
+REFUSAL = {"reason_code": "not_employed_on_cutoff", "reason_text": "Đơn vị xác nhận đã nghỉ việc từ 01/2021."}
+
+
+def _text(response) -> str:
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))))
+
+
+def _seen(response) -> str:
+    found = re.search(r'name="seen" type="hidden" value="(\d+)"', response.get_data(as_text=True))
+    assert found is not None, "the decision's form carries the claim's latest event"
+    return found.group(1)
+
+
+def _moves(claim_id: int) -> list[tuple[str, str | None, str]]:
+    events = select(ClaimEvent).where(ClaimEvent.claim_id == claim_id).order_by(ClaimEvent.id)
+    return [(e.action, e.from_state, e.to_state) for e in db.session.scalars(events) if e.from_state != e.to_state]
+
+
+@pytest.mark.parametrize(
+    ("page", "data", "colleague", "now"),
+    [
+        ("reject", REFUSAL, "approve", "Approved"),
+        ("decline", {"note": "Đơn đề nghị ngày 02/11/2021."}, "approve", "Approved"),
+        ("approve", {}, "reject", "Rejected"),
+    ],
+)
+def test_a_decision_typed_on_a_claim_a_colleague_decided_meanwhile_is_refused(
+    app, db_session, page, data, colleague, now
+):
+    claim = create_claim("needs_review", district_code=DONG_ANH)
+    me, other = (create_user("caseworker", district=DONG_ANH, password=PASSWORD) for _ in range(2))
+    mine = app.test_client()
+    sign_in(mine, me, "en")
+    url = f"/caseworker/claims/{claim.id}/{page}"
+    seen = _seen(mine.get(url))
+
+    if colleague == "approve":
+        review.approve(claim.id, other)
+    else:
+        review.reject(claim.id, other, REFUSAL["reason_code"], REFUSAL["reason_text"])
+    db.session.commit()
+    before = _moves(claim.id)
+
+    stale = mine.post(url, data={**data, "seen": seen})
+    assert stale.status_code == 409
+    assert f"The claim has changed since you opened the page (it is now “{now}”)" in _text(stale)
+    db.session.expire_all()
+    assert _moves(claim.id) == before, "nothing the colleague decided is undone"
+
+    if page == "approve":
+        return  # a refused claim cannot be approved at all: the page now says so
+    again = mine.post(url, data={**data, "seen": _seen(stale)})  # decided on the claim as it now is
+    assert again.status_code == 302
+    db.session.expire_all()
+    assert len(_moves(claim.id)) == len(before) + 1
+
+
+def test_the_same_decision_sent_twice_and_a_colleagues_note_meanwhile_are_no_change(app, db_session):
+    claim = create_claim("needs_review", district_code=DONG_ANH)
+    me, other = (create_user("caseworker", district=DONG_ANH, password=PASSWORD) for _ in range(2))
+    mine = app.test_client()
+    sign_in(mine, me)
+    url = f"/caseworker/claims/{claim.id}/reject"
+    seen = _seen(mine.get(url))
+    review.log_contact(claim.id, other, "phone", "no_answer", "Gọi lúc 9 giờ.")
+    db.session.commit()
+
+    first = mine.post(url, data={**REFUSAL, "seen": seen})
+    assert first.status_code == 302
+    twice = mine.post(url, data={**REFUSAL, "seen": seen})  # the back button, the form sent again
+    assert twice.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).state == "rejected"
+    assert [m[0] for m in _moves(claim.id)].count("reject") == 1
