@@ -221,7 +221,32 @@ def to_check(claim: Claim, settled: frozenset[str] = frozenset()) -> list[dict[s
         settled = settled | BANK_DETAILS
     if not (DUPLICATES - settled).isdisjoint(claim.reasons or ()) and undecided_duplicates(claim) is None:
         settled = settled | DUPLICATES
-    return [entry for entry in reason_entries(list(claim.reasons or ())) if entry["code"] not in settled]
+    other_si_codes: list[str] = []
+    if reasons.REASON_POSSIBLE_DUPLICATE in (claim.reasons or ()) and not _duplicates(claim):
+        # The person's other SI code has no claim: no group to decide, and the approval is the check (the person's
+        # months may be split across the two records), so it stays to check, naming the other records.
+        settled = settled - {reasons.REASON_POSSIBLE_DUPLICATE}
+        other_si_codes = _other_si_codes(claim)
+    entries = [entry for entry in reason_entries(list(claim.reasons or ())) if entry["code"] not in settled]
+    for entry in entries:
+        if entry["code"] == reasons.REASON_POSSIBLE_DUPLICATE and other_si_codes:
+            entry["label_vi"] += f" Mã số BHXH khác trong cơ sở dữ liệu: {', '.join(other_si_codes)}."
+            entry["label_en"] += f" The other SI code in the registry: {', '.join(other_si_codes)}."
+    return entries
+
+
+def _other_si_codes(claim: Claim) -> list[str]:
+    """The SI codes the registry holds under the claim's person's national ID, other than the claim's own (the same
+    person's other records: what a caseworker looks up to check a ``possible_duplicate``)."""
+    national_id = select(Employee.national_id).where(Employee.id == claim.employee_id).scalar_subquery()
+    return list(
+        db.session.scalars(
+            select(Employee.si_code)
+            .where(Employee.national_id == national_id, Employee.id != claim.employee_id)
+            .order_by(Employee.si_code)
+            .limit(10)
+        )
+    )
 
 
 def _checked_or_refuse(claim: Claim, checked: Collection[str], settled: frozenset[str] = frozenset()) -> list[str]:

@@ -681,6 +681,29 @@ def test_the_case_lists_the_duplicates_to_check_until_the_group_is_decided(clien
     assert to_check() == [labels["zero_months"]]
 
 
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_same_id_under_another_si_code_without_a_claim_is_checked_at_the_approval(client, caseworker, locale):
+    """The registry holds the person's national ID under another SI code that has no claim: there is no group to
+    decide, and the reason stays to check (the person's months may be split across the two records): the case and
+    approval pages name the other SI code, and the approval asks for the tick."""
+    person = create_employee(district_code=DONG_ANH)
+    other = create_employee(national_id=person.national_id, district_code=DONG_ANH)
+    claim = create_claim("needs_review", employee=person, reasons=["possible_duplicate"])
+    sign_in(client, caseworker, locale)
+    said = {
+        "vi": f"Mã số BHXH khác trong cơ sở dữ liệu: {other.si_code}.",
+        "en": f"The other SI code in the registry: {other.si_code}.",
+    }[locale]
+    assert said in _text(client.get(f"/caseworker/claims/{claim.id}"))
+    url = f"/caseworker/claims/{claim.id}/approve"
+    assert said in _text(client.get(url))
+    assert client.post(url, data={}).status_code == 422  # not ticked
+    assert db.session.get(Claim, claim.id).state == "needs_review"
+    assert client.post(url, data={"checked": "y"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).state == "approved"
+
+
 @pytest.mark.parametrize(
     ("locale", "data", "message", "status"),
     [
