@@ -840,6 +840,8 @@ def _apply_corrections(listed: _Listed, bank_code: str, bank_account: str, phone
     if bank_code and (claim.bank_code, claim.bank_account) != (bank_code, bank_account):
         changes["bank_code"] = [claim.bank_code, bank_code]
         changes["bank_account"] = [claim.bank_account, bank_account]
+        if claim.payout != "bank":  # a person paid in cash given an account: paid by transfer from now on
+            changes["payout"] = [claim.payout, "bank"]
         claim.bank_code, claim.bank_account, claim.payout = bank_code, bank_account, "bank"
         drop_bank_reasons(claim)
     if phone:

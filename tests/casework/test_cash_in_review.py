@@ -246,3 +246,23 @@ def test_approval_for_cash_of_a_claim_with_only_its_bank_details_to_check_needs_
     assert client.post(url, data={"reason": WHY}).status_code == 302
     db.session.expire_all()
     assert db.session.get(Claim, claim.id).state == "approved"
+
+
+def test_bank_details_given_to_a_claim_paid_in_cash_say_in_its_history_that_it_is_paid_by_transfer(client, caseworker):
+    """The person paid at the office brings an account: the correction moves the claim to transfer, and its timeline
+    says so beside the new details (it showed only the bank and the account)."""
+    claim = create_claim("needs_review", reasons=["bank_details_missing"], bank_code=None, bank_account=None)
+    claim.payout = "cash"
+    db.session.flush()
+    sign_in(client, caseworker, "en")
+    case_url = f"/caseworker/claims/{claim.id}"
+    saved = client.post(
+        f"{case_url}/payment-details", data={"bank_code": "VCB", "bank_account": "0099887766", "confirmed": "1"}
+    )
+    assert saved.status_code == 302
+    assert db.session.get(Claim, claim.id).payout == "bank"
+    (event,) = [e for e in _events(claim.id) if e.action == "correct"]
+    assert event.data["changes"]["payout"] == ["cash", "bank"]
+    timeline = _text(client.get(case_url))
+    assert "Bank: — → VCB" in timeline and "0099887766" in timeline
+    assert "Paid by: Cash at the office → Bank transfer" in timeline
