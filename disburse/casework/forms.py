@@ -15,7 +15,7 @@ from disburse.auth.scopes import visible_unit
 from disburse.claims.outcomes import is_bank_account
 from disburse.claims.person_details import MAX_DISMISS_REASON
 from disburse.forms import BaseForm, DayField, district_field, free_text, unit_code_field
-from disburse.payments.cash import MAX_RECEIPT, MAX_WITHDRAW_REASON
+from disburse.payments.cash import MAX_RECEIPT, MAX_WITHDRAW_REASON, CashRefused, clean_receipt_number
 from disburse.verification.review import MAX_DUPLICATE_NOTE, MAX_ID, MAX_TEXT, NotFound, visible_district
 
 
@@ -219,9 +219,19 @@ class WithdrawCashForm(BaseForm):
     )
 
 
+def _as_stored(value: str | None) -> str | None:
+    """A receipt number as it will be stored, so that the check step reads back what is recorded (full-width digits
+    as digits, letters in upper case); as typed when it cannot be one (the service says why)."""
+    try:
+        return clean_receipt_number(value)
+    except CashRefused:
+        return value
+
+
 class CashReceiptForm(ConfirmedForm):
     receipt_number = StringField(
         _l("Số biên lai"),
+        filters=[_as_stored],
         validators=[
             DataRequired(_l("Hãy ghi số biên lai.")),
             Length(max=MAX_RECEIPT, message=_l("Tối đa %(max)d ký tự.")),

@@ -852,8 +852,9 @@ def test_offer_cash_and_record_the_receipt(signed_in, app, monkeypatch):
     response = signed_in.post(f"/caseworker/claims/{payment.claim_id}/cash-receipt", data={"receipt_number": ""})
     assert response.status_code == 422 and _text(response).count("Hãy ghi số biên lai.") == 2
     url = f"/caseworker/claims/{payment.claim_id}/cash-receipt"
-    check = _text(signed_in.post(url, data={"receipt_number": "aa/21e 0001234"}))
-    assert "Kiểm tra lại trước khi ghi nhận" in check and "theo biên lai số aa/21e 0001234" in check
+    # The check step reads back the number as it will be recorded (a full-width space and digits, lower case).
+    check = _text(signed_in.post(url, data={"receipt_number": "aa/21e\u3000０００１２３４"}))
+    assert "Kiểm tra lại trước khi ghi nhận" in check and "theo biên lai số AA/21E 0001234" in check
     assert db.session.get(Claim, payment.claim_id).state != "paid"  # said, not done
     response = signed_in.post(url, data={"receipt_number": "aa/21e 0001234", "confirmed": "1"})
     assert response.status_code == 302
