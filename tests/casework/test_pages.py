@@ -431,6 +431,24 @@ def test_the_timeline_gives_the_systems_reasons_and_the_changed_fields_in_the_pa
         assert word not in text, word
 
 
+@pytest.mark.parametrize(
+    ("path", "locale"),
+    [("/reject", "vi"), ("/decline", "en"), ("/contact", "vi"), ("/request-info", "en"), ("/payment-details", "vi")],
+)
+def test_every_action_page_names_whose_claim_it_is(client, caseworker, path, locale):
+    """A refusal or a decline cannot be undone: the page says whose claim it is, not only its number."""
+    claim = create_claim("needs_review", employee=create_employee(full_name="Phạm Thị Thu"))
+    si = db.session.get(Employee, claim.employee_id).si_code
+    sign_in(client, caseworker, locale)
+    page = client.get(f"/caseworker/claims/{claim.id}{path}")
+    assert page.status_code == 200
+    said = {
+        "vi": f"Hồ sơ số {claim.id} của Phạm Thị Thu, mã số BHXH {si}, mức hỗ trợ 2.100.000 ₫.",
+        "en": f"Claim {claim.id} of Phạm Thị Thu, SI code {si}, support amount VND 2,100,000.",
+    }[locale]
+    assert said in _text(page)
+
+
 def test_another_districts_claim_is_not_found_and_employers_are_refused(client, caseworker):
     far = create_duplicate_group("needs_review", districts=(QUAN_1, QUAN_1))[0]
     mine = create_duplicate_group("needs_review")[0]
