@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp, StopValidation
 
 from disburse.extensions import limiter
 from disburse.formatting import parse_vnd
@@ -127,7 +127,17 @@ def _typed(valuelist: list[Any]) -> str:
     return text.strip() if isinstance(text, str) else ""
 
 
-class DayField(StringField):
+class _ReadOrSaid(StringField):
+    """A text box read into a value (:meth:`process_formdata` raising ValueError with what is wrong): when it cannot
+    be read, that is its one error, and no validator runs on the None it leaves ("1.5" said "write whole đồng", then
+    "the sum must be more than 0" as well)."""
+
+    def pre_validate(self, form: Any) -> None:
+        if self.process_errors:
+            raise StopValidation()
+
+
+class DayField(_ReadOrSaid):
     """A day written dd/mm/yyyy, as people write it (a text box: the browser's date picker sends another format).
     ``past=True`` (a date of birth) refuses a day after today."""
 
@@ -160,7 +170,7 @@ class DayField(StringField):
         return self.data.strftime("%d/%m/%Y") if self.data else ""
 
 
-class VndField(StringField):
+class VndField(_ReadOrSaid):
     """A sum in whole đồng, as people write it: ``1.800.000``, ``1,800,000``, ``1 800 000 ₫`` or ``VND 1800000``
     (a text box, so that the separators can be typed). Empty is None; anything else that is not a whole number of
     đồng says so."""

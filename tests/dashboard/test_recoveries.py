@@ -238,3 +238,22 @@ def test_the_case_page_links_a_supervisor_to_the_recovery_and_the_dashboard_to_t
     case = client.get(f"/caseworker/claims/{recovery.claim_id}").get_data(as_text=True)
     assert f'href="/dashboard/recoveries/{recovery.id}"' in case
     assert 'href="/dashboard/recoveries?province=01"' in client.get("/dashboard/").get_data(as_text=True)
+
+
+def test_after_a_part_the_check_page_names_what_is_still_owed_and_a_bad_sum_says_one_thing(client, hanoi_supervisor):
+    """500.000 ₫ of 2.100.000 ₫ back at the office: writing off, or recording the rest, concerns 1.600.000 ₫, which
+    the check page says (it said 2.100.000 ₫). A sum that is not whole đồng is said once, not also "more than 0"."""
+    recovery = _returned(DONG_ANH, 2_100_000)
+    sign_in(client, hanoi_supervisor)
+    url = f"/dashboard/recoveries/{recovery.id}"
+    part = {"to_state": "recovered", "amount": "500.000", "note": "Nộp tại cơ quan", "confirmed": "1"}
+    assert client.post(url, data=part).status_code == 302
+    write_off = _text(client.post(url, data={"to_state": "written_off", "note": "Không liên lạc được"}))
+    assert "Xoá nợ 1.600.000 ₫ của khoản chi" in write_off and "2.100.000 ₫ của khoản chi" not in write_off
+    rest = _text(client.post(url, data={"to_state": "recovered", "note": "Sao kê"}))
+    assert "Ghi nhận Quỹ đã nhận lại đủ 1.600.000 ₫ của khoản chi" in rest
+    for typed in ("1.5", "99999999999999999999999", "năm trăm"):
+        bad = client.post(url, data={"to_state": "recovered", "amount": typed})
+        assert bad.status_code == 422, typed
+        assert "Số tiền ghi bằng số đồng" in _text(bad) and "Số tiền phải lớn hơn 0." not in _text(bad), typed
+    assert "Số tiền phải lớn hơn 0." in _text(client.post(url, data={"to_state": "recovered", "amount": "0"}))
