@@ -271,8 +271,7 @@ def _figures_html(program: Program, area: Area, area_name: str, form: AreaQuery,
             table=query.table,
             sort=query.sort,
             order="desc" if query.descending else "asc",
-            limit=form.limit.data,
-            format=fmt,
+            format=fmt,  # every row, whatever the page shows: as the page says
         ),
         units_url=_area_url(area, table="units", sort="percent_paid", order="asc", limit=20)
         if area.level != "district"

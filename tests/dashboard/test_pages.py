@@ -3,6 +3,7 @@ same figures as the reports' service, sorting and limits validated, scope as els
 
 from __future__ import annotations
 
+import html as html_
 import re
 
 import pytest
@@ -87,7 +88,12 @@ def test_a_province_its_districts_and_the_lowest_units(client, country):
     assert 'aria-sort="ascending"' in html
     html = client.get("/dashboard/?province=01&table=units&sort=percent_paid&order=desc&limit=1").get_data(as_text=True)
     assert [row[1] for row in _table(html)] == ["Công ty Gần"]
-    assert "1 trên 3 dòng" in html
+    assert "1 trên 3 dòng; tệp tải về có đủ các dòng." in html
+    # ... as the download link does: the page's order, every row (it carried the limit and gave one row).
+    link = html_.unescape(re.search(r'href="(/dashboard/export\?[^"]*format=csv[^"]*)"', html).group(1))
+    assert "limit" not in link and "sort=percent_paid" in link
+    exported = client.get(link).get_data(as_text=True)
+    assert all(name in exported for name in ("Công ty Gần", "Công ty Chậm", "Công ty Bắc"))
     for other in ("?province=79", "?district=760", "?district=999", "?province=01&district=760"):
         assert client.get(f"/dashboard/{other}").status_code == 404
 
