@@ -15,7 +15,9 @@ news without a time). A booking of yesterday that we heard of today is yesterday
 Their side is the statement's entries (:class:`~disburse.payments.providers.StatementEntry`), by reference and
 kind; the same reference twice in one kind counts with the sum of its amounts (a transfer booked twice shows as an
 amount that differs). Every difference is ``ours_only`` (we say it settled or came back, the statement does not
-have it), ``theirs_only`` or ``amount_differs``, for a settlement or a return, with both amounts.
+have it), ``theirs_only`` or ``amount_differs``, for a settlement or a return, with both amounts; and
+``beyond_owed``: a return on the statement brought back more than its recovery still owed (a refund recorded at the
+office before, or a write-off), so the fund holds money nobody is owed (ours: what the return recovered).
 
 Set-based: the statement goes into a temporary table with ``COPY`` and one statement compares, counts and writes
 the :class:`~disburse.payments.models.Reconciliation` row; a day of a million payments is never a million ORM
@@ -43,7 +45,7 @@ from disburse.payments.providers import StatementEntry
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 #: The providers whose statement disburse can fetch itself; the others' comes as a file (``camt.053``) or not at all.
 FETCHABLE = ("sandbox",)
-KINDS = ("ours_only", "theirs_only", "amount_differs")
+KINDS = ("ours_only", "theirs_only", "amount_differs", "beyond_owed")
 
 _TEMP = "pg_temp.reconcile_statement"
 
@@ -73,6 +75,18 @@ compared AS (
            CASE WHEN t.amount_vnd IS NULL THEN 'ours_only' WHEN o.amount_vnd IS NULL THEN 'theirs_only'
                 WHEN o.amount_vnd <> t.amount_vnd THEN 'amount_differs' END AS kind
     FROM ours o FULL JOIN theirs t ON t.reference = o.reference AND t.entry = o.entry
+    UNION ALL
+    -- Money back in the fund beyond what its recovery still owed (after a refund recorded at the office, or a
+    -- write-off): this statement's return less what this statement recovered (this run, or an earlier one of it).
+    SELECT p.provider_reference, 'return', coalesce(taken.vnd, 0), t.amount_vnd, 'beyond_owed'
+    FROM recoveries r
+    JOIN payments p ON p.id = r.payment_id
+    JOIN theirs t ON t.reference = p.provider_reference AND t.entry = 'return'
+    LEFT JOIN LATERAL (
+        SELECT sum(e.recovered_vnd)::bigint AS vnd FROM recovery_events e
+        WHERE e.recovery_id = r.id AND e.statement = :statement
+    ) taken ON true
+    WHERE p.provider = :provider AND t.amount_vnd > coalesce(taken.vnd, 0)
 ),
 found AS (
     SELECT count(*) FILTER (WHERE kind IS NULL) AS matched,
@@ -141,6 +155,12 @@ DIFFERENCE_LABELS: dict[tuple[str, str], tuple[str, str]] = {
     ("ours_only", "return"): ("Ta ghi bị trả lại, sao kê không có", "Returned here, not on the statement"),
     ("theirs_only", "return"): ("Sao kê có khoản trả lại, ta không ghi", "Returned on the statement, not here"),
     ("amount_differs", "return"): ("Số tiền trả lại khác nhau", "Returned amounts differ"),
+    ("beyond_owed", "return"): (
+        "Tiền trả lại về Quỹ vượt số còn phải thu (đã thu tại cơ quan hoặc đã xoá nợ): hoàn lại cho người lao động "
+        "hoặc ghi nhận lại khoản thu hồi",
+        "Money back in the fund beyond what was still owed (refunded at the office, or written off): pay it back to "
+        "the person or record the recovery again",
+    ),
 }
 
 
@@ -238,7 +258,8 @@ def reconcile(provider: str, day: date, *, statement: Iterable[StatementEntry] |
     ).all()
     start, end = day_bounds(day)
     row = db.session.execute(
-        text(_OURS_AND_THEIRS), {"provider": provider, "day": day, "start": start, "end": end}
+        text(_OURS_AND_THEIRS),
+        {"provider": provider, "day": day, "start": start, "end": end, "statement": f"{provider}:{day.isoformat()}"},
     ).one()
     db.session.execute(text(f"DROP TABLE {_TEMP}"))
     db.session.expire_all()  # recoveries changed under the ORM's feet

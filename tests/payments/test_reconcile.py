@@ -154,6 +154,31 @@ def test_a_return_at_both_matches_and_its_recovery_is_recovered(at_bank, make_pr
     assert len(history(recovery.id)) == 2
 
 
+@pytest.mark.parametrize(("by_hand", "then"), [("part", "recovered"), ("write_off", "written_off")])
+def test_a_return_beyond_what_was_still_owed_is_a_difference_every_time_the_statement_is_read(today, by_hand, then):
+    """500.000 ₫ refunded at the office (or the whole written off) before the bank's return of all 2.100.000 ₫ is on
+    the statement: the fund holds money nobody is owed. The run recovers what was owed and lists the rest (it was
+    capped and dropped without a trace); read again, the statement says the same."""
+    payment = create_payment(state=PaymentState.PAID, amount_vnd=2_100_000)
+    recovery = returned_here(payment)
+    if by_hand == "part":
+        move(recovery.id, "recovered", None, "Nộp tại cơ quan", 500_000)
+    else:
+        move(recovery.id, "written_off", None, "Không liên lạc được")
+    booked = datetime.combine(today, time(10), VIETNAM)
+    statement = [StatementEntry(payment.provider_reference, "return", 2_100_000, booked)]
+
+    for _ in range(2):
+        result = reconcile(payment.provider, today, statement=statement)
+        beyond = [d for d in result.differences if d.kind == "beyond_owed"]
+        taken = 1_600_000 if by_hand == "part" else 0
+        assert [(d.entry, d.reference, d.ours_vnd, d.theirs_vnd) for d in beyond] == [
+            ("return", payment.provider_reference, taken, 2_100_000)
+        ]
+    db.session.refresh(recovery)
+    assert (recovery.state, recovery.recovered_vnd) == (then, 2_100_000 if by_hand == "part" else 0)
+
+
 def test_a_return_in_parts_over_days_adds_up_each_statement_once(today):
     """A bank that sends the money back in parts, a part a day: each day's statement adds its part (read again, it
     adds nothing), and a supervisor's part at the office adds to them, up to what is owed."""
