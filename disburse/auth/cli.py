@@ -109,7 +109,10 @@ def deactivate(email: str) -> None:
 @click.option("--name", default="", help="A label to tell tokens apart.")
 def create_token(email: str, name: str) -> None:
     """Create an API token and print it (it is shown only this once). It expires after DISBURSE_TOKEN_DAYS days."""
-    token = service.create_token(_user(email), name)
+    try:
+        token = service.create_token(_user(email), name)
+    except service.UserError as exc:
+        _refuse(exc.vi, exc.en)
     db.session.commit()
     click.echo(token)
 

@@ -352,7 +352,12 @@ def token_digest(token: str) -> str:
 
 def create_token(user: User, name: str = "", *, now: datetime | None = None) -> str:
     """Create an API token for ``user`` that works for DISBURSE_TOKEN_DAYS days, and return it; only its SHA-256 is
-    stored."""
+    stored. Refused (UserError) for a deactivated user: a token made then would come alive with the account."""
+    if not user.active:
+        raise UserError(
+            f"Tài khoản {user.email} đã bị khoá: không tạo token.",
+            f"The account {user.email} is deactivated: no token is made.",
+        )
     now = now or datetime.now(UTC)
     token = "dsb_" + secrets.token_urlsafe(32)
     row = ApiToken(

@@ -194,6 +194,7 @@ def cash_paid_cmd(reference: str, receipt: str, email: str | None) -> None:
 def offer_cash_cmd(claim_id: int, email: str | None, reason: str | None) -> None:
     """Pay CLAIM_ID (waiting for payment details) in cash at the office: the next cash batch takes it."""
     actor = _user(email)
+    reason = (reason or "").strip() or None  # --early "" gives no reason: the limit holds, as on the page
     try:
         offer_cash(claim_id, actor, early=reason is not None, reason=reason)
     except CashRefused as exc:

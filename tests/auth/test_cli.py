@@ -176,3 +176,15 @@ def test_the_command_keeps_an_active_admin_as_the_admins_pages_do(cli, db_sessio
         select(AuditLog.object_id).where(AuditLog.action == "user.deactivate").order_by(AuditLog.id)
     ).all()
     assert audited == [str(get_user_by_email("a1@example.vn").id)]
+
+
+def test_no_token_is_made_for_a_deactivated_account(cli, db_session):
+    """It would come alive with the account (deactivation revokes tokens so that reactivation revives none)."""
+    for email in ("a1@example.vn", "a2@example.vn"):
+        assert cli.invoke(args=["users", "create", "--email", email, "--role", "admin"]).exit_code == 0
+    assert cli.invoke(args=["users", "deactivate", "--email", "a1@example.vn"]).exit_code == 0
+    refused = cli.invoke(args=["tokens", "create", "--email", "a1@example.vn"])
+    assert refused.exit_code == 2 and "The account a1@example.vn is deactivated: no token is made." in refused.output
+    assert "dsb_" not in refused.output
+    listed = cli.invoke(args=["tokens", "list", "--email", "a1@example.vn"])
+    assert "active" not in listed.output.split("\n", 1)[1]

@@ -590,6 +590,13 @@ def test_offer_cash_by_command_early_with_a_reason_or_refused_with_one(app, db_s
 
     too_soon = runner.invoke(payments_cli, ["offer-cash", str(claim.id), "--by", caseworker.email])
     assert too_soon.exit_code == 2 and "Traceback" not in too_soon.output
+    for blank in ("", "   "):  # "early" without a reason is no reason: the limit holds, as on the page
+        no_reason = runner.invoke(
+            payments_cli, ["offer-cash", str(claim.id), "--by", caseworker.email, "--early", blank]
+        )
+        assert no_reason.exit_code == 2, no_reason.output
+        db_session.expire_all()
+        assert db_session.get(Claim, claim.id).payout == "bank"
     early = runner.invoke(
         payments_cli, ["offer-cash", str(claim.id), "--by", caseworker.email, "--early", "Không có tài khoản"]
     )
