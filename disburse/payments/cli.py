@@ -187,8 +187,13 @@ def _echo_sent(sent: sending.Sent) -> None:
             "being handed over by another run; nothing more was sent."
         )
         return
-    if sent.error:
-        click.echo(f"Ngân hàng từ chối: {sent.error}\nThe provider refused: {sent.error}", err=True)
+    if sent.error:  # the provider took none of it: nothing was handed over, whatever the count of orders
+        _fail(
+            f"Ngân hàng từ chối lô {sent.batch_id}: {sent.error}. Chưa lệnh nào được bàn giao; sửa nguyên nhân rồi "
+            "gửi lại.",
+            f"The provider refused batch {sent.batch_id}: {sent.error}. No order was handed over; fix the cause, then "
+            "send it again.",
+        )
     click.echo(
         f"Lô {sent.batch_id}: đã gửi {number(sent.orders)} lệnh. / Batch {sent.batch_id}: {number(sent.orders)} "
         f"orders handed over."

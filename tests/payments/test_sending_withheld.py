@@ -457,6 +457,14 @@ def test_an_operator_who_fixed_the_cause_sends_a_batch_refused_whole_at_once(
     use_bank(bank)  # fixed: the callback URL is ours again
 
     runner = app.test_cli_runner()
+    # Sent again before the cause is fixed: refused whole again, and the command says so and fails (it said the
+    # refusal, then "2 orders handed over", and exited 0).
+    use_bank(bank, callback_url=NOWHERE)
+    refused = runner.invoke(args=["payments", "send", str(batch.id), "--held-now"], catch_exceptions=False)
+    assert refused.exit_code == 2, refused.output
+    assert f"The provider refused batch {batch.id}" in refused.output and "No order was handed over" in refused.output
+    assert "orders handed over." not in refused.output
+    use_bank(bank)
     plain = runner.invoke(args=["payments", "send", str(batch.id)], catch_exceptions=False).output
     assert "2 orders held back by the provider are still waiting: not sent again." in plain
     assert _transfers(bank) == []
@@ -468,7 +476,7 @@ def test_an_operator_who_fixed_the_cause_sends_a_batch_refused_whole_at_once(
     assert _transfers(bank) == references
     deliver_callbacks(client, receiver, bank)
     assert {db_session.get(Claim, c.id).state for c in claims} == {"paid"}
-    assert {_payment(db_session, c).withheld_count for c in claims} == {1}  # what they went through stays
+    assert {_payment(db_session, c).withheld_count for c in claims} == {2}  # what they went through stays (twice)
 
     again = runner.invoke(args=["payments", "send", str(batch.id), "--held-now"], catch_exceptions=False).output
     assert f"Batch {batch.id}: 0 held-back orders handed over again now." in again
