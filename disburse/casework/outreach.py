@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from disburse.auth.models import User
 from disburse.casework.models import PersonContact
@@ -175,15 +175,56 @@ def claim_of(program_id: int, employee: Employee) -> int | None:
     return db.session.scalar(select(Claim.id).where(Claim.program_id == program_id, Claim.employee_id == employee.id))
 
 
+def last_contact_id(program_id: int, employee: Employee) -> int | None:
+    """The person's latest attempt in the programme, as a page shows it: the form carries it (``seen``)."""
+    return db.session.scalar(
+        select(func.max(PersonContact.id)).where(
+            PersonContact.program_id == program_id, PersonContact.employee_id == employee.id
+        )
+    )
+
+
 def log_contact(
-    program_id: int, employee: Employee, user: User, channel: str, outcome: str, note: str | None
+    program_id: int,
+    employee: Employee,
+    user: User,
+    channel: str,
+    outcome: str,
+    note: str | None,
+    *,
+    seen: int | None = None,
 ) -> PersonContact:
     """Record an attempt to reach ``employee``, who has no claim in the programme (the caller checked
-    :func:`claim_of`); flush. Caseworkers, supervisors and admins may; the person must be in their scope."""
+    :func:`claim_of`); flush. Caseworkers, supervisors and admins may; the person must be in their scope.
+
+    ``seen``: the person's latest attempt when the form was shown (None: there was none). When the one attempt
+    recorded since is this very one by ``user`` (the form sent twice: a double click, the back button), it is
+    returned and nothing more is recorded (the count of attempts on the call list and its export went up by two).
+    Two posts for the same person take turns (a lock held to the end of the transaction)."""
     assert channel in CONTACT_CHANNELS and outcome in CONTACT_OUTCOMES
     if user.role not in ACTING_ROLES:
         raise Forbidden()
     person(employee.id, user)
+    db.session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"disburse.person_contact:{program_id}:{employee.id}"},
+    )
+    since = list(
+        db.session.scalars(
+            select(PersonContact).where(
+                PersonContact.program_id == program_id,
+                PersonContact.employee_id == employee.id,
+                PersonContact.id > (seen or 0),
+            )
+        )
+    )
+    if len(since) == 1 and (since[0].actor_id, since[0].channel, since[0].outcome, since[0].note) == (
+        user.id,
+        channel,
+        outcome,
+        note,
+    ):
+        return since[0]
     contact = PersonContact(
         program_id=program_id, employee_id=employee.id, actor_id=user.id, channel=channel, outcome=outcome, note=note
     )

@@ -1161,11 +1161,19 @@ def person_contact(employee_id: int) -> ResponseReturnValue:
         return redirect(url_for(".contact", claim_id=claim_id))
     form = _contact_form()
     status = 200
+    if request.method == "GET":
+        form.seen.data = outreach.last_contact_id(program_id, person)
     if request.method == "POST":
         if form.validate():
             try:
                 outreach.log_contact(
-                    program_id, person, user, form.channel.data, form.outcome.data, form.note.data or None
+                    program_id,
+                    person,
+                    user,
+                    form.channel.data,
+                    form.outcome.data,
+                    form.note.data or None,
+                    seen=record_id(form.seen.data),
                 )
             except review.Forbidden:
                 abort(403)

@@ -191,6 +191,27 @@ def test_a_group_b_persons_contact_attempts_are_logged_and_listed(client, casewo
     assert mine[8] == "2" and mine[10] == "Đã liên hệ được / Reached"
 
 
+def test_a_persons_contact_sent_twice_is_recorded_once_and_a_later_call_again(client, caseworker, people):
+    """A double click or the back button sent the form twice: two attempts at the same second, the list's count up
+    by two. The same outcome after the page is opened again is another call, and counts."""
+    sign_in(client, caseworker)
+    url = f"/caseworker/people/{people['waiting'].id}/contact"
+
+    def seen() -> str:
+        found = re.search(r'name="seen" type="hidden" value="(\d*)"', client.get(url).get_data(as_text=True))
+        assert found is not None
+        return found.group(1)
+
+    data = {"channel": "phone", "outcome": "no_answer", "note": "Gọi lúc 9 giờ"}
+    shown = seen()
+    assert shown == ""  # no attempt yet
+    for _ in range(2):
+        assert client.post(url, data={**data, "seen": shown}).status_code == 302
+    assert client.get(url).get_data(as_text=True).count("<tr><td>") == 1
+    assert client.post(url, data={**data, "seen": seen()}).status_code == 302  # called again, the same outcome
+    assert client.get(url).get_data(as_text=True).count("<tr><td>") == 2
+
+
 def test_a_persons_contact_page_is_scoped_and_a_person_with_a_claim_goes_to_the_claim(client, caseworker, people):
     sign_in(client, caseworker)
     assert client.get(f"/caseworker/people/{people['far'].id}/contact").status_code == 404  # another district
