@@ -492,6 +492,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "payment_period": service.payment_period(claim),
         "held_by_me": claim.assigned_to_id == user.id,
         "held_by_other": claim.assigned_to_id not in (None, user.id),
+        "holder_email": _holder(claim, user)["email"],
         "action_form": ActionForm(),
         "max_failures": service.max_payment_failures(claim),
         "bank_alert_at": current_app.config["DISBURSE_PAYMENT_BANK_FAILURES_ALERT"],

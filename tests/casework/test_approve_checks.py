@@ -300,3 +300,33 @@ def test_an_approved_claim_stays_with_its_holder(client, caseworker):
     assert api.status_code == 409 and api.get_json()["error"] == "no_casework", api.get_json()
     db.session.expire_all()
     assert db.session.get(Claim, claim.id).assigned_to_id == caseworker.id and not _events(claim.id, "release")
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_a_claim_another_caseworker_holds_names_them_and_offers_no_action_that_would_be_refused(
+    client, caseworker, locale
+):
+    """Every action was offered, each form filled in then refused, and nobody said who holds the claim. A
+    supervisor, who may act in the holder's place, still has them, and is told whose claim it is."""
+    holder = create_user("caseworker", district=DONG_ANH, password=PASSWORD)
+    claim = create_claim("needs_review", district_code=DONG_ANH)
+    review.assign(claim.id, holder)
+    db.session.commit()
+    sign_in(client, caseworker, locale)
+    url = f"/caseworker/claims/{claim.id}"
+    page = client.get(url).get_data(as_text=True)
+    said = {
+        "vi": f"Hồ sơ đang do {holder.email} xử lý: chỉ người đó xử lý được.",
+        "en": f"{holder.email} holds this claim: only they can act on it.",
+    }[locale]
+    assert said in _text(client.get(url))
+    for action in ("approve", "reject", "decline", "contact", "request-info", "take", "release"):
+        assert f'{url}/{action}"' not in page, action
+
+    client.post("/logout")
+    supervisor = create_user("supervisor", province="01", password=PASSWORD)
+    sign_in(client, supervisor, locale)
+    page = client.get(url).get_data(as_text=True)
+    in_their_place = {"vi": "bạn vẫn có thể xử lý thay.", "en": "you may still act in their place."}[locale]
+    assert in_their_place in _text(client.get(url)) and holder.email in _text(client.get(url))
+    assert f'{url}/approve"' in page and f'{url}/reject"' in page

@@ -47,13 +47,14 @@ def test_a_caseworker_records_a_cash_receipt_and_sees_when_paying_ends(page, com
     expect(page.locator("main")).to_contain_text("Give the receipt number." if en else "Hãy ghi số biên lai.")
     page.get_by_label("Receipt number" if en else "Số biên lai").fill("aa/21e 0001234")
     record.click()
-    # Checked before it is done: to whom, how much, which receipt; "Change" brings the form back as it was.
+    # Checked before it is done: to whom, how much, which receipt (as it will be recorded); "Change" brings the form
+    # back with it.
     check = page.locator("#kiem-tra-lai")
     expect(check).to_contain_text(payee.full_name)
-    expect(check).to_contain_text("aa/21e 0001234")
+    expect(check).to_contain_text("AA/21E 0001234")  # as it will be recorded
     main_page(page, f"caseworker-cash-receipt-check-{locale}")
     page.get_by_role("button", name="Change" if en else "Sửa lại").click()
-    expect(page.get_by_label("Receipt number" if en else "Số biên lai")).to_have_value("aa/21e 0001234")
+    expect(page.get_by_label("Receipt number" if en else "Số biên lai")).to_have_value("AA/21E 0001234")
     record.click()
     page.get_by_role("button", name="Confirm the payment" if en else "Xác nhận đã chi").click()
     expect(page.locator(".flash")).to_contain_text(
