@@ -794,8 +794,9 @@ def release(claim_id: int, user: User) -> ActionResult:
 
 
 def assign_next_statement(user: User, program_id: int, district: str, count: int) -> Any:
-    """The next ``count`` unassigned claims in needs_review of ``district``, in id order, locked ``FOR UPDATE SKIP
-    LOCKED``: two caseworkers asking at once get different claims, and neither waits for the other."""
+    """The next ``count`` unassigned claims in needs_review of ``district``, the longest waiting first (the day the
+    office received them, :func:`received_on`; then id), locked ``FOR UPDATE SKIP LOCKED``: two caseworkers asking at
+    once get different claims, and neither waits for the other."""
     return (
         select(Claim)
         .where(
@@ -805,7 +806,7 @@ def assign_next_statement(user: User, program_id: int, district: str, count: int
             Claim.assigned_to_id.is_(None),
             scope_clause(user),
         )
-        .order_by(Claim.id)
+        .order_by(received_on(), Claim.id)
         .limit(count)
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)

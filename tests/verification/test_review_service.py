@@ -3,6 +3,8 @@ caseworkers at once), work notes, decisions and duplicates."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from flask import Flask
 from sqlalchemy import select, text
@@ -226,7 +228,7 @@ def test_work_on_a_claim_someone_else_holds_is_refused_to_caseworkers(db_session
     assert review.approve(claim.id, create_user("admin")).changed  # an admin may act on any case
 
 
-def test_assign_next_takes_unassigned_claims_in_review_of_the_district_in_id_order(db_session):
+def test_assign_next_takes_unassigned_claims_in_review_of_the_district_received_the_same_day_in_id_order(db_session):
     district = "020"
     lan = create_user("caseworker", district=district)
     queue = [create_claim("needs_review", district_code=district) for _ in range(4)]
@@ -246,6 +248,18 @@ def test_assign_next_takes_unassigned_claims_in_review_of_the_district_in_id_ord
     with pytest.raises(Invalid) as no_district:
         review.assign_next(create_user("admin"), nq116().id, 1)
     assert "district" in no_district.value.fields
+
+
+def test_assign_next_gives_the_longest_waiting_first(db_session):
+    """The hint says "in the order received": a claim the office received earlier (its Form 02 or Form 04 day) comes
+    before one received later, whatever their ids (the first handed out had waited 0 days while others waited 4)."""
+    district = "020"
+    lan = create_user("caseworker", district=district)
+    late, early, middle = (create_claim("needs_review", district_code=district) for _ in range(3))
+    for claim, day in ((late, date(2021, 10, 20)), (early, date(2021, 10, 4)), (middle, date(2021, 10, 12))):
+        claim.confirmed_on = day
+    db_session.flush()
+    assert [c.id for c in review.assign_next(lan, nq116().id, 3)] == [early.id, middle.id, late.id]
 
 
 def test_two_caseworkers_asking_at_once_get_different_claims(app: Flask):
