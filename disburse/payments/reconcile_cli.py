@@ -66,6 +66,14 @@ def _file_entries(path: Path, day: date | None) -> tuple[date | None, list[State
         statement = read_statement_file(path)
     except UnreadableBankFile as exc:
         _refuse(exc.message_vi, exc.message_en)
+    ours = (current_app.config.get("DISBURSE_BANKFILE_DEBTOR_ACCOUNT") or "").replace(" ", "")
+    theirs = {account.replace(" ", "") for account in statement.accounts}
+    if ours and theirs and ours not in theirs:  # another account's money is not the fund's
+        shown = ", ".join(sorted(statement.accounts))
+        _refuse(
+            f"Sao kê của tài khoản {shown}, không phải tài khoản chi của Quỹ ({ours}): không đối chiếu.",
+            f"The statement is of account {shown}, not the fund's paying account ({ours}): nothing is reconciled.",
+        )
     days = statement.days()
     if day is None and len(days) == 1:
         day = next(iter(days))
@@ -116,6 +124,13 @@ def reconcile_cmd(provider: str | None, day: date | None, path: Path | None) -> 
     """Compare our payments of a day with the provider's statement; exit 1 when anything differs."""
     provider = provider or current_app.config["DISBURSE_PAYMENT_PROVIDER"]
     entries = None
+    if path is not None and provider != "bankfile":  # a bank's statement is compared with what went by bank file
+        _refuse(
+            f"--file là sao kê của ngân hàng, đối chiếu với các khoản chi qua tệp ngân hàng (--provider bankfile), "
+            f"không với '{provider}'.",
+            f"--file is the bank's statement, compared with the payments made by bank file (--provider bankfile), not "
+            f"with '{provider}'.",
+        )
     if path is not None:
         day, entries = _file_entries(path, day)
     day = day or programme_today() - timedelta(days=1)

@@ -47,6 +47,8 @@ class BankStatement:
 
     message_id: str
     entries: list[StatementEntry]
+    #: The accounts its statements are of (``Stmt/Acct/Id``: the IBAN or the other id), as written.
+    accounts: frozenset[str] = frozenset()
 
     def days(self) -> set[date]:
         """The Vietnam days its entries were booked on."""
@@ -94,13 +96,23 @@ def parse_statement(body: bytes) -> BankStatement:
     report = document.bk_to_cstmr_stmt
     header_at = _datetime(report.grp_hdr.cre_dt_tm)
     entries: list[StatementEntry] = []
+    accounts = frozenset(account for statement in report.stmt if (account := _account(statement)))
     for statement in report.stmt:
         period = statement.fr_to_dt
         start = _datetime(period.fr_dt_tm) if period is not None else None
         for entry in statement.ntry:
             if _entry_status(entry) == "BOOK":
                 entries.extend(_entries_of(entry, start or header_at))
-    return BankStatement(report.grp_hdr.msg_id, entries)
+    return BankStatement(report.grp_hdr.msg_id, entries, accounts)
+
+
+def _account(statement: Any) -> str | None:
+    """The account a ``Stmt`` is of: its IBAN, else its other identification."""
+    account_id = statement.acct.id if statement.acct is not None else None
+    if account_id is None:
+        return None
+    other = getattr(account_id, "othr", None)
+    return getattr(account_id, "iban", None) or (other.id if other is not None else None)
 
 
 def read_statement_file(path: Path) -> BankStatement:

@@ -325,7 +325,7 @@ def entry08(reference: str, amount: int, direction: str, day: date, *, return_co
     )
 
 
-def camt053(day: date, *entries) -> bytes:
+def camt053(day: date, *entries, account: str = "1200000116") -> bytes:
     created = XmlDateTime.from_datetime(datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC))
     statement = c08.BankToCustomerStatementV08(
         grp_hdr=c08.GroupHeader81(msg_id=f"VCB-STMT-{day:%Y%m%d}", cre_dt_tm=created),
@@ -333,13 +333,37 @@ def camt053(day: date, *entries) -> bytes:
             c08.AccountStatement9(
                 id=f"STMT-{day:%Y%m%d}",
                 acct=c08.CashAccount39(
-                    id=c08.AccountIdentification4Choice(othr=c08.GenericAccountIdentification1(id="1200000116"))
+                    id=c08.AccountIdentification4Choice(othr=c08.GenericAccountIdentification1(id=account))
                 ),
                 ntry=list(entries),
             )
         ],
     )
     return XmlSerializer().render(c08.Document(bk_to_cstmr_stmt=statement), ns_map={None: C08}).encode()
+
+
+def test_a_statement_of_another_account_or_for_another_provider_is_refused_and_recovers_nothing(cli, tmp_path, today):
+    """Another account's camt.053 marked a recovery recovered with money credited elsewhere; a bank's statement
+    compared with the sandbox recorded thousands of false differences as the day's answer."""
+    back = create_payment(state=PaymentState.PAID, provider="bankfile")
+    recovery = returned_here(back)
+    entry = entry08(back.provider_reference, back.amount_vnd, "CRDT", today, return_code="AC04")
+    elsewhere = tmp_path / "other.camt053.xml"
+    elsewhere.write_bytes(camt053(today, entry, account="9999999999"))
+    ours = tmp_path / "ours.camt053.xml"
+    ours.write_bytes(camt053(today, entry))
+
+    other = cli.invoke(args=["payments", "reconcile", "--provider", "bankfile", "--file", str(elsewhere)])
+    assert other.exit_code == 2
+    assert "The statement is of account 9999999999, not the fund's paying account (1200000116)" in other.output
+    sandbox = cli.invoke(args=["payments", "reconcile", "--provider", "sandbox", "--file", str(ours)])
+    assert sandbox.exit_code == 2 and "--file is the bank's statement" in sandbox.output
+    assert rows("bankfile", today) == [] and rows("sandbox", today) == []
+    db.session.refresh(recovery)
+    assert recovery.state == "owed"
+    assert cli.invoke(args=["payments", "reconcile", "--provider", "bankfile", "--file", str(ours)]).exit_code in (0, 1)
+    db.session.refresh(recovery)
+    assert recovery.state == "recovered"
 
 
 def test_a_camt053_file_is_reconciled(cli, tmp_path, today):
