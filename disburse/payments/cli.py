@@ -353,7 +353,7 @@ def recoveries_cmd(state: str | None, limit: int) -> None:
     "run again records nothing more.",
 )
 @click.option("--note", default="", help="Why (needed for a write-off).")
-@click.option("--by", "by_email", help="The supervisor's e-mail (recorded on the recovery).")
+@click.option("--by", "by_email", help="With a state (needed): who decided, a supervisor's or admin's e-mail.")
 @click.option(
     "--amount",
     type=VND,
@@ -385,8 +385,15 @@ def recovery_cmd(
             f"{recovery_id}'), so that the command run again does not record twice.",
         )
     assert after_step is not None
-    actor = db.session.scalar(select(User).where(func.lower(User.email) == by_email.lower())) if by_email else None
-    if by_email and actor is None:
+    if not by_email:  # a step is someone's decision: the system's steps are the reconciliation's alone
+        _fail(
+            "Cần --by: e-mail của người quyết định (lãnh đạo phụ trách tỉnh của hồ sơ, hoặc quản trị viên); bước "
+            "được ghi dưới tên người đó.",
+            "--by is needed: the e-mail of who decided (a supervisor of the claim's province, or an admin); the step "
+            "is recorded under their name.",
+        )
+    actor = db.session.scalar(select(User).where(func.lower(User.email) == by_email.lower()))
+    if actor is None:
         _fail(f"Không có người dùng {by_email}.", f"There is no user {by_email}.")
     seen = step_event_id(recovery_id, after_step)
     if seen is None:

@@ -239,15 +239,18 @@ def test_a_return_after_settlement_is_owed_then_written_off_with_a_note(app, db_
     apply_updates("sandbox", [StatusUpdate(other.provider_reference, ProviderStatus.RETURNED, "AC04")], source="t")
     latest = _run(app, "recoveries", "--limit", "1")
     assert "The latest 1 of 2 recoveries" in latest.output and f"#{recovery.id} " not in latest.output
-    no_note = _run(app, "recovery", str(recovery.id), "written_off", "--after-step", "1")
+    by = ("--by", supervisor.email)
+    nobody = _run(app, "recovery", str(recovery.id), "written_off", "--note", "Mất liên lạc", "--after-step", "1")
+    assert nobody.exit_code == 2 and "--by is needed: the e-mail of who decided" in nobody.output
+    no_note = _run(app, "recovery", str(recovery.id), "written_off", "--after-step", "1", *by)
     assert no_note.exit_code == 2 and "needs a note" in no_note.output
     # owed cannot be closed
-    assert _run(app, "recovery", str(recovery.id), "closed", "--after-step", "1").exit_code == 2
+    assert _run(app, "recovery", str(recovery.id), "closed", "--after-step", "1", *by).exit_code == 2
     # Part of it back at the office; more than the rest is refused.
-    part = _run(app, "recovery", str(recovery.id), "recovered", "--amount", "500000", "--after-step", "1")
+    part = _run(app, "recovery", str(recovery.id), "recovered", "--amount", "500000", "--after-step", "1", *by)
     assert part.exit_code == 0 and "owed · 500.000 ₫" in part.output, part.output
     too_much = _run(
-        app, "recovery", str(recovery.id), "recovered", "--amount", str(payment.amount_vnd), "--after-step", "2"
+        app, "recovery", str(recovery.id), "recovered", "--amount", str(payment.amount_vnd), "--after-step", "2", *by
     )
     assert too_much.exit_code == 2 and "still owed" in too_much.output
     done = _run(
@@ -380,7 +383,7 @@ def test_a_recovery_step_run_again_records_once_and_one_decided_before_another_s
     assert stale.exit_code == 2, stale.output
     assert "đã có bước khác được ghi sau bước 1" in stale.output and "after step 1" in stale.output
     assert "3. " in stale.output and other.email in stale.output and "300.000 ₫" in stale.output
-    unknown = _run(app, "recovery", rid, "closed", "--after-step", "9")
+    unknown = _run(app, "recovery", rid, "closed", "--after-step", "9", "--by", supervisor.email)
     assert unknown.exit_code == 2 and "has 3 steps" in unknown.output
     db_session.refresh(recovery)
     assert (recovery.state, recovery.recovered_vnd) == ("owed", 800_000)
