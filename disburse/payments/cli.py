@@ -392,6 +392,7 @@ def recovery_cmd(
             "--by is needed: the e-mail of who decided (a supervisor of the claim's province, or an admin); the step "
             "is recorded under their name.",
         )
+    assert by_email
     actor = db.session.scalar(select(User).where(func.lower(User.email) == by_email.lower()))
     if actor is None:
         _fail(f"Không có người dùng {by_email}.", f"There is no user {by_email}.")
