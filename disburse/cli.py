@@ -16,19 +16,47 @@ from typing import Any, NoReturn
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, NoAppException, with_appcontext
 
 from disburse import deployment, runtime
 from disburse.background import QueueNames
 
 
 def _create_app() -> Flask:
+    from config import ConfigError
     from disburse import create_app
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as exc:  # said as Flask says an app it cannot load: no traceback, and --help still answers
+        raise NoAppException(f"Cấu hình không dùng được: {exc}\nUnusable configuration: {exc}") from None
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)
+class _Commands(FlaskGroup):
+    """disburse's commands: a configuration that cannot be used, or a PostgreSQL that cannot be reached, is said in
+    both languages (exit 2) rather than as a traceback, whichever command meets it."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        import psycopg
+        from sqlalchemy.exc import OperationalError
+
+        from config import ConfigError
+
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(f"Cấu hình không dùng được: {exc}\nUnusable configuration: {exc}", err=True)
+        except (OperationalError, psycopg.OperationalError) as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            click.echo(
+                f"Không kết nối được PostgreSQL (DATABASE_URL): {reason}\nCannot reach PostgreSQL (DATABASE_URL): "
+                f"{reason}",
+                err=True,
+            )
+        ctx.exit(2)
+
+
+@click.group(cls=_Commands, create_app=_create_app, add_version_option=False, load_dotenv=False)
 def main() -> None:
     """disburse: Resolution 116 cash support and contribution reductions."""
 

@@ -51,3 +51,28 @@ def test_unknown_payment_provider_is_refused(monkeypatch):
     monkeypatch.setenv("DISBURSE_PAYMENT_PROVIDER", "paypal")
     with pytest.raises(ConfigError, match="sandbox, bankfile or cash"):
         Development()
+
+
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
+        ({"DATABASE_URL": "postgresql://postgres@127.0.0.1:9/nowhere"}, "Cannot reach PostgreSQL (DATABASE_URL):"),
+        ({"DISBURSE_SANDBOX_TIMEOUT_S": "abc"}, "Unusable configuration: DISBURSE_SANDBOX_TIMEOUT_S must be"),
+    ],
+)
+def test_a_command_that_cannot_start_says_why_in_both_languages_without_a_traceback(monkeypatch, env, said):
+    """An operator's command met a PostgreSQL it could not reach, or a setting out of range, with a traceback (the
+    production commands said it; the app's own did not). Every command of the group says it, exit 2."""
+    from click.testing import CliRunner
+
+    from disburse.cli import main
+
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(main, ["payments", "batches"])
+    assert result.exit_code == 2, result.output
+    assert said in result.output and "Traceback" not in result.output
+    vietnamese = "Không kết nối được PostgreSQL" if "PostgreSQL" in said else "Cấu hình không dùng được"
+    assert vietnamese in result.output
