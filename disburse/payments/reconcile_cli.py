@@ -9,7 +9,7 @@ answer); the message says why, in Vietnamese then English.
 from __future__ import annotations
 
 import sys
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 
@@ -22,7 +22,14 @@ from disburse.extensions import DAY, db
 from disburse.formatting import dmy, number, vnd
 from disburse.payments.models import PROVIDERS
 from disburse.payments.providers import ProviderError, StatementEntry
-from disburse.payments.reconcile import DIFFERENCE_LABELS, Difference, NoStatement, ReconcileResult, reconcile
+from disburse.payments.reconcile import (
+    DIFFERENCE_LABELS,
+    VIETNAM,
+    Difference,
+    NoStatement,
+    ReconcileResult,
+    reconcile,
+)
 from disburse.programs.calendar import programme_today
 
 EXIT_DIFFERENCES = 1
@@ -134,6 +141,12 @@ def reconcile_cmd(provider: str | None, day: date | None, path: Path | None) -> 
     if path is not None:
         day, entries = _file_entries(path, day)
     day = day or programme_today() - timedelta(days=1)
+    today = datetime.now(VIETNAM).date()  # the banks' calendar, whatever the programme clock says
+    if day > today:  # no statement of a day to come: a run would record "all matched" for nothing
+        _refuse(
+            f"Ngày {dmy(day)} chưa đến (hôm nay {dmy(today)}): không có gì để đối chiếu.",
+            f"{dmy(day)} has not come yet (today is {dmy(today)}): there is nothing to reconcile.",
+        )
     result = _run(provider, day, entries)
     _report(result)
     sys.exit(EXIT_DIFFERENCES if result.differences else 0)

@@ -700,3 +700,11 @@ def test_the_backlog_links_each_run_to_its_differences_in_words(client, cli, tmp
     assert theirs in stray and ("1.800.000 ₫" if locale == "vi" else "VND 1,800,000") in stray
     assert "/caseworker/claims/" not in stray
     assert client.get(f"/dashboard/reconciliations/{run.id + 1000}").status_code == 404
+
+
+def test_a_day_to_come_is_refused_and_nothing_is_recorded(cli, today):
+    """A typo in the year recorded a run "0 matched, 0 differences" for 2030, exit 0."""
+    later = today + timedelta(days=1)
+    result = cli.invoke(args=["payments", "reconcile", "--provider", "sandbox", "--date", dmy(later)])
+    assert result.exit_code == 2 and f"{dmy(later)} has not come yet" in result.output
+    assert rows("sandbox", later) == []
