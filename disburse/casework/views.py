@@ -55,6 +55,7 @@ from disburse.claims.states import (
     ClaimAction,
     ClaimState,
 )
+from disburse.claims.support import reason_entries
 from disburse.extensions import db
 from disburse.formatting import dmy, moment
 from disburse.payments import reasons as payment_reasons
@@ -493,6 +494,13 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "held_by_me": claim.assigned_to_id == user.id,
         "held_by_other": claim.assigned_to_id not in (None, user.id),
         "holder_email": _holder(claim, user)["email"],
+        # Why it was refused, as its notice gives it (its reasons say what verification found).
+        "refused_for": [
+            pick((entry["label_vi"], entry["label_en"]))
+            for entry in reason_entries(review.last_refusal_codes([claim.id]).get(claim.id, []))
+        ]
+        if state == ClaimState.REJECTED
+        else [],
         "action_form": ActionForm(),
         "max_failures": service.max_payment_failures(claim),
         "bank_alert_at": current_app.config["DISBURSE_PAYMENT_BANK_FAILURES_ALERT"],

@@ -284,6 +284,9 @@ class QueueRow(ResponseModel):
     district_code: str
     amount_vnd: int
     reasons: list[Reason]
+    refused_for: list[Reason] = Field(
+        description="A refused claim's refusal reasons (its latest refusal: what the notice gives); empty otherwise."
+    )
     assigned_to_id: int | None = Field(description="null for employers.")
     assigned_at: str | None
     updated_at: str | None

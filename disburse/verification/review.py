@@ -506,9 +506,13 @@ def reason_counts(user: User, query: QueueQuery) -> tuple[int, dict[str, int]]:
 def list_claims(user: User, query: QueueQuery) -> QueuePage:
     """A page of the claims ``user`` may see that match ``query``, by id after ``query.after``. Employers do not see
     who at the office holds a claim."""
-    found = db.session.execute(queue_statement(user, query)).all()
+    found = db.session.execute(queue_statement(user, query)).all()[: query.limit + 1]
     staff = user.role in ACTING_ROLES
-    rows = [_queue_row(claim, si_code, name, unit, staff) for claim, si_code, name, unit in found[: query.limit]]
+    refused = last_refusal_codes([claim.id for claim, *_ in found[: query.limit] if claim.state == ClaimState.REJECTED])
+    rows = [
+        _queue_row(claim, si_code, name, unit, staff, refused.get(claim.id, []))
+        for claim, si_code, name, unit in found[: query.limit]
+    ]
     more = len(found) > query.limit
     return QueuePage(rows=rows, next_after=rows[-1]["id"] if more and rows else None)
 
@@ -517,7 +521,9 @@ def _iso(value: date | datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _queue_row(claim: Claim, si_code: str, full_name: str, unit_code: str | None, staff: bool) -> dict[str, Any]:
+def _queue_row(
+    claim: Claim, si_code: str, full_name: str, unit_code: str | None, staff: bool, refused_for: list[str]
+) -> dict[str, Any]:
     return {
         "id": claim.id,
         "state": claim.state,
@@ -528,6 +534,7 @@ def _queue_row(claim: Claim, si_code: str, full_name: str, unit_code: str | None
         "district_code": claim.district_code,
         "amount_vnd": claim.amount_vnd,
         "reasons": reason_entries(list(claim.reasons or ())),
+        "refused_for": reason_entries(refused_for),
         "assigned_to_id": claim.assigned_to_id if staff else None,
         "assigned_at": _iso(claim.assigned_at) if staff else None,
         "updated_at": _iso(claim.updated_at),

@@ -25,7 +25,8 @@ REFUSAL = {"reason_code": "not_employed_on_cutoff", "reason_text": "Đơn vị x
 
 
 def _text(response) -> str:
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))))
+    page = response.group(0) if isinstance(response, re.Match) else response.get_data(as_text=True)
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
 
 
 def _seen(response) -> str:
@@ -95,3 +96,26 @@ def test_the_same_decision_sent_twice_and_a_colleagues_note_meanwhile_are_no_cha
     db.session.expire_all()
     assert db.session.get(Claim, claim.id).state == "rejected"
     assert [m[0] for m in _moves(claim.id)].count("reject") == 1
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_a_refused_claim_says_why_it_was_refused_on_the_queue_and_its_page(app, db_session, locale):
+    """The queue's reason column of a refused claim showed what verification had asked to check ("the unit has not
+    confirmed…"), and its page never named the refusal's reason: both give the refusal's now, as the notice does."""
+    claim = create_claim("needs_review", district_code=DONG_ANH, reasons=["not_confirmed_by_employer"])
+    me = create_user("caseworker", district=DONG_ANH, password=PASSWORD)
+    review.reject(claim.id, me, REFUSAL["reason_code"], REFUSAL["reason_text"])
+    db.session.commit()
+    client = app.test_client()
+    sign_in(client, me, locale)
+    why = review.refusal_reasons()[REFUSAL["reason_code"]][0 if locale == "vi" else 1]
+    page = client.get("/caseworker/queue?state=rejected").get_data(as_text=True)
+    row = _text(list(re.finditer(r"<tbody>.*?</tbody>", page, re.S))[-1])  # the claims, not the counts above
+    assert why in row
+    assert ("Đơn vị chưa xác nhận" if locale == "vi" else "has not confirmed") not in row
+    said = {"vi": f"Lý do từ chối: {why}", "en": f"Refused because: {why}"}[locale]
+    assert said in _text(client.get(f"/caseworker/claims/{claim.id}"))
+    listed = client.get("/api/v1/claims?state=rejected").get_json()["claims"]
+    mine = next(c for c in listed if c["id"] == claim.id)
+    assert [r["code"] for r in mine["refused_for"]] == [REFUSAL["reason_code"]]
+    assert [r["code"] for r in mine["reasons"]] == ["not_confirmed_by_employer"]
