@@ -182,7 +182,7 @@ def offer_cash(claim_id: int, user: User, reason: str | None) -> review.ActionRe
     office's list (approved, or on a list: the same offer posted again) changes nothing (``changed`` False)."""
     claim = review.visible_claim(claim_id, user, lock=True)
     review.may_work(claim, user)
-    if claim.payout == "cash" and ClaimState(claim.state) in (ClaimState.APPROVED, ClaimState.PAYMENT_PENDING):
+    if cash.offered_already(claim):
         return review.ActionResult(claim, changed=False)
     try:
         event = cash.offer_cash(claim.id, user, early=bool(reason), reason=reason or None)

@@ -447,6 +447,12 @@ def _check_offer(claim: Claim, program: Program, early: bool) -> None:
         )
 
 
+def offered_already(claim: Claim) -> bool:
+    """Whether the claim is paid in cash and on its way to the office's list (approved, or on a list): an offer of
+    cash made again (a second click, the command run twice) finds it done."""
+    return claim.payout == "cash" and ClaimState(claim.state) in (ClaimState.APPROVED, ClaimState.PAYMENT_PENDING)
+
+
 def offer_cash(
     claim: Claim | int, actor: Actor = None, *, early: bool = False, reason: str | None = None
 ) -> ClaimEvent:

@@ -25,6 +25,7 @@ from flask.cli import with_appcontext
 
 from disburse.auth.models import User
 from disburse.auth.service import get_user_by_email
+from disburse.claims import service as claims
 from disburse.extensions import DAY, RECORD_ID, db
 from disburse.formatting import dmy, number, vnd
 from disburse.payments.cash import (
@@ -34,6 +35,7 @@ from disburse.payments.cash import (
     cash_list,
     check_district,
     offer_cash,
+    offered_already,
     record_cash_payment,
     withdraw_cash_payment,
     withdrawn_with,
@@ -195,6 +197,14 @@ def offer_cash_cmd(claim_id: int, email: str | None, reason: str | None) -> None
     """Pay CLAIM_ID (waiting for payment details) in cash at the office: the next cash batch takes it."""
     actor = _user(email)
     reason = (reason or "").strip() or None  # --early "" gives no reason: the limit holds, as on the page
+    claim = claims.get_claim_for_update(claim_id)
+    if claim is not None and offered_already(claim):  # run again: done already, as the page's second click
+        db.session.rollback()
+        click.echo(
+            f"Hồ sơ {claim_id} đã được chuyển sang nhận tiền mặt tại cơ quan BHXH từ trước.\n"
+            f"Claim {claim_id} was already to be paid in cash at the office."
+        )
+        return
     try:
         offer_cash(claim_id, actor, early=reason is not None, reason=reason)
     except CashRefused as exc:

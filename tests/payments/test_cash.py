@@ -604,3 +604,11 @@ def test_offer_cash_by_command_early_with_a_reason_or_refused_with_one(app, db_s
     assert "paid in cash at the office" in early.output
     db_session.expire_all()
     assert db_session.get(Claim, claim.id).payout == "cash"
+    events = select(func.count()).select_from(ClaimEvent).where(ClaimEvent.claim_id == claim.id)
+    before = db_session.scalar(events)
+    again = runner.invoke(  # run twice: done already, as the page's second click (it was refused, exit 2)
+        payments_cli, ["offer-cash", str(claim.id), "--by", caseworker.email, "--early", "Không có tài khoản"]
+    )
+    assert again.exit_code == 0 and "was already to be paid in cash at the office" in again.output
+    db_session.expire_all()
+    assert db_session.scalar(events) == before
