@@ -26,7 +26,7 @@ from disburse.extensions import db
 from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
-from disburse.reference.models import District
+from disburse.reference.models import District, Province
 from disburse.registry.models import Employer
 from disburse.reports.dashboard import overdue_units
 from disburse.reports.service import Area, district_count, employer_progress, program_progress
@@ -94,12 +94,14 @@ def queue_today(user: User, program_code: str) -> QueueToday | None:
     )
 
 
-def programmes_today(current_code: str | None = None) -> tuple[list[Program], dict[int, dict[str, Any]]]:
-    """Every programme with its completion: the current one (``DISBURSE_PROGRAM``) first, then those with people
-    listed, then the empty ones (a programme set up but not started, or one closed and cleared), each group oldest
-    first."""
+def programmes_today(
+    current_code: str | None = None, province_code: str | None = None
+) -> tuple[list[Program], dict[int, dict[str, Any]]]:
+    """Every programme with its completion (of one province's people with ``province_code``): the current one
+    (``DISBURSE_PROGRAM``) first, then those with people listed, then the empty ones (a programme set up but not
+    started, or one closed and cleared), each group oldest first."""
     programs = list(db.session.scalars(select(Program).order_by(Program.id)))
-    progress = {program.id: program_progress(program.id) for program in programs}
+    progress = {program.id: program_progress(program.id, province_code) for program in programs}
     programs.sort(key=lambda program: (program.code != current_code, not progress[program.id]["claims"]))
     return programs, progress
 
@@ -111,8 +113,11 @@ def home_for(user: User | None, program_code: str) -> dict[str, Any]:
         return {"unit": unit_today(user, program_code)}
     if user is not None and role == "caseworker":
         return {"queue": queue_today(user, program_code)}
-    programs, progress = programmes_today(program_code)
-    content: dict[str, Any] = {"programs": programs, "progress": progress}
+    # A province's supervisor reads their province's figures; everyone else the country's. The page names which.
+    province = user.province_code if user is not None and role == "supervisor" else None
+    programs, progress = programmes_today(program_code, province)
+    place = db.session.get(Province, province) if province else None
+    content: dict[str, Any] = {"programs": programs, "progress": progress, "area_name": place.name if place else None}
     if role == "admin":  # admins run the programme from their pages
         content["admin_home"] = True
     return content

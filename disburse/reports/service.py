@@ -37,9 +37,13 @@ def _figures(by_state: dict[str, tuple[int, int]]) -> dict[str, int | float | No
     }
 
 
-def program_progress(program_id: int) -> dict[str, int | float | None]:
-    """Completion of a program from the province level of the rollups (at most 63 provinces × states)."""
-    return _figures(_level_by_state(ProvinceCounter, ProvinceCounter.program_id == program_id))
+def program_progress(program_id: int, province_code: str | None = None) -> dict[str, int | float | None]:
+    """Completion of a program from the province level of the rollups (at most 63 provinces × states); of one
+    province's people with ``province_code``."""
+    where = [ProvinceCounter.program_id == program_id]
+    if province_code is not None:
+        where.append(ProvinceCounter.province_code == province_code)
+    return _figures(_level_by_state(ProvinceCounter, *where))
 
 
 def _level_by_state(model: Any, *where: Any) -> dict[str, tuple[int, int]]:

@@ -97,3 +97,23 @@ def test_supervisors_and_admins_see_the_programmes(client, db_session, role):
     page = _page(_as(client, create_user(role)))
     assert "Tiến độ chi trả" in page and "(NQ116)" in page
     assert ('href="/admin/health"' in page) is (role == "admin")
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_a_province_supervisor_reads_their_provinces_progress_and_others_the_countrys_named(client, db_session, locale):
+    """A province's supervisor read the country's figures under a bare "Payment progress": their province's now,
+    named; a national supervisor's are the country's, named so."""
+    hanoi = create_employer(district_code="017")
+    saigon = create_employer(district_code="760")
+    for unit, state in ((hanoi, "paid"), (hanoi, "approved"), (saigon, "paid"), (saigon, "paid"), (saigon, "paid")):
+        _claim(unit, state)
+    page = _page(_as(client, create_user("supervisor", province="01"), locale))
+    row = re.search(r"<tbody><tr>(.*?)</tr></tbody>", page, re.S)
+    assert row is not None
+    cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)]
+    assert cells[1:4] == ["2", "2", "1"], cells  # Hà Nội's listed, eligible, paid: not the country's 5, 5, 4
+    named = {"vi": "Tiến độ chi trả: Thành phố Hà Nội", "en": "Payment progress: Thành phố Hà Nội"}[locale]
+    assert named in page
+    client.post("/logout")
+    country = _page(_as(client, create_user("supervisor"), locale))
+    assert {"vi": "Tiến độ chi trả: Toàn quốc", "en": "Payment progress: The whole country"}[locale] in country
