@@ -26,7 +26,7 @@ from disburse.extensions import db
 from disburse.payments import cash
 from disburse.payments import reasons as payment_reasons
 from disburse.payments import service as payments
-from disburse.payments.models import Payment, PaymentBatch
+from disburse.payments.models import Payment, PaymentBatch, PaymentEvent
 from disburse.payments.states import LABELS as PAYMENT_STATE_LABELS
 from disburse.programs.calendar import add_working_days, programme_today, working_days_between
 from disburse.programs.models import Program
@@ -260,7 +260,7 @@ def record_cash_receipt(claim_id: int, user: User, receipt_number: str) -> revie
     claim = review.visible_claim(claim_id, user)
     payment = _live_cash_payment(claim)
     if payment is None:
-        raise _no_cash_payment()
+        raise _withdrawn(claim) or _no_cash_payment()
     try:
         cash.record_cash_payment(payment.provider_reference, receipt_number, user)
     except cash.AlreadyRecorded:
@@ -268,6 +268,29 @@ def record_cash_receipt(claim_id: int, user: User, receipt_number: str) -> revie
     except cash.CashRefused as exc:
         raise _cash_refused(exc) from None
     return review.ActionResult(claim, changed=True)
+
+
+def _withdrawn(claim: Claim) -> CaseworkRefused | None:
+    """When the claim's latest cash payment was taken off the office's list (a colleague did it while the receipt was
+    being typed, say): what happened, and what to do if the money was handed over all the same."""
+    latest = _latest_cash_payment(claim)
+    if latest is None or (latest.state, latest.failure_code) != ("failed", payment_reasons.CASH_WITHDRAWN):
+        return None
+    note = db.session.scalar(
+        select(PaymentEvent.data["note"].astext)
+        .where(PaymentEvent.payment_id == latest.id, PaymentEvent.to_state == "failed")
+        .order_by(PaymentEvent.id.desc())
+        .limit(1)
+    )
+    return CaseworkRefused(
+        f"Khoản chi tiền mặt {latest.provider_reference} đã được rút khỏi danh sách chi tiền mặt "
+        f"(lý do: {note or '—'}). Nếu đã đưa tiền cho người lao động, hãy đưa hồ sơ trở lại danh sách chi tiền mặt "
+        "từ trang hồ sơ rồi ghi biên lai; nếu chưa, đừng chi.",
+        f"The cash payment {latest.provider_reference} was taken off the cash list (reason: {note or '—'}). If the "
+        "money was handed over, put the claim back on the cash list from its page, then record the receipt; if not, "
+        "do not pay.",
+        code="no_cash_payment",
+    )
 
 
 def _latest_cash_payment(claim: Claim) -> Payment | None:

@@ -1080,6 +1080,13 @@ def test_any_caseworker_of_the_office_records_a_receipt_but_only_the_cases_holde
     sign_in(client, create_user("admin", password=PASSWORD))
     assert client.post(withdraw, data={"reason": "Xin chuyển khoản."}).status_code == 302
     assert db.session.get(Payment, held.id).state == "failed"
+    # The receipt typed at the desk meanwhile: refused, saying what happened and what to do if the money went out.
+    late = client.post(
+        f"/caseworker/claims/{held.claim_id}/cash-receipt", data={"receipt_number": "BL 0043", "confirmed": "1"}
+    )
+    assert late.status_code == 409
+    assert "đã được rút khỏi danh sách chi tiền mặt (lý do: Xin chuyển khoản.)" in _text(late)
+    assert "hãy đưa hồ sơ trở lại danh sách chi tiền mặt" in _text(late)
 
 
 def _posted_twice(action: str, caseworker) -> tuple[int, dict[str, str], str]:
