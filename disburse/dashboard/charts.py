@@ -170,23 +170,43 @@ def line_chart(
         if len(run) > 1:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, value) for i, value in run))
             parts.append(f'<polyline class="chart-line" points="{path}"></polyline>')
-    every = max(1, len(points) // 8)
+    shown = _labelled(len(points), step, max(len(label) for label, _ in points))
     for n, (i, value) in enumerate(known):
         x, y = xy(i, value)
         parts.append(f'<circle class="chart-point" cx="{x:.1f}" cy="{y:.1f}" r="3.5"></circle>')
-        if n == 0 or n == len(known) - 1 or i % every == 0:
+        if n == 0 or n == len(known) - 1 or i in shown:
             parts.append(
                 f'<text class="chart-value" x="{x:.1f}" y="{y - 8:.1f}" text-anchor="middle">'
                 f"{escape(fmt(value))}</text>"
             )
     for i, (label, _) in enumerate(points):
-        if i == 0 or i == len(points) - 1 or i % every == 0:
+        if i in shown:
+            # The last day's label ends at the axis' end, the others are centred on their day: none is cut off.
+            anchor = "end" if i == len(points) - 1 and i > 0 else "middle"
             parts.append(
-                f'<text class="chart-label" x="{left + i * step:.1f}" y="{plot_bottom + 20}" text-anchor="middle">'
+                f'<text class="chart-label" x="{left + i * step:.1f}" y="{plot_bottom + 20}" text-anchor="{anchor}">'
                 f"{escape(label)}</text>"
             )
     parts.append("</svg>")
     return _figure(chart_id, labels, "".join(parts), _table(labels, points if table is None else table, fmt), None)
+
+
+#: The width a label's character takes on the axis, in the chart's units (its font at 12px), and the gap kept between.
+LABEL_CHAR_WIDTH, LABEL_GAP = 7, 12
+
+
+def _labelled(count: int, step: float, longest: int) -> set[int]:
+    """The points whose day is written under the axis: every few, spaced so that no two labels of ``longest``
+    characters touch, the first and the last always. The last ends at the axis' end (a label's width left of its
+    day), so the one before it is left out when it would touch it."""
+    wide = longest * LABEL_CHAR_WIDTH + LABEL_GAP
+    every = max(1, -(-wide // int(step))) if count > 1 and step >= 1 else 1
+    last = count - 1
+    shown = set(range(0, count, every)) | {last}
+    before = max(shown - {last}, default=None)
+    if before is not None and before > 0 and (last - before) * step < 1.5 * wide:
+        shown.discard(before)
+    return shown
 
 
 def _clip(label: str, most: int = LABEL_CHARS) -> str:

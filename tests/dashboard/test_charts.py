@@ -3,8 +3,10 @@ in the data table, and no data or zeros drawn without error."""
 
 from __future__ import annotations
 
+import itertools
 import xml.etree.ElementTree as ET
 
+import pytest
 from defusedxml.ElementTree import fromstring
 
 from disburse.dashboard.charts import Labels, bar_chart, line_chart
@@ -72,6 +74,27 @@ def test_a_line_chart_marks_each_point_and_labels_the_days():
     texts = {t.text for t in svg.iter(f"{SVG}text")}
     assert {"01/11/2021", "20/11/2021", "3%", "60%", "0%", "100%"} <= texts
     assert len(list(figure.iter("tr"))) == 21  # the header and one row a day
+
+
+@pytest.mark.parametrize("days", [2, 3, 7, 9, 10, 15, 16, 31, 60, 120])
+def test_the_days_under_a_line_never_touch_and_none_is_cut_off(days):
+    """Two days' labels were drawn over each other and the last ran off the chart ("06/12/202"): whatever the count,
+    the labels written stand a label's width apart, the first and the last are always there, and the last ends at
+    the axis' end, inside the picture."""
+    points = [(f"{n % 28 + 1:02d}/{n // 28 + 10:02d}/2021", float(n)) for n in range(days)]
+    _, svg = _parts(line_chart("many", LABELS, points, fmt=lambda v: f"{v:g}%", maximum=100))
+    assert svg is not None
+    labels = [t for t in svg.iter(f"{SVG}text") if t.get("class") == "chart-label" and "/" in (t.text or "")]
+    assert labels[0].text == points[0][0] and labels[-1].text == points[-1][0]
+    width = float(svg.get("viewBox").split()[2])
+
+    def span(t) -> tuple[float, float]:
+        x, wide = float(t.get("x")), len(t.text) * 7
+        return {"end": (x - wide, x), "middle": (x - wide / 2, x + wide / 2)}.get(t.get("text-anchor"), (x, x + wide))
+
+    spans = sorted(span(t) for t in labels)
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(spans)), spans
+    assert spans[0][0] >= 0 and spans[-1][1] <= width
 
 
 def test_a_line_of_zeros_one_point_and_none():
