@@ -34,6 +34,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -648,6 +649,13 @@ def safe_cell(value: Any) -> Any:
     return text
 
 
+def _csv_value(value: Any) -> Any:
+    """A CSV cell: a day written dd/mm/yyyy, as people read it (an XLSX has it as a date cell, :data:`DATE`)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.strftime("%d/%m/%Y")
+    return safe_cell(value)
+
+
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """A CSV for spreadsheets (UTF-8 with BOM, so Excel reads Vietnamese); returns the rows written."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -656,7 +664,7 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) 
         writer = csv.writer(handle)
         writer.writerow([safe_cell(h) for h in header])
         for row in rows:
-            writer.writerow([safe_cell(v) for v in row])
+            writer.writerow([_csv_value(v) for v in row])
             count += 1
     return count
 
@@ -687,6 +695,8 @@ MONEY = "#,##0"
 COUNT = "#,##0"
 PERCENT = "0.0"
 TEXT = "@"
+#: A day, a date cell shown dd/mm/yyyy (so that it sorts and filters as a date).
+DATE = "dd/mm/yyyy"
 
 
 def write_xlsx(
@@ -721,6 +731,9 @@ def write_xlsx(
         if number_format == TEXT:
             if isinstance(value, int | float) and not isinstance(value, bool):
                 value = str(value)
+        elif number_format == DATE:
+            if not isinstance(value, date):
+                return cell(value)  # a blank of a date column
         elif not isinstance(value, int | float) or isinstance(value, bool):
             return cell(value)  # a blank ("" or None) of a number column
         styled = WriteOnlyCell(sheet, value=cell(value))

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from disburse.dashboard.queries import TableQuery, child_level, monthly_totals, table_rows, unpaid_parts_unknown
-from disburse.formatting import dmy, tenths_down
-from disburse.spreadsheets import COUNT, MONEY, PERCENT, TEXT, write_csv, write_xlsx
+from disburse.formatting import tenths_down
+from disburse.spreadsheets import COUNT, DATE, MONEY, PERCENT, TEXT, write_csv, write_xlsx
 
 MIMETYPES = {
     "csv": "text/csv",  # Werkzeug adds "; charset=utf-8" to text types
@@ -19,7 +19,7 @@ MIMETYPES = {
 #: How the XLSX shows each column (:func:`disburse.spreadsheets.write_xlsx`): codes as text, then the figures.
 _FIRST_FORMATS = {"province": [TEXT, None], "district": [TEXT, None], "unit": [TEXT, None, TEXT]}
 FIGURES_FORMATS = [COUNT, COUNT, PERCENT, MONEY, *[COUNT] * 10]
-TARGET_FORMATS = [PERCENT, None]
+TARGET_FORMATS = [PERCENT, DATE]
 _FIRST = {
     "province": ["Mã tỉnh / Province code", "Tỉnh / Province"],
     "district": ["Mã quận/huyện / District code", "Quận/huyện / District"],
@@ -73,7 +73,7 @@ def _rows(program_id: int, query: TableQuery, level: str) -> Iterator[list[Any]]
         target = (
             [
                 row["target_bp"] / 100 if row["target_bp"] is not None else "",
-                dmy(row["target_date"]) if row["target_date"] else "",
+                row["target_date"] or "",  # a date cell in the XLSX, dd/mm/yyyy in the CSV
             ]
             if level == "district"
             else []

@@ -55,6 +55,26 @@ def test_the_country_by_province_as_xlsx(client, country):
     assert rows[1][2:5] == [11, 5, 45.4] and rows[2][2:5] == [2, 1, 50.0]
 
 
+def test_a_districts_target_date_is_a_date_cell_in_xlsx_and_dd_mm_yyyy_in_csv(client, country):
+    """It was the text '30/11/2021' in a General cell: it neither sorted nor filtered as a date."""
+    from datetime import date, datetime
+
+    from disburse.reports.dashboard import set_target
+    from tests.factories import nq116
+
+    supervisor = create_user("supervisor", province="01", password=PASSWORD)
+    set_target(nq116().id, "017", date(2021, 11, 30), 8000, user_id=supervisor.id)
+    sign_in(client, supervisor)
+    xlsx = client.get("/dashboard/export?province=01&format=xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.data)).active
+    header = [cell.value for cell in sheet[1]]
+    column = header.index(next(h for h in header if h.startswith("Ngày mục tiêu"))) + 1
+    cells = {sheet.cell(row, 1).value: sheet.cell(row, column) for row in range(2, sheet.max_row + 1)}
+    assert cells["017"].value == datetime(2021, 11, 30) and cells["017"].number_format == "dd/mm/yyyy"
+    rows = list(csv.reader(io.StringIO(client.get("/dashboard/export?province=01&format=csv").get_data(True)[1:])))
+    assert {row[0]: row[column - 1] for row in rows[1:]}["017"] == "30/11/2021"
+
+
 def test_a_large_table_is_offered_as_a_background_job(app, client, country, monkeypatch):
     monkeypatch.setitem(app.config, "DISBURSE_EXPORT_DIRECT_ROWS", 1)
     sign_in(client, create_user("admin", password=PASSWORD))
