@@ -34,7 +34,8 @@ def _create_app() -> Flask:
 
 class _Commands(FlaskGroup):
     """disburse's commands: a configuration that cannot be used, or a PostgreSQL that cannot be reached, is said in
-    both languages (exit 2) rather than as a traceback, whichever command meets it."""
+    both languages (exit 2) rather than as a traceback, whichever command meets it; Ctrl-C is said so, exit 130 (the
+    shells' code for it), never taken for a command's own failure."""
 
     def invoke(self, ctx: click.Context) -> Any:
         import psycopg
@@ -44,6 +45,9 @@ class _Commands(FlaskGroup):
 
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:  # Click says "Aborted!" in English and exits 1, an import's "some rows refused"
+            click.echo("\nĐã dừng theo yêu cầu (Ctrl-C).\nStopped at your request (Ctrl-C).", err=True)
+            ctx.exit(130)
         except ConfigError as exc:
             click.echo(f"Cấu hình không dùng được: {exc}\nUnusable configuration: {exc}", err=True)
         except (OperationalError, psycopg.OperationalError) as exc:

@@ -76,3 +76,25 @@ def test_a_command_that_cannot_start_says_why_in_both_languages_without_a_traceb
     assert said in result.output and "Traceback" not in result.output
     vietnamese = "Không kết nối được PostgreSQL" if "PostgreSQL" in said else "Cấu hình không dùng được"
     assert vietnamese in result.output
+
+
+def test_ctrl_c_is_said_in_both_languages_with_the_shells_code_for_it():
+    """Click said "Aborted!" in English and exited 1, which an import uses for "some rows refused": a script could
+    not tell a stopped command from a partial one."""
+    import click
+    from click.testing import CliRunner
+
+    from disburse.cli import main
+
+    @click.command("interrupted-for-test")
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    main.add_command(interrupted)
+    try:
+        result = CliRunner().invoke(main, ["interrupted-for-test"])
+    finally:
+        main.commands.pop("interrupted-for-test")
+    assert result.exit_code == 130
+    assert "Đã dừng theo yêu cầu (Ctrl-C)." in result.output and "Stopped at your request (Ctrl-C)." in result.output
+    assert "Aborted!" not in result.output
