@@ -247,15 +247,16 @@ def export_cmd(batch_id: int) -> None:
             f"Lô {batch_id} đang được một tiến trình khác bàn giao; hãy thử lại sau ít phút.",
             f"Batch {batch_id} is being handed over by another run; try again in a few minutes.",
         )
+    if sent.error:  # said once, and before anything that reads as done (it said the file and its totals first)
+        click.echo(f"Không xuất được lô {batch_id}. / Batch {batch_id} was not exported.\n{sent.error}", err=True)
+        sys.exit(EXIT_UNUSABLE)
     db.session.refresh(batch)
     outbox = Path(current_app.config["DISBURSE_BANKFILE_DIR"] or "")
     click.echo(f"{outbox / (batch.correlation_id or '')}")
     click.echo(
-        f"Lô {batch.id}: {number(batch.item_count)} lệnh, {vnd(batch.total_vnd)}. / Batch {batch.id}: "
-        f"{number(batch.item_count)} orders, {vnd(batch.total_vnd)}."
+        f"Lô {batch.id}: {number(batch.item_count, locale='vi')} lệnh, {vnd(batch.total_vnd, 'vi')}. / Batch "
+        f"{batch.id}: {number(batch.item_count, locale='en')} orders, {vnd(batch.total_vnd, 'en')}."
     )
-    if sent.error:
-        _fail(f"Lỗi: {sent.error}", f"Error: {sent.error}")
 
 
 @payments_cli.command("import-status")

@@ -193,7 +193,12 @@ def test_another_file_under_the_batchs_name_is_never_overwritten(app, db_session
     again = _run(app, "export", str(batch.id))
     assert again.exit_code == 2 and "BatchFileConflict" not in again.output
     assert "không ghi đè" in again.output and "not overwritten" in again.output
+    assert again.output.count("not overwritten") == 1  # said once (it was three times)
+    assert "orders," not in again.output and str(path) + "\n" not in again.output  # nothing that reads as done
     assert path.read_bytes() == foreign
+    good = _exported_batch(app, db_session)[0]
+    totals = _run(app, "export", str(good.id)).output  # each language its own way of writing the sums
+    assert f"Lô {good.id}: 3 lệnh, 6.300.000 ₫. / Batch {good.id}: 3 orders, VND 6,300,000." in totals
 
 
 def test_a_status_file_about_payments_that_are_not_ours_says_so(app, db_session, bankfile, tmp_path):
