@@ -8,7 +8,16 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SearchField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from disburse.auth.scopes import visible_unit
@@ -262,6 +271,10 @@ class CashDeskForm(BaseForm):
 
     district = district_field()
     day = DayField(_l("Ngày lập danh sách (dd/mm/yyyy)"))
+    q = SearchField(
+        _l("Tìm người nhận: họ tên (có hoặc không dấu), mã số BHXH hoặc mã chi trả"),
+        validators=[Optional(), Length(max=100, message=_l("Nội dung tìm kiếm dài quá 100 ký tự."))],
+    )
 
 
 class DeskSearchForm(BaseForm):

@@ -1095,7 +1095,7 @@ def cash_desk() -> ResponseReturnValue:
     except review.NotFound:
         abort(404)
     program = _program()
-    rows = cash_list(program, district, form.day.data)
+    rows = cash_list(program, district, form.day.data, form.q.data or "")
     office = db.session.get(District, district)
     return render_template(
         "caseworker/cash_desk.html",
@@ -1106,6 +1106,7 @@ def cash_desk() -> ResponseReturnValue:
         may_record=user.role in CASH_ROLES,
         period=service.programme_period(program),
         day=form.day.data,
+        query=form.q.data or "",
     )
 
 

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 
 from disburse.auth.models import User
 from disburse.bulk import any_of
@@ -196,13 +196,17 @@ def check_district(district_code: str) -> District:
     return district
 
 
-def cash_list(program: Program, district_code: str, day: date | None = None) -> list[CashListRow]:
+def cash_list(program: Program, district_code: str, day: date | None = None, query: str = "") -> list[CashListRow]:
     """The people to pay in cash at the district's office: the program's payments of cash batches for claims of
     the district that are sent and not yet paid, handed over on ``day`` (Vietnam time), or every open one when
-    ``day`` is None; in Vietnamese name order (given name, family name, middle names), then SI code."""
+    ``day`` is None; in Vietnamese name order (given name, family name, middle names), then SI code. ``query``: the
+    person at the counter, by SI code (its first digits), payment reference, or a part of the name, diacritics
+    ignored."""
+    from disburse.claims.unit import name_contains  # the unit pages' search (that module reads payments)
+
     check_district(district_code)
     handed_over = func.coalesce(PaymentBatch.sent_at, Payment.sent_at)
-    query = (
+    statement = (
         select(Payment, Employee, handed_over)
         .join(PaymentBatch, PaymentBatch.id == Payment.batch_id)
         .join(Claim, Claim.id == Payment.claim_id)
@@ -216,7 +220,13 @@ def cash_list(program: Program, district_code: str, day: date | None = None) -> 
     )
     if day is not None:
         start = datetime.combine(day, time(), VIETNAM_TZ)
-        query = query.where(handed_over >= start, handed_over < start + timedelta(days=1))
+        statement = statement.where(handed_over >= start, handed_over < start + timedelta(days=1))
+    if query.isascii() and query.isdigit():
+        statement = statement.where(Employee.si_code.startswith(query, autoescape=True))
+    elif query:
+        statement = statement.where(
+            or_(Payment.provider_reference == query.upper(), name_contains(Employee.full_name, query))
+        )
     rows = [
         CashListRow(
             reference=payment.provider_reference,
@@ -227,7 +237,7 @@ def cash_list(program: Program, district_code: str, day: date | None = None) -> 
             sent_on=sent.astimezone(VIETNAM_TZ).date(),
             claim_id=payment.claim_id,
         )
-        for payment, employee, sent in db.session.execute(query).all()
+        for payment, employee, sent in db.session.execute(statement).all()
     ]
     return sorted(rows, key=lambda row: (vietnamese_name_key(row.full_name), row.si_code, row.reference))
 

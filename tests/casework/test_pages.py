@@ -1403,6 +1403,34 @@ def test_the_cash_desk_lists_the_districts_open_cash_payments_with_their_receipt
     assert bad.status_code == 422 and "31/02/2022" in _text(bad)
 
 
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_cash_desk_finds_the_person_at_the_counter(client, caseworker, app, monkeypatch, locale):
+    """Thousands wait at a district's counter: the person is found by a part of the name (with or without accents),
+    the first digits of the SI code, or the payment reference on their notice."""
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", PAYING_DAY)
+    lan = create_cash_payment(employee=create_employee(full_name="Trần Thị Lan"))
+    hung = create_cash_payment(employee=create_employee(full_name="Nguyễn Văn Hùng"))
+    sign_in(client, caseworker, locale)
+
+    def found(q: str) -> set[str]:
+        page = client.get("/caseworker/cash-desk", query_string={"q": q})
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        listed = html.split('id="cash-list"', 1)[1].split("</table>", 1)[0] if 'id="cash-list"' in html else ""
+        return {p.provider_reference for p in (lan, hung) if p.provider_reference in listed}
+
+    assert found("tran thi") == {lan.provider_reference}
+    assert found("HÙNG") == {hung.provider_reference}
+    assert found(db.session.get(Employee, db.session.get(Claim, hung.claim_id).employee_id).si_code[:6]) >= {
+        hung.provider_reference
+    }
+    assert found(lan.provider_reference.lower()) == {lan.provider_reference}
+    assert found("không có ai") == set()
+    said = {"vi": "Tìm thấy 1 người cho “tran thi”.", "en": "Found 1 person for “tran thi”."}[locale]
+    assert said in _text(client.get("/caseworker/cash-desk", query_string={"q": "tran thi"}))
+    assert client.get("/caseworker/cash-desk", query_string={"q": "x" * 101}).status_code == 422
+
+
 def test_the_cash_desk_of_a_wider_scope_asks_for_the_office(client):
     supervisor = create_user("supervisor", province="01", password=PASSWORD)
     payment = create_cash_payment()
