@@ -506,7 +506,7 @@ def reason_counts(user: User, query: QueueQuery) -> tuple[int, dict[str, int]]:
 def list_claims(user: User, query: QueueQuery) -> QueuePage:
     """A page of the claims ``user`` may see that match ``query``, by id after ``query.after``. Employers do not see
     who at the office holds a claim."""
-    found = db.session.execute(queue_statement(user, query)).all()[: query.limit + 1]
+    found = db.session.execute(queue_statement(user, query)).all()
     staff = user.role in ACTING_ROLES
     refused = last_refusal_codes([claim.id for claim, *_ in found[: query.limit] if claim.state == ClaimState.REJECTED])
     rows = [
