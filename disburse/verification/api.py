@@ -200,7 +200,19 @@ class InformationRequestBody(ApiModel):
     due_on: Annotated[Day | None, Field(default=None, description="By when (dd/mm/yyyy or YYYY-MM-DD).")]
 
 
+_Seen = Annotated[
+    _Id | None,
+    Field(
+        default=None,
+        description="Optional: the id of the claim's latest timeline event when the caller decided. If someone else "
+        "has moved the claim since, 409 changed_since and nothing is done (the decision was taken on the claim as it "
+        "no longer is).",
+    ),
+]
+
+
 class ApproveBody(ApiModel):
+    seen: _Seen
     note: _Note
     checked: Annotated[
         list[Annotated[str, OneOf(reasons.REVIEW)]],
@@ -216,6 +228,7 @@ class ApproveBody(ApiModel):
 
 
 class RejectBody(ApiModel):
+    seen: _Seen
     reason_code: Annotated[str, OneOf(review.refusal_reasons()), Field(description="Why, as a refusal reason code.")]
     reason_text: Annotated[
         str,
@@ -227,6 +240,7 @@ class RejectBody(ApiModel):
 
 
 class DeclineBody(ApiModel):
+    seen: _Seen
     note: Annotated[
         _RequiredNote,
         Field(description="How the person told the office they decline the support (their request and its date)."),
@@ -542,21 +556,21 @@ def request_info(claim_id: int, body: InformationRequestBody) -> ResponseReturnV
 @roles_required(*ACTING_ROLES)
 @_action("Approve a claim", ApproveBody)
 def approve(claim_id: int, body: ApproveBody) -> ResponseReturnValue:
-    return _done(review.approve(claim_id, _user(), body.note, checked=body.checked))
+    return _done(review.approve(claim_id, _user(), body.note, checked=body.checked, seen=body.seen))
 
 
 @bp.post("/claims/<int:claim_id>/reject")
 @roles_required(*ACTING_ROLES)
 @_action("Refuse a claim with a reason (then print its notice)", RejectBody)
 def reject(claim_id: int, body: RejectBody) -> ResponseReturnValue:
-    return _done(review.reject(claim_id, _user(), body.reason_code, body.reason_text))
+    return _done(review.reject(claim_id, _user(), body.reason_code, body.reason_text, seen=body.seen))
 
 
 @bp.post("/claims/<int:claim_id>/decline")
 @roles_required(*ACTING_ROLES)
 @_action("Record that the person declines the support (final: the claim is never paid)", DeclineBody)
 def decline(claim_id: int, body: DeclineBody) -> ResponseReturnValue:
-    return _done(review.record_decline(claim_id, _user(), body.note))
+    return _done(review.record_decline(claim_id, _user(), body.note, seen=body.seen))
 
 
 @bp.post("/claims/<int:claim_id>/resolve-duplicate")

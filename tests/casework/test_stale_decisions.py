@@ -119,3 +119,24 @@ def test_a_refused_claim_says_why_it_was_refused_on_the_queue_and_its_page(app, 
     mine = next(c for c in listed if c["id"] == claim.id)
     assert [r["code"] for r in mine["refused_for"]] == [REFUSAL["reason_code"]]
     assert [r["code"] for r in mine["reasons"]] == ["not_confirmed_by_employer"]
+
+
+def test_an_api_decision_with_seen_is_refused_when_a_colleague_moved_the_claim(app, db_session):
+    """The same rule for another system deciding through the API: ``seen`` is the latest timeline event it read."""
+    from disburse.auth.service import create_token
+
+    claim = create_claim("needs_review", district_code=DONG_ANH)
+    me, other = (create_user("caseworker", district=DONG_ANH) for _ in range(2))
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {create_token(me)}", "Accept-Language": "en"}
+    timeline = client.get(f"/api/v1/claims/{claim.id}", headers=headers).get_json()["timeline"]
+    seen = max(event["id"] for event in timeline)
+    review.approve(claim.id, other)
+    db.session.commit()
+    stale = client.post(f"/api/v1/claims/{claim.id}/reject", json={**REFUSAL, "seen": seen}, headers=headers)
+    assert stale.status_code == 409 and stale.get_json()["error"] == "changed_since"
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).state == "approved"
+    informed = max(e["id"] for e in client.get(f"/api/v1/claims/{claim.id}", headers=headers).get_json()["timeline"])
+    again = client.post(f"/api/v1/claims/{claim.id}/reject", json={**REFUSAL, "seen": informed}, headers=headers)
+    assert again.status_code == 200, again.get_json()
