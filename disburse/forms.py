@@ -35,12 +35,16 @@ def _strip(value: Any) -> Any:
 
 
 def free_text(max_len: int, required: Any = None) -> list[Any]:
-    """A free-text field's checks; ``required``: the message naming what to write, when it may not be left blank."""
+    """A free-text field's checks; ``required``: the message naming what to write, when it may not be left blank (and
+    then a text of dots or dashes alone is blank too: a reason printed on a notice, a note kept on a record, says
+    something)."""
     validators: list[Any] = [DataRequired(required)] if required is not None else [Optional()]
     validators += [
         Length(max=max_len, message=_l("Tối đa %(max)d ký tự.")),
         Regexp(_NO_CONTROL, message=_l("Có ký tự điều khiển không hợp lệ.")),
     ]
+    if required is not None:
+        validators.append(Regexp(r"(?s).*\w", message=required))
     return validators
 
 

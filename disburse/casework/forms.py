@@ -105,7 +105,7 @@ class RejectForm(DecisionForm):
     )
     reason_text = TextAreaField(
         _l("Lý do ghi trong thông báo gửi người lao động"),
-        validators=[DataRequired(_l("Hãy ghi rõ lý do từ chối; lý do này được in trong thông báo.")), *_text()[1:]],
+        validators=_text(required=_l("Hãy ghi rõ lý do từ chối; lý do này được in trong thông báo.")),
     )
 
 
@@ -138,7 +138,7 @@ class RequestInfoForm(BaseForm):
     )
     note = TextAreaField(
         _l("Cần bổ sung những gì"),
-        validators=[DataRequired(_l("Hãy ghi những thông tin cần bổ sung.")), *_text()[1:]],
+        validators=_text(required=_l("Hãy ghi những thông tin cần bổ sung.")),
     )
     due_on = DayField(_l("Hạn bổ sung (dd/mm/yyyy, không bắt buộc)"))
 

@@ -140,3 +140,25 @@ def test_an_api_decision_with_seen_is_refused_when_a_colleague_moved_the_claim(a
     informed = max(e["id"] for e in client.get(f"/api/v1/claims/{claim.id}", headers=headers).get_json()["timeline"])
     again = client.post(f"/api/v1/claims/{claim.id}/reject", json={**REFUSAL, "seen": informed}, headers=headers)
     assert again.status_code == 200, again.get_json()
+
+
+@pytest.mark.parametrize(
+    ("page", "field", "said"),
+    [
+        ("reject", "reason_text", "Hãy ghi rõ lý do từ chối; lý do này được in trong thông báo."),
+        ("decline", "note", "Hãy ghi người lao động đã báo không nhận hỗ trợ bằng cách nào, ngày nào."),
+        ("request-info", "note", "Hãy ghi những thông tin cần bổ sung."),
+    ],
+)
+def test_a_required_reason_of_dots_alone_is_no_reason(app, db_session, page, field, said):
+    """ "..............." passed as a refusal's reason and was printed on the notice: every required free text of the
+    pages must say something (a letter or a digit), or it is refused as blank, nothing done."""
+    claim = create_claim("needs_review", district_code=DONG_ANH)
+    me = create_user("caseworker", district=DONG_ANH, password=PASSWORD)
+    client = app.test_client()
+    sign_in(client, me)
+    data = {**REFUSAL, "addressee": "employer", field: "..............- —"}
+    response = client.post(f"/caseworker/claims/{claim.id}/{page}", data=data)
+    assert response.status_code == 422 and said in _text(response)
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).state == "needs_review"
