@@ -224,6 +224,15 @@ def unreadable_parameters() -> dict[str, tuple[str, str]]:
     return problems
 
 
+def request_json() -> Any:
+    """The request's JSON body, or None when it has none that can be read: not JSON, or nested deeper than Python
+    parses (``get_json(silent=True)`` lets RecursionError through: a 500 for a body of 100,000 ``[``)."""
+    try:
+        return request.get_json(silent=True, cache=True)
+    except RecursionError:
+        return None
+
+
 def unreadable_inputs() -> dict[str, tuple[str, str]]:
     """Every input of this request that no route could accept, with its (Vietnamese, English) reason: path and
     query-string values (see _parameter_problem), and form fields and JSON strings holding NUL."""
@@ -234,7 +243,7 @@ def unreadable_inputs() -> dict[str, tuple[str, str]]:
             if "\x00" in value:
                 problems.setdefault(name, nul)
     elif request.is_json:
-        for name, value in _strings(request.get_json(silent=True), ""):
+        for name, value in _strings(request_json(), ""):
             if "\x00" in value:
                 problems.setdefault(name or "body", nul)
     return problems

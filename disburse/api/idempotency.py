@@ -32,7 +32,7 @@ from flask_login import current_user
 from sqlalchemy import BigInteger, Index, LargeBinary, SmallInteger, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from disburse.api.errors import api_error, message
+from disburse.api.errors import api_error, message, request_json
 from disburse.extensions import db
 
 HEADER = "Idempotency-Key"
@@ -91,7 +91,7 @@ def _request_hash() -> str:
     digest = hashlib.sha256()
     digest.update(f"{request.method} {request.full_path.rstrip('?')}\n".encode())
     body = request.get_data(cache=True)
-    parsed = request.get_json(silent=True, cache=True) if request.is_json else None
+    parsed = request_json() if request.is_json else None
     if parsed is not None:
         body = json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     digest.update(body)

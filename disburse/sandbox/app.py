@@ -36,6 +36,14 @@ def _ack(status: str, *, correlation_id: str | None = None, error: Refused | Non
     return {"message": message}
 
 
+def _body() -> Any:
+    """The request's JSON, or None (not JSON, or nested deeper than Python parses): the messages' checks refuse it."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        return None
+
+
 def _sandbox() -> Sandbox:
     sandbox: Sandbox = current_app.extensions["sandbox"]
     return sandbox
@@ -114,7 +122,7 @@ def create_sandbox_app(
     @app.post("/disburse")
     def disburse() -> tuple[Response, int]:
         try:
-            checked = disburse_request(request.get_json(silent=True), max_amount_vnd=_sandbox().max_amount_vnd)
+            checked = disburse_request(_body(), max_amount_vnd=_sandbox().max_amount_vnd)
         except Refused as refused:
             return jsonify(_ack(refused.ack, error=refused)), 400
         correlation_id, _duplicates = _sandbox().accept(checked)
@@ -122,7 +130,7 @@ def create_sandbox_app(
 
     @app.post("/disburse/txn/status")
     def txn_status() -> tuple[Response, int]:
-        body = request.get_json(silent=True)
+        body = _body()
         try:
             transaction_id, references = status_request(body)
         except Refused as refused:

@@ -179,3 +179,23 @@ def test_input_the_database_refuses_is_a_422_even_where_a_check_was_missed(clien
     body = _check(response)
     assert response.status_code == 422
     assert body["fields"] == {"program": "The value contains characters that are not allowed."}
+
+
+def test_a_body_nested_deeper_than_python_parses_is_never_a_500(app, client, token):
+    """100,000 "[" then as many "]": the routes said 422, but with an Idempotency-Key (its request hash read the body)
+    and at an unknown API URL (its 404 looks for unreadable input) the parser's RecursionError was a 500."""
+    limiter.reset()
+    deep = "[" * 100_000 + "]" * 100_000
+    urls = ["/api/v1/nothing-here"]
+    for rule in _api_routes(app):
+        if "POST" in (rule.methods or set()):
+            path = rule.rule
+            for name in rule.arguments:
+                path = path.replace(f"<{name}>", "1")
+            urls.append(path)
+    for n, url in enumerate(urls):
+        for key in (None, f"deep-{n}"):
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            if key:
+                headers["Idempotency-Key"] = key
+            _check(client.post(url, data=deep, headers=headers))

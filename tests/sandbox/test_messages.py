@@ -105,9 +105,12 @@ def test_a_malformed_message_is_nacked_and_nothing_is_kept(bank, path, value):
     assert bank.sql("SELECT count(*) FROM sandbox.transfers")[0][0] == 0
 
 
-@pytest.mark.parametrize("content", [b"not json", b"[]", b'{"message": {}}'])
-def test_an_unreadable_envelope_is_an_err(bank, content):
-    answer = httpx.post(f"{bank.url}/disburse", content=content, headers={**AUTH, "Content-Type": "application/json"})
+@pytest.mark.parametrize("path", ["/disburse", "/disburse/txn/status"])
+@pytest.mark.parametrize(
+    "content", [b"not json", b"[]", b'{"message": {}}', b"[" * 100_000 + b"]" * 100_000]  # deeper than Python parses
+)
+def test_an_unreadable_envelope_is_an_err(bank, content, path):
+    answer = httpx.post(f"{bank.url}{path}", content=content, headers={**AUTH, "Content-Type": "application/json"})
     assert answer.status_code == 400
     assert answer.json()["message"]["ack_status"] == "ERR"
 
