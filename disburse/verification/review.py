@@ -440,7 +440,17 @@ class QueuePage:
 
 
 def _queue_filters(user: User, query: QueueQuery) -> list[ColumnElement[bool]]:
-    """The caller's scope and every filter of ``query`` but the keyset (``after``)."""
+    """The caller's scope and every filter of ``query`` but the keyset (``after``). An employer may not filter by who
+    holds a claim (:class:`Invalid`): the rows hide the holder from them, and the filter would tell it, id by id."""
+    if query.assigned is not None and user.role not in ACTING_ROLES:
+        raise Invalid(
+            {
+                "assigned": (
+                    "Đơn vị không lọc được theo cán bộ xử lý hồ sơ.",
+                    "Employers cannot filter claims by who holds them at the office.",
+                )
+            }
+        )
     filters: list[ColumnElement[bool]] = [Claim.program_id == query.program_id, scope_clause(user)]
     if query.state is not None:
         filters.append(Claim.state == query.state)

@@ -162,3 +162,22 @@ def test_a_required_reason_of_dots_alone_is_no_reason(app, db_session, page, fie
     assert response.status_code == 422 and said in _text(response)
     db.session.expire_all()
     assert db.session.get(Claim, claim.id).state == "needs_review"
+
+
+def test_an_employer_cannot_learn_who_holds_its_claims_by_filtering(app, db_session):
+    """The rows hide the holder from employers, but ?assigned=<id> returned exactly the claims user <id> held."""
+    from disburse.auth.service import create_token
+    from tests.factories import create_employee, create_employer
+
+    unit = create_employer(district_code=DONG_ANH)
+    claim = create_claim("needs_review", employee=create_employee(employer_id=unit.id, district_code=DONG_ANH))
+    holder = create_user("caseworker", district=DONG_ANH)
+    review.assign(claim.id, holder)
+    db.session.commit()
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {create_token(create_user('employer', employer_unit=unit.unit_code))}"}
+    for value in (str(holder.id), "none", "me"):
+        answer = client.get(f"/api/v1/claims?assigned={value}", headers={**headers, "Accept-Language": "en"})
+        assert answer.status_code == 422, (value, answer.get_json())
+        assert "Employers cannot filter claims by who holds them" in answer.get_json()["fields"]["assigned"]
+    assert [c["id"] for c in client.get("/api/v1/claims", headers=headers).get_json()["claims"]] == [claim.id]

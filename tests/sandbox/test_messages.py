@@ -107,7 +107,8 @@ def test_a_malformed_message_is_nacked_and_nothing_is_kept(bank, path, value):
 
 @pytest.mark.parametrize("path", ["/disburse", "/disburse/txn/status"])
 @pytest.mark.parametrize(
-    "content", [b"not json", b"[]", b'{"message": {}}', b"[" * 100_000 + b"]" * 100_000]  # deeper than Python parses
+    "content",
+    [b"not json", b"[]", b'{"message": {}}', b"[" * 100_000 + b"]" * 100_000],  # deeper than Python parses
 )
 def test_an_unreadable_envelope_is_an_err(bank, content, path):
     answer = httpx.post(f"{bank.url}{path}", content=content, headers={**AUTH, "Content-Type": "application/json"})
