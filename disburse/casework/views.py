@@ -1247,20 +1247,28 @@ def _application_choices(form: ApplicationForm) -> None:
     form.bank_code.choices = bank_choices()
 
 
+def _typed_in(field: Any) -> bool:
+    """Whether something was typed in the field: a box left blank posts "" (its ``raw_data`` is ``[""]``)."""
+    return any(str(value or "").strip() for value in field.raw_data or [])
+
+
 def _application_body(form: ApplicationForm) -> dict[str, Any]:
-    """The Form 04 service's input from the form (the day as ISO, the months as given)."""
+    """The Form 04 service's input from the form (the day as ISO, the months as given). A field that was typed but
+    could not be read goes as a value the service refuses in its own words (the form already said why); a field left
+    blank goes blank, which the service refuses as missing (a blank birth date went as the placeholder day, and was
+    recorded as 01/01/1990)."""
     day = form.date_of_birth.data
     months = form.unused_months.data
     return {
         "si_code": form.si_code.data or "",
         "national_id": form.national_id.data or "",
         "full_name": form.full_name.data or "",
-        "date_of_birth": day.isoformat() if day else ("" if not form.date_of_birth.raw_data else _SOME_DAY),
+        "date_of_birth": day.isoformat() if day else (_SOME_DAY if _typed_in(form.date_of_birth) else ""),
         "phone": form.phone.data or "",
         "address": form.address.data or "",
         "status": form.status.data or "",
         "unit_code": form.unit_code.data or "",
-        "unused_months": months if months is not None else (0 if form.unused_months.raw_data else ""),
+        "unused_months": months if months is not None else (0 if _typed_in(form.unused_months) else ""),
         "payout": form.payout.data or "",
         "bank_code": form.bank_code.data or "",
         "bank_account": form.bank_account.data or "",
@@ -1274,7 +1282,9 @@ def _application_errors(form: ApplicationForm, errors: list[Any], general: list[
         if field is None:
             general.append(pick((error.message_vi, error.message_en)))
         elif not field.errors:
-            if error.field == "date_of_birth":  # the service speaks of ISO days; the form is dd/mm/yyyy
+            if error.field == "date_of_birth" and not _typed_in(form.date_of_birth):
+                message = _("Hãy ghi ngày sinh, dạng dd/mm/yyyy.")
+            elif error.field == "date_of_birth":  # the service speaks of ISO days; the form is dd/mm/yyyy
                 message = _("Ngày sinh ghi theo dạng dd/mm/yyyy và không sau ngày %(day)s.", day=dmy(programme_today()))
             else:
                 message = pick((error.message_vi, error.message_en))

@@ -123,6 +123,9 @@ def test_take_the_application(client, desk):
             ["Give a number of months from 0 to 600.", "A bank transfer needs the bank and the account number."],
         ),
         ("en", {"date_of_birth": "01/01/2030"}, ["Write the date of birth as dd/mm/yyyy, not after 01/12/2021."]),
+        # Left blank: missing, not the placeholder day it went as (recorded as 01/01/1990).
+        ("vi", {"date_of_birth": ""}, ["Hãy ghi ngày sinh, dạng dd/mm/yyyy."]),
+        ("en", {"date_of_birth": "   ", "unused_months": ""}, ["Give the date of birth, as dd/mm/yyyy."]),
         ("vi", {"national_id": "001099999999"}, ["Số CMND/CCCD không khớp với dữ liệu của cơ quan BHXH"]),
         (  # nothing chosen: the page says what to choose, in words (the codes are an API client's)
             "vi",
