@@ -946,10 +946,20 @@ def payment_details(claim_id: int) -> ResponseReturnValue:
     claim = _claim(claim_id)
     offer_id = request.args.get("offer", type=int)
     if request.method == "GET" and offer_id is not None and 0 < offer_id <= review.MAX_ID:
-        offered = person_details.offer(claim, offer_id)  # prefilled from the details the person sent
-        if offered is not None:
+        # Prefilled from the details the person sent, while that offer is still the open one: one dismissed (a fraud
+        # attempt, say), used or replaced since fills nothing (a tab kept open, the back button).
+        offered = person_details.open_offer(claim)
+        if offered is not None and offered.id == offer_id:
             sent = offered.data or {}
             form.bank_code.data, form.bank_account.data = sent.get("bank_code") or "", sent.get("bank_account") or ""
+        else:
+            flash(
+                _(
+                    "Đề nghị của người lao động này đã được xử lý (đã dùng, đã bỏ qua, hoặc đã có đề nghị mới hơn): "
+                    "thông tin không được điền sẵn."
+                ),
+                "error",
+            )
 
     def act(claim: Claim, user: User) -> review.ActionResult:
         result = service.correct_payment_details(

@@ -216,3 +216,20 @@ def test_a_dismissal_is_of_the_offer_the_page_showed(client, caseworker):
     assert bad.status_code == 422 and "It is not clear which offer" in _text(bad)
     assert (_events(claim.id), _events(elsewhere.id)) == recorded
     assert len(_audits()) == 1
+
+
+def test_an_offer_dismissed_fills_in_nothing(client, caseworker):
+    """Dismissed as not the person's account, an offer still filled the correction form from a tab kept open (and
+    saving it would have paid that account): only the open offer fills it; another says it was dealt with."""
+    claim, offer = _waiting()
+    sign_in(client, caseworker, "en")
+    url = f"/caseworker/claims/{claim.id}/payment-details?offer={offer.id}"
+    account = (offer.data or {})["bank_account"]
+    assert f'value="{account}"' in client.get(url).get_data(as_text=True)  # open: filled in
+    dismissed = client.post(
+        f"/caseworker/claims/{claim.id}/offer-dismiss", data={"offer": str(offer.id), "reason": REASON}
+    )
+    assert dismissed.status_code == 302
+    page = client.get(url)
+    assert f'value="{account}"' not in page.get_data(as_text=True)
+    assert "The person's offer has been dealt with" in _text(page)
