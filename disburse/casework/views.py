@@ -9,7 +9,7 @@ form, each linking to its field.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -47,7 +47,7 @@ from disburse.casework.forms import (
     record_id,
 )
 from disburse.claims import person_details
-from disburse.claims.models import Claim
+from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.states import (
     CLOSED_STATES,
     STATE_LABELS,
@@ -1301,6 +1301,28 @@ def _application_errors(form: ApplicationForm, errors: list[Any], general: list[
             field.errors = [*field.errors, message]
 
 
+#: A Form 04 posted again this soon after the same caseworker took it is the same form sent twice.
+JUST_TAKEN = timedelta(minutes=10)
+
+
+def _just_taken_by(claim: Claim, user: User) -> bool:
+    """Whether ``user`` took the person's Form 04 (the claim's application, or its making) a moment ago."""
+    since = datetime.now(UTC) - JUST_TAKEN
+    return (
+        db.session.scalar(
+            select(ClaimEvent.id)
+            .where(
+                ClaimEvent.claim_id == claim.id,
+                ClaimEvent.actor_id == user.id,
+                ClaimEvent.action.in_(("create", ClaimAction.APPLY.value)),
+                ClaimEvent.created_at >= since,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 @bp.route("/applications/new", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def application() -> ResponseReturnValue:
@@ -1337,6 +1359,9 @@ def application() -> ResponseReturnValue:
             status = 422
         except applications.ApplicationConflict as exc:
             savepoint.rollback()
+            if exc.claim is not None and _just_taken_by(exc.claim, user):  # the same form sent twice (a double click)
+                flash(_("Mẫu số 04 này đã được ghi nhận: hồ sơ số %(id)s.", id=exc.claim.id), "success")
+                return redirect(url_for(".case", claim_id=exc.claim.id))
             general.append(pick((exc.message_vi, exc.message_en)))
             status = 409
         except FormRefused as exc:

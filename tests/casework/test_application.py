@@ -100,9 +100,20 @@ def test_take_the_application(client, desk):
     event = db.session.scalar(select(ClaimEvent).where(ClaimEvent.claim_id == claim.id))
     assert event is not None and event.actor_id == desk.id
 
+    # The same form sent again (a double click): recorded already, and back to the claim, not "already has a claim".
     again = client.post("/caseworker/applications/new", data=_form(person))
-    assert again.status_code == 409
-    assert f"Người này đã có hồ sơ hỗ trợ số {claim.id}" in again.get_data(as_text=True)
+    assert again.status_code == 302 and again.headers["Location"] == f"/caseworker/claims/{claim.id}"
+    assert f"Mẫu số 04 này đã được ghi nhận: hồ sơ số {claim.id}." in client.get(again.headers["Location"]).get_data(
+        as_text=True
+    )
+    assert db.session.scalars(select(Claim).where(Claim.employee_id == person.id)).all() == [claim]
+    # Another caseworker, or the same one another day, is told the person has a claim.
+    other = create_user("caseworker", district=desk.district_code, password=PASSWORD)
+    client.post("/logout")
+    sign_in(client, other)
+    refused = client.post("/caseworker/applications/new", data=_form(person))
+    assert refused.status_code == 409
+    assert f"Người này đã có hồ sơ hỗ trợ số {claim.id}" in refused.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(
