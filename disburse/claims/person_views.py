@@ -16,7 +16,7 @@ from wtforms.validators import Length
 from disburse.auth.permissions import public
 from disburse.claims.person_details import input_errors, offer_payment_details
 from disburse.extensions import db, limiter
-from disburse.forms import BaseForm, DayField, form_again_when_limited
+from disburse.forms import BaseForm, DayField, form_again_when_limited, seconds_to_wait
 from disburse.programs.service import get_program
 from disburse.reference.service import bank_choices
 
@@ -61,6 +61,8 @@ def payment_details() -> ResponseReturnValue:
         "phone": form.phone.data or "",
     }
     valid = form.validate()
+    if seconds_to_wait() is not None:  # shown again after a rate limit: what was sent, unchecked, nothing done
+        return render_template("people/payment_details.html", **context)
     # Every error at once: the service's checks too, even when the form's own (a date, a length) failed.
     errors = input_errors(**values)
     if valid and not errors:
