@@ -53,12 +53,18 @@ class Offer:
     event: ClaimEvent | None = None
 
 
+def _digits_as_written(value: str) -> str:
+    """An SI code or ID number as people copy it from the book or the card: in groups ("0105 053 261") is the same
+    number; the spaces go (any other character stays, and the check refuses it)."""
+    return "".join(value.split())
+
+
 def input_errors(
     *, si_code: str, national_id: str, date_of_birth: date | None, bank_code: str, bank_account: str, phone: str = ""
 ) -> dict[str, tuple[str, str]]:
     """Every field's error (field → (vi, en)), writing nothing; the values as :func:`offer_payment_details` cleans
     them."""
-    si_code, national_id = si_code.strip(), national_id.strip()
+    si_code, national_id = _digits_as_written(si_code), _digits_as_written(national_id)
     bank_code, bank_account = bank_code.strip().upper(), bank_account.strip()
     errors: dict[str, tuple[str, str]] = {}
     if not SI_CODE.fullmatch(si_code):
@@ -110,7 +116,7 @@ def offer_payment_details(
     match, write the ``offer_details`` note with the details; flush, never commit."""
     values = {"si_code": si_code, "national_id": national_id, "bank_code": bank_code, "bank_account": bank_account}
     offer = Offer(errors=input_errors(date_of_birth=date_of_birth, phone=phone, **values))
-    si_code, national_id, phone = si_code.strip(), national_id.strip(), phone_digits(phone)
+    si_code, national_id, phone = _digits_as_written(si_code), _digits_as_written(national_id), phone_digits(phone)
     bank_code, bank_account = bank_code.strip().upper(), bank_account.strip()
     if offer.errors or date_of_birth is None:
         return offer

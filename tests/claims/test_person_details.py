@@ -82,6 +82,18 @@ def test_the_persons_details_become_a_note_for_a_caseworker_and_change_nothing_e
     assert open_offer(db.session.get(Claim, claim.id)) is None
 
 
+def test_numbers_copied_in_groups_from_the_book_and_the_card_are_the_same_numbers(db_session):
+    """"0105 053 261" (the book's SI code in groups) was refused as not 10 digits; a space is not a digit."""
+    claim = _waiting()
+    person = db.session.get(Employee, claim.employee_id)
+    assert person is not None
+    grouped_si = f"{person.si_code[:4]} {person.si_code[4:7]} {person.si_code[7:]}"
+    grouped_id = " ".join(person.national_id[i : i + 3] for i in range(0, len(person.national_id), 3))
+    offer = _offer(claim, si_code=grouped_si, national_id=grouped_id)
+    assert offer.errors == {} and offer.event is not None
+    assert _offer(claim, si_code=person.si_code[:9] + " ").errors  # still ten digits, no fewer
+
+
 @pytest.mark.parametrize(
     "mismatch",
     [
