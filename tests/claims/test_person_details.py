@@ -83,7 +83,7 @@ def test_the_persons_details_become_a_note_for_a_caseworker_and_change_nothing_e
 
 
 def test_numbers_copied_in_groups_from_the_book_and_the_card_are_the_same_numbers(db_session):
-    """"0105 053 261" (the book's SI code in groups) was refused as not 10 digits; a space is not a digit."""
+    """ "0105 053 261" (the book's SI code in groups) was refused as not 10 digits; a space is not a digit."""
     claim = _waiting()
     person = db.session.get(Employee, claim.employee_id)
     assert person is not None
