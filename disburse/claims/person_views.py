@@ -26,12 +26,23 @@ _TOO_LONG = _l("Tối đa %(max)d ký tự.")
 
 
 class PersonDetailsForm(BaseForm):
-    si_code = StringField(_l("Mã số BHXH"), validators=[Length(max=20, message=_TOO_LONG)])
-    national_id = StringField(_l("Số CMND/CCCD"), validators=[Length(max=20, message=_TOO_LONG)])
+    # Digits on a phone's keypad (the SI code's and the ID's leading zeros are kept: text, not a number field).
+    si_code = StringField(
+        _l("Mã số BHXH"), validators=[Length(max=20, message=_TOO_LONG)], render_kw={"inputmode": "numeric"}
+    )
+    national_id = StringField(
+        _l("Số CMND/CCCD"), validators=[Length(max=20, message=_TOO_LONG)], render_kw={"inputmode": "numeric"}
+    )
     date_of_birth = DayField(_l("Ngày sinh (dd/mm/yyyy)"), past=True)
     bank_code = SelectField(_l("Ngân hàng"), validate_choice=False)
-    bank_account = StringField(_l("Số tài khoản"), validators=[Length(max=40, message=_TOO_LONG)])
-    phone = StringField(_l("Số điện thoại liên hệ (nếu đã đổi số)"), validators=[Length(max=20, message=_TOO_LONG)])
+    bank_account = StringField(
+        _l("Số tài khoản"), validators=[Length(max=40, message=_TOO_LONG)], render_kw={"inputmode": "numeric"}
+    )
+    phone = StringField(
+        _l("Số điện thoại liên hệ (nếu đã đổi số)"),
+        validators=[Length(max=20, message=_TOO_LONG)],
+        render_kw={"inputmode": "tel"},
+    )
 
 
 def _pick(pair: tuple[str, str]) -> str:

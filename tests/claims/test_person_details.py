@@ -140,6 +140,11 @@ def test_the_public_page_answers_the_same_matched_or_not(client, db_session):
     assert "/people/payment-details" in client.get("/").get_data(as_text=True)
     page = client.get("/people/payment-details")
     assert page.status_code == 200 and "Gửi thông tin tài khoản nhận hỗ trợ" in _text(page)
+    for name in ("si_code", "national_id", "bank_account"):  # a phone shows its digits' keypad
+        assert re.search(
+            rf'<input[^>]*inputmode="numeric"[^>]*name="{name}"|<input[^>]*name="{name}"[^>]*inputmode="numeric"',
+            page.get_data(as_text=True),
+        ), name
 
     matched = client.post("/people/payment-details", data=_form(claim))
     unknown = client.post("/people/payment-details", data=_form(claim, si_code="9999999999"))
