@@ -336,7 +336,7 @@ def _event_details(event: dict[str, Any]) -> list[str]:
             lines.append(_("Hạn bổ sung: %(day)s", day=dmy(_day(data["due_on"]))))
     elif action == "resolve_duplicate":
         lines.append(_duplicate_decision(data))
-    elif action == "correct":
+    elif action in ("correct", "apply"):  # a correction, or a Form 04 replacing a listed claim's account
         changes = data.get("changes") or {}
         if data.get("field") == "payout" and isinstance(data.get("old"), dict) and isinstance(data.get("new"), dict):
             changes = {"payout": [data["old"].get("payout"), data["new"].get("payout")]}  # cash offered

@@ -423,10 +423,16 @@ def apply(program: Program, body: dict[str, Any], *, actor: service.Actor = None
             if existing is None:  # a claim is never deleted: only a bug gets here
                 raise
     if existing is not None:
+        # The listed claim takes the application's payout and account: the timeline says what they replaced.
+        changes = {
+            name: [getattr(existing, name), details[name]]
+            for name in ("payout", "bank_code", "bank_account")
+            if getattr(existing, name) != details[name]
+        }
         for name, value in details.items():
             setattr(existing, name, value)
         db.session.flush()
-        service.transition(existing, ClaimAction.APPLY, actor, data=data)
+        service.transition(existing, ClaimAction.APPLY, actor, data={**data, "changes": changes} if changes else data)
         claim = existing
     db.session.refresh(claim)
     request_verification([claim.id])  # after the commit; the sweeper would find it too, later

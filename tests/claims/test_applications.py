@@ -160,10 +160,15 @@ def test_a_track_a_person_applies_after_the_fallback_date_and_keeps_one_claim(
             applications.apply(nq116(), body)
         assert conflict.value.code == "listed_by_employer" and "30/11/2021" in conflict.value.message_vi
         return
-    claim = applications.apply(nq116(), body)
+    before = (listed.payout, listed.bank_code, listed.bank_account)
+    claim = applications.apply(nq116(), {**body, "bank_code": "ACB", "bank_account": "123456789012"})
     assert claim.id == listed.id
     assert (claim.state, claim.track, claim.applied_on) == ("applied", "B", today)
-    assert [e.action for e in claim_events(claim.id)][-1] == "apply"
+    applied = claim_events(claim.id)[-1]
+    assert applied.action == "apply"
+    # The application's account replaced the listed one: the event says what it was (the timeline showed nothing).
+    assert applied.data["changes"]["bank_account"] == [before[2], "123456789012"]
+    assert applied.data["changes"]["bank_code"] == [before[1], "ACB"]
     assert db_session.scalar(select(func.count()).select_from(Claim)) == 1
 
 
