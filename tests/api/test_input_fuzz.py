@@ -199,3 +199,16 @@ def test_a_body_nested_deeper_than_python_parses_is_never_a_500(app, client, tok
             if key:
                 headers["Idempotency-Key"] = key
             _check(client.post(url, data=deep, headers=headers))
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [("/api/v1/notices/batches", "district"), ("/api/v1/claims/assign-next", "count")],
+)
+def test_a_field_left_out_is_said_to_be_required_not_to_be_malformed(client, token, url, field):
+    """{} was answered "A district code has exactly 3 digits" / "Take between 1 and 50 claims": the field's own
+    words are for a value given wrong; one not given is said to be missing."""
+    limiter.reset()
+    answer = client.post(url, json={}, headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"})
+    body = _check(answer)
+    assert answer.status_code == 422 and body["fields"][field] == "This field is required."
