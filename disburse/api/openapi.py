@@ -296,6 +296,11 @@ def document(app: Flask) -> dict[str, Any]:
 
 @bp.get("/openapi.json")
 @public  # the API's shape, no data
-@endpoint(tag="Document", summary="This API's OpenAPI 3.1 document", response=OpenApiDocument)
+@endpoint(
+    tag="Document",
+    summary="This API's OpenAPI 3.1 document",
+    response=OpenApiDocument,
+    any_query=True,  # a client or a documentation tool may append its own cache-buster, as to the health check
+)
 def openapi_document() -> ResponseReturnValue:
     return jsonify(document(current_app._get_current_object()))  # type: ignore[attr-defined]
