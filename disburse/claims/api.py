@@ -31,8 +31,8 @@ SiCode = Annotated[
     StringConstraints(pattern=r"^[0-9]{10}$"),
     Field(description="The person's social insurance code (10 digits)."),
     Msg(
-        "Mã số BHXH phải gồm đúng 10 chữ số (đang có {length} ký tự).",
-        "The SI code must have exactly 10 digits (this one has {length} characters).",
+        "Mã số BHXH phải gồm đúng 10 chữ số 0–9 (đang có {length} ký tự).",
+        "The SI code must have exactly 10 digits 0–9 (this one has {length} characters).",
     ),
 ]
 

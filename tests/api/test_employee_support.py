@@ -79,8 +79,11 @@ def test_unknown_si_code_is_404_and_malformed_is_422_with_the_field(client, pers
     assert response.status_code == 422
     assert (
         response.get_json()["fields"]["si_code"]
-        == "The SI code must have exactly 10 digits (this one has 5 characters)."
+        == "The SI code must have exactly 10 digits 0–9 (this one has 5 characters)."
     )
+    # Ten Arabic-Indic digits: ten characters, none of them 0–9 (it read "10 digits … has 10 characters").
+    arabic = client.get("/api/v1/employees/٠١٣٧٥٩٧٩٠٢/support", headers={**_auth(token), "Accept-Language": "en"})
+    assert arabic.status_code == 422 and "digits 0–9" in arabic.get_json()["fields"]["si_code"]
 
 
 def test_unknown_program_is_a_clear_404(client, person):
