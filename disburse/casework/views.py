@@ -8,6 +8,7 @@ form, each linking to its field.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
@@ -506,6 +507,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "bank_alert_at": current_app.config["DISBURSE_PAYMENT_BANK_FAILURES_ALERT"],
         "cash_roles": CASH_ROLES,
         "declared_unit": _declared_unit(claim, detail["employer"]),
+        "declared_differs": _declared_differs(claim, detail["person"]),
     }
 
 
@@ -516,6 +518,40 @@ def _may_work(claim: Claim, user: User) -> bool:
     except ReviewError:
         return False
     return True
+
+
+#: What a Form 04 declares about the person beside the registry's word for it: (label, the registry's key).
+_DECLARED = (
+    (("Họ và tên", "Full name"), "full_name"),
+    (("Ngày sinh", "Date of birth"), "date_of_birth"),
+    (("Số điện thoại", "Phone"), "phone"),
+    (("Địa chỉ liên hệ", "Contact address"), "address"),
+)
+
+
+def _declared_differs(claim: Claim, person: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """What the person declared on Form 04 that is not what the registry holds: (what, the registry's, the form's),
+    in the page's words (a new phone or address typed from the person's papers went nowhere a caseworker looked; the
+    registry's is what the office calls)."""
+    declared = claim.application or {}
+    found: list[tuple[str, str, str]] = []
+    for label, key in _DECLARED:
+        theirs, ours = declared.get(key), person.get(key)
+        if not theirs:
+            continue
+        same = (
+            unicodedata.normalize("NFC", str(theirs)).casefold().split()
+            == unicodedata.normalize("NFC", str(ours or "")).casefold().split()
+        )
+        if not same:
+            shown = (dmy(_day(ours)), dmy(_day(theirs))) if key == "date_of_birth" else (ours or "—", theirs)
+            found.append((pick(label), str(shown[0]), str(shown[1])))
+    months = declared.get("unused_months")
+    if isinstance(months, int) and months != claim.unused_months:
+        found.append(
+            (pick(("Số tháng đóng BHTN chưa hưởng", "Unused UI months")), str(claim.unused_months), str(months))
+        )
+    return found
 
 
 def _declared_unit(claim: Claim, employer: dict[str, Any] | None) -> dict[str, Any] | None:

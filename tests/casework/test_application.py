@@ -3,6 +3,8 @@ both languages; the application recorded under the caseworker's name; a person w
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import date
 
 import pytest
@@ -217,3 +219,32 @@ def test_a_unit_the_registry_does_not_have_shows_as_declared_on_the_case(client,
     assert response.status_code == 302
     case = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Mã đơn vị ghi trên Mẫu số 04: DN09999999 (không có trong dữ liệu của cơ quan BHXH)." in case
+
+
+def test_what_form_04_declares_unlike_the_registry_is_shown_beside_it_on_the_case(client, desk):
+    """A new phone and address typed from the person's papers, and other months, were kept with the claim and shown
+    nowhere: the case page sets each beside the registry's; what agrees (the name, in any case) is not repeated."""
+    person = _person(phone="0912345678", date_of_birth=date(1990, 1, 1))
+    data = _form(
+        person,
+        full_name=person.full_name.upper(),
+        phone="0987000111",
+        address="Thôn Mới, Sóc Sơn, Hà Nội",
+        unused_months="41",
+    )
+    response = client.post("/caseworker/applications/new", data=data)
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    panel = re.search(r'<div class="panel panel-warning table-scroll" id="khai-khac".*?</div>', page, re.S)
+    assert panel is not None
+    rows = [
+        [html.unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row)]
+        for row in re.findall(r"<tr>(.*?)</tr>", panel.group(0), re.S)
+    ][1:]
+    assert rows == [
+        ["Số điện thoại", "0912345678", "0987000111"],
+        ["Địa chỉ liên hệ", "Số 5 ngõ 12, Đông Anh", "Thôn Mới, Sóc Sơn, Hà Nội"],
+        ["Số tháng đóng BHTN chưa hưởng", "30", "41"],
+    ]
+    same = client.post("/caseworker/applications/new", data=_form(_person(address="Số 5 ngõ 12, Đông Anh, Hà Nội")))
+    assert 'id="khai-khac"' not in client.get(same.headers["Location"]).get_data(as_text=True)
