@@ -291,6 +291,19 @@ def _users(world: World, active: bool = True) -> Records:
     return Records(near.id, far.id, far.id + 100_000)
 
 
+def _batches(world: World) -> Records:
+    """Batches belong to no place (one batch pays people of every district): admins see them all."""
+    from disburse.payments.models import PaymentBatch
+    from disburse.programs.models import Program
+
+    program = db.session.scalar(select(Program.id).where(Program.code == "NQ116"))
+    batch = PaymentBatch(program_id=program, channel="bank", provider="sandbox", state="sent", item_count=1)
+    db.session.add(batch)
+    db.session.flush()
+    create_payment(create_claim("payment_pending", employee=world.person(True)), state="sent", batch_id=batch.id)
+    return Records(batch.id, batch.id, batch.id + 100_000)
+
+
 def _programs(world: World) -> Records:
     """Programmes belong to no place: admins (the only ones who change one) see them all."""
     from disburse.programs.models import Program
@@ -490,6 +503,8 @@ ROUTES: dict[str, Route] = {
         form=lambda program_id: {f"program-{program_id}-max_payment_failures": "4"},
     ),
     "admin.health": Route(lambda _: "/admin/health", {"GET": 200}, {"GET": 302}),
+    "admin.batches": Route(lambda _: "/admin/batches?channel=bank", {"GET": 200}, {"GET": 302}),
+    "admin.batch": Route(lambda batch_id: f"/admin/batches/{batch_id}", records=_batches),
     "admin.audit": Route(lambda _: "/admin/audit?since=01/01/2021", {"GET": 200}, {"GET": 302}),
     # The supervisors' dashboard: an area in scope, another one, an unknown one; its tables as files (a small
     # table is downloaded at once, by GET or by the POST that would start a job for a large one).

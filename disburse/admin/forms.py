@@ -123,6 +123,21 @@ class AuditFilterForm(BaseForm):
     )
 
 
+class BatchFilterForm(BaseForm):
+    """The payment batches list's filters (the choices are set by the view, in the page's language)."""
+
+    class Meta:
+        csrf = False
+
+    state = SelectField(_l("Trạng thái lô"), default="", invalid_choice_message=_CHOICE)
+    channel = SelectField(_l("Kênh chi trả"), default="", invalid_choice_message=_CHOICE)
+    provider = SelectField(_l("Bên chi trả"), default="", invalid_choice_message=_CHOICE)
+    before = IntegerField(
+        validators=[Optional(), NumberRange(min=1, max=2**31 - 1, message=_l("Trang không hợp lệ."))],
+        invalid_value_message=_l("Trang không hợp lệ."),
+    )
+
+
 class MaxFailuresForm(BaseForm):
     """The one programme parameter admins change on the page (see disburse.admin.service.set_max_payment_failures)."""
 

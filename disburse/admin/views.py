@@ -21,6 +21,7 @@ from disburse.admin import service
 from disburse.admin.forms import (
     ActionForm,
     AuditFilterForm,
+    BatchFilterForm,
     EditUserForm,
     ImportForm,
     MaxFailuresForm,
@@ -36,6 +37,11 @@ from disburse.claims.employer_views import current_program
 from disburse.dashboard.views import percent_bp
 from disburse.extensions import db
 from disburse.formatting import dmy, vnd
+from disburse.payments import batches as payment_batches
+from disburse.payments import reasons
+from disburse.payments.models import PROVIDER_LABELS, PROVIDERS, PaymentBatch
+from disburse.payments.sending import orders_held_back
+from disburse.payments.states import LABELS as PAYMENT_STATE_LABELS
 from disburse.programs.models import SECTOR_LABELS, Program
 from disburse.reference.models import District, Province
 
@@ -358,6 +364,68 @@ def health() -> ResponseReturnValue:
         queue_names=QueueNames.all(),
         schedule=schedule,
         runs_known=runs_known,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------- batches
+
+
+def _batch_labels() -> dict[str, Any]:
+    def label(labels: dict[str, tuple[str, str]]) -> Any:
+        return lambda code: pick(labels[code]) if code in labels else code
+
+    return {
+        "batch_state": label(payment_batches.STATE_LABELS),
+        "channel_label": label(payment_batches.CHANNEL_LABELS),
+        "provider_label": label(PROVIDER_LABELS),
+        "payment_state": label(PAYMENT_STATE_LABELS),
+        "failure_label": lambda code: pick(reasons.label(code)),
+    }
+
+
+@bp.get("/batches")
+@roles_required("admin")
+def batches() -> ResponseReturnValue:
+    """Payment batches, newest first: control totals, how their payments stand, those waiting to be handed over."""
+    form = BatchFilterForm(request.args)
+    form.state.choices = [("", _("Mọi trạng thái"))] + [
+        (code, pick(labels)) for code, labels in payment_batches.STATE_LABELS.items()
+    ]
+    form.channel.choices = [("", _("Mọi kênh"))] + [
+        (code, pick(labels)) for code, labels in payment_batches.CHANNEL_LABELS.items()
+    ]
+    form.provider.choices = [("", _("Mọi bên chi trả"))] + [(code, pick(PROVIDER_LABELS[code])) for code in PROVIDERS]
+    context = {"form": form, "totals": payment_batches.totals(), "args": _args, **_batch_labels()}
+    if not form.validate():
+        return render_template("admin/batches.html", page=None, **context), 400
+    page = payment_batches.latest(
+        state=form.state.data or None,
+        channel=form.channel.data or None,
+        provider=form.provider.data or None,
+        before=form.before.data,
+        limit=PAGE,
+    )
+    return render_template("admin/batches.html", page=page, **context)
+
+
+#: How many of a batch's held-back orders its page lists (a batch refused whole holds back all of them).
+HELD_SHOWN = 50
+
+
+@bp.get("/batches/<int(max=2147483647):batch_id>")
+@roles_required("admin")
+def batch(batch_id: int) -> ResponseReturnValue:
+    """One batch: its control totals, its payments by state, its failures by the provider's code, its held-back
+    orders."""
+    found = db.session.get(PaymentBatch, batch_id)
+    if found is None:
+        abort(404)
+    return render_template(
+        "admin/batch.html",
+        row=payment_batches.BatchStanding(found, payment_batches.standing([found.id])[found.id]),
+        failures=payment_batches.failures(found.id),
+        held_back=orders_held_back(HELD_SHOWN, batch_ids=[found.id]),
+        **_batch_labels(),
     )
 
 

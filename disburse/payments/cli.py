@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from disburse.bulk import any_of
 from disburse.extensions import RECORD_ID, VND, db
 from disburse.formatting import dmy, moment, number, vnd
+from disburse.payments import batches as payment_batches
 from disburse.payments import sending
 from disburse.payments import service as payments
 from disburse.payments.cash_cli import CASH_COMMANDS
@@ -100,17 +101,11 @@ HELD_SHOWN_PER_BATCH = 20
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 def batches_cmd(limit: int) -> None:
     """The latest batches: control totals and how their payments stand."""
-    batches = db.session.scalars(select(PaymentBatch).order_by(PaymentBatch.id.desc()).limit(limit)).all()
-    states = dict.fromkeys([b.id for b in batches], "")
-    rows = db.session.execute(
-        select(Payment.batch_id, Payment.state, func.count())
-        .where(Payment.batch_id.in_(list(states)))
-        .group_by(Payment.batch_id, Payment.state)
-        .order_by(Payment.batch_id, Payment.state)
-    ).all()
-    for batch_id, state, count in rows:
-        if batch_id is not None:
-            states[batch_id] += f" {state}={number(count)}"
+    batches = [row.batch for row in payment_batches.latest(limit=limit).rows]
+    states = {
+        batch_id: "".join(f" {state}={number(amount.count)}" for state, amount in sorted(by_state.items()))
+        for batch_id, by_state in payment_batches.standing([b.id for b in batches]).items()
+    }
     held = sending.orders_held_back(None, batch_ids=list(states), per_batch=HELD_SHOWN_PER_BATCH)
     held_by_batch: dict[int, list[sending.HeldBack]] = {}
     for order in held.shown:

@@ -76,8 +76,8 @@ def test_the_health_page_lists_the_batches_waiting_to_be_handed_over(admin_clien
     assert page.status_code == 200
     section = html.split('id="handover"')[1].split("Cơ sở dữ liệu")[0]
     assert "1 lô chưa được đơn vị chi trả nhận" in section
-    assert f"#{stuck.id} " in section and "sai tên, số tài khoản" in section
-    assert f"#{taken.id} " not in section
+    assert f'/admin/batches/{stuck.id}">#{stuck.id}</a> ' in section and "sai tên, số tài khoản" in section
+    assert f'/admin/batches/{taken.id}"' not in section
     admin.locale = "en"
     db.session.flush()
     english = admin_client.get("/admin/health").get_data(as_text=True)

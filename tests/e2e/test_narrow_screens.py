@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 
 from disburse.extensions import db
 from disburse.jobs import service as jobs
-from disburse.payments.models import Recovery
+from disburse.payments.models import PaymentBatch, Recovery
 from disburse.payments.providers import ProviderStatus, StatusUpdate
 from disburse.payments.status import apply_updates
 from disburse.reductions.models import Reduction
@@ -76,6 +76,8 @@ PAGES: dict[str, list[str]] = {
         "/admin/users/{user}",
         "/admin/programme",
         "/admin/health",
+        "/admin/batches",
+        "/admin/batches/{batch}",
         "/admin/audit",
         "/jobs/",
     ],
@@ -128,11 +130,15 @@ def _rows(committed: Any, reductions: list[int], role: str, locale: str) -> tupl
     for state in ("listed", "employer_confirmed", "rejected", "paid"):
         committed.claim(state, person=person)
     # A payment returned by the bank after it settled: a recovery, with the bank's reason in words.
-    payment = create_payment(committed.claim("payment_pending", person=person), state="sent")
+    program = nq116()
+    # In a batch: the admins' batch page, with a failure in words.
+    batch = PaymentBatch(program_id=program.id, channel="bank", provider="sandbox", state="sent", item_count=1)
+    db.session.add(batch)
+    db.session.flush()
+    payment = create_payment(committed.claim("payment_pending", person=person), state="sent", batch_id=batch.id)
     for status in (ProviderStatus.PAID, ProviderStatus.RETURNED):
         apply_updates("sandbox", [StatusUpdate(payment.provider_reference, status, "AC04")], source="poll")
     recovery = db.session.scalars(select(Recovery.id).where(Recovery.payment_id == payment.id)).one()
-    program = nq116()
     for month in (date(2021, 10, 1), date(2021, 11, 1), date(2022, 1, 1)):
         db.session.add(
             Reduction(
@@ -157,7 +163,14 @@ def _rows(committed: Any, reductions: list[int], role: str, locale: str) -> tupl
     jobs.finish(job, result={"confirmed": 12_345, "declined": 12, "error": 3, "rows": 12_360})
     committed.commit()
     committed.backlog(program.id)  # the backlog page's figures
-    return user, {"unit": unit.unit_code, "claim": review.id, "user": other.id, "recovery": recovery, "job": job.id}
+    return user, {
+        "unit": unit.unit_code,
+        "claim": review.id,
+        "user": other.id,
+        "recovery": recovery,
+        "job": job.id,
+        "batch": batch.id,
+    }
 
 
 @pytest.mark.parametrize("locale", ["vi", "en"])

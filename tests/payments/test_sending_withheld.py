@@ -193,7 +193,7 @@ def test_an_order_held_back_past_the_alert_threshold_is_logged_and_shown_to_the_
     assert "1 lệnh đã bị giữ lại từ 3 lần trở lên" in section
     row = section.split(f'id="held-{reference}"')[1].split("</tr>")[0]
     assert ">3 <strong" in row and "cảnh báo" in row and "above the payer&#39;s limit" in row
-    assert f"#{batch.id} " in row
+    assert f'/admin/batches/{batch.id}">#{batch.id}</a> ' in row
     admin.locale = "en"
     db_session.commit()
     english = client.get("/admin/health").get_data(as_text=True)
@@ -435,7 +435,11 @@ def test_a_batch_refused_whole_again_and_again_is_shown_to_the_operators(
         row = section.split(f'id="held-{reference}"')[1].split("</tr>")[0]
         assert ">2 <strong" in row and "cảnh báo" in row and "header.sender_uri" in row
     waiting = html.split('id="handover"')[1].split('id="held-back"')[0]
-    assert f"#{batch.id} " in waiting and "time 2, sent again after" in waiting and "NACK" in waiting
+    assert (
+        f'/admin/batches/{batch.id}">#{batch.id}</a> ' in waiting
+        and "time 2, sent again after" in waiting
+        and "NACK" in waiting
+    )
 
     # `disburse payments batches`: the batch's error says what the bank said; each order flagged under it.
     listed = app.test_cli_runner().invoke(args=["payments", "batches"], catch_exceptions=False).output
