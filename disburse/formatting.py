@@ -230,6 +230,13 @@ def vietnamese_name_key(full_name: str) -> tuple[object, ...]:
     return vietnamese_key(given), vietnamese_key(family), vietnamese_key(middle)
 
 
+def composed(text: str) -> str:
+    """``text`` in Unicode's composed form (NFC), as the system stores and compares text: typed with a Vietnamese
+    keyboard set to "Unicode tổ hợp", or saved by such a spreadsheet, "ế" is e + two combining marks, which looks
+    the same and compares unequal. Text already composed (nearly all of it) is returned as it is, quickly."""
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
 def readable_json(value: Any) -> str:
     """A record's data as people can read it: JSON with its Vietnamese letters as they are (no ``\\u0110``
     escapes), keys in order. The page escapes it like any text."""

@@ -19,7 +19,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, StopValidation
 
 from disburse.extensions import limiter
-from disburse.formatting import parse_vnd
+from disburse.formatting import composed, parse_vnd
 from disburse.programs.calendar import programme_today
 from disburse.registry.codes import UNIT_CODE_PATTERN
 
@@ -31,7 +31,8 @@ FIRST_YEAR, LAST_YEAR = 1900, 2099
 
 
 def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
+    """Text without its surrounding spaces, composed (NFC: :func:`disburse.formatting.composed`)."""
+    return composed(value).strip() if isinstance(value, str) else value
 
 
 def free_text(max_len: int, required: Any = None) -> list[Any]:

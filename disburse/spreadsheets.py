@@ -38,6 +38,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from disburse.formatting import composed
+
 log = logging.getLogger(__name__)
 
 #: Excel's limits: a sheet has at most this many rows, a cell at most this many characters.
@@ -544,9 +546,15 @@ def read_table(
             check_header_cells(first[1])
             header = normalise_header(first[1])
             capped = _capped(rows, max_rows, progress)
-            data = [(n, dict(zip(header, values, strict=False))) for n, values in capped]
+            data = [(n, dict(zip(header, map(_composed_cell, values), strict=False))) for n, values in capped]
             return header, data, workbook.other_sheets_with_data
     return (*_read_csv_table(path, max_rows, progress), [])
+
+
+def _composed_cell(value: Any) -> Any:
+    """A text cell composed (NFC), as a form's text is read (:func:`disburse.formatting.composed`); others as they
+    are."""
+    return composed(value) if type(value) is str else value
 
 
 #: How often (in rows) :func:`read_table` tells its caller how far it has read.
@@ -576,7 +584,7 @@ def _read_csv_table(
             check_width(len(header))
             numbered = ((n, record) for n, record in enumerate(records, start=2) if any(c.strip() for c in record))
             capped = _capped(numbered, max_rows, progress)
-            data = [(n, dict(zip(header, record, strict=False))) for n, record in capped]
+            data = [(n, dict(zip(header, map(composed, record), strict=False))) for n, record in capped]
     except UnicodeDecodeError as exc:  # UTF-16 was told by its BOM already (sniff)
         raise UnusableFile(
             "Tệp không được mã hoá UTF-8; hãy lưu lại dưới dạng CSV UTF-8.",
@@ -619,7 +627,7 @@ def normalise_header(cells: Sequence[Any]) -> list[str]:
     """Header cells as lower-case names; ``Mã số BHXH (si_code)`` names the column ``si_code``."""
     names = []
     for cell in cells:
-        name = ("" if cell is None else str(cell)).strip().lstrip("\ufeff").strip().lower()
+        name = composed("" if cell is None else str(cell)).strip().lstrip("\ufeff").strip().lower()
         if name.endswith(")") and "(" in name:
             name = name[name.rindex("(") + 1 : -1].strip()
         names.append(name)

@@ -38,13 +38,14 @@ from pydantic import (
     GetJsonSchemaHandler,
     StringConstraints,
     ValidationError,
+    field_validator,
 )
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
 from disburse.api.errors import invalid, message, unreadable_parameters
-from disburse.formatting import BadDay, parse_day
+from disburse.formatting import BadDay, composed, parse_day
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: Attribute on a view function holding its :class:`Endpoint` (copied onto wrappers by functools.wraps).
@@ -76,6 +77,13 @@ class ApiModel(BaseModel):
 
     #: The field a body that is not a JSON object (or not JSON) is reported against.
     body_field: ClassVar[str] = "body"
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _composed(cls, value: Any) -> Any:
+        """Text in its composed form (NFC), as everything is stored and compared: a Vietnamese keyboard set to
+        "Unicode tổ hợp" sends "ế" as e + two combining marks, which would compare unequal to the same word."""
+        return composed(value) if isinstance(value, str) else value
 
     def problems(self) -> dict[str, tuple[str, str]]:
         """Rules across fields, checked once each field is valid; (Vietnamese, English) per field."""

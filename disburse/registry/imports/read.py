@@ -24,6 +24,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
+from disburse.formatting import composed
 from disburse.spreadsheets import (
     UncalculatedFormula,
     UnusableFile,
@@ -108,7 +109,7 @@ def _check_header(header: list[str], required: Sequence[str]) -> None:
 
 
 def _normalise_header(cells: Sequence[Any]) -> list[str]:
-    return [("" if c is None else str(c)).strip().lstrip("\ufeff").strip().lower() for c in cells]
+    return [composed("" if c is None else str(c)).strip().lstrip("\ufeff").strip().lower() for c in cells]
 
 
 # ------------------------------------------------------------------------------------------------- staging
