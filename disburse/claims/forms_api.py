@@ -48,6 +48,14 @@ _ROWS_MSG = Msg(
     f'The body must be JSON {{"rows": [...]}} with 1 to {_MOST} rows, each an object.',
 )
 _Text = Annotated[str | None, Field(default=None)]
+#: An account number: text. A JSON number is taken here and refused on its row (``account_number_cell``: its leading
+#: zeros may be lost), as a spreadsheet's number cell is, not as a 422 of the whole form.
+_Account = Annotated[
+    str | int | float | None,
+    Field(
+        default=None, description="The account number (with bank_code), as text: a JSON number is refused on its row."
+    ),
+]
 
 
 class ProgramQuery(QueryModel):
@@ -59,7 +67,7 @@ class ConfirmationRow(ApiModel):
 
     si_code: Annotated[str, Field(description="The person's SI code (10 digits).")]
     bank_code: Annotated[str | None, Field(default=None, description="The bank's short code (with bank_account).")]
-    bank_account: Annotated[str | None, Field(default=None, description="The account number (with bank_code).")]
+    bank_account: _Account
     decline: Annotated[
         bool | str | None,
         Field(default=None, description='"Không nhận hỗ trợ": true, or "x" as on the spreadsheet.'),
@@ -72,7 +80,7 @@ class AdjustmentRow(ApiModel):
     si_code: Annotated[str, Field(description="The person's SI code (10 digits).")]
     action: Annotated[str, Field(description="add (bổ sung), remove (không có) or correct (điều chỉnh).")]
     bank_code: _Text
-    bank_account: _Text
+    bank_account: _Account
     phone: _Text
     reason: Annotated[str | None, Field(default=None, description="remove: why the person is not at the unit.")]
 

@@ -214,15 +214,9 @@ def bank_errors(
     ``required``: the person chose a bank transfer, so blank details are not a payout in cash but an error
     (``bank_required``, on the first blank field)."""
     before = len(result.errors)
-    if account_is_number and bank_account:
-        result.fail(
-            "bank_account",
-            "account_number_cell",
-            "Số tài khoản đang ở dạng số nên có thể đã mất các chữ số 0 ở đầu; hãy định dạng cột này là văn bản (Text) "
-            "rồi nhập lại số tài khoản.",
-            "The account number is given as a number, so its leading zeros may be lost; format this column as text "
-            "and enter the account number again.",
-        )
+    scientific = bool(_SCIENTIFIC.fullmatch(bank_account))
+    if scientific or (account_is_number and bank_account):
+        result.fail("bank_account", "account_number_cell", *_number_cell_message(bank_account, scientific))
     if required and not (bank_code and bank_account):
         result.fail("bank_account" if bank_code else "bank_code", "bank_required", *BANK_REQUIRED_MESSAGE)
     elif bool(bank_code) != bool(bank_account):
@@ -239,9 +233,42 @@ def bank_errors(
             f"Không có ngân hàng mã '{bank_code[:20]}' trong danh sách (ví dụ: VCB, BIDV, ICB, VBA).",
             f"There is no bank with code '{bank_code[:20]}' in the list (e.g. VCB, BIDV, ICB, VBA).",
         )
-    if bank_account and not is_bank_account(bank_account):
+    if bank_account and not (scientific or account_is_number) and not is_bank_account(bank_account):
         result.fail("bank_account", "account_format", *BANK_ACCOUNT_MESSAGE)
     return len(result.errors) > before
+
+
+#: An account number as Excel shows a number of 12 digits or more in a narrow or "General" column, 3.86679E+12, and
+#: writes it so into a CSV: the digits after the sixth are gone.
+_SCIENTIFIC = re.compile(r"[0-9]+(?:[.,][0-9]+)?[eE]\+?[0-9]+")
+
+
+def _number_cell_message(bank_account: str, scientific: bool) -> tuple[str, str]:
+    """Why an account number given as a number (a number cell, a JSON number, Excel's 3.86679E+12) is refused, and
+    how to fix it: its leading zeros may be lost; past 15 digits, Excel turned its last digits into zeros; written
+    with E+, most of its digits are gone."""
+    fix_vi = "hãy định dạng cột này là văn bản (Text) rồi nhập lại đúng số tài khoản."
+    fix_en = "format this column as text and enter the account number again."
+    if scientific:
+        return (
+            f"Số tài khoản bị Excel ghi dạng số mũ ({bank_account[:20]}) nên đã mất các chữ số; {fix_vi}",
+            f"Excel wrote the account number in scientific notation ({bank_account[:20]}), so its digits are lost; "
+            f"{fix_en}",
+        )
+    try:
+        long = float(bank_account) >= 1e15
+    except ValueError:
+        long = False
+    if long:
+        return (
+            f"Số tài khoản đang ở dạng số; Excel chỉ giữ 15 chữ số nên các chữ số cuối có thể đã thành 0; {fix_vi}",
+            f"The account number is given as a number; Excel keeps only 15 digits, so its last digits may have "
+            f"become zeros; {fix_en}",
+        )
+    return (
+        f"Số tài khoản đang ở dạng số nên có thể đã mất các chữ số 0 ở đầu; {fix_vi}",
+        f"The account number is given as a number, so its leading zeros may be lost; {fix_en}",
+    )
 
 
 def drop_bank_reasons(claim: Claim) -> None:

@@ -67,6 +67,31 @@ def test_an_employer_confirms_its_own_list(client, unit):
     assert [db.session.get(Claim, c.id).state for c in claims] == ["employer_confirmed", "declined", "listed"]
 
 
+@pytest.mark.parametrize("form", ["confirmations", "adjustments"])
+def test_an_account_number_sent_as_a_json_number_is_refused_on_its_row(client, unit, form):
+    """As a spreadsheet's number cell is (its leading zeros may be lost): the row's error, the others applied; it was
+    a 422 of the whole form for a value the forms check row by row."""
+    employer, claims = unit
+    headers = _auth("employer", employer_unit=employer.unit_code)
+    extra = {"action": "correct"} if form == "adjustments" else {}
+    if form == "adjustments":
+        for claim in claims:
+            claim.state = "awaiting_payment_details"
+        db.session.flush()
+    rows = [
+        {"si_code": _si(claims[0]), "bank_code": "VCB", "bank_account": 11001234567, **extra},
+        {"si_code": _si(claims[1]), "bank_code": "VCB", "bank_account": 1.23e15, **extra},
+        {"si_code": _si(claims[2]), "bank_code": "VCB", "bank_account": "0011223344", **extra},
+    ]
+    response = client.post(f"/api/v1/employers/{employer.unit_code}/{form}", json={"rows": rows}, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert [r["outcome"] for r in body["rows"]][:2] == ["error", "error"]
+    assert body["rows"][2]["outcome"] != "error"
+    for row in body["rows"][:2]:
+        assert [(e["field"], e["code"]) for e in row["errors"]] == [("bank_account", "account_number_cell")]
+
+
 def test_another_units_employer_and_an_unknown_unit_get_the_same_404(client, unit):
     employer, claims = unit
     other = create_employer(district_code="017")

@@ -1097,3 +1097,30 @@ def test_a_refused_persons_row_links_to_their_notice_which_the_unit_may_print(cl
     assert words[locale] in row.group(0)
     notice = client.get(f"/api/v1/claims/{refused.id}/notice")
     assert notice.status_code == 200 and "Lê Thị Hồng" in notice.get_data(as_text=True)
+
+
+def test_an_account_number_excel_damaged_is_refused_saying_how(client, unit, tmp_path):
+    """Excel's ways of spoiling an account number, each refused on its row with what happened: a 16-digit number cell
+    (Excel keeps 15 digits: the last became 0), a number cell that may have lost its leading zeros, and the
+    scientific notation it writes into a CSV (3.86679E+12: the digits are gone)."""
+    listed = [_person(unit, f"Vũ Văn {n}") for n in ("Một", "Hai", "Ba")]
+    client = _employer(client, unit, "en")
+    book = openpyxl.Workbook()
+    book.active.append(["Mã số BHXH (si_code)", "Ngân hàng (bank_code)", "Số tài khoản (bank_account)"])
+    book.active.append([_si(listed[0]), "VCB", 1234567890123460])
+    book.active.append([_si(listed[1]), "VCB", 71000123456])
+    book.active.append([_si(listed[2]), "VCB", "3.86679E+12"])
+    path = tmp_path / "mau02.xlsx"
+    book.save(path)
+    response = client.post(
+        f"/employers/{unit.unit_code}/form-02/upload",
+        data={"file": (path.open("rb"), "mau02.xlsx")},
+        content_type="multipart/form-data",
+    )
+    page = html.unescape(_text(response))
+    assert response.status_code == 200
+    assert "Excel keeps only 15 digits, so its last digits may have become zeros" in page
+    assert "given as a number, so its leading zeros may be lost" in page
+    assert "Excel wrote the account number in scientific notation (3.86679E+12), so its digits are lost" in page
+    assert "6 to 19 digits" not in page  # not told a format it cannot see the fault in
+    assert {db.session.get(Claim, c.id).state for c in listed} == {"listed"}
