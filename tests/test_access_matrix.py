@@ -291,6 +291,11 @@ def _users(world: World, active: bool = True) -> Records:
     return Records(near.id, far.id, far.id + 100_000)
 
 
+def _confirmed(_: Any) -> dict[str, str]:
+    """The post from the page that asks to confirm (a deactivation, a new password)."""
+    return {"confirmed": "1"}
+
+
 def _batches(world: World) -> Records:
     """Batches belong to no place (one batch pays people of every district): admins see them all."""
     from disburse.payments.models import PaymentBatch
@@ -488,13 +493,15 @@ ROUTES: dict[str, Route] = {
     "admin.user_edit": Route(
         lambda user_id: f"/admin/users/{user_id}", records=_users, success={"GET": 200, "POST": 400}
     ),
-    "admin.user_deactivate": Route(lambda user_id: f"/admin/users/{user_id}/deactivate", records=_users, success=302),
+    "admin.user_deactivate": Route(
+        lambda user_id: f"/admin/users/{user_id}/deactivate", records=_users, success=302, form=_confirmed
+    ),
     "admin.user_reactivate": Route(
         lambda user_id: f"/admin/users/{user_id}/reactivate",
         records=lambda world: _users(world, active=False),
         success=302,
     ),
-    "admin.user_password": Route(lambda user_id: f"/admin/users/{user_id}/password", records=_users),
+    "admin.user_password": Route(lambda user_id: f"/admin/users/{user_id}/password", records=_users, form=_confirmed),
     "admin.programme": Route(lambda _: "/admin/programme", {"GET": 200}, {"GET": 302}),
     "admin.programme_update": Route(
         lambda program_id: f"/admin/programme/{program_id}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from disburse.forms import BaseForm, DayField, district_field, unit_code_field
@@ -90,6 +90,13 @@ class EditUserForm(_ScopeFields):
 
 class ActionForm(BaseForm):
     """A button that changes something: only the CSRF token."""
+
+
+class ConfirmActionForm(BaseForm):
+    """A button whose change the page cannot undo (a locked account, a password replaced): the first post asks once
+    more, on a page of its own saying what will happen; the post from there (``confirmed`` = 1) does it."""
+
+    confirmed = HiddenField()
 
 
 class AuditFilterForm(BaseForm):

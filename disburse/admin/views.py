@@ -22,6 +22,7 @@ from disburse.admin.forms import (
     ActionForm,
     AuditFilterForm,
     BatchFilterForm,
+    ConfirmActionForm,
     EditUserForm,
     ImportForm,
     MaxFailuresForm,
@@ -247,9 +248,25 @@ def _user_page(user: User, form: EditUserForm, general: list[str]) -> str:
     )
 
 
-def _user_action(user_id: int, act: Any, done: str) -> ResponseReturnValue:
+def _asked_first(user: User, action: str) -> ResponseReturnValue | None:
+    """The page asking to confirm ``action`` (``deactivate``, ``password``) on ``user``, unless the post comes from
+    it; a post without its CSRF token is a 400."""
+    form = ConfirmActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if form.confirmed.data == "1":
+        return None
+    return render_template(
+        "admin/user_confirm.html", user=user, action=action, action_form=ConfirmActionForm(formdata=None, confirmed="1")
+    )
+
+
+def _user_action(user_id: int, act: Any, done: str, *, confirm: str | None = None) -> ResponseReturnValue:
     user = _user_or_404(user_id)
-    if not ActionForm().validate_on_submit():
+    if confirm is not None:
+        if (asked := _asked_first(user, confirm)) is not None:
+            return asked
+    elif not ActionForm().validate_on_submit():
         abort(400)
     try:
         act(user)
@@ -269,6 +286,7 @@ def user_deactivate(user_id: int) -> ResponseReturnValue:
         user_id,
         lambda user: service.deactivate_user(user, actor=_user()),
         _("Đã khoá tài khoản; mọi phiên đăng nhập và token của người dùng này đã hết hiệu lực."),
+        confirm="deactivate",
     )
 
 
@@ -283,8 +301,8 @@ def user_reactivate(user_id: int) -> ResponseReturnValue:
 def user_password(user_id: int) -> ResponseReturnValue:
     """A new one-time password, shown on this answer only; the user's sessions end everywhere."""
     user = _user_or_404(user_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    if (asked := _asked_first(user, "password")) is not None:
+        return asked
     password = service.reset_password(user, actor=_user())
     db.session.commit()
     return render_template("admin/password.html", user=user, password=password, created=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import pytest
 from sqlalchemy import select, text
 
 from disburse.auth.models import ApiToken, AuditLog, User
@@ -186,17 +187,50 @@ def test_an_admin_changes_role_and_scope_audited_with_before_and_after(admin_cli
     assert admin_client.get("/admin/users/999999999").status_code == 404
 
 
+#: The post from the page that asks to confirm a deactivation or a new password.
+CONFIRMED = {"confirmed": "1"}
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+@pytest.mark.parametrize("action", ["deactivate", "password"])
+def test_locking_an_account_or_replacing_its_password_is_asked_once_more(admin_client, admin, action, locale):
+    """One key press on the user's page changed nothing yet: a page of its own says what will happen, and only its
+    button does it (a keyboard user tabbing past "Save changes" locked an account with a stray Space)."""
+    user = create_user("caseworker", password=PASSWORD, email=f"hoi.lai.{action}.{locale}@bhxh.example.vn")
+    sign_in(admin_client, admin, locale)
+    page = admin_client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    assert f'class="warning" aria-describedby="{action}-hint"' in page and f'id="{action}-hint"' in page
+    asked = admin_client.post(f"/admin/users/{user.id}/{action}")
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 200
+    title = {
+        ("deactivate", "vi"): "Khoá tài khoản",
+        ("password", "vi"): "Cấp mật khẩu dùng một lần cho",
+        ("deactivate", "en"): "Deactivate the account",
+        ("password", "en"): "Give a one-time password to",
+    }[(action, locale)]
+    assert re.search(rf"<h1>{title}[^<]*{re.escape(user.email)}\?</h1>", html), html
+    assert 'name="confirmed" type="hidden" value="1"' in html and 'aria-describedby="consequences"' in html
+    db.session.expire_all()
+    assert db.session.get(User, user.id).active and verify_password(db.session.get(User, user.id), PASSWORD)
+    assert _audit("user.deactivate", user.id) == [] and _audit("user.set_password", user.id) == []
+    assert admin_client.post(f"/admin/users/{user.id}/{action}", data={"confirmed": "1"}).status_code in (200, 302)
+    db.session.expire_all()
+    done = db.session.get(User, user.id)
+    assert (not done.active) if action == "deactivate" else not verify_password(done, PASSWORD)
+
+
 def test_an_admin_cannot_remove_their_own_admin_role_or_deactivate_themselves(admin_client, admin):
     answer = admin_client.post(f"/admin/users/{admin.id}", data={"role": "supervisor"})
     assert answer.status_code == 400
     assert "Bạn không thể bỏ vai trò quản trị của chính mình." in answer.get_data(as_text=True)
-    answer = admin_client.post(f"/admin/users/{admin.id}/deactivate")
+    answer = admin_client.post(f"/admin/users/{admin.id}/deactivate", data=CONFIRMED)
     assert answer.status_code == 400 and "Bạn không thể tự khoá tài khoản của mình." in answer.get_data(as_text=True)
     db.session.refresh(admin)
     assert admin.role == "admin" and admin.active
     assert _audit("user.update", admin.id) == [] and _audit("user.deactivate", admin.id) == []
     sign_in(admin_client, admin, "en")
-    answer = admin_client.post(f"/admin/users/{admin.id}/deactivate")
+    answer = admin_client.post(f"/admin/users/{admin.id}/deactivate", data=CONFIRMED)
     assert "You cannot deactivate yourself." in answer.get_data(as_text=True)
     page = admin_client.get(f"/admin/users/{admin.id}").get_data(as_text=True)  # not offered either
     assert f"/admin/users/{admin.id}/deactivate" not in page and "This is your own account" in page
@@ -214,7 +248,7 @@ def test_deactivating_ends_the_users_sessions_and_reactivating_lets_them_back(ad
     assert theirs.get("/account").status_code == 200
     assert app.test_client().get("/api/v1/claims", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
-    assert admin_client.post(f"/admin/users/{user.id}/deactivate").status_code == 302
+    assert admin_client.post(f"/admin/users/{user.id}/deactivate", data=CONFIRMED).status_code == 302
     db.session.expire_all()
     assert theirs.get("/account").status_code == 302  # their session is over
     assert theirs.post("/login", data={"email": user.email, "password": PASSWORD}).status_code != 302
@@ -234,7 +268,7 @@ def test_deactivating_ends_the_users_sessions_and_reactivating_lets_them_back(ad
 
 def test_a_deactivation_and_a_reactivation_name_the_users_e_mail_alike_in_the_audit_log(admin_client, admin):
     user = create_user("caseworker", email="khoa.mo@bhxh.example.vn")
-    assert admin_client.post(f"/admin/users/{user.id}/deactivate").status_code == 302
+    assert admin_client.post(f"/admin/users/{user.id}/deactivate", data=CONFIRMED).status_code == 302
     assert admin_client.post(f"/admin/users/{user.id}/reactivate").status_code == 302
     [off], [on] = _audit("user.deactivate", user.id), _audit("user.reactivate", user.id)
     assert off.data == on.data == {"email": "khoa.mo@bhxh.example.vn"}
@@ -252,7 +286,9 @@ def test_a_new_password_is_shown_once_and_ends_the_old_sessions(admin_client, ad
     app.test_client_class = FreshRequestClient
     theirs = app.test_client()
     sign_in(theirs, user)
-    answer = admin_client.post(f"/admin/users/{user.id}/password")
+    asked = admin_client.post(f"/admin/users/{user.id}/password")
+    assert asked.status_code == 200 and 'id="one-time-password"' not in asked.get_data(as_text=True)
+    answer = admin_client.post(f"/admin/users/{user.id}/password", data=CONFIRMED)
     assert answer.status_code == 200
     password = re.search(r'<code id="one-time-password">([^<]+)</code>', answer.get_data(as_text=True)).group(1)
     db.session.expire_all()

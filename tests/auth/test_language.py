@@ -58,7 +58,7 @@ def test_after_a_post_to_a_url_without_a_page_the_language_link_goes_home(client
     be a 405, so the button goes home; a form's page that takes GET too keeps its URL."""
     admin = create_user("admin", password=PASSWORD)
     assert client.post("/login", data={"email": admin.email, "password": PASSWORD}).status_code == 302
-    refused = client.post(f"/admin/users/{admin.id}/deactivate")
+    refused = client.post(f"/admin/users/{admin.id}/deactivate", data={"confirmed": "1"})
     assert refused.status_code == 400
     assert _english_form(refused.get_data(as_text=True))[1] == "/"
     again = client.post("/admin/users/new?from=list", data={"email": "x", "role": "admin"})
