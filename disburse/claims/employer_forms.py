@@ -739,6 +739,13 @@ def _person(employee: Employee, employer: Employer) -> Person:
     )
 
 
+#: What a unit does when a form cannot change a claim the office now holds (being paid, waiting for details, decided):
+#: the claim is the district office's to handle, told by the unit.
+_TELL_THE_OFFICE = (
+    " Nếu cần thay đổi, hãy báo cơ quan BHXH quận/huyện của đơn vị để cán bộ xử lý hồ sơ này.",
+    " If it must change, tell the unit's district social security office, whose caseworker handles this claim.",
+)
+
 #: A removal for someone not on the list: there is nothing to remove (adding them is not what the unit asked).
 _NOTHING_TO_REMOVE = ("; không có gì để bỏ.", "; there is nothing to remove.")
 
@@ -757,8 +764,8 @@ def _remove(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _Li
         result.fail(
             "action",
             "cannot_remove",
-            f"Không thể bỏ người này khỏi danh sách: hồ sơ đang ở trạng thái '{vi}'.",
-            f"This person cannot be removed from the list: the claim's state is '{en}'.",
+            f"Không thể bỏ người này khỏi danh sách: hồ sơ đang ở trạng thái '{vi}'.{_TELL_THE_OFFICE[0]}",
+            f"This person cannot be removed from the list: the claim's state is '{en}'.{_TELL_THE_OFFICE[1]}",
         )
         return
     reason = text_value(row, "reason") or "Không có tại đơn vị (Mẫu số 03)"
@@ -797,8 +804,8 @@ def _correct(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _L
         result.fail(
             "bank_account",
             "cannot_correct",
-            f"Không thể đổi tài khoản: hồ sơ đang ở trạng thái '{vi}'.",
-            f"The account cannot be changed: the claim's state is '{en}'.",
+            f"Không thể đổi tài khoản: hồ sơ đang ở trạng thái '{vi}'.{_TELL_THE_OFFICE[0]}",
+            f"The account cannot be changed: the claim's state is '{en}'.{_TELL_THE_OFFICE[1]}",
         )
     elif bank_code and state in _PAY_AGAIN:
         from disburse.payments.service import PaymentPeriodEnded, payable

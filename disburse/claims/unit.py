@@ -188,7 +188,15 @@ _DETAILS = (
 )
 
 
+#: What a person paid in cash does, for their unit to tell them: the money waits at the office.
+CASH_AT_THE_OFFICE = (
+    "Người lao động đến cơ quan BHXH quận/huyện của đơn vị để nhận tiền mặt, mang theo CMND/CCCD.",
+    "The person collects the cash at the unit's district social security office, with their ID card.",
+)
+
+
 def _row(claim: Any, payment: Any, refused_for: dict[int, list[str]], send_details: tuple[str, str]) -> WorkforceRow:
+    waits_at_office = claim.payout == "cash" and claim.state == ClaimState.PAYMENT_PENDING
     return WorkforceRow(
         claim_id=claim.id,
         si_code=claim.si_code,
@@ -207,7 +215,8 @@ def _row(claim: Any, payment: Any, refused_for: dict[int, list[str]], send_detai
             refused_for.get(claim.id, ()),
             send_details,
             claim.retry_after,
-        ),
+        )
+        or (CASH_AT_THE_OFFICE if waits_at_office else None),
     )
 
 

@@ -1124,3 +1124,40 @@ def test_an_account_number_excel_damaged_is_refused_saying_how(client, unit, tmp
     assert "Excel wrote the account number in scientific notation (3.86679E+12), so its digits are lost" in page
     assert "6 to 19 digits" not in page  # not told a format it cannot see the fault in
     assert {db.session.get(Claim, c.id).state for c in listed} == {"listed"}
+
+
+def test_form_02_in_the_browser_names_whose_row_each_error_is_in_the_summary(client, unit):
+    """Three people's rows with the same mistake: the summary at the top said the same sentence three times, naming
+    nobody; each entry names the person and their SI code now, after the page's heading."""
+    people = [_person(unit, name) for name in ("Lê Khánh Anh", "Trần Văn Bảo", "Ngô Thị Chi")]
+    client = _employer(client, unit)
+    data = {}
+    for n, claim in enumerate(people):
+        data |= {f"rows-{n}-si_code": _si(claim), f"rows-{n}-choice": "bank", f"rows-{n}-bank_code": ""}
+    response = client.post(f"/employers/{unit.unit_code}/form-02/rows", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200  # the page again, with each refused row's error
+    summary = re.search(r'<div class="error-summary".*?</div>', page, re.S).group(0)
+    for claim in people:
+        name = db.session.get(Employee, claim.employee_id).full_name
+        assert re.search(rf'<a href="#rows-\d-bank_code">{name} \({_si(claim)}\): ', summary), summary
+    assert page.index("<h1>") < page.index('class="error-summary"')
+    assert {db.session.get(Claim, c.id).state for c in people} == {"listed"}
+
+
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [
+        ("vi", "Người lao động đến cơ quan BHXH quận/huyện của đơn vị để nhận tiền mặt"),
+        ("en", "The person collects the cash at the unit&#39;s district social security office"),
+    ],
+)
+def test_a_person_paid_in_cash_shows_where_they_collect_it(client, unit, locale, words):
+    """The unit tells its people: a cash payment waits at the office (the row said only "Cash at the office")."""
+    cash = _person(unit, "Đinh Văn Tiền", "payment_pending", payout="cash", bank_code=None, bank_account=None)
+    bank = _person(unit, "Đinh Văn Khoản", "payment_pending")
+    page = _text(_employer(client, unit, locale).get(f"/employers/{unit.unit_code}"))
+    row = re.search(rf"<tr[^>]*>(?:(?!</tr>).)*{_si(cash)}.*?</tr>", page).group(0)
+    assert words in row
+    other = re.search(rf"<tr[^>]*>(?:(?!</tr>).)*{_si(bank)}.*?</tr>", page).group(0)
+    assert words not in other
