@@ -58,7 +58,9 @@ def _table(labels: Labels, items: Sequence[tuple[str, float | None]], fmt: Calla
         for label, value in items
     )
     return (
-        f'<details class="chart-data"><summary>{escape(labels.table_summary)}</summary><table>'
+        # The summary names its chart for those who list a page's controls (every chart's says the same words).
+        f'<details class="chart-data"><summary>{escape(labels.table_summary)}'
+        f'<span class="visually-hidden">: {escape(labels.title)}</span></summary><table>'
         f'<caption class="visually-hidden">{escape(labels.title)}</caption>'
         f'<thead><tr><th scope="col">{escape(labels.category)}</th><th scope="col" class="num">'
         f"{escape(labels.value)}</th></tr></thead><tbody>{rows}</tbody></table></details>"
