@@ -91,7 +91,11 @@ def test_bad_input_says_what_to_fix_in_both_languages(client, user, data, field,
         page = _text(response)
         assert response.status_code == 400
         assert f'<a href="#{field}">{text}</a>' in page  # the error summary links to the field
-        assert f'<p class="error-message" id="{field}-error">{text}</p>' in page
+        prefix = "Lỗi:" if locale == "vi" else "Error:"  # read before the message, not shown
+        assert (
+            f'<p class="error-message" id="{field}-error"><span class="visually-hidden">{prefix}</span> {text}</p>'
+            in page
+        )
         assert ("<title>Lỗi: Tài khoản" if locale == "vi" else "<title>Error: Account") in page
     db.session.refresh(user)
     assert verify_password(user, PASSWORD)

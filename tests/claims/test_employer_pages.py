@@ -718,7 +718,8 @@ def test_form_02_upload_bad_files_say_why_in_both_languages(client, unit, data, 
         page = _text(response)
         assert response.status_code == 400
         assert 'class="error-summary"' in page and 'href="#file">' + text in page
-        assert 'id="file-error">' + text in page
+        prefix = "Lỗi:" if locale == "vi" else "Error:"  # read before the message, not shown
+        assert f'id="file-error"><span class="visually-hidden">{prefix}</span> ' + text in page
 
 
 def test_form_02_page_in_both_languages(client, unit, workforce):
@@ -785,8 +786,9 @@ def test_form_02_rows_refused_say_why_on_the_row(client, unit, locale):
         "en": "A bank transfer was chosen: give both the bank and the account number. If the person takes cash, "
         "choose “Cash at the office”.",
     }[locale]
-    assert f'<a href="#rows-0-bank_code">{message}</a>' in page
-    assert f'id="rows-0-bank_code-error">{message}</p>' in page
+    assert f'<a href="#rows-0-bank_code">Lê Thị An ({_si(ann)}): {message}</a>' in page  # whose row it is
+    prefix = "Lỗi:" if locale == "vi" else "Error:"
+    assert f'id="rows-0-bank_code-error"><span class="visually-hidden">{prefix}</span> {message}</p>' in page
     assert ("Đã ghi nhận." if locale == "vi" else "Recorded.") in page
     assert [db.session.get(Claim, c.id).state for c in (ann, binh)] == ["listed", "employer_confirmed"]
 
@@ -812,8 +814,8 @@ def test_form_02_rows_a_bank_transfer_without_details_is_not_recorded_as_cash(cl
         "vi": "Đã chọn chuyển khoản: cần ghi cả ngân hàng và số tài khoản.",
         "en": "A bank transfer was chosen: give both the bank and the account number.",
     }[locale]
-    assert f'<a href="#rows-0-bank_code">{message}' in page
-    assert f'id="rows-0-bank_code-error">{message}' in page
+    assert f'<a href="#rows-0-bank_code">Lê Thị An ({_si(ann)}): {message}' in page  # whose row it is
+    assert 'id="rows-0-bank_code-error"><span class="visually-hidden">' in page and message in page
     assert "(hoặc để trống cả hai)" not in page and "(or leave both blank)" not in page
     assert ("Dòng bị từ chối: 1" if locale == "vi" else "Rows refused: 1") in page
     claim = db.session.get(Claim, ann.id)
