@@ -172,6 +172,7 @@ def create_user(
             province=province,
             employer_unit=employer_unit,
             actor=actor,
+            temporary=True,
         )
     except auth.UserError as exc:  # the scope's field at fault, or an address the service refuses
         raise AdminRefused(exc.vi, exc.en, exc.field or "email") from exc
@@ -250,9 +251,10 @@ def one_time_password() -> str:
 
 
 def reset_password(user: User, *, actor: User) -> str:
-    """A new one-time password for ``user`` (returned to be shown once); their sessions end everywhere."""
+    """A new one-time password for ``user`` (returned to be shown once), to be replaced by their own at their next
+    sign-in; their sessions end everywhere."""
     password = one_time_password()
-    auth.set_password(user, password, actor=actor)
+    auth.set_password(user, password, actor=actor, temporary=True)
     return password
 
 

@@ -32,6 +32,9 @@ class User(UserMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     full_name: Mapped[str] = mapped_column(String(200), server_default=text("''"))
     #: argon2id hash; NULL means the user can only use API tokens.
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    #: The password is one an admin gave (shown to them once, handed over): it signs in only to choose one's own on the
+    #: account page, where every other page leads until then (:func:`disburse.auth.views.choose_own_password`).
+    password_temporary: Mapped[bool] = mapped_column(server_default=text("false"))
     role: Mapped[str] = mapped_column(String(20))
     province_code: Mapped[str | None] = mapped_column(ForeignKey("provinces.code"))
     district_code: Mapped[str | None] = mapped_column(ForeignKey("districts.code"))

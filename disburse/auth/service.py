@@ -62,7 +62,9 @@ def verify_password(user: User | None, password: str) -> bool:
 
 
 def get_user_by_email(email: str) -> User | None:
-    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    """The user of ``email``, in any case, typed composed or not (e-mails are kept composed, NFC)."""
+    email = unicodedata.normalize("NFC", email.strip()).lower()
+    return db.session.scalar(select(User).where(func.lower(User.email) == email))
 
 
 @dataclass(frozen=True)
@@ -148,10 +150,12 @@ def create_user(
     province: str | None = None,
     employer_unit: str | None = None,
     actor: User | None = None,
+    temporary: bool = False,
 ) -> User:
     """Create a user with the scope their role takes (:func:`check_scope`), audited (``actor``: the admin; None for
-    an operator's command or the demo's seed). Flushes; the caller commits."""
-    email = email.strip()
+    an operator's command or the demo's seed). ``temporary``: the password is one an admin gives, to be replaced at
+    the first sign-in. The e-mail is kept composed (NFC), as it is looked up. Flushes; the caller commits."""
+    email = unicodedata.normalize("NFC", email.strip())
     if "@" not in email or len(email) > 254:
         raise UserError(f"'{email}' không phải là địa chỉ e-mail.", f"'{email}' is not an e-mail address.")
     if role not in ROLES:
@@ -177,6 +181,7 @@ def create_user(
         user.employer_id = db.session.scalar(select(Employer.id).where(Employer.unit_code == scope.employer_unit))
     if password is not None:
         user.password_hash = hash_password(password)
+        user.password_temporary = temporary
     try:
         with db.session.begin_nested():  # the same address added meanwhile leaves the caller's transaction usable
             db.session.add(user)
@@ -268,12 +273,14 @@ def end_sessions(user: User) -> None:
     db.session.flush()
 
 
-def set_password(user: User, password: str, *, actor: User | None = None) -> None:
+def set_password(user: User, password: str, *, actor: User | None = None, temporary: bool = False) -> None:
     """Give ``user`` a new password; the database ends their sessions (trigger users_end_sessions). ``actor``: who
-    changed it (the user on their account page; None for an operator's command)."""
+    changed it (the user on their account page; None for an operator's command). ``temporary``: one an admin gives,
+    which the user must replace with their own at their next sign-in (:attr:`User.password_temporary`)."""
     if (problem := _password_problem(password)) is not None:
         raise problem
     user.password_hash = hash_password(password)
+    user.password_temporary = temporary
     _audit("user.set_password", "user", user.id, actor=actor)
     db.session.flush()
 

@@ -115,6 +115,25 @@ def logout() -> ResponseReturnValue:
     return redirect(url_for("home.index"))
 
 
+#: Where a user whose password an admin gave may go before choosing their own: the account page, signing out, the
+#: language switch and the static files.
+_WHILE_TEMPORARY = frozenset({"auth.account", "auth.logout", "auth.set_language", "static"})
+
+
+@bp.before_app_request
+def choose_own_password() -> ResponseReturnValue | None:
+    """A user signed in with a password an admin gave (:attr:`User.password_temporary`) sees the account page, where
+    they choose their own, whatever page they ask for: the admin who saw the password must not be able to use the
+    account as theirs. API requests (a token, never the temporary password) are not concerned."""
+    if request.endpoint in _WHILE_TEMPORARY or request.path.startswith("/api/") or not current_user.is_authenticated:
+        return None
+    if not current_user.password_temporary:
+        return None
+    if request.method == "GET":
+        flash(_("Hãy đặt mật khẩu của riêng bạn trước khi tiếp tục."), "warning")
+    return redirect(url_for("auth.account"))
+
+
 @bp.route("/account", methods=["GET", "POST"])
 @form_again_when_limited
 @roles_required(*ROLES)
@@ -125,14 +144,17 @@ def account() -> ResponseReturnValue:
     user = current_user._get_current_object()
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        if verify_password(user, form.current_password.data or ""):
+        if user.password_temporary and form.new_password.data == form.current_password.data:
+            form.new_password.errors.append(_("Hãy chọn một mật khẩu khác mật khẩu được cấp."))
+        elif verify_password(user, form.current_password.data or ""):
             set_password(user, form.new_password.data or "", actor=user)
             db.session.commit()
             db.session.refresh(user)  # the new session epoch, written by the database
             login_user(user)
             flash(_("Đã đổi mật khẩu. Các phiên đăng nhập ở trình duyệt khác đã kết thúc."), "success")
             return redirect(url_for("auth.account"))
-        form.current_password.errors.append(_("Mật khẩu hiện tại không đúng."))
+        else:
+            form.current_password.errors.append(_("Mật khẩu hiện tại không đúng."))
     page = render_template("auth/account.html", form=form, scope=scope_names(user))
     return page, 400 if request.method == "POST" else 200
 

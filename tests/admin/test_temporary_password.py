@@ -1,0 +1,82 @@
+"""A password an admin gives (a new user's, or one given again) signs in only to choose one's own: every other page
+leads to the account page until then; the API (tokens) is not concerned."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import pytest
+
+from disburse.auth.models import User
+from disburse.auth.service import create_token, get_user_by_email, verify_password
+from disburse.extensions import db
+from tests.admin.conftest import PASSWORD, sign_in
+from tests.factories import create_user
+
+
+def _given_password(admin_client, user: User) -> str:
+    answer = admin_client.post(f"/admin/users/{user.id}/password", data={"confirmed": "1"})
+    return re.search(r'<code id="one-time-password">([^<]+)</code>', answer.get_data(as_text=True)).group(1)
+
+
+def test_a_given_password_leads_to_the_account_page_until_the_user_chooses_their_own(app, admin_client, admin):
+    from tests.conftest import FreshRequestClient
+
+    user = create_user("caseworker", password=PASSWORD)
+    given = _given_password(admin_client, user)
+    app.test_client_class = FreshRequestClient
+    theirs = app.test_client()
+    assert theirs.post("/login", data={"email": user.email, "password": given}).status_code == 302
+    for path in ("/", "/caseworker/queue", "/dashboard/"):
+        answer = theirs.get(path)
+        assert (answer.status_code, answer.headers["Location"]) == (302, "/account"), path
+    page = theirs.get("/account").get_data(as_text=True)
+    assert 'id="temporary-password"' in page and "Hãy đặt mật khẩu của riêng bạn trước khi tiếp tục." in page
+    # The API is not concerned: a token is no password.
+    token = create_token(db.session.get(User, user.id))
+    db.session.commit()
+    assert app.test_client().get("/api/v1/claims", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+    same = {"current_password": given, "new_password": given, "confirm_password": given}
+    refused = theirs.post("/account", data=same)
+    assert refused.status_code == 400 and "Hãy chọn một mật khẩu khác mật khẩu được cấp." in refused.get_data(
+        as_text=True
+    )
+    own = "mật khẩu của riêng tôi 7"
+    chosen = theirs.post("/account", data={"current_password": given, "new_password": own, "confirm_password": own})
+    assert chosen.status_code == 302
+    db.session.expire_all()
+    assert not db.session.get(User, user.id).password_temporary
+    assert theirs.get("/caseworker/queue").status_code == 200
+    assert 'id="temporary-password"' not in theirs.get("/account").get_data(as_text=True)
+
+
+def test_a_new_users_password_is_given_too(admin_client, admin):
+    answer = admin_client.post(
+        "/admin/users/new", data={"email": "moi.tao@bhxh.example.vn", "role": "supervisor", "full_name": "Mới Tạo"}
+    )
+    assert answer.status_code == 200
+    user = get_user_by_email("moi.tao@bhxh.example.vn")
+    assert user is not None and user.password_temporary
+
+
+def test_a_password_set_by_the_user_or_an_operator_is_their_own(client, db_session):
+    user = create_user("supervisor", password=PASSWORD)
+    assert not user.password_temporary
+    sign_in(client, user)
+    assert client.get("/dashboard/").status_code == 200
+
+
+@pytest.mark.parametrize("typed", ["NFC", "NFD"])
+def test_an_e_mail_typed_decomposed_is_the_same_account(admin_client, admin, typed):
+    email = unicodedata.normalize(typed, "người.dùng@bhxh.example.vn")
+    first = admin_client.post("/admin/users/new", data={"email": email, "role": "supervisor", "full_name": "A"})
+    assert first.status_code == 200
+    other = "NFD" if typed == "NFC" else "NFC"
+    again = unicodedata.normalize(other, "người.dùng@bhxh.example.vn")
+    second = admin_client.post("/admin/users/new", data={"email": again, "role": "supervisor", "full_name": "B"})
+    assert second.status_code == 400 and "Đã có người dùng với e-mail" in second.get_data(as_text=True)
+    found = get_user_by_email(unicodedata.normalize("NFD", email.upper()))
+    assert found is not None and found.email == unicodedata.normalize("NFC", email)
+    assert not verify_password(found, PASSWORD)
