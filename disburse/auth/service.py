@@ -38,7 +38,9 @@ class UserError(ValueError):
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    """The password's argon2id hash, of its composed form (NFC): typed on a keyboard that sends "ậ" as "a" and two
+    combining marks, it is the same password."""
+    return _hasher.hash(unicodedata.normalize("NFC", password))
 
 
 @functools.cache
@@ -54,11 +56,15 @@ def verify_password(user: User | None, password: str) -> bool:
     checks against a dummy hash, so that the time a sign-in takes never tells which accounts exist.
     """
     stored = user.password_hash if user is not None and user.active else None
-    try:
-        matches = _hasher.verify(stored or _dummy_hash(), password)
-    except (VerificationError, InvalidHashError):
-        return False
-    return matches and stored is not None
+    composed = unicodedata.normalize("NFC", password)
+    # Composed, as it is hashed; then as typed, for a password set before passwords were hashed composed.
+    for candidate in (composed, password) if composed != password else (composed,):
+        try:
+            if _hasher.verify(stored or _dummy_hash(), candidate):
+                return stored is not None
+        except (VerificationError, InvalidHashError):
+            continue
+    return False
 
 
 def get_user_by_email(email: str) -> User | None:

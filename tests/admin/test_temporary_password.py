@@ -80,3 +80,25 @@ def test_an_e_mail_typed_decomposed_is_the_same_account(admin_client, admin, typ
     found = get_user_by_email(unicodedata.normalize("NFD", email.upper()))
     assert found is not None and found.email == unicodedata.normalize("NFC", email)
     assert not verify_password(found, PASSWORD)
+
+
+def test_a_password_typed_decomposed_is_the_same_password(client, db_session):
+    from disburse.auth.service import hash_password
+
+    typed = "mật khẩu mới số 1"
+    user = create_user("supervisor", password=unicodedata.normalize("NFC", typed))
+    for form in ("NFC", "NFD"):
+        assert verify_password(user, unicodedata.normalize(form, typed)), form
+    assert not verify_password(user, "mat khau moi so 1")
+    # One set before passwords were hashed composed (its hash is of the decomposed text) still signs in.
+    user.password_hash = _hasher_of_text(unicodedata.normalize("NFD", typed))
+    assert verify_password(user, unicodedata.normalize("NFD", typed))
+    # Set decomposed now (the command line reads what the terminal sends): hashed composed, typed either way.
+    user.password_hash = hash_password(unicodedata.normalize("NFD", typed))
+    assert verify_password(user, unicodedata.normalize("NFC", typed))
+
+
+def _hasher_of_text(text: str) -> str:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher().hash(text)
