@@ -12,6 +12,7 @@ from typing import Any
 
 from celery import shared_task
 
+from disburse.formatting import number
 from disburse.jobs.models import Job
 from disburse.jobs.service import JobFailed, Progress, export_dir, run_job
 from disburse.registry.importer import UnusableFile, import_file, normalise_kind
@@ -45,8 +46,10 @@ def _import(job: Job, progress: Progress) -> dict[str, Any]:
         summary |= {"file": errors_name_for(job.id), "filename": f"loi-nhap-{job.id}.csv"}
     if not result.applied:
         raise JobFailed(
-            f"{result.rejected} dòng bị từ chối; chế độ strict: không nhập dòng nào.",
-            f"{result.rejected} rows rejected; strict: nothing imported.",
+            f"{number(result.rejected, locale='vi')} dòng bị từ chối; đã chọn không nhập dòng nào nếu có dòng bị từ "
+            "chối, nên không dòng nào được nhập. Sửa các dòng trong tệp lỗi rồi tải lên lại.",
+            f"{number(result.rejected, locale='en')} rows rejected; nothing was imported, as chosen when any row is "
+            "rejected. Fix the rows of the errors file and upload the file again.",
             summary,
         )
     return summary

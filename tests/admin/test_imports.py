@@ -197,3 +197,18 @@ def test_the_job_page_names_the_other_sheets_with_data_that_were_not_imported(ad
     plain = _upload(admin_client, _csv([employer_row()]), "u.csv").headers["Location"].rsplit("/", 1)[1]
     run_import(int(plain))
     assert 'id="job-other-sheets"' not in admin_client.get(f"/jobs/{plain}").get_data(as_text=True)
+
+
+def test_a_strict_import_with_a_refused_row_says_what_to_do_in_the_pages_words(admin_client, admin, folders, broker):
+    """The form offers "import nothing if any row is refused": its failure says so in those words and what to do (it
+    said "chế độ strict", a word of the command line's)."""
+    rows = [employer_row(), employer_row(sector="bank")]
+    answer = _upload(admin_client, _csv(rows), "don-vi.csv", strict="y")
+    job_id = int(re.fullmatch(r"/jobs/(\d+)", answer.headers["Location"]).group(1))
+    run_import(job_id)
+    db.session.expire_all()
+    html = admin_client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert db.session.get(Job, job_id).state == "failed"
+    said = "1 dòng bị từ chối; đã chọn không nhập dòng nào nếu có dòng bị từ chối, nên không dòng nào được nhập."
+    assert said in html
+    assert "strict" not in html.split("<main", 1)[1]
