@@ -426,7 +426,17 @@ def retry_task(job: Job) -> tuple[str, tuple[Any, ...]] | None:
 
 
 def can_retry(job: Job) -> bool:
-    return job.state == "failed" and retry_task(job) is not None
+    """Whether ``job`` may be run again (:func:`retry` would not refuse it): failed, of a kind with a task, not run
+    again already, and for an import, its uploaded file still on the server."""
+    if job.state != "failed" or retry_task(job) is None or (job.result or {}).get("retried_by"):
+        return False
+    return not (job.kind.startswith("import.") and upload_gone(job))
+
+
+def upload_gone(job: Job) -> bool:
+    """Whether the file uploaded for ``job`` (an import) is no longer on the server (swept after its retention)."""
+    path = job.params.get("path")
+    return not path or not Path(str(path)).is_file()
 
 
 def retry(job_id: int, *, actor_id: int | None) -> Job:
@@ -446,8 +456,7 @@ def retry(job_id: int, *, actor_id: int | None) -> Job:
             f"Công việc này đã được chạy lại (công việc số {old.result['retried_by']}).",
             f"This job was already run again (job {old.result['retried_by']}).",
         )
-    path = old.params.get("path")
-    if old.kind.startswith("import.") and (not path or not Path(str(path)).is_file()):
+    if old.kind.startswith("import.") and upload_gone(old):
         raise RetryRefused(
             "Tệp đã tải lên không còn trên máy chủ: hãy tải tệp lên lại.",
             "The uploaded file is no longer on the server: upload it again.",

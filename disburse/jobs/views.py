@@ -159,6 +159,7 @@ def show(job_id: int) -> ResponseReturnValue:
         file_deleted=service.file_deleted(job),
         retention_days=current_app.config["DISBURSE_FILE_RETENTION_DAYS"],
         can_retry=_user().role == "admin" and service.can_retry(job),
+        upload_gone=job.state == "failed" and job.kind.startswith("import.") and service.upload_gone(job),
         new_people=_new_people(job),
         build_step=list_builds.BUILD_LISTS,
     )

@@ -154,6 +154,12 @@ def test_retry_runs_the_same_task_as_a_new_job_linked_to_the_old(admin_client, a
     assert "Chỉ chạy lại được công việc bị lỗi." in refused.get_data(as_text=True)
     assert _waiting(broker, QueueNames.IMPORTS) == [("imports.run", [new.id])]
     assert db.session.query(Job).filter(Job.params["retry_of"].isnot(None)).count() == 1
+    # The old job's page no longer offers it, and links to the job that ran it again, as the list does.
+    page = admin_client.get(f"/jobs/{failed.id}").get_data(as_text=True)
+    assert f'action="/jobs/{failed.id}/retry"' not in page
+    assert f'id="job-retried">Công việc này đã được chạy lại: <a href="/jobs/{new.id}">' in page
+    listed = admin_client.get("/jobs/?state=failed").get_data(as_text=True)
+    assert f'đã chạy lại: <a href="/jobs/{new.id}">số {new.id}</a>' in listed
 
 
 def test_retry_of_a_lists_build_sends_its_programme(admin_client, admin, broker):
@@ -167,6 +173,9 @@ def test_retry_of_a_lists_build_sends_its_programme(admin_client, admin, broker)
 def test_an_import_whose_file_is_gone_is_not_retried(admin_client, admin, broker, tmp_path):
     failed = _job(admin, params={"path": str(tmp_path / "gone.csv")}, state="failed", error="boom")
     db.session.commit()
+    page = admin_client.get(f"/jobs/{failed.id}").get_data(as_text=True)
+    assert f'action="/jobs/{failed.id}/retry"' not in page  # not offered: said why, before any click
+    assert 'id="job-upload-gone"' in page and "muốn chạy lại, hãy tải tệp lên lại" in page
     html = admin_client.post(f"/jobs/{failed.id}/retry", follow_redirects=True).get_data(as_text=True)
     assert "Tệp đã tải lên không còn trên máy chủ: hãy tải tệp lên lại." in html
     assert broker.llen(QueueNames.IMPORTS) == 0
