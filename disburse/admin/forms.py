@@ -85,7 +85,9 @@ class NewUserForm(_ScopeFields):
 
 
 class EditUserForm(_ScopeFields):
-    pass
+    #: What the page showed of the user (:func:`disburse.admin.service.user_version`): a save over a change another
+    #: admin made since is refused, not laid over it.
+    seen = HiddenField()
 
 
 class ActionForm(BaseForm):

@@ -7,6 +7,7 @@ and after), so that the log has an entry exactly when the change happened.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import unicodedata
@@ -177,6 +178,13 @@ def create_user(
     except auth.UserError as exc:  # the scope's field at fault, or an address the service refuses
         raise AdminRefused(exc.vi, exc.en, exc.field or "email") from exc
     return user, password
+
+
+def user_version(user: User) -> str:
+    """A short fingerprint of what the user's page lets an admin change (name, role, scope): two admins editing the
+    same user at once, the second save is refused rather than undoing the first's change without a word."""
+    shown = [user.full_name, user.role, user.province_code, user.district_code, user.employer_id]
+    return hashlib.sha256(repr(shown).encode()).hexdigest()[:16]
 
 
 def update_user(

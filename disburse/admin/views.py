@@ -200,6 +200,14 @@ def user_edit(user_id: int) -> ResponseReturnValue:
     general: list[str] = []
     if request.method == "POST":
         if form.validate_on_submit():
+            db.session.refresh(user, with_for_update=True)  # as it is now, and held until this save ends
+            if form.seen.data and form.seen.data != service.user_version(user):
+                db.session.rollback()
+                message = _(
+                    "Người dùng này vừa được một quản trị viên khác sửa: trang đã hiện thông tin mới nhất, chưa lưu "
+                    "thay đổi của bạn. Hãy sửa lại nếu vẫn cần."
+                )
+                return _user_page(user, _edit_form(user), [message]), 409
             try:
                 changed = service.update_user(
                     user,
@@ -236,6 +244,7 @@ def _edit_form(user: User) -> EditUserForm:
             "district": user.district_code or "",
             "province": (user.province_code or "") if user.role == "supervisor" else "",
             "employer": unit or "",
+            "seen": service.user_version(user),
         },
     )
     form.role.choices = _role_choices()

@@ -316,3 +316,32 @@ def test_the_error_summary_lists_the_errors_in_the_order_of_the_fields(admin_cli
     assert len(linked) >= 3 and linked[0] == "email", linked
     on_the_page = sorted(linked, key=lambda field: form.index(f'id="{field}"'))
     assert linked == on_the_page
+
+
+def test_a_save_over_another_admins_change_is_refused_and_shows_the_user_as_now(admin_client, admin):
+    """Admin A opens a caseworker's page; admin B makes them a supervisor; A saves a new name from the page as it was:
+    the role went back to caseworker without a word. A's save is refused now (409), the page shows the user as B
+    left them, and A's next save, from that page, goes through."""
+    from disburse.admin import service
+
+    user = create_user("caseworker", full_name="Trần Văn Cũ")
+    page = admin_client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    seen = re.search(r'name="seen" type="hidden" value="([0-9a-f]+)"', page).group(1)
+    other = create_user("admin", email="quan.tri.b@bhxh.example.vn")
+    service.update_user(
+        user, role="supervisor", full_name="Trần Văn Cũ", district=None, province=None, employer_unit=None, actor=other
+    )
+    db.session.commit()
+    stale = {"seen": seen, "role": "caseworker", "district": "017", "full_name": "Trần Văn Mới"}
+    answer = admin_client.post(f"/admin/users/{user.id}", data=stale)
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 409 and "vừa được một quản trị viên khác sửa" in html
+    db.session.expire_all()
+    now = db.session.get(User, user.id)
+    assert (now.role, now.full_name, now.district_code) == ("supervisor", "Trần Văn Cũ", None)
+    fresh = re.search(r'name="seen" type="hidden" value="([0-9a-f]+)"', html).group(1)
+    assert fresh != seen and '<option selected value="supervisor">' in html
+    again = admin_client.post(f"/admin/users/{user.id}", data={"seen": fresh, "role": "supervisor", "full_name": "B"})
+    assert again.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, user.id).full_name == "B"
