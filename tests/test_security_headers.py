@@ -32,6 +32,7 @@ SAMPLE_ARGUMENTS = {
     "recovery_id": 1,
     "user_id": 1,
     "program_id": 1,
+    "batch_id": 1,
     "employee_id": 1,
 }
 
