@@ -472,6 +472,20 @@ def _hostile_xml() -> UnusableFile:
     )
 
 
+def empty_first_sheet(workbook: Workbook) -> UnusableFile:
+    """The first sheet has no row: the workbook is empty, or its data is on another sheet, which is named (only the
+    first sheet is read)."""
+    if not workbook.other_sheets_with_data:
+        return UnusableFile("Bảng tính trống.", "The workbook is empty.")
+    listed = ", ".join(f"'{n}'" for n in workbook.other_sheets_with_data)
+    return UnusableFile(
+        f"Trang đầu tiên của bảng tính trống; chỉ trang đầu tiên được đọc. Dữ liệu ở trang {listed}: hãy chuyển trang "
+        "đó lên đầu (hoặc xoá trang trống) rồi tải lên lại.",
+        f"The workbook's first sheet is empty, and only the first sheet is read. The data is on {listed}: move that "
+        "sheet to the front (or delete the empty one) and upload the file again.",
+    )
+
+
 def other_sheets_note(names: Sequence[str]) -> tuple[str, str]:
     """What to tell people when a workbook has data on sheets other than the first (which alone is read)."""
     listed = ", ".join(f"'{n}'" for n in names)
@@ -542,7 +556,7 @@ def read_table(
             rows = workbook.rows()
             first = next(rows, None)
             if first is None:
-                raise UnusableFile("Bảng tính trống.", "The workbook is empty.")
+                raise empty_first_sheet(workbook)
             check_header_cells(first[1])
             header = normalise_header(first[1])
             capped = _capped(rows, max_rows, progress)

@@ -9,6 +9,7 @@ import io
 import unicodedata
 
 import openpyxl
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -108,3 +109,21 @@ def test_a_form_02_saved_decomposed_is_taken_as_typed_composed(client, app, db_s
     )
     assert response.status_code == 200, response.get_data(as_text=True)[:2000]
     assert [db.session.get(Claim, c.id).state for c in listed] == ["employer_confirmed", "declined"]
+
+
+def test_a_workbook_whose_data_is_on_another_sheet_says_which(app, db_session, tmp_path):
+    """The first sheet empty, the data on the second: "the workbook is empty" was false. The sheet is named, by the
+    employer's Form 02 reader and the registry's importer alike."""
+    from disburse.registry import importer
+    from disburse.spreadsheets import UnusableFile
+
+    book = openpyxl.Workbook()
+    book.active.title = "Trống"
+    book.create_sheet("Dữ liệu").append(["unit_code", "name"])
+    path = tmp_path / "hai-trang.xlsx"
+    book.save(path)
+    for read in (lambda: read_table(path), lambda: importer.import_file("employers", path)):
+        with pytest.raises(UnusableFile) as refused:
+            read()
+        assert "The data is on 'Dữ liệu': move that sheet to the front" in refused.value.message_en
+        assert "Dữ liệu ở trang 'Dữ liệu'" in refused.value.message_vi

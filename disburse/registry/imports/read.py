@@ -30,6 +30,7 @@ from disburse.spreadsheets import (
     UnusableFile,
     check_header_cells,
     check_width,
+    empty_first_sheet,
     open_workbook,
     sniff,
     uncalculated_columns,
@@ -340,7 +341,7 @@ def _stage_xlsx(
         rows = workbook.rows()
         first = next(rows, None)
         if first is None:
-            raise UnusableFile("Bảng tính trống.", "The workbook is empty.")
+            raise empty_first_sheet(workbook)
         check_header_cells(first[1])
         header = _normalise_header(first[1])
         while header and header[-1] == "":
