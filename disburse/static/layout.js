@@ -6,7 +6,8 @@
 //   the page (body's data-scroll-hint), in its language.
 (function () {
   "use strict";
-  var summary = document.querySelector(".error-summary");
+  // ...or, on a step that asks to check what will be recorded, to what it says ([data-focus-on-load]).
+  var summary = document.querySelector(".error-summary") || document.querySelector("[data-focus-on-load]");
   if (summary) {
     if (!summary.hasAttribute("tabindex")) { summary.setAttribute("tabindex", "-1"); }
     summary.focus();

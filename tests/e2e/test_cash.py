@@ -52,6 +52,9 @@ def test_a_caseworker_records_a_cash_receipt_and_sees_when_paying_ends(page, com
     check = page.locator("#kiem-tra-lai")
     expect(check).to_contain_text(payee.full_name)
     expect(check).to_contain_text("AA/21E 0001234")  # as it will be recorded
+    # Said by the page's title and where the focus lands, for those who do not see the panel appear.
+    expect(page).to_have_title(re.compile(r"^(Check|Kiểm tra lại): "))
+    expect(check).to_be_focused()
     main_page(page, f"caseworker-cash-receipt-check-{locale}")
     page.get_by_role("button", name="Change" if en else "Sửa lại").click()
     expect(page.get_by_label("Receipt number" if en else "Số biên lai")).to_have_value("AA/21E 0001234")
