@@ -145,6 +145,11 @@ def _form_02_file(_: Any) -> dict[str, Any]:
     return {"file": (io.BytesIO(b"si_code,bank_code,bank_account\n0100000000,,\n"), "mau02.csv")}
 
 
+def _form_03_file(_: Any) -> dict[str, Any]:
+    """A Form 03 spreadsheet with one row (a removal of someone not on the list: a row error, still a 200)."""
+    return {"file": (io.BytesIO(b"si_code,action\n0100000000,remove\n"), "mau03.csv")}
+
+
 def _form_02_rows(_: Any) -> dict[str, Any]:
     """Form 02 in the browser for one person not on the list: a row error, still a 200 with the row's error."""
     return {"rows-0-si_code": "0100000000", "rows-0-choice": "cash"}
@@ -387,6 +392,10 @@ ROUTES: dict[str, Route] = {
         records=_units,
         success={"GET": 200, "POST": 400},  # a person not on the list: the form again, saying so
         data={"action": "remove", "si_code": "0100000000"},
+    ),
+    "employers.form_03_waiting": Route(lambda unit: f"/employers/{unit}/form-03/waiting", records=_units),
+    "employers.form_03_upload": Route(
+        lambda unit: f"/employers/{unit}/form-03/upload", records=_units, form=_form_03_file
     ),
     "employers.form_02_errors": Route(
         lambda unit: f"/employers/{unit}/form-02/errors", records=_units, form=_form_02_errors

@@ -37,6 +37,7 @@ from disburse.claims.web_forms import (
     Form02RowsForm,
     Form02UploadForm,
     Form03Form,
+    Form03UploadForm,
     WorkforceSearchForm,
 )
 from disburse.extensions import db
@@ -323,9 +324,10 @@ def _plain(value: Any) -> Any:
     return value if value is None or isinstance(value, str | int | float) else str(value)
 
 
-def sign_errors(unit_code: str, lines: list[tuple[Any, ...]]) -> str:
+def sign_errors(unit_code: str, lines: list[tuple[Any, ...]], form: str = "02") -> str:
     """The errors file's lines, signed, to be sent back by the results page for the file (nothing is kept)."""
-    return str(_errors_serializer().dumps({"unit": unit_code, "lines": [[_plain(v) for v in line] for line in lines]}))
+    lines_sent = [[_plain(v) for v in line] for line in lines]
+    return str(_errors_serializer().dumps({"unit": unit_code, "lines": lines_sent, "form": form}))
 
 
 #: The refused rows an upload's results page lists; the errors file has them all.
@@ -384,6 +386,7 @@ def form_02_errors(unit_code: str) -> ResponseReturnValue:
         payload = None
     if not isinstance(payload, dict) or payload.get("unit") != employer.unit_code:
         abort(400)
+    form_number = "03" if payload.get("form") == "03" else "02"
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "errors.csv"
         write_csv(path, unit.ERRORS_HEADER, payload["lines"])
@@ -391,7 +394,7 @@ def form_02_errors(unit_code: str) -> ResponseReturnValue:
     return send_file(
         BytesIO(content),
         as_attachment=True,
-        download_name=f"mau-02-{employer.unit_code}-loi.csv",
+        download_name=f"mau-{form_number}-{employer.unit_code}-loi.csv",
         mimetype="text/csv",
     )
 
@@ -449,6 +452,7 @@ def form_03(unit_code: str) -> ResponseReturnValue:
         return page, 400 if request.method == "POST" else 200
     form = Form03Form()
     form.bank_code.choices = bank_choices()
+    upload = Form03UploadForm(formdata=None)
     # Every error of one submit at once: the values' shape (SI code, account, phone) is checked even when the
     # form's own checks failed, each error on its field (adjust checks them again, with the rules).
     valid = form.validate_on_submit()
@@ -473,5 +477,68 @@ def form_03(unit_code: str) -> ResponseReturnValue:
             for error in result.errors:
                 field = form._fields.get(error.field) or form.action
                 field.errors = [*field.errors, say(error.message_vi, error.message_en)]
-    page = render_template("claims/form_03.html", form=form, **unit_summary(program, employer))
+    page = render_template("claims/form_03.html", form=form, upload=upload, **unit_summary(program, employer))
     return page, 400 if request.method == "POST" else 200
+
+
+@bp.get("/<unit_code>/form-03/waiting")
+@roles_required("employer")
+def form_03_waiting(unit_code: str) -> ResponseReturnValue:
+    """The people waiting for new bank details as a Form 03 workbook to fill in and upload back."""
+    program, employer = current_program(), unit_or_404(unit_code)
+    header, rows = unit.form_03_waiting_table(program, employer, str(get_locale() or "vi"))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "form.xlsx"
+        write_xlsx(path, header, rows, title=f"Mẫu 03 {employer.unit_code}", formats=unit.FORM_03_FORMATS)
+        content = path.read_bytes()
+    return send_file(
+        BytesIO(content),
+        as_attachment=True,
+        download_name=f"mau-03-{employer.unit_code}.xlsx",
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+@bp.post("/<unit_code>/form-03/upload")
+@roles_required("employer")
+def form_03_upload(unit_code: str) -> ResponseReturnValue:
+    """Many adjustments at once: a Form 03 spreadsheet, each row as the form in the browser takes one (the same
+    service, a row refused changes nothing of it); the page then says what was done and lists the refused rows."""
+    program, employer = current_program(), unit_or_404(unit_code)
+    if not program.takes_adjustments(programme_today()):
+        return render_template("claims/form_03.html", form=None, **unit_summary(program, employer)), 400
+    form = Form03Form(formdata=None)
+    form.bank_code.choices = bank_choices()
+    upload = Form03UploadForm()
+
+    def page(status: int = 200, **context: Any) -> ResponseReturnValue:
+        html = render_template(
+            "claims/form_03.html", form=form, upload=upload, **unit_summary(program, employer), **context
+        )
+        return html, status
+
+    if not upload.validate_on_submit():
+        return page(400)
+    suffix = Path(upload.file.data.filename or "").suffix.lower()
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"upload{suffix}"
+            upload.file.data.save(path)
+            rows, others = unit.read_adjustments(path, unit.listed_people(program, employer))
+        result = adjust(program, employer.unit_code, [cells for _, cells in rows], actor=current_user)
+    except (UnusableFile, FormRefused) as exc:
+        db.session.rollback()
+        upload.file.errors = [say(exc.message_vi, exc.message_en)]
+        return page(400)
+    db.session.commit()
+    lines = unit.refused_rows(rows, result)
+    return page(
+        upload_result=result.as_dict()["summary"],
+        refused=lines[:REFUSED_SHOWN],
+        refused_more=max(len(lines) - REFUSED_SHOWN, 0),
+        columns={name: f"{label} ({name})" for label, name in unit.FORM_03_COLUMNS},
+        other_sheets=say(*other_sheets_note(others)) if others else None,
+        errors_form=ErrorsFileForm(formdata=None, errors=sign_errors(employer.unit_code, lines, "03"))
+        if lines
+        else None,
+    )

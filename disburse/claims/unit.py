@@ -403,6 +403,64 @@ def form_01_table(program: Program, employer: Employer) -> tuple[list[str], list
 #: The errors file of a returned form: one line per error, as the registry import's errors file.
 ERRORS_HEADER = ("row", "column", "value", "error_code", "message_vi", "message_en")
 
+#: Form 03 as a spreadsheet, for many adjustments at once: (label, name). The list of the people waiting for new bank
+#: details comes with the first three filled in and ``correct`` as the action; the name and why the payment failed are
+#: there to read, passed over when the file comes back.
+FORM_03_COLUMNS = [
+    ("Mã số BHXH", "si_code"),
+    ("Họ và tên", "full_name"),
+    ("Lý do chi trả không thành công", "failure"),
+    ("Thao tác: add / remove / correct", "action"),
+    ("Ngân hàng", "bank_code"),
+    ("Số tài khoản", "bank_account"),
+    ("Số điện thoại", "phone"),
+    ("Lý do không có tại đơn vị (remove)", "reason"),
+]
+FORM_03_FORMATS = [TEXT, None, None, None, TEXT, TEXT, TEXT, None]
+#: Rows a Form 03 file may have beyond the unit's list (people added).
+FORM_03_EXTRA_ROWS = 1_000
+#: Claims whose payment failed for the account: the unit sends the new details (Form 03 ``correct``).
+_WAITING_FOR_DETAILS = (ClaimState.PAYMENT_FAILED, ClaimState.AWAITING_PAYMENT_DETAILS)
+
+
+def form_03_waiting_table(program: Program, employer: Employer, locale: str) -> tuple[list[str], list[list[Any]]]:
+    """The unit's people waiting for new bank details as a Form 03 to fill in: SI code, name, why the payment
+    failed (in ``locale``), ``correct``, and the columns of the new details left blank."""
+    header = [f"{label} ({name})" for label, name in FORM_03_COLUMNS]
+    rows = [
+        [row.si_code, row.full_name, row.reason_text(locale) or "", "correct", "", "", "", ""]
+        for row in workforce(program, employer)
+        if row.state in _WAITING_FOR_DETAILS
+    ]
+    return header, rows
+
+
+def read_adjustments(path: Path, listed: int) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
+    """A Form 03 spreadsheet of a unit whose list has ``listed`` people: its data rows (the spreadsheet's row number,
+    {column: cell}, the columns named as :data:`FORM_03_COLUMNS` names them, by their name or their label) and the
+    other sheets holding data; UnusableFile without an SI code or an action column, or without rows."""
+    most = listed + FORM_03_EXTRA_ROWS
+    try:
+        header, rows, others = read_table(path, max_rows=most)
+    except TooManyRows as exc:
+        raise UnusableFile(
+            f"Tệp có nhiều dòng hơn danh sách của đơn vị (hơn {number(most, locale='vi')} dòng).",
+            f"The file has more rows than the unit's list (over {number(most, locale='en')} rows).",
+        ) from exc
+    names = {label.lower(): name for label, name in FORM_03_COLUMNS} | {name: name for _, name in FORM_03_COLUMNS}
+    renamed = {names.get(column, column) for column in header}
+    required = [(label, name) for label, name in FORM_03_COLUMNS if name in ("si_code", "action")]
+    missing = [f"{label} ({name})" for label, name in required if name not in renamed]
+    if missing:
+        listed_names = ", ".join(missing)
+        raise UnusableFile(
+            f"Thiếu cột {listed_names}; hãy dùng tệp danh sách điều chỉnh đã tải về.",
+            f"The column {listed_names} is missing; use the adjustments file downloaded from this page.",
+        )
+    if not rows:
+        raise UnusableFile("Tệp không có dòng dữ liệu nào.", "The file has no data rows.")
+    return [(n, {names.get(column, column): value for column, value in cells.items()}) for n, cells in rows], others
+
 
 def refused_rows(
     rows: Sequence[tuple[int, dict[str, Any]]], result: FormResult

@@ -50,6 +50,16 @@ class Form02UploadForm(BaseForm):
     )
 
 
+class Form03UploadForm(BaseForm):
+    file = FileField(
+        _l("Tệp Mẫu số 03 đã điền (.xlsx hoặc .csv)"),
+        validators=[
+            FileRequired(_l("Hãy chọn tệp Mẫu số 03 đã điền.")),
+            FileAllowed(["xlsx", "csv"], _l("Tệp phải là bảng tính .xlsx hoặc .csv (tệp điều chỉnh đã tải về).")),
+        ],
+    )
+
+
 class ErrorsFileForm(BaseForm):
     """The refused rows of an upload, signed by us, sent back to be written as the errors file."""
 

@@ -1,0 +1,140 @@
+"""Form 03 as a spreadsheet: the people waiting for new bank details downloaded as a form to fill in, sent back with
+many corrections (and additions or removals) at once, each row taken as the form in the browser takes one; refused
+rows listed with what to do, and in an errors file."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+
+import openpyxl
+import pytest
+
+from disburse.claims.models import Claim
+from disburse.extensions import db
+from disburse.registry.models import Employee
+from tests.factories import create_claim, create_employee, create_employer, create_payment, create_user
+
+TODAY = "2021-10-25"  # the employers' review window, Form 03 taken
+
+
+@pytest.fixture
+def unit(app, db_session, monkeypatch):
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", TODAY)
+    return create_employer(name="Công ty TNHH Sửa Tài Khoản")
+
+
+def _person(unit, name: str, state: str) -> Claim:
+    return create_claim(state, employee=create_employee(employer_id=unit.id, full_name=name))
+
+
+def _si(claim: Claim) -> str:
+    return db.session.get(Employee, claim.employee_id).si_code
+
+
+def _employer(client, unit, locale: str = "vi"):
+    user = create_user("employer", employer_unit=unit.unit_code)
+    with client.session_transaction() as session:
+        session["_user_id"], session["_fresh"] = user.get_id(), True
+    user.locale = locale
+    db.session.commit()
+    return client
+
+
+def _csv(rows: list[list[str]]) -> io.BytesIO:
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    return io.BytesIO(out.getvalue().encode("utf-8-sig"))
+
+
+def test_the_people_waiting_for_details_download_filled_in_and_come_back_corrected(client, unit):
+    an, binh = _person(unit, "Lê Thị An", "awaiting_payment_details"), _person(unit, "Vũ Văn Bình", "payment_failed")
+    for claim in (an, binh):
+        create_payment(claim, "failed", failure_code="AC04")
+    gone = _person(unit, "Đỗ Văn Đi", "listed")
+    paid = _person(unit, "Ngô Thị Đủ", "paid")
+    client = _employer(client, unit)
+
+    download = client.get(f"/employers/{unit.unit_code}/form-03/waiting")
+    assert download.status_code == 200 and f"mau-03-{unit.unit_code}.xlsx" in download.headers["Content-Disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(download.data)).active
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert rows[0][:4] == [
+        "Mã số BHXH (si_code)",
+        "Họ và tên (full_name)",
+        "Lý do chi trả không thành công (failure)",
+        "Thao tác: add / remove / correct (action)",
+    ]
+    waiting = {row[0]: row for row in rows[1:]}
+    assert set(waiting) == {_si(an), _si(binh)}  # not the listed nor the paid
+    assert waiting[_si(an)][1] == "Lê Thị An" and waiting[_si(an)][3] == "correct"
+    assert "Tài khoản đã đóng" in waiting[_si(an)][2]
+
+    filled = [
+        rows[0],
+        [_si(an), "Lê Thị An", "", "correct", "VCB", "0071000123456", "", ""],
+        [_si(binh), "Vũ Văn Bình", "", "correct", "VCB", "12", "", ""],
+        [_si(gone), "", "", "remove", "", "", "", "Đã nghỉ việc"],
+        [_si(paid), "", "", "remove", "", "", "", ""],
+    ]
+    answer = client.post(
+        f"/employers/{unit.unit_code}/form-03/upload",
+        data={"file": (_csv(filled), "mau03.csv")},
+        content_type="multipart/form-data",
+    )
+    page = html.unescape(re.sub(r"\s+", " ", answer.get_data(as_text=True)))
+    assert answer.status_code == 200
+    assert "Điều chỉnh: 1 người" in page and "Không có tại đơn vị: 1 người" in page and "Dòng bị từ chối: 2" in page
+    states = {c.id: db.session.get(Claim, c.id).state for c in (an, binh, gone, paid)}
+    assert states == {an.id: "approved", binh.id: "payment_failed", gone.id: "removed", paid.id: "paid"}
+    assert db.session.get(Claim, an.id).bank_account == "0071000123456"
+    # Each refused row with its spreadsheet row number, its column and what to do.
+    assert '<td class="num">3</td><td>Số tài khoản (bank_account)</td><td>12</td>' in answer.get_data(as_text=True)
+    assert "báo cơ quan BHXH quận/huyện" in page  # the paid person's removal: whom to tell
+    token = re.search(r'name="errors" type="hidden" value="([^"]+)"', answer.get_data(as_text=True)).group(1)
+    errors = client.post(f"/employers/{unit.unit_code}/form-02/errors", data={"errors": token})
+    assert errors.status_code == 200 and f"mau-03-{unit.unit_code}-loi.csv" in errors.headers["Content-Disposition"]
+    lines = list(csv.reader(io.StringIO(errors.data.decode("utf-8-sig"))))
+    assert [line[:4] for line in lines[1:]] == [
+        ["3", "bank_account", "12", "account_format"],
+        ["5", "action", "remove", "cannot_remove"],
+    ]
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_a_file_without_the_si_code_or_the_action_column_changes_nothing_and_says_so(client, unit, locale):
+    claim = _person(unit, "Lê Thị An", "awaiting_payment_details")
+    client = _employer(client, unit, locale)
+    upload = _csv([["Mã số BHXH", "Ngân hàng", "Số tài khoản"], [_si(claim), "VCB", "0071000123456"]])
+    answer = client.post(
+        f"/employers/{unit.unit_code}/form-03/upload",
+        data={"file": (upload, "mau03.csv")},
+        content_type="multipart/form-data",
+    )
+    page = html.unescape(answer.get_data(as_text=True))
+    assert answer.status_code == 400
+    words = "Thiếu cột Thao tác: add / remove / correct (action)" if locale == "vi" else "The column Thao tác"
+    assert words in page and 'href="#file"' in page
+    assert db.session.get(Claim, claim.id).state == "awaiting_payment_details"
+
+
+def test_the_columns_are_read_by_their_labels_too(client, unit):
+    """A file typed by hand with the labels alone (no "(name)"), in any case."""
+    claim = _person(unit, "Lê Thị An", "awaiting_payment_details")
+    create_payment(claim, "failed", failure_code="AC04")
+    client = _employer(client, unit)
+    upload = _csv(
+        [
+            ["MÃ SỐ BHXH", "Thao tác: add / remove / correct", "Ngân hàng", "Số tài khoản"],
+            [_si(claim), "correct", "VCB", "0071000999888"],
+        ]
+    )
+    answer = client.post(
+        f"/employers/{unit.unit_code}/form-03/upload",
+        data={"file": (upload, "mau03.csv")},
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 200
+    assert db.session.get(Claim, claim.id).bank_account == "0071000999888"
