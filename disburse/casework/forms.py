@@ -275,6 +275,10 @@ class CashDeskForm(BaseForm):
         _l("Tìm người nhận: họ tên (có hoặc không dấu), mã số BHXH hoặc mã chi trả"),
         validators=[Optional(), Length(max=100, message=_l("Nội dung tìm kiếm dài quá 100 ký tự."))],
     )
+    page = IntegerField(
+        validators=[Optional(), NumberRange(min=1, max=1_000_000, message=_l("Trang không hợp lệ."))],
+        invalid_value_message=_l("Trang không hợp lệ."),
+    )
 
 
 class DeskSearchForm(BaseForm):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from math import ceil
 from typing import Any, cast
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -1125,6 +1126,10 @@ def withdraw_cash(claim_id: int) -> ResponseReturnValue:
     )
 
 
+#: People per page of the cash desk's list (a district may pay hundreds in cash).
+CASH_DESK_PAGE = 100
+
+
 @bp.get("/cash-desk")
 @roles_required(*STAFF)
 def cash_desk() -> ResponseReturnValue:
@@ -1143,10 +1148,16 @@ def cash_desk() -> ResponseReturnValue:
     program = _program()
     rows = cash_list(program, district, form.day.data, form.q.data or "")
     office = db.session.get(District, district)
+    pages = max(ceil(len(rows) / CASH_DESK_PAGE), 1)
+    page = min(form.page.data or 1, pages)
     return render_template(
         "caseworker/cash_desk.html",
         form=form,
         rows=rows,
+        shown=rows[(page - 1) * CASH_DESK_PAGE : page * CASH_DESK_PAGE],
+        page=page,
+        pages=pages,
+        args=lambda **changes: {k: v for k, v in ({**request.args, **changes}).items() if v},
         office=office.name if office else district,
         total=sum(row.amount_vnd for row in rows),
         may_record=user.role in CASH_ROLES,

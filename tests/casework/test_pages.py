@@ -1431,6 +1431,37 @@ def test_the_cash_desk_finds_the_person_at_the_counter(client, caseworker, app, 
     assert client.get("/caseworker/cash-desk", query_string={"q": "x" * 101}).status_code == 422
 
 
+def test_the_cash_desk_list_is_paged_with_the_whole_lists_count_and_total(client, caseworker, app, monkeypatch):
+    """A district paying hundreds in cash: 489 rows on one page were some 500 tab stops; 100 a page now, the count
+    and the total still the whole list's, the filters kept from page to page."""
+    from disburse.casework import views
+
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", PAYING_DAY)
+    monkeypatch.setattr(views, "CASH_DESK_PAGE", 2)
+    waiting = [create_cash_payment() for _ in range(5)]
+    sign_in(client, caseworker)
+    seen = []
+    page = client.get("/caseworker/cash-desk").get_data(as_text=True)
+    for number in (1, 2, 3):
+        assert f"Trang {number} / 3" in page
+        seen += re.findall(r'href="/caseworker/claims/(\d+)/cash-receipt"', page.split('id="cash-list"', 1)[1])
+        assert "5 người, tổng" in _text_of(page)
+        following = re.search(r'href="([^"]+)" rel="next"', page)
+        if number < 3:
+            page = client.get(following.group(1).replace("&amp;", "&")).get_data(as_text=True)
+        else:
+            assert following is None and 'rel="prev"' in page
+    assert sorted(int(n) for n in seen) == sorted(p.claim_id for p in waiting)
+    beyond = client.get("/caseworker/cash-desk?page=99").get_data(as_text=True)
+    assert "Trang 3 / 3" in beyond  # past the end: the last page
+    refused = client.get("/caseworker/cash-desk?page=0")
+    assert refused.status_code == 422 and "Trang không hợp lệ." in refused.get_data(as_text=True)
+
+
+def _text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", html)
+
+
 def test_the_cash_desk_of_a_wider_scope_asks_for_the_office(client):
     supervisor = create_user("supervisor", province="01", password=PASSWORD)
     payment = create_cash_payment()
