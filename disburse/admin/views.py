@@ -519,6 +519,7 @@ AUDIT_KEYS: dict[str, tuple[str, str]] = {
     "strict": ("Dừng khi có dòng lỗi", "Stop at a bad row"),
     "new_job": ("Công việc mới (số)", "New job (number)"),
     "code": ("Mã chương trình", "Programme code"),
+    "program": ("Chương trình", "Programme"),
     "field": ("Tham số", "Parameter"),
     "date": ("Ngày", "Date"),
     "percent_bp": ("Mục tiêu", "Target"),
@@ -533,6 +534,13 @@ AUDIT_KEYS: dict[str, tuple[str, str]] = {
     "after": ("Sau", "After"),
 }
 _KEY_ORDER = {key: i for i, key in enumerate(AUDIT_KEYS)}
+#: The programme parameters an admin changes on the programme page, as people call them.
+PARAMETER_LABELS: dict[str, tuple[str, str]] = {
+    "max_payment_failures": (
+        "Số lần chi trả lỗi trước khi đề nghị nhận tiền mặt",
+        "Payment failures before cash is offered",
+    ),
+}
 
 
 def _audit_value(key: str, value: Any) -> str:
@@ -546,6 +554,10 @@ def _audit_value(key: str, value: Any) -> str:
         return ", ".join(_audit_value(key, item) for item in value)
     if isinstance(value, dict):
         return "; ".join(f"{label}: {text}" for label, text in audit_lines(value))
+    if key == "kind" and value in service.IMPORT_KINDS:
+        return f"{pick(service.IMPORT_KINDS[value])} ({value})"
+    if key == "field" and value in PARAMETER_LABELS:
+        return f"{pick(PARAMETER_LABELS[value])} ({value})"
     if key == "role" and value in role_labels():
         return role_labels()[value]
     if key == "district" and isinstance(value, str):
@@ -578,10 +590,13 @@ def audit_lines(data: Any) -> list[tuple[str, str]]:
         return [] if data is None else [("", _audit_value("", data))]
     before, after = data.get("before"), data.get("after")
     lines = []
+    one_value = "before" in data and "after" in data and not isinstance(before, dict) and not isinstance(after, dict)
     for key in sorted(data, key=lambda k: (_KEY_ORDER.get(k, len(_KEY_ORDER)), k)):
-        if key in ("before", "after") and isinstance(before, dict) and isinstance(after, dict):
+        if key in ("before", "after") and ((isinstance(before, dict) and isinstance(after, dict)) or one_value):
             continue
         lines.append((pick(AUDIT_KEYS[key]) if key in AUDIT_KEYS else key, _audit_value(key, data[key])))
+    if one_value:  # one parameter changed (its name under "field"): "3 → 5"
+        lines.append((_("Giá trị"), f"{_audit_value('field', before)} → {_audit_value('field', after)}"))
     if isinstance(before, dict) and isinstance(after, dict):
         for key in sorted({*before, *after}, key=lambda k: (_KEY_ORDER.get(k, len(_KEY_ORDER)), k)):
             old, new = before.get(key), after.get(key)

@@ -219,3 +219,20 @@ def test_an_action_or_kind_of_record_with_no_label_shows_as_its_code(admin_clien
     assert _cells(page) == [("report.archive", "report_file 77")]
     assert "<td><code>report.archive</code></td>" in page
     assert '<option value="report.archive">report.archive</option>' in page
+
+
+def test_an_entrys_data_reads_in_words_a_parameter_changed_as_one_line(app):
+    """A programme parameter's change was "Tham số: max_payment_failures", "Trước: 3" and "Sau: 5" on three lines;
+    a lists build's programme and an upload's kind were their codes."""
+    from disburse.admin.views import audit_lines
+
+    with app.test_request_context():
+        changed = audit_lines({"code": "NQ116", "field": "max_payment_failures", "before": 3, "after": 5})
+        assert changed == [
+            ("Mã chương trình", "NQ116"),
+            ("Tham số", "Số lần chi trả lỗi trước khi đề nghị nhận tiền mặt (max_payment_failures)"),
+            ("Giá trị", "3 → 5"),
+        ]
+        assert audit_lines({"program": "DEMO116"}) == [("Chương trình", "DEMO116")]
+        kind = dict(audit_lines({"kind": "employers", "filename": "don-vi.csv"}))["Loại"]
+        assert kind.endswith("(employers)") and kind != "employers"
