@@ -3,6 +3,13 @@
 (function () {
   "use strict";
   var box = document.getElementById("job");
+  // Reloaded because the job just finished (below): the focus goes to its state, read out, not to the page's top.
+  var just = "disburse-job-finished";
+  if (box && window.sessionStorage && sessionStorage.getItem(just) === window.location.pathname) {
+    sessionStorage.removeItem(just);
+    var state = document.getElementById("job-state");
+    if (state) { state.setAttribute("tabindex", "-1"); state.setAttribute("role", "status"); state.focus(); }
+  }
   if (!box || box.getAttribute("data-finished") === "true" || !window.fetch) { return; }
   var url = box.getAttribute("data-status-url");
   var bar = document.getElementById("job-progress");
@@ -28,7 +35,11 @@
       .then(function (status) {
         if (!status) { return; }
         show(status);
-        if (status.finished) { window.location.reload(); return; }
+        if (status.finished) {
+          if (window.sessionStorage) { sessionStorage.setItem(just, window.location.pathname); }
+          window.location.reload();
+          return;
+        }
         window.setTimeout(poll, 1000);
       })
       .catch(function () { window.setTimeout(poll, 3000); });

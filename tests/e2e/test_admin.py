@@ -133,3 +133,24 @@ def test_the_admin_pages_by_keyboard_and_axe(page, committed, locale):
     page.locator("#district").press("Enter")  # submits the form
     expect(page.locator(".flash")).to_contain_text("Changes saved." if en else "Đã lưu thay đổi.")
     expect(page.locator("#role")).to_have_value("supervisor")
+
+
+def test_a_job_finishing_while_its_page_is_open_takes_the_focus_to_its_state(page, committed):
+    """The page reloads itself when the job ends (to show all it has); the focus then goes to the job's state, read out,
+    not to the top of the page the user was somewhere down."""
+    from disburse.jobs import service as jobs
+
+    admin = committed.user("admin")
+    job = jobs.create_job("lists.build", {"program": "NQ116"}, created_by=admin.id)
+    job.state = "running"
+    committed.commit()
+    sign_in(page, admin)
+    page.goto(f"/jobs/{job.id}")
+    expect(page.locator("#job-state")).to_have_text("Đang chạy")
+    page.keyboard.press("Tab")
+    jobs.finish(db.session.get(Job, job.id), result={})
+    db.session.commit()
+    expect(page.locator("#job-state")).to_have_text("Đã xong", timeout=15_000)
+    expect(page.locator("#job-state")).to_be_focused()
+    page.reload()  # a later visit: nothing taken
+    expect(page.locator("#job-state")).not_to_be_focused()
