@@ -22,7 +22,6 @@ import redis
 from flask import current_app
 from sqlalchemy import distinct, func, or_, select, text
 from werkzeug.datastructures import FileStorage
-from werkzeug.utils import secure_filename
 
 from disburse.auth import service as auth
 from disburse.auth.models import AuditLog, User
@@ -100,7 +99,10 @@ def start_import(kind: str, upload: FileStorage, *, strict: bool, actor: User) -
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{uuid.uuid4().hex}{extension}"
     upload.save(path)
-    shown = secure_filename(original) or f"upload{extension}"
+    # The name as the admin knows it (the stored file is named by a random id): composed, no folders, no control
+    # characters, cut to 200 characters; only ever shown (escaped) and audited.
+    base = unicodedata.normalize("NFC", original.replace("\\", "/").rsplit("/", 1)[-1])
+    shown = "".join(c for c in base if unicodedata.category(c)[0] != "C").strip()[:200] or f"upload{extension}"
     job = submit(
         f"import.{kind}",
         {"path": str(path), "strict": strict, "filename": shown, "size": path.stat().st_size},

@@ -53,13 +53,16 @@ def test_an_upload_is_imported_by_a_job_with_its_refused_rows_to_download(admin_
     assert (job.kind, job.state, job.created_by) == ("import.employers", "queued", admin.id)
     stored = Path(job.params["path"])
     assert stored.parent == folders["uploads"] and stored.read_bytes() == _csv(rows)
-    assert job.params["filename"] == "don-vi_thang_11.csv" and job.params["strict"] is False
+    assert job.params["filename"] == "don-vi thang 11.csv" and job.params["strict"] is False  # as the admin named it
     assert _waiting(broker, QueueNames.IMPORTS) == [("imports.run", [job_id])]
     entry = db.session.query(AuditLog).filter_by(action="import.upload", object_id=str(job_id)).one()
     assert entry.actor_id == admin.id and entry.data["kind"] == "employers"
 
     queued = admin_client.get(f"/jobs/{job_id}").get_data(as_text=True)
     assert "Đang chờ" in queued and "<progress" in queued
+    assert '<dd id="job-file">don-vi thang 11.csv</dd>' in queued  # which of ten imports this one is
+    listed = admin_client.get("/jobs/").get_data(as_text=True)
+    assert '<span class="hint">don-vi thang 11.csv</span>' in listed
 
     run_import(job_id)  # what the worker does with the message
 
@@ -212,3 +215,12 @@ def test_a_strict_import_with_a_refused_row_says_what_to_do_in_the_pages_words(a
     said = "1 dòng bị từ chối; đã chọn không nhập dòng nào nếu có dòng bị từ chối, nên không dòng nào được nhập."
     assert said in html
     assert "strict" not in html.split("<main", 1)[1]
+
+
+def test_an_uploads_name_is_kept_as_named_without_folders_or_control_characters(admin_client, admin, folders, broker):
+    rows = [employer_row()]
+    named = "../bhxh/Danh sa\u0301ch đơn vị\u0007 tháng 12.CSV"  # folders, a decomposed accent, a bell
+    answer = _upload(admin_client, _csv(rows), named)
+    job = db.session.get(Job, int(answer.headers["Location"].rsplit("/", 1)[1]))
+    assert job.params["filename"] == "Danh sách đơn vị tháng 12.CSV"
+    assert Path(job.params["path"]).parent == folders["uploads"]  # stored under an id of ours, whatever its name
