@@ -66,7 +66,7 @@ def test_strict_job_with_rejected_rows_fails_and_lands_nothing(db_session: Sessi
 
     job = db_session.get(Job, job_id)
     assert job is not None and job.state == "failed"
-    assert job.error is not None and "strict" in job.error
+    assert job.error is not None and "không nhập dòng nào" in job.error  # the form's words for strict
     assert job.result is not None and job.result["rejected"] == 1 and job.result["applied"] is False
     assert stored_si_codes([r["si_code"] for r in rows]) == set()
 
