@@ -8,7 +8,7 @@
   if (box && window.sessionStorage && sessionStorage.getItem(just) === window.location.pathname) {
     sessionStorage.removeItem(just);
     var state = document.getElementById("job-state");
-    if (state) { state.setAttribute("tabindex", "-1"); state.setAttribute("role", "status"); state.focus(); }
+    if (state) { state.setAttribute("tabindex", "-1"); state.focus(); }  // its aria-live reads it out
   }
   if (!box || box.getAttribute("data-finished") === "true" || !window.fetch) { return; }
   var url = box.getAttribute("data-status-url");
