@@ -101,10 +101,11 @@ HELD_SHOWN_PER_BATCH = 20
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 def batches_cmd(limit: int) -> None:
     """The latest batches: control totals and how their payments stand."""
-    batches = [row.batch for row in payment_batches.latest(limit=limit).rows]
+    rows = payment_batches.latest(limit=limit).rows
+    batches = [row.batch for row in rows]
     states = {
-        batch_id: "".join(f" {state}={number(amount.count)}" for state, amount in sorted(by_state.items()))
-        for batch_id, by_state in payment_batches.standing([b.id for b in batches]).items()
+        row.batch.id: "".join(f" {state}={number(amount.count)}" for state, amount in sorted(row.by_state.items()))
+        for row in rows
     }
     held = sending.orders_held_back(None, batch_ids=list(states), per_batch=HELD_SHOWN_PER_BATCH)
     held_by_batch: dict[int, list[sending.HeldBack]] = {}
