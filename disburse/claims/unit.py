@@ -125,14 +125,8 @@ def _send_details(program: Program) -> tuple[str, str]:
 
 
 #: The latest payment of each of the unit's claims (its highest attempt).
-_LATEST_PAYMENTS = text(
-    """SELECT DISTINCT ON (p.claim_id) p.claim_id, p.state, p.failure_code, p.settled_at
-       FROM payments p JOIN claims c ON c.id = p.claim_id
-       WHERE c.program_id = :program_id AND c.employer_id = :employer_id
-       ORDER BY p.claim_id, p.attempt DESC, p.id DESC"""
-)
 _NO_PARALLEL = text("SELECT set_config('max_parallel_workers_per_gather', '0', true)")
-#: The latest payment of each of the claims ``ids`` (a page of the unit's list): one probe of the unique
+#: The latest payment of each of the claims ``ids`` (a page of the unit's list, or the part of it asked for): one probe of the unique
 #: ``(claim_id, attempt)`` per claim, whatever the statistics say (``claim_id = ANY(:ids)`` with a DISTINCT ON let the
 #: planner read every payment when the table's statistics were stale: 3.6–6.9 s at the national point).
 _LATEST_PAYMENTS_OF = text(
@@ -159,16 +153,14 @@ def _search(query: str) -> Any:
     return name_contains(Employee.full_name, query)
 
 
-def _matching(columns: Sequence[Any], program: Program, employer: Employer, query: str, state: str = "") -> Any:
-    """``columns`` of the unit's claims in ``program`` with their people, those matching ``query`` (and in
-    ``state``, when given) only."""
+def _matching(columns: Sequence[Any], program: Program, employer: Employer, query: str, *conditions: Any) -> Any:
+    """``columns`` of the unit's claims in ``program`` with their people, those matching ``query`` (and
+    ``conditions``) only."""
     statement = (
         select(*columns)
         .join(Employee, Employee.id == Claim.employee_id)
-        .where(Claim.program_id == program.id, Claim.employer_id == employer.id)
+        .where(Claim.program_id == program.id, Claim.employer_id == employer.id, *conditions)
     )
-    if state:
-        statement = statement.where(Claim.state == state)
     query = " ".join(query.split())
     return statement.where(_search(query)) if query else statement
 
@@ -225,13 +217,13 @@ def _list_order(row: Any) -> tuple[object, ...]:
     return vietnamese_name_key(row.full_name), row.si_code
 
 
-def workforce(program: Program, employer: Employer, query: str = "") -> list[WorkforceRow]:
+def workforce(program: Program, employer: Employer, query: str = "", *conditions: Any) -> list[WorkforceRow]:
     """The unit's claims in ``program``, each with its latest payment and why it is stuck, in Vietnamese name order;
-    only those matching ``query`` (an SI code or its start, or part of a name with or without diacritics)."""
-    found = db.session.execute(_matching(_DETAILS, program, employer, query)).all()
+    only those matching ``query`` (an SI code or its start, or part of a name with or without diacritics) and the
+    SQL ``conditions`` on the claims."""
+    found = db.session.execute(_matching(_DETAILS, program, employer, query, *conditions)).all()
     payments = {
-        row.claim_id: row
-        for row in db.session.execute(_LATEST_PAYMENTS, {"program_id": program.id, "employer_id": employer.id})
+        row.claim_id: row for row in db.session.execute(_LATEST_PAYMENTS_OF, {"ids": [claim.id for claim in found]})
     }
     refused_for = last_refusal_codes([claim.id for claim in found if claim.state == ClaimState.REJECTED])
     send_details = _send_details(program)
@@ -252,7 +244,13 @@ def workforce_page(
     # requests. For this transaction only.
     db.session.execute(_NO_PARALLEL)
     keys = db.session.execute(
-        _matching((Claim.id, Employee.full_name, Employee.si_code), program, employer, query, state)
+        _matching(
+            (Claim.id, Employee.full_name, Employee.si_code),
+            program,
+            employer,
+            query,
+            *([Claim.state == state] if state else []),
+        )
     )
     ordered = sorted(keys.all(), key=_list_order)
     page = min(max(page, 1), max(1, -(-len(ordered) // size)))
@@ -285,16 +283,7 @@ def _waits_for_form_02(program: Program, today: date) -> Any:
 def waiting_for_form_02(program: Program, employer: Employer) -> list[WorkforceRow]:
     """The unit's people still waiting for its Form 02 (also late: :func:`_waits_for_form_02`), in Vietnamese name
     order."""
-    waiting = set(
-        db.session.scalars(
-            select(Claim.id).where(
-                Claim.program_id == program.id,
-                Claim.employer_id == employer.id,
-                _waits_for_form_02(program, programme_today()),
-            )
-        )
-    )
-    return [row for row in workforce(program, employer) if row.claim_id in waiting] if waiting else []
+    return workforce(program, employer, "", _waits_for_form_02(program, programme_today()))
 
 
 # ------------------------------------------------------------------------------------------------- deadlines
@@ -429,8 +418,7 @@ def form_03_waiting_table(program: Program, employer: Employer, locale: str) -> 
     header = [f"{label} ({name})" for label, name in FORM_03_COLUMNS]
     rows = [
         [row.si_code, row.full_name, row.reason_text(locale) or "", "correct", "", "", "", ""]
-        for row in workforce(program, employer)
-        if row.state in _WAITING_FOR_DETAILS
+        for row in workforce(program, employer, "", Claim.state.in_(_WAITING_FOR_DETAILS))
     ]
     return header, rows
 
