@@ -28,6 +28,7 @@ import logging
 import operator
 import os
 import re
+import tempfile
 import warnings
 import zipfile
 import zlib
@@ -35,8 +36,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from io import BytesIO
 from pathlib import Path
 from typing import Any
+
+from flask import Response, send_file
 
 from disburse.formatting import composed
 
@@ -689,6 +693,40 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) 
             writer.writerow([_csv_value(v) for v in row])
             count += 1
     return count
+
+
+#: The media type of a table downloaded in each format.
+MEDIA_TYPES = {
+    "csv": "text/csv",  # Werkzeug adds "; charset=utf-8" to text types
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def table_bytes(
+    fmt: str,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    title: str = "Sheet1",
+    formats: Sequence[str | None] = (),
+) -> bytes:
+    """A table as the bytes of a CSV (:func:`write_csv`) or XLSX (:func:`write_xlsx`) file, ``fmt`` one of
+    :data:`MEDIA_TYPES`: a download answered at once."""
+    assert fmt in MEDIA_TYPES
+    with tempfile.TemporaryDirectory(prefix="disburse-table-") as folder:
+        path = Path(folder) / f"table.{fmt}"
+        if fmt == "csv":
+            write_csv(path, header, rows)
+        else:
+            write_xlsx(path, header, rows, title=title, formats=formats)
+        return path.read_bytes()
+
+
+def download(body: bytes, name: str) -> Response:
+    """The response that downloads ``body`` as the file ``name`` (.csv or .xlsx: :data:`MEDIA_TYPES`)."""
+    return send_file(
+        BytesIO(body), as_attachment=True, download_name=name, mimetype=MEDIA_TYPES[name.rsplit(".", 1)[-1]]
+    )
 
 
 class SpreadsheetWriter:

@@ -31,6 +31,7 @@ from flask.testing import FlaskClient
 from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy import text
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
+from werkzeug.http import parse_options_header
 
 from config import Test
 from disburse import create_app, runtime
@@ -245,6 +246,13 @@ def sign_in(client: FlaskClient, user: Any, locale: str = "vi") -> None:
     user.locale = locale
     db.session.commit()
     assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+
+
+def downloaded_name(response: Any) -> str:
+    """The file name a download's ``Content-Disposition`` gives (quoted or not, as HTTP allows)."""
+    disposition, options = parse_options_header(response.headers["Content-Disposition"])
+    assert disposition == "attachment", disposition
+    return str(options["filename"])
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -3,15 +3,13 @@ neutralised, Excel's limits), with the headers in both languages (a file both re
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from disburse.casework import outreach
 from disburse.formatting import dmy
 from disburse.programs.calendar import VIETNAM_TZ
-from disburse.spreadsheets import COUNT, TEXT, write_csv, write_xlsx
+from disburse.spreadsheets import COUNT, TEXT, table_bytes
 from disburse.verification.review import CONTACT_OUTCOMES
 
 HEADER = [
@@ -53,12 +51,6 @@ def _rows(program_id: int, district: str, kind: str, with_phone: bool) -> Iterat
 
 def outreach_file(program_id: int, district: str, kind: str, fmt: str, *, with_phone: bool = False) -> bytes:
     """The list as the bytes of a CSV (UTF-8 with BOM) or XLSX file."""
-    assert fmt in ("csv", "xlsx") and kind in outreach.KINDS
-    with tempfile.TemporaryDirectory(prefix="disburse-outreach-") as folder:
-        path = Path(folder) / f"outreach.{fmt}"
-        rows = _rows(program_id, district, kind, with_phone)
-        if fmt == "csv":
-            write_csv(path, HEADER, rows)
-        else:
-            write_xlsx(path, HEADER, rows, title=f"Lien he {district}", formats=FORMATS)
-        return path.read_bytes()
+    assert kind in outreach.KINDS
+    rows = _rows(program_id, district, kind, with_phone)
+    return table_bytes(fmt, HEADER, rows, title=f"Lien he {district}", formats=FORMATS)

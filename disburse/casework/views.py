@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from math import ceil
 from typing import Any, cast
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
@@ -69,6 +69,7 @@ from disburse.programs.service import ProgramNotFound, get_program
 from disburse.reference.models import District
 from disburse.reference.service import bank_choices
 from disburse.registry.models import Employee, Employer
+from disburse.spreadsheets import download
 from disburse.verification import reasons, review
 from disburse.verification.review import (
     ACTING_ROLES,
@@ -1271,8 +1272,7 @@ def outreach_export() -> ResponseReturnValue:
     fmt = form.format.data or "xlsx"
     body = exports.outreach_file(_program_id(), district, kind, fmt, with_phone=bool(form.with_phone.data))
     name = f"lien-he-{kind.replace('_', '-')}-{district}-{programme_today():%Y%m%d}.{fmt}"
-    mimetype = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return download(body, name)
 
 
 # ------------------------------------------------------------------------------------------- Form 04 at the desk

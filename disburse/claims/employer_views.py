@@ -10,12 +10,13 @@ and commit.
 from __future__ import annotations
 
 import tempfile
-from io import BytesIO
+from collections.abc import Iterator
+from contextlib import contextmanager
 from math import ceil
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -47,7 +48,7 @@ from disburse.programs.service import ProgramNotFound, get_program
 from disburse.reference.service import bank_choices
 from disburse.registry.models import Employer
 from disburse.reports.service import employer_progress
-from disburse.spreadsheets import UnusableFile, other_sheets_note, write_csv, write_xlsx
+from disburse.spreadsheets import UnusableFile, download, other_sheets_note, table_bytes
 
 bp = Blueprint("employers", __name__, url_prefix="/employers")
 
@@ -139,21 +140,10 @@ def status(unit_code: str) -> ResponseReturnValue:
 def form_01(unit_code: str) -> ResponseReturnValue:
     """The unit's Form 01 list as a spreadsheet (.xlsx; ``?format=csv`` for CSV), the Form 02 columns to fill in."""
     program, employer = current_program(), unit_or_404(unit_code)
-    as_csv = request.args.get("format") == "csv"
+    fmt = "csv" if request.args.get("format") == "csv" else "xlsx"
     header, rows = unit.form_01_table(program, employer)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / ("form.csv" if as_csv else "form.xlsx")
-        if as_csv:
-            write_csv(path, header, rows)
-        else:
-            write_xlsx(path, header, rows, title=f"Mẫu 01 {employer.unit_code}", formats=unit.FORM_01_FORMATS)
-        content = path.read_bytes()
-    return send_file(
-        BytesIO(content),
-        as_attachment=True,
-        download_name=f"mau-01-{employer.unit_code}.{'csv' if as_csv else 'xlsx'}",
-        mimetype="text/csv" if as_csv else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    body = table_bytes(fmt, header, rows, title=f"Mẫu 01 {employer.unit_code}", formats=unit.FORM_01_FORMATS)
+    return download(body, f"mau-01-{employer.unit_code}.{fmt}")
 
 
 #: People per page of Form 02 in the browser.
@@ -306,14 +296,14 @@ def _size(upload: FileStorage) -> int:
     return size
 
 
-def _read_upload(
-    upload: FileStorage, program: Program, employer: Employer
-) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
-    suffix = Path(upload.filename or "").suffix.lower()
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"upload{suffix}"
+@contextmanager
+def _saved(upload: FileStorage) -> Iterator[Path]:
+    """The uploaded file saved in a temporary folder, with its suffix (the readers tell CSV from XLSX by it), and
+    removed when done."""
+    with tempfile.TemporaryDirectory(prefix="disburse-upload-") as folder:
+        path = Path(folder) / f"upload{Path(upload.filename or '').suffix.lower()}"
         upload.save(path)
-        return unit.read_returned_form(path, program, unit.listed_people(program, employer))
+        yield path
 
 
 def _errors_serializer() -> URLSafeSerializer:
@@ -347,7 +337,8 @@ def form_02_upload(unit_code: str) -> ResponseReturnValue:
         db.session.commit()
         return redirect(url_for("jobs.show", job_id=job.id))
     try:
-        rows, others = _read_upload(form.file.data, program, employer)
+        with _saved(form.file.data) as path:
+            rows, others = unit.read_returned_form(path, program, unit.listed_people(program, employer))
         result = confirm(
             program,
             employer.unit_code,
@@ -387,16 +378,8 @@ def form_02_errors(unit_code: str) -> ResponseReturnValue:
     if not isinstance(payload, dict) or payload.get("unit") != employer.unit_code:
         abort(400)
     form_number = "03" if payload.get("form") == "03" else "02"
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "errors.csv"
-        write_csv(path, unit.ERRORS_HEADER, payload["lines"])
-        content = path.read_bytes()
-    return send_file(
-        BytesIO(content),
-        as_attachment=True,
-        download_name=f"mau-{form_number}-{employer.unit_code}-loi.csv",
-        mimetype="text/csv",
-    )
+    body = table_bytes("csv", unit.ERRORS_HEADER, payload["lines"])
+    return download(body, f"mau-{form_number}-{employer.unit_code}-loi.csv")
 
 
 _ADJUSTED = {
@@ -487,16 +470,8 @@ def form_03_waiting(unit_code: str) -> ResponseReturnValue:
     """The people waiting for new bank details as a Form 03 workbook to fill in and upload back."""
     program, employer = current_program(), unit_or_404(unit_code)
     header, rows = unit.form_03_waiting_table(program, employer, str(get_locale() or "vi"))
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "form.xlsx"
-        write_xlsx(path, header, rows, title=f"Mẫu 03 {employer.unit_code}", formats=unit.FORM_03_FORMATS)
-        content = path.read_bytes()
-    return send_file(
-        BytesIO(content),
-        as_attachment=True,
-        download_name=f"mau-03-{employer.unit_code}.xlsx",
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    body = table_bytes("xlsx", header, rows, title=f"Mẫu 03 {employer.unit_code}", formats=unit.FORM_03_FORMATS)
+    return download(body, f"mau-03-{employer.unit_code}.xlsx")
 
 
 @bp.post("/<unit_code>/form-03/upload")
@@ -519,11 +494,8 @@ def form_03_upload(unit_code: str) -> ResponseReturnValue:
 
     if not upload.validate_on_submit():
         return page(400)
-    suffix = Path(upload.file.data.filename or "").suffix.lower()
     try:
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / f"upload{suffix}"
-            upload.file.data.save(path)
+        with _saved(upload.file.data) as path:
             rows, others = unit.read_adjustments(path, unit.listed_people(program, employer))
         result = adjust(program, employer.unit_code, [cells for _, cells in rows], actor=current_user)
     except (UnusableFile, FormRefused) as exc:

@@ -124,11 +124,11 @@ def _send_details(program: Program) -> tuple[str, str]:
     return _SEND_DETAILS if program.takes_adjustments(programme_today()) else adjustments_closed(program)
 
 
-#: The latest payment of each of the unit's claims (its highest attempt).
 _NO_PARALLEL = text("SELECT set_config('max_parallel_workers_per_gather', '0', true)")
-#: The latest payment of each of the claims ``ids`` (a page of the unit's list, or the part of it asked for): one probe of the unique
-#: ``(claim_id, attempt)`` per claim, whatever the statistics say (``claim_id = ANY(:ids)`` with a DISTINCT ON let the
-#: planner read every payment when the table's statistics were stale: 3.6–6.9 s at the national point).
+#: The latest payment (the highest attempt) of each of the claims ``ids`` (a page of the unit's list, or the part of
+#: it asked for): one probe of the unique ``(claim_id, attempt)`` per claim, whatever the statistics say
+#: (``claim_id = ANY(:ids)`` with a DISTINCT ON let the planner read every payment when the table's statistics were
+#: stale: 3.6–6.9 s at the national point).
 _LATEST_PAYMENTS_OF = text(
     """SELECT p.claim_id, p.state, p.failure_code, p.settled_at
        FROM unnest(CAST(:ids AS bigint[])) AS c(id)

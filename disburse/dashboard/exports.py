@@ -10,12 +10,8 @@ from typing import Any
 
 from disburse.dashboard.queries import TableQuery, child_level, monthly_totals, table_rows, unpaid_parts_unknown
 from disburse.formatting import tenths_down
-from disburse.spreadsheets import COUNT, DATE, MONEY, PERCENT, TEXT, write_csv, write_xlsx
+from disburse.spreadsheets import COUNT, DATE, MEDIA_TYPES, MONEY, PERCENT, TEXT, table_bytes, write_csv, write_xlsx
 
-MIMETYPES = {
-    "csv": "text/csv",  # Werkzeug adds "; charset=utf-8" to text types
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 #: How the XLSX shows each column (:func:`disburse.spreadsheets.write_xlsx`): codes as text, then the figures.
 _FIRST_FORMATS = {"province": [TEXT, None], "district": [TEXT, None], "unit": [TEXT, None, TEXT]}
 FIGURES_FORMATS = [COUNT, COUNT, PERCENT, MONEY, *[COUNT] * 10]
@@ -102,7 +98,7 @@ def write_table(
     program_id: int, query: TableQuery, fmt: str, path: Path, progress: Callable[[int, int | None], None] | None = None
 ) -> int:
     """Write the table to ``path`` as CSV (UTF-8 with BOM) or XLSX; the number of rows written."""
-    assert fmt in MIMETYPES
+    assert fmt in MEDIA_TYPES
     level = child_level(query.area, query.table)
     count = 0
 
@@ -169,7 +165,7 @@ MONTHLY_UNKNOWN_NOTE = (
 def monthly_file(rows: list[dict[str, Any]], month: str, fmt: str = "xlsx") -> bytes:
     """The monthly report as XLSX or CSV (UTF-8 with BOM), the same columns in both (:data:`MONTHLY_HEADER`): a row
     per province, then the total; a figure not known is a blank cell, and a note under the total says why."""
-    assert fmt in MIMETYPES
+    assert fmt in MEDIA_TYPES
 
     def values() -> Iterator[list[Any]]:
         for row in rows:
@@ -178,14 +174,8 @@ def monthly_file(rows: list[dict[str, Any]], month: str, fmt: str = "xlsx") -> b
         if unpaid_parts_unknown(rows):
             yield ["", MONTHLY_UNKNOWN_NOTE]
 
-    with tempfile.TemporaryDirectory(prefix="disburse-monthly-") as folder:
-        path = Path(folder) / f"report.{fmt}"
-        if fmt == "csv":
-            write_csv(path, MONTHLY_HEADER, values())
-        else:
-            title = f"Bao cao {month.replace('/', '-')}"
-            write_xlsx(path, MONTHLY_HEADER, values(), title=title, formats=MONTHLY_FORMATS)
-        return path.read_bytes()
+    title = f"Bao cao {month.replace('/', '-')}"
+    return table_bytes(fmt, MONTHLY_HEADER, values(), title=title, formats=MONTHLY_FORMATS)
 
 
 def _known(value: int | None) -> int | str:

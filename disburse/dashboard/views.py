@@ -67,6 +67,7 @@ from disburse.reports.dashboard import (
 )
 from disburse.reports.dashboard import backlog as backlog_of
 from disburse.reports.service import Area, area_reduction, visible_area
+from disburse.spreadsheets import MEDIA_TYPES, download
 from disburse.verification import reasons as review_reasons
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -301,11 +302,7 @@ def export() -> ResponseReturnValue:
     name = _export_name(area, query, fmt)
     rows = query.limit or row_count(program.id, query)
     if rows <= current_app.config["DISBURSE_EXPORT_DIRECT_ROWS"]:
-        return Response(
-            exports.table_file(program.id, query, fmt),
-            mimetype=exports.MIMETYPES[fmt],
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        return download(exports.table_file(program.id, query, fmt), name)
     if request.method == "GET":
         return render_template(
             "dashboard/export.html", area_name=_area_name(area), rows=rows, fmt=fmt, back=_area_url(area)
@@ -788,12 +785,8 @@ def monthly() -> ResponseReturnValue:
     month = date(int(text[3:]), int(text[:2]), 1)
     rows = monthly_report(program.id, month, today, province)
     fmt = form.format.data or "html"
-    if fmt in exports.MIMETYPES:
-        return Response(
-            exports.monthly_file(rows, text, fmt),
-            mimetype=exports.MIMETYPES[fmt],
-            headers={"Content-Disposition": f'attachment; filename="bao-cao-thang-{month:%Y-%m}.{fmt}"'},
-        )
+    if fmt in MEDIA_TYPES:
+        return download(exports.monthly_file(rows, text, fmt), f"bao-cao-thang-{month:%Y-%m}.{fmt}")
     totals = monthly_totals(rows)
     return render_template(
         "dashboard/monthly.html",

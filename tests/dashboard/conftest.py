@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from disburse.reports.rollups import refresh_reduction_totals
-from tests.conftest import PASSWORD, sign_in  # noqa: F401 - this package's tests import them from here
+from tests.conftest import PASSWORD, downloaded_name, sign_in  # noqa: F401 - this package's tests import them from here
 from tests.factories import create_claim, create_employee, create_employer, nq116
 
 DONG_ANH, SOC_SON, QUAN_1 = "017", "016", "760"
