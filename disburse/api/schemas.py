@@ -82,7 +82,8 @@ class ApiModel(BaseModel):
     @classmethod
     def _composed(cls, value: Any) -> Any:
         """Text in its composed form (NFC), as everything is stored and compared: a Vietnamese keyboard set to
-        "Unicode tổ hợp" sends "ế" as e + two combining marks, which would compare unequal to the same word."""
+        "Unicode tổ hợp" sends "ế" as e + two combining marks, which would compare unequal to the same word. A field
+        with a length limit composes first (:data:`COMPOSED`)."""
         return composed(value) if isinstance(value, str) else value
 
     def problems(self) -> dict[str, tuple[str, str]]:
@@ -129,6 +130,17 @@ def _empty_to_none(value: Any) -> Any:
 
 #: Put before an optional text field's type: blank text is the same as no value.
 BLANK_IS_ABSENT = BeforeValidator(_empty_to_none)
+
+
+def _composed_text(value: Any) -> Any:
+    return composed(value) if isinstance(value, str) else value
+
+
+#: Put last in a text field's ``Annotated`` that has a length limit: the text composed (NFC) before its checks, so
+#: that the limit counts letters, not the marks of letters typed decomposed. (:class:`ApiModel` composes every text
+#: after its checks; a "before" validator on every field would make Pydantic read JSON's dates as Python's and
+#: refuse them.)
+COMPOSED = BeforeValidator(_composed_text)
 CONTROL_MSG = Msg(
     "Có ký tự điều khiển không hợp lệ.", "Contains control characters.", frozenset({"string_pattern_mismatch"})
 )

@@ -24,7 +24,17 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from disburse.api.errors import api_error, message
-from disburse.api.schemas import ApiModel, ErrorResponse, Msg, ProgramCode, QueryModel, Reason, ResponseModel, endpoint
+from disburse.api.schemas import (
+    COMPOSED,
+    ApiModel,
+    ErrorResponse,
+    Msg,
+    ProgramCode,
+    QueryModel,
+    Reason,
+    ResponseModel,
+    endpoint,
+)
 from disburse.auth.permissions import roles_required
 from disburse.auth.scopes import visible_unit
 from disburse.claims import applications, employer_forms
@@ -120,7 +130,7 @@ class ApplicationBody(ApiModel):
 
     si_code: Annotated[str, Field(description="The SI code (10 digits).")]
     national_id: Annotated[str, Field(description="CMND/CCCD: 9 or 12 digits.")]
-    full_name: Annotated[str, Field(max_length=200)]
+    full_name: Annotated[str, Field(max_length=200), COMPOSED]
     date_of_birth: dt.date
     phone: Annotated[
         str,
@@ -129,7 +139,7 @@ class ApplicationBody(ApiModel):
             "dashes and brackets between groups are dropped; +84 or 0084 before the number stands for its 0."
         ),
     ]
-    address: Annotated[str, Field(max_length=500)]
+    address: Annotated[str, Field(max_length=500), COMPOSED]
     status: Annotated[str, Field(description="stopped (contract ended) or participating.")]
     unit_code: Annotated[
         str,

@@ -31,6 +31,7 @@ from disburse.api.errors import api_error, message
 from disburse.api.schemas import (
     BLANK_IS_ABSENT,
     BLANK_IS_MISSING,
+    COMPOSED,
     CONTROL_MSG,
     NO_CONTROL,
     QUERY_BOOL,
@@ -105,6 +106,7 @@ _Note = Annotated[
     BLANK_IS_ABSENT,
     Field(default=None, description=f"A note for the claim's timeline (at most {MAX_TEXT} characters)."),
     CONTROL_MSG,
+    COMPOSED,
 ]
 
 #: A note the action needs (an information request's, a decline's): some text, up to MAX_TEXT characters.
@@ -113,6 +115,7 @@ _RequiredNote = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT, pattern=NO_CONTROL),
     CONTROL_MSG,
     BLANK_IS_MISSING,
+    COMPOSED,
 ]
 
 
@@ -236,6 +239,7 @@ class RejectBody(ApiModel):
         Field(description="The reason in the caseworker's words (printed on the notice)."),
         CONTROL_MSG,
         BLANK_IS_MISSING,
+        COMPOSED,
     ]
 
 
@@ -256,6 +260,7 @@ class ResolveDuplicateBody(ApiModel):
         BLANK_IS_ABSENT,
         Field(default=None, description="Required with override."),
         CONTROL_MSG,
+        COMPOSED,
     ]
 
     def problems(self) -> dict[str, tuple[str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Iterator
 from datetime import date
 
@@ -253,6 +254,26 @@ def test_an_application_answers_its_reasons_with_their_labels(app, client, db_se
     assert response.status_code == 201
     (reason,) = response.get_json()["claim"]["reasons"]
     assert reason["code"] == "pension_decision" and reason["label_vi"] and reason["label_en"]
+
+
+def test_a_length_limit_counts_letters_typed_decomposed(app, client, db_session):
+    """A Vietnamese keyboard set to "Unicode tổ hợp" sends "ễ" as e + two marks: an address of 500 letters, its
+    limit, is taken, and stored composed; one letter more is refused on its field."""
+    app.config["DISBURSE_TODAY"] = "2021-12-01"
+    person = create_employee(ui_status="stopped", ui_stopped_on=date(2021, 5, 31), unused_months=40)
+    address = ("Ngõ 5 Nguyễn Trãi, Thượng Đình, " * 20)[:500]
+    typed = unicodedata.normalize("NFD", address)
+    assert len(typed) > 500
+    response = client.post(
+        "/api/v1/applications", json=_application(person, address=typed), headers=_auth("caseworker", district="001")
+    )
+    assert response.status_code == 201, response.get_json()
+    assert db.session.get(Claim, response.get_json()["claim"]["id"]).application["address"] == address
+    longer = unicodedata.normalize("NFD", address + "x")
+    response = client.post(
+        "/api/v1/applications", json=_application(person, address=longer), headers=_auth("caseworker", district="001")
+    )
+    assert response.status_code == 422 and "address" in response.get_json()["fields"]
 
 
 @pytest.fixture
