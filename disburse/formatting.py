@@ -63,6 +63,17 @@ def number(value: float | int | None, digits: int = 0, locale: str | None = None
     return _grouped(value, digits, locale or _locale())
 
 
+def file_size(size: int, locale: str | None = None) -> str:
+    """A file's size (or a limit of one) as people read it, never more than it is: "16 MB", "1,5 MB", "977 kB",
+    "300 B" (1 MB = 1,048,576 bytes, as Windows counts)."""
+    if size >= 1 << 20:
+        tenths = size * 10 // (1 << 20)
+        return f"{number(tenths // 10 if tenths % 10 == 0 else tenths / 10, tenths % 10 and 1, locale)} MB"
+    if size >= 1024:
+        return f"{number(size // 1024, 0, locale)} kB"
+    return f"{number(size, 0, locale)} B"
+
+
 def tenths_down(value: float | None) -> float | None:
     """A percentage cut to one decimal, never rounded up: the one rule for every completion figure shown or exported
     (pages, charts, spreadsheets, progress bars). Rounded to the nearest tenth, 9,996 paid of 10,000 would read
@@ -247,6 +258,7 @@ def register_filters(app: Flask) -> None:
     app.jinja_env.filters.update(
         vnd=vnd,
         number=number,
+        file_size=file_size,
         percent=percent,
         tenths_down=tenths_down,
         dmy=dmy,

@@ -10,7 +10,7 @@ from babel.numbers import format_decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from disburse.formatting import dmy, number, parse_vnd, percent, vnd
+from disburse.formatting import dmy, file_size, number, parse_vnd, percent, vnd
 
 
 def test_outside_a_request_the_figures_are_vietnamese(app):
@@ -86,3 +86,18 @@ def test_a_sum_that_is_not_whole_dong_in_groups_of_three_is_never_read_as_anothe
     """A decimal, a stray separator or a typo is refused, not read as a sum the person did not mean ("1.5" was 15 ₫,
     "5.000,50" 500.050 ₫)."""
     assert parse_vnd(typed) is None
+
+
+@pytest.mark.parametrize(
+    ("size", "vi", "en"),
+    [
+        (16 * 1024 * 1024, "16 MB", "16 MB"),
+        (1024 * 1024 * 1024, "1.024 MB", "1,024 MB"),
+        (int(1.96 * 1024 * 1024), "1,9 MB", "1.9 MB"),  # never more than it is: a limit rounded up would be passed
+        (1_000_000, "976 kB", "976 kB"),  # under 1 MB: not "0 MB"
+        (4096, "4 kB", "4 kB"),
+        (300, "300 B", "300 B"),
+    ],
+)
+def test_a_file_size_reads_as_people_count_it(size, vi, en):
+    assert (file_size(size, locale="vi"), file_size(size, locale="en")) == (vi, en)

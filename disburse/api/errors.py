@@ -22,6 +22,8 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
+from disburse.formatting import file_size
+
 log = logging.getLogger(__name__)
 
 #: HTTP status → (code, Vietnamese, English)
@@ -152,6 +154,10 @@ def _page_error(exc: HTTPException) -> ResponseReturnValue:
         if again is not None:
             return again
         detail = too_many_tries_message(limit_resets_in())  # elsewhere the error page, saying how long to wait
+    elif exc.code == 413 and request.max_content_length:
+        detail = _(
+            "Dữ liệu gửi lên lớn hơn mức trang này nhận (tối đa %(size)s).", size=file_size(request.max_content_length)
+        )
     response = error_page(exc.code or 500, detail)
     # Keep what the exception carries for the client (Allow on a 405, Retry-After on a 429 or 503).
     for name, value in exc.get_headers():

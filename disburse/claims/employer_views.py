@@ -190,10 +190,6 @@ def _form_02_page(
 ) -> str:
     people, page, pages = _rows_page(program, employer)
     names = {p.si_code: p for p in unit.workforce(program, employer)} if rows_form is not None else None
-    form.file.description = _(
-        "Tối đa %(mb)s MB. Nên gửi tệp .xlsx: Excel mở tệp .csv sẽ làm mất các chữ số 0 ở đầu số tài khoản.",
-        mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
-    )
     return render_template(
         "claims/form_02.html",
         form=form,

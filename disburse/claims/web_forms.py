@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -19,6 +23,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
 
+from disburse.formatting import file_size
 from disburse.forms import BaseForm, NoLengthAttributes
 
 
@@ -43,11 +48,14 @@ class Form02UploadForm(BaseForm):
             FileRequired(_l("Hãy chọn tệp Mẫu số 02 đã điền.")),
             FileAllowed(["xlsx", "csv"], _l("Tệp phải là bảng tính .xlsx hoặc .csv (tệp Mẫu số 01 đã tải về).")),
         ],
-        description=_l(
-            "Tệp lớn (đơn vị có hàng chục nghìn người) được đọc ở chế độ chạy nền: trang công việc cho thấy tiến độ, "
-            "rồi kết quả."
-        ),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.file.description = _(
+            "Tối đa %(size)s. Nên gửi tệp .xlsx: Excel mở tệp .csv sẽ làm mất các chữ số 0 ở đầu số tài khoản.",
+            size=file_size(current_app.config["MAX_CONTENT_LENGTH"]),
+        )
 
 
 class Form03UploadForm(BaseForm):
@@ -58,6 +66,10 @@ class Form03UploadForm(BaseForm):
             FileAllowed(["xlsx", "csv"], _l("Tệp phải là bảng tính .xlsx hoặc .csv (tệp điều chỉnh đã tải về).")),
         ],
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.file.description = _("Tối đa %(size)s.", size=file_size(current_app.config["MAX_CONTENT_LENGTH"]))
 
 
 class ErrorsFileForm(BaseForm):

@@ -131,7 +131,7 @@ def test_a_file_over_the_cap_is_refused(admin_client, app, folders, broker, monk
     before = db.session.query(Job).count()
     answer = _upload(admin_client, _csv([employer_row() for _ in range(100)]), "big.csv")
     assert answer.status_code == 413
-    assert "Dữ liệu gửi lên lớn hơn mức trang này nhận." in answer.get_data(as_text=True)
+    assert "Dữ liệu gửi lên lớn hơn mức trang này nhận (tối đa 4 kB)." in answer.get_data(as_text=True)
     _nothing_changed(folders, before, broker)
 
 

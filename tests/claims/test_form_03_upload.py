@@ -138,3 +138,13 @@ def test_the_columns_are_read_by_their_labels_too(client, unit):
     )
     assert answer.status_code == 200
     assert db.session.get(Claim, claim.id).bank_account == "0071000999888"
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_upload_fields_name_the_size_they_take_even_under_a_megabyte(client, unit, app, monkeypatch, locale):
+    """A limit under 1 MB read "Tối đa 0 MB": both employer upload fields name it as it is."""
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 500_000)
+    client = _employer(client, unit, locale)
+    for form in ("form-02", "form-03"):
+        page = html.unescape(client.get(f"/employers/{unit.unit_code}/{form}").get_data(as_text=True))
+        assert ("Tối đa 488 kB." if locale == "vi" else "At most 488 kB.") in page, form
