@@ -46,6 +46,10 @@ class UserSearchForm(BaseForm):
         validators=[Optional(), NumberRange(min=0, max=2**31 - 1, message=_l("Trang không hợp lệ."))],
         invalid_value_message=_l("Trang không hợp lệ."),
     )
+    before = IntegerField(
+        validators=[Optional(), NumberRange(min=0, max=2**31 - 1, message=_l("Trang không hợp lệ."))],
+        invalid_value_message=_l("Trang không hợp lệ."),
+    )
 
 
 #: A new user's e-mail, made before the scope fields: a form lists its fields (and the error summary its errors) in

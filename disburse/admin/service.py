@@ -119,25 +119,41 @@ def start_import(kind: str, upload: FileStorage, *, strict: bool, actor: User) -
 @dataclass(frozen=True)
 class UserPage:
     rows: list[User]
+    #: Pass as ``after`` for the next page; None on the last.
     next_after: int | None
+    #: Pass as ``before`` for the previous page; None on the first.
+    previous_before: int | None = None
 
 
-def find_users(q: str | None, role: str | None, after: int | None, limit: int = 50) -> UserPage:
+def find_users(
+    q: str | None, role: str | None, after: int | None, limit: int = 50, *, before: int | None = None
+) -> UserPage:
     """Users by id, whose e-mail (any case) or name (any case, with or without diacritics, composed or not) contains
-    ``q``, of ``role``; ``limit`` a page after ``after``."""
-    query = select(User).order_by(User.id).limit(limit + 1)
+    ``q``, of ``role``; ``limit`` a page after ``after`` (or, given ``before``, the page before it)."""
+    matching = []
     if q:
         q = unicodedata.normalize("NFC", q)
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(or_(User.email.ilike(pattern), name_contains(User.full_name, q)))
+        matching.append(or_(User.email.ilike(pattern), name_contains(User.full_name, q)))
     if role:
-        query = query.where(User.role == role)
-    if after:
-        query = query.where(User.id > after)
-    rows = list(db.session.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return UserPage(rows, rows[-1].id if more and rows else None)
+        matching.append(User.role == role)
+    if before:
+        query = select(User).where(*matching, User.id < before).order_by(User.id.desc())
+        rows = list(reversed(db.session.scalars(query.limit(limit)).all()))
+    else:
+        query = select(User).where(*matching, User.id > (after or 0)).order_by(User.id)
+        rows = list(db.session.scalars(query.limit(limit)))
+    if not rows:
+        return UserPage([], None, None)
+
+    def exists(condition: Any) -> bool:
+        return bool(db.session.scalar(select(select(User.id).where(*matching, condition).exists())))
+
+    return UserPage(
+        rows,
+        rows[-1].id if exists(User.id > rows[-1].id) else None,
+        rows[0].id if exists(User.id < rows[0].id) else None,
+    )
 
 
 def _scope(role: str, district: str | None, province: str | None, employer_unit: str | None) -> auth.ScopeChoice:

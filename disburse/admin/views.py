@@ -152,7 +152,9 @@ def users() -> ResponseReturnValue:
     form.role.choices = _role_choices(_("Mọi vai trò"))
     if not form.validate():
         return render_template("admin/users.html", form=form, page=None), 400
-    page = service.find_users(form.q.data or None, form.role.data or None, form.after.data, PAGE)
+    page = service.find_users(
+        form.q.data or None, form.role.data or None, form.after.data, PAGE, before=form.before.data
+    )
     return render_template("admin/users.html", form=form, page=page, scope_label=service.scope_label)
 
 

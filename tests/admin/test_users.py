@@ -41,8 +41,15 @@ def test_the_list_searches_by_email_or_name_and_filters_by_role(admin_client, ad
     first = admin_client.get("/admin/users?q=tim").get_data(as_text=True)
     following = re.search(r'href="(/admin/users\?[^"]*after=\d+[^"]*)" rel="next"', first)
     assert following and nguyen.email in first
+    assert 'rel="prev"' not in first
     second = admin_client.get(following.group(1).replace("&amp;", "&")).get_data(as_text=True)
     assert supervisor.email in second and nguyen.email not in second
+    assert 'rel="next"' not in second  # the last page
+    previous = re.search(r'href="(/admin/users\?[^"]*before=\d+[^"]*)" rel="prev"', second)
+    assert previous and "q=tim" in previous.group(1)
+    back = admin_client.get(previous.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert nguyen.email in back and supervisor.email not in back
+    assert 'rel="prev"' not in back and 'rel="next"' in back  # the first page again, with its way on
 
     bad = admin_client.get("/admin/users?role=boss")
     assert bad.status_code == 400 and "Hãy chọn một trong các lựa chọn có trên trang." in bad.get_data(as_text=True)
