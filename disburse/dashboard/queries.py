@@ -77,22 +77,24 @@ def _filter(area: Area) -> tuple[str, dict[str, Any]]:
     return "true", {}
 
 
+#: Each figure of a unit, 0 where it has no claim in the state (a FILTER's sum over no rows is NULL, which sorted
+#: after every number: the units with none paid came last in "fewest paid first").
 _PIVOT = """
-    sum(c.claims) FILTER (WHERE c.state <> ALL(:not_eligible)) AS eligible,
-    sum(c.claims) FILTER (WHERE c.state = 'paid') AS paid,
-    sum(c.amount_vnd) FILTER (WHERE c.state = 'paid') AS paid_amount_vnd,
-    sum(c.claims) FILTER (WHERE c.state = 'needs_review') AS needs_review,
-    sum(c.claims) FILTER (WHERE c.state = 'rejected') AS rejected,
-    sum(c.claims) FILTER (WHERE c.state = 'declined') AS declined,
-    sum(c.claims) FILTER (WHERE c.state = 'awaiting_payment_details') AS awaiting_details,
+    coalesce(sum(c.claims) FILTER (WHERE c.state <> ALL(:not_eligible)), 0) AS eligible,
+    coalesce(sum(c.claims) FILTER (WHERE c.state = 'paid'), 0) AS paid,
+    coalesce(sum(c.amount_vnd) FILTER (WHERE c.state = 'paid'), 0) AS paid_amount_vnd,
+    coalesce(sum(c.claims) FILTER (WHERE c.state = 'needs_review'), 0) AS needs_review,
+    coalesce(sum(c.claims) FILTER (WHERE c.state = 'rejected'), 0) AS rejected,
+    coalesce(sum(c.claims) FILTER (WHERE c.state = 'declined'), 0) AS declined,
+    coalesce(sum(c.claims) FILTER (WHERE c.state = 'awaiting_payment_details'), 0) AS awaiting_details,
     coalesce(sum(c.claims) FILTER (WHERE c.state <> ALL(:not_eligible)), 0)
         - coalesce(sum(c.claims) FILTER (WHERE c.state = 'paid'), 0) AS unpaid,
-    sum(c.claims) FILTER (WHERE c.state = 'approved') AS approved,
-    sum(c.claims) FILTER (WHERE c.state = 'payment_pending') AS payment_pending,
-    sum(c.claims - c.cash_claims) FILTER (WHERE c.state = 'payment_pending') AS payment_pending_bank,
-    sum(c.cash_claims) FILTER (WHERE c.state = 'payment_pending') AS payment_pending_cash,
-    sum(c.claims) FILTER (WHERE c.state = 'payment_failed') AS payment_failed,
-    sum(c.claims) FILTER (WHERE c.state = ANY(:checking)) AS checking"""
+    coalesce(sum(c.claims) FILTER (WHERE c.state = 'approved'), 0) AS approved,
+    coalesce(sum(c.claims) FILTER (WHERE c.state = 'payment_pending'), 0) AS payment_pending,
+    coalesce(sum(c.claims - c.cash_claims) FILTER (WHERE c.state = 'payment_pending'), 0) AS payment_pending_bank,
+    coalesce(sum(c.cash_claims) FILTER (WHERE c.state = 'payment_pending'), 0) AS payment_pending_cash,
+    coalesce(sum(c.claims) FILTER (WHERE c.state = 'payment_failed'), 0) AS payment_failed,
+    coalesce(sum(c.claims) FILTER (WHERE c.state = ANY(:checking)), 0) AS checking"""
 
 #: The figures of a row: completion, then where the eligible not yet paid are (``unpaid`` in all: approved and not
 #: yet sent, in payment at a bank and on an office's cash list (``payment_pending`` both together), failed, awaiting
@@ -129,7 +131,7 @@ def _statement(query: TableQuery) -> str:
                 named AS (
                     SELECT e.unit_code AS code, e.name, e.district_code, g.*
                     FROM grouped g JOIN employers e ON e.id = g.key)
-               SELECT *, CASE WHEN coalesce(eligible, 0) > 0 THEN 100.0 * coalesce(paid, 0) / eligible END
+               SELECT *, CASE WHEN eligible > 0 THEN 100.0 * paid / eligible END
                          AS percent_paid
                FROM named
                ORDER BY {SORT_COLUMNS[query.sort]} {direction} NULLS LAST, code
@@ -190,7 +192,7 @@ def _units_rows(program_id: int, query: TableQuery) -> list[dict[str, Any]]:
     result = []
     for row in rows:
         item: dict[str, Any] = {"code": row["code"], "name": row["name"], "district_code": row["district_code"]}
-        item.update({name: int(row[name] or 0) for name in _FIGURES})
+        item.update({name: int(row[name]) for name in _FIGURES})
         item["percent_paid"] = float(row["percent_paid"]) if row["percent_paid"] is not None else None
         item.update(target_bp=None, target_date=None, gap_bp=None)
         result.append(item)

@@ -8,9 +8,10 @@ import re
 
 import pytest
 
+from disburse.dashboard.queries import SORT_COLUMNS, TableQuery, table_rows
 from disburse.reports.service import Area, area_progress
 from tests.dashboard.conftest import DONG_ANH, PASSWORD, SOC_SON, sign_in
-from tests.factories import create_user, nq116
+from tests.factories import create_claim, create_employee, create_employer, create_user, nq116
 
 
 def _figure(html: str, name: str) -> str:
@@ -235,3 +236,25 @@ def test_money_on_its_way_is_shown_where_it_waits(client, country, locale, at_th
     assert lines["Công ty Tiền Mặt"][3:5] == ["1", "0"]
     assert lines["Công ty Tiền Mặt"][11:] == ["1", "0", "0", "1", "0", "0"]
     assert lines["Công ty Gần"][11:] == ["3", "1", "1", "0", "0", "0"]
+
+
+@pytest.mark.parametrize(
+    "level", [{}, {"province": "01"}, {"district": DONG_ANH}, {"province": "01", "table": "units"}]
+)
+def test_every_sort_orders_the_rows_by_its_figure_both_ways(country, level):
+    """The class of "units with none paid came last in fewest-paid-first": at every level, for every figure, rows go
+    from the least to the most (or back), zero a number like any other; only a row without the value (nobody
+    eligible: no percentage) comes last both ways. A unit with nothing paid, nothing in review, nothing failed is
+    among them."""
+    none_paid = create_employer(district_code=DONG_ANH, name="Công ty Chưa Trả")
+    create_claim("listed", employee=create_employee(employer_id=none_paid.id, district_code=DONG_ANH))
+    area = Area(level.get("province", "01" if "district" in level else None), level.get("district"))
+    for sort in SORT_COLUMNS:
+        if sort in ("code", "name", "target_gap"):
+            continue
+        for descending in (False, True):
+            rows, _ = table_rows(nq116().id, TableQuery(area, level.get("table", "areas"), sort, descending))
+            known = [row[sort] for row in rows if row[sort] is not None]
+            assert known == sorted(known, reverse=descending), (sort, descending)
+            assert all(row[sort] is None for row in rows[len(known) :]), (sort, descending)
+            assert len(known) == len(rows) or sort == "percent_paid", sort  # a figure is 0, never missing
