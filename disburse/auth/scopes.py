@@ -11,7 +11,7 @@ from disburse.auth.models import User
 from disburse.extensions import db
 from disburse.reference.models import District, Province
 from disburse.registry.codes import UNIT_CODE
-from disburse.registry.models import Employer
+from disburse.registry.models import Employer, unit_by_code
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def visible_unit(user: User, unit_code: str) -> Employer | None:
     is no unit at all (never a query)."""
     if not UNIT_CODE.fullmatch(unit_code):
         return None
-    employer = db.session.scalar(select(Employer).where(Employer.unit_code == unit_code))
+    employer = unit_by_code(unit_code)
     if employer is None or not can_see(user, unit_scope(employer)):
         return None
     return employer

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from disburse.auth.models import ROLES, ApiToken, AuditLog, User, UserSession
 from disburse.extensions import db
 from disburse.reference.models import District, Province
-from disburse.registry.models import Employer
+from disburse.registry.models import Employer, unit_by_code
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10
@@ -125,12 +125,14 @@ def check_scope(role: str, district: str | None, province: str | None, employer_
             raise UserError(
                 "Người dùng của đơn vị cần mã đơn vị.", "An employer user needs their unit code.", "employer"
             )
-        if db.session.scalar(select(Employer.id).where(Employer.unit_code == employer_unit)) is None:
+        unit = unit_by_code(employer_unit)
+        if unit is None:
             raise UserError(
                 f"Không có đơn vị mã {employer_unit}.",
                 f"There is no employer with unit code {employer_unit}.",
                 "employer",
             )
+        employer_unit = unit.unit_code  # as the registry writes it
     return ScopeChoice(district, province, employer_unit)
 
 

@@ -70,8 +70,12 @@ class QueueFilterForm(BaseForm):
     # after the form validated said a unit's typo only once the age was right).
 
     def validate_employer(self, field: Any) -> None:
-        if field.data and visible_unit(current_user, field.data) is None:
+        if not field.data:
+            return
+        unit = visible_unit(current_user, field.data)
+        if unit is None:
             raise ValidationError(_("Không có đơn vị mã %(code)s trong phạm vi của bạn.", code=field.data))
+        field.data = unit.unit_code  # as the registry writes it
 
     def validate_district(self, field: Any) -> None:
         if not field.data or current_user.role == "caseworker":

@@ -68,7 +68,7 @@ from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.reference.models import District
 from disburse.reference.service import bank_choices
-from disburse.registry.models import Employee, Employer
+from disburse.registry.models import Employee, unit_by_code
 from disburse.spreadsheets import download
 from disburse.verification import reasons, review
 from disburse.verification.review import (
@@ -560,9 +560,10 @@ def _declared_unit(claim: Claim, employer: dict[str, Any] | None) -> dict[str, A
     """The unit named on the claim's Form 04 when it is not the claim's unit (a code the registry does not have, or
     a track A claim's own unit kept): its code and, if registered, its name."""
     code = (claim.application or {}).get("unit_code")
-    if not code or (employer is not None and employer["unit_code"] == code):
+    if not code or (employer is not None and employer["unit_code"].upper() == code.upper()):
         return None
-    return {"code": code, "name": db.session.scalar(select(Employer.name).where(Employer.unit_code == code))}
+    named = unit_by_code(code)
+    return {"code": code, "name": named.name if named else None}
 
 
 @bp.get("/claims/<int:claim_id>")

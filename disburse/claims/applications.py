@@ -55,7 +55,7 @@ from disburse.programs.models import Program
 from disburse.programs.rules import GROUP_A, GROUP_B, UI_PARTICIPATING, UI_STOPPED, Person, ProgramRules, assess
 from disburse.reference.models import Bank
 from disburse.registry.codes import UNIT_CODE_WORDS, is_unit_code
-from disburse.registry.models import Employee, Employer
+from disburse.registry.models import Employee, Employer, unit_by_code
 from disburse.verification.service import request_verification
 
 FIELDS = (
@@ -319,9 +319,7 @@ def _registry_record(application: Application) -> tuple[Employee, Employer | Non
 def _named_unit(application: Application, employer: Employer | None) -> Employer | None:
     """The unit the claim is counted under: the one named on the form if the registry has it, else the person's
     registry unit (the current or last one), else none."""
-    if employer is not None and employer.unit_code == application.unit_code:
-        return employer
-    named = db.session.scalar(select(Employer).where(Employer.unit_code == application.unit_code))
+    named = unit_by_code(application.unit_code) if application.unit_code else None
     return named if named is not None else employer
 
 

@@ -61,7 +61,7 @@ from disburse.programs.rules import (
     assess,
 )
 from disburse.reference.models import Bank
-from disburse.registry.models import Employee, Employer
+from disburse.registry.models import Employee, Employer, unit_by_code
 from disburse.transitions import BulkTransition
 from disburse.verification import reasons as claim_reasons
 from disburse.verification.service import request_verification
@@ -125,7 +125,7 @@ def late_form_02_clause(program: Program, today: date) -> Any:
 
 
 def employer_for_unit(unit_code: str) -> Employer:
-    employer = db.session.scalar(select(Employer).where(Employer.unit_code == unit_code))
+    employer = unit_by_code(unit_code)
     if employer is None:
         raise FormRefused(
             "unit_unknown",

@@ -29,7 +29,7 @@ from disburse.extensions import db
 from disburse.jobs.models import Job
 from disburse.reference.models import District
 from disburse.registry.codes import UNIT_CODE
-from disburse.registry.models import Employer
+from disburse.registry.models import Employer, unit_by_code
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def subject_scope(params: dict[str, Any]) -> dict[str, list[Any]]:
         employer = db.session.get(Employer, employer_id)
         units = [employer_id]
     elif isinstance(unit_code, str) and UNIT_CODE.fullmatch(unit_code):
-        employer = db.session.scalar(select(Employer).where(Employer.unit_code == unit_code))
+        employer = unit_by_code(unit_code)
         units = [employer.id] if employer is not None else []  # an unknown unit: nothing named, the country
     if employer is not None:
         district = employer.district_code

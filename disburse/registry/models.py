@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, SmallInteger, String, text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, SmallInteger, String, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from disburse.extensions import TimestampMixin, db
@@ -18,6 +18,8 @@ class Employer(TimestampMixin, db.Model):  # type: ignore[name-defined]
     __table_args__ = (
         CheckConstraint(f"sector IN ({_SECTOR_LIST})", name="sector_known"),
         CheckConstraint("unit_code <> ''", name="unit_code_not_blank"),
+        # unit_by_code: a code typed in another case.
+        Index("ix_employers_unit_code_upper", text("upper(unit_code)")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -34,6 +36,19 @@ class Employer(TimestampMixin, db.Model):  # type: ignore[name-defined]
 
     def __repr__(self) -> str:
         return f"<Employer {self.unit_code}>"
+
+
+def unit_by_code(code: str) -> Employer | None:
+    """The unit a person means by ``code``: the one with that code, else the only one whose code differs from it in
+    case alone ("dn01000001" typed for DN01000001: codes are written in capitals, but the registry keeps them as
+    given, so two could differ in case only); None when there is none, or several."""
+    employer: Employer | None = db.session.scalar(select(Employer).where(Employer.unit_code == code))
+    if employer is None:
+        alike = db.session.scalars(
+            select(Employer).where(func.upper(Employer.unit_code) == code.upper()).limit(2)
+        ).all()
+        employer = alike[0] if len(alike) == 1 else None
+    return employer
 
 
 class Employee(TimestampMixin, db.Model):  # type: ignore[name-defined]

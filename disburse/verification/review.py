@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Date, String, cast, false, func, select, text, true, type_coerce
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import aliased
 
 from disburse.auth.models import User
 from disburse.auth.scopes import Scope, can_see
@@ -47,7 +46,7 @@ from disburse.payments import service as payments
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.models import Program
 from disburse.reference.models import District
-from disburse.registry.models import Employee, Employer
+from disburse.registry.models import Employee, Employer, unit_by_code
 from disburse.verification import reasons
 
 #: Roles that may act on a claim; employers may only read their unit's claims.
@@ -457,8 +456,8 @@ def _queue_filters(user: User, query: QueueQuery) -> list[ColumnElement[bool]]:
     if query.district is not None:
         filters.append(Claim.district_code == query.district)
     if query.employer is not None:
-        unit = aliased(Employer)
-        filters.append(Claim.employer_id == select(unit.id).where(unit.unit_code == query.employer).scalar_subquery())
+        unit = unit_by_code(query.employer)
+        filters.append(Claim.employer_id == unit.id if unit is not None else false())
     if query.reason is not None:
         reasons = type_coerce(Claim.reasons, postgresql.ARRAY(String))  # the dialect's ARRAY has @> (contains)
         filters.append(reasons.contains([query.reason]))
