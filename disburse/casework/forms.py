@@ -176,7 +176,10 @@ class ConfirmedForm(BaseForm):
     confirmed = HiddenField()
 
 
-class PaymentDetailsForm(ConfirmedForm):
+class PaymentDetailsForm(ConfirmedForm, DecisionForm):
+    """New bank details, checked before they are saved; refused when the claim's state or details changed since the
+    page was shown (``seen``: a colleague's correction must not be overwritten unseen)."""
+
     bank_code = SelectField(
         _l("Ngân hàng"), invalid_choice_message=_CHOICE, validators=[DataRequired(_l("Hãy chọn ngân hàng."))]
     )

@@ -124,11 +124,15 @@ class CaseworkRefused(review.Conflict):
     """An action of another feature refused (cash, corrections), in the review queue's error shape."""
 
 
-def correct_payment_details(claim_id: int, user: User, bank_code: str, bank_account: str) -> RowResult:
+def correct_payment_details(
+    claim_id: int, user: User, bank_code: str, bank_account: str, *, seen: int | None = None
+) -> RowResult:
     """A caseworker's correction of the bank details of a claim in review or whose payment failed
-    (:func:`disburse.claims.employer_forms.correct_payment_details`): in scope and workable by the caller."""
+    (:func:`disburse.claims.employer_forms.correct_payment_details`): in scope and workable by the caller, and on the
+    claim as the caller saw it (``seen``, its latest event then: :func:`review.details_as_seen`)."""
     claim = review.visible_claim(claim_id, user, lock=True)
     review.may_work(claim, user)
+    review.details_as_seen(claim, seen, user)
     data = {"by": "office", "received_on": programme_today().isoformat()}
     return employer_forms.correct_payment_details(claim.id, bank_code, bank_account, actor=user, data=data)
 

@@ -1002,7 +1002,7 @@ def payment_details(claim_id: int) -> ResponseReturnValue:
 
     def act(claim: Claim, user: User) -> review.ActionResult:
         result = service.correct_payment_details(
-            claim.id, user, form.bank_code.data or "", form.bank_account.data or ""
+            claim.id, user, form.bank_code.data or "", form.bank_account.data or "", seen=record_id(form.seen.data)
         )
         if result.errors:
             raise review.Invalid({e.field: (e.message_vi, e.message_en) for e in result.errors})

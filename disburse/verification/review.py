@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, String, cast, false, func, select, text, true, type_coerce
+from sqlalchemy import ColumnElement, Date, String, cast, false, func, or_, select, text, true, type_coerce
 from sqlalchemy.dialects import postgresql
 
 from disburse.auth.models import User
@@ -395,6 +395,37 @@ def decided_on_what_is(claim: Claim, seen: int | None, action: ClaimAction, user
         raise Conflict(
             f"Hồ sơ vừa thay đổi sau khi bạn mở trang (nay đang “{vi}”); hãy xem lại hồ sơ trước khi quyết định.",
             f"The claim has changed since you opened the page (it is now “{en}”); look at it again before deciding.",
+            code="changed_since",
+        )
+
+
+def details_as_seen(claim: Claim, seen: int | None, user: User) -> None:
+    """:class:`Conflict` when, since ``seen`` (the claim's latest event when the caller's page was shown), someone
+    else changed the claim's bank details (a colleague's correction, the unit's Form 03, the person's) or its state (a
+    payment's outcome): new details typed against the old ones would overwrite theirs unseen. The caller's own
+    events (the same form posted again) do not count. The caller holds the claim's lock."""
+    if seen is None:
+        return
+    changed = db.session.scalar(
+        select(ClaimEvent.id)
+        .where(
+            ClaimEvent.claim_id == claim.id,
+            ClaimEvent.id > seen,
+            or_(
+                ClaimEvent.from_state.is_distinct_from(ClaimEvent.to_state),
+                ClaimEvent.action == ClaimNote.CORRECT.value,
+            ),
+            ClaimEvent.actor_id.is_distinct_from(user.id),
+        )
+        .limit(1)
+    )
+    if changed is not None:
+        account = f"{claim.bank_code} {claim.bank_account}" if claim.bank_account else "—"
+        raise Conflict(
+            f"Hồ sơ vừa thay đổi sau khi bạn mở trang (tài khoản nay là {account}); hãy xem lại rồi lưu nếu vẫn "
+            "cần sửa.",
+            f"The claim has changed since you opened the page (its account is now {account}); look again, then save "
+            "if it still needs correcting.",
             code="changed_since",
         )
 

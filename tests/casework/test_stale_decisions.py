@@ -181,3 +181,43 @@ def test_an_employer_cannot_learn_who_holds_its_claims_by_filtering(app, db_sess
         assert answer.status_code == 422, (value, answer.get_json())
         assert "Employers cannot filter claims by who holds them" in answer.get_json()["fields"]["assigned"]
     assert [c["id"] for c in client.get("/api/v1/claims", headers=headers).get_json()["claims"]] == [claim.id]
+
+
+def test_bank_details_typed_on_a_claim_a_colleague_corrected_meanwhile_are_refused(app, db_session):
+    """Caseworker A reaches the check step with ACB 111122223333 while B saves VCB 999988887777: A's "confirm" is
+    refused naming the account now on the claim (it overwrote B's unseen); the page then carries the claim as it is,
+    and A's confirmation sent from it is A's informed correction. The same confirmation twice is one correction."""
+    claim = create_claim("needs_review", district_code=DONG_ANH, bank_code=None, bank_account=None)
+    me, other = (create_user("caseworker", district=DONG_ANH, password=PASSWORD) for _ in range(2))
+    mine = app.test_client()
+    sign_in(mine, me, "en")
+    url = f"/caseworker/claims/{claim.id}/payment-details"
+    typed = {"bank_code": "ACB", "bank_account": "111122223333", "seen": _seen(mine.get(url))}
+    check = mine.post(url, data=typed)
+    assert check.status_code == 200 and "Check before saving" in _text(check)
+    seen = _seen(check)
+
+    from disburse.casework import service as casework
+
+    assert not casework.correct_payment_details(claim.id, other, "VCB", "999988887777").errors
+    db.session.commit()
+
+    stale = mine.post(url, data={**typed, "seen": seen, "confirmed": "1"})
+    assert stale.status_code == 409
+    assert "The claim has changed since you opened the page (its account is now VCB 999988887777)" in _text(stale)
+    db.session.expire_all()
+    assert (db.session.get(Claim, claim.id).bank_code, db.session.get(Claim, claim.id).bank_account) == (
+        "VCB",
+        "999988887777",
+    )
+
+    again = {**typed, "seen": _seen(stale), "confirmed": "1"}
+    assert mine.post(url, data=again).status_code == 302  # decided on the claim as it now is
+    assert mine.post(url, data=again).status_code == 302  # and sent twice: nothing more
+    db.session.expire_all()
+    assert (db.session.get(Claim, claim.id).bank_code, db.session.get(Claim, claim.id).bank_account) == (
+        "ACB",
+        "111122223333",
+    )
+    corrections = select(ClaimEvent).where(ClaimEvent.claim_id == claim.id, ClaimEvent.action == "correct")
+    assert [e.actor_id for e in db.session.scalars(corrections)] == [other.id, me.id]
