@@ -141,7 +141,9 @@ _LATEST_PAYMENTS_OF = text(
 
 def name_contains(column: Any, query: str) -> Any:
     """The SQL condition that the name in ``column`` contains ``query``, in any case, with or without diacritics
-    (``disburse_unaccent`` on both sides; it drops combining marks too, so a name typed decomposed (NFD) matches)."""
+    (``disburse_unaccent`` on both sides; it drops combining marks too, so a name typed decomposed (NFD) matches),
+    spaces typed twice or around it read as one (names are stored so)."""
+    query = " ".join(query.split())
     pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return func.disburse_unaccent(column).like(func.disburse_unaccent(pattern))
 

@@ -205,6 +205,7 @@ def cash_list(program: Program, district_code: str, day: date | None = None, que
     from disburse.claims.unit import name_contains  # the unit pages' search (that module reads payments)
 
     check_district(district_code)
+    query = " ".join(query.split())
     handed_over = func.coalesce(PaymentBatch.sent_at, Payment.sent_at)
     statement = (
         select(Payment, Employee, handed_over)
