@@ -92,6 +92,13 @@ class ActionForm(BaseForm):
     """A button that changes something: only the CSRF token."""
 
 
+class AssignNextForm(BaseForm):
+    """ "Take the next claims": it carries how many claims the caseworker held when the page was shown, so that the
+    button pressed twice (a double click, the form sent again) takes one batch, not two."""
+
+    held = HiddenField()
+
+
 class DecisionForm(BaseForm):
     """A decision on a claim: it carries the claim's latest event when the page was shown, and is refused when the
     claim changed since (:func:`disburse.verification.review.decided_on_what_is`)."""

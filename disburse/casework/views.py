@@ -28,6 +28,7 @@ from disburse.casework import exports, outreach, service
 from disburse.casework.forms import (
     ActionForm,
     ApplicationForm,
+    AssignNextForm,
     CashDeskForm,
     CashReceiptForm,
     CheckedApproveCashForm,
@@ -276,7 +277,7 @@ def queue() -> ResponseReturnValue:
         total=total,
         reason_label=lambda code: pick(reasons.label(code)),
         args=lambda **extra: _filters_args(form, **extra),
-        assign_form=ActionForm(),
+        assign_form=AssignNextForm(held=review.held_by(user, _program_id())),
         first_page=query.after == 0,
         assign_next=ASSIGN_NEXT,
         district_name=district_name,
@@ -287,9 +288,14 @@ def queue() -> ResponseReturnValue:
 @roles_required(*STAFF)
 def assign_next() -> ResponseReturnValue:
     user = _user()
-    form = ActionForm()
+    form = AssignNextForm()
     if not form.validate_on_submit():
         abort(400)
+    held = form.held.data or ""
+    if held.isascii() and held.isdigit() and len(held) < 10 and review.held_by(user, _program_id()) > int(held):
+        # Claims were taken from this page already: the button pressed twice, or the form sent again.
+        flash(_("Bạn đã nhận hồ sơ từ trang này; đây là các hồ sơ đang giao cho bạn."), "success")
+        return redirect(url_for(".queue", assigned="me", state="needs_review"))
     district = request.args.get("district") or None
     if district is not None and not (len(district) == 3 and district.isascii() and district.isdigit()):
         district = None

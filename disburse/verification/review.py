@@ -871,6 +871,14 @@ def visible_district(user: User, district: str) -> str:
     return district
 
 
+def held_by(user: User, program_id: int) -> int:
+    """How many of the program's claims ``user`` holds (``ix_claims_assigned_to``)."""
+    return int(
+        db.session.scalar(select(func.count()).where(Claim.assigned_to_id == user.id, Claim.program_id == program_id))
+        or 0
+    )
+
+
 def assign_next(user: User, program_id: int, count: int, district: str | None = None) -> list[Claim]:
     """Take up to ``count`` (at most :data:`MAX_ASSIGN_NEXT`) unassigned claims in needs_review of the caller's
     district (supervisors and admins name one in their scope) for the caller; fewer or none when the queue is

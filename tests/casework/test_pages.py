@@ -266,6 +266,26 @@ def test_assign_the_next_20_to_me(signed_in, caseworker):
     assert len(re.findall(r'href="/caseworker/claims/(\d+)"', html)) == 20  # the page now shows "mine"
 
 
+def test_the_button_pressed_twice_takes_one_batch(signed_in, caseworker):
+    """A double click (or the form sent again) took 40 claims: 20 more hidden from colleagues, to be given back one
+    by one. The queue's form says how many claims the caseworker held when it was shown; sent again, it takes none."""
+    for _ in range(45):
+        create_claim("needs_review", reasons=["zero_months"])
+    page = signed_in.get("/caseworker/queue").get_data(as_text=True)
+    held = re.search(r'name="held" type="hidden" value="(\d+)"', page) or re.search(r'name="held" value="(\d+)"', page)
+    assert held and held.group(1) == "0"
+    for _ in range(2):
+        second = signed_in.post("/caseworker/queue/assign-next", data={"held": held.group(1)}, follow_redirects=True)
+    assert "Bạn đã nhận hồ sơ từ trang này; đây là các hồ sơ đang giao cho bạn." in _text(second)
+    assert len(db.session.scalars(select(Claim.id).where(Claim.assigned_to_id == caseworker.id)).all()) == 20
+    again = re.search(
+        r'name="held" type="hidden" value="(\d+)"', signed_in.get("/caseworker/queue").get_data(as_text=True)
+    )
+    assert again and again.group(1) == "20"  # the page shown again takes the next 20
+    signed_in.post("/caseworker/queue/assign-next", data={"held": again.group(1)})
+    assert len(db.session.scalars(select(Claim.id).where(Claim.assigned_to_id == caseworker.id)).all()) == 40
+
+
 # ------------------------------------------------------------------------------------------------------ case page
 
 
