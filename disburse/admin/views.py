@@ -42,7 +42,7 @@ from disburse.payments import batches as payment_batches
 from disburse.payments import reasons
 from disburse.payments.models import PROVIDER_LABELS, PROVIDERS, PaymentBatch
 from disburse.payments.sending import orders_held_back
-from disburse.payments.states import LABELS as PAYMENT_STATE_LABELS
+from disburse.payments.states import label as payment_state_label
 from disburse.programs.models import SECTOR_LABELS, Program
 from disburse.reference.models import District, Province
 
@@ -407,7 +407,7 @@ def _batch_labels() -> dict[str, Any]:
         "batch_state": label(payment_batches.STATE_LABELS),
         "channel_label": label(payment_batches.CHANNEL_LABELS),
         "provider_label": label(PROVIDER_LABELS),
-        "payment_state": label(PAYMENT_STATE_LABELS),
+        "payment_state": lambda code, channel="bank": pick(payment_state_label(code, channel)),
         "failure_label": lambda code: pick(reasons.label(code)),
     }
 

@@ -27,7 +27,7 @@ from disburse.payments import cash
 from disburse.payments import reasons as payment_reasons
 from disburse.payments import service as payments
 from disburse.payments.models import Payment, PaymentBatch, PaymentEvent
-from disburse.payments.states import LABELS as PAYMENT_STATE_LABELS
+from disburse.payments.states import label as payment_state_label
 from disburse.programs.calendar import add_working_days, programme_today, working_days_between
 from disburse.programs.models import Program
 from disburse.programs.service import get_program
@@ -73,11 +73,12 @@ def payment_lines(claim: Claim) -> list[PaymentLine]:
     lines = []
     for payment, channel in rows:
         failed = payment.state in ("failed", "returned")
+        channel = channel or ("cash" if payment.provider == "cash" else "bank")
         lines.append(
             PaymentLine(
                 payment=payment,
-                channel=channel or ("cash" if payment.provider == "cash" else "bank"),
-                state_label=PAYMENT_STATE_LABELS.get(payment.state, (payment.state, payment.state)),
+                channel=channel,
+                state_label=payment_state_label(payment.state, channel),
                 failure=payment_reasons.label(payment.failure_code) if failed else None,
                 bank_side=failed and not payment_reasons.needs_new_details(payment.failure_code),
             )

@@ -48,6 +48,17 @@ LABELS: dict[str, tuple[str, str]] = {
     S.CANCELLED: ("Đã hủy", "Cancelled"),
 }
 
+#: A cash payment "sent" is on its office's list, the money waiting at the counter: no bank has it.
+CASH_SENT_LABEL = ("Chờ chi tại cơ quan BHXH", "Waiting at the office")
+
+
+def label(state: str, channel: str = "bank") -> tuple[str, str]:
+    """A payment's state as people read it, for its channel (``bank`` or ``cash``): (Vietnamese, English)."""
+    if state == S.SENT and channel == "cash":
+        return CASH_SENT_LABEL
+    return LABELS.get(state, (state, state))
+
+
 LIVE_STATES = frozenset({S.QUEUED, S.SENT, S.PAID})
 #: No way out. ``paid`` is not among them: the payee's bank may still send the money back (paid → returned).
 TERMINAL_STATES = frozenset({S.FAILED, S.RETURNED, S.CANCELLED})

@@ -1492,3 +1492,16 @@ def test_the_cash_desk_of_a_wider_scope_asks_for_the_office(client):
     assert payment.provider_reference in listed
     assert "/cash-receipt" not in listed  # a supervisor reads the list; caseworkers record the receipts
     assert client.get(f"/caseworker/cash-desk?district={QUAN_1}").status_code == 404
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_a_cash_payment_on_the_offices_list_reads_as_waiting_there_not_at_a_bank(client, caseworker, locale):
+    cash = create_cash_payment(district_code=DONG_ANH)
+    bank = create_payment(create_claim("payment_pending", district_code=DONG_ANH), "sent")
+    sign_in(client, caseworker, locale)
+    at_the_office = {"vi": "Chờ chi tại cơ quan BHXH", "en": "Waiting at the office"}[locale]
+    at_a_bank = {"vi": "Đã gửi ngân hàng", "en": "Sent to bank"}[locale]
+    page = _text(client.get(f"/caseworker/claims/{cash.claim_id}"))
+    assert at_the_office in page and at_a_bank not in page
+    page = _text(client.get(f"/caseworker/claims/{bank.claim_id}"))
+    assert at_a_bank in page and at_the_office not in page
