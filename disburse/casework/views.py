@@ -1232,35 +1232,48 @@ def person_contact(employee_id: int) -> ResponseReturnValue:
     except review.NotFound:
         abort(404)
     claim_id = outreach.claim_of(program_id, person)
-    if claim_id is not None:
+    if claim_id is not None and request.method == "GET":
         return redirect(url_for(".contact", claim_id=claim_id))
     form = _contact_form()
-    status = 200
-    if request.method == "GET":
+    status, general = 200, []
+    if claim_id is not None:
+        # A claim was made for the person (Form 04) while this page was open: the attempt goes on the claim. What was
+        # typed is kept, on a form now sent to the claim's page, to be sent once more.
+        form.seen.data = review.last_event_id(claim_id)
+        general = [
+            _(
+                "Người này vừa có hồ sơ số %(id)s: lần liên hệ được ghi trên hồ sơ. Hãy kiểm tra rồi gửi lại.",
+                id=claim_id,
+            )
+        ]
+        status = 409
+    elif request.method == "GET":
         form.seen.data = outreach.last_contact_id(program_id, person)
-    if request.method == "POST":
-        if form.validate():
-            try:
-                outreach.log_contact(
-                    program_id,
-                    person,
-                    user,
-                    form.channel.data,
-                    form.outcome.data,
-                    form.note.data or None,
-                    seen=record_id(form.seen.data),
-                )
-            except review.Forbidden:
-                abort(403)
-            db.session.commit()
-            flash(_("Đã ghi lần liên hệ."), "success")
-            district = None if user.role == "caseworker" else person.district_code  # a caseworker's own otherwise
-            return redirect(url_for(".outreach_list", kind="no_application", district=district))
+    elif form.validate():
+        try:
+            outreach.log_contact(
+                program_id,
+                person,
+                user,
+                form.channel.data,
+                form.outcome.data,
+                form.note.data or None,
+                seen=record_id(form.seen.data),
+            )
+        except review.Forbidden:
+            abort(403)
+        db.session.commit()
+        flash(_("Đã ghi lần liên hệ."), "success")
+        district = None if user.role == "caseworker" else person.district_code  # a caseworker's own otherwise
+        return redirect(url_for(".outreach_list", kind="no_application", district=district))
+    else:
         status = 422
     return render_template(
         "caseworker/person_contact.html",
         person=person,
         form=form,
+        general_errors=general,
+        claim_id=claim_id,
         contacts=outreach.contacts(program_id, person),
         channels=CONTACT_CHANNELS,
         outcomes=CONTACT_OUTCOMES,

@@ -241,3 +241,25 @@ def test_the_contact_log_is_append_only(db_session, caseworker, people):
     contact = outreach.log_contact(nq116().id, people["waiting"], caseworker, "phone", "reached", None)
     with pytest.raises(DBAPIError, match="append-only"), db_session.begin_nested():
         db_session.execute(text("UPDATE person_contacts SET outcome = 'no_answer' WHERE id = :i"), {"i": contact.id})
+
+
+def test_a_contact_typed_while_the_person_got_a_claim_is_kept_and_goes_on_the_claim(client, caseworker, people):
+    """The page was opened when the person had no claim; a Form 04 made one meanwhile. The attempt typed was lost
+    without a word (a redirect to the claim's empty form): it is now shown again with what was typed, saying why, on a
+    form that records it on the claim."""
+    sign_in(client, caseworker)
+    person = people["waiting"]
+    url = f"/caseworker/people/{person.id}/contact"
+    shown = re.search(r'name="seen" type="hidden" value="(\d*)"', client.get(url).get_data(as_text=True))
+    claim = create_claim("applied", employee=person)
+    typed = {"channel": "phone", "outcome": "reached", "note": "Hẹn nộp giấy tờ thứ Hai", "seen": shown.group(1)}
+    kept = client.post(url, data=typed)
+    page = kept.get_data(as_text=True)
+    assert kept.status_code == 409 and f"Người này vừa có hồ sơ số {claim.id}" in page
+    assert "Hẹn nộp giấy tờ thứ Hai" in page and f'action="/caseworker/claims/{claim.id}/contact"' in page
+    assert db.session.query(PersonContact).count() == 0
+    seen = re.search(r'name="seen" type="hidden" value="(\d+)"', page)
+    sent = client.post(f"/caseworker/claims/{claim.id}/contact", data={**typed, "seen": seen.group(1)})
+    assert sent.status_code == 302
+    notes = [e for e in review.timeline(claim.id, caseworker) if e["action"] == "contact"]
+    assert [n["data"]["note"] for n in notes] == ["Hẹn nộp giấy tờ thứ Hai"]
