@@ -166,7 +166,8 @@ class DayField(_ReadOrSaid):
         if not FIRST_YEAR <= day.year <= LAST_YEAR:
             raise ValueError(_l("Năm phải từ %(first)s đến %(last)s.", first=FIRST_YEAR, last=LAST_YEAR))
         if self.past and day > programme_today():
-            raise ValueError(_l("Ngày sinh không thể sau hôm nay (%(day)s).", day=text))
+            today = programme_today().strftime("%d/%m/%Y")
+            raise ValueError(_l("Ngày sinh %(day)s nằm trong tương lai (hôm nay là %(today)s).", day=text, today=today))
         self.data = day
 
     def _value(self) -> str:

@@ -14,6 +14,7 @@ from disburse.casework import service as casework
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.person_details import offer_payment_details, open_offer
 from disburse.extensions import db
+from disburse.programs.calendar import programme_today
 from disburse.registry.models import Employee
 from tests.factories import create_claim, create_employee, create_user, nq116
 
@@ -157,7 +158,9 @@ def test_the_public_page_answers_the_same_matched_or_not(client, db_session):
     assert wrong.status_code == 422
     assert "Ngày 31/02/1988 không có trong lịch." in _text(wrong) and "Hãy chọn ngân hàng." in _text(wrong)
     unborn = client.post("/people/payment-details", data=_form(claim, date_of_birth="01/02/2090"))
-    assert unborn.status_code == 422 and "Ngày sinh không thể sau hôm nay (01/02/2090)." in _text(unborn)
+    today = programme_today().strftime("%d/%m/%Y")
+    said = f"Ngày sinh 01/02/2090 nằm trong tương lai (hôm nay là {today})."  # the date typed, then today's, named
+    assert unborn.status_code == 422 and said in _text(unborn)
 
 
 def test_an_offer_the_claim_moved_on_from_is_not_offered_again(db_session):
