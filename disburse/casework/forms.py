@@ -21,7 +21,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from disburse.auth.scopes import visible_unit
-from disburse.claims.outcomes import is_bank_account
+from disburse.claims.outcomes import account_digits, is_bank_account
 from disburse.claims.person_details import MAX_DISMISS_REASON
 from disburse.forms import BaseForm, DayField, district_field, free_text, unit_code_field
 from disburse.payments.cash import MAX_RECEIPT, MAX_WITHDRAW_REASON, CashRefused, clean_receipt_number
@@ -164,16 +164,17 @@ class ResolveDuplicateForm(BaseForm):
     note = TextAreaField(_l("Ghi chú"), validators=_text(max_len=MAX_DUPLICATE_NOTE))
 
 
-_ACCOUNT_FORMAT = _l("Số tài khoản chỉ gồm chữ số, từ 6 đến 19 số (không có chữ cái, dấu cách hay ký tự khác).")
+_ACCOUNT_FORMAT = _l(
+    "Số tài khoản chỉ gồm chữ số, từ 6 đến 19 số (không có chữ cái hay ký tự khác; dấu cách giữa các nhóm số được "
+    "bỏ qua)."
+)
 
 
 def _bank_account(_form: Any, field: Any) -> None:
     """The one rule for an account number (:func:`disburse.claims.outcomes.is_bank_account`: 6 to 19 digits, what
     verification and the bank take), so that the form never lets through an account the service would refuse."""
-    if not is_bank_account(field.data):
-        raise ValidationError(
-            _l("Số tài khoản chỉ gồm chữ số, từ 6 đến 19 số (không có chữ cái, dấu cách hay ký tự khác).")
-        )
+    if not is_bank_account(account_digits(field.data or "")):
+        raise ValidationError(_ACCOUNT_FORMAT)
 
 
 class ConfirmedForm(BaseForm):

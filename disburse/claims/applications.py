@@ -39,6 +39,7 @@ from disburse.claims.outcomes import (
     FieldError,
     FormRefused,
     RowResult,
+    account_digits,
     bank_errors,
     dmy,
     number_cell,
@@ -160,6 +161,7 @@ def _parse_months(errors: list[FieldError], raw: Any) -> int | None:
 
 def _check_shapes(body: dict[str, Any], errors: list[FieldError]) -> dict[str, str]:
     values = {name: text_value(body, name) for name in FIELDS if name not in ("unused_months",)}
+    values["bank_account"] = account_digits(values["bank_account"])
     values["bank_code"] = values["bank_code"].upper()
     if not values["si_code"]:
         errors.append(FieldError("si_code", "required", "Hãy ghi mã số BHXH.", "Give the SI code."))

@@ -37,6 +37,7 @@ from disburse.claims.outcomes import (
     FormRefused,
     FormResult,
     RowResult,
+    account_digits,
     bank_errors,
     dmy,
     drop_bank_reasons,
@@ -275,7 +276,7 @@ def _check_confirmation_row(
             "Cột 'Không nhận hỗ trợ' chỉ ghi 'x' (không nhận) hoặc để trống.",
             "The 'Declines support' column takes 'x' (declines) or stays blank.",
         )
-    bank_code, bank_account = text_value(row, "bank_code").upper(), text_value(row, "bank_account")
+    bank_code, bank_account = text_value(row, "bank_code").upper(), account_digits(text_value(row, "bank_account"))
     if not decline:
         bank_errors(
             result,
@@ -616,7 +617,7 @@ def adjustment_errors(result: RowResult, row: dict[str, Any], banks: set[str], *
             "Cột 'action' ghi một trong: add (bổ sung), remove (không có), correct (điều chỉnh).",
             "The 'action' column is one of: add, remove, correct.",
         )
-    bank_code, bank_account = text_value(row, "bank_code").upper(), text_value(row, "bank_account")
+    bank_code, bank_account = text_value(row, "bank_code").upper(), account_digits(text_value(row, "bank_account"))
     if action in ("add", "correct") and (bank_code or bank_account):
         bank_errors(result, bank_code, bank_account, banks, account_is_number=number_cell(row, "bank_account"))
     if action == "correct":
@@ -660,7 +661,7 @@ class _Adjusting:
 
 def _add(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _Listed | None) -> None:
     # The bank details' shape was checked with the row's other values (adjustment_errors).
-    bank_code, bank_account = text_value(row, "bank_code").upper(), text_value(row, "bank_account")
+    bank_code, bank_account = text_value(row, "bank_code").upper(), account_digits(text_value(row, "bank_account"))
     if listed is not None:
         result.claim_id = listed.claim_id
         if bank_code and (bank_code, bank_account) != (listed.bank_code, listed.bank_account):
@@ -792,7 +793,7 @@ def _correct(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _L
         _not_on_list(result, ctx.employer.unit_code, _ADD_HERE)
         return
     result.claim_id = listed.claim_id
-    bank_code, bank_account = text_value(row, "bank_code").upper(), text_value(row, "bank_account")
+    bank_code, bank_account = text_value(row, "bank_code").upper(), account_digits(text_value(row, "bank_account"))
     # The values' shape (something to correct, the bank details, the phone) was checked with the row's other values
     # (adjustment_errors).
     phone = phone_digits(text_value(row, "phone"))
@@ -930,7 +931,7 @@ def correct_payment_details(
     error; nothing is written when there is one. Flush, never commit."""
     claim = service.get_claim_for_update(claim_id)
     assert claim is not None, "the caller found the claim"
-    bank_code, bank_account = bank_code.strip().upper(), bank_account.strip()
+    bank_code, bank_account = bank_code.strip().upper(), account_digits(bank_account)
     result = RowResult(row=1, si_code="", claim_id=claim.id)
     if not bank_code and not bank_account:
         result.fail(

@@ -26,8 +26,10 @@ NATIONAL_ID = re.compile(r"[0-9]{9}|[0-9]{12}")
 BANK_ACCOUNT = re.compile(BANK_ACCOUNT_SHAPE)
 #: What is wrong with an account that is not :data:`BANK_ACCOUNT`, in both languages.
 BANK_ACCOUNT_MESSAGE = (
-    "Số tài khoản chỉ gồm chữ số, từ 6 đến 19 số (không có chữ cái, dấu cách hay ký tự khác).",
-    "The account number has digits only, 6 to 19 of them (no letters, spaces or other characters).",
+    "Số tài khoản chỉ gồm chữ số, từ 6 đến 19 số (không có chữ cái hay ký tự khác; dấu cách giữa các nhóm số được bỏ "
+    "qua).",
+    "The account number has digits only, 6 to 19 of them (no letters or other characters; spaces between digit groups "
+    "are left out).",
 )
 #: A phone number in Vietnam, as the person's Form 04 and the employer's Form 03 give it: 0 then 9 digits (a mobile,
 #: 0912 345 678) or 10 (a landline with its area code, 024 3883 1234). The one rule for every place a phone is typed
@@ -60,6 +62,19 @@ def phone_error(value: str) -> tuple[str, str] | None:
     """Why ``value`` (as typed: :func:`phone_digits` is applied) is not a phone number (:data:`PHONE`), in both
     languages; None when it is one. Blank is the caller's to judge (required on Form 04, optional elsewhere)."""
     return None if PHONE.fullmatch(phone_digits(value)) else PHONE_MESSAGE
+
+
+#: An account number as people copy it from a card or a banking app: digit groups between spaces or dashes
+#: ("1903 5566 7788 99", "0011-0044-55667"). Dots are not taken as such: "1234567.0" is a number's decimals.
+_ACCOUNT_GROUPS = re.compile(r"[0-9]+(?:[ \u00a0\u202f-]+[0-9]+)*")
+_ACCOUNT_MARKS = re.compile(r"[ \u00a0\u202f-]+")
+
+
+def account_digits(value: str) -> str:
+    """An account number as typed, trimmed, and without the spaces or dashes between its digit groups; anything
+    else as it is, for :func:`is_bank_account` to refuse. The one cleaning of every place an account comes in."""
+    value = value.strip()
+    return _ACCOUNT_MARKS.sub("", value) if _ACCOUNT_GROUPS.fullmatch(value) else value
 
 
 def is_bank_account(value: object) -> bool:

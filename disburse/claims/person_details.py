@@ -31,7 +31,7 @@ from sqlalchemy.orm import aliased
 from disburse.claims import service as claims
 from disburse.claims.employer_forms import known_banks
 from disburse.claims.models import Claim, ClaimEvent
-from disburse.claims.outcomes import RowResult, bank_errors, phone_digits, phone_error
+from disburse.claims.outcomes import RowResult, account_digits, bank_errors, phone_digits, phone_error
 from disburse.claims.states import ClaimAction, ClaimNote, ClaimState
 from disburse.extensions import db
 from disburse.programs.models import Program
@@ -65,7 +65,7 @@ def input_errors(
     """Every field's error (field → (vi, en)), writing nothing; the values as :func:`offer_payment_details` cleans
     them."""
     si_code, national_id = _digits_as_written(si_code), _digits_as_written(national_id)
-    bank_code, bank_account = bank_code.strip().upper(), bank_account.strip()
+    bank_code, bank_account = bank_code.strip().upper(), account_digits(bank_account)
     errors: dict[str, tuple[str, str]] = {}
     if not SI_CODE.fullmatch(si_code):
         errors["si_code"] = ("Mã số BHXH gồm 10 chữ số.", "The SI code is 10 digits.")
@@ -117,7 +117,7 @@ def offer_payment_details(
     values = {"si_code": si_code, "national_id": national_id, "bank_code": bank_code, "bank_account": bank_account}
     offer = Offer(errors=input_errors(date_of_birth=date_of_birth, phone=phone, **values))
     si_code, national_id, phone = _digits_as_written(si_code), _digits_as_written(national_id), phone_digits(phone)
-    bank_code, bank_account = bank_code.strip().upper(), bank_account.strip()
+    bank_code, bank_account = bank_code.strip().upper(), account_digits(bank_account)
     if offer.errors or date_of_birth is None:
         return offer
     claim = _waiting_claim(program, si_code, national_id, date_of_birth)

@@ -16,6 +16,7 @@ from wtforms.fields.core import UnboundField
 
 from disburse.claims import service as claims
 from disburse.claims.models import Claim, ClaimEvent
+from disburse.claims.outcomes import BANK_ACCOUNT_MESSAGE
 from disburse.claims.states import ClaimAction
 from disburse.claims.support import reason_entries
 from disburse.extensions import db
@@ -847,7 +848,7 @@ def test_a_failed_payment_goes_through_request_details_too(signed_in):
             "en",
             "awaiting_payment_details",
             {"bank_code": "BIDV", "bank_account": "12-34"},
-            "The account number has digits only, 6 to 19 of them (no letters, spaces or other characters).",
+            BANK_ACCOUNT_MESSAGE[1],
         ),
         (
             "vi",
