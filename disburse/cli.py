@@ -349,6 +349,40 @@ def _watch(listeners: list[_Listener], children: dict[str, subprocess.Popen[byte
         time.sleep(0.5)
 
 
+def _prepare_demo(app: Flask, employers: int, employees: int) -> None:
+    """The demo's settings for the processes `up` starts, and its seed (or the log-ins of the one already there);
+    exit 2 on a database that holds other data."""
+    from disburse.demo import (
+        DEMO_BACKLOG_EVERY_S,
+        DEMO_PAYMENT_BATCH_EVERY_S,
+        DEMO_PROGRAM,
+        DemoError,
+        ensure_demo,
+    )
+    from disburse.extensions import db
+
+    # The demo's claims live in its own program, with a calendar around today: show that one by default.
+    if not os.environ.get("DISBURSE_PROGRAM"):
+        os.environ["DISBURSE_PROGRAM"] = app.config["DISBURSE_PROGRAM"] = DEMO_PROGRAM
+    # Beat batches approved claims every 15 s instead of every minute, so that the first payments come within
+    # a minute of the start rather than two (beat reads the setting from the environment).
+    if not os.environ.get("DISBURSE_PAYMENT_BATCH_EVERY_S"):
+        os.environ["DISBURSE_PAYMENT_BATCH_EVERY_S"] = str(DEMO_PAYMENT_BATCH_EVERY_S)
+    # And counts the backlog pages' figures every minute instead of every five.
+    if not os.environ.get("DISBURSE_BACKLOG_EVERY_S"):
+        os.environ["DISBURSE_BACKLOG_EVERY_S"] = str(DEMO_BACKLOG_EVERY_S)
+
+    try:
+        lines = ensure_demo(employers=employers, employees=employees)
+    except DemoError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    finally:
+        db.session.remove()  # no transaction left open for as long as `up` runs (it held locks, vacuum's horizon)
+    for line in lines:
+        click.echo(line)
+
+
 @click.command("up")
 @click.option("--demo", is_flag=True, help="Seed a province-sized demo when the database is empty.")
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -387,21 +421,7 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
     click.echo("Applying migrations…")
     upgrade()
     if demo:
-        from disburse.demo import DEMO_BACKLOG_EVERY_S, DEMO_PAYMENT_BATCH_EVERY_S, DEMO_PROGRAM, ensure_demo
-
-        # The demo's claims live in its own program, with a calendar around today: show that one by default.
-        if not os.environ.get("DISBURSE_PROGRAM"):
-            os.environ["DISBURSE_PROGRAM"] = app.config["DISBURSE_PROGRAM"] = DEMO_PROGRAM
-        # Beat batches approved claims every 15 s instead of every minute, so that the first payments come within
-        # a minute of the start rather than two (beat reads the setting from the environment).
-        if not os.environ.get("DISBURSE_PAYMENT_BATCH_EVERY_S"):
-            os.environ["DISBURSE_PAYMENT_BATCH_EVERY_S"] = str(DEMO_PAYMENT_BATCH_EVERY_S)
-        # And counts the backlog pages' figures every minute instead of every five.
-        if not os.environ.get("DISBURSE_BACKLOG_EVERY_S"):
-            os.environ["DISBURSE_BACKLOG_EVERY_S"] = str(DEMO_BACKLOG_EVERY_S)
-
-        for line in ensure_demo(employers=demo_employers, employees=demo_employees):
-            click.echo(line)
+        _prepare_demo(app, demo_employers, demo_employees)
 
     instance = runtime.default_instance_path()
     instance.mkdir(parents=True, exist_ok=True)

@@ -144,9 +144,27 @@ def ensure_demo(*, employers: int = DEMO_EMPLOYERS, employees: int = DEMO_EMPLOY
 
 def seed_demo(*, employers: int, employees: int, seed: int = DEMO_SEED, commit: bool = True) -> list[str]:
     """:func:`ensure_demo` with the size as a parameter (the tests seed a small demo). Commits once at the end
-    (unless ``commit`` is false: the caller then owns the transaction)."""
+    (unless ``commit`` is false: the caller then owns the transaction). A database that holds the demo already is
+    used as it is (the size asked is not applied); one whose registry holds other data is refused (:class:`DemoError`):
+    the demo's program would be missing from every page."""
     if db.session.scalar(select(Employer.id).limit(1)) is not None:
-        return login_lines()
+        demo = db.session.scalar(select(Program).where(Program.code == DEMO_PROGRAM))
+        if demo is None:
+            raise DemoError(
+                "Cơ sở dữ liệu này đã có dữ liệu đăng ký không phải của demo, nên demo không được tạo. Chạy "
+                "`disburse up` (không có --demo) để dùng dữ liệu đó, hoặc tạo demo ở một thư mục khác: "
+                "DISBURSE_INSTANCE=instance-demo disburse up --demo. / This database already holds registry data "
+                "that is not the demo's, so the demo is not seeded. Run `disburse up` (without --demo) to use that "
+                "data, or seed the demo in another folder: DISBURSE_INSTANCE=instance-demo disburse up --demo."
+            )
+        deadline = f"{demo.list_deadline:%d/%m/%Y}"
+        return [
+            f"Demo {DEMO_PROGRAM} đã có sẵn (hạn danh sách {deadline}): dùng lại như đang có; để tạo lại từ đầu, dừng "
+            "disburse và xoá thư mục dữ liệu (instance/). / "
+            f"The {DEMO_PROGRAM} demo is already here (list deadline {deadline}): used as it is; to start it again, "
+            "stop disburse and delete its data folder (instance/).",
+            *login_lines(),
+        ]
     from disburse.registry.seed_cli import import_seed_files
 
     lines: list[str] = []

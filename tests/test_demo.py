@@ -13,13 +13,14 @@ import re
 from collections import Counter
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from disburse.auth.service import get_user_by_email, verify_password
 from disburse.background import QueueNames
 from disburse.claims.models import Claim, ClaimEvent
-from disburse.demo import DEMO_PROGRAM, DEMO_USERS, listing_date, seed_demo
+from disburse.demo import DEMO_PROGRAM, DEMO_USERS, DemoError, listing_date, seed_demo
 from disburse.programs.calendar import add_working_days, is_working_day, programme_today
 from disburse.programs.models import Program
 from disburse.registry.models import Employee, Employer, SalaryFund
@@ -99,6 +100,19 @@ def test_small_demo_seeds_programme_data_lists_and_users(db_session: Session, br
     assert db_session.scalar(select(func.count()).select_from(Program).where(Program.code == DEMO_PROGRAM)) == 1
     assert all(any(u.email in line for line in again) for u in DEMO_USERS)
     assert not any("Form 01" in line for line in again)
+    assert "The DEMO116 demo is already here" in again[0]  # and how to start it again
+
+
+def test_a_database_with_other_registry_data_is_not_taken_for_the_demo(db_session: Session) -> None:
+    """`disburse seed` (or an import) then `up --demo`: the demo was not seeded and the dashboards asked for a
+    DEMO116 that did not exist (404s), with "no demo users" as the only word. Now refused, saying what to do."""
+    from tests.factories import create_employer
+
+    create_employer()
+    with pytest.raises(DemoError) as refused:
+        seed_demo(employers=5, employees=300)
+    assert "Run `disburse up` (without --demo)" in str(refused.value) and "DISBURSE_INSTANCE=" in str(refused.value)
+    assert db_session.scalar(select(func.count()).select_from(Program).where(Program.code == DEMO_PROGRAM)) == 0
 
 
 def test_demo_dates_are_shown_the_vietnamese_way(db_session: Session, broker) -> None:

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from http.cookiejar import CookieJar
 
 import psutil
+import psycopg
 import pytest
 import redis
 
@@ -161,6 +162,19 @@ def test_up_demo_pays_within_two_minutes(fresh_database_url, demo_redis_url, tmp
         assert shown, f"the home page never showed the demo programme: {seen}"
         assert shown[-1] > 0, f"nothing paid within {WITHIN_S:.0f} s: {seen}"
         assert seen[-1][2] not in (None, "—", "0,0%"), f"the dashboard did not move within {WITHIN_S:.0f} s: {seen}"
+        # `up` itself holds no transaction open while it runs (the seed's was, for hours: locks a migration waited
+        # for, vacuum's horizon held back).
+        database_port = urllib.parse.urlsplit(fresh_database_url).port or 5432
+        own = [
+            c.laddr.port
+            for c in psutil.Process(proc.pid).net_connections(kind="tcp")
+            if c.raddr and c.raddr.port == database_port
+        ]
+        with psycopg.connect(runtime.libpq_url(fresh_database_url), autocommit=True) as conn:
+            open_ones = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE client_port = ANY(%s) AND xact_start IS NOT NULL", (own,)
+            ).fetchone()
+        assert open_ones == (0,), f"disburse up holds a transaction open on its connections {own}"
     except BaseException:
         _kill_tree(proc)
         raise
