@@ -414,6 +414,7 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
         if with_sandbox:
             listeners.append(_sandbox_listener(app, host, port))
         _check_ports(listeners)  # before the migrations and the demo's seed, which can take minutes
+        deployment.check_beat_free(deployment.configuration())  # another up's (or one killed < a minute ago)
     except deployment.Refused as exc:
         _refuse(exc)
 

@@ -213,20 +213,41 @@ def beat_lock(client: redis.Redis, token: str | None = None) -> Lock:
     return lock
 
 
+def beat_token() -> str:
+    """A token for beat's lock that says whose it is: host and process (:func:`_beat_held` reads them back)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
 def take_beat_lock(config: Config) -> str:
     """Take beat's lock for this process; its token. A lock held by another beat: :class:`Refused`."""
-    token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    token = beat_token()
     client = lock_client(settings(config))
     try:
         if beat_lock(client).acquire(blocking=False, token=token):
             return token
-        holder = client.get(BEAT_LOCK_KEY) or "?"
-        left = client.ttl(BEAT_LOCK_KEY)
+        raise _beat_held(client)
     finally:
         client.close()
+
+
+def check_beat_free(config: Config) -> None:
+    """:class:`Refused` when another beat holds the lock on ``config``'s Redis (``disburse up`` asks before it starts
+    anything: its beat would stop a second after "running" was printed, and every process with it)."""
+    client = lock_client(settings(config))
+    try:
+        if client.exists(BEAT_LOCK_KEY):
+            raise _beat_held(client)
+    finally:
+        client.close()
+
+
+def _beat_held(client: redis.Redis) -> Refused:
+    """Who holds beat's lock and for how long yet, as the refusal to start another."""
+    holder = client.get(BEAT_LOCK_KEY) or "?"
+    left = client.ttl(BEAT_LOCK_KEY)
     host, _, rest = str(holder).partition(":")
     pid = rest.partition(":")[0] or "?"
-    raise Refused(
+    return Refused(
         f"Đã có một beat đang chạy (máy {host}, tiến trình {pid}); chỉ được chạy một beat. Nếu beat đó đã dừng, "
         f"khóa {BEAT_LOCK_KEY} hết hạn sau {left} giây.",
         f"Another beat is running (host {host}, process {pid}); there must be exactly one. If that beat has "

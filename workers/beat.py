@@ -25,7 +25,15 @@ import redis
 from celery.beat import PersistentScheduler
 
 from config import load_config
-from disburse.deployment import BEAT_LOCK_TTL_S, BEAT_TOKEN_ENV, Refused, beat_lock, lock_client, settings
+from disburse.deployment import (
+    BEAT_LOCK_TTL_S,
+    BEAT_TOKEN_ENV,
+    Refused,
+    beat_lock,
+    beat_token,
+    lock_client,
+    settings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +62,7 @@ class LockedScheduler(PersistentScheduler):
             self._lock = beat_lock(self._client, token)
         else:
             self._lock = beat_lock(self._client)
-            if not self._lock.acquire(blocking=False):
+            if not self._lock.acquire(blocking=False, token=beat_token()):
                 raise SystemExit(
                     str(Refused("Đã có một beat đang chạy trên Redis này.", "Another beat runs on this Redis."))
                 )

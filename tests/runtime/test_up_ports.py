@@ -144,3 +144,29 @@ def test_up_names_a_process_that_stops_and_stops_the_others(database_url, redis_
     time.sleep(0.5)
     assert _alive({*children, *started}) == []
     assert _ours_left(web_port, sandbox_port) == []
+
+
+def test_up_refuses_while_another_beat_holds_the_lock(database_url, own_redis_url, tmp_path):
+    """Another `up` (or one killed less than a minute ago) holds beat's lock: `up` said it was running, then its beat
+    stopped ("Another beat runs on this Redis.") and took every process with it. Now it refuses before it starts
+    anything, naming the holder and when the lock runs out."""
+    import redis as redis_lib
+
+    from disburse.deployment import BEAT_LOCK_KEY
+
+    client = redis_lib.Redis.from_url(own_redis_url)
+    client.set(BEAT_LOCK_KEY, "other-host:4242:abcd1234", ex=60)
+    try:
+        web_port, sandbox_port = _free_port(), _free_port()
+        proc = _start_up(_env(database_url, own_redis_url, sandbox_port), web_port, tmp_path)
+        code, started = _wait_exit(proc, timeout=120)
+    finally:
+        client.delete(BEAT_LOCK_KEY)
+        client.close()
+    stdout, stderr = (tmp_path / "stdout").read_text(), (tmp_path / "stderr").read_text()
+    assert code == 2, stderr
+    assert RUNNING not in stdout and "Applying migrations" not in stdout
+    assert "Another beat is running (host other-host, process 4242)" in stderr
+    assert "Đã có một beat đang chạy (máy other-host, tiến trình 4242)" in stderr
+    time.sleep(0.5)
+    assert _alive(started) == []
