@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import secrets
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -180,7 +179,7 @@ def create_user(
         raise AdminRefused(
             f"Đã có người dùng với e-mail {email}.", f"A user with e-mail {email} already exists.", "email"
         )
-    password = one_time_password()
+    password = auth.one_time_password()
     try:
         user = auth.create_user(
             email,
@@ -272,14 +271,10 @@ def reactivate_user(user: User, *, actor: User) -> None:
     auth.audit(actor, "user.reactivate", "user", user.id, {"email": user.email})
 
 
-def one_time_password() -> str:
-    return secrets.token_urlsafe(12)
-
-
 def reset_password(user: User, *, actor: User) -> str:
     """A new one-time password for ``user`` (returned to be shown once), to be replaced by their own at their next
     sign-in; their sessions end everywhere."""
-    password = one_time_password()
+    password = auth.one_time_password()
     auth.set_password(user, password, actor=actor, temporary=True)
     return password
 

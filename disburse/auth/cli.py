@@ -33,7 +33,10 @@ def _refuse(vi: str, en: str) -> NoReturn:
 @click.option("--district", help="3-digit GSO district code (caseworkers).")
 @click.option("--employer", "employer_unit", help="Unit code (employer users).")
 @click.option("--province", help="2-digit GSO province code (supervisors; none = national).")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (asked, hidden, on a terminal)."
+)
+@click.option("--no-password", is_flag=True, help="An account for API tokens only: it cannot sign in.")
 def create_user(
     email: str,
     role: str,
@@ -42,10 +45,17 @@ def create_user(
     employer_unit: str | None,
     province: str | None,
     password_stdin: bool,
+    no_password: bool,
 ) -> None:
     """Create a user with a role and the scope it takes (the admins' pages' rule), audited as ``user.create`` with no
-    actor (an operator's command)."""
-    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    actor (an operator's command). Without ``--password-stdin`` or ``--no-password`` the user gets a one-time
+    password, printed once, which they replace with their own at their first sign-in (as on the admins' pages)."""
+    if password_stdin and no_password:
+        _refuse(
+            "Chọn một trong --password-stdin và --no-password.", "Give --password-stdin or --no-password, not both."
+        )
+    temporary = not (password_stdin or no_password)
+    password = service.one_time_password() if temporary else _password_from_stdin() if password_stdin else None
     try:
         user = service.create_user(
             email,
@@ -55,6 +65,7 @@ def create_user(
             district=district,
             province=province,
             employer_unit=employer_unit,
+            temporary=temporary,
         )
     except service.UserError as exc:
         # The option at fault, named as the operator typed it (the rule's words name the page's fields).
@@ -62,6 +73,19 @@ def create_user(
         _refuse(option + exc.vi, option + exc.en)
     db.session.commit()
     click.echo(f"Đã tạo người dùng {user.email} ({user.role}). / Created {user.role} {user.email}.")
+    if temporary:
+        click.echo(
+            f"Mật khẩu dùng một lần / One-time password: {password}\n"
+            "Người dùng đăng nhập bằng mật khẩu này rồi chọn mật khẩu của mình; nó chỉ được in lần này. / They sign in "
+            "with it, then choose their own; it is shown only this once."
+        )
+
+
+def _password_from_stdin() -> str:
+    """A password from standard input: asked twice without showing it on a terminal, else its first line."""
+    if sys.stdin.isatty():
+        return str(click.prompt("Mật khẩu / Password", hide_input=True, confirmation_prompt=True))
+    return sys.stdin.readline().rstrip("\r\n")
 
 
 def _user(email: str) -> User:

@@ -148,6 +148,11 @@ def describe(user: User) -> dict[str, Any]:
     }
 
 
+def one_time_password() -> str:
+    """A password an admin or an operator gives, for its user to sign in once and choose their own."""
+    return secrets.token_urlsafe(12)
+
+
 def create_user(
     email: str,
     role: str,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -188,3 +190,26 @@ def test_no_token_is_made_for_a_deactivated_account(cli, db_session):
     assert "dsb_" not in refused.output
     listed = cli.invoke(args=["tokens", "list", "--email", "a1@example.vn"])
     assert "active" not in listed.output.split("\n", 1)[1]
+
+
+def test_a_user_created_without_a_password_gets_a_one_time_password_printed_once(cli, db_session):
+    """The first admin of a new installation: `users create` alone made an account nobody could sign in to, and the
+    same command again with a password was refused as a duplicate. It now prints a one-time password, to be replaced
+    at the first sign-in, as the admins' pages give one."""
+    result = cli.invoke(args=["users", "create", "--email", "sep@bhxh.vn", "--role", "admin"])
+    assert result.exit_code == 0, result.output
+    given = re.search(r"One-time password: (\S+)", result.output)
+    assert given is not None and "shown only this once" in result.output
+    user = get_user_by_email("sep@bhxh.vn")
+    assert verify_password(user, given.group(1)) and user.password_temporary
+
+
+def test_an_api_only_account_has_no_password_and_both_ways_at_once_are_refused(cli, db_session):
+    result = cli.invoke(args=["users", "create", "--email", "may@bhxh.vn", "--role", "admin", "--no-password"])
+    assert result.exit_code == 0 and "password" not in result.output.lower().replace("--no-password", "")
+    assert not get_user_by_email("may@bhxh.vn").password_temporary
+    both = cli.invoke(
+        args=["users", "create", "--email", "hai@bhxh.vn", "--role", "admin", "--no-password", "--password-stdin"],
+        input="mot-mat-khau-dai\n",
+    )
+    assert both.exit_code == 2 and "not both" in both.output and get_user_by_email("hai@bhxh.vn") is None
