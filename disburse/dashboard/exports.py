@@ -133,9 +133,9 @@ MONTHLY_HEADER = [
     "Chi trả trong tháng / Paid in the month",
     "Tỷ lệ đã chi trả (%) / Paid (%)",
     "Số tiền đã chi trả (VND) / Amount paid (VND)",
-    "Số đơn vị được giảm mức đóng / Units with a reduction",
-    "Số người lao động / Employees",
-    "Số tiền được giảm (VND) / Reduction (VND)",
+    "Số đơn vị được giảm mức đóng trong tháng / Units with a reduction in the month",
+    "Số người lao động của các đơn vị đó / Their employees",
+    "Số tiền được giảm trong tháng (VND) / Reduction in the month (VND)",
     # Where the eligible not yet paid were at the month's end (the dashboard's words), adding up to the first.
     "Chưa chi trả / Not yet paid",
     "Đang chi trả: chuyển khoản ngân hàng / Payment in progress: bank transfer",
