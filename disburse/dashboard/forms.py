@@ -18,6 +18,9 @@ from disburse.payments.models import RECOVERY_STATES
 
 _CHOICE = _l("Hãy chọn một trong các lựa chọn có trên trang.")
 _LIMIT = _l("Số dòng là một số nguyên từ 1 đến %(most)d.", most=MAX_LIMIT)
+#: The furthest page of a table (a million units at the fewest rows a page).
+MAX_PAGE = 1_000_000
+_PAGE = _l("Trang là một số nguyên từ 1 đến %(most)d.", most=MAX_PAGE)
 
 
 class AreaQuery(BaseForm):
@@ -45,6 +48,11 @@ class AreaQuery(BaseForm):
         _l("Số dòng"),
         validators=[Optional(), NumberRange(min=1, max=MAX_LIMIT, message=_LIMIT)],
         invalid_value_message=_LIMIT,
+    )
+    page = IntegerField(
+        _l("Trang"),
+        validators=[Optional(), NumberRange(min=1, max=MAX_PAGE, message=_PAGE)],
+        invalid_value_message=_PAGE,
     )
 
 

@@ -60,6 +60,8 @@ class TableQuery:
     sort: str = "name"
     descending: bool = False
     limit: int | None = None
+    #: Rows passed over before the ``limit`` shown (a later page of the table).
+    offset: int = 0
 
 
 def child_level(area: Area, table: str) -> str:
@@ -121,7 +123,7 @@ def _statement(query: TableQuery) -> str:
     """The units of a province or of the country, pivoted, sorted and cut."""
     where, _ = _filter(query.area)
     direction = "DESC" if query.descending else "ASC"
-    limit = "LIMIT :limit" if query.limit else ""
+    limit = "LIMIT :limit OFFSET :offset" if query.limit else ""
     # Every fragment is ours (the sort column comes from SORT_COLUMNS); values are bound.
     return f"""WITH grouped AS (
                     SELECT c.employer_id AS key, {_PIVOT}
@@ -146,10 +148,12 @@ def table_rows(program_id: int, query: TableQuery) -> tuple[list[dict[str, Any]]
     assert query.table in TABLES and query.sort in SORT_COLUMNS
     if child_level(query.area, query.table) == "unit" and query.area.level != "district":
         rows = _units_rows(program_id, query)
-        return rows, (row_count(program_id, query) if query.limit and len(rows) == query.limit else len(rows))
+        if query.limit and (len(rows) == query.limit or query.offset):
+            return rows, row_count(program_id, query)
+        return rows, len(rows)
     rows = [_child_row(row, query.area) for row in children(program_id, query.area)]
     rows = _sorted(rows, query.sort, query.descending)
-    return (rows[: query.limit] if query.limit else rows), len(rows)
+    return (rows[query.offset : query.offset + query.limit] if query.limit else rows), len(rows)
 
 
 def _child_row(row: dict[str, Any], area: Area) -> dict[str, Any]:
@@ -186,6 +190,7 @@ def _units_rows(program_id: int, query: TableQuery) -> list[dict[str, Any]]:
             "not_eligible": [str(state) for state in NOT_IN_ELIGIBLE_GROUP],
             "checking": [str(state) for state in CHECKING_STATES],
             "limit": query.limit,
+            "offset": query.offset,
             **params,
         },
     ).mappings()

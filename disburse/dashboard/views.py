@@ -9,6 +9,7 @@ caseworker their district. An area outside the caller's scope is the same 404 as
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -111,7 +112,8 @@ def _table_query(form: AreaQuery, area: Area) -> TableQuery:
     if area.level == "district":
         table = "units"
     limit = form.limit.data or (UNITS_ON_PAGE if table == "units" else None)
-    return TableQuery(area, table, form.sort.data or "code", form.order.data == "desc", limit)
+    offset = (form.page.data - 1) * limit if form.page.data and limit else 0
+    return TableQuery(area, table, form.sort.data or "code", form.order.data == "desc", limit, offset)
 
 
 def _may_see_area(user: User, area: Area) -> bool:
@@ -214,7 +216,7 @@ def index() -> ResponseReturnValue:
     query = _table_query(form, area)
     area_name = _area_name(area)
     render = functools.partial(_figures_html, program, area, area_name, form, query)
-    if any(request.args.get(name) for name in ("table", "sort", "order", "limit")):
+    if any(request.args.get(name) for name in ("table", "sort", "order", "limit", "page")):
         figures_html = Markup(render())  # noqa: S704 - our own template's output, escaped by Jinja
     else:
         # An area's page as most open it is kept for everyone (disburse/dashboard/cache.py; other orders and limits
@@ -241,6 +243,15 @@ def _figures_html(program: Program, area: Area, area_name: str, form: AreaQuery,
     (:func:`disburse.dashboard.cache.shared_fragment`)."""
     level = child_level(area, query.table)
     rows, total_rows = table_rows(program.id, query)
+    if not rows and query.offset and query.limit:  # past the last page (a link kept while units left): the last one
+        query = dataclasses.replace(query, offset=max(0, (total_rows - 1) // query.limit) * query.limit)
+        rows, total_rows = table_rows(program.id, query)
+
+    def page_url(page: int) -> str:
+        order = "desc" if query.descending else "asc"
+        return _area_url(area, table=query.table, sort=query.sort, order=order, limit=form.limit.data, page=page)
+
+    page = query.offset // query.limit + 1 if query.limit else 1
     return render_template(
         "dashboard/_figures.html",
         read_at=moment(datetime.now(VIETNAM_TZ)),
@@ -275,8 +286,14 @@ def _figures_html(program: Program, area: Area, area_name: str, form: AreaQuery,
             format=fmt,  # every row, whatever the page shows: as the page says
         ),
         units_url=_area_url(area, table="units", sort="percent_paid", order="asc", limit=20)
-        if area.level != "district"
+        if area.level != "district" and query.table != "units"
         else None,
+        # From a province's (or the country's) units, back to its districts (provinces).
+        areas_url=_area_url(area) if area.level != "district" and query.table == "units" else None,
+        page=page,
+        pages=-(-total_rows // query.limit) if query.limit else 1,
+        previous_url=page_url(page - 1) if page > 1 else None,
+        next_url=page_url(page + 1) if query.limit and query.offset + len(rows) < total_rows else None,
     )
 
 

@@ -99,6 +99,28 @@ def test_a_province_its_districts_and_the_lowest_units(client, country):
         assert client.get(f"/dashboard/{other}").status_code == 404
 
 
+def test_a_provinces_units_go_page_by_page_and_back_to_its_districts(client, country, monkeypatch):
+    """The units of a province were cut at 100 on the page ("100 of 185 rows"): the others only in the download or
+    with a limit typed in the address. And from the units there was no way back to the districts but Back."""
+    from disburse.dashboard import views
+
+    monkeypatch.setattr(views, "UNITS_ON_PAGE", 2)
+    sign_in(client, create_user("supervisor", province="01", password=PASSWORD))
+    first = client.get("/dashboard/?province=01&table=units&sort=name").get_data(as_text=True)
+    assert [row[1] for row in _table(first)] == ["Công ty Bắc", "Công ty Chậm"]
+    assert "Trang 1 / 2" in first and 'rel="prev"' not in first
+    assert 'href="/dashboard/?province=01">Xem theo quận/huyện</a>' in first
+    assert "20 đơn vị có tỷ lệ chi trả thấp nhất" not in first  # this is the units' table already
+    following = html_.unescape(re.search(r'href="([^"]+)" rel="next"', first).group(1))
+    assert "sort=name" in following and "page=2" in following
+    second = client.get(following).get_data(as_text=True)
+    assert [row[1] for row in _table(second)] == ["Công ty Gần"]
+    assert "Trang 2 / 2" in second and 'rel="next"' not in second and 'rel="prev"' in second
+    beyond = client.get("/dashboard/?province=01&table=units&sort=name&page=9").get_data(as_text=True)
+    assert [row[1] for row in _table(beyond)] == ["Công ty Gần"]  # a page past the last shows the last
+    assert client.get("/dashboard/?province=01&table=units&page=0").status_code == 400
+
+
 def test_a_district_lists_its_units_with_links_to_their_pages(client, country):
     sign_in(client, create_user("caseworker", district=DONG_ANH, password=PASSWORD))
     response = client.get("/dashboard/?sort=eligible&order=desc")
