@@ -24,6 +24,7 @@ from __future__ import annotations
 import codecs
 import csv
 import functools
+import itertools
 import logging
 import operator
 import os
@@ -759,6 +760,23 @@ TEXT = "@"
 DATE = "dd/mm/yyyy"
 
 
+#: The rows a workbook's column widths are measured on (with the header); the rest stream as they come.
+WIDTH_SAMPLE_ROWS = 200
+#: The widest a column is made (Excel's units: about a character each).
+MAX_COLUMN_WIDTH = 60
+
+
+def _column_widths(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[int]:
+    """Each column as wide as its header and ``rows`` need (numbers with their separators), within 8 and
+    :data:`MAX_COLUMN_WIDTH`."""
+    widths = [len(str(h)) for h in header]
+    for row in rows:
+        for i, value in enumerate(row[: len(widths)]):
+            shown = f"{value:,}" if isinstance(value, int | float) and not isinstance(value, bool) else str(value or "")
+            widths[i] = max(widths[i], len(shown))
+    return [min(max(width + 2, 8), MAX_COLUMN_WIDTH) for width in widths]
+
+
 def write_xlsx(
     path: Path,
     header: Sequence[str],
@@ -773,6 +791,8 @@ def write_xlsx(
     import openpyxl
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     def cell(value: Any) -> Any:
         # XML cannot carry most control characters: a name imported with one must not stop the export. They go
@@ -800,15 +820,29 @@ def write_xlsx(
         styled.number_format = number_format
         return styled
 
-    sheet.append([cell(h) for h in header])
+    # Read as a table: the header in bold stays in view, each column as wide as its header and first rows ask, a
+    # filter on every column (set before the rows: the streaming writer writes them as they come).
+    sheet.freeze_panes = "A2"
+    rows = iter(rows)
+    first = list(itertools.islice(rows, WIDTH_SAMPLE_ROWS))
+    for i, width in enumerate(_column_widths(header, first), start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = width
+    heading = []
+    for h in header:
+        titled = WriteOnlyCell(sheet, value=cell(h))
+        titled.font = Font(bold=True)
+        heading.append(titled)
+    sheet.append(heading)
     columns = list(formats)
     count = 0
-    for row in rows:
+    for row in itertools.chain(first, rows):
         if columns:
             sheet.append([formatted(v, columns[i] if i < len(columns) else None) for i, v in enumerate(row)])
         else:
             sheet.append([cell(v) for v in row])
         count += 1
+    if header:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{count + 1}"
     workbook.save(path)
     return count
 

@@ -131,9 +131,9 @@ EXPORTS: dict[str, tuple[Callable[[Any, Any, Path], Path], dict[str, str]]] = {
             "Chi trả trong tháng / Paid in the month": COUNT,
             "Tỷ lệ đã chi trả (%) / Paid (%)": PERCENT,
             "Số tiền đã chi trả (VND) / Amount paid (VND)": MONEY,
-            "Số đơn vị được giảm mức đóng / Units with a reduction": COUNT,
-            "Số người lao động / Employees": COUNT,
-            "Số tiền được giảm (VND) / Reduction (VND)": MONEY,
+            "Số đơn vị được giảm mức đóng trong tháng / Units with a reduction in the month": COUNT,
+            "Số người lao động của các đơn vị đó / Their employees": COUNT,
+            "Số tiền được giảm trong tháng (VND) / Reduction in the month (VND)": MONEY,
             "Chưa chi trả / Not yet paid": COUNT,
             "Đang chi trả: chuyển khoản ngân hàng / Payment in progress: bank transfer": COUNT,
             "Đang chi trả: chuyển khoản ngân hàng, số tiền (VND) / Payment in progress: bank transfer, amount (VND)": (
@@ -188,3 +188,19 @@ def test_money_and_counts_are_grouped_numbers_percentages_have_a_decimal_and_ids
         for name, cell in zip(header, row, strict=False):
             if isinstance(cell.value, int | float) and not isinstance(cell.value, bool) and name not in kinds:
                 assert str(name).startswith("STT") or cell.number_format != "General", (export, name, cell.value)
+
+
+@pytest.mark.parametrize("export", list(EXPORTS))
+def test_every_workbook_reads_as_a_table(app, world, tmp_path, export):
+    """The header in bold stays in view (frozen), every column filters, and no column is narrower than its header or
+    its longest value (up to a limit): the dashboard's unit names were cut at Excel's default width."""
+    make, _ = EXPORTS[export]
+    sheet = openpyxl.load_workbook(io.BytesIO(make(app, world, tmp_path).read_bytes())).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert sheet.freeze_panes == "A2"
+    assert all(cell.font.b for cell in next(sheet.iter_rows(max_row=1)))
+    assert sheet.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(rows[0]))}{len(rows)}"
+    for i, name in enumerate(rows[0], start=1):
+        longest = max(len(str(row[i - 1] or "")) for row in rows if len(row) >= i)
+        width = sheet.column_dimensions[openpyxl.utils.get_column_letter(i)].width
+        assert width >= min(longest, 58), (export, name, width, longest)
