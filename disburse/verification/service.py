@@ -22,11 +22,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from disburse.background import enqueue_after_commit
 from disburse.bulk import analyze_if_stale, no_jit, session_connection
 from disburse.claims import service as claims
+from disburse.claims.models import Claim
 from disburse.claims.states import ClaimAction
 from disburse.extensions import db
 from disburse.programs.calendar import programme_today
@@ -89,6 +90,12 @@ def record_identities(*, ids: list[int] | None = None, id_range: tuple[int, int]
     # The duplicate look-ups are planned on these statistics; a table that grew fast needs them now.
     analyze_if_stale(session_connection(), "claim_identities")
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def still_waiting(ids: list[int]) -> list[int]:
+    """The claims among ``ids`` still waiting for verification (after a batch: those it skipped, held elsewhere)."""
+    statement = select(Claim.id).where(Claim.id.in_(ids), Claim.state.in_([s.value for s in checks.WAITING]))
+    return sorted(db.session.scalars(statement))
 
 
 def verify_batch(

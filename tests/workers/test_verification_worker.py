@@ -21,12 +21,14 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
+import psycopg
 import pytest
 import redis
 from celery import Celery
 from flask import Flask
 from sqlalchemy import text
 
+from disburse import runtime
 from disburse.auth.service import create_token
 from disburse.background import QueueNames
 from disburse.claims.models import Claim
@@ -283,6 +285,27 @@ def test_a_real_worker_verifies_what_the_services_ask_for(app, worker, committed
     assert f"Trùng với hồ sơ mã số BHXH {kept_si} của cùng người lao động" in page  # the written reason
     assert client.get(f"/api/v1/claims/{twin_a.id}/notice", headers=headers).status_code == 409  # kept: no notice
     assert rollups_equal_a_direct_count()
+
+
+def test_a_claim_held_elsewhere_when_its_batch_ran_is_verified_soon_after(app, worker, committed, database_url):
+    """The batch skips a claim another transaction holds (the same Form 04 sent twice held it while its task ran):
+    it waited for the verification sweep, minutes later. Asked for again after a few seconds, it is verified once the
+    other lets it go; no sweep runs here."""
+    from workers.verification import HELD_AGAIN_S
+
+    program = committed.program()
+    claim = committed.claim("employer_confirmed", program, confirmed_on=date(2021, 10, 25))
+    db.session.commit()
+    with psycopg.connect(runtime.libpq_url(database_url)) as other:
+        other.execute("SELECT id FROM claims WHERE id = %s FOR UPDATE", (claim.id,))
+        verification.request_verification([claim.id])
+        db.session.commit()
+        time.sleep(3)  # the worker took the batch and passed the claim over
+        assert states(program.id)[claim.id] == "employer_confirmed"
+        other.rollback()
+    wait_until(lambda: states(program.id)[claim.id] in DONE, timeout=HELD_AGAIN_S * 4)
+    assert states(program.id)[claim.id] == "approved"
+    assert [action for action, _, _ in history(claim.id)].count("approve") == 1
 
 
 def test_the_forms_hand_their_claims_to_the_workers(app, worker, committed):
