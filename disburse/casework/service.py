@@ -178,7 +178,10 @@ def _cash_refused(exc: cash.CashRefused) -> CaseworkRefused:
     fields = {"receipt_number": pair} if exc.code.startswith("receipt_") else None
     if exc.code.startswith("reason_") or exc.code == "too_few_failures":
         fields = {"reason": pair}
-    return CaseworkRefused(*pair, code=exc.code, fields=fields)
+    refused = CaseworkRefused(*pair, code=exc.code, fields=fields)
+    if exc.code in ("receipt_blank", "receipt_malformed") or exc.code.startswith("reason_"):
+        refused.status = 422  # what was typed is wrong (a 409 is for the state of things: a receipt used already)
+    return refused
 
 
 def offer_cash(claim_id: int, user: User, reason: str | None) -> review.ActionResult:

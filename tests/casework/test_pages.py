@@ -906,6 +906,9 @@ def test_offer_cash_and_record_the_receipt(signed_in, app, monkeypatch):
     )
     assert response.status_code == 409
     assert "Biên lai số AA/21E 0001234 đã dùng cho khoản chi trả" in _text(response)
+    # A number that is no receipt number is what was typed, not the state of things: 422, as a blank one.
+    malformed = signed_in.post(f"/caseworker/claims/{again.claim_id}/cash-receipt", data={"receipt_number": "ABC"})
+    assert malformed.status_code == 422 and 'aria-invalid="true"' in malformed.get_data(as_text=True)
 
 
 def _payment_events(payment_id: int) -> list[int]:
