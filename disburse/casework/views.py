@@ -483,6 +483,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "recoveries": recoveries.for_claim(claim.id),
         "recovery_label": lambda state: pick(recoveries.LABELS.get(state, (state, state))),
         "duplicates": duplicates,
+        "duplicates_undecided": undecided is not None,
         "duplicates_out_of_scope": _out_of_scope(duplicates_hidden) if duplicates_hidden else None,
         "contacts": contacts,
         "can_approve": approvable and waits is None and bank_problem is None,
@@ -977,6 +978,8 @@ def resolve_duplicate(claim_id: int) -> ResponseReturnValue:
             if not columns
             else _out_of_scope(hidden)
             if hidden
+            else _("Nhóm nghi trùng này đã được xử lý (xem lịch sử hồ sơ).")
+            if review.undecided_duplicates(claim, _user()) is None
             else None
         ),
         columns=columns,

@@ -1076,7 +1076,10 @@ def _no_undecided_duplicates(claim: Claim, user: User | None = None) -> None:
     """One person is paid once: a claim whose duplicate group has another claim that is not refused may be approved
     only once a caseworker has decided the group (:func:`resolve_duplicate`): refusing the others, or recording with
     an override that they may all be paid. Otherwise :class:`Conflict` naming the others' SI codes: those ``user``
-    may see (all without a user), and how many others are outside their scope (never who they are)."""
+    may see (all without a user), and how many others are outside their scope (never who they are). A refused claim
+    is paid to nobody: nothing stands to be decided for it."""
+    if claim.state in _REFUSED:
+        return
     open_others = [(member, si) for member, si in _duplicates(claim) if member.state not in _REFUSED]
     if not open_others or _overridden(claim):
         return

@@ -678,6 +678,16 @@ def test_resolve_a_duplicate_side_by_side(signed_in):
     assert response.status_code == 302
     assert db.session.get(Claim, other.id).state == "rejected"
     assert db.session.get(Claim, keep.id).state == "needs_review"
+    # Decided, the group is offered to nobody again (both pages offered it, the refused claim among the choices).
+    assert "Nhóm nghi trùng này đã được xử lý (xem lịch sử hồ sơ)." in _text(
+        signed_in.get(f"/caseworker/claims/{keep.id}")
+    )
+    for claim in (keep, other):
+        assert f'href="/caseworker/claims/{claim.id}/duplicates"' not in signed_in.get(
+            f"/caseworker/claims/{claim.id}"
+        ).get_data(as_text=True)
+        again = signed_in.get(f"/caseworker/claims/{claim.id}/duplicates", follow_redirects=True)
+        assert "Nhóm nghi trùng này đã được xử lý (xem lịch sử hồ sơ)." in _text(again)
 
 
 @pytest.mark.parametrize(
