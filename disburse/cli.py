@@ -349,9 +349,9 @@ def _watch(listeners: list[_Listener], children: dict[str, subprocess.Popen[byte
         time.sleep(0.5)
 
 
-def _prepare_demo(app: Flask, employers: int, employees: int) -> None:
-    """The demo's settings for the processes `up` starts, and its seed (or the log-ins of the one already there);
-    exit 2 on a database that holds other data."""
+def _prepare_demo(app: Flask, employers: int, employees: int) -> list[str]:
+    """The demo's settings for the processes `up` starts, and its seed (or the log-ins of the one already there),
+    whose lines are printed and returned; exit 2 on a database that holds other data."""
     from disburse.demo import (
         DEMO_BACKLOG_EVERY_S,
         DEMO_PAYMENT_BATCH_EVERY_S,
@@ -381,6 +381,7 @@ def _prepare_demo(app: Flask, employers: int, employees: int) -> None:
         db.session.remove()  # no transaction left open for as long as `up` runs (it held locks, vacuum's horizon)
     for line in lines:
         click.echo(line)
+    return lines
 
 
 @click.command("up")
@@ -421,8 +422,7 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
     runtime.ensure_database(app.config["DATABASE_URL"])
     click.echo("Applying migrations…")
     upgrade()
-    if demo:
-        _prepare_demo(app, demo_employers, demo_employees)
+    demo_lines = _prepare_demo(app, demo_employers, demo_employees) if demo else []
 
     instance = runtime.default_instance_path()
     instance.mkdir(parents=True, exist_ok=True)
@@ -486,7 +486,9 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
             ]
         )
         _wait_until_listening(listeners, children)
-        click.echo(f"\ndisburse is running at http://{host}:{port}/  (Ctrl-C to stop)\n")
+        # Said last, with the demo's log-ins again: the children's start-up output has pushed them off the screen.
+        logins = [line for line in demo_lines if line.startswith("  ") or "Demo log-ins" in line]
+        click.echo("\n".join(["", *logins, "", f"disburse is running at http://{host}:{port}/  (Ctrl-C to stop)", ""]))
         _watch(listeners, children)
     except KeyboardInterrupt:
         click.echo("\nStopping…")
