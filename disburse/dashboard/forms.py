@@ -106,6 +106,13 @@ class TargetForm(BaseForm):
     )
 
 
+def _month_in_two_digits(value: str | None) -> str | None:
+    """ "1/2026", as a month is often written, is "01/2026"."""
+    if value and len(value) == 6 and value[0].isascii() and value[0].isdigit() and value[1] == "/":
+        return "0" + value
+    return value
+
+
 class MonthQuery(BaseForm):
     """The monthly report's month (mm/yyyy, as people write it) and format."""
 
@@ -114,6 +121,7 @@ class MonthQuery(BaseForm):
 
     month = StringField(
         _l("Tháng"),
+        filters=[_month_in_two_digits],
         validators=[
             Optional(),
             Regexp(r"(0[1-9]|1[0-2])/(20[0-9]{2})\Z", message=_l("Tháng ghi theo dạng mm/yyyy, ví dụ 11/2021.")),

@@ -72,6 +72,13 @@ def test_november_by_province_in_html(client, months):
     october = _rows(client.get("/dashboard/monthly?month=10/2021").get_data(as_text=True))
     assert october["Thành phố Hà Nội"][:3] == ["11", "5", "5"]  # NQ116's first month: nobody was paid before it
     assert october["Thành phố Hà Nội"][5:] == ["1", "12", "1.000.000 ₫"]
+    # A month written as people often do, one digit: the same report.
+    assert "<title>Báo cáo tháng 09/2021 · disburse</title>" in client.get("/dashboard/monthly?month=9/2021").get_data(
+        as_text=True
+    )
+    assert _rows(client.get("/dashboard/monthly?month=9/2021").get_data(as_text=True)) == _rows(
+        client.get("/dashboard/monthly?month=09/2021").get_data(as_text=True)
+    )
 
 
 def test_the_report_as_xlsx_with_its_total(client, months):
