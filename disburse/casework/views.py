@@ -49,7 +49,7 @@ from disburse.casework.forms import (
     WithdrawCashForm,
     record_id,
 )
-from disburse.claims import person_details
+from disburse.claims import person_details, unit
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.states import (
     CLOSED_STATES,
@@ -265,10 +265,15 @@ def queue() -> ResponseReturnValue:
     total, counts = review.reason_counts(user, query)
     today = programme_today()
     offered = person_details.claims_with_open_offers([row["id"] for row in page.rows])
+    # Why the money did not arrive, for the claims waiting for new details (verification's reasons say nothing then).
+    waiting = (ClaimState.PAYMENT_FAILED, ClaimState.AWAITING_PAYMENT_DETAILS)
+    failed = unit.latest_payments([row["id"] for row in page.rows if row["state"] in waiting])
     for row in page.rows:
         received = row.get("received_on")
         row["age_wd"] = service.age_in_working_days(_day(received), today)
         row["offered"] = row["id"] in offered
+        payment = failed.get(row["id"])
+        row["failure"] = payment_reasons.label(payment.failure_code) if payment and payment.failure_code else None
     return render_template(
         "caseworker/queue.html",
         form=form,

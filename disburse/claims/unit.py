@@ -139,6 +139,11 @@ _LATEST_PAYMENTS_OF = text(
 )
 
 
+def latest_payments(ids: Sequence[int]) -> dict[int, Any]:
+    """The latest payment (state, failure_code, settled_at) of each of the claims ``ids`` that has one."""
+    return {row.claim_id: row for row in db.session.execute(_LATEST_PAYMENTS_OF, {"ids": list(ids)})}
+
+
 def name_contains(column: Any, query: str) -> Any:
     """The SQL condition that the name in ``column`` contains ``query``, in any case, with or without diacritics
     (``disburse_unaccent`` on both sides; it drops combining marks too, so a name typed decomposed (NFD) matches),
@@ -224,9 +229,7 @@ def workforce(program: Program, employer: Employer, query: str = "", *conditions
     only those matching ``query`` (an SI code or its start, or part of a name with or without diacritics) and the
     SQL ``conditions`` on the claims."""
     found = db.session.execute(_matching(_DETAILS, program, employer, query, *conditions)).all()
-    payments = {
-        row.claim_id: row for row in db.session.execute(_LATEST_PAYMENTS_OF, {"ids": [claim.id for claim in found]})
-    }
+    payments = latest_payments([claim.id for claim in found])
     refused_for = last_refusal_codes([claim.id for claim in found if claim.state == ClaimState.REJECTED])
     send_details = _send_details(program)
     rows = [_row(claim, payments.get(claim.id), refused_for, send_details) for claim in found]
@@ -265,7 +268,7 @@ def workforce_page(
             select(*_DETAILS).join(Employee, Employee.id == Claim.employee_id).where(Claim.id.in_(ids))
         )
     }
-    payments = {row.claim_id: row for row in db.session.execute(_LATEST_PAYMENTS_OF, {"ids": ids})}
+    payments = latest_payments(ids)
     refused_for = last_refusal_codes([row.id for row in found.values() if row.state == ClaimState.REJECTED])
     send_details = _send_details(program)
     rows = [_row(found[claim_id], payments.get(claim_id), refused_for, send_details) for claim_id in ids]

@@ -1519,3 +1519,14 @@ def test_a_cash_payment_on_the_offices_list_reads_as_waiting_there_not_at_a_bank
     assert at_the_office in page and at_a_bank not in page
     page = _text(client.get(f"/caseworker/claims/{bank.claim_id}"))
     assert at_a_bank in page and at_the_office not in page
+
+
+def test_the_queue_says_why_the_money_did_not_arrive_for_claims_waiting_for_details(signed_in):
+    """A claim waiting for new bank details showed "—" as its reason: the payment's failure is what to act on."""
+    from disburse.payments.reasons import label
+
+    claim = create_claim("awaiting_payment_details", district_code=DONG_ANH)
+    create_payment(claim, "failed", failure_code="AC04")
+    html = signed_in.get("/caseworker/queue?state=awaiting_payment_details").get_data(as_text=True)
+    row = next(r for r in html.split("<tr") if f"/caseworker/claims/{claim.id}\"" in r)
+    assert label("AC04")[0] in unescape(row)
