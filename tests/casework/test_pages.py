@@ -1528,5 +1528,5 @@ def test_the_queue_says_why_the_money_did_not_arrive_for_claims_waiting_for_deta
     claim = create_claim("awaiting_payment_details", district_code=DONG_ANH)
     create_payment(claim, "failed", failure_code="AC04")
     html = signed_in.get("/caseworker/queue?state=awaiting_payment_details").get_data(as_text=True)
-    row = next(r for r in html.split("<tr") if f"/caseworker/claims/{claim.id}\"" in r)
+    row = next(r for r in html.split("<tr") if f'/caseworker/claims/{claim.id}"' in r)
     assert label("AC04")[0] in unescape(row)
