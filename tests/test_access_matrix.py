@@ -167,6 +167,20 @@ def _claims_awaiting_details(world: World) -> Records:
     return Records(world.claim_awaiting_details().id, far.id, far.id + 100_000)
 
 
+def _requests_to_units(world: World) -> Records:
+    """The office's requests for information addressed to each unit (its unit code and the request's event id)."""
+    from disburse.claims import service as claims
+    from disburse.claims.states import ClaimNote
+
+    def asked(unit: Any) -> tuple[str, int]:
+        person = create_employee(employer_id=unit.id, district_code=unit.district_code)
+        claim = create_claim("needs_review", employee=person)
+        data = {"addressee": "employer", "note": "Bản sao hợp đồng lao động."}
+        return unit.unit_code, claims.note(claim, ClaimNote.REQUEST_INFO, None, data=data).id
+
+    return Records(asked(world.unit), asked(world.far_unit), (world.unit.unit_code, 999_999_999))
+
+
 def _claims_with_offers(world: World) -> Records:
     """Claims waiting for payment details, each with the person's offer of new ones."""
     near, far = world.claim_awaiting_details(), world.claim_awaiting_details(far=True)
@@ -394,6 +408,15 @@ ROUTES: dict[str, Route] = {
         data={"action": "remove", "si_code": "0100000000"},
     ),
     "employers.form_03_waiting": Route(lambda unit: f"/employers/{unit}/form-03/waiting", records=_units),
+    "employers.information_request": Route(
+        lambda asked: f"/employers/{asked[0]}/requests/{asked[1]}", records=_requests_to_units
+    ),
+    "employers.answer_request": Route(
+        lambda asked: f"/employers/{asked[0]}/requests/{asked[1]}",
+        records=_requests_to_units,
+        success=302,
+        data={"answer": "Đơn vị đã gửi bản sao hợp đồng qua bưu điện ngày 02/11."},
+    ),
     "employers.form_03_upload": Route(
         lambda unit: f"/employers/{unit}/form-03/upload", records=_units, form=_form_03_file
     ),

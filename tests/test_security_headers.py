@@ -34,6 +34,7 @@ SAMPLE_ARGUMENTS = {
     "program_id": 1,
     "batch_id": 1,
     "employee_id": 1,
+    "request_id": 1,
 }
 
 

@@ -125,6 +125,7 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
     "sla_breach": ("Quá hạn giải quyết", "Deadline passed"),
     "offer_details": ("Người lao động gửi thông tin tài khoản", "Payment details sent by the person"),
     "dismiss_offer": ("Bỏ qua đề nghị của người lao động", "Person's offer of details dismissed"),
+    "answer_info": ("Đơn vị trả lời yêu cầu bổ sung thông tin", "The unit answered the request for information"),
 }
 TRACK_LABELS = {"A": ("Danh sách của đơn vị (Mẫu số 01)", "Employer's list (Form 01)"), "B": ("Mẫu số 04", "Form 04")}
 

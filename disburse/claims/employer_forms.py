@@ -49,7 +49,7 @@ from disburse.claims.outcomes import (
     text_value,
     uncalculated_errors,
 )
-from disburse.claims.states import STATE_LABELS, TRANSITIONS, ClaimAction, ClaimNote, ClaimState
+from disburse.claims.states import CLOSED_STATES, STATE_LABELS, TRANSITIONS, ClaimAction, ClaimNote, ClaimState
 from disburse.extensions import db
 from disburse.programs.calendar import add_working_days, programme_today
 from disburse.programs.models import Program
@@ -979,3 +979,63 @@ def correct_payment_details(
         service.transition(claim.id, action, actor, data=data)
     result.outcome = "corrected"
     return result
+
+
+# ---------------------------------------------------------------------------------------- answers in words
+
+#: The longest answer a unit writes to a request for information (what a caseworker's note may hold).
+MAX_ANSWER = 1000
+
+
+def answer_request(program: Program, employer: Employer, request_id: int, answer: str, *, actor: Actor) -> ClaimEvent:
+    """The unit's answer in words to the office's request for information ``request_id`` (a ``request_info`` note
+    addressed to the employer, on one of its claims in ``program`` not yet closed): an ``answer_info`` note on the
+    claim with the request's id and the text, which the caseworker reads in the claim's history. The same answer
+    sent again (a second click) is the answer already recorded; a request answered already is refused, as a request
+    that is not the unit's (404, the same as an unknown one). Flush, never commit."""
+    answer = answer.strip()
+    if not answer:
+        raise FormRefused("answer_required", "Hãy ghi nội dung trả lời.", "Write the answer.")
+    if len(answer) > MAX_ANSWER:
+        raise FormRefused(
+            "answer_too_long",
+            f"Nội dung trả lời dài quá {MAX_ANSWER} ký tự.",
+            f"The answer is longer than {MAX_ANSWER} characters.",
+        )
+    request = db.session.get(ClaimEvent, request_id)
+    claim = service.get_claim_for_update(request.claim_id) if request is not None else None
+    if (
+        request is None
+        or claim is None
+        or request.action != ClaimNote.REQUEST_INFO.value
+        or (request.data or {}).get("addressee") != "employer"
+        or claim.employer_id != employer.id
+        or claim.program_id != program.id
+    ):
+        raise FormRefused("unknown_request", "Không có yêu cầu này.", "There is no such request.", status=404)
+    if ClaimState(claim.state) in CLOSED_STATES:
+        vi, en = _state_words(ClaimState(claim.state))
+        raise FormRefused(
+            "request_closed",
+            f"Hồ sơ của người lao động này đã ở trạng thái '{vi}': không cần bổ sung thông tin nữa.",
+            f"This person's claim is now '{en}': no information is needed any more.",
+            status=409,
+        )
+    earlier = db.session.scalar(
+        select(ClaimEvent).where(
+            ClaimEvent.claim_id == claim.id,
+            ClaimEvent.id > request.id,
+            ClaimEvent.action == ClaimNote.ANSWER_INFO.value,
+            ClaimEvent.data["request_id"].astext == str(request.id),
+        )
+    )
+    if earlier is not None:
+        if (earlier.data or {}).get("note") == answer:
+            return earlier  # the same answer sent again
+        raise FormRefused(
+            "request_answered",
+            "Đơn vị đã trả lời yêu cầu này; nếu cần bổ sung thêm, hãy liên hệ cơ quan BHXH quận, huyện.",
+            "The unit has answered this request; to add more, contact the district social security office.",
+            status=409,
+        )
+    return service.note(claim.id, ClaimNote.ANSWER_INFO, actor, data={"request_id": request.id, "note": answer})

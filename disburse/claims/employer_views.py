@@ -27,12 +27,13 @@ from werkzeug.datastructures import FileStorage
 from disburse.auth.models import ROLES
 from disburse.auth.permissions import roles_required
 from disburse.auth.scopes import visible_unit
-from disburse.claims import form_02_job, unit
+from disburse.claims import employer_forms, form_02_job, unit
 from disburse.claims.employer_forms import adjust, adjustment_errors, confirm, known_banks
 from disburse.claims.outcomes import FormRefused, RowResult
 from disburse.claims.states import STATE_LABELS, TERMINAL_STATES, ClaimState
 from disburse.claims.web_forms import (
     CORRECT_LABEL,
+    AnswerRequestForm,
     ErrorsFileForm,
     FindUnitForm,
     Form02RowsForm,
@@ -359,6 +360,49 @@ def form_02_upload(unit_code: str) -> ResponseReturnValue:
         other_sheets=say(*other_sheets_note(others)) if others else None,
         errors_form=ErrorsFileForm(formdata=None, errors=sign_errors(employer.unit_code, lines)) if lines else None,
     )
+
+
+def _request_page(
+    program: Program, employer: Employer, request_id: int, form: AnswerRequestForm, status: int = 200
+) -> ResponseReturnValue:
+    found, _total = unit.information_requests(program, employer, request_id)
+    if not found:
+        abort(404)
+    summary = unit_summary(program, employer)
+    page = render_template("claims/answer_request.html", form=form, asked=found[0], today=programme_today(), **summary)
+    return page, status
+
+
+@bp.get("/<unit_code>/requests/<int:request_id>")
+@roles_required(*ROLES)
+def information_request(unit_code: str, request_id: int) -> ResponseReturnValue:
+    """The office's request for information about one person, with the unit's answer once given (the office's staff
+    see it too); for the unit's user, the form to answer it in words."""
+    return _request_page(current_program(), unit_or_404(unit_code), request_id, AnswerRequestForm())
+
+
+@bp.post("/<unit_code>/requests/<int:request_id>")
+@roles_required("employer")
+def answer_request(unit_code: str, request_id: int) -> ResponseReturnValue:
+    """The unit's answer in words (:func:`~disburse.claims.employer_forms.answer_request`), then back to its page."""
+    program, employer = current_program(), unit_or_404(unit_code)
+    form = AnswerRequestForm()
+    if not form.validate_on_submit():
+        return _request_page(program, employer, request_id, form, 422)
+    try:
+        employer_forms.answer_request(program, employer, request_id, form.answer.data or "", actor=current_user)
+    except FormRefused as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        if exc.code == "request_closed":  # the claim was decided while the page was open: the request is gone
+            flash(say(exc.message_vi, exc.message_en), "error")
+            return redirect(url_for("employers.status", unit_code=employer.unit_code))
+        form.answer.errors = [say(exc.message_vi, exc.message_en)]
+        return _request_page(program, employer, request_id, form, exc.status)
+    db.session.commit()
+    flash(_("Đã gửi câu trả lời cho cơ quan BHXH."), "success")
+    return redirect(url_for("employers.status", unit_code=employer.unit_code))
 
 
 @bp.post("/<unit_code>/form-02/errors")

@@ -64,6 +64,7 @@ class ClaimNote(StrEnum):
     SLA_BREACH = "sla_breach"  # a deadline or payment SLA passed (written once per deadline)
     OFFER_DETAILS = "offer_details"  # the person sent bank details on the public page, for a caseworker to confirm
     DISMISS_OFFER = "dismiss_offer"  # a caseworker found the person's offer of details wrong: not used, reason in data
+    ANSWER_INFO = "answer_info"  # the unit answered an information request in words: the request's event id, the text
 
 
 S, A = ClaimState, ClaimAction

@@ -574,8 +574,10 @@ def _form_02_columns(header: list[str]) -> list[str]:
 class InformationRequest:
     """A caseworker's request for information addressed to the unit (a ``request_info`` note whose addressee is the
     employer), on a claim that is not closed: who, what the caseworker wrote for the unit to supply, by when, and
-    whether the unit has sent a Form 02 or 03 row for the person since."""
+    whether the unit has answered since: a Form 02 or 03 row for the person, or its answer in words."""
 
+    #: The request's event (what the unit's answer names).
+    request_id: int
     claim_id: int
     si_code: str
     full_name: str
@@ -586,8 +588,10 @@ class InformationRequest:
     #: The day the unit next sent a Form 02 or Form 03 row for the person after the request (the form's day of
     #: receipt); None if not yet.
     answered_on: date | None
-    #: Which form that was ("02" or "03").
+    #: Which form that was ("02" or "03"), or "answer" for an answer in words.
     answered_with: str | None
+    #: The unit's answer in words (``answer_info``), when that is how it answered.
+    answer: str | None = None
 
     def overdue(self, today: date) -> bool:
         return self.answered_on is None and self.due_on is not None and self.due_on < today
@@ -597,38 +601,45 @@ class InformationRequest:
 REQUESTS_SHOWN = 50
 
 #: The unit's information requests on claims not closed, newest first: one index probe of each of the unit's claims'
-#: events (``ix_claim_events_claim_id``), the answer (the first Form 02/03 event after the request) probed the same
-#: way. Only the request's addressee, text and due date are read: never the caseworker's other notes.
+#: events (``ix_claim_events_claim_id``), the answer (the first Form 02/03 event after the request, or the unit's
+#: answer in words to this request) probed the same way. Only the request's addressee, text and due date are read:
+#: never the caseworker's other notes.
 _REQUESTS = text(
-    f"""SELECT r.claim_id, e.si_code, e.full_name, r.data->>'note' AS asked, r.data->>'due_on' AS due_on,
-               CAST(r.created_at AT TIME ZONE 'Asia/Ho_Chi_Minh' AS date) AS asked_on,
-               a.answered_on, a.form AS answered_with, count(*) OVER () AS total
+    f"""SELECT r.id AS request_id, r.claim_id, e.si_code, e.full_name, r.data->>'note' AS asked,
+               r.data->>'due_on' AS due_on, CAST(r.created_at AT TIME ZONE 'Asia/Ho_Chi_Minh' AS date) AS asked_on,
+               a.answered_on, a.form AS answered_with, a.answer, count(*) OVER () AS total
         FROM claims c
         JOIN employees e ON e.id = c.employee_id
         JOIN claim_events r ON r.claim_id = c.id AND r.action = 'request_info' AND r.data->>'addressee' = 'employer'
         LEFT JOIN LATERAL (
             SELECT coalesce(CAST(x.data->>'received_on' AS date),
                             CAST(x.created_at AT TIME ZONE 'Asia/Ho_Chi_Minh' AS date)) AS answered_on,
-                   x.data->>'form' AS form
+                   coalesce(x.data->>'form', 'answer') AS form,
+                   CASE WHEN x.action = 'answer_info' THEN x.data->>'note' END AS answer
             FROM claim_events x
-            WHERE x.claim_id = r.claim_id AND x.id > r.id AND x.data->>'form' IN ('02', '03')
+            WHERE x.claim_id = r.claim_id AND x.id > r.id
+              AND (x.data->>'form' IN ('02', '03')
+                   OR (x.action = 'answer_info' AND x.data->>'request_id' = CAST(r.id AS text)))
             ORDER BY x.id LIMIT 1
         ) a ON true
         WHERE c.program_id = :program_id AND c.employer_id = :employer_id
           AND c.state NOT IN ({", ".join(f"'{s.value}'" for s in CLOSED_STATES)})
+          AND (CAST(:request_id AS bigint) IS NULL OR r.id = :request_id)
         ORDER BY r.id DESC
         LIMIT :limit"""
 )
 
 
-def information_requests(program: Program, employer: Employer) -> tuple[list[InformationRequest], int]:
+def information_requests(
+    program: Program, employer: Employer, request_id: int | None = None
+) -> tuple[list[InformationRequest], int]:
     """The information requests addressed to the unit on its claims still open, newest first (at most
-    :data:`REQUESTS_SHOWN`), and how many there are in all."""
-    rows = db.session.execute(
-        _REQUESTS, {"program_id": program.id, "employer_id": employer.id, "limit": REQUESTS_SHOWN}
-    ).all()
+    :data:`REQUESTS_SHOWN`), and how many there are in all; only the request ``request_id`` when it is given."""
+    params = {"program_id": program.id, "employer_id": employer.id, "limit": REQUESTS_SHOWN, "request_id": request_id}
+    rows = db.session.execute(_REQUESTS, params).all()
     requests = [
         InformationRequest(
+            request_id=row.request_id,
             claim_id=row.claim_id,
             si_code=row.si_code,
             full_name=row.full_name,
@@ -637,6 +648,7 @@ def information_requests(program: Program, employer: Employer) -> tuple[list[Inf
             due_on=date.fromisoformat(row.due_on) if row.due_on else None,
             answered_on=row.answered_on,
             answered_with=row.answered_with,
+            answer=row.answer,
         )
         for row in rows
     ]

@@ -23,8 +23,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
 
+from disburse.claims.employer_forms import MAX_ANSWER
 from disburse.formatting import file_size
-from disburse.forms import BaseForm, NoLengthAttributes
+from disburse.forms import BaseForm, NoLengthAttributes, free_text
 
 
 class WorkforceSearchForm(BaseForm):
@@ -70,6 +71,16 @@ class Form03UploadForm(BaseForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.file.description = _("Tối đa %(size)s.", size=file_size(current_app.config["MAX_CONTENT_LENGTH"]))
+
+
+class AnswerRequestForm(BaseForm):
+    """The unit's answer in words to the office's request for information."""
+
+    answer = TextAreaField(
+        _l("Nội dung trả lời"),
+        validators=free_text(MAX_ANSWER, _l("Hãy ghi nội dung trả lời.")),
+        description=_l("Ghi những gì cơ quan BHXH đề nghị bổ sung; cán bộ đọc được trong lịch sử hồ sơ."),
+    )
 
 
 class ErrorsFileForm(BaseForm):

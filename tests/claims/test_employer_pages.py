@@ -12,12 +12,14 @@ from html.parser import HTMLParser
 
 import openpyxl
 import pytest
+from sqlalchemy import select
 
 from disburse.claims import employer_views
 from disburse.claims import unit as unit_forms
-from disburse.claims.models import Claim
+from disburse.claims.models import Claim, ClaimEvent
 from disburse.extensions import db
 from disburse.registry.models import Employee
+from tests.conftest import PASSWORD, sign_in
 from tests.factories import create_claim, create_employee, create_employer, create_payment, create_user
 
 TODAY = "2021-10-25"  # a Monday, inside the employers' review window
@@ -265,6 +267,52 @@ def test_the_unit_sees_the_offices_requests_for_information_addressed_to_it(
         assert "Ảnh CCCD hai mặt" not in page and "nghi khai sai" not in page
         row = re.search(r"<tr>(?:(?!</tr>).)*Phạm Văn An(?:(?!</tr>).)*</tr>", page, re.S)
         assert row is not None and words[1] in row.group(0)  # due 26/10, nothing sent since: overdue
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_unit_answers_a_request_in_words_and_the_caseworker_reads_it(client, app, unit, monkeypatch, locale):
+    """A request for what no form carries (a contract, a decision to leave) could only be answered with a Form 02
+    or 03 row: the unit now answers it in words on its pages; the claim's history shows the answer to the office;
+    the same answer sent again is one answer, another refused, another unit's request unknown."""
+    from disburse.verification import review
+
+    caseworker = create_user("caseworker", district=unit.district_code, password=PASSWORD)
+    an = _person(unit, "Phạm Văn An", "needs_review")
+    review.request_info(an.id, caseworker, "employer", "Bản sao quyết định nghỉ việc", date(2021, 10, 29))
+    request_id = db.session.scalar(
+        select(ClaimEvent.id).where(ClaimEvent.claim_id == an.id, ClaimEvent.action == "request_info")
+    )
+    employer = _employer(client, unit, locale)
+    page = employer.get(f"/employers/{unit.unit_code}").get_data(as_text=True)
+    link = f"/employers/{unit.unit_code}/requests/{request_id}"
+    assert f'href="{link}"' in page  # "Trả lời" on the request's row
+    form = employer.get(link)
+    assert form.status_code == 200 and "Bản sao quyết định nghỉ việc" in _text(form) and "29/10/2021" in _text(form)
+    assert employer.post(link, data={"answer": "  "}).status_code == 422
+    answer = "Đơn vị đã gửi bản sao quyết định qua bưu điện ngày 27/10/2021."
+    sent = employer.post(link, data={"answer": answer})
+    assert sent.status_code == 302 and sent.headers["Location"].endswith(f"/employers/{unit.unit_code}")
+    assert employer.post(link, data={"answer": answer}).status_code == 302  # sent twice: one answer
+    assert employer.post(link, data={"answer": "Một câu trả lời khác"}).status_code == 409
+    answers = select(ClaimEvent).where(ClaimEvent.claim_id == an.id, ClaimEvent.action == "answer_info")
+    assert [(e.data["request_id"], e.data["note"]) for e in db.session.scalars(answers)] == [(request_id, answer)]
+    status = _text(employer.get(f"/employers/{unit.unit_code}"))
+    assert ("Đơn vị đã trả lời ngày" if locale == "vi" else "Your unit answered on") in status
+
+    other_unit = create_employer()
+    other = _person(other_unit, "Người Đơn Vị Khác", "needs_review")
+    review.request_info(other.id, caseworker, "employer", "Hợp đồng")
+    theirs = db.session.scalar(
+        select(ClaimEvent.id).where(ClaimEvent.claim_id == other.id, ClaimEvent.action == "request_info")
+    )
+    assert employer.get(f"/employers/{unit.unit_code}/requests/{theirs}").status_code == 404
+    assert employer.post(f"/employers/{unit.unit_code}/requests/{theirs}", data={"answer": "x"}).status_code == 404
+
+    client.post("/logout")
+    sign_in(client, caseworker, locale)
+    case = _text(client.get(f"/caseworker/claims/{an.id}"))
+    label = "Đơn vị trả lời yêu cầu bổ sung thông tin" if locale == "vi" else "The unit answered the request for"
+    assert label in case and answer in case
 
 
 def test_the_employers_home_page_links_to_its_contribution_reduction(client, unit):
@@ -1163,3 +1211,24 @@ def test_a_person_paid_in_cash_shows_where_they_collect_it(client, unit, locale,
     assert words in row
     other = re.search(rf"<tr[^>]*>(?:(?!</tr>).)*{_si(bank)}.*?</tr>", page).group(0)
     assert words not in other
+
+
+def test_a_request_whose_claim_was_decided_meanwhile_is_answered_no_more(client, app, unit):
+    from disburse.claims import service as claims
+    from disburse.claims.states import ClaimAction
+    from disburse.verification import review
+
+    caseworker = create_user("caseworker", district=unit.district_code)
+    an = _person(unit, "Phạm Văn An", "needs_review")
+    review.request_info(an.id, caseworker, "employer", "Bản sao quyết định nghỉ việc")
+    request_id = db.session.scalar(
+        select(ClaimEvent.id).where(ClaimEvent.claim_id == an.id, ClaimEvent.action == "request_info")
+    )
+    employer = _employer(client, unit)
+    link = f"/employers/{unit.unit_code}/requests/{request_id}"
+    assert employer.get(link).status_code == 200
+    claims.transition(an.id, ClaimAction.REJECT, caseworker, reason="Không đủ điều kiện")
+    db.session.commit()
+    sent = employer.post(link, data={"answer": "Đã gửi."}, follow_redirects=True)
+    assert sent.status_code == 200 and "không cần bổ sung thông tin nữa" in _text(sent)
+    assert not db.session.scalars(select(ClaimEvent).where(ClaimEvent.action == "answer_info")).all()
