@@ -1006,6 +1006,8 @@ def payment_details(claim_id: int) -> ResponseReturnValue:
         if offered is not None and offered.id == offer_id:
             sent = offered.data or {}
             form.bank_code.data, form.bank_account.data = sent.get("bank_code") or "", sent.get("bank_account") or ""
+        elif person_details.offer(claim, offer_id) is None:  # not this claim's offer (a link of another case)
+            flash(_("Hồ sơ này không có đề nghị đó: thông tin không được điền sẵn."), "error")
         else:
             flash(
                 _(

@@ -233,3 +233,14 @@ def test_an_offer_dismissed_fills_in_nothing(client, caseworker):
     page = client.get(url)
     assert f'value="{account}"' not in page.get_data(as_text=True)
     assert "The person's offer has been dealt with" in _text(page)
+
+
+def test_another_claims_offer_named_in_the_link_says_so(client, caseworker):
+    """A link naming another case's offer said "the person's offer has been dealt with", which it had not."""
+    claim, _offer = _waiting()
+    _other, elsewhere = _waiting()
+    sign_in(client, caseworker, "en")
+    page = client.get(f"/caseworker/claims/{claim.id}/payment-details?offer={elsewhere.id}")
+    account = (elsewhere.data or {})["bank_account"]
+    assert f'value="{account}"' not in page.get_data(as_text=True)
+    assert "This claim has no such offer" in _text(page) and "has been dealt with" not in _text(page)
