@@ -655,10 +655,12 @@ def _action_page(
                 try:
                     outcome = act(claim, _user())
                 except ReviewError as exc:
-                    general, status = _refused(exc, form), exc.status
+                    general, status, changed = _refused(exc, form), exc.status, exc.code == "changed_since"
                 else:
-                    confirming = True
+                    confirming, changed = True, False
                 savepoint.rollback()
+                if changed and isinstance(form, DecisionForm):
+                    form.seen.data = review.last_event_id(claim_id)  # the page now shows the claim as it is
                 if confirming and _already_done(outcome):
                     flash(done(outcome) if callable(done) else done, "success")
                     return redirect(url_for(".case", claim_id=claim_id))

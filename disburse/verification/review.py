@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, String, cast, false, func, or_, select, text, true, type_coerce
+from sqlalchemy import ColumnElement, Date, String, and_, cast, false, func, or_, select, text, true, type_coerce
 from sqlalchemy.dialects import postgresql
 
 from disburse.auth.models import User
@@ -399,6 +399,10 @@ def decided_on_what_is(claim: Claim, seen: int | None, action: ClaimAction, user
         )
 
 
+#: What a ``correct`` note changes that is the claim's bank details (a phone's correction is not).
+_BANK_FIELDS = ("bank_code", "bank_account", "payout")
+
+
 def details_as_seen(claim: Claim, seen: int | None, user: User) -> None:
     """:class:`Conflict` when, since ``seen`` (the claim's latest event when the caller's page was shown), someone
     else changed the claim's bank details (a colleague's correction, the unit's Form 03, the person's) or its state (a
@@ -413,7 +417,13 @@ def details_as_seen(claim: Claim, seen: int | None, user: User) -> None:
             ClaimEvent.id > seen,
             or_(
                 ClaimEvent.from_state.is_distinct_from(ClaimEvent.to_state),
-                ClaimEvent.action == ClaimNote.CORRECT.value,
+                and_(
+                    ClaimEvent.action == ClaimNote.CORRECT.value,
+                    or_(
+                        ClaimEvent.data["field"].astext == "payout",  # cash offered: the payout changed
+                        *(ClaimEvent.data["changes"].has_key(name) for name in _BANK_FIELDS),
+                    ),
+                ),
             ),
             ClaimEvent.actor_id.is_distinct_from(user.id),
         )

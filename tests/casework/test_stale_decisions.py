@@ -221,3 +221,30 @@ def test_bank_details_typed_on_a_claim_a_colleague_corrected_meanwhile_are_refus
     )
     corrections = select(ClaimEvent).where(ClaimEvent.claim_id == claim.id, ClaimEvent.action == "correct")
     assert [e.actor_id for e in db.session.scalars(corrections)] == [other.id, me.id]
+
+
+def test_bank_details_refused_at_the_check_step_can_be_sent_again_from_the_page(app, db_session):
+    """The colleague's correction came before "check": the refusal's page carries the claim as it now is, so the
+    next "check" from it goes on (it was refused again and again until the page was reloaded). A colleague's phone
+    correction is no change of the bank details."""
+    from disburse.casework import service as casework
+    from disburse.claims import service as claims
+    from disburse.claims.states import ClaimNote
+
+    claim = create_claim("needs_review", district_code=DONG_ANH, bank_code=None, bank_account=None)
+    me, other = (create_user("caseworker", district=DONG_ANH, password=PASSWORD) for _ in range(2))
+    mine = app.test_client()
+    sign_in(mine, me, "en")
+    url = f"/caseworker/claims/{claim.id}/payment-details"
+    typed = {"bank_code": "ACB", "bank_account": "111122223333", "seen": _seen(mine.get(url))}
+    assert not casework.correct_payment_details(claim.id, other, "VCB", "999988887777").errors
+    db.session.commit()
+    stale = mine.post(url, data=typed)
+    assert stale.status_code == 409 and "its account is now VCB 999988887777" in _text(stale)
+    check = mine.post(url, data={**typed, "seen": _seen(stale)})
+    assert check.status_code == 200 and "Check before saving" in _text(check)
+
+    seen = _seen(check)
+    claims.note(claim.id, ClaimNote.CORRECT, other, data={"changes": {"phone": ["0912345678", "0987654321"]}})
+    db.session.commit()
+    assert mine.post(url, data={**typed, "seen": seen, "confirmed": "1"}).status_code == 302
