@@ -298,16 +298,18 @@ def assign_next() -> ResponseReturnValue:
     if not form.validate_on_submit():
         abort(400)
     held = form.held.data or ""
-    if held.isascii() and held.isdigit() and len(held) < 10 and review.held_by(user, _program_id()) > int(held):
-        # Claims were taken from this page already: the button pressed twice, or the form sent again.
-        flash(_("Bạn đã nhận hồ sơ từ trang này; đây là các hồ sơ đang giao cho bạn."), "success")
-        return redirect(url_for(".queue", assigned="me", state="needs_review"))
     district = request.args.get("district") or None
     if district is not None and not (len(district) == 3 and district.isascii() and district.isdigit()):
         district = None
     savepoint = db.session.begin_nested()  # nothing half done survives a refused action
     try:
-        taken = review.assign_next(user, _program_id(), ASSIGN_NEXT, district)
+        held_then = int(held) if held.isascii() and held.isdigit() and len(held) < 10 else None
+        taken = review.assign_next(user, _program_id(), ASSIGN_NEXT, district, held=held_then)
+    except review.TakenAlready as exc:  # the button pressed twice, or the form sent again
+        savepoint.rollback()
+        db.session.rollback()
+        flash(pick((exc.vi, exc.en)), "success")
+        return redirect(url_for(".queue", assigned="me", state="needs_review"))
     except ReviewError as exc:
         savepoint.rollback()
         for message in _refused(exc, form):

@@ -889,11 +889,31 @@ def held_by(user: User, program_id: int) -> int:
     )
 
 
-def assign_next(user: User, program_id: int, count: int, district: str | None = None) -> list[Claim]:
+class TakenAlready(ReviewError):
+    """Claims were taken from the page already (its button pressed twice): none more."""
+
+    code = "taken_already"
+
+
+def assign_next(
+    user: User, program_id: int, count: int, district: str | None = None, *, held: int | None = None
+) -> list[Claim]:
     """Take up to ``count`` (at most :data:`MAX_ASSIGN_NEXT`) unassigned claims in needs_review of the caller's
     district (supervisors and admins name one in their scope) for the caller; fewer or none when the queue is
-    shorter. One assign event per claim."""
+    shorter. One assign event per claim. ``held``: how many claims the caller held when their page was shown; holding
+    more now, they took claims from it already (the button pressed twice: :class:`TakenAlready`). The caller's
+    assignments wait for each other (a transaction's advisory lock), so that two presses at once are told apart."""
     _may_act(user)
+    if held is not None:
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext('assign_next'), CAST(:user_id AS integer))"),
+            {"user_id": user.id},
+        )
+        if held_by(user, program_id) > held:
+            raise TakenAlready(
+                "Bạn đã nhận hồ sơ từ trang này; đây là các hồ sơ đang giao cho bạn.",
+                "You took claims from this page already; these are the claims assigned to you.",
+            )
     errors: dict[str, tuple[str, str]] = {}
     if not 1 <= count <= MAX_ASSIGN_NEXT:
         errors["count"] = (
