@@ -147,10 +147,11 @@ def latest_payments(ids: Sequence[int]) -> dict[int, Any]:
 def name_contains(column: Any, query: str) -> Any:
     """The SQL condition that the name in ``column`` contains ``query``, in any case, with or without diacritics
     (``disburse_unaccent`` on both sides; it drops combining marks too, so a name typed decomposed (NFD) matches),
-    spaces typed twice or around it read as one (names are stored so)."""
+    a run of spaces (or tabs) read as one on both sides: typed twice, or stored so by a registry file."""
     query = " ".join(query.split())
     pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return func.disburse_unaccent(column).like(func.disburse_unaccent(pattern))
+    name = func.regexp_replace(func.disburse_unaccent(column), r"\s+", " ", "g")
+    return name.like(func.disburse_unaccent(pattern))
 
 
 def _search(query: str) -> Any:
