@@ -492,6 +492,8 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "recovery_label": lambda state: pick(recoveries.LABELS.get(state, (state, state))),
         "duplicates": duplicates,
         "duplicates_undecided": undecided is not None,
+        # A refused claim's group may still wait for a decision on the others: said of neither.
+        "claim_refused": state in (ClaimState.REJECTED, ClaimState.DECLINED, ClaimState.REMOVED),
         "duplicates_out_of_scope": _out_of_scope(duplicates_hidden) if duplicates_hidden else None,
         "contacts": contacts,
         "can_approve": approvable and waits is None and bank_problem is None,
@@ -988,6 +990,8 @@ def resolve_duplicate(claim_id: int) -> ResponseReturnValue:
             if not columns
             else _out_of_scope(hidden)
             if hidden
+            else _("Hồ sơ đang ở trạng thái “%(state)s”: không còn gì cần xử lý nghi trùng.", state=_state_words(claim))
+            if claim.state in (ClaimState.REJECTED, ClaimState.DECLINED, ClaimState.REMOVED)
             else _("Nhóm nghi trùng này đã được xử lý (xem lịch sử hồ sơ).")
             if review.undecided_duplicates(claim, _user()) is None
             else None
