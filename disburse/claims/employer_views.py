@@ -47,7 +47,7 @@ from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.reference.service import bank_choices
-from disburse.registry.models import Employer
+from disburse.registry.models import Employee, Employer
 from disburse.reports.service import employer_progress
 from disburse.spreadsheets import UnusableFile, download, other_sheets_note, table_bytes
 
@@ -190,7 +190,10 @@ def _form_02_page(
     **context: Any,
 ) -> str:
     people, page, pages = _rows_page(program, employer)
-    names = {p.si_code: p for p in unit.workforce(program, employer)} if rows_form is not None else None
+    names = None
+    if rows_form is not None:  # the rows sent: their people, as they are now (not the unit's whole workforce)
+        codes = [str(entry.form.si_code.data or "") for entry in rows_form.rows]
+        names = {p.si_code: p for p in unit.workforce(program, employer, "", Employee.si_code.in_(codes))}
     return render_template(
         "claims/form_02.html",
         form=form,
