@@ -136,8 +136,8 @@ def _parse_date(errors: list[FieldError], value: str, today: date) -> date | Non
             FieldError(
                 "date_of_birth",
                 "date_format",
-                f"Ngày sinh không được sau ngày {dmy(today)}.",
-                f"The date of birth cannot be after {dmy(today)}.",
+                f"Ngày sinh {dmy(day)} nằm trong tương lai (hôm nay là {dmy(today)}).",
+                f"The date of birth {dmy(day)} is in the future (today is {dmy(today)}).",
             )
         )
         return None

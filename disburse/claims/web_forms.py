@@ -70,7 +70,10 @@ class Form03UploadForm(BaseForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.file.description = _("Tối đa %(size)s.", size=file_size(current_app.config["MAX_CONTENT_LENGTH"]))
+        self.file.description = _(
+            "Tối đa %(size)s. Nên gửi tệp .xlsx: Excel mở tệp .csv sẽ làm mất các chữ số 0 ở đầu số tài khoản.",
+            size=file_size(current_app.config["MAX_CONTENT_LENGTH"]),
+        )
 
 
 class AnswerRequestForm(BaseForm):

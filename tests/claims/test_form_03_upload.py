@@ -147,4 +147,6 @@ def test_the_upload_fields_name_the_size_they_take_even_under_a_megabyte(client,
     client = _employer(client, unit, locale)
     for form in ("form-02", "form-03"):
         page = html.unescape(client.get(f"/employers/{unit.unit_code}/{form}").get_data(as_text=True))
-        assert ("Tối đa 488 kB." if locale == "vi" else "At most 488 kB.") in page, form
+        assert ("Tối đa 488 kB. Nên gửi tệp .xlsx" if locale == "vi" else "At most 488 kB. Prefer the .xlsx") in page, (
+            form
+        )
