@@ -710,16 +710,17 @@ def table_bytes(
     *,
     title: str = "Sheet1",
     formats: Sequence[str | None] = (),
+    footer: Sequence[Sequence[Any]] = (),
 ) -> bytes:
     """A table as the bytes of a CSV (:func:`write_csv`) or XLSX (:func:`write_xlsx`) file, ``fmt`` one of
-    :data:`MEDIA_TYPES`: a download answered at once."""
+    :data:`MEDIA_TYPES`: a download answered at once. ``footer``: rows after the table's (a total, a note)."""
     assert fmt in MEDIA_TYPES
     with tempfile.TemporaryDirectory(prefix="disburse-table-") as folder:
         path = Path(folder) / f"table.{fmt}"
         if fmt == "csv":
-            write_csv(path, header, rows)
+            write_csv(path, header, itertools.chain(rows, footer))
         else:
-            write_xlsx(path, header, rows, title=title, formats=formats)
+            write_xlsx(path, header, rows, title=title, formats=formats, footer=footer)
         return path.read_bytes()
 
 
@@ -777,6 +778,24 @@ def _column_widths(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list
     return [min(max(width + 2, 8), MAX_COLUMN_WIDTH) for width in widths]
 
 
+def _table_head(sheet: Any, header: Sequence[Any], first: Sequence[Sequence[Any]]) -> None:
+    """A sheet read as a table: the header in bold stays in view (frozen), each column as wide as its header and
+    ``first`` rows ask. Set before any row: the streaming writer writes them as they come."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    sheet.freeze_panes = "A2"
+    for i, width in enumerate(_column_widths(header, first), start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = width
+    heading = []
+    for value in header:
+        titled = WriteOnlyCell(sheet, value=value)
+        titled.font = Font(bold=True)
+        heading.append(titled)
+    sheet.append(heading)
+
+
 def write_xlsx(
     path: Path,
     header: Sequence[str],
@@ -784,14 +803,15 @@ def write_xlsx(
     *,
     title: str = "Sheet1",
     formats: Sequence[str | None] = (),
+    footer: Sequence[Sequence[Any]] = (),
 ) -> int:
     """An XLSX workbook of one sheet (openpyxl's streaming writer); every text cell stays text. ``formats`` gives
     column by column how its cells are shown (:data:`MONEY`, :data:`COUNT`, :data:`PERCENT`, :data:`TEXT`, or None
-    for the value as it comes)."""
+    for the value as it comes). ``footer``: rows after the table's (a total, a note), outside its filter and its
+    columns' widths; the rows written are counted without them."""
     import openpyxl
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     def cell(value: Any) -> Any:
@@ -820,29 +840,25 @@ def write_xlsx(
         styled.number_format = number_format
         return styled
 
-    # Read as a table: the header in bold stays in view, each column as wide as its header and first rows ask, a
-    # filter on every column (set before the rows: the streaming writer writes them as they come).
-    sheet.freeze_panes = "A2"
     rows = iter(rows)
     first = list(itertools.islice(rows, WIDTH_SAMPLE_ROWS))
-    for i, width in enumerate(_column_widths(header, first), start=1):
-        sheet.column_dimensions[get_column_letter(i)].width = width
-    heading = []
-    for h in header:
-        titled = WriteOnlyCell(sheet, value=cell(h))
-        titled.font = Font(bold=True)
-        heading.append(titled)
-    sheet.append(heading)
+    _table_head(sheet, [cell(h) for h in header], first)
     columns = list(formats)
-    count = 0
-    for row in itertools.chain(first, rows):
+
+    def write(row: Sequence[Any]) -> None:
         if columns:
             sheet.append([formatted(v, columns[i] if i < len(columns) else None) for i, v in enumerate(row)])
         else:
             sheet.append([cell(v) for v in row])
+
+    count = 0
+    for row in itertools.chain(first, rows):
+        write(row)
         count += 1
     if header:
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{count + 1}"
+    for row in footer:
+        write(row)
     workbook.save(path)
     return count
 

@@ -167,15 +167,12 @@ def monthly_file(rows: list[dict[str, Any]], month: str, fmt: str = "xlsx") -> b
     per province, then the total; a figure not known is a blank cell, and a note under the total says why."""
     assert fmt in MEDIA_TYPES
 
-    def values() -> Iterator[list[Any]]:
-        for row in rows:
-            yield _monthly_row(row["code"], row["name"], row)
-        yield _monthly_row("", "Tổng cộng / Total", monthly_totals(rows))
-        if unpaid_parts_unknown(rows):
-            yield ["", MONTHLY_UNKNOWN_NOTE]
-
+    provinces = [_monthly_row(row["code"], row["name"], row) for row in rows]
+    footer = [_monthly_row("", "Tổng cộng / Total", monthly_totals(rows))]
+    if unpaid_parts_unknown(rows):
+        footer.append(["", MONTHLY_UNKNOWN_NOTE])
     title = f"Bao cao {month.replace('/', '-')}"
-    return table_bytes(fmt, MONTHLY_HEADER, values(), title=title, formats=MONTHLY_FORMATS)
+    return table_bytes(fmt, MONTHLY_HEADER, provinces, title=title, formats=MONTHLY_FORMATS, footer=footer)
 
 
 def _known(value: int | None) -> int | str:
