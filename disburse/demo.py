@@ -152,10 +152,11 @@ def seed_demo(*, employers: int, employees: int, seed: int = DEMO_SEED, commit: 
         if demo is None:
             raise DemoError(
                 "Cơ sở dữ liệu này đã có dữ liệu đăng ký không phải của demo, nên demo không được tạo. Chạy "
-                "`disburse up` (không có --demo) để dùng dữ liệu đó, hoặc tạo demo ở một thư mục khác: "
-                "DISBURSE_INSTANCE=instance-demo disburse up --demo. / This database already holds registry data "
-                "that is not the demo's, so the demo is not seeded. Run `disburse up` (without --demo) to use that "
-                "data, or seed the demo in another folder: DISBURSE_INSTANCE=instance-demo disburse up --demo."
+                "`disburse up` (không có --demo) để dùng dữ liệu đó, hoặc tạo demo trong một cơ sở dữ liệu khác: "
+                "một thư mục dữ liệu khác (DISBURSE_INSTANCE=instance-demo disburse up --demo) hoặc một DATABASE_URL "
+                "khác. / This database already holds registry data that is not the demo's, so the demo is not "
+                "seeded. Run `disburse up` (without --demo) to use that data, or seed the demo in another database: "
+                "another data folder (DISBURSE_INSTANCE=instance-demo disburse up --demo) or another DATABASE_URL."
             )
         deadline = f"{demo.list_deadline:%d/%m/%Y}"
         return [

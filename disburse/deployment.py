@@ -233,6 +233,7 @@ def take_beat_lock(config: Config) -> str:
 def check_beat_free(config: Config) -> None:
     """:class:`Refused` when another beat holds the lock on ``config``'s Redis (``disburse up`` asks before it starts
     anything: its beat would stop a second after "running" was printed, and every process with it)."""
+    check_redis(settings(config))  # an unreachable Redis said as the other commands say it
     client = lock_client(settings(config))
     try:
         if client.exists(BEAT_LOCK_KEY):
