@@ -300,7 +300,12 @@ def test_a_claim_held_elsewhere_when_its_batch_ran_is_verified_soon_after(app, w
         other.execute("SELECT id FROM claims WHERE id = %s FOR UPDATE", (claim.id,))
         verification.request_verification([claim.id])
         db.session.commit()
-        time.sleep(3)  # the worker took the batch and passed the claim over
+        # The worker took the batch: its identities (committed first, no claim locked) are there; then the batch
+        # itself passed the claim over.
+        identities = text("SELECT count(*) FROM claim_identities WHERE claim_id = :id")
+        wait_until(lambda: db.session.execute(identities, {"id": claim.id}).scalar_one() == 1, timeout=30)
+        db.session.rollback()
+        time.sleep(1)
         assert states(program.id)[claim.id] == "employer_confirmed"
         other.rollback()
     wait_until(lambda: states(program.id)[claim.id] in DONE, timeout=HELD_AGAIN_S * 4)
