@@ -75,6 +75,8 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 #: Who may open the dashboard: every office, within its scope; employers have their unit's pages.
 VIEWERS = ("caseworker", "supervisor", "admin")
+#: The table's element: sorting it or paging it comes back to it.
+TABLE_ID = "dashboard-table"
 #: A table of units is cut here on the page unless a limit is asked for (the export has them all).
 UNITS_ON_PAGE = 100
 #: The export job's task (workers/exports.py).
@@ -249,7 +251,9 @@ def _figures_html(program: Program, area: Area, area_name: str, form: AreaQuery,
 
     def page_url(page: int) -> str:
         order = "desc" if query.descending else "asc"
-        return _area_url(area, table=query.table, sort=query.sort, order=order, limit=form.limit.data, page=page)
+        return _area_url(
+            area, table=query.table, sort=query.sort, order=order, limit=form.limit.data, page=page, _anchor=TABLE_ID
+        )
 
     page = query.offset // query.limit + 1 if query.limit else 1
     return render_template(
@@ -270,6 +274,7 @@ def _figures_html(program: Program, area: Area, area_name: str, form: AreaQuery,
             sort=column,
             order="desc" if query.sort == column and not query.descending else "asc",
             limit=form.limit.data,
+            _anchor=TABLE_ID,  # the sorted table in view, and the keyboard's next stop in it, not the page's top
         ),
         child_url=lambda row: (
             None
