@@ -19,7 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, func, not_, or_, select, text
+from sqlalchemy import and_, case, func, not_, or_, select, text
 
 from disburse.claims.employer_forms import adjustments_closed, late_form_02_clause
 from disburse.claims.models import Claim
@@ -150,7 +150,11 @@ def name_contains(column: Any, query: str) -> Any:
     a run of spaces (or tabs) read as one on both sides: typed twice, or stored so by a registry file."""
     query = " ".join(query.split())
     pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    name = func.regexp_replace(func.disburse_unaccent(column), r"\s+", " ", "g")
+    stored = func.disburse_unaccent(column)
+    # Folded only where there is something to fold: a regular expression on every name of a unit of 50,000 people
+    # doubled the search's time, two look-ups for a double space or a tab cost little.
+    spaced = or_(func.strpos(column, "  ") > 0, func.strpos(column, "\t") > 0)
+    name = case((spaced, func.regexp_replace(stored, r"\s+", " ", "g")), else_=stored)
     return name.like(func.disburse_unaccent(pattern))
 
 
