@@ -1,6 +1,7 @@
 // Every page (templates/base.html). Without this script every page is complete; it only helps:
 // - a page that answers a form with errors moves the focus to its error summary (GOV.UK's pattern), so that a
-//   keyboard or screen reader user starts at the list of what to fix, each a link to its field;
+//   keyboard or screen reader user starts at the list of what to fix, each a link to its field; a page opened at a
+//   fragment (a list sorted or paged) moves it to the list;
 // - a table wider than its box (.table-scroll) gets a line above it saying that it scrolls sideways (the edge
 //   shadows of disburse.css show it too; phones and overlay scrollbars show no scrollbar). The words come from
 //   the page (body's data-scroll-hint), in its language.
@@ -11,6 +12,14 @@
   if (summary) {
     if (!summary.hasAttribute("tabindex")) { summary.setAttribute("tabindex", "-1"); }
     summary.focus();
+  } else if (location.hash.length > 1) {
+    // A link that comes back to a list (sorted, another page) names the list: the keyboard goes on from there, not
+    // from the top of the page (browsers move only their starting point there, and only once the page has loaded).
+    var target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (target) {
+      if (!target.hasAttribute("tabindex")) { target.setAttribute("tabindex", "-1"); }
+      target.focus();
+    }
   }
 
   var words = document.body.getAttribute("data-scroll-hint");

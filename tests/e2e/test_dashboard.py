@@ -60,7 +60,9 @@ def test_a_supervisor_drills_down_and_exports(page, committed, locale):
     first_unit = page.locator("#dashboard-table tbody tr").first
     expect(first_unit).to_contain_text(slow.name)  # 1 of 4 paid before 3 of 4
     expect(page.locator("#dashboard-table th[aria-sort=ascending]")).to_have_count(1)
-    # The page comes back at the table: the next Tab goes into it, not to the top of the page.
+    # The page comes back at the table: the next Tab goes into it, not to the top of the page. (The browser moves
+    # its focus starting point to the fragment once the page has loaded.)
+    page.wait_for_load_state("load")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.closest('#dashboard-table') !== null")
     main_page(page, f"dashboard-district-{locale}")
