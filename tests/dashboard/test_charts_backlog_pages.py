@@ -118,6 +118,13 @@ def test_the_backlog_of_a_province(client, country, db_session):
     assert "<td>Huyện Đông Anh</td>" in overdue and "<td>017</td>" not in overdue  # the district by name
     by_reason = html.split('id="queue-by-reason"', 1)[1].split("</table>", 1)[0]
     assert f'{reasons.label("possible_duplicate")[0]}</td><td class="num">2</td>' in by_reason
+    # The note that the reasons can add up to more than the claims comes with two reasons or more, not under one
+    # (nor under an empty table).
+    shown = 'id="queue-by-reason-note"' in html
+    assert shown == (by_reason.count("<tr><td>") > 1)
+    create_claim("needs_review", district_code=DONG_ANH, reasons=["zero_months", "possible_duplicate"])
+    refresh(nq116().id, date(2021, 11, 2))
+    assert 'id="queue-by-reason-note"' in client.get("/dashboard/backlog").get_data(as_text=True)
     by_age = html.split('id="queue-by-age"', 1)[1].split("</table>", 1)[0]
     assert "0–5" in by_age and "&gt; 20" in by_age
     assert client.get("/dashboard/backlog?province=79").status_code == 404
