@@ -54,6 +54,7 @@ from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.states import (
     CLOSED_STATES,
     STATE_LABELS,
+    TERMINAL_STATES,
     TRANSITIONS,
     ClaimAction,
     ClaimState,
@@ -269,12 +270,14 @@ def queue() -> ResponseReturnValue:
     # Why the money did not arrive, for the claims waiting for new details (verification's reasons say nothing then).
     waiting = (ClaimState.PAYMENT_FAILED, ClaimState.AWAITING_PAYMENT_DETAILS)
     failed = unit.latest_payments([row["id"] for row in page.rows if row["state"] in waiting])
+    answered = unit.answered_requests([row["id"] for row in page.rows])
     for row in page.rows:
         received = row.get("received_on")
         row["age_wd"] = service.age_in_working_days(_day(received), today)
         row["offered"] = row["id"] in offered
         payment = failed.get(row["id"])
         row["failure"] = payment_reasons.label(payment.failure_code) if payment and payment.failure_code else None
+        row["answered_on"] = answered.get(row["id"])
     return render_template(
         "caseworker/queue.html",
         form=form,
@@ -493,7 +496,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "duplicates": duplicates,
         "duplicates_undecided": undecided is not None,
         # A refused claim's group may still wait for a decision on the others: said of neither.
-        "claim_refused": state in (ClaimState.REJECTED, ClaimState.DECLINED, ClaimState.REMOVED),
+        "claim_refused": state in TERMINAL_STATES,
         "duplicates_out_of_scope": _out_of_scope(duplicates_hidden) if duplicates_hidden else None,
         "contacts": contacts,
         "can_approve": approvable and waits is None and bank_problem is None,
@@ -991,7 +994,7 @@ def resolve_duplicate(claim_id: int) -> ResponseReturnValue:
             else _out_of_scope(hidden)
             if hidden
             else _("Hồ sơ đang ở trạng thái “%(state)s”: không còn gì cần xử lý nghi trùng.", state=_state_words(claim))
-            if claim.state in (ClaimState.REJECTED, ClaimState.DECLINED, ClaimState.REMOVED)
+            if claim.state in TERMINAL_STATES
             else _("Nhóm nghi trùng này đã được xử lý (xem lịch sử hồ sơ).")
             if review.undecided_duplicates(claim, _user()) is None
             else None

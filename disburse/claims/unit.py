@@ -605,18 +605,10 @@ class InformationRequest:
 #: Requests shown on the unit's pages (the newest first); a unit with more is told how many.
 REQUESTS_SHOWN = 50
 
-#: The unit's information requests on claims not closed, newest first: one index probe of each of the unit's claims'
-#: events (``ix_claim_events_claim_id``), the answer (the first Form 02/03 event after the request, or the unit's
-#: answer in words to this request) probed the same way. Only the request's addressee, text and due date are read:
-#: never the caseworker's other notes.
-_REQUESTS = text(
-    f"""SELECT r.id AS request_id, r.claim_id, e.si_code, e.full_name, r.data->>'note' AS asked,
-               r.data->>'due_on' AS due_on, CAST(r.created_at AT TIME ZONE 'Asia/Ho_Chi_Minh' AS date) AS asked_on,
-               a.answered_on, a.form AS answered_with, a.answer, count(*) OVER () AS total
-        FROM claims c
-        JOIN employees e ON e.id = c.employee_id
-        JOIN claim_events r ON r.claim_id = c.id AND r.action = 'request_info' AND r.data->>'addressee' = 'employer'
-        LEFT JOIN LATERAL (
+#: The unit's answer to the request ``r`` (a ``claim_events`` row addressed to the employer), if any: the first
+#: Form 02/03 event for the person after the request, or the unit's answer in words to this request, probed through
+#: ``ix_claim_events_claim_id``.
+_ANSWER = """LEFT JOIN LATERAL (
             SELECT coalesce(CAST(x.data->>'received_on' AS date),
                             CAST(x.created_at AT TIME ZONE 'Asia/Ho_Chi_Minh' AS date)) AS answered_on,
                    coalesce(x.data->>'form', 'answer') AS form,
@@ -626,7 +618,19 @@ _REQUESTS = text(
               AND (x.data->>'form' IN ('02', '03')
                    OR (x.action = 'answer_info' AND x.data->>'request_id' = CAST(r.id AS text)))
             ORDER BY x.id LIMIT 1
-        ) a ON true
+        ) a ON true"""
+
+#: The unit's information requests on claims not closed, newest first: one index probe of each of the unit's claims'
+#: events (``ix_claim_events_claim_id``), the answer (:data:`_ANSWER`) probed the same way. Only the request's
+#: addressee, text and due date are read: never the caseworker's other notes.
+_REQUESTS = text(
+    f"""SELECT r.id AS request_id, r.claim_id, e.si_code, e.full_name, r.data->>'note' AS asked,
+               r.data->>'due_on' AS due_on, CAST(r.created_at AT TIME ZONE 'Asia/Ho_Chi_Minh' AS date) AS asked_on,
+               a.answered_on, a.form AS answered_with, a.answer, count(*) OVER () AS total
+        FROM claims c
+        JOIN employees e ON e.id = c.employee_id
+        JOIN claim_events r ON r.claim_id = c.id AND r.action = 'request_info' AND r.data->>'addressee' = 'employer'
+        {_ANSWER}
         WHERE c.program_id = :program_id AND c.employer_id = :employer_id
           AND c.state NOT IN ({", ".join(f"'{s.value}'" for s in CLOSED_STATES)})
           AND (CAST(:request_id AS bigint) IS NULL OR r.id = :request_id)
@@ -658,3 +662,26 @@ def information_requests(
         for row in rows
     ]
     return requests, int(rows[0].total) if rows else 0
+
+
+#: Of a page of claims, those whose latest request to the unit has its answer (:data:`_ANSWER`), with the day.
+_ANSWERED = text(
+    f"""SELECT r.claim_id, a.answered_on
+        FROM unnest(CAST(:claim_ids AS bigint[])) AS ids(claim_id)
+        CROSS JOIN LATERAL (
+            SELECT r.id, r.claim_id FROM claim_events r
+            WHERE r.claim_id = ids.claim_id AND r.action = 'request_info' AND r.data->>'addressee' = 'employer'
+            ORDER BY r.id DESC LIMIT 1
+        ) r
+        {_ANSWER}
+        WHERE a.answered_on IS NOT NULL"""
+)
+
+
+def answered_requests(claim_ids: Sequence[int]) -> dict[int, date]:
+    """Which of ``claim_ids`` (a page of the queue) have their latest request to the unit answered, and on what day:
+    the caseworker has something new to read."""
+    if not claim_ids:
+        return {}
+    rows = db.session.execute(_ANSWERED, {"claim_ids": list(claim_ids)}).all()
+    return {row.claim_id: row.answered_on for row in rows}

@@ -33,6 +33,7 @@ from disburse.claims.outcomes import is_bank_account
 from disburse.claims.states import (
     CLOSED_STATES,
     STATE_LABELS,
+    TERMINAL_STATES,
     TRANSITIONS,
     ClaimAction,
     ClaimNote,
@@ -1108,9 +1109,9 @@ def _no_undecided_duplicates(claim: Claim, user: User | None = None) -> None:
     an override that they may all be paid. Otherwise :class:`Conflict` naming the others' SI codes: those ``user``
     may see (all without a user), and how many others are outside their scope (never who they are). A refused claim
     is paid to nobody: nothing stands to be decided for it."""
-    if claim.state in _REFUSED:
+    if claim.state in TERMINAL_STATES:
         return
-    open_others = [(member, si) for member, si in _duplicates(claim) if member.state not in _REFUSED]
+    open_others = [(member, si) for member, si in _duplicates(claim) if member.state not in TERMINAL_STATES]
     if not open_others or _overridden(claim):
         return
     shown = [si for member, si in open_others if user is None or can_see(user, claim_scope(member))]
@@ -1276,7 +1277,6 @@ def _duplicate_group(claim: Claim) -> list[tuple[Claim, str]]:
 
 #: A refused duplicate's other claims must not be on their way to the bank or paid: keep that one instead.
 _MONEY_MOVING = frozenset({ClaimState.PAYMENT_PENDING, ClaimState.PAID})
-_REFUSED = frozenset({ClaimState.REJECTED, ClaimState.DECLINED, ClaimState.REMOVED})
 
 
 def resolve_duplicate(claim_id: int, user: User, keep_id: int, *, override: bool, note: str | None) -> ActionResult:
@@ -1321,7 +1321,7 @@ def resolve_duplicate(claim_id: int, user: User, keep_id: int, *, override: bool
     for member, _ in group:
         _may_work(member, user)
     keep, keep_si = kept
-    if keep.state in _REFUSED:
+    if keep.state in TERMINAL_STATES:
         raise _invalid_state(keep, "giữ lại", "kept")
     others = [(member, si) for member, si in group if member.id != keep.id]
     if override:
@@ -1359,7 +1359,7 @@ def _refuse_duplicates(
     others: Sequence[tuple[Claim, str]],
     note: str | None,
 ) -> ActionResult:
-    open_others = [(member, si) for member, si in others if member.state not in _REFUSED]
+    open_others = [(member, si) for member, si in others if member.state not in TERMINAL_STATES]
     for member, si in open_others:
         if member.state in _MONEY_MOVING:
             raise Conflict(

@@ -7,7 +7,7 @@ import csv
 import html
 import io
 import re
-from datetime import date
+from datetime import date, datetime
 from html.parser import HTMLParser
 
 import openpyxl
@@ -18,6 +18,7 @@ from disburse.claims import employer_views
 from disburse.claims import unit as unit_forms
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.extensions import db
+from disburse.programs.calendar import VIETNAM_TZ
 from disburse.registry.models import Employee
 from tests.conftest import PASSWORD, sign_in
 from tests.factories import create_claim, create_employee, create_employer, create_payment, create_user
@@ -313,6 +314,15 @@ def test_the_unit_answers_a_request_in_words_and_the_caseworker_reads_it(client,
     case = _text(client.get(f"/caseworker/claims/{an.id}"))
     label = "Đơn vị trả lời yêu cầu bổ sung thông tin" if locale == "vi" else "The unit answered the request for"
     assert label in case and answer in case
+    # The queue tells the caseworker there is an answer to read; the request's page is no "answer" page for them.
+    queue = _text(client.get("/caseworker/queue", query_string={"state": "needs_review"}))
+    today = datetime.now(VIETNAM_TZ).strftime("%d/%m/%Y")  # the day the answer came, as its event says
+    flag = "Đơn vị đã trả lời yêu cầu ngày" if locale == "vi" else "The unit answered the request on"
+    assert f"{flag} {today}" in queue and queue.count(flag) == 1  # the other unit's request is not answered
+    seen = _text(client.get(link))
+    heading = "Yêu cầu bổ sung thông tin gửi đơn vị" if locale == "vi" else "Request for information sent to the unit"
+    heading = f"<h1>{heading}:"
+    assert heading in seen and answer in seen and "<form" not in seen.split("</h1>", 1)[1]
 
 
 def test_the_employers_home_page_links_to_its_contribution_reduction(client, unit):
