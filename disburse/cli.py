@@ -21,13 +21,23 @@ from flask.cli import FlaskGroup, NoAppException, with_appcontext
 from disburse import deployment, runtime
 from disburse.background import QueueNames
 
+#: Where a command line that only asks for help points the app: nothing there is ever connected to (building the
+#: app connects to nothing), so ``disburse --help`` starts no embedded server (an embedded PostgreSQL's first start
+#: creates its whole cluster) and answers at once.
+_HELP_ONLY = {"DATABASE_URL": "postgresql://help.invalid/disburse", "REDIS_URL": "redis://help.invalid/0"}
+
+
+def _asks_for_help(argv: list[str]) -> bool:
+    """``disburse``, or any ``disburse … --help``: the command line only asks for help."""
+    return not argv or "--help" in argv
+
 
 def _create_app() -> Flask:
     from config import ConfigError
     from disburse import create_app
 
     try:
-        return create_app()
+        return create_app(**(_HELP_ONLY if _asks_for_help(sys.argv[1:]) else {}))
     except ConfigError as exc:  # said as Flask says an app it cannot load: no traceback, and --help still answers
         raise NoAppException(f"Cấu hình không dùng được: {exc}\nUnusable configuration: {exc}") from None
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from config import ConfigError, Development, Production, load_config
@@ -109,3 +111,26 @@ def test_ctrl_c_is_said_in_both_languages_with_the_shells_code_for_it():
     assert result.exit_code == 130
     assert "Đã dừng theo yêu cầu (Ctrl-C)." in result.output and "Stopped at your request (Ctrl-C)." in result.output
     assert "Aborted!" not in result.output
+
+
+@pytest.mark.parametrize("argv", [[], ["--help"], ["payments", "--help"], ["users", "create", "--help"]])
+def test_asking_for_help_starts_no_server(tmp_path, argv):
+    """On a fresh machine `disburse --help` started the embedded servers (its PostgreSQL's first start creates a whole
+    cluster) and took seconds; help connects to nothing, whatever the environment names."""
+    import os
+    import subprocess
+    import sys
+
+    settings = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    settings["DISBURSE_INSTANCE"] = str(tmp_path / "instance")
+    result = subprocess.run(  # noqa: S603 - our command, fixed arguments
+        [str(Path(sys.executable).with_name("disburse")), *argv],
+        env=settings,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == (0 if argv else 2), result.stderr  # a bare `disburse` is a usage error, said so
+    said = result.stdout if argv else result.stderr
+    assert said.startswith(" ".join(["Usage: disburse", *argv[:-1], "[OPTIONS]"])), said
+    assert not (tmp_path / "instance").exists(), result.stderr
