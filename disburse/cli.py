@@ -37,7 +37,7 @@ def _create_app() -> Flask:
     from disburse import create_app
 
     try:
-        return create_app(**(_HELP_ONLY if _asks_for_help(sys.argv[1:]) else {}))
+        return create_app(None, **(_HELP_ONLY if _asks_for_help(sys.argv[1:]) else {}))
     except ConfigError as exc:  # said as Flask says an app it cannot load: no traceback, and --help still answers
         raise NoAppException(f"Cấu hình không dùng được: {exc}\nUnusable configuration: {exc}") from None
 
