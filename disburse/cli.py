@@ -199,7 +199,7 @@ def beat(schedule_file: str | None, loglevel: str) -> None:
         except UnusableFile as exc:
             _refuse(deployment.Refused(exc.message_vi, exc.message_en))
         try:
-            token = deployment.take_beat_lock(deployment.preflight())
+            token = deployment.hold_beat_lock(deployment.preflight())
         except deployment.Refused as exc:
             _refuse(exc)
     except BaseException:  # the refusals' SystemExit too
@@ -425,90 +425,100 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
         if with_sandbox:
             listeners.append(_sandbox_listener(app, host, port))
         _check_ports(listeners)  # before the migrations and the demo's seed, which can take minutes
-        deployment.check_beat_free(deployment.configuration())  # another up's (or one killed < a minute ago)
+        # Taken now, not when the beat starts: a second `up` (or one killed less than a minute ago) is refused
+        # before anything starts, and two started together cannot both pass.
+        config = deployment.configuration()
+        beat_token = deployment.hold_beat_lock(config)
     except deployment.Refused as exc:
         _refuse(exc)
 
-    runtime.ensure_database(app.config["DATABASE_URL"])
-    click.echo("Applying migrations…")
-    upgrade()
-    demo_lines = _prepare_demo(app, demo_employers, demo_employees) if demo else []
+    try:
+        runtime.ensure_database(app.config["DATABASE_URL"])
+        click.echo("Applying migrations…")
+        upgrade()
+        demo_lines = _prepare_demo(app, demo_employers, demo_employees) if demo else []
 
-    instance = runtime.default_instance_path()
-    instance.mkdir(parents=True, exist_ok=True)
-    if not os.environ.get("DISBURSE_SANDBOX_CALLBACK_URL"):  # the sandbox calls this web server back
-        callback = f"http://{host}:{port}/api/v1/providers/sandbox/events"
-        os.environ["DISBURSE_SANDBOX_CALLBACK_URL"] = app.config["DISBURSE_SANDBOX_CALLBACK_URL"] = callback
-    try:
-        _check_ports(listeners)  # again: the migrations and the seed took a while
-    except deployment.Refused as exc:
-        _refuse(exc)
-    children: dict[str, subprocess.Popen[bytes]] = {}
-    failure: deployment.Refused | None = None
-    try:
-        if with_sandbox:
-            children["sandbox"] = _start_sandbox(app, listeners[1])
-        children["web"] = _spawn(
-            [
-                "gunicorn",
-                "--bind",
-                f"{host}:{port}",
-                "--workers",
-                str(web_workers),
-                "--timeout",
-                str(app.config["DISBURSE_WEB_TIMEOUT_S"]),
-                "--access-logfile",
-                "-",
-                "--access-logformat",
-                ACCESS_LOG_FORMAT,
-                "disburse.wsgi:app",
-            ]
-        )
-        children["worker"] = _spawn(
-            [
-                "celery",
-                "-A",
-                "workers.worker",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "2",
-                "-Q",
-                ",".join(QueueNames.all()),
-                "--hostname",
-                f"disburse-{os.getpid()}@%h",
-            ]
-        )
-        children["beat"] = _spawn(
-            [
-                "celery",
-                "-A",
-                "workers.worker",
-                "beat",
-                "--loglevel",
-                "INFO",
-                # The same scheduler as `disburse beat`: it holds beat's Redis lock, which the health page reads.
-                "--scheduler",
-                "workers.beat:LockedScheduler",
-                "--schedule",  # one per `up` (its port): two on one machine must not share the file
-                str(instance / f"celerybeat-schedule-{port}"),
-            ]
-        )
-        _wait_until_listening(listeners, children)
-        # Said last, with the demo's log-ins again: the children's start-up output has pushed them off the screen.
-        logins = [line for line in demo_lines if line.startswith("  ") or "Demo log-ins" in line]
-        click.echo("\n".join(["", *logins, "", f"disburse is running at http://{host}:{port}/  (Ctrl-C to stop)", ""]))
-        _watch(listeners, children)
-    except KeyboardInterrupt:
-        click.echo("\nStopping…")
-    except deployment.Refused as exc:
-        failure = exc
-    finally:
-        _stop_all(children, services)
-    if failure is not None:  # said last, after the children's own shutdown output
-        click.echo(str(failure), err=True)
-        sys.exit(1 if isinstance(failure, _ChildDied) else 2)
+        instance = runtime.default_instance_path()
+        instance.mkdir(parents=True, exist_ok=True)
+        if not os.environ.get("DISBURSE_SANDBOX_CALLBACK_URL"):  # the sandbox calls this web server back
+            callback = f"http://{host}:{port}/api/v1/providers/sandbox/events"
+            os.environ["DISBURSE_SANDBOX_CALLBACK_URL"] = app.config["DISBURSE_SANDBOX_CALLBACK_URL"] = callback
+        try:
+            _check_ports(listeners)  # again: the migrations and the seed took a while
+        except deployment.Refused as exc:
+            _refuse(exc)
+        children: dict[str, subprocess.Popen[bytes]] = {}
+        failure: deployment.Refused | None = None
+        try:
+            if with_sandbox:
+                children["sandbox"] = _start_sandbox(app, listeners[1])
+            children["web"] = _spawn(
+                [
+                    "gunicorn",
+                    "--bind",
+                    f"{host}:{port}",
+                    "--workers",
+                    str(web_workers),
+                    "--timeout",
+                    str(app.config["DISBURSE_WEB_TIMEOUT_S"]),
+                    "--access-logfile",
+                    "-",
+                    "--access-logformat",
+                    ACCESS_LOG_FORMAT,
+                    "disburse.wsgi:app",
+                ]
+            )
+            children["worker"] = _spawn(
+                [
+                    "celery",
+                    "-A",
+                    "workers.worker",
+                    "worker",
+                    "--loglevel",
+                    "INFO",
+                    "--concurrency",
+                    "2",
+                    "-Q",
+                    ",".join(QueueNames.all()),
+                    "--hostname",
+                    f"disburse-{os.getpid()}@%h",
+                ]
+            )
+            # The lock again, for a whole lifetime, handed to the beat (the migrations and the seed took a while).
+            os.environ[deployment.BEAT_TOKEN_ENV] = deployment.hold_beat_lock(deployment.configuration(), beat_token)
+            children["beat"] = _spawn(
+                [
+                    "celery",
+                    "-A",
+                    "workers.worker",
+                    "beat",
+                    "--loglevel",
+                    "INFO",
+                    # The same scheduler as `disburse beat`: it holds beat's Redis lock, which the health page reads.
+                    "--scheduler",
+                    "workers.beat:LockedScheduler",
+                    "--schedule",  # one per `up` (its port): two on one machine must not share the file
+                    str(instance / f"celerybeat-schedule-{port}"),
+                ]
+            )
+            _wait_until_listening(listeners, children)
+            # Said last, with the demo's log-ins again: the children's start-up output has pushed them off the screen.
+            logins = [line for line in demo_lines if line.startswith("  ") or "Demo log-ins" in line]
+            click.echo(
+                "\n".join(["", *logins, "", f"disburse is running at http://{host}:{port}/  (Ctrl-C to stop)", ""])
+            )
+            _watch(listeners, children)
+        except KeyboardInterrupt:
+            click.echo("\nStopping…")
+        except deployment.Refused as exc:
+            failure = exc
+        finally:
+            _stop_all(children, services)
+        if failure is not None:  # said last, after the children's own shutdown output
+            click.echo(str(failure), err=True)
+            sys.exit(1 if isinstance(failure, _ChildDied) else 2)
+    finally:  # its beat lets go of the lock when it stops; until it started, and if it died, the lock is ours
+        deployment.release_beat_lock(config, beat_token)
 
 
 def _sandbox_listener(app: Flask, host: str, port: int) -> _Listener:

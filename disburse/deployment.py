@@ -11,6 +11,7 @@ runs, so that a second beat on the same Redis refuses to start; the beat process
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
@@ -218,26 +219,34 @@ def beat_token() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def take_beat_lock(config: Config) -> str:
-    """Take beat's lock for this process; its token. A lock held by another beat: :class:`Refused`."""
-    token = beat_token()
+def hold_beat_lock(config: Config, token: str | None = None) -> str:
+    """Take beat's lock for a beat still to come (``disburse up`` takes it before it starts anything, so that two
+    ``up`` started together cannot both pass, and hands its token to its beat), or, given the ``token`` taken
+    earlier, hold it for another :data:`BEAT_LOCK_TTL_S` (taken again if it ran out meanwhile and nobody took it).
+    Another beat's: :class:`Refused`, naming it."""
+    check_redis(settings(config))  # an unreachable Redis said as the other commands say it
     client = lock_client(settings(config))
     try:
-        if beat_lock(client).acquire(blocking=False, token=token):
+        lock = beat_lock(client, token)
+        if token is not None:
+            with contextlib.suppress(redis.exceptions.LockNotOwnedError):
+                lock.reacquire()
+                return token
+        token = token or beat_token()
+        if lock.acquire(blocking=False, token=token):
             return token
         raise _beat_held(client)
     finally:
         client.close()
 
 
-def check_beat_free(config: Config) -> None:
-    """:class:`Refused` when another beat holds the lock on ``config``'s Redis (``disburse up`` asks before it starts
-    anything: its beat would stop a second after "running" was printed, and every process with it)."""
-    check_redis(settings(config))  # an unreachable Redis said as the other commands say it
+def release_beat_lock(config: Config, token: str) -> None:
+    """Let go of beat's lock if ``token`` still holds it (a beat that never started, or died holding it); someone
+    else's lock, or none, is left as it is."""
     client = lock_client(settings(config))
     try:
-        if client.exists(BEAT_LOCK_KEY):
-            raise _beat_held(client)
+        with contextlib.suppress(redis.exceptions.LockError, redis.RedisError):
+            beat_lock(client, token).release()
     finally:
         client.close()
 

@@ -170,3 +170,44 @@ def test_up_refuses_while_another_beat_holds_the_lock(database_url, own_redis_ur
     assert "Đã có một beat đang chạy (máy other-host, tiến trình 4242)" in stderr
     time.sleep(0.5)
     assert _alive(started) == []
+
+
+def test_beat_lock_taken_by_up_is_one_holders_and_let_go_of_only_by_it(own_redis_url):
+    """`up` checked the lock and its beat took it later: two `up` started together both passed the check. It takes
+    the lock now and hands the token to its beat: a second taker is refused at once, the holder extends it (or takes
+    it again after it ran out, if nobody took it meanwhile), and letting go never frees another's lock."""
+    import redis as redis_lib
+
+    from config import Test
+    from disburse.deployment import BEAT_LOCK_KEY, Refused, hold_beat_lock, release_beat_lock
+
+    config = Test()
+    config.REDIS_URL = own_redis_url
+    client = redis_lib.Redis.from_url(own_redis_url, decode_responses=True)
+    client.delete(BEAT_LOCK_KEY)
+    try:
+        first = hold_beat_lock(config)
+        assert client.get(BEAT_LOCK_KEY) == first
+        with pytest.raises(Refused) as refused:
+            hold_beat_lock(config)  # the second `up`, started at the same moment
+        assert f"process {first.split(':')[1]}" in refused.value.en
+
+        client.expire(BEAT_LOCK_KEY, 5)
+        assert hold_beat_lock(config, first) == first and client.ttl(BEAT_LOCK_KEY) > 5  # held again, whole life
+        client.delete(BEAT_LOCK_KEY)  # ran out while the seed ran, and nobody took it: taken again
+        assert hold_beat_lock(config, first) == first and client.get(BEAT_LOCK_KEY) == first
+
+        client.set(BEAT_LOCK_KEY, "other-host:4242:abcd1234", ex=60)  # ran out, and another took it
+        with pytest.raises(Refused):
+            hold_beat_lock(config, first)
+        release_beat_lock(config, first)
+        assert client.get(BEAT_LOCK_KEY) == "other-host:4242:abcd1234"  # not ours to free
+
+        client.delete(BEAT_LOCK_KEY)
+        mine = hold_beat_lock(config)
+        release_beat_lock(config, mine)
+        assert client.get(BEAT_LOCK_KEY) is None
+        release_beat_lock(config, mine)  # again, or after the beat let go itself: nothing happens
+    finally:
+        client.delete(BEAT_LOCK_KEY)
+        client.close()
