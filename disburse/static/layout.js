@@ -4,7 +4,40 @@
 //   fragment (a list sorted or paged) moves it to the list;
 // - a table wider than its box (.table-scroll) gets a line above it saying that it scrolls sideways (the edge
 //   shadows of disburse.css show it too; phones and overlay scrollbars show no scrollbar). The words come from
-//   the page (body's data-scroll-hint), in its language.
+//   the page (body's data-scroll-hint), in its language;
+// - a text area with a length limit (textarea[data-limit]) says, as one types, how many characters are left or how
+//   many too many (GOV.UK's character count), counted as the server counts them: composed (NFC), without the spaces
+//   around, a line break sent as two characters; it never cuts what was typed or pasted.
+(function () {
+  "use strict";
+  var format = new Intl.NumberFormat(document.documentElement.lang || "vi");
+  function count(area) {
+    var said = document.getElementById(area.getAttribute("data-count"));
+    if (!said) { return; }
+    var limit = parseInt(area.getAttribute("data-limit"), 10);
+    var sent = area.value.normalize("NFC").trim().replace(/\r?\n/g, "\r\n");
+    var left = limit - Array.from(sent).length;
+    var words = said.getAttribute(left >= 0 ? "data-left" : "data-over");
+    said.textContent = words.replace("{n}", format.format(Math.abs(left)));
+    said.classList.toggle("char-over", left < 0);
+    return said;
+  }
+  // A screen reader hears the count once typing pauses, not at every key.
+  var pause = null;
+  function announce(area) {
+    var said = count(area);
+    var live = said && document.getElementById(said.id + "-live");
+    if (!live) { return; }
+    if (pause) { window.clearTimeout(pause); }
+    pause = window.setTimeout(function () { live.textContent = said.textContent; }, 1000);
+  }
+  var areas = document.querySelectorAll("textarea[data-limit]");
+  for (var i = 0; i < areas.length; i++) {
+    areas[i].addEventListener("input", function (event) { announce(event.target); });
+    if (areas[i].value) { count(areas[i]); }
+  }
+})();
+
 (function () {
   "use strict";
   // ...or, on a step that asks to check what will be recorded, to what it says ([data-focus-on-load]).

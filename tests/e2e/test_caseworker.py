@@ -106,6 +106,17 @@ def test_a_caseworker_logs_a_call_to_a_group_b_person(page, committed, locale):
     main_page(page, f"person-contact-{locale}")
     page.get_by_label("Phone call" if en else "Gọi điện thoại").check()
     page.get_by_label("No answer" if en else "Không liên hệ được").check()
+    # The note's limit is said before sending, and what is left as one types: counted as the server counts (a line
+    # break is two characters on the wire, a decomposed letter one), never cut.
+    note = page.get_by_label("Note (optional)" if en else "Ghi chú (không bắt buộc)")
+    count = page.locator("#note-count")
+    expect(count).to_have_text("At most 1,000 characters." if en else "Tối đa 1.000 ký tự.")
+    expect(note).to_have_attribute("aria-describedby", re.compile(r"\bnote-count\b"))
+    note.fill("a" * 998 + "\n" + "e\u0302")  # 998 + CRLF + "ê" decomposed: 1,001 as sent
+    expect(count).to_have_text("1 characters too many" if en else "Quá 1 ký tự")
+    expect(note).to_have_value(re.compile("^a{998}"))
+    note.fill("Gọi hai lần, máy bận.")
+    expect(count).to_have_text("979 characters left" if en else "Còn 979 ký tự")
     page.get_by_role("button", name="Log a contact attempt" if en else "Ghi lần liên hệ").click()
     expect(page.locator(".flash")).to_contain_text("The contact attempt is recorded." if en else "Đã ghi lần liên hệ.")
     expect(page.locator("tr", has_text=person.si_code)).to_contain_text("No answer" if en else "Không liên hệ được")
