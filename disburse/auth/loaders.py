@@ -19,7 +19,7 @@ def load_user(session_id: str) -> User | None:
     an id, is refused too). The session's key (:data:`SESSION_KEY`) ends one: signing out deletes its row, and a
     cookie whose key has none is refused. A cookie from before sessions had keys is judged by its epoch alone.
     """
-    if _bearer(request):
+    if bearer_token(request):
         return None  # a request that names a token is the token's alone (a bad one is a 401, cookie or not)
     user_id, _, epoch = session_id.partition(":")
     if not (session_id.isascii() and user_id.isdigit() and epoch.isdigit()):
@@ -33,7 +33,7 @@ def load_user(session_id: str) -> User | None:
     return user
 
 
-def _bearer(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
     """The token an ``Authorization: Bearer <token>`` header gives, if the request has one."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
@@ -41,7 +41,7 @@ def _bearer(request: Request) -> str | None:
 
 @login.request_loader
 def load_user_from_bearer_token(request: Request) -> User | None:
-    token = _bearer(request)
+    token = bearer_token(request)
     if token is None:
         return None
     user = user_for_token(token)

@@ -12,8 +12,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.exceptions import HTTPException
 
+from disburse.api.errors import api_error, message
 from disburse.auth.forms import ChangePasswordForm, LoginForm
 from disburse.auth.limits import password_change_per_user, sign_in_per_account, sign_in_per_address
+from disburse.auth.loaders import bearer_token
 from disburse.auth.models import ROLES
 from disburse.auth.permissions import public, roles_required
 from disburse.auth.scopes import scope_names
@@ -124,11 +126,23 @@ _WHILE_TEMPORARY = frozenset({"auth.account", "auth.logout", "auth.set_language"
 def choose_own_password() -> ResponseReturnValue | None:
     """A user signed in with a password an admin gave (:attr:`User.password_temporary`) sees the account page, where
     they choose their own, whatever page they ask for: the admin who saw the password must not be able to use the
-    account as theirs. API requests (a token, never the temporary password) are not concerned."""
-    if request.endpoint in _WHILE_TEMPORARY or request.path.startswith("/api/") or not current_user.is_authenticated:
+    account as theirs. The API with a token (never the temporary password) is not concerned; the API with the
+    session's cookie is refused (403) until then, as every page is."""
+    if request.endpoint in _WHILE_TEMPORARY or not current_user.is_authenticated:
         return None
     if not current_user.password_temporary:
         return None
+    if request.path.startswith("/api/"):
+        if bearer_token(request):
+            return None
+        return api_error(
+            403,
+            "password_temporary",
+            message(
+                "Hãy đặt mật khẩu của riêng bạn (trang Tài khoản) trước khi dùng API bằng phiên đăng nhập này.",
+                "Choose your own password (the Account page) before using the API with this session.",
+            ),
+        )
     if request.method == "GET":
         flash(_("Hãy đặt mật khẩu của riêng bạn trước khi tiếp tục."), "warning")
     return redirect(url_for("auth.account"))

@@ -33,7 +33,11 @@ def test_a_given_password_leads_to_the_account_page_until_the_user_chooses_their
         assert (answer.status_code, answer.headers["Location"]) == (302, "/account"), path
     page = theirs.get("/account").get_data(as_text=True)
     assert 'id="temporary-password"' in page and "Hãy đặt mật khẩu của riêng bạn trước khi tiếp tục." in page
-    # The API is not concerned: a token is no password.
+    # Nor the API with the session's cookie (it read and wrote claims); with a token, the API is not concerned.
+    for method, path in (("get", "/api/v1/claims"), ("post", "/api/v1/claims/1/contacts")):
+        answer = getattr(theirs, method)(path, json={}, headers={"Accept-Language": "en"})
+        assert answer.status_code == 403 and answer.json["error"] == "password_temporary", (path, answer.json)
+        assert "Choose your own password" in answer.json["message"]
     token = create_token(db.session.get(User, user.id))
     db.session.commit()
     assert app.test_client().get("/api/v1/claims", headers={"Authorization": f"Bearer {token}"}).status_code == 200
