@@ -642,13 +642,18 @@ def _check_separator(header: Sequence[str]) -> None:
             )
 
 
+#: A header cell's column name in brackets at its end: ``Mã số BHXH (si_code)``.
+_NAMED_HEADER = re.compile(r"\(\s*([a-z][a-z0-9_]*)\s*\)\Z")
+
+
 def normalise_header(cells: Sequence[Any]) -> list[str]:
-    """Header cells as lower-case names; ``Mã số BHXH (si_code)`` names the column ``si_code``."""
+    """Header cells as lower-case names; ``Mã số BHXH (si_code)`` names the column ``si_code``. Brackets that hold
+    no column name are part of the label: ``Mức hỗ trợ (đồng)`` is that label, for the form to read as its column."""
     names = []
     for cell in cells:
         name = composed("" if cell is None else str(cell)).strip().lstrip("\ufeff").strip().lower()
-        if name.endswith(")") and "(" in name:
-            name = name[name.rindex("(") + 1 : -1].strip()
+        if named := _NAMED_HEADER.search(name):
+            name = named.group(1)
         names.append(name)
     while names and names[-1] == "":
         names.pop()

@@ -413,7 +413,7 @@ FORM_03_COLUMNS = [
     ("Ngân hàng", "bank_code"),
     ("Số tài khoản", "bank_account"),
     ("Số điện thoại", "phone"),
-    ("Lý do không có tại đơn vị (remove)", "reason"),
+    ("Lý do không có tại đơn vị, nếu remove", "reason"),
 ]
 FORM_03_FORMATS = [TEXT, None, None, None, TEXT, TEXT, TEXT, None]
 #: Rows a Form 03 file may have beyond the unit's list (people added).

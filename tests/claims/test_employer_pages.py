@@ -696,8 +696,13 @@ def test_form_02_columns_headed_by_their_labels_alone_are_read(client, unit):
     stays, goes = _person(unit, "Lê Thị An"), _person(unit, "Lê Văn Bình")
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["Mã số BHXH", "Ngân hàng", "Số tài khoản", "Không nhận hỗ trợ: ghi x"])
-    writer.writerows([[_si(stays), "VCB", "0011223344", ""], [_si(goes), "", "", "x"]])
+    # Every label of the form, as the download has them: "Mức hỗ trợ (đồng)" was read as a column named "đồng".
+    writer.writerow([label for label, _ in unit_forms.FORM_01_COLUMNS])
+    rows = [
+        {"si_code": _si(stays), "bank_code": "VCB", "bank_account": "0011223344"},
+        {"si_code": _si(goes), "decline": "x"},
+    ]
+    writer.writerows([row.get(name, "") for _, name in unit_forms.FORM_01_COLUMNS] for row in rows)
     upload = io.BytesIO(out.getvalue().encode("utf-8-sig"))
     client = _employer(client, unit)
     response = client.post(f"/employers/{unit.unit_code}/form-02/upload", data={"file": (upload, "f.csv")})

@@ -11,8 +11,9 @@ import re
 
 import openpyxl
 import pytest
+from sqlalchemy import select
 
-from disburse.claims.models import Claim
+from disburse.claims.models import Claim, ClaimEvent
 from disburse.extensions import db
 from disburse.registry.models import Employee
 from tests.factories import create_claim, create_employee, create_employer, create_payment, create_user
@@ -121,14 +122,25 @@ def test_a_file_without_the_si_code_or_the_action_column_changes_nothing_and_say
 
 
 def test_the_columns_are_read_by_their_labels_too(client, unit):
-    """A file typed by hand with the labels alone (no "(name)"), in any case."""
+    """A file typed by hand with the labels alone (no "(name)"), in any case: every column, the removal's reason too
+    (its label once ended in brackets, "(remove)", and was read as a column named "remove": the reason was lost)."""
+    from disburse.claims.unit import FORM_03_COLUMNS
+    from disburse.spreadsheets import normalise_header
+
+    assert normalise_header([label.upper() for label, _ in FORM_03_COLUMNS]) == [
+        label.lower() for label, _ in FORM_03_COLUMNS
+    ]
     claim = _person(unit, "Lê Thị An", "awaiting_payment_details")
     create_payment(claim, "failed", failure_code="AC04")
+    gone = _person(unit, "Lê Văn Bình", "employer_confirmed")
     client = _employer(client, unit)
+    columns = [name for _, name in FORM_03_COLUMNS]
+    corrected = {"si_code": _si(claim), "action": "correct", "bank_code": "VCB", "bank_account": "0071000999888"}
+    removed = {"si_code": _si(gone), "action": "remove", "reason": "Đã nghỉ việc từ ngày 15/08/2021"}
     upload = _csv(
         [
-            ["MÃ SỐ BHXH", "Thao tác: add / remove / correct", "Ngân hàng", "Số tài khoản"],
-            [_si(claim), "correct", "VCB", "0071000999888"],
+            [label.upper() for label, _ in FORM_03_COLUMNS],
+            *([row.get(name, "") for name in columns] for row in (corrected, removed)),
         ]
     )
     answer = client.post(
@@ -138,6 +150,11 @@ def test_the_columns_are_read_by_their_labels_too(client, unit):
     )
     assert answer.status_code == 200
     assert db.session.get(Claim, claim.id).bank_account == "0071000999888"
+    assert db.session.get(Claim, gone.id).state == "removed"
+    event = db.session.scalars(
+        select(ClaimEvent).where(ClaimEvent.claim_id == gone.id, ClaimEvent.action == "remove")
+    ).one()
+    assert event.reason == "Đã nghỉ việc từ ngày 15/08/2021"
 
 
 @pytest.mark.parametrize("locale", ["vi", "en"])
