@@ -69,7 +69,9 @@ from disburse.verification.service import request_verification
 
 Actor = service.Actor
 
-_YES = {"true", "1", "x", "yes", "có", "co", "không nhận hỗ trợ", "khong nhan ho tro"}
+#: The "Không nhận hỗ trợ" column's words for "declines". Not "có": under that heading "có" reads "yes, declines" to
+#: some and "yes, receives" to others, and a decline cannot be undone; such a row is refused and says what to write.
+_YES = {"true", "1", "x", "yes", "không nhận hỗ trợ", "khong nhan ho tro"}
 _NO = {"", "false", "0", "no", "không", "khong"}
 
 #: Claims a Form 02 confirmation moves (the employer's list still waits for it).
@@ -273,8 +275,9 @@ def _check_confirmation_row(
         result.fail(
             "decline",
             "decline_value",
-            "Cột 'Không nhận hỗ trợ' chỉ ghi 'x' (không nhận) hoặc để trống.",
-            "The 'Declines support' column takes 'x' (declines) or stays blank.",
+            "Cột 'Không nhận hỗ trợ' chỉ ghi 'x' (người lao động không nhận hỗ trợ) hoặc để trống (có nhận).",
+            "The 'Không nhận hỗ trợ' (decline) column takes 'x' (the person declines the support) or stays blank "
+            "(receives it).",
         )
     bank_code, bank_account = text_value(row, "bank_code").upper(), account_digits(text_value(row, "bank_account"))
     if not decline:
@@ -574,20 +577,24 @@ def adjust(
     actor: Actor = None,
     today: date | None = None,
     typed: bool = False,
+    row_numbers: Sequence[int] | None = None,
 ) -> FormResult:
     """Form 03 for ``unit_code``: each row ``{si_code, action: add|remove|correct, …}``; flush, never commit.
 
     ``add`` may carry ``bank_code``/``bank_account``; ``remove`` may carry a ``reason``; ``correct`` carries the
-    fields to correct: ``bank_code`` + ``bank_account``, and/or ``phone``. Refused as a whole after the deadline.
-    ``typed``: the rows were typed in the web form, not read from a file (the words of :func:`adjustment_errors`)."""
+    fields to correct: ``bank_code`` + ``bank_account``, and/or ``phone``. The action may be written in Vietnamese
+    (:data:`ACTION_WORDS`). Refused as a whole after the deadline. ``typed``: the rows were typed in the web form, not
+    read from a file (the words of :func:`adjustment_errors`); ``row_numbers``: each row's number in the spreadsheet
+    it came from, for the messages that name other rows."""
     employer = employer_for_unit(unit_code)
     today = today or programme_today()
     _check_deadline(program, today)
     banks = known_banks()
+    rows = [{**row, "action": adjustment_action(row)} for row in rows]
     results = [RowResult(row=i + 1, si_code=si_code_value(row)) for i, row in enumerate(rows)]
     for row, result in zip(rows, results, strict=True):
         adjustment_errors(result, row, banks, typed=typed)
-    _mark_repeats(results)
+    _mark_repeats(results, row_numbers)
     listed = _unit_claims(program, employer, [r.si_code for r in results if not r.errors])
     context = _Adjusting(program, employer, today, banks, actor)
     for row, result in zip(rows, results, strict=True):
@@ -602,6 +609,25 @@ def adjust(
     return FormResult(unit_code, results)
 
 
+#: A Form 03 action as a unit may write it in Vietnamese (the column's heading is Vietnamese): its word.
+ACTION_WORDS = {
+    "bổ sung": "add",
+    "thêm": "add",
+    "không có": "remove",
+    "không có tại đơn vị": "remove",
+    "điều chỉnh": "correct",
+    "sửa": "correct",
+}
+
+
+def adjustment_action(row: dict[str, Any]) -> str:
+    """A Form 03 row's action, ``add``, ``remove`` or ``correct`` however it was written (any case, English or
+    Vietnamese), else as written (refused by :func:`adjustment_errors`)."""
+    written = text_value(row, "action")
+    words = " ".join(written.lower().split())
+    return ACTION_WORDS.get(words, words if words in _ADJUSTMENTS else written)
+
+
 def adjustment_errors(result: RowResult, row: dict[str, Any], banks: set[str], *, typed: bool = False) -> bool:
     """Adds every error of a Form 03 row's values that needs nothing of the database (the SI code's, the action's,
     the bank details' and the phone's shape) to ``result``, all of them at once: a row, or the web form, with three
@@ -614,8 +640,8 @@ def adjustment_errors(result: RowResult, row: dict[str, Any], banks: set[str], *
         result.fail(
             "action",
             "action_unknown",
-            "Cột 'action' ghi một trong: add (bổ sung), remove (không có), correct (điều chỉnh).",
-            "The 'action' column is one of: add, remove, correct.",
+            "Cột 'Thao tác' (action) ghi một trong: add hoặc bổ sung, remove hoặc không có, correct hoặc điều chỉnh.",
+            "The 'Thao tác' (action) column is one of: add (bổ sung), remove (không có), correct (điều chỉnh).",
         )
     bank_code, bank_account = text_value(row, "bank_code").upper(), account_digits(text_value(row, "bank_account"))
     if action in ("add", "correct") and (bank_code or bank_account):
@@ -626,8 +652,17 @@ def adjustment_errors(result: RowResult, row: dict[str, Any], banks: set[str], *
             result.fail(
                 "action",
                 "nothing_to_correct",
-                "Dòng điều chỉnh cần ghi thông tin mới: ngân hàng và số tài khoản, hoặc số điện thoại.",
-                "A correction row needs the new details: bank and account number, or phone.",
+                *(
+                    (
+                        "Hãy ghi thông tin mới: ngân hàng và số tài khoản, hoặc số điện thoại.",
+                        "Give the new details: bank and account number, or phone.",
+                    )
+                    if typed
+                    else (
+                        "Dòng điều chỉnh cần ghi thông tin mới: ngân hàng và số tài khoản, hoặc số điện thoại.",
+                        "A correction row needs the new details: bank and account number, or phone.",
+                    )
+                ),
             )
         elif phone and (wrong := phone_error(phone)):
             result.fail("phone", "phone_format", *wrong)

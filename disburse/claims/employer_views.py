@@ -539,8 +539,14 @@ def form_03_upload(unit_code: str) -> ResponseReturnValue:
         return page(400)
     try:
         with _saved(upload.file.data) as path:
-            rows, others = unit.read_adjustments(path, unit.listed_people(program, employer))
-        result = adjust(program, employer.unit_code, [cells for _, cells in rows], actor=current_user)
+            rows, others, left_blank = unit.read_adjustments(path, unit.listed_people(program, employer))
+        result = adjust(
+            program,
+            employer.unit_code,
+            [cells for _, cells in rows],
+            actor=current_user,
+            row_numbers=[n for n, _ in rows],
+        )
     except (UnusableFile, FormRefused) as exc:
         db.session.rollback()
         upload.file.errors = [say(exc.message_vi, exc.message_en)]
@@ -549,6 +555,7 @@ def form_03_upload(unit_code: str) -> ResponseReturnValue:
     lines = unit.refused_rows(rows, result)
     return page(
         upload_result=result.as_dict()["summary"],
+        left_blank=left_blank,
         refused=lines[:REFUSED_SHOWN],
         refused_more=max(len(lines) - REFUSED_SHOWN, 0),
         columns={name: f"{label} ({name})" for label, name in unit.FORM_03_COLUMNS},

@@ -21,9 +21,9 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, not_, or_, select, text
 
-from disburse.claims.employer_forms import adjustments_closed, late_form_02_clause
+from disburse.claims.employer_forms import adjustment_action, adjustments_closed, late_form_02_clause
 from disburse.claims.models import Claim
-from disburse.claims.outcomes import FormResult
+from disburse.claims.outcomes import FormResult, text_value
 from disburse.claims.states import CLOSED_STATES, STATE_LABELS, ClaimState
 from disburse.extensions import db
 from disburse.formatting import moment, number, vietnamese_name_key
@@ -433,10 +433,11 @@ def form_03_waiting_table(program: Program, employer: Employer, locale: str) -> 
     return header, rows
 
 
-def read_adjustments(path: Path, listed: int) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
+def read_adjustments(path: Path, listed: int) -> tuple[list[tuple[int, dict[str, Any]]], list[str], int]:
     """A Form 03 spreadsheet of a unit whose list has ``listed`` people: its data rows (the spreadsheet's row number,
-    {column: cell}, the columns named as :data:`FORM_03_COLUMNS` names them, by their name or their label) and the
-    other sheets holding data; UnusableFile without an SI code or an action column, or without rows."""
+    {column: cell}, the columns named as :data:`FORM_03_COLUMNS` names them, by their name or their label), the
+    other sheets holding data, and how many rows were left as downloaded (:func:`_left_blank`: passed over, not
+    refused); UnusableFile without an SI code or an action column, or without rows."""
     most = listed + FORM_03_EXTRA_ROWS
     try:
         header, rows, others = read_table(path, max_rows=most)
@@ -457,7 +458,17 @@ def read_adjustments(path: Path, listed: int) -> tuple[list[tuple[int, dict[str,
         )
     if not rows:
         raise UnusableFile("Tệp không có dòng dữ liệu nào.", "The file has no data rows.")
-    return [(n, {names.get(column, column): value for column, value in cells.items()}) for n, cells in rows], others
+    named = [(n, {names.get(column, column): value for column, value in cells.items()}) for n, cells in rows]
+    filled = [(n, cells) for n, cells in named if not _left_blank(cells)]
+    return filled, others, len(named) - len(filled)
+
+
+def _left_blank(cells: dict[str, Any]) -> bool:
+    """A correction row with no new detail at all: a row of the waiting list (:func:`form_03_waiting_table`) the unit
+    did not fill in. Passed over and counted: refusing each would bury the rows that need fixing under the others."""
+    return adjustment_action(cells) == "correct" and not any(
+        text_value(cells, name) for name in ("bank_code", "bank_account", "phone")
+    )
 
 
 def refused_rows(

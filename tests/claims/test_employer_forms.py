@@ -531,3 +531,21 @@ def test_form_03_removes_and_corrects(db_session):
     assert nothing.rows[0].errors[0].code == "nothing_to_correct"
     unknown = forms.adjust(nq116(), employer.unit_code, [{"si_code": _si(paid), "action": "delete"}], today=TODAY)
     assert unknown.rows[0].errors[0].code == "action_unknown"
+
+
+@pytest.mark.parametrize("written", ["có", "Có", "co", "khong", "nhận"])
+def test_a_decline_column_word_that_can_be_read_both_ways_is_refused_and_declines_no_one(db_session, written):
+    """Under the heading "Không nhận hỗ trợ", "có" reads "yes, declines" to some and "yes, receives" to others, and a
+    decline cannot be undone: "có" declined the person. Such a row is refused, saying what to write; "không" (does
+    not decline) and a blank still confirm, "x" still declines."""
+    employer, claims = _unit_with("listed", "listed")
+    rows = [{"si_code": _si(claims[0]), "decline": written}, {"si_code": _si(claims[1]), "decline": "x"}]
+    result = forms.confirm(nq116(), employer.unit_code, rows, today=TODAY)
+    refused = result.rows[0]
+    if written == "khong":
+        assert refused.outcome == "confirmed"
+    else:
+        assert refused.outcome == "error" and refused.errors[0].code == "decline_value"
+        assert "chỉ ghi 'x' (người lao động không nhận hỗ trợ) hoặc để trống (có nhận)" in refused.errors[0].message_vi
+        assert db.session.get(Claim, claims[0].id).state == "listed"
+    assert db.session.get(Claim, claims[1].id).state == "declined"

@@ -978,8 +978,8 @@ def test_form_03_adds_removes_and_corrects(client, unit):
         (
             {"action": "correct", "si_code": "SELF"},
             "action-0",
-            "Dòng điều chỉnh cần ghi thông tin mới",
-            "A correction row needs the new details",
+            "Hãy ghi thông tin mới: ngân hàng và số tài khoản, hoặc số điện thoại.",  # the browser's words
+            "Give the new details: bank and account number, or phone.",
         ),
     ],
 )

@@ -104,6 +104,40 @@ def test_the_people_waiting_for_details_download_filled_in_and_come_back_correct
     ]
 
 
+def test_a_returned_waiting_list_passes_over_its_rows_left_blank_and_takes_vietnamese_actions(client, unit):
+    """The waiting list comes with every row a "correct" to fill in: the rows the unit left as they were buried the
+    real refusals under one "a correction row needs the new details" each. They are passed over and counted; an
+    action written in Vietnamese is taken; a person on two rows is refused naming the rows the spreadsheet shows."""
+    an, chi, binh = (_person(unit, name, "awaiting_payment_details") for name in ("Lê Thị An", "Hà Chi", "Vũ Bình"))
+    for claim in (an, chi, binh):
+        create_payment(claim, "failed", failure_code="AC04")
+    gone = _person(unit, "Đỗ Văn Đi", "listed")
+    client = _employer(client, unit)
+    rows = [
+        ["si_code", "Thao tác: add / remove / correct (action)", "bank_code", "bank_account", "phone", "reason"],
+        [_si(an), "Điều chỉnh", "VCB", "0071000123456", "", ""],
+        [_si(chi), "correct", "", "", "", ""],  # left as downloaded
+        [_si(gone), "KHÔNG CÓ", "", "", "", "Đã nghỉ việc"],
+        [_si(binh), "sửa", "VCB", "0071000222333", "", ""],
+        [_si(binh), "correct", "VCB", "0071000444555", "", ""],
+    ]
+    answer = client.post(
+        f"/employers/{unit.unit_code}/form-03/upload",
+        data={"file": (_csv(rows), "mau03.csv")},
+        content_type="multipart/form-data",
+    )
+    page = html.unescape(re.sub(r"\s+", " ", answer.get_data(as_text=True)))
+    assert answer.status_code == 200
+    assert "Điều chỉnh: 1 người" in page and "Không có tại đơn vị: 1 người" in page and "Dòng bị từ chối: 2" in page
+    assert "Dòng điều chỉnh chưa ghi thông tin mới (bỏ qua): 1" in page
+    assert "Mã số BHXH này có ở nhiều dòng (5, 6)" in page
+    assert "Dòng điều chỉnh cần ghi thông tin mới" not in page
+    states = {c.id: db.session.get(Claim, c.id).state for c in (an, chi, binh, gone)}
+    assert states == {an.id: "approved", chi.id: "awaiting_payment_details", binh.id: "awaiting_payment_details"} | {
+        gone.id: "removed"
+    }
+
+
 @pytest.mark.parametrize("locale", ["vi", "en"])
 def test_a_file_without_the_si_code_or_the_action_column_changes_nothing_and_says_so(client, unit, locale):
     claim = _person(unit, "Lê Thị An", "awaiting_payment_details")
