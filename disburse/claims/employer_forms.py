@@ -62,6 +62,7 @@ from disburse.programs.rules import (
     assess,
 )
 from disburse.reference.models import Bank
+from disburse.reference.service import bank_code_of, bank_names
 from disburse.registry.models import Employee, Employer, unit_by_code
 from disburse.transitions import BulkTransition
 from disburse.verification import reasons as claim_reasons
@@ -141,6 +142,13 @@ def employer_for_unit(unit_code: str) -> Employer:
 
 def known_banks() -> set[str]:
     return set(db.session.scalars(select(Bank.code)))
+
+
+def written_bank(row: dict[str, Any], names: dict[str, str]) -> str:
+    """A form row's bank as its code, however the unit wrote it: "Vietcombank", "NH TMCP Ngoại thương Việt Nam" and
+    970436 are VCB (:func:`~disburse.reference.service.bank_names`); a bank it does not name, as written."""
+    written = text_value(row, "bank_code")
+    return bank_code_of(written, names) if written else ""
 
 
 def _state_words(state: str) -> tuple[str, str]:
@@ -484,6 +492,8 @@ def confirm(
     employer = employer_for_unit(unit_code)
     today = today or programme_today()
     banks = known_banks()
+    names = bank_names()
+    rows = [{**row, "bank_code": written_bank(row, names)} for row in rows]
     results = [RowResult(row=i + 1, si_code=si_code_value(row)) for i, row in enumerate(rows)]
     chosen = bank_chosen if bank_chosen is not None else [False] * len(rows)
     checked = [
@@ -590,7 +600,8 @@ def adjust(
     today = today or programme_today()
     _check_deadline(program, today)
     banks = known_banks()
-    rows = [{**row, "action": adjustment_action(row)} for row in rows]
+    names = bank_names()
+    rows = [{**row, "action": adjustment_action(row), "bank_code": written_bank(row, names)} for row in rows]
     results = [RowResult(row=i + 1, si_code=si_code_value(row)) for i, row in enumerate(rows)]
     for row, result in zip(rows, results, strict=True):
         adjustment_errors(result, row, banks, typed=typed)

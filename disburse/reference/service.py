@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -13,3 +16,38 @@ def bank_choices() -> list[tuple[str, str]]:
     """The choices of a bank field: a first empty one asking to choose, then every bank by code ("VCB · name")."""
     rows = db.session.execute(select(Bank.code, Bank.name).order_by(Bank.code))
     return [("", _("Chọn ngân hàng")), *((code, f"{code} · {name}") for code, name in rows)]
+
+
+def bank_key(written: str) -> str:
+    """A bank as written, for comparing: without marks, case, spaces or punctuation ("NH TMCP Ngoại Thương" and
+    "nh tmcp ngoai thuong" are one key)."""
+    plain = unicodedata.normalize("NFD", written.replace("đ", "d").replace("Đ", "D"))
+    return re.sub(r"[^a-z0-9]", "", "".join(c for c in plain if not unicodedata.combining(c)).lower())
+
+
+#: The words of a Vietnamese bank's legal name that people leave out or shorten ("NH TMCP Ngoại thương Việt Nam").
+_NAME_WORDS = re.compile(r"^(ngan hang|nh)\s+((tmcp|tm tnhh mtv|tnhh mtv|tnhh)\s+)?")
+
+
+def bank_names() -> dict[str, str]:
+    """Every way a unit writes a bank in a spreadsheet, as :func:`bank_key`, to its code: the code ("VCB"), the NAPAS
+    number (970436), the brand ("Vietcombank", "MB Bank"), the legal name with or without the brand, "NH" for "Ngân
+    hàng", with or without "TMCP". A name two banks would share is neither's."""
+    names: dict[str, set[str]] = {}
+    for code, bin_, name in db.session.execute(select(Bank.code, Bank.bin, Bank.name)):
+        legal, _, brand = name.partition(" (")
+        brand = brand.rstrip(")")
+        plain = " ".join(bank_key(word) for word in legal.split())
+        rest = _NAME_WORDS.sub("", plain)
+        written = [code, bin_, name, legal, brand, f"{brand} bank", rest, f"ngan hang {rest}", f"nh {rest}"]
+        written += [f"{prefix} {kind} {rest}" for prefix in ("ngan hang", "nh") for kind in ("tmcp", "tnhh mtv")]
+        for way in written:
+            if key := bank_key(way):
+                names.setdefault(key, set()).add(code)
+    return {key: next(iter(codes)) for key, codes in names.items() if len(codes) == 1}
+
+
+def bank_code_of(written: str, names: dict[str, str]) -> str:
+    """The code of the bank ``written`` names (:func:`bank_names`), else ``written`` in capitals (refused as an unknown
+    code, naming what was written)."""
+    return names.get(bank_key(written), written.strip().upper())

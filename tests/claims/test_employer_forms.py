@@ -549,3 +549,46 @@ def test_a_decline_column_word_that_can_be_read_both_ways_is_refused_and_decline
         assert "chỉ ghi 'x' (người lao động không nhận hỗ trợ) hoặc để trống (có nhận)" in refused.errors[0].message_vi
         assert db.session.get(Claim, claims[0].id).state == "listed"
     assert db.session.get(Claim, claims[1].id).state == "declined"
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("Vietcombank", "VCB"),
+        ("VIETINBANK", "ICB"),
+        ("Agribank", "VBA"),
+        ("MB Bank", "MB"),
+        ("NH TMCP Ngoại thương Việt Nam", "VCB"),
+        ("Ngân hàng Ngoai Thuong Viet Nam", "VCB"),
+        ("Ngân hàng TMCP Đầu tư và Phát triển Việt Nam (BIDV)", "BIDV"),
+        ("970415", "ICB"),
+        (" tcb ", "TCB"),
+    ],
+)
+def test_a_bank_written_by_its_name_is_its_code_on_both_forms(db_session, written, code):
+    """Units write the bank as they know it: "Vietcombank" was refused as an unknown code "VIETCOMBANK" although the
+    list knows it by that name. Form 02 and Form 03 rows take the brand, the legal name (with "NH", without marks or
+    "TMCP") and the NAPAS number, and record the code."""
+    employer, (confirmed, corrected) = _unit_with("listed", "awaiting_payment_details")
+    two = forms.confirm(
+        nq116(), employer.unit_code, [{"si_code": _si(confirmed), "bank_code": written, "bank_account": "0071000123"}]
+    )
+    three = forms.adjust(
+        nq116(),
+        employer.unit_code,
+        [{"si_code": _si(corrected), "action": "correct", "bank_code": written, "bank_account": "0071000456"}],
+        today=TODAY,
+    )
+    assert [two.rows[0].outcome, three.rows[0].outcome] == ["confirmed", "corrected"], (two.rows, three.rows)
+    assert {db.session.get(Claim, c.id).bank_code for c in (confirmed, corrected)} == {code}
+
+
+def test_a_bank_name_is_no_guess(db_session):
+    """No way of writing a bank names two (a brand that is another bank's code, a shared word) and nothing unknown
+    becomes a bank."""
+    from disburse.reference.service import bank_code_of, bank_names
+
+    names = bank_names()
+    assert bank_code_of("Ngân hàng", names) == "NGÂN HÀNG" and bank_code_of("Bank", names) == "BANK"
+    assert bank_code_of("Ngân hàng TMCP", names) == "NGÂN HÀNG TMCP"
+    assert all(bank_code_of(code, names) == code for code in set(names.values()))
