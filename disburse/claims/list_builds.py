@@ -25,7 +25,7 @@ from disburse.auth.service import audit
 from disburse.claims.outcomes import dmy
 from disburse.extensions import db
 from disburse.jobs.models import Job
-from disburse.jobs.service import submit
+from disburse.jobs.service import open_job, submit
 from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
 
@@ -125,9 +125,9 @@ def start_build(program: Program, actor: User, today: date | None = None) -> Job
     step = next_step(program, today)
     if step.step != BUILD_LISTS:
         raise ListsClosed(step.words)
-    latest = latest_build(program)
-    if latest is not None and latest.state in ("queued", "running"):
-        return latest
+    running = open_job(KIND, program.code)  # under a lock until the caller commits: two clicks at once, one job
+    if running is not None:
+        return running
     job = submit(KIND, {"program": program.code}, TASK, program.code, created_by=actor.id)
     audit(actor, "lists.build", "job", job.id, {"program": program.code})
     return job

@@ -124,6 +124,32 @@ def submit(kind: str, params: dict[str, Any], task: str, *task_args: Any, create
     return job
 
 
+#: The kinds of which one job per subject may be queued or running at a time, and the param that names the subject:
+#: a lists build of a programme (a second one would run the whole registry again for nothing).
+ONE_OPEN: dict[str, str] = {"lists.build": "program"}
+
+#: Held from the look for an open job of a kind and subject to the end of the transaction that may insert one.
+_OPEN_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('disburse.job.open'), hashtext(:key))")
+
+
+def open_job(kind: str, subject: str) -> Job | None:
+    """The queued or running job of ``kind`` (one of :data:`ONE_OPEN`) about ``subject``, or None; the caller's
+    transaction then holds the lock of that kind and subject until it ends, so that a job it submits when there is
+    none is the only one: a second start at the same moment waits for the first's commit, then finds its job (a look
+    and an insert without the lock let both look before either inserted, and made two jobs)."""
+    db.session.execute(_OPEN_LOCK, {"key": f"{kind}:{subject}"})
+    return db.session.scalar(
+        select(Job)
+        .where(
+            Job.kind == kind,
+            Job.params[ONE_OPEN[kind]].astext == subject,
+            Job.state.in_(("queued", "running")),
+        )
+        .order_by(Job.id.desc())
+        .limit(1)
+    )
+
+
 #: How long a queued job waits before its task is taken for lost (:func:`resend_lost`): far more than the moment
 #: between a job's commit and its task's send.
 RESEND_GRACE_S = 60.0
@@ -442,7 +468,8 @@ def upload_gone(job: Job) -> bool:
 def retry(job_id: int, *, actor_id: int | None) -> Job:
     """A new queued job with the failed job ``job_id``'s kind and params, run by the same task once the caller
     commits; its params name the job it retries (``retry_of``). The failed job's row is locked so that two admins
-    retrying at once make one new job; a job already retried, not failed or of a kind without a task is refused."""
+    retrying at once make one new job; a job already retried, not failed or of a kind without a task is refused, and
+    so is a job of which one per subject runs at a time (:data:`ONE_OPEN`) while another is queued or running."""
     old = db.session.scalar(select(Job).where(Job.id == job_id).with_for_update())
     if old is None:
         raise LookupError(job_id)
@@ -460,6 +487,13 @@ def retry(job_id: int, *, actor_id: int | None) -> Job:
         raise RetryRefused(
             "Tệp đã tải lên không còn trên máy chủ: hãy tải tệp lên lại.",
             "The uploaded file is no longer on the server: upload it again.",
+        )
+    subject = ONE_OPEN.get(old.kind)
+    running = open_job(old.kind, str(old.params.get(subject))) if subject else None
+    if running is not None:
+        raise RetryRefused(
+            f"Công việc số {running.id} cùng loại đang chờ hoặc đang chạy: không cần chạy lại công việc này.",
+            f"Job {running.id} of the same kind is queued or running: this one need not run again.",
         )
     task, args = found
     params = {key: value for key, value in old.params.items() if key != "retry_of"} | {"retry_of": old.id}
