@@ -453,10 +453,23 @@ def retry_task(job: Job) -> tuple[str, tuple[Any, ...]] | None:
 
 def can_retry(job: Job) -> bool:
     """Whether ``job`` may be run again (:func:`retry` would not refuse it): failed, of a kind with a task, not run
-    again already, and for an import, its uploaded file still on the server."""
+    again already, and for an import, its uploaded file still on the server and not the cause of the failure."""
     if job.state != "failed" or retry_task(job) is None or (job.result or {}).get("retried_by"):
         return False
-    return not (job.kind.startswith("import.") and upload_gone(job))
+    return not (job.kind.startswith("import.") and (upload_gone(job) or failed_on_its_file(job)))
+
+
+def failed_on_its_file(job: Job) -> bool:
+    """Whether ``job``, an import, failed on the file it was given, as the importer records it: a file it cannot use
+    at all (not UTF-8, no data rows, a damaged workbook: ``exit_code`` 2, as the command's), or rows refused when
+    nothing was to be imported if any row is (``applied`` false). Run again, it fails the same way: a corrected file
+    is what helps. Its worker lost (the sweeper's failure) or an error of ours (a database's) are run again."""
+    result = job.result or {}
+    return (
+        job.state == "failed"
+        and job.kind.startswith("import.")
+        and (result.get("exit_code") == 2 or result.get("applied") is False)
+    )
 
 
 def upload_gone(job: Job) -> bool:
@@ -482,6 +495,12 @@ def retry(job_id: int, *, actor_id: int | None) -> Job:
         raise RetryRefused(
             f"Công việc này đã được chạy lại (công việc số {old.result['retried_by']}).",
             f"This job was already run again (job {old.result['retried_by']}).",
+        )
+    if failed_on_its_file(old):
+        raise RetryRefused(
+            "Lỗi nằm ở chính tệp nên chạy lại cũng lỗi như vậy: hãy sửa tệp rồi tải lên lại.",
+            "The failure is in the file itself, so running it again fails the same way: correct the file and upload "
+            "it again.",
         )
     if old.kind.startswith("import.") and upload_gone(old):
         raise RetryRefused(

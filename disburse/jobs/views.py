@@ -82,7 +82,10 @@ def kind_label(kind: str) -> str:
 
 
 def progress_text(job: Job) -> str:
-    """ "12.345 / 80.000 dòng (15,4%)"; rows alone while the total is unknown."""
+    """ "12.345 / 80.000 dòng (15,4%)"; rows alone while the total is unknown; for a failed job, that nothing was
+    saved (its work is rolled back: the rows it had read are not progress)."""
+    if job.state == "failed":
+        return _("Không dòng nào được nhập.") if job.kind.startswith("import.") else _("Không có gì được ghi.")
     if job.total is None:
         return _("%(done)s dòng", done=number(job.done))
     return _(
@@ -137,7 +140,7 @@ def _status(job: Job) -> dict[str, Any]:
         "state_label": pick(STATE_LABELS.get(job.state, (job.state, job.state))),
         "done": job.done,
         "total": job.total,
-        "percent": job.percent,
+        "percent": None if job.state == "failed" else job.percent,
         "text": progress_text(job),
         "finished": job.state in ("succeeded", "failed"),
         "error": pick(service.error_words(job, technical=_user().role == "admin")) or None,
@@ -159,6 +162,7 @@ def show(job_id: int) -> ResponseReturnValue:
         file_deleted=service.file_deleted(job),
         retention_days=current_app.config["DISBURSE_FILE_RETENTION_DAYS"],
         can_retry=_user().role == "admin" and service.can_retry(job),
+        fix_file=service.failed_on_its_file(job),
         upload_gone=job.state == "failed" and job.kind.startswith("import.") and service.upload_gone(job),
         new_people=_new_people(job),
         build_step=list_builds.BUILD_LISTS,
