@@ -616,9 +616,9 @@ class InformationRequest:
 #: Requests shown on the unit's pages (the newest first); a unit with more is told how many.
 REQUESTS_SHOWN = 50
 
-#: The unit's answer to the request ``r`` (a ``claim_events`` row addressed to the employer), if any: the first
-#: Form 02/03 event for the person after the request, or the unit's answer in words to this request, probed through
-#: ``ix_claim_events_claim_id``.
+#: The unit's answer to the request ``r`` (a ``claim_events`` row addressed to the employer), if any: its answer in
+#: words to this request, else the first Form 02/03 event for the person after the request (which may not be what was
+#: asked: the unit may still answer in words), probed through ``ix_claim_events_claim_id``.
 _ANSWER = """LEFT JOIN LATERAL (
             SELECT coalesce(CAST(x.data->>'received_on' AS date),
                             CAST(x.created_at AT TIME ZONE 'Asia/Ho_Chi_Minh' AS date)) AS answered_on,
@@ -628,7 +628,7 @@ _ANSWER = """LEFT JOIN LATERAL (
             WHERE x.claim_id = r.claim_id AND x.id > r.id
               AND (x.data->>'form' IN ('02', '03')
                    OR (x.action = 'answer_info' AND x.data->>'request_id' = CAST(r.id AS text)))
-            ORDER BY x.id LIMIT 1
+            ORDER BY x.action = 'answer_info' DESC, x.id LIMIT 1
         ) a ON true"""
 
 #: The unit's information requests on claims not closed, newest first: one index probe of each of the unit's claims'

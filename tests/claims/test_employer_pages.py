@@ -269,6 +269,18 @@ def test_the_unit_sees_the_offices_requests_for_information_addressed_to_it(
         row = re.search(r"<tr>(?:(?!</tr>).)*Phạm Văn An(?:(?!</tr>).)*</tr>", page, re.S)
         assert row is not None and words[1] in row.group(0)  # due 26/10, nothing sent since: overdue
 
+    # Chi's phone corrected on Form 03 is not what was asked: the unit may still answer in words, and that answer
+    # is then the request's (the form row closed the request, and the answer form with it).
+    chi_request = db.session.scalar(
+        select(ClaimEvent.id).where(ClaimEvent.claim_id == chi.id, ClaimEvent.action == "request_info")
+    )
+    link = f"/employers/{unit.unit_code}/requests/{chi_request}"
+    assert f'href="{link}"' in _text(employer.get(f"/employers/{unit.unit_code}"))
+    assert 'name="answer"' in _text(employer.get(link))
+    assert employer.post(link, data={"answer": "Đã gửi quyết định nghỉ việc qua bưu điện."}).status_code == 302
+    page = _text(employer.get(link))
+    assert "Đã gửi quyết định nghỉ việc qua bưu điện." in page and 'name="answer"' not in page
+
 
 @pytest.mark.parametrize("locale", ["vi", "en"])
 def test_the_unit_answers_a_request_in_words_and_the_caseworker_reads_it(client, app, unit, monkeypatch, locale):
