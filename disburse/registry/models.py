@@ -40,8 +40,8 @@ class Employer(TimestampMixin, db.Model):  # type: ignore[name-defined]
 
 def unit_by_code(code: str) -> Employer | None:
     """The unit a person means by ``code``: the one with that code, else the only one whose code differs from it in
-    case alone ("dn01000001" typed for DN01000001: codes are written in capitals, but the registry keeps them as
-    given, so two could differ in case only); None when there is none, or several."""
+    case alone ("dn01000001" typed for DN01000001: the registry import stores codes in capitals, and migration 0040
+    put the older ones in capitals but where two differed in case only); None when there is none, or several."""
     employer: Employer | None = db.session.scalar(select(Employer).where(Employer.unit_code == code))
     if employer is None:
         alike = db.session.scalars(

@@ -72,9 +72,36 @@ def test_every_reader_takes_the_codes_the_import_takes_and_each_unit_opens_its_p
         if not taken:
             assert listed.get_json()["fields"]["employer"] == UNIT_CODE_WORDS[1]
             continue
-        # Its pages, by its code as it is: no character of it needs escaping in a path.
+        # Its pages, by its code as it was written (stored in capitals): nothing of it needs escaping in a path.
         assert quote(code) == code
         page = client.get(f"/employers/{code}")
-        assert page.status_code == 200 and code in page.get_data(as_text=True), code
+        assert page.status_code == 200 and code.upper() in page.get_data(as_text=True), code
         progress = client.get(f"/api/v1/employers/{code}/progress", headers=api)
-        assert progress.status_code == 200 and progress.get_json()["unit_code"] == code, code
+        assert progress.status_code == 200 and progress.get_json()["unit_code"] == code.upper(), code
+
+
+def test_a_unit_code_is_one_unit_whatever_case_each_file_writes_it_in(db_session, tmp_path: Path):
+    """ "dnx0000002" registered, then "DNX0000002" in a later file, were two units, and a code typed in a third case
+    found neither. Codes are stored in capitals: the later file updates the unit, and the employees' and salary
+    funds' files name it in any case."""
+    from sqlalchemy import func, select
+
+    from disburse.extensions import db
+    from disburse.registry.models import Employee, Employer
+    from tests.registry.test_import_support import employee_row
+
+    first = write_csv(tmp_path / "1.csv", "employers", [employer_row(unit_code="dnx0000002", name="Tên cũ")])
+    assert import_file("employers", first).errors == []
+    again = write_csv(tmp_path / "2.csv", "employers", [employer_row(unit_code="DNX0000002", name="Tên mới")])
+    assert import_file("employers", again).errors == []
+    both = write_csv(tmp_path / "3.csv", "employers", [employer_row(unit_code=c) for c in ("dnY1", "DNY1")])
+    assert [(e.row, e.error_code) for e in import_file("employers", both).errors] == [
+        (2, "duplicate"),
+        (3, "duplicate"),
+    ]
+    units = db.session.execute(select(Employer.unit_code, Employer.name).where(Employer.unit_code.ilike("dn%"))).all()
+    assert units == [("DNX0000002", "Tên mới")]
+    people = write_csv(tmp_path / "4.csv", "employees", [employee_row("Dnx0000002")])
+    assert import_file("employees", people).errors == []
+    unit_id = db.session.scalar(select(Employer.id).where(Employer.unit_code == "DNX0000002"))
+    assert db.session.scalar(select(func.count()).where(Employee.employer_id == unit_id)) == 1

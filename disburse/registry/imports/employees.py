@@ -121,7 +121,7 @@ EMPLOYEES = Spec(
         "province": ("province_code", "code2"),
         "district": ("district_code", "code3"),
         "address": ("address", "text"),
-        "unit": ("employer_unit_code", "text"),
+        "unit": ("employer_unit_code", "upper"),
         "status": ("ui_status", "lower"),
         "stop_t": ("ui_stopped_on", "date"),
         "months_t": ("unused_months", "text"),

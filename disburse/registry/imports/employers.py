@@ -61,7 +61,7 @@ EMPLOYERS = Spec(
     columns=EMPLOYER_COLUMNS,
     pad={"province_code": 2, "district_code": 3, "phone": -2},
     normalise={
-        "unit": ("unit_code", "text"),
+        "unit": ("unit_code", "upper"),
         "name": ("name", "text"),
         "tax": ("tax_code", "text"),
         "sector": ("sector", "lower"),

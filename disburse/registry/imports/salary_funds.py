@@ -41,7 +41,7 @@ SALARY_FUNDS = Spec(
     columns=SALARY_FUND_COLUMNS,
     pad={},
     normalise={
-        "unit": ("unit_code", "text"),
+        "unit": ("unit_code", "upper"),
         "month_t": ("month", "date"),
         "fund_t": ("ui_salary_fund_vnd", "text"),
         "people_t": ("ui_participants", "text"),
