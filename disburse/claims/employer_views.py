@@ -20,6 +20,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.datastructures import FileStorage
@@ -467,6 +468,13 @@ def _shape_errors(form: Form03Form) -> bool:
     return True
 
 
+#: Said after a correction that left the person waiting for new bank details (the phone alone corrected).
+_STILL_WAITING = _l(
+    "Người này vẫn chờ thông tin tài khoản mới để được chi trả lại: hãy gửi ngân hàng và số tài khoản đúng "
+    "(Mẫu số 03, điều chỉnh)."
+)
+
+
 @bp.route("/<unit_code>/form-03", methods=["GET", "POST"])
 @roles_required("employer")
 def form_03(unit_code: str) -> ResponseReturnValue:
@@ -498,6 +506,8 @@ def form_03(unit_code: str) -> ResponseReturnValue:
             elif not result.errors:
                 db.session.commit()
                 flash(_ADJUSTED.get(result.outcome, _ADJUSTED["unchanged"])(result.si_code), "success")
+                if result.claim_id is not None and unit.still_waiting_for_details([result.claim_id]):
+                    flash(_STILL_WAITING, "warning")
                 return redirect(url_for("employers.form_03", unit_code=employer.unit_code))
             # Nothing to undo: the service left nothing behind for a refused row (a savepoint per row).
             for error in result.errors:
@@ -553,8 +563,10 @@ def form_03_upload(unit_code: str) -> ResponseReturnValue:
         return page(400)
     db.session.commit()
     lines = unit.refused_rows(rows, result)
+    corrected = [r.claim_id for r in result.rows if r.outcome == "corrected" and r.claim_id is not None]
     return page(
         upload_result=result.as_dict()["summary"],
+        still_waiting=len(unit.still_waiting_for_details(corrected)),
         left_blank=left_blank,
         refused=lines[:REFUSED_SHOWN],
         refused_more=max(len(lines) - REFUSED_SHOWN, 0),

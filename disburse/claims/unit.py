@@ -422,6 +422,14 @@ FORM_03_EXTRA_ROWS = 1_000
 _WAITING_FOR_DETAILS = (ClaimState.PAYMENT_FAILED, ClaimState.AWAITING_PAYMENT_DETAILS)
 
 
+def still_waiting_for_details(claim_ids: Sequence[int]) -> set[int]:
+    """Which of ``claim_ids`` still wait for new bank details (a Form 03 that corrected only the phone, say)."""
+    if not claim_ids:
+        return set()
+    waiting = select(Claim.id).where(Claim.id.in_(list(claim_ids)), Claim.state.in_(_WAITING_FOR_DETAILS))
+    return set(db.session.scalars(waiting))
+
+
 def form_03_waiting_table(program: Program, employer: Employer, locale: str) -> tuple[list[str], list[list[Any]]]:
     """The unit's people waiting for new bank details as a Form 03 to fill in: SI code, name, why the payment
     failed (in ``locale``), ``correct``, and the columns of the new details left blank."""

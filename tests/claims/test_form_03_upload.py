@@ -201,3 +201,27 @@ def test_the_upload_fields_name_the_size_they_take_even_under_a_megabyte(client,
         assert ("Tối đa 488 kB. Nên gửi tệp .xlsx" if locale == "vi" else "At most 488 kB. Prefer the .xlsx") in page, (
             form
         )
+
+
+def test_a_correction_of_the_phone_alone_says_the_person_still_waits_for_bank_details(client, unit):
+    """A person whose payment failed had their phone corrected on Form 03: "Điều chỉnh: 1 người", and nothing said
+    that the money still waited for an account. The browser's form and the file both say so now."""
+    an, binh = (_person(unit, name, "awaiting_payment_details") for name in ("Lê Thị An", "Vũ Văn Bình"))
+    for claim in (an, binh):
+        create_payment(claim, "failed", failure_code="AC04")
+    client = _employer(client, unit)
+    sent = client.post(
+        f"/employers/{unit.unit_code}/form-03", data={"action": "correct", "si_code": _si(an), "phone": "0912345678"}
+    )
+    assert sent.status_code == 302
+    page = html.unescape(client.get(sent.headers["Location"]).get_data(as_text=True))
+    assert "Người này vẫn chờ thông tin tài khoản mới để được chi trả lại" in page
+    rows = [["si_code", "action", "bank_code", "bank_account", "phone"], [_si(binh), "correct", "", "", "0987654321"]]
+    answer = client.post(
+        f"/employers/{unit.unit_code}/form-03/upload",
+        data={"file": (_csv(rows), "mau03.csv")},
+        content_type="multipart/form-data",
+    )
+    page = html.unescape(re.sub(r"\s+", " ", answer.get_data(as_text=True)))
+    assert "Vẫn chờ thông tin tài khoản mới để chi trả lại (chỉ điều chỉnh số điện thoại): 1 người" in page
+    assert {db.session.get(Claim, c.id).state for c in (an, binh)} == {"awaiting_payment_details"}
