@@ -33,7 +33,7 @@ import tempfile
 import warnings
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -568,6 +568,37 @@ def read_table(
             data = [(n, dict(zip(header, map(_composed_cell, values), strict=False))) for n, values in capped]
             return header, data, workbook.other_sheets_with_data
     return (*_read_csv_table(path, max_rows, progress), [])
+
+
+def header_row_below(path: Path, columns: Collection[str], rows: int = 20) -> int | None:
+    """The row number (as a spreadsheet shows it) of the first of ``rows`` rows below the first that names one of
+    ``columns`` (:func:`normalise_header`): a header under a title a unit typed above it ("CÔNG TY …", "DANH SÁCH
+    …"), for the message to say which rows to delete. None when no such row (or the file cannot be read again)."""
+    try:
+        found: list[tuple[int, Sequence[Any]]]
+        if sniff(path) == "xlsx":
+            with open_workbook(path) as workbook:
+                found = list(itertools.islice(workbook.rows(), rows))
+        else:
+            with path.open("r", encoding="utf-8-sig", newline="") as fh:
+                found = [(n, record) for n, record in zip(range(1, rows + 1), csv.reader(fh), strict=False)]
+    except (UnusableFile, UnicodeDecodeError, csv.Error, OSError):
+        return None
+    return next((n for n, values in found[1:] if set(columns) & set(normalise_header(values))), None)
+
+
+def header_not_first(path: Path, columns: Collection[str]) -> UnusableFile | None:
+    """The file's header is below a title (:func:`header_row_below`): said so, with the rows to delete; else None."""
+    row = header_row_below(path, columns)
+    if row is None:
+        return None
+    above = row - 1
+    return UnusableFile(
+        f"Dòng tên cột phải là dòng đầu tiên của bảng tính, nhưng tệp có nó ở dòng {row}: hãy xoá "
+        f"{'dòng' if above == 1 else f'{above} dòng'} phía trên (tiêu đề, tên đơn vị…) rồi gửi lại.",
+        f"The row of column names must be the sheet's first row, but the file has it on row {row}: delete the "
+        f"{'row' if above == 1 else f'{above} rows'} above it (a title, the unit's name…) and send it again.",
+    )
 
 
 def _composed_cell(value: Any) -> Any:

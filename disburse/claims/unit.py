@@ -31,7 +31,7 @@ from disburse.payments import reasons as payment_reasons
 from disburse.programs.calendar import programme_today, working_days_between
 from disburse.programs.models import Program
 from disburse.registry.models import Employee, Employer
-from disburse.spreadsheets import COUNT, MONEY, TEXT, TooManyRows, UnusableFile, read_table
+from disburse.spreadsheets import COUNT, MONEY, TEXT, TooManyRows, UnusableFile, header_not_first, read_table
 from disburse.verification import reasons as claim_reasons
 from disburse.verification.review import last_refusal_codes, refusal_reasons
 
@@ -460,7 +460,7 @@ def read_adjustments(path: Path, listed: int) -> tuple[list[tuple[int, dict[str,
     missing = [f"{label} ({name})" for label, name in required if name not in renamed]
     if missing:
         listed_names = ", ".join(missing)
-        raise UnusableFile(
+        raise header_not_first(path, _SI_CODE_HEADERS) or UnusableFile(
             f"Thiếu cột {listed_names}; hãy dùng tệp danh sách điều chỉnh đã tải về.",
             f"The column {listed_names} is missing; use the adjustments file downloaded from this page.",
         )
@@ -533,7 +533,7 @@ def read_returned_form(
             f"({number(listed, locale='en')} people). Use the Form 01 file you downloaded. {missing_en}",
         ) from None
     if "si_code" not in header and "si_code" not in [_LABELS.get(name) for name in header]:
-        raise UnusableFile(
+        raise header_not_first(path, _SI_CODE_HEADERS) or UnusableFile(
             "Thiếu cột Mã số BHXH (si_code); hãy dùng tệp Mẫu số 01 đã tải về.",
             "The SI code column (si_code) is missing; use the Form 01 file you downloaded.",
         )
@@ -547,6 +547,8 @@ def read_returned_form(
     return rows, others
 
 
+#: How a header names the SI code column (by its name, or its label alone).
+_SI_CODE_HEADERS = ("si_code", "mã số bhxh")
 #: A column may be headed by its Form 01 label alone ("Số tài khoản"), as a unit retyping the header might.
 _LABELS = {label.lower(): name for label, name in FORM_01_COLUMNS}
 #: The Form 02 columns a returned file must have: without them every person would be taken as paid in cash.

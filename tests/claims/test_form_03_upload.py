@@ -225,3 +225,38 @@ def test_a_correction_of_the_phone_alone_says_the_person_still_waits_for_bank_de
     page = html.unescape(re.sub(r"\s+", " ", answer.get_data(as_text=True)))
     assert "Vẫn chờ thông tin tài khoản mới để chi trả lại (chỉ điều chỉnh số điện thoại): 1 người" in page
     assert {db.session.get(Claim, c.id).state for c in (an, binh)} == {"awaiting_payment_details"}
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+@pytest.mark.parametrize("form", ["form-02", "form-03"])
+def test_a_header_under_a_title_is_said_so_with_the_rows_to_delete(client, unit, form, suffix):
+    """Units put their company's name and a title above the table: "the SI code column is missing" although it was
+    plainly there. Both forms say the row of column names must come first, and how many rows to delete."""
+    claim = _person(unit, "Lê Thị An", "listed" if form == "form-02" else "awaiting_payment_details")
+    header = ["Mã số BHXH (si_code)", "Thao tác: add / remove / correct (action)", "Ngân hàng (bank_code)"]
+    header += ["Số tài khoản (bank_account)"]
+    rows = [
+        ["CÔNG TY TNHH SỬA TÀI KHOẢN"],
+        ["DANH SÁCH (Mẫu số 02)"],
+        header,
+        [_si(claim), "correct", "VCB", "00710001"],
+    ]
+    if suffix == "csv":
+        upload = _csv(rows)
+    else:
+        book = openpyxl.Workbook()
+        for row in rows:
+            book.active.append(row)
+        upload = io.BytesIO()
+        book.save(upload)
+        upload.seek(0)
+    client = _employer(client, unit)
+    answer = client.post(
+        f"/employers/{unit.unit_code}/{form}/upload",
+        data={"file": (upload, f"mau.{suffix}")},
+        content_type="multipart/form-data",
+    )
+    page = html.unescape(re.sub(r"\s+", " ", answer.get_data(as_text=True)))
+    assert answer.status_code == 400
+    assert "Dòng tên cột phải là dòng đầu tiên của bảng tính, nhưng tệp có nó ở dòng 3: hãy xoá 2 dòng" in page
+    assert db.session.get(Claim, claim.id).state == ("listed" if form == "form-02" else "awaiting_payment_details")
