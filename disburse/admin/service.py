@@ -214,8 +214,9 @@ def update_user(
     employer_unit: str | None,
     actor: User,
 ) -> bool:
-    """Change ``user``'s name, role and scope; False when nothing changed (and nothing is audited). An admin cannot
-    take away their own admin role."""
+    """Change ``user``'s name, role and scope; False when nothing changed (and nothing is audited). A new role or
+    scope revokes the user's API tokens, as it ends their sessions. An admin cannot take away their own admin
+    role."""
     if user.id == actor.id and role != "admin":
         raise AdminRefused(
             "Bạn không thể bỏ vai trò quản trị của chính mình.", "You cannot remove your own admin role.", "role"
@@ -224,6 +225,7 @@ def update_user(
     if user.role == "admin" and role != "admin":
         _keep_an_active_admin(user, field="role")
     before = auth.describe(user)
+    powers = (user.role, user.district_code, user.province_code, user.employer_id)
     # Everything looked up before the row changes (a half-changed row must never be flushed: its CHECKs would fail).
     district = db.session.get(District, scope.district) if scope.district else None
     employer_id = (
@@ -241,6 +243,8 @@ def update_user(
         return False
     db.session.flush()
     auth.audit(actor, "user.update", "user", user.id, {"email": user.email, "before": before, "after": after})
+    if (user.role, user.district_code, user.province_code, user.employer_id) != powers:
+        auth.revoke_tokens(user, actor=actor)  # the sessions end too (the database moves the epoch)
     return True
 
 

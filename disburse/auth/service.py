@@ -327,6 +327,13 @@ def deactivate(user: User, *, actor: User | None = None) -> None:
         raise UserError("Tài khoản này đã bị khoá.", "This account is already deactivated.")
     user.active = False
     _audit("user.deactivate", "user", user.id, {"email": user.email}, actor=actor)  # as a reactivation
+    revoke_tokens(user, actor=actor)
+    db.session.flush()
+
+
+def revoke_tokens(user: User, *, actor: User | None = None) -> int:
+    """Revoke every working token of ``user`` (each audited): their account stopped, or what it may do changed (a
+    role or a scope: an integration's token must not silently gain or change power). How many."""
     revoked = db.session.execute(
         update(ApiToken)
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > func.now())
@@ -335,7 +342,7 @@ def deactivate(user: User, *, actor: User | None = None) -> None:
     ).all()
     for token_id, prefix in revoked:
         _audit("token.revoke", "api_token", token_id, {"user_id": user.id, "prefix": prefix}, actor=actor)
-    db.session.flush()
+    return len(revoked)
 
 
 def audit(

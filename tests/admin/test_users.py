@@ -189,9 +189,28 @@ def test_an_admin_changes_role_and_scope_audited_with_before_and_after(admin_cli
 
     refused = admin_client.post(f"/admin/users/{user.id}", data={"role": "caseworker", "district": "999"})
     assert refused.status_code == 400 and "Không có quận/huyện mã 999." in refused.get_data(as_text=True)
+
     db.session.refresh(user)
     assert user.role == "employer"
     assert admin_client.get("/admin/users/999999999").status_code == 404
+
+
+def test_a_new_role_or_scope_revokes_the_users_tokens_a_new_name_does_not(app, admin_client, admin):
+    """A caseworker's token went on working after the account became an employer's, with the new role's power: an
+    integration's token changed what it may do without anyone seeing it. A role or a scope changed revokes the
+    user's tokens (audited, as the sessions end); a corrected name keeps them."""
+    user = create_user("caseworker", district="017")
+    token = create_token(user)
+    db.session.commit()
+    api = app.test_client()
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert api.get("/api/v1/claims", headers=bearer).status_code == 200
+    admin_client.post(f"/admin/users/{user.id}", data={"role": "caseworker", "district": "017", "full_name": "Tên"})
+    assert api.get("/api/v1/claims", headers=bearer).status_code == 200  # a name: the same power
+    admin_client.post(f"/admin/users/{user.id}", data={"role": "caseworker", "district": "018"})
+    assert api.get("/api/v1/claims", headers=bearer).status_code == 401
+    revoked = _audit("token.revoke", db.session.scalar(select(ApiToken.id).where(ApiToken.user_id == user.id)))
+    assert [e.actor_id for e in revoked] == [admin.id]
 
 
 #: The post from the page that asks to confirm a deactivation or a new password.

@@ -63,3 +63,14 @@ def test_a_count_of_one_reads_as_one_in_english():
     for message in plural:
         one, many = message.string
         assert one and many and one != many, message.id
+
+
+def test_no_template_rebinds_the_translation_function():
+    """`{% set _ = list.append(…) %}` (a way to call a method in a template) replaced gettext's `_` for the rest of
+    the loop: the queue failed ("'NoneType' object is not callable") on a row with a payment failure."""
+    import re
+
+    rebinding = re.compile(r"{%-?\s*set\s+_\s*=")
+    templates = sorted((ROOT / "templates").rglob("*.html"))
+    assert templates
+    assert [str(t.relative_to(ROOT)) for t in templates if rebinding.search(t.read_text(encoding="utf-8"))] == []
