@@ -4,7 +4,8 @@ Every ``/api/v1`` rule of ``app.url_map`` is an operation; its view's :func:`~di
 declaration gives the path, query and body schemas (the same Pydantic models that validate the request), the
 success response's model and the errors it may answer. Who may call comes from the route's permission decorator
 (public, or signed in with one of some roles: 401/403); every POST but the provider callbacks takes an
-``Idempotency-Key``; every route but the health check and the callbacks is rate-limited (429). Pydantic's JSON Schema
+``Idempotency-Key``; every route but the health check and the callbacks is rate-limited (429); every route checks
+its path and query values (422), and every POST refuses a cookie's body that is not JSON (400). Pydantic's JSON Schema
 is 2020-12, OpenAPI 3.1's own dialect, so the schemas go into ``components`` as they are.
 
 The document is public (it holds no data, only the API's shape) and built once per process, on first request.
@@ -26,6 +27,7 @@ from werkzeug.routing import Rule
 from disburse.api import bp
 from disburse.api.idempotency import EXEMPT, HEADER
 from disburse.api.schemas import Endpoint, ErrorResponse, ResponseModel, endpoint, spec_of
+from disburse.auth.csrf import UNSAFE_METHODS
 from disburse.auth.limits import UNLIMITED_ENDPOINTS
 from disburse.auth.models import ROLES
 from disburse.auth.permissions import PERMISSION_ATTR, public
@@ -48,14 +50,16 @@ TAGS = {
     "Document": "This document.",
 }
 
-#: What each error status means when the route does not say more.
+#: What each error status means when the route does not say more (400, 409 and 422 add to what the route says).
 _ERRORS = {
+    400: "bad_request: signed in by the session cookie alone, a body that is not JSON (Content-Type: "
+    "application/json).",
     401: "unauthorized: no session and no valid token.",
     403: "forbidden: the caller's role may not use this route.",
     404: "not_found.",
-    409: "A conflict with the current state; with Idempotency-Key: in_progress (the first request still runs).",
+    409: "A conflict with the current state.",
     413: "too_large: the body is over the size limit.",
-    422: "invalid: every bad field in fields; with Idempotency-Key: idempotency_key_reused, or a malformed key.",
+    422: "invalid: every bad field in fields.",
     429: "rate_limited: too many requests; wait and try again.",
     503: "unavailable: a service we depend on did not answer; Retry-After says when to try again.",
 }
@@ -139,24 +143,49 @@ def _roles(view: Any) -> tuple[str, ...] | None:
     return tuple(permission.removeprefix("roles:").split(","))
 
 
+def _idempotent(rule: Rule, method: str, roles: tuple[str, ...] | None) -> bool:
+    return method == "POST" and rule.endpoint not in EXEMPT and roles is not None
+
+
 def _error_codes(rule: Rule, method: str, spec: Endpoint, roles: tuple[str, ...] | None) -> list[int]:
-    codes = set(spec.errors) | set(spec.error_models)
+    # 422 on every route: each checks its path and query values (schemas.validated), and one that is not any_query
+    # refuses a parameter it does not take. 400 on every write: a cookie's that is not JSON (auth.csrf).
+    codes = set(spec.errors) | set(spec.error_models) | {422, 503}
     if roles is not None:
         codes.add(401)
         if set(roles) != set(ROLES):
             codes.add(403)
-    takes_input = spec.path or spec.query or spec.body
-    idempotent = method == "POST" and rule.endpoint not in EXEMPT and roles is not None
-    if takes_input or idempotent:
-        codes.add(422)
-    if idempotent:
+    if _idempotent(rule, method, roles):
         codes.add(409)
-    if method == "POST":
-        codes.add(413)
+    if method in UNSAFE_METHODS:
+        codes |= {400, 413}
     if rule.endpoint not in UNLIMITED_ENDPOINTS:
         codes.add(429)
-    codes.add(503)
     return sorted(codes)
+
+
+def _invalid(spec: Endpoint) -> str:
+    """What a 422 names on this route: what it takes, and what no route takes."""
+    what = [name for name, model in (("path", spec.path), ("query", spec.query), ("body", spec.body)) if model]
+    text = f"invalid: every bad field in fields ({', '.join(what)}); " if what else "invalid, in fields: "
+    text += "a path or query value with control characters or over 200 characters"
+    if not spec.any_query:
+        text += ", a query parameter the route does not take" if spec.query else ", any query parameter (it takes none)"
+    return text + "."
+
+
+def _error_text(rule: Rule, method: str, spec: Endpoint, roles: tuple[str, ...] | None, code: int) -> str:
+    """The route's words for an error status; for 400, 409 and 422, with what every such route answers."""
+    own = spec.errors.get(code, "")
+    idempotent = _idempotent(rule, method, roles)
+    if code == 400:
+        return f"{own} Also {_ERRORS[400]}" if own else _ERRORS[400]
+    if code == 409 and idempotent:
+        return f"{own or _ERRORS[409]} With Idempotency-Key: in_progress (the first request still runs)."
+    if code == 422:
+        keyed = " With Idempotency-Key: idempotency_key_reused, or a malformed key." if idempotent else ""
+        return f"{_invalid(spec)} {own}{keyed}".replace("  ", " ").strip()
+    return own or _ERRORS.get(code, "An error.")
 
 
 def _operation(
@@ -203,7 +232,7 @@ def _operation(
     for code in _error_codes(rule, method, spec, roles):
         model = spec.error_models.get(code, ErrorResponse)
         responses[str(code)] = {
-            "description": spec.errors.get(code) or _ERRORS.get(code, "An error."),
+            "description": _error_text(rule, method, spec, roles, code),
             "content": {"application/json": {"schema": refs[model]}},
         }
     operation["responses"] = responses

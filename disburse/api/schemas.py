@@ -144,8 +144,10 @@ COMPOSED = BeforeValidator(_composed_text)
 CONTROL_MSG = Msg(
     "Có ký tự điều khiển không hợp lệ.", "Contains control characters.", frozenset({"string_pattern_mismatch"})
 )
+#: What a required field left out or given blank says, in every body (:func:`left_out`).
+REQUIRED = ("Trường này là bắt buộc.", "This field is required.")
 #: A required text field given blank: "required", as when it is missing.
-BLANK_IS_MISSING = Msg("Trường này là bắt buộc.", "This field is required.", frozenset({"string_too_short"}))
+BLANK_IS_MISSING = Msg(*REQUIRED, frozenset({"string_too_short"}))
 
 #: ``?program=CODE`` (default: the configured program).
 ProgramCode = Annotated[
@@ -268,12 +270,23 @@ def _day(value: Any) -> Any:
 Day = Annotated[date, BeforeValidator(_day)]
 
 
+def _list_message(kind: str, ctx: Mapping[str, Any]) -> tuple[str, str]:
+    """A list's error: not a list at all, or how many items it may hold."""
+    if kind == "too_long":
+        most, count = ctx.get("max_length"), ctx.get("actual_length")
+        return f"Tối đa {most} phần tử (đang có {count}).", f"At most {most} items (this has {count})."
+    if kind == "too_short":
+        least = ctx.get("min_length")
+        return f"Cần ít nhất {least} phần tử.", f"At least {least} items are needed."
+    return "Phải là một danh sách (JSON [...]).", "Must be a list (JSON [...])."
+
+
 def _generic(error: Any, info: FieldInfo | None) -> tuple[str, str]:
     kind, ctx = error["type"], error.get("ctx") or {}
     if kind == "day":
         return str(ctx["vi"]), str(ctx["en"])
     if kind == "missing":
-        return "Trường này là bắt buộc.", "This field is required."
+        return REQUIRED
     if kind == "extra_forbidden":
         return "Trường này không được nhận.", "This field is not accepted."
     if kind in ("string_type", "string_sub_type"):
@@ -292,11 +305,11 @@ def _generic(error: Any, info: FieldInfo | None) -> tuple[str, str]:
         most, given = ctx.get("max_length"), len(str(error.get("input", "")).strip())
         return f"Tối đa {most} ký tự (đang có {given}).", f"At most {most} characters (this has {given})."
     if kind == "string_too_short":
-        return "Trường này là bắt buộc.", "This field is required."
+        return REQUIRED
     if kind.startswith("date"):
         return "Phải là một ngày dạng dd/mm/yyyy hoặc YYYY-MM-DD.", "Must be a date as dd/mm/yyyy or YYYY-MM-DD."
     if kind in ("list_type", "too_short", "too_long"):
-        return "Phải là một danh sách có số phần tử cho phép.", "Must be a list of an allowed length."
+        return _list_message(kind, ctx)
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return "Phải là một đối tượng JSON.", "Must be a JSON object."
     return "Giá trị không hợp lệ.", "The value is not valid."
@@ -372,6 +385,19 @@ def _query_values() -> dict[str, str]:
     return {name: value for name, value in request.args.items() if value != ""}
 
 
+def left_out(model: type[BaseModel], values: Any) -> dict[str, tuple[str, str]]:
+    """The body's required fields that are missing or blank text, each said :data:`REQUIRED`: the same words in
+    every body, before what a field's type, pattern or service would say of a value that is not there ("«» is not a
+    date")."""
+    if not isinstance(values, Mapping):
+        return {}
+    return {
+        name: REQUIRED
+        for name, info in model.model_fields.items()
+        if info.is_required() and (name not in values or (isinstance(values[name], str) and not values[name].strip()))
+    }
+
+
 def _read_body(model: type[ApiModel]) -> tuple[ApiModel | None, dict[str, tuple[str, str]]]:
     raw = request.get_data(cache=True)
     if not raw.strip():
@@ -379,12 +405,20 @@ def _read_body(model: type[ApiModel]) -> tuple[ApiModel | None, dict[str, tuple[
     try:
         parsed = model.model_validate_json(raw)
     except ValidationError as exc:
-        try:
-            decoded = json.loads(raw)
-        except (ValueError, RecursionError):
-            decoded = None
-        return None, {**field_errors(model, exc), **model.more_problems(decoded)}  # the service's words first
+        decoded = _decoded(raw)
+        # The service's words first, but for a required field that is not there.
+        return None, {**field_errors(model, exc), **model.more_problems(decoded), **left_out(model, decoded)}
+    if left_out(model, dict(parsed)):  # blank text that the field's type lets through
+        decoded = _decoded(raw)
+        return None, {**model.more_problems(decoded), **left_out(model, decoded)}
     return parsed, {}
+
+
+def _decoded(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
 
 
 def validated(spec: Endpoint) -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
@@ -457,5 +491,6 @@ __all__ = [
     "ResponseModel",
     "endpoint",
     "field_errors",
+    "left_out",
     "spec_of",
 ]

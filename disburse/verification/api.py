@@ -51,6 +51,8 @@ from disburse.auth.permissions import roles_required
 from disburse.claims.models import Claim
 from disburse.claims.states import ClaimState
 from disburse.extensions import db
+from disburse.formatting import dmy
+from disburse.programs.calendar import programme_today
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.registry.codes import UNIT_CODE_PATTERN, UNIT_CODE_WORDS
 from disburse.registry.models import Employer
@@ -96,7 +98,7 @@ def _review_error(exc: ReviewError) -> ResponseReturnValue:
 # ------------------------------------------------------------------------------------------------------ schemas
 
 _DISTRICT_MSG = Msg(
-    "Mã huyện gồm đúng 3 chữ số (ví dụ 017).", "A district code has exactly 3 digits (for example 017)."
+    "Mã quận/huyện gồm đúng 3 chữ số (ví dụ 017).", "A district code has exactly 3 digits (for example 017)."
 )
 _DISTRICT = StringConstraints(pattern=r"^[0-9]{3}$")
 #: A claim or user id: a positive whole number that fits PostgreSQL's bigint.
@@ -271,8 +273,22 @@ class ResolveDuplicateBody(ApiModel):
 
 class NoticeBatchBody(ApiModel):
     district: Annotated[str, _DISTRICT, Field(description="The district (3 digits)."), _DISTRICT_MSG]
-    date: Annotated[Day, Field(description="The day of the refusals (Vietnam time), dd/mm/yyyy or YYYY-MM-DD.")]
+    date: Annotated[
+        Day,
+        Field(description="The day of the refusals (Vietnam time), dd/mm/yyyy or YYYY-MM-DD; today at the latest."),
+    ]
     program: ProgramCode
+
+    def problems(self) -> dict[str, tuple[str, str]]:
+        today = programme_today()  # a later day has no refusals: its job could never find one
+        if self.date > today:
+            return {
+                "date": (
+                    f"Ngày {dmy(self.date)} chưa đến (hôm nay là {dmy(today)}): chưa có hồ sơ nào bị từ chối ngày đó.",
+                    f"{dmy(self.date)} has not come yet (today is {dmy(today)}): nothing was refused on that day.",
+                )
+            }
+        return {}
 
 
 class ClaimSummary(ResponseModel):
@@ -428,16 +444,31 @@ def _done(result: ActionResult) -> ResponseReturnValue:
 
 _TAG = "Review"
 _SCOPE_404 = "Unknown claim, or outside the caller's scope (the same answer)."
-_ACTION_ERRORS = {
-    403: "The employer role, on every action.",
-    404: _SCOPE_404,
-    409: "invalid_state, no_casework, assigned_to_another, already_rejected, no_duplicates, outside_scope, "
-    "money_on_its_way.",
+#: Every conflict code of the actions (:mod:`~disburse.verification.review`), with what it means.
+_CONFLICTS = {
+    "invalid_state": "the claim's state does not allow the action (the message names it)",
+    "no_casework": "the claim waits for the unit or the system (listed, approved, on its way to the bank)",
+    "assigned_to_another": "another caseworker holds the claim",
+    "changed_since": "someone else moved the claim after the timeline event given in seen",
+    "duplicates_undecided": "another claim of its duplicate group is not refused and the group is not decided",
+    "bank_details_invalid": "paid by bank transfer, and its bank details cannot be paid",
+    "payment_period_ended": "the programme's last payable day has passed",
+    "already_rejected": "the claim is refused already, for another reason",
+    "no_duplicates": "the claim has no possible duplicate",
+    "outside_scope": "some claims of the group are outside the caller's scope (a supervisor must decide)",
+    "money_on_its_way": "another claim of the group is being paid or paid: keep that one",
 }
 
 
-def _action(summary: str, body: type[ApiModel]) -> Any:
-    return endpoint(tag=_TAG, summary=summary, body=body, response=ActionResponse, errors=_ACTION_ERRORS)
+def _action(summary: str, body: type[ApiModel], *conflicts: str, invalid: str = "") -> Any:
+    errors = {
+        403: "The employer role, on every action.",
+        404: _SCOPE_404,
+        409: "; ".join(f"{code}: {_CONFLICTS[code]}" for code in conflicts) + ".",
+    }
+    if invalid:
+        errors[422] = invalid
+    return endpoint(tag=_TAG, summary=summary, body=body, response=ActionResponse, errors=errors)
 
 
 # ------------------------------------------------------------------------------------------------------- reads
@@ -531,56 +562,108 @@ def assign_next(body: AssignNextBody) -> ResponseReturnValue:
 
 @bp.post("/claims/<int:claim_id>/assign")
 @roles_required(*ACTING_ROLES)
-@_action("Take a claim, or give it to another user", AssignBody)
+@_action(
+    "Take a claim, or give it to another user",
+    AssignBody,
+    "no_casework",
+    "invalid_state",
+    "assigned_to_another",
+    invalid="Also fields.user_id: a caseworker giving the claim to another, or not an active caseworker, supervisor "
+    "or admin whose scope includes the claim.",
+)
 def assign(claim_id: int, body: AssignBody) -> ResponseReturnValue:
     return _done(review.assign(claim_id, _user(), body.user_id))
 
 
 @bp.post("/claims/<int:claim_id>/release")
 @roles_required(*ACTING_ROLES)
-@_action("Hand a claim back to the queue", EmptyBody)
+@_action("Hand a claim back to the queue", EmptyBody, "no_casework", "invalid_state", "assigned_to_another")
 def release(claim_id: int, body: EmptyBody) -> ResponseReturnValue:
     return _done(review.release(claim_id, _user()))
 
 
 @bp.post("/claims/<int:claim_id>/contacts")
 @roles_required(*ACTING_ROLES)
-@_action("Log a contact attempt", ContactBody)
+@_action("Log a contact attempt", ContactBody, "assigned_to_another")
 def log_contact(claim_id: int, body: ContactBody) -> ResponseReturnValue:
     return _done(review.log_contact(claim_id, _user(), body.channel, body.outcome, body.note))
 
 
 @bp.post("/claims/<int:claim_id>/information-requests")
 @roles_required(*ACTING_ROLES)
-@_action("Record a request for information", InformationRequestBody)
+@_action(
+    "Record a request for information",
+    InformationRequestBody,
+    "no_casework",
+    "invalid_state",
+    "assigned_to_another",
+    invalid="Also fields.due_on: a day before today.",
+)
 def request_info(claim_id: int, body: InformationRequestBody) -> ResponseReturnValue:
     return _done(review.request_info(claim_id, _user(), body.addressee, body.note, body.due_on))
 
 
 @bp.post("/claims/<int:claim_id>/approve")
 @roles_required(*ACTING_ROLES)
-@_action("Approve a claim", ApproveBody)
+@_action(
+    "Approve a claim",
+    ApproveBody,
+    "invalid_state",
+    "assigned_to_another",
+    "changed_since",
+    "duplicates_undecided",
+    "bank_details_invalid",
+    "payment_period_ended",
+    invalid="Also fields.checked: the review reasons the claim needs checked that are not listed.",
+)
 def approve(claim_id: int, body: ApproveBody) -> ResponseReturnValue:
     return _done(review.approve(claim_id, _user(), body.note, checked=body.checked, seen=body.seen))
 
 
 @bp.post("/claims/<int:claim_id>/reject")
 @roles_required(*ACTING_ROLES)
-@_action("Refuse a claim with a reason (then print its notice)", RejectBody)
+@_action(
+    "Refuse a claim with a reason (then print its notice)",
+    RejectBody,
+    "invalid_state",
+    "assigned_to_another",
+    "changed_since",
+    "already_rejected",
+    invalid="Also fields.reason_text: under 15 characters for other; fields.reason_code: payment_period_ended "
+    "before the last payable day.",
+)
 def reject(claim_id: int, body: RejectBody) -> ResponseReturnValue:
     return _done(review.reject(claim_id, _user(), body.reason_code, body.reason_text, seen=body.seen))
 
 
 @bp.post("/claims/<int:claim_id>/decline")
 @roles_required(*ACTING_ROLES)
-@_action("Record that the person declines the support (final: the claim is never paid)", DeclineBody)
+@_action(
+    "Record that the person declines the support (final: the claim is never paid)",
+    DeclineBody,
+    "invalid_state",
+    "assigned_to_another",
+    "changed_since",
+)
 def decline(claim_id: int, body: DeclineBody) -> ResponseReturnValue:
     return _done(review.record_decline(claim_id, _user(), body.note, seen=body.seen))
 
 
 @bp.post("/claims/<int:claim_id>/resolve-duplicate")
 @roles_required(*ACTING_ROLES)
-@_action("Decide a possible duplicate: keep one claim of the group", ResolveDuplicateBody)
+@_action(
+    "Decide a possible duplicate: keep one claim of the group",
+    ResolveDuplicateBody,
+    "no_duplicates",
+    "outside_scope",
+    "invalid_state",
+    "assigned_to_another",
+    "money_on_its_way",
+    "bank_details_invalid",
+    "payment_period_ended",
+    invalid="Also fields.keep: not one of the claims of the group the caller sees; fields.note: an override "
+    "without one.",
+)
 def resolve_duplicate(claim_id: int, body: ResolveDuplicateBody) -> ResponseReturnValue:
     return _done(review.resolve_duplicate(claim_id, _user(), body.keep, override=body.override, note=body.note))
 
@@ -599,7 +682,7 @@ def resolve_duplicate(claim_id: int, body: ResolveDuplicateBody) -> ResponseRetu
     errors={
         403: "The employer role.",
         404: "Unknown district or outside the caller's scope; program_not_found.",
-        422: "Also a day before 2000 or after 2099 (fields.date).",
+        422: "Also fields.date: a day after today (the programme's clock), or before 2000.",
     },
 )
 def notice_batch(body: NoticeBatchBody) -> ResponseReturnValue:

@@ -925,7 +925,7 @@ def assign_next(
         district = visible_district(user, district)  # a district named outside the scope is as an unknown one
     district = district or user.district_code
     if district is None:
-        errors["district"] = ("Cần ghi mã huyện (3 chữ số).", "Give the district code (3 digits).")
+        errors["district"] = ("Cần ghi mã quận/huyện (3 chữ số).", "Give the district code (3 digits).")
     if errors:
         raise Invalid(errors)
     assert district is not None
@@ -1299,24 +1299,26 @@ def resolve_duplicate(claim_id: int, user: User, keep_id: int, *, override: bool
             "The claim has no possible duplicate in this program.",
             code="no_duplicates",
         )
-    # The scope first, whatever claim is named to keep: answering "not one of the group" for some numbers and
-    # "outside your scope" for others would tell which hidden claims are in the group.
-    if not all(can_see(user, claim_scope(member)) for member, _ in group):
+    # The claim to keep is one of the group the caller sees, as the case page offers them: any other number, a claim
+    # of the group outside their scope too, gets the same answer (which hidden claims are in the group is not told).
+    seen = [(member, si) for member, si in group if member.id == claim.id or can_see(user, claim_scope(member))]
+    kept = next(((member, si) for member, si in seen if member.id == keep_id), None)
+    if kept is None:
+        raise Invalid(
+            {
+                "keep": (
+                    f"Hồ sơ số {keep_id} không phải là một hồ sơ trong nhóm nghi trùng của hồ sơ này (các hồ sơ "
+                    "bạn xem được).",
+                    f"Claim {keep_id} is not one of this claim's possible duplicates (those you can see).",
+                )
+            }
+        )
+    if len(seen) < len(group):
         raise Conflict(
             "Nhóm nghi trùng có hồ sơ ngoài phạm vi của bạn; lãnh đạo có phạm vi rộng hơn cần xử lý.",
             "Some of these possible duplicates are outside your scope; a supervisor whose scope covers them must "
             "decide.",
             code="outside_scope",
-        )
-    kept = next(((member, si) for member, si in group if member.id == keep_id), None)
-    if kept is None:
-        raise Invalid(
-            {
-                "keep": (
-                    "Hồ sơ được giữ lại phải là một hồ sơ trong nhóm nghi trùng.",
-                    "The claim to keep must be one of the possible duplicates.",
-                )
-            }
         )
     for member, _ in group:
         _may_work(member, user)

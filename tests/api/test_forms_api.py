@@ -203,7 +203,8 @@ def test_an_application_with_bad_fields_lists_every_one(client, db_session):
     )
     assert {"unused_months", "bank_account"} <= set(fields)
     vi = client.post("/api/v1/applications", json={}, headers={**headers, "Accept-Language": "vi"})
-    assert vi.get_json()["fields"]["full_name"] == "Cần ghi họ và tên."
+    said = vi.get_json()["fields"]
+    assert said["full_name"] == said["date_of_birth"] == said["si_code"] == "Trường này là bắt buộc."
 
 
 def test_employers_may_not_file_applications(client, unit):

@@ -7,6 +7,8 @@ the test until it is listed there)."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -16,7 +18,7 @@ from hypothesis import strategies as st
 
 from disburse.auth.service import create_token
 from disburse.extensions import limiter
-from tests.factories import create_employee, create_user
+from tests.factories import create_claim, create_employee, create_user
 
 #: endpoint → the query-string parameters it reads.
 QUERY_PARAMETERS: dict[str, tuple[str, ...]] = {
@@ -201,14 +203,77 @@ def test_a_body_nested_deeper_than_python_parses_is_never_a_500(app, client, tok
             _check(client.post(url, data=deep, headers=headers))
 
 
-@pytest.mark.parametrize(
-    ("url", "field"),
-    [("/api/v1/notices/batches", "district"), ("/api/v1/claims/assign-next", "count")],
-)
-def test_a_field_left_out_is_said_to_be_required_not_to_be_malformed(client, token, url, field):
-    """{} was answered "A district code has exactly 3 digits" / "Take between 1 and 50 claims": the field's own
-    words are for a value given wrong; one not given is said to be missing."""
-    limiter.reset()
-    answer = client.post(url, json={}, headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"})
-    body = _check(answer)
-    assert answer.status_code == 422 and body["fields"][field] == "This field is required."
+def _body_routes(app):
+    """(URL with every path value 1, body model) of every API route that reads a JSON body."""
+    from disburse.api.openapi import PREFIX, operations
+    from disburse.api.schemas import spec_of
+
+    for _method, path, rule in operations(app):
+        spec = spec_of(app.view_functions[rule.endpoint])
+        if spec is not None and spec.body is not None:
+            yield PREFIX + re.sub(r"\{[^}]+\}", "1", path), spec.body
+
+
+@pytest.mark.parametrize("blank", [None, "", "  "])
+def test_every_required_body_field_left_out_or_blank_is_said_to_be_required(app, client, token, blank):
+    """{} was answered "A district code has exactly 3 digits", "Take between 1 and 50 claims", and on Form 04
+    "Date of birth: «» is not a date": a field's own words are for a value given wrong; one not given, or given
+    blank, is said to be required, in the same words on every route and in both languages."""
+    routes = list(_body_routes(app))
+    assert len(routes) > 10
+    assert "/api/v1/applications" in dict(routes)
+    for url, model in routes:
+        required = [name for name, info in model.model_fields.items() if info.is_required()]
+        if not required:
+            continue
+        body = {} if blank is None else dict.fromkeys(required, blank)
+        for language, words in (("en", "This field is required."), ("vi", "Trường này là bắt buộc.")):
+            limiter.reset()
+            answer = client.post(
+                url, json=body, headers={"Authorization": f"Bearer {token}", "Accept-Language": language}
+            )
+            fields = _check(answer)["fields"]
+            assert answer.status_code == 422, url
+            assert {name: fields.get(name) for name in required} == dict.fromkeys(required, words), url
+
+
+def test_a_list_given_as_text_is_said_to_be_a_list_and_a_long_one_its_length(client, token, db_session):
+    claim = create_claim("needs_review")
+    url = f"/api/v1/claims/{claim.id}/approve"
+    for language, words in (("en", "Must be a list (JSON [...])."), ("vi", "Phải là một danh sách (JSON [...]).")):
+        answer = client.post(
+            url,
+            json={"checked": "zero_months"},
+            headers={"Authorization": f"Bearer {token}", "Accept-Language": language},
+        )
+        assert answer.status_code == 422 and answer.get_json()["fields"] == {"checked": words}
+    many = ["zero_months"] * 40
+    answer = client.post(
+        url, json={"checked": many}, headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+    )
+    assert answer.status_code == 422 and re.fullmatch(
+        r"At most \d+ items \(this has 40\)\.", answer.get_json()["fields"]["checked"]
+    )
+
+
+def test_the_apis_district_messages_say_quan_huyen(client, token):
+    """The product says "quận/huyện" for a district everywhere; the queue's assign-next and the notices said "huyện"."""
+    headers = {"Authorization": f"Bearer {token}", "Accept-Language": "vi"}
+    unscoped = client.post("/api/v1/claims/assign-next", json={"count": 1}, headers=headers)  # an admin names none
+    assert unscoped.get_json()["fields"] == {"district": "Cần ghi mã quận/huyện (3 chữ số)."}
+    malformed = client.post("/api/v1/notices/batches", json={"district": "17", "date": "2021-10-20"}, headers=headers)
+    assert malformed.get_json()["fields"] == {"district": "Mã quận/huyện gồm đúng 3 chữ số (ví dụ 017)."}
+    root = Path(__file__).parents[2]
+    said = [
+        f"{path.relative_to(root)}:{number}"
+        for folder, pattern in (("disburse", "*.py"), ("templates", "*.html"))
+        for path in sorted((root / folder).rglob(pattern))
+        if path.relative_to(root).as_posix() not in _HUYEN_LEFT
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"(?i)mã huyện", line)
+    ]
+    assert not said
+
+
+#: Files that still say "mã huyện": the registry import's column labels, outside the API (their owners' to change).
+_HUYEN_LEFT = {"disburse/registry/imports/messages.py"}

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from disburse.auth.service import create_token
 from disburse.claims.service import claim_events
@@ -321,3 +321,26 @@ def test_starting_a_batch_over_the_api(client, db_session):
             "/api/v1/notices/batches", json={"district": QUAN_1, "date": "2021-11-02"}, headers=_auth(supervisor)
         )
     ).status_code == 202
+
+
+def test_a_batch_for_a_day_that_has_not_come_is_refused_naming_the_date(app, client, db_session, monkeypatch):
+    """2099-12-07 started a job that could never find a refusal: a day after the programme's today is a 422 on
+    date, in both languages; today itself is taken."""
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-11-02")
+    caseworker = create_user("caseworker", district=DONG_ANH)
+    words = {
+        "vi": "Ngày 07/12/2099 chưa đến (hôm nay là 02/11/2021): chưa có hồ sơ nào bị từ chối ngày đó.",
+        "en": "07/12/2099 has not come yet (today is 02/11/2021): nothing was refused on that day.",
+    }
+    for language, said in words.items():
+        later = client.post(
+            "/api/v1/notices/batches",
+            json={"district": DONG_ANH, "date": "2099-12-07"},
+            headers={**_auth(caseworker), "Accept-Language": language},
+        )
+        assert later.status_code == 422 and later.get_json()["fields"] == {"date": said}
+    assert db_session.scalar(select(func.count()).select_from(Job)) == 0
+    today = client.post(
+        "/api/v1/notices/batches", json={"district": DONG_ANH, "date": "2021-11-02"}, headers=_auth(caseworker)
+    )
+    assert today.status_code == 202

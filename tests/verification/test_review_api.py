@@ -184,11 +184,31 @@ def test_a_duplicate_decision_names_no_claim_outside_the_viewers_scope(client, c
     assert any((e["data"] or {}).get("kept_claim_id") == far.id for e in supervisor_sees)
 
     again, mine2 = create_duplicate_group("needs_review", districts=(QUAN_1, DONG_ANH))
-    answers = [
-        client.post(f"/api/v1/claims/{mine2.id}/resolve-duplicate", json={"keep": keep}, headers=_auth(caseworker))
-        for keep in (again.id, 999_999_999)
-    ]
-    assert [(a.status_code, a.get_json()["error"]) for a in answers] == [(409, "outside_scope")] * 2
+    url = f"/api/v1/claims/{mine2.id}/resolve-duplicate"
+    answers = [client.post(url, json={"keep": keep}, headers=_auth(caseworker)) for keep in (again.id, 999_999_999)]
+    # A claim of the group they cannot see is not one they can keep, as any other number (the case page offers
+    # neither): which hidden claims are in the group is not told. One they see is refused for the group's scope.
+    assert [(a.status_code, list(a.get_json()["fields"])) for a in answers] == [(422, ["keep"])] * 2
+    assert answers[0].get_json()["fields"]["keep"].replace(str(again.id), "N") == answers[1].get_json()["fields"][
+        "keep"
+    ].replace("999999999", "N")
+    kept_mine = client.post(url, json={"keep": mine2.id}, headers=_auth(caseworker))
+    assert (kept_mine.status_code, kept_mine.get_json()["error"]) == (409, "outside_scope")
+
+
+def test_keeping_a_claim_outside_the_duplicate_group_is_a_422_on_keep(client, claim, caseworker):
+    """{"keep": 12345} was a 409 outside_scope; the case page refuses a claim it does not offer on the field too."""
+    for language, words in (
+        ("vi", "Hồ sơ số 12345 không phải là một hồ sơ trong nhóm nghi trùng của hồ sơ này (các hồ sơ bạn xem được)."),
+        ("en", "Claim 12345 is not one of this claim's possible duplicates (those you can see)."),
+    ):
+        answer = client.post(
+            f"/api/v1/claims/{claim.id}/resolve-duplicate",
+            json={"keep": 12345},
+            headers={**_auth(caseworker), "Accept-Language": language},
+        )
+        assert answer.status_code == 422 and answer.get_json()["fields"] == {"keep": words}
+    assert db.session.get(Claim, claim.id).state == "needs_review"
 
 
 def test_the_unit_reads_no_note_the_office_wrote_for_itself_but_a_refusals_reason(client, caseworker, unit):
