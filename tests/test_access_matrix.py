@@ -449,7 +449,7 @@ ROUTES: dict[str, Route] = {
         lambda _: "/api/v1/notices/batches",
         records=_districts,
         success=202,
-        json=lambda district: {"district": district, "date": "2021-11-02"},
+        json=lambda district: {"district": district, "date": "2021-10-22"},
     ),
     # The caseworker's pages.
     "caseworker.queue": Route(lambda _: "/caseworker/queue", {"GET": 200}, {"GET": 302}),

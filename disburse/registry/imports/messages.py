@@ -21,7 +21,7 @@ LABELS = {
     "gender": "Giới tính",
     "phone": "Số điện thoại",
     "province_code": "Mã tỉnh",
-    "district_code": "Mã huyện",
+    "district_code": "Mã quận/huyện",
     "address": "Địa chỉ",
     "employer_unit_code": "Mã đơn vị",
     "ui_status": "Trạng thái BHTN",
