@@ -36,10 +36,16 @@ def _create_app() -> Flask:
     from config import ConfigError
     from disburse import create_app
 
+    help_only = _asks_for_help(sys.argv[1:])
     try:
-        return create_app(None, **(_HELP_ONLY if _asks_for_help(sys.argv[1:]) else {}))
-    except ConfigError as exc:  # said as Flask says an app it cannot load: no traceback, and --help still answers
-        raise NoAppException(f"Cấu hình không dùng được: {exc}\nUnusable configuration: {exc}") from None
+        return create_app(None, **(_HELP_ONLY if help_only else {}))
+    except ConfigError as exc:
+        said = f"Cấu hình không dùng được: {exc}\nUnusable configuration: {exc}"
+        if help_only:  # said as Flask says an app it cannot load: no traceback, and --help still answers
+            raise NoAppException(said) from None
+        # A command: said once, exit 2 (Flask would go on to say "No such command" of a command that exists).
+        click.echo(said, err=True)
+        sys.exit(2)
 
 
 class _Commands(FlaskGroup):

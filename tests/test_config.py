@@ -86,7 +86,8 @@ def test_a_command_that_cannot_start_says_why_in_both_languages_without_a_traceb
     )
     output = result.stdout + result.stderr
     assert result.returncode == 2, output
-    assert said in output and "Traceback" not in output
+    assert said in output and "Traceback" not in output and "No such command" not in output
+    assert output.count(said) == 1
     vietnamese = "Không kết nối được PostgreSQL" if "PostgreSQL" in said else "Cấu hình không dùng được"
     assert vietnamese in output
 

@@ -10,7 +10,7 @@ import click
 from flask.cli import AppGroup
 
 from disburse.auth import service
-from disburse.auth.models import ROLES, User
+from disburse.auth.models import ROLES, ApiToken, User
 from disburse.extensions import RECORD_ID, db
 
 users_cli = AppGroup("users", help="Người dùng: tạo, đặt mật khẩu, khoá / Manage users.")
@@ -176,7 +176,16 @@ def list_tokens(email: str) -> None:
 @tokens_cli.command("revoke")
 @click.argument("token_id", type=RECORD_ID)
 def revoke_token(token_id: int) -> None:
-    """Revoke the token with this id (from ``tokens list``); it stops working at once."""
+    """Revoke the token with this id (from ``tokens list``); it stops working at once. One revoked before is said so
+    (exit 0: it does not work, as asked), with when."""
+    token = db.session.get(ApiToken, token_id)
+    if token is not None and token.revoked_at is not None:
+        when = _when(token.revoked_at)
+        click.echo(
+            f"Token {token.id} ({token.prefix}…) đã bị thu hồi từ {when}. / "
+            f"Token {token.id} ({token.prefix}…) was already revoked on {when}."
+        )
+        return
     token = service.revoke_token(token_id)
     if token is None:
         _refuse(f"Không có token số {token_id}.", f"There is no token with id {token_id}.")

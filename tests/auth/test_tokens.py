@@ -75,6 +75,10 @@ def test_a_revoked_token_is_401_at_once(client, cli, admin, url):
     assert _get(client, url, token).status_code == 401
     audit = AuditLog.query.filter_by(action="token.revoke", object_id=str(_row(token).id)).one()
     assert audit.data["prefix"] == token[:12]
+    # Again: said so (it printed "Revoked" as if it had just been done), nothing more audited.
+    again = cli.invoke(args=["tokens", "revoke", str(_row(token).id)])
+    assert again.exit_code == 0 and f"was already revoked on {_row(token).revoked_at:%Y-%m-%d}" in again.output
+    assert AuditLog.query.filter_by(action="token.revoke", object_id=str(_row(token).id)).count() == 1
 
 
 def test_a_bad_token_is_401_even_beside_a_signed_in_cookie(client, admin, url):
