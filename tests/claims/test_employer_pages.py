@@ -1119,6 +1119,8 @@ def test_the_status_page_shows_the_people_in_one_state_and_the_home_page_links_t
     page = _text(employer.get(link))
     assert "Nguyễn Thị Yến" in page and "Trần Thị Ánh" not in page and "1 người ở trạng thái này." in page
     assert _text(employer.get(f"/employers/{unit.unit_code}?state=paid")).count("Đã chi trả ngày") == 3
+    none = _text(employer.get(f"/employers/{unit.unit_code}?state=payment_failed"))  # nobody: no search to retry
+    assert "0 người ở trạng thái này." in none and "Hãy thử họ tên không dấu" not in none
     nonsense = employer.get(f"/employers/{unit.unit_code}?state=nonsense")
     assert nonsense.status_code == 400
     # WTForms' own words come in ours, in the page's language (they came in English on Vietnamese pages).
