@@ -303,8 +303,10 @@ def _figures_html(program: Program, area: Area, area_name: str, form: AreaQuery,
 
 
 def _export_name(area: Area, query: TableQuery, fmt: str) -> str:
+    """The table, the area and when its figures were read (the programme's day, Vietnam's hour and minute): two
+    downloads of one day no longer share a name, one overwriting or renaming the other."""
     where = area.district_code or area.province_code or "toan-quoc"
-    return f"tien-do-{query.table}-{where}-{programme_today():%Y%m%d}.{fmt}"
+    return f"tien-do-{query.table}-{where}-{programme_today():%Y%m%d}-{datetime.now(VIETNAM_TZ):%H%M}.{fmt}"
 
 
 @bp.route("/export", methods=["GET", "POST"])
