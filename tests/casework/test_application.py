@@ -116,6 +116,9 @@ def test_take_the_application(client, desk):
     refused = client.post("/caseworker/applications/new", data=_form(person))
     assert refused.status_code == 409
     assert f"Người này đã có hồ sơ hỗ trợ số {claim.id}" in refused.get_data(as_text=True)
+    # The look-up says so too, and the claim it names is a link to it (it was text: the caseworker searched again).
+    found = client.get(f"/caseworker/applications/new?si_code={person.si_code}").get_data(as_text=True)
+    assert f'<a href="/caseworker/claims/{claim.id}">Hồ sơ số {claim.id}</a>' in found
 
 
 @pytest.mark.parametrize(
