@@ -63,6 +63,9 @@ class QueueFilterForm(BaseForm):
     after = IntegerField(
         validators=[Optional(), NumberRange(min=0, max=2**63 - 1, message=_WHOLE)], invalid_value_message=_WHOLE
     )
+    before = IntegerField(
+        validators=[Optional(), NumberRange(min=0, max=2**63 - 1, message=_WHOLE)], invalid_value_message=_WHOLE
+    )
 
     # A unit or district filter names one in the user's scope: a typo is said, rather than "0 claims match". One
     # outside the scope is answered as one that does not exist (never "it is in another district": that would tell

@@ -232,6 +232,7 @@ def _query(form: QueueFilterForm, user: User) -> QueueQuery:
         received_by=service.received_by(age) if age else None,
         offered=bool(form.offered.data),
         after=form.after.data or 0,
+        before=form.before.data or 0,
         limit=PAGE,
     )
 
@@ -287,7 +288,7 @@ def queue() -> ResponseReturnValue:
         reason_label=lambda code: pick(reasons.label(code)),
         args=lambda **extra: _filters_args(form, **extra),
         assign_form=AssignNextForm(held=review.held_by(user, _program_id())),
-        first_page=query.after == 0,
+        first_page=query.after == 0 and query.before == 0,
         assign_next=ASSIGN_NEXT,
         district_name=district_name,
     )

@@ -21,7 +21,21 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, String, and_, cast, false, func, or_, select, text, true, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    String,
+    and_,
+    cast,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    text,
+    true,
+    type_coerce,
+)
 from sqlalchemy.dialects import postgresql
 
 from disburse.auth.models import User
@@ -462,6 +476,8 @@ class QueueQuery:
     #: (:func:`disburse.claims.person_details.open_offer_clause`).
     offered: bool = False
     after: int = 0
+    #: The page before this id (the previous page's link): the ``limit`` claims just before it, still in id order.
+    before: int = 0
     limit: int = DEFAULT_PAGE
 
 
@@ -478,6 +494,8 @@ class QueuePage:
     rows: list[dict[str, Any]]
     #: The ``after`` for the next page, or None on the last page.
     next_after: int | None
+    #: The ``before`` for the previous page, or None on the first page.
+    previous_before: int | None = None
 
 
 def _queue_filters(user: User, query: QueueQuery) -> list[ColumnElement[bool]]:
@@ -519,16 +537,18 @@ def _queue_filters(user: User, query: QueueQuery) -> list[ColumnElement[bool]]:
 
 
 def queue_statement(user: User, query: QueueQuery) -> Any:
-    """The queue as one keyset query: the caller's scope and the filters, ``id > after``, in id order, one row more
-    than a page (to tell whether another page follows). ``ix_claims_queue`` (program, state, district, id) serves
-    the usual "a district's claims in a state" without sorting. The page's ids are chosen first, from claims alone,
+    """The queue as one keyset query: the caller's scope and the filters, ``id > after`` (or the page just before
+    ``before``), in id order, one row more than a page (to tell whether another page follows, or precedes).
+    ``ix_claims_queue`` (program, state, district, id) serves the usual "a district's claims in a state" without
+    sorting, either way. The page's ids are chosen first, from claims alone,
     and only they are joined to their people and units: a province's or the nation's queue is not in id order in
     that index, and joining every claim of the state before the sort cost 1.25 s at 41,000 claims under review
     (70 ms this way; BENCHMARKS.md, "Pages")."""
+    keyset = Claim.id < query.before if query.before else Claim.id > query.after
     page = (
         select(Claim.id)
-        .where(Claim.id > query.after, *_queue_filters(user, query))
-        .order_by(Claim.id)
+        .where(keyset, *_queue_filters(user, query))
+        .order_by(Claim.id.desc() if query.before else Claim.id)  # a page back: the claims just before, read down
         .limit(query.limit + 1)
         .subquery()
     )
@@ -555,17 +575,36 @@ def reason_counts(user: User, query: QueueQuery) -> tuple[int, dict[str, int]]:
 
 
 def list_claims(user: User, query: QueueQuery) -> QueuePage:
-    """A page of the claims ``user`` may see that match ``query``, by id after ``query.after``. Employers do not see
-    who at the office holds a claim."""
+    """A page of the claims ``user`` may see that match ``query``, by id after ``query.after`` (or just before
+    ``query.before``), with the keys of the next and previous pages. Employers do not see who at the office holds a
+    claim."""
     found = db.session.execute(queue_statement(user, query)).all()
-    staff = user.role in ACTING_ROLES
-    refused = last_refusal_codes([claim.id for claim, *_ in found[: query.limit] if claim.state == ClaimState.REJECTED])
-    rows = [
-        _queue_row(claim, si_code, name, unit, staff, refused.get(claim.id, []))
-        for claim, si_code, name, unit in found[: query.limit]
-    ]
     more = len(found) > query.limit
-    return QueuePage(rows=rows, next_after=rows[-1]["id"] if more and rows else None)
+    # Going back, the extra row read is the lowest id (the page is read down from ``before``): it tells that another
+    # page precedes, and is not shown.
+    shown = found[-query.limit :] if query.before and more else found[: query.limit]
+    staff = user.role in ACTING_ROLES
+    refused = last_refusal_codes([claim.id for claim, *_ in shown if claim.state == ClaimState.REJECTED])
+    rows = [
+        _queue_row(claim, si_code, name, unit, staff, refused.get(claim.id, [])) for claim, si_code, name, unit in shown
+    ]
+    if query.before:
+        return QueuePage(
+            rows=rows,
+            next_after=rows[-1]["id"] if rows else None,
+            previous_before=rows[0]["id"] if more and rows else None,
+        )
+    # A page after the first has one before it when a claim of the filters precedes its first row (one probe).
+    earlier = (
+        query.after > 0
+        and bool(rows)
+        and bool(db.session.scalar(select(exists().where(Claim.id < rows[0]["id"], *_queue_filters(user, query)))))
+    )
+    return QueuePage(
+        rows=rows,
+        next_after=rows[-1]["id"] if more and rows else None,
+        previous_before=rows[0]["id"] if earlier else None,
+    )
 
 
 def _iso(value: date | datetime | None) -> str | None:

@@ -207,6 +207,19 @@ def test_the_queue_pages_by_keyset(signed_in, monkeypatch):
         assert "reason=zero_months" in url and f"after={page[-1]}" in url  # the filters go on to the next page
     assert seen == sorted(seen) and set(ids) <= set(seen) and len(seen) == len(set(seen))
 
+    # And back, page by page (the queue paged forward only: "first page", "next"), to the first, which has none.
+    pages_back: list[list[int]] = []
+    for _ in range(5):
+        html = signed_in.get(url).get_data(as_text=True)
+        pages_back.append([int(i) for i in re.findall(r'href="/caseworker/claims/(\d+)"', html)])
+        previous = re.search(r'href="([^"]+)" rel="prev"', html)
+        if previous is None:
+            break
+        url = previous.group(1).replace("&amp;", "&")
+        assert "reason=zero_months" in url and f"before={pages_back[-1][0]}" in url and "after=" not in url
+    assert [claim for page in reversed(pages_back) for claim in page] == seen
+    assert [len(page) for page in pages_back] == [len(seen) - 4, 2, 2]
+
 
 def test_every_link_of_the_queue_keeps_the_filters_as_the_page_read_them(signed_in, app, monkeypatch):
     """A filter left empty on purpose means something when its default is not empty: "every state" is not the
