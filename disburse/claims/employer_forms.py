@@ -64,6 +64,7 @@ from disburse.programs.rules import (
 from disburse.reference.models import Bank
 from disburse.reference.service import bank_code_of, bank_names
 from disburse.registry.models import Employee, Employer, unit_by_code
+from disburse.spreadsheets import UncalculatedFormula
 from disburse.transitions import BulkTransition
 from disburse.verification import reasons as claim_reasons
 from disburse.verification.service import request_verification
@@ -73,7 +74,8 @@ Actor = service.Actor
 #: The "Không nhận hỗ trợ" column's words for "declines". Not "có": under that heading "có" reads "yes, declines" to
 #: some and "yes, receives" to others, and a decline cannot be undone; such a row is refused and says what to write.
 _YES = {"true", "1", "x", "yes", "không nhận hỗ trợ", "khong nhan ho tro"}
-_NO = {"", "false", "0", "no", "không", "khong"}
+#: ...and for "receives". Not "không" either: "không [nhận]" is a decline to some.
+_NO = {"", "false", "0", "no"}
 
 #: Claims a Form 02 confirmation moves (the employer's list still waits for it).
 _CONFIRMABLE = {s for (s, a) in TRANSITIONS if a is ClaimAction.CONFIRM}
@@ -144,9 +146,12 @@ def known_banks() -> set[str]:
     return set(db.session.scalars(select(Bank.code)))
 
 
-def written_bank(row: dict[str, Any], names: dict[str, str]) -> str:
+def written_bank(row: dict[str, Any], names: dict[str, str]) -> Any:
     """A form row's bank as its code, however the unit wrote it: "Vietcombank", "NH TMCP Ngoại thương Việt Nam" and
-    970436 are VCB (:func:`~disburse.reference.service.bank_names`); a bank it does not name, as written."""
+    970436 are VCB (:func:`~disburse.reference.service.bank_names`); a bank it does not name, as written; a formula
+    never calculated as it is (:func:`uncalculated_errors` refuses it: read as blank, a row became cash)."""
+    if isinstance(row.get("bank_code"), UncalculatedFormula):
+        return row["bank_code"]
     written = text_value(row, "bank_code")
     return bank_code_of(written, names) if written else ""
 
@@ -620,20 +625,24 @@ def adjust(
     return FormResult(unit_code, results)
 
 
+#: The cells of a Form 03 row that it reads (the waiting list's name and failure columns are there to read only).
+FORM_03_CELLS = ("si_code", "action", "bank_code", "bank_account", "phone", "reason")
+
 #: A Form 03 action as a unit may write it in Vietnamese (the column's heading is Vietnamese): its word.
 ACTION_WORDS = {
     "bổ sung": "add",
     "thêm": "add",
-    "không có": "remove",
     "không có tại đơn vị": "remove",
     "điều chỉnh": "correct",
     "sửa": "correct",
 }
 
 
-def adjustment_action(row: dict[str, Any]) -> str:
+def adjustment_action(row: dict[str, Any]) -> Any:
     """A Form 03 row's action, ``add``, ``remove`` or ``correct`` however it was written (any case, English or
-    Vietnamese), else as written (refused by :func:`adjustment_errors`)."""
+    Vietnamese), else as written (refused by :func:`adjustment_errors`, a formula never calculated too)."""
+    if isinstance(row.get("action"), UncalculatedFormula):
+        return row["action"]
     written = text_value(row, "action")
     words = " ".join(written.lower().split())
     return ACTION_WORDS.get(words, words if words in _ADJUSTMENTS else written)
@@ -645,14 +654,18 @@ def adjustment_errors(result: RowResult, row: dict[str, Any], banks: set[str], *
     wrong values hears of the three, not of one per try. True when there was one. ``typed``: the row was typed in
     the web form (:func:`~disburse.claims.outcomes.si_code_error`'s words for it)."""
     before = len(result.errors)
+    if uncalculated_errors(result, row, FORM_03_CELLS):
+        return True
     si_code_error(result, result.si_code, typed=typed)
     action = text_value(row, "action")
     if action not in _ADJUSTMENTS:
         result.fail(
             "action",
             "action_unknown",
-            "Cột 'Thao tác' (action) ghi một trong: add hoặc bổ sung, remove hoặc không có, correct hoặc điều chỉnh.",
-            "The 'Thao tác' (action) column is one of: add (bổ sung), remove (không có), correct (điều chỉnh).",
+            "Cột 'Thao tác' (action) ghi một trong: add hoặc bổ sung, remove hoặc không có tại đơn vị, correct "
+            "hoặc điều chỉnh.",
+            "The 'Thao tác' (action) column is one of: add (bổ sung), remove (không có tại đơn vị), correct "
+            "(điều chỉnh).",
         )
     bank_code, bank_account = text_value(row, "bank_code").upper(), account_digits(text_value(row, "bank_account"))
     if action in ("add", "correct") and (bank_code or bank_account):

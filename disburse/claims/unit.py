@@ -31,7 +31,16 @@ from disburse.payments import reasons as payment_reasons
 from disburse.programs.calendar import programme_today, working_days_between
 from disburse.programs.models import Program
 from disburse.registry.models import Employee, Employer
-from disburse.spreadsheets import COUNT, MONEY, TEXT, TooManyRows, UnusableFile, header_not_first, read_table
+from disburse.spreadsheets import (
+    COUNT,
+    MONEY,
+    TEXT,
+    TooManyRows,
+    UncalculatedFormula,
+    UnusableFile,
+    header_not_first,
+    read_table,
+)
 from disburse.verification import reasons as claim_reasons
 from disburse.verification.review import last_refusal_codes, refusal_reasons
 
@@ -475,7 +484,8 @@ def _left_blank(cells: dict[str, Any]) -> bool:
     """A correction row with no new detail at all: a row of the waiting list (:func:`form_03_waiting_table`) the unit
     did not fill in. Passed over and counted: refusing each would bury the rows that need fixing under the others."""
     return adjustment_action(cells) == "correct" and not any(
-        text_value(cells, name) for name in ("bank_code", "bank_account", "phone")
+        text_value(cells, name) or isinstance(cells.get(name), UncalculatedFormula)  # a formula: refused, not blank
+        for name in ("bank_code", "bank_account", "phone")
     )
 
 

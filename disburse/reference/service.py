@@ -39,8 +39,12 @@ def bank_names() -> dict[str, str]:
         brand = brand.rstrip(")")
         plain = " ".join(bank_key(word) for word in legal.split())
         rest = _NAME_WORDS.sub("", plain)
-        written = [code, bin_, name, legal, brand, f"{brand} bank", rest, f"ngan hang {rest}", f"nh {rest}"]
+        # The name's core only after "Ngân hàng"/"NH": alone, "Sài Gòn", "Quân đội" or "Bảo Việt" are a branch's city,
+        # a word or an insurer, never a bank.
+        written = [code, bin_, name, legal, f"ngan hang {rest}", f"nh {rest}"]
         written += [f"{prefix} {kind} {rest}" for prefix in ("ngan hang", "nh") for kind in ("tmcp", "tnhh mtv")]
+        if brand:
+            written += [brand, f"{brand} bank"]
         for way in written:
             if key := bank_key(way):
                 names.setdefault(key, set()).add(code)

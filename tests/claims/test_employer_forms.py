@@ -533,21 +533,18 @@ def test_form_03_removes_and_corrects(db_session):
     assert unknown.rows[0].errors[0].code == "action_unknown"
 
 
-@pytest.mark.parametrize("written", ["có", "Có", "co", "khong", "nhận"])
+@pytest.mark.parametrize("written", ["có", "Có", "co", "không", "khong", "nhận"])
 def test_a_decline_column_word_that_can_be_read_both_ways_is_refused_and_declines_no_one(db_session, written):
     """Under the heading "Không nhận hỗ trợ", "có" reads "yes, declines" to some and "yes, receives" to others, and a
-    decline cannot be undone: "có" declined the person. Such a row is refused, saying what to write; "không" (does
-    not decline) and a blank still confirm, "x" still declines."""
+    decline cannot be undone: "có" declined the person ("không", "không [nhận]", reads both ways too). Such a row is
+    refused, saying what to write; a blank still confirms, "x" still declines."""
     employer, claims = _unit_with("listed", "listed")
     rows = [{"si_code": _si(claims[0]), "decline": written}, {"si_code": _si(claims[1]), "decline": "x"}]
     result = forms.confirm(nq116(), employer.unit_code, rows, today=TODAY)
     refused = result.rows[0]
-    if written == "khong":
-        assert refused.outcome == "confirmed"
-    else:
-        assert refused.outcome == "error" and refused.errors[0].code == "decline_value"
-        assert "chỉ ghi 'x' (người lao động không nhận hỗ trợ) hoặc để trống (có nhận)" in refused.errors[0].message_vi
-        assert db.session.get(Claim, claims[0].id).state == "listed"
+    assert refused.outcome == "error" and refused.errors[0].code == "decline_value"
+    assert "chỉ ghi 'x' (người lao động không nhận hỗ trợ) hoặc để trống (có nhận)" in refused.errors[0].message_vi
+    assert db.session.get(Claim, claims[0].id).state == "listed"
     assert db.session.get(Claim, claims[1].id).state == "declined"
 
 
@@ -591,4 +588,35 @@ def test_a_bank_name_is_no_guess(db_session):
     names = bank_names()
     assert bank_code_of("Ngân hàng", names) == "NGÂN HÀNG" and bank_code_of("Bank", names) == "BANK"
     assert bank_code_of("Ngân hàng TMCP", names) == "NGÂN HÀNG TMCP"
+    for city_or_word in ("Sài Gòn", "Quân đội", "Bảo Việt", "Đại Dương", "Việt Á", "Phương Đông", "Ngoại thương"):
+        assert bank_code_of(city_or_word, names) == city_or_word.upper(), city_or_word  # a branch's city, a word
     assert all(bank_code_of(code, names) == code for code in set(names.values()))
+
+
+@pytest.mark.parametrize("cell", ["si_code", "decline", "bank_code", "bank_account"])
+def test_form_02_refuses_a_formula_never_calculated_in_every_cell_it_reads(db_session, cell):
+    """A bank cell holding a formula with no value was read as blank once banks were taken by name: the row was
+    confirmed as cash. Every cell the form reads refuses its row so, whatever else the row holds."""
+    from disburse.spreadsheets import UncalculatedFormula
+
+    employer, (claim,) = _unit_with("listed")
+    row: dict[str, object] = {"si_code": _si(claim), "bank_code": "", "bank_account": ""}
+    row[cell] = UncalculatedFormula('VLOOKUP(A2,"banks",2)')
+    result = forms.confirm(nq116(), employer.unit_code, [row], today=TODAY)
+    assert [(e.field, e.code) for e in result.rows[0].errors] == [(cell, "uncalculated_formula")]
+    assert db.session.get(Claim, claim.id).state == "listed"
+
+
+@pytest.mark.parametrize("cell", ["si_code", "action", "bank_code", "bank_account", "phone", "reason"])
+def test_form_03_refuses_a_formula_never_calculated_in_every_cell_it_reads(db_session, cell):
+    """Form 03 read a formula with no value as blank: a correction without its details, or a row "left blank"."""
+    from disburse.claims.unit import _left_blank
+    from disburse.spreadsheets import UncalculatedFormula
+
+    employer, (claim,) = _unit_with("awaiting_payment_details")
+    row: dict[str, object] = {"si_code": _si(claim), "action": "correct", "bank_code": "", "bank_account": ""}
+    row[cell] = UncalculatedFormula("B2")
+    assert not _left_blank(row) or cell in ("si_code", "action", "reason")
+    result = forms.adjust(nq116(), employer.unit_code, [row], today=TODAY)
+    assert [(e.field, e.code) for e in result.rows[0].errors] == [(cell, "uncalculated_formula")]
+    assert db.session.get(Claim, claim.id).state == "awaiting_payment_details"

@@ -117,7 +117,7 @@ def test_a_returned_waiting_list_passes_over_its_rows_left_blank_and_takes_vietn
         ["si_code", "Thao tác: add / remove / correct (action)", "bank_code", "bank_account", "phone", "reason"],
         [_si(an), "Điều chỉnh", "VCB", "0071000123456", "", ""],
         [_si(chi), "correct", "", "", "", ""],  # left as downloaded
-        [_si(gone), "KHÔNG CÓ", "", "", "", "Đã nghỉ việc"],
+        [_si(gone), "KHÔNG CÓ TẠI ĐƠN VỊ", "", "", "", "Đã nghỉ việc"],
         [_si(binh), "sửa", "VCB", "0071000222333", "", ""],
         [_si(binh), "correct", "VCB", "0071000444555", "", ""],
     ]
