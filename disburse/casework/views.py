@@ -278,7 +278,7 @@ def queue() -> ResponseReturnValue:
         row["offered"] = row["id"] in offered
         payment = failed.get(row["id"])
         row["failure"] = payment_reasons.label(payment.failure_code) if payment and payment.failure_code else None
-        row["answered_on"] = answered.get(row["id"])
+        row["answered"] = answered.get(row["id"])
     return render_template(
         "caseworker/queue.html",
         form=form,

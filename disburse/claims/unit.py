@@ -697,7 +697,7 @@ def information_requests(
 
 #: Of a page of claims, those whose latest request to the unit has its answer (:data:`_ANSWER`), with the day.
 _ANSWERED = text(
-    f"""SELECT r.claim_id, a.answered_on
+    f"""SELECT r.claim_id, a.answered_on, a.form
         FROM unnest(CAST(:claim_ids AS bigint[])) AS ids(claim_id)
         CROSS JOIN LATERAL (
             SELECT r.id, r.claim_id FROM claim_events r
@@ -709,10 +709,11 @@ _ANSWERED = text(
 )
 
 
-def answered_requests(claim_ids: Sequence[int]) -> dict[int, date]:
-    """Which of ``claim_ids`` (a page of the queue) have their latest request to the unit answered, and on what day:
-    the caseworker has something new to read."""
+def answered_requests(claim_ids: Sequence[int]) -> dict[int, tuple[date, str]]:
+    """Which of ``claim_ids`` (a page of the queue) have their latest request to the unit answered: on what day, and
+    how (``answer``: in words; ``02``/``03``: a form row for the person, which may not be what was asked). The
+    caseworker has something new to read."""
     if not claim_ids:
         return {}
     rows = db.session.execute(_ANSWERED, {"claim_ids": list(claim_ids)}).all()
-    return {row.claim_id: row.answered_on for row in rows}
+    return {row.claim_id: (row.answered_on, row.form) for row in rows}

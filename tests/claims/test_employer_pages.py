@@ -239,7 +239,7 @@ def test_the_unit_sees_the_offices_requests_for_information_addressed_to_it(
     from disburse.claims import employer_forms
     from disburse.verification import review
 
-    caseworker = create_user("caseworker", district=unit.district_code)
+    caseworker = create_user("caseworker", district=unit.district_code, password=PASSWORD)
     an = _person(unit, "Phạm Văn An", "needs_review")
     binh = _person(unit, "Lê Văn Bình", "needs_review")
     chi = _person(unit, "Trần Thị Chi", "needs_review")
@@ -269,6 +269,14 @@ def test_the_unit_sees_the_offices_requests_for_information_addressed_to_it(
         row = re.search(r"<tr>(?:(?!</tr>).)*Phạm Văn An(?:(?!</tr>).)*</tr>", page, re.S)
         assert row is not None and words[1] in row.group(0)  # due 26/10, nothing sent since: overdue
 
+    # The caseworker's queue says what came: a form row, not an answer (it said "answered" for any form row).
+    employer.post("/logout")
+    sign_in(employer, caseworker, locale)
+    queue = _text(employer.get("/caseworker/queue", query_string={"state": "needs_review"}))
+    sent = "Đơn vị đã gửi Mẫu số 03 ngày 25/10/2021, sau yêu cầu" if locale == "vi" else "The unit sent Form 03 on"
+    assert sent in queue and ("Đơn vị đã trả lời yêu cầu" if locale == "vi" else "answered the request") not in queue
+    employer.post("/logout")
+    employer = _employer(client, unit, locale)
     # Chi's phone corrected on Form 03 is not what was asked: the unit may still answer in words, and that answer
     # is then the request's (the form row closed the request, and the answer form with it).
     chi_request = db.session.scalar(
