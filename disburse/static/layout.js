@@ -17,7 +17,7 @@
     var limit = parseInt(area.getAttribute("data-limit"), 10);
     var sent = area.value.normalize("NFC").trim().replace(/\r?\n/g, "\r\n");
     var left = limit - Array.from(sent).length;
-    var words = said.getAttribute(left >= 0 ? "data-left" : "data-over");
+    var words = said.getAttribute((left >= 0 ? "data-left" : "data-over") + (Math.abs(left) === 1 ? "-one" : ""));
     said.textContent = words.replace("{n}", format.format(Math.abs(left)));
     said.classList.toggle("char-over", left < 0);
     return said;

@@ -113,7 +113,7 @@ def test_a_caseworker_logs_a_call_to_a_group_b_person(page, committed, locale):
     expect(count).to_have_text("At most 1,000 characters." if en else "Tối đa 1.000 ký tự.")
     expect(note).to_have_attribute("aria-describedby", re.compile(r"\bnote-count\b"))
     note.fill("a" * 998 + "\n" + "e\u0302")  # 998 + CRLF + "ê" decomposed: 1,001 as sent
-    expect(count).to_have_text("1 characters too many" if en else "Quá 1 ký tự")
+    expect(count).to_have_text("1 character too many" if en else "Quá 1 ký tự")
     expect(note).to_have_value(re.compile("^a{998}"))
     note.fill("Gọi hai lần, máy bận.")
     expect(count).to_have_text("979 characters left" if en else "Còn 979 ký tự")
