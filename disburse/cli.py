@@ -437,6 +437,7 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
         beat_token = deployment.hold_beat_lock(config)
     except deployment.Refused as exc:
         _refuse(exc)
+    keeping = deployment.keep_beat_lock(config, beat_token)  # through the migrations and the seed, past its life
 
     try:
         runtime.ensure_database(app.config["DATABASE_URL"])
@@ -491,7 +492,8 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
                 ]
             )
             # The lock again, for a whole lifetime, handed to the beat (the migrations and the seed took a while).
-            os.environ[deployment.BEAT_TOKEN_ENV] = deployment.hold_beat_lock(deployment.configuration(), beat_token)
+            os.environ[deployment.BEAT_TOKEN_ENV] = deployment.hold_beat_lock(config, beat_token)
+            keeping.set()  # the beat holds it from here
             children["beat"] = _spawn(
                 [
                     "celery",
@@ -524,6 +526,7 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
             click.echo(str(failure), err=True)
             sys.exit(1 if isinstance(failure, _ChildDied) else 2)
     finally:  # its beat lets go of the lock when it stops; until it started, and if it died, the lock is ours
+        keeping.set()
         deployment.release_beat_lock(config, beat_token)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -238,6 +239,22 @@ def hold_beat_lock(config: Config, token: str | None = None) -> str:
         raise _beat_held(client)
     finally:
         client.close()
+
+
+def keep_beat_lock(config: Config, token: str, every: float = BEAT_LOCK_TTL_S / 3) -> threading.Event:
+    """Hold beat's lock ``token`` took (:func:`hold_beat_lock`) every ``every`` seconds until the returned event is
+    set: ``disburse up`` holds it so while it migrates and seeds the demo (minutes, past the lock's life) and until
+    its beat holds it itself. A renewal that fails (Redis away, the lock another's) is left to the next one and to
+    the hold before the beat starts, which refuses."""
+    stop = threading.Event()
+
+    def keep() -> None:
+        while not stop.wait(every):
+            with contextlib.suppress(Refused, redis.RedisError):
+                hold_beat_lock(config, token)
+
+    threading.Thread(target=keep, name="beat-lock-keeper", daemon=True).start()
+    return stop
 
 
 def release_beat_lock(config: Config, token: str) -> None:

@@ -211,3 +211,35 @@ def test_beat_lock_taken_by_up_is_one_holders_and_let_go_of_only_by_it(own_redis
     finally:
         client.delete(BEAT_LOCK_KEY)
         client.close()
+
+
+def test_up_keeps_beat_lock_while_it_migrates_and_seeds(own_redis_url):
+    """`up` took the lock (60 s of life) and held it again only before its beat started: a migration and a demo seed
+    of minutes let it run out, and a second `up` started meanwhile passed. It is held every third of its life until
+    then, and no longer once stopped."""
+    import time
+
+    import redis as redis_lib
+
+    from config import Test
+    from disburse.deployment import BEAT_LOCK_KEY, hold_beat_lock, keep_beat_lock, release_beat_lock
+
+    config = Test()
+    config.REDIS_URL = own_redis_url
+    client = redis_lib.Redis.from_url(own_redis_url, decode_responses=True)
+    client.delete(BEAT_LOCK_KEY)
+    try:
+        token = hold_beat_lock(config)
+        stop = keep_beat_lock(config, token, every=0.2)
+        client.expire(BEAT_LOCK_KEY, 1)  # as if its life were nearly over
+        time.sleep(1.5)
+        assert client.get(BEAT_LOCK_KEY) == token and client.ttl(BEAT_LOCK_KEY) > 50
+        stop.set()
+        time.sleep(0.5)
+        client.expire(BEAT_LOCK_KEY, 1)
+        time.sleep(1.5)
+        assert client.get(BEAT_LOCK_KEY) is None  # stopped: let run out
+        release_beat_lock(config, token)
+    finally:
+        client.delete(BEAT_LOCK_KEY)
+        client.close()
