@@ -87,7 +87,7 @@ def test_a_spreadsheets_headers_and_text_cells_are_read_composed(tmp_path):
 
 
 def test_a_form_02_saved_decomposed_is_taken_as_typed_composed(client, app, db_session, monkeypatch):
-    """The employer's returned Form 02 with its headers by label and a decline written "có", all decomposed: every
+    """The employer's returned Form 02 with its headers by label and a decline written in words, all decomposed: every
     row recorded, as the same file composed is."""
     monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-10-25")  # inside the employers' review window
     unit = create_employer(name="Công ty TNHH May Thử")
@@ -101,7 +101,7 @@ def test_a_form_02_saved_decomposed_is_taken_as_typed_composed(client, app, db_s
         [
             [nfd(h) for h in ("Mã số BHXH", "Ngân hàng", "Số tài khoản", "Không nhận hỗ trợ: ghi x")],
             [si[0], "VCB", "0071000123456", ""],
-            [si[1], "", "", nfd("có")],
+            [si[1], "", "", nfd("Không nhận hỗ trợ")],
         ]
     )
     response = client.post(

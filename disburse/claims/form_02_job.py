@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
@@ -27,7 +27,7 @@ from disburse.jobs.models import Job
 from disburse.jobs.service import JobFailed, Progress, export_dir, submit, upload_dir
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
-from disburse.registry.models import Employer
+from disburse.registry.models import Employer, unit_by_code
 from disburse.spreadsheets import UnusableFile, write_csv
 
 KIND = "form02.upload"
@@ -63,7 +63,8 @@ def recent(employer: Employer, user: User) -> list[Job]:
             .where(
                 Job.kind == KIND,
                 Job.created_by == user.id,
-                Job.params["unit_code"].astext == employer.unit_code,
+                # In any case: a job queued before migration 0040 put the unit's code in capitals names it as it was.
+                func.upper(Job.params["unit_code"].astext) == employer.unit_code.upper(),
             )
             .order_by(Job.id.desc())
             .limit(RECENT)
@@ -81,7 +82,7 @@ def run(job: Job, progress: Progress) -> dict[str, Any]:
     the outcome's counts (with the errors file when rows were refused); a form that cannot be taken fails the job
     with the page's message, and nothing changes."""
     params = job.params
-    employer = db.session.scalar(select(Employer).where(Employer.unit_code == params["unit_code"]))
+    employer = unit_by_code(params["unit_code"])  # a job queued before migration 0040 names the code as it was
     actor = db.session.get(User, job.created_by) if job.created_by is not None else None
     try:
         program = get_program(params["program"])

@@ -18,6 +18,7 @@ at once, 422) and make the OpenAPI document; the view calls one service and comm
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal, cast
 
 from flask import Blueprint, current_app, jsonify, url_for
@@ -52,7 +53,7 @@ from disburse.claims.models import Claim
 from disburse.claims.states import ClaimState
 from disburse.extensions import db
 from disburse.formatting import dmy
-from disburse.programs.calendar import programme_today
+from disburse.programs.calendar import VIETNAM_TZ
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.registry.codes import UNIT_CODE_PATTERN, UNIT_CODE_WORDS
 from disburse.registry.models import Employer
@@ -280,7 +281,9 @@ class NoticeBatchBody(ApiModel):
     program: ProgramCode
 
     def problems(self) -> dict[str, tuple[str, str]]:
-        today = programme_today()  # a later day has no refusals: its job could never find one
+        # A later day has no refusals: its job could never find one. The refusals are dated when they were recorded
+        # (Vietnam's calendar), not by the programme's clock, which a rehearsal may set to another day.
+        today = datetime.now(VIETNAM_TZ).date()
         if self.date > today:
             return {
                 "date": (

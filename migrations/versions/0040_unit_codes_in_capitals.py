@@ -15,6 +15,18 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Said at the upgrade: the units whose codes differ in case only, left as they are for the office to merge (the
+    # import now reads both spellings as the one in capitals).
+    op.execute(
+        """DO $$
+           DECLARE twin record;
+           BEGIN
+             FOR twin IN SELECT string_agg(unit_code || ' (id ' || id || ')', ', ' ORDER BY id) AS codes
+                         FROM employers GROUP BY upper(unit_code) HAVING count(*) > 1 LOOP
+               RAISE WARNING 'unit codes differing in case only, left as they are: %', twin.codes;
+             END LOOP;
+           END $$"""
+    )
     op.execute(
         """UPDATE employers e SET unit_code = upper(e.unit_code COLLATE "C")
            WHERE e.unit_code <> upper(e.unit_code COLLATE "C")
