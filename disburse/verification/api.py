@@ -691,4 +691,6 @@ def resolve_duplicate(claim_id: int, body: ResolveDuplicateBody) -> ResponseRetu
 def notice_batch(body: NoticeBatchBody) -> ResponseReturnValue:
     job = notices.start_district_day(_user(), _program_id(body.program), body.district, body.date)
     db.session.commit()
-    return jsonify({"job_id": job.id, "kind": job.kind, "state": job.state}), 202
+    answer = jsonify({"job_id": job.id, "kind": job.kind, "state": job.state})
+    answer.headers["Location"] = f"/jobs/{job.id}.json"  # where to follow it (the same token)
+    return answer, 202

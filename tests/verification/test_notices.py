@@ -293,6 +293,10 @@ def test_starting_a_batch_over_the_api(client, db_session):
         caseworker.id,
     )
     assert job.params["district"] == DONG_ANH and job.params["date"] == "2021-11-02"
+    # Where to follow it, with the same token: the job's state.
+    assert response.headers["Location"] == f"/jobs/{job.id}.json"
+    followed = client.get(response.headers["Location"], headers=_auth(caseworker))
+    assert followed.status_code == 200 and followed.get_json()["state"] == "queued"
 
     outside = client.post(
         "/api/v1/notices/batches", json={"district": QUAN_1, "date": "2021-11-02"}, headers=_auth(caseworker)
