@@ -268,11 +268,10 @@ def _keep_an_active_admin(user: User, field: str | None = None) -> None:
 
 
 def reactivate_user(user: User, *, actor: User) -> None:
-    if user.active:
-        raise AdminRefused("Tài khoản này đang hoạt động.", "This account is already active.")
-    user.active = True
-    db.session.flush()
-    auth.audit(actor, "user.reactivate", "user", user.id, {"email": user.email})
+    try:
+        auth.reactivate(user, actor=actor)
+    except auth.UserError as exc:
+        raise AdminRefused(exc.vi, exc.en, exc.field) from None
 
 
 def reset_password(user: User, *, actor: User) -> str:

@@ -1,4 +1,4 @@
-"""``disburse users create|set-password|deactivate`` and ``disburse tokens create|list|revoke``."""
+"""``disburse users create|set-password|deactivate|reactivate`` and ``disburse tokens create|list|revoke``."""
 
 from __future__ import annotations
 
@@ -125,6 +125,22 @@ def deactivate(email: str) -> None:
     click.echo(
         f"Đã khoá {user.email}; phiên đăng nhập và token không dùng được nữa. / Deactivated {user.email}; their "
         "sessions and tokens no longer work."
+    )
+
+
+@users_cli.command("reactivate")
+@click.option("--email", required=True)
+def reactivate(email: str) -> None:
+    """Let a deactivated user sign in again (as the admins' pages do); their old sessions and tokens stay ended."""
+    user = _user(email)
+    try:
+        service.reactivate(user)
+    except service.UserError as exc:
+        _refuse(exc.vi, exc.en)
+    db.session.commit()
+    click.echo(
+        f"Đã mở khoá {user.email}; token cũ vẫn không dùng được. / Reactivated {user.email}; their old tokens stay "
+        "revoked."
     )
 
 

@@ -331,6 +331,16 @@ def deactivate(user: User, *, actor: User | None = None) -> None:
     db.session.flush()
 
 
+def reactivate(user: User, *, actor: User | None = None) -> None:
+    """Let a deactivated ``user`` sign in again (their old sessions and tokens stay ended: a new password or token is
+    needed). Refused (UserError) for an account that is active; audited."""
+    if user.active:
+        raise UserError("Tài khoản này đang hoạt động.", "This account is already active.")
+    user.active = True
+    db.session.flush()
+    _audit("user.reactivate", "user", user.id, {"email": user.email}, actor=actor)
+
+
 def revoke_tokens(user: User, *, actor: User | None = None) -> int:
     """Revoke every working token of ``user`` (each audited): their account stopped, or what it may do changed (a
     role or a scope: an integration's token must not silently gain or change power). How many."""

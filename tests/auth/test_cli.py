@@ -178,6 +178,14 @@ def test_the_command_keeps_an_active_admin_as_the_admins_pages_do(cli, db_sessio
         select(AuditLog.object_id).where(AuditLog.action == "user.deactivate").order_by(AuditLog.id)
     ).all()
     assert audited == [str(get_user_by_email("a1@example.vn").id)]
+    # Brought back on the command line too (only the admins' pages could): once, audited, said when already active.
+    back = cli.invoke(args=["users", "reactivate", "--email", "a1@example.vn"])
+    assert (
+        back.exit_code == 0 and "Reactivated a1@example.vn" in back.output and get_user_by_email("a1@example.vn").active
+    )
+    again = cli.invoke(args=["users", "reactivate", "--email", "a1@example.vn"])
+    assert again.exit_code == 2 and "This account is already active." in again.output
+    assert len(db_session.scalars(select(AuditLog).where(AuditLog.action == "user.reactivate")).all()) == 1
 
 
 def test_no_token_is_made_for_a_deactivated_account(cli, db_session):
