@@ -288,7 +288,7 @@ def queue() -> ResponseReturnValue:
         reason_label=lambda code: pick(reasons.label(code)),
         args=lambda **extra: _filters_args(form, **extra),
         assign_form=AssignNextForm(held=review.held_by(user, _program_id())),
-        first_page=query.after == 0 and query.before == 0,
+        first_page=page.previous_before is None,
         assign_next=ASSIGN_NEXT,
         district_name=district_name,
     )

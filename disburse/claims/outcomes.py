@@ -245,10 +245,10 @@ def bank_errors(
         result.fail(
             "bank_code",
             "bank_unknown",
-            f"Không có ngân hàng mã '{bank_code[:40]}' trong danh sách: hãy ghi mã ngân hàng (ví dụ VCB, BIDV, ICB, "
-            "VBA) hoặc tên ngân hàng (ví dụ Vietcombank).",
-            f"There is no bank with code '{bank_code[:40]}' in the list: write the bank's code (e.g. VCB, BIDV, ICB, "
-            "VBA) or its name (e.g. Vietcombank).",
+            f"Không rõ ngân hàng '{bank_code[:40]}': hãy ghi mã ngân hàng (ví dụ VCB, BIDV, ICB, VBA) hoặc tên ngân "
+            "hàng (ví dụ Vietcombank, Ngân hàng Ngoại thương).",
+            f"The bank '{bank_code[:40]}' is not known: write the bank's code (e.g. VCB, BIDV, ICB, VBA) or its name "
+            "(e.g. Vietcombank, Ngân hàng Ngoại thương).",
         )
     if bank_account and not (scientific or account_is_number) and not is_bank_account(bank_account):
         result.fail("bank_account", "account_format", *BANK_ACCOUNT_MESSAGE)

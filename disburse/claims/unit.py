@@ -560,7 +560,9 @@ def read_returned_form(
 #: How a header names the SI code column (by its name, or its label alone).
 _SI_CODE_HEADERS = ("si_code", "mã số bhxh")
 #: A column may be headed by its Form 01 label alone ("Số tài khoản"), as a unit retyping the header might.
-_LABELS = {label.lower(): name for label, name in FORM_01_COLUMNS}
+_LABELS = {label.lower(): name for label, name in FORM_01_COLUMNS} | {
+    "không nhận hỗ trợ": "decline",  # the column as the pages name it, without ": ghi x"
+}
 #: The Form 02 columns a returned file must have: without them every person would be taken as paid in cash.
 _BANK_COLUMNS = ("bank_code", "bank_account")
 

@@ -160,7 +160,7 @@ class Form03Form(BaseForm):
         validators=[Optional(), Length(max=20, message=_l("Số điện thoại dài quá 20 ký tự."))],
     )
     reason = TextAreaField(
-        _l("Lý do (không bắt buộc)"),
+        _l("Lý do không có tại đơn vị (khi báo không có, không bắt buộc)"),  # read for a removal only
         validators=[Optional(), Length(max=900, message=_l("Lý do dài quá 900 ký tự."))],
     )
 

@@ -41,8 +41,12 @@ def bank_names() -> dict[str, str]:
         rest = _NAME_WORDS.sub("", plain)
         # The name's core only after "Ngân hàng"/"NH": alone, "Sài Gòn", "Quân đội" or "Bảo Việt" are a branch's city,
         # a word or an insurer, never a bank.
-        written = [code, bin_, name, legal, f"ngan hang {rest}", f"nh {rest}"]
-        written += [f"{prefix} {kind} {rest}" for prefix in ("ngan hang", "nh") for kind in ("tmcp", "tnhh mtv")]
+        # ...with or without its "Việt Nam" ("Ngân hàng Ngoại thương", "NH Công thương").
+        cores = {rest, rest.removesuffix(" viet nam")} - {""}
+        written = [code, bin_, name, legal]
+        for core in cores:
+            written += [f"{prefix} {core}" for prefix in ("ngan hang", "nh")]
+            written += [f"{prefix} {kind} {core}" for prefix in ("ngan hang", "nh") for kind in ("tmcp", "tnhh mtv")]
         if brand:
             written += [brand, f"{brand} bank"]
         for way in written:

@@ -263,7 +263,7 @@ def test_the_unit_sees_the_offices_requests_for_information_addressed_to_it(
         assert "Bản sao hợp đồng lao động còn hiệu lực" in page and "26/10/2021" in page and _si(an) in page
         assert "Xác nhận số tài khoản của người lao động" in page and "05/11/2021" in page
         assert (
-            "Đơn vị đã gửi Mẫu số 03 ngày 25/10/2021" if locale == "vi" else "Your unit sent Form 03 on 25/10/2021"
+            "Đơn vị đã gửi Mẫu số 03 ngày 25/10/2021" if locale == "vi" else "The unit sent Form 03 on 25/10/2021"
         ) in page
         assert "Ảnh CCCD hai mặt" not in page and "nghi khai sai" not in page
         row = re.search(r"<tr>(?:(?!</tr>).)*Phạm Văn An(?:(?!</tr>).)*</tr>", page, re.S)
@@ -318,7 +318,7 @@ def test_the_unit_answers_a_request_in_words_and_the_caseworker_reads_it(client,
     answers = select(ClaimEvent).where(ClaimEvent.claim_id == an.id, ClaimEvent.action == "answer_info")
     assert [(e.data["request_id"], e.data["note"]) for e in db.session.scalars(answers)] == [(request_id, answer)]
     status = _text(employer.get(f"/employers/{unit.unit_code}"))
-    assert ("Đơn vị đã trả lời ngày" if locale == "vi" else "Your unit answered on") in status
+    assert ("Đơn vị đã trả lời ngày" if locale == "vi" else "The unit answered on") in status  # words for staff too
 
     other_unit = create_employer()
     other = _person(other_unit, "Người Đơn Vị Khác", "needs_review")
@@ -588,7 +588,7 @@ def test_form_02_upload_takes_the_good_rows_and_shows_the_others(client, unit):
     page = _text(response)
     assert response.status_code == 200
     assert "Xác nhận: 1 người" in page and "Không nhận hỗ trợ: 1 người" in page and "Dòng bị từ chối: 1" in page
-    assert "Không có ngân hàng mã &#39;KHONGCO&#39; trong danh sách" in page
+    assert "Không rõ ngân hàng &#39;KHONGCO&#39;" in page
     assert '<td class="num">4</td><td>Ngân hàng (bank_code)</td><td>KHONGCO</td>' in page  # the spreadsheet's row 4
     assert [db.session.get(Claim, c.id).state for c in listed] == ["employer_confirmed", "declined", "listed"]
 
@@ -598,7 +598,7 @@ def test_form_02_upload_takes_the_good_rows_and_shows_the_others(client, unit):
     lines = list(csv.reader(io.StringIO(errors.data.decode("utf-8-sig"))))
     assert lines[0] == ["row", "column", "value", "error_code", "message_vi", "message_en"]
     assert lines[1][:4] == ["4", "bank_code", "KHONGCO", "bank_unknown"]
-    assert "There is no bank with code 'KHONGCO'" in lines[1][5]
+    assert "The bank 'KHONGCO' is not known" in lines[1][5]
     # A forged or another unit's errors file is refused.
     assert client.post(f"/employers/{unit.unit_code}/form-02/errors", data={"errors": token + "x"}).status_code == 400
 
@@ -729,6 +729,16 @@ def test_form_02_columns_headed_by_their_labels_alone_are_read(client, unit):
     assert response.status_code in (200, 302), _text(response)
     assert [db.session.get(Claim, c.id).state for c in (stays, goes)] == ["employer_confirmed", "declined"]
     assert db.session.get(Claim, stays.id).bank_account == "0011223344"
+    # The decline column as the pages name it, "Không nhận hỗ trợ" (without ": ghi x"), refused the whole file.
+    later = _person(unit, "Lê Văn Cường")
+    out = io.StringIO()
+    csv.writer(out).writerows(
+        [["Mã số BHXH", "Ngân hàng", "Số tài khoản", "Không nhận hỗ trợ"], [_si(later), "", "", "x"]]
+    )
+    upload = io.BytesIO(out.getvalue().encode("utf-8-sig"))
+    response = client.post(f"/employers/{unit.unit_code}/form-02/upload", data={"file": (upload, "f.csv")})
+    assert response.status_code in (200, 302), _text(response)
+    assert db.session.get(Claim, later.id).state == "declined"
 
 
 def test_form_02_upload_in_english(client, unit):
@@ -759,15 +769,15 @@ def test_form_02_upload_in_english(client, unit):
             "Tệp không có dòng dữ liệu nào",
             "The file has no data rows",
         ),
-        (  # "(decline)" left out when the header was retyped: its marks would have been passed over, people confirmed
+        (  # a column the form does not read: what it holds would be passed over (a decline retyped another way)
             {
                 "file": (
-                    io.BytesIO("si_code,bank_code,bank_account,Không nhận hỗ trợ\n0100000001,,,x\n".encode()),
+                    io.BytesIO("si_code,bank_code,bank_account,Từ chối\n0100000001,,,x\n".encode()),
                     "mau02.csv",
                 )
             },
-            "Tệp có cột không thuộc Mẫu số 01/02: “không nhận hỗ trợ”.",
-            "The file has columns that are not Form 01/02’s: “không nhận hỗ trợ”.",
+            "Tệp có cột không thuộc Mẫu số 01/02: “từ chối”.",
+            "The file has columns that are not Form 01/02’s: “từ chối”.",
         ),
         (
             {"file": (io.BytesIO(b"si_code,bank_code,bank_account,si_code\n0100000001,,,0100000002\n"), "mau02.csv")},
