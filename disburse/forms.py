@@ -16,10 +16,10 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length, Optional, Regexp, StopValidation
+from wtforms.validators import DataRequired, Length, Optional, Regexp, StopValidation, ValidationError
 
 from disburse.extensions import limiter
-from disburse.formatting import composed, parse_vnd
+from disburse.formatting import composed, number, parse_vnd
 from disburse.programs.calendar import programme_today
 from disburse.registry.codes import UNIT_CODE_PATTERN
 
@@ -35,13 +35,28 @@ def _strip(value: Any) -> Any:
     return composed(value).strip() if isinstance(value, str) else value
 
 
+class MaxLength(Length):
+    """At most ``max`` characters, said with the number grouped as the page's character count says it, and how many
+    were sent ("Tối đa 1.000 ký tự; nội dung có 1.001 ký tự."). Renders as Length does (its ``maxlength`` flag)."""
+
+    def __init__(self, max: int) -> None:
+        super().__init__(max=max)
+
+    def __call__(self, form: Any, field: Any) -> None:
+        length = len(field.data or "")
+        if length > self.max:
+            raise ValidationError(
+                _("Tối đa %(max)s ký tự; nội dung có %(length)s ký tự.", max=number(self.max), length=number(length))
+            )
+
+
 def free_text(max_len: int, required: Any = None) -> list[Any]:
     """A free-text field's checks; ``required``: the message naming what to write, when it may not be left blank (and
     then a text of dots or dashes alone is blank too: a reason printed on a notice, a note kept on a record, says
     something)."""
     validators: list[Any] = [DataRequired(required)] if required is not None else [Optional()]
     validators += [
-        Length(max=max_len, message=_l("Tối đa %(max)d ký tự.")),
+        MaxLength(max_len),
         Regexp(_NO_CONTROL, message=_l("Có ký tự điều khiển không hợp lệ.")),
     ]
     if required is not None:

@@ -556,7 +556,11 @@ def test_approve_from_the_form(signed_in, caseworker):
         ("vi", {}, ["Hãy chọn lý do từ chối.", "Hãy ghi rõ lý do từ chối; lý do này được in trong thông báo."]),
         ("en", {}, ["Choose the reason for refusal.", "Write the reason for refusal; it is printed in the notice."]),
         ("vi", {"reason_code": "zero_months", "reason_text": "x"}, ["Hãy chọn một trong các lựa chọn có trên trang."]),
-        ("en", {"reason_code": "pension_decision", "reason_text": "x" * 1001}, ["At most 1000 characters."]),
+        (
+            "en",
+            {"reason_code": "pension_decision", "reason_text": "x" * 1001},
+            ["At most 1,000 characters; the text has 1,001."],
+        ),
         ("vi", {"reason_code": "pension_decision", "reason_text": "a\x00b"}, ["Có ký tự điều khiển không hợp lệ."]),
     ],
 )
