@@ -106,3 +106,23 @@ def _hasher_of_text(text: str) -> str:
     from argon2 import PasswordHasher
 
     return PasswordHasher().hash(text)
+
+
+def test_the_users_list_says_who_has_not_chosen_a_password_and_who_uses_tokens_only(admin_client, admin):
+    """The list said "Hoạt động" of an account whose one-time password was never replaced, and of an API-only one:
+    an admin could not tell who still had to sign in, or which accounts were integrations'."""
+    waiting = create_user("caseworker", password=PASSWORD, email="cho.dat.mat.khau@bhxh.example.vn")
+    _given_password(admin_client, waiting)
+    tokens_only = create_user("supervisor", email="chi.token@bhxh.example.vn")
+    assert tokens_only.password_hash is None
+    own = create_user("caseworker", password=PASSWORD, email="da.co.mat.khau@bhxh.example.vn")
+    page = admin_client.get("/admin/users?q=bhxh.example.vn").get_data(as_text=True)
+
+    def status(user: User) -> str:
+        row = re.search(rf"<tr>(?:(?!</tr>).)*{re.escape(user.email)}(?:(?!</tr>).)*</tr>", page, re.S)
+        assert row is not None, user.email
+        return re.sub(r"<[^>]+>", " ", re.findall(r"<td>(.*?)</td>", row.group(0), re.S)[-1]).split()
+
+    assert status(waiting) == ["Hoạt", "động", "Chưa", "đặt", "mật", "khẩu", "riêng"]
+    assert status(tokens_only) == ["Hoạt", "động", "Chỉ", "dùng", "token", "API"]
+    assert status(own) == ["Hoạt", "động"]
