@@ -29,7 +29,7 @@ from disburse.auth.models import ROLES
 from disburse.auth.permissions import roles_required
 from disburse.auth.scopes import visible_unit
 from disburse.claims import employer_forms, form_02_job, unit
-from disburse.claims.employer_forms import adjust, adjustment_errors, confirm, known_banks
+from disburse.claims.employer_forms import adjust, adjustment_action, adjustment_errors, confirm, known_banks
 from disburse.claims.outcomes import FormRefused, RowResult
 from disburse.claims.states import STATE_LABELS, TERMINAL_STATES, ClaimState
 from disburse.claims.web_forms import (
@@ -506,8 +506,12 @@ def form_03(unit_code: str) -> ResponseReturnValue:
             elif not result.errors:
                 db.session.commit()
                 flash(_ADJUSTED.get(result.outcome, _ADJUSTED["unchanged"])(result.si_code), "success")
-                if result.claim_id is not None and unit.still_waiting_for_details([result.claim_id]):
-                    flash(_STILL_WAITING, "warning")
+                if (
+                    form.action.data == "correct"
+                    and result.claim_id is not None
+                    and unit.still_waiting_for_details([result.claim_id])
+                ):
+                    flash(_STILL_WAITING, "warning")  # sent again unchanged too: still waiting
                 return redirect(url_for("employers.form_03", unit_code=employer.unit_code))
             # Nothing to undo: the service left nothing behind for a refused row (a savepoint per row).
             for error in result.errors:
@@ -563,7 +567,12 @@ def form_03_upload(unit_code: str) -> ResponseReturnValue:
         return page(400)
     db.session.commit()
     lines = unit.refused_rows(rows, result)
-    corrected = [r.claim_id for r in result.rows if r.outcome == "corrected" and r.claim_id is not None]
+    # The corrections (or the same sent again) that left the person waiting for bank details: the phone alone.
+    corrected = [
+        r.claim_id
+        for (_, cells), r in zip(rows, result.rows, strict=True)
+        if r.outcome in ("corrected", "unchanged") and r.claim_id is not None and adjustment_action(cells) == "correct"
+    ]
     return page(
         upload_result=result.as_dict()["summary"],
         still_waiting=len(unit.still_waiting_for_details(corrected)),

@@ -225,6 +225,12 @@ def test_a_correction_of_the_phone_alone_says_the_person_still_waits_for_bank_de
     page = html.unescape(re.sub(r"\s+", " ", answer.get_data(as_text=True)))
     assert "Vẫn chờ thông tin tài khoản mới để chi trả lại (chỉ điều chỉnh số điện thoại): 1 người" in page
     assert {db.session.get(Claim, c.id).state for c in (an, binh)} == {"awaiting_payment_details"}
+    # The same sent again ("unchanged"): still said.
+    again = client.post(
+        f"/employers/{unit.unit_code}/form-03", data={"action": "correct", "si_code": _si(an), "phone": "0912345678"}
+    )
+    page = html.unescape(client.get(again.headers["Location"]).get_data(as_text=True))
+    assert "Người này vẫn chờ thông tin tài khoản mới để được chi trả lại" in page
 
 
 @pytest.mark.parametrize("suffix", ["csv", "xlsx"])
