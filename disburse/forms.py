@@ -24,6 +24,7 @@ from disburse.programs.calendar import programme_today
 from disburse.registry.codes import UNIT_CODE_PATTERN
 
 _DMY = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 #: Free text may hold tabs and line breaks, no other control character (PostgreSQL refuses NUL outright).
 _NO_CONTROL = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z"
 #: The years a day written in a form may have (a date of birth from 1900, a programme's dates before 2100).
@@ -172,10 +173,12 @@ class DayField(_ReadOrSaid):
         text = _typed(valuelist)
         if not text:
             return
-        if not _DMY.fullmatch(text):
+        # dd/mm/yyyy as people write it, or YYYY-MM-DD as programs do (a date copied from the API or an export).
+        iso = _ISO_DAY.fullmatch(text) is not None
+        if not (iso or _DMY.fullmatch(text)):
             raise ValueError(_l("Ngày ghi theo dạng dd/mm/yyyy, ví dụ 20/11/2021."))
         try:
-            day = datetime.strptime(text, "%d/%m/%Y").date()
+            day = datetime.strptime(text, "%Y-%m-%d" if iso else "%d/%m/%Y").date()
         except ValueError:
             raise ValueError(_l("Ngày %(day)s không có trong lịch.", day=text)) from None
         if not FIRST_YEAR <= day.year <= LAST_YEAR:

@@ -126,7 +126,7 @@ def test_take_the_application(client, desk):
     [
         (
             "vi",
-            {"date_of_birth": "1990-01-01", "national_id": "12", "full_name": ""},
+            {"date_of_birth": "1990/01/01", "national_id": "12", "full_name": ""},
             [
                 "Ngày ghi theo dạng dd/mm/yyyy, ví dụ 20/11/2021.",
                 "Số CMND/CCCD gồm 9 hoặc 12 chữ số.",
