@@ -105,3 +105,33 @@ def test_a_unit_code_is_one_unit_whatever_case_each_file_writes_it_in(db_session
     assert import_file("employees", people).errors == []
     unit_id = db.session.scalar(select(Employer.id).where(Employer.unit_code == "DNX0000002"))
     assert db.session.scalar(select(func.count()).where(Employee.employer_id == unit_id)) == 1
+
+
+def test_migration_0040_puts_the_codes_in_capitals_but_never_merges_two(db_session):
+    """The codes registered before the import stored capitals: each in capitals, but where two units' codes differ
+    in case only, both left as they are (for the office to merge; the upgrade names them)."""
+    import importlib.util
+
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+    from sqlalchemy import select
+
+    from disburse.extensions import db
+    from disburse.registry.models import Employer
+    from tests.factories import create_employer
+
+    units = {code: create_employer(unit_code=code) for code in ("abc0040", "Mix.0040-a", "dnx0040", "DNX0040")}
+    db.session.flush()
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("m0040", root / "migrations/versions/0040_unit_codes_in_capitals.py")
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with Operations.context(MigrationContext.configure(db.session.connection())):
+        migration.upgrade()
+    db.session.expire_all()
+    codes = {
+        code: db.session.scalar(select(Employer.unit_code).where(Employer.id == unit.id))
+        for code, unit in units.items()
+    }
+    assert codes == {"abc0040": "ABC0040", "Mix.0040-a": "MIX.0040-A", "dnx0040": "dnx0040", "DNX0040": "DNX0040"}
