@@ -89,6 +89,9 @@ def _is_api() -> bool:
 def _http_error(exc: HTTPException) -> ResponseReturnValue:
     status = exc.code or 500
     code, vi, en = _HTTP_MESSAGES.get(status, ("error", exc.name, exc.name))
+    if status == 413 and request.max_content_length:  # the limit named, as the pages name it
+        size = request.max_content_length
+        vi, en = f"{vi[:-1]} (tối đa {file_size(size, 'vi')}).", f"{en[:-1]} (at most {file_size(size, 'en')})."
     response = make_response(api_error(status, code, message(vi, en)))
     # What the exception says in its own headers (a 405's Allow, a 429's Retry-After) is kept.
     for name, value in exc.get_headers():

@@ -246,6 +246,11 @@ def test_a_body_over_the_size_limit_is_a_413_before_any_work(app, client, unit):
     )
     assert response.status_code == 413
     assert response.get_json()["error"] == "too_large"
+    # The limit named (a client could not tell how much smaller to send), in the header's language.
+    from disburse.formatting import file_size
+
+    limit = file_size(app.config["MAX_CONTENT_LENGTH"], "en")
+    assert response.get_json()["message"] == f"The request is too large (at most {limit})."
 
 
 def test_an_application_answers_its_reasons_with_their_labels(app, client, db_session):
