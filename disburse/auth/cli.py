@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from disburse.auth import service
 from disburse.auth.models import ROLES, ApiToken, User
 from disburse.extensions import RECORD_ID, db
+from disburse.programs.calendar import VIETNAM_TZ
 
 users_cli = AppGroup("users", help="Người dùng: tạo, đặt mật khẩu, khoá / Manage users.")
 tokens_cli = AppGroup("tokens", help="Token API: tạo, liệt kê, thu hồi / Manage API tokens.")
@@ -158,7 +159,8 @@ def create_token(email: str, name: str) -> None:
 
 
 def _when(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+    """A moment as the pages show it: dd/mm/yyyy HH:MM, Vietnam's time (it was UTC here, and the pages' time there)."""
+    return value.astimezone(VIETNAM_TZ).strftime("%d/%m/%Y %H:%M") if value else "-"
 
 
 @tokens_cli.command("list")

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from config import ConfigError, Development
 from disburse.auth.models import ApiToken, AuditLog
 from disburse.auth.service import create_token, token_digest, user_for_token
+from disburse.programs.calendar import VIETNAM_TZ
 from tests.factories import create_employee, create_user
 
 
@@ -77,7 +78,8 @@ def test_a_revoked_token_is_401_at_once(client, cli, admin, url):
     assert audit.data["prefix"] == token[:12]
     # Again: said so (it printed "Revoked" as if it had just been done), nothing more audited.
     again = cli.invoke(args=["tokens", "revoke", str(_row(token).id)])
-    assert again.exit_code == 0 and f"was already revoked on {_row(token).revoked_at:%Y-%m-%d}" in again.output
+    when = _row(token).revoked_at.astimezone(VIETNAM_TZ)
+    assert again.exit_code == 0 and f"was already revoked on {when:%d/%m/%Y %H:%M}" in again.output
     assert AuditLog.query.filter_by(action="token.revoke", object_id=str(_row(token).id)).count() == 1
 
 
@@ -120,6 +122,9 @@ def test_tokens_list_shows_status_and_dates_but_never_the_token(cli, admin, db_s
     for token in (live, revoked, expired):
         assert token not in result.output
     assert "has no API tokens" in cli.invoke(args=["tokens", "list", "--email", create_user("admin").email]).output
+    # Moments as the pages show them, Vietnam's time (they were UTC here).
+    created = _row(live).created_at.astimezone(VIETNAM_TZ).strftime("%d/%m/%Y %H:%M")
+    assert created in by_name["bank-file"] and "UTC" not in result.output
 
 
 def test_last_used_is_recorded_at_most_once_a_minute(client, admin, url, db_session):
