@@ -44,6 +44,7 @@ from disburse.claims.web_forms import (
     WorkforceSearchForm,
 )
 from disburse.extensions import db
+from disburse.formatting import number
 from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
@@ -109,9 +110,15 @@ def find() -> ResponseReturnValue:
 @roles_required(*ROLES)
 def status(unit_code: str) -> ResponseReturnValue:
     program, employer = current_program(), unit_or_404(unit_code)
+    summary = unit_summary(program, employer)
     form = WorkforceSearchForm(formdata=request.args)
+    # Each state with how many of the unit's people are in it (the rollups the page's figures read): a unit sees
+    # where its people are before it filters, and which filters would show nobody.
+    counts = summary["progress"]["by_state"]
     form.state.choices = [("", _("Mọi trạng thái"))] + [
-        (state.value, say(*STATE_LABELS[state])) for state in ClaimState if state in STATE_LABELS
+        (state.value, f"{say(*STATE_LABELS[state])} ({number(counts.get(state.value, 0))})")
+        for state in ClaimState
+        if state in STATE_LABELS
     ]
     valid = form.validate()
     query = (form.q.data or "") if valid else ""
@@ -133,7 +140,7 @@ def status(unit_code: str) -> ResponseReturnValue:
         page=page,
         pages=max(1, ceil(found / PAGE_SIZE)),
         nothing_due=TERMINAL_STATES,
-        **unit_summary(program, employer),
+        **summary,
     ), (200 if valid else 400)
 
 

@@ -1139,6 +1139,10 @@ def test_the_status_page_shows_the_people_in_one_state_and_the_home_page_links_t
     assert _text(employer.get(f"/employers/{unit.unit_code}?state=paid")).count("Đã chi trả ngày") == 3
     none = _text(employer.get(f"/employers/{unit.unit_code}?state=payment_failed"))  # nobody: no search to retry
     assert "0 người ở trạng thái này." in none and "Hãy thử họ tên không dấu" not in none
+    # The filter's states say how many are in each, before one is chosen.
+    options = dict(re.findall(r'<option[^>]*value="(\w+)"[^>]*>([^<]+)</option>', none))
+    assert options["awaiting_payment_details"].endswith("(1)") and options["paid"].endswith("(3)")
+    assert options["payment_failed"].endswith("(0)")
     nonsense = employer.get(f"/employers/{unit.unit_code}?state=nonsense")
     assert nonsense.status_code == 400
     # WTForms' own words come in ours, in the page's language (they came in English on Vietnamese pages).
