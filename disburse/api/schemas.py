@@ -12,6 +12,8 @@ the caller's language. Rules that need the database (the registry, a claim's sta
 - Bodies are JSON objects (an empty body is ``{}``), read strictly: ``"5"`` is not a number, ``1`` is not text.
 - Query strings are text: an empty value is an absent one, numbers are digits (:data:`QUERY_INT`), yes or no is
   ``true`` or ``false`` (:data:`QUERY_BOOL`).
+- A name given twice (a query parameter, a key in one JSON object) is refused, never read as its first or last
+  value: :data:`GIVEN_TWICE`.
 - A field may carry :class:`Msg` metadata: the message for its errors when the generic one would say less.
 """
 
@@ -146,6 +148,8 @@ CONTROL_MSG = Msg(
 )
 #: What a required field left out or given blank says, in every body (:func:`left_out`).
 REQUIRED = ("Trường này là bắt buộc.", "This field is required.")
+#: A query parameter or a JSON object's key given more than once: which value was meant cannot be told.
+GIVEN_TWICE = ("Trường này được gửi nhiều lần; chỉ gửi một lần.", "This field is given more than once; give it once.")
 #: A required text field given blank: "required", as when it is missing.
 BLANK_IS_MISSING = Msg(*REQUIRED, frozenset({"string_too_short"}))
 
@@ -398,10 +402,41 @@ def left_out(model: type[BaseModel], values: Any) -> dict[str, tuple[str, str]]:
     }
 
 
+class _Pairs(list[tuple[str, Any]]):
+    """A JSON object as its key-value pairs, in order and repeats kept."""
+
+
+def _repeated_keys(raw: bytes) -> dict[str, tuple[str, str]]:
+    """The keys given twice in one object of a JSON body, by where they sit (``rows.0.si_code``): a parser keeps
+    the last of them, when the client who sent two values meant one of them."""
+    try:
+        document = json.loads(raw, object_pairs_hook=_Pairs)
+    except (ValueError, RecursionError):
+        return {}  # the model's validation says what is wrong with it
+    repeated: dict[str, tuple[str, str]] = {}
+    stack: list[tuple[Any, str]] = [(document, "")]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, _Pairs):
+            seen: set[str] = set()
+            for key, item in value:
+                path = f"{where}.{key}" if where else key
+                if key in seen:
+                    repeated[path] = GIVEN_TWICE
+                seen.add(key)
+                stack.append((item, path))
+        elif isinstance(value, list):
+            stack.extend((item, f"{where}.{index}" if where else str(index)) for index, item in enumerate(value))
+    return repeated
+
+
 def _read_body(model: type[ApiModel]) -> tuple[ApiModel | None, dict[str, tuple[str, str]]]:
     raw = request.get_data(cache=True)
     if not raw.strip():
         raw = b"{}"
+    twice = _repeated_keys(raw)
+    if twice:
+        return None, twice
     try:
         parsed = model.model_validate_json(raw)
     except ValidationError as exc:
@@ -429,6 +464,9 @@ def validated(spec: Endpoint) -> tuple[dict[str, Any], dict[str, tuple[str, str]
     if spec.query is None and not spec.any_query:  # a route that reads none takes none, as a QueryModel its own
         for name in request.args:
             errors.setdefault(name, ("Trường này không được nhận.", "This field is not accepted."))
+    for name, given in request.args.lists():
+        if len(given) > 1 and not spec.any_query:
+            errors.setdefault(name, GIVEN_TWICE)
     values: dict[str, Any] = {}
     for key, model, source in (("path", spec.path, request.view_args or {}), ("query", spec.query, None)):
         if model is None:

@@ -414,6 +414,26 @@ def test_an_unknown_field_or_a_wrong_type_is_the_422_envelope_in_both_languages(
     assert db.session.get(Claim, claim.id).state == "needs_review"  # nothing changed
 
 
+GIVEN_TWICE_EN = "This field is given more than once; give it once."
+
+
+def test_a_key_given_twice_deep_in_a_body_is_named_where_it_sits_and_nothing_changes(client, db_session):
+    """A parser would keep the last value: the unit meant one of the two, and which cannot be told."""
+    claim = create_claim("listed")
+    token = create_token(create_user("admin"))
+    si_code = db.session.get(Employee, claim.employee_id).si_code
+    body = f'{{"rows": [{{"si_code": "{si_code}", "decline": true, "decline": false}}]}}'
+    response = client.post(
+        f"{PREFIX}/employers/{_unit(claim)}/confirmations",
+        data=body,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"},
+    )
+    assert response.status_code == 422
+    assert response.get_json()["fields"] == {"rows.0.decline": GIVEN_TWICE_EN}
+    assert db.session.get(Claim, claim.id).state == "listed"
+
+
 def test_a_form_row_of_the_wrong_shape_names_the_row_and_field(client, db_session):
     claim = create_claim("listed")
     token = create_token(create_user("admin"))
@@ -443,7 +463,8 @@ def test_a_route_refusing_a_request_answers_a_status_its_document_lists(
 ):
     """Derived from the route, not listed by hand: a query parameter it does not take (422, but where any query is
     passed over), a value no route takes (422), a write signed in by the session cookie that is not JSON (400),
-    no user at all (401 where one is needed). Each answer's status is in the document, with the API's error shape."""
+    no user at all (401 where one is needed), a query parameter or a body's key given twice (422, never read as one
+    of its values). Each answer's status is in the document, with the API's error shape."""
     limiter.reset()
     rule = next(rule for m, p, rule in operations(app) if (m, p) == (method, path))
     spec = spec_of(app.view_functions[rule.endpoint])
@@ -460,6 +481,18 @@ def test_a_route_refusing_a_request_answers_a_status_its_document_lists(
     control = client.open(_any_url(path, "?zz=%01"), method=method, json=body, headers=bearer)
     assert control.status_code == 422 and "zz" in control.get_json()["fields"]
     answers.append(control)
+    if spec.query is not None:
+        name = next(iter(spec.query.model_fields))
+        twice = client.open(_any_url(path, f"?{name}=1&{name}=1"), method=method, json=body, headers=bearer)
+        assert twice.status_code == 422 and twice.get_json()["fields"][name] == GIVEN_TWICE_EN
+        answers.append(twice)
+    if spec.body is not None:
+        repeated = '{"zz": 1, "zz": 1}'
+        twice = client.open(
+            _any_url(path, ""), method=method, data=repeated, content_type="application/json", headers=bearer
+        )
+        assert twice.status_code == 422 and twice.get_json()["fields"] == {"zz": GIVEN_TWICE_EN}
+        answers.append(twice)
     answers.append(client.open(_any_url(path, ""), method=method, json=body))  # nobody
     if method == "POST":
         sign_in(client, admin)
