@@ -395,6 +395,7 @@ ROUTES: dict[str, Route] = {
     "employers.find": Route(lambda _: "/employers/", {"GET": 200}, {"GET": 302}),
     "employers.status": Route(lambda unit: f"/employers/{unit}?q=nguyen", records=_units),
     "employers.form_01": Route(lambda unit: f"/employers/{unit}/form-01", records=_units),
+    "employers.status_file": Route(lambda unit: f"/employers/{unit}/status-file", records=_units),
     "employers.form_02": Route(lambda unit: f"/employers/{unit}/form-02", records=_units),
     "employers.form_02_upload": Route(
         lambda unit: f"/employers/{unit}/form-02/upload", records=_units, form=_form_02_file

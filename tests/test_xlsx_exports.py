@@ -23,7 +23,7 @@ from disburse.payments import cash_cli
 from disburse.payments.cash import CashListRow
 from disburse.reports.rollups import take_snapshots
 from disburse.reports.service import Area
-from tests.factories import create_claim, create_employee, create_employer, nq116
+from tests.factories import create_claim, create_employee, create_employer, create_user, nq116
 
 MONEY, COUNT, PERCENT, TEXT = "money", "count", "percent", "text"
 NUMBER_FORMATS = {MONEY: "#,##0", COUNT: "#,##0", PERCENT: "0.0"}
@@ -72,6 +72,17 @@ def _table(area: Area) -> Callable[[Any, Any, Path], Path]:
 def _monthly(app: Any, unit: Any, tmp_path: Path) -> Path:
     rows = monthly_report(nq116().id, date(2021, 10, 1), date(2021, 12, 6))
     return _bytes(monthly_file(rows, "10/2021"), tmp_path)
+
+
+def _unit_status(app: Any, unit: Any, tmp_path: Path) -> Path:
+    user = create_user("employer", employer_unit=unit.unit_code)
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+    response = client.get(f"/employers/{unit.unit_code}/status-file")
+    assert response.status_code == 200
+    return _bytes(response.data, tmp_path)
 
 
 def _outreach(app: Any, unit: Any, tmp_path: Path) -> Path:
@@ -147,6 +158,15 @@ EXPORTS: dict[str, tuple[Callable[[Any, Any, Path], Path], dict[str, str]]] = {
             "Chờ thông tin tài khoản / Awaiting details": COUNT,
             "Cần xác minh / Needs review": COUNT,
             "Đang xác nhận, kiểm tra / Being confirmed or checked": COUNT,
+        },
+    ),
+    "unit_status": (
+        _unit_status,
+        {
+            "Mã số BHXH / SI code": TEXT,
+            "Mức hỗ trợ (đồng) / Amount (VND)": MONEY,
+            "Ngân hàng / Bank": TEXT,
+            "Số tài khoản / Account": TEXT,
         },
     ),
     "outreach": (

@@ -12,6 +12,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from math import ceil
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ from disburse.claims.web_forms import (
 )
 from disburse.extensions import db
 from disburse.formatting import number
-from disburse.programs.calendar import programme_today
+from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.reference.service import bank_choices
@@ -106,20 +107,28 @@ def find() -> ResponseReturnValue:
     return page, 400 if form.unit.errors else 200
 
 
+def _workforce_search(counts: dict[str, int] | None = None) -> WorkforceSearchForm:
+    """The status page's search and state filter, read from the query string; each state with its ``counts``."""
+    form = WorkforceSearchForm(formdata=request.args)
+    form.state.choices = [("", _("Mọi trạng thái"))] + [
+        (
+            state.value,
+            say(*STATE_LABELS[state]) + (f" ({number(counts.get(state.value, 0))})" if counts is not None else ""),
+        )
+        for state in ClaimState
+        if state in STATE_LABELS
+    ]
+    return form
+
+
 @bp.get("/<unit_code>")
 @roles_required(*ROLES)
 def status(unit_code: str) -> ResponseReturnValue:
     program, employer = current_program(), unit_or_404(unit_code)
     summary = unit_summary(program, employer)
-    form = WorkforceSearchForm(formdata=request.args)
     # Each state with how many of the unit's people are in it (the rollups the page's figures read): a unit sees
     # where its people are before it filters, and which filters would show nobody.
-    counts = summary["progress"]["by_state"]
-    form.state.choices = [("", _("Mọi trạng thái"))] + [
-        (state.value, f"{say(*STATE_LABELS[state])} ({number(counts.get(state.value, 0))})")
-        for state in ClaimState
-        if state in STATE_LABELS
-    ]
+    form = _workforce_search(summary["progress"]["by_state"])
     valid = form.validate()
     query = (form.q.data or "") if valid else ""
     state = (form.state.data or "") if valid else ""
@@ -142,6 +151,24 @@ def status(unit_code: str) -> ResponseReturnValue:
         nothing_due=TERMINAL_STATES,
         **summary,
     ), (200 if valid else 400)
+
+
+@bp.get("/<unit_code>/status-file")
+@roles_required(*ROLES)
+def status_file(unit_code: str) -> ResponseReturnValue:
+    """The status page's table as a spreadsheet (.xlsx; ``?format=csv`` for CSV): every person the page's search and
+    state filter show, on one sheet, with the day each was paid."""
+    program, employer = current_program(), unit_or_404(unit_code)
+    form = _workforce_search()
+    if not form.validate():
+        abort(400)
+    fmt = "csv" if request.args.get("format") == "csv" else "xlsx"
+    rows = unit.status_table(program, employer, form.q.data or "", form.state.data or "", str(get_locale()))
+    body = table_bytes(
+        fmt, unit.STATUS_HEADER, rows, title=f"Trang thai {employer.unit_code}", formats=unit.STATUS_FORMATS
+    )
+    moment = datetime.now(VIETNAM_TZ)
+    return download(body, f"trang-thai-{employer.unit_code}-{moment:%Y%m%d-%H%M}.{fmt}")
 
 
 @bp.get("/<unit_code>/form-01")

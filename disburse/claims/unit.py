@@ -24,15 +24,16 @@ from sqlalchemy import and_, case, func, not_, or_, select, text
 from disburse.claims.employer_forms import adjustment_action, adjustments_closed, late_form_02_clause
 from disburse.claims.models import Claim
 from disburse.claims.outcomes import FormResult, text_value
-from disburse.claims.states import CLOSED_STATES, STATE_LABELS, ClaimState
+from disburse.claims.states import CLOSED_STATES, STATE_LABELS, TERMINAL_STATES, ClaimState
 from disburse.extensions import db
 from disburse.formatting import moment, number, vietnamese_name_key
 from disburse.payments import reasons as payment_reasons
-from disburse.programs.calendar import programme_today, working_days_between
+from disburse.programs.calendar import VIETNAM_TZ, programme_today, working_days_between
 from disburse.programs.models import Program
 from disburse.registry.models import Employee, Employer
 from disburse.spreadsheets import (
     COUNT,
+    DATE,
     MONEY,
     TEXT,
     TooManyRows,
@@ -406,6 +407,46 @@ def form_01_table(program: Program, employer: Employer) -> tuple[list[str], list
         for n, (claim, employee) in enumerate(claims, start=1)
     ]
     return header, rows
+
+
+#: The unit's payout status as a spreadsheet (the status page's table, every page of it), headers in both languages
+#: as the other files the offices pass around; the states and reasons in the reader's language.
+STATUS_HEADER = [
+    "Mã số BHXH / SI code",
+    "Họ và tên / Full name",
+    "Trạng thái / Status",
+    "Mức hỗ trợ (đồng) / Amount (VND)",
+    "Hình thức nhận / Paid by",
+    "Ngân hàng / Bank",
+    "Số tài khoản / Account",
+    "Ngày chi trả / Paid on",
+    "Lý do, việc cần làm / Reason, what to do",
+]
+STATUS_FORMATS = [TEXT, None, None, MONEY, None, TEXT, TEXT, DATE, None]
+
+
+def status_table(program: Program, employer: Employer, query: str, state: str, locale: str) -> list[list[Any]]:
+    """The rows of :data:`STATUS_HEADER`: the unit's people matching ``query`` and ``state`` (as the status page
+    filters them), in the page's order. Nothing owed (declined, removed, refused): no amount and no account."""
+    paid_by = {"bank": ("Chuyển khoản", "Bank transfer"), "cash": ("Tiền mặt tại cơ quan BHXH", "Cash at the office")}
+    english = locale == "en"
+    rows = []
+    for person in workforce(program, employer, query, *([Claim.state == state] if state else [])):
+        owed = person.state not in TERMINAL_STATES
+        rows.append(
+            [
+                person.si_code,
+                person.full_name,
+                person.state_label(locale),
+                person.amount_vnd if owed else None,
+                paid_by[person.payout][english] if owed and person.payout in paid_by else None,
+                person.bank_code if owed and person.payout == "bank" else None,
+                person.bank_account if owed and person.payout == "bank" else None,
+                person.paid_at.astimezone(VIETNAM_TZ).date() if person.state == "paid" and person.paid_at else None,
+                person.reason_text(locale),
+            ]
+        )
+    return rows
 
 
 #: The errors file of a returned form: one line per error, as the registry import's errors file.

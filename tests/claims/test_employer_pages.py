@@ -7,7 +7,7 @@ import csv
 import html
 import io
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 
 import openpyxl
@@ -526,6 +526,53 @@ def test_scope_other_units_roles_and_signed_out(client, unit, workforce, app):
     assert caseworker.get(f"/employers/{unit.unit_code}/form-02").status_code == 403
     signed_out = app.test_client().get(f"/employers/{unit.unit_code}")
     assert signed_out.status_code == 302 and signed_out.headers["Location"].startswith("/login?next=")
+
+
+def _status_file(
+    client, unit, query: str = ""
+) -> tuple[list[str], list[list[object]], openpyxl.worksheet.worksheet.Worksheet]:
+    response = client.get(f"/employers/{unit.unit_code}/status-file{query}")
+    assert response.status_code == 200, response.data[:300]
+    assert re.search(
+        rf"filename=trang-thai-{unit.unit_code}-\d{{8}}-\d{{4}}\.xlsx", response.headers["Content-Disposition"]
+    )
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
+    header, *rows = ([cell.value for cell in row] for row in sheet.iter_rows())
+    return header, rows, sheet
+
+
+def test_the_status_list_downloads_whole_in_the_pages_order_with_the_day_paid(client, unit, workforce, db_session):
+    """The page shows 100 people at a time; the unit's HR tells its staff from the whole list, in a spreadsheet."""
+    paid = workforce["paid"][0]
+    paid.paid_at = datetime(2021, 10, 22, 20, 30, tzinfo=UTC)  # 03:30 on 23/10 in Vietnam
+    db_session.flush()
+    client = _employer(client, unit)
+    page = _text(client.get(f"/employers/{unit.unit_code}"))
+    assert f"/employers/{unit.unit_code}/status-file" in html.unescape(page)
+    header, rows, sheet = _status_file(client, unit)
+    assert header == unit_forms.STATUS_HEADER
+    names = [row[1] for row in rows]
+    assert names == ["Phạm Văn An", "Trần Thị Ánh", "Lê Văn Bình", "Đỗ Minh Đức", "Hoàng Thị Hà", "Nguyễn Thị Yến"]
+    by_name = {row[1]: row for row in rows}
+    assert by_name["Trần Thị Ánh"][2:5] == ["Đã chi trả", 2_100_000, "Chuyển khoản"]
+    assert by_name["Trần Thị Ánh"][7] == datetime(2021, 10, 23, 0, 0)  # a date cell, Vietnam's day
+    assert by_name["Hoàng Thị Hà"][2:8] == ["Không nhận hỗ trợ", None, None, None, None, None]  # nothing owed
+    assert by_name["Nguyễn Thị Yến"][8].startswith("Tài khoản đã đóng. Hãy gửi Mẫu số 03")
+    assert by_name["Phạm Văn An"][0] == _si(workforce["listed"])  # text: the leading zero kept
+    amount, day = sheet.cell(row=3, column=4), sheet.cell(row=3, column=8)
+    assert (amount.number_format, day.number_format) == ("#,##0", "dd/mm/yyyy")
+
+
+def test_the_status_list_keeps_the_pages_filters_and_language(client, unit, workforce):
+    client = _employer(client, unit, "en")
+    _, rows, _ = _status_file(client, unit, "?state=paid")
+    assert [row[2] for row in rows] == ["Paid"] * 3 and {row[4] for row in rows} == {"Bank transfer"}
+    _, rows, _ = _status_file(client, unit, "?q=yen")
+    assert [row[1] for row in rows] == ["Nguyễn Thị Yến"] and rows[0][8].startswith("Closed account. Send Form 03")
+    response = client.get(f"/employers/{unit.unit_code}/status-file?format=csv&state=declined")
+    lines = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert lines[0] == unit_forms.STATUS_HEADER and [line[1] for line in lines[1:]] == ["Hoàng Thị Hà"]
+    assert client.get(f"/employers/{unit.unit_code}/status-file?state=nonsense").status_code == 400
 
 
 # ------------------------------------------------------------------------------------------------ progress API
