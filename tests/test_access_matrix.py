@@ -310,6 +310,19 @@ def _users(world: World, active: bool = True) -> Records:
     return Records(near.id, far.id, far.id + 100_000)
 
 
+def _tokens(world: World) -> Records:
+    """(user id, the id of one of their API tokens)."""
+    from disburse.auth.models import ApiToken
+    from disburse.auth.service import create_token
+
+    near, far = create_user("caseworker"), create_user("caseworker", district=world.far_district)
+    pairs = []
+    for user in (near, far):
+        create_token(user)
+        pairs.append((user.id, db.session.scalar(select(ApiToken.id).where(ApiToken.user_id == user.id))))
+    return Records(pairs[0], pairs[1], (far.id + 100_000, 2_000_000_000))
+
+
 def _confirmed(_: Any) -> dict[str, str]:
     """The post from the page that asks to confirm (a deactivation, a new password)."""
     return {"confirmed": "1"}
@@ -535,6 +548,12 @@ ROUTES: dict[str, Route] = {
         success=302,
     ),
     "admin.user_password": Route(lambda user_id: f"/admin/users/{user_id}/password", records=_users, form=_confirmed),
+    "admin.user_token_new": Route(
+        lambda user_id: f"/admin/users/{user_id}/tokens", records=_users, form=lambda _: {"name": "Cổng tỉnh"}
+    ),
+    "admin.user_token_revoke": Route(
+        lambda pair: f"/admin/users/{pair[0]}/tokens/{pair[1]}/revoke", records=_tokens, success=302, form=_confirmed
+    ),
     "admin.programme": Route(lambda _: "/admin/programme", {"GET": 200}, {"GET": 302}),
     "admin.programme_update": Route(
         lambda program_id: f"/admin/programme/{program_id}",

@@ -35,6 +35,7 @@ SAMPLE_ARGUMENTS = {
     "batch_id": 1,
     "employee_id": 1,
     "request_id": 1,
+    "token_id": 1,
 }
 
 

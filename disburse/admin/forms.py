@@ -98,6 +98,19 @@ class ActionForm(BaseForm):
     """A button that changes something: only the CSRF token."""
 
 
+class TokenForm(BaseForm):
+    """A new API token for the user: a label to tell it apart (the integration that uses it)."""
+
+    name = StringField(
+        _l("Tên token (hệ thống nào dùng nó)"),
+        validators=[
+            Optional(),
+            Length(max=100, message=_l("Tối đa %(max)d ký tự.")),
+            Regexp(_NO_CONTROL, message=_l("Có ký tự điều khiển không hợp lệ.")),
+        ],
+    )
+
+
 class ConfirmActionForm(BaseForm):
     """A button whose change the page cannot undo (a locked account, a password replaced): the first post asks once
     more, on a page of its own saying what will happen; the post from there (``confirmed`` = 1) does it."""

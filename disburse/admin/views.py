@@ -7,7 +7,7 @@ refused request comes back on its form with the service's message in the user's 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -27,9 +27,11 @@ from disburse.admin.forms import (
     ImportForm,
     MaxFailuresForm,
     NewUserForm,
+    TokenForm,
     UserSearchForm,
 )
-from disburse.auth.models import ROLES, User
+from disburse.auth import service as auth_service
+from disburse.auth.models import ROLES, ApiToken, User
 from disburse.auth.permissions import roles_required
 from disburse.background import QueueNames
 from disburse.casework.views import pick
@@ -253,22 +255,35 @@ def _edit_form(user: User) -> EditUserForm:
     return form
 
 
-def _user_page(user: User, form: EditUserForm, general: list[str]) -> str:
+def _user_page(user: User, form: EditUserForm, general: list[str], token_form: TokenForm | None = None) -> str:
+    now = datetime.now(UTC)
+    tokens = [(token, auth_service.token_status(token, now)) for token in auth_service.tokens_of(user)]
     return render_template(
-        "admin/user_edit.html", user=user, form=form, general=general, action_form=ActionForm(formdata=None)
+        "admin/user_edit.html",
+        user=user,
+        form=form,
+        general=general,
+        action_form=ActionForm(formdata=None),
+        tokens=tokens,
+        token_form=token_form or TokenForm(formdata=None),
+        token_days=current_app.config["DISBURSE_TOKEN_DAYS"],
     )
 
 
-def _asked_first(user: User, action: str) -> ResponseReturnValue | None:
-    """The page asking to confirm ``action`` (``deactivate``, ``password``) on ``user``, unless the post comes from
-    it; a post without its CSRF token is a 400."""
+def _asked_first(user: User, action: str, **context: Any) -> ResponseReturnValue | None:
+    """The page asking to confirm ``action`` (``deactivate``, ``password``, ``revoke`` a ``token``) on ``user``,
+    unless the post comes from it; a post without its CSRF token is a 400."""
     form = ConfirmActionForm()
     if not form.validate_on_submit():
         abort(400)
     if form.confirmed.data == "1":
         return None
     return render_template(
-        "admin/user_confirm.html", user=user, action=action, action_form=ConfirmActionForm(formdata=None, confirmed="1")
+        "admin/user_confirm.html",
+        user=user,
+        action=action,
+        action_form=ConfirmActionForm(formdata=None, confirmed="1"),
+        **context,
     )
 
 
@@ -317,6 +332,43 @@ def user_password(user_id: int) -> ResponseReturnValue:
     password = service.reset_password(user, actor=_user())
     db.session.commit()
     return render_template("admin/password.html", user=user, password=password, created=False)
+
+
+@bp.post("/users/<int:user_id>/tokens")
+@roles_required("admin")
+def user_token_new(user_id: int) -> ResponseReturnValue:
+    """A new API token for the user (an integration's account), shown on this answer only; audited as the admin's."""
+    user = _user_or_404(user_id)
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _user_page(user, _edit_form(user), [], form), 400
+    try:
+        token = auth_service.create_token(user, form.name.data or "", actor=_user())
+    except auth_service.UserError as exc:
+        db.session.rollback()
+        return _user_page(user, _edit_form(user), [pick((exc.vi, exc.en))], form), 400
+    db.session.commit()
+    return render_template("admin/token.html", user=user, token=token, name=form.name.data or "")
+
+
+@bp.post("/users/<int:user_id>/tokens/<int(max=2147483647):token_id>/revoke")
+@roles_required("admin")
+def user_token_revoke(user_id: int, token_id: int) -> ResponseReturnValue:
+    """End one of the user's API tokens at once, after asking (an integration using it stops working)."""
+    user = _user_or_404(user_id)
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        abort(404)
+    if (asked := _asked_first(user, "revoke", token=token)) is not None:
+        return asked
+    was_working = auth_service.token_status(token) == "active"
+    auth_service.revoke_token(token.id, actor=_user())
+    db.session.commit()
+    if was_working:
+        flash(_("Đã thu hồi token %(prefix)s…; token này không dùng được nữa.", prefix=token.prefix), "success")
+    else:
+        flash(_("Token %(prefix)s… đã không dùng được từ trước; không có gì thay đổi.", prefix=token.prefix), "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id, _anchor="tokens"))
 
 
 # ---------------------------------------------------------------------------------------------------- programme

@@ -387,9 +387,10 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(user: User, name: str = "", *, now: datetime | None = None) -> str:
+def create_token(user: User, name: str = "", *, now: datetime | None = None, actor: User | None = None) -> str:
     """Create an API token for ``user`` that works for DISBURSE_TOKEN_DAYS days, and return it; only its SHA-256 is
-    stored. Refused (UserError) for a deactivated user: a token made then would come alive with the account."""
+    stored. Refused (UserError) for a deactivated user: a token made then would come alive with the account.
+    ``actor``: the admin who made it on the pages (None: an operator's command)."""
     if not user.active:
         raise UserError(
             f"Tài khoản {user.email} đã bị khoá: không tạo token.",
@@ -407,7 +408,7 @@ def create_token(user: User, name: str = "", *, now: datetime | None = None) -> 
     )
     db.session.add(row)
     db.session.flush()
-    _audit("token.create", "api_token", row.id, {"user_id": user.id, "prefix": row.prefix})
+    _audit("token.create", "api_token", row.id, {"user_id": user.id, "prefix": row.prefix}, actor=actor)
     return token
 
 
@@ -422,14 +423,14 @@ def token_status(token: ApiToken, now: datetime | None = None) -> str:
     return "expired" if token.expires_at <= (now or datetime.now(UTC)) else "active"
 
 
-def revoke_token(token_id: int) -> ApiToken | None:
+def revoke_token(token_id: int, *, actor: User | None = None) -> ApiToken | None:
     """Revoke the token with ``token_id`` (already revoked: unchanged); None when there is no such token."""
     row = db.session.get(ApiToken, token_id, with_for_update=True)
     if row is None:
         return None
     if row.revoked_at is None:
         row.revoked_at = datetime.now(UTC)
-        _audit("token.revoke", "api_token", row.id, {"user_id": row.user_id, "prefix": row.prefix})
+        _audit("token.revoke", "api_token", row.id, {"user_id": row.user_id, "prefix": row.prefix}, actor=actor)
         db.session.flush()
     return row
 
