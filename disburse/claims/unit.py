@@ -449,8 +449,9 @@ def status_table(program: Program, employer: Employer, query: str, state: str, l
     return rows
 
 
-#: The errors file of a returned form: one line per error, as the registry import's errors file.
-ERRORS_HEADER = ("row", "column", "value", "error_code", "message_vi", "message_en")
+#: The errors file of a returned form: one line per error, as the registry import's errors file, with the row's
+#: person (SI code and name as the row gives them), so that a unit can sort and find them without the sheet beside it.
+ERRORS_HEADER = ("row", "si_code", "full_name", "column", "value", "error_code", "message_vi", "message_en")
 
 #: Form 03 as a spreadsheet, for many adjustments at once: (label, name). The list of the people waiting for new bank
 #: details comes with the first three filled in and ``correct`` as the action; the name and why the payment failed are
@@ -532,15 +533,28 @@ def _left_blank(cells: dict[str, Any]) -> bool:
 
 def refused_rows(
     rows: Sequence[tuple[int, dict[str, Any]]], result: FormResult
-) -> list[tuple[int, str, Any, str, str, str]]:
-    """Every error of a returned spreadsheet's refused rows: (the row number the spreadsheet shows, column, value,
-    code, Vietnamese, English), the errors file's lines."""
-    return [
-        (rows[r.row - 1][0], e.field, rows[r.row - 1][1].get(e.field), e.code, e.message_vi, e.message_en)
-        for r in result.rows
-        if r.outcome == "error"
-        for e in r.errors
-    ]
+) -> list[tuple[int, Any, Any, str, Any, str, str, str]]:
+    """Every error of a returned spreadsheet's refused rows: (the row number the spreadsheet shows, the row's SI code
+    and name, column, value, code, Vietnamese, English), the errors file's lines (:data:`ERRORS_HEADER`)."""
+    lines = []
+    for r in result.rows:
+        if r.outcome != "error":
+            continue
+        number, cells = rows[r.row - 1]
+        for e in r.errors:
+            lines.append(
+                (
+                    number,
+                    cells.get("si_code"),
+                    cells.get("full_name"),
+                    e.field,
+                    cells.get(e.field),
+                    e.code,
+                    e.message_vi,
+                    e.message_en,
+                )
+            )
+    return lines
 
 
 #: Rows a returned Form 02 may have beyond the unit's list (people added by mistake, each refused on its row).

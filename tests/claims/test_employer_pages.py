@@ -636,16 +636,17 @@ def test_form_02_upload_takes_the_good_rows_and_shows_the_others(client, unit):
     assert response.status_code == 200
     assert "Xác nhận: 1 người" in page and "Không nhận hỗ trợ: 1 người" in page and "Dòng bị từ chối: 1" in page
     assert "Không rõ ngân hàng &#39;KHONGCO&#39;" in page
-    assert '<td class="num">4</td><td>Ngân hàng (bank_code)</td><td>KHONGCO</td>' in page  # the spreadsheet's row 4
+    refused = _si(listed[2])  # the file has no name column: the person by their SI code alone
+    assert f'<td class="num">4</td><td>{refused}</td><td>Ngân hàng (bank_code)</td><td>KHONGCO</td>' in page  # row 4
     assert [db.session.get(Claim, c.id).state for c in listed] == ["employer_confirmed", "declined", "listed"]
 
     token = re.search(r'name="errors" type="hidden" value="([^"]+)"', response.get_data(as_text=True)).group(1)
     errors = client.post(f"/employers/{unit.unit_code}/form-02/errors", data={"errors": token})
     assert errors.status_code == 200 and "loi.csv" in errors.headers["Content-Disposition"]
     lines = list(csv.reader(io.StringIO(errors.data.decode("utf-8-sig"))))
-    assert lines[0] == ["row", "column", "value", "error_code", "message_vi", "message_en"]
-    assert lines[1][:4] == ["4", "bank_code", "KHONGCO", "bank_unknown"]
-    assert "The bank 'KHONGCO' is not known" in lines[1][5]
+    assert lines[0] == ["row", "si_code", "full_name", "column", "value", "error_code", "message_vi", "message_en"]
+    assert lines[1][:6] == ["4", refused, "", "bank_code", "KHONGCO", "bank_unknown"]
+    assert "The bank 'KHONGCO' is not known" in lines[1][7]
     # A forged or another unit's errors file is refused.
     assert client.post(f"/employers/{unit.unit_code}/form-02/errors", data={"errors": token + "x"}).status_code == 400
 

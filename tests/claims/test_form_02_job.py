@@ -77,8 +77,8 @@ def test_a_large_form_02_is_read_by_a_job_whose_page_gives_the_outcome(client, u
     with client.get(f"/jobs/{job_id}/download") as download:
         assert download.status_code == 200
         rows = list(csv.reader(io.StringIO(download.data.decode("utf-8-sig"))))
-    assert rows[0] == ["row", "column", "value", "error_code", "message_vi", "message_en"]
-    assert rows[1][:4] == ["4", "bank_code", "NO", "bank_unknown"]
+    assert rows[0] == ["row", "si_code", "full_name", "column", "value", "error_code", "message_vi", "message_en"]
+    assert rows[1][:6] == ["4", _si(listed[2]), "", "bank_code", "NO", "bank_unknown"]
 
     # The unit's Form 02 page lists the file the user sent, its state and the way to its job.
     form_page = client.get(f"/employers/{unit.unit_code}/form-02").get_data(as_text=True)

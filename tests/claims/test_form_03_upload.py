@@ -92,15 +92,18 @@ def test_the_people_waiting_for_details_download_filled_in_and_come_back_correct
     assert states == {an.id: "approved", binh.id: "payment_failed", gone.id: "removed", paid.id: "paid"}
     assert db.session.get(Claim, an.id).bank_account == "0071000123456"
     # Each refused row with its spreadsheet row number, its column and what to do.
-    assert '<td class="num">3</td><td>Số tài khoản (bank_account)</td><td>12</td>' in answer.get_data(as_text=True)
+    person = f"Vũ Văn Bình · {_si(binh)}"  # the row's person, as the row names them
+    assert f'<td class="num">3</td><td>{person}</td><td>Số tài khoản (bank_account)</td><td>12</td>' in answer.get_data(
+        as_text=True
+    )
     assert "báo cơ quan BHXH quận/huyện" in page  # the paid person's removal: whom to tell
     token = re.search(r'name="errors" type="hidden" value="([^"]+)"', answer.get_data(as_text=True)).group(1)
     errors = client.post(f"/employers/{unit.unit_code}/form-02/errors", data={"errors": token})
     assert errors.status_code == 200 and f"mau-03-{unit.unit_code}-loi.csv" in errors.headers["Content-Disposition"]
     lines = list(csv.reader(io.StringIO(errors.data.decode("utf-8-sig"))))
-    assert [line[:4] for line in lines[1:]] == [
-        ["3", "bank_account", "12", "account_format"],
-        ["5", "action", "remove", "cannot_remove"],
+    assert [line[:6] for line in lines[1:]] == [
+        ["3", _si(binh), "Vũ Văn Bình", "bank_account", "12", "account_format"],
+        ["5", _si(paid), "", "action", "remove", "cannot_remove"],
     ]
 
 
