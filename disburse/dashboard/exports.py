@@ -153,6 +153,8 @@ MONTHLY_FORMATS = [
     *(COUNT, COUNT, MONEY, COUNT, MONEY, COUNT, COUNT, COUNT, COUNT, COUNT),
 ]
 assert len(MONTHLY_FORMATS) == len(MONTHLY_HEADER)
+#: A province's own report: a row per district.
+MONTHLY_DISTRICT_HEADER = ["Mã quận/huyện / District code", "Quận/huyện / District", *MONTHLY_HEADER[2:]]
 #: Under the total when some month's end did not keep where its not yet paid were: their cells are blank, not 0.
 MONTHLY_UNKNOWN_NOTE = (
     "Ô để trống: số liệu không có trong bản chụp số liệu cuối tháng (bản chụp lập trước khi hệ thống ghi những số "
@@ -162,17 +164,19 @@ MONTHLY_UNKNOWN_NOTE = (
 )
 
 
-def monthly_file(rows: list[dict[str, Any]], month: str, fmt: str = "xlsx") -> bytes:
+def monthly_file(rows: list[dict[str, Any]], month: str, fmt: str = "xlsx", *, by_district: bool = False) -> bytes:
     """The monthly report as XLSX or CSV (UTF-8 with BOM), the same columns in both (:data:`MONTHLY_HEADER`): a row
-    per province, then the total; a figure not known is a blank cell, and a note under the total says why."""
+    per province (``by_district``: per district, :data:`MONTHLY_DISTRICT_HEADER`), then the total; a figure not
+    known is a blank cell, and a note under the total says why."""
     assert fmt in MEDIA_TYPES
 
-    provinces = [_monthly_row(row["code"], row["name"], row) for row in rows]
+    areas = [_monthly_row(row["code"], row["name"], row) for row in rows]
     footer = [_monthly_row("", "Tổng cộng / Total", monthly_totals(rows))]
     if unpaid_parts_unknown(rows):
         footer.append(["", MONTHLY_UNKNOWN_NOTE])
     title = f"Bao cao {month.replace('/', '-')}"
-    return table_bytes(fmt, MONTHLY_HEADER, provinces, title=title, formats=MONTHLY_FORMATS, footer=footer)
+    header = MONTHLY_DISTRICT_HEADER if by_district else MONTHLY_HEADER
+    return table_bytes(fmt, header, areas, title=title, formats=MONTHLY_FORMATS, footer=footer)
 
 
 def _known(value: int | None) -> int | str:

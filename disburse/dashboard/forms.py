@@ -114,10 +114,13 @@ def _month_in_two_digits(value: str | None) -> str | None:
 
 
 class MonthQuery(BaseForm):
-    """The monthly report's month (mm/yyyy, as people write it) and format."""
+    """The monthly report's month (mm/yyyy, as people write it), the province whose districts it gives (the
+    country's provinces without one) and format."""
 
     class Meta:
         csrf = False
+
+    province = AreaQuery.province
 
     month = StringField(
         _l("Tháng"),

@@ -22,7 +22,7 @@ from disburse.formatting import vietnamese_key
 from disburse.payments.models import PROVIDERS
 from disburse.programs.calendar import VIETNAM_TZ
 from disburse.programs.models import Program
-from disburse.reports.dashboard import CHECKING_STATES, children, figures
+from disburse.reports.dashboard import CHECKING_STATES, children
 from disburse.reports.rollups import SNAPSHOT_FIGURES
 from disburse.reports.service import Area
 
@@ -248,7 +248,8 @@ _SNAPSHOT_COLUMNS = tuple(name for name in SNAPSHOT_FIGURES if name in (*_MONTHL
 
 
 def monthly_report(program_id: int, month: date, today: date, province: str | None = None) -> list[dict[str, Any]]:
-    """The monthly report to the ministry, one row per province (or the one ``province``), by code: the completion
+    """The monthly report to the ministry, one row per province (with ``province``: one per district of that
+    province, the province's own report), by code: the completion
     at the month's end (its last daily snapshot; the live rollups for the month still running), the people paid
     during the month (against the previous month's last snapshot; none before a month in which nobody can have
     been paid before; None otherwise without one), where the eligible not yet paid were at its end
@@ -271,15 +272,15 @@ def monthly_report(program_id: int, month: date, today: date, province: str | No
         {"providers": list(PROVIDERS), "start": datetime.combine(start, time(), tzinfo=VIETNAM_TZ)},
     )
     first_month = program is not None and (start <= program.cutoff_date + timedelta(days=1) or not settled_before)
-    only = "AND area_code = :province" if province else ""
+    level = "district" if province else "province"
+    only = "AND area_code IN (SELECT code FROM districts WHERE province_code = :province)" if province else ""
     snapshot = f"""SELECT DISTINCT ON (area_code) area_code, {", ".join(_SNAPSHOT_COLUMNS)} FROM completion_snapshots
-                   WHERE program_id = :program_id AND level = 'province' AND day BETWEEN :first AND :last {only}
+                   WHERE program_id = :program_id AND level = '{level}' AND day BETWEEN :first AND :last {only}
                    ORDER BY area_code, day DESC"""  # ours; values bound
     params = {"program_id": program_id, "province": province}
     rows: dict[str, dict[str, Any]] = {}
     if start <= today <= end:  # the month is running: today's figures, live
-        live = [{"code": province, **figures(program_id, Area(province))}] if province else children(program_id, Area())
-        for area in live:
+        for area in children(program_id, Area(province)):
             rows[area["code"]] = {name: area[name] for name in (*_MONTHLY_COMPLETION, *MONTHLY_UNPAID)}
         taken = True
     else:
@@ -308,7 +309,8 @@ def monthly_report(program_id: int, month: date, today: date, province: str | No
     }
     reductions = db.session.execute(
         text(
-            f"""SELECT d.province_code, count(DISTINCT r.employer_id), sum(r.ui_participants), sum(r.amount_vnd)
+            f"""SELECT {"d.code" if province else "d.province_code"}, count(DISTINCT r.employer_id),
+                       sum(r.ui_participants), sum(r.amount_vnd)
                 FROM reductions r JOIN employers e ON e.id = r.employer_id JOIN districts d ON d.code = e.district_code
                 WHERE r.program_id = :program_id AND r.month = :month
                 {"AND d.province_code = :province" if province else ""}
@@ -317,13 +319,14 @@ def monthly_report(program_id: int, month: date, today: date, province: str | No
         {**params, "month": start},
     ).all()
     for code, employers, employees, amount in reductions:
-        # A province with a reduction but no claims (none in the rollups, none in the month's snapshot): nobody
+        # An area with a reduction but no claims (none in the rollups, none in the month's snapshot): nobody
         # eligible. Without a snapshot of the month (none taken, or a month to come), its completion is not known.
         nothing: dict[str, Any] = dict.fromkeys((*_MONTHLY_COMPLETION, *MONTHLY_UNPAID), 0 if taken else None)
         item = rows.setdefault(code, nothing)
         item.update(reduction_employers=int(employers), reduction_employees=int(employees or 0))
         item["reduction_vnd"] = int(amount or 0)
-    names: dict[str, str] = {code: name for code, name in db.session.execute(text("SELECT code, name FROM provinces"))}
+    places = "districts" if province else "provinces"
+    names: dict[str, str] = {code: name for code, name in db.session.execute(text(f"SELECT code, name FROM {places}"))}
     result = []
     for code in sorted(rows):
         row: dict[str, Any] = {"code": code, "name": names.get(code, code), **rows[code]}

@@ -786,14 +786,17 @@ def monthly() -> ResponseReturnValue:
     """The monthly report to the ministry: by province, the completion at the month's end, those paid in the month,
     the month's contribution reductions, and where the eligible not yet paid were at its end (a figure its snapshot
     did not keep shown as "—", with a note); printable HTML, or CSV or XLSX as the other dashboard tables (the same
-    columns in both files). A province's supervisor gets their province."""
+    columns in both files). A province's report (``?province=``, a province's supervisor's own) is by district."""
     user = _user()
     form = MonthQuery(request.args)
-    province = user.province_code if user.role == "supervisor" else None
-    if not form.validate():
-        if set(form.errors) != {"month"}:
-            return _invalid(form)
-        # The month a person typed in the form: the form again, its error on the field.
+    valid = form.validate()
+    if not valid and set(form.errors) != {"month"}:
+        return _invalid(form)
+    area = visible_area(user, form.province.data or None, None)
+    if area is None:
+        abort(404)
+    province = area.province_code
+    if not valid:  # the month a person typed in the form: the form again, its error on the field
         return render_template(
             "dashboard/monthly.html",
             program=_program(),
@@ -801,7 +804,8 @@ def monthly() -> ResponseReturnValue:
             month=None,
             rows=None,
             today=programme_today(),
-            area_name=_area_name(Area(province)),
+            area_name=_area_name(area),
+            province=province,
         ), 400
     program = _program()
     today = programme_today()
@@ -810,7 +814,8 @@ def monthly() -> ResponseReturnValue:
     rows = monthly_report(program.id, month, today, province)
     fmt = form.format.data or "html"
     if fmt in MEDIA_TYPES:
-        return download(exports.monthly_file(rows, text, fmt), f"bao-cao-thang-{month:%Y-%m}.{fmt}")
+        body = exports.monthly_file(rows, text, fmt, by_district=province is not None)
+        return download(body, f"bao-cao-thang-{month:%Y-%m}{f'-{province}' if province else ''}.{fmt}")
     totals = monthly_totals(rows)
     return render_template(
         "dashboard/monthly.html",
@@ -821,5 +826,7 @@ def monthly() -> ResponseReturnValue:
         totals=totals,
         unknown=unpaid_parts_unknown(rows),
         today=today,
-        area_name=_area_name(Area(province)),
+        area_name=_area_name(area),
+        province=province,
+        national=user.role == "admin" or user.province_code is None,
     )

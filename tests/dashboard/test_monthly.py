@@ -2,7 +2,8 @@
 people paid during the month, the month's contribution reductions, and where the eligible not yet paid were at its
 end (a past month's as its snapshot kept them, the running month's as the dashboard counts them, the parts adding up
 to the not yet paid; unknown in a snapshot taken before migration 0036: "—" with a note, never 0); printable HTML,
-and CSV and XLSX with the same columns; a province's supervisor gets their province only."""
+and CSV and XLSX with the same columns; a province's report (its supervisor's, or opened from the national one) is by
+district."""
 
 from __future__ import annotations
 
@@ -157,12 +158,38 @@ def test_without_a_snapshot_before_a_later_month_the_people_paid_in_it_are_not_g
     assert total and '<td class="num">—</td>' in total.group(1)
 
 
-def test_a_province_supervisor_sees_their_province_and_the_running_month_is_live(client, months):
+def test_a_province_supervisor_gets_their_province_by_district_and_the_running_month_is_live(client, months):
     sign_in(client, create_user("supervisor", province="01", password=PASSWORD), "en")
     html = client.get("/dashboard/monthly").get_data(as_text=True)  # December, still running
     rows = _rows(html)
-    assert list(rows) == ["Thành phố Hà Nội"] and rows["Thành phố Hà Nội"][:3] == ["12", "6", "0"]
-    assert "Monthly report 12/2021" in html
+    assert list(rows) == ["Huyện Sóc Sơn", "Huyện Đông Anh"]  # by code: 016, 017
+    total = re.search(r"<tfoot>(.*?)</tfoot>", html, re.S).group(1)
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", total, re.S)]
+    assert cells[1:4] == ["12", "6", "0"]  # the province's figures, as its one row said before
+    assert "Monthly report 12/2021" in html and "by district, 12/2021" in html
+    assert 'name="province" value="01"' in html  # another month asked for keeps the province
+    assert client.get("/dashboard/monthly?province=79").status_code == 404  # another province's
+    response = client.get("/dashboard/monthly?month=11/2021&format=xlsx")
+    assert downloaded_name(response) == "bao-cao-thang-2021-11-01.xlsx"
+    sheet = [list(row) for row in openpyxl.load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True)]
+    assert sheet[0][:2] == ["Mã quận/huyện / District code", "Quận/huyện / District"]
+    # November's end by district (its snapshot's district rows): the one paid in November was in Đông Anh.
+    assert [row[:5] for row in sheet[1:3]] == [
+        [SOC_SON, "Huyện Sóc Sơn", 2, 1, 0],
+        [DONG_ANH, "Huyện Đông Anh", 10, 5, 1],
+    ]
+    assert sheet[3][1:5] == ["Tổng cộng / Total", 12, 6, 1]
+
+
+def test_the_national_report_opens_a_provinces_report_by_district(client, months):
+    sign_in(client, create_user("admin", password=PASSWORD))
+    national = client.get("/dashboard/monthly?month=11/2021").get_data(as_text=True)
+    assert 'href="/dashboard/monthly?month=11/2021&amp;province=79"' in national
+    html = client.get("/dashboard/monthly?month=11/2021&province=79").get_data(as_text=True)
+    assert list(_rows(html)) == ["Quận 1"] and _rows(html)["Quận 1"][:3] == ["2", "1", "0"]
+    assert "Về báo cáo toàn quốc" in html and "Thành phố Hồ Chí Minh" in html
+    assert client.get("/dashboard/monthly?province=99").status_code == 404
+    assert client.get("/dashboard/monthly?province=1x").status_code == 400
 
 
 @pytest.mark.parametrize("query", ["month=13/2021", "month=2021-11", "format=pdf", "month=%00"])
@@ -259,14 +286,20 @@ def test_a_past_month_is_its_snapshot_and_the_parts_add_up_to_the_not_yet_paid(i
 def test_the_running_month_is_the_dashboards_figures_of_the_same_area(in_payment, province):
     program = in_payment["program"]
     rows = monthly_report(program.id, date(2021, 12, 1), date(2021, 12, 6), province)
-    national = {row["code"]: row for row in children(program.id, Area())}  # the national dashboard's table
-    assert [row["code"] for row in rows] == ([province] if province else ["01", "79"])
+    table = {row["code"]: row for row in children(program.id, Area(province))}  # the area's dashboard table
+    assert [row["code"] for row in rows] == {None: ["01", "79"], "01": [SOC_SON, DONG_ANH], "79": [QUAN_1]}[province]
     for row in rows:
-        own = figures(program.id, Area(row["code"]))  # the province's own dashboard
+        # The part's own dashboard: a province's, or a district's of the province.
+        own = figures(program.id, Area(province, row["code"]) if province else Area(row["code"]))
         for name in ("eligible", "paid", "paid_amount_vnd", *MONTHLY_UNPAID):
-            assert row[name] == own[name] == national[row["code"]][name], name
+            assert row[name] == own[name] == table[row["code"]][name], name
         _adds_up(row)
-    _adds_up(monthly_totals(rows))
+    total = monthly_totals(rows)
+    _adds_up(total)
+    whole = figures(program.id, Area(province))
+    assert {name: total[name] for name in ("eligible", "paid", "paid_amount_vnd")} == {
+        name: whole[name] for name in ("eligible", "paid", "paid_amount_vnd")
+    }
 
 
 def _unpaid_table(html: str) -> tuple[list[str], dict[str, list[str]], list[str]]:
