@@ -126,15 +126,15 @@ _WHILE_TEMPORARY = frozenset({"auth.account", "auth.logout", "auth.set_language"
 def choose_own_password() -> ResponseReturnValue | None:
     """A user signed in with a password an admin gave (:attr:`User.password_temporary`) sees the account page, where
     they choose their own, whatever page they ask for: the admin who saw the password must not be able to use the
-    account as theirs. The API with a token (never the temporary password) is not concerned; the API with the
-    session's cookie is refused (403) until then, as every page is."""
-    if request.endpoint in _WHILE_TEMPORARY or not current_user.is_authenticated:
+    account as theirs. A request with a token (never the temporary password: a request naming a token is the
+    token's alone, see :func:`disburse.auth.loaders.load_user`) is not concerned, on the API or off it (a job's
+    ``/jobs/<id>.json`` an API call gave); the API with the session's cookie is refused (403) until then, as every
+    page is."""
+    if request.endpoint in _WHILE_TEMPORARY or not current_user.is_authenticated or bearer_token(request):
         return None
     if not current_user.password_temporary:
         return None
     if request.path.startswith("/api/"):
-        if bearer_token(request):
-            return None
         return api_error(
             403,
             "password_temporary",

@@ -11,6 +11,7 @@ import pytest
 from disburse.auth.models import User
 from disburse.auth.service import create_token, get_user_by_email, verify_password
 from disburse.extensions import db
+from disburse.jobs.service import create_job
 from tests.admin.conftest import PASSWORD, sign_in
 from tests.factories import create_user
 
@@ -39,8 +40,16 @@ def test_a_given_password_leads_to_the_account_page_until_the_user_chooses_their
         assert answer.status_code == 403 and answer.json["error"] == "password_temporary", (path, answer.json)
         assert "Choose your own password" in answer.json["message"]
     token = create_token(db.session.get(User, user.id))
+    job = create_job("notices.batch", {"district": user.district_code}, created_by=user.id)
     db.session.commit()
-    assert app.test_client().get("/api/v1/claims", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert app.test_client().get("/api/v1/claims", headers=bearer).status_code == 200
+    # Nor off the API: the job an API call started is followed at /jobs/<id>.json "with the same token".
+    followed = app.test_client().get(f"/jobs/{job.id}.json", headers=bearer)
+    assert followed.status_code == 200 and followed.json["state"] == "queued"
+    # A token named beside the session's cookie: the request is the token's alone, never the cookie's.
+    junk = theirs.get(f"/jobs/{job.id}.json", headers={"Authorization": "Bearer dsb_nothing"})
+    assert junk.status_code == 302 and junk.headers["Location"].startswith("/login"), junk.headers.get("Location")
 
     same = {"current_password": given, "new_password": given, "confirm_password": given}
     refused = theirs.post("/account", data=same)
