@@ -455,7 +455,7 @@ ROUTES: dict[str, Route] = {
     "api.review.request_info": _claim_action("information-requests", {"addressee": "person", "note": "Nộp sổ BHXH."}),
     "api.review.approve": _claim_action("approve", {"note": "Đã xác minh."}, _claims_to_approve),
     "api.review.reject": _claim_action(
-        "reject", {"reason_code": "pension_decision", "reason_text": "Đã hưởng lương hưu hằng tháng."}
+        "reject", {"reason_code": "not_employed_on_cutoff", "reason_text": "Đã nghỉ việc trước ngày chốt danh sách."}
     ),
     "api.review.decline": _claim_action("decline", {"note": "Đơn đề nghị không nhận hỗ trợ ngày 12/10/2021."}),
     "api.review.resolve_duplicate": _claim_action("resolve-duplicate", {"keep": "SELF"}),
@@ -479,7 +479,7 @@ ROUTES: dict[str, Route] = {
     ),
     "caseworker.approve": _page_action("approve", {"note": "Đã xác minh."}, _claims_to_approve),
     "caseworker.reject": _page_action(
-        "reject", {"reason_code": "pension_decision", "reason_text": "Đã hưởng lương hưu hằng tháng."}
+        "reject", {"reason_code": "not_employed_on_cutoff", "reason_text": "Đã nghỉ việc trước ngày chốt danh sách."}
     ),
     "caseworker.decline": _page_action("decline", {"note": "Đơn đề nghị không nhận hỗ trợ ngày 12/10/2021."}),
     "caseworker.contact": _page_action("contact", {"channel": "phone", "outcome": "reached"}),

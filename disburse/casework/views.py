@@ -865,10 +865,10 @@ def reject(claim_id: int) -> ResponseReturnValue:
     form = RejectForm()
     claim = _claim(claim_id)
     ended = review.period_ended(claim) is not None
+    # Only the reasons that can be true of this claim: the notice prints the one chosen to the person (a group A
+    # worker told of a pension, a listed person of a late Form 04). The service refuses the others too.
     form.reason_code.choices = [
-        (code, pick(pair))
-        for code, pair in review.refusal_reasons().items()
-        if ended or code != reasons.PAYMENT_PERIOD_ENDED  # given only once the programme can no longer pay
+        (code, pick(pair)) for code, pair in review.refusal_reasons().items() if review.refusal_applies(code, claim)
     ]
     if request.method == "GET" and ended:
         form.reason_code.data = reasons.PAYMENT_PERIOD_ENDED

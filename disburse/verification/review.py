@@ -57,6 +57,7 @@ from disburse.claims.states import (
 )
 from disburse.claims.support import reason_entries
 from disburse.extensions import db
+from disburse.formatting import dmy
 from disburse.payments import service as payments
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.models import Program
@@ -144,6 +145,38 @@ def refusal_reasons() -> dict[str, tuple[str, str]]:
     return {
         code: _PERIOD_ENDED_REFUSAL if code == reasons.PAYMENT_PERIOD_ENDED else reasons.label(code) for code in codes
     }
+
+
+#: Refusal codes that can be true only of one support group (docs/rules.md, section 2): the sector excludes a
+#: participating person's unit (group A), and a caseworker's "not employed at the unit on the cut-off date" speaks of
+#: a participating person's unit too; the stop window, a pension and the reserved period are a stopped person's
+#: (group B).
+_GROUP_ONLY = {
+    reasons.REASON_EXCLUDED_SECTOR: "A",
+    reasons.NOT_EMPLOYED_ON_CUTOFF: "A",
+    reasons.REASON_STOPPED_OUTSIDE_WINDOW: "B",
+    reasons.REASON_PENSION_DECISION: "B",
+    reasons.NO_RESERVED_PERIOD: "B",
+}
+
+
+def refusal_applies(code: str, claim: Claim) -> bool:
+    """Whether the refusal ``code`` can be true of ``claim``, whose notice would print it to the person: a reason of
+    the other support group (:data:`_GROUP_ONLY`) never is; "Form 04 received after the deadline" only of a Form 04
+    (track B) received after the programme's application deadline; "the payment period has ended" only once it has
+    (:func:`period_ended`). The others (a duplicate, another reason written out) may be true of any claim."""
+    group = _GROUP_ONLY.get(code)
+    if group is not None:
+        return claim.support_group == group
+    if code == reasons.APPLIED_AFTER_DEADLINE:
+        return (
+            claim.track == "B"
+            and claim.applied_on is not None
+            and claim.applied_on > _program(claim).application_deadline
+        )
+    if code == reasons.PAYMENT_PERIOD_ENDED:
+        return period_ended(claim) is not None
+    return True
 
 
 # ------------------------------------------------------------------------------------------------------ errors
@@ -1267,6 +1300,8 @@ def reject(claim_id: int, user: User, reason_code: str, reason_text: str, *, see
                 )
             }
         )
+    if claim.state != ClaimState.REJECTED and not refusal_applies(reason_code, claim):
+        raise Invalid({"reason_code": _does_not_apply(reason_code, claim)})
     if claim.state == ClaimState.REJECTED:
         previous = last_refusal(claim.id)
         same_code = previous is not None and (previous.data or {}).get("reason_code") == reason_code
@@ -1283,6 +1318,30 @@ def reject(claim_id: int, user: User, reason_code: str, reason_text: str, *, see
     except InvalidClaimTransition:
         raise _invalid_state(claim, "từ chối", "refused") from None
     return ActionResult(claim, changed=True, events=[event])
+
+
+def _does_not_apply(code: str, claim: Claim) -> tuple[str, str]:
+    """Why the refusal ``code`` cannot be given to ``claim`` (:func:`refusal_applies`), in both languages."""
+    if code == reasons.APPLIED_AFTER_DEADLINE:
+        deadline = dmy(_program(claim).application_deadline)
+        return (
+            f"Hồ sơ này không có Mẫu số 04 tiếp nhận sau thời hạn ({deadline}): không thể từ chối với lý do này.",
+            f"This claim has no Form 04 received after the deadline ({deadline}): it cannot be refused for this "
+            "reason.",
+        )
+    if _GROUP_ONLY.get(code) == "A":
+        return (
+            "Lý do này chỉ áp dụng cho người đang tham gia bảo hiểm thất nghiệp tại đơn vị (nhóm A); người này đã "
+            "dừng tham gia (nhóm B).",
+            "This reason applies only to a person still insured at their unit (group A); this person had stopped "
+            "(group B).",
+        )
+    return (
+        "Lý do này chỉ áp dụng cho người đã dừng tham gia bảo hiểm thất nghiệp (nhóm B); người này đang tham gia "
+        "tại đơn vị (nhóm A).",
+        "This reason applies only to a person who had stopped being insured (group B); this person is still "
+        "insured at their unit (group A).",
+    )
 
 
 def record_decline(claim_id: int, user: User, note: str, *, seen: int | None = None) -> ActionResult:

@@ -135,7 +135,7 @@ def _claim_detail(call: Call) -> Any:
 
 def _notice(call: Call) -> Any:
     claim = _review_claim()
-    body = {"reason_code": "pension_decision", "reason_text": "Đã hưởng lương hưu hằng tháng từ 03/2021."}
+    body = {"reason_code": "not_employed_on_cutoff", "reason_text": "Đã nghỉ việc từ tháng 08/2021."}
     assert call.post(f"/claims/{claim.id}/reject", body).status_code == 200
     return call.get(f"/claims/{claim.id}/notice")
 
@@ -207,7 +207,7 @@ SAMPLES: dict[tuple[str, str], Callable[[Call], Any]] = {
     ),
     ("POST", "/claims/{claim_id}/approve"): _action("approve", {"note": "Đã xác minh."}, alone=True),
     ("POST", "/claims/{claim_id}/reject"): _action(
-        "reject", {"reason_code": "pension_decision", "reason_text": "Đã hưởng lương hưu từ 03/2021."}
+        "reject", {"reason_code": "not_employed_on_cutoff", "reason_text": "Đã nghỉ việc từ 08/2021."}
     ),
     ("POST", "/claims/{claim_id}/decline"): _action(
         "decline", {"note": "Đơn đề nghị không nhận hỗ trợ ngày 12/10/2021."}

@@ -558,10 +558,14 @@ def test_approve_from_the_form(signed_in, caseworker):
         ("vi", {"reason_code": "zero_months", "reason_text": "x"}, ["Hãy chọn một trong các lựa chọn có trên trang."]),
         (
             "en",
-            {"reason_code": "pension_decision", "reason_text": "x" * 1001},
+            {"reason_code": "not_employed_on_cutoff", "reason_text": "x" * 1001},
             ["At most 1,000 characters; the text has 1,001."],
         ),
-        ("vi", {"reason_code": "pension_decision", "reason_text": "a\x00b"}, ["Có ký tự điều khiển không hợp lệ."]),
+        (
+            "vi",
+            {"reason_code": "not_employed_on_cutoff", "reason_text": "a\x00b"},
+            ["Có ký tự điều khiển không hợp lệ."],
+        ),
     ],
 )
 def test_reject_bad_input(client, caseworker, locale, data, messages):
@@ -577,9 +581,9 @@ def test_reject_bad_input(client, caseworker, locale, data, messages):
 
 def test_reject_then_print_the_notice(signed_in):
     claim = create_duplicate_group("needs_review")[0]
-    reason = "Ông đã có quyết định hưởng lương hưu hằng tháng từ tháng 03/2021."
+    reason = "Ông đã nghỉ việc tại đơn vị từ tháng 08/2021."
     response = signed_in.post(
-        f"/caseworker/claims/{claim.id}/reject", data={"reason_code": "pension_decision", "reason_text": reason}
+        f"/caseworker/claims/{claim.id}/reject", data={"reason_code": "not_employed_on_cutoff", "reason_text": reason}
     )
     assert response.status_code == 302
     page = signed_in.get(f"/caseworker/claims/{claim.id}")
@@ -1161,7 +1165,10 @@ def _posted_twice(action: str, caseworker) -> tuple[int, dict[str, str], str]:
             review.assign(claim_id, caseworker)
         post = {
             "approve": {"note": "Đã xác minh."},
-            "reject": {"reason_code": "pension_decision", "reason_text": "Đã hưởng lương hưu hằng tháng."},
+            "reject": {
+                "reason_code": "not_employed_on_cutoff",
+                "reason_text": "Đã nghỉ việc trước ngày chốt danh sách.",
+            },
         }.get(action, {})
         done = {
             "assign": "Bạn đã nhận xử lý hồ sơ này.",
@@ -1360,7 +1367,7 @@ def test_a_decided_claim_no_longer_lists_what_needs_checking_nor_offers_release(
     review.assign(claim.id, caseworker)
     page = _text(client.get(f"/caseworker/claims/{claim.id}"))
     assert "Những điểm cần xác minh" in page and "Trả lại hàng chờ" in page
-    review.reject(claim.id, caseworker, "pension_decision", "Không có tháng đóng chưa hưởng.")
+    review.reject(claim.id, caseworker, "not_employed_on_cutoff", "Không có tháng đóng chưa hưởng.")
     page = _text(client.get(f"/caseworker/claims/{claim.id}"))
     assert "Những điểm cần xác minh" not in page and "Trả lại hàng chờ" not in page
     assert "Không có tháng đóng chưa hưởng." in page  # the timeline keeps why

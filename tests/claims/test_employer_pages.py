@@ -377,22 +377,22 @@ def test_a_refused_person_shows_why_the_office_refused_not_what_review_was_check
     from disburse.verification import review
 
     caseworker = create_user("caseworker", district=unit.district_code)
-    pension = _person(unit, "Lê Thị Hồng", "needs_review", reasons=["zero_months"])
-    review.reject(pension.id, caseworker, "pension_decision", "Đã hưởng lương hưu từ tháng 3/2021.")
+    gone = _person(unit, "Lê Thị Hồng", "needs_review", reasons=["zero_months"])
+    review.reject(gone.id, caseworker, "not_employed_on_cutoff", "Đã nghỉ việc từ tháng 8/2021.")
     twice = _person(unit, "Lê Văn Khang", "needs_review", reasons=["possible_duplicate"])
     review.reject(twice.id, caseworker, "duplicate", "Trùng với hồ sơ khác của chính người này.")
     # Refused without a reason code on its event (the factory's refusal): the refusing codes among its reasons.
     _person(unit, "Lê Thị Lan", "rejected", reasons=["excluded_sector", "zero_months"])
-    assert db_session.get(Claim, pension.id).reasons == ["zero_months"]
+    assert db_session.get(Claim, gone.id).reasons == ["zero_months"]
 
     words = {
         "vi": [
-            "Đã có quyết định hưởng lương hưu hằng tháng.",
+            "Vào ngày xác định đối tượng được hỗ trợ, người lao động không làm việc",
             "Người lao động đã được xem xét hỗ trợ theo một hồ sơ khác của chính người lao động",
             "Đơn vị thuộc khu vực không được hỗ trợ",
         ],
         "en": [
-            "Holds a decision granting a monthly pension.",
+            "the person was not employed, nor insured against unemployment",
             "support is handled on another of their own records",
             "The employer is in a sector the programme excludes",
         ],
@@ -1234,7 +1234,7 @@ def test_a_refused_persons_row_links_to_their_notice_which_the_unit_may_print(cl
 
     caseworker = create_user("caseworker", district=unit.district_code)
     refused = _person(unit, "Lê Thị Hồng", "needs_review", reasons=["zero_months"])
-    review.reject(refused.id, caseworker, "pension_decision", "Đã hưởng lương hưu từ tháng 3/2021.")
+    review.reject(refused.id, caseworker, "not_employed_on_cutoff", "Đã nghỉ việc từ tháng 8/2021.")
     _person(unit, "Lê Văn Khang", "employer_confirmed")
     client = _employer(client, unit, locale)
     page = _text(client.get(f"/employers/{unit.unit_code}"))

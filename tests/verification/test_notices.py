@@ -15,7 +15,7 @@ from disburse.claims.service import claim_events
 from disburse.extensions import db
 from disburse.jobs import service as jobs
 from disburse.jobs.models import Job
-from disburse.verification import notices, review
+from disburse.verification import notices, reasons, review
 from disburse.verification import service as verification
 from tests.factories import create_claim, create_employee, create_employer, create_user
 from workers.notices import district_day_notices
@@ -41,7 +41,7 @@ def unit(db_session):
     return create_employer(district_code=DONG_ANH, name="Công ty TNHH May Đông Anh")
 
 
-def _refused(unit, caseworker, *, code="pension_decision", reason="Đã hưởng lương hưu từ tháng 3/2021.", **person):
+def _refused(unit, caseworker, *, code="not_employed_on_cutoff", reason="Đã nghỉ việc từ tháng 8/2021.", **person):
     employee = create_employee(employer_id=unit.id, district_code=unit.district_code, **person)
     claim = create_claim("needs_review", employee=employee)
     review.reject(claim.id, caseworker, code, reason)
@@ -75,8 +75,8 @@ def test_the_notice_has_the_persons_details_the_reason_the_legal_basis_and_how_t
     assert "Kính gửi: Bà Nguyễn Thị Hoa" in page
     for detail in (employee.si_code, "001185012345", "07/03/1985", "Công ty TNHH May Đông Anh", unit.unit_code):
         assert detail in page
-    assert "Đã có quyết định hưởng lương hưu hằng tháng." in page  # the reason code's plain words
-    assert "Đã hưởng lương hưu từ tháng 3/2021." in page  # the caseworker's written reason
+    assert reasons.label("not_employed_on_cutoff")[0] in page  # the reason code's plain words
+    assert "Đã nghỉ việc từ tháng 8/2021." in page  # the caseworker's written reason
     assert LEGAL_BASIS in page
     assert "khiếu nại" in page and "Luật Khiếu nại năm 2011" in page
     assert "trong thời hạn 90 ngày kể từ ngày nhận được thông báo này" in page

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import date
 
 import pytest
 
@@ -44,6 +45,22 @@ def test_a_real_office_has_reasons_for_not_employed_no_reserved_period_and_other
     assert review.refusal_reasons()[reasons.PAYMENT_PERIOD_ENDED] != reasons.label(reasons.PAYMENT_PERIOD_ENDED)
 
 
+def _claim_it_fits(unit, code: str) -> Claim:
+    """A claim in review of whom ``code`` can be true: a stopped person's Form 04 (group B; received after the
+    deadline for ``applied_after_deadline``), a listed participating person's otherwise (group A)."""
+    if code in (*_GROUP_B, reasons.APPLIED_AFTER_DEADLINE):
+        person = create_employee(
+            employer_id=unit.id, district_code=DONG_ANH, ui_status="stopped", ui_stopped_on=date(2021, 6, 30)
+        )
+        late = code == reasons.APPLIED_AFTER_DEADLINE
+        applied_on = date(2021, 12, 21) if late else date(2021, 11, 2)  # NQ116's deadline: 20/12/2021
+        return create_claim("needs_review", employee=person, track="B", support_group="B", applied_on=applied_on)
+    return create_claim("needs_review", employee=create_employee(employer_id=unit.id, district_code=DONG_ANH))
+
+
+_GROUP_B = (reasons.REASON_STOPPED_OUTSIDE_WINDOW, reasons.REASON_PENSION_DECISION, reasons.NO_RESERVED_PERIOD)
+
+
 @pytest.mark.parametrize("code", list(review.refusal_reasons()))
 def test_every_refusal_reason_has_both_labels_and_shows_on_the_form_the_api_the_notice_and_the_unit_page(
     client, db_session, code
@@ -54,7 +71,7 @@ def test_every_refusal_reason_has_both_labels_and_shows_on_the_form_the_api_the_
 
     unit = create_employer(district_code=DONG_ANH, name="Công ty TNHH Thử Lý Do")
     caseworker = create_user("caseworker", district=DONG_ANH)
-    claim = create_claim("needs_review", employee=create_employee(employer_id=unit.id, district_code=DONG_ANH))
+    claim = _claim_it_fits(unit, code)
 
     # The caseworker's form offers it, in the page's language.
     for locale, words in (("vi", vi), ("en", en)):
@@ -115,3 +132,38 @@ def test_another_reason_needs_a_written_explanation_in_the_api_and_the_notice_pr
     assert client.post(url, json={"reason_code": "other", "reason_text": explained}, headers=token).status_code == 200
     notice = client.get(f"/api/v1/claims/{claim.id}/notice", headers=token).get_data(as_text=True)
     assert reasons.label("other")[0] in notice and explained in notice
+
+
+def test_a_reason_that_cannot_be_true_of_the_claim_is_neither_offered_nor_taken(client, db_session):
+    """The notice prints the reason to the person: a worker still at their unit told of their pension or of a late
+    Form 04, a person who applied in time told they applied late. Each such code: not on the form, a 422 from the
+    API naming the field, the claim unchanged."""
+    unit = create_employer(district_code=DONG_ANH)
+    caseworker = create_user("caseworker", district=DONG_ANH)
+    token = {"Authorization": f"Bearer {create_token(caseworker)}", "Accept-Language": "en"}
+    listed = _claim_it_fits(unit, reasons.NOT_EMPLOYED_ON_CUTOFF)  # group A, on its unit's list
+    in_time = _claim_it_fits(unit, reasons.NO_RESERVED_PERIOD)  # group B, Form 04 received in time
+    cannot = {
+        listed.id: {*_GROUP_B, reasons.APPLIED_AFTER_DEADLINE},
+        in_time.id: {reasons.REASON_EXCLUDED_SECTOR, reasons.NOT_EMPLOYED_ON_CUTOFF, reasons.APPLIED_AFTER_DEADLINE},
+    }
+    for claim_id, codes in cannot.items():
+        claim = db.session.get(Claim, claim_id)
+        assert {code for code in review.refusal_reasons() if not review.refusal_applies(code, claim)} == codes
+        form = _signed_in(client, caseworker, "vi").get(f"/caseworker/claims/{claim_id}/reject").get_data(as_text=True)
+        offered = set(re.findall(r'name="reason_code"[^>]*value="([a-z_]+)"', form))
+        assert offered and not offered & codes, offered & codes
+        for code in codes:
+            refused = client.post(
+                f"/api/v1/claims/{claim_id}/reject", json={"reason_code": code, "reason_text": WRITTEN}, headers=token
+            )
+            assert refused.status_code == 422 and set(refused.get_json()["fields"]) == {"reason_code"}, code
+            assert db.session.get(Claim, claim_id).state == "needs_review"
+    late = client.post(
+        f"/api/v1/claims/{listed.id}/reject",
+        json={"reason_code": reasons.APPLIED_AFTER_DEADLINE, "reason_text": WRITTEN},
+        headers=token,
+    ).get_json()
+    assert late["fields"]["reason_code"] == (
+        "This claim has no Form 04 received after the deadline (20/12/2021): it cannot be refused for this reason."
+    )

@@ -44,7 +44,7 @@ ACTIONS: list[tuple[str, dict[str, Any]]] = [
     ("contacts", {"channel": "phone", "outcome": "reached", "note": "Đã gọi, hẹn nộp bổ sung."}),
     ("information-requests", {"addressee": "person", "note": "Nộp bản sao sổ BHXH.", "due_on": DUE_ON}),
     ("approve", {"note": "Đã xác minh.", "checked": ["possible_duplicate"]}),
-    ("reject", {"reason_code": "pension_decision", "reason_text": "Đã hưởng lương hưu hằng tháng từ 03/2021."}),
+    ("reject", {"reason_code": "not_employed_on_cutoff", "reason_text": "Đã nghỉ việc từ tháng 08/2021."}),
     ("resolve-duplicate", {"keep": "SELF"}),
 ]
 
@@ -224,8 +224,8 @@ def test_the_unit_reads_no_note_the_office_wrote_for_itself_but_a_refusals_reaso
     said = "Đơn đề nghị không nhận hỗ trợ ngày 12/10/2021."
     declined = client.post(f"/api/v1/claims/{approved.id}/decline", json={"note": said}, headers=headers)
     assert declined.status_code == 200 and declined.get_json()["claim"]["state"] == "declined"
-    why = "Đã có quyết định hưởng lương hưu hằng tháng từ tháng 03/2021."
-    body = {"reason_code": "pension_decision", "reason_text": why}
+    why = "Đã nghỉ việc và chốt sổ BHXH từ tháng 08/2021."
+    body = {"reason_code": "not_employed_on_cutoff", "reason_text": why}
     assert client.post(f"/api/v1/claims/{refused.id}/reject", json=body, headers=headers).status_code == 200
     employer = create_user("employer", employer_unit=unit.unit_code)
 

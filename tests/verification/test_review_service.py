@@ -219,7 +219,7 @@ def test_work_on_a_claim_someone_else_holds_is_refused_to_caseworkers(db_session
     review.assign(claim.id, lan)
     for act in (
         lambda: review.approve(claim.id, minh),
-        lambda: review.reject(claim.id, minh, "pension_decision", "Đã hưởng lương hưu."),
+        lambda: review.reject(claim.id, minh, "not_employed_on_cutoff", "Đã nghỉ việc."),
         lambda: review.log_contact(claim.id, minh, "phone", "reached"),
         lambda: review.request_info(claim.id, minh, "person", "Bổ sung giấy tờ."),
     ):
@@ -374,15 +374,15 @@ def test_approve_moves_through_the_one_transition_path_once(db_session):
 def test_reject_records_the_code_and_the_written_reason(db_session):
     claim = create_claim("needs_review")
     lan = create_user("caseworker")
-    done = review.reject(claim.id, lan, "pension_decision", "Đã có quyết định hưởng lương hưu từ 01/2021.")
+    done = review.reject(claim.id, lan, "not_employed_on_cutoff", "Đã nghỉ việc từ tháng 01/2021.")
     assert done.changed and claim.state == "rejected"
     event = done.events[0]
     assert (event.action, event.reason, event.data) == (
         "reject",
-        "Đã có quyết định hưởng lương hưu từ 01/2021.",
-        {"reason_code": "pension_decision"},
+        "Đã nghỉ việc từ tháng 01/2021.",
+        {"reason_code": "not_employed_on_cutoff"},
     )
-    again = review.reject(claim.id, lan, "pension_decision", "Đã có quyết định hưởng lương hưu từ 01/2021.")
+    again = review.reject(claim.id, lan, "not_employed_on_cutoff", "Đã nghỉ việc từ tháng 01/2021.")
     assert again.changed is False
     with pytest.raises(Conflict) as other:
         review.reject(claim.id, lan, "excluded_sector", "Khác.")
