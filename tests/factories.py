@@ -173,6 +173,24 @@ def create_claim(state: ClaimState | str = ClaimState.LISTED, **overrides: Any) 
     return claim
 
 
+#: Refusal reasons only a stopped person's (group B) claim can be refused for (review.refusal_applies).
+GROUP_B_REFUSALS = ("stopped_outside_window", "pension_decision", "no_reserved_period")
+
+
+def create_claim_refusable_for(code: str, employer: Employer, **person: Any) -> Claim:
+    """A claim in review at ``employer``'s district that the refusal ``code`` can be true of: a stopped person's Form
+    04 (group B, track B; received after NQ116's deadline of 20/12/2021 for ``applied_after_deadline``), otherwise
+    a participating person on the unit's list (group A). ``person``: the employee's own values."""
+    district = employer.district_code
+    if code in (*GROUP_B_REFUSALS, "applied_after_deadline"):
+        person = {"ui_status": "stopped", "ui_stopped_on": date(2021, 6, 30), **person}
+        employee = create_employee(employer_id=employer.id, district_code=district, **person)
+        applied_on = date(2021, 12, 21) if code == "applied_after_deadline" else date(2021, 11, 2)
+        return create_claim("needs_review", employee=employee, track="B", support_group="B", applied_on=applied_on)
+    employee = create_employee(employer_id=employer.id, district_code=district, **person)
+    return create_claim("needs_review", employee=employee)
+
+
 def create_payment(
     claim: Claim | None = None, state: PaymentState | str = PaymentState.QUEUED, **overrides: Any
 ) -> Payment:

@@ -15,9 +15,10 @@ from disburse.claims.service import claim_events
 from disburse.extensions import db
 from disburse.jobs import service as jobs
 from disburse.jobs.models import Job
+from disburse.registry.models import Employee
 from disburse.verification import notices, reasons, review
 from disburse.verification import service as verification
-from tests.factories import create_claim, create_employee, create_employer, create_user
+from tests.factories import create_claim, create_claim_refusable_for, create_employee, create_employer, create_user
 from workers.notices import district_day_notices
 
 DONG_ANH, QUAN_1 = "017", "760"
@@ -42,10 +43,9 @@ def unit(db_session):
 
 
 def _refused(unit, caseworker, *, code="not_employed_on_cutoff", reason="Đã nghỉ việc từ tháng 8/2021.", **person):
-    employee = create_employee(employer_id=unit.id, district_code=unit.district_code, **person)
-    claim = create_claim("needs_review", employee=employee)
+    claim = create_claim_refusable_for(code, unit, **person)
     review.reject(claim.id, caseworker, code, reason)
-    return claim, employee
+    return claim, db.session.get(Employee, claim.employee_id)
 
 
 def _notice_count(html: str) -> int:

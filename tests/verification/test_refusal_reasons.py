@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date
 
 import pytest
 
@@ -15,7 +14,13 @@ from disburse.auth.service import create_token
 from disburse.claims.models import Claim
 from disburse.extensions import db
 from disburse.verification import reasons, review
-from tests.factories import create_claim, create_employee, create_employer, create_user
+from tests.factories import (
+    GROUP_B_REFUSALS,
+    create_claim,
+    create_claim_refusable_for,
+    create_employer,
+    create_user,
+)
 
 DONG_ANH = "017"
 WRITTEN = "Theo biên bản kiểm tra ngày 05/11/2021 của cơ quan bảo hiểm xã hội."
@@ -46,19 +51,10 @@ def test_a_real_office_has_reasons_for_not_employed_no_reserved_period_and_other
 
 
 def _claim_it_fits(unit, code: str) -> Claim:
-    """A claim in review of whom ``code`` can be true: a stopped person's Form 04 (group B; received after the
-    deadline for ``applied_after_deadline``), a listed participating person's otherwise (group A)."""
-    if code in (*_GROUP_B, reasons.APPLIED_AFTER_DEADLINE):
-        person = create_employee(
-            employer_id=unit.id, district_code=DONG_ANH, ui_status="stopped", ui_stopped_on=date(2021, 6, 30)
-        )
-        late = code == reasons.APPLIED_AFTER_DEADLINE
-        applied_on = date(2021, 12, 21) if late else date(2021, 11, 2)  # NQ116's deadline: 20/12/2021
-        return create_claim("needs_review", employee=person, track="B", support_group="B", applied_on=applied_on)
-    return create_claim("needs_review", employee=create_employee(employer_id=unit.id, district_code=DONG_ANH))
+    return create_claim_refusable_for(code, unit)
 
 
-_GROUP_B = (reasons.REASON_STOPPED_OUTSIDE_WINDOW, reasons.REASON_PENSION_DECISION, reasons.NO_RESERVED_PERIOD)
+_GROUP_B = GROUP_B_REFUSALS
 
 
 @pytest.mark.parametrize("code", list(review.refusal_reasons()))
