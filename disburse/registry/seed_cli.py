@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy import func, select
 from tqdm import tqdm
 
 from disburse.extensions import db
@@ -27,6 +28,7 @@ from disburse.registry.imports.employees import EMPLOYEES
 from disburse.registry.imports.employers import EMPLOYERS
 from disburse.registry.imports.salary_funds import SALARY_FUNDS
 from disburse.registry.imports.spec import Spec
+from disburse.registry.models import Employer
 from disburse.registry.seeding.files import SeedFiles, write_csvs
 from disburse.registry.seeding.places import province_codes
 from disburse.spreadsheets import UnusableFile, writable_dir
@@ -129,9 +131,18 @@ def _import_line(result: ImportResult, spec: Spec, label_vi: str, label_en: str,
     default=None,
     help="Keep the CSV files in this directory (default: a temporary directory, removed afterwards).",
 )
+@click.option(
+    "--into-existing",
+    is_flag=True,
+    help="Seed a database whose registry already holds units: seeded units and people overwrite those of the same "
+    "codes (for rehearsal databases only, never real data).",
+)
 @with_appcontext
-def seed_cmd(employers: int, employees: int, seed_value: int, provinces: str, out: Path | None) -> None:
-    """Generate realistic synthetic registry data and import it through the registry importer."""
+def seed_cmd(
+    employers: int, employees: int, seed_value: int, provinces: str, out: Path | None, into_existing: bool
+) -> None:
+    """Generate realistic synthetic registry data and import it through the registry importer (an empty registry
+    only, unless --into-existing)."""
     province_codes = _parse_provinces(provinces)
     if out is not None:
         try:
@@ -139,6 +150,19 @@ def seed_cmd(employers: int, employees: int, seed_value: int, provinces: str, ou
         except UnusableFile as exc:
             click.echo(f"{exc.message_vi}\n{exc.message_en}", err=True)
             sys.exit(2)
+    held = db.session.scalar(select(func.count()).select_from(Employer))
+    if held and not into_existing:
+        # Seeded unit codes follow the real ones' pattern: on a real registry they would rename real units.
+        click.echo(
+            f"Cơ sở dữ liệu đã có {_vi(held)} đơn vị: dữ liệu mẫu có mã đơn vị và mã số BHXH theo đúng dạng thật "
+            "nên sẽ ghi đè các đơn vị, người lao động cùng mã. Không làm gì. Hãy dùng một cơ sở dữ liệu trống "
+            "(DATABASE_URL khác), hoặc thêm --into-existing nếu đây là cơ sở dữ liệu diễn tập.\n"
+            f"The database already holds {held:,} unit{'s' if held != 1 else ''}: seeded unit and SI codes look like "
+            "real ones, so they would overwrite the units and people of the same codes. Nothing was done. Use an "
+            "empty database (another DATABASE_URL), or add --into-existing if this is a rehearsal database.",
+            err=True,
+        )
+        sys.exit(2)
     interactive = sys.stderr.isatty()
     workdir = out or Path(tempfile.mkdtemp(prefix="disburse-seed-"))
     keep = out is not None
