@@ -183,7 +183,11 @@ def main() -> int:
             [*_disburse(), "lists", "--help"], env=env, capture_output=True, text=True, check=False
         ).stdout
         if "build" in help_text:
-            steps.append(run_measured("lists build", [*_disburse(), "lists", "build", "--program", args.program], env))
+            # On a day of NQ116's list window: `lists build` refuses a programme that has stopped paying.
+            listing = {**env, "DISBURSE_TODAY": os.environ.get("DISBURSE_TODAY", "2021-10-13")}
+            steps.append(
+                run_measured("lists build", [*_disburse(), "lists", "build", "--program", args.program], listing)
+            )
             claims = _count(url, "claims")
             steps[-1].rows = claims
             steps[-1].note = f"{claims:,} claims, {_count(url, 'reductions'):,} reduction rows"

@@ -59,9 +59,16 @@ def summary_lines(result: ListsResult, seconds: float) -> list[str]:
 
 @lists_cli.command("build")
 @click.option("--program", "program_code", help="The program's code (default: DISBURSE_PROGRAM, else NQ116).")
-def build(program_code: str | None) -> None:
+@click.option(
+    "--after-end",
+    is_flag=True,
+    help="Build for a programme that has stopped paying (the reductions after a late salary-fund import, say): "
+    "the claims it makes are never paid.",
+)
+def build(program_code: str | None, after_end: bool) -> None:
     """Build the Form 01 lists (track A claims) and book the employer reductions. Safe to run again: it adds
-    only what is new and never changes a claim that exists."""
+    only what is new and never changes a claim that exists. Refused for a programme that has stopped paying,
+    unless --after-end."""
     program_code = program_code or current_app.config["DISBURSE_PROGRAM"]
     try:
         program = get_program(program_code)
@@ -70,12 +77,24 @@ def build(program_code: str | None) -> None:
         click.echo(f"{exc}\nCác chương trình hiện có / programs on file: {known}", err=True)
         sys.exit(EXIT_UNUSABLE)
     last = program.last_payable_day
-    if programme_today() > last:  # a programme that has ended (another shell's default, say): built, but said
+    if programme_today() > last:
+        # A programme that has ended (another shell's default, say): its claims could never be paid nor undone.
+        others = ", ".join(db.session.scalars(select(Program.code).where(Program.id != program.id))) or "—"
+        if not after_end:
+            click.echo(
+                f"Chương trình {program.code} đã hết hạn chi trả ngày {dmy(last)}: không lập danh sách, vì người có "
+                f"tên trong danh sách lập lúc này sẽ không được chi trả. Dùng --program để chọn chương trình khác "
+                f"({others}), hoặc --after-end nếu thật sự cần (chỉ để tính lại giảm mức đóng).\n"
+                f"Programme {program.code} stopped paying on {dmy(last)}: no lists were built, as the people listed "
+                f"now would never be paid. Use --program to choose another programme ({others}), or --after-end if "
+                "you really must (to rebuild the contribution reductions only).",
+                err=True,
+            )
+            sys.exit(EXIT_UNUSABLE)
         click.echo(
             f"Lưu ý: chương trình {program.code} đã hết hạn chi trả ngày {dmy(last)}; người trong danh sách lập lúc "
-            f"này sẽ không được chi trả. Dùng --program để chọn chương trình khác.\n"
-            f"Note: programme {program.code} stopped paying on {dmy(last)}; the people listed now will not be paid. "
-            "Use --program to choose another programme.",
+            f"này sẽ không được chi trả.\nNote: programme {program.code} stopped paying on {dmy(last)}; the people "
+            "listed now will not be paid.",
             err=True,
         )
 

@@ -295,14 +295,20 @@ def test_cli_builds_and_prints_a_bilingual_summary(app, db_session, monkeypatch)
     assert count(db_session, Claim) == 1
 
 
-def test_cli_says_when_the_programme_has_stopped_paying(app, db_session, monkeypatch):
-    """Another shell's default programme, long over: the lists are built (the command is safe to run), and the
-    operator is told that nobody listed now will be paid, and how to choose another programme."""
+def test_cli_refuses_a_programme_that_has_stopped_paying_unless_told(app, db_session, monkeypatch):
+    """Another shell's default programme, long over: claims made now could never be paid, nor undone. Refused,
+    saying how to choose another programme; built with --after-end (a reductions rebuild), still said."""
     monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2026-12-05")
     create_employee(unused_months=24)
     result = app.test_cli_runner().invoke(lists_cli, ["build", "--program", "NQ116"])
-    assert result.exit_code == 0, result.output
-    assert "programme NQ116 stopped paying on 10/09/2022" in result.output and "--program" in result.output
+    assert result.exit_code == 2, result.output
+    assert "Programme NQ116 stopped paying on 10/09/2022: no lists were built" in result.output
+    assert "--program" in result.output and "--after-end" in result.output
+    assert count(db_session, Claim) == 0
+    forced = app.test_cli_runner().invoke(lists_cli, ["build", "--program", "NQ116", "--after-end"])
+    assert forced.exit_code == 0, forced.output
+    assert "programme NQ116 stopped paying on 10/09/2022; the people listed now will not be paid" in forced.output
+    assert count(db_session, Claim) == 1
 
 
 def test_cli_refuses_an_unknown_program(app, db_session):
