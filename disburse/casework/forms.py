@@ -3,6 +3,7 @@ the services check the rules and say what went wrong in both languages."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
@@ -23,8 +24,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from disburse.auth.scopes import visible_unit
 from disburse.claims.outcomes import account_digits, is_bank_account
 from disburse.claims.person_details import MAX_DISMISS_REASON
+from disburse.formatting import dmy
 from disburse.forms import BaseForm, DayField, district_field, free_text, unit_code_field
 from disburse.payments.cash import MAX_RECEIPT, MAX_WITHDRAW_REASON, CashRefused, clean_receipt_number
+from disburse.programs.calendar import programme_today
 from disburse.verification.review import MAX_DUPLICATE_NOTE, MAX_ID, MAX_TEXT, NotFound, visible_district
 
 
@@ -155,6 +158,26 @@ class RequestInfoForm(BaseForm):
         validators=_text(required=_l("Hãy ghi những thông tin cần bổ sung.")),
     )
     due_on = DayField(_l("Hạn bổ sung (dd/mm/yyyy, không bắt buộc)"))
+
+    def __init__(self, *args: Any, last_day: date | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: The programme's last payable day: an answer due after it could change nothing.
+        self.last_day = last_day
+
+    def validate_due_on(self, field: DayField) -> None:
+        """Not before today (the programme's clock), nor after the programme's last payable day."""
+        if field.data is None:
+            return
+        today = programme_today()
+        if field.data < today:
+            raise ValidationError(_("Hạn bổ sung không được trước hôm nay (%(today)s).", today=dmy(today)))
+        if self.last_day is not None and field.data > self.last_day:
+            raise ValidationError(
+                _(
+                    "Hạn bổ sung không được sau ngày %(day)s, ngày cuối cùng chương trình còn chi trả.",
+                    day=dmy(self.last_day),
+                )
+            )
 
 
 class ResolveDuplicateForm(BaseForm):

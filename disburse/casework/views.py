@@ -935,7 +935,9 @@ def contact(claim_id: int) -> ResponseReturnValue:
 @bp.route("/claims/<int:claim_id>/request-info", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def request_info(claim_id: int) -> ResponseReturnValue:
-    form = RequestInfoForm()
+    claim = _claim(claim_id)
+    program = db.session.get(Program, claim.program_id)
+    form = RequestInfoForm(last_day=program.last_payable_day if program is not None else None)
     form.addressee.choices = [(code, pick(pair)) for code, pair in INFO_ADDRESSEES.items()]
     if request.method == "GET":
         form.seen.data = review.last_event_id(claim_id)
