@@ -49,6 +49,7 @@ from disburse.casework.forms import (
     WithdrawCashForm,
     record_id,
 )
+from disburse.casework.models import PersonContact
 from disburse.claims import person_details, unit
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.states import (
@@ -452,6 +453,32 @@ def _emails(user_ids: set[int]) -> dict[int, str]:
     }
 
 
+def _earlier_contacts(claim: Claim) -> list[dict[str, Any]]:
+    """The attempts to reach the person logged before they had a claim (``person_contacts``: the outreach list's),
+    as the claim's own contact entries, each marked ``before_application``."""
+    rows = db.session.execute(
+        select(PersonContact, User.email)
+        .join(User, User.id == PersonContact.actor_id)
+        .where(PersonContact.program_id == claim.program_id, PersonContact.employee_id == claim.employee_id)
+        .order_by(PersonContact.id)
+    ).all()
+    entries = []
+    for contact, email in rows:
+        channel = pick(CONTACT_CHANNELS.get(contact.channel, ("", "")))
+        details = [f"{channel}: {pick(CONTACT_OUTCOMES.get(contact.outcome, ('', '')))}"]
+        if contact.note:
+            details.append(contact.note)
+        entries.append(
+            {
+                "at": contact.created_at.isoformat(),
+                "details": details,
+                "actor": {"email": email},
+                "before_application": True,
+            }
+        )
+    return entries
+
+
 def _case_context(claim_id: int) -> dict[str, Any]:
     user = _user()
     try:
@@ -469,7 +496,11 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         event["label"] = pick(EVENT_LABELS.get(event["action"], (event["action"], event["action"])))
         event["details"] = _event_details(event)
         event["reason"] = _event_reason(event)
-    contacts = [event for event in detail["timeline"] if event["action"] == "contact"]
+    # The claim's attempts and those logged for the person before they applied (the outreach list's), in time order.
+    contacts = sorted(
+        [event for event in detail["timeline"] if event["action"] == "contact"] + _earlier_contacts(claim),
+        key=lambda event: (datetime.fromisoformat(event["at"]), not event.get("before_application")),
+    )
     offered = person_details.open_offer(claim)
     dismiss_form = DismissOfferForm(formdata=None, data={"offer": str(offered.id)} if offered is not None else None)
     duplicates, duplicates_hidden = service.duplicates_side_by_side(claim, user)
