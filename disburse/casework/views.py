@@ -1458,10 +1458,14 @@ def application() -> ResponseReturnValue:
     search = DeskSearchForm(request.args)
     _own_id(search.si_code, SEARCH_SI_CODE_ID)
     found = None
+    registered = False  # a code not found in the caller's scope: whether the registry has it (elsewhere)
     status = 200
     if request.method == "GET" and "si_code" in request.args:
         if search.validate():
-            found = service.desk_lookup(search.si_code.data or "", user, program_code)
+            si_code = search.si_code.data or ""
+            found = service.desk_lookup(si_code, user, program_code)
+            if found is None:
+                registered = applications.in_registry(si_code)
         else:
             status = 422
     form = ApplicationForm(data=found.prefill if found else {"si_code": search.si_code.data or ""})
@@ -1506,5 +1510,6 @@ def application() -> ResponseReturnValue:
         form=form,
         found=found,
         searched=request.method == "GET" and "si_code" in request.args and status == 200,
+        registered=registered,
         general_errors=general,
     ), status

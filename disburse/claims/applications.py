@@ -325,6 +325,11 @@ def _named_unit(application: Application, employer: Employer | None) -> Employer
     return named if named is not None else employer
 
 
+def in_registry(si_code: str) -> bool:
+    """Whether the registry has a person with ``si_code`` (a Form 04 for any other code is refused)."""
+    return db.session.scalar(select(Employee.id).where(Employee.si_code == si_code)) is not None
+
+
 #: The one claim per person per program (claims' unique key).
 ONE_CLAIM_PER_PERSON = "uq_claims_program_id_employee_id"
 

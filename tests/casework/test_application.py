@@ -78,7 +78,9 @@ def test_a_person_outside_the_scope_is_not_shown(client, desk):
     response = client.get(f"/caseworker/applications/new?si_code={person.si_code}")
     assert response.status_code == 200
     assert person.national_id not in response.get_data(as_text=True)
-    assert "Không tìm thấy người có mã số BHXH này trong phạm vi của bạn." in response.get_data(as_text=True)
+    assert "Mã số BHXH này có trong dữ liệu của cơ quan BHXH nhưng người này không thuộc phạm vi của bạn" in (
+        response.get_data(as_text=True)
+    )
 
 
 @pytest.mark.parametrize(
