@@ -1446,6 +1446,51 @@ def _just_taken_by(claim: Claim, user: User) -> bool:
     )
 
 
+def _other_office(district: str | None, user: User) -> str | None:
+    """The name of ``district``'s office when it is not ``user``'s own (a caseworker's district); None otherwise."""
+    if district is None or user.district_code is None or district == user.district_code:
+        return None
+    office = db.session.get(District, district)
+    return office.name if office is not None else district
+
+
+def _desk_look_up(si_code: str, user: User, program_code: str) -> tuple[Any, bool, str | None]:
+    """The desk's look-up: the person as the caller may see them (or None), whether the registry has the code at all
+    (for a person not found in the caller's scope), and the other office that would work a new claim of the person
+    found (None when it is the caller's, or the person has a claim already)."""
+    from disburse.claims import applications
+
+    found = service.desk_lookup(si_code, user, program_code)
+    if found is None:
+        return None, applications.in_registry(si_code), None
+    if found.support.get("claim"):
+        return found, True, None
+    district = applications.expected_district(_program(), si_code, found.prefill["unit_code"])
+    return found, True, _other_office(district, user)
+
+
+def _taken(claim: Claim, user: User, elsewhere: str | None) -> ResponseReturnValue:
+    """After Form 04 is saved: said (naming the office that works it, when another), then the claim, or the desk
+    again for a claim another office works."""
+    if elsewhere is None:
+        flash(_("Đã nhận Mẫu số 04: hồ sơ số %(id)s đang được kiểm tra.", id=claim.id), "success")
+    else:
+        flash(
+            _(
+                "Đã nhận Mẫu số 04: hồ sơ số %(id)s được chuyển cho cơ quan BHXH %(office)s, nơi kiểm tra hồ sơ và "
+                "chi trả cho người lao động (kể cả tiền mặt). Hãy báo người lao động liên hệ cơ quan đó.",
+                id=claim.id,
+                office=elsewhere,
+            ),
+            "success",
+        )
+    try:
+        review.visible_claim(claim.id, user)
+    except review.NotFound:  # taken here for a person whose case another office works
+        return redirect(url_for(".application"))
+    return redirect(url_for(".case", claim_id=claim.id))
+
+
 @bp.route("/applications/new", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def application() -> ResponseReturnValue:
@@ -1457,20 +1502,18 @@ def application() -> ResponseReturnValue:
     program_code = current_app.config["DISBURSE_PROGRAM"]
     search = DeskSearchForm(request.args)
     _own_id(search.si_code, SEARCH_SI_CODE_ID)
-    found = None
-    registered = False  # a code not found in the caller's scope: whether the registry has it (elsewhere)
-    status = 200
+    found, registered, found_elsewhere, status = None, False, None, 200
     if request.method == "GET" and "si_code" in request.args:
         if search.validate():
-            si_code = search.si_code.data or ""
-            found = service.desk_lookup(si_code, user, program_code)
-            if found is None:
-                registered = applications.in_registry(si_code)
+            found, registered, found_elsewhere = _desk_look_up(search.si_code.data or "", user, program_code)
         else:
             status = 422
     form = ApplicationForm(data=found.prefill if found else {"si_code": search.si_code.data or ""})
     _application_choices(form)
     general: list[str] = []
+    confirm_office = None  # the other office the claim would go to, for the caseworker to confirm before it is saved
+    # The district the caseworker confirmed the claim goes to (the page asked first), posted back in a hidden input.
+    office = request.form.get("office", "")[:3] if request.method == "POST" else ""
     if request.method == "POST":
         form_ok = form.validate()
         body = _application_body(form)
@@ -1488,6 +1531,8 @@ def application() -> ResponseReturnValue:
             savepoint.rollback()
             if exc.claim is not None and _just_taken_by(exc.claim, user):  # the same form sent twice (a double click)
                 flash(_("Mẫu số 04 này đã được ghi nhận: hồ sơ số %(id)s.", id=exc.claim.id), "success")
+                if _other_office(exc.claim.district_code, user) is not None:  # another office's: not to a 404
+                    return redirect(url_for(".application"))
                 return redirect(url_for(".case", claim_id=exc.claim.id))
             general.append(pick((exc.message_vi, exc.message_en)))
             status = 409
@@ -1496,14 +1541,16 @@ def application() -> ResponseReturnValue:
             general.append(pick((exc.message_vi, exc.message_en)))
             status = 422
         else:
-            savepoint.commit()
-            db.session.commit()
-            flash(_("Đã nhận Mẫu số 04: hồ sơ số %(id)s đang được kiểm tra.", id=claim.id), "success")
-            try:
-                review.visible_claim(claim.id, user)
-            except review.NotFound:  # taken here for a person whose case another office works
-                return redirect(url_for(".application"))
-            return redirect(url_for(".case", claim_id=claim.id))
+            district = claim.district_code
+            elsewhere = _other_office(district, user)
+            if elsewhere is not None and office != district:
+                # Another office works and pays it: said before it is saved, saved once the caseworker confirms.
+                savepoint.rollback()
+                office, confirm_office = district or "", elsewhere
+            else:
+                savepoint.commit()
+                db.session.commit()
+                return _taken(claim, user, elsewhere)
     return render_template(
         "caseworker/application.html",
         search=search,
@@ -1511,5 +1558,8 @@ def application() -> ResponseReturnValue:
         found=found,
         searched=request.method == "GET" and "si_code" in request.args and status == 200,
         registered=registered,
+        found_elsewhere=found_elsewhere,
+        confirm_office=confirm_office,
+        office=office,
         general_errors=general,
     ), status

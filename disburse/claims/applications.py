@@ -325,9 +325,31 @@ def _named_unit(application: Application, employer: Employer | None) -> Employer
     return named if named is not None else employer
 
 
+def _district(employee: Employee, unit: Employer | None) -> str | None:
+    """A new Form 04 claim's district: the person's own (where Form 04 is taken and worked), else its unit's."""
+    return employee.district_code or (unit.district_code if unit else None)
+
+
 def in_registry(si_code: str) -> bool:
     """Whether the registry has a person with ``si_code`` (a Form 04 for any other code is refused)."""
     return db.session.scalar(select(Employee.id).where(Employee.si_code == si_code)) is not None
+
+
+def expected_district(program: Program, si_code: str, unit_code: str = "") -> str | None:
+    """The district that would work and pay a Form 04 of the person with ``si_code`` naming ``unit_code``, as
+    :func:`apply` decides it: their claim's, if they have one; else their own district, else the unit's. None for a
+    code the registry does not have."""
+    employee = db.session.scalar(select(Employee).where(Employee.si_code == si_code))
+    if employee is None:
+        return None
+    claim = service.claim_for_person(program.id, employee.id)
+    if claim is not None:
+        return claim.district_code
+    if employee.district_code:
+        return employee.district_code
+    employer = db.session.get(Employer, employee.employer_id) if employee.employer_id else None
+    named = unit_by_code(unit_code) if unit_code and is_unit_code(unit_code) else None
+    return _district(employee, named if named is not None else employer)
 
 
 #: The one claim per person per program (claims' unique key).
@@ -399,7 +421,7 @@ def apply(program: Program, body: dict[str, Any], *, actor: service.Actor = None
     }
     if existing is None:
         unit = _named_unit(application, employer)
-        district = employee.district_code or (unit.district_code if unit else None)
+        district = _district(employee, unit)
         if district is None:
             raise ApplicationInvalid(
                 [FieldError("address", "district_unknown", "Không xác định được quận/huyện.", "No district known.")]

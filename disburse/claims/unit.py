@@ -30,6 +30,7 @@ from disburse.formatting import moment, number, vietnamese_name_key
 from disburse.payments import reasons as payment_reasons
 from disburse.programs.calendar import VIETNAM_TZ, programme_today, working_days_between
 from disburse.programs.models import Program
+from disburse.reference.models import District
 from disburse.registry.models import Employee, Employer
 from disburse.spreadsheets import (
     COUNT,
@@ -199,14 +200,18 @@ _DETAILS = (
     Claim.retry_after,
     Employee.si_code,
     Employee.full_name,
+    # The office that works and pays the claim: its district's, by name (a Form 04 claim's may not be the unit's).
+    select(District.name).where(District.code == Claim.district_code).scalar_subquery().label("office"),
 )
 
 
-#: What a person paid in cash does, for their unit to tell them: the money waits at the office.
-CASH_AT_THE_OFFICE = (
-    "Người lao động đến cơ quan BHXH quận/huyện của đơn vị để nhận tiền mặt, mang theo CMND/CCCD.",
-    "The person collects the cash at the unit's district social security office, with their ID card.",
-)
+def cash_at_the_office(office: str) -> tuple[str, str]:
+    """What a person paid in cash does, for their unit to tell them: the money waits at the office that pays the
+    claim, named (the claim's district's: a Form 04 claim's is the person's, not always the unit's)."""
+    return (
+        f"Người lao động đến cơ quan BHXH {office} để nhận tiền mặt, mang theo CMND/CCCD.",
+        f"The person collects the cash at the social security office of {office}, with their ID card.",
+    )
 
 
 def _row(claim: Any, payment: Any, refused_for: dict[int, list[str]], send_details: tuple[str, str]) -> WorkforceRow:
@@ -230,7 +235,7 @@ def _row(claim: Any, payment: Any, refused_for: dict[int, list[str]], send_detai
             send_details,
             claim.retry_after,
         )
-        or (CASH_AT_THE_OFFICE if waits_at_office else None),
+        or (cash_at_the_office(claim.office) if waits_at_office else None),
     )
 
 

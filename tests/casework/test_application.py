@@ -176,7 +176,9 @@ def test_every_bad_field_at_once(client, desk, locale, overrides, messages):
 
 def test_a_claim_in_another_office_sends_back_to_the_form(client, desk, app):
     person = _person(district_code="760")
-    response = client.post("/caseworker/applications/new", data=_form(person))
+    asked = client.post("/caseworker/applications/new", data=_form(person))
+    assert asked.status_code == 200 and db.session.scalar(select(Claim).where(Claim.employee_id == person.id)) is None
+    response = client.post("/caseworker/applications/new", data={**_form(person), "office": "760"})  # confirmed
     assert response.status_code == 302 and response.headers["Location"] == "/caseworker/applications/new"
     assert db.session.scalar(select(Claim).where(Claim.employee_id == person.id)) is not None
 

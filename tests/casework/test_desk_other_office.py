@@ -1,5 +1,6 @@
 """Form 04 at the desk: the look-up says whether a code not found is in nobody's records or another office's person
-(and never promises what the form refuses)."""
+(and never promises what the form refuses); a claim that goes to another district's office is said before it is
+saved, confirmed by the caseworker, and named after."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import re
 from html import unescape
 
 import pytest
+from sqlalchemy import select
 
+from disburse.claims.models import Claim
+from disburse.extensions import db
+from disburse.reference.models import District
 from tests.casework.test_application import TODAY, _form, _person
 from tests.conftest import PASSWORD, sign_in
 from tests.factories import create_user
@@ -61,3 +66,95 @@ def test_the_look_up_says_whether_the_code_is_unknown_or_another_offices(
     other = _text(client.get(f"{NEW}?si_code={far.si_code}"))
     assert elsewhere in other and nowhere not in other
     assert far.national_id not in other  # nothing of the person is shown
+
+
+@pytest.mark.parametrize(
+    ("locale", "warning", "button", "flashed"),
+    [
+        (
+            "vi",
+            "hồ sơ được chuyển cho cơ quan BHXH {office}, nơi kiểm tra hồ sơ và chi trả (kể cả tiền mặt)",
+            "Xác nhận và ghi nhận đề nghị",
+            "Đã nhận Mẫu số 04: hồ sơ số {id} được chuyển cho cơ quan BHXH {office}",
+        ),
+        (
+            "en",
+            "the claim goes to the social security office of {office}, which checks it and pays it (cash too)",
+            "Confirm and record the application",
+            "Form 04 received: claim {id} goes to the social security office of {office}",
+        ),
+    ],
+)
+def test_a_claim_for_another_district_is_said_and_confirmed_before_it_is_saved(
+    client, desk, locale, warning, button, flashed
+):
+    sign_in(client, desk, locale)
+    office = db.session.get(District, CHUONG_MY).name
+    person = _person(district_code=CHUONG_MY)
+    data = _form(person, payout="cash", bank_code="", bank_account="", address="Số 5 ngõ 12, Đông Anh, Hà Nội")
+
+    first = client.post(NEW, data=data)
+
+    assert first.status_code == 200
+    page = first.get_data(as_text=True)
+    assert warning.format(office=office) in _text(first) and CHUONG_MY not in _text(first).replace(person.si_code, "")
+    assert button in _text(first) and f'<input type="hidden" name="office" value="{CHUONG_MY}">' in page
+    assert db.session.scalar(select(Claim).where(Claim.employee_id == person.id)) is None  # not saved yet
+
+    confirmed = client.post(NEW, data={**data, "office": CHUONG_MY})
+
+    assert confirmed.status_code == 302 and confirmed.headers["Location"] == NEW
+    claim = db.session.scalar(select(Claim).where(Claim.employee_id == person.id))
+    assert claim is not None and claim.district_code == CHUONG_MY and claim.payout == "cash"
+    assert flashed.format(id=claim.id, office=office) in _text(client.get(NEW))
+    # The confirmed form sent twice (a double click): recorded once, back to the desk (not another office's claim).
+    again = client.post(NEW, data={**data, "office": CHUONG_MY})
+    assert again.status_code == 302 and again.headers["Location"] == NEW
+
+
+def test_a_person_of_the_callers_district_is_saved_at_once(client, desk):
+    sign_in(client, desk)
+    person = _person()
+    response = client.post(NEW, data=_form(person))
+    assert response.status_code == 302
+    claim = db.session.scalar(select(Claim).where(Claim.employee_id == person.id))
+    assert claim is not None and response.headers["Location"] == f"/caseworker/claims/{claim.id}"
+    text = _text(client.get(response.headers["Location"]))
+    assert f"Đã nhận Mẫu số 04: hồ sơ số {claim.id} đang được kiểm tra." in text
+
+
+def test_a_found_person_of_another_district_is_warned_at_the_look_up(client, desk):
+    """The unit is in the caller's district (so the person is in scope), the person registered elsewhere."""
+    from tests.factories import create_employer
+
+    sign_in(client, desk)
+    unit = create_employer(district_code="017")
+    person = _person(district_code=CHUONG_MY, employer_id=unit.id)
+    office = db.session.get(District, CHUONG_MY).name
+    text = _text(client.get(f"{NEW}?si_code={person.si_code}"))
+    assert person.national_id in text or person.full_name in text  # found and shown
+    assert f"Người này đăng ký tại {office}: đề nghị ghi ở đây được chuyển cho cơ quan BHXH {office}" in text
+
+
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [
+        ("vi", "Người lao động đến cơ quan BHXH {office} để nhận tiền mặt"),
+        ("en", "The person collects the cash at the social security office of {office}"),
+    ],
+)
+def test_the_units_page_names_the_office_that_pays_the_cash(client, desk, locale, words):
+    """A Form 04 claim worked by the person's district (Chương Mỹ) for a unit of Đông Anh: the unit's page sends the
+    person to Chương Mỹ's office, which holds the cash, not to the unit's district."""
+    from tests.factories import create_claim, create_employee, create_employer
+
+    unit = create_employer(district_code="017")
+    person = create_employee(employer_id=unit.id, district_code=CHUONG_MY)
+    create_claim(
+        "payment_pending", employee=person, district_code=CHUONG_MY, payout="cash", bank_code=None, bank_account=None
+    )
+    sign_in(client, create_user("employer", employer_unit=unit.unit_code, password=PASSWORD), locale)
+    office = db.session.get(District, CHUONG_MY).name
+    text = _text(client.get(f"/employers/{unit.unit_code}?q={person.si_code}"))
+    assert words.format(office=office) in text
+    assert db.session.get(District, "017").name not in text.split(person.si_code, 1)[1]

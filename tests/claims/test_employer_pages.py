@@ -1297,8 +1297,8 @@ def test_form_02_in_the_browser_names_whose_row_each_error_is_in_the_summary(cli
 @pytest.mark.parametrize(
     ("locale", "words"),
     [
-        ("vi", "Người lao động đến cơ quan BHXH quận/huyện của đơn vị để nhận tiền mặt"),
-        ("en", "The person collects the cash at the unit&#39;s district social security office"),
+        ("vi", "Người lao động đến cơ quan BHXH Huyện Đông Anh để nhận tiền mặt"),
+        ("en", "The person collects the cash at the social security office of Huyện Đông Anh"),
     ],
 )
 def test_a_person_paid_in_cash_shows_where_they_collect_it(client, unit, locale, words):
