@@ -247,6 +247,9 @@ class DismissOfferForm(BaseForm):
 
 
 class OfferCashForm(BaseForm):
+    #: The person's open offer of bank details the page showed (its note's id), if any: switching to cash dismisses
+    #: it, and only the one the caseworker saw.
+    offer = HiddenField()
     reason = TextAreaField(_l("Lý do chuyển sang nhận tiền mặt sớm"), validators=_text())
 
 

@@ -52,6 +52,7 @@ from disburse.casework.forms import (
 from disburse.casework.models import PersonContact
 from disburse.claims import person_details, unit
 from disburse.claims.models import Claim, ClaimEvent
+from disburse.claims.person_details import MAX_DISMISS_REASON
 from disburse.claims.states import (
     CLOSED_STATES,
     STATE_LABELS,
@@ -1128,11 +1129,30 @@ def offer_cash(claim_id: int) -> ResponseReturnValue:
     claim = _claim(claim_id)
     if claim.payout == "cash":
         form.reason.label.text = _("Ghi chú")
+    offered = person_details.open_offer(claim)
+    if request.method == "GET":
+        form.offer.data = str(offered.id) if offered is not None else ""
+
+    def act(claim: Claim, user: User) -> review.ActionResult:
+        # The person's open offer of bank details is dismissed in the same transaction, under the caseworker's name
+        # (it was left behind unseen): only the one the page showed, else the page shows the new one first.
+        current = person_details.open_offer(claim)
+        if current is not None and record_id(form.offer.data) != current.id:
+            form.offer.data = str(current.id)
+            raise service.CaseworkRefused(
+                "Người lao động vừa gửi thông tin tài khoản mới: hãy xem lại trước khi chuyển sang nhận tiền mặt.",
+                "The person has just sent new bank details: look at them before switching to cash.",
+                code="offer_unseen",
+            )
+        if current is not None:
+            service.dismiss_offer(claim.id, user, current.id, _cash_dismissal(form.reason.data))
+        return service.offer_cash(claim.id, user, form.reason.data or None)
+
     return _action_page(
         claim_id,
         form,
         "caseworker/offer_cash.html",
-        lambda claim, user: service.offer_cash(claim.id, user, form.reason.data or None),
+        act,
         _("Hồ sơ chuyển sang nhận tiền mặt tại cơ quan BHXH; người lao động có tên trong danh sách chi tiền mặt."),
         closed=lambda claim: (
             _(
@@ -1146,7 +1166,22 @@ def offer_cash(claim_id: int) -> ResponseReturnValue:
             else None
         ),
         max_failures=service.max_payment_failures(claim),
+        offered=offered,
+        offered_at=moment(offered.created_at) if offered is not None else None,
+        can_fix_details=service.may_correct_payment_details(claim),
     )
+
+
+#: The reason a switch to cash gives the person's offer of bank details it dismisses (the system's words are written
+#: in Vietnamese, as a caseworker's are: the claim's history shows them as written).
+CASH_DISMISSES_OFFER = "Chuyển sang nhận tiền mặt tại cơ quan BHXH"
+
+
+def _cash_dismissal(reason: str | None) -> str:
+    """The dismissal's reason: the switch to cash, and the caseworker's reason for it if any, within the limit."""
+    written = " ".join((reason or "").split())
+    text = f"{CASH_DISMISSES_OFFER}: {written}" if written else f"{CASH_DISMISSES_OFFER}."
+    return text if len(text) <= MAX_DISMISS_REASON else text[: MAX_DISMISS_REASON - 1] + "…"
 
 
 @bp.route("/claims/<int:claim_id>/cash-receipt", methods=["GET", "POST"])
