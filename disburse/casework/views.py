@@ -1489,15 +1489,19 @@ def _other_office(district: str | None, user: User) -> str | None:
     return office.name if office is not None else district
 
 
-def _desk_look_up(si_code: str, user: User, program_code: str) -> tuple[Any, bool, str | None]:
-    """The desk's look-up: the person as the caller may see them (or None), whether the registry has the code at all
-    (for a person not found in the caller's scope), and the other office that would work a new claim of the person
-    found (None when it is the caller's, or the person has a claim already)."""
+def _desk_look_up(si_code: str, user: User, program_code: str) -> tuple[Any, bool | str, str | None]:
+    """The desk's look-up: the person as the caller may see them (or None); for a person not found in the caller's
+    scope, whether the registry has the code at all, or what Form 04 would refuse them whatever the form says (a claim
+    they have already, the deadline passed); and the other office that would work a new claim of the person found
+    (None when it is the caller's, or the person has a claim already)."""
     from disburse.claims import applications
 
     found = service.desk_lookup(si_code, user, program_code)
     if found is None:
-        return None, applications.in_registry(si_code), None
+        if not applications.in_registry(si_code):
+            return None, False, None
+        refused = applications.refused_before_the_form(_program(), si_code, programme_today())
+        return None, pick(refused) if refused else True, None
     if found.support.get("claim"):
         return found, True, None
     district = applications.expected_district(_program(), si_code, found.prefill["unit_code"])
@@ -1537,7 +1541,8 @@ def application() -> ResponseReturnValue:
     program_code = current_app.config["DISBURSE_PROGRAM"]
     search = DeskSearchForm(request.args)
     _own_id(search.si_code, SEARCH_SI_CODE_ID)
-    found, registered, found_elsewhere, status = None, False, None, 200
+    found, found_elsewhere, status = None, None, 200
+    registered: bool | str = False
     if request.method == "GET" and "si_code" in request.args:
         if search.validate():
             found, registered, found_elsewhere = _desk_look_up(search.si_code.data or "", user, program_code)

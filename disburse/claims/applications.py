@@ -335,6 +335,27 @@ def in_registry(si_code: str) -> bool:
     return db.session.scalar(select(Employee.id).where(Employee.si_code == si_code)) is not None
 
 
+def refused_before_the_form(program: Program, si_code: str, today: date) -> tuple[str, str] | None:
+    """What Form 04 would answer, whatever the form says, for the person with ``si_code`` (Vietnamese, English): the
+    deadline passed, or the person's claim that refuses a second one (:func:`_existing`). None when the form decides.
+    For the desk's look-up of a person it may not show, so that it promises nothing the form then refuses."""
+    try:
+        _check_dates(program, today)
+    except FormRefused as exc:
+        return exc.message_vi, exc.message_en
+    employee = db.session.scalar(select(Employee).where(Employee.si_code == si_code))
+    if employee is None:
+        return None
+    claim = service.claim_for_person(program.id, employee.id)
+    if claim is None:
+        return None
+    try:
+        _existing(program, employee, today, lock=False)
+    except ApplicationConflict as exc:
+        return exc.message_vi, exc.message_en
+    return None
+
+
 def expected_district(program: Program, si_code: str, unit_code: str = "") -> str | None:
     """The district that would work and pay a Form 04 of the person with ``si_code`` naming ``unit_code``, as
     :func:`apply` decides it: their claim's, if they have one; else their own district, else the unit's. None for a
@@ -356,9 +377,9 @@ def expected_district(program: Program, si_code: str, unit_code: str = "") -> st
 ONE_CLAIM_PER_PERSON = "uq_claims_program_id_employee_id"
 
 
-def _existing(program: Program, employee: Employee, today: date) -> Claim | None:
+def _existing(program: Program, employee: Employee, today: date, *, lock: bool = True) -> Claim | None:
     """The person's claim that the application turns into, or None for a new claim; raises when neither."""
-    claim = service.claim_for_person(program.id, employee.id, lock=True)
+    claim = service.claim_for_person(program.id, employee.id, lock=lock)
     if claim is None:
         return None
     state = ClaimState(claim.state)

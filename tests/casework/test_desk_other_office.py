@@ -158,3 +158,24 @@ def test_the_units_page_names_the_office_that_pays_the_cash(client, desk, locale
     text = _text(client.get(f"/employers/{unit.unit_code}?q={person.si_code}"))
     assert words.format(office=office) in text
     assert db.session.get(District, "017").name not in text.split(person.si_code, 1)[1]
+
+
+def test_the_look_up_promises_nothing_for_another_offices_person_the_form_refuses(client, desk, app, monkeypatch):
+    """A person outside the scope who has a claim already, or any person once applications have closed: the look-up
+    says what the form would answer, not that the application may still be taken."""
+    from tests.factories import create_claim
+
+    sign_in(client, desk)
+    claimed = _person(district_code=CHUONG_MY)
+    claim = create_claim("needs_review", track="B", employee=claimed, district_code=CHUONG_MY)
+    fresh = _person(district_code=CHUONG_MY)
+
+    text = _text(client.get(f"{NEW}?si_code={claimed.si_code}"))
+    assert f"Người này đã có hồ sơ hỗ trợ số {claim.id}" in text and "Vẫn có thể ghi đề nghị" not in text
+    posted = client.post(NEW, data=_form(claimed))
+    assert posted.status_code == 409 and f"Người này đã có hồ sơ hỗ trợ số {claim.id}" in _text(posted)
+
+    assert "Vẫn có thể ghi đề nghị" in _text(client.get(f"{NEW}?si_code={fresh.si_code}"))
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2022-06-01")  # after NQ116's application deadline
+    late = _text(client.get(f"{NEW}?si_code={fresh.si_code}"))
+    assert "Đã hết hạn nhận đề nghị hỗ trợ (Mẫu số 04)" in late and "Vẫn có thể ghi đề nghị" not in late
