@@ -323,6 +323,14 @@ def _tokens(world: World) -> Records:
     return Records(pairs[0], pairs[1], (far.id + 100_000, 2_000_000_000))
 
 
+def _a_caseworker_of(claim_id: int) -> str:
+    """A new caseworker of the claim's district (of Đông Anh for a claim that does not exist), as the form posts."""
+    from disburse.claims.models import Claim
+
+    claim = db.session.get(Claim, claim_id)
+    return str(create_user("caseworker", district=claim.district_code if claim else "017").id)
+
+
 def _confirmed(_: Any) -> dict[str, str]:
     """The post from the page that asks to confirm (a deactivation, a new password)."""
     return {"confirmed": "1"}
@@ -476,6 +484,12 @@ ROUTES: dict[str, Route] = {
     ),
     "caseworker.release": Route(
         lambda claim_id: f"/caseworker/claims/{claim_id}/release", records=_claims_in_review, success=302
+    ),
+    "caseworker.assign_to": Route(
+        lambda claim_id: f"/caseworker/claims/{claim_id}/assign-to",
+        records=_claims_in_review,
+        success=302,
+        form=lambda claim_id: {"user_id": _a_caseworker_of(claim_id)},
     ),
     "caseworker.approve": _page_action("approve", {"note": "Đã xác minh."}, _claims_to_approve),
     "caseworker.reject": _page_action(

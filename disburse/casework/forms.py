@@ -98,6 +98,18 @@ class ActionForm(BaseForm):
     """A button that changes something: only the CSRF token."""
 
 
+class AssignToForm(BaseForm):
+    """A supervisor's or an admin's "give this claim to": one of the claim's district's caseworkers (choices set by
+    the view)."""
+
+    user_id = SelectField(
+        _l("Giao cho cán bộ"),
+        coerce=str,
+        validators=[DataRequired(_l("Hãy chọn cán bộ nhận hồ sơ."))],
+        invalid_choice_message=_CHOICE,
+    )
+
+
 class AssignNextForm(BaseForm):
     """ "Take the next claims": it carries how many claims the caseworker held when the page was shown, so that the
     button pressed twice (a double click, the form sent again) takes one batch, not two."""

@@ -29,6 +29,7 @@ from disburse.casework.forms import (
     ActionForm,
     ApplicationForm,
     AssignNextForm,
+    AssignToForm,
     CashDeskForm,
     CashReceiptForm,
     CheckedApproveCashForm,
@@ -558,12 +559,26 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         if state == ClaimState.REJECTED
         else [],
         "action_form": ActionForm(),
+        "assign_form": _assign_form(claim, user),
         "max_failures": service.max_payment_failures(claim),
         "bank_alert_at": current_app.config["DISBURSE_PAYMENT_BANK_FAILURES_ALERT"],
         "cash_roles": CASH_ROLES,
         "declared_unit": _declared_unit(claim, detail["employer"]),
         "declared_differs": _declared_differs(claim, detail["person"]),
     }
+
+
+def _assign_form(claim: Claim, user: User) -> AssignToForm | None:
+    """The "give to" form for a supervisor or an admin on a claim with casework (None otherwise, or nobody to give
+    it to): its district's caseworkers, the holder left out."""
+    if user.role not in review.SUPERVISING_ROLES or not review.has_casework(ClaimState(claim.state)):
+        return None
+    choices = [(value, label) for value, label in _assignable(claim) if value != str(claim.assigned_to_id)]
+    if not choices:
+        return None
+    form = AssignToForm(formdata=None)
+    form.user_id.choices = [("", _("Chọn cán bộ")), *choices]
+    return form
 
 
 def _may_work(claim: Claim, user: User) -> bool:
@@ -625,9 +640,16 @@ def case(claim_id: int) -> ResponseReturnValue:
     return render_template("caseworker/case.html", **_case_context(claim_id))
 
 
-def _simple_action(claim_id: int, act: Callable[[int, User], review.ActionResult], done: str) -> ResponseReturnValue:
-    form = ActionForm()
+def _simple_action(
+    claim_id: int, act: Callable[[int, User], review.ActionResult], done: str, form: Form | None = None
+) -> ResponseReturnValue:
+    form = form or ActionForm()
     if not form.validate_on_submit():
+        if not form.errors.get("csrf_token") and form.errors:  # a field's problem: said on the case page
+            for errors in form.errors.values():
+                for message in errors:
+                    flash(message, "error")
+            return redirect(url_for(".case", claim_id=claim_id))
         abort(400)
     savepoint = db.session.begin_nested()  # nothing half done survives a refused action
     try:
@@ -647,6 +669,31 @@ def _simple_action(claim_id: int, act: Callable[[int, User], review.ActionResult
 @roles_required(*STAFF)
 def take(claim_id: int) -> ResponseReturnValue:
     return _simple_action(claim_id, review.assign, _("Bạn đã nhận xử lý hồ sơ này."))
+
+
+def _assignable(claim: Claim) -> list[tuple[str, str]]:
+    """Whom a supervisor or an admin may give the claim to: the active caseworkers of its district, by name."""
+    people = db.session.scalars(
+        select(User)
+        .where(User.active, User.role == "caseworker", User.district_code == claim.district_code)
+        .order_by(User.full_name, User.email)
+    )
+    return [(str(user.id), f"{user.full_name} ({user.email})" if user.full_name else user.email) for user in people]
+
+
+@bp.post("/claims/<int:claim_id>/assign-to")
+@roles_required(*review.SUPERVISING_ROLES)
+def assign_to(claim_id: int) -> ResponseReturnValue:
+    """A supervisor or an admin gives the claim to one of its district's caseworkers (the holder's replacement)."""
+    form = AssignToForm()
+    form.user_id.choices = _assignable(_claim(claim_id))
+    chosen = dict(form.user_id.choices).get(form.user_id.data or "", "")
+    return _simple_action(
+        claim_id,
+        lambda claim_id, user: review.assign(claim_id, user, int(form.user_id.data or 0)),
+        _("Đã giao hồ sơ cho %(who)s.", who=chosen),
+        form,
+    )
 
 
 @bp.post("/claims/<int:claim_id>/release")
