@@ -67,7 +67,7 @@ from disburse.extensions import db
 from disburse.formatting import dmy, moment
 from disburse.payments import reasons as payment_reasons
 from disburse.payments import recoveries
-from disburse.payments.cash import cash_list
+from disburse.payments.cash import cash_list, clean_receipt_number
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
@@ -1241,7 +1241,14 @@ def cash_receipt(claim_id: int) -> ResponseReturnValue:
         form,
         "caseworker/cash_receipt.html",
         lambda claim, user: service.record_cash_receipt(claim.id, user, form.receipt_number.data or ""),
-        _("Đã ghi nhận chi trả tiền mặt theo biên lai."),
+        lambda outcome: (
+            _("Đã ghi nhận chi trả tiền mặt theo biên lai.")
+            if outcome.changed
+            else _(
+                "Chi trả này đã được ghi nhận theo biên lai số %(receipt)s từ trước; không ghi thêm.",
+                receipt=clean_receipt_number(form.receipt_number.data),
+            )
+        ),
         closed=_no_cash_payment,
         payment=service.open_cash_payment(claim),
         period=service.payment_period(claim),

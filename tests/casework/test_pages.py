@@ -933,6 +933,9 @@ def test_offer_cash_and_record_the_receipt(signed_in, app, monkeypatch):
     assert response.status_code == 302
     assert db.session.get(Payment, payment.id).receipt_number == "AA/21E 0001234"
     assert db.session.get(Claim, payment.claim_id).state == "paid"
+    # The same confirmation sent again (a second click, the back button): said to be recorded already, not anew.
+    twice = signed_in.post(url, data={"receipt_number": "aa/21e 0001234", "confirmed": "1"}, follow_redirects=True)
+    assert "đã được ghi nhận theo biên lai số AA/21E 0001234 từ trước; không ghi thêm" in _text(twice)
 
     again = create_cash_payment()
     response = signed_in.post(
