@@ -29,7 +29,13 @@ from disburse.programs.service import ProgramNotFound, get_program
 from disburse.reference.models import District, Province
 from disburse.registry.models import Employer
 from disburse.reports.dashboard import overdue_units
-from disburse.reports.service import Area, district_count, employer_progress, program_progress
+from disburse.reports.service import (
+    Area,
+    district_cash_waiting,
+    district_count,
+    employer_progress,
+    program_progress,
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,10 @@ class QueueToday:
     overdue_units: int
     #: Claims with bank details the person sent on the public page, not yet used nor dismissed.
     offered: int
+    #: Claims waiting for new bank details after a failed payment (the unit's Form 03, the person, a caseworker).
+    awaiting_details: int
+    #: People on the office's cash list, not yet paid at the counter.
+    cash_waiting: int
 
 
 def _program(code: str) -> Program | None:
@@ -91,6 +101,8 @@ def queue_today(user: User, program_code: str) -> QueueToday | None:
         district_count(program.id, district.code, ClaimState.NEEDS_REVIEW),
         overdue_units(program.id, Area(district.province_code, district.code), programme_today(), limit=0)[1],
         open_offers_count(program.id, district.code),
+        district_count(program.id, district.code, ClaimState.AWAITING_PAYMENT_DETAILS),
+        district_cash_waiting(program.id, district.code),
     )
 
 

@@ -82,6 +82,20 @@ def district_count(program_id: int, district_code: str, state: str) -> int:
     ).get(state, (0, 0))[0]
 
 
+def district_cash_waiting(program_id: int, district_code: str) -> int:
+    """People of a district on its office's cash list, not yet paid (in payment, in cash), from the rollups."""
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(DistrictCounter.cash_claims), 0)).where(
+                DistrictCounter.program_id == program_id,
+                DistrictCounter.district_code == district_code,
+                DistrictCounter.state == ClaimState.PAYMENT_PENDING.value,
+            )
+        )
+        or 0
+    )
+
+
 @dataclass(frozen=True)
 class Area:
     """The country (no codes), a province, or a district."""

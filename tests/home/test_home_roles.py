@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from disburse.extensions import db
-from tests.factories import create_claim, create_employee, create_employer, create_user
+from tests.factories import create_cash_payment, create_claim, create_employee, create_employer, create_user
 
 
 @pytest.fixture
@@ -82,6 +82,26 @@ def test_a_caseworker_sees_their_districts_queue(app, client, db_session, today)
     assert '<a href="/caseworker/queue">Mở danh sách hồ sơ cần xác minh</a>' in page
     page = _page(_as(client, user, "en"))
     assert f"<dt>Needs review</dt>{in_review}" in page
+
+
+def test_a_caseworker_sees_who_waits_for_bank_details_and_for_cash_at_the_office(app, client, db_session, today):
+    """Two piles of work the queue's needs-review count leaves out: people whose payment failed and who must send new
+    details, and people on the office's cash list, each linked to where the work is done; another district's not
+    counted."""
+    near, far = create_employer(district_code="017"), create_employer(district_code="760")
+    for unit in (near, near, far):
+        _claim(unit, "awaiting_payment_details")
+    for unit in (near, far):
+        create_cash_payment(employee=create_employee(employer_id=unit.id, district_code=unit.district_code))
+    page = _page(_as(client, create_user("caseworker", district="017")))
+    assert (
+        '<dt>Chờ bổ sung thông tin tài khoản</dt><dd id="awaiting-details-count">'
+        '<a href="/caseworker/queue?state=awaiting_payment_details">2</a></dd>'
+    ) in page
+    assert (
+        '<dt>Chờ nhận tiền mặt tại cơ quan BHXH</dt><dd id="cash-waiting-count">'
+        '<a href="/caseworker/cash-desk">1</a></dd>'
+    ) in page
 
 
 def test_the_queue_link_appears_once_the_queue_page_exists(app, client, db_session, today, monkeypatch):
