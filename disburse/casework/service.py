@@ -31,6 +31,7 @@ from disburse.payments.states import label as payment_state_label
 from disburse.programs.calendar import add_working_days, programme_today, working_days_between
 from disburse.programs.models import Program
 from disburse.programs.service import get_program
+from disburse.reference.models import District
 from disburse.registry.models import Employee, Employer
 from disburse.verification import review
 
@@ -94,6 +95,8 @@ class DuplicateColumn:
     employee: Employee
     employer: Employer | None
     is_this: bool
+    #: The claim's district's name (its code when the reference table has none).
+    district: str
 
 
 def duplicates_side_by_side(claim: Claim, user: User) -> tuple[list[DuplicateColumn], int]:
@@ -104,15 +107,16 @@ def duplicates_side_by_side(claim: Claim, user: User) -> tuple[list[DuplicateCol
     if len(ids) < 2:
         return [], 0
     rows = db.session.execute(
-        select(Claim, Employee, Employer)
+        select(Claim, Employee, Employer, District.name)
         .join(Employee, Employee.id == Claim.employee_id)
         .outerjoin(Employer, Employer.id == Claim.employer_id)
+        .outerjoin(District, District.code == Claim.district_code)
         .where(Claim.id.in_(ids))
         .order_by(Claim.id)
     ).all()
     columns = [
-        DuplicateColumn(member, employee, employer, member.id == claim.id)
-        for member, employee, employer in rows
+        DuplicateColumn(member, employee, employer, member.id == claim.id, district or member.district_code)
+        for member, employee, employer, district in rows
         if member.id == claim.id or can_see(user, review.claim_scope(member))
     ]
     return sorted(columns, key=lambda column: (not column.is_this, column.claim.id)), len(rows) - len(columns)

@@ -25,6 +25,7 @@ from disburse.payments.cash import CashProvider
 from disburse.payments.models import Payment
 from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
+from disburse.reference.models import District
 from disburse.registry.codes import UNIT_CODE_WORDS
 from disburse.registry.models import Employee
 from tests.conftest import PASSWORD, sign_in
@@ -695,6 +696,12 @@ def test_resolve_a_duplicate_side_by_side(signed_in):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'class="side-by-side"' in html and f'value="{other.id}"' in html
+    # Each side's district by name and its unused months: what makes two amounts differ is there to compare.
+    names = [db.session.get(District, claim.district_code).name for claim in (keep, other)]
+    districts = re.search(r"Quận/huyện (.*?) Luồng hồ sơ", _text(page))
+    assert districts and districts.group(1) == " ".join(names)
+    months = re.search(r"Số tháng đóng BHTN chưa hưởng ((?:\d+ ?)+)", _text(page))
+    assert months and months.group(1).split() == [str(keep.unused_months), str(other.unused_months)]
     response = signed_in.post(f"/caseworker/claims/{keep.id}/duplicates", data={"keep": str(keep.id)})
     assert response.status_code == 302
     assert db.session.get(Claim, other.id).state == "rejected"
