@@ -1245,7 +1245,7 @@ def cash_receipt(claim_id: int) -> ResponseReturnValue:
             _("Đã ghi nhận chi trả tiền mặt theo biên lai.")
             if outcome.changed
             else _(
-                "Chi trả này đã được ghi nhận theo biên lai số %(receipt)s từ trước; không ghi thêm.",
+                "Đã ghi nhận chi trả tiền mặt theo biên lai số %(receipt)s từ trước; không ghi thêm.",
                 receipt=clean_receipt_number(form.receipt_number.data),
             )
         ),

@@ -942,7 +942,7 @@ def test_offer_cash_and_record_the_receipt(signed_in, app, monkeypatch):
     assert db.session.get(Claim, payment.claim_id).state == "paid"
     # The same confirmation sent again (a second click, the back button): said to be recorded already, not anew.
     twice = signed_in.post(url, data={"receipt_number": "aa/21e 0001234", "confirmed": "1"}, follow_redirects=True)
-    assert "đã được ghi nhận theo biên lai số AA/21E 0001234 từ trước; không ghi thêm" in _text(twice)
+    assert "Đã ghi nhận chi trả tiền mặt theo biên lai số AA/21E 0001234 từ trước; không ghi thêm" in _text(twice)
 
     again = create_cash_payment()
     response = signed_in.post(
@@ -964,8 +964,16 @@ def _payment_events(payment_id: int) -> list[int]:
 @pytest.mark.parametrize(
     ("locale", "done", "paid"),
     [
-        ("vi", "Đã ghi nhận chi trả tiền mặt", "đã được chi, biên lai số AA/21E 0001234"),
-        ("en", "The cash payment is recorded", "already paid, receipt number AA/21E 0001234"),
+        (
+            "vi",
+            "Đã ghi nhận chi trả tiền mặt theo biên lai số AA/21E 0001234 từ trước",
+            "đã được chi, biên lai số AA/21E 0001234",
+        ),
+        (
+            "en",
+            "The cash payment is recorded against receipt number AA/21E 0001234 already",
+            "already paid, receipt number AA/21E 0001234",
+        ),
     ],
 )
 def test_a_second_click_on_confirm_the_receipt_says_it_is_recorded(
