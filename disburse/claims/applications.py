@@ -352,7 +352,21 @@ def refused_before_the_form(program: Program, si_code: str, today: date) -> tupl
     try:
         _existing(program, employee, today, lock=False)
     except ApplicationConflict as exc:
-        return exc.message_vi, exc.message_en
+        # Said without the claim's number nor its state: the caller may not see the person's claim, and an SI code
+        # alone must not tell who was paid or refused elsewhere (the form itself says more only once the national ID
+        # matches).
+        if exc.code == "listed_by_employer":
+            after = dmy(program.track_a_fallback_after)
+            return (
+                f"Mẫu số 04 sẽ không được nhận: người này có trong danh sách của đơn vị; nếu sau ngày {after} vẫn chưa "
+                "được chi trả thì có thể nộp Mẫu số 04.",
+                f"Form 04 would be refused: this person is on their employer's list; if still unpaid after {after} "
+                "they may apply on Form 04.",
+            )
+        return (
+            "Mẫu số 04 sẽ không được nhận: người này đã có hồ sơ hỗ trợ; mỗi người chỉ được hỗ trợ một lần.",
+            "Form 04 would be refused: this person already has a support claim; each person is supported once.",
+        )
     return None
 
 

@@ -171,7 +171,9 @@ def test_the_look_up_promises_nothing_for_another_offices_person_the_form_refuse
     fresh = _person(district_code=CHUONG_MY)
 
     text = _text(client.get(f"{NEW}?si_code={claimed.si_code}"))
-    assert f"Người này đã có hồ sơ hỗ trợ số {claim.id}" in text and "Vẫn có thể ghi đề nghị" not in text
+    assert "Mẫu số 04 sẽ không được nhận: người này đã có hồ sơ hỗ trợ" in text and "Vẫn có thể ghi đề nghị" not in text
+    # An SI code alone tells nothing of another office's claim: neither its number nor its state.
+    assert f"số {claim.id}" not in text and "'Cần xác minh'" not in text
     posted = client.post(NEW, data=_form(claimed))
     assert posted.status_code == 409 and f"Người này đã có hồ sơ hỗ trợ số {claim.id}" in _text(posted)
 
