@@ -13,6 +13,7 @@ from typing import Any, cast
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -267,6 +268,8 @@ def _user_page(user: User, form: EditUserForm, general: list[str], token_form: T
         tokens=tokens,
         token_form=token_form or TokenForm(formdata=None),
         token_days=current_app.config["DISBURSE_TOKEN_DAYS"],
+        tokens_made_here=_tokens_made_here(user),
+        tokens_by_command=_TOKENS_BY_COMMAND,
     )
 
 
@@ -334,6 +337,20 @@ def user_password(user_id: int) -> ResponseReturnValue:
     return render_template("admin/password.html", user=user, password=password, created=False)
 
 
+def _tokens_made_here(user: User) -> bool:
+    """Whether the admins' page makes API tokens for ``user``: only for an account that uses tokens alone (no
+    password: an integration's) and is not an admin's. A token for a person's account would let the admin act as
+    that person (approve, refuse, read claims) under their name; that stays an operator's command on the server."""
+    return user.password_hash is None and user.role != "admin"
+
+
+_TOKENS_BY_COMMAND = _l(
+    "Trang này chỉ tạo token cho tài khoản chỉ dùng API (không có mật khẩu) không phải quản trị viên: token của tài "
+    "khoản một người cho phép người cầm token làm việc dưới tên người đó. Nếu thật sự cần, quản trị hệ thống dùng "
+    "lệnh disburse tokens create trên máy chủ."
+)
+
+
 @bp.post("/users/<int:user_id>/tokens")
 @roles_required("admin")
 def user_token_new(user_id: int) -> ResponseReturnValue:
@@ -342,6 +359,8 @@ def user_token_new(user_id: int) -> ResponseReturnValue:
     form = TokenForm()
     if not form.validate_on_submit():
         return _user_page(user, _edit_form(user), [], form), 400
+    if not _tokens_made_here(user):
+        return _user_page(user, _edit_form(user), [_TOKENS_BY_COMMAND], form), 400
     try:
         token = auth_service.create_token(user, form.name.data or "", actor=_user())
     except auth_service.UserError as exc:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from disburse.auth.models import ApiToken, AuditLog
 from disburse.auth.service import create_token
 from disburse.extensions import db
+from tests.admin.conftest import PASSWORD
 from tests.factories import create_user
 
 CONFIRMED = {"confirmed": "1"}
@@ -98,3 +99,16 @@ def test_expired_tokens_are_listed_as_such_in_english(admin_client, admin):
     page = admin_client.get(f"/admin/users/{user.id}").get_data(as_text=True)
     assert "API tokens" in page and "Expired" in page and "Never" in page
     assert "Revoke token" not in page
+
+
+def test_the_page_makes_tokens_only_for_accounts_that_use_the_api_alone(admin_client, admin):
+    """A token of a person's account (one with a password), or of an admin's, would let the admin act as that person
+    under their name: the page lists and revokes such tokens but makes none (the server's command still can)."""
+    person = create_user("caseworker", password=PASSWORD)
+    other_admin = create_user("admin")
+    for user in (person, other_admin):
+        page = admin_client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+        assert 'id="tokens-by-command"' in page and f"/admin/users/{user.id}/tokens" not in page
+        refused = admin_client.post(f"/admin/users/{user.id}/tokens", data={"name": "x"})
+        assert refused.status_code == 400 and "disburse tokens create" in refused.get_data(as_text=True)
+        assert db.session.scalar(select(ApiToken).where(ApiToken.user_id == user.id)) is None
