@@ -600,7 +600,7 @@ def log_contact(claim_id: int, body: ContactBody) -> ResponseReturnValue:
     "no_casework",
     "invalid_state",
     "assigned_to_another",
-    invalid="Also fields.due_on: a day before today.",
+    invalid="Also fields.due_on: a day before today (the programme's clock) or after the programme's last payable day.",
 )
 def request_info(claim_id: int, body: InformationRequestBody) -> ResponseReturnValue:
     return _done(review.request_info(claim_id, _user(), body.addressee, body.note, body.due_on))
@@ -685,7 +685,7 @@ def resolve_duplicate(claim_id: int, body: ResolveDuplicateBody) -> ResponseRetu
     errors={
         403: "The employer role.",
         404: "Unknown district or outside the caller's scope; program_not_found.",
-        422: "Also fields.date: a day after today (the programme's clock), or before 2000.",
+        422: "Also fields.date: a day after today in Vietnam (refusals are dated by the real calendar); before 2000.",
     },
 )
 def notice_batch(body: NoticeBatchBody) -> ResponseReturnValue:

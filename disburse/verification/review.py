@@ -1045,12 +1045,22 @@ def request_info(
             "so no information is requested for it",
         )
     today = programme_today()
-    if due_on is not None and not today <= due_on <= date(2099, 12, 31):
+    if due_on is not None and due_on < today:
         raise Invalid(
             {
                 "due_on": (
                     f"Hạn bổ sung không được trước hôm nay ({today:%d/%m/%Y}).",
                     f"The due date cannot be before today ({today:%d/%m/%Y}).",
+                )
+            }
+        )
+    last = _program(claim).last_payable_day  # an answer due after it could change nothing
+    if due_on is not None and due_on > last:
+        raise Invalid(
+            {
+                "due_on": (
+                    f"Hạn bổ sung không được sau ngày {last:%d/%m/%Y}, ngày cuối cùng chương trình còn chi trả.",
+                    f"The due date cannot be after {last:%d/%m/%Y}, the programme's last day of payment.",
                 )
             }
         )

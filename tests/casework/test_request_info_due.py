@@ -58,3 +58,27 @@ def test_a_due_date_after_the_last_payable_day_or_before_today_is_refused_on_the
     )
     assert response.status_code == 302
     assert db_session.query(ClaimEvent).filter_by(claim_id=claim.id, action="request_info").count() == 1
+
+
+def test_the_api_refuses_the_same_due_dates_through_the_same_service(client, db_session):
+    """The page's form and the API: one rule, in the service (the API took 01/01/2099 when only the form checked)."""
+    from disburse.auth.service import create_token
+
+    claim = create_claim("needs_review")
+    last = db.session.get(Program, claim.program_id).last_payable_day
+    token = {
+        "Authorization": f"Bearer {create_token(create_user('caseworker', district=DONG_ANH))}",
+        "Accept-Language": "en",
+    }
+    url = f"/api/v1/claims/{claim.id}/information-requests"
+    for due in ("2099-01-01", (last + timedelta(days=1)).isoformat()):
+        refused = client.post(url, json={"addressee": "person", "note": "Nộp sổ BHXH.", "due_on": due}, headers=token)
+        assert refused.status_code == 422, refused.get_json()
+        assert refused.get_json()["fields"]["due_on"] == (
+            f"The due date cannot be after {last:%d/%m/%Y}, the programme's last day of payment."
+        )
+    assert db_session.query(ClaimEvent).filter_by(claim_id=claim.id, action="request_info").count() == 0
+    taken = client.post(
+        url, json={"addressee": "person", "note": "Nộp sổ BHXH.", "due_on": last.isoformat()}, headers=token
+    )
+    assert taken.status_code == 200, taken.get_json()

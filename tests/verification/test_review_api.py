@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,10 +18,9 @@ from disburse.claims import service as claims
 from disburse.claims.models import Claim
 from disburse.claims.states import ClaimState
 from disburse.extensions import db
-from disburse.programs.calendar import programme_today
 from disburse.registry.models import Employee, Employer
 from disburse.verification import review
-from tests.factories import create_claim, create_duplicate_group, create_employer, create_offer, create_user
+from tests.factories import PAYING_DAY, create_claim, create_duplicate_group, create_employer, create_offer, create_user
 
 #: These tests approve and pay: the programme clock is a day of its payment period (the real one is past it).
 pytestmark = pytest.mark.usefixtures("paying_clock")
@@ -34,8 +32,9 @@ def _auth(user) -> dict[str, str]:
     return {"Authorization": f"Bearer {create_token(user)}"}
 
 
-#: A due date for an information request: after the programme's today (it refuses one before).
-DUE_ON = (programme_today() + timedelta(days=30)).isoformat()
+#: A due date for an information request: between the programme's today (PAYING_DAY, set for that action) and its
+#: last payable day (it refuses one outside).
+DUE_ON = "2021-12-15"
 
 #: Every action route: (path after /api/v1/claims/<id>, a valid body).
 ACTIONS: list[tuple[str, dict[str, Any]]] = [
@@ -73,7 +72,9 @@ def caseworker(db_session):
 
 
 @pytest.mark.parametrize(("action", "body"), ACTIONS)
-def test_an_action_in_scope_is_done_by_the_tokens_user(client, claim, caseworker, action, body):
+def test_an_action_in_scope_is_done_by_the_tokens_user(app, monkeypatch, client, claim, caseworker, action, body):
+    if action == "information-requests":  # a due date inside the programme: on a day it still pays
+        monkeypatch.setitem(app.config, "DISBURSE_TODAY", PAYING_DAY)
     if action == "release":
         client.post(f"/api/v1/claims/{claim.id}/assign", json={}, headers=_auth(caseworker))
     if action == "approve":  # one person is paid once: the other SI code's claim is refused first
