@@ -33,6 +33,7 @@ from sqlalchemy import BigInteger, Index, LargeBinary, SmallInteger, String, fun
 from sqlalchemy.orm import Mapped, mapped_column
 
 from disburse.api.errors import api_error, message, request_json
+from disburse.api.schemas import repeated_keys
 from disburse.extensions import db
 
 HEADER = "Idempotency-Key"
@@ -92,7 +93,10 @@ def _request_hash() -> str:
     digest.update(f"{request.method} {request.full_path.rstrip('?')}\n".encode())
     body = request.get_data(cache=True)
     parsed = request_json() if request.is_json else None
-    if parsed is not None:
+    # A body giving a key twice is hashed as sent: parsed, it reads as its last value, the same as a body without the
+    # first, which the validation refuses (a corrected retry must not get that refusal back, nor such a body the
+    # answer of the request it resembles).
+    if parsed is not None and not repeated_keys(body):
         body = json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     digest.update(body)
     return digest.hexdigest()

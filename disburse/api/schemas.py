@@ -406,7 +406,7 @@ class _Pairs(list[tuple[str, Any]]):
     """A JSON object as its key-value pairs, in order and repeats kept."""
 
 
-def _repeated_keys(raw: bytes) -> dict[str, tuple[str, str]]:
+def repeated_keys(raw: bytes) -> dict[str, tuple[str, str]]:
     """The keys given twice in one object of a JSON body, by where they sit (``rows.0.si_code``): a parser keeps
     the last of them, when the client who sent two values meant one of them."""
     try:
@@ -434,7 +434,7 @@ def _read_body(model: type[ApiModel]) -> tuple[ApiModel | None, dict[str, tuple[
     raw = request.get_data(cache=True)
     if not raw.strip():
         raw = b"{}"
-    twice = _repeated_keys(raw)
+    twice = repeated_keys(raw)
     if twice:
         return None, twice
     try:

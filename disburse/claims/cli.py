@@ -62,8 +62,8 @@ def summary_lines(result: ListsResult, seconds: float) -> list[str]:
 @click.option(
     "--after-end",
     is_flag=True,
-    help="Build for a programme that has stopped paying (the reductions after a late salary-fund import, say): "
-    "the claims it makes are never paid.",
+    help="Build for a programme that has stopped paying (to book the reductions of a late salary-fund import, say): "
+    "it also lists the people not listed yet, as claims that are never paid.",
 )
 def build(program_code: str | None, after_end: bool) -> None:
     """Build the Form 01 lists (track A claims) and book the employer reductions. Safe to run again: it adds
@@ -84,10 +84,12 @@ def build(program_code: str | None, after_end: bool) -> None:
             click.echo(
                 f"Chương trình {program.code} đã hết hạn chi trả ngày {dmy(last)}: không lập danh sách, vì người có "
                 f"tên trong danh sách lập lúc này sẽ không được chi trả. Dùng --program để chọn chương trình khác "
-                f"({others}), hoặc --after-end nếu thật sự cần (chỉ để tính lại giảm mức đóng).\n"
+                f"({others}), hoặc --after-end nếu thật sự cần tính lại giảm mức đóng (lệnh vẫn lập danh sách cho "
+                "người chưa có, thành hồ sơ không bao giờ được chi trả).\n"
                 f"Programme {program.code} stopped paying on {dmy(last)}: no lists were built, as the people listed "
                 f"now would never be paid. Use --program to choose another programme ({others}), or --after-end if "
-                "you really must (to rebuild the contribution reductions only).",
+                "you really must rebuild the contribution reductions (it still lists the people not listed yet, as "
+                "claims that are never paid).",
                 err=True,
             )
             sys.exit(EXIT_UNUSABLE)

@@ -28,7 +28,7 @@ from disburse.registry.imports.employees import EMPLOYEES
 from disburse.registry.imports.employers import EMPLOYERS
 from disburse.registry.imports.salary_funds import SALARY_FUNDS
 from disburse.registry.imports.spec import Spec
-from disburse.registry.models import Employer
+from disburse.registry.models import Employee, Employer
 from disburse.registry.seeding.files import SeedFiles, write_csvs
 from disburse.registry.seeding.places import province_codes
 from disburse.spreadsheets import UnusableFile, writable_dir
@@ -150,14 +150,18 @@ def seed_cmd(
         except UnusableFile as exc:
             click.echo(f"{exc.message_vi}\n{exc.message_en}", err=True)
             sys.exit(2)
-    held = db.session.scalar(select(func.count()).select_from(Employer))
-    if held and not into_existing:
+    registry_held = db.session.scalar(select(Employee.id).limit(1)) or db.session.scalar(select(Employer.id).limit(1))
+    if registry_held is not None and not into_existing:
+        held = db.session.scalar(select(func.count()).select_from(Employer)) or 0
+        people = db.session.scalar(select(func.count()).select_from(Employee)) or 0
         # Seeded unit codes follow the real ones' pattern: on a real registry they would rename real units.
         click.echo(
-            f"Cơ sở dữ liệu đã có {_vi(held)} đơn vị: dữ liệu mẫu có mã đơn vị và mã số BHXH theo đúng dạng thật "
-            "nên sẽ ghi đè các đơn vị, người lao động cùng mã. Không làm gì. Hãy dùng một cơ sở dữ liệu trống "
+            f"Cơ sở dữ liệu đã có {_vi(held)} đơn vị, {_vi(people)} người lao động: dữ liệu mẫu có mã đơn vị và mã "
+            "số BHXH theo đúng dạng thật nên sẽ ghi đè các đơn vị, người lao động cùng mã. Không làm gì. Hãy dùng một "
+            "cơ sở dữ liệu trống "
             "(DATABASE_URL khác), hoặc thêm --into-existing nếu đây là cơ sở dữ liệu diễn tập.\n"
-            f"The database already holds {held:,} unit{'s' if held != 1 else ''}: seeded unit and SI codes look like "
+            f"The database already holds {held:,} unit{'s' if held != 1 else ''} and {people:,} "
+            f"employee{'s' if people != 1 else ''}: seeded unit and SI codes look like "
             "real ones, so they would overwrite the units and people of the same codes. Nothing was done. Use an "
             "empty database (another DATABASE_URL), or add --into-existing if this is a rehearsal database.",
             err=True,

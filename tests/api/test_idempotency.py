@@ -83,6 +83,26 @@ def test_the_same_key_with_another_request_is_a_422(client, db_session, caller):
     assert _contacts(db_session, claim.id) == 1
 
 
+def test_a_body_giving_a_key_twice_is_never_taken_for_the_body_without_the_first(client, db_session, caller):
+    """Parsed, ``{"outcome": "x", "outcome": "reached"}`` reads as ``{"outcome": "reached"}``: hashed so, the refusal
+    of the first would be replayed to the corrected retry, and the first would get the answer of a success."""
+    _, auth = caller
+    claim = create_claim("needs_review")
+    url, json_type = f"/api/v1/claims/{claim.id}/contacts", {"Content-Type": "application/json"}
+    twice = '{"channel": "phone", "outcome": "no_answer", "outcome": "reached"}'
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    refused = client.post(url, data=twice, headers={**auth, **key, **json_type})
+    assert refused.status_code == 422 and "outcome" in refused.get_json()["fields"]
+    corrected = client.post(url, json={"channel": "phone", "outcome": "reached"}, headers={**auth, **key})
+    assert corrected.status_code == 422 and corrected.get_json()["error"] == "idempotency_key_reused"  # not replayed
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    done = client.post(url, json={"channel": "phone", "outcome": "reached"}, headers={**auth, **key})
+    assert done.status_code == 200 and _contacts(db_session, claim.id) == 1
+    again = client.post(url, data=twice, headers={**auth, **key, **json_type})
+    assert again.status_code == 422 and "Idempotent-Replayed" not in again.headers  # not the success's answer
+    assert _contacts(db_session, claim.id) == 1
+
+
 def test_a_refusal_is_replayed_too_and_a_bad_key_is_named(client, db_session, caller):
     _, auth = caller
     key = {"Idempotency-Key": uuid.uuid4().hex}

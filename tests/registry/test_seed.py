@@ -310,8 +310,8 @@ def test_seed_command_writes_imports_and_reimports_nothing_new(database_url: str
 
         # A registry that holds units is never seeded over by accident: seeded codes look like real ones.
         refused = run(seed)
-        assert refused.returncode == 2 and "already holds 20 units" in refused.stderr, refused.stderr
-        assert "Cơ sở dữ liệu đã có 20 đơn vị" in refused.stderr
+        assert refused.returncode == 2 and "already holds 20 units and 1,500 employees" in refused.stderr
+        assert "Cơ sở dữ liệu đã có 20 đơn vị, 1.500 người lao động" in refused.stderr
         again = run([*seed, "--into-existing"])
         assert again.returncode == 0, again.stdout + again.stderr
         assert "0 added, 0 updated, 1,500 unchanged" in again.stdout
