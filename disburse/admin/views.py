@@ -381,8 +381,9 @@ def user_token_revoke(user_id: int, token_id: int) -> ResponseReturnValue:
     if (asked := _asked_first(user, "revoke", token=token)) is not None:
         return asked
     was_working = auth_service.token_status(token) == "active"
-    auth_service.revoke_token(token.id, actor=_user())
-    db.session.commit()
+    if was_working:  # a revoked or expired token already does not work: nothing to revoke, nothing audited
+        auth_service.revoke_token(token.id, actor=_user())
+        db.session.commit()
     if was_working:
         flash(_("Đã thu hồi token %(prefix)s…; token này không dùng được nữa.", prefix=token.prefix), "success")
     else:

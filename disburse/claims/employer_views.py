@@ -456,7 +456,9 @@ def form_02_errors(unit_code: str) -> ResponseReturnValue:
     if not isinstance(payload, dict) or payload.get("unit") != employer.unit_code:
         abort(400)
     form_number = "03" if payload.get("form") == "03" else "02"
-    body = table_bytes("csv", unit.ERRORS_HEADER, payload["lines"])
+    # A page shown before the errors file gained the row's person has lines of six: their SI code and name blank.
+    lines = [[line[0], None, None, *line[1:]] if len(line) == 6 else line for line in payload["lines"]]
+    body = table_bytes("csv", unit.ERRORS_HEADER, lines)
     return download(body, f"mau-{form_number}-{employer.unit_code}-loi.csv")
 
 

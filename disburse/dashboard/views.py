@@ -815,7 +815,7 @@ def monthly() -> ResponseReturnValue:
     fmt = form.format.data or "html"
     if fmt in MEDIA_TYPES:
         body = exports.monthly_file(rows, text, fmt, by_district=province is not None)
-        return download(body, f"bao-cao-thang-{month:%Y-%m}{f'-{province}' if province else ''}.{fmt}")
+        return download(body, f"bao-cao-thang-{month:%Y-%m}{f'-tinh-{province}' if province else ''}.{fmt}")
     totals = monthly_totals(rows)
     return render_template(
         "dashboard/monthly.html",

@@ -112,3 +112,13 @@ def test_the_page_makes_tokens_only_for_accounts_that_use_the_api_alone(admin_cl
         refused = admin_client.post(f"/admin/users/{user.id}/tokens", data={"name": "x"})
         assert refused.status_code == 400 and "disburse tokens create" in refused.get_data(as_text=True)
         assert db.session.scalar(select(ApiToken).where(ApiToken.user_id == user.id)) is None
+
+
+def test_revoking_a_token_that_already_does_not_work_changes_and_audits_nothing(admin_client, admin):
+    user = create_user("caseworker")
+    create_token(user, "old", now=datetime.now(UTC) - timedelta(days=400))
+    row = db.session.scalar(select(ApiToken).where(ApiToken.user_id == user.id))
+    answer = admin_client.post(f"/admin/users/{user.id}/tokens/{row.id}/revoke", data=CONFIRMED, follow_redirects=True)
+    assert "đã không dùng được từ trước; không có gì thay đổi." in answer.get_data(as_text=True)
+    db.session.refresh(row)
+    assert row.revoked_at is None and _audit("token.revoke", row.id) == []

@@ -609,6 +609,20 @@ def test_form_01_downloads_as_a_workbook_and_as_csv(client, unit, workforce):
     assert rows[0][-1] == "Không nhận hỗ trợ: ghi x (decline)" and len(rows) == 7
 
 
+def test_an_errors_file_asked_from_a_page_shown_before_it_named_the_person_keeps_its_columns(client, unit, app):
+    """A results page rendered before the errors file gained the row's SI code and name posts lines of six: each value
+    stays under its own header, the person's cells blank."""
+    client = _employer(client, unit)
+    with app.test_request_context():
+        old = employer_views.sign_errors(
+            unit.unit_code, [(4, "bank_code", "KHONGCO", "bank_unknown", "Không rõ ngân hàng", "Unknown bank")]
+        )
+    answer = client.post(f"/employers/{unit.unit_code}/form-02/errors", data={"errors": old})
+    lines = list(csv.reader(io.StringIO(answer.data.decode("utf-8-sig"))))
+    assert lines[0] == list(unit_forms.ERRORS_HEADER)
+    assert lines[1] == ["4", "", "", "bank_code", "KHONGCO", "bank_unknown", "Không rõ ngân hàng", "Unknown bank"]
+
+
 def _form_02_csv(lines: list[list[str]]) -> io.BytesIO:
     out = io.StringIO()
     writer = csv.writer(out)

@@ -170,7 +170,7 @@ def test_a_province_supervisor_gets_their_province_by_district_and_the_running_m
     assert 'name="province" value="01"' in html  # another month asked for keeps the province
     assert client.get("/dashboard/monthly?province=79").status_code == 404  # another province's
     response = client.get("/dashboard/monthly?month=11/2021&format=xlsx")
-    assert downloaded_name(response) == "bao-cao-thang-2021-11-01.xlsx"
+    assert downloaded_name(response) == "bao-cao-thang-2021-11-tinh-01.xlsx"
     sheet = [list(row) for row in openpyxl.load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True)]
     assert sheet[0][:2] == ["Mã quận/huyện / District code", "Quận/huyện / District"]
     # November's end by district (its snapshot's district rows): the one paid in November was in Đông Anh.
