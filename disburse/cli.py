@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, NoAppException, with_appcontext
+from flask.cli import FlaskGroup, NoAppException, ScriptInfo, with_appcontext
 
 from disburse import deployment, runtime
 from disburse.background import QueueNames
@@ -48,10 +48,33 @@ def _create_app() -> Flask:
         sys.exit(2)
 
 
+#: The app's commands that run on a database without disburse's schema: ``db`` makes it, ``up`` migrates first. The
+#: group's own (``shell`` and ``routes`` read nothing; ``web``, ``worker`` and ``beat`` check it themselves,
+#: deployment.preflight) are not checked either.
+SCHEMA_NOT_NEEDED = frozenset({"db", "up"})
+
+
 class _Commands(FlaskGroup):
     """disburse's commands: a configuration that cannot be used, or a PostgreSQL that cannot be reached, is said in
     both languages (exit 2) rather than as a traceback, whichever command meets it; Ctrl-C is said so, exit 130 (the
-    shells' code for it), never taken for a command's own failure."""
+    shells' code for it), never taken for a command's own failure. A command that reads or writes the database is
+    refused before it starts (exit 2, the words of ``disburse web``) when the database has no schema or is behind
+    the code: it would have failed with a traceback on the first table or column missing."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        # Help, even a group's given no command (it prints its usage), is answered on any database.
+        asks_for_help = "--help" in rest or (not rest and isinstance(command, click.Group))
+        app_command = name not in self.commands and name not in SCHEMA_NOT_NEEDED
+        if command is not None and app_command and not asks_for_help:
+            app = ctx.ensure_object(ScriptInfo).load_app()
+            try:
+                deployment.check_database(app.config["DATABASE_URL"])
+            except deployment.Refused as exc:
+                _refuse(exc)
+        return name, command, rest
 
     def invoke(self, ctx: click.Context) -> Any:
         import psycopg

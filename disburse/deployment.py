@@ -111,6 +111,14 @@ def check_database(url: str) -> None:
             applied = schema_revisions(connection)
     except Exception as exc:  # refused, unknown host, wrong password, no such database: all mean "cannot start"
         reason = _first_line(exc)
+        name = urlsplit(url).path.lstrip("/")
+        if name and f'database "{name}" does not exist' in str(exc):  # the server answered: it has no such database
+            raise Refused(
+                f"Máy chủ PostgreSQL ({_where(url)}, DATABASE_URL) chưa có cơ sở dữ liệu {name}: hãy tạo nó "
+                f"(`createdb {name}`), rồi chạy `disburse db upgrade`.",
+                f"The PostgreSQL server ({_where(url)}, DATABASE_URL) has no database {name}: create it "
+                f"(`createdb {name}`), then run `disburse db upgrade`.",
+            ) from None
         raise Refused(
             f"Không kết nối được PostgreSQL ({_where(url)}, DATABASE_URL): {reason}",
             f"Cannot reach PostgreSQL ({_where(url)}, DATABASE_URL): {reason}",
@@ -145,6 +153,13 @@ def check_schema(url: str, applied: set[str]) -> None:
             f"mã này biết đến {want}): hãy chạy phiên bản mới đó.",
             f"The database ({where}) was upgraded by a newer disburse (schema {have}, this code knows up to {want}): "
             "run that release.",
+        )
+    if not applied:
+        raise Refused(
+            f"Cơ sở dữ liệu ({where}) chưa có lược đồ của disburse (mã cần {want}): hãy chạy `disburse db upgrade` "
+            "trước.",
+            f"The database ({where}) has no disburse schema yet (the code needs {want}): run `disburse db upgrade` "
+            "first.",
         )
     raise Refused(
         f"Lược đồ cơ sở dữ liệu ({where}) chưa cập nhật (đang ở {have}, mã cần {want}): "

@@ -58,7 +58,10 @@ def test_unknown_payment_provider_is_refused(monkeypatch):
 @pytest.mark.parametrize(
     ("env", "said"),
     [
-        ({"DATABASE_URL": "postgresql://postgres@127.0.0.1:9/nowhere"}, "Cannot reach PostgreSQL (DATABASE_URL):"),
+        (
+            {"DATABASE_URL": "postgresql://postgres@127.0.0.1:9/nowhere"},
+            "Cannot reach PostgreSQL (127.0.0.1:9/nowhere, DATABASE_URL):",
+        ),
         ({"DISBURSE_SANDBOX_TIMEOUT_S": "abc"}, "Unusable configuration: DISBURSE_SANDBOX_TIMEOUT_S must be"),
     ],
 )

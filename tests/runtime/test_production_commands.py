@@ -129,7 +129,7 @@ def other_database(migrated_url):
 @pytest.mark.parametrize(
     ("applied", "said"),
     [
-        ([], "chưa cập nhật (đang ở —"),  # never upgraded
+        ([], "chưa có lược đồ của disburse (mã cần"),  # never upgraded
         (["0019"], "chưa cập nhật (đang ở 0019"),  # a migration behind
         (["9999_from_a_newer_release"], "phiên bản mới hơn"),
     ],
