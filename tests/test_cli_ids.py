@@ -8,6 +8,10 @@ from collections.abc import Iterator
 import click
 
 from disburse.extensions import RECORD_ID
+from disburse.payments.cli import BATCH
+
+#: The argument types that take a record's number (a batch's also takes its reference).
+ID_TYPES = (RECORD_ID, BATCH)
 
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
@@ -22,11 +26,11 @@ def test_an_id_out_of_range_is_a_usage_error_in_every_command(app):
     taking_ids = [
         (path, [p for p in command.params if isinstance(p, click.Argument)])
         for path, command in _commands(app.cli)
-        if any(isinstance(p, click.Argument) and p.type is RECORD_ID for p in command.params)
+        if any(isinstance(p, click.Argument) and p.type in ID_TYPES for p in command.params)
     ]
     assert {" ".join(path) for path, _ in taking_ids} >= {"payments export", "payments send", "tokens revoke"}
     for path, arguments in taking_ids:
-        position = next(i for i, argument in enumerate(arguments) if argument.type is RECORD_ID)
+        position = next(i for i, argument in enumerate(arguments) if argument.type in ID_TYPES)
         for value in ("99999999999999999999", "0", "-5"):
             args = [*path, *(["1"] * position), "--", value, *(["x"] * (len(arguments) - position - 1))]
             result = app.test_cli_runner().invoke(args=args)

@@ -50,15 +50,45 @@ def _fail(vi: str, en: str) -> None:
     sys.exit(EXIT_UNUSABLE)
 
 
-def _batch(batch_id: int, provider: str | None = None) -> PaymentBatch:
-    batch = db.session.get(PaymentBatch, batch_id)
+class _BatchName(click.ParamType):
+    """A batch as the command line names it: its number (``payments batches`` prints ``#1 NQ116-B1``), or its
+    reference, in any case (``NQ116-B1``: the name of its bank file, what the bank's pain.002 quotes). A number is
+    checked as every record's number is (:data:`RECORD_ID`: out of range is a usage error); a reference is looked up
+    by :func:`_batch`."""
+
+    name = "batch"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip()
+        if text.lstrip("+-").isascii() and text.lstrip("+-").isdigit():
+            return RECORD_ID.convert(text, param, ctx)  # type: ignore[arg-type]  # it parses text as Click does
+        return text
+
+
+#: A batch's number or reference, as a command's argument.
+BATCH = _BatchName()
+
+
+def _batch(named: int | str, provider: str | None = None) -> PaymentBatch:
+    """The batch ``named`` (its number, or its reference in any case); an unknown one refused, exit 2."""
+    if isinstance(named, int):
+        batch = db.session.get(PaymentBatch, named)
+    else:
+        batch = db.session.scalar(select(PaymentBatch).where(func.upper(PaymentBatch.reference) == named.upper()))
     if batch is None:
-        _fail(f"Không có lô chi trả số {batch_id}.", f"There is no payment batch {batch_id}.")
+        shown = named if isinstance(named, int) else f"'{named}'"
+        _fail(
+            f"Không có lô chi trả {shown} (số hoặc mã lô như `disburse payments batches` in ra: #1 NQ116-B1).",
+            f"There is no payment batch {shown} (its number or reference, as `disburse payments batches` prints them: "
+            "#1 NQ116-B1).",
+        )
     assert batch is not None
     if provider and batch.provider != provider:
         _fail(
-            f"Lô {batch_id} chi qua '{batch.provider}', không phải '{provider}'.",
-            f"Batch {batch_id} is paid through '{batch.provider}', not '{provider}'.",
+            f"Lô {batch.id} ({batch.reference}) chi qua '{batch.provider}', không phải '{provider}'.",
+            f"Batch {batch.id} ({batch.reference}) is paid through '{batch.provider}', not '{provider}'.",
         )
     return batch
 
@@ -147,15 +177,17 @@ def _echo_held_back(order: sending.HeldBack) -> None:
 
 
 @payments_cli.command("send")
-@click.argument("batch_id", type=RECORD_ID)
+@click.argument("batch_name", metavar="BATCH", type=BATCH)
 @click.option(
     "--held-now",
     is_flag=True,
     help="Orders the provider held back: their wait cut short, handed over now (once their cause is fixed).",
 )
-def send_cmd(batch_id: int, held_now: bool) -> None:
-    """Hand BATCH_ID to its provider (if it was handed over before: ask first, send only what it never saw)."""
-    batch = _batch(batch_id)
+def send_cmd(batch_name: int | str, held_now: bool) -> None:
+    """Hand BATCH (its number or reference) to its provider (if it was handed over before: ask first, send only what
+    it never saw)."""
+    batch = _batch(batch_name)
+    batch_id = batch.id
     if held_now:
         cut = sending.end_waits(batch.id)
         click.echo(
@@ -228,11 +260,12 @@ def chase_cmd(older_than_s: int | None) -> None:
 
 
 @payments_cli.command("export")
-@click.argument("batch_id", type=RECORD_ID)
-def export_cmd(batch_id: int) -> None:
-    """Write bank-file batch BATCH_ID as an ISO 20022 pain.001.001.09 file into the outbox (the same file every
-    time: a second export writes nothing new)."""
-    batch = _batch(batch_id, provider="bankfile")
+@click.argument("batch_name", metavar="BATCH", type=BATCH)
+def export_cmd(batch_name: int | str) -> None:
+    """Write bank-file batch BATCH (its number or reference) as an ISO 20022 pain.001.001.09 file into the outbox
+    (the same file every time: a second export writes nothing new)."""
+    batch = _batch(batch_name, provider="bankfile")
+    batch_id = batch.id
     try:
         sent = _hand_over(batch)
     except ProviderError as exc:
