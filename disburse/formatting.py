@@ -63,6 +63,12 @@ def number(value: float | int | None, digits: int = 0, locale: str | None = None
     return _grouped(value, digits, locale or _locale())
 
 
+def counted(value: int, singular: str, plural: str | None = None) -> str:
+    """``value`` in English with the noun that agrees with it: "1 order", "2 orders", "1,000 people" (``plural``
+    when it is not ``singular`` + "s"). A command's message said "1 orders" and "1 recoveries"."""
+    return f"{number(value, locale='en')} {singular if value == 1 else plural or singular + 's'}"
+
+
 def file_size(size: int, locale: str | None = None) -> str:
     """A file's size (or a limit of one) as people read it, never more than it is: "16 MB", "1,5 MB", "977 kB",
     "300 B" (1 MB = 1,048,576 bytes, as Windows counts)."""

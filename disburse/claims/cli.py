@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from disburse.claims.lists import ListsResult, build_lists
 from disburse.extensions import db
-from disburse.formatting import dmy, number
+from disburse.formatting import counted, dmy, number
 from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
@@ -49,9 +49,10 @@ def summary_lines(result: ListsResult, seconds: float) -> list[str]:
         f"bỏ {_vi(r.reductions_removed)}; tổng số tiền giảm {_vi(r.reduction_total_vnd)} ₫.",
         f"Program {r.program_code}: Form 01 lists dated {_d(r.listed_on)}, "
         f"employers confirm (Form 02) by {_d(r.review_due_on)}.",
-        f"  Listed {_en(r.claims_created)} more employees at {_en(r.employers_listed)} units, "
+        f"  Listed {counted(r.claims_created, 'more employee')} at {counted(r.employers_listed, 'unit')}, "
         f"support VND {_en(r.amount_created_vnd)}; claims in the program: {_en(r.claims_total)}.",
-        f"  Contribution reductions: {_en(r.reductions_created)} rows added, {_en(r.reductions_updated)} updated, "
+        f"  Contribution reductions: {counted(r.reductions_created, 'row')} added, "
+        f"{_en(r.reductions_updated)} updated, "
         f"{_en(r.reductions_removed)} removed; total reduction VND {_en(r.reduction_total_vnd)}.",
         f"  ({seconds:.1f} s)",
     ]

@@ -30,7 +30,7 @@ from disburse.claims.unit import (
     refused_rows,
 )
 from disburse.extensions import db
-from disburse.formatting import number
+from disburse.formatting import counted, number
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.spreadsheets import (
     OUTPUT_FILE,
@@ -91,7 +91,7 @@ def list_cmd(unit_code: str, out: Path, program_code: str | None) -> None:
     click.echo(
         f"Mẫu số 01 của đơn vị {employer.unit_code} ({employer.name}), chương trình {program.code}: "
         f"{number(len(rows), locale='vi')} người → {out}\n"
-        f"Form 01 of unit {employer.unit_code}, programme {program.code}: {number(len(rows), locale='en')} people "
+        f"Form 01 of unit {employer.unit_code}, programme {program.code}: {counted(len(rows), 'person', 'people')} "
         f"→ {out}"
     )
 
@@ -128,7 +128,7 @@ def confirm_cmd(unit_code: str, path: Path, errors_out: Path | None, program_cod
         f"{n_vi(len(refused))} dòng.\n"
         f"Form 02 of unit {unit_code}: {n_en(summary.get('confirmed', 0))} confirmed, "
         f"{n_en(summary.get('declined', 0))} declined, {n_en(summary.get('unchanged', 0))} unchanged, "
-        f"{n_en(len(refused))} rows refused."
+        f"{counted(len(refused), 'row')} refused."
     )
     for row_no, r in refused[:10]:
         click.echo(f"  dòng/row {row_no}: {r.errors[0].message_vi} / {r.errors[0].message_en}")

@@ -27,7 +27,7 @@ from disburse.auth.models import User
 from disburse.auth.service import get_user_by_email
 from disburse.claims import service as claims
 from disburse.extensions import DAY, RECORD_ID, db
-from disburse.formatting import dmy, number, vnd
+from disburse.formatting import counted, dmy, number, vnd
 from disburse.payments.cash import (
     AlreadyRecorded,
     CashListRow,
@@ -143,8 +143,8 @@ def cash_list_cmd(district: str, day: date | None, out: Path | None, program_cod
         f"Chi tiền mặt tại {office.name} ({office.code}, {when_vi}): {number(len(rows), locale='vi')} người, "
         f"tổng {vnd(total, 'vi')}"
         + (f" → {out}" if out else "")
-        + f"\nCash at the office of {office.name} ({office.code}, {when_en}): {number(len(rows), locale='en')} people, "
-        f"total {vnd(total, 'en')}"
+        + f"\nCash at the office of {office.name} ({office.code}, {when_en}): "
+        f"{counted(len(rows), 'person', 'people')}, total {vnd(total, 'en')}"
     )
     if rows and not payable(program):  # the list is still printed: the office needs it to close these payments
         last = dmy(program.last_payable_day)

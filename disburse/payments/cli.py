@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 
 from disburse.bulk import any_of
 from disburse.extensions import RECORD_ID, VND, db
-from disburse.formatting import dmy, moment, number, vnd
+from disburse.formatting import counted, dmy, moment, number, vnd
 from disburse.payments import batches as payment_batches
 from disburse.payments import sending
 from disburse.payments import service as payments
@@ -118,7 +118,8 @@ def batch_cmd(program_code: str | None) -> None:
             f"#{batch.id} {batch.reference} {batch.provider}: {number(batch.item_count)} · {vnd(batch.total_vnd)}"
         )
     click.echo(
-        f"Đã lập {number(len(made), locale='vi')} lô chi trả. / {number(len(made), locale='en')} payment batches made."
+        f"Đã lập {number(len(made), locale='vi')} lô chi trả. / "
+        f"{counted(len(made), 'payment batch', 'payment batches')} made."
     )
 
 
@@ -161,8 +162,8 @@ def batches_cmd(limit: int) -> None:
     if held.alerts:
         click.echo(
             f"!! {number(held.alerts, locale='vi')} lệnh bị bên chi trả giữ lại từ {held.alert_at} lần trở lên: hãy "
-            f"khắc phục nguyên nhân. / {number(held.alerts, locale='en')} orders held back by the provider "
-            f"{held.alert_at} times or more: fix the cause."
+            f"khắc phục nguyên nhân. / {counted(held.alerts, 'order')} held back by the provider "
+            f"{counted(held.alert_at, 'time')} or more: fix the cause."
         )
 
 
@@ -188,11 +189,13 @@ def send_cmd(batch_name: int | str, held_now: bool) -> None:
     it never saw)."""
     batch = _batch(batch_name)
     batch_id = batch.id
+    if _all_settled(batch):
+        return
     if held_now:
         cut = sending.end_waits(batch.id)
         click.echo(
             f"Lô {batch_id}: {number(cut, locale='vi')} lệnh bị giữ lại được gửi lại ngay. / Batch {batch_id}: "
-            f"{number(cut, locale='en')} held-back orders handed over again now."
+            f"{counted(cut, 'held-back order')} handed over again now."
         )
     try:
         sent = _hand_over(batch)
@@ -200,6 +203,39 @@ def send_cmd(batch_name: int | str, held_now: bool) -> None:
         _fail(f"Chưa gửi được lô {batch_id}: {exc}", f"Batch {batch_id} could not be sent: {exc}")
         return
     _echo_sent(sent)
+
+
+#: A payment's states once it is settled one way or the other: nothing of it is left to hand over.
+SETTLED = {
+    "paid": ("đã chi", "paid"),
+    "failed": ("không thành công", "failed"),
+    "returned": ("bị trả lại", "returned"),
+    "cancelled": ("đã hủy", "cancelled"),
+}
+
+
+def _all_settled(batch: PaymentBatch) -> bool:
+    """Whether every payment of a batch handed over before is settled, said so: ``send`` said "1 orders handed over"
+    of a batch paid in full, though it handed nothing over (a bank file found in the outbox is left as it is)."""
+    if batch.state == "open":
+        return False
+    counts = dict(
+        db.session.execute(
+            select(Payment.state, func.count()).where(Payment.batch_id == batch.id).group_by(Payment.state)
+        ).all()
+    )
+    if not counts or set(counts) - set(SETTLED):
+        return False
+    total = sum(counts.values())
+    states_vi = ", ".join(f"{SETTLED[s][0]} {number(n, locale='vi')}" for s, n in sorted(counts.items()))
+    states_en = ", ".join(f"{SETTLED[s][1]} {number(n, locale='en')}" for s, n in sorted(counts.items()))
+    every_en = f"its {counted(total, 'order')} {'is' if total == 1 else 'are all'}"
+    click.echo(
+        f"Lô {batch.id} ({batch.reference}): không có gì để gửi, cả {number(total, locale='vi')} lệnh đã có kết quả "
+        f"({states_vi}). / Batch {batch.id} ({batch.reference}): nothing to send, {every_en} already settled "
+        f"({states_en})."
+    )
+    return True
 
 
 def _hand_over(batch: PaymentBatch) -> sending.Sent:
@@ -223,14 +259,14 @@ def _echo_sent(sent: sending.Sent) -> None:
             "send it again.",
         )
     click.echo(
-        f"Lô {sent.batch_id}: đã gửi {number(sent.orders)} lệnh. / Batch {sent.batch_id}: {number(sent.orders)} "
-        f"orders handed over."
+        f"Lô {sent.batch_id}: đã gửi {number(sent.orders, locale='vi')} lệnh. / Batch {sent.batch_id}: "
+        f"{counted(sent.orders, 'order')} handed over."
     )
     if sent.waiting:
         click.echo(
             f"  {number(sent.waiting, locale='vi')} lệnh bị bên chi trả giữ lại chưa hết thời gian chờ: chưa gửi "
-            f"lại. / {number(sent.waiting, locale='en')} orders held back by the provider are still waiting: not sent "
-            "again."
+            f"lại. / {counted(sent.waiting, 'order')} held back by the provider "
+            f"{'is' if sent.waiting == 1 else 'are'} still waiting: not sent again."
         )
     _echo_applied(sent.applied)
 
@@ -284,7 +320,7 @@ def export_cmd(batch_name: int | str) -> None:
     click.echo(f"{outbox / (batch.correlation_id or '')}")
     click.echo(
         f"Lô {batch.id}: {number(batch.item_count, locale='vi')} lệnh, {vnd(batch.total_vnd, 'vi')}. / Batch "
-        f"{batch.id}: {number(batch.item_count, locale='en')} orders, {vnd(batch.total_vnd, 'en')}."
+        f"{batch.id}: {counted(batch.item_count, 'order')}, {vnd(batch.total_vnd, 'en')}."
     )
 
 
@@ -315,7 +351,7 @@ def _report_file(path: Path, count: int, applied: Applied) -> None:
         f"không áp dụng {number(refused)}."
     )
     click.echo(
-        f"{path.name}: {number(count, locale='en')} statuses; settled {number(applied.settled, locale='en')}, failed "
+        f"{path.name}: {counted(count, 'status', 'statuses')}; settled {number(applied.settled, locale='en')}, failed "
         f"{number(applied.failed, locale='en')}, returned {number(applied.returned, locale='en')}, nothing new "
         f"{number(applied.ignored, locale='en')}, not applied {number(refused, locale='en')}."
     )
@@ -364,10 +400,9 @@ def recoveries_cmd(state: str | None, limit: int) -> None:
         )
     shown_vi = f"{number(len(rows), locale='vi')} khoản gần nhất trong " if len(rows) < count else ""
     shown_en = f"the latest {number(len(rows), locale='en')} of " if len(rows) < count else ""
-    noun = "recovery" if count == 1 else "recoveries"
     click.echo(
         f"{shown_vi}{number(count, locale='vi')} khoản thu hồi: phải thu {vnd(amount, 'vi')}, đã thu "
-        f"{vnd(recovered, 'vi')}.\n{shown_en.capitalize()}{number(count, locale='en')} {noun}: owed "
+        f"{vnd(recovered, 'vi')}.\n{shown_en.capitalize()}{counted(count, 'recovery', 'recoveries')}: owed "
         f"{vnd(amount, 'en')}, recovered {vnd(recovered, 'en')}."
     )
 

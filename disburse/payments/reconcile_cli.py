@@ -19,7 +19,7 @@ from flask.cli import with_appcontext
 
 from config import ConfigError
 from disburse.extensions import DAY, db
-from disburse.formatting import dmy, number, vnd
+from disburse.formatting import counted, dmy, number, vnd
 from disburse.payments.models import PROVIDERS
 from disburse.payments.providers import ProviderError, StatementEntry
 from disburse.payments.reconcile import (
@@ -57,8 +57,8 @@ def _report(result: ReconcileResult) -> None:
         f"{number(n, locale='vi')} chênh lệch ({number(result.statement_entries, locale='vi')} bút toán trên sao kê; "
         f"{number(result.recovered, locale='vi')} khoản thu hồi đã về quỹ).\n"
         f"Reconciliation of {result.provider} for {day}: {number(result.matched, locale='en')} matched, "
-        f"{number(n, locale='en')} differences ({number(result.statement_entries, locale='en')} statement entries; "
-        f"{number(result.recovered, locale='en')} recoveries back in the fund)."
+        f"{counted(n, 'difference')} ({counted(result.statement_entries, 'statement entry', 'statement entries')}; "
+        f"{counted(result.recovered, 'recovery', 'recoveries')} back in the fund)."
     )
     for difference in result.differences:
         click.echo(_line(difference))

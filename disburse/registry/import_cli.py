@@ -14,7 +14,7 @@ import click
 from flask.cli import AppGroup
 
 from disburse.extensions import db
-from disburse.formatting import number
+from disburse.formatting import counted, number
 from disburse.registry.importer import SPECS, ImportResult, UnusableFile, import_file
 from disburse.spreadsheets import other_sheets_note
 
@@ -36,13 +36,13 @@ def summary_line(result: ImportResult) -> str:
         f"bị từ chối {_n(result.rejected, '.')}"
     )
     en = (
-        f"Import {en_kind}: {_n(result.total_rows, ',')} rows, {_n(result.inserted, ',')} inserted, "
+        f"Import {en_kind}: {counted(result.total_rows, 'row')}, {_n(result.inserted, ',')} inserted, "
         f"{_n(result.updated, ',')} updated, {_n(result.unchanged, ',')} unchanged, "
         f"{_n(result.rejected, ',')} rejected"
     )
     if spec.flags_duplicate_national_ids:
         vi += f", nghi trùng {_n(result.possible_duplicates, '.')}"
-        en += f", {_n(result.possible_duplicates, ',')} possible duplicates"
+        en += f", {counted(result.possible_duplicates, 'possible duplicate')}"
     if not result.applied:
         vi += " — chế độ --strict: không nhập dòng nào"
         en += " — --strict: nothing imported"

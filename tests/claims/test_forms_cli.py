@@ -62,7 +62,7 @@ def test_the_form_01_workbook_filled_in_comes_back_as_form_02(app, db_session, u
         forms_cli, ["confirm", employer.unit_code, str(out), "--errors", str(errors), "--program", "NQ116"]
     )
     assert returned.exit_code == 1, returned.output
-    assert "xác nhận 2" in returned.output and "1 rows refused" in returned.output
+    assert "xác nhận 2" in returned.output and "1 row refused" in returned.output
     states = {_si(c): db_session.get(Claim, c.id).state for c in claims}
     assert states[si_codes[0]] == "employer_confirmed" and states[si_codes[1]] == "declined"
     assert states[si_codes[2]] == "listed" and states[si_codes[3]] == "employer_confirmed"

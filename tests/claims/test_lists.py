@@ -290,7 +290,7 @@ def test_cli_builds_and_prints_a_bilingual_summary(app, db_session, monkeypatch)
     result = app.test_cli_runner().invoke(lists_cli, ["build", "--program", "NQ116"])
     assert result.exit_code == 0, result.output
     assert "Đã lập danh sách thêm 1 người lao động" in result.output
-    assert "Listed 1 more employees at 1 units, support VND 2,100,000" in result.output
+    assert "Listed 1 more employee at 1 unit, support VND 2,100,000" in result.output
     assert "27/10/2021" in result.output and "stopped paying" not in result.output
     assert count(db_session, Claim) == 1
 

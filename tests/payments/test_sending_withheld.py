@@ -204,7 +204,7 @@ def test_an_order_held_back_past_the_alert_threshold_is_logged_and_shown_to_the_
     line = next(line for line in listed.splitlines() if f" {reference}: " in line)
     assert line.strip().startswith(f"!! {reference}: giữ lại / held back 3 lần / times") and "ALERT" in line
     assert "above the payer's limit" in line
-    assert "1 orders held back by the provider 3 times or more" in listed
+    assert "1 order held back by the provider 3 times or more" in listed
 
     # The cause fixed: after its wait it is taken, paid once, and no longer shown.
     bank.sandbox.max_amount_vnd = None
@@ -258,19 +258,19 @@ def test_an_operator_who_fixed_the_cause_sends_the_held_back_orders_at_once(
 
     runner = app.test_cli_runner()
     plain = runner.invoke(args=["payments", "send", str(batch.id)], catch_exceptions=False).output
-    assert "1 orders held back by the provider are still waiting: not sent again." in plain
+    assert "1 order held back by the provider is still waiting: not sent again." in plain
     assert reference not in {r for (r,) in bank.sql("SELECT reference_id FROM sandbox.transfers")}
 
     now = runner.invoke(args=["payments", "send", str(batch.id), "--held-now"], catch_exceptions=False).output
-    assert f"Batch {batch.id}: 1 held-back orders handed over again now." in now
-    assert f"Batch {batch.id}: 1 orders handed over." in now
+    assert f"Batch {batch.id}: 1 held-back order handed over again now." in now
+    assert f"Batch {batch.id}: 1 order handed over." in now
     deliver_callbacks(client, receiver, bank)
     assert {_payment(db_session, c).state for c in (good, big)} == {"paid"}
     assert bank_moves(bank) == {_payment(db_session, c).provider_reference: 1 for c in (good, big)}
     assert _payment(db_session, big).withheld_count == 1  # what it went through stays on record
 
     again = runner.invoke(args=["payments", "send", str(batch.id), "--held-now"], catch_exceptions=False).output
-    assert f"Batch {batch.id}: 0 held-back orders handed over again now." in again
+    assert "nothing to send, its 2 orders are all already settled (paid 2)." in again  # nothing handed over again
     assert bank_moves(bank) == {_payment(db_session, c).provider_reference: 1 for c in (good, big)}
 
 
@@ -483,7 +483,7 @@ def test_an_operator_who_fixed_the_cause_sends_a_batch_refused_whole_at_once(
     assert {_payment(db_session, c).withheld_count for c in claims} == {2}  # what they went through stays (twice)
 
     again = runner.invoke(args=["payments", "send", str(batch.id), "--held-now"], catch_exceptions=False).output
-    assert f"Batch {batch.id}: 0 held-back orders handed over again now." in again
+    assert "nothing to send, its 2 orders are all already settled (paid 2)." in again  # nothing handed over again
     assert sending.chase("sandbox", older_than=NOW).resent == 0
     assert bank_moves(bank) == dict.fromkeys(references, 1)
 
