@@ -32,6 +32,26 @@ def _asks_for_help(argv: list[str]) -> bool:
     return not argv or "--help" in argv
 
 
+class GsoCode(click.ParamType):
+    """A GSO province (2 digits) or district (3 digits) code as a command's option, with the leading zeros a
+    spreadsheet or a hurried operator dropped put back ("1" → "01", "17" → "017"), as the registry import puts them
+    back: ``--province 1`` was "There is no province with code 1". Anything not digits is left as typed, for the
+    lookup to refuse in its own words."""
+
+    name = "code"
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        text = str(value).strip()
+        return text.zfill(self.width) if text.isascii() and text.isdigit() and len(text) < self.width else text
+
+
+#: The options that take a province's or a district's code.
+PROVINCE_CODE, DISTRICT_CODE = GsoCode(2), GsoCode(3)
+
+
 def _create_app() -> Flask:
     from config import ConfigError
     from disburse import create_app

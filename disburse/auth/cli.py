@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 
 from disburse.auth import service
 from disburse.auth.models import ROLES, ApiToken, User
+from disburse.cli import DISTRICT_CODE, PROVINCE_CODE
 from disburse.extensions import RECORD_ID, db
 from disburse.programs.calendar import VIETNAM_TZ
 
@@ -31,9 +32,9 @@ def _refuse(vi: str, en: str) -> NoReturn:
 @click.option("--email", required=True)
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--name", "full_name", default="", help="Full name shown in the UI.")
-@click.option("--district", help="3-digit GSO district code (caseworkers).")
+@click.option("--district", type=DISTRICT_CODE, help="3-digit GSO district code (caseworkers).")
 @click.option("--employer", "employer_unit", help="Unit code (employer users).")
-@click.option("--province", help="2-digit GSO province code (supervisors; none = national).")
+@click.option("--province", type=PROVINCE_CODE, help="2-digit GSO province code (supervisors; none = national).")
 @click.option(
     "--password-stdin", is_flag=True, help="Read the password from standard input (asked, hidden, on a terminal)."
 )

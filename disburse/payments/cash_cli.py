@@ -26,6 +26,7 @@ from flask.cli import with_appcontext
 from disburse.auth.models import User
 from disburse.auth.service import get_user_by_email
 from disburse.claims import service as claims
+from disburse.cli import DISTRICT_CODE
 from disburse.extensions import DAY, RECORD_ID, db
 from disburse.formatting import counted, dmy, number, vnd
 from disburse.payments.cash import (
@@ -112,7 +113,9 @@ def _print_table(rows: list[CashListRow]) -> None:
 
 @click.command("cash-list")
 @with_appcontext
-@click.option("--district", "district", required=True, help="The district's 3-digit code (its office).")
+@click.option(
+    "--district", "district", required=True, type=DISTRICT_CODE, help="The district's 3-digit code (its office)."
+)
 @click.option("--date", "day", type=DAY, help="The day the list was issued (default: every open payment).")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help=".xlsx or .csv")
 @click.option("--program", "program_code", help="The program's code (default: DISBURSE_PROGRAM).")
