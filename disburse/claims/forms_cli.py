@@ -32,6 +32,7 @@ from disburse.claims.unit import (
 from disburse.extensions import db
 from disburse.formatting import counted, number
 from disburse.programs.service import ProgramNotFound, get_program
+from disburse.registry.import_cli import SHOWN_ERRORS, more_line
 from disburse.spreadsheets import (
     OUTPUT_FILE,
     UnusableFile,
@@ -130,7 +131,9 @@ def confirm_cmd(unit_code: str, path: Path, errors_out: Path | None, program_cod
         f"{n_en(summary.get('declined', 0))} declined, {n_en(summary.get('unchanged', 0))} unchanged, "
         f"{counted(len(refused), 'row')} refused."
     )
-    for row_no, r in refused[:10]:
+    for row_no, r in refused[:SHOWN_ERRORS]:
         click.echo(f"  dòng/row {row_no}: {r.errors[0].message_vi} / {r.errors[0].message_en}")
+    if (more := len(refused) - SHOWN_ERRORS) > 0:
+        click.echo(more_line(more, errors_out, "dòng khác bị từ chối", ("refused row", "refused rows")))
     if refused:
         sys.exit(EXIT_REFUSED_ROWS)

@@ -23,6 +23,16 @@ import_cli = AppGroup("import", help="Import registry files (CSV UTF-8 or XLSX) 
 SHOWN_ERRORS = 10
 
 
+def more_line(more: int, errors_path: Path | str | None, what_vi: str, what_en: tuple[str, str]) -> str:
+    """What the terminal leaves out after the first few refused rows or errors: how many more, and where they all
+    are (the errors file), or how to have them (``--errors``). The list stopped at ten with nothing said."""
+    vi = f"  … và {number(more, locale='vi')} {what_vi}"
+    en = f"… and {counted(more, 'more ' + what_en[0], 'more ' + what_en[1])}"
+    if errors_path:
+        return f"{vi}, trong tệp lỗi {errors_path}. / {en}, in the errors file {errors_path}."
+    return f"{vi}: dùng --errors LOI.csv để ghi toàn bộ ra tệp. / {en}: use --errors OUT.csv to write every one."
+
+
 def _n(value: int, sep: str) -> str:
     return number(value, locale="vi" if sep == "." else "en")
 
@@ -129,16 +139,14 @@ def run_import(kind: str, file: Path, errors: Path | None, strict: bool) -> None
         vi, en = other_sheets_note(result.other_sheets)
         click.echo(f"{vi} / {en}", err=True)
     if result.rejected:  # the first few on the terminal (or a job's log), every one with --errors
-        for error in result.errors[:SHOWN_ERRORS]:
+        shown = result.errors[:SHOWN_ERRORS]
+        for error in shown:
             where = f"dòng/row {error.row}" + (f", {error.column}" if error.column else "")
             click.echo(f"  {where}: {error.message_vi} / {error.message_en}", err=True)
-        if result.errors_path:
+        if (more := result.error_count - len(shown)) > 0:
+            click.echo(more_line(more, result.errors_path, "lỗi khác", ("error", "errors")), err=True)
+        elif result.errors_path:
             click.echo(f"Danh sách lỗi / Errors: {result.errors_path}", err=True)
-        elif result.error_count > SHOWN_ERRORS:
-            click.echo(
-                "Dùng --errors LOI.csv để ghi toàn bộ lỗi ra tệp. / Use --errors OUT.csv to write every error.",
-                err=True,
-            )
     sys.exit(result.exit_code)
 
 
