@@ -11,7 +11,19 @@ from pathlib import Path
 
 
 class ConfigError(RuntimeError):
-    """The environment does not describe a usable configuration."""
+    """The environment does not describe a usable configuration: why, in Vietnamese (``vi``) and English (``en``, also
+    the exception's text, for logs). A command says both (disburse.cli); "Cấu hình không dùng được" was followed by
+    the English words."""
+
+    def __init__(self, vi: str, en: str) -> None:
+        super().__init__(en)
+        self.vi, self.en = vi, en
+
+
+#: The shortest SECRET_KEY production takes: a session cookie is as safe as its key (docs/security.md).
+SECRET_KEY_MIN_LENGTH = 32
+#: How to make a good one, said when it is missing or too short.
+SECRET_KEY_HOW = 'python3 -c "import secrets; print(secrets.token_urlsafe(48))"'  # noqa: S105 - a command, not a secret
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -180,7 +192,9 @@ class Config:
         self.DISBURSE_PAYMENT_PROVIDER = _env("DISBURSE_PAYMENT_PROVIDER", self.DISBURSE_PAYMENT_PROVIDER) or "sandbox"
         if self.DISBURSE_PAYMENT_PROVIDER not in {"sandbox", "bankfile", "cash"}:
             raise ConfigError(
-                f"DISBURSE_PAYMENT_PROVIDER must be sandbox, bankfile or cash (got {self.DISBURSE_PAYMENT_PROVIDER!r})"
+                f"DISBURSE_PAYMENT_PROVIDER phải là sandbox, bankfile hoặc cash (đang là "
+                f"{self.DISBURSE_PAYMENT_PROVIDER!r})",
+                f"DISBURSE_PAYMENT_PROVIDER must be sandbox, bankfile or cash (got {self.DISBURSE_PAYMENT_PROVIDER!r})",
             )
         self.DISBURSE_SANDBOX_FAILURE_RATE = _float_env(
             "DISBURSE_SANDBOX_FAILURE_RATE", self.DISBURSE_SANDBOX_FAILURE_RATE, 0.0, 1.0
@@ -259,9 +273,10 @@ class Config:
             "DISBURSE_PAYMENT_RETRY_CAP_S", self.DISBURSE_PAYMENT_RETRY_CAP_S, 1, 7 * 86_400
         )
         if self.DISBURSE_PAYMENT_RETRY_CAP_S < self.DISBURSE_PAYMENT_RETRY_BASE_S:
+            values = f"({self.DISBURSE_PAYMENT_RETRY_CAP_S} < {self.DISBURSE_PAYMENT_RETRY_BASE_S})"
             raise ConfigError(
-                "DISBURSE_PAYMENT_RETRY_CAP_S must not be below DISBURSE_PAYMENT_RETRY_BASE_S "
-                f"({self.DISBURSE_PAYMENT_RETRY_CAP_S} < {self.DISBURSE_PAYMENT_RETRY_BASE_S})"
+                f"DISBURSE_PAYMENT_RETRY_CAP_S không được nhỏ hơn DISBURSE_PAYMENT_RETRY_BASE_S {values}",
+                f"DISBURSE_PAYMENT_RETRY_CAP_S must not be below DISBURSE_PAYMENT_RETRY_BASE_S {values}",
             )
         self.DISBURSE_PAYMENT_BANK_FAILURES_ALERT = _int_env(
             "DISBURSE_PAYMENT_BANK_FAILURES_ALERT", self.DISBURSE_PAYMENT_BANK_FAILURES_ALERT, 1, 1000
@@ -278,9 +293,15 @@ def _float_env(name: str, default: float, low: float, high: float) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a number between {low} and {high} (got {raw!r})") from None
+        raise ConfigError(
+            f"{name} phải là một số từ {low} đến {high} (đang là {raw!r})",
+            f"{name} must be a number between {low} and {high} (got {raw!r})",
+        ) from None
     if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low} and {high} (got {value})")
+        raise ConfigError(
+            f"{name} phải nằm trong khoảng từ {low} đến {high} (đang là {value})",
+            f"{name} must be between {low} and {high} (got {value})",
+        )
     return value
 
 
@@ -293,7 +314,10 @@ def _sentinels_env(name: str) -> tuple[tuple[str, int], ...]:
     for item in raw.split(","):
         host, _, port = item.strip().rpartition(":")
         if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
-            raise ConfigError(f"{name} must be host:port pairs separated by commas (got {raw!r})")
+            raise ConfigError(
+                f"{name} phải là các cặp host:port, cách nhau bằng dấu phẩy (đang là {raw!r})",
+                f"{name} must be host:port pairs separated by commas (got {raw!r})",
+            )
         found.append((host.strip("[]"), int(port)))
     return tuple(found)
 
@@ -303,7 +327,10 @@ def _int_env(name: str, default: int, low: int, high: int) -> int:
     if raw is None:
         return default
     if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise ConfigError(f"{name} must be a whole number from {low} to {high} (got {raw!r})")
+        raise ConfigError(
+            f"{name} phải là một số nguyên từ {low} đến {high} (đang là {raw!r})",
+            f"{name} must be a whole number from {low} to {high} (got {raw!r})",
+        )
     return int(raw)
 
 
@@ -362,7 +389,23 @@ class Production(Config):
                 if not getattr(self, name)
             ]
         if missing:
-            raise ConfigError("Production needs these environment variables set: " + ", ".join(missing))
+            names = ", ".join(missing)
+            how_vi = how_en = ""
+            if "SECRET_KEY" in missing:
+                how_vi = f" (tạo SECRET_KEY bằng: {SECRET_KEY_HOW})"
+                how_en = f" (make SECRET_KEY with: {SECRET_KEY_HOW})"
+            raise ConfigError(
+                f"Môi trường production cần đặt các biến môi trường sau: {names}{how_vi}",
+                f"Production needs these environment variables set: {names}{how_en}",
+            )
+        if len(self.SECRET_KEY or "") < SECRET_KEY_MIN_LENGTH:  # a short key can be guessed, and every session with it
+            length = len(self.SECRET_KEY or "")
+            raise ConfigError(
+                f"SECRET_KEY quá ngắn ({length} ký tự): production cần một khóa ngẫu nhiên dài ít nhất "
+                f"{SECRET_KEY_MIN_LENGTH} ký tự. Tạo một khóa bằng: {SECRET_KEY_HOW}",
+                f"SECRET_KEY is too short ({length} characters): production needs a random key of at least "
+                f"{SECRET_KEY_MIN_LENGTH} characters. Make one with: {SECRET_KEY_HOW}",
+            )
 
 
 CONFIGS: dict[str, type[Config]] = {"development": Development, "test": Test, "production": Production}
@@ -374,5 +417,8 @@ def load_config(env_name: str | None = None) -> Config:
     try:
         cls = CONFIGS[name]
     except KeyError:
-        raise ConfigError(f"DISBURSE_ENV must be one of {', '.join(CONFIGS)} (got {name!r})") from None
+        raise ConfigError(
+            f"DISBURSE_ENV phải là một trong: {', '.join(CONFIGS)} (đang là {name!r})",
+            f"DISBURSE_ENV must be one of {', '.join(CONFIGS)} (got {name!r})",
+        ) from None
     return cls()

@@ -60,7 +60,7 @@ def _create_app() -> Flask:
     try:
         return create_app(None, **(_HELP_ONLY if help_only else {}))
     except ConfigError as exc:
-        said = f"Cấu hình không dùng được: {exc}\nUnusable configuration: {exc}"
+        said = f"Cấu hình không dùng được: {exc.vi}\nUnusable configuration: {exc.en}"
         if help_only:  # said as Flask says an app it cannot load: no traceback, and --help still answers
             raise NoAppException(said) from None
         # A command: said once, exit 2 (Flask would go on to say "No such command" of a command that exists).
@@ -108,7 +108,7 @@ class _Commands(FlaskGroup):
             click.echo("\nĐã dừng theo yêu cầu (Ctrl-C).\nStopped at your request (Ctrl-C).", err=True)
             ctx.exit(130)
         except ConfigError as exc:
-            click.echo(f"Cấu hình không dùng được: {exc}\nUnusable configuration: {exc}", err=True)
+            click.echo(f"Cấu hình không dùng được: {exc.vi}\nUnusable configuration: {exc.en}", err=True)
         except (OperationalError, psycopg.OperationalError) as exc:
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             click.echo(

@@ -78,7 +78,7 @@ def configuration() -> Config:
     try:
         config = load_config()
     except ConfigError as exc:
-        raise Refused(f"Cấu hình không dùng được: {exc}", f"Unusable configuration: {exc}") from None
+        raise Refused(f"Cấu hình không dùng được: {exc.vi}", f"Unusable configuration: {exc.en}") from None
     missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not getattr(config, name)]
     if missing:
         names = ", ".join(missing)

@@ -12,7 +12,7 @@ def test_production_refuses_to_start_without_secrets(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(ConfigError, match="SECRET_KEY, DATABASE_URL, REDIS_URL, DISBURSE_PAYMENT_PROVIDER"):
         Production()
-    monkeypatch.setenv("SECRET_KEY", "s3cret-for-the-test")
+    monkeypatch.setenv("SECRET_KEY", "s3cret-for-the-test-at-least-32-characters")
     monkeypatch.setenv("DATABASE_URL", "postgresql://db.example/disburse")
     with pytest.raises(ConfigError, match="REDIS_URL"):
         Production()

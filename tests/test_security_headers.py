@@ -114,7 +114,7 @@ def test_hsts_when_configured(app, client, monkeypatch):
 def test_production_sends_hsts_and_a_host_only_secure_cookie(monkeypatch):
     from config import Production
 
-    monkeypatch.setenv("SECRET_KEY", "s3cret-for-the-test")
+    monkeypatch.setenv("SECRET_KEY", "s3cret-for-the-test-at-least-32-characters")
     monkeypatch.setenv("DATABASE_URL", "postgresql://db.example/disburse")
     monkeypatch.setenv("REDIS_URL", "redis://cache.example:6379/0")
     monkeypatch.setenv("DISBURSE_PAYMENT_PROVIDER", "bankfile")

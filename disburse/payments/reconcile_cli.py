@@ -107,7 +107,13 @@ def _run(provider: str, day: date, entries: list[StatementEntry] | None) -> Reco
     except NoStatement as exc:
         db.session.rollback()
         _refuse(exc.message_vi, exc.message_en)
-    except (ProviderError, ConfigError) as exc:
+    except ConfigError as exc:
+        db.session.rollback()
+        _refuse(
+            f"Không lấy được sao kê của '{provider}': {exc.vi}",
+            f"The '{provider}' statement could not be had: {exc.en}",
+        )
+    except ProviderError as exc:
         db.session.rollback()
         _refuse(f"Không lấy được sao kê của '{provider}': {exc}", f"The '{provider}' statement could not be had: {exc}")
     except Exception:

@@ -424,12 +424,17 @@ def check_sandbox_allowed(config: Mapping[str, Any]) -> None:
     ``DISBURSE_SANDBOX_IN_PRODUCTION=1``, or without its token and webhook secret."""
     if config.get("ENV_NAME") == "production" and not config.get("DISBURSE_SANDBOX_IN_PRODUCTION"):
         raise ConfigError(
+            "ngân hàng thử nghiệm không được dùng trong production: đặt DISBURSE_PAYMENT_PROVIDER là một bên chi trả "
+            "thật, hoặc DISBURSE_SANDBOX_IN_PRODUCTION=1 để diễn tập",
             "the sandbox bank is refused in production: set DISBURSE_PAYMENT_PROVIDER to a real provider, or "
-            "DISBURSE_SANDBOX_IN_PRODUCTION=1 for a rehearsal"
+            "DISBURSE_SANDBOX_IN_PRODUCTION=1 for a rehearsal",
         )
     missing = [n for n in ("DISBURSE_SANDBOX_TOKEN", "DISBURSE_SANDBOX_WEBHOOK_SECRET") if not config.get(n)]
     if missing:
-        raise ConfigError("the sandbox bank needs these environment variables set: " + ", ".join(missing))
+        raise ConfigError(
+            "ngân hàng thử nghiệm cần đặt các biến môi trường sau: " + ", ".join(missing),
+            "the sandbox bank needs these environment variables set: " + ", ".join(missing),
+        )
 
 
 __all__ = ["MALFORMED", "PAYEE_FIELDS", "SandboxProvider", "check_sandbox_allowed", "update_from"]

@@ -33,7 +33,7 @@ def serve(host: str | None, port: int | None, seed: int | None) -> None:
     try:
         check_sandbox_allowed(config)
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(f"{exc.vi}\n{exc.en}") from exc
     runtime.exit_on_signals()
     url = urlsplit(config["DISBURSE_SANDBOX_URL"])
     host = host or url.hostname or "127.0.0.1"

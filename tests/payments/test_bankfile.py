@@ -658,7 +658,7 @@ def test_in_the_app_the_settings_and_the_banks_table_are_used(app, db_session, t
 
 
 def test_production_with_bank_files_needs_the_funds_account(monkeypatch):
-    monkeypatch.setenv("SECRET_KEY", "s3cret-for-the-test")
+    monkeypatch.setenv("SECRET_KEY", "s3cret-for-the-test-at-least-32-characters")
     monkeypatch.setenv("DATABASE_URL", "postgresql://db.example/disburse")
     monkeypatch.setenv("REDIS_URL", "redis://cache.example:6379/0")
     for name in ("DISBURSE_BANKFILE_DEBTOR_ACCOUNT", "DISBURSE_BANKFILE_DEBTOR_BANK", "DISBURSE_BANKFILE_DIR"):

@@ -16,7 +16,7 @@ def _as_mapping(config) -> dict:
 
 @pytest.fixture
 def production_env(monkeypatch):
-    monkeypatch.setenv("SECRET_KEY", "s3cret-for-the-test")
+    monkeypatch.setenv("SECRET_KEY", "s3cret-for-the-test-at-least-32-characters")
     monkeypatch.setenv("DATABASE_URL", "postgresql://db.example/disburse")
     monkeypatch.setenv("REDIS_URL", "redis://cache.example:6379/0")
     monkeypatch.setenv("DISBURSE_PAYMENT_PROVIDER", "sandbox")  # chosen on purpose, as production must
