@@ -541,6 +541,11 @@ def sniff(path: Path) -> str:
             "Tệp được mã hoá UTF-16 (Unicode Text của Excel); hãy lưu lại dưới dạng CSV UTF-8.",
             "The file is encoded as UTF-16 (Excel's Unicode Text); save it as CSV UTF-8.",
         )
+    if head.removeprefix(codecs.BOM_UTF8).lstrip().startswith(b"<"):  # read as CSV, it was "far too many rows"
+        raise UnusableFile(
+            "Đây là tệp XML hoặc HTML, không phải CSV hay XLSX; hãy lưu lại dưới dạng .xlsx hoặc CSV UTF-8.",
+            "This is an XML or HTML file, not a CSV or XLSX file; save it as .xlsx or as CSV UTF-8.",
+        )
     if b"\x00" in head:
         raise UnusableFile(
             "Tệp không phải là văn bản CSV hay bảng tính XLSX (có dữ liệu nhị phân).",

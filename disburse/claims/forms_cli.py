@@ -31,6 +31,7 @@ from disburse.claims.unit import (
 )
 from disburse.extensions import db
 from disburse.formatting import counted, number
+from disburse.programs.models import SECTOR_LABELS
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.registry.import_cli import SHOWN_ERRORS, more_line
 from disburse.spreadsheets import (
@@ -95,6 +96,14 @@ def list_cmd(unit_code: str, out: Path, program_code: str | None) -> None:
         f"Form 01 of unit {employer.unit_code}, programme {program.code}: {counted(len(rows), 'person', 'people')} "
         f"→ {out}"
     )
+    if not rows and employer.sector in (program.excluded_sectors or ()):  # an empty list, and why
+        sector_vi, sector_en = SECTOR_LABELS.get(employer.sector, (employer.sector, employer.sector))
+        click.echo(
+            f"Đơn vị thuộc khu vực “{sector_vi}”, không thuộc đối tượng của chương trình {program.code}: không ai "
+            f"của đơn vị được lập danh sách.\n"
+            f"The unit's sector ({sector_en}) is not in programme {program.code}: nobody of the unit is listed.",
+            err=True,
+        )
 
 
 @forms_cli.command("confirm")
