@@ -508,6 +508,14 @@ class _Updates:
         self.items.setdefault(event_id, StatusUpdate(reference, status, event_id=event_id, **fields))
 
 
+class OriginalFileMissing(UnreadableBankFile):
+    """A status for a whole batch whose file is not in the outbox: ``message_id`` is the batch's reference."""
+
+    def __init__(self, message_vi: str, message_en: str, message_id: str) -> None:
+        super().__init__(message_vi, message_en)
+        self.message_id = message_id
+
+
 def _original_references(outbox: Path | None, message_id: str, kind: str) -> list[tuple[str, int]]:
     """The transactions of our batch file ``message_id``, for a status given to the whole message or block."""
     try:
@@ -516,9 +524,10 @@ def _original_references(outbox: Path | None, message_id: str, kind: str) -> lis
         name = None
     path = outbox / name if outbox is not None and name else None
     if path is None or not path.is_file():
-        raise UnreadableBankFile(
+        raise OriginalFileMissing(
             f"Báo cáo {kind} cho cả lô {message_id!r} nhưng không tìm thấy tệp lệnh gốc trong thư mục gửi.",
             f"The {kind} report covers the whole batch {message_id!r}, but its original file is not in the outbox.",
+            message_id,
         )
     return read_batch_file(path.read_bytes()).transactions
 

@@ -329,18 +329,43 @@ def export_cmd(batch_name: int | str) -> None:
 def import_status_cmd(path: Path) -> None:
     """Apply a status file from the bank: pain.002 (accepted / rejected per payment) or camt.054 (booked, returned).
     Importing the same file again changes nothing."""
-    from disburse.payments.bankfile import read_status_file
+    from disburse.payments.bankfile import OriginalFileMissing, read_status_file
 
     try:
         updates = read_status_file(path)
+    except OriginalFileMissing as exc:  # the batch's file is written again, the same, by its export
+        _fail(
+            f"{exc.message_vi} Lệnh `disburse payments export {exc.message_id}` ghi lại tệp đó (giống hệt); rồi nhập "
+            "lại tệp trạng thái này.",
+            f"{exc.message_en} `disburse payments export {exc.message_id}` writes it again (the same file); then "
+            "import this status file again.",
+        )
+        return
     except PermanentError as exc:
-        _fail(getattr(exc, "message_vi", str(exc)), getattr(exc, "message_en", str(exc)))
+        vi, en = getattr(exc, "message_vi", str(exc)), getattr(exc, "message_en", str(exc))
+        if _is_statement(path):
+            reconcile = f"`disburse payments reconcile --file {path}`"
+            vi += f" Đây là sao kê tài khoản (camt.053): hãy đối chiếu bằng {reconcile}."
+            en += f" This is an account statement (camt.053): reconcile it with {reconcile}."
+        _fail(vi, en)
         return
     applied = apply_updates("bankfile", updates, source="file")
     db.session.commit()
     _report_file(path, len(updates), applied)
     if applied.unknown or applied.mismatched or applied.conflicts:
         sys.exit(EXIT_DIFFERENCES)
+
+
+def _is_statement(path: Path) -> bool:
+    """Whether ``path`` is a bank statement (camt.053), which the reconciliation reads, not the status import."""
+    from disburse.payments.bankfile import UnreadableBankFile
+    from disburse.payments.statement_file import read_statement_file
+
+    try:
+        read_statement_file(path)
+    except UnreadableBankFile:
+        return False
+    return True
 
 
 def _report_file(path: Path, count: int, applied: Applied) -> None:
