@@ -24,7 +24,7 @@ from workers.imports import run_import
 from workers.lists import build_lists_task
 from workers.notices import district_day_notices
 
-REASON = "Đã hưởng lương hưu từ tháng 3/2021."
+REASON = "Đã nghỉ việc từ tháng 8/2021."
 
 
 def today_in_vietnam() -> date:
@@ -37,7 +37,7 @@ def refuse_someone(district: str, full_name: str = "Nguyễn Thị Hoa") -> Any:
     unit = create_employer(district_code=district, name=f"Công ty TNHH {full_name}")
     employee = create_employee(employer_id=unit.id, district_code=district, full_name=full_name)
     claim = create_claim("needs_review", employee=employee)
-    review.reject(claim.id, create_user("caseworker", district=district), "pension_decision", REASON)
+    review.reject(claim.id, create_user("caseworker", district=district), "not_employed_on_cutoff", REASON)
     return claim
 
 
