@@ -11,11 +11,20 @@ from sqlalchemy import select
 from disburse.extensions import db
 from disburse.reference.models import Bank
 
+#: The words before a bank's own name in its legal name ("Ngân hàng TNHH MTV Shinhan Việt Nam" → "Shinhan Việt Nam").
+_LEGAL_FORM = re.compile(r"^Ngân hàng\s+((TMCP|TM TNHH MTV|TNHH MTV|TNHH)\s+)?")
+
 
 def bank_choices() -> list[tuple[str, str]]:
-    """The choices of a bank field: a first empty one asking to choose, then every bank by code ("VCB · name")."""
-    rows = db.session.execute(select(Bank.code, Bank.name).order_by(Bank.code))
-    return [("", _("Chọn ngân hàng")), *((code, f"{code} · {name}") for code, name in rows)]
+    """The choices of a bank field: a first empty one asking to choose, then every bank by the name people call it,
+    in that order ("Agribank · Ngân hàng Nông nghiệp … · VBA"): listed by code, Agribank sat under "V", and typing
+    "Vietcom" on a select chose Vietbank."""
+    banks = []
+    for code, name in db.session.execute(select(Bank.code, Bank.name)):
+        legal, _paren, brand = name.partition(" (")
+        brand = brand.rstrip(")") or _LEGAL_FORM.sub("", legal)
+        banks.append((bank_key(brand), code, f"{brand} · {legal} · {code}"))
+    return [("", _("Chọn ngân hàng")), *((code, label) for _key, code, label in sorted(banks))]
 
 
 def bank_key(written: str) -> str:
