@@ -543,6 +543,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "can_fix_details": service.may_correct_payment_details(claim),
         "offered": offered,
         "offered_at": moment(offered.created_at) if offered is not None else None,
+        **_offer_is_new(claim, offered),
         "dismiss_form": dismiss_form,
         "may_work": _may_work(claim, user),
         "can_offer_cash": state == ClaimState.AWAITING_PAYMENT_DETAILS and period_ended is None,
@@ -565,6 +566,28 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "cash_roles": CASH_ROLES,
         "declared_unit": _declared_unit(claim, detail["employer"]),
         "declared_differs": _declared_differs(claim, detail["person"]),
+    }
+
+
+def _offer_is_new(claim: Claim, offered: Any) -> dict[str, Any]:
+    """Whether the person's offered account is one a payment of the claim already failed to (``offered_failed``: why,
+    in words) or the one the claim holds (``offered_same``): neither is worth the call the panel asks for."""
+    if offered is None:
+        return {"offered_failed": None, "offered_same": False}
+    account = (offered.data.get("bank_code"), offered.data.get("bank_account"))
+    failed = next(
+        (
+            line
+            for line in service.payment_lines(claim)
+            if line.failure is not None
+            and not line.bank_side  # the bank's own fault (a timeout): the account is not to blame
+            and (line.payment.bank_code, line.payment.bank_account) == account
+        ),
+        None,
+    )
+    return {
+        "offered_failed": pick(failed.failure) if failed is not None and failed.failure is not None else None,
+        "offered_same": account == (claim.bank_code, claim.bank_account),
     }
 
 

@@ -124,6 +124,10 @@ def offer_payment_details(
     if claim is None:
         return offer
     data = {"by": "person", "bank_code": bank_code, "bank_account": bank_account, "phone": phone or None}
+    latest = open_offer(claim)
+    if latest is not None and latest.data == data:
+        offer.event = latest  # the same details sent again (twice "Send", the back button): one offer, one call
+        return offer
     offer.event = claims.note(claim, ClaimNote.OFFER_DETAILS, None, data=data)
     return offer
 

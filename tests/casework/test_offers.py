@@ -244,3 +244,38 @@ def test_another_claims_offer_named_in_the_link_says_so(client, caseworker):
     account = (elsewhere.data or {})["bank_account"]
     assert f'value="{account}"' not in page.get_data(as_text=True)
     assert "This claim has no such offer" in _text(page) and "has been dealt with" not in _text(page)
+
+
+def test_an_offer_of_the_account_that_failed_or_of_the_claims_own_says_so_and_is_sent_once(client, caseworker):
+    """The same details sent twice are one offer (one call, one note); the account a payment already failed to, or
+    the one the claim holds, is said on the panel instead of asking for a call that could change nothing."""
+    from tests.factories import create_payment
+
+    claim, first = _waiting()
+    employee = db.session.get(Employee, claim.employee_id)
+    again = offer_payment_details(
+        nq116(),
+        si_code=employee.si_code,
+        national_id=employee.national_id,
+        date_of_birth=BORN,
+        bank_code="bidv",
+        bank_account="2151 0001 234567",
+    )
+    assert again.event is not None and again.event.id == first.id  # not a second note
+    assert [action for _, action in _events(claim.id)].count("offer_details") == 1
+
+    failed = create_claim("awaiting_payment_details", district_code="017")
+    create_payment(failed, "failed")  # the provider says AC04, a closed account
+    create_offer(failed, failed.bank_code, failed.bank_account)
+    sign_in(client, caseworker)
+    page = _text(client.get(f"/caseworker/claims/{failed.id}"))
+    assert "Đây là tài khoản đã chi trả không thành công (Tài khoản đã đóng" in page
+    assert "Dùng thông tin này" not in page
+
+    same = create_claim("needs_review", district_code="017")
+    create_offer(same, same.bank_code, same.bank_account)
+    page = _text(client.get(f"/caseworker/claims/{same.id}"))
+    assert "Thông tin này giống thông tin tài khoản đang có trên hồ sơ" in page and "Dùng thông tin này" not in page
+    new = create_claim("needs_review", district_code="017")
+    create_offer(new)
+    assert "Dùng thông tin này" in _text(client.get(f"/caseworker/claims/{new.id}"))
