@@ -19,8 +19,12 @@ from tests.factories import create_claim, create_user
 DONG_ANH, SOC_SON = "017", "016"
 
 
+def _text_of(html: str) -> str:
+    return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
+
+
 def _text(response) -> str:
-    return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))))
+    return _text_of(response.get_data(as_text=True))
 
 
 @pytest.fixture
@@ -66,8 +70,10 @@ def test_another_districts_caseworker_or_nobody_is_refused_and_nothing_changes(c
     for chosen in (str(elsewhere.id), "", "abc"):
         answer = client.post(f"/caseworker/claims/{claim.id}/assign-to", data={"user_id": chosen})
         assert answer.status_code == 302, chosen
-        page = _text(client.get(answer.headers["Location"]))
-        assert "Hãy chọn" in page, (chosen, page[:500])
+        shown = client.get(answer.headers["Location"]).get_data(as_text=True)
+        assert "Hãy chọn" in _text_of(shown), (chosen, shown[:500])
+        # An error flashed is announced as one (role alert), not as the quiet status of a success.
+        assert re.search(r'<p class="flash flash-error" role="alert">[^<]*Hãy chọn', shown)
         db.session.refresh(claim)
         assert claim.assigned_to_id == holder.id
 

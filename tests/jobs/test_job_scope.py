@@ -21,7 +21,7 @@ from tests.jobs.starts import refuse_someone, start_export, start_import, start_
 
 _CSRF = re.compile(r'(name="csrf_token" value=|name="csrf-token" content=)"[^"]*"')
 #: Messages flashed by the sign-in before, shown by whichever page comes first.
-_FLASHES = re.compile(r'<p class="flash [^"]*" role="status">[^<]*</p>')
+_FLASHES = re.compile(r'<p class="flash [^"]*" role="(?:status|alert)">[^<]*</p>')
 
 
 def _scrubbed(response: Any, url: str) -> Any:
