@@ -279,3 +279,15 @@ def test_an_offer_of_the_account_that_failed_or_of_the_claims_own_says_so_and_is
     new = create_claim("needs_review", district_code="017")
     create_offer(new)
     assert "Dùng thông tin này" in _text(client.get(f"/caseworker/claims/{new.id}"))
+
+
+def test_an_offer_for_someone_without_a_registered_phone_asks_them_to_come_to_the_office(client, caseworker):
+    """The panel said to call the registered number, which the registry may not hold: the person's own new number
+    cannot confirm an account the person sent, so they confirm at the office with their ID card."""
+    person = create_employee(district_code="017", phone=None)
+    claim = create_claim("awaiting_payment_details", employee=person, district_code="017")
+    create_offer(claim)
+    sign_in(client, caseworker)
+    page = _text(client.get(f"/caseworker/claims/{claim.id}"))
+    assert "Cơ quan BHXH không có số điện thoại đã đăng ký của người lao động" in page
+    assert "Hãy gọi số điện thoại đã đăng ký" not in page
