@@ -144,7 +144,8 @@ def table_rows(program_id: int, query: TableQuery) -> tuple[list[dict[str, Any]]
     """The rows of the table ``query`` asks for, sorted and cut, and how many there are without the cut. Each row
     has ``code`` (None for the applicants of a district without a unit), ``name``, ``district_code`` (units and
     districts), the figures of :data:`_FIGURES` (0 where none), ``percent_paid`` (None while nobody is eligible),
-    and for districts ``target_bp``, ``target_date``, ``gap_bp`` (None without a target)."""
+    and for districts ``target`` (judged: :func:`disburse.reports.dashboard.target_in_force`), ``target_bp``,
+    ``target_date``, ``gap_bp`` (None without a target, or a passed one without a snapshot to judge it by)."""
     assert query.table in TABLES and query.sort in SORT_COLUMNS
     if child_level(query.area, query.table) == "unit" and query.area.level != "district":
         rows = _units_rows(program_id, query)
@@ -161,7 +162,7 @@ def _child_row(row: dict[str, Any], area: Area) -> dict[str, Any]:
     item["district_code"] = (
         area.district_code if row["level"] == "employer" else (row["code"] if row["level"] == "district" else None)
     )
-    for name in ("target_bp", "target_date", "gap_bp"):
+    for name in ("target", "target_bp", "target_date", "gap_bp"):
         item[name] = row.get(name)
     return item
 
@@ -199,7 +200,7 @@ def _units_rows(program_id: int, query: TableQuery) -> list[dict[str, Any]]:
         item: dict[str, Any] = {"code": row["code"], "name": row["name"], "district_code": row["district_code"]}
         item.update({name: int(row[name]) for name in _FIGURES})
         item["percent_paid"] = float(row["percent_paid"]) if row["percent_paid"] is not None else None
-        item.update(target_bp=None, target_date=None, gap_bp=None)
+        item.update(target=None, target_bp=None, target_date=None, gap_bp=None)
         result.append(item)
     return result
 

@@ -180,8 +180,46 @@ def behind_by(target_bp: int, percent_paid_bp: int | None) -> str:
     return percent_bp(target_bp - shown_bp)
 
 
+def target_against(target: dict[str, Any]) -> str:
+    """A judged target (:func:`disburse.reports.dashboard.target_in_force`) as "74,3% / 80%": today's completion
+    while its date is ahead, the completion on its date once it has passed ("— / 80%" without a snapshot)."""
+    completion = target["snapshot_bp"] if target["passed"] else target["percent_paid_bp"]
+    return against_target(completion / 100 if completion is not None else None, target["target_bp"])
+
+
+def target_verdict(target: dict[str, Any]) -> str:
+    """Whether a judged target is met: "đã đạt" or "còn thiếu 5,7%" while its date is ahead; once it has passed,
+    met or missed on its date (by the snapshot of that day, or the last before it, named when it is earlier), or that
+    nothing tells, with today's completion beside it."""
+    if not target["passed"]:
+        if target["gap_bp"] > 0:
+            return _("còn thiếu %(gap)s", gap=behind_by(target["target_bp"], target["percent_paid_bp"]))
+        return _("đã đạt")
+    day = dmy(target["target_date"])
+    if target["met"] is None:
+        verdict = _("không đánh giá được: không có số liệu ngày %(day)s hay trước đó", day=day)
+    elif target["met"]:
+        verdict = _("đã đạt vào ngày %(day)s", day=day)
+    else:
+        verdict = _(
+            "không đạt vào ngày %(day)s, thiếu %(gap)s",
+            day=day,
+            gap=behind_by(target["target_bp"], target["snapshot_bp"]),
+        )
+    if target["snapshot_day"] is not None and target["snapshot_day"] != target["target_date"]:
+        verdict += " " + _("(theo số liệu ngày %(day)s)", day=dmy(target["snapshot_day"]))
+    today = target["percent_paid_bp"]
+    return verdict + "; " + _("hôm nay %(percent)s", percent=percent(today / 100 if today is not None else None))
+
+
 def dashboard_helpers() -> dict[str, Any]:
-    return {"percent_bp": percent_bp, "against_target": against_target, "behind_by": behind_by}
+    return {
+        "percent_bp": percent_bp,
+        "against_target": against_target,
+        "behind_by": behind_by,
+        "target_against": target_against,
+        "target_verdict": target_verdict,
+    }
 
 
 def _completion_chart(level: str, rows: list[dict[str, Any]]) -> Markup | None:
@@ -377,18 +415,22 @@ def _district_choices(area: Area) -> list[SelectChoice]:
 
 
 def _within_programme(form: TargetForm, program: Program) -> bool:
-    """A target's date is one the programme pays on: from its list deadline to its last payable day (else the
-    field says so)."""
-    first, last = program.list_deadline, program.last_payable_day
+    """A target is for a day to come on which the programme still pays: from tomorrow by the programme clock to its
+    last payable day (else the field says so; a day already past cannot be aimed at, and once the last payable day
+    is today or past no day is left)."""
+    first, last = programme_today() + timedelta(days=1), program.last_payable_day
     if form.target_date.data is not None and first <= form.target_date.data <= last:
         return True
-    form.target_date.errors = [
-        _(
-            "Ngày mục tiêu phải trong thời gian chương trình chi trả, từ %(first)s đến %(last)s.",
+    if first > last:
+        message = _("Không thể đặt mục tiêu mới: ngày chi trả cuối cùng của chương trình là %(last)s.", last=dmy(last))
+    else:
+        message = _(
+            "Ngày mục tiêu phải là một ngày sắp tới trong thời gian chương trình chi trả, từ ngày mai %(first)s "
+            "đến ngày chi trả cuối cùng %(last)s.",
             first=dmy(first),
             last=dmy(last),
         )
-    ]
+    form.target_date.errors = [message]
     return False
 
 

@@ -217,11 +217,16 @@ def children(
         row: dict[str, Any] = {"level": level, "code": code, "name": name, **figures_of(by_state)}
         if level == "employer":
             row["employer_id"] = employer_id
-        if level == "district":
-            target = targets.get(code)
-            row["target_bp"], row["target_date"] = target if target else (None, None)
-            row["gap_bp"] = gap_bp(target[0], row["percent_paid_bp"]) if target else None
         result.append(row)
+    if level == "district":
+        completion = {row["code"]: row["percent_paid_bp"] for row in result}
+        judged = _judged(program_id, targets, completion, on or programme_today())
+        for row in result:
+            target = judged.get(row["code"])
+            row["target"] = target
+            row["target_bp"] = target["target_bp"] if target else None
+            row["target_date"] = target["target_date"] if target else None
+            row["gap_bp"] = target["gap_bp"] if target else None
     result.sort(key=_sort_key(sort))
     return result[:limit] if limit is not None else result
 
@@ -302,7 +307,8 @@ def targets_in_force(program_id: int, area: Area, on: date | None = None) -> lis
     by default; :func:`target_in_force`) and its completion, by district code: ``district_code``, ``name``,
     ``target_bp``, ``target_date``, :func:`figures_of`'s figures and ``gap_bp``. Three statements however many
     districts (the targets, their district-level rollup rows at once, their names), not one per district."""
-    targets = _targets_in_force(program_id, area, on or programme_today())
+    on = on or programme_today()
+    targets = _targets_in_force(program_id, area, on)
     codes = sorted(targets)
     by_district: dict[str, dict[str, Counts]] = {code: {} for code in codes}
     for code, state, n, amount, cash, cash_amount in db.session.execute(
@@ -318,10 +324,10 @@ def targets_in_force(program_id: int, area: Area, on: date | None = None) -> lis
     )
     rows = []
     for code in codes:
-        row = {"district_code": code, "name": names.get(code, code), **figures_of(by_district[code])}
-        row["target_bp"], row["target_date"] = targets[code]
-        row["gap_bp"] = gap_bp(row["target_bp"], row["percent_paid_bp"])
-        rows.append(row)
+        rows.append({"district_code": code, "name": names.get(code, code), **figures_of(by_district[code])})
+    judged = _judged(program_id, targets, {row["district_code"]: row["percent_paid_bp"] for row in rows}, on)
+    for row in rows:
+        row.update(judged[row["district_code"]])
     return rows
 
 
@@ -346,21 +352,76 @@ def _targets_in_force(program_id: int, area: Area, on: date) -> dict[str, tuple[
     return {code: (int(bp), day) for code, bp, day in rows}
 
 
+def _judged(
+    program_id: int, targets: Mapping[str, tuple[int, date]], completion: Mapping[str, int | None], on: date
+) -> dict[str, dict[str, Any]]:
+    """Each district's target (``targets``: (percent_bp, target_date) by district) judged as of ``on``, the
+    programme's day; ``completion``: each district's completion now, in basis points.
+
+    A target still ahead (its date ``on`` or later) is judged by today's completion. A target whose date has passed
+    is judged by the completion *on its date*: the district's daily snapshot of that day, or the last one before it
+    (``completion_snapshots``, one statement for every such district); judged by today's figure it would turn
+    "met" after the fact. Without any snapshot on or before its date it cannot be judged (``met`` and ``gap_bp``
+    None).
+
+    Each: ``target_bp``, ``target_date``, ``passed`` (its date is before ``on``), ``percent_paid_bp`` (today's
+    completion), ``snapshot_day`` and ``snapshot_bp`` (the snapshot judged and its completion; None for a target
+    ahead or without a snapshot), ``gap_bp`` (the target minus the completion judged, positive when behind) and
+    ``met``."""
+    passed = {code: day for code, (_, day) in targets.items() if day < on}
+    snapshots: dict[str, tuple[date, int, int]] = {}
+    if passed:
+        codes = sorted(passed)
+        for code, day, eligible, paid in db.session.execute(
+            text(
+                """SELECT t.code, s.day, s.eligible, s.paid
+                   FROM unnest(CAST(:codes AS text[]), CAST(:days AS date[])) AS t(code, target_date)
+                   CROSS JOIN LATERAL (
+                       SELECT day, eligible, paid FROM completion_snapshots
+                       WHERE program_id = :program_id AND level = 'district' AND area_code = t.code
+                         AND day <= t.target_date
+                       ORDER BY day DESC LIMIT 1) s"""
+            ),
+            {"program_id": program_id, "codes": codes, "days": [passed[code] for code in codes]},
+        ):
+            snapshots[code] = (day, int(eligible), int(paid))
+    judged = {}
+    for code, (target_bp, target_date) in targets.items():
+        now_bp = completion.get(code)
+        row: dict[str, Any] = {
+            "target_bp": target_bp,
+            "target_date": target_date,
+            "passed": code in passed,
+            "percent_paid_bp": now_bp,
+            "snapshot_day": None,
+            "snapshot_bp": None,
+        }
+        if code not in passed:
+            row["gap_bp"] = gap_bp(target_bp, now_bp)
+        elif code in snapshots:
+            day, eligible, paid = snapshots[code]
+            row["snapshot_day"], row["snapshot_bp"] = day, _percent_bp(paid, eligible)
+            row["gap_bp"] = gap_bp(target_bp, row["snapshot_bp"])
+        else:
+            row["gap_bp"] = None
+        row["met"] = None if row["gap_bp"] is None else row["gap_bp"] <= 0
+        judged[code] = row
+    return judged
+
+
 def target_in_force(program_id: int, district_code: str, on: date | None = None) -> dict[str, Any] | None:
-    """The district's target in force on ``on`` (the programme's today by default) with its completion:
-    ``target_bp``, ``target_date``, ``percent_paid_bp``, ``gap_bp`` (positive when behind); None without one. The
-    dashboard shows it as "74,3% / 80%"."""
+    """The district's target in force on ``on`` (the programme's today by default), judged (:func:`_judged`: by
+    today's completion while its date is ahead, by the completion on its date once it has passed): ``target_bp``,
+    ``target_date``, ``passed``, ``percent_paid_bp`` (today's), ``snapshot_day``, ``snapshot_bp``, ``gap_bp``
+    (positive when behind; None when a passed target has no snapshot to judge it by) and ``met``; None without a
+    target. The dashboard shows it as "74,3% / 80%"."""
     area = Area(district_code=district_code)
-    target = _targets_in_force(program_id, area, on or programme_today()).get(district_code)
+    on = on or programme_today()
+    target = _targets_in_force(program_id, area, on).get(district_code)
     if target is None:
         return None
     completion = figures(program_id, area)["percent_paid_bp"]
-    return {
-        "target_bp": target[0],
-        "target_date": target[1],
-        "percent_paid_bp": completion,
-        "gap_bp": gap_bp(target[0], completion),
-    }
+    return _judged(program_id, {district_code: target}, {district_code: completion}, on)[district_code]
 
 
 # ------------------------------------------------------------------------------------------------- over time

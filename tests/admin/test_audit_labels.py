@@ -149,7 +149,10 @@ def test_entries_written_by_the_products_functions_read_as_words_in_both_languag
     db.session.commit()
     assert admin_client.post(f"/jobs/{job.id}/retry").status_code == 302
     target = {"district": "017", "target_date": "30/11/2021", "percent": "80"}
+    clock = app.config.get("DISBURSE_TODAY")
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-11-02")  # a target is for a day to come
     assert admin_client.post("/dashboard/targets", data=target).status_code == 302
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", clock)
     recovery = _recovery()
     moved = {"to_state": "written_off", "note": "Người nhận đã mất", "confirmed": "1"}
     assert admin_client.post(f"/dashboard/recoveries/{recovery.id}", data=moved).status_code == 302

@@ -7,15 +7,22 @@ import re
 from datetime import date
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 from disburse.dashboard.views import TARGET_HISTORY_SHOWN
 from disburse.extensions import db
 from disburse.reference.models import District
 from disburse.reports.dashboard import set_target
 from disburse.reports.models import CompletionTarget
+from disburse.reports.rollups import take_snapshots
 from tests.dashboard.conftest import DONG_ANH, PASSWORD, QUAN_1, sign_in
 from tests.factories import create_user, nq116
+
+
+@pytest.fixture(autouse=True)
+def before_the_targets(app, monkeypatch):
+    """The programme clock before the targets these tests set (30/11/2021): a target is for a day to come."""
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-11-02")
 
 
 def _targets(db_session) -> int:
@@ -80,9 +87,11 @@ def test_a_date_outside_the_programme_is_said_with_the_other_errors(client, coun
     day = html.split('id="target_date-error"', 1)[1].split("</p>", 1)[0]
     assert ("Tỷ lệ cần đạt từ 0 đến 100%." if locale == "vi" else "The target is between 0 and 100%.") in percent
     assert (
-        "Ngày mục tiêu phải trong thời gian chương trình chi trả"
+        "Ngày mục tiêu phải là một ngày sắp tới trong thời gian chương trình chi trả, từ ngày mai 03/11/2021 đến "
+        "ngày chi trả cuối cùng 10/09/2022."
         if locale == "vi"
-        else "within the programme&#39;s payment period"
+        else "a day to come within the programme&#39;s payment period, from tomorrow, 03/11/2021, to the last "
+        "payable day, 10/09/2022."
     ) in day
     assert 'value="01/01/2099"' in html and _targets(db_session) == 0
 
@@ -150,3 +159,84 @@ def test_the_targets_page_reads_the_targets_in_force_at_once_and_only_the_latest
     assert len(history) == TARGET_HISTORY_SHOWN and history[0][:4] == [last.name, "30/11/2021", "60%", "—"]
     capped = html.split('id="history-capped">', 1)[1].split("</p>", 1)[0]
     assert capped == f"{TARGET_HISTORY_SHOWN} mục tiêu đặt gần đây nhất trên tổng số {2 + 2 + 57 * 2}."
+
+
+@pytest.mark.parametrize(("day", "saved"), [("03/11/2021", True), ("02/11/2021", False), ("21/10/2021", False)])
+def test_a_target_is_for_a_day_to_come_from_tomorrow_by_the_programme_clock(client, country, db_session, day, saved):
+    """On 02/11/2021 (the programme clock) a target for tomorrow is taken; today, or a day already past (even one
+    after the list deadline, which the range used to start at), is refused, the message naming the range."""
+    sign_in(client, create_user("supervisor", province="01", password=PASSWORD))
+    response = client.post("/dashboard/targets", data={"district": DONG_ANH, "target_date": day, "percent": "80"})
+    assert (response.status_code == 302) is saved and _targets(db_session) == int(saved)
+    if not saved:
+        error = response.get_data(as_text=True).split('id="target_date-error"', 1)[1].split("</p>", 1)[0]
+        assert "từ ngày mai 03/11/2021 đến ngày chi trả cuối cùng 10/09/2022" in error
+
+
+def test_no_target_can_be_set_once_the_last_payable_day_is_reached(app, client, country, db_session, monkeypatch):
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2022-09-10")
+    sign_in(client, create_user("supervisor", province="01", password=PASSWORD))
+    data = {"district": DONG_ANH, "target_date": "11/09/2022", "percent": "80"}
+    response = client.post("/dashboard/targets", data=data)
+    error = response.get_data(as_text=True).split('id="target_date-error"', 1)[1].split("</p>", 1)[0]
+    assert response.status_code == 400 and _targets(db_session) == 0
+    assert "Không thể đặt mục tiêu mới: ngày chi trả cuối cùng của chương trình là 10/09/2022." in error
+
+
+def _snapshot(db_session, day: date, paid: int) -> None:
+    """Đông Anh's snapshot of ``day`` as if ``paid`` of its 9 eligible had been paid then (4 are now)."""
+    take_snapshots(nq116().id, day)
+    db_session.execute(
+        text(
+            "UPDATE completion_snapshots SET paid = :paid WHERE level = 'district' AND area_code = :code AND day = :day"
+        ),
+        {"paid": paid, "code": DONG_ANH, "day": day},
+    )
+
+
+def test_a_passed_target_is_judged_by_the_completion_on_its_date_not_today(app, client, country, db_session):
+    """Đông Anh had 3 of 9 paid (33,3%) on 30/11/2021, the day of its 40% target; 4 of 9 (44,4%) now, on 05/12. The
+    target was missed on its date: today's completion (shown beside it) does not make it met after the fact."""
+    program = nq116()
+    set_target(program.id, DONG_ANH, date(2021, 11, 30), 4_000, user_id=None)
+    _snapshot(db_session, date(2021, 11, 30), 3)
+    app.config["DISBURSE_TODAY"] = "2021-12-05"  # the autouse fixture's monkeypatch puts it back
+    sign_in(client, create_user("supervisor", province="01", password=PASSWORD))
+    verdict = "không đạt vào ngày 30/11/2021, thiếu 6,7%; hôm nay 44,4%"
+    assert _rows(client.get("/dashboard/targets").get_data(as_text=True), "targets") == [
+        ["Huyện Đông Anh", "30/11/2021", "33,3% / 40%", verdict]
+    ]
+    district = client.get(f"/dashboard/?district={DONG_ANH}").get_data(as_text=True)
+    target = district.split('id="target">', 1)[1].split("</p>", 1)[0]
+    assert "33,3% / 40%" in target and verdict in target and "đã đạt" not in target
+    province = client.get("/dashboard/?sort=target_gap&order=desc").get_data(as_text=True)
+    assert "33,3% / 40% (ngày 30/11/2021)" in province
+
+
+def test_a_passed_target_without_a_snapshot_that_day_is_judged_by_the_last_one_before_it_or_not_at_all(
+    app, client, country, db_session
+):
+    program = nq116()
+    set_target(program.id, DONG_ANH, date(2021, 11, 30), 3_000, user_id=None)
+    app.config["DISBURSE_TODAY"] = "2021-12-05"
+    sign_in(client, create_user("supervisor", province="01", password=PASSWORD))
+    unknown = _rows(client.get("/dashboard/targets").get_data(as_text=True), "targets")
+    assert unknown == [
+        [
+            "Huyện Đông Anh",
+            "30/11/2021",
+            "— / 30%",
+            "không đánh giá được: không có số liệu ngày 30/11/2021 hay trước đó; hôm nay 44,4%",
+        ]
+    ]
+    _snapshot(db_session, date(2021, 12, 1), 1)  # after the target's date: not its figure
+    _snapshot(db_session, date(2021, 11, 28), 3)
+    judged = _rows(client.get("/dashboard/targets").get_data(as_text=True), "targets")
+    assert judged == [
+        [
+            "Huyện Đông Anh",
+            "30/11/2021",
+            "33,3% / 30%",
+            "đã đạt vào ngày 30/11/2021 (theo số liệu ngày 28/11/2021); hôm nay 44,4%",
+        ]
+    ]
