@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -164,16 +165,83 @@ MONTHLY_UNKNOWN_NOTE = (
 )
 
 
-def monthly_file(rows: list[dict[str, Any]], month: str, fmt: str = "xlsx", *, by_district: bool = False) -> bytes:
+def _dmy(day: date) -> str:
+    return f"{day:%d/%m/%Y}"
+
+
+def monthly_sources_note(sources: dict[str, Any], today: date) -> list[str]:
+    """Where the report's figures come from (:func:`disburse.dashboard.queries.month_sources`), in both languages,
+    as the page says it: the month-end snapshot's day (taken before the month's last day, when it was) and the
+    previous month's last snapshot's, or why the people paid in the month are not known."""
+    notes = []
+    end_day, end = sources["end_day"], _dmy(sources["end"])
+    if sources["running"]:
+        notes.append(
+            f"Cuối tháng: tháng đang diễn ra, số liệu hiện tại ngày {_dmy(today)}. / Month's end: the month is "
+            f"running, today's figures ({_dmy(today)})."
+        )
+    elif end_day is None:
+        notes.append(
+            "Cuối tháng: không có bản chụp số liệu nào trong tháng, số liệu cuối tháng không xác định. / Month's end: "
+            "no snapshot was taken in the month, its figures are not known."
+        )
+    elif end_day < sources["end"]:
+        notes.append(
+            f"Cuối tháng: bản chụp số liệu ngày {_dmy(end_day)}, lập trước ngày cuối tháng {end}. / Month's end: "
+            f"the snapshot of {_dmy(end_day)}, taken before the month's last day ({end})."
+        )
+    else:
+        notes.append(
+            f"Cuối tháng: bản chụp số liệu ngày {_dmy(end_day)}. / Month's end: the snapshot of {_dmy(end_day)}."
+        )
+    start_day, previous_end = sources["start_day"], _dmy(sources["previous_end"])
+    if start_day is not None:
+        note = (
+            f"Chi trả trong tháng: so với bản chụp số liệu cuối cùng của tháng trước, ngày {_dmy(start_day)}. / Paid "
+            f"in the month: against the previous month's last snapshot, of {_dmy(start_day)}."
+        )
+        if start_day < sources["previous_end"]:
+            note += (
+                f" Bản chụp đó lập trước ngày cuối tháng trước {previous_end}: người được chi trả sau đó đến hết tháng "
+                f"trước được tính vào tháng này. / It was taken before the previous month's last day ({previous_end}): "
+                "people paid after it are counted in this month."
+            )
+        notes.append(note)
+    elif sources["first_month"]:
+        notes.append(
+            "Chi trả trong tháng: tháng đầu tiên chi trả, trước tháng này chưa ai được chi trả. / Paid in the month: "
+            "the first month of payments, nobody was paid before it."
+        )
+    else:
+        notes.append(
+            "Chi trả trong tháng không xác định (ô để trống): tháng trước không có bản chụp số liệu nào trong tháng "
+            "đó. / Paid in the month not known (blank): no snapshot was taken in the previous month."
+        )
+    return notes
+
+
+def monthly_file(
+    rows: list[dict[str, Any]],
+    month: str,
+    fmt: str = "xlsx",
+    *,
+    by_district: bool = False,
+    sources: dict[str, Any] | None = None,
+    today: date | None = None,
+) -> bytes:
     """The monthly report as XLSX or CSV (UTF-8 with BOM), the same columns in both (:data:`MONTHLY_HEADER`): a row
     per province (``by_district``: per district, :data:`MONTHLY_DISTRICT_HEADER`), then the total; a figure not
-    known is a blank cell, and a note under the total says why."""
+    known is a blank cell, and a note under the total says why; with ``sources``
+    (:func:`disburse.dashboard.queries.month_sources`) notes under it name the snapshots' days
+    (:func:`monthly_sources_note`)."""
     assert fmt in MEDIA_TYPES
 
     areas = [_monthly_row(row["code"], row["name"], row) for row in rows]
     footer = [_monthly_row("", "Tổng cộng / Total", monthly_totals(rows))]
     if unpaid_parts_unknown(rows):
         footer.append(["", MONTHLY_UNKNOWN_NOTE])
+    if sources is not None:
+        footer.extend(["", note] for note in monthly_sources_note(sources, today or sources["end"]))
     title = f"Bao cao {month.replace('/', '-')}"
     header = MONTHLY_DISTRICT_HEADER if by_district else MONTHLY_HEADER
     return table_bytes(fmt, header, areas, title=title, formats=MONTHLY_FORMATS, footer=footer)

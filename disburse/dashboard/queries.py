@@ -248,19 +248,29 @@ _MONTHLY_COMPLETION = ("eligible", "paid", "paid_amount_vnd")
 _SNAPSHOT_COLUMNS = tuple(name for name in SNAPSHOT_FIGURES if name in (*_MONTHLY_COMPLETION, *MONTHLY_UNPAID))
 
 
-def monthly_report(program_id: int, month: date, today: date, province: str | None = None) -> list[dict[str, Any]]:
-    """The monthly report to the ministry, one row per province (with ``province``: one per district of that
-    province, the province's own report), by code: the completion
-    at the month's end (its last daily snapshot; the live rollups for the month still running), the people paid
-    during the month (against the previous month's last snapshot; none before a month in which nobody can have
-    been paid before; None otherwise without one), where the eligible not yet paid were at its end
-    (:data:`MONTHLY_UNPAID`: ``unpaid`` and its parts, as the dashboard's ``figures_of`` counts them; a part a
-    snapshot taken before migration 0036 did not keep is None), and the contribution
-    reductions booked for the month (``reduction_employers``, ``reduction_employees``: participants that month,
-    ``reduction_vnd``). Reads snapshots and rollups only, never claims. Ours: the rollups' service has no per-month
-    query."""
+def _last_snapshot_day(program_id: int, first: date, last: date) -> date | None:
+    """The day of the program's last snapshot from ``first`` to ``last`` (every snapshot has the country's row, taken
+    in the same transaction as the provinces' and the districts'), None without one."""
+    return db.session.scalar(
+        text(
+            """SELECT max(day) FROM completion_snapshots WHERE program_id = :program_id AND level = 'country'
+                                                           AND area_code = '' AND day BETWEEN :first AND :last"""
+        ),
+        {"program_id": program_id, "first": first, "last": last},
+    )
+
+
+def month_sources(program_id: int, month: date, today: date) -> dict[str, Any]:
+    """Where the monthly report's figures for ``month`` come from, as of the programme's ``today``: ``start`` and
+    ``end`` (the month's first and last day), ``previous_end`` (the previous month's last day), ``running`` (the month
+    is running: its end is today's live rollups), ``end_day`` (the day of the month's last snapshot, up to today; None
+    while running or without one), ``start_day`` (the day of the previous month's last snapshot *in that month*, the
+    people paid before the month; None without one: nothing else says how many were paid by the month's start) and
+    ``first_month`` (nobody can have been paid before the month: the paid in the month are all the paid)."""
     start = month.replace(day=1)
     end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    previous_end = start - timedelta(days=1)
+    running = start <= today <= end
     program = db.session.get(Program, program_id)
     # Nobody is paid before the day after the cut-off date, nor before the first payment of any programme settled:
     # in such a month the people paid before it are none, snapshot or not (a demo's first month has no snapshot of
@@ -272,7 +282,34 @@ def monthly_report(program_id: int, month: date, today: date, province: str | No
         ),
         {"providers": list(PROVIDERS), "start": datetime.combine(start, time(), tzinfo=VIETNAM_TZ)},
     )
-    first_month = program is not None and (start <= program.cutoff_date + timedelta(days=1) or not settled_before)
+    return {
+        "start": start,
+        "end": end,
+        "previous_end": previous_end,
+        "running": running,
+        "end_day": None if running or start > today else _last_snapshot_day(program_id, start, min(end, today)),
+        "start_day": _last_snapshot_day(program_id, previous_end.replace(day=1), min(previous_end, today)),
+        "first_month": program is not None and (start <= program.cutoff_date + timedelta(days=1) or not settled_before),
+    }
+
+
+def monthly_report(
+    program_id: int, month: date, today: date, province: str | None = None, sources: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The monthly report to the ministry, one row per province (with ``province``: one per district of that
+    province, the province's own report), by code: the completion
+    at the month's end (its last daily snapshot; the live rollups for the month still running), the people paid
+    during the month (against the previous month's last snapshot taken in that month; none before a month in which
+    nobody can have been paid before; None otherwise without one: a snapshot of an earlier month would count the
+    payments made since as the month's), where the eligible not yet paid were at its end
+    (:data:`MONTHLY_UNPAID`: ``unpaid`` and its parts, as the dashboard's ``figures_of`` counts them; a part a
+    snapshot taken before migration 0036 did not keep is None), and the contribution
+    reductions booked for the month (``reduction_employers``, ``reduction_employees``: participants that month,
+    ``reduction_vnd``). ``sources``: :func:`month_sources` (read when not given), whose days the page and the files
+    name. Reads snapshots and rollups only, never claims. Ours: the rollups' service has no per-month query."""
+    found_sources = sources or month_sources(program_id, month, today)
+    start, end = found_sources["start"], found_sources["end"]
+    first_month = found_sources["first_month"]
     level = "district" if province else "province"
     only = "AND area_code IN (SELECT code FROM districts WHERE province_code = :province)" if province else ""
     snapshot = f"""SELECT DISTINCT ON (area_code) area_code, {", ".join(_SNAPSHOT_COLUMNS)} FROM completion_snapshots
@@ -280,7 +317,7 @@ def monthly_report(program_id: int, month: date, today: date, province: str | No
                    ORDER BY area_code, day DESC"""  # ours; values bound
     params = {"program_id": program_id, "province": province}
     rows: dict[str, dict[str, Any]] = {}
-    if start <= today <= end:  # the month is running: today's figures, live
+    if found_sources["running"]:  # the month is running: today's figures, live
         for area in children(program_id, Area(province)):
             rows[area["code"]] = {name: area[name] for name in (*_MONTHLY_COMPLETION, *MONTHLY_UNPAID)}
         taken = True
@@ -293,21 +330,20 @@ def monthly_report(program_id: int, month: date, today: date, province: str | No
             item["unpaid"] = item["eligible"] - item["paid"]
             rows[found["area_code"]] = item
         # Every snapshot has the country's row; a province missing from a month that has one had no claims then.
-        taken = bool(rows) or bool(
-            db.session.scalar(
-                text(
-                    """SELECT EXISTS (SELECT 1 FROM completion_snapshots WHERE program_id = :program_id
-                                      AND level = 'country' AND area_code = '' AND day BETWEEN :first AND :last)"""
-                ),
-                {"program_id": program_id, "first": start, "last": last},
-            )
-        )
-    before = {
-        found["area_code"]: int(found["paid"])
-        for found in db.session.execute(
-            text(snapshot), {**params, "first": date(1900, 1, 1), "last": start - timedelta(days=1)}
-        ).mappings()
-    }
+        taken = bool(rows) or found_sources["end_day"] is not None
+    # The people paid before the month: the previous month's last snapshot, of that month only (an area missing from
+    # it had no claims then).
+    start_day = found_sources["start_day"]
+    before = (
+        {
+            found["area_code"]: int(found["paid"])
+            for found in db.session.execute(
+                text(snapshot), {**params, "first": start_day.replace(day=1), "last": start_day}
+            ).mappings()
+        }
+        if start_day is not None
+        else {}
+    )
     reductions = db.session.execute(
         text(
             f"""SELECT {"d.code" if province else "d.province_code"}, count(DISTINCT r.employer_id),
@@ -335,8 +371,9 @@ def monthly_report(program_id: int, month: date, today: date, province: str | No
         row.setdefault("reduction_employees", 0)
         row.setdefault("reduction_vnd", 0)
         row["percent_paid"] = 100.0 * row["paid"] / row["eligible"] if row["eligible"] else None
-        known_before = code in before or first_month
-        row["paid_in_month"] = row["paid"] - before.get(code, 0) if known_before and taken else None
+        known_before = start_day is not None or first_month
+        known = known_before and taken and row["paid"] is not None
+        row["paid_in_month"] = row["paid"] - before.get(code, 0) if known else None
         result.append(row)
     return result
 

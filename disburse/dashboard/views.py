@@ -36,6 +36,7 @@ from disburse.dashboard.forms import AreaQuery, ExportQuery, MonthQuery, Recover
 from disburse.dashboard.queries import (
     TableQuery,
     child_level,
+    month_sources,
     monthly_report,
     monthly_totals,
     row_count,
@@ -821,6 +822,54 @@ def recovery(recovery_id: int) -> ResponseReturnValue:
 # ------------------------------------------------------------------------------------------ monthly report
 
 
+def _month_sources_said(sources: dict[str, Any], today: date) -> list[str]:
+    """Where the monthly report's figures come from (:func:`disburse.dashboard.queries.month_sources`), in words: the
+    day of the month-end snapshot (and that it was taken before the month's last day when it was), and the day of the
+    previous month's last snapshot the people paid in the month are counted against, or why that is not known.
+    :func:`disburse.dashboard.exports.monthly_sources_note` says the same in the files."""
+    said = []
+    end_day = sources["end_day"]
+    if sources["running"]:
+        said.append(_("Cuối tháng: tháng đang diễn ra, số liệu hiện tại ngày %(day)s.", day=dmy(today)))
+    elif end_day is None:
+        said.append(_("Cuối tháng: không có bản chụp số liệu nào trong tháng, số liệu cuối tháng không xác định (—)."))
+    elif end_day < sources["end"]:
+        said.append(
+            _(
+                "Cuối tháng: bản chụp số liệu ngày %(day)s, lập trước ngày cuối tháng %(end)s "
+                "(không có bản chụp nào sau ngày đó trong tháng).",
+                day=dmy(end_day),
+                end=dmy(sources["end"]),
+            )
+        )
+    else:
+        said.append(_("Cuối tháng: bản chụp số liệu ngày %(day)s.", day=dmy(end_day)))
+    start_day = sources["start_day"]
+    if start_day is not None:
+        said.append(
+            _(
+                "Chi trả trong tháng: so với bản chụp số liệu cuối cùng của tháng trước, ngày %(day)s.",
+                day=dmy(start_day),
+            )
+        )
+        if start_day < sources["previous_end"]:
+            said.append(
+                _(
+                    "Bản chụp đó lập trước ngày cuối tháng trước %(end)s: người được chi trả sau ngày %(day)s đến "
+                    "hết tháng trước được tính vào tháng này.",
+                    day=dmy(start_day),
+                    end=dmy(sources["previous_end"]),
+                )
+            )
+    elif sources["first_month"]:
+        said.append(_("Chi trả trong tháng: tháng đầu tiên chi trả, trước tháng này chưa ai được chi trả."))
+    else:
+        said.append(
+            _("Chi trả trong tháng không xác định (—): tháng trước không có bản chụp số liệu nào trong tháng đó.")
+        )
+    return said
+
+
 @bp.get("/monthly")
 @roles_required(*TARGET_SETTERS)
 @reads_replica
@@ -853,10 +902,11 @@ def monthly() -> ResponseReturnValue:
     today = programme_today()
     text = form.month.data or f"{today:%m/%Y}"
     month = date(int(text[3:]), int(text[:2]), 1)
-    rows = monthly_report(program.id, month, today, province)
+    sources = month_sources(program.id, month, today)
+    rows = monthly_report(program.id, month, today, province, sources)
     fmt = form.format.data or "html"
     if fmt in MEDIA_TYPES:
-        body = exports.monthly_file(rows, text, fmt, by_district=province is not None)
+        body = exports.monthly_file(rows, text, fmt, by_district=province is not None, sources=sources, today=today)
         return download(body, f"bao-cao-thang-{month:%Y-%m}{f'-tinh-{province}' if province else ''}.{fmt}")
     totals = monthly_totals(rows)
     return render_template(
@@ -867,6 +917,7 @@ def monthly() -> ResponseReturnValue:
         rows=rows,
         totals=totals,
         unknown=unpaid_parts_unknown(rows),
+        sources=_month_sources_said(sources, today),
         today=today,
         area_name=_area_name(area),
         province=province,

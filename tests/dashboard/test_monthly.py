@@ -94,8 +94,11 @@ def test_the_report_as_xlsx_with_its_total(client, months):
     # bank or in cash (nor their VND), 1 approved, none failed, 1 awaiting details, 2 in review, 2 being confirmed.
     assert rows[0][10:] == MONTHLY_HEADER[10:] and rows[0][10] == "Chưa chi trả / Not yet paid"
     assert rows[1][10:] == [6, 0, 0, 0, 0, 1, 0, 1, 2, 2]
-    assert rows[-1][1] == "Tổng cộng / Total" and rows[-1][2:4] == [13, 6] and rows[-1][9] == 1_000_000
-    assert rows[-1][4:6] == [6, 46.1]  # paid in the month (every province knows it) and the total's percentage
+    assert rows[-3][1] == "Tổng cộng / Total" and rows[-3][2:4] == [13, 6] and rows[-3][9] == 1_000_000
+    assert rows[-3][4:6] == [6, 46.1]  # paid in the month (every province knows it) and the total's percentage
+    # Under it, the day of the snapshot of the month's end, and why the people paid in the month are all the paid.
+    assert rows[-2][1] == "Cuối tháng: bản chụp số liệu ngày 31/10/2021. / Month's end: the snapshot of 31/10/2021."
+    assert rows[-1][1].startswith("Chi trả trong tháng: tháng đầu tiên chi trả")
 
 
 def _xlsx(data: bytes) -> list[list[Any]]:
@@ -126,7 +129,7 @@ def test_the_report_as_csv_is_the_xlsx_in_both_languages(client, months, locale)
     assert rows[0] == MONTHLY_HEADER  # the one column definition, headers in both languages whatever the locale
     assert rows[1][:4] == ["01", "Thành phố Hà Nội", "11", "5"] and rows[1][7:10] == ["1", "12", "1000000"]
     assert rows[1][10:] == ["6", "0", "0", "0", "0", "1", "0", "1", "2", "2"]
-    assert rows[-1][1] == "Tổng cộng / Total" and rows[-1][4:6] == ["6", "46.1"]  # 6 of 13: 46.15 % cut, as shown
+    assert rows[-3][1] == "Tổng cộng / Total" and rows[-3][4:6] == ["6", "46.1"]  # 6 of 13: 46.15 % cut, as shown
     xlsx = _xlsx(client.get("/dashboard/monthly?month=10/2021&format=xlsx").data)
     assert len(rows) == len(xlsx)
     for row, cells in zip(rows, xlsx, strict=True):
@@ -459,7 +462,7 @@ def test_the_xlsx_leaves_an_unknown_figure_blank_and_says_why(client, in_payment
     assert (total["Tỉnh / Province"], total["Chưa chi trả / Not yet paid"]) == ("Tổng cộng / Total", 12)
     assert total["Chi trả không thành công / Payment failed"] is None
     note = rows[4][1]
-    assert note.startswith("Ô để trống:") and "Blank:" in note and len(rows) == 5
+    assert note.startswith("Ô để trống:") and "Blank:" in note and len(rows) == 7  # then the snapshots' days
 
 
 def test_the_csv_leaves_an_unknown_figure_empty_and_says_why(client, in_payment, db_session):
@@ -473,7 +476,7 @@ def test_the_csv_leaves_an_unknown_figure_empty_and_says_why(client, in_payment,
     assert hanoi["Đang xác nhận, kiểm tra / Being confirmed or checked"] == ""
     assert (total["Tỉnh / Province"], total["Chưa chi trả / Not yet paid"]) == ("Tổng cộng / Total", "12")
     assert total["Chi trả không thành công / Payment failed"] == ""
-    assert rows[4][0] == "" and rows[4][1].startswith("Ô để trống:") and "Blank:" in rows[4][1] and len(rows) == 5
+    assert rows[4][0] == "" and rows[4][1].startswith("Ô để trống:") and "Blank:" in rows[4][1] and len(rows) == 7
 
 
 def test_a_month_without_any_snapshot_does_not_make_up_its_completion(client, months, db_session):
@@ -485,3 +488,45 @@ def test_a_month_without_any_snapshot_does_not_make_up_its_completion(client, mo
     _, rows, _ = _unpaid_table(html)
     assert rows["Thành phố Hà Nội"] == ["—"] * 10
     assert 'id="unknown-note"' in html
+
+
+def _sources(html: str) -> str:
+    said = re.sub(r"<[^>]+>", " ", html.split('id="sources">', 1)[1].split("</div>", 1)[0])
+    return re.sub(r"\s+", " ", said.replace("&#39;", "'"))
+
+
+def test_the_people_paid_in_a_month_are_counted_against_a_snapshot_of_the_previous_month_only(
+    client, months, db_session
+):
+    """December (running, 06/12/2021) against November's last snapshot; without one in November, not against
+    October's (that would count November's payment as December's): unknown, and the page says why."""
+    paid = create_payment(state="paid")  # settled in October: December is not the programme's first month
+    db_session.execute(text("UPDATE payments SET settled_at = '2021-10-20 10:00+07' WHERE id = :id"), {"id": paid.id})
+    sign_in(client, create_user("admin", password=PASSWORD))
+    html = client.get("/dashboard/monthly?month=12/2021").get_data(as_text=True)
+    assert _rows(html)["Thành phố Hà Nội"][1:3] == ["6", "0"]
+    assert "Chi trả trong tháng: so với bản chụp số liệu cuối cùng của tháng trước, ngày 30/11/2021." in _sources(html)
+    assert "Cuối tháng: tháng đang diễn ra, số liệu hiện tại ngày 06/12/2021." in _sources(html)
+
+    db_session.execute(text("DELETE FROM completion_snapshots WHERE day = '2021-11-30'"))
+    html = client.get("/dashboard/monthly?month=12/2021").get_data(as_text=True)
+    assert _rows(html)["Thành phố Hà Nội"][1:3] == ["6", "—"]  # October's snapshot would have said 1
+    assert "Chi trả trong tháng không xác định (—): tháng trước không có bản chụp số liệu nào" in _sources(html)
+    rows = _csv(client.get("/dashboard/monthly?month=12/2021&format=csv"))
+    assert rows[1][4] == "" and rows[-1][1].startswith("Chi trả trong tháng không xác định (ô để trống)")
+
+
+def test_a_month_end_snapshot_taken_before_the_months_last_day_says_so(client, months, db_session):
+    """November's last snapshot was taken on 10/11: November's end is of that day, and December's people paid are
+    counted from it (those paid from 11/11 to 30/11 fall in December): both said, on the page and in the files."""
+    db_session.execute(text("DELETE FROM completion_snapshots WHERE day = '2021-11-30'"))
+    take_snapshots(months.id, date(2021, 11, 10))
+    sign_in(client, create_user("admin", password=PASSWORD), "en")
+    november = _sources(client.get("/dashboard/monthly?month=11/2021").get_data(as_text=True))
+    assert "Month's end: the snapshot of 10/11/2021, taken before the month's last day, 30/11/2021" in november
+    assert "against the previous month's last snapshot, of 31/10/2021." in november
+    december = _sources(client.get("/dashboard/monthly?month=12/2021").get_data(as_text=True))
+    assert "against the previous month's last snapshot, of 10/11/2021." in december
+    assert "taken before the previous month's last day, 30/11/2021" in december
+    rows = _xlsx(client.get("/dashboard/monthly?month=11/2021&format=xlsx").data)
+    assert rows[-2][1].startswith("Cuối tháng: bản chụp số liệu ngày 10/11/2021, lập trước ngày cuối tháng 30/11/2021")
