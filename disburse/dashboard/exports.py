@@ -15,7 +15,7 @@ from disburse.spreadsheets import COUNT, DATE, MEDIA_TYPES, MONEY, PERCENT, TEXT
 
 #: How the XLSX shows each column (:func:`disburse.spreadsheets.write_xlsx`): codes as text, then the figures.
 _FIRST_FORMATS = {"province": [TEXT, None], "district": [TEXT, None], "unit": [TEXT, None, TEXT]}
-FIGURES_FORMATS = [COUNT, COUNT, PERCENT, MONEY, *[COUNT] * 10]
+FIGURES_FORMATS = [COUNT, COUNT, PERCENT, MONEY, *[COUNT] * 11]
 TARGET_FORMATS = [PERCENT, DATE]
 _FIRST = {
     "province": ["Mã tỉnh / Province code", "Tỉnh / Province"],
@@ -30,6 +30,7 @@ FIGURES_HEADER = [
     "Cần xác minh / Needs review",
     "Từ chối / Rejected",
     "Không nhận hỗ trợ / Declined",
+    "Không có tại đơn vị / Not employed at unit",
     "Chờ thông tin tài khoản / Awaiting details",
     "Chưa chi trả / Not yet paid",
     "Đã duyệt, chưa chuyển chi trả / Approved, not yet sent",
@@ -84,6 +85,7 @@ def _rows(program_id: int, query: TableQuery, level: str) -> Iterator[list[Any]]
             row["needs_review"],
             row["rejected"],
             row["declined"],
+            row["removed"],
             row["awaiting_details"],
             row["unpaid"],
             row["approved"],

@@ -37,6 +37,7 @@ SORT_COLUMNS = {
     "needs_review": "needs_review",
     "rejected": "rejected",
     "declined": "declined",
+    "removed": "removed",
     "awaiting_details": "awaiting_details",
     "unpaid": "unpaid",
     "approved": "approved",
@@ -88,6 +89,7 @@ _PIVOT = """
     coalesce(sum(c.claims) FILTER (WHERE c.state = 'needs_review'), 0) AS needs_review,
     coalesce(sum(c.claims) FILTER (WHERE c.state = 'rejected'), 0) AS rejected,
     coalesce(sum(c.claims) FILTER (WHERE c.state = 'declined'), 0) AS declined,
+    coalesce(sum(c.claims) FILTER (WHERE c.state = 'removed'), 0) AS removed,
     coalesce(sum(c.claims) FILTER (WHERE c.state = 'awaiting_payment_details'), 0) AS awaiting_details,
     coalesce(sum(c.claims) FILTER (WHERE c.state <> ALL(:not_eligible)), 0)
         - coalesce(sum(c.claims) FILTER (WHERE c.state = 'paid'), 0) AS unpaid,
@@ -108,6 +110,7 @@ _FIGURES = (
     "needs_review",
     "rejected",
     "declined",
+    "removed",
     "awaiting_details",
     "unpaid",
     "approved",

@@ -77,7 +77,8 @@ def figures_of(by_state: Mapping[str, Counts]) -> dict[str, Any]:
     """The dashboard's figures from :data:`Counts` per state: ``claims`` (every claim listed or applied),
     ``eligible`` (all but rejected, declined, removed), ``paid``, ``paid_amount_vnd``, ``percent_paid`` (float) and
     ``percent_paid_bp`` (basis points, rounded down; None while nobody is eligible), ``needs_review``,
-    ``rejected``, ``declined``, ``awaiting_details`` (awaiting payment details), ``by_state`` (claims per state,
+    ``rejected``, ``declined``, ``removed`` (not at the unit: the employer took them off its list), ``awaiting_details``
+    (awaiting payment details), ``by_state`` (claims per state,
     every state named); and where the eligible not yet paid are (:data:`UNPAID_GROUPS`, they add up to ``unpaid``):
     ``unpaid``, ``checking`` (listed, confirmed, overdue, applied, being checked), ``approved`` (approved, not yet
     sent), ``payment_pending_bank`` (sent to a bank, not settled) and ``payment_pending_cash`` (on an office's cash
@@ -103,6 +104,7 @@ def figures_of(by_state: Mapping[str, Counts]) -> dict[str, Any]:
         "needs_review": n(S.NEEDS_REVIEW),
         "rejected": n(S.REJECTED),
         "declined": n(S.DECLINED),
+        "removed": n(S.REMOVED),
         "awaiting_details": n(S.AWAITING_PAYMENT_DETAILS),
         "unpaid": eligible - paid,
         "checking": sum(n(state) for state in CHECKING_STATES),

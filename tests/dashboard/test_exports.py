@@ -28,14 +28,14 @@ def test_a_districts_units_as_csv(client, country):
     by_name = {row[1]: row for row in rows[1:]}
     assert [row[1] for row in rows[1:]] == ['\'=HYPERLINK("http://x")', "Công ty Gần", "Công ty Chậm"]
     assert by_name["Công ty Gần"][2:6] == ["017", "5", "3", "60.0"]
-    # Needs review, rejected, declined, awaiting details; then not yet paid, approved, in payment at a bank and in
-    # cash at the office, failed, being confirmed or checked.
-    assert by_name["Công ty Gần"][7:] == ["1", "1", "0", "0", "2", "1", "0", "0", "0", "0"]
+    # Needs review, rejected, declined, not at the unit, awaiting details; then not yet paid, approved, in payment at
+    # a bank and in cash at the office, failed, being confirmed or checked.
+    assert by_name["Công ty Gần"][7:] == ["1", "1", "0", "0", "0", "2", "1", "0", "0", "0", "0"]
     for row in rows[1:]:  # every row's not yet paid is where its people are: the parts add up
-        needs_review, awaiting, unpaid, *parts = (int(row[i]) for i in (7, 10, 11, 12, 13, 14, 15, 16))
+        needs_review, awaiting, unpaid, *parts = (int(row[i]) for i in (7, 11, 12, 13, 14, 15, 16, 17))
         assert unpaid == needs_review + awaiting + sum(parts), row
     assert int(by_name["Công ty Gần"][6]) > 0
-    assert rows[0][11:] == [
+    assert rows[0][12:] == [
         "Chưa chi trả / Not yet paid",
         "Đã duyệt, chưa chuyển chi trả / Approved, not yet sent",
         "Đang chi trả: chuyển khoản ngân hàng / Payment in progress: bank transfer",

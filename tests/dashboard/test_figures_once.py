@@ -22,6 +22,7 @@ FIGURES = (
     "paid_amount_vnd",
     "rejected",
     "declined",
+    "removed",
     "payment_pending_bank",
     "payment_pending_cash",
     "approved",

@@ -32,6 +32,7 @@ _UNPAID_AND_REFUSED = (
     "checking",
     "rejected",
     "declined",
+    "removed",
 )
 
 
@@ -130,8 +131,32 @@ def test_a_district_lists_its_units_with_links_to_their_pages(client, country):
     assert [row[1] for row in rows] == ["Công ty Gần", "Công ty Chậm"]
     # Completion, eligible, paid; then not yet paid, in payment at a bank and in cash, approved, failed, awaiting
     # details, needs review; rejected, declined.
-    assert rows[0][2:5] == ["60,0%", "5", "3"] and rows[0][6:] == ["2", "0", "0", "1", "0", "0", "1", "0", "1", "0"]
-    assert rows[1][2:5] == ["25,0%", "4", "1"] and rows[1][6:] == ["3", "0", "0", "0", "0", "1", "0", "2", "0", "1"]
+    assert rows[0][2:5] == ["60,0%", "5", "3"] and rows[0][6:] == [
+        "2",
+        "0",
+        "0",
+        "1",
+        "0",
+        "0",
+        "1",
+        "0",
+        "1",
+        "0",
+        "0",
+    ]
+    assert rows[1][2:5] == ["25,0%", "4", "1"] and rows[1][6:] == [
+        "3",
+        "0",
+        "0",
+        "0",
+        "0",
+        "1",
+        "0",
+        "2",
+        "0",
+        "1",
+        "0",
+    ]
     assert f'href="/employers/{country["near"].unit_code}"' in html
     service = area_progress(nq116().id, Area("01", DONG_ANH))
     assert _figure(html, "eligible") == str(service["eligible"])
@@ -206,7 +231,7 @@ def test_every_row_equals_the_rollups_service(client, country, query):
     for row in rows:
         want = by_code[row[0]]
         assert row[3:5] == [str(want["eligible"]), str(want["paid"])]
-        assert row[6:16] == [str(want[k]) for k in _UNPAID_AND_REFUSED]
+        assert row[6:17] == [str(want[k]) for k in _UNPAID_AND_REFUSED]
         assert int(row[6]) == sum(int(cell) for cell in row[7:14])  # not yet paid is where its people are
 
 
@@ -256,8 +281,8 @@ def test_money_on_its_way_is_shown_where_it_waits(client, country, locale, at_th
     lines = {r[1]: r for r in csv.reader(io.StringIO(export.lstrip("\ufeff")))}
     # Eligible, paid; ...; not yet paid, approved, at the bank, in cash, failed, being confirmed or checked.
     assert lines["Công ty Tiền Mặt"][3:5] == ["1", "0"]
-    assert lines["Công ty Tiền Mặt"][11:] == ["1", "0", "0", "1", "0", "0"]
-    assert lines["Công ty Gần"][11:] == ["3", "1", "1", "0", "0", "0"]
+    assert lines["Công ty Tiền Mặt"][12:] == ["1", "0", "0", "1", "0", "0"]
+    assert lines["Công ty Gần"][12:] == ["3", "1", "1", "0", "0", "0"]
 
 
 @pytest.mark.parametrize(
