@@ -16,7 +16,9 @@ from disburse.spreadsheets import COUNT, DATE, MEDIA_TYPES, MONEY, PERCENT, TEXT
 #: How the XLSX shows each column (:func:`disburse.spreadsheets.write_xlsx`): codes as text, then the figures.
 _FIRST_FORMATS = {"province": [TEXT, None], "district": [TEXT, None], "unit": [TEXT, None, TEXT]}
 FIGURES_FORMATS = [COUNT, COUNT, PERCENT, MONEY, *[COUNT] * 11]
-TARGET_FORMATS = [PERCENT, DATE]
+#: A target is set with up to two decimals (80,05 %): shown with one, as completion is, it read 80.1.
+TARGET_PERCENT = "0.00"
+TARGET_FORMATS = [TARGET_PERCENT, DATE]
 _FIRST = {
     "province": ["Mã tỉnh / Province code", "Tỉnh / Province"],
     "district": ["Mã quận/huyện / District code", "Quận/huyện / District"],

@@ -77,6 +77,26 @@ def test_a_districts_target_date_is_a_date_cell_in_xlsx_and_dd_mm_yyyy_in_csv(cl
     assert {row[0]: row[column - 1] for row in rows[1:]}["017"] == "30/11/2021"
 
 
+def test_a_districts_target_keeps_its_two_decimals_in_xlsx(client, country):
+    """80,05 % was shown as 80.1 (the completion's one-decimal format): a target is set with two."""
+    from datetime import date
+
+    from disburse.reports.dashboard import set_target
+    from tests.factories import nq116
+
+    supervisor = create_user("supervisor", province="01", password=PASSWORD)
+    set_target(nq116().id, "017", date(2021, 11, 30), 8005, user_id=supervisor.id)
+    sign_in(client, supervisor)
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get("/dashboard/export?province=01&format=xlsx").data)).active
+    header = [cell.value for cell in sheet[1]]
+    column = header.index("Mục tiêu (%) / Target (%)") + 1
+    cells = {sheet.cell(row, 1).value: sheet.cell(row, column) for row in range(2, sheet.max_row + 1)}
+    assert cells["017"].value == 80.05 and cells["017"].number_format == "0.00"
+    assert (
+        cells["017"].number_format != sheet.cell(2, header.index("Tỷ lệ đã chi trả (%) / Paid (%)") + 1).number_format
+    )
+
+
 def test_a_large_table_is_offered_as_a_background_job(app, client, country, monkeypatch):
     monkeypatch.setitem(app.config, "DISBURSE_EXPORT_DIRECT_ROWS", 1)
     sign_in(client, create_user("admin", password=PASSWORD))
