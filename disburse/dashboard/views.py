@@ -677,6 +677,8 @@ def backlog() -> ResponseReturnValue:
         being_computed=_being_computed(),
         review_reason=lambda code: pick(review_reasons.label(code)),
         provider_label=lambda code: pick(PROVIDER_LABELS.get(code, (code, code))),
+        # When each run ran, to the minute in Vietnam: runs of the same day and provider told apart.
+        ran_at=lambda moment: moment.astimezone(VIETNAM_TZ).strftime("%d/%m/%Y %H:%M"),
         back=_area_url(area),
         reconciliation_scope=scope,
         reconciliation_scope_name=_area_name(scope) if scope is not None and scope.level != "country" else None,

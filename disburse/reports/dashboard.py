@@ -605,10 +605,11 @@ def backlog(program_id: int, area: Area, limit: int = 20, *, reconciliations: Ar
       owing the person a written answer: ``claims``, ``amount_vnd``, ``by_state`` (zero before that day);
     * ``computed_at``, ``as_of``: when the last backlog sweep counted the SLA breaches and the review queue
       (:mod:`disburse.reports.backlog`; None before the first, the figures then zero);
-    * ``reconciliations``: the last ``limit`` reconciliation runs (all providers; a run is the whole statement's,
-      not ``area``'s): ``provider``, ``day``, ``matched``, ``differences``, ``ran_at``, and ``in_scope``: how many of
-      its differences the viewer may see, whose scope the ``reconciliations`` argument is (:func:`run_differences`;
-      the country: all of them); None when that is None (the caller may not see runs)."""
+    * ``reconciliations``: the last ``limit`` reconciliation runs, by day, then the latest run first (all providers;
+      a run is the whole statement's, not ``area``'s): ``provider``, ``day``, ``matched``, ``differences``,
+      ``ran_at``, ``latest`` (the latest run of its day and provider: the one that counts), and ``in_scope``: how
+      many of its differences the viewer may see, whose scope the ``reconciliations`` argument is
+      (:func:`run_differences`; the country: all of them); None when that is None (the caller may not see runs)."""
     overdue, overdue_total = overdue_units(program_id, area, programme_today(), limit)
     found = backlog_figures.stored(program_id, area)
     breaches = {state: count for (kind, state, _), count in found.counts.items() if kind == "sla_breach"}
@@ -622,7 +623,7 @@ def backlog(program_id: int, area: Area, limit: int = 20, *, reconciliations: Ar
         db.session.execute(
             text(
                 """SELECT id, provider, day, matched, differences, ran_at FROM reconciliations
-                   ORDER BY day DESC, id DESC LIMIT :limit"""
+                   ORDER BY day DESC, ran_at DESC, id DESC LIMIT :limit"""
             ),
             {"limit": limit},
         ).all()
@@ -634,6 +635,13 @@ def backlog(program_id: int, area: Area, limit: int = 20, *, reconciliations: Ar
         if runs is not None and reconciliations is not None
         else {}
     )
+    # A day's statement may be reconciled again (a corrected statement, a run repeated): the latest run of a day and
+    # provider is the one that counts. Runs come latest first within a day, so it is the first listed of its pair.
+    counted: set[tuple[str, date]] = set()
+    latest: dict[int, bool] = {}
+    for row in runs or []:
+        latest[row.id] = (row.provider, row.day) not in counted
+        counted.add((row.provider, row.day))
     return {
         "overdue_employers": overdue,
         "overdue_employers_total": overdue_total,
@@ -654,7 +662,10 @@ def backlog(program_id: int, area: Area, limit: int = 20, *, reconciliations: Ar
         **_as_of(found),
         "reconciliations": None
         if runs is None
-        else [{**row._asdict(), "in_scope": in_scope.get(row.id, row.differences)} for row in runs],
+        else [
+            {**row._asdict(), "in_scope": in_scope.get(row.id, row.differences), "latest": latest[row.id]}
+            for row in runs
+        ],
     }
 
 
