@@ -584,6 +584,9 @@ ROUTES: dict[str, Route] = {
     "dashboard.index": Route(lambda district: f"/dashboard/?district={district}", records=_districts),
     "dashboard.charts": Route(lambda district: f"/dashboard/charts?district={district}", records=_districts),
     "dashboard.backlog": Route(lambda district: f"/dashboard/backlog?district={district}", records=_districts),
+    "dashboard.overdue_units_file": Route(
+        lambda district: f"/dashboard/backlog/overdue-units?district={district}&format=csv", records=_districts
+    ),
     "dashboard.reconciliation": Route(
         lambda run_id: f"/dashboard/reconciliations/{run_id}",
         records=_reconciliations,

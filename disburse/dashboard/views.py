@@ -60,6 +60,7 @@ from disburse.reports.dashboard import (
     completion_over_time,
     failures_by_reason,
     figures,
+    overdue_units,
     run_differences,
     set_target,
     target_history,
@@ -69,7 +70,7 @@ from disburse.reports.dashboard import (
 )
 from disburse.reports.dashboard import backlog as backlog_of
 from disburse.reports.service import Area, area_reduction, visible_area
-from disburse.spreadsheets import MEDIA_TYPES, download
+from disburse.spreadsheets import COUNT, MEDIA_TYPES, TEXT, download, table_bytes
 from disburse.verification import reasons as review_reasons
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -680,9 +681,49 @@ def backlog() -> ResponseReturnValue:
         # When each run ran, to the minute in Vietnam: runs of the same day and provider told apart.
         ran_at=lambda moment: moment.astimezone(VIETNAM_TZ).strftime("%d/%m/%Y %H:%M"),
         back=_area_url(area),
+        overdue_url=lambda fmt: url_for(
+            "dashboard.overdue_units_file",
+            province=area.province_code if not area.district_code else None,
+            district=area.district_code,
+            format=fmt,
+        ),
         reconciliation_scope=scope,
         reconciliation_scope_name=_area_name(scope) if scope is not None and scope.level != "country" else None,
     )
+
+
+#: The overdue units' file: its columns, headers in both languages (as the dashboard's tables).
+OVERDUE_UNITS_HEADER = [
+    "Mã đơn vị / Unit code",
+    "Tên đơn vị / Unit",
+    "Mã quận/huyện / District code",
+    "Quận/huyện / District",
+    "Số lượng hồ sơ chưa xác nhận / Claims not yet confirmed",
+]
+
+
+@bp.get("/backlog/overdue-units")
+@roles_required(*VIEWERS)
+@reads_replica
+def overdue_units_file() -> ResponseReturnValue:
+    """Every unit of the area past its Form 02 deadline with people still unconfirmed (the backlog page lists the
+    first 20), most first, as CSV or XLSX."""
+    form = ExportQuery(request.args)
+    if not form.validate():
+        return _invalid(form)
+    area = _area(form)
+    program = _program()
+    units, _total = overdue_units(program.id, area, programme_today(), None)
+    fmt = form.format.data or "xlsx"
+    body = table_bytes(
+        fmt,
+        OVERDUE_UNITS_HEADER,
+        ([u["unit_code"], u["name"], u["district_code"], u["district_name"], u["claims"]] for u in units),
+        title="Don vi qua han",
+        formats=[TEXT, None, TEXT, None, COUNT],
+    )
+    where = area.district_code or area.province_code or "toan-quoc"
+    return download(body, f"don-vi-qua-han-{where}-{programme_today():%Y%m%d}-{datetime.now(VIETNAM_TZ):%H%M}.{fmt}")
 
 
 #: The differences of a reconciliation listed on its page (`disburse payments reconcile` prints them all).

@@ -550,9 +550,10 @@ _UNCONFIRMED = (
 )
 
 
-def overdue_units(program_id: int, area: Area, today: date, limit: int = 20) -> tuple[list[dict[str, Any]], int]:
+def overdue_units(program_id: int, area: Area, today: date, limit: int | None = 20) -> tuple[list[dict[str, Any]], int]:
     """The units of ``area`` whose Form 02 deadline passed while people of their list still had no confirmation
-    (:data:`_UNCONFIRMED`), those with the most such people first, at most ``limit``: ``employer_id``,
+    (:data:`_UNCONFIRMED`), those with the most such people first, at most ``limit`` (None: all of them, the backlog
+    page's download): ``employer_id``,
     ``unit_code``, ``name``, ``district_code``, ``district_name``, ``claims``; and how many units in all. Counted
     from the claims through ``ix_claims_unconfirmed``: the backlog itself, however large the registry."""
     where, params = district_filter(area)
@@ -569,9 +570,9 @@ def overdue_units(program_id: int, area: Area, today: date, limit: int = 20) -> 
                     FROM units u JOIN employers e ON e.id = u.employer_id JOIN districts d ON d.code = u.district_code
                     ORDER BY u.claims DESC, e.unit_code"""
             ),
-            {**params, "limit": limit},
+            {**params, "limit": limit},  # LIMIT NULL: every unit
         ).all()
-        if limit
+        if limit is None or limit > 0
         else []
     )
     units = [

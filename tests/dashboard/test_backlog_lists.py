@@ -1,16 +1,19 @@
 """The backlog page's lists: reconciliation runs of one day told apart by when they ran, the latest of a day and
-provider marked as the one that counts."""
+provider marked as the one that counts; the overdue units, the first 20 said to be so, and all of them as a file."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import UTC, date, datetime
 
+import openpyxl
 import pytest
 
 from disburse.payments.models import Reconciliation
-from tests.dashboard.conftest import PASSWORD, sign_in
-from tests.factories import create_user
+from tests.dashboard.conftest import DONG_ANH, PASSWORD, downloaded_name, sign_in
+from tests.factories import create_claim, create_employee, create_employer, create_user
 
 
 def _runs(html: str) -> list[list[str]]:
@@ -50,3 +53,46 @@ def test_runs_of_the_same_day_show_when_they_ran_and_which_one_counts(client, db
         ["07/12/2026", f"07/12/2026 08:05 · {again}", "3"],
         ["06/12/2026", f"07/12/2026 00:10 · {counts}", "6"],
     ]
+
+
+def test_the_overdue_units_past_the_first_20_are_said_and_downloaded_whole(client, db_session):
+    """22 units of Đông Anh past their Form 02 deadline: the page lists 20 and says they are the first 20 of 22; the
+    files have all 22, the most unconfirmed first."""
+    units = [create_employer(district_code=DONG_ANH, name=f"Công ty Trễ {n:02d}") for n in range(22)]
+    for n, unit in enumerate(units):
+        for _ in range(2 if n == 21 else 1):
+            create_claim(
+                "employer_overdue",
+                employee=create_employee(employer_id=unit.id, district_code=DONG_ANH),
+                review_due_on=date(2021, 10, 20),
+            )
+    sign_in(client, create_user("supervisor", province="01", password=PASSWORD))
+    html = client.get("/dashboard/backlog").get_data(as_text=True)
+    listed = html.split('id="overdue-employers"', 1)[1].split("</table>", 1)[0]
+    assert listed.count("<tr>") == 1 + 20  # the heading's row and 20 units
+    shown = re.sub(r"\s+", " ", html.split('id="overdue-shown">', 1)[1].split("</p>", 1)[0])
+    assert "Dưới đây là 20 đơn vị đầu tiên (nhiều hồ sơ chưa xác nhận nhất) trên tổng số 22." in shown
+    assert 'href="/dashboard/backlog/overdue-units?province=01&amp;format=csv"' in shown
+    response = client.get("/dashboard/backlog/overdue-units?province=01&format=csv")
+    assert re.fullmatch(r"don-vi-qua-han-01-[0-9]{8}-[0-9]{4}\.csv", downloaded_name(response))
+    lines = list(csv.reader(io.StringIO(response.get_data(as_text=True).removeprefix("\ufeff"))))
+    assert lines[0][0] == "Mã đơn vị / Unit code" and len(lines) == 1 + 22
+    assert lines[1] == [units[21].unit_code, "Công ty Trễ 21", DONG_ANH, "Huyện Đông Anh", "2"]
+    assert {line[0] for line in lines[1:]} == {unit.unit_code for unit in units}
+    xlsx = client.get("/dashboard/backlog/overdue-units?province=01&format=xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.data), read_only=True).active
+    assert len(list(sheet.iter_rows(values_only=True))) == 1 + 22
+    assert client.get("/dashboard/backlog/overdue-units?province=79&format=csv").status_code == 404
+
+
+def test_a_short_overdue_list_is_not_said_to_be_cut(client, db_session):
+    unit = create_employer(district_code=DONG_ANH, name="Công ty Trễ")
+    create_claim(
+        "employer_overdue",
+        employee=create_employee(employer_id=unit.id, district_code=DONG_ANH),
+        review_due_on=date(2021, 10, 20),
+    )
+    sign_in(client, create_user("caseworker", district=DONG_ANH, password=PASSWORD), "en")
+    html = client.get("/dashboard/backlog").get_data(as_text=True)
+    shown = html.split('id="overdue-shown">', 1)[1].split("</p>", 1)[0]
+    assert "first" not in shown and "Download the whole list:" in shown
