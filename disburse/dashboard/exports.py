@@ -33,7 +33,7 @@ FIGURES_HEADER = [
     "Từ chối / Rejected",
     "Không nhận hỗ trợ / Declined",
     "Không có tại đơn vị / Not employed at unit",
-    "Chờ thông tin tài khoản / Awaiting details",
+    "Chờ bổ sung thông tin tài khoản / Awaiting payment details",
     "Chưa chi trả / Not yet paid",
     "Đã duyệt, chưa chuyển chi trả / Approved, not yet sent",
     "Đang chi trả: chuyển khoản ngân hàng / Payment in progress: bank transfer",
@@ -149,7 +149,7 @@ MONTHLY_HEADER = [
     "Đang chi trả: tiền mặt tại cơ quan BHXH, số tiền (VND) / Payment in progress: cash at the office, amount (VND)",
     "Đã duyệt, chưa chuyển chi trả / Approved, not yet sent",
     "Chi trả không thành công / Payment failed",
-    "Chờ thông tin tài khoản / Awaiting details",
+    "Chờ bổ sung thông tin tài khoản / Awaiting payment details",
     "Cần xác minh / Needs review",
     "Đang xác nhận, kiểm tra / Being confirmed or checked",
 ]

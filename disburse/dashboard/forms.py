@@ -8,7 +8,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, Regexp, StopValidation
 from wtforms.widgets import HiddenInput
 
 from disburse.casework.forms import ConfirmedForm, DayField
@@ -113,6 +113,17 @@ def _month_in_two_digits(value: str | None) -> str | None:
     return value
 
 
+#: The years a monthly report may be asked for.
+FIRST_REPORT_YEAR, LAST_REPORT_YEAR = 2000, 2099
+
+
+def _year_in_range(form: BaseForm, field: StringField) -> None:
+    """A month written right (mm/yyyy) in a year out of range is told so, not that its form is wrong."""
+    year = field.data[3:] if field.data else ""
+    if year.isascii() and year.isdigit() and not FIRST_REPORT_YEAR <= int(year) <= LAST_REPORT_YEAR:
+        raise StopValidation(_l("Năm phải từ %(first)s đến %(last)s.", first=FIRST_REPORT_YEAR, last=LAST_REPORT_YEAR))
+
+
 class MonthQuery(BaseForm):
     """The monthly report's month (mm/yyyy, as people write it), the province whose districts it gives (the
     country's provinces without one) and format."""
@@ -127,7 +138,8 @@ class MonthQuery(BaseForm):
         filters=[_month_in_two_digits],
         validators=[
             Optional(),
-            Regexp(r"(0[1-9]|1[0-2])/(20[0-9]{2})\Z", message=_l("Tháng ghi theo dạng mm/yyyy, ví dụ 11/2021.")),
+            Regexp(r"(0[1-9]|1[0-2])/([0-9]{4})\Z", message=_l("Tháng ghi theo dạng mm/yyyy, ví dụ 11/2021.")),
+            _year_in_range,
         ],
     )
     format = SelectField(

@@ -944,6 +944,7 @@ def monthly() -> ResponseReturnValue:
     program = _program()
     today = programme_today()
     text = form.month.data or f"{today:%m/%Y}"
+    form.month.data = text  # the field says which month the report is of, the running one too
     month = date(int(text[3:]), int(text[:2]), 1)
     sources = month_sources(program.id, month, today)
     rows = monthly_report(program.id, month, today, province, sources)

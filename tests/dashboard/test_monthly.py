@@ -456,7 +456,7 @@ def test_the_xlsx_leaves_an_unknown_figure_blank_and_says_why(client, in_payment
     assert rows[0] == MONTHLY_HEADER
     hanoi, total = (dict(zip(rows[0], row, strict=True)) for row in (rows[1], rows[3]))
     assert (hanoi["Chưa chi trả / Not yet paid"], hanoi["Cần xác minh / Needs review"]) == (9, 2)
-    assert hanoi["Chờ thông tin tài khoản / Awaiting details"] == 1
+    assert hanoi["Chờ bổ sung thông tin tài khoản / Awaiting payment details"] == 1
     assert [hanoi[name] for name in MONTHLY_HEADER[11:16]] == [None] * 5  # blank, not 0
     assert hanoi["Đang xác nhận, kiểm tra / Being confirmed or checked"] is None
     assert (total["Tỉnh / Province"], total["Chưa chi trả / Not yet paid"]) == ("Tổng cộng / Total", 12)
@@ -530,3 +530,32 @@ def test_a_month_end_snapshot_taken_before_the_months_last_day_says_so(client, m
     assert "taken before the previous month's last day, 30/11/2021" in december
     rows = _xlsx(client.get("/dashboard/monthly?month=11/2021&format=xlsx").data)
     assert rows[-2][1].startswith("Cuối tháng: bản chụp số liệu ngày 10/11/2021, lập trước ngày cuối tháng 30/11/2021")
+
+
+@pytest.mark.parametrize(("locale", "said"), [("vi", "Năm phải từ 2000 đến 2099."), ("en", "from 2000 to 2099")])
+def test_a_month_of_a_year_out_of_range_says_the_years_not_the_format(client, months, locale, said):
+    """12/1999 is written as mm/yyyy: the answer is the years a report can be of, not 'write it as mm/yyyy'."""
+    sign_in(client, create_user("admin", password=PASSWORD), locale)
+    answer = client.get("/dashboard/monthly?month=12/1999")
+    error = answer.get_data(as_text=True).split('id="month-error"', 1)[1].split("</p>", 1)[0]
+    assert answer.status_code == 400 and said in error and "mm/yyyy" not in error
+
+
+def test_the_month_field_names_the_running_month_the_report_opens_on(client, months):
+    sign_in(client, create_user("admin", password=PASSWORD))
+    html = client.get("/dashboard/monthly").get_data(as_text=True)
+    assert "Báo cáo tháng 12/2021" in html
+    field = re.search(r'<input[^>]*name="month"[^>]*>', html).group(0)
+    assert 'value="12/2021"' in field
+
+
+def test_the_files_headers_use_the_pages_words_for_each_state():
+    """'Chờ thông tin tài khoản / Awaiting details' in the files, 'Chờ bổ sung thông tin tài khoản' on the pages."""
+    from disburse.claims.states import STATE_LABELS, ClaimState
+    from disburse.dashboard.exports import FIGURES_HEADER
+
+    for header in (FIGURES_HEADER, MONTHLY_HEADER):
+        for state in (ClaimState.AWAITING_PAYMENT_DETAILS, ClaimState.NEEDS_REVIEW, ClaimState.PAYMENT_FAILED):
+            assert " / ".join(STATE_LABELS[state]) in header
+    for state in (ClaimState.REJECTED, ClaimState.DECLINED, ClaimState.REMOVED):
+        assert " / ".join(STATE_LABELS[state]) in FIGURES_HEADER
