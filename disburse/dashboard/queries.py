@@ -370,6 +370,8 @@ def monthly_report(
     result = []
     for code in sorted(rows):
         row: dict[str, Any] = {"code": code, "name": names.get(code, code), **rows[code]}
+        if row["eligible"] == 0 and row["paid"] == 0 and not row.get("reduction_employers"):
+            continue  # an area whose rollup row went back to nothing (its claims deleted): nothing to report
         row.setdefault("reduction_employers", 0)
         row.setdefault("reduction_employees", 0)
         row.setdefault("reduction_vnd", 0)

@@ -559,3 +559,28 @@ def test_the_files_headers_use_the_pages_words_for_each_state():
             assert " / ".join(STATE_LABELS[state]) in header
     for state in (ClaimState.REJECTED, ClaimState.DECLINED, ClaimState.REMOVED):
         assert " / ".join(STATE_LABELS[state]) in FIGURES_HEADER
+
+
+def test_an_area_with_nothing_in_it_is_not_a_row(months, db_session):
+    """A district whose claims were all deleted keeps rollup rows of zeros, which a snapshot then keeps too (a test
+    that commits and deletes its claims left one behind in CI): the report would list it with nothing in it."""
+    from datetime import UTC, datetime
+
+    from disburse.reports.models import CompletionSnapshot
+
+    zeros = dict.fromkeys(
+        ("claims", "eligible", "paid", "paid_amount_vnd", "needs_review", "rejected", "declined", "awaiting_details"), 0
+    )
+    db_session.add(
+        CompletionSnapshot(
+            program_id=months.id,
+            level="district",
+            area_code="250",
+            day=date(2021, 11, 20),
+            taken_at=datetime.now(UTC),
+            **zeros,
+        )
+    )
+    db_session.flush()
+    rows = monthly_report(months.id, date(2021, 11, 1), date(2021, 12, 6), "01")
+    assert [row["code"] for row in rows] == [SOC_SON, DONG_ANH]
