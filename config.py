@@ -162,6 +162,10 @@ class Config:
     LIMIT_SIGN_IN_PER_ACCOUNT = "5 per minute; 20 per hour"
     #: The public page where a person sends new bank details (identity facts guessed there would be slowed down).
     LIMIT_PERSON_DETAILS_PER_ADDRESS = "5 per minute; 30 per hour"
+    #: The public page where a person looks up their own status: every look-up per address; look-ups that found
+    #: nobody also per SI code typed, from any address (a known person's date of birth guessed from many addresses).
+    LIMIT_PERSON_STATUS_PER_ADDRESS = "10 per minute; 60 per hour"
+    LIMIT_PERSON_STATUS_PER_PERSON = "5 per hour; 10 per day"
     LIMIT_API_PER_ADDRESS = "600 per minute"
     LIMIT_API_PER_CALLER = "300 per minute"
     #: Refused provider callbacks, per client address and all together (signed ones are never counted): past

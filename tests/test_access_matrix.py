@@ -378,6 +378,13 @@ ROUTES: dict[str, Route] = {
         {"GET": 200, "POST": 422},
         data={"si_code": "0123456789", "national_id": "001085012345", "date_of_birth": "31/02/1985"},
     ),
+    # A person's own status, public: a wrong date is a 422 (nobody found would be a 404, a match 200).
+    "people.status": Route(
+        lambda _: "/people/status",
+        {"GET": 200, "POST": 422},
+        {"GET": 200, "POST": 422},
+        data={"si_code": "0123456789", "national_id": "001085012345", "date_of_birth": "31/02/1985"},
+    ),
     "auth.login": Route(
         lambda _: "/login",
         {"GET": 302, "POST": 302},  # already signed in: to the home page

@@ -48,6 +48,16 @@ def _person_details(client, app, locale):
     return "/people/payment-details", data, int(app.config["LIMIT_PERSON_DETAILS_PER_ADDRESS"].split()[0])
 
 
+def _person_status(client, app, locale):
+    """The person's status page: every look-up counts per address, found or not."""
+    if locale == "en":
+        client.post("/language/en")
+    employee = create_employee(date_of_birth=date(1990, 1, 31))
+    create_claim("approved", employee=employee)
+    data = {"si_code": employee.si_code, "national_id": employee.national_id, "date_of_birth": "31/01/1990"}
+    return "/people/status", data, int(app.config["LIMIT_PERSON_STATUS_PER_ADDRESS"].split()[0])
+
+
 def _login(client, app, locale):
     if locale == "en":
         client.post("/language/en")
@@ -61,11 +71,16 @@ def _account(client, app, locale):
     return "/account", data, int(app.config["LIMIT_SIGN_IN_PER_ACCOUNT"].split()[0])
 
 
-_KEPT = {"/people/payment-details": ("si_code", "bank_account", "phone"), "/login": ("email",), "/account": ()}
+_KEPT = {
+    "/people/payment-details": ("si_code", "bank_account", "phone"),
+    "/people/status": ("si_code", "national_id"),
+    "/login": ("email",),
+    "/account": (),
+}
 
 
 @pytest.mark.parametrize("locale", ["vi", "en"])
-@pytest.mark.parametrize("page", [_person_details, _login, _account])
+@pytest.mark.parametrize("page", [_person_details, _person_status, _login, _account])
 def test_past_the_limit_the_form_comes_back_with_what_was_typed(client, app, db_session, caplog, page, locale):
     url, data, limit = page(client, app, locale)
     for _ in range(limit):
@@ -107,6 +122,6 @@ def test_every_html_page_behind_a_rate_limit_gives_its_form_back(app):
             if getattr(layer, "__wrapper-limiter-instance", None) is not None:
                 limited.add(endpoint)
             layer = getattr(layer, "__wrapped__", None)
-    assert limited == {"auth.login", "auth.account", "people.payment_details"}
+    assert limited == {"auth.login", "auth.account", "people.payment_details", "people.status"}
     for endpoint in limited:
         assert getattr(app.view_functions[endpoint], "_disburse_form_again_when_limited", False), endpoint

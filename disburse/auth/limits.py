@@ -5,6 +5,7 @@ in the config (``LIMIT_*`` in config.py), read at each request so that they can 
 
 - Sign-in: every attempt per client address; failed attempts also per account (the e-mail typed), so that
   guessing one person's password from many addresses is slowed down as well.
+- The person's status page: every look-up per client address; those that found nobody also per SI code typed.
 - API: per client address, and per caller (the bearer token, else the signed-in user), over all API routes
   together. ``GET /api/v1/health`` is never limited: a load balancer's check must answer even when Redis, where the
   counters live, does not.
@@ -75,6 +76,26 @@ sign_in_per_account = limiter.limit(
     key_func=sign_in_account_key,
     methods=["POST"],
     deduct_when=_failed_sign_in,
+)
+
+
+def person_key() -> str:
+    """The person a public look-up is about: the SI code typed, without spaces."""
+    return "person:" + _digest("".join((request.form.get("si_code") or "").split()))
+
+
+def _nobody_found(response: Response) -> bool:
+    return response.status_code == 404
+
+
+#: The person's status page answers differently when nobody matches (it must: the person is told): look-ups that
+#: found nobody are counted per SI code typed, from any address, so that guessing a known person's date of birth or
+#: ID number from many addresses is slowed down as well. Found ones are not: a person may look as often as they like.
+person_status_per_person = limiter.limit(
+    lambda: _config("LIMIT_PERSON_STATUS_PER_PERSON"),
+    key_func=person_key,
+    methods=["POST"],
+    deduct_when=_nobody_found,
 )
 
 

@@ -59,13 +59,10 @@ def _digits_as_written(value: str) -> str:
     return "".join(value.split())
 
 
-def input_errors(
-    *, si_code: str, national_id: str, date_of_birth: date | None, bank_code: str, bank_account: str, phone: str = ""
-) -> dict[str, tuple[str, str]]:
-    """Every field's error (field → (vi, en)), writing nothing; the values as :func:`offer_payment_details` cleans
-    them."""
-    si_code, national_id = _digits_as_written(si_code), _digits_as_written(national_id)
-    bank_code, bank_account = bank_code.strip().upper(), account_digits(bank_account)
+def identity_errors(si_code: str, national_id: str, date_of_birth: date | None) -> dict[str, tuple[str, str]]:
+    """The errors (field → (vi, en)) of the three facts a person is found by, as they typed them (spaces between
+    groups of digits allowed: :func:`clean_identity`)."""
+    si_code, national_id = clean_identity(si_code, national_id)
     errors: dict[str, tuple[str, str]] = {}
     if not SI_CODE.fullmatch(si_code):
         errors["si_code"] = ("Mã số BHXH gồm 10 chữ số.", "The SI code is 10 digits.")
@@ -73,6 +70,21 @@ def input_errors(
         errors["national_id"] = ("Số CMND/CCCD gồm 9 hoặc 12 chữ số.", "The national ID is 9 or 12 digits.")
     if date_of_birth is None:
         errors["date_of_birth"] = ("Hãy ghi ngày sinh.", "Give the date of birth.")
+    return errors
+
+
+def clean_identity(si_code: str, national_id: str) -> tuple[str, str]:
+    """The SI code and the national ID as typed, without the spaces between groups of digits."""
+    return _digits_as_written(si_code), _digits_as_written(national_id)
+
+
+def input_errors(
+    *, si_code: str, national_id: str, date_of_birth: date | None, bank_code: str, bank_account: str, phone: str = ""
+) -> dict[str, tuple[str, str]]:
+    """Every field's error (field → (vi, en)), writing nothing; the values as :func:`offer_payment_details` cleans
+    them."""
+    bank_code, bank_account = bank_code.strip().upper(), account_digits(bank_account)
+    errors = identity_errors(si_code, national_id, date_of_birth)
     if not bank_code:
         errors["bank_code"] = ("Hãy chọn ngân hàng.", "Choose the bank.")
     if not bank_account:
@@ -116,7 +128,7 @@ def offer_payment_details(
     match, write the ``offer_details`` note with the details; flush, never commit."""
     values = {"si_code": si_code, "national_id": national_id, "bank_code": bank_code, "bank_account": bank_account}
     offer = Offer(errors=input_errors(date_of_birth=date_of_birth, phone=phone, **values))
-    si_code, national_id, phone = _digits_as_written(si_code), _digits_as_written(national_id), phone_digits(phone)
+    (si_code, national_id), phone = clean_identity(si_code, national_id), phone_digits(phone)
     bank_code, bank_account = bank_code.strip().upper(), account_digits(bank_account)
     if offer.errors or date_of_birth is None:
         return offer

@@ -1,5 +1,6 @@
-"""The person's page: new bank details sent by the person themselves, for a caseworker to confirm
-(:mod:`disburse.claims.person_details`). Public: anyone may open it; tries are limited per address."""
+"""The person's pages, public (anyone may open them; tries are limited, see :mod:`disburse.auth.limits`): their own
+claim's status (:mod:`disburse.claims.person_status`), and new bank details sent by the person themselves, for a
+caseworker to confirm (:mod:`disburse.claims.person_details`)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from flask_limiter.util import get_remote_address
 from wtforms import SelectField, StringField
 from wtforms.validators import Length
 
+from disburse.auth.limits import person_status_per_person
 from disburse.auth.permissions import public
-from disburse.claims.person_details import input_errors, offer_payment_details
+from disburse.claims.person_details import clean_identity, identity_errors, input_errors, offer_payment_details
+from disburse.claims.person_status import find
 from disburse.extensions import db, limiter
 from disburse.forms import BaseForm, DayField, form_again_when_limited, seconds_to_wait
 from disburse.programs.service import get_program
@@ -25,7 +28,9 @@ bp = Blueprint("people", __name__, url_prefix="/people")
 _TOO_LONG = _l("Tối đa %(max)d ký tự.")
 
 
-class PersonDetailsForm(BaseForm):
+class IdentityForm(BaseForm):
+    """The three facts a person is found by."""
+
     # Digits on a phone's keypad (the SI code's and the ID's leading zeros are kept: text, not a number field).
     si_code = StringField(
         _l("Mã số BHXH"), validators=[Length(max=20, message=_TOO_LONG)], render_kw={"inputmode": "numeric"}
@@ -34,6 +39,9 @@ class PersonDetailsForm(BaseForm):
         _l("Số CMND/CCCD"), validators=[Length(max=20, message=_TOO_LONG)], render_kw={"inputmode": "numeric"}
     )
     date_of_birth = DayField(_l("Ngày sinh (dd/mm/yyyy)"), past=True)
+
+
+class PersonDetailsForm(IdentityForm):
     bank_code = SelectField(_l("Ngân hàng"), validate_choice=False)
     bank_account = StringField(
         _l("Số tài khoản"), validators=[Length(max=40, message=_TOO_LONG)], render_kw={"inputmode": "numeric"}
@@ -51,6 +59,18 @@ def _pick(pair: tuple[str, str]) -> str:
 
 def _limit() -> str:
     return str(current_app.config["LIMIT_PERSON_DETAILS_PER_ADDRESS"])
+
+
+def _status_limit() -> str:
+    return str(current_app.config["LIMIT_PERSON_STATUS_PER_ADDRESS"])
+
+
+def _errors_onto(form: BaseForm, errors: dict[str, tuple[str, str]]) -> None:
+    """The service's errors (field → (vi, en)) onto the form's fields, in the page's language, after the form's own."""
+    for name, pair in errors.items():
+        field = form._fields[name]
+        if not field.errors:
+            field.errors = [*field.errors, _pick(pair)]
 
 
 @bp.route("/payment-details", methods=["GET", "POST"])
@@ -81,8 +101,28 @@ def payment_details() -> ResponseReturnValue:
         db.session.commit()
         # The same answer whether or not anything matched: the page tells nobody who is in the registry.
         return render_template("people/payment_details.html", form=form, sent=True)
-    for name, pair in errors.items():
-        field = form._fields[name]
-        if not field.errors:
-            field.errors = [*field.errors, _pick(pair)]
+    _errors_onto(form, errors)
     return render_template("people/payment_details.html", **context), 422
+
+
+@bp.route("/status", methods=["GET", "POST"])
+@form_again_when_limited
+@public
+@limiter.limit(_status_limit, key_func=get_remote_address, methods=["POST"])
+@person_status_per_person
+def status() -> ResponseReturnValue:
+    """A person's own status (:mod:`disburse.claims.person_status`): 404 with the form again when nobody matches."""
+    form = IdentityForm()
+    if not form.is_submitted() or seconds_to_wait() is not None:
+        return render_template("people/status.html", form=form, found=None)
+    si_code, national_id = clean_identity(form.si_code.data or "", form.national_id.data or "")
+    valid = form.validate()
+    errors = identity_errors(si_code, national_id, form.date_of_birth.data)
+    if not valid or errors or form.date_of_birth.data is None:
+        _errors_onto(form, errors)
+        return render_template("people/status.html", form=form, found=None), 422
+    program = get_program(current_app.config["DISBURSE_PROGRAM"])
+    found = find(program, si_code, national_id, form.date_of_birth.data)
+    if found is None:
+        return render_template("people/status.html", form=form, found=None, not_found=True), 404
+    return render_template("people/status.html", form=IdentityForm(formdata=None), found=found, program=program)

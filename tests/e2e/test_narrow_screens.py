@@ -32,7 +32,7 @@ LONG_NAME = "Công ty Trách nhiệm hữu hạn Một thành viên Dệt may Xu
 #: The pages of each role, ``{unit}``, ``{claim}`` and ``{user}`` filled in from the rows the test makes. The
 #: anonymous visitor's pages are the public ones (sign-in, the workers' bank details page).
 PAGES: dict[str, list[str]] = {
-    "anonymous": ["/", "/login", "/people/payment-details"],
+    "anonymous": ["/", "/login", "/people/payment-details", "/people/status"],
     "employer": [
         "/",
         "/employers/{unit}",

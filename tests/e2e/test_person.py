@@ -107,3 +107,44 @@ def test_the_caseworker_dismisses_a_wrong_offer_by_keyboard(page, committed, loc
     expect(history).to_contain_text(worker.email)
     expect(history).to_contain_text("không phải tài khoản của người lao động")
     main_page(page, f"caseworker-case-offer-dismissed-{locale}")
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_a_person_looks_up_their_status_by_keyboard_and_goes_on_to_send_details(page, committed, locale):
+    """From the home page to the status page, the three facts typed and sent by keyboard; the page says what the
+    state means and what to do, and its link leads to the bank-details page."""
+    en = locale == "en"
+    claim = committed.claim("awaiting_payment_details", person={"date_of_birth": date(1988, 4, 9)})
+    committed.commit()
+    person = db.session.get(Employee, claim.employee_id)
+    assert person is not None
+
+    page.goto("/")
+    choose_language(page, locale)
+    page.get_by_role(
+        "link", name="Workers: look up your own support status" if en else "Người lao động: tra cứu tình trạng"
+    ).click()
+    expect(page).to_have_url(re.compile(r"/people/status$"))
+    main_page(page, f"person-status-form-{locale}")
+
+    page.focus("#si_code")
+    page.keyboard.type(person.si_code)
+    page.keyboard.press("Tab")
+    page.keyboard.type("001000000000")  # not their ID number: nobody is found
+    page.keyboard.press("Tab")
+    page.keyboard.type("09/04/1988")
+    page.keyboard.press("Enter")
+    expect(page.locator("#not-found")).to_be_visible()
+    page.fill("#national_id", person.national_id)
+    page.focus("#date_of_birth")
+    page.keyboard.press("Enter")
+    expect(page.locator("#status-title")).to_have_text(person.full_name)
+    expect(page.locator("#next-step")).to_contain_text(
+        "A correct bank account in your name is needed" if en else "Cần tài khoản ngân hàng đúng"
+    )
+    main_page(page, f"person-status-{locale}")
+    page.get_by_role(
+        "link", name="Send your bank account details" if en else "Gửi thông tin tài khoản ngân hàng"
+    ).focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/people/payment-details$"))

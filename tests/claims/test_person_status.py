@@ -1,0 +1,178 @@
+"""The person's own status page: found by the three facts together, told in their words what the claim's state means
+and what to do, the account's end only, every state worded, nobody found said plainly (404), input errors at once,
+and guesses slowed per address and per SI code."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from flask.testing import FlaskClient
+
+from disburse.claims.models import Claim
+from disburse.claims.person_status import NOTHING_OWED
+from disburse.claims.states import ClaimState
+from disburse.extensions import db
+from disburse.payments import reasons as payment_reasons
+from disburse.registry.models import Employee
+from disburse.verification.review import refusal_reasons
+from tests.factories import create_cash_payment, create_claim, create_employee, create_payment, create_person
+
+pytestmark = pytest.mark.usefixtures("paying_clock")
+
+BORN = date(1988, 4, 9)
+NOT_FOUND = "Không tìm thấy người nào có cả ba thông tin này."
+
+
+def _text(response) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
+
+
+def _person(**overrides) -> Employee:
+    return create_employee(date_of_birth=BORN, district_code="017", phone="0987111222", **overrides)
+
+
+def _facts(person: Employee, **overrides: str) -> dict[str, str]:
+    return {
+        "si_code": person.si_code,
+        "national_id": person.national_id,
+        "date_of_birth": BORN.strftime("%d/%m/%Y"),
+        **overrides,
+    }
+
+
+def _look_up(client: FlaskClient, claim: Claim, **overrides: str):
+    person = db.session.get(Employee, claim.employee_id)
+    assert person is not None
+    return client.post("/people/status", data=_facts(person, **overrides))
+
+
+def test_a_person_waiting_for_bank_details_is_told_why_and_what_to_do_and_sees_only_the_accounts_end(
+    client, db_session
+):
+    claim = create_claim(ClaimState.AWAITING_PAYMENT_DETAILS, employee=_person(), bank_account="0011004455667")
+    create_payment(claim, "failed", failure_code="AC04")  # the provider's: a closed account
+
+    assert "/people/status" in client.get("/").get_data(as_text=True)
+    response = _look_up(client, claim)
+    page = _text(response)
+    assert response.status_code == 200
+    assert "Nguyễn Văn Thử" in page and "Đông Anh" in page
+    assert payment_reasons.label("AC04")[0] in page  # why the money did not arrive, in plain words
+    assert "Cần tài khoản ngân hàng đúng, đứng tên bạn." in page
+    assert 'href="/people/payment-details"' in response.get_data(as_text=True)
+    assert "kết thúc bằng 5667" in page
+    # The unit's words are for the unit; the person's page holds no full account, no phone, no ID number.
+    assert "0011004455667" not in page and "0987111222" not in page
+    person = db.session.get(Employee, claim.employee_id)
+    assert person is not None and person.national_id not in page
+
+
+def test_a_paid_person_sees_the_amount_and_the_day(client, db_session):
+    claim = create_claim(ClaimState.PAID, employee=_person())
+    assert claim.paid_at is not None
+    client.post("/language/en", data={"next": "/"})
+    page = _text(_look_up(client, claim))
+    assert "Paid" in page
+    assert f"{claim.amount_vnd:,}".replace(",", ".") in page or f"{claim.amount_vnd:,}" in page
+    assert re.search(r"Paid on \d\d/\d\d/\d{4}", page)
+    assert "account ending in" in page
+
+
+def test_cash_waiting_at_the_office_names_the_office(client, db_session):
+    payment = create_cash_payment(employee=_person())
+    claim = db.session.get(Claim, payment.claim_id)
+    assert claim is not None
+    page = _text(_look_up(client, claim))
+    assert "Tiền mặt đang chờ bạn tại cơ quan BHXH Huyện Đông Anh" in page
+    assert "căn cước công dân" in page
+
+
+def test_a_refused_person_reads_the_reasons_of_the_notice(client, db_session):
+    code = "pension_decision"
+    claim = create_claim(ClaimState.REJECTED, employee=_person(), reasons=[code])
+    response = _look_up(client, claim)
+    page = _text(response)
+    assert refusal_reasons()[code][0] in page
+    assert "Từ chối" in page and "liên hệ cơ quan BHXH Huyện Đông Anh" in page
+    assert 'id="amount"' not in response.get_data(as_text=True)  # nothing is owed
+
+
+def test_a_person_in_the_registry_without_a_claim_is_told_where_to_ask(client, db_session):
+    person = _person()
+    response = client.post("/people/status", data=_facts(person))
+    assert response.status_code == 200
+    assert "Bạn không có trong danh sách hỗ trợ của chương trình này" in _text(response)
+
+
+@pytest.mark.parametrize("state", list(ClaimState))
+def test_every_state_is_told_in_the_persons_words(client, db_session, state):
+    claim = create_claim(state, employee=create_person(district_code="017"))
+    person = db.session.get(Employee, claim.employee_id)
+    assert person is not None and person.date_of_birth is not None
+    for locale in ("vi", "en"):
+        client.post(f"/language/{locale}", data={"next": "/"})
+        response = client.post(
+            "/people/status",
+            data={**_facts(person), "date_of_birth": person.date_of_birth.strftime("%d/%m/%Y")},
+        )
+        assert response.status_code == 200
+        section = _text(response).split(person.full_name, 1)[1]
+        assert "{" not in section  # every placeholder filled
+        assert ('id="amount"' in response.get_data(as_text=True)) is (state not in NOTHING_OWED)
+
+
+@pytest.mark.parametrize(
+    "wrong", [{"si_code": "9999999999"}, {"national_id": "001099999999"}, {"date_of_birth": "10/04/1988"}]
+)
+def test_nobody_is_found_unless_all_three_match_and_the_page_says_so_the_same_way(client, db_session, wrong):
+    claim = create_claim(ClaimState.APPROVED, employee=_person())
+    response = _look_up(client, claim, **wrong)
+    page = _text(response)
+    assert response.status_code == 404 and NOT_FOUND in page
+    assert "Nguyễn Văn Thử" not in page and "Đã duyệt" not in page
+
+
+def test_every_input_error_comes_back_at_once(client, db_session):
+    response = client.post(
+        "/people/status", data={"si_code": "12345", "national_id": "12", "date_of_birth": "31/02/1988"}
+    )
+    page = _text(response)
+    assert response.status_code == 422
+    assert "Mã số BHXH gồm 10 chữ số." in page and "Số CMND/CCCD gồm 9 hoặc 12 chữ số." in page
+    assert "Lỗi: " in page  # the title says the form has errors
+    # Groups of digits as copied from the book are the same number.
+    person = _person()
+    spaced = {**_facts(person), "si_code": f"{person.si_code[:4]} {person.si_code[4:7]} {person.si_code[7:]}"}
+    assert client.post("/people/status", data=spaced).status_code == 200
+
+
+def test_guesses_at_one_persons_facts_are_limited_from_any_address_and_finding_them_is_not(app, client, db_session):
+    claim = create_claim(ClaimState.APPROVED, employee=_person())
+    allowed = int(app.config["LIMIT_PERSON_STATUS_PER_PERSON"].split()[0])
+    person = db.session.get(Employee, claim.employee_id)
+    assert person is not None
+    # The person themselves, many times: found, never counted against them.
+    for _n in range(allowed + 2):
+        assert client.post("/people/status", data=_facts(person)).status_code == 200
+    # Someone guessing the date of birth, each try from another address.
+    statuses = [
+        client.post(
+            "/people/status",
+            data=_facts(person, date_of_birth=f"{day:02d}/01/1988"),
+            environ_base={"REMOTE_ADDR": f"10.0.0.{day}"},
+        ).status_code
+        for day in range(1, allowed + 3)
+    ]
+    assert statuses[:allowed] == [404] * allowed and statuses[allowed:] == [429, 429]
+    # The right facts now wait too (the SI code is the key): the guesser learns nothing from a 200 either.
+    limited = client.post("/people/status", data=_facts(person), environ_base={"REMOTE_ADDR": "10.0.1.1"})
+    assert limited.status_code == 429
+    assert person.si_code in limited.get_data(as_text=True)  # the form again, as typed
+
+
+def test_every_look_up_counts_per_address(app, client, db_session):
+    allowed = int(app.config["LIMIT_PERSON_STATUS_PER_ADDRESS"].split()[0])
+    statuses = [client.post("/people/status", data=_facts(_person())).status_code for _n in range(allowed + 1)]
+    assert statuses[:allowed] == [200] * allowed and statuses[-1] == 429
