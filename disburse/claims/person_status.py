@@ -22,8 +22,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from disburse.claims.models import Claim
-from disburse.claims.states import STATE_LABELS, ClaimState
+from disburse.claims.models import Claim, ClaimEvent
+from disburse.claims.states import CLOSED_STATES, STATE_LABELS, ClaimNote, ClaimState
 from disburse.claims.unit import latest_payments
 from disburse.extensions import db
 from disburse.formatting import dmy
@@ -152,6 +152,9 @@ class PersonStatus:
     paid_on: date | None = None
     #: Why the payment failed, or (refused) why the claim was refused, one pair each.
     reasons: list[tuple[str, str]] = field(default_factory=list)
+    #: The office's latest request for information addressed to the person, while the claim is open: (what the
+    #: caseworker wrote for them, due by). Answered by phone or at the office: the page cannot know it was.
+    request: tuple[str, date | None] | None = None
 
     @property
     def sends_details(self) -> bool:
@@ -216,4 +219,23 @@ def find(program: Program, si_code: str, national_id: str, born: date) -> Person
         office=found.office,
         paid_on=claim.paid_at.astimezone(VIETNAM_TZ).date() if state == S.PAID and claim.paid_at else None,
         reasons=reasons,
+        request=None if state in CLOSED_STATES else _request_to_person(claim.id),
     )
+
+
+def _request_to_person(claim_id: int) -> tuple[str, date | None] | None:
+    """The latest ``request_info`` note addressed to the person on the claim: its text (written for them) and due
+    day; only those two are read, never the caseworker's other notes."""
+    row = db.session.execute(
+        select(ClaimEvent.data["note"].astext, ClaimEvent.data["due_on"].astext)
+        .where(
+            ClaimEvent.claim_id == claim_id,
+            ClaimEvent.action == ClaimNote.REQUEST_INFO.value,
+            ClaimEvent.data["addressee"].astext == "person",
+        )
+        .order_by(ClaimEvent.id.desc())
+        .limit(1)
+    ).first()
+    if row is None or not row[0]:
+        return None
+    return row[0], date.fromisoformat(row[1]) if row[1] else None

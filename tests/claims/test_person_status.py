@@ -99,6 +99,21 @@ def test_a_refused_person_reads_the_reasons_of_the_notice(client, db_session):
     assert 'id="amount"' not in response.get_data(as_text=True)  # nothing is owed
 
 
+def test_the_offices_request_to_the_person_is_shown_and_the_units_is_not(client, db_session):
+    from disburse.verification import review
+    from tests.factories import create_user
+
+    claim = create_claim(ClaimState.NEEDS_REVIEW, employee=_person(), district_code="017")
+    caseworker = create_user("caseworker", district="017")
+    review.request_info(claim.id, caseworker, "employer", "Gửi hợp đồng lao động của người này.")
+    page = _text(_look_up(client, claim))
+    assert 'id="request"' not in page and "hợp đồng lao động" not in page  # the unit's, not the person's
+    review.request_info(claim.id, caseworker, "person", "Mang sổ BHXH bản gốc đến cơ quan.", date(2021, 11, 30))
+    page = _text(_look_up(client, claim))
+    assert "Cơ quan BHXH đề nghị bạn: Mang sổ BHXH bản gốc đến cơ quan." in page
+    assert "Hạn: 30/11/2021." in page and "hợp đồng lao động" not in page
+
+
 def test_a_person_in_the_registry_without_a_claim_is_told_where_to_ask(client, db_session):
     person = _person()
     response = client.post("/people/status", data=_facts(person))
