@@ -173,55 +173,88 @@ def _dmy(day: date) -> str:
     return f"{day:%d/%m/%Y}"
 
 
-def monthly_sources_note(sources: dict[str, Any], today: date) -> list[str]:
-    """Where the report's figures come from (:func:`disburse.dashboard.queries.month_sources`), in both languages,
-    as the page says it: the month-end snapshot's day (taken before the month's last day, when it was) and the
-    previous month's last snapshot's, or why the people paid in the month are not known."""
-    notes = []
+#: How a figure that is not known shows: "—" on the page, a blank cell in the files.
+PAGE_UNKNOWN = ("—", "—")
+FILE_UNKNOWN = ("ô để trống", "blank")
+
+
+def monthly_sources_said(
+    sources: dict[str, Any], today: date, unknown: tuple[str, str] = PAGE_UNKNOWN
+) -> list[tuple[str, str]]:
+    """Where the monthly report's figures come from (:func:`disburse.dashboard.queries.month_sources`), a (Vietnamese,
+    English) pair a sentence, the one wording of the page and the files: the day of the month-end snapshot (and that
+    it was taken before the month's last day when it was), and the day of the previous month's last snapshot the
+    people paid in the month are counted against, or why that is not known (``unknown``: how such a figure shows,
+    :data:`PAGE_UNKNOWN` or :data:`FILE_UNKNOWN`)."""
+    said = []
     end_day, end = sources["end_day"], _dmy(sources["end"])
+    blank_vi, blank_en = unknown
     if sources["running"]:
-        notes.append(
-            f"Cuối tháng: tháng đang diễn ra, số liệu hiện tại ngày {_dmy(today)}. / Month's end: the month is "
-            f"running, today's figures ({_dmy(today)})."
+        said.append(
+            (
+                f"Cuối tháng: tháng đang diễn ra, số liệu hiện tại ngày {_dmy(today)}.",
+                f"Month's end: the month is running, today's figures ({_dmy(today)}).",
+            )
         )
     elif end_day is None:
-        notes.append(
-            "Cuối tháng: không có bản chụp số liệu nào trong tháng, số liệu cuối tháng không xác định. / Month's end: "
-            "no snapshot was taken in the month, its figures are not known."
+        said.append(
+            (
+                "Cuối tháng: không có bản chụp số liệu nào trong tháng, số liệu cuối tháng không xác định "
+                f"({blank_vi}).",
+                f"Month's end: no snapshot was taken in the month, its figures are not known ({blank_en}).",
+            )
         )
     elif end_day < sources["end"]:
-        notes.append(
-            f"Cuối tháng: bản chụp số liệu ngày {_dmy(end_day)}, lập trước ngày cuối tháng {end}. / Month's end: "
-            f"the snapshot of {_dmy(end_day)}, taken before the month's last day ({end})."
+        said.append(
+            (
+                f"Cuối tháng: bản chụp số liệu ngày {_dmy(end_day)}, lập trước ngày cuối tháng {end} (không có bản "
+                "chụp nào sau ngày đó trong tháng).",
+                f"Month's end: the snapshot of {_dmy(end_day)}, taken before the month's last day, {end} (none was "
+                "taken after it in the month).",
+            )
         )
     else:
-        notes.append(
-            f"Cuối tháng: bản chụp số liệu ngày {_dmy(end_day)}. / Month's end: the snapshot of {_dmy(end_day)}."
+        said.append(
+            (f"Cuối tháng: bản chụp số liệu ngày {_dmy(end_day)}.", f"Month's end: the snapshot of {_dmy(end_day)}.")
         )
     start_day, previous_end = sources["start_day"], _dmy(sources["previous_end"])
     if start_day is not None:
-        note = (
-            f"Chi trả trong tháng: so với bản chụp số liệu cuối cùng của tháng trước, ngày {_dmy(start_day)}. / Paid "
-            f"in the month: against the previous month's last snapshot, of {_dmy(start_day)}."
+        said.append(
+            (
+                f"Chi trả trong tháng: so với bản chụp số liệu cuối cùng của tháng trước, ngày {_dmy(start_day)}.",
+                f"Paid in the month: against the previous month's last snapshot, of {_dmy(start_day)}.",
+            )
         )
         if start_day < sources["previous_end"]:
-            note += (
-                f" Bản chụp đó lập trước ngày cuối tháng trước {previous_end}: người được chi trả sau đó đến hết tháng "
-                f"trước được tính vào tháng này. / It was taken before the previous month's last day ({previous_end}): "
-                "people paid after it are counted in this month."
+            said.append(
+                (
+                    f"Bản chụp đó lập trước ngày cuối tháng trước {previous_end}: người được chi trả sau ngày "
+                    f"{_dmy(start_day)} đến hết tháng trước được tính vào tháng này.",
+                    f"That snapshot was taken before the previous month's last day, {previous_end}: people paid "
+                    f"after {_dmy(start_day)} and by the end of that month are counted in this month.",
+                )
             )
-        notes.append(note)
     elif sources["first_month"]:
-        notes.append(
-            "Chi trả trong tháng: tháng đầu tiên chi trả, trước tháng này chưa ai được chi trả. / Paid in the month: "
-            "the first month of payments, nobody was paid before it."
+        said.append(
+            (
+                "Chi trả trong tháng: tháng đầu tiên chi trả, trước tháng này chưa ai được chi trả.",
+                "Paid in the month: the first month of payments, nobody was paid before it.",
+            )
         )
     else:
-        notes.append(
-            "Chi trả trong tháng không xác định (ô để trống): tháng trước không có bản chụp số liệu nào trong tháng "
-            "đó. / Paid in the month not known (blank): no snapshot was taken in the previous month."
+        said.append(
+            (
+                f"Chi trả trong tháng không xác định ({blank_vi}): tháng trước không có bản chụp số liệu nào trong "
+                "tháng đó.",
+                f"Paid in the month not known ({blank_en}): no snapshot was taken in the previous month.",
+            )
         )
-    return notes
+    return said
+
+
+def monthly_sources_note(sources: dict[str, Any], today: date) -> list[str]:
+    """:func:`monthly_sources_said` in the files: a sentence a row, in both languages."""
+    return [" / ".join(pair) for pair in monthly_sources_said(sources, today, FILE_UNKNOWN)]
 
 
 def monthly_file(

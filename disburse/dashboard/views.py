@@ -865,54 +865,6 @@ def recovery(recovery_id: int) -> ResponseReturnValue:
 # ------------------------------------------------------------------------------------------ monthly report
 
 
-def _month_sources_said(sources: dict[str, Any], today: date) -> list[str]:
-    """Where the monthly report's figures come from (:func:`disburse.dashboard.queries.month_sources`), in words: the
-    day of the month-end snapshot (and that it was taken before the month's last day when it was), and the day of the
-    previous month's last snapshot the people paid in the month are counted against, or why that is not known.
-    :func:`disburse.dashboard.exports.monthly_sources_note` says the same in the files."""
-    said = []
-    end_day = sources["end_day"]
-    if sources["running"]:
-        said.append(_("Cuối tháng: tháng đang diễn ra, số liệu hiện tại ngày %(day)s.", day=dmy(today)))
-    elif end_day is None:
-        said.append(_("Cuối tháng: không có bản chụp số liệu nào trong tháng, số liệu cuối tháng không xác định (—)."))
-    elif end_day < sources["end"]:
-        said.append(
-            _(
-                "Cuối tháng: bản chụp số liệu ngày %(day)s, lập trước ngày cuối tháng %(end)s "
-                "(không có bản chụp nào sau ngày đó trong tháng).",
-                day=dmy(end_day),
-                end=dmy(sources["end"]),
-            )
-        )
-    else:
-        said.append(_("Cuối tháng: bản chụp số liệu ngày %(day)s.", day=dmy(end_day)))
-    start_day = sources["start_day"]
-    if start_day is not None:
-        said.append(
-            _(
-                "Chi trả trong tháng: so với bản chụp số liệu cuối cùng của tháng trước, ngày %(day)s.",
-                day=dmy(start_day),
-            )
-        )
-        if start_day < sources["previous_end"]:
-            said.append(
-                _(
-                    "Bản chụp đó lập trước ngày cuối tháng trước %(end)s: người được chi trả sau ngày %(day)s đến "
-                    "hết tháng trước được tính vào tháng này.",
-                    day=dmy(start_day),
-                    end=dmy(sources["previous_end"]),
-                )
-            )
-    elif sources["first_month"]:
-        said.append(_("Chi trả trong tháng: tháng đầu tiên chi trả, trước tháng này chưa ai được chi trả."))
-    else:
-        said.append(
-            _("Chi trả trong tháng không xác định (—): tháng trước không có bản chụp số liệu nào trong tháng đó.")
-        )
-    return said
-
-
 @bp.get("/monthly")
 @roles_required(*TARGET_SETTERS)
 @reads_replica
@@ -961,7 +913,7 @@ def monthly() -> ResponseReturnValue:
         rows=rows,
         totals=totals,
         unknown=unpaid_parts_unknown(rows),
-        sources=_month_sources_said(sources, today),
+        sources=[pick(pair) for pair in exports.monthly_sources_said(sources, today)],
         today=today,
         area_name=_area_name(area),
         province=province,

@@ -532,6 +532,39 @@ def test_a_month_end_snapshot_taken_before_the_months_last_day_says_so(client, m
     assert rows[-2][1].startswith("Cuối tháng: bản chụp số liệu ngày 10/11/2021, lập trước ngày cuối tháng 30/11/2021")
 
 
+def _source_lines(html: str) -> list[str]:
+    """The page's sentences on the snapshots' days, under its general one on where the figures come from."""
+    div = html.split('id="sources">', 1)[1].split("</div>", 1)[0].replace("&#39;", "'")
+    return [re.sub(r"\s+", " ", line).strip() for line in re.findall(r"<p>(.*?)</p>", div, re.S)][1:]
+
+
+@pytest.mark.parametrize("month", ["11/2021", "12/2021"])
+def test_the_page_and_the_files_say_the_same_about_the_snapshots_days(client, months, db_session, month):
+    """One wording of the snapshots' days: each of the page's sentences, Vietnamese and English, is a note under the
+    files' total ('Vietnamese / English'), in the same order, but for how an unknown figure shows ('—' on the page,
+    a blank cell in the files). November ends on a snapshot of 10/11; December is running, against it."""
+    db_session.execute(text("DELETE FROM completion_snapshots WHERE day = '2021-11-30'"))
+    take_snapshots(months.id, date(2021, 11, 10))
+    user = create_user("admin", password=PASSWORD)
+    sign_in(client, user)
+    vi = _source_lines(client.get(f"/dashboard/monthly?month={month}").get_data(as_text=True))
+    client.post("/logout")
+    sign_in(client, user, "en")
+    en = _source_lines(client.get(f"/dashboard/monthly?month={month}").get_data(as_text=True))
+    assert len(vi) == len(en) >= 2
+    expected = [f"{v} / {e}" for v, e in zip(vi, en, strict=True)]
+    rows = _csv(client.get(f"/dashboard/monthly?month={month}&format=csv"))
+    assert [row[1] for row in rows[-len(expected) :]] == expected
+    assert [row[1] for row in _xlsx(client.get(f"/dashboard/monthly?month={month}&format=xlsx").data)][
+        -len(expected) :
+    ] == expected
+    if month == "12/2021":  # the November snapshot was early: said as its own sentence, with both its days
+        assert vi[-1] == (
+            "Bản chụp đó lập trước ngày cuối tháng trước 30/11/2021: người được chi trả sau ngày 10/11/2021 đến hết "
+            "tháng trước được tính vào tháng này."
+        )
+
+
 @pytest.mark.parametrize(("locale", "said"), [("vi", "Năm phải từ 2000 đến 2099."), ("en", "from 2000 to 2099")])
 def test_a_month_of_a_year_out_of_range_says_the_years_not_the_format(client, months, locale, said):
     """12/1999 is written as mm/yyyy: the answer is the years a report can be of, not 'write it as mm/yyyy'."""
