@@ -71,6 +71,8 @@ class WorkforceRow:
     paid_at: datetime | None
     #: Why the claim is stuck, (Vietnamese, English); None when it is not.
     reason: tuple[str, str] | None
+    #: The district whose office works and pays the claim, by name (:func:`the_office`).
+    office: str | None = None
 
     def state_label(self, locale: str) -> str:
         vi, en = STATE_LABELS[ClaimState(self.state)]
@@ -205,13 +207,27 @@ _DETAILS = (
 )
 
 
+def the_office(office: str) -> tuple[str, str]:
+    """The social security office of a claim's district, named, as the unit's page and file say it."""
+    return f"cơ quan BHXH {office}", f"the social security office of {office}"
+
+
 def cash_at_the_office(office: str) -> tuple[str, str]:
     """What a person paid in cash does, for their unit to tell them: the money waits at the office that pays the
     claim, named (the claim's district's: a Form 04 claim's is the person's, not always the unit's)."""
+    vi, en = the_office(office)
     return (
-        f"Người lao động đến cơ quan BHXH {office} để nhận tiền mặt, mang theo CMND/CCCD.",
-        f"The person collects the cash at the social security office of {office}, with their ID card.",
+        f"Người lao động đến {vi} để nhận tiền mặt, mang theo CMND/CCCD.",
+        f"The person collects the cash at {en}, with their ID card.",
     )
+
+
+def paid_in_cash_at(office: str | None) -> tuple[str, str]:
+    """How a person paid in cash is paid, the office named (the status file's "paid by")."""
+    if office is None:
+        return "Tiền mặt tại cơ quan BHXH", "Cash at the office"
+    vi, en = the_office(office)
+    return f"Tiền mặt tại {vi}", f"Cash at {en}"
 
 
 def _row(claim: Any, payment: Any, refused_for: dict[int, list[str]], send_details: tuple[str, str]) -> WorkforceRow:
@@ -236,6 +252,7 @@ def _row(claim: Any, payment: Any, refused_for: dict[int, list[str]], send_detai
             claim.retry_after,
         )
         or (cash_at_the_office(claim.office) if waits_at_office else None),
+        office=claim.office,
     )
 
 
@@ -432,12 +449,13 @@ STATUS_FORMATS = [TEXT, None, None, MONEY, None, TEXT, TEXT, DATE, None]
 
 def status_table(program: Program, employer: Employer, query: str, state: str, locale: str) -> list[list[Any]]:
     """The rows of :data:`STATUS_HEADER`: the unit's people matching ``query`` and ``state`` (as the status page
-    filters them), in the page's order. Nothing owed (declined, removed, refused): no amount and no account."""
-    paid_by = {"bank": ("Chuyển khoản", "Bank transfer"), "cash": ("Tiền mặt tại cơ quan BHXH", "Cash at the office")}
+    filters them), in the page's order. Nothing owed (declined, removed, refused): no amount and no account. Paid in
+    cash: at the claim's district's office, named as the page names it."""
     english = locale == "en"
     rows = []
     for person in workforce(program, employer, query, *([Claim.state == state] if state else [])):
         owed = person.state not in TERMINAL_STATES
+        paid_by = {"bank": ("Chuyển khoản", "Bank transfer"), "cash": paid_in_cash_at(person.office)}
         rows.append(
             [
                 person.si_code,
