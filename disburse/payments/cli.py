@@ -172,8 +172,9 @@ def _echo_held_back(order: sending.HeldBack) -> None:
     flag = "!!" if order.alert else " -"
     alert = " · CẢNH BÁO / ALERT" if order.alert else ""
     click.echo(
-        f"  {flag} {order.reference}: giữ lại / held back {number(order.times)} lần / times, gửi lại sau / sent again "
-        f"after {moment(order.until)}{alert} · {order.reason or '—'}"
+        f"  {flag} {order.reference}: giữ lại {number(order.times, locale='vi')} lần / held back "
+        f"{counted(order.times, 'time')}, gửi lại sau / sent again after {moment(order.until)}{alert} · "
+        f"{order.reason or '—'}"
     )
 
 

@@ -202,7 +202,7 @@ def test_an_order_held_back_past_the_alert_threshold_is_logged_and_shown_to_the_
     # `disburse payments batches`, under the batch.
     listed = app.test_cli_runner().invoke(args=["payments", "batches"], catch_exceptions=False).output
     line = next(line for line in listed.splitlines() if f" {reference}: " in line)
-    assert line.strip().startswith(f"!! {reference}: giữ lại / held back 3 lần / times") and "ALERT" in line
+    assert line.strip().startswith(f"!! {reference}: giữ lại 3 lần / held back 3 times") and "ALERT" in line
     assert "above the payer's limit" in line
     assert "1 order held back by the provider 3 times or more" in listed
 
@@ -447,7 +447,7 @@ def test_a_batch_refused_whole_again_and_again_is_shown_to_the_operators(
     assert "chờ bàn giao / waiting to be handed over" in line and NACKED in line
     for reference in references:
         order = next(line for line in listed.splitlines() if f" {reference}: " in line)
-        assert order.strip().startswith(f"!! {reference}: giữ lại / held back 2 lần / times") and "ALERT" in order
+        assert order.strip().startswith(f"!! {reference}: giữ lại 2 lần / held back 2 times") and "ALERT" in order
     assert "2 orders held back by the provider 2 times or more" in listed
 
 
@@ -500,7 +500,7 @@ def test_the_list_of_batches_shows_a_few_orders_of_a_batch_refused_whole_and_how
     listed = app.test_cli_runner().invoke(args=["payments", "batches"], catch_exceptions=False).output
 
     under = listed.split(f"#{batch.id} ")[1].splitlines()[1:]
-    orders = [line for line in under if "giữ lại / held back 1 lần / times" in line]
+    orders = [line for line in under if "giữ lại 1 lần / held back 1 time," in line]
     assert orders == under[:20]
     assert under[20].strip() == "… và 3 lệnh khác bị giữ lại / and 3 more held back"
     first = [_payment(db_session, c).provider_reference for c in claims[:20]]
