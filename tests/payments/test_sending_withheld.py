@@ -197,7 +197,7 @@ def test_an_order_held_back_past_the_alert_threshold_is_logged_and_shown_to_the_
     admin.locale = "en"
     db_session.commit()
     english = client.get("/admin/health").get_data(as_text=True)
-    assert "Orders held back by the provider" in english and "1 orders have been held back 3 times or more" in english
+    assert "Orders held back by the provider" in english and "1 order has been held back 3 times or more" in english
 
     # `disburse payments batches`, under the batch.
     listed = app.test_cli_runner().invoke(args=["payments", "batches"], catch_exceptions=False).output
