@@ -101,9 +101,9 @@ class _Words:
 
 class BaseForm(FlaskForm):
     def validate(self, extra_validators: Any = None) -> bool:
-        """Not valid while the page is shown again after a rate limit (:func:`form_again_after_limit`): the values
-        sent are on the form, and nothing is done with them."""
-        if seconds_to_wait() is not None:
+        """Not valid while the page is shown again after a rate limit or an expired form (:func:`shown_again`): the
+        values sent are on the form, and nothing is done with them."""
+        if shown_again():
             return False
         return bool(super().validate(extra_validators))
 
@@ -217,13 +217,18 @@ _View = TypeVar("_View", bound=Callable[..., Any])
 _FORM_AGAIN_ATTR = "_disburse_form_again_when_limited"
 #: The request's key in ``g`` while its form page is shown again after a rate limit: the seconds to wait.
 _WAITING = "seconds_to_wait"
+#: The request's key in ``g`` while its form page is shown again because its CSRF token did not hold.
+_EXPIRED = "form_expired"
 
 
 def form_again_when_limited(view: _View) -> _View:
     """Marks a page whose form is behind a rate limit: past the limit, the person gets the same page back (the
     values they typed kept, a message at the top saying how long to wait), answered 429 with ``Retry-After``,
-    rather than a bare error page that loses what they typed (:func:`form_again_after_limit`). The view must act
-    only on a form that validates (a :class:`BaseForm`, which does not validate while the page is shown again)."""
+    rather than a bare error page that loses what they typed (:func:`form_again_after_limit`). The same when the
+    form's CSRF token no longer holds (the browser's session ended while the page was open: a person filling in the
+    public form slowly, a phone that dropped its cookies): the page again with a fresh token, 400
+    (:func:`form_again_after_expiry`). The view must act only on a form that validates (a :class:`BaseForm`, which
+    does not validate while the page is shown again, :func:`shown_again`)."""
     setattr(view, _FORM_AGAIN_ATTR, True)
     return view
 
@@ -235,10 +240,16 @@ def seconds_to_wait() -> int | None:
     return int(value) if value is not None else None
 
 
+def shown_again() -> bool:
+    """Whether the request's form page is being shown again, what was sent kept and nothing done with it: after a
+    rate limit (:func:`seconds_to_wait`) or an expired form (:func:`form_again_after_expiry`)."""
+    return seconds_to_wait() is not None or bool(g.get(_EXPIRED))
+
+
 @limiter.request_filter
 def _showing_form_again() -> bool:
     # The page shown again is not another try: no limit counts it (nor refuses it a second time).
-    return seconds_to_wait() is not None
+    return shown_again()
 
 
 def limit_resets_in() -> int:
@@ -266,13 +277,35 @@ def too_many_tries_message(seconds: int) -> str:
     )
 
 
+def _marked_view() -> Callable[..., Any] | None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    if request.method != "POST" or view is None or not getattr(view, _FORM_AGAIN_ATTR, False):
+        return None
+    return view
+
+
+def form_again_after_expiry() -> Response | None:
+    """A page's answer to a CSRF token that did not hold (a 400) when its form is marked
+    :func:`form_again_when_limited`: the same page again with what was sent and a fresh token, a message at the top
+    asking to check and send again, status 400. None for any other request (the error page answers)."""
+    view = _marked_view()
+    if view is None:
+        return None
+    g.setdefault(_EXPIRED, True)
+    flash(_("Biểu mẫu đã hết hạn nên lần gửi này chưa được xử lý. Hãy kiểm tra lại rồi gửi lại."), "error")
+    response = make_response(current_app.ensure_sync(view)(**(request.view_args or {})))
+    if response.status_code < 300 or response.status_code >= 400:
+        response.status_code = 400
+    return response
+
+
 def form_again_after_limit() -> Response | None:
     """A page's answer to a rate limit (a 429) when its form is marked :func:`form_again_when_limited`: the same
     page again (the view runs once more with every limit off and its form not validating, so it renders the values
     sent and does nothing), a message at the top saying how long to wait, status 429 and ``Retry-After``. None for
     any other request (the error page answers): nothing here logs what was sent (an account number)."""
-    view = current_app.view_functions.get(request.endpoint or "")
-    if request.method != "POST" or view is None or not getattr(view, _FORM_AGAIN_ATTR, False):
+    view = _marked_view()
+    if view is None:
         return None
     seconds = limit_resets_in()
     g.setdefault(_WAITING, seconds)

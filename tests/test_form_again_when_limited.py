@@ -125,3 +125,37 @@ def test_every_html_page_behind_a_rate_limit_gives_its_form_back(app):
     assert limited == {"auth.login", "auth.account", "people.payment_details", "people.status"}
     for endpoint in limited:
         assert getattr(app.view_functions[endpoint], "_disburse_form_again_when_limited", False), endpoint
+
+
+_EXPIRED = {
+    "vi": "Biểu mẫu đã hết hạn nên lần gửi này chưa được xử lý.",
+    "en": "The form had expired, so this send was not processed.",
+}
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+@pytest.mark.parametrize("page", [_person_details, _person_status, _login, _account])
+def test_an_expired_form_comes_back_with_what_was_typed_and_a_fresh_token(
+    client, app, db_session, monkeypatch, page, locale
+):
+    """A CSRF token that no longer holds (the browser's session ended while the page was open) gave a bare error
+    page: whatever the person typed was lost. The same page comes back, values kept, nothing done, a fresh token in
+    it with which the next send goes through."""
+    url, data, _limit = page(client, app, locale)
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    events = db.session.scalar(select(func.count()).select_from(ClaimEvent))
+    response = client.post(url, data={**data, "csrf_token": "stale"})
+    page_text = _text(response)
+    assert response.status_code == 400
+    assert _EXPIRED[locale] in page_text
+    assert page_text.index(_EXPIRED[locale]) < page_text.index(f'name="{next(iter(data))}"')
+    for name in _KEPT[url]:
+        assert re.search(rf'name="{name}"[^>]*value="{re.escape(data[name])}"', page_text), name
+    assert 'value="sai-mat-khau-roi"' not in page_text
+    assert 'class="error-message"' not in page_text  # nothing was checked
+    assert "mật khẩu không đúng" not in page_text and "password is not right" not in page_text
+    assert db.session.scalar(select(func.count()).select_from(ClaimEvent)) == events
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page_text)
+    assert token is not None
+    again = client.post(url, data={**data, "csrf_token": token.group(1)})
+    assert again.status_code != 400 or _EXPIRED[locale] not in _text(again)

@@ -148,6 +148,11 @@ def _page_error(exc: HTTPException) -> ResponseReturnValue:
         back = page_to_return_to()
         return redirect(url_for("auth.login", next=back) if back else url_for("auth.login"))
     if isinstance(exc, CSRFError):
+        from disburse.forms import form_again_after_expiry
+
+        again = form_again_after_expiry()  # a public or sign-in form: the same page, what was typed kept
+        if again is not None:
+            return again
         return error_page(400, _("Biểu mẫu đã hết hạn. Hãy tải lại trang rồi gửi lại."))
     detail = None
     if exc.code == 429:

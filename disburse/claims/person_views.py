@@ -19,7 +19,7 @@ from disburse.auth.permissions import public
 from disburse.claims.person_details import clean_identity, identity_errors, input_errors, offer_payment_details
 from disburse.claims.person_status import find
 from disburse.extensions import db, limiter
-from disburse.forms import BaseForm, DayField, form_again_when_limited, seconds_to_wait
+from disburse.forms import BaseForm, DayField, form_again_when_limited, shown_again
 from disburse.programs.service import get_program
 from disburse.reference.service import bank_choices
 
@@ -92,7 +92,7 @@ def payment_details() -> ResponseReturnValue:
         "phone": form.phone.data or "",
     }
     valid = form.validate()
-    if seconds_to_wait() is not None:  # shown again after a rate limit: what was sent, unchecked, nothing done
+    if shown_again():  # shown again after a rate limit or an expired form: what was sent, unchecked, nothing done
         return render_template("people/payment_details.html", **context)
     # Every error at once: the service's checks too, even when the form's own (a date, a length) failed.
     errors = input_errors(**values)
@@ -113,7 +113,7 @@ def payment_details() -> ResponseReturnValue:
 def status() -> ResponseReturnValue:
     """A person's own status (:mod:`disburse.claims.person_status`): 404 with the form again when nobody matches."""
     form = IdentityForm()
-    if not form.is_submitted() or seconds_to_wait() is not None:
+    if not form.is_submitted() or shown_again():
         return render_template("people/status.html", form=form, found=None)
     si_code, national_id = clean_identity(form.si_code.data or "", form.national_id.data or "")
     valid = form.validate()
