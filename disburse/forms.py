@@ -277,41 +277,52 @@ def too_many_tries_message(seconds: int) -> str:
     )
 
 
-def _marked_view() -> Callable[..., Any] | None:
+def _form_again(
+    key: str, value: Any, words: Callable[[], str], status: int, headers: dict[str, str]
+) -> Response | None:
+    """The same form page again, for a POST to a view marked :func:`form_again_when_limited`: the view runs once
+    more with ``g[key] = value`` (:func:`shown_again`: every limit off, its form not validating, so it renders the
+    values sent and does nothing), ``words`` flashed at the top, answered ``status`` with ``headers``; a redirect
+    (signed in meanwhile) stays one. None for any other request (the error page answers): nothing here logs what was
+    sent (an account number)."""
     view = current_app.view_functions.get(request.endpoint or "")
     if request.method != "POST" or view is None or not getattr(view, _FORM_AGAIN_ATTR, False):
         return None
-    return view
+    g.setdefault(key, value)
+    flash(words(), "error")
+    response = make_response(current_app.ensure_sync(view)(**(request.view_args or {})))
+    if response.status_code < 300 or response.status_code >= 400:
+        response.status_code = status
+        response.headers.update(headers)
+    return response
 
 
 def form_again_after_expiry() -> Response | None:
-    """A page's answer to a CSRF token that did not hold (a 400) when its form is marked
-    :func:`form_again_when_limited`: the same page again with what was sent and a fresh token, a message at the top
-    asking to check and send again, status 400. None for any other request (the error page answers)."""
-    view = _marked_view()
-    if view is None:
-        return None
-    g.setdefault(_EXPIRED, True)
-    flash(_("Biểu mẫu đã hết hạn nên lần gửi này chưa được xử lý. Hãy kiểm tra lại rồi gửi lại."), "error")
-    response = make_response(current_app.ensure_sync(view)(**(request.view_args or {})))
-    if response.status_code < 300 or response.status_code >= 400:
-        response.status_code = 400
-    return response
+    """A page's answer to a CSRF token that did not hold (a 400): the same page with what was sent and a fresh
+    token, a message asking to check and send again, status 400 (:func:`_form_again`)."""
+
+    def words() -> str:
+        return _("Biểu mẫu đã hết hạn nên lần gửi này chưa được xử lý. Hãy kiểm tra lại rồi gửi lại.")
+
+    return _form_again(_EXPIRED, True, words, 400, {})
+
+
+def form_again_after_outage(retry_after: int) -> Response | None:
+    """A page's answer to Redis not answering (a 503: the limits cannot be counted, so nothing is done): the same page
+    with what was sent, a message asking to send again in a few minutes, 503 and ``Retry-After``
+    (:func:`_form_again`). The view runs without Redis (no limit counts a page shown again); should it fail too
+    (the database down as well), the caller answers with the error page."""
+
+    def words() -> str:
+        return _(
+            "Hệ thống tạm thời không nhận được lần gửi này; những gì bạn đã nhập vẫn ở dưới. Hãy gửi lại sau ít phút."
+        )
+
+    return _form_again(_EXPIRED, True, words, 503, {"Retry-After": str(retry_after)})
 
 
 def form_again_after_limit() -> Response | None:
-    """A page's answer to a rate limit (a 429) when its form is marked :func:`form_again_when_limited`: the same
-    page again (the view runs once more with every limit off and its form not validating, so it renders the values
-    sent and does nothing), a message at the top saying how long to wait, status 429 and ``Retry-After``. None for
-    any other request (the error page answers): nothing here logs what was sent (an account number)."""
-    view = _marked_view()
-    if view is None:
-        return None
+    """A page's answer to a rate limit (a 429): the same page with what was sent, a message at the top saying how
+    long to wait, status 429 and ``Retry-After`` (:func:`_form_again`)."""
     seconds = limit_resets_in()
-    g.setdefault(_WAITING, seconds)
-    flash(too_many_tries_message(seconds), "error")
-    response = make_response(current_app.ensure_sync(view)(**(request.view_args or {})))
-    if response.status_code < 300 or response.status_code >= 400:  # a redirect (signed in meanwhile) stays one
-        response.status_code = 429
-        response.headers["Retry-After"] = str(seconds)
-    return response
+    return _form_again(_WAITING, seconds, lambda: too_many_tries_message(seconds), 429, {"Retry-After": str(seconds)})

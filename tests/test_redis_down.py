@@ -50,22 +50,34 @@ def test_an_admin_is_told_which_exception_it_was(broken_app, db_session):
 
 @pytest.mark.parametrize(
     ("language", "expected"),
-    [("vi", "Dịch vụ tạm thời gián đoạn"), ("en", "Service briefly unavailable")],
+    [
+        ("vi", "Hệ thống tạm thời không nhận được lần gửi này; những gì bạn đã nhập vẫn ở dưới."),
+        ("en", "The system could not take this send just now; what you typed is still below."),
+    ],
 )
-def test_sign_in_is_a_clear_503_page_in_the_users_language(broken_app, language, expected):
+@pytest.mark.parametrize(
+    ("url", "data", "kept"),
+    [
+        ("/login", {"email": "lan@bhxh.vn", "password": "mat-khau-rat-dai"}, "lan@bhxh.vn"),
+        (
+            "/people/status",
+            {"si_code": "0100000001", "national_id": "001090000001", "date_of_birth": "01/01/1990"},
+            "0100000001",
+        ),
+    ],
+)
+def test_a_form_sent_while_redis_is_down_comes_back_as_a_clear_503(broken_app, language, expected, url, data, kept):
+    """Sign-in and the public forms cannot count their limits: nothing is done, and the page comes back with what
+    was typed (never the password) and says to send again in a few minutes; it was an error page, and said "signing
+    in" on the person's pages too."""
     client = broken_app.test_client()
-    response, took = _timed(
-        lambda: client.post(
-            "/login",
-            data={"email": "lan@bhxh.vn", "password": "mat-khau-rat-dai"},
-            headers={"Accept-Language": language},
-        )
-    )
+    response, took = _timed(lambda: client.post(url, data=data, headers={"Accept-Language": language}))
     page = response.get_data(as_text=True)
-    assert took < 2.0, f"sign-in took {took:.2f} s"
+    assert took < 2.0, f"{url} took {took:.2f} s"
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "30"
     assert expected in page
+    assert f'value="{kept}"' in page and "mat-khau-rat-dai" not in page
     assert f'lang="{language}"' in page and 'class="site-header"' in page  # the site's layout
 
 

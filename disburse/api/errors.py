@@ -115,7 +115,10 @@ def _page_texts(status: int) -> tuple[str, str]:
         500: (_("Lỗi hệ thống"), _("Đã có lỗi ở phía chúng tôi. Hãy thử lại sau.")),
         503: (
             _("Dịch vụ tạm thời gián đoạn"),
-            _("Hệ thống tạm thời không thực hiện được việc này (chẳng hạn đăng nhập). Hãy thử lại sau ít phút."),
+            _(
+                "Hệ thống tạm thời không thực hiện được việc này; những gì vừa gửi chưa được xử lý. "
+                "Hãy thử lại sau ít phút."
+            ),
         ),
     }
     return texts.get(status, (_("Lỗi"), _("Đã có lỗi. Hãy thử lại sau.")))
@@ -195,6 +198,17 @@ def _handle_unavailable(exc: Exception) -> ResponseReturnValue:
     # Nothing of this request is to be counted any more: Flask-Limiter would otherwise try again after the
     # response (a failed sign-in's deduction, the rate-limit headers) and raise the same storage error there.
     limiter.context.reset()
+    if not _is_api() and not isinstance(exc, sqlalchemy.exc.OperationalError):
+        from disburse.forms import form_again_after_outage
+
+        try:  # a form page: given back with what was typed (Redis alone is down: the page draws without it)
+            again = form_again_after_outage(RETRY_AFTER_S)
+        except Exception:  # the page could not be drawn either: the error page says it all
+            log.exception("the form page could not be shown again during the outage")
+            db.session.rollback()
+            again = None
+        if again is not None:
+            return again
     return _handle_http(ServiceUnavailable(retry_after=RETRY_AFTER_S))
 
 
