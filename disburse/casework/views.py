@@ -1566,6 +1566,18 @@ def _other_office(district: str | None, user: User) -> str | None:
     return office.name if office is not None else district
 
 
+def _office_told(district: str | None, user: User) -> str | None:
+    """The name of the office that works and pays a desk Form 04's claim of ``district``, when the caller is told
+    before it is saved: a caseworker when it is not their own district's; a supervisor or an admin always, having no
+    office of their own (None for a caseworker's own district, or no district)."""
+    if district is None:
+        return None
+    if user.role != "caseworker":
+        office = db.session.get(District, district)
+        return office.name if office is not None else district
+    return _other_office(district, user)
+
+
 def _desk_look_up(si_code: str, user: User, program_code: str) -> tuple[Any, bool | str, str | None]:
     """The desk's look-up: the person as the caller may see them (or None); for a person not found in the caller's
     scope, whether the registry has the code at all, or what Form 04 would refuse them whatever the form says (a claim
@@ -1582,7 +1594,7 @@ def _desk_look_up(si_code: str, user: User, program_code: str) -> tuple[Any, boo
     if found.support.get("claim"):
         return found, True, None
     district = applications.expected_district(_program(), si_code, found.prefill["unit_code"])
-    return found, True, _other_office(district, user)
+    return found, True, _office_told(district, user)
 
 
 def _taken(claim: Claim, user: User, elsewhere: str | None) -> ResponseReturnValue:
@@ -1639,7 +1651,12 @@ def application() -> ResponseReturnValue:
             if not form_ok:  # still check the rest, so that every error shows at once
                 applications.validate(body, programme_today())
                 raise applications.ApplicationInvalid([])
-            claim = service.take_application(program_code, user, body)
+            # The office that works and pays it, known before anything is saved (a warning uses no claim number).
+            district = applications.district_before_saving(_program(), body)
+            elsewhere = _office_told(district, user)
+            claim = None  # another office's: said first, saved once the caller confirms it (the office posted back)
+            if elsewhere is None or office == district:
+                claim = service.take_application(program_code, user, body)
         except applications.ApplicationInvalid as exc:
             savepoint.rollback()
             _application_errors(form, exc.errors, general)
@@ -1648,7 +1665,9 @@ def application() -> ResponseReturnValue:
             savepoint.rollback()
             if exc.claim is not None and _just_taken_by(exc.claim, user):  # the same form sent twice (a double click)
                 flash(_("Mẫu số 04 này đã được ghi nhận: hồ sơ số %(id)s.", id=exc.claim.id), "success")
-                if _other_office(exc.claim.district_code, user) is not None:  # another office's: not to a 404
+                try:
+                    review.visible_claim(exc.claim.id, user)
+                except review.NotFound:  # another office's, outside the caller's scope: not to a 404
                     return redirect(url_for(".application"))
                 return redirect(url_for(".case", claim_id=exc.claim.id))
             general.append(pick((exc.message_vi, exc.message_en)))
@@ -1658,13 +1677,14 @@ def application() -> ResponseReturnValue:
             general.append(pick((exc.message_vi, exc.message_en)))
             status = 422
         else:
-            district = claim.district_code
-            elsewhere = _other_office(district, user)
+            if claim is not None and claim.district_code != district:  # another claim of the person made meanwhile
+                district, elsewhere = claim.district_code, _office_told(claim.district_code, user)
             if elsewhere is not None and office != district:
                 # Another office works and pays it: said before it is saved, saved once the caseworker confirms.
                 savepoint.rollback()
-                office, confirm_office = district or "", elsewhere
+                office, confirm_office = district, elsewhere
             else:
+                assert claim is not None
                 savepoint.commit()
                 db.session.commit()
                 return _taken(claim, user, elsewhere)
@@ -1678,5 +1698,6 @@ def application() -> ResponseReturnValue:
         found_elsewhere=found_elsewhere,
         confirm_office=confirm_office,
         office=office,
+        own_office=user.role == "caseworker",  # a supervisor or an admin has none: each claim goes to an office
         general_errors=general,
     ), status

@@ -387,6 +387,24 @@ def expected_district(program: Program, si_code: str, unit_code: str = "") -> st
     return _district(employee, named if named is not None else employer)
 
 
+def district_before_saving(program: Program, body: dict[str, Any], *, today: date | None = None) -> str:
+    """The district whose office would work and pay the claim :func:`apply` makes of ``body``, told without saving
+    anything (no claim number is used up): raises what :func:`apply` would (:class:`ApplicationInvalid`,
+    :class:`ApplicationConflict`, :class:`~disburse.claims.outcomes.FormRefused`), in the same order, so that an
+    application asked about is one that :func:`apply` then takes (a claim made meanwhile aside)."""
+    today = today or programme_today()
+    application = validate(body, today)
+    _check_dates(program, today)
+    employee, _employer = _registry_record(application)
+    _existing(program, employee, today, lock=False)
+    district = expected_district(program, application.si_code, application.unit_code)
+    if district is None:
+        raise ApplicationInvalid(
+            [FieldError("address", "district_unknown", "Không xác định được quận/huyện.", "No district known.")]
+        )
+    return district
+
+
 #: The one claim per person per program (claims' unique key).
 ONE_CLAIM_PER_PERSON = "uq_claims_program_id_employee_id"
 

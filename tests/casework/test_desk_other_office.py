@@ -181,3 +181,87 @@ def test_the_look_up_promises_nothing_for_another_offices_person_the_form_refuse
     monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2022-06-01")  # after NQ116's application deadline
     late = _text(client.get(f"{NEW}?si_code={fresh.si_code}"))
     assert "Đã hết hạn nhận đề nghị hỗ trợ (Mẫu số 04)" in late and "Vẫn có thể ghi đề nghị" not in late
+
+
+def test_a_warning_uses_up_no_claim_number(client, desk):
+    """The other office is found before anything is saved: the claim asked about is not made and undone (each
+    warning took a number of the claims' sequence, so the numbers of the claims saved had gaps)."""
+    sign_in(client, desk)
+    far = _person(district_code=CHUONG_MY)
+    first = client.post(NEW, data=_form(_person()))
+    before = db.session.scalar(select(Claim.id).order_by(Claim.id.desc()).limit(1))
+    assert first.status_code == 302 and before is not None
+
+    for _ in range(2):  # asked, and asked again (the page sent without the office confirmed)
+        warned = client.post(NEW, data=_form(far))
+        assert warned.status_code == 200 and 'id="xac-nhan-co-quan"' in warned.get_data(as_text=True)
+    after = client.post(NEW, data=_form(_person()))
+
+    assert after.status_code == 302
+    assert after.headers["Location"] == f"/caseworker/claims/{before + 1}"  # the next number: none was used up
+    confirmed = client.post(NEW, data={**_form(far), "office": CHUONG_MY})
+    assert confirmed.status_code == 302
+    claim = db.session.scalar(select(Claim).where(Claim.employee_id == far.id))
+    assert claim is not None and claim.id == before + 2 and claim.district_code == CHUONG_MY
+
+
+def test_a_refused_form_for_another_office_is_refused_not_warned(client, desk):
+    """Whatever Form 04 would refuse is said at once, before any question of the office (it was so when the claim
+    was made to learn its district): a national ID that does not match the registry."""
+    sign_in(client, desk)
+    far = _person(district_code=CHUONG_MY)
+    response = client.post(NEW, data=_form(far, national_id="001199000999"))
+    text = _text(response)
+    assert response.status_code == 422 and 'id="xac-nhan-co-quan"' not in response.get_data(as_text=True)
+    assert "Số CMND/CCCD không khớp với dữ liệu của cơ quan BHXH cho mã số BHXH này." in text
+
+
+@pytest.mark.parametrize(
+    ("role", "locale", "looked_up", "warning", "flashed"),
+    [
+        (
+            "supervisor",
+            "vi",
+            "Đề nghị ghi ở đây được chuyển cho cơ quan BHXH {office}, nơi kiểm tra hồ sơ và chi trả",
+            "Hồ sơ được chuyển cho cơ quan BHXH {office}, nơi kiểm tra hồ sơ và chi trả (kể cả tiền mặt)",
+            "Đã nhận Mẫu số 04: hồ sơ số {id} được chuyển cho cơ quan BHXH {office}",
+        ),
+        (
+            "admin",
+            "en",
+            "An application taken here goes to the social security office of {office}, which checks the claim",
+            "The claim goes to the social security office of {office}, which checks it and pays the person",
+            "Form 04 received: claim {id} goes to the social security office of {office}",
+        ),
+    ],
+)
+def test_a_supervisor_or_an_admin_is_told_the_office_the_claim_goes_to(
+    client, app, db_session, monkeypatch, role, locale, looked_up, warning, flashed
+):
+    """A supervisor or an admin has no office of their own: every Form 04 they take goes to the office of the
+    person's district, named at the look-up and before it is saved (they were told nothing)."""
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", TODAY)
+    sign_in(client, create_user(role, password=PASSWORD), locale)
+    office = db.session.get(District, CHUONG_MY).name
+    person = _person(district_code=CHUONG_MY)
+    data = _form(person)
+
+    found = _text(client.get(f"{NEW}?si_code={person.si_code}"))
+    assert looked_up.format(office=office) in found and "your office" not in found and "của bạn" not in found
+    first = client.post(NEW, data=data)
+
+    assert first.status_code == 200 and warning.format(office=office) in _text(first)
+    assert f'<input type="hidden" name="office" value="{CHUONG_MY}">' in first.get_data(as_text=True)
+    assert "you will not be able to open it" not in _text(first) and "không mở được" not in _text(first)
+    assert db.session.scalar(select(Claim).where(Claim.employee_id == person.id)) is None  # not saved yet
+
+    confirmed = client.post(NEW, data={**data, "office": CHUONG_MY})
+
+    claim = db.session.scalar(select(Claim).where(Claim.employee_id == person.id))
+    assert claim is not None and claim.district_code == CHUONG_MY
+    # They see every district's claims: to the case, which says where it went.
+    assert confirmed.status_code == 302 and confirmed.headers["Location"] == f"/caseworker/claims/{claim.id}"
+    assert flashed.format(id=claim.id, office=office) in _text(client.get(confirmed.headers["Location"]))
+    # The confirmed form sent twice: recorded once, to the case again.
+    again = client.post(NEW, data={**data, "office": CHUONG_MY})
+    assert again.status_code == 302 and again.headers["Location"] == f"/caseworker/claims/{claim.id}"
