@@ -819,22 +819,99 @@ def _column_widths(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list
     return [min(max(width + 2, 8), MAX_COLUMN_WIDTH) for width in widths]
 
 
-def _table_head(sheet: Any, header: Sequence[Any], first: Sequence[Sequence[Any]]) -> None:
+#: A list printed to be filled in by hand (``write_xlsx(paper=True)``): its rows' height, in points (room to sign).
+PAPER_ROW_HEIGHT = 30
+
+
+def _table_head(
+    sheet: Any,
+    header: Sequence[Any],
+    first: Sequence[Sequence[Any]],
+    *,
+    title: Sequence[str] = (),
+    min_widths: Sequence[int] = (),
+    paper: bool = False,
+) -> None:
     """A sheet read as a table: the header in bold stays in view (frozen), each column as wide as its header and
-    ``first`` rows ask. Set before any row: the streaming writer writes them as they come."""
+    ``first`` rows ask (and ``min_widths`` give). ``title``: lines above it (the first in bold), then a blank row.
+    Set before any row: the streaming writer writes them as they come."""
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    sheet.freeze_panes = "A2"
-    for i, width in enumerate(_column_widths(header, first), start=1):
-        sheet.column_dimensions[get_column_letter(i)].width = width
+    head = len(title) + 2 if title else 1
+    sheet.freeze_panes = f"A{head + 1}"
+    widths = _column_widths(header, first)
+    for i, width in enumerate(widths, start=1):
+        least = min_widths[i - 1] if i <= len(min_widths) else 0
+        sheet.column_dimensions[get_column_letter(i)].width = min(max(width, least), MAX_COLUMN_WIDTH)
+    if paper:  # landscape, as wide as the page, the header on every page
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        sheet.page_setup.orientation = "landscape"
+        sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+        sheet.print_title_rows = f"{head}:{head}"
+    for n, line in enumerate(title):
+        titled = WriteOnlyCell(sheet, value=line)
+        titled.font = Font(bold=n == 0, size=13 if n == 0 else 11)
+        sheet.append([titled])
+    if title:
+        sheet.append([])
     heading = []
     for value in header:
         titled = WriteOnlyCell(sheet, value=value)
         titled.font = Font(bold=True)
-        heading.append(titled)
+        heading.append(_ruled(titled) if paper else titled)
     sheet.append(heading)
+
+
+def _ruled(cell: Any) -> Any:
+    """A cell of a printed list, with its four borders."""
+    from openpyxl.styles import Border, Side
+
+    thin = Side(style="thin")
+    cell.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    return cell
+
+
+def _xlsx_value(value: Any) -> Any:
+    """A value as an XLSX cell holds it. XML cannot carry most control characters: a name imported with one must not
+    stop the export. They go first, so that what they hid ("\x01=HYPERLINK(…)") is seen as a formula by safe_cell
+    and kept text."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return safe_cell(value)
+
+
+def _formatted(sheet: Any, value: Any, number_format: str | None) -> Any:
+    """The cell of ``value`` in a column shown as ``number_format`` (:func:`write_xlsx`)."""
+    from openpyxl.cell import WriteOnlyCell
+
+    if number_format is None:
+        return _xlsx_value(value)
+    if number_format == TEXT:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+    elif number_format == DATE:
+        if not isinstance(value, date):
+            return _xlsx_value(value)  # a blank of a date column
+    elif not isinstance(value, int | float) or isinstance(value, bool):
+        return _xlsx_value(value)  # a blank ("" or None) of a number column
+    styled = WriteOnlyCell(sheet, value=_xlsx_value(value))
+    styled.number_format = number_format
+    return styled
+
+
+def _on_paper(sheet: Any, value: Any, *, bold: bool) -> Any:
+    """A cell of a printed list (``write_xlsx(paper=True)``): ruled, and bold in a total."""
+    from openpyxl.cell import Cell, WriteOnlyCell
+    from openpyxl.styles import Font
+
+    written = value if isinstance(value, Cell) else WriteOnlyCell(sheet, value=value)
+    if bold:
+        written.font = Font(bold=True)
+    return _ruled(written)
 
 
 def write_xlsx(
@@ -845,61 +922,47 @@ def write_xlsx(
     title: str = "Sheet1",
     formats: Sequence[str | None] = (),
     footer: Sequence[Sequence[Any]] = (),
+    heading: Sequence[str] = (),
+    paper: bool = False,
+    min_widths: Sequence[int] = (),
 ) -> int:
     """An XLSX workbook of one sheet (openpyxl's streaming writer); every text cell stays text. ``formats`` gives
     column by column how its cells are shown (:data:`MONEY`, :data:`COUNT`, :data:`PERCENT`, :data:`TEXT`, or None
     for the value as it comes). ``footer``: rows after the table's (a total, a note), outside its filter and its
-    columns' widths; the rows written are counted without them."""
+    columns' widths; the rows written are counted without them. ``heading``: lines above the table (a title, the
+    first in bold) and a blank row, the header under them. ``paper``: a list printed to be filled in by hand (every
+    cell of the table and the footer ruled, the footer in bold, rows :data:`PAPER_ROW_HEIGHT` tall, landscape as
+    wide as the page with the header on every page); ``min_widths``: the columns' least widths (room to write)."""
     import openpyxl
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.utils import get_column_letter
-
-    def cell(value: Any) -> Any:
-        # XML cannot carry most control characters: a name imported with one must not stop the export. They go
-        # first, so that what they hid ("\x01=HYPERLINK(…)") is seen as a formula by safe_cell and kept text.
-        if isinstance(value, str):
-            value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        return safe_cell(value)
 
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet(title=ILLEGAL_CHARACTERS_RE.sub("", title)[:31] or "Sheet1")
-
-    def formatted(value: Any, number_format: str | None) -> Any:
-        if number_format is None:
-            return cell(value)
-        if number_format == TEXT:
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                value = str(value)
-        elif number_format == DATE:
-            if not isinstance(value, date):
-                return cell(value)  # a blank of a date column
-        elif not isinstance(value, int | float) or isinstance(value, bool):
-            return cell(value)  # a blank ("" or None) of a number column
-        styled = WriteOnlyCell(sheet, value=cell(value))
-        styled.number_format = number_format
-        return styled
-
     rows = iter(rows)
     first = list(itertools.islice(rows, WIDTH_SAMPLE_ROWS))
-    _table_head(sheet, [cell(h) for h in header], first)
+    title_lines = [_xlsx_value(line) for line in heading]
+    _table_head(sheet, [_xlsx_value(h) for h in header], first, title=title_lines, min_widths=min_widths, paper=paper)
+    head = len(heading) + 2 if heading else 1
     columns = list(formats)
 
-    def write(row: Sequence[Any]) -> None:
-        if columns:
-            sheet.append([formatted(v, columns[i] if i < len(columns) else None) for i, v in enumerate(row)])
-        else:
-            sheet.append([cell(v) for v in row])
+    def write(row: Sequence[Any], *, total: bool = False) -> None:
+        values = [_formatted(sheet, v, columns[i] if i < len(columns) else None) for i, v in enumerate(row)]
+        if paper:
+            values = [_on_paper(sheet, v, bold=total) for v in values]
+            if not total:
+                sheet.row_dimensions[head + count + 1].height = PAPER_ROW_HEIGHT
+        sheet.append(values)
 
     count = 0
     for row in itertools.chain(first, rows):
         write(row)
         count += 1
     if header:
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{count + 1}"
+        sheet.auto_filter.ref = f"A{head}:{get_column_letter(len(header))}{head + count}"
     for row in footer:
-        write(row)
+        write(row, total=True)
     workbook.save(path)
     return count
 

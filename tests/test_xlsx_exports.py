@@ -19,8 +19,10 @@ from disburse.casework.exports import outreach_file
 from disburse.claims.forms_cli import forms_cli
 from disburse.dashboard.exports import monthly_file, table_file
 from disburse.dashboard.queries import TableQuery, monthly_report
+from disburse.extensions import db
 from disburse.payments import cash_cli
 from disburse.payments.cash import CashListRow
+from disburse.reference.models import District
 from disburse.reports.rollups import take_snapshots
 from disburse.reports.service import Area
 from tests.factories import create_claim, create_employee, create_employer, create_user, nq116
@@ -55,7 +57,7 @@ def _cash_list(app: Any, unit: Any, tmp_path: Path) -> Path:
         CashListRow("TM0000001", "Trần Thị Ánh", "0100000001", "********0123", 4_976_300_000, date(2021, 10, 15)),
         CashListRow("TM0000002", "Lê Văn Bình", "0100000002", "********0456", 3_300_000, date(2021, 10, 15)),
     ]
-    cash_cli._write(out, rows, "017")
+    cash_cli._write(out, rows, db.session.get(District, "017"), date(2021, 10, 15))
     return out
 
 
@@ -121,10 +123,10 @@ EXPORTS: dict[str, tuple[Callable[[Any, Any, Path], Path], dict[str, str]]] = {
     "cash_list": (
         _cash_list,
         {
-            "Mã số BHXH (si_code)": TEXT,
-            "Số CMND/CCCD (national_id)": TEXT,
-            "Số tiền (đồng) (amount_vnd)": MONEY,
-            "Mã thanh toán (reference)": TEXT,
+            "Mã số BHXH / SI code": TEXT,
+            "Số CMND/CCCD / National ID": TEXT,
+            "Số tiền (đồng) / Amount (VND)": MONEY,
+            "Mã thanh toán / Payment reference": TEXT,
         },
     ),
     "dashboard_provinces": (_table(Area()), {"Mã tỉnh / Province code": TEXT, **_FIGURES}),
@@ -182,11 +184,20 @@ EXPORTS: dict[str, tuple[Callable[[Any, Any, Path], Path], dict[str, str]]] = {
 }
 
 
+#: The exports whose table is under a title: the row of their header (the cash list is printed and paid against).
+TITLED = {"cash_list": 4}
+
+
+def _header_row(sheet: Any) -> int:
+    """The header's row: the one above the frozen rows (the first, unless a title comes before it)."""
+    return int(sheet.freeze_panes[1:]) - 1 if sheet.freeze_panes else 1
+
+
 @pytest.mark.parametrize("export", list(EXPORTS))
 def test_money_and_counts_are_grouped_numbers_percentages_have_a_decimal_and_ids_are_text(app, world, tmp_path, export):
     make, kinds = EXPORTS[export]
     sheet = openpyxl.load_workbook(io.BytesIO(make(app, world, tmp_path).read_bytes())).active
-    rows = list(sheet.iter_rows())
+    rows = list(sheet.iter_rows())[_header_row(sheet) - 1 :]  # from the header (a title may come before it)
     header = [cell.value for cell in rows[0]]
     assert len(rows) > 1, "the export has data rows"
     for name, kind in kinds.items():
@@ -216,14 +227,15 @@ def test_every_workbook_reads_as_a_table(app, world, tmp_path, export):
     its longest value (up to a limit): the dashboard's unit names were cut at Excel's default width."""
     make, _ = EXPORTS[export]
     sheet = openpyxl.load_workbook(io.BytesIO(make(app, world, tmp_path).read_bytes())).active
+    head = _header_row(sheet)
     rows = list(sheet.iter_rows(values_only=True))
-    assert sheet.freeze_panes == "A2"
-    assert all(cell.font.b for cell in next(sheet.iter_rows(max_row=1)))
+    assert head == TITLED.get(export, 1) and sheet.freeze_panes == f"A{head + 1}"
+    assert all(cell.font.b for cell in next(sheet.iter_rows(min_row=head, max_row=head)))
     # The filter covers the table's rows, not a total or a note under them (sorted, they would move among them).
     totals = [n for n, row in enumerate(rows, start=1) if len(row) > 1 and row[1] == "Tổng cộng / Total"]
     last = totals[0] - 1 if totals else len(rows)
-    assert sheet.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(rows[0]))}{last}"
-    for i, name in enumerate(rows[0], start=1):
-        longest = max(len(str(row[i - 1] or "")) for row in rows[:last] if len(row) >= i)
+    assert sheet.auto_filter.ref == f"A{head}:{openpyxl.utils.get_column_letter(len(rows[head - 1]))}{last}"
+    for i, name in enumerate(rows[head - 1], start=1):
+        longest = max(len(str(row[i - 1] or "")) for row in rows[head - 1 : last] if len(row) >= i)
         width = sheet.column_dimensions[openpyxl.utils.get_column_letter(i)].width
         assert width >= min(longest, 58), (export, name, width, longest)

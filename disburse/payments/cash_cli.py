@@ -2,7 +2,9 @@
 (:mod:`disburse.payments.cash`).
 
 - ``cash-list --district CODE [--date dd/mm/yyyy] [--out FILE.xlsx|.csv]``: the people the office pays in cash, as a
-  table on the terminal or a spreadsheet with a blank receipt column (and a signature column) to fill in;
+  table on the terminal or a spreadsheet with a blank receipt column (and a signature column) to fill in: the XLSX,
+  printed, is the paper the office pays against (a title in both languages, a total of people and đồng); the CSV is
+  for a program (the header and the rows only);
 - ``cash-paid REFERENCE RECEIPT [--by EMAIL]``: record that a person was paid against a receipt number (run again
   with the same receipt, it says so and changes nothing);
 - ``offer-cash CLAIM [--early REASON] [--by EMAIL]``: pay a claim waiting for details in cash at the office;
@@ -42,13 +44,15 @@ from disburse.payments.cash import (
     withdrawn_with,
 )
 from disburse.payments.service import payable, payment_by_reference
+from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
+from disburse.reference.models import District
 from disburse.spreadsheets import MONEY, TEXT
 
 EXIT_REFUSED = 2
 
-#: The list's columns: "Label (name)", as the other spreadsheets disburse writes.
+#: The CSV's columns: "Label (name)", as the other spreadsheets disburse writes, for a program to read.
 CASH_LIST_COLUMNS = [
     ("STT", "row"),
     ("Họ và tên", "full_name"),
@@ -60,8 +64,23 @@ CASH_LIST_COLUMNS = [
     ("Số biên lai", "receipt_number"),
     ("Ký nhận", "signature"),
 ]
+#: The XLSX's columns, the same in the same order, headed in both languages: the paper the office pays against.
+CASH_LIST_HEADINGS = [
+    "STT / No.",
+    "Họ và tên / Full name",
+    "Mã số BHXH / SI code",
+    "Số CMND/CCCD / National ID",
+    "Số tiền (đồng) / Amount (VND)",
+    "Mã thanh toán / Payment reference",
+    "Ngày chuyển danh sách / List issued on",
+    "Số biên lai / Receipt number",
+    "Chữ ký / Signature",
+]
 #: How the XLSX shows each column (:func:`disburse.spreadsheets.write_xlsx`).
 CASH_LIST_FORMATS = [None, None, TEXT, TEXT, MONEY, TEXT, None, TEXT, None]
+#: The XLSX's columns' least widths (characters): room to write a receipt number and to sign by hand.
+HAND_WIDTHS = [0, 0, 0, 0, 0, 0, 0, 22, 28]
+TOTAL = "Tổng cộng / Total"
 
 
 def _refuse(vi: str, en: str) -> NoReturn:
@@ -84,17 +103,47 @@ def _spreadsheet_rows(rows: list[CashListRow]) -> list[list[object]]:
     ]
 
 
-def _write(out: Path, rows: list[CashListRow], district: str) -> None:
+def cash_list_title(office: District, day: date | None, today: date) -> tuple[str, str]:
+    """The list's title (Vietnamese, English): the office, and the day of the list, or every open payment as on
+    ``today`` (the day it is printed)."""
+    if day is not None:
+        return (
+            f"Danh sách chi tiền mặt tại cơ quan BHXH {office.name} ngày {dmy(day)}",
+            f"Cash payment list, social security office of {office.name}, {dmy(day)}",
+        )
+    return (
+        f"Danh sách chi tiền mặt tại cơ quan BHXH {office.name}: các khoản chưa chi đến ngày {dmy(today)}",
+        f"Cash payment list, social security office of {office.name}: every payment still open on {dmy(today)}",
+    )
+
+
+def cash_list_total(rows: list[CashListRow]) -> list[object]:
+    """The XLSX's total row: the people (in both languages) and the sum in đồng, under the name and amount."""
+    count = len(rows)
+    people = f"{number(count, locale='vi')} người / {counted(count, 'person', 'people')}"
+    return ["", TOTAL, people, "", sum(r.amount_vnd for r in rows), "", "", "", ""]
+
+
+def _write(out: Path, rows: list[CashListRow], office: District, day: date | None) -> None:
+    """The list to ``out``: an XLSX to print and pay against (title, total, receipt and signature columns), or a
+    CSV for a program, the header and a row per person only (no title, no total)."""
     from disburse.spreadsheets import write_csv, write_xlsx
 
-    header = [f"{label} ({name})" for label, name in CASH_LIST_COLUMNS]
     try:
         if out.suffix.lower() == ".xlsx":
             write_xlsx(
-                out, header, _spreadsheet_rows(rows), title=f"Chi tiền mặt {district}", formats=CASH_LIST_FORMATS
+                out,
+                CASH_LIST_HEADINGS,
+                _spreadsheet_rows(rows),
+                title=f"Chi tiền mặt {office.code}",
+                formats=CASH_LIST_FORMATS,
+                footer=[cash_list_total(rows)],
+                heading=cash_list_title(office, day, programme_today()),
+                paper=True,
+                min_widths=HAND_WIDTHS,
             )
         else:
-            write_csv(out, header, _spreadsheet_rows(rows))
+            write_csv(out, [f"{label} ({name})" for label, name in CASH_LIST_COLUMNS], _spreadsheet_rows(rows))
     except OSError as exc:
         _refuse(f"Không ghi được tệp '{out}': {exc.strerror}.", f"The file '{out}' cannot be written: {exc.strerror}.")
 
@@ -120,7 +169,11 @@ def _print_table(rows: list[CashListRow]) -> None:
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help=".xlsx or .csv")
 @click.option("--program", "program_code", help="The program's code (default: DISBURSE_PROGRAM).")
 def cash_list_cmd(district: str, day: date | None, out: Path | None, program_code: str | None) -> None:
-    """The people to pay in cash at a district's office (on a day), with a blank receipt column."""
+    """The people to pay in cash at a district's office (on a day), with a blank receipt column.
+
+    An .xlsx is the paper the office pays against: a title (the office, the list's day or the day printed, in
+    Vietnamese and English), the people with blank receipt number and signature ("Chữ ký / Signature") columns, and a
+    total (people, đồng). A .csv is for a program: the header and one row per person, no title and no total."""
     program = _program(program_code)
     if out is not None and out.suffix.lower() not in (".xlsx", ".csv"):
         _refuse("Tệp ra phải là .xlsx hoặc .csv.", "The output must be .xlsx or .csv.")
@@ -137,7 +190,7 @@ def cash_list_cmd(district: str, day: date | None, out: Path | None, program_cod
     except CashRefused as exc:
         _refuse(exc.message_vi, exc.message_en)
     if out is not None:
-        _write(out, rows, office.code)
+        _write(out, rows, office, day)
     else:
         _print_table(rows)
     total = sum(r.amount_vnd for r in rows)

@@ -496,17 +496,18 @@ def test_the_commands_list_a_day_write_spreadsheets_and_record_receipts(app, db_
     written = runner.invoke(payments_cli, [*base, "--date", "15/10/2021", "--out", str(out)])
     assert written.exit_code == 0, written.output
     sheet = openpyxl.load_workbook(out).active
-    header = [cell.value for cell in sheet[1]]
-    assert header[1] == "Họ và tên (full_name)" and "Số biên lai (receipt_number)" in header
-    rows = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=2)]
+    header = [cell.value for cell in sheet[4]]  # under the title (tests/payments/test_cash_list_file.py)
+    assert header[1] == "Họ và tên / Full name" and "Số biên lai / Receipt number" in header
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=5, max_row=6)]
     assert {row[1] for row in rows} == {'\'=HYPERLINK("http://x")', "Nguyễn Văn An"}
-    receipt_column = header.index("Số biên lai (receipt_number)")
+    receipt_column = header.index("Số biên lai / Receipt number")
     assert all(row[receipt_column] is None for row in rows) and {row[6] for row in rows} == {"15/10/2021"}
 
     as_csv = tmp_path / "chi.csv"
     assert runner.invoke(payments_cli, [*base, "--out", str(as_csv)]).exit_code == 0
     with as_csv.open(encoding="utf-8-sig", newline="") as fh:
-        assert len(list(csv.reader(fh))) == 3
+        read = list(csv.reader(fh))
+    assert len(read) == 3 and read[0][1] == "Họ và tên (full_name)"  # the header and the rows: no title, no total
     assert "0 người" in runner.invoke(payments_cli, [*base, "--date", "16/10/2021"]).output
 
     paid = runner.invoke(payments_cli, ["cash-paid", reference, "bl-9", "--by", caseworker.email])
