@@ -55,6 +55,7 @@ def test_a_person_waiting_for_bank_details_is_told_why_and_what_to_do_and_sees_o
     create_payment(claim, "failed", failure_code="AC04")  # the provider's: a closed account
 
     assert "/people/status" in client.get("/").get_data(as_text=True)
+    assert 'href="/people/status"' in client.get("/people/payment-details").get_data(as_text=True)
     response = _look_up(client, claim)
     page = _text(response)
     assert response.status_code == 200
