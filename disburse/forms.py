@@ -24,6 +24,8 @@ from disburse.programs.calendar import programme_today
 from disburse.registry.codes import UNIT_CODE_PATTERN
 
 _DMY = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}")
+#: dd-mm-yyyy and dd.mm.yyyy, as people also write a day (an ID card prints 21/09/1982, a phone's keypad has no "/").
+_DMY_OTHER_MARKS = re.compile(r"([0-9]{1,2})([-.])([0-9]{1,2})\2([0-9]{4})")
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 #: Free text may hold tabs and line breaks, no other control character (PostgreSQL refuses NUL outright).
 _NO_CONTROL = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z"
@@ -173,9 +175,14 @@ class DayField(_ReadOrSaid):
         text = _typed(valuelist)
         if not text:
             return
-        # dd/mm/yyyy as people write it, or YYYY-MM-DD as programs do (a date copied from the API or an export).
+        # dd/mm/yyyy as people write it (or with dashes or dots), or YYYY-MM-DD as programs do (a date copied from the
+        # API or an export).
+        if other := _DMY_OTHER_MARKS.fullmatch(text):
+            text = f"{other[1]}/{other[3]}/{other[4]}"
         iso = _ISO_DAY.fullmatch(text) is not None
         if not (iso or _DMY.fullmatch(text)):
+            if self.past:
+                raise ValueError(_l("Ngày ghi theo dạng ngày/tháng/năm, ví dụ 20/11/1985."))
             raise ValueError(_l("Ngày ghi theo dạng dd/mm/yyyy, ví dụ 20/11/2021."))
         try:
             day = datetime.strptime(text, "%Y-%m-%d" if iso else "%d/%m/%Y").date()
@@ -325,4 +332,19 @@ def form_again_after_limit() -> Response | None:
     """A page's answer to a rate limit (a 429): the same page with what was sent, a message at the top saying how
     long to wait, status 429 and ``Retry-After`` (:func:`_form_again`)."""
     seconds = limit_resets_in()
-    return _form_again(_WAITING, seconds, lambda: too_many_tries_message(seconds), 429, {"Retry-After": str(seconds)})
+    return _form_again(_WAITING, seconds, lambda: _limit_words(seconds), 429, {"Retry-After": str(seconds)})
+
+
+def _limit_words(seconds: int) -> str:
+    """What a rate limit says: the caller sent too often; or, for a limit on one person's look-ups
+    (:func:`disburse.auth.limits.person_key`), that the person's look-ups are paused after wrong tries, whoever made
+    them: the person reading it may not be the one who guessed."""
+    breached = limiter.current_limit
+    if breached is not None and "/person:" in breached.key:
+        return _(
+            "Đã có quá nhiều lần tra cứu không đúng với mã số BHXH này, nên việc tra cứu mã này tạm dừng %(wait)s "
+            "để bảo vệ thông tin của người lao động. Nếu đây là mã của bạn, hãy thử lại sau, hoặc gọi hay đến cơ quan "
+            "BHXH quận/huyện với CMND/CCCD.",
+            wait=wait_words(seconds),
+        )
+    return too_many_tries_message(seconds)

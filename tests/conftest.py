@@ -29,6 +29,7 @@ from celery import Celery
 from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import _app_ctx_id
+from hypothesis import settings
 from sqlalchemy import text
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from werkzeug.http import parse_options_header
@@ -41,6 +42,11 @@ from tests.real_worker import celery_worker  # noqa: F401 - the one session-wide
 from tests.sandbox_bank import bank, make_bank, make_provider, receiver  # noqa: F401 - fixtures for every package
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Property tests check what is true, never how fast: Hypothesis's default 200 ms deadline per example failed a pure
+# function's test (parse_day) on a machine busy with two suites at once. Speed is measured in bench/.
+settings.register_profile("disburse", deadline=None)
+settings.load_profile("disburse")
 
 
 #: The pytest-xdist process running this conftest ("gw0", "gw1", ...), or None in a plain single-process run.

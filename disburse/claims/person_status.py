@@ -5,14 +5,16 @@ how they are paid, and what, if anything, they have to do (``/people/status``). 
   them (:func:`~disburse.claims.person_details.identity_errors` checks their shape). Unlike the bank-details page the
   answer differs when nothing matches: telling the person is the point. So the page says no more than their unit
   already sees on its status page (the unit holds the same three facts of every person it lists, current and former),
-  and less where it can: no phone number, the account's last four digits only, no caseworker's notes, review reasons
+  and less where it can: no phone number, the account's last four digits only, nothing a caseworker wrote (a request
+  for information is said to exist, with its due day, never quoted: its text may name other people), review reasons
   in general words. Guessing is slowed twice: every look-up counts per client address, and a look-up that found
   nothing counts against the SI code typed too, from whatever address (``LIMIT_PERSON_STATUS_*``).
-- **What.** The claim's state in the person's words, with what happens next and what they do (nothing, send bank
-  details, come to the office with their ID card); the amount and the months it is for; the bank and the account's
-  end, or the office paying in cash; the day it was paid; a refusal's reasons as the written notice gives them; the
-  office working the claim (its district's). A person in the registry without a claim of the programme is told so,
-  with where to ask.
+- **What.** The claim's state in the person's words (not the staff's labels), with what happens next and what they
+  do (nothing, send bank details, come to the office with their ID card, by when); the amount (expected, until the
+  claim is approved) and the months it is for; the bank and the account's end (said to be the one that failed, when
+  it did), or the office paying in cash; the day it was paid; a refusal's reasons as the written notice gives them;
+  whether the office has the account they sent; the office working the claim (its district's). A person in the
+  registry without a claim of the programme is told so, with where to ask.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from disburse.claims.models import Claim, ClaimEvent
-from disburse.claims.states import CLOSED_STATES, STATE_LABELS, ClaimNote, ClaimState
+from disburse.claims.person_details import open_offer
+from disburse.claims.states import CLOSED_STATES, ClaimAction, ClaimNote, ClaimState
 from disburse.claims.unit import latest_payments
 from disburse.extensions import db
 from disburse.formatting import dmy
@@ -35,24 +38,41 @@ from disburse.registry.models import Employee
 from disburse.verification.review import last_refusal_codes, refusal_reasons
 
 S = ClaimState
+Words = tuple[str, str]
+
+#: Each state as the person reads it: (Vietnamese, English). Not the staff's labels ("Employer overdue", "Listed").
+LABELS: dict[ClaimState, Words] = {
+    S.LISTED: ("Có tên trong danh sách hỗ trợ", "On the support list"),
+    S.EMPLOYER_CONFIRMED: ("Đơn vị đã xác nhận danh sách", "Confirmed by your unit"),
+    S.EMPLOYER_OVERDUE: ("Đang chờ xác minh", "Waiting to be checked"),
+    S.APPLIED: ("Đã nhận đề nghị", "Application received"),
+    S.VERIFYING: ("Đang kiểm tra", "Being checked"),
+    S.NEEDS_REVIEW: ("Đang xác minh", "Being verified"),
+    S.APPROVED: ("Đã duyệt, chờ chi trả", "Approved, to be paid"),
+    S.PAYMENT_PENDING: ("Đang chi trả", "Being paid"),
+    S.PAYMENT_FAILED: ("Chi trả không thành công", "Payment failed"),
+    S.AWAITING_PAYMENT_DETAILS: ("Cần tài khoản ngân hàng", "Bank account needed"),
+    S.PAID: ("Đã chi trả", "Paid"),
+    S.REJECTED: ("Không được hỗ trợ", "Not supported"),
+    S.DECLINED: ("Không nhận hỗ trợ", "Support declined"),
+    S.REMOVED: ("Không còn trong danh sách của đơn vị", "Taken off your unit's list"),
+}
 
 #: What each state means for the person, and what they do: (Vietnamese, English). ``{office}`` is the office working
-#: the claim.
-_NEXT: dict[ClaimState, tuple[str, str]] = {
+#: the claim; ``{last_day}`` the programme's last payable day.
+_NEXT: dict[ClaimState, Words] = {
     S.LISTED: (
-        "Bạn có tên trong danh sách hỗ trợ (Mẫu số 01) của đơn vị. Đơn vị xác nhận danh sách (Mẫu số 02), sau đó cơ "
-        "quan BHXH {office} chi trả. Bạn không cần làm gì.",
-        "You are on your unit's support list (Form 01). Your unit confirms the list (Form 02), then the social "
-        "security office of {office} pays. You have nothing to do.",
+        "Đơn vị của bạn xác nhận danh sách (Mẫu số 02), sau đó cơ quan BHXH {office} chi trả. Bạn không cần làm gì.",
+        "Your unit confirms the list (Form 02), then the social security office of {office} pays. You have nothing "
+        "to do.",
     ),
     S.EMPLOYER_CONFIRMED: (
-        "Đơn vị đã xác nhận danh sách; cơ quan BHXH {office} đang kiểm tra trước khi chi trả. Bạn không cần làm gì.",
-        "Your unit confirmed the list; the social security office of {office} is checking it before paying. You have "
-        "nothing to do.",
+        "Cơ quan BHXH {office} đang kiểm tra trước khi chi trả. Bạn không cần làm gì.",
+        "The social security office of {office} is checking it before paying. You have nothing to do.",
     ),
     S.EMPLOYER_OVERDUE: (
         "Đơn vị chưa xác nhận danh sách trong thời hạn; cơ quan BHXH {office} sẽ liên hệ để xác minh. Hãy giữ số điện "
-        "thoại đã đăng ký; nếu đã đổi số, hãy đến cơ quan BHXH {office} với căn cước công dân.",
+        "thoại đã đăng ký; nếu đã đổi số, hãy đến cơ quan BHXH {office} với CMND/CCCD.",
         "Your unit did not confirm the list in time; the social security office of {office} will contact you to "
         "check. Keep your registered phone at hand; if you have a new number, come to the office of {office} with "
         "your ID card.",
@@ -87,20 +107,28 @@ _NEXT: dict[ClaimState, tuple[str, str]] = {
         "Cần tài khoản ngân hàng đúng, đứng tên bạn. Hãy gửi tài khoản, hoặc đến cơ quan BHXH {office}.",
         "A correct bank account in your name is needed. Send it, or come to the social security office of {office}.",
     ),
-    S.PAID: ("Đã chi trả.", "Paid."),
+    S.PAID: (
+        "Tiền hỗ trợ đã được chi trả. Nếu bạn chưa nhận được, hãy liên hệ cơ quan BHXH {office}.",
+        "The support has been paid. If you have not received it, contact the social security office of {office}.",
+    ),
     S.REJECTED: (
-        "Bạn không được hỗ trợ, vì lý do dưới đây (như trong thông báo bằng văn bản). Nếu bạn cho rằng có sai sót, "
-        "hãy liên hệ cơ quan BHXH {office}.",
-        "You are not supported, for the reasons below (as in the written notice). If you think this is a mistake, "
-        "contact the social security office of {office}.",
+        "Bạn không được hỗ trợ, vì lý do dưới đây, như trong thông báo bằng văn bản gửi bạn (nếu chưa nhận được thông "
+        "báo, hãy hỏi cơ quan BHXH {office}). Nếu bạn cho rằng có sai sót, hãy liên hệ cơ quan BHXH {office}.",
+        "You are not supported, for the reasons below, as in the written notice sent to you (if you have not received "
+        "it, ask the social security office of {office}). If you think this is a mistake, contact the office of "
+        "{office}.",
     ),
     S.DECLINED: (
-        "Đơn vị ghi bạn không nhận hỗ trợ (Mẫu số 02). Không thể nhận lại hỗ trợ này.",
-        "Your unit recorded that you declined the support (Form 02). A decline cannot be undone.",
+        "Bạn đã được ghi là không nhận hỗ trợ này (theo Mẫu số 02 của đơn vị, hoặc theo đề nghị của bạn tại cơ quan "
+        "BHXH). Nếu ghi nhầm, hãy liên hệ ngay cơ quan BHXH {office}.",
+        "You are recorded as having declined this support (on your unit's Form 02, or at your request at the social "
+        "security office). If that is a mistake, contact the social security office of {office} at once.",
     ),
     S.REMOVED: (
-        "Đơn vị báo bạn không còn làm việc tại đơn vị (Mẫu số 03).",
-        "Your unit reported that you no longer work there (Form 03).",
+        "Đơn vị báo bạn không còn làm việc tại đơn vị (Mẫu số 03). Nếu bạn vẫn làm việc tại đơn vị, hãy báo đơn vị "
+        "hoặc cơ quan BHXH {office}.",
+        "Your unit reported that you no longer work there (Form 03). If you still work there, tell your unit or the "
+        "social security office of {office}.",
     ),
 }
 #: Added for a person whose unit can still send their account on Form 03 (track A, before the adjustment deadline).
@@ -122,16 +150,32 @@ _NO_CLAIM = (
     "You are not on this programme's support lists. If you think you qualify, ask your unit or the district social "
     "security office where you contribute.",
 )
-#: Cash waiting at the office.
+#: Cash waiting at the office, until the programme's last payable day.
 _COLLECT_CASH = (
-    "Tiền mặt đang chờ bạn tại cơ quan BHXH {office}: hãy đến nhận, mang theo căn cước công dân.",
-    "The cash waits for you at the social security office of {office}: come and collect it with your ID card.",
+    "Tiền mặt đang chờ bạn tại cơ quan BHXH {office}: hãy đến nhận đến hết ngày {last_day}, mang theo CMND/CCCD.",
+    "The cash waits for you at the social security office of {office}: come and collect it by {last_day}, with your "
+    "ID card.",
 )
+#: Bank details the person sent that the office has not dealt with yet.
+_OFFER_RECEIVED = (
+    "Cơ quan BHXH {office} đã nhận tài khoản bạn gửi ngày {offered_on}. Cán bộ sẽ gọi số điện thoại đã đăng ký để "
+    "xác nhận trước khi chi trả; nếu số đó không còn dùng được, hãy đến cơ quan BHXH {office} với CMND/CCCD.",
+    "The social security office of {office} has the account you sent on {offered_on}. A caseworker will call your "
+    "registered phone to confirm it before paying; if that number no longer works, come to the office of {office} "
+    "with your ID card.",
+)
+#: Added while the claim is approved or on its way by bank, when it has a payment due day.
+_DUE = (" Dự kiến chi trả trước ngày {due}.", " Expected to be paid by {due}.")
 
 #: The states in which the person can send bank details on the bank-details page.
 SEND_DETAILS = frozenset({S.PAYMENT_FAILED, S.AWAITING_PAYMENT_DETAILS})
 #: The states in which nothing is owed: no amount and no account shown.
 NOTHING_OWED = frozenset({S.REJECTED, S.DECLINED, S.REMOVED})
+#: The states before approval: the amount is the one expected, not yet decided.
+_UNDECIDED = frozenset({S.LISTED, S.EMPLOYER_CONFIRMED, S.EMPLOYER_OVERDUE, S.APPLIED, S.VERIFYING, S.NEEDS_REVIEW})
+#: The words a district's name starts with, written in lower case inside a Vietnamese sentence ("BHXH huyện Đông Anh").
+_AREA_WORDS = ("Huyện ", "Quận ", "Thị xã ", "Thành phố ")
+_TRANSITIONS = [action.value for action in ClaimAction]
 
 
 @dataclass(frozen=True)
@@ -141,27 +185,38 @@ class PersonStatus:
 
     full_name: str
     state: ClaimState | None = None
-    label: tuple[str, str] | None = None
-    next_step: tuple[str, str] | None = None
+    label: Words | None = None
+    next_step: Words | None = None
     amount_vnd: int | None = None
+    #: Whether the amount is decided (approved or later), or the one expected.
+    amount_decided: bool = False
     unused_months: int | None = None
     payout: str | None = None
     bank: str | None = None
     account_end: str | None = None
-    office: str | None = None
+    #: Whether the account shown is the one the last payment failed to.
+    account_failed: bool = False
+    #: The office working the claim, as a Vietnamese sentence writes it and as an English one does.
+    office: Words | None = None
     paid_on: date | None = None
     #: Why the payment failed, or (refused) why the claim was refused, one pair each.
-    reasons: list[tuple[str, str]] = field(default_factory=list)
-    #: The office's latest request for information addressed to the person, while the claim is open: (what the
-    #: caseworker wrote for them, due by). Answered by phone or at the office: the page cannot know it was.
-    request: tuple[str, date | None] | None = None
+    reasons: list[Words] = field(default_factory=list)
+    #: The due day of the office's request for information to the person, made since the claim's last move; the
+    #: request's text is never shown (see the module's docstring). ``requested`` says whether there is one.
+    requested: bool = False
+    request_due_on: date | None = None
+    #: Whether the page offers the bank-details page: waiting for an account, and none sent that waits to be called.
+    sends_details: bool = False
 
-    @property
-    def sends_details(self) -> bool:
-        return self.state in SEND_DETAILS
+
+def office_words(name: str) -> Words:
+    """A district office's name inside a sentence: Vietnamese writes the kind of area in lower case ("cơ quan BHXH
+    huyện Đông Anh"); English keeps the name."""
+    vi = name[0].lower() + name[1:] if name.startswith(_AREA_WORDS) else name
+    return vi, name
 
 
-def _with(sentence: tuple[str, str], more: tuple[str, str]) -> tuple[str, str]:
+def _with(sentence: Words, more: Words) -> Words:
     return sentence[0] + more[0], sentence[1] + more[1]
 
 
@@ -180,9 +235,9 @@ def find(program: Program, si_code: str, national_id: str, born: date) -> Person
     today = programme_today()
     applying = today <= program.application_deadline
     words = {
-        "office": found.office,
         "application_deadline": dmy(program.application_deadline),
         "adjustment_deadline": dmy(program.adjustment_deadline),
+        "last_day": dmy(program.last_payable_day),
     }
     claim: Claim | None = found.Claim
     if claim is None:
@@ -191,7 +246,8 @@ def find(program: Program, si_code: str, national_id: str, born: date) -> Person
     state = ClaimState(claim.state)
     owed = state not in NOTHING_OWED
     said = _NEXT[state]
-    reasons: list[tuple[str, str]] = []
+    reasons: list[Words] = []
+    sends_details = state in SEND_DETAILS
     if state == S.REJECTED:
         refusing = refusal_reasons()
         codes = last_refusal_codes([claim.id]).get(claim.id) or sorted(claim.reasons or ())
@@ -205,37 +261,59 @@ def find(program: Program, si_code: str, national_id: str, born: date) -> Person
         said = _with(said, _MAY_APPLY)
     elif state == S.PAYMENT_PENDING and claim.payout == "cash":
         said = _COLLECT_CASH
+    elif state in (S.APPROVED, S.PAYMENT_PENDING) and claim.payment_due_on is not None:
+        said = _with(said, _DUE)
+        words["due"] = dmy(claim.payment_due_on)
+    offered = open_offer(claim)
+    if offered is not None and state in SEND_DETAILS:
+        said, sends_details = _OFFER_RECEIVED, False
+        words["offered_on"] = dmy(offered.created_at)
+    requested, request_due_on = (False, None) if state in CLOSED_STATES else _request_since_last_move(claim.id)
     by_bank = owed and claim.payout == "bank"
+    office_vi, office_en = office_words(found.office)
     return PersonStatus(
         full_name=found.full_name,
         state=state,
-        label=STATE_LABELS[state],
-        next_step=(said[0].format(**words), said[1].format(**words)),
+        label=LABELS[state],
+        next_step=(said[0].format(office=office_vi, **words), said[1].format(office=office_en, **words)),
         amount_vnd=claim.amount_vnd if owed else None,
-        unused_months=claim.unused_months if owed else None,
+        amount_decided=state not in _UNDECIDED,
+        unused_months=claim.unused_months if owed and claim.unused_months else None,
         payout=claim.payout if owed else None,
         bank=found.bank if by_bank else None,
         account_end=claim.bank_account[-4:] if by_bank and claim.bank_account else None,
-        office=found.office,
+        account_failed=state in SEND_DETAILS,
+        office=(office_vi, office_en),
         paid_on=claim.paid_at.astimezone(VIETNAM_TZ).date() if state == S.PAID and claim.paid_at else None,
         reasons=reasons,
-        request=None if state in CLOSED_STATES else _request_to_person(claim.id),
+        requested=requested,
+        request_due_on=request_due_on,
+        sends_details=sends_details,
     )
 
 
-def _request_to_person(claim_id: int) -> tuple[str, date | None] | None:
-    """The latest ``request_info`` note addressed to the person on the claim: its text (written for them) and due
-    day; only those two are read, never the caseworker's other notes."""
-    row = db.session.execute(
-        select(ClaimEvent.data["note"].astext, ClaimEvent.data["due_on"].astext)
+def _request_since_last_move(claim_id: int) -> tuple[bool, date | None]:
+    """Whether the office asked the person for information (a ``request_info`` note addressed to them) since the
+    claim's last move (a decision since answers it, or leaves it behind), and the latest such request's due day. Only
+    the due day is read."""
+    last_move = (
+        select(ClaimEvent.id)
+        .where(ClaimEvent.claim_id == claim_id, ClaimEvent.action.in_(_TRANSITIONS))
+        .order_by(ClaimEvent.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    due = db.session.execute(
+        select(ClaimEvent.data["due_on"].astext)
         .where(
             ClaimEvent.claim_id == claim_id,
             ClaimEvent.action == ClaimNote.REQUEST_INFO.value,
             ClaimEvent.data["addressee"].astext == "person",
+            ClaimEvent.id > func.coalesce(last_move, 0),
         )
         .order_by(ClaimEvent.id.desc())
         .limit(1)
     ).first()
-    if row is None or not row[0]:
-        return None
-    return row[0], date.fromisoformat(row[1]) if row[1] else None
+    if due is None:
+        return False, None
+    return True, date.fromisoformat(due[0]) if due[0] else None

@@ -38,7 +38,7 @@ class IdentityForm(BaseForm):
     national_id = StringField(
         _l("Số CMND/CCCD"), validators=[Length(max=20, message=_TOO_LONG)], render_kw={"inputmode": "numeric"}
     )
-    date_of_birth = DayField(_l("Ngày sinh (dd/mm/yyyy)"), past=True)
+    date_of_birth = DayField(_l("Ngày sinh (ngày/tháng/năm)"), past=True)
 
 
 class PersonDetailsForm(IdentityForm):

@@ -63,7 +63,7 @@ def test_a_person_waiting_for_bank_details_is_told_why_and_what_to_do_and_sees_o
     assert payment_reasons.label("AC04")[0] in page  # why the money did not arrive, in plain words
     assert "Cần tài khoản ngân hàng đúng, đứng tên bạn." in page
     assert 'href="/people/payment-details"' in response.get_data(as_text=True)
-    assert "kết thúc bằng 5667" in page
+    assert "Tài khoản chuyển không thành công: " in page and "kết thúc bằng 5667" in page
     # The unit's words are for the unit; the person's page holds no full account, no phone, no ID number.
     assert "0011004455667" not in page and "0987111222" not in page
     person = db.session.get(Employee, claim.employee_id)
@@ -86,8 +86,8 @@ def test_cash_waiting_at_the_office_names_the_office(client, db_session):
     claim = db.session.get(Claim, payment.claim_id)
     assert claim is not None
     page = _text(_look_up(client, claim))
-    assert "Tiền mặt đang chờ bạn tại cơ quan BHXH Huyện Đông Anh" in page
-    assert "căn cước công dân" in page
+    assert "Tiền mặt đang chờ bạn tại cơ quan BHXH huyện Đông Anh: hãy đến nhận đến hết ngày" in page
+    assert "CMND/CCCD" in page
 
 
 def test_a_refused_person_reads_the_reasons_of_the_notice(client, db_session):
@@ -96,11 +96,13 @@ def test_a_refused_person_reads_the_reasons_of_the_notice(client, db_session):
     response = _look_up(client, claim)
     page = _text(response)
     assert refusal_reasons()[code][0] in page
-    assert "Từ chối" in page and "liên hệ cơ quan BHXH Huyện Đông Anh" in page
+    assert "Không được hỗ trợ" in page and "liên hệ cơ quan BHXH huyện Đông Anh" in page
     assert 'id="amount"' not in response.get_data(as_text=True)  # nothing is owed
 
 
-def test_the_offices_request_to_the_person_is_shown_and_the_units_is_not(client, db_session):
+def test_the_offices_request_to_the_person_is_said_never_quoted_and_goes_with_the_next_decision(client, db_session):
+    """A caseworker's request is written for the case and may name other people: the page says the office needs
+    something from the person, by when, never what the caseworker wrote; a decision since leaves it behind."""
     from disburse.verification import review
     from tests.factories import create_user
 
@@ -108,11 +110,35 @@ def test_the_offices_request_to_the_person_is_shown_and_the_units_is_not(client,
     caseworker = create_user("caseworker", district="017")
     review.request_info(claim.id, caseworker, "employer", "Gửi hợp đồng lao động của người này.")
     page = _text(_look_up(client, claim))
-    assert 'id="request"' not in page and "hợp đồng lao động" not in page  # the unit's, not the person's
-    review.request_info(claim.id, caseworker, "person", "Mang sổ BHXH bản gốc đến cơ quan.", date(2021, 11, 30))
+    assert "cần bạn bổ sung thông tin" not in page  # the unit's, not the person's
+    written = "Nghi trùng với anh trai, CCCD 001078725041; mang sổ BHXH bản gốc."
+    review.request_info(claim.id, caseworker, "person", written, date(2021, 11, 30))
     page = _text(_look_up(client, claim))
-    assert "Cơ quan BHXH đề nghị bạn: Mang sổ BHXH bản gốc đến cơ quan." in page
-    assert "Hạn: 30/11/2021." in page and "hợp đồng lao động" not in page
+    assert "Cơ quan BHXH huyện Đông Anh cần bạn bổ sung thông tin, hạn đến ngày 30/11/2021." in page
+    assert "001078725041" not in page and "anh trai" not in page and "hợp đồng lao động" not in page
+    review.approve(claim.id, caseworker)
+    page = _text(_look_up(client, claim))
+    assert "Đã duyệt, chờ chi trả" in page and "cần bạn bổ sung thông tin" not in page
+
+
+def test_details_the_person_sent_are_acknowledged_until_the_office_deals_with_them(client, db_session):
+    from tests.factories import create_offer
+
+    claim = create_claim(ClaimState.AWAITING_PAYMENT_DETAILS, employee=_person())
+    create_offer(claim)
+    response = _look_up(client, claim)
+    page = _text(response)
+    assert "đã nhận tài khoản bạn gửi ngày" in page and "sẽ gọi số điện thoại đã đăng ký" in page
+    assert 'href="/people/payment-details"' not in response.get_data(as_text=True)  # not asked to send it again
+
+
+def test_before_approval_the_amount_is_the_one_expected_and_no_months_are_said_when_there_are_none(client, db_session):
+    claim = create_claim(ClaimState.NEEDS_REVIEW, employee=_person(), unused_months=0, reasons=["zero_months"])
+    page = _text(_look_up(client, claim))
+    assert "Mức hỗ trợ dự kiến" in page and "0 tháng" not in page
+    approved = create_claim(ClaimState.APPROVED, employee=_person(), payment_due_on=date(2021, 11, 26))
+    page = _text(_look_up(client, approved))
+    assert "Mức hỗ trợ dự kiến" not in page and "Dự kiến chi trả trước ngày 26/11/2021." in page
 
 
 def test_a_person_in_the_registry_without_a_claim_is_told_where_to_ask(client, db_session):
@@ -158,6 +184,12 @@ def test_every_input_error_comes_back_at_once(client, db_session):
     assert response.status_code == 422
     assert "Mã số BHXH gồm 10 chữ số." in page and "Số CMND/CCCD gồm 9 hoặc 12 chữ số." in page
     assert "Lỗi: " in page  # the title says the form has errors
+    # A date of birth with dashes or dots is the same day; a wrong one shows a birth date as its example.
+    person = _person()
+    for written in ("09-04-1988", "09.04.1988", "9/4/1988"):
+        assert client.post("/people/status", data={**_facts(person), "date_of_birth": written}).status_code == 200
+    wrong = _text(client.post("/people/status", data={**_facts(person), "date_of_birth": "09 04 88"}))
+    assert "Ngày ghi theo dạng ngày/tháng/năm, ví dụ 20/11/1985." in wrong
     # Groups of digits as copied from the book are the same number.
     person = _person()
     spaced = {**_facts(person), "si_code": f"{person.si_code[:4]} {person.si_code[4:7]} {person.si_code[7:]}"}
@@ -182,10 +214,13 @@ def test_guesses_at_one_persons_facts_are_limited_from_any_address_and_finding_t
         for day in range(1, allowed + 3)
     ]
     assert statuses[:allowed] == [404] * allowed and statuses[allowed:] == [429, 429]
-    # The right facts now wait too (the SI code is the key): the guesser learns nothing from a 200 either.
+    # The right facts now wait too (the SI code is the key): the guesser learns nothing from a 200 either. The
+    # person reading it may not be the guesser: told why, and where else to go, not that they sent too often.
     limited = client.post("/people/status", data=_facts(person), environ_base={"REMOTE_ADDR": "10.0.1.1"})
     assert limited.status_code == 429
     assert person.si_code in limited.get_data(as_text=True)  # the form again, as typed
+    assert "quá nhiều lần tra cứu không đúng với mã số BHXH này" in _text(limited)
+    assert "Bạn đã gửi quá nhiều lần" not in _text(limited)
 
 
 def test_every_look_up_counts_per_address(app, client, db_session):
