@@ -34,6 +34,7 @@ from disburse.payments import reasons as payment_reasons
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.models import Program
 from disburse.reference.models import Bank, District
+from disburse.reference.service import area_in_sentence
 from disburse.registry.models import Employee
 from disburse.verification.review import last_refusal_codes, refusal_reasons
 
@@ -173,8 +174,6 @@ SEND_DETAILS = frozenset({S.PAYMENT_FAILED, S.AWAITING_PAYMENT_DETAILS})
 NOTHING_OWED = frozenset({S.REJECTED, S.DECLINED, S.REMOVED})
 #: The states before approval: the amount is the one expected, not yet decided.
 _UNDECIDED = frozenset({S.LISTED, S.EMPLOYER_CONFIRMED, S.EMPLOYER_OVERDUE, S.APPLIED, S.VERIFYING, S.NEEDS_REVIEW})
-#: The words a district's name starts with, written in lower case inside a Vietnamese sentence ("BHXH huyện Đông Anh").
-_AREA_WORDS = ("Huyện ", "Quận ", "Thị xã ", "Thành phố ")
 _TRANSITIONS = [action.value for action in ClaimAction]
 
 
@@ -207,13 +206,6 @@ class PersonStatus:
     request_due_on: date | None = None
     #: Whether the page offers the bank-details page: waiting for an account, and none sent that waits to be called.
     sends_details: bool = False
-
-
-def office_words(name: str) -> Words:
-    """A district office's name inside a sentence: Vietnamese writes the kind of area in lower case ("cơ quan BHXH
-    huyện Đông Anh"); English keeps the name."""
-    vi = name[0].lower() + name[1:] if name.startswith(_AREA_WORDS) else name
-    return vi, name
 
 
 def _with(sentence: Words, more: Words) -> Words:
@@ -270,7 +262,7 @@ def find(program: Program, si_code: str, national_id: str, born: date) -> Person
         words["offered_on"] = dmy(offered.created_at)
     requested, request_due_on = (False, None) if state in CLOSED_STATES else _request_since_last_move(claim.id)
     by_bank = owed and claim.payout == "bank"
-    office_vi, office_en = office_words(found.office)
+    office_vi, office_en = area_in_sentence(found.office)
     return PersonStatus(
         full_name=found.full_name,
         state=state,

@@ -31,6 +31,7 @@ from disburse.payments import reasons as payment_reasons
 from disburse.programs.calendar import VIETNAM_TZ, programme_today, working_days_between
 from disburse.programs.models import Program
 from disburse.reference.models import District
+from disburse.reference.service import area_in_sentence
 from disburse.registry.models import Employee, Employer
 from disburse.spreadsheets import (
     COUNT,
@@ -76,6 +77,11 @@ class WorkforceRow:
 
     def state_label(self, locale: str) -> str:
         vi, en = STATE_LABELS[ClaimState(self.state)]
+        return en if locale == "en" else vi
+
+    def paid_in_cash(self, locale: str) -> str:
+        """How the person is paid when in cash, the office named (:func:`paid_in_cash_at`)."""
+        vi, en = paid_in_cash_at(self.office)
         return en if locale == "en" else vi
 
     def reason_text(self, locale: str) -> str | None:
@@ -209,7 +215,8 @@ _DETAILS = (
 
 def the_office(office: str) -> tuple[str, str]:
     """The social security office of a claim's district, named, as the unit's page and file say it."""
-    return f"cơ quan BHXH {office}", f"the social security office of {office}"
+    vi, en = area_in_sentence(office)
+    return f"cơ quan BHXH {vi}", f"the social security office of {en}"
 
 
 def cash_at_the_office(office: str) -> tuple[str, str]:

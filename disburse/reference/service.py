@@ -68,3 +68,14 @@ def bank_code_of(written: str, names: dict[str, str]) -> str:
     """The code of the bank ``written`` names (:func:`bank_names`), else ``written`` in capitals (refused as an unknown
     code, naming what was written)."""
     return names.get(bank_key(written), written.strip().upper())
+
+
+#: The words a district's name starts with, written in lower case inside a Vietnamese sentence.
+_AREA_WORDS = ("Huyện ", "Quận ", "Thị xã ", "Thành phố ")
+
+
+def area_in_sentence(name: str) -> tuple[str, str]:
+    """A district's name inside a sentence, (Vietnamese, English): Vietnamese writes the kind of area in lower case
+    ("cơ quan BHXH huyện Đông Anh", as the written notices do); English keeps the name."""
+    vi = name[0].lower() + name[1:] if name.startswith(_AREA_WORDS) else name
+    return vi, name

@@ -1311,7 +1311,7 @@ def test_form_02_in_the_browser_names_whose_row_each_error_is_in_the_summary(cli
 @pytest.mark.parametrize(
     ("locale", "words"),
     [
-        ("vi", "Người lao động đến cơ quan BHXH Huyện Đông Anh để nhận tiền mặt"),
+        ("vi", "Người lao động đến cơ quan BHXH huyện Đông Anh để nhận tiền mặt"),
         ("en", "The person collects the cash at the social security office of Huyện Đông Anh"),
     ],
 )
@@ -1322,6 +1322,13 @@ def test_a_person_paid_in_cash_shows_where_they_collect_it(client, unit, locale,
     page = _text(_employer(client, unit, locale).get(f"/employers/{unit.unit_code}"))
     row = re.search(rf"<tr[^>]*>(?:(?!</tr>).)*{_si(cash)}.*?</tr>", page).group(0)
     assert words in row
+    # The payment column names the office too, as the status file does.
+    cash_at = (
+        "Cash at the social security office of Huyện Đông Anh"
+        if locale == "en"
+        else "Tiền mặt tại cơ quan BHXH huyện Đông Anh"
+    )
+    assert cash_at in row
     other = re.search(rf"<tr[^>]*>(?:(?!</tr>).)*{_si(bank)}.*?</tr>", page).group(0)
     assert words not in other
 

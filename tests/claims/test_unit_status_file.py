@@ -12,6 +12,7 @@ import pytest
 from disburse.claims import unit as unit_forms
 from disburse.extensions import db
 from disburse.reference.models import District
+from disburse.reference.service import area_in_sentence
 from disburse.registry.models import Employee
 from tests.factories import create_claim, create_employee, create_employer, create_user
 
@@ -51,7 +52,7 @@ def _rows(client, unit, fmt: str) -> dict[str, list[object]]:
 @pytest.mark.parametrize(
     ("locale", "at_dong_anh", "at_office_of"),
     [
-        ("vi", "Tiền mặt tại cơ quan BHXH Huyện Đông Anh", "Tiền mặt tại cơ quan BHXH {}"),
+        ("vi", "Tiền mặt tại cơ quan BHXH huyện Đông Anh", "Tiền mặt tại cơ quan BHXH {}"),
         ("en", "Cash at the social security office of Huyện Đông Anh", "Cash at the social security office of {}"),
     ],
 )
@@ -90,7 +91,8 @@ def test_the_status_file_names_the_office_a_cash_payment_is_collected_at(
     paid_by = unit_forms.STATUS_HEADER.index("Hình thức nhận / Paid by")
     assert rows[si[waiting]][paid_by] == at_dong_anh
     assert rows[si[paid]][paid_by] == at_dong_anh
-    assert rows[si[elsewhere]][paid_by] == at_office_of.format(ba_dinh)
+    assert rows[si[elsewhere]][paid_by] == at_office_of.format(area_in_sentence(ba_dinh)[locale == "en"])
     assert rows[si[bank]][paid_by] == ("Bank transfer" if locale == "en" else "Chuyển khoản")
     # The reason column names the same office, as the page does.
-    assert ba_dinh in rows[si[elsewhere]][-1] and "Đông Anh" not in rows[si[elsewhere]][-1]
+    named = area_in_sentence(ba_dinh)[locale == "en"]
+    assert named in rows[si[elsewhere]][-1] and "Đông Anh" not in rows[si[elsewhere]][-1]
