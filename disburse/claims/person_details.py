@@ -9,7 +9,10 @@ the call finds wrong (not the person's account, a fraud attempt) is dismissed wi
 a ``dismiss_offer`` note, and the offer is no longer offered.
 
 - **Who.** The person is found by SI code, national ID and date of birth together, all three as the registry has
-  them; their claim of the program must be waiting for details (:data:`WAITING`). The answer is the same whether or
+  them; their claim of the program must be waiting for details (:func:`takes_offers_clause`: after a failed payment,
+  or in review for its bank details, :data:`BANK_REASONS`; a claim in review for anything else, a possible
+  duplicate say, takes none: nobody there waits for an account, and an offer would only ask for a needless call). The
+  answer is the same whether or
   not anything matched, so the page tells nobody who is in the registry or what state their claim is in. Tries are
   limited per address (``LIMIT_PERSON_DETAILS_PER_ADDRESS``).
 - **What.** A bank of the list and an account of the one shape we pay (the same checks as Form 03's,
@@ -25,7 +28,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, func, or_, select, type_coerce
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
 from disburse.claims import service as claims
@@ -37,9 +41,17 @@ from disburse.extensions import db
 from disburse.programs.models import Program
 from disburse.registry.models import Employee
 from disburse.transitions import Actor
+from disburse.verification.reasons import BANK_DETAILS_MALFORMED, BANK_DETAILS_MISSING
 
-#: Claims a person's details can be offered for: waiting for details after a failed payment, or in review.
+#: The states of a claim a person's offer may be open on: waiting for details after a failed payment, or in review
+#: (a claim in review takes a new offer only for its bank details: :func:`takes_offers_clause`).
 WAITING = (ClaimState.AWAITING_PAYMENT_DETAILS, ClaimState.PAYMENT_FAILED, ClaimState.NEEDS_REVIEW)
+#: The states in which a claim waits for details whatever its review reasons: its payment failed.
+AFTER_A_FAILURE = (ClaimState.AWAITING_PAYMENT_DETAILS, ClaimState.PAYMENT_FAILED)
+#: The review reasons that concern the claim's bank details (missing, or an account we cannot pay): a claim in review
+#: for one of them takes the person's offer. Correcting the details (or cash at the office) drops them
+#: (:func:`disburse.claims.outcomes.drop_bank_reasons`), and with them the claim's taking offers.
+BANK_REASONS = frozenset({BANK_DETAILS_MISSING, BANK_DETAILS_MALFORMED})
 SI_CODE = re.compile(r"[0-9]{10}")
 NATIONAL_ID = re.compile(r"[0-9]{9}|[0-9]{12}")
 
@@ -98,8 +110,30 @@ def input_errors(
     return errors
 
 
+def takes_offers_clause() -> ColumnElement[bool]:
+    """Whether a claim takes the person's offer of bank details now, in SQL over ``claims``: waiting for details
+    after a failed payment (:data:`AFTER_A_FAILURE`), or in review with a reason about its bank details
+    (:data:`BANK_REASONS`, in ``claims.reasons``)."""
+    return or_(
+        Claim.state.in_([state.value for state in AFTER_A_FAILURE]),
+        and_(
+            Claim.state == ClaimState.NEEDS_REVIEW.value,
+            type_coerce(Claim.reasons, postgresql.ARRAY(String)).overlap(sorted(BANK_REASONS)),  # the dialect's &&
+        ),
+    )
+
+
+def takes_offers(claim: Claim) -> bool:
+    """:func:`takes_offers_clause` of one claim, as it is in the session."""
+    state = ClaimState(claim.state)
+    return state in AFTER_A_FAILURE or (
+        state == ClaimState.NEEDS_REVIEW and not BANK_REASONS.isdisjoint(claim.reasons or ())
+    )
+
+
 def _waiting_claim(program: Program, si_code: str, national_id: str, born: date) -> Claim | None:
-    """The person's claim of ``program`` waiting for details, locked, if the three facts match the registry."""
+    """The person's claim of ``program`` that takes an offer of details (:func:`takes_offers_clause`), locked, if the
+    three facts match the registry."""
     return db.session.scalar(
         select(Claim)
         .join(Employee, Employee.id == Claim.employee_id)
@@ -108,7 +142,7 @@ def _waiting_claim(program: Program, si_code: str, national_id: str, born: date)
             Employee.national_id == national_id,
             Employee.date_of_birth == born,
             Claim.program_id == program.id,
-            Claim.state.in_([s.value for s in WAITING]),
+            takes_offers_clause(),
         )
         .with_for_update(of=Claim)
     )
@@ -124,8 +158,9 @@ def offer_payment_details(
     bank_account: str,
     phone: str = "",
 ) -> Offer:
-    """Check the input (every field's error at once, nothing written), then, when the person and a waiting claim
-    match, write the ``offer_details`` note with the details; flush, never commit."""
+    """Check the input (every field's error at once, nothing written), then, when the person and a claim that takes
+    an offer (:func:`takes_offers_clause`) match, write the ``offer_details`` note with the details; flush, never
+    commit. The outcome the page shows is the same whether or not anything matched."""
     values = {"si_code": si_code, "national_id": national_id, "bank_code": bank_code, "bank_account": bank_account}
     offer = Offer(errors=input_errors(date_of_birth=date_of_birth, phone=phone, **values))
     (si_code, national_id), phone = clean_identity(si_code, national_id), phone_digits(phone)
@@ -327,4 +362,6 @@ __all__ = [
     "offer",
     "offer_payment_details",
     "open_offer",
+    "takes_offers",
+    "takes_offers_clause",
 ]

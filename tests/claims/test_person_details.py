@@ -31,9 +31,9 @@ def _text(response) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
 
 
-def _waiting(state: str = "awaiting_payment_details") -> Claim:
+def _waiting(state: str = "awaiting_payment_details", **overrides: object) -> Claim:
     person = create_employee(date_of_birth=BORN, district_code="017")
-    return create_claim(state, employee=person, district_code="017")
+    return create_claim(state, employee=person, district_code="017", **overrides)
 
 
 def _form(claim: Claim, **overrides: str) -> dict[str, str]:
@@ -168,7 +168,7 @@ def test_an_offer_the_claim_moved_on_from_is_not_offered_again(db_session):
     details it had. When that payment fails and the claim waits again, the old offer must not come back as if new."""
     from disburse.claims.service import transition
 
-    claim = _waiting("needs_review")
+    claim = _waiting("needs_review", reasons=["bank_details_malformed"], bank_account="12")
     assert _offer(claim).event is not None and open_offer(claim) is not None
     for action in ("approve", "queue_payment", "payment_failed"):
         transition(claim, action)
