@@ -511,6 +511,7 @@ ROUTES: dict[str, Route] = {
         {"bank_code": "BIDV", "bank_account": "1234567890", "confirmed": "1"},
         _claims_awaiting_details,
     ),
+    "caseworker.record_phone": _page_action("phone", {"id_card_seen": "y", "phone": "0987 654 321"}),
     "caseworker.dismiss_offer": Route(
         lambda claim_id: f"/caseworker/claims/{claim_id}/offer-dismiss",
         records=_claims_with_offers,

@@ -235,6 +235,19 @@ class PaymentDetailsForm(ConfirmedForm, DecisionForm):
     )
 
 
+class RecordPhoneForm(BaseForm):
+    """The person's new phone number for the registry, recorded at the office: the caseworker's tick that the person
+    came and showed their ID card first (the page asks it first), then the number, never filled in (not from the
+    public page's offer: whoever sent it may have given their own). The service checks both and says every problem
+    at once (:func:`disburse.casework.service.record_phone`)."""
+
+    id_card_seen = BooleanField(_l("Người lao động đã trực tiếp đến cơ quan BHXH và xuất trình căn cước công dân"))
+    phone = StringField(
+        _l("Số điện thoại mới"),
+        validators=[Optional(), Length(max=20, message=_l("Số điện thoại dài quá 20 ký tự."))],
+    )
+
+
 def record_id(value: str | None) -> int | None:
     """A record's id as a hidden field carries it, or None when it is not one."""
     value = value or ""

@@ -19,9 +19,10 @@ from disburse.auth.models import User
 from disburse.auth.scopes import can_see
 from disburse.auth.service import audit
 from disburse.claims import employer_forms, person_details
+from disburse.claims import service as claims
 from disburse.claims.models import Claim
-from disburse.claims.outcomes import RowResult
-from disburse.claims.states import ClaimAction, ClaimState
+from disburse.claims.outcomes import RowResult, phone_digits, phone_error
+from disburse.claims.states import ClaimAction, ClaimNote, ClaimState
 from disburse.extensions import db
 from disburse.payments import cash
 from disburse.payments import reasons as payment_reasons
@@ -170,6 +171,50 @@ def dismiss_offer(claim_id: int, user: User, offer_id: int, reason: str) -> revi
         data = {"offer_id": offer_id, "event_id": done.event.id, "reason": (done.event.data or {}).get("reason")}
         audit(user, "claim.dismiss_offer", "claim", claim.id, data)
     return review.ActionResult(claim, changed=done.changed, events=[done.event] if done.changed else [])
+
+
+# ------------------------------------------------------------------------------------------ the person's phone
+
+
+def record_phone(claim_id: int, user: User, phone: str, *, id_card_seen: bool) -> review.ActionResult:
+    """Record the person's new phone number in the registry (``Employee.phone``), as the unit's Form 03 corrects it:
+    the same ``correct`` note on the claim with ``changes`` {"phone": [old, new]}, and ``data`` by the office. The
+    registry's number is the one caseworkers call to confirm bank details the person offers on the public page, so
+    it is changed only for a person who came to the office and showed their ID card (``id_card_seen``, required:
+    refused without it), never from what the public page received. In scope and workable by the caller
+    (:func:`disburse.verification.review.may_work`), whatever the claim's state (the person is called about a paid
+    claim's returned money too). The number is checked as everywhere (:func:`~disburse.claims.outcomes.phone_error`)
+    and stored as :func:`~disburse.claims.outcomes.phone_digits` writes it; the number the registry already holds
+    changes nothing (``changed`` False: the same form posted again writes one note). Audited
+    (``claim.record_phone``) when written. Flush, never commit."""
+    claim = review.visible_claim(claim_id, user, lock=True)
+    review.may_work(claim, user)
+    errors: dict[str, tuple[str, str]] = {}
+    typed = (phone or "").strip()
+    if not id_card_seen:
+        errors["id_card_seen"] = (
+            "Chỉ ghi số điện thoại mới khi người lao động đến cơ quan BHXH và xuất trình căn cước công dân: hãy "
+            "đánh dấu ô xác nhận.",
+            "Record a new phone number only for a person who came to the office and showed their ID card: tick the "
+            "box that says so.",
+        )
+    if not typed:
+        errors["phone"] = ("Hãy ghi số điện thoại mới.", "Give the new phone number.")
+    elif wrong := phone_error(typed):
+        errors["phone"] = wrong
+    if errors:
+        raise review.Invalid(errors)
+    new = phone_digits(typed)
+    employee = db.session.scalar(select(Employee).where(Employee.id == claim.employee_id).with_for_update())
+    assert employee is not None, "claims.employee_id is a foreign key"
+    if employee.phone == new:
+        return review.ActionResult(claim, changed=False)
+    changes = {"phone": [employee.phone, new]}
+    employee.phone = new
+    data = {"by": "office", "received_on": programme_today().isoformat(), "id_card_seen": True, "changes": changes}
+    event = claims.note(claim, ClaimNote.CORRECT, user, data=data)
+    audit(user, "claim.record_phone", "claim", claim.id, {"event_id": event.id, "employee_id": employee.id})
+    return review.ActionResult(claim, changed=True, events=[event])
 
 
 # ---------------------------------------------------------------------------------------------------- cash

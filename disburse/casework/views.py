@@ -44,6 +44,7 @@ from disburse.casework.forms import (
     OutreachForm,
     PaymentDetailsForm,
     QueueFilterForm,
+    RecordPhoneForm,
     RejectForm,
     RequestInfoForm,
     ResolveDuplicateForm,
@@ -53,6 +54,7 @@ from disburse.casework.forms import (
 from disburse.casework.models import PersonContact
 from disburse.claims import person_details, unit
 from disburse.claims.models import Claim, ClaimEvent
+from disburse.claims.outcomes import phone_digits
 from disburse.claims.person_details import MAX_DISMISS_REASON
 from disburse.claims.states import (
     CLOSED_STATES,
@@ -361,6 +363,8 @@ def _event_details(event: dict[str, Any]) -> list[str]:
     elif action == "resolve_duplicate":
         lines.append(_duplicate_decision(data))
     elif action in ("correct", "apply"):  # a correction, or a Form 04 replacing a listed claim's account
+        if data.get("id_card_seen"):  # a phone number recorded at the office (service.record_phone)
+            lines.append(_("Người lao động đến cơ quan BHXH, đã xuất trình căn cước công dân."))
         changes = data.get("changes") or {}
         if data.get("field") == "payout" and isinstance(data.get("old"), dict) and isinstance(data.get("new"), dict):
             changes = {"payout": [data["old"].get("payout"), data["new"].get("payout")]}  # cash offered
@@ -1159,6 +1163,30 @@ def payment_details(claim_id: int) -> ResponseReturnValue:
             )
             if (ended := review.period_ended(claim)) is None
             else pick(ended)
+        ),
+    )
+
+
+@bp.route("/claims/<int:claim_id>/phone", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def record_phone(claim_id: int) -> ResponseReturnValue:
+    """The person's new phone number, for the registry: the person came to the office with their ID card. The form
+    is never filled in (the number the person may have sent on the public page with bank details is not offered)."""
+    form = RecordPhoneForm()
+    return _action_page(
+        claim_id,
+        form,
+        "caseworker/record_phone.html",
+        lambda claim, user: service.record_phone(
+            claim.id, user, form.phone.data or "", id_card_seen=bool(form.id_card_seen.data)
+        ),
+        lambda outcome: (
+            _("Đã ghi số điện thoại mới của người lao động; cán bộ gọi số này khi cần xác nhận.")
+            if outcome.changed
+            else _(
+                "Số điện thoại %(phone)s là số cơ quan BHXH đang có; không ghi thêm.",
+                phone=phone_digits(form.phone.data or ""),
+            )
         ),
     )
 

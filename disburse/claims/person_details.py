@@ -179,23 +179,38 @@ def offer_payment_details(
     return offer
 
 
-#: Events after which an offer has been dealt with: details corrected or received, the offer dismissed, or the claim
-#: left the wait.
-_SETTLED_BY = (ClaimNote.CORRECT.value, ClaimAction.DETAILS_RECEIVED.value, ClaimNote.DISMISS_OFFER.value)
+#: Events after which an offer has been dealt with: details received, the offer dismissed, or the claim left the wait;
+#: and a ``correct`` note that changed the bank details or the payout (:data:`_DETAILS_CHANGED`).
+_SETTLED_BY = (ClaimAction.DETAILS_RECEIVED.value, ClaimNote.DISMISS_OFFER.value)
+#: What a ``correct`` note changes that settles an offer: the bank details, or the payout (cash offered writes
+#: ``field`` payout). A phone number's correction alone (Form 03's, or the office's after the person showed their ID
+#: card) leaves the offer for the call it makes possible.
+_DETAILS_CHANGED = ("bank_code", "bank_account", "payout")
 _WAITING_STATES = [state.value for state in WAITING]
 
 
 def _settled_since(offered: Any) -> ColumnElement[bool]:
-    """Whether the offer ``offered`` (an alias of the events) has been dealt with: a correction, details received or a
-    dismissal since, or the claim left the wait since (approved on other details, say, and waiting again after its
-    payment failed: the old offer is not offered again). Read through the events' index on their claim."""
+    """Whether the offer ``offered`` (an alias of the events) has been dealt with: a correction of the bank details or
+    the payout, details received or a dismissal since, or the claim left the wait since (approved on other details,
+    say, and waiting again after its payment failed: the old offer is not offered again). Read through the events'
+    index on their claim."""
     later = aliased(ClaimEvent)
     return (
         select(later.id)
         .where(
             later.claim_id == offered.claim_id,
             later.id > offered.id,
-            or_(later.action.in_(_SETTLED_BY), later.to_state.not_in(_WAITING_STATES)),
+            or_(
+                later.action.in_(_SETTLED_BY),
+                and_(
+                    later.action == ClaimNote.CORRECT.value,
+                    or_(
+                        later.data["field"].astext == "payout",
+                        *(later.data["changes"].has_key(name) for name in _DETAILS_CHANGED),
+                    ),
+                ),
+                later.to_state.not_in(_WAITING_STATES),
+            ),
         )
         .exists()
     )
