@@ -25,7 +25,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from disburse.claims.models import Claim, ClaimEvent
-from disburse.claims.person_details import open_offer
+from disburse.claims.person_details import open_offer, takes_offers
 from disburse.claims.states import CLOSED_STATES, ClaimAction, ClaimNote, ClaimState
 from disburse.claims.unit import latest_payments
 from disburse.extensions import db
@@ -165,6 +165,13 @@ _OFFER_RECEIVED = (
     "registered phone to confirm it before paying; if that number no longer works, come to the office of {office} "
     "with your ID card.",
 )
+#: Added for a claim in review because its bank details are missing or cannot be paid.
+_REVIEW_DETAILS = (
+    " Tài khoản ngân hàng của bạn đang thiếu hoặc không đúng: hãy gửi tài khoản đứng tên bạn, hoặc đến cơ quan BHXH "
+    "{office}.",
+    " Your bank account is missing or not right: send an account in your name, or come to the social security office "
+    "of {office}.",
+)
 #: Added while the claim is approved or on its way by bank, when it has a payment due day.
 _DUE = (" Dự kiến chi trả trước ngày {due}.", " Expected to be paid by {due}.")
 
@@ -239,7 +246,7 @@ def find(program: Program, si_code: str, national_id: str, born: date) -> Person
     owed = state not in NOTHING_OWED
     said = _NEXT[state]
     reasons: list[Words] = []
-    sends_details = state in SEND_DETAILS
+    sends_details = takes_offers(claim)  # what the bank-details page takes (after a failure; a review about them)
     if state == S.REJECTED:
         refusing = refusal_reasons()
         codes = last_refusal_codes([claim.id]).get(claim.id) or sorted(claim.reasons or ())
@@ -249,6 +256,8 @@ def find(program: Program, si_code: str, national_id: str, born: date) -> Person
         reasons = [payment_reasons.label(payment.failure_code if payment else None)]
         if claim.track == "A" and program.takes_adjustments(today):
             said = _with(said, _UNIT_SENDS)
+    elif state == S.NEEDS_REVIEW and sends_details:
+        said = _with(said, _REVIEW_DETAILS)
     elif state == S.REMOVED and applying:
         said = _with(said, _MAY_APPLY)
     elif state == S.PAYMENT_PENDING and claim.payout == "cash":
@@ -257,7 +266,7 @@ def find(program: Program, si_code: str, national_id: str, born: date) -> Person
         said = _with(said, _DUE)
         words["due"] = dmy(claim.payment_due_on)
     offered = open_offer(claim)
-    if offered is not None and state in SEND_DETAILS:
+    if offered is not None and sends_details:
         said, sends_details = _OFFER_RECEIVED, False
         words["offered_on"] = dmy(offered.created_at)
     requested, request_due_on = (False, None) if state in CLOSED_STATES else _request_since_last_move(claim.id)

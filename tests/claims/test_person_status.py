@@ -132,6 +132,19 @@ def test_details_the_person_sent_are_acknowledged_until_the_office_deals_with_th
     assert 'href="/people/payment-details"' not in response.get_data(as_text=True)  # not asked to send it again
 
 
+def test_a_claim_in_review_for_its_bank_details_asks_for_them_and_one_in_review_for_anything_else_does_not(
+    client, db_session
+):
+    missing = create_claim(ClaimState.NEEDS_REVIEW, employee=_person(), reasons=["bank_details_missing"])
+    response = _look_up(client, missing)
+    assert "Tài khoản ngân hàng của bạn đang thiếu hoặc không đúng" in _text(response)
+    assert 'href="/people/payment-details"' in response.get_data(as_text=True)
+    other = create_claim(ClaimState.NEEDS_REVIEW, employee=_person(), reasons=["possible_duplicate"])
+    response = _look_up(client, other)
+    assert "Tài khoản ngân hàng của bạn" not in _text(response)
+    assert 'href="/people/payment-details"' not in response.get_data(as_text=True)
+
+
 def test_before_approval_the_amount_is_the_one_expected_and_no_months_are_said_when_there_are_none(client, db_session):
     claim = create_claim(ClaimState.NEEDS_REVIEW, employee=_person(), unused_months=0, reasons=["zero_months"])
     page = _text(_look_up(client, claim))
