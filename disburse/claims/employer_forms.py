@@ -810,6 +810,15 @@ _TELL_THE_OFFICE = (
 _NOTHING_TO_REMOVE = ("; không có gì để bỏ.", "; there is nothing to remove.")
 
 
+def _sent_for_payment(claim_id: int) -> bool:
+    """Whether the claim has ever been queued for payment (a payment row of any state): a removal is taken only until
+    then (docs/rules.md), and an approved claim may have been (a failure on the bank's side sends it back to approved
+    to be paid again)."""
+    from disburse.payments.models import Payment
+
+    return db.session.scalar(select(Payment.id).where(Payment.claim_id == claim_id).limit(1)) is not None
+
+
 def _remove(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _Listed | None) -> None:
     if listed is None:
         _not_on_list(result, ctx.employer.unit_code, _NOTHING_TO_REMOVE)
@@ -826,6 +835,14 @@ def _remove(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _Li
             "cannot_remove",
             f"Không thể bỏ người này khỏi danh sách: hồ sơ đang ở trạng thái '{vi}'.{_TELL_THE_OFFICE[0]}",
             f"This person cannot be removed from the list: the claim's state is '{en}'.{_TELL_THE_OFFICE[1]}",
+        )
+        return
+    if _sent_for_payment(listed.claim_id):  # approved again after a failure on the bank's side: paid once already
+        result.fail(
+            "action",
+            "cannot_remove",
+            f"Không thể bỏ người này khỏi danh sách: hồ sơ đã được chuyển chi trả.{_TELL_THE_OFFICE[0]}",
+            f"This person cannot be removed from the list: the claim has been sent for payment.{_TELL_THE_OFFICE[1]}",
         )
         return
     reason = text_value(row, "reason") or "Không có tại đơn vị (Mẫu số 03)"

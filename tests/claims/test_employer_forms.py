@@ -533,6 +533,26 @@ def test_form_03_removes_and_corrects(db_session):
     assert unknown.rows[0].errors[0].code == "action_unknown"
 
 
+def test_form_03_does_not_remove_an_approved_claim_that_was_sent_for_payment_once(db_session):
+    """A failure on the bank's side sends a claim back to approved, to be paid again: it was queued for payment, and
+    a removal is taken only until then (docs/rules.md). An approved claim never sent is still removed."""
+    from disburse.payments.providers import ProviderStatus, StatusUpdate
+    from disburse.payments.status import apply_updates
+    from tests.factories import create_payment
+
+    employer, (sent, never) = _unit_with("payment_pending", "approved")
+    payment = create_payment(sent, "sent")
+    apply_updates("sandbox", [StatusUpdate(payment.provider_reference, ProviderStatus.REJECTED, "AM04")], source="poll")
+    db_session.refresh(sent)
+    assert sent.state == "approved" and sent.retry_after is not None  # to be paid again: the bank's side failed
+    rows = [{"si_code": _si(sent), "action": "remove"}, {"si_code": _si(never), "action": "remove"}]
+    result = forms.adjust(nq116(), employer.unit_code, rows, today=TODAY)
+    assert [r.outcome for r in result.rows] == ["error", "removed"]
+    assert result.rows[0].errors[0].code == "cannot_remove"
+    assert "đã được chuyển chi trả" in result.rows[0].errors[0].message_vi
+    assert _state(db_session, sent) == "approved"
+
+
 @pytest.mark.parametrize("written", ["có", "Có", "co", "không", "khong", "nhận"])
 def test_a_decline_column_word_that_can_be_read_both_ways_is_refused_and_declines_no_one(db_session, written):
     """Under the heading "Không nhận hỗ trợ", "có" reads "yes, declines" to some and "yes, receives" to others, and a
