@@ -101,10 +101,12 @@ def input_errors(
         errors["bank_code"] = ("Hãy chọn ngân hàng.", "Choose the bank.")
     if not bank_account:
         errors["bank_account"] = ("Hãy ghi số tài khoản.", "Give the account number.")
-    if bank_code and bank_account:
+    if bank_code or bank_account:  # one given: its own errors too (an account of letters, with no bank chosen)
         checked = RowResult(row=1, si_code=si_code)
         bank_errors(checked, bank_code, bank_account, known_banks())
-        errors.update({e.field: (e.message_vi, e.message_en) for e in checked.errors})
+        for error in checked.errors:
+            if error.code != "bank_pair":  # the missing one is said above, in this page's words
+                errors[error.field] = (error.message_vi, error.message_en)
     if phone and (wrong := phone_error(phone)):
         errors["phone"] = wrong
     return errors

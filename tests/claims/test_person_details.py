@@ -130,7 +130,8 @@ def test_every_input_error_comes_back_at_once_and_nothing_is_written(db_session)
         bank_account="12-34",
         phone="12345",
     )
-    assert set(offer.errors) == {"si_code", "national_id", "date_of_birth", "bank_code", "phone"}
+    # "12-34" is four digits, too short: said at once, though no bank was chosen.
+    assert set(offer.errors) == {"si_code", "national_id", "date_of_birth", "bank_code", "bank_account", "phone"}
     assert offer.event is None and _events() == before
     wrong_account = _offer(claim, bank_account="AB12CD34")
     assert set(wrong_account.errors) == {"bank_account"} and _events() == before
@@ -213,3 +214,16 @@ def test_the_case_page_shows_the_offer_and_prefills_the_correction(client, db_se
     for url in (f"{link.split('?')[0]}?offer={elsewhere.id}", f"{link.split('?')[0]}?offer=abc", link.split("?")[0]):
         form = client.get(url).get_data(as_text=True)
         assert "2151000" not in form.split("Tài khoản hiện tại", 1)[1], url
+
+
+def test_an_account_is_checked_even_when_no_bank_is_chosen(db_session):
+    """Every error at once: an account of letters with no bank chosen was not said wrong until the bank was chosen."""
+    claim = _waiting()
+    errors = _offer(claim, bank_code="", bank_account="12ab").errors
+    assert errors["bank_code"] == ("Hãy chọn ngân hàng.", "Choose the bank.")
+    assert errors["bank_account"][1] != "Give the account number." and "digits" in errors["bank_account"][1]
+    unknown = _offer(claim, bank_code="XYZ", bank_account="").errors
+    assert "not known" in unknown["bank_code"][1] and unknown["bank_account"] == (
+        "Hãy ghi số tài khoản.",
+        "Give the account number.",
+    )
