@@ -48,7 +48,8 @@ from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.reference.models import District
-from disburse.spreadsheets import MONEY, TEXT
+from disburse.reference.service import area_in_sentence
+from disburse.spreadsheets import DATE, MONEY, TEXT
 
 EXIT_REFUSED = 2
 
@@ -77,10 +78,22 @@ CASH_LIST_HEADINGS = [
     "Chữ ký / Signature",
 ]
 #: How the XLSX shows each column (:func:`disburse.spreadsheets.write_xlsx`).
-CASH_LIST_FORMATS = [None, None, TEXT, TEXT, MONEY, TEXT, None, TEXT, None]
+CASH_LIST_FORMATS = [None, None, TEXT, TEXT, MONEY, TEXT, DATE, TEXT, None]
 #: The XLSX's columns' least widths (characters): room to write a receipt number and to sign by hand.
 HAND_WIDTHS = [0, 0, 0, 0, 0, 0, 0, 22, 28]
 TOTAL = "Tổng cộng / Total"
+#: Under the total, the people who sign the list off, as a paper payment list has them.
+SIGNED_OFF_BY = [
+    "",
+    "Người lập biểu / Prepared by",
+    "",
+    "Kế toán / Accountant",
+    "",
+    "Thủ quỹ / Cashier",
+    "",
+    "Giám đốc / Director",
+    "",
+]
 
 
 def _refuse(vi: str, en: str) -> NoReturn:
@@ -98,7 +111,7 @@ def _program(code: str | None) -> Program:
 
 def _spreadsheet_rows(rows: list[CashListRow]) -> list[list[object]]:
     return [
-        [n, r.full_name, r.si_code, r.national_id, r.amount_vnd, r.reference, dmy(r.sent_on), None, None]
+        [n, r.full_name, r.si_code, r.national_id, r.amount_vnd, r.reference, r.sent_on, None, None]
         for n, r in enumerate(rows, start=1)
     ]
 
@@ -106,14 +119,15 @@ def _spreadsheet_rows(rows: list[CashListRow]) -> list[list[object]]:
 def cash_list_title(office: District, day: date | None, today: date) -> tuple[str, str]:
     """The list's title (Vietnamese, English): the office, and the day of the list, or every open payment as on
     ``today`` (the day it is printed)."""
+    vi, en = area_in_sentence(office.name)
     if day is not None:
         return (
-            f"Danh sách chi tiền mặt tại cơ quan BHXH {office.name} ngày {dmy(day)}",
-            f"Cash payment list, social security office of {office.name}, {dmy(day)}",
+            f"Danh sách chi tiền mặt tại cơ quan BHXH {vi} ngày {dmy(day)}",
+            f"Cash payment list, social security office of {en}, {dmy(day)}",
         )
     return (
-        f"Danh sách chi tiền mặt tại cơ quan BHXH {office.name}: các khoản chưa chi đến ngày {dmy(today)}",
-        f"Cash payment list, social security office of {office.name}: every payment still open on {dmy(today)}",
+        f"Danh sách chi tiền mặt tại cơ quan BHXH {vi}: các khoản chưa chi đến ngày {dmy(today)}",
+        f"Cash payment list, social security office of {en}: every payment still open on {dmy(today)}",
     )
 
 
@@ -137,7 +151,7 @@ def _write(out: Path, rows: list[CashListRow], office: District, day: date | Non
                 _spreadsheet_rows(rows),
                 title=f"Chi tiền mặt {office.code}",
                 formats=CASH_LIST_FORMATS,
-                footer=[cash_list_total(rows)],
+                footer=[cash_list_total(rows), SIGNED_OFF_BY],
                 heading=cash_list_title(office, day, programme_today()),
                 paper=True,
                 min_widths=HAND_WIDTHS,

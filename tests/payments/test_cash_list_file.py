@@ -5,6 +5,7 @@ the CSV stays the header and the rows, for a program."""
 from __future__ import annotations
 
 import csv
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from disburse.extensions import db
 from disburse.payments.cli import payments_cli
 from disburse.reference.models import District
+from disburse.reference.service import area_in_sentence
 from tests.factories import create_program
 from tests.payments.test_cash import DONG_ANH, EARLY_ON_THE_15TH, ON_THE_16TH, _cash_claim, _issue, _payment
 
@@ -53,7 +55,7 @@ def test_the_xlsx_has_the_title_the_columns_to_fill_and_the_total(app, db_sessio
     workbook = openpyxl.load_workbook(out)
     sheet = workbook.active
     cells = _cells(out)
-    assert cells[0][0] == f"Danh sách chi tiền mặt tại cơ quan BHXH {office} ngày 15/10/2021"
+    assert cells[0][0] == f"Danh sách chi tiền mặt tại cơ quan BHXH {area_in_sentence(office)[0]} ngày 15/10/2021"
     assert cells[1][0] == f"Cash payment list, social security office of {office}, 15/10/2021"
     assert sheet["A1"].font.b and not any(cells[2])
     header = cells[HEADER_ROW - 1]
@@ -62,10 +64,19 @@ def test_the_xlsx_has_the_title_the_columns_to_fill_and_the_total(app, db_sessio
     assert [row[1] for row in rows] == ["Trần Thị Ánh", "Lê Văn Bình"]  # name order: Ánh before Bình
     assert all(row[-2] is None and row[-1] is None for row in rows)  # written by hand at the desk
     assert [row[4] for row in rows] == amounts
+    assert [row[6] for row in rows] == [datetime(2021, 10, 15)] * 2  # a date cell, shown dd/mm/yyyy
+    assert sheet.cell(HEADER_ROW + 1, 7).number_format == "dd/mm/yyyy"
     total = cells[HEADER_ROW + 2]
     assert total[1] == "Tổng cộng / Total" and total[2] == "2 người / 2 people"
     assert total[4] == sum(amounts) and sheet.cell(HEADER_ROW + 3, 5).number_format == "#,##0"
-    assert len(cells) == HEADER_ROW + 3 and _payment(later).provider_reference not in str(cells)
+    # Under the total, who signs the list off, as a paper payment list has them.
+    assert [cell for cell in cells[HEADER_ROW + 3] if cell] == [
+        "Người lập biểu / Prepared by",
+        "Kế toán / Accountant",
+        "Thủ quỹ / Cashier",
+        "Giám đốc / Director",
+    ]
+    assert len(cells) == HEADER_ROW + 4 and _payment(later).provider_reference not in str(cells)
     # The file's total is the one the command says.
     grouped = f"{sum(amounts):,}".replace(",", ".")
     assert f"tổng {grouped}" in printed.output
@@ -87,11 +98,12 @@ def test_every_open_payment_is_titled_with_the_day_it_is_printed(app, db_session
     _list(app, out, program.code)
 
     cells = _cells(out)
-    assert cells[0][0] == f"Danh sách chi tiền mặt tại cơ quan BHXH {office}: các khoản chưa chi đến ngày 20/10/2021"
+    vi = area_in_sentence(office)[0]
+    assert cells[0][0] == f"Danh sách chi tiền mặt tại cơ quan BHXH {vi}: các khoản chưa chi đến ngày 20/10/2021"
     assert (
         cells[1][0] == f"Cash payment list, social security office of {office}: every payment still open on 20/10/2021"
     )
-    assert cells[-1][1:3] == ["Tổng cộng / Total", "2 người / 2 people"]
+    assert cells[-2][1:3] == ["Tổng cộng / Total", "2 người / 2 people"]
 
 
 def test_an_empty_list_still_has_its_title_header_and_a_total_of_none(app, db_session, tmp_path, office):
