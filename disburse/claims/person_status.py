@@ -14,7 +14,9 @@ how they are paid, and what, if anything, they have to do (``/people/status``). 
   claim is approved) and the months it is for; the bank and the account's end (said to be the one that failed, when
   it did), or the office paying in cash; the day it was paid; a refusal's reasons as the written notice gives them;
   whether the office has the account they sent; the office working the claim (its district's). A person in the
-  registry without a claim of the programme is told so, with where to ask.
+  registry without a claim of the programme is told what the programme's rules say of their record: not supported
+  (why, and where to ask if the record is wrong), invited to apply on Form 04 (stopped within the window), or to ask
+  their unit or the office.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ from disburse.formatting import dmy
 from disburse.payments import reasons as payment_reasons
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.models import Program
+from disburse.programs.rules import GROUP_B, ProgramRules, assess
+from disburse.programs.rules import Person as RulesPerson
 from disburse.reference.models import Bank, District
 from disburse.reference.service import area_in_sentence
-from disburse.registry.models import Employee
+from disburse.registry.models import Employee, Employer
 from disburse.verification.review import last_refusal_codes, refusal_reasons
 
 S = ClaimState
@@ -137,14 +141,30 @@ _UNIT_SENDS = (
     " Đơn vị cũng có thể gửi tài khoản của bạn bằng Mẫu số 03 đến hết ngày {adjustment_deadline}.",
     " Your unit can also send your account on Form 03 until {adjustment_deadline}.",
 )
-#: Added for a person without a claim, or removed from their unit's list, while applications are taken.
+#: Added for a person removed from their unit's list, while applications are taken.
 _MAY_APPLY = (
     " Nếu bạn đã nghỉ việc, bạn có thể tự đề nghị hỗ trợ (Mẫu số 04) tại cơ quan BHXH quận/huyện đến hết ngày "
     "{application_deadline}.",
     " If you have left your job, you may apply yourself (Form 04) at a district social security office until "
     "{application_deadline}.",
 )
-#: A person in the registry without a claim of the programme.
+#: A person in the registry without a claim, whom the programme's rules do not support (the reasons follow).
+_NOT_SUPPORTED = (
+    "Theo hồ sơ BHXH, bạn không thuộc đối tượng được hỗ trợ của chương trình này, vì lý do dưới đây. Nếu hồ sơ của "
+    "bạn chưa đúng, hãy hỏi cơ quan BHXH quận/huyện nơi bạn đóng bảo hiểm, mang theo sổ BHXH và CMND/CCCD.",
+    "According to your social insurance record, this programme does not support you, for the reasons below. If the "
+    "record is wrong, ask the district social security office where you contribute, with your social insurance book "
+    "and ID card.",
+)
+#: A person who stopped working, whom the rules support, without a claim yet: they apply themselves.
+_APPLY_ON_FORM_04 = (
+    "Bạn chưa có hồ sơ đề nghị hỗ trợ. Theo hồ sơ BHXH, bạn đã dừng đóng bảo hiểm thất nghiệp trong thời gian được "
+    "hỗ trợ: hãy tự đề nghị (Mẫu số 04) tại cơ quan BHXH quận/huyện đến hết ngày {application_deadline}.",
+    "You have no claim yet. According to your social insurance record, you stopped contributing within the period "
+    "the programme supports: apply yourself (Form 04) at a district social security office until "
+    "{application_deadline}.",
+)
+#: A person in the registry without a claim of the programme, anyone else.
 _NO_CLAIM = (
     "Bạn không có trong danh sách hỗ trợ của chương trình này. Nếu bạn cho rằng mình đủ điều kiện, hãy hỏi đơn vị "
     "hoặc cơ quan BHXH quận/huyện nơi bạn đóng bảo hiểm.",
@@ -224,8 +244,9 @@ def find(program: Program, si_code: str, national_id: str, born: date) -> Person
     :func:`~disburse.claims.person_details.identity_errors` accepts them); None when no one matches."""
     office = select(District.name).where(District.code == Claim.district_code).scalar_subquery()
     bank = select(Bank.name).where(Bank.code == Claim.bank_code).scalar_subquery()
+    sector = select(Employer.sector).where(Employer.id == Employee.employer_id).scalar_subquery()
     found = db.session.execute(
-        select(Employee.full_name, Claim, office.label("office"), bank.label("bank"))
+        select(Employee, Claim, office.label("office"), bank.label("bank"), sector.label("sector"))
         .outerjoin(Claim, (Claim.employee_id == Employee.id) & (Claim.program_id == program.id))
         .where(Employee.si_code == si_code, Employee.national_id == national_id, Employee.date_of_birth == born)
     ).first()
@@ -240,8 +261,7 @@ def find(program: Program, si_code: str, national_id: str, born: date) -> Person
     }
     claim: Claim | None = found.Claim
     if claim is None:
-        said = _with(_NO_CLAIM, _MAY_APPLY) if applying else _NO_CLAIM
-        return PersonStatus(full_name=found.full_name, next_step=(said[0].format(**words), said[1].format(**words)))
+        return _without_claim(program, found.Employee, found.sector, applying, words)
     state = ClaimState(claim.state)
     owed = state not in NOTHING_OWED
     said = _NEXT[state]
@@ -273,7 +293,7 @@ def find(program: Program, si_code: str, national_id: str, born: date) -> Person
     by_bank = owed and claim.payout == "bank"
     office_vi, office_en = area_in_sentence(found.office)
     return PersonStatus(
-        full_name=found.full_name,
+        full_name=found.Employee.full_name,
         state=state,
         label=LABELS[state],
         next_step=(said[0].format(office=office_vi, **words), said[1].format(office=office_en, **words)),
@@ -290,6 +310,40 @@ def find(program: Program, si_code: str, national_id: str, born: date) -> Person
         requested=requested,
         request_due_on=request_due_on,
         sends_details=sends_details,
+    )
+
+
+def _without_claim(
+    program: Program, person: Employee, sector: str | None, applying: bool, words: dict[str, str]
+) -> PersonStatus:
+    """A person in the registry without a claim of the programme: what the programme's rules say of their registry
+    record (:func:`~disburse.programs.rules.assess`, as the lists were built). Not supported by the rules: the reasons,
+    as a refusal's notice words them, and where to ask if the record is wrong. A stopped person the rules support
+    (group B, who applies on Form 04): invited to apply while applications are taken. Anyone else: ask the unit or
+    the office."""
+    assessment = assess(
+        ProgramRules.from_program(program),
+        RulesPerson(
+            ui_status=person.ui_status,
+            ui_stopped_on=person.ui_stopped_on,
+            unused_months=person.unused_months,
+            pension_decision=person.pension_decision,
+            employer_sector=sector,
+        ),
+    )
+    reasons: list[Words] = []
+    if not assessment.eligible:
+        refusing = refusal_reasons()
+        reasons = [refusing[code] for code in assessment.reasons if code in refusing]
+        said = _NOT_SUPPORTED
+    elif assessment.support_group == GROUP_B and applying:
+        said = _APPLY_ON_FORM_04
+    else:
+        said = _NO_CLAIM
+    return PersonStatus(
+        full_name=person.full_name,
+        next_step=(said[0].format(**words), said[1].format(**words)),
+        reasons=reasons,
     )
 
 

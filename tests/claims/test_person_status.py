@@ -5,7 +5,7 @@ and guesses slowed per address and per SI code."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from flask.testing import FlaskClient
@@ -17,7 +17,14 @@ from disburse.extensions import db
 from disburse.payments import reasons as payment_reasons
 from disburse.registry.models import Employee
 from disburse.verification.review import refusal_reasons
-from tests.factories import create_cash_payment, create_claim, create_employee, create_payment, create_person
+from tests.factories import (
+    create_cash_payment,
+    create_claim,
+    create_employee,
+    create_payment,
+    create_person,
+    nq116,
+)
 
 pytestmark = pytest.mark.usefixtures("paying_clock")
 
@@ -154,11 +161,25 @@ def test_before_approval_the_amount_is_the_one_expected_and_no_months_are_said_w
     assert "Mức hỗ trợ dự kiến" not in page and "Dự kiến chi trả trước ngày 26/11/2021." in page
 
 
-def test_a_person_in_the_registry_without_a_claim_is_told_where_to_ask(client, db_session):
-    person = _person()
-    response = client.post("/people/status", data=_facts(person))
+def test_a_person_in_the_registry_without_a_claim_is_told_what_the_rules_say_of_their_record(client, db_session):
+    """Someone the rules do not support is told why (and not invited to apply, to be refused seconds later); someone
+    who stopped within the window is invited to apply on Form 04; anyone else asks their unit or the office."""
+    working = _person()
+    response = client.post("/people/status", data=_facts(working))
     assert response.status_code == 200
     assert "Bạn không có trong danh sách hỗ trợ của chương trình này" in _text(response)
+
+    program = nq116()
+    before = program.stop_window_start - timedelta(days=1)
+    outside = _person(ui_status="stopped", ui_stopped_on=before, employer_id=None)
+    page = _text(client.post("/people/status", data=_facts(outside)))
+    assert "bạn không thuộc đối tượng được hỗ trợ của chương trình này" in page
+    assert refusal_reasons()["stopped_outside_window"][0] in page and "Mẫu số 04" not in page
+
+    inside = _person(ui_status="stopped", ui_stopped_on=program.stop_window_start, employer_id=None)
+    page = _text(client.post("/people/status", data=_facts(inside)))
+    assert "hãy tự đề nghị (Mẫu số 04)" in page
+    assert program.application_deadline.strftime("%d/%m/%Y") in page
 
 
 @pytest.mark.parametrize("state", list(ClaimState))
