@@ -29,6 +29,11 @@ Rules decided here (the texts are silent):
 - The same national ID under two SI codes is imported and every such employee gets
   ``possible_duplicate = true``, also when the other SI code was imported earlier. An import sets the flag and
   never clears it: clearing is a caseworker's decision after review.
+- A bank is its code (``VCB``) or, as Forms 02 and 03 take it, its name or NAPAS number in any case, with or
+  without marks ("Vietcombank", "NH TMCP Ngoại thương Việt Nam", 970436): the names of
+  :func:`~disburse.reference.service.bank_names` are loaded into a scratch table and a cell that is not a code is
+  looked up by its key, computed in SQL as ``bank_key`` computes it (imports/spec.py, ``BANK_KEY``), in the same
+  check. A bank nobody recognises is refused on its row.
 - ``participating`` needs an employer that is already in the database (import the employers first). A stop
   date on a participating employee is kept as given.
 - Dates are written ``dd/mm/yyyy`` (as every page writes them; ``1/5/1990`` too) or ISO ``YYYY-MM-DD`` (or are
@@ -185,7 +190,7 @@ def import_file(
     if not big:
         # Unanalysed tables look big to the planner, which would then spend longer compiling (JIT) than running.
         conn.execute("SET LOCAL jit = off")
-    create_lookups(conn, sql.tables, analyze=big)
+    create_lookups(conn, sql.tables, analyze=big, bank_names=spec.bank_names)
     step("check")
     same = check(conn, sql, staged, big=big) > 0
     lap("check")

@@ -26,11 +26,26 @@ from disburse.registry.imports.tables import ScratchTables, has_rows, parallel
 DIRTY_SHARE = 0.1
 
 
-def create_lookups(conn: psycopg.Connection[Any], tables: ScratchTables, *, analyze: bool) -> None:
+def create_lookups(
+    conn: psycopg.Connection[Any], tables: ScratchTables, *, analyze: bool, bank_names: bool = False
+) -> None:
     """Every valid date from 1900 to 2100, as people write it here (dd/mm/yyyy) and as ISO (YYYY-MM-DD), and every
     month (mm/yyyy and YYYY-MM): looking a text up here checks and converts it. A day or month of one digit
     (1/5/1990) was padded by the normalising (statements.py, "date"); the rest (a two-digit year, 05/31/1990) is not
-    found, and its message says why (formatting.parse_day)."""
+    found, and its message says why (formatting.parse_day).
+
+    With ``bank_names``, every way a bank is written (:func:`~disburse.reference.service.bank_names`, a few hundred
+    keys) and its code, the very mapping Form 02 and Form 03 use: the check looks up, in SQL, the key of a bank
+    cell that is not a code (:data:`~disburse.registry.imports.spec.BANK_KEY`)."""
+    if bank_names:
+        from disburse.reference.service import bank_names as known_names
+
+        names = known_names()  # read before the COPY starts: the connection is the session's
+        conn.execute(f"CREATE UNLOGGED TABLE {tables.bank_names} (key text PRIMARY KEY, code text NOT NULL)")
+        with conn.cursor() as cur, cur.copy(f"COPY {tables.bank_names} (key, code) FROM STDIN") as copy:
+            for row in names.items():
+                copy.write_row(row)
+        conn.execute(f"ANALYZE {tables.bank_names}")  # a few hundred rows: the planner hashes it, never scans it
     conn.execute(
         f"CREATE UNLOGGED TABLE {tables.dates} AS SELECT to_char(d, f) AS s, d::date AS d "
         "FROM generate_series(DATE '1900-01-01', DATE '2100-12-31', interval '1 day') AS d, "

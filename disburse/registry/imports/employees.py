@@ -6,7 +6,7 @@ duplicate (write.py), and a participating employee needs an employer already in 
 
 from __future__ import annotations
 
-from disburse.registry.imports.spec import PHONE_BAD, Field, Spec
+from disburse.registry.imports.spec import BANK_KEY, PHONE_BAD, Field, Spec
 
 #: The file's columns.
 EMPLOYEE_COLUMNS = (
@@ -28,18 +28,26 @@ EMPLOYEE_COLUMNS = (
     "bank_account",
 )
 
-_JOINS = """
+_JOINS = (
+    """
     LEFT JOIN {dates} dob ON dob.s = n.dob_t
     LEFT JOIN {dates} stop ON stop.s = n.stop_t
     LEFT JOIN provinces p ON p.code = n.province
     LEFT JOIN districts d ON d.code = n.district
     LEFT JOIN banks b ON b.code = n.bank
+    -- A bank written as a name ("Vietcombank", "NH TMCP Ngoại thương Việt Nam", 970436): its key looked up among
+    -- the names Form 02 takes. Keyed only when the cell is not a code, so a file of codes pays one CASE a row.
+    LEFT JOIN {bank_names} bn ON bn.key = CASE WHEN b.code IS NULL THEN """
+    + BANK_KEY
+    + """ END
     LEFT JOIN employers emp ON emp.unit_code = n.unit
     LEFT JOIN employees tgt ON tgt.si_code = n.si
     CROSS JOIN LATERAL (SELECT
         CASE WHEN length(n.months_t) BETWEEN 1 AND 3 AND ltrim(n.months_t, '0123456789') = ''
              THEN n.months_t::smallint END AS months,
-        coalesce(n.pension_t = 'yes', false) AS pension) x"""
+        coalesce(n.pension_t = 'yes', false) AS pension,
+        coalesce(b.code, bn.code) AS bank) x"""
+)
 
 _CHECKS = (
     """CASE WHEN n.si IS NULL THEN 'si_code:required'
@@ -66,7 +74,7 @@ _CHECKS = (
     """CASE WHEN n.months_t IS NULL THEN 'unused_months:required'
          WHEN x.months IS NULL OR x.months > 600 THEN 'unused_months:months' END""",
     "CASE WHEN n.pension_t NOT IN ('yes', 'no') THEN 'pension_decision:yes_no' END",
-    """CASE WHEN n.bank IS NOT NULL AND b.code IS NULL THEN 'bank_code:bank_unknown'
+    """CASE WHEN n.bank IS NOT NULL AND x.bank IS NULL THEN 'bank_code:bank_unknown'
          WHEN n.bank IS NULL AND n.account IS NOT NULL THEN 'bank_code:bank_pair' END""",
     # One regular expression: ltrim over 62 letters and digits costs more.
     """CASE WHEN n.account IS NULL AND n.bank IS NOT NULL THEN 'bank_account:bank_pair'
@@ -143,7 +151,7 @@ EMPLOYEES = Spec(
         Field("stop", "stop.d", "ui_stopped_on"),
         Field("months", "x.months", "unused_months"),
         Field("pension", "x.pension", "pension_decision"),
-        Field("bank", "n.bank", "bank_code"),
+        Field("bank", "x.bank", "bank_code"),
         Field("account", "n.account", "bank_account"),
         Field("target_id", "tgt.id"),
         # Whether this row gives its SI code another national ID (the duplicate check looks at those only).
@@ -161,6 +169,7 @@ EMPLOYEES = Spec(
     also_insert=(("possible_duplicate", "nid IN (SELECT nid FROM {dup})"),),
     references=(("employers", "employer_id"), ("districts", None), ("banks", None)),
     flags_duplicate_national_ids=True,
+    bank_names=True,
     unchanged=_UNCHANGED,
     unchanged_columns="row, si, nid, target_id, nid_changed, same, errs",
 )

@@ -117,12 +117,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "pension_decision must be yes, no or blank.",
     ),
     "bank_unknown": (
-        "Không có ngân hàng mã «{v}» (mã ngắn theo danh sách VietQR/NAPAS, ví dụ VCB, BIDV, ICB).",
-        "There is no bank with code '{v}' (short code from the VietQR/NAPAS list, e.g. VCB, BIDV, ICB).",
+        "Không rõ ngân hàng «{v}»: hãy ghi mã ngân hàng (mã ngắn theo danh sách VietQR/NAPAS, ví dụ VCB, BIDV, ICB) "
+        "hoặc tên ngân hàng (ví dụ Vietcombank, Ngân hàng Ngoại thương).",
+        "The bank '{v}' is not known: write the bank's code (short code from the VietQR/NAPAS list, e.g. VCB, BIDV, "
+        "ICB) or its name (e.g. Vietcombank, Ngân hàng Ngoại thương).",
     ),
     "bank_pair": (
-        "Cần ghi cả mã ngân hàng và số tài khoản, hoặc để trống cả hai.",
-        "Give both the bank code and the account number, or leave both blank.",
+        "Cần ghi cả ngân hàng (mã hoặc tên) và số tài khoản, hoặc để trống cả hai.",
+        "Give both the bank (its code or name) and the account number, or leave both blank.",
     ),
     "account_format": (
         "Số tài khoản chỉ gồm chữ và số, từ 4 đến 30 ký tự.",

@@ -22,6 +22,11 @@ from dataclasses import dataclass
 #: and spaces, or more than 20 characters (NULL: no phone).
 PHONE_BAD = "(n.phone IS NOT NULL AND (length(n.phone) > 20 OR ltrim(n.phone, '0123456789+-.() ') <> ''))"
 
+#: A bank cell (``n.bank``) as :func:`disburse.reference.service.bank_key` makes it, in SQL: without marks
+#: (``disburse_unaccent``, which also turns đ into d and lowers the case), then only its letters a-z and digits.
+#: "NH TMCP Ngoại Thương" and "nh tmcp ngoai thuong" are one key, as in Form 02.
+BANK_KEY = "regexp_replace(disburse_unaccent(n.bank), '[^a-z0-9]+', '', 'g')"
+
 
 @dataclass(frozen=True)
 class Field:
@@ -78,6 +83,9 @@ class Spec:
     #: Whether the import marks rows sharing a national ID under two natural keys (write.py's duplicate step); its
     #: summaries then say how many rows it marked.
     flags_duplicate_national_ids: bool = False
+    #: Whether the check may find a bank by its name as well as its code (``{bank_names}``, filled by
+    #: ``check.create_lookups``): "Vietcombank", "NH TMCP Ngoại thương Việt Nam", 970436 as Form 02 takes them.
+    bank_names: bool = False
     #: Whether a set of registry files may hold no row of this kind yet (salary funds begin with the first reduced
     #: month): the seed then leaves the empty file out, since the importer refuses an empty file.
     may_be_empty: bool = False

@@ -33,6 +33,9 @@ class ScratchTables:
     months: str
     #: National IDs that this import makes shared by two SI codes (employees).
     dup: str
+    #: Every way a bank is written, as :func:`~disburse.reference.service.bank_key` (``key``), and its ``code``: the
+    #: names :func:`~disburse.reference.service.bank_names` knows (employees; empty for the other kinds).
+    bank_names: str
 
     @classmethod
     def for_import(cls, tag: str | None = None) -> ScratchTables:
