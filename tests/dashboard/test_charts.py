@@ -20,6 +20,54 @@ def _parts(markup: str) -> tuple[ET.Element, ET.Element | None]:
     return figure, figure.find(f"{SVG}svg")
 
 
+def _drawings(markup: str) -> dict[str, ET.Element]:
+    """The figure's two drawings by kind: the computer's ("wide") and the phone's ("narrow")."""
+    figure = fromstring(str(markup))
+    return {svg.get("class").split()[1].removeprefix("chart-"): svg for svg in figure.iter(f"{SVG}svg")}
+
+
+def test_every_chart_is_drawn_for_a_computer_and_for_a_phone_each_named_by_its_own_ids():
+    """The stylesheet shows one of the two; the hidden one is out of the accessibility tree, and no id is twice."""
+    bars = bar_chart("by-district", LABELS, [("Huyện Đông Anh", 74.3)], fmt=lambda v: f"{v:.1f}%", maximum=100)
+    line = line_chart("over-time", LABELS, [("01/11/2021", 5.0), ("02/11/2021", 6.0)], fmt=lambda v: f"{v:g}%")
+    for chart_id, markup in (("by-district", bars), ("over-time", line)):
+        drawings = _drawings(markup)
+        assert list(drawings) == ["wide", "narrow"]
+        assert drawings["wide"].get("viewBox").split()[2] == "720"
+        assert drawings["narrow"].get("viewBox").split()[2] == "320"
+        for kind, own in ((drawings["wide"], chart_id), (drawings["narrow"], f"{chart_id}-narrow")):
+            assert kind.get("role") == "img" and kind.get("aria-labelledby") == f"{own}-title {own}-desc"
+            assert kind.find(f"{SVG}title").get("id") == f"{own}-title"
+        ids = [element.get("id") for element in fromstring(str(markup)).iter() if element.get("id")]
+        assert len(ids) == len(set(ids)), ids
+
+
+def test_on_a_phone_each_label_is_above_its_bar_within_the_picture():
+    closed = "Ngân hàng người nhận không tìm thấy tài khoản của người nhận theo số đã ghi"
+    items = [(closed, 1234567.0), ("Khác", 0.0), ("Không rõ", None)]
+    svg = _drawings(bar_chart("failures", LABELS, items, fmt=lambda v: f"{v:,.0f}", target=(2e6, "Mục tiêu")))["narrow"]
+    width = float(svg.get("viewBox").split()[2])
+    rows = list(svg.iter(f"{SVG}g"))
+    for row in rows:
+        lines = row.findall(f".//{SVG}tspan")
+        bar = row.find(f"{SVG}rect")
+        value = next(t for t in row.iter(f"{SVG}text") if t.get("class") == "chart-value")
+        assert lines and all(len(line.text) <= 38 for line in lines)  # 8.2 units a character: 312 of 320
+        assert all(float(line.get("y")) < float(bar.get("y")) for line in lines)  # above its bar
+        # The value after its bar, its words inside the picture.
+        assert float(value.get("x")) + 8.2 * len(value.text) <= width
+    assert rows[0].findall(f".//{SVG}tspan")[0].text.startswith("Ngân hàng người nhận")
+    assert [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "chart-value"][-1] == "Mục tiêu"
+
+
+def test_values_above_neighbouring_points_are_not_written_over_each_other():
+    """Figures on the last two of 30 days only: the phone wrote "40.0%" over "40.0%"; the last is written."""
+    points = [(f"{n + 1:02d}/11/2021", 40.0 if n >= 28 else None) for n in range(30)]
+    for svg in _drawings(line_chart("two", LABELS, points, fmt=lambda v: f"{v:.1f}%", maximum=100)).values():
+        values = [t for t in svg.iter(f"{SVG}text") if t.get("class") == "chart-value"]
+        assert len(list(svg.iter(f"{SVG}circle"))) == 2 and [t.text for t in values] == ["40.0%"]
+
+
 def test_a_bar_chart_names_itself_and_writes_every_value():
     markup = bar_chart(
         "by-district",
@@ -77,19 +125,19 @@ def test_a_line_chart_marks_each_point_and_labels_the_days():
 
 
 @pytest.mark.parametrize("days", [2, 3, 7, 9, 10, 15, 16, 31, 60, 120])
-def test_the_days_under_a_line_never_touch_and_none_is_cut_off(days):
+@pytest.mark.parametrize(("kind", "char"), [("wide", 7), ("narrow", 8.2)])
+def test_the_days_under_a_line_never_touch_and_none_is_cut_off(days, kind, char):
     """Two days' labels were drawn over each other and the last ran off the chart ("06/12/202"): whatever the count,
     the labels written stand a label's width apart, the first and the last are always there, and the last ends at
     the axis' end, inside the picture."""
     points = [(f"{n % 28 + 1:02d}/{n // 28 + 10:02d}/2021", float(n)) for n in range(days)]
-    _, svg = _parts(line_chart("many", LABELS, points, fmt=lambda v: f"{v:g}%", maximum=100))
-    assert svg is not None
+    svg = _drawings(line_chart("many", LABELS, points, fmt=lambda v: f"{v:g}%", maximum=100))[kind]
     labels = [t for t in svg.iter(f"{SVG}text") if t.get("class") == "chart-label" and "/" in (t.text or "")]
     assert labels[0].text == points[0][0] and labels[-1].text == points[-1][0]
     width = float(svg.get("viewBox").split()[2])
 
     def span(t) -> tuple[float, float]:
-        x, wide = float(t.get("x")), len(t.text) * 7
+        x, wide = float(t.get("x")), len(t.text) * char
         return {"end": (x - wide, x), "middle": (x - wide / 2, x + wide / 2)}.get(t.get("text-anchor"), (x, x + wide))
 
     spans = sorted(span(t) for t in labels)

@@ -45,7 +45,8 @@ def test_the_countrys_charts(client, country, db_session, monkeypatch, app, loca
     response = client.get("/dashboard/charts")
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and f"<title>{title} · disburse</title>" in html
-    assert html.count('<svg class="chart" role="img"') == 4  # no decisions yet: throughput says so instead
+    assert html.count('<svg class="chart chart-wide" role="img"') == 4  # no decisions yet: throughput says so instead
+    assert html.count('<svg class="chart chart-narrow" role="img"') == 4  # and each drawn for a phone too
     over_time = _chart(html, "completion-over-time")
     assert "01/11/2021" in over_time and "02/11/2021" in over_time
     assert ("46,1%" if locale == "vi" else "46.1%") in over_time  # 6 of 13 paid on both days (46,15 %, rounded down)
@@ -73,16 +74,18 @@ def test_days_without_a_snapshot_are_a_gap_in_the_line_over_time(client, country
         take_snapshots(nq116().id, date(2021, 11, day))
     sign_in(client, create_user("admin", password=PASSWORD))
     over_time = _chart(client.get("/dashboard/charts").get_data(as_text=True), "completion-over-time")
-    xs = [float(x) for x in re.findall(r'<circle class="chart-point" cx="([0-9.]+)"', over_time)]
-    step = (xs[1] - xs[0]) if len(xs) == 3 else 0
-    assert step > 0 and round((xs[2] - xs[0]) / step) == 8  # 09/11 eight days after 01/11
-    lines = re.findall(r'<polyline class="chart-line" points="([^"]*)"', over_time)
-    assert [len(line.split()) for line in lines] == [2]  # 01/11–02/11; nothing drawn across the week
-    labels = re.findall(
-        r'<text class="chart-label" x="[0-9.]+" y="[0-9.]+" text-anchor="(?:middle|end)">([^<]*/[^<]*)</text>',
-        over_time,
-    )  # the days under the axis (the last one ends at the axis' end), not the percentages beside it
-    assert labels[0] == "12/10/2021" and labels[-1] == "10/11/2021"  # the 30 days up to the programme's today
+    wide, narrow = over_time.split('<svg class="chart chart-narrow"')  # the computer's drawing, the phone's
+    for drawing in (wide, narrow):
+        xs = [float(x) for x in re.findall(r'<circle class="chart-point" cx="([0-9.]+)"', drawing)]
+        step = (xs[1] - xs[0]) if len(xs) == 3 else 0
+        assert step > 0 and round((xs[2] - xs[0]) / step) == 8  # 09/11 eight days after 01/11
+        lines = re.findall(r'<polyline class="chart-line" points="([^"]*)"', drawing)
+        assert [len(line.split()) for line in lines] == [2]  # 01/11–02/11; nothing drawn across the week
+        labels = re.findall(
+            r'<text class="chart-label" x="[0-9.]+" y="[0-9.]+" text-anchor="(?:middle|end)">([^<]*/[^<]*)</text>',
+            drawing,
+        )  # the days under the axis (the last one ends at the axis' end), not the percentages beside it
+        assert labels[0] == "12/10/2021" and labels[-1] == "10/11/2021"  # the 30 days up to the programme's today
     rows = re.findall(r'<tr><th scope="row">([^<]*)</th><td class="num">([^<]*)</td></tr>', over_time)
     assert rows == [("01/11/2021", "46,1%"), ("02/11/2021", "46,1%"), ("09/11/2021", "46,1%")]
 
@@ -294,7 +297,7 @@ def test_the_failures_chart_says_it_counts_attempts_not_the_tables_claims(client
     sign_in(client, create_user("admin", password=PASSWORD), locale)
     html = client.get("/dashboard/charts").get_data(as_text=True)
     chart = _chart(html, "failures")
-    assert '<svg class="chart" role="img"' in chart  # the failed attempt is drawn
+    assert '<svg class="chart chart-wide" role="img"' in chart  # the failed attempt is drawn
     assert f'<figcaption id="failures-caption">{title}</figcaption>' in chart
     assert f'<title id="failures-title">{title}</title>' in chart
     said = re.search(r'<p class="muted" id="failures-note">([^<]*)</p>', chart)

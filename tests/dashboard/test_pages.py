@@ -73,7 +73,7 @@ def test_the_country_for_a_national_supervisor(client, country, locale, title):
     assert [row[0] for row in rows] == ["01", "79"]
     assert rows[0][2:5] == ["45,4%" if locale == "vi" else "45.4%", "11", "5"]  # the completion after the name
     assert 'href="/dashboard/?province=01"' in html  # the drill-down
-    assert '<svg class="chart" role="img"' in html and "completion-by-area-title" in html
+    assert '<svg class="chart chart-wide" role="img"' in html and "completion-by-area-title" in html
 
 
 def test_a_province_its_districts_and_the_lowest_units(client, country):

@@ -40,7 +40,7 @@ def test_a_supervisor_drills_down_and_exports(page, committed, locale):
         re.compile("Payment progress: The whole country" if en else "Tiến độ chi trả: Toàn quốc")
     )
     expect(page.locator("#dashboard-table")).to_contain_text("Thành phố Hồ Chí Minh")
-    expect(page.locator("svg.chart[role=img]")).to_have_count(1)
+    expect(page.locator("svg.chart-wide[role=img]")).to_have_count(1)
     main_page(page, f"dashboard-country-{locale}")
 
     # The nation → Hà Nội → Đông Anh.
