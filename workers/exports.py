@@ -1,5 +1,6 @@
-"""``exports.dashboard``: a dashboard table too large to download at once, written by a background job into the
-export folder (``DISBURSE_EXPORT_DIR``); the job's page (``jobs.show``) shows its progress, then the link.
+"""``exports.dashboard``: a dashboard table, or the backlog's overdue units, too large to download at once, written
+by a background job into the export folder (``DISBURSE_EXPORT_DIR``); the job's page (``jobs.show``) shows its
+progress, then the link.
 
 Thin: :func:`disburse.jobs.service.run_job` starts the job (a redelivery does nothing), the file is written, and the
 job's result names it (``{"file": <name in the folder>, "filename": <download name>, "total_rows": n}``).
@@ -13,24 +14,31 @@ from typing import Any
 from celery import shared_task
 from flask import current_app
 
-from disburse.dashboard.exports import write_table
+from disburse.dashboard.exports import OVERDUE_UNITS_TABLE, write_overdue_units, write_table
 from disburse.dashboard.queries import TableQuery
 from disburse.jobs.models import Job
 from disburse.jobs.service import Progress, run_job
+from disburse.programs.calendar import programme_today
 from disburse.reports.service import Area
 
 
 def _export(job: Job, progress: Progress) -> dict[str, Any]:
     params = job.params
+    name = f"job-{job.id}.{params['format']}"
+    folder = Path(current_app.config["DISBURSE_EXPORT_DIR"])
+    area = Area(params.get("province"), params.get("district"))
+    if params["table"] == OVERDUE_UNITS_TABLE:  # the backlog's overdue units, on the programme's day of the job
+        rows = write_overdue_units(
+            params["program_id"], area, programme_today(), params["format"], folder / name, progress
+        )
+        return {"file": name, "filename": params["filename"], "total_rows": rows}
     query = TableQuery(
-        Area(params.get("province"), params.get("district")),
+        area,
         params["table"],
         params["sort"],
         bool(params["descending"]),
         None,
     )
-    name = f"job-{job.id}.{params['format']}"
-    folder = Path(current_app.config["DISBURSE_EXPORT_DIR"])
     rows = write_table(params["program_id"], query, params["format"], folder / name, progress)
     return {"file": name, "filename": params["filename"], "total_rows": rows}
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from disburse.dashboard.queries import TableQuery, child_level, monthly_totals, table_rows, unpaid_parts_unknown
 from disburse.formatting import tenths_down
+from disburse.reports.dashboard import overdue_units
+from disburse.reports.service import Area
 from disburse.spreadsheets import COUNT, DATE, MEDIA_TYPES, MONEY, PERCENT, TEXT, table_bytes, write_csv, write_xlsx
 
 #: How the XLSX shows each column (:func:`disburse.spreadsheets.write_xlsx`): codes as text, then the figures.
@@ -127,6 +129,57 @@ def table_file(program_id: int, query: TableQuery, fmt: str) -> bytes:
     with tempfile.TemporaryDirectory(prefix="disburse-dashboard-") as folder:
         path = Path(folder) / f"table.{fmt}"
         write_table(program_id, query, fmt, path)
+        return path.read_bytes()
+
+
+#: The export job's ``table`` for the backlog's overdue units (workers/exports.py).
+OVERDUE_UNITS_TABLE = "overdue_units"
+#: The overdue units' file: its columns, headers in both languages (as the dashboard's tables).
+OVERDUE_UNITS_HEADER = [
+    "Mã đơn vị / Unit code",
+    "Tên đơn vị / Unit",
+    "Mã quận/huyện / District code",
+    "Quận/huyện / District",
+    "Số lượng hồ sơ chưa xác nhận / Claims not yet confirmed",
+]
+OVERDUE_UNITS_FORMATS: list[str | None] = [TEXT, None, TEXT, None, COUNT]
+
+
+def write_overdue_units(
+    program_id: int,
+    area: Area,
+    today: date,
+    fmt: str,
+    path: Path,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> int:
+    """Every unit of ``area`` past its Form 02 deadline with people still unconfirmed on ``today``, most first
+    (:func:`disburse.reports.dashboard.overdue_units`), written to ``path`` as CSV (UTF-8 with BOM) or XLSX; the
+    number of rows written. The same file whether downloaded at once or written by the export job."""
+    assert fmt in MEDIA_TYPES
+    units, total = overdue_units(program_id, area, today, None)
+    count = 0
+
+    def rows() -> Iterator[list[Any]]:
+        nonlocal count
+        for unit in units:
+            count += 1
+            if progress is not None and count % 1000 == 0:
+                progress(count, total)
+            yield [unit["unit_code"], unit["name"], unit["district_code"], unit["district_name"], unit["claims"]]
+
+    if fmt == "csv":
+        write_csv(path, OVERDUE_UNITS_HEADER, rows())
+    else:
+        write_xlsx(path, OVERDUE_UNITS_HEADER, rows(), title="Don vi qua han", formats=OVERDUE_UNITS_FORMATS)
+    return count
+
+
+def overdue_units_file(program_id: int, area: Area, today: date, fmt: str) -> bytes:
+    """:func:`write_overdue_units` as the bytes of the file (a short list, downloaded at once)."""
+    with tempfile.TemporaryDirectory(prefix="disburse-dashboard-") as folder:
+        path = Path(folder) / f"overdue.{fmt}"
+        write_overdue_units(program_id, area, today, fmt, path)
         return path.read_bytes()
 
 

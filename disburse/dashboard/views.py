@@ -54,7 +54,7 @@ from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.reference.models import District, Province
-from disburse.replica import reads_replica
+from disburse.replica import reading_replica, reads_replica
 from disburse.reports.dashboard import (
     ageing,
     completion_over_time,
@@ -70,7 +70,7 @@ from disburse.reports.dashboard import (
 )
 from disburse.reports.dashboard import backlog as backlog_of
 from disburse.reports.service import Area, area_reduction, visible_area
-from disburse.spreadsheets import COUNT, MEDIA_TYPES, TEXT, download, table_bytes
+from disburse.spreadsheets import MEDIA_TYPES, download
 from disburse.verification import reasons as review_reasons
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -83,6 +83,8 @@ TABLE_ID = "dashboard-table"
 UNITS_ON_PAGE = 100
 #: The export job's task (workers/exports.py).
 EXPORT_TASK = "exports.dashboard"
+#: The export job's ``table`` for the backlog's overdue units (the others are a :class:`TableQuery`'s tables).
+OVERDUE_UNITS_TABLE = exports.OVERDUE_UNITS_TABLE
 
 
 def _user() -> User:
@@ -692,38 +694,57 @@ def backlog() -> ResponseReturnValue:
     )
 
 
-#: The overdue units' file: its columns, headers in both languages (as the dashboard's tables).
-OVERDUE_UNITS_HEADER = [
-    "Mã đơn vị / Unit code",
-    "Tên đơn vị / Unit",
-    "Mã quận/huyện / District code",
-    "Quận/huyện / District",
-    "Số lượng hồ sơ chưa xác nhận / Claims not yet confirmed",
-]
-
-
-@bp.get("/backlog/overdue-units")
+@bp.route("/backlog/overdue-units", methods=["GET", "POST"])
 @roles_required(*VIEWERS)
-@reads_replica
 def overdue_units_file() -> ResponseReturnValue:
     """Every unit of the area past its Form 02 deadline with people still unconfirmed (the backlog page lists the
-    first 20), most first, as CSV or XLSX."""
+    first 20), most first, as CSV or XLSX: as the dashboard's tables (:func:`export`), at once up to
+    ``DISBURSE_EXPORT_DIRECT_ROWS`` units (read from the replica); more by the ``exports.dashboard`` job, started
+    by the button on the page that GET shows, then the job's page with its progress."""
     form = ExportQuery(request.args)
     if not form.validate():
         return _invalid(form)
     area = _area(form)
     program = _program()
-    units, _total = overdue_units(program.id, area, programme_today(), None)
     fmt = form.format.data or "xlsx"
-    body = table_bytes(
-        fmt,
-        OVERDUE_UNITS_HEADER,
-        ([u["unit_code"], u["name"], u["district_code"], u["district_name"], u["claims"]] for u in units),
-        title="Don vi qua han",
-        formats=[TEXT, None, TEXT, None, COUNT],
-    )
+    today = programme_today()
     where = area.district_code or area.province_code or "toan-quoc"
-    return download(body, f"don-vi-qua-han-{where}-{programme_today():%Y%m%d}-{datetime.now(VIETNAM_TZ):%H%M}.{fmt}")
+    name = f"don-vi-qua-han-{where}-{today:%Y%m%d}-{datetime.now(VIETNAM_TZ):%H%M}.{fmt}"
+    with reading_replica():
+        _units, total = overdue_units(program.id, area, today, 0)  # how many, no rows read
+        if total <= current_app.config["DISBURSE_EXPORT_DIRECT_ROWS"]:
+            return download(exports.overdue_units_file(program.id, area, today, fmt), name)
+        if request.method == "GET":
+            return render_template(
+                "dashboard/export.html",
+                heading=_("Tải danh sách đơn vị quá hạn xác nhận"),
+                area_name=_area_name(area),
+                rows=total,
+                fmt=fmt,
+                back=url_for(
+                    "dashboard.backlog",
+                    province=area.province_code if not area.district_code else None,
+                    district=area.district_code,
+                ),
+            )
+    job = submit(  # the POST carries the page's CSRF token (checked for every form by CSRFProtect)
+        "export.dashboard",
+        {
+            "program_id": program.id,
+            "province": area.province_code,
+            "district": area.district_code,
+            "table": OVERDUE_UNITS_TABLE,
+            "format": fmt,
+            "filename": name,
+        },
+        EXPORT_TASK,
+        created_by=_user().id,
+    )
+    db.session.commit()
+    if "jobs.show" in current_app.view_functions:
+        return redirect(url_for("jobs.show", job_id=job.id))
+    flash(_("Đang chuẩn bị tệp (công việc số %(id)d).", id=job.id), "info")
+    return redirect(url_for("dashboard.backlog", province=area.province_code, district=area.district_code))
 
 
 #: The differences of a reconciliation listed on its page (`disburse payments reconcile` prints them all).

@@ -7,11 +7,13 @@ import csv
 import io
 import re
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import openpyxl
 import pytest
 
 from disburse.payments.models import Reconciliation
+from tests.admin.conftest import folders  # noqa: F401 - the fixture
 from tests.dashboard.conftest import DONG_ANH, PASSWORD, downloaded_name, sign_in
 from tests.factories import create_claim, create_employee, create_employer, create_user
 
@@ -96,3 +98,74 @@ def test_a_short_overdue_list_is_not_said_to_be_cut(client, db_session):
     html = client.get("/dashboard/backlog").get_data(as_text=True)
     shown = html.split('id="overdue-shown">', 1)[1].split("</p>", 1)[0]
     assert "first" not in shown and "Download the whole list:" in shown
+
+
+def _overdue(count: int) -> list[str]:
+    """``count`` units of Đông Anh past their Form 02 deadline, the last with the most people unconfirmed (two);
+    their codes, most first."""
+    units = [create_employer(district_code=DONG_ANH, name=f"Công ty Quá Hạn {n:02d}") for n in range(count)]
+    for n, unit in enumerate(units):
+        for _ in range(2 if n == count - 1 else 1):
+            create_claim(
+                "employer_overdue",
+                employee=create_employee(employer_id=unit.id, district_code=DONG_ANH),
+                review_due_on=date(2021, 10, 20),
+            )
+    return [units[-1].unit_code, *sorted(unit.unit_code for unit in units[:-1])]
+
+
+def _ours(rows: list[list[object]]) -> list[list[object]]:
+    return [row for row in rows if str(row[1]).startswith("Công ty Quá Hạn")]
+
+
+def test_overdue_units_up_to_the_export_limit_are_downloaded_at_once(app, client, db_session, monkeypatch):
+    codes = _overdue(3)
+    sign_in(client, create_user("supervisor", province="01", password=PASSWORD))
+    monkeypatch.setitem(app.config, "DISBURSE_EXPORT_DIRECT_ROWS", 3)  # as many units as the file has: at once
+    response = client.get("/dashboard/backlog/overdue-units?province=01&format=csv")
+    assert response.status_code == 200 and response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    lines = list(csv.reader(io.StringIO(response.get_data(as_text=True).removeprefix("\ufeff"))))
+    assert [line[0] for line in _ours(lines)] == codes
+    assert _ours(lines)[0] == [codes[0], "Công ty Quá Hạn 02", DONG_ANH, "Huyện Đông Anh", "2"]
+
+
+@pytest.mark.usefixtures("folders")  # the export folder in the test's own directory
+def test_more_overdue_units_than_the_export_limit_are_written_by_the_export_job(app, client, db_session, monkeypatch):
+    """As the dashboard's large tables: the link opens a page with a button; the button starts the export job
+    (the worker's task run here), whose page then offers the file: the same rows as the file downloaded at once."""
+    from disburse.extensions import db
+    from disburse.jobs.models import Job
+    from workers.exports import export_dashboard
+
+    codes = _overdue(3)
+    sign_in(client, create_user("supervisor", province="01", password=PASSWORD))
+    url = "/dashboard/backlog/overdue-units?province=01&format=xlsx"
+    at_once = openpyxl.load_workbook(io.BytesIO(client.get(url).data), read_only=True).active
+    expected = [list(row) for row in at_once.iter_rows(values_only=True)]
+    assert [row[0] for row in _ours(expected)] == codes
+
+    monkeypatch.setitem(app.config, "DISBURSE_EXPORT_DIRECT_ROWS", 2)
+    page = client.get(url)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'method="post"' in html and "Chuẩn bị tệp XLSX" in html
+    assert "<h1>Tải danh sách đơn vị quá hạn xác nhận</h1>" in html
+    assert f"có {len(expected) - 1} dòng" in html  # every overdue unit of Hà Nội, a row each
+    assert 'href="/dashboard/backlog?province=01"' in html  # back to the backlog
+    started = client.post(url)
+    assert started.status_code == 302
+    job_id = int(re.fullmatch(r"/jobs/(\d+)", started.headers["Location"]).group(1))
+    job = db.session.get(Job, job_id)
+    assert job.kind == "export.dashboard" and job.params["table"] == "overdue_units"
+    assert job.params["province"] == "01" and job.params["scope"]["provinces"] == ["01"]
+    assert re.fullmatch(r"don-vi-qua-han-01-[0-9]{8}-[0-9]{4}\.xlsx", job.params["filename"])
+
+    export_dashboard(job_id)
+    db.session.refresh(job)
+    assert job.state == "succeeded", job.error
+    assert job.result["file"] == f"job-{job_id}.xlsx" and job.result["total_rows"] == len(expected) - 1
+    written = Path(app.config["DISBURSE_EXPORT_DIR"]) / job.result["file"]
+    sheet = openpyxl.load_workbook(written, read_only=True).active
+    assert [list(row) for row in sheet.iter_rows(values_only=True)] == expected
+    with client.get(f"/jobs/{job_id}/download") as download:
+        assert download.status_code == 200 and download.data == written.read_bytes()
+        assert job.params["filename"] in download.headers["Content-Disposition"]
