@@ -46,7 +46,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Property tests check what is true, never how fast: Hypothesis's default 200 ms deadline per example failed a pure
 # function's test (parse_day) on a machine busy with two suites at once. Speed is measured in bench/.
 settings.register_profile("disburse", deadline=None)
-settings.load_profile("disburse")
+if not os.environ.get("HYPOTHESIS_PROFILE"):
+    settings.load_profile("disburse")
 
 
 #: The pytest-xdist process running this conftest ("gw0", "gw1", ...), or None in a plain single-process run.

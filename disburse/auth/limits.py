@@ -80,8 +80,11 @@ sign_in_per_account = limiter.limit(
 
 
 def person_key() -> str:
-    """The person a public look-up is about: the SI code typed, without spaces."""
-    return "person:" + _digest("".join((request.form.get("si_code") or "").split()))
+    """The person a public look-up is about: the SI code typed, cleaned as the look-up cleans it (the page takes form
+    bodies only, so ``request.form`` is what its form reads)."""
+    from disburse.claims.person_details import clean_identity
+
+    return "person:" + _digest(clean_identity(request.form.get("si_code") or "", "")[0])
 
 
 def _nobody_found(response: Response) -> bool:

@@ -241,7 +241,7 @@ class RecordPhoneForm(BaseForm):
     public page's offer: whoever sent it may have given their own). The service checks both and says every problem
     at once (:func:`disburse.casework.service.record_phone`)."""
 
-    id_card_seen = BooleanField(_l("Người lao động đã trực tiếp đến cơ quan BHXH và xuất trình căn cước công dân"))
+    id_card_seen = BooleanField(_l("Người lao động đã trực tiếp đến cơ quan BHXH và xuất trình CMND/CCCD"))
     phone = StringField(
         _l("Số điện thoại mới"),
         validators=[Optional(), Length(max=20, message=_l("Số điện thoại dài quá 20 ký tự."))],

@@ -193,7 +193,7 @@ def record_phone(claim_id: int, user: User, phone: str, *, id_card_seen: bool) -
     typed = (phone or "").strip()
     if not id_card_seen:
         errors["id_card_seen"] = (
-            "Chỉ ghi số điện thoại mới khi người lao động đến cơ quan BHXH và xuất trình căn cước công dân: hãy "
+            "Chỉ ghi số điện thoại mới khi người lao động đến cơ quan BHXH và xuất trình CMND/CCCD: hãy "
             "đánh dấu ô xác nhận.",
             "Record a new phone number only for a person who came to the office and showed their ID card: tick the "
             "box that says so.",

@@ -364,7 +364,7 @@ def _event_details(event: dict[str, Any]) -> list[str]:
         lines.append(_duplicate_decision(data))
     elif action in ("correct", "apply"):  # a correction, or a Form 04 replacing a listed claim's account
         if data.get("id_card_seen"):  # a phone number recorded at the office (service.record_phone)
-            lines.append(_("Người lao động đến cơ quan BHXH, đã xuất trình căn cước công dân."))
+            lines.append(_("Người lao động đến cơ quan BHXH, đã xuất trình CMND/CCCD."))
         changes = data.get("changes") or {}
         if data.get("field") == "payout" and isinstance(data.get("old"), dict) and isinstance(data.get("new"), dict):
             changes = {"payout": [data["old"].get("payout"), data["new"].get("payout")]}  # cash offered

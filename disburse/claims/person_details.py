@@ -68,7 +68,7 @@ class Offer:
 def _digits_as_written(value: str) -> str:
     """An SI code or ID number as people copy it from the book or the card: in groups ("0105 053 261") is the same
     number; the spaces go (any other character stays, and the check refuses it)."""
-    return "".join(value.split())
+    return "".join(str(value).split())
 
 
 def identity_errors(si_code: str, national_id: str, date_of_birth: date | None) -> dict[str, tuple[str, str]]:

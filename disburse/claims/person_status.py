@@ -130,23 +130,16 @@ _NEXT: dict[ClaimState, Words] = {
         "security office). If that is a mistake, contact the social security office of {office} at once.",
     ),
     S.REMOVED: (
-        "Đơn vị báo bạn không còn làm việc tại đơn vị (Mẫu số 03). Nếu bạn vẫn làm việc tại đơn vị, hãy báo đơn vị "
-        "hoặc cơ quan BHXH {office}.",
-        "Your unit reported that you no longer work there (Form 03). If you still work there, tell your unit or the "
-        "social security office of {office}.",
+        "Đơn vị báo bạn không còn làm việc tại đơn vị (Mẫu số 03). Nếu điều này không đúng, hoặc bạn đã nghỉ việc và "
+        "cho rằng mình đủ điều kiện, hãy liên hệ cơ quan BHXH {office} để được xem xét lại.",
+        "Your unit reported that you no longer work there (Form 03). If that is not right, or you left and think you "
+        "qualify, contact the social security office of {office} to have it looked at again.",
     ),
 }
 #: Added for a person whose unit can still send their account on Form 03 (track A, before the adjustment deadline).
 _UNIT_SENDS = (
     " Đơn vị cũng có thể gửi tài khoản của bạn bằng Mẫu số 03 đến hết ngày {adjustment_deadline}.",
     " Your unit can also send your account on Form 03 until {adjustment_deadline}.",
-)
-#: Added for a person removed from their unit's list, while applications are taken.
-_MAY_APPLY = (
-    " Nếu bạn đã nghỉ việc, bạn có thể tự đề nghị hỗ trợ (Mẫu số 04) tại cơ quan BHXH quận/huyện đến hết ngày "
-    "{application_deadline}.",
-    " If you have left your job, you may apply yourself (Form 04) at a district social security office until "
-    "{application_deadline}.",
 )
 #: A person in the registry without a claim, whom the programme's rules do not support (the reasons follow).
 _NOT_SUPPORTED = (
@@ -193,7 +186,7 @@ _REVIEW_DETAILS = (
     "of {office}.",
 )
 #: Added while the claim is approved or on its way by bank, when it has a payment due day.
-_DUE = (" Dự kiến chi trả trước ngày {due}.", " Expected to be paid by {due}.")
+_DUE = (" Dự kiến chi trả chậm nhất ngày {due}.", " Expected to be paid by {due}.")
 
 #: The states in which the person can send bank details on the bank-details page.
 SEND_DETAILS = frozenset({S.PAYMENT_FAILED, S.AWAITING_PAYMENT_DETAILS})
@@ -231,6 +224,8 @@ class PersonStatus:
     #: request's text is never shown (see the module's docstring). ``requested`` says whether there is one.
     requested: bool = False
     request_due_on: date | None = None
+    #: Whether that due day has passed (the page then asks to get in touch at once).
+    request_overdue: bool = False
     #: Whether the page offers the bank-details page: waiting for an account, and none sent that waits to be called.
     sends_details: bool = False
 
@@ -278,8 +273,6 @@ def find(program: Program, si_code: str, national_id: str, born: date) -> Person
             said = _with(said, _UNIT_SENDS)
     elif state == S.NEEDS_REVIEW and sends_details:
         said = _with(said, _REVIEW_DETAILS)
-    elif state == S.REMOVED and applying:
-        said = _with(said, _MAY_APPLY)
     elif state == S.PAYMENT_PENDING and claim.payout == "cash":
         said = _COLLECT_CASH
     elif state in (S.APPROVED, S.PAYMENT_PENDING) and claim.payment_due_on is not None:
@@ -309,6 +302,7 @@ def find(program: Program, si_code: str, national_id: str, born: date) -> Person
         reasons=reasons,
         requested=requested,
         request_due_on=request_due_on,
+        request_overdue=request_due_on is not None and request_due_on < today,
         sends_details=sends_details,
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -65,6 +65,17 @@ def _status_limit() -> str:
     return str(current_app.config["LIMIT_PERSON_STATUS_PER_ADDRESS"])
 
 
+def _form_bodies_only() -> None:
+    """The person's pages take what their HTML form sends, nothing else: a JSON body (which Flask-WTF would read into
+    the form) or an uploaded file in a field would slip past the per-SI-code limit, whose key reads the posted form
+    (:func:`disburse.auth.limits.person_key`), or crash on a value that is not text. 415, nothing done."""
+    if request.mimetype not in _FORM_TYPES or request.files:
+        abort(415)
+
+
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
 def _errors_onto(form: BaseForm, errors: dict[str, tuple[str, str]]) -> None:
     """The service's errors (field → (vi, en)) onto the form's fields, in the page's language, after the form's own."""
     for name, pair in errors.items():
@@ -83,6 +94,8 @@ def payment_details() -> ResponseReturnValue:
     context: dict[str, Any] = {"form": form, "sent": False}
     if not form.is_submitted():
         return render_template("people/payment_details.html", **context)
+    if not shown_again():
+        _form_bodies_only()
     values: dict[str, Any] = {
         "si_code": form.si_code.data or "",
         "national_id": form.national_id.data or "",
@@ -115,6 +128,7 @@ def status() -> ResponseReturnValue:
     form = IdentityForm()
     if not form.is_submitted() or shown_again():
         return render_template("people/status.html", form=form, found=None)
+    _form_bodies_only()
     si_code, national_id = clean_identity(form.si_code.data or "", form.national_id.data or "")
     valid = form.validate()
     errors = identity_errors(si_code, national_id, form.date_of_birth.data)

@@ -70,12 +70,15 @@ def bank_code_of(written: str, names: dict[str, str]) -> str:
     return names.get(bank_key(written), written.strip().upper())
 
 
-#: The words a district's name starts with, written in lower case inside a Vietnamese sentence.
-_AREA_WORDS = ("Huyện ", "Quận ", "Thị xã ", "Thành phố ")
+#: The kinds of area a district's or province's name starts with, written in lower case inside a Vietnamese sentence.
+_AREA_WORDS = ("huyện ", "quận ", "thị xã ", "thành phố ", "tỉnh ")
 
 
 def area_in_sentence(name: str) -> tuple[str, str]:
-    """A district's name inside a sentence, (Vietnamese, English): Vietnamese writes the kind of area in lower case
-    ("cơ quan BHXH huyện Đông Anh", as the written notices do); English keeps the name."""
-    vi = name[0].lower() + name[1:] if name.startswith(_AREA_WORDS) else name
-    return vi, name
+    """An area's name inside a sentence, (Vietnamese, English): Vietnamese writes its kind in lower case, however the
+    list capitalised it ("cơ quan BHXH huyện Đông Anh", "thành phố Bắc Kạn" for "Thành Phố Bắc Kạn"), the name
+    itself as it is; English keeps the name."""
+    for kind in _AREA_WORDS:
+        if name[: len(kind)].lower() == kind:
+            return kind + name[len(kind) :], name
+    return name, name

@@ -31,6 +31,7 @@ from disburse.extensions import db
 from disburse.jobs.models import Job
 from disburse.jobs.service import JobFailed, Progress, submit
 from disburse.reference.models import District, Province
+from disburse.reference.service import area_in_sentence
 from disburse.registry.models import Employee, Employer
 from disburse.verification.review import Conflict, Invalid, NotFound, refusal_codes, refusal_reasons, visible_claim
 
@@ -101,8 +102,9 @@ class WayBack:
 
 
 def _office(area_name: str) -> str:
-    """'Huyện Đông Anh' → 'Bảo hiểm xã hội huyện Đông Anh' (the area's kind in lower case, as in the SSA's name)."""
-    return f"Bảo hiểm xã hội {area_name[:1].lower()}{area_name[1:]}"
+    """'Huyện Đông Anh' → 'Bảo hiểm xã hội huyện Đông Anh' (the area's kind in lower case, as in the SSA's name:
+    :func:`~disburse.reference.service.area_in_sentence`)."""
+    return f"Bảo hiểm xã hội {area_in_sentence(area_name)[0]}"
 
 
 def _place(area_name: str) -> str:

@@ -4,6 +4,7 @@ and guesses slowed per address and per SI code."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date, timedelta
 
@@ -15,6 +16,7 @@ from disburse.claims.person_status import NOTHING_OWED
 from disburse.claims.states import ClaimState
 from disburse.extensions import db
 from disburse.payments import reasons as payment_reasons
+from disburse.reference.service import area_in_sentence
 from disburse.registry.models import Employee
 from disburse.verification.review import refusal_reasons
 from tests.factories import (
@@ -107,7 +109,9 @@ def test_a_refused_person_reads_the_reasons_of_the_notice(client, db_session):
     assert 'id="amount"' not in response.get_data(as_text=True)  # nothing is owed
 
 
-def test_the_offices_request_to_the_person_is_said_never_quoted_and_goes_with_the_next_decision(client, db_session):
+def test_the_offices_request_to_the_person_is_said_never_quoted_and_goes_with_the_next_decision(
+    app, client, db_session, monkeypatch
+):
     """A caseworker's request is written for the case and may name other people: the page says the office needs
     something from the person, by when, never what the caseworker wrote; a decision since leaves it behind."""
     from disburse.verification import review
@@ -123,6 +127,11 @@ def test_the_offices_request_to_the_person_is_said_never_quoted_and_goes_with_th
     page = _text(_look_up(client, claim))
     assert "Cơ quan BHXH huyện Đông Anh cần bạn bổ sung thông tin, hạn đến ngày 30/11/2021." in page
     assert "001078725041" not in page and "anh trai" not in page and "hợp đồng lao động" not in page
+    # Its day passed and nothing moved: said so, and to get in touch at once.
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-12-02")
+    page = _text(_look_up(client, claim))
+    assert "cần bạn bổ sung thông tin; hạn ngày 30/11/2021 đã qua. Hãy gọi hoặc đến ngay" in page
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-11-15")
     review.approve(claim.id, caseworker)
     page = _text(_look_up(client, claim))
     assert "Đã duyệt, chờ chi trả" in page and "cần bạn bổ sung thông tin" not in page
@@ -158,7 +167,7 @@ def test_before_approval_the_amount_is_the_one_expected_and_no_months_are_said_w
     assert "Mức hỗ trợ dự kiến" in page and "0 tháng" not in page
     approved = create_claim(ClaimState.APPROVED, employee=_person(), payment_due_on=date(2021, 11, 26))
     page = _text(_look_up(client, approved))
-    assert "Mức hỗ trợ dự kiến" not in page and "Dự kiến chi trả trước ngày 26/11/2021." in page
+    assert "Mức hỗ trợ dự kiến" not in page and "Dự kiến chi trả chậm nhất ngày 26/11/2021." in page
 
 
 def test_a_person_in_the_registry_without_a_claim_is_told_what_the_rules_say_of_their_record(client, db_session):
@@ -261,3 +270,40 @@ def test_every_look_up_counts_per_address(app, client, db_session):
     allowed = int(app.config["LIMIT_PERSON_STATUS_PER_ADDRESS"].split()[0])
     statuses = [client.post("/people/status", data=_facts(_person())).status_code for _n in range(allowed + 1)]
     assert statuses[:allowed] == [200] * allowed and statuses[-1] == 429
+
+
+@pytest.mark.parametrize("body", ["json", "file"])
+def test_only_what_the_form_sends_is_taken(client, db_session, body):
+    """A JSON body (read into the form by Flask-WTF, but not by the per-SI-code limit's key) or a file in a field
+    (not text: it crashed) is refused, 415, nothing looked up."""
+    claim = create_claim(ClaimState.APPROVED, employee=_person())
+    person = db.session.get(Employee, claim.employee_id)
+    assert person is not None
+    for url in ("/people/status", "/people/payment-details"):
+        if body == "json":
+            response = client.post(url, json={**_facts(person), "si_code": int(person.si_code)})
+        else:
+            data = {**_facts(person), "si_code": (io.BytesIO(person.si_code.encode()), "si.txt")}
+            response = client.post(url, data=data, content_type="multipart/form-data")
+        assert response.status_code == 415, url
+        assert person.full_name not in response.get_data(as_text=True)
+
+
+def test_a_removed_person_is_not_invited_to_apply_where_form_04_would_refuse_them(client, db_session):
+    claim = create_claim(ClaimState.REMOVED, employee=_person())
+    page = _text(_look_up(client, claim))
+    assert "Mẫu số 04" not in page and "liên hệ cơ quan BHXH huyện Đông Anh để được xem xét lại" in page
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("Huyện Đông Anh", "huyện Đông Anh"),
+        ("Thành Phố Bắc Kạn", "thành phố Bắc Kạn"),
+        ("Thị xã Sơn Tây", "thị xã Sơn Tây"),
+        ("Quận 1", "quận 1"),
+        ("Đông Anh", "Đông Anh"),
+    ],
+)
+def test_an_areas_kind_is_written_in_lower_case_in_a_sentence_and_its_name_as_it_is(name, said):
+    assert area_in_sentence(name) == (said, name)

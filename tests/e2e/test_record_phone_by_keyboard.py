@@ -40,9 +40,7 @@ def test_a_new_phone_number_recorded_by_keyboard(page, committed, locale):
     page.keyboard.type("0987 654 321")
     page.keyboard.press("Enter")
     expect(page.locator(".error-summary")).to_be_focused()
-    expect(page.locator(".error-summary")).to_contain_text(
-        "showed their ID card" if en else "xuất trình căn cước công dân"
-    )
+    expect(page.locator(".error-summary")).to_contain_text("showed their ID card" if en else "xuất trình CMND/CCCD")
     expect(page.locator("#phone")).to_have_value("0987 654 321")
 
     _tab_to(page, "#id_card_seen")
