@@ -540,6 +540,7 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
         "Bỏ qua đề nghị thông tin tài khoản của người lao động",
         "Person's offer of details dismissed",
     ),
+    "claim.record_phone": ("Ghi số điện thoại mới của người lao động", "Person's new phone number recorded"),
     "import.upload": ("Tải lên tệp danh sách để nhập", "Registry file uploaded for import"),
     "job.retry": ("Chạy lại công việc bị lỗi", "Failed job run again"),
     "lists.build": ("Lập danh sách Mẫu số 01", "Form 01 lists build started"),

@@ -160,6 +160,8 @@ def test_entries_written_by_the_products_functions_read_as_words_in_both_languag
     offer = create_offer(claim)
     dismissed = {"offer": str(offer.id), "reason": "Người lao động không gửi đề nghị này."}
     assert admin_client.post(f"/caseworker/claims/{claim.id}/offer-dismiss", data=dismissed).status_code == 302
+    phone = {"id_card_seen": "y", "phone": "0987 111 333"}
+    assert admin_client.post(f"/caseworker/claims/{claim.id}/phone", data=phone).status_code == 302
     monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-10-15")  # before NQ116's list deadline
     built = admin_client.post("/admin/lists")
     assert built.status_code == 302
@@ -182,6 +184,7 @@ def test_entries_written_by_the_products_functions_read_as_words_in_both_languag
     assert ("Đặt mục tiêu chi trả cho quận/huyện target.set", "Quận/huyện Huyện Đông Anh (017)") in cells
     assert ("Chuyển trạng thái khoản thu hồi recovery.move", f"Khoản thu hồi {recovery.id}") in cells
     assert ("Bỏ qua đề nghị thông tin tài khoản của người lao động claim.dismiss_offer", f"Hồ sơ {claim.id}") in cells
+    assert ("Ghi số điện thoại mới của người lao động claim.record_phone", f"Hồ sơ {claim.id}") in cells
     assert ("Lập danh sách Mẫu số 01 lists.build", f"Công việc {lists_job}") in cells
     # And the signed-in admin's own creation (the fixture makes them with the same service, no actor).
     assert ("Tạo người dùng user.create", f"Người dùng {admin.id}") in cells
@@ -209,6 +212,7 @@ def test_entries_written_by_the_products_functions_read_as_words_in_both_languag
     assert ("Form 01 lists build started lists.build", f"Job {lists_job}") in cells
     assert ("District target set target.set", "District Huyện Đông Anh (017)") in cells
     assert ("Person's offer of details dismissed claim.dismiss_offer", f"Claim {claim.id}") in cells
+    assert ("Person's new phone number recorded claim.record_phone", f"Claim {claim.id}") in cells
     assert '<option value="user.create">User created (user.create)</option>' in page
     shown = page.split('name="action"')[1]  # the filter's choices and the log
     assert not any(vi in shown for vi in ("Tạo người dùng", "Người dùng", "Token API", "Công việc", "Quận/huyện"))

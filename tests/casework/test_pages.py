@@ -669,7 +669,7 @@ def test_log_a_contact_and_request_information(signed_in):
     [
         (
             "vi",
-            {"addressee": "person", "note": "x", "due_on": "20.11.2021"},
+            {"addressee": "person", "note": "x", "due_on": "20/11"},
             ["Ngày ghi theo dạng dd/mm/yyyy, ví dụ 20/11/2021."],
         ),
         (
