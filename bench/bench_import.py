@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -188,6 +189,30 @@ def machine() -> dict[str, str]:
     }
 
 
+def fresh_database() -> tuple[Any, str, str]:
+    """An empty, migrated ``<DATABASE_URL's database>_bench_import`` (dropped first if there) and an app on it: (app,
+    its SQLAlchemy URL, PostgreSQL's version). Redis: REDIS_URL, else the machine's database 15."""
+    from flask_migrate import upgrade
+
+    from config import Test
+    from disburse import create_app, runtime
+    from disburse.extensions import db
+
+    base = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+    url = runtime.with_database(base, f"{runtime.database_name(base)}_bench_import")
+    runtime.drop_database(url)
+    runtime.ensure_database(url)
+    config = Test()
+    config.DATABASE_URL = url
+    config.REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+        server = db.session.execute(db.text("SHOW server_version")).scalar_one()
+        db.session.remove()
+    return app, url, server
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--employees", type=int, default=1_000_000)
@@ -199,25 +224,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="Keep the benchmark database afterwards.")
     args = parser.parse_args()
 
-    from config import Test
-    from disburse import create_app, runtime
+    from disburse import runtime
 
-    base = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
-    url = runtime.with_database(base, f"{runtime.database_name(base)}_bench_import")
-    runtime.drop_database(url)
-    runtime.ensure_database(url)
-    config = Test()
-    config.DATABASE_URL = url
-    config.REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
-    app = create_app(config)
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        from disburse.extensions import db
-
-        upgrade()
-        server = db.session.execute(db.text("SHOW server_version")).scalar_one()
-        db.session.remove()
+    app, url, server = fresh_database()
     libpq = runtime.libpq_url(url)
 
     try:

@@ -54,21 +54,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=116)
     args = parser.parse_args()
 
-    from config import Test
-    from disburse import create_app, runtime
+    from disburse import runtime
 
-    base = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
-    url = runtime.with_database(base, f"{runtime.database_name(base)}_bench_import")
-    runtime.drop_database(url)
-    runtime.ensure_database(url)
-    config = Test()
-    config.DATABASE_URL = url
-    config.REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
-    app = create_app(config)
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        upgrade()
+    app, url, _server = bench_import.fresh_database()
     libpq = runtime.libpq_url(url)
     times: dict[str, list[float]] = {"codes only": [], "names": []}
     try:
