@@ -1,14 +1,14 @@
 """Every XLSX file disburse writes shows money and counts as numbers grouped by thousands ('#,##0': Excel in a
 Vietnamese locale shows 4.976.300.000, and people can still sum them), percentages as numbers with one decimal
 ('0.0': 69,0, the unit the "(%)" header promises), and identifiers that look like numbers (SI code, national ID, unit
-and area codes, account, phone, claim number) as text. One test over every export, each produced by the code that
-serves it."""
+and area codes, account, phone, claim number) as text, and days as date cells shown dd/mm/yyyy. One test over every
+export, each produced by the code that serves it."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from disburse.reports.rollups import take_snapshots
 from disburse.reports.service import Area
 from tests.factories import create_claim, create_employee, create_employer, create_user, nq116
 
-MONEY, COUNT, PERCENT, TEXT = "money", "count", "percent", "text"
+MONEY, COUNT, PERCENT, TEXT, DATE = "money", "count", "percent", "text", "date"
 NUMBER_FORMATS = {MONEY: "#,##0", COUNT: "#,##0", PERCENT: "0.0"}
 
 
@@ -54,8 +54,16 @@ def _form_01(app: Any, unit: Any, tmp_path: Path) -> Path:
 def _cash_list(app: Any, unit: Any, tmp_path: Path) -> Path:
     out = tmp_path / "cash.xlsx"
     rows = [
-        CashListRow("TM0000001", "Trần Thị Ánh", "0100000001", "********0123", 4_976_300_000, date(2021, 10, 15)),
-        CashListRow("TM0000002", "Lê Văn Bình", "0100000002", "********0456", 3_300_000, date(2021, 10, 15)),
+        CashListRow(
+            "TM0000001",
+            "Trần Thị Ánh",
+            "0100000001",
+            "********0123",
+            date(1990, 1, 2),
+            4_976_300_000,
+            date(2021, 10, 15),
+        ),
+        CashListRow("TM0000002", "Lê Văn Bình", "0100000002", "********0456", None, 3_300_000, date(2021, 10, 15)),
     ]
     cash_cli._write(out, rows, db.session.get(District, "017"), date(2021, 10, 15))
     return out
@@ -124,9 +132,11 @@ EXPORTS: dict[str, tuple[Callable[[Any, Any, Path], Path], dict[str, str]]] = {
         _cash_list,
         {
             "Mã số BHXH / SI code": TEXT,
+            "Ngày sinh / Date of birth": DATE,
             "Số CMND/CCCD / National ID": TEXT,
             "Số tiền (đồng) / Amount (VND)": MONEY,
             "Mã thanh toán / Payment reference": TEXT,
+            "Ngày chuyển danh sách / List issued on": DATE,
         },
     ),
     "dashboard_provinces": (_table(Area()), {"Mã tỉnh / Province code": TEXT, **_FIGURES}),
@@ -208,6 +218,9 @@ def test_money_and_counts_are_grouped_numbers_percentages_have_a_decimal_and_ids
             if kind == TEXT:
                 assert cell.data_type == "s" and isinstance(cell.value, str), (export, name, cell.value)
                 assert cell.number_format == "@", (export, name, cell.number_format)
+            elif kind == DATE:
+                assert isinstance(cell.value, datetime), (export, name, cell.value)  # a date Excel sorts by
+                assert cell.number_format == "dd/mm/yyyy", (export, name, cell.number_format)
             else:
                 assert isinstance(cell.value, int | float) and not isinstance(cell.value, bool), (export, name)
                 assert cell.number_format == NUMBER_FORMATS[kind], (export, name, cell.number_format)

@@ -170,6 +170,8 @@ class CashListRow:
     si_code: str
     #: The national ID with every character but the last four masked ("********1234").
     national_id: str
+    #: With the ID card's last four digits, what the cashier checks the card against (None: the registry has none).
+    date_of_birth: date | None
     amount_vnd: int
     #: The day (Vietnam time) the payment's batch was handed over.
     sent_on: date
@@ -234,6 +236,7 @@ def cash_list(program: Program, district_code: str, day: date | None = None, que
             full_name=employee.full_name,
             si_code=employee.si_code,
             national_id=mask_national_id(employee.national_id),
+            date_of_birth=employee.date_of_birth,
             amount_vnd=payment.amount_vnd,
             sent_on=sent.astimezone(VIETNAM_TZ).date(),
             claim_id=payment.claim_id,

@@ -58,6 +58,7 @@ CASH_LIST_COLUMNS = [
     ("STT", "row"),
     ("Họ và tên", "full_name"),
     ("Mã số BHXH", "si_code"),
+    ("Ngày sinh", "date_of_birth"),
     ("Số CMND/CCCD", "national_id"),
     ("Số tiền (đồng)", "amount_vnd"),
     ("Mã thanh toán", "reference"),
@@ -70,6 +71,7 @@ CASH_LIST_HEADINGS = [
     "STT / No.",
     "Họ và tên / Full name",
     "Mã số BHXH / SI code",
+    "Ngày sinh / Date of birth",
     "Số CMND/CCCD / National ID",
     "Số tiền (đồng) / Amount (VND)",
     "Mã thanh toán / Payment reference",
@@ -78,14 +80,15 @@ CASH_LIST_HEADINGS = [
     "Chữ ký / Signature",
 ]
 #: How the XLSX shows each column (:func:`disburse.spreadsheets.write_xlsx`).
-CASH_LIST_FORMATS = [None, None, TEXT, TEXT, MONEY, TEXT, DATE, TEXT, None]
+CASH_LIST_FORMATS = [None, None, TEXT, DATE, TEXT, MONEY, TEXT, DATE, TEXT, None]
 #: The XLSX's columns' least widths (characters): room to write a receipt number and to sign by hand.
-HAND_WIDTHS = [0, 0, 0, 0, 0, 0, 0, 22, 28]
+HAND_WIDTHS = [0, 0, 0, 0, 0, 0, 0, 0, 22, 28]
 TOTAL = "Tổng cộng / Total"
 #: Under the total, the people who sign the list off, as a paper payment list has them.
 SIGNED_OFF_BY = [
     "",
     "Người lập biểu / Prepared by",
+    "",
     "",
     "Kế toán / Accountant",
     "",
@@ -111,7 +114,7 @@ def _program(code: str | None) -> Program:
 
 def _spreadsheet_rows(rows: list[CashListRow]) -> list[list[object]]:
     return [
-        [n, r.full_name, r.si_code, r.national_id, r.amount_vnd, r.reference, r.sent_on, None, None]
+        [n, r.full_name, r.si_code, r.date_of_birth, r.national_id, r.amount_vnd, r.reference, r.sent_on, None, None]
         for n, r in enumerate(rows, start=1)
     ]
 
@@ -135,7 +138,7 @@ def cash_list_total(rows: list[CashListRow]) -> list[object]:
     """The XLSX's total row: the people (in both languages) and the sum in đồng, under the name and amount."""
     count = len(rows)
     people = f"{number(count, locale='vi')} người / {counted(count, 'person', 'people')}"
-    return ["", TOTAL, people, "", sum(r.amount_vnd for r in rows), "", "", "", ""]
+    return ["", TOTAL, people, "", "", sum(r.amount_vnd for r in rows), "", "", "", ""]
 
 
 def _write(out: Path, rows: list[CashListRow], office: District, day: date | None) -> None:
@@ -162,15 +165,31 @@ def _write(out: Path, rows: list[CashListRow], office: District, day: date | Non
         _refuse(f"Không ghi được tệp '{out}': {exc.strerror}.", f"The file '{out}' cannot be written: {exc.strerror}.")
 
 
-def _print_table(rows: list[CashListRow]) -> None:
-    widths = (4, max([len(r.full_name) for r in rows] + [9]), 10, 12, 14, max([len(r.reference) for r in rows] + [13]))
+def _print_table(rows: list[CashListRow], office: District, day: date | None) -> None:
+    """The list on the terminal: its title in both languages, then a row per person (the receipt column blank)."""
+    for title in cash_list_title(office, day, programme_today()):
+        click.echo(title)
+    widths = (
+        4,
+        max([len(r.full_name) for r in rows] + [9]),
+        10,
+        10,
+        12,
+        14,
+        max([len(r.reference) for r in rows] + [13]),
+    )
     line = "  ".join(f"{{:<{w}}}" for w in widths) + "  {:<10}  {}"
     click.echo(
-        line.format("STT", "Họ và tên", "Mã BHXH", "CMND/CCCD", "Số tiền", "Mã thanh toán", "Ngày", "Số biên lai")
+        line.format(
+            "STT", "Họ và tên", "Mã BHXH", "Ngày sinh", "CMND/CCCD", "Số tiền", "Mã thanh toán", "Ngày", "Số biên lai"
+        )
     )
     for n, r in enumerate(rows, start=1):
+        born = dmy(r.date_of_birth) if r.date_of_birth else "—"
         click.echo(
-            line.format(n, r.full_name, r.si_code, r.national_id, vnd(r.amount_vnd), r.reference, dmy(r.sent_on), "")
+            line.format(
+                n, r.full_name, r.si_code, born, r.national_id, vnd(r.amount_vnd), r.reference, dmy(r.sent_on), ""
+            )
         )
 
 
@@ -206,7 +225,7 @@ def cash_list_cmd(district: str, day: date | None, out: Path | None, program_cod
     if out is not None:
         _write(out, rows, office, day)
     else:
-        _print_table(rows)
+        _print_table(rows, office, day)
     total = sum(r.amount_vnd for r in rows)
     when_vi, when_en = (f"ngày {dmy(day)}", f"on {dmy(day)}") if day else ("mọi ngày", "any day")
     click.echo(

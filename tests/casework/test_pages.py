@@ -1466,6 +1466,8 @@ def test_the_cash_desk_lists_the_districts_open_cash_payments_with_their_receipt
     for payment in waiting:
         assert payment.provider_reference in listed
         assert f'href="/caseworker/claims/{payment.claim_id}/cash-receipt"' in listed
+        born = db.session.get(Employee, db.session.get(Claim, payment.claim_id).employee_id).date_of_birth
+        assert f"<td>{born:%d/%m/%Y}</td>" in listed  # with the ID's last four digits, what the card is checked by
     assert far.provider_reference not in listed
     total = sum(p.amount_vnd for p in waiting)
     vi_total = f"{total:,}".replace(",", ".")

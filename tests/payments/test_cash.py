@@ -39,6 +39,7 @@ from disburse.payments.providers import PermanentError, Provider, ProviderStatus
 from disburse.payments.states import PaymentAction
 from disburse.programs.calendar import VIETNAM_TZ
 from disburse.programs.models import Program
+from disburse.registry.models import Employee
 from tests.factories import create_claim, create_employee, create_employer, create_program, create_user
 
 DONG_ANH, OTHER = "017", "018"
@@ -128,6 +129,7 @@ def test_the_list_holds_exactly_the_offices_open_cash_payments_of_the_day(db_ses
         assert row.amount_vnd == payment.amount_vnd == claim.amount_vnd
         assert row.sent_on == date(2021, 10, 15) and row.receipt_number is None
         assert row.national_id == "********" + _national_id(claim.employee_id)[-4:]
+        assert row.date_of_birth == db.session.get(Employee, claim.employee_id).date_of_birth is not None
     assert [row.full_name for row in cash_list(program, DONG_ANH, date(2021, 10, 16))] == ["Bùi Thị An"]
     assert cash_list(program, DONG_ANH, date(2021, 10, 14)) == []
     assert {row.reference for row in cash_list(program, DONG_ANH)} == {
@@ -139,8 +141,6 @@ def test_the_list_holds_exactly_the_offices_open_cash_payments_of_the_day(db_ses
 
 
 def _national_id(employee_id: int) -> str:
-    from disburse.registry.models import Employee
-
     employee = db.session.get(Employee, employee_id)
     assert employee is not None
     return employee.national_id
@@ -490,6 +490,8 @@ def test_the_commands_list_a_day_write_spreadsheets_and_record_receipts(app, db_
     shown = runner.invoke(payments_cli, [*base, "--date", "15/10/2021"])
     assert shown.exit_code == 0, shown.output
     assert reference in shown.output and "2 người" in shown.output and "2 people" in shown.output
+    assert shown.output.startswith("Danh sách chi tiền mặt tại cơ quan BHXH ")  # the file's title, in both languages
+    assert "Cash payment list, social security office of " in shown.output and "Ngày sinh" in shown.output
     assert "********" in shown.output and _national_id(db_session.get(Claim, other.id).employee_id) not in shown.output
 
     out = tmp_path / "chi-tien-mat.xlsx"
@@ -501,7 +503,10 @@ def test_the_commands_list_a_day_write_spreadsheets_and_record_receipts(app, db_
     rows = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=5, max_row=6)]
     assert {row[1] for row in rows} == {'\'=HYPERLINK("http://x")', "Nguyễn Văn An"}
     receipt_column = header.index("Số biên lai / Receipt number")
-    assert all(row[receipt_column] is None for row in rows) and {row[6] for row in rows} == {datetime(2021, 10, 15)}
+    issued = header.index("Ngày chuyển danh sách / List issued on")
+    assert all(row[receipt_column] is None for row in rows) and {row[issued] for row in rows} == {
+        datetime(2021, 10, 15)
+    }
 
     as_csv = tmp_path / "chi.csv"
     assert runner.invoke(payments_cli, [*base, "--out", str(as_csv)]).exit_code == 0

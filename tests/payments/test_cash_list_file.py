@@ -5,7 +5,7 @@ the CSV stays the header and the rows, for a program."""
 from __future__ import annotations
 
 import csv
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +16,13 @@ from disburse.extensions import db
 from disburse.payments.cli import payments_cli
 from disburse.reference.models import District
 from disburse.reference.service import area_in_sentence
+from disburse.registry.models import Employee
 from tests.factories import create_program
 from tests.payments.test_cash import DONG_ANH, EARLY_ON_THE_15TH, ON_THE_16TH, _cash_claim, _issue, _payment
 
 HEADER_ROW = 4  # the two lines of the title, a blank row, then the header
+AMOUNT = "Số tiền (đồng) / Amount (VND)"
+BORN = "Ngày sinh / Date of birth"
 
 
 def _list(app: Any, out: Path, program_code: str, *extra: str) -> Any:
@@ -61,14 +64,19 @@ def test_the_xlsx_has_the_title_the_columns_to_fill_and_the_total(app, db_sessio
     header = cells[HEADER_ROW - 1]
     assert header[-2:] == ["Số biên lai / Receipt number", "Chữ ký / Signature"]
     rows = cells[HEADER_ROW : HEADER_ROW + 2]
+    amount, issued, born = (header.index(h) for h in (AMOUNT, "Ngày chuyển danh sách / List issued on", BORN))
     assert [row[1] for row in rows] == ["Trần Thị Ánh", "Lê Văn Bình"]  # name order: Ánh before Bình
     assert all(row[-2] is None and row[-1] is None for row in rows)  # written by hand at the desk
-    assert [row[4] for row in rows] == amounts
-    assert [row[6] for row in rows] == [datetime(2021, 10, 15)] * 2  # a date cell, shown dd/mm/yyyy
-    assert sheet.cell(HEADER_ROW + 1, 7).number_format == "dd/mm/yyyy"
+    assert [row[amount] for row in rows] == amounts
+    assert [row[issued] for row in rows] == [datetime(2021, 10, 15)] * 2  # a date cell, shown dd/mm/yyyy
+    # The cashier checks the ID card's date of birth (the ID number shows its last four digits only).
+    assert [row[born] for row in rows] == [
+        datetime.combine(db.session.get(Employee, claim.employee_id).date_of_birth, time()) for claim in claims
+    ]
+    assert all(sheet.cell(HEADER_ROW + 1, column + 1).number_format == "dd/mm/yyyy" for column in (issued, born))
     total = cells[HEADER_ROW + 2]
     assert total[1] == "Tổng cộng / Total" and total[2] == "2 người / 2 people"
-    assert total[4] == sum(amounts) and sheet.cell(HEADER_ROW + 3, 5).number_format == "#,##0"
+    assert total[amount] == sum(amounts) and sheet.cell(HEADER_ROW + 3, amount + 1).number_format == "#,##0"
     # Under the total, who signs the list off, as a paper payment list has them.
     assert [cell for cell in cells[HEADER_ROW + 3] if cell] == [
         "Người lập biểu / Prepared by",
@@ -82,8 +90,12 @@ def test_the_xlsx_has_the_title_the_columns_to_fill_and_the_total(app, db_sessio
     assert f"tổng {grouped}" in printed.output
     # Paper: the header kept in view and on every printed page, the filter on the people only, room to sign.
     assert sheet.freeze_panes == f"A{HEADER_ROW + 1}" and sheet.print_title_rows == f"${HEADER_ROW}:${HEADER_ROW}"
-    assert sheet.auto_filter.ref == f"A{HEADER_ROW}:I{HEADER_ROW + 2}"
-    assert sheet.column_dimensions["I"].width >= 20 and sheet.row_dimensions[HEADER_ROW + 1].height >= 25
+    assert sheet.auto_filter.ref == f"A{HEADER_ROW}:J{HEADER_ROW + 2}"
+    assert (
+        sheet.column_dimensions["I"].width >= 20
+        and sheet.column_dimensions["J"].width >= 20
+        and sheet.row_dimensions[HEADER_ROW + 1].height >= 25
+    )
 
 
 def test_every_open_payment_is_titled_with_the_day_it_is_printed(app, db_session, tmp_path, office, monkeypatch):
@@ -114,7 +126,8 @@ def test_an_empty_list_still_has_its_title_header_and_a_total_of_none(app, db_se
 
     cells = _cells(out)
     assert cells[0][0].endswith("ngày 15/10/2021") and cells[HEADER_ROW - 1][-1] == "Chữ ký / Signature"
-    assert cells[HEADER_ROW][1:5] == ["Tổng cộng / Total", "0 người / 0 people", None, 0]
+    total = cells[HEADER_ROW]
+    assert total[1:3] == ["Tổng cộng / Total", "0 người / 0 people"] and total[cells[HEADER_ROW - 1].index(AMOUNT)] == 0
 
 
 def test_one_person_is_counted_in_the_singular(app, db_session, tmp_path):
