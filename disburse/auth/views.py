@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import flask_babel
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -191,11 +192,19 @@ def _language_links() -> dict[str, Any]:
 def set_language(locale: str) -> ResponseReturnValue:
     """Remember the language for this browser (and for the signed-in user), then go back where the user was. A
     form's post with its CSRF token, not a link: another site cannot change what a user reads in."""
-    if locale in ("vi", "en"):
-        session["locale"] = locale
-        if current_user.is_authenticated:
-            current_user.locale = locale
-            db.session.commit()
-        else:
-            session[CHOSEN_SIGNED_OUT] = True
+    remember_locale(locale)
     return redirect(_safe_next(request.form.get("next")))
+
+
+def remember_locale(locale: str | None) -> None:
+    """Keep ``locale`` ('vi' or 'en'; anything else is ignored) as this browser's language, and the signed-in
+    user's, from this request on (a page answering a post in the new language: the person's status)."""
+    if locale not in ("vi", "en"):
+        return
+    session["locale"] = locale
+    if current_user.is_authenticated:
+        current_user.locale = locale
+        db.session.commit()
+    else:
+        session[CHOSEN_SIGNED_OUT] = True
+    flask_babel.refresh()  # this request's pages are in it too

@@ -16,9 +16,11 @@ from wtforms.validators import Length
 
 from disburse.auth.limits import person_status_per_person
 from disburse.auth.permissions import public
+from disburse.auth.views import remember_locale
 from disburse.claims.person_details import clean_identity, identity_errors, input_errors, offer_payment_details
 from disburse.claims.person_status import find
 from disburse.extensions import db, limiter
+from disburse.formatting import dmy
 from disburse.forms import BaseForm, DayField, form_again_when_limited, shown_again
 from disburse.programs.service import get_program
 from disburse.reference.service import bank_choices
@@ -129,6 +131,7 @@ def status() -> ResponseReturnValue:
     if not form.is_submitted() or shown_again():
         return render_template("people/status.html", form=form, found=None)
     _form_bodies_only()
+    remember_locale(request.form.get("locale"))  # the result's language switch sends the look-up again
     si_code, national_id = clean_identity(form.si_code.data or "", form.national_id.data or "")
     valid = form.validate()
     errors = identity_errors(si_code, national_id, form.date_of_birth.data)
@@ -139,4 +142,8 @@ def status() -> ResponseReturnValue:
     found = find(program, si_code, national_id, form.date_of_birth.data)
     if found is None:
         return render_template("people/status.html", form=form, found=None, not_found=True), 404
-    return render_template("people/status.html", form=IdentityForm(formdata=None), found=found, program=program)
+    # Its language switch sends the same look-up again (what the person typed, no more) rather than the empty form.
+    typed = {"si_code": si_code, "national_id": national_id, "date_of_birth": dmy(form.date_of_birth.data)}
+    return render_template(
+        "people/status.html", form=IdentityForm(formdata=None), found=found, program=program, language_repost=typed
+    )

@@ -307,3 +307,32 @@ def test_a_removed_person_is_not_invited_to_apply_where_form_04_would_refuse_the
 )
 def test_an_areas_kind_is_written_in_lower_case_in_a_sentence_and_its_name_as_it_is(name, said):
     assert area_in_sentence(name) == (said, name)
+
+
+def test_the_results_language_switch_shows_the_same_result_in_the_other_language(client, db_session):
+    """The switch sends the look-up again in the other language: the result in English, not the empty form; the facts
+    it sends are those the person typed, cleaned, in hidden fields of a page never stored (no-store)."""
+    claim = create_claim(ClaimState.PAID, employee=_person())
+    response = _look_up(client, claim, national_id=" " + db.session.get(Employee, claim.employee_id).national_id)
+    html = response.get_data(as_text=True)
+    assert '<html lang="vi">' in html and "no-store" in response.headers["Cache-Control"]
+    switch = re.search(r'<form method="post" action="/people/status" class="inline">(.*?)</form>', html, re.S)
+    assert switch is not None, "the result's language switch posts the look-up again"
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', switch.group(1)))
+    person = db.session.get(Employee, claim.employee_id)
+    assert fields == {
+        "csrf_token": fields["csrf_token"],
+        "si_code": person.si_code,
+        "national_id": person.national_id,
+        "date_of_birth": "09/04/1988",
+        "locale": "en",
+    }
+
+    again = client.post("/people/status", data=fields)
+
+    assert again.status_code == 200 and '<html lang="en">' in again.get_data(as_text=True)
+    assert "Paid" in _text(again) and "Nguyễn Văn Thử" in _text(again)
+    assert '<html lang="en">' in client.get("/people/status").get_data(as_text=True), "the choice is kept"
+    # Any other value of the field is ignored: the page answers in the language the browser had.
+    ignored = client.post("/people/status", data={**fields, "locale": "fr"})
+    assert ignored.status_code == 200 and '<html lang="en">' in ignored.get_data(as_text=True)

@@ -143,6 +143,13 @@ def test_a_person_looks_up_their_status_by_keyboard_and_goes_on_to_send_details(
         "A correct bank account in your name is needed" if en else "Cần tài khoản ngân hàng đúng"
     )
     main_page(page, f"person-status-{locale}")
+    # The header's language switch shows the same result in the other language, and back (not the empty form).
+    for other, said in (("Tiếng Việt", "Cần tài khoản ngân hàng đúng"), ("English", "A correct bank account"))[
+        :: 1 if en else -1
+    ]:
+        page.get_by_role("button", name=other).click()
+        expect(page.locator("#status-title")).to_have_text(person.full_name)
+        expect(page.locator("#next-step")).to_contain_text(said)
     page.get_by_role(
         "link", name="Send your bank account details" if en else "Gửi thông tin tài khoản ngân hàng"
     ).focus()
