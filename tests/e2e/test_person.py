@@ -144,9 +144,8 @@ def test_a_person_looks_up_their_status_by_keyboard_and_goes_on_to_send_details(
     )
     main_page(page, f"person-status-{locale}")
     # The header's language switch shows the same result in the other language, and back (not the empty form).
-    for other, said in (("Tiếng Việt", "Cần tài khoản ngân hàng đúng"), ("English", "A correct bank account"))[
-        :: 1 if en else -1
-    ]:
+    switches = [("Tiếng Việt", "Cần tài khoản ngân hàng đúng"), ("English", "A correct bank account")]
+    for other, said in switches if en else reversed(switches):
         page.get_by_role("button", name=other).click()
         expect(page.locator("#status-title")).to_have_text(person.full_name)
         expect(page.locator("#next-step")).to_contain_text(said)
