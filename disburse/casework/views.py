@@ -1606,23 +1606,27 @@ def _office_told(district: str | None, user: User) -> str | None:
     return _other_office(district, user)
 
 
-def _desk_look_up(si_code: str, user: User, program_code: str) -> tuple[Any, bool | str, str | None]:
+def _desk_look_up(si_code: str, user: User, program_code: str) -> tuple[Any, bool | str, str | None, str]:
     """The desk's look-up: the person as the caller may see them (or None); for a person not found in the caller's
     scope, whether the registry has the code at all, or what Form 04 would refuse them whatever the form says (a claim
-    they have already, the deadline passed); and the other office that would work a new claim of the person found
-    (None when it is the caller's, or the person has a claim already)."""
+    they have already, the deadline passed); the other office that would work a new claim of the person found (None
+    when it is the caller's, or the person has a claim already); and that office's district code when the page tells
+    a supervisor or an admin of it, who then need not confirm it again on saving (else "")."""
     from disburse.claims import applications
 
     found = service.desk_lookup(si_code, user, program_code)
     if found is None:
         if not applications.in_registry(si_code):
-            return None, False, None
+            return None, False, None, ""
         refused = applications.refused_before_the_form(_program(), si_code, programme_today())
-        return None, pick(refused) if refused else True, None
+        return None, pick(refused) if refused else True, None, ""
     if found.support.get("claim"):
-        return found, True, None
+        return found, True, None, ""
     district = applications.expected_district(_program(), si_code, found.prefill["unit_code"])
-    return found, True, _office_told(district, user)
+    told = _office_told(district, user)
+    # A caseworker confirms a claim going to another office when saving (they will not open it again); a supervisor
+    # or an admin, told here which office every claim goes to, is asked again only if the form then names another.
+    return found, True, told, district if told is not None and district and user.role != "caseworker" else ""
 
 
 def _taken(claim: Claim, user: User, elsewhere: str | None) -> ResponseReturnValue:
@@ -1660,17 +1664,18 @@ def application() -> ResponseReturnValue:
     _own_id(search.si_code, SEARCH_SI_CODE_ID)
     found, found_elsewhere, status = None, None, 200
     registered: bool | str = False
+    # The district the caller confirmed the claim goes to (asked on saving, or told a supervisor by the look-up),
+    # posted back in a hidden input.
+    office = request.form.get("office", "")[:3] if request.method == "POST" else ""
     if request.method == "GET" and "si_code" in request.args:
         if search.validate():
-            found, registered, found_elsewhere = _desk_look_up(search.si_code.data or "", user, program_code)
+            found, registered, found_elsewhere, office = _desk_look_up(search.si_code.data or "", user, program_code)
         else:
             status = 422
     form = ApplicationForm(data=found.prefill if found else {"si_code": search.si_code.data or ""})
     _application_choices(form)
     general: list[str] = []
     confirm_office = None  # the other office the claim would go to, for the caseworker to confirm before it is saved
-    # The district the caseworker confirmed the claim goes to (the page asked first), posted back in a hidden input.
-    office = request.form.get("office", "")[:3] if request.method == "POST" else ""
     if request.method == "POST":
         form_ok = form.validate()
         body = _application_body(form)

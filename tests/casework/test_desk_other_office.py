@@ -132,9 +132,12 @@ def test_a_found_person_of_another_district_is_warned_at_the_look_up(client, des
     unit = create_employer(district_code="017")
     person = _person(district_code=CHUONG_MY, employer_id=unit.id)
     office = db.session.get(District, CHUONG_MY).name
-    text = _text(client.get(f"{NEW}?si_code={person.si_code}"))
+    page = client.get(f"{NEW}?si_code={person.si_code}")
+    text = _text(page)
     assert person.national_id in text or person.full_name in text  # found and shown
     assert f"Người này đăng ký tại {office}: đề nghị ghi ở đây được chuyển cho cơ quan BHXH {office}" in text
+    # The warning is not the caseworker's confirmation (they will not open the claim again): asked on saving.
+    assert 'name="office"' not in page.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(
@@ -249,7 +252,7 @@ def test_a_supervisor_or_an_admin_is_told_the_office_the_claim_goes_to(
 
     found = _text(client.get(f"{NEW}?si_code={person.si_code}"))
     assert looked_up.format(office=office) in found and "your office" not in found and "của bạn" not in found
-    first = client.post(NEW, data=data)
+    first = client.post(NEW, data=data)  # sent without the look-up: the office is said before it is saved
 
     assert first.status_code == 200 and warning.format(office=office) in _text(first)
     assert f'<input type="hidden" name="office" value="{CHUONG_MY}">' in first.get_data(as_text=True)
@@ -266,3 +269,25 @@ def test_a_supervisor_or_an_admin_is_told_the_office_the_claim_goes_to(
     # The confirmed form sent twice: recorded once, to the case again.
     again = client.post(NEW, data={**data, "office": CHUONG_MY})
     assert again.status_code == 302 and again.headers["Location"] == f"/caseworker/claims/{claim.id}"
+
+
+@pytest.mark.parametrize("role", ["supervisor", "admin"])
+def test_a_supervisor_told_the_office_by_the_look_up_saves_in_one_step_unless_the_form_then_names_another(
+    client, app, db_session, monkeypatch, role
+):
+    """The look-up names the office to a supervisor or an admin (they have none of their own) and the form carries
+    it: sent as it is, the claim is saved at once, not asked about again; a form whose office is not the one the
+    claim goes to (another unit's district typed in since) is asked about first, as without a look-up."""
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", TODAY)
+    sign_in(client, create_user(role, password=PASSWORD))
+    person, other = _person(district_code=CHUONG_MY), _person(district_code=CHUONG_MY)
+
+    looked_up = client.get(f"{NEW}?si_code={person.si_code}").get_data(as_text=True)
+    assert f'<input type="hidden" name="office" value="{CHUONG_MY}">' in looked_up
+    saved = client.post(NEW, data={**_form(person), "office": CHUONG_MY})
+
+    claim = db.session.scalar(select(Claim).where(Claim.employee_id == person.id))
+    assert saved.status_code == 302 and claim is not None and claim.district_code == CHUONG_MY
+    asked = client.post(NEW, data={**_form(other), "office": "017"})
+    assert asked.status_code == 200 and 'id="xac-nhan-co-quan"' in asked.get_data(as_text=True)
+    assert db.session.scalar(select(Claim).where(Claim.employee_id == other.id)) is None
