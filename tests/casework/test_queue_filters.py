@@ -148,12 +148,12 @@ def _total(response) -> int:
 def _rows(html: str) -> dict[int, str]:
     """Each listed claim's row of the queue's table."""
     body = html.split('<table class="queue"', 1)[1].split("</table>", 1)[0]
-    return {int(m.group(1)): m.group(0) for m in re.finditer(r"<tr>\s*<td>(\d+)</td>.*?</tr>", body, re.S)}
+    return {int(m.group(1)): m.group(0) for m in re.finditer(r'<tr>\s*<td class="code">(\d+)</td>.*?</tr>', body, re.S)}
 
 
 def _reason_cell(row: str) -> str:
-    """What a queue row says in its reason column (the sixth)."""
-    return _plain(re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[5]).strip()
+    """What a queue row says in its reason column."""
+    return _plain(re.findall(r'<td class="reasons">(.*?)</td>', row, re.S)[0]).strip()
 
 
 def _plain(fragment: str) -> str:

@@ -46,6 +46,9 @@ def test_a_caseworker_works_the_queue(page, committed, locale):
     expect(page.locator(f'a[href="/caseworker/claims/{to_approve.id}"]')).to_have_count(1)
     expect(page.locator(f'a[href="/caseworker/claims/{elsewhere.id}"]')).to_have_count(0)
     main_page(page, f"caseworker-queue-{locale}")
+    # On a 1280 px screen every column is in sight (the reasons, the amount and the holder were scrolled off).
+    box = page.locator(".queue-layout .table-scroll")
+    assert box.evaluate("b => b.scrollWidth <= b.clientWidth"), "the queue's table scrolls sideways at 1280 px"
 
     # Open the case, log a contact.
     page.locator(f'a[href="/caseworker/claims/{to_approve.id}"]').first.click()
