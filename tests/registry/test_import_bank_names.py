@@ -17,12 +17,9 @@ from disburse.extensions import db
 from disburse.reference.models import Bank
 from disburse.reference.service import bank_key, bank_names
 from disburse.registry import importer
-from disburse.registry.imports import check as imports_check
 from disburse.registry.imports.spec import BANK_KEY
-from tests.registry.test_import_support import employee_row, employer_row, read_errors, write_csv
-
-#: How the check runs: the BIG_FILE threshold and the DIRTY_SHARE (as test_import_dates).
-WAYS = {"small": (10**9, 0.1), "big, raw cells": (1, 1.0), "big, normalised": (1, -1.0)}
+from tests.registry.test_import_dates import WAYS, check_as, imported_unit
+from tests.registry.test_import_support import employee_row, read_errors, write_csv
 
 #: A bank cell as written → the code stored.
 WRITTEN = {
@@ -49,11 +46,8 @@ def _banks(codes: list[str]) -> dict[str, str | None]:
 def test_a_bank_written_as_a_name_is_stored_as_its_code(
     db_session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, way: str
 ) -> None:
-    threshold, share = WAYS[way]
-    monkeypatch.setattr(importer, "BIG_FILE", threshold)
-    monkeypatch.setattr(imports_check, "DIRTY_SHARE", share)
-    unit = employer_row()
-    assert importer.import_file("employers", write_csv(tmp_path / "u.csv", "employers", [unit])).rejected == 0
+    check_as(monkeypatch, way)
+    unit = imported_unit(tmp_path)
     people = [employee_row(unit["unit_code"], bank_code=written) for written in WRITTEN]
     first = importer.import_file("employees", write_csv(tmp_path / "e.csv", "employees", people))
     assert (first.inserted, first.rejected) == (len(people), 0), first.errors
@@ -74,11 +68,8 @@ def test_a_bank_written_as_a_name_is_stored_as_its_code(
 def test_a_bank_nobody_recognises_is_refused_on_its_row_naming_it(
     db_session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, way: str
 ) -> None:
-    threshold, share = WAYS[way]
-    monkeypatch.setattr(importer, "BIG_FILE", threshold)
-    monkeypatch.setattr(imports_check, "DIRTY_SHARE", share)
-    unit = employer_row()
-    assert importer.import_file("employers", write_csv(tmp_path / "u.csv", "employers", [unit])).rejected == 0
+    check_as(monkeypatch, way)
+    unit = imported_unit(tmp_path)
     code = unit["unit_code"]
     # "Ngân hàng Sài Gòn" alone is SCB's core name after "Ngân hàng"; "Sài Gòn" alone is a city, never a bank.
     unknown = ["Ngân hàng Mặt Trăng", "Sài Gòn", "VCB2"]

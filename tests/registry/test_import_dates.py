@@ -27,7 +27,22 @@ from tests.registry.test_import_support import (
     write_csv,
 )
 
+#: How the check runs: the BIG_FILE threshold and the DIRTY_SHARE.
 WAYS = {"small": (10**9, 0.1), "big, raw cells": (1, 1.0), "big, normalised": (1, -1.0)}
+
+
+def check_as(monkeypatch: pytest.MonkeyPatch, way: str) -> None:
+    """Make the import's check run the way ``way`` names in :data:`WAYS`, for this test only."""
+    threshold, share = WAYS[way]
+    monkeypatch.setattr(importer, "BIG_FILE", threshold)
+    monkeypatch.setattr(imports_check, "DIRTY_SHARE", share)
+
+
+def imported_unit(tmp_path: Path) -> dict[str, str]:
+    """One unit imported from its own file, every row taken: the employer the employees' rows name."""
+    unit = employer_row()
+    assert importer.import_file("employers", write_csv(tmp_path / "u.csv", "employers", [unit])).rejected == 0
+    return unit
 
 
 def _stored(sql: str, **params: object) -> list[tuple[object, ...]]:
@@ -38,9 +53,7 @@ def _stored(sql: str, **params: object) -> list[tuple[object, ...]]:
 def test_every_date_column_takes_dd_mm_yyyy_and_iso(
     db_session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, way: str
 ) -> None:
-    threshold, share = WAYS[way]
-    monkeypatch.setattr(importer, "BIG_FILE", threshold)
-    monkeypatch.setattr(imports_check, "DIRTY_SHARE", share)
+    check_as(monkeypatch, way)
     units = [employer_row(ui_joined_on=joined) for joined in ("15/01/2015", "5/1/2015", "2015-01-05", " 05/01/2015 ")]
     assert importer.import_file("employers", write_csv(tmp_path / "u.csv", "employers", units)).rejected == 0
     unit = units[0]["unit_code"]
@@ -86,11 +99,8 @@ REFUSED = [
 def test_a_date_that_is_ambiguous_month_first_or_not_in_the_calendar_is_refused_with_the_reason(
     app: Flask, db_session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, way: str
 ) -> None:
-    threshold, share = WAYS[way]
-    monkeypatch.setattr(importer, "BIG_FILE", threshold)
-    monkeypatch.setattr(imports_check, "DIRTY_SHARE", share)
-    unit = employer_row()
-    assert importer.import_file("employers", write_csv(tmp_path / "u.csv", "employers", [unit])).rejected == 0
+    check_as(monkeypatch, way)
+    unit = imported_unit(tmp_path)
     people = [employee_row(unit["unit_code"], date_of_birth=value) for value, _, _ in REFUSED]
     errors = tmp_path / "errors.csv"
 
@@ -109,8 +119,7 @@ def test_a_date_that_is_ambiguous_month_first_or_not_in_the_calendar_is_refused_
 
 
 def test_a_workbook_with_date_cells_and_dd_mm_yyyy_texts(db_session: Session, tmp_path: Path) -> None:
-    unit = employer_row()
-    assert importer.import_file("employers", write_csv(tmp_path / "u.csv", "employers", [unit])).rejected == 0
+    unit = imported_unit(tmp_path)
     people = [employee_row(unit["unit_code"]) for _ in range(3)]
     workbook = openpyxl.Workbook()
     sheet = workbook.active
@@ -133,8 +142,7 @@ def test_a_dd_mm_yyyy_file_imported_again_takes_the_fast_path(
     db_session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(importer, "BIG_FILE", 1)
-    unit = employer_row()
-    assert importer.import_file("employers", write_csv(tmp_path / "u.csv", "employers", [unit])).rejected == 0
+    unit = imported_unit(tmp_path)
     people = [employee_row(unit["unit_code"], date_of_birth="31/05/1990") for _ in range(3)]
     people.append(employee_row(unit["unit_code"], ui_status="stopped", ui_stopped_on="30/06/2021"))
     path = write_csv(tmp_path / "e.csv", "employees", people)
