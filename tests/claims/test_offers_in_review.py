@@ -5,45 +5,21 @@ to check) takes none: nothing is written and the public page answers exactly as 
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
 from disburse.casework import service as casework
 from disburse.claims.models import Claim, ClaimEvent
-from disburse.claims.person_details import offer_payment_details, open_offer, takes_offers, takes_offers_clause
+from disburse.claims.person_details import open_offer, takes_offers, takes_offers_clause
 from disburse.extensions import db
-from disburse.registry.models import Employee
-from tests.factories import create_claim, create_employee, create_user, nq116
-
-BORN = date(1988, 4, 9)
-SENT = "Đã nhận thông tin. Nếu thông tin khớp với hồ sơ đang chờ bổ sung tài khoản"
+from tests.claims.test_person_details import BORN, SENT, details_form, offer_details
+from tests.factories import create_claim, create_employee, create_user
 
 
 def _in_review(reasons: list[str], **overrides: object) -> Claim:
     person = create_employee(date_of_birth=BORN, district_code="017")
     return create_claim("needs_review", employee=person, district_code="017", reasons=reasons, **overrides)
-
-
-def _form(claim: Claim, **overrides: str) -> dict[str, str]:
-    person = db.session.get(Employee, claim.employee_id)
-    assert person is not None
-    values = {
-        "si_code": person.si_code,
-        "national_id": person.national_id,
-        "date_of_birth": BORN.strftime("%d/%m/%Y"),
-        "bank_code": "BIDV",
-        "bank_account": "21510001234567",
-        "phone": "",
-    }
-    return {**values, **overrides}
-
-
-def _offer(claim: Claim, bank_account: str = "21510001234567"):
-    values = _form(claim, bank_account=bank_account)
-    del values["date_of_birth"]
-    return offer_payment_details(nq116(), date_of_birth=BORN, **values)
 
 
 def _offers(claim: Claim) -> int:
@@ -77,7 +53,7 @@ def _text(response) -> str:
 def test_a_claim_in_review_for_its_bank_details_takes_the_offer(db_session, reasons, details):
     claim = _in_review(reasons, **details)
     assert takes_offers(claim) and _takes_in_sql(claim)
-    offer = _offer(claim)
+    offer = offer_details(claim)
     assert offer.errors == {} and offer.event is not None
     assert offer.event.data["bank_account"] == "21510001234567"
     assert open_offer(db.session.get(Claim, claim.id)) == offer.event
@@ -98,7 +74,7 @@ def test_a_claim_in_review_for_its_bank_details_takes_the_offer(db_session, reas
 def test_a_claim_in_review_for_anything_else_takes_no_offer(db_session, reasons):
     claim = _in_review(reasons)
     assert not takes_offers(claim) and not _takes_in_sql(claim)
-    offer = _offer(claim)
+    offer = offer_details(claim)
     assert offer.errors == {} and offer.event is None
     assert _offers(claim) == 0 and open_offer(db.session.get(Claim, claim.id)) is None
 
@@ -108,9 +84,9 @@ def test_the_public_page_answers_a_claim_in_review_for_a_duplicate_as_one_in_rev
     review."""
     details = _in_review(["bank_details_missing"], bank_code=None, bank_account=None)
     duplicate = _in_review(["possible_duplicate"])
-    taken = client.post("/people/payment-details", data=_form(details))
-    not_taken = client.post("/people/payment-details", data=_form(duplicate))
-    nobody = client.post("/people/payment-details", data=_form(duplicate, si_code="9999999999"))
+    taken = client.post("/people/payment-details", data=details_form(details))
+    not_taken = client.post("/people/payment-details", data=details_form(duplicate))
+    nobody = client.post("/people/payment-details", data=details_form(duplicate, si_code="9999999999"))
     assert taken.status_code == not_taken.status_code == nobody.status_code == 200
     assert SENT in _text(taken)
     assert _text(taken).replace(" ", "") == _text(not_taken).replace(" ", "") == _text(nobody).replace(" ", "")
@@ -121,12 +97,12 @@ def test_details_corrected_in_review_take_no_further_offer(db_session):
     """The caseworker's correction answers the review's question about the details (their reasons leave the claim):
     a later offer for the claim, still in review, is not taken."""
     claim = _in_review(["bank_details_malformed", "zero_months"], bank_account="12")
-    assert _offer(claim).event is not None
+    assert offer_details(claim).event is not None
     caseworker = create_user("caseworker", district="017")
     assert casework.correct_payment_details(claim.id, caseworker, "BIDV", "21510001234567").outcome == "corrected"
     db.session.refresh(claim)
     assert claim.state == "needs_review" and claim.reasons == ["zero_months"]
-    assert _offer(claim, bank_account="21510009999999").event is None
+    assert offer_details(claim, bank_account="21510009999999").event is None
     assert _offers(claim) == 1 and open_offer(claim) is None
 
 
@@ -135,4 +111,4 @@ def test_a_claim_whose_payment_failed_takes_the_offer_whatever_its_old_reasons(d
     person = create_employee(date_of_birth=BORN, district_code="017")
     claim = create_claim(state, employee=person, district_code="017", reasons=["possible_duplicate"])
     assert takes_offers(claim) and _takes_in_sql(claim)
-    assert _offer(claim).event is not None
+    assert offer_details(claim).event is not None

@@ -36,7 +36,8 @@ def _waiting(state: str = "awaiting_payment_details", **overrides: object) -> Cl
     return create_claim(state, employee=person, district_code="017", **overrides)
 
 
-def _form(claim: Claim, **overrides: str) -> dict[str, str]:
+def details_form(claim: Claim, **overrides: str) -> dict[str, str]:
+    """The public page's form as ``claim``'s person (born on BORN) fills it in, with ``overrides`` typed instead."""
     person = db.session.get(Employee, claim.employee_id)
     assert person is not None
     values = {
@@ -50,8 +51,9 @@ def _form(claim: Claim, **overrides: str) -> dict[str, str]:
     return {**values, **overrides}
 
 
-def _offer(claim: Claim, **overrides: str):
-    values = _form(claim, **overrides)
+def offer_details(claim: Claim, **overrides: str):
+    """The form's details offered as the public page offers them, the date of birth read from the text typed."""
+    values = details_form(claim, **overrides)
     born = values.pop("date_of_birth")
     day, month, year = (int(x) for x in born.split("/"))
     return offer_payment_details(nq116(), date_of_birth=date(year, month, day), **values)
@@ -64,7 +66,7 @@ def _events() -> int:
 def test_the_persons_details_become_a_note_for_a_caseworker_and_change_nothing_else(db_session):
     claim = _waiting()
     before = (claim.state, claim.bank_code, claim.bank_account)
-    offer = _offer(claim, phone="0987 654 321")
+    offer = offer_details(claim, phone="0987 654 321")
     assert offer.errors == {} and offer.event is not None
     assert offer.event.action == "offer_details" and offer.event.actor_id is None
     assert offer.event.data == {
@@ -90,9 +92,9 @@ def test_numbers_copied_in_groups_from_the_book_and_the_card_are_the_same_number
     assert person is not None
     grouped_si = f"{person.si_code[:4]} {person.si_code[4:7]} {person.si_code[7:]}"
     grouped_id = " ".join(person.national_id[i : i + 3] for i in range(0, len(person.national_id), 3))
-    offer = _offer(claim, si_code=grouped_si, national_id=grouped_id)
+    offer = offer_details(claim, si_code=grouped_si, national_id=grouped_id)
     assert offer.errors == {} and offer.event is not None
-    assert _offer(claim, si_code=person.si_code[:9] + " ").errors  # still ten digits, no fewer
+    assert offer_details(claim, si_code=person.si_code[:9] + " ").errors  # still ten digits, no fewer
 
 
 @pytest.mark.parametrize(
@@ -106,7 +108,7 @@ def test_numbers_copied_in_groups_from_the_book_and_the_card_are_the_same_number
 def test_details_that_do_not_match_the_registry_are_not_kept(db_session, mismatch):
     claim = _waiting()
     before = _events()
-    offer = _offer(claim, **mismatch)
+    offer = offer_details(claim, **mismatch)
     assert offer.errors == {} and offer.event is None
     assert _events() == before
 
@@ -115,7 +117,7 @@ def test_details_that_do_not_match_the_registry_are_not_kept(db_session, mismatc
 def test_a_claim_that_does_not_wait_for_details_takes_no_offer(db_session, state):
     claim = _waiting(state)
     before = _events()
-    assert _offer(claim).event is None and _events() == before
+    assert offer_details(claim).event is None and _events() == before
 
 
 def test_every_input_error_comes_back_at_once_and_nothing_is_written(db_session):
@@ -133,7 +135,7 @@ def test_every_input_error_comes_back_at_once_and_nothing_is_written(db_session)
     # "12-34" is four digits, too short: said at once, though no bank was chosen.
     assert set(offer.errors) == {"si_code", "national_id", "date_of_birth", "bank_code", "bank_account", "phone"}
     assert offer.event is None and _events() == before
-    wrong_account = _offer(claim, bank_account="AB12CD34")
+    wrong_account = offer_details(claim, bank_account="AB12CD34")
     assert set(wrong_account.errors) == {"bank_account"} and _events() == before
 
 
@@ -148,17 +150,17 @@ def test_the_public_page_answers_the_same_matched_or_not(client, db_session):
             page.get_data(as_text=True),
         ), name
 
-    matched = client.post("/people/payment-details", data=_form(claim))
-    unknown = client.post("/people/payment-details", data=_form(claim, si_code="9999999999"))
+    matched = client.post("/people/payment-details", data=details_form(claim))
+    unknown = client.post("/people/payment-details", data=details_form(claim, si_code="9999999999"))
     assert matched.status_code == unknown.status_code == 200
     assert SENT in _text(matched) and SENT in _text(unknown)
     assert _text(matched).replace(" ", "") == _text(unknown).replace(" ", "")
     assert open_offer(db.session.get(Claim, claim.id)) is not None
 
-    wrong = client.post("/people/payment-details", data=_form(claim, date_of_birth="31/02/1988", bank_code=""))
+    wrong = client.post("/people/payment-details", data=details_form(claim, date_of_birth="31/02/1988", bank_code=""))
     assert wrong.status_code == 422
     assert "Ngày 31/02/1988 không có trong lịch." in _text(wrong) and "Hãy chọn ngân hàng." in _text(wrong)
-    unborn = client.post("/people/payment-details", data=_form(claim, date_of_birth="01/02/2090"))
+    unborn = client.post("/people/payment-details", data=details_form(claim, date_of_birth="01/02/2090"))
     today = programme_today().strftime("%d/%m/%Y")
     said = f"Ngày sinh 01/02/2090 nằm trong tương lai (hôm nay là {today})."  # the date typed, then today's, named
     assert unborn.status_code == 422 and said in _text(unborn)
@@ -170,21 +172,21 @@ def test_an_offer_the_claim_moved_on_from_is_not_offered_again(db_session):
     from disburse.claims.service import transition
 
     claim = _waiting("needs_review", reasons=["bank_details_malformed"], bank_account="12")
-    assert _offer(claim).event is not None and open_offer(claim) is not None
+    assert offer_details(claim).event is not None and open_offer(claim) is not None
     for action in ("approve", "queue_payment", "payment_failed"):
         transition(claim, action)
     db.session.refresh(claim)
     assert claim.state == "payment_failed"
     assert open_offer(claim) is None
     # A new offer, sent while it waits again, is the one shown.
-    fresh = _offer(claim, bank_account="21510009999999").event
+    fresh = offer_details(claim, bank_account="21510009999999").event
     assert fresh is not None and open_offer(claim) == fresh
 
 
 def test_the_public_page_is_rate_limited_per_address(client, db_session):
     claim = _waiting()
     codes = [
-        client.post("/people/payment-details", data=_form(claim, si_code=f"99999999{n:02d}")).status_code
+        client.post("/people/payment-details", data=details_form(claim, si_code=f"99999999{n:02d}")).status_code
         for n in range(6)
     ]
     assert codes == [200] * 5 + [429]
@@ -194,10 +196,10 @@ def test_the_case_page_shows_the_offer_and_prefills_the_correction(client, db_se
     """The link to the prefilled correction names the person's offer, never the account number: a URL is written to
     the web server's access log and the browser's history."""
     claim = _waiting()
-    offered = _offer(claim).event
+    offered = offer_details(claim).event
     assert offered is not None
     other = _waiting()
-    elsewhere = _offer(other, bank_account="21510007654321").event
+    elsewhere = offer_details(other, bank_account="21510007654321").event
     assert elsewhere is not None
     caseworker = create_user("caseworker", district="017", password=PASSWORD)
     assert client.post("/login", data={"email": caseworker.email, "password": PASSWORD}).status_code == 302
@@ -219,10 +221,10 @@ def test_the_case_page_shows_the_offer_and_prefills_the_correction(client, db_se
 def test_an_account_is_checked_even_when_no_bank_is_chosen(db_session):
     """Every error at once: an account of letters with no bank chosen was not said wrong until the bank was chosen."""
     claim = _waiting()
-    errors = _offer(claim, bank_code="", bank_account="12ab").errors
+    errors = offer_details(claim, bank_code="", bank_account="12ab").errors
     assert errors["bank_code"] == ("Hãy chọn ngân hàng.", "Choose the bank.")
     assert errors["bank_account"][1] != "Give the account number." and "digits" in errors["bank_account"][1]
-    unknown = _offer(claim, bank_code="XYZ", bank_account="").errors
+    unknown = offer_details(claim, bank_code="XYZ", bank_account="").errors
     assert "not known" in unknown["bank_code"][1] and unknown["bank_account"] == (
         "Hãy ghi số tài khoản.",
         "Give the account number.",
