@@ -14,12 +14,12 @@ from sqlalchemy import select
 from disburse.auth.models import AuditLog
 from disburse.casework import service as casework
 from disburse.claims.models import Claim, ClaimEvent
-from disburse.claims.person_details import offer_payment_details, open_offer
+from disburse.claims.person_details import open_offer
 from disburse.extensions import db
-from disburse.registry.models import Employee
 from disburse.verification import review
+from tests.casework._phone_offers import offer_from_the_public_page
 from tests.conftest import PASSWORD, sign_in
-from tests.factories import create_claim, create_employee, create_offer, create_user, nq116
+from tests.factories import create_claim, create_employee, create_offer, create_user
 
 #: Approving, correcting into approved and paying need a day of the programme's payment period.
 pytestmark = pytest.mark.usefixtures("paying_clock")
@@ -50,16 +50,7 @@ def _waiting(state: str = "awaiting_payment_details") -> tuple[Claim, ClaimEvent
     """A claim waiting for details, and the offer the person sent for it on the public page."""
     person = create_employee(date_of_birth=BORN, district_code="017")
     claim = create_claim(state, employee=person, district_code="017")
-    employee = db.session.get(Employee, claim.employee_id)
-    assert employee is not None
-    sent = offer_payment_details(
-        nq116(),
-        si_code=employee.si_code,
-        national_id=employee.national_id,
-        date_of_birth=BORN,
-        bank_code="BIDV",
-        bank_account="21510001234567",
-    )
+    sent = offer_from_the_public_page(claim)
     assert sent.event is not None
     return claim, sent.event
 
@@ -252,15 +243,7 @@ def test_an_offer_of_the_account_that_failed_or_of_the_claims_own_says_so_and_is
     from tests.factories import create_payment
 
     claim, first = _waiting()
-    employee = db.session.get(Employee, claim.employee_id)
-    again = offer_payment_details(
-        nq116(),
-        si_code=employee.si_code,
-        national_id=employee.national_id,
-        date_of_birth=BORN,
-        bank_code="bidv",
-        bank_account="2151 0001 234567",
-    )
+    again = offer_from_the_public_page(claim, bank_code="bidv", bank_account="2151 0001 234567")
     assert again.event is not None and again.event.id == first.id  # not a second note
     assert [action for _, action in _events(claim.id)].count("offer_details") == 1
 

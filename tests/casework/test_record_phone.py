@@ -17,13 +17,14 @@ from disburse.auth.models import AuditLog
 from disburse.casework import service as casework
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.outcomes import PHONE_MESSAGE
-from disburse.claims.person_details import offer_payment_details, open_offer
+from disburse.claims.person_details import open_offer
 from disburse.extensions import db
 from disburse.programs.calendar import programme_today
 from disburse.registry.models import Employee
 from disburse.verification import review
+from tests.casework._phone_offers import offer_from_the_public_page
 from tests.conftest import PASSWORD, sign_in
-from tests.factories import create_claim, create_employee, create_user, nq116
+from tests.factories import create_claim, create_employee, create_user
 
 OLD, NEW = "0912345678", "0987654321"
 #: A number someone sent with bank details on the public page: never offered on the phone's form.
@@ -139,16 +140,7 @@ def test_a_caseworker_of_another_district_or_not_holding_the_case_records_nothin
 def test_the_persons_open_offer_stays_for_the_call_the_new_number_makes_possible(caseworker):
     """A phone's correction is not a correction of the bank details: the offer waiting for the call stays offered."""
     claim = _claim("awaiting_payment_details")
-    employee = db.session.get(Employee, claim.employee_id)
-    sent = offer_payment_details(
-        nq116(),
-        si_code=employee.si_code,
-        national_id=employee.national_id,
-        date_of_birth=BORN,
-        bank_code="BIDV",
-        bank_account="21510001234567",
-        phone=OFFERED,
-    )
+    sent = offer_from_the_public_page(claim, phone=OFFERED)
     assert sent.event is not None
     casework.record_phone(claim.id, caseworker, NEW, id_card_seen=True)
     assert open_offer(db.session.get(Claim, claim.id)) == sent.event
@@ -189,16 +181,7 @@ def test_the_persons_open_offer_stays_for_the_call_the_new_number_makes_possible
 )
 def test_the_case_page_records_a_new_phone_number(client, caseworker, locale, words):
     claim = _claim("awaiting_payment_details")
-    employee = db.session.get(Employee, claim.employee_id)
-    offered = offer_payment_details(
-        nq116(),
-        si_code=employee.si_code,
-        national_id=employee.national_id,
-        date_of_birth=BORN,
-        bank_code="BIDV",
-        bank_account="21510001234567",
-        phone=OFFERED,
-    )
+    offered = offer_from_the_public_page(claim, phone=OFFERED)
     assert offered.event is not None
     sign_in(client, caseworker, locale)
     case_url, url = f"/caseworker/claims/{claim.id}", f"/caseworker/claims/{claim.id}/phone"
