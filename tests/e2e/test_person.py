@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
@@ -17,31 +18,48 @@ from tests.factories import create_offer
 
 pytestmark = pytest.mark.e2e
 
+BORN = date(1988, 4, 9)
+
+
+def _waiting_for_details(committed: Any) -> tuple[Any, Employee]:
+    """A claim waiting for bank details, committed, and its person (born on BORN), whose facts the tests type."""
+    claim = committed.claim("awaiting_payment_details", person={"date_of_birth": BORN})
+    committed.commit()
+    person = db.session.get(Employee, claim.employee_id)
+    assert person is not None
+    return claim, person
+
+
+def _from_the_home_page(page: Any, locale: str, link: str, path: str, shot: str) -> None:
+    """The home page in ``locale``, its link named ``link`` followed to ``path``, that page photographed and checked."""
+    page.goto("/")
+    choose_language(page, locale)
+    page.get_by_role("link", name=link).click()
+    expect(page).to_have_url(re.compile(rf"{path}$"))
+    main_page(page, shot)
+
+
+def _type_the_three_facts(page: Any, si_code: str, national_id: str) -> None:
+    """By keyboard, each field in turn: the SI code, the ID number and BORN as people here write it (no Enter yet)."""
+    page.focus("#si_code")
+    page.keyboard.type(si_code)
+    page.keyboard.press("Tab")
+    page.keyboard.type(national_id)
+    page.keyboard.press("Tab")
+    page.keyboard.type("09/04/1988")
+
 
 @pytest.mark.parametrize("locale", ["vi", "en"])
 def test_a_person_sends_details_and_the_caseworker_uses_them(page, committed, locale):
     en = locale == "en"
     worker = committed.user("caseworker", locale, district=DONG_ANH)
-    claim = committed.claim("awaiting_payment_details", person={"date_of_birth": date(1988, 4, 9)})
-    committed.commit()
-    person = db.session.get(Employee, claim.employee_id)
-    assert person is not None
+    claim, person = _waiting_for_details(committed)
 
-    page.goto("/")
-    choose_language(page, locale)
-    page.get_by_role(
-        "link", name="Workers: send your bank account details" if en else "Người lao động: gửi thông tin tài khoản"
-    ).click()
-    expect(page).to_have_url(re.compile(r"/people/payment-details$"))
-    main_page(page, f"person-details-{locale}")
+    link = "Workers: send your bank account details" if en else "Người lao động: gửi thông tin tài khoản"
+    _from_the_home_page(page, locale, link, "/people/payment-details", f"person-details-{locale}")
 
     # By keyboard: each field in turn, Enter to send.
-    page.focus("#si_code")
-    page.keyboard.type(person.si_code)
-    page.keyboard.press("Tab")
-    page.keyboard.type(person.national_id)
-    page.keyboard.press("Tab")
-    page.keyboard.type("09/04/1988")
+    _type_the_three_facts(page, person.si_code, person.national_id)
     page.select_option("#bank_code", "BIDV")
     page.focus("#bank_account")
     page.keyboard.type("21510001234567")
@@ -114,25 +132,12 @@ def test_a_person_looks_up_their_status_by_keyboard_and_goes_on_to_send_details(
     """From the home page to the status page, the three facts typed and sent by keyboard; the page says what the
     state means and what to do, and its link leads to the bank-details page."""
     en = locale == "en"
-    claim = committed.claim("awaiting_payment_details", person={"date_of_birth": date(1988, 4, 9)})
-    committed.commit()
-    person = db.session.get(Employee, claim.employee_id)
-    assert person is not None
+    _claim, person = _waiting_for_details(committed)
 
-    page.goto("/")
-    choose_language(page, locale)
-    page.get_by_role(
-        "link", name="Workers: look up your own support status" if en else "Người lao động: tra cứu tình trạng"
-    ).click()
-    expect(page).to_have_url(re.compile(r"/people/status$"))
-    main_page(page, f"person-status-form-{locale}")
+    link = "Workers: look up your own support status" if en else "Người lao động: tra cứu tình trạng"
+    _from_the_home_page(page, locale, link, "/people/status", f"person-status-form-{locale}")
 
-    page.focus("#si_code")
-    page.keyboard.type(person.si_code)
-    page.keyboard.press("Tab")
-    page.keyboard.type("001000000000")  # not their ID number: nobody is found
-    page.keyboard.press("Tab")
-    page.keyboard.type("09/04/1988")
+    _type_the_three_facts(page, person.si_code, "001000000000")  # not their ID number: nobody is found
     page.keyboard.press("Enter")
     expect(page.locator("#not-found")).to_be_visible()
     page.fill("#national_id", person.national_id)
