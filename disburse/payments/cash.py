@@ -246,6 +246,27 @@ def cash_list(program: Program, district_code: str, day: date | None = None, que
     return sorted(rows, key=lambda row: (vietnamese_name_key(row.full_name), row.si_code, row.reference))
 
 
+def open_cash_elsewhere(program: Program, district_code: str) -> list[tuple[str, int]]:
+    """The other programmes with cash payments still open (sent, not paid) at the district's office, and how many:
+    (code, count) in code order. One grouped count over the district's claims."""
+    statement = (
+        select(Program.code, func.count())
+        .select_from(Payment)
+        .join(PaymentBatch, PaymentBatch.id == Payment.batch_id)
+        .join(Claim, Claim.id == Payment.claim_id)
+        .join(Program, Program.id == PaymentBatch.program_id)
+        .where(
+            PaymentBatch.program_id != program.id,
+            PaymentBatch.channel == "cash",
+            Payment.state == PaymentState.SENT.value,
+            Claim.district_code == district_code,
+        )
+        .group_by(Program.code)
+        .order_by(Program.code)
+    )
+    return [(str(code), int(n)) for code, n in db.session.execute(statement).all()]
+
+
 # ------------------------------------------------------------------------------------------ recording a receipt
 
 

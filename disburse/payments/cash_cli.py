@@ -39,6 +39,7 @@ from disburse.payments.cash import (
     check_district,
     offer_cash,
     offered_already,
+    open_cash_elsewhere,
     record_cash_payment,
     withdraw_cash_payment,
     withdrawn_with,
@@ -229,12 +230,21 @@ def cash_list_cmd(district: str, day: date | None, out: Path | None, program_cod
     total = sum(r.amount_vnd for r in rows)
     when_vi, when_en = (f"ngày {dmy(day)}", f"on {dmy(day)}") if day else ("mọi ngày", "any day")
     click.echo(
-        f"Chi tiền mặt tại {office.name} ({office.code}, {when_vi}): {number(len(rows), locale='vi')} người, "
-        f"tổng {vnd(total, 'vi')}"
+        f"Chương trình {program.code}: chi tiền mặt tại {office.name} ({office.code}, {when_vi}): "
+        f"{number(len(rows), locale='vi')} người, tổng {vnd(total, 'vi')}"
         + (f" → {out}" if out else "")
-        + f"\nCash at the office of {office.name} ({office.code}, {when_en}): "
+        + f"\nProgramme {program.code}: cash at the office of {office.name} ({office.code}, {when_en}): "
         f"{counted(len(rows), 'person', 'people')}, total {vnd(total, 'en')}"
     )
+    elsewhere = open_cash_elsewhere(program, office.code)
+    if elsewhere:  # the list asked for is not the only one: another shell's DISBURSE_PROGRAM, say
+        named = ", ".join(f"{code} ({number(n, locale='vi')})" for code, n in elsewhere)
+        named_en = ", ".join(f"{code} ({number(n, locale='en')})" for code, n in elsewhere)
+        click.echo(
+            f"Lưu ý: chương trình khác còn khoản chi tiền mặt chưa chi tại văn phòng này: {named}; dùng --program.\n"
+            f"Note: other programmes have cash payments still open at this office: {named_en}; use --program.",
+            err=True,
+        )
     if rows and not payable(program):  # the list is still printed: the office needs it to close these payments
         last = dmy(program.last_payable_day)
         click.echo(

@@ -618,3 +618,23 @@ def test_offer_cash_by_command_early_with_a_reason_or_refused_with_one(app, db_s
     assert again.exit_code == 0 and "was already to be paid in cash at the office" in again.output
     db_session.expire_all()
     assert db_session.scalar(events) == before
+
+
+def test_the_list_names_its_programme_and_another_programmes_open_cash_at_the_office(app, db_session):
+    """An operator whose shell names another programme (the demo's DEMO116 beside NQ116) is not shown an empty list
+    as if the office had nobody to pay: the command names the programme it read and the others with open cash."""
+    listed, other = create_program(), create_program()
+    _cash_claim(other, "Trần Thị Ánh")
+    _cash_claim(other, "Lê Văn Bình")
+    _issue(other, EARLY_ON_THE_15TH)
+
+    shown = app.test_cli_runner().invoke(payments_cli, ["cash-list", "--district", DONG_ANH, "--program", listed.code])
+
+    assert shown.exit_code == 0, shown.output
+    assert f"Chương trình {listed.code}: chi tiền mặt tại" in shown.output and "0 người" in shown.output
+    assert f"Programme {listed.code}: cash at the office of" in shown.output
+    assert f"chưa chi tại văn phòng này: {other.code} (2); dùng --program" in shown.output
+    assert f"still open at this office: {other.code} (2); use --program" in shown.output
+    # The other programme's own list says nothing of the first, which has no open cash there.
+    own = app.test_cli_runner().invoke(payments_cli, ["cash-list", "--district", DONG_ANH, "--program", other.code])
+    assert "2 người" in own.output and "Lưu ý: chương trình khác" not in own.output
