@@ -36,6 +36,7 @@ from disburse.payments.cash_cli import CASH_COMMANDS
 from disburse.payments.models import Payment, PaymentBatch
 from disburse.payments.providers import PermanentError, ProviderError
 from disburse.payments.reconcile_cli import reconcile_cmd
+from disburse.payments.states import label as payment_state_label
 from disburse.payments.status import Applied, apply_updates
 from disburse.programs.service import ProgramNotFound, get_program
 
@@ -135,7 +136,10 @@ def batches_cmd(limit: int) -> None:
     rows = payment_batches.latest(limit=limit).rows
     batches = [row.batch for row in rows]
     states = {
-        row.batch.id: "".join(f" {state}={number(amount.count)}" for state, amount in sorted(row.by_state.items()))
+        row.batch.id: "".join(
+            f" {' / '.join(payment_state_label(state, row.batch.channel))}: {number(amount.count)}"
+            for state, amount in sorted(row.by_state.items())
+        )
         for row in rows
     }
     held = sending.orders_held_back(None, batch_ids=list(states), per_batch=HELD_SHOWN_PER_BATCH)
@@ -147,8 +151,10 @@ def batches_cmd(limit: int) -> None:
         sent = dmy(b.sent_at) if b.sent_at else "—"
         waiting = " · chờ bàn giao / waiting to be handed over" if b.state == "sent" and not b.acknowledged_at else ""
         error = f"  ! {b.last_error[:500]}" if b.last_error else ""
+        channel = " / ".join(payment_batches.CHANNEL_LABELS.get(b.channel, (b.channel, b.channel)))
+        state = " / ".join(payment_batches.STATE_LABELS.get(b.state, (b.state, b.state)))
         click.echo(
-            f"#{b.id} {b.reference} · {b.channel}/{b.provider} · {b.state} · {number(b.item_count)}, "
+            f"#{b.id} {b.reference} · {channel} ({b.provider}) · {state} · {number(b.item_count)}, "
             f"{vnd(b.total_vnd)} · {sent}{waiting} ·{states[b.id]}{error}"
         )
         shown = held_by_batch.get(b.id, [])
@@ -526,19 +532,29 @@ def recovery_cmd(
         )
     else:
         db.session.commit()
+    from disburse.payments.recoveries import LABELS
+
     click.echo(
-        f"#{recovery.id}: {recovery.state} · {vnd(recovery.recovered_vnd)} / {vnd(recovery.amount_vnd)} · "
-        f"bước cuối / last step {step}"
+        f"#{recovery.id}: {' / '.join(LABELS[recovery.state])} · đã thu / recovered {vnd(recovery.recovered_vnd)} "
+        f"/ {vnd(recovery.amount_vnd)} · bước cuối / last step {step}"
     )
 
 
 def _steps(recovery_id: int) -> list[str]:
     """The recovery's steps, numbered from 1 (its opening), one line each: when, who, from → to, the sum, the note."""
-    from disburse.payments.recoveries import history
+    from disburse.payments.recoveries import LABELS, history
+
+    def said(state: str) -> str:
+        return " / ".join(LABELS.get(state, (state, state)))
 
     lines = []
     for n, step in enumerate(history(recovery_id), start=1):
-        moved = f"{step.from_state} → {step.to_state}" if step.from_state else step.to_state
+        if step.from_state is None:
+            moved = f"Mở / Opened: {said(step.to_state)}"
+        elif step.from_state == step.to_state:  # money back, not all of it: as the supervisors' page says it
+            moved = "Thu hồi một phần / Part recovered"
+        else:
+            moved = f"{said(step.from_state)} → {said(step.to_state)}"
         amount = f" · {vnd(step.recovered_vnd)}" if step.recovered_vnd else ""
         note = f" · {step.note}" if step.note else ""
         lines.append(f"{n}. {moment(step.at)} · {step.who or 'hệ thống / system'} · {moved}{amount}{note}")

@@ -60,7 +60,8 @@ def test_a_bank_file_batch_goes_out_as_pain001_and_its_pain002_comes_back(app, d
     )
 
     listed = _run(app, "batches")
-    assert f"#{batch.id} {batch.reference}" in listed.output and "paid=1" in listed.output
+    assert f"#{batch.id} {batch.reference}" in listed.output and "Thành công / Paid: 1" in listed.output
+    assert "Chuyển khoản / Bank transfer (bankfile)" in listed.output and "Đã bàn giao / Handed over" in listed.output
 
     # A status for a payment of ours that went another way (the sandbox), and one for nobody's: neither applied,
     # each said for what it is, and counted in the summary.
@@ -253,7 +254,10 @@ def test_a_return_after_settlement_is_owed_then_written_off_with_a_note(app, db_
     assert _run(app, "recovery", str(recovery.id), "closed", "--after-step", "1", *by).exit_code == 2
     # Part of it back at the office; more than the rest is refused.
     part = _run(app, "recovery", str(recovery.id), "recovered", "--amount", "500000", "--after-step", "1", *by)
-    assert part.exit_code == 0 and "owed · 500.000 ₫" in part.output, part.output
+    assert part.exit_code == 0 and "Chờ thu hồi / Owed · đã thu / recovered 500.000 ₫" in part.output, part.output
+    # The steps in words, as the supervisors' page says them.
+    steps = _run(app, "recovery", str(recovery.id)).output
+    assert "Mở / Opened: Chờ thu hồi / Owed" in steps and "Thu hồi một phần / Part recovered · 500.000 ₫" in steps
     too_much = _run(
         app, "recovery", str(recovery.id), "recovered", "--amount", str(payment.amount_vnd), "--after-step", "2", *by
     )
@@ -367,7 +371,7 @@ def test_a_recovery_step_run_again_records_once_and_one_decided_before_another_s
         assert odd.exit_code == 2 and "không phải một số tiền đồng" in odd.output and "not a sum of đồng" in odd.output
     part = ["recovery", rid, "recovered", "--amount", "500.000", "--note", "Biên lai 0012", "--by", supervisor.email]
     first = _run(app, *part, "--after-step", "1")
-    assert first.exit_code == 0 and "owed · 500.000 ₫ / 2.100.000 ₫" in first.output, first.output
+    assert first.exit_code == 0 and "Owed · đã thu / recovered 500.000 ₫ / 2.100.000 ₫" in first.output, first.output
     assert "last step 2" in first.output
     again = _run(app, *part, "--after-step", "1")
     assert again.exit_code == 0, again.output
