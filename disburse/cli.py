@@ -327,11 +327,13 @@ def _cannot_listen(listener: _Listener) -> deployment.Refused | None:
                 f"{listener.host}:{listener.port}. Stop that program, or choose another port with "
                 f"{listener.choose_en}.",
             )
-        reason = exc.strerror or str(exc)
+        from disburse.formatting import os_reason
+
+        vi, en = os_reason(exc)
         return deployment.Refused(
-            f"Không thể chạy {vi_name} trên {listener.host}:{listener.port} ({reason}). "
+            f"Không thể chạy {vi_name} trên {listener.host}:{listener.port} ({vi}). "
             f"Hãy chọn địa chỉ hoặc cổng khác bằng {listener.choose_vi}.",
-            f"Cannot run the {en_name} on {listener.host}:{listener.port} ({reason}). "
+            f"Cannot run the {en_name} on {listener.host}:{listener.port} ({en}). "
             f"Choose another address or port with {listener.choose_en}.",
         )
     return None

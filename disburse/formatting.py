@@ -3,6 +3,7 @@ English (docs/glossary.md, "Message style"); and how names are put in order, the
 
 from __future__ import annotations
 
+import errno
 import json
 import unicodedata
 from datetime import date, datetime
@@ -271,3 +272,27 @@ def register_filters(app: Flask) -> None:
         moment=moment,
         readable_json=readable_json,
     )
+
+
+#: What the operating system's commonest refusals of a file or a port mean, in Vietnamese (its own words, which
+#: ``strerror`` gives, are English whatever the message around them).
+_OS_REASONS_VI = {
+    errno.ENOENT: "không có tệp hay thư mục này",
+    errno.EACCES: "không có quyền",
+    errno.EPERM: "không được phép",
+    errno.EISDIR: "đây là một thư mục",
+    errno.ENOTDIR: "một phần của đường dẫn không phải thư mục",
+    errno.ENOSPC: "ổ đĩa đã hết chỗ",
+    errno.EROFS: "ổ đĩa chỉ cho đọc",
+    errno.EEXIST: "đã có tệp này",
+    errno.ENAMETOOLONG: "tên tệp quá dài",
+    errno.EADDRNOTAVAIL: "máy này không có địa chỉ đó",
+    errno.EADDRINUSE: "cổng đang được dùng",
+}
+
+
+def os_reason(exc: OSError) -> tuple[str, str]:
+    """Why the operating system refused, as (Vietnamese, English): "không có tệp hay thư mục này" / "No such file or
+    directory". A refusal without a Vietnamese wording here is given in the system's own words in both."""
+    english = exc.strerror or str(exc)
+    return _OS_REASONS_VI.get(exc.errno or -1, english), english

@@ -43,7 +43,7 @@ from typing import Any
 
 from flask import Response, send_file
 
-from disburse.formatting import composed
+from disburse.formatting import composed, os_reason
 
 log = logging.getLogger(__name__)
 
@@ -518,7 +518,8 @@ def file_head(path: Path, size: int) -> bytes:
     except PermissionError as exc:
         raise UnusableFile(f"Không có quyền đọc tệp '{path}'.", f"No permission to read the file '{path}'.") from exc
     except OSError as exc:
-        raise UnusableFile(f"Không đọc được tệp: {exc.strerror}.", f"The file cannot be read: {exc.strerror}.") from exc
+        vi, en = os_reason(exc)
+        raise UnusableFile(f"Không đọc được tệp: {vi}.", f"The file cannot be read: {en}.") from exc
 
 
 def sniff(path: Path) -> str:
@@ -1016,7 +1017,5 @@ def _same_file(path: Path, other: Path) -> bool:
 
 
 def _cannot_write(path: Path, what: tuple[str, str], exc: OSError) -> UnusableFile:
-    reason = exc.strerror or str(exc)
-    return UnusableFile(
-        f"Không ghi được {what[0]} '{path}': {reason}.", f"The {what[1]} '{path}' cannot be written: {reason}."
-    )
+    vi, en = os_reason(exc)
+    return UnusableFile(f"Không ghi được {what[0]} '{path}': {vi}.", f"The {what[1]} '{path}' cannot be written: {en}.")

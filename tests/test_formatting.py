@@ -3,14 +3,17 @@ Vietnamese)."""
 
 from __future__ import annotations
 
+import errno
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from babel.numbers import format_decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from disburse.formatting import dmy, file_size, number, parse_vnd, percent, vnd
+from disburse import formatting
+from disburse.formatting import dmy, file_size, number, os_reason, parse_vnd, percent, vnd
 
 
 def test_outside_a_request_the_figures_are_vietnamese(app):
@@ -101,3 +104,33 @@ def test_a_sum_that_is_not_whole_dong_in_groups_of_three_is_never_read_as_anothe
 )
 def test_a_file_size_reads_as_people_count_it(size, vi, en):
     assert (file_size(size, locale="vi"), file_size(size, locale="en")) == (vi, en)
+
+
+@pytest.mark.parametrize(
+    ("error", "vietnamese"),
+    [
+        (FileNotFoundError(errno.ENOENT, "No such file or directory"), "không có tệp hay thư mục này"),
+        (PermissionError(errno.EACCES, "Permission denied"), "không có quyền"),
+        (IsADirectoryError(errno.EISDIR, "Is a directory"), "đây là một thư mục"),
+        (OSError(errno.ENOSPC, "No space left on device"), "ổ đĩa đã hết chỗ"),
+    ],
+)
+def test_the_systems_refusal_is_said_in_vietnamese_and_in_its_own_english(error, vietnamese):
+    assert os_reason(error) == (vietnamese, error.strerror)
+
+
+def test_a_refusal_without_a_vietnamese_wording_is_given_in_the_systems_words():
+    assert os_reason(OSError(errno.EIO, "Input/output error")) == ("Input/output error", "Input/output error")
+    assert os_reason(OSError("no errno at all")) == ("no errno at all", "no errno at all")
+
+
+def test_no_message_quotes_the_systems_english_by_itself():
+    """Every message that gives an OSError's reason takes it from os_reason (strerror is English: a Vietnamese line
+    said "Không đọc được tệp 'x': No such file or directory.")."""
+    package = Path(formatting.__file__).parent
+    quoting = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if path.name != "formatting.py" and ".strerror" in path.read_text(encoding="utf-8")
+    ]
+    assert quoting == []

@@ -55,6 +55,7 @@ from xsdata.formats.dataclass.serializers import XmlSerializer
 from xsdata.formats.dataclass.serializers.config import SerializerConfig
 from xsdata.models.datatype import XmlDate, XmlDateTime
 
+from disburse.formatting import os_reason
 from disburse.payments.providers import (
     MAX_REFERENCE,
     Acknowledgement,
@@ -661,8 +662,9 @@ def read_status_file(path: Path, *, settings: BankFileSettings | None = None) ->
         with path.open("rb") as handle:
             body = handle.read(MAX_STATUS_FILE_BYTES + 1)  # never more than the cap, whatever the file's size
     except OSError as exc:
+        vi, en = os_reason(exc)
         raise UnreadableBankFile(
-            f"Không đọc được tệp '{path}': {exc.strerror}.", f"The file '{path}' cannot be read: {exc.strerror}."
+            f"Không đọc được tệp '{path}': {vi}.", f"The file '{path}' cannot be read: {en}."
         ) from exc
     settings = settings or _current_settings()
     return parse_status_document(body, outbox=settings.outbox)
@@ -791,10 +793,10 @@ class BankFileProvider:
                 batch_reference, orders, self._created_at(batch_reference), settings=self.settings, bins=self._bins
             )
         except OSError as exc:
-            why = exc.strerror or exc
+            vi, en = os_reason(exc)
             raise RetryableError(
-                f"Không ghi được tệp của lô {batch_reference} vào thư mục gửi {outbox} ({why}) / "
-                f"The file of batch {batch_reference} cannot be written into the outbox {outbox} ({why})"
+                f"Không ghi được tệp của lô {batch_reference} vào thư mục gửi {outbox} ({vi}) / "
+                f"The file of batch {batch_reference} cannot be written into the outbox {outbox} ({en})"
             ) from exc
         return Acknowledgement(accepted=True, correlation_id=path.name)
 

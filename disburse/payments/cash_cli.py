@@ -30,7 +30,7 @@ from disburse.auth.service import get_user_by_email
 from disburse.claims import service as claims
 from disburse.cli import DISTRICT_CODE
 from disburse.extensions import DAY, RECORD_ID, db
-from disburse.formatting import counted, dmy, number, vnd
+from disburse.formatting import counted, dmy, number, os_reason, vnd
 from disburse.payments.cash import (
     AlreadyRecorded,
     CashListRow,
@@ -163,7 +163,8 @@ def _write(out: Path, rows: list[CashListRow], office: District, day: date | Non
         else:
             write_csv(out, [f"{label} ({name})" for label, name in CASH_LIST_COLUMNS], _spreadsheet_rows(rows))
     except OSError as exc:
-        _refuse(f"Không ghi được tệp '{out}': {exc.strerror}.", f"The file '{out}' cannot be written: {exc.strerror}.")
+        vi, en = os_reason(exc)
+        _refuse(f"Không ghi được tệp '{out}': {vi}.", f"The file '{out}' cannot be written: {en}.")
 
 
 def _print_table(rows: list[CashListRow], office: District, day: date | None) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 from pyiso20022.camt import camt_053_001_02 as camt053v02
 from pyiso20022.camt import camt_053_001_08 as camt053v08
 
+from disburse.formatting import os_reason
 from disburse.payments.bankfile import (
     MAX_STATUS_FILE_BYTES,
     VIETNAM,
@@ -121,8 +122,9 @@ def read_statement_file(path: Path) -> BankStatement:
         with path.open("rb") as handle:
             body = handle.read(MAX_STATUS_FILE_BYTES + 1)
     except OSError as exc:
+        vi, en = os_reason(exc)
         raise UnreadableBankFile(
-            f"Không đọc được tệp '{path}': {exc.strerror}.", f"The file '{path}' cannot be read: {exc.strerror}."
+            f"Không đọc được tệp '{path}': {vi}.", f"The file '{path}' cannot be read: {en}."
         ) from exc
     return parse_statement(body)
 

@@ -14,7 +14,7 @@ import click
 from flask.cli import AppGroup
 
 from disburse.extensions import db
-from disburse.formatting import counted, number
+from disburse.formatting import counted, number, os_reason
 from disburse.registry.importer import SPECS, ImportResult, UnusableFile, import_file
 from disburse.spreadsheets import other_sheets_note
 
@@ -119,9 +119,10 @@ def run_import(kind: str, file: Path, errors: Path | None, strict: bool) -> None
         db.session.rollback()
         if errors is None:
             raise
+        vi, en = os_reason(exc)
         click.echo(
-            f"Không ghi được tệp lỗi {errors}: {exc.strerror or exc}; chưa nhập dòng nào.\n"
-            f"The errors file {errors} cannot be written: {exc.strerror or exc}; nothing was imported.",
+            f"Không ghi được tệp lỗi {errors}: {vi}; chưa nhập dòng nào.\n"
+            f"The errors file {errors} cannot be written: {en}; nothing was imported.",
             err=True,
         )
         sys.exit(2)

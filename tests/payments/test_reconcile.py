@@ -481,6 +481,8 @@ def test_a_hostile_or_garbage_file_is_exit_2_saying_why(cli, tmp_path, today, bo
 def test_a_missing_file_is_exit_2(cli, tmp_path):
     result = cli.invoke(args=["payments", "reconcile", "--provider", "bankfile", "--file", str(tmp_path / "nope.xml")])
     assert result.exit_code == 2 and "Không đọc được tệp" in result.output and "cannot be read" in result.output
+    # The system's reason in each language, not its English in the Vietnamese line.
+    assert "không có tệp hay thư mục này" in result.output and "No such file or directory" in result.output
 
 
 # ------------------------------------------------------------------------------------------ the command's input
