@@ -93,7 +93,7 @@ class _Commands(FlaskGroup):
             try:
                 deployment.check_database(app.config["DATABASE_URL"])
             except deployment.Refused as exc:
-                _refuse(exc)
+                _refuse(_naming_the_folder(exc, app))
         return name, command, rest
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -143,6 +143,22 @@ def register_commands(app: Flask) -> None:
 #: gunicorn's access log line with the path alone (``%(U)s``), not the query string, nor the referring page's URL: a
 #: search for a person's name (the unit's status page, the users page) stays out of the log.
 ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
+
+
+def _naming_the_folder(exc: deployment.Refused, app: Flask) -> deployment.Refused:
+    """``exc`` with the embedded PostgreSQL's data folder named, when the command runs on one: a DISBURSE_INSTANCE
+    pointing at the wrong folder starts an empty database there, and "run `disburse db upgrade`" alone would have the
+    operator build a second, empty system beside their data."""
+    services = app.extensions.get("disburse_services")
+    data = getattr(services, "postgres_data", None)
+    if data is None:
+        return exc
+    return deployment.Refused(
+        f"{exc.vi}\nĐây là PostgreSQL nhúng, dữ liệu ở {data} (thư mục DISBURSE_INSTANCE): nếu dữ liệu của bạn ở thư "
+        "mục khác, hãy đặt DISBURSE_INSTANCE cho đúng thư mục đó.",
+        f"{exc.en}\nThis is the embedded PostgreSQL, data in {data} (the DISBURSE_INSTANCE folder): if your data is in "
+        "another folder, set DISBURSE_INSTANCE to that folder.",
+    )
 
 
 def _refuse(exc: deployment.Refused) -> NoReturn:

@@ -33,6 +33,8 @@ class Services:
     notes: list[str] = field(default_factory=list)
     #: Handles that keep embedded servers alive for as long as this process holds them.
     handles: list[Any] = field(default_factory=list)
+    #: The embedded PostgreSQL's data folder, when this process started (or joined) it; None with DATABASE_URL.
+    postgres_data: Path | None = None
 
     def stop_owned_redis(self) -> None:
         """Shut down the embedded Redis if this process started it, whoever is still connected.
@@ -218,7 +220,10 @@ def ensure_services(instance: Path, *, db_name: str = DEFAULT_DB_NAME) -> Servic
         redis_url, rd = start_embedded_redis(instance)
         handles.append(rd)
         notes.append(f"Redis: embedded, socket {redis_url.removeprefix('unix://').split('?')[0]}")
-    return Services(database_url=database_url, redis_url=redis_url, notes=notes, handles=handles)
+    postgres_data = None if os.environ.get("DATABASE_URL", "").strip() else instance / "pgdata"
+    return Services(
+        database_url=database_url, redis_url=redis_url, notes=notes, handles=handles, postgres_data=postgres_data
+    )
 
 
 def exit_on_signals() -> None:

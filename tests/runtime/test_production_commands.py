@@ -162,6 +162,19 @@ def test_each_command_without_a_database_url_starts_no_embedded_server(command, 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_command_on_an_empty_embedded_database_names_its_folder(own_redis, tmp_path):
+    """DISBURSE_INSTANCE set to the wrong folder starts an empty embedded PostgreSQL there: the refusal names that
+    folder and DISBURSE_INSTANCE, not only "run `disburse db upgrade`", which would build a second, empty system."""
+    env = command_env("", own_redis, DISBURSE_INSTANCE=str(tmp_path / "inst2"))
+    del env["DATABASE_URL"]
+    code, output, _ = refused(["payments", "batches"], env, timeout=120)
+    assert code == 2, output
+    assert "disburse db upgrade" in output and "Traceback" not in output
+    data = tmp_path / "inst2" / "pgdata"
+    assert f"Đây là PostgreSQL nhúng, dữ liệu ở {data} (thư mục DISBURSE_INSTANCE)" in output
+    assert f"This is the embedded PostgreSQL, data in {data} (the DISBURSE_INSTANCE folder)" in output
+
+
 # ------------------------------------------------------------------------------------------------------ beat
 
 
