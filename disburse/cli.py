@@ -200,22 +200,27 @@ def web(host: str, port: int, web_workers: int, timeout: int | None) -> None:
     # The app reads the same value (an Idempotency-Key in progress for longer belongs to a killed worker).
     timeout = timeout or config.DISBURSE_WEB_TIMEOUT_S
     os.environ["DISBURSE_WEB_TIMEOUT_S"] = str(timeout)
-    _become(
-        [
-            "gunicorn",
-            "--bind",
-            f"{host}:{port}",
-            "--workers",
-            str(web_workers),
-            "--timeout",
-            str(timeout),
-            "--access-logfile",
-            "-",
-            "--access-logformat",
-            ACCESS_LOG_FORMAT,
-            "disburse.wsgi:app",
-        ]
-    )
+    _become(_gunicorn(host, port, web_workers, timeout))
+
+
+def _gunicorn(host: str, port: int, web_workers: int, timeout: int) -> list[str]:
+    """gunicorn serving disburse.wsgi:app, for ``web`` and ``up``. Without its control socket, which we never use:
+    it is one file per user (~/.gunicorn/gunicorn.ctl), so every instance on a machine would share it."""
+    return [
+        "gunicorn",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(web_workers),
+        "--timeout",
+        str(timeout),
+        "--access-logfile",
+        "-",
+        "--access-logformat",
+        ACCESS_LOG_FORMAT,
+        "--no-control-socket",
+        "disburse.wsgi:app",
+    ]
 
 
 @main.command("worker", with_appcontext=False)
@@ -464,7 +469,13 @@ def _prepare_demo(app: Flask, employers: int, employees: int) -> list[str]:
 @click.command("up")
 @click.option("--demo", is_flag=True, help="Seed a province-sized demo when the database is empty.")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--port",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="The web server's port. The sandbox bank keeps its own: DISBURSE_SANDBOX_URL's (default port 5001).",
+)
 @click.option("--workers", "web_workers", default=2, show_default=True, type=int, help="Web worker processes.")
 @click.option("--demo-employers", default=200, show_default=True, type=click.IntRange(1, 100_000), help="Demo units.")
 @click.option(
@@ -520,22 +531,7 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
         try:
             if with_sandbox:
                 children["sandbox"] = _start_sandbox(app, listeners[1])
-            children["web"] = _spawn(
-                [
-                    "gunicorn",
-                    "--bind",
-                    f"{host}:{port}",
-                    "--workers",
-                    str(web_workers),
-                    "--timeout",
-                    str(app.config["DISBURSE_WEB_TIMEOUT_S"]),
-                    "--access-logfile",
-                    "-",
-                    "--access-logformat",
-                    ACCESS_LOG_FORMAT,
-                    "disburse.wsgi:app",
-                ]
-            )
+            children["web"] = _spawn(_gunicorn(host, port, web_workers, app.config["DISBURSE_WEB_TIMEOUT_S"]))
             children["worker"] = _spawn(
                 [
                     "celery",

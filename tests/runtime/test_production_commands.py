@@ -243,12 +243,17 @@ def test_a_beat_stopped_while_it_starts_stops_cleanly_and_frees_the_lock(moment,
 
 
 def test_the_web_node_serves_the_app_and_stops_on_sigterm(migrated_url, own_redis, tmp_path):
-    """And its access log names the path, never the query string: a search for a person's name stays out of it."""
+    """And its access log names the path, never the query string: a search for a person's name stays out of it. It
+    makes no gunicorn control socket (one per user, ~/.gunicorn/gunicorn.ctl: every instance on a machine shared it)."""
     port = _free_port()
     log = tmp_path / "access.log"
+    home = tmp_path / "home"
+    home.mkdir()
     with log.open("wb") as stdout:
         proc = disburse(
-            ["web", "--port", str(port), "--workers", "1"], command_env(migrated_url, own_redis), stdout=stdout
+            ["web", "--port", str(port), "--workers", "1"],
+            command_env(migrated_url, own_redis, HOME=str(home)),
+            stdout=stdout,
         )
     try:
         deadline = time.monotonic() + 60
@@ -268,6 +273,7 @@ def test_the_web_node_serves_the_app_and_stops_on_sigterm(migrated_url, own_redi
     lines = [line for line in log.read_text().splitlines() if "/api/v1/health" in line]
     assert lines and all('"GET /api/v1/health HTTP/1.1" 200' in line for line in lines), lines
     assert "q=" not in log.read_text() and "Nguy" not in log.read_text()
+    assert list(home.iterdir()) == [], "no ~/.gunicorn/gunicorn.ctl"
 
 
 def test_a_beat_takes_a_vanished_lock_again_and_stops_when_another_holds_it(migrated_url, own_redis, tmp_path):
