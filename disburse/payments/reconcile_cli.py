@@ -153,6 +153,14 @@ def reconcile_cmd(provider: str | None, day: date | None, path: Path | None) -> 
             f"Ngày {dmy(day)} chưa đến (hôm nay {dmy(today)}): không có gì để đối chiếu.",
             f"{dmy(day)} has not come yet (today is {dmy(today)}): there is nothing to reconcile.",
         )
+    if day == today:  # recorded as the day's run until a later one: the nightly run of tomorrow, say
+        click.echo(
+            f"Lưu ý: ngày {dmy(day)} chưa hết; khoản chi và sao kê còn có thể thay đổi. Kết quả này là lần được tính "
+            "của ngày cho đến khi ngày được đối chiếu lại (lần chạy hằng đêm đối chiếu ngày hôm trước).\n"
+            f"Note: {dmy(day)} is not over; payments and the statement may still change. This result counts for the "
+            "day until the day is reconciled again (the nightly run reconciles the day before).",
+            err=True,
+        )
     result = _run(provider, day, entries)
     _report(result)
     sys.exit(EXIT_DIFFERENCES if result.differences else 0)

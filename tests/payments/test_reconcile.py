@@ -96,6 +96,10 @@ def test_everything_matching_exits_0_and_records_a_row_without_differences(cli, 
     assert result.exit_code == 0, result.output
     assert f"Đối soát sandbox ngày {dmy(today)}: 3 khớp, 0 chênh lệch" in result.output
     assert f"Reconciliation of sandbox for {dmy(today)}: 3 matched, 0 differences" in result.output
+    # Today is not over: the run counts for the day until it is reconciled again, and the operator is told so.
+    assert f"Note: {dmy(today)} is not over" in result.output and f"ngày {dmy(today)} chưa hết" in result.output
+    yesterday = cli.invoke(args=["payments", "reconcile", "--provider", "sandbox", "--date", dmy(today - timedelta(1))])
+    assert yesterday.exit_code == 0 and "is not over" not in yesterday.output, yesterday.output
     [row] = rows("sandbox", today)
     assert (row.matched, row.differences, row.details) == (3, 0, [])
     assert {p.state for p in sent} == {"paid"}
