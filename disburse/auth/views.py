@@ -55,18 +55,30 @@ def _safe_next(target: str | None) -> str:
 
 
 def page_to_return_to() -> str | None:
-    """This request's path with its query, to come back to after signing in or switching the language; None when a
-    GET of that path is not answered by a page. A form posts to a URL that may take POST only (``/jobs/<id>/retry``,
-    ``/admin/users/<id>/deactivate``): the browser, sent back to it, would GET it and be told 405. A path that takes
-    GET as well (the form's own page, ``/admin/users/new``) is the page to come back to."""
-    if request.method not in ("GET", "HEAD"):
-        adapter = current_app.create_url_adapter(request)
-        try:
-            assert adapter is not None, "a request's adapter"
-            adapter.match(request.path, method="GET")
-        except HTTPException:  # no GET here (405), or a redirect elsewhere
-            return None
-    return request.full_path.rstrip("?")
+    """This request's path with its query, to come back to after signing in or switching the language. A form posts
+    to a URL that may take POST only (``/jobs/<id>/retry``, ``/admin/users/<id>/deactivate``, ``…/form-02/upload``):
+    the browser, sent back to it, would GET it and be told 405. A path that takes GET as well (the form's own page,
+    ``/admin/users/new``) is the page to come back to; else the nearest page above it (``/jobs/<id>``, the user's
+    page, the Form 02 page), without the query, which was the post's; None when there is none."""
+    if request.method in ("GET", "HEAD") or _answers_get(request.path):
+        return request.full_path.rstrip("?")
+    path = request.path.rstrip("/")
+    while "/" in path[1:]:
+        path = path.rsplit("/", 1)[0]
+        if _answers_get(path):
+            return path
+    return None
+
+
+def _answers_get(path: str) -> bool:
+    """Whether a GET of ``path`` is answered by a page of ours (not a 405, nor a redirect elsewhere)."""
+    adapter = current_app.create_url_adapter(request)
+    assert adapter is not None, "a request's adapter"
+    try:
+        adapter.match(path, method="GET")
+    except HTTPException:
+        return False
+    return True
 
 
 #: The session's language was chosen by whoever uses the browser while signed out: signing in keeps it (and saves it
@@ -177,8 +189,8 @@ def account() -> ResponseReturnValue:
 def _here() -> str:
     """Where a language button brings the user back: this page with its query (the dashboard's drill-down, the
     queue's filters), also after a form was posted and came back with its errors (the form's page, at the URL it
-    posted to); the home page when that URL answers no GET (:func:`page_to_return_to`). Read from this request:
-    browsers send no Referer here (``Referrer-Policy: no-referrer``), and checked as ``next=`` is."""
+    posted to); the nearest page above a URL that answers no GET, else home (:func:`page_to_return_to`). Read from
+    this request: browsers send no Referer here (``Referrer-Policy: no-referrer``), and checked as ``next=`` is."""
     return _safe_next(page_to_return_to())
 
 

@@ -53,14 +53,15 @@ def test_after_a_posted_form_the_language_link_goes_back_to_the_forms_page(clien
     assert back.status_code == 302 and back.headers["Location"] == "/account"
 
 
-def test_after_a_post_to_a_url_without_a_page_the_language_link_goes_home(client, db_session):
+def test_after_a_post_to_a_url_without_a_page_the_language_link_goes_to_the_page_above_it(client, db_session):
     """A form posted to a URL that takes POST only (a refused deactivation, shown on the user's page): its GET would
-    be a 405, so the button goes home; a form's page that takes GET too keeps its URL."""
+    be a 405, so the button goes to the nearest page above it (the user's page; the Form 02 page above its upload,
+    which went home and lost the unit); a form's page that takes GET too keeps its URL."""
     admin = create_user("admin", password=PASSWORD)
     assert client.post("/login", data={"email": admin.email, "password": PASSWORD}).status_code == 302
     refused = client.post(f"/admin/users/{admin.id}/deactivate", data={"confirmed": "1"})
     assert refused.status_code == 400
-    assert _english_form(refused.get_data(as_text=True))[1] == "/"
+    assert _english_form(refused.get_data(as_text=True))[1] == f"/admin/users/{admin.id}"
     again = client.post("/admin/users/new?from=list", data={"email": "x", "role": "admin"})
     assert again.status_code == 400
     assert _english_form(again.get_data(as_text=True))[1] == "/admin/users/new?from=list"
