@@ -174,7 +174,7 @@ def _become(args: list[str]) -> NoReturn:
     os.execv(sys.executable, [sys.executable, "-m", *args])  # noqa: S606 - our interpreter, fixed module list
 
 
-@main.command("web", with_appcontext=False)
+@main.command("web", with_appcontext=False, short_help="Máy chủ web (vận hành) / Production web node.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: all).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
@@ -223,7 +223,7 @@ def _gunicorn(host: str, port: int, web_workers: int, timeout: int) -> list[str]
     ]
 
 
-@main.command("worker", with_appcontext=False)
+@main.command("worker", with_appcontext=False, short_help="Tiến trình xử lý (vận hành) / Production worker.")
 @click.option("--queues", "-Q", default=None, help="Comma-separated queues to consume (default: all).")
 @click.option("--concurrency", "-c", default=None, type=click.IntRange(1, 256), help="Processes (default: CPUs).")
 @click.option("--pool", default="prefork", show_default=True, type=click.Choice(["prefork", "solo", "threads"]))
@@ -244,7 +244,7 @@ def worker(queues: str | None, concurrency: int | None, pool: str, hostname: str
     _become(args)
 
 
-@main.command("beat", with_appcontext=False)
+@main.command("beat", with_appcontext=False, short_help="Bộ hẹn giờ, duy nhất / Production beat, exactly one.")
 @click.option(
     "--schedule",
     "schedule_file",
@@ -466,7 +466,7 @@ def _prepare_demo(app: Flask, employers: int, employees: int) -> list[str]:
     return lines
 
 
-@click.command("up")
+@click.command("up", short_help="Chạy tất cả trên một máy / Run everything on one machine.")
 @click.option("--demo", is_flag=True, help="Seed a province-sized demo when the database is empty.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option(

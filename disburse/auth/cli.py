@@ -15,8 +15,16 @@ from disburse.cli import DISTRICT_CODE, PROVINCE_CODE
 from disburse.extensions import RECORD_ID, db
 from disburse.programs.calendar import VIETNAM_TZ
 
-users_cli = AppGroup("users", help="Người dùng: tạo, đặt mật khẩu, khoá / Manage users.")
-tokens_cli = AppGroup("tokens", help="Token API: tạo, liệt kê, thu hồi / Manage API tokens.")
+users_cli = AppGroup(
+    "users",
+    help="Người dùng: tạo, đặt mật khẩu, khoá / Users: create, set a password, lock.",
+    short_help="Người dùng / Users.",
+)
+tokens_cli = AppGroup(
+    "tokens",
+    help="Token API: tạo, liệt kê, thu hồi / API tokens: create, list, revoke.",
+    short_help="Token truy cập API / API tokens.",
+)
 
 #: A request that cannot be carried out (an unknown e-mail, a short password): nothing changed.
 EXIT_REFUSED = 2
@@ -28,7 +36,7 @@ def _refuse(vi: str, en: str) -> NoReturn:
     sys.exit(EXIT_REFUSED)
 
 
-@users_cli.command("create")
+@users_cli.command("create", short_help="Tạo người dùng / Create a user.")
 @click.option("--email", required=True)
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--name", "full_name", default="", help="Full name shown in the UI.")
@@ -97,7 +105,7 @@ def _user(email: str) -> User:
     return user
 
 
-@users_cli.command("set-password")
+@users_cli.command("set-password", short_help="Đặt mật khẩu mới / Set a new password.")
 @click.option("--email", required=True)
 def set_password(email: str) -> None:
     """Read a new password from standard input; the user's sessions end everywhere."""
@@ -113,7 +121,7 @@ def set_password(email: str) -> None:
     )
 
 
-@users_cli.command("deactivate")
+@users_cli.command("deactivate", short_help="Khoá tài khoản / Lock an account.")
 @click.option("--email", required=True)
 def deactivate(email: str) -> None:
     """Stop a user signing in and using API tokens; their sessions end everywhere. Refused for the last active admin
@@ -130,7 +138,7 @@ def deactivate(email: str) -> None:
     )
 
 
-@users_cli.command("reactivate")
+@users_cli.command("reactivate", short_help="Mở khoá tài khoản / Unlock an account.")
 @click.option("--email", required=True)
 def reactivate(email: str) -> None:
     """Let a deactivated user sign in again (as the admins' pages do); their old sessions and tokens stay ended."""
@@ -146,7 +154,7 @@ def reactivate(email: str) -> None:
     )
 
 
-@tokens_cli.command("create")
+@tokens_cli.command("create", short_help="Tạo token API / Create an API token.")
 @click.option("--email", required=True)
 @click.option("--name", default="", help="A label to tell tokens apart.")
 def create_token(email: str, name: str) -> None:
@@ -164,7 +172,7 @@ def _when(value: datetime | None) -> str:
     return value.astimezone(VIETNAM_TZ).strftime("%d/%m/%Y %H:%M") if value else "-"
 
 
-@tokens_cli.command("list")
+@tokens_cli.command("list", short_help="Liệt kê token / List tokens.")
 @click.option("--email", required=True)
 def list_tokens(email: str) -> None:
     """List a user's tokens: id, prefix, name, status, created, expires, last used (never the token itself)."""
@@ -192,7 +200,7 @@ def list_tokens(email: str) -> None:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
-@tokens_cli.command("revoke")
+@tokens_cli.command("revoke", short_help="Thu hồi token / Revoke a token.")
 @click.argument("token_id", type=RECORD_ID)
 def revoke_token(token_id: int) -> None:
     """Revoke the token with this id (from ``tokens list``); it stops working at once. One revoked before is said so

@@ -19,7 +19,11 @@ from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
 
-lists_cli = AppGroup("lists", help="Form 01 lists and employer reductions.")
+lists_cli = AppGroup(
+    "lists",
+    help="Danh sách Mẫu số 01 và giảm mức đóng / Form 01 lists and employer reductions.",
+    short_help="Mẫu số 01, giảm mức đóng / Form 01, reductions.",
+)
 
 #: Exit code for a command that cannot start (here: an unknown program); nothing is changed.
 EXIT_UNUSABLE = 2
@@ -58,7 +62,9 @@ def summary_lines(result: ListsResult, seconds: float) -> list[str]:
     ]
 
 
-@lists_cli.command("build")
+@lists_cli.command(
+    "build", short_help="Lập danh sách Mẫu số 01, tính giảm mức đóng / Build the Form 01 lists, book the reductions."
+)
 @click.option("--program", "program_code", help="The program's code (default: DISBURSE_PROGRAM, else NQ116).")
 @click.option(
     "--after-end",

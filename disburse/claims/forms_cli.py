@@ -43,7 +43,11 @@ from disburse.spreadsheets import (
     write_xlsx,
 )
 
-forms_cli = AppGroup("forms", help="Employer forms on paper: Form 01 out, Form 02 back / Mẫu số 01, 02.")
+forms_cli = AppGroup(
+    "forms",
+    help="Mẫu số 01, 02 trên giấy / Employer forms on paper: Form 01 out, Form 02 back.",
+    short_help="Mẫu số 01, 02 / Forms 01, 02.",
+)
 
 EXIT_REFUSED_ROWS = 1
 EXIT_UNUSABLE = 2
@@ -70,7 +74,7 @@ def _unit(unit_code: str) -> Any:
         sys.exit(EXIT_UNUSABLE)
 
 
-@forms_cli.command("list")
+@forms_cli.command("list", short_help="Ghi Mẫu số 01 của đơn vị / Write a unit's Form 01.")
 @click.argument("unit_code")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help=".xlsx or .csv")
 @click.option("--program", "program_code", help="The program's code (default: DISBURSE_PROGRAM).")
@@ -106,7 +110,7 @@ def list_cmd(unit_code: str, out: Path, program_code: str | None) -> None:
         )
 
 
-@forms_cli.command("confirm")
+@forms_cli.command("confirm", short_help="Nhận Mẫu số 02 / Take a Form 02 file.")
 @click.argument("unit_code")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--errors", "errors_out", type=click.Path(dir_okay=False, path_type=Path), help="CSV of refused rows.")

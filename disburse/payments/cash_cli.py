@@ -195,7 +195,7 @@ def _print_table(rows: list[CashListRow], office: District, day: date | None) ->
         )
 
 
-@click.command("cash-list")
+@click.command("cash-list", short_help="Danh sách chi tiền mặt / The office's cash list.")
 @with_appcontext
 @click.option(
     "--district", "district", required=True, type=DISTRICT_CODE, help="The district's 3-digit code (its office)."
@@ -264,7 +264,7 @@ def _user(email: str | None) -> User | None:
     return user
 
 
-@click.command("cash-paid")
+@click.command("cash-paid", short_help="Ghi đã chi tiền mặt / Record a cash payment.")
 @with_appcontext
 @click.argument("reference")
 @click.argument("receipt")
@@ -288,7 +288,7 @@ def cash_paid_cmd(reference: str, receipt: str, email: str | None) -> None:
     )
 
 
-@click.command("offer-cash")
+@click.command("offer-cash", short_help="Chi tiền mặt cho hồ sơ / Pay a claim in cash.")
 @with_appcontext
 @click.argument("claim_id", type=RECORD_ID)
 @click.option("--by", "email", help="The caseworker who agreed it with the person (their e-mail).")
@@ -315,7 +315,7 @@ def offer_cash_cmd(claim_id: int, email: str | None, reason: str | None) -> None
     )
 
 
-@click.command("cash-withdraw")
+@click.command("cash-withdraw", short_help="Rút khỏi danh sách tiền mặt / Take off the cash list.")
 @with_appcontext
 @click.argument("reference")
 @click.option(

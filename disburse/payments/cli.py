@@ -40,7 +40,11 @@ from disburse.payments.states import label as payment_state_label
 from disburse.payments.status import Applied, apply_updates
 from disburse.programs.service import ProgramNotFound, get_program
 
-payments_cli = AppGroup("payments", help="Payments: batches, providers, status files / Chi trả: lô, ngân hàng, tệp.")
+payments_cli = AppGroup(
+    "payments",
+    help="Chi trả: lô, ngân hàng, tệp / Payments: batches, providers, status files.",
+    short_help="Chi trả / Payments.",
+)
 
 EXIT_DIFFERENCES = 1
 EXIT_UNUSABLE = 2
@@ -94,7 +98,7 @@ def _batch(named: int | str, provider: str | None = None) -> PaymentBatch:
     return batch
 
 
-@payments_cli.command("batch")
+@payments_cli.command("batch", short_help="Lập lô các hồ sơ đã duyệt / Batch the approved claims now.")
 @click.option("--program", "program_code", help="The program's code (default: DISBURSE_PROGRAM).")
 def batch_cmd(program_code: str | None) -> None:
     """Put every approved claim into a batch of its channel now."""
@@ -129,7 +133,7 @@ def batch_cmd(program_code: str | None) -> None:
 HELD_SHOWN_PER_BATCH = 20
 
 
-@payments_cli.command("batches")
+@payments_cli.command("batches", short_help="Các lô gần nhất / The latest batches.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 def batches_cmd(limit: int) -> None:
     """The latest batches: control totals and how their payments stand."""
@@ -184,7 +188,7 @@ def _echo_held_back(order: sending.HeldBack) -> None:
     )
 
 
-@payments_cli.command("send")
+@payments_cli.command("send", short_help="Bàn giao một lô / Hand a batch to its provider.")
 @click.argument("batch_name", metavar="BATCH", type=BATCH)
 @click.option(
     "--held-now",
@@ -284,7 +288,7 @@ def _echo_applied(applied: dict[str, Any]) -> None:
         click.echo("  " + ", ".join(f"{key}={number(value)}" for key, value in shown.items()))
 
 
-@payments_cli.command("chase")
+@payments_cli.command("chase", short_help="Hỏi kết quả khoản đã gửi / Ask about payments sent.")
 @click.option("--older-than", "older_than_s", type=click.IntRange(0), help="Seconds (default: the configured age).")
 def chase_cmd(older_than_s: int | None) -> None:
     """Ask the provider about every payment sent and not settled; send again what it never saw."""
@@ -302,7 +306,7 @@ def chase_cmd(older_than_s: int | None) -> None:
         _echo_applied(chased.as_dict())
 
 
-@payments_cli.command("export")
+@payments_cli.command("export", short_help="Ghi tệp pain.001 của lô / Write a batch's pain.001 file.")
 @click.argument("batch_name", metavar="BATCH", type=BATCH)
 def export_cmd(batch_name: int | str) -> None:
     """Write bank-file batch BATCH (its number or reference) as an ISO 20022 pain.001.001.09 file into the outbox
@@ -331,7 +335,7 @@ def export_cmd(batch_name: int | str) -> None:
     )
 
 
-@payments_cli.command("import-status")
+@payments_cli.command("import-status", short_help="Nhập tệp kết quả của ngân hàng / Apply a bank status file.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def import_status_cmd(path: Path) -> None:
     """Apply a status file from the bank: pain.002 (accepted / rejected per payment) or camt.054 (booked, returned).
@@ -415,7 +419,7 @@ def _report_file(path: Path, count: int, applied: Applied) -> None:
         )
 
 
-@payments_cli.command("recoveries")
+@payments_cli.command("recoveries", short_help="Các khoản phải thu hồi / Money owed back.")
 @click.option("--state", type=click.Choice(["owed", "recovered", "written_off", "closed"]))
 @click.option("--limit", type=click.IntRange(1, 100_000), default=500, show_default=True, help="The latest N.")
 def recoveries_cmd(state: str | None, limit: int) -> None:
@@ -439,7 +443,7 @@ def recoveries_cmd(state: str | None, limit: int) -> None:
     )
 
 
-@payments_cli.command("recovery")
+@payments_cli.command("recovery", short_help="Xem, ghi bước thu hồi / Show or move a recovery.")
 @click.argument("recovery_id", type=RECORD_ID)
 @click.argument("to_state", required=False, type=click.Choice(["recovered", "written_off", "closed"]))
 @click.option(

@@ -122,7 +122,7 @@ def _run(provider: str, day: date, entries: list[StatementEntry] | None) -> Reco
     return result
 
 
-@click.command("reconcile")
+@click.command("reconcile", short_help="Đối soát với sao kê / Reconcile with the statement.")
 @click.option("--provider", type=click.Choice(PROVIDERS), default=None, help="Default: DISBURSE_PAYMENT_PROVIDER.")
 @click.option("--date", "day", type=DAY, help="The day, dd/mm/yyyy or YYYY-MM-DD (default: yesterday).")
 @click.option(

@@ -18,7 +18,11 @@ from disburse.formatting import counted, number, os_reason
 from disburse.registry.importer import SPECS, ImportResult, UnusableFile, import_file
 from disburse.spreadsheets import other_sheets_note
 
-import_cli = AppGroup("import", help="Import registry files (CSV UTF-8 or XLSX) / Nhập tệp danh sách.")
+import_cli = AppGroup(
+    "import",
+    help="Nhập tệp danh sách / Import registry files (CSV UTF-8 or XLSX).",
+    short_help="Nhập tệp danh sách / Import registry files.",
+)
 
 SHOWN_ERRORS = 10
 
@@ -151,8 +155,8 @@ def run_import(kind: str, file: Path, errors: Path | None, strict: bool) -> None
     sys.exit(result.exit_code)
 
 
-def _command(kind: str, name: str, help_text: str) -> None:
-    @import_cli.command(name, help=help_text)
+def _command(kind: str, name: str, help_text: str, short_help: str) -> None:
+    @import_cli.command(name, help=help_text, short_help=short_help)
     @click.argument("file", type=click.Path(path_type=Path))  # a missing file gets its message in both languages
     @click.option(
         "--errors",
@@ -165,6 +169,21 @@ def _command(kind: str, name: str, help_text: str) -> None:
         run_import(kind, file, errors, strict)
 
 
-_command("employers", "employers", "Import employers (units) by unit_code.")
-_command("employees", "employees", "Import employees by si_code.")
-_command("salary_funds", "salary-funds", "Import monthly UI salary funds by (unit_code, month).")
+_command(
+    "employers",
+    "employers",
+    "Nhập đơn vị theo mã đơn vị / Import employers (units) by unit_code.",
+    "Nhập đơn vị / Import employers.",
+)
+_command(
+    "employees",
+    "employees",
+    "Nhập người lao động theo mã số BHXH / Import employees by si_code.",
+    "Nhập người lao động / Import employees.",
+)
+_command(
+    "salary_funds",
+    "salary-funds",
+    "Nhập quỹ tiền lương đóng BHTN theo tháng / Import monthly UI salary funds by (unit_code, month).",
+    "Nhập quỹ lương BHTN / Import UI salary funds.",
+)

@@ -115,7 +115,7 @@ def _import_line(result: ImportResult, spec: Spec, label_vi: str, label_en: str,
     )
 
 
-@click.command("seed")
+@click.command("seed", short_help="Tạo dữ liệu giả lập / Make synthetic registry data.")
 @click.option("--employers", type=click.IntRange(min=0), required=True, help="Number of employers (units).")
 @click.option("--employees", type=click.IntRange(min=0), required=True, help="Number of employees.")
 @click.option("--seed", "seed_value", type=int, default=0, show_default=True, help="Same seed, same data.")

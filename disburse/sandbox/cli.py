@@ -11,12 +11,12 @@ from flask.cli import with_appcontext
 from config import ConfigError
 
 
-@click.group("sandbox")
+@click.group("sandbox", short_help="Ngân hàng thử nghiệm / The sandbox bank.")
 def sandbox_cli() -> None:
     """The sandbox bank: a simulated bank for the demo and the tests (never in production unless configured)."""
 
 
-@sandbox_cli.command("serve")
+@sandbox_cli.command("serve", short_help="Chạy ngân hàng thử nghiệm / Run the sandbox bank.")
 @click.option("--host", default=None, help="Default: the host of DISBURSE_SANDBOX_URL.")
 @click.option("--port", type=int, default=None, help="Default: the port of DISBURSE_SANDBOX_URL (5001).")
 @click.option("--seed", type=int, default=None, help="Decide failures and returns reproducibly.")
