@@ -36,6 +36,11 @@ Rules decided here (the texts are silent):
   check. A bank nobody recognises is refused on its row.
 - ``participating`` needs an employer that is already in the database (import the employers first). A stop
   date on a participating employee is kept as given.
+- A unit keeps its district while claims are worked there (claims in the unit's district, of any programme and
+  state): a row giving it another district is refused (``district_code:unit_has_claims``) and changes nothing of it.
+  The unit's page, its users' scope and the queue's unit filter follow the unit's district, the claims (their case
+  pages, cash lists and figures) their own: moving the unit alone would split it from its claims. A person's district
+  may change: no claim follows it (a Form 04 claim keeps the district it was made in, a track A claim its unit's).
 - Dates are written ``dd/mm/yyyy`` (as every page writes them; ``1/5/1990`` too) or ISO ``YYYY-MM-DD`` (or are
   date cells of a workbook), months ``mm/yyyy`` or ``YYYY-MM``; between 1900 and 2100 and not after the
   programme's today (``DISBURSE_TODAY`` or the real date).
@@ -193,6 +198,8 @@ def import_file(
     create_lookups(conn, sql.tables, analyze=big, bank_names=spec.bank_names)
     step("check")
     same = check(conn, sql, staged, big=big) > 0
+    for rule in sql.stored_rules():
+        conn.execute(rule)
     lap("check")
     optimistic = _keys(conn, sql, result, staged, same=same, big=big)
     lap("keys")

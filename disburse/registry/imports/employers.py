@@ -1,6 +1,7 @@
 """Employers (units), by unit code: name, tax code, sector, district, address, the date they joined UI, contacts.
 
-Import them first: employees and salary funds name their employer by its unit code.
+Import them first: employees and salary funds name their employer by its unit code. A unit keeps its district
+while claims are worked there (:data:`_STORED_RULES`).
 """
 
 from __future__ import annotations
@@ -54,6 +55,29 @@ _CHECKS = (
     f"CASE WHEN {PHONE_BAD} THEN 'phone:phone' END",
 )
 
+# A row that gives a stored unit another (known) district.
+_MOVES = (
+    "t.target_id = s.id AND t.district IS NOT NULL AND t.district <> s.district_code "
+    "AND strpos(t.errs, 'district_code:') = 0"
+)
+
+#: A unit keeps its district while claims are worked there. Its page, its users' scope and the queue's unit filter
+#: follow the unit's district; its claims, their cash lists and the dashboards' counts follow each claim's own (the
+#: district it was made in). Moving the unit alone would split the two: the old district's caseworker would work
+#: claims of a unit they may not open, the new one open a unit whose claims they may not. So a row that would move a
+#: unit with claims in its district (any programme, any state) is refused, naming the district it keeps.
+#:
+#: The units such rows would move are locked first (``FOR UPDATE``, in id order): that waits for every transaction
+#: writing a claim of theirs (a claim's insert locks its unit ``FOR KEY SHARE``) and holds back new ones until the
+#: import commits; the claims are then looked at by the next statement, which sees those committed meanwhile.
+_STORED_RULES = (
+    "SELECT 1 FROM employers s JOIN {ty} t ON " + _MOVES + " ORDER BY s.id FOR UPDATE OF s",
+    "UPDATE {ty} t SET errs = ltrim(t.errs || ' district_code:unit_has_claims=' || s.district_code) "
+    "FROM employers s WHERE "
+    + _MOVES
+    + " AND EXISTS (SELECT 1 FROM claims c WHERE c.employer_id = s.id AND c.district_code = s.district_code)",
+)
+
 EMPLOYERS = Spec(
     kind="employers",
     label=("đơn vị", "employers"),
@@ -93,4 +117,5 @@ EMPLOYERS = Spec(
     stored_row="s.id = t.target_id",
     also_update="updated_at = now()",
     references=(("districts", None),),
+    stored_rules=_STORED_RULES,
 )

@@ -45,7 +45,8 @@ LIMITS = {"full_name": 200, "address": 500, "name": 300}
 
 #: (Vietnamese, English) per error code, or per ``code/variant`` (see :func:`_message_key`). The placeholders:
 #: ``label``, ``column``, ``code``, ``v`` (the value, stripped), ``length`` (its length), ``dmy`` (a date value as
-#: dd/mm/yyyy), ``limit`` (:data:`LIMITS`), ``today``, ``sectors``.
+#: dd/mm/yyyy), ``limit`` (:data:`LIMITS`), ``today``, ``sectors``, ``detail`` (a stored value the rule names: see
+#: :attr:`~disburse.registry.imports.spec.Spec.stored_rules`).
 MESSAGES: dict[str, tuple[str, str]] = {
     "required": ("{label} ({column}) không được để trống.", "{column} must not be blank."),
     "si_format/digits": (
@@ -154,6 +155,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The tax code must be 10 digits, or 10 digits, a dash and 3 digits.",
     ),
     "sector": ("Loại hình đơn vị phải là một trong: {sectors}.", "sector must be one of: {sectors}."),
+    "unit_has_claims": (
+        "Đơn vị đang thuộc quận/huyện mã {detail}, nơi đang xử lý hồ sơ hỗ trợ của đơn vị, nên tệp nhập không chuyển "
+        "được đơn vị sang quận/huyện «{v}»: hồ sơ vẫn ở quận/huyện {detail}, trang đơn vị và bộ lọc theo đơn vị sẽ "
+        "sang nơi khác. Dòng này không được nhập (kể cả các cột khác); để cập nhật các cột khác, hãy ghi mã "
+        "quận/huyện {detail}. Cách chuyển đơn vị: xem hướng dẫn vận hành, mục nhập danh sách.",
+        "The unit is in district {detail}, which works the unit's support claims, so an import cannot move it to "
+        "district '{v}': its claims would stay in district {detail} while the unit's page and the queue's unit "
+        "filter moved. This row was not imported (its other columns neither); to update them, write district "
+        "{detail}. How to move a unit: see the operations guide, registry import files.",
+    ),
     "email": ("Email không hợp lệ.", "The email address is not valid."),
     "month": (
         "Tháng «{v}» không hợp lệ; hãy ghi theo dạng mm/yyyy (ví dụ 10/2021) hoặc YYYY-MM (ví dụ 2021-10).",
@@ -191,8 +202,8 @@ def _message_key(column: str, code: str, value: str) -> str:
     return code
 
 
-def describe(column: str, code: str, value: str | None, *, today: date) -> tuple[str, str]:
-    """(message_vi, message_en) for one failed rule."""
+def describe(column: str, code: str, value: str | None, *, today: date, detail: str = "") -> tuple[str, str]:
+    """(message_vi, message_en) for one failed rule; ``detail``: the stored value a rule over stored rows names."""
     v = (value or "").strip()
     if code == "date":
         # Why the date was refused (a two-digit year, the month first, not in the calendar), as every date input
@@ -212,5 +223,6 @@ def describe(column: str, code: str, value: str | None, *, today: date) -> tuple
         "limit": LIMITS.get(column, 0),
         "today": today,
         "sectors": ", ".join(SECTORS),
+        "detail": detail,
     }
     return vi.format(**values), en.format(**values)

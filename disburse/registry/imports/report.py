@@ -97,11 +97,12 @@ def _iter_errors(
             for record in cur:
                 row_no, errs, raw = record[0], record[1], record[3:]
                 for token in errs.split():
-                    column, code = token.split(":", 1)
+                    column, rest = token.split(":", 1)
+                    code, _, detail = rest.partition("=")  # a stored value the message names (Spec.stored_rules)
                     value = raw[index[column]] or ""
                     if code == "account_number_cell":  # the number as the cell held it, without the reader's mark
                         value = value.removeprefix(NUMBER_MARK)
-                    vi, en = describe(column, code, value, today=today)
+                    vi, en = describe(column, code, value, today=today, detail=detail)
                     yield RowError(row_no, column, value, code, vi, en)
 
         yield from heapq.merge(problems, from_rows(), key=lambda e: e.row)

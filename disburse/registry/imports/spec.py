@@ -95,6 +95,13 @@ class Spec:
     unchanged: str | None = None
     #: The ``ty`` columns the fast path fills (the others stay NULL: unchanged rows are never written).
     unchanged_columns: str = ""
+    #: Rules a row breaks through what other tables hold about its stored row, not through its own values (a unit
+    #: whose claims its district works may not move: employers.py): statements over ``{ty}`` run in order after the
+    #: check, before the counts, each adding ``column:code`` tokens to the ``errs`` of the rows it refuses (a token may
+    #: end with ``=detail``, a value its message names: ``district_code:unit_has_claims=017``). The first may lock the
+    #: stored rows the others read, so that what they read cannot change before the import commits. Only rows in
+    #: ``ty`` are judged: the fast path's rows are unchanged, so they break no such rule.
+    stored_rules: tuple[str, ...] = ()
 
     @property
     def stored_fields(self) -> tuple[Field, ...]:

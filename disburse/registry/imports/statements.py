@@ -139,6 +139,10 @@ FROM {{source}} n {spec.joins}""",
             return None
         return self.fill(self.spec.unchanged, cells=cells)
 
+    def stored_rules(self) -> list[str]:
+        """The kind's rules over what other tables hold about the stored rows (:attr:`Spec.stored_rules`)."""
+        return [self.fill(rule) for rule in self.spec.stored_rules]
+
     def count(self) -> str:
         """The rows of ``ty``: all, rejected, new, changed, unchanged."""
         new = self.spec.is_new
