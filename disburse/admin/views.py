@@ -618,6 +618,12 @@ PARAMETER_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+def with_code(label: str, code: str) -> str:
+    """A label and its code after it, for admins who know the codes, unless the label already ends with it (the
+    import kinds' Vietnamese names do, as the command line names them: "Đơn vị sử dụng lao động (employers)")."""
+    return label if label.endswith(f"({code})") else f"{label} ({code})"
+
+
 def _audit_value(key: str, value: Any) -> str:
     """One value of an audit entry's data in words: a role's name, a place's or a unit's name with its code, yes or
     no, VND, a percentage, a day as dd/mm/yyyy; a list comma-separated; nothing as "—"."""
@@ -630,9 +636,9 @@ def _audit_value(key: str, value: Any) -> str:
     if isinstance(value, dict):
         return "; ".join(f"{label}: {text}" for label, text in audit_lines(value))
     if key == "kind" and value in service.IMPORT_KINDS:
-        return f"{pick(service.IMPORT_KINDS[value])} ({value})"
+        return with_code(pick(service.IMPORT_KINDS[value]), value)
     if key == "field" and value in PARAMETER_LABELS:
-        return f"{pick(PARAMETER_LABELS[value])} ({value})"
+        return with_code(pick(PARAMETER_LABELS[value]), value)
     if key == "role" and value in role_labels():
         return role_labels()[value]
     if key == "district" and isinstance(value, str):
@@ -692,12 +698,12 @@ def record(object_type: str, object_id: str | None) -> str:
 def _action_choice(action: str) -> tuple[str, str]:
     """A choice of the action filter: the code is submitted; the label is shown, with the code for admins who know
     it (an action with no label shows its code alone)."""
-    return (action, f"{action_label(action)} ({action})" if action in AUDIT_ACTIONS else action)
+    return (action, with_code(action_label(action), action) if action in AUDIT_ACTIONS else action)
 
 
 def _object_choice(object_type: str) -> str:
     """A choice of the kind-of-record filter, as :func:`_action_choice`."""
-    return f"{object_label(object_type)} ({object_type})" if object_type in AUDIT_OBJECTS else object_type
+    return with_code(object_label(object_type), object_type) if object_type in AUDIT_OBJECTS else object_type
 
 
 @bp.get("/audit")

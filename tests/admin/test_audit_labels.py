@@ -243,3 +243,26 @@ def test_an_entrys_data_reads_in_words_a_parameter_changed_as_one_line(app):
         assert audit_lines({"program": "DEMO116"}) == [("Chương trình", "DEMO116")]
         kind = dict(audit_lines({"kind": "employers", "filename": "don-vi.csv"}))["Loại"]
         assert kind.endswith("(employers)") and kind != "employers"
+
+
+def test_a_label_that_already_names_its_code_is_not_followed_by_it_again(admin_client, admin):
+    """An upload's detail read "Loại: Đơn vị sử dụng lao động (employers) (employers)": the import kinds' Vietnamese
+    names end with their code already. Every label shown with its code, in both languages, names it once."""
+    from disburse.admin.views import PARAMETER_LABELS, with_code
+
+    labelled = {**service.IMPORT_KINDS, **PARAMETER_LABELS, **AUDIT_ACTIONS, **AUDIT_OBJECTS}
+    for code, labels in labelled.items():
+        for label in labels:
+            assert with_code(label, code).count(f"({code})") == 1, (code, label)
+    for kind in service.IMPORT_KINDS:
+        auth.audit(admin, "import.upload", "job", "9001", {"kind": kind, "filename": f"{kind}.csv", "strict": False})
+    db.session.flush()
+    page = html_.unescape(admin_client.get("/admin/audit?record=9001").get_data(as_text=True))
+    for kind, (vi, _en) in service.IMPORT_KINDS.items():
+        assert f"Loại:</span> {with_code(vi, kind)}</li>" in page and page.count(f"({kind})") == 1, kind
+    assert "Loại:</span> Đơn vị sử dụng lao động (employers)</li>" in page
+    sign_in(admin_client, admin, "en")
+    page = html_.unescape(admin_client.get("/admin/audit?record=9001").get_data(as_text=True))
+    assert "Kind:</span> Employers (units) (employers)</li>" in page
+    assert "Kind:</span> Monthly UI salary funds (salary_funds)</li>" in page
+    assert all(page.count(f"({kind})") == 1 for kind in service.IMPORT_KINDS)
