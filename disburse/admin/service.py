@@ -248,6 +248,16 @@ def update_user(
     return True
 
 
+def refused_deactivation(user: User, *, actor: User) -> None:
+    """Refuse now what :func:`deactivate_user` would refuse whatever the answer, before the page asks to confirm it
+    (an admin was asked "Khoá tài khoản …?" about their own account, and refused only after saying yes): oneself, an
+    account already locked. (The last active admin needs no look here: the actor is an active admin, and another.)"""
+    if user.id == actor.id:
+        raise AdminRefused("Bạn không thể tự khoá tài khoản của mình.", "You cannot deactivate yourself.")
+    if not user.active:
+        raise AdminRefused("Tài khoản này đã bị khoá.", "This account is already deactivated.")
+
+
 def deactivate_user(user: User, *, actor: User) -> None:
     """Stop ``user`` signing in; every session and token of theirs stops working at once (the database's trigger
     moves their session epoch). Not oneself."""

@@ -273,12 +273,18 @@ def _user_page(user: User, form: EditUserForm, general: list[str], token_form: T
     )
 
 
-def _asked_first(user: User, action: str, **context: Any) -> ResponseReturnValue | None:
+def _asked_first(user: User, action: str, *, refused: Any = None, **context: Any) -> ResponseReturnValue | None:
     """The page asking to confirm ``action`` (``deactivate``, ``password``, ``revoke`` a ``token``) on ``user``,
-    unless the post comes from it; a post without its CSRF token is a 400."""
+    unless the post comes from it; a post without its CSRF token is a 400. ``refused(user)`` raises what the action
+    would refuse whatever the answer: then the user's page says so at once (400), nothing asked."""
     form = ConfirmActionForm()
     if not form.validate_on_submit():
         abort(400)
+    if refused is not None:
+        try:
+            refused(user)
+        except service.AdminRefused as exc:
+            return _user_page(user, _edit_form(user), [pick((exc.message_vi, exc.message_en))]), 400
     if form.confirmed.data == "1":
         return None
     return render_template(
@@ -290,10 +296,12 @@ def _asked_first(user: User, action: str, **context: Any) -> ResponseReturnValue
     )
 
 
-def _user_action(user_id: int, act: Any, done: str, *, confirm: str | None = None) -> ResponseReturnValue:
+def _user_action(
+    user_id: int, act: Any, done: str, *, confirm: str | None = None, refused: Any = None
+) -> ResponseReturnValue:
     user = _user_or_404(user_id)
     if confirm is not None:
-        if (asked := _asked_first(user, confirm)) is not None:
+        if (asked := _asked_first(user, confirm, refused=refused)) is not None:
             return asked
     elif not ActionForm().validate_on_submit():
         abort(400)
@@ -316,6 +324,7 @@ def user_deactivate(user_id: int) -> ResponseReturnValue:
         lambda user: service.deactivate_user(user, actor=_user()),
         _("Đã khoá tài khoản; mọi phiên đăng nhập và token của người dùng này đã hết hiệu lực."),
         confirm="deactivate",
+        refused=lambda user: service.refused_deactivation(user, actor=_user()),
     )
 
 

@@ -371,3 +371,25 @@ def test_a_save_over_another_admins_change_is_refused_and_shows_the_user_as_now(
     assert again.status_code == 302
     db.session.expire_all()
     assert db.session.get(User, user.id).full_name == "B"
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_locking_ones_own_or_a_locked_account_is_refused_at_once_not_asked_first(admin_client, admin, locale):
+    """Posting to lock one's own account showed "Khoá tài khoản admin@…?" and refused only after the admin said yes:
+    what is refused whatever the answer is refused on the first post, on the user's page, nothing asked."""
+    locked = create_user("caseworker", password=PASSWORD, email=f"da.khoa.{locale}@bhxh.example.vn")
+    locked.active = False
+    sign_in(admin_client, admin, locale)
+    words = {
+        "vi": ("Bạn không thể tự khoá tài khoản của mình.", "Tài khoản này đã bị khoá."),
+        "en": ("You cannot deactivate yourself.", "This account is already deactivated."),
+    }[locale]
+    for user, refusal in zip((admin, locked), words, strict=True):
+        answer = admin_client.post(f"/admin/users/{user.id}/deactivate")  # the first post: no "confirmed"
+        html = answer.get_data(as_text=True)
+        assert answer.status_code == 400 and refusal in html, user.email
+        assert 'name="confirmed"' not in html and 'id="consequences"' not in html
+        assert f"<h1>{user.email}</h1>" in html  # the user's page, saying why
+    db.session.expire_all()
+    assert db.session.get(User, admin.id).active and _audit("user.deactivate", admin.id) == []
+    assert admin_client.post(f"/admin/users/{locked.id}/deactivate").status_code == 400
