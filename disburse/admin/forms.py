@@ -123,7 +123,7 @@ class AuditFilterForm(BaseForm):
         csrf = False
 
     actor = StringField(
-        _l("Người thực hiện (e-mail)"),
+        _l("Người thực hiện (e-mail hoặc họ tên)"),
         validators=[
             Optional(),
             Length(max=254, message=_l("Tối đa %(max)d ký tự.")),

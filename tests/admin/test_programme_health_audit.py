@@ -256,3 +256,36 @@ def test_the_audit_log_names_a_unit_by_its_name_and_code_not_its_row_number(admi
         assert str(unit.id) not in re.sub(r"<[^>]+>", " ", html.split("<tbody>")[1]).split()
     html = admin_client.get("/admin/audit?record=505").get_data(as_text=True)
     assert '<span class="muted">Unit:</span> 999999999</li>' in html
+
+
+def test_the_audit_logs_actor_filter_finds_a_part_of_the_e_mail_or_the_name_in_any_case(admin_client, admin):
+    """ "giamsat.hanoi" found nothing (only a whole e-mail did), while the users page finds parts of e-mails and names:
+    the log's actor filter finds them as the users page does, any case, a name with or without its marks."""
+    hanoi = create_user("supervisor", province="01", email="giamsat.hanoi@bhxh.example.vn", full_name="Trần Giám Sát")
+    saigon = create_user("supervisor", province="79", email="giamsat.hcm@bhxh.example.vn", full_name="Lê Văn Hùng")
+    entries = {
+        "hanoi": _entry(hanoi, "user.update", "601", "2021-11-01T10:00:00+07:00"),
+        "saigon": _entry(saigon, "user.update", "602", "2021-11-02T10:00:00+07:00"),
+        "admin": _entry(admin, "user.update", "603", "2021-11-03T10:00:00+07:00"),
+        "system": _entry(None, "user.update", "604", "2021-11-04T10:00:00+07:00"),
+    }
+
+    def found(actor: str) -> set[str]:
+        answer = admin_client.get("/admin/audit", query_string={"actor": actor, "since": "01/11/2021"})
+        assert answer.status_code == 200, actor
+        body = answer.get_data(as_text=True).partition("<tbody>")[2]
+        return {name for name, entry in entries.items() if f"> {entry.object_id}</td>" in body}
+
+    assert found("giamsat.hanoi") == {"hanoi"}
+    assert found("GiamSat") == {"hanoi", "saigon"}
+    assert found(" giamsat.hcm@bhxh.example.vn ") == {"saigon"}  # the whole address, as before
+    assert found("giám sát") == found("GIAM SAT") == {"hanoi"}  # the name, with or without its marks
+    assert found("bhxh.example.vn") >= {"hanoi", "saigon"} and "system" not in found("bhxh.example.vn")
+    assert found("%") == found("giamsat_hanoi") == set()  # typed characters, not patterns
+    assert found("khong.ai.ca") == set()
+    page = admin_client.get("/admin/audit").get_data(as_text=True)
+    assert "Người thực hiện (e-mail hoặc họ tên)" in page and "Một phần cũng được, ví dụ giamsat.hanoi" in page
+    sign_in(admin_client, admin, "en")
+    page = admin_client.get("/admin/audit", query_string={"actor": "giamsat.hanoi"}).get_data(as_text=True)
+    assert "Done by (e-mail or name)" in page and "A part will do, e.g. giamsat.hanoi" in page
+    assert hanoi.email in page and saigon.email not in page.split("<tbody>")[1]
