@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from disburse.forms import BaseForm, DayField, district_field, unit_code_field
@@ -84,8 +84,24 @@ class _ScopeFields(BaseForm):
     employer = unit_code_field(_l("Mã đơn vị (người dùng của đơn vị)"))
 
 
+#: How a new account is used: a person signs in with a password (one given once, replaced at the first sign-in), or
+#: another system calls the API with tokens made on the account's page (no password: it cannot sign in).
+ACCESS_PASSWORD, ACCESS_API = "password", "api"
+ACCESS_CHOICES = {
+    ACCESS_PASSWORD: _l("Một người đăng nhập trên trang, bằng mật khẩu dùng một lần rồi mật khẩu của mình"),
+    ACCESS_API: _l("Chỉ dùng API: một hệ thống khác gọi API bằng token; không có mật khẩu, không đăng nhập"),
+}
+
+
 class NewUserForm(_ScopeFields):
     email = _EMAIL
+    #: Its choices (:data:`ACCESS_CHOICES`) are set by the view, in the page's language.
+    access = RadioField(
+        _l("Cách dùng tài khoản"),
+        default=ACCESS_PASSWORD,
+        invalid_choice_message=_CHOICE,
+        validators=[DataRequired(_l("Hãy chọn cách dùng tài khoản."))],
+    )
 
 
 class EditUserForm(_ScopeFields):

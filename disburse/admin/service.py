@@ -179,13 +179,25 @@ def create_user(
     province: str | None,
     employer_unit: str | None,
     actor: User,
-) -> tuple[User, str]:
-    """A new user with a one-time password (returned, shown once, never stored in clear)."""
+    api_only: bool = False,
+) -> tuple[User, str | None]:
+    """A new user with a one-time password (returned, shown once, never stored in clear); with ``api_only``, an
+    account for API tokens alone, with no password (None returned): another system's, whose tokens the admin then
+    makes on its page. Audited as ``disburse users create`` (``--no-password``) audits, under the admin's name.
+
+    Not an admin's: the pages make no token for an admin's account (a token would act as an admin), so an API-only
+    admin made here could never be used; ``disburse users create --role admin --no-password`` still makes one."""
     if auth.get_user_by_email(email):
         raise AdminRefused(
             f"Đã có người dùng với e-mail {email}.", f"A user with e-mail {email} already exists.", "email"
         )
-    password = auth.one_time_password()
+    if api_only and role == "admin":
+        raise AdminRefused(
+            "Tài khoản quản trị phải đăng nhập bằng mật khẩu: trang quản trị không tạo token cho tài khoản quản trị.",
+            "An admin's account signs in with a password: the admin pages make no token for an admin's account.",
+            "access",
+        )
+    password = None if api_only else auth.one_time_password()
     try:
         user = auth.create_user(
             email,
@@ -196,7 +208,7 @@ def create_user(
             province=province,
             employer_unit=employer_unit,
             actor=actor,
-            temporary=True,
+            temporary=password is not None,
         )
     except auth.UserError as exc:  # the scope's field at fault, or an address the service refuses
         raise AdminRefused(exc.vi, exc.en, exc.field or "email") from exc

@@ -20,6 +20,8 @@ from sqlalchemy import select
 from disburse import role_labels
 from disburse.admin import service
 from disburse.admin.forms import (
+    ACCESS_API,
+    ACCESS_CHOICES,
     ActionForm,
     AuditFilterForm,
     BatchFilterForm,
@@ -173,6 +175,7 @@ def _user_or_404(user_id: int) -> User:
 def user_new() -> ResponseReturnValue:
     form = NewUserForm()
     form.role.choices = _role_choices(_("Chọn vai trò"))
+    form.access.choices = [(value, str(label)) for value, label in ACCESS_CHOICES.items()]
     general: list[str] = []
     if request.method == "POST":
         if form.validate_on_submit():
@@ -185,12 +188,23 @@ def user_new() -> ResponseReturnValue:
                     province=form.province.data or None,
                     employer_unit=form.employer.data or None,
                     actor=_user(),
+                    api_only=form.access.data == ACCESS_API,
                 )
             except service.AdminRefused as exc:
                 db.session.rollback()
                 general = _refused(form, exc)
             else:
                 db.session.commit()
+                if password is None:  # API tokens alone: its page makes them
+                    flash(
+                        _(
+                            "Đã tạo tài khoản chỉ dùng API %(email)s (không có mật khẩu). Hãy tạo token cho hệ thống "
+                            "dùng tài khoản ở mục Token API bên dưới.",
+                            email=user.email,
+                        ),
+                        "success",
+                    )
+                    return redirect(url_for("admin.user_edit", user_id=user.id, _anchor="tokens"))
                 return render_template("admin/password.html", user=user, password=password, created=True)
         return render_template("admin/user_new.html", form=form, general=general), 400
     return render_template("admin/user_new.html", form=form, general=general)
@@ -355,8 +369,9 @@ def _tokens_made_here(user: User) -> bool:
 
 _TOKENS_BY_COMMAND = _l(
     "Trang này chỉ tạo token cho tài khoản chỉ dùng API (không có mật khẩu) không phải quản trị viên: token của tài "
-    "khoản một người cho phép người cầm token làm việc dưới tên người đó. Nếu thật sự cần, quản trị hệ thống dùng "
-    "lệnh disburse tokens create trên máy chủ."
+    "khoản một người cho phép người cầm token làm việc dưới tên người đó. Để một hệ thống khác gọi API, hãy tạo cho "
+    "nó một tài khoản chỉ dùng API (Tạo người dùng, mục Cách dùng tài khoản). Nếu thật sự cần token cho tài khoản "
+    "này, quản trị hệ thống dùng lệnh disburse tokens create trên máy chủ."
 )
 
 
@@ -596,6 +611,7 @@ AUDIT_KEYS: dict[str, tuple[str, str]] = {
     "district": ("Quận/huyện", "District"),
     "employer_id": ("Đơn vị", "Unit"),
     "active": ("Đang hoạt động", "Active"),
+    "api_only": ("Chỉ dùng token API (không có mật khẩu)", "API tokens only (no password)"),
     "user_id": ("Người dùng (số)", "User (number)"),
     "prefix": ("Đầu token", "Token prefix"),
     "kind": ("Loại", "Kind"),

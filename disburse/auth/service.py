@@ -205,7 +205,10 @@ def create_user(
         if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) != EMAIL_UNIQUE:
             raise
         raise _email_taken(email) from exc
-    _audit("user.create", "user", user.id, {"email": user.email, "after": describe(user)}, actor=actor)
+    created: dict[str, Any] = {"email": user.email, "after": describe(user)}
+    if password is None:  # an account for API tokens alone: said in the log, whoever made it
+        created["api_only"] = True
+    _audit("user.create", "user", user.id, created, actor=actor)
     return user
 
 

@@ -122,3 +122,52 @@ def test_revoking_a_token_that_already_does_not_work_changes_and_audits_nothing(
     assert "đã không dùng được từ trước; không có gì thay đổi." in answer.get_data(as_text=True)
     db.session.refresh(row)
     assert row.revoked_at is None and _audit("token.revoke", row.id) == []
+
+
+def test_an_admin_makes_an_api_only_account_on_the_page_then_its_token(admin_client, admin, app):
+    """An API-only account was made only on the server (``disburse users create --no-password``), and the user page
+    then said tokens are made only for such accounts: the new-user page offers the choice, audited as the command
+    audits it, under the admin's name, and leads to the account's tokens."""
+    from disburse.auth.models import User
+    from disburse.auth.service import get_user_by_email, verify_password
+    from tests.admin.conftest import sign_in
+
+    form = admin_client.get("/admin/users/new").get_data(as_text=True)
+    assert "Cách dùng tài khoản" in form and 'value="api"' in form
+    assert '<input checked id="access-0" name="access" required type="radio" value="password">' in form
+    data = {"email": "cong.du.lieu@bhxh.example.vn", "role": "supervisor", "province": "01", "access": "api"}
+    made = admin_client.post("/admin/users/new", data={**data, "full_name": "Cổng dữ liệu tỉnh Hà Nội"})
+
+    user = get_user_by_email("cong.du.lieu@bhxh.example.vn")
+    assert made.status_code == 302 and made.headers["Location"].endswith(f"/admin/users/{user.id}#tokens")
+    assert user.password_hash is None and not user.password_temporary and not verify_password(user, "")
+    assert (user.role, user.province_code) == ("supervisor", "01")
+    [entry] = db.session.scalars(
+        select(AuditLog).where(AuditLog.action == "user.create", AuditLog.object_id == str(user.id))
+    ).all()
+    assert entry.actor_id == admin.id and entry.data["api_only"] is True and entry.data["after"]["province"] == "01"
+    page = admin_client.get(made.headers["Location"]).get_data(as_text=True)
+    assert "Đã tạo tài khoản chỉ dùng API cong.du.lieu@bhxh.example.vn (không có mật khẩu)." in page
+    assert "Chỉ dùng token API" in page and 'id="tokens-by-command"' not in page
+    answer = admin_client.post(f"/admin/users/{user.id}/tokens", data={"name": "Cổng dữ liệu"})
+    token = re.search(r'<code id="api-token">(dsb_[^<]+)</code>', answer.get_data(as_text=True)).group(1)
+    assert app.test_client().get("/api/v1/progress", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    audit = admin_client.get(f"/admin/audit?action=user.create&record={user.id}").get_data(as_text=True)
+    assert "Chỉ dùng token API (không có mật khẩu):</span> Có" in audit
+
+    # Not an admin's (the page makes no token for one), said on the choice; a choice not on the page is refused.
+    before = db.session.scalar(select(User.id).order_by(User.id.desc()).limit(1))
+    for access, words in (("api", "Tài khoản quản trị phải đăng nhập bằng mật khẩu"), ("both", "Hãy chọn một trong")):
+        refused = admin_client.post(
+            "/admin/users/new", data={"email": "qt@bhxh.example.vn", "role": "admin", "access": access}
+        )
+        html = refused.get_data(as_text=True)
+        assert refused.status_code == 400 and words in html and 'href="#access-0"' in html
+    assert db.session.scalar(select(User.id).order_by(User.id.desc()).limit(1)) == before
+    sign_in(admin_client, admin, "en")
+    form = admin_client.get("/admin/users/new").get_data(as_text=True)
+    assert "How the account is used" in form and "API only: another system calls the API with tokens" in form
+    refused = admin_client.post(
+        "/admin/users/new", data={"email": "qt@bhxh.example.vn", "role": "admin", "access": "api"}
+    )
+    assert "An admin&#39;s account signs in with a password" in refused.get_data(as_text=True)
