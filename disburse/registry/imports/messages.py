@@ -157,13 +157,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "sector": ("Loại hình đơn vị phải là một trong: {sectors}.", "sector must be one of: {sectors}."),
     "unit_has_claims": (
         "Đơn vị đang thuộc quận/huyện mã {detail}, nơi đang xử lý hồ sơ hỗ trợ của đơn vị, nên tệp nhập không chuyển "
-        "được đơn vị sang quận/huyện «{v}»: hồ sơ vẫn ở quận/huyện {detail}, trang đơn vị và bộ lọc theo đơn vị sẽ "
-        "sang nơi khác. Dòng này không được nhập (kể cả các cột khác); để cập nhật các cột khác, hãy ghi mã "
-        "quận/huyện {detail}. Cách chuyển đơn vị: xem hướng dẫn vận hành, mục nhập danh sách.",
+        "được đơn vị sang quận/huyện «{v}»: hồ sơ vẫn do quận/huyện {detail} xử lý, còn trang đơn vị sẽ sang "
+        "quận/huyện mới, tách đơn vị khỏi hồ sơ của mình. Dòng này không được nhập (kể cả các cột khác); để cập nhật "
+        "các cột khác, hãy ghi mã quận/huyện {detail}. Cách chuyển đơn vị: xem hướng dẫn vận hành, mục nhập danh sách.",
         "The unit is in district {detail}, which works the unit's support claims, so an import cannot move it to "
-        "district '{v}': its claims would stay in district {detail} while the unit's page and the queue's unit "
-        "filter moved. This row was not imported (its other columns neither); to update them, write district "
-        "{detail}. How to move a unit: see the operations guide, registry import files.",
+        "district '{v}': the claims would stay with district {detail} while the unit's page moved, splitting the "
+        "unit from its claims. This row was not imported (its other columns neither); to update them, write "
+        "district {detail}. How to move a unit: see the operations guide, registry import files.",
     ),
     "email": ("Email không hợp lệ.", "The email address is not valid."),
     "month": (
