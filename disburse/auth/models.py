@@ -84,6 +84,9 @@ class AuditLog(db.Model):  # type: ignore[name-defined]
     """Who did what to which record, for actions that are not claim/payment transitions."""
 
     __tablename__ = "audit_log"
+    #: The log filtered by who acted, newest first (the audit page's actor filter: a rare actor among millions of
+    #: rows was read in 1 s without it, 2 ms with it); deleting a user checks it too.
+    __table_args__ = (Index("ix_audit_log_actor_id", "actor_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
