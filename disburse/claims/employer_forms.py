@@ -673,8 +673,10 @@ def adjustment_errors(result: RowResult, row: dict[str, Any], banks: set[str], *
     if action == "correct":
         phone = text_value(row, "phone")
         if not (bank_code or bank_account or phone):
+            # On the first of the fields it asks for (the web form shows it there and its summary links to it), not
+            # on the action, which is right.
             result.fail(
-                "action",
+                "bank_code",
                 "nothing_to_correct",
                 *(
                     (

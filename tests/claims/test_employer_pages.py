@@ -990,6 +990,27 @@ def test_form_02_rows_a_bank_transfer_without_details_is_not_recorded_as_cash(cl
     )
 
 
+def test_an_error_on_a_row_s_answer_links_to_the_answer_chosen(client, unit):
+    """A radio group's error links to its checked choice (the one Tab lands on in the group), not to the first: the
+    link to "Chưa xác nhận" put the keyboard one arrow away from changing the answer."""
+    ann = _person(unit, "Lê Thị An")
+    stranger = create_claim("listed")  # another unit's person: refused on the SI code, said on the row's answer
+    client = _employer(client, unit)
+    data = {
+        "rows-0-si_code": _si(stranger),
+        "rows-0-choice": "decline",
+        "rows-1-si_code": _si(ann),
+        "rows-1-choice": "cash",
+    }
+    response = client.post(f"/employers/{unit.unit_code}/form-02/rows", data=data)
+    page = response.get_data(as_text=True)
+    summary = re.search(r'<div class="error-summary".*?</div>', page, re.S).group(0)
+    assert 'href="#rows-0-choice-3"' in summary and "-choice-0" not in summary  # "Không nhận hỗ trợ", checked
+    chosen = re.search(r'<input[^>]*id="rows-0-choice-3"[^>]*>', page).group(0)
+    assert " checked " in chosen and 'aria-describedby="rows-0-choice-error"' in chosen
+    assert db.session.get(Claim, ann.id).state == "employer_confirmed"
+
+
 def test_form_02_rows_with_nobody_chosen(client, unit):
     ann = _person(unit, "Lê Thị An")
     for locale, text in (
@@ -1067,9 +1088,9 @@ def test_form_03_adds_removes_and_corrects(client, unit):
             "Người này không có trong danh sách Mẫu số 01 của đơn vị",
             "This person is not on unit",
         ),
-        (
+        (  # on the first field it asks for, not on the action (its link focused "Bổ sung", one arrow from a change)
             {"action": "correct", "si_code": "SELF"},
-            "action-0",
+            "bank_code",
             "Hãy ghi thông tin mới: ngân hàng và số tài khoản, hoặc số điện thoại.",  # the browser's words
             "Give the new details: bank and account number, or phone.",
         ),
@@ -1084,6 +1105,12 @@ def test_form_03_bad_input_says_why_in_both_languages(client, unit, data, field,
         page = _text(response)
         assert response.status_code == 400
         assert f'<a href="#{field}">{text}' in page
+        # The message by the field too (a radio group's by its legend), read with it.
+        shown = "action" if field.startswith("action-") else field
+        assert re.search(rf'id="{shown}-error">(<span class="visually-hidden">[^<]*</span> )?{re.escape(text)}', page)
+        if field == "bank_code":  # inside the bank details' fieldset, not above the action's choices
+            assert page.index("<legend>", page.index('name="action"')) < page.index('id="bank_code-error"')
+            assert 'id="action-error"' not in page
     assert db.session.get(Claim, listed.id).state == "listed"
 
 

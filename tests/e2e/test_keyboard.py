@@ -1,5 +1,5 @@
 """Keyboard alone: Tab to the sign-in fields, type, submit with Enter; Tab to the queue's filter form, filter with
-Enter; every control reached shows where the focus is."""
+Enter; every control reached shows where the focus is. Form 03's error summary leads to the field to fix."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import DONG_ANH, PASSWORD, shoot
+from disburse.extensions import db
+from disburse.registry.models import Employee
+from tests.e2e.conftest import DONG_ANH, PASSWORD, shoot, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -65,3 +67,41 @@ def test_sign_in_and_filter_the_queue_by_keyboard(page, committed):
     _tab_to(page, f'a[href="/caseworker/claims/{mine.id}"]', limit=80)
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(rf"/caseworker/claims/{mine.id}$"))
+
+
+def test_form_03_a_correction_without_new_details_leads_to_them(page, committed):
+    """Form 03 by keyboard: "Điều chỉnh" chosen with the arrows, an SI code typed, nothing else: the error summary takes
+    the focus and its link leads to the bank field, where the message is (it led to the unchecked "Bổ sung" choice,
+    one arrow from changing the action, and the message stood above the action's choices)."""
+    unit = committed.unit(district_code=DONG_ANH)
+    claim = committed.claim("listed", person={"employer_id": unit.id})
+    employer = committed.user("employer", employer_unit=unit.unit_code)
+    committed.commit()
+    si_code = db.session.get(Employee, claim.employee_id).si_code
+
+    sign_in(page, employer)
+    page.goto(f"/employers/{unit.unit_code}/form-03")
+    _tab_to(page, "#action-0")  # no choice yet: Tab enters the group at its first
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("#action-2")).to_be_checked()  # "Điều chỉnh tài khoản ngân hàng hoặc số điện thoại"
+    page.keyboard.press("Tab")
+    expect(page.locator("#si_code")).to_be_focused()
+    page.keyboard.type(si_code)
+    page.keyboard.press("Enter")
+
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_focused()
+    link = summary.get_by_role("link", name="Hãy ghi thông tin mới: ngân hàng và số tài khoản, hoặc số điện thoại.")
+    expect(link).to_have_attribute("href", "#bank_code")
+    expect(page.locator("#action-2")).to_be_checked()  # the action chosen comes back
+    page.keyboard.press("Tab")
+    expect(link).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#bank_code")).to_be_focused()
+    assert page.evaluate(FOCUS_SHOWN)
+    # The message is by the fields it asks for, read with the bank's; none above the action's choices.
+    expect(page.locator("#bank_code-error")).to_contain_text("Hãy ghi thông tin mới")
+    expect(page.locator("#bank_code")).to_have_attribute("aria-describedby", re.compile(r"\bbank_code-error\b"))
+    expect(page.locator("#action-error")).to_have_count(0)
+    shoot(page, "keyboard-form-03-nothing-to-correct")
