@@ -1,9 +1,12 @@
 """Keyboard alone: Tab to the sign-in fields, type, submit with Enter; Tab to the queue's filter form, filter with
-Enter; every control reached shows where the focus is. Form 03's error summary leads to the field to fix."""
+Enter; every control reached shows where the focus is. Form 03's error summary leads to the field to fix; a
+returned file's result takes the focus."""
 
 from __future__ import annotations
 
+import csv
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -105,3 +108,58 @@ def test_form_03_a_correction_without_new_details_leads_to_them(page, committed)
     expect(page.locator("#bank_code")).to_have_attribute("aria-describedby", re.compile(r"\bbank_code-error\b"))
     expect(page.locator("#action-error")).to_have_count(0)
     shoot(page, "keyboard-form-03-nothing-to-correct")
+
+
+def _csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8-sig", newline="") as out:
+        csv.writer(out).writerows(rows)
+    return path
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_a_returned_file_s_result_takes_the_focus_and_names_the_page(page, committed, tmp_path, locale):
+    """Form 02's and Form 03's file results, as a form's error summary: the focus moves to the result (read out with
+    its counts) and the title says it; the refused rows are the next Tab. The focus stayed at the top of the page,
+    the title unchanged, the counts in a status region present at load (never read), the rows 11 Tabs away."""
+    en = locale == "en"
+    unit = committed.unit(district_code=DONG_ANH)
+    ann, binh, chi = (committed.claim("listed", person={"employer_id": unit.id}) for _ in range(3))
+    employer = committed.user("employer", locale, employer_unit=unit.unit_code)
+    committed.commit()
+    si = [db.session.get(Employee, claim.employee_id).si_code for claim in (ann, binh, chi)]
+    sign_in(page, employer)
+
+    page.goto(f"/employers/{unit.unit_code}/form-02")
+    header = ["Mã số BHXH (si_code)", "Ngân hàng (bank_code)", "Số tài khoản (bank_account)", "decline"]
+    sheet = [header, [si[0], "VCB", "0071000123456", ""], [si[1], "KHONGCO", "0071000999999", ""]]
+    page.set_input_files("#file", str(_csv(tmp_path / "mau02.csv", sheet)))
+    page.get_by_role("button", name="Send Form 02" if en else "Gửi Mẫu số 02").click()
+    result = page.locator("#form-02-result")
+    expect(result).to_be_focused()
+    expect(page).to_have_title(
+        re.compile(
+            "^What Form 02 did · Forms 01 and 02 · " if en else "^Kết quả tiếp nhận Mẫu số 02 · Mẫu số 01 và 02 · "
+        )
+    )
+    expect(result).to_have_attribute("aria-describedby", "result-counts")
+    expect(page.locator("#result-counts")).to_contain_text("Rows refused: 1" if en else "Dòng bị từ chối: 1")
+    expect(result.locator("[role=status]")).to_have_count(0)
+    assert page.evaluate(FOCUS_SHOWN)
+    shoot(page, f"keyboard-form-02-result-{locale}")
+    page.keyboard.press("Tab")
+    expect(result.locator(".table-scroll")).to_be_focused()  # the refused rows, next
+    expect(result.locator(".table-scroll tbody tr")).to_contain_text("KHONGCO")
+
+    page.goto(f"/employers/{unit.unit_code}/form-03")
+    header = ["Mã số BHXH (si_code)", "Thao tác (action)", "Ngân hàng (bank_code)", "Số tài khoản (bank_account)"]
+    sheet = [header, [si[2], "correct", "KHONGCO", "0071000999999"], [si[2][:-1], "remove", "", ""]]
+    page.set_input_files("#file", str(_csv(tmp_path / "mau03.csv", sheet)))
+    page.get_by_role("button", name="Send the Form 03 file" if en else "Gửi tệp Mẫu số 03").click()
+    result = page.locator("#form-03-result")
+    expect(result).to_be_focused()
+    expect(page).to_have_title(re.compile("^Form 03 file received · " if en else "^Kết quả tiếp nhận tệp Mẫu số 03 · "))
+    expect(page.locator("#result-counts")).to_contain_text("Rows refused: 2" if en else "Dòng bị từ chối: 2")
+    expect(result.locator("[role=status]")).to_have_count(0)
+    shoot(page, f"keyboard-form-03-result-{locale}")
+    page.keyboard.press("Tab")
+    expect(result.locator(".table-scroll")).to_be_focused()
