@@ -35,6 +35,12 @@ def _text(required: Any = None, max_len: int = MAX_TEXT) -> list[Any]:
     return free_text(max_len, required)
 
 
+#: A phone's keyboard for a number written in digits (an SI code, an ID, an account: text fields, their leading zeros
+#: kept) or a phone number, and no suggestions from the browser's memory: the number is another person's, never the
+#: member of staff's own (the public pages, the person's own, are :mod:`disburse.claims.person_views`).
+_DIGITS = {"inputmode": "numeric", "autocomplete": "off"}
+_PHONE = {"inputmode": "tel", "autocomplete": "off"}
+
 _CHOICE = _l("Hãy chọn một trong các lựa chọn có trên trang.")
 _WHOLE = _l("Hãy ghi một số nguyên.")
 
@@ -232,6 +238,7 @@ class PaymentDetailsForm(ConfirmedForm, DecisionForm):
     bank_account = StringField(
         _l("Số tài khoản"),
         validators=[DataRequired(_l("Hãy ghi số tài khoản.")), _bank_account],
+        render_kw=dict(_DIGITS),
     )
 
 
@@ -245,6 +252,7 @@ class RecordPhoneForm(BaseForm):
     phone = StringField(
         _l("Số điện thoại mới"),
         validators=[Optional(), Length(max=20, message=_l("Số điện thoại dài quá 20 ký tự."))],
+        render_kw=dict(_PHONE),
     )
 
 
@@ -362,6 +370,7 @@ class DeskSearchForm(BaseForm):
             DataRequired(_l("Hãy ghi mã số BHXH.")),
             Regexp(r"[0-9]{10}\Z", message=_l("Mã số BHXH gồm đúng 10 chữ số.")),
         ],
+        render_kw=dict(_DIGITS),
     )
 
 
@@ -369,11 +378,11 @@ class ApplicationForm(BaseForm):
     """Form 04 at the desk. The form reads the day and the months; the Form 04 service checks everything else (every
     field's error at once, in both languages)."""
 
-    si_code = StringField(_l("Mã số BHXH"))
-    national_id = StringField(_l("Số CMND/CCCD"))
+    si_code = StringField(_l("Mã số BHXH"), render_kw=dict(_DIGITS))
+    national_id = StringField(_l("Số CMND/CCCD"), render_kw=dict(_DIGITS))
     full_name = StringField(_l("Họ và tên"))
     date_of_birth = DayField(_l("Ngày sinh (dd/mm/yyyy)"))
-    phone = StringField(_l("Số điện thoại"))
+    phone = StringField(_l("Số điện thoại"), render_kw=dict(_PHONE))
     address = TextAreaField(_l("Địa chỉ liên hệ"))
     status = RadioField(_l("Tình trạng tham gia BHTN"), validate_choice=False)
     unit_code = StringField(_l("Mã đơn vị (nơi làm việc cuối cùng)"))
@@ -384,7 +393,7 @@ class ApplicationForm(BaseForm):
     )
     payout = RadioField(_l("Hình thức nhận"), validate_choice=False)
     bank_code = SelectField(_l("Ngân hàng"), validate_choice=False)
-    bank_account = StringField(_l("Số tài khoản"))
+    bank_account = StringField(_l("Số tài khoản"), render_kw=dict(_DIGITS))
 
 
 class CheckedApproveForm(ApproveForm):
