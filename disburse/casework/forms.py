@@ -3,7 +3,7 @@ the services check the rules and say what went wrong in both languages."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -163,6 +163,19 @@ class ContactForm(BaseForm):
     note = TextAreaField(_l("Ghi chú (không bắt buộc)"), validators=_text())
 
 
+#: The days a request for information usually gives (the example of its due date).
+EXAMPLE_DUE_DAYS = 7
+
+
+def example_due_day(today: date, last_day: date | None) -> date | None:
+    """A due date :class:`RequestInfoForm` takes, as its hint's example: a week from today, or the programme's last
+    payable day when that comes sooner; None when that day has passed (no day can be taken)."""
+    day = today + timedelta(days=EXAMPLE_DUE_DAYS)
+    if last_day is not None and day > last_day:
+        day = last_day
+    return day if day >= today else None
+
+
 class RequestInfoForm(BaseForm):
     #: As :class:`ContactForm`'s.
     seen = HiddenField()
@@ -181,6 +194,10 @@ class RequestInfoForm(BaseForm):
         super().__init__(*args, **kwargs)
         #: The programme's last payable day: an answer due after it could change nothing.
         self.last_day = last_day
+        # The hint's example is a day the field takes (a fixed 20/11/2021 was one it refused, being past); none when
+        # no day is left to take.
+        example = example_due_day(programme_today(), last_day)
+        self.due_on.description = _("Ví dụ %(day)s", day=dmy(example)) if example is not None else ""
 
     def validate_due_on(self, field: DayField) -> None:
         """Not before today (the programme's clock), nor after the programme's last payable day."""
