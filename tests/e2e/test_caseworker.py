@@ -1,6 +1,6 @@
 """A caseworker in the browser: signs in, filters the queue, opens a case, logs a contact, approves it, refuses
 another and opens its notice; logs a call to a group B person of the outreach list; every page checked by axe-core
-and photographed in Vietnamese and English."""
+and photographed in Vietnamese and English. The searches and filters land on their results."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from playwright.sync_api import expect
 from disburse.claims.models import Claim
 from disburse.extensions import db
 from disburse.registry.models import Employee
-from tests.e2e.conftest import DONG_ANH, QUAN_1, main_page, sign_in
+from tests.e2e.conftest import DONG_ANH, QUAN_1, main_page, shoot, sign_in
+from tests.e2e.test_keyboard import FOCUS_SHOWN, _tab_to
 
 pytestmark = pytest.mark.e2e
 
@@ -123,3 +124,41 @@ def test_a_caseworker_logs_a_call_to_a_group_b_person(page, committed, locale):
     page.get_by_role("button", name="Log a contact attempt" if en else "Ghi lần liên hệ").click()
     expect(page.locator(".flash")).to_contain_text("The contact attempt is recorded." if en else "Đã ghi lần liên hệ.")
     expect(page.locator("tr", has_text=person.si_code)).to_contain_text("No answer" if en else "Không liên hệ được")
+
+
+def test_the_caseworker_s_searches_and_filters_land_on_their_results(page, committed):
+    """The outreach list's filter, the cash desk's search and the desk's Form 04 look-up, sent by keyboard, land on
+    what they found (as their pagers do), not at the top of the page."""
+    worker = committed.user("caseworker", district=DONG_ANH)
+    person = committed.person(
+        employer_id=None, district_code=DONG_ANH, ui_status="stopped", ui_stopped_on=date(2021, 5, 1)
+    )
+    committed.commit()
+    sign_in(page, worker)
+
+    page.goto("/caseworker/outreach")
+    page.locator("#kind").focus()
+    _tab_to(page, "main form.filters button[type=submit]")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/caseworker/outreach\?.*#outreach-results$"))
+    results = page.locator("#outreach-results")
+    expect(results).to_be_focused()
+    expect(results).to_contain_text(person.si_code)
+    assert page.evaluate(FOCUS_SHOWN)
+    shoot(page, "keyboard-outreach-results")
+
+    page.goto("/caseworker/cash-desk")
+    page.locator("#q").focus()
+    page.keyboard.type("Không ai có tên này")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/caseworker/cash-desk\?.*#cash-list-title$"))
+    expect(page.locator("#cash-list-title")).to_be_focused()
+
+    page.goto("/caseworker/applications/new")
+    page.locator("#tra-cuu-si_code").focus()  # the look-up (the form below has its own #si_code)
+    page.keyboard.type(person.si_code)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"si_code={person.si_code}#desk-result$"))
+    expect(page.locator("#desk-result")).to_be_focused()
+    expect(page.locator("#desk-result")).to_contain_text(person.full_name)
+    shoot(page, "keyboard-desk-look-up-result")

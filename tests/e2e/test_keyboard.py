@@ -163,3 +163,42 @@ def test_a_returned_file_s_result_takes_the_focus_and_names_the_page(page, commi
     shoot(page, f"keyboard-form-03-result-{locale}")
     page.keyboard.press("Tab")
     expect(result.locator(".table-scroll")).to_be_focused()
+
+
+def test_the_status_page_s_search_and_filter_land_on_their_results(page, committed):
+    """The unit's status page: a search sent with Enter, a state filter sent with its button and "Xem tất cả" each land
+    on their results (the count, else the table), as the pager lands on the table; they went back to the top."""
+    unit = committed.unit(district_code=DONG_ANH)
+    people = [committed.claim("listed", person={"employer_id": unit.id}) for _ in range(2)]
+    employer = committed.user("employer", employer_unit=unit.unit_code)
+    committed.commit()
+    name = db.session.get(Employee, people[0].employee_id).full_name
+    sign_in(page, employer)
+    page.goto(f"/employers/{unit.unit_code}")
+
+    _tab_to(page, "#q", limit=80)
+    page.keyboard.type(name)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"\?q=.*#workforce-results$"))
+    found = page.locator("#workforce-results")
+    expect(found).to_be_focused()
+    expect(found).to_contain_text("Tìm thấy 1 người")
+    assert page.evaluate(FOCUS_SHOWN)
+    shoot(page, "keyboard-status-search-results")
+    # From the count, on to the list's downloads and its table.
+    assert _tab_to(page, "[role=region][aria-label='Người lao động của đơn vị']", limit=3) == ["A", "A", "DIV"]
+
+    page.locator("#q").fill("")
+    page.locator("#state").select_option("listed")
+    page.locator("#state").focus()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # the search button
+    expect(page).to_have_url(re.compile(r"state=listed#workforce-results$"))
+    expect(found).to_be_focused()
+    expect(found).to_contain_text("2 người ở trạng thái này")
+
+    page.locator("form[role=search] a").focus()  # "Xem tất cả", back up the page
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/employers/{unit.unit_code}#workforce-results$"))
+    expect(page.locator("#workforce-results")).to_have_attribute("role", "region")  # the table, nothing to count
+    expect(page.locator("#workforce-results")).to_be_focused()
