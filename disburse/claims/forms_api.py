@@ -13,7 +13,6 @@ at any social security office, so any caseworker, supervisor or admin may file o
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -27,6 +26,7 @@ from disburse.api.errors import api_error, message
 from disburse.api.schemas import (
     COMPOSED,
     ApiModel,
+    Day,
     ErrorResponse,
     Msg,
     ProgramCode,
@@ -131,7 +131,7 @@ class ApplicationBody(ApiModel):
     si_code: Annotated[str, Field(description="The SI code (10 digits).")]
     national_id: Annotated[str, Field(description="CMND/CCCD: 9 or 12 digits.")]
     full_name: Annotated[str, Field(max_length=200), COMPOSED]
-    date_of_birth: dt.date
+    date_of_birth: Annotated[Day, Field(description="The date of birth: dd/mm/yyyy or YYYY-MM-DD, not after today.")]
     phone: Annotated[
         str,
         Field(
