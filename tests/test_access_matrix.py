@@ -3,8 +3,9 @@
 The routes come from app.url_map: a new route fails this test until ROUTES says how to call it and, if it takes a
 record, how to make one of each kind. The rule it checks: in scope the route's success (200; 201 or 202 where the
 route creates or queues); out of scope the same 404 as unknown (the API never tells whether a record the caller may
-not see exists); 403 only where the role may never use the route; signed out, 401 from the API and the sign-in page
-from pages. Admins and national supervisors see everything: for them the "out-of-scope" record is in scope.
+not see exists); 403 only where the role may never use the route; signed out, 401 from the API and the pages' JSON
+(a job's progress) and the sign-in page from pages. Admins and national supervisors see everything: for them the
+"out-of-scope" record is in scope.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select
 
+from disburse.api.errors import JSON_RESOURCES
 from disburse.auth.permissions import PERMISSION_ATTR
 from disburse.auth.service import create_token
 from disburse.extensions import db
@@ -663,8 +665,8 @@ def _expected(
         if role is None:
             return route.signed_out[method]
         return route.signed_in[method] if _may_use(app, endpoint, role) else 403
-    if role is None:
-        return 401 if url.startswith("/api/") else 302
+    if role is None:  # a program (no cookie) is told 401 by the API and the pages' JSON; a page sends it to sign in
+        return 401 if url.startswith("/api/") or endpoint in JSON_RESOURCES else 302
     if not _may_use(app, endpoint, role):
         return 403
     if kind == "in_scope" or (kind == "out_of_scope" and role_name in route.sees_everything):

@@ -15,7 +15,7 @@ import kombu.exceptions
 import limits.errors
 import redis.exceptions
 import sqlalchemy.exc
-from flask import Flask, Response, jsonify, make_response, redirect, render_template, request, url_for
+from flask import Flask, Response, current_app, jsonify, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -82,8 +82,32 @@ def invalid(fields: dict[str, str]) -> ResponseReturnValue:
     return api_error(422, "invalid", message(*_HTTP_MESSAGES[422][1:]), fields)
 
 
+#: The pages' URLs that answer JSON, to programs: the job's progress, which ``POST /api/v1/notices/batches`` names in
+#: its Location for an API client to poll (and the job's page polls). Their errors are the API's, but to a browser.
+JSON_RESOURCES = frozenset({"jobs.status"})
+
+
+def _from_a_browser() -> bool:
+    """Whether the request carries the site's session cookie, which only a browser holds (signed in or not)."""
+    return current_app.session_interface.get_cookie_name(current_app) in request.cookies
+
+
 def _is_api() -> bool:
-    return request.path.startswith("/api/")
+    """Whether an error is answered in the API's JSON shape rather than as a page or the sign-in page: under /api/
+    always; elsewhere, to a program (a request without the session cookie a browser holds) that names a bearer token,
+    asks for JSON rather than HTML (``Accept``), or calls a JSON resource (:data:`JSON_RESOURCES`). A program is never
+    sent to the sign-in form, nor given an HTML page for a 404; a browser keeps the pages' answers."""
+    if request.path.startswith("/api/"):
+        return True
+    if _from_a_browser():
+        return False
+    from disburse.auth.loaders import bearer_token
+
+    return (
+        request.endpoint in JSON_RESOURCES
+        or bearer_token(request) is not None
+        or request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
+    )
 
 
 def _http_error(exc: HTTPException) -> ResponseReturnValue:
