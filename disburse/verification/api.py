@@ -129,7 +129,7 @@ class ClaimsQuery(QueryModel):
     ]
     district: Annotated[
         Annotated[str, _DISTRICT] | None,
-        Field(default=None, description="A district code (3 digits) within the caller's scope."),
+        Field(default=None, description="A district code (3 digits) within the caller's scope (another is a 404)."),
         _DISTRICT_MSG,
     ]
     employer: Annotated[
@@ -488,11 +488,19 @@ def _action(summary: str, body: type[ApiModel], *conflicts: str, invalid: str = 
     summary="The review queue: claims in the caller's scope, filtered, by keyset pages",
     query=ClaimsQuery,
     response=ClaimsPage,
-    errors={404: "program_not_found: an unknown program."},
+    errors={
+        404: "program_not_found: an unknown program; not_found: a district that does not exist or is outside the "
+        "caller's scope (caseworkers, supervisors and admins; as /progress and assign-next answer it)."
+    },
 )
 def list_claims(query: ClaimsQuery) -> ResponseReturnValue:
+    program_id = _program_id(query.program)
+    if query.district is not None and _user().role in ACTING_ROLES:
+        # A district the caller may not see is not an empty queue: the same 404 as one that does not exist. (An
+        # employer's filter keeps its own unit's claims handled there: its scope is the unit, not a district.)
+        review.visible_district(_user(), query.district)
     queue = QueueQuery(
-        program_id=_program_id(query.program),
+        program_id=program_id,
         state=query.state,
         district=query.district,
         employer=query.employer,
