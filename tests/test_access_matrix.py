@@ -552,6 +552,7 @@ ROUTES: dict[str, Route] = {
     "jobs.status": _job_route(".json"),
     "jobs.download": _job_route("/download", _jobs_with_files),
     "jobs.index": Route(lambda _: "/jobs/?state=failed", {"GET": 200}, {"GET": 302}),
+    "jobs.mine": Route(lambda _: "/jobs/mine", {"GET": 200}, {"GET": 302}),
     "jobs.retry": Route(lambda job_id: f"/jobs/{job_id}/retry", records=_failed_jobs, success=302),
     # The admins' pages (the programme's parameters are supervisors' too). Empty forms: 400 with their errors.
     "admin.index": Route(lambda _: "/admin/", {"GET": 200}, {"GET": 302}),
@@ -741,6 +742,9 @@ def _body(response: Any, url: str, user: Any) -> Any:
     as_next = quote(url, safe="/?")  # the language links' next= (the page with its query)
     for echoed in (as_next, html.escape(as_next), url, html.escape(url), path):
         page = page.replace(echoed, "<path>")
+    # After a post to a URL without a page, the language links' next= is the nearest page above it (the record's).
+    for above in (path.rsplit("/", n)[0] for n in range(1, path.count("/"))):
+        page = page.replace(f'value="{above}"', 'value="<path>"')
     if user is not None:
         page = page.replace(user.email, "<user>")
     return _CSRF.sub(r"\1<token>", page)
