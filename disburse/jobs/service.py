@@ -607,6 +607,12 @@ def list_jobs(*, state: str | None, kind: str | None, before: int | None, limit:
     return rows, rows[-1].id if more and rows else None
 
 
+def jobs_started_by(user_id: int, *, limit: int) -> list[Job]:
+    """The jobs ``user_id`` started, newest first, ``limit`` at most."""
+    query = select(Job).where(Job.created_by == user_id).order_by(Job.id.desc()).limit(limit)
+    return list(db.session.scalars(query))
+
+
 def user_emails(ids: set[int]) -> dict[int, str]:
     from disburse.auth.models import User
 

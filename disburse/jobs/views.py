@@ -46,6 +46,7 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
     "form02.upload": ("Mẫu số 02 gửi bằng tệp", "Form 02 sent as a file"),
     "lists.build": ("Lập danh sách Mẫu số 01", "Form 01 lists build"),
     "notices.district_day": ("Thông báo từ chối trong ngày", "A day's refusal notices"),
+    "export.dashboard": ("Tệp tiến độ chi trả", "Payment progress file"),
     "export.": ("Xuất dữ liệu", "Export"),
 }
 #: The figures of a job's result shown on its page, in this order (other keys are for programs, not people).
@@ -209,6 +210,21 @@ class JobFilterForm(BaseForm):
     before = IntegerField(
         validators=[Optional(), NumberRange(min=1, max=2**63 - 1, message=_l("Trang không hợp lệ."))],
         invalid_value_message=_l("Trang không hợp lệ."),
+    )
+
+
+@bp.get("/jobs/mine")
+@roles_required(*ROLES)
+def mine() -> ResponseReturnValue:
+    """The caller's own jobs, newest first, 50 (the files they asked for: a page left while one was made is found
+    again here); each as its page shows it, so only those still within their scope (:func:`service.may_see`)."""
+    user = _user()
+    rows = [job for job in service.jobs_started_by(user.id, limit=PAGE) if service.may_see(user, job)]
+    return render_template(
+        "jobs/mine.html",
+        rows=rows,
+        downloads={job.id: service.download_file(job) for job in rows},
+        retention_days=current_app.config["DISBURSE_FILE_RETENTION_DAYS"],
     )
 
 
