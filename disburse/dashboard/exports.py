@@ -140,7 +140,7 @@ OVERDUE_UNITS_HEADER = [
     "Tên đơn vị / Unit",
     "Mã quận/huyện / District code",
     "Quận/huyện / District",
-    "Số lượng hồ sơ chưa xác nhận / Claims not yet confirmed",
+    "Số người đang chờ đơn vị xác nhận / People waiting for the unit to confirm them",
 ]
 OVERDUE_UNITS_FORMATS: list[str | None] = [TEXT, None, TEXT, None, COUNT]
 

@@ -8,9 +8,10 @@ day, district and caseworker, kept by a trigger on ``claim_events``), a few thou
 whatever the size of the programme. What changes with the day rather than with a write (the open cases' ages,
 the SLA breaches, the review queue by reason and by age) comes from ``backlog_counters``, counted for every
 district, province and the country by a beat sweep every few minutes (:mod:`disburse.reports.backlog`): the
-area's own rows, with the moment they were counted. The units overdue with Form 02 are counted from the claims still
-unconfirmed past the deadline, through the partial index ``ix_claims_unconfirmed`` that holds only those
-(:func:`overdue_units`): the ``employer_overdue`` rollups would say 0, verification taking such claims on at once.
+area's own rows, with the moment they were counted. The units overdue with Form 02 are counted from their people past
+the deadline whom a late Form 02 still confirms, through the partial index ``ix_claims_unconfirmed`` that holds only
+the unconfirmed (:func:`overdue_units`): the ``employer_overdue`` rollups would say 0, verification taking such claims
+on at once.
 
 Every function returns plain dicts of integers (amounts in VND, percentages also as basis points); the caller
 checks the user's scope first.
@@ -26,15 +27,17 @@ from flask import g, has_request_context
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 
+from disburse.claims.employer_forms import LATE_FORM_02_REASONS
 from disburse.claims.states import NOT_IN_ELIGIBLE_GROUP, ClaimState
-from disburse.claims.unit import CHECKED_UNCONFIRMED
 from disburse.extensions import db
 from disburse.payments import reasons
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
+from disburse.programs.models import Program
 from disburse.reports import backlog as backlog_figures
 from disburse.reports.backlog import AGE_BUCKETS, OPEN_CASE_STATES
 from disburse.reports.models import CompletionTarget
 from disburse.reports.service import Area, district_filter
+from disburse.verification import reasons as claim_reasons
 
 S = ClaimState
 
@@ -539,26 +542,40 @@ def throughput(program_id: int, area: Area, days: int, now: datetime | None = No
 # ----------------------------------------------------------------------------------------------- backlog
 
 
-#: The people of a unit's list past its Form 02 deadline without it: still waiting for it, or checked by the office
-#: without it (verification takes an overdue claim on at once; the unit's pages say so, with the same states:
-#: :data:`disburse.claims.unit.CHECKED_UNCONFIRMED`). As ``ix_claims_unconfirmed``'s predicate says, in literals so
-#: that the planner can use that index (tests/dashboard/test_charts_backlog_pages.py checks that it does).
-_UNCONFIRMED = (
-    "c.track = 'A' AND c.confirmed_on IS NULL AND c.state IN ("
-    + ", ".join(f"'{state.value}'" for state in (S.EMPLOYER_OVERDUE, *CHECKED_UNCONFIRMED))
-    + ") AND c.review_due_on < :today"
-)
+def unconfirmed_sql(takes_late: bool) -> str:
+    """The people of a unit's list past their Form 02 deadline whom the unit's Form 02 still confirms, as the unit's
+    own pages count them ("184 người đang chờ đơn vị xác nhận", :func:`disburse.claims.unit.unit_deadlines`):
+    waiting in ``employer_overdue``, or, while a late Form 02 is taken (``takes_late``, until the adjustment
+    deadline), in review only because the unit was late (``not_confirmed_by_employer`` and at most the bank-detail
+    findings a missing Form 02 causes: :data:`disburse.claims.employer_forms.LATE_FORM_02_REASONS`; verification
+    takes an overdue claim on at once, so ``employer_overdue`` alone would say 0 units while hundreds wait). Not
+    those in review for another reason too, nor those being verified: a Form 02 row does not confirm them
+    (docs/rules.md, "A late Form 02 is taken"), the office decides them. In literals, within ``ix_claims_unconfirmed``'s
+    predicate, so that the planner can use that index (tests/dashboard/test_charts_backlog_pages.py checks that it
+    does). ``listed`` people past the deadline are left to the overdue sweep, which makes them ``employer_overdue``
+    within its quarter of an hour (that index does not hold them)."""
+    overdue = f"c.state = '{S.EMPLOYER_OVERDUE.value}'"
+    if takes_late:
+        only_late = ", ".join(f"'{reason}'" for reason in sorted(LATE_FORM_02_REASONS))
+        overdue = (
+            f"c.state IN ('{S.EMPLOYER_OVERDUE.value}', '{S.NEEDS_REVIEW.value}') AND ({overdue} OR "
+            f"(c.reasons @> ARRAY['{claim_reasons.NOT_CONFIRMED_BY_EMPLOYER}']::varchar(40)[]"
+            f" AND c.reasons <@ ARRAY[{only_late}]::varchar(40)[]))"
+        )
+    return f"c.track = 'A' AND c.confirmed_on IS NULL AND {overdue} AND c.review_due_on < :today"
 
 
 def overdue_units(program_id: int, area: Area, today: date, limit: int | None = 20) -> tuple[list[dict[str, Any]], int]:
-    """The units of ``area`` whose Form 02 deadline passed while people of their list still had no confirmation
-    (:data:`_UNCONFIRMED`), those with the most such people first, at most ``limit`` (None: all of them, the backlog
-    page's download): ``employer_id``,
-    ``unit_code``, ``name``, ``district_code``, ``district_name``, ``claims``; and how many units in all. Counted
-    from the claims through ``ix_claims_unconfirmed``: the backlog itself, however large the registry."""
+    """The units of ``area`` whose Form 02 deadline passed while people of their list still wait for their
+    confirmation (:func:`unconfirmed_sql`), those with the most such people first, at most ``limit`` (None: all of
+    them, the backlog page's download): ``employer_id``, ``unit_code``, ``name``, ``district_code``,
+    ``district_name``, ``claims`` (those people); and how many units in all. Counted from the claims through
+    ``ix_claims_unconfirmed``: the backlog itself, however large the registry."""
     where, params = district_filter(area)
     params |= {"program_id": program_id, "today": today}
-    chosen = f"FROM claims c WHERE c.program_id = :program_id AND {_UNCONFIRMED} AND {where}"  # ours; values bound
+    program = db.session.get(Program, program_id)
+    unconfirmed = unconfirmed_sql(program is not None and program.takes_adjustments(today))
+    chosen = f"FROM claims c WHERE c.program_id = :program_id AND {unconfirmed} AND {where}"  # ours; values bound
     total = db.session.scalar(text(f"SELECT count(DISTINCT c.employer_id) {chosen}"), params)
     rows = (
         db.session.execute(

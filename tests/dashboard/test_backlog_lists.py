@@ -73,7 +73,7 @@ def test_the_overdue_units_past_the_first_20_are_said_and_downloaded_whole(clien
     listed = html.split('id="overdue-employers"', 1)[1].split("</table>", 1)[0]
     assert listed.count("<tr>") == 1 + 20  # the heading's row and 20 units
     shown = re.sub(r"\s+", " ", html.split('id="overdue-shown">', 1)[1].split("</p>", 1)[0])
-    assert "Dưới đây là 20 đơn vị đầu tiên (nhiều hồ sơ chưa xác nhận nhất) trên tổng số 22." in shown
+    assert "Dưới đây là 20 đơn vị đầu tiên (nhiều người đang chờ đơn vị xác nhận nhất) trên tổng số 22." in shown
     assert 'href="/dashboard/backlog/overdue-units?province=01&amp;format=csv"' in shown
     response = client.get("/dashboard/backlog/overdue-units?province=01&format=csv")
     assert re.fullmatch(r"don-vi-qua-han-01-[0-9]{8}-[0-9]{4}\.csv", downloaded_name(response))

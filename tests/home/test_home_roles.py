@@ -66,10 +66,12 @@ def test_a_caseworker_sees_their_districts_queue(app, client, db_session, today)
     ):
         _claim(unit, state)
     # Units past their Form 02 deadline: one whose person still waits, one whose person the office checks without
-    # it (verification takes an overdue claim on at once); another district's is not counted.
+    # it (verification takes an overdue claim on at once, in review only for that: a late Form 02 still confirms
+    # the person); another district's is not counted.
+    late = {"review_due_on": date(2021, 10, 20), "reasons": ["not_confirmed_by_employer"]}
     _claim(near, "employer_overdue", review_due_on=date(2021, 10, 20))
-    _claim(create_employer(district_code="017"), "needs_review", review_due_on=date(2021, 10, 20))
-    _claim(far, "needs_review", review_due_on=date(2021, 10, 20))
+    _claim(create_employer(district_code="017"), "needs_review", **late)
+    _claim(far, "needs_review", **late)
     user = create_user("caseworker", district="017")
     page = _page(_as(client, user))
     assert "Hồ sơ chờ xác minh: Huyện Đông Anh" in page
