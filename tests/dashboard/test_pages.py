@@ -90,7 +90,7 @@ def test_a_province_its_districts_and_the_lowest_units(client, country):
     assert 'aria-sort="ascending"' in html
     html = client.get("/dashboard/?province=01&table=units&sort=percent_paid&order=desc&limit=1").get_data(as_text=True)
     assert [row[1] for row in _table(html)] == ["Công ty Gần"]
-    assert "1 trên 3 dòng; tệp tải về có đủ các dòng." in html
+    assert "Dòng 1–1 trên 3; tệp tải về có đủ các dòng." in html
     # ... as the download link does: the page's order, every row (it carried the limit and gave one row).
     link = html_.unescape(re.search(r'href="(/dashboard/export\?[^"]*format=csv[^"]*)"', html).group(1))
     assert "limit" not in link and "sort=percent_paid" in link
@@ -305,3 +305,24 @@ def test_every_sort_orders_the_rows_by_its_figure_both_ways(country, level):
             assert known == sorted(known, reverse=descending), (sort, descending)
             assert all(row[sort] is None for row in rows[len(known) :]), (sort, descending)
             assert len(known) == len(rows) or sort == "percent_paid", sort  # a figure is 0, never missing
+
+
+@pytest.mark.parametrize(
+    ("locale", "first", "second"),
+    [
+        ("vi", "Dòng 1–2 trên 5; tệp tải về có đủ các dòng.", "Dòng 3–4 trên 5; tệp tải về có đủ các dòng."),
+        ("en", "Rows 1–2 of 5; the downloaded file has them all.", "Rows 3–4 of 5; the downloaded file has them all."),
+    ],
+)
+def test_a_later_page_of_a_table_says_which_rows_it_shows(client, country, locale, first, second):
+    """Page 2 of a unit table said "85 trên 185 dòng" (how many on the page, not which): rows 101–185 of 185."""
+    for n in range(3):
+        unit = create_employer(district_code=DONG_ANH, name=f"Công ty Trang {n}")
+        create_claim("paid", employee=create_employee(employer_id=unit.id, district_code=DONG_ANH))
+    sign_in(client, create_user("supervisor", province="01", password=PASSWORD), locale)
+    pages = [
+        client.get(f"/dashboard/?district={DONG_ANH}&limit=2&page={page}").get_data(as_text=True) for page in (1, 2, 3)
+    ]
+    assert first in pages[0] and second in pages[1]
+    assert ("Dòng 5–5 trên 5;" if locale == "vi" else "Rows 5–5 of 5;") in pages[2]
+    assert len(_table(pages[1])) == 2 and len(_table(pages[2])) == 1
