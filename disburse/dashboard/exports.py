@@ -17,32 +17,43 @@ from disburse.spreadsheets import COUNT, DATE, MEDIA_TYPES, MONEY, PERCENT, TEXT
 
 #: How the XLSX shows each column (:func:`disburse.spreadsheets.write_xlsx`): codes as text, then the figures.
 _FIRST_FORMATS = {"province": [TEXT, None], "district": [TEXT, None], "unit": [TEXT, None, TEXT]}
-FIGURES_FORMATS = [COUNT, COUNT, PERCENT, MONEY, *[COUNT] * 11]
 #: A target is set with up to two decimals (80,05 %): shown with one, as completion is, it read 80.1.
 TARGET_PERCENT = "0.00"
 TARGET_FORMATS = [TARGET_PERCENT, DATE]
+#: The first columns: the area's (or unit's) code and name, a unit's district code after them (the page has the
+#: unit's link instead).
 _FIRST = {
     "province": ["Mã tỉnh / Province code", "Tỉnh / Province"],
     "district": ["Mã quận/huyện / District code", "Quận/huyện / District"],
     "unit": ["Mã đơn vị / Unit code", "Tên đơn vị / Unit", "Mã quận/huyện / District code"],
 }
-FIGURES_HEADER = [
-    "Đủ điều kiện / Eligible",
-    "Đã chi trả / Paid",
-    "Tỷ lệ đã chi trả (%) / Paid (%)",
-    "Số tiền đã chi trả (VND) / Amount paid (VND)",
-    "Cần xác minh / Needs review",
-    "Từ chối / Rejected",
-    "Không nhận hỗ trợ / Declined",
-    "Không có tại đơn vị / Not employed at unit",
-    "Chờ bổ sung thông tin tài khoản / Awaiting payment details",
-    "Chưa chi trả / Not yet paid",
-    "Đã duyệt, chưa chuyển chi trả / Approved, not yet sent",
-    "Đang chi trả: chuyển khoản ngân hàng / Payment in progress: bank transfer",
-    "Đang chi trả: tiền mặt tại cơ quan BHXH / Payment in progress: cash at the office",
-    "Chi trả không thành công / Payment failed",
-    "Đang xác nhận, kiểm tra / Being confirmed or checked",
+#: The figures of a row of the dashboard's table, in the page's order (templates/dashboard/_figures.html draws its
+#: columns from :data:`FIGURE_KEYS`), each with its header in the files and how the XLSX shows it: the completion,
+#: where the eligible not yet paid are (adding up to them), then the refused.
+FIGURE_COLUMNS = [
+    ("percent_paid", "Tỷ lệ đã chi trả (%) / Paid (%)", PERCENT),
+    ("eligible", "Đủ điều kiện / Eligible", COUNT),
+    ("paid", "Đã chi trả / Paid", COUNT),
+    ("paid_amount_vnd", "Số tiền đã chi trả (VND) / Amount paid (VND)", MONEY),
+    ("unpaid", "Chưa chi trả / Not yet paid", COUNT),
+    ("payment_pending_bank", "Đang chi trả: chuyển khoản ngân hàng / Payment in progress: bank transfer", COUNT),
+    (
+        "payment_pending_cash",
+        "Đang chi trả: tiền mặt tại cơ quan BHXH / Payment in progress: cash at the office",
+        COUNT,
+    ),
+    ("approved", "Đã duyệt, chưa chuyển chi trả / Approved, not yet sent", COUNT),
+    ("payment_failed", "Chi trả không thành công / Payment failed", COUNT),
+    ("awaiting_details", "Chờ bổ sung thông tin tài khoản / Awaiting payment details", COUNT),
+    ("needs_review", "Cần xác minh / Needs review", COUNT),
+    ("checking", "Đang xác nhận, kiểm tra / Being confirmed or checked", COUNT),
+    ("rejected", "Từ chối / Rejected", COUNT),
+    ("declined", "Không nhận hỗ trợ / Declined", COUNT),
+    ("removed", "Không có tại đơn vị / Not employed at unit", COUNT),
 ]
+FIGURE_KEYS = [key for key, _, _ in FIGURE_COLUMNS]
+FIGURES_HEADER = [header for _, header, _ in FIGURE_COLUMNS]
+FIGURES_FORMATS = [number_format for _, _, number_format in FIGURE_COLUMNS]
 
 
 #: The row of a district's applicants (Form 04) who have no unit on file.
@@ -58,9 +69,6 @@ def percent_cell(value: float | None) -> float | str:
 
 def header(level: str) -> list[str]:
     return [*_FIRST[level], *FIGURES_HEADER, *(TARGET_HEADER if level == "district" else [])]
-
-
-assert len(FIGURES_FORMATS) == len(FIGURES_HEADER)  # a figure added to one is added to the other
 
 
 def formats(level: str) -> list[str | None]:
@@ -82,21 +90,7 @@ def _rows(program_id: int, query: TableQuery, level: str) -> Iterator[list[Any]]
         )
         yield [
             *first,
-            row["eligible"],
-            row["paid"],
-            percent_cell(row["percent_paid"]),
-            row["paid_amount_vnd"],
-            row["needs_review"],
-            row["rejected"],
-            row["declined"],
-            row["removed"],
-            row["awaiting_details"],
-            row["unpaid"],
-            row["approved"],
-            row["payment_pending_bank"],
-            row["payment_pending_cash"],
-            row["payment_failed"],
-            row["checking"],
+            *(percent_cell(row[key]) if key == "percent_paid" else row[key] for key in FIGURE_KEYS),
             *target,
         ]
 

@@ -310,6 +310,7 @@ def _figures_html(program: Program, area: Area, area_name: str, form: AreaQuery,
         rows=rows,
         total_rows=total_rows,
         chart=_completion_chart(level, rows),
+        figure_keys=exports.FIGURE_KEYS,  # the files' order of the figures
         sort_url=lambda column: _area_url(
             area,
             table=query.table,

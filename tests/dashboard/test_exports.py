@@ -10,6 +10,7 @@ import re
 import openpyxl
 import pytest
 
+from disburse.dashboard.exports import FIGURES_HEADER
 from tests.dashboard.conftest import PASSWORD, downloaded_name, sign_in
 from tests.factories import create_claim, create_employee, create_employer, create_user
 
@@ -24,26 +25,29 @@ def test_a_districts_units_as_csv(client, country):
     assert re.fullmatch(r"tien-do-units-017-[0-9]{8}-[0-2][0-9][0-5][0-9]\.csv", downloaded_name(response))
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0][:3] == ["Mã đơn vị / Unit code", "Tên đơn vị / Unit", "Mã quận/huyện / District code"]
-    assert rows[0][3] == "Đủ điều kiện / Eligible"
+    # Then the figures in the page's order: the completion, where the not yet paid are, the refused.
+    assert rows[0][3:] == FIGURES_HEADER and rows[0][3] == "Tỷ lệ đã chi trả (%) / Paid (%)"
     by_name = {row[1]: row for row in rows[1:]}
     assert [row[1] for row in rows[1:]] == ['\'=HYPERLINK("http://x")', "Công ty Gần", "Công ty Chậm"]
-    assert by_name["Công ty Gần"][2:6] == ["017", "5", "3", "60.0"]
-    # Needs review, rejected, declined, not at the unit, awaiting details; then not yet paid, approved, in payment at
-    # a bank and in cash at the office, failed, being confirmed or checked.
-    assert by_name["Công ty Gần"][7:] == ["1", "1", "0", "0", "0", "2", "1", "0", "0", "0", "0"]
+    assert by_name["Công ty Gần"][2:6] == ["017", "60.0", "5", "3"]
+    # Not yet paid, in payment at a bank and in cash at the office, approved, failed, awaiting details, needs review,
+    # being confirmed or checked; then rejected, declined, not at the unit.
+    assert by_name["Công ty Gần"][7:] == ["2", "0", "0", "1", "0", "0", "1", "0", "1", "0", "0"]
     for row in rows[1:]:  # every row's not yet paid is where its people are: the parts add up
-        needs_review, awaiting, unpaid, *parts = (int(row[i]) for i in (7, 11, 12, 13, 14, 15, 16, 17))
-        assert unpaid == needs_review + awaiting + sum(parts), row
+        unpaid, *parts = (int(row[i]) for i in range(7, 15))
+        assert unpaid == sum(parts), row
     assert int(by_name["Công ty Gần"][6]) > 0
-    assert rows[0][12:] == [
+    assert rows[0][7:15] == [
         "Chưa chi trả / Not yet paid",
-        "Đã duyệt, chưa chuyển chi trả / Approved, not yet sent",
         "Đang chi trả: chuyển khoản ngân hàng / Payment in progress: bank transfer",
         "Đang chi trả: tiền mặt tại cơ quan BHXH / Payment in progress: cash at the office",
+        "Đã duyệt, chưa chuyển chi trả / Approved, not yet sent",
         "Chi trả không thành công / Payment failed",
+        "Chờ bổ sung thông tin tài khoản / Awaiting payment details",
+        "Cần xác minh / Needs review",
         "Đang xác nhận, kiểm tra / Being confirmed or checked",
     ]
-    assert by_name["Công ty Chậm"][3:6] == ["4", "1", "25.0"]
+    assert by_name["Công ty Chậm"][3:6] == ["25.0", "4", "1"]
 
 
 def test_the_country_by_province_as_xlsx(client, country):
@@ -54,7 +58,7 @@ def test_the_country_by_province_as_xlsx(client, country):
     rows = [list(row) for row in sheet.iter_rows(values_only=True)]
     assert rows[0][:2] == ["Mã tỉnh / Province code", "Tỉnh / Province"]
     assert [row[0] for row in rows[1:]] == ["01", "79"]
-    assert rows[1][2:5] == [11, 5, 45.4] and rows[2][2:5] == [2, 1, 50.0]
+    assert rows[1][2:5] == [45.4, 11, 5] and rows[2][2:5] == [50.0, 2, 1]
 
 
 def test_a_districts_target_date_is_a_date_cell_in_xlsx_and_dd_mm_yyyy_in_csv(client, country):
@@ -117,3 +121,34 @@ def test_a_failed_export_job_can_be_run_again(db_session):
     job = service.create_job("export.dashboard", {"table": "units", "format": "csv"})
     service.finish(job, error="disk full")
     assert service.can_retry(job) and service.retry_task(job) == ("exports.dashboard", ())
+
+
+def _page_columns(html: str) -> list[str]:
+    head = html.split('id="dashboard-table"', 1)[1].split("</thead>", 1)[0]
+    return [re.sub(r"<[^>]+>|[▲▼]", "", cell).strip() for cell in re.findall(r"<th[^>]*>(.*?)</th>", head, re.S)]
+
+
+@pytest.mark.parametrize(
+    ("page", "file"),
+    [
+        ("/dashboard/", "/dashboard/export?format=csv"),
+        ("/dashboard/?province=01", "/dashboard/export?province=01&format=csv"),
+        ("/dashboard/?district=017", "/dashboard/export?district=017&format=csv"),
+        ("/dashboard/?province=01&table=units", "/dashboard/export?province=01&table=units&format=csv"),
+    ],
+)
+def test_the_files_columns_are_the_pages_in_its_order(client, country, page, file):
+    """The page's columns, one by one, are the file's Vietnamese headers (without the unit the file adds: "(%)",
+    "(VND)"); the file has a unit's district code after its name, and a district's target as its figure and its date
+    where the page has "So với mục tiêu"."""
+    sign_in(client, create_user("admin", password=PASSWORD))
+    shown = _page_columns(client.get(page).get_data(as_text=True))
+    header = next(csv.reader(io.StringIO(client.get(file).get_data(as_text=True).lstrip("\ufeff"))))
+    said = [h.split(" / ")[0].removesuffix(" (%)").removesuffix(" (VND)") for h in header]
+    said = [h for h in said if h != "Mã quận/huyện" or header[0].startswith("Mã quận")]  # a unit's district
+    if shown[-1] == "So với mục tiêu":
+        assert said[-2:] == ["Mục tiêu", "Ngày mục tiêu"]
+        shown, said = shown[:-1], said[:-2]
+    assert shown[0] == "Mã" and said[0].startswith("Mã")
+    assert shown[1] == said[1] or (shown[1], said[1]) == ("Đơn vị", "Tên đơn vị")
+    assert shown[2:] == said[2:] and len(shown) == 2 + 15

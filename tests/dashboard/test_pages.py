@@ -279,10 +279,11 @@ def test_money_on_its_way_is_shown_where_it_waits(client, country, locale, at_th
     assert rows["Công ty Gần"][6:16] == ["3", "1", "0", "1", "0", "0", "1", "0", "1", "0"]
     export = client.get(f"/dashboard/export?district={DONG_ANH}&format=csv").get_data(as_text=True)
     lines = {r[1]: r for r in csv.reader(io.StringIO(export.lstrip("\ufeff")))}
-    # Eligible, paid; ...; not yet paid, approved, at the bank, in cash, failed, being confirmed or checked.
-    assert lines["Công ty Tiền Mặt"][3:5] == ["1", "0"]
-    assert lines["Công ty Tiền Mặt"][12:] == ["1", "0", "0", "1", "0", "0"]
-    assert lines["Công ty Gần"][12:] == ["3", "1", "1", "0", "0", "0"]
+    # The page's order after the unit's district: %, eligible, paid, amount; not yet paid, at the bank, in cash,
+    # approved, failed, awaiting details, needs review, being confirmed or checked; rejected, declined.
+    assert lines["Công ty Tiền Mặt"][3:6] == ["0.0", "1", "0"]
+    assert lines["Công ty Tiền Mặt"][7:17] == ["1", "0", "1", "0", "0", "0", "0", "0", "0", "0"]
+    assert lines["Công ty Gần"][7:17] == ["3", "1", "0", "1", "0", "0", "1", "0", "1", "0"]
 
 
 @pytest.mark.parametrize(
