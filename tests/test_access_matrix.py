@@ -606,7 +606,9 @@ ROUTES: dict[str, Route] = {
         # caseworkers may never open one (403: payment references, amounts and claims are no district's business).
         sees_everything=frozenset(ROLES),
     ),
-    "dashboard.monthly": Route(lambda _: "/dashboard/monthly?month=10/2021", {"GET": 200}, {"GET": 302}),
+    "dashboard.monthly": Route(
+        lambda district: f"/dashboard/monthly?month=10/2021&district={district}", records=_districts
+    ),
     # Recoveries: supervisors and admins, by the place of the returned payment's claim; the move's confirming post.
     "dashboard.recoveries": Route(lambda district: f"/dashboard/recoveries?district={district}", records=_districts),
     "dashboard.recovery": Route(
@@ -615,8 +617,12 @@ ROUTES: dict[str, Route] = {
         success={"GET": 200, "POST": 302},
         data={"to_state": "recovered", "confirmed": "1"},
     ),
-    # Targets: supervisors and admins; an empty form is a 400 with its errors.
-    "dashboard.targets": Route(lambda _: "/dashboard/targets", {"GET": 200, "POST": 400}, {"GET": 302, "POST": 302}),
+    # Targets: supervisors and admins, of an area's districts; an empty form is a 400 with its errors.
+    "dashboard.targets": Route(
+        lambda district: f"/dashboard/targets?district={district}",
+        records=_districts,
+        success={"GET": 200, "POST": 400},
+    ),
     "dashboard.export": Route(lambda district: f"/dashboard/export?district={district}&format=csv", records=_districts),
 }
 

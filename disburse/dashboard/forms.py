@@ -126,12 +126,13 @@ def _year_in_range(form: BaseForm, field: StringField) -> None:
 
 class MonthQuery(BaseForm):
     """The monthly report's month (mm/yyyy, as people write it), the province whose districts it gives (the
-    country's provinces without one) and format."""
+    country's provinces without one) or the district whose row it gives, and format."""
 
     class Meta:
         csrf = False
 
     province = AreaQuery.province
+    district = AreaQuery.district
 
     month = StringField(
         _l("Tháng"),

@@ -26,7 +26,7 @@ from wtforms import SelectChoice
 
 from disburse.api.errors import error_page
 from disburse.auth.models import User
-from disburse.auth.permissions import roles_required
+from disburse.auth.permissions import PERMISSION_ATTR, roles_required
 from disburse.auth.service import audit
 from disburse.casework.views import pick
 from disburse.dashboard import exports
@@ -113,6 +113,33 @@ def _area(form: AreaQuery) -> Area:
     return area
 
 
+@bp.before_request
+def _area_in_scope() -> None:
+    """The one scope check of every dashboard page: an area named in the query string (``province``, ``district``)
+    that the caller may not see is the same 404 as an unknown one, whatever the page (each then reads that area, or
+    its own records' places, within the same rule: :func:`disburse.reports.service.visible_area`). Left to the page:
+    a caller signed out or of a role the page refuses (the sign-in page, 403), and a value that can never be right
+    (its 400 names the field)."""
+    province, district = request.args.get("province") or None, request.args.get("district") or None
+    if (province is None and district is None) or not current_user.is_authenticated:
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    permission = str(getattr(view, PERMISSION_ATTR, ""))
+    if _user().role not in permission.removeprefix("roles:").split(","):
+        return
+    form = AreaQuery(request.args)
+    form.validate()
+    if "province" in form.errors or "district" in form.errors:
+        return
+    if visible_area(_user(), province, district) is None:
+        abort(404)
+
+
+def _area_args(area: Area) -> dict[str, Any]:
+    """The query string's arguments naming ``area`` (a district alone: its province follows from it)."""
+    return {"province": area.province_code if not area.district_code else None, "district": area.district_code}
+
+
 def _table_query(form: AreaQuery, area: Area) -> TableQuery:
     table = form.table.data or ("units" if area.level == "district" else "areas")
     if area.level == "district":
@@ -145,13 +172,9 @@ def _breadcrumbs(user: User, area: Area) -> list[tuple[str, str | None]]:
     ]
 
 
-def _area_url(area: Area, **args: Any) -> str:
-    return url_for(
-        "dashboard.index",
-        province=area.province_code if not area.district_code else None,
-        district=area.district_code,
-        **args,
-    )
+def _area_url(area: Area, endpoint: str = "dashboard.index", **args: Any) -> str:
+    """A dashboard page (the area's figures unless ``endpoint`` says another) of ``area``."""
+    return url_for(endpoint, **_area_args(area), **args)
 
 
 def _area_name(area: Area) -> str:
@@ -272,11 +295,7 @@ def index() -> ResponseReturnValue:
         program=program,
         area=area,
         area_name=area_name,
-        page_url=lambda endpoint: url_for(
-            endpoint,
-            province=area.province_code if not area.district_code else None,
-            district=area.district_code,
-        ),
+        page_url=lambda endpoint: _area_url(area, endpoint),
         breadcrumbs=_breadcrumbs(user, area),
         figures_html=figures_html,
     )
@@ -324,10 +343,9 @@ def _figures_html(program: Program, area: Area, area_name: str, form: AreaQuery,
             if row["code"] is None
             else _area_url(Area(row["code"]) if level == "province" else Area(area.province_code, row["code"]))
         ),
-        export_url=lambda fmt: url_for(
+        export_url=lambda fmt: _area_url(
+            area,
             "dashboard.export",
-            province=area.province_code if not area.district_code else None,
-            district=area.district_code,
             table=query.table,
             sort=query.sort,
             order="desc" if query.descending else "asc",
@@ -404,13 +422,12 @@ TARGET_SETTERS = ("supervisor", "admin")
 TARGET_HISTORY_SHOWN = 100
 
 
-def _target_area(user: User) -> Area:
-    return Area(user.province_code) if user.role == "supervisor" and user.province_code else Area()
-
-
 def _district_choices(area: Area) -> list[SelectChoice]:
+    """The area's districts (a district: itself), by province."""
     query = select(District, Province).join(Province, Province.code == District.province_code)
-    if area.province_code:
+    if area.district_code:
+        query = query.where(District.code == area.district_code)
+    elif area.province_code:
         query = query.where(District.province_code == area.province_code)
     rows = db.session.execute(query.order_by(District.province_code, District.code)).all()
     return [SelectChoice("", _("Chọn quận/huyện"))] + [
@@ -442,14 +459,21 @@ def _within_programme(form: TargetForm, program: Program) -> bool:
 @bp.route("/targets", methods=["GET", "POST"])
 @roles_required(*TARGET_SETTERS)
 def targets() -> ResponseReturnValue:
-    """The completion targets of the districts in the user's scope, and the form to set one (the same district and
-    date again replaces it). Invalid input comes back on the form, each message beside its field; nothing is
-    saved."""
+    """The completion targets of the area's districts (``?province=``, ``?district=``; the user's own scope without
+    them), and the form to set one for one of them (the same district and date again replaces it). Invalid input
+    comes back on the form, each message beside its field; nothing is saved."""
     user = _user()
+    query = AreaQuery(request.args)
+    if not query.validate():
+        return _invalid(query)
+    area = _area(query)
+    # This page again, as it was asked for (the caller's own scope without an area).
+    here = url_for("dashboard.targets", province=query.province.data or None, district=query.district.data or None)
     program = _program()
-    area = _target_area(user)
     form = TargetForm()
     form.district.choices = _district_choices(area)
+    if request.method == "GET" and area.district_code:
+        form.district.data = area.district_code  # the one district there is to choose
     status = 200
     if request.method == "POST":
         valid = form.validate()
@@ -475,7 +499,7 @@ def targets() -> ResponseReturnValue:
                 ),
                 "success",
             )
-            return redirect(url_for("dashboard.targets"))
+            return redirect(here)
         status = 400
     # Each district's target in force with its completion (a few statements, however many districts: a national
     # supervisor's some 700), and the latest targets set, not all of them.
@@ -489,6 +513,8 @@ def targets() -> ResponseReturnValue:
             history_total=history_total,
             h=dashboard_helpers(),
             area_name=_area_name(area),
+            back=_area_url(area),
+            action=here,
         ),
         status,
     )
@@ -684,12 +710,7 @@ def backlog() -> ResponseReturnValue:
         # When each run ran, to the minute in Vietnam: runs of the same day and provider told apart.
         ran_at=lambda moment: moment.astimezone(VIETNAM_TZ).strftime("%d/%m/%Y %H:%M"),
         back=_area_url(area),
-        overdue_url=lambda fmt: url_for(
-            "dashboard.overdue_units_file",
-            province=area.province_code if not area.district_code else None,
-            district=area.district_code,
-            format=fmt,
-        ),
+        overdue_url=lambda fmt: _area_url(area, "dashboard.overdue_units_file", format=fmt),
         reconciliation_scope=scope,
         reconciliation_scope_name=_area_name(scope) if scope is not None and scope.level != "country" else None,
     )
@@ -722,11 +743,7 @@ def overdue_units_file() -> ResponseReturnValue:
                 area_name=_area_name(area),
                 rows=total,
                 fmt=fmt,
-                back=url_for(
-                    "dashboard.backlog",
-                    province=area.province_code if not area.district_code else None,
-                    district=area.district_code,
-                ),
+                back=_area_url(area, "dashboard.backlog"),
             )
     job = submit(  # the POST carries the page's CSRF token (checked for every form by CSRFProtect)
         "export.dashboard",
@@ -745,7 +762,7 @@ def overdue_units_file() -> ResponseReturnValue:
     if "jobs.show" in current_app.view_functions:
         return redirect(url_for("jobs.show", job_id=job.id))
     flash(_("Đang chuẩn bị tệp (công việc số %(id)d).", id=job.id), "info")
-    return redirect(url_for("dashboard.backlog", province=area.province_code, district=area.district_code))
+    return redirect(_area_url(area, "dashboard.backlog"))
 
 
 #: The differences of a reconciliation listed on its page (`disburse payments reconcile` prints them all).
@@ -894,15 +911,14 @@ def monthly() -> ResponseReturnValue:
     """The monthly report to the ministry: by province, the completion at the month's end, those paid in the month,
     the month's contribution reductions, and where the eligible not yet paid were at its end (a figure its snapshot
     did not keep shown as "—", with a note); printable HTML, or CSV or XLSX as the other dashboard tables (the same
-    columns in both files). A province's report (``?province=``, a province's supervisor's own) is by district."""
+    columns in both files). A province's report (``?province=``, a province's supervisor's own) is by district; a
+    district's (``?district=``) is its row of its province's."""
     user = _user()
     form = MonthQuery(request.args)
     valid = form.validate()
     if not valid and set(form.errors) != {"month"}:
         return _invalid(form)
-    area = visible_area(user, form.province.data or None, None)
-    if area is None:
-        abort(404)
+    area = _area(form)
     province = area.province_code
     if not valid:  # the month a person typed in the form: the form again, its error on the field
         return render_template(
@@ -914,6 +930,8 @@ def monthly() -> ResponseReturnValue:
             today=programme_today(),
             area_name=_area_name(area),
             province=province,
+            district=area.district_code,
+            back=_area_url(area),
         ), 400
     program = _program()
     today = programme_today()
@@ -922,10 +940,14 @@ def monthly() -> ResponseReturnValue:
     month = date(int(text[3:]), int(text[:2]), 1)
     sources = month_sources(program.id, month, today)
     rows = monthly_report(program.id, month, today, province, sources)
+    if area.district_code:
+        rows = [row for row in rows if row["code"] == area.district_code]
     fmt = form.format.data or "html"
     if fmt in MEDIA_TYPES:
         body = exports.monthly_file(rows, text, fmt, by_district=province is not None, sources=sources, today=today)
-        return download(body, f"bao-cao-thang-{month:%Y-%m}{f'-tinh-{province}' if province else ''}.{fmt}")
+        where = f"-huyen-{area.district_code}" if area.district_code else ""
+        where = where or (f"-tinh-{province}" if province else "")
+        return download(body, f"bao-cao-thang-{month:%Y-%m}{where}.{fmt}")
     totals = monthly_totals(rows)
     return render_template(
         "dashboard/monthly.html",
@@ -939,5 +961,7 @@ def monthly() -> ResponseReturnValue:
         today=today,
         area_name=_area_name(area),
         province=province,
+        district=area.district_code,
+        back=_area_url(area),
         national=user.role == "admin" or user.province_code is None,
     )

@@ -617,3 +617,18 @@ def test_an_area_with_nothing_in_it_is_not_a_row(months, db_session):
     db_session.flush()
     rows = monthly_report(months.id, date(2021, 11, 1), date(2021, 12, 6), "01")
     assert [row["code"] for row in rows] == [SOC_SON, DONG_ANH]
+
+
+def test_a_districts_report_is_its_row_of_its_provinces(client, months):
+    sign_in(client, create_user("supervisor", province="01", password=PASSWORD))
+    province = _rows(client.get("/dashboard/monthly?month=11/2021").get_data(as_text=True))
+    answer = client.get(f"/dashboard/monthly?month=11/2021&district={DONG_ANH}")
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and _rows(html) == {"Huyện Đông Anh": province["Huyện Đông Anh"]}
+    assert f'name="district" value="{DONG_ANH}"' in html  # another month asked for keeps the district
+    assert 'href="/dashboard/monthly?month=11/2021&amp;province=01"' in html  # up to the province's report
+    assert f'href="/dashboard/?district={DONG_ANH}"' in html  # and the district's dashboard
+    response = client.get(f"/dashboard/monthly?month=11/2021&district={DONG_ANH}&format=csv")
+    assert downloaded_name(response) == f"bao-cao-thang-2021-11-huyen-{DONG_ANH}.csv"
+    assert [row[0] for row in _csv(response)[1:2]] == [DONG_ANH]
+    assert client.get(f"/dashboard/monthly?district={QUAN_1}").status_code == 404
