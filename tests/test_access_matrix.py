@@ -502,7 +502,12 @@ ROUTES: dict[str, Route] = {
     ),
     "caseworker.approve": _page_action("approve", {"note": "Đã xác minh."}, _claims_to_approve),
     "caseworker.reject": _page_action(
-        "reject", {"reason_code": "not_employed_on_cutoff", "reason_text": "Đã nghỉ việc trước ngày chốt danh sách."}
+        "reject",
+        {
+            "reason_code": "not_employed_on_cutoff",
+            "reason_text": "Đã nghỉ việc trước ngày chốt danh sách.",
+            "confirmed": "1",  # the second step: the first reads the refusal back (200)
+        },
     ),
     "caseworker.decline": _page_action("decline", {"note": "Đơn đề nghị không nhận hỗ trợ ngày 12/10/2021."}),
     "caseworker.contact": _page_action("contact", {"channel": "phone", "outcome": "reached"}),

@@ -134,16 +134,6 @@ class ApproveForm(DecisionForm):
     note = TextAreaField(_l("Ghi chú (không bắt buộc)"), validators=_text())
 
 
-class RejectForm(DecisionForm):
-    reason_code = RadioField(
-        _l("Lý do từ chối"), invalid_choice_message=_CHOICE, validators=[InputRequired(_l("Hãy chọn lý do từ chối."))]
-    )
-    reason_text = TextAreaField(
-        _l("Lý do ghi trong thông báo gửi người lao động"),
-        validators=_text(required=_l("Hãy ghi rõ lý do từ chối; lý do này được in trong thông báo.")),
-    )
-
-
 class DeclineForm(DecisionForm):
     note = TextAreaField(
         _l("Người lao động báo không nhận hỗ trợ bằng cách nào"),
@@ -239,10 +229,24 @@ def _bank_account(_form: Any, field: Any) -> None:
 
 
 class ConfirmedForm(BaseForm):
-    """A form that moves money, taken in two steps: the filled form, then a page saying what will happen (to whom,
-    how much, where) with "confirm" and "change" buttons. ``confirmed`` is "1" only on the second step's post."""
+    """A form that moves money or writes to the person (a refusal's notice), taken in two steps: the filled form,
+    then a page saying what will happen (to whom, how much, where, why) with "confirm" and "change" buttons.
+    ``confirmed`` is "1" only on the second step's post."""
 
     confirmed = HiddenField()
+
+
+class RejectForm(ConfirmedForm, DecisionForm):
+    """A refusal: its reason is printed in the notice the person receives, so the page says it back before it is
+    recorded (the two steps of :class:`ConfirmedForm`)."""
+
+    reason_code = RadioField(
+        _l("Lý do từ chối"), invalid_choice_message=_CHOICE, validators=[InputRequired(_l("Hãy chọn lý do từ chối."))]
+    )
+    reason_text = TextAreaField(
+        _l("Lý do ghi trong thông báo gửi người lao động"),
+        validators=_text(required=_l("Hãy ghi rõ lý do từ chối; lý do này được in trong thông báo.")),
+    )
 
 
 class PaymentDetailsForm(ConfirmedForm, DecisionForm):

@@ -581,11 +581,21 @@ def test_reject_bad_input(client, caseworker, locale, data, messages):
 
 
 def test_reject_then_print_the_notice(signed_in):
+    """The refusal is read back first (the notice prints its reason), recorded on "confirm", the form kept on
+    "change"; then its notice is printed."""
     claim = create_duplicate_group("needs_review")[0]
     reason = "Ông đã nghỉ việc tại đơn vị từ tháng 08/2021."
-    response = signed_in.post(
-        f"/caseworker/claims/{claim.id}/reject", data={"reason_code": "not_employed_on_cutoff", "reason_text": reason}
-    )
+    url = f"/caseworker/claims/{claim.id}/reject"
+    data = {"reason_code": "not_employed_on_cutoff", "reason_text": reason}
+    checking = signed_in.post(url, data=data)
+    assert checking.status_code == 200 and 'id="kiem-tra-lai"' in checking.get_data(as_text=True)
+    said = _text(checking)
+    assert f"Từ chối hồ sơ số {claim.id} của " in said and "Hồ sơ sẽ không được chi trả." in said and reason in said
+    assert db.session.get(Claim, claim.id).state == "needs_review"  # nothing recorded yet
+    changing = signed_in.post(url, data={**data, "confirmed": "1", "edit": "1"})
+    assert changing.status_code == 200 and 'id="kiem-tra-lai"' not in changing.get_data(as_text=True)
+    assert reason in changing.get_data(as_text=True)  # the form again, as it was filled in
+    response = signed_in.post(url, data={**data, "confirmed": "1"})
     assert response.status_code == 302
     page = signed_in.get(f"/caseworker/claims/{claim.id}")
     text = _text(page)
@@ -1186,6 +1196,7 @@ def _posted_twice(action: str, caseworker) -> tuple[int, dict[str, str], str]:
             "reject": {
                 "reason_code": "not_employed_on_cutoff",
                 "reason_text": "Đã nghỉ việc trước ngày chốt danh sách.",
+                "confirmed": "1",  # its second step (the first reads it back)
             },
         }.get(action, {})
         done = {

@@ -43,7 +43,7 @@ def _moves(claim_id: int) -> list[tuple[str, str | None, str]]:
 @pytest.mark.parametrize(
     ("page", "data", "colleague", "now"),
     [
-        ("reject", REFUSAL, "approve", "Approved"),
+        ("reject", {**REFUSAL, "confirmed": "1"}, "approve", "Approved"),
         ("decline", {"note": "Đơn đề nghị ngày 02/11/2021."}, "approve", "Approved"),
         ("approve", {}, "reject", "Rejected"),
     ],
@@ -89,9 +89,9 @@ def test_the_same_decision_sent_twice_and_a_colleagues_note_meanwhile_are_no_cha
     review.log_contact(claim.id, other, "phone", "no_answer", "Gọi lúc 9 giờ.")
     db.session.commit()
 
-    first = mine.post(url, data={**REFUSAL, "seen": seen})
+    first = mine.post(url, data={**REFUSAL, "seen": seen, "confirmed": "1"})
     assert first.status_code == 302
-    twice = mine.post(url, data={**REFUSAL, "seen": seen})  # the back button, the form sent again
+    twice = mine.post(url, data={**REFUSAL, "seen": seen, "confirmed": "1"})  # the back button, the form sent again
     assert twice.status_code == 302
     db.session.expire_all()
     assert db.session.get(Claim, claim.id).state == "rejected"

@@ -77,6 +77,9 @@ def test_a_caseworker_works_the_queue(page, committed, locale):
     page.locator("input[name=reason_code]").first.check()
     page.fill("#reason_text", "Không còn tháng đóng BHTN chưa hưởng (thử nghiệm).")
     page.locator("main form button[type=submit]").last.click()
+    # Read back first: the notice prints this reason.
+    expect(page.locator("#reason-written")).to_have_text("Không còn tháng đóng BHTN chưa hưởng (thử nghiệm).")
+    page.get_by_role("button", name="Confirm the refusal" if en else "Xác nhận từ chối").click()
     expect(page.locator(".flash")).to_contain_text("The claim is refused" if en else "Hồ sơ đã bị từ chối")
     page.get_by_role("link", name="Print the refusal notice" if en else "In thông báo không giải quyết hỗ trợ").click()
     expect(page.locator("body")).to_contain_text(db.session.get(Employee, to_reject.employee_id).full_name)
