@@ -904,6 +904,41 @@ def recovery(recovery_id: int) -> ResponseReturnValue:
 # ------------------------------------------------------------------------------------------ monthly report
 
 
+def _first_report_month(program: Program) -> date:
+    """The programme's first month: the month of the first day anyone may be paid (the day after the cut-off date)
+    or of the first reduced contribution, whichever comes first; an earlier month has nothing to report."""
+    first_paid = program.cutoff_date + timedelta(days=1)
+    return min(first_paid.replace(day=1), program.reduction_start_month.replace(day=1))
+
+
+def _month_in_programme(form: MonthQuery, month: date, program: Program, today: date) -> bool:
+    """Whether a report of ``month`` can say anything: not a month to come (by the programme clock), nor one before
+    the programme (:func:`_first_report_month`); else the field says which months there are."""
+    first = _first_report_month(program)
+    if month > today.replace(day=1):
+        form.month.errors = [
+            _(
+                "Tháng %(month)s chưa đến: báo cáo có từ tháng %(first)s đến tháng này (%(current)s).",
+                month=f"{month:%m/%Y}",
+                first=f"{first:%m/%Y}",
+                current=f"{today:%m/%Y}",
+            )
+        ]
+        return False
+    if month < first:
+        form.month.errors = [
+            _(
+                "Tháng %(month)s trước khi chương trình bắt đầu: báo cáo có từ tháng %(first)s đến tháng này "
+                "(%(current)s).",
+                month=f"{month:%m/%Y}",
+                first=f"{first:%m/%Y}",
+                current=f"{today:%m/%Y}",
+            )
+        ]
+        return False
+    return True
+
+
 @bp.get("/monthly")
 @roles_required(*TARGET_SETTERS)
 @reads_replica
@@ -911,57 +946,57 @@ def monthly() -> ResponseReturnValue:
     """The monthly report to the ministry: by province, the completion at the month's end, those paid in the month,
     the month's contribution reductions, and where the eligible not yet paid were at its end (a figure its snapshot
     did not keep shown as "—", with a note); printable HTML, or CSV or XLSX as the other dashboard tables (the same
-    columns in both files). A province's report (``?province=``, a province's supervisor's own) is by district; a
-    district's (``?district=``) is its row of its province's."""
+    columns in both files). A province's report (``?province=``, a province's supervisor's own)
+    is by district; a district's (``?district=``) is its row of its province's. A month typed wrong, to come or
+    before the programme is the form again with the error on its field (422)."""
     user = _user()
     form = MonthQuery(request.args)
     valid = form.validate()
     if not valid and set(form.errors) != {"month"}:
         return _invalid(form)
     area = _area(form)
-    province = area.province_code
-    if not valid:  # the month a person typed in the form: the form again, its error on the field
-        return render_template(
-            "dashboard/monthly.html",
-            program=_program(),
-            form=form,
-            month=None,
-            rows=None,
-            today=programme_today(),
-            area_name=_area_name(area),
-            province=province,
-            district=area.district_code,
-            back=_area_url(area),
-        ), 400
     program = _program()
     today = programme_today()
     text = form.month.data or f"{today:%m/%Y}"
+    month = date(int(text[3:]), int(text[:2]), 1) if valid else None
+    page = {
+        "program": program,
+        "form": form,
+        "today": today,
+        "area": area,
+        "area_name": _area_name(area),
+        "province": area.province_code,
+        "district": area.district_code,
+        "back": _area_url(area),
+        "national": user.role == "admin" or user.province_code is None,
+    }
+    if month is None or not _month_in_programme(form, month, program, today):
+        # The month a person typed in the form: the form again, its error on the field.
+        return render_template("dashboard/monthly.html", month=None, rows=None, **page), 422
     form.month.data = text  # the field says which month the report is of, the running one too
-    month = date(int(text[3:]), int(text[:2]), 1)
     sources = month_sources(program.id, month, today)
-    rows = monthly_report(program.id, month, today, province, sources)
+    rows = monthly_report(program.id, month, today, area.province_code, sources)
     if area.district_code:
         rows = [row for row in rows if row["code"] == area.district_code]
     fmt = form.format.data or "html"
     if fmt in MEDIA_TYPES:
-        body = exports.monthly_file(rows, text, fmt, by_district=province is not None, sources=sources, today=today)
-        where = f"-huyen-{area.district_code}" if area.district_code else ""
-        where = where or (f"-tinh-{province}" if province else "")
+        body = exports.monthly_file(
+            rows, text, fmt, by_district=area.province_code is not None, sources=sources, today=today
+        )
+        where = (
+            f"-huyen-{area.district_code}"
+            if area.district_code
+            else f"-tinh-{area.province_code}"
+            if area.province_code
+            else ""
+        )
         return download(body, f"bao-cao-thang-{month:%Y-%m}{where}.{fmt}")
-    totals = monthly_totals(rows)
     return render_template(
         "dashboard/monthly.html",
-        program=program,
-        form=form,
         month=text,
         rows=rows,
-        totals=totals,
+        totals=monthly_totals(rows),
         unknown=unpaid_parts_unknown(rows),
         sources=[pick(pair) for pair in exports.monthly_sources_said(sources, today)],
-        today=today,
-        area_name=_area_name(area),
-        province=province,
-        district=area.district_code,
-        back=_area_url(area),
-        national=user.role == "admin" or user.province_code is None,
+        **page,
     )

@@ -73,21 +73,17 @@ def test_november_by_province_in_html(client, months):
     october = _rows(client.get("/dashboard/monthly?month=10/2021").get_data(as_text=True))
     assert october["Thành phố Hà Nội"][:3] == ["11", "5", "5"]  # NQ116's first month: nobody was paid before it
     assert october["Thành phố Hà Nội"][5:] == ["1", "12", "1.000.000 ₫"]
-    # A month written as people often do, one digit: the same report.
-    assert "<title>Báo cáo tháng 09/2021 · disburse</title>" in client.get("/dashboard/monthly?month=9/2021").get_data(
-        as_text=True
-    )
-    assert _rows(client.get("/dashboard/monthly?month=9/2021").get_data(as_text=True)) == _rows(
-        client.get("/dashboard/monthly?month=09/2021").get_data(as_text=True)
-    )
+    # A month written as people often do, one digit: the same month (September: before NQ116's first, October).
+    one_digit, two_digits = (client.get(f"/dashboard/monthly?month={month}") for month in ("9/2021", "09/2021"))
+    assert one_digit.status_code == two_digits.status_code == 422
+    assert _month_error(one_digit) == _month_error(two_digits) and "09/2021" in _month_error(one_digit)
 
 
 def test_the_report_as_xlsx_with_its_total(client, months):
     sign_in(client, create_user("supervisor", password=PASSWORD))
     response = client.get("/dashboard/monthly?month=10/2021&format=xlsx")
     assert response.status_code == 200 and downloaded_name(response) == "bao-cao-thang-2021-10.xlsx"
-    sheet = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True).active
-    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    rows = _xlsx(response.data)
     assert rows[0][0] == "Mã tỉnh / Province code"
     assert rows[1][:4] == ["01", "Thành phố Hà Nội", 11, 5] and rows[1][7:10] == [1, 12, 1_000_000]
     # Where Hà Nội's 6 not yet paid were (after the reduction's columns, in the page's order): none in payment at a
@@ -101,9 +97,18 @@ def test_the_report_as_xlsx_with_its_total(client, months):
     assert rows[-1][1].startswith("Chi trả trong tháng: tháng đầu tiên chi trả")
 
 
-def _xlsx(data: bytes) -> list[list[Any]]:
+def _sheet(data: bytes) -> list[list[Any]]:
     sheet = openpyxl.load_workbook(io.BytesIO(data), read_only=True).active
     return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def _xlsx(data: bytes) -> list[list[Any]]:
+    """The XLSX's table: its header, rows and the notes under it."""
+    return _sheet(data)
+
+
+def _month_error(response: Any) -> str:
+    return re.sub(r"<[^>]+>", "", response.get_data(as_text=True).split('id="month-error"', 1)[1].split("</p>", 1)[0])
 
 
 def _csv(response: Any) -> list[list[str]]:
@@ -174,7 +179,7 @@ def test_a_province_supervisor_gets_their_province_by_district_and_the_running_m
     assert client.get("/dashboard/monthly?province=79").status_code == 404  # another province's
     response = client.get("/dashboard/monthly?month=11/2021&format=xlsx")
     assert downloaded_name(response) == "bao-cao-thang-2021-11-tinh-01.xlsx"
-    sheet = [list(row) for row in openpyxl.load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True)]
+    sheet = _xlsx(response.data)
     assert sheet[0][:2] == ["Mã quận/huyện / District code", "Quận/huyện / District"]
     # November's end by district (its snapshot's district rows): the one paid in November was in Đông Anh.
     assert [row[:5] for row in sheet[1:3]] == [
@@ -195,10 +200,17 @@ def test_the_national_report_opens_a_provinces_report_by_district(client, months
     assert client.get("/dashboard/monthly?province=1x").status_code == 400
 
 
-@pytest.mark.parametrize("query", ["month=13/2021", "month=2021-11", "format=pdf", "month=%00"])
-def test_bad_months_are_a_400(client, months, query):
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [("month=13/2021", 422), ("month=2021-11", 422), ("month=%00", 422), ("format=pdf", 400), ("district=7600", 400)],
+)
+def test_bad_months_are_the_form_again_and_other_bad_values_a_400(client, months, query, status):
+    """A month is typed in the page's form: it comes back with its error (422); a value no link of ours carries
+    is the 400 page naming it."""
     sign_in(client, create_user("admin", password=PASSWORD))
-    assert client.get(f"/dashboard/monthly?{query}").status_code == 400
+    answer = client.get(f"/dashboard/monthly?{query}")
+    assert answer.status_code == status
+    assert ('id="month-error"' in answer.get_data(as_text=True)) is (status == 422)
 
 
 @pytest.mark.parametrize(("locale", "words"), [("vi", "Báo cáo tháng"), ("en", "Monthly report")])
@@ -206,7 +218,7 @@ def test_a_month_typed_wrong_keeps_the_form_with_its_error_on_the_field(client, 
     sign_in(client, create_user("admin", password=PASSWORD), locale)
     answer = client.get("/dashboard/monthly?month=13/2021")
     html = answer.get_data(as_text=True)
-    assert answer.status_code == 400 and f"<h1>{words}</h1>" in html
+    assert answer.status_code == 422 and f"<h1>{words}</h1>" in html
     assert 'id="month-error"' in html and 'name="month"' in html and 'value="13/2021"' in html
     assert 'id="monthly"' not in html  # no table for a month that is not one
 
@@ -450,9 +462,7 @@ def test_a_month_whose_snapshot_did_not_keep_them_shows_a_dash_and_says_why(
 def test_the_xlsx_leaves_an_unknown_figure_blank_and_says_why(client, in_payment, db_session):
     _older(db_session, in_payment["program"].id, date(2021, 10, 31))
     sign_in(client, create_user("admin", password=PASSWORD))
-    response = client.get("/dashboard/monthly?month=10/2021&format=xlsx")
-    sheet = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True).active
-    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    rows = _xlsx(client.get("/dashboard/monthly?month=10/2021&format=xlsx").data)
     assert rows[0] == MONTHLY_HEADER
     hanoi, total = (dict(zip(rows[0], row, strict=True)) for row in (rows[1], rows[3]))
     assert (hanoi["Chưa chi trả / Not yet paid"], hanoi["Cần xác minh / Needs review"]) == (9, 2)
@@ -571,7 +581,7 @@ def test_a_month_of_a_year_out_of_range_says_the_years_not_the_format(client, mo
     sign_in(client, create_user("admin", password=PASSWORD), locale)
     answer = client.get("/dashboard/monthly?month=12/1999")
     error = answer.get_data(as_text=True).split('id="month-error"', 1)[1].split("</p>", 1)[0]
-    assert answer.status_code == 400 and said in error and "mm/yyyy" not in error
+    assert answer.status_code == 422 and said in error and "mm/yyyy" not in error
 
 
 def test_the_month_field_names_the_running_month_the_report_opens_on(client, months):
@@ -617,6 +627,34 @@ def test_an_area_with_nothing_in_it_is_not_a_row(months, db_session):
     db_session.flush()
     rows = monthly_report(months.id, date(2021, 11, 1), date(2021, 12, 6), "01")
     assert [row["code"] for row in rows] == [SOC_SON, DONG_ANH]
+
+
+@pytest.mark.parametrize(
+    ("locale", "month", "said"),
+    [
+        ("vi", "01/2030", "Tháng 01/2030 chưa đến: báo cáo có từ tháng 10/2021 đến tháng này (12/2021)."),
+        ("en", "01/2030", "01/2030 has not come yet: reports are for 10/2021 to this month (12/2021)."),
+        ("vi", "01/2022", "Tháng 01/2022 chưa đến"),  # next month, by the programme clock
+        (
+            "vi",
+            "01/2000",
+            "Tháng 01/2000 trước khi chương trình bắt đầu: báo cáo có từ tháng 10/2021 đến tháng này (12/2021).",
+        ),
+        ("en", "01/2000", "01/2000 is before the programme began: reports are for 10/2021 to this month (12/2021)."),
+        ("vi", "09/2021", "Tháng 09/2021 trước khi chương trình bắt đầu"),  # the cut-off date's month
+    ],
+)
+def test_a_month_to_come_or_before_the_programme_is_said_on_the_field(client, months, locale, month, said):
+    """They rendered an empty report as if it were one. NQ116's first month is October 2021 (nobody could be paid
+    before 01/10/2021, the day after the cut-off date, and the reduction starts then); the clock is in December."""
+    sign_in(client, create_user("supervisor", password=PASSWORD), locale)
+    for fmt in ("", "&format=xlsx"):
+        answer = client.get(f"/dashboard/monthly?month={month}{fmt}")
+        html = answer.get_data(as_text=True)
+        assert answer.status_code == 422 and said in _month_error(answer)
+        assert f'value="{month}"' in html and 'id="monthly"' not in html  # the form again, no report
+    for fine in ("10/2021", "12/2021"):  # the first month and the running one
+        assert client.get(f"/dashboard/monthly?month={fine}").status_code == 200
 
 
 def test_a_districts_report_is_its_row_of_its_provinces(client, months):
