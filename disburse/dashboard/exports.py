@@ -4,13 +4,14 @@ limits), headers in both languages, as the caseworker's outreach list (:mod:`dis
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from disburse.dashboard.queries import TableQuery, child_level, monthly_totals, table_rows, unpaid_parts_unknown
 from disburse.formatting import tenths_down
+from disburse.programs.models import Program
 from disburse.reports.dashboard import overdue_units
 from disburse.reports.service import Area
 from disburse.spreadsheets import COUNT, DATE, MEDIA_TYPES, MONEY, PERCENT, TEXT, table_bytes, write_csv, write_xlsx
@@ -312,12 +313,14 @@ def monthly_file(
     by_district: bool = False,
     sources: dict[str, Any] | None = None,
     today: date | None = None,
+    heading: Sequence[str] = (),
 ) -> bytes:
     """The monthly report as XLSX or CSV (UTF-8 with BOM), the same columns in both (:data:`MONTHLY_HEADER`): a row
     per province (``by_district``: per district, :data:`MONTHLY_DISTRICT_HEADER`), then the total; a figure not
     known is a blank cell, and a note under the total says why; with ``sources``
     (:func:`disburse.dashboard.queries.month_sources`) notes under it name the snapshots' days
-    (:func:`monthly_sources_note`)."""
+    (:func:`monthly_sources_note`). ``heading``: the XLSX's title lines above the table (:func:`monthly_heading`,
+    as the cash list's); the CSV has none."""
     assert fmt in MEDIA_TYPES
 
     areas = [_monthly_row(row["code"], row["name"], row) for row in rows]
@@ -328,7 +331,24 @@ def monthly_file(
         footer.extend(["", note] for note in monthly_sources_note(sources, today or sources["end"]))
     title = f"Bao cao {month.replace('/', '-')}"
     header = MONTHLY_DISTRICT_HEADER if by_district else MONTHLY_HEADER
-    return table_bytes(fmt, header, areas, title=title, formats=MONTHLY_FORMATS, footer=footer)
+    if fmt == "csv" or not heading:  # a CSV is a table for a program: the header, the rows, the total and notes
+        return table_bytes(fmt, header, areas, title=title, formats=MONTHLY_FORMATS, footer=footer)
+    with tempfile.TemporaryDirectory(prefix="disburse-dashboard-") as folder:
+        path = Path(folder) / "monthly.xlsx"
+        write_xlsx(path, header, areas, title=title, formats=MONTHLY_FORMATS, footer=footer, heading=heading)
+        return path.read_bytes()
+
+
+def monthly_heading(program: Program, area_name: str | None, month: str, today: date) -> list[str]:
+    """The monthly XLSX's title lines, as the page's: the report and its month (in bold), the programme, the area
+    (``area_name`` as the registry names it; None: the whole country) and the day it was made, in both
+    languages."""
+    return [
+        f"Báo cáo tháng {month} / Monthly report {month}",
+        f"{program.name_vi} / {program.name_en} ({program.code})",
+        "Toàn quốc / The whole country" if area_name is None else area_name,  # a name is the same in both
+        f"Lập ngày {_dmy(today)} / Made on {_dmy(today)}",
+    ]
 
 
 def _known(value: int | None) -> int | str:

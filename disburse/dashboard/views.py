@@ -946,7 +946,7 @@ def monthly() -> ResponseReturnValue:
     """The monthly report to the ministry: by province, the completion at the month's end, those paid in the month,
     the month's contribution reductions, and where the eligible not yet paid were at its end (a figure its snapshot
     did not keep shown as "—", with a note); printable HTML, or CSV or XLSX as the other dashboard tables (the same
-    columns in both files). A province's report (``?province=``, a province's supervisor's own)
+    columns in both files, the XLSX under a title). A province's report (``?province=``, a province's supervisor's own)
     is by district; a district's (``?district=``) is its row of its province's. A month typed wrong, to come or
     before the programme is the form again with the error on its field (422)."""
     user = _user()
@@ -981,7 +981,15 @@ def monthly() -> ResponseReturnValue:
     fmt = form.format.data or "html"
     if fmt in MEDIA_TYPES:
         body = exports.monthly_file(
-            rows, text, fmt, by_district=area.province_code is not None, sources=sources, today=today
+            rows,
+            text,
+            fmt,
+            by_district=area.province_code is not None,
+            sources=sources,
+            today=today,
+            heading=exports.monthly_heading(
+                program, _area_name(area) if area.level != "country" else None, text, today
+            ),
         )
         where = (
             f"-huyen-{area.district_code}"

@@ -97,14 +97,18 @@ def test_the_report_as_xlsx_with_its_total(client, months):
     assert rows[-1][1].startswith("Chi trả trong tháng: tháng đầu tiên chi trả")
 
 
+#: The XLSX's title lines (the report, the programme, the area, the day it was made) and the blank row under them.
+TITLE_ROWS = 5
+
+
 def _sheet(data: bytes) -> list[list[Any]]:
     sheet = openpyxl.load_workbook(io.BytesIO(data), read_only=True).active
     return [list(row) for row in sheet.iter_rows(values_only=True)]
 
 
 def _xlsx(data: bytes) -> list[list[Any]]:
-    """The XLSX's table: its header, rows and the notes under it."""
-    return _sheet(data)
+    """The XLSX's table: its header, rows and the notes under it, without the title above it."""
+    return _sheet(data)[TITLE_ROWS:]
 
 
 def _month_error(response: Any) -> str:
@@ -655,6 +659,36 @@ def test_a_month_to_come_or_before_the_programme_is_said_on_the_field(client, mo
         assert f'value="{month}"' in html and 'id="monthly"' not in html  # the form again, no report
     for fine in ("10/2021", "12/2021"):  # the first month and the running one
         assert client.get(f"/dashboard/monthly?month={fine}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("user", "query", "area"),
+    [
+        ({}, "", "Toàn quốc / The whole country"),
+        ({"province": "01"}, "", "Thành phố Hà Nội"),
+        ({}, f"&district={DONG_ANH}", "Huyện Đông Anh"),
+    ],
+)
+def test_the_xlsx_has_a_title_above_its_table(client, months, user, query, area):
+    """As the cash list's: what the report is, of which programme and area, and when it was made, above the header
+    (the CSV, a table for programs, has none)."""
+    sign_in(client, create_user("supervisor", password=PASSWORD, **user), "en")
+    sheet = _sheet(client.get(f"/dashboard/monthly?month=11/2021&format=xlsx{query}").data)
+    program = nq116()
+    assert [row[0] if row else None for row in sheet[:TITLE_ROWS]] == [
+        "Báo cáo tháng 11/2021 / Monthly report 11/2021",
+        f"{program.name_vi} / {program.name_en} (NQ116)",
+        area,
+        "Lập ngày 06/12/2021 / Made on 06/12/2021",
+        None,
+    ]
+    assert sheet[TITLE_ROWS][1] in ("Tỉnh / Province", "Quận/huyện / District")
+    workbook = openpyxl.load_workbook(
+        io.BytesIO(client.get(f"/dashboard/monthly?month=11/2021&format=xlsx{query}").data)
+    )
+    assert workbook.active["A1"].font.bold and workbook.active.freeze_panes == f"A{TITLE_ROWS + 2}"
+    rows = _csv(client.get(f"/dashboard/monthly?month=11/2021&format=csv{query}"))
+    assert rows[0][0] in ("Mã tỉnh / Province code", "Mã quận/huyện / District code")
 
 
 def test_a_districts_report_is_its_row_of_its_provinces(client, months):
