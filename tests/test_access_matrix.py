@@ -616,6 +616,9 @@ ROUTES: dict[str, Route] = {
     ),
     # Recoveries: supervisors and admins, by the place of the returned payment's claim; the move's confirming post.
     "dashboard.recoveries": Route(lambda district: f"/dashboard/recoveries?district={district}", records=_districts),
+    "dashboard.recoveries_file": Route(
+        lambda district: f"/dashboard/recoveries/export?district={district}&format=csv", records=_districts
+    ),
     "dashboard.recovery": Route(
         lambda recovery_id: f"/dashboard/recoveries/{recovery_id}",
         records=_recoveries,

@@ -1,6 +1,6 @@
-"""``exports.dashboard``: a dashboard table, or the backlog's overdue units, too large to download at once, written
-by a background job into the export folder (``DISBURSE_EXPORT_DIR``); the job's page (``jobs.show``) shows its
-progress, then the link.
+"""``exports.dashboard``: a dashboard table, the backlog's overdue units or the recoveries, too large to download at
+once, written by a background job into the export folder (``DISBURSE_EXPORT_DIR``); the job's page (``jobs.show``)
+shows its progress, then the link.
 
 Thin: :func:`disburse.jobs.service.run_job` starts the job (a redelivery does nothing), the file is written, and the
 job's result names it (``{"file": <name in the folder>, "filename": <download name>, "total_rows": n}``).
@@ -14,7 +14,13 @@ from typing import Any
 from celery import shared_task
 from flask import current_app
 
-from disburse.dashboard.exports import OVERDUE_UNITS_TABLE, write_overdue_units, write_table
+from disburse.dashboard.exports import (
+    OVERDUE_UNITS_TABLE,
+    RECOVERIES_TABLE,
+    write_overdue_units,
+    write_recoveries,
+    write_table,
+)
 from disburse.dashboard.queries import TableQuery
 from disburse.jobs.models import Job
 from disburse.jobs.service import Progress, run_job
@@ -30,6 +36,11 @@ def _export(job: Job, progress: Progress) -> dict[str, Any]:
     if params["table"] == OVERDUE_UNITS_TABLE:  # the backlog's overdue units, on the programme's day of the job
         rows = write_overdue_units(
             params["program_id"], area, programme_today(), params["format"], folder / name, progress
+        )
+        return {"file": name, "filename": params["filename"], "total_rows": rows}
+    if params["table"] == RECOVERIES_TABLE:  # the recoveries of the area, in the state asked for
+        rows = write_recoveries(
+            params["program_id"], area, params.get("state"), params["format"], folder / name, progress
         )
         return {"file": name, "filename": params["filename"], "total_rows": rows}
     query = TableQuery(

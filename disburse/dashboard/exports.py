@@ -11,6 +11,9 @@ from typing import Any
 
 from disburse.dashboard.queries import TableQuery, child_level, monthly_totals, table_rows, unpaid_parts_unknown
 from disburse.formatting import tenths_down
+from disburse.payments import reasons as payment_reasons
+from disburse.payments import recoveries as recovery_service
+from disburse.programs.calendar import VIETNAM_TZ
 from disburse.programs.models import Program
 from disburse.reports.dashboard import overdue_units
 from disburse.reports.service import Area
@@ -175,6 +178,80 @@ def overdue_units_file(program_id: int, area: Area, today: date, fmt: str) -> by
     with tempfile.TemporaryDirectory(prefix="disburse-dashboard-") as folder:
         path = Path(folder) / f"overdue.{fmt}"
         write_overdue_units(program_id, area, today, fmt, path)
+        return path.read_bytes()
+
+
+#: The export job's ``table`` for the recoveries list (workers/exports.py).
+RECOVERIES_TABLE = "recoveries"
+#: The recoveries' file: the page's columns in its order (the district's code before its name, as the overdue
+#: units'), headers in both languages.
+RECOVERIES_HEADER = [
+    "Khoản / Recovery",
+    "Người nhận / Payee",
+    "Mã quận/huyện / District code",
+    "Quận/huyện / District",
+    "Số tiền (VND) / Amount (VND)",
+    "Đã thu hồi (VND) / Recovered (VND)",
+    "Lý do trả lại / Why it was returned",
+    "Trạng thái / State",
+    "Ngày mở / Opened on",
+]
+RECOVERIES_FORMATS: list[str | None] = [TEXT, None, TEXT, None, MONEY, MONEY, None, None, DATE]
+
+
+def recoveries_count(program_id: int, area: Area, state: str | None) -> int:
+    """How many recoveries of ``area`` (in ``state`` if given) the list has, from its totals by state."""
+    totals = recovery_service.totals(program_id, area)
+    return totals[state][0] if state else sum(n for n, _, _ in totals.values())
+
+
+def write_recoveries(
+    program_id: int,
+    area: Area,
+    state: str | None,
+    fmt: str,
+    path: Path,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> int:
+    """Every recovery of ``area`` (in ``state`` if given), newest first, as the recoveries page lists them
+    (:func:`disburse.payments.recoveries.in_area`), written to ``path`` as CSV (UTF-8 with BOM) or XLSX; the number
+    of rows written. The same file whether downloaded at once or written by the export job."""
+    assert fmt in MEDIA_TYPES
+    total = recoveries_count(program_id, area, state)
+    found = recovery_service.in_area(program_id, area, state, limit=max(total, 1))
+    count = 0
+
+    def rows() -> Iterator[list[Any]]:
+        nonlocal count
+        for row in found:
+            count += 1
+            if progress is not None and count % 1000 == 0:
+                progress(count, total)
+            recovery = row.recovery
+            yield [
+                recovery.id,
+                row.person,
+                row.district_code,
+                row.district,
+                recovery.amount_vnd,
+                recovery.recovered_vnd,
+                " / ".join(payment_reasons.label(recovery.reason_code)),
+                " / ".join(recovery_service.LABELS[recovery.state]),
+                recovery.created_at.astimezone(VIETNAM_TZ).date(),  # the day it was opened in Vietnam
+            ]
+
+    if fmt == "csv":
+        write_csv(path, RECOVERIES_HEADER, rows())
+    else:
+        write_xlsx(path, RECOVERIES_HEADER, rows(), title="Thu hoi", formats=RECOVERIES_FORMATS)
+    return count
+
+
+def recoveries_file(program_id: int, area: Area, state: str | None, fmt: str) -> bytes:
+    """:func:`write_recoveries` as the bytes of the file (a short list, downloaded at once)."""
+    with tempfile.TemporaryDirectory(prefix="disburse-dashboard-") as folder:
+        path = Path(folder) / f"recoveries.{fmt}"
+        write_recoveries(program_id, area, state, fmt, path)
         return path.read_bytes()
 
 

@@ -166,6 +166,12 @@ class RecoveryQuery(AreaQuery):
     )
 
 
+class RecoveryExportQuery(RecoveryQuery):
+    """The recoveries list's area and state, and the file's format."""
+
+    format = ExportQuery.format
+
+
 class RecoveryMoveForm(ConfirmedForm):
     """A recovery moved on by a supervisor, in two steps (it says how much money is back, or given up)."""
 

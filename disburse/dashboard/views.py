@@ -32,7 +32,15 @@ from disburse.casework.views import pick
 from disburse.dashboard import exports
 from disburse.dashboard.cache import shared_fragment
 from disburse.dashboard.charts import Labels, bar_chart, line_chart
-from disburse.dashboard.forms import AreaQuery, ExportQuery, MonthQuery, RecoveryMoveForm, RecoveryQuery, TargetForm
+from disburse.dashboard.forms import (
+    AreaQuery,
+    ExportQuery,
+    MonthQuery,
+    RecoveryExportQuery,
+    RecoveryMoveForm,
+    RecoveryQuery,
+    TargetForm,
+)
 from disburse.dashboard.queries import (
     TableQuery,
     child_level,
@@ -834,10 +842,62 @@ def recoveries() -> ResponseReturnValue:
         rows=rows,
         totals=totals,
         state=state,
-        more=max(listed - len(rows), 0),
+        listed=listed,
         back=_area_url(area),
+        file_url=lambda fmt: _area_url(area, "dashboard.recoveries_file", state=state, format=fmt),
         **_recovery_helpers(),
     )
+
+
+@bp.route("/recoveries/export", methods=["GET", "POST"])
+@roles_required(*recovery_service.MOVERS)
+def recoveries_file() -> ResponseReturnValue:
+    """Every recovery of the area (in the state asked for; the page lists the newest 500) as CSV or XLSX, as the
+    dashboard's other lists (:func:`overdue_units_file`): at once up to ``DISBURSE_EXPORT_DIRECT_ROWS`` rows (read
+    from the replica); more by the ``exports.dashboard`` job, started by the button on the page that GET shows, then
+    the job's page with its progress."""
+    form = RecoveryExportQuery(request.args)
+    if not form.validate():
+        return _invalid(form)
+    area = _area(form)
+    program = _program()
+    state = form.state.data or None
+    fmt = form.format.data or "xlsx"
+    where = area.district_code or area.province_code or "toan-quoc"
+    name = f"thu-hoi-{where}{f'-{state}' if state else ''}-{programme_today():%Y%m%d}-{datetime.now(VIETNAM_TZ):%H%M}"
+    name = f"{name.replace('_', '-')}.{fmt}"
+    with reading_replica():
+        total = exports.recoveries_count(program.id, area, state)
+        if total <= current_app.config["DISBURSE_EXPORT_DIRECT_ROWS"]:
+            return download(exports.recoveries_file(program.id, area, state, fmt), name)
+        if request.method == "GET":
+            return render_template(
+                "dashboard/export.html",
+                heading=_("Tải danh sách khoản thu hồi"),
+                area_name=_area_name(area),
+                rows=total,
+                fmt=fmt,
+                back=_area_url(area, "dashboard.recoveries", state=state),
+            )
+    job = submit(  # the POST carries the page's CSRF token (checked for every form by CSRFProtect)
+        "export.dashboard",
+        {
+            "program_id": program.id,
+            "province": area.province_code,
+            "district": area.district_code,
+            "table": exports.RECOVERIES_TABLE,
+            "state": state,
+            "format": fmt,
+            "filename": name,
+        },
+        EXPORT_TASK,
+        created_by=_user().id,
+    )
+    db.session.commit()
+    if "jobs.show" in current_app.view_functions:
+        return redirect(url_for("jobs.show", job_id=job.id))
+    flash(_("Đang chuẩn bị tệp (công việc số %(id)d).", id=job.id), "info")
+    return redirect(_area_url(area, "dashboard.recoveries", state=state))
 
 
 @bp.route("/recoveries/<int:recovery_id>", methods=["GET", "POST"])

@@ -105,7 +105,7 @@ def test_every_dashboard_page_answers_an_area_outside_the_callers_scope_with_404
     recovery = _returned(DONG_ANH)
     sign_in(client, create_user("supervisor", province="01", password=PASSWORD))
     routes = _dashboard_urls(app, recovery.id, run.id)
-    assert {"dashboard.targets", "dashboard.monthly"} <= {e for e, _, _ in routes}
+    assert {"dashboard.targets", "dashboard.monthly", "dashboard.recoveries_file"} <= {e for e, _, _ in routes}
     wrong = []
     for _endpoint, method, url in routes:
         for query, outside in ((other, True), ("province=01", False)):
