@@ -2,7 +2,9 @@
 error pages (the site's layout, the user's language); the outside services being down is a 503, never a 500; input
 the database refuses is a 422 naming the field, never a 500.
 
-API messages follow the caller's ``Accept-Language`` (Vietnamese by default); pages follow the user's language.
+API messages follow the caller's ``Accept-Language`` (Vietnamese by default); pages follow the user's language. A
+program (no session cookie) gets the API's shape on the pages' URLs too when it names a bearer token, asks for JSON or
+polls a job's progress (:func:`_is_api`): never the sign-in form's redirect.
 """
 
 from __future__ import annotations
@@ -82,8 +84,9 @@ def invalid(fields: dict[str, str]) -> ResponseReturnValue:
     return api_error(422, "invalid", message(*_HTTP_MESSAGES[422][1:]), fields)
 
 
-#: The pages' URLs that answer JSON, to programs: the job's progress, which ``POST /api/v1/notices/batches`` names in
-#: its Location for an API client to poll (and the job's page polls). Their errors are the API's, but to a browser.
+#: The pages' endpoints that answer JSON: the job's progress, which ``POST /api/v1/notices/batches`` names in its
+#: Location for an API client to poll (and the job's page polls). Their errors are the API's JSON to any request but a
+#: browser's (:func:`_from_a_browser`), signed in or not.
 JSON_RESOURCES = frozenset({"jobs.status"})
 
 
