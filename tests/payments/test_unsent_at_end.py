@@ -341,7 +341,8 @@ def test_the_batches_command_and_the_health_page_show_the_closed_batch(app, clie
 
     listed = app.test_cli_runner().invoke(args=["payments", "batches"], catch_exceptions=False).output
     line = next(row for row in listed.splitlines() if row.startswith(f"#{lost.id} "))
-    assert " · closed · " in line and "cancelled=3" in line and "waiting to be handed over" not in line
+    assert " · Đã đóng / Closed · " in line and "Đã hủy / Cancelled: 3" in line
+    assert "waiting to be handed over" not in line
     assert "Closed at the programme's end" in line
     html = client.get("/admin/health").get_data(as_text=True)
     assert f'/admin/batches/{lost.id}"' not in html  # nothing left to hand over
