@@ -41,24 +41,31 @@ _NAME_WORDS = re.compile(r"^(ngan hang|nh)\s+((tmcp|tm tnhh mtv|tnhh mtv|tnhh)\s
 def bank_names() -> dict[str, str]:
     """Every way a unit writes a bank in a spreadsheet, as :func:`bank_key`, to its code: the code ("VCB"), the NAPAS
     number (970436), the brand ("Vietcombank", "MB Bank"), the legal name with or without the brand, "NH" for "Ngân
-    hàng", with or without "TMCP". A name two banks would share is neither's."""
-    names: dict[str, set[str]] = {}
+    hàng", with or without "TMCP". A name two banks would share is neither's, and so is a name that another bank's
+    name begins with: "Ngân hàng (TMCP) Sài Gòn" is SCB's, cut short it is also Sacombank's (Sài Gòn Thương Tín),
+    Saigonbank's (Sài Gòn Công Thương) or SHB's (Sài Gòn - Hà Nội); those banks are written by code or brand."""
+    banks = []
     for code, bin_, name in db.session.execute(select(Bank.code, Bank.bin, Bank.name)):
         legal, _, brand = name.partition(" (")
-        brand = brand.rstrip(")")
-        plain = " ".join(bank_key(word) for word in legal.split())
+        plain = " ".join(filter(None, (bank_key(word) for word in legal.split())))
         rest = _NAME_WORDS.sub("", plain)
         # The name's core only after "Ngân hàng"/"NH": alone, "Sài Gòn", "Quân đội" or "Bảo Việt" are a branch's city,
         # a word or an insurer, never a bank.
         # ...with or without its "Việt Nam" ("Ngân hàng Ngoại thương", "NH Công thương").
-        cores = {rest, rest.removesuffix(" viet nam")} - {""}
-        written = [code, bin_, name, legal]
+        banks.append((code, bin_, name, legal, brand.rstrip(")"), {rest, rest.removesuffix(" viet nam")} - {""}))
+    names: dict[str, set[str]] = {}
+    for code, bin_, name, legal, brand, cores in banks:
+        # The banks whose name goes on past this one's core: its legal name and shortenings may be theirs, cut short.
+        longer = {
+            other for other, *_, theirs in banks for their in theirs for core in cores if their.startswith(f"{core} ")
+        }
+        shortened = [legal]
         for core in cores:
-            written += [f"{prefix} {core}" for prefix in ("ngan hang", "nh")]
-            written += [f"{prefix} {kind} {core}" for prefix in ("ngan hang", "nh") for kind in ("tmcp", "tnhh mtv")]
-        if brand:
-            written += [brand, f"{brand} bank"]
-        for way in written:
+            shortened += [f"{prefix} {core}" for prefix in ("ngan hang", "nh")]
+            shortened += [f"{prefix} {kind} {core}" for prefix in ("ngan hang", "nh") for kind in ("tmcp", "tnhh mtv")]
+        for way in shortened:
+            names.setdefault(bank_key(way), set()).update({code, *longer})
+        for way in [code, bin_, name, *([brand, f"{brand} bank"] if brand else [])]:
             if key := bank_key(way):
                 names.setdefault(key, set()).add(code)
     return {key: next(iter(codes)) for key, codes in names.items() if len(codes) == 1}
