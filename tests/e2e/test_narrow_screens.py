@@ -21,6 +21,7 @@ from disburse.payments.models import PaymentBatch, Recovery
 from disburse.payments.providers import ProviderStatus, StatusUpdate
 from disburse.payments.status import apply_updates
 from disburse.reductions.models import Reduction
+from disburse.verification.review import request_info
 from tests.e2e.conftest import DONG_ANH, check_axe, choose_language, shoot, sign_in
 from tests.factories import create_payment, nq116
 
@@ -156,6 +157,8 @@ def _rows(committed: Any, reductions: list[int], role: str, locale: str) -> tupl
     scope = {"employer": {"employer_unit": unit.unit_code}, "caseworker": {"district": DONG_ANH}}.get(role, {})
     user = committed.user(role, locale, **scope) if role != "anonymous" else None
     other = committed.user("caseworker", locale, district=DONG_ANH)
+    # A request for information to the unit: its table's last column has the employer's "Trả lời" link.
+    request_info(review.id, other, "employer", "Bản sao hợp đồng lao động và quyết định nghỉ việc của người lao động")
     # A large Form 02 the employer sent, read by a job (its page, and the list on the Form 02 page).
     sent = {"unit_code": unit.unit_code, "filename": "mau-02-cong-ty-det-may-dong-anh.xlsx", "path": "/nowhere"}
     job = jobs.create_job("form02.upload", sent, created_by=(user or other).id)
