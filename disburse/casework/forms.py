@@ -69,6 +69,11 @@ class QueueFilterForm(BaseForm):
     assigned = SelectField(_l("Người xử lý"), default="", invalid_choice_message=_CHOICE)
     offered = BooleanField(_l("Chỉ hồ sơ có thông tin tài khoản mới do người lao động gửi"))
     district = district_field()
+    #: One of the queue's orders (choices set by the view: :data:`disburse.casework.views.QUEUE_SORTS`); left empty,
+    #: the default order, as an empty filter is its default.
+    sort = SelectField(
+        _l("Sắp xếp theo"), default="id", filters=[lambda value: value or "id"], invalid_choice_message=_CHOICE
+    )
     after = IntegerField(
         validators=[Optional(), NumberRange(min=0, max=2**63 - 1, message=_WHOLE)], invalid_value_message=_WHOLE
     )

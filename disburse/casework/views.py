@@ -18,6 +18,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import Form
@@ -133,6 +134,30 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
     "dismiss_offer": ("Bỏ qua đề nghị của người lao động", "Person's offer of details dismissed"),
     "answer_info": ("Đơn vị trả lời yêu cầu bổ sung thông tin", "The unit answered the request for information"),
 }
+#: The queue's orders as the "sort" choice says them, in the list's order: the query-string value (a "-" reads the
+#: service's order backwards: :data:`disburse.verification.review.QUEUE_SORTS`) → its words.
+QUEUE_SORTS = {
+    "id": _l("Số hồ sơ, nhỏ đến lớn"),
+    "-id": _l("Số hồ sơ, lớn đến nhỏ"),
+    "received": _l("Chờ lâu nhất trước (gần hạn giải quyết nhất)"),
+    "-received": _l("Mới nhận trước"),
+    "-amount": _l("Mức hỗ trợ, cao đến thấp"),
+    "amount": _l("Mức hỗ trợ, thấp đến cao"),
+    "name": _l("Họ và tên, A đến Z (theo tên)"),
+    "-name": _l("Họ và tên, Z đến A (theo tên)"),
+    "unit": _l("Mã đơn vị, A đến Z"),
+    "-unit": _l("Mã đơn vị, Z đến A"),
+}
+#: The queue's sortable columns: column → (the service's order it is sorted by, the order its header asks for
+#: first, whether the column's values grow as that service order goes forwards). Ages fall as the day received grows:
+#: "waiting longest first" is the ages' descending order; amounts are first asked for highest first.
+SORTED_COLUMNS: dict[str, tuple[str, str, bool]] = {
+    "id": ("id", "id", True),
+    "name": ("name", "name", True),
+    "unit": ("unit", "unit", True),
+    "age": ("received", "received", False),
+    "amount": ("amount", "-amount", True),
+}
 TRACK_LABELS = {"A": ("Danh sách của đơn vị (Mẫu số 01)", "Employer's list (Form 01)"), "B": ("Mẫu số 04", "Form 04")}
 
 
@@ -219,6 +244,7 @@ def _choices(form: QueueFilterForm, user: User) -> None:
     ]
     form.track.choices = [("", _("Cả hai luồng")), ("A", pick(TRACK_LABELS["A"])), ("B", pick(TRACK_LABELS["B"]))]
     form.assigned.choices = [("", _("Mọi hồ sơ")), ("me", _("Giao cho tôi")), ("none", _("Chưa giao cho ai"))]
+    form.sort.choices = [(value, str(words)) for value, words in QUEUE_SORTS.items()]
 
 
 def _query(form: QueueFilterForm, user: User) -> QueueQuery:
@@ -239,14 +265,31 @@ def _query(form: QueueFilterForm, user: User) -> QueueQuery:
         after=form.after.data or 0,
         before=form.before.data or 0,
         limit=PAGE,
+        sort=form.sort.data or "id",
     )
+
+
+def _sort_headers(sort: str) -> dict[str, dict[str, str | None]]:
+    """Each sortable column's header: the order its link asks for (the column's first order, or the order the queue
+    is in backwards when it is sorted by that column) and its ``aria-sort`` (None unless the queue is sorted by it)."""
+    key, backwards = sort.removeprefix("-"), sort.startswith("-")
+    headers: dict[str, dict[str, str | None]] = {}
+    for column, (by, first, grows) in SORTED_COLUMNS.items():
+        if key != by:
+            headers[column] = {"sort": first, "aria": None}
+        else:
+            headers[column] = {
+                "sort": key if backwards else "-" + key,
+                "aria": "ascending" if grows != backwards else "descending",
+            }
+    return headers
 
 
 def _filters_args(form: QueueFilterForm, **extra: Any) -> dict[str, Any]:
     """The query string of the current filters (to page on, or to drop one). A filter left out of the request takes
     its default on the next page too, so it is left out; an empty one is kept when that is not its default ("every
     state" rather than the state's default, "needs review")."""
-    names = ("state", "reason", "age", "employer", "track", "assigned", "offered", "district")
+    names = ("state", "reason", "age", "employer", "track", "assigned", "offered", "district", "sort")
     args = {
         name: form[name].raw_data[0]
         for name in names
@@ -292,6 +335,7 @@ def queue() -> ResponseReturnValue:
         total=total,
         reason_label=lambda code: pick(reasons.label(code)),
         args=lambda **extra: _filters_args(form, **extra),
+        headers=_sort_headers(query.sort),
         assign_form=AssignNextForm(held=review.held_by(user, _program_id())),
         first_page=page.previous_before is None,
         assign_next=ASSIGN_NEXT,

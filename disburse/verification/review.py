@@ -27,13 +27,13 @@ from sqlalchemy import (
     String,
     and_,
     cast,
-    exists,
     false,
     func,
     or_,
     select,
     text,
     true,
+    tuple_,
     type_coerce,
 )
 from sqlalchemy.dialects import postgresql
@@ -509,9 +509,22 @@ class QueueQuery:
     #: (:func:`disburse.claims.person_details.open_offer_clause`).
     offered: bool = False
     after: int = 0
-    #: The page before this id (the previous page's link): the ``limit`` claims just before it, still in id order.
+    #: The page before this id (the previous page's link): the ``limit`` claims just before it, still in the order.
     before: int = 0
     limit: int = DEFAULT_PAGE
+    #: One of :data:`QUEUE_SORTS`; a "-" before it reads that order backwards.
+    sort: str = "id"
+
+
+#: The queue's orders, each by its keys and then the claim's id (ties, and the keyset's last column): the claim's
+#: number; the day received (:func:`received_on`: waiting longest first, which is also the nearest legal deadline
+#: first, the law's clock running from it); the amount; the person's name, the Vietnamese way (given name, then the
+#: whole name, in Vietnamese letter order: ICU's ``vi`` collation); the unit's code (Form 04 claims without a unit
+#: first).
+QUEUE_SORTS = ("id", "received", "amount", "name", "unit")
+#: PostgreSQL's ICU collation for Vietnamese (ă after a, đ after d, tones in dictionary order), as
+#: :func:`disburse.formatting.vietnamese_key` sorts in Python.
+VIETNAMESE = "vi-x-icu"
 
 
 def received_on() -> ColumnElement[date]:
@@ -569,19 +582,84 @@ def _queue_filters(user: User, query: QueueQuery) -> list[ColumnElement[bool]]:
     return filters
 
 
+@dataclass(frozen=True)
+class _Order:
+    """A queue order (:data:`QUEUE_SORTS`): its keys before the claim's id, which table they need joined, and its
+    direction."""
+
+    keys: tuple[Any, ...]
+    person: bool = False
+    unit: bool = False
+    descending: bool = False
+
+    def joined(self, statement: Any) -> Any:
+        """``statement`` (on claims) with the people or units this order's keys read."""
+        if self.person:
+            statement = statement.join(Employee, Employee.id == Claim.employee_id)
+        if self.unit:
+            statement = statement.outerjoin(Employer, Employer.id == Claim.employer_id)
+        return statement
+
+    def by(self, *, backwards: bool = False) -> list[Any]:
+        """The ORDER BY: the keys and the id, in the order's direction (the other way ``backwards``)."""
+        down = self.descending != backwards
+        return [column.desc() if down else column for column in (*self.keys, Claim.id)]
+
+    def beyond(self, claim_id: int, *, backwards: bool = False) -> ColumnElement[bool]:
+        """The claims after claim ``claim_id`` in this order (before it ``backwards``): a keyset on (keys, id). The
+        cursor in the URL stays a claim id; its keys are read again here (one look-up by primary key), so a page
+        goes on from where that claim is now. An id that names no claim leaves nothing beyond it."""
+        down = self.descending != backwards
+        if not self.keys:
+            return Claim.id < claim_id if down else Claim.id > claim_id
+        anchor = db.session.execute(
+            self.joined(select(*self.keys).select_from(Claim).where(Claim.id == claim_id))
+        ).one_or_none()
+        if anchor is None:
+            return false()
+        here, there = tuple_(*self.keys, Claim.id), tuple_(*anchor, claim_id)
+        return here < there if down else here > there
+
+
+def queue_order(sort: str) -> _Order:
+    """The order ``sort`` names (:data:`QUEUE_SORTS`, "-" before it for backwards); :class:`Invalid` for another."""
+    name = sort.removeprefix("-")
+    descending = sort.startswith("-")
+    if name == "id":
+        return _Order((), descending=descending)
+    if name == "received":
+        return _Order((received_on(),), descending=descending)
+    if name == "amount":
+        return _Order((Claim.amount_vnd,), descending=descending)
+    if name == "name":
+        # The given name is the last word; the whole name (family name first) then breaks the tie.
+        given = func.substring(Employee.full_name, r"([^[:space:]]+)[[:space:]]*$")
+        keys = (given.collate(VIETNAMESE), Employee.full_name.collate(VIETNAMESE))
+        return _Order(keys, person=True, descending=descending)
+    if name == "unit":
+        return _Order((func.coalesce(Employer.unit_code, ""),), unit=True, descending=descending)
+    raise Invalid({"sort": (f"Không sắp xếp được theo “{sort}”.", f"The queue cannot be sorted by “{sort}”.")})
+
+
 def queue_statement(user: User, query: QueueQuery) -> Any:
-    """The queue as one keyset query: the caller's scope and the filters, ``id > after`` (or the page just before
-    ``before``), in id order, one row more than a page (to tell whether another page follows, or precedes).
-    ``ix_claims_queue`` (program, state, district, id) serves the usual "a district's claims in a state" without
-    sorting, either way. The page's ids are chosen first, from claims alone,
-    and only they are joined to their people and units: a province's or the nation's queue is not in id order in
-    that index, and joining every claim of the state before the sort cost 1.25 s at 41,000 claims under review
-    (70 ms this way; BENCHMARKS.md, "Pages")."""
-    keyset = Claim.id < query.before if query.before else Claim.id > query.after
+    """The queue as one keyset query: the caller's scope and the filters, the claims after claim ``after`` in the
+    order ``query.sort`` (or the page just before ``before``), one row more than a page (to tell whether another
+    page follows, or precedes). The page's ids are chosen first, from claims alone (with the people or units a sort
+    by name or unit reads), and only they are joined to their people and units: a province's or the nation's
+    queue is not in id order in ``ix_claims_queue``, and joining every claim of the state before the sort cost
+    1.25 s at 41,000 claims under review (70 ms this way; BENCHMARKS.md, "Pages").
+
+    In id order (the default) ``ix_claims_queue`` (program, state, district, id) serves the usual "a district's
+    claims in a state" without sorting, either way. The other orders have no index of their own: PostgreSQL reads
+    the filters' claims through the same index and keeps the page's top rows (a top-N sort), which is cheap for a
+    district's queue; a sort by name or unit also reads each of those claims' person or unit."""
+    order = queue_order(query.sort)
+    back = bool(query.before)
+    cursor = query.before or query.after
     page = (
-        select(Claim.id)
-        .where(keyset, *_queue_filters(user, query))
-        .order_by(Claim.id.desc() if query.before else Claim.id)  # a page back: the claims just before, read down
+        order.joined(select(Claim.id))
+        .where(order.beyond(cursor, backwards=back) if cursor else true(), *_queue_filters(user, query))
+        .order_by(*order.by(backwards=back))  # a page back: the claims just before, read the other way
         .limit(query.limit + 1)
         .subquery()
     )
@@ -590,7 +668,7 @@ def queue_statement(user: User, query: QueueQuery) -> Any:
         .join(page, page.c.id == Claim.id)
         .join(Employee, Employee.id == Claim.employee_id)
         .outerjoin(Employer, Employer.id == Claim.employer_id)
-        .order_by(Claim.id)
+        .order_by(*order.by())
     )
 
 
@@ -628,10 +706,19 @@ def list_claims(user: User, query: QueueQuery) -> QueuePage:
             previous_before=rows[0]["id"] if more and rows else None,
         )
     # A page after the first has one before it when a claim of the filters precedes its first row (one probe).
+    order = queue_order(query.sort)
     earlier = (
         query.after > 0
         and bool(rows)
-        and bool(db.session.scalar(select(exists().where(Claim.id < rows[0]["id"], *_queue_filters(user, query)))))
+        and bool(
+            db.session.scalar(
+                select(
+                    order.joined(select(Claim.id))
+                    .where(order.beyond(rows[0]["id"], backwards=True), *_queue_filters(user, query))
+                    .exists()
+                )
+            )
+        )
     )
     return QueuePage(
         rows=rows,

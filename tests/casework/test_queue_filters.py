@@ -188,6 +188,7 @@ def test_the_queue_counts_the_claims_it_lists_whatever_the_filters(client, casew
         "assigned": ["", "me", "none"],
         "offered": ["", "y"],
         "district": ["", DONG_ANH],
+        "sort": ["", "-received", "name", "-unit", "-amount"],
     }
     names = [name for name in QueueFilterForm.__dict__ if isinstance(getattr(QueueFilterForm, name), UnboundField)]
     assert set(names) - {"after", "before"} == set(values), "give the new filter its values here"
