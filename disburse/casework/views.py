@@ -465,30 +465,6 @@ def _value(name: str, value: Any) -> str:
     return pick(PAYOUTS.get(str(value), (str(value), str(value)))) if name == "payout" else str(value)
 
 
-#: The claim's events whose data's code is the provider's, known to us or not (any other event's code is read only when
-#: it is one of ours).
-PAYMENT_FAILURES = ("payment_failed", "payment_returned")
-
-
-def _event_reason(event: dict[str, Any]) -> str:
-    """An event's reason in the page's language. The system writes its reasons in Vietnamese words (the notices
-    print them) and keeps their codes in the event's data: a payment's code (its failure, a retry after a bank-side
-    failure, its withdrawal at the programme's end), the verification checks'
-    reason codes (those of a refusal on a refusal, those for review on a referral). A person's words stay as
-    written."""
-    data = event.get("data") or {}
-    action = event["action"]
-    code = data.get("code")
-    if code and isinstance(code, str) and (code in payment_reasons.LABELS or action in PAYMENT_FAILURES):
-        return pick(payment_reasons.label(code))
-    if action in ("flag_for_review", "reject") and event.get("actor") is None and isinstance(data.get("reasons"), list):
-        kept = reasons.REJECT if action == "reject" else reasons.REVIEW
-        words = [pick(reasons.label(code)) for code in sorted(map(str, data["reasons"])) if code in kept]
-        if words:
-            return " ".join(words)
-    return event.get("reason") or ""
-
-
 def _assignee_id(event: dict[str, Any]) -> bool:
     value = (event.get("data") or {}).get("assigned_to_id")
     return isinstance(value, int) and not isinstance(value, bool)
@@ -545,7 +521,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
             event["assignee"] = assignees.get(int(event["data"]["assigned_to_id"]))
         event["label"] = pick(EVENT_LABELS.get(event["action"], (event["action"], event["action"])))
         event["details"] = _event_details(event)
-        event["reason"] = _event_reason(event)
+        event["reason"] = review.event_reason(event, pick) or ""
     # The claim's attempts and those logged for the person before they applied (the outreach list's), in time order.
     contacts = sorted(
         [event for event in detail["timeline"] if event["action"] == "contact"] + _earlier_contacts(claim),

@@ -53,7 +53,6 @@ from disburse.claims.models import Claim
 from disburse.claims.states import ClaimState
 from disburse.extensions import db
 from disburse.formatting import dmy
-from disburse.payments import reasons as payment_reasons
 from disburse.programs.calendar import VIETNAM_TZ
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.registry.codes import UNIT_CODE_PATTERN, UNIT_CODE_WORDS
@@ -525,50 +524,8 @@ def list_claims(query: ClaimsQuery) -> ResponseReturnValue:
 def claim_detail(claim_id: int) -> ResponseReturnValue:
     detail = review.claim_detail(claim_id, _user())
     for event in detail["timeline"]:
-        event["reason"] = event_reason(event)
+        event["reason"] = review.event_reason(event, lambda words: message(*words))
     return jsonify(detail)
-
-
-#: The words a Form 03 removal without a reason is recorded with (:func:`disburse.claims.employer_forms.adjust`).
-_REMOVED_ON_FORM_03 = ("Không có tại đơn vị (Mẫu số 03)", "Not at the unit (Form 03)")
-#: The longest reason verification writes (``left(…, 1000)`` in :data:`disburse.verification.checks.FINDINGS`).
-_FINDINGS_REASON_MOST = 1000
-
-
-def _system_words(action: str, data: dict[str, Any]) -> list[tuple[str, str]]:
-    """The (Vietnamese, English) words the system writes as the reason of an event like this one, from the codes its
-    data keeps: a payment's code (its failure or return, its withdrawal at the programme's end), and the reason codes
-    of a referral to a caseworker or of a refusal verification made (only those of the referral's or the refusal's
-    kind, in code order, as :func:`disburse.verification.reasons.written_reason` and verification write them)."""
-    words: list[tuple[str, str]] = []
-    code = data.get("code")
-    if isinstance(code, str) and code:
-        words.append(payment_reasons.label(code))
-    codes = data.get("reasons")
-    if action in ("flag_for_review", "reject") and isinstance(codes, list):
-        kept = reasons.REJECT if action == "reject" else reasons.REVIEW
-        labels = [reasons.label(c) for c in sorted(str(c) for c in codes) if c in kept]
-        if labels:
-            vi = " ".join(vi for vi, _ in labels)
-            words.append((vi[:_FINDINGS_REASON_MOST], " ".join(en for _, en in labels)))
-    if action == "remove":
-        words.append(_REMOVED_ON_FORM_03)
-    return words
-
-
-def event_reason(event: dict[str, Any]) -> str | None:
-    """A timeline event's reason in the caller's language (``Accept-Language``). The system writes its reasons in
-    Vietnamese (the notices print them) and keeps their codes in the event's data: a reason that is those codes'
-    Vietnamese words is given in the caller's language. A person's words (a caseworker's note or written refusal, a
-    unit's reason for a removal) stay as written."""
-    reason = event.get("reason")
-    data = event.get("data")
-    if not reason or not isinstance(data, dict):
-        return reason
-    for vi, en in _system_words(str(event.get("action")), data):
-        if reason == vi:
-            return message(vi, en)
-    return reason
 
 
 @bp.get("/claims/<int:claim_id>/notice")

@@ -16,7 +16,7 @@ Services flush and never commit: the view that called them commits once.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -58,6 +58,7 @@ from disburse.claims.states import (
 from disburse.claims.support import reason_entries
 from disburse.extensions import db
 from disburse.formatting import dmy
+from disburse.payments import reasons as payment_reasons
 from disburse.payments import service as payments
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.models import Program
@@ -860,6 +861,51 @@ def timeline(claim_id: int, user: User) -> list[dict[str, Any]]:
             }
         )
     return events
+
+
+#: The words a Form 03 removal without a reason of the unit's is recorded with (``disburse.claims.employer_forms``
+#: writes the Vietnamese when it removes the claim).
+REMOVED_ON_FORM_03 = ("Không có tại đơn vị (Mẫu số 03)", "Not at the unit (Form 03)")
+#: The longest reason verification writes (``left(…, 1000)`` in :data:`disburse.verification.checks.FINDINGS`).
+FINDINGS_REASON_MOST = 1000
+
+
+def _system_words(action: str, data: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (Vietnamese, English) words the system writes as the reason of an event like this one, from the codes its
+    data keeps: a payment's code (its failure or return, its withdrawal at the programme's end), the reason codes
+    of a referral to a caseworker or of a refusal verification made (only those of the referral's or the refusal's
+    kind, in code order, as :func:`disburse.verification.reasons.written_reason` and verification write them), and
+    a Form 03 removal's words."""
+    words: list[tuple[str, str]] = []
+    code = data.get("code")
+    if isinstance(code, str) and code:
+        words.append(payment_reasons.label(code))
+    codes = data.get("reasons")
+    if action in ("flag_for_review", "reject") and isinstance(codes, list):
+        kept = reasons.REJECT if action == "reject" else reasons.REVIEW
+        labels = [reasons.label(c) for c in sorted(str(c) for c in codes) if c in kept]
+        if labels:
+            vi = " ".join(vi for vi, _ in labels)
+            words.append((vi[:FINDINGS_REASON_MOST], " ".join(en for _, en in labels)))
+    if action == "remove":
+        words.append(REMOVED_ON_FORM_03)
+    return words
+
+
+def event_reason(event: dict[str, Any], say: Callable[[tuple[str, str]], str]) -> str | None:
+    """A :func:`timeline` event's reason in the reader's language, ``say`` choosing between (Vietnamese, English)
+    (the case page by the user's language, the API by ``Accept-Language``). The system writes its reasons in
+    Vietnamese (the notices print them) and keeps their codes in the event's data: a reason that is those codes'
+    Vietnamese words is said in the reader's language. A person's words (a caseworker's note or written refusal, a
+    unit's reason for a removal) stay as written, even on an event whose data carries a code."""
+    reason = event.get("reason")
+    data = event.get("data")
+    if not reason or not isinstance(data, dict):
+        return reason
+    for words in _system_words(str(event.get("action")), data):
+        if reason == words[0]:
+            return say(words)
+    return reason
 
 
 #: Moves whose reason is a caseworker's note for the office (an approval's note, how a person's decline was learnt),
