@@ -160,18 +160,38 @@ class _ReadOrSaid(StringField):
             raise StopValidation()
 
 
+#: The example a day field's format error gives (:class:`DayField`), unless the field has its own or refuses it: a
+#: date of birth's, and any other day's.
+BIRTH_EXAMPLE, DAY_EXAMPLE = date(1985, 11, 20), date(2021, 11, 20)
+
+
 class DayField(_ReadOrSaid):
     """A day written dd/mm/yyyy, as people write it (a text box: the browser's date picker sends another format).
-    ``past=True`` (a date of birth) refuses a day after today."""
+    ``past=True`` (a date of birth) refuses a day after today.
+
+    A day not written so is told the form with an example the field takes (:meth:`example_day`): ``example`` (a day,
+    or a function of the form giving one or None), else :data:`BIRTH_EXAMPLE` or :data:`DAY_EXAMPLE`; checked against
+    the field's own validators, the programme's today when they refuse it, no example when they refuse that too (a
+    due day asked after the programme's last day: 20/11/2021 was given to a field that refused every past day)."""
 
     data: date | None
 
-    def __init__(self, *args: Any, past: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        past: bool = False,
+        example: date | Callable[[Any], date | None] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.past = past
+        self.example = example
+        #: Whether what was typed is not written as a day (its error names an example, once the form is known).
+        self.unreadable = False
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         self.data = None
+        self.unreadable = False
         text = _typed(valuelist)
         if not text:
             return
@@ -181,9 +201,9 @@ class DayField(_ReadOrSaid):
             text = f"{other[1]}/{other[3]}/{other[4]}"
         iso = _ISO_DAY.fullmatch(text) is not None
         if not (iso or _DMY.fullmatch(text)):
-            if self.past:
-                raise ValueError(_l("Ngày ghi theo dạng ngày/tháng/năm, ví dụ 20/11/1985."))
-            raise ValueError(_l("Ngày ghi theo dạng dd/mm/yyyy, ví dụ 20/11/2021."))
+            self.unreadable = True
+            # Said again with the form's example when the form validates (:meth:`pre_validate`).
+            raise ValueError(self.format_words(self.example_day(None)))
         try:
             day = datetime.strptime(text, "%Y-%m-%d" if iso else "%d/%m/%Y").date()
         except ValueError:
@@ -194,6 +214,52 @@ class DayField(_ReadOrSaid):
             today = programme_today().strftime("%d/%m/%Y")
             raise ValueError(_l("Ngày sinh %(day)s nằm trong tương lai (hôm nay là %(today)s).", day=text, today=today))
         self.data = day
+
+    def pre_validate(self, form: Any) -> None:
+        if self.unreadable:
+            self.errors[:] = [self.format_words(self.example_day(form))]
+        super().pre_validate(form)
+
+    def format_words(self, example: date | None) -> Any:
+        """What a day not written as one is told: the form, with ``example`` when there is one."""
+        if example is None:
+            return _l("Ngày ghi theo dạng dd/mm/yyyy.")
+        if self.past:
+            return _l("Ngày ghi theo dạng ngày/tháng/năm, ví dụ %(day)s.", day=example.strftime("%d/%m/%Y"))
+        return _l("Ngày ghi theo dạng dd/mm/yyyy, ví dụ %(day)s.", day=example.strftime("%d/%m/%Y"))
+
+    def example_day(self, form: Any) -> date | None:
+        """A day this field takes, as its example: its own, else the usual one (:data:`BIRTH_EXAMPLE`,
+        :data:`DAY_EXAMPLE`), else the programme's today; the first its validators and the form's
+        ``validate_<name>`` take (None when they take neither; ``form`` None: the first, unchecked)."""
+        candidates: list[date | None]
+        if callable(self.example):
+            candidates = [self.example(form)] if form is not None else []
+        elif self.example is not None:
+            candidates = [self.example]
+        else:
+            candidates = [BIRTH_EXAMPLE if self.past else DAY_EXAMPLE, programme_today()]
+        for day in candidates:
+            if day is not None and (form is None or self._takes(form, day)):
+                return day
+        return None
+
+    def _takes(self, form: Any, day: date) -> bool:
+        """Whether the field's validators and the form's ``validate_<name>`` take ``day`` (the field left as it was)."""
+        if (self.past and day > programme_today()) or not FIRST_YEAR <= day.year <= LAST_YEAR:
+            return False
+        inline = getattr(type(form), f"validate_{self.short_name}", None)
+        checks = [*self.validators, *([inline] if inline is not None else [])]
+        data, errors = self.data, list(getattr(self, "errors", ()))
+        self.data = day
+        try:
+            for check in checks:
+                check(form, self)
+        except (ValueError, StopValidation):
+            return False
+        finally:
+            self.data, self.errors = data, errors
+        return True
 
     def _value(self) -> str:
         if self.raw_data:
