@@ -15,12 +15,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, StopValidation, ValidationError
+from wtforms.widgets import TextInput
 
 from disburse.extensions import limiter
 from disburse.formatting import composed, number, parse_vnd
 from disburse.programs.calendar import programme_today
+from disburse.reference.service import bank_code_of, bank_names
 from disburse.registry.codes import UNIT_CODE_PATTERN
 
 _DMY = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}")
@@ -282,6 +285,44 @@ class VndField(_ReadOrSaid):
         self.data = parse_vnd(text)
         if self.data is None:
             raise ValueError(_l("Số tiền ghi bằng số đồng, ví dụ 1.800.000."))
+
+
+class _BankInput(TextInput):
+    """A text box with the field's banks as its suggestions (a ``datalist``: each bank's code, labelled by the name
+    people call it)."""
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        listed = f"{field.id}-banks"
+        kwargs.setdefault("autocomplete", "off")
+        kwargs.setdefault("spellcheck", "false")
+        options = Markup("").join(
+            Markup('<option value="{}">{}</option>').format(code, label) for code, label in field.choices if code
+        )
+        box = super().__call__(field, list=listed, **kwargs)
+        return Markup('{}<datalist id="{}">{}</datalist>').format(box, listed, options)
+
+
+class BankField(StringField):
+    """A bank, typed or picked, as people know it: by its short code or by its name. A select found banks by the
+    first words of their names only (typing "VCB" chose VBSP); this text box lists every bank as a suggestion
+    (``choices``, set by the view as a select's: :func:`disburse.reference.service.bank_choices`), which the
+    browser narrows to the code or the name being typed, and reads what was typed into a bank's code: a code, a
+    NAPAS number, a brand or a legal name (:func:`disburse.reference.service.bank_names`); anything else is kept in
+    capitals for the service to refuse as an unknown bank, naming it. Empty is ""."""
+
+    widget = _BankInput()
+    data: str
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "description", _l("Ghi mã ngân hàng (ví dụ VCB) hoặc tên ngân hàng, rồi chọn trong danh sách.")
+        )
+        super().__init__(*args, **kwargs)
+        self.choices: list[tuple[str, str]] = []
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        text = _typed(valuelist)
+        self.data = bank_code_of(text, bank_names()) if text else ""
 
 
 # ------------------------------------------------------------------------------------------------ rate limits

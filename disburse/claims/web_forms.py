@@ -25,7 +25,7 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optio
 
 from disburse.claims.employer_forms import MAX_ANSWER
 from disburse.formatting import file_size
-from disburse.forms import BaseForm, NoLengthAttributes, free_text
+from disburse.forms import BankField, BaseForm, NoLengthAttributes, free_text
 
 
 class WorkforceSearchForm(BaseForm):
@@ -110,7 +110,7 @@ class ConfirmRowForm(Form):
         ],
         default="",
     )
-    bank_code = SelectField(_l("Ngân hàng"), choices=[], validate_choice=False)
+    bank_code = BankField(_l("Ngân hàng"))
     bank_account = StringField(
         _l("Số tài khoản"), validators=[Optional(), Length(max=30, message=_l("Số tài khoản dài quá 30 ký tự."))]
     )
@@ -151,7 +151,7 @@ class Form03Form(BaseForm):
             Length(max=20, message=_l("Mã số BHXH phải gồm đúng 10 chữ số.")),
         ],
     )
-    bank_code = SelectField(_l("Ngân hàng"), choices=[], validate_choice=False)
+    bank_code = BankField(_l("Ngân hàng"))
     bank_account = StringField(
         _l("Số tài khoản"), validators=[Optional(), Length(max=30, message=_l("Số tài khoản dài quá 30 ký tự."))]
     )
