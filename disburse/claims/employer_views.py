@@ -9,9 +9,12 @@ and commit.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from math import ceil
 from pathlib import Path
@@ -24,6 +27,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from disburse.auth.models import ROLES
@@ -31,6 +35,7 @@ from disburse.auth.permissions import roles_required
 from disburse.auth.scopes import visible_unit
 from disburse.claims import employer_forms, form_02_job, unit
 from disburse.claims.employer_forms import adjust, adjustment_action, adjustment_errors, confirm, known_banks
+from disburse.claims.models import Claim
 from disburse.claims.outcomes import FormRefused, RowResult
 from disburse.claims.states import STATE_LABELS, TERMINAL_STATES, ClaimState
 from disburse.claims.web_forms import (
@@ -46,6 +51,7 @@ from disburse.claims.web_forms import (
 )
 from disburse.extensions import db
 from disburse.formatting import number
+from disburse.payments.cash import mask_national_id
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
@@ -511,11 +517,67 @@ _STILL_WAITING = _l(
 )
 
 
+@dataclass
+class _Check:
+    """What one Form 03 adjustment will record, read back before it is: whose, and what it was and will be (the old
+    account masked but for its last digits, as a payment list shows an ID; the new one in full, to be read)."""
+
+    action: str
+    si_code: str
+    full_name: str
+    old_bank: str = ""
+    old_account: str = ""
+    new_bank: str = ""
+    new_account: str = ""
+    old_phone: str = ""
+    new_phone: str = ""
+    reason: str = ""
+    #: What the check step was read from, as a digest: the confirmed post records only if it still holds.
+    seen: str = ""
+
+
+def _check(program: Program, employer: Employer, form: Form03Form, result: RowResult) -> _Check:
+    """The check step's facts, read after the tried adjustment was undone (the claim as it still is)."""
+    claim = db.session.get(Claim, result.claim_id) if result.claim_id is not None else None
+    if claim is not None and claim.program_id == program.id:
+        person = db.session.get(Employee, claim.employee_id)
+    else:
+        claim = None
+        person = db.session.scalar(
+            select(Employee).where(Employee.employer_id == employer.id, Employee.si_code == result.si_code)
+        )
+    banks = dict(bank_choices())
+    row = _adjustment_row(form)
+    new_bank = str(row.get("bank_code") or "")
+    check = _Check(
+        action=str(row["action"]),
+        si_code=result.si_code,
+        full_name=person.full_name if person is not None else "",
+        new_bank=banks.get(new_bank, new_bank),
+        new_account=str(row.get("bank_account") or ""),
+        new_phone=str(row.get("phone") or ""),
+        reason=str(row.get("reason") or ""),
+    )
+    if claim is not None and claim.bank_code:
+        check.old_bank = banks.get(claim.bank_code, claim.bank_code)
+        check.old_account = mask_national_id(claim.bank_account)
+    if person is not None:
+        check.old_phone = person.phone or ""
+    claim_now = [claim.id, claim.state, claim.payout, claim.bank_code, claim.bank_account] if claim else None
+    read = json.dumps([claim_now, asdict(check)], default=str)
+    check.seen = hashlib.sha256(read.encode()).hexdigest()[:32]
+    return check
+
+
 @bp.route("/<unit_code>/form-03", methods=["GET", "POST"])
 @roles_required("employer")
 def form_03(unit_code: str) -> ResponseReturnValue:
-    """Form 03, one adjustment at a time; refused, the form comes back with the service's words on its fields. After
-    the adjustment deadline the page says that it has closed and whom to contact, and shows no form."""
+    """Form 03, one adjustment at a time, in two steps (:class:`~disburse.casework.forms.ConfirmedForm`): the
+    filled form is tried and undone, and the page reads back what will be recorded (the person, the old and the new
+    details) with "Xác nhận" and "Sửa lại"; only the confirmed post records it. Refused, the form comes back with
+    the service's words on its fields. Confirmed after the person's claim changed (``seen``), the page reads it
+    back again. After the adjustment deadline the page says that it has closed and whom to contact, and shows no
+    form."""
     program, employer = current_program(), unit_or_404(unit_code)
     if not program.takes_adjustments(programme_today()):
         page = render_template("claims/form_03.html", form=None, **unit_summary(program, employer))
@@ -523,23 +585,42 @@ def form_03(unit_code: str) -> ResponseReturnValue:
     form = Form03Form()
     form.bank_code.choices = bank_choices()
     upload = Form03UploadForm(formdata=None)
+    checking: _Check | None = None
+    editing = "edit" in request.form
     # Every error of one submit at once: the values' shape (SI code, account, phone) is checked even when the
     # form's own checks failed, each error on its field (adjust checks them again, with the rules).
     valid = form.validate_on_submit()
     if form.is_submitted() and _shape_errors(form):
         valid = False
+    if valid and editing:
+        form.confirmed.data = form.seen.data = ""  # the form again, as typed: sent, it is read back again
+        return render_template("claims/form_03.html", form=form, upload=upload, **unit_summary(program, employer))
     if valid:
+        rows = [_adjustment_row(form)]
+        savepoint = db.session.begin_nested()
         try:
-            rows = [_adjustment_row(form)]
             result = adjust(program, employer.unit_code, rows, actor=current_user, typed=True).rows[0]
+            if form.action.data == "add" and result.outcome == "unchanged":
+                # Nothing written; the form stays as typed, to be sent again as a correction without typing it again.
+                savepoint.rollback()
+                form.si_code.errors = [_already_listed(result.si_code)]
+            elif not result.errors and result.outcome != "unchanged":
+                # Tried and undone: what the service would refuse is said now, what it would record is read back;
+                # recorded on "Xác nhận" only if what was read back still holds.
+                savepoint.rollback()
+                checking = _check(program, employer, form, result)
+                if form.confirmed.data == "1" and form.seen.data == checking.seen:
+                    result = adjust(program, employer.unit_code, rows, actor=current_user, typed=True).rows[0]
+                    checking = None
+                elif form.confirmed.data == "1":  # the person's details changed between the two steps
+                    flash(_("Thông tin của người này vừa thay đổi; hãy kiểm tra lại trước khi xác nhận."), "warning")
+                form.seen.data = checking.seen if checking is not None else ""
         except FormRefused as exc:
             db.session.rollback()
             form.action.errors = [say(exc.message_vi, exc.message_en)]
         else:
-            if form.action.data == "add" and result.outcome == "unchanged":
-                # Nothing written; the form stays as typed, to be sent again as a correction without typing it again.
-                form.si_code.errors = [_already_listed(result.si_code)]
-            elif not result.errors:
+            if checking is None and not result.errors and not form.si_code.errors:
+                # Recorded, or nothing to record (the details already so: said, and nothing written).
                 db.session.commit()
                 flash(_ADJUSTED.get(result.outcome, _ADJUSTED["unchanged"])(result.si_code), "success")
                 if (
@@ -553,8 +634,11 @@ def form_03(unit_code: str) -> ResponseReturnValue:
             for error in result.errors:
                 field = form._fields.get(error.field) or form.action
                 field.errors = [*field.errors, say(error.message_vi, error.message_en)]
-    page = render_template("claims/form_03.html", form=form, upload=upload, **unit_summary(program, employer))
-    return page, 400 if request.method == "POST" else 200
+    status = 200 if checking is not None or request.method == "GET" else 400
+    page = render_template(
+        "claims/form_03.html", form=form, upload=upload, checking=checking, **unit_summary(program, employer)
+    )
+    return page, status
 
 
 @bp.get("/<unit_code>/form-03/waiting")

@@ -23,6 +23,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
 
+from disburse.casework.forms import ConfirmedForm
 from disburse.claims.employer_forms import MAX_ANSWER
 from disburse.formatting import file_size
 from disburse.forms import BankField, BaseForm, NoLengthAttributes, free_text
@@ -127,9 +128,12 @@ class Form02RowsForm(FlaskForm):
 CORRECT_LABEL = _l("Điều chỉnh tài khoản ngân hàng hoặc số điện thoại")
 
 
-class Form03Form(BaseForm):
+class Form03Form(ConfirmedForm):
     """One adjustment (Form 03): add a person missing from the list, remove one not employed at the unit, or correct
-    a person's bank details or phone. The service checks the rules and says what is wrong, field by field."""
+    a person's bank details or phone. The service checks the rules and says what is wrong, field by field. Taken in
+    two steps (:class:`ConfirmedForm`): ``seen`` is what the check step read back, as a digest."""
+
+    seen = HiddenField()
 
     action = RadioField(
         _l("Loại điều chỉnh"),

@@ -1026,6 +1026,15 @@ def test_form_02_rows_with_nobody_chosen(client, unit):
 # ------------------------------------------------------------------------------------------------ Form 03
 
 
+def _confirmed(client, url: str, data: dict[str, str]):
+    """Form 03's two steps: the form, read back with nothing recorded (checked by the caller), then "Xác nhận"."""
+    checked = client.post(url, data=data)
+    assert checked.status_code == 200 and 'id="kiem-tra-lai"' in _text(checked)
+    seen = re.search(r'name="seen" type="hidden" value="([0-9a-f]+)"', _text(checked))
+    assert seen, "the check step carries what it read back"
+    return client.post(url, data={**data, "confirmed": "1", "seen": seen[1]})
+
+
 def test_form_03_adds_removes_and_corrects(client, unit):
     client = _employer(client, unit)
     page = _text(client.get(f"/employers/{unit.unit_code}/form-03"))
@@ -1050,22 +1059,24 @@ def test_form_03_adds_removes_and_corrects(client, unit):
     assert "để bổ sung người này, gửi điều chỉnh loại &#39;Bổ sung&#39; (add)" in page and "dùng Mẫu số 03" not in page
 
     missing = create_employee(employer_id=unit.id, full_name="Ngô Văn Mới")
-    response = client.post(
+    response = _confirmed(
+        client,
         f"/employers/{unit.unit_code}/form-03",
-        data={"action": "add", "si_code": missing.si_code, "bank_code": "VCB", "bank_account": "0071000999999"},
+        {"action": "add", "si_code": missing.si_code, "bank_code": "VCB", "bank_account": "0071000999999"},
     )
     assert response.status_code == 302
     page = _text(client.get(response.headers["Location"]))
     assert f"Đã bổ sung người có mã số BHXH {missing.si_code} vào danh sách" in page
 
     gone = _person(unit, "Lý Thị Đi")
-    response = client.post(f"/employers/{unit.unit_code}/form-03", data={"action": "remove", "si_code": _si(gone)})
+    response = _confirmed(client, f"/employers/{unit.unit_code}/form-03", {"action": "remove", "si_code": _si(gone)})
     assert response.status_code == 302 and db.session.get(Claim, gone.id).state == "removed"
 
     wrong = _person(unit, "Mai Văn Sai", "awaiting_payment_details")
-    response = client.post(
+    response = _confirmed(
+        client,
         f"/employers/{unit.unit_code}/form-03",
-        data={"action": "correct", "si_code": _si(wrong), "bank_code": "BIDV", "bank_account": "12345678901"},
+        {"action": "correct", "si_code": _si(wrong), "bank_code": "BIDV", "bank_account": "12345678901"},
     )
     assert response.status_code == 302
     claim = db.session.get(Claim, wrong.id)

@@ -1,5 +1,5 @@
 """Form 03's bank, by keyboard in Chromium: typed by its short code ("VCB": the select's type-ahead went by the first
-words of the banks' names and chose VBSP) or by its name, picked from the suggestions or sent as typed."""
+words of the banks' names and chose VBSP) or by its name; read back on the check step, recorded on "Xác nhận"."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from playwright.sync_api import expect
 from disburse.claims.models import Claim
 from disburse.extensions import db
 from disburse.registry.models import Employee
-from tests.e2e.conftest import DONG_ANH, sign_in
+from tests.e2e.conftest import DONG_ANH, check_axe, sign_in
 
 
 def _to_bank(page, committed):
+    """Form 03 open on a correction for a listed person, the focus in the bank's box."""
     unit = committed.unit(district_code=DONG_ANH)
     claim = committed.claim("listed", person={"employer_id": unit.id})
     employer = committed.user("employer", employer_unit=unit.unit_code)
@@ -32,9 +33,21 @@ def test_the_bank_is_typed_by_its_code_or_its_name(page, committed, typed):
     page.keyboard.press("Tab")
     page.keyboard.type("0011223344")
     page.keyboard.press("Enter")
-    expect(page.locator(".flash, .panel").first).to_be_visible()
+    # Read back first, the focus on it, nothing recorded; then "Xác nhận điều chỉnh" by keyboard.
+    check = page.locator("#kiem-tra-lai")
+    expect(check).to_be_focused()
+    expect(page.locator("#check-new-account")).to_contain_text("Vietcombank")
+    expect(page.locator("#check-new-account")).to_contain_text("0011223344")
     db.session.expire_all()
-    assert db.session.get(Claim, claim.id).bank_code == "VCB"
+    assert db.session.get(Claim, claim.id).bank_account != "0011223344"
+    check_axe(page, f"form-03-check-{typed}")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Xác nhận điều chỉnh")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator(".flash, .panel").first).to_contain_text("Đã điều chỉnh")
+    db.session.expire_all()
+    recorded = db.session.get(Claim, claim.id)
+    assert (recorded.bank_code, recorded.bank_account) == ("VCB", "0011223344")
 
 
 def test_a_bank_not_known_is_said_on_its_field_and_nothing_is_recorded(page, committed):

@@ -1,0 +1,97 @@
+"""Form 03 in the browser reads back what it will record before it records it (as the caseworker's refusal does): the
+person, the old account (masked but for its end) and the new one, with "Xác nhận điều chỉnh" and "Sửa lại". Nothing
+is written until confirmed; a confirmation after the person's details changed is read back again."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from disburse.claims.models import Claim, ClaimEvent
+from disburse.extensions import db
+from tests.claims.test_employer_pages import _employer, _person, _si, _text
+from tests.claims.test_employer_pages import unit as unit
+from tests.factories import create_employee
+
+
+def _events() -> int:
+    return db.session.scalar(select(func.count()).select_from(ClaimEvent))
+
+
+def _seen(page: str) -> str:
+    found = re.search(r'name="seen" type="hidden" value="([0-9a-f]+)"', page)
+    assert found
+    return found[1]
+
+
+@pytest.mark.parametrize(("locale", "words"), [("vi", "Kiểm tra lại trước khi ghi nhận"), ("en", "Check")])
+def test_a_correction_is_read_back_and_recorded_only_when_confirmed(client, unit, locale, words):
+    claim = _person(unit, "Mai Văn Sai", "awaiting_payment_details", bank_code="VCB", bank_account="0011004455667")
+    client = _employer(client, unit, locale)
+    url = f"/employers/{unit.unit_code}/form-03"
+    data = {"action": "correct", "si_code": _si(claim), "bank_code": "bidv", "bank_account": "12345678901"}
+    events = _events()
+
+    checked = client.post(url, data=data)
+    page = _text(checked)
+    assert checked.status_code == 200 and 'id="kiem-tra-lai"' in page and words in page
+    assert "Mai Văn Sai" in page and _si(claim) in page
+    # The old account masked but for its last four digits; the new one in full, to be read; the bank by its name.
+    assert re.search(r'id="check-old-account">Vietcombank[^<]*· <span class="account">\*{9}5667</span>', page)
+    assert "0011004455667" not in page
+    assert re.search(r'id="check-new-account">BIDV[^<]*· <span class="account">12345678901</span>', page)
+    assert 'name="bank_code" value="BIDV"' in page  # what was typed, read into the bank's code
+    db.session.expire_all()
+    assert (db.session.get(Claim, claim.id).bank_account, _events()) == ("0011004455667", events)
+
+    # "Sửa lại": the form again as typed, nothing recorded, and sent again it is read back again.
+    again = client.post(url, data={**data, "bank_code": "BIDV", "confirmed": "1", "seen": _seen(page), "edit": "1"})
+    assert again.status_code == 200 and 'id="kiem-tra-lai"' not in _text(again)
+    assert 'value="12345678901"' in _text(again) and 'name="confirmed" type="hidden" value=""' in _text(again)
+    db.session.expire_all()
+    assert (db.session.get(Claim, claim.id).bank_account, _events()) == ("0011004455667", events)
+
+    done = client.post(url, data={**data, "bank_code": "BIDV", "confirmed": "1", "seen": _seen(page)})
+    assert done.status_code == 302
+    db.session.expire_all()
+    recorded = db.session.get(Claim, claim.id)
+    assert (recorded.bank_code, recorded.bank_account, recorded.state) == ("BIDV", "12345678901", "approved")
+
+
+def test_a_confirmation_after_the_details_changed_is_read_back_again(client, unit):
+    claim = _person(unit, "Lê Thị Đổi", "awaiting_payment_details", bank_code="VCB", bank_account="0011004455667")
+    client = _employer(client, unit)
+    url = f"/employers/{unit.unit_code}/form-03"
+    data = {"action": "correct", "si_code": _si(claim), "bank_code": "BIDV", "bank_account": "12345678901"}
+    seen = _seen(_text(client.post(url, data=data)))
+
+    # Meanwhile another correction (another tab, a colleague) changed the account the page read back.
+    db.session.get(Claim, claim.id).bank_account = "0022007788990"
+    db.session.commit()
+    again = client.post(url, data={**data, "confirmed": "1", "seen": seen})
+    page = _text(again)
+    assert again.status_code == 200 and 'id="kiem-tra-lai"' in page
+    assert "Thông tin của người này vừa thay đổi" in page and "*********8990" in page
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).bank_account == "0022007788990"  # not overwritten unseen
+
+    assert client.post(url, data={**data, "confirmed": "1", "seen": _seen(page)}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).bank_account == "12345678901"
+
+
+def test_a_removal_and_an_addition_are_read_back_too(client, unit):
+    gone = _person(unit, "Lý Thị Đi")
+    client = _employer(client, unit)
+    url = f"/employers/{unit.unit_code}/form-03"
+    page = _text(client.post(url, data={"action": "remove", "si_code": _si(gone), "reason": "Nghỉ việc từ 2019"}))
+    assert 'id="check-reason">Nghỉ việc từ 2019<' in page and "Lý Thị Đi" in page
+    db.session.expire_all()
+    assert db.session.get(Claim, gone.id).state == "listed"
+
+    missing = create_employee(employer_id=unit.id, full_name="Ngô Văn Mới")
+    page = _text(client.post(url, data={"action": "add", "si_code": missing.si_code}))
+    assert 'id="check-new-account">Nhận tiền mặt tại cơ quan BHXH<' in page and "Ngô Văn Mới" in page
+    assert db.session.scalar(select(func.count()).where(Claim.employee_id == missing.id)) == 0
