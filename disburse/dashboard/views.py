@@ -371,11 +371,52 @@ def _figures_html(program: Program, area: Area, area_name: str, form: AreaQuery,
     )
 
 
-def _export_name(area: Area, query: TableQuery, fmt: str) -> str:
-    """The table, the area and when its figures were read (the programme's day, Vietnam's hour and minute): two
-    downloads of one day no longer share a name, one overwriting or renaming the other."""
+def _export_name(kind: str, area: Area, fmt: str, state: str | None = None) -> str:
+    """A dashboard file's name: what it holds, the area (and the state asked for, if any) and when its figures were
+    read (the programme's day, Vietnam's hour and minute): two downloads of one day no longer share a name, one
+    overwriting or renaming the other."""
     where = area.district_code or area.province_code or "toan-quoc"
-    return f"tien-do-{query.table}-{where}-{programme_today():%Y%m%d}-{datetime.now(VIETNAM_TZ):%H%M}.{fmt}"
+    name = f"{kind}-{where}{f'-{state}' if state else ''}-{programme_today():%Y%m%d}-{datetime.now(VIETNAM_TZ):%H%M}"
+    return f"{name.replace('_', '-')}.{fmt}"
+
+
+def _export_later(
+    program_id: int,
+    area: Area,
+    fmt: str,
+    name: str,
+    rows: int,
+    job_args: dict[str, Any],
+    back: str,
+    heading: str | None = None,
+) -> ResponseReturnValue:
+    """A dashboard file too large to send at once (more than ``DISBURSE_EXPORT_DIRECT_ROWS`` rows): GET shows the
+    page whose button starts the ``exports.dashboard`` job; its POST (carrying the page's CSRF token, checked for
+    every form by CSRFProtect) submits the job (``job_args``: the table and what it needs besides the programme, the
+    area, the format and the name) and goes to the job's page with its progress (``back`` with a note where the jobs'
+    pages are not installed)."""
+    if request.method == "GET":
+        return render_template(
+            "dashboard/export.html", heading=heading, area_name=_area_name(area), rows=rows, fmt=fmt, back=back
+        )
+    job = submit(
+        "export.dashboard",
+        {
+            "program_id": program_id,
+            "province": area.province_code,
+            "district": area.district_code,
+            **job_args,
+            "format": fmt,
+            "filename": name,
+        },
+        EXPORT_TASK,
+        created_by=_user().id,
+    )
+    db.session.commit()
+    if "jobs.show" in current_app.view_functions:
+        return redirect(url_for("jobs.show", job_id=job.id))
+    flash(_("Đang chuẩn bị tệp (công việc số %(id)d).", id=job.id), "info")
+    return redirect(back)
 
 
 @bp.route("/export", methods=["GET", "POST"])
@@ -392,34 +433,12 @@ def export() -> ResponseReturnValue:
     if not form.limit.data:
         query = TableQuery(query.area, query.table, query.sort, query.descending, None)
     fmt = form.format.data or "xlsx"
-    name = _export_name(area, query, fmt)
+    name = _export_name(f"tien-do-{query.table}", area, fmt)
     rows = query.limit or row_count(program.id, query)
     if rows <= current_app.config["DISBURSE_EXPORT_DIRECT_ROWS"]:
         return download(exports.table_file(program.id, query, fmt), name)
-    if request.method == "GET":
-        return render_template(
-            "dashboard/export.html", area_name=_area_name(area), rows=rows, fmt=fmt, back=_area_url(area)
-        )
-    job = submit(  # the POST carries the page's CSRF token (checked for every form by CSRFProtect)
-        "export.dashboard",
-        {
-            "program_id": program.id,
-            "province": area.province_code,
-            "district": area.district_code,
-            "table": query.table,
-            "sort": query.sort,
-            "descending": query.descending,
-            "format": fmt,
-            "filename": name,
-        },
-        EXPORT_TASK,
-        created_by=_user().id,
-    )
-    db.session.commit()
-    if "jobs.show" in current_app.view_functions:
-        return redirect(url_for("jobs.show", job_id=job.id))
-    flash(_("Đang chuẩn bị tệp (công việc số %(id)d).", id=job.id), "info")
-    return redirect(_area_url(area))
+    job_args = {"table": query.table, "sort": query.sort, "descending": query.descending}
+    return _export_later(program.id, area, fmt, name, rows, job_args, back=_area_url(area))
 
 
 # ------------------------------------------------------------------------------------------------------ targets
@@ -738,39 +757,14 @@ def overdue_units_file() -> ResponseReturnValue:
     program = _program()
     fmt = form.format.data or "xlsx"
     today = programme_today()
-    where = area.district_code or area.province_code or "toan-quoc"
-    name = f"don-vi-qua-han-{where}-{today:%Y%m%d}-{datetime.now(VIETNAM_TZ):%H%M}.{fmt}"
+    name = _export_name("don-vi-qua-han", area, fmt)
     with reading_replica():
         _units, total = overdue_units(program.id, area, today, 0)  # how many, no rows read
         if total <= current_app.config["DISBURSE_EXPORT_DIRECT_ROWS"]:
             return download(exports.overdue_units_file(program.id, area, today, fmt), name)
-        if request.method == "GET":
-            return render_template(
-                "dashboard/export.html",
-                heading=_("Tải danh sách đơn vị quá hạn xác nhận"),
-                area_name=_area_name(area),
-                rows=total,
-                fmt=fmt,
-                back=_area_url(area, "dashboard.backlog"),
-            )
-    job = submit(  # the POST carries the page's CSRF token (checked for every form by CSRFProtect)
-        "export.dashboard",
-        {
-            "program_id": program.id,
-            "province": area.province_code,
-            "district": area.district_code,
-            "table": OVERDUE_UNITS_TABLE,
-            "format": fmt,
-            "filename": name,
-        },
-        EXPORT_TASK,
-        created_by=_user().id,
-    )
-    db.session.commit()
-    if "jobs.show" in current_app.view_functions:
-        return redirect(url_for("jobs.show", job_id=job.id))
-    flash(_("Đang chuẩn bị tệp (công việc số %(id)d).", id=job.id), "info")
-    return redirect(_area_url(area, "dashboard.backlog"))
+    heading = _("Tải danh sách đơn vị quá hạn xác nhận")
+    back = _area_url(area, "dashboard.backlog")
+    return _export_later(program.id, area, fmt, name, total, {"table": OVERDUE_UNITS_TABLE}, back, heading)
 
 
 #: The differences of a reconciliation listed on its page (`disburse payments reconcile` prints them all).
@@ -863,41 +857,16 @@ def recoveries_file() -> ResponseReturnValue:
     program = _program()
     state = form.state.data or None
     fmt = form.format.data or "xlsx"
-    where = area.district_code or area.province_code or "toan-quoc"
-    name = f"thu-hoi-{where}{f'-{state}' if state else ''}-{programme_today():%Y%m%d}-{datetime.now(VIETNAM_TZ):%H%M}"
-    name = f"{name.replace('_', '-')}.{fmt}"
+    name = _export_name("thu-hoi", area, fmt, state)
     with reading_replica():
         total = exports.recoveries_count(program.id, area, state)
         if total <= current_app.config["DISBURSE_EXPORT_DIRECT_ROWS"]:
             return download(exports.recoveries_file(program.id, area, state, fmt), name)
-        if request.method == "GET":
-            return render_template(
-                "dashboard/export.html",
-                heading=_("Tải danh sách khoản thu hồi"),
-                area_name=_area_name(area),
-                rows=total,
-                fmt=fmt,
-                back=_area_url(area, "dashboard.recoveries", state=state),
-            )
-    job = submit(  # the POST carries the page's CSRF token (checked for every form by CSRFProtect)
-        "export.dashboard",
-        {
-            "program_id": program.id,
-            "province": area.province_code,
-            "district": area.district_code,
-            "table": exports.RECOVERIES_TABLE,
-            "state": state,
-            "format": fmt,
-            "filename": name,
-        },
-        EXPORT_TASK,
-        created_by=_user().id,
+    heading = _("Tải danh sách khoản thu hồi")
+    back = _area_url(area, "dashboard.recoveries", state=state)
+    return _export_later(
+        program.id, area, fmt, name, total, {"table": exports.RECOVERIES_TABLE, "state": state}, back, heading
     )
-    db.session.commit()
-    if "jobs.show" in current_app.view_functions:
-        return redirect(url_for("jobs.show", job_id=job.id))
-    flash(_("Đang chuẩn bị tệp (công việc số %(id)d).", id=job.id), "info")
-    return redirect(_area_url(area, "dashboard.recoveries", state=state))
 
 
 @bp.route("/recoveries/<int:recovery_id>", methods=["GET", "POST"])
