@@ -839,6 +839,7 @@ def recoveries() -> ResponseReturnValue:
         listed=listed,
         back=_area_url(area),
         file_url=lambda fmt: _area_url(area, "dashboard.recoveries_file", state=state, format=fmt),
+        recovery_url=lambda recovery_id: _area_url(area, "dashboard.recovery", recovery_id=recovery_id),
         **_recovery_helpers(),
     )
 
@@ -873,10 +874,16 @@ def recoveries_file() -> ResponseReturnValue:
 @roles_required(*recovery_service.MOVERS)
 def recovery(recovery_id: int) -> ResponseReturnValue:
     """One recovery, and the form that moves it on (recovered, written off, closed) in two steps: the first post
-    tries the move and undoes it, then says what will be recorded; only "confirm" records it, with an audit entry."""
+    tries the move and undoes it, then says what will be recorded; only "confirm" records it, with an audit entry.
+    The list it was opened from keeps its area (``?province=`` / ``?district=``, as every dashboard page; none: the
+    caller's own): its back link and, once a move is recorded, the list it returns to (in the recovery's new state)."""
     row = recovery_service.one(recovery_id)
     if row is None or visible_area(_user(), None, row.district_code) is None:
         abort(404)
+    area_form = AreaQuery(request.args)
+    if not area_form.validate():
+        return _invalid(area_form)
+    area = _area(area_form)
     form = RecoveryMoveForm()
     form.to_state.choices = [
         SelectChoice(s, pick(recovery_service.LABELS[s]))
@@ -909,7 +916,7 @@ def recovery(recovery_id: int) -> ResponseReturnValue:
                     savepoint.commit()
                     db.session.commit()
                     flash(_("Đã ghi nhận khoản thu hồi số %(id)s.", id=recovery_id), "success")
-                    return redirect(url_for(".recoveries", state=moved.recovery.state))
+                    return redirect(_area_url(area, "dashboard.recoveries", state=moved.recovery.state))
                 savepoint.rollback()  # tried, and undone: "confirm" records it
                 confirming = True
             row = recovery_service.one(recovery_id) or row
@@ -926,6 +933,7 @@ def recovery(recovery_id: int) -> ResponseReturnValue:
         owed=owed,
         recovering=form.amount.data or owed,
         history=recovery_service.history(recovery_id),
+        back=_area_url(area, "dashboard.recoveries"),
         **_recovery_helpers(),
     ), status
 

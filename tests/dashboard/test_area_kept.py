@@ -124,3 +124,36 @@ def test_a_caseworker_asking_for_another_district_gets_404_and_a_page_of_another
     # The role comes first: a page the caseworker may never open says so, whatever the area asked for.
     assert client.get(f"/dashboard/targets?district={SOC_SON}").status_code == 403
     assert client.get("/dashboard/monthly?province=79").status_code == 403
+
+
+@pytest.mark.parametrize("query", ["province=01", f"district={DONG_ANH}"])
+def test_a_recovery_moved_on_from_an_areas_list_comes_back_to_that_list(client, db_session, query):
+    """A national supervisor on Hà Nội's (Đông Anh's) recoveries opens one and records it closed out: the recovery
+    page's link, its back link and the list it returns to after the move keep the area (they went to the country's
+    list, the supervisor's own, dropping the area they were working in)."""
+    recovery = _returned(DONG_ANH)
+    sign_in(client, create_user("supervisor", password=PASSWORD))  # national: the country by default
+    listing = client.get(f"/dashboard/recoveries?{query}").get_data(as_text=True)
+    url = f"/dashboard/recoveries/{recovery.id}?{query}"
+    assert f'href="{html_.escape(url)}"' in listing
+    page = client.get(url).get_data(as_text=True)
+    back = html_.unescape(re.search(r'<p class="back">.*?</p>', page, re.S).group(0))
+    assert f'href="/dashboard/recoveries?{query}"' in back
+    data = {"to_state": "written_off", "note": "Người đã mất", "confirmed": "1"}
+    done = client.post(url, data=data)
+    assert done.status_code == 302
+    assert done.headers["Location"] == f"/dashboard/recoveries?{query}&state=written_off"
+    assert f"Khoản số {recovery.id}" in client.get(done.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_recovery_opened_without_an_area_returns_to_the_callers_own_list(client, db_session):
+    """From the case page (no area named) the recovery page's lists are the caller's own area's, as every dashboard
+    page's; an area written wrong is named (400), one outside the caller's scope is the 404 of every dashboard page."""
+    recovery = _returned(DONG_ANH)
+    sign_in(client, create_user("supervisor", province="01", password=PASSWORD))
+    url = f"/dashboard/recoveries/{recovery.id}"
+    assert 'href="/dashboard/recoveries?province=01"' in client.get(url).get_data(as_text=True)
+    done = client.post(url, data={"to_state": "written_off", "note": "Người đã mất", "confirmed": "1"})
+    assert done.headers["Location"] == "/dashboard/recoveries?province=01&state=written_off"
+    assert client.get(f"{url}?district=17").status_code == 400
+    assert client.get(f"{url}?province=79").status_code == 404
