@@ -423,6 +423,7 @@ ROUTES: dict[str, Route] = {
     "api.reports.progress": Route(lambda district: f"/api/v1/progress?district={district}", records=_districts),
     # The employer's pages (read-only for the offices; the forms are the employer's).
     "employers.find": Route(lambda _: "/employers/", {"GET": 200}, {"GET": 302}),
+    "home.units": Route(lambda _: "/units?unit=thu", {"GET": 200}, {"GET": 302}),
     "employers.status": Route(lambda unit: f"/employers/{unit}?q=nguyen", records=_units),
     "employers.form_01": Route(lambda unit: f"/employers/{unit}/form-01", records=_units),
     "employers.status_file": Route(lambda unit: f"/employers/{unit}/status-file", records=_units),

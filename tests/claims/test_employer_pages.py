@@ -1214,7 +1214,7 @@ def test_every_page_has_unique_ids_and_every_control_a_label(client, unit, workf
 def test_offices_find_a_unit_by_its_code(client, unit, app):
     other = create_employer(district_code="760")
     caseworker = _signed_in(client, create_user("caseworker", district="017"))
-    assert 'action="/employers/"' in _text(caseworker.get("/"))  # from the home page
+    assert 'action="/units#units-found"' in _text(caseworker.get("/"))  # from the home page
     response = caseworker.get("/employers/", query_string={"unit": unit.unit_code})
     assert response.status_code == 302 and response.headers["Location"] == f"/employers/{unit.unit_code}"
     for code, vi, en in (
