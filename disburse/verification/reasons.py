@@ -153,6 +153,12 @@ _CASEWORKER_REFUSAL_LABELS: dict[str, tuple[str, str]] = {
 LABELS: dict[str, tuple[str, str]] = {**REASON_LABELS, **_VERIFICATION_LABELS, **_CASEWORKER_REFUSAL_LABELS}
 
 
+#: The words a Form 03 row that removes a person without the unit's reason is recorded with (the removal's reason,
+#: which the timelines say in the reader's language: :func:`disburse.verification.review.event_reason`). One
+#: constant for the writer (:mod:`disburse.claims.employer_forms`, which imports this module) and the readers.
+REMOVED_ON_FORM_03 = ("Không có tại đơn vị (Mẫu số 03)", "Not at the unit (Form 03)")
+
+
 def label(code: str) -> tuple[str, str]:
     """(Vietnamese, English) label of ``code``; the code itself for a code nobody knows (never an error)."""
     return LABELS.get(code, (code, code))

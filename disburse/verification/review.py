@@ -863,9 +863,6 @@ def timeline(claim_id: int, user: User) -> list[dict[str, Any]]:
     return events
 
 
-#: The words a Form 03 removal without a reason of the unit's is recorded with (``disburse.claims.employer_forms``
-#: writes the Vietnamese when it removes the claim).
-REMOVED_ON_FORM_03 = ("Không có tại đơn vị (Mẫu số 03)", "Not at the unit (Form 03)")
 #: The longest reason verification writes (``left(…, 1000)`` in :data:`disburse.verification.checks.FINDINGS`).
 FINDINGS_REASON_MOST = 1000
 
@@ -888,7 +885,7 @@ def _system_words(action: str, data: dict[str, Any]) -> list[tuple[str, str]]:
             vi = " ".join(vi for vi, _ in labels)
             words.append((vi[:FINDINGS_REASON_MOST], " ".join(en for _, en in labels)))
     if action == "remove":
-        words.append(REMOVED_ON_FORM_03)
+        words.append(reasons.REMOVED_ON_FORM_03)
     return words
 
 

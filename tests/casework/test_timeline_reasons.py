@@ -11,15 +11,16 @@ from datetime import date
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from disburse.auth.service import create_token
-from disburse.claims.models import Claim
+from disburse.claims.models import Claim, ClaimEvent
 from disburse.extensions import db
 from disburse.payments import reasons as payment_reasons
 from disburse.payments.providers import ProviderStatus, StatusUpdate
 from disburse.payments.status import apply_updates
 from disburse.registry.models import Employee
-from disburse.verification import review
+from disburse.verification import reasons, review
 from disburse.verification import service as verification
 from tests.conftest import PASSWORD, sign_in
 from tests.factories import create_claim, create_employee, create_employer, create_payment, create_user
@@ -109,3 +110,13 @@ def test_the_case_page_says_a_form_03_removal_in_english_and_a_unit_s_words_as_w
     assert "Nghỉ việc từ 01/09/2021" in _page_reasons(client, claims["removed_with_words"])
     assert "Đã nghỉ việc từ tháng 8/2021, xác minh qua điện thoại." in _page_reasons(client, claims["refused"])
     assert payment_reasons.label("rjct.returned")[1] in _page_reasons(client, claims["returned"])
+
+
+def test_form_03_writes_the_words_the_timelines_read(claims):
+    """The words a bare Form 03 removal is recorded with are the constant the timelines translate
+    (:data:`disburse.verification.reasons.REMOVED_ON_FORM_03`): changed in one place only, the English pages would
+    show the Vietnamese."""
+    written = db.session.scalars(
+        select(ClaimEvent.reason).where(ClaimEvent.claim_id == claims["removed"], ClaimEvent.action == "remove")
+    ).all()
+    assert written == [reasons.REMOVED_ON_FORM_03[0]]
