@@ -1704,7 +1704,9 @@ def application() -> ResponseReturnValue:
             if not form_ok:  # still check the rest, so that every error shows at once
                 applications.validate(body, programme_today())
                 raise applications.ApplicationInvalid([])
-            # The office that works and pays it, known before anything is saved (a warning uses no claim number).
+            # The office that works and pays it, known before anything is saved (a warning uses no claim number); the
+            # units it is read from cannot move before the claim is written (or the savepoint rolled back).
+            service.lock_application_units(body)
             district = applications.district_before_saving(_program(), body)
             elsewhere = _office_told(district, user)
             claim = None  # another office's: said first, saved once the caller confirms it (the office posted back)
