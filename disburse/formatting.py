@@ -238,6 +238,28 @@ def vietnamese_key(text: str) -> tuple[tuple[tuple[int, int], ...], tuple[int, .
     return primary, tuple(tone for _, tone, _ in letters), tuple(upper for _, _, upper in letters)
 
 
+def _vietnamese_letters_for_sql() -> tuple[str, str, str]:
+    """:func:`vietnamese_key` for a database, as three strings for SQL's ``translate()``: every letter of the
+    alphabet with each tone it can take, in both cases, as one (composed) character; each letter's rank in the
+    alphabet as a private-use character (after every other character, as the key puts letters after the rest); its
+    tone's rank as a digit. Sorted byte by byte (``COLLATE "C"``), the first two translations order text as the key's
+    letters and tones do, with no ICU collation (the embedded PostgreSQL is built without ICU)."""
+    letters, ranks, tones = [], [], []
+    for rank, letter in enumerate(_ALPHABET):
+        for mark, tone in (("", 0), *_TONE_RANK.items()):
+            for case in (str.lower, str.upper):
+                char = unicodedata.normalize("NFC", case(letter + mark))
+                if len(char) == 1 and char not in letters:
+                    letters.append(char)
+                    ranks.append(chr(0xE000 + rank))
+                    tones.append(str(tone))
+    return "".join(letters), "".join(ranks), "".join(tones)
+
+
+#: (letters, their ranks, their tones): see :func:`_vietnamese_letters_for_sql`.
+VIETNAMESE_SQL_TRANSLATIONS = _vietnamese_letters_for_sql()
+
+
 def vietnamese_name_key(full_name: str) -> tuple[object, ...]:
     """A person's name in list order, as Vietnamese lists are sorted: by the given name (the last word), then the
     family name (the first word), then the middle name(s), each in Vietnamese letter order."""
