@@ -27,13 +27,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, cast, false, select, text
+from sqlalchemy import and_, any_, bindparam, cast, false, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import String
 
 from disburse.claims import service
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.outcomes import (
+    SI_CODE,
     FormRefused,
     FormResult,
     RowResult,
@@ -260,6 +261,31 @@ def _not_on_list(result: RowResult, unit_code: str, then: tuple[str, str] = _ADD
     vi = f"Người này không có trong danh sách Mẫu số 01 của đơn vị {unit_code}"
     en = f"This person is not on unit {unit_code}'s Form 01 list"
     result.fail("si_code", "not_on_list", vi + then[0], en + then[1])
+
+
+#: The unit's claims in a program, by their people's SI codes (one array parameter, however many rows).
+_LISTED_CLAIMS = (
+    select(Employee.si_code, Claim.id)
+    .join(Claim, Claim.employee_id == Employee.id)
+    .where(
+        Claim.program_id == bindparam("program_id"),
+        Claim.employer_id == bindparam("employer_id"),
+        Employee.si_code == any_(bindparam("si_codes", type_=ARRAY(String))),
+    )
+)
+
+
+def row_claims(program: Program, employer: Employer, result: FormResult) -> list[int | None]:
+    """Each row's claim on the unit's list, whatever the row's outcome (None for a person without one there): the
+    row's own, else the claim of its SI code: a row refused for its values (a phone, an account number, an SI code
+    given twice) before the form looked at the claim is about it all the same. What the API answers per row, the
+    pages and the command show by a refused row."""
+    codes = sorted({r.si_code for r in result.rows if r.claim_id is None and SI_CODE.fullmatch(r.si_code)})
+    listed: dict[str, int] = {}
+    if codes:
+        params = {"program_id": program.id, "employer_id": employer.id, "si_codes": codes}
+        listed = {si_code: claim_id for si_code, claim_id in db.session.execute(_LISTED_CLAIMS, params)}
+    return [r.claim_id if r.claim_id is not None else listed.get(r.si_code) for r in result.rows]
 
 
 # ------------------------------------------------------------------------------------------------------ Form 02

@@ -36,7 +36,7 @@ from disburse.auth.scopes import visible_unit
 from disburse.claims import employer_forms, form_02_job, unit
 from disburse.claims.employer_forms import adjust, adjustment_action, adjustment_errors, confirm, known_banks
 from disburse.claims.models import Claim
-from disburse.claims.outcomes import FormRefused, RowResult
+from disburse.claims.outcomes import FormRefused, FormResult, RowResult
 from disburse.claims.states import STATE_LABELS, TERMINAL_STATES, ClaimState
 from disburse.claims.web_forms import (
     CORRECT_LABEL,
@@ -365,6 +365,20 @@ def sign_errors(unit_code: str, lines: list[tuple[Any, ...]], form: str = "02") 
 REFUSED_SHOWN = 200
 
 
+def _refused_claims(
+    program: Program, employer: Employer, rows: list[tuple[int, dict[str, Any]]], result: FormResult
+) -> dict[int, tuple[int, str]]:
+    """The claim each refused row is about and its person's SI code, by the row number the spreadsheet shows (the
+    claims the API names per row, :func:`employer_forms.row_claims`): the page links it to the person on the unit's
+    status page."""
+    claims = employer_forms.row_claims(program, employer, result)
+    return {
+        rows[r.row - 1][0]: (claim_id, r.si_code)
+        for r, claim_id in zip(result.rows, claims, strict=True)
+        if r.outcome == "error" and claim_id is not None
+    }
+
+
 @bp.post("/<unit_code>/form-02/upload")
 @roles_required("employer")
 def form_02_upload(unit_code: str) -> ResponseReturnValue:
@@ -399,6 +413,7 @@ def form_02_upload(unit_code: str) -> ResponseReturnValue:
         Form02UploadForm(formdata=None),
         result=result.as_dict()["summary"],
         refused=lines[:REFUSED_SHOWN],
+        refused_claims=_refused_claims(program, employer, rows, result),
         refused_more=max(len(lines) - REFUSED_SHOWN, 0),
         columns={name: f"{label} ({name})" for label, name in unit.FORM_01_COLUMNS},
         other_sheets=say(*other_sheets_note(others)) if others else None,
@@ -698,6 +713,7 @@ def form_03_upload(unit_code: str) -> ResponseReturnValue:
         still_waiting=len(unit.still_waiting_for_details(corrected)),
         left_blank=left_blank,
         refused=lines[:REFUSED_SHOWN],
+        refused_claims=_refused_claims(program, employer, rows, result),
         refused_more=max(len(lines) - REFUSED_SHOWN, 0),
         columns={name: f"{label} ({name})" for label, name in unit.FORM_03_COLUMNS},
         other_sheets=say(*other_sheets_note(others)) if others else None,

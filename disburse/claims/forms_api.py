@@ -20,8 +20,7 @@ from flask import Blueprint, abort, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from pydantic import BaseModel, Field
-from sqlalchemy import String, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import select
 
 from disburse.api.errors import api_error, message
 from disburse.api.schemas import (
@@ -40,13 +39,13 @@ from disburse.auth.permissions import roles_required
 from disburse.auth.scopes import visible_unit
 from disburse.claims import applications, employer_forms
 from disburse.claims.models import Claim
-from disburse.claims.outcomes import SI_CODE, FieldError, FormRefused, FormResult
+from disburse.claims.outcomes import FieldError, FormRefused, FormResult
 from disburse.claims.support import reason_entries
 from disburse.extensions import db
 from disburse.programs.calendar import programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
-from disburse.registry.models import Employee, Employer
+from disburse.registry.models import Employer
 
 bp = Blueprint("forms", __name__)
 
@@ -226,31 +225,9 @@ def _error(e: FieldError) -> dict[str, str]:
     return {"field": e.field, "code": e.code, "message": message(e.message_vi, e.message_en)}
 
 
-#: The unit's claims in a program, by their people's SI codes (one array parameter, however many rows).
-_LISTED_CLAIMS = (
-    select(Employee.si_code, Claim.id)
-    .join(Claim, Claim.employee_id == Employee.id)
-    .where(
-        Claim.program_id == bindparam("program_id"),
-        Claim.employer_id == bindparam("employer_id"),
-        Employee.si_code == any_(bindparam("si_codes", type_=ARRAY(String))),
-    )
-)
-
-
-def _listed_claims(program: Program, employer: Employer, result: FormResult) -> dict[str, int]:
-    """The claims on the unit's list of the people whose rows name none: a row refused for its values (a phone, an
-    account number, an SI code given twice) before the form looked at the claim is about it all the same."""
-    codes = sorted({r.si_code for r in result.rows if r.claim_id is None and SI_CODE.fullmatch(r.si_code)})
-    if not codes:
-        return {}
-    params = {"program_id": program.id, "employer_id": employer.id, "si_codes": codes}
-    return {si_code: claim_id for si_code, claim_id in db.session.execute(_LISTED_CLAIMS, params)}
-
-
-def _form_response(result: FormResult, listed: dict[str, int]) -> ResponseReturnValue:
-    """Every row with the person's claim on the unit's list (``claim_id``) whatever its outcome, ``null`` for a person
-    without one there."""
+def _form_response(result: FormResult, claims: list[int | None]) -> ResponseReturnValue:
+    """Every row with the person's claim on the unit's list (``claim_id``, :func:`employer_forms.row_claims`)
+    whatever its outcome, ``null`` for a person without one there."""
     return jsonify(
         {
             "unit_code": result.unit_code,
@@ -260,10 +237,10 @@ def _form_response(result: FormResult, listed: dict[str, int]) -> ResponseReturn
                     "row": r.row,
                     "si_code": r.si_code,
                     "outcome": r.outcome,
-                    "claim_id": r.claim_id if r.claim_id is not None else listed.get(r.si_code),
+                    "claim_id": claim_id,
                     "errors": [_error(e) for e in r.errors],
                 }
-                for r in result.rows
+                for r, claim_id in zip(result.rows, claims, strict=True)
             ],
         }
     )
@@ -284,9 +261,9 @@ def _take_form(unit_code: str, form: Callable[..., FormResult], program_code: st
     except FormRefused as exc:
         db.session.rollback()
         return _refused(exc)
-    listed = _listed_claims(program, employer, result)
+    claims = employer_forms.row_claims(program, employer, result)
     db.session.commit()
-    return _form_response(result, listed)
+    return _form_response(result, claims)
 
 
 _UNIT_404 = "Unknown unit, or outside the caller's scope (the same answer); program_not_found."

@@ -19,7 +19,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from disburse.claims.employer_forms import confirm, employer_for_unit
+from disburse.claims.employer_forms import confirm, employer_for_unit, row_claims
 from disburse.claims.outcomes import FormRefused, FormResult, RowResult
 from disburse.claims.unit import (
     ERRORS_HEADER,
@@ -127,6 +127,7 @@ def confirm_cmd(unit_code: str, path: Path, errors_out: Path | None, program_cod
         db.session.rollback()
         click.echo(f"{exc.message_vi}\n{exc.message_en}", err=True)
         sys.exit(EXIT_UNUSABLE)
+    claims = dict(zip((r.row for r in result.rows), row_claims(program, employer, result), strict=True))
     db.session.commit()
     if others:
         vi, en = other_sheets_note(others)
@@ -145,7 +146,9 @@ def confirm_cmd(unit_code: str, path: Path, errors_out: Path | None, program_cod
         f"{counted(len(refused), 'row')} refused."
     )
     for row_no, r in refused[:SHOWN_ERRORS]:
-        click.echo(f"  dòng/row {row_no}: {r.errors[0].message_vi} / {r.errors[0].message_en}")
+        # The claim the row is about, as the API names it (none for a person not on the unit's list).
+        about = f" (hồ sơ/claim {claim_id}, {r.si_code})" if (claim_id := claims.get(r.row)) is not None else ""
+        click.echo(f"  dòng/row {row_no}{about}: {r.errors[0].message_vi} / {r.errors[0].message_en}")
     if (more := len(refused) - SHOWN_ERRORS) > 0:
         click.echo(more_line(more, errors_out, "dòng khác bị từ chối", ("refused row", "refused rows")))
     if refused:

@@ -650,8 +650,10 @@ def test_form_02_upload_takes_the_good_rows_and_shows_the_others(client, unit):
     assert response.status_code == 200
     assert "Xác nhận: 1 người" in page and "Không nhận hỗ trợ: 1 người" in page and "Dòng bị từ chối: 1" in page
     assert "Không rõ ngân hàng &#39;KHONGCO&#39;" in page
-    refused = _si(listed[2])  # the file has no name column: the person by their SI code alone
-    assert f'<td class="num">4</td><td>{refused}</td><td>Ngân hàng (bank_code)</td><td>KHONGCO</td>' in page  # row 4
+    # The file has no name column: the person by their SI code alone, and their claim.
+    claim = f'<a href="/employers/{unit.unit_code}?q={_si(listed[2])}">Hồ sơ số {listed[2].id}</a>'
+    refused = _si(listed[2])
+    assert f'<td class="num">4</td><td>{refused} · {claim}</td><td>Ngân hàng (bank_code)</td><td>KHONGCO</td>' in page
     assert [db.session.get(Claim, c.id).state for c in listed] == ["employer_confirmed", "declined", "listed"]
 
     token = re.search(r'name="errors" type="hidden" value="([^"]+)"', response.get_data(as_text=True)).group(1)

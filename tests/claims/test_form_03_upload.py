@@ -92,7 +92,9 @@ def test_the_people_waiting_for_details_download_filled_in_and_come_back_correct
     assert states == {an.id: "approved", binh.id: "payment_failed", gone.id: "removed", paid.id: "paid"}
     assert db.session.get(Claim, an.id).bank_account == "0071000123456"
     # Each refused row with its spreadsheet row number, its column and what to do.
-    person = f"Vũ Văn Bình · {_si(binh)}"  # the row's person, as the row names them
+    # The row's person, as the row names them, and their claim (a link to them on the unit's status page).
+    claim = f'<a href="/employers/{unit.unit_code}?q={_si(binh)}">Hồ sơ số {binh.id}</a>'
+    person = f"Vũ Văn Bình · {_si(binh)} · {claim}"
     assert f'<td class="num">3</td><td>{person}</td><td>Số tài khoản (bank_account)</td><td>12</td>' in answer.get_data(
         as_text=True
     )
