@@ -87,3 +87,11 @@ def nq116_has_people(db_session) -> bool:
             {"p": nq116().id},
         )
     )
+
+
+def test_home_gives_the_programmes_payment_deadline_and_its_extension(client):
+    """The home page said "Hạn chi trả 31/12/2021" alone while NQ116 pays until its extension's end, 10/09/2022, the day
+    the case pages, the cash receipt and the notices give: both, each named for what it is."""
+    page = client.get("/").get_data(as_text=True)
+    assert re.search(r"<dt>Hạn chi trả của chương trình</dt><dd>31/12/2021</dd>", page)
+    assert re.search(r"<dt>Gia hạn chi trả đến</dt><dd>10/09/2022</dd>", page)
