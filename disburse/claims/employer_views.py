@@ -26,7 +26,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
@@ -34,7 +34,14 @@ from disburse.auth.models import ROLES
 from disburse.auth.permissions import roles_required
 from disburse.auth.scopes import visible_unit
 from disburse.claims import employer_forms, form_02_job, unit
-from disburse.claims.employer_forms import adjust, adjustment_action, adjustment_errors, confirm, known_banks
+from disburse.claims.employer_forms import (
+    adjust,
+    adjustment_action,
+    adjustment_errors,
+    confirm,
+    known_banks,
+    written_bank,
+)
 from disburse.claims.models import Claim
 from disburse.claims.outcomes import FormRefused, FormResult, RowResult
 from disburse.claims.states import STATE_LABELS, TERMINAL_STATES, ClaimState
@@ -46,6 +53,7 @@ from disburse.claims.web_forms import (
     Form02RowsForm,
     Form02UploadForm,
     Form03Form,
+    Form03RowsForm,
     Form03UploadForm,
     WorkforceSearchForm,
 )
@@ -55,10 +63,10 @@ from disburse.payments.cash import mask_national_id
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
-from disburse.reference.service import bank_choices
+from disburse.reference.service import bank_choices, bank_names
 from disburse.registry.models import Employee, Employer
 from disburse.reports.service import employer_progress
-from disburse.spreadsheets import UnusableFile, download, other_sheets_note, table_bytes
+from disburse.spreadsheets import UncalculatedFormula, UnusableFile, download, other_sheets_note, table_bytes
 
 bp = Blueprint("employers", __name__, url_prefix="/employers")
 
@@ -551,8 +559,11 @@ class _Check:
     seen: str = ""
 
 
-def _check(program: Program, employer: Employer, form: Form03Form, result: RowResult) -> _Check:
-    """The check step's facts, read after the tried adjustment was undone (the claim as it still is)."""
+def _check(
+    program: Program, employer: Employer, row: dict[str, Any], result: RowResult, banks: dict[str, str]
+) -> _Check:
+    """The check step's facts of one row (``banks``: :func:`bank_choices`), read after the tried adjustment was
+    undone (the claim as it still is)."""
     claim = db.session.get(Claim, result.claim_id) if result.claim_id is not None else None
     if claim is not None and claim.program_id == program.id:
         person = db.session.get(Employee, claim.employee_id)
@@ -561,11 +572,9 @@ def _check(program: Program, employer: Employer, form: Form03Form, result: RowRe
         person = db.session.scalar(
             select(Employee).where(Employee.employer_id == employer.id, Employee.si_code == result.si_code)
         )
-    banks = dict(bank_choices())
-    row = _adjustment_row(form)
-    new_bank = str(row.get("bank_code") or "")
+    new_bank = str(row.get("bank_code") or "").strip().upper()
     check = _Check(
-        action=str(row["action"]),
+        action=adjustment_action(row),
         si_code=result.si_code,
         full_name=person.full_name if person is not None else "",
         new_bank=banks.get(new_bank, new_bank),
@@ -623,7 +632,7 @@ def form_03(unit_code: str) -> ResponseReturnValue:
                 # Tried and undone: what the service would refuse is said now, what it would record is read back;
                 # recorded on "Xác nhận" only if what was read back still holds.
                 savepoint.rollback()
-                checking = _check(program, employer, form, result)
+                checking = _check(program, employer, rows[0], result, dict(bank_choices()))
                 if form.confirmed.data == "1" and form.seen.data == checking.seen:
                     result = adjust(program, employer.unit_code, rows, actor=current_user, typed=True).rows[0]
                     checking = None
@@ -666,17 +675,40 @@ def form_03_waiting(unit_code: str) -> ResponseReturnValue:
     return download(body, f"mau-03-{employer.unit_code}.xlsx")
 
 
+#: The signature of a Form 03 file's rows between its check step and its confirmation, and how long it holds.
+_ROWS_SALT, ROWS_HOLD_SECONDS = "form-03-rows", 3600
+
+
+def _rows_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=_ROWS_SALT)  # type: ignore[arg-type]
+
+
+def _cells_sent(cells: dict[str, Any]) -> dict[str, Any]:
+    """A row's cells as the check page signs them: text and numbers as read (a number cell stays one: an account
+    typed as a number is refused on confirmation as on reading), a formula never calculated marked as one."""
+    return {k: {"formula": v.formula} if isinstance(v, UncalculatedFormula) else _plain(v) for k, v in cells.items()}
+
+
+def _cells_read(cells: dict[str, Any]) -> dict[str, Any]:
+    return {k: UncalculatedFormula(v["formula"]) if isinstance(v, dict) else v for k, v in cells.items()}
+
+
 @bp.post("/<unit_code>/form-03/upload")
 @roles_required("employer")
 def form_03_upload(unit_code: str) -> ResponseReturnValue:
     """Many adjustments at once: a Form 03 spreadsheet, each row as the form in the browser takes one (the same
-    service, a row refused changes nothing of it); the page then says what was done and lists the refused rows."""
+    service, a row refused changes nothing of it), in two steps as the form: the file is read and tried, undone, and
+    the page says what would be recorded, row by row, and lists the refused rows, with "Xác nhận điều chỉnh" (the
+    rows read, signed for this unit and user for :data:`ROWS_HOLD_SECONDS`: nothing is kept) and "Sửa lại"; the
+    confirmed post records them and says what was done."""
     program, employer = current_program(), unit_or_404(unit_code)
     if not program.takes_adjustments(programme_today()):
         return render_template("claims/form_03.html", form=None, **unit_summary(program, employer)), 400
     form = Form03Form(formdata=None)
     form.bank_code.choices = bank_choices()
-    upload = Form03UploadForm()
+    confirming = "rows" in request.form
+    upload = Form03UploadForm(formdata=None) if confirming else Form03UploadForm()
+    confirm_form = Form03RowsForm() if confirming else Form03RowsForm(formdata=None)
 
     def page(status: int = 200, **context: Any) -> ResponseReturnValue:
         html = render_template(
@@ -684,11 +716,33 @@ def form_03_upload(unit_code: str) -> ResponseReturnValue:
         )
         return html, status
 
-    if not upload.validate_on_submit():
+    if confirming:
+        try:
+            payload = (
+                _rows_serializer().loads(confirm_form.rows.data or "", max_age=ROWS_HOLD_SECONDS)
+                if confirm_form.validate_on_submit()
+                else None
+            )
+        except BadSignature:
+            payload = None
+        if not isinstance(payload, dict) or payload.get("unit") != employer.unit_code:
+            upload.file.errors = [_("Trang kiểm tra đã hết hạn hoặc không hợp lệ; hãy gửi lại tệp.")]
+            return page(400)
+        if payload.get("user") != current_user.id:
+            abort(400)
+        rows = [(int(n), _cells_read(cells)) for n, cells in payload["rows"]]
+        others, left_blank = list(payload["others"]), int(payload["left_blank"])
+    elif not upload.validate_on_submit():
         return page(400)
+    else:
+        try:
+            with _saved(upload.file.data) as path:
+                rows, others, left_blank = unit.read_adjustments(path, unit.listed_people(program, employer))
+        except UnusableFile as exc:
+            upload.file.errors = [say(exc.message_vi, exc.message_en)]
+            return page(400)
+    savepoint = db.session.begin_nested()
     try:
-        with _saved(upload.file.data) as path:
-            rows, others, left_blank = unit.read_adjustments(path, unit.listed_people(program, employer))
         result = adjust(
             program,
             employer.unit_code,
@@ -696,11 +750,31 @@ def form_03_upload(unit_code: str) -> ResponseReturnValue:
             actor=current_user,
             row_numbers=[n for n, _ in rows],
         )
-    except (UnusableFile, FormRefused) as exc:
+    except FormRefused as exc:
         db.session.rollback()
         upload.file.errors = [say(exc.message_vi, exc.message_en)]
         return page(400)
-    db.session.commit()
+    checks: list[_Check] = []
+    token = None
+    if confirming:
+        savepoint.commit()
+        db.session.commit()
+    elif not any(r.outcome in ("added", "removed", "corrected") for r in result.rows):
+        # Nothing the file would record (every row refused, or already so): its result at once, nothing to confirm.
+        savepoint.rollback()
+    else:
+        # Tried and undone: the page says what the file would record, row by row, before anything is.
+        savepoint.rollback()
+        banks = dict(bank_choices())
+        recorded = [(cells, r) for (_, cells), r in zip(rows, result.rows, strict=True) if r.outcome != "error"]
+        names = bank_names()  # a bank written by its name, read as the form reads it
+        checks = [
+            _check(program, employer, {**cells, "bank_code": written_bank(cells, names)}, r, banks)
+            for cells, r in recorded[:REFUSED_SHOWN]
+            if r.outcome in ("added", "removed", "corrected")
+        ]
+        sent = {"unit": employer.unit_code, "user": current_user.id, "others": others, "left_blank": left_blank}
+        token = _rows_serializer().dumps({**sent, "rows": [[n, _cells_sent(c)] for n, c in rows]})
     lines = unit.refused_rows(rows, result)
     # The corrections (or the same sent again) that left the person waiting for bank details: the phone alone.
     corrected = [
@@ -710,7 +784,9 @@ def form_03_upload(unit_code: str) -> ResponseReturnValue:
     ]
     return page(
         upload_result=result.as_dict()["summary"],
-        still_waiting=len(unit.still_waiting_for_details(corrected)),
+        upload_checks=checks,
+        rows_form=Form03RowsForm(formdata=None, rows=token) if token is not None else None,
+        still_waiting=len(unit.still_waiting_for_details(corrected)) if token is None else 0,
         left_blank=left_blank,
         refused=lines[:REFUSED_SHOWN],
         refused_claims=_refused_claims(program, employer, rows, result),

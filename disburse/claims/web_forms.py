@@ -169,6 +169,12 @@ class Form03Form(ConfirmedForm):
     )
 
 
+class Form03RowsForm(ConfirmedForm):
+    """A Form 03 file's rows read back on its check step, signed (``rows``), sent again by "Xác nhận điều chỉnh"."""
+
+    rows = HiddenField(validators=[DataRequired()])
+
+
 class FindUnitForm(BaseForm):
     """Go to a unit's pages by its code (a GET form: it changes nothing, so it carries no CSRF token)."""
 

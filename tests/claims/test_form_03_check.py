@@ -4,6 +4,8 @@ is written until confirmed; a confirmation after the person's details changed is
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 import pytest
@@ -11,9 +13,9 @@ from sqlalchemy import func, select
 
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.extensions import db
-from tests.claims.test_employer_pages import _employer, _person, _si, _text
+from tests.claims.test_employer_pages import _employer, _person, _si, _signed_in, _text
 from tests.claims.test_employer_pages import unit as unit
-from tests.factories import create_employee
+from tests.factories import create_employee, create_user
 
 
 def _events() -> int:
@@ -95,3 +97,43 @@ def test_a_removal_and_an_addition_are_read_back_too(client, unit):
     page = _text(client.post(url, data={"action": "add", "si_code": missing.si_code}))
     assert 'id="check-new-account">Nhận tiền mặt tại cơ quan BHXH<' in page and "Ngô Văn Mới" in page
     assert db.session.scalar(select(func.count()).where(Claim.employee_id == missing.id)) == 0
+
+
+def _file(rows: list[list[str]]) -> io.BytesIO:
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    return io.BytesIO(out.getvalue().encode("utf-8-sig"))
+
+
+def test_a_file_is_read_back_row_by_row_and_recorded_only_when_confirmed(client, unit):
+    claim = _person(unit, "Mai Văn Sai", "awaiting_payment_details", bank_code="VCB", bank_account="0011004455667")
+    sender = create_user("employer", employer_unit=unit.unit_code)
+    client = _signed_in(client, sender)
+    url = f"/employers/{unit.unit_code}/form-03/upload"
+    rows = [["si_code", "action", "bank_code", "bank_account"], [_si(claim), "correct", "Vietcombank", "12345678901"]]
+    events = _events()
+    checked = client.post(url, data={"file": (_file(rows), "mau03.csv")}, content_type="multipart/form-data")
+    page = _text(checked)
+    assert checked.status_code == 200 and "Kiểm tra lại tệp Mẫu số 03 trước khi ghi nhận" in page
+    assert re.search(
+        rf"<td>Mai Văn Sai · {_si(claim)}</td> <td>Điều chỉnh tài khoản ngân hàng hoặc số điện thoại</td> "
+        r'<td>Vietcombank[^<]*· <span class="account">\*{9}5667</span></td> '
+        r'<td>Vietcombank[^<]*· <span class="account">12345678901</span></td>',
+        page,
+    )
+    assert "0011004455667" not in page and "Xác nhận điều chỉnh" in page and "Sửa lại" in page
+    assert _events() == events  # nothing recorded yet
+    token = re.search(r'name="rows" type="hidden" value="([^"]+)"', page)[1]
+
+    # Tampered, or sent by another employer of the unit: refused, nothing recorded.
+    assert client.post(url, data={"rows": token[:-2] + "xx", "confirmed": "1"}).status_code == 400
+    _signed_in(client, create_user("employer", employer_unit=unit.unit_code))
+    assert client.post(url, data={"rows": token, "confirmed": "1"}).status_code == 400
+    db.session.expire_all()
+    assert (db.session.get(Claim, claim.id).bank_account, _events()) == ("0011004455667", events)
+
+    _signed_in(client, sender)
+    done = client.post(url, data={"rows": token, "confirmed": "1"})
+    assert done.status_code == 200 and "Kết quả tiếp nhận tệp Mẫu số 03" in _text(done)
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).bank_account == "12345678901"

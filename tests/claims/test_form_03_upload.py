@@ -50,6 +50,19 @@ def _csv(rows: list[list[str]]) -> io.BytesIO:
     return io.BytesIO(out.getvalue().encode("utf-8-sig"))
 
 
+def _confirmed(client, url: str, data: dict):
+    """A Form 03 file in two steps: read back first, nothing recorded (the same events before and after), then
+    "Xác nhận điều chỉnh" with the rows the check page signed."""
+    events = db.session.query(ClaimEvent).count()
+    checked = client.post(url, data=data, content_type="multipart/form-data")
+    page = html.unescape(checked.get_data(as_text=True))
+    assert checked.status_code == 200 and "Kiểm tra lại tệp Mẫu số 03 trước khi ghi nhận" in page
+    assert db.session.query(ClaimEvent).count() == events
+    token = re.search(r'name="rows" type="hidden" value="([^"]+)"', page)
+    assert token, "the check page carries the rows it read"
+    return client.post(url, data={"rows": token[1], "confirmed": "1"})
+
+
 def test_the_people_waiting_for_details_download_filled_in_and_come_back_corrected(client, unit):
     an, binh = _person(unit, "Lê Thị An", "awaiting_payment_details"), _person(unit, "Vũ Văn Bình", "payment_failed")
     for claim in (an, binh):
@@ -80,10 +93,10 @@ def test_the_people_waiting_for_details_download_filled_in_and_come_back_correct
         [_si(gone), "", "", "remove", "", "", "", "Đã nghỉ việc"],
         [_si(paid), "", "", "remove", "", "", "", ""],
     ]
-    answer = client.post(
+    answer = _confirmed(
+        client,
         f"/employers/{unit.unit_code}/form-03/upload",
         data={"file": (_csv(filled), "mau03.csv")},
-        content_type="multipart/form-data",
     )
     page = html.unescape(re.sub(r"\s+", " ", answer.get_data(as_text=True)))
     assert answer.status_code == 200
@@ -126,10 +139,10 @@ def test_a_returned_waiting_list_passes_over_its_rows_left_blank_and_takes_vietn
         [_si(binh), "sửa", "VCB", "0071000222333", "", ""],
         [_si(binh), "correct", "VCB", "0071000444555", "", ""],
     ]
-    answer = client.post(
+    answer = _confirmed(
+        client,
         f"/employers/{unit.unit_code}/form-03/upload",
         data={"file": (_csv(rows), "mau03.csv")},
-        content_type="multipart/form-data",
     )
     page = html.unescape(re.sub(r"\s+", " ", answer.get_data(as_text=True)))
     assert answer.status_code == 200
@@ -182,11 +195,7 @@ def test_the_columns_are_read_by_their_labels_too(client, unit):
             *([row.get(name, "") for name in columns] for row in (corrected, removed)),
         ]
     )
-    answer = client.post(
-        f"/employers/{unit.unit_code}/form-03/upload",
-        data={"file": (upload, "mau03.csv")},
-        content_type="multipart/form-data",
-    )
+    answer = _confirmed(client, f"/employers/{unit.unit_code}/form-03/upload", data={"file": (upload, "mau03.csv")})
     assert answer.status_code == 200
     assert db.session.get(Claim, claim.id).bank_account == "0071000999888"
     assert db.session.get(Claim, gone.id).state == "removed"
@@ -222,10 +231,10 @@ def test_a_correction_of_the_phone_alone_says_the_person_still_waits_for_bank_de
     page = html.unescape(client.get(sent.headers["Location"]).get_data(as_text=True))
     assert "Người này vẫn chờ thông tin tài khoản mới để được chi trả lại" in page
     rows = [["si_code", "action", "bank_code", "bank_account", "phone"], [_si(binh), "correct", "", "", "0987654321"]]
-    answer = client.post(
+    answer = _confirmed(
+        client,
         f"/employers/{unit.unit_code}/form-03/upload",
         data={"file": (_csv(rows), "mau03.csv")},
-        content_type="multipart/form-data",
     )
     page = html.unescape(re.sub(r"\s+", " ", answer.get_data(as_text=True)))
     assert "Vẫn chờ thông tin tài khoản mới để chi trả lại (chỉ điều chỉnh số điện thoại): 1 người" in page

@@ -1,0 +1,56 @@
+"""Form 03's file by keyboard in Chromium: sent, it is read back first (the focus and the title on what would be
+recorded, nothing recorded), then "Xác nhận điều chỉnh" records it and the result says so."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from disburse.claims.models import Claim
+from disburse.extensions import db
+from disburse.registry.models import Employee
+from tests.e2e.conftest import DONG_ANH, check_axe, shoot, sign_in
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_a_file_is_read_back_then_confirmed_by_keyboard(page, committed, tmp_path, locale):
+    en = locale == "en"
+    unit = committed.unit(district_code=DONG_ANH)
+    claim = committed.claim("awaiting_payment_details", person={"employer_id": unit.id})
+    employer = committed.user("employer", locale, employer_unit=unit.unit_code)
+    committed.commit()
+    si_code, before = db.session.get(Employee, claim.employee_id).si_code, claim.bank_account
+    path = tmp_path / "mau03.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as out:
+        csv.writer(out).writerows(
+            [["si_code", "action", "bank_code", "bank_account"], [si_code, "correct", "VCB", "0071000999999"]]
+        )
+
+    sign_in(page, employer)
+    page.goto(f"/employers/{unit.unit_code}/form-03")
+    page.set_input_files("#file", str(path))
+    page.get_by_role("button", name="Send the Form 03 file" if en else "Gửi tệp Mẫu số 03").click()
+    check = page.locator("#form-03-result")
+    expect(check).to_be_focused()
+    expect(page).to_have_title(
+        re.compile("^Check the Form 03 file before it is recorded · " if en else "^Kiểm tra lại tệp Mẫu số 03 trước")
+    )
+    expect(page.locator("#form-03-checks")).to_contain_text("0071000999999")
+    check_axe(page, f"form-03-file-check-{locale}")
+    shoot(page, f"form-03-file-check-{locale}")
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).bank_account == before  # nothing recorded yet
+
+    confirm = page.get_by_role("button", name="Confirm the adjustment" if en else "Xác nhận điều chỉnh")
+    for _ in range(10):  # Tab through the check (its tables) to the button
+        page.keyboard.press("Tab")
+        if confirm.evaluate("b => b === document.activeElement"):
+            break
+    expect(confirm).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_title(re.compile("^Form 03 file received · " if en else "^Kết quả tiếp nhận tệp Mẫu số 03 · "))
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).bank_account == "0071000999999"
