@@ -799,7 +799,7 @@ def _add(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _Liste
         program_id=ctx.program.id,
         employee_id=employee.id,
         employer_id=ctx.employer.id,
-        district_code=ctx.employer.district_code,
+        district_code=unit_district(ctx.employer),
         track="A",
         support_group=assessment.support_group,
         unused_months=employee.unused_months,
@@ -815,6 +815,20 @@ def _add(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _Liste
     service.transition(claim, ClaimAction.CONFIRM, ctx.actor, data=ctx.data)
     result.claim_id, result.outcome = claim.id, "added"
     _after_confirmation([claim.id])
+
+
+def unit_district(employer: Employer) -> str:
+    """The unit's district as a claim of it is written there, its row locked ``FOR SHARE`` until the commit.
+
+    An import moving the unit locks it ``FOR UPDATE`` and refuses the move once the unit has claims in its district
+    (:mod:`disburse.registry.imports.employers`); the district read unlocked (the unit loaded earlier in the
+    request) let an import move the unit between the read and the claim's insert, which then waited for the import
+    and wrote the claim to the district the unit had just left. Locked where it is read, an import waits for this
+    claim (and then refuses the move), or this read waits for the import and gets the new district."""
+    district = db.session.scalar(
+        select(Employer.district_code).where(Employer.id == employer.id).with_for_update(read=True)
+    )
+    return str(district)
 
 
 def _person(employee: Employee, employer: Employer) -> Person:

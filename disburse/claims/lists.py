@@ -58,8 +58,16 @@ def _list_range_statement(assessment: str, *, lock: bool) -> TextClause:
     With ``lock``, the employees and employers read are locked ``FOR KEY SHARE`` as they are read, as the claims'
     foreign-key triggers would lock them (for the set-based path, :func:`_may_skip_reference_triggers`): a row
     deleted meanwhile is not read, and none read can be deleted before the commit.
+
+    Without it the units are locked so too, where their district is read: the claim is written to its unit's
+    district, and an import moving a unit locks it ``FOR UPDATE`` first (:mod:`disburse.registry.imports.employers`),
+    so it waits for the build's commit and then finds the claims (and refuses the move); or the statement, waiting
+    for the import, reads the unit as the import left it. Unlocked, the district was read from the statement's
+    snapshot and the triggers' lock, taken at the insert, waited for an import committed meanwhile and wrote the
+    claim to the district the unit had just left. (``FOR KEY SHARE``, not ``FOR SHARE``: the import's ``FOR UPDATE``
+    is what moves a unit, and an import changing a unit's other details need not wait for a whole build.)
     """
-    locking = "FOR KEY SHARE OF e, r" if lock else ""
+    locking = "FOR KEY SHARE OF e, r" if lock else "FOR KEY SHARE OF r"
     return text(
         f"""
     WITH assessed AS (
