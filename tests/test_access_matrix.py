@@ -544,6 +544,9 @@ ROUTES: dict[str, Route] = {
     ),
     "caseworker.outreach_list": Route(lambda district: f"/caseworker/outreach?district={district}", records=_districts),
     "caseworker.cash_desk": Route(lambda district: f"/caseworker/cash-desk?district={district}", records=_districts),
+    "caseworker.cash_desk_list": Route(
+        lambda district: f"/caseworker/cash-desk/list.xlsx?district={district}", records=_districts
+    ),
     "caseworker.person_contact": Route(
         lambda employee_id: f"/caseworker/people/{employee_id}/contact",
         records=_people_without_claims,

@@ -1,14 +1,21 @@
 """The outreach list as a spreadsheet for phone campaigns (through :mod:`disburse.spreadsheets`: formulas
-neutralised, Excel's limits), with the headers in both languages (a file both read at once)."""
+neutralised, Excel's limits), with the headers in both languages (a file both read at once); and the cash desk's
+list to print and pay against."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 from disburse.casework import outreach
 from disburse.formatting import dmy
+from disburse.payments.cash import CashListRow
+from disburse.payments.cash_cli import write_cash_list
 from disburse.programs.calendar import VIETNAM_TZ
+from disburse.reference.models import District
 from disburse.spreadsheets import COUNT, TEXT, table_bytes
 from disburse.verification.review import CONTACT_OUTCOMES
 
@@ -54,3 +61,12 @@ def outreach_file(program_id: int, district: str, kind: str, fmt: str, *, with_p
     assert kind in outreach.KINDS
     rows = _rows(program_id, district, kind, with_phone)
     return table_bytes(fmt, HEADER, rows, title=f"Lien he {district}", formats=FORMATS)
+
+
+def cash_list_file(rows: list[CashListRow], office: District, day: date | None) -> bytes:
+    """The office's cash list as the XLSX the ``payments cash-list --out`` command writes (the same writer): the
+    paper the office pays against, with its title, total, and blank receipt and signature columns."""
+    with tempfile.TemporaryDirectory(prefix="disburse-cash-") as folder:
+        path = Path(folder) / "cash-list.xlsx"
+        write_cash_list(path, rows, office, day)
+        return path.read_bytes()

@@ -282,6 +282,12 @@ def open_cash_payment(claim: Claim) -> Payment | None:
     return payment if payment is not None and payment.state in ("queued", "sent") else None
 
 
+def paid_cash_payment(claim: Claim) -> Payment | None:
+    """The claim's cash payment already handed over at the office (its receipt number, its day), if any."""
+    payment = _live_cash_payment(claim)
+    return payment if payment is not None and payment.state == "paid" else None
+
+
 @dataclass(frozen=True)
 class PaymentPeriod:
     """The claim's programme's last payable day, and whether it may still pay today (the programme clock)."""

@@ -67,7 +67,7 @@ from disburse.claims.states import (
 )
 from disburse.claims.support import reason_entries
 from disburse.extensions import db
-from disburse.formatting import dmy, moment
+from disburse.formatting import dmy, moment, vnd
 from disburse.payments import reasons as payment_reasons
 from disburse.payments import recoveries
 from disburse.payments.cash import cash_list, clean_receipt_number
@@ -760,6 +760,7 @@ def _action_page(
     done: str | Callable[[Any], str],
     *,
     closed: Callable[[Claim], str | None] | None = None,
+    after: str | None = None,
     **context: Any,
 ) -> ResponseReturnValue:
     """GET: the form for the claim, or back to the case saying why not when ``closed`` gives a reason (the action
@@ -769,14 +770,16 @@ def _action_page(
     and undoes it, then shows the page with ``confirming`` set, saying what will happen (or what the service
     refused); its "change" button (``edit``) brings the form back. An action that finds what it asks for already
     done (an :class:`~disburse.verification.review.ActionResult` that changed nothing: the same post again, a
-    second click on "confirm") goes back to the case with ``done`` too."""
+    second click on "confirm") goes back to the case with ``done`` too. ``after``: the page to go back to instead of
+    the case (the cash desk a receipt was opened from)."""
     claim = _claim(claim_id)
+    back = after or url_for(".case", claim_id=claim_id)
     general: list[str] = []
     status = 200
     why_not = closed(claim) if closed is not None and request.method == "GET" else None
     if why_not:
         flash(why_not, "error")
-        return redirect(url_for(".case", claim_id=claim_id))
+        return redirect(back)
     confirming = False
     if isinstance(form, DecisionForm) and request.method == "GET":
         form.seen.data = review.last_event_id(claim_id)
@@ -797,7 +800,7 @@ def _action_page(
                     form.seen.data = review.last_event_id(claim_id)  # the page now shows the claim as it is
                 if confirming and _already_done(outcome):
                     flash(done(outcome) if callable(done) else done, "success")
-                    return redirect(url_for(".case", claim_id=claim_id))
+                    return redirect(back)
                 claim = _claim(claim_id)
         elif valid:
             savepoint = db.session.begin_nested()  # nothing half done survives a refused action
@@ -814,7 +817,7 @@ def _action_page(
                 savepoint.commit()
                 db.session.commit()
                 flash(done(outcome) if callable(done) else done, "success")
-                return redirect(url_for(".case", claim_id=claim_id))
+                return redirect(back)
         else:
             status = 422
     person = db.session.get(Employee, claim.employee_id)
@@ -1307,23 +1310,57 @@ def _cash_dismissal(reason: str | None) -> str:
 def cash_receipt(claim_id: int) -> ResponseReturnValue:
     form = CashReceiptForm()
     claim = _claim(claim_id)
+    payment = service.open_cash_payment(claim)
+    person = db.session.get(Employee, claim.employee_id)
+    desk = _desk_to_return_to()
+
+    def paid(outcome: review.ActionResult) -> str:
+        receipt = clean_receipt_number(form.receipt_number.data)
+        if not outcome.changed:
+            return _(
+                "Đã ghi nhận chi trả tiền mặt theo biên lai số %(receipt)s từ trước; không ghi thêm.", receipt=receipt
+            )
+        return _(
+            "Đã ghi nhận chi trả tiền mặt: %(amount)s cho %(name)s (hồ sơ số %(id)s), biên lai số %(receipt)s.",
+            amount=vnd(payment.amount_vnd if payment else claim.amount_vnd),
+            name=person.full_name if person else "—",
+            id=claim.id,
+            receipt=receipt,
+        )
+
     return _action_page(
         claim_id,
         form,
         "caseworker/cash_receipt.html",
         lambda claim, user: service.record_cash_receipt(claim.id, user, form.receipt_number.data or ""),
-        lambda outcome: (
-            _("Đã ghi nhận chi trả tiền mặt theo biên lai.")
-            if outcome.changed
-            else _(
-                "Đã ghi nhận chi trả tiền mặt theo biên lai số %(receipt)s từ trước; không ghi thêm.",
-                receipt=clean_receipt_number(form.receipt_number.data),
-            )
-        ),
+        paid,
         closed=_no_cash_payment,
-        payment=service.open_cash_payment(claim),
+        after=desk,
+        desk=desk,
+        payment=payment,
+        paid=service.paid_cash_payment(claim) if payment is None else None,
         period=service.payment_period(claim),
     )
+
+
+#: A receipt page opened from the cash desk says so in its query (``?from=desk``, with the desk's office and day):
+#: once the person is paid, the cashier is back at the desk's search, ready for the next person.
+FROM_DESK = "desk"
+#: The desk's search field: the page the cashier comes back to has the focus there (layout.js focuses the fragment).
+DESK_SEARCH = "q"
+
+
+def _desk_to_return_to() -> str | None:
+    """The cash desk to go back to from a receipt page opened from it, with the desk's office and day when they are
+    valid; None when the page was not opened from the desk. Built with ``url_for`` from the checked filters, never
+    from a URL in the request: no redirect elsewhere."""
+    if request.args.get("from") != FROM_DESK:
+        return None
+    filters = CashDeskForm(request.args)
+    kept: dict[str, Any] = {}
+    if filters.validate():
+        kept = {name: request.args[name] for name in ("district", "day") if request.args.get(name)}
+    return url_for(".cash_desk", **kept, _anchor=DESK_SEARCH)
 
 
 @bp.route("/claims/<int:claim_id>/cash-withdraw", methods=["GET", "POST"])
@@ -1372,6 +1409,7 @@ def cash_desk() -> ResponseReturnValue:
     program = _program()
     rows = cash_list(program, district, form.day.data, form.q.data or "")
     office = db.session.get(District, district)
+    kept = {name: request.args[name] for name in ("district", "day") if request.args.get(name)}
     pages = max(ceil(len(rows) / CASH_DESK_PAGE), 1)
     page = min(form.page.data or 1, pages)
     return render_template(
@@ -1388,7 +1426,32 @@ def cash_desk() -> ResponseReturnValue:
         period=service.programme_period(program),
         day=form.day.data,
         query=form.q.data or "",
+        # The receipt pages it opens come back here once the person is paid; the printed list is the whole day's.
+        receipt_args={"from": FROM_DESK, **kept},
+        print_args=kept,
     )
+
+
+@bp.get("/cash-desk/list.xlsx")
+@roles_required(*STAFF)
+def cash_desk_list() -> ResponseReturnValue:
+    """The cash desk's list (the office's, of a day or every open payment) as the XLSX to print and pay against:
+    the file ``payments cash-list --out`` writes, with the receipt and signature columns (the search is not applied:
+    the paper lists everyone)."""
+    user = _user()
+    form = CashDeskForm(request.args)
+    if not form.validate() or (user.role != "caseworker" and not form.district.data):
+        return render_template("caseworker/cash_desk.html", form=form, rows=None), 422
+    try:
+        district = outreach.check_district(user, form.district.data or user.district_code)
+    except review.NotFound:
+        abort(404)
+    office = db.session.get(District, district)
+    if office is None:
+        abort(404)
+    rows = cash_list(_program(), district, form.day.data)
+    when = form.day.data or programme_today()
+    return download(exports.cash_list_file(rows, office, form.day.data), f"chi-tien-mat-{district}-{when:%Y%m%d}.xlsx")
 
 
 # ---------------------------------------------------------------------------------------------------- outreach

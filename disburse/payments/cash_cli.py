@@ -142,26 +142,31 @@ def cash_list_total(rows: list[CashListRow]) -> list[object]:
     return ["", TOTAL, people, "", "", sum(r.amount_vnd for r in rows), "", "", "", ""]
 
 
-def _write(out: Path, rows: list[CashListRow], office: District, day: date | None) -> None:
+def write_cash_list(out: Path, rows: list[CashListRow], office: District, day: date | None) -> None:
     """The list to ``out``: an XLSX to print and pay against (title, total, receipt and signature columns), or a
-    CSV for a program, the header and a row per person only (no title, no total)."""
+    CSV for a program, the header and a row per person only (no title, no total). The command and the cash desk's
+    download write it; :class:`OSError` when it cannot be written."""
     from disburse.spreadsheets import write_csv, write_xlsx
 
+    if out.suffix.lower() == ".xlsx":
+        write_xlsx(
+            out,
+            CASH_LIST_HEADINGS,
+            _spreadsheet_rows(rows),
+            title=f"Chi tiền mặt {office.code}",
+            formats=CASH_LIST_FORMATS,
+            footer=[cash_list_total(rows), SIGNED_OFF_BY],
+            heading=cash_list_title(office, day, programme_today()),
+            paper=True,
+            min_widths=HAND_WIDTHS,
+        )
+    else:
+        write_csv(out, [f"{label} ({name})" for label, name in CASH_LIST_COLUMNS], _spreadsheet_rows(rows))
+
+
+def _write(out: Path, rows: list[CashListRow], office: District, day: date | None) -> None:
     try:
-        if out.suffix.lower() == ".xlsx":
-            write_xlsx(
-                out,
-                CASH_LIST_HEADINGS,
-                _spreadsheet_rows(rows),
-                title=f"Chi tiền mặt {office.code}",
-                formats=CASH_LIST_FORMATS,
-                footer=[cash_list_total(rows), SIGNED_OFF_BY],
-                heading=cash_list_title(office, day, programme_today()),
-                paper=True,
-                min_widths=HAND_WIDTHS,
-            )
-        else:
-            write_csv(out, [f"{label} ({name})" for label, name in CASH_LIST_COLUMNS], _spreadsheet_rows(rows))
+        write_cash_list(out, rows, office, day)
     except OSError as exc:
         vi, en = os_reason(exc)
         _refuse(f"Không ghi được tệp '{out}': {vi}.", f"The file '{out}' cannot be written: {en}.")

@@ -1476,7 +1476,7 @@ def test_the_cash_desk_lists_the_districts_open_cash_payments_with_their_receipt
     listed = html.split('id="cash-list"', 1)[1].split("</table>", 1)[0]
     for payment in waiting:
         assert payment.provider_reference in listed
-        assert f'href="/caseworker/claims/{payment.claim_id}/cash-receipt"' in listed
+        assert f'href="/caseworker/claims/{payment.claim_id}/cash-receipt?from=desk"' in listed
         born = db.session.get(Employee, db.session.get(Claim, payment.claim_id).employee_id).date_of_birth
         assert f"<td>{born:%d/%m/%Y}</td>" in listed  # with the ID's last four digits, what the card is checked by
     assert far.provider_reference not in listed
@@ -1536,7 +1536,9 @@ def test_the_cash_desk_list_is_paged_with_the_whole_lists_count_and_total(client
     page = client.get("/caseworker/cash-desk").get_data(as_text=True)
     for number in (1, 2, 3):
         assert f"Trang {number} / 3" in page
-        seen += re.findall(r'href="/caseworker/claims/(\d+)/cash-receipt"', page.split('id="cash-list"', 1)[1])
+        seen += re.findall(
+            r'href="/caseworker/claims/(\d+)/cash-receipt\?from=desk"', page.split('id="cash-list"', 1)[1]
+        )
         assert "5 người, tổng" in _text_of(page)
         following = re.search(r'href="([^"]+)" rel="next"', page)
         if number < 3:

@@ -60,8 +60,13 @@ def test_a_caseworker_records_a_cash_receipt_and_sees_when_paying_ends(page, com
     expect(page.get_by_label("Receipt number" if en else "Số biên lai")).to_have_value("AA/21E 0001234")
     record.click()
     page.get_by_role("button", name="Confirm the payment" if en else "Xác nhận đã chi").click()
+    amount = f"VND {at_counter.amount_vnd:,}" if en else f"{at_counter.amount_vnd:,} ₫".replace(",", ".")
     expect(page.locator(".flash")).to_contain_text(
-        "The cash payment is recorded against its receipt." if en else "Đã ghi nhận chi trả tiền mặt theo biên lai."
+        f"Cash payment recorded: {amount} to {payee.full_name} (claim {at_counter.claim_id}), receipt number "
+        "AA/21E 0001234."
+        if en
+        else f"Đã ghi nhận chi trả tiền mặt: {amount} cho {payee.full_name} (hồ sơ số {at_counter.claim_id}), "
+        "biên lai số AA/21E 0001234."
     )
     db.session.expire_all()
     assert db.session.get(Payment, at_counter.id).receipt_number == "AA/21E 0001234"
@@ -79,3 +84,34 @@ def test_a_caseworker_records_a_cash_receipt_and_sees_when_paying_ends(page, com
     expect(page).to_have_url(re.compile(rf"/caseworker/claims/{too_late.claim_id}/cash-withdraw$"))
     db.session.expire_all()
     assert db.session.get(Payment, too_late.id).state == "sent"
+
+
+def test_the_cashier_pays_from_the_desk_by_keyboard_and_is_back_at_its_search(page, committed):
+    """Found at the desk, paid, and back at the desk's search (the focus in it) with whom, how much and which
+    receipt said: ready for the next person, with no step through the case page."""
+    worker = committed.user("caseworker", "vi", district=DONG_ANH)
+    payment = create_cash_payment(employee=committed.person(district_code=DONG_ANH))
+    payee = db.session.get(Employee, db.session.get(Claim, payment.claim_id).employee_id)
+    committed.commit()
+
+    sign_in(page, worker)
+    page.goto("/caseworker/cash-desk")
+    page.get_by_label(re.compile("Tìm người nhận")).fill(payee.si_code)
+    page.keyboard.press("Enter")
+    page.locator("#cash-list").get_by_role("link", name=payee.full_name).focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/caseworker/claims/{payment.claim_id}/cash-receipt\?from=desk$"))
+    expect(page.locator(".back")).to_contain_text("Quay lại bàn chi tiền mặt")
+    page.get_by_label("Số biên lai").fill("BL 0099")
+    page.keyboard.press("Enter")
+    expect(page.locator("#kiem-tra-lai")).to_be_focused()
+    page.get_by_role("button", name="Xác nhận đã chi").focus()
+    page.keyboard.press("Enter")
+
+    expect(page).to_have_url(re.compile(r"/caseworker/cash-desk#q$"))
+    amount = f"{payment.amount_vnd:,} ₫".replace(",", ".")
+    expect(page.locator(".flash")).to_contain_text(f"{amount} cho {payee.full_name}")
+    expect(page.locator(".flash")).to_contain_text("biên lai số BL 0099")
+    expect(page.locator("#q")).to_be_focused()
+    expect(page.get_by_role("link", name=re.compile("Tải danh sách chi tiền mặt để in"))).to_have_count(0)
+    main_page(page, "caseworker-cash-desk-after-payment-vi")
