@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -20,7 +20,7 @@ from disburse.auth.scopes import can_see
 from disburse.auth.service import audit
 from disburse.claims import employer_forms, person_details
 from disburse.claims import service as claims
-from disburse.claims.models import Claim
+from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.outcomes import RowResult, phone_digits, phone_error
 from disburse.claims.states import ClaimAction, ClaimNote, ClaimState
 from disburse.extensions import db
@@ -280,6 +280,47 @@ def open_cash_payment(claim: Claim) -> Payment | None:
     """The claim's cash payment waiting at the office for the person (queued or sent), if any."""
     payment = _live_cash_payment(claim)
     return payment if payment is not None and payment.state in ("queued", "sent") else None
+
+
+#: A registered phone changed within these days is not one to confirm new bank details by: whoever changed it (a
+#: Form 03 sent with a stolen unit account, say) may be the one who sent the details, and would answer the call.
+RECENT_PHONE_CHANGE_DAYS = 30
+
+
+@dataclass(frozen=True)
+class PhoneChange:
+    """The latest change of a person's registered phone: when, from what, and by whom (a unit's Form 03, with its
+    code; or an office, with the caseworker's email)."""
+
+    at: datetime
+    previous: str | None
+    unit_code: str | None
+    by_email: str | None
+
+
+def recent_phone_change(employee_id: int, days: int = RECENT_PHONE_CHANGE_DAYS) -> PhoneChange | None:
+    """The person's registered phone's latest change within ``days`` (any claim of theirs: the phone is the
+    person's), as the corrections recorded it (``correct`` notes with ``changes.phone``: a unit's Form 03, an
+    office's record of a new number); None when it did not change in that time."""
+    event = db.session.scalar(
+        select(ClaimEvent)
+        .join(Claim, Claim.id == ClaimEvent.claim_id)
+        .where(
+            Claim.employee_id == employee_id,
+            ClaimEvent.action == ClaimNote.CORRECT.value,
+            ClaimEvent.data["changes"].has_key("phone"),
+            ClaimEvent.created_at >= datetime.now(UTC) - timedelta(days=days),
+        )
+        .order_by(ClaimEvent.created_at.desc(), ClaimEvent.id.desc())
+        .limit(1)
+    )
+    if event is None:
+        return None
+    data = event.data or {}
+    actor = db.session.get(User, event.actor_id) if event.actor_id is not None else None
+    previous = (data.get("changes", {}).get("phone") or [None])[0]
+    unit_code = data.get("unit_code") if data.get("form") == "03" else None
+    return PhoneChange(event.created_at, previous, unit_code, actor.email if actor else None)
 
 
 def paid_cash_payment(claim: Claim) -> Payment | None:

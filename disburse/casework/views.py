@@ -567,6 +567,9 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "can_fix_details": service.may_correct_payment_details(claim),
         "offered": offered,
         "offered_at": moment(offered.created_at) if offered is not None else None,
+        # The registered phone the panel asks to call, changed lately: the one who changed it may have sent the offer.
+        "phone_changed": service.recent_phone_change(claim.employee_id) if offered is not None else None,
+        "phone_change_days": service.RECENT_PHONE_CHANGE_DAYS,
         **_offer_is_new(claim, offered),
         "dismiss_form": dismiss_form,
         "may_work": _may_work(claim, user),
