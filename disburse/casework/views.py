@@ -343,6 +343,10 @@ def queue() -> ResponseReturnValue:
     )
 
 
+#: The queue's first case link and its list's heading: where "Assign the next 20 to me" lands.
+FIRST_CASE, ROWS = "first-case", "rows-title"
+
+
 @bp.post("/queue/assign-next")
 @roles_required(*STAFF)
 def assign_next() -> ResponseReturnValue:
@@ -362,7 +366,7 @@ def assign_next() -> ResponseReturnValue:
         savepoint.rollback()
         db.session.rollback()
         flash(pick((exc.vi, exc.en)), "success")
-        return redirect(url_for(".queue", assigned="me", state="needs_review"))
+        return redirect(url_for(".queue", assigned="me", state="needs_review", _anchor=FIRST_CASE))
     except ReviewError as exc:
         savepoint.rollback()
         for message in _refused(exc, form):
@@ -374,7 +378,9 @@ def assign_next() -> ResponseReturnValue:
         flash(_("Đã giao cho bạn %(n)d hồ sơ.", n=len(taken)), "success")
     else:
         flash(_("Không còn hồ sơ nào chưa giao trong hàng chờ."), "success")
-    return redirect(url_for(".queue", assigned="me", state="needs_review"))
+    # The keyboard goes on from the cases, not from the top of the page (27 Tabs away): the first of them, when the
+    # list has one (layout.js focuses the fragment's element; the flash above it says how many were taken).
+    return redirect(url_for(".queue", assigned="me", state="needs_review", _anchor=FIRST_CASE if taken else ROWS))
 
 
 # -------------------------------------------------------------------------------------------------- case page

@@ -270,15 +270,25 @@ def test_assign_the_next_20_to_me(signed_in, caseworker):
     waiting = [create_claim("needs_review", reasons=["zero_months"]) for _ in range(22)]
     far = create_duplicate_group("needs_review", districts=(QUAN_1, QUAN_1))[0]
 
-    response = signed_in.post("/caseworker/queue/assign-next", follow_redirects=True)
+    taken = signed_in.post("/caseworker/queue/assign-next")
+    # Back to the list of the cases taken, the keyboard at the first of them (it was 27 Tabs from the page's top).
+    assert taken.headers["Location"] == "/caseworker/queue?assigned=me&state=needs_review#first-case"
+    response = signed_in.get(taken.headers["Location"])
 
     assert response.status_code == 200
     assert "Đã giao cho bạn 20 hồ sơ." in _text(response)
+    first = re.search(r'<a href="/caseworker/claims/(\d+)" id="first-case">', response.get_data(as_text=True))
+    assert first and int(first.group(1)) in [c.id for c in waiting]
     held = db.session.scalars(select(Claim.id).where(Claim.assigned_to_id == caseworker.id)).all()
     assert sorted(held) == sorted(c.id for c in waiting)[:20]
     assert db.session.get(Claim, far.id).assigned_to_id is None
     html = response.get_data(as_text=True)
     assert len(re.findall(r'href="/caseworker/claims/(\d+)"', html)) == 20  # the page now shows "mine"
+    more = signed_in.post("/caseworker/queue/assign-next", data={"held": "20"})
+    assert more.headers["Location"].endswith("#first-case")  # the last two taken
+    none_left = signed_in.post("/caseworker/queue/assign-next", data={"held": "22"})
+    assert "Không còn hồ sơ nào" in _text(signed_in.get(none_left.headers["Location"]))
+    assert none_left.headers["Location"].endswith("#rows-title")  # nothing taken: the list, not a case
 
 
 def test_the_button_pressed_twice_takes_one_batch(signed_in, caseworker):

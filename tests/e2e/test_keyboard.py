@@ -202,3 +202,25 @@ def test_the_status_page_s_search_and_filter_land_on_their_results(page, committ
     expect(page).to_have_url(re.compile(rf"/employers/{unit.unit_code}#workforce-results$"))
     expect(page.locator("#workforce-results")).to_have_attribute("role", "region")  # the table, nothing to count
     expect(page.locator("#workforce-results")).to_be_focused()
+
+
+def test_assign_the_next_cases_lands_on_the_first_of_them(page, committed):
+    """ "Nhận 20 hồ sơ tiếp theo" came back to the page's top, 27 Tabs from the first case: the focus is now on the
+    first case of the list, one Enter from opening it, the message of how many were taken above it."""
+    worker = committed.user("caseworker", district=DONG_ANH)
+    waiting = [committed.claim("needs_review", reasons=["zero_months"]) for _ in range(3)]
+    committed.commit()
+
+    sign_in(page, worker)
+    page.goto("/caseworker/queue")
+    page.get_by_role("button", name="Nhận 20 hồ sơ tiếp theo").focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/caseworker/queue\?assigned=me&state=needs_review#first-case$"))
+    expect(page.locator(".flash")).to_contain_text("Đã giao cho bạn 3 hồ sơ.")
+    first = page.locator("#first-case")
+    expect(first).to_be_focused()
+    assert page.evaluate(FOCUS_SHOWN)
+    shoot(page, "keyboard-queue-assigned-focus")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/caseworker/claims/(\d+)$"))
+    assert int(page.url.rsplit("/", 1)[1]) in [c.id for c in waiting]
