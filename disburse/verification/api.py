@@ -49,6 +49,7 @@ from disburse.api.schemas import (
 )
 from disburse.auth.models import ROLES, User
 from disburse.auth.permissions import roles_required
+from disburse.auth.scopes import visible_unit
 from disburse.claims.models import Claim
 from disburse.claims.states import ClaimState
 from disburse.extensions import db
@@ -133,7 +134,7 @@ class ClaimsQuery(QueryModel):
     ]
     employer: Annotated[
         Annotated[str, StringConstraints(pattern=rf"^{UNIT_CODE_PATTERN}$")] | None,
-        Field(default=None, description="A unit code."),
+        Field(default=None, description="A unit code within the caller's scope (another is a 404)."),
         Msg(*UNIT_CODE_WORDS),
     ]
     reason: Annotated[
@@ -489,7 +490,8 @@ def _action(summary: str, body: type[ApiModel], *conflicts: str, invalid: str = 
     response=ClaimsPage,
     errors={
         404: "program_not_found: an unknown program; not_found: a district that does not exist or is outside the "
-        "caller's scope (caseworkers, supervisors and admins; as /progress and assign-next answer it)."
+        "caller's scope (caseworkers, supervisors and admins; as /progress and assign-next answer it), or a unit "
+        "(employer) that does not exist or is outside it (every role)."
     },
 )
 def list_claims(query: ClaimsQuery) -> ResponseReturnValue:
@@ -498,6 +500,10 @@ def list_claims(query: ClaimsQuery) -> ResponseReturnValue:
         # A district the caller may not see is not an empty queue: the same 404 as one that does not exist. (An
         # employer's filter keeps its own unit's claims handled there: its scope is the unit, not a district.)
         review.visible_district(_user(), query.district)
+    if query.employer is not None and visible_unit(_user(), query.employer) is None:
+        # Nor is a unit the caller may not see (an employer's scope is its own unit): the same 404 as one that does
+        # not exist, which an empty list told apart.
+        raise review.NotFound()
     queue = QueueQuery(
         program_id=program_id,
         state=query.state,
