@@ -133,6 +133,7 @@ def test_up_names_a_process_that_stops_and_stops_the_others(database_url, redis_
         sandbox[0].send_signal(signal.SIGKILL)
     except BaseException:
         _kill_tree(proc)
+        print((tmp_path / "stderr").read_text()[-4000:])  # why it stopped early, in the failure's captured output
         raise
     code, started = _wait_exit(proc, timeout=60)
 
