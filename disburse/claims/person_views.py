@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
-from wtforms import SelectField, StringField
+from wtforms import StringField
 from wtforms.validators import Length
 
 from disburse.auth.limits import person_status_per_person
@@ -21,7 +21,7 @@ from disburse.claims.person_details import clean_identity, identity_errors, inpu
 from disburse.claims.person_status import find
 from disburse.extensions import db, limiter
 from disburse.formatting import dmy
-from disburse.forms import BaseForm, DayField, form_again_when_limited, shown_again
+from disburse.forms import BankField, BaseForm, DayField, form_again_when_limited, shown_again
 from disburse.programs.service import get_program
 from disburse.reference.service import bank_choices
 
@@ -44,7 +44,7 @@ class IdentityForm(BaseForm):
 
 
 class PersonDetailsForm(IdentityForm):
-    bank_code = SelectField(_l("Ngân hàng"), validate_choice=False)
+    bank_code = BankField(_l("Ngân hàng"))
     bank_account = StringField(
         _l("Số tài khoản"), validators=[Length(max=40, message=_TOO_LONG)], render_kw={"inputmode": "numeric"}
     )
