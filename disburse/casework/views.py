@@ -1086,7 +1086,14 @@ def request_info(claim_id: int) -> ResponseReturnValue:
         lambda claim, user: review.request_info(
             claim.id, user, form.addressee.data, form.note.data, form.due_on.data, seen=record_id(form.seen.data)
         ),
-        _("Đã ghi yêu cầu bổ sung thông tin."),
+        lambda outcome: (
+            _("Đã ghi yêu cầu bổ sung thông tin.")
+            if outcome.found is None
+            else _(
+                "Yêu cầu này đã được ghi nhận ngày %(day)s và đang chờ trả lời; không ghi thêm.",
+                day=dmy(outcome.found.created_at),
+            )
+        ),
         closed=lambda claim: (
             _("Hồ sơ đã kết thúc (“%(state)s”): không cần yêu cầu bổ sung thông tin.", state=_state_words(claim))
             if ClaimState(claim.state) in CLOSED_STATES

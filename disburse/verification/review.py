@@ -394,6 +394,8 @@ class ActionResult:
     claim: Claim
     changed: bool
     events: list[ClaimEvent] = field(default_factory=list)
+    #: An action found done already: the event that did it (an information request made before, say).
+    found: ClaimEvent | None = None
 
 
 def _note(claim: Claim, action: ClaimNote, user: User, data: dict[str, Any], reason: str | None = None) -> ClaimEvent:
@@ -1208,8 +1210,46 @@ def request_info(
     data = {"addressee": addressee, "note": note, "due_on": _iso(due_on)}
     if _repeated(claim, ClaimNote.REQUEST_INFO, user, data, seen):
         return ActionResult(claim, changed=False)
+    asked = same_request_open(claim, addressee, note, due_on)
+    if asked is not None:  # the form sent again without its ``seen``, or after other work on the claim; the API
+        return ActionResult(claim, changed=False, found=asked)
     event = _note(claim, ClaimNote.REQUEST_INFO, user, data)
     return ActionResult(claim, changed=True, events=[event])
+
+
+def same_request_open(claim: Claim, addressee: str, note: str, due_on: date | None) -> ClaimEvent | None:
+    """The same request (addressee, words up to spaces, due day) already made on ``claim`` and still open: made
+    since the claim's last move (a decision answers it or leaves it behind), and not answered by the unit. Asked
+    again, whoever asks, it would only show the addressee the same request twice. :func:`_repeated` catches the
+    same form posted twice only when it names the event its page showed (``seen``) and nothing else was written
+    since: the API sends no ``seen``, and a contact logged or the case taken in between hid the first request."""
+    words = " ".join(note.split())
+    last_move = (
+        select(func.coalesce(func.max(ClaimEvent.id), 0))
+        .where(ClaimEvent.claim_id == claim.id, ClaimEvent.from_state.is_distinct_from(ClaimEvent.to_state))
+        .scalar_subquery()
+    )
+    notes = db.session.scalars(
+        select(ClaimEvent)
+        .where(
+            ClaimEvent.claim_id == claim.id,
+            ClaimEvent.id > last_move,
+            ClaimEvent.action.in_([ClaimNote.REQUEST_INFO.value, ClaimNote.ANSWER_INFO.value]),
+        )
+        .order_by(ClaimEvent.id)
+    ).all()
+    answered = {(e.data or {}).get("request_id") for e in notes if e.action == ClaimNote.ANSWER_INFO.value}
+    for event in notes:
+        data = event.data or {}
+        if (
+            event.action == ClaimNote.REQUEST_INFO.value
+            and event.id not in answered
+            and data.get("addressee") == addressee
+            and " ".join(str(data.get("note") or "").split()) == words
+            and data.get("due_on") == _iso(due_on)
+        ):
+            return event
+    return None
 
 
 # --------------------------------------------------------------------------------------------------- decisions
