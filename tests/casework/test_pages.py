@@ -1068,8 +1068,16 @@ def test_the_account_a_payment_failed_with_is_still_refused_after_it_was_given_b
 @pytest.mark.parametrize(
     ("locale", "until", "ended"),
     [
-        ("vi", "Chương trình chi trả đến hết ngày 10/09/2022.", "Chương trình đã hết hạn chi trả ngày 10/09/2022"),
-        ("en", "The programme pays until 10/09/2022.", "The programme stopped paying on 10/09/2022"),
+        (
+            "vi",
+            "Ngày cuối cùng chương trình còn chi trả (kể cả gia hạn): 10/09/2022.",
+            "Chương trình đã hết hạn chi trả ngày 10/09/2022",
+        ),
+        (
+            "en",
+            "The programme's last day of payment (extension included): 10/09/2022.",
+            "The programme stopped paying on 10/09/2022",
+        ),
     ],
 )
 def test_the_cash_pages_say_until_when_the_programme_pays_and_that_it_has_stopped(
@@ -1084,7 +1092,13 @@ def test_the_cash_pages_say_until_when_the_programme_pays_and_that_it_has_stoppe
     monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2022-09-10")
     page = client.get(receipt_page)
     assert until in _text(page) and ended not in _text(page) and 'name="receipt_number"' in page.get_data(as_text=True)
-    assert 'href="' + receipt_page + '"' in client.get(case_page).get_data(as_text=True)
+    case = client.get(case_page)
+    assert 'href="' + receipt_page + '"' in case.get_data(as_text=True)
+    # The claim's own due date is named as the claim's, not as the programme's deadline (one label, two dates).
+    due = db.session.get(Claim, payment.claim_id).payment_due_on
+    label = "Hạn chi trả của hồ sơ" if locale == "vi" else "Claim's payment due date"
+    shown = f"{due:%d/%m/%Y}" if due else "—"
+    assert f"{label} {shown}" in _text(case)
 
     monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2022-09-11")
     page = client.get(receipt_page)

@@ -37,8 +37,11 @@ def test_a_caseworker_records_a_cash_receipt_and_sees_when_paying_ends(page, com
     payee = db.session.get(Employee, db.session.get(Claim, at_counter.claim_id).employee_id)
     for fact in (payee.full_name, payee.national_id, payee.si_code):  # checked against the identity paper
         expect(page.locator("main dl")).to_contain_text(fact)
-    expect(page.locator("main")).to_contain_text(
-        "The programme pays until 10/09/2022." if en else "Chương trình chi trả đến hết ngày 10/09/2022."
+    # The programme's last day (its extension), not the claim's own payment due date.
+    expect(page.locator("#programme-last-day")).to_have_text(
+        "The programme's last day of payment (extension included): 10/09/2022."
+        if en
+        else "Ngày cuối cùng chương trình còn chi trả (kể cả gia hạn): 10/09/2022."
     )
     main_page(page, f"caseworker-cash-receipt-{locale}")
 
