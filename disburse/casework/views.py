@@ -106,7 +106,8 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
     "confirm": ("Đơn vị xác nhận (Mẫu số 02)", "Confirmed by the employer (Form 02)"),
     "confirm_late": ("Đơn vị xác nhận muộn (Mẫu số 02 gửi sau thời hạn)", "Confirmed late by the employer (Form 02)"),
     "decline": ("Không nhận hỗ trợ", "Declined support"),
-    "remove": ("Không có tại đơn vị (Mẫu số 03)", "Not employed at the unit (Form 03)"),
+    # What happened; why (the unit's words, or reasons.REMOVED_ON_FORM_03's) is the event's reason, said below it.
+    "remove": ("Đơn vị đưa ra khỏi danh sách (Mẫu số 03)", "Taken off the list by the unit (Form 03)"),
     "mark_overdue": ("Đơn vị quá hạn xác nhận", "Employer overdue"),
     "start_verification": ("Bắt đầu kiểm tra", "Checks started"),
     "flag_for_review": ("Chuyển cán bộ xác minh", "Sent for review"),
@@ -136,15 +137,17 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
 }
 #: The queue's orders as the "sort" choice says them, in the list's order: the query-string value (a "-" reads the
 #: service's order backwards: :data:`disburse.verification.review.QUEUE_SORTS`) → its words.
+#: Short enough for the filter column's select at 1366 pixels (a closed select cuts its text, it cannot wrap it):
+#: "Mức hỗ trợ, cao đến t…" was all one read.
 QUEUE_SORTS = {
-    "id": _l("Số hồ sơ, nhỏ đến lớn"),
-    "-id": _l("Số hồ sơ, lớn đến nhỏ"),
-    "received": _l("Chờ lâu nhất trước (gần hạn giải quyết nhất)"),
+    "id": _l("Số hồ sơ tăng dần"),
+    "-id": _l("Số hồ sơ giảm dần"),
+    "received": _l("Chờ lâu nhất trước"),
     "-received": _l("Mới nhận trước"),
-    "-amount": _l("Mức hỗ trợ, cao đến thấp"),
-    "amount": _l("Mức hỗ trợ, thấp đến cao"),
-    "name": _l("Họ và tên, A đến Z (theo tên)"),
-    "-name": _l("Họ và tên, Z đến A (theo tên)"),
+    "-amount": _l("Mức hỗ trợ giảm dần"),
+    "amount": _l("Mức hỗ trợ tăng dần"),
+    "name": _l("Tên, A đến Z"),
+    "-name": _l("Tên, Z đến A"),
     "unit": _l("Mã đơn vị, A đến Z"),
     "-unit": _l("Mã đơn vị, Z đến A"),
 }

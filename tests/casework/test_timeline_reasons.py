@@ -107,6 +107,18 @@ def test_the_case_page_says_a_form_03_removal_in_english_and_a_unit_s_words_as_w
     admin = create_user("admin", password=PASSWORD)
     sign_in(client, admin, "en")
     assert "Not at the unit (Form 03)" in _page_reasons(client, claims["removed"])
+    # One English wording for the removal's words (the label said "Not employed at the unit"), and a bare removal
+    # says them once: the label says what happened, the reason why (they were the same words, twice).
+    page = client.get(f"/caseworker/claims/{claims['removed']}").get_data(as_text=True)
+    timeline = html_.unescape(page.split('<ol class="timeline">', 1)[1].split("</ol>", 1)[0])
+    assert "Taken off the list by the unit (Form 03)" in timeline
+    assert timeline.count("Not at the unit (Form 03)") == 1 and "Not employed at the unit" not in timeline
+    sign_in(client, admin, "vi")
+    page = client.get(f"/caseworker/claims/{claims['removed']}").get_data(as_text=True)
+    timeline = html_.unescape(page.split('<ol class="timeline">', 1)[1].split("</ol>", 1)[0])
+    assert timeline.count("Không có tại đơn vị (Mẫu số 03)") == 1
+    assert "Đơn vị đưa ra khỏi danh sách (Mẫu số 03)" in timeline
+    sign_in(client, admin, "en")
     assert "Nghỉ việc từ 01/09/2021" in _page_reasons(client, claims["removed_with_words"])
     assert "Đã nghỉ việc từ tháng 8/2021, xác minh qua điện thoại." in _page_reasons(client, claims["refused"])
     assert payment_reasons.label("rjct.returned")[1] in _page_reasons(client, claims["returned"])

@@ -165,3 +165,27 @@ def test_the_caseworker_s_searches_and_filters_land_on_their_results(page, commi
     expect(page.locator("#desk-result")).to_be_focused()
     expect(page.locator("#desk-result")).to_contain_text(person.full_name)
     shoot(page, "keyboard-desk-look-up-result")
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_queue_s_sort_choices_fit_the_filter_column(page, committed, locale):
+    """A closed select cuts its text: "Mức hỗ trợ, cao đến t…" was all one read of a long order's name in the narrow
+    filter column, at 1366 pixels. Every order's words now fit the select, arrow aside."""
+    worker = committed.user("caseworker", locale, district=DONG_ANH)
+    committed.commit()
+    page.set_viewport_size({"width": 1366, "height": 768})
+    sign_in(page, worker)
+    page.goto("/caseworker/queue")
+    cut = page.evaluate(
+        """() => {
+      const select = document.getElementById('sort'), style = getComputedStyle(select);
+      const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 24;
+      const context = document.createElement('canvas').getContext('2d');
+      context.font = style.font;
+      return Array.from(select.options)
+        .filter(option => context.measureText(option.text).width > room)
+        .map(option => `${option.text}: ${Math.round(context.measureText(option.text).width)} > ${Math.round(room)}`);
+    }"""
+    )
+    assert cut == []
+    assert page.locator("#sort option").count() >= 10
