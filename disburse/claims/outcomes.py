@@ -193,6 +193,16 @@ def si_code_error(result: RowResult, si_code: str, *, typed: bool = False) -> bo
     of digits adds that a spreadsheet may have dropped its leading zeros, and how to keep them."""
     if SI_CODE.fullmatch(si_code):
         return False
+    others = list(dict.fromkeys(c for c in si_code if not ("0" <= c <= "9")))
+    if others:  # "01O5A29570" has its 10 characters: what is wrong is which
+        shown = ", ".join(f"“{c}”" for c in others[:5])
+        vi = f"Mã số BHXH chỉ gồm 10 chữ số 0–9; mã này có ký tự khác: {shown}."
+        en = f"An SI code is 10 digits 0–9 only; this one has other characters: {shown}."
+        if {"O", "o"} & set(others):
+            vi += " Chữ O có thể là số 0."
+            en += " The letter O may be the digit 0."
+        result.fail("si_code", "si_code_format", vi, en)
+        return True
     vi = f"Mã số BHXH phải gồm đúng 10 chữ số (đang có {len(si_code)} ký tự)."
     en = f"The SI code must have exactly 10 digits (this one has {len(si_code)} characters)."
     if typed:

@@ -53,8 +53,9 @@ _OVERDUE = (
     "The unit did not return Form 02 in time; the office will check.",
 )
 _SEND_DETAILS = (
-    "Hãy gửi Mẫu số 03 với tài khoản đúng (hoặc người lao động nhận tiền mặt tại cơ quan BHXH).",
-    "Send Form 03 with the correct account (or the person is paid in cash at the office).",
+    "Hãy gửi Mẫu số 03 với tài khoản đúng. Người lao động không có tài khoản thì liên hệ cơ quan BHXH để nhận tiền "
+    "mặt.",
+    "Send Form 03 with the correct account. A person with no account should contact the office to be paid in cash.",
 )
 
 

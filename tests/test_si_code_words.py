@@ -1,0 +1,27 @@
+"""What a Form 02 or 03 row (a file's, a typed one, the API's) is told about an SI code that is not 10 digits."""
+
+from __future__ import annotations
+
+import pytest
+
+from disburse.claims.outcomes import RowResult, si_code_error
+
+
+@pytest.mark.parametrize("typed", [False, True])
+def test_an_si_code_of_ten_characters_with_a_letter_is_told_which_character(typed):
+    """The code "01O5A29570" was told "phải gồm đúng 10 chữ số (đang có 10 ký tự)": ten it has, which says nothing."""
+    result = RowResult(row=1, si_code="01O5A29570")
+    assert si_code_error(result, "01O5A29570", typed=typed)
+    (error,) = result.errors
+    assert error.code == "si_code_format"
+    assert error.message_vi == "Mã số BHXH chỉ gồm 10 chữ số 0–9; mã này có ký tự khác: “O”, “A”. Chữ O có thể là số 0."
+    assert error.message_en == (
+        "An SI code is 10 digits 0–9 only; this one has other characters: “O”, “A”. The letter O may be the digit 0."
+    )
+
+
+@pytest.mark.parametrize(("si_code", "said"), [("012345678", "9 ký tự"), ("01234567891", "11 ký tự")])
+def test_an_si_code_of_digits_only_is_told_its_length(si_code, said):
+    result = RowResult(row=1, si_code=si_code)
+    assert si_code_error(result, si_code)
+    assert said in result.errors[0].message_vi and "ký tự khác" not in result.errors[0].message_vi
