@@ -25,7 +25,7 @@ from disburse.auth.scopes import visible_unit
 from disburse.claims.outcomes import account_digits, is_bank_account
 from disburse.claims.person_details import MAX_DISMISS_REASON
 from disburse.formatting import dmy
-from disburse.forms import BaseForm, DayField, district_field, free_text, unit_code_field
+from disburse.forms import BIRTH_EXAMPLE, BankField, BaseForm, DayField, district_field, free_text, unit_code_field
 from disburse.payments.cash import MAX_RECEIPT, MAX_WITHDRAW_REASON, CashRefused, clean_receipt_number
 from disburse.programs.calendar import programme_today
 from disburse.verification.review import MAX_DUPLICATE_NOTE, MAX_ID, MAX_TEXT, NotFound, visible_district
@@ -258,9 +258,7 @@ class PaymentDetailsForm(ConfirmedForm, DecisionForm):
     """New bank details, checked before they are saved; refused when the claim's state or details changed since the
     page was shown (``seen``: a colleague's correction must not be overwritten unseen)."""
 
-    bank_code = SelectField(
-        _l("Ngân hàng"), invalid_choice_message=_CHOICE, validators=[DataRequired(_l("Hãy chọn ngân hàng."))]
-    )
+    bank_code = BankField(_l("Ngân hàng"), validators=[DataRequired(_l("Hãy ghi ngân hàng."))])
     bank_account = StringField(
         _l("Số tài khoản"),
         validators=[DataRequired(_l("Hãy ghi số tài khoản.")), _bank_account],
@@ -407,7 +405,7 @@ class ApplicationForm(BaseForm):
     si_code = StringField(_l("Mã số BHXH"), render_kw=dict(_DIGITS))
     national_id = StringField(_l("Số CMND/CCCD"), render_kw=dict(_DIGITS))
     full_name = StringField(_l("Họ và tên"))
-    date_of_birth = DayField(_l("Ngày sinh (dd/mm/yyyy)"))
+    date_of_birth = DayField(_l("Ngày sinh (dd/mm/yyyy)"), example=BIRTH_EXAMPLE)
     phone = StringField(_l("Số điện thoại"), render_kw=dict(_PHONE))
     address = TextAreaField(_l("Địa chỉ liên hệ"))
     status = RadioField(_l("Tình trạng tham gia BHTN"), validate_choice=False)
@@ -418,7 +416,7 @@ class ApplicationForm(BaseForm):
         invalid_value_message=_l("Số tháng từ 0 đến 600."),
     )
     payout = RadioField(_l("Hình thức nhận"), validate_choice=False)
-    bank_code = SelectField(_l("Ngân hàng"), validate_choice=False)
+    bank_code = BankField(_l("Ngân hàng"))
     bank_account = StringField(_l("Số tài khoản"), render_kw=dict(_DIGITS))
 
 

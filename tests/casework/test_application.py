@@ -130,7 +130,7 @@ def test_take_the_application(client, desk):
             "vi",
             {"date_of_birth": "1990/01/01", "national_id": "12", "full_name": ""},
             [
-                "Ngày ghi theo dạng dd/mm/yyyy, ví dụ 20/11/2021.",
+                "Ngày ghi theo dạng dd/mm/yyyy, ví dụ 20/11/1985.",  # a date of birth's example
                 "Số CMND/CCCD gồm 9 hoặc 12 chữ số.",
                 "Cần ghi họ và tên.",
             ],

@@ -897,13 +897,13 @@ def test_a_failed_payment_goes_through_request_details_too(signed_in):
 @pytest.mark.parametrize(
     ("locale", "state", "data", "message"),
     [
-        ("vi", "awaiting_payment_details", {}, "Hãy chọn ngân hàng."),
+        ("vi", "awaiting_payment_details", {}, "Hãy ghi ngân hàng."),
         ("en", "awaiting_payment_details", {"bank_code": "BIDV"}, "Give the account number."),
         (
             "vi",
             "awaiting_payment_details",
             {"bank_code": "XXX", "bank_account": "123456"},
-            "Hãy chọn một trong các lựa chọn có trên trang.",
+            "Không rõ ngân hàng 'XXX': hãy ghi mã ngân hàng",
         ),
         (
             "en",
