@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from babel.numbers import format_decimal
+from flask_babel import force_locale
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -40,10 +41,9 @@ def test_a_payment_made_early_in_the_morning_in_hanoi_is_dated_that_day():
 
 
 def test_in_an_english_request_the_figures_are_english(app):
-    with app.test_request_context("/", headers={"Accept-Language": "en"}):
-        from flask import session
-
-        session["locale"] = "en"
+    # force_locale, not the session's "locale": a request context pushed over an app context another test left
+    # pushed shares its ``g``, where Flask-Babel keeps the locale it worked out there (this failed after other tests).
+    with app.test_request_context("/", headers={"Accept-Language": "en"}), force_locale("en"):
         assert (vnd(2_100_000), number(1234567)) == ("VND 2,100,000", "1,234,567")
 
 
@@ -62,10 +62,7 @@ def test_figures_are_written_exactly_as_babel_writes_them(app, value, digits, lo
     """The fast formatter is Babel's ``format_decimal`` with the ``#,##0.0…`` pattern, figure for figure: grouping,
     decimal point, minus sign and half-even rounding, in both languages."""
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    with app.test_request_context("/"):
-        from flask import session
-
-        session["locale"] = locale
+    with app.test_request_context("/"), force_locale(locale):  # as above
         assert number(value, digits) == format_decimal(value, format=pattern, locale=locale)
         if isinstance(value, int):
             expected = format_decimal(value, locale=locale)
