@@ -98,6 +98,9 @@ def payment_details() -> ResponseReturnValue:
         return render_template("people/payment_details.html", **context)
     if not shown_again():
         _form_bodies_only()
+        if request.form.get("carried") == "1":
+            # From the status page's result: the three facts looked up, filled in; nothing checked nor done yet.
+            return render_template("people/payment_details.html", **context, carried=True)
     values: dict[str, Any] = {
         "si_code": form.si_code.data or "",
         "national_id": form.national_id.data or "",

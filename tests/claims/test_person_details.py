@@ -229,3 +229,28 @@ def test_an_account_is_checked_even_when_no_bank_is_chosen(db_session):
         "Hãy ghi số tài khoản.",
         "Give the account number.",
     )
+
+
+def test_the_status_result_carries_the_three_facts_to_the_details_page(client, db_session):
+    """A person told on the status page that their claim waits for bank details had to type the SI code, the ID
+    number and the date of birth again on the details page. The result's button carries them: the page opens filled
+    in, nothing checked nor kept, and sent with the bank and the account it is the usual send."""
+    claim = _waiting()
+    facts = {k: v for k, v in details_form(claim).items() if k in ("si_code", "national_id", "date_of_birth")}
+    result = client.post("/people/status", data=facts).get_data(as_text=True)
+    carried = dict(
+        re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', result.split('id="send-details"')[1])
+    )
+    assert {k: carried[k] for k in facts} == facts and carried["carried"] == "1"
+
+    events = db.session.scalar(select(func.count()).select_from(ClaimEvent))
+    page = client.post("/people/payment-details", data=carried)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'id="carried"' in text
+    for name, value in facts.items():
+        assert re.search(rf'name="{name}"[^>]*value="{re.escape(value)}"', text), name
+    assert "Hãy ghi số tài khoản" not in text and 'class="error-summary' not in text  # nothing checked yet
+    assert db.session.scalar(select(func.count()).select_from(ClaimEvent)) == events and open_offer(claim) is None
+
+    sent = client.post("/people/payment-details", data=details_form(claim))
+    assert SENT in _text(sent) and open_offer(claim) is not None

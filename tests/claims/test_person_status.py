@@ -71,7 +71,7 @@ def test_a_person_waiting_for_bank_details_is_told_why_and_what_to_do_and_sees_o
     assert "Nguyễn Văn Thử" in page and "Đông Anh" in page
     assert payment_reasons.label("AC04")[0] in page  # why the money did not arrive, in plain words
     assert "Cần tài khoản ngân hàng đúng, đứng tên bạn." in page
-    assert 'href="/people/payment-details"' in response.get_data(as_text=True)
+    assert 'action="/people/payment-details"' in response.get_data(as_text=True)
     assert "Tài khoản chuyển không thành công: " in page and "kết thúc bằng 5667" in page
     # The unit's words are for the unit; the person's page holds no full account, no phone, no ID number.
     assert "0011004455667" not in page and "0987111222" not in page
@@ -145,7 +145,7 @@ def test_details_the_person_sent_are_acknowledged_until_the_office_deals_with_th
     response = _look_up(client, claim)
     page = _text(response)
     assert "đã nhận tài khoản bạn gửi ngày" in page and "sẽ gọi số điện thoại đã đăng ký" in page
-    assert 'href="/people/payment-details"' not in response.get_data(as_text=True)  # not asked to send it again
+    assert 'action="/people/payment-details"' not in response.get_data(as_text=True)  # not asked to send it again
 
 
 def test_a_claim_in_review_for_its_bank_details_asks_for_them_and_one_in_review_for_anything_else_does_not(
@@ -154,11 +154,11 @@ def test_a_claim_in_review_for_its_bank_details_asks_for_them_and_one_in_review_
     missing = create_claim(ClaimState.NEEDS_REVIEW, employee=_person(), reasons=["bank_details_missing"])
     response = _look_up(client, missing)
     assert "Tài khoản ngân hàng của bạn đang thiếu hoặc không đúng" in _text(response)
-    assert 'href="/people/payment-details"' in response.get_data(as_text=True)
+    assert 'action="/people/payment-details"' in response.get_data(as_text=True)
     other = create_claim(ClaimState.NEEDS_REVIEW, employee=_person(), reasons=["possible_duplicate"])
     response = _look_up(client, other)
     assert "Tài khoản ngân hàng của bạn" not in _text(response)
-    assert 'href="/people/payment-details"' not in response.get_data(as_text=True)
+    assert 'action="/people/payment-details"' not in response.get_data(as_text=True)
 
 
 def test_before_approval_the_amount_is_the_one_expected_and_no_months_are_said_when_there_are_none(client, db_session):

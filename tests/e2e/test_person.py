@@ -156,7 +156,13 @@ def test_a_person_looks_up_their_status_by_keyboard_and_goes_on_to_send_details(
         expect(page.locator("#status-title")).to_have_text(person.full_name)
         expect(page.locator("#next-step")).to_contain_text(said)
     page.get_by_role(
-        "link", name="Send your bank account details" if en else "Gửi thông tin tài khoản ngân hàng"
+        "button", name="Send your bank account details" if en else "Gửi thông tin tài khoản ngân hàng"
     ).focus()
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/people/payment-details$"))
+    # The three facts just looked up are filled in: the person adds the bank and the account only.
+    expect(page.locator("#carried")).to_be_focused()
+    expect(page.locator("#si_code")).to_have_value(person.si_code)
+    expect(page.locator("#national_id")).to_have_value(person.national_id)
+    expect(page.locator("#date_of_birth")).to_have_value(BORN.strftime("%d/%m/%Y"))
+    expect(page.locator(".error-summary")).to_have_count(0)
