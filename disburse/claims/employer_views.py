@@ -693,6 +693,19 @@ def _cells_read(cells: dict[str, Any]) -> dict[str, Any]:
     return {k: UncalculatedFormula(v["formula"]) if isinstance(v, dict) else v for k, v in cells.items()}
 
 
+def _file_seen(program: Program, rows: list[tuple[int, dict[str, Any]]]) -> list[list[Any]]:
+    """The details a Form 03 file's rows would change, as they are now: each claim of the programme for the people
+    the rows name (its state, payout, bank, account and the person's phone), in one read."""
+    codes = sorted({str(cells.get("si_code") or "").strip() for _, cells in rows})
+    found = db.session.execute(
+        select(Claim.id, Claim.state, Claim.payout, Claim.bank_code, Claim.bank_account, Employee.phone)
+        .join(Employee, Employee.id == Claim.employee_id)
+        .where(Claim.program_id == program.id, Employee.si_code.in_(codes))
+        .order_by(Claim.id)
+    )
+    return [list(row) for row in found]
+
+
 @bp.post("/<unit_code>/form-03/upload")
 @roles_required("employer")
 def form_03_upload(unit_code: str) -> ResponseReturnValue:
@@ -704,6 +717,7 @@ def form_03_upload(unit_code: str) -> ResponseReturnValue:
     program, employer = current_program(), unit_or_404(unit_code)
     if not program.takes_adjustments(programme_today()):
         return render_template("claims/form_03.html", form=None, **unit_summary(program, employer)), 400
+    shown_seen: str | None = None
     form = Form03Form(formdata=None)
     form.bank_code.choices = bank_choices()
     confirming = "rows" in request.form
@@ -731,6 +745,7 @@ def form_03_upload(unit_code: str) -> ResponseReturnValue:
         if payload.get("user") != current_user.id:
             abort(400)
         rows = [(int(n), _cells_read(cells)) for n, cells in payload["rows"]]
+        shown_seen = payload.get("seen")
         others, left_blank = list(payload["others"]), int(payload["left_blank"])
     elif not upload.validate_on_submit():
         return page(400)
@@ -741,6 +756,7 @@ def form_03_upload(unit_code: str) -> ResponseReturnValue:
         except UnusableFile as exc:
             upload.file.errors = [say(exc.message_vi, exc.message_en)]
             return page(400)
+    before = _file_seen(program, rows)
     savepoint = db.session.begin_nested()
     try:
         result = adjust(
@@ -754,6 +770,19 @@ def form_03_upload(unit_code: str) -> ResponseReturnValue:
         db.session.rollback()
         upload.file.errors = [say(exc.message_vi, exc.message_en)]
         return page(400)
+    # What was read back: the people's details before, and what each row would do. A confirmation records only that:
+    # not after a correction made meanwhile (it would be overwritten unseen), nor a row refused then and taken now,
+    # nor the same confirmation sent again (the file's own changes are then what changed).
+    seen = hashlib.sha256(json.dumps([before, [r.outcome for r in result.rows]]).encode()).hexdigest()[:32]
+    if confirming and shown_seen != seen:
+        confirming = False
+        flash(
+            _(
+                "Thông tin của một số người trong tệp đã thay đổi từ khi kiểm tra (hoặc tệp đã được ghi nhận); hãy "
+                "kiểm tra lại trước khi xác nhận."
+            ),
+            "warning",
+        )
     checks: list[_Check] = []
     token = None
     if confirming:
@@ -773,7 +802,13 @@ def form_03_upload(unit_code: str) -> ResponseReturnValue:
             for cells, r in recorded[:REFUSED_SHOWN]
             if r.outcome in ("added", "removed", "corrected")
         ]
-        sent = {"unit": employer.unit_code, "user": current_user.id, "others": others, "left_blank": left_blank}
+        sent = {
+            "unit": employer.unit_code,
+            "user": current_user.id,
+            "others": others,
+            "left_blank": left_blank,
+            "seen": seen,
+        }
         token = _rows_serializer().dumps({**sent, "rows": [[n, _cells_sent(c)] for n, c in rows]})
     lines = unit.refused_rows(rows, result)
     # The corrections (or the same sent again) that left the person waiting for bank details: the phone alone.

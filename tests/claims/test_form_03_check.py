@@ -137,3 +137,38 @@ def test_a_file_is_read_back_row_by_row_and_recorded_only_when_confirmed(client,
     assert done.status_code == 200 and "Kết quả tiếp nhận tệp Mẫu số 03" in _text(done)
     db.session.expire_all()
     assert db.session.get(Claim, claim.id).bank_account == "12345678901"
+
+
+def test_a_files_confirmation_records_only_what_was_read_back(client, unit):
+    """A file's confirmation was its rows again, recorded as things stood then: a correction made meanwhile (by the
+    unit's form, or a caseworker) was overwritten unseen, and the same confirmation sent again (a reloaded tab) put the
+    old account back. It now records only when the people's details and what each row does are as read back;
+    otherwise the file is read back again, saying why, and nothing is recorded."""
+    claim = _person(unit, "Mai Văn Sai", "awaiting_payment_details", bank_code="VCB", bank_account="0011004455667")
+    sender = create_user("employer", employer_unit=unit.unit_code)
+    client = _signed_in(client, sender)
+    url = f"/employers/{unit.unit_code}/form-03/upload"
+    rows = [["si_code", "action", "bank_code", "bank_account"], [_si(claim), "correct", "Vietcombank", "12345678901"]]
+    checked = _text(client.post(url, data={"file": (_file(rows), "mau03.csv")}, content_type="multipart/form-data"))
+    token = re.search(r'name="rows" type="hidden" value="([^"]+)"', checked)[1]
+
+    # Meanwhile the account is corrected another way: the confirmation is read back again, nothing recorded.
+    db.session.get(Claim, claim.id).bank_account = "99988877766"
+    db.session.commit()
+    events = _events()
+    again = client.post(url, data={"rows": token, "confirmed": "1"})
+    assert again.status_code == 200 and "đã thay đổi từ khi kiểm tra" in _text(again)
+    assert "Kiểm tra lại tệp Mẫu số 03 trước khi ghi nhận" in _text(again)
+    db.session.expire_all()
+    assert (db.session.get(Claim, claim.id).bank_account, _events()) == ("99988877766", events)
+
+    # The new read-back confirmed records it; the same confirmation sent again records nothing more.
+    token = re.search(r'name="rows" type="hidden" value="([^"]+)"', _text(again))[1]
+    assert "Kết quả tiếp nhận tệp Mẫu số 03" in _text(client.post(url, data={"rows": token, "confirmed": "1"}))
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).bank_account == "12345678901"
+    recorded = _events()
+    replay = client.post(url, data={"rows": token, "confirmed": "1"})
+    assert "đã thay đổi từ khi kiểm tra" in _text(replay)
+    db.session.expire_all()
+    assert _events() == recorded
