@@ -887,7 +887,7 @@ def _remove(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _Li
             f"This person cannot be removed from the list: the claim has been sent for payment.{_TELL_THE_OFFICE[1]}",
         )
         return
-    reason = text_value(row, "reason") or "Không có tại đơn vị (Mẫu số 03)"
+    reason = text_value(row, "reason") or claim_reasons.REMOVED_ON_FORM_03[0]
     service.transition(listed.claim_id, ClaimAction.REMOVE, ctx.actor, reason=reason, data=ctx.data)
     result.outcome = "removed"
 

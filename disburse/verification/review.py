@@ -619,15 +619,16 @@ class _Order:
         down = self.descending != backwards
         return [column.desc() if down else column for column in (*self.keys, Claim.id)]
 
-    def beyond(self, claim_id: int, *, backwards: bool = False) -> ColumnElement[bool]:
+    def beyond(self, claim_id: int, user: User, *, backwards: bool = False) -> ColumnElement[bool]:
         """The claims after claim ``claim_id`` in this order (before it ``backwards``): a keyset on (keys, id). The
         cursor in the URL stays a claim id; its keys are read again here (one look-up by primary key), so a page
-        goes on from where that claim is now. An id that names no claim leaves nothing beyond it."""
+        goes on from where that claim is now. An id that names no claim, or one outside ``user``'s scope (whose
+        amount or name the page would otherwise be compared with), leaves nothing beyond it."""
         down = self.descending != backwards
         if not self.keys:
             return Claim.id < claim_id if down else Claim.id > claim_id
         anchor = db.session.execute(
-            self.joined(select(*self.keys).select_from(Claim).where(Claim.id == claim_id))
+            self.joined(select(*self.keys).select_from(Claim).where(Claim.id == claim_id, scope_clause(user)))
         ).one_or_none()
         if anchor is None:
             return false()
@@ -647,7 +648,8 @@ def queue_order(sort: str) -> _Order:
         return _Order((Claim.amount_vnd,), descending=descending)
     if name == "name":
         # The given name is the last word; the whole name (family name first) then breaks the tie.
-        given = func.substring(Employee.full_name, r"([^[:space:]]+)[[:space:]]*$")
+        # (A name of spaces alone has none: "", not NULL, which would stop the keyset's comparison at such a claim.)
+        given = func.coalesce(func.substring(Employee.full_name, r"([^[:space:]]+)[[:space:]]*$"), "")
         keys = (*vietnamese_order(given), *vietnamese_order(Employee.full_name))
         return _Order(keys, person=True, descending=descending)
     if name == "unit":
@@ -672,7 +674,7 @@ def queue_statement(user: User, query: QueueQuery) -> Any:
     cursor = query.before or query.after
     page = (
         order.joined(select(Claim.id))
-        .where(order.beyond(cursor, backwards=back) if cursor else true(), *_queue_filters(user, query))
+        .where(order.beyond(cursor, user, backwards=back) if cursor else true(), *_queue_filters(user, query))
         .order_by(*order.by(backwards=back))  # a page back: the claims just before, read the other way
         .limit(query.limit + 1)
         .subquery()
@@ -728,7 +730,7 @@ def list_claims(user: User, query: QueueQuery) -> QueuePage:
             db.session.scalar(
                 select(
                     order.joined(select(Claim.id))
-                    .where(order.beyond(rows[0]["id"], backwards=True), *_queue_filters(user, query))
+                    .where(order.beyond(rows[0]["id"], user, backwards=True), *_queue_filters(user, query))
                     .exists()
                 )
             )

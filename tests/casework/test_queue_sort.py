@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html as html_
 import re
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -202,3 +203,31 @@ def test_a_sort_not_on_the_page_is_said_on_its_field(client, caseworker, claims,
     assert response.status_code == 422
     assert '<a href="#sort">' in page and said in html_.unescape(page)
     assert _listed(page) == []
+
+
+def test_a_name_of_spaces_alone_does_not_stop_the_pages_by_name(caseworker, claims):
+    """Its given name was NULL, and the keyset's comparison with NULL is NULL: with such a claim as the cursor, the
+    next page was empty. It sorts as an empty name, first, and the pages go on past it."""
+    nameless = create_claim(
+        "needs_review",
+        employee=create_employee(full_name="   ", district_code=DONG_ANH, employer_id=claims[0].employer_id),
+        reasons=["zero_months"],
+    )
+    db.session.flush()
+    query = review.QueueQuery(program_id=nq116().id, district=DONG_ANH, limit=1, sort="name")
+    first = review.list_claims(caseworker, query)
+    assert [row["id"] for row in first.rows] == [nameless.id] and first.next_after == nameless.id
+    rest = review.list_claims(caseworker, replace(query, limit=10, after=nameless.id))
+    assert [row["id"] for row in rest.rows] == _expected(claims, "name")
+
+
+def test_a_cursor_outside_the_callers_scope_leaves_nothing_beyond_it(caseworker, claims):
+    """The cursor's amount (or name) was read whoever could see its claim: a caseworker paging with another
+    district's claim as the cursor learnt how its amount compared with theirs. Such a cursor is as one naming no
+    claim."""
+    elsewhere = create_claim(
+        "needs_review", employee=create_employee(district_code="018"), district_code="018", reasons=["zero_months"]
+    )
+    db.session.flush()
+    query = review.QueueQuery(program_id=nq116().id, district=DONG_ANH, limit=10, sort="amount", after=elsewhere.id)
+    assert review.list_claims(caseworker, query).rows == []
