@@ -86,10 +86,17 @@ def _errors_onto(form: BaseForm, errors: dict[str, tuple[str, str]]) -> None:
             field.errors = [*field.errors, _pick(pair)]
 
 
+def _carried() -> bool:
+    """Whether the post is the status result's button carrying the three facts looked up (``carried``): it only
+    opens this page filled in, checking and keeping nothing, so it is not one of the page's tries. Counted, a person
+    who had a few tries on this page was refused the page by the status page's button."""
+    return request.form.get("carried") == "1" and not request.files
+
+
 @bp.route("/payment-details", methods=["GET", "POST"])
 @form_again_when_limited
 @public
-@limiter.limit(_limit, key_func=get_remote_address, methods=["POST"])
+@limiter.limit(_limit, key_func=get_remote_address, methods=["POST"], exempt_when=_carried)
 def payment_details() -> ResponseReturnValue:
     form = PersonDetailsForm()
     form.bank_code.choices = bank_choices()

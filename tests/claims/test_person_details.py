@@ -256,3 +256,19 @@ def test_the_status_result_carries_the_three_facts_to_the_details_page(client, d
 
     sent = client.post("/people/payment-details", data=details_form(claim))
     assert SENT in _text(sent) and open_offer(claim) is not None
+
+
+def test_the_status_results_button_is_not_one_of_the_details_pages_tries(client, db_session):
+    """The status result's button only opens the details page filled in: it is not counted against the page's limit
+    (5 a minute per address), and the page's own tries still are."""
+    claim = _waiting()
+    facts = {k: v for k, v in details_form(claim).items() if k in ("si_code", "national_id", "date_of_birth")}
+    carried = client.post("/people/status", data=facts).get_data(as_text=True).split('id="send-details"')[1]
+    carried_form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', carried))
+    codes = [client.post("/people/payment-details", data=carried_form).status_code for _ in range(7)]
+    assert codes == [200] * 7
+    tries = [
+        client.post("/people/payment-details", data=details_form(claim, si_code=f"99999999{n:02d}")).status_code
+        for n in range(6)
+    ]
+    assert tries == [200] * 5 + [429]
