@@ -28,8 +28,10 @@ def _ours(group: click.Group, ctx: click.Context, prefix: str = "") -> list[tupl
 
 
 def test_every_command_is_listed_in_vietnamese_then_english_whole(app):
-    ctx = click.Context(main, obj=ScriptInfo(create_app=lambda: app))
-    commands = _ours(main, ctx)
+    # Closed as it ends: FlaskGroup's get_command pushes the app's context onto the click context's resources, and an
+    # unclosed one left it pushed for the tests after (their requests shared its ``g``, Flask-Babel's locale with it).
+    with click.Context(main, obj=ScriptInfo(create_app=lambda: app)) as ctx:
+        commands = _ours(main, ctx)
     assert len(commands) > 30
     for name, command in commands:
         listed = command.get_short_help_str(limit=45)  # what click shows in a group's listing at 80 columns
