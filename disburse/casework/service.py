@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from disburse.auth.models import User
 from disburse.auth.scopes import can_see
@@ -490,28 +490,6 @@ def desk_lookup(si_code: str, user: User, program_code: str) -> DeskLookup | Non
         "bank_account": employee.bank_account or "",
     }
     return DeskLookup(support, prefill)
-
-
-def lock_application_units(body: dict[str, Any]) -> None:
-    """Lock ``FOR SHARE``, until the caller's transaction ends, the units a Form 04 of ``body`` may take its claim's
-    district from (the unit the form names, by its code in any case, and the person's registry unit), and read them
-    afresh into the session.
-
-    Why: the desk reads the district (:func:`disburse.claims.applications.district_before_saving`, then ``apply``,
-    which reuses the units already in the session) before it writes the claim. An employers import moving the unit
-    in between would leave a claim made in the old district under a unit moved away from it, the split the import
-    refuses for units with claims (``disburse/registry/imports/employers.py``, ``_STORED_RULES``): its ``FOR UPDATE``
-    now waits for this transaction, and then sees the claim. Shared, not exclusive: two desks may take Form 04s of
-    one unit at once. In id order, as the import locks them."""
-    code = str(body.get("unit_code") or "").upper()
-    person_unit = select(Employee.employer_id).where(Employee.si_code == str(body.get("si_code") or ""))
-    db.session.execute(
-        select(Employer)
-        .where(or_(Employer.id.in_(person_unit), func.upper(Employer.unit_code) == code))
-        .order_by(Employer.id)
-        .with_for_update(read=True)
-        .execution_options(populate_existing=True)
-    ).all()
 
 
 def take_application(program_code: str, user: User, body: dict[str, Any]) -> Claim:

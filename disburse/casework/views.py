@@ -1787,8 +1787,8 @@ def application() -> ResponseReturnValue:
                 applications.validate(body, programme_today())
                 raise applications.ApplicationInvalid([])
             # The office that works and pays it, known before anything is saved (a warning uses no claim number); the
-            # units it is read from cannot move before the claim is written (or the savepoint rolled back).
-            service.lock_application_units(body)
+            # units it is read from are locked there and cannot move before the claim is written (or the savepoint
+            # rolled back).
             district = applications.district_before_saving(_program(), body)
             elsewhere = _office_told(district, user)
             claim = None  # another office's: said first, saved once the caller confirms it (the office posted back)

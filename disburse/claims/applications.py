@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from disburse.claims import service
@@ -387,6 +387,27 @@ def expected_district(program: Program, si_code: str, unit_code: str = "") -> st
     return _district(employee, named if named is not None else employer)
 
 
+def _lock_units(application: Application) -> None:
+    """Lock ``FOR SHARE``, until the caller's transaction ends, the units the application may take its claim's
+    district from (the unit the form names, by its code in any case, as :func:`unit_by_code` finds it, and the
+    person's registry unit), and read them afresh into the session.
+
+    Why: the district is read (:func:`district_before_saving` at the desk, then :func:`apply`, from the desk or the
+    API) before the claim is written. An employers import moving the unit in between would leave a claim made in the
+    old district under a unit moved away from it, the split the import refuses for units with claims
+    (``disburse/registry/imports/employers.py``, ``_STORED_RULES``): its ``FOR UPDATE`` now waits for this
+    transaction, and then sees the claim. Shared, not exclusive: two offices may take Form 04s of one unit at once.
+    In id order, as the import locks them. Taken here, by both, so that no caller can forget it."""
+    person_unit = select(Employee.employer_id).where(Employee.si_code == application.si_code)
+    db.session.execute(
+        select(Employer)
+        .where(or_(Employer.id.in_(person_unit), func.upper(Employer.unit_code) == application.unit_code.upper()))
+        .order_by(Employer.id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    ).all()
+
+
 def district_before_saving(program: Program, body: dict[str, Any], *, today: date | None = None) -> str:
     """The district whose office would work and pay the claim :func:`apply` makes of ``body``, told without saving
     anything (no claim number is used up): raises what :func:`apply` would (:class:`ApplicationInvalid`,
@@ -395,6 +416,7 @@ def district_before_saving(program: Program, body: dict[str, Any], *, today: dat
     today = today or programme_today()
     application = validate(body, today)
     _check_dates(program, today)
+    _lock_units(application)  # held until the claim is written (or the caller's savepoint rolled back)
     employee, _employer = _registry_record(application)
     _existing(program, employee, today, lock=False)
     district = expected_district(program, application.si_code, application.unit_code)
@@ -446,6 +468,7 @@ def apply(program: Program, body: dict[str, Any], *, actor: service.Actor = None
     today = today or programme_today()
     application = validate(body, today)
     _check_dates(program, today)
+    _lock_units(application)  # the district read below stays true until the claim is written
     employee, employer = _registry_record(application)
     existing = _existing(program, employee, today)
     assessment = assess(
