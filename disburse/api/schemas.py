@@ -68,6 +68,9 @@ class Msg:
     vi: str
     en: str
     kinds: frozenset[str] = frozenset()
+    #: The words for the text given, when they depend on it (which characters are wrong): (Vietnamese, English), or
+    #: None for ``vi`` and ``en``. The service's own check, so that the API says what its forms say.
+    said: Callable[[str], tuple[str, str] | None] | None = None
 
     def applies(self, kind: str) -> bool:
         return kind in self.kinds if self.kinds else kind != "missing"
@@ -332,6 +335,8 @@ def _generic(error: Any, info: FieldInfo | None) -> tuple[str, str]:
 def _message(error: Any, info: FieldInfo | None) -> tuple[str, str]:
     for item in info.metadata if info is not None else ():
         if isinstance(item, Msg) and item.applies(error["type"]):
+            if item.said is not None and isinstance(error.get("input"), str) and (words := item.said(error["input"])):
+                return words
             length = str(len(error["input"])) if isinstance(error.get("input"), str) else "?"
             return item.vi.replace("{length}", length), item.en.replace("{length}", length)
     return _generic(error, info)

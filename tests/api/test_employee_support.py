@@ -77,13 +77,33 @@ def test_unknown_si_code_is_404_and_malformed_is_422_with_the_field(client, pers
     assert client.get("/api/v1/employees/9999999999/support", headers=_auth(token)).status_code == 404
     response = client.get("/api/v1/employees/12345/support", headers={**_auth(token), "Accept-Language": "en"})
     assert response.status_code == 422
-    assert (
-        response.get_json()["fields"]["si_code"]
-        == "The SI code must have exactly 10 digits 0–9 (this one has 5 characters)."
-    )
+    # The words of the typed forms (si_code_error): a code of digits alone is told its length.
+    assert response.get_json()["fields"]["si_code"] == "The SI code has 10 digits (this one has 5 characters)."
     # Ten Arabic-Indic digits: ten characters, none of them 0–9 (it read "10 digits … has 10 characters").
     arabic = client.get("/api/v1/employees/٠١٣٧٥٩٧٩٠٢/support", headers={**_auth(token), "Accept-Language": "en"})
     assert arabic.status_code == 422 and "digits 0–9" in arabic.get_json()["fields"]["si_code"]
+
+
+def test_an_si_code_with_letters_is_told_which_characters_as_the_forms_tell_it(client, person):
+    """The code "01O5A29570" has its 10 characters: it was told "10 digits 0–9 (this one has 10 characters)", which
+    names nothing; the web forms (and Form 04 by the API) name the letters, and say that the letter O may be a 0."""
+    token = _token_for("admin")
+    said = {}
+    for language in ("vi", "en"):
+        response = client.get(
+            "/api/v1/employees/01O5A29570/support", headers={**_auth(token), "Accept-Language": language}
+        )
+        assert response.status_code == 422
+        said[language] = response.get_json()["fields"]["si_code"]
+    assert said["vi"] == "Mã số BHXH chỉ gồm 10 chữ số 0–9; mã này có ký tự khác: “O”, “A”. Chữ O có thể là số 0."
+    assert said["en"] == (
+        "An SI code is 10 digits 0–9 only; this one has other characters: “O”, “A”. The letter O may be the digit 0."
+    )
+    # The same words as the desk's Form 04 gives the code (applications.validate, si_code_error typed).
+    form = client.post(
+        "/api/v1/applications", json={"si_code": "01O5A29570"}, headers={**_auth(token), "Accept-Language": "en"}
+    )
+    assert form.get_json()["fields"]["si_code"] == said["en"]
 
 
 def test_unknown_program_is_a_clear_404(client, person):
