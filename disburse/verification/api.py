@@ -1,6 +1,6 @@
 """The review queue's JSON API and the refusal notices (mounted under /api/v1 by :mod:`disburse.api`).
 
-GET  /claims                                  the queue: filters, keyset pages
+GET  /claims                                  the queue: filters, orders, keyset pages
 GET  /claims/<id>                             one claim with its whole timeline
 GET  /claims/<id>/notice                      the written refusal notice (HTML, A4)
 POST /claims/assign-next                      take the next N unassigned claims in needs_review
@@ -70,6 +70,7 @@ from disburse.verification.review import (
     MAX_ID,
     MAX_PAGE,
     MAX_TEXT,
+    QUEUE_SORTS,
     ActionResult,
     QueueQuery,
     ReviewError,
@@ -123,6 +124,67 @@ _RequiredNote = Annotated[
 ]
 
 
+#: The queue's orders as ``sort`` names them, as the caseworkers' queue page does: each of the service's orders
+#: (:data:`~disburse.verification.review.QUEUE_SORTS`), and with a "-" before it, the same order backwards.
+SORTS = tuple(order for name in QUEUE_SORTS for order in (name, f"-{name}"))
+_SORT_CHOICES = ", ".join(QUEUE_SORTS)
+
+
+def _sort_words(sort: str) -> tuple[str, str]:
+    """What a ``sort`` that is none of :data:`SORTS` is told: the value given (cut short) and the choices."""
+    given = sort if len(sort) <= 40 else sort[:40] + "…"
+    return (
+        f"Không sắp xếp được theo “{given}”. Chọn một trong: {_SORT_CHOICES}; thêm “-” ở trước để đảo chiều "
+        "(ví dụ -amount).",
+        f"The queue cannot be sorted by “{given}”. Choose one of: {_SORT_CHOICES}; put “-” before it for the other "
+        "way (for example -amount).",
+    )
+
+
+#: A page's cursor in an order other than ``id``: the order, a dot, the last claim's id (``-amount.41``). In ``id``
+#: order it is the id alone, as it always was. The order goes with the cursor so that a cursor is never read in an
+#: order it was not made for (the claims after claim 41 by amount are not the next page of a list by name).
+_CURSOR = rf"^-?({'|'.join(QUEUE_SORTS)})\.[0-9]{{1,19}}$"
+
+
+def _cursor_of(sort: str, claim_id: int) -> int | str:
+    """The ``next_after`` that goes on after claim ``claim_id`` in the order ``sort``."""
+    return claim_id if sort == "id" else f"{sort}.{claim_id}"
+
+
+_AFTER_WORDS = (
+    "after là next_after của trang trước: một số (thứ tự id), hoặc thứ tự và số như amount.41.",
+    "after is the previous page's next_after: a number (the id order), or an order and a number such as amount.41.",
+)
+
+
+def _after(sort: str, after: int | str | None) -> int:
+    """The claim id the page goes on after (0: the first page); :class:`review.Invalid` naming ``after`` for a
+    cursor made for another order than ``sort`` (a plain id is one of the ``id`` order), or past the ids a claim can
+    have."""
+    if after is None or after == 0:
+        return 0
+    if isinstance(after, int):
+        made_for, claim_id = "id", after
+    else:
+        made_for, digits = after.rsplit(".", 1)
+        claim_id = int(digits)
+    if made_for != sort:
+        raise review.Invalid(
+            {
+                "after": (
+                    f"Giá trị after này là của thứ tự sắp xếp “{made_for}”, không phải “{sort}”: hãy dùng next_after "
+                    "của trang trước theo cùng thứ tự, hoặc bỏ after để đọc lại từ trang đầu.",
+                    f"This after belongs to the order “{made_for}”, not “{sort}”: pass the next_after of the previous "
+                    "page in the same order, or leave after out to start again from the first page.",
+                )
+            }
+        )
+    if claim_id > MAX_ID:
+        raise review.Invalid({"after": _AFTER_WORDS})
+    return claim_id
+
+
 class ClaimsQuery(QueryModel):
     state: Annotated[
         Annotated[str, OneOf(s.value for s in ClaimState)] | None, Field(default=None, description="The claims' state.")
@@ -158,9 +220,30 @@ class ClaimsQuery(QueryModel):
         ),
         Msg("Phải là true hoặc false.", "Must be true or false."),
     ]
+    sort: Annotated[
+        Annotated[str, OneOf(SORTS)] | None,
+        Field(
+            default=None,
+            description="The order, as the caseworkers' queue page sorts it: id (the default), received (the day the "
+            "office received the claim, waiting longest first), amount, name (the given name, then the whole name, in "
+            "Vietnamese letter order) or unit (the unit's code, claims without a unit first), each then by id; a '-' "
+            "before it reads the order backwards (-amount: highest first).",
+        ),
+        Msg(
+            f"Cách sắp xếp là một trong: {_SORT_CHOICES}; thêm “-” ở trước để đảo chiều (ví dụ -amount).",
+            f"The order is one of: {_SORT_CHOICES}; put “-” before it for the other way (for example -amount).",
+            said=_sort_words,
+        ),
+    ]
     after: Annotated[
-        Annotated[int, Field(ge=0, le=MAX_ID), QUERY_INT] | None,
-        Field(default=None, description="The keyset: the last id of the previous page (next_after)."),
+        Annotated[int, Field(ge=0, le=MAX_ID), QUERY_INT] | Annotated[str, StringConstraints(pattern=_CURSOR)] | None,
+        Field(
+            default=None,
+            description="The keyset: the previous page's next_after, read in the same sort. In id order the last id "
+            "of the previous page; in another order that order, a dot and the id (e.g. -amount.41). A cursor of "
+            "another order is a 422 naming after.",
+        ),
+        Msg(*_AFTER_WORDS),
     ]
     limit: Annotated[
         Annotated[int, Field(ge=1, le=MAX_PAGE), QUERY_INT] | None,
@@ -334,7 +417,11 @@ class QueueRow(ResponseModel):
 
 class ClaimsPage(ResponseModel):
     claims: list[QueueRow]
-    next_after: int | None = Field(description="Pass as ?after= for the next page; null on the last.")
+    next_after: int | str | None = Field(
+        description="Pass as ?after= for the next page, with the same sort; null on the last. In id order a claim's "
+        "id; in another order the order and the id (e.g. -amount.41)."
+    )
+    sort: str = Field(description="The order of the page (the sort asked for, id by default).")
     limit: int
 
 
@@ -496,6 +583,8 @@ def _action(summary: str, body: type[ApiModel], *conflicts: str, invalid: str = 
 )
 def list_claims(query: ClaimsQuery) -> ResponseReturnValue:
     program_id = _program_id(query.program)
+    sort = query.sort or "id"
+    after = _after(sort, query.after)  # a cursor of another order: a 422, before any look-up
     if query.district is not None and _user().role in ACTING_ROLES:
         # A district the caller may not see is not an empty queue: the same 404 as one that does not exist. (An
         # employer's filter keeps its own unit's claims handled there: its scope is the unit, not a district.)
@@ -512,11 +601,13 @@ def list_claims(query: ClaimsQuery) -> ResponseReturnValue:
         reason=query.reason,
         assigned=query.assigned,
         offered=bool(query.offered),
-        after=query.after or 0,
+        after=after,
         limit=query.limit or DEFAULT_PAGE,
+        sort=sort,
     )
     page = review.list_claims(_user(), queue)
-    return jsonify({"claims": page.rows, "next_after": page.next_after, "limit": queue.limit})
+    following = None if page.next_after is None else _cursor_of(sort, page.next_after)
+    return jsonify({"claims": page.rows, "next_after": following, "sort": sort, "limit": queue.limit})
 
 
 @bp.get("/claims/<int:claim_id>")
