@@ -658,6 +658,10 @@ def form_03(unit_code: str) -> ResponseReturnValue:
             for error in result.errors:
                 field = form._fields.get(error.field) or form.action
                 field.errors = [*field.errors, say(error.message_vi, error.message_en)]
+    if checking is None:
+        # The plain form, refused or new: it carries no confirmation. Sent again, it is read back again, not taken
+        # for the confirmation of a read-back it no longer is (the next send said the person's details had changed).
+        form.confirmed.data = form.seen.data = ""
     status = 200 if checking is not None or request.method == "GET" else 400
     page = render_template(
         "claims/form_03.html", form=form, upload=upload, checking=checking, **unit_summary(program, employer)
