@@ -371,6 +371,8 @@ def sign_errors(unit_code: str, lines: list[tuple[Any, ...]], form: str = "02") 
 
 #: The refused rows an upload's results page lists; the errors file has them all.
 REFUSED_SHOWN = 200
+#: The rows a Form 03 file's check page reads back; the page counts the others, which the confirmation records too.
+CHECKS_SHOWN = 200
 
 
 def _refused_claims(
@@ -788,6 +790,7 @@ def form_03_upload(unit_code: str) -> ResponseReturnValue:
             "warning",
         )
     checks: list[_Check] = []
+    checks_more = 0
     token = None
     if confirming:
         savepoint.commit()
@@ -799,13 +802,17 @@ def form_03_upload(unit_code: str) -> ResponseReturnValue:
         # Tried and undone: the page says what the file would record, row by row, before anything is.
         savepoint.rollback()
         banks = dict(bank_choices())
-        recorded = [(cells, r) for (_, cells), r in zip(rows, result.rows, strict=True) if r.outcome != "error"]
+        recorded = [
+            (cells, r)
+            for (_, cells), r in zip(rows, result.rows, strict=True)
+            if r.outcome in ("added", "removed", "corrected")
+        ]
         names = bank_names()  # a bank written by its name, read as the form reads it
         checks = [
             _check(program, employer, {**cells, "bank_code": written_bank(cells, names)}, r, banks)
-            for cells, r in recorded[:REFUSED_SHOWN]
-            if r.outcome in ("added", "removed", "corrected")
+            for cells, r in recorded[:CHECKS_SHOWN]
         ]
+        checks_more = len(recorded) - len(checks)
         sent = {
             "unit": employer.unit_code,
             "user": current_user.id,
@@ -824,6 +831,7 @@ def form_03_upload(unit_code: str) -> ResponseReturnValue:
     return page(
         upload_result=result.as_dict()["summary"],
         upload_checks=checks,
+        upload_checks_more=checks_more,
         rows_form=Form03RowsForm(formdata=None, rows=token) if token is not None else None,
         still_waiting=len(unit.still_waiting_for_details(corrected)) if token is None else 0,
         left_blank=left_blank,
