@@ -68,9 +68,9 @@ def test_the_page_s_refused_rows_name_the_claim(client, unit, form):
     page = html.unescape(re.sub(r"\s+", " ", answer.get_data(as_text=True)))
     assert answer.status_code == 200
     link = f'<a href="/employers/{unit.unit_code}?q={_si(claim)}">Hồ sơ số {claim.id}</a>'
-    row = re.search(rf"<tr><td class=\"num\">2</td><td>[^<]*{_si(claim)} · {re.escape(link)}</td>", page)
+    row = re.search(rf"<tr><td class=\"num\">2</td><td class=\"name\">[^<]*{_si(claim)} · {re.escape(link)}</td>", page)
     assert row, "the refused row names its claim, linked to the person on the status page"
-    stranger = re.search(rf'<tr><td class="num">3</td><td>[^<]*{STRANGER}</td>', page)
+    stranger = re.search(rf'<tr><td class="num">3</td><td class="name">[^<]*{STRANGER}</td>', page)
     assert stranger, "no claim for a person not on the list"
     assert page.count("Hồ sơ số ") == 1
     # The link leads to the person: the status page searched by the SI code finds them.
