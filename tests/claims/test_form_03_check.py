@@ -116,9 +116,10 @@ def test_a_file_is_read_back_row_by_row_and_recorded_only_when_confirmed(client,
     page = _text(checked)
     assert checked.status_code == 200 and "Kiểm tra lại tệp Mẫu số 03 trước khi ghi nhận" in page
     assert re.search(
-        rf"<td>Mai Văn Sai · {_si(claim)}</td> <td>Điều chỉnh tài khoản ngân hàng hoặc số điện thoại</td> "
-        r'<td>Vietcombank[^<]*· <span class="account">\*{9}5667</span></td> '
-        r'<td>Vietcombank[^<]*· <span class="account">12345678901</span></td>',
+        rf'<td class="name">Mai Văn Sai · {_si(claim)}</td> '
+        r'<td class="value">Điều chỉnh tài khoản ngân hàng hoặc số điện thoại</td> '
+        r'<td class="value">Vietcombank[^<]*· <span class="account">\*{9}5667</span></td> '
+        r'<td class="long">Vietcombank[^<]*· <span class="account">12345678901</span></td>',
         page,
     )
     assert "0011004455667" not in page and "Xác nhận điều chỉnh" in page and "Sửa lại" in page

@@ -47,7 +47,7 @@ def test_the_rows_past_the_check_pages_table_are_counted(client, unit, locale, m
     checked = client.post(url, data={"file": (_file(rows), "mau03.csv")}, content_type="multipart/form-data")
     page = _text(checked)
     assert checked.status_code == 200
-    table = re.search(r'<table id="form-03-checks">.*?</table>', page)
+    table = re.search(r'<table id="form-03-checks"[^>]*>.*?</table>', page)
     assert table and table[0].count("<tr>") == 1 + CHECKS_SHOWN  # the header, the first rows to record
     assert _si(listed) not in table[0]  # not taking a row of the table: it records nothing
     assert added[CHECKS_SHOWN - 1].si_code in table[0] and added[CHECKS_SHOWN].si_code not in table[0]

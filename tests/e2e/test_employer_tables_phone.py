@@ -1,8 +1,8 @@
-"""The employer's tables on a phone (360 CSS pixels): the unit's status table and Form 02's refused rows. Each column
-was squeezed to a word or two a line (the reasons and the errors, some 200 characters, in 7rem), so that a row stood
-up to some 350 px tall, half the screen for one person. The table now scrolls sideways in its own box, the long
-texts in columns wide enough to read, the short ones on one line: a row is a few lines tall, and the page itself
-never wider than the screen."""
+"""The employer's tables on a phone (360 CSS pixels): the unit's status table, Form 02's refused rows and Form 03's
+file read back. Each column was squeezed to a word or two a line (a reason or an error of 160-175 characters in
+7rem), so that a row stood up to some 400 px tall, half the screen for one person. The tables still scroll sideways
+in their own box, their columns now sized: codes on one line, the long texts in a column as wide as the screen. A
+row is a few lines tall, and the page itself never wider than the screen."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ WIDTH, HEIGHT = 360, 740
 ROW_HEIGHT_PX = 170
 #: The narrowest a reason's or an error's column may be: some 35 characters a line.
 LONG_TEXT_PX = 280
+REMOVAL_REASON = "Đã nghỉ việc từ ngày 15/08/2021 theo quyết định chấm dứt hợp đồng lao động số 123/QĐ-CT"
 LONG_NAME = "Công ty Trách nhiệm hữu hạn Một thành viên Dệt may Xuất nhập khẩu Đông Anh"
 
 #: Each row's height, the width of its long texts' column, and the table's box: how wide on the screen and inside.
@@ -48,6 +49,17 @@ def _fits(page: Any, table: str, name: str) -> dict[str, Any]:
     return measured
 
 
+def _as_before_on_a_computer(page: Any, table: str) -> None:
+    """On a computer's screen the table takes the page's width, as before: no row taller, nothing scrolls. The phone's
+    screen again after."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    try:
+        wide = page.locator(table).evaluate(MEASURE)
+        assert wide["inside"] <= wide["box"] and max(wide["rows"]) < ROW_HEIGHT_PX, f"{table}: {wide}"
+    finally:
+        page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
+
+
 @pytest.mark.parametrize("locale", ["vi", "en"])
 def test_the_employers_tables_keep_their_rows_short_on_a_phone(browser, live_server, committed, tmp_path, locale):
     en = locale == "en"
@@ -63,6 +75,7 @@ def test_the_employers_tables_keep_their_rows_short_on_a_phone(browser, live_ser
     employer = committed.user("employer", locale, employer_unit=unit.unit_code)
     committed.commit()
     si = [db.session.get(Employee, claim.employee_id).si_code for claim in listed]
+    failed_si = db.session.get(Employee, failed.employee_id).si_code
 
     context = browser.new_context(base_url=live_server, viewport={"width": WIDTH, "height": HEIGHT}, locale="vi-VN")
     context.set_default_timeout(10_000)
@@ -94,13 +107,27 @@ def test_the_employers_tables_keep_their_rows_short_on_a_phone(browser, live_ser
         _fits(page, "section.result table", f"Form 02's refused rows ({locale})")
         shoot(page, f"employer-form-02-refused-phone-{locale}")
         check_axe(page, f"Form 02's refused rows at {WIDTH}px ({locale})")
+        _as_before_on_a_computer(page, "section.result table")
 
-        # On a computer's screen the tables take the page's width, as before: no row taller, nothing scrolls.
-        page.set_viewport_size({"width": 1280, "height": 900})
-        wide = page.locator("section.result table").evaluate(MEASURE)
-        assert wide["inside"] <= wide["box"] and max(wide["rows"]) < ROW_HEIGHT_PX, wide
+        # Form 03's file read back before it is recorded: the old and the new accounts, a removal's reason.
+        page.goto(f"/employers/{unit.unit_code}/form-03")
+        path = tmp_path / "mau03.csv"
+        with path.open("w", encoding="utf-8-sig", newline="") as out:
+            csv.writer(out).writerows(
+                [
+                    ["si_code", "action", "bank_code", "bank_account", "phone", "reason"],
+                    [failed_si, "correct", "BIDV", "12345678901234", "0912345678", ""],
+                    [si[2], "remove", "", "", "", REMOVAL_REASON],
+                ]
+            )
+        page.set_input_files("#file", str(path))
+        page.get_by_role("button", name="Send the Form 03 file" if en else "Gửi tệp Mẫu số 03").click()
+        expect(page.locator("#form-03-checks tbody tr")).to_have_count(2)
+        _fits(page, "#form-03-checks", f"Form 03's file read back ({locale})")
+        shoot(page, f"employer-form-03-check-phone-{locale}")
+        _as_before_on_a_computer(page, "#form-03-checks")
+
         page.goto(f"/employers/{unit.unit_code}")
-        wide = page.locator("#workforce-table").evaluate(MEASURE)
-        assert wide["inside"] <= wide["box"] and max(wide["rows"]) < ROW_HEIGHT_PX, wide
+        _as_before_on_a_computer(page, "#workforce-table")
     finally:
         context.close()
