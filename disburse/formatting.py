@@ -31,6 +31,11 @@ def _locale() -> str:
     return named[1]
 
 
+def say(vi: str, en: str) -> str:
+    """A message the services give in both languages, in the page's language (Vietnamese outside a request)."""
+    return en if _locale() == "en" else vi
+
+
 @lru_cache(maxsize=8)
 def _symbols(locale: str) -> dict[int, str]:
     """Python's own grouping (``,``), decimal point and minus as the locale writes them (Babel's CLDR data)."""

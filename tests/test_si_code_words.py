@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import html
+
 import pytest
 
-from disburse.claims.outcomes import RowResult, si_code_error
+from disburse.claims.outcomes import RowResult, si_code_error, si_code_words
+from tests.conftest import PASSWORD, sign_in
+from tests.factories import create_user
 
 
 @pytest.mark.parametrize("typed", [False, True])
@@ -25,3 +29,24 @@ def test_an_si_code_of_digits_only_is_told_its_length(si_code, said):
     result = RowResult(row=1, si_code=si_code)
     assert si_code_error(result, si_code)
     assert said in result.errors[0].message_vi and "ký tự khác" not in result.errors[0].message_vi
+
+
+def test_a_code_of_one_character_is_told_so_in_the_singular():
+    assert si_code_words("7", typed=True) == (
+        "Mã số BHXH gồm 10 chữ số (đang có 1 ký tự).",
+        "The SI code has 10 digits (this one has 1 character).",
+    )
+    assert si_code_words("0123456789") is None
+
+
+def test_every_page_where_one_si_code_is_typed_names_its_other_characters(client, db_session):
+    """The worker's status and details pages and the desk's look-up said "gồm 10 chữ số" of "01O5A29570", which has
+    ten characters: they now say which are not digits, as Form 03 and Form 04 do."""
+    said = "mã này có ký tự khác: “O”, “A”. Chữ O có thể là số 0."
+    facts = {"si_code": "01O5A29570", "national_id": "001088001234", "date_of_birth": "09/04/1988"}
+    for url in ("/people/status", "/people/payment-details"):
+        response = client.post(url, data=facts)
+        assert response.status_code == 422 and said in html.unescape(response.get_data(as_text=True)), url
+    sign_in(client, create_user("caseworker", district="017", password=PASSWORD))
+    response = client.get("/caseworker/applications/new?si_code=01O5A29570")
+    assert response.status_code == 422 and said in html.unescape(response.get_data(as_text=True))

@@ -19,12 +19,12 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from disburse.auth.scopes import visible_unit
-from disburse.claims.outcomes import account_digits, is_bank_account
+from disburse.claims.outcomes import account_digits, is_bank_account, si_code_words
 from disburse.claims.person_details import MAX_DISMISS_REASON
-from disburse.formatting import dmy
+from disburse.formatting import dmy, say
 from disburse.forms import BIRTH_EXAMPLE, BankField, BaseForm, DayField, district_field, free_text, unit_code_field
 from disburse.payments.cash import MAX_RECEIPT, MAX_WITHDRAW_REASON, CashRefused, clean_receipt_number
 from disburse.programs.calendar import programme_today
@@ -392,10 +392,14 @@ class DeskSearchForm(BaseForm):
         _l("Mã số BHXH"),
         validators=[
             DataRequired(_l("Hãy ghi mã số BHXH.")),
-            Regexp(r"[0-9]{10}\Z", message=_l("Mã số BHXH gồm đúng 10 chữ số.")),
         ],
         render_kw=dict(_DIGITS),
     )
+
+    def validate_si_code(self, field: StringField) -> None:
+        """The SI code's shape, said as every form says it: a code with letters is told which."""
+        if (words := si_code_words(field.data or "", typed=True)) is not None:
+            raise ValidationError(say(*words))
 
 
 class ApplicationForm(BaseForm):

@@ -5,6 +5,7 @@ GET /employees/<si_code>/support: what a person is entitled to and where their m
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from flask import Blueprint, abort, current_app, jsonify
@@ -17,7 +18,7 @@ from disburse.api.schemas import ApiModel, Msg, ProgramCode, QueryModel, Reason,
 from disburse.auth.models import ROLES
 from disburse.auth.permissions import roles_required
 from disburse.auth.scopes import Scope, can_see
-from disburse.claims.outcomes import RowResult, si_code_error
+from disburse.claims.outcomes import si_code_words
 from disburse.claims.support import support_for
 from disburse.programs.service import ProgramNotFound
 
@@ -25,15 +26,6 @@ bp = Blueprint("claims", __name__)
 
 #: Internal fields the lookup returns for scope checks; not part of the API.
 _INTERNAL = ("scope", "employer_id")
-
-
-def _si_code_words(si_code: str) -> tuple[str, str] | None:
-    """What a typed SI code that is not 10 digits is told (:func:`si_code_error`, as the web forms and Form 04 say
-    it): the characters that are not digits 0–9, by name, else its length."""
-    result = RowResult(row=1, si_code=si_code)
-    if not si_code_error(result, si_code, typed=True):
-        return None
-    return result.errors[0].message_vi, result.errors[0].message_en
 
 
 #: A social insurance code: exactly 10 digits.
@@ -44,7 +36,7 @@ SiCode = Annotated[
     Msg(
         "Mã số BHXH phải gồm đúng 10 chữ số 0–9 (đang có {length} ký tự).",
         "The SI code must have exactly 10 digits 0–9 (this one has {length} characters).",
-        said=_si_code_words,
+        said=partial(si_code_words, typed=True),
     ),
 ]
 

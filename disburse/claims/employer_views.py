@@ -58,7 +58,7 @@ from disburse.claims.web_forms import (
     WorkforceSearchForm,
 )
 from disburse.extensions import db
-from disburse.formatting import number
+from disburse.formatting import number, say
 from disburse.payments.cash import mask_national_id
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.models import Program
@@ -73,11 +73,6 @@ bp = Blueprint("employers", __name__, url_prefix="/employers")
 #: People per page of the status list.
 PAGE_SIZE = 100
 _ERRORS_SALT = "form-02-errors"
-
-
-def say(vi: str, en: str) -> str:
-    """A message the services give in both languages, in the page's language."""
-    return en if str(get_locale()) == "en" else vi
 
 
 def current_program() -> Program:

@@ -187,32 +187,44 @@ def si_code_value(row: dict[str, Any], key: str = "si_code") -> str:
     return text_value(row, key)
 
 
-def si_code_error(result: RowResult, si_code: str, *, typed: bool = False) -> bool:
-    """Adds the SI code's shape error to ``result``; True when there was one. The words fit where the code came
-    from: ``typed`` in a web form, they say what to type; from a file (a spreadsheet, the API's rows), a code short
-    of digits adds that a spreadsheet may have dropped its leading zeros, and how to keep them."""
+def si_code_words(si_code: str, *, typed: bool = False) -> tuple[str, str] | None:
+    """What an SI code that is not 10 digits 0–9 is told, (Vietnamese, English); None for one that is. The words fit
+    where the code came from: ``typed`` in a form (a web page, the API, the desk), they say what to type; from a file
+    (a spreadsheet, the API's rows), a code short of digits adds that a spreadsheet may have dropped its leading
+    zeros, and how to keep them. A code with other characters than digits is told which: "01O5A29570" has its 10
+    characters, and "đang có 10 ký tự" contradicted itself."""
     if SI_CODE.fullmatch(si_code):
-        return False
+        return None
     others = list(dict.fromkeys(c for c in si_code if not ("0" <= c <= "9")))
-    if others:  # "01O5A29570" has its 10 characters: what is wrong is which
+    if others:
         shown = ", ".join(f"“{c}”" for c in others[:5])
         vi = f"Mã số BHXH chỉ gồm 10 chữ số 0–9; mã này có ký tự khác: {shown}."
         en = f"An SI code is 10 digits 0–9 only; this one has other characters: {shown}."
         if {"O", "o"} & set(others):
             vi += " Chữ O có thể là số 0."
             en += " The letter O may be the digit 0."
-        result.fail("si_code", "si_code_format", vi, en)
-        return True
-    vi = f"Mã số BHXH phải gồm đúng 10 chữ số (đang có {len(si_code)} ký tự)."
-    en = f"The SI code must have exactly 10 digits (this one has {len(si_code)} characters)."
+        return vi, en
+    length = len(si_code)
+    characters = "character" if length == 1 else "characters"
     if typed:
-        vi = f"Mã số BHXH gồm 10 chữ số (đang có {len(si_code)} ký tự)."
-        en = f"The SI code has 10 digits (this one has {len(si_code)} characters)."
-    elif si_code.isascii() and si_code.isdigit() and len(si_code) < 10:
+        return (
+            f"Mã số BHXH gồm 10 chữ số (đang có {length} ký tự).",
+            f"The SI code has 10 digits (this one has {length} {characters}).",
+        )
+    vi = f"Mã số BHXH phải gồm đúng 10 chữ số (đang có {length} ký tự)."
+    en = f"The SI code must have exactly 10 digits (this one has {length} {characters})."
+    if si_code.isascii() and si_code.isdigit() and length < 10:
         vi += " Nếu tệp đã qua Excel, các chữ số 0 ở đầu có thể đã mất: hãy định dạng cột này là văn bản (Text)."
         en += " If the file went through Excel, its leading zeros may be lost: format this column as text."
-    result.fail("si_code", "si_code_format", vi, en)
-    return True
+    return vi, en
+
+
+def si_code_error(result: RowResult, si_code: str, *, typed: bool = False) -> bool:
+    """Adds the SI code's shape error (:func:`si_code_words`) to ``result``; True when there was one."""
+    words = si_code_words(si_code, typed=typed)
+    if words is not None:
+        result.fail("si_code", "si_code_format", *words)
+    return words is not None
 
 
 #: A row whose person chose a bank transfer (the browser's Form 02) without its bank or account number.

@@ -35,7 +35,14 @@ from sqlalchemy.orm import aliased
 from disburse.claims import service as claims
 from disburse.claims.employer_forms import known_banks
 from disburse.claims.models import Claim, ClaimEvent
-from disburse.claims.outcomes import RowResult, account_digits, bank_errors, phone_digits, phone_error
+from disburse.claims.outcomes import (
+    RowResult,
+    account_digits,
+    bank_errors,
+    phone_digits,
+    phone_error,
+    si_code_words,
+)
 from disburse.claims.states import ClaimAction, ClaimNote, ClaimState
 from disburse.extensions import db
 from disburse.programs.models import Program
@@ -52,7 +59,6 @@ AFTER_A_FAILURE = (ClaimState.AWAITING_PAYMENT_DETAILS, ClaimState.PAYMENT_FAILE
 #: for one of them takes the person's offer. Correcting the details (or cash at the office) drops them
 #: (:func:`disburse.claims.outcomes.drop_bank_reasons`), and with them the claim's taking offers.
 BANK_REASONS = frozenset({BANK_DETAILS_MISSING, BANK_DETAILS_MALFORMED})
-SI_CODE = re.compile(r"[0-9]{10}")
 NATIONAL_ID = re.compile(r"[0-9]{9}|[0-9]{12}")
 
 
@@ -76,8 +82,8 @@ def identity_errors(si_code: str, national_id: str, date_of_birth: date | None) 
     groups of digits allowed: :func:`clean_identity`)."""
     si_code, national_id = clean_identity(si_code, national_id)
     errors: dict[str, tuple[str, str]] = {}
-    if not SI_CODE.fullmatch(si_code):
-        errors["si_code"] = ("Mã số BHXH gồm 10 chữ số.", "The SI code is 10 digits.")
+    if (words := si_code_words(si_code, typed=True)) is not None:
+        errors["si_code"] = words
     if not NATIONAL_ID.fullmatch(national_id):
         errors["national_id"] = ("Số CMND/CCCD gồm 9 hoặc 12 chữ số.", "The national ID is 9 or 12 digits.")
     if date_of_birth is None:

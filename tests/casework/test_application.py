@@ -85,7 +85,7 @@ def test_a_person_outside_the_scope_is_not_shown(client, desk):
 
 @pytest.mark.parametrize(
     ("locale", "query", "message"),
-    [("vi", "si_code=123", "Mã số BHXH gồm đúng 10 chữ số."), ("en", "si_code=", "Give the SI code.")],
+    [("vi", "si_code=123", "Mã số BHXH gồm 10 chữ số (đang có 3 ký tự)."), ("en", "si_code=", "Give the SI code.")],
 )
 def test_a_bad_search(client, desk, locale, query, message):
     desk.locale = locale

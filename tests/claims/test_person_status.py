@@ -225,7 +225,7 @@ def test_every_input_error_comes_back_at_once(client, db_session):
     )
     page = _text(response)
     assert response.status_code == 422
-    assert "Mã số BHXH gồm 10 chữ số." in page and "Số CMND/CCCD gồm 9 hoặc 12 chữ số." in page
+    assert "Mã số BHXH gồm 10 chữ số (đang có 5 ký tự)." in page and "Số CMND/CCCD gồm 9 hoặc 12 chữ số." in page
     assert "Lỗi: " in page  # the title says the form has errors
     # A date of birth with dashes or dots is the same day; a wrong one shows a birth date as its example.
     person = _person()
