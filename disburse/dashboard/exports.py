@@ -362,8 +362,9 @@ def monthly_sources_said(
     elif sources["first_month"]:
         said.append(
             (
-                "Chi trả trong tháng: tháng đầu tiên chi trả, trước tháng này chưa ai được chi trả.",
-                "Paid in the month: the first month of payments, nobody was paid before it.",
+                "Chi trả trong tháng: trước tháng này chưa ai được chi trả, nên số chi trả trong tháng là toàn bộ số "
+                "đã chi trả đến cuối tháng.",
+                "Paid in the month: nobody was paid before it, so the paid in the month are all the paid by its end.",
             )
         )
     else:

@@ -94,7 +94,7 @@ def test_the_report_as_xlsx_with_its_total(client, months):
     assert rows[-3][4:6] == [6, 46.1]  # paid in the month (every province knows it) and the total's percentage
     # Under it, the day of the snapshot of the month's end, and why the people paid in the month are all the paid.
     assert rows[-2][1] == "Cuối tháng: bản chụp số liệu ngày 31/10/2021. / Month's end: the snapshot of 31/10/2021."
-    assert rows[-1][1].startswith("Chi trả trong tháng: tháng đầu tiên chi trả")
+    assert rows[-1][1].startswith("Chi trả trong tháng: trước tháng này chưa ai được chi trả")
 
 
 #: The XLSX's title lines (the report, the programme, the area, the day it was made) and the blank row under them.

@@ -154,7 +154,8 @@ def test_the_targets_page_reads_the_targets_in_force_at_once_and_only_the_latest
     dong_anh = next(row for row in in_force if row[0] == "Huyện Đông Anh")
     assert dong_anh == ["Huyện Đông Anh", "30/11/2021", "44,4% / 80%", "còn thiếu 35,6%"]  # 4 of 9 paid
     last = db_session.get(District, codes[58])
-    assert [row for row in in_force if row[0] == last.name] == [[last.name, "15/11/2021", "— / 60%", "còn thiếu 60%"]]
+    nobody = "chưa có ai đủ điều kiện hưởng"  # no claims there: no completion to fall short of
+    assert [row for row in in_force if row[0] == last.name] == [[last.name, "15/11/2021", "— / 60%", nobody]]
     history = _rows(html, "target-history")
     assert len(history) == TARGET_HISTORY_SHOWN and history[0][:4] == [last.name, "30/11/2021", "60%", "—"]
     capped = html.split('id="history-capped">', 1)[1].split("</p>", 1)[0]
@@ -240,3 +241,11 @@ def test_a_passed_target_without_a_snapshot_that_day_is_judged_by_the_last_one_b
             "đã đạt vào ngày 30/11/2021 (theo số liệu ngày 28/11/2021); hôm nay 44,4%",
         ]
     ]
+
+
+def test_a_target_for_a_district_with_nobody_eligible_says_so_not_a_shortfall(client, country, db_session):
+    """Ba Đình (001) has no claims: its target of 50% said "còn thiếu 50%", a shortfall of people it does not have."""
+    sign_in(client, create_user("supervisor", province="01", password=PASSWORD))
+    client.post("/dashboard/targets", data={"district": "001", "target_date": "30/11/2021", "percent": "50"})
+    listed = re.sub(r"\s+", " ", client.get("/dashboard/targets").get_data(as_text=True))
+    assert "— / 50%" in listed and "chưa có ai đủ điều kiện hưởng" in listed and "còn thiếu 50" not in listed
