@@ -31,7 +31,13 @@ def _upload_size() -> None:
 
 
 def _select_locale() -> str:
-    """The user's saved choice, then the session's, then the browser's; Vietnamese by default."""
+    """The user's saved choice, then the session's, then the browser's; Vietnamese by default. A program (a request
+    with an API token) is answered in its ``Accept-Language``, as the API's messages are: a job's progress
+    (``/jobs/<id>.json``, where the API sends it) came back in the token user's page language."""
+    from disburse.auth.loaders import bearer_token
+
+    if bearer_token(request) is not None:
+        return request.accept_languages.best_match(["vi", "en"]) or "vi"
     if getattr(current_user, "is_authenticated", False) and getattr(current_user, "locale", None):
         return str(current_user.locale)
     chosen = session.get("locale")
