@@ -27,8 +27,9 @@ from disburse.reference.service import bank_code_of, bank_names
 from disburse.registry.codes import UNIT_CODE_PATTERN
 
 _DMY = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}")
-#: dd-mm-yyyy and dd.mm.yyyy, as people also write a day (an ID card prints 21/09/1982, a phone's keypad has no "/").
-_DMY_OTHER_MARKS = re.compile(r"([0-9]{1,2})([-.])([0-9]{1,2})\2([0-9]{4})")
+#: dd-mm-yyyy, dd.mm.yyyy, dd,mm,yyyy and dd mm yyyy, as people also write a day (an ID card prints 21/09/1982, a
+#: phone's number keypad has no "/": the worker's date-of-birth fields open the keypad with a "." or a ",").
+_DMY_OTHER_MARKS = re.compile(r"([0-9]{1,2})([-., ])([0-9]{1,2})\2([0-9]{4})")
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 #: Free text may hold tabs and line breaks, no other control character (PostgreSQL refuses NUL outright).
 _NO_CONTROL = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z"

@@ -71,7 +71,7 @@ def test_the_walk_finds_the_day_fields():
 @given(
     today=st.dates(min_value=date(2021, 9, 1), max_value=date(2023, 6, 30)),
     last_after=st.one_of(st.none(), st.integers(min_value=-30, max_value=400)),
-    typed=st.sampled_from(["20/11", "2021/11/20", "hôm nay", "20 11 2021", "1/1/21"]),
+    typed=st.sampled_from(["20/11", "2021/11/20", "hôm nay", "20 11 21", "1/1/21"]),
 )
 def test_the_format_error_s_example_is_a_day_the_field_takes(
     app: Flask, form_class, name, locale, today, last_after, typed

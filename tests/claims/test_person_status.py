@@ -227,9 +227,12 @@ def test_every_input_error_comes_back_at_once(client, db_session):
     assert response.status_code == 422
     assert "Mã số BHXH gồm 10 chữ số (đang có 5 ký tự)." in page and "Số CMND/CCCD gồm 9 hoặc 12 chữ số." in page
     assert "Lỗi: " in page  # the title says the form has errors
-    # A date of birth with dashes or dots is the same day; a wrong one shows a birth date as its example.
+    # A date of birth with dashes, dots, commas or spaces is the same day (the field opens a phone's number keypad,
+    # which has a "." or a "," and no "/"); a wrong one shows a birth date as its example.
+    field = re.search(r'<input[^>]*id="date_of_birth"[^>]*>', client.get("/people/status").get_data(as_text=True))
+    assert field and 'inputmode="decimal"' in field[0]
     person = _person()
-    for written in ("09-04-1988", "09.04.1988", "9/4/1988"):
+    for written in ("09-04-1988", "09.04.1988", "09,04,1988", "09 04 1988", "9/4/1988"):
         assert client.post("/people/status", data={**_facts(person), "date_of_birth": written}).status_code == 200
     wrong = _text(client.post("/people/status", data={**_facts(person), "date_of_birth": "09 04 88"}))
     assert "Ngày ghi theo dạng ngày/tháng/năm, ví dụ 20/11/1985." in wrong
