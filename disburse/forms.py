@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from flask import Response, current_app, flash, g, has_request_context, make_response, request
@@ -23,7 +24,7 @@ from wtforms.widgets import TextInput
 from disburse.extensions import limiter
 from disburse.formatting import composed, number, parse_vnd
 from disburse.programs.calendar import programme_today
-from disburse.reference.service import bank_code_of, bank_names
+from disburse.reference.service import area_code, bank_code_of, bank_names
 from disburse.registry.codes import UNIT_CODE_PATTERN
 
 _DMY = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}")
@@ -126,9 +127,11 @@ class BaseForm(FlaskForm):
 
 
 def district_field(label: Any = None) -> StringField:
-    """An optional district code: exactly 3 digits, said so when not (the same words on every form)."""
+    """An optional district code: 3 digits, its leading zeros put back ("17" is 017, :func:`area_code`), said so
+    when not (the same words on every form)."""
     return StringField(
         label or _l("Mã quận/huyện"),
+        filters=[partial(area_code, width=3)],
         validators=[Optional(), Regexp(r"[0-9]{3}\Z", message=_l("Mã quận/huyện gồm đúng 3 chữ số (ví dụ 017)."))],
     )
 

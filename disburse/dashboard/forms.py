@@ -4,6 +4,7 @@ right is an error naming the field, never a 500 and never a different table."""
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -15,6 +16,7 @@ from disburse.casework.forms import ConfirmedForm, DayField
 from disburse.dashboard.queries import MAX_LIMIT, SORT_COLUMNS, TABLES
 from disburse.forms import BaseForm, VndField, district_field, free_text
 from disburse.payments.models import RECOVERY_STATES
+from disburse.reference.service import area_code
 
 _CHOICE = _l("Hãy chọn một trong các lựa chọn có trên trang.")
 _LIMIT = _l("Số dòng là một số nguyên từ 1 đến %(most)d.", most=MAX_LIMIT)
@@ -29,6 +31,7 @@ class AreaQuery(BaseForm):
 
     province = StringField(
         _l("Mã tỉnh"),
+        filters=[partial(area_code, width=2)],
         validators=[Optional(), Regexp(r"[0-9]{2}\Z", message=_l("Mã tỉnh gồm đúng 2 chữ số (01 = Hà Nội)."))],
     )
     district = district_field()

@@ -128,8 +128,7 @@ def _area_in_scope() -> None:
     its own records' places, within the same rule: :func:`disburse.reports.service.visible_area`). Left to the page:
     a caller signed out or of a role the page refuses (the sign-in page, 403), and a value that can never be right
     (its 400 names the field)."""
-    province, district = request.args.get("province") or None, request.args.get("district") or None
-    if (province is None and district is None) or not current_user.is_authenticated:
+    if not (request.args.get("province") or request.args.get("district")) or not current_user.is_authenticated:
         return
     view = current_app.view_functions.get(request.endpoint or "")
     permission = str(getattr(view, PERMISSION_ATTR, ""))
@@ -139,7 +138,8 @@ def _area_in_scope() -> None:
     form.validate()
     if "province" in form.errors or "district" in form.errors:
         return
-    if visible_area(_user(), province, district) is None:
+    # As the form reads them ("17" is 017: the page shows that district, so the scope is checked for it).
+    if visible_area(_user(), form.province.data or None, form.district.data or None) is None:
         abort(404)
 
 

@@ -77,6 +77,17 @@ def bank_code_of(written: str, names: dict[str, str]) -> str:
     return names.get(bank_key(written), written.strip().upper())
 
 
+def area_code(value: object, width: int) -> object:
+    """A province's (``width`` 2) or district's (3) code with the leading zeros a spreadsheet or a hurried hand
+    dropped put back ("1" → "01", "17" → "017"), as the registry import and the commands put them back; anything
+    else as it came (None, or text that is not digits, for the field's own check to refuse in its words)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.isdigit() and 0 < len(text) < width:
+            return text.zfill(width)
+    return value
+
+
 #: The kinds of area a district's or province's name starts with, written in lower case inside a Vietnamese sentence.
 _AREA_WORDS = ("huyện ", "quận ", "thị xã ", "thành phố ", "tỉnh ")
 

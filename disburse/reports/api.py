@@ -14,12 +14,13 @@ Employers use their unit's progress instead (403).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from flask import Blueprint, abort, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from pydantic import Field, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints
 
 from disburse.api.errors import api_error, message
 from disburse.api.schemas import Msg, ProgramCode, QueryModel, ResponseModel, endpoint
@@ -27,6 +28,7 @@ from disburse.auth.models import ROLES
 from disburse.auth.permissions import roles_required
 from disburse.auth.scopes import visible_unit
 from disburse.programs.service import ProgramNotFound, get_program
+from disburse.reference.service import area_code
 from disburse.replica import reads_replica
 from disburse.reports.service import area_progress, employer_progress, unpaid_at_end, visible_area
 
@@ -39,12 +41,12 @@ class ProgramQuery(QueryModel):
 
 class AreaQuery(QueryModel):
     province: Annotated[
-        Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$")] | None,
+        Annotated[str, BeforeValidator(partial(area_code, width=2)), StringConstraints(pattern=r"^[0-9]{2}$")] | None,
         Field(default=None, description="A province code (2 digits; 01 = Hà Nội)."),
         Msg("Mã tỉnh gồm đúng 2 chữ số (01 = Hà Nội).", "A province code has 2 digits (01 = Hà Nội)."),
     ]
     district: Annotated[
-        Annotated[str, StringConstraints(pattern=r"^[0-9]{3}$")] | None,
+        Annotated[str, BeforeValidator(partial(area_code, width=3)), StringConstraints(pattern=r"^[0-9]{3}$")] | None,
         Field(default=None, description="A district code (3 digits; 017 = Đông Anh)."),
         Msg("Mã quận/huyện gồm đúng 3 chữ số (017 = Đông Anh).", "A district code has 3 digits (017 = Đông Anh)."),
     ]

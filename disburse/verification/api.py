@@ -19,6 +19,7 @@ at once, 422) and make the OpenAPI document; the view calls one service and comm
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal, cast
 
 from flask import Blueprint, current_app, jsonify, url_for
@@ -26,7 +27,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from pydantic import Field, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints
 
 from disburse.api.errors import api_error, message
 from disburse.api.schemas import (
@@ -56,6 +57,7 @@ from disburse.extensions import db
 from disburse.formatting import dmy
 from disburse.programs.calendar import VIETNAM_TZ
 from disburse.programs.service import ProgramNotFound, get_program
+from disburse.reference.service import area_code
 from disburse.registry.codes import UNIT_CODE_PATTERN, UNIT_CODE_WORDS
 from disburse.registry.models import Employer
 from disburse.verification import notices, reasons, review
@@ -103,7 +105,8 @@ def _review_error(exc: ReviewError) -> ResponseReturnValue:
 _DISTRICT_MSG = Msg(
     "Mã quận/huyện gồm đúng 3 chữ số (ví dụ 017).", "A district code has exactly 3 digits (for example 017)."
 )
-_DISTRICT = StringConstraints(pattern=r"^[0-9]{3}$")
+#: A district code, its leading zeros put back ("17" is 017, :func:`~disburse.reference.service.area_code`).
+_DISTRICT = Annotated[str, BeforeValidator(partial(area_code, width=3)), StringConstraints(pattern=r"^[0-9]{3}$")]
 #: A claim or user id: a positive whole number that fits PostgreSQL's bigint.
 _Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 _Note = Annotated[
@@ -190,7 +193,7 @@ class ClaimsQuery(QueryModel):
         Annotated[str, OneOf(s.value for s in ClaimState)] | None, Field(default=None, description="The claims' state.")
     ]
     district: Annotated[
-        Annotated[str, _DISTRICT] | None,
+        _DISTRICT | None,
         Field(default=None, description="A district code (3 digits) within the caller's scope (another is a 404)."),
         _DISTRICT_MSG,
     ]
@@ -263,7 +266,7 @@ class AssignNextBody(ApiModel):
         ),
     ]
     district: Annotated[
-        Annotated[str, _DISTRICT] | None,
+        _DISTRICT | None,
         Field(default=None, description="Supervisors and admins: the district to take from."),
         _DISTRICT_MSG,
     ]
@@ -357,7 +360,7 @@ class ResolveDuplicateBody(ApiModel):
 
 
 class NoticeBatchBody(ApiModel):
-    district: Annotated[str, _DISTRICT, Field(description="The district (3 digits)."), _DISTRICT_MSG]
+    district: Annotated[_DISTRICT, Field(description="The district (3 digits)."), _DISTRICT_MSG]
     date: Annotated[
         Day,
         Field(description="The day of the refusals (Vietnam time), dd/mm/yyyy or YYYY-MM-DD; today at the latest."),

@@ -271,7 +271,7 @@ def test_the_apis_district_messages_say_quan_huyen(client, token):
     headers = {"Authorization": f"Bearer {token}", "Accept-Language": "vi"}
     unscoped = client.post("/api/v1/claims/assign-next", json={"count": 1}, headers=headers)  # an admin names none
     assert unscoped.get_json()["fields"] == {"district": "Cần ghi mã quận/huyện (3 chữ số)."}
-    malformed = client.post("/api/v1/notices/batches", json={"district": "17", "date": "2021-10-20"}, headers=headers)
+    malformed = client.post("/api/v1/notices/batches", json={"district": "17a", "date": "2021-10-20"}, headers=headers)
     assert malformed.get_json()["fields"] == {"district": "Mã quận/huyện gồm đúng 3 chữ số (ví dụ 017)."}
     root = Path(__file__).parents[2]
     said = [

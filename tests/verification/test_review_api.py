@@ -359,7 +359,7 @@ def test_offered_lists_the_claims_the_queue_page_counts_and_lists(client):
 
 def test_every_bad_parameter_is_named_in_the_callers_language(client, caseworker):
     response = client.get(
-        "/api/v1/claims?state=lost&district=17&employer=%00&reason=Zero!&assigned=someone&offered=yes&after=-1"
+        "/api/v1/claims?state=lost&district=17a&employer=%00&reason=Zero!&assigned=someone&offered=yes&after=-1"
         "&limit=201",
         headers={**_auth(caseworker), "Accept-Language": "en"},
     )
