@@ -146,12 +146,16 @@ def test_a_sort_outside_the_choices_is_refused_by_the_service(caseworker):
 
 
 def _headers(page: str) -> dict[str, tuple[str | None, str]]:
-    """Each sortable header of the rows' table: its aria-sort and its link."""
+    """Each sortable header of the rows' table, by its words as read (a narrow column's are joined by no-break
+    spaces): its aria-sort and its link."""
     head = page.split('<table class="queue"', 1)[1].split("</thead>", 1)[0]
     found = re.findall(
         r'<th scope="col"[^>]*?(?: aria-sort="(\w+)")?>\s*<a href="([^"]+)" class="sort">([^<]+)</a>', head
     )
-    return {label.strip(): (aria or None, html_.unescape(href)) for aria, href, label in found}
+    return {
+        html_.unescape(label).replace("\xa0", " ").strip(): (aria or None, html_.unescape(href))
+        for aria, href, label in found
+    }
 
 
 def test_the_headers_are_links_with_aria_sort_on_the_sorted_column(client, caseworker, claims):
