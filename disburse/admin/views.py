@@ -220,7 +220,9 @@ def user_edit(user_id: int) -> ResponseReturnValue:
     if request.method == "POST":
         if form.validate_on_submit():
             db.session.refresh(user, with_for_update=True)  # as it is now, and held until this save ends
-            if form.seen.data and form.seen.data != service.user_version(user):
+            # A save that does not say what it was made on (no ``seen``: a script, a page of an older version) is
+            # taken as made on something older, as the API takes it: it would overwrite unseen whatever changed.
+            if form.seen.data != service.user_version(user):
                 db.session.rollback()
                 message = _(
                     "Người dùng này vừa được một quản trị viên khác sửa: trang đã hiện thông tin mới nhất, chưa lưu "

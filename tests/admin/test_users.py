@@ -11,11 +11,18 @@ import unicodedata
 import pytest
 from sqlalchemy import select, text
 
+from disburse.admin.service import user_version
 from disburse.auth.models import ApiToken, AuditLog, User
 from disburse.auth.service import create_token, get_user_by_email, verify_password
 from disburse.extensions import db
 from tests.admin.conftest import PASSWORD, sign_in
 from tests.factories import create_employer, create_user
+
+
+def _edit(client, user, data):
+    """The user's page saved with ``data``, made on the user as stored now (its ``seen``)."""
+    db.session.refresh(user)
+    return client.post(f"/admin/users/{user.id}", data={"seen": user_version(user), **data})
 
 
 def _audit(action: str, user_id: int) -> list[AuditLog]:
@@ -70,9 +77,8 @@ def test_names_are_stored_composed_and_found_with_or_without_diacritics_however_
     hang = get_user_by_email("nfd.mot@bhxh.example.vn")
     assert hang.full_name == name
     edited = create_user("supervisor", email="nfd.hai@bhxh.example.vn", full_name="Trần Hương")
-    answer = admin_client.post(
-        f"/admin/users/{edited.id}",
-        data={"role": "supervisor", "full_name": unicodedata.normalize("NFD", "Trần Thu Hương")},
+    answer = _edit(
+        admin_client, edited, {"role": "supervisor", "full_name": unicodedata.normalize("NFD", "Trần Thu Hương")}
     )
     assert answer.status_code == 302
     db.session.refresh(edited)
@@ -170,11 +176,11 @@ def test_an_admin_changes_role_and_scope_audited_with_before_and_after(admin_cli
     page = admin_client.get(f"/admin/users/{user.id}").get_data(as_text=True)
     assert f"<title>{user.email} · disburse</title>" in page and 'value="017"' in page
 
-    answer = admin_client.post(f"/admin/users/{user.id}", data={"role": "supervisor", "province": "79"})
+    answer = _edit(admin_client, user, {"role": "supervisor", "province": "79"})
     assert answer.status_code == 302
     db.session.refresh(user)
     assert (user.role, user.province_code, user.district_code) == ("supervisor", "79", None)
-    answer = admin_client.post(f"/admin/users/{user.id}", data={"role": "employer", "employer": unit.unit_code})
+    answer = _edit(admin_client, user, {"role": "employer", "employer": unit.unit_code})
     db.session.refresh(user)
     assert (user.role, user.employer_id, user.province_code) == ("employer", unit.id, None)
     entries = _audit("user.update", user.id)
@@ -184,10 +190,10 @@ def test_an_admin_changes_role_and_scope_audited_with_before_and_after(admin_cli
     ]
     assert all(e.actor_id == admin.id for e in entries)
     # The same values again: nothing changes and nothing is audited.
-    admin_client.post(f"/admin/users/{user.id}", data={"role": "employer", "employer": unit.unit_code})
+    _edit(admin_client, user, {"role": "employer", "employer": unit.unit_code})
     assert len(_audit("user.update", user.id)) == 2
 
-    refused = admin_client.post(f"/admin/users/{user.id}", data={"role": "caseworker", "district": "999"})
+    refused = _edit(admin_client, user, {"role": "caseworker", "district": "999"})
     assert refused.status_code == 400 and "Không có quận/huyện mã 999." in refused.get_data(as_text=True)
 
     db.session.refresh(user)
@@ -205,9 +211,9 @@ def test_a_new_role_or_scope_revokes_the_users_tokens_a_new_name_does_not(app, a
     api = app.test_client()
     bearer = {"Authorization": f"Bearer {token}"}
     assert api.get("/api/v1/claims", headers=bearer).status_code == 200
-    admin_client.post(f"/admin/users/{user.id}", data={"role": "caseworker", "district": "017", "full_name": "Tên"})
+    _edit(admin_client, user, {"role": "caseworker", "district": "017", "full_name": "Tên"})
     assert api.get("/api/v1/claims", headers=bearer).status_code == 200  # a name: the same power
-    admin_client.post(f"/admin/users/{user.id}", data={"role": "caseworker", "district": "018"})
+    _edit(admin_client, user, {"role": "caseworker", "district": "018"})
     assert api.get("/api/v1/claims", headers=bearer).status_code == 401
     revoked = _audit("token.revoke", db.session.scalar(select(ApiToken.id).where(ApiToken.user_id == user.id)))
     assert [e.actor_id for e in revoked] == [admin.id]
@@ -247,7 +253,7 @@ def test_locking_an_account_or_replacing_its_password_is_asked_once_more(admin_c
 
 
 def test_an_admin_cannot_remove_their_own_admin_role_or_deactivate_themselves(admin_client, admin):
-    answer = admin_client.post(f"/admin/users/{admin.id}", data={"role": "supervisor"})
+    answer = _edit(admin_client, admin, {"role": "supervisor"})
     assert answer.status_code == 400
     assert "Bạn không thể bỏ vai trò quản trị của chính mình." in answer.get_data(as_text=True)
     answer = admin_client.post(f"/admin/users/{admin.id}/deactivate", data=CONFIRMED)
@@ -328,7 +334,7 @@ def test_only_admins_manage_users(client, db_session):
     supervisor = create_user("supervisor", password=PASSWORD)
     sign_in(client, supervisor)
     assert client.get("/admin/users").status_code == 403
-    assert client.post(f"/admin/users/{supervisor.id}", data={"role": "admin"}).status_code == 403
+    assert _edit(client, supervisor, {"role": "admin"}).status_code == 403
     db.session.refresh(supervisor)
     assert supervisor.role == "supervisor"
 
@@ -371,6 +377,27 @@ def test_a_save_over_another_admins_change_is_refused_and_shows_the_user_as_now(
     assert again.status_code == 302
     db.session.expire_all()
     assert db.session.get(User, user.id).full_name == "B"
+
+
+@pytest.mark.parametrize("seen", [None, ""])
+def test_a_save_that_does_not_say_what_it_was_made_on_is_refused_as_stale(admin_client, admin, seen):
+    """A save without ``seen`` (a script, a form of an older page) skipped the check and overwrote another admin's
+    change unseen; it is taken as stale now (409, the same words), as the API takes a missing ``seen``."""
+    user = create_user("caseworker", full_name="Trần Văn Cũ")
+    db.session.commit()
+    data = {"role": "caseworker", "district": "018", "full_name": "Trần Văn Mới"}
+    if seen is not None:
+        data["seen"] = seen
+    answer = admin_client.post(f"/admin/users/{user.id}", data=data)
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 409 and "vừa được một quản trị viên khác sửa" in html
+    db.session.expire_all()
+    now = db.session.get(User, user.id)
+    assert (now.full_name, now.district_code) == ("Trần Văn Cũ", "017")
+    assert _audit("user.update", user.id) == []
+    fresh = re.search(r'name="seen" type="hidden" value="([0-9a-f]+)"', html).group(1)
+    again = admin_client.post(f"/admin/users/{user.id}", data={**data, "seen": fresh})
+    assert again.status_code == 302
 
 
 @pytest.mark.parametrize("locale", ["vi", "en"])

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from disburse.admin.service import user_version
 from disburse.extensions import db
 from disburse.jobs import service as jobs
 from disburse.jobs.models import Job
@@ -57,7 +58,8 @@ def _sees(client: Any, job_id: int) -> bool:
 
 def _move(admin_client: Any, user: Any, **scope: str) -> None:
     """An admin changes the user's role and scope on the users' page (which ends the user's sessions)."""
-    answer = admin_client.post(f"/admin/users/{user.id}", data=scope)
+    db.session.refresh(user)
+    answer = admin_client.post(f"/admin/users/{user.id}", data={"seen": user_version(user), **scope})
     assert answer.status_code == 302, answer.get_data(as_text=True)[:800]
     db.session.refresh(user)
 
