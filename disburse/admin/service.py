@@ -222,6 +222,17 @@ def user_version(user: User) -> str:
     return hashlib.sha256(repr(shown).encode()).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class UserUpdate:
+    """A user's change saved: how many of the claims they held went back to the queue (their new role or scope does
+    not cover them). True, as "something changed"."""
+
+    released_claims: int = 0
+
+    def __bool__(self) -> bool:
+        return True
+
+
 def update_user(
     user: User,
     *,
@@ -231,10 +242,11 @@ def update_user(
     province: str | None,
     employer_unit: str | None,
     actor: User,
-) -> bool:
-    """Change ``user``'s name, role and scope; False when nothing changed (and nothing is audited). A new role or
-    scope revokes the user's API tokens, as it ends their sessions. An admin cannot take away their own admin
-    role."""
+) -> UserUpdate | None:
+    """Change ``user``'s name, role and scope; None when nothing changed (and nothing is audited). A new role or
+    scope revokes the user's API tokens, as it ends their sessions, and sends back to the queue the claims they hold
+    that it does not cover (how many: :class:`UserUpdate`), audited with the change. An admin cannot take away their
+    own admin role."""
     if user.id == actor.id and role != "admin":
         raise AdminRefused(
             "Bạn không thể bỏ vai trò quản trị của chính mình.", "You cannot remove your own admin role.", "role"
@@ -258,12 +270,18 @@ def update_user(
     user.employer_id = employer_id
     after = auth.describe(user)
     if after == before:
-        return False
+        return None
     db.session.flush()
-    auth.audit(actor, "user.update", "user", user.id, {"email": user.email, "before": before, "after": after})
+    data: dict[str, Any] = {"email": user.email, "before": before, "after": after}
+    released = 0
     if (user.role, user.district_code, user.province_code, user.employer_id) != powers:
         auth.revoke_tokens(user, actor=actor)  # the sessions end too (the database moves the epoch)
-    return True
+        # The claims they hold outside what they may now work go back to the queue: nobody could work them else.
+        released = auth.released_claims(user, actor=actor)
+    if released:
+        data["released_claims"] = released
+    auth.audit(actor, "user.update", "user", user.id, data)
+    return UserUpdate(released)
 
 
 def refused_deactivation(user: User, *, actor: User) -> None:
@@ -276,13 +294,13 @@ def refused_deactivation(user: User, *, actor: User) -> None:
         raise AdminRefused("Tài khoản này đã bị khoá.", "This account is already deactivated.")
 
 
-def deactivate_user(user: User, *, actor: User) -> None:
+def deactivate_user(user: User, *, actor: User) -> int:
     """Stop ``user`` signing in; every session and token of theirs stops working at once (the database's trigger
-    moves their session epoch). Not oneself."""
+    moves their session epoch), and the claims they hold go back to the queue (how many). Not oneself."""
     if user.id == actor.id:
         raise AdminRefused("Bạn không thể tự khoá tài khoản của mình.", "You cannot deactivate yourself.")
     try:
-        auth.deactivate(user, actor=actor)
+        return auth.deactivate(user, actor=actor)
     except auth.UserError as exc:
         raise AdminRefused(exc.vi, exc.en, exc.field) from None
 

@@ -14,6 +14,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -244,7 +245,21 @@ def user_edit(user_id: int) -> ResponseReturnValue:
                 general = _refused(form, exc)
             else:
                 db.session.commit()
-                flash(_("Đã lưu thay đổi.") if changed else _("Không có gì thay đổi."), "success")
+                if changed is None:
+                    flash(_("Không có gì thay đổi."), "success")
+                elif changed.released_claims:
+                    flash(
+                        ngettext(
+                            "Đã lưu thay đổi. %(num)s hồ sơ người này đang giữ không còn thuộc phạm vi mới đã được "
+                            "trả lại hàng chờ.",
+                            "Đã lưu thay đổi. %(num)s hồ sơ người này đang giữ không còn thuộc phạm vi mới đã được "
+                            "trả lại hàng chờ.",
+                            changed.released_claims,
+                        ),
+                        "success",
+                    )
+                else:
+                    flash(_("Đã lưu thay đổi."), "success")
                 return redirect(url_for("admin.user_edit", user_id=user.id))
         return _user_page(user, form, general), 400
     return _user_page(user, form, general)
@@ -280,6 +295,7 @@ def _user_page(user: User, form: EditUserForm, general: list[str], token_form: T
         user=user,
         form=form,
         general=general,
+        held=auth_service.held_claims(user),
         action_form=ActionForm(formdata=None),
         tokens=tokens,
         token_form=token_form or TokenForm(formdata=None),
@@ -313,22 +329,25 @@ def _asked_first(user: User, action: str, *, refused: Any = None, **context: Any
 
 
 def _user_action(
-    user_id: int, act: Any, done: str, *, confirm: str | None = None, refused: Any = None
+    user_id: int, act: Any, done: Any, *, confirm: str | None = None, refused: Any = None, **context: Any
 ) -> ResponseReturnValue:
+    """``act(user)``, asked first when ``confirm`` names the question (``context`` for its page, given the user);
+    ``done``: what the flash says, or a function of what ``act`` returned that says it."""
     user = _user_or_404(user_id)
     if confirm is not None:
-        if (asked := _asked_first(user, confirm, refused=refused)) is not None:
+        shown = {name: value(user) for name, value in context.items()}
+        if (asked := _asked_first(user, confirm, refused=refused, **shown)) is not None:
             return asked
     elif not ActionForm().validate_on_submit():
         abort(400)
     try:
-        act(user)
+        result = act(user)
     except service.AdminRefused as exc:
         db.session.rollback()
         db.session.refresh(user)
         return _user_page(user, _edit_form(user), [pick((exc.message_vi, exc.message_en))]), 400
     db.session.commit()
-    flash(done, "success")
+    flash(done(result) if callable(done) else done, "success")
     return redirect(url_for("admin.user_edit", user_id=user.id))
 
 
@@ -338,10 +357,23 @@ def user_deactivate(user_id: int) -> ResponseReturnValue:
     return _user_action(
         user_id,
         lambda user: service.deactivate_user(user, actor=_user()),
-        _("Đã khoá tài khoản; mọi phiên đăng nhập và token của người dùng này đã hết hiệu lực."),
+        _deactivated,
         confirm="deactivate",
         refused=lambda user: service.refused_deactivation(user, actor=_user()),
+        held=auth_service.held_claims,
     )
+
+
+def _deactivated(released: int) -> str:
+    done = _("Đã khoá tài khoản; mọi phiên đăng nhập và token của người dùng này đã hết hiệu lực.")
+    if not released:
+        return done
+    back = ngettext(
+        "%(num)s hồ sơ người này đang giữ đã được trả lại hàng chờ.",
+        "%(num)s hồ sơ người này đang giữ đã được trả lại hàng chờ.",
+        released,
+    )
+    return f"{done} {back}"
 
 
 @bp.post("/users/<int:user_id>/reactivate")
@@ -614,6 +646,7 @@ AUDIT_KEYS: dict[str, tuple[str, str]] = {
     "employer_id": ("Đơn vị", "Unit"),
     "active": ("Đang hoạt động", "Active"),
     "api_only": ("Chỉ dùng token API (không có mật khẩu)", "API tokens only (no password)"),
+    "released_claims": ("Hồ sơ đang giữ trả lại hàng chờ", "Held claims sent back to the queue"),
     "user_id": ("Người dùng (số)", "User (number)"),
     "prefix": ("Đầu token", "Token prefix"),
     "kind": ("Loại", "Kind"),

@@ -124,11 +124,12 @@ def set_password(email: str) -> None:
 @users_cli.command("deactivate", short_help="Khoá tài khoản / Lock an account.")
 @click.option("--email", required=True)
 def deactivate(email: str) -> None:
-    """Stop a user signing in and using API tokens; their sessions end everywhere. Refused for the last active admin
-    (make someone else an admin first) and for an account already deactivated."""
+    """Stop a user signing in and using API tokens; their sessions end everywhere, and the claims they hold go back
+    to the queue. Refused for the last active admin (make someone else an admin first) and for an account already
+    deactivated."""
     user = _user(email)
     try:
-        service.deactivate(user)
+        released = service.deactivate(user)
     except service.UserError as exc:
         _refuse(exc.vi, exc.en)
     db.session.commit()
@@ -136,6 +137,12 @@ def deactivate(email: str) -> None:
         f"Đã khoá {user.email}; phiên đăng nhập và token không dùng được nữa. / Deactivated {user.email}; their "
         "sessions and tokens no longer work."
     )
+    if released:
+        claims_en = "claim" if released == 1 else "claims"
+        click.echo(
+            f"{released} hồ sơ người này đang giữ đã được trả lại hàng chờ. / The {released} {claims_en} they held "
+            "went back to the queue."
+        )
 
 
 @users_cli.command("reactivate", short_help="Mở khoá tài khoản / Unlock an account.")

@@ -319,19 +319,43 @@ def keep_an_active_admin(user: User, field: str | None = None) -> None:
         )
 
 
-def deactivate(user: User, *, actor: User | None = None) -> None:
+def deactivate(user: User, *, actor: User | None = None) -> int:
     """Stop ``user`` signing in and using tokens; the database ends their sessions (trigger users_end_sessions) and
-    their tokens are revoked (each audited), so that bringing the account back revives neither. Refused (UserError)
-    for the last active admin and for an account already deactivated, whoever asks (the admins' pages and the
-    operator's command alike)."""
+    their tokens are revoked (each audited), so that bringing the account back revives neither. The claims they hold
+    go back to the queue (:func:`released_claims`): nobody else could work them. Refused (UserError) for the last active
+    admin and for an account already deactivated, whoever asks (the admins' pages and the operator's command alike).
+    How many claims went back."""
     if user.role == "admin":
         keep_an_active_admin(user)
     if not user.active:
         raise UserError("Tài khoản này đã bị khoá.", "This account is already deactivated.")
     user.active = False
-    _audit("user.deactivate", "user", user.id, {"email": user.email}, actor=actor)  # as a reactivation
+    db.session.flush()
+    released = released_claims(user, actor=actor)
+    data: dict[str, Any] = {"email": user.email}  # as a reactivation
+    if released:
+        data["released_claims"] = released
+    _audit("user.deactivate", "user", user.id, data, actor=actor)
     revoke_tokens(user, actor=actor)
     db.session.flush()
+    return released
+
+
+def held_claims(user: User) -> int:
+    """How many claims ``user`` holds that are not done with: what a deactivation sends back to the queue, and a new
+    role or scope those it no longer covers (the admins' pages say so before)."""
+    from disburse.verification.review import held_open
+
+    return held_open(user)
+
+
+def released_claims(user: User, *, actor: User | None) -> int:
+    """Send back to the queue the claims ``user`` holds and can no longer work as their row now is (deactivated, or a
+    role or scope that does not cover them), each with its ``release`` event by ``actor`` saying why
+    (:func:`disburse.verification.review.release_unworkable`), in the caller's transaction. How many."""
+    from disburse.verification.review import release_unworkable
+
+    return release_unworkable(user, actor=actor)
 
 
 def reactivate(user: User, *, actor: User | None = None) -> None:

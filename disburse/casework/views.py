@@ -429,12 +429,23 @@ def _event_details(event: dict[str, Any]) -> list[str]:
                 )
     elif action in ("offer_details", "dismiss_offer"):
         lines += _offer_lines(data)
-    elif action == "assign" and event.get("assignee") and event["assignee"] != (event.get("actor") or {}).get("email"):
-        lines.append(_("Giao cho %(who)s.", who=event["assignee"]))  # someone else than who assigned it
+    elif action in ("assign", "release"):
+        lines += _holder_lines(event, data)
     for key in ("note",):
         if isinstance(data.get(key), str) and data[key]:
             lines.append(data[key])
     return lines
+
+
+def _holder_lines(event: dict[str, Any], data: dict[str, Any]) -> list[str]:
+    """An assignment to someone else than who made it; a release because the holder could no longer work the claim
+    (their account deactivated, their scope moved: :data:`~disburse.verification.review.RELEASE_WHY`)."""
+    if event["action"] == "release":
+        why = str(data.get("why"))
+        return [pick(review.RELEASE_WHY[why])] if why in review.RELEASE_WHY else []
+    if event.get("assignee") and event["assignee"] != (event.get("actor") or {}).get("email"):
+        return [_("Giao cho %(who)s.", who=event["assignee"])]
+    return []
 
 
 def _confirmed_lines(action: str, data: dict[str, Any]) -> list[str]:

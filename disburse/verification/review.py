@@ -1068,6 +1068,118 @@ def release(claim_id: int, user: User) -> ActionResult:
     return ActionResult(claim, changed=True, events=[event])
 
 
+#: Why a claim went back to the queue without its holder asking (``why`` in the release event's data): the holder's
+#: account was deactivated, or their role or scope no longer covers the claim (moved to another district, made a unit's
+#: user; or the claim's district changed under them). Nobody could work such a claim: its holder no longer sees it,
+#: and the district's others were told it is another's (409).
+HOLDER_DEACTIVATED = "holder_deactivated"
+HOLDER_OUT_OF_SCOPE = "holder_out_of_scope"
+RELEASE_WHY: dict[str, tuple[str, str]] = {
+    HOLDER_DEACTIVATED: (
+        "Tài khoản của người giữ hồ sơ đã bị khoá: hồ sơ được trả lại hàng chờ.",
+        "The holder's account was deactivated: the claim went back to the queue.",
+    ),
+    HOLDER_OUT_OF_SCOPE: (
+        "Vai trò hoặc phạm vi của người giữ hồ sơ không còn gồm hồ sơ này: hồ sơ được trả lại hàng chờ.",
+        "The holder's role or scope no longer covers this claim: it went back to the queue.",
+    ),
+}
+#: A claim in these states is done with (nothing to work, nothing to come back): its holder keeps it, as a record. A
+#: paid claim whose money comes back is open again, and then released if its holder cannot work it (the sweep).
+_KEPT_WHEN_DONE = tuple(state.value for state in CLOSED_STATES)
+
+
+def held_open(user: User) -> int:
+    """How many claims ``user`` holds that are not done with (:data:`_KEPT_WHEN_DONE`): what goes back to the queue
+    when their account is deactivated, or their scope stops covering them."""
+    return int(
+        db.session.scalar(
+            select(func.count()).where(Claim.assigned_to_id == user.id, Claim.state.not_in(_KEPT_WHEN_DONE))
+        )
+        or 0
+    )
+
+
+def release_unworkable(user: User, *, actor: User | None) -> int:
+    """Send back to the queue every claim ``user`` holds, not done with, that they can no longer work as they now are
+    (the user's row as changed, flushed or not): all of them when the account is inactive or its role acts on no claim,
+    those outside their scope otherwise (:func:`scope_clause`). Each is released as :func:`release` releases one (the
+    holder and the time cleared, a ``release`` event naming who held it and why, by ``actor``), waiting for a claim
+    being worked right now. Called where the user changes (a deactivation, a new role or scope), in that transaction;
+    the sweep (:func:`release_unworkable_everywhere`) catches any other way. How many. Flushes."""
+    workable = user.active and user.role in ACTING_ROLES
+    held = select(Claim.id).where(Claim.assigned_to_id == user.id, Claim.state.not_in(_KEPT_WHEN_DONE))
+    if workable:
+        held = held.where(~scope_clause(user))
+    ids = list(db.session.scalars(held.order_by(Claim.id).with_for_update()))
+    why = HOLDER_OUT_OF_SCOPE if user.active else HOLDER_DEACTIVATED
+    return len(_release_all([(claim_id, user.id, why) for claim_id in ids], actor=actor))
+
+
+def _release_all(rows: Sequence[tuple[int, int, str]], *, actor: User | None) -> list[int]:
+    """Release the claims of ``rows`` (claim id, holder, why), whose rows the caller has locked: the holder cleared
+    where it is still that one, and one ``release`` event each (:func:`disburse.claims.service.note_many`)."""
+    if not rows:
+        return []
+    db.session.flush()
+    released = list(
+        db.session.scalars(
+            text(
+                """UPDATE claims c SET assigned_to_id = NULL, assigned_at = NULL, updated_at = now()
+                   FROM unnest(CAST(:ids AS bigint[]), CAST(:holders AS bigint[])) AS r(id, holder)
+                   WHERE c.id = r.id AND c.assigned_to_id = r.holder
+                   RETURNING c.id"""
+            ),
+            {"ids": [row[0] for row in rows], "holders": [row[1] for row in rows]},
+        )
+    )
+    done = set(released)
+    notes = [(claim_id, {"released_from_id": holder, "why": why}) for claim_id, holder, why in rows if claim_id in done]
+    claims.note_many(ClaimNote.RELEASE, notes, actor=actor, skip_locked=False)
+    # The session's claims read before still say who held them.
+    for claim_id in done:
+        if (claim := db.session.identity_map.get((Claim, (claim_id,), None))) is not None:
+            db.session.expire(claim, ["assigned_to_id", "assigned_at"])
+    return sorted(done)
+
+
+#: Claims held by someone who cannot work them: an inactive account, a role that acts on no claim, a caseworker of
+#: another district, a supervisor of another province (:func:`scope_clause` as SQL on the holder's row). Locked
+#: ``SKIP LOCKED``: a claim being worked right now is left for the next sweep.
+_UNWORKABLE = text(
+    f"""SELECT c.id, c.assigned_to_id AS holder,
+               CASE WHEN u.active THEN '{HOLDER_OUT_OF_SCOPE}' ELSE '{HOLDER_DEACTIVATED}' END AS why
+        FROM users u
+        JOIN claims c ON c.assigned_to_id = u.id
+        JOIN districts d ON d.code = c.district_code
+        WHERE c.assigned_to_id IS NOT NULL AND c.id > :after
+          AND c.state NOT IN ({", ".join(f"'{state}'" for state in _KEPT_WHEN_DONE)})
+          AND NOT (u.active AND (
+                u.role = 'admin'
+                OR (u.role = 'supervisor' AND (u.province_code IS NULL OR u.province_code = d.province_code))
+                OR (u.role = 'caseworker' AND u.district_code = c.district_code)))
+        ORDER BY c.id LIMIT :chunk
+        FOR UPDATE OF c SKIP LOCKED"""
+)
+
+
+def release_unworkable_everywhere(*, chunk: int = 5_000) -> int:
+    """The sweep's safety net for :func:`release_unworkable`: every claim, not done with, whose holder can no longer
+    work it, whatever changed the holder (a command, the database by hand, an import moving the claim's unit to
+    another district) goes back to the queue, released by the system with why. One transaction per chunk (commits);
+    how many."""
+    released, after = 0, 0
+    while True:
+        rows = db.session.execute(_UNWORKABLE, {"after": after, "chunk": chunk}).all()
+        if not rows:
+            return released
+        released += len(_release_all([(row.id, row.holder, row.why) for row in rows], actor=None))
+        db.session.commit()
+        if len(rows) < chunk:
+            return released
+        after = rows[-1].id
+
+
 def assign_next_statement(user: User, program_id: int, district: str, count: int) -> Any:
     """The next ``count`` unassigned claims in needs_review of ``district``, the longest waiting first (the day the
     office received them, :func:`received_on`; then id), locked ``FOR UPDATE SKIP LOCKED``: two caseworkers asking at

@@ -27,7 +27,8 @@ lock (:func:`sweep_lock`).
 
 :func:`sweep_waiting` sends every claim that still waits for verification after a grace period (its
 ``verification.verify`` task lost, its worker killed mid-batch) to the verification queue as id ranges, unless that
-queue still holds work (which will get there first).
+queue still holds work (which will get there first); before that, it sends back to the queue the claims held by
+someone who can no longer work them (a deactivated account, a scope that no longer covers them).
 """
 
 from __future__ import annotations
@@ -523,7 +524,18 @@ def waiting_ranges(
 
 def sweep_waiting(*, grace: timedelta = WAITING_GRACE, batch: int | None = None) -> int:
     """Send every claim that has waited for verification longer than ``grace`` to the verification queue, as
-    ``verification.verify`` tasks over id ranges (after the caller's commit). Returns the claims sent."""
+    ``verification.verify`` tasks over id ranges (after the caller's commit). Returns the claims sent.
+
+    First, no claim waits for a caseworker who cannot work it: the claims held by a deactivated account, or by one
+    whose role or scope no longer covers them, go back to the queue
+    (:func:`disburse.verification.review.release_unworkable_everywhere`, committed chunk by chunk). Deactivating a user
+    or changing their scope on the admins' pages or by ``disburse users deactivate`` releases them at once; this
+    catches every other way a holder or a claim's district changes."""
+    from disburse.verification import review
+
+    released = review.release_unworkable_everywhere()
+    if released:
+        log.warning("%d claims held by someone who can no longer work them went back to the queue", released)
     sent = 0
     for program in programs():
         for first, last, count in waiting_ranges(program, grace=grace, batch=batch):
