@@ -7,6 +7,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+from disburse.auth.text import NoHiddenCharacters, tidy_filter
 from disburse.forms import BaseForm, DayField, district_field, unit_code_field
 
 _CHOICE = _l("Hãy chọn một trong các lựa chọn có trên trang.")
@@ -65,13 +66,12 @@ _EMAIL = StringField(
 
 
 class _ScopeFields(BaseForm):
+    #: One line, its white space tidied, no hidden character (:mod:`disburse.auth.text`): a right-to-left override
+    #: made a name read as another's in the users list and the audit log.
     full_name = StringField(
         _l("Họ và tên"),
-        validators=[
-            Optional(),
-            Length(max=200, message=_l("Tối đa %(max)d ký tự.")),
-            Regexp(_NO_CONTROL, message=_l("Có ký tự điều khiển không hợp lệ.")),
-        ],
+        filters=[tidy_filter],
+        validators=[Optional(), Length(max=200, message=_l("Tối đa %(max)d ký tự.")), NoHiddenCharacters()],
     )
     role = SelectField(
         _l("Vai trò"), invalid_choice_message=_CHOICE, validators=[DataRequired(_l("Hãy chọn vai trò."))]
@@ -119,11 +119,8 @@ class TokenForm(BaseForm):
 
     name = StringField(
         _l("Tên token (hệ thống nào dùng nó)"),
-        validators=[
-            Optional(),
-            Length(max=100, message=_l("Tối đa %(max)d ký tự.")),
-            Regexp(_NO_CONTROL, message=_l("Có ký tự điều khiển không hợp lệ.")),
-        ],
+        filters=[tidy_filter],
+        validators=[Optional(), Length(max=100, message=_l("Tối đa %(max)d ký tự.")), NoHiddenCharacters()],
     )
 
 

@@ -252,6 +252,10 @@ def update_user(
             "Bạn không thể bỏ vai trò quản trị của chính mình.", "You cannot remove your own admin role.", "role"
         )
     scope = _scope(role, district, province, employer_unit)
+    try:
+        full_name = auth.checked_name(full_name)  # composed, one line, no hidden character
+    except auth.UserError as exc:
+        raise AdminRefused(exc.vi, exc.en, exc.field) from None
     if user.role == "admin" and role != "admin":
         _keep_an_active_admin(user, field="role")
     before = auth.describe(user)
@@ -264,7 +268,7 @@ def update_user(
         else None
     )
     user.role = role
-    user.full_name = unicodedata.normalize("NFC", full_name)  # as typed, composed: as every other name is stored
+    user.full_name = full_name  # as typed, composed and tidied: as every other name is stored
     user.district_code = scope.district
     user.province_code = district.province_code if district is not None else scope.province
     user.employer_id = employer_id

@@ -79,7 +79,8 @@ def create_user(
         )
     except service.UserError as exc:
         # The option at fault, named as the operator typed it (the rule's words name the page's fields).
-        option = f"--{exc.field}: " if exc.field in ("district", "province", "employer") else ""
+        options = {"district": "--district", "province": "--province", "employer": "--employer", "full_name": "--name"}
+        option = f"{options[exc.field]}: " if exc.field in options else ""
         _refuse(option + exc.vi, option + exc.en)
     db.session.commit()
     click.echo(f"Đã tạo người dùng {user.email} ({user.role}). / Created {user.role} {user.email}.")

@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from disburse.auth.models import ROLES, ApiToken, AuditLog, User, UserSession
+from disburse.auth.text import hidden_words, tidy
 from disburse.extensions import db
 from disburse.reference.models import District, Province
 from disburse.registry.models import Employer, unit_by_code
@@ -181,8 +182,9 @@ def create_user(
     if password is not None and (problem := _password_problem(password)) is not None:
         raise problem
     scope = check_scope(role, district, province, employer_unit)
-    # The name composed (NFC): a browser or a spreadsheet may send "ễ" as "e" and two combining marks (NFD).
-    user = User(email=email, role=role, full_name=unicodedata.normalize("NFC", full_name))
+    # The name composed (NFC): a browser or a spreadsheet may send "ễ" as "e" and two combining marks (NFD); one line,
+    # no hidden character (:func:`checked_name`).
+    user = User(email=email, role=role, full_name=checked_name(full_name))
     if scope.district:
         found = db.session.get(District, scope.district)
         assert found is not None, "checked by check_scope"
@@ -210,6 +212,16 @@ def create_user(
         created["api_only"] = True
     _audit("user.create", "user", user.id, created, actor=actor)
     return user
+
+
+def checked_name(value: str, field: str = "full_name") -> str:
+    """A user's name (or a token's, ``field`` = ``name``) as kept: composed, its white space tidied
+    (:func:`disburse.auth.text.tidy`); UserError when it holds a hidden character (a control or format character, as
+    U+202E that shows a name reversed), whoever types it (the admins' pages, the command line)."""
+    tidied = tidy(value)
+    if (words := hidden_words(tidied)) is not None:
+        raise UserError(*words, field)
+    return tidied
 
 
 #: The unique index on ``lower(email)``: one user per address, whatever its case.
@@ -423,6 +435,7 @@ def create_token(user: User, name: str = "", *, now: datetime | None = None, act
             f"Tài khoản {user.email} đã bị khoá: không tạo token.",
             f"The account {user.email} is deactivated: no token is made.",
         )
+    name = checked_name(name, "name")
     now = now or datetime.now(UTC)
     token = "dsb_" + secrets.token_urlsafe(32)
     row = ApiToken(

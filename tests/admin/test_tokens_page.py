@@ -81,7 +81,7 @@ def test_a_token_of_another_user_or_none_is_not_found_and_bad_input_changes_noth
     db.session.refresh(theirs)
     assert theirs.revoked_at is None
 
-    for name, message in (("x" * 101, "Tối đa 100 ký tự."), ("a\x01b", "Có ký tự điều khiển không hợp lệ.")):
+    for name, message in (("x" * 101, "Tối đa 100 ký tự."), ("a\x01b", "Có ký tự ẩn không hợp lệ (U+0001)")):
         refused = admin_client.post(f"/admin/users/{one.id}/tokens", data={"name": name})
         assert refused.status_code == 400 and message in refused.get_data(as_text=True)
     one.active = False

@@ -1,0 +1,92 @@
+"""People's names and the other short texts an admin or an operator types about users (a token's name): one line,
+composed, its spaces tidied, and no hidden character.
+
+A control or format character (Unicode categories Cc and Cf) cannot be seen yet changes what is seen: U+202E (right-to-
+left override) before "oảB nằV" made a name read "Nguyễn Văn Bảo" in the users list and the audit log, and a zero-width
+space makes two names that look the same differ. Such a text is refused, naming the characters by their code points.
+Ordinary white space (a tab, a line break, a no-break space pasted from a spreadsheet) is not refused: any run of it
+is one space, and none at the ends.
+
+Where the pages' common free-text checks (``disburse.forms.free_text``) should take the same rule, see docs/security.md.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from flask_babel import gettext as _
+from wtforms.validators import ValidationError
+
+#: The hidden characters: controls and format characters (bidirectional overrides and isolates, zero-width spaces and
+#: joiners, the byte order mark, soft hyphens…).
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf"})
+#: Controls that are white space as people type it: tab, line feed, vertical tab, form feed, carriage return, NEL.
+_SPACE_CONTROLS = frozenset("\t\n\x0b\x0c\r\x85")
+
+
+def _is_space(character: str) -> bool:
+    """Ordinary white space: a space separator (Zs: the space, a no-break space…), a line or paragraph separator, or a
+    control that is a tab or a line break (:data:`_SPACE_CONTROLS`); not the file and record separators U+001C–U+001F,
+    which Python's ``isspace`` counts."""
+    category = unicodedata.category(character)
+    return category in ("Zs", "Zl", "Zp") or character in _SPACE_CONTROLS
+
+
+def tidy(value: str) -> str:
+    """``value`` composed (NFC), every run of white space one space, none at the ends."""
+    out: list[str] = []
+    for character in unicodedata.normalize("NFC", value):
+        if _is_space(character):
+            if out and out[-1] != " ":
+                out.append(" ")
+        else:
+            out.append(character)
+    return "".join(out).strip()
+
+
+def tidy_filter(value: Any) -> Any:
+    """:func:`tidy` as a WTForms filter (a field's value that is not text passes as it is)."""
+    return tidy(value) if isinstance(value, str) else value
+
+
+def hidden_characters(value: str) -> list[str]:
+    """The hidden characters in ``value`` (:data:`HIDDEN_CATEGORIES`) other than white space, as code points
+    ("U+202E"), each once, in the order they first appear."""
+    found: list[str] = []
+    for character in value:
+        if unicodedata.category(character) in HIDDEN_CATEGORIES and not _is_space(character):
+            point = f"U+{ord(character):04X}"
+            if point not in found:
+                found.append(point)
+    return found
+
+
+def hidden_words(value: str) -> tuple[str, str] | None:
+    """Why ``value`` is refused, in (Vietnamese, English), or None when it holds no hidden character."""
+    found = hidden_characters(value)
+    if not found:
+        return None
+    points = ", ".join(found)
+    return (
+        f"Có ký tự ẩn không hợp lệ ({points}): ký tự điều khiển hoặc định dạng, như ký tự đảo chiều chữ, làm chữ hiện "
+        "khác với nội dung thật. Hãy gõ lại bằng bàn phím.",
+        f"It holds hidden characters ({points}): control or format characters, such as a right-to-left override, make "
+        "the text show as something it is not. Type it again on the keyboard.",
+    )
+
+
+class NoHiddenCharacters:
+    """A form field's check that its text holds no hidden character (:func:`hidden_characters`), said in the page's
+    language with the characters' code points. White space is tidied by the field's filter (:func:`tidy_filter`)."""
+
+    def __call__(self, form: Any, field: Any) -> None:
+        value = field.data
+        if isinstance(value, str) and (found := hidden_characters(value)):
+            raise ValidationError(
+                _(
+                    "Có ký tự ẩn không hợp lệ (%(chars)s): ký tự điều khiển hoặc định dạng, như ký tự đảo chiều chữ, "
+                    "làm chữ hiện khác với nội dung thật. Hãy gõ lại bằng bàn phím.",
+                    chars=", ".join(found),
+                )
+            )
