@@ -188,8 +188,9 @@ def create_user(
     Not an admin's: the pages make no token for an admin's account (a token would act as an admin), so an API-only
     admin made here could never be used; ``disburse users create --role admin --no-password`` still makes one."""
     if auth.get_user_by_email(email):
+        shown = unicodedata.normalize("NFKC", email).strip()  # as it would be kept ("ｕｎｉ" typed full-width: "uni")
         raise AdminRefused(
-            f"Đã có người dùng với e-mail {email}.", f"A user with e-mail {email} already exists.", "email"
+            f"Đã có người dùng với e-mail {shown}.", f"A user with e-mail {shown} already exists.", "email"
         )
     if api_only and role == "admin":
         raise AdminRefused(

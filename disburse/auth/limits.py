@@ -27,6 +27,7 @@ from flask import Blueprint, Response, current_app, request, session
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 
+from disburse.auth.text import email_key
 from disburse.extensions import limiter
 
 #: Endpoints no limit applies to (see the module docstring).
@@ -40,8 +41,10 @@ def _digest(value: str) -> str:
 
 
 def sign_in_account_key() -> str:
-    """The account a sign-in attempt is for: the e-mail as typed, trimmed and lower-cased (as the look-up does)."""
-    return "account:" + _digest((request.form.get("email") or "").strip().lower())
+    """The account a sign-in attempt is for: the e-mail as the look-up reads it (:func:`disburse.auth.text.email_key`:
+    compatibility-composed, trimmed, lower-cased), so that the same address typed full-width or decomposed counts
+    against the same account rather than starting a count of its own."""
+    return "account:" + _digest(email_key(request.form.get("email") or ""))
 
 
 def api_caller_key() -> str:

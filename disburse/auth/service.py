@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from disburse.auth.models import ROLES, ApiToken, AuditLog, User, UserSession
-from disburse.auth.text import hidden_words, tidy
+from disburse.auth.text import checked_email, email_key, hidden_words, tidy
 from disburse.extensions import db
 from disburse.reference.models import District, Province
 from disburse.registry.models import Employer, unit_by_code
@@ -69,9 +69,10 @@ def verify_password(user: User | None, password: str) -> bool:
 
 
 def get_user_by_email(email: str) -> User | None:
-    """The user of ``email``, in any case, typed composed or not (e-mails are kept composed, NFC)."""
-    email = unicodedata.normalize("NFC", email.strip()).lower()
-    return db.session.scalar(select(User).where(func.lower(User.email) == email))
+    """The user of ``email``, in any case, typed composed or not, in full-width letters or not: every address is kept
+    compatibility-composed (NFKC, :func:`disburse.auth.text.checked_email`), and looked up so (the index on
+    ``lower(email)``), wherever one is typed (sign-in, the admins' pages, the command line)."""
+    return db.session.scalar(select(User).where(func.lower(User.email) == email_key(email)))
 
 
 @dataclass(frozen=True)
@@ -168,10 +169,11 @@ def create_user(
 ) -> User:
     """Create a user with the scope their role takes (:func:`check_scope`), audited (``actor``: the admin; None for
     an operator's command or the demo's seed). ``temporary``: the password is one an admin gives, to be replaced at
-    the first sign-in. The e-mail is kept composed (NFC), as it is looked up. Flushes; the caller commits."""
-    email = unicodedata.normalize("NFC", email.strip())
-    if "@" not in email or len(email) > 254:
-        raise UserError(f"'{email}' không phải là địa chỉ e-mail.", f"'{email}' is not an e-mail address.")
+    the first sign-in. The e-mail is kept compatibility-composed (NFKC), as it is looked up, and must be one that can
+    receive mail (:func:`disburse.auth.text.checked_email`). Flushes; the caller commits."""
+    email, refused = checked_email(email)  # its length too (at most 254 characters)
+    if refused is not None:
+        raise UserError(*refused, "email")
     if role not in ROLES:
         raise UserError(
             f"Vai trò phải là một trong {', '.join(ROLES)} (đang ghi '{role}').",

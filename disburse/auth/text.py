@@ -1,5 +1,6 @@
 """People's names and the other short texts an admin or an operator types about users (a token's name): one line,
-composed, its spaces tidied, and no hidden character.
+composed, its spaces tidied, and no hidden character; and e-mails, compared and kept in one form (:func:`email_key`,
+:func:`checked_email`).
 
 A control or format character (Unicode categories Cc and Cf) cannot be seen yet changes what is seen: U+202E (right-to-
 left override) before "oảB nằV" made a name read "Nguyễn Văn Bảo" in the users list and the audit log, and a zero-width
@@ -90,3 +91,39 @@ class NoHiddenCharacters:
                     chars=", ".join(found),
                 )
             )
+
+
+# ---------------------------------------------------------------------------------------------------------- e-mails
+
+
+def email_key(value: str) -> str:
+    """What an e-mail is looked up and compared by: compatibility-composed (NFKC: "ｕｎｉ" typed full-width on a
+    Vietnamese or East Asian keyboard is "uni"), without spaces at its ends, in lower case. Every address is kept in its
+    NFKC form (:func:`checked_email`; migration 0042 for those kept before), so this is the unique index's
+    ``lower(email)``."""
+    return unicodedata.normalize("NFKC", value).strip().lower()
+
+
+def checked_email(value: str) -> tuple[str, tuple[str, str] | None]:
+    """An e-mail as it is kept, and why it cannot be one, in (Vietnamese, English), or None: compatibility-composed
+    (NFKC) and checked by the maintained ``email-validator`` package, without asking the DNS: an address that cannot
+    receive mail is refused ("cb1@test.vn." ending with a dot, two dots in a row, a domain without a dot or a reserved
+    one such as .local), and so is one with letters outside ASCII ("cb1@tést.vn"): few mail systems take them, and
+    a typo of an address people know (a Vietnamese keyboard left in Telex). Kept as typed otherwise (its case)."""
+    from email_validator import EmailNotValidError, validate_email
+
+    typed = unicodedata.normalize("NFKC", value).strip()
+    if not typed.isascii():
+        odd = ", ".join(dict.fromkeys(f"“{c}”" for c in typed if not c.isascii()))
+        return typed, (
+            f"E-mail chỉ được có chữ cái không dấu, chữ số và các dấu . _ - + @ (có {odd}).",
+            f"An e-mail may hold only letters without diacritics, digits and . _ - + @ (this one has {odd}).",
+        )
+    try:
+        validate_email(typed, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        return typed, (
+            f"“{typed}” không phải là địa chỉ e-mail nhận được thư (ví dụ canbo@bhxh.gov.vn).",
+            f"“{typed}” is not an address that can receive mail (e.g. canbo@bhxh.gov.vn): {exc}",
+        )
+    return typed, None
