@@ -37,6 +37,7 @@ from disburse.admin.forms import (
 from disburse.auth import service as auth_service
 from disburse.auth.models import ROLES, ApiToken, User
 from disburse.auth.permissions import roles_required
+from disburse.auth.text import shown
 from disburse.background import QueueNames
 from disburse.casework.views import pick
 from disburse.claims import list_builds
@@ -161,7 +162,7 @@ def users() -> ResponseReturnValue:
     page = service.find_users(
         form.q.data or None, form.role.data or None, form.after.data, PAGE, before=form.before.data
     )
-    return render_template("admin/users.html", form=form, page=page, scope_label=service.scope_label)
+    return render_template("admin/users.html", form=form, page=page, scope_label=service.scope_label, shown=shown)
 
 
 def _user_or_404(user_id: int) -> User:
@@ -720,7 +721,7 @@ def _audit_value(key: str, value: Any) -> str:
             return dmy(date.fromisoformat(value))
         except ValueError:
             return value
-    return str(value)
+    return shown(str(value))  # a name kept before names were checked: its hidden characters written out
 
 
 def audit_lines(data: Any) -> list[tuple[str, str]]:

@@ -63,6 +63,16 @@ def hidden_characters(value: str) -> list[str]:
     return found
 
 
+def shown(value: str | None) -> str:
+    """``value`` as a page shows it, every hidden character in it written as its code point in brackets ("Nguyễn
+    [U+202E]oảB nằV"), so that a name kept before names were checked cannot pass for another."""
+    if not value:
+        return ""
+    return "".join(
+        f"[U+{ord(c):04X}]" if unicodedata.category(c) in HIDDEN_CATEGORIES and not _is_space(c) else c for c in value
+    )
+
+
 def hidden_words(value: str) -> tuple[str, str] | None:
     """Why ``value`` is refused, in (Vietnamese, English), or None when it holds no hidden character."""
     found = hidden_characters(value)

@@ -98,3 +98,26 @@ def test_the_reversed_name_is_refused_on_the_page_and_the_command_line(app, admi
     )
     assert result.exit_code == 2 and "--name: " in result.output and "U+202E" in result.output
     assert db.session.scalar(select(User).where(User.email == "dao.chieu@bhxh.example.vn")) is None
+
+
+def test_a_name_kept_before_the_check_shows_its_hidden_characters(admin_client, admin):
+    """A row written before names were checked (or by hand) reads as what it holds in the users list and the audit
+    log, not as the name it imitates."""
+    from disburse.auth.models import AuditLog
+
+    user = create_user("supervisor", email="cu.dao.chieu@bhxh.example.vn")
+    user.full_name = "Nguyễn \u202eoảB nằV"
+    db.session.add(
+        AuditLog(
+            actor_id=admin.id,
+            action="user.update",
+            object_type="user",
+            object_id=str(user.id),
+            data={"email": user.email, "full_name": user.full_name},
+        )
+    )
+    db.session.commit()
+    listed = admin_client.get("/admin/users?q=cu.dao.chieu").get_data(as_text=True)
+    assert "Nguyễn [U+202E]oảB nằV" in listed and "\u202e" not in listed
+    logged = admin_client.get(f"/admin/audit?object_type=user&record={user.id}").get_data(as_text=True)
+    assert "Nguyễn [U+202E]oảB nằV" in logged and "\u202e" not in logged
