@@ -336,8 +336,8 @@ def _user_action(
     ``done``: what the flash says, or a function of what ``act`` returned that says it."""
     user = _user_or_404(user_id)
     if confirm is not None:
-        shown = {name: value(user) for name, value in context.items()}
-        if (asked := _asked_first(user, confirm, refused=refused, **shown)) is not None:
+        said = {name: value(user) for name, value in context.items()}
+        if (asked := _asked_first(user, confirm, refused=refused, **said)) is not None:
             return asked
     elif not ActionForm().validate_on_submit():
         abort(400)
