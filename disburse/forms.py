@@ -21,6 +21,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, StopValidation, ValidationError
 from wtforms.widgets import TextInput
 
+from disburse.auth.text import NoHiddenCharacters
 from disburse.extensions import limiter
 from disburse.formatting import composed, number, parse_vnd
 from disburse.programs.calendar import programme_today
@@ -66,6 +67,9 @@ def free_text(max_len: int, required: Any = None) -> list[Any]:
     validators += [
         MaxLength(max_len),
         Regexp(_NO_CONTROL, message=_l("Có ký tự điều khiển không hợp lệ.")),
+        # A format character unseen (a right-to-left override, a zero-width space) makes a note or a reason read as
+        # something it is not, to the next caseworker and on a printed notice: refused, named by its code point.
+        NoHiddenCharacters(),
     ]
     if required is not None:
         validators.append(Regexp(r"(?s).*\w", message=required))

@@ -48,6 +48,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
 from disburse.api.errors import invalid, message, unreadable_parameters
+from disburse.auth.text import NO_HIDDEN_PATTERN
 from disburse.formatting import BadDay, composed, parse_day
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,8 +56,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 ENDPOINT_ATTR = "_disburse_api_endpoint"
 
 _DIGITS = re.compile(r"[0-9]{1,19}")
-#: Control characters other than tab and line breaks: never in a note (PostgreSQL refuses NUL outright).
-NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+#: Control characters other than tab and line breaks, and format characters (a right-to-left override, a zero-width
+#: space: a note read as something it is not): never in a note (PostgreSQL refuses NUL outright).
+NO_CONTROL = NO_HIDDEN_PATTERN
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,9 @@ def _composed_text(value: Any) -> Any:
 #: refuse them.)
 COMPOSED = BeforeValidator(_composed_text)
 CONTROL_MSG = Msg(
-    "Có ký tự điều khiển không hợp lệ.", "Contains control characters.", frozenset({"string_pattern_mismatch"})
+    "Có ký tự điều khiển hoặc ký tự ẩn (như ký tự đảo chiều chữ) không hợp lệ.",
+    "Contains control or hidden characters (such as a right-to-left override).",
+    frozenset({"string_pattern_mismatch"}),
 )
 #: What a required field left out or given blank says, in every body (:func:`left_out`).
 REQUIRED = ("Trường này là bắt buộc.", "This field is required.")

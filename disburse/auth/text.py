@@ -26,6 +26,38 @@ HIDDEN_CATEGORIES = frozenset({"Cc", "Cf"})
 _SPACE_CONTROLS = frozenset("\t\n\x0b\x0c\r\x85")
 
 
+def _hidden_in_text_class() -> str:
+    """A regular expression's character class of what a free text (a note, a reason, several lines) may not hold:
+    every control but tab, line feed and carriage return, and every format character (Cf: bidirectional overrides
+    and isolates, zero-width spaces and joiners, the byte order mark, soft hyphens…). Written with ``\\uXXXX`` and
+    ``\\UXXXXXXXX`` escapes, which Python's ``re`` and the Rust ``regex`` crate behind pydantic's ``pattern`` read
+    alike. Cc and Cf lie in planes 0, 1 and 14 alone."""
+    points = [
+        point
+        for point in (*range(0x20000), *range(0xE0000, 0xE1000))
+        if unicodedata.category(chr(point)) in HIDDEN_CATEGORIES and chr(point) not in "\t\n\r"
+    ]
+    ranges: list[tuple[int, int]] = []
+    for point in points:
+        if ranges and ranges[-1][1] == point - 1:
+            ranges[-1] = (ranges[-1][0], point)
+        else:
+            ranges.append((point, point))
+
+    def escaped(point: int) -> str:
+        return f"\\u{point:04X}" if point <= 0xFFFF else f"\\U{point:08X}"
+
+    return "[" + "".join(escaped(a) if a == b else f"{escaped(a)}-{escaped(b)}" for a, b in ranges) + "]"
+
+
+#: What a free text may not hold (:func:`_hidden_in_text_class`), as a character class.
+HIDDEN_IN_TEXT = _hidden_in_text_class()
+#: A free text of none of them, for ``fullmatch`` (WTForms' ``Regexp`` matches from the start: ``\Z`` ends it) and
+#: for JSON Schema's ``pattern`` (``^…$``).
+NO_HIDDEN_TEXT = rf"[^{HIDDEN_IN_TEXT[1:-1]}]*\Z"
+NO_HIDDEN_PATTERN = rf"^[^{HIDDEN_IN_TEXT[1:-1]}]*$"
+
+
 def _is_space(character: str) -> bool:
     """Ordinary white space: a space separator (Zs: the space, a no-break space…), a line or paragraph separator, or a
     control that is a tab or a line break (:data:`_SPACE_CONTROLS`); not the file and record separators U+001C–U+001F,
