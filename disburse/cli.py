@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import signal
@@ -264,6 +265,9 @@ def beat(schedule_file: str | None, loglevel: str) -> None:
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     try:
         path = Path(schedule_file) if schedule_file else runtime.default_instance_path() / "celerybeat-schedule"
+        if not schedule_file:  # the instance folder is ours to make; a folder the operator named is theirs
+            with contextlib.suppress(OSError):  # said by the check below, with the reason
+                path.parent.mkdir(parents=True, exist_ok=True)
         try:
             writable(path, what=("tệp lịch chạy", "schedule file"))  # before the lock: Celery would fail after it
         except UnusableFile as exc:

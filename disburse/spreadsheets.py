@@ -982,9 +982,9 @@ def writable(path: Path, *, not_this: Path | None = None, what: tuple[str, str] 
         )
     if path.is_dir():
         raise UnusableFile(f"'{path}' là một thư mục.", f"'{path}' is a directory.")
+    _folder_exists(path, what)
     existed = path.exists()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8"):
             pass
     except OSError as exc:
@@ -994,17 +994,32 @@ def writable(path: Path, *, not_this: Path | None = None, what: tuple[str, str] 
 
 
 def writable_dir(path: Path, *, what: tuple[str, str] = ("thư mục ra", "output directory")) -> None:
-    """Check, before any work, that files can be written in the directory ``path`` (created if need be)."""
+    """Check, before any work, that files can be written in the directory ``path``: one that is not there yet is
+    made, in a folder that is (a mistyped parent folder is refused, as for a file: :func:`writable`)."""
     import tempfile
 
     if path.exists() and not path.is_dir():
         raise UnusableFile(f"'{path}' không phải là thư mục.", f"'{path}' is not a directory.")
+    _folder_exists(path, what)
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as exc:
         raise _cannot_write(path, what, exc) from exc
+
+
+def _folder_exists(path: Path, what: tuple[str, str]) -> None:
+    """Refuse ``path`` in a folder that is not there, naming it: it was made, with every folder above it, so that a
+    mistyped path (``/nonexistent/dir/cash.csv``) put the file where nobody would look for it, unsaid."""
+    folder = path.absolute().parent
+    if not folder.exists() and not folder.is_symlink():
+        raise UnusableFile(
+            f"Không ghi được {what[0]} '{path}': thư mục '{folder}' không tồn tại. Hãy tạo thư mục đó trước, hoặc "
+            "chọn đường dẫn khác.",
+            f"The {what[1]} '{path}' cannot be written: the folder '{folder}' does not exist. Create it first, or "
+            "choose another path.",
+        )
 
 
 def _same_file(path: Path, other: Path) -> bool:

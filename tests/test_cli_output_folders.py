@@ -1,0 +1,39 @@
+"""A file a command writes, in a folder that is not there: refused before any work (exit 2), the folder named in
+both languages, and no folder made. ``payments cash-list --out /nonexistent/dir/cash.csv`` made /nonexistent/dir and
+wrote the list there, and ``import … --errors`` did the same, unsaid: a mistyped path put the file where nobody
+would look for it."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from disburse import spreadsheets
+from disburse.cli import main
+from disburse.spreadsheets import UnusableFile
+from tests.test_output_paths import OUTPUTS, _employers, setting  # noqa: F401 - the fixture, used by name
+
+
+@pytest.mark.parametrize("output", sorted(OUTPUTS))
+def test_a_file_in_a_missing_folder_is_refused_naming_the_folder(app, setting, tmp_path, output):  # noqa: F811
+    missing = tmp_path / "no-such-folder" / "below"
+    out = missing / ("kept" if output == "seed out" else "out.csv")
+    args = OUTPUTS[output](str(out), setting)
+    before = _employers()
+    result = CliRunner().invoke(main, args) if output.startswith("beat ") else app.test_cli_runner().invoke(args=args)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    assert result.exit_code == 2, result.output
+    said = result.output
+    assert f"thư mục '{missing}' không tồn tại" in said and f"the folder '{missing}' does not exist" in said, said
+    assert not (tmp_path / "no-such-folder").exists()
+    assert _employers() == before
+
+
+def test_a_file_in_a_folder_that_is_there_is_written(tmp_path):
+    spreadsheets.writable(tmp_path / "errors.csv")  # checked, and no file left behind
+    assert not (tmp_path / "errors.csv").exists()
+    spreadsheets.writable_dir(tmp_path / "new")  # a new folder for seed's files, in one that is there
+    assert (tmp_path / "new").is_dir()
+    with pytest.raises(UnusableFile, match="does not exist"):
+        spreadsheets.writable_dir(tmp_path / "a" / "b")
+    assert not (tmp_path / "a").exists()
