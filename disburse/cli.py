@@ -435,9 +435,20 @@ def _watch(listeners: list[_Listener], children: dict[str, subprocess.Popen[byte
         time.sleep(0.5)
 
 
+def _demo_and_logins(lines: list[str]) -> tuple[list[str], list[str]]:
+    """The demo's lines (:func:`disburse.demo.ensure_demo`) before its log-ins, and the log-ins: their heading and the
+    users under it (:func:`disburse.demo.login_lines`, last)."""
+    start = next((n for n, line in enumerate(lines) if "Demo log-ins" in line), len(lines))
+    before = lines[:start]
+    while before and not before[-1].strip():  # the blank line that led into the log-ins
+        before.pop()
+    return before, lines[start:]
+
+
 def _prepare_demo(app: Flask, employers: int, employees: int) -> list[str]:
-    """The demo's settings for the processes `up` starts, and its seed (or the log-ins of the one already there),
-    whose lines are printed and returned; exit 2 on a database that holds other data."""
+    """The demo's settings for the processes `up` starts, and its seed (or the one already there), whose lines are
+    returned and printed but for the log-ins: those are said once, when everything is running
+    (:func:`_running_lines`); exit 2 on a database that holds other data."""
     from disburse.demo import (
         DEMO_BACKLOG_EVERY_S,
         DEMO_PAYMENT_BATCH_EVERY_S,
@@ -465,9 +476,16 @@ def _prepare_demo(app: Flask, employers: int, employees: int) -> list[str]:
         sys.exit(2)
     finally:
         db.session.remove()  # no transaction left open for as long as `up` runs (it held locks, vacuum's horizon)
-    for line in lines:
+    for line in _demo_and_logins(lines)[0]:
         click.echo(line)
     return lines
+
+
+def _running_lines(demo_lines: list[str], host: str, port: int) -> str:
+    """What `up` says last, once everything answers: the demo's log-ins (said here alone: the children's start-up
+    output would have pushed them off the screen), and where disburse runs."""
+    logins = _demo_and_logins(demo_lines)[1]
+    return "\n".join(["", *logins, "", f"disburse is running at http://{host}:{port}/  (Ctrl-C to stop)", ""])
 
 
 @click.command("up", short_help="Chạy tất cả trên một máy / Run everything on one machine.")
@@ -571,11 +589,7 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
                 ]
             )
             _wait_until_listening(listeners, children)
-            # Said last, with the demo's log-ins again: the children's start-up output has pushed them off the screen.
-            logins = [line for line in demo_lines if line.startswith("  ") or "Demo log-ins" in line]
-            click.echo(
-                "\n".join(["", *logins, "", f"disburse is running at http://{host}:{port}/  (Ctrl-C to stop)", ""])
-            )
+            click.echo(_running_lines(demo_lines, host, port))
             _watch(listeners, children)
         except KeyboardInterrupt:
             click.echo("\nStopping…")
