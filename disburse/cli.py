@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gettext
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -69,6 +71,36 @@ def _create_app() -> Flask:
         sys.exit(2)
 
 
+#: Click's own words (its usage errors, its help's headings and ``--help``), Vietnamese then English: a catalog of
+#: click's msgids, compiled with babel (see its .po). Click says them through the standard library's ``gettext``, whose
+#: language is the environment's (LANG, LANGUAGE), none of ours; :func:`click_in_both_languages` gives them click.
+CLICK_MESSAGES = Path(__file__).with_name("cli_messages") / "click.mo"
+
+
+@contextlib.contextmanager
+def click_in_both_languages() -> Iterator[None]:
+    """While a command line is read and run: click's ``_`` and ``ngettext`` (each of its modules imported them from
+    ``gettext``) say the catalog's words, "Missing option '--reason'." then "Thiếu tùy chọn / Missing option
+    '--reason'."; put back as they were when it ends, so that click elsewhere in the process (a test's own command,
+    ``app.test_cli_runner()``) is untouched. A line run inside another leaves them to the outer one."""
+    with CLICK_MESSAGES.open("rb") as handle:
+        catalog = gettext.GNUTranslations(handle)
+    ours = {"_": (gettext.gettext, catalog.gettext), "ngettext": (gettext.ngettext, catalog.ngettext)}
+    replaced = []
+    for name, module in list(sys.modules.items()):
+        if name != "click" and not name.startswith("click."):
+            continue
+        for attribute, (stdlib, translated) in ours.items():
+            if getattr(module, attribute, None) is stdlib:
+                setattr(module, attribute, translated)
+                replaced.append((module, attribute, stdlib))
+    try:
+        yield
+    finally:
+        for module, attribute, stdlib in replaced:
+            setattr(module, attribute, stdlib)
+
+
 #: The app's commands that run on a database without disburse's schema: ``db`` makes it, ``up`` migrates first. The
 #: group's own (``shell`` and ``routes`` read nothing; ``web``, ``worker`` and ``beat`` check it themselves,
 #: deployment.preflight) are not checked either.
@@ -81,6 +113,10 @@ class _Commands(FlaskGroup):
     shells' code for it), never taken for a command's own failure. A command that reads or writes the database is
     refused before it starts (exit 2, the words of ``disburse web``) when the database has no schema or is behind
     the code: it would have failed with a traceback on the first table or column missing."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        with click_in_both_languages():
+            return super().main(*args, **kwargs)
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
