@@ -158,7 +158,8 @@ class _Commands(FlaskGroup):
 
 @click.group(cls=_Commands, create_app=_create_app, add_version_option=False, load_dotenv=False)
 def main() -> None:
-    """disburse: Resolution 116 cash support and contribution reductions."""
+    """disburse: hỗ trợ tiền mặt theo Nghị quyết 116 và giảm mức đóng BHTN / Resolution 116 cash support and
+    contribution reductions."""
 
 
 def register_commands(app: Flask) -> None:
@@ -212,24 +213,34 @@ def _become(args: list[str]) -> NoReturn:
 
 
 @main.command("web", with_appcontext=False, short_help="Máy chủ web (vận hành) / Production web node.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: all).")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Địa chỉ lắng nghe (0.0.0.0: mọi địa chỉ) / Address to listen on (0.0.0.0: all).",
+)
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Cổng lắng nghe / Port to listen on."
+)
 @click.option(
     "--workers",
     "web_workers",
     default=(os.cpu_count() or 1) + 1,
     show_default="CPUs + 1",
     type=click.IntRange(1, 256),
-    help="gunicorn worker processes.",
+    help="Số tiến trình worker của gunicorn / gunicorn worker processes.",
 )
 @click.option(
     "--timeout",
     default=None,
     type=click.IntRange(5, 3600),
-    help="Seconds per request (default: DISBURSE_WEB_TIMEOUT_S, 60).",
+    help="Số giây cho mỗi yêu cầu (mặc định: DISBURSE_WEB_TIMEOUT_S, 60) / Seconds per request (default: "
+    "DISBURSE_WEB_TIMEOUT_S, 60).",
 )
 def web(host: str, port: int, web_workers: int, timeout: int | None) -> None:
-    """Production web node: gunicorn serving disburse.wsgi:app on the configured PostgreSQL and Redis."""
+    """Máy chủ web vận hành: gunicorn chạy disburse.wsgi:app trên PostgreSQL và Redis đã cấu hình.
+
+    Production web node: gunicorn serving disburse.wsgi:app on the configured PostgreSQL and Redis."""
     try:
         config = deployment.preflight()
     except deployment.Refused as exc:
@@ -261,13 +272,41 @@ def _gunicorn(host: str, port: int, web_workers: int, timeout: int) -> list[str]
 
 
 @main.command("worker", with_appcontext=False, short_help="Tiến trình xử lý (vận hành) / Production worker.")
-@click.option("--queues", "-Q", default=None, help="Comma-separated queues to consume (default: all).")
-@click.option("--concurrency", "-c", default=None, type=click.IntRange(1, 256), help="Processes (default: CPUs).")
-@click.option("--pool", default="prefork", show_default=True, type=click.Choice(["prefork", "solo", "threads"]))
-@click.option("--hostname", "-n", default=None, help="Worker name (default: disburse-<queues>-<pid>@<host>).")
-@click.option("--loglevel", "-l", default="INFO", show_default=True)
+@click.option(
+    "--queues",
+    "-Q",
+    default=None,
+    help="Các hàng đợi cần xử lý, cách nhau bằng dấu phẩy (mặc định: tất cả) / Comma-separated queues to consume "
+    "(default: all).",
+)
+@click.option(
+    "--concurrency",
+    "-c",
+    default=None,
+    type=click.IntRange(1, 256),
+    help="Số tiến trình (mặc định: số CPU) / Processes (default: CPUs).",
+)
+@click.option(
+    "--pool",
+    default="prefork",
+    show_default=True,
+    type=click.Choice(["prefork", "solo", "threads"]),
+    help="Cách chạy song song của Celery / Celery's execution pool.",
+)
+@click.option(
+    "--hostname",
+    "-n",
+    default=None,
+    help="Tên worker (mặc định: disburse-<queues>-<pid>@<host>) / Worker name (default: "
+    "disburse-<queues>-<pid>@<host>).",
+)
+@click.option(
+    "--loglevel", "-l", default="INFO", show_default=True, help="Mức ghi nhật ký / Log level (DEBUG, INFO, WARNING)."
+)
 def worker(queues: str | None, concurrency: int | None, pool: str, hostname: str | None, loglevel: str) -> None:
-    """Production worker: a Celery worker on the given queues, on the configured PostgreSQL and Redis."""
+    """Worker vận hành: một worker Celery xử lý các hàng đợi đã chọn, trên PostgreSQL và Redis đã cấu hình.
+
+    Production worker: a Celery worker on the given queues, on the configured PostgreSQL and Redis."""
     try:
         names = deployment.parse_queues(queues)
         deployment.preflight()
@@ -287,11 +326,18 @@ def worker(queues: str | None, concurrency: int | None, pool: str, hostname: str
     "schedule_file",
     default=None,
     type=click.Path(dir_okay=False),
-    help="File keeping when each periodic task last ran (default: celerybeat-schedule in the instance folder).",
+    help="Tệp ghi lần chạy gần nhất của mỗi tác vụ định kỳ (mặc định: celerybeat-schedule trong thư mục instance; "
+    "thư mục phải có sẵn) / File keeping when each periodic task last ran (default: celerybeat-schedule in the "
+    "instance folder; its folder must exist).",
 )
-@click.option("--loglevel", "-l", default="INFO", show_default=True)
+@click.option(
+    "--loglevel", "-l", default="INFO", show_default=True, help="Mức ghi nhật ký / Log level (DEBUG, INFO, WARNING)."
+)
 def beat(schedule_file: str | None, loglevel: str) -> None:
-    """Production beat, exactly one in the whole system: sends the periodic tasks. Refuses to start while another
+    """Bộ hẹn giờ vận hành, chỉ một trong cả hệ thống: gửi các tác vụ định kỳ. Không chạy khi một beat khác đang giữ
+    khoá trên cùng Redis.
+
+    Production beat, exactly one in the whole system: sends the periodic tasks. Refuses to start while another
     beat holds the lock on the same Redis."""
     from disburse.spreadsheets import UnusableFile, writable
 
@@ -525,26 +571,57 @@ def _running_lines(demo_lines: list[str], host: str, port: int) -> str:
 
 
 @click.command("up", short_help="Chạy tất cả trên một máy / Run everything on one machine.")
-@click.option("--demo", is_flag=True, help="Seed a province-sized demo when the database is empty.")
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Tạo dữ liệu demo cỡ một tỉnh khi cơ sở dữ liệu trống / Seed a province-sized demo when the database is "
+    "empty.",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Địa chỉ của máy chủ web (0.0.0.0: mọi địa chỉ) / The web server's address (0.0.0.0: all).",
+)
 @click.option(
     "--port",
     default=5000,
     show_default=True,
     type=click.IntRange(1, 65535),
-    help="The web server's port. The sandbox bank keeps its own: DISBURSE_SANDBOX_URL's (default port 5001).",
+    help="Cổng của máy chủ web; ngân hàng thử nghiệm dùng cổng riêng, của DISBURSE_SANDBOX_URL (mặc định 5001) / "
+    "The web server's port. The sandbox bank keeps its own: DISBURSE_SANDBOX_URL's (default port 5001).",
 )
-@click.option("--workers", "web_workers", default=2, show_default=True, type=int, help="Web worker processes.")
-@click.option("--demo-employers", default=200, show_default=True, type=click.IntRange(1, 100_000), help="Demo units.")
 @click.option(
-    "--demo-employees", default=20_000, show_default=True, type=click.IntRange(1, 2_000_000), help="Demo people."
+    "--workers",
+    "web_workers",
+    default=2,
+    show_default=True,
+    type=int,
+    help="Số tiến trình máy chủ web / Web worker processes.",
+)
+@click.option(
+    "--demo-employers",
+    default=200,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Số đơn vị của demo / Demo units.",
+)
+@click.option(
+    "--demo-employees",
+    default=20_000,
+    show_default=True,
+    type=click.IntRange(1, 2_000_000),
+    help="Số người lao động của demo / Demo people.",
 )
 @with_appcontext
 def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, demo_employees: int) -> None:
-    """Ensure PostgreSQL and Redis, apply migrations, then run the web server, a Celery worker and beat.
+    """Bảo đảm có PostgreSQL và Redis, cập nhật lược đồ, rồi chạy máy chủ web, một worker Celery và beat. Không chạy
+    (mã thoát 2, trước khi cập nhật lược đồ) khi cổng của máy chủ web hoặc của ngân hàng thử nghiệm đang bận; chỉ báo
+    đang chạy khi cả hai đã trả lời; một tiến trình dừng về sau thì dừng tất cả (mã thoát 1, nêu tên tiến trình).
 
-    Refuses to start (exit 2, before the migrations) when the web server's or the sandbox bank's port is taken, and
-    says it is running only once both answer; a process that stops later stops all of them (exit 1, naming it)."""
+    Ensure PostgreSQL and Redis, apply migrations, then run the web server, a Celery worker and beat. Refuses to
+    start (exit 2, before the migrations) when the web server's or the sandbox bank's port is taken, and says it is
+    running only once both answer; a process that stops later stops all of them (exit 1, naming it)."""
     from flask_migrate import upgrade
 
     runtime.exit_on_signals()

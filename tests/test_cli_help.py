@@ -38,3 +38,41 @@ def test_every_command_is_listed_in_vietnamese_then_english_whole(app):
         vietnamese, _, english = listed.partition(" / ")
         assert english and VIETNAMESE.search(vietnamese) and not VIETNAMESE.search(english), (name, listed)
         assert not listed.endswith("..."), (name, listed)
+
+
+def _vietnamese_then_english(text: str) -> bool:
+    """``text`` is said in Vietnamese, then in English: "Vietnamese / English" on one paragraph, or its first
+    paragraph Vietnamese and its last English. The English may quote a Vietnamese word ("Không nhận hỗ trợ", "Hà
+    Nội"), so it is English when few of its letters are Vietnamese ones; the Vietnamese has many (a word in three or
+    four has one)."""
+    paragraphs = [paragraph for paragraph in text.split("\n\n") if paragraph.strip()]
+    if not paragraphs:
+        return False
+    if len(paragraphs) == 1:
+        vietnamese, _, english = text.partition(" / ")
+    else:
+        vietnamese, english = paragraphs[0], paragraphs[-1]
+
+    def share(part: str) -> float:
+        letters = sum(character.isalpha() for character in part)
+        return len(VIETNAMESE.findall(part)) / letters if letters else 0.0
+
+    return share(vietnamese) > 0.08 and bool(english.strip()) and share(english) < 0.08
+
+
+def test_every_commands_help_and_options_are_in_vietnamese_then_english(app):
+    """`disburse payments reconcile --help` said "Compare our payments of a day with the provider's statement…" and
+    its options in English alone: of 27 commands, only the imports said what they do in Vietnamese, and no option.
+    Every command of ours says it in both, Vietnamese first, and so does every option (its arguments are named in
+    the usage line)."""
+    with click.Context(main, obj=ScriptInfo(create_app=lambda: app)) as ctx:
+        commands = _ours(main, ctx)
+    assert len(commands) > 30
+    unsaid = []
+    for name, command in commands:
+        if not _vietnamese_then_english(command.help or ""):
+            unsaid.append((name, command.help))
+        for param in command.params:
+            if isinstance(param, click.Option) and not _vietnamese_then_english(param.help or ""):
+                unsaid.append((f"{name} {param.opts[0]}", param.help))
+    assert not unsaid, "\n".join(f"{where}: {said!r}" for where, said in unsaid)

@@ -37,16 +37,32 @@ def _refuse(vi: str, en: str) -> NoReturn:
 
 
 @users_cli.command("create", short_help="Tạo người dùng / Create a user.")
-@click.option("--email", required=True)
-@click.option("--role", required=True, type=click.Choice(ROLES))
-@click.option("--name", "full_name", default="", help="Full name shown in the UI.")
-@click.option("--district", type=DISTRICT_CODE, help="3-digit GSO district code (caseworkers).")
-@click.option("--employer", "employer_unit", help="Unit code (employer users).")
-@click.option("--province", type=PROVINCE_CODE, help="2-digit GSO province code (supervisors; none = national).")
+@click.option("--email", required=True, help="E-mail đăng nhập của người dùng / The user's sign-in e-mail.")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="Vai trò / Role.")
+@click.option("--name", "full_name", default="", help="Họ và tên hiển thị trên trang / Full name shown in the UI.")
 @click.option(
-    "--password-stdin", is_flag=True, help="Read the password from standard input (asked, hidden, on a terminal)."
+    "--district",
+    type=DISTRICT_CODE,
+    help="Mã quận/huyện GSO, 3 chữ số (cán bộ) / 3-digit GSO district code (caseworkers).",
 )
-@click.option("--no-password", is_flag=True, help="An account for API tokens only: it cannot sign in.")
+@click.option("--employer", "employer_unit", help="Mã đơn vị (người dùng của đơn vị) / Unit code (employer users).")
+@click.option(
+    "--province",
+    type=PROVINCE_CODE,
+    help="Mã tỉnh/thành GSO, 2 chữ số (lãnh đạo; không có = toàn quốc) / 2-digit GSO province code (supervisors; "
+    "none = national).",
+)
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Đọc mật khẩu từ đầu vào chuẩn (trên terminal: hỏi, không hiện) / Read the password from standard input "
+    "(asked, hidden, on a terminal).",
+)
+@click.option(
+    "--no-password",
+    is_flag=True,
+    help="Tài khoản chỉ dùng token API, không đăng nhập được / An account for API tokens only: it cannot sign in.",
+)
 def create_user(
     email: str,
     role: str,
@@ -57,7 +73,12 @@ def create_user(
     password_stdin: bool,
     no_password: bool,
 ) -> None:
-    """Create a user with a role and the scope it takes (the admins' pages' rule), audited as ``user.create`` with no
+    """Tạo người dùng với một vai trò và phạm vi của vai trò đó (theo quy tắc của trang quản trị), ghi nhật ký
+    ``user.create`` không có người thực hiện (lệnh của người vận hành). Không có ``--password-stdin`` hay
+    ``--no-password``, người dùng nhận một mật khẩu dùng một lần, chỉ in một lần, và đổi sang mật khẩu của mình ở lần
+    đăng nhập đầu (như trên trang quản trị).
+
+    Create a user with a role and the scope it takes (the admins' pages' rule), audited as ``user.create`` with no
     actor (an operator's command). Without ``--password-stdin`` or ``--no-password`` the user gets a one-time
     password, printed once, which they replace with their own at their first sign-in (as on the admins' pages)."""
     if password_stdin and no_password:
@@ -107,9 +128,11 @@ def _user(email: str) -> User:
 
 
 @users_cli.command("set-password", short_help="Đặt mật khẩu mới / Set a new password.")
-@click.option("--email", required=True)
+@click.option("--email", required=True, help="E-mail của người dùng / The user's e-mail.")
 def set_password(email: str) -> None:
-    """Read a new password from standard input; the user's sessions end everywhere."""
+    """Đọc mật khẩu mới từ đầu vào chuẩn; mọi phiên đăng nhập của người dùng kết thúc.
+
+    Read a new password from standard input; the user's sessions end everywhere."""
     user = _user(email)
     try:
         service.set_password(user, sys.stdin.readline().rstrip("\r\n"))
@@ -123,9 +146,13 @@ def set_password(email: str) -> None:
 
 
 @users_cli.command("deactivate", short_help="Khoá tài khoản / Lock an account.")
-@click.option("--email", required=True)
+@click.option("--email", required=True, help="E-mail của người dùng / The user's e-mail.")
 def deactivate(email: str) -> None:
-    """Stop a user signing in and using API tokens; their sessions end everywhere, and the claims they hold go back
+    """Không cho người dùng đăng nhập và dùng token API nữa; mọi phiên đăng nhập kết thúc, và các hồ sơ người đó
+    đang giữ trở lại hàng chờ. Bị từ chối với quản trị viên cuối cùng còn hoạt động (hãy cho người khác làm quản trị
+    viên trước) và với tài khoản đã khoá.
+
+    Stop a user signing in and using API tokens; their sessions end everywhere, and the claims they hold go back
     to the queue. Refused for the last active admin (make someone else an admin first) and for an account already
     deactivated."""
     user = _user(email)
@@ -147,9 +174,11 @@ def deactivate(email: str) -> None:
 
 
 @users_cli.command("reactivate", short_help="Mở khoá tài khoản / Unlock an account.")
-@click.option("--email", required=True)
+@click.option("--email", required=True, help="E-mail của người dùng / The user's e-mail.")
 def reactivate(email: str) -> None:
-    """Let a deactivated user sign in again (as the admins' pages do); their old sessions and tokens stay ended."""
+    """Cho người dùng đã bị khoá đăng nhập lại (như trang quản trị); phiên và token cũ vẫn không dùng được.
+
+    Let a deactivated user sign in again (as the admins' pages do); their old sessions and tokens stay ended."""
     user = _user(email)
     try:
         service.reactivate(user)
@@ -163,10 +192,12 @@ def reactivate(email: str) -> None:
 
 
 @tokens_cli.command("create", short_help="Tạo token API / Create an API token.")
-@click.option("--email", required=True)
-@click.option("--name", default="", help="A label to tell tokens apart.")
+@click.option("--email", required=True, help="E-mail của người dùng sở hữu token / The e-mail of the token's user.")
+@click.option("--name", default="", help="Nhãn để phân biệt các token / A label to tell tokens apart.")
 def create_token(email: str, name: str) -> None:
-    """Create an API token and print it (it is shown only this once). It expires after DISBURSE_TOKEN_DAYS days."""
+    """Tạo token API và in ra (chỉ hiện lần này). Token hết hạn sau DISBURSE_TOKEN_DAYS ngày.
+
+    Create an API token and print it (it is shown only this once). It expires after DISBURSE_TOKEN_DAYS days."""
     try:
         token = service.create_token(_user(email), name)
     except service.UserError as exc:
@@ -181,9 +212,12 @@ def _when(value: datetime | None) -> str:
 
 
 @tokens_cli.command("list", short_help="Liệt kê token / List tokens.")
-@click.option("--email", required=True)
+@click.option("--email", required=True, help="E-mail của người dùng / The user's e-mail.")
 def list_tokens(email: str) -> None:
-    """List a user's tokens: id, prefix, name, status, created, expires, last used (never the token itself)."""
+    """Liệt kê token của người dùng: số, tiền tố, nhãn, trạng thái, ngày tạo, hết hạn, lần dùng cuối (không bao giờ
+    in chính token).
+
+    List a user's tokens: id, prefix, name, status, created, expires, last used (never the token itself)."""
     user = _user(email)
     now = datetime.now(UTC)
     rows = [("id", "prefix", "name", "status", "created", "expires", "last used")]
@@ -211,7 +245,10 @@ def list_tokens(email: str) -> None:
 @tokens_cli.command("revoke", short_help="Thu hồi token / Revoke a token.")
 @click.argument("token_id", type=RECORD_ID)
 def revoke_token(token_id: int) -> None:
-    """Revoke the token with this id (from ``tokens list``); it stops working at once. One revoked before is said so
+    """Thu hồi token có số này (theo ``tokens list``); token thôi dùng được ngay. Token đã thu hồi từ trước thì được
+    báo như vậy, kèm thời điểm (mã thoát 0: token không dùng được, đúng như yêu cầu).
+
+    Revoke the token with this id (from ``tokens list``); it stops working at once. One revoked before is said so
     (exit 0: it does not work, as asked), with when."""
     token = db.session.get(ApiToken, token_id)
     if token is not None and token.revoked_at is not None:

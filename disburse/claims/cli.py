@@ -65,15 +65,25 @@ def summary_lines(result: ListsResult, seconds: float) -> list[str]:
 @lists_cli.command(
     "build", short_help="Lập danh sách Mẫu số 01, tính giảm mức đóng / Build the Form 01 lists, book the reductions."
 )
-@click.option("--program", "program_code", help="The program's code (default: DISBURSE_PROGRAM, else NQ116).")
+@click.option(
+    "--program",
+    "program_code",
+    help="Mã chương trình (mặc định: DISBURSE_PROGRAM, nếu không có thì NQ116) / The program's code (default: "
+    "DISBURSE_PROGRAM, else NQ116).",
+)
 @click.option(
     "--after-end",
     is_flag=True,
-    help="Build for a programme that has stopped paying (to book the reductions of a late salary-fund import, say): "
-    "it also lists the people not listed yet, as claims that are never paid.",
+    help="Lập cho chương trình đã hết hạn chi trả (chẳng hạn để tính giảm mức đóng sau một lần nhập quỹ lương muộn): "
+    "lệnh cũng lập danh sách cho người chưa có, thành hồ sơ không bao giờ được chi trả / Build for a programme that "
+    "has stopped paying (to book the reductions of a late salary-fund import, say): it also lists the people not "
+    "listed yet, as claims that are never paid.",
 )
 def build(program_code: str | None, after_end: bool) -> None:
-    """Build the Form 01 lists (track A claims) and book the employer reductions. Safe to run again: it adds
+    """Lập danh sách Mẫu số 01 (hồ sơ luồng A) và tính giảm mức đóng cho đơn vị. Chạy lại được: chỉ thêm những gì
+    mới, không bao giờ đổi hồ sơ đã có. Bị từ chối với chương trình đã hết hạn chi trả, trừ khi có --after-end.
+
+    Build the Form 01 lists (track A claims) and book the employer reductions. Safe to run again: it adds
     only what is new and never changes a claim that exists. Refused for a programme that has stopped paying,
     unless --after-end."""
     program_code = program_code or current_app.config["DISBURSE_PROGRAM"]

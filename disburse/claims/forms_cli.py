@@ -76,10 +76,22 @@ def _unit(unit_code: str) -> Any:
 
 @forms_cli.command("list", short_help="Ghi Mẫu số 01 của đơn vị / Write a unit's Form 01.")
 @click.argument("unit_code")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help=".xlsx or .csv")
-@click.option("--program", "program_code", help="The program's code (default: DISBURSE_PROGRAM).")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Tệp ra, .xlsx hoặc .csv, trong một thư mục có sẵn / The output file, .xlsx or .csv, in a folder that exists.",
+)
+@click.option(
+    "--program",
+    "program_code",
+    help="Mã chương trình (mặc định: DISBURSE_PROGRAM) / The program's code (default: DISBURSE_PROGRAM).",
+)
 def list_cmd(unit_code: str, out: Path, program_code: str | None) -> None:
-    """Write the unit's Form 01 list with the Form 02 columns to fill in."""
+    """Ghi danh sách Mẫu số 01 của đơn vị UNIT_CODE, với các cột Mẫu số 02 để điền.
+
+    Write the unit's (UNIT_CODE) Form 01 list with the Form 02 columns to fill in."""
     program, employer = _program(program_code), _unit(unit_code)
     if out.suffix.lower() not in (".xlsx", ".csv"):
         click.echo("Tệp ra phải là .xlsx hoặc .csv / The output must be .xlsx or .csv", err=True)
@@ -113,10 +125,24 @@ def list_cmd(unit_code: str, out: Path, program_code: str | None) -> None:
 @forms_cli.command("confirm", short_help="Nhận Mẫu số 02 / Take a Form 02 file.")
 @click.argument("unit_code")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--errors", "errors_out", type=click.Path(dir_okay=False, path_type=Path), help="CSV of refused rows.")
-@click.option("--program", "program_code", help="The program's code (default: DISBURSE_PROGRAM).")
+@click.option(
+    "--errors",
+    "errors_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Ghi các dòng bị từ chối vào tệp CSV này, trong một thư mục có sẵn / Write the refused rows to this CSV, in a "
+    "folder that exists.",
+)
+@click.option(
+    "--program",
+    "program_code",
+    help="Mã chương trình (mặc định: DISBURSE_PROGRAM) / The program's code (default: DISBURSE_PROGRAM).",
+)
 def confirm_cmd(unit_code: str, path: Path, errors_out: Path | None, program_code: str | None) -> None:
-    """Take a returned Form 02 spreadsheet (the Form 01 file with bank details or 'x' filled in)."""
+    """Nhận tệp Mẫu số 02 đơn vị gửi lại (tệp Mẫu số 01 đã điền thông tin ngân hàng, hoặc 'x' ở cột “Không nhận hỗ
+    trợ”). Mã thoát 0: nhận hết; 1: có dòng bị từ chối; 2: không dùng được tệp, không thay đổi gì.
+
+    Take a returned Form 02 spreadsheet (the Form 01 file with bank details or 'x' filled in). Exit 0: every row
+    taken; 1: some rows refused; 2: the file cannot be used, nothing changed."""
     program, employer = _program(program_code), _unit(unit_code)
     try:
         if errors_out is not None:

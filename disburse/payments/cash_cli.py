@@ -203,17 +203,41 @@ def _print_table(rows: list[CashListRow], office: District, day: date | None) ->
 @click.command("cash-list", short_help="Danh sách chi tiền mặt / The office's cash list.")
 @with_appcontext
 @click.option(
-    "--district", "district", required=True, type=DISTRICT_CODE, help="The district's 3-digit code (its office)."
+    "--district",
+    "district",
+    required=True,
+    type=DISTRICT_CODE,
+    help="Mã quận/huyện, 3 chữ số (cơ quan BHXH của quận/huyện đó) / The district's 3-digit code (its office).",
 )
-@click.option("--date", "day", type=DAY, help="The day the list was issued (default: every open payment).")
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help=".xlsx or .csv")
-@click.option("--program", "program_code", help="The program's code (default: DISBURSE_PROGRAM).")
+@click.option(
+    "--date",
+    "day",
+    type=DAY,
+    help="Ngày chuyển danh sách (mặc định: mọi khoản chưa chi) / The day the list was issued (default: every open "
+    "payment).",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Tệp ra, .xlsx hoặc .csv, trong một thư mục có sẵn (mặc định: in ra màn hình) / The output file, .xlsx or "
+    ".csv, in a folder that exists (default: printed on the terminal).",
+)
+@click.option(
+    "--program",
+    "program_code",
+    help="Mã chương trình (mặc định: DISBURSE_PROGRAM) / The program's code (default: DISBURSE_PROGRAM).",
+)
 def cash_list_cmd(district: str, day: date | None, out: Path | None, program_code: str | None) -> None:
-    """The people to pay in cash at a district's office (on a day), with a blank receipt column.
+    """Những người nhận tiền mặt tại cơ quan BHXH của quận/huyện (theo ngày), với cột số biên lai để trống. Tệp .xlsx
+    là giấy cơ quan chi theo: tiêu đề (cơ quan, ngày của danh sách hoặc ngày in, bằng tiếng Việt và tiếng Anh), danh
+    sách người với cột số biên lai và chữ ký để trống, và dòng tổng cộng (số người, số đồng). Tệp .csv dành cho phần
+    mềm: dòng tiêu đề cột và mỗi người một dòng, không có tiêu đề, không có tổng.
 
-    An .xlsx is the paper the office pays against: a title (the office, the list's day or the day printed, in
-    Vietnamese and English), the people with blank receipt number and signature ("Chữ ký / Signature") columns, and a
-    total (people, đồng). A .csv is for a program: the header and one row per person, no title and no total."""
+    The people to pay in cash at a district's office (on a day), with a blank receipt column. An .xlsx is the paper
+    the office pays against: a title (the office, the list's day or the day printed, in Vietnamese and English), the
+    people with blank receipt number and signature ("Chữ ký / Signature") columns, and a total (people, đồng). A
+    .csv is for a program: the header and one row per person, no title and no total."""
     program = _program(program_code)
     if out is not None and out.suffix.lower() not in (".xlsx", ".csv"):
         _refuse("Tệp ra phải là .xlsx hoặc .csv.", "The output must be .xlsx or .csv.")
@@ -273,9 +297,13 @@ def _user(email: str | None) -> User | None:
 @with_appcontext
 @click.argument("reference")
 @click.argument("receipt")
-@click.option("--by", "email", help="The caseworker who paid (their e-mail).")
+@click.option("--by", "email", help="E-mail của cán bộ đã chi / The caseworker who paid (their e-mail).")
 def cash_paid_cmd(reference: str, receipt: str, email: str | None) -> None:
-    """Record a cash payment at the office against its receipt number (the same receipt again: said, exit 0)."""
+    """Ghi nhận khoản REFERENCE đã chi tiền mặt tại cơ quan BHXH theo số biên lai RECEIPT (cùng biên lai lần nữa: báo
+    như vậy, mã thoát 0).
+
+    Record the cash payment REFERENCE at the office against its receipt number RECEIPT (the same receipt again:
+    said, exit 0)."""
     actor = _user(email)
     try:
         payment = record_cash_payment(reference, receipt, actor)
@@ -296,10 +324,23 @@ def cash_paid_cmd(reference: str, receipt: str, email: str | None) -> None:
 @click.command("offer-cash", short_help="Chi tiền mặt cho hồ sơ / Pay a claim in cash.")
 @with_appcontext
 @click.argument("claim_id", type=RECORD_ID)
-@click.option("--by", "email", help="The caseworker who agreed it with the person (their e-mail).")
-@click.option("--early", "reason", help="Before the program's limit of failed payments: why (e.g. no bank account).")
+@click.option(
+    "--by",
+    "email",
+    help="E-mail của cán bộ đã thống nhất với người lao động / The caseworker who agreed it with the person (their "
+    "e-mail).",
+)
+@click.option(
+    "--early",
+    "reason",
+    help="Trước khi đủ số lần chi không thành công của chương trình: lý do (ví dụ không có tài khoản ngân hàng) / "
+    "Before the program's limit of failed payments: why (e.g. no bank account).",
+)
 def offer_cash_cmd(claim_id: int, email: str | None, reason: str | None) -> None:
-    """Pay CLAIM_ID (waiting for payment details) in cash at the office: the next cash batch takes it."""
+    """Chi tiền mặt tại cơ quan BHXH cho hồ sơ CLAIM_ID (đang chờ thông tin thanh toán): lô tiền mặt tiếp theo nhận
+    hồ sơ.
+
+    Pay CLAIM_ID (waiting for payment details) in cash at the office: the next cash batch takes it."""
     actor = _user(email)
     reason = (reason or "").strip() or None  # --early "" gives no reason: the limit holds, as on the page
     claim = claims.get_claim_for_update(claim_id)
@@ -324,12 +365,22 @@ def offer_cash_cmd(claim_id: int, email: str | None, reason: str | None) -> None
 @with_appcontext
 @click.argument("reference")
 @click.option(
-    "--reason", required=True, help="Why the office no longer pays it (e.g. the person asked for a transfer)."
+    "--reason",
+    required=True,
+    help="Lý do cơ quan không chi khoản này nữa (ví dụ người lao động xin chuyển khoản) / Why the office no longer "
+    "pays it (e.g. the person asked for a transfer).",
 )
-@click.option("--by", "email", help="The caseworker who took it off the list (their e-mail).")
+@click.option(
+    "--by",
+    "email",
+    help="E-mail của cán bộ rút khoản khỏi danh sách / The caseworker who took it off the list (their e-mail).",
+)
 def cash_withdraw_cmd(reference: str, reason: str, email: str | None) -> None:
-    """Take a cash payment not yet paid off its office's list: its claim then waits for details (a bank account, or
-    ``offer-cash`` for the next list)."""
+    """Rút khoản tiền mặt REFERENCE chưa chi khỏi danh sách của cơ quan: hồ sơ chuyển sang chờ bổ sung thông tin (tài
+    khoản ngân hàng, hoặc ``offer-cash`` cho danh sách sau).
+
+    Take the cash payment REFERENCE, not yet paid, off its office's list: its claim then waits for details (a bank
+    account, or ``offer-cash`` for the next list)."""
     actor = _user(email)
     try:
         payment = withdraw_cash_payment(reference, actor, reason)

@@ -99,9 +99,15 @@ def _batch(named: int | str, provider: str | None = None) -> PaymentBatch:
 
 
 @payments_cli.command("batch", short_help="Lập lô các hồ sơ đã duyệt / Batch the approved claims now.")
-@click.option("--program", "program_code", help="The program's code (default: DISBURSE_PROGRAM).")
+@click.option(
+    "--program",
+    "program_code",
+    help="Mã chương trình (mặc định: DISBURSE_PROGRAM) / The program's code (default: DISBURSE_PROGRAM).",
+)
 def batch_cmd(program_code: str | None) -> None:
-    """Put every approved claim into a batch of its channel now."""
+    """Đưa ngay mọi hồ sơ đã duyệt vào một lô chi trả theo kênh của hồ sơ (beat làm việc này mỗi phút).
+
+    Put every approved claim into a batch of its channel now (beat does it every minute)."""
     try:
         program = get_program(program_code or current_app.config["DISBURSE_PROGRAM"])
     except ProgramNotFound as exc:
@@ -134,9 +140,17 @@ HELD_SHOWN_PER_BATCH = 20
 
 
 @payments_cli.command("batches", short_help="Các lô gần nhất / The latest batches.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Số lô gần nhất được liệt kê / How many of the latest batches to list.",
+)
 def batches_cmd(limit: int) -> None:
-    """The latest batches: control totals and how their payments stand."""
+    """Các lô gần nhất: tổng kiểm soát và tình trạng các khoản chi của lô, kèm các lệnh bên chi trả giữ lại.
+
+    The latest batches: control totals and how their payments stand, with the orders the provider holds back."""
     rows = payment_batches.latest(limit=limit).rows
     batches = [row.batch for row in rows]
     states = {
@@ -193,10 +207,14 @@ def _echo_held_back(order: sending.HeldBack) -> None:
 @click.option(
     "--held-now",
     is_flag=True,
-    help="Orders the provider held back: their wait cut short, handed over now (once their cause is fixed).",
+    help="Các lệnh bên chi trả giữ lại: thôi chờ, bàn giao lại ngay (khi đã khắc phục nguyên nhân) / Orders the "
+    "provider held back: their wait cut short, handed over now (once their cause is fixed).",
 )
 def send_cmd(batch_name: int | str, held_now: bool) -> None:
-    """Hand BATCH (its number or reference) to its provider (if it was handed over before: ask first, send only what
+    """Bàn giao lô BATCH (số hoặc mã lô) cho bên chi trả (nếu đã bàn giao trước đó: hỏi trước, chỉ gửi những lệnh bên
+    chi trả chưa nhận).
+
+    Hand BATCH (its number or reference) to its provider (if it was handed over before: ask first, send only what
     it never saw)."""
     batch = _batch(batch_name)
     batch_id = batch.id
@@ -289,9 +307,17 @@ def _echo_applied(applied: dict[str, Any]) -> None:
 
 
 @payments_cli.command("chase", short_help="Hỏi kết quả khoản đã gửi / Ask about payments sent.")
-@click.option("--older-than", "older_than_s", type=click.IntRange(0), help="Seconds (default: the configured age).")
+@click.option(
+    "--older-than",
+    "older_than_s",
+    type=click.IntRange(0),
+    help="Chỉ các khoản đã gửi quá số giây này (mặc định: DISBURSE_PAYMENT_STATUS_AFTER_S) / Only payments sent "
+    "longer ago than these seconds (default: DISBURSE_PAYMENT_STATUS_AFTER_S).",
+)
 def chase_cmd(older_than_s: int | None) -> None:
-    """Ask the provider about every payment sent and not settled; send again what it never saw."""
+    """Hỏi bên chi trả về mọi khoản đã gửi mà chưa có kết quả; gửi lại những khoản bên chi trả chưa nhận.
+
+    Ask the provider about every payment sent and not settled; send again what it never saw."""
     seconds = current_app.config["DISBURSE_PAYMENT_STATUS_AFTER_S"] if older_than_s is None else older_than_s
     for _channel, provider in sending.channels():
         try:
@@ -309,7 +335,10 @@ def chase_cmd(older_than_s: int | None) -> None:
 @payments_cli.command("export", short_help="Ghi tệp pain.001 của lô / Write a batch's pain.001 file.")
 @click.argument("batch_name", metavar="BATCH", type=BATCH)
 def export_cmd(batch_name: int | str) -> None:
-    """Write bank-file batch BATCH (its number or reference) as an ISO 20022 pain.001.001.09 file into the outbox
+    """Ghi lô chi qua tệp ngân hàng BATCH (số hoặc mã lô) thành tệp ISO 20022 pain.001.001.09 vào thư mục gửi (lần
+    nào cũng cùng một tệp: xuất lần hai không ghi gì mới).
+
+    Write bank-file batch BATCH (its number or reference) as an ISO 20022 pain.001.001.09 file into the outbox
     (the same file every time: a second export writes nothing new)."""
     batch = _batch(batch_name, provider="bankfile")
     batch_id = batch.id
@@ -338,8 +367,13 @@ def export_cmd(batch_name: int | str) -> None:
 @payments_cli.command("import-status", short_help="Nhập tệp kết quả của ngân hàng / Apply a bank status file.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def import_status_cmd(path: Path) -> None:
-    """Apply a status file from the bank: pain.002 (accepted / rejected per payment) or camt.054 (booked, returned).
-    Importing the same file again changes nothing."""
+    """Áp dụng tệp trạng thái của ngân hàng: pain.002 (chấp nhận hoặc từ chối từng khoản) hoặc camt.054 (đã hạch
+    toán, bị trả lại). Nhập lại cùng một tệp không thay đổi gì. Mã thoát 1 khi có mã tham chiếu không phải của ta hoặc
+    số tiền khác.
+
+    Apply a status file from the bank: pain.002 (accepted or rejected per payment) or camt.054 (booked, returned).
+    Importing the same file again changes nothing. Exit 1 when some references are not ours or their amounts
+    differ."""
     from disburse.payments.bankfile import OriginalFileMissing, read_status_file
 
     try:
@@ -420,10 +454,24 @@ def _report_file(path: Path, count: int, applied: Applied) -> None:
 
 
 @payments_cli.command("recoveries", short_help="Các khoản phải thu hồi / Money owed back.")
-@click.option("--state", type=click.Choice(["owed", "recovered", "written_off", "closed"]))
-@click.option("--limit", type=click.IntRange(1, 100_000), default=500, show_default=True, help="The latest N.")
+@click.option(
+    "--state",
+    type=click.Choice(["owed", "recovered", "written_off", "closed"]),
+    help="Chỉ các khoản ở trạng thái này (owed: phải thu, recovered: đã thu, written_off: xoá nợ, closed: đã đóng) / "
+    "Only those in this state (owed: still owed, recovered, written_off: written off, closed).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 100_000),
+    default=500,
+    show_default=True,
+    help="Số khoản gần nhất được liệt kê / The latest N.",
+)
 def recoveries_cmd(state: str | None, limit: int) -> None:
-    """Money returned after settlement: what the fund is owed back, and what became of it (the latest first, each
+    """Tiền bị trả lại sau khi đã chi: khoản Quỹ phải thu hồi, và kết quả thu hồi (mới nhất trước, mỗi khoản kèm số
+    đã thu về; tổng cộng tính trên tất cả).
+
+    Money returned after settlement: what the fund is owed back, and what became of it (the latest first, each
     with what has come back of it; the totals are of all of them)."""
     from disburse.payments.recoveries import LABELS, recoveries
 
@@ -450,20 +498,32 @@ def recoveries_cmd(state: str | None, limit: int) -> None:
     "--after-step",
     "after_step",
     type=RECORD_ID,
-    help="With a state: the recovery's last step as you saw it (printed by this command). Needed: the same command "
-    "run again records nothing more.",
+    help="Cùng trạng thái (bắt buộc): bước cuối của khoản thu hồi mà bạn đã xem (lệnh này in ra), để lệnh chạy lại "
+    "không ghi thêm / With a state (needed): the recovery's last step as you saw it (printed by this command), so "
+    "that the same command run again records nothing more.",
 )
-@click.option("--note", default="", help="Why (needed for a write-off).")
-@click.option("--by", "by_email", help="With a state (needed): who decided, a supervisor's or admin's e-mail.")
+@click.option("--note", default="", help="Lý do (bắt buộc khi xoá nợ) / Why (needed for a write-off).")
+@click.option(
+    "--by",
+    "by_email",
+    help="Cùng trạng thái (bắt buộc): e-mail của người quyết định, lãnh đạo hoặc quản trị viên / With a state "
+    "(needed): who decided, a supervisor's or admin's e-mail.",
+)
 @click.option(
     "--amount",
     type=VND,
-    help="With recovered: the sum back, in VND (default: all still owed; less leaves the rest owed).",
+    help="Cùng recovered: số tiền đã thu về, đồng (mặc định: toàn bộ số còn phải thu; ít hơn thì phần còn lại vẫn phải "
+    "thu) / With recovered: the sum back, in VND (default: all still owed; less leaves the rest owed).",
 )
 def recovery_cmd(
     recovery_id: int, to_state: str | None, after_step: int | None, note: str, by_email: str | None, amount: int | None
 ) -> None:
-    """Without a state: the recovery and its steps, numbered. With one, move it on: recovered (the money is back, or
+    """Không có trạng thái: khoản thu hồi RECOVERY_ID và các bước của nó, đánh số. Có trạng thái thì chuyển tiếp:
+    recovered (đã thu về, hoặc --amount trong số đó), written_off (không thu về được), closed; --after-step là bước
+    cuối bạn đã xem, để lệnh chạy lại (thử lại, gõ hai lần) chỉ ghi một lần, và một bước người khác ghi xen vào thì
+    lệnh dừng.
+
+    Without a state: the recovery and its steps, numbered. With one, move it on: recovered (the money is back, or
     --amount of it), written_off (it will not come back), closed; --after-step is the last step you saw, so that the
     same command run again (a retry, a line typed twice) records once, and a step someone else recorded in between
     stops it."""

@@ -123,18 +123,34 @@ def _run(provider: str, day: date, entries: list[StatementEntry] | None) -> Reco
 
 
 @click.command("reconcile", short_help="Đối soát với sao kê / Reconcile with the statement.")
-@click.option("--provider", type=click.Choice(PROVIDERS), default=None, help="Default: DISBURSE_PAYMENT_PROVIDER.")
-@click.option("--date", "day", type=DAY, help="The day, dd/mm/yyyy or YYYY-MM-DD (default: yesterday).")
+@click.option(
+    "--provider",
+    type=click.Choice(PROVIDERS),
+    default=None,
+    help="Bên chi trả (mặc định: DISBURSE_PAYMENT_PROVIDER) / The provider (default: DISBURSE_PAYMENT_PROVIDER).",
+)
+@click.option(
+    "--date",
+    "day",
+    type=DAY,
+    help="Ngày cần đối soát, dd/mm/yyyy hoặc YYYY-MM-DD (mặc định: hôm qua) / The day, dd/mm/yyyy or YYYY-MM-DD "
+    "(default: yesterday).",
+)
 @click.option(
     "--file",
     "path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="The bank's camt.053 statement, instead of asking the provider.",
+    help="Sao kê camt.053 của ngân hàng, thay cho việc hỏi bên chi trả / The bank's camt.053 statement, instead of "
+    "asking the provider.",
 )
 @with_appcontext
 def reconcile_cmd(provider: str | None, day: date | None, path: Path | None) -> None:
-    """Compare our payments of a day with the provider's statement; exit 1 when anything differs."""
+    """Đối soát các khoản chi của một ngày với sao kê của bên chi trả; mã thoát 1 khi có chênh lệch, 2 khi không đối
+    soát được.
+
+    Compare our payments of a day with the provider's statement; exit 1 when anything differs, 2 when nothing could
+    be compared."""
     provider = provider or current_app.config["DISBURSE_PAYMENT_PROVIDER"]
     entries = None
     if path is not None and provider != "bankfile":  # a bank's statement is compared with what went by bank file

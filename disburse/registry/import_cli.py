@@ -162,9 +162,15 @@ def _command(kind: str, name: str, help_text: str, short_help: str) -> None:
         "--errors",
         "errors",
         type=click.Path(path_type=Path),  # checked by the import itself, in both languages, before any work
-        help="Write every rejected row here (CSV: row,column,value,error_code,message_vi,message_en).",
+        help="Ghi mọi dòng bị từ chối vào tệp này, trong một thư mục có sẵn (CSV: row,column,value,error_code,"
+        "message_vi,message_en) / Write every rejected row here, in a folder that exists (CSV: row,column,value,"
+        "error_code,message_vi,message_en).",
     )
-    @click.option("--strict", is_flag=True, help="Import nothing when any row is rejected.")
+    @click.option(
+        "--strict",
+        is_flag=True,
+        help="Không nhập dòng nào khi có dòng bị từ chối / Import nothing when any row is rejected.",
+    )
     def command(file: Path, errors: Path | None, strict: bool) -> None:
         run_import(kind, file, errors, strict)
 

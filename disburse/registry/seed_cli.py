@@ -116,32 +116,52 @@ def _import_line(result: ImportResult, spec: Spec, label_vi: str, label_en: str,
 
 
 @click.command("seed", short_help="Tạo dữ liệu giả lập / Make synthetic registry data.")
-@click.option("--employers", type=click.IntRange(min=0), required=True, help="Number of employers (units).")
-@click.option("--employees", type=click.IntRange(min=0), required=True, help="Number of employees.")
-@click.option("--seed", "seed_value", type=int, default=0, show_default=True, help="Same seed, same data.")
+@click.option(
+    "--employers",
+    type=click.IntRange(min=0),
+    required=True,
+    help="Số đơn vị / Number of employers (units).",
+)
+@click.option("--employees", type=click.IntRange(min=0), required=True, help="Số người lao động / Number of employees.")
+@click.option(
+    "--seed",
+    "seed_value",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Hạt giống ngẫu nhiên: cùng hạt giống, cùng dữ liệu / Same seed, same data.",
+)
 @click.option(
     "--provinces",
     default="01",
     show_default=True,
-    help="Comma-separated 2021 GSO province codes (01 = Hà Nội, 79 = TP. Hồ Chí Minh), or 'all'.",
+    help="Mã tỉnh GSO 2021, cách nhau bằng dấu phẩy (01 = Hà Nội, 79 = TP. Hồ Chí Minh), hoặc 'all' / "
+    "Comma-separated 2021 GSO province codes (01 = Hà Nội, 79 = TP. Hồ Chí Minh), or 'all'.",
 )
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Keep the CSV files in this directory (default: a temporary directory, removed afterwards).",
+    help="Giữ các tệp CSV trong thư mục này, tạo nếu chưa có trong một thư mục có sẵn (mặc định: thư mục tạm, xoá "
+    "sau khi xong) / Keep the CSV files in this directory, made if need be in a folder that exists (default: a "
+    "temporary directory, removed afterwards).",
 )
 @click.option(
     "--into-existing",
     is_flag=True,
-    help="Seed a database whose registry already holds units: seeded units and people overwrite those of the same "
-    "codes (for rehearsal databases only, never real data).",
+    help="Tạo dữ liệu vào cơ sở dữ liệu đã có đơn vị: đơn vị và người lao động mẫu ghi đè những người cùng mã (chỉ "
+    "cho cơ sở dữ liệu diễn tập, không bao giờ cho dữ liệu thật) / Seed a database whose registry already holds "
+    "units: seeded units and people overwrite those of the same codes (for rehearsal databases only, never real "
+    "data).",
 )
 @with_appcontext
 def seed_cmd(
     employers: int, employees: int, seed_value: int, provinces: str, out: Path | None, into_existing: bool
 ) -> None:
-    """Generate realistic synthetic registry data and import it through the registry importer (an empty registry
+    """Tạo dữ liệu đăng ký giả lập như thật và nhập qua chương trình nhập danh sách (chỉ vào cơ sở dữ liệu chưa có
+    đơn vị, trừ khi có --into-existing).
+
+    Generate realistic synthetic registry data and import it through the registry importer (an empty registry
     only, unless --into-existing)."""
     province_codes = _parse_provinces(provinces)
     if out is not None:

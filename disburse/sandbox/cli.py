@@ -13,16 +13,37 @@ from config import ConfigError
 
 @click.group("sandbox", short_help="Ngân hàng thử nghiệm / The sandbox bank.")
 def sandbox_cli() -> None:
-    """The sandbox bank: a simulated bank for the demo and the tests (never in production unless configured)."""
+    """Ngân hàng thử nghiệm: ngân hàng giả lập cho demo và kiểm thử (không bao giờ dùng khi vận hành thật, trừ khi cấu
+    hình cho phép).
+
+    The sandbox bank: a simulated bank for the demo and the tests (never in production unless configured)."""
 
 
 @sandbox_cli.command("serve", short_help="Chạy ngân hàng thử nghiệm / Run the sandbox bank.")
-@click.option("--host", default=None, help="Default: the host of DISBURSE_SANDBOX_URL.")
-@click.option("--port", type=int, default=None, help="Default: the port of DISBURSE_SANDBOX_URL (5001).")
-@click.option("--seed", type=int, default=None, help="Decide failures and returns reproducibly.")
+@click.option(
+    "--host",
+    default=None,
+    help="Địa chỉ lắng nghe (mặc định: của DISBURSE_SANDBOX_URL) / Address to listen on (default: the host of "
+    "DISBURSE_SANDBOX_URL).",
+)
+@click.option(
+    "--port",
+    type=int,
+    default=None,
+    help="Cổng (mặc định: của DISBURSE_SANDBOX_URL, 5001) / Port (default: the port of DISBURSE_SANDBOX_URL, 5001).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help="Hạt giống ngẫu nhiên: lỗi và hoàn tiền lặp lại được / Decide failures and returns reproducibly.",
+)
 @with_appcontext
 def serve(host: str | None, port: int | None, seed: int | None) -> None:
-    """Serve the sandbox bank's API and settle its transfers, on the app's database (schema ``sandbox``)."""
+    """Chạy API của ngân hàng thử nghiệm và quyết toán các lệnh chuyển, trên cơ sở dữ liệu của ứng dụng (lược đồ
+    ``sandbox``).
+
+    Serve the sandbox bank's API and settle its transfers, on the app's database (schema ``sandbox``)."""
     from werkzeug.serving import make_server
 
     from disburse import runtime
