@@ -42,6 +42,11 @@ USAGE_ERRORS = [
         ["payments", "batches", "--limt", "3"],
         "Không có tùy chọn '--limt'. / No such option '--limt'. Có phải là '--limit'? / Did you mean '--limit'?",
     ),
+    (
+        ["seed", "--employers", "1", "--employees", "1", "--provinces", "01,00"],
+        "Giá trị của '--provinces' không hợp lệ / Invalid value for '--provinces': không có mã tỉnh 00 (mã GSO 2021: "
+        "01 đến 96) / unknown province code(s): 00",
+    ),
     (["payments", "batches", "extra"], "Thừa tham số (extra) / Got unexpected extra argument (extra)"),
 ]
 

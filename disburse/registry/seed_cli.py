@@ -55,7 +55,16 @@ def _parse_provinces(value: str) -> list[str]:
         return province_codes()
     codes = [c.strip().zfill(2) for c in value.split(",") if c.strip()]
     if not codes:
-        raise click.BadParameter("cần ít nhất một mã tỉnh / at least one province code is needed")
+        raise click.BadParameter(
+            "cần ít nhất một mã tỉnh / at least one province code is needed", param_hint="'--provinces'"
+        )
+    known = set(province_codes())
+    if unknown := ", ".join(code for code in codes if code not in known):  # said by the generator in English alone
+        raise click.BadParameter(
+            f"không có mã tỉnh {unknown} (mã GSO 2021: 01 đến 96) / unknown province code(s): {unknown} (2021 GSO "
+            "codes: 01 to 96)",
+            param_hint="'--provinces'",
+        )
     return codes
 
 
@@ -212,8 +221,8 @@ def seed_cmd(
                 not_after=programme_today(),
                 progress=write_progress if interactive else None,
             )
-        except ValueError as exc:
-            raise click.UsageError(str(exc)) from None
+        except ValueError as exc:  # the generator's own limits, in its words
+            raise click.UsageError(f"Không tạo được dữ liệu mẫu / The data cannot be generated: {exc}") from None
         finally:
             for bar in bars.values():
                 bar.close()
