@@ -567,7 +567,9 @@ def _running_lines(demo_lines: list[str], host: str, port: int) -> str:
     """What `up` says last, once everything answers: the demo's log-ins (said here alone: the children's start-up
     output would have pushed them off the screen), and where disburse runs."""
     logins = _demo_and_logins(demo_lines)[1]
-    return "\n".join(["", *logins, "", f"disburse is running at http://{host}:{port}/  (Ctrl-C to stop)", ""])
+    url = f"http://{host}:{port}/"
+    running = [f"disburse đang chạy tại {url}  (Ctrl-C để dừng)", f"disburse is running at {url}  (Ctrl-C to stop)"]
+    return "\n".join(["", *logins, "", *running, ""])
 
 
 @click.command("up", short_help="Chạy tất cả trên một máy / Run everything on one machine.")
@@ -648,7 +650,7 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
 
     try:
         runtime.ensure_database(app.config["DATABASE_URL"])
-        click.echo("Applying migrations…")
+        click.echo("Đang cập nhật lược đồ cơ sở dữ liệu… / Applying migrations…")
         upgrade()
         demo_lines = _prepare_demo(app, demo_employers, demo_employees) if demo else []
 
@@ -705,7 +707,7 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
             click.echo(_running_lines(demo_lines, host, port))
             _watch(listeners, children)
         except KeyboardInterrupt:
-            click.echo("\nStopping…")
+            click.echo("\nĐang dừng… / Stopping…")
         except deployment.Refused as exc:
             failure = exc
         finally:
@@ -743,7 +745,7 @@ def _sandbox_listener(app: Flask, host: str, port: int) -> _Listener:
 
 def _start_sandbox(app: Flask, listener: _Listener) -> subprocess.Popen[bytes]:
     """The sandbox bank in a child process of its own, on the port of DISBURSE_SANDBOX_URL."""
-    click.echo(f"sandbox bank: {app.config['DISBURSE_SANDBOX_URL']}")
+    click.echo(f"Ngân hàng thử nghiệm / sandbox bank: {app.config['DISBURSE_SANDBOX_URL']}")
     return _spawn(["disburse.cli", "sandbox", "serve", "--host", listener.host, "--port", str(listener.port)])
 
 

@@ -37,5 +37,8 @@ def test_up_says_a_found_demos_logins_once(app, demo_env, capsys):
 
 
 def test_up_without_a_demo_says_where_it_runs(app):
-    running = cli._running_lines([], "127.0.0.1", 8080).strip()
-    assert running == "disburse is running at http://127.0.0.1:8080/  (Ctrl-C to stop)"
+    running = cli._running_lines([], "127.0.0.1", 8080).strip().splitlines()
+    assert running == [
+        "disburse đang chạy tại http://127.0.0.1:8080/  (Ctrl-C để dừng)",
+        "disburse is running at http://127.0.0.1:8080/  (Ctrl-C to stop)",
+    ]

@@ -71,8 +71,12 @@ def serve(host: str | None, port: int | None, seed: int | None) -> None:
         bulk=bool(config.get("DISBURSE_SANDBOX_BULK")),
     )
     server = make_server(host, port, app, threaded=True)
-    mode = ", bulk mode" if app.extensions["sandbox"].bulk else ""
-    click.echo(f"sandbox bank at http://{host}:{port}/ (delay {app.extensions['sandbox'].delay_s} s{mode})")
+    delay = app.extensions["sandbox"].delay_s
+    mode_vi, mode_en = (", chế độ lô", ", bulk mode") if app.extensions["sandbox"].bulk else ("", "")
+    click.echo(
+        f"Ngân hàng thử nghiệm tại http://{host}:{port}/ (độ trễ {delay} giây{mode_vi}) / sandbox bank at "
+        f"http://{host}:{port}/ (delay {delay} s{mode_en})"
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
