@@ -347,11 +347,8 @@ def beat(schedule_file: str | None, loglevel: str) -> None:
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     try:
         path = Path(schedule_file) if schedule_file else runtime.default_instance_path() / "celerybeat-schedule"
-        if not schedule_file:  # the instance folder is ours to make; a folder the operator named is theirs
-            with contextlib.suppress(OSError):  # said by the check below, with the reason
-                path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            writable(path, what=("tệp lịch chạy", "schedule file"))  # before the lock: Celery would fail after it
+        try:  # before the lock: Celery would fail after it. Its folder is made: beat's own state, no operator's file
+            writable(path, what=("tệp lịch chạy", "schedule file"))
         except UnusableFile as exc:
             _refuse(deployment.Refused(exc.message_vi, exc.message_en))
         try:

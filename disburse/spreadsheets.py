@@ -973,18 +973,27 @@ ERRORS_FILE = ("tệp lỗi", "errors file")
 OUTPUT_FILE = ("tệp ra", "output file")
 
 
-def writable(path: Path, *, not_this: Path | None = None, what: tuple[str, str] = ERRORS_FILE) -> None:
+def writable(
+    path: Path, *, not_this: Path | None = None, what: tuple[str, str] = ERRORS_FILE, make_folder: bool = True
+) -> None:
     """Check, before any work, that ``path`` can be written (and is not the input file ``not_this``, by any name: a
-    hard link is the same file under another name). Creates no file that was not there."""
+    hard link is the same file under another name). Creates no file that was not there.
+
+    ``make_folder``: the folder it goes in is made if need be, as for the system's own folders (a job's errors file
+    in DISBURSE_EXPORT_DIR). A path typed on a command line is checked with False: a folder that is not there is
+    refused, named (:func:`_folder_exists`), and nothing is made."""
     if not_this is not None and _same_file(path, not_this):
         raise UnusableFile(
             "Tệp lỗi không được trùng với tệp đang nhập.", "The errors file must not be the file being imported."
         )
     if path.is_dir():
         raise UnusableFile(f"'{path}' là một thư mục.", f"'{path}' is a directory.")
-    _folder_exists(path, what)
+    if not make_folder:
+        _folder_exists(path, what)
     existed = path.exists()
     try:
+        if make_folder:
+            path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8"):
             pass
     except OSError as exc:

@@ -97,7 +97,7 @@ def list_cmd(unit_code: str, out: Path, program_code: str | None) -> None:
         click.echo("Tệp ra phải là .xlsx hoặc .csv / The output must be .xlsx or .csv", err=True)
         sys.exit(EXIT_UNUSABLE)
     try:
-        writable(out, what=OUTPUT_FILE)
+        writable(out, what=OUTPUT_FILE, make_folder=False)
     except UnusableFile as exc:
         click.echo(f"{exc.message_vi}\n{exc.message_en}", err=True)
         sys.exit(EXIT_UNUSABLE)
@@ -146,7 +146,7 @@ def confirm_cmd(unit_code: str, path: Path, errors_out: Path | None, program_cod
     program, employer = _program(program_code), _unit(unit_code)
     try:
         if errors_out is not None:
-            writable(errors_out, not_this=path)
+            writable(errors_out, not_this=path, make_folder=False)
         rows, others = read_returned_form(path, program, listed_people(program, employer))
         result = confirm(program, unit_code, [cells for _, cells in rows], row_numbers=[n for n, _ in rows])
     except (UnusableFile, FormRefused) as exc:

@@ -245,7 +245,7 @@ def cash_list_cmd(district: str, day: date | None, out: Path | None, program_cod
         from disburse.spreadsheets import OUTPUT_FILE, UnusableFile, writable
 
         try:
-            writable(out, what=OUTPUT_FILE)  # before any work, not after the list is made
+            writable(out, what=OUTPUT_FILE, make_folder=False)  # before any work, not after the list is made
         except UnusableFile as exc:
             _refuse(exc.message_vi, exc.message_en)
     try:

@@ -16,7 +16,7 @@ from flask.cli import AppGroup
 from disburse.extensions import db
 from disburse.formatting import counted, number, os_reason
 from disburse.registry.importer import SPECS, ImportResult, UnusableFile, import_file
-from disburse.spreadsheets import other_sheets_note
+from disburse.spreadsheets import other_sheets_note, writable
 
 import_cli = AppGroup(
     "import",
@@ -107,6 +107,8 @@ def run_import(kind: str, file: Path, errors: Path | None, strict: bool) -> None
     tty = sys.stdout.isatty()
     bar = _Bar(tty)
     try:
+        if errors is not None:  # in a folder that exists (the importer makes a job's, in the export folder)
+            writable(errors, not_this=file, make_folder=False)
         result = import_file(
             kind, file, errors_out=errors, strict=strict, progress=bar, on_step=bar.step, on_wait=_say_waiting
         )
