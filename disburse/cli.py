@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno
 import gettext
 import os
@@ -113,6 +114,29 @@ class _Commands(FlaskGroup):
     shells' code for it), never taken for a command's own failure. A command that reads or writes the database is
     refused before it starts (exit 2, the words of ``disburse web``) when the database has no schema or is behind
     the code: it would have failed with a traceback on the first table or column missing."""
+
+    #: Flask's own options of the group, said in both languages as ours are.
+    FLASK_OPTIONS = {
+        "env_file": "Đọc biến môi trường từ tệp này, ưu tiên hơn '.env' và '.flaskenv'; biến đặt trực tiếp trong môi "
+        "trường được ưu tiên nhất / Load environment variables from this file, taking precedence over those set by "
+        "'.env' and '.flaskenv'; variables set directly in the environment take highest precedence.",
+        "app": "Ứng dụng Flask hoặc hàm tạo ứng dụng cần nạp, dạng 'module:name' (mặc định: của disburse) / The Flask "
+        "application or factory function to load, in the form 'module:name' (default: disburse's).",
+        "debug": "Bật hoặc tắt chế độ gỡ lỗi / Set debug mode.",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Copies: Flask's option objects are shared by every FlaskGroup in the process.
+        self.params = [self._said_both_ways(param) for param in self.params]
+
+    def _said_both_ways(self, param: click.Parameter) -> click.Parameter:
+        help_text = self.FLASK_OPTIONS.get(param.name or "")
+        if help_text is None or not isinstance(param, click.Option):
+            return param
+        ours = copy.copy(param)
+        ours.help = help_text
+        return ours
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         with click_in_both_languages():

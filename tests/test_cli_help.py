@@ -69,7 +69,7 @@ def test_every_commands_help_and_options_are_in_vietnamese_then_english(app):
         commands = _ours(main, ctx)
     assert len(commands) > 30
     unsaid = []
-    for name, command in commands:
+    for name, command in [("disburse", main), *commands]:  # the group's own options are Flask's, said as ours
         if not _vietnamese_then_english(command.help or ""):
             unsaid.append((name, command.help))
         for param in command.params:
