@@ -25,6 +25,7 @@ from disburse.auth.permissions import roles_required
 from disburse.auth.service import audit
 from disburse.casework.views import pick
 from disburse.claims import list_builds
+from disburse.dashboard.exports import OVERDUE_UNITS_TABLE, RECOVERIES_TABLE
 from disburse.extensions import db
 from disburse.formatting import moment, number, percent
 from disburse.forms import BaseForm
@@ -46,9 +47,26 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
     "form02.upload": ("Mẫu số 02 gửi bằng tệp", "Form 02 sent as a file"),
     "lists.build": ("Lập danh sách Mẫu số 01", "Form 01 lists build"),
     "notices.district_day": ("Thông báo từ chối trong ngày", "A day's refusal notices"),
-    "export.dashboard": ("Tệp tiến độ chi trả", "Payment progress file"),
+    "export.dashboard": ("Tệp tải từ trang tiến độ chi trả", "File from the payment progress pages"),
     "export.": ("Xuất dữ liệu", "Export"),
 }
+#: A dashboard export (kind ``export.dashboard``) by the table its params name: what the file holds, and the words of
+#: the way back to the page it was asked from. A table not listed (the progress table's "areas" and "units", or none
+#: in a job of before tables were recorded) is the payment progress table's.
+EXPORT_TABLES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+    RECOVERIES_TABLE: (
+        ("Tệp danh sách khoản thu hồi", "Recoveries file"),
+        ("Về danh sách khoản thu hồi", "Back to the recoveries"),
+    ),
+    OVERDUE_UNITS_TABLE: (
+        ("Tệp đơn vị quá hạn xác nhận danh sách", "Overdue units file"),
+        ("Về trang tồn đọng", "Back to the backlog"),
+    ),
+}
+PROGRESS_TABLE = (
+    ("Tệp tiến độ chi trả", "Payment progress file"),
+    ("Về trang tiến độ chi trả", "Back to payment progress"),
+)
 #: The figures of a job's result shown on its page, in this order (other keys are for programs, not people).
 RESULT_LABELS: dict[str, tuple[str, str]] = {
     "total_rows": ("Số dòng", "Rows"),
@@ -82,6 +100,39 @@ def kind_label(kind: str) -> str:
     return kind
 
 
+def job_label(job: Job) -> str:
+    """What the job is, as its lists and its page name it: a dashboard export by the file it makes (recoveries,
+    overdue units, payment progress), any other by its kind (:func:`kind_label`)."""
+    if job.kind == "export.dashboard":
+        return pick(EXPORT_TABLES.get(str((job.params or {}).get("table")), PROGRESS_TABLE)[0])
+    return kind_label(job.kind)
+
+
+def back_link(job: Job) -> tuple[str, str] | None:
+    """(link, words) back to the page a dashboard export was asked from, with its area and what it showed (the
+    recoveries' state, the progress table's table and order); None for other jobs."""
+    if job.kind != "export.dashboard" or "dashboard.index" not in current_app.view_functions:
+        return None
+    params = job.params or {}
+    district = params.get("district") or None
+    area = {"province": None if district else params.get("province") or None, "district": district}
+    table = str(params.get("table"))
+    if table == RECOVERIES_TABLE:
+        url = url_for("dashboard.recoveries", **area, state=params.get("state") or None)
+    elif table == OVERDUE_UNITS_TABLE:
+        url = url_for("dashboard.backlog", **area)
+    else:
+        # The table and its order as the page showed them; none when they are the page's own (as most open it).
+        default = "units" if district else "areas"
+        shown_table = table if table in ("areas", "units") else default
+        sort, descending = params.get("sort") or "code", bool(params.get("descending"))
+        shown: dict[str, Any] = {}
+        if (shown_table, sort, descending) != (default, "code", False):
+            shown = {"table": shown_table, "sort": sort, "order": "desc" if descending else "asc"}
+        url = url_for("dashboard.index", **area, **shown)
+    return url, pick(EXPORT_TABLES.get(table, PROGRESS_TABLE)[1])
+
+
 def progress_text(job: Job) -> str:
     """ "12.345 / 80.000 dòng (15,4%)"; rows alone while the total is unknown; for a failed job, that nothing was
     saved (its work is rolled back: the rows it had read are not progress)."""
@@ -100,7 +151,7 @@ def progress_text(job: Job) -> str:
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
     return {
-        "job_kind_label": kind_label,
+        "job_label": job_label,
         "job_state_label": lambda state: pick(STATE_LABELS.get(state, (state, state))),
         "job_moment": moment,
         "job_result_figures": lambda result: [
@@ -159,6 +210,7 @@ def show(job_id: int) -> ResponseReturnValue:
         job=job,
         starter=starter,
         status=_status(job),
+        back=back_link(job),
         download=service.download_file(job),
         file_deleted=service.file_deleted(job),
         retention_days=current_app.config["DISBURSE_FILE_RETENTION_DAYS"],
