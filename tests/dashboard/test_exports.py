@@ -109,6 +109,19 @@ def test_a_large_table_is_offered_as_a_background_job(app, client, country, monk
     assert page.status_code == 200 and "có 3 dòng" in html and 'method="post"' in html
 
 
+def test_the_export_page_names_the_area_before_its_sentence(app, client, country, monkeypatch):
+    """ "Bảng của Toàn quốc" read "The table of The whole country has 185 rows" in English, a capital mid-sentence:
+    the area's name opens the sentence, before a colon, as the pages' titles put it."""
+    monkeypatch.setitem(app.config, "DISBURSE_EXPORT_DIRECT_ROWS", 1)
+    sign_in(client, create_user("admin", password=PASSWORD))
+    text = re.sub(r"\s+", " ", client.get("/dashboard/export?format=xlsx").get_data(as_text=True))
+    assert "<p>Toàn quốc: bảng có " in text and "Bảng của" not in text
+    text = re.sub(
+        r"\s+", " ", client.get("/dashboard/export?province=01&table=units&format=xlsx").get_data(as_text=True)
+    )
+    assert "<p>Thành phố Hà Nội: bảng có 3 dòng. Tệp được chuẩn bị trong nền;" in text
+
+
 @pytest.mark.parametrize("query", ["format=pdf", "format=", "table=x&format=csv", "limit=-1&format=csv"])
 def test_bad_export_parameters_are_a_400(client, country, query):
     sign_in(client, create_user("admin", password=PASSWORD))
