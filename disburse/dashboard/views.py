@@ -28,6 +28,7 @@ from disburse.api.errors import error_page
 from disburse.auth.models import User
 from disburse.auth.permissions import PERMISSION_ATTR, roles_required
 from disburse.auth.service import audit
+from disburse.background import BEAT_SCHEDULE
 from disburse.casework.views import pick
 from disburse.dashboard import exports
 from disburse.dashboard.cache import shared_fragment
@@ -57,7 +58,7 @@ from disburse.jobs.service import submit
 from disburse.payments import reasons as payment_reasons
 from disburse.payments import recoveries as recovery_service
 from disburse.payments.models import PROVIDER_LABELS, Reconciliation
-from disburse.payments.reconcile import DIFFERENCE_LABELS, Difference
+from disburse.payments.reconcile import DIFFERENCE_LABELS, FETCHABLE, Difference
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
@@ -807,6 +808,18 @@ def reconciliation(reconciliation_id: int) -> ResponseReturnValue:
 RECOVERIES_SHOWN = 500
 
 
+def next_reconciliation(now: datetime | None = None) -> datetime | None:
+    """When the nightly reconciliation next runs, in Vietnam's time (beat's ``payments-reconcile``, 01:30), which
+    marks the recoveries whose money the provider's statement shows back; None when the configured provider has no
+    statement to fetch (its files are reconciled by hand, ``disburse payments reconcile --file``)."""
+    if current_app.config["DISBURSE_PAYMENT_PROVIDER"] not in FETCHABLE:
+        return None
+    schedule = BEAT_SCHEDULE["payments-reconcile"]["schedule"]
+    now = (now or datetime.now(VIETNAM_TZ)).astimezone(VIETNAM_TZ)
+    at = now.replace(hour=min(schedule.hour), minute=min(schedule.minute), second=0, microsecond=0)
+    return at if at > now else at + timedelta(days=1)
+
+
 def _recovery_helpers() -> dict[str, Any]:
     return {
         "state_label": lambda state: pick(recovery_service.LABELS[state]),
@@ -935,6 +948,7 @@ def recovery(recovery_id: int) -> ResponseReturnValue:
         owed=owed,
         recovering=form.amount.data or owed,
         history=recovery_service.history(recovery_id),
+        next_reconciliation=next_reconciliation(),
         back=_area_url(area, "dashboard.recoveries"),
         **_recovery_helpers(),
     ), status
