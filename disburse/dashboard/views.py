@@ -144,6 +144,38 @@ def _area_in_scope() -> None:
         abort(404)
 
 
+@bp.before_request
+def _program_shown() -> ResponseReturnValue | None:
+    """The dashboard shows the configured programme (``DISBURSE_PROGRAM``) alone: a ``program`` in the query string
+    that names another, or none there is, is a 404 page saying which programme the pages show and where the others'
+    figures are (the API's /api/v1/progress?program=), on every dashboard page; the programme's own code (in any
+    case) is that programme. Every page showed the configured programme whatever was asked, as if it were the one
+    asked for. Left to the page as :func:`_area_in_scope` leaves them: a caller signed out or of a role it refuses."""
+    asked = request.args.get("program", "").strip()
+    if not asked or not current_user.is_authenticated:
+        return None
+    view = current_app.view_functions.get(request.endpoint or "")
+    permission = str(getattr(view, PERMISSION_ATTR, ""))
+    if _user().role not in permission.removeprefix("roles:").split(","):
+        return None
+    try:
+        program = get_program(current_app.config["DISBURSE_PROGRAM"])
+    except ProgramNotFound:
+        return None  # the page's own 404
+    if asked.casefold() == program.code.casefold():
+        return None
+    return error_page(
+        404,
+        _(
+            "Các trang tiến độ chỉ cho xem chương trình %(code)s (%(name)s), không phải “%(asked)s”. Số liệu của "
+            "chương trình khác có ở API: /api/v1/progress?program=<mã chương trình>.",
+            code=program.code,
+            name=pick((program.name_vi, program.name_en)),
+            asked=asked[:40],
+        ),
+    )
+
+
 def _area_args(area: Area) -> dict[str, Any]:
     """The query string's arguments naming ``area`` (a district alone: its province follows from it)."""
     return {"province": area.province_code if not area.district_code else None, "district": area.district_code}
