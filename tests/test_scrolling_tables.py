@@ -79,3 +79,27 @@ def test_no_targets_say_so_without_a_box(client, db_session):
     page = _page(client, "/dashboard/targets")
     assert '<h2 id="in-force-title">Mục tiêu đang áp dụng</h2> <p>Chưa có mục tiêu nào.</p>' in page
     assert "table-scroll" not in page
+
+
+def test_an_empty_outreach_list_says_so_where_the_results_are(client, db_session):
+    create_claim("needs_review")  # the programme
+    sign_in(client, create_user("caseworker", district="017", password=PASSWORD))
+    page = _page(client, "/caseworker/outreach", kind="awaiting_details")
+    assert '</form> <p id="outreach-results">Không có ai trong danh sách này.</p>' in page
+    assert "table-scroll" not in page and 'class="pagination"' not in page
+
+
+def test_an_empty_cash_desk_says_so_without_a_box_or_pages(client, db_session):
+    create_claim("needs_review")  # the programme
+    sign_in(client, create_user("caseworker", district="017", password=PASSWORD))
+    page = _page(client, "/caseworker/cash-desk")
+    assert "<p>Không có khoản chi tiền mặt nào đang chờ.</p>" in page
+    assert "table-scroll" not in page and 'class="pager"' not in page
+
+
+def test_a_claim_not_paid_yet_says_so_under_its_payments(client, db_session):
+    claim = create_claim("needs_review")
+    sign_in(client, create_user("caseworker", district="017", password=PASSWORD))
+    page = _page(client, f"/caseworker/claims/{claim.id}")
+    assert '<h2 id="payments-title">Chi trả</h2> <p>Chưa có lần chi trả nào.</p>' in page
+    assert 'aria-labelledby="payments-title"' not in page
