@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField
@@ -9,6 +11,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from disburse.auth.text import NoHiddenCharacters, tidy_filter
 from disburse.forms import BaseForm, DayField, district_field, unit_code_field
+from disburse.reference.service import area_code
 
 _CHOICE = _l("Hãy chọn một trong các lựa chọn có trên trang.")
 _NO_CONTROL = r"[^\x00-\x1f\x7f]*\Z"
@@ -79,6 +82,7 @@ class _ScopeFields(BaseForm):
     district = district_field(_l("Mã quận/huyện (cán bộ nghiệp vụ)"))
     province = StringField(
         _l("Mã tỉnh/thành phố (lãnh đạo; để trống: toàn quốc)"),
+        filters=[partial(area_code, width=2)],
         validators=[Optional(), Regexp(r"[0-9]{2}\Z", message=_l("Mã tỉnh/thành phố gồm đúng 2 chữ số (ví dụ 01)."))],
     )
     employer = unit_code_field(_l("Mã đơn vị (người dùng của đơn vị)"))

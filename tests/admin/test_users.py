@@ -148,7 +148,7 @@ def test_creating_refuses_bad_input_in_both_languages_and_changes_nothing(admin_
         ({"email": "khong-phai-email", "role": "admin"}, "E-mail không hợp lệ (ví dụ canbo@bhxh.gov.vn)."),
         ({"email": "a@bhxh.example.vn", "role": "caseworker"}, "Cán bộ nghiệp vụ cần mã quận/huyện nơi làm việc."),
         ({"email": "a@bhxh.example.vn", "role": "caseworker", "district": "999"}, "Không có quận/huyện mã 999."),
-        ({"email": "a@bhxh.example.vn", "role": "caseworker", "district": "17"}, "Mã quận/huyện gồm đúng 3 chữ số"),
+        ({"email": "a@bhxh.example.vn", "role": "caseworker", "district": "17a"}, "Mã quận/huyện gồm đúng 3 chữ số"),
         ({"email": "a@bhxh.example.vn", "role": "employer", "employer": "ZZ404"}, "Không có đơn vị mã ZZ404."),
         ({"email": "a@bhxh.example.vn", "role": "admin", "province": "01"}, "Vai trò này không dùng trường này"),
         ({"email": admin.email, "role": "admin"}, f"Đã có người dùng với e-mail {admin.email}."),
@@ -420,3 +420,16 @@ def test_locking_ones_own_or_a_locked_account_is_refused_at_once_not_asked_first
     db.session.expire_all()
     assert db.session.get(User, admin.id).active and _audit("user.deactivate", admin.id) == []
     assert admin_client.post(f"/admin/users/{locked.id}/deactivate").status_code == 400
+
+
+def test_an_area_code_typed_without_its_leading_zeros_is_that_area(admin_client, admin):
+    """District "17" is 017 and province "1" is 01, as `disburse users create --district 17` takes them: the form
+    refused what the command took."""
+    for email, data, kept in (
+        ("cb.muoi.bay@bhxh.example.vn", {"role": "caseworker", "district": "17"}, ("017", "01")),
+        ("ld.tinh.mot@bhxh.example.vn", {"role": "supervisor", "province": "1"}, (None, "01")),
+    ):
+        answer = admin_client.post("/admin/users/new", data={"email": email, "full_name": "Lê Mới", **data})
+        assert answer.status_code == 200, answer.get_data(as_text=True)[:500]
+        user = get_user_by_email(email)
+        assert (user.district_code, user.province_code) == kept

@@ -306,7 +306,9 @@ def test_starting_a_batch_over_the_api(client, db_session):
     )
     assert outside.status_code == unknown.status_code == 404
     assert outside.get_json() == unknown.get_json()
-    bad = client.post("/api/v1/notices/batches", json={"district": "17", "date": "02/11/21"}, headers=_auth(caseworker))
+    bad = client.post(
+        "/api/v1/notices/batches", json={"district": "17a", "date": "02/11/21"}, headers=_auth(caseworker)
+    )
     assert bad.status_code == 422 and set(bad.get_json()["fields"]) == {"district", "date"}
     assert "năm hai chữ số" in bad.get_json()["fields"]["date"]
     as_people_write_it = client.post(
