@@ -71,7 +71,13 @@ def verify_password(user: User | None, password: str) -> bool:
 def get_user_by_email(email: str) -> User | None:
     """The user of ``email``, in any case, typed composed or not, in full-width letters or not: every address is kept
     compatibility-composed (NFKC, :func:`disburse.auth.text.checked_email`), and looked up so (the index on
-    ``lower(email)``), wherever one is typed (sign-in, the admins' pages, the command line)."""
+    ``lower(email)``), wherever one is typed (sign-in, the admins' pages, the command line). An address kept as typed
+    (migration 0042 left a look-alike of another user's address as it was) is that account's, never the other's: a
+    look-alike pasted from the migration's log into ``disburse users deactivate`` locked out the user it imitated."""
+    typed = email.strip()
+    exact = db.session.scalar(select(User).where(User.email == typed))
+    if exact is not None:
+        return exact
     return db.session.scalar(select(User).where(func.lower(User.email) == email_key(email)))
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text
 
 from disburse.auth import service
 from disburse.auth.models import User
+from disburse.auth.service import get_user_by_email
 from disburse.extensions import db
 from tests.admin.conftest import PASSWORD, sign_in
 from tests.factories import create_user
@@ -107,6 +108,12 @@ def test_migration_0042_keeps_every_address_in_nfkc_but_never_merges_two(db_sess
         migration.upgrade()
     now = {email: db.session.scalar(text("SELECT email FROM users WHERE id = :i"), {"i": ids[email]}) for email in rows}
     assert now == rows
+    # A look-alike left as it was is its own account, typed as it is kept (pasted from the upgrade's log into
+    # `disburse users deactivate`, it deactivated the user it imitated); the other's address is the other's.
+    db.session.expire_all()
+    assert get_user_by_email("ｄｕｐ@test.vn").id == ids["ｄｕｐ@test.vn"]
+    assert get_user_by_email("dup@test.vn").id == get_user_by_email("DUP@test.vn").id == ids["dup@test.vn"]
+    assert get_user_by_email("two@ｔｅｓｔ.vn").id == ids["two@ｔｅｓｔ.vn"]
 
 
 def test_the_full_width_spelling_counts_against_the_same_account_s_sign_in_limit(app):
