@@ -260,13 +260,15 @@ def target_verdict(target: dict[str, Any]) -> str:
     met or missed on its date (by the snapshot of that day, or the last before it, named when it is earlier), or that
     nothing tells, with today's completion beside it."""
     if not target["passed"]:
-        if target["percent_paid_bp"] is None:  # nobody eligible: no completion to fall short of
+        if target.get("nobody_eligible"):  # no completion to fall short of
             return _("chưa có ai đủ điều kiện hưởng")
         if target["gap_bp"] > 0:
             return _("còn thiếu %(gap)s", gap=behind_by(target["target_bp"], target["percent_paid_bp"]))
         return _("đã đạt")
     day = dmy(target["target_date"])
-    if target["met"] is None:
+    if target.get("nobody_eligible"):
+        verdict = _("không đánh giá được: ngày %(day)s chưa có ai đủ điều kiện hưởng", day=day)
+    elif target["met"] is None:
         verdict = _("không đánh giá được: không có số liệu ngày %(day)s hay trước đó", day=day)
     elif target["met"]:
         verdict = _("đã đạt vào ngày %(day)s", day=day)

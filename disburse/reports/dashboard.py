@@ -401,12 +401,17 @@ def _judged(
             "snapshot_day": None,
             "snapshot_bp": None,
         }
+        # Nobody eligible (today, or on the snapshot's day): no completion to meet or miss; such a target is judged
+        # neither way, and sorts after the districts behind theirs (it said "còn thiếu 80%", then "không đạt").
+        row["nobody_eligible"] = False
         if code not in passed:
-            row["gap_bp"] = gap_bp(target_bp, now_bp)
+            row["nobody_eligible"] = now_bp is None
+            row["gap_bp"] = None if now_bp is None else gap_bp(target_bp, now_bp)
         elif code in snapshots:
             day, eligible, paid = snapshots[code]
             row["snapshot_day"], row["snapshot_bp"] = day, _percent_bp(paid, eligible)
-            row["gap_bp"] = gap_bp(target_bp, row["snapshot_bp"])
+            row["nobody_eligible"] = not eligible
+            row["gap_bp"] = gap_bp(target_bp, row["snapshot_bp"]) if eligible else None
         else:
             row["gap_bp"] = None
         row["met"] = None if row["gap_bp"] is None else row["gap_bp"] <= 0

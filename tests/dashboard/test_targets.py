@@ -249,3 +249,27 @@ def test_a_target_for_a_district_with_nobody_eligible_says_so_not_a_shortfall(cl
     client.post("/dashboard/targets", data={"district": "001", "target_date": "30/11/2021", "percent": "50"})
     listed = re.sub(r"\s+", " ", client.get("/dashboard/targets").get_data(as_text=True))
     assert "— / 50%" in listed and "chưa có ai đủ điều kiện hưởng" in listed and "còn thiếu 50" not in listed
+
+
+def test_a_passed_target_of_a_district_with_nobody_eligible_is_not_missed(app, client, country, db_session):
+    """Ba Đình (001) had nobody eligible on the day of its 80% target: it said "không đạt …, thiếu 80%" and sorted
+    first among the districts behind theirs."""
+    program = nq116()
+    set_target(program.id, "001", date(2021, 11, 30), 8_000, user_id=None)
+    set_target(program.id, DONG_ANH, date(2021, 11, 30), 4_000, user_id=None)
+    _snapshot(db_session, date(2021, 11, 30), 3)
+    # Ba Đình's row of that day, as a district whose claims were all declined or removed has it: nobody eligible.
+    db_session.execute(
+        text(
+            """INSERT INTO completion_snapshots
+               SELECT (jsonb_populate_record(s, jsonb_build_object('area_code', '001', 'eligible', 0, 'paid', 0))).*
+               FROM completion_snapshots s WHERE level = 'district' AND area_code = :code AND day = :day"""
+        ),
+        {"code": DONG_ANH, "day": date(2021, 11, 30)},
+    )
+    app.config["DISBURSE_TODAY"] = "2021-12-05"  # the autouse fixture's monkeypatch puts it back
+    sign_in(client, create_user("supervisor", province="01", password=PASSWORD))
+    rows = _rows(client.get("/dashboard/targets").get_data(as_text=True), "targets")
+    ba_dinh = next(row for row in rows if row[1:3] == ["30/11/2021", "— / 80%"])
+    assert ba_dinh[3].startswith("không đánh giá được: ngày 30/11/2021 chưa có ai đủ điều kiện hưởng")
+    assert "không đạt" not in ba_dinh[3] and "thiếu 80" not in ba_dinh[3]
