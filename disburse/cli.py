@@ -48,8 +48,9 @@ class GsoCode(click.ParamType):
         self.width = width
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        text = str(value).strip()
-        return text.zfill(self.width) if text.isascii() and text.isdigit() and len(text) < self.width else text
+        from disburse.reference.service import area_code  # the pages' and the API's rule, one function
+
+        return area_code(str(value).strip(), self.width)
 
 
 #: The options that take a province's or a district's code.

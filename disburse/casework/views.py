@@ -16,9 +16,9 @@ from typing import Any, cast
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import Form
@@ -67,7 +67,7 @@ from disburse.claims.states import (
 )
 from disburse.claims.support import reason_entries
 from disburse.extensions import db
-from disburse.formatting import dmy, moment, vnd
+from disburse.formatting import dmy, moment, say, vnd
 from disburse.payments import reasons as payment_reasons
 from disburse.payments import recoveries
 from disburse.payments.cash import cash_list, clean_receipt_number
@@ -75,7 +75,7 @@ from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
 from disburse.reference.models import District
-from disburse.reference.service import bank_choices
+from disburse.reference.service import area_code, bank_choices
 from disburse.registry.models import Employee, unit_by_code
 from disburse.spreadsheets import download
 from disburse.verification import reasons, review
@@ -169,10 +169,9 @@ def _user() -> User:
 
 
 def pick(pair: tuple[str, str] | list[str] | None) -> str:
-    """The words of a (Vietnamese, English) pair in the page's language."""
-    if not pair:
-        return ""
-    return pair[1] if str(get_locale()) == "en" else pair[0]
+    """The words of a (Vietnamese, English) pair in the page's language (:func:`~disburse.formatting.say`); "" for
+    none."""
+    return say(pair[0], pair[1]) if pair else ""
 
 
 def _day(iso: str | None) -> date | None:
@@ -358,8 +357,8 @@ def assign_next() -> ResponseReturnValue:
     if not form.validate_on_submit():
         abort(400)
     held = form.held.data or ""
-    district = request.args.get("district") or None
-    if district is not None and not (len(district) == 3 and district.isascii() and district.isdigit()):
+    district = area_code(request.args.get("district") or None, 3)
+    if not (isinstance(district, str) and len(district) == 3 and district.isascii() and district.isdigit()):
         district = None
     savepoint = db.session.begin_nested()  # nothing half done survives a refused action
     try:

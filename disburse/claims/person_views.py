@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from wtforms import StringField
@@ -20,7 +19,7 @@ from disburse.auth.views import remember_locale
 from disburse.claims.person_details import clean_identity, identity_errors, input_errors, offer_payment_details
 from disburse.claims.person_status import find
 from disburse.extensions import db, limiter
-from disburse.formatting import dmy
+from disburse.formatting import dmy, say
 from disburse.forms import BankField, BaseForm, DayField, form_again_when_limited, shown_again
 from disburse.programs.service import get_program
 from disburse.reference.service import bank_choices
@@ -55,10 +54,6 @@ class PersonDetailsForm(IdentityForm):
     )
 
 
-def _pick(pair: tuple[str, str]) -> str:
-    return pair[1] if str(get_locale()) == "en" else pair[0]
-
-
 def _limit() -> str:
     return str(current_app.config["LIMIT_PERSON_DETAILS_PER_ADDRESS"])
 
@@ -83,7 +78,7 @@ def _errors_onto(form: BaseForm, errors: dict[str, tuple[str, str]]) -> None:
     for name, pair in errors.items():
         field = form._fields[name]
         if not field.errors:
-            field.errors = [*field.errors, _pick(pair)]
+            field.errors = [*field.errors, say(*pair)]
 
 
 def _carried() -> bool:
