@@ -55,6 +55,12 @@ class GsoCode(click.ParamType):
 
 #: The options that take a province's or a district's code.
 PROVINCE_CODE, DISTRICT_CODE = GsoCode(2), GsoCode(3)
+#: A command's ``--program`` (its value the ``program_code`` argument; None: the configured programme).
+PROGRAM_OPTION = click.option(
+    "--program",
+    "program_code",
+    help="Mã chương trình (mặc định: DISBURSE_PROGRAM) / The program's code (default: DISBURSE_PROGRAM).",
+)
 
 
 def _create_app() -> Flask:

@@ -29,6 +29,7 @@ from disburse.claims.unit import (
     read_returned_form,
     refused_rows,
 )
+from disburse.cli import PROGRAM_OPTION
 from disburse.extensions import db
 from disburse.formatting import counted, number
 from disburse.programs.models import SECTOR_LABELS
@@ -83,11 +84,7 @@ def _unit(unit_code: str) -> Any:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Tệp ra, .xlsx hoặc .csv, trong một thư mục có sẵn / The output file, .xlsx or .csv, in a folder that exists.",
 )
-@click.option(
-    "--program",
-    "program_code",
-    help="Mã chương trình (mặc định: DISBURSE_PROGRAM) / The program's code (default: DISBURSE_PROGRAM).",
-)
+@PROGRAM_OPTION
 def list_cmd(unit_code: str, out: Path, program_code: str | None) -> None:
     """Ghi danh sách Mẫu số 01 của đơn vị UNIT_CODE, với các cột Mẫu số 02 để điền.
 
@@ -132,11 +129,7 @@ def list_cmd(unit_code: str, out: Path, program_code: str | None) -> None:
     help="Ghi các dòng bị từ chối vào tệp CSV này, trong một thư mục có sẵn / Write the refused rows to this CSV, in a "
     "folder that exists.",
 )
-@click.option(
-    "--program",
-    "program_code",
-    help="Mã chương trình (mặc định: DISBURSE_PROGRAM) / The program's code (default: DISBURSE_PROGRAM).",
-)
+@PROGRAM_OPTION
 def confirm_cmd(unit_code: str, path: Path, errors_out: Path | None, program_code: str | None) -> None:
     """Nhận tệp Mẫu số 02 đơn vị gửi lại (tệp Mẫu số 01 đã điền thông tin ngân hàng, hoặc 'x' ở cột “Không nhận hỗ
     trợ”). Mã thoát 0: nhận hết; 1: có dòng bị từ chối; 2: không dùng được tệp, không thay đổi gì.

@@ -28,7 +28,7 @@ from flask.cli import with_appcontext
 from disburse.auth.models import User
 from disburse.auth.service import get_user_by_email
 from disburse.claims import service as claims
-from disburse.cli import DISTRICT_CODE
+from disburse.cli import DISTRICT_CODE, PROGRAM_OPTION
 from disburse.extensions import DAY, RECORD_ID, db
 from disburse.formatting import counted, dmy, number, os_reason, vnd
 from disburse.payments.cash import (
@@ -223,11 +223,7 @@ def _print_table(rows: list[CashListRow], office: District, day: date | None) ->
     help="Tệp ra, .xlsx hoặc .csv, trong một thư mục có sẵn (mặc định: in ra màn hình) / The output file, .xlsx or "
     ".csv, in a folder that exists (default: printed on the terminal).",
 )
-@click.option(
-    "--program",
-    "program_code",
-    help="Mã chương trình (mặc định: DISBURSE_PROGRAM) / The program's code (default: DISBURSE_PROGRAM).",
-)
+@PROGRAM_OPTION
 def cash_list_cmd(district: str, day: date | None, out: Path | None, program_code: str | None) -> None:
     """Những người nhận tiền mặt tại cơ quan BHXH của quận/huyện (theo ngày), với cột số biên lai để trống. Tệp .xlsx
     là giấy cơ quan chi theo: tiêu đề (cơ quan, ngày của danh sách hoặc ngày in, bằng tiếng Việt và tiếng Anh), danh

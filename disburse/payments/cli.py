@@ -27,6 +27,7 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from disburse.bulk import any_of
+from disburse.cli import PROGRAM_OPTION
 from disburse.extensions import RECORD_ID, VND, db
 from disburse.formatting import counted, dmy, moment, number, vnd
 from disburse.payments import batches as payment_batches
@@ -99,11 +100,7 @@ def _batch(named: int | str, provider: str | None = None) -> PaymentBatch:
 
 
 @payments_cli.command("batch", short_help="Lập lô các hồ sơ đã duyệt / Batch the approved claims now.")
-@click.option(
-    "--program",
-    "program_code",
-    help="Mã chương trình (mặc định: DISBURSE_PROGRAM) / The program's code (default: DISBURSE_PROGRAM).",
-)
+@PROGRAM_OPTION
 def batch_cmd(program_code: str | None) -> None:
     """Đưa ngay mọi hồ sơ đã duyệt vào một lô chi trả theo kênh của hồ sơ (beat làm việc này mỗi phút).
 
