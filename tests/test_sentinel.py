@@ -123,6 +123,11 @@ def sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, in
         [binary, str(conf), "--sentinel"], stdout=subprocess.DEVNULL, cwd=folder
     )
     try:
+        # The master answering first: the sentinel names it from its file at once, before it listens (a test asking
+        # then was refused, under load).
+        master = redis.Redis(port=redis_port, socket_timeout=1)
+        _wait(lambda: bool(master.ping()), "the master did not answer")
+        master.close()
         asker = redis.Redis(port=sentinel_port, socket_timeout=1, decode_responses=True)
         named = ["127.0.0.1", str(redis_port)]
         _wait(
