@@ -33,8 +33,9 @@ _DMY = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}")
 #: phone's number keypad has no "/": the worker's date-of-birth fields open the keypad with a "." or a ",").
 _DMY_OTHER_MARKS = re.compile(r"([0-9]{1,2})([-., ])([0-9]{1,2})\2([0-9]{4})")
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-#: Free text may hold tabs and line breaks, no other control character (PostgreSQL refuses NUL outright).
-_NO_CONTROL = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z"
+#: Free text may hold tabs and line breaks, no other control character, C0 or C1 (U+0085, "next line", too: the API
+#: refuses it with the others; PostgreSQL refuses NUL outright).
+_NO_CONTROL = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*\Z"
 #: The years a day written in a form may have (a date of birth from 1900, a programme's dates before 2100).
 FIRST_YEAR, LAST_YEAR = 1900, 2099
 
