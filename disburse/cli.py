@@ -83,6 +83,7 @@ def _create_app() -> Flask:
 #: click's msgids, compiled with babel (see its .po). Click says them through the standard library's ``gettext``, whose
 #: language is the environment's (LANG, LANGUAGE), none of ours; :func:`click_in_both_languages` gives them click.
 CLICK_MESSAGES = Path(__file__).with_name("cli_messages") / "click.mo"
+_HELP_MSGID = "Show this message and exit."
 
 
 @contextlib.contextmanager
@@ -90,7 +91,10 @@ def click_in_both_languages() -> Iterator[None]:
     """While a command line is read and run: click's ``_`` and ``ngettext`` (each of its modules imported them from
     ``gettext``) say the catalog's words, "Missing option '--reason'." then "Thiếu tùy chọn / Missing option
     '--reason'."; put back as they were when it ends, so that click elsewhere in the process (a test's own command,
-    ``app.test_cli_runner()``) is untouched. A line run inside another leaves them to the outer one."""
+    ``app.test_cli_runner()``) is untouched. A line run inside another leaves them to the outer one.
+
+    A command keeps its ``--help`` option once made (click caches it, its help already said): whenever it was made, it
+    says the catalog's words while the line runs and click's own after."""
     with CLICK_MESSAGES.open("rb") as handle:
         catalog = gettext.GNUTranslations(handle)
     ours = {"_": (gettext.gettext, catalog.gettext), "ngettext": (gettext.ngettext, catalog.ngettext)}
@@ -102,11 +106,29 @@ def click_in_both_languages() -> Iterator[None]:
             if getattr(module, attribute, None) is stdlib:
                 setattr(module, attribute, translated)
                 replaced.append((module, attribute, stdlib))
+    get_help_option = click.Command.get_help_option
+    plain_help = gettext.gettext(_HELP_MSGID)
+    retold: list[click.Option] = []
+
+    def help_option_in_both_languages(self: click.Command, ctx: click.Context) -> click.Option | None:
+        option = get_help_option(self, ctx)
+        if option is not None and option.help in (plain_help, catalog.gettext(_HELP_MSGID)):
+            option.help = catalog.gettext(_HELP_MSGID)
+            retold.append(option)
+        return option
+
+    outermost = bool(replaced)
+    if outermost:
+        click.Command.get_help_option = help_option_in_both_languages  # type: ignore[method-assign]
     try:
         yield
     finally:
         for module, attribute, stdlib in replaced:
             setattr(module, attribute, stdlib)
+        if outermost:
+            click.Command.get_help_option = get_help_option  # type: ignore[method-assign]
+        for option in retold:
+            option.help = plain_help
 
 
 #: The app's commands that run on a database without disburse's schema: ``db`` makes it, ``up`` migrates first. The

@@ -74,6 +74,20 @@ def test_help_still_answers_with_its_headings_in_both_languages(app):
     assert listed.exit_code == 0 and "Lệnh / Commands:" in listed.output, listed.output
 
 
+def test_help_made_before_the_line_runs_is_said_in_both_languages_then_given_back(app):
+    """Click makes a command's ``--help`` option once and keeps it, its help already said: one made outside a
+    ``disburse`` line (another test's ``app.test_cli_runner()``, the help walk) was shown in English alone (in CI)."""
+    before = app.test_cli_runner().invoke(args=["payments", "cash-list", "--help"]).output
+    assert "Show this message and exit." in before and "Hiện hướng dẫn" not in before, before
+
+    result = _run(app, ["payments", "cash-list", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Hiện hướng dẫn này rồi thoát. / Show this message and" in result.output, result.output
+
+    after = app.test_cli_runner().invoke(args=["payments", "cash-list", "--help"]).output
+    assert "Show this message and exit." in after and "Hiện hướng dẫn" not in after, after
+
+
 def test_click_elsewhere_in_the_process_keeps_its_own_words(app):
     """Given back when the command line ends: a command of click's own, run after, is not ours to change."""
     assert _run(app, ["zzz"]).exit_code == 2
