@@ -9,7 +9,7 @@ from sqlalchemy import ARRAY, CheckConstraint, ForeignKey, Index, SmallInteger, 
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from disburse.claims.states import ClaimAction, ClaimNote, ClaimState
+from disburse.claims.states import CLOSED_STATES, ClaimAction, ClaimNote, ClaimState
 from disburse.extensions import TimestampMixin, db
 
 
@@ -35,6 +35,13 @@ class Claim(TimestampMixin, db.Model):  # type: ignore[name-defined]
         Index("ix_claims_queue", "program_id", "state", "district_code", "id"),
         Index("ix_claims_assigned_to", "assigned_to_id", postgresql_where=text("assigned_to_id IS NOT NULL")),
         Index("ix_claims_employer_state", "employer_id", "state"),
+        # The claims held and not done with (the verification sweep's release of those whose holder can no longer
+        # work them, disburse.verification.review._UNWORKABLE): few, where held paid claims are many.
+        Index(
+            "ix_claims_held_open",
+            "id",
+            postgresql_where=text(f"assigned_to_id IS NOT NULL AND state NOT IN ({_in(sorted(CLOSED_STATES))})"),
+        ),
         # The units overdue with Form 02: their people past the deadline, still waiting or checked without it
         # (disburse.reports.dashboard.overdue_units); few rows, whatever the registry's size.
         Index(

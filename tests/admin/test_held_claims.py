@@ -172,3 +172,13 @@ def test_the_waiting_sweep_releases_claims_whoever_changed_the_holder_or_the_cla
     assert all(e.actor_id is None for i in released for e in _releases(i))
     assert tasks.verification.run() >= 0
     assert len(_releases(released[0])) == 1, "released once"
+
+
+def test_the_sweep_reads_the_open_held_claims_through_their_own_index(db_session):
+    """Held claims stay held once paid, as a record: the sweep's query, read by id, went through every claim
+    (2.7 s at two million, every five minutes). ``ix_claims_held_open`` says what the query says, the states of
+    ``CLOSED_STATES`` left out, so the planner can read the open held claims alone."""
+    db_session.execute(text("SET LOCAL enable_seqscan = off"))
+    sql = review._UNWORKABLE.text.replace(":after", "0").replace(":chunk", "5000")
+    plan = "\n".join(db_session.execute(text(f"EXPLAIN {sql}")).scalars())
+    assert "ix_claims_held_open" in plan, plan
