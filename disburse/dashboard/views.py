@@ -426,15 +426,22 @@ def _export_later(
     job_args: dict[str, Any],
     back: str,
     heading: str | None = None,
+    back_label: str | None = None,
 ) -> ResponseReturnValue:
     """A dashboard file too large to send at once (more than ``DISBURSE_EXPORT_DIRECT_ROWS`` rows): GET shows the
     page whose button starts the ``exports.dashboard`` job; its POST (carrying the page's CSRF token, checked for
     every form by CSRFProtect) submits the job (``job_args``: the table and what it needs besides the programme, the
     area, the format and the name) and goes to the job's page with its progress (``back`` with a note where the jobs'
-    pages are not installed)."""
+    pages are not installed). The page's link back says where it leads (``back_label``; the dashboard's table)."""
     if request.method == "GET":
         return render_template(
-            "dashboard/export.html", heading=heading, area_name=_area_name(area), rows=rows, fmt=fmt, back=back
+            "dashboard/export.html",
+            heading=heading,
+            area_name=_area_name(area),
+            rows=rows,
+            fmt=fmt,
+            back=back,
+            back_label=back_label or _("Quay lại bảng"),
         )
     job = submit(
         "export.dashboard",
@@ -801,7 +808,9 @@ def overdue_units_file() -> ResponseReturnValue:
             return download(exports.overdue_units_file(program.id, area, today, fmt), name)
     heading = _("Tải danh sách đơn vị quá hạn xác nhận")
     back = _area_url(area, "dashboard.backlog")
-    return _export_later(program.id, area, fmt, name, total, {"table": OVERDUE_UNITS_TABLE}, back, heading)
+    return _export_later(
+        program.id, area, fmt, name, total, {"table": OVERDUE_UNITS_TABLE}, back, heading, _("Quay lại trang Tồn đọng")
+    )
 
 
 #: The differences of a reconciliation listed on its page (`disburse payments reconcile` prints them all).
@@ -915,7 +924,15 @@ def recoveries_file() -> ResponseReturnValue:
     heading = _("Tải danh sách khoản thu hồi")
     back = _area_url(area, "dashboard.recoveries", state=state)
     return _export_later(
-        program.id, area, fmt, name, total, {"table": exports.RECOVERIES_TABLE, "state": state}, back, heading
+        program.id,
+        area,
+        fmt,
+        name,
+        total,
+        {"table": exports.RECOVERIES_TABLE, "state": state},
+        back,
+        heading,
+        _("Quay lại trang Thu hồi"),
     )
 
 

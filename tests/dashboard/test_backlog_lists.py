@@ -150,7 +150,7 @@ def test_more_overdue_units_than_the_export_limit_are_written_by_the_export_job(
     assert page.status_code == 200 and 'method="post"' in html and "Chuẩn bị tệp XLSX" in html
     assert "<h1>Tải danh sách đơn vị quá hạn xác nhận</h1>" in html
     assert f"có {len(expected) - 1} dòng" in html  # every overdue unit of Hà Nội, a row each
-    assert 'href="/dashboard/backlog?province=01"' in html  # back to the backlog
+    assert '<a href="/dashboard/backlog?province=01">Quay lại trang Tồn đọng</a>' in html  # not "back to the table"
     started = client.post(url)
     assert started.status_code == 302
     job_id = int(re.fullmatch(r"/jobs/(\d+)", started.headers["Location"]).group(1))

@@ -107,6 +107,7 @@ def test_a_large_table_is_offered_as_a_background_job(app, client, country, monk
     page = client.get("/dashboard/export?province=01&table=units&format=xlsx")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "có 3 dòng" in html and 'method="post"' in html
+    assert '<a href="/dashboard/?province=01">Quay lại bảng</a>' in html
 
 
 def test_the_export_page_names_the_area_before_its_sentence(app, client, country, monkeypatch):

@@ -106,7 +106,7 @@ def test_more_recoveries_than_the_export_limit_are_written_by_the_export_job(app
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and 'method="post"' in html and "Chuẩn bị tệp XLSX" in html
     assert "<h1>Tải danh sách khoản thu hồi</h1>" in html and "có 3 dòng" in html
-    assert 'href="/dashboard/recoveries?province=01"' in html  # back to the list
+    assert '<a href="/dashboard/recoveries?province=01">Quay lại trang Thu hồi</a>' in html  # back to the list
     started = client.post(url)
     assert started.status_code == 302
     job_id = int(re.fullmatch(r"/jobs/(\d+)", started.headers["Location"]).group(1))
