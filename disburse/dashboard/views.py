@@ -851,11 +851,13 @@ def reconciliation(reconciliation_id: int) -> ResponseReturnValue:
 RECOVERIES_SHOWN = 500
 
 
-def next_reconciliation(now: datetime | None = None) -> datetime | None:
-    """When the nightly reconciliation next runs, in Vietnam's time (beat's ``payments-reconcile``, 01:30), which
-    marks the recoveries whose money the provider's statement shows back; None when the configured provider has no
-    statement to fetch (its files are reconciled by hand, ``disburse payments reconcile --file``)."""
-    if current_app.config["DISBURSE_PAYMENT_PROVIDER"] not in FETCHABLE:
+def next_reconciliation(provider: str, now: datetime | None = None) -> datetime | None:
+    """When the nightly reconciliation of ``provider`` next runs, in Vietnam's time (beat's ``payments-reconcile``,
+    01:30), which marks the recoveries whose money the provider's statement shows back. None when it does not run for
+    that provider: it reconciles the configured provider alone, and only one with a statement to fetch (the others'
+    files are reconciled by hand, ``disburse payments reconcile --file``)."""
+    configured = current_app.config["DISBURSE_PAYMENT_PROVIDER"]
+    if provider != configured or configured not in FETCHABLE:
         return None
     schedule = BEAT_SCHEDULE["payments-reconcile"]["schedule"]
     now = (now or datetime.now(VIETNAM_TZ)).astimezone(VIETNAM_TZ)
@@ -999,7 +1001,7 @@ def recovery(recovery_id: int) -> ResponseReturnValue:
         owed=owed,
         recovering=form.amount.data or owed,
         history=recovery_service.history(recovery_id),
-        next_reconciliation=next_reconciliation(),
+        next_reconciliation=next_reconciliation(row.provider),
         back=_area_url(area, "dashboard.recoveries"),
         **_recovery_helpers(),
     ), status

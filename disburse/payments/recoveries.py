@@ -94,6 +94,8 @@ class RecoveryRow:
     district_code: str
     district: str
     claim_state: str
+    #: The provider that made the payment and took it back: the one whose statement shows the money returned.
+    provider: str
 
     @property
     def closable(self) -> bool:
@@ -103,7 +105,15 @@ class RecoveryRow:
 
 def _rows() -> Any:
     return (
-        select(Recovery, Payment.provider_reference, Employee.full_name, District.code, District.name, Claim.state)
+        select(
+            Recovery,
+            Payment.provider_reference,
+            Employee.full_name,
+            District.code,
+            District.name,
+            Claim.state,
+            Payment.provider,
+        )
         .join(Payment, Payment.id == Recovery.payment_id)
         .join(Claim, Claim.id == Recovery.claim_id)
         .join(Employee, Employee.id == Claim.employee_id)

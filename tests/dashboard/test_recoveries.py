@@ -27,13 +27,14 @@ def _text(response) -> str:
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))))
 
 
-def _returned(district: str, amount: int = 2_100_000) -> Recovery:
+def _returned(district: str, amount: int = 2_100_000, provider: str = "sandbox") -> Recovery:
     """A payment to a person of ``district`` that settled and was then returned by their bank: its recovery."""
     unit = create_employer(district_code=district)
     employee = create_employee(employer_id=unit.id, district_code=district, full_name=f"Người {district} {amount}")
-    payment = create_payment(create_claim("payment_pending", employee=employee, amount_vnd=amount), state="sent")
+    claim = create_claim("payment_pending", employee=employee, amount_vnd=amount)
+    payment = create_payment(claim, state="sent", provider=provider)
     for status in (ProviderStatus.PAID, ProviderStatus.RETURNED):
-        apply_updates("sandbox", [StatusUpdate(payment.provider_reference, status, "AC04")], source="poll")
+        apply_updates(provider, [StatusUpdate(payment.provider_reference, status, "AC04")], source="poll")
     return db.session.scalars(select(Recovery).where(Recovery.payment_id == payment.id)).one()
 
 

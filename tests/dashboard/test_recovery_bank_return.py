@@ -26,13 +26,13 @@ _OFFICE = "Chỉ ghi nhận thu hồi ở đây cho số tiền người nhận 
 
 def test_the_nightly_run_is_the_next_0130_in_vietnam(app):
     with app.app_context():
-        assert next_reconciliation(datetime(2026, 12, 7, 0, 10, tzinfo=VIETNAM_TZ)) == datetime(
+        assert next_reconciliation("sandbox", datetime(2026, 12, 7, 0, 10, tzinfo=VIETNAM_TZ)) == datetime(
             2026, 12, 7, 1, 30, tzinfo=VIETNAM_TZ
         )
-        assert next_reconciliation(datetime(2026, 12, 7, 1, 30, tzinfo=VIETNAM_TZ)) == datetime(
+        assert next_reconciliation("sandbox", datetime(2026, 12, 7, 1, 30, tzinfo=VIETNAM_TZ)) == datetime(
             2026, 12, 8, 1, 30, tzinfo=VIETNAM_TZ
         )
-        assert next_reconciliation(datetime(2026, 12, 31, 22, 0, tzinfo=VIETNAM_TZ)) == datetime(
+        assert next_reconciliation("sandbox", datetime(2026, 12, 31, 22, 0, tzinfo=VIETNAM_TZ)) == datetime(
             2027, 1, 1, 1, 30, tzinfo=VIETNAM_TZ
         )
 
@@ -41,7 +41,7 @@ def test_an_owed_recovery_says_the_reconciliation_will_confirm_the_bank_return(c
     recovery = _returned(DONG_ANH)
     sign_in(client, hanoi_supervisor)
     page = _text(client.get(f"/dashboard/recoveries/{recovery.id}"))
-    at = next_reconciliation()
+    at = next_reconciliation("sandbox")
     assert at is not None
     assert (
         "Khoản này mở khi ngân hàng trả lại tiền đã chi. Tiền trả lại thường đã về tài khoản của Quỹ; lần đối soát "
@@ -58,6 +58,15 @@ def test_a_provider_reconciled_by_hand_names_no_time(app, client, hanoi_supervis
     page = _text(client.get(f"/dashboard/recoveries/{recovery.id}"))
     assert "lần đối soát tới với sao kê của ngân hàng sẽ xác nhận" in page and "01:30" not in page
     assert _OFFICE in page
+
+
+def test_a_payment_of_a_provider_not_reconciled_nightly_names_no_time(client, hanoi_supervisor):
+    """The nightly run reconciles the configured provider alone (sandbox here): a payment that went by bank file,
+    returned, is reconciled by hand with the bank's statement file, and its page named the sandbox's 01:30."""
+    recovery = _returned(DONG_ANH, provider="bankfile")
+    sign_in(client, hanoi_supervisor)
+    page = _text(client.get(f"/dashboard/recoveries/{recovery.id}"))
+    assert "lần đối soát tới với sao kê của ngân hàng sẽ xác nhận" in page and "01:30" not in page
 
 
 def test_a_recovery_no_longer_owed_says_nothing_of_it(client, hanoi_supervisor):
