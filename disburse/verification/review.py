@@ -1672,8 +1672,9 @@ def record_decline(claim_id: int, user: User, note: str, *, seen: int | None = N
 
 
 def _duplicate_group(claim: Claim) -> list[tuple[Claim, str]]:
-    """The claim's duplicate group with SI codes, locked ``FOR UPDATE`` in id order (two people resolving the same
-    group take turns and never deadlock)."""
+    """The claim's duplicate group with SI codes, itself included, locked ``FOR UPDATE`` in id order and read as
+    they now are (two people resolving the same group take turns and never deadlock, provided neither holds a
+    claim of it already)."""
     statement = duplicate_group_statement(claim).with_for_update(of=Claim).execution_options(populate_existing=True)
     return [(member, si_code) for member, si_code in db.session.execute(statement).all()]
 
@@ -1693,9 +1694,11 @@ def resolve_duplicate(claim_id: int, user: User, keep_id: int, *, override: bool
     Each claim of the group gets a ``resolve_duplicate`` event. Every claim of the group must be in the caller's
     scope and workable by them. Repeating a decision already recorded changes nothing.
     """
-    claim = visible_claim(claim_id, user, lock=True)
-    _may_work(claim, user)
+    # Not locked alone: the group, itself included, is locked in id order. Locking its own claim first, each of two
+    # people deciding from the two halves of a pair held the row the other wanted next (a deadlock, one aborted).
+    claim = visible_claim(claim_id, user)
     group = _duplicate_group(claim)
+    _may_work(claim, user)
     if len(group) < 2:
         raise Conflict(
             "Hồ sơ không có hồ sơ nghi trùng nào trong chương trình này.",
