@@ -60,8 +60,10 @@ class PaymentLine:
     channel: str
     state_label: tuple[str, str]
     failure: tuple[str, str] | None
-    #: Whose fault the failure was: the bank's (paid again as it is) or the details' (new details needed).
+    #: Whose fault the failure was: the bank's (paid again as it is), the details' (new details needed), or neither
+    #: (the programme stopped paying: :data:`disburse.payments.reasons.PERIOD_ENDED`).
     bank_side: bool
+    needs_details: bool
 
 
 def payment_lines(claim: Claim) -> list[PaymentLine]:
@@ -82,7 +84,8 @@ def payment_lines(claim: Claim) -> list[PaymentLine]:
                 channel=channel,
                 state_label=payment_state_label(payment.state, channel),
                 failure=payment_reasons.label(payment.failure_code) if failed else None,
-                bank_side=failed and not payment_reasons.needs_new_details(payment.failure_code),
+                bank_side=failed and payment_reasons.bank_side(payment.failure_code),
+                needs_details=failed and payment_reasons.needs_new_details(payment.failure_code),
             )
         )
     return lines

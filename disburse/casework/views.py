@@ -626,7 +626,7 @@ def _offer_is_new(claim: Claim, offered: Any) -> dict[str, Any]:
             line
             for line in service.payment_lines(claim)
             if line.failure is not None
-            and not line.bank_side  # the bank's own fault (a timeout): the account is not to blame
+            and line.needs_details  # not the bank's own fault (a timeout), nor the programme's end
             and (line.payment.bank_code, line.payment.bank_account) == account
         ),
         None,

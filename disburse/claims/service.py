@@ -292,9 +292,10 @@ SELECT t.id, t.state, m.to_state FROM targets t LEFT JOIN moved m ON m.id = t.id
 
 _BULK = _bulk_move(
     "paid_at = CASE WHEN m.to_state = 'paid' THEN now() ELSE c.paid_at END, "
-    "payment_failures = c.payment_failures + CASE WHEN m.to_state = 'payment_failed' AND NOT :bank_side "
+    "payment_failures = c.payment_failures + CASE WHEN m.to_state = 'payment_failed' AND :counted AND NOT :bank_side "
     "THEN 1 ELSE 0 END, "
-    "bank_failures = c.bank_failures + CASE WHEN m.to_state = 'payment_failed' AND :bank_side THEN 1 ELSE 0 END",
+    "bank_failures = c.bank_failures + CASE WHEN m.to_state = 'payment_failed' AND :counted AND :bank_side "
+    "THEN 1 ELSE 0 END",
     retry_after=RetryAfter.BANK_RETRY,
 )
 
@@ -311,6 +312,7 @@ def transition_many(
     skip_locked: bool = False,
     skip_fk_triggers: bool = False,
     bank_side: bool = False,
+    counted: bool = True,
 ) -> BulkTransition:
     """Apply ``action`` to the claims with ``ids``, or with ids in ``id_range`` (inclusive), in one statement; flush.
 
@@ -318,7 +320,8 @@ def transition_many(
     reported in ``not_moved``; the others move and get their event row, all in the caller's transaction. With
     ``skip_locked`` (sweepers), claims another transaction holds are left for the next sweep instead of waited for.
     ``skip_fk_triggers`` (bulk callers): see :func:`disburse.transitions.run_bulk`. ``bank_side`` and the
-    ``retry_after`` of ``retry_payment``: as :func:`transition`.
+    ``retry_after`` of ``retry_payment``: as :func:`transition`. ``counted=False``: a failure that was nobody's (the
+    programme stopped paying, :data:`disburse.payments.reasons.PERIOD_ENDED`) counts in neither failure counter.
     """
     action = ClaimAction(action)
     _check_reason(action, reason)
@@ -330,6 +333,7 @@ def transition_many(
         "reason": reason,
         "data": data,
         "bank_side": bank_side,
+        "counted": counted,
         "retry_base_s": base_s,
         "retry_cap_s": cap_s,
     }

@@ -95,6 +95,10 @@ LABELS: dict[str, tuple[str, str]] = {
 #: Failures that were the bank's or ours (the fund's account or its limits: AC13 the debtor account's type, AM02 an
 #: amount above the bank's limit, AM04 short of money), not the payee's details: paid again as they are.
 BANK_SIDE = frozenset({"rjct.bank.timeout", "AC13", "AM02", "AM04", "FF01", "MS03", "TM01", "AG02"})
+#: Payments the close-out withdrew because the programme stopped paying: neither the details' fault nor the bank's.
+#: They ask for no new details and count in neither of the claim's failure counters (a later extension of the
+#: payment period must not find the person one step nearer to ``max_payment_failures``).
+PERIOD_ENDED = frozenset({CASH_PERIOD_ENDED, NOT_HANDED_OVER})
 
 
 def label(code: str | None) -> tuple[str, str]:
@@ -105,8 +109,14 @@ def label(code: str | None) -> tuple[str, str]:
 
 
 def needs_new_details(code: str | None) -> bool:
-    """Whether the failure points at the payee's details (ask for corrected ones) rather than at the bank."""
-    return (code or UNKNOWN) not in BANK_SIDE
+    """Whether the failure points at the payee's details (ask for corrected ones) rather than at the bank or at the
+    programme's end (:data:`PERIOD_ENDED`)."""
+    return (code or UNKNOWN) not in BANK_SIDE | PERIOD_ENDED
+
+
+def bank_side(code: str | None) -> bool:
+    """Whether the failure was the bank's (or the fund's account's): paid again as it is, after a wait."""
+    return code in BANK_SIDE
 
 
 __all__ = [
@@ -116,7 +126,9 @@ __all__ = [
     "LABELS",
     "NOT_HANDED_OVER",
     "PAYEE_FA_MALFORMED",
+    "PERIOD_ENDED",
     "UNKNOWN",
+    "bank_side",
     "label",
     "needs_new_details",
 ]

@@ -21,7 +21,7 @@ of references at a time: one read, one statement per kind of move) and safe in a
 
 What follows for the claim: settled → ``paid``; failed → ``payment_failed``, then:
 
-- the bank's fault (:func:`disburse.payments.reasons.needs_new_details` is false: a timeout, the fund's account short
+- the bank's fault (:func:`disburse.payments.reasons.bank_side`: a timeout, the fund's account short
   of money, a cut-off): back to ``approved`` with a not-before time (``claims.retry_after``: an exponential backoff,
   ``DISBURSE_PAYMENT_RETRY_BASE_S`` doubled at each bank-side failure of the claim up to
   ``DISBURSE_PAYMENT_RETRY_CAP_S``), paid again as it is by the first batching after it. Counted in
@@ -325,7 +325,7 @@ def claims_failed(
     caseworker's), kept in the events' data."""
     vi, _en = reasons.label(code)
     data = {"code": code, "source": source, **({"note": note} if note else {})}
-    bank_side = not reasons.needs_new_details(code)
+    bank_side = reasons.bank_side(code)
     failed = claims.transition_many(
         action,
         ids=sorted(claim_ids),

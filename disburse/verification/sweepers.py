@@ -276,6 +276,7 @@ def close_out(
             program_id=program.id,
             reason=payment_reasons.label(code)[0],
             data={"code": code, **data},
+            counted=False,  # not the details' failure, nor the bank's: the programme stopped paying
         )
     flagged = claims.flag_for_review_many(
         [row.id for row in rows],

@@ -26,6 +26,7 @@ from disburse.reports.service import Area
 from disburse.verification import review, sweepers
 from disburse.verification.checks import SLA_FORM02, SLA_FORM04, payment_due_on
 from disburse.verification.review import Conflict, Invalid
+from tests.conftest import sign_in
 from tests.factories import (
     create_cash_payment,
     create_claim,
@@ -251,6 +252,27 @@ def test_the_close_out_sends_every_claim_nobody_will_pay_to_a_caseworker(program
     ]
     assert db.session.get(Claim, in_review.id).reasons == ["zero_months"]
     assert sweepers.close_out(program, AFTER) == (0, None)  # run again: nothing more
+
+
+def test_a_cash_payment_taken_off_the_list_at_the_end_is_nobodys_failure(program, client):
+    """The close-out's withdrawal of a cash payment counted as a failure of the person's bank details (472 claims of
+    the demo one step nearer to ``max_payment_failures``, should the payment period be extended) and the case page
+    said "(cần thông tin tài khoản mới)" of it; so did a bank payment never handed over (found by the explorer)."""
+    from disburse.casework.service import payment_lines
+
+    cash = create_cash_payment(program=program)
+    sweepers.close_out(program, AFTER)
+    claim = db.session.get(Claim, cash.claim_id)
+    assert (claim.state, claim.payment_failures, claim.bank_failures) == ("needs_review", 0, 0)
+    [line] = payment_lines(claim)
+    assert line.failure == payment_reasons.label(payment_reasons.CASH_PERIOD_ENDED)
+    assert not line.bank_side and not line.needs_details
+    for code in payment_reasons.PERIOD_ENDED:
+        assert not payment_reasons.needs_new_details(code) and not payment_reasons.bank_side(code)
+    sign_in(client, create_user("caseworker", district=claim.district_code, password=PASSWORD))
+    page = client.get(f"/caseworker/claims/{claim.id}").get_data(as_text=True)
+    assert "khoản chi tiền mặt chưa chi được rút khỏi danh sách chi tiền mặt" in page
+    assert "cần thông tin tài khoản mới" not in page and "lỗi phía ngân hàng: chi trả lại như cũ" not in page
 
 
 def test_the_close_out_goes_chunk_by_chunk_and_beat_runs_it(program, clock):
