@@ -18,6 +18,7 @@ at once, 422) and make the OpenAPI document; the view calls one service and comm
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Any, Literal, cast
@@ -94,7 +95,7 @@ class ProgramUnknown(ReviewError):
 
 
 @bp.errorhandler(ReviewError)
-def _review_error(exc: ReviewError) -> ResponseReturnValue:
+def review_error(exc: ReviewError) -> ResponseReturnValue:
     db.session.rollback()  # nothing half done survives a refused action
     fields = {name: message(vi, en) for name, (vi, en) in exc.fields.items()}
     return api_error(exc.status, exc.code, message(exc.vi, exc.en), fields)
@@ -532,7 +533,7 @@ def _claim_summary(claim: Claim) -> dict[str, Any]:
     }
 
 
-def _done(result: ActionResult) -> ResponseReturnValue:
+def done(result: ActionResult) -> ResponseReturnValue:
     db.session.commit()
     return jsonify(
         {"changed": result.changed, "claim": _claim_summary(result.claim), "event_ids": [e.id for e in result.events]}
@@ -542,7 +543,7 @@ def _done(result: ActionResult) -> ResponseReturnValue:
 _TAG = "Review"
 _SCOPE_404 = "Unknown claim, or outside the caller's scope (the same answer)."
 #: Every conflict code of the actions (:mod:`~disburse.verification.review`), with what it means.
-_CONFLICTS = {
+CONFLICTS = {
     "invalid_state": "the claim's state does not allow the action (the message names it)",
     "no_casework": "the claim waits for the unit or the system (listed, approved, on its way to the bank)",
     "assigned_to_another": "another caseworker holds the claim",
@@ -557,15 +558,25 @@ _CONFLICTS = {
 }
 
 
-def _action(summary: str, body: type[ApiModel], *conflicts: str, invalid: str = "") -> Any:
+def action(
+    summary: str,
+    body: type[ApiModel],
+    *conflicts: str,
+    invalid: str = "",
+    tag: str = _TAG,
+    meanings: Mapping[str, str] = CONFLICTS,
+    forbidden: str = "The employer role, on every action.",
+) -> Any:
+    """The declaration of a claim action (:func:`endpoint`): its body, the :class:`ActionResponse`, and its errors,
+    each 409 code said with its meaning (``meanings``: another feature's actions on a claim add their own codes)."""
     errors = {
-        403: "The employer role, on every action.",
+        403: forbidden,
         404: _SCOPE_404,
-        409: "; ".join(f"{code}: {_CONFLICTS[code]}" for code in conflicts) + ".",
+        409: "; ".join(f"{code}: {meanings[code]}" for code in conflicts) + ".",
     }
     if invalid:
         errors[422] = invalid
-    return endpoint(tag=_TAG, summary=summary, body=body, response=ActionResponse, errors=errors)
+    return endpoint(tag=tag, summary=summary, body=body, response=ActionResponse, errors=errors)
 
 
 # ------------------------------------------------------------------------------------------------------- reads
@@ -679,7 +690,7 @@ def assign_next(body: AssignNextBody) -> ResponseReturnValue:
 
 @bp.post("/claims/<int:claim_id>/assign")
 @roles_required(*ACTING_ROLES)
-@_action(
+@action(
     "Take a claim, or give it to another user",
     AssignBody,
     "no_casework",
@@ -689,26 +700,26 @@ def assign_next(body: AssignNextBody) -> ResponseReturnValue:
     "or admin whose scope includes the claim.",
 )
 def assign(claim_id: int, body: AssignBody) -> ResponseReturnValue:
-    return _done(review.assign(claim_id, _user(), body.user_id))
+    return done(review.assign(claim_id, _user(), body.user_id))
 
 
 @bp.post("/claims/<int:claim_id>/release")
 @roles_required(*ACTING_ROLES)
-@_action("Hand a claim back to the queue", EmptyBody, "no_casework", "invalid_state", "assigned_to_another")
+@action("Hand a claim back to the queue", EmptyBody, "no_casework", "invalid_state", "assigned_to_another")
 def release(claim_id: int, body: EmptyBody) -> ResponseReturnValue:
-    return _done(review.release(claim_id, _user()))
+    return done(review.release(claim_id, _user()))
 
 
 @bp.post("/claims/<int:claim_id>/contacts")
 @roles_required(*ACTING_ROLES)
-@_action("Log a contact attempt", ContactBody, "assigned_to_another")
+@action("Log a contact attempt", ContactBody, "assigned_to_another")
 def log_contact(claim_id: int, body: ContactBody) -> ResponseReturnValue:
-    return _done(review.log_contact(claim_id, _user(), body.channel, body.outcome, body.note))
+    return done(review.log_contact(claim_id, _user(), body.channel, body.outcome, body.note))
 
 
 @bp.post("/claims/<int:claim_id>/information-requests")
 @roles_required(*ACTING_ROLES)
-@_action(
+@action(
     "Record a request for information",
     InformationRequestBody,
     "no_casework",
@@ -717,12 +728,12 @@ def log_contact(claim_id: int, body: ContactBody) -> ResponseReturnValue:
     invalid="Also fields.due_on: a day before today (the programme's clock) or after the programme's last payable day.",
 )
 def request_info(claim_id: int, body: InformationRequestBody) -> ResponseReturnValue:
-    return _done(review.request_info(claim_id, _user(), body.addressee, body.note, body.due_on))
+    return done(review.request_info(claim_id, _user(), body.addressee, body.note, body.due_on))
 
 
 @bp.post("/claims/<int:claim_id>/approve")
 @roles_required(*ACTING_ROLES)
-@_action(
+@action(
     "Approve a claim",
     ApproveBody,
     "invalid_state",
@@ -734,12 +745,12 @@ def request_info(claim_id: int, body: InformationRequestBody) -> ResponseReturnV
     invalid="Also fields.checked: the review reasons the claim needs checked that are not listed.",
 )
 def approve(claim_id: int, body: ApproveBody) -> ResponseReturnValue:
-    return _done(review.approve(claim_id, _user(), body.note, checked=body.checked, seen=body.seen))
+    return done(review.approve(claim_id, _user(), body.note, checked=body.checked, seen=body.seen))
 
 
 @bp.post("/claims/<int:claim_id>/reject")
 @roles_required(*ACTING_ROLES)
-@_action(
+@action(
     "Refuse a claim with a reason (then print its notice)",
     RejectBody,
     "invalid_state",
@@ -750,12 +761,12 @@ def approve(claim_id: int, body: ApproveBody) -> ResponseReturnValue:
     "before the last payable day.",
 )
 def reject(claim_id: int, body: RejectBody) -> ResponseReturnValue:
-    return _done(review.reject(claim_id, _user(), body.reason_code, body.reason_text, seen=body.seen))
+    return done(review.reject(claim_id, _user(), body.reason_code, body.reason_text, seen=body.seen))
 
 
 @bp.post("/claims/<int:claim_id>/decline")
 @roles_required(*ACTING_ROLES)
-@_action(
+@action(
     "Record that the person declines the support (final: the claim is never paid)",
     DeclineBody,
     "invalid_state",
@@ -763,12 +774,12 @@ def reject(claim_id: int, body: RejectBody) -> ResponseReturnValue:
     "changed_since",
 )
 def decline(claim_id: int, body: DeclineBody) -> ResponseReturnValue:
-    return _done(review.record_decline(claim_id, _user(), body.note, seen=body.seen))
+    return done(review.record_decline(claim_id, _user(), body.note, seen=body.seen))
 
 
 @bp.post("/claims/<int:claim_id>/resolve-duplicate")
 @roles_required(*ACTING_ROLES)
-@_action(
+@action(
     "Decide a possible duplicate: keep one claim of the group",
     ResolveDuplicateBody,
     "no_duplicates",
@@ -782,7 +793,7 @@ def decline(claim_id: int, body: DeclineBody) -> ResponseReturnValue:
     "without one.",
 )
 def resolve_duplicate(claim_id: int, body: ResolveDuplicateBody) -> ResponseReturnValue:
-    return _done(review.resolve_duplicate(claim_id, _user(), body.keep, override=body.override, note=body.note))
+    return done(review.resolve_duplicate(claim_id, _user(), body.keep, override=body.override, note=body.note))
 
 
 # ----------------------------------------------------------------------------------------------------- notices
