@@ -251,6 +251,42 @@ def offer_cash(claim_id: int, user: User, reason: str | None) -> review.ActionRe
     return review.ActionResult(claim, changed=True, events=[event])
 
 
+#: The reason a switch to cash gives the person's offer of bank details it dismisses (the system's words are written
+#: in Vietnamese, as a caseworker's are: the claim's history shows them as written). The case page's own copy is
+#: :data:`disburse.casework.views.CASH_DISMISSES_OFFER`.
+CASH_DISMISSES_OFFER = "Chuyển sang nhận tiền mặt tại cơ quan BHXH"
+
+
+def cash_dismissal(reason: str | None) -> str:
+    """The dismissal's reason: the switch to cash, and the caseworker's reason for it if any, within the limit."""
+    written = " ".join((reason or "").split())
+    text = f"{CASH_DISMISSES_OFFER}: {written}" if written else f"{CASH_DISMISSES_OFFER}."
+    return (
+        text if len(text) <= person_details.MAX_DISMISS_REASON else text[: person_details.MAX_DISMISS_REASON - 1] + "…"
+    )
+
+
+def offer_cash_over_offer(claim_id: int, user: User, reason: str | None, offer_seen: int | None) -> review.ActionResult:
+    """:func:`offer_cash` as the case page switches a claim to cash: the person's open offer of bank details, which
+    the switch would leave behind unseen, is dismissed in the same transaction under the caller's name, but only the
+    one the caller saw (``offer_seen``, its note's id): when another is open (sent since), ``offer_unseen`` and
+    nothing is done, for the caller to look at the new details first. The caller's savepoint (or rollback) undoes the
+    dismissal when the switch itself is refused."""
+    claim = review.visible_claim(claim_id, user, lock=True)
+    review.may_work(claim, user)
+    current = person_details.open_offer(claim)
+    if current is not None and offer_seen != current.id:
+        raise CaseworkRefused(
+            "Người lao động vừa gửi thông tin tài khoản mới: hãy xem lại trước khi chuyển sang nhận tiền mặt.",
+            "The person has just sent new bank details: look at them before switching to cash.",
+            code="offer_unseen",
+        )
+    dismissed = dismiss_offer(claim.id, user, current.id, cash_dismissal(reason)) if current is not None else None
+    switched = offer_cash(claim.id, user, reason)
+    events = [*(dismissed.events if dismissed is not None else []), *switched.events]
+    return review.ActionResult(switched.claim, changed=bool(events) or switched.changed, events=events)
+
+
 def approve_in_cash(
     claim_id: int, user: User, reason: str, checked: Sequence[str] = (), *, seen: int | None = None
 ) -> review.ActionResult:
