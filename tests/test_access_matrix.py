@@ -483,6 +483,30 @@ ROUTES: dict[str, Route] = {
         success=202,
         json=lambda district: {"district": district, "date": "2021-10-22"},
     ),
+    # The case page's other actions, as JSON (disburse/casework/api.py): the pages' records and bodies.
+    "api.casework.payment_details": _claim_action(
+        "payment-details", {"bank_code": "BIDV", "bank_account": "1234567890"}, _claims_awaiting_details
+    ),
+    "api.casework.record_phone": _claim_action("phone", {"id_card_seen": True, "phone": "0987 654 321"}),
+    "api.casework.dismiss_offer": Route(
+        lambda claim_id: f"/api/v1/claims/{claim_id}/offer-dismiss",
+        records=_claims_with_offers,
+        json=lambda claim_id: {
+            "offer_id": int(_open_offer_of(claim_id)["offer"]),
+            "reason": _open_offer_of(claim_id)["reason"],
+        },
+    ),
+    "api.casework.offer_cash": _claim_action(
+        "cash", {"reason": "Không có tài khoản ngân hàng."}, _claims_awaiting_details
+    ),
+    "api.casework.cash_receipt": Route(
+        lambda claim_id: f"/api/v1/claims/{claim_id}/cash-receipt",
+        records=_cash_claims,
+        json=lambda claim_id: {"receipt_number": f"BL {claim_id}"},
+    ),
+    "api.casework.withdraw_cash": _claim_action(
+        "cash-withdraw", {"reason": "Xin nhận qua tài khoản ngân hàng."}, _cash_claims
+    ),
     # The caseworker's pages.
     "caseworker.queue": Route(lambda _: "/caseworker/queue", {"GET": 200}, {"GET": 302}),
     "caseworker.assign_next": Route(

@@ -21,6 +21,7 @@ def _options(response: Response) -> Response:
 
 
 from disburse.api import health  # noqa: E402,F401  (registers /health on bp)
+from disburse.casework.api import bp as casework_api  # noqa: E402
 from disburse.claims.api import bp as claims_api  # noqa: E402
 from disburse.claims.forms_api import bp as forms_api  # noqa: E402
 from disburse.payments.api import bp as providers_api  # noqa: E402
@@ -28,7 +29,7 @@ from disburse.reports.api import bp as reports_api  # noqa: E402
 from disburse.verification.api import bp as review_api  # noqa: E402
 
 #: Every feature's API blueprint; their endpoints are named ``api.<feature>.<view>``.
-FEATURE_APIS = [claims_api, forms_api, review_api, providers_api, reports_api]
+FEATURE_APIS = [claims_api, forms_api, review_api, casework_api, providers_api, reports_api]
 
 for feature_api in FEATURE_APIS:
     bp.register_blueprint(feature_api)

@@ -33,10 +33,12 @@ from disburse.extensions import db, limiter
 from disburse.registry.models import Employee, Employer
 from tests.conftest import PASSWORD, sign_in
 from tests.factories import (
+    create_cash_payment,
     create_claim,
     create_duplicate_group,
     create_employee,
     create_employer,
+    create_offer,
     create_payment,
     create_user,
 )
@@ -185,6 +187,25 @@ def _area_progress(call: Call) -> Any:
     return call.get("/progress?province=01")
 
 
+def _awaiting_details() -> Claim:
+    return create_claim("awaiting_payment_details", district_code=DONG_ANH)
+
+
+def _dismiss_offer(call: Call) -> Any:
+    claim = _awaiting_details()
+    offered = create_offer(claim)
+    return call.post(f"/claims/{claim.id}/offer-dismiss", {"offer_id": offered.id, "reason": "Không phải của họ."})
+
+
+def _cash_action(path: str, body: dict[str, Any]) -> Callable[[Call], Any]:
+    def sample(call: Call) -> Any:
+        call.app.config["DISBURSE_TODAY"] = "2021-11-15"  # a day the programme pays
+        claim_id = create_cash_payment(employee=create_employee(district_code=DONG_ANH)).claim_id
+        return call.post(f"/claims/{claim_id}/{path}", body)
+
+    return sample
+
+
 #: (method, path in the document) → how to call it on real data, as an admin (who sees everything).
 SAMPLES: dict[tuple[str, str], Callable[[Call], Any]] = {
     ("GET", "/health"): lambda call: call.get("/health"),
@@ -213,6 +234,16 @@ SAMPLES: dict[tuple[str, str], Callable[[Call], Any]] = {
         "decline", {"note": "Đơn đề nghị không nhận hỗ trợ ngày 12/10/2021."}
     ),
     ("POST", "/claims/{claim_id}/resolve-duplicate"): _action("resolve-duplicate", {"keep": "SELF"}),
+    ("POST", "/claims/{claim_id}/payment-details"): lambda call: call.post(
+        f"/claims/{_awaiting_details().id}/payment-details", {"bank_code": "BIDV", "bank_account": "1234567890"}
+    ),
+    ("POST", "/claims/{claim_id}/phone"): _action("phone", {"phone": "0987654321", "id_card_seen": True}),
+    ("POST", "/claims/{claim_id}/offer-dismiss"): _dismiss_offer,
+    ("POST", "/claims/{claim_id}/cash"): lambda call: call.post(
+        f"/claims/{_awaiting_details().id}/cash", {"reason": "Không có tài khoản ngân hàng."}
+    ),
+    ("POST", "/claims/{claim_id}/cash-receipt"): _cash_action("cash-receipt", {"receipt_number": "AA/21E 0000123"}),
+    ("POST", "/claims/{claim_id}/cash-withdraw"): _cash_action("cash-withdraw", {"reason": "Xin nhận qua ngân hàng."}),
     ("POST", "/notices/batches"): lambda call: call.post(
         "/notices/batches", {"district": DONG_ANH, "date": "2021-10-22"}
     ),
