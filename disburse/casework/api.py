@@ -200,12 +200,13 @@ class CashWithdrawBody(ApiModel):
 
 
 def _with_events(claim_id: int, user: User, act: Callable[[], review.ActionResult]) -> review.ActionResult:
-    """``act()``'s result with the claim events the caller's action wrote, for the services that write them through
-    another feature (a correction, a receipt, a withdrawal) and do not return them: the caller's events on the claim
-    after its latest one before. The service holds the claim's lock until the commit, so none is another action's."""
+    """``act()``'s result with every claim event the caller's action wrote, for the services that write some through
+    another feature and do not return them (a correction's note, a receipt's or a withdrawal's moves, the switch to
+    cash's note of the old payout): the caller's events on the claim after its latest one before. The service holds
+    the claim's lock until the commit, so none is another action's."""
     before = review.last_event_id(claim_id) or 0
     result = act()
-    if result.changed and not result.events:
+    if result.changed:
         result.events = list(
             db.session.scalars(
                 select(ClaimEvent)
@@ -299,7 +300,10 @@ def dismiss_offer(claim_id: int, body: DismissOfferBody) -> ResponseReturnValue:
     forbidden=_CASH_403,
 )
 def offer_cash(claim_id: int, body: CashBody) -> ResponseReturnValue:
-    return done(service.offer_cash_over_offer(claim_id, _user(), body.reason, body.offer_id))
+    user = _user()
+    return done(
+        _with_events(claim_id, user, lambda: service.offer_cash_over_offer(claim_id, user, body.reason, body.offer_id))
+    )
 
 
 @bp.post("/claims/<int:claim_id>/cash-receipt")
