@@ -42,7 +42,6 @@ from disburse.verification.review import MAX_ID, MAX_TEXT, ReviewError
 bp = Blueprint("casework", __name__)
 bp.register_error_handler(ReviewError, review_error)
 
-_TAG = "Casework"
 #: The conflict codes of these actions besides the review queue's, with what each means.
 _CONFLICTS = {
     **CONFLICTS,
@@ -231,7 +230,6 @@ _NOT_NOW = {"cannot_correct": "invalid_state", "payment_period_ended": "payment_
     "changed_since",
     "payment_period_ended",
     invalid="Also fields.bank_code: a bank not known; fields.bank_account: the details the claim already has.",
-    tag=_TAG,
     meanings=_CONFLICTS,
     forbidden=_STAFF_403,
 )
@@ -260,7 +258,6 @@ def payment_details(claim_id: int, body: PaymentDetailsBody) -> ResponseReturnVa
     PhoneBody,
     "assigned_to_another",
     invalid="Also fields.id_card_seen: false; fields.phone: not a phone number.",
-    tag=_TAG,
     meanings=_CONFLICTS,
     forbidden=_STAFF_403,
 )
@@ -277,7 +274,6 @@ def record_phone(claim_id: int, body: PhoneBody) -> ResponseReturnValue:
     "already_dismissed",
     "newer_offer",
     "offer_settled",
-    tag=_TAG,
     meanings=_CONFLICTS,
     forbidden=_STAFF_403,
 )
@@ -295,7 +291,6 @@ def dismiss_offer(claim_id: int, body: DismissOfferBody) -> ResponseReturnValue:
     "claim_not_awaiting_details",
     "too_few_failures",
     "payment_period_ended",
-    tag=_TAG,
     meanings=_CONFLICTS,
     forbidden=_CASH_403,
 )
@@ -318,7 +313,6 @@ def offer_cash(claim_id: int, body: CashBody) -> ResponseReturnValue:
     "payment_period_ended",
     "receipt_used",
     invalid="Also fields.receipt_number: blank once cleaned, or not a receipt's number.",
-    tag=_TAG,
     meanings=_CONFLICTS,
     forbidden=_CASH_403,
 )
@@ -336,7 +330,6 @@ def cash_receipt(claim_id: int, body: CashReceiptBody) -> ResponseReturnValue:
     "no_cash_payment",
     "cash_payment_changed",
     "claim_not_pending",
-    tag=_TAG,
     meanings=_CONFLICTS,
     forbidden=_CASH_403,
 )

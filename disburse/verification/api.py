@@ -563,7 +563,6 @@ def action(
     body: type[ApiModel],
     *conflicts: str,
     invalid: str = "",
-    tag: str = _TAG,
     meanings: Mapping[str, str] = CONFLICTS,
     forbidden: str = "The employer role, on every action.",
 ) -> Any:
@@ -576,7 +575,7 @@ def action(
     }
     if invalid:
         errors[422] = invalid
-    return endpoint(tag=tag, summary=summary, body=body, response=ActionResponse, errors=errors)
+    return endpoint(tag=_TAG, summary=summary, body=body, response=ActionResponse, errors=errors)
 
 
 # ------------------------------------------------------------------------------------------------------- reads
