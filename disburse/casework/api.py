@@ -201,8 +201,8 @@ class CashWithdrawBody(ApiModel):
 def _with_events(claim_id: int, user: User, act: Callable[[], review.ActionResult]) -> review.ActionResult:
     """``act()``'s result with every claim event the caller's action wrote, for the services that write some through
     another feature and do not return them (a correction's note, a receipt's or a withdrawal's moves, the switch to
-    cash's note of the old payout): the caller's events on the claim after its latest one before. The service holds
-    the claim's lock until the commit, so none is another action's."""
+    cash's note of the old payout): the caller's events on the claim after its latest one before (another user's,
+    written meanwhile, are not this action's; the service holds the claim's lock from then to the commit)."""
     before = review.last_event_id(claim_id) or 0
     result = act()
     if result.changed:
