@@ -252,8 +252,7 @@ def offer_cash(claim_id: int, user: User, reason: str | None) -> review.ActionRe
 
 
 #: The reason a switch to cash gives the person's offer of bank details it dismisses (the system's words are written
-#: in Vietnamese, as a caseworker's are: the claim's history shows them as written). The case page's own copy is
-#: :data:`disburse.casework.views.CASH_DISMISSES_OFFER`.
+#: in Vietnamese, as a caseworker's are: the claim's history shows them as written).
 CASH_DISMISSES_OFFER = "Chuyển sang nhận tiền mặt tại cơ quan BHXH"
 
 

@@ -56,7 +56,6 @@ from disburse.casework.models import PersonContact
 from disburse.claims import person_details, unit
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.outcomes import phone_digits
-from disburse.claims.person_details import MAX_DISMISS_REASON
 from disburse.claims.states import (
     CLOSED_STATES,
     STATE_LABELS,
@@ -1284,19 +1283,14 @@ def offer_cash(claim_id: int) -> ResponseReturnValue:
         form.offer.data = str(offered.id) if offered is not None else ""
 
     def act(claim: Claim, user: User) -> review.ActionResult:
-        # The person's open offer of bank details is dismissed in the same transaction, under the caseworker's name
-        # (it was left behind unseen): only the one the page showed, else the page shows the new one first.
-        current = person_details.open_offer(claim)
-        if current is not None and record_id(form.offer.data) != current.id:
-            form.offer.data = str(current.id)
-            raise service.CaseworkRefused(
-                "Người lao động vừa gửi thông tin tài khoản mới: hãy xem lại trước khi chuyển sang nhận tiền mặt.",
-                "The person has just sent new bank details: look at them before switching to cash.",
-                code="offer_unseen",
-            )
-        if current is not None:
-            service.dismiss_offer(claim.id, user, current.id, _cash_dismissal(form.reason.data))
-        return service.offer_cash(claim.id, user, form.reason.data or None)
+        # The person's open offer of bank details is dismissed with the switch, only the one the page showed.
+        try:
+            return service.offer_cash_over_offer(claim.id, user, form.reason.data or None, record_id(form.offer.data))
+        except service.CaseworkRefused as exc:
+            if exc.code == "offer_unseen":  # the page shows the new offer, for the next post to name it
+                current = person_details.open_offer(claim)
+                form.offer.data = str(current.id) if current is not None else ""
+            raise
 
     return _action_page(
         claim_id,
@@ -1320,18 +1314,6 @@ def offer_cash(claim_id: int) -> ResponseReturnValue:
         offered_at=moment(offered.created_at) if offered is not None else None,
         can_fix_details=service.may_correct_payment_details(claim),
     )
-
-
-#: The reason a switch to cash gives the person's offer of bank details it dismisses (the system's words are written
-#: in Vietnamese, as a caseworker's are: the claim's history shows them as written).
-CASH_DISMISSES_OFFER = "Chuyển sang nhận tiền mặt tại cơ quan BHXH"
-
-
-def _cash_dismissal(reason: str | None) -> str:
-    """The dismissal's reason: the switch to cash, and the caseworker's reason for it if any, within the limit."""
-    written = " ".join((reason or "").split())
-    text = f"{CASH_DISMISSES_OFFER}: {written}" if written else f"{CASH_DISMISSES_OFFER}."
-    return text if len(text) <= MAX_DISMISS_REASON else text[: MAX_DISMISS_REASON - 1] + "…"
 
 
 @bp.route("/claims/<int:claim_id>/cash-receipt", methods=["GET", "POST"])
