@@ -212,28 +212,41 @@ def start_embedded_redis(instance: Path) -> tuple[str, Any]:
     return f"unix://{server.socket_file}?db=0", server
 
 
+#: The embedded servers this process started or joined, by the URL it resolved for each: their handle and instance
+#: folder. :meth:`Services.export` puts that URL in the environment, where a later :func:`ensure_services` of the same
+#: process finds it, and the server is still this process's own. Importing ``disburse.wsgi`` (collecting the test
+#: suite does) started the embedded Redis and exported its URL; the test session's ``ensure_services`` then took it
+#: for a server given by ``REDIS_URL``, held no handle, and its ``stop_owned_redis`` left the server running.
+_EMBEDDED: dict[str, tuple[Any, Path]] = {}
+
+
 def ensure_services(instance: Path, *, db_name: str = DEFAULT_DB_NAME) -> Services:
     """Resolve (and, where needed, start) PostgreSQL and Redis, and create the database."""
     notes: list[str] = []
     handles: list[Any] = []
-    database_url = os.environ.get("DATABASE_URL", "").strip()
-    if database_url:
-        database_url = sqlalchemy_url(database_url)
+    postgres_data = None
+    database_url = sqlalchemy_url(os.environ.get("DATABASE_URL", "").strip())
+    if database_url and database_url not in _EMBEDDED:
         notes.append("PostgreSQL: DATABASE_URL")
     else:
-        database_url, pg = start_embedded_postgres(instance, db_name)
+        if not database_url:
+            database_url, pg = start_embedded_postgres(instance, db_name)
+            _EMBEDDED[database_url] = (pg, instance)
+        pg, pg_instance = _EMBEDDED[database_url]
         handles.append(pg)
-        notes.append(f"PostgreSQL: embedded, data in {instance / 'pgdata'}")
+        postgres_data = pg_instance / "pgdata"
+        notes.append(f"PostgreSQL: embedded, data in {postgres_data}")
     ensure_database(database_url)
 
     redis_url = os.environ.get("REDIS_URL", "").strip()
-    if redis_url:
+    if redis_url and redis_url not in _EMBEDDED:
         notes.append("Redis: REDIS_URL")
     else:
-        redis_url, rd = start_embedded_redis(instance)
-        handles.append(rd)
+        if not redis_url:
+            redis_url, rd = start_embedded_redis(instance)
+            _EMBEDDED[redis_url] = (rd, instance)
+        handles.append(_EMBEDDED[redis_url][0])
         notes.append(f"Redis: embedded, socket {redis_url.removeprefix('unix://').split('?')[0]}")
-    postgres_data = None if os.environ.get("DATABASE_URL", "").strip() else instance / "pgdata"
     return Services(
         database_url=database_url, redis_url=redis_url, notes=notes, handles=handles, postgres_data=postgres_data
     )
