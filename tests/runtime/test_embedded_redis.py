@@ -1,5 +1,5 @@
 """The embedded Redis (``disburse.runtime``), a real redis-server: the process that started it stops it, however it
-came to be started."""
+came to be started, and it writes nothing to disk."""
 
 from __future__ import annotations
 
@@ -96,3 +96,34 @@ def test_a_second_resolution_in_the_process_holds_the_server_the_first_started(
         assert _redis_servers_in(instance) == []
     finally:
         first.stop_owned_redis()
+
+
+def test_the_embedded_redis_takes_no_snapshots(instance: Path) -> None:
+    """Its queue and counts are not kept (docs/operations.md): ``save: []`` wrote no ``save`` line, so Redis kept its
+    default rules, snapshotting ``redis.db`` every few minutes under load and again at every stop."""
+    url, server = runtime.start_embedded_redis(instance)
+    services = runtime.Services(database_url="", redis_url=url, handles=[server])
+    try:
+        assert server.config_get("save") == {"save": ""}
+        assert server.config_get("appendonly") == {"appendonly": "no"}
+        server.mset({f"task-{n}": n for n in range(200)})  # more changes than any default rule waits for
+    finally:
+        services.stop_owned_redis()
+    assert _redis_servers_in(instance) == []
+    assert not (instance / "redis.db").exists()
+
+
+def test_a_snapshot_an_earlier_version_wrote_is_not_loaded(instance: Path) -> None:
+    """None is written any more, so an old one would be loaded again at every start: its tasks queued each time."""
+    url, server = runtime.start_embedded_redis(instance)
+    try:
+        server.set("queued-last-year", "1")
+        server.save()  # the file an earlier version's snapshot rules wrote
+    finally:
+        runtime.Services(database_url="", redis_url=url, handles=[server]).stop_owned_redis()
+    assert (instance / "redis.db").exists()
+    url, server = runtime.start_embedded_redis(instance)
+    try:
+        assert server.dbsize() == 0
+    finally:
+        runtime.Services(database_url="", redis_url=url, handles=[server]).stop_owned_redis()
