@@ -81,6 +81,7 @@ _KEPT = {
 
 @pytest.mark.parametrize("locale", ["vi", "en"])
 @pytest.mark.parametrize("page", [_person_details, _person_status, _login, _account])
+@pytest.mark.usefixtures("paying_clock")  # the bank-details page takes details while the programme pays
 def test_past_the_limit_the_form_comes_back_with_what_was_typed(client, app, db_session, caplog, page, locale):
     url, data, limit = page(client, app, locale)
     for _ in range(limit):
@@ -135,6 +136,7 @@ _EXPIRED = {
 
 @pytest.mark.parametrize("locale", ["vi", "en"])
 @pytest.mark.parametrize("page", [_person_details, _person_status, _login, _account])
+@pytest.mark.usefixtures("paying_clock")  # the bank-details page takes details while the programme pays
 def test_an_expired_form_comes_back_with_what_was_typed_and_a_fresh_token(
     client, app, db_session, monkeypatch, page, locale
 ):

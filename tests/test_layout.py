@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PASSWORD, sign_in
-from tests.factories import create_claim, create_user
+from tests.factories import PAYING_DAY, create_claim, create_user
 
 STATIC = Path(__file__).resolve().parents[1] / "disburse" / "static"
 
@@ -22,8 +22,13 @@ def _title(response) -> str:
 
 
 @pytest.mark.parametrize(("locale", "prefix"), [("vi", "Lỗi: "), ("en", "Error: ")])
-def test_every_page_that_answers_a_form_with_errors_says_so_first_in_its_title(client, db_session, locale, prefix):
-    # The public page first (no one signed in), then the staff's pages, each with a form answered with errors.
+def test_every_page_that_answers_a_form_with_errors_says_so_first_in_its_title(
+    app, client, db_session, monkeypatch, locale, prefix
+):
+    # The public page first (no one signed in), then the staff's pages, each with a form answered with errors. The
+    # bank-details page takes details only while the programme pays (the real clock is past its last payable day).
+    before = app.config.get("DISBURSE_TODAY")
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", PAYING_DAY)
     client.post(f"/language/{locale}", data={"next": "/"})
     response = client.post(
         "/people/payment-details",
@@ -31,6 +36,7 @@ def test_every_page_that_answers_a_form_with_errors_says_so_first_in_its_title(c
     )
     assert response.status_code == 422 and _title(response).startswith(prefix)
     assert not client.get("/people/payment-details").get_data(as_text=True).count(prefix.strip())  # the form alone
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", before)
 
     sign_in(client, create_user("admin", password=PASSWORD), locale)
     for url, status in (

@@ -39,6 +39,7 @@ def test_a_code_of_one_character_is_told_so_in_the_singular():
     assert si_code_words("0123456789") is None
 
 
+@pytest.mark.usefixtures("paying_clock")  # the bank-details page checks what is typed while the programme pays
 def test_every_page_where_one_si_code_is_typed_names_its_other_characters(client, db_session):
     """The worker's status and details pages and the desk's look-up said "gồm 10 chữ số" of "01O5A29570", which has
     ten characters: they now say which are not digits, as Form 03 and Form 04 do."""

@@ -45,6 +45,8 @@ from disburse.claims.outcomes import (
 )
 from disburse.claims.states import ClaimAction, ClaimNote, ClaimState
 from disburse.extensions import db
+from disburse.formatting import dmy
+from disburse.payments.service import payable
 from disburse.programs.models import Program
 from disburse.registry.models import Employee
 from disburse.transitions import Actor
@@ -64,11 +66,28 @@ NATIONAL_ID = re.compile(r"[0-9]{9}|[0-9]{12}")
 
 @dataclass
 class Offer:
-    """What became of a person's details: ``errors`` (field → (vi, en)) when the input is wrong, nothing written;
-    otherwise ``event`` is the note when the person and a waiting claim matched (never shown to the person)."""
+    """What became of a person's details: ``ended`` (vi, en) when the programme no longer pays, nothing checked nor
+    written; ``errors`` (field → (vi, en)) when the input is wrong, nothing written; otherwise ``event`` is the note
+    when the person and a waiting claim matched (never shown to the person)."""
 
     errors: dict[str, tuple[str, str]] = field(default_factory=dict)
     event: ClaimEvent | None = None
+    ended: tuple[str, str] | None = None
+
+
+def period_ended(program: Program, today: date | None = None) -> tuple[str, str] | None:
+    """None while the programme may pay; after its last payable day (docs/rules.md, section 4), why the page takes
+    no bank details any more, in Vietnamese and English: nobody is paid now, so an account would only make the person
+    wait for money that will not come. The same for everyone (it says nothing of who is in the registry)."""
+    if payable(program, today):
+        return None
+    last = dmy(program.last_payable_day)
+    return (
+        f"Chương trình đã hết hạn chi trả ngày {last}: cơ quan BHXH không nhận thêm tài khoản ngân hàng và không chi "
+        "trả thêm khoản hỗ trợ nào. Nếu có thắc mắc, hãy liên hệ cơ quan BHXH quận/huyện nơi bạn đăng ký.",
+        f"The programme stopped paying on {last}: the social security office takes no more bank accounts and pays no "
+        "more support. If you have questions, contact the district social security office where you are registered.",
+    )
 
 
 def _digits_as_written(value: str) -> str:
@@ -166,9 +185,12 @@ def offer_payment_details(
     bank_account: str,
     phone: str = "",
 ) -> Offer:
-    """Check the input (every field's error at once, nothing written), then, when the person and a claim that takes
+    """Refused, nothing checked nor written, after the programme's last payable day (:func:`period_ended`). Else
+    check the input (every field's error at once, nothing written), then, when the person and a claim that takes
     an offer (:func:`takes_offers_clause`) match, write the ``offer_details`` note with the details; flush, never
     commit. The outcome the page shows is the same whether or not anything matched."""
+    if (ended := period_ended(program)) is not None:
+        return Offer(ended=ended)
     values = {"si_code": si_code, "national_id": national_id, "bank_code": bank_code, "bank_account": bank_account}
     offer = Offer(errors=input_errors(date_of_birth=date_of_birth, phone=phone, **values))
     (si_code, national_id), phone = clean_identity(si_code, national_id), phone_digits(phone)
@@ -385,6 +407,7 @@ __all__ = [
     "offer",
     "offer_payment_details",
     "open_offer",
+    "period_ended",
     "takes_offers",
     "takes_offers_clause",
 ]

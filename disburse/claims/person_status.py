@@ -29,10 +29,11 @@ from sqlalchemy import func, select
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.person_details import open_offer, takes_offers
 from disburse.claims.states import CLOSED_STATES, ClaimAction, ClaimNote, ClaimState
-from disburse.claims.unit import latest_payments
+from disburse.claims.unit import latest_payments, waits_for_money
 from disburse.extensions import db
 from disburse.formatting import dmy
 from disburse.payments import reasons as payment_reasons
+from disburse.payments.service import payable
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.models import Program
 from disburse.programs.rules import GROUP_B, ProgramRules, assess
@@ -170,6 +171,15 @@ _COLLECT_CASH = (
     "The cash waits for you at the social security office of {office}: come and collect it by {last_day}, with your "
     "ID card.",
 )
+#: A claim the programme can no longer pay: its last payable day has passed (docs/rules.md, section 4), whatever the
+#: claim waited for (a check, an approval, an account, cash at the office). The office refuses it in writing.
+_PERIOD_ENDED = (
+    "Chương trình đã hết hạn chi trả ngày {last_day}: khoản hỗ trợ này không còn được chi trả. Cơ quan BHXH {office} "
+    "sẽ gửi bạn văn bản trả lời; nếu có thắc mắc, hãy liên hệ cơ quan BHXH {office}.",
+    "The programme stopped paying on {last_day}: this support can no longer be paid. The social security office of "
+    "{office} will send you a written answer; if you have questions, contact the office of {office}.",
+)
+_PERIOD_ENDED_LABEL = ("Chương trình đã hết hạn chi trả", "The programme has stopped paying")
 #: Bank details the person sent that the office has not dealt with yet.
 _OFFER_RECEIVED = (
     "Cơ quan BHXH {office} đã nhận tài khoản bạn gửi ngày {offered_on}. Cán bộ sẽ gọi số điện thoại đã đăng ký để "
@@ -258,11 +268,17 @@ def find(program: Program, si_code: str, national_id: str, born: date) -> Person
     if claim is None:
         return _without_claim(program, found.Employee, found.sector, applying, words)
     state = ClaimState(claim.state)
-    owed = state not in NOTHING_OWED
-    said = _NEXT[state]
+    # After the last payable day nothing is paid any more (docs/rules.md, section 4): no amount, account or next step
+    # that promises money; only a payment a bank already has may still settle (a cash one is never handed over now).
+    ended = not payable(program, today) and waits_for_money(state, claim.payout)
+    owed = state not in NOTHING_OWED and not ended
+    label, said = (_PERIOD_ENDED_LABEL, _PERIOD_ENDED) if ended else (LABELS[state], _NEXT[state])
     reasons: list[Words] = []
-    sends_details = takes_offers(claim)  # what the bank-details page takes (after a failure; a review about them)
-    if state == S.REJECTED:
+    # What the bank-details page takes (after a failure; a review about them): nothing once the programme stopped.
+    sends_details = takes_offers(claim) and not ended
+    if ended:
+        pass  # said above: no reasons, no due day, no cash to collect, no account to send
+    elif state == S.REJECTED:
         refusing = refusal_reasons()
         codes = last_refusal_codes([claim.id]).get(claim.id) or sorted(claim.reasons or ())
         reasons = [refusing[code] for code in codes if code in refusing]
@@ -288,7 +304,7 @@ def find(program: Program, si_code: str, national_id: str, born: date) -> Person
     return PersonStatus(
         full_name=found.Employee.full_name,
         state=state,
-        label=LABELS[state],
+        label=label,
         next_step=(said[0].format(office=office_vi, **words), said[1].format(office=office_en, **words)),
         amount_vnd=claim.amount_vnd if owed else None,
         amount_decided=state not in _UNDECIDED,
@@ -296,7 +312,7 @@ def find(program: Program, si_code: str, national_id: str, born: date) -> Person
         payout=claim.payout if owed else None,
         bank=found.bank if by_bank else None,
         account_end=claim.bank_account[-4:] if by_bank and claim.bank_account else None,
-        account_failed=state in SEND_DETAILS,
+        account_failed=state in SEND_DETAILS and owed,
         office=(office_vi, office_en),
         paid_on=claim.paid_at.astimezone(VIETNAM_TZ).date() if state == S.PAID and claim.paid_at else None,
         reasons=reasons,

@@ -16,7 +16,13 @@ from wtforms.validators import Length
 from disburse.auth.limits import person_status_per_person
 from disburse.auth.permissions import public
 from disburse.auth.views import remember_locale
-from disburse.claims.person_details import clean_identity, identity_errors, input_errors, offer_payment_details
+from disburse.claims.person_details import (
+    clean_identity,
+    identity_errors,
+    input_errors,
+    offer_payment_details,
+    period_ended,
+)
 from disburse.claims.person_status import find
 from disburse.extensions import db, limiter
 from disburse.formatting import dmy, say
@@ -96,6 +102,11 @@ def payment_details() -> ResponseReturnValue:
     form = PersonDetailsForm()
     form.bank_code.choices = bank_choices()
     context: dict[str, Any] = {"form": form, "sent": False}
+    program = get_program(current_app.config["DISBURSE_PROGRAM"])
+    if (ended := period_ended(program)) is not None:
+        # After the last payable day nobody is paid: the page says so and takes nothing (the same for everyone).
+        status = 409 if form.is_submitted() and not shown_again() else 200
+        return render_template("people/payment_details.html", **context, ended=say(*ended)), status
     if not form.is_submitted():
         return render_template("people/payment_details.html", **context)
     if not shown_again():
@@ -117,7 +128,7 @@ def payment_details() -> ResponseReturnValue:
     # Every error at once: the service's checks too, even when the form's own (a date, a length) failed.
     errors = input_errors(**values)
     if valid and not errors:
-        offer_payment_details(get_program(current_app.config["DISBURSE_PROGRAM"]), **values)
+        offer_payment_details(program, **values)
         db.session.commit()
         # The same answer whether or not anything matched: the page tells nobody who is in the registry.
         return render_template("people/payment_details.html", form=form, sent=True)

@@ -139,6 +139,32 @@ def stuck_reason(
     return None
 
 
+def waits_for_money(state: str, payout: str | None) -> bool:
+    """Whether a claim in ``state`` still waits to be paid by the office: not paid, not refused, declined or removed,
+    and not a bank payment on its way (what a bank was handed before the last payable day and settles stands)."""
+    if state in (ClaimState.PAID, ClaimState.REJECTED, ClaimState.DECLINED, ClaimState.REMOVED):
+        return False
+    return not (state == ClaimState.PAYMENT_PENDING and payout == "bank")
+
+
+def period_ended_words(program: Program, today: date | None = None) -> tuple[str, str] | None:
+    """None while the programme may pay; after its last payable day (docs/rules.md, section 4), what the unit's page
+    says of a claim still waiting to be paid (:func:`waits_for_money`) instead of what it waits for: nobody is paid
+    any more, and the office answers the person in writing."""
+    from disburse.formatting import dmy
+    from disburse.payments.service import payable
+
+    if payable(program, today):
+        return None
+    last = dmy(program.last_payable_day)
+    return (
+        f"Chương trình đã hết hạn chi trả ngày {last}: khoản hỗ trợ này không còn được chi trả; cơ quan BHXH sẽ gửi "
+        "người lao động văn bản trả lời.",
+        f"The programme stopped paying on {last}: this support can no longer be paid; the office will answer the "
+        "person in writing.",
+    )
+
+
 def _send_details(program: Program) -> tuple[str, str]:
     """Form 03 with the correct account while it is taken; after its deadline, whom to contact instead."""
     return _SEND_DETAILS if program.takes_adjustments(programme_today()) else adjustments_closed(program)
@@ -238,8 +264,17 @@ def paid_in_cash_at(office: str | None) -> tuple[str, str]:
     return f"Tiền mặt tại {vi}", f"Cash at {en}"
 
 
-def _row(claim: Any, payment: Any, refused_for: dict[int, list[str]], send_details: tuple[str, str]) -> WorkforceRow:
+def _row(
+    claim: Any,
+    payment: Any,
+    refused_for: dict[int, list[str]],
+    send_details: tuple[str, str],
+    ended: tuple[str, str] | None = None,
+) -> WorkforceRow:
+    """One claim's row; ``ended`` (:func:`period_ended_words`) is what a claim still waiting to be paid says once the
+    programme no longer pays, instead of what it waits for."""
     waits_at_office = claim.payout == "cash" and claim.state == ClaimState.PAYMENT_PENDING
+    stopped = ended if ended is not None and waits_for_money(claim.state, claim.payout) else None
     return WorkforceRow(
         claim_id=claim.id,
         si_code=claim.si_code,
@@ -251,7 +286,8 @@ def _row(claim: Any, payment: Any, refused_for: dict[int, list[str]], send_detai
         bank_account=claim.bank_account,
         payment_state=payment.state if payment else None,
         paid_at=claim.paid_at,
-        reason=stuck_reason(
+        reason=stopped
+        or stuck_reason(
             claim.state,
             claim.reasons or (),
             payment.failure_code if payment else None,
@@ -276,8 +312,8 @@ def workforce(program: Program, employer: Employer, query: str = "", *conditions
     found = db.session.execute(_matching(_DETAILS, program, employer, query, *conditions)).all()
     payments = latest_payments([claim.id for claim in found])
     refused_for = last_refusal_codes([claim.id for claim in found if claim.state == ClaimState.REJECTED])
-    send_details = _send_details(program)
-    rows = [_row(claim, payments.get(claim.id), refused_for, send_details) for claim in found]
+    send_details, ended = _send_details(program), period_ended_words(program)
+    rows = [_row(claim, payments.get(claim.id), refused_for, send_details, ended) for claim in found]
     rows.sort(key=_list_order)
     return rows
 
@@ -315,8 +351,8 @@ def workforce_page(
     }
     payments = latest_payments(ids)
     refused_for = last_refusal_codes([row.id for row in found.values() if row.state == ClaimState.REJECTED])
-    send_details = _send_details(program)
-    rows = [_row(found[claim_id], payments.get(claim_id), refused_for, send_details) for claim_id in ids]
+    send_details, ended = _send_details(program), period_ended_words(program)
+    rows = [_row(found[claim_id], payments.get(claim_id), refused_for, send_details, ended) for claim_id in ids]
     return rows, len(ordered), page
 
 

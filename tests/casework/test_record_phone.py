@@ -137,6 +137,7 @@ def test_a_caseworker_of_another_district_or_not_holding_the_case_records_nothin
     assert _phone(far) == OLD and _corrections(far) == []
 
 
+@pytest.mark.usefixtures("paying_clock")  # the public page takes the offer while the programme pays
 def test_the_persons_open_offer_stays_for_the_call_the_new_number_makes_possible(caseworker):
     """A phone's correction is not a correction of the bank details: the offer waiting for the call stays offered."""
     claim = _claim("awaiting_payment_details")
@@ -146,6 +147,7 @@ def test_the_persons_open_offer_stays_for_the_call_the_new_number_makes_possible
     assert open_offer(db.session.get(Claim, claim.id)) == sent.event
 
 
+@pytest.mark.usefixtures("paying_clock")  # the public page takes the offer while the programme pays
 @pytest.mark.parametrize(
     ("locale", "words"),
     [

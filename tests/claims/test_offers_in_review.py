@@ -16,6 +16,10 @@ from disburse.extensions import db
 from tests.claims.test_person_details import BORN, SENT, details_form, offer_details
 from tests.factories import create_claim, create_employee, create_user
 
+#: Offers are taken while the programme pays: the clock on a day of its payment period (the real one is past it, after
+#: which the public page takes nothing).
+pytestmark = pytest.mark.usefixtures("paying_clock")
+
 
 def _in_review(reasons: list[str], **overrides: object) -> Claim:
     person = create_employee(date_of_birth=BORN, district_code="017")
