@@ -64,7 +64,7 @@ from disburse.claims.states import (
     ClaimAction,
     ClaimState,
 )
-from disburse.claims.support import reason_entries
+from disburse.claims.support import refusal_entries, relabel_refusals
 from disburse.extensions import db
 from disburse.formatting import dmy, moment, say, vnd
 from disburse.payments import reasons as payment_reasons
@@ -314,6 +314,7 @@ def queue() -> ResponseReturnValue:
         ), 422
     query = _query(form, user)
     page = review.list_claims(user, query)
+    relabel_refusals(page.rows)  # why refused, as the notice says it
     total, counts = review.reason_counts(user, query)
     today = programme_today()
     offered = person_details.claims_with_open_offers([row["id"] for row in page.rows])
@@ -600,7 +601,7 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         # Why it was refused, as its notice gives it (its reasons say what verification found).
         "refused_for": [
             pick((entry["label_vi"], entry["label_en"]))
-            for entry in reason_entries(review.last_refusal_codes([claim.id]).get(claim.id, []))
+            for entry in refusal_entries(review.last_refusal_codes([claim.id]).get(claim.id, []))
         ]
         if state == ClaimState.REJECTED
         else [],

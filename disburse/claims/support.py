@@ -41,6 +41,29 @@ def reason_entries(codes: list[str] | tuple[str, ...]) -> list[dict[str, str]]:
     return entries
 
 
+def refusal_entries(codes: list[str] | tuple[str, ...]) -> list[dict[str, str]]:
+    """A refusal's reason codes with the words its written notice prints
+    (:func:`~disburse.verification.review.refusal_reasons`), as :func:`reason_entries` gives them: every page and
+    answer that says why a claim was refused reads these, never the review labels (``payment_period_ended`` in review
+    asks a caseworker to decide; refused, it tells the person the support can no longer be paid)."""
+    from disburse.verification.review import refusal_reasons  # review reads this module
+
+    refusing = refusal_reasons()
+    entries = []
+    for code in codes:
+        vi, en = refusing.get(code) or label(code)
+        entries.append({"code": code, "label_vi": vi, "label_en": en})
+    return entries
+
+
+def relabel_refusals(rows: list[dict[str, Any]]) -> None:
+    """The review queue's rows (:func:`~disburse.verification.review.list_claims`) with their ``refused_for`` in the
+    notice's words (:func:`refusal_entries`), in place."""
+    for row in rows:
+        if row.get("refused_for"):
+            row["refused_for"] = refusal_entries([entry["code"] for entry in row["refused_for"]])
+
+
 def _present(values: Iterable[T | None]) -> list[T]:
     return sorted({v for v in values if v is not None})
 
