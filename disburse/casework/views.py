@@ -1704,9 +1704,10 @@ def _office_told(district: str | None, user: User) -> str | None:
 def _desk_look_up(si_code: str, user: User, program_code: str) -> tuple[Any, bool | str, str | None, str]:
     """The desk's look-up: the person as the caller may see them (or None); for a person not found in the caller's
     scope, whether the registry has the code at all, or what Form 04 would refuse them whatever the form says (a claim
-    they have already, the deadline passed); the other office that would work a new claim of the person found (None
-    when it is the caller's, or the person has a claim already); and that office's district code when the page tells
-    a supervisor or an admin of it, who then need not confirm it again on saving (else "")."""
+    they have already, the deadline passed), and for a person found without a claim, that refusal too (the deadline
+    passed: the page then shows no group, amount nor prefilled form); the other office that would work a new claim of
+    the person found (None when it is the caller's, or the person has a claim already); and that office's district
+    code when the page tells a supervisor or an admin of it, who then need not confirm it again on saving (else "")."""
     from disburse.claims import applications
 
     found = service.desk_lookup(si_code, user, program_code)
@@ -1717,6 +1718,10 @@ def _desk_look_up(si_code: str, user: User, program_code: str) -> tuple[Any, boo
         return None, pick(refused) if refused else True, None, ""
     if found.support.get("claim"):
         return found, True, None, ""
+    if (closed := applications.refused_before_the_form(_program(), si_code, programme_today())) is not None:
+        # Applications closed: said at once, as for a person outside the scope, rather than a group, an amount and a
+        # prefilled form that the post then refuses.
+        return found, pick(closed), None, ""
     district = applications.expected_district(_program(), si_code, found.prefill["unit_code"])
     told = _office_told(district, user)
     # A caseworker confirms a claim going to another office when saving (they will not open it again); a supervisor
@@ -1767,7 +1772,9 @@ def application() -> ResponseReturnValue:
             found, registered, found_elsewhere, office = _desk_look_up(search.si_code.data or "", user, program_code)
         else:
             status = 422
-    form = ApplicationForm(data=found.prefill if found else {"si_code": search.si_code.data or ""})
+    # Prefilled from the registry unless Form 04 would refuse it whatever it says (applications closed).
+    prefill = found.prefill if found and not isinstance(registered, str) else {"si_code": search.si_code.data or ""}
+    form = ApplicationForm(data=prefill)
     _application_choices(form)
     general: list[str] = []
     confirm_office = None  # the other office the claim would go to, for the caseworker to confirm before it is saved

@@ -255,3 +255,31 @@ def test_what_form_04_declares_unlike_the_registry_is_shown_beside_it_on_the_cas
     ]
     same = client.post("/caseworker/applications/new", data=_form(_person(address="Số 5 ngõ 12, Đông Anh, Hà Nội")))
     assert 'id="khai-khac"' not in client.get(same.headers["Location"]).get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [
+        ("vi", "Đã hết hạn nhận đề nghị hỗ trợ (Mẫu số 04) ngày 20/12/2021."),
+        ("en", "Applications (Form 04) closed on 20/12/2021."),
+    ],
+)
+def test_after_the_deadline_the_look_up_says_form_04_is_closed_and_promises_nothing(
+    client, desk, app, monkeypatch, locale, said
+):
+    """Said at the look-up, as for a person outside the scope, not only when the form is posted: no group, no amount
+    and no form prefilled for an application the post would refuse."""
+    person = _person()
+    desk.locale = locale
+    db.session.flush()
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-12-21")
+    response = client.get(f"/caseworker/applications/new?si_code={person.si_code}")
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 200 and said in page and person.full_name in page
+    assert "2.100.000 ₫" not in page and "VND 2,100,000" not in page
+    assert f'value="{person.national_id}"' not in page and 'value="0011004455667"' not in page
+    assert f'value="{person.si_code}"' in page  # the code looked up stays in the form
+
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-12-20")  # the deadline's own day still takes it
+    page = html.unescape(client.get(f"/caseworker/applications/new?si_code={person.si_code}").get_data(as_text=True))
+    assert said not in page and f'value="{person.national_id}"' in page
