@@ -382,10 +382,15 @@ class Deadline:
     #: adjustment deadline passed: no page offers Form 03 any more).
     form: str
     due_on: date
-    #: Working days from today to the deadline (0 on the day itself; negative once passed).
+    #: Working days from today to the deadline, today not counted (:func:`working_days_between`): 0 on the day
+    #: itself, and also before a deadline that falls on a day off with no working day before it (a Saturday, from
+    #: the Friday); negative once passed.
     working_days_left: int
     #: For Form 02: how many people still wait for it; once passed, how many the office checks unconfirmed.
     waiting: int = 0
+    #: Calendar days from today to the deadline: 0 on the day itself (the only "today" a banner says), negative once
+    #: passed.
+    days_left: int = 0
 
 
 #: The states of a claim the office checks without the unit's Form 02 once its deadline passed (a late Form 02 is
@@ -415,13 +420,16 @@ def unit_deadlines(program: Program, employer: Employer, today: date) -> list[De
         )
     ).one()
     if waiting and due_on is not None:
-        deadlines.append(Deadline("form_02", due_on, working_days_between(today, due_on), int(waiting)))
+        days = working_days_between(today, due_on)
+        deadlines.append(Deadline("form_02", due_on, days, int(waiting), days_left=(due_on - today).days))
     elif unconfirmed and unconfirmed_due_on is not None and unconfirmed_due_on < today:
         days = working_days_between(today, unconfirmed_due_on)
-        deadlines.append(Deadline("form_02_passed", unconfirmed_due_on, days, int(unconfirmed)))
+        left = (unconfirmed_due_on - today).days
+        deadlines.append(Deadline("form_02_passed", unconfirmed_due_on, days, int(unconfirmed), days_left=left))
     deadline = program.adjustment_deadline
     form_03 = "form_03" if program.takes_adjustments(today) else "form_03_closed"
-    deadlines.append(Deadline(form_03, deadline, working_days_between(today, deadline)))
+    left = (deadline - today).days
+    deadlines.append(Deadline(form_03, deadline, working_days_between(today, deadline), days_left=left))
     return deadlines
 
 
