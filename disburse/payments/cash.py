@@ -50,7 +50,7 @@ from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.outcomes import drop_bank_reasons
 from disburse.claims.states import STATE_LABELS, ClaimAction, ClaimNote, ClaimState
 from disburse.extensions import db
-from disburse.formatting import vietnamese_name_key
+from disburse.formatting import dmy, vietnamese_name_key
 from disburse.payments import reasons
 from disburse.payments import service as payments
 from disburse.payments.models import Payment, PaymentBatch, PaymentEvent
@@ -326,6 +326,19 @@ def _check_payable(payment: Payment) -> None:
             f"Khoản chi trả {payment.provider_reference} đã được chi, biên lai số {payment.receipt_number}.",
             f"Payment {payment.provider_reference} is already paid, receipt number {payment.receipt_number}.",
         )
+    if (payment.state, payment.failure_code) == (PaymentState.FAILED, reasons.CASH_WITHDRAWN):
+        # Taken off the list by a colleague, maybe a moment ago, while this receipt was typed: what happened and what
+        # to do, not just that it "failed".
+        note = _failure_note(payment.id)
+        raise CashRefused(
+            "not_payable",
+            f"Khoản chi trả {payment.provider_reference} đã được cán bộ rút khỏi danh sách chi tiền mặt (lý do: "
+            f"{note or '—'}), không chi được. Nếu đã đưa tiền cho người lao động, hãy đưa hồ sơ trở lại danh sách chi "
+            "tiền mặt rồi ghi biên lai; nếu chưa, đừng chi.",
+            f"Payment {payment.provider_reference} was taken off the cash list by a caseworker (reason: {note or '—'}) "
+            "and cannot be paid. If the money was handed over, put the claim back on the cash list, then record the "
+            "receipt; if not, do not pay.",
+        )
     if payment.state not in (PaymentState.QUEUED, PaymentState.SENT):
         state_vi, state_en = PAYMENT_STATES[payment.state]
         raise CashRefused(
@@ -333,6 +346,32 @@ def _check_payable(payment: Payment) -> None:
             f"Khoản chi trả {payment.provider_reference} ở trạng thái '{state_vi}', không chi được.",
             f"Payment {payment.provider_reference} is '{state_en}' and cannot be paid.",
         )
+
+
+def _failure_note(payment_id: int) -> str | None:
+    """The note written on the payment's latest failure (why the office took it off its list)."""
+    return db.session.scalar(
+        select(PaymentEvent.data["note"].astext)
+        .where(PaymentEvent.payment_id == payment_id, PaymentEvent.to_state == "failed")
+        .order_by(PaymentEvent.id.desc())
+        .limit(1)
+    )
+
+
+def _period_ended(payment: Payment) -> CashRefused:
+    """No cash is handed over after the programme's last payable day (docs/rules.md, section 4): said for cash, not
+    in the batching's words."""
+    claim = db.session.get(Claim, payment.claim_id)
+    program = db.session.get(Program, claim.program_id) if claim is not None else None
+    assert program is not None  # payments.claim_id and claims.program_id are foreign keys
+    last = dmy(program.last_payable_day)
+    return CashRefused(
+        "payment_period_ended",
+        f"Chương trình {program.code} đã hết hạn chi trả ngày {last}: không chi tiền mặt sau ngày này, nên không ghi "
+        f"nhận được khoản chi trả {payment.provider_reference}. Nếu chưa đưa tiền cho người lao động, đừng chi.",
+        f"Programme {program.code} stopped paying on {last}: no cash is handed over after that day, so payment "
+        f"{payment.provider_reference} cannot be recorded. If the money was not handed over, do not pay.",
+    )
 
 
 def _check_receipt_unused(receipt: str) -> None:
@@ -373,13 +412,11 @@ def _check_claim(claim: Claim, payment: Payment) -> None:
         )
 
 
-def _check_period(claim: Claim) -> None:
+def _check_period(claim: Claim, payment: Payment) -> None:
     program = db.session.get(Program, claim.program_id)
     assert program is not None  # claims.program_id is a foreign key
-    try:
-        payments.check_payable(program)
-    except payments.PaymentPeriodEnded as exc:
-        raise CashRefused("payment_period_ended", exc.vi, exc.en) from None
+    if not payments.payable(program):
+        raise _period_ended(payment)
 
 
 def record_cash_payment(reference: str, receipt_number: str, actor: Actor = None) -> Payment:
@@ -394,9 +431,11 @@ def record_cash_payment(reference: str, receipt_number: str, actor: Actor = None
     check_scope(actor, claim)
     if payment.state == PaymentState.PAID and payment.receipt_number == receipt:
         raise AlreadyRecorded(payment)
+    if (payment.state, payment.failure_code) == (PaymentState.FAILED, reasons.CASH_PERIOD_ENDED):
+        raise _period_ended(payment)  # the close-out took it off the list: said as the day's end, not as a failure
     _check_payable(payment)
     _check_claim(claim, payment)
-    _check_period(claim)
+    _check_period(claim, payment)
     _check_receipt_unused(receipt)
     data: dict[str, Any] = {"batch_id": batch.id, "receipt_number": receipt}
     if payment.state == PaymentState.QUEUED:
@@ -422,13 +461,7 @@ def withdrawn_with(payment_id: int, reason: str) -> bool:
     state, code = db.session.execute(select(Payment.state, Payment.failure_code).where(Payment.id == payment_id)).one()
     if (state, code) != ("failed", reasons.CASH_WITHDRAWN):
         return False
-    note = db.session.scalar(
-        select(PaymentEvent.data["note"].astext)
-        .where(PaymentEvent.payment_id == payment_id, PaymentEvent.to_state == "failed")
-        .order_by(PaymentEvent.id.desc())
-        .limit(1)
-    )
-    return note == " ".join(reason.split())
+    return _failure_note(payment_id) == " ".join(reason.split())
 
 
 def withdraw_cash_payment(reference: str, actor: Actor, reason: str) -> Payment:
