@@ -238,10 +238,18 @@ def _unit_claims(program: Program, employer: Employer, si_codes: Sequence[str]) 
     }
 
 
-def adjustments_closed(program: Program) -> tuple[str, str]:
+def adjustments_closed(program: Program, *, staff: bool = False) -> tuple[str, str]:
     """What is said once Form 03 is no longer taken (:meth:`Program.takes_adjustments`), in Vietnamese and English:
-    since when, and whom to turn to instead."""
+    since when, and whom to turn to instead. ``staff``: said to the office's own staff (a caseworker sending a unit's
+    Form 02 or 03 through the API), whom "contact the district office" would send to themselves."""
     deadline = dmy(program.adjustment_deadline)
+    if staff:
+        return (
+            f"Đã hết hạn điều chỉnh danh sách (Mẫu số 03) ngày {deadline}: đơn vị không còn gửi được điều chỉnh; cán "
+            "bộ nghiệp vụ sửa thông tin của người lao động trên trang hồ sơ.",
+            f"The deadline for adjustments (Form 03) was {deadline}: the unit can no longer send adjustments; a "
+            "caseworker corrects the person's details on the case page.",
+        )
     return (
         f"Đã hết hạn điều chỉnh danh sách (Mẫu số 03) ngày {deadline}; để bổ sung hoặc sửa thông tin của người lao "
         "động, hãy liên hệ cơ quan BHXH quận, huyện.",
@@ -505,6 +513,15 @@ def _without_form_02(result: RowResult, listed: _Listed, closed: tuple[str, str]
     )
 
 
+def _staff(actor: Actor) -> bool:
+    """Whether a form is sent by one of the office's own staff users (any role but a unit's). Without an actor (a
+    command, the demo) the unit's words are kept: such a form is the unit's, entered for it."""
+    from disburse.auth.models import User
+
+    user = db.session.get(User, actor) if isinstance(actor, int) else actor
+    return user is not None and user.role != "employer"
+
+
 def confirm(
     program: Program,
     unit_code: str,
@@ -539,7 +556,7 @@ def confirm(
     to_decline: list[_Confirmation] = []
     #: The confirmations by (action, whether after the person's Form 02 deadline): one statement each.
     confirming: dict[tuple[ClaimAction, bool], list[_Confirmation]] = {}
-    closed = None if program.takes_adjustments(today) else adjustments_closed(program)
+    closed = None if program.takes_adjustments(today) else adjustments_closed(program, staff=_staff(actor))
     for item in items:
         entry = listed.get(item.result.si_code)
         decision = _decide_confirmation(item, entry, unit_code, closed)
@@ -601,9 +618,9 @@ def _after_confirmation(claim_ids: list[int]) -> None:
 # ------------------------------------------------------------------------------------------------------ Form 03
 
 
-def _check_deadline(program: Program, today: date) -> None:
+def _check_deadline(program: Program, today: date, actor: Actor = None) -> None:
     if not program.takes_adjustments(today):
-        vi, en = adjustments_closed(program)
+        vi, en = adjustments_closed(program, staff=_staff(actor))
         if today <= program.application_deadline:  # Form 04 is still taken: say so; after it, it would mislead
             vi += f" Người chưa được chi trả có thể tự nộp Mẫu số 04 đến hết ngày {dmy(program.application_deadline)}."
             en += f" People still unpaid may apply themselves on Form 04 until {dmy(program.application_deadline)}."
@@ -629,7 +646,7 @@ def adjust(
     it came from, for the messages that name other rows."""
     employer = employer_for_unit(unit_code)
     today = today or programme_today()
-    _check_deadline(program, today)
+    _check_deadline(program, today, actor)
     banks = known_banks()
     names = bank_names()
     rows = [{**row, "action": adjustment_action(row), "bank_code": written_bank(row, names)} for row in rows]

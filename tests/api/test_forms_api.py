@@ -317,3 +317,39 @@ def test_a_form_that_committed_answers_even_when_the_broker_is_down_after_the_co
     assert verification.waiting_count() >= 2  # what the sweep will send
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings.count("could not send task verification.verify; a sweeper will find its work") == 2
+
+
+def test_a_late_form_02_a_caseworker_sends_after_form_03_closed_is_worded_for_the_office(app, client, unit):
+    """The unit is told to contact the district office; the office's own caseworker is told where they correct the
+    person's details instead (not to contact themselves). Form 03 sent by them after its deadline likewise."""
+    from disburse.claims import service as claims_service
+    from disburse.claims.states import ClaimAction
+
+    employer, claims = unit
+    late = claims[0]
+    late.review_due_on = date(2021, 10, 20)
+    db.session.flush()
+    claims_service.transition_many(ClaimAction.MARK_OVERDUE, ids=[late.id])
+    verification.verify(ids=[late.id], today=date(2021, 10, 25))
+    assert db.session.get(Claim, late.id).state == "needs_review"
+    app.config["DISBURSE_TODAY"] = "2021-11-11"
+    rows = {"rows": [{"si_code": _si(late), "bank_code": "VCB", "bank_account": "0011223344"}]}
+    said = {}
+    for role, scope in (("employer", {"employer_unit": employer.unit_code}), ("caseworker", {"district": "017"})):
+        headers = {**_auth(role, **scope), "Accept-Language": "vi"}
+        response = client.post(f"/api/v1/employers/{employer.unit_code}/confirmations", json=rows, headers=headers)
+        [error] = response.get_json()["rows"][0]["errors"]
+        assert error["code"] == "confirmation_closed"
+        said[role] = error["message"]  # in the Accept-Language asked for
+        adjusted = client.post(
+            f"/api/v1/employers/{employer.unit_code}/adjustments",
+            json={"rows": [{"si_code": _si(claims[1]), "action": "remove"}]},
+            headers=headers,
+        )
+        assert adjusted.status_code == 422
+        said[f"{role}-03"] = adjusted.get_json()["message"]
+    assert "hãy liên hệ cơ quan BHXH quận, huyện" in said["employer"]
+    assert "liên hệ cơ quan BHXH" not in said["caseworker"] and "trên trang hồ sơ" in said["caseworker"]
+    assert "hãy liên hệ cơ quan BHXH quận, huyện" in said["employer-03"]
+    assert "liên hệ cơ quan BHXH" not in said["caseworker-03"] and "trên trang hồ sơ" in said["caseworker-03"]
+    assert db.session.get(Claim, late.id).state == "needs_review"
