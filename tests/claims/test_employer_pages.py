@@ -1393,3 +1393,25 @@ def test_a_request_whose_claim_was_decided_meanwhile_is_answered_no_more(client,
     sent = employer.post(link, data={"answer": "Đã gửi."}, follow_redirects=True)
     assert sent.status_code == 200 and "không cần bổ sung thông tin nữa" in _text(sent)
     assert not db.session.scalars(select(ClaimEvent).where(ClaimEvent.action == "answer_info")).all()
+
+
+def test_after_form_03_closed_the_form_02_page_offers_no_file_when_nobody_waits(client, unit, app, monkeypatch):
+    """Once the list can no longer change and nobody waits for the unit's confirmation, every row of a Form 02 file
+    would be refused or change nothing: the page says so instead of offering the upload. Someone still waiting keeps
+    it offered."""
+    _person(unit, "Trần Thị Ánh", "employer_confirmed")
+    employer = _employer(client, unit)
+    upload = f'action="/employers/{unit.unit_code}/form-02/upload"'
+    said = "Không còn ai chờ đơn vị xác nhận, và danh sách không còn được điều chỉnh (Mẫu số 03 đã hết hạn ngày "
+    said += "10/11/2021)"
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-11-10")  # Form 03's last day: still offered
+    page = _text(employer.get(f"/employers/{unit.unit_code}/form-02"))
+    assert upload in page and said not in page
+
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-11-11")
+    page = _text(employer.get(f"/employers/{unit.unit_code}/form-02"))
+    assert upload not in page and said in page
+
+    _person(unit, "Phạm Văn An", "listed", review_due_on=date(2021, 10, 28))  # still waits: a late Form 02 is taken
+    page = _text(employer.get(f"/employers/{unit.unit_code}/form-02"))
+    assert upload in page and said not in page
