@@ -64,7 +64,7 @@ from disburse.claims.states import (
     ClaimAction,
     ClaimState,
 )
-from disburse.claims.support import refusal_entries, relabel_refusals
+from disburse.claims.support import refusal_entries
 from disburse.extensions import db
 from disburse.formatting import dmy, moment, say, vnd
 from disburse.payments import reasons as payment_reasons
@@ -314,7 +314,6 @@ def queue() -> ResponseReturnValue:
         ), 422
     query = _query(form, user)
     page = review.list_claims(user, query)
-    relabel_refusals(page.rows)  # why refused, as the notice says it
     total, counts = review.reason_counts(user, query)
     today = programme_today()
     offered = person_details.claims_with_open_offers([row["id"] for row in page.rows])

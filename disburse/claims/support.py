@@ -56,14 +56,6 @@ def refusal_entries(codes: list[str] | tuple[str, ...]) -> list[dict[str, str]]:
     return entries
 
 
-def relabel_refusals(rows: list[dict[str, Any]]) -> None:
-    """The review queue's rows (:func:`~disburse.verification.review.list_claims`) with their ``refused_for`` in the
-    notice's words (:func:`refusal_entries`), in place."""
-    for row in rows:
-        if row.get("refused_for"):
-            row["refused_for"] = refusal_entries([entry["code"] for entry in row["refused_for"]])
-
-
 def _present(values: Iterable[T | None]) -> list[T]:
     return sorted({v for v in values if v is not None})
 

@@ -54,7 +54,6 @@ from disburse.auth.permissions import roles_required
 from disburse.auth.scopes import visible_unit
 from disburse.claims.models import Claim
 from disburse.claims.states import ClaimState
-from disburse.claims.support import relabel_refusals
 from disburse.extensions import db
 from disburse.formatting import dmy
 from disburse.programs.calendar import VIETNAM_TZ
@@ -620,7 +619,6 @@ def list_claims(query: ClaimsQuery) -> ResponseReturnValue:
         sort=sort,
     )
     page = review.list_claims(_user(), queue)
-    relabel_refusals(page.rows)  # refused_for in the notice's words, not the review labels
     following = None if page.next_after is None else _cursor_of(sort, page.next_after)
     return jsonify({"claims": page.rows, "next_after": following, "sort": sort, "limit": queue.limit})
 

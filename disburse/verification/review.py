@@ -56,7 +56,7 @@ from disburse.claims.states import (
     InvalidClaimTransition,
     allowed_actions,
 )
-from disburse.claims.support import reason_entries
+from disburse.claims.support import reason_entries, refusal_entries
 from disburse.extensions import db
 from disburse.formatting import VIETNAMESE_SQL_TRANSLATIONS, dmy
 from disburse.payments import reasons as payment_reasons
@@ -760,7 +760,7 @@ def _queue_row(
         "district_code": claim.district_code,
         "amount_vnd": claim.amount_vnd,
         "reasons": reason_entries(list(claim.reasons or ())),
-        "refused_for": reason_entries(refused_for),
+        "refused_for": refusal_entries(refused_for),  # as the notice says it, not the review labels
         "assigned_to_id": claim.assigned_to_id if staff else None,
         "assigned_at": _iso(claim.assigned_at) if staff else None,
         "updated_at": _iso(claim.updated_at),
