@@ -88,6 +88,7 @@ class PaymentDetailsBody(ApiModel):
         ),
         CONTROL_MSG,
         BLANK_IS_MISSING,
+        COMPOSED,
     ]
     bank_account: Annotated[
         str,
@@ -117,6 +118,7 @@ class PhoneBody(ApiModel):
             description="The new number: 10 or 11 digits starting with 0; spaces, dots, dashes and brackets between "
             "groups are dropped; +84 or 0084 before it stands for its 0 (at most 20 characters as typed)."
         ),
+        COMPOSED,
     ]
     id_card_seen: Annotated[
         bool,
