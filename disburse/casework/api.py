@@ -16,6 +16,7 @@ the caller's scope is the same 404 as an unknown one.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, cast
 
 from flask import Blueprint
@@ -60,6 +61,9 @@ _CONFLICTS = {
 }
 _CASH_403 = "The employer and supervisor roles (cash is handed over by the claim's own office)."
 _STAFF_403 = "The employer role."
+#: The declaration of an action of the staff's (:data:`STAFF`), and of the cash roles' (:data:`CASH_ROLES`).
+staff_action = partial(action, meanings=_CONFLICTS, forbidden=_STAFF_403)
+cash_action = partial(action, meanings=_CONFLICTS, forbidden=_CASH_403)
 
 
 def _user() -> User:
@@ -224,7 +228,7 @@ _NOT_NOW = {"cannot_correct": "invalid_state", "payment_period_ended": "payment_
 
 @bp.post("/claims/<int:claim_id>/payment-details")
 @roles_required(*STAFF)
-@action(
+@staff_action(
     "Correct a claim's bank details (in review, or after a failed payment: then it is paid again)",
     PaymentDetailsBody,
     "invalid_state",
@@ -232,8 +236,6 @@ _NOT_NOW = {"cannot_correct": "invalid_state", "payment_period_ended": "payment_
     "changed_since",
     "payment_period_ended",
     invalid="Also fields.bank_code: a bank not known; fields.bank_account: the details the claim already has.",
-    meanings=_CONFLICTS,
-    forbidden=_STAFF_403,
 )
 def payment_details(claim_id: int, body: PaymentDetailsBody) -> ResponseReturnValue:
     user = _user()
@@ -255,13 +257,11 @@ def payment_details(claim_id: int, body: PaymentDetailsBody) -> ResponseReturnVa
 
 @bp.post("/claims/<int:claim_id>/phone")
 @roles_required(*STAFF)
-@action(
+@staff_action(
     "Record the person's new phone number (they came to the office with their ID card)",
     PhoneBody,
     "assigned_to_another",
     invalid="Also fields.id_card_seen: false; fields.phone: not a phone number.",
-    meanings=_CONFLICTS,
-    forbidden=_STAFF_403,
 )
 def record_phone(claim_id: int, body: PhoneBody) -> ResponseReturnValue:
     return done(service.record_phone(claim_id, _user(), body.phone, id_card_seen=body.id_card_seen))
@@ -269,15 +269,13 @@ def record_phone(claim_id: int, body: PhoneBody) -> ResponseReturnValue:
 
 @bp.post("/claims/<int:claim_id>/offer-dismiss")
 @roles_required(*STAFF)
-@action(
+@staff_action(
     "Dismiss the person's open offer of bank details, with the reason",
     DismissOfferBody,
     "assigned_to_another",
     "already_dismissed",
     "newer_offer",
     "offer_settled",
-    meanings=_CONFLICTS,
-    forbidden=_STAFF_403,
 )
 def dismiss_offer(claim_id: int, body: DismissOfferBody) -> ResponseReturnValue:
     return done(service.dismiss_offer(claim_id, _user(), body.offer_id, body.reason))
@@ -285,7 +283,7 @@ def dismiss_offer(claim_id: int, body: DismissOfferBody) -> ResponseReturnValue:
 
 @bp.post("/claims/<int:claim_id>/cash")
 @roles_required(*CASH_ROLES)
-@action(
+@cash_action(
     "Switch a claim awaiting payment details to cash at the office",
     CashBody,
     "assigned_to_another",
@@ -293,8 +291,6 @@ def dismiss_offer(claim_id: int, body: DismissOfferBody) -> ResponseReturnValue:
     "claim_not_awaiting_details",
     "too_few_failures",
     "payment_period_ended",
-    meanings=_CONFLICTS,
-    forbidden=_CASH_403,
 )
 def offer_cash(claim_id: int, body: CashBody) -> ResponseReturnValue:
     user = _user()
@@ -305,7 +301,7 @@ def offer_cash(claim_id: int, body: CashBody) -> ResponseReturnValue:
 
 @bp.post("/claims/<int:claim_id>/cash-receipt")
 @roles_required(*CASH_ROLES)
-@action(
+@cash_action(
     "Record that the person was paid in cash at the office, against a receipt",
     CashReceiptBody,
     "no_cash_payment",
@@ -315,8 +311,6 @@ def offer_cash(claim_id: int, body: CashBody) -> ResponseReturnValue:
     "payment_period_ended",
     "receipt_used",
     invalid="Also fields.receipt_number: blank once cleaned, or not a receipt's number.",
-    meanings=_CONFLICTS,
-    forbidden=_CASH_403,
 )
 def cash_receipt(claim_id: int, body: CashReceiptBody) -> ResponseReturnValue:
     user = _user()
@@ -325,15 +319,13 @@ def cash_receipt(claim_id: int, body: CashReceiptBody) -> ResponseReturnValue:
 
 @bp.post("/claims/<int:claim_id>/cash-withdraw")
 @roles_required(*CASH_ROLES)
-@action(
+@cash_action(
     "Take the claim's cash payment off the office's list, with the reason",
     CashWithdrawBody,
     "assigned_to_another",
     "no_cash_payment",
     "cash_payment_changed",
     "claim_not_pending",
-    meanings=_CONFLICTS,
-    forbidden=_CASH_403,
 )
 def withdraw_cash(claim_id: int, body: CashWithdrawBody) -> ResponseReturnValue:
     user = _user()
