@@ -69,6 +69,17 @@ def number(value: float | int | None, digits: int = 0, locale: str | None = None
     return _grouped(value, digits, locale or _locale())
 
 
+def signed(value: int, money: bool = False) -> str:
+    """A change as people read it, in the request's language: "+1.234", "−3" (a minus sign, not a hyphen), "0"; with
+    ``money`` a sum of đồng ("+2.100.000 ₫", "−VND 1,800,000" reads worse than "VND −1,800,000": the sign goes on the
+    digits)."""
+    sign = "+" if value > 0 else "\u2212" if value < 0 else ""
+    if not money:
+        return sign + number(abs(value))
+    shown = vnd(abs(value))
+    return shown.replace("VND ", "VND " + sign) if shown.startswith("VND ") else sign + shown
+
+
 def counted(value: int, singular: str, plural: str | None = None) -> str:
     """``value`` in English with the noun that agrees with it: "1 order", "2 orders", "1,000 people" (``plural``
     when it is not ``singular`` + "s"). A command's message said "1 orders" and "1 recoveries"."""
@@ -294,6 +305,7 @@ def register_filters(app: Flask) -> None:
         number=number,
         file_size=file_size,
         percent=percent,
+        signed=signed,
         tenths_down=tenths_down,
         dmy=dmy,
         moment=moment,

@@ -72,6 +72,7 @@ from disburse.reports.dashboard import (
     overdue_units,
     run_differences,
     set_target,
+    since_last_day,
     target_history,
     target_in_force,
     targets_in_force,
@@ -362,11 +363,15 @@ def _figures_html(program: Program, area: Area, area_name: str, form: AreaQuery,
         )
 
     page = query.offset // query.limit + 1 if query.limit else 1
+    now = figures(program.id, area)
+    since = since_last_day(program.id, area, now)
     return render_template(
         "dashboard/_figures.html",
         read_at=moment(datetime.now(VIETNAM_TZ)),
         area_name=area_name,
-        figures={**figures(program.id, area), "reduction": area_reduction(program.id, area)},
+        figures={**now, "reduction": area_reduction(program.id, area)},
+        # The programme's day of the count compared with, and the time it was taken (the clock's, in Vietnam).
+        since=since and {**since, "time": since["taken_at"].astimezone(VIETNAM_TZ).strftime("%H:%M")},
         target=target_in_force(program.id, area.district_code) if area.district_code else None,
         h=dashboard_helpers(),
         query=query,

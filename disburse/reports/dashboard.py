@@ -457,6 +457,37 @@ def completion_over_time(program_id: int, area: Area, days: int, today: date | N
     return [{**row._asdict(), "percent_paid_bp": _percent_bp(row.paid, row.eligible)} for row in rows]
 
 
+def since_last_day(
+    program_id: int, area: Area, now: Mapping[str, Any], today: date | None = None
+) -> dict[str, Any] | None:
+    """What changed in the area since its last count of a day before ``today`` (the programme's): the latest snapshot
+    of an earlier day (:func:`disburse.reports.rollups.take_snapshots`: the day's last hourly count, so the day's end
+    when beat ran all day), against the figures ``now`` (:func:`figures`). ``day`` and ``taken_at`` say which count;
+    ``paid`` and ``paid_amount_vnd`` are the differences, negative when payments came back. None when the area has no
+    snapshot before today (the programme's first day, or beat not running)."""
+    row = db.session.execute(
+        text(
+            """SELECT day, taken_at, paid, paid_amount_vnd FROM completion_snapshots
+               WHERE program_id = :program_id AND level = :level AND area_code = :code AND day < :today
+               ORDER BY day DESC LIMIT 1"""
+        ),
+        {
+            "program_id": program_id,
+            "level": area.level,
+            "code": area.district_code or area.province_code or "",
+            "today": today or programme_today(),
+        },
+    ).first()
+    if row is None:
+        return None
+    return {
+        "day": row.day,
+        "taken_at": row.taken_at,
+        "paid": now["paid"] - row.paid,
+        "paid_amount_vnd": now["paid_amount_vnd"] - row.paid_amount_vnd,
+    }
+
+
 # -------------------------------------------------------------------------------------------------- ageing
 
 
