@@ -13,9 +13,9 @@ from disburse.dashboard.queries import TableQuery, child_level, monthly_totals, 
 from disburse.formatting import tenths_down
 from disburse.payments import reasons as payment_reasons
 from disburse.payments import recoveries as recovery_service
-from disburse.programs.calendar import VIETNAM_TZ
+from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.models import Program
-from disburse.reports.dashboard import overdue_units
+from disburse.reports.dashboard import last_count_before, overdue_units
 from disburse.reports.service import Area
 from disburse.spreadsheets import COUNT, DATE, MEDIA_TYPES, MONEY, PERCENT, TEXT, table_bytes, write_csv, write_xlsx
 
@@ -71,16 +71,47 @@ def percent_cell(value: float | None) -> float | str:
     return "" if cut is None else cut
 
 
-def header(level: str) -> list[str]:
-    return [*_FIRST[level], *FIGURES_HEADER, *(TARGET_HEADER if level == "district" else [])]
+#: Provinces and districts: how many more were paid since the last count of an earlier day (the daily snapshots; the
+#: page's column names its day), after the money paid as on the page; blank where the area has no such count.
+PAID_SINCE = (
+    "paid_since",
+    "Chi trả thêm từ lần đếm của ngày trước / Paid since the last count of an earlier day",
+    COUNT,
+)
 
 
-def formats(level: str) -> list[str | None]:
+def _figure_columns(level: str, since: bool) -> list[tuple[str, str, str]]:
+    """The figures' columns of a table of ``level``, with :data:`PAID_SINCE` when ``since`` (as the page has it: for
+    provinces and districts counted on an earlier day, :func:`has_paid_since`)."""
+    if not since:
+        return FIGURE_COLUMNS
+    at = FIGURE_KEYS.index("paid_amount_vnd") + 1
+    return [*FIGURE_COLUMNS[:at], PAID_SINCE, *FIGURE_COLUMNS[at:]]
+
+
+def has_paid_since(program_id: int, level: str) -> bool:
+    """Whether a table of ``level`` has the column of those paid since an earlier day's count (the page's too)."""
+    return level != "unit" and last_count_before(program_id, level, programme_today()) is not None
+
+
+def header(level: str, since: bool = False) -> list[str]:
+    figures = [column for _, column, _ in _figure_columns(level, since)]
+    return [*_FIRST[level], *figures, *(TARGET_HEADER if level == "district" else [])]
+
+
+def formats(level: str, since: bool = False) -> list[str | None]:
     """How the XLSX shows each column of :func:`header`."""
-    return [*_FIRST_FORMATS[level], *FIGURES_FORMATS, *(TARGET_FORMATS if level == "district" else [])]
+    figures = [number_format for _, _, number_format in _figure_columns(level, since)]
+    return [*_FIRST_FORMATS[level], *figures, *(TARGET_FORMATS if level == "district" else [])]
 
 
-def _rows(program_id: int, query: TableQuery, level: str) -> Iterator[list[Any]]:
+def _cell(row: dict[str, Any], key: str) -> Any:
+    if key == "percent_paid":
+        return percent_cell(row[key])
+    return "" if row[key] is None else row[key]
+
+
+def _rows(program_id: int, query: TableQuery, level: str, since: bool) -> Iterator[list[Any]]:
     rows, _ = table_rows(program_id, query)
     for row in rows:
         first = [row["code"] or "", row["name"] or NO_UNIT] + ([row["district_code"]] if level == "unit" else [])
@@ -94,7 +125,7 @@ def _rows(program_id: int, query: TableQuery, level: str) -> Iterator[list[Any]]
         )
         yield [
             *first,
-            *(percent_cell(row[key]) if key == "percent_paid" else row[key] for key in FIGURE_KEYS),
+            *(_cell(row, key) for key, _, _ in _figure_columns(level, since)),
             *target,
         ]
 
@@ -105,20 +136,21 @@ def write_table(
     """Write the table to ``path`` as CSV (UTF-8 with BOM) or XLSX; the number of rows written."""
     assert fmt in MEDIA_TYPES
     level = child_level(query.area, query.table)
+    since = has_paid_since(program_id, level)
     count = 0
 
     def counted() -> Iterator[list[Any]]:
         nonlocal count
-        for row in _rows(program_id, query, level):
+        for row in _rows(program_id, query, level, since):
             count += 1
             if progress is not None and count % 1000 == 0:
                 progress(count, None)
             yield row
 
     if fmt == "csv":
-        write_csv(path, header(level), counted())
+        write_csv(path, header(level, since), counted())
     else:
-        write_xlsx(path, header(level), counted(), title="Tien do", formats=formats(level))
+        write_xlsx(path, header(level, since), counted(), title="Tien do", formats=formats(level, since))
     return count
 
 

@@ -48,6 +48,9 @@ SORT_COLUMNS = {
     "checking": "checking",
     #: Districts only: how far behind their target (furthest first when descending); units by code instead.
     "target_gap": "code",
+    #: Provinces and districts only: how many more were paid since the last count of an earlier day (the daily
+    #: snapshots); units by code instead.
+    "paid_since": "code",
 }
 #: What a table lists: an area's child areas (provinces of the country, districts of a province) or its units.
 TABLES = ("areas", "units")
@@ -148,7 +151,8 @@ def table_rows(program_id: int, query: TableQuery) -> tuple[list[dict[str, Any]]
     has ``code`` (None for the applicants of a district without a unit), ``name``, ``district_code`` (units and
     districts), the figures of :data:`_FIGURES` (0 where none), ``percent_paid`` (None while nobody is eligible),
     and for districts ``target`` (judged: :func:`disburse.reports.dashboard.target_in_force`), ``target_bp``,
-    ``target_date``, ``gap_bp`` (None without a target, or a passed one without a snapshot to judge it by)."""
+    ``target_date``, ``gap_bp`` (None without a target, or a passed one without a snapshot to judge it by); provinces
+    and districts ``paid_since`` (:func:`disburse.reports.dashboard.children`)."""
     assert query.table in TABLES and query.sort in SORT_COLUMNS
     if child_level(query.area, query.table) == "unit" and query.area.level != "district":
         rows = _units_rows(program_id, query)
@@ -165,7 +169,7 @@ def _child_row(row: dict[str, Any], area: Area) -> dict[str, Any]:
     item["district_code"] = (
         area.district_code if row["level"] == "employer" else (row["code"] if row["level"] == "district" else None)
     )
-    for name in ("target", "target_bp", "target_date", "gap_bp"):
+    for name in ("target", "target_bp", "target_date", "gap_bp", "paid_since"):
         item[name] = row.get(name)
     return item
 

@@ -69,6 +69,7 @@ from disburse.reports.dashboard import (
     completion_over_time,
     failures_by_reason,
     figures,
+    last_count_before,
     overdue_units,
     run_differences,
     set_target,
@@ -372,6 +373,8 @@ def _figures_html(program: Program, area: Area, area_name: str, form: AreaQuery,
         figures={**now, "reduction": area_reduction(program.id, area)},
         # The programme's day of the count compared with, and the time it was taken (the clock's, in Vietnam).
         since=since and {**since, "time": since["taken_at"].astimezone(VIETNAM_TZ).strftime("%H:%M")},
+        # The table's column of those paid since that day's count: provinces and districts, as in the files.
+        since_day=last_count_before(program.id, level, programme_today()) if level != "unit" else None,
         target=target_in_force(program.id, area.district_code) if area.district_code else None,
         h=dashboard_helpers(),
         query=query,

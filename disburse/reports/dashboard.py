@@ -181,7 +181,8 @@ def children(
     employers of a district (``code`` = unit code, ``employer_id``; applicants without a unit in one row whose
     code and id are None). Each row has ``level``, ``code``, ``name`` and :func:`figures_of`'s figures; districts
     also ``target_bp``, ``target_date`` (the target in force on ``on``, :func:`target_in_force`) and ``gap_bp``
-    (target minus completion, positive when behind; None without a target).
+    (target minus completion, positive when behind; None without a target); provinces and districts ``paid_since``
+    (paid now minus paid at the last count of a day before ``on``; None without one).
 
     ``sort``: ``code``; ``completion`` (lowest first, nobody eligible last); ``eligible`` or ``needs_review``
     (most first); ``target_gap`` (furthest behind target first, those without a target last). ``limit``: the
@@ -216,12 +217,19 @@ def children(
         ):
             names[code] = (code, name, None)
     targets = _targets_in_force(program_id, area, on or programme_today()) if level == "district" else {}
+    earlier = (
+        _paid_at_last_earlier_count(program_id, level, list(names), on or programme_today())
+        if level != "employer" and names
+        else {}
+    )
     result = []
     for key, by_state in parts.items():
         code, name, employer_id = names.get(key, (key, None, None))
         row: dict[str, Any] = {"level": level, "code": code, "name": name, **figures_of(by_state)}
         if level == "employer":
             row["employer_id"] = employer_id
+        else:
+            row["paid_since"] = row["paid"] - earlier[code] if code in earlier else None
         result.append(row)
     if level == "district":
         completion = {row["code"]: row["percent_paid_bp"] for row in result}
@@ -234,6 +242,35 @@ def children(
             row["gap_bp"] = target["gap_bp"] if target else None
     result.sort(key=_sort_key(sort))
     return result[:limit] if limit is not None else result
+
+
+def last_count_before(program_id: int, level: str, today: date) -> date | None:
+    """The last day before ``today`` on which the areas of ``level`` (``province``, ``district``) were counted (the
+    daily snapshots): the day the table's ``paid_since`` counts from, and :func:`since_last_day`'s for the area
+    above (every level is counted at once). None before the first count."""
+    return db.session.scalar(
+        text(
+            """SELECT max(day) FROM completion_snapshots
+               WHERE program_id = :program_id AND level = :level AND day < :today"""
+        ),
+        {"program_id": program_id, "level": level, "today": today},
+    )
+
+
+def _paid_at_last_earlier_count(program_id: int, level: str, codes: list[Any], today: date) -> dict[str, int]:
+    """The paid of each area of ``codes`` (provinces or districts) at :func:`last_count_before` ``today``, so that a
+    child's ``paid_since`` adds up with its siblings' to the parent's. Areas not counted that day are missing."""
+    day = last_count_before(program_id, level, today)
+    if day is None:
+        return {}
+    rows = db.session.execute(
+        text(
+            """SELECT area_code, paid FROM completion_snapshots
+               WHERE program_id = :program_id AND level = :level AND day = :day AND area_code = ANY(:codes)"""
+        ),
+        {"program_id": program_id, "level": level, "day": day, "codes": [c for c in codes if c is not None]},
+    ).all()
+    return {code: paid for code, paid in rows}
 
 
 def _sort_key(sort: str) -> Any:

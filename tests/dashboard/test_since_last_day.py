@@ -102,3 +102,60 @@ def test_a_change_is_signed_with_a_minus_sign_on_its_digits(app, value, money, v
 
             with force_locale(locale):
                 assert signed(value, money=money) == shown
+
+
+def _column(html: str, header_starts: str) -> list[str]:
+    """The cells of the table's column whose header starts with ``header_starts``, row by row."""
+    table = html.split('id="dashboard-table"', 1)[1].split("</table>", 1)[0]
+    head, body = table.split("</thead>", 1)
+    headers = [
+        re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", th)).strip() for th in re.findall(r"<th\b.*?</th>", head, re.S)
+    ]
+    index = next(i for i, words in enumerate(headers) if words.startswith(header_starts))
+    rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    return [re.sub(r"<[^>]+>", "", re.findall(r"<td\b.*?</td>", row, re.S)[index]).strip() for row in rows]
+
+
+def test_each_province_and_district_says_how_many_more_were_paid_and_sorts_by_it(client, country):
+    _taken(date(2021, 11, 19), "2021-11-19 16:05:00+00")
+    for _ in range(3):
+        create_claim("paid", employee=create_employee(employer_id=country["near"].id, district_code=DONG_ANH))
+    sign_in(client, create_user("supervisor", password=PASSWORD), "vi")
+    # The country's provinces: Hà Nội +3, Hồ Chí Minh 0; Hà Nội's districts: Đông Anh +3, Sóc Sơn 0.
+    assert _column(client.get("/dashboard/").get_data(as_text=True), "Chi trả thêm từ ngày 19/11/2021") == ["+3", "0"]
+    page = client.get("/dashboard/?province=01&sort=paid_since&order=desc").get_data(as_text=True)
+    assert _column(page, "Mã") == [DONG_ANH, "016"]
+    assert _column(page, "Chi trả thêm từ ngày 19/11/2021") == ["+3", "0"]
+    page = client.get("/dashboard/?province=01&sort=paid_since&order=asc").get_data(as_text=True)
+    assert _column(page, "Mã") == ["016", DONG_ANH]
+    # A district's units have no daily counts: no such column (and sorting by it is by code).
+    units = client.get(f"/dashboard/?district={DONG_ANH}&sort=paid_since").get_data(as_text=True)
+    assert "Chi trả thêm từ ngày" not in units.split('id="dashboard-table"', 1)[1]
+    # The file has the column after the money paid, as the page: signed numbers as numbers.
+    exported = client.get("/dashboard/export?province=01&format=csv").get_data(as_text=True).lstrip("\ufeff")
+    lines = [line.split(",") for line in exported.strip().splitlines()]
+    at = lines[0].index("Chi trả thêm từ lần đếm của ngày trước / Paid since the last count of an earlier day")
+    assert lines[0][at - 1].startswith("Số tiền đã chi trả")
+    assert {line[0]: line[at] for line in lines[1:]} == {DONG_ANH: "3", "016": "0"}
+
+
+def test_without_an_earlier_count_neither_the_page_nor_the_file_has_the_column(client, country):
+    _taken(TODAY, "2021-11-20 02:05:00+00")  # only today's
+    sign_in(client, create_user("supervisor", password=PASSWORD), "vi")
+    assert "Chi trả thêm từ" not in client.get("/dashboard/").get_data(as_text=True)
+    assert "Chi trả thêm từ" not in client.get("/dashboard/export?format=csv").get_data(as_text=True)
+
+
+def test_an_area_not_counted_that_day_is_a_dash_and_a_blank_cell(client, country, db_session):
+    _taken(date(2021, 11, 19), "2021-11-19 16:05:00+00")
+    db_session.execute(text("DELETE FROM completion_snapshots WHERE level = 'district' AND area_code = '016'"))
+    sign_in(client, create_user("supervisor", password=PASSWORD), "vi")
+    page = client.get("/dashboard/?province=01").get_data(as_text=True)
+    assert dict(zip(_column(page, "Mã"), _column(page, "Chi trả thêm từ ngày 19/11/2021"), strict=True)) == {
+        DONG_ANH: "0",
+        "016": "—",
+    }
+    exported = client.get("/dashboard/export?province=01&format=csv").get_data(as_text=True).lstrip("\ufeff")
+    lines = [line.split(",") for line in exported.strip().splitlines()]
+    at = lines[0].index("Chi trả thêm từ lần đếm của ngày trước / Paid since the last count of an earlier day")
+    assert {line[0]: line[at] for line in lines[1:]} == {DONG_ANH: "0", "016": ""}
