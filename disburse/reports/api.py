@@ -141,6 +141,21 @@ class Figures(ResponseModel):
 
 class AreaFigures(Figures):
     code: str
+    paid_since: int | None = Field(
+        description="How many more were paid than at the last count of a day before today (the daily snapshots; "
+        "the day is since_last_count.day), negative when payments came back; null when the area was not counted "
+        "that day, or nothing was counted before today."
+    )
+
+
+class SinceLastCount(ResponseModel):
+    """What changed since the area's last count of a day before today (the programme's): the dashboard's "So với số
+    liệu ngày …" line."""
+
+    day: str = Field(description="ISO date: the programme day of the count compared with.")
+    taken_at: str = Field(description="ISO 8601 timestamp: when that count was taken (the day's last hourly count).")
+    paid: int = Field(description="Paid now minus paid then; negative when payments came back.")
+    paid_amount_vnd: int = Field(description="The VND paid now minus then.")
 
 
 class Reduction(ResponseModel):
@@ -169,6 +184,10 @@ class AreaProgress(Figures):
     province: str | None
     district: str | None
     unpaid_at_end: UnpaidAtEnd
+    since_last_count: SinceLastCount | None = Field(
+        description="Null before the first count of a day before today (the programme's first day, or beat not "
+        "running)."
+    )
     reduction: Reduction
     areas: list[AreaFigures] = Field(description="The child areas: the country's provinces, a province's districts.")
 

@@ -218,7 +218,7 @@ def children(
             names[code] = (code, name, None)
     targets = _targets_in_force(program_id, area, on or programme_today()) if level == "district" else {}
     earlier = (
-        _paid_at_last_earlier_count(program_id, level, list(names), on or programme_today())
+        paid_at_last_count_before(program_id, level, list(names), on or programme_today())
         if level != "employer" and names
         else {}
     )
@@ -257,7 +257,7 @@ def last_count_before(program_id: int, level: str, today: date) -> date | None:
     )
 
 
-def _paid_at_last_earlier_count(program_id: int, level: str, codes: list[Any], today: date) -> dict[str, int]:
+def paid_at_last_count_before(program_id: int, level: str, codes: list[Any], today: date) -> dict[str, int]:
     """The paid of each area of ``codes`` (provinces or districts) at :func:`last_count_before` ``today``, so that a
     child's ``paid_since`` adds up with its siblings' to the parent's. Areas not counted that day are missing."""
     day = last_count_before(program_id, level, today)

@@ -123,22 +123,42 @@ def area_progress(program_id: int, area: Area) -> dict[str, Any]:
     """An area's completion from the rollups (``eligible``, ``paid``, ``percent_paid``, ``paid_amount_vnd``,
     ``needs_review``) and where its eligible not yet paid are (:data:`NOT_YET_PAID`, the dashboards' figures), its
     employers' contribution reduction (``employers``, ``employees``: the most participants any month, summed over
-    units; ``amount_vnd``), and the same completion figures for each child area (provinces of the country, districts
-    of a province) in ``areas``, by code. Read from the province and district levels of the rollups as the
-    dashboards read them (:func:`disburse.reports.dashboard.area_counts`, with each row's claims in cash, so that in
-    payment splits into bank and cash by the same statement), never from the per-employer rows."""
+    units; ``amount_vnd``), what changed since the last count of an earlier day (``since_last_count``:
+    :func:`disburse.reports.dashboard.since_last_day`, or None), and the same completion figures for each child area
+    (provinces of the country, districts of a province) in ``areas``, by code, each with its ``paid_since``. Read
+    from the province and district levels of the rollups as the dashboards read them
+    (:func:`disburse.reports.dashboard.area_counts`, with each row's claims in cash, so that in payment splits into
+    bank and cash by the same statement), never from the per-employer rows."""
     # The dashboards' module builds on this one (Area, district_filter): read when called, so that the API's figures
     # are the dashboards' own, by one rule, from the one read of the request.
-    from disburse.reports.dashboard import Counts, area_counts, figures, figures_of
+    from disburse.programs.calendar import programme_today
+    from disburse.reports.dashboard import (
+        Counts,
+        area_counts,
+        figures,
+        figures_of,
+        paid_at_last_count_before,
+        since_last_day,
+    )
 
     children: dict[str, dict[str, Counts]] = {}
     for code, state, counts in area_counts(program_id, area):
         if code is not None:
             children.setdefault(code, {})[state] = counts
+    now = figures(program_id, area)
+    since = since_last_day(program_id, area, now)
+    child_level = "province" if area.level == "country" else "district"
+    earlier = paid_at_last_count_before(program_id, child_level, list(children), programme_today()) if children else {}
+    areas = []
+    for code in sorted(children):
+        child = _area_figures(figures_of(children[code]))
+        areas.append({"code": code, **child, "paid_since": child["paid"] - earlier[code] if code in earlier else None})
     return {
-        **_area_figures(figures(program_id, area)),
+        **_area_figures(now),
+        "since_last_count": since
+        and {**since, "day": since["day"].isoformat(), "taken_at": since["taken_at"].isoformat()},
         "reduction": area_reduction(program_id, area),
-        "areas": [{"code": code, **_area_figures(figures_of(children[code]))} for code in sorted(children)],
+        "areas": areas,
     }
 
 

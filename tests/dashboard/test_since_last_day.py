@@ -159,3 +159,26 @@ def test_an_area_not_counted_that_day_is_a_dash_and_a_blank_cell(client, country
     lines = [line.split(",") for line in exported.strip().splitlines()]
     at = lines[0].index("Chi trả thêm từ lần đếm của ngày trước / Paid since the last count of an earlier day")
     assert {line[0]: line[at] for line in lines[1:]} == {DONG_ANH: "0", "016": ""}
+
+
+def test_the_api_gives_the_same_since_the_last_earlier_count(client, country):
+    from disburse.auth.service import create_token
+
+    _taken(date(2021, 11, 19), "2021-11-19 16:05:00+00")
+    create_claim("paid", employee=create_employee(employer_id=country["near"].id, district_code=DONG_ANH))
+    token = create_token(create_user("admin"))
+    body = client.get("/api/v1/progress?province=01", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert body["since_last_count"] == {
+        "day": "2021-11-19",
+        "taken_at": "2021-11-19T16:05:00+00:00",
+        "paid": 1,
+        "paid_amount_vnd": 2_100_000,
+    }
+    assert {area["code"]: area["paid_since"] for area in body["areas"]} == {DONG_ANH: 1, "016": 0}
+    # Before any earlier count: null, for the area and its children.
+    from disburse.extensions import db
+
+    db.session.execute(text("DELETE FROM completion_snapshots"))
+    body = client.get("/api/v1/progress?province=01", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert body["since_last_count"] is None
+    assert {area["paid_since"] for area in body["areas"]} == {None}
