@@ -41,6 +41,7 @@ from disburse.programs.rules import Person as RulesPerson
 from disburse.reference.models import Bank, District
 from disburse.reference.service import area_in_sentence
 from disburse.registry.models import Employee, Employer
+from disburse.verification import reasons as claim_reasons
 from disburse.verification.review import last_refusal_codes, refusal_reasons
 
 S = ClaimState
@@ -180,6 +181,14 @@ _PERIOD_ENDED = (
     "{office} will send you a written answer; if you have questions, contact the office of {office}.",
 )
 _PERIOD_ENDED_LABEL = ("Chương trình đã hết hạn chi trả", "The programme has stopped paying")
+#: A refusal's reasons as the person reads them, where the notice's words speak of them in the third person: "another
+#: reason" is the caseworker's own, written in the notice, which is never quoted here (its text may name others).
+_TO_THE_PERSON = {
+    claim_reasons.OTHER: (
+        "Lý do khác, được nêu cụ thể trong thông báo bằng văn bản gửi bạn.",
+        "Another reason, stated in full in the written notice sent to you.",
+    ),
+}
 #: Bank details the person sent that the office has not dealt with yet.
 _OFFER_RECEIVED = (
     "Cơ quan BHXH {office} đã nhận tài khoản bạn gửi ngày {offered_on}. Cán bộ sẽ gọi số điện thoại đã đăng ký để "
@@ -281,7 +290,7 @@ def find(program: Program, si_code: str, national_id: str, born: date) -> Person
     elif state == S.REJECTED:
         refusing = refusal_reasons()
         codes = last_refusal_codes([claim.id]).get(claim.id) or sorted(claim.reasons or ())
-        reasons = [refusing[code] for code in codes if code in refusing]
+        reasons = [_TO_THE_PERSON.get(code) or refusing[code] for code in codes if code in refusing]
     elif state in SEND_DETAILS:
         payment = latest_payments([claim.id]).get(claim.id)
         reasons = [payment_reasons.label(payment.failure_code if payment else None)]

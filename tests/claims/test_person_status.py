@@ -109,6 +109,15 @@ def test_a_refused_person_reads_the_reasons_of_the_notice(client, db_session):
     assert 'id="amount"' not in response.get_data(as_text=True)  # nothing is owed
 
 
+def test_a_refusal_for_another_reason_points_the_person_to_their_notice_in_their_own_words(client, db_session):
+    """Words "another reason, stated in full in the notice to the person" are the notice's and the unit's. The person
+    reads that the reason is in the written notice sent to them (the caseworker's text is never quoted here)."""
+    claim = create_claim(ClaimState.REJECTED, employee=_person(), reasons=["other"])
+    page = _text(_look_up(client, claim))
+    assert "Lý do khác, được nêu cụ thể trong thông báo bằng văn bản gửi bạn." in page
+    assert "gửi người lao động" not in page
+
+
 def test_the_offices_request_to_the_person_is_said_never_quoted_and_goes_with_the_next_decision(
     app, client, db_session, monkeypatch
 ):
