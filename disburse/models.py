@@ -5,6 +5,7 @@ from disburse.auth.models import ApiToken, AuditLog, User
 from disburse.casework.models import PersonContact
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.jobs.models import Job
+from disburse.notifications.models import Notification
 from disburse.payments.models import Payment, PaymentBatch, PaymentEvent
 from disburse.programs.models import AmountTier, Program
 from disburse.reductions.models import Reduction
@@ -42,6 +43,7 @@ __all__ = [
     "FailureCounter",
     "IdempotencyKey",
     "Job",
+    "Notification",
     "Payment",
     "PaymentBatch",
     "PaymentEvent",
