@@ -121,6 +121,29 @@ class Config:
     #: deletes it after that.
     DISBURSE_REFUSED_CALLBACK_DAYS = 30
 
+    #: E-mail notifications to units (disburse.notifications; docs/operations.md, "Notifications"). The SMTP server,
+    #: ``smtp://user:password@host:587`` (STARTTLS when the server offers it, required on 587) or ``smtps://…:465``
+    #: (TLS from the start); None: Development and Test write each message as an .eml file under DISBURSE_MAIL_DIR,
+    #: and Production sends nothing and queues nothing (notifications are off).
+    DISBURSE_SMTP_URL: str | None = None
+    #: The From address of every message; Production needs it with DISBURSE_SMTP_URL.
+    DISBURSE_MAIL_FROM = "BHXH Viet Nam <no-reply@disburse.invalid>"
+    #: Where the file transport writes (None: ``mail/`` in the instance folder).
+    DISBURSE_MAIL_DIR: str | None = None
+    #: How the links in messages begin (scheme, host, any path prefix); Production needs it with DISBURSE_SMTP_URL.
+    DISBURSE_BASE_URL = "http://127.0.0.1:5000"
+    #: Seconds an SMTP conversation may wait for the server before the attempt is a temporary failure.
+    DISBURSE_SMTP_TIMEOUT_S = 30.0
+    #: A temporary failure (4xx, no connection, a timeout) is tried again after this many seconds, doubled at each
+    #: further failure up to the cap; after DISBURSE_MAIL_MAX_ATTEMPTS attempts the message is ``failed``.
+    DISBURSE_MAIL_RETRY_BASE_S = 60
+    DISBURSE_MAIL_RETRY_CAP_S = 3600
+    DISBURSE_MAIL_MAX_ATTEMPTS = 8
+    #: Messages one sender takes at a time (each batch is committed message by message).
+    DISBURSE_MAIL_BATCH = 100
+    #: The Form 02 reminder goes this many working days before the unit's Form 02 deadline (0: on the day).
+    DISBURSE_REMINDER_WORKING_DAYS = 2
+
     #: Seconds gunicorn lets a request run before it kills the web worker (``disburse web`` and ``up``): a request's
     #: Idempotency-Key still "in progress" after this long belongs to a worker that was killed (its transaction rolled
     #: back), and a retry with the key may run (disburse.api.idempotency).
@@ -288,6 +311,48 @@ class Config:
         self.DISBURSE_REFUSED_CALLBACK_DAYS = _int_env(
             "DISBURSE_REFUSED_CALLBACK_DAYS", self.DISBURSE_REFUSED_CALLBACK_DAYS, 1, 3650
         )
+        self.DISBURSE_SMTP_URL = _smtp_url_env("DISBURSE_SMTP_URL", self.DISBURSE_SMTP_URL)
+        self.DISBURSE_MAIL_FROM = _env("DISBURSE_MAIL_FROM", self.DISBURSE_MAIL_FROM) or self.DISBURSE_MAIL_FROM
+        if "@" not in self.DISBURSE_MAIL_FROM:
+            raise ConfigError(
+                f"DISBURSE_MAIL_FROM phải là một địa chỉ e-mail (đang là {self.DISBURSE_MAIL_FROM!r})",
+                f"DISBURSE_MAIL_FROM must be an e-mail address (got {self.DISBURSE_MAIL_FROM!r})",
+            )
+        self.DISBURSE_MAIL_DIR = _env("DISBURSE_MAIL_DIR", self.DISBURSE_MAIL_DIR) or str(instance / "mail")
+        base_url = (_env("DISBURSE_BASE_URL", self.DISBURSE_BASE_URL) or self.DISBURSE_BASE_URL).rstrip("/")
+        if not base_url.startswith(("http://", "https://")) or base_url[-3:] == "://":
+            raise ConfigError(
+                f"DISBURSE_BASE_URL phải bắt đầu bằng http:// hoặc https:// và có tên máy (đang là {base_url!r})",
+                f"DISBURSE_BASE_URL must start with http:// or https:// and name a host (got {base_url!r})",
+            )
+        self.DISBURSE_BASE_URL = base_url
+        self.DISBURSE_SMTP_TIMEOUT_S = _float_env("DISBURSE_SMTP_TIMEOUT_S", self.DISBURSE_SMTP_TIMEOUT_S, 1.0, 600.0)
+        self.DISBURSE_MAIL_RETRY_BASE_S = _int_env(
+            "DISBURSE_MAIL_RETRY_BASE_S", self.DISBURSE_MAIL_RETRY_BASE_S, 1, 86_400
+        )
+        self.DISBURSE_MAIL_RETRY_CAP_S = _int_env(
+            "DISBURSE_MAIL_RETRY_CAP_S", self.DISBURSE_MAIL_RETRY_CAP_S, 1, 7 * 86_400
+        )
+        if self.DISBURSE_MAIL_RETRY_CAP_S < self.DISBURSE_MAIL_RETRY_BASE_S:
+            values = f"({self.DISBURSE_MAIL_RETRY_CAP_S} < {self.DISBURSE_MAIL_RETRY_BASE_S})"
+            raise ConfigError(
+                f"DISBURSE_MAIL_RETRY_CAP_S không được nhỏ hơn DISBURSE_MAIL_RETRY_BASE_S {values}",
+                f"DISBURSE_MAIL_RETRY_CAP_S must not be below DISBURSE_MAIL_RETRY_BASE_S {values}",
+            )
+        self.DISBURSE_MAIL_MAX_ATTEMPTS = _int_env(
+            "DISBURSE_MAIL_MAX_ATTEMPTS", self.DISBURSE_MAIL_MAX_ATTEMPTS, 1, 100
+        )
+        self.DISBURSE_MAIL_BATCH = _int_env("DISBURSE_MAIL_BATCH", self.DISBURSE_MAIL_BATCH, 1, 10_000)
+        self.DISBURSE_REMINDER_WORKING_DAYS = _int_env(
+            "DISBURSE_REMINDER_WORKING_DAYS", self.DISBURSE_REMINDER_WORKING_DAYS, 0, 20
+        )
+
+    @property
+    def DISBURSE_MAIL_TRANSPORT(self) -> str:
+        """``smtp`` with DISBURSE_SMTP_URL; else ``file`` in Development and Test, ``off`` in Production."""
+        if self.DISBURSE_SMTP_URL:
+            return "smtp"
+        return "off" if self.ENV_NAME == "production" else "file"
 
 
 def _float_env(name: str, default: float, low: float, high: float) -> float:
@@ -324,6 +389,28 @@ def _sentinels_env(name: str) -> tuple[tuple[str, int], ...]:
             )
         found.append((host.strip("[]"), int(port)))
     return tuple(found)
+
+
+def _smtp_url_env(name: str, default: str | None) -> str | None:
+    """``smtp://[user:password@]host[:port]`` or ``smtps://…``; anything else is a ConfigError naming the variable
+    (the password is never repeated in the message)."""
+    raw = _env(name, default)
+    if raw is None:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        url = urlsplit(raw)
+        port = url.port
+    except ValueError:
+        url, port = None, None
+    if url is None or url.scheme not in {"smtp", "smtps"} or not url.hostname or (port is not None and port < 1):
+        shown = raw.split("@")[-1]
+        raise ConfigError(
+            f"{name} phải có dạng smtp://người_dùng:mật_khẩu@máy:587 hoặc smtps://…:465 (đang là …{shown!r})",
+            f"{name} must look like smtp://user:password@host:587 or smtps://…:465 (got …{shown!r})",
+        )
+    return raw
 
 
 def _int_env(name: str, default: int, low: int, high: int) -> int:
@@ -392,6 +479,9 @@ class Production(Config):
                 for name in ("DISBURSE_BANKFILE_DEBTOR_ACCOUNT", "DISBURSE_BANKFILE_DEBTOR_BANK")
                 if not getattr(self, name)
             ]
+        if self.DISBURSE_SMTP_URL:
+            # Messages to units: from an address they can trust, with links to this site, never to a default.
+            missing += [name for name in ("DISBURSE_MAIL_FROM", "DISBURSE_BASE_URL") if not _env(name)]
         if missing:
             names = ", ".join(missing)
             how_vi = how_en = ""

@@ -78,6 +78,8 @@ TASK_QUEUES: dict[str, str] = {
     "sweepers.jobs": QueueNames.PERIODIC,
     "sweepers.files": QueueNames.PERIODIC,
     "exports.dashboard": QueueNames.REPORTS,
+    "notifications.send": QueueNames.NOTIFICATIONS,
+    "notifications.reminders": QueueNames.NOTIFICATIONS,
 }
 
 #: What beat sends, and how often (seconds, or a crontab in Celery's timezone, Asia/Ho_Chi_Minh). The sweeps are
@@ -111,6 +113,11 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "abandoned-jobs": {"task": "sweepers.jobs", "schedule": 5 * 60.0},
     # Uploaded and exported files past DISBURSE_FILE_RETENTION_DAYS deleted: hourly.
     "old-files": {"task": "sweepers.files", "schedule": 60 * 60.0},
+    # E-mails to units whose time has come (new ones, and those retried after a temporary failure), every minute:
+    # a lost notifications.send never leaves a message waiting for ever.
+    "notifications-send": {"task": "notifications.send", "schedule": 60.0},
+    # The Form 02 reminders, hourly (once per unit and deadline whatever the count of runs).
+    "notifications-reminders": {"task": "notifications.reminders", "schedule": 60 * 60.0},
 }
 
 

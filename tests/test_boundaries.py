@@ -24,7 +24,11 @@ STATE_WRITERS = {"disburse/claims/service.py", "disburse/payments/service.py"}
 #: Code that creates claims or payments, always in their initial state (checked below), and nothing else.
 CREATORS = {"disburse/claims/lists.py": "INSERT INTO claims"}
 #: Other tables with a ``state`` column of their own, written by their own service.
-OTHER_STATE_OWNERS = {"disburse/jobs/service.py", "disburse/payments/recoveries.py"}
+OTHER_STATE_OWNERS = {
+    "disburse/jobs/service.py",
+    "disburse/payments/recoveries.py",
+    "disburse/notifications/service.py",
+}
 
 BENCH = sorted((ROOT / "bench").rglob("*.py"))
 #: The benchmarks that write a claim's or a payment's state directly, on purpose, and exactly which writes: each is

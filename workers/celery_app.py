@@ -19,6 +19,7 @@ TASK_MODULES = [
     "workers.payments",
     "workers.reconcile",
     "workers.exports",
+    "workers.notifications",
 ]
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import TextClause, text
 from disburse.bulk import analyze_if_stale, may_skip_reference_triggers, session_connection
 from disburse.claims.states import ClaimState
 from disburse.extensions import db
+from disburse.notifications.service import queue_list_ready
 from disburse.programs.calendar import add_working_days, programme_today
 from disburse.programs.models import Program
 from disburse.programs.rules import OUTCOME_ELIGIBLE, OUTCOME_REVIEW, ProgramRules, assessment_sql
@@ -243,6 +244,8 @@ def build_lists(
             if progress is not None:
                 progress(result.employee_ids_scanned, total)
     result.employers_listed = len(listed_employers)
+    # "Your Form 01 list is ready" to each unit listed, in this transaction (disburse.notifications).
+    queue_list_ready(program, listed_employers, listed_on)
 
     def employer_progress(done: int, _total: int | None) -> None:
         if progress is not None:
