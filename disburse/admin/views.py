@@ -45,6 +45,7 @@ from disburse.claims.employer_views import current_program
 from disburse.dashboard.views import percent_bp
 from disburse.extensions import db
 from disburse.formatting import dmy, vnd
+from disburse.notifications import service as notifications
 from disburse.payments import batches as payment_batches
 from disburse.payments import reasons
 from disburse.payments.models import PROVIDER_LABELS, PROVIDERS, PaymentBatch
@@ -524,6 +525,7 @@ def health() -> ResponseReturnValue:
         queue_names=QueueNames.all(),
         schedule=schedule,
         runs_known=runs_known,
+        notifications=notifications.health(),
     )
 
 

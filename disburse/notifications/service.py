@@ -23,7 +23,7 @@ from email.utils import format_datetime, parseaddr
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, text, update
+from sqlalchemy import text, update
 
 from disburse.background import enqueue_after_commit
 from disburse.extensions import db
@@ -328,15 +328,33 @@ def deliver_all(*, budget_s: float = 50.0, lease: timedelta = LEASE) -> Delivere
             return total
 
 
-def outbox(limit: int = 50, state: str | None = None) -> list[Notification]:
-    """The newest rows of the outbox (for the operators' command)."""
-    query = select(Notification).order_by(Notification.id.desc()).limit(limit)
-    if state:
-        query = query.where(Notification.state == state)
-    return list(db.session.scalars(query))
+@dataclass(frozen=True)
+class Health:
+    """What the admins' health page says of notifications."""
+
+    #: ``smtp``, ``file`` or ``off`` (DISBURSE_MAIL_TRANSPORT).
+    transport: str
+    #: The SMTP server as host:port (never its user or password), or the .eml folder; "" when off.
+    where: str
+    #: Rows by state (every state present, 0 when none).
+    counts: dict[str, int]
+    #: When the longest-waiting due message became due (None: nothing is due): minutes ago means no sender runs.
+    oldest_due: datetime | None
 
 
-def counts() -> dict[str, Any]:
-    """Rows by state, and the oldest queued row's due time."""
-    rows = db.session.execute(text("SELECT state, count(*) FROM notifications GROUP BY state")).all()
-    return {state: int(n) for state, n in rows}
+def health() -> Health:
+    config = current_app.config
+    kind = str(config.get("DISBURSE_MAIL_TRANSPORT", "off"))
+    where = ""
+    if kind == "smtp":
+        sending = SmtpTransport(str(config["DISBURSE_SMTP_URL"]), 1.0)
+        where = f"{sending.host}:{sending.port}"
+    elif kind == "file":
+        where = str(config["DISBURSE_MAIL_DIR"])
+    counts = dict.fromkeys(("queued", "sent", "failed"), 0)
+    for state, n in db.session.execute(text("SELECT state, count(*) FROM notifications GROUP BY state")):
+        counts[state] = int(n)
+    oldest = db.session.scalar(
+        text("SELECT min(next_attempt_at) FROM notifications WHERE state = 'queued' AND next_attempt_at <= now()")
+    )
+    return Health(kind, where, counts, oldest)
