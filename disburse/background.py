@@ -80,6 +80,7 @@ TASK_QUEUES: dict[str, str] = {
     "exports.dashboard": QueueNames.REPORTS,
     "notifications.send": QueueNames.NOTIFICATIONS,
     "notifications.reminders": QueueNames.NOTIFICATIONS,
+    "notifications.digests": QueueNames.NOTIFICATIONS,
 }
 
 #: What beat sends, and how often (seconds, or a crontab in Celery's timezone, Asia/Ho_Chi_Minh). The sweeps are
@@ -118,6 +119,9 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "notifications-send": {"task": "notifications.send", "schedule": 60.0},
     # The Form 02 reminders, hourly (once per unit and deadline whatever the count of runs).
     "notifications-reminders": {"task": "notifications.reminders", "schedule": 60 * 60.0},
+    # Each unit's daily digest of its people awaiting new payment details: on the hour from 08:00 to 17:00 in
+    # Vietnam, once a day per unit whatever the count of runs (a lost run is made up by the next hour's).
+    "notifications-digests": {"task": "notifications.digests", "schedule": crontab(minute=0, hour="8-17")},
 }
 
 

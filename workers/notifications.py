@@ -1,7 +1,8 @@
 """``notifications.*``: the e-mails to units (disburse.notifications).
 
 Thin: ``notifications.send`` delivers what is due in the outbox (beat every minute, and after a commit that queued
-something); ``notifications.reminders`` queues the Form 02 reminders of every programme (beat hourly).
+something); ``notifications.reminders`` queues the Form 02 reminders of every programme (beat hourly);
+``notifications.digests`` the daily "new bank details needed" digests (beat hourly in office hours, once a day each).
 """
 
 from __future__ import annotations
@@ -45,6 +46,22 @@ def reminders() -> int:
     for program in sweepers.programs():
         try:
             queued += service.queue_reminders(program, today)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+    return queued
+
+
+@shared_task(name="notifications.digests")
+def digests() -> int:
+    """Queue today's "new bank details needed" digest of every unit that has people waiting for them, for every
+    programme still taking Form 03; one transaction per programme."""
+    today = programme_today()
+    queued = 0
+    for program in sweepers.programs():
+        try:
+            queued += service.queue_details_needed(program, today)
             db.session.commit()
         except Exception:
             db.session.rollback()

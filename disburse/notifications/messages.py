@@ -67,7 +67,41 @@ def _form_02_reminder(p: Mapping[str, Any], link: str) -> tuple[tuple[str, str],
     return subject, (vi, en)
 
 
-_RENDER = {"form_01_ready": _form_01_ready, "form_02_reminder": _form_02_reminder}
+def _details_needed(p: Mapping[str, Any], link: str) -> tuple[tuple[str, str], tuple[str, str]]:
+    due = dmy(date.fromisoformat(p["due_on"]))
+    one = p["people"] == 1
+    subject = (
+        f"Đơn vị {p['unit_code']}: {number(p['people'], locale='vi')} người chờ bổ sung thông tin tài khoản",
+        f"Unit {p['unit_code']}: {number(p['people'], locale='en')} {'person' if one else 'people'} awaiting "
+        "payment details",
+    )
+    vi = (
+        f"Kính gửi {p['unit_name']} (mã đơn vị {p['unit_code']}),\n\n"
+        f"{number(p['people'], locale='vi')} người lao động của đơn vị chưa nhận được khoản hỗ trợ vì tài khoản "
+        "ngân hàng của họ không nhận được tiền (tài khoản đã đóng, bị phong toả, không tồn tại hoặc tên chủ tài khoản "
+        "không khớp), và đang chờ bổ sung thông tin tài khoản.\n\n"
+        f"Đơn vị hãy gửi Mẫu số 03: Danh sách điều chỉnh thông tin với tài khoản mới của họ, hạn cuối {due}.\n"
+        f"Xem danh sách và gửi Mẫu số 03 tại: {link}\n\n"
+        f"{_FOOTER[0]}"
+    )
+    en = (
+        f"To {p['unit_name']} (unit code {p['unit_code']}),\n\n"
+        f"{number(p['people'], locale='en')} {'employee' if one else 'employees'} of your unit "
+        f"{'has' if one else 'have'} not received the support because the bank account could not take the money "
+        "(closed, blocked, unknown, or the holder's name does not match), and "
+        f"{'is' if one else 'are'} awaiting payment details.\n\n"
+        f"Please send Form 03 (adjustments) with their new accounts by {due}.\n"
+        f"See the list and send Form 03 at: {link}\n\n"
+        f"{_FOOTER[1]}"
+    )
+    return subject, (vi, en)
+
+
+_RENDER = {
+    "form_01_ready": _form_01_ready,
+    "form_02_reminder": _form_02_reminder,
+    "details_needed": _details_needed,
+}
 
 
 def render(kind: str, params: Mapping[str, Any], locale: str, base_url: str) -> tuple[str, str]:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from disburse.extensions import db
 
-KINDS = ("form_01_ready", "form_02_reminder")
+KINDS = ("form_01_ready", "form_02_reminder", "details_needed")
 STATES = ("queued", "sent", "failed")
 
 

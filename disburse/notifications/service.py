@@ -110,6 +110,23 @@ _REMINDERS = text(
 )
 
 
+#: The units with people of track A waiting for new payment details (a payment failed for the account: closed,
+#: blocked, unknown, or a name not the holder's), the corrections the unit sends on Form 03 until the adjustment
+#: deadline (:due_on).
+_DETAILS_NEEDED = text(
+    f"""
+    WITH units AS (
+        SELECT c.employer_id, count(*) AS people, CAST(:due_on AS date) AS due_on
+        FROM claims c
+        WHERE c.program_id = :program_id AND c.track = 'A' AND c.state = 'awaiting_payment_details'
+          AND c.employer_id IS NOT NULL
+        GROUP BY c.employer_id
+    ),
+    {_RECIPIENTS}
+    {_INSERT}"""
+)
+
+
 def enabled() -> bool:
     """Whether notifications are on: SMTP configured, or the file transport of Development and Test."""
     return bool(current_app.config.get("DISBURSE_MAIL_TRANSPORT", "off") != "off")
@@ -153,6 +170,28 @@ def queue_reminders(program: Program, today: date) -> int:
                 "until": until,
                 "kind": "form_02_reminder",
                 "page": "form-02",
+            },
+        )
+    )
+    _send_soon(queued)
+    return queued
+
+
+def queue_details_needed(program: Program, today: date) -> int:
+    """Queue today's digest for every unit with people waiting for new payment details: how many, the Form 03
+    deadline, the link to Form 03; once per unit and day. Nothing once Form 03 is no longer taken (the unit can do
+    nothing more; the office corrects the details on the case page). Returns the rows queued."""
+    if not enabled() or not program.takes_adjustments(today):
+        return 0
+    queued = _rowcount(
+        db.session.execute(
+            _DETAILS_NEEDED,
+            {
+                "program_id": program.id,
+                "due_on": program.adjustment_deadline,
+                "kind": "details_needed",
+                "day": today.isoformat(),
+                "page": "form-03",
             },
         )
     )

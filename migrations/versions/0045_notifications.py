@@ -44,7 +44,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["employer_id"], ["employers.id"], name=op.f("fk_notifications_employer_id_employers"), ondelete="CASCADE"
         ),
-        sa.CheckConstraint("kind IN ('form_01_ready', 'form_02_reminder')", name=op.f("ck_notifications_kind_known")),
+        sa.CheckConstraint(
+            "kind IN ('form_01_ready', 'form_02_reminder', 'details_needed')", name=op.f("ck_notifications_kind_known")
+        ),
         sa.CheckConstraint("state IN ('queued', 'sent', 'failed')", name=op.f("ck_notifications_state_known")),
         sa.CheckConstraint("key <> ''", name=op.f("ck_notifications_key_not_blank")),
         sa.CheckConstraint(

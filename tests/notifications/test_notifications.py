@@ -120,6 +120,30 @@ def test_the_form_02_reminder_goes_once_per_unit_and_deadline_within_its_working
     assert "03/11/2021" in body and "2 người" in body and "2 people" in body and "Nhắc" in smtp.received[0]["Subject"]
 
 
+def test_the_details_needed_digest_is_daily_per_unit_while_form_03_is_taken(db_session, smtp):
+    program = nq116()
+    unit, _ = _unit_with_people(0)
+    for _ in range(2):
+        create_claim("awaiting_payment_details", employee=create_employee(employer_id=unit.id))
+    create_claim("approved", employee=create_employee(employer_id=unit.id))
+    quiet, _ = _unit_with_people(0, name="Công ty Không chờ")
+    create_claim("approved", employee=create_employee(employer_id=quiet.id))
+    day = program.adjustment_deadline - timedelta(days=3)
+
+    assert service.queue_details_needed(program, day) == 1
+    assert service.queue_details_needed(program, day) == 0  # the same day again: nothing
+    assert service.queue_details_needed(program, day + timedelta(days=1)) == 1  # the next day's digest
+    assert service.queue_details_needed(program, program.adjustment_deadline + timedelta(days=1)) == 0  # closed
+    (first, _second) = _rows(db_session, "details_needed")
+    assert first.key == f"details_needed/NQ116/{unit.unit_code}/{day.isoformat()}"
+    service.deliver_all()
+    assert len(smtp.received) == 2
+    body = smtp.received[0].get_content()
+    assert f"https://chitra.example.vn/employers/{unit.unit_code}/form-03" in body
+    assert "2 người" in body and "2 employees" in body and "Mẫu số 03" in body and "Form 03" in body
+    assert f"{program.adjustment_deadline:%d/%m/%Y}" in body
+
+
 def test_a_temporary_refusal_is_retried_later_then_sent(db_session, smtp, app, monkeypatch):
     monkeypatch.setitem(app.config, "DISBURSE_MAIL_RETRY_BASE_S", 120)
     _unit_with_people(1)
@@ -245,4 +269,5 @@ def test_a_row_that_cannot_be_said_fails_alone_and_the_others_are_sent(db_sessio
 def test_the_tasks_are_routed_to_the_notifications_queue_and_beat_sends_every_minute():
     assert TASK_QUEUES["notifications.send"] == QueueNames.NOTIFICATIONS
     assert TASK_QUEUES["notifications.reminders"] == QueueNames.NOTIFICATIONS
+    assert TASK_QUEUES["notifications.digests"] == QueueNames.NOTIFICATIONS
     assert BEAT_SCHEDULE["notifications-send"] == {"task": "notifications.send", "schedule": 60.0}
