@@ -220,12 +220,24 @@ def register_commands(app: Flask) -> None:
     from disburse.auth.cli import tokens_cli, users_cli
     from disburse.claims.cli import lists_cli
     from disburse.claims.forms_cli import forms_cli
+    from disburse.notifications.cli import notifications_cli
     from disburse.payments.cli import payments_cli
     from disburse.registry.import_cli import import_cli
     from disburse.registry.seed_cli import seed_cmd
     from disburse.sandbox.cli import sandbox_cli
 
-    for command in (up, users_cli, tokens_cli, import_cli, seed_cmd, lists_cli, forms_cli, sandbox_cli, payments_cli):
+    for command in (
+        up,
+        users_cli,
+        tokens_cli,
+        import_cli,
+        seed_cmd,
+        lists_cli,
+        forms_cli,
+        sandbox_cli,
+        payments_cli,
+        notifications_cli,
+    ):
         app.cli.add_command(command)
 
 

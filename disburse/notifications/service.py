@@ -23,7 +23,7 @@ from email.utils import format_datetime, parseaddr
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 
 from disburse.background import enqueue_after_commit
 from disburse.extensions import db
@@ -365,6 +365,14 @@ def deliver_all(*, budget_s: float = 50.0, lease: timedelta = LEASE) -> Delivere
             setattr(total, field, getattr(total, field) + getattr(done, field))
         if not done.taken or done.handed_back or time.monotonic() - started > budget_s:
             return total
+
+
+def outbox(limit: int = 50, state: str | None = None) -> list[Notification]:
+    """The newest rows of the outbox, newest first (``disburse notifications list``)."""
+    query = select(Notification).order_by(Notification.id.desc()).limit(limit)
+    if state:
+        query = query.where(Notification.state == state)
+    return list(db.session.scalars(query))
 
 
 @dataclass(frozen=True)

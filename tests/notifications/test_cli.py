@@ -1,0 +1,34 @@
+"""``disburse notifications list|send``: the outbox for operators, in both languages."""
+
+from __future__ import annotations
+
+from disburse.claims.lists import build_lists
+from tests.factories import create_employee, create_employer, nq116
+from tests.notifications.test_notifications import LISTED_ON
+
+
+def test_send_then_list(app, db_session, smtp):
+    unit = create_employer(email="ketoan@congty.example.vn")
+    create_employee(employer_id=unit.id)
+    build_lists(nq116(), today=LISTED_ON)
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["notifications", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "Chờ gửi: 1; đã gửi: 0; thất bại: 0 (smtp). / Queued: 1; sent: 0; failed: 0 (smtp)." in listed.output
+    assert "ketoan@congty.example.vn" in listed.output and "form_01_ready" in listed.output
+
+    sent = runner.invoke(args=["notifications", "send"])
+    assert sent.exit_code == 0, sent.output
+    assert "Đã gửi 1;" in sent.output and "Sent 1;" in sent.output
+    assert len(smtp.received) == 1
+
+    failed_only = runner.invoke(args=["notifications", "list", "--state", "failed"])
+    assert "Queued: 0; sent: 1; failed: 0" in failed_only.output
+    assert "ketoan@congty.example.vn" not in failed_only.output
+
+
+def test_send_when_off_says_so(app, db_session, monkeypatch):
+    monkeypatch.setitem(app.config, "DISBURSE_MAIL_TRANSPORT", "off")
+    result = app.test_cli_runner().invoke(args=["notifications", "send"])
+    assert result.exit_code == 0
+    assert "DISBURSE_SMTP_URL" in result.output and "nothing sent" in result.output
