@@ -106,7 +106,7 @@ _REMINDERS = text(
         HAVING min(c.review_due_on) <= :until
     ),
     {_RECIPIENTS}
-    {_INSERT.replace("|| :day", "|| u.due_on")}"""
+    {_INSERT.replace("|| :day", "|| to_char(u.due_on, 'YYYY-MM-DD')")}"""
 )
 
 
@@ -321,6 +321,13 @@ def deliver_due(*, batch: int | None = None, lease: timedelta = LEASE) -> Delive
                 row.state, row.last_error = "failed", str(exc)[:2000]
                 result.failed += 1
                 log.warning("notification %s to %s failed: %s", row.key, row.recipient, exc)
+                db.session.commit()
+                continue
+            except Exception as exc:  # not the server's answer (a bug, a message that cannot be encoded)
+                log.exception("notification %s to %s could not be sent", row.key, row.recipient)
+                _failed_for_now(row, f"could not send: {exc!r}")
+                result.failed += row.state == "failed"
+                result.retrying += row.state == "queued"
                 db.session.commit()
                 continue
             row.attempts += 1

@@ -122,6 +122,9 @@ class SmtpTransport(Transport):
             if 400 <= code < 500:
                 raise TemporaryFailure(f"recipient refused for now: {_reply(code, text)}") from exc
             raise PermanentFailure(f"recipient refused: {_reply(code, text)}") from exc
+        except smtplib.SMTPNotSupportedError as exc:  # an address with non-ASCII letters, a server without SMTPUTF8
+            self._after_refusal()
+            raise PermanentFailure(f"the SMTP server cannot take this message: {exc}") from exc
         except smtplib.SMTPResponseException as exc:
             self._after_refusal()
             if 400 <= exc.smtp_code < 500:

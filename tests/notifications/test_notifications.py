@@ -8,16 +8,17 @@ from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import select, text, update
 
 from disburse.background import BEAT_SCHEDULE, TASK_QUEUES, QueueNames
 from disburse.claims.lists import build_lists
-from disburse.notifications import service
+from disburse.notifications import messages, service
 from disburse.notifications.models import Notification
 from disburse.notifications.transport import SmtpTransport
 from disburse.programs.calendar import add_working_days
 from tests.factories import create_claim, create_employee, create_employer, create_salary_fund, create_user, nq116
-from tests.notifications.conftest import free_port
+from tests.notifications.conftest import Mailbox, free_port
 
 LISTED_ON = date(2021, 10, 20)  # a Wednesday
 OCT_2021 = date(2021, 10, 1)
@@ -271,3 +272,39 @@ def test_the_tasks_are_routed_to_the_notifications_queue_and_beat_sends_every_mi
     assert TASK_QUEUES["notifications.reminders"] == QueueNames.NOTIFICATIONS
     assert TASK_QUEUES["notifications.digests"] == QueueNames.NOTIFICATIONS
     assert BEAT_SCHEDULE["notifications-send"] == {"task": "notifications.send", "schedule": 60.0}
+
+
+def test_an_address_the_server_cannot_take_fails_alone(db_session, app, smtp, monkeypatch):
+    plain = Mailbox()
+    port = free_port()
+    server = Controller(plain, hostname="127.0.0.1", port=port, enable_SMTPUTF8=False)  # ASCII addresses only
+    server.start()
+    try:
+        monkeypatch.setitem(app.config, "DISBURSE_SMTP_URL", f"smtp://127.0.0.1:{port}")
+        _unit_with_people(1, email="kếtoán@congty.example.vn")
+        _unit_with_people(1, name="Công ty Khác", email="u2@congty.example.vn")
+        build_lists(nq116(), today=LISTED_ON)
+        done = service.deliver_all()
+    finally:
+        server.stop()
+    assert (done.failed, done.sent) == (1, 1)
+    failed = next(r for r in _rows(db_session) if r.state == "failed")
+    assert failed.recipient.startswith("kếtoán") and "cannot take" in (failed.last_error or "")
+    assert [m["To"] for m in plain.received] == ["u2@congty.example.vn"]
+
+
+def test_counts_are_grouped_as_each_language_writes_them():
+    params = {
+        "unit_code": "DN01",
+        "unit_name": "Công ty A",
+        "program_code": "NQ116",
+        "people": 12345,
+        "due_on": "2021-11-03",
+        "path": "/employers/DN01/form-02",
+    }
+    subject, body = messages.render("form_01_ready", params, "vi", "https://chitra.example.vn/")
+    assert "12.345 người" in body and "12,345 people" in body and "03/11/2021" in subject
+    assert body.index("Kính gửi") < body.index("To Công ty A")
+    assert "https://chitra.example.vn/employers/DN01/form-02" in body
+    _subject, english_first = messages.render("form_01_ready", params, "en", "https://chitra.example.vn")
+    assert english_first.index("To Công ty A") < english_first.index("Kính gửi")
