@@ -101,9 +101,11 @@ def test_the_form_02_reminder_goes_once_per_unit_and_deadline_within_its_working
     near, _ = _unit_with_people(0)
     far, _ = _unit_with_people(0, name="Công ty Xa")
     done, _ = _unit_with_people(0, name="Công ty Đã gửi")
+    people = []
     for unit, due_on in ((near, due), (far, add_working_days(due, 1))):
         for _ in range(2):
-            create_claim("listed", employee=create_employee(employer_id=unit.id), review_due_on=due_on)
+            people.append(create_employee(employer_id=unit.id))
+            create_claim("listed", employee=people[-1], review_due_on=due_on)
     create_claim("verifying", employee=create_employee(employer_id=done.id), review_due_on=due)
 
     assert service.queue_reminders(program, today) == 1
@@ -119,13 +121,23 @@ def test_the_form_02_reminder_goes_once_per_unit_and_deadline_within_its_working
     assert len(smtp.received) == 2
     body = smtp.received[0].get_content()
     assert "03/11/2021" in body and "2 người" in body and "2 people" in body and "Nhắc" in smtp.received[0]["Subject"]
+    _no_personal_data(smtp.received, people)
+
+
+def _no_personal_data(received, people) -> None:
+    for message in received:
+        said = message["Subject"] + message.get_content()
+        for person in people:
+            for fact in (person.full_name, person.si_code, person.national_id, person.bank_account, person.phone):
+                assert not fact or fact not in said, fact
 
 
 def test_the_details_needed_digest_is_daily_per_unit_while_form_03_is_taken(db_session, smtp):
     program = nq116()
     unit, _ = _unit_with_people(0)
-    for _ in range(2):
-        create_claim("awaiting_payment_details", employee=create_employee(employer_id=unit.id))
+    people = [create_employee(employer_id=unit.id) for _ in range(2)]
+    for person in people:
+        create_claim("awaiting_payment_details", employee=person)
     create_claim("approved", employee=create_employee(employer_id=unit.id))
     quiet, _ = _unit_with_people(0, name="Công ty Không chờ")
     create_claim("approved", employee=create_employee(employer_id=quiet.id))
@@ -143,6 +155,17 @@ def test_the_details_needed_digest_is_daily_per_unit_while_form_03_is_taken(db_s
     assert f"https://chitra.example.vn/employers/{unit.unit_code}/form-03" in body
     assert "2 người" in body and "2 employees" in body and "Mẫu số 03" in body and "Form 03" in body
     assert f"{program.adjustment_deadline:%d/%m/%Y}" in body
+    _no_personal_data(smtp.received, people)
+
+
+def test_a_build_rolled_back_tells_nobody(db_session, smtp):
+    _unit_with_people(2)
+    with db_session.begin_nested() as savepoint:
+        build_lists(nq116(), today=LISTED_ON)
+        assert len(_rows(db_session)) == 1
+        savepoint.rollback()
+    assert _rows(db_session) == []
+    assert service.deliver_all().taken == 0 and smtp.received == []
 
 
 def test_a_temporary_refusal_is_retried_later_then_sent(db_session, smtp, app, monkeypatch):
