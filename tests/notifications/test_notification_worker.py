@@ -27,8 +27,11 @@ from tests.celery_workers import start_worker, stop, wait_for_ping
 from tests.e2e.conftest import Committed
 from tests.factories import nq116
 from tests.notifications.conftest import Mailbox
+from tests.workers.conftest import session_worker_paused  # noqa: F401 - the fixture, for this module
 
-pytestmark = pytest.mark.worker
+# The session worker (tests/real_worker.py) shares the test database and would deliver these tests' rows too, by
+# the Test configuration's .eml files, whenever a notifications.send from another test reaches it: held still here.
+pytestmark = [pytest.mark.worker, pytest.mark.usefixtures("session_worker_paused")]
 
 
 def _until(check: Callable[[], Any], seconds: float = 30) -> Any:
