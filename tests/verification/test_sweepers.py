@@ -179,6 +179,8 @@ def test_every_sweep_is_on_beat_and_routed_to_the_periodic_queue(app):
     assert app.extensions["celery"].conf.beat_schedule == BEAT_SCHEDULE
     scheduled = {entry["task"] for entry in BEAT_SCHEDULE.values()}
     sweeps = {name for name in TASK_QUEUES if name.startswith("sweepers.")}
-    assert scheduled == sweeps | {"payments.batch", "payments.reconcile"}
+    notifications = {"notifications.send", "notifications.reminders", "notifications.digests"}
+    assert scheduled == sweeps | {"payments.batch", "payments.reconcile"} | notifications
+    assert all(TASK_QUEUES[name] == QueueNames.NOTIFICATIONS for name in notifications)
     assert all(TASK_QUEUES[name] == QueueNames.PERIODIC for name in sweeps | {"payments.reconcile"})
     assert TASK_QUEUES["verification.verify"] == QueueNames.VERIFICATION
