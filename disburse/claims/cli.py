@@ -43,7 +43,9 @@ def _d(day: date) -> str:
 
 def summary_lines(result: ListsResult, seconds: float) -> list[str]:
     """The summary printed after a build: Vietnamese first, then English."""
-    r = result
+    from disburse.notifications.service import enabled
+
+    r, emails = result, enabled()
     return [
         f"Chương trình {r.program_code}: lập danh sách Mẫu số 01 ngày {_d(r.listed_on)}, "
         f"đơn vị xác nhận (Mẫu số 02) trước ngày {_d(r.review_due_on)}.",
@@ -51,6 +53,9 @@ def summary_lines(result: ListsResult, seconds: float) -> list[str]:
         f"mức hỗ trợ {_vi(r.amount_created_vnd)} ₫; tổng số hồ sơ của chương trình: {_vi(r.claims_total)}.",
         f"  Giảm mức đóng BHTN: thêm {_vi(r.reductions_created)} bản ghi, cập nhật {_vi(r.reductions_updated)}, "
         f"bỏ {_vi(r.reductions_removed)}; tổng số tiền giảm {_vi(r.reduction_total_vnd)} ₫.",
+        f"  Đã xếp {_vi(r.emails_queued)} thư báo danh sách cho các đơn vị (gửi qua hàng đợi notifications)."
+        if emails
+        else "  Thư báo cho đơn vị đang tắt (chưa đặt DISBURSE_SMTP_URL): không xếp thư nào.",
         f"Program {r.program_code}: Form 01 lists dated {_d(r.listed_on)}, "
         f"employers confirm (Form 02) by {_d(r.review_due_on)}.",
         f"  Listed {counted(r.claims_created, 'more employee')} at {counted(r.employers_listed, 'unit')}, "
@@ -58,6 +63,9 @@ def summary_lines(result: ListsResult, seconds: float) -> list[str]:
         f"  Contribution reductions: {counted(r.reductions_created, 'row')} added, "
         f"{_en(r.reductions_updated)} updated, "
         f"{_en(r.reductions_removed)} removed; total reduction VND {_en(r.reduction_total_vnd)}.",
+        f"  {counted(r.emails_queued, 'e-mail')} to the units queued (sent by the notifications queue)."
+        if emails
+        else "  E-mails to units are off (DISBURSE_SMTP_URL is not set): none queued.",
         f"  ({seconds:.1f} s)",
     ]
 

@@ -168,6 +168,9 @@ class ListsResult:
     employee_ids_scanned: int = 0
     #: Whether the claims and events skipped the per-row foreign-key triggers (:func:`_may_skip_reference_triggers`).
     set_based_references: bool = False
+    #: E-mails "your Form 01 list is ready" queued for the units listed (:mod:`disburse.notifications`: their registry
+    #: address and their employer users; none when e-mails are off).
+    emails_queued: int = 0
 
 
 def employee_id_span() -> tuple[int, int] | None:
@@ -245,7 +248,7 @@ def build_lists(
                 progress(result.employee_ids_scanned, total)
     result.employers_listed = len(listed_employers)
     # "Your Form 01 list is ready" to each unit listed, in this transaction (disburse.notifications).
-    queue_list_ready(program, listed_employers, listed_on)
+    result.emails_queued = queue_list_ready(program, listed_employers, listed_on)
 
     def employer_progress(done: int, _total: int | None) -> None:
         if progress is not None:

@@ -293,6 +293,22 @@ def test_cli_builds_and_prints_a_bilingual_summary(app, db_session, monkeypatch)
     assert "Listed 1 more employee at 1 unit, support VND 2,100,000" in result.output
     assert "27/10/2021" in result.output and "stopped paying" not in result.output
     assert count(db_session, Claim) == 1
+    # The e-mails to the units it queued, as many as the outbox holds (the unit's registry address, if it has one).
+    from disburse.notifications.models import Notification
+
+    queued = count(db_session, Notification)
+    assert f"Đã xếp {queued} thư báo danh sách cho các đơn vị" in result.output
+    assert f"{queued} e-mail{'' if queued == 1 else 's'} to the units queued" in result.output
+
+
+def test_cli_says_when_e_mails_to_the_units_are_off(app, db_session, monkeypatch):
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-10-20")
+    monkeypatch.setitem(app.config, "DISBURSE_MAIL_TRANSPORT", "off")
+    create_employee(unused_months=24)
+    result = app.test_cli_runner().invoke(lists_cli, ["build", "--program", "NQ116"])
+    assert result.exit_code == 0, result.output
+    assert "Thư báo cho đơn vị đang tắt (chưa đặt DISBURSE_SMTP_URL): không xếp thư nào." in result.output
+    assert "E-mails to units are off (DISBURSE_SMTP_URL is not set): none queued." in result.output
 
 
 def test_cli_refuses_a_programme_that_has_stopped_paying_unless_told(app, db_session, monkeypatch):
