@@ -16,6 +16,8 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
+from disburse.formatting import os_reason
+
 
 class DeliveryFailure(Exception):
     """Why a message was not delivered, in words for the outbox's ``last_error``."""
@@ -65,7 +67,10 @@ class FileTransport(Transport):
                 out.write(message.as_bytes())
             os.replace(temporary, self.folder / f"{name}.eml")
         except OSError as exc:
-            raise TemporaryFailure(f"cannot write {self.folder}: {exc.strerror or exc}") from exc
+            vi, en = os_reason(exc)
+            raise TemporaryFailure(
+                f"không ghi được vào {self.folder}: {vi} / cannot write {self.folder}: {en}"
+            ) from exc
 
 
 def _reply(code: int, text: bytes | str) -> str:
