@@ -13,6 +13,7 @@ import pytest
 
 from disburse.claims.models import Claim
 from disburse.extensions import db
+from disburse.formatting import dmy
 from disburse.payments.models import Payment
 from disburse.registry.models import Employee
 from tests.conftest import PASSWORD, sign_in
@@ -103,7 +104,8 @@ def test_a_paid_claims_receipt_page_offers_no_form_and_says_what_was_paid(client
     assert 'name="receipt_number"' not in html and "Ghi nhận đã chi</button>" not in html
     paid = db.session.get(Payment, payment.id)
     assert paid.receipt_number == "BL 0045"
-    assert f"Đã chi 3.710.000 ₫ ngày {paid.settled_at:%d/%m/%Y}" in _text(again)
+    # The day in Vietnam, as the page says it (after 17:00 UTC it is already the next day there).
+    assert f"Đã chi 3.710.000 ₫ ngày {dmy(paid.settled_at)}" in _text(again)
     assert "biên lai số BL 0045" in _text(again)
     # Opened afresh from the desk's list: back to the desk, saying nothing is waiting.
     opened = client.get(url)
