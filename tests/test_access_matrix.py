@@ -566,6 +566,11 @@ ROUTES: dict[str, Route] = {
     "caseworker.application": Route(
         lambda _: "/caseworker/applications/new", {"GET": 200, "POST": 422}, {"GET": 302, "POST": 302}
     ),
+    # Finding a person: the look-up answers within the caller's scope (no record: a code out of scope is "not found").
+    "caseworker.find_person": Route(lambda _: "/caseworker/people/find?q=0100000001", {"GET": 200}, {"GET": 302}),
+    "caseworker.find_people": Route(
+        lambda _: "/caseworker/people/find", {"POST": 200}, {"POST": 302}, data={"codes": "0100000001"}
+    ),
     "caseworker.outreach_list": Route(lambda district: f"/caseworker/outreach?district={district}", records=_districts),
     "caseworker.cash_desk": Route(lambda district: f"/caseworker/cash-desk?district={district}", records=_districts),
     "caseworker.cash_desk_list": Route(

@@ -605,6 +605,7 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     "import.upload": ("Tải lên tệp danh sách để nhập", "Registry file uploaded for import"),
     "job.retry": ("Chạy lại công việc bị lỗi", "Failed job run again"),
     "lists.build": ("Lập danh sách Mẫu số 01", "Form 01 lists build started"),
+    "people.bulk_lookup": ("Tra cứu một danh sách người lao động", "List of people looked up"),
     "program.update": ("Sửa tham số chương trình", "Programme parameter changed"),
     "recovery.move": ("Chuyển trạng thái khoản thu hồi", "Recovery moved on"),
     "target.set": ("Đặt mục tiêu chi trả cho quận/huyện", "District target set"),
@@ -670,6 +671,9 @@ AUDIT_KEYS: dict[str, tuple[str, str]] = {
     "note": ("Ghi chú", "Note"),
     "before": ("Trước", "Before"),
     "after": ("Sau", "After"),
+    "asked": ("Số mã tra cứu", "Codes asked"),
+    "found": ("Số người tìm thấy", "People found"),
+    "via": ("Qua", "Through"),
 }
 _KEY_ORDER = {key: i for i, key in enumerate(AUDIT_KEYS)}
 #: The programme parameters an admin changes on the programme page, as people call them.

@@ -9,6 +9,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf.file import FileAllowed, FileField
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -430,3 +431,40 @@ class CheckedApproveForm(ApproveForm):
 
 class CheckedApproveCashForm(ApproveCashForm):
     checked = _CHECKED
+
+
+#: The "find a person" page's one field: a code, or a part of a name (a few words).
+MAX_FIND = 100
+#: The list of codes typed or pasted: up to a thousand codes of 12 digits, with their separators.
+MAX_CODES_TEXT = 20_000
+
+
+class FindPersonForm(BaseForm):
+    """The "find a person" page's search (a GET form: nothing changes, no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField(
+        _l("Mã số BHXH, số CMND/CCCD hoặc họ tên"),
+        validators=free_text(MAX_FIND, required=_l("Hãy ghi mã số BHXH, số CMND/CCCD hoặc vài chữ trong họ tên.")),
+        render_kw={"autocomplete": "off"},
+    )
+
+
+class FindPeopleForm(BaseForm):
+    """The "find a person" page's list: codes typed or pasted, and/or a spreadsheet whose first column holds them (a
+    POST form: the list may be long, and the look-up of many people is recorded)."""
+
+    codes = TextAreaField(
+        _l("Danh sách mã số BHXH hoặc số CMND/CCCD"),
+        validators=[
+            Optional(),
+            Length(max=MAX_CODES_TEXT, message=_l("Danh sách dài quá 20.000 ký tự (tối đa 1.000 mã).")),
+        ],
+        render_kw={"rows": 6, "autocomplete": "off", "spellcheck": "false"},
+    )
+    file = FileField(
+        _l("Hoặc tệp danh sách (.xlsx hoặc .csv)"),
+        validators=[FileAllowed(["xlsx", "csv"], _l("Tệp phải là bảng tính .xlsx hoặc .csv."))],
+    )

@@ -8,10 +8,12 @@ form, each linking to its field.
 
 from __future__ import annotations
 
+import tempfile
 import unicodedata
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from math import ceil
+from pathlib import Path
 from typing import Any, cast
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -25,7 +27,8 @@ from wtforms import Form
 
 from disburse.auth.models import User
 from disburse.auth.permissions import roles_required
-from disburse.casework import exports, outreach, service
+from disburse.auth.service import audit
+from disburse.casework import exports, outreach, people, service
 from disburse.casework.forms import (
     ActionForm,
     ApplicationForm,
@@ -41,6 +44,8 @@ from disburse.casework.forms import (
     DeclineForm,
     DeskSearchForm,
     DismissOfferForm,
+    FindPeopleForm,
+    FindPersonForm,
     OfferCashForm,
     OutreachForm,
     PaymentDetailsForm,
@@ -76,7 +81,7 @@ from disburse.programs.service import ProgramNotFound, get_program
 from disburse.reference.models import District
 from disburse.reference.service import area_code, bank_choices
 from disburse.registry.models import Employee, unit_by_code
-from disburse.spreadsheets import download
+from disburse.spreadsheets import MONEY, TEXT, UnusableFile, download, table_bytes
 from disburse.verification import reasons, review
 from disburse.verification.review import (
     ACTING_ROLES,
@@ -1837,3 +1842,142 @@ def application() -> ResponseReturnValue:
         own_office=user.role == "caseworker",  # a supervisor or an admin has none: each claim goes to an office
         general_errors=general,
     ), status
+
+
+# ------------------------------------------------------------------------------------------------ find a person
+
+
+def _find_page(**context: Any) -> str:
+    context.setdefault("form", FindPersonForm(formdata=None))
+    context.setdefault("bulk", FindPeopleForm(formdata=None))
+    return render_template(
+        "caseworker/find.html",
+        max_rows=people.MAX_ROWS,
+        max_codes=people.MAX_CODES,
+        min_name=people.MIN_NAME,
+        state_words=lambda row: pick(row.state_words),
+        summary_words=lambda key: pick(people.summary_words(key)),
+        **context,
+    )
+
+
+@bp.get("/people/find")
+@roles_required(*STAFF)
+def find_person() -> ResponseReturnValue:
+    """Find a person within the caller's scope (:mod:`disburse.casework.people`) by an SI code, a national ID or a
+    part of the name; or, posted, a list of codes (:func:`find_people`)."""
+    if "q" not in request.args:
+        return _find_page()
+    form = FindPersonForm(request.args)
+    if not form.validate():
+        return _find_page(form=form), 422
+    typed = " ".join((form.q.data or "").split())
+    program, user = _program(), _user()
+    if (words := people.name_words(typed)) is None:
+        if (wrong := people.code_error(typed.replace(" ", ""))) is not None:
+            form.q.errors = [pick(wrong)]
+            return _find_page(form=form), 422
+        rows = people.find_by_code(program, user, typed.replace(" ", ""))
+        return _find_page(form=form, typed=typed, rows=rows, total=len(rows), more=False, by_name=False)
+    if sum(1 for c in words if c.isalnum()) < people.MIN_NAME:
+        form.q.errors = [_("Hãy ghi ít nhất %(n)d chữ của họ tên.", n=people.MIN_NAME)]
+        return _find_page(form=form), 422
+    found = people.find_by_name(program, user, words)
+    return _find_page(form=form, typed=words, rows=found.rows, total=found.total, more=found.more, by_name=True)
+
+
+def _bulk_codes(bulk: FindPeopleForm) -> list[str]:
+    """The list's codes: the box's, then the file's (:func:`disburse.casework.people.parse_codes`)."""
+    typed = [(n, line) for n, line in enumerate((bulk.codes.data or "").splitlines(), start=1)]
+    sources: list[tuple[str, Any]] = [("text", typed)]
+    upload = bulk.file.data
+    if upload is not None and getattr(upload, "filename", None):
+        with tempfile.TemporaryDirectory(prefix="disburse-find-") as folder:
+            path = Path(folder) / f"upload{Path(upload.filename or '').suffix.lower()}"
+            upload.save(path)
+            try:
+                sources.append(("file", people.file_lines(path)))
+            except UnusableFile as exc:
+                bulk.file.errors = [pick((exc.message_vi, exc.message_en))]
+                raise people.LookupInvalid([]) from None
+    return people.parse_codes(*sources)
+
+
+#: The list's file: its columns, in both languages (a file both read at once), and how the XLSX shows them.
+FIND_HEADER = [
+    "Mã tra cứu / Code asked",
+    "Họ và tên / Full name",
+    "Mã số BHXH / SI code",
+    "Số CMND/CCCD / ID card number",
+    "Ngày sinh / Date of birth",
+    "Mã đơn vị / Unit code",
+    "Tên đơn vị / Unit",
+    "Số hồ sơ / Claim",
+    "Trạng thái / State",
+    "Số tiền (đồng) / Amount (VND)",
+    "Chi trả gần nhất / Latest payment",
+    "Ngày chi trả / Payment day",
+]
+FIND_FORMATS = [TEXT, None, TEXT, TEXT, None, TEXT, None, TEXT, None, MONEY, None, None]
+
+
+def _both(pair: tuple[str, str] | None) -> str:
+    return f"{pair[0]} / {pair[1]}" if pair else ""
+
+
+def _find_file(rows: list[people.PersonRow], fmt: str) -> bytes:
+    lines = [
+        [
+            row.asked or "",
+            row.full_name or "",
+            row.si_code or "",
+            row.national_id or "",
+            dmy(row.date_of_birth) if row.date_of_birth else "",
+            row.unit_code or "",
+            row.unit_name or "",
+            row.claim_id or "",
+            _both(row.state_words),
+            row.amount_vnd if row.amount_vnd is not None else "",
+            _both(row.payment_words),
+            dmy(row.payment_at) if row.payment_at else "",
+        ]
+        for row in rows
+    ]
+    return table_bytes(fmt, FIND_HEADER, lines, title="Tra cuu", formats=FIND_FORMATS)
+
+
+@bp.post("/people/find")
+@roles_required(*STAFF)
+def find_people() -> ResponseReturnValue:
+    """A list of up to :data:`~disburse.casework.people.MAX_CODES` SI codes or national IDs (typed, pasted, or a
+    spreadsheet's first column): one row per code, in the order asked, "not found" within the caller's scope too, and
+    the counts by state; or the same rows as a file (``download``: xlsx or csv). Recorded
+    (``people.bulk_lookup``: how many were asked and found, never which): a list of people's data read at once."""
+    bulk = FindPeopleForm()
+    fmt = request.form.get("download", "")
+    if fmt not in ("", "xlsx", "csv"):
+        abort(400)
+    general: list[str] = []
+    if bulk.validate():
+        try:
+            codes = _bulk_codes(bulk)
+        except people.LookupInvalid as exc:
+            general = [pick(pair) for pair in exc.errors]
+        else:
+            user = _user()
+            rows = people.find_codes(_program(), user, codes)
+            found = people.found_count(rows)
+            via = f"page_{fmt}" if fmt else "page"
+            audit(user, "people.bulk_lookup", "user", user.id, {"asked": len(codes), "found": found, "via": via})
+            db.session.commit()
+            if fmt:
+                return download(_find_file(rows, fmt), f"tra-cuu-nguoi-lao-dong-{programme_today():%Y%m%d}.{fmt}")
+            return _find_page(
+                bulk=bulk,
+                bulk_rows=rows,
+                asked=len(codes),
+                found=found,
+                counts=people.counts_by_state(rows),
+                codes_posted="\n".join(codes),
+            )
+    return _find_page(bulk=bulk, general_errors=general), 422

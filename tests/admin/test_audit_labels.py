@@ -162,6 +162,7 @@ def test_entries_written_by_the_products_functions_read_as_words_in_both_languag
     assert admin_client.post(f"/caseworker/claims/{claim.id}/offer-dismiss", data=dismissed).status_code == 302
     phone = {"id_card_seen": "y", "phone": "0987 111 333"}
     assert admin_client.post(f"/caseworker/claims/{claim.id}/phone", data=phone).status_code == 302
+    assert admin_client.post("/caseworker/people/find", data={"codes": "0100000001"}).status_code == 200
     monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-10-15")  # before NQ116's list deadline
     built = admin_client.post("/admin/lists")
     assert built.status_code == 302
@@ -186,6 +187,7 @@ def test_entries_written_by_the_products_functions_read_as_words_in_both_languag
     assert ("Bỏ qua đề nghị thông tin tài khoản của người lao động claim.dismiss_offer", f"Hồ sơ {claim.id}") in cells
     assert ("Ghi số điện thoại mới của người lao động claim.record_phone", f"Hồ sơ {claim.id}") in cells
     assert ("Lập danh sách Mẫu số 01 lists.build", f"Công việc {lists_job}") in cells
+    assert ("Tra cứu một danh sách người lao động people.bulk_lookup", f"Người dùng {admin.id}") in cells
     # And the signed-in admin's own creation (the fixture makes them with the same service, no actor).
     assert ("Tạo người dùng user.create", f"Người dùng {admin.id}") in cells
     assert len(cells) == len(AUDIT_ACTIONS) + 1
@@ -213,6 +215,7 @@ def test_entries_written_by_the_products_functions_read_as_words_in_both_languag
     assert ("District target set target.set", "District Huyện Đông Anh (017)") in cells
     assert ("Person's offer of details dismissed claim.dismiss_offer", f"Claim {claim.id}") in cells
     assert ("Person's new phone number recorded claim.record_phone", f"Claim {claim.id}") in cells
+    assert ("List of people looked up people.bulk_lookup", f"User {admin.id}") in cells
     assert '<option value="user.create">User created (user.create)</option>' in page
     shown = page.split('name="action"')[1]  # the filter's choices and the log
     assert not any(vi in shown for vi in ("Tạo người dùng", "Người dùng", "Token API", "Công việc", "Quận/huyện"))

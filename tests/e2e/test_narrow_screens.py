@@ -50,6 +50,7 @@ PAGES: dict[str, list[str]] = {
         "/caseworker/outreach",
         "/caseworker/cash-desk",
         "/caseworker/applications/new",
+        "/caseworker/people/find?q=nguyen",
         "/employers/",
         "/employers/{unit}",
         "/dashboard/",
@@ -66,6 +67,7 @@ PAGES: dict[str, list[str]] = {
         "/dashboard/recoveries",
         "/dashboard/recoveries/{recovery}",
         "/caseworker/queue",
+        "/caseworker/people/find",
         "/employers/{unit}/reductions",
     ],
     "admin": [
