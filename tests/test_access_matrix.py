@@ -507,6 +507,10 @@ ROUTES: dict[str, Route] = {
     "api.casework.withdraw_cash": _claim_action(
         "cash-withdraw", {"reason": "Xin nhận qua tài khoản ngân hàng."}, _cash_claims
     ),
+    # A list of people: no record (a code outside the scope is a row "not found", as an unknown one).
+    "api.casework.lookup_people": Route(
+        lambda _: "/api/v1/people/lookup", {"POST": 200}, {"POST": 401}, json=lambda _: {"codes": ["0100000001"]}
+    ),
     # The caseworker's pages.
     "caseworker.queue": Route(lambda _: "/caseworker/queue", {"GET": 200}, {"GET": 302}),
     "caseworker.assign_next": Route(

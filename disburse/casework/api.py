@@ -6,6 +6,7 @@ POST /claims/<id>/offer-dismiss       dismiss the person's open offer of bank de
 POST /claims/<id>/cash                switch to cash at the office (dismissing the open offer the caller saw)
 POST /claims/<id>/cash-receipt        record the receipt of cash handed over at the office
 POST /claims/<id>/cash-withdraw       take the claim's cash payment off the office's list
+POST /people/lookup                   a list of SI codes or national IDs, one row per code (the "find a person" page)
 
 Each calls the service the case page calls (:mod:`disburse.casework.service`), with the page's roles, and answers
 as the review queue's actions do (:func:`disburse.verification.api.done`): the services refuse whatever the page
@@ -19,22 +20,37 @@ from collections.abc import Callable
 from functools import partial
 from typing import Annotated, cast
 
-from flask import Blueprint
+from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from pydantic import Field, StringConstraints
 from sqlalchemy import select
 
-from disburse.api.schemas import BLANK_IS_ABSENT, BLANK_IS_MISSING, COMPOSED, CONTROL_MSG, NO_CONTROL, ApiModel
+from disburse.api.errors import api_error, message
+from disburse.api.schemas import (
+    BLANK_IS_ABSENT,
+    BLANK_IS_MISSING,
+    COMPOSED,
+    CONTROL_MSG,
+    NO_CONTROL,
+    ApiModel,
+    Msg,
+    ProgramCode,
+    QueryModel,
+    ResponseModel,
+    endpoint,
+)
 from disburse.auth.models import User
 from disburse.auth.permissions import roles_required
-from disburse.casework import service
+from disburse.auth.service import audit
+from disburse.casework import people, service
 from disburse.casework.views import CASH_ROLES, STAFF
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.outcomes import BANK_ACCOUNT_MESSAGE, account_digits, is_bank_account
 from disburse.claims.person_details import MAX_DISMISS_REASON
 from disburse.extensions import db
 from disburse.payments.cash import MAX_RECEIPT, MAX_WITHDRAW_REASON
+from disburse.programs.service import ProgramNotFound, get_program
 from disburse.reference.service import bank_code_of, bank_names
 from disburse.verification import review
 from disburse.verification.api import CONFLICTS, action, done, review_error
@@ -334,3 +350,131 @@ def withdraw_cash(claim_id: int, body: CashWithdrawBody) -> ResponseReturnValue:
         return service.withdraw_cash_payment(claim_id, user, body.reason, seen=body.payment_id)
 
     return done(_with_events(claim_id, user, withdraw))
+
+
+# ------------------------------------------------------------------------------------------------ find people
+
+#: A code as sent: at most this many characters (an SI code has 10, a CCCD 12; more is no code, said as such).
+_MAX_CODE = 40
+
+
+class PeopleLookupQuery(QueryModel):
+    program: ProgramCode
+
+
+class PeopleLookupBody(ApiModel):
+    codes: Annotated[
+        list[Annotated[str, StringConstraints(max_length=_MAX_CODE), COMPOSED]],
+        Field(
+            min_length=1,
+            max_length=people.MAX_CODES,
+            description=f"1 to {people.MAX_CODES} codes, each an SI code (10 digits) or a national ID (CMND 9 digits, "
+            "CCCD 12), as text; spaces around a code are dropped. A code of another shape is a 422 naming it "
+            "(fields.codes.<index>, from 0) and nothing is looked up.",
+        ),
+        Msg(
+            f"Hãy gửi từ 1 đến {people.MAX_CODES:,} mã.".replace(",", "."),
+            f"Send 1 to {people.MAX_CODES:,} codes.",
+            frozenset({"too_short", "too_long"}),
+        ),
+    ]
+
+
+class LookupPayment(ResponseModel):
+    state: str = Field(description="The latest payment's state (queued, sent, paid, failed, returned, cancelled).")
+    channel: str = Field(description="bank or cash.")
+    at: str | None = Field(description="When it was paid (settled), else sent, else made: ISO 8601.")
+
+
+class LookupRow(ResponseModel):
+    code: str = Field(description="The code as asked (a national ID held by two people answers two rows).")
+    found: bool = Field(description="false: nobody within the caller's scope has the code (unknown or outside it).")
+    status: str = Field(description="The claim's state, no_claim (found, no claim in the program) or not_found.")
+    status_label_vi: str
+    status_label_en: str
+    si_code: str | None
+    national_id: str | None
+    full_name: str | None
+    date_of_birth: str | None = Field(description="ISO 8601 date.")
+    unit_code: str | None = Field(description="The claim's unit, else the registry's current or last one.")
+    unit_name: str | None
+    claim_id: int | None
+    amount_vnd: int | None = Field(description="What the claim pays, in VND.")
+    payment: LookupPayment | None = Field(description="The claim's latest payment attempt.")
+
+
+class LookupAnswer(ResponseModel):
+    program: str
+    asked: int = Field(description="How many codes were asked.")
+    found: int = Field(description="How many rows found a person.")
+    counts: dict[str, int] = Field(description="Rows per status (as in rows[].status), the largest first.")
+    rows: list[LookupRow] = Field(description="One row per code, in the order asked.")
+
+
+def _lookup_row(row: people.PersonRow) -> dict[str, object]:
+    vi, en = row.state_words
+    payment = None
+    if row.payment_state is not None:
+        at = row.payment_at.isoformat() if row.payment_at else None
+        payment = {"state": row.payment_state, "channel": row.payment_channel or "bank", "at": at}
+    return {
+        "code": row.asked,
+        "found": row.found,
+        "status": row.summary_key,
+        "status_label_vi": vi,
+        "status_label_en": en,
+        "si_code": row.si_code,
+        "national_id": row.national_id,
+        "full_name": row.full_name,
+        "date_of_birth": row.date_of_birth.isoformat() if row.date_of_birth else None,
+        "unit_code": row.unit_code,
+        "unit_name": row.unit_name,
+        "claim_id": row.claim_id,
+        "amount_vnd": row.amount_vnd,
+        "payment": payment,
+    }
+
+
+@bp.post("/people/lookup")
+@roles_required(*STAFF)
+@endpoint(
+    tag="Review",
+    summary="Look up a list of people by SI code or national ID, within the caller's scope",
+    description="The staff's \"find a person\" page's list: one row per code in the order asked, a row with found "
+    "false for a code nobody within the caller's scope has (unknown and outside the scope alike), and the counts by "
+    "status. Read in two queries whatever the list's length. Recorded in the audit log (people.bulk_lookup: how "
+    "many codes were asked and found, never which).",
+    query=PeopleLookupQuery,
+    body=PeopleLookupBody,
+    response=LookupAnswer,
+    errors={
+        403: _STAFF_403,
+        404: "program_not_found: an unknown program.",
+        422: "Also fields.codes.<index>: a code that is not an SI code nor a national ID.",
+    },
+)
+def lookup_people(query: PeopleLookupQuery, body: PeopleLookupBody) -> ResponseReturnValue:
+    code = query.program or current_app.config["DISBURSE_PROGRAM"]
+    try:
+        program = get_program(code)
+    except ProgramNotFound:
+        text = message(f"Không có chương trình mã '{code}'.", f"There is no program with code '{code}'.")
+        return api_error(404, "program_not_found", text, {"program": text})
+    codes = [typed.strip() for typed in body.codes]
+    wrong = {f"codes.{i}": words for i, typed in enumerate(codes) if (words := people.code_error(typed)) is not None}
+    if wrong:
+        raise review.Invalid(wrong)
+    user = _user()
+    rows = people.find_codes(program, user, codes)
+    found = people.found_count(rows)
+    audit(user, "people.bulk_lookup", "user", user.id, {"asked": len(codes), "found": found, "via": "api"})
+    db.session.commit()
+    return jsonify(
+        {
+            "program": program.code,
+            "asked": len(codes),
+            "found": found,
+            "counts": people.counts_by_state(rows),
+            "rows": [_lookup_row(row) for row in rows],
+        }
+    )

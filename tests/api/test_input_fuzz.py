@@ -24,6 +24,7 @@ from tests.factories import create_claim, create_employee, create_user
 QUERY_PARAMETERS: dict[str, tuple[str, ...]] = {
     "api.health": (),
     "api.claims.employee_support": ("program",),
+    "api.casework.lookup_people": ("program",),
     "api.forms.confirmations": ("program",),
     "api.forms.adjustments": ("program",),
     "api.forms.application": ("program",),

@@ -123,6 +123,14 @@ def _application(call: Call) -> Any:
     return call.post("/applications", body)
 
 
+def _people_lookup(call: Call) -> Any:
+    paid = create_payment(create_claim("paid"), state="paid")
+    claim = db.session.get(Claim, paid.claim_id)
+    person = db.session.get(Employee, claim.employee_id)
+    without = create_employee()
+    return call.post("/people/lookup", {"codes": [person.si_code, "0199999999", without.national_id]})
+
+
 def _claim_list(call: Call) -> Any:
     _review_claim()
     return call.get(f"/claims?district={DONG_ANH}&state=needs_review&limit=5")
@@ -211,6 +219,7 @@ SAMPLES: dict[tuple[str, str], Callable[[Call], Any]] = {
     ("GET", "/health"): lambda call: call.get("/health"),
     ("GET", "/openapi.json"): lambda call: call.get("/openapi.json"),
     ("GET", "/employees/{si_code}/support"): _support,
+    ("POST", "/people/lookup"): _people_lookup,
     ("POST", "/employers/{unit_code}/confirmations"): _confirmations,
     ("POST", "/employers/{unit_code}/adjustments"): _adjustments,
     ("POST", "/applications"): _application,
