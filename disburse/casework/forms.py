@@ -52,6 +52,17 @@ _WHOLE = _l("Hãy ghi một số nguyên.")
 _CHECKED = BooleanField(_l("Tôi đã kiểm tra các nội dung trên"))
 
 
+def district_in_scope(field: Any) -> None:
+    """A district filter of a supervisor or an admin names one within their scope; one outside it is answered as one
+    that does not exist (a caseworker's is their own, whatever is typed: the views do not read it)."""
+    if not field.data or current_user.role == "caseworker":
+        return
+    try:
+        visible_district(current_user, field.data)
+    except NotFound:
+        raise ValidationError(_("Không có quận/huyện mã %(code)s trong phạm vi của bạn.", code=field.data)) from None
+
+
 class QueueFilterForm(BaseForm):
     """The queue's filters, read from the query string (a GET form: nothing changes, no CSRF token)."""
 
@@ -96,14 +107,7 @@ class QueueFilterForm(BaseForm):
         field.data = unit.unit_code  # as the registry writes it
 
     def validate_district(self, field: Any) -> None:
-        if not field.data or current_user.role == "caseworker":
-            return
-        try:
-            visible_district(current_user, field.data)
-        except NotFound:
-            raise ValidationError(
-                _("Không có quận/huyện mã %(code)s trong phạm vi của bạn.", code=field.data)
-            ) from None
+        district_in_scope(field)
 
 
 class ActionForm(BaseForm):
@@ -440,7 +444,9 @@ MAX_CODES_TEXT = 20_000
 
 
 class FindPersonForm(BaseForm):
-    """The "find a person" page's search (a GET form: nothing changes, no CSRF token)."""
+    """The "find a person" page's search (a GET form: nothing changes, no CSRF token). ``district``: the district a
+    supervisor or an admin searches by name in (required then, by the view; not for a code); a caseworker's is their
+    own, and the page does not show them the field."""
 
     class Meta:
         csrf = False
@@ -450,6 +456,10 @@ class FindPersonForm(BaseForm):
         validators=free_text(MAX_FIND, required=_l("Hãy ghi mã số BHXH, số CMND/CCCD hoặc vài chữ trong họ tên.")),
         render_kw={"autocomplete": "off"},
     )
+    district = district_field()
+
+    def validate_district(self, field: Any) -> None:
+        district_in_scope(field)
 
 
 class FindPeopleForm(BaseForm):

@@ -7,10 +7,13 @@ whose own district, whose registry unit's district or whose claim's district is 
 province (or the whole country); an admin everyone. It is one SQL condition here (:func:`_in_scope`), so that a
 person outside it is never read, counted nor hinted at: the same as an unknown code.
 
-Set-based: a list of codes is one query for the people (and one for their latest payments), never a query per code.
-A name is first looked for through ``disburse_unaccent(full_name)`` (the GIN trigram index of migration 0045), then
-matched exactly by :func:`disburse.claims.unit.name_contains` (however spaced). Read-only: nothing here writes, but
-the bulk look-up of personal data is audited by the callers (``people.bulk_lookup``).
+Set-based: a list of codes is one query for the people (and one for their latest payments), never a query per code;
+a code is found through the indexes on ``employees.si_code`` and ``employees.national_id``, across the whole scope.
+A name is looked for within one district only (:func:`find_by_name`): its people are read first, through indexes
+that exist for other reasons, then their names are matched by :func:`disburse.claims.unit.name_contains` (however
+spaced). There is no index on names on purpose: a trigram index on ``employees`` would slow the registry's import
+below its target (docs/architecture.md, "Finding a person"). Read-only: nothing here writes, but the bulk look-up of
+personal data is audited by the callers (``people.bulk_lookup``).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from disburse.programs.models import Program
 from disburse.reference.models import District
 from disburse.registry.models import Employee, Employer
 from disburse.spreadsheets import TooManyRows, UnusableFile, read_table
+from disburse.verification.review import NotFound, visible_district
 
 #: People shown for one search by name (how many matched is said).
 MAX_ROWS = 50
@@ -360,13 +364,23 @@ def find_by_code(program: Program, user: User, code: str) -> list[PersonRow]:
     return sorted(_with_payments(_rows(program, user, column == code)), key=_order)
 
 
-def find_by_name(program: Program, user: User, typed: str, limit: int | None = None) -> NameMatches:
-    """The people within the caller's scope whose name contains ``typed`` (any case, with or without diacritics,
-    however spaced): the first ``limit`` (:data:`MAX_ROWS`) in Vietnamese name order of at most
-    :data:`MATCHES_COUNTED` matched, and how many matched (:func:`_name_keys` says how they are found)."""
+def find_by_name(
+    program: Program, user: User, typed: str, district: str | None, limit: int | None = None
+) -> NameMatches:
+    """The people of one district whose name contains ``typed`` (any case, with or without diacritics, however
+    spaced): the first ``limit`` (:data:`MAX_ROWS`) in Vietnamese name order of at most :data:`MATCHES_COUNTED`
+    matched, and how many matched (:func:`_name_keys` says who the district's people are).
+
+    The district is a caseworker's own, always (``district`` is not read for them); a supervisor or an admin names
+    one within their scope (the page asks for it: :class:`disburse.casework.forms.FindPersonForm`), and it is
+    checked here again, so that no caller reads a district outside the scope. Nobody is found without a district,
+    nor in one outside the scope."""
     typed = " ".join(typed.split())
     limit = MAX_ROWS if limit is None else limit
-    keys = db.session.execute(_name_keys(program, user, typed).limit(MATCHES_COUNTED + 1)).all()
+    area = name_district(user, district)
+    if area is None:
+        return NameMatches([], 0, False)
+    keys = db.session.execute(_name_keys(program, area, typed).limit(MATCHES_COUNTED + 1)).all()
     more = len(keys) > MATCHES_COUNTED
     keys = sorted(keys[:MATCHES_COUNTED], key=lambda row: (vietnamese_name_key(row.full_name), row.si_code))
     ids = [row.id for row in keys[:limit]]
@@ -376,81 +390,47 @@ def find_by_name(program: Program, user: User, typed: str, limit: int | None = N
     return NameMatches(sorted(rows, key=_order), len(keys), more)
 
 
-#: A name held by fewer people than this across the country is looked for from the name, whatever the scope.
-NAME_PROBE = 5_000
-#: A province where fewer people than this live is small enough to read first for a common name (a big one holds
-#: enough of the name's people for the first thousand to come quickly from the name).
-SMALL_PROVINCE = 200_000
+def name_district(user: User, district: str | None) -> str | None:
+    """The district whose people a name search by ``user`` reads: a caseworker's own; for a supervisor or an admin
+    ``district`` when it exists and is within their scope (:func:`disburse.verification.review.visible_district`);
+    None otherwise (no district, one outside the scope, anyone else)."""
+    if user.role == "caseworker":
+        return user.district_code
+    if user.role not in ("supervisor", "admin") or not district:
+        return None
+    try:
+        return visible_district(user, district)
+    except NotFound:
+        return None
 
 
-def _folded_like(typed: str) -> Any:
-    """The condition the trigram index on ``disburse_unaccent(full_name)`` (migration 0045) answers: each word typed,
-    in its order. It lets through more than the exact rule (:func:`~disburse.claims.unit.name_contains`), which then
-    decides."""
-    words = [word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for word in typed.split()]
-    return func.disburse_unaccent(Employee.full_name).like(func.disburse_unaccent("%" + "%".join(words) + "%"))
+def _name_keys(program: Program, district: str, typed: str) -> Any:
+    """The ids, names and SI codes of the people of ``district`` whose name contains ``typed``.
 
-
-def _name_keys(program: Program, user: User, typed: str) -> Any:
-    """The ids, names and SI codes of the people within the caller's scope whose name contains ``typed``.
-
-    Which way the database goes depends on the name and the scope. A name held by fewer than :data:`NAME_PROBE`
-    people across the country (most of them) is found from the name, through the trigram index, then the exact rule
-    and the scope decide: a few milliseconds whatever the scope. So is a common name ("Nguyễn", "Hoàng": a million
-    people across the country) for the country and for a big province, which hold enough of its people for the first
-    thousand to come quickly. For a caseworker, or the supervisor of a province where fewer than
-    :data:`SMALL_PROVINCE` people live, a common name reads the area's people first (those living there, those of its
-    units, those of its claims: three index look-ups), then their names: going from the name would read the million
-    to find the few thousand of the area."""
+    The district's people are read first, then their names (:func:`~disburse.claims.unit.name_contains`): the people
+    of the district's registry units (``employers.district_code``, then ``employees.employer_id``, both indexed) and
+    the people with a claim the district handles (the queue's index on claims: every state named, so that it
+    answers). Bounded by the district, never by the registry, whatever the name: a district holds a few thousand to
+    a few tens of thousands of people. A person who lives in the district (``employees.district_code``) but works for
+    a unit elsewhere and has no claim there is not found by name (a code finds them): reading the people who live
+    there would need an index on that column, which the import would pay for."""
     exact = name_contains(Employee.full_name, typed)
-    districts = _area_first(user, typed)
-    if districts is not None:
-        living = select(Employee.id).where(Employee.district_code.in_(districts))
-        working = (
-            select(Employee.id).join(_Work, _Work.id == Employee.employer_id).where(_Work.district_code.in_(districts))
-        )
-        # Every state named, so that the queue's index (program, state, district) answers it.
-        handled = select(Claim.employee_id).where(
+    columns = (Employee.id, Employee.full_name, Employee.si_code)
+    working = (
+        select(*columns).join(_Work, _Work.id == Employee.employer_id).where(_Work.district_code == district, exact)
+    )
+    handled = (
+        select(*columns)
+        .join(Claim, Claim.employee_id == Employee.id)
+        .where(
             Claim.program_id == program.id,
+            # Every state named, so that the queue's index (program, state, district) answers it.
             Claim.state.in_([state.value for state in ClaimState]),
-            Claim.district_code.in_(districts),
+            Claim.district_code == district,
+            exact,
         )
-        scope = union(living, working, handled).subquery()
-        return (
-            select(Employee.id, Employee.full_name, Employee.si_code)
-            .join(scope, scope.c.id == Employee.id)
-            .where(exact)
-        )
-    matching = and_(_folded_like(typed), exact, _in_scope(user, Claim.district_code))
-    return _people(program, (Employee.id, Employee.full_name, Employee.si_code)).where(matching)
-
-
-def _area_first(user: User, typed: str) -> list[str] | None:
-    """The districts to read first for the name ``typed`` (see :func:`_name_keys`), or None to go from the name."""
-    if user.role == "caseworker" and user.district_code is not None:
-        districts = [user.district_code]
-    elif user.role == "supervisor" and user.province_code is not None:
-        districts = list(db.session.scalars(select(District.code).where(District.province_code == user.province_code)))
-    else:
-        return None
-    if not _common(typed):
-        return None
-    if user.role == "supervisor" and _at_least(
-        select(Employee.id).where(Employee.district_code.in_(districts)), SMALL_PROVINCE
-    ):
-        return None
-    return districts
-
-
-def _at_least(rows: Any, n: int) -> bool:
-    """Whether the query ``rows`` has ``n`` rows or more (at most ``n`` read)."""
-    capped = rows.limit(n).subquery()
-    return (db.session.scalar(select(func.count()).select_from(capped)) or 0) >= n
-
-
-def _common(typed: str) -> bool:
-    """Whether :data:`NAME_PROBE` people or more across the country may have the name (by the trigram index)."""
-    return _at_least(select(Employee.id).where(_folded_like(typed)), NAME_PROBE)
+    )
+    return union(working, handled)
 
 
 def find_codes(program: Program, user: User, codes: Sequence[str]) -> list[PersonRow]:

@@ -1864,8 +1864,9 @@ def _find_page(**context: Any) -> str:
 @bp.get("/people/find")
 @roles_required(*STAFF)
 def find_person() -> ResponseReturnValue:
-    """Find a person within the caller's scope (:mod:`disburse.casework.people`) by an SI code, a national ID or a
-    part of the name; or, posted, a list of codes (:func:`find_people`)."""
+    """Find a person within the caller's scope (:mod:`disburse.casework.people`) by an SI code or a national ID
+    (across the whole scope), or by a part of the name within one district (a caseworker's own; a supervisor or an
+    admin chooses one within their scope, or is asked to); or, posted, a list of codes (:func:`find_people`)."""
     if "q" not in request.args:
         return _find_page()
     form = FindPersonForm(request.args)
@@ -1882,8 +1883,23 @@ def find_person() -> ResponseReturnValue:
     if sum(1 for c in words if c.isalnum()) < people.MIN_NAME:
         form.q.errors = [_("Hãy ghi ít nhất %(n)d chữ của họ tên.", n=people.MIN_NAME)]
         return _find_page(form=form), 422
-    found = people.find_by_name(program, user, words)
-    return _find_page(form=form, typed=words, rows=found.rows, total=found.total, more=found.more, by_name=True)
+    chosen = user.district_code if user.role == "caseworker" else (form.district.data or None)
+    if chosen is None and user.role != "caseworker":
+        form.district.errors = [
+            _("Chọn quận/huyện để tìm theo tên. Tìm theo mã số BHXH hoặc số CMND/CCCD thì không cần chọn.")
+        ]
+        return _find_page(form=form), 422
+    found = people.find_by_name(program, user, words, chosen)
+    district = db.session.get(District, chosen) if chosen else None
+    return _find_page(
+        form=form,
+        typed=words,
+        rows=found.rows,
+        total=found.total,
+        more=found.more,
+        by_name=True,
+        district=district,
+    )
 
 
 def _bulk_codes(bulk: FindPeopleForm) -> list[str]:

@@ -1,7 +1,8 @@
 """A caseworker answering the phone finds the person from the home page, by keyboard: a part of the name typed
 without diacritics lands on the people found (the other district's namesake is not among them), each with its
 claim's link; a list pasted into the page's box answers one row per code in the order asked, "not found in your
-scope" included, with its counts and its file. Checked by axe in Vietnamese and English."""
+scope" included, with its counts and its file. A supervisor searching a name is asked for a district, then finds
+that district's people. Checked by axe in Vietnamese and English."""
 
 from __future__ import annotations
 
@@ -58,3 +59,38 @@ def test_a_caseworker_finds_a_person_and_a_list_by_keyboard(page, committed, loc
     assert download.value.suggested_filename.endswith(".xlsx")
     listed.nth(1).get_by_role("link").click()
     expect(page).to_have_url(re.compile(rf"/caseworker/claims/{near.id}$"))
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_a_supervisor_is_asked_for_a_district_to_find_a_name(page, committed, locale):
+    """A province's supervisor searches a name within one district of their province: without one the field says
+    so (and a code would have needed none); with Đông Anh's code, Đông Anh's person only."""
+    near = committed.claim("needs_review", person={"full_name": "Phạm Thị Thử Tìm", "district_code": DONG_ANH})
+    committed.claim("needs_review", person={"full_name": "Phạm Thị Thử Tìm", "district_code": QUAN_1})
+    person = db.session.get(Employee, near.employee_id)
+    user = committed.user("supervisor", locale, province="01")
+    committed.commit()
+    sign_in(page, user)
+    choose_language(page, locale)
+    page.goto("/caseworker/people/find")
+    page.locator("#q").focus()
+    page.keyboard.type("pham thi thu tim")
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    said = (
+        "Chọn quận/huyện để tìm theo tên."
+        if locale == "vi"
+        else "Choose a district to search by name. An SI code or an ID number needs none."
+    )
+    expect(page.locator("#district-error")).to_contain_text(said)
+    expect(page.locator("#people")).to_have_count(0)
+    check_axe(page, f"the find-a-person page asking a supervisor for a district ({locale})")
+    page.locator("#district").focus()
+    page.keyboard.type("017")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/caseworker/people/find\?q=pham\+thi\+thu\+tim&district=017#people-found$"))
+    rows = page.locator("#people tbody tr")
+    expect(rows).to_have_count(1)  # Quận 1's namesake is in another district (and province)
+    expect(rows.first).to_contain_text(person.si_code)
+    shoot(page, f"find-person-supervisor-{locale}")
+    check_axe(page, f"the find-a-person page's results for a supervisor ({locale})")
