@@ -82,6 +82,14 @@ def test_a_caseworker_sees_their_districts_queue(app, client, db_session, today)
         '<a href="/dashboard/backlog#overdue-title">2</a></dd>'
     ) in page
     assert '<a href="/caseworker/queue">Mở danh sách hồ sơ cần xác minh</a>' in page
+    # The office's other daily work, from the home page as from the queue's shortcuts: a person at the desk, the cash
+    # desk, the people to reach.
+    desk = page.split('id="desk-links"', 1)[1].split("</p>", 1)[0]
+    assert re.findall(r'href="([^"]+)"', desk) == [
+        "/caseworker/applications/new",
+        "/caseworker/cash-desk",
+        "/caseworker/outreach",
+    ]
     page = _page(_as(client, user, "en"))
     assert f"<dt>Needs review</dt>{in_review}" in page
 
