@@ -103,7 +103,8 @@ class SmtpTransport(Transport):
             if not self.tls and smtp.has_extn("starttls"):
                 smtp.starttls(context=context)
                 smtp.ehlo()
-            elif not self.tls and self.port == 587:
+            elif not self.tls and (self.port == 587 or self.user is not None):
+                # A password never goes over a connection in clear text (nor anything on the submission port).
                 smtp.close()
                 raise TemporaryFailure(f"{self.host}:{self.port} does not offer STARTTLS", connection=True)
             if self.user is not None:

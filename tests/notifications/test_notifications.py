@@ -254,6 +254,22 @@ def test_a_server_that_cannot_be_reached_leaves_every_message_queued(db_session,
     assert "cannot reach" in next(r.last_error for r in rows if r.attempts)
 
 
+def test_a_password_never_goes_to_a_server_without_starttls(db_session, app, smtp_server, monkeypatch):
+    """The test's server offers no STARTTLS: with a user and password in the URL nothing is said to it (no AUTH in
+    clear text), the message waits and the reason is recorded."""
+    mailbox, port = smtp_server
+    monkeypatch.setitem(app.config, "DISBURSE_SMTP_URL", f"smtp://mailer:s%40cret@127.0.0.1:{port}")
+    monkeypatch.setitem(app.config, "DISBURSE_MAIL_TRANSPORT", "smtp")
+    monkeypatch.setitem(app.config, "DISBURSE_MAIL_FROM", "BHXH <no-reply@bhxh.example.vn>")
+    monkeypatch.setitem(app.config, "DISBURSE_BASE_URL", "https://chitra.example.vn")
+    _unit_with_people(1, email="nhansu@congty.example.vn")
+    build_lists(nq116(), today=LISTED_ON)
+    done = service.deliver_all()
+    assert done.sent == 0 and mailbox.received == []
+    (row,) = _rows(db_session)
+    assert row.state == "queued" and "does not offer STARTTLS" in (row.last_error or "")
+
+
 def test_without_smtp_development_writes_eml_files(db_session, app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "DISBURSE_MAIL_TRANSPORT", "file")
     monkeypatch.setitem(app.config, "DISBURSE_MAIL_DIR", str(tmp_path / "mail"))
