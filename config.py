@@ -293,18 +293,9 @@ class Config:
         self.DISBURSE_PAYMENT_HANDOVER_AFTER_S = _int_env(
             "DISBURSE_PAYMENT_HANDOVER_AFTER_S", self.DISBURSE_PAYMENT_HANDOVER_AFTER_S, 1, 7 * 86_400
         )
-        self.DISBURSE_PAYMENT_RETRY_BASE_S = _int_env(
-            "DISBURSE_PAYMENT_RETRY_BASE_S", self.DISBURSE_PAYMENT_RETRY_BASE_S, 1, 86_400
+        self.DISBURSE_PAYMENT_RETRY_BASE_S, self.DISBURSE_PAYMENT_RETRY_CAP_S = _retry_env(
+            "DISBURSE_PAYMENT_RETRY", self.DISBURSE_PAYMENT_RETRY_BASE_S, self.DISBURSE_PAYMENT_RETRY_CAP_S
         )
-        self.DISBURSE_PAYMENT_RETRY_CAP_S = _int_env(
-            "DISBURSE_PAYMENT_RETRY_CAP_S", self.DISBURSE_PAYMENT_RETRY_CAP_S, 1, 7 * 86_400
-        )
-        if self.DISBURSE_PAYMENT_RETRY_CAP_S < self.DISBURSE_PAYMENT_RETRY_BASE_S:
-            values = f"({self.DISBURSE_PAYMENT_RETRY_CAP_S} < {self.DISBURSE_PAYMENT_RETRY_BASE_S})"
-            raise ConfigError(
-                f"DISBURSE_PAYMENT_RETRY_CAP_S không được nhỏ hơn DISBURSE_PAYMENT_RETRY_BASE_S {values}",
-                f"DISBURSE_PAYMENT_RETRY_CAP_S must not be below DISBURSE_PAYMENT_RETRY_BASE_S {values}",
-            )
         self.DISBURSE_PAYMENT_BANK_FAILURES_ALERT = _int_env(
             "DISBURSE_PAYMENT_BANK_FAILURES_ALERT", self.DISBURSE_PAYMENT_BANK_FAILURES_ALERT, 1, 1000
         )
@@ -327,18 +318,9 @@ class Config:
             )
         self.DISBURSE_BASE_URL = base_url
         self.DISBURSE_SMTP_TIMEOUT_S = _float_env("DISBURSE_SMTP_TIMEOUT_S", self.DISBURSE_SMTP_TIMEOUT_S, 1.0, 600.0)
-        self.DISBURSE_MAIL_RETRY_BASE_S = _int_env(
-            "DISBURSE_MAIL_RETRY_BASE_S", self.DISBURSE_MAIL_RETRY_BASE_S, 1, 86_400
+        self.DISBURSE_MAIL_RETRY_BASE_S, self.DISBURSE_MAIL_RETRY_CAP_S = _retry_env(
+            "DISBURSE_MAIL_RETRY", self.DISBURSE_MAIL_RETRY_BASE_S, self.DISBURSE_MAIL_RETRY_CAP_S
         )
-        self.DISBURSE_MAIL_RETRY_CAP_S = _int_env(
-            "DISBURSE_MAIL_RETRY_CAP_S", self.DISBURSE_MAIL_RETRY_CAP_S, 1, 7 * 86_400
-        )
-        if self.DISBURSE_MAIL_RETRY_CAP_S < self.DISBURSE_MAIL_RETRY_BASE_S:
-            values = f"({self.DISBURSE_MAIL_RETRY_CAP_S} < {self.DISBURSE_MAIL_RETRY_BASE_S})"
-            raise ConfigError(
-                f"DISBURSE_MAIL_RETRY_CAP_S không được nhỏ hơn DISBURSE_MAIL_RETRY_BASE_S {values}",
-                f"DISBURSE_MAIL_RETRY_CAP_S must not be below DISBURSE_MAIL_RETRY_BASE_S {values}",
-            )
         self.DISBURSE_MAIL_MAX_ATTEMPTS = _int_env(
             "DISBURSE_MAIL_MAX_ATTEMPTS", self.DISBURSE_MAIL_MAX_ATTEMPTS, 1, 100
         )
@@ -411,6 +393,20 @@ def _smtp_url_env(name: str, default: str | None) -> str | None:
             f"{name} must look like smtp://user:password@host:587 or smtps://…:465 (got …{shown!r})",
         )
     return raw
+
+
+def _retry_env(prefix: str, base: int, cap: int) -> tuple[int, int]:
+    """A growing wait's ``<prefix>_BASE_S`` (1 s to a day) and ``<prefix>_CAP_S`` (1 s to a week), the cap never below
+    the base."""
+    base = _int_env(f"{prefix}_BASE_S", base, 1, 86_400)
+    cap = _int_env(f"{prefix}_CAP_S", cap, 1, 7 * 86_400)
+    if cap < base:
+        values = f"({cap} < {base})"
+        raise ConfigError(
+            f"{prefix}_CAP_S không được nhỏ hơn {prefix}_BASE_S {values}",
+            f"{prefix}_CAP_S must not be below {prefix}_BASE_S {values}",
+        )
+    return base, cap
 
 
 def _int_env(name: str, default: int, low: int, high: int) -> int:

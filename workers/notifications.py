@@ -8,12 +8,15 @@ something); ``notifications.reminders`` queues the Form 02 reminders of every pr
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import date
 
 from celery import shared_task
 
 from disburse.extensions import db
 from disburse.notifications import service
 from disburse.programs.calendar import programme_today
+from disburse.programs.models import Program
 from disburse.verification import sweepers
 
 log = logging.getLogger(__name__)
@@ -38,32 +41,28 @@ def send() -> int:
     return done.sent
 
 
-@shared_task(name="notifications.reminders")
-def reminders() -> int:
-    """Queue the Form 02 reminders due today for every programme; one transaction per programme."""
+def _each_programme(queue: Callable[[Program, date], int]) -> int:
+    """``queue`` for every programme on the programme clock's today, one transaction each; the rows queued."""
     today = programme_today()
     queued = 0
     for program in sweepers.programs():
         try:
-            queued += service.queue_reminders(program, today)
+            queued += queue(program, today)
             db.session.commit()
         except Exception:
             db.session.rollback()
             raise
     return queued
+
+
+@shared_task(name="notifications.reminders")
+def reminders() -> int:
+    """Queue the Form 02 reminders due today for every programme."""
+    return _each_programme(service.queue_reminders)
 
 
 @shared_task(name="notifications.digests")
 def digests() -> int:
     """Queue today's "new bank details needed" digest of every unit that has people waiting for them, for every
-    programme still taking Form 03; one transaction per programme."""
-    today = programme_today()
-    queued = 0
-    for program in sweepers.programs():
-        try:
-            queued += service.queue_details_needed(program, today)
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            raise
-    return queued
+    programme still taking Form 03."""
+    return _each_programme(service.queue_details_needed)
