@@ -200,11 +200,15 @@ def test_employers_may_not_open_the_dashboard(client, country):
 
 @pytest.mark.parametrize("role", ["supervisor", "admin", "caseworker"])
 def test_the_home_page_and_the_header_link_to_the_dashboard(client, role):
+    """Every staff page's header links the dashboard and the find page (the hotline's tool, wanted from anywhere)."""
     sign_in(client, create_user(role, password=PASSWORD))
     html = client.get("/").get_data(as_text=True)
     header, main = html.split('<main id="main"', 1)
     assert 'class="site-nav"' in header and 'href="/dashboard/"' in header
+    assert 'href="/caseworker/people/find"' in header
     assert 'href="/dashboard/"' in main
+    found = client.get("/caseworker/people/find").get_data(as_text=True).split('<main id="main"', 1)[0]
+    assert 'href="/caseworker/people/find" aria-current="page"' in found
 
 
 def test_employers_have_no_dashboard_link(client, db_session):
