@@ -1,4 +1,4 @@
-"""``disburse notifications list|send``: the e-mail outbox for operators (docs/operations.md, "Notifications")."""
+"""``disburse notifications list|send|retry``: the e-mail outbox for operators (docs/operations.md, "Notifications")."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from disburse.extensions import db
 from disburse.formatting import moment
 from disburse.notifications import service
 from disburse.notifications.models import STATES
+from disburse.programs.calendar import programme_today
 
 notifications_cli = AppGroup(
     "notifications",
@@ -89,3 +90,39 @@ def send_now() -> None:
         f"Đã gửi {done.sent}; thử lại sau {done.retrying}; thất bại {done.failed}; để lại {done.handed_back}. / "
         f"Sent {done.sent}; to retry {done.retrying}; failed {done.failed}; left for later {done.handed_back}."
     )
+
+
+@notifications_cli.command("retry", short_help="Gửi lại thư thất bại / Send failed messages again.")
+@click.argument("ids", nargs=-1, type=click.IntRange(1))
+@click.option("--all-failed", is_flag=True, help="Mọi thư thất bại / Every failed message.")
+def retry(ids: tuple[int, ...], all_failed: bool) -> None:
+    """Gửi lại các thư thất bại (các số IDS, hoặc --all-failed): đến địa chỉ cũ nếu vẫn là của đơn vị, và đến các địa
+    chỉ hiện có của đơn vị mà thư chưa gửi tới (sau khi sửa thư điện tử của đơn vị trong danh mục, hay thêm người
+    dùng). Thư đã quá hạn mà nó nói tới thì để nguyên.
+
+    Send failed messages again (IDS, or --all-failed): to their address if it is still the unit's, and to the unit's
+    current addresses they were not sent to (after its e-mail is corrected in the registry, or a user is added). A
+    message whose deadline has passed is left as it is."""
+    if bool(ids) == all_failed:
+        raise click.UsageError(
+            "Ghi số của thư, hoặc --all-failed (không cả hai). / Give message ids, or --all-failed (not both)."
+        )
+    done = service.retry_failed(sorted(set(ids)) if ids else None, programme_today())
+    db.session.commit()
+    left = done.chosen - done.again
+    click.echo(
+        f"Gửi lại {done.again} thư; thêm {done.added} thư đến địa chỉ mới; "
+        f"{left} thư để nguyên (địa chỉ không còn là của đơn vị). / "
+        f"Queued again {done.again}; added {done.added} to new addresses; "
+        f"{left} left failed (the address is no longer the unit's)."
+    )
+    if ids and (missed := len(set(ids)) - done.chosen):
+        click.echo(
+            f"{missed} số không phải thư thất bại còn hạn: bỏ qua. / "
+            f"{missed} ids are not failed messages within their deadline: skipped."
+        )
+    if not service.enabled():
+        click.echo(
+            "Thư điện tử đang tắt (chưa đặt DISBURSE_SMTP_URL): thư chờ đến khi bật. / "
+            "E-mails are off (DISBURSE_SMTP_URL is not set): the messages wait until they are on."
+        )

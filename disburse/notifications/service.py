@@ -213,6 +213,62 @@ def queue_details_needed(program: Program, today: date) -> int:
     return queued
 
 
+#: The failed messages chosen (``:ids``, or every failed one when NULL) whose deadline has not passed: each sent again
+#: to its address if that is still one of its unit's, and to each address the unit has now and the message had not
+#: (a corrected e-mail in the registry, a new employer user); the same key, so each address is still told once.
+_RETRY = text(
+    f"""
+    WITH chosen AS (
+        SELECT n.id, n.key, n.kind, n.program_id, n.employer_id, n.recipient, n.params
+        FROM notifications n
+        WHERE n.state = 'failed' AND (CAST(:ids AS bigint[]) IS NULL OR n.id IN (SELECT unnest(CAST(:ids AS bigint[]))))
+          AND coalesce(CAST(n.params->>'due_on' AS date) >= :today, true)
+        FOR UPDATE
+    ),
+    units AS (SELECT DISTINCT employer_id FROM chosen),
+    {_RECIPIENTS},
+    again AS (
+        UPDATE notifications n
+        SET state = 'queued', attempts = 0, last_error = NULL, next_attempt_at = now()
+        FROM chosen c JOIN recipients r ON r.employer_id = c.employer_id AND lower(r.address) = lower(c.recipient)
+        WHERE n.id = c.id
+        RETURNING n.id
+    ),
+    added AS (
+        INSERT INTO notifications (key, kind, program_id, employer_id, recipient, locale, params)
+        SELECT DISTINCT ON (c.key, lower(r.address)) c.key, c.kind, c.program_id, c.employer_id, r.address, r.locale,
+               c.params
+        FROM chosen c JOIN recipients r ON r.employer_id = c.employer_id
+        ORDER BY c.key, lower(r.address)
+        ON CONFLICT (key, lower(recipient)) DO NOTHING
+        RETURNING id
+    )
+    SELECT (SELECT count(*) FROM chosen), (SELECT count(*) FROM again), (SELECT count(*) FROM added)"""
+)
+
+
+@dataclass(frozen=True)
+class Retried:
+    """What :func:`retry_failed` did."""
+
+    #: Failed messages chosen whose deadline has not passed.
+    chosen: int
+    #: Of those, queued again to the same address (still one of the unit's).
+    again: int
+    #: New rows: the same messages to the unit's addresses they had not been sent to.
+    added: int
+
+
+def retry_failed(ids: list[int] | None, today: date) -> Retried:
+    """Send failed messages again (``ids``, or every failed one): to their address if it is still the unit's, and to
+    the unit's current addresses they were not sent to (once its e-mail is corrected in the registry, or a user is
+    added). A message whose deadline has passed (``due_on`` before ``today``) stays failed: it would tell of a
+    deadline gone. In the caller's transaction; the sender is asked for after its commit."""
+    chosen, again, added = db.session.execute(_RETRY, {"ids": ids, "today": today}).one()
+    _send_soon(int(again) + int(added))
+    return Retried(int(chosen), int(again), int(added))
+
+
 def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 

@@ -32,3 +32,27 @@ def test_send_when_off_says_so(app, db_session, monkeypatch):
     result = app.test_cli_runner().invoke(args=["notifications", "send"])
     assert result.exit_code == 0
     assert "DISBURSE_SMTP_URL" in result.output and "nothing sent" in result.output
+
+
+def test_retry_sends_a_failed_message_again_and_says_what_it_did(app, db_session, smtp, monkeypatch):
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-10-20")
+    unit = create_employer(email="ketoan@congty.example.vn")
+    create_employee(employer_id=unit.id)
+    smtp.rcpt_replies["ketoan@congty.example.vn"] = ["550 5.1.1 No such user here"]
+    build_lists(nq116(), today=LISTED_ON)
+    runner = app.test_cli_runner()
+    runner.invoke(args=["notifications", "send"])
+    unit.email = "ketoan.moi@congty.example.vn"
+    db_session.flush()
+
+    neither = runner.invoke(args=["notifications", "retry"])
+    assert neither.exit_code == 2 and "--all-failed" in neither.output
+    result = runner.invoke(args=["notifications", "retry", "--all-failed"])
+    assert result.exit_code == 0, result.output
+    assert "Gửi lại 0 thư; thêm 1 thư đến địa chỉ mới; 1 thư để nguyên" in result.output
+    assert "Queued again 0; added 1 to new addresses; 1 left failed" in result.output
+    runner.invoke(args=["notifications", "send"])
+    assert [message["To"] for message in smtp.received] == ["ketoan.moi@congty.example.vn"]
+
+    unknown = runner.invoke(args=["notifications", "retry", "999999"])
+    assert unknown.exit_code == 0 and "1 ids are not failed messages within their deadline: skipped." in unknown.output

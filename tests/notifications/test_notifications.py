@@ -347,3 +347,68 @@ def test_counts_are_grouped_as_each_language_writes_them():
     assert "https://chitra.example.vn/employers/DN01/form-02" in body
     _subject, english_first = messages.render("form_01_ready", params, "en", "https://chitra.example.vn")
     assert english_first.index("To Công ty A") < english_first.index("Kính gửi")
+
+
+def test_a_failed_message_is_sent_again_to_the_corrected_address_and_once_to_each(db_session, smtp):
+    """After a 550 the office corrects the unit's e-mail in the registry: ``retry_failed`` sends the same message (its
+    key and facts) to the new address; the old address, no longer the unit's, stays failed. Asked twice, it adds
+    nothing: each address is still told once."""
+    unit, _ = _unit_with_people(2)
+    smtp.rcpt_replies["ketoan@congty.example.vn"] = ["550 5.1.1 No such user here"]
+    build_lists(nq116(), today=LISTED_ON)
+    service.deliver_all()
+    (failed,) = _rows(db_session)
+    unit.email = "Ke.Toan@congty.example.vn "
+    db_session.flush()
+
+    done = service.retry_failed(None, LISTED_ON)
+    assert (done.chosen, done.again, done.added) == (1, 0, 1)
+    assert service.retry_failed(None, LISTED_ON) == service.Retried(1, 0, 0)
+    service.deliver_all()
+    old, new = _rows(db_session)
+    assert (old.id, old.state) == (failed.id, "failed")
+    assert (new.key, new.params, new.recipient, new.state) == (
+        failed.key,
+        failed.params,
+        "Ke.Toan@congty.example.vn",
+        "sent",
+    )
+    assert [message["To"] for message in smtp.received] == ["Ke.Toan@congty.example.vn"]
+
+
+def test_a_failed_message_to_an_address_still_the_units_is_tried_afresh(db_session, smtp, app, monkeypatch):
+    """A mailbox that was full (or a server down for days) for all the attempts: once fixed, the same row is queued
+    again with its attempts counted anew, and sent."""
+    monkeypatch.setitem(app.config, "DISBURSE_MAIL_MAX_ATTEMPTS", 1)
+    _unit_with_people(1)
+    smtp.rcpt_replies["ketoan@congty.example.vn"] = ["452 4.2.2 Mailbox full"]
+    build_lists(nq116(), today=LISTED_ON)
+    service.deliver_all()
+    (row,) = _rows(db_session)
+    assert row.state == "failed"
+
+    assert service.retry_failed([row.id], LISTED_ON) == service.Retried(1, 1, 0)
+    db_session.refresh(row)
+    assert (row.state, row.attempts, row.last_error) == ("queued", 0, None)
+    assert service.deliver_all().sent == 1
+    db_session.refresh(row)
+    assert row.state == "sent" and len(smtp.received) == 1
+
+
+def test_a_failed_message_whose_deadline_has_passed_is_not_sent_again(db_session, smtp):
+    """The list-ready message names the Form 02 deadline: once it has passed the message would tell of a deadline
+    gone (the overdue sweep has moved those people), so it stays failed; other chosen ids are not touched."""
+    _unit_with_people(1)
+    other = create_employer(email="other@congty.example.vn")
+    create_employee(employer_id=other.id)
+    smtp.rcpt_replies["ketoan@congty.example.vn"] = ["550 5.1.1 No such user here"]
+    smtp.rcpt_replies["other@congty.example.vn"] = ["550 5.1.1 No such user here"]
+    build_lists(nq116(), today=LISTED_ON)
+    service.deliver_all()
+    first, second = _rows(db_session)
+    due_on = date.fromisoformat(first.params["due_on"])
+
+    assert service.retry_failed([first.id], due_on + timedelta(days=1)) == service.Retried(0, 0, 0)
+    assert service.retry_failed([first.id], due_on) == service.Retried(1, 1, 0)
+    db_session.refresh(second)
+    assert second.state == "failed"
