@@ -35,6 +35,17 @@ def test_the_server_without_its_secrets_and_the_outbox_counts(client, db_session
     assert "mailer" not in html and "s3cr3t" not in html
     assert "Queued: 1; sent: 0; failed: 0." in html
     assert 'id="notifications-due"' in html
+    assert 'id="notifications-failed"' not in html
+
+
+def test_failed_messages_are_pointed_to_the_command_that_sends_them_again(client, db_session, smtp):
+    create_employee(employer_id=create_employer(email="a@congty.example.vn").id)
+    smtp.rcpt_replies["a@congty.example.vn"] = ["550 5.1.1 No such user here"]
+    build_lists(nq116(), today=LISTED_ON)
+    service.deliver_all()
+    html = _page(client, db_session, "en")
+    assert "failed: 1." in html
+    assert "send them again with disburse notifications retry --all-failed." in html
 
 
 def test_the_file_transport_names_its_folder(client, db_session, app, monkeypatch, tmp_path):
