@@ -194,8 +194,8 @@ def seed_demo(*, employers: int, employees: int, seed: int = DEMO_SEED, commit: 
         )
         district = _caseworker_district(files.employers_by_district)
         listed_on = listing_date(program, today)
+        employer_user = _create_users(files.big_unit_code, district)  # before the lists: its user is told of its list
         lines.extend(_build_lists(program, listed_on))
-        employer_user = _create_users(files.big_unit_code, district)
         answers = employers_answer(program, listed_on, today, seed=seed, district=district, user=employer_user)
         lines.extend(answers.lines())
         refresh_backlog(program.id, today)  # the backlog pages have figures from the start, then beat's every minute

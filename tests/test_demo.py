@@ -21,6 +21,7 @@ from disburse.auth.service import get_user_by_email, verify_password
 from disburse.background import QueueNames
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.demo import DEMO_PROGRAM, DEMO_USERS, DemoError, listing_date, seed_demo
+from disburse.notifications.models import Notification
 from disburse.programs.calendar import add_working_days, is_working_day, programme_today
 from disburse.programs.models import Program
 from disburse.registry.models import Employee, Employer, SalaryFund
@@ -93,6 +94,13 @@ def test_small_demo_seeds_programme_data_lists_and_users(db_session: Session, br
         Employee.employer_id == employer_user.employer_id, Employee.ui_status == "participating"
     )
     assert db_session.scalar(staff) == BIG_UNIT_SIZE
+    # Its user exists before the lists go out, so it is told of its list as a real unit's user would be.
+    told = select(func.count()).where(
+        Notification.kind == "form_01_ready",
+        Notification.employer_id == employer_user.employer_id,
+        Notification.recipient == employer_user.email,
+    )
+    assert db_session.scalar(told) == 1
 
     # Idempotent: with data in place, nothing is added and only the log-ins come back.
     again = seed_demo(employers=30, employees=3000)
