@@ -50,7 +50,7 @@ LISTED_ON = date(2021, 10, 20)
 SECTION = "## Lists build"
 
 GENERATE_EMPLOYERS = """
-INSERT INTO employers (unit_code, name, tax_code, sector, district_code, address, ui_joined_on)
+INSERT INTO employers (unit_code, name, tax_code, sector, district_code, address, ui_joined_on, email)
 SELECT 'BL' || lpad(g::text, 8, '0'),
        'Công ty TNHH Thử nghiệm ' || g,
        '01' || lpad(g::text, 8, '0'),
@@ -63,7 +63,9 @@ SELECT 'BL' || lpad(g::text, 8, '0'),
             ELSE 'armed_forces' END,
        d.code,
        'Số ' || (g %% 300 + 1) || ' Đường Thử nghiệm',
-       date '2010-01-01' + (g %% 4000)
+       date '2010-01-01' + (g %% 4000),
+       -- 9 units in 10 have an e-mail in the registry: the build queues their "list ready" message
+       CASE WHEN g %% 10 <> 0 THEN 'ketoan' || g || '@bl' || (g %% 50) || '.example.vn' END
 FROM generate_series(1, %(employers)s) g
 JOIN (SELECT code, (row_number() OVER (ORDER BY code) - 1)::int AS i FROM districts) d
   ON d.i = g %% (SELECT count(*) FROM districts)
@@ -134,8 +136,13 @@ SELECT count(*), sum(amount_vnd), sum(unused_months),
 FROM claims
 """
 
+UNITS_WITH_EMAIL = """
+SELECT count(*) FROM employers e
+WHERE e.email IS NOT NULL AND EXISTS (SELECT 1 FROM claims c WHERE c.employer_id = e.id)
+"""
+
 RESET = (
-    "TRUNCATE claim_events, claims, claim_counters, district_counters, province_counters, reductions"
+    "TRUNCATE claim_events, claims, claim_counters, district_counters, province_counters, reductions, notifications"
     " RESTART IDENTITY CASCADE"
 )
 COUNTER_TRIGGER = "ALTER TABLE claims {} TRIGGER claim_counters_insert"
@@ -314,7 +321,7 @@ def main() -> None:
         kinds = ["baseline", "build", "baseline_off"] + (["build_fk"] if args.fk_variant else [])
         times: dict[str, list[float]] = {kind: [] for kind in kinds}
         claims_phase: dict[str, list[float]] = {"build": [], "build_fk": []}
-        reductions = 0
+        reductions = told = 0
         employee_span = int(scalar_row(libpq, "SELECT max(id) - min(id) + 1 FROM employees")[0])
         expected = None
         for run in range(1, args.runs + 1):
@@ -333,6 +340,8 @@ def main() -> None:
                     assert summary["set_based_references"] is (kind == "build"), summary
                     claims_phase[kind].append(summary["claims_phase_s"])
                     reductions = int(scalar_row(libpq, "SELECT count(*) FROM reductions")[0])
+                    told = int(scalar_row(libpq, "SELECT count(*) FROM notifications")[0])
+                    assert told == scalar_row(libpq, UNITS_WITH_EMAIL)[0], told  # each listed unit's address, once
                     events = scalar_row(libpq, "SELECT count(*) FROM claim_events")[0]
                     counted = scalar_row(libpq, "SELECT coalesce(sum(claims), 0) FROM claim_counters")[0]
                     assert events == counted == summary["claims_created"], (events, counted, summary)
@@ -397,7 +406,8 @@ runs alternate in one process; tables truncated, VACUUM and CHECKPOINT before ea
   for itself); load average {os.getloadavg()[0]:.1f} as the runs ended.
 - Data: {data["employers"]:,} employers (largest {data["largest_employer"]:,} employees), {data["employees"]:,}
   employees ({data["participating"]:,} participating), {data["salary_fund_rows"]:,} salary-fund rows; each run
-  writes {claims:,} claims; the build also writes {claims:,} claim events and {reductions:,} reduction rows.
+  writes {claims:,} claims; the build also writes {claims:,} claim events, {reductions:,} reduction rows and
+  queues {told:,} "list ready" e-mails (one per listed unit with an address; 9 units in 10 have one).
   Every run wrote identical claim rows (fingerprint of count, amounts, reasons, dates, bank details), the rollups
   equal a GROUP BY over claims, and every event has its claim.
 
