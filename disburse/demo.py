@@ -102,7 +102,8 @@ class DemoError(RuntimeError):
 def create_demo_program(today: date) -> tuple[Program, int]:
     """DEMO116: NQ116 with every date moved by whole weeks so that its list deadline is ``today`` or within the
     next six days (the lists have just been sent): its deadlines fall on the weekdays NQ116's did, never on a
-    Saturday. Returns the program and the shift in days. Flushes."""
+    Saturday, unless that day is a public holiday: then on the next working day. Returns the program and the shift
+    in days. Flushes."""
     source = db.session.scalar(select(Program).where(Program.code == "NQ116"))
     if source is None:
         raise DemoError(
@@ -122,6 +123,10 @@ def create_demo_program(today: date) -> tuple[Program, int]:
             value = shift_month(value, shift)
         elif isinstance(value, date):
             value = shift_date(value, shift)
+            if column.key.endswith("_deadline"):
+                # A time limit ending on a day off ends on the next working day (Civil Code 2015, art. 148): the
+                # whole weeks keep the weekday, not the holidays (Tết moves every year).
+                value = add_working_days(value - timedelta(days=1), 1)
         elif isinstance(value, list):
             value = list(value)
         values[column.key] = value

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from disburse.auth.service import get_user_by_email, verify_password
 from disburse.background import QueueNames
 from disburse.claims.models import Claim, ClaimEvent
-from disburse.demo import DEMO_PROGRAM, DEMO_USERS, DemoError, listing_date, seed_demo
+from disburse.demo import DEMO_PROGRAM, DEMO_USERS, DemoError, create_demo_program, listing_date, seed_demo
 from disburse.notifications.models import Notification
 from disburse.programs.calendar import add_working_days, is_working_day, programme_today
 from disburse.programs.models import Program
@@ -48,16 +48,20 @@ def test_small_demo_seeds_programme_data_lists_and_users(db_session: Session, br
     demo = db_session.scalar(select(Program).where(Program.code == DEMO_PROGRAM))
     assert nq116 is not None and demo is not None
     today = programme_today()
-    # The list deadline is today or within the week (the calendar moves by whole weeks, so that every deadline
-    # keeps NQ116's weekday); the lists went out a week before today, and their review deadline has just passed.
-    assert 0 <= (demo.list_deadline - today).days < 7
+    # The calendar moves by whole weeks, so that every date keeps NQ116's weekday; a deadline the weeks put on a
+    # holiday ends on the next working day. The list deadline is today or within the week (later only past a
+    # holiday); the lists went out a week before today, and their review deadline has just passed.
+    weeks = demo.cutoff_date - nq116.cutoff_date
+    assert weeks.days % 7 == 0
+    for name in ("cutoff_date", "stop_window_start", "stop_window_end"):
+        assert getattr(demo, name) - getattr(nq116, name) == weeks, name
     for name in ("list_deadline", "adjustment_deadline", "application_deadline", "payment_deadline"):
-        assert getattr(demo, name).weekday() == getattr(nq116, name).weekday() < 5, name
+        deadline = getattr(demo, name)
+        assert is_working_day(deadline), name
+        assert deadline == add_working_days(getattr(nq116, name) + weeks - timedelta(days=1), 1), name
+    assert 0 <= (demo.list_deadline - today).days < 7 + 9  # 9: Tết's longest break
     review_due = db_session.scalar(select(func.max(Claim.review_due_on)))
     assert review_due is not None and review_due < today
-    shift = demo.list_deadline - nq116.list_deadline
-    for name in ("cutoff_date", "stop_window_start", "stop_window_end", "adjustment_deadline", "payment_deadline"):
-        assert getattr(demo, name) - getattr(nq116, name) == shift, name
     assert demo.reduction_start_month.day == 1
     assert [(t.min_months, t.amount_vnd) for t in demo.tiers] == [(t.min_months, t.amount_vnd) for t in nq116.tiers]
     assert demo.excluded_sectors == nq116.excluded_sectors
@@ -203,6 +207,16 @@ def test_demo_employers_answer_and_verification_is_asked_after_the_commit(db_ses
     assert after["needs_review"] >= states["employer_overdue"]
     review = db_session.scalars(select(Claim.reasons).where(Claim.state == "needs_review")).all()
     assert sum(NOT_CONFIRMED_BY_EMPLOYER in reasons for reasons in review) == states["employer_overdue"]
+
+
+def test_a_deadline_the_weeks_move_into_tet_ends_on_the_next_working_day(db_session: Session) -> None:
+    """Started on 07/12/2026, the weeks put NQ116's application deadline (Monday 20/12/2021) on Monday 08/02/2027,
+    in Tết's break (04–10/02/2027): it ends on Thursday 11/02/2027; the others keep their weekday."""
+    demo, shift = create_demo_program(date(2026, 12, 7))
+    assert shift % 7 == 0
+    assert demo.application_deadline == date(2027, 2, 11)
+    assert demo.payment_deadline == date(2021, 12, 31) + timedelta(days=shift) == date(2027, 2, 19)
+    assert demo.list_deadline == date(2021, 10, 20) + timedelta(days=shift) == date(2026, 12, 9)
 
 
 def test_the_lists_go_out_on_a_working_day_whose_review_deadline_has_passed(db_session: Session) -> None:
