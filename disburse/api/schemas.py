@@ -161,6 +161,16 @@ GIVEN_TWICE = ("Trường này được gửi nhiều lần; chỉ gửi một l
 #: A required text field given blank: "required", as when it is missing.
 BLANK_IS_MISSING = Msg(*REQUIRED, frozenset({"string_too_short"}))
 
+
+def _wordless_to_blank(value: Any) -> Any:
+    return "" if isinstance(value, str) and not re.search(r"\w", value) else value
+
+
+#: Put in a required free text's ``Annotated`` (a reason printed on a notice, a note kept on a record), with
+#: :data:`BLANK_IS_MISSING`: a text of dots or dashes alone says nothing and is refused as blank, as the pages' forms
+#: refuse it (:func:`disburse.forms.free_text`).
+WORDLESS_IS_BLANK = BeforeValidator(_wordless_to_blank)
+
 #: ``?program=CODE`` (default: the configured program).
 ProgramCode = Annotated[
     Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,20}$")] | None,

@@ -33,6 +33,7 @@ from disburse.api.schemas import (
     COMPOSED,
     CONTROL_MSG,
     NO_CONTROL,
+    WORDLESS_IS_BLANK,
     ApiModel,
     Msg,
     ProgramCode,
@@ -108,6 +109,7 @@ class PaymentDetailsBody(ApiModel):
         ),
         CONTROL_MSG,
         BLANK_IS_MISSING,
+        WORDLESS_IS_BLANK,
         COMPOSED,
     ]
     bank_account: Annotated[
@@ -160,6 +162,7 @@ class DismissOfferBody(ApiModel):
         Field(description=f"Why the offer is dismissed (at most {MAX_DISMISS_REASON} characters)."),
         CONTROL_MSG,
         BLANK_IS_MISSING,
+        WORDLESS_IS_BLANK,
         COMPOSED,
     ]
 
@@ -205,6 +208,7 @@ class CashWithdrawBody(ApiModel):
         Field(description=f"Why the payment is taken off the cash list (at most {MAX_WITHDRAW_REASON} characters)."),
         CONTROL_MSG,
         BLANK_IS_MISSING,
+        WORDLESS_IS_BLANK,
         COMPOSED,
     ]
     payment_id: Annotated[

@@ -39,6 +39,7 @@ from disburse.api.schemas import (
     NO_CONTROL,
     QUERY_BOOL,
     QUERY_INT,
+    WORDLESS_IS_BLANK,
     ApiModel,
     Day,
     Msg,
@@ -124,6 +125,7 @@ _RequiredNote = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT, pattern=NO_CONTROL),
     CONTROL_MSG,
     BLANK_IS_MISSING,
+    WORDLESS_IS_BLANK,
     COMPOSED,
 ]
 
@@ -330,6 +332,7 @@ class RejectBody(ApiModel):
         Field(description="The reason in the caseworker's words (printed on the notice)."),
         CONTROL_MSG,
         BLANK_IS_MISSING,
+        WORDLESS_IS_BLANK,
         COMPOSED,
     ]
 

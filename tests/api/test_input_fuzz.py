@@ -289,3 +289,33 @@ def test_the_apis_district_messages_say_quan_huyen(client, token):
         if re.search(r"(?i)mã huyện", line)
     ]
     assert not said
+
+
+@pytest.mark.parametrize("wordless", ["...", " — . — ", "-\n-"])
+def test_every_required_text_that_says_nothing_is_said_to_be_required(app, client, token, wordless):
+    """A reason printed on a notice, a note kept on a record: the pages refuse a text of dots or dashes alone as
+    blank (disburse.forms.free_text), and the API took "..." as a rejection's reason. Every required text field of
+    every body (a str with the control-character rule) given text without a letter or digit is said to be required,
+    as a blank one is."""
+    from disburse.api.schemas import CONTROL_MSG
+
+    checked = []
+    for url, model in _body_routes(app):
+        texts = [
+            name
+            for name, info in model.model_fields.items()
+            if info.is_required() and info.annotation is str and CONTROL_MSG in info.metadata
+        ]
+        if not texts:
+            continue
+        limiter.reset()
+        answer = client.post(
+            url,
+            json=dict.fromkeys(texts, wordless),
+            headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"},
+        )
+        assert answer.status_code == 422, url
+        fields = _check(answer)["fields"]
+        assert {name: fields.get(name) for name in texts} == dict.fromkeys(texts, "This field is required."), url
+        checked += texts
+    assert {"reason_text", "note", "reason", "bank_code"} <= set(checked), checked
