@@ -245,9 +245,13 @@ def _apply_chunk(provider: str, news: Sequence[StatusUpdate], source: str, actor
 
 
 #: A payment held failed or cancelled here that the provider says moved money: the claim's new attempt waits for a
-#: person to compare the bank's statement (:func:`hold_for_statement`).
+#: person to compare the bank's statement (:func:`hold_for_statement`). The ids are cast to claim_id's bigint: sent
+#: as they come (smallint[] or integer[] for ids under 2³¹), the comparison is across types, which PostgreSQL cannot
+#: hash, and with statistics older than the queue the planner read every queued payment and tested each against the
+#: whole array (queued × claims: 16 s for 10,000 claims among 95,421 queued payments; 0.2 s cast).
 _NEW_ATTEMPT_QUEUED = text(
-    """SELECT id, claim_id FROM payments WHERE claim_id = ANY(:ids) AND state = 'queued' ORDER BY id FOR UPDATE"""
+    """SELECT id, claim_id FROM payments WHERE claim_id = ANY(CAST(:ids AS bigint[])) AND state = 'queued'
+       ORDER BY id FOR UPDATE"""
 )
 
 
