@@ -69,7 +69,6 @@ from disburse.claims.states import (
     ClaimAction,
     ClaimState,
 )
-from disburse.claims.support import refusal_entries
 from disburse.extensions import db
 from disburse.formatting import dmy, moment, say, vnd
 from disburse.payments import reasons as payment_reasons
@@ -82,7 +81,7 @@ from disburse.reference.models import District
 from disburse.reference.service import area_code, bank_choices
 from disburse.registry.models import Employee, unit_by_code
 from disburse.spreadsheets import MONEY, TEXT, UnusableFile, download, table_bytes
-from disburse.verification import reasons, review
+from disburse.verification import notices, reasons, review
 from disburse.verification.review import (
     ACTING_ROLES,
     CONTACT_CHANNELS,
@@ -602,13 +601,8 @@ def _case_context(claim_id: int) -> dict[str, Any]:
         "held_by_me": claim.assigned_to_id == user.id,
         "held_by_other": claim.assigned_to_id not in (None, user.id),
         "holder_email": _holder(claim, user)["email"],
-        # Why it was refused, as its notice gives it (its reasons say what verification found).
-        "refused_for": [
-            pick((entry["label_vi"], entry["label_en"]))
-            for entry in refusal_entries(review.last_refusal_codes([claim.id]).get(claim.id, []))
-        ]
-        if state == ClaimState.REJECTED
-        else [],
+        # Why it was refused, as its notice gives it: the reasons, and the written reason ("another reason" is it).
+        "refused_for": _refused_for(claim) if state == ClaimState.REJECTED else [],
         "action_form": ActionForm(),
         "assign_form": _assign_form(claim, user),
         "max_failures": service.max_payment_failures(claim),
@@ -910,6 +904,17 @@ def _checked(
 
 def _to_check_labels(claim: Claim, settled: frozenset[str] = frozenset()) -> list[str]:
     return [pick((entry["label_vi"], entry["label_en"])) for entry in review.to_check(claim, settled)]
+
+
+def _refused_for(claim: Claim) -> list[str]:
+    last_reject = db.session.scalar(
+        select(ClaimEvent)
+        .where(ClaimEvent.claim_id == claim.id, ClaimEvent.action == ClaimAction.REJECT.value)
+        .order_by(ClaimEvent.id.desc())
+        .limit(1)
+    )
+    labels, text = notices.printed_reasons(last_reject)
+    return [pick(label) for label in labels] + ([text] if text else [])
 
 
 def _holder(claim: Claim, user: User) -> dict[str, Any]:

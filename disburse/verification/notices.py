@@ -33,6 +33,7 @@ from disburse.jobs.service import JobFailed, Progress, submit
 from disburse.reference.models import District, Province
 from disburse.reference.service import area_in_sentence
 from disburse.registry.models import Employee, Employer
+from disburse.verification.reasons import OTHER
 from disburse.verification.review import Conflict, Invalid, NotFound, refusal_codes, refusal_reasons, visible_claim
 
 #: The batch job: its kind (on the jobs row) and its task's stable name (disburse/background.py).
@@ -146,13 +147,23 @@ def _statement() -> Any:
     )
 
 
+def printed_reasons(event: ClaimEvent | None) -> tuple[list[tuple[str, str]], str]:
+    """What a refusal (its reject ``event``) gives as its reasons, as its notice prints them: the reasons' labels
+    (Vietnamese, English) and the written reason. "Another reason" is that written reason itself, not a line of its
+    own (its label, "stated in full in the notice", speaks to the caseworker); verification's written reason, the
+    labels' own words, once."""
+    data = (event.data or {}) if event is not None else {}
+    text = ((event.reason or "") if event is not None else "").strip()
+    labels = [refusal_reasons()[code] for code in refusal_codes(data) if not (code == OTHER and text)]
+    if text == " ".join(vi for vi, _ in labels):
+        text = ""
+    return labels, text
+
+
 def _notice(row: Any) -> Notice:
     claim, employee, employer, district, province, event = row
-    data = (event.data or {}) if event is not None else {}
-    labels = tuple(refusal_reasons()[code][0] for code in refusal_codes(data))
-    text = (event.reason or "") if event is not None else ""
-    if text.strip() == " ".join(labels):
-        text = ""  # verification's written reason is those same words: printed once
+    pairs, text = printed_reasons(event)
+    labels = tuple(vi for vi, _ in pairs)
     return Notice(
         claim_id=claim.id,
         office=_office(district.name),

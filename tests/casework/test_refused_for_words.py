@@ -43,3 +43,16 @@ def test_a_refusal_for_the_ended_period_is_said_as_the_notice_says_it(app, clien
     assert row["refused_for"] == [{"code": "payment_period_ended", "label_vi": REFUSED_VI, "label_en": REFUSED_EN}]
     # What verification found stays as it found it (the claim's reasons, in review's words).
     assert REVIEW_VI in row["reasons"][0]["label_vi"]
+
+
+def test_a_refusal_for_another_reason_is_said_in_its_written_words(client, db_session):
+    """The case page said "Lý do từ chối: Lý do khác, nêu cụ thể trong thông báo gửi người lao động." (its label, an
+    instruction to the caseworker) and the reason itself only in the timeline: it gives the written reason, as the
+    notice prints it."""
+    claim = create_claim("needs_review", employee=create_employee(district_code="017"), reasons=["zero_months"])
+    lan = create_user("caseworker", district="017", password=PASSWORD)
+    review.reject(claim.id, lan, "other", "Đã hưởng trợ cấp một lần khi nghỉ việc tại đơn vị cũ.")
+    sign_in(client, lan, "en")
+    case = _text(client.get(f"/caseworker/claims/{claim.id}"))
+    assert "Refused because: Đã hưởng trợ cấp một lần khi nghỉ việc tại đơn vị cũ." in case
+    assert "Another reason, stated in full" not in case
