@@ -721,6 +721,8 @@ def up(demo: bool, host: str, port: int, web_workers: int, demo_employers: int, 
         if not os.environ.get("DISBURSE_SANDBOX_CALLBACK_URL"):  # the sandbox calls this web server back
             callback = f"http://{host}:{port}/api/v1/providers/sandbox/events"
             os.environ["DISBURSE_SANDBOX_CALLBACK_URL"] = app.config["DISBURSE_SANDBOX_CALLBACK_URL"] = callback
+        if not os.environ.get("DISBURSE_BASE_URL"):  # the e-mails' links lead to this web server (the worker sends)
+            os.environ["DISBURSE_BASE_URL"] = app.config["DISBURSE_BASE_URL"] = f"http://{host}:{port}"
         try:
             _check_ports(listeners)  # again: the migrations and the seed took a while
         except deployment.Refused as exc:

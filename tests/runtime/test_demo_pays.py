@@ -20,7 +20,9 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from email import message_from_bytes, policy
 from http.cookiejar import CookieJar
+from pathlib import Path
 
 import psutil
 import psycopg
@@ -99,6 +101,12 @@ def _dashboard_percent(opener: urllib.request.OpenerDirector | None, port: int) 
     return found.group(1) if found else None
 
 
+def _text_of(letter: Path) -> str:
+    body = message_from_bytes(letter.read_bytes(), policy=policy.default).get_body()
+    assert body is not None, letter
+    return str(body.get_content())
+
+
 def test_up_demo_pays_within_two_minutes(fresh_database_url, demo_redis_url, tmp_path_factory):
     instance = tmp_path_factory.mktemp("demo-instance")
     port = _free_port()
@@ -112,6 +120,9 @@ def test_up_demo_pays_within_two_minutes(fresh_database_url, demo_redis_url, tmp
             "DISBURSE_PAYMENT_BATCH_EVERY_S",
             "DISBURSE_SANDBOX_CALLBACK_URL",
             "DISBURSE_PAYMENT_PROVIDER",
+            "DISBURSE_BASE_URL",
+            "DISBURSE_MAIL_DIR",
+            "DISBURSE_SMTP_URL",
         }
     }
     env.update(
@@ -175,6 +186,11 @@ def test_up_demo_pays_within_two_minutes(fresh_database_url, demo_redis_url, tmp
                 "SELECT count(*) FROM pg_stat_activity WHERE client_port = ANY(%s) AND xact_start IS NOT NULL", (own,)
             ).fetchone()
         assert open_ones == (0,), f"disburse up holds a transaction open on its connections {own}"
+        # The units' "list ready" e-mails (.eml files in the demo) link to this server, on its --port (they said
+        # :5000 whatever the port).
+        letters = [_text_of(path) for path in (instance / "mail").glob("*.eml")]
+        assert letters, "the demo wrote no e-mail"
+        assert all(f"http://127.0.0.1:{port}/employers/" in letter for letter in letters), letters[0]
     except BaseException:
         _kill_tree(proc)
         raise
