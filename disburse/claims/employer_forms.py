@@ -260,7 +260,12 @@ def adjustments_closed(program: Program, *, staff: bool = False) -> tuple[str, s
 
 #: What a row for someone not on the list says to do: on Form 02, send Form 03; on Form 03, an addition.
 _ADD_ON_FORM_03 = ("; dùng Mẫu số 03 để bổ sung.", "; use Form 03 to add them.")
-_ADD_HERE = ("; để bổ sung người này, gửi điều chỉnh loại 'Bổ sung' (add).", "; to add them, send an 'Add' (add).")
+#: The page's choice and the file's action, in their own words (Form 03's radio labels, the file's column values).
+_ADD_HERE = (
+    "; để bổ sung người này, chọn «Bổ sung người lao động chưa có trong danh sách» (trong tệp: thao tác add hoặc "
+    "bổ sung).",
+    "; to add them, choose «Add an employee missing from the list» (in a file: the action add).",
+)
 
 
 def _not_on_list(result: RowResult, unit_code: str, then: tuple[str, str] = _ADD_ON_FORM_03) -> None:
@@ -773,10 +778,11 @@ def _add(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _Liste
             result.fail(
                 "bank_account",
                 "listed_other_account",
-                "Người này đã có trong danh sách của đơn vị, với tài khoản khác; để đổi tài khoản, gửi điều chỉnh "
-                "(correct) thay vì bổ sung (add).",
-                "This person is already on the unit's list, with other bank details; to change them, send a "
-                "correction (correct) instead of an addition (add).",
+                "Người này đã có trong danh sách của đơn vị, với tài khoản khác; để đổi tài khoản, chọn «Điều chỉnh "
+                "tài khoản ngân hàng hoặc số điện thoại» (trong tệp: thao tác correct hoặc điều chỉnh) thay vì bổ "
+                "sung.",
+                "This person is already on the unit's list, with other bank details; to change them, choose «Correct "
+                "the bank account or the phone number» (in a file: the action correct) instead of an addition.",
             )
         else:
             result.outcome = "unchanged"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -419,7 +420,7 @@ def test_form_03_add_of_a_listed_person_keeps_or_refuses_their_bank_details(db_s
     results = [forms.adjust(nq116(), employer.unit_code, [row], today=TODAY).rows[0] for row in rows]
     assert [r.outcome for r in results[:2]] == ["unchanged", "unchanged"]
     assert [(e.field, e.code) for e in results[2].errors] == [("bank_account", "listed_other_account")]
-    assert "gửi điều chỉnh (correct)" in results[2].errors[0].message_vi
+    _names_the_forms_choices(results[2].errors[0])
     db_session.expire_all()
     assert (claim.bank_code, claim.bank_account) != ("TCB", "19034455667788") and _events(listed) == events
 
@@ -643,3 +644,27 @@ def test_form_03_refuses_a_formula_never_calculated_in_every_cell_it_reads(db_se
     result = forms.adjust(nq116(), employer.unit_code, [row], today=TODAY)
     assert [(e.field, e.code) for e in result.rows[0].errors] == [(cell, "uncalculated_formula")]
     assert db.session.get(Claim, claim.id).state == "awaiting_payment_details"
+
+
+def _names_the_forms_choices(error) -> None:
+    """A Form 03 message that says which adjustment to send names it as the page's radio offers it, in each language
+    (it said "gửi điều chỉnh loại 'Bổ sung' (add)", a choice the page does not have), and as the file writes it."""
+    from flask_babel import force_locale
+
+    from disburse.claims.web_forms import Form03Form
+
+    for message, locale in ((error.message_vi, "vi"), (error.message_en, "en")):
+        with force_locale(locale):
+            choices = {str(choice.label) for choice in Form03Form.action.kwargs["choices"]}
+        quoted = re.findall(r"«([^»]+)»", message)
+        assert quoted and set(quoted) <= choices, (message, choices)
+        assert re.search(r"\b(add|correct)\b", message), message
+
+
+def test_form_03_correction_of_someone_not_listed_says_to_add_them_as_the_page_offers_it(db_session):
+    employer, _ = _unit_with("employer_confirmed")
+    stranger = create_employee(employer_id=employer.id)
+    row = {"si_code": stranger.si_code, "action": "correct", "phone": "0912345678"}
+    (error,) = forms.adjust(nq116(), employer.unit_code, [row], today=TODAY).rows[0].errors
+    assert error.code == "not_on_list"
+    _names_the_forms_choices(error)
