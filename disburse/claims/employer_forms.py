@@ -262,9 +262,9 @@ def adjustments_closed(program: Program, *, staff: bool = False) -> tuple[str, s
 _ADD_ON_FORM_03 = ("; dùng Mẫu số 03 để bổ sung.", "; use Form 03 to add them.")
 #: The page's choice and the file's action, in their own words (Form 03's radio labels, the file's column values).
 _ADD_HERE = (
-    "; để bổ sung người này, chọn «Bổ sung người lao động chưa có trong danh sách» (trong tệp: thao tác add hoặc "
+    "; để bổ sung người này, chọn “Bổ sung người lao động chưa có trong danh sách” (trong tệp: thao tác add hoặc "
     "bổ sung).",
-    "; to add them, choose «Add an employee missing from the list» (in a file: the action add).",
+    "; to add them, choose “Add an employee missing from the list” (in a file: the action add).",
 )
 
 
@@ -778,11 +778,11 @@ def _add(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _Liste
             result.fail(
                 "bank_account",
                 "listed_other_account",
-                "Người này đã có trong danh sách của đơn vị, với tài khoản khác; để đổi tài khoản, chọn «Điều chỉnh "
-                "tài khoản ngân hàng hoặc số điện thoại» (trong tệp: thao tác correct hoặc điều chỉnh) thay vì bổ "
+                "Người này đã có trong danh sách của đơn vị, với tài khoản khác; để đổi tài khoản, chọn “Điều chỉnh "
+                "tài khoản ngân hàng hoặc số điện thoại” (trong tệp: thao tác correct hoặc điều chỉnh) thay vì bổ "
                 "sung.",
-                "This person is already on the unit's list, with other bank details; to change them, choose «Correct "
-                "the bank account or the phone number» (in a file: the action correct) instead of an addition.",
+                "This person is already on the unit's list, with other bank details; to change them, choose “Correct "
+                "the bank account or the phone number” (in a file: the action correct) instead of an addition.",
             )
         else:
             result.outcome = "unchanged"

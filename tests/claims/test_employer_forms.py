@@ -656,7 +656,7 @@ def _names_the_forms_choices(error) -> None:
     for message, locale in ((error.message_vi, "vi"), (error.message_en, "en")):
         with force_locale(locale):
             choices = {str(choice.label) for choice in Form03Form.action.kwargs["choices"]}
-        quoted = re.findall(r"«([^»]+)»", message)
+        quoted = re.findall(r"“([^”]+)”", message)
         assert quoted and set(quoted) <= choices, (message, choices)
         assert re.search(r"\b(add|correct)\b", message), message
 

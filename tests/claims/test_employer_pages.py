@@ -1059,7 +1059,8 @@ def test_form_03_adds_removes_and_corrects(client, unit):
     assert f'value="{_si(listed)}"' in page and "không có gì thay đổi" not in page
     stranger = {"action": "correct", "si_code": "0199999999", "phone": "0912345678"}
     page = _text(client.post(f"/employers/{unit.unit_code}/form-03", data=stranger))
-    assert "để bổ sung người này, gửi điều chỉnh loại &#39;Bổ sung&#39; (add)" in page and "dùng Mẫu số 03" not in page
+    assert "để bổ sung người này, chọn “Bổ sung người lao động chưa có trong danh sách”" in page
+    assert "dùng Mẫu số 03" not in page
 
     missing = create_employee(employer_id=unit.id, full_name="Ngô Văn Mới")
     response = _confirmed(
