@@ -23,7 +23,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from disburse.auth.scopes import visible_unit
-from disburse.claims.outcomes import account_digits, is_bank_account, si_code_words
+from disburse.claims.outcomes import account_digits, account_filter, is_bank_account, si_code_words
 from disburse.claims.person_details import MAX_DISMISS_REASON
 from disburse.formatting import dmy, say
 from disburse.forms import BIRTH_EXAMPLE, BankField, BaseForm, DayField, district_field, free_text, unit_code_field
@@ -267,6 +267,7 @@ class PaymentDetailsForm(ConfirmedForm, DecisionForm):
     bank_account = StringField(
         _l("Số tài khoản"),
         validators=[DataRequired(_l("Hãy ghi số tài khoản.")), _bank_account],
+        filters=[account_filter],
         render_kw=dict(_DIGITS),
     )
 
@@ -426,7 +427,7 @@ class ApplicationForm(BaseForm):
     )
     payout = RadioField(_l("Hình thức nhận"), validate_choice=False)
     bank_code = BankField(_l("Ngân hàng"))
-    bank_account = StringField(_l("Số tài khoản"), render_kw=dict(_DIGITS))
+    bank_account = StringField(_l("Số tài khoản"), filters=[account_filter], render_kw=dict(_DIGITS))
 
 
 class CheckedApproveForm(ApproveForm):

@@ -77,6 +77,12 @@ def account_digits(value: str) -> str:
     return _ACCOUNT_MARKS.sub("", value) if _ACCOUNT_GROUPS.fullmatch(value) else value
 
 
+def account_filter(value: Any) -> Any:
+    """A form's account field's filter: :func:`account_digits` of what was typed, so that what a check page reads
+    back ("0011 2233 44" typed) is what will be stored (0011223344)."""
+    return account_digits(value) if isinstance(value, str) else value
+
+
 def is_bank_account(value: object) -> bool:
     """Whether ``value`` is an account number we can pay (:data:`BANK_ACCOUNT`, the whole value)."""
     return isinstance(value, str) and BANK_ACCOUNT.fullmatch(value) is not None

@@ -16,6 +16,7 @@ from wtforms.validators import Length
 from disburse.auth.limits import person_status_per_person
 from disburse.auth.permissions import public
 from disburse.auth.views import remember_locale
+from disburse.claims.outcomes import account_filter
 from disburse.claims.person_details import (
     clean_identity,
     identity_errors,
@@ -51,7 +52,10 @@ class IdentityForm(BaseForm):
 class PersonDetailsForm(IdentityForm):
     bank_code = BankField(_l("Ngân hàng"))
     bank_account = StringField(
-        _l("Số tài khoản"), validators=[Length(max=40, message=_TOO_LONG)], render_kw={"inputmode": "numeric"}
+        _l("Số tài khoản"),
+        validators=[Length(max=40, message=_TOO_LONG)],
+        filters=[account_filter],
+        render_kw={"inputmode": "numeric"},
     )
     phone = StringField(
         _l("Số điện thoại liên hệ (nếu đã đổi số)"),

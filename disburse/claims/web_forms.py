@@ -25,6 +25,7 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optio
 
 from disburse.casework.forms import ConfirmedForm
 from disburse.claims.employer_forms import MAX_ANSWER
+from disburse.claims.outcomes import account_filter
 from disburse.formatting import file_size
 from disburse.forms import BankField, BaseForm, NoLengthAttributes, free_text
 
@@ -113,7 +114,9 @@ class ConfirmRowForm(Form):
     )
     bank_code = BankField(_l("Ngân hàng"))
     bank_account = StringField(
-        _l("Số tài khoản"), validators=[Optional(), Length(max=30, message=_l("Số tài khoản dài quá 30 ký tự."))]
+        _l("Số tài khoản"),
+        validators=[Optional(), Length(max=30, message=_l("Số tài khoản dài quá 30 ký tự."))],
+        filters=[account_filter],
     )
 
 
@@ -157,7 +160,9 @@ class Form03Form(ConfirmedForm):
     )
     bank_code = BankField(_l("Ngân hàng"))
     bank_account = StringField(
-        _l("Số tài khoản"), validators=[Optional(), Length(max=30, message=_l("Số tài khoản dài quá 30 ký tự."))]
+        _l("Số tài khoản"),
+        validators=[Optional(), Length(max=30, message=_l("Số tài khoản dài quá 30 ký tự."))],
+        filters=[account_filter],
     )
     phone = StringField(
         _l("Số điện thoại mới"),

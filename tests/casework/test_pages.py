@@ -842,13 +842,18 @@ def test_fix_payment_details_pays_again_once_the_new_account_is_confirmed(signed
     claim = create_claim("awaiting_payment_details")
     page = signed_in.get(f"/caseworker/claims/{claim.id}")
     assert f"/caseworker/claims/{claim.id}/payment-details" in page.get_data(as_text=True)
-    url, details = f"/caseworker/claims/{claim.id}/payment-details", {"bank_code": "BIDV", "bank_account": "1234567890"}
+    url, details = (
+        f"/caseworker/claims/{claim.id}/payment-details",
+        {"bank_code": "BIDV", "bank_account": "1234-567 890"},
+    )
 
-    # First the page says where the money will go; nothing is saved until it is confirmed.
+    # First the page says where the money will go, the account as it will be stored (read back to the person: it
+    # was read back as typed); nothing is saved until it is confirmed.
     check = signed_in.post(url, data=details)
     assert check.status_code == 200
     text = _text(check)
-    assert "Kiểm tra lại trước khi lưu" in text and "1234567890" in text and "BIDV · " in text
+    assert "Kiểm tra lại trước khi lưu" in text and "BIDV · " in text
+    assert '<dd class="account">1234567890</dd>' in check.get_data(as_text=True)
     assert 'name="confirmed" value="1"' in check.get_data(as_text=True) and "Xác nhận và chi trả lại" in text
     assert db.session.get(Claim, claim.id).state == "awaiting_payment_details"
     # "Change" brings the form back, filled, and a post from it asks again.

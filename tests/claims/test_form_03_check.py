@@ -33,7 +33,8 @@ def test_a_correction_is_read_back_and_recorded_only_when_confirmed(client, unit
     claim = _person(unit, "Mai Văn Sai", "awaiting_payment_details", bank_code="VCB", bank_account="0011004455667")
     client = _employer(client, unit, locale)
     url = f"/employers/{unit.unit_code}/form-03"
-    data = {"action": "correct", "si_code": _si(claim), "bank_code": "bidv", "bank_account": "12345678901"}
+    # Typed in groups: read back as it will be stored, digits only (it was read back as typed).
+    data = {"action": "correct", "si_code": _si(claim), "bank_code": "bidv", "bank_account": "1234 5678-901"}
     events = _events()
 
     checked = client.post(url, data=data)
