@@ -155,6 +155,8 @@ def test_the_public_page_answers_the_same_matched_or_not(client, db_session):
     assert matched.status_code == unknown.status_code == 200
     assert SENT in _text(matched) and SENT in _text(unknown)
     assert _text(matched).replace(" ", "") == _text(unknown).replace(" ", "")
+    main = matched.get_data(as_text=True).split('<main id="main"', 1)[1]
+    assert 'href="/people/status"' in main  # a way on from the answer: the status look-up
     assert open_offer(db.session.get(Claim, claim.id)) is not None
 
     wrong = client.post("/people/payment-details", data=details_form(claim, date_of_birth="31/02/1988", bank_code=""))
