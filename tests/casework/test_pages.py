@@ -1621,3 +1621,10 @@ def test_the_queue_says_why_the_money_did_not_arrive_for_claims_waiting_for_deta
     html = signed_in.get("/caseworker/queue?state=awaiting_payment_details").get_data(as_text=True)
     row = next(r for r in html.split("<tr") if f'/caseworker/claims/{claim.id}"' in r)
     assert label("AC04")[0] in unescape(row)
+
+
+def test_the_details_form_says_a_claim_without_an_account_has_none(signed_in):
+    """It said "Tài khoản hiện tại: — ." for a claim without bank details."""
+    claim = create_claim("needs_review", reasons=["bank_details_missing"], bank_code=None, bank_account=None)
+    said = _text(signed_in.get(f"/caseworker/claims/{claim.id}/payment-details"))
+    assert "Tài khoản hiện tại: Chưa có." in said and "— ." not in said
