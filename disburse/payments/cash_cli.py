@@ -62,8 +62,8 @@ CASH_LIST_COLUMNS = [
     ("Ngày sinh", "date_of_birth"),
     ("Số CMND/CCCD", "national_id"),
     ("Số tiền (đồng)", "amount_vnd"),
-    ("Mã thanh toán", "reference"),
-    ("Ngày chuyển danh sách", "sent_on"),
+    ("Mã chi trả", "reference"),
+    ("Ngày lập danh sách", "sent_on"),
     ("Số biên lai", "receipt_number"),
     ("Ký nhận", "signature"),
 ]
@@ -75,8 +75,8 @@ CASH_LIST_HEADINGS = [
     "Ngày sinh / Date of birth",
     "Số CMND/CCCD / National ID",
     "Số tiền (đồng) / Amount (VND)",
-    "Mã thanh toán / Payment reference",
-    "Ngày chuyển danh sách / List issued on",
+    "Mã chi trả / Payment reference",
+    "Ngày lập danh sách / List issued on",
     "Số biên lai / Receipt number",
     "Chữ ký / Signature",
 ]
@@ -188,7 +188,7 @@ def _print_table(rows: list[CashListRow], office: District, day: date | None) ->
     line = "  ".join(f"{{:<{w}}}" for w in widths) + "  {:<10}  {}"
     click.echo(
         line.format(
-            "STT", "Họ và tên", "Mã BHXH", "Ngày sinh", "CMND/CCCD", "Số tiền", "Mã thanh toán", "Ngày", "Số biên lai"
+            "STT", "Họ và tên", "Mã BHXH", "Ngày sinh", "CMND/CCCD", "Số tiền", "Mã chi trả", "Ngày", "Số biên lai"
         )
     )
     for n, r in enumerate(rows, start=1):
@@ -213,7 +213,7 @@ def _print_table(rows: list[CashListRow], office: District, day: date | None) ->
     "--date",
     "day",
     type=DAY,
-    help="Ngày chuyển danh sách (mặc định: mọi khoản chưa chi) / The day the list was issued (default: every open "
+    help="Ngày lập danh sách (mặc định: mọi khoản chưa chi) / The day the list was issued (default: every open "
     "payment).",
 )
 @click.option(

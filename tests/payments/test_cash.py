@@ -503,7 +503,7 @@ def test_the_commands_list_a_day_write_spreadsheets_and_record_receipts(app, db_
     rows = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=5, max_row=6)]
     assert {row[1] for row in rows} == {'\'=HYPERLINK("http://x")', "Nguyễn Văn An"}
     receipt_column = header.index("Số biên lai / Receipt number")
-    issued = header.index("Ngày chuyển danh sách / List issued on")
+    issued = header.index("Ngày lập danh sách / List issued on")
     assert all(row[receipt_column] is None for row in rows) and {row[issued] for row in rows} == {
         datetime(2021, 10, 15)
     }

@@ -64,7 +64,7 @@ def test_the_xlsx_has_the_title_the_columns_to_fill_and_the_total(app, db_sessio
     header = cells[HEADER_ROW - 1]
     assert header[-2:] == ["Số biên lai / Receipt number", "Chữ ký / Signature"]
     rows = cells[HEADER_ROW : HEADER_ROW + 2]
-    amount, issued, born = (header.index(h) for h in (AMOUNT, "Ngày chuyển danh sách / List issued on", BORN))
+    amount, issued, born = (header.index(h) for h in (AMOUNT, "Ngày lập danh sách / List issued on", BORN))
     assert [row[1] for row in rows] == ["Trần Thị Ánh", "Lê Văn Bình"]  # name order: Ánh before Bình
     assert all(row[-2] is None and row[-1] is None for row in rows)  # written by hand at the desk
     assert [row[amount] for row in rows] == amounts
