@@ -697,6 +697,18 @@ def test_a_form_02_of_which_no_row_was_taken_never_says_the_others_were_recorded
         )
     )
     assert none not in page and others in page
+    # The same file again: nothing new (the first row unchanged, the second refused again), and not "the others were
+    # recorded" after "nothing new was recorded".
+    upload = _form_02_csv([[_si(listed[0]), "VCB", "0071000123456", ""], [_si(listed[1]), "KHONGCO", "1", ""]])
+    page = _text(
+        client.post(
+            f"/employers/{unit.unit_code}/form-02/upload",
+            data={"file": (upload, "mau02.csv")},
+            content_type="multipart/form-data",
+        )
+    )
+    assert {"vi": "Không có gì mới được ghi nhận.", "en": "Nothing new was recorded."}[locale] in page
+    assert others not in page
 
 
 def test_form_02_in_the_browser_never_counts_people_recorded_before_as_confirmed_now(client, unit):
