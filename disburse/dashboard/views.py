@@ -594,6 +594,8 @@ def targets() -> ResponseReturnValue:
             area_name=_area_name(area),
             back=_area_url(area),
             action=here,
+            # The hint's example is a day the form takes: the last payable day, while there is a day to come.
+            example_day=program.last_payable_day if programme_today() < program.last_payable_day else None,
         ),
         status,
     )

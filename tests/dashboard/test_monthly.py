@@ -77,6 +77,7 @@ def test_november_by_province_in_html(client, months):
     one_digit, two_digits = (client.get(f"/dashboard/monthly?month={month}") for month in ("9/2021", "09/2021"))
     assert one_digit.status_code == two_digits.status_code == 422
     assert _month_error(one_digit) == _month_error(two_digits) and "09/2021" in _month_error(one_digit)
+    assert "Dạng mm/yyyy, ví dụ 12/2021." in html  # the hint's example is a month it takes: this one
 
 
 def test_the_report_as_xlsx_with_its_total(client, months):

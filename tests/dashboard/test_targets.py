@@ -273,3 +273,15 @@ def test_a_passed_target_of_a_district_with_nobody_eligible_is_not_missed(app, c
     ba_dinh = next(row for row in rows if row[1:3] == ["30/11/2021", "— / 80%"])
     assert ba_dinh[3].startswith("không đánh giá được: ngày 30/11/2021 chưa có ai đủ điều kiện hưởng")
     assert "không đạt" not in ba_dinh[3] and "thiếu 80" not in ba_dinh[3]
+
+
+def test_the_date_hint_gives_an_example_the_form_takes(app, client, country, db_session, monkeypatch):
+    """It said "ví dụ 30/11/2021" whatever the programme (the demo's took 12/2026 to 10/2027): the example is the
+    programme's last payable day while days are left, none after."""
+    sign_in(client, create_user("supervisor", province="01", password=PASSWORD))
+    assert "Dạng dd/mm/yyyy, ví dụ 10/09/2022." in client.get("/dashboard/targets").get_data(as_text=True)
+    saved = client.post("/dashboard/targets", data={"district": DONG_ANH, "target_date": "10/09/2022", "percent": "80"})
+    assert saved.status_code == 302
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2022-09-10")
+    page = client.get("/dashboard/targets").get_data(as_text=True)
+    assert "Dạng dd/mm/yyyy." in page and "ví dụ" not in page.split('id="target_date-hint"', 1)[-1].split("<", 1)[0]
