@@ -1776,13 +1776,23 @@ def application() -> ResponseReturnValue:
     # The district the caller confirmed the claim goes to (asked on saving, or told a supervisor by the look-up),
     # posted back in a hidden input.
     office = request.form.get("office", "")[:3] if request.method == "POST" else ""
-    if request.method == "GET" and "si_code" in request.args:
-        if search.validate():
-            found, registered, found_elsewhere, office = _desk_look_up(search.si_code.data or "", user, program_code)
-        else:
-            status = 422
-    # Prefilled from the registry unless Form 04 would refuse it whatever it says (applications closed).
-    prefill = found.prefill if found and not isinstance(registered, str) else {"si_code": search.si_code.data or ""}
+    # The look-up, and again when its form is posted (from the page the look-up made, its code in the URL): an error
+    # on the form keeps what was found above it (the person, the group, the amount) and the code in the search box.
+    looked_up = "si_code" in request.args and search.validate()
+    if request.method == "POST" and request.form.get("si_code", "").strip() != search.si_code.data:
+        looked_up = False  # the form now names someone else: what was found is not about them
+    if looked_up:
+        found, registered, found_elsewhere, told = _desk_look_up(search.si_code.data or "", user, program_code)
+        office = office if request.method == "POST" else told
+    elif "si_code" in request.args and request.method == "GET":
+        status = 422
+    # Prefilled from the registry unless Form 04 would refuse it whatever it says (applications closed); a post is
+    # what was posted (a choice left empty stays empty).
+    prefill = (
+        found.prefill
+        if found and not isinstance(registered, str) and request.method == "GET"
+        else {"si_code": search.si_code.data or ""}
+    )
     form = ApplicationForm(data=prefill)
     _application_choices(form)
     general: list[str] = []
@@ -1839,7 +1849,7 @@ def application() -> ResponseReturnValue:
         search=search,
         form=form,
         found=found,
-        searched=request.method == "GET" and "si_code" in request.args and status == 200,
+        searched=looked_up,
         registered=registered,
         found_elsewhere=found_elsewhere,
         confirm_office=confirm_office,

@@ -283,3 +283,24 @@ def test_after_the_deadline_the_look_up_says_form_04_is_closed_and_promises_noth
     monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-12-20")  # the deadline's own day still takes it
     page = html.unescape(client.get(f"/caseworker/applications/new?si_code={person.si_code}").get_data(as_text=True))
     assert said not in page and f'value="{person.national_id}"' in page
+
+
+def test_an_error_on_the_form_keeps_what_the_look_up_found(client, desk):
+    """A bad field wiped the person found above the form (name, group, amount) and the code in the search box: the
+    form, posted from the look-up's page, keeps both; a choice left empty stays empty (not the registry's)."""
+    person = _person()
+    page = client.get(f"/caseworker/applications/new?si_code={person.si_code}").get_data(as_text=True)
+    action = f'action="/caseworker/applications/new?si_code={person.si_code}"'
+    assert action in page
+    url = f"/caseworker/applications/new?si_code={person.si_code}"
+    response = client.post(url, data=_form(person, payout="", date_of_birth="31/02/1990"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Hãy chọn hình thức nhận tiền." in html
+    assert 'id="found-title"' in html and "2.100.000 ₫" in html and action in html
+    search_box = html.split('class="search"', 1)[1].split("</form>", 1)[0]
+    assert f'value="{person.si_code}"' in search_box
+    assert not re.search(r'<input[^>]*name="payout"[^>]*checked', html)
+    # Posted for someone else than the code looked up: what was found is not shown beside it.
+    other = _form(person, si_code="0199999999", payout="")
+    assert 'id="found-title"' not in client.post(url, data=other).get_data(as_text=True)
+    assert db.session.scalar(select(Claim).where(Claim.employee_id == person.id)) is None
