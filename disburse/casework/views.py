@@ -1862,6 +1862,14 @@ def application() -> ResponseReturnValue:
 # ------------------------------------------------------------------------------------------------ find a person
 
 
+#: Said when a list of codes is typed or pasted into the one-person box (by the page, or by layout.js before a long
+#: one is sent in the URL, which the web server refuses past 4 KB).
+LIST_MOVED = _l(
+    "Ô này tìm một người. Các mã đã được chép vào ô “Danh sách mã số BHXH hoặc số CMND/CCCD” bên dưới: chọn “Tra cứu "
+    "danh sách”."
+)
+
+
 def _find_page(**context: Any) -> str:
     context.setdefault("form", FindPersonForm(formdata=None))
     context.setdefault("bulk", FindPeopleForm(formdata=None))
@@ -1870,6 +1878,7 @@ def _find_page(**context: Any) -> str:
         max_rows=people.MAX_ROWS,
         max_codes=people.MAX_CODES,
         min_name=people.MIN_NAME,
+        list_moved=LIST_MOVED,
         state_words=lambda row: pick(row.state_words),
         summary_words=lambda key: pick(people.summary_words(key)),
         **context,
@@ -1888,6 +1897,11 @@ def find_person() -> ResponseReturnValue:
     if not form.validate():
         return _find_page(form=form), 422
     typed = " ".join((form.q.data or "").split())
+    codes = [code for code in people.SEPARATORS.split(typed) if code]
+    if len(codes) > 1 and all(people.code_error(code) is None for code in codes):
+        # Several codes pasted into the one-person box: put into the list's box, for its button.
+        form.q.errors = [str(LIST_MOVED)]
+        return _find_page(form=form, bulk=FindPeopleForm(formdata=None, data={"codes": "\n".join(codes)})), 422
     program, user = _program(), _user()
     if (words := people.name_words(typed)) is None:
         if (wrong := people.code_error(typed.replace(" ", ""))) is not None:

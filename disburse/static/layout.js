@@ -7,7 +7,8 @@
 //   the page (body's data-scroll-hint), in its language;
 // - a text area with a length limit (textarea[data-limit]) says, as one types, how many characters are left or how
 //   many too many (GOV.UK's character count), counted as the server counts them: composed (NFC), without the spaces
-//   around, a line break sent as two characters; it never cuts what was typed or pasted.
+//   around, a line break sent as two characters; it never cuts what was typed or pasted;
+// - a list of codes pasted into a one-person search box goes into the list's box (below).
 (function () {
   "use strict";
   var format = new Intl.NumberFormat(document.documentElement.lang || "vi");
@@ -89,4 +90,27 @@
     if (pending) { window.clearTimeout(pending); }
     pending = window.setTimeout(mark, 150);
   });
+})();
+
+// A list of codes pasted into a one-person search box (form[data-list-box], the find page) goes into the list's box
+// (the element data-list-box names), saying so (data-list-note), instead of into the URL: a long one is refused by
+// the web server before the page can say anything. Codes: 9, 10 or 12 digits; anything else is sent as it is.
+(function () {
+  var forms = document.querySelectorAll("form[data-list-box]");
+  for (var i = 0; i < forms.length; i++) {
+    forms[i].addEventListener("submit", function (event) {
+      var form = event.currentTarget;
+      var input = form.querySelector("input[name=q]");
+      var codes = input ? input.value.split(/[\s,;]+/).filter(Boolean) : [];
+      if (codes.length < 2 || !codes.every(function (code) { return /^([0-9]{9}|[0-9]{10}|[0-9]{12})$/.test(code); })) {
+        return;
+      }
+      event.preventDefault();
+      var box = document.getElementById(form.getAttribute("data-list-box"));
+      var note = document.getElementById(form.getAttribute("data-list-note"));
+      box.value = codes.join("\n");
+      if (note) { note.hidden = false; }
+      box.focus();
+    });
+  }
 })();

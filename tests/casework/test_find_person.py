@@ -446,3 +446,16 @@ def test_a_csv_without_a_header_is_read_from_its_first_row(client, world):
     headed = "Mã số BHXH (10 chữ số)\n0100123457\n".encode()
     response = client.post(URL, data={"file": (io.BytesIO(headed), "list.csv")}, content_type="multipart/form-data")
     assert [row.split()[0] for row in _rows(response, "people-list")] == ["0100123457"]
+
+
+def test_several_codes_in_the_one_person_box_are_put_into_the_lists_box(client, world):
+    """ "0100123456 0100123457" was taken for one code of 20 digits and refused for its length: a list in the one-person
+    box goes into the list's box (the page says so); a code typed in groups is still one code."""
+    _as(client, "caseworker", district=DONG_ANH)
+    response = client.get(URL, query_string={"q": "0100123456, 0100123457;001190012345"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Các mã đã được chép vào ô “Danh sách mã số BHXH hoặc số CMND/CCCD” bên dưới" in _text(response)
+    box = page.split('id="codes"', 1)[1].split("</textarea>", 1)[0]
+    assert box.split(">", 1)[1].split() == ["0100123456", "0100123457", "001190012345"]
+    assert len(_rows(client.get(URL, query_string={"q": "0100 123 456"}), "people")) == 1

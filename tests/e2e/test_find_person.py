@@ -94,3 +94,25 @@ def test_a_supervisor_is_asked_for_a_district_to_find_a_name(page, committed, lo
     expect(rows.first).to_contain_text(person.si_code)
     shoot(page, f"find-person-supervisor-{locale}")
     check_axe(page, f"the find-a-person page's results for a supervisor ({locale})")
+
+
+def test_a_long_list_pasted_into_the_one_person_box_goes_to_the_lists_box(page, committed):
+    """400 codes pasted into the one-person box were sent in the URL and refused by the web server in English
+    ("URI Too Long"), with no way back: they go into the list's box, the page says so, and its button looks them
+    up."""
+    claim = committed.claim("needs_review", person={"district_code": DONG_ANH})
+    person = db.session.get(Employee, claim.employee_id)
+    user = committed.user("caseworker", "vi", district=DONG_ANH)
+    committed.commit()
+    sign_in(page, user)
+    page.goto("/caseworker/people/find")
+    codes = [f"01{n:08d}" for n in range(1, 400)] + [person.si_code]
+    page.locator("#q").fill(" ".join(codes))
+    page.locator("#q").press("Enter")
+    expect(page).to_have_url(re.compile(r"/caseworker/people/find$"))
+    expect(page.locator("#list-moved")).to_be_visible()
+    expect(page.locator("#codes")).to_be_focused()
+    assert page.locator("#codes").input_value().split("\n") == codes
+    page.get_by_role("button", name="Tra cứu danh sách").click()
+    expect(page.locator("#people-list tbody tr")).to_have_count(400)
+    expect(page.locator("#people-list tbody tr").last).to_contain_text(person.full_name)
