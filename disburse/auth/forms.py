@@ -13,11 +13,11 @@ _NO_CONTROL = r"[^\x00-\x20\x7f]*"
 
 class LoginForm(BaseForm):
     email = EmailField(
-        _l("Email"),
+        _l("E-mail"),
         validators=[
             DataRequired(_l("Hãy nhập email.")),
-            Length(max=254, message=_l("Email dài quá 254 ký tự.")),
-            Regexp(_NO_CONTROL + r"\Z", message=_l("Email chứa ký tự không hợp lệ.")),
+            Length(max=254, message=_l("E-mail dài quá 254 ký tự.")),
+            Regexp(_NO_CONTROL + r"\Z", message=_l("E-mail chứa ký tự không hợp lệ.")),
         ],
     )
     # argon2 takes any length, but a sign-in form has no reason to accept a megabyte.

@@ -112,7 +112,7 @@ def login() -> ResponseReturnValue:
             flash(_("Đăng nhập thành công."), "success")
             return redirect(_safe_next(request.args.get("next")))
         # One message for an unknown e-mail and a wrong password: never tell which accounts exist.
-        form.password.errors.append(_("Email hoặc mật khẩu không đúng."))
+        form.password.errors.append(_("E-mail hoặc mật khẩu không đúng."))
     return render_template("auth/login.html", form=form), 400 if request.method == "POST" else 200
 
 

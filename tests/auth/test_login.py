@@ -32,7 +32,7 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(client, caseworker
     response = client.post("/login", data={"email": email, "password": password})
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert "Email hoặc mật khẩu không đúng." in page
+    assert "E-mail hoặc mật khẩu không đúng." in page
     assert 'aria-invalid="true"' in page
 
 

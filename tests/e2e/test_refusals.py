@@ -24,7 +24,7 @@ def test_a_wrong_password_is_refused(page, committed, locale):
     main_page(page, f"sign-in-{locale}")
     sign_in(page, user, password=PASSWORD + "-sai")
     expect(page.locator("main")).to_contain_text(
-        "The e-mail address or password is not right." if en else "Email hoặc mật khẩu không đúng."
+        "The e-mail address or password is not right." if en else "E-mail hoặc mật khẩu không đúng."
     )
     expect(page).to_have_url(re.compile(r"/login$"))
     main_page(page, f"sign-in-refused-{locale}")
