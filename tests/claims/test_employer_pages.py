@@ -678,35 +678,21 @@ def test_form_02_upload_takes_the_good_rows_and_shows_the_others(client, unit):
 def test_a_form_02_of_which_no_row_was_taken_never_says_the_others_were_recorded(client, unit, locale, none, others):
     listed = [_person(unit, f"Vũ Văn {n}") for n in ("Một", "Hai")]
     client = _employer(client, unit, locale)
-    upload = _form_02_csv([[_si(c), "KHONGCO", "0071000123456", ""] for c in listed])
-    page = _text(
-        client.post(
-            f"/employers/{unit.unit_code}/form-02/upload",
-            data={"file": (upload, "mau02.csv")},
-            content_type="multipart/form-data",
-        )
-    )
+
+    def sent(rows: list[list[str]]) -> str:
+        upload = _form_02_csv(rows)
+        url = f"/employers/{unit.unit_code}/form-02/upload"
+        return _text(client.post(url, data={"file": (upload, "mau02.csv")}, content_type="multipart/form-data"))
+
+    page = sent([[_si(c), "KHONGCO", "0071000123456", ""] for c in listed])
     assert none in page and others not in page
     # One row taken: the page says so, and that the others were recorded.
-    upload = _form_02_csv([[_si(listed[0]), "VCB", "0071000123456", ""], [_si(listed[1]), "KHONGCO", "1", ""]])
-    page = _text(
-        client.post(
-            f"/employers/{unit.unit_code}/form-02/upload",
-            data={"file": (upload, "mau02.csv")},
-            content_type="multipart/form-data",
-        )
-    )
+    one_taken = [[_si(listed[0]), "VCB", "0071000123456", ""], [_si(listed[1]), "KHONGCO", "1", ""]]
+    page = sent(one_taken)
     assert none not in page and others in page
     # The same file again: nothing new (the first row unchanged, the second refused again), and not "the others were
     # recorded" after "nothing new was recorded".
-    upload = _form_02_csv([[_si(listed[0]), "VCB", "0071000123456", ""], [_si(listed[1]), "KHONGCO", "1", ""]])
-    page = _text(
-        client.post(
-            f"/employers/{unit.unit_code}/form-02/upload",
-            data={"file": (upload, "mau02.csv")},
-            content_type="multipart/form-data",
-        )
-    )
+    page = sent(one_taken)
     assert {"vi": "Không có gì mới được ghi nhận.", "en": "Nothing new was recorded."}[locale] in page
     assert others not in page
 
