@@ -329,7 +329,8 @@ class BankField(StringField):
     (``choices``, set by the view as a select's: :func:`disburse.reference.service.bank_choices`), which the
     browser narrows to the code or the name being typed, and reads what was typed into a bank's code: a code, a
     NAPAS number, a brand or a legal name (:func:`disburse.reference.service.bank_names`); anything else is kept in
-    capitals for the service to refuse as an unknown bank, naming it. Empty is ""."""
+    capitals for the service to refuse as an unknown bank, naming it. Empty is "". Shown again (the form refused),
+    the box holds what was typed, not the code or the capitals it was read into."""
 
     widget = _BankInput()
     data: str
@@ -344,6 +345,9 @@ class BankField(StringField):
     def process_formdata(self, valuelist: list[Any]) -> None:
         text = _typed(valuelist)
         self.data = bank_code_of(text, _request_bank_names()) if text else ""
+
+    def _value(self) -> str:
+        return _typed(self.raw_data) if self.raw_data else super()._value()
 
 
 def _request_bank_names() -> dict[str, str]:

@@ -29,3 +29,65 @@ def test_a_bank_name_cut_short_is_no_other_banks(db_session):
         "Ngân hàng Sài Gòn - Hà Nội": "SHB",
     }
     assert {written: bank_code_of(written, names) for written in written_whole} == written_whole
+
+
+def test_a_name_several_banks_share_is_refused_naming_them_wherever_a_bank_is_written(db_session):
+    """ "Ngân hàng Sài Gòn" was refused as an unknown bank ("Không rõ ngân hàng 'NGÂN HÀNG SÀI GÒN'") although it is
+    the start of four banks' names: the unit or the caseworker was left to guess why. Every name several banks share
+    is refused as such, naming them, on Form 02, Form 03 and the office's correction (each reads
+    :func:`~disburse.claims.outcomes.bank_errors`), and nothing is recorded."""
+    from datetime import date
+
+    from disburse.claims import employer_forms as forms
+    from disburse.claims.models import Claim
+    from disburse.reference.service import known_banks, shared_bank_names
+    from disburse.registry.models import Employee
+    from tests.factories import create_claim, create_employee, create_employer, nq116
+
+    banks = known_banks()
+    shared = shared_bank_names()
+    assert shared["nganhangsaigon"] == ("SCB", "SGICB", "SHB", "STB")
+    assert banks.sharing("Ngân hàng Sài Gòn") == "SCB, SGICB (Saigonbank), SHB, STB (Sacombank)"
+    assert all(len(codes) > 1 and set(codes) <= banks.codes for codes in shared.values())
+    assert not set(shared) & set(bank_names()), "a shared name is no bank's"
+
+    employer = create_employer()
+    listed, waiting, failed = (
+        create_claim(state, employee=create_employee(employer_id=employer.id))
+        for state in ("listed", "awaiting_payment_details", "payment_failed")
+    )
+
+    def si(claim: Claim) -> str:
+        return db.session.get(Employee, claim.employee_id).si_code
+
+    for written in ("Ngân hàng Sài Gòn", "NH TMCP SAI GON", "ngan hang tmcp sai gon"):
+        results = {
+            "Form 02": forms.confirm(
+                nq116(),
+                employer.unit_code,
+                [{"si_code": si(listed), "bank_code": written, "bank_account": "0071000123"}],
+                today=date(2021, 10, 25),
+            ).rows[0],
+            "Form 03": forms.adjust(
+                nq116(),
+                employer.unit_code,
+                [
+                    {
+                        "si_code": si(waiting),
+                        "action": "correct",
+                        "bank_code": written,
+                        "bank_account": "0071000456",
+                    }
+                ],
+                today=date(2021, 10, 25),
+            ).rows[0],
+            "correction": forms.correct_payment_details(failed.id, written, "0071000789"),
+        }
+        for path, row in results.items():
+            errors = [(e.field, e.code) for e in row.errors]
+            assert errors == [("bank_code", "bank_shared")], (path, written, row.errors)
+            assert "nhiều ngân hàng: SCB, SGICB (Saigonbank), SHB, STB (Sacombank)" in row.errors[0].message_vi
+            assert "several banks: SCB, SGICB (Saigonbank), SHB, STB (Sacombank)" in row.errors[0].message_en
+    for claim, state in ((listed, "listed"), (waiting, "awaiting_payment_details"), (failed, "payment_failed")):
+        stored = db.session.get(Claim, claim.id)
+        assert (stored.state, stored.bank_code) == (state, claim.bank_code)

@@ -54,7 +54,7 @@ from disburse.formatting import BadDay, parse_day
 from disburse.programs.calendar import add_working_days, programme_today
 from disburse.programs.models import Program
 from disburse.programs.rules import GROUP_A, GROUP_B, UI_PARTICIPATING, UI_STOPPED, Person, ProgramRules, assess
-from disburse.reference.models import Bank
+from disburse.reference.service import known_banks
 from disburse.registry.codes import UNIT_CODE_WORDS, is_unit_code
 from disburse.registry.models import Employee, Employer, unit_by_code
 from disburse.verification.service import request_verification
@@ -237,7 +237,7 @@ def validate(body: dict[str, Any], today: date) -> Application:
     born = _parse_date(errors, values["date_of_birth"], today)
     months = _parse_months(errors, body.get("unused_months"))
     if values["payout"] == "bank" or values["bank_code"] or values["bank_account"]:
-        banks = set(db.session.scalars(select(Bank.code)))
+        banks = known_banks()
         probe = RowResult(row=1, si_code=values["si_code"])
         bank_errors(
             probe,

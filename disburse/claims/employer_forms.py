@@ -62,8 +62,7 @@ from disburse.programs.rules import (
     ProgramRules,
     assess,
 )
-from disburse.reference.models import Bank
-from disburse.reference.service import bank_code_of, bank_names
+from disburse.reference.service import KnownBanks, bank_code_of, bank_names, known_banks
 from disburse.registry.models import Employee, Employer, unit_by_code
 from disburse.spreadsheets import UncalculatedFormula
 from disburse.transitions import BulkTransition
@@ -141,10 +140,6 @@ def employer_for_unit(unit_code: str) -> Employer:
             status=404,
         )
     return employer
-
-
-def known_banks() -> set[str]:
-    return set(db.session.scalars(select(Bank.code)))
 
 
 def written_bank(row: dict[str, Any], names: dict[str, str]) -> Any:
@@ -317,7 +312,7 @@ _FORM_02_CELLS = ("si_code", "decline", "bank_code", "bank_account")
 
 
 def _check_confirmation_row(
-    row: dict[str, Any], result: RowResult, banks: set[str], bank_chosen: bool
+    row: dict[str, Any], result: RowResult, banks: KnownBanks, bank_chosen: bool
 ) -> _Confirmation | None:
     if uncalculated_errors(result, row, _FORM_02_CELLS):
         return None
@@ -696,7 +691,7 @@ def adjustment_action(row: dict[str, Any]) -> Any:
     return ACTION_WORDS.get(words, words if words in _ADJUSTMENTS else written)
 
 
-def adjustment_errors(result: RowResult, row: dict[str, Any], banks: set[str], *, typed: bool = False) -> bool:
+def adjustment_errors(result: RowResult, row: dict[str, Any], banks: KnownBanks, *, typed: bool = False) -> bool:
     """Adds every error of a Form 03 row's values that needs nothing of the database (the SI code's, the action's,
     the bank details' and the phone's shape) to ``result``, all of them at once: a row, or the web form, with three
     wrong values hears of the three, not of one per try. True when there was one. ``typed``: the row was typed in
@@ -760,7 +755,7 @@ class _Adjusting:
     program: Program
     employer: Employer
     today: date
-    banks: set[str]
+    banks: KnownBanks
     actor: Actor
 
     @property

@@ -39,7 +39,6 @@ from disburse.claims.employer_forms import (
     adjustment_action,
     adjustment_errors,
     confirm,
-    known_banks,
     written_bank,
 )
 from disburse.claims.models import Claim
@@ -63,7 +62,7 @@ from disburse.payments.cash import mask_national_id
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
-from disburse.reference.service import bank_choices, bank_names
+from disburse.reference.service import bank_choices, bank_names, known_banks
 from disburse.registry.models import Employee, Employer
 from disburse.reports.service import employer_progress
 from disburse.spreadsheets import UncalculatedFormula, UnusableFile, download, other_sheets_note, table_bytes

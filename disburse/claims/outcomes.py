@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from disburse.claims.models import Claim
+from disburse.reference.service import KnownBanks
 from disburse.spreadsheets import UNCALCULATED_FORMULA, UncalculatedFormula
 from disburse.verification.checks import BANK_ACCOUNT_SHAPE
 from disburse.verification.reasons import BANK_DETAILS_MALFORMED, BANK_DETAILS_MISSING
@@ -246,7 +247,7 @@ def bank_errors(
     result: RowResult,
     bank_code: str,
     bank_account: str,
-    known_banks: set[str],
+    known_banks: KnownBanks,
     *,
     account_is_number: bool = False,
     required: bool = False,
@@ -269,7 +270,15 @@ def bank_errors(
             "Cần ghi cả ngân hàng và số tài khoản (hoặc để trống cả hai).",
             "Give both the bank and the account number (or leave both blank).",
         )
-    if bank_code and bank_code.upper() not in known_banks:
+    shared = known_banks.sharing(bank_code) if bank_code and bank_code.upper() not in known_banks else ""
+    if shared:
+        result.fail(
+            "bank_code",
+            "bank_shared",
+            f"“{bank_code[:40]}” có thể là một trong nhiều ngân hàng: {shared}. Hãy ghi mã ngân hàng.",
+            f"“{bank_code[:40]}” may be any of several banks: {shared}. Write the bank's code.",
+        )
+    elif bank_code and bank_code.upper() not in known_banks:
         result.fail(
             "bank_code",
             "bank_unknown",

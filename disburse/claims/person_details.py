@@ -33,7 +33,6 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
 from disburse.claims import service as claims
-from disburse.claims.employer_forms import known_banks
 from disburse.claims.models import Claim, ClaimEvent
 from disburse.claims.outcomes import (
     RowResult,
@@ -48,6 +47,7 @@ from disburse.extensions import db
 from disburse.formatting import dmy
 from disburse.payments.service import payable
 from disburse.programs.models import Program
+from disburse.reference.service import known_banks
 from disburse.registry.models import Employee
 from disburse.transitions import Actor
 from disburse.verification.reasons import BANK_DETAILS_MALFORMED, BANK_DETAILS_MISSING

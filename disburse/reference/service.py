@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
+from functools import cached_property
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -41,9 +43,21 @@ _NAME_WORDS = re.compile(r"^(ngan hang|nh)\s+((tmcp|tm tnhh mtv|tnhh mtv|tnhh)\s
 def bank_names() -> dict[str, str]:
     """Every way a unit writes a bank in a spreadsheet, as :func:`bank_key`, to its code: the code ("VCB"), the NAPAS
     number (970436), the brand ("Vietcombank", "MB Bank"), the legal name with or without the brand, "NH" for "Ngân
-    hàng", with or without "TMCP". A name two banks would share is neither's, and so is a name that another bank's
-    name begins with: "Ngân hàng (TMCP) Sài Gòn" is SCB's, cut short it is also Sacombank's (Sài Gòn Thương Tín),
-    Saigonbank's (Sài Gòn Công Thương) or SHB's (Sài Gòn - Hà Nội); those banks are written by code or brand."""
+    hàng", with or without "TMCP". A name two banks would share is neither's (:func:`shared_bank_names`), and so is a
+    name that another bank's name begins with: "Ngân hàng (TMCP) Sài Gòn" is SCB's, cut short it is also Sacombank's
+    (Sài Gòn Thương Tín), Saigonbank's (Sài Gòn Công Thương) or SHB's (Sài Gòn - Hà Nội); those banks are written by
+    code or brand."""
+    return {key: codes[0] for key, codes in _bank_ways().items() if len(codes) == 1}
+
+
+def shared_bank_names() -> dict[str, tuple[str, ...]]:
+    """The ways of writing a bank that several banks share (:func:`bank_names` takes none of them), as
+    :func:`bank_key`, to those banks' codes in order: "Ngân hàng Sài Gòn" is SCB, SGICB, SHB or STB."""
+    return {key: codes for key, codes in _bank_ways().items() if len(codes) > 1}
+
+
+def _bank_ways() -> dict[str, tuple[str, ...]]:
+    """Every way of writing a bank (:func:`bank_names`), as :func:`bank_key`, to the codes of the banks it may be."""
     banks = []
     for code, bin_, name in db.session.execute(select(Bank.code, Bank.bin, Bank.name)):
         legal, _, brand = name.partition(" (")
@@ -68,7 +82,37 @@ def bank_names() -> dict[str, str]:
         for way in [code, bin_, name, *([brand, f"{brand} bank"] if brand else [])]:
             if key := bank_key(way):
                 names.setdefault(key, set()).add(code)
-    return {key: next(iter(codes)) for key, codes in names.items() if len(codes) == 1}
+    return {key: tuple(sorted(codes)) for key, codes in names.items()}
+
+
+@dataclass(frozen=True)
+class KnownBanks:
+    """The banks' codes a bank field takes (``code in banks``), and what its refusal of another text names: the
+    banks a name several banks share may be (:meth:`sharing`, read only for such a refusal)."""
+
+    codes: frozenset[str]
+
+    def __contains__(self, code: object) -> bool:
+        return code in self.codes
+
+    def sharing(self, written: str) -> str:
+        """The banks a name several banks share may be, as a message lists them ("SCB, SGICB (Saigonbank), SHB,
+        STB (Sacombank)"); "" for any other text."""
+        shared, brands = self._names
+        named = ((code, brands.get(code, code)) for code in shared.get(bank_key(written), ()))
+        return ", ".join(code if brand == code else f"{code} ({brand})" for code, brand in named)
+
+    @cached_property
+    def _names(self) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+        brands = {
+            code: name.partition(" (")[2].rstrip(")") for code, name in db.session.execute(select(Bank.code, Bank.name))
+        }
+        return shared_bank_names(), {code: brand or code for code, brand in brands.items()}
+
+
+def known_banks() -> KnownBanks:
+    """The banks a bank field takes (:class:`KnownBanks`)."""
+    return KnownBanks(frozenset(db.session.scalars(select(Bank.code))))
 
 
 def bank_code_of(written: str, names: dict[str, str]) -> str:

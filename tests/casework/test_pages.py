@@ -939,6 +939,19 @@ def test_fix_payment_details_bad_input(client, caseworker, locale, state, data, 
     assert db.session.get(Claim, claim.id).state == state
 
 
+def test_a_bank_the_form_refuses_is_shown_as_typed(client, caseworker):
+    """A bank name several banks share is refused naming them, and the box holds what was typed (it was refilled with
+    the capitals the check read it into, "NGÂN HÀNG SÀI GÒN")."""
+    claim = create_claim("awaiting_payment_details")
+    sign_in(client, caseworker, "en")
+    data = {"bank_code": "Ngân hàng Sài Gòn", "bank_account": "12345678"}
+    response = client.post(f"/caseworker/claims/{claim.id}/payment-details", data=data)
+    assert response.status_code == 422
+    assert "may be any of several banks: SCB, SGICB (Saigonbank), SHB, STB (Sacombank)" in _text(response)
+    assert 'value="Ngân hàng Sài Gòn"' in response.get_data(as_text=True)
+    assert db.session.get(Claim, claim.id).bank_code == claim.bank_code
+
+
 def test_offer_cash_and_record_the_receipt(signed_in, app, monkeypatch):
     monkeypatch.setitem(app.config, "DISBURSE_TODAY", PAYING_DAY)  # money is handed over inside the payment period
     claim = create_claim("awaiting_payment_details")

@@ -13,6 +13,7 @@ from disburse.claims.applications import _check_shapes
 from disburse.claims.employer_forms import adjustment_errors
 from disburse.claims.outcomes import PHONE_MESSAGE, RowResult, phone_digits, phone_error, si_code_error
 from disburse.claims.person_details import input_errors
+from disburse.reference.service import KnownBanks
 
 #: Phones as people type them: digits in groups, with the separators people use, and now and then something else.
 _PHONES = st.one_of(
@@ -24,7 +25,7 @@ _PHONES = st.one_of(
 
 def _form_03(phone: str) -> tuple[str, str] | None:
     result = RowResult(row=1, si_code="0100000001")
-    adjustment_errors(result, {"si_code": "0100000001", "action": "correct", "phone": phone}, set())
+    adjustment_errors(result, {"si_code": "0100000001", "action": "correct", "phone": phone}, KnownBanks(frozenset()))
     wrong = [(e.message_vi, e.message_en) for e in result.errors if e.field == "phone"]
     return wrong[0] if wrong else None
 

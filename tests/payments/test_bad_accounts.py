@@ -27,6 +27,7 @@ from disburse.payments import service as payments
 from disburse.payments.models import Payment, PaymentBatch
 from disburse.payments.providers import PermanentError, ProviderStatus
 from disburse.payments.sandbox_client import MALFORMED, update_from
+from disburse.reference.service import KnownBanks
 from disburse.sandbox.messages import PAYEE_FA
 from disburse.verification import review
 from disburse.verification.checks import BANK_ACCOUNT_SHAPE
@@ -73,7 +74,7 @@ def test_one_rule_for_an_account_agrees_with_verification_and_the_bank(db_sessio
     assert (PAYEE_FA.fullmatch(f"account:{value}@VCB") is not None) is ours
     if value:  # a blank account is the "give both or neither" rule's, not this one's
         row = RowResult(row=1, si_code="0100012345")
-        assert bank_errors(row, "VCB", value, {"VCB"}) is (not ours)
+        assert bank_errors(row, "VCB", value, KnownBanks(frozenset({"VCB"}))) is (not ours)
         assert [e.code for e in row.errors] == ([] if ours else ["account_format"])
 
 

@@ -86,6 +86,24 @@ def test_a_bank_nobody_recognises_is_refused_on_its_row_naming_it(
     assert "The bank 'Ngân hàng Mặt Trăng' is not known" in reported[0]["message_en"]
 
 
+@pytest.mark.parametrize("way", list(WAYS))
+def test_a_name_several_banks_share_is_refused_as_such(
+    db_session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, way: str
+) -> None:
+    """ "Ngân hàng Sài Gòn" begins four banks' names: refused saying so, not as a bank nobody knows."""
+    check_as(monkeypatch, way)
+    unit = imported_unit(tmp_path)
+    shared = ["Ngân hàng Sài Gòn", "NH TMCP SAI GON"]
+    people = [employee_row(unit["unit_code"], bank_code=bank) for bank in shared]
+    errors = tmp_path / "errors.csv"
+    result = importer.import_file("employees", write_csv(tmp_path / "e.csv", "employees", people), errors_out=errors)
+    assert (result.inserted, result.rejected) == (0, 2)
+    reported = read_errors(errors)
+    assert [(e["value"], e["error_code"]) for e in reported] == [(bank, "bank_shared") for bank in shared]
+    assert "«Ngân hàng Sài Gòn» có thể là một trong nhiều ngân hàng" in reported[0]["message_vi"]
+    assert "'Ngân hàng Sài Gòn' may be any of several banks" in reported[0]["message_en"]
+
+
 def test_the_sql_key_is_the_python_key(db_session: Session) -> None:
     """Every bank's code, number, name, legal name and brand, in capitals, without marks and decomposed, keyed in SQL
     as :func:`bank_key` keys it in Python; and every key the import table holds is one bank_names() gives."""

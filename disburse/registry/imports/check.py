@@ -36,14 +36,17 @@ def create_lookups(
 
     With ``bank_names``, every way a bank is written (:func:`~disburse.reference.service.bank_names`, a few hundred
     keys) and its code, the very mapping Form 02 and Form 03 use: the check looks up, in SQL, the key of a bank
-    cell that is not a code (:data:`~disburse.registry.imports.spec.BANK_KEY`)."""
+    cell that is not a code (:data:`~disburse.registry.imports.spec.BANK_KEY`). A name several banks share
+    (:func:`~disburse.reference.service.shared_bank_names`) is there without a code, to be refused as such."""
     if bank_names:
         from disburse.reference.service import bank_names as known_names
+        from disburse.reference.service import shared_bank_names
 
-        names = known_names()  # read before the COPY starts: the connection is the session's
-        conn.execute(f"CREATE UNLOGGED TABLE {tables.bank_names} (key text PRIMARY KEY, code text NOT NULL)")
+        # Read before the COPY starts: the connection is the session's.
+        rows = [*known_names().items(), *((key, None) for key in shared_bank_names())]
+        conn.execute(f"CREATE UNLOGGED TABLE {tables.bank_names} (key text PRIMARY KEY, code text)")
         with conn.cursor() as cur, cur.copy(f"COPY {tables.bank_names} (key, code) FROM STDIN") as copy:
-            for row in names.items():
+            for row in rows:
                 copy.write_row(row)
         conn.execute(f"ANALYZE {tables.bank_names}")  # a few hundred rows: the planner hashes it, never scans it
     conn.execute(

@@ -74,7 +74,8 @@ _CHECKS = (
     """CASE WHEN n.months_t IS NULL THEN 'unused_months:required'
          WHEN x.months IS NULL OR x.months > 600 THEN 'unused_months:months' END""",
     "CASE WHEN n.pension_t NOT IN ('yes', 'no') THEN 'pension_decision:yes_no' END",
-    """CASE WHEN n.bank IS NOT NULL AND x.bank IS NULL THEN 'bank_code:bank_unknown'
+    """CASE WHEN n.bank IS NOT NULL AND x.bank IS NULL AND bn.key IS NOT NULL THEN 'bank_code:bank_shared'
+         WHEN n.bank IS NOT NULL AND x.bank IS NULL THEN 'bank_code:bank_unknown'
          WHEN n.bank IS NULL AND n.account IS NOT NULL THEN 'bank_code:bank_pair' END""",
     # One regular expression: ltrim over 62 letters and digits costs more.
     """CASE WHEN n.account IS NULL AND n.bank IS NOT NULL THEN 'bank_account:bank_pair'

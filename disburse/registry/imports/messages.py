@@ -123,6 +123,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The bank '{v}' is not known: write the bank's code (short code from the VietQR/NAPAS list, e.g. VCB, BIDV, "
         "ICB) or its name (e.g. Vietcombank, Ngân hàng Ngoại thương).",
     ),
+    "bank_shared": (
+        "«{v}» có thể là một trong nhiều ngân hàng (tên của ngân hàng này là phần đầu tên của ngân hàng khác): hãy ghi "
+        "mã ngân hàng (ví dụ SCB, STB) hoặc tên riêng của ngân hàng (ví dụ Sacombank, Saigonbank).",
+        "'{v}' may be any of several banks (this bank's name begins others' names): write the bank's code (e.g. SCB, "
+        "STB) or the bank's own name (e.g. Sacombank, Saigonbank).",
+    ),
     "bank_pair": (
         "Cần ghi cả ngân hàng (mã hoặc tên) và số tài khoản, hoặc để trống cả hai.",
         "Give both the bank (its code or name) and the account number, or leave both blank.",
