@@ -93,6 +93,7 @@ def test_a_claim_in_review_without_bank_details_is_approved_for_cash_at_the_offi
     assert words["panel"] in panel and words["missing"] in _text_of(panel)
     assert f'<a href="{bank_url}">{words["bank"]}</a>' in panel
     assert f'<a href="{cash_url}">{words["cash"]}</a>' in panel
+    assert html.count(f'href="{bank_url}"') == 1  # the panel's way, not again among the actions
     assert words["panel"] in text
     # A link to the approval form kept from before goes back to the case, saying why and what to do.
     kept = client.get(f"{case_url}/approve")
@@ -135,6 +136,21 @@ def test_a_claim_in_review_without_bank_details_is_approved_for_cash_at_the_offi
 
 def _text_of(fragment: str) -> str:
     return html_.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", fragment)))
+
+
+def test_a_claim_another_caseworker_holds_says_what_is_missing_and_offers_no_way_on(client, caseworker):
+    """The panel offered its two ways on to a caseworker who may not act on the claim (another holds it): each form
+    would only be refused."""
+    holder = create_user("caseworker", district="017", password=PASSWORD)
+    claim = _without_bank()
+    review.assign(claim.id, holder)
+    db.session.commit()
+    sign_in(client, caseworker, "en")
+    case_url = f"/caseworker/claims/{claim.id}"
+    html = client.get(case_url).get_data(as_text=True)
+    panel = html.split('id="chua-the-duyet-tai-khoan"', 1)[1].split("</section>", 1)[0]
+    assert "the bank or the account number is missing" in _text_of(panel)
+    assert f"{case_url}/payment-details" not in html and f"{case_url}/approve-cash" not in html
 
 
 def test_an_account_that_cannot_be_paid_is_said_too_and_the_bank_way_leads_to_approve(client, caseworker):
