@@ -40,6 +40,9 @@ MEASURE = """(table) => ({
 def _fits(page: Any, table: str, name: str) -> dict[str, Any]:
     """The rows of ``table`` under :data:`ROW_HEIGHT_PX` tall, its long texts in a column a line of which is on the
     screen whole, the page no wider than the screen."""
+    # After a form's click the rows are there before the page's stylesheet may be: measured so on a busy machine, the
+    # rows stood 329 px tall, unstyled.
+    page.wait_for_load_state("load")
     measured = page.locator(table).evaluate(MEASURE)
     assert measured["rows"] and measured["long"], name
     assert max(measured["rows"]) < ROW_HEIGHT_PX, f"{name}: rows {measured['rows']} px tall"
