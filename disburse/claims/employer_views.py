@@ -42,7 +42,14 @@ from disburse.claims.employer_forms import (
     written_bank,
 )
 from disburse.claims.models import Claim
-from disburse.claims.outcomes import FormRefused, FormResult, RowResult
+from disburse.claims.outcomes import (
+    FormRefused,
+    FormResult,
+    RowResult,
+    account_digits,
+    phone_digits,
+    text_value,
+)
 from disburse.claims.states import STATE_LABELS, TERMINAL_STATES, ClaimState
 from disburse.claims.web_forms import (
     CORRECT_LABEL,
@@ -574,8 +581,9 @@ def _check(
         si_code=result.si_code,
         full_name=person.full_name if person is not None else "",
         new_bank=banks.get(new_bank, new_bank),
-        new_account=str(row.get("bank_account") or ""),
-        new_phone=str(row.get("phone") or ""),
+        # As they will be stored (a file's cells as typed: "0011-2233 4455", "0912.345.678"), as the form reads back.
+        new_account=account_digits(text_value(row, "bank_account")),
+        new_phone=phone_digits(text_value(row, "phone")),
         reason=str(row.get("reason") or ""),
     )
     if claim is not None and claim.bank_code:

@@ -141,6 +141,28 @@ def test_a_file_is_read_back_row_by_row_and_recorded_only_when_confirmed(client,
     assert db.session.get(Claim, claim.id).bank_account == "12345678901"
 
 
+def test_a_files_account_and_phone_are_read_back_as_they_will_be_stored(client, unit):
+    """A file's account typed in groups ("0011-2233 4455", as copied from a card) and its phone with dots were read
+    back as typed, while the form in the browser reads back the digits it stores: the file's check page now does
+    too, the digits that are recorded on confirmation."""
+    claim = _person(unit, "Mai Văn Nhóm", "awaiting_payment_details", bank_code="VCB", bank_account="0011004455667")
+    client = _signed_in(client, create_user("employer", employer_unit=unit.unit_code))
+    url = f"/employers/{unit.unit_code}/form-03/upload"
+    rows = [
+        ["si_code", "action", "bank_code", "bank_account", "phone"],
+        [_si(claim), "correct", "BIDV", "0011-2233 4455", "0912.345.678"],
+    ]
+    page = _text(client.post(url, data={"file": (_file(rows), "mau03.csv")}, content_type="multipart/form-data"))
+    assert "Kiểm tra lại tệp Mẫu số 03 trước khi ghi nhận" in page
+    assert re.search(r'<td class="long">BIDV[^<]*· <span class="account">001122334455</span>', page)
+    assert "Số điện thoại mới: 0912345678" in page
+    assert "0011-2233 4455" not in page and "0912.345.678" not in page
+    token = re.search(r'name="rows" type="hidden" value="([^"]+)"', page)[1]
+    assert "Kết quả tiếp nhận tệp Mẫu số 03" in _text(client.post(url, data={"rows": token, "confirmed": "1"}))
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).bank_account == "001122334455"
+
+
 def test_a_files_confirmation_records_only_what_was_read_back(client, unit):
     """A file's confirmation was its rows again, recorded as things stood then: a correction made meanwhile (by the
     unit's form, or a caseworker) was overwritten unseen, and the same confirmation sent again (a reloaded tab) put the
