@@ -57,6 +57,10 @@ def test_a_caseworker_finds_a_person_and_a_list_by_keyboard(page, committed, loc
     with page.expect_download() as download:
         page.locator("button[name=download][value=xlsx]").click()
     assert download.value.suggested_filename.endswith(".xlsx")
+    # The CSV at once after the Excel file: another button of the same form, sent (a form is sent once per button).
+    with page.expect_download() as download:
+        page.locator("button[name=download][value=csv]").click()
+    assert download.value.suggested_filename.endswith(".csv")
     listed.nth(1).get_by_role("link").click()
     expect(page).to_have_url(re.compile(rf"/caseworker/claims/{near.id}$"))
 
