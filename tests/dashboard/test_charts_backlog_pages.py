@@ -261,6 +261,15 @@ def test_a_province_supervisor_sees_only_the_reconciliation_lines_of_their_provi
         assert "only the differences of claims in Thành phố Hà Nội; 2 differences outside your area" in note
     assert '<dd id="differences-in-scope">2</dd>' in html
 
+    # A run whose every difference is in the area says nothing of the others ("0 differences outside … are not shown").
+    all_here = Reconciliation(provider="sandbox", day=date(2021, 11, 3), matched=9, differences=1, details=[details[1]])
+    db_session.add(all_here)
+    db_session.flush()
+    note = client.get(f"/dashboard/reconciliations/{all_here.id}").get_data(as_text=True)
+    note = note.split('id="scope-note">', 1)[1].split("</p>", 1)[0]
+    assert ("Thành phố Hà Nội." if locale == "vi" else "claims in Thành phố Hà Nội.") in note
+    assert not re.search("ngoài địa bàn|outside your area", note)
+
     none_here = client.get(f"/dashboard/reconciliations/{elsewhere.id}").get_data(as_text=True)
     assert far.provider_reference not in none_here and "NOT-OURS-1" not in none_here
     assert 'id="differences"' not in none_here
