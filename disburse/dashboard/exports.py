@@ -216,7 +216,8 @@ def overdue_units_file(program_id: int, area: Area, today: date, fmt: str) -> by
 #: The export job's ``table`` for the recoveries list (workers/exports.py).
 RECOVERIES_TABLE = "recoveries"
 #: The recoveries' file: the page's columns in its order (the district's code before its name, as the overdue
-#: units'), headers in both languages.
+#: units'), headers in both languages; then what the page has as its links, for matching the file with the claims
+#: and the bank's statements: the claim's number and the payment's reference.
 RECOVERIES_HEADER = [
     "Khoản / Recovery",
     "Người nhận / Payee",
@@ -227,8 +228,10 @@ RECOVERIES_HEADER = [
     "Lý do trả lại / Why it was returned",
     "Trạng thái / State",
     "Ngày mở / Opened on",
+    "Hồ sơ số / Claim",
+    "Mã chi trả / Payment reference",
 ]
-RECOVERIES_FORMATS: list[str | None] = [TEXT, None, TEXT, None, MONEY, MONEY, None, None, DATE]
+RECOVERIES_FORMATS: list[str | None] = [TEXT, None, TEXT, None, MONEY, MONEY, None, None, DATE, TEXT, TEXT]
 
 
 def recoveries_count(program_id: int, area: Area, state: str | None) -> int:
@@ -270,6 +273,8 @@ def write_recoveries(
                 " / ".join(payment_reasons.label(recovery.reason_code)),
                 " / ".join(recovery_service.LABELS[recovery.state]),
                 recovery.created_at.astimezone(VIETNAM_TZ).date(),  # the day it was opened in Vietnam
+                str(recovery.claim_id),
+                row.reference,
             ]
 
     if fmt == "csv":

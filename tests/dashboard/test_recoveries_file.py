@@ -17,6 +17,7 @@ from disburse.dashboard.exports import RECOVERIES_HEADER
 from disburse.extensions import db
 from disburse.jobs.models import Job
 from disburse.payments import recoveries as recovery_service
+from disburse.payments.models import Payment
 from disburse.programs.calendar import VIETNAM_TZ
 from tests.admin.conftest import folders  # noqa: F401 - the fixture
 from tests.dashboard.conftest import DONG_ANH, PASSWORD, QUAN_1, SOC_SON, downloaded_name, sign_in
@@ -55,15 +56,18 @@ def test_the_page_links_its_list_as_files_and_they_have_its_columns_in_its_order
     rows = _csv(response)
     # The page's columns, in its order (the district's code before its name), in both languages.
     page = _page_headers(html)
-    assert [header.split(" / ")[0].removesuffix(" (VND)") for header in rows[0] if "Mã quận" not in header] == page
+    as_page = [header.split(" / ")[0].removesuffix(" (VND)") for header in rows[0] if "Mã quận" not in header]
+    assert as_page[:-2] == page  # then the claim's number and the payment's reference, the page's links
     assert rows[0] == RECOVERIES_HEADER
     second, first = returned["second"], returned["first"]
     opened = first.created_at.astimezone(VIETNAM_TZ).strftime("%d/%m/%Y")
+    references = [db.session.get(Payment, r.payment_id).provider_reference for r in (first, second)]
+    assert all(references)
     assert rows[1:] == [  # newest first, as the page lists them
         [str(second.id), f"Người {DONG_ANH} 1800000", DONG_ANH, "Huyện Đông Anh", "1800000", "0",
-         "Tài khoản đã đóng / Closed account", "Đã xoá nợ / Written off", opened],
+         "Tài khoản đã đóng / Closed account", "Đã xoá nợ / Written off", opened, str(second.claim_id), references[1]],
         [str(first.id), f"Người {DONG_ANH} 2100000", DONG_ANH, "Huyện Đông Anh", "2100000", "0",
-         "Tài khoản đã đóng / Closed account", "Chờ thu hồi / Owed", opened],
+         "Tài khoản đã đóng / Closed account", "Chờ thu hồi / Owed", opened, str(first.claim_id), references[0]],
     ]  # fmt: skip
     xlsx = client.get(f"/dashboard/recoveries/export?district={DONG_ANH}&format=xlsx")
     sheet = [list(row) for row in openpyxl.load_workbook(io.BytesIO(xlsx.data)).active.iter_rows(values_only=True)]
