@@ -656,6 +656,11 @@ ROUTES: dict[str, Route] = {
     "dashboard.recoveries_file": Route(
         lambda district: f"/dashboard/recoveries/export?district={district}&format=csv", records=_districts
     ),
+    "dashboard.close_settled_recoveries": Route(
+        lambda district: f"/dashboard/recoveries/close-settled?district={district}",
+        records=_districts,
+        success={"POST": 302},
+    ),
     "dashboard.recovery": Route(
         lambda recovery_id: f"/dashboard/recoveries/{recovery_id}",
         records=_recoveries,

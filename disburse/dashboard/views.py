@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -909,6 +909,8 @@ def recoveries() -> ResponseReturnValue:
         listed=listed,
         back=_area_url(area),
         file_url=lambda fmt: _area_url(area, "dashboard.recoveries_file", state=state, format=fmt),
+        settled=recovery_service.settled_count(program.id, area),
+        close_settled_url=_area_url(area, "dashboard.close_settled_recoveries"),
         recovery_url=lambda recovery_id: _area_url(area, "dashboard.recovery", recovery_id=recovery_id),
         **_recovery_helpers(),
     )
@@ -946,6 +948,25 @@ def recoveries_file() -> ResponseReturnValue:
         heading,
         _("Quay lại trang Thu hồi"),
     )
+
+
+@bp.post("/recoveries/close-settled")
+@roles_required(*recovery_service.MOVERS)
+def close_settled_recoveries() -> ResponseReturnValue:
+    """Close, at once, every recovery of the list's area with nothing left to do (recovered or written off, the claim
+    paid again or ended: :func:`~disburse.payments.recoveries.close_settled`), then back to the list of the closed
+    ones. The list's button says how many; a post that finds none (another supervisor closed them) says so."""
+    area_form = AreaQuery(request.args)
+    if not area_form.validate():
+        return _invalid(area_form)
+    area = _area(area_form)
+    closed = recovery_service.close_settled(_program().id, area, _user())
+    db.session.commit()
+    if closed:
+        flash(ngettext("Đã đóng %(num)d khoản thu hồi.", "Đã đóng %(num)d khoản thu hồi.", closed), "success")
+        return redirect(_area_url(area, "dashboard.recoveries", state="closed"))
+    flash(_("Không có khoản thu hồi nào cần đóng."), "info")
+    return redirect(_area_url(area, "dashboard.recoveries"))
 
 
 @bp.route("/recoveries/<int:recovery_id>", methods=["GET", "POST"])

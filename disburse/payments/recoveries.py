@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 
-from disburse.auth.models import User
+from disburse.auth.models import AuditLog, User
 from disburse.auth.scopes import Scope, can_see
 from disburse.auth.service import audit
 from disburse.claims.models import Claim
@@ -258,6 +258,74 @@ def move(
     recovery.state = to_state
     db.session.flush()
     return Moved(recovery, recorded=True)
+
+
+#: The states a recovery with nothing left to do is in, once its claim is settled: the money back, or given up.
+SETTLED = ("recovered", "written_off")
+
+
+def _settled(program_id: int, area: Area) -> Any:
+    """The recoveries of ``area`` with nothing left to do: recovered or written off, their claim paid again or ended
+    (what :func:`move` to ``closed`` asks of each)."""
+    query = (
+        select(Recovery.id, Recovery.state)
+        .join(Claim, Claim.id == Recovery.claim_id)
+        .join(District, District.code == Claim.district_code)
+        .where(Recovery.state.in_(SETTLED), Claim.state.in_(sorted(CLOSED_STATES)))
+    )
+    return _within(query, program_id, area)
+
+
+def settled_count(program_id: int, area: Area) -> int:
+    """How many recoveries of ``area`` :func:`close_settled` would close now."""
+    return db.session.scalar(select(func.count()).select_from(_settled(program_id, area).subquery())) or 0
+
+
+def close_settled(program_id: int, area: Area, actor: User) -> int:
+    """Close every recovery of ``area`` with nothing left to do (:func:`_settled`), as closing each on its page
+    would: locked with its claim, an event and an audit entry each under ``actor``'s name; flush. A supervisor had to
+    close hundreds one by one, in two steps each, after a reconciliation marked them recovered. ``area`` is one the
+    actor may see (the page's :func:`~disburse.dashboard.views._area`). Returns how many were closed."""
+    if not (actor.active and actor.role in MOVERS):
+        raise RecoveryRefused(
+            f"{actor.email} không được đóng khoản thu hồi: chỉ lãnh đạo (hoặc quản trị viên) đang hoạt động.",
+            f"{actor.email} may not close recoveries: only an active supervisor (or an admin) may.",
+        )
+    found = db.session.execute(_settled(program_id, area).with_for_update(of=(Recovery, Claim))).all()
+    if not found:
+        return 0
+    ids = [row.id for row in found]
+    db.session.execute(
+        update(Recovery)
+        .where(Recovery.id.in_(ids))
+        .values(state="closed", closed_at=func.now())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        insert(RecoveryEvent),
+        [
+            {"recovery_id": r.id, "actor_id": actor.id, "from_state": r.state, "to_state": "closed", "recovered_vnd": 0}
+            for r in found
+        ],
+    )
+    db.session.execute(
+        insert(AuditLog),
+        [
+            {
+                "actor_id": actor.id,
+                "action": "recovery.move",
+                "object_type": "recovery",
+                "object_id": str(r.id),
+                "data": {"from": r.state, "to": "closed", "recovered_vnd": 0, "note": "", "together": len(found)},
+            }
+            for r in found
+        ],
+    )
+    for recovery in list(db.session.identity_map.values()):
+        if isinstance(recovery, Recovery) and recovery.id in ids:
+            db.session.expire(recovery)
+    db.session.flush()
+    return len(found)
 
 
 def _claim_allows_closing(recovery: Recovery) -> None:

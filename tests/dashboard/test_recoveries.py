@@ -8,14 +8,14 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from disburse.auth.models import AuditLog
 from disburse.claims import service as claims
 from disburse.claims.states import ClaimAction
 from disburse.extensions import db
 from disburse.payments import recoveries as recovery_service
-from disburse.payments.models import Recovery
+from disburse.payments.models import Recovery, RecoveryEvent
 from disburse.payments.providers import ProviderStatus, StatusUpdate
 from disburse.payments.status import apply_updates
 from disburse.programs.calendar import VIETNAM_TZ
@@ -258,3 +258,53 @@ def test_after_a_part_the_check_page_names_what_is_still_owed_and_a_bad_sum_says
         assert bad.status_code == 422, typed
         assert "Số tiền ghi bằng số đồng" in _text(bad) and "Số tiền phải lớn hơn 0." not in _text(bad), typed
     assert "Số tiền phải lớn hơn 0." in _text(client.post(url, data={"to_state": "recovered", "amount": "0"}))
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_recoveries_with_nothing_left_to_do_are_closed_at_once(client, hanoi_supervisor, locale):
+    """After a reconciliation marked hundreds of recoveries recovered, each had to be closed on its page, in two
+    steps. The list offers to close, at once, those of its area recovered or written off whose claim has ended, each
+    with its event and audit entry under the supervisor's name; the others, and other provinces', stay."""
+    admin = create_user("admin", password=PASSWORD)
+    done, given_up, waiting, owed, far = (_returned(d) for d in (DONG_ANH, DONG_ANH, DONG_ANH, DONG_ANH, QUAN_1))
+    moves = [(done, "recovered", ""), (given_up, "written_off", "Đã mất."), (waiting, "recovered", "")]
+    for recovery, to_state, note in [*moves, (far, "recovered", "")]:
+        recovery_service.move(recovery.id, to_state, admin, note)
+    for recovery in (done, given_up, owed, far):  # their claims end (the people decline); ``waiting``'s still waits
+        claims.transition(recovery.claim_id, ClaimAction.DECLINE, data={"source": "office"})
+    db.session.commit()
+    sign_in(client, hanoi_supervisor, locale)
+
+    page = client.get("/dashboard/recoveries")
+    action = "/dashboard/recoveries/close-settled?province=01"  # the list's area
+    form = page.get_data(as_text=True).split(f'<form method="post" action="{action}"', 1)[1].split("</form>", 1)[0]
+    said = {
+        "vi": ("2 khoản đã thu hồi hoặc đã xoá nợ", "Đóng cả 2 khoản này"),
+        "en": ("2 recoveries are", "Close all 2"),
+    }
+    assert all(words in form for words in said[locale]), form
+
+    response = client.post(action)
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        "/dashboard/recoveries?province=01&state=closed"
+    )
+    closed = _text(client.get(response.headers["Location"]))
+    assert ("Đã đóng 2 khoản thu hồi." if locale == "vi" else "2 recoveries closed.") in closed
+    db.session.expire_all()
+    states = [db.session.get(Recovery, r.id).state for r in (done, given_up, waiting, owed, far)]
+    assert states == ["closed", "closed", "recovered", "owed", "recovered"]
+    for recovery, was in ((done, "recovered"), (given_up, "written_off")):
+        last = recovery_service.history(recovery.id)[-1]
+        assert (last.who, last.from_state, last.to_state) == (hanoi_supervisor.email, was, "closed")
+        entry = db.session.scalars(
+            select(AuditLog).where(AuditLog.object_id == str(recovery.id), AuditLog.action == "recovery.move")
+        ).all()[-1]
+        assert entry.actor_id == hanoi_supervisor.id and (entry.data["from"], entry.data["to"]) == (was, "closed")
+    assert db.session.get(Recovery, done.id).closed_at is not None
+
+    # Nothing more to close: no button, and a post sent again (a second click, a stale page) closes nothing.
+    assert 'id="close-settled"' not in client.get("/dashboard/recoveries").get_data(as_text=True)
+    events = db.session.scalar(select(func.count()).select_from(RecoveryEvent))
+    again = client.post(action, follow_redirects=True)
+    assert ("Không có khoản thu hồi nào cần đóng." if locale == "vi" else "No recovery needed closing.") in _text(again)
+    assert db.session.scalar(select(func.count()).select_from(RecoveryEvent)) == events
