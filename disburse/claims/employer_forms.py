@@ -963,6 +963,8 @@ def _correct(ctx: _Adjusting, row: dict[str, Any], result: RowResult, listed: _L
                 "Đây là tài khoản đã chi trả không thành công; hãy ghi tài khoản mới.",
                 "These are the details the payment failed with; give the new account.",
             )
+        elif (earlier := _failed_before(claim, bank_code, bank_account)) is not None:
+            result.fail("bank_account", "failed_before", *earlier)
     if result.errors:
         return
     changes = _apply_corrections(listed, bank_code, bank_account, phone)
@@ -1041,6 +1043,16 @@ def _corrected_to(claim: Claim, bank_code: str, bank_account: str) -> bool:
     return False  # a phone number's corrections only, or none
 
 
+def _failed_before(claim: Claim, bank_code: str, bank_account: str) -> tuple[str, str] | None:
+    """The refusal of new details an earlier payment of the claim already failed with for the account's sake (only
+    the latest failed account was refused: one closed on attempt 1 was taken again after attempt 2 failed, and failed
+    again), naming why (:func:`disburse.payments.service.failed_before`); None otherwise."""
+    from disburse.payments.service import failed_before, failed_before_message
+
+    earlier = failed_before(claim.id, bank_code, bank_account) if bank_code and bank_account else None
+    return failed_before_message(earlier) if earlier is not None else None
+
+
 def _period_ended(claim: Claim) -> tuple[str, str] | None:
     """Why new details can no longer send the claim back to be paid (:data:`_PAY_AGAIN`): its programme's last payable
     day has passed (:func:`disburse.payments.service.period_ended_refusal`); None while it may pay."""
@@ -1098,6 +1110,8 @@ def correct_payment_details(
         else:
             vi, en = "Đây là tài khoản đã chi trả không thành công", "These are the details the payment failed with"
         result.fail("bank_account", "same_details", f"{vi}; hãy ghi tài khoản mới.", f"{en}; give the new account.")
+    elif not result.errors and (earlier := _failed_before(claim, bank_code, bank_account)) is not None:
+        result.fail("bank_account", "failed_before", *earlier)
     if not result.errors and state in _PAY_AGAIN:
         ended = _period_ended(claim)
         if ended is not None:

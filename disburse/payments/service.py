@@ -68,6 +68,35 @@ def payable(program: Program, today: date | None = None) -> bool:
     return (today or programme_today()) <= program.last_payable_day
 
 
+def failed_before(claim_id: int, bank_code: str, bank_account: str) -> tuple[str, str] | None:
+    """Why an earlier payment of the claim to this very account failed or came back for the account's sake (closed,
+    not found, another name: :func:`~disburse.payments.reasons.needs_new_details`), in Vietnamese and English, the
+    latest such; None when none did (a bank's timeout is no reason to give another account)."""
+    codes = db.session.scalars(
+        select(Payment.failure_code)
+        .where(
+            Payment.claim_id == claim_id,
+            Payment.state.in_(("failed", "returned")),
+            Payment.bank_code == bank_code,
+            Payment.bank_account == bank_account,
+        )
+        .order_by(Payment.attempt.desc())
+    )
+    for code in codes:
+        if payment_reasons.needs_new_details(code):
+            return payment_reasons.label(code)
+    return None
+
+
+def failed_before_message(reason: tuple[str, str]) -> tuple[str, str]:
+    """The refusal of details an earlier payment failed with (:func:`failed_before`), naming why, in both languages:
+    Form 03 and the office's correction (an earlier attempt's account was taken again, and failed again)."""
+    return (
+        f"Một lần chi trả trước vào tài khoản này đã không thành công ({reason[0]}); hãy ghi tài khoản khác.",
+        f"An earlier payment to this account failed ({reason[1]}); give another account.",
+    )
+
+
 def period_ended_refusal(program: Program, today: date | None = None) -> tuple[str, str] | None:
     """None while the programme may pay (:func:`payable`); after its last payable day, why a claim may no longer be
     sent to be paid (approved, its details corrected back to approved, switched to cash) and what to do instead, in

@@ -668,3 +668,42 @@ def test_form_03_correction_of_someone_not_listed_says_to_add_them_as_the_page_o
     (error,) = forms.adjust(nq116(), employer.unit_code, [row], today=TODAY).rows[0].errors
     assert error.code == "not_on_list"
     _names_the_forms_choices(error)
+
+
+@pytest.mark.usefixtures("paying_clock")  # the office's correction sends the claim to be paid within the period
+def test_an_account_an_earlier_payment_failed_with_is_refused_naming_why_on_form_03_and_the_office_s_correction(
+    db_session,
+):
+    """Only the latest failed account was refused: an account closed on attempt 1 was taken again after attempt 2
+    failed with another, and was sent to fail again. Every account an earlier payment of the claim failed or came
+    back with, for the account's sake, is refused naming why; one the bank itself failed to reach (a timeout) is not."""
+    from disburse.payments.models import Payment
+    from tests.factories import create_payment
+
+    employer, (by_form, by_office) = _unit_with("awaiting_payment_details", "awaiting_payment_details")
+    closed, timed_out = "0071000111", "0071000222"
+    for claim in (by_form, by_office):
+        create_payment(claim, "failed", attempt=1, bank_code="VCB", bank_account=closed)  # closed (AC04)
+        late = create_payment(claim, "failed", attempt=2, bank_code="VCB", bank_account=timed_out)
+        db.session.get(Payment, late.id).failure_code = "rjct.bank.timeout"
+        create_payment(claim, "failed", attempt=3)  # the claim's own details, the latest failure
+    db.session.flush()
+
+    def form_03(claim, account):
+        row = {"si_code": _si(claim), "action": "correct", "bank_code": "VCB", "bank_account": account}
+        return forms.adjust(nq116(), employer.unit_code, [row], today=TODAY).rows[0]
+
+    for row in (form_03(by_form, closed), forms.correct_payment_details(by_office.id, "vcb", closed)):
+        assert [(e.field, e.code) for e in row.errors] == [("bank_account", "failed_before")], row.errors
+        assert (
+            "Một lần chi trả trước vào tài khoản này đã không thành công (Tài khoản đã đóng)"
+            in row.errors[0].message_vi
+        )
+        assert "An earlier payment to this account failed (Closed account); give another account." in (
+            row.errors[0].message_en
+        )
+    assert {_state(db_session, c) for c in (by_form, by_office)} == {"awaiting_payment_details"}
+    # An account the bank only failed to reach is taken again.
+    assert form_03(by_form, timed_out).outcome == "corrected"
+    assert not forms.correct_payment_details(by_office.id, "VCB", timed_out).errors
+    assert {db.session.get(Claim, c.id).bank_account for c in (by_form, by_office)} == {timed_out}
