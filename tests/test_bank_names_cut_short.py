@@ -86,7 +86,10 @@ def test_a_name_several_banks_share_is_refused_naming_them_wherever_a_bank_is_wr
         for path, row in results.items():
             errors = [(e.field, e.code) for e in row.errors]
             assert errors == [("bank_code", "bank_shared")], (path, written, row.errors)
-            assert "nhiều ngân hàng: SCB, SGICB (Saigonbank), SHB, STB (Sacombank)" in row.errors[0].message_vi
+            assert row.errors[0].message_vi == (
+                "Tên ngân hàng này có thể là một trong nhiều ngân hàng: SCB, SGICB (Saigonbank), SHB, STB (Sacombank). "
+                "Hãy ghi mã ngân hàng."
+            )
             assert "several banks: SCB, SGICB (Saigonbank), SHB, STB (Sacombank)" in row.errors[0].message_en
     for claim, state in ((listed, "listed"), (waiting, "awaiting_payment_details"), (failed, "payment_failed")):
         stored = db.session.get(Claim, claim.id)

@@ -275,8 +275,9 @@ def bank_errors(
         result.fail(
             "bank_code",
             "bank_shared",
-            f"“{bank_code[:40]}” có thể là một trong nhiều ngân hàng: {shared}. Hãy ghi mã ngân hàng.",
-            f"“{bank_code[:40]}” may be any of several banks: {shared}. Write the bank's code.",
+            # Not quoted: it came in capitals ("NGÂN HÀNG SÀI GÒN"); the field or the file's row shows it as written.
+            f"Tên ngân hàng này có thể là một trong nhiều ngân hàng: {shared}. Hãy ghi mã ngân hàng.",
+            f"This bank name may be any of several banks: {shared}. Write the bank's code.",
         )
     elif bank_code and bank_code.upper() not in known_banks:
         result.fail(
