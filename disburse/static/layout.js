@@ -9,7 +9,7 @@
 //   many too many (GOV.UK's character count), counted as the server counts them: composed (NFC), without the spaces
 //   around, a line break sent as two characters; it never cuts what was typed or pasted;
 // - a list of codes pasted into a one-person search box goes into the list's box (below);
-// - a form that posts is sent once: a second click while its answer is on its way is not sent (below).
+// - once a form has posted, no form of the page is sent again while its answer is on its way (below).
 (function () {
   "use strict";
   var format = new Intl.NumberFormat(document.documentElement.lang || "vi");
@@ -118,29 +118,33 @@
 
 // A form that posts is sent once: a double-click, or a click again while the answer is on its way, sent it twice, and
 // the second answer, to a repeat, replaced the first on the screen (a Form 03 file's confirmation: "no adjustment
-// recorded", every row refused as already paid, though the first post had recorded them). The same button of the
-// same form is not sent again for 10 seconds (an answer that leaves the page where it is, a download, may be asked
-// for again after that; another button of the form, the CSV after the Excel file, goes at once); a page shown again
-// from the browser's history (the back button) sends again at once.
+// recorded", every row refused as already paid, though the first post had recorded them); and "Sửa lại" clicked
+// after "Xác nhận" left the person on the form to edit, not knowing the first had been recorded. Once a form has
+// posted, no form of the page is sent for 10 seconds (the page's answer replaces it before then), and the button
+// clicked says it is busy; a form whose answer is a download (data-download) neither waits nor makes others wait; a
+// page shown again from the browser's history (the back button) sends again at once.
 (function () {
   "use strict";
   var WAIT_MS = 10000;
-  var sent = [];
+  var postedAt = 0;
+  var busy = null;
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (event.defaultPrevented || !form || String(form.method).toLowerCase() !== "post") { return; }
-    var button = event.submitter;
-    var which = button ? (button.getAttribute("name") || "") + "=" + (button.getAttribute("value") || "") : "";
-    var now = Date.now();
-    for (var i = 0; i < sent.length; i++) {
-      if (sent[i].form === form && sent[i].which === which && now - sent[i].at < WAIT_MS) {
-        event.preventDefault();
-        return;
-      }
+    if (event.defaultPrevented || !form || form.hasAttribute("data-download")) { return; }
+    if (Date.now() - postedAt < WAIT_MS) {
+      event.preventDefault();
+      return;
     }
-    sent.push({ form: form, which: which, at: now });
+    if (String(form.method).toLowerCase() === "post") {
+      postedAt = Date.now();
+      busy = event.submitter || null;
+      if (busy) { busy.setAttribute("aria-busy", "true"); }
+    }
   });
   window.addEventListener("pageshow", function (event) {
-    if (event.persisted) { sent = []; }
+    if (event.persisted) {
+      postedAt = 0;
+      if (busy) { busy.removeAttribute("aria-busy"); }
+    }
   });
 })();

@@ -96,3 +96,45 @@ def test_a_double_clicked_confirmation_is_sent_once_and_says_what_was_recorded(p
     assert len(posts) == 1, posts
     db.session.expire_all()
     assert db.session.get(Claim, claim.id).bank_account == "0071000888888"
+
+
+def test_edit_clicked_while_the_confirmation_is_on_its_way_does_not_hide_what_was_recorded(page, committed, tmp_path):
+    """«Sửa lại» clicked just after «Xác nhận điều chỉnh» left the person on the form to edit, while the confirmation
+    had recorded the correction: they believed nothing was. Once a form has posted, no form of the page is sent
+    until its answer comes; the button clicked says it is busy."""
+    unit = committed.unit(district_code=DONG_ANH)
+    claim = committed.claim("awaiting_payment_details", person={"employer_id": unit.id})
+    employer = committed.user("employer", "vi", employer_unit=unit.unit_code)
+    committed.commit()
+    si_code = db.session.get(Employee, claim.employee_id).si_code
+    path = tmp_path / "mau03.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as out:
+        csv.writer(out).writerows(
+            [["si_code", "action", "bank_code", "bank_account"], [si_code, "correct", "VCB", "0071000777777"]]
+        )
+    sign_in(page, employer)
+    page.goto(f"/employers/{unit.unit_code}/form-03")
+    page.set_input_files("#file", str(path))
+    page.get_by_role("button", name="Gửi tệp Mẫu số 03").click()
+    expect(page).to_have_title(re.compile("^Kiểm tra lại tệp Mẫu số 03 trước"))
+
+    def slow(route: Any) -> None:
+        time.sleep(0.5)
+        route.continue_()
+
+    page.route("**/form-03/upload", slow)
+    # «Xác nhận điều chỉnh», then «Sửa lại» a tenth of a second later, while the confirmation is on its way.
+    busy = page.evaluate(
+        """() => {
+          const named = (words) => [...document.querySelectorAll("button")].find((b) => b.textContent.trim() === words);
+          const confirm = named("Xác nhận điều chỉnh");
+          confirm.click();
+          setTimeout(() => named("Sửa lại").click(), 100);
+          return confirm.getAttribute("aria-busy");
+        }"""
+    )
+    assert busy == "true"
+    expect(page).to_have_title(re.compile("^Kết quả tiếp nhận tệp Mẫu số 03 · "))
+    expect(page.locator("main")).to_contain_text("Điều chỉnh: 1 người")
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).bank_account == "0071000777777"
