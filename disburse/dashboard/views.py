@@ -909,7 +909,7 @@ def recoveries() -> ResponseReturnValue:
         listed=listed,
         back=_area_url(area),
         file_url=lambda fmt: _area_url(area, "dashboard.recoveries_file", state=state, format=fmt),
-        settled=recovery_service.settled_count(program.id, area),
+        settled=recovery_service.settled(program.id, area),
         close_settled_url=_area_url(area, "dashboard.close_settled_recoveries"),
         recovery_url=lambda recovery_id: _area_url(area, "dashboard.recovery", recovery_id=recovery_id),
         **_recovery_helpers(),
@@ -955,15 +955,24 @@ def recoveries_file() -> ResponseReturnValue:
 def close_settled_recoveries() -> ResponseReturnValue:
     """Close, at once, every recovery of the list's area with nothing left to do (recovered or written off, the claim
     paid again or ended: :func:`~disburse.payments.recoveries.close_settled`), then back to the list of the closed
-    ones. The list's button says how many; a post that finds none (another supervisor closed them) says so."""
+    ones. The list's button says how many, and its form which (a digest): a post finding others (one settled or moved
+    meanwhile) closes nothing and says so, as does one finding none (another supervisor closed them)."""
     area_form = AreaQuery(request.args)
     if not area_form.validate():
         return _invalid(area_form)
     area = _area(area_form)
-    closed = recovery_service.close_settled(_program().id, area, _user())
+    try:
+        closed = recovery_service.close_settled(_program().id, area, _user(), request.form.get("seen", ""))
+    except recovery_service.RecoveryRefused as exc:
+        db.session.rollback()
+        flash(pick((exc.message_vi, exc.message_en)), "warning")
+        return redirect(_area_url(area, "dashboard.recoveries"))
     db.session.commit()
     if closed:
-        flash(ngettext("Đã đóng %(num)d khoản thu hồi.", "Đã đóng %(num)d khoản thu hồi.", closed), "success")
+        flash(
+            ngettext("Đã đóng %(n)s khoản thu hồi.", "Đã đóng %(n)s khoản thu hồi.", closed, n=number(closed)),
+            "success",
+        )
         return redirect(_area_url(area, "dashboard.recoveries", state="closed"))
     flash(_("Không có khoản thu hồi nào cần đóng."), "info")
     return redirect(_area_url(area, "dashboard.recoveries"))

@@ -10,6 +10,8 @@ until all of it is back. Every step is a row of ``recovery_events`` with who mad
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -276,25 +278,43 @@ def _settled(program_id: int, area: Area) -> Any:
     return _within(query, program_id, area)
 
 
-def settled_count(program_id: int, area: Area) -> int:
-    """How many recoveries of ``area`` :func:`close_settled` would close now."""
-    return db.session.scalar(select(func.count()).select_from(_settled(program_id, area).subquery())) or 0
+def settled(program_id: int, area: Area) -> tuple[int, str]:
+    """How many recoveries of ``area`` :func:`close_settled` would close now, and which (a digest of their ids: the
+    page that offers to close them posts it back, and nothing it did not show is closed)."""
+    ids = db.session.scalars(select(_settled(program_id, area).subquery().c.id).order_by("id")).all()
+    return len(ids), _digest(ids)
 
 
-def close_settled(program_id: int, area: Area, actor: User) -> int:
+def _digest(ids: Sequence[int]) -> str:
+    return hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:32]
+
+
+def close_settled(program_id: int, area: Area, actor: User, seen: str) -> int:
     """Close every recovery of ``area`` with nothing left to do (:func:`_settled`), as closing each on its page
-    would: locked with its claim, an event and an audit entry each under ``actor``'s name; flush. A supervisor had to
-    close hundreds one by one, in two steps each, after a reconciliation marked them recovered. ``area`` is one the
-    actor may see (the page's :func:`~disburse.dashboard.views._area`). Returns how many were closed."""
+    would: locked with its claim (in the recoveries' order, so that two such closes never deadlock), an event and an
+    audit entry each under ``actor``'s name; flush. A supervisor had to close hundreds one by one, in two steps each,
+    after a reconciliation marked them recovered. ``area`` is one the actor may see (the page's
+    :func:`~disburse.dashboard.views._area`); ``seen``, the digest of those the page offered (:func:`settled`):
+    another set now (one settled or moved meanwhile) is :class:`ChangedSince`, nothing closed. Returns how many were
+    closed (0: none to close)."""
     if not (actor.active and actor.role in MOVERS):
         raise RecoveryRefused(
             f"{actor.email} không được đóng khoản thu hồi: chỉ lãnh đạo (hoặc quản trị viên) đang hoạt động.",
             f"{actor.email} may not close recoveries: only an active supervisor (or an admin) may.",
         )
-    found = db.session.execute(_settled(program_id, area).with_for_update(of=(Recovery, Claim))).all()
+    found = db.session.execute(
+        _settled(program_id, area).order_by(Recovery.id).with_for_update(of=(Recovery, Claim))
+    ).all()
     if not found:
         return 0
     ids = [row.id for row in found]
+    if _digest(ids) != seen:
+        raise ChangedSince(
+            f"Các khoản thu hồi cần đóng đã thay đổi từ khi bạn mở trang (nay là {len(ids)} khoản); hãy xem lại rồi "
+            "làm lại.",
+            f"The recoveries to close have changed since you opened the page ({len(ids)} now); look at them again "
+            "and start over.",
+        )
     db.session.execute(
         update(Recovery)
         .where(Recovery.id.in_(ids))

@@ -284,7 +284,8 @@ def test_the_recoveries_with_nothing_left_to_do_are_closed_at_once(client, hanoi
     }
     assert all(words in form for words in said[locale]), form
 
-    response = client.post(action)
+    seen = re.search(r'name="seen" value="([0-9a-f]+)"', form).group(1)
+    response = client.post(action, data={"seen": seen})
     assert response.status_code == 302 and response.headers["Location"].endswith(
         "/dashboard/recoveries?province=01&state=closed"
     )
@@ -305,6 +306,30 @@ def test_the_recoveries_with_nothing_left_to_do_are_closed_at_once(client, hanoi
     # Nothing more to close: no button, and a post sent again (a second click, a stale page) closes nothing.
     assert 'id="close-settled"' not in client.get("/dashboard/recoveries").get_data(as_text=True)
     events = db.session.scalar(select(func.count()).select_from(RecoveryEvent))
-    again = client.post(action, follow_redirects=True)
+    again = client.post(action, data={"seen": seen}, follow_redirects=True)
     assert ("Không có khoản thu hồi nào cần đóng." if locale == "vi" else "No recovery needed closing.") in _text(again)
     assert db.session.scalar(select(func.count()).select_from(RecoveryEvent)) == events
+
+
+def test_the_recoveries_to_close_at_once_are_those_the_page_showed(client, hanoi_supervisor):
+    """The button said "1 recovery … Close it"; meanwhile another was written off and its claim ended: the post
+    closed two. A post finding another set than the page showed closes nothing and says so; the page then offers
+    the new set."""
+    admin = create_user("admin", password=PASSWORD)
+    shown, later = _returned(DONG_ANH), _returned(DONG_ANH)
+    recovery_service.move(shown.id, "recovered", admin, "")
+    claims.transition(shown.claim_id, ClaimAction.DECLINE, data={"source": "office"})
+    db.session.commit()
+    sign_in(client, hanoi_supervisor, "en")
+    page = client.get("/dashboard/recoveries").get_data(as_text=True)
+    assert "Close it" in page
+    seen = re.search(r'name="seen" value="([0-9a-f]+)"', page).group(1)
+
+    recovery_service.move(later.id, "written_off", admin, "Đã mất.")
+    claims.transition(later.claim_id, ClaimAction.DECLINE, data={"source": "office"})
+    db.session.commit()
+    refused = client.post("/dashboard/recoveries/close-settled?province=01", data={"seen": seen}, follow_redirects=True)
+    assert "The recoveries to close have changed since you opened the page (2 now)" in _text(refused)
+    assert "Close all 2" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert [db.session.get(Recovery, r.id).state for r in (shown, later)] == ["recovered", "written_off"]
