@@ -8,6 +8,11 @@ from disburse.extensions import db
 from disburse.reference.models import Bank
 from disburse.reference.service import bank_code_of, bank_names
 
+#: The banks "Ngân hàng Sài Gòn" may be, as a refusal names them.
+SAI_GON_BANKS = (
+    "SCB (Ngân hàng TMCP Sài Gòn), SGICB (Saigonbank), SHB (Ngân hàng TMCP Sài Gòn - Hà Nội), STB (Sacombank)"
+)
+
 
 def test_a_bank_name_cut_short_is_no_other_banks(db_session):
     """ "Ngân hàng Sài Gòn" was taken as SCB (Ngân hàng TMCP Sài Gòn) and paid there, while a unit writing it may have
@@ -47,7 +52,7 @@ def test_a_name_several_banks_share_is_refused_naming_them_wherever_a_bank_is_wr
     banks = known_banks()
     shared = shared_bank_names()
     assert shared["nganhangsaigon"] == ("SCB", "SGICB", "SHB", "STB")
-    assert banks.sharing("Ngân hàng Sài Gòn") == "SCB, SGICB (Saigonbank), SHB, STB (Sacombank)"
+    assert banks.sharing("Ngân hàng Sài Gòn") == SAI_GON_BANKS
     assert all(len(codes) > 1 and set(codes) <= banks.codes for codes in shared.values())
     assert not set(shared) & set(bank_names()), "a shared name is no bank's"
 
@@ -87,10 +92,9 @@ def test_a_name_several_banks_share_is_refused_naming_them_wherever_a_bank_is_wr
             errors = [(e.field, e.code) for e in row.errors]
             assert errors == [("bank_code", "bank_shared")], (path, written, row.errors)
             assert row.errors[0].message_vi == (
-                "Tên ngân hàng này có thể là một trong nhiều ngân hàng: SCB, SGICB (Saigonbank), SHB, STB (Sacombank). "
-                "Hãy ghi mã ngân hàng."
+                f"Tên ngân hàng này có thể là một trong nhiều ngân hàng: {SAI_GON_BANKS}. Hãy ghi mã ngân hàng."
             )
-            assert "several banks: SCB, SGICB (Saigonbank), SHB, STB (Sacombank)" in row.errors[0].message_en
+            assert f"several banks: {SAI_GON_BANKS}" in row.errors[0].message_en
     for claim, state in ((listed, "listed"), (waiting, "awaiting_payment_details"), (failed, "payment_failed")):
         stored = db.session.get(Claim, claim.id)
         assert (stored.state, stored.bank_code) == (state, claim.bank_code)

@@ -255,8 +255,8 @@ _NOT_NOW = {"cannot_correct": "invalid_state", "payment_period_ended": "payment_
     "assigned_to_another",
     "changed_since",
     "payment_period_ended",
-    invalid="Also fields.bank_code: a bank not known; fields.bank_account: the details the claim already has, or an "
-    "account an earlier payment of the claim failed with.",
+    invalid="Also fields.bank_code: a bank not known, or a name several banks share; fields.bank_account: the details "
+    "the claim already has, or an account an earlier payment of the claim failed with.",
 )
 def payment_details(claim_id: int, body: PaymentDetailsBody) -> ResponseReturnValue:
     user = _user()

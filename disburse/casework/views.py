@@ -74,6 +74,7 @@ from disburse.formatting import dmy, moment, say, vnd
 from disburse.payments import reasons as payment_reasons
 from disburse.payments import recoveries
 from disburse.payments.cash import cash_list, clean_receipt_number
+from disburse.payments.service import failed_before
 from disburse.programs.calendar import VIETNAM_TZ, programme_today
 from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
@@ -619,18 +620,10 @@ def _offer_is_new(claim: Claim, offered: Any) -> dict[str, Any]:
     if offered is None:
         return {"offered_failed": None, "offered_same": False}
     account = (offered.data.get("bank_code"), offered.data.get("bank_account"))
-    failed = next(
-        (
-            line
-            for line in service.payment_lines(claim)
-            if line.failure is not None
-            and line.needs_details  # not the bank's own fault (a timeout), nor the programme's end
-            and (line.payment.bank_code, line.payment.bank_account) == account
-        ),
-        None,
-    )
+    # The rule Form 03 and the office's correction refuse such an account by (not a bank's timeout, nor the end).
+    failed = failed_before(claim.id, *account) if all(account) else None
     return {
-        "offered_failed": pick(failed.failure) if failed is not None and failed.failure is not None else None,
+        "offered_failed": pick(failed) if failed is not None else None,
         "offered_same": account == (claim.bank_code, claim.bank_account),
     }
 

@@ -96,18 +96,21 @@ class KnownBanks:
         return code in self.codes
 
     def sharing(self, written: str) -> str:
-        """The banks a name several banks share may be, as a message lists them ("SCB, SGICB (Saigonbank), SHB,
-        STB (Sacombank)"); "" for any other text."""
-        shared, brands = self._names
-        named = ((code, brands.get(code, code)) for code in shared.get(bank_key(written), ()))
-        return ", ".join(code if brand == code else f"{code} ({brand})" for code, brand in named)
+        """The banks a name several banks share may be, as a message lists them ("SCB (Ngân hàng TMCP Sài Gòn), SGICB
+        (Saigonbank), SHB (Ngân hàng TMCP Sài Gòn - Hà Nội), STB (Sacombank)"); "" for any other text."""
+        shared, called = self._names
+        return ", ".join(f"{code} ({called.get(code, code)})" for code in shared.get(bank_key(written), ()))
 
     @cached_property
     def _names(self) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
-        brands = {
-            code: name.partition(" (")[2].rstrip(")") for code, name in db.session.execute(select(Bank.code, Bank.name))
-        }
-        return shared_bank_names(), {code: brand or code for code, brand in brands.items()}
+        """The shared names, and each bank's name as people call it: its brand ("Sacombank"), or its legal name when
+        the brand is its code ("SCB": "Ngân hàng TMCP Sài Gòn"), so that a person can tell the banks apart."""
+        called = {}
+        for code, name in db.session.execute(select(Bank.code, Bank.name)):
+            legal, _, brand = name.partition(" (")
+            brand = brand.rstrip(")")
+            called[code] = brand if brand and brand != code else legal
+        return shared_bank_names(), called
 
 
 def known_banks() -> KnownBanks:
