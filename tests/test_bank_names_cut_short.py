@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from disburse.extensions import db
@@ -95,6 +96,25 @@ def test_a_name_several_banks_share_is_refused_naming_them_wherever_a_bank_is_wr
                 f"Tên ngân hàng này có thể là một trong nhiều ngân hàng: {SAI_GON_BANKS}. Hãy ghi mã ngân hàng."
             )
             assert f"several banks: {SAI_GON_BANKS}" in row.errors[0].message_en
+    # The person's own bank-details page and Form 04 (the application) read the same check.
+    from disburse.claims import applications, person_details
+
+    offered = person_details.input_errors(
+        si_code="0100000001",
+        national_id="001090000001",
+        date_of_birth=date(1990, 1, 1),
+        bank_code="NGÂN HÀNG SÀI GÒN",
+        bank_account="0071000999",
+    )
+    assert (
+        offered["bank_code"][1]
+        == f"This bank name may be any of several banks: {SAI_GON_BANKS}. Write the bank's code."
+    )
+    with pytest.raises(applications.ApplicationInvalid) as refused:
+        applications.validate(
+            {"payout": "bank", "bank_code": "Ngân hàng Sài Gòn", "bank_account": "0071000999"}, date(2021, 10, 25)
+        )
+    assert ("bank_code", "bank_shared") in [(e.field, e.code) for e in refused.value.errors]
     for claim, state in ((listed, "listed"), (waiting, "awaiting_payment_details"), (failed, "payment_failed")):
         stored = db.session.get(Claim, claim.id)
         assert (stored.state, stored.bank_code) == (state, claim.bank_code)
