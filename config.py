@@ -31,6 +31,59 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value or default
 
 
+#: The URLs a server's variable takes, by scheme, and how the refusal shows one. A URL of another kind (``mysql://``,
+#: ``localhost:6379``, ``http://`` for Redis) stopped every command with a traceback from deep in SQLAlchemy or the
+#: rate limiter, naming no variable.
+DATABASE_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+DATABASE_EXAMPLE = "postgresql://người_dùng@máy:5432/tên", "postgresql://user@host:5432/name"
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+REDIS_EXAMPLE = "redis://máy:6379/0 hoặc unix:///đường/dẫn.sock?db=0", "redis://host:6379/0 or unix:///path.sock?db=0"
+HTTP_SCHEMES = ("http", "https")
+HTTP_EXAMPLE = "http://máy:cổng", "http://host:port"
+
+
+def _url_env(name: str, default: str | None, schemes: tuple[str, ...], example: tuple[str, str]) -> str | None:
+    """A server's URL of one of ``schemes``, naming a host when it is a web address (a database's or Redis's may leave
+    it to the client: ``postgresql:///disburse?host=/run/pg`` is a socket's, as the embedded server's URL is);
+    anything else is a ConfigError naming the variable and the form it takes (a password in it is never repeated)."""
+    raw = _env(name, default)
+    if raw is None:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        url = urlsplit(raw)
+        url.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        url = None
+    usable = url is not None and url.scheme.lower() in schemes and bool(url.hostname or schemes != HTTP_SCHEMES)
+    if not usable:
+        shown = f"…{raw.rsplit('@', 1)[-1]!r}" if "@" in raw else repr(raw)
+        raise ConfigError(
+            f"{name} phải có dạng {example[0]} (đang là {shown})",
+            f"{name} must look like {example[1]} (got {shown})",
+        )
+    return raw
+
+
+def _day_env(name: str, default: str | None) -> str | None:
+    """An ISO date (``2021-10-20``), kept as written; anything else is a ConfigError naming the variable, at start
+    (it was said only when a command first read the programme clock, as an English traceback)."""
+    raw = _env(name, default)
+    if raw is None:
+        return None
+    from datetime import date
+
+    try:
+        date.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{name} phải là một ngày dạng YYYY-MM-DD, ví dụ 2021-10-20 (đang là {raw!r})",
+            f"{name} must be a date written YYYY-MM-DD, e.g. 2021-10-20 (got {raw!r})",
+        ) from None
+    return raw
+
+
 class Config:
     ENV_NAME = "base"
     SECRET_KEY: str | None = None
@@ -206,15 +259,17 @@ class Config:
 
     def __init__(self) -> None:
         self.SECRET_KEY = _env("SECRET_KEY", self.SECRET_KEY)
-        self.DATABASE_URL = _env("DATABASE_URL", self.DATABASE_URL)
+        self.DATABASE_URL = _url_env("DATABASE_URL", self.DATABASE_URL, DATABASE_SCHEMES, DATABASE_EXAMPLE)
         self.REDIS_SENTINELS = _sentinels_env("REDIS_SENTINELS") or self.REDIS_SENTINELS
         self.REDIS_SENTINEL_MASTER = _env("REDIS_SENTINEL_MASTER", self.REDIS_SENTINEL_MASTER) or "mymaster"
         # With sentinels, REDIS_URL only names the database (and password): default to database 0 of the master.
-        self.REDIS_URL = _env("REDIS_URL", self.REDIS_URL) or (
+        self.REDIS_URL = _url_env("REDIS_URL", self.REDIS_URL, REDIS_SCHEMES, REDIS_EXAMPLE) or (
             f"redis://{self.REDIS_SENTINEL_MASTER}/0" if self.REDIS_SENTINELS else None
         )
-        self.DATABASE_REPLICA_URL = _env("DATABASE_REPLICA_URL", self.DATABASE_REPLICA_URL)
-        self.DISBURSE_TODAY = _env("DISBURSE_TODAY", self.DISBURSE_TODAY)
+        self.DATABASE_REPLICA_URL = _url_env(
+            "DATABASE_REPLICA_URL", self.DATABASE_REPLICA_URL, DATABASE_SCHEMES, DATABASE_EXAMPLE
+        )
+        self.DISBURSE_TODAY = _day_env("DISBURSE_TODAY", self.DISBURSE_TODAY)
         self.DISBURSE_PROGRAM = _env("DISBURSE_PROGRAM", self.DISBURSE_PROGRAM) or "NQ116"
         self.DISBURSE_PAYMENT_PROVIDER = _env("DISBURSE_PAYMENT_PROVIDER", self.DISBURSE_PAYMENT_PROVIDER) or "sandbox"
         if self.DISBURSE_PAYMENT_PROVIDER not in {"sandbox", "bankfile", "cash"}:
@@ -264,9 +319,12 @@ class Config:
         self.DISBURSE_SANDBOX_RETURN_RATE = _float_env(
             "DISBURSE_SANDBOX_RETURN_RATE", self.DISBURSE_SANDBOX_RETURN_RATE, 0.0, 1.0
         )
-        self.DISBURSE_SANDBOX_URL = _env("DISBURSE_SANDBOX_URL", self.DISBURSE_SANDBOX_URL) or self.DISBURSE_SANDBOX_URL
+        self.DISBURSE_SANDBOX_URL = (
+            _url_env("DISBURSE_SANDBOX_URL", self.DISBURSE_SANDBOX_URL, HTTP_SCHEMES, HTTP_EXAMPLE)
+            or self.DISBURSE_SANDBOX_URL
+        )
         self.DISBURSE_SANDBOX_CALLBACK_URL = (
-            _env("DISBURSE_SANDBOX_CALLBACK_URL", self.DISBURSE_SANDBOX_CALLBACK_URL)
+            _url_env("DISBURSE_SANDBOX_CALLBACK_URL", self.DISBURSE_SANDBOX_CALLBACK_URL, HTTP_SCHEMES, HTTP_EXAMPLE)
             or self.DISBURSE_SANDBOX_CALLBACK_URL
         )
         self.DISBURSE_SANDBOX_TOKEN = _env("DISBURSE_SANDBOX_TOKEN", self.DISBURSE_SANDBOX_TOKEN)

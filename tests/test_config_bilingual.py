@@ -33,6 +33,18 @@ PRODUCTION = {
         ({"DISBURSE_SANDBOX_FAILURE_RATE": "2"}, "phải nằm trong khoảng từ 0.0 đến 1.0", "must be between"),
         ({"DISBURSE_TOKEN_DAYS": "0"}, "phải là một số nguyên từ 1 đến 3650", "must be a whole number from 1"),
         ({"REDIS_SENTINELS": "nope"}, "phải là các cặp host:port", "must be host:port pairs"),
+        # A server's URL of another kind, and a programme day not ISO: said at start, naming the variable (they were
+        # tracebacks from SQLAlchemy, the rate limiter or the programme clock, naming none).
+        ({"DATABASE_URL": "mysql://db/x"}, "DATABASE_URL phải có dạng postgresql://", "DATABASE_URL must look like"),
+        ({"DATABASE_URL": "disburse"}, "DATABASE_URL phải có dạng", "(got 'disburse')"),
+        ({"DATABASE_REPLICA_URL": "db2:5432"}, "DATABASE_REPLICA_URL phải có dạng", "DATABASE_REPLICA_URL must look"),
+        ({"REDIS_URL": "localhost:6379"}, "REDIS_URL phải có dạng redis://", "REDIS_URL must look like redis://"),
+        ({"REDIS_URL": "http://cache:6379/0"}, "REDIS_URL phải có dạng", "REDIS_URL must look like"),
+        ({"REDIS_URL": "http://:secret@cache/0"}, "(đang là …'cache/0')", "(got …'cache/0')"),
+        ({"DISBURSE_SANDBOX_URL": "127.0.0.1:5001"}, "DISBURSE_SANDBOX_URL phải có dạng http://", "must look like"),
+        ({"DISBURSE_SANDBOX_CALLBACK_URL": "ftp://x/e"}, "DISBURSE_SANDBOX_CALLBACK_URL phải", "must look like"),
+        ({"DISBURSE_TODAY": "31/12/2026"}, "DISBURSE_TODAY phải là một ngày dạng YYYY-MM-DD", "(got '31/12/2026')"),
+        ({"DISBURSE_TODAY": "2026-02-30"}, "DISBURSE_TODAY phải là một ngày", "must be a date written YYYY-MM-DD"),
         (
             {"DISBURSE_PAYMENT_RETRY_BASE_S": "60", "DISBURSE_PAYMENT_RETRY_CAP_S": "10"},
             "không được nhỏ hơn DISBURSE_PAYMENT_RETRY_BASE_S",
@@ -57,6 +69,39 @@ def test_every_configuration_error_is_said_in_both_languages(monkeypatch, env, v
         load_config()
     assert vi in raised.value.vi and en in raised.value.en and str(raised.value) == raised.value.en
     assert raised.value.vi != raised.value.en
+    assert ":secret@" not in raised.value.vi + raised.value.en  # a password in a URL is never repeated
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DATABASE_URL", "postgres://u:p@db:5432/x"),
+        ("DATABASE_URL", "postgresql+psycopg://db/x"),
+        ("REDIS_URL", "rediss://:pw@cache:6380/2"),
+        ("REDIS_URL", "unix:///run/redis.sock?db=0"),
+        ("DATABASE_URL", "postgresql://postgres:@/disburse?host=/tmp/pg"),  # the embedded server's, a socket
+        ("DISBURSE_SANDBOX_URL", "https://sandbox.example"),
+        ("DISBURSE_TODAY", "2021-10-20"),
+    ],
+)
+def test_the_urls_and_the_day_the_docs_give_are_taken(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    assert getattr(load_config(), name) == value
+
+
+def test_a_command_says_an_unusable_url_in_both_languages_without_a_traceback(tmp_path):
+    env = {**os.environ, "REDIS_URL": "localhost:6379", "DISBURSE_INSTANCE": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "disburse.cli", "tokens", "list", "--email", "x@example.vn"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Cấu hình không dùng được: REDIS_URL phải có dạng" in done.stderr
+    assert "Unusable configuration: REDIS_URL must look like" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_production_takes_a_key_of_32_characters(monkeypatch):
