@@ -407,6 +407,35 @@ def _parse(body: bytes, documents: Mapping[str, tuple[str, type]]) -> tuple[str,
     return kind, document
 
 
+#: What a pain.001 given for the bank's answer is: the payment file we wrote for the bank (an operator carrying files
+#: both ways takes one for the other), said by the status import and the reconciliation.
+OUR_PAYMENT_FILE = (
+    "Đây là tệp lệnh chi (pain.001) disburse ghi để gửi ngân hàng, không phải tệp ngân hàng trả về: hãy dùng tệp "
+    "trạng thái (pain.002, camt.054) hoặc sao kê (camt.053) ngân hàng gửi lại.",
+    "This is a payment file (pain.001) disburse wrote for the bank, not a file the bank sent back: give the status "
+    "file (pain.002, camt.054) or the statement (camt.053) the bank returned.",
+)
+
+
+def message_kind(path: Path) -> str | None:
+    """The ISO 20022 message a file is, by its root's namespace (``pain.001``, ``pain.002``, ``camt.053``, …), or None
+    for a file that is not one (unreadable, too big, not XML, a DTD: read with the same defences as :func:`_parse`).
+    Tells an operator who gave a file to the wrong command which one takes it."""
+    try:
+        with path.open("rb") as handle:
+            body = handle.read(MAX_STATUS_FILE_BYTES + 1)
+        if len(body) > MAX_STATUS_FILE_BYTES:
+            return None
+        root = defused_fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except (OSError, DefusedXmlException, ParseError, ValueError):
+        return None
+    namespace, _, local = root.tag[1:].partition("}") if root.tag.startswith("{") else ("", "", root.tag)
+    prefix = "urn:iso:std:iso:20022:tech:xsd:"
+    if local != "Document" or not namespace.startswith(prefix):
+        return None
+    return ".".join(namespace[len(prefix) :].split(".")[:2])
+
+
 @dataclass(frozen=True)
 class BatchFile:
     """What a ``pain.001.001.09`` file of ours says: its message id, creation time, and (reference, amount) pairs."""

@@ -371,7 +371,7 @@ def import_status_cmd(path: Path) -> None:
     Apply a status file from the bank: pain.002 (accepted or rejected per payment) or camt.054 (booked, returned).
     Importing the same file again changes nothing. Exit 1 when some references are not ours or their amounts
     differ."""
-    from disburse.payments.bankfile import OriginalFileMissing, read_status_file
+    from disburse.payments.bankfile import OUR_PAYMENT_FILE, OriginalFileMissing, message_kind, read_status_file
 
     try:
         updates = read_status_file(path)
@@ -389,6 +389,9 @@ def import_status_cmd(path: Path) -> None:
             reconcile = f"`disburse payments reconcile --file {path}`"
             vi += f" Đây là sao kê tài khoản (camt.053): hãy đối chiếu bằng {reconcile}."
             en += f" This is an account statement (camt.053): reconcile it with {reconcile}."
+        elif message_kind(path) == "pain.001":
+            vi += f" {OUR_PAYMENT_FILE[0]}"
+            en += f" {OUR_PAYMENT_FILE[1]}"
         _fail(vi, en)
         return
     applied = apply_updates("bankfile", updates, source="file")

@@ -66,13 +66,21 @@ def _report(result: ReconcileResult) -> None:
 
 def _file_entries(path: Path, day: date | None) -> tuple[date | None, list[StatementEntry]]:
     """The camt.053's entries, and the day: the one asked, else the statement's own when it has exactly one."""
-    from disburse.payments.bankfile import UnreadableBankFile
+    from disburse.payments.bankfile import OUR_PAYMENT_FILE, UnreadableBankFile, message_kind
     from disburse.payments.statement_file import read_statement_file
 
     try:
         statement = read_statement_file(path)
     except UnreadableBankFile as exc:
-        _refuse(exc.message_vi, exc.message_en)
+        vi, en = exc.message_vi, exc.message_en
+        kind = message_kind(path)
+        if kind in ("pain.002", "camt.054"):  # the bank's status file: the status import takes it
+            status = f"`disburse payments import-status {path}`"
+            vi += f" Đây là tệp trạng thái của ngân hàng ({kind}): hãy nhập bằng {status}."
+            en += f" This is the bank's status file ({kind}): apply it with {status}."
+        elif kind == "pain.001":
+            vi, en = f"{vi} {OUR_PAYMENT_FILE[0]}", f"{en} {OUR_PAYMENT_FILE[1]}"
+        _refuse(vi, en)
     ours = (current_app.config.get("DISBURSE_BANKFILE_DEBTOR_ACCOUNT") or "").replace(" ", "")
     theirs = {account.replace(" ", "") for account in statement.accounts}
     if ours and theirs and ours not in theirs:  # another account's money is not the fund's
