@@ -39,6 +39,7 @@ from disburse.payments.providers import PermanentError, ProviderError
 from disburse.payments.reconcile_cli import reconcile_cmd
 from disburse.payments.states import label as payment_state_label
 from disburse.payments.status import Applied, apply_updates
+from disburse.programs.models import Program
 from disburse.programs.service import ProgramNotFound, get_program
 
 payments_cli = AppGroup(
@@ -114,7 +115,19 @@ def batch_cmd(program_code: str | None) -> None:
     try:
         payments.check_payable(program)
     except payments.PaymentPeriodEnded as exc:
-        _fail(exc.vi, exc.en)
+        # Most often another shell's default (NQ116, long over, beside the demo's DEMO116): say how to name another,
+        # as `lists build` does.
+        others = [
+            code for code in db.session.scalars(select(Program.code).order_by(Program.code)) if code != program.code
+        ]
+        if not others:
+            _fail(exc.vi, exc.en)
+            return
+        shown = ", ".join(others)
+        _fail(
+            f"{exc.vi} Dùng --program để chọn chương trình khác ({shown}).",
+            f"{exc.en} Use --program to choose another programme ({shown}).",
+        )
         return
     made = []
     for channel, provider in sending.channels():

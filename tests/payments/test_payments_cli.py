@@ -398,3 +398,16 @@ def test_a_recovery_step_run_again_records_once_and_one_decided_before_another_s
     assert (recovery.state, recovery.recovered_vnd) == ("owed", 800_000)
     assert [s.recovered_vnd for s in history(recovery.id)] == [0, 500_000, 300_000]
     assert len(db_session.scalars(moves).all()) == 2
+
+
+def test_batching_a_programme_that_stopped_paying_says_how_to_name_another(app, db_session, monkeypatch):
+    """A shell beside `up --demo` batches NQ116 (its default), long over: refused, and it said nothing more, where
+    `lists build` names the --program to use and the programmes there are."""
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2026-12-05")
+    other = create_program()
+    result = _run(app, "batch", "--program", "NQ116")
+    assert result.exit_code == 2, result.output
+    assert "Programme NQ116 stopped paying on 10/09/2022: no new payment can be made." in result.output
+    assert f"Dùng --program để chọn chương trình khác ({other.code})." in result.output
+    assert f"Use --program to choose another programme ({other.code})." in result.output
+    assert not db_session.scalars(select(PaymentBatch)).first()
