@@ -220,7 +220,11 @@ def list_tokens(email: str) -> None:
     List a user's tokens: id, prefix, name, status, created, expires, last used (never the token itself)."""
     user = _user(email)
     now = datetime.now(UTC)
-    rows = [("id", "prefix", "name", "status", "created", "expires", "last used")]
+    # Headed in Vietnamese, then in English (the English line alone was printed).
+    rows = [
+        ("Số", "Tiền tố", "Nhãn", "Trạng thái", "Ngày tạo", "Hết hạn", "Dùng lần cuối"),
+        ("id", "prefix", "name", "status", "created", "expires", "last used"),
+    ]
     for token in service.tokens_of(user):
         status = service.token_status(token, now)
         rows.append(
@@ -234,7 +238,7 @@ def list_tokens(email: str) -> None:
                 _when(token.last_used_at),
             )
         )
-    if len(rows) == 1:
+    if len(rows) == 2:
         click.echo(f"{user.email} chưa có token API nào. / {user.email} has no API tokens.")
         return
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

@@ -47,7 +47,11 @@ def list_outbox(state: str | None, limit: int) -> None:
         f"Chờ gửi: {counts['queued']}; đã gửi: {counts['sent']}; thất bại: {counts['failed']} ({health.transport}). / "
         f"Queued: {counts['queued']}; sent: {counts['sent']}; failed: {counts['failed']} ({health.transport})."
     )
-    rows = [("id", "state", "attempts", "kind", "recipient", "created", "sent / next", "last error")]
+    # Headed in Vietnamese, then in English (the English line alone was printed).
+    rows = [
+        ("Số", "Trạng thái", "Lần thử", "Loại", "Người nhận", "Lúc tạo", "Đã gửi / thử lại", "Lỗi gần nhất"),
+        ("id", "state", "attempts", "kind", "recipient", "created", "sent / next", "last error"),
+    ]
     for row in service.outbox(limit, state):
         rows.append(
             (
@@ -61,7 +65,7 @@ def list_outbox(state: str | None, limit: int) -> None:
                 (row.last_error or "-").replace("\n", " ")[:80],
             )
         )
-    if len(rows) == 1:
+    if len(rows) == 2:
         return
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for line in rows:

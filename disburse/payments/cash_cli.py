@@ -186,10 +186,14 @@ def _print_table(rows: list[CashListRow], office: District, day: date | None) ->
         max([len(r.reference) for r in rows] + [13]),
     )
     line = "  ".join(f"{{:<{w}}}" for w in widths) + "  {:<10}  {}"
+    # Headed in both languages, as the XLSX is (the English line was missing: the title alone was in both).
     click.echo(
         line.format(
             "STT", "Họ và tên", "Mã BHXH", "Ngày sinh", "CMND/CCCD", "Số tiền", "Mã chi trả", "Ngày", "Số biên lai"
         )
+    )
+    click.echo(
+        line.format("No.", "Full name", "SI code", "Born", "ID", "Amount", "Reference", "Issued on", "Receipt number")
     )
     for n, r in enumerate(rows, start=1):
         born = dmy(r.date_of_birth) if r.date_of_birth else "—"

@@ -114,8 +114,24 @@ def test_tokens_list_shows_status_and_dates_but_never_the_token(cli, admin, db_s
     result = cli.invoke(args=["tokens", "list", "--email", admin.email])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].split() == ["id", "prefix", "name", "status", "created", "expires", "last", "used"]
-    by_name = {line.split()[2]: line for line in lines[1:]}
+    # Headed in Vietnamese, then in English (the English line alone was printed).
+    assert lines[0].split() == [
+        "Số",
+        "Tiền",
+        "tố",
+        "Nhãn",
+        "Trạng",
+        "thái",
+        "Ngày",
+        "tạo",
+        "Hết",
+        "hạn",
+        "Dùng",
+        "lần",
+        "cuối",
+    ]
+    assert lines[1].split() == ["id", "prefix", "name", "status", "created", "expires", "last", "used"]
+    by_name = {line.split()[2]: line for line in lines[2:]}
     assert by_name["bank-file"].split()[3] == "active" and _row(live).prefix in by_name["bank-file"]
     assert by_name["old"].split()[3] == "revoked"
     assert by_name["laptop"].split()[3] == "expired"

@@ -16,6 +16,10 @@ def test_send_then_list(app, db_session, smtp):
     assert listed.exit_code == 0, listed.output
     assert "Chờ gửi: 1; đã gửi: 0; thất bại: 0 (smtp). / Queued: 1; sent: 0; failed: 0 (smtp)." in listed.output
     assert "ketoan@congty.example.vn" in listed.output and "form_01_ready" in listed.output
+    # The table headed in Vietnamese, then in English (the English line alone was printed).
+    vietnamese, english = listed.output.splitlines()[1:3]
+    assert vietnamese.split()[:3] == ["Số", "Trạng", "thái"] and "Lỗi gần nhất" in vietnamese, listed.output
+    assert english.split()[:3] == ["id", "state", "attempts"] and "last error" in english, listed.output
 
     sent = runner.invoke(args=["notifications", "send"])
     assert sent.exit_code == 0, sent.output

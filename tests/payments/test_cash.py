@@ -492,6 +492,10 @@ def test_the_commands_list_a_day_write_spreadsheets_and_record_receipts(app, db_
     assert reference in shown.output and "2 người" in shown.output and "2 people" in shown.output
     assert shown.output.startswith("Danh sách chi tiền mặt tại cơ quan BHXH ")  # the file's title, in both languages
     assert "Cash payment list, social security office of " in shown.output and "Ngày sinh" in shown.output
+    # Its columns headed in both languages, as the file's are (the English line was missing).
+    vietnamese, english = [line.split() for line in shown.output.splitlines()[2:4]]
+    assert vietnamese[:3] == ["STT", "Họ", "và"] and english[:3] == ["No.", "Full", "name"], shown.output
+    assert english[-2:] == ["Receipt", "number"]
     assert "********" in shown.output and _national_id(db_session.get(Claim, other.id).employee_id) not in shown.output
 
     out = tmp_path / "chi-tien-mat.xlsx"
