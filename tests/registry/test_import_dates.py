@@ -151,3 +151,34 @@ def test_a_dd_mm_yyyy_file_imported_again_takes_the_fast_path(
     again = importer.import_file("employees", path)
 
     assert (again.unchanged, again.fast_unchanged, again.rejected) == (4, 4, 0)
+
+
+def test_a_workbooks_month_typed_as_excel_keeps_it_a_date_cell_on_the_first_is_that_month(
+    db_session: Session, tmp_path: Path
+) -> None:
+    """Excel turns "10/2021" typed in a salary fund's month into the date cell 01/10/2021: every such row was refused
+    as "Tháng «2021-10-01» không hợp lệ". A date cell on the first of a month is that month; another day stays a date,
+    refused as a month."""
+    from disburse.registry.imports.salary_funds import SALARY_FUND_COLUMNS
+
+    unit = imported_unit(tmp_path)["unit_code"]
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(list(SALARY_FUND_COLUMNS))
+    for month in (datetime(2021, 9, 1), date(2021, 10, 1), "11/2021", date(2021, 12, 15)):
+        row = salary_row(unit, month="")
+        sheet.append([month if column == "month" else row[column] for column in SALARY_FUND_COLUMNS])
+    workbook.save(tmp_path / "f.xlsx")
+
+    result = importer.import_file("salary_funds", tmp_path / "f.xlsx")
+
+    assert (result.inserted, result.rejected) == (3, 1), result.errors
+    [error] = result.errors
+    assert (error.row, error.column, error.value) == (5, "month", "2021-12-15"), error
+    stored = _stored(
+        "SELECT f.month FROM salary_funds f JOIN employers e ON e.id = f.employer_id WHERE e.unit_code = :u "
+        "ORDER BY f.month",
+        u=unit,
+    )
+    assert [r[0] for r in stored] == [date(2021, 9, 1), date(2021, 10, 1), date(2021, 11, 1)]

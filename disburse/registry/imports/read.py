@@ -46,6 +46,10 @@ PHONE_WIDTH = -2
 #: not go to an account one digit short): the cell is staged with this mark, which the column's check reports.
 NUMBER_REFUSED = 0
 NUMBER_MARK = "#"
+#: The ``pad`` width that means "a month (mm/yyyy)": Excel turns "10/2021" typed in a cell into the date cell
+#: 01/10/2021, which was refused as a month ("Tháng «2021-10-01» không hợp lệ"); a date cell on the first of a month
+#: is read as that month. Another day stays the date it is, and is refused as a month.
+MONTH_WIDTH = -3
 ProgressFn = Callable[[int, int | None], None]
 
 
@@ -307,6 +311,9 @@ def _cell_text(value: Any, width: int | None) -> str | None:
         return None
     if isinstance(value, bool):
         return "yes" if value else "no"
+    at_midnight = not isinstance(value, datetime) or value.time() == time(0)
+    if width == MONTH_WIDTH and isinstance(value, date) and value.day == 1 and at_midnight:
+        return f"{value.year:04d}-{value.month:02d}"
     if isinstance(value, datetime):
         return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")
     if isinstance(value, date):

@@ -39,7 +39,7 @@ SALARY_FUNDS = Spec(
     label=("quỹ lương BHTN", "UI salary funds"),
     table="salary_funds",
     columns=SALARY_FUND_COLUMNS,
-    pad={},
+    pad={"month": -3},
     normalise={
         "unit": ("unit_code", "upper"),
         "month_t": ("month", "date"),

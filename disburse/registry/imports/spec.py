@@ -51,7 +51,7 @@ class Spec:
     #: The file's columns: the header must name each of them (any order, others ignored).
     columns: tuple[str, ...]
     #: XLSX number cells padded back to these widths (see read._cell_text; -1: a national ID; 0: refused, a bank
-    #: account; -2: a phone number, its leading 0 put back).
+    #: account; -2: a phone number, its leading 0 put back; -3: a month, whose date cell on the 1st is that month).
     pad: dict[str, int]
     #: The values the check reads: name → (file column, how it is normalised: "text" trimmed and blank → NULL,
     #: "lower"/"upper" also case-folded, "code2"/"code3" also padded with leading zeros,
