@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from disburse.extensions import db
-from disburse.formatting import moment
+from disburse.formatting import dmy, moment
 from disburse.notifications import service
-from disburse.notifications.models import STATES
+from disburse.notifications.models import STATES, Notification
 from disburse.programs.calendar import programme_today
 
 notifications_cli = AppGroup(
@@ -111,7 +112,13 @@ def retry(ids: tuple[int, ...], all_failed: bool) -> None:
         raise click.UsageError(
             "Ghi số của thư, hoặc --all-failed (không cả hai). / Give message ids, or --all-failed (not both)."
         )
-    done = service.retry_failed(sorted(set(ids)) if ids else None, programme_today())
+    today = programme_today()
+    # How the ids named stood before: one that is not retried is named with why (an id mistyped, a message sent
+    # or still queued, a deadline gone); "1 ids are not failed messages within their deadline" named none, exit 0.
+    before = (
+        {row.id: row for row in db.session.scalars(select(Notification).where(Notification.id.in_(ids)))} if ids else {}
+    )
+    done = service.retry_failed(sorted(set(ids)) if ids else None, today)
     db.session.commit()
     left = done.chosen - done.again
     click.echo(
@@ -120,11 +127,23 @@ def retry(ids: tuple[int, ...], all_failed: bool) -> None:
         f"Queued again {done.again}; added {done.added} to new addresses; "
         f"{left} left failed (the address is no longer the unit's)."
     )
-    if ids and (missed := len(set(ids)) - done.chosen):
-        click.echo(
-            f"{missed} số không phải thư thất bại còn hạn: bỏ qua. / "
-            f"{missed} ids are not failed messages within their deadline: skipped."
-        )
+    for message_id in sorted(set(ids)):
+        row = before.get(message_id)
+        if row is None:
+            click.echo(f"Không có thư số {message_id}: bỏ qua. / There is no message {message_id}: skipped.", err=True)
+        elif row.state != "failed":
+            click.echo(
+                f"Thư {message_id} đang ở trạng thái {row.state}, không phải failed: bỏ qua. / "
+                f"Message {message_id} is {row.state}, not failed: skipped.",
+                err=True,
+            )
+        elif (due := (row.params or {}).get("due_on")) and str(due) < today.isoformat():
+            shown = dmy(date.fromisoformat(str(due)))
+            click.echo(
+                f"Thư {message_id} báo hạn {shown}, đã qua: để nguyên. / "
+                f"Message {message_id} tells of the deadline {shown}, gone: left failed.",
+                err=True,
+            )
     if not service.enabled():
         click.echo(
             "Thư điện tử đang tắt (chưa đặt DISBURSE_SMTP_URL): thư chờ đến khi bật. / "

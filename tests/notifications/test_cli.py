@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from disburse.claims.lists import build_lists
+from disburse.notifications.models import Notification
 from tests.factories import create_employee, create_employer, nq116
 from tests.notifications.test_notifications import LISTED_ON
 
@@ -58,5 +61,16 @@ def test_retry_sends_a_failed_message_again_and_says_what_it_did(app, db_session
     runner.invoke(args=["notifications", "send"])
     assert [message["To"] for message in smtp.received] == ["ketoan.moi@congty.example.vn"]
 
-    unknown = runner.invoke(args=["notifications", "retry", "999999"])
-    assert unknown.exit_code == 0 and "1 ids are not failed messages within their deadline: skipped." in unknown.output
+    # Each id not retried is named with why: "1 ids are not failed messages within their deadline" named none.
+    sent_id = db_session.scalar(select(Notification.id).where(Notification.state == "sent"))
+    failed_id = db_session.scalar(select(Notification.id).where(Notification.state == "failed"))
+    unknown = runner.invoke(args=["notifications", "retry", "999999", str(sent_id)])
+    assert unknown.exit_code == 0, unknown.output
+    assert "Không có thư số 999999: bỏ qua. / There is no message 999999: skipped." in unknown.output
+    assert f"Thư {sent_id} đang ở trạng thái sent, không phải failed: bỏ qua." in unknown.output
+    assert f"Message {sent_id} is sent, not failed: skipped." in unknown.output
+    monkeypatch.setitem(app.config, "DISBURSE_TODAY", "2021-12-31")  # the Form 02 deadline it tells of is gone
+    gone = runner.invoke(args=["notifications", "retry", str(failed_id)])
+    assert gone.exit_code == 0, gone.output
+    assert f"Thư {failed_id} báo hạn " in gone.output and ", đã qua: để nguyên." in gone.output
+    assert f"Message {failed_id} tells of the deadline " in gone.output and ", gone: left failed." in gone.output
