@@ -142,6 +142,16 @@ def create_demo_program(today: date) -> tuple[Program, int]:
     return program, shift
 
 
+def _in_embedded_server() -> bool:
+    """Whether the database is the embedded server's (its data under ``instance/``), not one ``DATABASE_URL`` names:
+    the runtime exports the embedded server's URL as ``DATABASE_URL`` and keeps it in ``_EMBEDDED``."""
+    import os
+
+    from disburse.runtime import _EMBEDDED
+
+    return os.environ.get("DATABASE_URL", "") in _EMBEDDED
+
+
 def ensure_demo(*, employers: int = DEMO_EMPLOYERS, employees: int = DEMO_EMPLOYEES) -> list[str]:
     """Seed the demo when the registry is empty; return the lines to print (the demo log-ins)."""
     return seed_demo(employers=employers, employees=employees)
@@ -164,11 +174,19 @@ def seed_demo(*, employers: int, employees: int, seed: int = DEMO_SEED, commit: 
                 "another data folder (DISBURSE_INSTANCE=instance-demo disburse up --demo) or another DATABASE_URL."
             )
         deadline = f"{demo.list_deadline:%d/%m/%Y}"
+        if _in_embedded_server():
+            again_vi, again_en = "xoá thư mục dữ liệu (instance/)", "delete its data folder (instance/)"
+        else:  # deleting instance/ does nothing to a database DATABASE_URL names
+            name = db.engine.url.database or "disburse"
+            again_vi = (
+                f"xoá cơ sở dữ liệu của DATABASE_URL (dropdb {name}), hoặc đặt DATABASE_URL một cơ sở dữ liệu khác"
+            )
+            again_en = f"drop the database DATABASE_URL names (dropdb {name}), or set DATABASE_URL to another"
         return [
             f"Demo {DEMO_PROGRAM} đã có sẵn (hạn danh sách {deadline}): dùng lại như đang có; để tạo lại từ đầu, dừng "
-            "disburse và xoá thư mục dữ liệu (instance/). / "
+            f"disburse và {again_vi}. / "
             f"The {DEMO_PROGRAM} demo is already here (list deadline {deadline}): used as it is; to start it again, "
-            "stop disburse and delete its data folder (instance/).",
+            f"stop disburse and {again_en}.",
             *login_lines(),
         ]
     from disburse.registry.seed_cli import import_seed_files

@@ -115,6 +115,27 @@ def test_small_demo_seeds_programme_data_lists_and_users(db_session: Session, br
     assert "The DEMO116 demo is already here" in again[0]  # and how to start it again
 
 
+def test_the_demo_already_there_says_how_to_start_again_where_its_data_is(
+    db_session: Session, broker, monkeypatch
+) -> None:
+    """With DATABASE_URL naming a server, "delete its data folder (instance/)" did nothing: the demo was there again.
+    It says to drop that database; with the embedded server, to delete instance/."""
+    from disburse import runtime
+    from disburse.extensions import db
+
+    seed_demo(employers=5, employees=200)
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/their_db")
+    monkeypatch.setattr(runtime, "_EMBEDDED", {})
+    given = seed_demo(employers=5, employees=200)[0]
+    database = db.engine.url.database
+    assert f"xoá cơ sở dữ liệu của DATABASE_URL (dropdb {database})" in given and "instance/" not in given, given
+    assert f"drop the database DATABASE_URL names (dropdb {database}), or set DATABASE_URL to another" in given
+    monkeypatch.setattr(runtime, "_EMBEDDED", {"postgresql+psycopg://postgres@127.0.0.1:5432/their_db": None})
+    embedded = seed_demo(employers=5, employees=200)[0]
+    assert "xoá thư mục dữ liệu (instance/)" in embedded and "delete its data folder (instance/)" in embedded
+    assert "dropdb" not in embedded
+
+
 def test_a_database_with_other_registry_data_is_not_taken_for_the_demo(db_session: Session) -> None:
     """`disburse seed` (or an import) then `up --demo`: the demo was not seeded and the dashboards asked for a
     DEMO116 that did not exist (404s), with "no demo users" as the only word. Now refused, saying what to do."""
