@@ -552,6 +552,13 @@ def sniff(path: Path) -> str:
             "Tệp không phải là văn bản CSV hay bảng tính XLSX (có dữ liệu nhị phân).",
             "The file is neither a CSV text file nor an XLSX workbook (it holds binary data).",
         )
+    if path.suffix.lower() == ".xlsx":  # read as CSV, it was "Missing columns: …" of a file its owner took for Excel's
+        raise UnusableFile(
+            "Tệp có tên .xlsx nhưng nội dung là văn bản, không phải bảng tính Excel; hãy mở tệp và lưu lại dưới dạng "
+            ".xlsx, hoặc đổi tên thành .csv nếu đó là tệp CSV UTF-8.",
+            "The file is named .xlsx but holds text, not an Excel workbook; open it and save it again as .xlsx, or "
+            "rename it .csv if it is a CSV UTF-8 file.",
+        )
     return "csv"
 
 

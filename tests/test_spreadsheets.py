@@ -388,6 +388,9 @@ def test_a_table_tells_how_far_it_has_read(tmp_path, monkeypatch, suffix):
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), "This is an old Excel file (.xls)"),
         ("si_code\n0123456789\n".encode("utf-16"), "encoded as UTF-16"),
         (bytes(range(256)) * 12, "neither a CSV text file nor an XLSX workbook"),
+        # Text named .xlsx (a CSV renamed, an export that is not Excel's): the admins' import page refused it, the
+        # command and Form 02 read it as CSV and said "Missing columns: …".
+        (b"si_code,bank_code\n0123456789,VCB\n", "The file is named .xlsx but holds text"),
     ],
 )
 def test_every_table_reader_says_alike_what_a_file_is_instead(tmp_path, content, said):
@@ -399,3 +402,9 @@ def test_every_table_reader_says_alike_what_a_file_is_instead(tmp_path, content,
         with pytest.raises(UnusableFile) as refused:
             read(path)
         assert said in refused.value.message_en, (read, refused.value.message_en)
+
+
+def test_text_named_csv_is_still_read_as_csv(tmp_path):
+    path = tmp_path / "file.csv"
+    path.write_bytes(b"si_code,bank_code\n0123456789,VCB\n")
+    assert spreadsheets.sniff(path) == "csv"
