@@ -233,6 +233,20 @@ def start_embedded_redis(instance: Path) -> tuple[str, Any]:
 _EMBEDDED: dict[str, tuple[Any, Path]] = {}
 
 
+def _where(url: str) -> str:
+    """Which server and database a URL names, as `up` says it (never its user or password): an operator checks that
+    the data goes where they meant ("PostgreSQL: DATABASE_URL" alone named none)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "?"
+    return f"{host}{port}{parts.path}" or url.split("://", 1)[0]
+
+
 def ensure_services(instance: Path, *, db_name: str = DEFAULT_DB_NAME) -> Services:
     """Resolve (and, where needed, start) PostgreSQL and Redis, and create the database."""
     notes: list[str] = []
@@ -240,7 +254,7 @@ def ensure_services(instance: Path, *, db_name: str = DEFAULT_DB_NAME) -> Servic
     postgres_data = None
     database_url = sqlalchemy_url(os.environ.get("DATABASE_URL", "").strip())
     if database_url and database_url not in _EMBEDDED:
-        notes.append("PostgreSQL: DATABASE_URL")
+        notes.append(f"PostgreSQL: DATABASE_URL ({_where(database_url)})")
     else:
         if not database_url:
             database_url, pg = start_embedded_postgres(instance, db_name)
@@ -248,18 +262,20 @@ def ensure_services(instance: Path, *, db_name: str = DEFAULT_DB_NAME) -> Servic
         pg, pg_instance = _EMBEDDED[database_url]
         handles.append(pg)
         postgres_data = pg_instance / "pgdata"
-        notes.append(f"PostgreSQL: embedded, data in {postgres_data}")
+        notes.append(f"PostgreSQL: máy chủ nhúng, dữ liệu tại / embedded, data in {postgres_data}")
     ensure_database(database_url)
 
     redis_url = os.environ.get("REDIS_URL", "").strip()
     if redis_url and redis_url not in _EMBEDDED:
-        notes.append("Redis: REDIS_URL")
+        notes.append(f"Redis: REDIS_URL ({_where(redis_url)})")
     else:
         if not redis_url:
             redis_url, rd = start_embedded_redis(instance)
             _EMBEDDED[redis_url] = (rd, instance)
         handles.append(_EMBEDDED[redis_url][0])
-        notes.append(f"Redis: embedded, socket {redis_url.removeprefix('unix://').split('?')[0]}")
+        notes.append(
+            f"Redis: máy chủ nhúng, socket / embedded, socket {redis_url.removeprefix('unix://').split('?')[0]}"
+        )
     return Services(
         database_url=database_url, redis_url=redis_url, notes=notes, handles=handles, postgres_data=postgres_data
     )

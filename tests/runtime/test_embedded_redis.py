@@ -91,7 +91,7 @@ def test_a_second_resolution_in_the_process_holds_the_server_the_first_started(
         again = runtime.ensure_services(instance)
         assert again.redis_url == first.redis_url
         assert again.handles == first.handles and len(again.handles) == 1
-        assert any(note.startswith("Redis: embedded") for note in again.notes)
+        assert any(note.startswith("Redis: máy chủ nhúng, socket / embedded, socket") for note in again.notes)
         again.stop_owned_redis()
         assert _redis_servers_in(instance) == []
     finally:
