@@ -21,7 +21,7 @@ from config import ConfigError
 from disburse.extensions import DAY, db
 from disburse.formatting import counted, dmy, number, vnd
 from disburse.payments.models import PROVIDERS
-from disburse.payments.providers import ProviderError, StatementEntry
+from disburse.payments.providers import ProviderError, RetryableError, StatementEntry
 from disburse.payments.reconcile import (
     DIFFERENCE_LABELS,
     VIETNAM,
@@ -119,11 +119,24 @@ def _run(provider: str, day: date, entries: list[StatementEntry] | None) -> Reco
         db.session.rollback()
         _refuse(
             f"Không lấy được sao kê của '{provider}': {exc.vi}",
-            f"The '{provider}' statement could not be had: {exc.en}",
+            f"The '{provider}' statement could not be fetched: {exc.en}",
         )
     except ProviderError as exc:
         db.session.rollback()
-        _refuse(f"Không lấy được sao kê của '{provider}': {exc}", f"The '{provider}' statement could not be had: {exc}")
+        # The client's words are technical and English: said as the detail, after what happened and what to do.
+        vi = f"Không lấy được sao kê của '{provider}'"
+        en = f"The '{provider}' statement could not be fetched"
+        if isinstance(exc, RetryableError):
+            vi += ": bên chi trả không trả lời hoặc tạm thời lỗi; hãy thử lại sau"
+            en += ": the provider did not answer or failed for now; try again later"
+            if provider == "sandbox":
+                url = current_app.config["DISBURSE_SANDBOX_URL"]
+                vi += (
+                    f" (ngân hàng thử nghiệm có đang chạy tại {url} không: `disburse up` hoặc "
+                    "`disburse sandbox serve`?)"
+                )
+                en += f" (is the sandbox bank running at {url}: `disburse up` or `disburse sandbox serve`?)"
+        _refuse(f"{vi}. Chi tiết kỹ thuật: {exc}", f"{en}. Technical detail: {exc}")
     except Exception:
         db.session.rollback()
         raise

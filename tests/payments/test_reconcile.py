@@ -274,7 +274,18 @@ def test_a_bank_that_cannot_be_reached_is_exit_2_with_a_message(cli, use_bank, t
     result = cli.invoke(args=["payments", "reconcile", "--provider", "sandbox", "--date", dmy(today)])
 
     assert result.exit_code == 2
-    assert "Không lấy được sao kê" in result.output and "could not be had" in result.output
+    # What happened and what to do in both languages, where the sandbox should be; the client's words as the detail
+    # (the Vietnamese line was "Không lấy được sao kê của 'sandbox': the sandbox could not be reached …").
+    url = f"http://127.0.0.1:{port}"
+    assert (
+        "Không lấy được sao kê của 'sandbox': bên chi trả không trả lời hoặc tạm thời lỗi; hãy thử lại sau "
+        f"(ngân hàng thử nghiệm có đang chạy tại {url} không: `disburse up` hoặc `disburse sandbox serve`?). "
+        "Chi tiết kỹ thuật: the sandbox could not be reached"
+    ) in result.output
+    assert (
+        "The 'sandbox' statement could not be fetched: the provider did not answer or failed for now; try again later "
+        f"(is the sandbox bank running at {url}: `disburse up` or `disburse sandbox serve`?). Technical detail:"
+    ) in result.output
     assert "Traceback" not in result.output and rows("sandbox", today) == []
 
 
