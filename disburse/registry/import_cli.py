@@ -132,6 +132,11 @@ def run_import(kind: str, file: Path, errors: Path | None, strict: bool) -> None
             err=True,
         )
         sys.exit(2)
+    except KeyboardInterrupt:  # the import is one transaction: said so, before the group's "Stopped at your request"
+        bar.close()
+        db.session.rollback()
+        click.echo("\nChưa nhập dòng nào của tệp. / Nothing of the file was imported.", err=True)
+        raise
     except BaseException:
         bar.close()
         db.session.rollback()
@@ -154,7 +159,25 @@ def run_import(kind: str, file: Path, errors: Path | None, strict: bool) -> None
             click.echo(more_line(more, result.errors_path, "lỗi khác", ("error", "errors")), err=True)
         elif result.errors_path:
             click.echo(f"Danh sách lỗi / Errors: {result.errors_path}", err=True)
+    if kind == "employees" and result.applied and result.inserted:
+        _say_next_step()
     sys.exit(result.exit_code)
+
+
+def _say_next_step() -> None:
+    """An import makes no claim: what brings the people it added into the programme (build the lists again, Form 03,
+    Form 04), with its dates, as the job's page says it to an admin; the command said nothing of it."""
+    from flask import current_app
+
+    from disburse.claims.list_builds import next_step
+    from disburse.programs.service import ProgramNotFound, get_program
+
+    try:
+        program = get_program(current_app.config["DISBURSE_PROGRAM"])
+    except ProgramNotFound:
+        return
+    vi, en = next_step(program).words
+    click.echo(f"Chương trình {program.code}: {vi}\nProgramme {program.code}: {en}")
 
 
 def _command(kind: str, name: str, help_text: str, short_help: str) -> None:
