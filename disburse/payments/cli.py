@@ -492,7 +492,8 @@ def recoveries_cmd(state: str | None, limit: int) -> None:
     for r in rows:
         vi, en = LABELS[r.state]
         click.echo(
-            f"#{r.id} claim {r.claim_id} payment {r.payment_id} · {vnd(r.recovered_vnd)} / {vnd(r.amount_vnd)} · "
+            f"#{r.id} · hồ sơ / claim {r.claim_id} · khoản chi / payment {r.payment_id} · {vnd(r.recovered_vnd)} / "
+            f"{vnd(r.amount_vnd)} · "
             f"{vi} / {en}"
         )
     shown_vi = f"{number(len(rows), locale='vi')} khoản gần nhất trong " if len(rows) < count else ""

@@ -240,6 +240,8 @@ def test_a_return_after_settlement_is_owed_then_written_off_with_a_note(app, db_
     listed = _run(app, "recoveries", "--state", "owed")
     assert f"#{recovery.id}" in listed.output and "Chờ thu hồi / Owed" in listed.output
     assert f"0 ₫ / {vnd(payment.amount_vnd, 'vi')}" in listed.output  # what came back of it, of what is owed
+    # Its claim and payment named in both languages, as `recovery ID` names them ("claim 3174 payment 16360").
+    assert f"#{recovery.id} · hồ sơ / claim {payment.claim_id} · khoản chi / payment {payment.id} · " in listed.output
     assert f"1 recovery: owed {vnd(payment.amount_vnd, 'en')}, recovered VND 0." in listed.output
     other = create_payment(state=PaymentState.PAID)
     apply_updates("sandbox", [StatusUpdate(other.provider_reference, ProviderStatus.RETURNED, "AC04")], source="t")
