@@ -8,6 +8,7 @@ figure (a typing slip) would stop every programme's lists being built.
 
 from __future__ import annotations
 
+from disburse.registry.imports.read import MONTH_WIDTH
 from disburse.registry.imports.spec import Field, Spec
 
 #: The file's columns.
@@ -39,7 +40,7 @@ SALARY_FUNDS = Spec(
     label=("quỹ lương BHTN", "UI salary funds"),
     table="salary_funds",
     columns=SALARY_FUND_COLUMNS,
-    pad={"month": -3},
+    pad={"month": MONTH_WIDTH},
     normalise={
         "unit": ("unit_code", "upper"),
         "month_t": ("month", "date"),
