@@ -20,7 +20,7 @@ from disburse.spreadsheets import other_sheets_note, writable
 
 import_cli = AppGroup(
     "import",
-    help="Nhập tệp danh sách / Import registry files (CSV UTF-8 or XLSX).",
+    help="Nhập tệp danh sách (CSV UTF-8 hoặc XLSX) / Import registry files (CSV UTF-8 or XLSX).",
     short_help="Nhập tệp danh sách / Import registry files.",
 )
 
