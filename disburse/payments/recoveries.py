@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Integer, any_, cast, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from disburse.auth.models import AuditLog, User
 from disburse.auth.scopes import Scope, can_see
@@ -317,7 +318,7 @@ def close_settled(program_id: int, area: Area, actor: User, seen: str) -> int:
         )
     db.session.execute(
         update(Recovery)
-        .where(Recovery.id.in_(ids))
+        .where(Recovery.id == any_(cast(ids, ARRAY(Integer))))  # one array: a national close may name tens of thousands
         .values(state="closed", closed_at=func.now())
         .execution_options(synchronize_session=False)
     )
