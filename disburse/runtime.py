@@ -235,8 +235,9 @@ _EMBEDDED: dict[str, tuple[Any, Path]] = {}
 
 def _where(url: str) -> str:
     """Which server and database a URL names, as `up` says it (never its user or password): an operator checks that
-    the data goes where they meant ("PostgreSQL: DATABASE_URL" alone named none)."""
-    from urllib.parse import urlsplit
+    the data goes where they meant ("PostgreSQL: DATABASE_URL" alone named none). A socket's URL names its folder
+    (``postgresql://user@/name?host=/run/postgresql``, as the embedded server's is written)."""
+    from urllib.parse import parse_qs, urlsplit
 
     try:
         parts = urlsplit(url)
@@ -244,6 +245,8 @@ def _where(url: str) -> str:
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
         return "?"
+    if not host and (socket := parse_qs(parts.query).get("host")):
+        return f"socket {socket[0]}, {parts.path.lstrip('/')}"
     return f"{host}{port}{parts.path}" or url.split("://", 1)[0]
 
 
