@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
 
 from disburse.extensions import db
 from disburse.formatting import dmy, moment
 from disburse.notifications import service
-from disburse.notifications.models import STATES, Notification
+from disburse.notifications.models import STATES
 from disburse.programs.calendar import programme_today
 
 notifications_cli = AppGroup(
@@ -112,13 +111,7 @@ def retry(ids: tuple[int, ...], all_failed: bool) -> None:
         raise click.UsageError(
             "Ghi số của thư, hoặc --all-failed (không cả hai). / Give message ids, or --all-failed (not both)."
         )
-    today = programme_today()
-    # How the ids named stood before: one that is not retried is named with why (an id mistyped, a message sent
-    # or still queued, a deadline gone); "1 ids are not failed messages within their deadline" named none, exit 0.
-    before = (
-        {row.id: row for row in db.session.scalars(select(Notification).where(Notification.id.in_(ids)))} if ids else {}
-    )
-    done = service.retry_failed(sorted(set(ids)) if ids else None, today)
+    done = service.retry_failed(sorted(set(ids)) if ids else None, programme_today())
     db.session.commit()
     left = done.chosen - done.again
     click.echo(
@@ -127,18 +120,19 @@ def retry(ids: tuple[int, ...], all_failed: bool) -> None:
         f"Queued again {done.again}; added {done.added} to new addresses; "
         f"{left} left failed (the address is no longer the unit's)."
     )
-    for message_id in sorted(set(ids)):
-        row = before.get(message_id)
-        if row is None:
+    # Each id named and not retried, with why (an id mistyped, a message sent or still queued, a deadline gone).
+    for skipped in done.passed_over:
+        message_id = skipped.id
+        if skipped.state is None:
             click.echo(f"Không có thư số {message_id}: bỏ qua. / There is no message {message_id}: skipped.", err=True)
-        elif row.state != "failed":
+        elif skipped.state != "failed":
             click.echo(
-                f"Thư {message_id} đang ở trạng thái {row.state}, không phải failed: bỏ qua. / "
-                f"Message {message_id} is {row.state}, not failed: skipped.",
+                f"Thư {message_id} đang ở trạng thái {skipped.state}, không phải failed: bỏ qua. / "
+                f"Message {message_id} is {skipped.state}, not failed: skipped.",
                 err=True,
             )
-        elif (due := (row.params or {}).get("due_on")) and str(due) < today.isoformat():
-            shown = dmy(date.fromisoformat(str(due)))
+        elif skipped.due_on is not None:
+            shown = dmy(skipped.due_on)
             click.echo(
                 f"Thư {message_id} báo hạn {shown}, đã qua: để nguyên. / "
                 f"Message {message_id} tells of the deadline {shown}, gone: left failed.",

@@ -213,6 +213,9 @@ def queue_details_needed(program: Program, today: date) -> int:
     return queued
 
 
+#: A message whose deadline (``due_on``, when it tells of one) has not passed by ``:today``: it may be sent again.
+_IN_TIME = "coalesce(CAST(n.params->>'due_on' AS date) >= :today, true)"
+
 #: The failed messages chosen (``:ids``, or every failed one when NULL) whose deadline has not passed: each sent again
 #: to its address if that is still one of its unit's, and to each address the unit has now and the message had not
 #: (a corrected e-mail in the registry, a new employer user); the same key, so each address is still told once.
@@ -222,7 +225,7 @@ _RETRY = text(
         SELECT n.id, n.key, n.kind, n.program_id, n.employer_id, n.recipient, n.params
         FROM notifications n
         WHERE n.state = 'failed' AND (CAST(:ids AS bigint[]) IS NULL OR n.id IN (SELECT unnest(CAST(:ids AS bigint[]))))
-          AND coalesce(CAST(n.params->>'due_on' AS date) >= :today, true)
+          AND {_IN_TIME}
         FOR UPDATE
     ),
     units AS (SELECT DISTINCT employer_id FROM chosen),
@@ -247,6 +250,28 @@ _RETRY = text(
 )
 
 
+#: The ids asked for that :data:`_RETRY` passes over, and why: no such message (``state`` NULL), not failed, or
+#: failed with its deadline gone (``due_on``).
+_PASSED_OVER = text(
+    f"""
+    SELECT asked.id, n.state, CAST(n.params->>'due_on' AS date) AS due_on
+    FROM unnest(CAST(:ids AS bigint[])) AS asked (id) LEFT JOIN notifications n ON n.id = asked.id
+    WHERE n.id IS NULL OR n.state <> 'failed' OR NOT {_IN_TIME}
+    ORDER BY asked.id"""
+)
+
+
+@dataclass(frozen=True)
+class PassedOver:
+    """A message asked for that :func:`retry_failed` left as it was."""
+
+    id: int
+    #: None: there is no such message.
+    state: str | None
+    #: The deadline it tells of, gone (a failed message's), or None.
+    due_on: date | None
+
+
 @dataclass(frozen=True)
 class Retried:
     """What :func:`retry_failed` did."""
@@ -257,16 +282,21 @@ class Retried:
     again: int
     #: New rows: the same messages to the unit's addresses they had not been sent to.
     added: int
+    #: The ids asked for that were not chosen, each with why.
+    passed_over: tuple[PassedOver, ...] = ()
 
 
 def retry_failed(ids: list[int] | None, today: date) -> Retried:
     """Send failed messages again (``ids``, or every failed one): to their address if it is still the unit's, and to
     the unit's current addresses they were not sent to (once its e-mail is corrected in the registry, or a user is
     added). A message whose deadline has passed (``due_on`` before ``today``) stays failed: it would tell of a
-    deadline gone. In the caller's transaction; the sender is asked for after its commit."""
-    chosen, again, added = db.session.execute(_RETRY, {"ids": ids, "today": today}).one()
+    deadline gone. The ids asked for that are not chosen come back with why (:class:`PassedOver`). In the caller's
+    transaction; the sender is asked for after its commit."""
+    params = {"ids": ids, "today": today}
+    passed_over = tuple(PassedOver(*row) for row in db.session.execute(_PASSED_OVER, params)) if ids else ()
+    chosen, again, added = db.session.execute(_RETRY, params).one()
     _send_soon(int(again) + int(added))
-    return Retried(int(chosen), int(again), int(added))
+    return Retried(int(chosen), int(again), int(added), passed_over)
 
 
 def _rowcount(result: Any) -> int:

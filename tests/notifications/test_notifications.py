@@ -408,7 +408,8 @@ def test_a_failed_message_whose_deadline_has_passed_is_not_sent_again(db_session
     first, second = _rows(db_session)
     due_on = date.fromisoformat(first.params["due_on"])
 
-    assert service.retry_failed([first.id], due_on + timedelta(days=1)) == service.Retried(0, 0, 0)
+    gone = service.PassedOver(first.id, "failed", due_on)  # said back, with its deadline
+    assert service.retry_failed([first.id], due_on + timedelta(days=1)) == service.Retried(0, 0, 0, (gone,))
     assert service.retry_failed([first.id], due_on) == service.Retried(1, 1, 0)
     db_session.refresh(second)
     assert second.state == "failed"
