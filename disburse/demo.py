@@ -143,13 +143,13 @@ def create_demo_program(today: date) -> tuple[Program, int]:
 
 
 def _in_embedded_server() -> bool:
-    """Whether the database is the embedded server's (its data under ``instance/``), not one ``DATABASE_URL`` names:
-    the runtime exports the embedded server's URL as ``DATABASE_URL`` and keeps it in ``_EMBEDDED``."""
+    """Whether the database is the embedded server's (its data under ``instance/``), not one ``DATABASE_URL`` names
+    (the runtime exports the embedded server's URL as ``DATABASE_URL``)."""
     import os
 
-    from disburse.runtime import _EMBEDDED
+    from disburse.runtime import is_embedded
 
-    return os.environ.get("DATABASE_URL", "") in _EMBEDDED
+    return is_embedded(os.environ.get("DATABASE_URL", ""))
 
 
 def ensure_demo(*, employers: int = DEMO_EMPLOYERS, employees: int = DEMO_EMPLOYEES) -> list[str]:

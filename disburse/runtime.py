@@ -233,6 +233,12 @@ def start_embedded_redis(instance: Path) -> tuple[str, Any]:
 _EMBEDDED: dict[str, tuple[Any, Path]] = {}
 
 
+def is_embedded(url: str) -> bool:
+    """Whether ``url`` is the URL of a server this process started (an embedded PostgreSQL or Redis, its data under
+    ``instance/``), not one the environment named."""
+    return url in _EMBEDDED
+
+
 def _where(url: str) -> str:
     """Which server and database a URL names, as `up` says it (never its user or password): an operator checks that
     the data goes where they meant ("PostgreSQL: DATABASE_URL" alone named none). A socket's URL names its folder
